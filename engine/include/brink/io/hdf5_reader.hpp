@@ -1,0 +1,33 @@
+// Reads back what `brink inspect` shows: root attributes, the variables with
+// their dimensions, and the per-point outcome summaries.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "brink/sweep/summary.hpp"
+
+namespace brink {
+
+struct VariableInfo {
+  std::string name;
+  std::vector<std::string> dimensions;
+  std::vector<unsigned long long> shape;
+  std::string long_name;
+  std::string units;
+};
+
+struct FileReport {
+  std::vector<std::pair<std::string, std::string>> attributes;  // root, as text
+  std::vector<VariableInfo> variables;
+  std::vector<std::string> actors;
+  std::vector<std::string> parameters;
+  std::vector<std::vector<double>> parameter_values;  // per point
+  std::vector<PointSummary> summaries;
+  bool complete = false;
+};
+
+// Throws OutputError if the file cannot be read or is not a brink file.
+FileReport read_report(const std::string& path);
+
+}  // namespace brink

@@ -1,0 +1,28 @@
+// The sink a run writes through: it files each block in the HDF5 file (if
+// any) and turns completed points into summaries for the file and stdout.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "brink/io/hdf5_writer.hpp"
+#include "brink/sweep/executor.hpp"
+#include "brink/sweep/summary.hpp"
+
+namespace brink {
+
+class Recorder : public ResultSink {
+ public:
+  // `writer` may be null (summaries only).
+  Recorder(const SweepPlan& plan, Hdf5Writer* writer);
+  void consume(BlockResult&& block) override;
+  // In point order once the run is over.
+  const std::vector<PointSummary>& summaries() const { return summaries_; }
+
+ private:
+  Hdf5Writer* writer_;
+  PointAccumulator accumulator_;
+  std::vector<PointSummary> summaries_;
+};
+
+}  // namespace brink

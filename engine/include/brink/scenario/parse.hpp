@@ -1,0 +1,72 @@
+// Scenario files (YAML, format v1): parsing, strict validation and `--set`
+// overrides. The parser collects every problem it finds, each as a Diagnostic
+// naming the file, line, column, key and value, before it gives up.
+#pragma once
+
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "brink/scenario/scenario.hpp"
+
+namespace brink {
+
+struct Diagnostic {
+  std::string source;  // file path, or the shipped scenario's name
+  int line = -1;       // 1-based; -1 when the value came from a --set override
+  int column = -1;     // 1-based
+  std::string message;
+
+  // "file:line:col: message", or "file: message" without a position.
+  std::string format() const;
+};
+
+// Thrown for bad input; holds every problem found. Maps to exit code 2.
+class ScenarioError : public std::runtime_error {
+ public:
+  explicit ScenarioError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+struct ScenarioSource {
+  std::string label;  // shown in diagnostics
+  std::string text;   // YAML
+};
+
+// One `--set PATH=VALUE`.
+struct Override {
+  std::string path;
+  std::string value;
+};
+// Parses "PATH=VALUE"; throws ScenarioError naming the argument if malformed.
+Override parse_override(std::string_view assignment);
+
+// A numeric field reachable by a dotted path.
+struct ParameterInfo {
+  std::string path;  // e.g. "actors.RUS.forces.deployed"
+  double min = 0.0;
+  double max = 0.0;
+  bool integer = false;
+  std::string unit;
+};
+
+struct LoadedScenario {
+  Scenario scenario;
+  std::vector<ParameterInfo> parameters;  // every settable numeric field, in file order
+};
+
+// Parses and validates; applies the overrides in order. Throws ScenarioError.
+LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides = {});
+
+// Reads a file into a ScenarioSource; throws ScenarioError if unreadable.
+ScenarioSource read_scenario_file(const std::string& path);
+
+// Up to `limit` paths nearest to `path` by edit distance, nearest first.
+std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& parameters,
+                                       std::string_view path, std::size_t limit = 3);
+
+}  // namespace brink

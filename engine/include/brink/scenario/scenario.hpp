@@ -1,0 +1,207 @@
+// A validated scenario: plain, immutable data shared read-only by every worker.
+//
+// Units: troops are head counts, time is in days, rates are per day, tension
+// is dimensionless (0 = calm), utilities are in "utils" (only differences
+// between an actor's actions matter). Every numeric field here is reachable by
+// a dotted path (see ParameterRegistry) and so can be set with `--set` and
+// swept.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace brink {
+
+enum class ActionKind : std::uint8_t {
+  kHold,
+  kMobilize,
+  kDeploy,
+  kWithdraw,
+  kExercise,
+  kRaiseReadiness,
+  kPropose,
+  kConcede,
+  kSanction,
+  kArmPartner,
+  kEvacuate,
+  kAttack,
+  kRetaliate,
+};
+inline constexpr int kActionKindCount = 13;
+std::string_view to_string(ActionKind kind);
+// Returns false when `name` is not an action kind.
+bool parse_action_kind(std::string_view name, ActionKind* kind);
+const std::array<std::string_view, kActionKindCount>& action_kind_names();
+
+// The utility features of an action (see docs/model.md, "Decisions"). An
+// actor's utility is the dot product of its weights with these features.
+enum Feature : int {
+  kSecurity,     // log own-side force over threat force, after the action
+  kCost,         // minus the action's cost
+  kEscalation,   // minus the escalation the action causes, scaled by tension
+  kIssueGain,    // movement of the others' positions toward own (propose) or away (concede)
+  kSettlement,   // reduction of the open gap on core issues
+  kWarGain,      // log force ratio against the target side, for attacks
+  kCredibility,  // minus the strongest commitment protecting the target, for attacks
+  kImpatience,   // days past patience (in patience units) times the action's escalation
+  kFeatureCount,
+};
+const std::array<std::string_view, kFeatureCount>& feature_names();
+
+// One entry of an actor's action menu. Which fields an action uses depends on
+// its kind; the parser rejects the others.
+struct ActionSpec {
+  std::string name;
+  ActionKind kind = ActionKind::kHold;
+  double amount = 0.0;      // troops moved by mobilize/deploy/withdraw/raise_readiness [troops]
+  double cost = 0.0;        // cost of taking the action once [utils]
+  double tension = 0.0;     // tension added when taken [tension]
+  double concession = 0.0;  // position step for propose/concede [position units, 0..1]
+  double effect = 0.0;      // sanction: target effectiveness loss; arm_partner: gain [fraction]
+  int target = -1;          // actor index for attack/sanction/arm_partner/retaliate, -1 if none
+  int rung = -1;            // the ladder rises to at least this rung when taken, -1 if none
+};
+
+struct Forces {
+  double deployed = 0.0;           // in theatre [troops]
+  double ready = 0.0;              // deployable at short notice [troops]
+  double reserve = 0.0;            // mobilizable [troops]
+  double mobilization_rate = 0.0;  // max reserve -> ready flow [troops/day]
+  double deployment_rate = 0.0;    // max ready <-> deployed flow [troops/day]
+  double deployed_cap = 0.0;       // max troops in theatre [troops]
+};
+
+// Richardson (1960): dD_i/dt = reaction * sum_{j adversary} D_j - fatigue * D_i + grievance.
+struct Posture {
+  double reaction = 0.0;   // [1/day]
+  double fatigue = 0.0;    // [1/day]
+  double grievance = 0.0;  // [troops/day]
+};
+
+struct Combat {
+  double effectiveness = 0.0;      // Lanchester kill rate [kills per troop-day (square) or per troop^2-day (linear)]
+  double defence_advantage = 1.0;  // multiplier on effectiveness when defending [-]
+};
+
+struct Decision {
+  double rationality = 1.0;      // logit lambda [1/utils]; 0 = uniform, large = best response
+  double patience_days = 30.0;   // days of talks before impatience sets in [days]
+  double ready_weight = 0.5;     // weight of ready troops in force ratios [-]
+  std::array<double, kFeatureCount> weights{};  // [utils per feature unit]
+};
+
+struct Actor {
+  std::string id;  // short code, e.g. "RUS"
+  std::string name;
+  Forces forces;
+  Posture posture;
+  Combat combat;
+  Decision decision;
+  std::vector<ActionSpec> actions;
+};
+
+struct Commitment {
+  int from = -1;          // protector
+  int to = -1;            // protected
+  double strength = 0.0;  // 0 = none, 1 = treaty-bound collective defence [-]
+};
+
+struct Relations {
+  // adversary[i][j]: i counts j's forces as a threat (symmetric).
+  std::vector<std::vector<bool>> adversary;
+  // ally[i][j]: i counts j's forces as its own side (symmetric).
+  std::vector<std::vector<bool>> ally;
+  std::vector<Commitment> commitments;
+};
+
+struct Incidents {
+  double base_rate = 0.0;               // [1/day]
+  double tension_rate = 0.0;            // [1/day per tension unit]
+  double contact_rate = 0.0;            // [1/day per 100,000 troops in contact]
+  double tension_jump = 0.0;            // tension added by an incident [tension]
+  double escalation_probability = 0.0;  // chance an incident moves the ladder up a rung [-]
+};
+
+struct Escalation {
+  std::vector<std::string> rungs;  // ordered, lowest first
+  int initial_rung = 0;
+  int limited_war_rung = 0;   // first rung at which fighting takes place
+  int full_war_rung = 0;
+  int alliance_war_rung = 0;
+  double initial_tension = 0.0;   // [tension]
+  double tension_decay = 0.0;     // [1/day]
+  double agreement_relief = 0.0;  // tension removed when an issue is agreed [tension]
+  double limited_war_intensity = 0.3;  // share of forces engaged below full war [-]
+  double collapse_fraction = 0.3;      // a side collapses below this share of its start strength [-]
+  Incidents incidents;
+};
+
+enum class LanchesterLaw : std::uint8_t { kSquare, kLinear };
+
+struct Issue {
+  std::string id;
+  bool core = false;               // settlement needs every core issue agreed
+  std::vector<double> position;    // per actor, 0..1
+  std::vector<double> salience;    // per actor, 0..1; 0 = not a party, 1 = non-negotiable
+};
+
+struct Negotiation {
+  double acceptance_window = 0.1;  // issue agreed when max - min position of parties <= this
+  std::vector<Issue> issues;
+};
+
+enum class EventKind : std::uint8_t { kDeploy, kWithdraw, kMobilize, kDemobilize, kReinforce };
+std::string_view to_string(EventKind kind);
+
+struct Event {
+  double day = 0.0;
+  int actor = -1;
+  EventKind kind = EventKind::kDeploy;
+  double troops = 0.0;
+};
+
+struct RunSettings {
+  double horizon_days = 120.0;
+  double dt_days = 1.0;
+  std::int64_t replications = 1000;
+  std::uint64_t seed = 1;
+  bool decisions = true;        // false: no actor chooses actions (analytic checks)
+  bool common_random = false;   // replication r draws the same stream at every point
+};
+
+struct OutputSettings {
+  int timeseries_every = 0;  // record time series every K steps; 0 = off
+};
+
+enum class Outcome : std::int8_t {
+  kSettlement = 0,
+  kStandoff = 1,
+  kLimitedWar = 2,
+  kFullWar = 3,
+  kAllianceWar = 4,
+};
+inline constexpr int kOutcomeCount = 5;
+const std::array<std::string_view, kOutcomeCount>& outcome_names();
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::vector<Actor> actors;
+  Relations relations;
+  Escalation escalation;
+  LanchesterLaw law = LanchesterLaw::kSquare;
+  Negotiation negotiation;
+  std::vector<Event> events;
+  RunSettings run;
+  OutputSettings output;
+
+  int actor_count() const { return static_cast<int>(actors.size()); }
+  int step_count() const;
+  // Returns -1 if no actor has this id.
+  int actor_index(std::string_view id) const;
+};
+
+}  // namespace brink

@@ -1,0 +1,25 @@
+// Runs a SweepPlan on worker threads. Results reach the sink on one thread
+// only (the caller's), so the sink may own non-thread-safe resources such as
+// an HDF5 file. Blocks may arrive in any order; each carries its position.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "brink/sweep/plan.hpp"
+
+namespace brink {
+
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  virtual void consume(BlockResult&& block) = 0;
+};
+
+// Called on the sink's thread after each block: (blocks done, blocks total).
+using ProgressFn = std::function<void(std::int64_t, std::int64_t)>;
+
+// Rethrows the first exception a worker or the sink raised, after stopping all workers.
+void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress = {});
+
+}  // namespace brink

@@ -1,0 +1,393 @@
+#include "brink/cli/cli.hpp"
+
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "brink/io/hdf5_reader.hpp"
+#include "brink/io/hdf5_writer.hpp"
+#include "brink/io/recorder.hpp"
+#include "brink/io/table.hpp"
+#include "brink/scenario/parse.hpp"
+#include "brink/scenario/shipped.hpp"
+#include "brink/sweep/executor.hpp"
+#include "brink/sweep/plan.hpp"
+#include "brink/version.hpp"
+
+namespace brink {
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Bad usage: printed as one sentence, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted() : std::runtime_error("interrupted") {}
+};
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted = true; }
+
+constexpr const char* kTopUsage = R"(brink — Monte Carlo simulation of military-diplomatic crises
+
+usage: brink <command> [options]
+
+commands:
+  run [SCENARIO]     simulate a scenario (default: the embedded jan-2022-standoff) and write HDF5
+  validate SCENARIO  check a scenario file; errors as file:line:col: message
+  inspect FILE       show what a brink HDF5 file holds and its outcome table
+  scenarios          list the shipped scenarios
+
+Run 'brink <command> --help' for a command's options.
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
+)";
+
+std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < min || value > max)
+    throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, text));
+  return value;
+}
+
+// A scenario argument is a file if one exists at that path, else a shipped name.
+ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {
+  if (!argument) {
+    const ShippedScenario* flagship = find_shipped(kFlagshipScenario);
+    return {std::string(flagship->path), std::string(flagship->text)};
+  }
+  if (fs::exists(*argument)) return read_scenario_file(*argument);
+  if (const ShippedScenario* shipped = find_shipped(*argument))
+    return {std::string(shipped->path), std::string(shipped->text)};
+  std::string names;
+  for (const auto& s : shipped_scenarios()) names += (names.empty() ? "" : ", ") + std::string(s.name);
+  throw UsageError(fmt::format("no scenario file '{}' exists and no shipped scenario has that name (shipped: {})",
+                               *argument, names));
+}
+
+std::string command_line(int argc, const char* const* argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    const bool plain = arg.find_first_of(" \t'\"\\$") == std::string::npos && !arg.empty();
+    if (!plain) {
+      std::string quoted = "'";
+      for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      arg = quoted + "'";
+    }
+    line += (i ? " " : "") + arg;
+  }
+  return line;
+}
+
+class ProgressBar {
+ public:
+  ProgressBar(std::ostream& err, bool enabled, std::int64_t replications_per_block, int steps)
+      : err_(err), enabled_(enabled), per_block_(replications_per_block), steps_(steps),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void update(std::int64_t done, std::int64_t total) {
+    if (g_interrupted) throw Interrupted();
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double fraction = total > 0 ? static_cast<double>(done) / total : 1.0;
+    const double rate = elapsed > 0 ? done * per_block_ / elapsed : 0.0;
+    const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(fraction * kWidth);
+    err_ << fmt::format("\r[{}{}] {:5.1f}%  {:.0f} replications/s  ETA {:.0f}s ", std::string(filled, '#'),
+                        std::string(kWidth - filled, ' '), 100.0 * fraction, rate, eta)
+         << std::flush;
+    if (done == total) err_ << "\n";
+  }
+
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::ostream& err_;
+  bool enabled_;
+  std::int64_t per_block_;
+  int steps_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+int command_run(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
+                std::ostream& err) {
+  po::options_description options("brink run [SCENARIO] [options]\n\n"
+                                   "Simulates SCENARIO (a file, or a shipped name; default: jan-2022-standoff),\n"
+                                   "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
+                                   "options");
+  std::string output, replications, seed, threads, timeseries;
+  std::vector<std::string> sets;
+  options.add_options()("help,h", "show this help")(
+      "output,o", po::value(&output), "HDF5 file to write (default: out/<scenario name>.h5)")(
+      "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
+      "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")(
+      "threads,t", po::value(&threads), "worker threads (default: all cores); never changes the results")(
+      "set", po::value(&sets)->composing(),
+      "override a numeric scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 "
+      "(repeatable)")("timeseries", po::value(&timeseries),
+                      "record troops, rung and tension every K steps: --timeseries every=K")(
+      "quiet,q", "no progress bar and no table");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("scenario", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << options << "\n";
+    return kExitOk;
+  }
+  std::optional<std::string> scenario_arg;
+  if (vm.count("scenario")) {
+    const auto& list = vm["scenario"].as<std::vector<std::string>>();
+    if (list.size() > 1) throw UsageError(fmt::format("run takes one SCENARIO, got {}", list.size()));
+    scenario_arg = list.front();
+  }
+  const bool quiet = vm.count("quiet") > 0;
+
+  std::vector<Override> overrides;  // --set, recorded as the point's parameters
+  for (const auto& s : sets) overrides.push_back(parse_override(s));
+  std::vector<Override> settings = overrides;  // plus run settings given as flags
+  if (!replications.empty())
+    settings.push_back({"run.replications", std::to_string(parse_count("--replications", replications, 1, 10'000'000'000))});
+  if (!seed.empty())
+    settings.push_back({"run.seed", std::to_string(parse_count("--seed", seed, 0, 9007199254740991ULL))});
+  if (!timeseries.empty()) {
+    if (timeseries.rfind("every=", 0) != 0)
+      throw UsageError(fmt::format("--timeseries takes every=K (K steps between records), got '{}'", timeseries));
+    settings.push_back(
+        {"output.timeseries_every", std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
+  }
+  const int thread_count =
+      threads.empty() ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                      : static_cast<int>(parse_count("--threads", threads, 1, 1024));
+
+  const ScenarioSource source = resolve_scenario(scenario_arg);
+  const LoadedScenario loaded = load_scenario(source, settings);
+  SweepPlan plan = single_point_plan(loaded, overrides);
+
+  const fs::path target = output.empty() ? fs::path("out") / (loaded.scenario.name + ".h5") : fs::path(output);
+  if (fs::exists(target) && fs::is_directory(target))
+    throw UsageError(fmt::format("output '{}' is a directory; give a file name with -o", target.string()));
+  if (target.has_parent_path() && !fs::exists(target.parent_path())) {
+    if (!output.empty())
+      throw UsageError(fmt::format("the directory of output file '{}' does not exist", target.string()));
+    fs::create_directories(target.parent_path());
+  }
+  // The run writes beside the target and renames at the end, so a failed or
+  // interrupted run never replaces existing results with a partial file.
+  const fs::path partial = target.string() + ".partial";
+
+  std::string override_text;
+  for (const auto& o : settings) override_text += o.path + "=" + o.value + "\n";
+  OutputMetadata metadata{source.label, source.text, override_text, command_line(argc, argv)};
+
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  const Model& model = plan.model(0);
+  ProgressBar bar(err, !quiet && isatty(STDERR_FILENO), kBlockLanes, model.steps());
+  std::vector<PointSummary> summaries;
+  try {
+    Hdf5Writer writer(partial.string(), plan, metadata);
+    Recorder recorder(plan, &writer);
+    execute(plan, thread_count, recorder, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); });
+    writer.close();
+    summaries = recorder.summaries();
+    fs::rename(partial, target);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(partial, ignored);
+    throw;
+  }
+  const double seconds = bar.elapsed();
+  if (!quiet) {
+    std::vector<std::string> actors;
+    for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
+    std::vector<std::vector<double>> values;
+    for (const auto& p : plan.points) values.push_back(p.values);
+    out << fmt::format("scenario {} ({}), seed {}, {} steps of {} days\n", loaded.scenario.name, source.label,
+                       plan.options.seed, model.steps(), loaded.scenario.run.dt_days);
+    out << format_outcome_table(summaries, actors, plan.parameters, values);
+    const double rep_steps = static_cast<double>(plan.replications) * plan.points.size() * model.steps();
+    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {} threads)\n", target.string(), seconds,
+                       seconds > 0 ? rep_steps / seconds : 0.0, thread_count);
+  }
+  return kExitOk;
+}
+
+int command_validate(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description options("brink validate SCENARIO\n\nChecks a scenario file and reports every problem as "
+                                  "file:line:col: message.\n\noptions");
+  options.add_options()("help,h", "show this help");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("scenario", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    out << options << "\n";
+    return kExitOk;
+  }
+  if (!vm.count("scenario") || vm["scenario"].as<std::vector<std::string>>().size() != 1)
+    throw UsageError("validate takes exactly one SCENARIO (a file or a shipped name)");
+  const ScenarioSource source = resolve_scenario(vm["scenario"].as<std::vector<std::string>>().front());
+  const LoadedScenario loaded = load_scenario(source);
+  out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
+                     loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
+                     loaded.parameters.size());
+  return kExitOk;
+}
+
+int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description options("brink inspect FILE\n\nShows a brink HDF5 file's metadata, variables and outcome "
+                                  "table.\n\noptions");
+  options.add_options()("help,h", "show this help")("scenario", "print the embedded scenario text and stop");
+  po::options_description hidden;
+  hidden.add_options()("file", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("file", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    out << options << "\n";
+    return kExitOk;
+  }
+  if (!vm.count("file") || vm["file"].as<std::vector<std::string>>().size() != 1)
+    throw UsageError("inspect takes exactly one FILE");
+  const std::string path = vm["file"].as<std::vector<std::string>>().front();
+  if (!fs::exists(path)) throw UsageError(fmt::format("no file '{}'", path));
+  const FileReport report = read_report(path);
+  if (vm.count("scenario")) {
+    for (const auto& [name, value] : report.attributes)
+      if (name == "scenario") out << value;
+    return kExitOk;
+  }
+  out << path << (report.complete ? "" : "  (INCOMPLETE: the run that wrote it did not finish)") << "\n";
+  out << "attributes:\n";
+  for (const auto& [name, value] : report.attributes) {
+    if (name == "scenario") {
+      out << fmt::format("  {:<16} ({} bytes of YAML; brink inspect --scenario {} prints it)\n", name, value.size(),
+                         path);
+    } else {
+      std::string shown = value;
+      while (!shown.empty() && shown.back() == '\n') shown.pop_back();
+      for (auto& c : shown)
+        if (c == '\n') c = ' ';
+      out << fmt::format("  {:<16} {}\n", name, shown);
+    }
+  }
+  out << "variables:\n";
+  for (const auto& v : report.variables) {
+    std::string dims;
+    for (std::size_t i = 0; i < v.dimensions.size(); ++i)
+      dims += fmt::format("{}{}={}", i ? ", " : "", v.dimensions[i], v.shape[i]);
+    out << fmt::format("  {:<26} ({}){}{}\n", v.name, dims, v.units.empty() ? "" : " [" + v.units + "]",
+                       v.long_name.empty() ? "" : "  " + v.long_name);
+  }
+  out << "outcomes:\n" << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values);
+  return kExitOk;
+}
+
+int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description options("brink scenarios\n\nLists the scenarios shipped in this binary; pass a name to "
+                                  "'brink run'.\n\noptions");
+  options.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  if (vm.count("help")) {
+    out << options << "\n";
+    return kExitOk;
+  }
+  for (const auto& s : shipped_scenarios()) {
+    std::string description;
+    try {
+      description = load_scenario({std::string(s.path), std::string(s.text)}).scenario.description;
+    } catch (const ScenarioError& e) {
+      description = "(invalid: " + std::string(e.what()) + ")";
+    }
+    const auto newline = description.find('\n');
+    if (newline != std::string::npos) description = description.substr(0, newline);
+    out << fmt::format("{:<36} {}\n", s.name, description);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // failures are reported as sentences, not HDF5 stacks
+  if (argc < 2) {
+    err << kTopUsage;
+    return kExitUsage;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "--help" || command == "-h" || command == "help") {
+      out << kTopUsage;
+      return kExitOk;
+    }
+    if (command == "--version") {
+      out << "brink " << engine_version() << " (" << target_isa() << ")\n";
+      return kExitOk;
+    }
+    if (command == "run") return command_run(args, argc, argv, out, err);
+    if (command == "validate") return command_validate(args, out);
+    if (command == "inspect") return command_inspect(args, out);
+    if (command == "scenarios") return command_scenarios(args, out);
+    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios\n", command);
+    return kExitUsage;
+  } catch (const ScenarioError& e) {
+    for (const auto& d : e.diagnostics()) err << d.format() << "\n";
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    err << "brink " << command << ": " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const po::error& e) {
+    err << "brink " << command << ": " << e.what() << " (see 'brink " << command << " --help')\n";
+    return kExitUsage;
+  } catch (const Interrupted&) {
+    err << "\nbrink " << command << ": interrupted; no output was written\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    err << "brink " << command << ": " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace brink

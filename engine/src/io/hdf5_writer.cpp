@@ -1,0 +1,319 @@
+#include "brink/io/hdf5_writer.hpp"
+
+#include <hdf5_hl.h>
+
+#include <algorithm>
+#include <array>
+#include <numeric>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "brink/version.hpp"
+
+namespace brink {
+namespace {
+
+void check(herr_t status, const std::string& what) {
+  if (status < 0) throw OutputError(fmt::format("HDF5 failed to {}", what));
+}
+hid_t check_id(hid_t id, const std::string& what) {
+  if (id < 0) throw OutputError(fmt::format("HDF5 failed to {}", what));
+  return id;
+}
+
+void set_string_attribute(hid_t object, const std::string& name, const std::string& value) {
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, std::max<std::size_t>(value.size(), 1));
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t attr = check_id(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
+                              "create attribute " + name);
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  check(H5Awrite(attr, type, padded.data()), "write attribute " + name);
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+template <typename T>
+void set_numeric_attribute(hid_t object, const std::string& name, hid_t type, const std::vector<T>& values) {
+  const hsize_t n = values.size();
+  const hid_t space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr);
+  const hid_t attr = check_id(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
+                              "create attribute " + name);
+  check(H5Awrite(attr, type, values.data()), "write attribute " + name);
+  H5Aclose(attr);
+  H5Sclose(space);
+}
+
+hid_t utf8_string_type() {
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, H5T_VARIABLE);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  return type;
+}
+
+struct Axis {
+  std::string name;
+  hsize_t size;
+  hsize_t chunk;
+};
+
+}  // namespace
+
+Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata)
+    : path_(path) {
+  const Model& model = plan.model(0);
+  const Scenario& sc = model.scenario();
+  actors_ = model.actors();
+  records_ = plan.options.timeseries_every > 0 ? model.steps() / plan.options.timeseries_every + 1 : 0;
+  const hsize_t points = plan.points.size();
+  const hsize_t reps = static_cast<hsize_t>(plan.replications);
+  const hsize_t actors = static_cast<hsize_t>(actors_);
+
+  // netCDF-C needs tracked (and indexed) creation order to reopen a file.
+  const hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+  H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  // v18 object headers allow attributes over 64 KiB (the scenario text).
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl);
+  H5Pclose(fcpl);
+  H5Pclose(fapl);
+  if (file_ < 0) throw OutputError(fmt::format("cannot create output file '{}'", path));
+
+  std::map<std::string, hid_t> scales;
+  auto make_dcpl = [](const std::vector<hsize_t>& chunk, bool compress) {
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_attr_creation_order(dcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    if (!chunk.empty()) {
+      H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+      if (compress) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, 1);
+      }
+    }
+    return dcpl;
+  };
+  auto coordinate = [&](const std::string& name, hid_t type, const void* data, hsize_t n, const std::string& long_name,
+                        const std::string& units) {
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t dcpl = make_dcpl({}, false);
+    const hid_t ds = check_id(H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                              "create coordinate " + name);
+    if (n > 0) check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "write coordinate " + name);
+    check(H5DSset_scale(ds, name.c_str()), "make " + name + " a dimension scale");
+    set_string_attribute(ds, "long_name", long_name);
+    if (!units.empty()) set_string_attribute(ds, "units", units);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    scales[name] = ds;
+    datasets_[name] = ds;
+  };
+  auto string_coordinate = [&](const std::string& name, const std::vector<std::string>& values,
+                               const std::string& long_name) {
+    std::vector<const char*> pointers;
+    for (const auto& v : values) pointers.push_back(v.c_str());
+    const hid_t type = utf8_string_type();
+    coordinate(name, type, pointers.data(), values.size(), long_name, "");
+    H5Tclose(type);
+  };
+
+  std::vector<std::int64_t> point_ids(points), rep_ids(reps);
+  std::iota(point_ids.begin(), point_ids.end(), 0);
+  std::iota(rep_ids.begin(), rep_ids.end(), 0);
+  coordinate("point", H5T_NATIVE_INT64, point_ids.data(), points, "sweep point index", "1");
+  coordinate("replication", H5T_NATIVE_INT64, rep_ids.data(), reps, "replication index", "1");
+  std::vector<std::string> actor_ids, outcome_ids, rung_ids = sc.escalation.rungs;
+  for (const auto& a : sc.actors) actor_ids.push_back(a.id);
+  for (auto o : outcome_names()) outcome_ids.emplace_back(o);
+  string_coordinate("actor", actor_ids, "actor");
+  string_coordinate("pool", {"deployed", "ready", "reserve"}, "force pool");
+  string_coordinate("outcome", outcome_ids, "crisis outcome");
+  string_coordinate("rung", rung_ids, "escalation ladder rung, lowest first");
+  if (!plan.parameters.empty()) string_coordinate("parameter", plan.parameters, "swept scenario parameter path");
+  if (records_ > 0) {
+    std::vector<std::int32_t> steps(records_);
+    for (int q = 0; q < records_; ++q) steps[q] = q * plan.options.timeseries_every;
+    coordinate("step", H5T_NATIVE_INT32, steps.data(), records_, "simulation step of the record", "1");
+  }
+
+  auto variable = [&](const std::string& name, hid_t type, const std::vector<Axis>& axes, bool compress,
+                      const std::string& long_name, const std::string& units) {
+    std::vector<hsize_t> dims, chunk;
+    for (const auto& a : axes) {
+      dims.push_back(a.size);
+      chunk.push_back(std::max<hsize_t>(1, std::min(a.chunk, a.size)));
+    }
+    const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+    const hid_t dcpl = make_dcpl(chunk, compress);
+    // A chunk cache larger than any chunk keeps out-of-order block writes cheap.
+    const hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(dapl, 12421, 64u << 20, 1.0);
+    const hid_t ds = check_id(H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl, dapl),
+                              "create dataset " + name);
+    for (std::size_t i = 0; i < axes.size(); ++i)
+      check(H5DSattach_scale(ds, scales.at(axes[i].name), static_cast<unsigned>(i)),
+            "attach dimension " + axes[i].name + " to " + name);
+    set_string_attribute(ds, "long_name", long_name);
+    set_string_attribute(ds, "units", units);
+    H5Pclose(dapl);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    datasets_[name] = ds;
+  };
+
+  // Per-run chunks span whole blocks along replication so a block touches few chunks.
+  const hsize_t rc = 16 * kBlockLanes;
+  const Axis p_ax{"point", points, 1}, r_ax{"replication", reps, rc}, a_ax{"actor", actors, actors},
+      pool_ax{"pool", kPoolCount, kPoolCount}, o_ax{"outcome", kOutcomeCount, kOutcomeCount};
+  variable("outcome_code", H5T_NATIVE_INT8, {p_ax, r_ax}, true, "outcome of the replication", "1");
+  {
+    std::vector<std::int8_t> flags(kOutcomeCount);
+    std::iota(flags.begin(), flags.end(), 0);
+    set_numeric_attribute(dataset("outcome_code"), "flag_values", H5T_NATIVE_INT8, flags);
+    std::string meanings;
+    for (auto o : outcome_names()) {
+      if (!meanings.empty()) meanings += ' ';
+      meanings += o;
+    }
+    set_string_attribute(dataset("outcome_code"), "flag_meanings", meanings);
+  }
+  variable("end_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
+           "step at which the outcome was decided (the horizon for a standoff)", "step");
+  variable("war_start_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true, "step at which fighting began, -1 if never",
+           "step");
+  variable("first_incident_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
+           "step of the first military incident, -1 if none", "step");
+  variable("incidents", H5T_NATIVE_INT32, {p_ax, r_ax}, true, "number of military incidents", "1");
+  variable("peak_rung", H5T_NATIVE_INT8, {p_ax, r_ax}, true, "highest escalation rung reached (index into rung)",
+           "1");
+  variable("casualties", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
+           "troops lost in combat", "troops");
+  variable("final_forces", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, pool_ax}, true,
+           "troops per pool at the end of the replication", "troops");
+  variable("outcome_count", H5T_NATIVE_INT64, {p_ax, o_ax}, false, "replications ending in each outcome", "1");
+  variable("outcome_probability", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false, "estimated probability of each outcome",
+           "1");
+  variable("outcome_probability_lower", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false,
+           "lower bound of the 95% Wilson score interval of outcome_probability", "1");
+  variable("outcome_probability_upper", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false,
+           "upper bound of the 95% Wilson score interval of outcome_probability", "1");
+  variable("mean_casualties", H5T_NATIVE_DOUBLE, {p_ax, a_ax}, false, "mean troops lost in combat per replication",
+           "troops");
+  if (!plan.parameters.empty()) {
+    variable("parameter_value", H5T_NATIVE_DOUBLE, {p_ax, {"parameter", plan.parameters.size(), 64}}, false,
+             "value of each swept parameter at each point", "as in the scenario");
+    std::vector<double> values;
+    for (const auto& pt : plan.points) values.insert(values.end(), pt.values.begin(), pt.values.end());
+    check(H5Dwrite(dataset("parameter_value"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+          "write parameter_value");
+  }
+  if (records_ > 0) {
+    const hsize_t rec = static_cast<hsize_t>(records_);
+    const Axis ts_r{"replication", reps, 64}, s_ax{"step", rec, rec};
+    variable("troops", H5T_NATIVE_FLOAT, {p_ax, ts_r, s_ax, a_ax, pool_ax}, true, "troops per pool over time",
+             "troops");
+    variable("rung_series", H5T_NATIVE_INT8, {p_ax, ts_r, s_ax}, true, "escalation rung over time (index into rung)",
+             "1");
+    variable("tension", H5T_NATIVE_FLOAT, {p_ax, ts_r, s_ax}, true, "crisis tension over time", "1");
+    variable("day", H5T_NATIVE_DOUBLE, {s_ax}, false, "simulated day of the record", "days");
+    std::vector<double> days(records_);
+    for (int q = 0; q < records_; ++q) days[q] = q * plan.options.timeseries_every * sc.run.dt_days;
+    check(H5Dwrite(dataset("day"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, days.data()), "write day");
+  }
+
+  // Root attributes: enough to re-run this file to the same bits.
+  set_string_attribute(file_, "title", fmt::format("brink run of scenario '{}'", sc.name));
+  set_string_attribute(file_, "engine", "brink");
+  set_string_attribute(file_, "engine_version", std::string(engine_version()));
+  set_string_attribute(file_, "target_isa", std::string(target_isa()));
+  set_string_attribute(file_, "scenario_name", sc.name);
+  set_string_attribute(file_, "scenario_source", metadata.scenario_label);
+  set_string_attribute(file_, "scenario", metadata.scenario_text);
+  set_string_attribute(file_, "overrides", metadata.overrides);
+  set_string_attribute(file_, "command_line", metadata.command_line);
+  set_numeric_attribute<std::uint64_t>(file_, "seed", H5T_NATIVE_UINT64, {plan.options.seed});
+  set_numeric_attribute<std::int64_t>(file_, "replications", H5T_NATIVE_INT64, {plan.replications});
+  set_numeric_attribute<double>(file_, "dt_days", H5T_NATIVE_DOUBLE, {sc.run.dt_days});
+  set_numeric_attribute<double>(file_, "horizon_days", H5T_NATIVE_DOUBLE, {sc.run.horizon_days});
+  set_numeric_attribute<std::int32_t>(file_, "block_lanes", H5T_NATIVE_INT32, {kBlockLanes});
+  set_string_attribute(file_, "random_numbers", plan.options.common_random ? "common" : "independent");
+}
+
+Hdf5Writer::~Hdf5Writer() {
+  for (auto& [name, id] : datasets_) H5Dclose(id);
+  datasets_.clear();
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+void Hdf5Writer::write_slab(const std::string& name, hid_t type, const void* data, std::int64_t point,
+                            std::int64_t first, std::int64_t count) {
+  const hid_t ds = dataset(name);
+  const hid_t space = H5Dget_space(ds);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(rank), start(rank, 0), extent(rank);
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  extent = dims;
+  start[0] = static_cast<hsize_t>(point);
+  extent[0] = 1;
+  if (rank > 1) {
+    start[1] = static_cast<hsize_t>(first);
+    extent[1] = static_cast<hsize_t>(count);
+  }
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr);
+  const hid_t memory = H5Screate_simple(rank, extent.data(), nullptr);
+  const herr_t status = H5Dwrite(ds, type, memory, space, H5P_DEFAULT, data);
+  H5Sclose(memory);
+  H5Sclose(space);
+  check(status, "write " + name + " to " + path_);
+}
+
+void Hdf5Writer::write_block(const BlockResult& b) {
+  const std::int64_t p = b.spec.point, f = b.spec.first_replication, n = b.spec.count;
+  write_slab("outcome_code", H5T_NATIVE_INT8, b.outcome.data(), p, f, n);
+  write_slab("end_step", H5T_NATIVE_INT32, b.end_step.data(), p, f, n);
+  write_slab("war_start_step", H5T_NATIVE_INT32, b.war_start_step.data(), p, f, n);
+  write_slab("first_incident_step", H5T_NATIVE_INT32, b.first_incident_step.data(), p, f, n);
+  write_slab("incidents", H5T_NATIVE_INT32, b.incidents.data(), p, f, n);
+  write_slab("peak_rung", H5T_NATIVE_INT8, b.peak_rung.data(), p, f, n);
+  write_slab("casualties", H5T_NATIVE_DOUBLE, b.casualties.data(), p, f, n);
+  write_slab("final_forces", H5T_NATIVE_DOUBLE, b.final_forces.data(), p, f, n);
+  if (records_ > 0) {
+    write_slab("troops", H5T_NATIVE_FLOAT, b.ts_forces.data(), p, f, n);
+    write_slab("rung_series", H5T_NATIVE_INT8, b.ts_rung.data(), p, f, n);
+    write_slab("tension", H5T_NATIVE_FLOAT, b.ts_tension.data(), p, f, n);
+  }
+}
+
+void Hdf5Writer::write_summary(const PointSummary& s) {
+  std::array<double, kOutcomeCount> lower{}, upper{};
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    lower[o] = s.interval[o].lower;
+    upper[o] = s.interval[o].upper;
+  }
+  // Summary variables are (point, ...): a "slab" of one point covering the whole second axis.
+  auto row = [&](const std::string& name, hid_t type, const void* data, std::int64_t width) {
+    write_slab(name, type, data, s.point, 0, width);
+  };
+  row("outcome_count", H5T_NATIVE_INT64, s.count.data(), kOutcomeCount);
+  row("outcome_probability", H5T_NATIVE_DOUBLE, s.probability.data(), kOutcomeCount);
+  row("outcome_probability_lower", H5T_NATIVE_DOUBLE, lower.data(), kOutcomeCount);
+  row("outcome_probability_upper", H5T_NATIVE_DOUBLE, upper.data(), kOutcomeCount);
+  row("mean_casualties", H5T_NATIVE_DOUBLE, s.mean_casualties.data(), actors_);
+}
+
+void Hdf5Writer::close() {
+  if (file_ < 0) return;
+  set_numeric_attribute<std::int32_t>(file_, "complete", H5T_NATIVE_INT32, {1});
+  for (auto& [name, id] : datasets_) H5Dclose(id);
+  datasets_.clear();
+  const herr_t status = H5Fclose(file_);
+  file_ = -1;
+  check(status, "close " + path_);
+}
+
+}  // namespace brink

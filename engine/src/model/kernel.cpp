@@ -1,0 +1,667 @@
+#include "brink/model/kernel.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "brink/model/lanchester.hpp"
+#include "brink/model/logit.hpp"
+
+namespace brink {
+
+using Eigen::ArrayXd;
+using Eigen::ArrayXi;
+using Eigen::ArrayXXd;
+using Eigen::Index;
+
+namespace {
+constexpr double kTroopEpsilon = 0.5;     // below half a soldier a pool counts as empty
+constexpr double kSanctionFloor = 0.2;    // sanctions cannot cut effectiveness below this share
+constexpr double kArmsAidCeiling = 3.0;   // arms aid cannot raise effectiveness above this multiple
+constexpr double kContactScale = 1e5;     // contact is measured per 100,000 troops
+}  // namespace
+
+Model::Model(Scenario scenario) : scenario_(std::move(scenario)) {
+  const int n = scenario_.actor_count();
+  steps_ = scenario_.step_count();
+  adversaries_.resize(n);
+  allies_.resize(n);
+  commitment_.assign(n, std::vector<double>(n, 0.0));
+  protection_.assign(n, 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      if (scenario_.relations.adversary[i][j]) adversaries_[i].push_back(j);
+      if (scenario_.relations.ally[i][j]) allies_[i].push_back(j);
+    }
+  for (const Commitment& c : scenario_.relations.commitments) {
+    commitment_[c.from][c.to] = std::max(commitment_[c.from][c.to], c.strength);
+    protection_[c.to] = std::max(protection_[c.to], c.strength);
+  }
+}
+
+int Model::records() const {
+  const int every = scenario_.output.timeseries_every;
+  return every > 0 ? steps_ / every + 1 : 0;
+}
+
+BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec, const RunOptions& options, int lanes)
+    : model_(model), sc_(model.scenario()), spec_(spec), options_(options) {
+  key_ = {options.seed, options.common_random ? 0u : static_cast<std::uint32_t>(spec.point)};
+  const int n = model.actors();
+  const int issues = static_cast<int>(sc_.negotiation.issues.size());
+  BlockState& st = state_;
+  st.deployed.resize(lanes, n);
+  st.ready.resize(lanes, n);
+  st.reserve.resize(lanes, n);
+  for (int i = 0; i < n; ++i) {
+    st.deployed.col(i).setConstant(sc_.actors[i].forces.deployed);
+    st.ready.col(i).setConstant(sc_.actors[i].forces.ready);
+    st.reserve.col(i).setConstant(sc_.actors[i].forces.reserve);
+  }
+  st.casualties = ArrayXXd::Zero(lanes, n);
+  st.created = ArrayXXd::Zero(lanes, n);
+  st.removed = ArrayXXd::Zero(lanes, n);
+  st.effectiveness = ArrayXXd::Ones(lanes, n);
+  st.side = Eigen::ArrayXXi::Zero(lanes, n);
+  st.position.resize(lanes, std::max(issues * n, 0));
+  for (int k = 0; k < issues; ++k)
+    for (int i = 0; i < n; ++i) st.position.col(k * n + i).setConstant(sc_.negotiation.issues[k].position[i]);
+  st.agreed = Eigen::ArrayXXi::Zero(lanes, issues);
+  st.last_action = Eigen::ArrayXXi::Constant(lanes, n, -1);
+  st.tension = ArrayXd::Constant(lanes, sc_.escalation.initial_tension);
+  st.start_strength_attacker = ArrayXd::Zero(lanes);
+  st.start_strength_defender = ArrayXd::Zero(lanes);
+  st.rung = ArrayXi::Constant(lanes, sc_.escalation.initial_rung);
+  st.peak_rung = st.rung;
+  st.outcome = ArrayXi::Constant(lanes, -1);
+  st.end_step = ArrayXi::Constant(lanes, -1);
+  st.war_start_step = ArrayXi::Constant(lanes, -1);
+  st.first_incident_step = ArrayXi::Constant(lanes, -1);
+  st.incidents = ArrayXi::Zero(lanes);
+}
+
+void BlockSimulator::step(int s) {
+  const ArrayXd active = (state_.outcome < 0).cast<double>();
+  apply_events(s, active);
+  if (sc_.run.decisions) decide_and_act(s, active);
+  posture(active);
+  combat(s);
+  incidents(s, active);
+  const double decay = std::exp(-sc_.escalation.tension_decay * sc_.run.dt_days);
+  state_.tension = (active > 0.5).select((state_.tension * decay).max(0.0), state_.tension);
+  negotiate(s, active);
+  next_step_ = s + 1;
+}
+
+void BlockSimulator::apply_events(int s, const ArrayXd& active) {
+  const double from = s * sc_.run.dt_days;
+  const double to = from + sc_.run.dt_days;
+  BlockState& st = state_;
+  for (const Event& e : sc_.events) {
+    if (e.day < from || e.day >= to) continue;
+    const int i = e.actor;
+    const double cap = sc_.actors[i].forces.deployed_cap;
+    ArrayXd moved;
+    switch (e.kind) {
+      case EventKind::kDeploy:
+        moved = st.ready.col(i).min(cap - st.deployed.col(i)).max(0.0).min(e.troops) * active;
+        st.ready.col(i) -= moved;
+        st.deployed.col(i) += moved;
+        break;
+      case EventKind::kWithdraw:
+        moved = st.deployed.col(i).min(e.troops) * active;
+        st.deployed.col(i) -= moved;
+        st.ready.col(i) += moved;
+        break;
+      case EventKind::kMobilize:
+        moved = st.reserve.col(i).min(e.troops) * active;
+        st.reserve.col(i) -= moved;
+        st.ready.col(i) += moved;
+        break;
+      case EventKind::kDemobilize:
+        moved = st.ready.col(i).min(e.troops) * active;
+        st.ready.col(i) -= moved;
+        st.removed.col(i) += moved;
+        break;
+      case EventKind::kReinforce:
+        moved = e.troops * active;
+        st.deployed.col(i) += moved;
+        st.created.col(i) += moved;
+        break;
+    }
+  }
+}
+
+void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  const Index lanes = st.lanes();
+  const double dt = sc_.run.dt_days;
+  const double day = s * dt;
+  const auto& issues = sc_.negotiation.issues;
+  const int issue_count = static_cast<int>(issues.size());
+
+  const ArrayXd at_war = (st.side.rowwise().maxCoeff() > 0).cast<double>();
+  const ArrayXd rung = st.rung.cast<double>();
+  std::vector<ArrayXi> choices(n);
+  ArrayXXd utilities, feasible, probabilities;
+
+  for (int i = 0; i < n; ++i) {
+    const Actor& actor = sc_.actors[i];
+    const Decision& dec = actor.decision;
+    const Forces& f = actor.forces;
+    const int menu = static_cast<int>(actor.actions.size());
+    const double rho = dec.ready_weight;
+    const auto& w = dec.weights;
+
+    ArrayXd own = ArrayXd::Ones(lanes);
+    ArrayXd own_deployed = ArrayXd::Ones(lanes);
+    own += st.deployed.col(i) + rho * st.ready.col(i);
+    own_deployed += st.deployed.col(i);
+    for (int j : model_.allies(i)) {
+      own += st.deployed.col(j) + rho * st.ready.col(j);
+      own_deployed += st.deployed.col(j);
+    }
+    ArrayXd threat = ArrayXd::Ones(lanes);
+    for (int j : model_.adversaries(i)) threat += st.deployed.col(j) + rho * st.ready.col(j);
+    const ArrayXd log_threat = threat.log();
+    const double impatience = std::max(0.0, day - dec.patience_days) / dec.patience_days;
+
+    // Open issues where this actor is a party, and what talks could move.
+    ArrayXd open_party = ArrayXd::Zero(lanes);
+    ArrayXd open_movable = ArrayXd::Zero(lanes);
+    ArrayXd propose_gain = ArrayXd::Zero(lanes), concede_gain = ArrayXd::Zero(lanes);
+    ArrayXd propose_settle = ArrayXd::Zero(lanes), concede_settle = ArrayXd::Zero(lanes);
+    for (int k = 0; k < issue_count; ++k) {
+      const Issue& issue = issues[k];
+      const double s_own = issue.salience[i];
+      if (s_own <= 0.0) continue;
+      const ArrayXd open = 1.0 - st.agreed.col(k).cast<double>();
+      open_party += open;
+      if (s_own < 1.0) open_movable += open;
+      const ArrayXd p_own = st.position.col(k * n + i);
+      ArrayXd others_mean = ArrayXd::Zero(lanes);
+      ArrayXd others_move = ArrayXd::Zero(lanes);
+      double others_flex = 0.0;
+      int parties = 0;
+      for (int j = 0; j < n; ++j) {
+        if (j == i || issue.salience[j] <= 0.0) continue;
+        ++parties;
+        others_mean += st.position.col(k * n + j);
+        others_flex += 1.0 - issue.salience[j];
+        // How far j would move toward us under a proposal of unit concession.
+        others_move += (st.position.col(k * n + j) - p_own).abs().min(1.0 - issue.salience[j]);
+      }
+      if (parties == 0) continue;
+      others_mean /= parties;
+      others_flex /= parties;
+      others_move /= parties;
+      propose_gain += open * s_own * others_flex;
+      concede_gain -= open * s_own * (1.0 - s_own);
+      if (issue.core) {
+        propose_settle += open * others_move;
+        concede_settle += open * (others_mean - p_own).abs().min(1.0 - s_own);
+      }
+    }
+
+    utilities.resize(lanes, menu);
+    feasible.resize(lanes, menu);
+    for (int m = 0; m < menu; ++m) {
+      const ActionSpec& a = actor.actions[m];
+      ArrayXd d_force = ArrayXd::Zero(lanes);
+      ArrayXd ok = ArrayXd::Ones(lanes);
+      ArrayXd war_gain = ArrayXd::Zero(lanes);
+      ArrayXd credibility = ArrayXd::Zero(lanes);
+      ArrayXd issue_gain = ArrayXd::Zero(lanes);
+      ArrayXd settle = ArrayXd::Zero(lanes);
+      ArrayXd escalation = ArrayXd::Constant(lanes, a.tension);
+      if (a.rung >= 0) escalation += (a.rung - rung).max(0.0);
+      switch (a.kind) {
+        case ActionKind::kHold:
+        case ActionKind::kExercise:
+        case ActionKind::kEvacuate:
+          break;
+        case ActionKind::kMobilize:
+        case ActionKind::kRaiseReadiness: {
+          const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
+          const ArrayXd moved = st.reserve.col(i).min(std::min(a.amount, rate_cap));
+          d_force = rho * moved;
+          ok = (moved > kTroopEpsilon).cast<double>();
+          break;
+        }
+        case ActionKind::kDeploy: {
+          const ArrayXd moved = st.ready.col(i)
+                                    .min(std::min(a.amount, f.deployment_rate * dt))
+                                    .min(f.deployed_cap - st.deployed.col(i));
+          d_force = (1.0 - rho) * moved;
+          ok = (moved > kTroopEpsilon).cast<double>();
+          break;
+        }
+        case ActionKind::kWithdraw: {
+          const ArrayXd moved = st.deployed.col(i).min(std::min(a.amount, f.deployment_rate * dt));
+          d_force = -(1.0 - rho) * moved;
+          ok = (moved > kTroopEpsilon).cast<double>();
+          break;
+        }
+        case ActionKind::kPropose:
+          issue_gain = a.concession * propose_gain;
+          settle = a.concession * propose_settle;
+          ok = (open_party > 0.5).cast<double>() * (1.0 - at_war);
+          break;
+        case ActionKind::kConcede:
+          issue_gain = a.concession * concede_gain;
+          settle = a.concession * concede_settle;
+          ok = (open_movable > 0.5).cast<double>() * (1.0 - at_war);
+          break;
+        case ActionKind::kSanction:
+          ok = (st.effectiveness.col(a.target) > kSanctionFloor + 1e-9).cast<double>();
+          break;
+        case ActionKind::kArmPartner:
+          ok = (st.effectiveness.col(a.target) < kArmsAidCeiling - 1e-9).cast<double>();
+          break;
+        case ActionKind::kAttack: {
+          ArrayXd defenders = ArrayXd::Ones(lanes) + st.deployed.col(a.target) *
+                                                         sc_.actors[a.target].combat.defence_advantage;
+          for (int j : model_.allies(a.target)) defenders += st.deployed.col(j);
+          for (int j = 0; j < n; ++j)
+            if (j != a.target) defenders += model_.commitment(j, a.target) * st.deployed.col(j);
+          war_gain = own_deployed.log() - defenders.log();
+          credibility = ArrayXd::Constant(lanes, -model_.protection(a.target));
+          ok = (rung < a.rung).cast<double>() * (st.side.col(i) != 2).cast<double>() *
+               (st.side.col(a.target) != 1).cast<double>();
+          break;
+        }
+        case ActionKind::kRetaliate: {
+          // Joining a war on the defending side of an actor one protects.
+          ArrayXd honoured = ArrayXd::Zero(lanes);
+          for (int j = 0; j < n; ++j) {
+            const double c = std::max(model_.commitment(i, j), sc_.relations.ally[i][j] ? 1.0 : 0.0);
+            if (c <= 0.0) continue;
+            honoured = honoured.max(c * (st.side.col(j) == 2).cast<double>());
+          }
+          credibility = honoured;
+          ok = (honoured > 0.0).cast<double>() * (st.side.col(i) == 0).cast<double>();
+          break;
+        }
+      }
+      const ArrayXd security = (own + d_force).log() - log_threat;
+      ArrayXd u = w[kSecurity] * security - w[kCost] * a.cost - w[kEscalation] * escalation * (1.0 + st.tension) +
+                  w[kIssueGain] * issue_gain + w[kSettlement] * settle + w[kWarGain] * war_gain +
+                  w[kCredibility] * credibility + w[kImpatience] * impatience * escalation;
+      utilities.col(m) = u;
+      feasible.col(m) = ok * active + (1.0 - active) * (a.kind == ActionKind::kHold ? 1.0 : 0.0);
+    }
+    // Every lane must keep one feasible action: fall back to the first entry.
+    const ArrayXd any = feasible.rowwise().maxCoeff();
+    feasible.col(0) = (any > 0.5).select(feasible.col(0), 1.0);
+
+    logit_probabilities(utilities, feasible, dec.rationality, &probabilities);
+    ArrayXd u(lanes);
+    double unused = 0.0;
+    for (Index r = 0; r < lanes; ++r)
+      uniform_pair(key_, static_cast<std::uint32_t>(spec_.first_replication + r), static_cast<std::uint32_t>(s),
+                   static_cast<std::uint32_t>(i), Purpose::kDecision, &u(r), &unused);
+    logit_choose(probabilities, u, &choices[i]);
+  }
+
+  // Decisions are simultaneous: all actors chose on the same state; effects apply in actor order.
+  for (int i = 0; i < n; ++i) {
+    const Actor& actor = sc_.actors[i];
+    const Forces& f = actor.forces;
+    for (Index r = 0; r < lanes; ++r) {
+      if (active(r) < 0.5) continue;
+      const int m = choices[i](r);
+      st.last_action(r, i) = m;
+      const ActionSpec& a = actor.actions[m];
+      st.tension(r) = std::max(0.0, st.tension(r) + a.tension);
+      switch (a.kind) {
+        case ActionKind::kMobilize:
+        case ActionKind::kRaiseReadiness: {
+          const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
+          const double moved = std::min({st.reserve(r, i), a.amount, rate_cap});
+          st.reserve(r, i) -= moved;
+          st.ready(r, i) += moved;
+          break;
+        }
+        case ActionKind::kDeploy: {
+          const double moved = std::max(
+              0.0, std::min({st.ready(r, i), a.amount, f.deployment_rate * dt, f.deployed_cap - st.deployed(r, i)}));
+          st.ready(r, i) -= moved;
+          st.deployed(r, i) += moved;
+          break;
+        }
+        case ActionKind::kWithdraw: {
+          const double moved = std::min({st.deployed(r, i), a.amount, f.deployment_rate * dt});
+          st.deployed(r, i) -= moved;
+          st.ready(r, i) += moved;
+          break;
+        }
+        case ActionKind::kPropose:
+          for (int k = 0; k < issue_count; ++k) {
+            if (st.agreed(r, k) || issues[k].salience[i] <= 0.0) continue;
+            const double target = st.position(r, k * n + i);
+            for (int j = 0; j < n; ++j) {
+              const double sj = issues[k].salience[j];
+              if (j == i || sj <= 0.0) continue;
+              double& p = st.position(r, k * n + j);
+              const double step = a.concession * (1.0 - sj);
+              p += std::clamp(target - p, -step, step);
+            }
+          }
+          break;
+        case ActionKind::kConcede:
+          for (int k = 0; k < issue_count; ++k) {
+            const double si = issues[k].salience[i];
+            if (st.agreed(r, k) || si <= 0.0) continue;
+            double mean = 0.0;
+            int parties = 0;
+            for (int j = 0; j < n; ++j)
+              if (j != i && issues[k].salience[j] > 0.0) {
+                mean += st.position(r, k * n + j);
+                ++parties;
+              }
+            if (parties == 0) continue;
+            double& p = st.position(r, k * n + i);
+            const double step = a.concession * (1.0 - si);
+            p += std::clamp(mean / parties - p, -step, step);
+          }
+          break;
+        case ActionKind::kSanction:
+          st.effectiveness(r, a.target) = std::max(kSanctionFloor, st.effectiveness(r, a.target) * (1.0 - a.effect));
+          break;
+        case ActionKind::kArmPartner:
+          st.effectiveness(r, a.target) =
+              std::min(kArmsAidCeiling, st.effectiveness(r, a.target) * (1.0 + a.effect));
+          break;
+        case ActionKind::kAttack:
+          if (st.side.row(r).maxCoeff() == 0) start_war(r, i, a.target, s);
+          break;
+        case ActionKind::kRetaliate:
+          if (st.side(r, i) == 0) {
+            st.side(r, i) = 2;
+            st.start_strength_defender(r) += st.deployed(r, i);
+          }
+          raise_rung(r, a.rung >= 0 ? a.rung : sc_.escalation.alliance_war_rung, s);
+          break;
+        default:
+          break;
+      }
+      if (a.rung >= 0 && a.kind != ActionKind::kRetaliate) raise_rung(r, a.rung, s);
+    }
+  }
+}
+
+void BlockSimulator::start_war(Index r, int attacker, int target, int s) {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  st.side(r, attacker) = 1;
+  for (int j : model_.allies(attacker)) st.side(r, j) = 1;
+  st.side(r, target) = 2;
+  bool alliance = model_.protection(target) >= 0.5;
+  for (int j : model_.allies(target)) {
+    st.side(r, j) = 2;
+    alliance = true;
+  }
+  for (int j = 0; j < n; ++j)
+    if (st.side(r, j) == 0 && model_.commitment(j, target) >= 0.5) {
+      st.side(r, j) = 2;
+      alliance = true;
+    }
+  st.war_start_step(r) = s;
+  double a = 0.0, b = 0.0;
+  for (int j = 0; j < n; ++j) {
+    if (st.side(r, j) == 1) a += st.deployed(r, j);
+    if (st.side(r, j) == 2) b += st.deployed(r, j);
+  }
+  st.start_strength_attacker(r) = a;
+  st.start_strength_defender(r) = b;
+  if (alliance) raise_rung(r, sc_.escalation.alliance_war_rung, s);
+}
+
+void BlockSimulator::raise_rung(Index r, int rung, int s) {
+  BlockState& st = state_;
+  if (rung <= st.rung(r)) return;
+  st.rung(r) = rung;
+  if (rung > st.peak_rung(r)) {
+    st.peak_rung(r) = rung;
+    // The outcome of a war is its highest war rung; its step is when that rung was reached.
+    if (rung >= sc_.escalation.limited_war_rung) st.end_step(r) = s;
+  }
+  if (rung >= sc_.escalation.alliance_war_rung && st.side.row(r).maxCoeff() > 0) join_alliance_war(r);
+}
+
+void BlockSimulator::join_alliance_war(Index r) {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  for (int j = 0; j < n; ++j) {
+    if (st.side(r, j) != 0) continue;
+    for (int k = 0; k < n; ++k) {
+      if (st.side(r, k) != 1) continue;
+      if (sc_.relations.adversary[j][k]) {
+        st.side(r, j) = 2;
+        st.start_strength_defender(r) += st.deployed(r, j);
+        break;
+      }
+      if (sc_.relations.ally[j][k]) {
+        st.side(r, j) = 1;
+        st.start_strength_attacker(r) += st.deployed(r, j);
+        break;
+      }
+    }
+  }
+}
+
+void BlockSimulator::posture(const ArrayXd& active) {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  const double dt = sc_.run.dt_days;
+  // Synchronous update: every actor reacts to the same deployed forces.
+  ArrayXXd desired(st.lanes(), n);
+  for (int i = 0; i < n; ++i) {
+    const Posture& p = sc_.actors[i].posture;
+    ArrayXd threat = ArrayXd::Zero(st.lanes());
+    for (int j : model_.adversaries(i)) threat += st.deployed.col(j);
+    desired.col(i) = dt * (p.reaction * threat - p.fatigue * st.deployed.col(i) + p.grievance) * active;
+  }
+  for (int i = 0; i < n; ++i) {
+    const Forces& f = sc_.actors[i].forces;
+    const double rate = f.deployment_rate * dt;
+    const ArrayXd up = desired.col(i).max(0.0).min(rate).min(st.ready.col(i)).min(
+        (f.deployed_cap - st.deployed.col(i)).max(0.0));
+    const ArrayXd down = (-desired.col(i)).max(0.0).min(rate).min(st.deployed.col(i));
+    const ArrayXd moved = up - down;
+    st.deployed.col(i) += moved;
+    st.ready.col(i) -= moved;
+  }
+}
+
+void BlockSimulator::combat(int s) {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  const Escalation& esc = sc_.escalation;
+  const double dt = sc_.run.dt_days;
+  for (Index r = 0; r < st.lanes(); ++r) {
+    if (st.outcome(r) >= 0 || st.war_start_step(r) < 0) continue;
+    double a = 0.0, b = 0.0, alpha = 0.0, beta = 0.0;
+    for (int j = 0; j < n; ++j) {
+      const Combat& c = sc_.actors[j].combat;
+      const double d = st.deployed(r, j);
+      if (st.side(r, j) == 1) {
+        a += d;
+        alpha += c.effectiveness * st.effectiveness(r, j) * d;
+      } else if (st.side(r, j) == 2) {
+        b += d;
+        beta += c.effectiveness * st.effectiveness(r, j) * c.defence_advantage * d;
+      }
+    }
+    if (a > 0.0) alpha /= a;
+    if (b > 0.0) beta /= b;
+    const double intensity = st.rung(r) >= esc.full_war_rung ? 1.0 : esc.limited_war_intensity;
+    const Strengths after = sc_.law == LanchesterLaw::kSquare
+                                ? lanchester_square({a, b}, intensity * alpha, intensity * beta, dt)
+                                : lanchester_linear({a, b}, intensity * alpha, intensity * beta, dt);
+    // Losses fall on each side's actors in proportion to their deployed troops.
+    const double keep_a = a > 0.0 ? after.a / a : 0.0;
+    const double keep_b = b > 0.0 ? after.b / b : 0.0;
+    for (int j = 0; j < n; ++j) {
+      if (st.side(r, j) == 0) continue;
+      const double keep = st.side(r, j) == 1 ? keep_a : keep_b;
+      const double loss = st.deployed(r, j) * (1.0 - keep);
+      st.deployed(r, j) -= loss;
+      st.casualties(r, j) += loss;
+    }
+    const bool attacker_collapsed = after.a <= esc.collapse_fraction * st.start_strength_attacker(r);
+    const bool defender_collapsed = after.b <= esc.collapse_fraction * st.start_strength_defender(r);
+    if (attacker_collapsed || defender_collapsed) {
+      const int peak = st.peak_rung(r);
+      st.outcome(r) = static_cast<int>(peak >= esc.alliance_war_rung ? Outcome::kAllianceWar
+                                       : peak >= esc.full_war_rung    ? Outcome::kFullWar
+                                                                      : Outcome::kLimitedWar);
+      (void)s;
+    }
+  }
+}
+
+void BlockSimulator::incidents(int s, const ArrayXd& active) {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  const Escalation& esc = sc_.escalation;
+  const Incidents& inc = esc.incidents;
+  ArrayXd contact = ArrayXd::Zero(st.lanes());
+  for (int i = 0; i < n; ++i)
+    for (int j : model_.adversaries(i))
+      if (j > i) contact += (st.deployed.col(i) * st.deployed.col(j)).sqrt() / kContactScale;
+  const ArrayXd hazard = inc.base_rate + inc.tension_rate * st.tension + inc.contact_rate * contact;
+  const ArrayXd probability = 1.0 - (-hazard * sc_.run.dt_days).exp();
+  for (Index r = 0; r < st.lanes(); ++r) {
+    if (active(r) < 0.5 || st.outcome(r) >= 0) continue;
+    double occur = 0.0, escalate = 0.0;
+    uniform_pair(key_, static_cast<std::uint32_t>(spec_.first_replication + r), static_cast<std::uint32_t>(s), 0,
+                 Purpose::kIncident, &occur, &escalate);
+    if (occur >= probability(r)) continue;
+    ++st.incidents(r);
+    if (st.first_incident_step(r) < 0) st.first_incident_step(r) = s;
+    st.tension(r) += inc.tension_jump;
+    if (escalate < inc.escalation_probability) {
+      // Outside a war an incident cannot start one; inside, it can widen it.
+      const bool war = st.war_start_step(r) >= 0;
+      const int ceiling = war ? esc.alliance_war_rung : esc.limited_war_rung - 1;
+      raise_rung(r, std::min(st.rung(r) + 1, ceiling), s);
+    }
+  }
+}
+
+void BlockSimulator::negotiate(int s, const ArrayXd& active) {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  const auto& issues = sc_.negotiation.issues;
+  const double window = sc_.negotiation.acceptance_window;
+  bool any_core = false;
+  for (const Issue& issue : issues) any_core = any_core || issue.core;
+  for (Index r = 0; r < st.lanes(); ++r) {
+    if (active(r) < 0.5 || st.outcome(r) >= 0) continue;
+    bool core_agreed = true;
+    for (std::size_t k = 0; k < issues.size(); ++k) {
+      if (!st.agreed(r, k)) {
+        double lo = 1.0, hi = 0.0;
+        for (int j = 0; j < n; ++j) {
+          if (issues[k].salience[j] <= 0.0) continue;
+          lo = std::min(lo, st.position(r, k * n + j));
+          hi = std::max(hi, st.position(r, k * n + j));
+        }
+        if (hi - lo <= window + 1e-12) {
+          st.agreed(r, k) = 1;
+          st.tension(r) = std::max(0.0, st.tension(r) - sc_.escalation.agreement_relief);
+          if (st.war_start_step(r) < 0) st.rung(r) = std::max(sc_.escalation.initial_rung, st.rung(r) - 1);
+        }
+      }
+      if (issues[k].core && !st.agreed(r, k)) core_agreed = false;
+    }
+    if (any_core && core_agreed && st.war_start_step(r) < 0) {
+      st.outcome(r) = static_cast<int>(Outcome::kSettlement);
+      st.end_step(r) = s;
+    }
+  }
+}
+
+void BlockSimulator::finish() {
+  BlockState& st = state_;
+  const Escalation& esc = sc_.escalation;
+  for (Index r = 0; r < st.lanes(); ++r) {
+    if (st.outcome(r) >= 0) continue;
+    const int peak = st.peak_rung(r);
+    if (peak >= esc.limited_war_rung) {
+      st.outcome(r) = static_cast<int>(peak >= esc.alliance_war_rung ? Outcome::kAllianceWar
+                                       : peak >= esc.full_war_rung    ? Outcome::kFullWar
+                                                                      : Outcome::kLimitedWar);
+    } else {
+      st.outcome(r) = static_cast<int>(Outcome::kStandoff);
+      st.end_step(r) = model_.steps();
+    }
+  }
+}
+
+BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunOptions& options) {
+  BlockSimulator sim(model, spec, options);
+  const int n = model.actors();
+  const int count = spec.count;
+  const int records = options.timeseries_every > 0 ? model.steps() / options.timeseries_every + 1 : 0;
+  BlockResult out;
+  out.spec = spec;
+  if (records > 0) {
+    out.ts_forces.resize(static_cast<std::size_t>(count) * records * n * kPoolCount);
+    out.ts_rung.resize(static_cast<std::size_t>(count) * records);
+    out.ts_tension.resize(static_cast<std::size_t>(count) * records);
+  }
+  auto record = [&](int q) {
+    const BlockState& st = sim.state();
+    for (int r = 0; r < count; ++r) {
+      const std::size_t base = (static_cast<std::size_t>(r) * records + q) * n * kPoolCount;
+      for (int i = 0; i < n; ++i) {
+        out.ts_forces[base + i * kPoolCount + kDeployed] = static_cast<float>(st.deployed(r, i));
+        out.ts_forces[base + i * kPoolCount + kReady] = static_cast<float>(st.ready(r, i));
+        out.ts_forces[base + i * kPoolCount + kReserve] = static_cast<float>(st.reserve(r, i));
+      }
+      out.ts_rung[static_cast<std::size_t>(r) * records + q] = static_cast<std::int8_t>(st.rung(r));
+      out.ts_tension[static_cast<std::size_t>(r) * records + q] = static_cast<float>(st.tension(r));
+    }
+  };
+  if (records > 0) record(0);
+  for (int s = 0; s < model.steps(); ++s) {
+    sim.step(s);
+    if (records > 0 && (s + 1) % options.timeseries_every == 0) record((s + 1) / options.timeseries_every);
+    if ((sim.state().outcome.head(count) >= 0).all()) {
+      // Every kept lane has ended: the rest of the series stays at the final state.
+      if (records > 0)
+        for (int q = (s + 1) / options.timeseries_every + 1; q < records; ++q) record(q);
+      break;
+    }
+  }
+  sim.finish();
+  const BlockState& st = sim.state();
+  out.outcome.resize(count);
+  out.peak_rung.resize(count);
+  out.end_step.resize(count);
+  out.war_start_step.resize(count);
+  out.first_incident_step.resize(count);
+  out.incidents.resize(count);
+  out.casualties.resize(static_cast<std::size_t>(count) * n);
+  out.final_forces.resize(static_cast<std::size_t>(count) * n * kPoolCount);
+  for (int r = 0; r < count; ++r) {
+    out.outcome[r] = static_cast<std::int8_t>(st.outcome(r));
+    out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(r));
+    out.end_step[r] = st.end_step(r);
+    out.war_start_step[r] = st.war_start_step(r);
+    out.first_incident_step[r] = st.first_incident_step(r);
+    out.incidents[r] = st.incidents(r);
+    for (int i = 0; i < n; ++i) {
+      out.casualties[static_cast<std::size_t>(r) * n + i] = st.casualties(r, i);
+      const std::size_t base = (static_cast<std::size_t>(r) * n + i) * kPoolCount;
+      out.final_forces[base + kDeployed] = st.deployed(r, i);
+      out.final_forces[base + kReady] = st.ready(r, i);
+      out.final_forces[base + kReserve] = st.reserve(r, i);
+    }
+  }
+  return out;
+}
+
+}  // namespace brink

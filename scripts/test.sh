@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds brink twice (release, and debug with AddressSanitizer + UBSan) and
+# runs every test: unit tests in both builds, CLI/HDF5/Python tests on the
+# release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+cmake --preset release
+cmake --build --preset release -j "$jobs"
+ctest --preset release -j "$jobs"
+
+cmake --preset debug-asan
+cmake --build --preset debug-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset debug-asan -j "$jobs"
