@@ -134,6 +134,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   string_coordinate("pool", {"deployed", "ready", "reserve"}, "force pool");
   string_coordinate("outcome", outcome_ids, "crisis outcome");
   string_coordinate("rung", rung_ids, "escalation ladder rung, lowest first");
+  std::vector<std::string> kinds(action_kind_names().begin(), action_kind_names().end());
+  string_coordinate("action", kinds, "kind of action");
   if (!plan.parameters.empty()) string_coordinate("parameter", plan.parameters, "swept scenario parameter path");
   if (records_ > 0) {
     std::vector<std::int32_t> steps(records_);
@@ -195,6 +197,9 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
            "troops lost in combat", "troops");
   variable("final_forces", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, pool_ax}, true,
            "troops per pool at the end of the replication", "troops");
+  variable("action_count", H5T_NATIVE_INT32,
+           {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, {"action", kActionKindCount, kActionKindCount}}, true,
+           "times each actor took each kind of action", "1");
   variable("outcome_count", H5T_NATIVE_INT64, {p_ax, o_ax}, false, "replications ending in each outcome", "1");
   variable("outcome_probability", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false, "estimated probability of each outcome",
            "1");
@@ -282,6 +287,7 @@ void Hdf5Writer::write_block(const BlockResult& b) {
   write_slab("peak_rung", H5T_NATIVE_INT8, b.peak_rung.data(), p, f, n);
   write_slab("casualties", H5T_NATIVE_DOUBLE, b.casualties.data(), p, f, n);
   write_slab("final_forces", H5T_NATIVE_DOUBLE, b.final_forces.data(), p, f, n);
+  write_slab("action_count", H5T_NATIVE_INT32, b.action_count.data(), p, f, n);
   if (records_ > 0) {
     write_slab("troops", H5T_NATIVE_FLOAT, b.ts_forces.data(), p, f, n);
     write_slab("rung_series", H5T_NATIVE_INT8, b.ts_rung.data(), p, f, n);

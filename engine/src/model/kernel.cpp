@@ -67,6 +67,7 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec, const 
     for (int i = 0; i < n; ++i) st.position.col(k * n + i).setConstant(sc_.negotiation.issues[k].position[i]);
   st.agreed = Eigen::ArrayXXi::Zero(lanes, issues);
   st.last_action = Eigen::ArrayXXi::Constant(lanes, n, -1);
+  st.action_count = Eigen::ArrayXXi::Zero(lanes, n * kActionKindCount);
   st.tension = ArrayXd::Constant(lanes, sc_.escalation.initial_tension);
   st.start_strength_attacker = ArrayXd::Zero(lanes);
   st.start_strength_defender = ArrayXd::Zero(lanes);
@@ -265,7 +266,12 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
           for (int j = 0; j < n; ++j)
             if (j != a.target) defenders += model_.commitment(j, a.target) * st.deployed.col(j);
           war_gain = own_deployed.log() - defenders.log();
-          credibility = ArrayXd::Constant(lanes, -model_.protection(a.target));
+          // Extended deterrence: the protectors' forces, weighted by how credible
+          // their commitment is, relative to the attacker's own deployed force.
+          for (int j = 0; j < n; ++j)
+            if (j != a.target && model_.commitment(j, a.target) > 0.0)
+              credibility -= model_.commitment(j, a.target) * (st.deployed.col(j) + rho * st.ready.col(j)) /
+                             own_deployed;
           ok = (rung < a.rung).cast<double>() * (st.side.col(i) != 2).cast<double>() *
                (st.side.col(a.target) != 1).cast<double>();
           break;
@@ -312,6 +318,7 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       const int m = choices[i](r);
       st.last_action(r, i) = m;
       const ActionSpec& a = actor.actions[m];
+      ++st.action_count(r, i * kActionKindCount + static_cast<int>(a.kind));
       st.tension(r) = std::max(0.0, st.tension(r) + a.tension);
       switch (a.kind) {
         case ActionKind::kMobilize:
@@ -646,6 +653,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   out.incidents.resize(count);
   out.casualties.resize(static_cast<std::size_t>(count) * n);
   out.final_forces.resize(static_cast<std::size_t>(count) * n * kPoolCount);
+  out.action_count.resize(static_cast<std::size_t>(count) * n * kActionKindCount);
   for (int r = 0; r < count; ++r) {
     out.outcome[r] = static_cast<std::int8_t>(st.outcome(r));
     out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(r));
@@ -653,6 +661,8 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
     out.war_start_step[r] = st.war_start_step(r);
     out.first_incident_step[r] = st.first_incident_step(r);
     out.incidents[r] = st.incidents(r);
+    for (int c = 0; c < n * kActionKindCount; ++c)
+      out.action_count[static_cast<std::size_t>(r) * n * kActionKindCount + c] = st.action_count(r, c);
     for (int i = 0; i < n; ++i) {
       out.casualties[static_cast<std::size_t>(r) * n + i] = st.casualties(r, i);
       const std::size_t base = (static_cast<std::size_t>(r) * n + i) * kPoolCount;

@@ -60,6 +60,7 @@ struct BlockState {
   Eigen::ArrayXXd position;                  // lanes × (issues·actors), issue-major [0..1]
   Eigen::ArrayXXi agreed;                    // lanes × issues, 0/1
   Eigen::ArrayXXi last_action;               // lanes × actors, index into the actor's menu; -1 none
+  Eigen::ArrayXXi action_count;              // lanes × (actors·kActionKindCount), actor-major
   Eigen::ArrayXd tension;                    // lanes
   Eigen::ArrayXd start_strength_attacker, start_strength_defender;  // at war start [troops]
   Eigen::ArrayXi rung, peak_rung;
@@ -89,6 +90,7 @@ struct BlockResult {
   std::vector<std::int32_t> end_step, war_start_step, first_incident_step, incidents;
   std::vector<double> casualties;    // count × actors
   std::vector<double> final_forces;  // count × actors × pools
+  std::vector<std::int32_t> action_count;  // count × actors × action kinds
   std::vector<float> ts_forces;      // count × records × actors × pools (empty if off)
   std::vector<std::int8_t> ts_rung;  // count × records
   std::vector<float> ts_tension;     // count × records
