@@ -1,1 +1,330 @@
+#include "brink/model/kernel.hpp"
+
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "brink/model/lanchester.hpp"
+#include "../support/scenarios.hpp"
+
+namespace brink {
+namespace {
+
+using testing::duel_yaml;
+using testing::load_yaml;
+
+constexpr const char* kHugePools = "ready: 1e7, deployment_rate: 1e7, deployed_cap: 1e8";
+
+Model richardson_model(double ka, double aa, double ga, double kb, double ab, double gb, double dt,
+                       double horizon) {
+  const std::string a = fmt::format("deployed: 1000, {}", kHugePools);
+  const std::string b = fmt::format("deployed: 3000, {}", kHugePools);
+  std::string yaml = duel_yaml(a, b, "", fmt::format("horizon_days: {}, dt_days: {}, replications: 256, seed: 1, "
+                                                     "decisions: false",
+                                                     horizon, dt));
+  // Insert the posture blocks into each actor.
+  const auto insert = [&](const std::string& id, double k, double f, double g) {
+    const std::string marker = "  " + id + ":\n";
+    yaml.insert(yaml.find(marker) + marker.size(),
+                fmt::format("    posture: {{reaction: {}, fatigue: {}, grievance: {}}}\n", k, f, g));
+  };
+  insert("A", ka, aa, ga);
+  insert("B", kb, ab, gb);
+  return Model(load_yaml(yaml).scenario);
+}
+
+TEST(RichardsonTest, StableCaseReachesTheAnalyticEquilibrium) {
+  const double ka = 0.02, aa = 0.05, ga = 300, kb = 0.03, ab = 0.04, gb = 100;
+  ASSERT_GT(aa * ab, ka * kb);  // Richardson's stability condition
+  const Model model = richardson_model(ka, aa, ga, kb, ab, gb, 0.5, 1500);
+  BlockSimulator sim(model, {}, {});
+  for (int s = 0; s < model.steps(); ++s) sim.step(s);
+  const double det = aa * ab - ka * kb;
+  const double a_star = (ab * ga + ka * gb) / det;
+  const double b_star = (aa * gb + kb * ga) / det;
+  EXPECT_NEAR(sim.state().deployed(0, 0), a_star, 1e-6 * a_star);
+  EXPECT_NEAR(sim.state().deployed(0, 1), b_star, 1e-6 * b_star);
+  // Without randomness every lane is the same.
+  EXPECT_TRUE((sim.state().deployed.col(0) == sim.state().deployed(0, 0)).all());
+}
+
+TEST(RichardsonTest, UnstableCaseDivergesToCapacity) {
+  const double ka = 0.06, aa = 0.02, kb = 0.05, ab = 0.03;
+  ASSERT_LT(aa * ab, ka * kb);
+  const Model model = richardson_model(ka, aa, 100, kb, ab, 100, 1.0, 400);
+  BlockSimulator sim(model, {}, {});
+  double previous = 0.0;
+  for (int s = 0; s < 50; ++s) {
+    sim.step(s);
+    EXPECT_GT(sim.state().deployed(0, 0), previous);
+    previous = sim.state().deployed(0, 0);
+  }
+  for (int s = 50; s < model.steps(); ++s) sim.step(s);
+  // Growth stops only at a bound: the ready pool (1e7) runs dry.
+  EXPECT_GT(sim.state().deployed(0, 0) + sim.state().deployed(0, 1), 1e7);
+}
+
+TEST(RichardsonTest, DeploymentRateBoundsTheReaction) {
+  const std::string a = "deployed: 1000, ready: 1e6, deployment_rate: 250, deployed_cap: 1e8";
+  std::string yaml = duel_yaml(a, "deployed: 1000", "",
+                               "horizon_days: 10, dt_days: 1, replications: 256, seed: 1, decisions: false");
+  yaml.insert(yaml.find("  A:\n") + 5, "    posture: {reaction: 0, fatigue: 0, grievance: 10000}\n");
+  const Model model(load_yaml(yaml).scenario);
+  BlockSimulator sim(model, {}, {});
+  for (int s = 0; s < model.steps(); ++s) sim.step(s);
+  EXPECT_DOUBLE_EQ(sim.state().deployed(0, 0), 1000 + 10 * 250);
+}
+
+// A war started by a scheduled event, with decisions off, against the closed form.
+struct Battle {
+  double a0, b0, alpha, beta_raw, advantage;
+};
+
+Model battle_model(const Battle& b, const std::string& law, const std::string& events, double collapse) {
+  const std::string a = fmt::format("deployed: {}", b.a0);
+  const std::string d = fmt::format("deployed: {}", b.b0);
+  std::string yaml = duel_yaml(a, d,
+                               fmt::format("combat: {{law: {}, collapse_fraction: {}}}\nevents:\n  - {{day: 0, actor: A, "
+                                           "attack: B, rung: full}}\n{}",
+                                           law, collapse, events),
+                               "horizon_days: 200, dt_days: 1, replications: 256, seed: 3, decisions: false");
+  yaml.insert(yaml.find("  A:\n") + 5, fmt::format("    combat: {{effectiveness: {}}}\n", b.alpha));
+  yaml.insert(yaml.find("  B:\n") + 5,
+              fmt::format("    combat: {{effectiveness: {}, defence_advantage: {}}}\n", b.beta_raw, b.advantage));
+  return Model(load_yaml(yaml).scenario);
+}
+
+TEST(LanchesterKernelTest, SquareLawWarFollowsTheClosedForm) {
+  const Battle battle{100000, 70000, 0.01, 0.008, 1.5};
+  const Model model = battle_model(battle, "square", "", 0.0);
+  BlockSimulator sim(model, {}, {});
+  const double alpha = battle.alpha, beta = battle.beta_raw * battle.advantage;
+  const double gamma = std::sqrt(alpha * beta);
+  for (int s = 0; s < 20; ++s) {
+    sim.step(s);
+    const double t = s + 1.0;
+    const double a = battle.a0 * std::cosh(gamma * t) - std::sqrt(beta / alpha) * battle.b0 * std::sinh(gamma * t);
+    const double b = battle.b0 * std::cosh(gamma * t) - std::sqrt(alpha / beta) * battle.a0 * std::sinh(gamma * t);
+    ASSERT_NEAR(sim.state().deployed(0, 0), a, 1e-6 * battle.a0) << "day " << t;
+    ASSERT_NEAR(sim.state().deployed(0, 1), b, 1e-6 * battle.b0) << "day " << t;
+    EXPECT_NEAR(sim.state().casualties(0, 0), battle.a0 - a, 1e-6 * battle.a0);
+  }
+  for (int s = 20; s < model.steps(); ++s) sim.step(s);
+  sim.finish();
+  // alpha·A0² = 1e8 > beta·B0² = 5.88e7: A wins with sqrt(A0² - (beta/alpha)·B0²).
+  EXPECT_EQ(sim.state().deployed(0, 1), 0.0);
+  EXPECT_NEAR(sim.state().deployed(0, 0), std::sqrt(battle.a0 * battle.a0 - beta / alpha * battle.b0 * battle.b0),
+              1e-6 * battle.a0);
+  EXPECT_EQ(sim.state().outcome(0), static_cast<int>(Outcome::kFullWar));
+  EXPECT_EQ(sim.state().war_start_step(0), 0);
+}
+
+TEST(LanchesterKernelTest, ReinforcementsApplyAtTheirStepAndTheClosedFormRestartsThere) {
+  const Battle battle{100000, 90000, 0.01, 0.01, 1.0};
+  const Model model = battle_model(battle, "square", "  - {day: 10, actor: B, reinforce: 30000}\n", 0.0);
+  BlockSimulator sim(model, {}, {});
+  for (int s = 0; s < 15; ++s) sim.step(s);
+  // Days 0-10 from the start, then from the reinforced state for 5 more days
+  // (events apply at the start of their step, before fighting).
+  Strengths s10 = lanchester_square({battle.a0, battle.b0}, 0.01, 0.01, 10.0);
+  s10.b += 30000;
+  const Strengths s15 = lanchester_square(s10, 0.01, 0.01, 5.0);
+  EXPECT_NEAR(sim.state().deployed(0, 0), s15.a, 1e-6 * battle.a0);
+  EXPECT_NEAR(sim.state().deployed(0, 1), s15.b, 1e-6 * battle.a0);
+}
+
+TEST(LanchesterKernelTest, LinearLawIsSelectableAndMatchesItsClosedForm) {
+  const Battle battle{50000, 40000, 2e-7, 3e-7, 1.0};
+  const Model model = battle_model(battle, "linear", "", 0.0);
+  BlockSimulator sim(model, {}, {});
+  for (int s = 0; s < 15; ++s) sim.step(s);
+  const Strengths expected = lanchester_linear({battle.a0, battle.b0}, 2e-7, 3e-7, 15.0);
+  EXPECT_NEAR(sim.state().deployed(0, 0), expected.a, 1e-6 * battle.a0);
+  EXPECT_NEAR(sim.state().deployed(0, 1), expected.b, 1e-6 * battle.a0);
+  // The linear law's invariant alpha·A - beta·B holds through the kernel too.
+  EXPECT_NEAR(2e-7 * sim.state().deployed(0, 0) - 3e-7 * sim.state().deployed(0, 1), 2e-7 * 50000 - 3e-7 * 40000,
+              1e-12);
+}
+
+TEST(LanchesterKernelTest, ASideCollapsesBelowItsCollapseFraction) {
+  const Battle battle{100000, 60000, 0.01, 0.01, 1.0};
+  const Model model = battle_model(battle, "square", "", 0.5);
+  BlockSimulator sim(model, {}, {});
+  int ended = -1;
+  for (int s = 0; s < model.steps() && ended < 0; ++s) {
+    sim.step(s);
+    if (sim.state().outcome(0) >= 0) ended = s;
+  }
+  ASSERT_GE(ended, 0);
+  // B collapses on the first day it is at or below half of 60,000.
+  const double gamma = 0.01;
+  for (int s = 0; s <= ended; ++s) {
+    const double t = s + 1.0;
+    const double b = battle.b0 * std::cosh(gamma * t) - battle.a0 * std::sinh(gamma * t);
+    EXPECT_EQ(b <= 30000.0, s == ended) << "day " << t;
+  }
+}
+
+TEST(IncidentHazardTest, FirstIncidentTimeIsGeometric) {
+  // Constant hazard h per day: p = 1 - exp(-h·dt) per step and
+  // P(first incident within n steps) = 1 - (1 - p)^n.
+  const double h = 0.02, dt = 0.5;
+  std::string yaml = duel_yaml("deployed: 1000", "deployed: 1000",
+                               fmt::format("  incidents: {{base_rate: {}}}\n", h),
+                               fmt::format("horizon_days: 100, dt_days: {}, replications: 256, seed: 11, "
+                                           "decisions: false",
+                                           dt));
+  const Model model(load_yaml(yaml).scenario);
+  constexpr int kBlocks = 40;
+  std::vector<int> first;
+  for (int k = 0; k < kBlocks; ++k) {
+    const BlockResult r = simulate_block(model, {0, k * kBlockLanes, kBlockLanes}, {11, false, 0});
+    first.insert(first.end(), r.first_incident_step.begin(), r.first_incident_step.end());
+  }
+  const double p = 1.0 - std::exp(-h * dt);
+  const double n_runs = static_cast<double>(first.size());
+  for (int n : {1, 5, 20, 60, 150}) {
+    const double expected = 1.0 - std::pow(1.0 - p, n);
+    double hits = 0;
+    for (int f : first) hits += (f >= 0 && f < n) ? 1 : 0;
+    const double se = std::sqrt(expected * (1 - expected) / n_runs);
+    EXPECT_NEAR(hits / n_runs, expected, 4.5 * se) << "n = " << n;  // 4.5 SE: false alarm < 1e-5 per check
+  }
+}
+
+std::string flagship_with(const std::string& events) {
+  std::string text = testing::flagship_text();
+  const auto at = text.find("events: []");
+  text.replace(at, std::string("events: []").size(), "events:\n" + events);
+  return text;
+}
+
+TEST(ConservationTest, TroopsAreConservedUnderRandomActionsEventsAndWar) {
+  // Uniformly random decisions (rationality 0) exercise every action;
+  // events reinforce and demobilize. Invariant after every step:
+  // deployed + ready + reserve = initial + created - removed - casualties.
+  const std::string events =
+      "  - {day: 3, actor: USA, reinforce: 4000}\n"
+      "  - {day: 5, actor: UKR, demobilize: 7000}\n"
+      "  - {day: 9, actor: RUS, mobilize: 20000}\n"
+      "  - {day: 12, actor: NATO, deploy: 5000}\n"
+      "  - {day: 20, actor: RUS, withdraw: 8000}\n"
+      "  - {day: 30, actor: RUS, attack: UKR, rung: limited_incursion}\n";
+  std::vector<Override> overrides;
+  for (const char* id : {"RUS", "USA", "NATO", "UKR"})
+    overrides.push_back({fmt::format("actors.{}.decision.rationality", id), "0"});
+  const LoadedScenario loaded = load_scenario({"flagship", flagship_with(events)}, overrides);
+  const Model model(loaded.scenario);
+  BlockSimulator sim(model, {0, 0, kBlockLanes}, {5, false, 0});
+  const BlockState& st = sim.state();
+  Eigen::ArrayXXd initial = st.deployed + st.ready + st.reserve;
+  bool fought = false;
+  for (int s = 0; s < model.steps(); ++s) {
+    sim.step(s);
+    const Eigen::ArrayXXd total = st.deployed + st.ready + st.reserve;
+    const Eigen::ArrayXXd expected = initial + st.created - st.removed - st.casualties;
+    ASSERT_LT(((total - expected).abs() / expected.max(1.0)).maxCoeff(), 1e-12) << "step " << s;
+    ASSERT_GE(st.deployed.minCoeff(), 0.0);
+    ASSERT_GE(st.ready.minCoeff(), 0.0);
+    ASSERT_GE(st.reserve.minCoeff(), 0.0);
+    fought = fought || (st.casualties > 0).any();
+  }
+  EXPECT_TRUE(fought);
+  EXPECT_GT(st.created.maxCoeff(), 0.0);
+  EXPECT_GT(st.removed.maxCoeff(), 0.0);
+  // With rationality 0 every feasible action gets taken somewhere.
+  for (int i = 0; i < model.actors(); ++i)
+    for (const ActionSpec& a : loaded.scenario.actors[i].actions) {
+      if (a.kind == ActionKind::kRetaliate) continue;  // needs a protected actor under attack
+      EXPECT_GT(st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).sum(), 0)
+          << loaded.scenario.actors[i].id << " " << a.name;
+    }
+}
+
+TEST(KernelTest, EveryReplicationEndsInExactlyOneConsistentOutcome) {
+  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
+  const Model model(loaded.scenario);
+  const Escalation& esc = loaded.scenario.escalation;
+  const BlockResult r = simulate_block(model, {0, 0, kBlockLanes}, {1, false, 0});
+  for (int i = 0; i < kBlockLanes; ++i) {
+    const int o = r.outcome[i];
+    ASSERT_GE(o, 0);
+    ASSERT_LT(o, kOutcomeCount);
+    const int peak = r.peak_rung[i];
+    switch (static_cast<Outcome>(o)) {
+      case Outcome::kSettlement:
+      case Outcome::kStandoff:
+        EXPECT_LT(peak, esc.limited_war_rung);
+        EXPECT_EQ(r.war_start_step[i], -1);
+        break;
+      case Outcome::kLimitedWar:
+        EXPECT_GE(peak, esc.limited_war_rung);
+        EXPECT_LT(peak, esc.full_war_rung);
+        break;
+      case Outcome::kFullWar:
+        EXPECT_GE(peak, esc.full_war_rung);
+        EXPECT_LT(peak, esc.alliance_war_rung);
+        break;
+      case Outcome::kAllianceWar:
+        EXPECT_GE(peak, esc.alliance_war_rung);
+        break;
+    }
+    if (o == static_cast<int>(Outcome::kStandoff)) {
+      EXPECT_EQ(r.end_step[i], model.steps());
+    }
+    if (o >= static_cast<int>(Outcome::kLimitedWar)) {
+      EXPECT_GE(r.end_step[i], r.war_start_step[i]);
+    }
+  }
+}
+
+TEST(KernelTest, ReplicationsDependOnlyOnTheirKeyNotOnBlockFillOrRepetition) {
+  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
+  const Model model(loaded.scenario);
+  const BlockResult full = simulate_block(model, {0, 512, kBlockLanes}, {9, false, 5});
+  const BlockResult again = simulate_block(model, {0, 512, kBlockLanes}, {9, false, 5});
+  const BlockResult part = simulate_block(model, {0, 512, 100}, {9, false, 5});
+  EXPECT_EQ(full.outcome, again.outcome);
+  EXPECT_EQ(full.casualties, again.casualties);
+  EXPECT_EQ(full.ts_forces, again.ts_forces);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(part.outcome[i], full.outcome[i]);
+    EXPECT_EQ(part.end_step[i], full.end_step[i]);
+  }
+  const BlockResult other_seed = simulate_block(model, {0, 512, kBlockLanes}, {10, false, 5});
+  EXPECT_NE(full.end_step, other_seed.end_step);
+}
+
+TEST(KernelTest, CommonRandomNumbersGiveEveryPointTheSameStream) {
+  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
+  const Model model(loaded.scenario);
+  const BlockResult p0 = simulate_block(model, {0, 0, kBlockLanes}, {4, true, 0});
+  const BlockResult p3 = simulate_block(model, {3, 0, kBlockLanes}, {4, true, 0});
+  const BlockResult p3_independent = simulate_block(model, {3, 0, kBlockLanes}, {4, false, 0});
+  EXPECT_EQ(p0.end_step, p3.end_step);
+  EXPECT_NE(p0.end_step, p3_independent.end_step);
+}
+
+TEST(RandomTest, UniformsLieStrictlyInsideTheUnitIntervalAndDependOnEveryKeyField) {
+  double a = 0, b = 0, c = 0, d = 0;
+  uniform_pair({1, 0}, 0, 0, 0, Purpose::kDecision, &a, &b);
+  EXPECT_GT(a, 0.0);
+  EXPECT_LT(a, 1.0);
+  EXPECT_NE(a, b);
+  const auto differs = [&](StreamKey k, std::uint32_t rep, std::uint32_t step, std::uint32_t actor, Purpose p) {
+    uniform_pair(k, rep, step, actor, p, &c, &d);
+    return c != a;
+  };
+  EXPECT_TRUE(differs({2, 0}, 0, 0, 0, Purpose::kDecision));
+  EXPECT_TRUE(differs({1, 1}, 0, 0, 0, Purpose::kDecision));
+  EXPECT_TRUE(differs({1, 0}, 1, 0, 0, Purpose::kDecision));
+  EXPECT_TRUE(differs({1, 0}, 0, 1, 0, Purpose::kDecision));
+  EXPECT_TRUE(differs({1, 0}, 0, 0, 1, Purpose::kDecision));
+  EXPECT_TRUE(differs({1, 0}, 0, 0, 0, Purpose::kIncident));
+  EXPECT_TRUE(differs({(1ULL << 40) | 1, 0}, 0, 0, 0, Purpose::kDecision));
+}
+
+}  // namespace
+}  // namespace brink

@@ -128,6 +128,13 @@ void BlockSimulator::apply_events(int s, const ArrayXd& active) {
         st.deployed.col(i) += moved;
         st.created.col(i) += moved;
         break;
+      case EventKind::kAttack:
+        for (Index r = 0; r < st.lanes(); ++r) {
+          if (active(r) < 0.5) continue;
+          if (st.side.row(r).maxCoeff() == 0) start_war(r, i, e.target, s);
+          raise_rung(r, e.rung, s);
+        }
+        break;
     }
   }
 }

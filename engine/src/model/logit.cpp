@@ -7,13 +7,16 @@ namespace brink {
 void logit_probabilities(const Eigen::ArrayXXd& utilities, const Eigen::ArrayXXd& feasible, double lambda,
                          Eigen::ArrayXXd* probabilities) {
   constexpr double kLowest = std::numeric_limits<double>::lowest();
+  constexpr double kMinusInfinity = -std::numeric_limits<double>::infinity();
   const Eigen::ArrayXXd masked = (feasible > 0.5).select(utilities, kLowest);
   const Eigen::ArrayXd best = masked.rowwise().maxCoeff();
-  // Subtracting the best utility keeps exp() in range for any λ; the infeasible
-  // are zeroed after exp so that λ = 0 cannot make them 0·∞.
-  Eigen::ArrayXXd z = (masked.colwise() - best) * lambda;
-  z = z.max(-745.0);  // exp(-745) is the smallest positive double: no -inf·0
-  Eigen::ArrayXXd weight = z.exp() * feasible;
+  // Subtracting the best utility keeps exp() in range for any λ. Infeasible
+  // actions get exactly -inf (never (lowest - best)·0 = NaN when λ = 0).
+  const Eigen::ArrayXXd z = (feasible > 0.5).select((utilities.colwise() - best) * lambda, kMinusInfinity);
+  // Eigen's vectorized exp clamps its argument and returns ~1e-309 rather
+  // than 0 far in the tail; weights below e^-700 are exactly 0 here, so that
+  // infeasible actions are never chosen and λ → ∞ is exact best response.
+  const Eigen::ArrayXXd weight = (z > -700.0).select(z.exp(), 0.0);
   const Eigen::ArrayXd total = weight.rowwise().sum();
   *probabilities = weight.colwise() / total;
 }

@@ -272,7 +272,8 @@ void parse_output(Parser& p, const YAML::Node& root, Scenario& s) {
 }
 
 void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids,
-                 const std::vector<std::string>& rungs, Actor& a) {
+                 const Escalation& escalation, Actor& a) {
+  const std::vector<std::string>& rungs = escalation.rungs;
   if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions"})) return;
   a.name = p.text(node, "name", path, a.id);
 
@@ -364,7 +365,16 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
       else if (needs_target(act.kind))
         p.error(spec.IsMap() ? spec : entry.first, fmt::format("missing required key 'target' in '{}'", xp));
     }
-    if (spec.IsMap() && get(spec, "rung").IsDefined()) act.rung = p.rung(get(spec, "rung"), xp + ".rung", rungs);
+    if (spec.IsMap() && get(spec, "rung").IsDefined()) {
+      act.rung = p.rung(get(spec, "rung"), xp + ".rung", rungs);
+      const bool fights = act.kind == ActionKind::kAttack || act.kind == ActionKind::kRetaliate;
+      if (act.rung >= 0 && !fights && act.rung >= escalation.limited_war_rung)
+        p.error(get(spec, "rung"), fmt::format("'{}.rung' is '{}', a war rung; only attack and retaliate start fighting",
+                                               xp, rungs[act.rung]));
+      if (act.rung >= 0 && fights && act.rung < escalation.limited_war_rung)
+        p.error(get(spec, "rung"), fmt::format("'{}.rung' is '{}'; an {} must name a war rung", xp, rungs[act.rung],
+                                               to_string(act.kind)));
+    }
     if (act.kind == ActionKind::kAttack && spec.IsMap() && !get(spec, "rung").IsDefined())
       p.error(spec.IsMap() ? spec : entry.first, fmt::format("missing required key 'rung' in '{}'", xp));
     a.actions.push_back(std::move(act));
@@ -541,16 +551,16 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
 
 void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s) {
   const YAML::Node events = get(root, "events");
-  if (!events.IsDefined()) return;
+  if (!events.IsDefined() || events.IsNull()) return;
+  const std::vector<std::string> verbs = {"deploy", "withdraw", "mobilize", "demobilize", "reinforce", "attack"};
   if (!events.IsSequence()) {
-    p.error(events, "'events' must be a list of {day, actor, <deploy|withdraw|mobilize|demobilize|reinforce>: troops}");
+    p.error(events, fmt::format("'events' must be a list of {{day, actor, <{}>}}", join(verbs, "|")));
     return;
   }
-  const std::vector<std::string> verbs = {"deploy", "withdraw", "mobilize", "demobilize", "reinforce"};
   for (std::size_t i = 0; i < events.size(); ++i) {
     const YAML::Node e = events[i];
     const std::string ep = fmt::format("events.{}", i);
-    std::vector<std::string> allowed = {"day", "actor", "note"};
+    std::vector<std::string> allowed = {"day", "actor", "rung", "note"};
     allowed.insert(allowed.end(), verbs.begin(), verbs.end());
     if (!p.check_map(e, ep, allowed)) continue;
     Event event;
@@ -562,12 +572,28 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
       if (!get(e, verbs[v]).IsDefined()) continue;
       ++found;
       event.kind = static_cast<EventKind>(v);
-      event.troops = p.number(e, verbs[v], ep, 0, 0, 1e8, "troops");
+      if (event.kind == EventKind::kAttack) {
+        event.target = p.actor(get(e, "attack"), ep + ".attack", ids);
+        if (!get(e, "rung").IsDefined())
+          p.error(e, fmt::format("missing required key 'rung' in '{}' (the rung the attack raises the ladder to)", ep));
+        else
+          event.rung = p.rung(get(e, "rung"), ep + ".rung", s.escalation.rungs);
+      } else {
+        event.troops = p.number(e, verbs[v], ep, 0, 0, 1e8, "troops");
+      }
     }
     if (found != 1) {
       p.error(e, fmt::format("'{}' must have exactly one of {}, found {}", ep, join(verbs), found));
       continue;
     }
+    if (event.kind != EventKind::kAttack && get(e, "rung").IsDefined())
+      p.error(get(e, "rung"), fmt::format("'{}.rung' applies only to attack events", ep));
+    if (event.kind == EventKind::kAttack && event.target == event.actor && event.actor >= 0)
+      p.error(get(e, "attack"), fmt::format("'{}': actor '{}' cannot attack itself", ep, ids[event.actor]));
+    if (event.kind == EventKind::kAttack && event.rung >= 0 && s.escalation.limited_war_rung >= 0 &&
+        event.rung < s.escalation.limited_war_rung)
+      p.error(get(e, "rung"), fmt::format("'{}.rung' must be a war rung (at or above '{}')", ep,
+                                          s.escalation.rungs[s.escalation.limited_war_rung]));
     if (event.actor >= 0) s.events.push_back(event);
   }
 }
@@ -606,7 +632,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     Actor a;
     a.id = ids[i];
-    parse_actor(p, get(actors, ids[i]), "actors." + ids[i], ids, s.escalation.rungs, a);
+    parse_actor(p, get(actors, ids[i]), "actors." + ids[i], ids, s.escalation, a);
     s.actors.push_back(std::move(a));
   }
   parse_relations(p, root, ids, s);

@@ -35,8 +35,8 @@ const std::array<std::string_view, kOutcomeCount>& outcome_names() {
 }
 
 std::string_view to_string(EventKind kind) {
-  static constexpr std::array<std::string_view, 5> kNames = {"deploy", "withdraw", "mobilize", "demobilize",
-                                                             "reinforce"};
+  static constexpr std::array<std::string_view, 6> kNames = {"deploy",     "withdraw",  "mobilize",
+                                                             "demobilize", "reinforce", "attack"};
   return kNames[static_cast<int>(kind)];
 }
 

@@ -153,14 +153,16 @@ struct Negotiation {
   std::vector<Issue> issues;
 };
 
-enum class EventKind : std::uint8_t { kDeploy, kWithdraw, kMobilize, kDemobilize, kReinforce };
+enum class EventKind : std::uint8_t { kDeploy, kWithdraw, kMobilize, kDemobilize, kReinforce, kAttack };
 std::string_view to_string(EventKind kind);
 
 struct Event {
   double day = 0.0;
   int actor = -1;
   EventKind kind = EventKind::kDeploy;
-  double troops = 0.0;
+  double troops = 0.0;  // troop events [troops]
+  int target = -1;      // attack: the actor attacked
+  int rung = -1;        // attack: the rung the ladder rises to
 };
 
 struct RunSettings {
