@@ -1,2 +1,60 @@
+// Kernel throughput in replication-steps per second on the flagship scenario.
+//
+// Run: build/release/bench/brink_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// The counter "rep_steps/s" is replications × steps simulated per second of
+// one thread; compare block sizes in the same run, not across machines.
 #include <benchmark/benchmark.h>
+
+#include "brink/io/recorder.hpp"
+#include "brink/model/kernel.hpp"
+#include "brink/scenario/parse.hpp"
+#include "brink/scenario/shipped.hpp"
+#include "brink/sweep/executor.hpp"
+
+namespace {
+
+const brink::LoadedScenario& flagship() {
+  static const brink::LoadedScenario loaded = [] {
+    const auto* s = brink::find_shipped(brink::kFlagshipScenario);
+    return brink::load_scenario({std::string(s->path), std::string(s->text)});
+  }();
+  return loaded;
+}
+
+// One block of `lanes` replications over the whole horizon, no early exit.
+void BM_KernelBlock(benchmark::State& state) {
+  const brink::Model model(flagship().scenario);
+  const int lanes = static_cast<int>(state.range(0));
+  std::int64_t block = 0;
+  for (auto _ : state) {
+    brink::BlockSimulator sim(model, {0, block++ * lanes, lanes}, {1, false, 0}, lanes);
+    for (int s = 0; s < model.steps(); ++s) sim.step(s);
+    sim.finish();
+    benchmark::DoNotOptimize(sim.state().outcome.data());
+  }
+  state.counters["rep_steps/s"] = benchmark::Counter(static_cast<double>(lanes) * model.steps(),
+                                                     benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_KernelBlock)->Arg(16)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
+
+// The engine's path as `brink run` uses it: fixed 256-lane blocks with
+// early exit, executor threads and summaries, no file.
+void BM_ExecuteFlagship(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  const brink::SweepPlan plan =
+      brink::single_point_plan(brink::load_scenario({"flagship", std::string(brink::find_shipped(brink::kFlagshipScenario)->text)},
+                                                    std::vector<brink::Override>{{"run.replications", "4096"}}),
+                               {});
+  for (auto _ : state) {
+    brink::Recorder recorder(plan, nullptr);
+    brink::execute(plan, threads, recorder);
+    benchmark::DoNotOptimize(recorder.summaries().data());
+  }
+  state.counters["rep_steps/s"] = benchmark::Counter(4096.0 * plan.model(0).steps(),
+                                                     benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ExecuteFlagship)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
 BENCHMARK_MAIN();

@@ -426,6 +426,7 @@ def test_set_changes_file(run, tmp_path, flagship_text):
         assert values.shape == (c["point"].shape[0], len(names))
         assert values[0, names.index(path)] == new_deployed
         # The override reaches the model: RUS's troops (+ losses) start from the new head count.
+        assert not scenario.get("events"), "the flagship now has events; account for them in this check"
         actors = [_text(a) for a in c["actor"][...]]
         k = actors.index("RUS")
         total = c["final_forces"][0, :, k, :].sum(axis=-1) + c["casualties"][0, :, k]

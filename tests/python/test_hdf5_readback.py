@@ -197,8 +197,11 @@ def test_time_series_shape_and_start(h5, flagship):
     initial = np.array([[flagship["actors"][a]["forces"].get(p, 0) for p in POOLS] for a in FLAGSHIP_ACTORS], dtype=np.float32)
     first = troops[0, :, 0, :, :]
     assert np.array_equal(first, np.broadcast_to(initial, first.shape))
-    # The last record (the horizon) is the final state.
-    np.testing.assert_allclose(troops[0, :, -1], h5["final_forces"][0].astype(np.float32), rtol=1e-6, atol=0.5)
+    # The last record, when it falls on the horizon, is the final state.
+    if steps % EVERY == 0:
+        np.testing.assert_allclose(
+            troops[0, :, -1], h5["final_forces"][0].astype(np.float32), rtol=1e-6, atol=0.5
+        )
 
 
 def test_troops_conserved(h5, flagship):

@@ -213,26 +213,32 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
 
     utilities.resize(lanes, menu);
     feasible.resize(lanes, menu);
+    const ArrayXd log_own = own.log();
+    // Escalation enters twice: as a risk that grows with tension and, past the
+    // actor's patience, as an attraction. One factor per lane covers both.
+    const ArrayXd escalation_factor = w[kImpatience] * impatience - w[kEscalation] * (1.0 + st.tension);
     for (int m = 0; m < menu; ++m) {
       const ActionSpec& a = actor.actions[m];
-      ArrayXd d_force = ArrayXd::Zero(lanes);
-      ArrayXd ok = ArrayXd::Ones(lanes);
-      ArrayXd war_gain = ArrayXd::Zero(lanes);
-      ArrayXd credibility = ArrayXd::Zero(lanes);
-      ArrayXd issue_gain = ArrayXd::Zero(lanes);
-      ArrayXd settle = ArrayXd::Zero(lanes);
-      ArrayXd escalation = ArrayXd::Constant(lanes, a.tension);
-      if (a.rung >= 0) escalation += (a.rung - rung).max(0.0);
+      // Columns are filled in place: features an action lacks cost nothing.
+      auto u = utilities.col(m);
+      auto ok = feasible.col(m);
+      ok.setOnes();
+      if (a.rung >= 0) {
+        u = (a.tension + (a.rung - rung).max(0.0)) * escalation_factor;
+      } else {
+        u = a.tension * escalation_factor;
+      }
+      u -= w[kCost] * a.cost;
+      // Security: log own-side force after the action over the threat force.
+      auto troop_move = [&](const ArrayXd& d_force) {
+        u += w[kSecurity] * ((own + d_force).log() - log_threat);
+      };
       switch (a.kind) {
-        case ActionKind::kHold:
-        case ActionKind::kExercise:
-        case ActionKind::kEvacuate:
-          break;
         case ActionKind::kMobilize:
         case ActionKind::kRaiseReadiness: {
           const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
           const ArrayXd moved = st.reserve.col(i).min(std::min(a.amount, rate_cap));
-          d_force = rho * moved;
+          troop_move(rho * moved);
           ok = (moved > kTroopEpsilon).cast<double>();
           break;
         }
@@ -240,24 +246,27 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
           const ArrayXd moved = st.ready.col(i)
                                     .min(std::min(a.amount, f.deployment_rate * dt))
                                     .min(f.deployed_cap - st.deployed.col(i));
-          d_force = (1.0 - rho) * moved;
+          troop_move((1.0 - rho) * moved);
           ok = (moved > kTroopEpsilon).cast<double>();
           break;
         }
         case ActionKind::kWithdraw: {
           const ArrayXd moved = st.deployed.col(i).min(std::min(a.amount, f.deployment_rate * dt));
-          d_force = -(1.0 - rho) * moved;
+          troop_move(-(1.0 - rho) * moved);
           ok = (moved > kTroopEpsilon).cast<double>();
           break;
         }
+        default:
+          u += w[kSecurity] * (log_own - log_threat);
+          break;
+      }
+      switch (a.kind) {
         case ActionKind::kPropose:
-          issue_gain = a.concession * propose_gain;
-          settle = a.concession * propose_settle;
+          u += a.concession * (w[kIssueGain] * propose_gain + w[kSettlement] * propose_settle);
           ok = (open_party > 0.5).cast<double>() * (1.0 - at_war);
           break;
         case ActionKind::kConcede:
-          issue_gain = a.concession * concede_gain;
-          settle = a.concession * concede_settle;
+          u += a.concession * (w[kIssueGain] * concede_gain + w[kSettlement] * concede_settle);
           ok = (open_movable > 0.5).cast<double>() * (1.0 - at_war);
           break;
         case ActionKind::kSanction:
@@ -267,18 +276,18 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
           ok = (st.effectiveness.col(a.target) < kArmsAidCeiling - 1e-9).cast<double>();
           break;
         case ActionKind::kAttack: {
-          ArrayXd defenders = ArrayXd::Ones(lanes) + st.deployed.col(a.target) *
-                                                         sc_.actors[a.target].combat.defence_advantage;
+          ArrayXd defenders = 1.0 + st.deployed.col(a.target) * sc_.actors[a.target].combat.defence_advantage;
           for (int j : model_.allies(a.target)) defenders += st.deployed.col(j);
-          for (int j = 0; j < n; ++j)
-            if (j != a.target) defenders += model_.commitment(j, a.target) * st.deployed.col(j);
-          war_gain = own_deployed.log() - defenders.log();
           // Extended deterrence: the protectors' forces, weighted by how credible
           // their commitment is, relative to the attacker's own deployed force.
-          for (int j = 0; j < n; ++j)
-            if (j != a.target && model_.commitment(j, a.target) > 0.0)
-              credibility -= model_.commitment(j, a.target) * (st.deployed.col(j) + rho * st.ready.col(j)) /
-                             own_deployed;
+          ArrayXd protectors = ArrayXd::Zero(lanes);
+          for (int j = 0; j < n; ++j) {
+            const double c = model_.commitment(j, a.target);
+            if (j == a.target || c <= 0.0) continue;
+            defenders += c * st.deployed.col(j);
+            protectors += c * (st.deployed.col(j) + rho * st.ready.col(j));
+          }
+          u += w[kWarGain] * (own_deployed.log() - defenders.log()) - w[kCredibility] * protectors / own_deployed;
           ok = (rung < a.rung).cast<double>() * (st.side.col(i) != 2).cast<double>() *
                (st.side.col(a.target) != 1).cast<double>();
           break;
@@ -291,17 +300,15 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
             if (c <= 0.0) continue;
             honoured = honoured.max(c * (st.side.col(j) == 2).cast<double>());
           }
-          credibility = honoured;
+          u += w[kCredibility] * honoured;
           ok = (honoured > 0.0).cast<double>() * (st.side.col(i) == 0).cast<double>();
           break;
         }
+        default:
+          break;
       }
-      const ArrayXd security = (own + d_force).log() - log_threat;
-      ArrayXd u = w[kSecurity] * security - w[kCost] * a.cost - w[kEscalation] * escalation * (1.0 + st.tension) +
-                  w[kIssueGain] * issue_gain + w[kSettlement] * settle + w[kWarGain] * war_gain +
-                  w[kCredibility] * credibility + w[kImpatience] * impatience * escalation;
-      utilities.col(m) = u;
-      feasible.col(m) = ok * active + (1.0 - active) * (a.kind == ActionKind::kHold ? 1.0 : 0.0);
+      // Lanes that have ended only "hold".
+      ok = ok * active + (1.0 - active) * (a.kind == ActionKind::kHold ? 1.0 : 0.0);
     }
     // Every lane must keep one feasible action: fall back to the first entry.
     const ArrayXd any = feasible.rowwise().maxCoeff();

@@ -7,18 +7,27 @@ namespace brink {
 void logit_probabilities(const Eigen::ArrayXXd& utilities, const Eigen::ArrayXXd& feasible, double lambda,
                          Eigen::ArrayXXd* probabilities) {
   constexpr double kLowest = std::numeric_limits<double>::lowest();
-  constexpr double kMinusInfinity = -std::numeric_limits<double>::infinity();
-  const Eigen::ArrayXXd masked = (feasible > 0.5).select(utilities, kLowest);
-  const Eigen::ArrayXd best = masked.rowwise().maxCoeff();
-  // Subtracting the best utility keeps exp() in range for any λ. Infeasible
-  // actions get exactly -inf (never (lowest - best)·0 = NaN when λ = 0).
-  const Eigen::ArrayXXd z = (feasible > 0.5).select((utilities.colwise() - best) * lambda, kMinusInfinity);
-  // Eigen's vectorized exp clamps its argument and returns ~1e-309 rather
-  // than 0 far in the tail; weights below e^-700 are exactly 0 here, so that
-  // infeasible actions are never chosen and λ → ∞ is exact best response.
-  const Eigen::ArrayXXd weight = (z > -700.0).select(z.exp(), 0.0);
-  const Eigen::ArrayXd total = weight.rowwise().sum();
-  *probabilities = weight.colwise() / total;
+  const Eigen::Index actions = utilities.cols();
+  // Column by column: every operation runs over contiguous lanes and vectorizes.
+  Eigen::ArrayXd best = Eigen::ArrayXd::Constant(utilities.rows(), kLowest);
+  for (Eigen::Index m = 0; m < actions; ++m)
+    best = best.max((feasible.col(m) > 0.5).select(utilities.col(m), kLowest));
+  probabilities->resize(utilities.rows(), actions);
+  Eigen::ArrayXd total = Eigen::ArrayXd::Zero(utilities.rows());
+  Eigen::ArrayXd z(utilities.rows());
+  for (Eigen::Index m = 0; m < actions; ++m) {
+    // Subtracting the best utility keeps exp() in range for any λ.
+    z = ((utilities.col(m) - best) * lambda).max(-745.0);
+    auto weight = probabilities->col(m);
+    weight = z.exp();
+    // Eigen's vectorized exp returns ~1e-309 rather than 0 far in the tail:
+    // weights below e^-700, and infeasible actions, are exactly 0, so that
+    // an infeasible action is never chosen and λ → ∞ is exact best response.
+    for (Eigen::Index r = 0; r < z.size(); ++r)
+      if (z(r) <= -700.0 || feasible(r, m) <= 0.5) weight(r) = 0.0;
+    total += weight;
+  }
+  for (Eigen::Index m = 0; m < actions; ++m) probabilities->col(m) /= total;
 }
 
 void logit_choose(const Eigen::ArrayXXd& probabilities, const Eigen::ArrayXd& u, Eigen::ArrayXi* choice) {
