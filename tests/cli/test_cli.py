@@ -112,11 +112,10 @@ def test_run_help_lists_every_contract_option(run):
         assert option in proc.stdout, f"'brink run --help' does not document {option}:\n{proc.stdout}"
 
 
-def test_resume_option_is_accepted(run, tmp_path):
-    # DESIGN.md "Public contracts": brink run [...] [--quiet] [--resume]
-    proc = run("run", "--resume", "--replications", 300, "-q", "-o", tmp_path / "r.h5")
-    assert "unrecognised option" not in proc.stderr and "unrecognized option" not in proc.stderr, proc.stderr
+def test_resume_without_partial_file_starts_afresh(run, tmp_path):
+    proc = run("run", "--resume", "--replications", 300, "-o", tmp_path / "r.h5")
     assert_ok(proc)
+    assert "nothing" in proc.stderr.lower() or "no " in proc.stderr.lower()
     assert (tmp_path / "r.h5").is_file()
 
 
@@ -348,12 +347,11 @@ def test_bad_set_keeps_existing_output(run, tmp_path):
     assert not (tmp_path / "existing.h5.partial").exists()
 
 
-def test_interrupted_run_keeps_existing_output(brink, tmp_path):
-    existing = tmp_path / "existing.h5"
-    existing.write_bytes(b"keep me")
-    partial = tmp_path / "existing.h5.partial"
+def _interrupt_run(brink, target, *extra):
+    """Starts a long run, interrupts it once some blocks are done, returns (returncode, stderr)."""
+    partial = target.with_name(target.name + ".partial")
     proc = subprocess.Popen(
-        [brink, "run", "--replications", "2000000", "--threads", "1", "-q", "-o", str(existing)],
+        [brink, "run", "--replications", "100000", "--threads", "1", "-q", "--seed", "5", "-o", str(target), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -364,17 +362,53 @@ def test_interrupted_run_keeps_existing_output(brink, tmp_path):
             time.sleep(0.02)
         assert proc.poll() is None, "the run finished before it could be interrupted"
         assert partial.exists(), "a run must write beside the target (<target>.partial)"
-        time.sleep(0.2)
+        time.sleep(1.0)  # some blocks finish every few milliseconds
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 1, f"interrupt must exit 1 (runtime failure), got {proc.returncode}: {err}"
-    assert "interrupt" in err.lower()
+    return proc.returncode, err
+
+
+def test_interrupted_run_keeps_existing_output_and_a_resumable_partial(brink, tmp_path):
+    existing = tmp_path / "existing.h5"
+    existing.write_bytes(b"keep me")
+    returncode, err = _interrupt_run(brink, existing)
+    assert returncode == 1, f"interrupt must exit 1 (runtime failure), got {returncode}: {err}"
+    assert "interrupt" in err.lower() and "--resume" in err
     assert existing.read_bytes() == b"keep me"
-    assert not partial.exists()
+    partial = tmp_path / "existing.h5.partial"
+    with h5py.File(partial, "r") as f:
+        assert "complete" not in f.attrs  # a partial file never looks finished
+        done = f["block_done"][0]
+        assert 0 < done.sum() < done.size
+
+
+def test_resume_completes_an_interrupted_run_to_the_same_bits(brink, run, tmp_path):
+    target = tmp_path / "resumed.h5"
+    returncode, err = _interrupt_run(brink, target)
+    assert returncode == 1, err
+    proc = run("run", "--replications", "100000", "--threads", "2", "-q", "--seed", "5", "-o", target, "--resume")
+    assert_ok(proc)
+    assert not target.with_name(target.name + ".partial").exists()
+    reference = tmp_path / "reference.h5"
+    assert_ok(run("run", "--replications", "100000", "--threads", "2", "-q", "--seed", "5", "-o", reference))
+    with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["complete"] == 1
+        for name in b:
+            assert np.array_equal(a[name][()], b[name][()]), name
+
+
+def test_resume_refuses_a_partial_file_from_another_run(brink, run, tmp_path):
+    target = tmp_path / "other.h5"
+    returncode, err = _interrupt_run(brink, target)
+    assert returncode == 1, err
+    proc = run("run", "--replications", "100000", "-q", "--seed", "6", "-o", target, "--resume")
+    assert proc.returncode == 2, proc.stderr
+    assert "different run" in proc.stderr and "seed" in proc.stderr
+    assert target.with_name(target.name + ".partial").exists()  # the earlier progress is not thrown away
 
 
 # --------------------------------------------------------------------------

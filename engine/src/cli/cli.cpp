@@ -106,7 +106,10 @@ class ProgressBar {
         start_(std::chrono::steady_clock::now()) {}
 
   void update(std::int64_t done, std::int64_t total) {
-    if (g_interrupted) throw Interrupted();
+    if (g_interrupted) {
+      if (enabled_) err_ << "\n";
+      throw Interrupted();
+    }
     if (!enabled_) return;
     const auto now = std::chrono::steady_clock::now();
     if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
@@ -153,7 +156,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "override a numeric scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 "
       "(repeatable)")("timeseries", po::value(&timeseries),
                       "record troops, rung and tension every K steps: --timeseries every=K")(
-      "quiet,q", "no progress bar and no table");
+      "quiet,q", "no progress bar and no table")(
+      "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -178,35 +182,40 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::vector<Override> overrides;  // --set, recorded as the point's parameters
   for (const auto& s : sets) overrides.push_back(parse_override(s));
   std::vector<Override> settings = overrides;  // plus run settings given as flags
-  if (!replications.empty())
+  if (vm.count("replications"))
     settings.push_back({"run.replications", std::to_string(parse_count("--replications", replications, 1, 10'000'000'000))});
-  if (!seed.empty())
+  if (vm.count("seed"))
     settings.push_back({"run.seed", std::to_string(parse_count("--seed", seed, 0, 9007199254740991ULL))});
-  if (!timeseries.empty()) {
+  if (vm.count("timeseries")) {
     if (timeseries.rfind("every=", 0) != 0)
       throw UsageError(fmt::format("--timeseries takes every=K (K steps between records), got '{}'", timeseries));
     settings.push_back(
         {"output.timeseries_every", std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
   }
   const int thread_count =
-      threads.empty() ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+      !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
                       : static_cast<int>(parse_count("--threads", threads, 1, 1024));
 
   const ScenarioSource source = resolve_scenario(scenario_arg);
   const LoadedScenario loaded = load_scenario(source, settings);
   SweepPlan plan = single_point_plan(loaded, overrides);
 
-  const fs::path target = output.empty() ? fs::path("out") / (loaded.scenario.name + ".h5") : fs::path(output);
+  if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
+  const fs::path target = !vm.count("output") ? fs::path("out") / (loaded.scenario.name + ".h5") : fs::path(output);
   if (fs::exists(target) && fs::is_directory(target))
     throw UsageError(fmt::format("output '{}' is a directory; give a file name with -o", target.string()));
   if (target.has_parent_path() && !fs::exists(target.parent_path())) {
-    if (!output.empty())
+    if (vm.count("output"))
       throw UsageError(fmt::format("the directory of output file '{}' does not exist", target.string()));
     fs::create_directories(target.parent_path());
   }
   // The run writes beside the target and renames at the end, so a failed or
-  // interrupted run never replaces existing results with a partial file.
+  // interrupted run never replaces existing results. The partial file is kept
+  // and records which blocks it holds, so that --resume can continue it.
   const fs::path partial = target.string() + ".partial";
+  const bool resuming = vm.count("resume") && fs::exists(partial);
+  if (vm.count("resume") && !resuming && !quiet)
+    err << fmt::format("brink run: no {} to resume; starting from the beginning\n", partial.string());
 
   std::string override_text;
   for (const auto& o : settings) override_text += o.path + "=" + o.value + "\n";
@@ -218,17 +227,26 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   ProgressBar bar(err, !quiet && isatty(STDERR_FILENO), kBlockLanes, model.steps());
   std::vector<PointSummary> summaries;
   try {
-    Hdf5Writer writer(partial.string(), plan, metadata);
+    Hdf5Writer writer(partial.string(), plan, metadata,
+                      resuming ? Hdf5Writer::Mode::kResume : Hdf5Writer::Mode::kCreate);
     Recorder recorder(plan, &writer);
-    execute(plan, thread_count, recorder, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); });
+    std::vector<std::uint8_t> finished;
+    if (resuming) {
+      finished = writer.finished_blocks();
+      for (std::size_t i = 0; i < finished.size(); ++i)
+        if (finished[i]) recorder.restore(writer.read_block(plan.block(static_cast<std::int64_t>(i))));
+    }
+    execute(plan, thread_count, recorder, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); },
+            resuming ? &finished : nullptr);
     writer.close();
     summaries = recorder.summaries();
-    fs::rename(partial, target);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(partial, ignored);
-    throw;
+  } catch (const ResumeMismatch& e) {
+    throw UsageError(e.what());
+  } catch (const Interrupted&) {
+    throw std::runtime_error(fmt::format("interrupted; {} keeps the finished blocks, continue with --resume",
+                                         partial.string()));
   }
+  fs::rename(partial, target);
   const double seconds = bar.elapsed();
   if (!quiet) {
     std::vector<std::string> actors;
@@ -381,9 +399,6 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   } catch (const po::error& e) {
     err << "brink " << command << ": " << e.what() << " (see 'brink " << command << " --help')\n";
     return kExitUsage;
-  } catch (const Interrupted&) {
-    err << "\nbrink " << command << ": interrupted; no output was written\n";
-    return kExitFailure;
   } catch (const std::exception& e) {
     err << "brink " << command << ": " << e.what() << "\n";
     return kExitFailure;

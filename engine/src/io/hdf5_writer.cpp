@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <numeric>
 #include <vector>
 
@@ -63,12 +64,18 @@ struct Axis {
 
 }  // namespace
 
-Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata)
+Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata, Mode mode)
     : path_(path) {
   const Model& model = plan.model(0);
   const Scenario& sc = model.scenario();
   actors_ = model.actors();
   records_ = plan.options.timeseries_every > 0 ? model.steps() / plan.options.timeseries_every + 1 : 0;
+  blocks_per_point_ = plan.blocks_per_point();
+  points_ = static_cast<std::int64_t>(plan.points.size());
+  if (mode == Mode::kResume) {
+    open_existing(plan, metadata);
+    return;
+  }
   const hsize_t points = plan.points.size();
   const hsize_t reps = static_cast<hsize_t>(plan.replications);
   const hsize_t actors = static_cast<hsize_t>(actors_);
@@ -127,6 +134,10 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   std::iota(rep_ids.begin(), rep_ids.end(), 0);
   coordinate("point", H5T_NATIVE_INT64, point_ids.data(), points, "sweep point index", "1");
   coordinate("replication", H5T_NATIVE_INT64, rep_ids.data(), reps, "replication index", "1");
+  std::vector<std::int64_t> block_ids(blocks_per_point_);
+  std::iota(block_ids.begin(), block_ids.end(), 0);
+  coordinate("block", H5T_NATIVE_INT64, block_ids.data(), block_ids.size(),
+             "block of 256 replications (the unit of work and of resumption)", "1");
   std::vector<std::string> actor_ids, outcome_ids, rung_ids = sc.escalation.rungs;
   for (const auto& a : sc.actors) actor_ids.push_back(a.id);
   for (auto o : outcome_names()) outcome_ids.emplace_back(o);
@@ -200,6 +211,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   variable("action_count", H5T_NATIVE_INT32,
            {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, {"action", kActionKindCount, kActionKindCount}}, true,
            "times each actor took each kind of action", "1");
+  variable("block_done", H5T_NATIVE_INT8, {p_ax, {"block", static_cast<hsize_t>(blocks_per_point_), 1024}}, false,
+           "1 once the block's replications are in this file (used by --resume)", "1");
   variable("outcome_count", H5T_NATIVE_INT64, {p_ax, o_ax}, false, "replications ending in each outcome", "1");
   variable("outcome_probability", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false, "estimated probability of each outcome",
            "1");
@@ -279,6 +292,8 @@ void Hdf5Writer::write_slab(const std::string& name, hid_t type, const void* dat
 
 void Hdf5Writer::write_block(const BlockResult& b) {
   const std::int64_t p = b.spec.point, f = b.spec.first_replication, n = b.spec.count;
+  // The block's data goes first, its "done" mark last: a partial file never
+  // claims a block it does not fully hold.
   write_slab("outcome_code", H5T_NATIVE_INT8, b.outcome.data(), p, f, n);
   write_slab("end_step", H5T_NATIVE_INT32, b.end_step.data(), p, f, n);
   write_slab("war_start_step", H5T_NATIVE_INT32, b.war_start_step.data(), p, f, n);
@@ -293,6 +308,103 @@ void Hdf5Writer::write_block(const BlockResult& b) {
     write_slab("rung_series", H5T_NATIVE_INT8, b.ts_rung.data(), p, f, n);
     write_slab("tension", H5T_NATIVE_FLOAT, b.ts_tension.data(), p, f, n);
   }
+  const std::int8_t one = 1;
+  write_slab("block_done", H5T_NATIVE_INT8, &one, p, f / kBlockLanes, 1);
+  // Flush now and then so that a killed run leaves a resumable file.
+  const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::steady_clock::now().time_since_epoch())
+                                             .count()) /
+                     1000.0;
+  if (now - last_flush_ > 2.0) {
+    H5Fflush(file_, H5F_SCOPE_LOCAL);
+    last_flush_ = now;
+  }
+}
+
+void Hdf5Writer::read_slab(const std::string& name, hid_t type, void* data, std::int64_t point, std::int64_t first,
+                           std::int64_t count) const {
+  const hid_t ds = dataset(name);
+  const hid_t space = H5Dget_space(ds);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(rank), start(rank, 0);
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  std::vector<hsize_t> extent = dims;
+  start[0] = static_cast<hsize_t>(point);
+  extent[0] = 1;
+  start[1] = static_cast<hsize_t>(first);
+  extent[1] = static_cast<hsize_t>(count);
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr);
+  const hid_t memory = H5Screate_simple(rank, extent.data(), nullptr);
+  const herr_t status = H5Dread(ds, type, memory, space, H5P_DEFAULT, data);
+  H5Sclose(memory);
+  H5Sclose(space);
+  check(status, "read " + name + " from " + path_);
+}
+
+std::vector<std::uint8_t> Hdf5Writer::finished_blocks() const {
+  std::vector<std::uint8_t> done(static_cast<std::size_t>(points_ * blocks_per_point_));
+  for (std::int64_t p = 0; p < points_; ++p)
+    read_slab("block_done", H5T_NATIVE_UINT8, done.data() + p * blocks_per_point_, p, 0, blocks_per_point_);
+  return done;
+}
+
+BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
+  BlockResult b;
+  b.spec = spec;
+  b.outcome.resize(spec.count);
+  b.end_step.resize(spec.count);
+  b.casualties.resize(static_cast<std::size_t>(spec.count) * actors_);
+  read_slab("outcome_code", H5T_NATIVE_INT8, b.outcome.data(), spec.point, spec.first_replication, spec.count);
+  read_slab("end_step", H5T_NATIVE_INT32, b.end_step.data(), spec.point, spec.first_replication, spec.count);
+  read_slab("casualties", H5T_NATIVE_DOUBLE, b.casualties.data(), spec.point, spec.first_replication, spec.count);
+  return b;
+}
+
+namespace {
+std::string read_string_attribute(hid_t object, const char* name) {
+  if (H5Aexists(object, name) <= 0) return {};
+  const hid_t attr = H5Aopen(object, name, H5P_DEFAULT);
+  const hid_t type = H5Aget_type(attr);
+  std::string text;
+  if (H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type)) {
+    std::string buffer(H5Tget_size(type), '\0');
+    H5Aread(attr, type, buffer.data());
+    text = buffer.c_str();
+  }
+  H5Tclose(type);
+  H5Aclose(attr);
+  return text;
+}
+
+herr_t collect_dataset(hid_t group, const char* name, const H5L_info_t*, void* data) {
+  auto* datasets = static_cast<std::map<std::string, hid_t>*>(data);
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET)
+    (*datasets)[name] = H5Dopen2(group, name, H5P_DEFAULT);
+  return 0;
+}
+}  // namespace
+
+void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& metadata) {
+  file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  if (file_ < 0) throw OutputError(fmt::format("cannot reopen '{}' to resume it", path_));
+  std::uint64_t seed = 0;
+  if (H5Aexists(file_, "seed") > 0) {
+    const hid_t attr = H5Aopen(file_, "seed", H5P_DEFAULT);
+    H5Aread(attr, H5T_NATIVE_UINT64, &seed);
+    H5Aclose(attr);
+  }
+  auto mismatch = [&](const std::string& what) {
+    throw ResumeMismatch(fmt::format("'{}' was written by a different run ({} differs); delete it or run without "
+                                     "--resume",
+                                     path_, what));
+  };
+  if (read_string_attribute(file_, "engine_version") != engine_version()) mismatch("the engine version");
+  if (read_string_attribute(file_, "scenario") != metadata.scenario_text) mismatch("the scenario text");
+  if (seed != plan.options.seed) mismatch("the seed");
+  if (read_string_attribute(file_, "overrides") != metadata.overrides) mismatch("the --set or run options");
+  H5Literate(file_, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_dataset, &datasets_);
+  if (!datasets_.count("block_done")) mismatch("layout");
 }
 
 void Hdf5Writer::write_summary(const PointSummary& s) {

@@ -10,6 +10,12 @@ Recorder::Recorder(const SweepPlan& plan, Hdf5Writer* writer)
 
 void Recorder::consume(BlockResult&& block) {
   if (writer_) writer_->write_block(block);
+  summarize(block);
+}
+
+void Recorder::restore(BlockResult&& block) { summarize(block); }
+
+void Recorder::summarize(const BlockResult& block) {
   PointSummary summary;
   if (!accumulator_.add(block, &summary)) return;
   if (writer_) writer_->write_summary(summary);

@@ -726,9 +726,18 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
     assign_path(root, o.path, o.value);
   }
   if (!problems.empty()) throw ScenarioError(std::move(problems));
-  Parser again(source.label + " with --set");
+  Parser again(source.label);
   loaded.scenario = parse_root(again, root);
-  if (!again.diagnostics().empty()) throw ScenarioError(std::move(again.diagnostics()));
+  if (!again.diagnostics().empty()) {
+    // A problem with an overridden value is the override's fault, not the file's.
+    for (Diagnostic& d : again.diagnostics())
+      for (const Override& o : overrides)
+        if (d.message.find("'" + o.path + "'") != std::string::npos) {
+          d = {fmt::format("--set {}={}", o.path, o.value), -1, -1, d.message};
+          break;
+        }
+    throw ScenarioError(std::move(again.diagnostics()));
+  }
   loaded.parameters = std::move(again.parameters());
   return loaded;
 }

@@ -11,7 +11,8 @@
 
 namespace brink {
 
-void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress) {
+void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
+             const std::vector<std::uint8_t>* skip) {
   const std::int64_t total = plan.total_blocks();
   threads = std::max(1, threads);
   // Bounded hand-off: workers wait when the writer falls behind, so memory
@@ -29,6 +30,7 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
   auto worker = [&] {
     try {
       for (std::int64_t i = next++; i < total && !stop; i = next++) {
+        if (skip && (*skip)[i]) continue;
         const BlockSpec spec = plan.block(i);
         BlockResult result = simulate_block(plan.model(spec.point), spec, plan.options);
         std::unique_lock lock(mutex);
@@ -52,7 +54,7 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
   pool.reserve(threads);
   for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
 
-  std::int64_t done = 0;
+  std::int64_t done = skip ? std::count_if(skip->begin(), skip->end(), [](std::uint8_t d) { return d != 0; }) : 0;
   try {
     for (;;) {
       std::unique_lock lock(mutex);
@@ -73,19 +75,13 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
     stop = true;
     space.notify_all();
   }
-  if (stop) {
-    // Unblock and drain anything still queued so that workers can exit.
-    std::unique_lock lock(mutex);
+  {
+    // Wake any worker waiting for queue space so that all can exit.
+    std::lock_guard lock(mutex);
+    queue.clear();
     space.notify_all();
   }
-  for (auto& t : pool) {
-    if (stop) {
-      std::lock_guard lock(mutex);
-      queue.clear();
-      space.notify_all();
-    }
-    t.join();
-  }
+  for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
 }
 

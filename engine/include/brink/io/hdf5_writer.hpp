@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <map>
+#include <stdexcept>
+#include <vector>
 #include <string>
 
 #include "brink/model/kernel.hpp"
@@ -28,15 +30,29 @@ class OutputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown when --resume finds a partial file from a different run (exit code 2).
+class ResumeMismatch : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Hdf5Writer {
  public:
-  // Creates (truncates) `path`.
-  Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata);
+  enum class Mode { kCreate, kResume };
+  // kCreate creates (truncates) `path`; kResume reopens a partial file written
+  // by the same scenario, overrides and seed, and throws ResumeMismatch if it
+  // was not.
+  Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata,
+             Mode mode = Mode::kCreate);
   ~Hdf5Writer();
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;
 
   void write_block(const BlockResult& block);
+  // One entry per block of the plan (point-major): 1 if its data is in the file.
+  std::vector<std::uint8_t> finished_blocks() const;
+  // The per-run fields a point summary needs, read back for one block.
+  BlockResult read_block(const BlockSpec& spec) const;
   void write_summary(const PointSummary& summary);
   // Marks the file complete and closes it; throws OutputError on failure.
   void close();
@@ -45,12 +61,18 @@ class Hdf5Writer {
   hid_t dataset(const std::string& name) const { return datasets_.at(name); }
   void write_slab(const std::string& name, hid_t type, const void* data, std::int64_t point, std::int64_t first,
                   std::int64_t count);
+  void read_slab(const std::string& name, hid_t type, void* data, std::int64_t point, std::int64_t first,
+                 std::int64_t count) const;
+  void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
 
   std::string path_;
   hid_t file_ = -1;
   std::map<std::string, hid_t> datasets_;
   int actors_ = 0;
   int records_ = 0;
+  std::int64_t blocks_per_point_ = 0;
+  std::int64_t points_ = 0;
+  double last_flush_ = 0.0;
 };
 
 }  // namespace brink

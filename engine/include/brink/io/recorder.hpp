@@ -16,10 +16,15 @@ class Recorder : public ResultSink {
   // `writer` may be null (summaries only).
   Recorder(const SweepPlan& plan, Hdf5Writer* writer);
   void consume(BlockResult&& block) override;
+  // A block already in the file (a resumed run): counts toward its point's
+  // summary without being written again.
+  void restore(BlockResult&& block);
   // In point order once the run is over.
   const std::vector<PointSummary>& summaries() const { return summaries_; }
 
  private:
+  void summarize(const BlockResult& block);
+
   Hdf5Writer* writer_;
   PointAccumulator accumulator_;
   std::vector<PointSummary> summaries_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "brink/sweep/plan.hpp"
 
@@ -19,7 +20,10 @@ class ResultSink {
 // Called on the sink's thread after each block: (blocks done, blocks total).
 using ProgressFn = std::function<void(std::int64_t, std::int64_t)>;
 
-// Rethrows the first exception a worker or the sink raised, after stopping all workers.
-void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress = {});
+// Rethrows the first exception a worker or the sink raised, after stopping all
+// workers. Blocks whose entry in `skip` is non-zero (a resumed run's finished
+// blocks) are not run; they count as done for progress.
+void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress = {},
+             const std::vector<std::uint8_t>* skip = nullptr);
 
 }  // namespace brink
