@@ -49,6 +49,9 @@ TEST(ParseTest, FlagshipParsesWithItsSourcedNumbers) {
   EXPECT_TRUE(has("negotiation.issues.cee_posture.salience.RUS"));
 }
 
+struct BadCase;
+void PrintTo(const BadCase& c, std::ostream* os);
+
 struct BadCase {
   const char* name;
   const char* replace;  // text in the valid base
@@ -56,6 +59,8 @@ struct BadCase {
   const char* culprit;  // text on the offending line of the result
   std::vector<const char*> mentions;  // words the message must contain
 };
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class BadInputTest : public ::testing::TestWithParam<BadCase> {};
 
