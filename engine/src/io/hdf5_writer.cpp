@@ -147,6 +147,11 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   string_coordinate("rung", rung_ids, "escalation ladder rung, lowest first");
   std::vector<std::string> kinds(action_kind_names().begin(), action_kind_names().end());
   string_coordinate("action", kinds, "kind of action");
+  std::vector<std::int32_t> type_ids(kMaxTypes);
+  std::iota(type_ids.begin(), type_ids.end(), 0);
+  coordinate("type", H5T_NATIVE_INT32, type_ids.data(), kMaxTypes,
+             "index of a private resolve type within its actor (names in type_name)", "1");
+  std::vector<std::string> causes(alliance_war_cause_names().begin(), alliance_war_cause_names().end());
   if (!plan.parameters.empty()) string_coordinate("parameter", plan.parameters, "swept scenario parameter path");
   if (records_ > 0) {
     std::vector<std::int32_t> steps(records_);
@@ -211,6 +216,62 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   variable("action_count", H5T_NATIVE_INT32,
            {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, {"action", kActionKindCount, kActionKindCount}}, true,
            "times each actor took each kind of action", "1");
+  const Axis type_ax{"type", kMaxTypes, kMaxTypes};
+  variable("troops_added", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
+           "troops added by reinforcement events", "troops");
+  variable("troops_removed", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
+           "troops removed by demobilization events", "troops");
+  variable("alliance_war_cause", H5T_NATIVE_INT8, {p_ax, r_ax}, true,
+           "what brought about a direct NATO-Russia clash, if one happened", "1");
+  {
+    std::vector<std::int8_t> flags(kAllianceWarCauseCount);
+    std::iota(flags.begin(), flags.end(), 0);
+    set_numeric_attribute(dataset("alliance_war_cause"), "flag_values", H5T_NATIVE_INT8, flags);
+    std::string meanings;
+    for (const auto& c : causes) {
+      if (!meanings.empty()) meanings += ' ';
+      meanings += c;
+    }
+    set_string_attribute(dataset("alliance_war_cause"), "flag_meanings", meanings);
+  }
+  variable("resolve_type", H5T_NATIVE_INT8, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
+           "each actor's private type in the replication (index into type_name)", "1");
+  variable("final_belief", H5T_NATIVE_FLOAT, {p_ax, {"replication", reps, kBlockLanes}, a_ax, type_ax}, true,
+           "public belief at the end that each actor is of each type", "1");
+  {
+    // Type names per actor, padded with empty strings: a 2-D string variable.
+    const hsize_t dims[2] = {actors, kMaxTypes};
+    std::vector<std::string> names_flat(actors * kMaxTypes);
+    for (std::size_t i = 0; i < actors; ++i)
+      for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k) names_flat[i * kMaxTypes + k] = sc.actors[i].types[k].name;
+    std::vector<const char*> pointers;
+    for (const auto& v : names_flat) pointers.push_back(v.c_str());
+    const hid_t type = utf8_string_type();
+    const hid_t space = H5Screate_simple(2, dims, nullptr);
+    const hid_t dcpl = make_dcpl({}, false);
+    const hid_t ds = check_id(H5Dcreate2(file_, "type_name", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                              "create type_name");
+    check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "write type_name");
+    check(H5DSattach_scale(ds, scales.at("actor"), 0), "attach actor to type_name");
+    check(H5DSattach_scale(ds, scales.at("type"), 1), "attach type to type_name");
+    set_string_attribute(ds, "long_name", "name of each actor's private types (empty: no such type)");
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Tclose(type);
+    datasets_["type_name"] = ds;
+    std::vector<double> priors(actors * kMaxTypes, 0.0), resolve(actors * kMaxTypes, 0.0);
+    for (std::size_t i = 0; i < actors; ++i)
+      for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k) {
+        priors[i * kMaxTypes + k] = sc.actors[i].types[k].prior;
+        resolve[i * kMaxTypes + k] = sc.actors[i].types[k].resolve;
+      }
+    variable("type_prior", H5T_NATIVE_DOUBLE, {a_ax, type_ax}, false, "prior probability of each type", "1");
+    check(H5Dwrite(dataset("type_prior"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, priors.data()),
+          "write type_prior");
+    variable("type_resolve", H5T_NATIVE_DOUBLE, {a_ax, type_ax}, false, "resolve of each type", "1");
+    check(H5Dwrite(dataset("type_resolve"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, resolve.data()),
+          "write type_resolve");
+  }
   variable("block_done", H5T_NATIVE_INT8, {p_ax, {"block", static_cast<hsize_t>(blocks_per_point_), 1024}}, false,
            "1 once the block's replications are in this file (used by --resume)", "1");
   variable("outcome_count", H5T_NATIVE_INT64, {p_ax, o_ax}, false, "replications ending in each outcome", "1");
@@ -238,6 +299,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     variable("rung_series", H5T_NATIVE_INT8, {p_ax, ts_r, s_ax}, true, "escalation rung over time (index into rung)",
              "1");
     variable("tension", H5T_NATIVE_FLOAT, {p_ax, ts_r, s_ax}, true, "crisis tension over time", "1");
+    variable("belief", H5T_NATIVE_FLOAT, {p_ax, {"replication", reps, 16}, s_ax, a_ax, type_ax}, true,
+             "public belief over time that each actor is of each type", "1");
     variable("day", H5T_NATIVE_DOUBLE, {s_ax}, false, "simulated day of the record", "days");
     std::vector<double> days(records_);
     for (int q = 0; q < records_; ++q) days[q] = q * plan.options.timeseries_every * sc.run.dt_days;
@@ -303,10 +366,16 @@ void Hdf5Writer::write_block(const BlockResult& b) {
   write_slab("casualties", H5T_NATIVE_DOUBLE, b.casualties.data(), p, f, n);
   write_slab("final_forces", H5T_NATIVE_DOUBLE, b.final_forces.data(), p, f, n);
   write_slab("action_count", H5T_NATIVE_INT32, b.action_count.data(), p, f, n);
+  write_slab("troops_added", H5T_NATIVE_DOUBLE, b.troops_added.data(), p, f, n);
+  write_slab("troops_removed", H5T_NATIVE_DOUBLE, b.troops_removed.data(), p, f, n);
+  write_slab("alliance_war_cause", H5T_NATIVE_INT8, b.alliance_war_cause.data(), p, f, n);
+  write_slab("resolve_type", H5T_NATIVE_INT8, b.resolve_type.data(), p, f, n);
+  write_slab("final_belief", H5T_NATIVE_FLOAT, b.final_belief.data(), p, f, n);
   if (records_ > 0) {
     write_slab("troops", H5T_NATIVE_FLOAT, b.ts_forces.data(), p, f, n);
     write_slab("rung_series", H5T_NATIVE_INT8, b.ts_rung.data(), p, f, n);
     write_slab("tension", H5T_NATIVE_FLOAT, b.ts_tension.data(), p, f, n);
+    write_slab("belief", H5T_NATIVE_FLOAT, b.ts_belief.data(), p, f, n);
   }
   const std::int8_t one = 1;
   write_slab("block_done", H5T_NATIVE_INT8, &one, p, f / kBlockLanes, 1);

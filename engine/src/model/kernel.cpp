@@ -78,6 +78,30 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec, const 
   st.war_start_step = ArrayXi::Constant(lanes, -1);
   st.first_incident_step = ArrayXi::Constant(lanes, -1);
   st.incidents = ArrayXi::Zero(lanes);
+  st.alliance_war_cause = ArrayXi::Zero(lanes);
+  st.type = Eigen::ArrayXXi::Zero(lanes, n);
+  st.belief = ArrayXXd::Zero(lanes, n * kMaxTypes);
+  for (int i = 0; i < n; ++i) {
+    const auto& types = sc_.actors[i].types;
+    for (std::size_t k = 0; k < types.size(); ++k) st.belief.col(i * kMaxTypes + static_cast<int>(k)).setConstant(types[k].prior);
+    if (types.size() < 2) continue;
+    // Nature draws each actor's type once per replication, from the prior.
+    for (Index r = 0; r < lanes; ++r) {
+      double u = 0.0, unused = 0.0;
+      uniform_pair(key_, static_cast<std::uint32_t>(spec.first_replication + r), 0, static_cast<std::uint32_t>(i),
+                   Purpose::kResolve, &u, &unused);
+      double cumulative = 0.0;
+      int drawn = static_cast<int>(types.size()) - 1;
+      for (std::size_t k = 0; k < types.size(); ++k) {
+        cumulative += types[k].prior;
+        if (u < cumulative) {
+          drawn = static_cast<int>(k);
+          break;
+        }
+      }
+      st.type(r, i) = drawn;
+    }
+  }
 }
 
 void BlockSimulator::step(int s) {
@@ -132,7 +156,7 @@ void BlockSimulator::apply_events(int s, const ArrayXd& active) {
         for (Index r = 0; r < st.lanes(); ++r) {
           if (active(r) < 0.5) continue;
           if (st.side.row(r).maxCoeff() == 0) start_war(r, i, e.target, s);
-          raise_rung(r, e.rung, s);
+          raise_rung(r, e.rung, s, AllianceWarCause::kNone);
         }
         break;
     }
@@ -150,7 +174,14 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
 
   const ArrayXd at_war = (st.side.rowwise().maxCoeff() > 0).cast<double>();
   const ArrayXd rung = st.rung.cast<double>();
+  // What everyone believes about everyone's resolve, before this step's actions.
+  ArrayXXd believed_resolve = ArrayXXd::Zero(lanes, n);
+  for (int i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < sc_.actors[i].types.size(); ++k)
+      believed_resolve.col(i) += sc_.actors[i].types[k].resolve * st.belief.col(i * kMaxTypes + static_cast<int>(k));
+
   std::vector<ArrayXi> choices(n);
+  std::array<ArrayXXd, kFeatureCount> features;
   ArrayXXd utilities, feasible, probabilities;
 
   for (int i = 0; i < n; ++i) {
@@ -159,7 +190,6 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
     const Forces& f = actor.forces;
     const int menu = static_cast<int>(actor.actions.size());
     const double rho = dec.ready_weight;
-    const auto& w = dec.weights;
 
     ArrayXd own = ArrayXd::Ones(lanes);
     ArrayXd own_deployed = ArrayXd::Ones(lanes);
@@ -170,7 +200,14 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       own_deployed += st.deployed.col(j);
     }
     ArrayXd threat = ArrayXd::Ones(lanes);
-    for (int j : model_.adversaries(i)) threat += st.deployed.col(j) + rho * st.ready.col(j);
+    // Military security and a settlement matter as much as the most resolved
+    // adversary is believed to be (1 when no adversary has private types).
+    ArrayXd threat_resolve = ArrayXd::Zero(lanes);
+    for (int j : model_.adversaries(i)) {
+      threat += st.deployed.col(j) + rho * st.ready.col(j);
+      threat_resolve = threat_resolve.max(believed_resolve.col(j));
+    }
+    if (model_.adversaries(i).empty()) threat_resolve.setOnes();
     const ArrayXd log_threat = threat.log();
     const double impatience = std::max(0.0, day - dec.patience_days) / dec.patience_days;
 
@@ -211,34 +248,28 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       }
     }
 
-    utilities.resize(lanes, menu);
+    // Features of every action (lanes × menu each); they do not depend on the
+    // actor's type, only the weights do, so the likelihood of an observed
+    // action under every type reuses them.
+    for (auto& feature : features) feature.setZero(lanes, menu);
     feasible.resize(lanes, menu);
     const ArrayXd log_own = own.log();
-    // Escalation enters twice: as a risk that grows with tension and, past the
-    // actor's patience, as an attraction. One factor per lane covers both.
-    const ArrayXd escalation_factor = w[kImpatience] * impatience - w[kEscalation] * (1.0 + st.tension);
     for (int m = 0; m < menu; ++m) {
       const ActionSpec& a = actor.actions[m];
-      // Columns are filled in place: features an action lacks cost nothing.
-      auto u = utilities.col(m);
       auto ok = feasible.col(m);
       ok.setOnes();
-      if (a.rung >= 0) {
-        u = (a.tension + (a.rung - rung).max(0.0)) * escalation_factor;
-      } else {
-        u = a.tension * escalation_factor;
-      }
-      u -= w[kCost] * a.cost;
-      // Security: log own-side force after the action over the threat force.
-      auto troop_move = [&](const ArrayXd& d_force) {
-        u += w[kSecurity] * ((own + d_force).log() - log_threat);
-      };
+      ArrayXd escalation = ArrayXd::Constant(lanes, a.tension);
+      if (a.rung >= 0) escalation += (a.rung - rung).max(0.0);
+      features[kEscalation].col(m) = -escalation * (1.0 + st.tension);
+      features[kImpatience].col(m) = impatience * escalation;
+      features[kCost].col(m).setConstant(-a.cost);
+      auto security = features[kSecurity].col(m);
       switch (a.kind) {
         case ActionKind::kMobilize:
         case ActionKind::kRaiseReadiness: {
           const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
           const ArrayXd moved = st.reserve.col(i).min(std::min(a.amount, rate_cap));
-          troop_move(rho * moved);
+          security = threat_resolve * ((own + rho * moved).log() - log_threat);
           ok = (moved > kTroopEpsilon).cast<double>();
           break;
         }
@@ -246,27 +277,29 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
           const ArrayXd moved = st.ready.col(i)
                                     .min(std::min(a.amount, f.deployment_rate * dt))
                                     .min(f.deployed_cap - st.deployed.col(i));
-          troop_move((1.0 - rho) * moved);
+          security = threat_resolve * ((own + (1.0 - rho) * moved).log() - log_threat);
           ok = (moved > kTroopEpsilon).cast<double>();
           break;
         }
         case ActionKind::kWithdraw: {
           const ArrayXd moved = st.deployed.col(i).min(std::min(a.amount, f.deployment_rate * dt));
-          troop_move(-(1.0 - rho) * moved);
+          security = threat_resolve * ((own - (1.0 - rho) * moved).log() - log_threat);
           ok = (moved > kTroopEpsilon).cast<double>();
           break;
         }
         default:
-          u += w[kSecurity] * (log_own - log_threat);
+          security = threat_resolve * (log_own - log_threat);
           break;
       }
       switch (a.kind) {
         case ActionKind::kPropose:
-          u += a.concession * (w[kIssueGain] * propose_gain + w[kSettlement] * propose_settle);
+          features[kIssueGain].col(m) = a.concession * propose_gain;
+          features[kSettlement].col(m) = threat_resolve * a.concession * propose_settle;
           ok = (open_party > 0.5).cast<double>() * (1.0 - at_war);
           break;
         case ActionKind::kConcede:
-          u += a.concession * (w[kIssueGain] * concede_gain + w[kSettlement] * concede_settle);
+          features[kIssueGain].col(m) = a.concession * concede_gain;
+          features[kSettlement].col(m) = threat_resolve * a.concession * concede_settle;
           ok = (open_movable > 0.5).cast<double>() * (1.0 - at_war);
           break;
         case ActionKind::kSanction:
@@ -278,29 +311,32 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
         case ActionKind::kAttack: {
           ArrayXd defenders = 1.0 + st.deployed.col(a.target) * sc_.actors[a.target].combat.defence_advantage;
           for (int j : model_.allies(a.target)) defenders += st.deployed.col(j);
-          // Extended deterrence: the protectors' forces, weighted by how credible
-          // their commitment is, relative to the attacker's own deployed force.
+          // Extended deterrence: the protectors' forces, weighted by their
+          // commitment and by how resolved they are believed to be, relative
+          // to the attacker's own deployed force.
           ArrayXd protectors = ArrayXd::Zero(lanes);
           for (int j = 0; j < n; ++j) {
             const double c = model_.commitment(j, a.target);
             if (j == a.target || c <= 0.0) continue;
             defenders += c * st.deployed.col(j);
-            protectors += c * (st.deployed.col(j) + rho * st.ready.col(j));
+            protectors += c * believed_resolve.col(j) * (st.deployed.col(j) + rho * st.ready.col(j));
           }
-          u += w[kWarGain] * (own_deployed.log() - defenders.log()) - w[kCredibility] * protectors / own_deployed;
+          features[kWarGain].col(m) = own_deployed.log() - defenders.log();
+          features[kCredibility].col(m) = -protectors / own_deployed;
           ok = (rung < a.rung).cast<double>() * (st.side.col(i) != 2).cast<double>() *
                (st.side.col(a.target) != 1).cast<double>();
           break;
         }
         case ActionKind::kRetaliate: {
-          // Joining a war on the defending side of an actor one protects.
+          // Joining a war on the defending side of an actor one protects keeps
+          // one's commitments credible.
           ArrayXd honoured = ArrayXd::Zero(lanes);
           for (int j = 0; j < n; ++j) {
             const double c = std::max(model_.commitment(i, j), sc_.relations.ally[i][j] ? 1.0 : 0.0);
             if (c <= 0.0) continue;
             honoured = honoured.max(c * (st.side.col(j) == 2).cast<double>());
           }
-          u += w[kCredibility] * honoured;
+          features[kCredibility].col(m) = honoured;
           ok = (honoured > 0.0).cast<double>() * (st.side.col(i) == 0).cast<double>();
           break;
         }
@@ -314,6 +350,24 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
     const ArrayXd any = feasible.rowwise().maxCoeff();
     feasible.col(0) = (any > 0.5).select(feasible.col(0), 1.0);
 
+    const auto& types = actor.types;
+    const int type_count = static_cast<int>(types.size());
+    auto weigh = [&](const std::array<double, kFeatureCount>& w, ArrayXXd* out) {
+      *out = w[0] * features[0];
+      for (int k = 1; k < kFeatureCount; ++k)
+        if (w[k] != 0.0) *out += w[k] * features[k];
+    };
+    if (type_count == 1) {
+      weigh(types[0].weights, &utilities);
+    } else {
+      // Each lane weighs the features with its own (private) type's weights.
+      utilities.setZero(lanes, menu);
+      ArrayXd lane_weight(lanes);
+      for (int k = 0; k < kFeatureCount; ++k) {
+        for (Index r = 0; r < lanes; ++r) lane_weight(r) = types[st.type(r, i)].weights[k];
+        utilities += features[k].colwise() * lane_weight;
+      }
+    }
     logit_probabilities(utilities, feasible, dec.rationality, &probabilities);
     ArrayXd u(lanes);
     double unused = 0.0;
@@ -321,6 +375,27 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       uniform_pair(key_, static_cast<std::uint32_t>(spec_.first_replication + r), static_cast<std::uint32_t>(s),
                    static_cast<std::uint32_t>(i), Purpose::kDecision, &u(r), &unused);
     logit_choose(probabilities, u, &choices[i]);
+
+    if (type_count > 1) {
+      // Bayes' rule: everyone observes the action and knows each type's logit
+      // policy, so the public belief is reweighted by each type's likelihood
+      // of what was done (costly actions separate types; cheap talk barely).
+      ArrayXXd type_utilities, type_probabilities;
+      ArrayXXd likelihood(lanes, type_count);
+      for (int k = 0; k < type_count; ++k) {
+        weigh(types[k].weights, &type_utilities);
+        logit_probabilities(type_utilities, feasible, dec.rationality, &type_probabilities);
+        for (Index r = 0; r < lanes; ++r) likelihood(r, k) = type_probabilities(r, choices[i](r));
+      }
+      for (Index r = 0; r < lanes; ++r) {
+        if (active(r) < 0.5) continue;
+        double total = 0.0;
+        for (int k = 0; k < type_count; ++k) total += st.belief(r, i * kMaxTypes + k) * likelihood(r, k);
+        if (!(total > 0.0)) continue;  // an action no type would take (underflow): keep the belief
+        for (int k = 0; k < type_count; ++k)
+          st.belief(r, i * kMaxTypes + k) = st.belief(r, i * kMaxTypes + k) * likelihood(r, k) / total;
+      }
+    }
   }
 
   // Decisions are simultaneous: all actors chose on the same state; effects apply in actor order.
@@ -401,12 +476,12 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
             st.side(r, i) = 2;
             st.start_strength_defender(r) += st.deployed(r, i);
           }
-          raise_rung(r, a.rung >= 0 ? a.rung : sc_.escalation.alliance_war_rung, s);
+          raise_rung(r, a.rung >= 0 ? a.rung : sc_.escalation.alliance_war_rung, s, AllianceWarCause::kIntervention);
           break;
         default:
           break;
       }
-      if (a.rung >= 0 && a.kind != ActionKind::kRetaliate) raise_rung(r, a.rung, s);
+      if (a.rung >= 0 && a.kind != ActionKind::kRetaliate) raise_rung(r, a.rung, s, AllianceWarCause::kNone);
     }
   }
 }
@@ -435,12 +510,14 @@ void BlockSimulator::start_war(Index r, int attacker, int target, int s) {
   }
   st.start_strength_attacker(r) = a;
   st.start_strength_defender(r) = b;
-  if (alliance) raise_rung(r, sc_.escalation.alliance_war_rung, s);
+  if (alliance) raise_rung(r, sc_.escalation.alliance_war_rung, s, AllianceWarCause::kAttackOnCovered);
 }
 
-void BlockSimulator::raise_rung(Index r, int rung, int s) {
+void BlockSimulator::raise_rung(Index r, int rung, int s, AllianceWarCause cause) {
   BlockState& st = state_;
   if (rung <= st.rung(r)) return;
+  if (rung >= sc_.escalation.alliance_war_rung && st.alliance_war_cause(r) == 0)
+    st.alliance_war_cause(r) = static_cast<int>(cause);
   st.rung(r) = rung;
   if (rung > st.peak_rung(r)) {
     st.peak_rung(r) = rung;
@@ -475,6 +552,18 @@ void BlockSimulator::posture(const ArrayXd& active) {
   BlockState& st = state_;
   const int n = model_.actors();
   const double dt = sc_.run.dt_days;
+  // After a settlement forces stand down toward a share of their start, as
+  // fast as they can be moved.
+  const ArrayXd settled = (st.outcome == static_cast<int>(Outcome::kSettlement)).cast<double>();
+  if (settled.maxCoeff() > 0.0) {
+    for (int i = 0; i < n; ++i) {
+      const Forces& f = sc_.actors[i].forces;
+      const double floor = sc_.negotiation.drawdown * f.deployed;
+      const ArrayXd moved = (st.deployed.col(i) - floor).max(0.0).min(f.deployment_rate * dt) * settled;
+      st.deployed.col(i) -= moved;
+      st.ready.col(i) += moved;
+    }
+  }
   // Synchronous update: every actor reacts to the same deployed forces.
   ArrayXXd desired(st.lanes(), n);
   for (int i = 0; i < n; ++i) {
@@ -566,7 +655,7 @@ void BlockSimulator::incidents(int s, const ArrayXd& active) {
       // Outside a war an incident cannot start one; inside, it can widen it.
       const bool war = st.war_start_step(r) >= 0;
       const int ceiling = war ? esc.alliance_war_rung : esc.limited_war_rung - 1;
-      raise_rung(r, std::min(st.rung(r) + 1, ceiling), s);
+      raise_rung(r, std::min(st.rung(r) + 1, ceiling), s, AllianceWarCause::kIncident);
     }
   }
 }
@@ -632,6 +721,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
     out.ts_forces.resize(static_cast<std::size_t>(count) * records * n * kPoolCount);
     out.ts_rung.resize(static_cast<std::size_t>(count) * records);
     out.ts_tension.resize(static_cast<std::size_t>(count) * records);
+    out.ts_belief.resize(static_cast<std::size_t>(count) * records * n * kMaxTypes);
   }
   auto record = [&](int q) {
     const BlockState& st = sim.state();
@@ -644,18 +734,14 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
       }
       out.ts_rung[static_cast<std::size_t>(r) * records + q] = static_cast<std::int8_t>(st.rung(r));
       out.ts_tension[static_cast<std::size_t>(r) * records + q] = static_cast<float>(st.tension(r));
+      const std::size_t belief_base = (static_cast<std::size_t>(r) * records + q) * n * kMaxTypes;
+      for (int c = 0; c < n * kMaxTypes; ++c) out.ts_belief[belief_base + c] = static_cast<float>(st.belief(r, c));
     }
   };
   if (records > 0) record(0);
   for (int s = 0; s < model.steps(); ++s) {
     sim.step(s);
     if (records > 0 && (s + 1) % options.timeseries_every == 0) record((s + 1) / options.timeseries_every);
-    if ((sim.state().outcome.head(count) >= 0).all()) {
-      // Every kept lane has ended: the rest of the series stays at the final state.
-      if (records > 0)
-        for (int q = (s + 1) / options.timeseries_every + 1; q < records; ++q) record(q);
-      break;
-    }
   }
   sim.finish();
   const BlockState& st = sim.state();
@@ -668,6 +754,11 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   out.casualties.resize(static_cast<std::size_t>(count) * n);
   out.final_forces.resize(static_cast<std::size_t>(count) * n * kPoolCount);
   out.action_count.resize(static_cast<std::size_t>(count) * n * kActionKindCount);
+  out.troops_added.resize(static_cast<std::size_t>(count) * n);
+  out.troops_removed.resize(static_cast<std::size_t>(count) * n);
+  out.alliance_war_cause.resize(count);
+  out.resolve_type.resize(static_cast<std::size_t>(count) * n);
+  out.final_belief.resize(static_cast<std::size_t>(count) * n * kMaxTypes);
   for (int r = 0; r < count; ++r) {
     out.outcome[r] = static_cast<std::int8_t>(st.outcome(r));
     out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(r));
@@ -677,7 +768,13 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
     out.incidents[r] = st.incidents(r);
     for (int c = 0; c < n * kActionKindCount; ++c)
       out.action_count[static_cast<std::size_t>(r) * n * kActionKindCount + c] = st.action_count(r, c);
+    out.alliance_war_cause[r] = static_cast<std::int8_t>(st.alliance_war_cause(r));
+    for (int c = 0; c < n * kMaxTypes; ++c)
+      out.final_belief[static_cast<std::size_t>(r) * n * kMaxTypes + c] = static_cast<float>(st.belief(r, c));
     for (int i = 0; i < n; ++i) {
+      out.troops_added[static_cast<std::size_t>(r) * n + i] = st.created(r, i);
+      out.troops_removed[static_cast<std::size_t>(r) * n + i] = st.removed(r, i);
+      out.resolve_type[static_cast<std::size_t>(r) * n + i] = static_cast<std::int8_t>(st.type(r, i));
       out.casualties[static_cast<std::size_t>(r) * n + i] = st.casualties(r, i);
       const std::size_t base = (static_cast<std::size_t>(r) * n + i) * kPoolCount;
       out.final_forces[base + kDeployed] = st.deployed(r, i);

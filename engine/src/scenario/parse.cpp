@@ -271,10 +271,42 @@ void parse_output(Parser& p, const YAML::Node& root, Scenario& s) {
       static_cast<int>(p.number(out, "timeseries_every", "output", 0, 0, 1e6, "steps", false, true));
 }
 
+void parse_types(Parser& p, const YAML::Node& types, const std::string& path, Actor& a) {
+  if (!types.IsDefined() || types.IsNull()) {
+    a.types.push_back({"default", 1.0, 1.0, a.decision.weights});
+    return;
+  }
+  if (!types.IsMap() || types.size() == 0) {
+    p.error(types, fmt::format("'{}' must be a mapping of type name to {{prior, resolve, weights}}", path));
+    return;
+  }
+  if (types.size() > static_cast<std::size_t>(kMaxTypes))
+    p.error(types, fmt::format("'{}' has {} types; at most {} are supported", path, types.size(), kMaxTypes));
+  double total = 0.0;
+  for (const auto& entry : types) {
+    ResolveType t;
+    t.name = entry.first.Scalar();
+    const std::string tp = path + "." + t.name;
+    if (!p.check_map(entry.second, tp, {"prior", "resolve", "weights", "note"})) continue;
+    t.prior = p.number(entry.second, "prior", tp, 0, 0, 1, "probability", true);
+    t.resolve = p.number(entry.second, "resolve", tp, 1, 0, 1, "");
+    t.weights = a.decision.weights;  // a type overrides only the weights it names
+    const YAML::Node weights = get(entry.second, "weights");
+    if (!weights.IsDefined() || p.check_map(weights, tp + ".weights", names(feature_names())))
+      for (int k = 0; k < kFeatureCount; ++k)
+        t.weights[k] = p.number(weights, std::string(feature_names()[k]), tp + ".weights", a.decision.weights[k],
+                                -1e6, 1e6, "utils");
+    total += t.prior;
+    a.types.push_back(std::move(t));
+  }
+  if (std::abs(total - 1.0) > 1e-6)
+    p.error(types, fmt::format("the priors in '{}' sum to {}, not 1", path, total));
+}
+
 void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids,
                  const Escalation& escalation, Actor& a) {
   const std::vector<std::string>& rungs = escalation.rungs;
-  if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions"})) return;
+  if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types"})) return;
   a.name = p.text(node, "name", path, a.id);
 
   const std::string fp = path + ".forces";
@@ -325,6 +357,8 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
     }
   }
 
+  parse_types(p, get(node, "types"), path + ".types", a);
+
   const std::string ap = path + ".actions";
   const YAML::Node actions = get(node, "actions");
   if (!actions.IsDefined()) {
@@ -371,6 +405,11 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
       if (act.rung >= 0 && !fights && act.rung >= escalation.limited_war_rung)
         p.error(get(spec, "rung"), fmt::format("'{}.rung' is '{}', a war rung; only attack and retaliate start fighting",
                                                xp, rungs[act.rung]));
+      if (act.rung >= 0 && act.kind == ActionKind::kAttack && act.rung >= escalation.alliance_war_rung)
+        p.error(get(spec, "rung"),
+                fmt::format("'{}.rung' is '{}'; an attack cannot name the alliance-war rung: that war comes only from "
+                            "attacking a covered actor, from intervention (retaliate) or from incidents",
+                            xp, rungs[act.rung]));
       if (act.rung >= 0 && fights && act.rung < escalation.limited_war_rung)
         p.error(get(spec, "rung"), fmt::format("'{}.rung' is '{}'; an {} must name a war rung", xp, rungs[act.rung],
                                                to_string(act.kind)));
@@ -518,8 +557,9 @@ void parse_combat(Parser& p, const YAML::Node& root, Scenario& s) {
 void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s) {
   const YAML::Node neg = get(root, "negotiation");
   if (!neg.IsDefined()) return;
-  if (!p.check_map(neg, "negotiation", {"acceptance_window", "issues"})) return;
+  if (!p.check_map(neg, "negotiation", {"acceptance_window", "drawdown", "issues"})) return;
   s.negotiation.acceptance_window = p.number(neg, "acceptance_window", "negotiation", 0.1, 0, 1, "position");
+  s.negotiation.drawdown = p.number(neg, "drawdown", "negotiation", 0.5, 0, 1, "");
   const YAML::Node issues = get(neg, "issues");
   if (!issues.IsDefined()) return;
   if (!issues.IsMap()) {
@@ -590,6 +630,11 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
       p.error(get(e, "rung"), fmt::format("'{}.rung' applies only to attack events", ep));
     if (event.kind == EventKind::kAttack && event.target == event.actor && event.actor >= 0)
       p.error(get(e, "attack"), fmt::format("'{}': actor '{}' cannot attack itself", ep, ids[event.actor]));
+    if (event.kind == EventKind::kAttack && event.rung >= s.escalation.alliance_war_rung &&
+        s.escalation.alliance_war_rung > 0)
+      p.error(get(e, "rung"), fmt::format("'{}.rung' cannot be the alliance-war rung: that war comes only from attacking "
+                                          "a covered actor, from intervention or from incidents",
+                                          ep));
     if (event.kind == EventKind::kAttack && event.rung >= 0 && s.escalation.limited_war_rung >= 0 &&
         event.rung < s.escalation.limited_war_rung)
       p.error(get(e, "rung"), fmt::format("'{}.rung' must be a war rung (at or above '{}')", ep,

@@ -34,6 +34,12 @@ const std::array<std::string_view, kOutcomeCount>& outcome_names() {
   return kNames;
 }
 
+const std::array<std::string_view, kAllianceWarCauseCount>& alliance_war_cause_names() {
+  static constexpr std::array<std::string_view, kAllianceWarCauseCount> kNames = {"none", "attack_on_covered",
+                                                                                  "intervention", "incident"};
+  return kNames;
+}
+
 std::string_view to_string(EventKind kind) {
   static constexpr std::array<std::string_view, 6> kNames = {"deploy",     "withdraw",  "mobilize",
                                                              "demobilize", "reinforce", "attack"};

@@ -67,6 +67,11 @@ struct BlockState {
   Eigen::ArrayXi outcome;  // -1 while running, else Outcome
   Eigen::ArrayXi end_step, war_start_step, first_incident_step;  // -1 = never
   Eigen::ArrayXi incidents;
+  Eigen::ArrayXi alliance_war_cause;         // AllianceWarCause
+  Eigen::ArrayXXi type;                      // lanes × actors: each actor's private type
+  // lanes × (actors·kMaxTypes): the public belief that actor i is of type k
+  // (common prior, public actions: every observer holds the same posterior).
+  Eigen::ArrayXXd belief;
 
   Eigen::Index lanes() const { return tension.size(); }
 };
@@ -91,6 +96,12 @@ struct BlockResult {
   std::vector<double> casualties;    // count × actors
   std::vector<double> final_forces;  // count × actors × pools
   std::vector<std::int32_t> action_count;  // count × actors × action kinds
+  std::vector<double> troops_added;        // count × actors: reinforcements
+  std::vector<double> troops_removed;      // count × actors: demobilized
+  std::vector<std::int8_t> alliance_war_cause;  // count
+  std::vector<std::int8_t> resolve_type;   // count × actors
+  std::vector<float> final_belief;         // count × actors × kMaxTypes
+  std::vector<float> ts_belief;            // count × records × actors × kMaxTypes (empty if off)
   std::vector<float> ts_forces;      // count × records × actors × pools (empty if off)
   std::vector<std::int8_t> ts_rung;  // count × records
   std::vector<float> ts_tension;     // count × records
@@ -115,7 +126,7 @@ class BlockSimulator {
   void incidents(int s, const Eigen::ArrayXd& active);
   void negotiate(int s, const Eigen::ArrayXd& active);
   void start_war(Eigen::Index lane, int attacker, int target, int s);
-  void raise_rung(Eigen::Index lane, int rung, int s);
+  void raise_rung(Eigen::Index lane, int rung, int s, AllianceWarCause cause);
   void join_alliance_war(Eigen::Index lane);
 
   const Model& model_;

@@ -93,6 +93,15 @@ struct Decision {
   std::array<double, kFeatureCount> weights{};  // [utils per feature unit]
 };
 
+// A private type (Fearon 1995): drawn per replication from the prior, known
+// to the actor, inferred by everyone else from its actions.
+struct ResolveType {
+  std::string name;
+  double prior = 1.0;    // probability of this type [-]; an actor's priors sum to 1
+  double resolve = 1.0;  // willingness to fight and honour commitments [0..1]
+  std::array<double, kFeatureCount> weights{};  // the actor's weights with this type's overrides
+};
+
 struct Actor {
   std::string id;  // short code, e.g. "RUS"
   std::string name;
@@ -101,7 +110,10 @@ struct Actor {
   Combat combat;
   Decision decision;
   std::vector<ActionSpec> actions;
+  std::vector<ResolveType> types;  // at least one; a single type means no private information
 };
+
+inline constexpr int kMaxTypes = 8;
 
 struct Commitment {
   int from = -1;          // protector
@@ -150,6 +162,7 @@ struct Issue {
 
 struct Negotiation {
   double acceptance_window = 0.1;  // issue agreed when max - min position of parties <= this
+  double drawdown = 0.5;           // after settlement, deployed forces fall to this share of their start [-]
   std::vector<Issue> issues;
 };
 
@@ -177,6 +190,17 @@ struct RunSettings {
 struct OutputSettings {
   int timeseries_every = 0;  // record time series every K steps; 0 = off
 };
+
+// What brought NATO and Russia into direct fighting (DESIGN: only fighting
+// that touches a covered actor, or escalation by incidents, can).
+enum class AllianceWarCause : std::int8_t {
+  kNone = 0,
+  kAttackOnCovered = 1,  // an attack hit an actor under a commitment of strength >= 0.5
+  kIntervention = 2,     // a protector joined a war to defend a partner (retaliate)
+  kIncident = 3,         // an incident during a war pushed the ladder to the alliance rung
+};
+inline constexpr int kAllianceWarCauseCount = 4;
+const std::array<std::string_view, kAllianceWarCauseCount>& alliance_war_cause_names();
 
 enum class Outcome : std::int8_t {
   kSettlement = 0,
