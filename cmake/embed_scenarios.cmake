@@ -1,10 +1,13 @@
 # Writes a C++ source holding the shipped scenario files as string literals,
 # so that `brink run` with no arguments needs no file on disk.
-# Inputs: SOURCE_DIR (repository root), OUTPUT (the .cpp to write), FILES (;-list, relative paths).
+# Inputs: SOURCE_DIR (repository root), OUTPUT (the .cpp to write), FILES (|-separated relative paths).
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
 foreach(rel IN LISTS FILES)
   file(READ "${SOURCE_DIR}/${rel}" text)
-  get_filename_component(stem "${rel}" NAME_WE)
+  # The name is the path under scenarios/ without .yaml: "jan-2022-standoff", "validation/logit-choice".
+  string(REGEX REPLACE "^scenarios/" "" stem "${rel}")
+  string(REGEX REPLACE "\\.yaml$" "" stem "${stem}")
   string(FIND "${text}" ")brink_yaml\"" clash)
   if(NOT clash EQUAL -1)
     message(FATAL_ERROR "${rel} contains the raw-string delimiter )brink_yaml\"")

@@ -31,6 +31,7 @@ static_assert(std::size(kDirectionRows) == kMaxSobolDimensions - 1);
 constexpr int kBits = 32;
 constexpr std::int64_t kMaxSobolPoints = std::int64_t{1} << kBits;
 using Directions = std::array<std::uint32_t, kBits>;
+__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang; __extension__ keeps -Wpedantic quiet
 
 // Direction numbers v_k = m_k / 2^k scaled by 2^32, extended past the degree
 // by Sobol's recurrence, as in Joe and Kuo's reference generator.
@@ -195,7 +196,7 @@ std::uint64_t design_below(std::uint64_t seed, DesignStream stream, std::uint32_
     const auto w = design_words(seed, stream, a, static_cast<std::uint32_t>(step), static_cast<std::uint32_t>(step >> 32),
                                 static_cast<std::uint16_t>(retry));
     for (int half = 0; half < 2; ++half) {
-      const unsigned __int128 m = static_cast<unsigned __int128>(word64(w, half)) * bound;
+      const Uint128 m = static_cast<Uint128>(word64(w, half)) * bound;
       if (static_cast<std::uint64_t>(m) >= threshold) return static_cast<std::uint64_t>(m >> 64);
     }
   }

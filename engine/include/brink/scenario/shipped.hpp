@@ -7,7 +7,7 @@
 namespace brink {
 
 struct ShippedScenario {
-  std::string_view name;  // file stem, e.g. "jan-2022-standoff"
+  std::string_view name;  // path under scenarios/ without .yaml, e.g. "validation/logit-choice"
   std::string_view path;  // path in the repository, e.g. "scenarios/jan-2022-standoff.yaml"
   std::string_view text;  // the YAML
 };
