@@ -204,6 +204,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
            "step at which the outcome was decided (the horizon for a standoff)", "step");
   variable("war_start_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true, "step at which fighting began, -1 if never",
            "step");
+  variable("war_end_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
+           "step at which a side collapsed and the fighting ended, -1 if it did not", "step");
   variable("first_incident_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
            "step of the first military incident, -1 if none", "step");
   variable("incidents", H5T_NATIVE_INT32, {p_ax, r_ax}, true, "number of military incidents", "1");
@@ -283,6 +285,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
            "upper bound of the 95% Wilson score interval of outcome_probability", "1");
   variable("mean_casualties", H5T_NATIVE_DOUBLE, {p_ax, a_ax}, false, "mean troops lost in combat per replication",
            "troops");
+  variable("mean_end_day", H5T_NATIVE_DOUBLE, {p_ax}, false, "mean day at which the outcome was decided", "day");
   if (!plan.parameters.empty()) {
     variable("parameter_value", H5T_NATIVE_DOUBLE, {p_ax, {"parameter", plan.parameters.size(), 64}}, false,
              "value of each swept parameter at each point", "as in the scenario");
@@ -301,7 +304,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     variable("tension", H5T_NATIVE_FLOAT, {p_ax, ts_r, s_ax}, true, "crisis tension over time", "1");
     variable("belief", H5T_NATIVE_FLOAT, {p_ax, {"replication", reps, 16}, s_ax, a_ax, type_ax}, true,
              "public belief over time that each actor is of each type", "1");
-    variable("day", H5T_NATIVE_DOUBLE, {s_ax}, false, "simulated day of the record", "days");
+    // "day", not "days": CF time units would make xarray decode this as a timedelta.
+    variable("day", H5T_NATIVE_DOUBLE, {s_ax}, false, "simulated day of the record", "day");
     std::vector<double> days(records_);
     for (int q = 0; q < records_; ++q) days[q] = q * plan.options.timeseries_every * sc.run.dt_days;
     check(H5Dwrite(dataset("day"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, days.data()), "write day");
@@ -360,6 +364,7 @@ void Hdf5Writer::write_block(const BlockResult& b) {
   write_slab("outcome_code", H5T_NATIVE_INT8, b.outcome.data(), p, f, n);
   write_slab("end_step", H5T_NATIVE_INT32, b.end_step.data(), p, f, n);
   write_slab("war_start_step", H5T_NATIVE_INT32, b.war_start_step.data(), p, f, n);
+  write_slab("war_end_step", H5T_NATIVE_INT32, b.war_end_step.data(), p, f, n);
   write_slab("first_incident_step", H5T_NATIVE_INT32, b.first_incident_step.data(), p, f, n);
   write_slab("incidents", H5T_NATIVE_INT32, b.incidents.data(), p, f, n);
   write_slab("peak_rung", H5T_NATIVE_INT8, b.peak_rung.data(), p, f, n);
@@ -449,7 +454,12 @@ herr_t collect_dataset(hid_t group, const char* name, const H5L_info_t*, void* d
   auto* datasets = static_cast<std::map<std::string, hid_t>*>(data);
   H5O_info_t info;
   if (H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET)
-    (*datasets)[name] = H5Dopen2(group, name, H5P_DEFAULT);
+  {
+    const hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(dapl, 12421, 64u << 20, 1.0);  // as when the file was created
+    (*datasets)[name] = H5Dopen2(group, name, dapl);
+    H5Pclose(dapl);
+  }
   return 0;
 }
 }  // namespace
@@ -469,6 +479,7 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
                                      path_, what));
   };
   if (read_string_attribute(file_, "engine_version") != engine_version()) mismatch("the engine version");
+  if (read_string_attribute(file_, "target_isa") != target_isa()) mismatch("the instruction set of the build");
   if (read_string_attribute(file_, "scenario") != metadata.scenario_text) mismatch("the scenario text");
   if (seed != plan.options.seed) mismatch("the seed");
   if (read_string_attribute(file_, "overrides") != metadata.overrides) mismatch("the --set or run options");
@@ -491,6 +502,7 @@ void Hdf5Writer::write_summary(const PointSummary& s) {
   row("outcome_probability_lower", H5T_NATIVE_DOUBLE, lower.data(), kOutcomeCount);
   row("outcome_probability_upper", H5T_NATIVE_DOUBLE, upper.data(), kOutcomeCount);
   row("mean_casualties", H5T_NATIVE_DOUBLE, s.mean_casualties.data(), actors_);
+  write_slab("mean_end_day", H5T_NATIVE_DOUBLE, &s.mean_end_day, s.point, 0, 1);
 }
 
 void Hdf5Writer::close() {

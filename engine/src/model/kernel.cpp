@@ -76,6 +76,8 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec, const 
   st.outcome = ArrayXi::Constant(lanes, -1);
   st.end_step = ArrayXi::Constant(lanes, -1);
   st.war_start_step = ArrayXi::Constant(lanes, -1);
+  st.war_end_step = ArrayXi::Constant(lanes, -1);
+  st.moved = ArrayXXd::Zero(lanes, n);
   st.first_incident_step = ArrayXi::Constant(lanes, -1);
   st.incidents = ArrayXi::Zero(lanes);
   st.alliance_war_cause = ArrayXi::Zero(lanes);
@@ -106,6 +108,7 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec, const 
 
 void BlockSimulator::step(int s) {
   const ArrayXd active = (state_.outcome < 0).cast<double>();
+  state_.moved.setZero();
   apply_events(s, active);
   if (sc_.run.decisions) decide_and_act(s, active);
   posture(active);
@@ -423,12 +426,14 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
               0.0, std::min({st.ready(r, i), a.amount, f.deployment_rate * dt, f.deployed_cap - st.deployed(r, i)}));
           st.ready(r, i) -= moved;
           st.deployed(r, i) += moved;
+          st.moved(r, i) += moved;
           break;
         }
         case ActionKind::kWithdraw: {
           const double moved = std::min({st.deployed(r, i), a.amount, f.deployment_rate * dt});
           st.deployed(r, i) -= moved;
           st.ready(r, i) += moved;
+          st.moved(r, i) += moved;
           break;
         }
         case ActionKind::kPropose:
@@ -492,13 +497,11 @@ void BlockSimulator::start_war(Index r, int attacker, int target, int s) {
   st.side(r, attacker) = 1;
   for (int j : model_.allies(attacker)) st.side(r, j) = 1;
   st.side(r, target) = 2;
-  bool alliance = model_.protection(target) >= 0.5;
-  for (int j : model_.allies(target)) {
-    st.side(r, j) = 2;
-    alliance = true;
-  }
+  // The war touches a covered actor when someone outside the attacking side
+  // is bound (ally, or commitment >= 0.5) to defend the target: they join.
+  bool alliance = false;
   for (int j = 0; j < n; ++j)
-    if (st.side(r, j) == 0 && model_.commitment(j, target) >= 0.5) {
+    if (st.side(r, j) == 0 && (sc_.relations.ally[j][target] || model_.commitment(j, target) >= 0.5)) {
       st.side(r, j) = 2;
       alliance = true;
     }
@@ -574,7 +577,8 @@ void BlockSimulator::posture(const ArrayXd& active) {
   }
   for (int i = 0; i < n; ++i) {
     const Forces& f = sc_.actors[i].forces;
-    const double rate = f.deployment_rate * dt;
+    // Drift and deliberate moves share one transport budget per step.
+    const ArrayXd rate = (f.deployment_rate * dt - st.moved.col(i)).max(0.0);
     const ArrayXd up = desired.col(i).max(0.0).min(rate).min(st.ready.col(i)).min(
         (f.deployed_cap - st.deployed.col(i)).max(0.0));
     const ArrayXd down = (-desired.col(i)).max(0.0).min(rate).min(st.deployed.col(i));
@@ -622,11 +626,11 @@ void BlockSimulator::combat(int s) {
     const bool attacker_collapsed = after.a <= esc.collapse_fraction * st.start_strength_attacker(r);
     const bool defender_collapsed = after.b <= esc.collapse_fraction * st.start_strength_defender(r);
     if (attacker_collapsed || defender_collapsed) {
+      st.war_end_step(r) = s;
       const int peak = st.peak_rung(r);
       st.outcome(r) = static_cast<int>(peak >= esc.alliance_war_rung ? Outcome::kAllianceWar
                                        : peak >= esc.full_war_rung    ? Outcome::kFullWar
                                                                       : Outcome::kLimitedWar);
-      (void)s;
     }
   }
 }
@@ -749,6 +753,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   out.peak_rung.resize(count);
   out.end_step.resize(count);
   out.war_start_step.resize(count);
+  out.war_end_step.resize(count);
   out.first_incident_step.resize(count);
   out.incidents.resize(count);
   out.casualties.resize(static_cast<std::size_t>(count) * n);
@@ -764,6 +769,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
     out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(r));
     out.end_step[r] = st.end_step(r);
     out.war_start_step[r] = st.war_start_step(r);
+    out.war_end_step[r] = st.war_end_step(r);
     out.first_incident_step[r] = st.first_incident_step(r);
     out.incidents[r] = st.incidents(r);
     for (int c = 0; c < n * kActionKindCount; ++c)

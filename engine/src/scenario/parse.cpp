@@ -226,7 +226,6 @@ std::vector<std::string> action_keys(ActionKind kind) {
       keys.push_back("effect");
       break;
     case ActionKind::kAttack:
-    case ActionKind::kRetaliate:
       keys.push_back("target");
       break;
     default:
@@ -250,7 +249,7 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
   s.run.horizon_days = p.number(run, "horizon_days", "run", 120, 1e-9, 1e6, "days", true);
   s.run.dt_days = p.number(run, "dt_days", "run", 1, 1e-6, 365, "days", true);
   s.run.replications =
-      static_cast<std::int64_t>(p.number(run, "replications", "run", 1000, 1, 1e10, "replications", false, true));
+      static_cast<std::int64_t>(p.number(run, "replications", "run", 1000, 1, 4e9, "replications", false, true));
   s.run.seed = static_cast<std::uint64_t>(p.number(run, "seed", "run", 1, 0, 9007199254740991.0, "", false, true));
   s.run.decisions = p.boolean(run, "decisions", "run", true);
   const std::string rn = p.text(run, "random_numbers", "run", "independent");
@@ -338,7 +337,7 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
   const std::string cp = path + ".combat";
   const YAML::Node combat = get(node, "combat");
   if (!combat.IsDefined() || p.check_map(combat, cp, {"effectiveness", "defence_advantage"})) {
-    a.combat.effectiveness = p.number(combat, "effectiveness", cp, 0, 0, 10, "1/day");
+    a.combat.effectiveness = p.number(combat, "effectiveness", cp, 0, 0, 10, "1/day (square) or 1/(troop day) (linear)");
     a.combat.defence_advantage = p.number(combat, "defence_advantage", cp, 1, 1e-3, 1e3, "");
   }
 
@@ -416,6 +415,10 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
     }
     if (act.kind == ActionKind::kAttack && spec.IsMap() && !get(spec, "rung").IsDefined())
       p.error(spec.IsMap() ? spec : entry.first, fmt::format("missing required key 'rung' in '{}'", xp));
+    if (act.target >= 0 && act.target < static_cast<int>(ids.size()) && ids[act.target] == a.id)
+      p.error(get(spec, "target"), fmt::format("'{}.target' is '{}' itself", xp, a.id));
+    // Retaliation joins a war on the defending side: the ladder goes to the alliance rung unless told otherwise.
+    if (act.kind == ActionKind::kRetaliate && act.rung < 0) act.rung = escalation.alliance_war_rung;
     a.actions.push_back(std::move(act));
   }
 }
@@ -475,6 +478,8 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
     commitment.from = p.actor(get(c, "from"), cp + ".from", ids);
     commitment.to = p.actor(get(c, "to"), cp + ".to", ids);
     commitment.strength = p.number(c, "strength", cp, 0, 0, 1, "", true);
+    if (commitment.from >= 0 && commitment.from == commitment.to)
+      p.error(get(c, "to"), fmt::format("'{}' commits actor '{}' to itself", cp, ids[commitment.from]));
     if (commitment.from >= 0 && commitment.to >= 0) s.relations.commitments.push_back(commitment);
   }
 }
@@ -574,6 +579,7 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
     issue.core = p.boolean(entry.second, "core", ip, false);
     issue.position.assign(ids.size(), 0.0);
     issue.salience.assign(ids.size(), 0.0);
+    int parties = 0;
     for (const char* field : {"positions", "salience"}) {
       const YAML::Node values = get(entry.second, field);
       const std::string vp = ip + "." + field;
@@ -585,6 +591,11 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
       auto& target = std::string_view(field) == "positions" ? issue.position : issue.salience;
       for (std::size_t a = 0; a < ids.size(); ++a) target[a] = p.number(values, ids[a], vp, 0, 0, 1, "");
     }
+    for (double salience : issue.salience) parties += salience > 0.0 ? 1 : 0;
+    if (parties < 2)
+      p.error(get(entry.second, "salience").IsDefined() ? get(entry.second, "salience") : entry.second,
+              fmt::format("issue '{}' has {} part{} (actors with salience > 0); an issue needs at least two", ip,
+                          parties, parties == 1 ? "y" : "ies"));
     s.negotiation.issues.push_back(std::move(issue));
   }
 }

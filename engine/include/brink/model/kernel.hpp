@@ -66,6 +66,8 @@ struct BlockState {
   Eigen::ArrayXi rung, peak_rung;
   Eigen::ArrayXi outcome;  // -1 while running, else Outcome
   Eigen::ArrayXi end_step, war_start_step, first_incident_step;  // -1 = never
+  Eigen::ArrayXi war_end_step;               // step a side collapsed, -1 if none did
+  Eigen::ArrayXXd moved;                     // lanes × actors: troops moved in or out of theatre this step
   Eigen::ArrayXi incidents;
   Eigen::ArrayXi alliance_war_cause;         // AllianceWarCause
   Eigen::ArrayXXi type;                      // lanes × actors: each actor's private type
@@ -92,7 +94,7 @@ struct BlockSpec {
 struct BlockResult {
   BlockSpec spec;
   std::vector<std::int8_t> outcome, peak_rung;
-  std::vector<std::int32_t> end_step, war_start_step, first_incident_step, incidents;
+  std::vector<std::int32_t> end_step, war_start_step, war_end_step, first_incident_step, incidents;
   std::vector<double> casualties;    // count × actors
   std::vector<double> final_forces;  // count × actors × pools
   std::vector<std::int32_t> action_count;  // count × actors × action kinds

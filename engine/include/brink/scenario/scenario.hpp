@@ -45,7 +45,7 @@ enum Feature : int {
   kIssueGain,    // movement of the others' positions toward own (propose) or away (concede)
   kSettlement,   // reduction of the open gap on core issues
   kWarGain,      // log force ratio against the target side, for attacks
-  kCredibility,  // minus the strongest commitment protecting the target, for attacks
+  kCredibility,  // attack: minus protectors' commitment × believed resolve × force over own force; retaliate: plus the commitment honoured
   kImpatience,   // days past patience (in patience units) times the action's escalation
   kFeatureCount,
 };
@@ -82,7 +82,7 @@ struct Posture {
 };
 
 struct Combat {
-  double effectiveness = 0.0;      // Lanchester kill rate [kills per troop-day (square) or per troop^2-day (linear)]
+  double effectiveness = 0.0;      // Lanchester kill rate [1/day (square law) or 1/(troop·day) (linear law)]
   double defence_advantage = 1.0;  // multiplier on effectiveness when defending [-]
 };
 
