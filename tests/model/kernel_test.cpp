@@ -328,3 +328,96 @@ TEST(RandomTest, UniformsLieStrictlyInsideTheUnitIntervalAndDependOnEveryKeyFiel
 
 }  // namespace
 }  // namespace brink
+
+namespace brink {
+namespace {
+
+// Two parties bargaining at random (rationality 0) over a core issue that A
+// treats as non-negotiable and a core issue both can move on.
+std::string bargaining_yaml(double salience_a_on_first) {
+  return fmt::format(R"(brink: 1
+name: bargaining
+run: {{horizon_days: 200, dt_days: 1, replications: 256, seed: 2}}
+actors:
+  A:
+    forces: {{deployed: 10000, ready: 5000, deployment_rate: 1000}}
+    decision: {{rationality: 0}}
+    actions: {{hold: {{}}, propose: {{concession: 0.2}}, concede: {{concession: 0.2}}}}
+  B:
+    forces: {{deployed: 8000, ready: 5000, deployment_rate: 1000}}
+    decision: {{rationality: 0}}
+    actions: {{hold: {{}}, propose: {{concession: 0.2}}, concede: {{concession: 0.2}}}}
+relations:
+  adversaries: [[A, B]]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+negotiation:
+  acceptance_window: 0.05
+  drawdown: 0.5
+  issues:
+    first: {{core: true, positions: {{A: 0.0, B: 1.0}}, salience: {{A: {}, B: 0.3}}}}
+    second: {{core: true, positions: {{A: 0.2, B: 0.9}}, salience: {{A: 0.4, B: 0.4}}}}
+)",
+                     salience_a_on_first);
+}
+
+TEST(NegotiationTest, NonNegotiablePositionsNeverMove) {
+  const Model model(load_yaml(bargaining_yaml(1.0)).scenario);
+  BlockSimulator sim(model, {0, 0, kBlockLanes}, {2, false, 0});
+  const int n = model.actors();
+  bool b_moved = false;
+  for (int s = 0; s < model.steps(); ++s) {
+    sim.step(s);
+    // Issue 0, actor A (salience 1): exactly where it started, in every lane.
+    ASSERT_TRUE((sim.state().position.col(0 * n + 0) == 0.0).all()) << "step " << s;
+    b_moved = b_moved || (sim.state().position.col(0 * n + 1) < 1.0).any();
+  }
+  EXPECT_TRUE(b_moved);  // the other side can still be persuaded toward A
+}
+
+TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
+  const LoadedScenario loaded = load_yaml(bargaining_yaml(0.5));
+  const Model model(loaded.scenario);
+  BlockSimulator sim(model, {0, 0, kBlockLanes}, {2, false, 0});
+  const int n = model.actors();
+  const double window = loaded.scenario.negotiation.acceptance_window;
+  for (int s = 0; s < model.steps(); ++s) {
+    sim.step(s);
+    const BlockState& st = sim.state();
+    for (Eigen::Index r = 0; r < st.lanes(); ++r) {
+      if (st.outcome(r) != static_cast<int>(Outcome::kSettlement) || st.end_step(r) != s) continue;
+      // Settled this step: both issues within the acceptance window.
+      for (int k = 0; k < 2; ++k)
+        EXPECT_LE(std::abs(st.position(r, k * n + 0) - st.position(r, k * n + 1)), window + 1e-12);
+    }
+  }
+  sim.finish();
+  const BlockState& st = sim.state();
+  int settled = 0;
+  for (Eigen::Index r = 0; r < st.lanes(); ++r) {
+    if (st.outcome(r) != static_cast<int>(Outcome::kSettlement)) continue;
+    ++settled;
+    // Forces stood down at 1,000/day to half their starting strength.
+    const int days_left = model.steps() - 1 - st.end_step(r);
+    EXPECT_DOUBLE_EQ(st.deployed(r, 0), std::max(5000.0, 10000.0 - 1000.0 * days_left));
+    EXPECT_DOUBLE_EQ(st.deployed(r, 1), std::max(4000.0, 8000.0 - 1000.0 * days_left));
+  }
+  EXPECT_GT(settled, 0);
+  // With salience 1 on the first issue A never moves there, so no lane settles
+  // unless B comes all the way to A's position.
+  const Model stubborn(load_yaml(bargaining_yaml(1.0)).scenario);
+  BlockSimulator sim2(stubborn, {0, 0, kBlockLanes}, {2, false, 0});
+  for (int s = 0; s < stubborn.steps(); ++s) sim2.step(s);
+  sim2.finish();
+  for (Eigen::Index r = 0; r < sim2.state().lanes(); ++r)
+    if (sim2.state().outcome(r) == static_cast<int>(Outcome::kSettlement)) {
+      EXPECT_LE(sim2.state().position(r, 0 * n + 1), window + 1e-12);
+    }
+}
+
+}  // namespace
+}  // namespace brink
