@@ -1,9 +1,9 @@
 #include "brink/sweep/design.hpp"
 
 #include <Random123/philox.h>
-#include <Random123/uniform.hpp>
 #include <fmt/format.h>
 
+#include <Random123/uniform.hpp>
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -55,8 +55,8 @@ std::vector<Directions> sobol_directions(int dimensions) {
 
 void check_sobol(int dimensions, std::int64_t first, std::int64_t count) {
   if (dimensions < 1 || dimensions > kMaxSobolDimensions) {
-    throw std::invalid_argument(
-        fmt::format("Sobol' design: {} dimensions, the direction numbers cover 1..{}", dimensions, kMaxSobolDimensions));
+    throw std::invalid_argument(fmt::format("Sobol' design: {} dimensions, the direction numbers cover 1..{}",
+                                            dimensions, kMaxSobolDimensions));
   }
   if (first < 0 || count < 0 || first > kMaxSobolPoints - count) {
     throw std::invalid_argument(
@@ -193,8 +193,8 @@ std::uint64_t design_below(std::uint64_t seed, DesignStream stream, std::uint32_
   // a second Philox call practically never.
   const std::uint64_t threshold = (0 - bound) % bound;
   for (std::uint32_t retry = 0;; ++retry) {
-    const auto w = design_words(seed, stream, a, static_cast<std::uint32_t>(step), static_cast<std::uint32_t>(step >> 32),
-                                static_cast<std::uint16_t>(retry));
+    const auto w = design_words(seed, stream, a, static_cast<std::uint32_t>(step),
+                                static_cast<std::uint32_t>(step >> 32), static_cast<std::uint16_t>(retry));
     for (int half = 0; half < 2; ++half) {
       const Uint128 m = static_cast<Uint128>(word64(w, half)) * bound;
       if (static_cast<std::uint64_t>(m) >= threshold) return static_cast<std::uint64_t>(m >> 64);
@@ -245,7 +245,9 @@ std::vector<std::vector<double>> scrambled_sobol(int dimensions, std::int64_t co
 
 std::vector<std::vector<double>> unit_design(DesignKind kind, int dimensions, std::int64_t samples,
                                              std::uint64_t seed) {
-  if (dimensions < 1) throw std::invalid_argument(fmt::format("a design needs at least one dimension, got {}", dimensions));
+  if (dimensions < 1) {
+    throw std::invalid_argument(fmt::format("a design needs at least one dimension, got {}", dimensions));
+  }
   if (samples < 0) throw std::invalid_argument(fmt::format("a design needs samples >= 0, got {}", samples));
   switch (kind) {
     case DesignKind::kGrid:
@@ -293,8 +295,9 @@ std::vector<std::vector<double>> sweep_points(DesignKind kind, const std::vector
 
 SaltelliPlan saltelli_points(const std::vector<Axis>& axes, std::int64_t base_samples, std::uint64_t seed) {
   check_axes(DesignKind::kSobol, axes);
-  if (base_samples < 1) throw std::invalid_argument(fmt::format("Saltelli sampling needs base samples >= 1, got {}",
-                                                                base_samples));
+  if (base_samples < 1) {
+    throw std::invalid_argument(fmt::format("Saltelli sampling needs base samples >= 1, got {}", base_samples));
+  }
   const int d = static_cast<int>(axes.size());
   if (2 * d > kMaxSobolDimensions) {
     throw std::invalid_argument(fmt::format("Saltelli sampling of {} parameters needs {} Sobol' dimensions, at most {}",

@@ -39,6 +39,8 @@ void estimate(const Blocks& f, const std::int64_t* rows, std::vector<double>* fi
     total->assign(d, std::numeric_limits<double>::quiet_NaN());
     return;
   }
+  first->resize(d);
+  total->resize(d);
   for (std::size_t i = 0; i < d; ++i) {
     double cross = 0.0, jansen = 0.0;
     for (std::int64_t k = 0; k < n; ++k) {
@@ -67,7 +69,9 @@ double quantile(const std::vector<double>& sorted, double q) {
 
 std::vector<SobolIndex> sobol_indices(const std::vector<double>& outputs, int dimensions, std::int64_t base_samples,
                                       int bootstrap, std::uint64_t seed, double confidence) {
-  if (dimensions < 1) throw std::invalid_argument(fmt::format("Sobol' indices need dimensions >= 1, got {}", dimensions));
+  if (dimensions < 1) {
+    throw std::invalid_argument(fmt::format("Sobol' indices need dimensions >= 1, got {}", dimensions));
+  }
   if (base_samples < 1) {
     throw std::invalid_argument(fmt::format("Sobol' indices need base samples >= 1, got {}", base_samples));
   }

@@ -17,8 +17,8 @@ namespace brink {
 // One swept parameter. A grid uses `values`; the other designs use [min, max],
 // uniformly, or log-uniformly when `log` is set (then 0 < min is required).
 struct Axis {
-  std::string path;            // scenario path, e.g. "actors.RUS.forces.deployed"
-  std::vector<double> values;  // grid values, in sweep order
+  std::string path;                 // scenario path, e.g. "actors.RUS.forces.deployed"
+  std::vector<double> values = {};  // grid values, in sweep order (`= {}` lets designated initializers omit it)
   double min = 0;
   double max = 0;
   bool log = false;
@@ -38,12 +38,12 @@ inline constexpr int kMaxSobolDimensions = 1111;
 //   point placed uniformly within its stratum.
 // - kSobol: the unscrambled Joe–Kuo Sobol' sequence in Gray-code order with its
 //   first point (the origin) skipped, i.e. sequence points 1..samples; the seed
-//   is not used. Balance holds for the sequence from point 0 — prefer a power
-//   of two of samples and see sobol_sequence / scrambled_sobol.
+//   is not used. The skip costs the net property (points 1..2^m are not a
+//   (t, m, s)-net; Owen 2022, "On dropping the first Sobol' point"), which
+//   sobol_sequence from point 0 and scrambled_sobol keep.
 // Throws std::invalid_argument for kGrid, dimensions < 1, samples < 0, and for
 // Sobol' beyond kMaxSobolDimensions dimensions or 2^32 points.
-std::vector<std::vector<double>> unit_design(DesignKind kind, int dimensions, std::int64_t samples,
-                                             std::uint64_t seed);
+std::vector<std::vector<double>> unit_design(DesignKind kind, int dimensions, std::int64_t samples, std::uint64_t seed);
 
 // Points first..first+count-1 of the unscrambled Sobol' sequence (point 0 is
 // the origin), with 32-bit direction numbers: coordinates are multiples of
