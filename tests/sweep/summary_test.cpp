@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "brink/io/recorder.hpp"
 #include "brink/sweep/executor.hpp"
@@ -48,6 +49,9 @@ class CollectingSink : public ResultSink {
     order.push_back(block.spec.first_replication);
     recorder.consume(std::move(block));
   }
+  void point_finished(std::int64_t point, std::int64_t replications) override {
+    recorder.point_finished(point, replications);
+  }
   Recorder recorder;
   std::vector<std::int64_t> order;
 };
@@ -86,8 +90,85 @@ TEST(ExecutorTest, ProgressReachesTheTotalAndWorkerFailuresPropagate) {
 
   struct Failing : ResultSink {
     void consume(BlockResult&&) override { throw std::runtime_error("disk full"); }
+    void point_finished(std::int64_t, std::int64_t) override {}
   } failing;
   EXPECT_THROW(execute(plan, 2, failing), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace brink
+
+namespace brink {
+namespace {
+
+TEST(QuantileTest, MatchesTheLinearInterpolationDefinition) {
+  const std::vector<double> sorted = {1, 2, 4, 8, 16};
+  EXPECT_DOUBLE_EQ(quantile_of_sorted(sorted, 0.0), 1);
+  EXPECT_DOUBLE_EQ(quantile_of_sorted(sorted, 0.5), 4);
+  EXPECT_DOUBLE_EQ(quantile_of_sorted(sorted, 1.0), 16);
+  EXPECT_DOUBLE_EQ(quantile_of_sorted(sorted, 0.05), 1 + 0.2 * 1);  // h = 4 * 0.05 = 0.2
+  EXPECT_DOUBLE_EQ(quantile_of_sorted(sorted, 0.95), 8 + 0.8 * 8);  // h = 3.8
+}
+
+SweepPlan adaptive_plan(const std::string& rule, int points) {
+  std::string text = testing::flagship_text();
+  text.replace(text.find("  replications: 20000"), std::string("  replications: 20000").size(), "  replications: " + rule);
+  text += "sweep:\n  design: grid\n  parameters:\n    actors.RUS.decision.patience_days: [";
+  for (int p = 0; p < points; ++p) text += (p ? ", " : "") + std::to_string(10 + 40 * p);
+  text += "]\n";
+  const ScenarioSource source{"adaptive", text};
+  const LoadedScenario loaded = load_scenario(source);
+  return make_plan(source, loaded, {}, {});
+}
+
+TEST(SchedulerTest, AdaptiveRunsStopWhereTheIntervalSaysAndIgnoreThreadCount) {
+  const SweepPlan plan = adaptive_plan("{min: 256, max: 8192, ci_halfwidth: 0.02}", 3);
+  ASSERT_EQ(plan.points.size(), 3u);
+  CollectingSink one(plan), two(plan);
+  BlockScheduler s1(plan), s2(plan);
+  execute(plan, 1, one, {}, &s1);
+  execute(plan, 2, two, {}, &s2);
+  ASSERT_EQ(one.recorder.summaries().size(), 3u);
+  for (int p = 0; p < 3; ++p) {
+    const PointSummary& a = one.recorder.summaries()[p];
+    const PointSummary& b = two.recorder.summaries()[p];
+    EXPECT_EQ(a.replications, b.replications);
+    EXPECT_EQ(a.count, b.count);
+    EXPECT_EQ(a.replications % kBlockLanes, 0);
+    // Stopped because every half-width met the target, or at the cap.
+    double widest = 0;
+    for (const Interval& i : a.interval) widest = std::max(widest, (i.upper - i.lower) / 2);
+    EXPECT_TRUE(widest <= 0.02 || a.replications == 8192) << "point " << p;
+    // ...and not a round later than needed: one block fewer would have been too wide
+    // only if a round ended there, so check the rule held at stop, not before.
+    EXPECT_GE(a.replications, 256);
+  }
+}
+
+TEST(SchedulerTest, ReplayingFinishedBlocksResumesTheSameDecisions) {
+  const SweepPlan plan = adaptive_plan("{min: 256, max: 4096, ci_halfwidth: 0.02}", 2);
+  // Full run, remembering every block.
+  struct Keep : ResultSink {
+    std::vector<BlockResult> blocks;
+    std::vector<std::pair<std::int64_t, std::int64_t>> finished;
+    void consume(BlockResult&& b) override { blocks.push_back(std::move(b)); }
+    void point_finished(std::int64_t p, std::int64_t n) override { finished.emplace_back(p, n); }
+  } full;
+  execute(plan, 2, full);
+  // Resume from the first half of the blocks (sorted as the file would give them).
+  std::sort(full.blocks.begin(), full.blocks.end(), [](const BlockResult& a, const BlockResult& b) {
+    return std::tie(a.spec.point, a.spec.first_replication) < std::tie(b.spec.point, b.spec.first_replication);
+  });
+  BlockScheduler resumed(plan);
+  Keep rest;
+  for (std::size_t i = 0; i < full.blocks.size() / 2; ++i)
+    if (resumed.complete(full.blocks[i]))
+      rest.point_finished(full.blocks[i].spec.point, resumed.replications(full.blocks[i].spec.point));
+  execute(plan, 1, rest, {}, &resumed);
+  EXPECT_EQ(rest.blocks.size(), full.blocks.size() - full.blocks.size() / 2);
+  std::sort(full.finished.begin(), full.finished.end());
+  std::sort(rest.finished.begin(), rest.finished.end());
+  EXPECT_EQ(rest.finished, full.finished);
 }
 
 }  // namespace

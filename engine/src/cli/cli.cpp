@@ -145,8 +145,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
                                    "Simulates SCENARIO (a file, or a shipped name; default: jan-2022-standoff),\n"
                                    "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
                                    "options");
-  std::string output, replications, seed, threads, timeseries;
-  std::vector<std::string> sets;
+  std::string output, replications, seed, threads, timeseries, design, samples;
+  std::vector<std::string> sets, sweeps;
   options.add_options()("help,h", "show this help")(
       "output,o", po::value(&output), "HDF5 file to write (default: out/<scenario name>.h5)")(
       "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
@@ -156,6 +156,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "override a numeric scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 "
       "(repeatable)")("timeseries", po::value(&timeseries),
                       "record troops, rung and tension every K steps: --timeseries every=K")(
+      "sweep", po::value(&sweeps)->composing(),
+      "sweep a parameter: --sweep PATH=v1,v2,... (grid values) or PATH=min:max[:log] (range); repeatable, adds to "
+      "or replaces the scenario's sweep axes")("design", po::value(&design),
+                                             "sweep design: grid, random, lhs or sobol")(
+      "samples", po::value(&samples),
+      "points of a random, lhs or sobol design (with --sensitivity: Saltelli's base rows N, giving N·(d+2) points)")(
+      "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
+      "summary-only", "write per-point summaries only, no per-replication variables")(
       "quiet,q", "no progress bar and no table")(
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)");
   po::options_description hidden;
@@ -183,7 +191,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   for (const auto& s : sets) overrides.push_back(parse_override(s));
   std::vector<Override> settings = overrides;  // plus run settings given as flags
   if (vm.count("replications"))
-    settings.push_back({"run.replications", std::to_string(parse_count("--replications", replications, 1, 10'000'000'000))});
+    settings.push_back({"run.replications", std::to_string(parse_count("--replications", replications, 1, 4'000'000'000))});
   if (vm.count("seed"))
     settings.push_back({"run.seed", std::to_string(parse_count("--seed", seed, 0, 9007199254740991ULL))});
   if (vm.count("timeseries")) {
@@ -196,9 +204,15 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
                       : static_cast<int>(parse_count("--threads", threads, 1, 1024));
 
+  if (vm.count("summary-only")) settings.push_back({"output.runs", "false"});
   const ScenarioSource source = resolve_scenario(scenario_arg);
-  const LoadedScenario loaded = load_scenario(source, settings);
-  SweepPlan plan = single_point_plan(loaded, overrides);
+  LoadedScenario loaded = load_scenario(source, settings);
+  if (vm.count("sensitivity")) loaded.scenario.sweep.sensitivity = true;
+  if (!sweeps.empty() || vm.count("design") || vm.count("samples") || vm.count("sensitivity"))
+    apply_sweep_options(loaded, sweeps, design,
+                        vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000))
+                                            : 0);
+  SweepPlan plan = make_plan(source, loaded, settings, overrides);
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
   const fs::path target = !vm.count("output") ? fs::path("out") / (loaded.scenario.name + ".h5") : fs::path(output);
@@ -217,8 +231,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (vm.count("resume") && !resuming && !quiet)
     err << fmt::format("brink run: no {} to resume; starting from the beginning\n", partial.string());
 
+  if (resuming && !plan.write_runs)
+    throw UsageError("a summary-only run keeps no per-replication data to resume from; run it again without --resume");
   std::string override_text;
   for (const auto& o : settings) override_text += o.path + "=" + o.value + "\n";
+  for (const auto& axis : sweeps) override_text += "sweep " + axis + "\n";
+  if (vm.count("design")) override_text += "design " + design + "\n";
+  if (vm.count("samples")) override_text += "samples " + samples + "\n";
+  if (vm.count("sensitivity")) override_text += "sensitivity\n";
   OutputMetadata metadata{source.label, source.text, override_text, command_line(argc, argv)};
 
   std::signal(SIGINT, on_interrupt);
@@ -226,20 +246,34 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const Model& model = plan.model(0);
   ProgressBar bar(err, !quiet && isatty(STDERR_FILENO), kBlockLanes, model.steps());
   std::vector<PointSummary> summaries;
+  std::vector<SobolIndex> sensitivity;
+  std::vector<std::string> sensitivity_outputs;
   try {
     Hdf5Writer writer(partial.string(), plan, metadata,
                       resuming ? Hdf5Writer::Mode::kResume : Hdf5Writer::Mode::kCreate);
     Recorder recorder(plan, &writer);
-    std::vector<std::uint8_t> finished;
+    BlockScheduler scheduler(plan);
     if (resuming) {
-      finished = writer.finished_blocks();
-      for (std::size_t i = 0; i < finished.size(); ++i)
-        if (finished[i]) recorder.restore(writer.read_block(plan.block(static_cast<std::int64_t>(i))));
+      // Replaying the finished blocks in order replays the scheduler's
+      // decisions, so an adaptive sweep resumes exactly where it stopped.
+      const std::vector<std::uint8_t> finished = writer.finished_blocks();
+      for (std::size_t i = 0; i < finished.size(); ++i) {
+        if (!finished[i]) continue;
+        const BlockResult block = writer.read_block(plan.block(static_cast<std::int64_t>(i)));
+        recorder.restore(block);
+        if (scheduler.complete(block))
+          recorder.point_finished(block.spec.point, scheduler.replications(block.spec.point));
+      }
     }
     execute(plan, thread_count, recorder, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); },
-            resuming ? &finished : nullptr);
-    writer.close();
+            &scheduler);
     summaries = recorder.summaries();
+    if (plan.sensitivity) {
+      sensitivity = sweep_sensitivity(plan, summaries);
+      writer.write_sensitivity(sensitivity, plan.swept);
+      sensitivity_outputs = writer.sensitivity_outputs();
+    }
+    writer.close();
   } catch (const ResumeMismatch& e) {
     throw UsageError(e.what());
   } catch (const Interrupted&) {
@@ -256,7 +290,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     out << fmt::format("scenario {} ({}), seed {}, {} steps of {} days\n", loaded.scenario.name, source.label,
                        plan.options.seed, model.steps(), loaded.scenario.run.dt_days);
     out << format_outcome_table(summaries, actors, plan.parameters, values);
-    const double rep_steps = static_cast<double>(plan.replications) * plan.points.size() * model.steps();
+    if (plan.sensitivity) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
+    double replications_run = 0;
+    for (const auto& summary : summaries) replications_run += static_cast<double>(summary.replications);
+    const double rep_steps = replications_run * model.steps();
     out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {} threads)\n", target.string(), seconds,
                        seconds > 0 ? rep_steps / seconds : 0.0, thread_count);
   }
@@ -338,6 +375,8 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
                        v.long_name.empty() ? "" : "  " + v.long_name);
   }
   out << "outcomes:\n" << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values);
+  if (!report.sensitivity.empty())
+    out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
   return kExitOk;
 }
 

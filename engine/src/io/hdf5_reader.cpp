@@ -3,6 +3,8 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "brink/io/hdf5_writer.hpp"
@@ -155,6 +157,22 @@ FileReport read_report(const std::string& path) {
   const auto upper = read_all<double>(file, "outcome_probability_upper", H5T_NATIVE_DOUBLE);
   const auto casualties = read_all<double>(file, "mean_casualties", H5T_NATIVE_DOUBLE);
   const auto values = read_all<double>(file, "parameter_value", H5T_NATIVE_DOUBLE);
+  const auto replications = read_all<std::int64_t>(file, "replications", H5T_NATIVE_INT64);
+  const auto mean_end_day = read_all<double>(file, "mean_end_day", H5T_NATIVE_DOUBLE);
+  const auto casualty_quantiles = read_all<double>(file, "casualty_quantile", H5T_NATIVE_DOUBLE);
+  const auto end_day_quantiles = read_all<double>(file, "end_day_quantile", H5T_NATIVE_DOUBLE);
+  const auto survival = read_all<double>(file, "survival", H5T_NATIVE_DOUBLE);
+  double dt_days = 1.0;
+  if (H5Aexists(file, "dt_days") > 0) {
+    const hid_t attr = H5Aopen(file, "dt_days", H5P_DEFAULT);
+    H5Aread(attr, H5T_NATIVE_DOUBLE, &dt_days);
+    H5Aclose(attr);
+  }
+  report.sensitivity_outputs = read_strings(file, "output");
+  std::vector<std::vector<double>> sobol;
+  for (const char* name : {"sensitivity_first", "sensitivity_first_lower", "sensitivity_first_upper",
+                           "sensitivity_total", "sensitivity_total_lower", "sensitivity_total_upper"})
+    sobol.push_back(read_all<double>(file, name, H5T_NATIVE_DOUBLE));
   H5Fclose(file);
 
   const std::size_t points = counts.size() / kOutcomeCount;
@@ -171,10 +189,37 @@ FileReport read_report(const std::string& path) {
     }
     if (casualties.size() == points * actors)
       s.mean_casualties.assign(casualties.begin() + p * actors, casualties.begin() + (p + 1) * actors);
+    if (replications.size() == points) s.replications = replications[p];
+    s.dt_days = dt_days;
+    if (mean_end_day.size() == points) s.mean_end_day = mean_end_day[p];
+    constexpr std::size_t kq = kQuantiles.size();
+    if (casualty_quantiles.size() == points * actors * kq) {
+      s.casualty_quantiles.resize(actors);
+      for (std::size_t a = 0; a < actors; ++a)
+        for (std::size_t q = 0; q < kq; ++q) s.casualty_quantiles[a][q] = casualty_quantiles[(p * actors + a) * kq + q];
+    }
+    if (end_day_quantiles.size() == points * kq)
+      for (std::size_t q = 0; q < kq; ++q) s.end_day_quantiles[q] = end_day_quantiles[p * kq + q];
+    if (points > 0 && survival.size() % points == 0) {
+      const std::size_t steps = survival.size() / points;
+      s.survival.assign(survival.begin() + p * steps, survival.begin() + (p + 1) * steps);
+    }
     report.summaries.push_back(std::move(s));
     const std::size_t k = report.parameters.size();
     if (k > 0 && values.size() == points * k)
       report.parameter_values.emplace_back(values.begin() + p * k, values.begin() + (p + 1) * k);
+  }
+  // Sobol indices: keep the swept parameters' columns (the others are NaN).
+  const std::size_t outputs = report.sensitivity_outputs.size();
+  const std::size_t parameters = report.parameters.size();
+  if (outputs > 0 && parameters > 0 && sobol[0].size() == outputs * parameters) {
+    std::size_t swept = 0;
+    while (swept < parameters && !std::isnan(sobol[0][swept])) ++swept;
+    for (std::size_t o = 0; o < outputs; ++o)
+      for (std::size_t j = 0; j < swept; ++j) {
+        const std::size_t k = o * parameters + j;
+        report.sensitivity.push_back({sobol[0][k], sobol[1][k], sobol[2][k], sobol[3][k], sobol[4][k], sobol[5][k]});
+      }
   }
   return report;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -69,7 +70,9 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   const Model& model = plan.model(0);
   const Scenario& sc = model.scenario();
   actors_ = model.actors();
-  records_ = plan.options.timeseries_every > 0 ? model.steps() / plan.options.timeseries_every + 1 : 0;
+  write_runs_ = plan.write_runs;
+  parameter_count_ = plan.parameters.size();
+  records_ = write_runs_ && plan.options.timeseries_every > 0 ? model.steps() / plan.options.timeseries_every + 1 : 0;
   blocks_per_point_ = plan.blocks_per_point();
   points_ = static_cast<std::int64_t>(plan.points.size());
   if (mode == Mode::kResume) {
@@ -152,6 +155,16 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   coordinate("type", H5T_NATIVE_INT32, type_ids.data(), kMaxTypes,
              "index of a private resolve type within its actor (names in type_name)", "1");
   std::vector<std::string> causes(alliance_war_cause_names().begin(), alliance_war_cause_names().end());
+  std::vector<double> quantiles(kQuantiles.begin(), kQuantiles.end());
+  coordinate("quantile", H5T_NATIVE_DOUBLE, quantiles.data(), quantiles.size(), "probability level of a quantile", "1");
+  std::vector<double> horizon(model.steps());
+  for (int step = 0; step < model.steps(); ++step) horizon[step] = (step + 1) * sc.run.dt_days;
+  coordinate("horizon", H5T_NATIVE_DOUBLE, horizon.data(), horizon.size(), "day at the end of each step", "day");
+  if (plan.sensitivity) {
+    for (auto o : outcome_names()) sensitivity_outputs_.push_back("probability_" + std::string(o));
+    for (const auto& a : sc.actors) sensitivity_outputs_.push_back("mean_casualties_" + a.id);
+    string_coordinate("output", sensitivity_outputs_, "summary output whose variance is decomposed");
+  }
   if (!plan.parameters.empty()) string_coordinate("parameter", plan.parameters, "swept scenario parameter path");
   if (records_ > 0) {
     std::vector<std::int32_t> steps(records_);
@@ -168,6 +181,15 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     }
     const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
     const hid_t dcpl = make_dcpl(chunk, compress);
+    // Replications a point never ran (adaptive sweeps) read as -1 or NaN.
+    if (std::any_of(axes.begin(), axes.end(), [](const Axis& a) { return a.name == "replication"; })) {
+      const long long int_fill = -1;
+      const double float_fill = std::numeric_limits<double>::quiet_NaN();
+      if (H5Tget_class(type) == H5T_INTEGER)
+        H5Pset_fill_value(dcpl, H5T_NATIVE_LLONG, &int_fill);
+      else
+        H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &float_fill);
+    }
     // A chunk cache larger than any chunk keeps out-of-order block writes cheap.
     const hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     H5Pset_chunk_cache(dapl, 12421, 64u << 20, 1.0);
@@ -187,59 +209,10 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   // Per-run chunks span whole blocks along replication so a block touches few chunks.
   const hsize_t rc = 16 * kBlockLanes;
   const Axis p_ax{"point", points, 1}, r_ax{"replication", reps, rc}, a_ax{"actor", actors, actors},
-      pool_ax{"pool", kPoolCount, kPoolCount}, o_ax{"outcome", kOutcomeCount, kOutcomeCount};
-  variable("outcome_code", H5T_NATIVE_INT8, {p_ax, r_ax}, true, "outcome of the replication", "1");
-  {
-    std::vector<std::int8_t> flags(kOutcomeCount);
-    std::iota(flags.begin(), flags.end(), 0);
-    set_numeric_attribute(dataset("outcome_code"), "flag_values", H5T_NATIVE_INT8, flags);
-    std::string meanings;
-    for (auto o : outcome_names()) {
-      if (!meanings.empty()) meanings += ' ';
-      meanings += o;
-    }
-    set_string_attribute(dataset("outcome_code"), "flag_meanings", meanings);
-  }
-  variable("end_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
-           "step at which the outcome was decided (the horizon for a standoff)", "step");
-  variable("war_start_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true, "step at which fighting began, -1 if never",
-           "step");
-  variable("war_end_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
-           "step at which a side collapsed and the fighting ended, -1 if it did not", "step");
-  variable("first_incident_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
-           "step of the first military incident, -1 if none", "step");
-  variable("incidents", H5T_NATIVE_INT32, {p_ax, r_ax}, true, "number of military incidents", "1");
-  variable("peak_rung", H5T_NATIVE_INT8, {p_ax, r_ax}, true, "highest escalation rung reached (index into rung)",
-           "1");
-  variable("casualties", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
-           "troops lost in combat", "troops");
-  variable("final_forces", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, pool_ax}, true,
-           "troops per pool at the end of the replication", "troops");
-  variable("action_count", H5T_NATIVE_INT32,
-           {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, {"action", kActionKindCount, kActionKindCount}}, true,
-           "times each actor took each kind of action", "1");
+      pool_ax{"pool", kPoolCount, kPoolCount}, o_ax{"outcome", kOutcomeCount, kOutcomeCount},
+      q_ax{"quantile", kQuantiles.size(), kQuantiles.size()},
+      h_ax{"horizon", static_cast<hsize_t>(model.steps()), static_cast<hsize_t>(model.steps())};
   const Axis type_ax{"type", kMaxTypes, kMaxTypes};
-  variable("troops_added", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
-           "troops added by reinforcement events", "troops");
-  variable("troops_removed", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
-           "troops removed by demobilization events", "troops");
-  variable("alliance_war_cause", H5T_NATIVE_INT8, {p_ax, r_ax}, true,
-           "what brought about a direct NATO-Russia clash, if one happened", "1");
-  {
-    std::vector<std::int8_t> flags(kAllianceWarCauseCount);
-    std::iota(flags.begin(), flags.end(), 0);
-    set_numeric_attribute(dataset("alliance_war_cause"), "flag_values", H5T_NATIVE_INT8, flags);
-    std::string meanings;
-    for (const auto& c : causes) {
-      if (!meanings.empty()) meanings += ' ';
-      meanings += c;
-    }
-    set_string_attribute(dataset("alliance_war_cause"), "flag_meanings", meanings);
-  }
-  variable("resolve_type", H5T_NATIVE_INT8, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
-           "each actor's private type in the replication (index into type_name)", "1");
-  variable("final_belief", H5T_NATIVE_FLOAT, {p_ax, {"replication", reps, kBlockLanes}, a_ax, type_ax}, true,
-           "public belief at the end that each actor is of each type", "1");
   {
     // Type names per actor, padded with empty strings: a 2-D string variable.
     const hsize_t dims[2] = {actors, kMaxTypes};
@@ -274,6 +247,60 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     check(H5Dwrite(dataset("type_resolve"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, resolve.data()),
           "write type_resolve");
   }
+  if (write_runs_) {
+    // Per-replication variables.
+    variable("outcome_code", H5T_NATIVE_INT8, {p_ax, r_ax}, true, "outcome of the replication", "1");
+    {
+      std::vector<std::int8_t> flags(kOutcomeCount);
+      std::iota(flags.begin(), flags.end(), 0);
+      set_numeric_attribute(dataset("outcome_code"), "flag_values", H5T_NATIVE_INT8, flags);
+      std::string meanings;
+      for (auto o : outcome_names()) {
+        if (!meanings.empty()) meanings += ' ';
+        meanings += o;
+      }
+      set_string_attribute(dataset("outcome_code"), "flag_meanings", meanings);
+    }
+    variable("end_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
+             "step at which the outcome was decided (the horizon for a standoff)", "step");
+    variable("war_start_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true, "step at which fighting began, -1 if never",
+             "step");
+    variable("war_end_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
+             "step at which a side collapsed and the fighting ended, -1 if it did not", "step");
+    variable("first_incident_step", H5T_NATIVE_INT32, {p_ax, r_ax}, true,
+             "step of the first military incident, -1 if none", "step");
+    variable("incidents", H5T_NATIVE_INT32, {p_ax, r_ax}, true, "number of military incidents", "1");
+    variable("peak_rung", H5T_NATIVE_INT8, {p_ax, r_ax}, true, "highest escalation rung reached (index into rung)",
+             "1");
+    variable("casualties", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
+             "troops lost in combat", "troops");
+    variable("final_forces", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, pool_ax}, true,
+             "troops per pool at the end of the replication", "troops");
+    variable("action_count", H5T_NATIVE_INT32,
+             {p_ax, {"replication", reps, 2 * kBlockLanes}, a_ax, {"action", kActionKindCount, kActionKindCount}}, true,
+             "times each actor took each kind of action", "1");
+    variable("troops_added", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
+             "troops added by reinforcement events", "troops");
+    variable("troops_removed", H5T_NATIVE_DOUBLE, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
+             "troops removed by demobilization events", "troops");
+    variable("alliance_war_cause", H5T_NATIVE_INT8, {p_ax, r_ax}, true,
+             "what brought about a direct NATO-Russia clash, if one happened", "1");
+    {
+      std::vector<std::int8_t> flags(kAllianceWarCauseCount);
+      std::iota(flags.begin(), flags.end(), 0);
+      set_numeric_attribute(dataset("alliance_war_cause"), "flag_values", H5T_NATIVE_INT8, flags);
+      std::string meanings;
+      for (const auto& c : causes) {
+        if (!meanings.empty()) meanings += ' ';
+        meanings += c;
+      }
+      set_string_attribute(dataset("alliance_war_cause"), "flag_meanings", meanings);
+    }
+    variable("resolve_type", H5T_NATIVE_INT8, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
+             "each actor's private type in the replication (index into type_name)", "1");
+    variable("final_belief", H5T_NATIVE_FLOAT, {p_ax, {"replication", reps, kBlockLanes}, a_ax, type_ax}, true,
+             "public belief at the end that each actor is of each type", "1");
+  }
   variable("block_done", H5T_NATIVE_INT8, {p_ax, {"block", static_cast<hsize_t>(blocks_per_point_), 1024}}, false,
            "1 once the block's replications are in this file (used by --resume)", "1");
   variable("outcome_count", H5T_NATIVE_INT64, {p_ax, o_ax}, false, "replications ending in each outcome", "1");
@@ -286,6 +313,28 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   variable("mean_casualties", H5T_NATIVE_DOUBLE, {p_ax, a_ax}, false, "mean troops lost in combat per replication",
            "troops");
   variable("mean_end_day", H5T_NATIVE_DOUBLE, {p_ax}, false, "mean day at which the outcome was decided", "day");
+  variable("replications", H5T_NATIVE_INT64, {p_ax}, false,
+           "replications run at the point (fewer than the replication dimension when adaptive)", "1");
+  variable("casualty_quantile", H5T_NATIVE_DOUBLE, {p_ax, a_ax, q_ax}, false,
+           "quantiles of troops lost in combat per replication", "troops");
+  variable("end_day_quantile", H5T_NATIVE_DOUBLE, {p_ax, q_ax}, false,
+           "quantiles of the day at which the outcome was decided", "day");
+  variable("survival", H5T_NATIVE_DOUBLE, {p_ax, h_ax}, false,
+           "probability that no fighting has begun by the end of the day", "1");
+  if (plan.sensitivity) {
+    const Axis out_ax{"output", sensitivity_outputs_.size(), sensitivity_outputs_.size()},
+        par_ax{"parameter", plan.parameters.size(), plan.parameters.size()};
+    for (const char* name : {"sensitivity_first", "sensitivity_first_lower", "sensitivity_first_upper",
+                             "sensitivity_total", "sensitivity_total_lower", "sensitivity_total_upper"}) {
+      const std::string n = name;
+      const bool total = n.find("total") != std::string::npos;
+      const std::string bound = n.find("lower") != std::string::npos   ? " (lower bound of the 95% bootstrap interval)"
+                                : n.find("upper") != std::string::npos ? " (upper bound of the 95% bootstrap interval)"
+                                                                       : "";
+      variable(n, H5T_NATIVE_DOUBLE, {out_ax, par_ax}, false,
+               std::string(total ? "total-effect" : "first-order") + " Sobol index of each output" + bound, "1");
+    }
+  }
   if (!plan.parameters.empty()) {
     variable("parameter_value", H5T_NATIVE_DOUBLE, {p_ax, {"parameter", plan.parameters.size(), 64}}, false,
              "value of each swept parameter at each point", "as in the scenario");
@@ -361,6 +410,7 @@ void Hdf5Writer::write_block(const BlockResult& b) {
   const std::int64_t p = b.spec.point, f = b.spec.first_replication, n = b.spec.count;
   // The block's data goes first, its "done" mark last: a partial file never
   // claims a block it does not fully hold.
+  if (!write_runs_) return;
   write_slab("outcome_code", H5T_NATIVE_INT8, b.outcome.data(), p, f, n);
   write_slab("end_step", H5T_NATIVE_INT32, b.end_step.data(), p, f, n);
   write_slab("war_start_step", H5T_NATIVE_INT32, b.war_start_step.data(), p, f, n);
@@ -427,9 +477,11 @@ BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
   b.spec = spec;
   b.outcome.resize(spec.count);
   b.end_step.resize(spec.count);
+  b.war_start_step.resize(spec.count);
   b.casualties.resize(static_cast<std::size_t>(spec.count) * actors_);
   read_slab("outcome_code", H5T_NATIVE_INT8, b.outcome.data(), spec.point, spec.first_replication, spec.count);
   read_slab("end_step", H5T_NATIVE_INT32, b.end_step.data(), spec.point, spec.first_replication, spec.count);
+  read_slab("war_start_step", H5T_NATIVE_INT32, b.war_start_step.data(), spec.point, spec.first_replication, spec.count);
   read_slab("casualties", H5T_NATIVE_DOUBLE, b.casualties.data(), spec.point, spec.first_replication, spec.count);
   return b;
 }
@@ -503,6 +555,40 @@ void Hdf5Writer::write_summary(const PointSummary& s) {
   row("outcome_probability_upper", H5T_NATIVE_DOUBLE, upper.data(), kOutcomeCount);
   row("mean_casualties", H5T_NATIVE_DOUBLE, s.mean_casualties.data(), actors_);
   write_slab("mean_end_day", H5T_NATIVE_DOUBLE, &s.mean_end_day, s.point, 0, 1);
+  write_slab("replications", H5T_NATIVE_INT64, &s.replications, s.point, 0, 1);
+  std::vector<double> quantiles;
+  for (const auto& q : s.casualty_quantiles) quantiles.insert(quantiles.end(), q.begin(), q.end());
+  row("casualty_quantile", H5T_NATIVE_DOUBLE, quantiles.data(), actors_);
+  row("end_day_quantile", H5T_NATIVE_DOUBLE, s.end_day_quantiles.data(), static_cast<std::int64_t>(kQuantiles.size()));
+  row("survival", H5T_NATIVE_DOUBLE, s.survival.data(), static_cast<std::int64_t>(s.survival.size()));
+}
+
+void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int swept) {
+  // indices: output-major over the swept parameters; fixed (--set) parameters get NaN.
+  const std::size_t outputs = sensitivity_outputs_.size();
+  const std::size_t parameters = parameter_count_;
+  const std::size_t n = outputs * parameters;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> first(n, nan), first_lower(n, nan), first_upper(n, nan), total(n, nan), total_lower(n, nan),
+      total_upper(n, nan);
+  for (std::size_t o = 0; o < outputs; ++o)
+    for (int j = 0; j < swept; ++j) {
+      const SobolIndex& x = indices[o * swept + j];
+      const std::size_t k = o * parameters + j;
+      first[k] = x.first;
+      first_lower[k] = x.first_low;
+      first_upper[k] = x.first_high;
+      total[k] = x.total;
+      total_lower[k] = x.total_low;
+      total_upper[k] = x.total_high;
+    }
+  const std::pair<const char*, const std::vector<double>*> columns[] = {
+      {"sensitivity_first", &first},         {"sensitivity_first_lower", &first_lower},
+      {"sensitivity_first_upper", &first_upper}, {"sensitivity_total", &total},
+      {"sensitivity_total_lower", &total_lower}, {"sensitivity_total_upper", &total_upper}};
+  for (const auto& [name, values] : columns)
+    check(H5Dwrite(dataset(name), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values->data()),
+          std::string("write ") + name);
 }
 
 void Hdf5Writer::close() {

@@ -6,18 +6,16 @@ namespace brink {
 
 Recorder::Recorder(const SweepPlan& plan, Hdf5Writer* writer)
     : writer_(writer),
-      accumulator_(plan.replications, plan.model(0).actors(), plan.model(0).scenario().run.dt_days) {}
+      accumulator_(plan.replications, plan.model(0).actors(), plan.model(0).steps(),
+                   plan.model(0).scenario().run.dt_days) {}
 
 void Recorder::consume(BlockResult&& block) {
   if (writer_) writer_->write_block(block);
-  summarize(block);
+  accumulator_.add(block);
 }
 
-void Recorder::restore(BlockResult&& block) { summarize(block); }
-
-void Recorder::summarize(const BlockResult& block) {
-  PointSummary summary;
-  if (!accumulator_.add(block, &summary)) return;
+void Recorder::point_finished(std::int64_t point, std::int64_t replications) {
+  PointSummary summary = accumulator_.finish(point, replications);
   if (writer_) writer_->write_summary(summary);
   const auto at = std::upper_bound(summaries_.begin(), summaries_.end(), summary.point,
                                    [](std::int64_t p, const PointSummary& s) { return p < s.point; });

@@ -143,6 +143,7 @@ class Parser {
 
   std::string text(const YAML::Node& map, const std::string& key, const std::string& path, std::string fallback,
                    bool required = false) {
+    register_setting(path, key);
     const YAML::Node node = get(map, key);
     if (!node.IsDefined() || node.IsNull()) {
       if (required) error(map, fmt::format("missing required key '{}' in '{}'", key, path));
@@ -156,6 +157,7 @@ class Parser {
   }
 
   bool boolean(const YAML::Node& map, const std::string& key, const std::string& path, bool fallback) {
+    register_setting(path, key);
     const YAML::Node node = get(map, key);
     if (!node.IsDefined() || node.IsNull()) return fallback;
     if (node.IsScalar()) {
@@ -197,6 +199,12 @@ class Parser {
   }
 
  private:
+  // Text and true/false fields under a section can be --set (not swept).
+  void register_setting(const std::string& path, const std::string& key) {
+    if (path == "scenario" || key == "name" || key == "description" || key == "kind") return;
+    parameters_.push_back({path + "." + key, 0, 0, false, "", false});
+  }
+
   std::string label_;
   std::vector<Diagnostic> diagnostics_;
   std::vector<ParameterInfo> parameters_;
@@ -248,8 +256,25 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
     return;
   s.run.horizon_days = p.number(run, "horizon_days", "run", 120, 1e-9, 1e6, "days", true);
   s.run.dt_days = p.number(run, "dt_days", "run", 1, 1e-6, 365, "days", true);
-  s.run.replications =
-      static_cast<std::int64_t>(p.number(run, "replications", "run", 1000, 1, 4e9, "replications", false, true));
+  const YAML::Node reps = get(run, "replications");
+  ReplicationRule& rule = s.run.rule;
+  if (reps.IsDefined() && reps.IsMap()) {
+    // Adaptive: {min, max, ci_halfwidth}.
+    // "run.replications" stays settable: --replications N replaces the rule by a fixed count.
+    p.parameters().push_back({"run.replications", 1, 4e9, true, "replications"});
+    if (p.check_map(reps, "run.replications", {"min", "max", "ci_halfwidth"})) {
+      rule.adaptive = true;
+      rule.min = static_cast<std::int64_t>(p.number(reps, "min", "run.replications", 1000, 1, 4e9, "replications", true, true));
+      rule.max = static_cast<std::int64_t>(p.number(reps, "max", "run.replications", 100000, 1, 4e9, "replications", true, true));
+      rule.ci_halfwidth = p.number(reps, "ci_halfwidth", "run.replications", 0.01, 1e-6, 0.5, "probability", true);
+      if (rule.max < rule.min)
+        p.error(reps, fmt::format("'run.replications.max' ({}) is below 'run.replications.min' ({})", rule.max, rule.min));
+    }
+  } else {
+    rule.min = rule.max =
+        static_cast<std::int64_t>(p.number(run, "replications", "run", 1000, 1, 4e9, "replications", false, true));
+  }
+  s.run.replications = rule.min;
   s.run.seed = static_cast<std::uint64_t>(p.number(run, "seed", "run", 1, 0, 9007199254740991.0, "", false, true));
   s.run.decisions = p.boolean(run, "decisions", "run", true);
   const std::string rn = p.text(run, "random_numbers", "run", "independent");
@@ -265,7 +290,8 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
 void parse_output(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node out = get(root, "output");
   if (!out.IsDefined()) return;
-  if (!p.check_map(out, "output", {"timeseries_every"})) return;
+  if (!p.check_map(out, "output", {"timeseries_every", "runs"})) return;
+  s.output.runs = p.boolean(out, "runs", "output", true);
   s.output.timeseries_every =
       static_cast<int>(p.number(out, "timeseries_every", "output", 0, 0, 1e6, "steps", false, true));
 }
@@ -654,6 +680,119 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
   }
 }
 
+// Checks one axis against the registry; returns the problem, or "" if none.
+std::string axis_problem(const SweepAxis& axis, SweepDesign design, const std::vector<ParameterInfo>& parameters) {
+  const auto info = std::find_if(parameters.begin(), parameters.end(),
+                                 [&](const ParameterInfo& i) { return i.path == axis.path; });
+  if (info == parameters.end())
+    return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", axis.path,
+                       join(nearest_paths(parameters, axis.path)));
+  if (!info->numeric) return fmt::format("'{}' is not a number; only numeric fields can be swept", axis.path);
+  if (axis.path.rfind("run.", 0) == 0 || axis.path.rfind("output.", 0) == 0)
+    return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", axis.path);
+  auto out_of_range = [&](double v) {
+    if (v < info->min || v > info->max)
+      return fmt::format("'{}' must be in [{}, {}]{}, got {}", axis.path, info->min, info->max,
+                         info->unit.empty() ? "" : " " + info->unit, v);
+    if (info->integer && v != std::floor(v)) return fmt::format("'{}' must be a whole number, got {}", axis.path, v);
+    return std::string();
+  };
+  if (design == SweepDesign::kGrid) {
+    if (axis.values.empty())
+      return fmt::format("grid axis '{}' needs a list of values, e.g. [50000, 100000]", axis.path);
+    for (double v : axis.values)
+      if (auto problem = out_of_range(v); !problem.empty()) return problem;
+    return {};
+  }
+  if (!axis.values.empty())
+    return fmt::format("axis '{}' lists values, but a {} design samples a range: write {{min: ..., max: ...}}",
+                       axis.path, to_string(design));
+  if (axis.min > axis.max) return fmt::format("axis '{}' has min {} above max {}", axis.path, axis.min, axis.max);
+  if (axis.log && axis.min <= 0) return fmt::format("log axis '{}' needs min > 0, got {}", axis.path, axis.min);
+  for (double v : {axis.min, axis.max})
+    if (auto problem = out_of_range(v); !problem.empty()) return problem;
+  return {};
+}
+
+bool parse_design(std::string_view name, SweepDesign* design) {
+  for (SweepDesign d : {SweepDesign::kGrid, SweepDesign::kRandom, SweepDesign::kLhs, SweepDesign::kSobol})
+    if (to_string(d) == name) {
+      *design = d;
+      return true;
+    }
+  return false;
+}
+
+void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
+  const YAML::Node sweep = get(root, "sweep");
+  if (!sweep.IsDefined() || sweep.IsNull()) return;
+  if (!p.check_map(sweep, "sweep", {"design", "samples", "sensitivity", "random_numbers", "parameters"})) return;
+  SweepSpec& spec = s.sweep;
+  const std::string design = p.text(sweep, "design", "sweep", "grid");
+  if (!parse_design(design, &spec.design))
+    p.error(get(sweep, "design"), fmt::format("'sweep.design' must be grid, random, lhs or sobol, got '{}'", design));
+  spec.sensitivity = p.boolean(sweep, "sensitivity", "sweep", false);
+  const YAML::Node samples = get(sweep, "samples");
+  if (samples.IsDefined()) {
+    double value = 0;
+    if (!samples.IsScalar() || !parse_number(samples.Scalar(), &value) || value < 1 || value > 1e7 ||
+        value != std::floor(value))
+      p.error(samples, fmt::format("'sweep.samples' must be a whole number in [1, 10000000], got '{}'",
+                                   scalar_text(samples)));
+    else
+      spec.samples = static_cast<std::int64_t>(value);
+  }
+  if (spec.design != SweepDesign::kGrid && spec.samples == 0)
+    p.error(sweep, fmt::format("a {} design needs 'sweep.samples' (the number of points)", design));
+  if (spec.sensitivity && spec.design == SweepDesign::kGrid)
+    p.error(get(sweep, "sensitivity"), "'sweep.sensitivity' needs a random, lhs or sobol design, not a grid");
+  const std::string rn = p.text(sweep, "random_numbers", "sweep", s.run.common_random ? "common" : "independent");
+  if (rn != "independent" && rn != "common")
+    p.error(get(sweep, "random_numbers"),
+            fmt::format("'sweep.random_numbers' must be 'common' or 'independent', got '{}'", rn));
+  s.run.common_random = rn == "common";
+  const YAML::Node parameters = get(sweep, "parameters");
+  if (!parameters.IsDefined() || !parameters.IsMap() || parameters.size() == 0) {
+    p.error(parameters.IsDefined() ? parameters : sweep,
+            "'sweep.parameters' must map parameter paths to value lists or {min, max} ranges");
+    return;
+  }
+  for (const auto& entry : parameters) {
+    SweepAxis axis;
+    axis.path = entry.first.Scalar();
+    const YAML::Node v = entry.second;
+    const std::string ap = "sweep.parameters." + axis.path;
+    if (v.IsSequence()) {
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        double value = 0;
+        if (!v[i].IsScalar() || !parse_number(v[i].Scalar(), &value)) {
+          p.error(v[i], fmt::format("'{}' values must be finite numbers, got '{}'", ap, scalar_text(v[i])));
+          continue;
+        }
+        axis.values.push_back(value);
+      }
+    } else if (v.IsMap()) {
+      if (!p.check_map(v, ap, {"min", "max", "log"})) continue;
+      for (const char* bound : {"min", "max"}) {
+        const YAML::Node b = get(v, bound);
+        double value = 0;
+        if (!b.IsDefined() || !b.IsScalar() || !parse_number(b.Scalar(), &value)) {
+          p.error(b.IsDefined() ? b : v, fmt::format("'{}.{}' must be a finite number", ap, bound));
+          continue;
+        }
+        (std::string_view(bound) == "min" ? axis.min : axis.max) = value;
+      }
+      axis.log = p.boolean(v, "log", ap, false);
+    } else {
+      p.error(v, fmt::format("'{}' must be a list of values or {{min, max}}, got {}", ap, scalar_text(v)));
+      continue;
+    }
+    if (const std::string problem = axis_problem(axis, spec.design, p.parameters()); !problem.empty())
+      p.error(entry.first, problem);
+    spec.axes.push_back(std::move(axis));
+  }
+}
+
 Scenario parse_root(Parser& p, const YAML::Node& root) {
   Scenario s;
   if (!root.IsMap()) {
@@ -662,7 +801,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   }
   p.check_map(root, "scenario",
               {"brink", "name", "description", "run", "output", "actors", "relations", "escalation", "combat",
-               "negotiation", "events"});
+               "negotiation", "events", "sweep"});
   const YAML::Node version = get(root, "brink");
   if (!version.IsDefined()) {
     p.error(root, "missing required key 'brink' (the format version; write 'brink: 1')");
@@ -695,6 +834,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   parse_combat(p, root, s);
   parse_negotiation(p, root, ids, s);
   parse_events(p, root, ids, s);
+  parse_sweep(p, root, s);  // last: its paths are checked against everything registered above
   return s;
 }
 
@@ -796,6 +936,67 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   }
   loaded.parameters = std::move(again.parameters());
   return loaded;
+}
+
+void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>& sweeps, const std::string& design,
+                         std::int64_t samples) {
+  SweepSpec& spec = loaded.scenario.sweep;
+  std::vector<Diagnostic> problems;
+  if (!design.empty() && !parse_design(design, &spec.design))
+    problems.push_back({"--design", -1, -1, fmt::format("must be grid, random, lhs or sobol, got '{}'", design)});
+  if (samples > 0) spec.samples = samples;
+  for (const std::string& argument : sweeps) {
+    const auto eq = argument.find('=');
+    const std::string label = "--sweep " + argument;
+    if (eq == std::string::npos || eq == 0 || eq + 1 == argument.size()) {
+      problems.push_back({label, -1, -1, "not of the form PATH=v1,v2,... or PATH=min:max[:log]"});
+      continue;
+    }
+    SweepAxis axis;
+    axis.path = argument.substr(0, eq);
+    const std::string value = argument.substr(eq + 1);
+    std::vector<std::string> parts;
+    const char separator = value.find(':') != std::string::npos ? ':' : ',';
+    std::stringstream stream(value);
+    for (std::string part; std::getline(stream, part, separator);) parts.push_back(part);
+    bool ok = true;
+    auto number_of = [&](const std::string& text) {
+      double v = 0;
+      if (!parse_number(text, &v)) ok = false;
+      return v;
+    };
+    if (separator == ':') {
+      if (parts.size() < 2 || parts.size() > 3 || (parts.size() == 3 && parts[2] != "log")) {
+        problems.push_back({label, -1, -1, "a range is min:max or min:max:log"});
+        continue;
+      }
+      axis.min = number_of(parts[0]);
+      axis.max = number_of(parts[1]);
+      axis.log = parts.size() == 3;
+    } else {
+      for (const auto& part : parts) axis.values.push_back(number_of(part));
+    }
+    if (!ok) {
+      problems.push_back({label, -1, -1, fmt::format("'{}' is not a list of finite numbers or a range", value)});
+      continue;
+    }
+    const auto same = std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
+    if (same != spec.axes.end())
+      *same = axis;
+    else
+      spec.axes.push_back(axis);
+  }
+  if (problems.empty())
+    for (const SweepAxis& axis : spec.axes)
+      if (const std::string problem = axis_problem(axis, spec.design, loaded.parameters); !problem.empty())
+        problems.push_back({"sweep", -1, -1, problem});
+  if (problems.empty() && !spec.axes.empty() && spec.design != SweepDesign::kGrid && spec.samples == 0)
+    problems.push_back({"sweep", -1, -1,
+                        fmt::format("a {} design needs a number of points (--samples N or sweep.samples)",
+                                    to_string(spec.design))});
+  if (problems.empty() && spec.sensitivity && spec.design == SweepDesign::kGrid)
+    problems.push_back({"sweep", -1, -1, "sensitivity indices need a random, lhs or sobol design, not a grid"});
+  if (!problems.empty()) throw ScenarioError(std::move(problems));
 }
 
 ScenarioSource read_scenario_file(const std::string& path) {

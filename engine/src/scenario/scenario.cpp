@@ -40,6 +40,11 @@ const std::array<std::string_view, kAllianceWarCauseCount>& alliance_war_cause_n
   return kNames;
 }
 
+std::string_view to_string(SweepDesign design) {
+  static constexpr std::array<std::string_view, 4> kNames = {"grid", "random", "lhs", "sobol"};
+  return kNames[static_cast<int>(design)];
+}
+
 std::string_view to_string(EventKind kind) {
   static constexpr std::array<std::string_view, 6> kNames = {"deploy",     "withdraw",  "mobilize",
                                                              "demobilize", "reinforce", "attack"};

@@ -1,38 +1,119 @@
 #include "brink/sweep/executor.hpp"
 
 #include <algorithm>
-#include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
-#include <vector>
+
+#include "brink/sweep/summary.hpp"
 
 namespace brink {
 
+BlockScheduler::BlockScheduler(const SweepPlan& plan) : plan_(plan), points_(plan.points.size()) {
+  const std::int64_t first_round =
+      plan.rule.adaptive ? (plan.rule.min + kBlockLanes - 1) / kBlockLanes : plan.blocks_per_point();
+  for (PointState& p : points_) {
+    p.block.assign(plan.blocks_per_point(), kWaiting);
+    p.target = std::min(first_round, plan.blocks_per_point());
+    blocks_planned_ += p.target;
+  }
+}
+
+std::optional<BlockSpec> BlockScheduler::next() {
+  // Point-major order: a point completes as early as possible, so few points
+  // are in flight and memory does not grow with the sweep.
+  for (std::int64_t p = first_open_; p < static_cast<std::int64_t>(points_.size()); ++p) {
+    PointState& point = points_[p];
+    if (point.finished) {
+      if (p == first_open_) ++first_open_;
+      continue;
+    }
+    for (std::int64_t b = 0; b < point.target; ++b)
+      if (point.block[b] == kWaiting) {
+        point.block[b] = kRunning;
+        return plan_.block(p, b);
+      }
+  }
+  return std::nullopt;
+}
+
+bool BlockScheduler::complete(const BlockResult& result) {
+  const std::int64_t p = result.spec.point;
+  const std::int64_t b = result.spec.first_replication / kBlockLanes;
+  PointState& point = points_[p];
+  point.block[b] = kDone;
+  ++blocks_completed_;
+  point.replications += result.spec.count;
+  for (std::int8_t o : result.outcome) ++point.counts[o];
+  if (b < point.target) ++point.done_below_target;
+  if (point.done_below_target < point.target) return false;
+  end_round(p);
+  return point.finished;
+}
+
+void BlockScheduler::end_round(std::int64_t p) {
+  PointState& point = points_[p];
+  const std::int64_t max_blocks = plan_.blocks_per_point();
+  bool more = false;
+  std::int64_t needed_blocks = point.target;
+  if (plan_.rule.adaptive && point.target < max_blocks) {
+    // Continue while any outcome's interval is wider than the target; size the
+    // next round from the Wilson-centred estimate of p(1-p).
+    constexpr double z = 1.959963984540054;
+    const double h = plan_.rule.ci_halfwidth;
+    double needed = 0.0;
+    for (std::int64_t k : point.counts) {
+      const Interval ci = wilson_interval(k, point.replications);
+      if ((ci.upper - ci.lower) / 2 > h) more = true;
+      const double centre = (k + z * z / 2) / (point.replications + z * z);
+      needed = std::max(needed, z * z * centre * (1 - centre) / (h * h));
+    }
+    needed_blocks = static_cast<std::int64_t>(std::ceil(needed / kBlockLanes));
+  }
+  if (!more) {
+    point.finished = true;
+    ++points_finished_;
+    return;
+  }
+  const std::int64_t target = std::clamp(needed_blocks, point.target + 1, max_blocks);
+  blocks_planned_ += target - point.target;
+  for (std::int64_t b = point.target; b < target; ++b)
+    if (point.block[b] == kDone) ++point.done_below_target;  // restored from a resumed file
+  point.target = target;
+  if (p < first_open_) first_open_ = p;
+  if (point.done_below_target == point.target) end_round(p);
+}
+
 void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
-             const std::vector<std::uint8_t>* skip) {
-  const std::int64_t total = plan.total_blocks();
+             BlockScheduler* scheduler) {
+  BlockScheduler own(plan);
+  BlockScheduler& schedule = scheduler ? *scheduler : own;
   threads = std::max(1, threads);
   // Bounded hand-off: workers wait when the writer falls behind, so memory
   // stays proportional to the thread count, not to the sweep.
   const std::size_t capacity = static_cast<std::size_t>(threads) * 2;
 
-  std::atomic<std::int64_t> next{0};
-  std::atomic<bool> stop{false};
   std::mutex mutex;
-  std::condition_variable ready, space;
+  std::condition_variable work, ready, space;
   std::deque<BlockResult> queue;
   int running = threads;
+  bool stop = false;
   std::exception_ptr failure;
 
   auto worker = [&] {
     try {
-      for (std::int64_t i = next++; i < total && !stop; i = next++) {
-        if (skip && (*skip)[i]) continue;
-        const BlockSpec spec = plan.block(i);
-        BlockResult result = simulate_block(plan.model(spec.point), spec, plan.options);
+      for (;;) {
+        std::optional<BlockSpec> spec;
+        {
+          std::unique_lock lock(mutex);
+          // A point between rounds has nothing runnable until its round is judged.
+          work.wait(lock, [&] { return stop || schedule.finished() || (spec = schedule.next()).has_value(); });
+          if (stop || !spec) break;
+        }
+        BlockResult result = simulate_block(plan.model(spec->point), *spec, plan.options);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < capacity || stop; });
         if (stop) break;
@@ -43,6 +124,7 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
       std::lock_guard lock(mutex);
       if (!failure) failure = std::current_exception();
       stop = true;
+      work.notify_all();
     }
     std::lock_guard lock(mutex);
     --running;
@@ -54,7 +136,6 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
   pool.reserve(threads);
   for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
 
-  std::int64_t done = skip ? std::count_if(skip->begin(), skip->end(), [](std::uint8_t d) { return d != 0; }) : 0;
   try {
     for (;;) {
       std::unique_lock lock(mutex);
@@ -63,22 +144,30 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
       BlockResult result = std::move(queue.front());
       queue.pop_front();
       space.notify_one();
-      lock.unlock();
       if (stop) continue;  // drain without writing once something failed
+      // The scheduler learns of the block first, so that a new round can start
+      // while the block is being written.
+      const std::int64_t point = result.spec.point;
+      const bool point_done = schedule.complete(result);
+      const std::int64_t replications = schedule.replications(point);
+      const std::int64_t done = schedule.blocks_completed(), planned = schedule.blocks_planned();
+      work.notify_all();
+      lock.unlock();
       sink.consume(std::move(result));
-      ++done;
-      if (progress) progress(done, total);
+      if (point_done) sink.point_finished(point, replications);
+      if (progress) progress(done, planned);
     }
   } catch (...) {
     std::lock_guard lock(mutex);
     if (!failure) failure = std::current_exception();
     stop = true;
-    space.notify_all();
   }
   {
-    // Wake any worker waiting for queue space so that all can exit.
+    // Wake every waiting worker so that all can exit.
     std::lock_guard lock(mutex);
+    stop = true;
     queue.clear();
+    work.notify_all();
     space.notify_all();
   }
   for (auto& t : pool) t.join();

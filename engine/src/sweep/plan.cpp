@@ -1,41 +1,115 @@
 #include "brink/sweep/plan.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "brink/sweep/design.hpp"
 
 namespace brink {
 
-BlockSpec SweepPlan::block(std::int64_t index) const {
-  const std::int64_t per_point = blocks_per_point();
+BlockSpec SweepPlan::block(std::int64_t point, std::int64_t index) const {
   BlockSpec spec;
-  spec.point = index / per_point;
-  spec.first_replication = (index % per_point) * kBlockLanes;
+  spec.point = point;
+  spec.first_replication = index * kBlockLanes;
   spec.count = static_cast<int>(std::min<std::int64_t>(kBlockLanes, replications - spec.first_replication));
   return spec;
 }
 
+BlockSpec SweepPlan::block(std::int64_t flat_index) const {
+  return block(flat_index / blocks_per_point(), flat_index % blocks_per_point());
+}
+
 namespace {
-double numeric_value(const Scenario& s, const std::string& path, const std::vector<Override>& overrides) {
-  (void)s;
+
+void set_run_options(const Scenario& s, SweepPlan* plan) {
+  plan->rule = s.run.rule;
+  plan->replications = s.run.rule.max;
+  plan->options.seed = s.run.seed;
+  plan->options.common_random = s.run.common_random;
+  plan->options.timeseries_every = s.output.timeseries_every;
+  plan->write_runs = s.output.runs;
+}
+
+// Model parameters only: run and output settings given with --set are not
+// properties of a sweep point.
+std::vector<std::string> override_paths(const std::vector<Override>& overrides) {
+  std::vector<std::string> paths;
+  for (const Override& o : overrides) {
+    const bool setting = o.path.rfind("run.", 0) == 0 || o.path.rfind("output.", 0) == 0;
+    if (!setting && std::find(paths.begin(), paths.end(), o.path) == paths.end()) paths.push_back(o.path);
+  }
+  return paths;
+}
+
+double last_value(const std::vector<Override>& overrides, const std::string& path) {
   for (auto it = overrides.rbegin(); it != overrides.rend(); ++it)
     if (it->path == path) return std::stod(it->value);
   return 0.0;
 }
+
 }  // namespace
 
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides) {
   SweepPlan plan;
-  for (const Override& o : overrides)
-    if (std::find(plan.parameters.begin(), plan.parameters.end(), o.path) == plan.parameters.end())
-      plan.parameters.push_back(o.path);
+  plan.parameters = override_paths(overrides);
   SweepPoint point;
-  for (const auto& path : plan.parameters) point.values.push_back(numeric_value(loaded.scenario, path, overrides));
+  for (const auto& path : plan.parameters) point.values.push_back(last_value(overrides, path));
   point.model = std::make_shared<const Model>(loaded.scenario);
   plan.points.push_back(std::move(point));
-  const Scenario& s = loaded.scenario;
-  plan.replications = s.run.replications;
-  plan.options.seed = s.run.seed;
-  plan.options.common_random = s.run.common_random;
-  plan.options.timeseries_every = s.output.timeseries_every;
+  set_run_options(loaded.scenario, &plan);
+  return plan;
+}
+
+SweepPlan make_plan(const ScenarioSource& source, const LoadedScenario& loaded, const std::vector<Override>& applied,
+                    const std::vector<Override>& recorded) {
+  const SweepSpec& spec = loaded.scenario.sweep;
+  if (spec.empty()) return single_point_plan(loaded, recorded);
+  const std::vector<Override>& overrides = recorded;
+
+  SweepPlan plan;
+  set_run_options(loaded.scenario, &plan);
+  std::vector<Axis> axes;
+  for (const SweepAxis& a : spec.axes) axes.push_back({a.path, a.values, a.min, a.max, a.log});
+  std::vector<std::vector<double>> values;
+  try {
+    if (spec.sensitivity) {
+      const SaltelliPlan saltelli = saltelli_points(axes, spec.samples, loaded.scenario.run.seed);
+      values = saltelli.points;
+      plan.sensitivity = true;
+      plan.base_samples = saltelli.base_samples;
+    } else {
+      static constexpr DesignKind kKinds[] = {DesignKind::kGrid, DesignKind::kRandom, DesignKind::kLhs,
+                                              DesignKind::kSobol};
+      values = sweep_points(kKinds[static_cast<int>(spec.design)], axes, spec.samples, loaded.scenario.run.seed);
+    }
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError({{"sweep", -1, -1, e.what()}});
+  }
+  // Swept axes first, then any --set paths that are not swept.
+  for (const SweepAxis& a : spec.axes) plan.parameters.push_back(a.path);
+  plan.swept = static_cast<int>(spec.axes.size());
+  std::vector<Override> fixed;
+  for (const Override& o : overrides)
+    if (std::none_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == o.path; }))
+      fixed.push_back(o);
+  for (const auto& path : override_paths(fixed)) plan.parameters.push_back(path);
+
+  for (const auto& row : values) {
+    std::vector<Override> point_overrides = applied;
+    SweepPoint point;
+    for (std::size_t k = 0; k < spec.axes.size(); ++k) {
+      point_overrides.push_back({spec.axes[k].path, fmt::format("{}", row[k])});
+      point.values.push_back(row[k]);
+    }
+    for (std::size_t k = spec.axes.size(); k < plan.parameters.size(); ++k)
+      point.values.push_back(last_value(fixed, plan.parameters[k]));
+    // Each point passes the same validation as a --set, so cross-field rules
+    // (e.g. deployed below deployed_cap) hold at every point.
+    point.model = std::make_shared<const Model>(load_scenario(source, point_overrides).scenario);
+    plan.points.push_back(std::move(point));
+  }
   return plan;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
 namespace brink {
@@ -24,6 +25,8 @@ struct FileReport {
   std::vector<std::string> parameters;
   std::vector<std::vector<double>> parameter_values;  // per point
   std::vector<PointSummary> summaries;
+  std::vector<std::string> sensitivity_outputs;  // empty unless the file has Sobol indices
+  std::vector<SobolIndex> sensitivity;           // output-major over the swept parameters
   bool complete = false;
 };
 

@@ -13,6 +13,7 @@
 
 #include "brink/model/kernel.hpp"
 #include "brink/sweep/plan.hpp"
+#include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
 namespace brink {
@@ -54,6 +55,11 @@ class Hdf5Writer {
   // The per-run fields a point summary needs, read back for one block.
   BlockResult read_block(const BlockSpec& spec) const;
   void write_summary(const PointSummary& summary);
+  // Sobol indices of the Saltelli plan's outputs (see sensitivity_outputs()).
+  void write_sensitivity(const std::vector<SobolIndex>& indices, int swept);
+  // Names of the outputs decomposed by write_sensitivity, in order: each
+  // outcome's probability, then each actor's mean casualties.
+  const std::vector<std::string>& sensitivity_outputs() const { return sensitivity_outputs_; }
   // Marks the file complete and closes it; throws OutputError on failure.
   void close();
 
@@ -70,6 +76,9 @@ class Hdf5Writer {
   std::map<std::string, hid_t> datasets_;
   int actors_ = 0;
   int records_ = 0;
+  bool write_runs_ = true;
+  std::size_t parameter_count_ = 0;
+  std::vector<std::string> sensitivity_outputs_;
   std::int64_t blocks_per_point_ = 0;
   std::int64_t points_ = 0;
   double last_flush_ = 0.0;

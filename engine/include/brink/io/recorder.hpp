@@ -1,8 +1,7 @@
 // The sink a run writes through: it files each block in the HDF5 file (if
-// any) and turns completed points into summaries for the file and stdout.
+// any) and turns finished points into summaries for the file and stdout.
 #pragma once
 
-#include <memory>
 #include <vector>
 
 #include "brink/io/hdf5_writer.hpp"
@@ -16,15 +15,14 @@ class Recorder : public ResultSink {
   // `writer` may be null (summaries only).
   Recorder(const SweepPlan& plan, Hdf5Writer* writer);
   void consume(BlockResult&& block) override;
+  void point_finished(std::int64_t point, std::int64_t replications) override;
   // A block already in the file (a resumed run): counts toward its point's
   // summary without being written again.
-  void restore(BlockResult&& block);
+  void restore(const BlockResult& block) { accumulator_.add(block); }
   // In point order once the run is over.
   const std::vector<PointSummary>& summaries() const { return summaries_; }
 
  private:
-  void summarize(const BlockResult& block);
-
   Hdf5Writer* writer_;
   PointAccumulator accumulator_;
   std::vector<PointSummary> summaries_;

@@ -1,17 +1,25 @@
-// The outcome table printed by `brink run` and `brink inspect`.
+// The tables printed by `brink run` and `brink inspect`.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
 namespace brink {
 
-// One block per point: each outcome's probability with its 95% Wilson
-// interval and count, then mean casualties per actor.
+// One point: each outcome's probability with its 95% Wilson interval and
+// count, casualty and timing quantiles, and survival at a few days. Several
+// points: one row per point with its parameter values and probabilities.
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,
                                  const std::vector<std::vector<double>>& parameter_values);
+
+// First-order and total Sobol indices with 95% bootstrap intervals, one row
+// per (output, parameter); `indices` output-major over the first
+// indices.size() / outputs.size() parameters.
+std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, const std::vector<std::string>& outputs,
+                                     const std::vector<std::string>& parameters);
 
 }  // namespace brink

@@ -45,13 +45,15 @@ struct Override {
 // Parses "PATH=VALUE"; throws ScenarioError naming the argument if malformed.
 Override parse_override(std::string_view assignment);
 
-// A numeric field reachable by a dotted path.
+// A field reachable by a dotted path: numbers can be set and swept; text and
+// true/false fields (combat.law, run.decisions, ...) can be set.
 struct ParameterInfo {
   std::string path;  // e.g. "actors.RUS.forces.deployed"
   double min = 0.0;
   double max = 0.0;
   bool integer = false;
   std::string unit;
+  bool numeric = true;
 };
 
 struct LoadedScenario {
@@ -64,6 +66,13 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
 
 // Reads a file into a ScenarioSource; throws ScenarioError if unreadable.
 ScenarioSource read_scenario_file(const std::string& path);
+
+// Adds or replaces sweep axes from `--sweep PATH=SPEC` arguments (SPEC is
+// "v1,v2,..." for grid values or "min:max" / "min:max:log" for a range) and
+// sets the design and sample count if given; validates every axis against the
+// parameter registry. Throws ScenarioError naming the argument.
+void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>& sweeps, const std::string& design,
+                         std::int64_t samples);
 
 // Up to `limit` paths nearest to `path` by edit distance, nearest first.
 std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& parameters,

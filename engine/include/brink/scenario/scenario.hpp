@@ -178,10 +178,40 @@ struct Event {
   int rung = -1;        // attack: the rung the ladder rises to
 };
 
+// Replications per sweep point: a fixed count, or adaptive — more blocks until
+// every outcome probability's 95% Wilson half-width is at most ci_halfwidth,
+// or max is reached.
+struct ReplicationRule {
+  bool adaptive = false;
+  std::int64_t min = 1000;     // fixed: the count; adaptive: the first round
+  std::int64_t max = 1000;     // adaptive: never more than this
+  double ci_halfwidth = 0.01;  // adaptive: target Wilson half-width [probability]
+};
+
+enum class SweepDesign : std::uint8_t { kGrid, kRandom, kLhs, kSobol };
+std::string_view to_string(SweepDesign design);
+
+// One swept parameter: grid values, or a range for random/LHS/Sobol designs.
+struct SweepAxis {
+  std::string path;            // a settable parameter path, e.g. "actors.RUS.forces.deployed"
+  std::vector<double> values;  // grid
+  double min = 0.0, max = 0.0;
+  bool log = false;            // sample log-uniformly in [min, max]
+};
+
+struct SweepSpec {
+  SweepDesign design = SweepDesign::kGrid;
+  std::int64_t samples = 0;   // points for random/LHS/Sobol; base rows N for sensitivity
+  bool sensitivity = false;   // Saltelli plan (N·(d+2) points) and Sobol indices
+  std::vector<SweepAxis> axes;
+  bool empty() const { return axes.empty(); }
+};
+
 struct RunSettings {
   double horizon_days = 120.0;
   double dt_days = 1.0;
-  std::int64_t replications = 1000;
+  std::int64_t replications = 1000;  // == rule.min when fixed
+  ReplicationRule rule;
   std::uint64_t seed = 1;
   bool decisions = true;        // false: no actor chooses actions (analytic checks)
   bool common_random = false;   // replication r draws the same stream at every point
@@ -189,6 +219,7 @@ struct RunSettings {
 
 struct OutputSettings {
   int timeseries_every = 0;  // record time series every K steps; 0 = off
+  bool runs = true;          // write per-replication variables (false: per-point summaries only)
 };
 
 // What brought NATO and Russia into direct fighting (DESIGN: only fighting
@@ -223,6 +254,7 @@ struct Scenario {
   std::vector<Event> events;
   RunSettings run;
   OutputSettings output;
+  SweepSpec sweep;
 
   int actor_count() const { return static_cast<int>(actors.size()); }
   int step_count() const;

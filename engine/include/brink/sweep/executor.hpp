@@ -3,8 +3,10 @@
 // an HDF5 file. Blocks may arrive in any order; each carries its position.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "brink/sweep/plan.hpp"
@@ -15,15 +17,57 @@ class ResultSink {
  public:
   virtual ~ResultSink() = default;
   virtual void consume(BlockResult&& block) = 0;
+  // Called once per point, after its last block, with the replications it ran.
+  virtual void point_finished(std::int64_t point, std::int64_t replications) = 0;
 };
 
-// Called on the sink's thread after each block: (blocks done, blocks total).
+// Decides which blocks run. Its decisions are a function of which blocks are
+// complete and what they contain, never of arrival order or thread count:
+// a point runs in rounds of whole blocks, and only when a round is complete
+// does the adaptive rule (95% Wilson half-width of every outcome probability
+// at most rule.ci_halfwidth) decide whether another round follows. Not
+// thread-safe: the executor calls it under its lock.
+class BlockScheduler {
+ public:
+  explicit BlockScheduler(const SweepPlan& plan);
+  // The lowest-numbered runnable block, or nothing if none is runnable now.
+  std::optional<BlockSpec> next();
+  // Records a finished block. Returns true when this finishes its point.
+  bool complete(const BlockResult& block);
+  bool finished() const { return points_finished_ == static_cast<std::int64_t>(points_.size()); }
+  std::int64_t replications(std::int64_t point) const { return points_[point].replications; }
+  std::int64_t blocks_completed() const { return blocks_completed_; }
+  // Blocks completed plus blocks committed to (grows as rounds are added).
+  std::int64_t blocks_planned() const { return blocks_planned_; }
+
+ private:
+  enum : std::uint8_t { kWaiting = 0, kRunning = 1, kDone = 2 };
+  struct PointState {
+    std::int64_t target = 0;  // blocks in the rounds decided so far
+    std::int64_t done_below_target = 0;
+    std::int64_t replications = 0;
+    std::array<std::int64_t, kOutcomeCount> counts{};
+    std::vector<std::uint8_t> block;
+    bool finished = false;
+  };
+  // Called when every block below the target is done.
+  void end_round(std::int64_t point);
+
+  const SweepPlan& plan_;
+  std::vector<PointState> points_;
+  std::int64_t first_open_ = 0;  // points below this are finished or fully dispatched
+  std::int64_t points_finished_ = 0;
+  std::int64_t blocks_completed_ = 0;
+  std::int64_t blocks_planned_ = 0;
+};
+
+// Called on the sink's thread after each block: (blocks done, blocks planned).
 using ProgressFn = std::function<void(std::int64_t, std::int64_t)>;
 
-// Rethrows the first exception a worker or the sink raised, after stopping all
-// workers. Blocks whose entry in `skip` is non-zero (a resumed run's finished
-// blocks) are not run; they count as done for progress.
+// Runs every block the scheduler hands out. Pass a scheduler that already
+// knows some blocks are complete to resume; otherwise one is made.
+// Rethrows the first exception a worker or the sink raised, after stopping all workers.
 void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress = {},
-             const std::vector<std::uint8_t>* skip = nullptr);
+             BlockScheduler* scheduler = nullptr);
 
 }  // namespace brink

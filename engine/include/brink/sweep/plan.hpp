@@ -1,6 +1,6 @@
 // A sweep plan is a value: the points (each a resolved scenario), the
-// replications per point and the fixed cut into blocks. Executors only
-// schedule it; any thread or rank can run any block.
+// replication rule and the fixed cut of replications into blocks. Executors
+// only schedule it; any thread or rank can run any block.
 #pragma once
 
 #include <cstdint>
@@ -14,25 +14,39 @@
 namespace brink {
 
 struct SweepPoint {
-  std::vector<double> values;            // one per SweepPlan::parameters
-  std::shared_ptr<const Model> model;    // the scenario resolved at this point
+  std::vector<double> values;          // one per SweepPlan::parameters
+  std::shared_ptr<const Model> model;  // the scenario resolved at this point
 };
 
 struct SweepPlan {
-  std::vector<std::string> parameters;   // dotted paths of the swept (or overridden) fields
+  std::vector<std::string> parameters;  // dotted paths: the swept axes first, then fixed --set fields
+  int swept = 0;                        // how many of `parameters` are sweep axes
   std::vector<SweepPoint> points;
-  std::int64_t replications = 0;         // per point
+  ReplicationRule rule;
+  std::int64_t replications = 0;        // per point: the most any point can run (rule.max)
   RunOptions options;
+  bool write_runs = true;               // per-replication variables in the file
+  bool sensitivity = false;             // points are a Saltelli plan
+  std::int64_t base_samples = 0;        // Saltelli's N
 
   std::int64_t blocks_per_point() const { return (replications + kBlockLanes - 1) / kBlockLanes; }
   std::int64_t total_blocks() const { return blocks_per_point() * static_cast<std::int64_t>(points.size()); }
-  // Blocks are numbered point-major, so a point completes as early as possible.
-  BlockSpec block(std::int64_t index) const;
+  // Block `index` of `point`; the last block of a point may be short.
+  BlockSpec block(std::int64_t point, std::int64_t index) const;
+  // Blocks numbered point-major (point · blocks_per_point + index).
+  BlockSpec block(std::int64_t flat_index) const;
   const Model& model(std::int64_t point) const { return *points[point].model; }
 };
 
-// One point: the scenario with its overrides. The overrides' paths become the
-// plan's parameters so that the file records them per point.
+// The plan a loaded scenario describes: one point, or the points of its sweep,
+// each resolved from `source` with `applied` (every override the scenario was
+// loaded with) plus the point's axis values, through the same validation as a
+// --set. `recorded` (the --set overrides) become parameters of the file.
+// Throws ScenarioError if a point's scenario is invalid.
+SweepPlan make_plan(const ScenarioSource& source, const LoadedScenario& loaded, const std::vector<Override>& applied,
+                    const std::vector<Override>& recorded);
+
+// One point: the scenario with its overrides (kept for tests and benchmarks).
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides);
 
 }  // namespace brink

@@ -20,6 +20,10 @@ struct Interval {
 // Wilson score interval for k successes in n trials at normal quantile z.
 Interval wilson_interval(std::int64_t k, std::int64_t n, double z = 1.959963984540054);
 
+// The quantiles summaries report (numpy's default "linear" definition).
+inline constexpr std::array<double, 3> kQuantiles = {0.05, 0.5, 0.95};
+double quantile_of_sorted(const std::vector<double>& sorted, double q);
+
 struct PointSummary {
   std::int64_t point = 0;
   std::int64_t replications = 0;
@@ -27,25 +31,44 @@ struct PointSummary {
   std::array<double, kOutcomeCount> probability{};
   std::array<Interval, kOutcomeCount> interval{};  // 95% Wilson
   std::vector<double> mean_casualties;             // per actor [troops]
-  double mean_end_day = 0.0;                       // mean day the outcome was decided [days]
+  std::vector<std::array<double, 3>> casualty_quantiles;  // per actor, at kQuantiles [troops]
+  double mean_end_day = 0.0;                       // day the outcome was decided [days]
+  std::array<double, 3> end_day_quantiles{};       // at kQuantiles [days]
+  std::vector<double> survival;                    // per step s: P(no fighting by the end of step s)
+  double dt_days = 1.0;                            // step length, to put survival on days
 };
 
-// Collects a point's blocks; hands back its summary when the last one lands.
+// The outputs a sensitivity analysis decomposes, for one point: each outcome's
+// probability, then each actor's mean casualties.
+std::vector<double> summary_outputs(const PointSummary& summary);
+
+struct SweepPlan;
+struct SobolIndex;
+// First-order and total Sobol indices of every summary output with respect to
+// every swept parameter, from the summaries of a Saltelli plan's points (in
+// point order). Output-major: index [output · plan.swept + parameter]. Each
+// output is a Monte Carlo estimate, so its noise adds to the variance that is
+// decomposed; common random numbers (run.random_numbers: common) reduce it.
+std::vector<SobolIndex> sweep_sensitivity(const SweepPlan& plan, const std::vector<PointSummary>& summaries);
+
+// Collects the blocks of the points in flight; turns a point into its summary
+// when the scheduler says it is finished.
 class PointAccumulator {
  public:
-  PointAccumulator(std::int64_t replications, int actors, double dt_days);
-  // Returns true and fills `summary` when this block completes its point.
-  bool add(const BlockResult& block, PointSummary* summary);
+  PointAccumulator(std::int64_t max_replications, int actors, int steps, double dt_days);
+  void add(const BlockResult& block);
+  // Summarizes replications [0, replications) of `point` and forgets it.
+  PointSummary finish(std::int64_t point, std::int64_t replications);
 
  private:
   struct Pending {
     std::vector<std::int8_t> outcome;
-    std::vector<std::int32_t> end_step;
+    std::vector<std::int32_t> end_step, war_start_step;
     std::vector<double> casualties;
-    std::int64_t received = 0;
   };
-  std::int64_t replications_;
+  std::int64_t max_replications_;
   int actors_;
+  int steps_;
   double dt_days_;
   std::map<std::int64_t, Pending> pending_;
 };
