@@ -88,8 +88,9 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
   H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
   const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  // v18 object headers allow attributes over 64 KiB (the scenario text).
-  H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  // The 1.10 format: attributes over 64 KiB (the scenario text) and SWMR, so
+  // that a reader can follow the run (netCDF-C 4.9 and h5py read it).
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl);
   H5Pclose(fcpl);
   H5Pclose(fapl);
@@ -376,6 +377,15 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   set_numeric_attribute<double>(file_, "horizon_days", H5T_NATIVE_DOUBLE, {sc.run.horizon_days});
   set_numeric_attribute<std::int32_t>(file_, "block_lanes", H5T_NATIVE_INT32, {kBlockLanes});
   set_string_attribute(file_, "random_numbers", plan.options.common_random ? "common" : "independent");
+  start_swmr();
+}
+
+void Hdf5Writer::start_swmr() {
+  // Every dataset exists and every scale is attached: from here on only raw
+  // data changes, which is what a single-writer/multiple-reader file allows.
+  // A point is complete for a reader once replications[point] > 0, which is
+  // written after all of the point's data.
+  check(H5Fstart_swmr_write(file_), "switch " + path_ + " to single-writer/multiple-reader mode");
 }
 
 Hdf5Writer::~Hdf5Writer() {
@@ -517,7 +527,10 @@ herr_t collect_dataset(hid_t group, const char* name, const H5L_info_t*, void* d
 }  // namespace
 
 void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& metadata) {
-  file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
   if (file_ < 0) throw OutputError(fmt::format("cannot reopen '{}' to resume it", path_));
   std::uint64_t seed = 0;
   if (H5Aexists(file_, "seed") > 0) {
@@ -537,9 +550,11 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
   if (read_string_attribute(file_, "overrides") != metadata.overrides) mismatch("the --set or run options");
   H5Literate(file_, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_dataset, &datasets_);
   if (!datasets_.count("block_done")) mismatch("layout");
+  start_swmr();
 }
 
 void Hdf5Writer::write_summary(const PointSummary& s) {
+  // `replications` goes last (see start_swmr), then a flush publishes the point.
   std::array<double, kOutcomeCount> lower{}, upper{};
   for (int o = 0; o < kOutcomeCount; ++o) {
     lower[o] = s.interval[o].lower;
@@ -555,12 +570,14 @@ void Hdf5Writer::write_summary(const PointSummary& s) {
   row("outcome_probability_upper", H5T_NATIVE_DOUBLE, upper.data(), kOutcomeCount);
   row("mean_casualties", H5T_NATIVE_DOUBLE, s.mean_casualties.data(), actors_);
   write_slab("mean_end_day", H5T_NATIVE_DOUBLE, &s.mean_end_day, s.point, 0, 1);
-  write_slab("replications", H5T_NATIVE_INT64, &s.replications, s.point, 0, 1);
   std::vector<double> quantiles;
   for (const auto& q : s.casualty_quantiles) quantiles.insert(quantiles.end(), q.begin(), q.end());
   row("casualty_quantile", H5T_NATIVE_DOUBLE, quantiles.data(), actors_);
   row("end_day_quantile", H5T_NATIVE_DOUBLE, s.end_day_quantiles.data(), static_cast<std::int64_t>(kQuantiles.size()));
   row("survival", H5T_NATIVE_DOUBLE, s.survival.data(), static_cast<std::int64_t>(s.survival.size()));
+  check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);
+  write_slab("replications", H5T_NATIVE_INT64, &s.replications, s.point, 0, 1);
+  check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);
 }
 
 void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int swept) {
@@ -593,10 +610,15 @@ void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int s
 
 void Hdf5Writer::close() {
   if (file_ < 0) return;
-  set_numeric_attribute<std::int32_t>(file_, "complete", H5T_NATIVE_INT32, {1});
   for (auto& [name, id] : datasets_) H5Dclose(id);
   datasets_.clear();
-  const herr_t status = H5Fclose(file_);
+  herr_t status = H5Fclose(file_);
+  file_ = -1;
+  check(status, "close " + path_);
+  // SWMR forbids new attributes: mark the file complete after reopening it.
+  file_ = check_id(H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "reopen " + path_ + " to mark it complete");
+  set_numeric_attribute<std::int32_t>(file_, "complete", H5T_NATIVE_INT32, {1});
+  status = H5Fclose(file_);
   file_ = -1;
   check(status, "close " + path_);
 }

@@ -70,6 +70,7 @@ class Hdf5Writer {
   void read_slab(const std::string& name, hid_t type, void* data, std::int64_t point, std::int64_t first,
                  std::int64_t count) const;
   void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
+  void start_swmr();
 
   std::string path_;
   hid_t file_ = -1;
