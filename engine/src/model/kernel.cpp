@@ -184,8 +184,9 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       believed_resolve.col(i) += sc_.actors[i].types[k].resolve * st.belief.col(i * kMaxTypes + static_cast<int>(k));
 
   std::vector<ArrayXi> choices(n);
-  std::array<ArrayXXd, kFeatureCount> features;
-  ArrayXXd utilities, feasible, probabilities;
+  std::array<ArrayXd, kFeatureCount> features;
+  ArrayXXd feasible, probabilities;
+  std::vector<ArrayXXd> type_utilities, type_probabilities;
 
   for (int i = 0; i < n; ++i) {
     const Actor& actor = sc_.actors[i];
@@ -251,22 +252,27 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       }
     }
 
-    // Features of every action (lanes × menu each); they do not depend on the
-    // actor's type, only the weights do, so the likelihood of an observed
-    // action under every type reuses them.
-    for (auto& feature : features) feature.setZero(lanes, menu);
+    // Features of one action at a time (a few lanes-long columns that stay in
+    // cache), weighed at once by every type: the features do not depend on
+    // the actor's type, so the likelihood of an observed action under every
+    // type reuses them.
+    const auto& types = actor.types;
+    const int type_count = static_cast<int>(types.size());
+    type_utilities.resize(type_count);
+    for (auto& u : type_utilities) u.resize(lanes, menu);
     feasible.resize(lanes, menu);
     const ArrayXd log_own = own.log();
     for (int m = 0; m < menu; ++m) {
       const ActionSpec& a = actor.actions[m];
+      for (auto& feature : features) feature.setZero(lanes);
       auto ok = feasible.col(m);
       ok.setOnes();
       ArrayXd escalation = ArrayXd::Constant(lanes, a.tension);
       if (a.rung >= 0) escalation += (a.rung - rung).max(0.0);
-      features[kEscalation].col(m) = -escalation * (1.0 + st.tension);
-      features[kImpatience].col(m) = impatience * escalation;
-      features[kCost].col(m).setConstant(-a.cost);
-      auto security = features[kSecurity].col(m);
+      features[kEscalation] = -escalation * (1.0 + st.tension);
+      features[kImpatience] = impatience * escalation;
+      features[kCost].setConstant(-a.cost);
+      ArrayXd& security = features[kSecurity];
       switch (a.kind) {
         case ActionKind::kMobilize:
         case ActionKind::kRaiseReadiness: {
@@ -296,13 +302,13 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       }
       switch (a.kind) {
         case ActionKind::kPropose:
-          features[kIssueGain].col(m) = a.concession * propose_gain;
-          features[kSettlement].col(m) = threat_resolve * a.concession * propose_settle;
+          features[kIssueGain] = a.concession * propose_gain;
+          features[kSettlement] = threat_resolve * a.concession * propose_settle;
           ok = (open_party > 0.5).cast<double>() * (1.0 - at_war);
           break;
         case ActionKind::kConcede:
-          features[kIssueGain].col(m) = a.concession * concede_gain;
-          features[kSettlement].col(m) = threat_resolve * a.concession * concede_settle;
+          features[kIssueGain] = a.concession * concede_gain;
+          features[kSettlement] = threat_resolve * a.concession * concede_settle;
           ok = (open_movable > 0.5).cast<double>() * (1.0 - at_war);
           break;
         case ActionKind::kSanction:
@@ -324,8 +330,8 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
             defenders += c * st.deployed.col(j);
             protectors += c * believed_resolve.col(j) * (st.deployed.col(j) + rho * st.ready.col(j));
           }
-          features[kWarGain].col(m) = own_deployed.log() - defenders.log();
-          features[kCredibility].col(m) = -protectors / own_deployed;
+          features[kWarGain] = own_deployed.log() - defenders.log();
+          features[kCredibility] = -protectors / own_deployed;
           ok = (rung < a.rung).cast<double>() * (st.side.col(i) != 2).cast<double>() *
                (st.side.col(a.target) != 1).cast<double>();
           break;
@@ -339,7 +345,7 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
             if (c <= 0.0) continue;
             honoured = honoured.max(c * (st.side.col(j) == 2).cast<double>());
           }
-          features[kCredibility].col(m) = honoured;
+          features[kCredibility] = honoured;
           ok = (honoured > 0.0).cast<double>() * (st.side.col(i) == 0).cast<double>();
           break;
         }
@@ -348,30 +354,29 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       }
       // Lanes that have ended only "hold".
       ok = ok * active + (1.0 - active) * (a.kind == ActionKind::kHold ? 1.0 : 0.0);
+      for (int k = 0; k < type_count; ++k) {
+        const auto& w = types[k].weights;
+        auto u = type_utilities[k].col(m);
+        u = w[0] * features[0];
+        for (int f_index = 1; f_index < kFeatureCount; ++f_index)
+          if (w[f_index] != 0.0) u += w[f_index] * features[f_index];
+      }
     }
     // Every lane must keep one feasible action: fall back to the first entry.
     const ArrayXd any = feasible.rowwise().maxCoeff();
     feasible.col(0) = (any > 0.5).select(feasible.col(0), 1.0);
 
-    const auto& types = actor.types;
-    const int type_count = static_cast<int>(types.size());
-    auto weigh = [&](const std::array<double, kFeatureCount>& w, ArrayXXd* out) {
-      *out = w[0] * features[0];
-      for (int k = 1; k < kFeatureCount; ++k)
-        if (w[k] != 0.0) *out += w[k] * features[k];
-    };
+    // Every type's policy: the lanes' own choice probabilities are their
+    // type's, and the same policies give the likelihoods for Bayes' rule.
+    type_probabilities.resize(type_count);
+    for (int k = 0; k < type_count; ++k)
+      logit_probabilities(type_utilities[k], feasible, dec.rationality, &type_probabilities[k]);
     if (type_count == 1) {
-      weigh(types[0].weights, &utilities);
+      probabilities.swap(type_probabilities[0]);
     } else {
-      // Each lane weighs the features with its own (private) type's weights.
-      utilities.setZero(lanes, menu);
-      ArrayXd lane_weight(lanes);
-      for (int k = 0; k < kFeatureCount; ++k) {
-        for (Index r = 0; r < lanes; ++r) lane_weight(r) = types[st.type(r, i)].weights[k];
-        utilities += features[k].colwise() * lane_weight;
-      }
+      probabilities.resize(lanes, menu);
+      for (Index r = 0; r < lanes; ++r) probabilities.row(r) = type_probabilities[st.type(r, i)].row(r);
     }
-    logit_probabilities(utilities, feasible, dec.rationality, &probabilities);
     ArrayXd u(lanes);
     double unused = 0.0;
     for (Index r = 0; r < lanes; ++r)
@@ -383,13 +388,9 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
       // Bayes' rule: everyone observes the action and knows each type's logit
       // policy, so the public belief is reweighted by each type's likelihood
       // of what was done (costly actions separate types; cheap talk barely).
-      ArrayXXd type_utilities, type_probabilities;
       ArrayXXd likelihood(lanes, type_count);
-      for (int k = 0; k < type_count; ++k) {
-        weigh(types[k].weights, &type_utilities);
-        logit_probabilities(type_utilities, feasible, dec.rationality, &type_probabilities);
-        for (Index r = 0; r < lanes; ++r) likelihood(r, k) = type_probabilities(r, choices[i](r));
-      }
+      for (int k = 0; k < type_count; ++k)
+        for (Index r = 0; r < lanes; ++r) likelihood(r, k) = type_probabilities[k](r, choices[i](r));
       for (Index r = 0; r < lanes; ++r) {
         if (active(r) < 0.5) continue;
         double total = 0.0;

@@ -6,15 +6,16 @@ namespace brink {
 
 void logit_probabilities(const Eigen::ArrayXXd& utilities, const Eigen::ArrayXXd& feasible, double lambda,
                          Eigen::ArrayXXd* probabilities) {
-  constexpr double kLowest = std::numeric_limits<double>::lowest();
+  constexpr double kFar = 1e300;
+  const Eigen::Index lanes = utilities.rows();
   const Eigen::Index actions = utilities.cols();
-  // Column by column: every operation runs over contiguous lanes and vectorizes.
-  Eigen::ArrayXd best = Eigen::ArrayXd::Constant(utilities.rows(), kLowest);
-  for (Eigen::Index m = 0; m < actions; ++m)
-    best = best.max((feasible.col(m) > 0.5).select(utilities.col(m), kLowest));
-  probabilities->resize(utilities.rows(), actions);
-  Eigen::ArrayXd total = Eigen::ArrayXd::Zero(utilities.rows());
-  Eigen::ArrayXd z(utilities.rows());
+  // Column by column, and with arithmetic instead of .select() (which Eigen
+  // does not vectorize): infeasible actions are pushed 1e300 below the rest.
+  Eigen::ArrayXd best = Eigen::ArrayXd::Constant(lanes, -kFar);
+  for (Eigen::Index m = 0; m < actions; ++m) best = best.max(utilities.col(m) + (feasible.col(m) - 1.0) * kFar);
+  probabilities->resize(lanes, actions);
+  Eigen::ArrayXd total = Eigen::ArrayXd::Zero(lanes);
+  Eigen::ArrayXd z(lanes);
   for (Eigen::Index m = 0; m < actions; ++m) {
     // Subtracting the best utility keeps exp() in range for any λ.
     z = ((utilities.col(m) - best) * lambda).max(-745.0);
@@ -23,11 +24,14 @@ void logit_probabilities(const Eigen::ArrayXXd& utilities, const Eigen::ArrayXXd
     // Eigen's vectorized exp returns ~1e-309 rather than 0 far in the tail:
     // weights below e^-700, and infeasible actions, are exactly 0, so that
     // an infeasible action is never chosen and λ → ∞ is exact best response.
-    for (Eigen::Index r = 0; r < z.size(); ++r)
-      if (z(r) <= -700.0 || feasible(r, m) <= 0.5) weight(r) = 0.0;
+    const double* zd = z.data();
+    const double* fd = feasible.col(m).data();
+    double* wd = weight.data();
+    for (Eigen::Index r = 0; r < lanes; ++r) wd[r] = (zd[r] > -700.0) & (fd[r] > 0.5) ? wd[r] : 0.0;
     total += weight;
   }
-  for (Eigen::Index m = 0; m < actions; ++m) probabilities->col(m) /= total;
+  const Eigen::ArrayXd inverse = total.inverse();
+  for (Eigen::Index m = 0; m < actions; ++m) probabilities->col(m) *= inverse;
 }
 
 void logit_choose(const Eigen::ArrayXXd& probabilities, const Eigen::ArrayXd& u, Eigen::ArrayXi* choice) {
