@@ -122,7 +122,7 @@ SweepPlan adaptive_plan(const std::string& rule, int points) {
 }
 
 TEST(SchedulerTest, AdaptiveRunsStopWhereTheIntervalSaysAndIgnoreThreadCount) {
-  const SweepPlan plan = adaptive_plan("{min: 256, max: 8192, ci_halfwidth: 0.02}", 3);
+  const SweepPlan plan = adaptive_plan("{min: 256, max: 4096, ci_halfwidth: 0.03}", 3);
   ASSERT_EQ(plan.points.size(), 3u);
   CollectingSink one(plan), two(plan);
   BlockScheduler s1(plan), s2(plan);
@@ -138,7 +138,7 @@ TEST(SchedulerTest, AdaptiveRunsStopWhereTheIntervalSaysAndIgnoreThreadCount) {
     // Stopped because every half-width met the target, or at the cap.
     double widest = 0;
     for (const Interval& i : a.interval) widest = std::max(widest, (i.upper - i.lower) / 2);
-    EXPECT_TRUE(widest <= 0.02 || a.replications == 8192) << "point " << p;
+    EXPECT_TRUE(widest <= 0.03 || a.replications == 4096) << "point " << p;
     // ...and not a round later than needed: one block fewer would have been too wide
     // only if a round ended there, so check the rule held at stop, not before.
     EXPECT_GE(a.replications, 256);
@@ -146,7 +146,7 @@ TEST(SchedulerTest, AdaptiveRunsStopWhereTheIntervalSaysAndIgnoreThreadCount) {
 }
 
 TEST(SchedulerTest, ReplayingFinishedBlocksResumesTheSameDecisions) {
-  const SweepPlan plan = adaptive_plan("{min: 256, max: 4096, ci_halfwidth: 0.02}", 2);
+  const SweepPlan plan = adaptive_plan("{min: 256, max: 2048, ci_halfwidth: 0.03}", 2);
   // Full run, remembering every block.
   struct Keep : ResultSink {
     std::vector<BlockResult> blocks;
