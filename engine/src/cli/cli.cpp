@@ -153,8 +153,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")(
       "threads,t", po::value(&threads), "worker threads (default: all cores); never changes the results")(
       "set", po::value(&sets)->composing(),
-      "override a numeric scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 "
-      "(repeatable)")("timeseries", po::value(&timeseries),
+      "override a scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 or "
+      "--set combat.law=linear (repeatable)")("timeseries", po::value(&timeseries),
                       "record troops, rung and tension every K steps: --timeseries every=K")(
       "sweep", po::value(&sweeps)->composing(),
       "sweep a parameter: --sweep PATH=v1,v2,... (grid values) or PATH=min:max[:log] (range); repeatable, adds to "

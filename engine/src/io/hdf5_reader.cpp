@@ -143,7 +143,7 @@ FileReport read_report(const std::string& path) {
     char name[256] = {0};
     H5Aget_name(attr, sizeof name, name);
     report.attributes.emplace_back(name, attribute_text(attr));
-    if (std::string(name) == "complete") report.complete = true;
+    if (std::string(name) == "complete") report.complete = attribute_text(attr) == "1";
     H5Aclose(attr);
   }
   Visit visit{file, &report};
@@ -213,8 +213,14 @@ FileReport read_report(const std::string& path) {
   const std::size_t outputs = report.sensitivity_outputs.size();
   const std::size_t parameters = report.parameters.size();
   if (outputs > 0 && parameters > 0 && sobol[0].size() == outputs * parameters) {
+    // Swept parameters come first; a column is swept if any output has a value.
+    auto swept_column = [&](std::size_t j) {
+      for (std::size_t o = 0; o < outputs; ++o)
+        if (!std::isnan(sobol[0][o * parameters + j])) return true;
+      return false;
+    };
     std::size_t swept = 0;
-    while (swept < parameters && !std::isnan(sobol[0][swept])) ++swept;
+    while (swept < parameters && swept_column(swept)) ++swept;
     for (std::size_t o = 0; o < outputs; ++o)
       for (std::size_t j = 0; j < swept; ++j) {
         const std::size_t k = o * parameters + j;

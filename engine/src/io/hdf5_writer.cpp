@@ -377,6 +377,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   set_numeric_attribute<double>(file_, "horizon_days", H5T_NATIVE_DOUBLE, {sc.run.horizon_days});
   set_numeric_attribute<std::int32_t>(file_, "block_lanes", H5T_NATIVE_INT32, {kBlockLanes});
   set_string_attribute(file_, "random_numbers", plan.options.common_random ? "common" : "independent");
+  // Created now (SWMR forbids new attributes later) and set to 1 by close().
+  set_numeric_attribute<std::int32_t>(file_, "complete", H5T_NATIVE_INT32, {0});
   start_swmr();
 }
 
@@ -531,7 +533,10 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
   H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
-  if (file_ < 0) throw OutputError(fmt::format("cannot reopen '{}' to resume it", path_));
+  if (file_ < 0)
+    throw OutputError(fmt::format("cannot reopen '{}' to resume it; if the run was killed, clear the file's status "
+                                  "flag with 'h5clear -s {}' (package hdf5-tools) and try again",
+                                  path_, path_));
   std::uint64_t seed = 0;
   if (H5Aexists(file_, "seed") > 0) {
     const hid_t attr = H5Aopen(file_, "seed", H5P_DEFAULT);
@@ -610,15 +615,14 @@ void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int s
 
 void Hdf5Writer::close() {
   if (file_ < 0) return;
+  const std::int32_t complete = 1;
+  const hid_t attr = check_id(H5Aopen(file_, "complete", H5P_DEFAULT), "open the complete attribute of " + path_);
+  const herr_t written = H5Awrite(attr, H5T_NATIVE_INT32, &complete);
+  H5Aclose(attr);
+  check(written, "mark " + path_ + " complete");
   for (auto& [name, id] : datasets_) H5Dclose(id);
   datasets_.clear();
-  herr_t status = H5Fclose(file_);
-  file_ = -1;
-  check(status, "close " + path_);
-  // SWMR forbids new attributes: mark the file complete after reopening it.
-  file_ = check_id(H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "reopen " + path_ + " to mark it complete");
-  set_numeric_attribute<std::int32_t>(file_, "complete", H5T_NATIVE_INT32, {1});
-  status = H5Fclose(file_);
+  const herr_t status = H5Fclose(file_);
   file_ = -1;
   check(status, "close " + path_);
 }

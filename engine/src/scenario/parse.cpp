@@ -201,7 +201,8 @@ class Parser {
  private:
   // Text and true/false fields under a section can be --set (not swept).
   void register_setting(const std::string& path, const std::string& key) {
-    if (path == "scenario" || key == "name" || key == "description" || key == "kind") return;
+    if (path == "scenario" || path.rfind("sweep", 0) == 0 || key == "name" || key == "description" || key == "kind")
+      return;
     parameters_.push_back({path + "." + key, 0, 0, false, "", false});
   }
 
@@ -288,9 +289,9 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
 }
 
 void parse_output(Parser& p, const YAML::Node& root, Scenario& s) {
+  // Fields are registered (and so settable) even when the section is absent.
   const YAML::Node out = get(root, "output");
-  if (!out.IsDefined()) return;
-  if (!p.check_map(out, "output", {"timeseries_every", "runs"})) return;
+  if (out.IsDefined() && !p.check_map(out, "output", {"timeseries_every", "runs"})) return;
   s.output.runs = p.boolean(out, "runs", "output", true);
   s.output.timeseries_every =
       static_cast<int>(p.number(out, "timeseries_every", "output", 0, 0, 1e6, "steps", false, true));
@@ -436,7 +437,7 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
                             "attacking a covered actor, from intervention (retaliate) or from incidents",
                             xp, rungs[act.rung]));
       if (act.rung >= 0 && fights && act.rung < escalation.limited_war_rung)
-        p.error(get(spec, "rung"), fmt::format("'{}.rung' is '{}'; an {} must name a war rung", xp, rungs[act.rung],
+        p.error(get(spec, "rung"), fmt::format("'{}.rung' is '{}'; {} must name a war rung", xp, rungs[act.rung],
                                                to_string(act.kind)));
     }
     if (act.kind == ActionKind::kAttack && spec.IsMap() && !get(spec, "rung").IsDefined())
@@ -587,8 +588,7 @@ void parse_combat(Parser& p, const YAML::Node& root, Scenario& s) {
 
 void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s) {
   const YAML::Node neg = get(root, "negotiation");
-  if (!neg.IsDefined()) return;
-  if (!p.check_map(neg, "negotiation", {"acceptance_window", "drawdown", "issues"})) return;
+  if (neg.IsDefined() && !p.check_map(neg, "negotiation", {"acceptance_window", "drawdown", "issues"})) return;
   s.negotiation.acceptance_window = p.number(neg, "acceptance_window", "negotiation", 0.1, 0, 1, "position");
   s.negotiation.drawdown = p.number(neg, "drawdown", "negotiation", 0.5, 0, 1, "");
   const YAML::Node issues = get(neg, "issues");

@@ -32,13 +32,17 @@ void set_run_options(const Scenario& s, SweepPlan* plan) {
   plan->write_runs = s.output.runs;
 }
 
-// Model parameters only: run and output settings given with --set are not
-// properties of a sweep point.
-std::vector<std::string> override_paths(const std::vector<Override>& overrides) {
+// Numeric model parameters only: run and output settings, and text or
+// true/false fields, given with --set are not values of a sweep point.
+std::vector<std::string> override_paths(const std::vector<Override>& overrides,
+                                        const std::vector<ParameterInfo>& registry) {
   std::vector<std::string> paths;
   for (const Override& o : overrides) {
     const bool setting = o.path.rfind("run.", 0) == 0 || o.path.rfind("output.", 0) == 0;
-    if (!setting && std::find(paths.begin(), paths.end(), o.path) == paths.end()) paths.push_back(o.path);
+    const auto info = std::find_if(registry.begin(), registry.end(),
+                                   [&](const ParameterInfo& p) { return p.path == o.path; });
+    const bool numeric = info != registry.end() && info->numeric;
+    if (!setting && numeric && std::find(paths.begin(), paths.end(), o.path) == paths.end()) paths.push_back(o.path);
   }
   return paths;
 }
@@ -53,7 +57,7 @@ double last_value(const std::vector<Override>& overrides, const std::string& pat
 
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides) {
   SweepPlan plan;
-  plan.parameters = override_paths(overrides);
+  plan.parameters = override_paths(overrides, loaded.parameters);
   SweepPoint point;
   for (const auto& path : plan.parameters) point.values.push_back(last_value(overrides, path));
   point.model = std::make_shared<const Model>(loaded.scenario);
@@ -94,7 +98,7 @@ SweepPlan make_plan(const ScenarioSource& source, const LoadedScenario& loaded, 
   for (const Override& o : overrides)
     if (std::none_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == o.path; }))
       fixed.push_back(o);
-  for (const auto& path : override_paths(fixed)) plan.parameters.push_back(path);
+  for (const auto& path : override_paths(fixed, loaded.parameters)) plan.parameters.push_back(path);
 
   for (const auto& row : values) {
     std::vector<Override> point_overrides = applied;
