@@ -1,0 +1,758 @@
+"""End-to-end tests of sweeps: the `sweep:` block and --sweep/--design/--samples/
+--sensitivity/--summary-only, adaptive replications, common random numbers and
+the per-point summaries, run through the real `brink` binary and read back with
+h5py.
+
+Every scenario is written into a temporary directory from the shipped flagship
+text (scenarios/jan-2022-standoff.yaml) with a `sweep:` block appended and few
+replications, as a user would do from outside the repository.  Monte Carlo
+comparisons allow Z = 4.5 standard errors (a false alarm rate below 1e-5 per
+comparison); deterministic comparisons are exact or at rounding level.
+
+The helpers live in this file on purpose: a second `conftest.py` beside
+tests/cli/conftest.py would shadow its `from conftest import ...` when ctest
+runs all the pytest directories in one process.
+"""
+
+import itertools
+import math
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+BRINK = os.environ.get("BRINK")
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+FLAGSHIP = SOURCE / "scenarios" / "jan-2022-standoff.yaml"
+OUTCOMES = ["settlement", "standoff", "limited_war", "full_war", "alliance_war"]
+FULL_WAR = OUTCOMES.index("full_war")
+LANES = 256  # replications per block, the unit of adaptive rounds
+Z = 4.5  # standard errors allowed for Monte Carlo estimates
+Z95 = 1.959963984540054  # the 95% Wilson intervals' z
+TIMEOUT_S = 300
+
+
+# --------------------------------------------------------------------------
+# Running brink
+# --------------------------------------------------------------------------
+
+
+def brink(*args):
+    if not BRINK:
+        pytest.fail("environment variable BRINK is not set; it must hold the path of the brink binary "
+                    "(ctest sets it; by hand: BRINK=$PWD/build/release/brink)", pytrace=False)
+    return subprocess.run([BRINK, *[str(a) for a in args]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=TIMEOUT_S)
+
+
+def brink_ok(*args):
+    proc = brink(*args)
+    assert proc.returncode == 0, (f"brink {' '.join(map(str, args))}\nexit {proc.returncode}\n"
+                                  f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def simulate(out, scenario, *args):
+    """Runs `brink run scenario -q -o out args...`; returns out."""
+    brink_ok("run", scenario, "-q", "-o", out, *args)
+    return out
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def load(path):
+    """(datasets, root attributes) of a brink file, every dataset read into numpy."""
+    data = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: data.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        attrs = {k: f.attrs[k] for k in f.attrs}
+    return data, attrs
+
+
+def names(values):
+    return [text(v) for v in values]
+
+
+# --------------------------------------------------------------------------
+# Scenario text: the flagship with edited run settings and a sweep block
+# --------------------------------------------------------------------------
+
+
+def flagship_text():
+    body = FLAGSHIP.read_text(encoding="utf-8")
+    assert not re.search(r"(?m)^sweep:", body), \
+        "test setup: the flagship has grown a sweep block; the tests append their own"
+    return body
+
+
+FLAGSHIP_DOC = yaml.safe_load(flagship_text())
+
+
+def set_run_field(body, key, raw):
+    """Sets `run.<key>` to the raw YAML `raw` (replacing the line, or adding one)."""
+    lines = body.split("\n")
+    assert "run:" in lines, "test setup: no top-level 'run:' line in the flagship"
+    start = lines.index("run:")
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^[A-Za-z_]", lines[i])), len(lines))
+    hits = [i for i in range(start + 1, end) if re.match(rf"^  {key}:(\s|$)", lines[i])]
+    assert len(hits) <= 1, f"test setup: run.{key} appears {len(hits)} times"
+    if hits:
+        lines[hits[0]] = f"  {key}: {raw}"
+    else:
+        lines.insert(start + 1, f"  {key}: {raw}")
+    return "\n".join(lines)
+
+
+def flow(value):
+    """A Python value as YAML flow text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return repr(value)
+
+
+def sweep_block(parameters, design=None, samples=None, random_numbers=None, sensitivity=None):
+    lines = ["sweep:"]
+    if design is not None:
+        lines.append(f"  design: {design}")
+    if samples is not None:
+        lines.append(f"  samples: {samples}")
+    if sensitivity is not None:
+        lines.append(f"  sensitivity: {flow(sensitivity)}")
+    if random_numbers is not None:
+        lines.append(f"  random_numbers: {random_numbers}")
+    lines.append("  parameters:")
+    lines += [f"    {path}: {flow(values)}" for path, values in parameters.items()]
+    return "\n".join(lines) + "\n"
+
+
+def scenario_text(replications=256, horizon_days=None, dt_days=None, random_numbers=None, sweep=None):
+    body = set_run_field(flagship_text(), "replications", flow(replications))
+    if horizon_days is not None:
+        body = set_run_field(body, "horizon_days", flow(horizon_days))
+    if dt_days is not None:
+        body = set_run_field(body, "dt_days", flow(dt_days))
+    if random_numbers is not None:
+        body = set_run_field(body, "random_numbers", random_numbers)
+    if sweep is not None:
+        body = body.rstrip("\n") + "\n\n" + sweep
+    return body
+
+
+def write(directory, name, body):
+    path = Path(directory) / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------
+# Comparisons
+# --------------------------------------------------------------------------
+
+
+def same_bits(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind in "biufc":
+        return a.tobytes() == b.tobytes()
+    return np.array_equal(a, b)
+
+
+def assert_same_files(first, second, ignore_attrs=("command_line",)):
+    """Every dataset bit for bit equal and every root attribute equal, except
+    the attributes that record how the run was invoked."""
+    data_a, attrs_a = load(first)
+    data_b, attrs_b = load(second)
+    assert sorted(data_a) == sorted(data_b)
+    differing = [name for name in data_a if not same_bits(data_a[name], data_b[name])]
+    assert not differing, f"datasets differ between {first.name} and {second.name}: {differing}"
+    assert sorted(attrs_a) == sorted(attrs_b)
+    for key in attrs_a:
+        if key not in ignore_attrs:
+            assert same_bits(attrs_a[key], attrs_b[key]), f"root attribute {key} differs"
+
+
+def wilson(k, n, z=Z95):
+    """95% Wilson score interval for k successes in n (arrays), clipped to [0, 1]."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = k / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z / denominator * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+
+
+def half_widths(codes):
+    """Wilson half-widths of every outcome from a vector of outcome codes."""
+    counts = np.bincount(codes, minlength=len(OUTCOMES))
+    lower, upper = wilson(counts, len(codes))
+    return (upper - lower) / 2
+
+
+# --------------------------------------------------------------------------
+# 1. Designs
+# --------------------------------------------------------------------------
+
+# Listed out of order on purpose: a grid keeps the listed order of the values.
+GRID_AXES = {
+    "actors.RUS.forces.deployed": [150000, 50000, 100000],
+    "actors.USA.forces.ready": [8500, 20000],
+    "actors.RUS.decision.patience_days": [15, 45],
+}
+
+RANGE_AXES = {
+    "actors.RUS.forces.deployed": {"min": 50000, "max": 150000},
+    "actors.USA.forces.ready": {"min": 1000, "max": 100000, "log": True},
+    "actors.RUS.decision.patience_days": {"min": 10, "max": 60},
+}
+
+# Many points for the distribution checks; 256 is a power of two for Sobol'.
+DESIGN_SAMPLES = {"random": 512, "lhs": 256, "sobol": 256}
+
+
+def to_unit(values, axis):
+    """Design coordinates in [0, 1]: linear, or logarithmic for a log axis."""
+    lo, hi = axis["min"], axis["max"]
+    if axis.get("log"):
+        return (np.log(values) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    return (values - lo) / (hi - lo)
+
+
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory):
+    # Common random numbers make each point's replications comparable with a
+    # single run at that point's values (test below).
+    d = tmp_path_factory.mktemp("grid")
+    body = scenario_text(replications=256, sweep=sweep_block(GRID_AXES, design="grid", random_numbers="common"))
+    path = write(d, "grid.yaml", body)
+    return body, simulate(d / "grid.h5", path)
+
+
+def test_grid_is_the_cartesian_product_with_the_last_axis_fastest(grid_run):
+    body, out = grid_run
+    data, attrs = load(out)
+    expected = np.array(list(itertools.product(*GRID_AXES.values())), dtype=float)
+    assert names(data["parameter"]) == list(GRID_AXES)
+    assert data["parameter_value"].shape == (len(expected), len(GRID_AXES))
+    np.testing.assert_array_equal(data["parameter_value"], expected)
+    np.testing.assert_array_equal(data["point"], np.arange(len(expected)))
+    np.testing.assert_array_equal(data["replications"], np.full(len(expected), 256))
+    assert data["outcome_code"].shape == (len(expected), 256)
+    np.testing.assert_array_equal(data["outcome_count"].sum(axis=1), 256)
+    # Root attributes record how to redo the run.
+    assert text(attrs["scenario"]) == body
+    assert int(attrs["seed"]) == FLAGSHIP_DOC["run"]["seed"]
+    assert text(attrs["random_numbers"]) == "common"
+
+
+def test_grid_point_is_simulated_at_its_parameter_values(grid_run, tmp_path):
+    # With common random numbers a point's replication r draws the same stream
+    # as replication r of a single run, so the point must reproduce, bit for
+    # bit, a plain run with --set at its values.
+    _, out = grid_run
+    data, _ = load(out)
+    point = 7
+    values = data["parameter_value"][point]
+    sets = [a for path, v in zip(GRID_AXES, values) for a in ("--set", f"{path}={float(v)!r}")]
+    single = simulate(tmp_path / "single.h5", write(tmp_path, "base.yaml", scenario_text(replications=256)),
+                      *sets, "--set", "run.random_numbers=common")
+    one, _ = load(single)
+    for name in ("outcome_code", "end_step", "war_start_step", "casualties"):
+        assert same_bits(data[name][point], one[name][0]), f"{name} at point {point} is not the run at its values"
+    # Not vacuous: the parameters change the results, so another point's
+    # replications differ.
+    others = [p for p in range(len(data["point"])) if p != point]
+    assert any(not same_bits(data["outcome_code"][p], data["outcome_code"][point]) for p in others)
+
+
+@pytest.fixture(scope="module")
+def range_design(tmp_path_factory):
+    """range_design(design) -> the datasets of a sweep over RANGE_AXES (run once per design)."""
+    # The design tests look at the points, not the crisis: one replication and
+    # a 5-day horizon keep hundreds of points cheap.
+    cache = {}
+
+    def get(design):
+        if design not in cache:
+            d = tmp_path_factory.mktemp(f"design_{design}")
+            body = scenario_text(replications=1, horizon_days=5,
+                                 sweep=sweep_block(RANGE_AXES, design=design, samples=DESIGN_SAMPLES[design]))
+            cache[design] = load(simulate(d / f"{design}.h5", write(d, f"{design}.yaml", body)))[0]
+        return cache[design]
+
+    return get
+
+
+@pytest.mark.parametrize("design", sorted(DESIGN_SAMPLES))
+def test_range_design_points_lie_in_their_ranges(range_design, design):
+    data = range_design(design)
+    n = DESIGN_SAMPLES[design]
+    values = data["parameter_value"]
+    assert names(data["parameter"]) == list(RANGE_AXES)
+    assert values.shape == (n, len(RANGE_AXES))
+    np.testing.assert_array_equal(data["replications"], np.ones(n))
+    for j, (path, axis) in enumerate(RANGE_AXES.items()):
+        assert np.all(values[:, j] >= axis["min"]) and np.all(values[:, j] <= axis["max"]), path
+        assert len(np.unique(values[:, j])) == n, f"{path}: repeated values in a {design} design"
+
+
+@pytest.mark.parametrize("design", sorted(DESIGN_SAMPLES))
+def test_range_design_is_uniform_on_the_axis_scale(range_design, design):
+    # Every design is uniform in the axis' coordinate: linear for plain axes,
+    # logarithmic for log axes, so the median lies at the geometric midpoint of
+    # a log axis.  Tolerance: Z standard errors of a sample median of n
+    # independent uniforms (0.5/sqrt(n)); stratified designs (lhs, sobol) are
+    # far tighter than that.
+    data = range_design(design)
+    n = DESIGN_SAMPLES[design]
+    tolerance = Z * 0.5 / math.sqrt(n)
+    log_axis = RANGE_AXES["actors.USA.forces.ready"]
+    arithmetic_mid = (log_axis["min"] + log_axis["max"]) / 2
+    # Setup check: the test tells log-uniform from uniform.  Were the log axis
+    # mapped linearly, its median would sit at the arithmetic midpoint, whose
+    # log-scale coordinate must then lie more than 2 tolerances from 0.5 (one
+    # for the test's band, one for the noise of that wrong median).
+    assert abs(to_unit(arithmetic_mid, log_axis) - 0.5) > 2 * tolerance
+    units = np.column_stack([to_unit(data["parameter_value"][:, j], axis) for j, axis in enumerate(RANGE_AXES.values())])
+    for j, path in enumerate(RANGE_AXES):
+        assert abs(np.median(units[:, j]) - 0.5) <= tolerance, f"{path}: median off the middle of its scale"
+    values = data["parameter_value"][:, list(RANGE_AXES).index("actors.USA.forces.ready")]
+    geometric_mid = math.sqrt(log_axis["min"] * log_axis["max"])
+    assert abs(np.mean(values < geometric_mid) - 0.5) <= tolerance
+    assert np.mean(values < arithmetic_mid) > 0.5 + tolerance
+    # The coordinates of different axes are not tied to each other: sample
+    # correlations of independent coordinates have standard error 1/sqrt(n-1).
+    correlation = np.corrcoef(units.T)
+    for a, b in itertools.combinations(range(len(RANGE_AXES)), 2):
+        assert abs(correlation[a, b]) <= Z / math.sqrt(n - 1), (design, a, b, correlation[a, b])
+
+
+def test_lhs_has_one_point_per_stratum_in_every_dimension(range_design):
+    design = "lhs"
+    data = range_design(design)
+    n = DESIGN_SAMPLES[design]
+    for j, (path, axis) in enumerate(RANGE_AXES.items()):
+        strata = np.floor(to_unit(data["parameter_value"][:, j], axis) * n).astype(int)
+        np.testing.assert_array_equal(np.sort(strata), np.arange(n), err_msg=path)
+
+
+def test_sobol_design_is_the_sobol_sequence(range_design):
+    # The sobol design is the (unscrambled) Sobol' sequence with Joe and Kuo's
+    # new-joe-kuo-6.21201 direction numbers, as in scipy, from its point 1 on
+    # (point 0 is the corner of the cube); axes map its coordinates linearly or
+    # on the log scale.
+    design = "sobol"
+    data = range_design(design)
+    qmc = pytest.importorskip("scipy.stats.qmc")
+    n = DESIGN_SAMPLES[design]
+    reference = qmc.Sobol(len(RANGE_AXES), scramble=False).random_base2(int(math.log2(n)) + 1)[1:n + 1]
+    units = np.column_stack([to_unit(data["parameter_value"][:, j], axis) for j, axis in enumerate(RANGE_AXES.values())])
+    np.testing.assert_allclose(units, reference, rtol=0, atol=1e-12)
+
+
+def test_range_design_point_is_simulated_at_its_parameter_values(range_design, tmp_path):
+    # Point 0 draws the same streams as a single run (point index 0 with
+    # independent random numbers), so it must reproduce a plain run with --set
+    # at its exact, unrounded values.  With a 5-day horizon the troop pools
+    # show the values (Russia's deployed troops among them).
+    data = range_design("random")
+    values = data["parameter_value"][0]
+    sets = [a for path, v in zip(RANGE_AXES, values) for a in ("--set", f"{path}={float(v)!r}")]
+    base = write(tmp_path, "base.yaml", scenario_text(replications=1, horizon_days=5))
+    one, _ = load(simulate(tmp_path / "single.h5", base, *sets))
+    for name in ("final_forces", "action_count", "outcome_code", "end_step"):
+        assert same_bits(data[name][0], one[name][0]), f"{name} at point 0 is not the run at its values"
+    # Not vacuous: a run at values rounded to 6 significant digits differs.
+    rounded = [a for path, v in zip(RANGE_AXES, values) for a in ("--set", f"{path}={float(v):.6g}")]
+    other, _ = load(simulate(tmp_path / "rounded.h5", base, *rounded))
+    assert not same_bits(data["final_forces"][0], other["final_forces"][0])
+
+
+@pytest.mark.parametrize("design", ["grid", "random", "lhs", "sobol"])
+def test_designs_are_deterministic_from_the_seed(design, tmp_path):
+    if design == "grid":
+        block = sweep_block(GRID_AXES, design="grid")
+    else:
+        block = sweep_block(RANGE_AXES, design=design, samples=16)
+    path = write(tmp_path, "s.yaml", scenario_text(replications=1, horizon_days=5, sweep=block))
+    first = load(simulate(tmp_path / "a.h5", path))[0]
+    again = load(simulate(tmp_path / "b.h5", path))[0]
+    assert same_bits(first["parameter_value"], again["parameter_value"])
+    assert same_bits(first["outcome_code"], again["outcome_code"])
+    seed = FLAGSHIP_DOC["run"]["seed"] + 1
+    other, attrs = load(simulate(tmp_path / "c.h5", path, "--seed", seed))
+    assert int(attrs["seed"]) == seed
+    if design in ("random", "lhs"):
+        # 48 coordinates drawn anew: equal with probability ~0 unless the seed is ignored.
+        assert not np.any(other["parameter_value"] == first["parameter_value"]), \
+            f"a {design} design must be drawn from the seed"
+
+
+def test_cli_sweep_replaces_and_adds_axes(tmp_path):
+    file_axes = {"actors.RUS.forces.deployed": [50000, 100000], "actors.USA.forces.ready": [8500, 20000]}
+    path = write(tmp_path, "s.yaml", scenario_text(replications=1, horizon_days=5, sweep=sweep_block(file_axes)))
+    out = simulate(tmp_path / "s.h5", path, "--sweep", "actors.USA.forces.ready=10000,30000,40000",
+                   "--sweep", "actors.RUS.decision.patience_days=20,40")
+    data, attrs = load(out)
+    axes = {"actors.RUS.forces.deployed": [50000, 100000], "actors.USA.forces.ready": [10000, 30000, 40000],
+            "actors.RUS.decision.patience_days": [20, 40]}
+    assert names(data["parameter"]) == list(axes)
+    np.testing.assert_array_equal(data["parameter_value"], np.array(list(itertools.product(*axes.values())), float))
+    assert "actors.RUS.decision.patience_days=20,40" in text(attrs["overrides"])
+
+
+# --------------------------------------------------------------------------
+# 2. Threads never change the results
+# --------------------------------------------------------------------------
+
+
+def test_threads_give_identical_files(tmp_path):
+    # 600 replications: two whole blocks and a partial one per point, so that
+    # blocks of one point finish out of order on two threads.
+    axes = {"actors.RUS.forces.deployed": [50000, 150000], "actors.RUS.decision.patience_days": [10, 30, 90]}
+    path = write(tmp_path, "s.yaml", scenario_text(replications=600, sweep=sweep_block(axes)))
+    one = simulate(tmp_path / "t1.h5", path, "--threads", 1)
+    two = simulate(tmp_path / "t2.h5", path, "--threads", 2)
+    assert_same_files(one, two)
+    data, _ = load(one)
+    assert data["outcome_code"].shape == (6, 600)
+
+
+# --------------------------------------------------------------------------
+# 3. Errors: exit 2, name the path, leave an existing output alone
+# --------------------------------------------------------------------------
+
+DEPLOYED = "actors.RUS.forces.deployed"
+READY = "actors.USA.forces.ready"
+TYPO = "actors.RUS.forces.deploy"
+TYPO_RE = re.escape(TYPO) + r"(?!ed)"  # the wrong path itself, not the right one it prefixes
+
+# name: (sweep block or None, extra CLI arguments, regexes the message must match,
+#        path whose key line the file diagnostic must point at, or None)
+ERROR_CASES = {
+    "file_unknown_path": (sweep_block({TYPO: [50000, 100000]}), [], [TYPO_RE, re.escape(DEPLOYED)], TYPO),
+    "cli_unknown_path": (None, ["--sweep", f"{TYPO}=50000,100000"], [TYPO_RE, re.escape(DEPLOYED)], None),
+    "file_negative_troops": (sweep_block({DEPLOYED: [-5000, 100000]}), [], [re.escape(DEPLOYED), "-5000"], DEPLOYED),
+    "cli_negative_troops": (None, ["--design", "random", "--samples", 8, "--sweep", f"{READY}=-100:5000"],
+                            [re.escape(READY), "-100"], None),
+    "file_range_for_grid": (sweep_block({DEPLOYED: {"min": 50000, "max": 100000}}, design="grid"), [],
+                            [re.escape(DEPLOYED), "grid"], DEPLOYED),
+    "cli_range_for_grid": (None, ["--sweep", f"{DEPLOYED}=50000:100000"], [re.escape(DEPLOYED), "grid"], None),
+    "file_list_for_sobol": (sweep_block({DEPLOYED: [50000, 100000]}, design="sobol", samples=8), [],
+                            [re.escape(DEPLOYED), "sobol"], DEPLOYED),
+    "cli_list_for_sobol": (None, ["--design", "sobol", "--samples", 8, "--sweep", f"{DEPLOYED}=50000,100000"],
+                           [re.escape(DEPLOYED), "sobol"], None),
+    "file_random_without_samples": (sweep_block({DEPLOYED: {"min": 50000, "max": 100000}}, design="random"), [],
+                                    ["samples", "random"], "sweep"),
+    "cli_random_without_samples": (None, ["--design", "random", "--sweep", f"{DEPLOYED}=50000:100000"],
+                                   ["samples", "random"], None),
+    "file_run_setting": (sweep_block({"run.seed": [1, 2]}), [], [r"run\.seed"], "run.seed"),
+    "cli_run_setting": (None, ["--sweep", "run.seed=1,2"], [r"run\.seed"], None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERROR_CASES))
+def test_bad_sweep_is_a_usage_error(case, tmp_path):
+    block, extra, patterns, key = ERROR_CASES[case]
+    body = scenario_text(replications=256, sweep=block)
+    path = write(tmp_path, "bad.yaml", body)
+    out = tmp_path / "out.h5"
+    previous = b"results of an earlier run\n"
+    out.write_bytes(previous)
+    proc = brink("run", path, "-q", "-o", out, *extra)
+    assert proc.returncode == 2, f"expected exit 2, got {proc.returncode}\nstderr:\n{proc.stderr}"
+    for bad in ("terminate called", "Traceback", "HDF5-DIAG", "what():"):
+        assert bad not in proc.stderr, proc.stderr
+    for pattern in patterns:
+        assert re.search(pattern, proc.stderr), f"message does not match {pattern!r}:\n{proc.stderr}"
+    if key is not None:
+        # A problem in the file is reported at its place: file:line:col.
+        lines = body.split("\n")
+        sweep_line = lines.index("sweep:") + 1
+        if key == "sweep":
+            where = list(range(sweep_line, len(lines) + 1))
+        else:
+            where = [i + 1 for i, line in enumerate(lines) if i + 1 > sweep_line and line.startswith(f"    {key}:")]
+            assert len(where) == 1
+        located = re.findall(rf"^{re.escape(str(path))}:(\d+):(\d+): ", proc.stderr, re.M)
+        assert located and int(located[0][0]) in where, f"expected a diagnostic at line {where}:\n{proc.stderr}"
+        if key != "sweep":
+            assert int(located[0][1]) == 5, f"expected the column of the key '{key}':\n{proc.stderr}"
+    assert out.read_bytes() == previous, "a failed run must not touch an existing output file"
+    assert not Path(str(out) + ".partial").exists()
+
+
+# --------------------------------------------------------------------------
+# 4. Adaptive replications
+# --------------------------------------------------------------------------
+
+ADAPTIVE_AXES = {"actors.RUS.decision.patience_days": [5, 30, 200]}
+
+
+def adaptive_scenario(directory, name, ci_halfwidth, maximum=20480):
+    rule = {"min": 256, "max": maximum, "ci_halfwidth": ci_halfwidth}
+    return write(directory, name, scenario_text(replications=rule, sweep=sweep_block(ADAPTIVE_AXES)))
+
+
+@pytest.fixture(scope="module")
+def adaptive_runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("adaptive")
+    loose = adaptive_scenario(d, "loose.yaml", 0.02)
+    return {
+        "loose_1": simulate(d / "loose_1.h5", loose, "--threads", 1),
+        "loose_2": simulate(d / "loose_2.h5", loose, "--threads", 2),
+        "tight": simulate(d / "tight.h5", adaptive_scenario(d, "tight.yaml", 0.01), "--threads", 2),
+        "capped": simulate(d / "capped.h5", adaptive_scenario(d, "capped.yaml", 0.02, maximum=1024)),
+    }
+
+
+def check_adaptive_rule(data, ci_halfwidth, minimum, maximum):
+    reps = data["replications"]
+    codes = data["outcome_code"]
+    assert codes.shape == (len(ADAPTIVE_AXES["actors.RUS.decision.patience_days"]), maximum)
+    for p, n in enumerate(reps):
+        assert minimum <= n <= maximum and (n % LANES == 0 or n == maximum), (p, n)
+        run = codes[p, :n]
+        assert np.all((run >= 0) & (run < len(OUTCOMES))), f"point {p}: a replication run without an outcome"
+        assert np.all(codes[p, n:] == -1), f"point {p}: replications past {n} must read -1"
+        assert np.all(np.isnan(data["casualties"][p, n:])), f"point {p}: casualties past {n} must read NaN"
+        counts = np.bincount(run, minlength=len(OUTCOMES))
+        np.testing.assert_array_equal(data["outcome_count"][p], counts)
+        lower, upper = wilson(counts, n)
+        np.testing.assert_allclose(data["outcome_probability_lower"][p], lower, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(data["outcome_probability_upper"][p], upper, rtol=1e-12, atol=1e-15)
+        half = (data["outcome_probability_upper"][p] - data["outcome_probability_lower"][p]) / 2
+        assert np.all(half <= ci_halfwidth) or n == maximum, f"point {p} stopped at {n} with half-widths {half}"
+        if n > minimum:
+            # The first round is `min` replications; a point that went on was
+            # not yet precise enough after it.
+            assert np.any(half_widths(run[:minimum]) > ci_halfwidth), f"point {p} should have stopped at {minimum}"
+
+
+def test_adaptive_rounds_stop_at_the_wilson_half_width(adaptive_runs):
+    data, attrs = load(adaptive_runs["loose_2"])
+    check_adaptive_rule(data, 0.02, 256, 20480)
+    assert int(attrs["replications"]) == 20480
+    # Not vacuous: the rule made some point run more than its first round.
+    assert data["replications"].max() > 256
+
+
+def test_adaptive_stops_at_max(adaptive_runs):
+    data, _ = load(adaptive_runs["capped"])
+    check_adaptive_rule(data, 0.02, 256, 1024)
+    # Patience 30 needs ~2,500 replications for +-0.02 on its ~0.5 standoff share.
+    assert data["replications"][1] == 1024
+
+
+def test_adaptive_threads_give_identical_files(adaptive_runs):
+    assert_same_files(adaptive_runs["loose_1"], adaptive_runs["loose_2"])
+
+
+def test_tighter_ci_never_runs_fewer_replications(adaptive_runs):
+    loose, _ = load(adaptive_runs["loose_2"])
+    tight, _ = load(adaptive_runs["tight"])
+    check_adaptive_rule(tight, 0.01, 256, 20480)
+    assert np.all(tight["replications"] >= loose["replications"]), (tight["replications"], loose["replications"])
+    assert np.any(tight["replications"] > loose["replications"])
+    # A replication's result does not depend on the stopping rule.
+    for p, n in enumerate(loose["replications"]):
+        for name in ("outcome_code", "end_step", "casualties"):
+            assert same_bits(tight[name][p, :n], loose[name][p, :n]), (name, p)
+
+
+# --------------------------------------------------------------------------
+# 5. Common random numbers
+# --------------------------------------------------------------------------
+
+# Pilot (5,120 replications per point, flagship, USA ready 8,500 vs 20,000):
+# the paired difference D = 1[full_war at 20,000] - 1[full_war at 8,500] had
+# variance 0.036 with common random numbers and 0.364 with independent ones
+# (ratio 0.10); E[(D - mean)^4] was 0.034 and 0.364.  The SE of a sample
+# variance is sqrt((m4 - var^2) / N); with N = 512 that is 0.008 (common) and
+# 0.021 (independent), so even at Z = 4.5 SE against the test, the ratio is
+# (0.036 + 4.5*0.008) / (0.364 - 4.5*0.021) = 0.27, well below 0.8.
+CRN_REPLICATIONS = 512
+CRN_AXES = {"actors.USA.forces.ready": [8500, 20000]}
+
+
+@pytest.fixture(scope="module")
+def crn_runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("crn")
+    out = {}
+    for mode in ("common", "independent"):
+        body = scenario_text(replications=CRN_REPLICATIONS, sweep=sweep_block(CRN_AXES, random_numbers=mode))
+        out[mode] = load(simulate(d / f"{mode}.h5", write(d, f"{mode}.yaml", body)))
+    return out
+
+
+def test_common_random_numbers_reduce_the_variance_of_paired_differences(crn_runs):
+    variance = {}
+    for mode, (data, attrs) in crn_runs.items():
+        assert text(attrs["random_numbers"]) == mode
+        np.testing.assert_array_equal(data["parameter_value"][:, 0], CRN_AXES["actors.USA.forces.ready"])
+        full_war = (data["outcome_code"] == FULL_WAR).astype(float)
+        variance[mode] = np.var(full_war[1] - full_war[0], ddof=1)
+    assert variance["independent"] > 0
+    assert variance["common"] / variance["independent"] < 0.8, variance
+
+
+def test_common_random_numbers_share_draws_the_parameter_cannot_affect(crn_runs):
+    # Private types are drawn at step 0 from the priors alone (docs/model.md,
+    # "Random numbers": kResolve), so US ready troops cannot change them: with
+    # common random numbers replication r has the same types at both points.
+    common, _ = crn_runs["common"]
+    assert same_bits(common["resolve_type"][0], common["resolve_type"][1])
+    # With independent streams Russia's type (prior 0.5/0.5) agrees only by
+    # chance: about half the time, at most 0.5 + Z * 0.5/sqrt(N).
+    independent, _ = crn_runs["independent"]
+    actors = names(independent["actor"])
+    rus = actors.index("RUS")
+    agree = np.mean(independent["resolve_type"][0, :, rus] == independent["resolve_type"][1, :, rus])
+    assert agree <= 0.5 + Z * 0.5 / math.sqrt(CRN_REPLICATIONS)
+
+
+# --------------------------------------------------------------------------
+# 6. Summaries agree with the per-replication data
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fixed_run(tmp_path_factory):
+    # dt = 0.5 day so that a summary that forgot dt would show; 600 replications
+    # end in a partial block.
+    d = tmp_path_factory.mktemp("summary")
+    body = scenario_text(replications=600, horizon_days=60, dt_days=0.5, sweep=sweep_block(ADAPTIVE_AXES))
+    return simulate(d / "fixed.h5", write(d, "fixed.yaml", body))
+
+
+@pytest.mark.parametrize("which", ["fixed", "adaptive"])
+def test_summaries_agree_with_the_replications(which, fixed_run, adaptive_runs):
+    data, attrs = load(fixed_run if which == "fixed" else adaptive_runs["tight"])
+    dt = float(attrs["dt_days"])
+    quantiles = data["quantile"]
+    np.testing.assert_array_equal(quantiles, [0.05, 0.5, 0.95])
+    steps = data["survival"].shape[1]
+    np.testing.assert_allclose(data["horizon"], (np.arange(steps) + 1) * dt, rtol=1e-12)
+    actors = len(data["actor"])
+    points = len(data["point"])
+    assert data["casualty_quantile"].shape == (points, actors, len(quantiles))
+    assert data["end_day_quantile"].shape == (points, len(quantiles))
+    assert data["mean_end_day"].shape == (points,)
+    for p, n in enumerate(data["replications"]):
+        codes = data["outcome_code"][p, :n]
+        counts = np.bincount(codes, minlength=len(OUTCOMES))
+        np.testing.assert_array_equal(data["outcome_count"][p], counts)
+        np.testing.assert_array_equal(data["outcome_probability"][p], counts / n)
+        casualties = data["casualties"][p, :n]
+        assert casualties.shape == (n, actors) and np.all(np.isfinite(casualties))
+        np.testing.assert_allclose(data["mean_casualties"][p], casualties.mean(axis=0), rtol=1e-12, atol=1e-9)
+        for a in range(actors):
+            np.testing.assert_allclose(data["casualty_quantile"][p, a], np.quantile(casualties[:, a], quantiles),
+                                       rtol=1e-12, atol=1e-9, err_msg=f"point {p} actor {a}")
+        end_day = data["end_step"][p, :n] * dt
+        np.testing.assert_allclose(data["mean_end_day"][p], end_day.mean(), rtol=1e-12)
+        np.testing.assert_allclose(data["end_day_quantile"][p], np.quantile(end_day, quantiles), rtol=1e-12)
+        start = data["war_start_step"][p, :n]
+        survival = [np.mean((start == -1) | (start > s)) for s in range(steps)]
+        np.testing.assert_allclose(data["survival"][p], survival, rtol=0, atol=1e-15)
+    # Not vacuous: wars begin, at different times, at some point of the sweep.
+    assert np.ptp(data["survival"]) > 0.1
+
+
+# --------------------------------------------------------------------------
+# 7. Sobol' sensitivity indices
+# --------------------------------------------------------------------------
+
+PATIENCE = "actors.RUS.decision.patience_days"
+IGNORED = "negotiation.issues.new_start_followon.positions.NATO"
+SENSITIVITY_AXES = [f"{PATIENCE}=10:120", f"{IGNORED}=0:1", "actors.USA.forces.ready=8500:50000"]
+SENSITIVITY_N = 64
+
+
+@pytest.fixture(scope="module")
+def sensitivity_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sensitivity")
+    path = write(d, "base.yaml", scenario_text(replications=256))
+    sweeps = [a for axis in SENSITIVITY_AXES for a in ("--sweep", axis)]
+    out = simulate(d / "sens.h5", path, "--sensitivity", "--design", "sobol", "--samples", SENSITIVITY_N,
+                   *sweeps, "--set", "run.random_numbers=common", "--summary-only")
+    return out
+
+
+def test_sensitivity_variables_and_layout(sensitivity_run):
+    data, attrs = load(sensitivity_run)
+    d = len(SENSITIVITY_AXES)
+    assert len(data["point"]) == SENSITIVITY_N * (d + 2)
+    assert names(data["parameter"]) == [a.split("=")[0] for a in SENSITIVITY_AXES]
+    actors = names(data["actor"])
+    outputs = [f"probability_{o}" for o in OUTCOMES] + [f"mean_casualties_{a}" for a in actors]
+    assert names(data["output"]) == outputs
+    with h5py.File(sensitivity_run, "r") as f:
+        for stat in ("first", "total"):
+            for suffix in ("", "_lower", "_upper"):
+                ds = f[f"sensitivity_{stat}{suffix}"]
+                assert ds.shape == (len(outputs), d)
+                assert [[s.name.split("/")[-1] for s in dim.values()] for dim in ds.dims] == [["output"], ["parameter"]]
+    assert text(attrs["random_numbers"]) == "common"
+    overrides = text(attrs["overrides"])
+    assert "run.random_numbers=common" in overrides and all(a in overrides for a in SENSITIVITY_AXES)
+    # --summary-only: summaries, no per-replication variables.
+    for name in ("outcome_code", "casualties", "end_step", "war_start_step"):
+        assert name not in data
+    np.testing.assert_array_equal(data["replications"], 256)
+    for j, axis in enumerate(SENSITIVITY_AXES):
+        lo, hi = (float(x) for x in axis.split("=")[1].split(":"))
+        assert np.all((data["parameter_value"][:, j] >= lo) & (data["parameter_value"][:, j] <= hi))
+    for stat in ("first", "total"):
+        assert np.all(data[f"sensitivity_{stat}_lower"] <= data[f"sensitivity_{stat}_upper"])
+
+
+def test_ignored_parameter_has_no_effect_and_patience_dominates(sensitivity_run):
+    # The flagship gives NATO salience 0 on the New START follow-on ("not a
+    # party"), so NATO's position on it enters no utility and no agreement test.
+    issue = FLAGSHIP_DOC["negotiation"]["issues"]["new_start_followon"]
+    assert issue["salience"]["NATO"] == 0, "test setup: NATO is now a party to new_start_followon; pick another"
+    data, _ = load(sensitivity_run)
+    params = names(data["parameter"])
+    outputs = names(data["output"])
+    ignored, patience = params.index(IGNORED), params.index(PATIENCE)
+    first, total = data["sensitivity_first"], data["sensitivity_total"]
+    assert np.all(np.isfinite(first)) and np.all(np.isfinite(total))
+    for o, output in enumerate(outputs):
+        assert abs(first[o, ignored]) < 0.05, (output, first[o, ignored])
+        assert total[o, ignored] < 0.05, (output, total[o, ignored])
+    # Moscow's patience decides when it stops talking: it drives the war risk.
+    assert total[outputs.index("probability_full_war"), patience] > 0.3
+
+
+def test_inspect_prints_the_sobol_table(sensitivity_run):
+    proc = brink_ok("inspect", sensitivity_run)
+    assert "Sobol" in proc.stdout, proc.stdout
+    data, _ = load(sensitivity_run)
+    number = r"(-?\d+\.\d+|nan)"
+    row = re.compile(rf"^\s*(\S+)\s+(\S+)\s+{number}\s+\[\s*{number},\s*{number}\]\s+{number}\s+\[\s*{number},\s*{number}\]\s*$")
+    rows = {}
+    for line in proc.stdout.splitlines():
+        m = row.match(line)
+        if m:
+            rows[(m.group(1), m.group(2))] = [float(x) for x in m.groups()[2:]]
+    outputs, params = names(data["output"]), names(data["parameter"])
+    assert set(rows) == {(o, p) for o in outputs for p in params}, proc.stdout
+    for o, output in enumerate(outputs):
+        for j, param in enumerate(params):
+            expected = [data[f"sensitivity_{s}"][o, j] for s in
+                        ("first", "first_lower", "first_upper", "total", "total_lower", "total_upper")]
+            np.testing.assert_allclose(rows[(output, param)], expected, rtol=0, atol=0.0005 + 1e-12,
+                                       err_msg=f"{output} / {param}")
