@@ -1,0 +1,44 @@
+"""Locating and running the `brink` command line from Python (notebooks, scripts)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+__all__ = ["find_brink", "repository_root", "run_brink"]
+
+
+def repository_root() -> Path:
+    """The brink source tree: ``$BRINK_SOURCE_DIR`` if set, else the tree this package lives in
+    (``<root>/analysis/brink_analysis``)."""
+    env = os.environ.get("BRINK_SOURCE_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2]
+
+
+def find_brink() -> Path:
+    """Path of the `brink` binary: ``$BRINK`` if set, else ``<repository>/build/release/brink``.
+
+    Raises FileNotFoundError, saying how to build it, if there is no executable there."""
+    env = os.environ.get("BRINK")
+    path = Path(env) if env else repository_root() / "build" / "release" / "brink"
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        where = "$BRINK" if env else "the release build"
+        raise FileNotFoundError(
+            f"no brink binary at {path} ({where}); build it with "
+            "`cmake --preset release && cmake --build --preset release --target brink`, or set BRINK to its path"
+        )
+    return path
+
+
+def run_brink(*args, binary: str | os.PathLike | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Runs ``brink *args`` (arguments converted to str) and returns the CompletedProcess (text stdout/stderr).
+
+    `binary` defaults to :func:`find_brink`. Raises RuntimeError with brink's
+    stderr if it exits with a non-zero status."""
+    exe = Path(binary) if binary is not None else find_brink()
+    command = [str(exe), *[str(a) for a in args]]
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"`{' '.join(command)}` failed with exit code {done.returncode}:\n{done.stderr.strip()}")
+    return done

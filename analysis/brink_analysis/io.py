@@ -1,0 +1,363 @@
+"""Opening brink result files and naming their sweep parameters.
+
+A brink file (docs/output.md) is a netCDF-4 file with dimensions ``point``
+(sweep points), ``replication``, ``step`` (time-series records), ``actor``,
+``pool``, ``outcome``, ``rung``, ``type``, ``horizon`` (days), ``parameter``
+(the ``--set``/``--sweep`` paths) and, after ``--sensitivity``, ``output``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "format_value",
+    "label_of",
+    "open_results",
+    "parameter_label",
+    "parameter_units",
+    "parameter_values",
+    "parameters",
+    "point_label",
+    "point_position",
+    "replication_mask",
+    "require",
+    "select_points",
+    "swept_parameters",
+]
+
+
+# --------------------------------------------------------------------------
+# Opening a file
+# --------------------------------------------------------------------------
+
+
+def _as_str_array(values: np.ndarray) -> np.ndarray:
+    """Returns `values` (bytes, str or object) as a numpy array of ``str`` of the same shape."""
+    flat = [v.decode("utf-8") if isinstance(v, (bytes, np.bytes_)) else str(v) for v in np.asarray(values).ravel()]
+    return np.array(flat, dtype=str).reshape(np.shape(values))
+
+
+def open_results(path: str | os.PathLike) -> xr.Dataset:
+    """Opens a brink result file as an :class:`xarray.Dataset`.
+
+    The file is opened lazily with ``engine="h5netcdf"`` and
+    ``decode_timedelta=False``, so ``day`` (the day of each time-series record)
+    and ``horizon`` (the day of each survival value) stay numeric days instead of
+    becoming ``timedelta64``. On top of the file's own layout:
+
+    - every string coordinate (``actor``, ``pool``, ``outcome``, ``rung``,
+      ``action``, ``parameter``, ``output``) and ``type_name`` hold ``str``;
+    - ``day`` is a coordinate along ``step`` (``ds.troops.swap_dims(step="day")``);
+    - every parameter path in ``parameter`` (each ``--set`` and ``--sweep``
+      path) becomes a coordinate along ``point`` named by the dotted path, with
+      its values from ``parameter_value`` and its ``units`` where known, e.g.
+      ``ds.coords["actors.RUS.forces.deployed"]`` (troops), so that
+      ``ds.outcome_probability.swap_dims(point="actors.RUS.forces.deployed")``
+      works for a one-parameter sweep.
+
+    Replications a point never ran (adaptive sweeps run fewer than the
+    ``replication`` dimension; see ``replications(point)``) read as -1 or NaN in
+    the per-run variables; :func:`replication_mask` marks the ones that ran.
+
+    Raises FileNotFoundError if `path` does not exist and ValueError if it is
+    not a brink file. Warns (RuntimeWarning) if the run that wrote it did not
+    finish (no root attribute ``complete = 1``). Close the dataset (or use it
+    in a ``with`` block) to release the file.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no brink result file at '{path}'")
+    ds = xr.open_dataset(path, engine="h5netcdf", decode_timedelta=False)
+    if ds.attrs.get("engine") != "brink":
+        ds.close()
+        raise ValueError(f"'{path}' is not a brink result file (its root attribute 'engine' is not 'brink')")
+    if int(ds.attrs.get("complete", 0)) != 1:
+        warnings.warn(
+            f"'{path}' is incomplete: the run that wrote it did not finish (finish it with brink run ... --resume)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+    # Strings come back as str, whatever the reader's choice of object/bytes.
+    for name in list(ds.variables):
+        var = ds.variables[name]
+        if var.dtype.kind not in "OSU":
+            continue
+        values = _as_str_array(var.values)
+        if name in ds.coords:
+            ds = ds.assign_coords({name: (var.dims, values, dict(var.attrs))})
+        else:
+            ds[name] = (var.dims, values, dict(var.attrs))
+
+    if "day" in ds.data_vars:
+        ds = ds.set_coords("day")
+
+    if "parameter" in ds.dims and "parameter_value" in ds.data_vars:
+        table = np.asarray(ds["parameter_value"].values, dtype=float)
+        scenario = _parse_scenario(ds.attrs.get("scenario"))
+        extra = {}
+        for i, name in enumerate(ds["parameter"].values):
+            attrs = {
+                "long_name": f"value of the scenario parameter {name} at each point",
+                "label": parameter_label(str(name), units=False, scenario=scenario),
+            }
+            unit = parameter_units(name)
+            if unit:
+                attrs["units"] = unit
+            extra[str(name)] = ("point", table[:, i], attrs)
+        ds = ds.assign_coords(extra)
+    return ds
+
+
+# --------------------------------------------------------------------------
+# Parameters and points
+# --------------------------------------------------------------------------
+
+
+def parameters(ds: xr.Dataset) -> list[str]:
+    """Every parameter path the file records (each ``--set`` and ``--sweep``), in file order."""
+    if "parameter" not in ds.dims:
+        return []
+    return [str(p) for p in ds["parameter"].values]
+
+
+def parameter_values(ds: xr.Dataset, name: str) -> np.ndarray:
+    """Value of parameter path `name` at every point (float64, along ``point``); ValueError if the file lacks it."""
+    names = parameters(ds)
+    if name not in names:
+        listed = ", ".join(names) if names else "none (the run used no --set or --sweep)"
+        raise ValueError(f"'{name}' is not a parameter of this file; its parameters: {listed}")
+    if name in ds.coords:
+        return np.asarray(ds.coords[name].values, dtype=float)
+    return np.asarray(ds["parameter_value"].isel(parameter=names.index(name)).values, dtype=float)
+
+
+def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> list[str]:
+    """The parameter paths whose value differs between points (among `points`, positions along
+    ``point``, if given), in file order. A ``--set`` path has one value everywhere and is not listed."""
+    out = []
+    for name in parameters(ds):
+        values = parameter_values(ds, name)
+        if points is not None:
+            values = values[np.asarray(points, dtype=int)]
+        if values.size and not np.all(values == values[0]):
+            out.append(name)
+    return out
+
+
+def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> np.ndarray:
+    """Positions along ``point`` of the points whose parameters equal `where` ({path: value}).
+
+    Values compare with a relative tolerance of 1e-9. An empty or None `where`
+    selects every point. Raises ValueError naming the parameter if a path is
+    unknown or no point has the value asked for.
+    """
+    keep = np.ones(ds.sizes["point"], dtype=bool)
+    for name, value in (where or {}).items():
+        values = parameter_values(ds, name)
+        match = np.isclose(values, float(value), rtol=1e-9, atol=0.0)
+        if not match.any():
+            have = ", ".join(format_value(v) for v in np.unique(values))
+            raise ValueError(f"no point has {name} = {format_value(value)}; its values: {have}")
+        keep &= match
+    if not keep.any():
+        raise ValueError(f"no point matches all of {dict(where or {})}")
+    return np.flatnonzero(keep)
+
+
+def point_position(ds: xr.Dataset, point: int | Mapping[str, float]) -> int:
+    """Position along ``point`` of one point, given as its index (the ``point``
+    coordinate value) or as {parameter path: value} matching exactly one point."""
+    if isinstance(point, Mapping):
+        found = select_points(ds, point)
+        if found.size != 1:
+            raise ValueError(
+                f"{dict(point)} matches {found.size} points; add values for {', '.join(swept_parameters(ds, found))}"
+            )
+        return int(found[0])
+    hits = np.flatnonzero(np.asarray(ds["point"].values) == int(point))
+    if hits.size != 1:
+        raise ValueError(f"no point {point} in this file (it has points 0 to {ds.sizes['point'] - 1})")
+    return int(hits[0])
+
+
+def replication_mask(ds: xr.Dataset) -> xr.DataArray:
+    """Boolean (point, replication): True for the replications each point actually ran.
+
+    Fixed-count runs ran every replication; adaptive ones ran ``replications(point)``
+    (the rest of the per-run arrays is -1 or NaN)."""
+    rep = ds["replication"]
+    if "replications" in ds.data_vars:
+        return rep < ds["replications"]
+    return xr.ones_like(ds["point"], dtype=bool) & xr.ones_like(rep, dtype=bool)
+
+
+def require(ds: xr.Dataset, names: Iterable[str], what: str, how: str) -> None:
+    """Raises ValueError("the file has no <what> (<names>): <how>") if a variable in `names` is missing."""
+    missing = [n for n in names if n not in ds.variables]
+    if missing:
+        raise ValueError(f"this file has no {what} (no variable {', '.join(repr(m) for m in missing)}): {how}")
+
+
+TIMESERIES_HINT = "run brink with --timeseries every=K (and without --summary-only) to record it"
+PER_RUN_HINT = "run brink without --summary-only to record per-replication results"
+
+
+# --------------------------------------------------------------------------
+# Units and labels (docs/model.md, "Parameter table")
+# --------------------------------------------------------------------------
+
+_ACTOR = r"actors\.[^.]+"
+_UNITS: list[tuple[str, str | None]] = [
+    (r"run\.(horizon_days|dt_days)", "days"),
+    (r"run\.replications", "replications"),
+    (r"output\.timeseries_every", "steps"),
+    (r"escalation\.tension\.(initial|agreement_relief)", "tension"),
+    (r"escalation\.tension\.decay", "1/day"),
+    (r"escalation\.incidents\.base_rate", "1/day"),
+    (r"escalation\.incidents\.tension_rate", "1/day per tension unit"),
+    (r"escalation\.incidents\.contact_rate", "1/day per 100,000 troops"),
+    (r"escalation\.incidents\.tension_jump", "tension"),
+    (r"escalation\.incidents\.escalation_probability", "probability"),
+    (_ACTOR + r"\.forces\.(deployed|ready|reserve|deployed_cap)", "troops"),
+    (_ACTOR + r"\.forces\.(mobilization_rate|deployment_rate)", "troops/day"),
+    (_ACTOR + r"\.posture\.(reaction|fatigue)", "1/day"),
+    (_ACTOR + r"\.posture\.grievance", "troops/day"),
+    (_ACTOR + r"\.combat\.effectiveness", None),  # 1/day (square law) or 1/(troop day) (linear law)
+    (_ACTOR + r"\.decision\.rationality", "1/utils"),
+    (_ACTOR + r"\.decision\.patience_days", "days"),
+    (_ACTOR + r"\.(decision|types\.[^.]+)\.weights\.[^.]+", "utils per feature unit"),
+    (_ACTOR + r"\.types\.[^.]+\.prior", "probability"),
+    (_ACTOR + r"\.actions\.[^.]+\.cost", "utils"),
+    (_ACTOR + r"\.actions\.[^.]+\.tension", "tension"),
+    (_ACTOR + r"\.actions\.[^.]+\.amount", "troops"),
+    (_ACTOR + r"\.actions\.[^.]+\.concession", "position"),
+    (_ACTOR + r"\.actions\.[^.]+\.effect", "fraction"),
+    (r"negotiation\.acceptance_window", "position"),
+    (r"negotiation\.issues\.[^.]+\.positions\.[^.]+", "position"),
+    (r"events\.\d+\.day", "days"),
+    (r"events\.\d+\.(deploy|withdraw|mobilize|demobilize|reinforce)", "troops"),
+]
+
+_NICE = {
+    "forces.deployed": "deployed forces",
+    "forces.ready": "ready forces",
+    "forces.reserve": "reserve forces",
+    "forces.deployed_cap": "cap on deployed forces",
+    "forces.mobilization_rate": "mobilization rate",
+    "forces.deployment_rate": "deployment rate",
+    "posture.reaction": "reaction coefficient",
+    "posture.fatigue": "fatigue",
+    "posture.grievance": "grievance",
+    "combat.effectiveness": "combat effectiveness",
+    "combat.defence_advantage": "defence advantage",
+    "decision.rationality": "rationality λ",
+    "decision.patience_days": "patience",
+    "decision.ready_weight": "weight of ready forces",
+}
+
+
+def parameter_units(path: str) -> str | None:
+    """Unit of a scenario parameter path (docs/model.md, "Parameter table"), or None if it is
+    dimensionless or not known, e.g. ``"troops"`` for ``actors.RUS.forces.deployed``."""
+    for pattern, unit in _UNITS:
+        if re.fullmatch(pattern, path):
+            return unit
+    return None
+
+
+def _nice_actor_path(rest: str) -> str:
+    """Readable text of the part of an ``actors.I.<rest>`` path after the actor id."""
+    if rest in _NICE:
+        return _NICE[rest]
+    m = re.fullmatch(r"types\.([^.]+)\.(prior|resolve)", rest)
+    if m:
+        return f"{m.group(2)} of type '{m.group(1)}'"
+    m = re.fullmatch(r"(?:decision|types\.([^.]+))\.weights\.([^.]+)", rest)
+    if m:
+        return f"weight on {m.group(2).replace('_', ' ')}" + (f" (type '{m.group(1)}')" if m.group(1) else "")
+    m = re.fullmatch(r"actions\.([^.]+)\.([^.]+)", rest)
+    if m:
+        return f"'{m.group(1)}' {m.group(2)}"
+    return rest.replace("_", " ")
+
+
+def parameter_label(path: str, units: bool = True, scenario: Mapping | None = None) -> str:
+    """Human-readable label of a parameter path, with its unit in parentheses when known and
+    `units` is true: ``actors.RUS.decision.patience_days`` -> ``"RUS patience (days)"``.
+
+    `scenario` (the parsed scenario, optional) names list entries such as
+    commitments: ``relations.commitments.2.strength`` -> ``"USA→UKR commitment strength"``."""
+    m = re.fullmatch(r"actors\.([^.]+)\.(.+)", path)
+    c = re.fullmatch(r"relations\.commitments\.(\d+)\.strength", path)
+    i = re.fullmatch(r"negotiation\.issues\.([^.]+)\.(positions|salience)\.([^.]+)", path)
+    text = path
+    if m:
+        text = f"{m.group(1)} {_nice_actor_path(m.group(2))}"
+    elif i:
+        text = f"{i.group(3)} {'position' if i.group(2) == 'positions' else 'salience'} on {i.group(1).replace('_', ' ')}"
+    elif c and scenario is not None:
+        try:
+            entry = scenario["relations"]["commitments"][int(c.group(1))]
+            text = f"{entry['from']}→{entry['to']} commitment strength"
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass
+    unit = parameter_units(path) if units else None
+    return f"{text} ({unit})" if unit else text
+
+
+def label_of(ds: xr.Dataset, path: str, units: bool = True) -> str:
+    """Label of parameter `path` in a dataset from :func:`open_results` (which names list entries
+    from the file's scenario text), with its unit in parentheses when known and `units` is true."""
+    coord = ds.coords.get(path)
+    if coord is not None and "label" in coord.attrs:
+        unit = coord.attrs.get("units") if units else None
+        return f"{coord.attrs['label']} ({unit})" if unit else str(coord.attrs["label"])
+    return parameter_label(path, units)
+
+
+def _parse_scenario(text) -> Mapping | None:
+    """The scenario YAML as a dict, or None if PyYAML is missing or the text does not parse."""
+    if not isinstance(text, str):
+        return None
+    try:
+        import yaml  # optional (python3-yaml): only used to name list entries in labels
+    except ImportError:
+        return None
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return parsed if isinstance(parsed, Mapping) else None
+
+
+def format_value(value: float) -> str:
+    """Compact text of a parameter value: ``100000`` -> ``"100,000"``, ``30.0`` -> ``"30"``, ``0.15`` -> ``"0.15"``."""
+    v = float(value)
+    if math.isfinite(v) and v.is_integer():
+        return f"{int(v):,}"
+    return f"{v:.4g}"
+
+
+def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) -> str:
+    """Label of the point at position `point`: ``"RUS patience 30 days, RUS deployed forces 100,000 troops"``.
+
+    `names` are the parameter paths to show (default: those swept in the file);
+    with none, the label is ``"point <index>"``."""
+    names = swept_parameters(ds) if names is None else list(names)
+    if not names:
+        return f"point {int(ds['point'].values[point])}"
+    parts = []
+    for name in names:
+        unit = parameter_units(name)
+        value = format_value(parameter_values(ds, name)[point])
+        parts.append(f"{label_of(ds, name, units=False)} {value}" + (f" {unit}" if unit in ("days", "troops") else ""))
+    return ", ".join(parts)

@@ -1,0 +1,563 @@
+"""Plots of brink results (matplotlib).
+
+Every function takes a dataset from :func:`brink_analysis.open_results`,
+accepts ``ax=`` (an existing Axes to draw into; a new figure is made when it
+is None) and returns the Axes it drew on; :func:`plot_troop_fans` draws a grid
+of panels and returns the Figure. Time axes are in days since the start of
+the crisis, troops are head counts and probabilities are fractions.
+Functions raise ValueError, naming the ``brink run`` option to use, when the
+file lacks the data a plot needs (e.g. time series without ``--timeseries``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from .io import (
+    format_value,
+    label_of,
+    parameter_values,
+    point_label,
+    point_position,
+    select_points,
+    swept_parameters,
+)
+from .tables import (
+    _check_label,
+    _replications,
+    _type_index,
+    belief_by_true_type,
+    rung_occupancy,
+    sensitivity_table,
+    survival_curves,
+    troop_quantiles,
+    type_names,
+)
+
+__all__ = [
+    "OUTCOME_COLORS",
+    "outcome_label",
+    "plot_beliefs",
+    "plot_outcome_heatmap",
+    "plot_outcome_probability",
+    "plot_rung_occupancy",
+    "plot_sensitivity",
+    "plot_survival",
+    "plot_troop_fan",
+    "plot_troop_fans",
+    "save_figure",
+]
+
+#: Colour of each outcome in every plot (others fall back to matplotlib's cycle).
+OUTCOME_COLORS = {
+    "settlement": "#2a9d8f",
+    "standoff": "#8a96a3",
+    "limited_war": "#f4a261",
+    "full_war": "#d62828",
+    "alliance_war": "#6a040f",
+}
+
+_OUTCOME_TEXT = {
+    "settlement": "settlement",
+    "standoff": "standoff at horizon",
+    "limited_war": "limited war",
+    "full_war": "full-scale war",
+    "alliance_war": "NATO–Russia war",
+}
+
+_TYPE_COLORS = ["#c0392b", "#2e86c1", "#27ae60", "#8e44ad", "#d68910", "#17a589", "#7f8c8d", "#34495e"]
+_DAY_LABEL = "days since the start of the crisis"
+
+
+def outcome_label(outcome: str) -> str:
+    """Readable name of an outcome: ``"full_war"`` -> ``"full-scale war"``."""
+    return _OUTCOME_TEXT.get(outcome, outcome.replace("_", " "))
+
+
+def _outcome_color(ds: xr.Dataset, outcome: str) -> str:
+    if outcome in OUTCOME_COLORS:
+        return OUTCOME_COLORS[outcome]
+    return f"C{list(ds['outcome'].values).index(outcome) % 10}"
+
+
+def _axes(ax: Axes | None, figsize=(7.5, 4.6)) -> Axes:
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _thousands(axis) -> None:
+    """Formats an axis with thousands separators (100,000)."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def _outcome_list(ds: xr.Dataset, outcomes: str | Sequence[str] | None) -> list[str]:
+    have = [str(o) for o in ds["outcome"].values]
+    if outcomes is None:
+        return have
+    chosen = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    for o in chosen:
+        if o not in have:
+            raise ValueError(f"no outcome '{o}' in this file; its outcomes: {', '.join(have)}")
+    return chosen
+
+
+def _fixed_text(ds: xr.Dataset, points: np.ndarray, exclude: Sequence[str]) -> str:
+    """Label such as "RUS patience 30 days" of the swept parameters that are constant among `points`."""
+    varying = swept_parameters(ds, points)
+    fixed = [n for n in swept_parameters(ds) if n not in exclude and n not in varying]
+    return point_label(ds, int(points[0]), fixed) if fixed else ""
+
+
+def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.ndarray:
+    """Positions of the points matching `where` that finished (all of them, but in an interrupted run)."""
+    points = select_points(ds, where)
+    points = points[_replications(ds)[points] > 0]
+    if points.size == 0:
+        raise ValueError("none of the selected points finished in this file (the run was interrupted)")
+    return points
+
+
+def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str]) -> None:
+    others = [n for n in swept_parameters(ds, points) if n not in used]
+    if others:
+        raise ValueError(
+            "the selected points also differ in " + ", ".join(others) + "; fix them with "
+            "where={path: value} or draw one line per value with by=path"
+        )
+
+
+# --------------------------------------------------------------------------
+# Outcome probabilities against swept parameters
+# --------------------------------------------------------------------------
+
+
+def plot_outcome_probability(
+    ds: xr.Dataset,
+    x: str,
+    outcomes: str | Sequence[str] | None = None,
+    by: str | None = None,
+    where: Mapping[str, float] | None = None,
+    band: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Outcome probability against one swept parameter, with 95% Wilson bands.
+
+    x
+        Parameter path on the horizontal axis (e.g. ``"actors.RUS.forces.deployed"``).
+    outcomes
+        An outcome name or list of names (default: every outcome); one line each.
+    by
+        Another parameter path: one line per value of it (colours by value when
+        one outcome is drawn, line styles by value otherwise).
+    where
+        {path: value} fixing other swept parameters (a grid over three
+        parameters needs one fixed when plotting against one and grouping by another).
+    band
+        Shade the 95% Wilson score interval of each probability.
+
+    Raises ValueError if the selected points differ in a parameter other than
+    `x` and `by`, or repeat an x value within a line. Points that did not
+    finish (an interrupted run) are left out.
+    """
+    points = _finished_points(ds, where)
+    _check_others(ds, points, [x] + ([by] if by else []))
+    xv = parameter_values(ds, x)
+    gv = parameter_values(ds, by) if by else np.zeros(ds.sizes["point"])
+    groups = np.unique(gv[points])
+    chosen = _outcome_list(ds, outcomes)
+    names = [str(o) for o in ds["outcome"].values]
+    prob = np.asarray(ds["outcome_probability"].values, dtype=float)
+    low = np.asarray(ds["outcome_probability_lower"].values, dtype=float)
+    high = np.asarray(ds["outcome_probability_upper"].values, dtype=float)
+
+    ax = _axes(ax)
+    styles = ["-", "--", ":", "-."]
+    group_colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(groups))) if len(groups) > 1 else None
+    top = 0.0
+    for g_i, g in enumerate(groups):
+        sub = points[gv[points] == g]
+        sub = sub[np.argsort(xv[sub], kind="stable")]
+        if np.unique(xv[sub]).size != sub.size:
+            raise ValueError(
+                f"several points share a value of {x}" + (f" at {by} = {format_value(g)}" if by else "")
+                + "; fix the other parameters with where= or group them with by="
+            )
+        for o in chosen:
+            k = names.index(o)
+            if by and len(chosen) == 1:
+                color, style, label = group_colors[g_i] if group_colors is not None else _outcome_color(ds, o), "-", format_value(g)
+            elif by:
+                color, style = _outcome_color(ds, o), styles[g_i % len(styles)]
+                label = f"{outcome_label(o)}, {format_value(g)}"
+            else:
+                color, style, label = _outcome_color(ds, o), "-", outcome_label(o)
+            ax.plot(xv[sub], prob[sub, k], style, color=color, marker="o", markersize=4, linewidth=1.8, label=label)
+            if band:
+                ax.fill_between(xv[sub], low[sub, k], high[sub, k], color=color, alpha=0.15, linewidth=0)
+            top = max(top, float(np.max(high[sub, k])))
+
+    ax.set_xlabel(label_of(ds, x))
+    if len(chosen) == 1:
+        ax.set_ylabel(f"P({outcome_label(chosen[0])})" + (" with 95% band" if band else ""))
+        title = f"P({outcome_label(chosen[0])}) against {label_of(ds, x, units=False)}"
+    else:
+        ax.set_ylabel("probability" + (" with 95% band" if band else ""))
+        title = f"Outcome probabilities against {label_of(ds, x, units=False)}"
+    fixed = _fixed_text(ds, points, [x] + ([by] if by else []))
+    ax.set_title(title + (f"\n({fixed})" if fixed else ""))
+    ax.set_ylim(0.0, min(1.0, top * 1.08 + 0.01))
+    if np.nanmax(np.abs(xv[points])) >= 1000:
+        _thousands(ax.xaxis)
+    ax.grid(alpha=0.3)
+    if by and len(chosen) == 1:
+        legend_title = label_of(ds, by)
+    elif by:
+        legend_title = f"outcome, {label_of(ds, by)}"
+    else:
+        legend_title = None
+    if by:  # many lines: keep the legend off the data
+        ax.legend(title=legend_title, fontsize="small", title_fontsize="small", loc="center left",
+                  bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend(fontsize="small", loc="best")
+    return ax
+
+
+def plot_outcome_heatmap(
+    ds: xr.Dataset,
+    outcome: str,
+    x: str,
+    y: str,
+    where: Mapping[str, float] | None = None,
+    annotate: bool | None = None,
+    cmap: str = "Reds",
+    vmax: float | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Heatmap of one outcome's probability over two swept parameters.
+
+    Cells are the distinct values of `x` (columns, left to right ascending) and
+    `y` (rows, bottom to top ascending); ``ax.images[0].get_array()`` is the
+    (y, x) array of probabilities, NaN (blank) where the grid has no point.
+    `annotate` writes each probability in its cell (default: grids of at most
+    120 cells); the colour scale runs from 0 to `vmax` (default: the largest
+    probability). Raises ValueError if two selected points share a cell.
+    """
+    (o,) = _outcome_list(ds, [outcome])
+    points = _finished_points(ds, where)
+    _check_others(ds, points, [x, y])
+    xv, yv = parameter_values(ds, x)[points], parameter_values(ds, y)[points]
+    xs, ys = np.unique(xv), np.unique(yv)
+    k = [str(v) for v in ds["outcome"].values].index(o)
+    prob = np.asarray(ds["outcome_probability"].values, dtype=float)[points, k]
+    grid = np.full((ys.size, xs.size), np.nan)
+    for p_i in range(points.size):
+        iy, ix = np.searchsorted(ys, yv[p_i]), np.searchsorted(xs, xv[p_i])
+        if not np.isnan(grid[iy, ix]):
+            raise ValueError(
+                f"several points share the cell {x} = {format_value(xv[p_i])}, {y} = {format_value(yv[p_i])}; "
+                "fix the other parameters with where= (a heatmap needs a grid design)"
+            )
+        grid[iy, ix] = prob[p_i]
+
+    ax = _axes(ax, figsize=(7.5, 5.0))
+    top = float(np.nanmax(grid)) if vmax is None else float(vmax)
+    top = top if top > 0 else 1.0
+    image = ax.imshow(grid, origin="lower", aspect="auto", cmap=cmap, vmin=0.0, vmax=top, interpolation="nearest")
+    ax.set_xticks(np.arange(xs.size), [format_value(v) for v in xs], rotation=45 if xs.size > 8 else 0)
+    ax.set_yticks(np.arange(ys.size), [format_value(v) for v in ys])
+    ax.set_xlabel(label_of(ds, x))
+    ax.set_ylabel(label_of(ds, y))
+    ax.figure.colorbar(image, ax=ax, label=f"P({outcome_label(o)})")
+    if annotate is None:
+        annotate = grid.size <= 120
+    if annotate:
+        for iy in range(ys.size):
+            for ix in range(xs.size):
+                v = grid[iy, ix]
+                if np.isfinite(v):
+                    ax.text(ix, iy, f"{v:.2f}", ha="center", va="center", fontsize="small",
+                            color="white" if v > 0.6 * top else "black")
+    fixed = _fixed_text(ds, points, [x, y])
+    ax.set_title(f"P({outcome_label(o)}) by {label_of(ds, x, units=False)} and {label_of(ds, y, units=False)}"
+                 + (f"\n({fixed})" if fixed else ""))
+    return ax
+
+
+# --------------------------------------------------------------------------
+# Time series
+# --------------------------------------------------------------------------
+
+
+def plot_troop_fan(
+    ds: xr.Dataset,
+    actor: str,
+    pool: str = "deployed",
+    point: int | Mapping[str, float] = 0,
+    color: str = "C0",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Fan chart of one actor's troops in one pool over time at one point.
+
+    Draws the median across replications (a line) and the 25–75% and 5–95%
+    bands (shaded) of ``troops[point, :, :, actor, pool]`` against ``day``.
+    `point` is a point index or {parameter path: value}. Needs ``--timeseries``.
+    """
+    q = troop_quantiles(ds, actor, pool, point, (0.05, 0.25, 0.5, 0.75, 0.95))
+    day = q["day"].values
+    ax = _axes(ax)
+    ax.fill_between(day, q[0], q[4], color=color, alpha=0.18, linewidth=0, label="5–95% of runs")
+    ax.fill_between(day, q[1], q[3], color=color, alpha=0.38, linewidth=0, label="25–75% of runs")
+    ax.plot(day, q[2], color=color, linewidth=2.0, label="median")
+    ax.set_xlim(day[0], day[-1])
+    ax.set_xlabel(_DAY_LABEL)
+    ax.set_ylabel(f"{pool} troops")
+    _thousands(ax.yaxis)
+    ax.grid(alpha=0.3)
+    if title is None:
+        p = point_position(ds, point)
+        where = point_label(ds, p) if swept_parameters(ds) else ""
+        title = f"{actor}: {pool} troops" + (f"\n({where})" if where else "")
+    ax.set_title(title)
+    ax.legend(fontsize="small", loc="best")
+    return ax
+
+
+def plot_troop_fans(
+    ds: xr.Dataset,
+    actors: Sequence[str] | None = None,
+    pool: str = "deployed",
+    point: int | Mapping[str, float] = 0,
+    ncols: int = 2,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Grid of :func:`plot_troop_fan` panels, one per actor (default: every actor), for one pool
+    and point. Returns the Figure; the first panel carries the legend."""
+    actors = [str(a) for a in ds["actor"].values] if actors is None else list(actors)
+    for a in actors:
+        _check_label(ds, "actor", a)
+    nrows = -(-len(actors) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, sharex=True, squeeze=False, layout="constrained",
+                             figsize=figsize or (5.2 * ncols, 3.4 * nrows))
+    for i, a in enumerate(actors):
+        ax = axes.flat[i]
+        plot_troop_fan(ds, a, pool, point, color=f"C{i % 10}", title=a, ax=ax)
+        if i:
+            ax.get_legend().remove()
+        if i < len(actors) - ncols:
+            ax.set_xlabel("")
+    for ax in list(axes.flat)[len(actors):]:
+        ax.set_visible(False)
+    p = point_position(ds, point)
+    where = point_label(ds, p) if swept_parameters(ds) else ""
+    fig.suptitle(f"{pool.capitalize()} troops over time: median and spread across replications"
+                 + (f"\n({where})" if where else ""))
+    return fig
+
+
+def plot_rung_occupancy(
+    ds: xr.Dataset,
+    point: int | Mapping[str, float] = 0,
+    cmap: str = "RdYlBu_r",
+    ax: Axes | None = None,
+) -> Axes:
+    """Stacked areas of the share of replications on each escalation rung over time.
+
+    One area per rung (``ax.collections``, lowest rung at the bottom), coloured
+    from calm (blue) to war (red); the legend lists the highest rung first and
+    marks rungs no replication reached.
+    Needs ``--timeseries``.
+    """
+    occ = rung_occupancy(ds, point)
+    day = occ["day"].values
+    rungs = [str(r) for r in occ["rung"].values]
+    colors = plt.get_cmap(cmap)(np.linspace(0.05, 0.95, len(rungs)))
+    ax = _axes(ax, figsize=(8.5, 4.6))
+    reached = occ.values.max(axis=0) > 0
+    labels = [r.replace("_", " ") + ("" if reached[i] else " (not reached)") for i, r in enumerate(rungs)]
+    ax.stackplot(day, occ.values.T, labels=labels, colors=colors, linewidth=0.3, edgecolor="white")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], title="rung", loc="center left", bbox_to_anchor=(1.01, 0.5),
+              fontsize="small", title_fontsize="small")
+    ax.set_xlim(day[0], day[-1])
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel(_DAY_LABEL)
+    ax.set_ylabel("share of replications")
+    p = point_position(ds, point)
+    where = point_label(ds, p) if swept_parameters(ds) else ""
+    ax.set_title("Escalation ladder: where the replications stand" + (f"\n({where})" if where else ""))
+    return ax
+
+
+def plot_survival(
+    ds: xr.Dataset,
+    points: Sequence[int | Mapping[str, float]] | None = None,
+    labels: Sequence[str] | None = None,
+    band: bool = True,
+    cmap: str = "viridis",
+    ax: Axes | None = None,
+) -> Axes:
+    """Survival curves: P(no fighting has begun by the end of day d), one step line per point.
+
+    points
+        Point indices or {parameter path: value} dicts (default: every point,
+        if there are at most 10).
+    labels
+        Legend labels (default: the values of the parameters that differ
+        between the chosen points; the ones they share go in the title).
+    band
+        Shade the 95% Wilson interval of each curve.
+
+    Reads the per-point ``survival`` summary, so it works on ``--summary-only``
+    files too. Lines start at day 0 with probability 1.
+    """
+    if points is None:
+        if ds.sizes["point"] > 10:
+            raise ValueError(f"this file has {ds.sizes['point']} points; choose up to 10 with points=[...]")
+        positions = list(range(ds.sizes["point"]))
+    else:
+        positions = [point_position(ds, p) for p in points]
+    curves = survival_curves(ds, positions)
+    varying = swept_parameters(ds, positions)
+    if labels is None:
+        labels = [point_label(ds, p, varying) if varying else point_label(ds, p) for p in positions]
+    elif len(labels) != len(positions):
+        raise ValueError(f"{len(labels)} labels for {len(positions)} points")
+    colors = plt.get_cmap(cmap)(np.linspace(0.0, 0.85, len(positions))) if len(positions) > 1 else ["C0"]
+    day = curves["day"].values
+    ax = _axes(ax)
+    for i in range(len(positions)):
+        ax.plot(day, curves["survival"].values[i], drawstyle="steps-post", color=colors[i], linewidth=1.8, label=labels[i])
+        if band:
+            ax.fill_between(day, curves["lower"].values[i], curves["upper"].values[i], step="post", color=colors[i],
+                            alpha=0.15, linewidth=0)
+    ax.set_xlim(day[0], day[-1])
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel(_DAY_LABEL)
+    ax.set_ylabel("P(no fighting by day d)")
+    fixed = _fixed_text(ds, np.asarray(positions), varying)
+    ax.set_title("Survival of peace: probability that no fighting has begun" + (f"\n({fixed})" if fixed else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower left")
+    return ax
+
+
+def plot_beliefs(
+    ds: xr.Dataset,
+    actor: str = "RUS",
+    type: str | int | None = None,
+    point: int | Mapping[str, float] = 0,
+    ax: Axes | None = None,
+) -> Axes:
+    """Belief trajectories: mean public belief that `actor` is of `type` over time, one line
+    per true type of the actor (from ``resolve_type``), and the prior as a dashed line.
+
+    If the others learn, the line of the replications where the actor really is
+    `type` rises and the others fall. Needs ``--timeseries`` and per-run data.
+    """
+    b = belief_by_true_type(ds, actor, type, point)
+    names = type_names(ds, actor)
+    t = _type_index(names, actor, type)
+    prior = float(ds["type_prior"].sel(actor=actor).isel(type=t))
+    day = b["day"].values
+    ax = _axes(ax)
+    for k, name in enumerate(names):
+        runs = int(b["runs"].values[k])
+        ax.plot(day, b.values[k], color=_TYPE_COLORS[k % len(_TYPE_COLORS)], linewidth=2.0,
+                label=f"{actor} really is '{name}' ({runs:,} runs)")
+    ax.axhline(prior, color="0.4", linestyle="--", linewidth=1.2, label=f"prior {prior:.2f}")
+    ax.set_xlim(day[0], day[-1])
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel(_DAY_LABEL)
+    ax.set_ylabel(f"mean public belief that {actor} is '{names[t]}'")
+    p = point_position(ds, point)
+    where = point_label(ds, p) if swept_parameters(ds) else ""
+    ax.set_title(f"What the others believe about {actor}: P({actor} is '{names[t]}')" + (f"\n({where})" if where else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="best")
+    return ax
+
+
+# --------------------------------------------------------------------------
+# Sensitivity
+# --------------------------------------------------------------------------
+
+
+def _output_label(output: str) -> str:
+    if output.startswith("probability_"):
+        return f"P({outcome_label(output.removeprefix('probability_'))})"
+    if output.startswith("mean_casualties_"):
+        return f"mean {output.removeprefix('mean_casualties_')} casualties"
+    return output.replace("_", " ")
+
+
+def plot_sensitivity(
+    ds: xr.Dataset,
+    output: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Sobol sensitivity indices of one output: horizontal bars of the first-order and
+    total-effect index of each parameter with their 95% bootstrap intervals.
+
+    `output` is a name from the ``output`` coordinate (default
+    ``probability_full_war`` if present). ``ax.patches`` holds the first-order
+    bars, then the total-effect bars, one per parameter in file order (top to
+    bottom). Needs a file written with ``--sensitivity``.
+    """
+    table = sensitivity_table(ds)
+    outputs = list(dict.fromkeys(table["output"]))
+    if output is None:
+        output = "probability_full_war" if "probability_full_war" in outputs else outputs[0]
+    if output not in outputs:
+        raise ValueError(f"no output '{output}' in the sensitivity indices; outputs: {', '.join(outputs)}")
+    rows = table[table["output"] == output]
+    names = list(rows["parameter"])
+    y = np.arange(len(names))
+    h = 0.38
+    ax = _axes(ax, figsize=(8.0, 1.2 + 0.75 * len(names)))
+    for offset, kind, color, text in ((-h / 2, "first", "#2e86c1", "first-order $S_i$"),
+                                      (h / 2, "total", "#d68910", "total-effect $S_{Ti}$")):
+        v = rows[kind].to_numpy()
+        err = np.vstack([np.clip(v - rows[f"{kind}_lower"].to_numpy(), 0, None),
+                         np.clip(rows[f"{kind}_upper"].to_numpy() - v, 0, None)])
+        ax.barh(y + offset, v, height=h, xerr=err, color=color, capsize=3, label=text,
+                error_kw={"elinewidth": 1.0, "ecolor": "0.25"})
+    ax.set_yticks(y, [label_of(ds, n, units=False) for n in names])
+    ax.invert_yaxis()
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    lo = min(0.0, float(rows[["first_lower", "total_lower"]].min().min()))
+    hi = max(1.0, float(rows[["first_upper", "total_upper"]].max().max()))
+    ax.set_xlim(lo - 0.02, hi + 0.02)
+    ax.set_xlabel("Sobol index (share of the output's variance), 95% bootstrap interval")
+    ax.set_title(f"What drives {_output_label(output)}? Sobol sensitivity indices")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    return ax
+
+
+# --------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------
+
+
+def save_figure(fig: Figure | Axes, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Saves a figure (or an Axes' figure) as PNG at `path` (parent directories made), with a tight
+    bounding box and no software metadata, so that the same figure gives the same bytes.
+    Returns the path."""
+    figure = fig.figure if isinstance(fig, Axes) else fig
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=dpi, bbox_inches="tight", pad_inches=0.15, metadata={"Software": None})
+    return out

@@ -1,0 +1,472 @@
+"""Tests of the analysis package (analysis/brink_analysis) on files written by the real CLI.
+
+Expected values are read straight from the files with h5py, independently of
+xarray, so the package is checked against the engine's arrays.
+"""
+
+import shutil
+import warnings
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from matplotlib.collections import PolyCollection
+
+import brink_analysis as ba
+
+DEPLOYED = "actors.RUS.forces.deployed"
+PATIENCE = "actors.RUS.decision.patience_days"
+COMMITMENT = "relations.commitments.2.strength"
+OUTCOMES = ["settlement", "standoff", "limited_war", "full_war", "alliance_war"]
+ACTORS = ["RUS", "USA", "NATO", "UKR"]
+
+
+def raw(path, name):
+    with h5py.File(path, "r") as f:
+        return f[name][()]
+
+
+def strings(path, name):
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in raw(path, name)]
+
+
+@pytest.fixture
+def grid(grid_file):
+    with ba.open_results(grid_file) as ds:
+        yield ds
+
+
+@pytest.fixture
+def single(single_file):
+    with ba.open_results(single_file) as ds:
+        yield ds
+
+
+# --------------------------------------------------------------------------
+# open_results
+# --------------------------------------------------------------------------
+
+
+def test_open_results_dims_coords_and_types(grid, grid_file):
+    assert grid.sizes["point"] == 9
+    assert grid.sizes["replication"] == 256
+    assert grid.sizes["step"] == 13  # 120 steps, every 10: records 0, 10, ..., 120
+    assert grid.sizes["outcome"] == 5
+    for dim, expected in [("actor", ACTORS), ("outcome", OUTCOMES), ("pool", ["deployed", "ready", "reserve"])]:
+        values = list(grid[dim].values)
+        assert values == expected
+        assert all(isinstance(v, str) for v in values)
+    assert all(isinstance(v, str) for v in grid["rung"].values)
+    assert all(isinstance(v, str) for v in grid["type_name"].values.ravel())
+    assert list(grid["type_name"].sel(actor="RUS").values[:2]) == ["resolved", "coercer"]
+    # days stay numeric days, not timedelta64
+    assert "day" in grid.coords and grid["day"].dims == ("step",)
+    assert grid["day"].dtype.kind == "f" and grid["horizon"].dtype.kind == "f"
+    np.testing.assert_array_equal(grid["day"].values, np.arange(0, 121, 10, dtype=float))
+    np.testing.assert_array_equal(grid["horizon"].values, np.arange(1, 121, dtype=float))
+    assert grid["mean_end_day"].dtype.kind == "f"
+    assert "day" in grid["troops"].coords
+    assert grid.attrs["complete"] == 1
+
+
+def test_open_results_attaches_parameters_along_point(grid, grid_file):
+    names = strings(grid_file, "parameter")
+    values = raw(grid_file, "parameter_value")
+    assert ba.parameters(grid) == names
+    assert set(names) == {DEPLOYED, PATIENCE, "actors.USA.forces.ready"}
+    for i, name in enumerate(names):
+        assert grid.coords[name].dims == ("point",)
+        np.testing.assert_array_equal(grid.coords[name].values, values[:, i])
+    assert grid.coords[DEPLOYED].attrs["units"] == "troops"
+    assert grid.coords[PATIENCE].attrs["units"] == "days"
+    # only the varying ones count as swept; the constant --set does not
+    assert ba.swept_parameters(grid) == [n for n in names if n != "actors.USA.forces.ready"]
+    # the parameter coordinates make swap_dims/sel by value work
+    at30 = grid.isel(point=ba.select_points(grid, {PATIENCE: 30}))
+    by_deployed = at30.outcome_probability.swap_dims(point=DEPLOYED)
+    assert list(by_deployed[DEPLOYED].values) == [60000.0, 120000.0, 180000.0]
+    k = ba.point_position(grid, {DEPLOYED: 120000, PATIENCE: 30})
+    np.testing.assert_array_equal(
+        by_deployed.sel({DEPLOYED: 120000.0}).values, raw(grid_file, "outcome_probability")[k]
+    )
+    # and a grid unstacks into one axis per parameter
+    grid2d = grid.outcome_probability.set_index(point=[DEPLOYED, PATIENCE]).unstack("point")
+    assert grid2d.sel(outcome="full_war").shape == (3, 3)
+    assert float(grid2d.sel({"outcome": "full_war", DEPLOYED: 120000.0, PATIENCE: 30.0})) == \
+        raw(grid_file, "outcome_probability")[k, 3]
+
+
+def test_open_results_single_point_has_no_parameters(single):
+    assert single.sizes["point"] == 1
+    assert ba.parameters(single) == []
+    assert ba.swept_parameters(single) == []
+    assert ba.point_label(single, 0) == "point 0"
+
+
+def test_open_results_rejects_missing_and_foreign_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no brink result file"):
+        ba.open_results(tmp_path / "nothing.h5")
+    foreign = tmp_path / "foreign.h5"
+    xr.Dataset({"x": ("a", np.arange(3))}).to_netcdf(foreign, engine="h5netcdf")
+    with pytest.raises(ValueError, match="not a brink result file"):
+        ba.open_results(foreign)
+
+
+def test_open_results_warns_on_incomplete_file(plain_file, tmp_path):
+    partial = tmp_path / "partial.h5"
+    shutil.copy(plain_file, partial)
+    with h5py.File(partial, "r+") as f:
+        del f.attrs["complete"]
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        ba.open_results(partial).close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ba.open_results(plain_file).close()
+
+
+def test_unfinished_points_of_an_interrupted_run_are_left_out(grid_file, tmp_path):
+    # What an interrupted run leaves (output.md): no `complete`, and summaries and
+    # `replications` of unfinished points read 0.
+    partial = tmp_path / "grid.h5.partial"
+    shutil.copy(grid_file, partial)
+    with h5py.File(partial, "r+") as f:
+        del f.attrs["complete"]
+        for name in ("replications", "outcome_count", "outcome_probability", "outcome_probability_lower",
+                     "outcome_probability_upper", "survival"):
+            f[name][4] = 0
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        ds = ba.open_results(partial)
+    with ds:
+        table = ba.outcome_table(ds)
+        assert sorted(set(table["point"])) == [0, 1, 2, 3, 5, 6, 7, 8]
+        ax = ba.plot_outcome_probability(ds, DEPLOYED, "full_war", by=PATIENCE)
+        assert sorted(len(line.get_xdata()) for line in ax.lines) == [2, 3, 3]
+        for call in (lambda: ba.plot_troop_fan(ds, "RUS", point=4), lambda: ba.plot_survival(ds, [3, 4])):
+            with pytest.raises(ValueError, match="point 4 did not finish.*--resume"):
+                call()
+
+
+def test_parameter_labels_and_units(grid):
+    assert ba.parameter_units(DEPLOYED) == "troops"
+    assert ba.parameter_units(PATIENCE) == "days"
+    assert ba.parameter_units("actors.USA.forces.deployment_rate") == "troops/day"
+    assert ba.parameter_units("relations.commitments.2.strength") is None
+    assert ba.parameter_label(DEPLOYED) == "RUS deployed forces (troops)"
+    assert ba.parameter_label(PATIENCE, units=False) == "RUS patience"
+    assert ba.label_of(grid, PATIENCE) == "RUS patience (days)"
+    k = ba.point_position(grid, {DEPLOYED: 120000, PATIENCE: 30})
+    assert ba.point_label(grid, k) == "RUS deployed forces 120,000 troops, RUS patience 30 days"
+
+
+def test_commitment_label_names_the_parties(three_way_file):
+    with ba.open_results(three_way_file) as ds:
+        assert ba.label_of(ds, COMMITMENT) == "USA→UKR commitment strength"
+
+
+def test_select_points_errors(grid):
+    with pytest.raises(ValueError, match="no point has actors.RUS.decision.patience_days = 45"):
+        ba.select_points(grid, {PATIENCE: 45})
+    with pytest.raises(ValueError, match="is not a parameter of this file"):
+        ba.select_points(grid, {"actors.RUS.forces.ready": 1})
+    with pytest.raises(ValueError, match="matches 3 points"):
+        ba.point_position(grid, {PATIENCE: 30})
+
+
+# --------------------------------------------------------------------------
+# outcome_table
+# --------------------------------------------------------------------------
+
+
+def test_outcome_table_equals_file_arrays(grid, grid_file):
+    table = ba.outcome_table(grid)
+    names = strings(grid_file, "parameter")
+    assert list(table.columns) == ["point", *names, "outcome", "probability", "lower", "upper", "count", "replications"]
+    assert len(table) == 9 * 5
+    prob = raw(grid_file, "outcome_probability")
+    np.testing.assert_array_equal(table["probability"].to_numpy().reshape(9, 5), prob)
+    np.testing.assert_array_equal(table["lower"].to_numpy().reshape(9, 5), raw(grid_file, "outcome_probability_lower"))
+    np.testing.assert_array_equal(table["upper"].to_numpy().reshape(9, 5), raw(grid_file, "outcome_probability_upper"))
+    np.testing.assert_array_equal(table["count"].to_numpy().reshape(9, 5), raw(grid_file, "outcome_count"))
+    np.testing.assert_array_equal(table["point"].to_numpy().reshape(9, 5)[:, 0], np.arange(9))
+    assert list(table["outcome"][:5]) == OUTCOMES
+    values = raw(grid_file, "parameter_value")
+    for i, name in enumerate(names):
+        np.testing.assert_array_equal(table[name].to_numpy().reshape(9, 5)[:, 0], values[:, i])
+    sums = table.groupby("point")["probability"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, rtol=0, atol=1e-12)
+    assert (table.groupby("point")["count"].sum() == 256).all()
+    assert (table["replications"] == 256).all()
+    assert (table["lower"] <= table["probability"]).all() and (table["probability"] <= table["upper"]).all()
+
+
+def test_outcome_table_single_point_and_adaptive(single_file, adaptive_file):
+    with ba.open_results(single_file) as ds:
+        table = ba.outcome_table(ds)
+    assert list(table.columns) == ["point", "outcome", "probability", "lower", "upper", "count", "replications"]
+    assert table["count"].sum() == 512
+    with ba.open_results(adaptive_file) as ds:
+        table = ba.outcome_table(ds)
+    reps = raw(adaptive_file, "replications")
+    assert reps[0] != reps[1], "test setup: the adaptive points should run different numbers of replications"
+    np.testing.assert_array_equal(table.groupby("point")["replications"].first().to_numpy(), reps)
+    np.testing.assert_array_equal(table.groupby("point")["count"].sum().to_numpy(), reps)
+
+
+def test_sensitivity_table(sens_file):
+    with ba.open_results(sens_file) as ds:
+        table = ba.sensitivity_table(ds)
+    outputs = strings(sens_file, "output")
+    params = strings(sens_file, "parameter")
+    assert len(table) == len(outputs) * len(params)
+    first = raw(sens_file, "sensitivity_first")
+    np.testing.assert_array_equal(table["first"].to_numpy().reshape(len(outputs), len(params)), first)
+    np.testing.assert_array_equal(table["total_upper"].to_numpy().reshape(len(outputs), len(params)),
+                                  raw(sens_file, "sensitivity_total_upper"))
+
+
+# --------------------------------------------------------------------------
+# Outcome plots
+# --------------------------------------------------------------------------
+
+
+def test_plot_outcome_probability_grouped(grid):
+    ax = ba.plot_outcome_probability(grid, DEPLOYED, "full_war", by=PATIENCE)
+    assert len(ax.lines) == 3  # one per patience value
+    table = ba.outcome_table(grid)
+    full = table[table["outcome"] == "full_war"]
+    for line, patience in zip(ax.lines, [15.0, 30.0, 60.0]):
+        rows = full[full[PATIENCE] == patience].sort_values(DEPLOYED)
+        np.testing.assert_array_equal(line.get_xdata(), rows[DEPLOYED])
+        np.testing.assert_array_equal(line.get_ydata(), rows["probability"])
+        assert line.get_label() == f"{patience:g}"
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 3  # the 95% bands
+    assert ax.get_xlabel() == "RUS deployed forces (troops)"
+    assert "full-scale war" in ax.get_ylabel()
+    assert ax.get_legend().get_title().get_text() == "RUS patience (days)"
+
+
+def test_plot_outcome_probability_all_outcomes_with_where(grid):
+    ax = ba.plot_outcome_probability(grid, PATIENCE, where={DEPLOYED: 120000}, band=False)
+    assert len(ax.lines) == 5
+    assert not ax.collections
+    k = ba.select_points(grid, {DEPLOYED: 120000})
+    prob = grid.outcome_probability.values[k]
+    for i, line in enumerate(ax.lines):
+        np.testing.assert_array_equal(line.get_ydata(), prob[:, i])
+    assert "RUS deployed forces 120,000 troops" in ax.get_title()
+    assert ax.get_xlabel() == "RUS patience (days)"
+
+
+def test_plot_outcome_probability_needs_other_parameters_fixed(grid):
+    with pytest.raises(ValueError, match=f"also differ in {PATIENCE}.*where="):
+        ba.plot_outcome_probability(grid, DEPLOYED)
+
+
+def test_plot_outcome_heatmap_array_is_pivoted_probability(grid):
+    ax = ba.plot_outcome_heatmap(grid, "full_war", DEPLOYED, PATIENCE)
+    table = ba.outcome_table(grid)
+    pivot = table[table["outcome"] == "full_war"].pivot(index=PATIENCE, columns=DEPLOYED, values="probability")
+    image = np.asarray(ax.images[0].get_array())
+    np.testing.assert_array_equal(image, pivot.to_numpy())
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["60,000", "120,000", "180,000"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["15", "30", "60"]
+    assert ax.get_xlabel() == "RUS deployed forces (troops)" and ax.get_ylabel() == "RUS patience (days)"
+    assert len(ax.texts) == 9  # annotated cells
+    assert len(ax.figure.axes) == 2  # the heatmap and its colour bar
+
+
+def test_plot_outcome_heatmap_three_parameters(three_way_file):
+    with ba.open_results(three_way_file) as ds:
+        with pytest.raises(ValueError, match="also differ in"):
+            ba.plot_outcome_heatmap(ds, "full_war", DEPLOYED, PATIENCE)
+        ax = ba.plot_outcome_heatmap(ds, "full_war", DEPLOYED, PATIENCE, where={COMMITMENT: 0.9})
+        k = ba.select_points(ds, {COMMITMENT: 0.9})
+        expected = ds.outcome_probability.sel(outcome="full_war").values[k].reshape(2, 2).T  # rows: patience
+        np.testing.assert_array_equal(np.asarray(ax.images[0].get_array()), expected)
+        assert "USA→UKR commitment strength 0.9" in ax.get_title()
+        # three-way grid, grouped lines at one commitment value
+        ax = ba.plot_outcome_probability(ds, DEPLOYED, ["full_war", "settlement"], by=PATIENCE, where={COMMITMENT: 0.15})
+        assert len(ax.lines) == 4
+        assert [line.get_linestyle() for line in ax.lines] == ["-", "-", "--", "--"]
+
+
+# --------------------------------------------------------------------------
+# Time-series plots
+# --------------------------------------------------------------------------
+
+
+def test_troop_fan_draws_median_and_bands(single, single_file):
+    ax = ba.plot_troop_fan(single, "RUS", "deployed")
+    assert len(ax.lines) == 1
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 2
+    troops = raw(single_file, "troops")[0, :, :, 0, 0]  # RUS deployed
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), np.median(troops, axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(0, 121, 5, dtype=float))
+    assert ax.lines[0].get_ydata()[0] == 100000  # the scenario's "about 100,000 troops"
+    assert ax.get_xlabel().startswith("days")
+    assert ax.get_ylabel() == "deployed troops"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["5–95% of runs", "25–75% of runs", "median"]
+    q = ba.troop_quantiles(single, "USA", "ready")
+    usa_ready = raw(single_file, "troops")[0, :, :, 1, 1]
+    np.testing.assert_allclose(q.sel(quantile=0.95).values, np.quantile(usa_ready, 0.95, axis=0), rtol=1e-6)
+    assert usa_ready[0, 0] == 8500  # the 8,500 on heightened readiness
+
+
+def test_troop_fans_one_panel_per_actor(single):
+    fig = ba.plot_troop_fans(single, pool="deployed")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ACTORS
+    assert all(len(ax.lines) == 1 for ax in visible)
+    assert visible[0].get_legend() is not None and visible[1].get_legend() is None
+
+
+def test_troop_fan_uses_only_the_replications_run(adaptive_file):
+    reps = raw(adaptive_file, "replications")
+    troops = raw(adaptive_file, "troops")
+    with ba.open_results(adaptive_file) as ds:
+        for p in range(2):
+            ax = ba.plot_troop_fan(ds, "UKR", "deployed", point=p)
+            expected = np.median(troops[p, : reps[p], :, 3, 0], axis=0)
+            np.testing.assert_allclose(ax.lines[0].get_ydata(), expected, rtol=1e-6)
+            assert np.isfinite(ax.lines[0].get_ydata()).all()
+        mask = ba.replication_mask(ds)
+        np.testing.assert_array_equal(mask.sum("replication").values, reps)
+        occupancy = ba.rung_occupancy(ds, point=0)
+        np.testing.assert_allclose(occupancy.sum("rung").values, 1.0)
+
+
+def test_rung_occupancy_stacked_area(single, single_file):
+    occupancy = ba.rung_occupancy(single)
+    rungs = strings(single_file, "rung")
+    series = raw(single_file, "rung_series")[0]
+    expected = np.stack([(series == r).mean(axis=0) for r in range(len(rungs))], axis=1)
+    np.testing.assert_array_equal(occupancy.values, expected)
+    np.testing.assert_allclose(occupancy.sum("rung").values, 1.0)
+    assert occupancy.sel(rung="coercive_signalling").values[0] == 1.0  # the scenario's initial rung
+    ax = ba.plot_rung_occupancy(single)
+    assert len(ax.collections) == len(rungs)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    reached = expected.max(axis=0) > 0
+    assert legend == [
+        r.replace("_", " ") + ("" if reached[i] else " (not reached)") for i, r in reversed(list(enumerate(rungs)))
+    ]
+    assert legend[-1] == "diplomacy (not reached)"  # nothing lowers the rung below the initial one
+    assert ax.get_ylim() == (0.0, 1.0)
+    assert ax.get_ylabel() == "share of replications"
+
+
+def test_survival_curves(grid, grid_file):
+    points = [{DEPLOYED: 120000, PATIENCE: p} for p in (15, 30, 60)]
+    ax = ba.plot_survival(grid, points)
+    assert len(ax.lines) == 3
+    survival = raw(grid_file, "survival")
+    for line, spec in zip(ax.lines, points):
+        k = ba.point_position(grid, spec)
+        np.testing.assert_array_equal(line.get_ydata(), np.concatenate([[1.0], survival[k]]))
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(0, 121, dtype=float))
+    assert [line.get_label() for line in ax.lines] == [f"RUS patience {p} days" for p in (15, 30, 60)]
+    assert "RUS deployed forces 120,000 troops" in ax.get_title()
+    assert ax.get_ylabel() == "P(no fighting by day d)"
+    assert len(ba.plot_survival(grid).lines) == 9  # all points by default (at most 10)
+
+
+def test_survival_needs_points_when_many(sens_file):
+    with ba.open_results(sens_file) as ds:
+        with pytest.raises(ValueError, match="choose up to 10 with points="):
+            ba.plot_survival(ds)
+        ax = ba.plot_survival(ds, points=[0, 1])  # summary-only files have survival
+        assert len(ax.lines) == 2
+
+
+def test_beliefs_split_by_true_type(single, single_file):
+    ax = ba.plot_beliefs(single, "RUS", "resolved")
+    assert len(ax.lines) == 3  # true type resolved, true type coercer, prior
+    belief = raw(single_file, "belief")[0, :, :, 0, 0]  # public belief that RUS is 'resolved'
+    true = raw(single_file, "resolve_type")[0, :, 0]
+    for k in range(2):
+        np.testing.assert_allclose(ax.lines[k].get_ydata(), belief[true == k].mean(axis=0), rtol=1e-6)
+        assert f"({(true == k).sum():,} runs)" in ax.lines[k].get_label()
+    assert ax.lines[2].get_ydata()[0] == pytest.approx(0.5)  # the prior
+    assert ax.get_ylim() == (0.0, 1.0)
+    assert "resolved" in ax.get_ylabel()
+    by_type = ba.belief_by_true_type(single, "USA", "steadfast")
+    assert list(by_type["true_type"].values) == ["steadfast", "wavering"]
+    with pytest.raises(ValueError, match="actor NATO has no private types"):
+        ba.plot_beliefs(single, "NATO")
+    with pytest.raises(ValueError, match="actor RUS has no type 'bluffer'"):
+        ba.plot_beliefs(single, "RUS", "bluffer")
+
+
+# --------------------------------------------------------------------------
+# Sensitivity
+# --------------------------------------------------------------------------
+
+
+def test_plot_sensitivity_bars(sens_file):
+    outputs = strings(sens_file, "output")
+    params = strings(sens_file, "parameter")
+    k = outputs.index("probability_full_war")
+    with ba.open_results(sens_file) as ds:
+        ax = ba.plot_sensitivity(ds, "probability_full_war")
+    assert len(ax.patches) == 2 * len(params)
+    widths = np.array([p.get_width() for p in ax.patches])
+    np.testing.assert_array_equal(widths[: len(params)], raw(sens_file, "sensitivity_first")[k])
+    np.testing.assert_array_equal(widths[len(params):], raw(sens_file, "sensitivity_total")[k])
+    assert [t.get_text() for t in ax.get_yticklabels()] == [ba.parameter_label(p, units=False) for p in params]
+    assert "Sobol index" in ax.get_xlabel()
+    assert "full-scale war" in ax.get_title()
+
+
+# --------------------------------------------------------------------------
+# Clear errors for missing data
+# --------------------------------------------------------------------------
+
+
+def test_time_series_plots_name_the_timeseries_option(plain_file, sens_file):
+    for path in (plain_file, sens_file):
+        with ba.open_results(path) as ds:
+            with pytest.raises(ValueError, match="--timeseries every=K"):
+                ba.plot_troop_fan(ds, "RUS")
+            with pytest.raises(ValueError, match="--timeseries every=K"):
+                ba.plot_rung_occupancy(ds)
+            with pytest.raises(ValueError, match="--timeseries every=K"):
+                ba.plot_beliefs(ds, "RUS")
+
+
+def test_sensitivity_plot_names_the_sensitivity_option(grid):
+    with pytest.raises(ValueError, match="--sensitivity"):
+        ba.plot_sensitivity(grid)
+
+
+def test_wrong_names_are_reported(single, grid):
+    with pytest.raises(ValueError, match="no actor 'RUSSIA'.*RUS, USA, NATO, UKR"):
+        ba.plot_troop_fan(single, "RUSSIA")
+    with pytest.raises(ValueError, match="no outcome 'war'"):
+        ba.plot_outcome_heatmap(grid, "war", DEPLOYED, PATIENCE)
+    with pytest.raises(ValueError, match="no point 3"):
+        ba.plot_rung_occupancy(single, point=3)
+
+
+# --------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------
+
+
+def test_save_figure_writes_identical_pngs(single, tmp_path):
+    ax = ba.plot_rung_occupancy(single)
+    a = ba.save_figure(ax, tmp_path / "sub" / "a.png")
+    b = ba.save_figure(ax.figure, tmp_path / "b.png")
+    data = a.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    assert data == b.read_bytes()
+    assert b"matplotlib" not in data  # no software metadata
+
+
+def test_outcome_table_is_a_dataframe_usable_for_pivots(grid):
+    table = ba.outcome_table(grid)
+    assert isinstance(table, pd.DataFrame)
+    wide = table.pivot(index="point", columns="outcome", values="probability")
+    assert list(wide.columns) == sorted(OUTCOMES)
+    np.testing.assert_allclose(wide.sum(axis=1).to_numpy(), 1.0)
