@@ -207,6 +207,31 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     datasets_[name] = ds;
   };
 
+  // A 1-D string variable along an existing dimension (not a coordinate).
+  auto string_variable = [&](const std::string& name, const std::string& dimension,
+                             const std::vector<std::string>& values, const std::string& long_name) {
+    std::vector<const char*> pointers;
+    for (const auto& v : values) pointers.push_back(v.c_str());
+    const hid_t type = utf8_string_type();
+    const hsize_t n = values.size();
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t dcpl = make_dcpl({}, false);
+    const hid_t ds = check_id(H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                              "create " + name);
+    if (n > 0) check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "write " + name);
+    check(H5DSattach_scale(ds, scales.at(dimension), 0), "attach " + dimension + " to " + name);
+    set_string_attribute(ds, "long_name", long_name);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Tclose(type);
+    datasets_[name] = ds;
+  };
+  {
+    std::vector<std::string> names;
+    for (const auto& a : sc.actors) names.push_back(a.name);
+    string_variable("actor_name", "actor", names, "full name of each actor");
+  }
+
   // Per-run chunks span whole blocks along replication so a block touches few chunks.
   const hsize_t rc = 16 * kBlockLanes;
   const Axis p_ax{"point", points, 1}, r_ax{"replication", reps, rc}, a_ax{"actor", actors, actors},
@@ -322,6 +347,10 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
            "quantiles of the day at which the outcome was decided", "day");
   variable("survival", H5T_NATIVE_DOUBLE, {p_ax, h_ax}, false,
            "probability that no fighting has begun by the end of the day", "1");
+  variable("survival_lower", H5T_NATIVE_DOUBLE, {p_ax, h_ax}, false,
+           "lower bound of the 95% Wilson score interval of survival", "1");
+  variable("survival_upper", H5T_NATIVE_DOUBLE, {p_ax, h_ax}, false,
+           "upper bound of the 95% Wilson score interval of survival", "1");
   if (plan.sensitivity) {
     const Axis out_ax{"output", sensitivity_outputs_.size(), sensitivity_outputs_.size()},
         par_ax{"parameter", plan.parameters.size(), plan.parameters.size()};
@@ -343,6 +372,13 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     for (const auto& pt : plan.points) values.insert(values.end(), pt.values.begin(), pt.values.end());
     check(H5Dwrite(dataset("parameter_value"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
           "write parameter_value");
+    string_variable("parameter_units", "parameter", plan.parameter_units, "units of each parameter");
+    std::vector<std::int8_t> swept(plan.parameters.size(), 0);
+    for (int k = 0; k < plan.swept; ++k) swept[k] = 1;
+    variable("parameter_swept", H5T_NATIVE_INT8, {{"parameter", plan.parameters.size(), 64}}, false,
+             "1 for a sweep axis, 0 for a field fixed with --set", "1");
+    check(H5Dwrite(dataset("parameter_swept"), H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, swept.data()),
+          "write parameter_swept");
   }
   if (records_ > 0) {
     const hsize_t rec = static_cast<hsize_t>(records_);
@@ -356,6 +392,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
              "public belief over time that each actor is of each type", "1");
     // "day", not "days": CF time units would make xarray decode this as a timedelta.
     variable("day", H5T_NATIVE_DOUBLE, {s_ax}, false, "simulated day of the record", "day");
+    for (const char* name : {"troops", "rung_series", "tension", "belief"})
+      set_string_attribute(dataset(name), "coordinates", "day");  // CF: day labels the step axis
     std::vector<double> days(records_);
     for (int q = 0; q < records_; ++q) days[q] = q * plan.options.timeseries_every * sc.run.dt_days;
     check(H5Dwrite(dataset("day"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, days.data()), "write day");
@@ -377,6 +415,9 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   set_numeric_attribute<double>(file_, "horizon_days", H5T_NATIVE_DOUBLE, {sc.run.horizon_days});
   set_numeric_attribute<std::int32_t>(file_, "block_lanes", H5T_NATIVE_INT32, {kBlockLanes});
   set_string_attribute(file_, "random_numbers", plan.options.common_random ? "common" : "independent");
+  set_string_attribute(file_, "design", plan.design.empty() ? "single point" : plan.design);
+  set_numeric_attribute<std::int64_t>(file_, "samples", H5T_NATIVE_INT64, {plan.samples});
+  set_numeric_attribute<std::int32_t>(file_, "sensitivity", H5T_NATIVE_INT32, {plan.sensitivity ? 1 : 0});
   // Created now (SWMR forbids new attributes later) and set to 1 by close().
   set_numeric_attribute<std::int32_t>(file_, "complete", H5T_NATIVE_INT32, {0});
   start_swmr();
@@ -580,6 +621,13 @@ void Hdf5Writer::write_summary(const PointSummary& s) {
   row("casualty_quantile", H5T_NATIVE_DOUBLE, quantiles.data(), actors_);
   row("end_day_quantile", H5T_NATIVE_DOUBLE, s.end_day_quantiles.data(), static_cast<std::int64_t>(kQuantiles.size()));
   row("survival", H5T_NATIVE_DOUBLE, s.survival.data(), static_cast<std::int64_t>(s.survival.size()));
+  std::vector<double> survival_lower, survival_upper;
+  for (const Interval& i : s.survival_interval) {
+    survival_lower.push_back(i.lower);
+    survival_upper.push_back(i.upper);
+  }
+  row("survival_lower", H5T_NATIVE_DOUBLE, survival_lower.data(), static_cast<std::int64_t>(survival_lower.size()));
+  row("survival_upper", H5T_NATIVE_DOUBLE, survival_upper.data(), static_cast<std::int64_t>(survival_upper.size()));
   check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);
   write_slab("replications", H5T_NATIVE_INT64, &s.replications, s.point, 0, 1);
   check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);

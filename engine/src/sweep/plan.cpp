@@ -55,9 +55,18 @@ double last_value(const std::vector<Override>& overrides, const std::string& pat
 
 }  // namespace
 
+void set_units(const LoadedScenario& loaded, SweepPlan* plan) {
+  for (const auto& path : plan->parameters) {
+    const auto info = std::find_if(loaded.parameters.begin(), loaded.parameters.end(),
+                                   [&](const ParameterInfo& p) { return p.path == path; });
+    plan->parameter_units.push_back(info != loaded.parameters.end() ? info->unit : "");
+  }
+}
+
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides) {
   SweepPlan plan;
   plan.parameters = override_paths(overrides, loaded.parameters);
+  set_units(loaded, &plan);
   SweepPoint point;
   for (const auto& path : plan.parameters) point.values.push_back(last_value(overrides, path));
   point.model = std::make_shared<const Model>(loaded.scenario);
@@ -99,6 +108,9 @@ SweepPlan make_plan(const ScenarioSource& source, const LoadedScenario& loaded, 
     if (std::none_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == o.path; }))
       fixed.push_back(o);
   for (const auto& path : override_paths(fixed, loaded.parameters)) plan.parameters.push_back(path);
+  set_units(loaded, &plan);
+  plan.design = std::string(to_string(spec.design));
+  plan.samples = spec.samples;
 
   for (const auto& row : values) {
     std::vector<Override> point_overrides = applied;

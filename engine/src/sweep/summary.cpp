@@ -104,10 +104,12 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   for (std::int64_t r = 0; r < replications; ++r)
     if (p.war_start_step[r] >= 0) ++starts[std::min(p.war_start_step[r], steps_)];
   s.survival.resize(steps_);
+  s.survival_interval.resize(steps_);
   std::int64_t started = 0;
   for (int step = 0; step < steps_; ++step) {
     started += starts[step];
     s.survival[step] = static_cast<double>(replications - started) / n;
+    s.survival_interval[step] = wilson_interval(replications - started, replications);
   }
   pending_.erase(point);
   return s;

@@ -21,6 +21,9 @@ struct SweepPoint {
 struct SweepPlan {
   std::vector<std::string> parameters;  // dotted paths: the swept axes first, then fixed --set fields
   int swept = 0;                        // how many of `parameters` are sweep axes
+  std::vector<std::string> parameter_units;  // per parameter, from the scenario's registry
+  std::string design;                   // "" for a single point, else grid/random/lhs/sobol
+  std::int64_t samples = 0;             // design samples (Saltelli: base rows N)
   std::vector<SweepPoint> points;
   ReplicationRule rule;
   std::int64_t replications = 0;        // per point: the most any point can run (rule.max)

@@ -35,6 +35,7 @@ struct PointSummary {
   double mean_end_day = 0.0;                       // day the outcome was decided [days]
   std::array<double, 3> end_day_quantiles{};       // at kQuantiles [days]
   std::vector<double> survival;                    // per step s: P(no fighting by the end of step s)
+  std::vector<Interval> survival_interval;         // 95% Wilson, per step
   double dt_days = 1.0;                            // step length, to put survival on days
 };
 
