@@ -104,12 +104,15 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
         table = np.asarray(ds["parameter_value"].values, dtype=float)
         scenario = _parse_scenario(ds.attrs.get("scenario"))
         extra = {}
+        # The engine writes each parameter's unit (parameter_units); older
+        # files fall back to the table of known paths.
+        file_units = [str(u) for u in ds["parameter_units"].values] if "parameter_units" in ds else None
         for i, name in enumerate(ds["parameter"].values):
             attrs = {
                 "long_name": f"value of the scenario parameter {name} at each point",
                 "label": parameter_label(str(name), units=False, scenario=scenario),
             }
-            unit = parameter_units(name)
+            unit = (file_units[i] or None) if file_units else parameter_units(name)
             if unit:
                 attrs["units"] = unit
             extra[str(name)] = ("point", table[:, i], attrs)
