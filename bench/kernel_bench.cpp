@@ -32,8 +32,8 @@ void BM_KernelBlock(benchmark::State& state) {
     sim.finish();
     benchmark::DoNotOptimize(sim.state().outcome.data());
   }
-  state.counters["rep_steps/s"] = benchmark::Counter(static_cast<double>(lanes) * model.steps(),
-                                                     benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["rep_steps/s"] =
+      benchmark::Counter(static_cast<double>(lanes) * model.steps(), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_KernelBlock)->Arg(16)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 
@@ -41,17 +41,17 @@ BENCHMARK(BM_KernelBlock)->Arg(16)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark
 // early exit, executor threads and summaries, no file.
 void BM_ExecuteFlagship(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
-  const brink::SweepPlan plan =
-      brink::single_point_plan(brink::load_scenario({"flagship", std::string(brink::find_shipped(brink::kFlagshipScenario)->text)},
-                                                    std::vector<brink::Override>{{"run.replications", "4096"}}),
-                               {});
+  const brink::SweepPlan plan = brink::single_point_plan(
+      brink::load_scenario({"flagship", std::string(brink::find_shipped(brink::kFlagshipScenario)->text)},
+                           std::vector<brink::Override>{{"run.replications", "4096"}}),
+      {});
   for (auto _ : state) {
     brink::Recorder recorder(plan, nullptr);
     brink::execute(plan, threads, recorder);
     benchmark::DoNotOptimize(recorder.summaries().data());
   }
-  state.counters["rep_steps/s"] = benchmark::Counter(4096.0 * plan.model(0).steps(),
-                                                     benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["rep_steps/s"] =
+      benchmark::Counter(4096.0 * plan.model(0).steps(), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_ExecuteFlagship)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 

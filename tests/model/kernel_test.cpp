@@ -6,8 +6,8 @@
 
 #include <cmath>
 
-#include "brink/model/lanchester.hpp"
 #include "../support/scenarios.hpp"
+#include "brink/model/lanchester.hpp"
 
 namespace brink {
 namespace {
@@ -17,13 +17,13 @@ using testing::load_yaml;
 
 constexpr const char* kHugePools = "ready: 1e7, deployment_rate: 1e7, deployed_cap: 1e8";
 
-Model richardson_model(double ka, double aa, double ga, double kb, double ab, double gb, double dt,
-                       double horizon) {
+Model richardson_model(double ka, double aa, double ga, double kb, double ab, double gb, double dt, double horizon) {
   const std::string a = fmt::format("deployed: 1000, {}", kHugePools);
   const std::string b = fmt::format("deployed: 3000, {}", kHugePools);
-  std::string yaml = duel_yaml(a, b, "", fmt::format("horizon_days: {}, dt_days: {}, replications: 256, seed: 1, "
-                                                     "decisions: false",
-                                                     horizon, dt));
+  std::string yaml = duel_yaml(a, b, "",
+                               fmt::format("horizon_days: {}, dt_days: {}, replications: 256, seed: 1, "
+                                           "decisions: false",
+                                           horizon, dt));
   // Insert the posture blocks into each actor.
   const auto insert = [&](const std::string& id, double k, double f, double g) {
     const std::string marker = "  " + id + ":\n";
@@ -68,8 +68,8 @@ TEST(RichardsonTest, UnstableCaseDivergesToCapacity) {
 
 TEST(RichardsonTest, DeploymentRateBoundsTheReaction) {
   const std::string a = "deployed: 1000, ready: 1e6, deployment_rate: 250, deployed_cap: 1e8";
-  std::string yaml = duel_yaml(a, "deployed: 1000", "",
-                               "horizon_days: 10, dt_days: 1, replications: 256, seed: 1, decisions: false");
+  std::string yaml =
+      duel_yaml(a, "deployed: 1000", "", "horizon_days: 10, dt_days: 1, replications: 256, seed: 1, decisions: false");
   yaml.insert(yaml.find("  A:\n") + 5, "    posture: {reaction: 0, fatigue: 0, grievance: 10000}\n");
   const Model model(load_yaml(yaml).scenario);
   BlockSimulator sim(model, {}, {});
@@ -85,11 +85,12 @@ struct Battle {
 Model battle_model(const Battle& b, const std::string& law, const std::string& events, double collapse) {
   const std::string a = fmt::format("deployed: {}", b.a0);
   const std::string d = fmt::format("deployed: {}", b.b0);
-  std::string yaml = duel_yaml(a, d,
-                               fmt::format("combat: {{law: {}, collapse_fraction: {}}}\nevents:\n  - {{day: 0, actor: A, "
-                                           "attack: B, rung: full}}\n{}",
-                                           law, collapse, events),
-                               "horizon_days: 200, dt_days: 1, replications: 256, seed: 3, decisions: false");
+  std::string yaml =
+      duel_yaml(a, d,
+                fmt::format("combat: {{law: {}, collapse_fraction: {}}}\nevents:\n  - {{day: 0, actor: A, "
+                            "attack: B, rung: full}}\n{}",
+                            law, collapse, events),
+                "horizon_days: 200, dt_days: 1, replications: 256, seed: 3, decisions: false");
   yaml.insert(yaml.find("  A:\n") + 5, fmt::format("    combat: {{effectiveness: {}}}\n", b.alpha));
   yaml.insert(yaml.find("  B:\n") + 5,
               fmt::format("    combat: {{effectiveness: {}, defence_advantage: {}}}\n", b.beta_raw, b.advantage));
@@ -171,8 +172,7 @@ TEST(IncidentHazardTest, FirstIncidentTimeIsGeometric) {
   // Constant hazard h per day: p = 1 - exp(-h·dt) per step and
   // P(first incident within n steps) = 1 - (1 - p)^n.
   const double h = 0.02, dt = 0.5;
-  std::string yaml = duel_yaml("deployed: 1000", "deployed: 1000",
-                               fmt::format("  incidents: {{base_rate: {}}}\n", h),
+  std::string yaml = duel_yaml("deployed: 1000", "deployed: 1000", fmt::format("  incidents: {{base_rate: {}}}\n", h),
                                fmt::format("horizon_days: 100, dt_days: {}, replications: 256, seed: 11, "
                                            "decisions: false",
                                            dt));

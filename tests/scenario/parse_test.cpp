@@ -56,7 +56,7 @@ struct BadCase {
   const char* name;
   const char* replace;  // text in the valid base
   const char* with;
-  const char* culprit;  // text on the offending line of the result
+  const char* culprit;                // text on the offending line of the result
   std::vector<const char*> mentions;  // words the message must contain
 };
 

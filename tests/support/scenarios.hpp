@@ -13,13 +13,18 @@ namespace brink::testing {
 // Two adversaries A and B, no decisions, no negotiation: the analytic
 // building block. `extra` is appended at top level; `a`/`b` inside each actor.
 inline std::string duel_yaml(const std::string& a_forces, const std::string& b_forces, const std::string& extra = "",
-                             const std::string& run = "horizon_days: 100, dt_days: 1, replications: 256, seed: 1, "
-                                                      "decisions: false") {
+                             const std::string& run =
+                                 "horizon_days: 100, dt_days: 1, replications: 256, seed: 1, "
+                                 "decisions: false") {
   return "brink: 1\nname: duel\nrun: {" + run +
          "}\n"
          "actors:\n"
-         "  A:\n    forces: {" + a_forces + "}\n"
-         "  B:\n    forces: {" + b_forces + "}\n"
+         "  A:\n    forces: {" +
+         a_forces +
+         "}\n"
+         "  B:\n    forces: {" +
+         b_forces +
+         "}\n"
          "relations:\n  adversaries: [[A, B]]\n"
          "escalation:\n"
          "  rungs: [calm, tense, limited, full, wider]\n"
@@ -38,6 +43,8 @@ inline std::string read_file(const std::string& path) {
   return s.str();
 }
 
-inline std::string flagship_text() { return read_file(std::string(BRINK_SOURCE_DIR) + "/scenarios/jan-2022-standoff.yaml"); }
+inline std::string flagship_text() {
+  return read_file(std::string(BRINK_SOURCE_DIR) + "/scenarios/jan-2022-standoff.yaml");
+}
 
 }  // namespace brink::testing

@@ -6,9 +6,9 @@
 #include <random>
 #include <tuple>
 
+#include "../support/scenarios.hpp"
 #include "brink/io/recorder.hpp"
 #include "brink/sweep/executor.hpp"
-#include "../support/scenarios.hpp"
 
 namespace brink {
 namespace {
@@ -57,8 +57,8 @@ class CollectingSink : public ResultSink {
 };
 
 TEST(ExecutorTest, SummariesAreIdenticalForAnyThreadCount) {
-  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()},
-                                              std::vector<Override>{{"run.replications", "2000"}});
+  const LoadedScenario loaded =
+      load_scenario({"flagship", testing::flagship_text()}, std::vector<Override>{{"run.replications", "2000"}});
   const SweepPlan plan = single_point_plan(loaded, {});
   ASSERT_EQ(plan.total_blocks(), 8);  // 7 full blocks and a tail of 208
   CollectingSink one(plan), three(plan);
@@ -76,8 +76,8 @@ TEST(ExecutorTest, SummariesAreIdenticalForAnyThreadCount) {
 }
 
 TEST(ExecutorTest, ProgressReachesTheTotalAndWorkerFailuresPropagate) {
-  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()},
-                                              std::vector<Override>{{"run.replications", "1000"}});
+  const LoadedScenario loaded =
+      load_scenario({"flagship", testing::flagship_text()}, std::vector<Override>{{"run.replications", "1000"}});
   const SweepPlan plan = single_point_plan(loaded, {});
   CollectingSink sink(plan);
   std::int64_t last = 0, total = 0;
@@ -112,7 +112,8 @@ TEST(QuantileTest, MatchesTheLinearInterpolationDefinition) {
 
 SweepPlan adaptive_plan(const std::string& rule, int points) {
   std::string text = testing::flagship_text();
-  text.replace(text.find("  replications: 20000"), std::string("  replications: 20000").size(), "  replications: " + rule);
+  text.replace(text.find("  replications: 20000"), std::string("  replications: 20000").size(),
+               "  replications: " + rule);
   text += "sweep:\n  design: grid\n  parameters:\n    actors.RUS.decision.patience_days: [";
   for (int p = 0; p < points; ++p) text += (p ? ", " : "") + std::to_string(10 + 40 * p);
   text += "]\n";

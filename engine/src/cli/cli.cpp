@@ -102,7 +102,10 @@ std::string command_line(int argc, const char* const* argv) {
 class ProgressBar {
  public:
   ProgressBar(std::ostream& err, bool enabled, std::int64_t replications_per_block, int steps)
-      : err_(err), enabled_(enabled), per_block_(replications_per_block), steps_(steps),
+      : err_(err),
+        enabled_(enabled),
+        per_block_(replications_per_block),
+        steps_(steps),
         start_(std::chrono::steady_clock::now()) {}
 
   void update(std::int64_t done, std::int64_t total) {
@@ -126,9 +129,7 @@ class ProgressBar {
     if (done == total) err_ << "\n";
   }
 
-  double elapsed() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
  private:
   std::ostream& err_;
@@ -141,30 +142,31 @@ class ProgressBar {
 
 int command_run(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
                 std::ostream& err) {
-  po::options_description options("brink run [SCENARIO] [options]\n\n"
-                                   "Simulates SCENARIO (a file, or a shipped name; default: jan-2022-standoff),\n"
-                                   "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
-                                   "options");
+  po::options_description options(
+      "brink run [SCENARIO] [options]\n\n"
+      "Simulates SCENARIO (a file, or a shipped name; default: jan-2022-standoff),\n"
+      "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
+      "options");
   std::string output, replications, seed, threads, timeseries, design, samples;
   std::vector<std::string> sets, sweeps;
-  options.add_options()("help,h", "show this help")(
-      "output,o", po::value(&output), "HDF5 file to write (default: out/<scenario name>.h5)")(
+  options.add_options()("help,h", "show this help")("output,o", po::value(&output),
+                                                    "HDF5 file to write (default: out/<scenario name>.h5)")(
       "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
       "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")(
       "threads,t", po::value(&threads), "worker threads (default: all cores); never changes the results")(
       "set", po::value(&sets)->composing(),
       "override a scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 or "
       "--set combat.law=linear (repeatable)")("timeseries", po::value(&timeseries),
-                      "record troops, rung and tension every K steps: --timeseries every=K")(
+                                              "record troops, rung and tension every K steps: --timeseries every=K")(
       "sweep", po::value(&sweeps)->composing(),
       "sweep a parameter: --sweep PATH=v1,v2,... (grid values) or PATH=min:max[:log] (range); repeatable, adds to "
       "or replaces the scenario's sweep axes")("design", po::value(&design),
-                                             "sweep design: grid, random, lhs or sobol")(
+                                               "sweep design: grid, random, lhs or sobol")(
       "samples", po::value(&samples),
       "points of a random, lhs or sobol design (with --sensitivity: Saltelli's base rows N, giving N·(d+2) points)")(
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
-      "summary-only", "write per-point summaries only, no per-replication variables")(
-      "quiet,q", "no progress bar and no table")(
+      "summary-only", "write per-point summaries only, no per-replication variables")("quiet,q",
+                                                                                      "no progress bar and no table")(
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
@@ -191,27 +193,27 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   for (const auto& s : sets) overrides.push_back(parse_override(s));
   std::vector<Override> settings = overrides;  // plus run settings given as flags
   if (vm.count("replications"))
-    settings.push_back({"run.replications", std::to_string(parse_count("--replications", replications, 1, 4'000'000'000))});
+    settings.push_back(
+        {"run.replications", std::to_string(parse_count("--replications", replications, 1, 4'000'000'000))});
   if (vm.count("seed"))
     settings.push_back({"run.seed", std::to_string(parse_count("--seed", seed, 0, 9007199254740991ULL))});
   if (vm.count("timeseries")) {
     if (timeseries.rfind("every=", 0) != 0)
       throw UsageError(fmt::format("--timeseries takes every=K (K steps between records), got '{}'", timeseries));
-    settings.push_back(
-        {"output.timeseries_every", std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
+    settings.push_back({"output.timeseries_every",
+                        std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
   }
-  const int thread_count =
-      !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                      : static_cast<int>(parse_count("--threads", threads, 1, 1024));
+  const int thread_count = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                                : static_cast<int>(parse_count("--threads", threads, 1, 1024));
 
   if (vm.count("summary-only")) settings.push_back({"output.runs", "false"});
   const ScenarioSource source = resolve_scenario(scenario_arg);
   LoadedScenario loaded = load_scenario(source, settings);
   if (vm.count("sensitivity")) loaded.scenario.sweep.sensitivity = true;
   if (!sweeps.empty() || vm.count("design") || vm.count("samples") || vm.count("sensitivity"))
-    apply_sweep_options(loaded, sweeps, design,
-                        vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000))
-                                            : 0);
+    apply_sweep_options(
+        loaded, sweeps, design,
+        vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
   SweepPlan plan = make_plan(source, loaded, settings, overrides);
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
@@ -265,8 +267,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
           recorder.point_finished(block.spec.point, scheduler.replications(block.spec.point));
       }
     }
-    execute(plan, thread_count, recorder, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); },
-            &scheduler);
+    execute(
+        plan, thread_count, recorder, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); },
+        &scheduler);
     summaries = recorder.summaries();
     if (plan.sensitivity) {
       sensitivity = sweep_sensitivity(plan, summaries);
@@ -277,8 +280,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   } catch (const ResumeMismatch& e) {
     throw UsageError(e.what());
   } catch (const Interrupted&) {
-    throw std::runtime_error(fmt::format("interrupted; {} keeps the finished blocks, continue with --resume",
-                                         partial.string()));
+    throw std::runtime_error(
+        fmt::format("interrupted; {} keeps the finished blocks, continue with --resume", partial.string()));
   }
   fs::rename(partial, target);
   const double seconds = bar.elapsed();
@@ -301,8 +304,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
 }
 
 int command_validate(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description options("brink validate SCENARIO\n\nChecks a scenario file and reports every problem as "
-                                  "file:line:col: message.\n\noptions");
+  po::options_description options(
+      "brink validate SCENARIO\n\nChecks a scenario file and reports every problem as "
+      "file:line:col: message.\n\noptions");
   options.add_options()("help,h", "show this help");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
@@ -327,8 +331,9 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
 }
 
 int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description options("brink inspect FILE\n\nShows a brink HDF5 file's metadata, variables and outcome "
-                                  "table.\n\noptions");
+  po::options_description options(
+      "brink inspect FILE\n\nShows a brink HDF5 file's metadata, variables and outcome "
+      "table.\n\noptions");
   options.add_options()("help,h", "show this help")("scenario", "print the embedded scenario text and stop");
   po::options_description hidden;
   hidden.add_options()("file", po::value<std::vector<std::string>>());
@@ -374,15 +379,17 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
     out << fmt::format("  {:<26} ({}){}{}\n", v.name, dims, v.units.empty() ? "" : " [" + v.units + "]",
                        v.long_name.empty() ? "" : "  " + v.long_name);
   }
-  out << "outcomes:\n" << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values);
+  out << "outcomes:\n"
+      << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values);
   if (!report.sensitivity.empty())
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
   return kExitOk;
 }
 
 int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description options("brink scenarios\n\nLists the scenarios shipped in this binary; pass a name to "
-                                  "'brink run'.\n\noptions");
+  po::options_description options(
+      "brink scenarios\n\nLists the scenarios shipped in this binary; pass a name to "
+      "'brink run'.\n\noptions");
   options.add_options()("help,h", "show this help");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(options).run(), vm);

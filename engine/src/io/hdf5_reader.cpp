@@ -128,7 +128,8 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t*, void* data) 
 }  // namespace
 
 FileReport read_report(const std::string& path) {
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw OutputError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw OutputError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0) throw OutputError(fmt::format("cannot open '{}'", path));
   FileReport report;

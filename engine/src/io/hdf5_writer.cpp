@@ -30,8 +30,8 @@ void set_string_attribute(hid_t object, const std::string& name, const std::stri
   H5Tset_strpad(type, H5T_STR_NULLTERM);
   H5Tset_cset(type, H5T_CSET_UTF8);
   const hid_t space = H5Screate(H5S_SCALAR);
-  const hid_t attr = check_id(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
-                              "create attribute " + name);
+  const hid_t attr =
+      check_id(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "create attribute " + name);
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
   check(H5Awrite(attr, type, padded.data()), "write attribute " + name);
   H5Aclose(attr);
@@ -43,8 +43,8 @@ template <typename T>
 void set_numeric_attribute(hid_t object, const std::string& name, hid_t type, const std::vector<T>& values) {
   const hsize_t n = values.size();
   const hid_t space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr);
-  const hid_t attr = check_id(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
-                              "create attribute " + name);
+  const hid_t attr =
+      check_id(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "create attribute " + name);
   check(H5Awrite(attr, type, values.data()), "write attribute " + name);
   H5Aclose(attr);
   H5Sclose(space);
@@ -194,8 +194,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     // A chunk cache larger than any chunk keeps out-of-order block writes cheap.
     const hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     H5Pset_chunk_cache(dapl, 12421, 64u << 20, 1.0);
-    const hid_t ds = check_id(H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl, dapl),
-                              "create dataset " + name);
+    const hid_t ds =
+        check_id(H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl, dapl), "create dataset " + name);
     for (std::size_t i = 0; i < axes.size(); ++i)
       check(H5DSattach_scale(ds, scales.at(axes[i].name), static_cast<unsigned>(i)),
             "attach dimension " + axes[i].name + " to " + name);
@@ -216,8 +216,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     const hsize_t n = values.size();
     const hid_t space = H5Screate_simple(1, &n, nullptr);
     const hid_t dcpl = make_dcpl({}, false);
-    const hid_t ds = check_id(H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                              "create " + name);
+    const hid_t ds =
+        check_id(H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "create " + name);
     if (n > 0) check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "write " + name);
     check(H5DSattach_scale(ds, scales.at(dimension), 0), "attach " + dimension + " to " + name);
     set_string_attribute(ds, "long_name", long_name);
@@ -244,14 +244,15 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     const hsize_t dims[2] = {actors, kMaxTypes};
     std::vector<std::string> names_flat(actors * kMaxTypes);
     for (std::size_t i = 0; i < actors; ++i)
-      for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k) names_flat[i * kMaxTypes + k] = sc.actors[i].types[k].name;
+      for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k)
+        names_flat[i * kMaxTypes + k] = sc.actors[i].types[k].name;
     std::vector<const char*> pointers;
     for (const auto& v : names_flat) pointers.push_back(v.c_str());
     const hid_t type = utf8_string_type();
     const hid_t space = H5Screate_simple(2, dims, nullptr);
     const hid_t dcpl = make_dcpl({}, false);
-    const hid_t ds = check_id(H5Dcreate2(file_, "type_name", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                              "create type_name");
+    const hid_t ds =
+        check_id(H5Dcreate2(file_, "type_name", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "create type_name");
     check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "write type_name");
     check(H5DSattach_scale(ds, scales.at("actor"), 0), "attach actor to type_name");
     check(H5DSattach_scale(ds, scales.at("type"), 1), "attach type to type_name");
@@ -330,8 +331,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   variable("block_done", H5T_NATIVE_INT8, {p_ax, {"block", static_cast<hsize_t>(blocks_per_point_), 1024}}, false,
            "1 once the block's replications are in this file (used by --resume)", "1");
   variable("outcome_count", H5T_NATIVE_INT64, {p_ax, o_ax}, false, "replications ending in each outcome", "1");
-  variable("outcome_probability", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false, "estimated probability of each outcome",
-           "1");
+  variable("outcome_probability", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false, "estimated probability of each outcome", "1");
   variable("outcome_probability_lower", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false,
            "lower bound of the 95% Wilson score interval of outcome_probability", "1");
   variable("outcome_probability_upper", H5T_NATIVE_DOUBLE, {p_ax, o_ax}, false,
@@ -534,7 +534,8 @@ BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
   b.casualties.resize(static_cast<std::size_t>(spec.count) * actors_);
   read_slab("outcome_code", H5T_NATIVE_INT8, b.outcome.data(), spec.point, spec.first_replication, spec.count);
   read_slab("end_step", H5T_NATIVE_INT32, b.end_step.data(), spec.point, spec.first_replication, spec.count);
-  read_slab("war_start_step", H5T_NATIVE_INT32, b.war_start_step.data(), spec.point, spec.first_replication, spec.count);
+  read_slab("war_start_step", H5T_NATIVE_INT32, b.war_start_step.data(), spec.point, spec.first_replication,
+            spec.count);
   read_slab("casualties", H5T_NATIVE_DOUBLE, b.casualties.data(), spec.point, spec.first_replication, spec.count);
   return b;
 }
@@ -558,8 +559,7 @@ std::string read_string_attribute(hid_t object, const char* name) {
 herr_t collect_dataset(hid_t group, const char* name, const H5L_info_t*, void* data) {
   auto* datasets = static_cast<std::map<std::string, hid_t>*>(data);
   H5O_info_t info;
-  if (H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET)
-  {
+  if (H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET) {
     const hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     H5Pset_chunk_cache(dapl, 12421, 64u << 20, 1.0);  // as when the file was created
     (*datasets)[name] = H5Dopen2(group, name, dapl);
@@ -575,9 +575,10 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
   file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
   if (file_ < 0)
-    throw OutputError(fmt::format("cannot reopen '{}' to resume it; if the run was killed, clear the file's status "
-                                  "flag with 'h5clear -s {}' (package hdf5-tools) and try again",
-                                  path_, path_));
+    throw OutputError(
+        fmt::format("cannot reopen '{}' to resume it; if the run was killed, clear the file's status "
+                    "flag with 'h5clear -s {}' (package hdf5-tools) and try again",
+                    path_, path_));
   std::uint64_t seed = 0;
   if (H5Aexists(file_, "seed") > 0) {
     const hid_t attr = H5Aopen(file_, "seed", H5P_DEFAULT);
@@ -585,9 +586,10 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
     H5Aclose(attr);
   }
   auto mismatch = [&](const std::string& what) {
-    throw ResumeMismatch(fmt::format("'{}' was written by a different run ({} differs); delete it or run without "
-                                     "--resume",
-                                     path_, what));
+    throw ResumeMismatch(
+        fmt::format("'{}' was written by a different run ({} differs); delete it or run without "
+                    "--resume",
+                    path_, what));
   };
   if (read_string_attribute(file_, "engine_version") != engine_version()) mismatch("the engine version");
   if (read_string_attribute(file_, "target_isa") != target_isa()) mismatch("the instruction set of the build");
@@ -652,10 +654,12 @@ void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int s
       total_lower[k] = x.total_low;
       total_upper[k] = x.total_high;
     }
-  const std::pair<const char*, const std::vector<double>*> columns[] = {
-      {"sensitivity_first", &first},         {"sensitivity_first_lower", &first_lower},
-      {"sensitivity_first_upper", &first_upper}, {"sensitivity_total", &total},
-      {"sensitivity_total_lower", &total_lower}, {"sensitivity_total_upper", &total_upper}};
+  const std::pair<const char*, const std::vector<double>*> columns[] = {{"sensitivity_first", &first},
+                                                                        {"sensitivity_first_lower", &first_lower},
+                                                                        {"sensitivity_first_upper", &first_upper},
+                                                                        {"sensitivity_total", &total},
+                                                                        {"sensitivity_total_lower", &total_lower},
+                                                                        {"sensitivity_total_upper", &total_upper}};
   for (const auto& [name, values] : columns)
     check(H5Dwrite(dataset(name), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values->data()),
           std::string("write ") + name);

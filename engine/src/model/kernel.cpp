@@ -14,10 +14,10 @@ using Eigen::ArrayXXd;
 using Eigen::Index;
 
 namespace {
-constexpr double kTroopEpsilon = 0.5;     // below half a soldier a pool counts as empty
-constexpr double kSanctionFloor = 0.2;    // sanctions cannot cut effectiveness below this share
-constexpr double kArmsAidCeiling = 3.0;   // arms aid cannot raise effectiveness above this multiple
-constexpr double kContactScale = 1e5;     // contact is measured per 100,000 troops
+constexpr double kTroopEpsilon = 0.5;    // below half a soldier a pool counts as empty
+constexpr double kSanctionFloor = 0.2;   // sanctions cannot cut effectiveness below this share
+constexpr double kArmsAidCeiling = 3.0;  // arms aid cannot raise effectiveness above this multiple
+constexpr double kContactScale = 1e5;    // contact is measured per 100,000 troops
 }  // namespace
 
 Model::Model(Scenario scenario) : scenario_(std::move(scenario)) {
@@ -85,7 +85,8 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec, const 
   st.belief = ArrayXXd::Zero(lanes, n * kMaxTypes);
   for (int i = 0; i < n; ++i) {
     const auto& types = sc_.actors[i].types;
-    for (std::size_t k = 0; k < types.size(); ++k) st.belief.col(i * kMaxTypes + static_cast<int>(k)).setConstant(types[k].prior);
+    for (std::size_t k = 0; k < types.size(); ++k)
+      st.belief.col(i * kMaxTypes + static_cast<int>(k)).setConstant(types[k].prior);
     if (types.size() < 2) continue;
     // Nature draws each actor's type once per replication, from the prior.
     for (Index r = 0; r < lanes; ++r) {
@@ -283,9 +284,8 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
           break;
         }
         case ActionKind::kDeploy: {
-          const ArrayXd moved = st.ready.col(i)
-                                    .min(std::min(a.amount, f.deployment_rate * dt))
-                                    .min(f.deployed_cap - st.deployed.col(i));
+          const ArrayXd moved =
+              st.ready.col(i).min(std::min(a.amount, f.deployment_rate * dt)).min(f.deployed_cap - st.deployed.col(i));
           security = threat_resolve * ((own + (1.0 - rho) * moved).log() - log_threat);
           ok = (moved > kTroopEpsilon).cast<double>();
           break;
@@ -471,8 +471,7 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
           st.effectiveness(r, a.target) = std::max(kSanctionFloor, st.effectiveness(r, a.target) * (1.0 - a.effect));
           break;
         case ActionKind::kArmPartner:
-          st.effectiveness(r, a.target) =
-              std::min(kArmsAidCeiling, st.effectiveness(r, a.target) * (1.0 + a.effect));
+          st.effectiveness(r, a.target) = std::min(kArmsAidCeiling, st.effectiveness(r, a.target) * (1.0 + a.effect));
           break;
         case ActionKind::kAttack:
           if (st.side.row(r).maxCoeff() == 0) start_war(r, i, a.target, s);
@@ -580,8 +579,8 @@ void BlockSimulator::posture(const ArrayXd& active) {
     const Forces& f = sc_.actors[i].forces;
     // Drift and deliberate moves share one transport budget per step.
     const ArrayXd rate = (f.deployment_rate * dt - st.moved.col(i)).max(0.0);
-    const ArrayXd up = desired.col(i).max(0.0).min(rate).min(st.ready.col(i)).min(
-        (f.deployed_cap - st.deployed.col(i)).max(0.0));
+    const ArrayXd up =
+        desired.col(i).max(0.0).min(rate).min(st.ready.col(i)).min((f.deployed_cap - st.deployed.col(i)).max(0.0));
     const ArrayXd down = (-desired.col(i)).max(0.0).min(rate).min(st.deployed.col(i));
     const ArrayXd moved = up - down;
     st.deployed.col(i) += moved;
@@ -630,8 +629,8 @@ void BlockSimulator::combat(int s) {
       st.war_end_step(r) = s;
       const int peak = st.peak_rung(r);
       st.outcome(r) = static_cast<int>(peak >= esc.alliance_war_rung ? Outcome::kAllianceWar
-                                       : peak >= esc.full_war_rung    ? Outcome::kFullWar
-                                                                      : Outcome::kLimitedWar);
+                                       : peak >= esc.full_war_rung   ? Outcome::kFullWar
+                                                                     : Outcome::kLimitedWar);
     }
   }
 }
@@ -706,8 +705,8 @@ void BlockSimulator::finish() {
     const int peak = st.peak_rung(r);
     if (peak >= esc.limited_war_rung) {
       st.outcome(r) = static_cast<int>(peak >= esc.alliance_war_rung ? Outcome::kAllianceWar
-                                       : peak >= esc.full_war_rung    ? Outcome::kFullWar
-                                                                      : Outcome::kLimitedWar);
+                                       : peak >= esc.full_war_rung   ? Outcome::kFullWar
+                                                                     : Outcome::kLimitedWar);
     } else {
       st.outcome(r) = static_cast<int>(Outcome::kStandoff);
       st.end_step(r) = model_.steps();

@@ -106,16 +106,16 @@ class Parser {
     for (const auto& entry : map) {
       const std::string key = entry.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(entry.first, fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})", key,
-                                       path, nearest_of(key, allowed), join(allowed)));
+        error(entry.first, fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})", key, path,
+                                       nearest_of(key, allowed), join(allowed)));
       }
     }
     return true;
   }
 
   // A numeric field; registered as a settable parameter whether present or not.
-  double number(const YAML::Node& map, const std::string& key, const std::string& path, double fallback,
-                double min, double max, std::string unit, bool required = false, bool integer = false) {
+  double number(const YAML::Node& map, const std::string& key, const std::string& path, double fallback, double min,
+                double max, std::string unit, bool required = false, bool integer = false) {
     const std::string full = path.empty() ? key : path + "." + key;
     parameters_.push_back({full, min, max, integer, unit});
     const YAML::Node node = get(map, key);
@@ -134,8 +134,8 @@ class Parser {
       return fallback;
     }
     if (value < min || value > max) {
-      error(node, fmt::format("'{}' must be in [{}, {}]{}, got {}", full, min, max,
-                              unit.empty() ? "" : " " + unit, node.Scalar()));
+      error(node, fmt::format("'{}' must be in [{}, {}]{}, got {}", full, min, max, unit.empty() ? "" : " " + unit,
+                              node.Scalar()));
       return fallback;
     }
     return value;
@@ -211,9 +211,7 @@ class Parser {
   std::vector<ParameterInfo> parameters_;
 };
 
-std::vector<std::string> names(std::span<const std::string_view> views) {
-  return {views.begin(), views.end()};
-}
+std::vector<std::string> names(std::span<const std::string_view> views) { return {views.begin(), views.end()}; }
 
 // Fields an action of each kind accepts beyond `kind` and `cost`/`tension`/`rung`.
 std::vector<std::string> action_keys(ActionKind kind) {
@@ -265,11 +263,14 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
     p.parameters().push_back({"run.replications", 1, 4e9, true, "replications"});
     if (p.check_map(reps, "run.replications", {"min", "max", "ci_halfwidth"})) {
       rule.adaptive = true;
-      rule.min = static_cast<std::int64_t>(p.number(reps, "min", "run.replications", 1000, 1, 4e9, "replications", true, true));
-      rule.max = static_cast<std::int64_t>(p.number(reps, "max", "run.replications", 100000, 1, 4e9, "replications", true, true));
+      rule.min = static_cast<std::int64_t>(
+          p.number(reps, "min", "run.replications", 1000, 1, 4e9, "replications", true, true));
+      rule.max = static_cast<std::int64_t>(
+          p.number(reps, "max", "run.replications", 100000, 1, 4e9, "replications", true, true));
       rule.ci_halfwidth = p.number(reps, "ci_halfwidth", "run.replications", 0.01, 1e-6, 0.5, "probability", true);
       if (rule.max < rule.min)
-        p.error(reps, fmt::format("'run.replications.max' ({}) is below 'run.replications.min' ({})", rule.max, rule.min));
+        p.error(reps,
+                fmt::format("'run.replications.max' ({}) is below 'run.replications.min' ({})", rule.max, rule.min));
     }
   } else {
     rule.min = rule.max =
@@ -320,13 +321,12 @@ void parse_types(Parser& p, const YAML::Node& types, const std::string& path, Ac
     const YAML::Node weights = get(entry.second, "weights");
     if (!weights.IsDefined() || p.check_map(weights, tp + ".weights", names(feature_names())))
       for (int k = 0; k < kFeatureCount; ++k)
-        t.weights[k] = p.number(weights, std::string(feature_names()[k]), tp + ".weights", a.decision.weights[k],
-                                -1e6, 1e6, "utils");
+        t.weights[k] = p.number(weights, std::string(feature_names()[k]), tp + ".weights", a.decision.weights[k], -1e6,
+                                1e6, "utils");
     total += t.prior;
     a.types.push_back(std::move(t));
   }
-  if (std::abs(total - 1.0) > 1e-6)
-    p.error(types, fmt::format("the priors in '{}' sum to {}, not 1", path, total));
+  if (std::abs(total - 1.0) > 1e-6) p.error(types, fmt::format("the priors in '{}' sum to {}, not 1", path, total));
 }
 
 void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids,
@@ -338,9 +338,9 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
   const std::string fp = path + ".forces";
   const YAML::Node forces = get(node, "forces");
   if (!forces.IsDefined()) p.error(node, fmt::format("missing required key 'forces' in '{}'", path));
-  if (!forces.IsDefined() || p.check_map(forces, fp,
-                                         {"deployed", "ready", "reserve", "mobilization_rate", "deployment_rate",
-                                          "deployed_cap"})) {
+  if (!forces.IsDefined() ||
+      p.check_map(forces, fp,
+                  {"deployed", "ready", "reserve", "mobilization_rate", "deployment_rate", "deployed_cap"})) {
     Forces& f = a.forces;
     f.deployed = p.number(forces, "deployed", fp, 0, 0, 1e8, "troops", true);
     f.ready = p.number(forces, "ready", fp, 0, 0, 1e8, "troops");
@@ -364,14 +364,14 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
   const std::string cp = path + ".combat";
   const YAML::Node combat = get(node, "combat");
   if (!combat.IsDefined() || p.check_map(combat, cp, {"effectiveness", "defence_advantage"})) {
-    a.combat.effectiveness = p.number(combat, "effectiveness", cp, 0, 0, 10, "1/day (square) or 1/(troop day) (linear)");
+    a.combat.effectiveness =
+        p.number(combat, "effectiveness", cp, 0, 0, 10, "1/day (square) or 1/(troop day) (linear)");
     a.combat.defence_advantage = p.number(combat, "defence_advantage", cp, 1, 1e-3, 1e3, "");
   }
 
   const std::string dp = path + ".decision";
   const YAML::Node decision = get(node, "decision");
-  if (!decision.IsDefined() ||
-      p.check_map(decision, dp, {"rationality", "patience_days", "ready_weight", "weights"})) {
+  if (!decision.IsDefined() || p.check_map(decision, dp, {"rationality", "patience_days", "ready_weight", "weights"})) {
     a.decision.rationality = p.number(decision, "rationality", dp, 1, 0, 1e6, "1/utils");
     a.decision.patience_days = p.number(decision, "patience_days", dp, 30, 1e-3, 1e6, "days");
     a.decision.ready_weight = p.number(decision, "ready_weight", dp, 0.5, 0, 1, "");
@@ -429,16 +429,17 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
       act.rung = p.rung(get(spec, "rung"), xp + ".rung", rungs);
       const bool fights = act.kind == ActionKind::kAttack || act.kind == ActionKind::kRetaliate;
       if (act.rung >= 0 && !fights && act.rung >= escalation.limited_war_rung)
-        p.error(get(spec, "rung"), fmt::format("'{}.rung' is '{}', a war rung; only attack and retaliate start fighting",
-                                               xp, rungs[act.rung]));
+        p.error(get(spec, "rung"),
+                fmt::format("'{}.rung' is '{}', a war rung; only attack and retaliate start fighting", xp,
+                            rungs[act.rung]));
       if (act.rung >= 0 && act.kind == ActionKind::kAttack && act.rung >= escalation.alliance_war_rung)
         p.error(get(spec, "rung"),
                 fmt::format("'{}.rung' is '{}'; an attack cannot name the alliance-war rung: that war comes only from "
                             "attacking a covered actor, from intervention (retaliate) or from incidents",
                             xp, rungs[act.rung]));
       if (act.rung >= 0 && fights && act.rung < escalation.limited_war_rung)
-        p.error(get(spec, "rung"), fmt::format("'{}.rung' is '{}'; {} must name a war rung", xp, rungs[act.rung],
-                                               to_string(act.kind)));
+        p.error(get(spec, "rung"),
+                fmt::format("'{}.rung' is '{}'; {} must name a war rung", xp, rungs[act.rung], to_string(act.kind)));
     }
     if (act.kind == ActionKind::kAttack && spec.IsMap() && !get(spec, "rung").IsDefined())
       p.error(spec.IsMap() ? spec : entry.first, fmt::format("missing required key 'rung' in '{}'", xp));
@@ -669,9 +670,10 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
       p.error(get(e, "attack"), fmt::format("'{}': actor '{}' cannot attack itself", ep, ids[event.actor]));
     if (event.kind == EventKind::kAttack && event.rung >= s.escalation.alliance_war_rung &&
         s.escalation.alliance_war_rung > 0)
-      p.error(get(e, "rung"), fmt::format("'{}.rung' cannot be the alliance-war rung: that war comes only from attacking "
-                                          "a covered actor, from intervention or from incidents",
-                                          ep));
+      p.error(get(e, "rung"),
+              fmt::format("'{}.rung' cannot be the alliance-war rung: that war comes only from attacking "
+                          "a covered actor, from intervention or from incidents",
+                          ep));
     if (event.kind == EventKind::kAttack && event.rung >= 0 && s.escalation.limited_war_rung >= 0 &&
         event.rung < s.escalation.limited_war_rung)
       p.error(get(e, "rung"), fmt::format("'{}.rung' must be a war rung (at or above '{}')", ep,
@@ -682,8 +684,8 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
 
 // Checks one axis against the registry; returns the problem, or "" if none.
 std::string axis_problem(const SweepAxis& axis, SweepDesign design, const std::vector<ParameterInfo>& parameters) {
-  const auto info = std::find_if(parameters.begin(), parameters.end(),
-                                 [&](const ParameterInfo& i) { return i.path == axis.path; });
+  const auto info =
+      std::find_if(parameters.begin(), parameters.end(), [&](const ParameterInfo& i) { return i.path == axis.path; });
   if (info == parameters.end())
     return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", axis.path,
                        join(nearest_paths(parameters, axis.path)));
@@ -737,8 +739,8 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
     double value = 0;
     if (!samples.IsScalar() || !parse_number(samples.Scalar(), &value) || value < 1 || value > 1e7 ||
         value != std::floor(value))
-      p.error(samples, fmt::format("'sweep.samples' must be a whole number in [1, 10000000], got '{}'",
-                                   scalar_text(samples)));
+      p.error(samples,
+              fmt::format("'sweep.samples' must be a whole number in [1, 10000000], got '{}'", scalar_text(samples)));
     else
       spec.samples = static_cast<std::int64_t>(value);
   }
@@ -806,8 +808,8 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   if (!version.IsDefined()) {
     p.error(root, "missing required key 'brink' (the format version; write 'brink: 1')");
   } else if (!version.IsScalar() || version.Scalar() != "1") {
-    p.error(version, fmt::format("unsupported format version 'brink: {}'; this engine reads 'brink: 1'",
-                                 scalar_text(version)));
+    p.error(version,
+            fmt::format("unsupported format version 'brink: {}'; this engine reads 'brink: 1'", scalar_text(version)));
   }
   s.name = p.text(root, "name", "scenario", "", true);
   s.description = p.text(root, "description", "scenario", "");
@@ -849,7 +851,8 @@ void assign_path(YAML::Node root, const std::string& path, const std::string& va
     if (current.IsSequence()) {
       chain.push_back(current[std::stoul(parts[i])]);
     } else {
-      if (!current[parts[i]].IsDefined() || current[parts[i]].IsNull()) current[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      if (!current[parts[i]].IsDefined() || current[parts[i]].IsNull())
+        current[parts[i]] = YAML::Node(YAML::NodeType::Map);
       chain.push_back(current[parts[i]]);
     }
   }
@@ -874,9 +877,9 @@ ScenarioError::ScenarioError(std::vector<Diagnostic> diagnostics)
 Override parse_override(std::string_view assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == assignment.size())
-    throw ScenarioError({{"--set", -1, -1,
-                          fmt::format("'{}' is not of the form PATH=VALUE (e.g. actors.RUS.forces.deployed=150000)",
-                                      assignment)}});
+    throw ScenarioError(
+        {{"--set", -1, -1,
+          fmt::format("'{}' is not of the form PATH=VALUE (e.g. actors.RUS.forces.deployed=150000)", assignment)}});
   return {std::string(assignment.substr(0, eq)), std::string(assignment.substr(eq + 1))};
 }
 
@@ -915,8 +918,8 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
     const bool known = std::any_of(params.begin(), params.end(), [&](const auto& i) { return i.path == o.path; });
     if (!known) {
       problems.push_back({"--set", -1, -1,
-                          fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", o.path,
-                                      o.path, o.value, join(nearest_paths(params, o.path)))});
+                          fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", o.path, o.path,
+                                      o.value, join(nearest_paths(params, o.path)))});
       continue;
     }
     assign_path(root, o.path, o.value);
@@ -980,7 +983,8 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
       problems.push_back({label, -1, -1, fmt::format("'{}' is not a list of finite numbers or a range", value)});
       continue;
     }
-    const auto same = std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
+    const auto same =
+        std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
     if (same != spec.axes.end())
       *same = axis;
     else
@@ -991,9 +995,9 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
       if (const std::string problem = axis_problem(axis, spec.design, loaded.parameters); !problem.empty())
         problems.push_back({"sweep", -1, -1, problem});
   if (problems.empty() && !spec.axes.empty() && spec.design != SweepDesign::kGrid && spec.samples == 0)
-    problems.push_back({"sweep", -1, -1,
-                        fmt::format("a {} design needs a number of points (--samples N or sweep.samples)",
-                                    to_string(spec.design))});
+    problems.push_back(
+        {"sweep", -1, -1,
+         fmt::format("a {} design needs a number of points (--samples N or sweep.samples)", to_string(spec.design))});
   if (problems.empty() && spec.sensitivity && spec.design == SweepDesign::kGrid)
     problems.push_back({"sweep", -1, -1, "sensitivity indices need a random, lhs or sobol design, not a grid"});
   if (!problems.empty()) throw ScenarioError(std::move(problems));

@@ -7,7 +7,7 @@ namespace brink {
 
 const std::array<std::string_view, kActionKindCount>& action_kind_names() {
   static constexpr std::array<std::string_view, kActionKindCount> kNames = {
-      "hold",    "mobilize", "deploy",   "withdraw",     "exercise", "raise_readiness", "propose",
+      "hold",    "mobilize", "deploy",      "withdraw", "exercise", "raise_readiness", "propose",
       "concede", "sanction", "arm_partner", "evacuate", "attack",   "retaliate"};
   return kNames;
 }
@@ -29,8 +29,8 @@ const std::array<std::string_view, kFeatureCount>& feature_names() {
 }
 
 const std::array<std::string_view, kOutcomeCount>& outcome_names() {
-  static constexpr std::array<std::string_view, kOutcomeCount> kNames = {
-      "settlement", "standoff", "limited_war", "full_war", "alliance_war"};
+  static constexpr std::array<std::string_view, kOutcomeCount> kNames = {"settlement", "standoff", "limited_war",
+                                                                         "full_war", "alliance_war"};
   return kNames;
 }
 

@@ -39,8 +39,8 @@ std::vector<std::string> override_paths(const std::vector<Override>& overrides,
   std::vector<std::string> paths;
   for (const Override& o : overrides) {
     const bool setting = o.path.rfind("run.", 0) == 0 || o.path.rfind("output.", 0) == 0;
-    const auto info = std::find_if(registry.begin(), registry.end(),
-                                   [&](const ParameterInfo& p) { return p.path == o.path; });
+    const auto info =
+        std::find_if(registry.begin(), registry.end(), [&](const ParameterInfo& p) { return p.path == o.path; });
     const bool numeric = info != registry.end() && info->numeric;
     if (!setting && numeric && std::find(paths.begin(), paths.end(), o.path) == paths.end()) paths.push_back(o.path);
   }

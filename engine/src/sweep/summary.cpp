@@ -43,7 +43,8 @@ std::vector<SobolIndex> sweep_sensitivity(const SweepPlan& plan, const std::vect
   }
   std::vector<SobolIndex> out;
   for (const auto& column : columns) {
-    const std::vector<SobolIndex> indices = sobol_indices(column, dimensions, plan.base_samples, 500, plan.options.seed);
+    const std::vector<SobolIndex> indices =
+        sobol_indices(column, dimensions, plan.base_samples, 500, plan.options.seed);
     out.insert(out.end(), indices.begin(), indices.end());
   }
   return out;
@@ -89,7 +90,8 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
     }
     s.mean_casualties[a] /= n;
     std::sort(values.begin(), values.end());
-    for (std::size_t q = 0; q < kQuantiles.size(); ++q) s.casualty_quantiles[a][q] = quantile_of_sorted(values, kQuantiles[q]);
+    for (std::size_t q = 0; q < kQuantiles.size(); ++q)
+      s.casualty_quantiles[a][q] = quantile_of_sorted(values, kQuantiles[q]);
   }
   double end_sum = 0.0;
   for (std::int64_t r = 0; r < replications; ++r) {
@@ -98,7 +100,8 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   }
   s.mean_end_day = end_sum / n;
   std::sort(values.begin(), values.end());
-  for (std::size_t q = 0; q < kQuantiles.size(); ++q) s.end_day_quantiles[q] = quantile_of_sorted(values, kQuantiles[q]);
+  for (std::size_t q = 0; q < kQuantiles.size(); ++q)
+    s.end_day_quantiles[q] = quantile_of_sorted(values, kQuantiles[q]);
   // Survival: the share of replications with no fighting by the end of each step.
   std::vector<std::int64_t> starts(steps_ + 1, 0);
   for (std::int64_t r = 0; r < replications; ++r)

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <map>
 #include <stdexcept>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "brink/model/kernel.hpp"
 #include "brink/sweep/plan.hpp"
@@ -43,8 +43,7 @@ class Hdf5Writer {
   // kCreate creates (truncates) `path`; kResume reopens a partial file written
   // by the same scenario, overrides and seed, and throws ResumeMismatch if it
   // was not.
-  Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata,
-             Mode mode = Mode::kCreate);
+  Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata, Mode mode = Mode::kCreate);
   ~Hdf5Writer();
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;

@@ -64,13 +64,13 @@ struct BlockState {
   Eigen::ArrayXd tension;                    // lanes
   Eigen::ArrayXd start_strength_attacker, start_strength_defender;  // at war start [troops]
   Eigen::ArrayXi rung, peak_rung;
-  Eigen::ArrayXi outcome;  // -1 while running, else Outcome
+  Eigen::ArrayXi outcome;                                        // -1 while running, else Outcome
   Eigen::ArrayXi end_step, war_start_step, first_incident_step;  // -1 = never
-  Eigen::ArrayXi war_end_step;               // step a side collapsed, -1 if none did
-  Eigen::ArrayXXd moved;                     // lanes × actors: troops moved in or out of theatre this step
+  Eigen::ArrayXi war_end_step;                                   // step a side collapsed, -1 if none did
+  Eigen::ArrayXXd moved;  // lanes × actors: troops moved in or out of theatre this step
   Eigen::ArrayXi incidents;
-  Eigen::ArrayXi alliance_war_cause;         // AllianceWarCause
-  Eigen::ArrayXXi type;                      // lanes × actors: each actor's private type
+  Eigen::ArrayXi alliance_war_cause;  // AllianceWarCause
+  Eigen::ArrayXXi type;               // lanes × actors: each actor's private type
   // lanes × (actors·kMaxTypes): the public belief that actor i is of type k
   // (common prior, public actions: every observer holds the same posterior).
   Eigen::ArrayXXd belief;
@@ -95,18 +95,18 @@ struct BlockResult {
   BlockSpec spec;
   std::vector<std::int8_t> outcome, peak_rung;
   std::vector<std::int32_t> end_step, war_start_step, war_end_step, first_incident_step, incidents;
-  std::vector<double> casualties;    // count × actors
-  std::vector<double> final_forces;  // count × actors × pools
-  std::vector<std::int32_t> action_count;  // count × actors × action kinds
-  std::vector<double> troops_added;        // count × actors: reinforcements
-  std::vector<double> troops_removed;      // count × actors: demobilized
+  std::vector<double> casualties;               // count × actors
+  std::vector<double> final_forces;             // count × actors × pools
+  std::vector<std::int32_t> action_count;       // count × actors × action kinds
+  std::vector<double> troops_added;             // count × actors: reinforcements
+  std::vector<double> troops_removed;           // count × actors: demobilized
   std::vector<std::int8_t> alliance_war_cause;  // count
-  std::vector<std::int8_t> resolve_type;   // count × actors
-  std::vector<float> final_belief;         // count × actors × kMaxTypes
-  std::vector<float> ts_belief;            // count × records × actors × kMaxTypes (empty if off)
-  std::vector<float> ts_forces;      // count × records × actors × pools (empty if off)
-  std::vector<std::int8_t> ts_rung;  // count × records
-  std::vector<float> ts_tension;     // count × records
+  std::vector<std::int8_t> resolve_type;        // count × actors
+  std::vector<float> final_belief;              // count × actors × kMaxTypes
+  std::vector<float> ts_belief;                 // count × records × actors × kMaxTypes (empty if off)
+  std::vector<float> ts_forces;                 // count × records × actors × pools (empty if off)
+  std::vector<std::int8_t> ts_rung;             // count × records
+  std::vector<float> ts_tension;                // count × records
 };
 
 // Steps a block; exposed so that tests can check invariants between steps.

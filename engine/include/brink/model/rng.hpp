@@ -13,9 +13,9 @@
 namespace brink {
 
 enum class Purpose : std::uint32_t {
-  kDecision = 1,   // an actor's action choice (one uniform)
-  kIncident = 2,   // incident occurrence and its escalation (two uniforms)
-  kResolve = 3,    // private resolve type, drawn at step 0
+  kDecision = 1,  // an actor's action choice (one uniform)
+  kIncident = 2,  // incident occurrence and its escalation (two uniforms)
+  kResolve = 3,   // private resolve type, drawn at step 0
   // 0x8001-0x8005 are taken by sweep designs (brink/sweep/design.hpp).
 };
 

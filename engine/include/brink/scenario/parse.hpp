@@ -75,7 +75,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
                          std::int64_t samples);
 
 // Up to `limit` paths nearest to `path` by edit distance, nearest first.
-std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& parameters,
-                                       std::string_view path, std::size_t limit = 3);
+std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& parameters, std::string_view path,
+                                       std::size_t limit = 3);
 
 }  // namespace brink

@@ -45,8 +45,9 @@ enum Feature : int {
   kIssueGain,    // movement of the others' positions toward own (propose) or away (concede)
   kSettlement,   // reduction of the open gap on core issues
   kWarGain,      // log force ratio against the target side, for attacks
-  kCredibility,  // attack: minus protectors' commitment × believed resolve × force over own force; retaliate: plus the commitment honoured
-  kImpatience,   // days past patience (in patience units) times the action's escalation
+  kCredibility,  // attack: minus protectors' commitment × believed resolve × force over own force; retaliate: plus the
+                 // commitment honoured
+  kImpatience,  // days past patience (in patience units) times the action's escalation
   kFeatureCount,
 };
 const std::array<std::string_view, kFeatureCount>& feature_names();
@@ -87,9 +88,9 @@ struct Combat {
 };
 
 struct Decision {
-  double rationality = 1.0;      // logit lambda [1/utils]; 0 = uniform, large = best response
-  double patience_days = 30.0;   // days of talks before impatience sets in [days]
-  double ready_weight = 0.5;     // weight of ready troops in force ratios [-]
+  double rationality = 1.0;                     // logit lambda [1/utils]; 0 = uniform, large = best response
+  double patience_days = 30.0;                  // days of talks before impatience sets in [days]
+  double ready_weight = 0.5;                    // weight of ready troops in force ratios [-]
   std::array<double, kFeatureCount> weights{};  // [utils per feature unit]
 };
 
@@ -97,8 +98,8 @@ struct Decision {
 // to the actor, inferred by everyone else from its actions.
 struct ResolveType {
   std::string name;
-  double prior = 1.0;    // probability of this type [-]; an actor's priors sum to 1
-  double resolve = 1.0;  // willingness to fight and honour commitments [0..1]
+  double prior = 1.0;                           // probability of this type [-]; an actor's priors sum to 1
+  double resolve = 1.0;                         // willingness to fight and honour commitments [0..1]
   std::array<double, kFeatureCount> weights{};  // the actor's weights with this type's overrides
 };
 
@@ -140,12 +141,12 @@ struct Incidents {
 struct Escalation {
   std::vector<std::string> rungs;  // ordered, lowest first
   int initial_rung = 0;
-  int limited_war_rung = 0;   // first rung at which fighting takes place
+  int limited_war_rung = 0;  // first rung at which fighting takes place
   int full_war_rung = 0;
   int alliance_war_rung = 0;
-  double initial_tension = 0.0;   // [tension]
-  double tension_decay = 0.0;     // [1/day]
-  double agreement_relief = 0.0;  // tension removed when an issue is agreed [tension]
+  double initial_tension = 0.0;        // [tension]
+  double tension_decay = 0.0;          // [1/day]
+  double agreement_relief = 0.0;       // tension removed when an issue is agreed [tension]
   double limited_war_intensity = 0.3;  // share of forces engaged below full war [-]
   double collapse_fraction = 0.3;      // a side collapses below this share of its start strength [-]
   Incidents incidents;
@@ -155,9 +156,9 @@ enum class LanchesterLaw : std::uint8_t { kSquare, kLinear };
 
 struct Issue {
   std::string id;
-  bool core = false;               // settlement needs every core issue agreed
-  std::vector<double> position;    // per actor, 0..1
-  std::vector<double> salience;    // per actor, 0..1; 0 = not a party, 1 = non-negotiable
+  bool core = false;             // settlement needs every core issue agreed
+  std::vector<double> position;  // per actor, 0..1
+  std::vector<double> salience;  // per actor, 0..1; 0 = not a party, 1 = non-negotiable
 };
 
 struct Negotiation {
@@ -196,13 +197,13 @@ struct SweepAxis {
   std::string path;            // a settable parameter path, e.g. "actors.RUS.forces.deployed"
   std::vector<double> values;  // grid
   double min = 0.0, max = 0.0;
-  bool log = false;            // sample log-uniformly in [min, max]
+  bool log = false;  // sample log-uniformly in [min, max]
 };
 
 struct SweepSpec {
   SweepDesign design = SweepDesign::kGrid;
-  std::int64_t samples = 0;   // points for random/LHS/Sobol; base rows N for sensitivity
-  bool sensitivity = false;   // Saltelli plan (N·(d+2) points) and Sobol indices
+  std::int64_t samples = 0;  // points for random/LHS/Sobol; base rows N for sensitivity
+  bool sensitivity = false;  // Saltelli plan (N·(d+2) points) and Sobol indices
   std::vector<SweepAxis> axes;
   bool empty() const { return axes.empty(); }
 };
@@ -213,8 +214,8 @@ struct RunSettings {
   std::int64_t replications = 1000;  // == rule.min when fixed
   ReplicationRule rule;
   std::uint64_t seed = 1;
-  bool decisions = true;        // false: no actor chooses actions (analytic checks)
-  bool common_random = false;   // replication r draws the same stream at every point
+  bool decisions = true;       // false: no actor chooses actions (analytic checks)
+  bool common_random = false;  // replication r draws the same stream at every point
 };
 
 struct OutputSettings {

@@ -19,18 +19,18 @@ struct SweepPoint {
 };
 
 struct SweepPlan {
-  std::vector<std::string> parameters;  // dotted paths: the swept axes first, then fixed --set fields
-  int swept = 0;                        // how many of `parameters` are sweep axes
+  std::vector<std::string> parameters;       // dotted paths: the swept axes first, then fixed --set fields
+  int swept = 0;                             // how many of `parameters` are sweep axes
   std::vector<std::string> parameter_units;  // per parameter, from the scenario's registry
-  std::string design;                   // "" for a single point, else grid/random/lhs/sobol
-  std::int64_t samples = 0;             // design samples (Saltelli: base rows N)
+  std::string design;                        // "" for a single point, else grid/random/lhs/sobol
+  std::int64_t samples = 0;                  // design samples (Saltelli: base rows N)
   std::vector<SweepPoint> points;
   ReplicationRule rule;
-  std::int64_t replications = 0;        // per point: the most any point can run (rule.max)
+  std::int64_t replications = 0;  // per point: the most any point can run (rule.max)
   RunOptions options;
-  bool write_runs = true;               // per-replication variables in the file
-  bool sensitivity = false;             // points are a Saltelli plan
-  std::int64_t base_samples = 0;        // Saltelli's N
+  bool write_runs = true;         // per-replication variables in the file
+  bool sensitivity = false;       // points are a Saltelli plan
+  std::int64_t base_samples = 0;  // Saltelli's N
 
   std::int64_t blocks_per_point() const { return (replications + kBlockLanes - 1) / kBlockLanes; }
   std::int64_t total_blocks() const { return blocks_per_point() * static_cast<std::int64_t>(points.size()); }

@@ -29,14 +29,14 @@ struct PointSummary {
   std::int64_t replications = 0;
   std::array<std::int64_t, kOutcomeCount> count{};
   std::array<double, kOutcomeCount> probability{};
-  std::array<Interval, kOutcomeCount> interval{};  // 95% Wilson
-  std::vector<double> mean_casualties;             // per actor [troops]
+  std::array<Interval, kOutcomeCount> interval{};         // 95% Wilson
+  std::vector<double> mean_casualties;                    // per actor [troops]
   std::vector<std::array<double, 3>> casualty_quantiles;  // per actor, at kQuantiles [troops]
-  double mean_end_day = 0.0;                       // day the outcome was decided [days]
-  std::array<double, 3> end_day_quantiles{};       // at kQuantiles [days]
-  std::vector<double> survival;                    // per step s: P(no fighting by the end of step s)
-  std::vector<Interval> survival_interval;         // 95% Wilson, per step
-  double dt_days = 1.0;                            // step length, to put survival on days
+  double mean_end_day = 0.0;                              // day the outcome was decided [days]
+  std::array<double, 3> end_day_quantiles{};              // at kQuantiles [days]
+  std::vector<double> survival;                           // per step s: P(no fighting by the end of step s)
+  std::vector<Interval> survival_interval;                // 95% Wilson, per step
+  double dt_days = 1.0;                                   // step length, to put survival on days
 };
 
 // The outputs a sensitivity analysis decomposes, for one point: each outcome's
