@@ -72,7 +72,11 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   actors_ = model.actors();
   write_runs_ = plan.write_runs;
   parameter_count_ = plan.parameters.size();
-  records_ = write_runs_ && plan.options.timeseries_every > 0 ? model.steps() / plan.options.timeseries_every + 1 : 0;
+  // One time axis, `step`: every K steps (K = --timeseries every, else 1).
+  // Per-point summaries always use it; per-replication series only when asked.
+  steps_grid_ = model.records();
+  step_every_ = model.record_every();
+  records_ = write_runs_ && plan.options.timeseries_every > 0 ? steps_grid_ : 0;
   blocks_per_point_ = plan.blocks_per_point();
   points_ = static_cast<std::int64_t>(plan.points.size());
   if (mode == Mode::kResume) {
@@ -158,19 +162,22 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   std::vector<std::string> causes(alliance_war_cause_names().begin(), alliance_war_cause_names().end());
   std::vector<double> quantiles(kQuantiles.begin(), kQuantiles.end());
   coordinate("quantile", H5T_NATIVE_DOUBLE, quantiles.data(), quantiles.size(), "probability level of a quantile", "1");
-  std::vector<double> horizon(model.steps());
-  for (int step = 0; step < model.steps(); ++step) horizon[step] = (step + 1) * sc.run.dt_days;
-  coordinate("horizon", H5T_NATIVE_DOUBLE, horizon.data(), horizon.size(), "day at the end of each step", "day");
+  {
+    std::vector<std::string> issue_ids;
+    for (const auto& issue : sc.negotiation.issues) issue_ids.push_back(issue.id);
+    string_coordinate("issue", issue_ids, "negotiation issue");
+  }
   if (plan.sensitivity) {
     for (auto o : outcome_names()) sensitivity_outputs_.push_back("probability_" + std::string(o));
     for (const auto& a : sc.actors) sensitivity_outputs_.push_back("mean_casualties_" + a.id);
     string_coordinate("output", sensitivity_outputs_, "summary output whose variance is decomposed");
   }
   if (!plan.parameters.empty()) string_coordinate("parameter", plan.parameters, "swept scenario parameter path");
-  if (records_ > 0) {
-    std::vector<std::int32_t> steps(records_);
-    for (int q = 0; q < records_; ++q) steps[q] = q * plan.options.timeseries_every;
-    coordinate("step", H5T_NATIVE_INT32, steps.data(), records_, "simulation step of the record", "1");
+  {
+    std::vector<std::int32_t> steps(steps_grid_);
+    for (int q = 0; q < steps_grid_; ++q) steps[q] = q * step_every_;
+    coordinate("step", H5T_NATIVE_INT32, steps.data(), steps.size(),
+               "simulation step (state at the start of the step; the last is the horizon)", "1");
   }
 
   auto variable = [&](const std::string& name, hid_t type, const std::vector<Axis>& axes, bool compress,
@@ -237,7 +244,9 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   const Axis p_ax{"point", points, 1}, r_ax{"replication", reps, rc}, a_ax{"actor", actors, actors},
       pool_ax{"pool", kPoolCount, kPoolCount}, o_ax{"outcome", kOutcomeCount, kOutcomeCount},
       q_ax{"quantile", kQuantiles.size(), kQuantiles.size()},
-      h_ax{"horizon", static_cast<hsize_t>(model.steps()), static_cast<hsize_t>(model.steps())};
+      s_ax{"step", static_cast<hsize_t>(steps_grid_), static_cast<hsize_t>(steps_grid_)},
+      i_ax{"issue", sc.negotiation.issues.size(), std::max<hsize_t>(1, sc.negotiation.issues.size())},
+      rung_ax{"rung", sc.escalation.rungs.size(), sc.escalation.rungs.size()};
   const Axis type_ax{"type", kMaxTypes, kMaxTypes};
   {
     // Type names per actor, padded with empty strings: a 2-D string variable.
@@ -323,6 +332,18 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
       }
       set_string_attribute(dataset("alliance_war_cause"), "flag_meanings", meanings);
     }
+    // Per-block sums on the step grid, so that --resume can rebuild the
+    // per-point time summaries of the blocks it does not run again.
+    const Axis b_ax{"block", static_cast<hsize_t>(blocks_per_point_), 1};
+    variable("block_rung_count", H5T_NATIVE_INT32, {p_ax, b_ax, s_ax, rung_ax}, true,
+             "replications of the block on each rung (for --resume)", "1");
+    variable("block_troops_sum", H5T_NATIVE_DOUBLE, {p_ax, b_ax, s_ax, a_ax, pool_ax}, true,
+             "sum of troops over the block's replications (for --resume)", "troops");
+    variable("block_belief_sum", H5T_NATIVE_DOUBLE, {p_ax, b_ax, s_ax, a_ax, type_ax}, true,
+             "sum of public beliefs over the block's replications (for --resume)", "1");
+    if (!sc.negotiation.issues.empty())
+      variable("agreed", H5T_NATIVE_INT8, {p_ax, {"replication", reps, 4 * kBlockLanes}, i_ax}, true,
+               "1 if the issue was agreed by the end of the replication", "1");
     variable("resolve_type", H5T_NATIVE_INT8, {p_ax, {"replication", reps, 4 * kBlockLanes}, a_ax}, true,
              "each actor's private type in the replication (index into type_name)", "1");
     variable("final_belief", H5T_NATIVE_FLOAT, {p_ax, {"replication", reps, kBlockLanes}, a_ax, type_ax}, true,
@@ -345,12 +366,29 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
            "quantiles of troops lost in combat per replication", "troops");
   variable("end_day_quantile", H5T_NATIVE_DOUBLE, {p_ax, q_ax}, false,
            "quantiles of the day at which the outcome was decided", "day");
-  variable("survival", H5T_NATIVE_DOUBLE, {p_ax, h_ax}, false,
-           "probability that no fighting has begun by the end of the day", "1");
-  variable("survival_lower", H5T_NATIVE_DOUBLE, {p_ax, h_ax}, false,
+  // "day", not "days": CF time units would make xarray decode this as a timedelta.
+  variable("day", H5T_NATIVE_DOUBLE, {s_ax}, false, "simulated day at the start of the step", "day");
+  {
+    std::vector<double> days(steps_grid_);
+    for (int q = 0; q < steps_grid_; ++q) days[q] = q * step_every_ * sc.run.dt_days;
+    check(H5Dwrite(dataset("day"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, days.data()), "write day");
+  }
+  variable("survival", H5T_NATIVE_DOUBLE, {p_ax, s_ax}, false, "probability that no fighting has begun before the day",
+           "1");
+  variable("survival_lower", H5T_NATIVE_DOUBLE, {p_ax, s_ax}, false,
            "lower bound of the 95% Wilson score interval of survival", "1");
-  variable("survival_upper", H5T_NATIVE_DOUBLE, {p_ax, h_ax}, false,
+  variable("survival_upper", H5T_NATIVE_DOUBLE, {p_ax, s_ax}, false,
            "upper bound of the 95% Wilson score interval of survival", "1");
+  variable("rung_share", H5T_NATIVE_DOUBLE, {p_ax, s_ax, rung_ax}, false,
+           "share of replications on each escalation rung", "1");
+  variable("mean_troops", H5T_NATIVE_DOUBLE, {p_ax, s_ax, a_ax, pool_ax}, false,
+           "mean troops per pool across replications", "troops");
+  variable("mean_belief", H5T_NATIVE_DOUBLE, {p_ax, s_ax, a_ax, type_ax}, false,
+           "mean public belief that each actor is of each type", "1");
+  variable("agreement_probability", H5T_NATIVE_DOUBLE, {p_ax, i_ax}, false,
+           "share of replications in which the issue was agreed", "1");
+  for (const char* name : {"survival", "survival_lower", "survival_upper", "rung_share", "mean_troops", "mean_belief"})
+    set_string_attribute(dataset(name), "coordinates", "day");  // CF: day labels the step axis
   if (plan.sensitivity) {
     const Axis out_ax{"output", sensitivity_outputs_.size(), sensitivity_outputs_.size()},
         par_ax{"parameter", plan.parameters.size(), plan.parameters.size()};
@@ -381,8 +419,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
           "write parameter_swept");
   }
   if (records_ > 0) {
-    const hsize_t rec = static_cast<hsize_t>(records_);
-    const Axis ts_r{"replication", reps, 64}, s_ax{"step", rec, rec};
+    const Axis ts_r{"replication", reps, 64};
     variable("troops", H5T_NATIVE_FLOAT, {p_ax, ts_r, s_ax, a_ax, pool_ax}, true, "troops per pool over time",
              "troops");
     variable("rung_series", H5T_NATIVE_INT8, {p_ax, ts_r, s_ax}, true, "escalation rung over time (index into rung)",
@@ -390,13 +427,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     variable("tension", H5T_NATIVE_FLOAT, {p_ax, ts_r, s_ax}, true, "crisis tension over time", "1");
     variable("belief", H5T_NATIVE_FLOAT, {p_ax, {"replication", reps, 16}, s_ax, a_ax, type_ax}, true,
              "public belief over time that each actor is of each type", "1");
-    // "day", not "days": CF time units would make xarray decode this as a timedelta.
-    variable("day", H5T_NATIVE_DOUBLE, {s_ax}, false, "simulated day of the record", "day");
     for (const char* name : {"troops", "rung_series", "tension", "belief"})
       set_string_attribute(dataset(name), "coordinates", "day");  // CF: day labels the step axis
-    std::vector<double> days(records_);
-    for (int q = 0; q < records_; ++q) days[q] = q * plan.options.timeseries_every * sc.run.dt_days;
-    check(H5Dwrite(dataset("day"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, days.data()), "write day");
   }
 
   // Root attributes: enough to re-run this file to the same bits.
@@ -414,6 +446,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   set_numeric_attribute<double>(file_, "dt_days", H5T_NATIVE_DOUBLE, {sc.run.dt_days});
   set_numeric_attribute<double>(file_, "horizon_days", H5T_NATIVE_DOUBLE, {sc.run.horizon_days});
   set_numeric_attribute<std::int32_t>(file_, "block_lanes", H5T_NATIVE_INT32, {kBlockLanes});
+  set_numeric_attribute<std::int32_t>(file_, "step_every", H5T_NATIVE_INT32, {step_every_});
   set_string_attribute(file_, "random_numbers", plan.options.common_random ? "common" : "independent");
   set_string_attribute(file_, "design", plan.design.empty() ? "single point" : plan.design);
   set_numeric_attribute<std::int64_t>(file_, "samples", H5T_NATIVE_INT64, {plan.samples});
@@ -478,6 +511,10 @@ void Hdf5Writer::write_block(const BlockResult& b) {
   write_slab("troops_removed", H5T_NATIVE_DOUBLE, b.troops_removed.data(), p, f, n);
   write_slab("alliance_war_cause", H5T_NATIVE_INT8, b.alliance_war_cause.data(), p, f, n);
   write_slab("resolve_type", H5T_NATIVE_INT8, b.resolve_type.data(), p, f, n);
+  if (datasets_.count("agreed")) write_slab("agreed", H5T_NATIVE_INT8, b.agreed.data(), p, f, n);
+  write_slab("block_rung_count", H5T_NATIVE_INT32, b.record_rung_count.data(), p, f / kBlockLanes, 1);
+  write_slab("block_troops_sum", H5T_NATIVE_DOUBLE, b.record_troops_sum.data(), p, f / kBlockLanes, 1);
+  write_slab("block_belief_sum", H5T_NATIVE_DOUBLE, b.record_belief_sum.data(), p, f / kBlockLanes, 1);
   write_slab("final_belief", H5T_NATIVE_FLOAT, b.final_belief.data(), p, f, n);
   if (records_ > 0) {
     write_slab("troops", H5T_NATIVE_FLOAT, b.ts_forces.data(), p, f, n);
@@ -536,6 +573,26 @@ BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
   read_slab("end_step", H5T_NATIVE_INT32, b.end_step.data(), spec.point, spec.first_replication, spec.count);
   read_slab("war_start_step", H5T_NATIVE_INT32, b.war_start_step.data(), spec.point, spec.first_replication,
             spec.count);
+  if (datasets_.count("agreed")) {
+    const hid_t space = H5Dget_space(dataset("agreed"));
+    hsize_t dims[3];
+    H5Sget_simple_extent_dims(space, dims, nullptr);
+    H5Sclose(space);
+    b.agreed.resize(static_cast<std::size_t>(spec.count) * dims[2]);
+    read_slab("agreed", H5T_NATIVE_INT8, b.agreed.data(), spec.point, spec.first_replication, spec.count);
+  }
+  auto block_sums = [&](const char* name, hid_t type, auto* out) {
+    const hid_t space = H5Dget_space(dataset(name));
+    const hssize_t total = H5Sget_simple_extent_npoints(space);
+    std::vector<hsize_t> dims(H5Sget_simple_extent_ndims(space));
+    H5Sget_simple_extent_dims(space, dims.data(), nullptr);  // the first two axes: point, block
+    H5Sclose(space);
+    out->resize(static_cast<std::size_t>(total / static_cast<hssize_t>(dims[0] * dims[1])));
+    read_slab(name, type, out->data(), spec.point, spec.first_replication / kBlockLanes, 1);
+  };
+  block_sums("block_rung_count", H5T_NATIVE_INT32, &b.record_rung_count);
+  block_sums("block_troops_sum", H5T_NATIVE_DOUBLE, &b.record_troops_sum);
+  block_sums("block_belief_sum", H5T_NATIVE_DOUBLE, &b.record_belief_sum);
   read_slab("casualties", H5T_NATIVE_DOUBLE, b.casualties.data(), spec.point, spec.first_replication, spec.count);
   return b;
 }
@@ -630,6 +687,11 @@ void Hdf5Writer::write_summary(const PointSummary& s) {
   }
   row("survival_lower", H5T_NATIVE_DOUBLE, survival_lower.data(), static_cast<std::int64_t>(survival_lower.size()));
   row("survival_upper", H5T_NATIVE_DOUBLE, survival_upper.data(), static_cast<std::int64_t>(survival_upper.size()));
+  row("rung_share", H5T_NATIVE_DOUBLE, s.rung_share.data(), steps_grid_);
+  row("mean_troops", H5T_NATIVE_DOUBLE, s.mean_troops.data(), steps_grid_);
+  row("mean_belief", H5T_NATIVE_DOUBLE, s.mean_belief.data(), steps_grid_);
+  if (!s.agreement.empty())
+    row("agreement_probability", H5T_NATIVE_DOUBLE, s.agreement.data(), static_cast<std::int64_t>(s.agreement.size()));
   check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);
   write_slab("replications", H5T_NATIVE_INT64, &s.replications, s.point, 0, 1);
   check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);

@@ -5,9 +5,7 @@
 namespace brink {
 
 Recorder::Recorder(const SweepPlan& plan, Hdf5Writer* writer)
-    : writer_(writer),
-      accumulator_(plan.replications, plan.model(0).actors(), plan.model(0).steps(),
-                   plan.model(0).scenario().run.dt_days) {}
+    : writer_(writer), accumulator_(plan.replications, plan.model(0)) {}
 
 void Recorder::consume(BlockResult&& block) {
   if (writer_) writer_->write_block(block);

@@ -30,8 +30,8 @@ std::string point_detail(const PointSummary& s, const std::vector<std::string>& 
   if (!s.survival.empty()) {
     out += "  P(no fighting by day):";
     const std::size_t n = s.survival.size();
-    for (std::size_t step : {n / 4, n / 2, 3 * n / 4, n})
-      if (step > 0) out += fmt::format("  {:g}: {:.3f}", static_cast<double>(step) * s.dt_days, s.survival[step - 1]);
+    for (std::size_t q : {(n - 1) / 4, (n - 1) / 2, 3 * (n - 1) / 4, n - 1})
+      if (q > 0) out += fmt::format("  {:g}: {:.3f}", static_cast<double>(q) * s.record_days, s.survival[q]);
     out += "\n";
   }
   return out;

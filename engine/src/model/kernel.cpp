@@ -38,10 +38,12 @@ Model::Model(Scenario scenario) : scenario_(std::move(scenario)) {
   }
 }
 
-int Model::records() const {
+int Model::record_every() const {
   const int every = scenario_.output.timeseries_every;
-  return every > 0 ? steps_ / every + 1 : 0;
+  return every > 0 ? every : 1;
 }
+
+int Model::records() const { return steps_ / record_every() + 1; }
 
 BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec, const RunOptions& options, int lanes)
     : model_(model), sc_(model.scenario()), spec_(spec), options_(options) {
@@ -718,10 +720,18 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   BlockSimulator sim(model, spec, options);
   const int n = model.actors();
   const int count = spec.count;
-  const int records = options.timeseries_every > 0 ? model.steps() / options.timeseries_every + 1 : 0;
+  // Per-replication series only when asked; per-record sums always.
+  const int every = options.timeseries_every > 0 ? options.timeseries_every : 1;
+  const int records = model.steps() / every + 1;
+  const bool series = options.timeseries_every > 0;
+  const int rungs = static_cast<int>(model.scenario().escalation.rungs.size());
+  const int issues = static_cast<int>(model.scenario().negotiation.issues.size());
   BlockResult out;
   out.spec = spec;
-  if (records > 0) {
+  out.record_rung_count.assign(static_cast<std::size_t>(records) * rungs, 0);
+  out.record_troops_sum.assign(static_cast<std::size_t>(records) * n * kPoolCount, 0.0);
+  out.record_belief_sum.assign(static_cast<std::size_t>(records) * n * kMaxTypes, 0.0);
+  if (series) {
     out.ts_forces.resize(static_cast<std::size_t>(count) * records * n * kPoolCount);
     out.ts_rung.resize(static_cast<std::size_t>(count) * records);
     out.ts_tension.resize(static_cast<std::size_t>(count) * records);
@@ -730,6 +740,17 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   auto record = [&](int q) {
     const BlockState& st = sim.state();
     for (int r = 0; r < count; ++r) {
+      ++out.record_rung_count[static_cast<std::size_t>(q) * rungs + st.rung(r)];
+      for (int i = 0; i < n; ++i) {
+        const std::size_t t = (static_cast<std::size_t>(q) * n + i) * kPoolCount;
+        out.record_troops_sum[t + kDeployed] += st.deployed(r, i);
+        out.record_troops_sum[t + kReady] += st.ready(r, i);
+        out.record_troops_sum[t + kReserve] += st.reserve(r, i);
+        for (int k = 0; k < kMaxTypes; ++k)
+          out.record_belief_sum[(static_cast<std::size_t>(q) * n + i) * kMaxTypes + k] +=
+              st.belief(r, i * kMaxTypes + k);
+      }
+      if (!series) continue;
       const std::size_t base = (static_cast<std::size_t>(r) * records + q) * n * kPoolCount;
       for (int i = 0; i < n; ++i) {
         out.ts_forces[base + i * kPoolCount + kDeployed] = static_cast<float>(st.deployed(r, i));
@@ -742,10 +763,10 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
       for (int c = 0; c < n * kMaxTypes; ++c) out.ts_belief[belief_base + c] = static_cast<float>(st.belief(r, c));
     }
   };
-  if (records > 0) record(0);
+  record(0);
   for (int s = 0; s < model.steps(); ++s) {
     sim.step(s);
-    if (records > 0 && (s + 1) % options.timeseries_every == 0) record((s + 1) / options.timeseries_every);
+    if ((s + 1) % every == 0) record((s + 1) / every);
   }
   sim.finish();
   const BlockState& st = sim.state();
@@ -762,6 +783,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   out.troops_added.resize(static_cast<std::size_t>(count) * n);
   out.troops_removed.resize(static_cast<std::size_t>(count) * n);
   out.alliance_war_cause.resize(count);
+  out.agreed.resize(static_cast<std::size_t>(count) * issues);
   out.resolve_type.resize(static_cast<std::size_t>(count) * n);
   out.final_belief.resize(static_cast<std::size_t>(count) * n * kMaxTypes);
   for (int r = 0; r < count; ++r) {
@@ -775,6 +797,8 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
     for (int c = 0; c < n * kActionKindCount; ++c)
       out.action_count[static_cast<std::size_t>(r) * n * kActionKindCount + c] = st.action_count(r, c);
     out.alliance_war_cause[r] = static_cast<std::int8_t>(st.alliance_war_cause(r));
+    for (int k = 0; k < issues; ++k)
+      out.agreed[static_cast<std::size_t>(r) * issues + k] = static_cast<std::int8_t>(st.agreed(r, k));
     for (int c = 0; c < n * kMaxTypes; ++c)
       out.final_belief[static_cast<std::size_t>(r) * n * kMaxTypes + c] = static_cast<float>(st.belief(r, c));
     for (int i = 0; i < n; ++i) {

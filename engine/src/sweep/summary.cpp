@@ -50,8 +50,14 @@ std::vector<SobolIndex> sweep_sensitivity(const SweepPlan& plan, const std::vect
   return out;
 }
 
-PointAccumulator::PointAccumulator(std::int64_t max_replications, int actors, int steps, double dt_days)
-    : max_replications_(max_replications), actors_(actors), steps_(steps), dt_days_(dt_days) {}
+PointAccumulator::PointAccumulator(std::int64_t max_replications, const Model& model)
+    : max_replications_(max_replications),
+      actors_(model.actors()),
+      rungs_(static_cast<int>(model.scenario().escalation.rungs.size())),
+      issues_(static_cast<int>(model.scenario().negotiation.issues.size())),
+      record_every_(model.record_every()),
+      records_(model.records()),
+      dt_days_(model.scenario().run.dt_days) {}
 
 void PointAccumulator::add(const BlockResult& block) {
   Pending& p = pending_[block.spec.point];
@@ -60,12 +66,20 @@ void PointAccumulator::add(const BlockResult& block) {
     p.end_step.resize(max_replications_);
     p.war_start_step.resize(max_replications_);
     p.casualties.resize(static_cast<std::size_t>(max_replications_) * actors_);
+    p.agreed.assign(issues_, 0);
+    p.rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
   }
   const std::int64_t first = block.spec.first_replication;
   std::copy(block.outcome.begin(), block.outcome.end(), p.outcome.begin() + first);
   std::copy(block.end_step.begin(), block.end_step.end(), p.end_step.begin() + first);
   std::copy(block.war_start_step.begin(), block.war_start_step.end(), p.war_start_step.begin() + first);
   std::copy(block.casualties.begin(), block.casualties.end(), p.casualties.begin() + first * actors_);
+  if (!block.agreed.empty())
+    for (int r = 0; r < block.spec.count; ++r)
+      for (int k = 0; k < issues_; ++k) p.agreed[k] += block.agreed[static_cast<std::size_t>(r) * issues_ + k];
+  for (std::size_t c = 0; c < block.record_rung_count.size(); ++c) p.rung_count[c] += block.record_rung_count[c];
+  p.troops[first] = block.record_troops_sum;
+  p.belief[first] = block.record_belief_sum;
 }
 
 PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replications) {
@@ -73,7 +87,7 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   PointSummary s;
   s.point = point;
   s.replications = replications;
-  s.dt_days = dt_days_;
+  s.record_days = record_every_ * dt_days_;
   const double n = static_cast<double>(replications);
   for (std::int64_t r = 0; r < replications; ++r) ++s.count[p.outcome[r]];
   for (int o = 0; o < kOutcomeCount; ++o) {
@@ -100,20 +114,37 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   }
   s.mean_end_day = end_sum / n;
   std::sort(values.begin(), values.end());
-  for (std::size_t q = 0; q < kQuantiles.size(); ++q)
-    s.end_day_quantiles[q] = quantile_of_sorted(values, kQuantiles[q]);
-  // Survival: the share of replications with no fighting by the end of each step.
-  std::vector<std::int64_t> starts(steps_ + 1, 0);
+  for (std::size_t q = 0; q < kQuantiles.size(); ++q) s.end_day_quantiles[q] = quantile_of_sorted(values, kQuantiles[q]);
+  // Survival at each record's step t: no fighting began in steps [0, t).
+  const int last_step = (records_ - 1) * record_every_;
+  std::vector<std::int64_t> starts(static_cast<std::size_t>(last_step) + 1, 0);
   for (std::int64_t r = 0; r < replications; ++r)
-    if (p.war_start_step[r] >= 0) ++starts[std::min(p.war_start_step[r], steps_)];
-  s.survival.resize(steps_);
-  s.survival_interval.resize(steps_);
+    if (p.war_start_step[r] >= 0 && p.war_start_step[r] < last_step) ++starts[p.war_start_step[r]];
+  s.survival.resize(records_);
+  s.survival_interval.resize(records_);
   std::int64_t started = 0;
-  for (int step = 0; step < steps_; ++step) {
-    started += starts[step];
-    s.survival[step] = static_cast<double>(replications - started) / n;
-    s.survival_interval[step] = wilson_interval(replications - started, replications);
+  for (int q = 0; q < records_; ++q) {
+    if (q > 0)
+      for (int t = (q - 1) * record_every_; t < q * record_every_; ++t) started += starts[t];
+    s.survival[q] = static_cast<double>(replications - started) / n;
+    s.survival_interval[q] = wilson_interval(replications - started, replications);
   }
+  s.rung_share.resize(p.rung_count.size());
+  for (std::size_t c = 0; c < p.rung_count.size(); ++c) s.rung_share[c] = static_cast<double>(p.rung_count[c]) / n;
+  auto mean_of = [&](const std::map<std::int64_t, std::vector<double>>& sums) {
+    std::vector<double> mean;
+    for (const auto& [first, block] : sums) {  // replication order
+      if (first >= replications) break;
+      if (mean.empty()) mean.assign(block.size(), 0.0);
+      for (std::size_t c = 0; c < block.size(); ++c) mean[c] += block[c];
+    }
+    for (double& v : mean) v /= n;
+    return mean;
+  };
+  s.mean_troops = mean_of(p.troops);
+  s.mean_belief = mean_of(p.belief);
+  s.agreement.resize(issues_);
+  for (int k = 0; k < issues_; ++k) s.agreement[k] = static_cast<double>(p.agreed[k]) / n;
   pending_.erase(point);
   return s;
 }

@@ -75,7 +75,9 @@ class Hdf5Writer {
   hid_t file_ = -1;
   std::map<std::string, hid_t> datasets_;
   int actors_ = 0;
-  int records_ = 0;
+  int records_ = 0;     // per-replication series records (0 if off)
+  int steps_grid_ = 0;  // entries of the step axis
+  int step_every_ = 1;  // steps between entries
   bool write_runs_ = true;
   std::size_t parameter_count_ = 0;
   std::vector<std::string> sensitivity_outputs_;

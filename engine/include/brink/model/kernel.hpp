@@ -32,7 +32,9 @@ class Model {
   const Scenario& scenario() const { return scenario_; }
   int actors() const { return scenario_.actor_count(); }
   int steps() const { return steps_; }
-  // Number of time-series records (initial state + every K steps), 0 if off.
+  // The time grid of the file's `step` axis: the initial state and every K
+  // steps, K = output.timeseries_every, or every step when that is 0.
+  int record_every() const;
   int records() const;
 
   const std::vector<int>& adversaries(int actor) const { return adversaries_[actor]; }
@@ -101,9 +103,14 @@ struct BlockResult {
   std::vector<double> troops_added;             // count × actors: reinforcements
   std::vector<double> troops_removed;           // count × actors: demobilized
   std::vector<std::int8_t> alliance_war_cause;  // count
+  std::vector<std::int8_t> agreed;              // count × issues: 1 if agreed by the end
   std::vector<std::int8_t> resolve_type;        // count × actors
   std::vector<float> final_belief;              // count × actors × kMaxTypes
   std::vector<float> ts_belief;                 // count × records × actors × kMaxTypes (empty if off)
+  // Sums over the block's kept replications at each record (always filled):
+  std::vector<std::int32_t> record_rung_count;  // records × rungs
+  std::vector<double> record_troops_sum;        // records × actors × pools
+  std::vector<double> record_belief_sum;        // records × actors × kMaxTypes
   std::vector<float> ts_forces;                 // count × records × actors × pools (empty if off)
   std::vector<std::int8_t> ts_rung;             // count × records
   std::vector<float> ts_tension;                // count × records

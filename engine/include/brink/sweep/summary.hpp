@@ -34,9 +34,14 @@ struct PointSummary {
   std::vector<std::array<double, 3>> casualty_quantiles;  // per actor, at kQuantiles [troops]
   double mean_end_day = 0.0;                              // day the outcome was decided [days]
   std::array<double, 3> end_day_quantiles{};              // at kQuantiles [days]
-  std::vector<double> survival;                           // per step s: P(no fighting by the end of step s)
-  std::vector<Interval> survival_interval;                // 95% Wilson, per step
-  double dt_days = 1.0;                                   // step length, to put survival on days
+  // On the record grid (steps 0, K, 2K, ...; days = step · dt):
+  std::vector<double> survival;             // P(no fighting has begun before the record's step)
+  std::vector<Interval> survival_interval;  // 95% Wilson
+  std::vector<double> rung_share;           // records × rungs: share of replications on each rung
+  std::vector<double> mean_troops;          // records × actors × pools [troops]
+  std::vector<double> mean_belief;          // records × actors × kMaxTypes
+  std::vector<double> agreement;            // per issue: share of replications that agreed it
+  double record_days = 1.0;                 // days between records
 };
 
 // The outputs a sensitivity analysis decomposes, for one point: each outcome's
@@ -56,7 +61,7 @@ std::vector<SobolIndex> sweep_sensitivity(const SweepPlan& plan, const std::vect
 // when the scheduler says it is finished.
 class PointAccumulator {
  public:
-  PointAccumulator(std::int64_t max_replications, int actors, int steps, double dt_days);
+  PointAccumulator(std::int64_t max_replications, const Model& model);
   void add(const BlockResult& block);
   // Summarizes replications [0, replications) of `point` and forgets it.
   PointSummary finish(std::int64_t point, std::int64_t replications);
@@ -66,10 +71,18 @@ class PointAccumulator {
     std::vector<std::int8_t> outcome;
     std::vector<std::int32_t> end_step, war_start_step;
     std::vector<double> casualties;
+    std::vector<std::int64_t> agreed;  // per issue
+    // Per-record sums of each block, by first replication: summed in
+    // replication order at the end so the bits do not depend on arrival.
+    std::map<std::int64_t, std::vector<double>> troops, belief;
+    std::vector<std::int64_t> rung_count;
   };
   std::int64_t max_replications_;
   int actors_;
-  int steps_;
+  int rungs_;
+  int issues_;
+  int record_every_;
+  int records_;
   double dt_days_;
   std::map<std::int64_t, Pending> pending_;
 };
