@@ -470,26 +470,38 @@ Hdf5Writer::~Hdf5Writer() {
   if (file_ >= 0) H5Fclose(file_);
 }
 
+namespace {
+// The part [point, first:first+count, ...] of a (point, replication-or-block, ...)
+// dataset, as file and memory dataspaces.
+struct Slab {
+  Slab(hid_t ds, std::int64_t point, std::int64_t first, std::int64_t count) : dataset(ds) {
+    file = H5Dget_space(ds);
+    const int rank = H5Sget_simple_extent_ndims(file);
+    std::vector<hsize_t> start(rank, 0), extent(rank);
+    H5Sget_simple_extent_dims(file, extent.data(), nullptr);
+    start[0] = static_cast<hsize_t>(point);
+    extent[0] = 1;
+    if (rank > 1) {
+      start[1] = static_cast<hsize_t>(first);
+      extent[1] = static_cast<hsize_t>(count);
+    }
+    H5Sselect_hyperslab(file, H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr);
+    memory = H5Screate_simple(rank, extent.data(), nullptr);
+  }
+  ~Slab() {
+    H5Sclose(memory);
+    H5Sclose(file);
+  }
+  Slab(const Slab&) = delete;
+  Slab& operator=(const Slab&) = delete;
+  hid_t dataset, file = -1, memory = -1;
+};
+}  // namespace
+
 void Hdf5Writer::write_slab(const std::string& name, hid_t type, const void* data, std::int64_t point,
                             std::int64_t first, std::int64_t count) {
-  const hid_t ds = dataset(name);
-  const hid_t space = H5Dget_space(ds);
-  const int rank = H5Sget_simple_extent_ndims(space);
-  std::vector<hsize_t> dims(rank), start(rank, 0), extent(rank);
-  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
-  extent = dims;
-  start[0] = static_cast<hsize_t>(point);
-  extent[0] = 1;
-  if (rank > 1) {
-    start[1] = static_cast<hsize_t>(first);
-    extent[1] = static_cast<hsize_t>(count);
-  }
-  H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr);
-  const hid_t memory = H5Screate_simple(rank, extent.data(), nullptr);
-  const herr_t status = H5Dwrite(ds, type, memory, space, H5P_DEFAULT, data);
-  H5Sclose(memory);
-  H5Sclose(space);
-  check(status, "write " + name + " to " + path_);
+  const Slab slab(dataset(name), point, first, count);
+  check(H5Dwrite(slab.dataset, type, slab.memory, slab.file, H5P_DEFAULT, data), "write " + name + " to " + path_);
 }
 
 void Hdf5Writer::write_block(const BlockResult& b) {
@@ -537,22 +549,8 @@ void Hdf5Writer::write_block(const BlockResult& b) {
 
 void Hdf5Writer::read_slab(const std::string& name, hid_t type, void* data, std::int64_t point, std::int64_t first,
                            std::int64_t count) const {
-  const hid_t ds = dataset(name);
-  const hid_t space = H5Dget_space(ds);
-  const int rank = H5Sget_simple_extent_ndims(space);
-  std::vector<hsize_t> dims(rank), start(rank, 0);
-  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
-  std::vector<hsize_t> extent = dims;
-  start[0] = static_cast<hsize_t>(point);
-  extent[0] = 1;
-  start[1] = static_cast<hsize_t>(first);
-  extent[1] = static_cast<hsize_t>(count);
-  H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr);
-  const hid_t memory = H5Screate_simple(rank, extent.data(), nullptr);
-  const herr_t status = H5Dread(ds, type, memory, space, H5P_DEFAULT, data);
-  H5Sclose(memory);
-  H5Sclose(space);
-  check(status, "read " + name + " from " + path_);
+  const Slab slab(dataset(name), point, first, count);
+  check(H5Dread(slab.dataset, type, slab.memory, slab.file, H5P_DEFAULT, data), "read " + name + " from " + path_);
 }
 
 std::vector<std::uint8_t> Hdf5Writer::finished_blocks() const {

@@ -114,7 +114,8 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   }
   s.mean_end_day = end_sum / n;
   std::sort(values.begin(), values.end());
-  for (std::size_t q = 0; q < kQuantiles.size(); ++q) s.end_day_quantiles[q] = quantile_of_sorted(values, kQuantiles[q]);
+  for (std::size_t q = 0; q < kQuantiles.size(); ++q)
+    s.end_day_quantiles[q] = quantile_of_sorted(values, kQuantiles[q]);
   // Survival at each record's step t: no fighting began in steps [0, t).
   const int last_step = (records_ - 1) * record_every_;
   std::vector<std::int64_t> starts(static_cast<std::size_t>(last_step) + 1, 0);
