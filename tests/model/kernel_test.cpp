@@ -421,3 +421,96 @@ TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
 
 }  // namespace
 }  // namespace brink
+
+namespace brink {
+namespace {
+
+// RED may attack BLUE (a partner) or GREEN (covered by ALLY's treaty).
+std::string alliance_yaml(const std::string& events, const std::string& ally_actions, const std::string& incidents) {
+  return fmt::format(R"(brink: 1
+name: alliance
+run: {{horizon_days: 60, dt_days: 1, replications: 256, seed: 4, decisions: true}}
+actors:
+  RED:
+    forces: {{deployed: 100000}}
+    combat: {{effectiveness: 0.001}}
+    actions: {{hold: {{}}}}
+  BLUE:
+    forces: {{deployed: 50000}}
+    combat: {{effectiveness: 0.001}}
+    actions: {{hold: {{}}}}
+  GREEN:
+    forces: {{deployed: 20000}}
+    actions: {{hold: {{}}}}
+  ALLY:
+    forces: {{deployed: 30000}}
+    decision: {{rationality: 0}}
+    actions: {{{}}}
+relations:
+  adversaries: [[RED, BLUE], [RED, GREEN], [RED, ALLY]]
+  allies: [[GREEN, ALLY]]
+  commitments:
+    - {{from: ALLY, to: GREEN, strength: 1.0}}
+    - {{from: ALLY, to: BLUE, strength: 0.3}}
+escalation:
+  rungs: [calm, tense, limited, full, clash]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: clash
+  incidents: {{{}}}
+combat: {{collapse_fraction: 0}}
+events:
+{}
+)",
+                     ally_actions, incidents, events);
+}
+
+BlockState run_all(const std::string& yaml) {
+  const Model model(load_yaml(yaml).scenario);
+  BlockSimulator sim(model, {0, 0, kBlockLanes}, {4, false, 0});
+  for (int s = 0; s < model.steps(); ++s) sim.step(s);
+  sim.finish();
+  return sim.state();
+}
+
+TEST(AllianceTest, AttackingACoveredActorIsAnAllianceWarAtOnce) {
+  const BlockState st = run_all(alliance_yaml("  - {day: 2, actor: RED, attack: GREEN, rung: full}", "hold: {}", ""));
+  EXPECT_TRUE((st.outcome == static_cast<int>(Outcome::kAllianceWar)).all());
+  EXPECT_TRUE((st.alliance_war_cause == static_cast<int>(AllianceWarCause::kAttackOnCovered)).all());
+  EXPECT_TRUE((st.side.col(3) == 2).all());  // ALLY fights on GREEN's side
+}
+
+TEST(AllianceTest, AttackingAPartnerStaysLimitedUnlessAProtectorIntervenes) {
+  // ALLY's commitment to BLUE (0.3) does not bring it in by itself...
+  BlockState st = run_all(alliance_yaml("  - {day: 2, actor: RED, attack: BLUE, rung: full}", "hold: {}", ""));
+  EXPECT_TRUE((st.outcome == static_cast<int>(Outcome::kFullWar)).all());
+  EXPECT_TRUE((st.alliance_war_cause == 0).all());
+  // ...but with retaliation on its menu (chosen at random) it sometimes joins.
+  st = run_all(alliance_yaml("  - {day: 2, actor: RED, attack: BLUE, rung: full}", "hold: {}, retaliate: {}", ""));
+  const auto intervened = (st.alliance_war_cause == static_cast<int>(AllianceWarCause::kIntervention));
+  EXPECT_GT(intervened.count(), 0);
+  for (Eigen::Index r = 0; r < st.lanes(); ++r) {
+    const bool clash = st.outcome(r) == static_cast<int>(Outcome::kAllianceWar);
+    EXPECT_EQ(clash, intervened(r)) << "lane " << r;  // the model says why every clash happened
+    if (clash) {
+      EXPECT_EQ(st.side(r, 3), 2);
+    }
+  }
+}
+
+TEST(AllianceTest, IncidentsWidenAWarButNeverStartOne) {
+  // Certain incidents, always escalating: without a war they stop below the war rungs.
+  const std::string hot = "base_rate: 50, escalation_probability: 1";
+  BlockState st = run_all(alliance_yaml("", "hold: {}", hot));
+  EXPECT_TRUE((st.peak_rung < 2).all());
+  EXPECT_TRUE((st.war_start_step == -1).all());
+  // During a war they push the ladder to the alliance rung: cause "incident".
+  st = run_all(alliance_yaml("  - {day: 2, actor: RED, attack: BLUE, rung: limited}", "hold: {}", hot));
+  EXPECT_TRUE((st.outcome == static_cast<int>(Outcome::kAllianceWar)).all());
+  EXPECT_TRUE((st.alliance_war_cause == static_cast<int>(AllianceWarCause::kIncident)).all());
+  EXPECT_TRUE((st.side.col(3) == 2).all());  // RED's adversaries join the widened war
+}
+
+}  // namespace
+}  // namespace brink
