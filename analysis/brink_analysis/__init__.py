@@ -6,14 +6,16 @@ xarray, h5netcdf, pandas and matplotlib).
 
 Reading
     :func:`open_results` opens a file as an :class:`xarray.Dataset` with string
-    coordinates as ``str``, ``day``/``horizon`` in days (not timedeltas) and
-    every ``--set``/``--sweep`` parameter attached as a coordinate along
-    ``point``; :func:`outcome_table` turns the per-point outcome probabilities
-    into a tidy :class:`pandas.DataFrame`.
+    coordinates as ``str``, ``day`` (the day of each entry of the ``step``
+    axis) in days, not timedeltas, and every ``--set``/``--sweep`` parameter
+    attached as a coordinate along ``point``; :func:`outcome_table` and
+    :func:`agreement_table` turn the per-point outcome and agreement
+    probabilities into tidy :class:`pandas.DataFrame` tables.
 
 Derived arrays (what the plots draw)
-    :func:`troop_quantiles`, :func:`rung_occupancy`, :func:`belief_by_true_type`,
-    :func:`survival_curves`.
+    :func:`survival_curves`, :func:`rung_occupancy` and :func:`troop_means`
+    (per-point summaries: any file); :func:`troop_quantiles` and
+    :func:`belief_by_true_type` (per-replication time series: ``--timeseries``).
 
 Plots (matplotlib; each accepts ``ax=`` and returns the Axes, or a Figure for
 multi-panel plots)
@@ -56,11 +58,13 @@ from .plots import (
     save_figure,
 )
 from .tables import (
+    agreement_table,
     belief_by_true_type,
     outcome_table,
     rung_occupancy,
     sensitivity_table,
     survival_curves,
+    troop_means,
     troop_quantiles,
     type_names,
     wilson_interval,
@@ -68,6 +72,7 @@ from .tables import (
 
 __all__ = [
     "OUTCOME_COLORS",
+    "agreement_table",
     "belief_by_true_type",
     "find_brink",
     "format_value",
@@ -96,6 +101,7 @@ __all__ = [
     "sensitivity_table",
     "survival_curves",
     "swept_parameters",
+    "troop_means",
     "troop_quantiles",
     "type_names",
     "wilson_interval",

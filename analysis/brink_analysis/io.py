@@ -1,9 +1,11 @@
 """Opening brink result files and naming their sweep parameters.
 
 A brink file (docs/output.md) is a netCDF-4 file with dimensions ``point``
-(sweep points), ``replication``, ``step`` (time-series records), ``actor``,
-``pool``, ``outcome``, ``rung``, ``type``, ``horizon`` (days), ``parameter``
-(the ``--set``/``--sweep`` paths) and, after ``--sensitivity``, ``output``.
+(sweep points), ``replication``, ``block``, ``step`` (the one time axis: the
+initial state and every K steps, with ``day(step)`` in days), ``actor``,
+``pool``, ``outcome``, ``rung``, ``action``, ``type``, ``quantile``, ``issue``
+(negotiation issues), ``parameter`` (the ``--set``/``--sweep`` paths, if any)
+and, after ``--sensitivity``, ``output``.
 """
 
 from __future__ import annotations
@@ -49,13 +51,15 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     """Opens a brink result file as an :class:`xarray.Dataset`.
 
     The file is opened lazily with ``engine="h5netcdf"`` and
-    ``decode_timedelta=False``, so ``day`` (the day of each time-series record)
-    and ``horizon`` (the day of each survival value) stay numeric days instead of
-    becoming ``timedelta64``. On top of the file's own layout:
+    ``decode_timedelta=False``, so ``day`` (the day of each entry of the
+    ``step`` axis, on which survival, rung shares, mean troops and beliefs and
+    the ``--timeseries`` series lie) stays numeric days instead of becoming
+    ``timedelta64``. On top of the file's own layout:
 
     - every string coordinate (``actor``, ``pool``, ``outcome``, ``rung``,
-      ``action``, ``parameter``, ``output``) and ``type_name`` hold ``str``;
-    - ``day`` is a coordinate along ``step`` (``ds.troops.swap_dims(step="day")``);
+      ``action``, ``issue``, ``parameter``, ``output``) and the string
+      variables ``type_name``, ``actor_name`` and ``parameter_units`` hold ``str``;
+    - ``day`` is a coordinate along ``step`` (``ds.survival.swap_dims(step="day")``);
     - every parameter path in ``parameter`` (each ``--set`` and ``--sweep``
       path) becomes a coordinate along ``point`` named by the dotted path, with
       its values from ``parameter_value`` and its ``units`` where known, e.g.

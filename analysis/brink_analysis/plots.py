@@ -376,9 +376,10 @@ def plot_rung_occupancy(
     """Stacked areas of the share of replications on each escalation rung over time.
 
     One area per rung (``ax.collections``, lowest rung at the bottom), coloured
-    from calm (blue) to war (red); the legend lists the highest rung first and
-    marks rungs no replication reached.
-    Needs ``--timeseries``.
+    from calm (blue) to war (red), its thickness at each day the share from
+    :func:`rung_occupancy` (the per-point ``rung_share``, on the file's step
+    axis); the legend lists the highest rung first and marks rungs no
+    replication reached. Works on every file (no ``--timeseries`` needed).
     """
     occ = rung_occupancy(ds, point)
     day = occ["day"].values
@@ -409,7 +410,7 @@ def plot_survival(
     cmap: str = "viridis",
     ax: Axes | None = None,
 ) -> Axes:
-    """Survival curves: P(no fighting has begun by the end of day d), one step line per point.
+    """Survival curves: P(no fighting has begun before day d), one step line per point.
 
     points
         Point indices or {parameter path: value} dicts (default: every point,
@@ -420,8 +421,11 @@ def plot_survival(
     band
         Shade the 95% Wilson interval of each curve.
 
-    Reads the per-point ``survival`` summary, so it works on ``--summary-only``
-    files too. Lines start at day 0 with probability 1.
+    Reads the per-point ``survival`` summary and its interval on the file's
+    step axis (:func:`survival_curves`), so it works on ``--summary-only``
+    files too. Lines start at day 0 with probability 1 and step down at the
+    days of the step axis (every day, or every K steps with ``--timeseries
+    every=K``).
     """
     if points is None:
         if ds.sizes["point"] > 10:

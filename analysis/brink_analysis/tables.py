@@ -22,11 +22,13 @@ from .io import (
 )
 
 __all__ = [
+    "agreement_table",
     "belief_by_true_type",
     "outcome_table",
     "rung_occupancy",
     "sensitivity_table",
     "survival_curves",
+    "troop_means",
     "troop_quantiles",
     "type_names",
     "wilson_interval",
@@ -123,30 +125,82 @@ def sensitivity_table(ds: xr.Dataset) -> pd.DataFrame:
     return frame[["output", "parameter", "first", "first_lower", "first_upper", "total", "total_lower", "total_upper"]]
 
 
-def survival_curves(ds: xr.Dataset, points: Sequence[int] | None = None) -> xr.Dataset:
-    """P(no fighting has begun by the end of day d) for the points at positions `points` (default all).
+def agreement_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Tidy table of the negotiation issues agreed: one row per (point, issue).
 
-    Returns a Dataset over (point, day) with ``survival`` and its 95% Wilson
-    interval ``lower``/``upper`` (from ``replications(point)``). ``day`` runs
-    0, then the file's ``horizon`` values (end of each step, in days); the
-    value at day 0 is 1 (no fighting before the crisis starts).
+    Columns: ``point``, one column per parameter path (as in
+    :func:`outcome_table`), ``issue`` (issue id, in scenario order),
+    ``probability`` (share of the point's replications in which the issue was
+    agreed by the end, from ``agreement_probability``), ``lower`` and ``upper``
+    (95% Wilson score interval over ``replications``) and ``replications``.
+    Works on every file with an ``issue`` axis, ``--summary-only`` included;
+    points that have not finished are left out.
+    """
+    require(ds, ["agreement_probability"], "agreement probabilities",
+            "run brink with a version that writes the issue axis (and a scenario with negotiation issues)")
+    n_points, n_issues = ds.sizes["point"], ds.sizes["issue"]
+    columns: dict[str, np.ndarray] = {"point": np.repeat(np.asarray(ds["point"].values, dtype=np.int64), n_issues)}
+    if parameters(ds):
+        table = np.asarray(ds["parameter_value"].values, dtype=float)
+        for i, name in enumerate(parameters(ds)):
+            columns[name] = np.repeat(table[:, i], n_issues)
+    columns["issue"] = np.tile(np.asarray(ds["issue"].values, dtype=str), n_points).astype(object)
+    probability = np.asarray(ds["agreement_probability"].transpose("point", "issue").values, dtype=float)
+    reps = _replications(ds)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower, upper = wilson_interval(probability, reps[:, None])
+    columns["probability"] = probability.ravel()
+    columns["lower"] = lower.ravel()
+    columns["upper"] = upper.ravel()
+    columns["replications"] = np.repeat(reps, n_issues)
+    table = pd.DataFrame(columns)
+    finished = table["replications"] > 0
+    return table if finished.all() else table[finished].reset_index(drop=True)
+
+
+def survival_curves(ds: xr.Dataset, points: Sequence[int] | None = None) -> xr.Dataset:
+    """P(no fighting has begun before day d) for the points at positions `points` (default all).
+
+    Returns a Dataset over (point, step) with ``survival`` and its 95% Wilson
+    interval ``lower``/``upper``, and the coordinate ``day`` (days) along
+    ``step``. The values are the file's per-point ``survival``,
+    ``survival_lower`` and ``survival_upper`` on its step axis: day 0 (where
+    survival is 1) and every K steps after (K = the file's ``step_every``:
+    every step unless the run recorded time series with ``--timeseries
+    every=K``). Works on every file, ``--summary-only`` included.
+
+    Files of brink versions before the step axis kept survival on a
+    ``horizon`` axis (the end of each step); they are read too, with the
+    value 1 at day 0 put in front and the interval computed here.
     """
     require(ds, ["survival"], "survival curves", "run brink with a version that writes per-point summaries")
     idx = np.arange(ds.sizes["point"]) if points is None else np.asarray(points, dtype=int)
     for p in idx:
         if _replications(ds)[p] <= 0:
             raise _unfinished(ds, int(p))
-    s = np.asarray(ds["survival"].isel(point=idx).values, dtype=float)
-    s = np.concatenate([np.ones((s.shape[0], 1)), s], axis=1)
-    day = np.concatenate([[0.0], np.asarray(ds["horizon"].values, dtype=float)])
     n = _replications(ds)[idx][:, None]
-    lower, upper = wilson_interval(s, n)
-    coords = {"point": np.asarray(ds["point"].values)[idx], "day": ("day", day, {"units": "days"})}
+    if "horizon" in ds["survival"].dims:  # older layout: survival(point, horizon), horizon = end of each step
+        s = np.asarray(ds["survival"].isel(point=idx).transpose("point", "horizon").values, dtype=float)
+        s = np.concatenate([np.ones((s.shape[0], 1)), s], axis=1)
+        day = np.concatenate([[0.0], np.asarray(ds["horizon"].values, dtype=float)])
+        step = np.arange(day.size, dtype=np.int32)
+        lower, upper = wilson_interval(s, n)
+    else:
+        s = np.asarray(ds["survival"].isel(point=idx).transpose("point", "step").values, dtype=float)
+        day = np.asarray(ds["day"].values, dtype=float)
+        step = np.asarray(ds["step"].values)
+        if "survival_lower" in ds.variables and "survival_upper" in ds.variables:
+            lower = np.asarray(ds["survival_lower"].isel(point=idx).transpose("point", "step").values, dtype=float)
+            upper = np.asarray(ds["survival_upper"].isel(point=idx).transpose("point", "step").values, dtype=float)
+        else:
+            lower, upper = wilson_interval(s, n)
+    coords = {"point": np.asarray(ds["point"].values)[idx], "step": step, "day": ("step", day, {"units": "day"})}
+    dims = ("point", "step")
     return xr.Dataset(
         {
-            "survival": (("point", "day"), s, {"long_name": "P(no fighting has begun by the end of the day)", "units": "1"}),
-            "lower": (("point", "day"), lower, {"long_name": "lower bound of the 95% Wilson interval", "units": "1"}),
-            "upper": (("point", "day"), upper, {"long_name": "upper bound of the 95% Wilson interval", "units": "1"}),
+            "survival": (dims, s, {"long_name": "P(no fighting has begun before the day)", "units": "1"}),
+            "lower": (dims, lower, {"long_name": "lower bound of the 95% Wilson interval", "units": "1"}),
+            "upper": (dims, upper, {"long_name": "upper bound of the 95% Wilson interval", "units": "1"}),
         },
         coords=coords,
     )
@@ -185,17 +239,69 @@ def troop_quantiles(
     )
 
 
+def troop_means(
+    ds: xr.Dataset,
+    actor: str | None = None,
+    pool: str | None = None,
+    point: int | Mapping[str, float] = 0,
+) -> xr.DataArray:
+    """Mean troops across the point's replications over time, in troops.
+
+    Returns a DataArray (step, actor, pool) with the ``day`` coordinate (days)
+    along ``step``; `actor` and/or `pool` select one of each (their dimension is
+    dropped). Reads the per-point ``mean_troops`` summary, so it works without
+    ``--timeseries`` and with ``--summary-only``; at step 0 it is the scenario's
+    initial forces. Files of brink versions without ``mean_troops`` need the
+    ``troops`` time series (``--timeseries``), averaged here. For spreads
+    across replications use :func:`troop_quantiles`.
+    """
+    if actor is not None:
+        _check_label(ds, "actor", actor)
+    if pool is not None:
+        _check_label(ds, "pool", pool)
+    p = point_position(ds, point)
+    if "mean_troops" in ds.variables:
+        if _replications(ds)[p] <= 0:
+            raise _unfinished(ds, p)
+        values = np.asarray(ds["mean_troops"].isel(point=p).transpose("step", "actor", "pool").values, dtype=float)
+    else:
+        require(ds, ["troops"], "per-point mean troops or troop time series", TIMESERIES_HINT)
+        runs = _runs(ds, "troops", p).transpose("replication", "step", "actor", "pool").values
+        values = np.asarray(runs, dtype=float).mean(axis=0)
+    out = xr.DataArray(
+        values,
+        dims=("step", "actor", "pool"),
+        coords={"step": ds["step"].values, "actor": ds["actor"].values, "pool": ds["pool"].values,
+                "day": ("step", ds["day"].values)},
+        name="mean_troops",
+        attrs={"long_name": "mean troops per pool across replications", "units": "troops"},
+    )
+    if actor is not None:
+        out = out.sel(actor=actor, drop=True)
+    if pool is not None:
+        out = out.sel(pool=pool, drop=True)
+    return out
+
+
 def rung_occupancy(ds: xr.Dataset, point: int | Mapping[str, float] = 0) -> xr.DataArray:
-    """Share of the replications on each escalation rung at each time-series record.
+    """Share of the point's replications on each escalation rung over time.
 
     Returns a DataArray (step, rung) of fractions that sum to 1 at every step,
-    with the ``day`` coordinate (days). Needs ``rung_series`` (``--timeseries``).
+    with the ``day`` coordinate (days) along ``step``. Reads the per-point
+    ``rung_share`` summary, so it works without ``--timeseries`` and with
+    ``--summary-only`` (on the file's step axis: every K steps, K =
+    ``step_every``). Files of brink versions without ``rung_share`` need
+    ``rung_series`` (``--timeseries``), counted here.
     """
-    require(ds, ["rung_series"], "escalation-rung time series", TIMESERIES_HINT)
     p = point_position(ds, point)
-    codes = np.asarray(_runs(ds, "rung_series", p).transpose("replication", "step").values, dtype=np.int64)
-    n_rungs = ds.sizes["rung"]
-    shares = np.stack([(codes == r).mean(axis=0) for r in range(n_rungs)], axis=1)
+    if "rung_share" in ds.variables:
+        if _replications(ds)[p] <= 0:
+            raise _unfinished(ds, p)
+        shares = np.asarray(ds["rung_share"].isel(point=p).transpose("step", "rung").values, dtype=float)
+    else:
+        require(ds, ["rung_series"], "per-point rung shares or escalation-rung time series", TIMESERIES_HINT)
+        codes = np.asarray(_runs(ds, "rung_series", p).transpose("replication", "step").values, dtype=np.int64)
+        shares = np.stack([(codes == r).mean(axis=0) for r in range(ds.sizes["rung"])], axis=1)
     return xr.DataArray(
         shares,
         dims=("step", "rung"),

@@ -61,14 +61,32 @@ def test_open_results_dims_coords_and_types(grid, grid_file):
     assert all(isinstance(v, str) for v in grid["rung"].values)
     assert all(isinstance(v, str) for v in grid["type_name"].values.ravel())
     assert list(grid["type_name"].sel(actor="RUS").values[:2]) == ["resolved", "coercer"]
-    # days stay numeric days, not timedelta64
+    assert list(grid["issue"].values) == strings(grid_file, "issue")
+    assert all(isinstance(v, str) for v in grid["issue"].values)
+    # One time axis: step (every 10 steps here) with day along it, numeric days, not timedelta64
+    assert "horizon" not in grid.dims
+    assert int(grid.attrs["step_every"]) == 10
+    np.testing.assert_array_equal(grid["step"].values, np.arange(0, 121, 10))
     assert "day" in grid.coords and grid["day"].dims == ("step",)
-    assert grid["day"].dtype.kind == "f" and grid["horizon"].dtype.kind == "f"
+    assert grid["day"].dtype.kind == "f"
     np.testing.assert_array_equal(grid["day"].values, np.arange(0, 121, 10, dtype=float))
-    np.testing.assert_array_equal(grid["horizon"].values, np.arange(1, 121, dtype=float))
     assert grid["mean_end_day"].dtype.kind == "f"
-    assert "day" in grid["troops"].coords
+    for name in ("troops", "survival", "rung_share", "mean_troops", "mean_belief"):
+        assert grid[name].dims[:2] in (("point", "step"), ("point", "replication")), name
+        assert "day" in grid[name].coords, name
     assert grid.attrs["complete"] == 1
+
+
+def test_step_axis_without_timeseries(plain_file):
+    # Without --timeseries the step axis holds every step: the initial state and
+    # the state after each of the 120 daily steps; only the per-point summaries lie on it.
+    with ba.open_results(plain_file) as ds:
+        assert int(ds.attrs["step_every"]) == 1
+        np.testing.assert_array_equal(ds["step"].values, np.arange(121))
+        np.testing.assert_array_equal(ds["day"].values, np.arange(121, dtype=float))
+        for name in ("troops", "rung_series", "tension", "belief"):
+            assert name not in ds.variables
+        assert ds["survival"].dims == ("point", "step")
 
 
 def test_open_results_attaches_parameters_along_point(grid, grid_file):
@@ -134,7 +152,8 @@ def test_unfinished_points_of_an_interrupted_run_are_left_out(grid_file, tmp_pat
     with h5py.File(partial, "r+") as f:
         del f.attrs["complete"]
         for name in ("replications", "outcome_count", "outcome_probability", "outcome_probability_lower",
-                     "outcome_probability_upper", "survival"):
+                     "outcome_probability_upper", "survival", "survival_lower", "survival_upper", "rung_share",
+                     "mean_troops", "mean_belief", "agreement_probability"):
             f[name][4] = 0
     with pytest.warns(RuntimeWarning, match="incomplete"):
         ds = ba.open_results(partial)
@@ -143,7 +162,9 @@ def test_unfinished_points_of_an_interrupted_run_are_left_out(grid_file, tmp_pat
         assert sorted(set(table["point"])) == [0, 1, 2, 3, 5, 6, 7, 8]
         ax = ba.plot_outcome_probability(ds, DEPLOYED, "full_war", by=PATIENCE)
         assert sorted(len(line.get_xdata()) for line in ax.lines) == [2, 3, 3]
-        for call in (lambda: ba.plot_troop_fan(ds, "RUS", point=4), lambda: ba.plot_survival(ds, [3, 4])):
+        assert sorted(set(ba.agreement_table(ds)["point"])) == [0, 1, 2, 3, 5, 6, 7, 8]
+        for call in (lambda: ba.plot_troop_fan(ds, "RUS", point=4), lambda: ba.plot_survival(ds, [3, 4]),
+                     lambda: ba.plot_rung_occupancy(ds, point=4), lambda: ba.troop_means(ds, point=4)):
             with pytest.raises(ValueError, match="point 4 did not finish.*--resume"):
                 call()
 
@@ -333,8 +354,30 @@ def test_troop_fan_uses_only_the_replications_run(adaptive_file):
             assert np.isfinite(ax.lines[0].get_ydata()).all()
         mask = ba.replication_mask(ds)
         np.testing.assert_array_equal(mask.sum("replication").values, reps)
-        occupancy = ba.rung_occupancy(ds, point=0)
-        np.testing.assert_allclose(occupancy.sum("rung").values, 1.0)
+        # The per-point summaries count only the replications each point ran.
+        series = raw(adaptive_file, "rung_series")
+        rungs = strings(adaptive_file, "rung")
+        for p in range(2):
+            occupancy = ba.rung_occupancy(ds, point=p)
+            expected = np.stack([(series[p, : reps[p]] == r).mean(axis=0) for r in range(len(rungs))], axis=1)
+            np.testing.assert_allclose(occupancy.values, expected, rtol=0, atol=1e-15)
+            np.testing.assert_allclose(occupancy.sum("rung").values, 1.0)
+            means = ba.troop_means(ds, "UKR", "deployed", point=p)
+            np.testing.assert_allclose(means.values, troops[p, : reps[p], :, 3, 0].astype(float).mean(axis=0),
+                                       rtol=1e-6)
+
+
+def stack_thickness(collection, day):
+    """Thickness (top minus bottom) of one stackplot area at each day.
+
+    matplotlib's fill_between polygon is: a start vertex, the bottom edge
+    forward, a vertex at the end, the top edge backward, the closing vertex."""
+    vertices = collection.get_paths()[0].vertices
+    n = len(day)
+    bottom, top = vertices[1 : n + 1], vertices[n + 2 : 2 * n + 2][::-1]
+    np.testing.assert_array_equal(bottom[:, 0], day)  # the layout assumed above
+    np.testing.assert_array_equal(top[:, 0], day)
+    return top[:, 1] - bottom[:, 1]
 
 
 def test_rung_occupancy_stacked_area(single, single_file):
@@ -357,19 +400,127 @@ def test_rung_occupancy_stacked_area(single, single_file):
     assert ax.get_ylabel() == "share of replications"
 
 
+@pytest.mark.parametrize("which", ["plain", "summary_only"])
+def test_rung_occupancy_without_timeseries_is_rung_share(which, plain_file, three_way_file):
+    # Neither file has --timeseries (the second not even per-run data): the
+    # plot draws the per-point rung_share on the daily step axis.
+    path, point = (plain_file, 0) if which == "plain" else (three_way_file, 5)
+    share = raw(path, "rung_share")[point]
+    day = raw(path, "day")
+    rungs = strings(path, "rung")
+    with h5py.File(path, "r") as f:
+        assert "rung_series" not in f and "troops" not in f
+    np.testing.assert_array_equal(day, np.arange(121, dtype=float))
+    with ba.open_results(path) as ds:
+        occupancy = ba.rung_occupancy(ds, point=point)
+        np.testing.assert_array_equal(occupancy.values, share)
+        np.testing.assert_array_equal(occupancy["day"].values, day)
+        assert list(occupancy["rung"].values) == rungs
+        ax = ba.plot_rung_occupancy(ds, point=point)
+    assert len(ax.collections) == len(rungs)
+    for r, area in enumerate(ax.collections):
+        np.testing.assert_allclose(stack_thickness(area, day), share[:, r], rtol=0, atol=1e-12, err_msg=rungs[r])
+    # Not vacuous: the replications spread over the rungs as the days pass.
+    assert share[0, rungs.index("coercive_signalling")] == 1.0
+    assert share[-1].max() < 1.0
+    np.testing.assert_allclose(share.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_troop_means_are_the_per_point_summary(plain_file, single, single_file):
+    with ba.open_results(plain_file) as ds:
+        means = ba.troop_means(ds)
+        assert means.dims == ("step", "actor", "pool") and means.attrs["units"] == "troops"
+        np.testing.assert_array_equal(means.values, raw(plain_file, "mean_troops")[0])
+        # step 0: the scenario's initial forces (RUS 100,000 deployed, USA 8,500 ready)
+        assert float(ba.troop_means(ds, "RUS", "deployed").isel(step=0)) == 100000
+        assert float(ba.troop_means(ds, "USA", "ready").isel(step=0)) == 8500
+        # last step (the horizon): the mean of final_forces
+        final = raw(plain_file, "final_forces")[0]
+        np.testing.assert_allclose(means.isel(step=-1).values, final.mean(axis=0), rtol=1e-12)
+        by_pool = ba.troop_means(ds, pool="reserve")
+        assert by_pool.dims == ("step", "actor")
+        with pytest.raises(ValueError, match="no pool 'active'"):
+            ba.troop_means(ds, pool="active")
+    # With --timeseries the summary is the mean of the per-replication series.
+    troops = raw(single_file, "troops")[0].astype(float)
+    np.testing.assert_allclose(ba.troop_means(single).values, troops.mean(axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(ba.troop_means(single)["day"].values, np.arange(0, 121, 5, dtype=float))
+
+
+def test_agreement_table_equals_file_arrays(grid, grid_file):
+    table = ba.agreement_table(grid)
+    issues = strings(grid_file, "issue")
+    names = strings(grid_file, "parameter")
+    assert list(table.columns) == ["point", *names, "issue", "probability", "lower", "upper", "replications"]
+    assert len(table) == 9 * len(issues)
+    assert list(table["issue"][: len(issues)]) == issues
+    probability = table["probability"].to_numpy().reshape(9, len(issues))
+    np.testing.assert_array_equal(probability, raw(grid_file, "agreement_probability"))
+    agreed = raw(grid_file, "agreed")
+    np.testing.assert_allclose(probability, agreed.mean(axis=1), rtol=0, atol=1e-15)
+    lower, upper = ba.wilson_interval(probability, 256)
+    np.testing.assert_array_equal(table["lower"].to_numpy().reshape(9, len(issues)), lower)
+    np.testing.assert_array_equal(table["upper"].to_numpy().reshape(9, len(issues)), upper)
+    assert (table["lower"] <= table["probability"]).all() and (table["probability"] <= table["upper"]).all()
+    # Not vacuous: some issues are agreed in some replications and not in others.
+    assert ((probability > 0) & (probability < 1)).any()
+
+
 def test_survival_curves(grid, grid_file):
     points = [{DEPLOYED: 120000, PATIENCE: p} for p in (15, 30, 60)]
     ax = ba.plot_survival(grid, points)
     assert len(ax.lines) == 3
     survival = raw(grid_file, "survival")
+    # The grid recorded time series every 10 steps: survival lies on that step axis.
+    day = np.arange(0, 121, 10, dtype=float)
+    np.testing.assert_array_equal(raw(grid_file, "day"), day)
+    starts = raw(grid_file, "war_start_step")
     for line, spec in zip(ax.lines, points):
         k = ba.point_position(grid, spec)
-        np.testing.assert_array_equal(line.get_ydata(), np.concatenate([[1.0], survival[k]]))
-        np.testing.assert_array_equal(line.get_xdata(), np.arange(0, 121, dtype=float))
+        np.testing.assert_array_equal(line.get_ydata(), survival[k])
+        np.testing.assert_array_equal(line.get_xdata(), day)
+        assert line.get_ydata()[0] == 1.0
+        # P(no fighting has begun before day d), from the replications
+        expected = [np.mean((starts[k] == -1) | (starts[k] >= d)) for d in raw(grid_file, "step")]
+        np.testing.assert_allclose(line.get_ydata(), expected, rtol=0, atol=1e-15)
+    curves = ba.survival_curves(grid, [ba.point_position(grid, spec) for spec in points])
+    assert curves["survival"].dims == ("point", "step")
+    np.testing.assert_array_equal(curves["day"].values, day)
+    idx = [ba.point_position(grid, spec) for spec in points]
+    np.testing.assert_array_equal(curves["lower"].values, raw(grid_file, "survival_lower")[idx])
+    np.testing.assert_array_equal(curves["upper"].values, raw(grid_file, "survival_upper")[idx])
     assert [line.get_label() for line in ax.lines] == [f"RUS patience {p} days" for p in (15, 30, 60)]
     assert "RUS deployed forces 120,000 troops" in ax.get_title()
     assert ax.get_ylabel() == "P(no fighting by day d)"
     assert len(ba.plot_survival(grid).lines) == 9  # all points by default (at most 10)
+
+
+def test_survival_curves_of_the_older_horizon_layout(plain_file):
+    # Files of brink before the step axis kept survival(point, horizon), the
+    # horizon being the end of each step: the same curve without its day-0 value.
+    with ba.open_results(plain_file) as ds:
+        new = ba.survival_curves(ds)
+        old = xr.Dataset(
+            {"survival": (("point", "horizon"), ds["survival"].values[:, 1:]), "replications": ds["replications"]},
+            coords={"point": ds["point"].values, "horizon": ("horizon", ds["day"].values[1:], {"units": "day"})},
+        )
+    curves = ba.survival_curves(old)
+    np.testing.assert_array_equal(curves["survival"].values, new["survival"].values)
+    np.testing.assert_array_equal(curves["day"].values, new["day"].values)
+    np.testing.assert_allclose(curves["lower"].values, new["lower"].values, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(curves["upper"].values, new["upper"].values, rtol=1e-12, atol=1e-15)
+
+
+def test_older_files_without_per_point_time_summaries(single, single_file):
+    # Files of brink before rung_share and mean_troops: the same arrays come
+    # from the per-replication series when the file has them.
+    older = single.drop_vars(["rung_share", "mean_troops"])
+    np.testing.assert_allclose(ba.rung_occupancy(older).values, ba.rung_occupancy(single).values, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(ba.troop_means(older).values, ba.troop_means(single).values, rtol=1e-6)
+    with pytest.raises(ValueError, match="--timeseries every=K"):
+        ba.rung_occupancy(older.drop_vars("rung_series"))
+    with pytest.raises(ValueError, match="--timeseries every=K"):
+        ba.troop_means(older.drop_vars("troops"))
 
 
 def test_survival_needs_points_when_many(sens_file):
@@ -425,14 +576,18 @@ def test_plot_sensitivity_bars(sens_file):
 
 
 def test_time_series_plots_name_the_timeseries_option(plain_file, sens_file):
+    # Quantiles and splits by true type need the per-replication series; the
+    # per-point summaries (rung shares, mean troops, survival) do not.
     for path in (plain_file, sens_file):
         with ba.open_results(path) as ds:
             with pytest.raises(ValueError, match="--timeseries every=K"):
                 ba.plot_troop_fan(ds, "RUS")
             with pytest.raises(ValueError, match="--timeseries every=K"):
-                ba.plot_rung_occupancy(ds)
+                ba.troop_quantiles(ds, "RUS")
             with pytest.raises(ValueError, match="--timeseries every=K"):
                 ba.plot_beliefs(ds, "RUS")
+            assert len(ba.plot_rung_occupancy(ds).collections) == ds.sizes["rung"]
+            assert ba.troop_means(ds, "RUS", "deployed").sizes["step"] == 121
 
 
 def test_sensitivity_plot_names_the_sensitivity_option(grid):

@@ -637,19 +637,48 @@ def fixed_run(tmp_path_factory):
     return simulate(d / "fixed.h5", write(d, "fixed.yaml", body))
 
 
+def initial_forces(data, point):
+    """(actors, pools) troops at day 0 of `point`: the flagship's forces, with any
+    swept or --set `actors.<id>.forces.<pool>` parameter at the point's value."""
+    actors, pools = names(data["actor"]), names(data["pool"])
+    forces = np.array([[float(FLAGSHIP_DOC["actors"][a]["forces"][pool]) for pool in pools] for a in actors])
+    for j, path in enumerate(names(data.get("parameter", []))):
+        parts = path.split(".")
+        if len(parts) == 4 and parts[0] == "actors" and parts[2] == "forces" and parts[3] in pools:
+            forces[actors.index(parts[1]), pools.index(parts[3])] = data["parameter_value"][point, j]
+    return forces
+
+
 @pytest.mark.parametrize("which", ["fixed", "adaptive"])
 def test_summaries_agree_with_the_replications(which, fixed_run, adaptive_runs):
     data, attrs = load(fixed_run if which == "fixed" else adaptive_runs["tight"])
     dt = float(attrs["dt_days"])
     quantiles = data["quantile"]
     np.testing.assert_array_equal(quantiles, [0.05, 0.5, 0.95])
-    steps = data["survival"].shape[1]
-    np.testing.assert_allclose(data["horizon"], (np.arange(steps) + 1) * dt, rtol=1e-12)
+    # One time axis: the initial state and every K steps (K = 1 without
+    # --timeseries), the last entry at the horizon when K divides S.
+    every = int(attrs["step_every"])
+    assert every == 1, "test setup: these runs record no time series, so the step axis has every step"
+    steps_total = int(round(float(attrs["horizon_days"]) / dt))
+    step = data["step"]
+    np.testing.assert_array_equal(step, np.arange(steps_total // every + 1) * every)
+    np.testing.assert_allclose(data["day"], step * dt, rtol=1e-12, atol=0)
+    assert "horizon" not in data
     actors = len(data["actor"])
     points = len(data["point"])
+    rungs = names(data["rung"])
+    issues = names(data["issue"])
+    assert issues == list(FLAGSHIP_DOC["negotiation"]["issues"])
     assert data["casualty_quantile"].shape == (points, actors, len(quantiles))
     assert data["end_day_quantile"].shape == (points, len(quantiles))
     assert data["mean_end_day"].shape == (points,)
+    assert data["survival"].shape == data["survival_lower"].shape == data["survival_upper"].shape == (points, len(step))
+    assert data["rung_share"].shape == (points, len(step), len(rungs))
+    assert data["mean_troops"].shape == (points, len(step), actors, len(data["pool"]))
+    assert data["mean_belief"].shape == (points, len(step), actors, len(data["type"]))
+    assert data["agreement_probability"].shape == (points, len(issues))
+    initial_rung = rungs.index(FLAGSHIP_DOC["escalation"]["initial_rung"])
+    war_rungs = slice(rungs.index(FLAGSHIP_DOC["escalation"]["limited_war"]), None)
     for p, n in enumerate(data["replications"]):
         codes = data["outcome_code"][p, :n]
         counts = np.bincount(codes, minlength=len(OUTCOMES))
@@ -664,11 +693,50 @@ def test_summaries_agree_with_the_replications(which, fixed_run, adaptive_runs):
         end_day = data["end_step"][p, :n] * dt
         np.testing.assert_allclose(data["mean_end_day"][p], end_day.mean(), rtol=1e-12)
         np.testing.assert_allclose(data["end_day_quantile"][p], np.quantile(end_day, quantiles), rtol=1e-12)
+
+        # Survival at step t: no fighting began in steps 0 .. t-1, so 1 at step 0.
         start = data["war_start_step"][p, :n]
-        survival = [np.mean((start == -1) | (start > s)) for s in range(steps)]
-        np.testing.assert_allclose(data["survival"][p], survival, rtol=0, atol=1e-15)
-    # Not vacuous: wars begin, at different times, at some point of the sweep.
+        surviving = np.array([np.sum((start == -1) | (start >= t)) for t in step])
+        assert surviving[0] == n
+        np.testing.assert_allclose(data["survival"][p], surviving / n, rtol=0, atol=1e-15)
+        lower, upper = wilson(surviving, n)
+        np.testing.assert_allclose(data["survival_lower"][p], lower, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(data["survival_upper"][p], upper, rtol=1e-12, atol=1e-15)
+
+        # Rung shares: a distribution over the rungs at every step, all on the
+        # initial rung at step 0, and on a war rung exactly when fighting has
+        # begun (war rungs are reached only by fighting and never left: model.md).
+        share = data["rung_share"][p]
+        assert np.all(share >= 0)
+        np.testing.assert_allclose(share.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(share[0], np.eye(len(rungs))[initial_rung])
+        np.testing.assert_allclose(share[:, war_rungs].sum(axis=1), 1.0 - surviving / n, rtol=0, atol=1e-12)
+
+        # Mean troops: the scenario's forces at step 0, the mean of final_forces
+        # at the last step (the horizon, since K = 1).
+        troops = data["mean_troops"][p]
+        np.testing.assert_allclose(troops[0], initial_forces(data, p), rtol=1e-12, atol=0)
+        final = data["final_forces"][p, :n]
+        assert np.all(np.isfinite(final))
+        np.testing.assert_allclose(troops[-1], final.mean(axis=0), rtol=1e-12, atol=1e-6)
+
+        # Mean beliefs: the priors at step 0, the mean of final_belief at the end
+        # (final_belief is float32).
+        np.testing.assert_allclose(data["mean_belief"][p, 0], data["type_prior"], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(data["mean_belief"][p, -1], data["final_belief"][p, :n].astype(float).mean(axis=0),
+                                   rtol=0, atol=1e-6)
+
+        # Agreement probability: the share of replications that agreed each issue.
+        agreed = data["agreed"][p, :n]
+        assert agreed.shape == (n, len(issues)) and set(np.unique(agreed)) <= {0, 1}
+        np.testing.assert_allclose(data["agreement_probability"][p], agreed.mean(axis=0), rtol=0, atol=1e-15)
+    # Not vacuous: wars begin, at different times, at some point of the sweep;
+    # the replications leave the initial rung and the initial forces; and some
+    # issue is agreed in some but not all replications.
     assert np.ptp(data["survival"]) > 0.1
+    assert np.any(data["rung_share"][:, -1, initial_rung] < 0.9)
+    assert np.any(np.abs(data["mean_troops"][:, -1] - data["mean_troops"][:, :1]) > 1000)
+    assert np.any((data["agreement_probability"] > 0.05) & (data["agreement_probability"] < 0.95))
 
 
 # --------------------------------------------------------------------------
@@ -708,9 +776,15 @@ def test_sensitivity_variables_and_layout(sensitivity_run):
     assert text(attrs["random_numbers"]) == "common"
     overrides = text(attrs["overrides"])
     assert "run.random_numbers=common" in overrides and all(a in overrides for a in SENSITIVITY_AXES)
-    # --summary-only: summaries, no per-replication variables.
-    for name in ("outcome_code", "casualties", "end_step", "war_start_step"):
+    # --summary-only: summaries, no per-replication variables (nor the per-block
+    # sums, which only --resume reads), but the per-point time summaries on the
+    # step axis are there.
+    for name in ("outcome_code", "casualties", "end_step", "war_start_step", "agreed", "block_rung_count",
+                 "block_troops_sum", "block_belief_sum", "troops", "rung_series"):
         assert name not in data
+    for name in ("survival", "rung_share", "mean_troops", "mean_belief", "agreement_probability", "day"):
+        assert name in data
+    np.testing.assert_allclose(data["rung_share"].sum(axis=2), 1.0, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(data["replications"], 256)
     for j, axis in enumerate(SENSITIVITY_AXES):
         lo, hi = (float(x) for x in axis.split("=")[1].split(":"))
