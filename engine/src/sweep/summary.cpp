@@ -78,8 +78,15 @@ void PointAccumulator::add(const BlockResult& block) {
     for (int r = 0; r < block.spec.count; ++r)
       for (int k = 0; k < issues_; ++k) p.agreed[k] += block.agreed[static_cast<std::size_t>(r) * issues_ + k];
   for (std::size_t c = 0; c < block.record_rung_count.size(); ++c) p.rung_count[c] += block.record_rung_count[c];
-  p.troops[first] = block.record_troops_sum;
-  p.belief[first] = block.record_belief_sum;
+  p.early[first / kBlockLanes] = {block.record_troops_sum, block.record_belief_sum};
+  for (auto it = p.early.begin(); it != p.early.end() && it->first == p.next_block; it = p.early.erase(it)) {
+    const auto& [troops, belief] = it->second;
+    if (p.troops.empty()) p.troops.assign(troops.size(), 0.0);
+    if (p.belief.empty()) p.belief.assign(belief.size(), 0.0);
+    for (std::size_t c = 0; c < troops.size(); ++c) p.troops[c] += troops[c];
+    for (std::size_t c = 0; c < belief.size(); ++c) p.belief[c] += belief[c];
+    ++p.next_block;
+  }
 }
 
 PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replications) {
@@ -132,18 +139,11 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   }
   s.rung_share.resize(p.rung_count.size());
   for (std::size_t c = 0; c < p.rung_count.size(); ++c) s.rung_share[c] = static_cast<double>(p.rung_count[c]) / n;
-  auto mean_of = [&](const std::map<std::int64_t, std::vector<double>>& sums) {
-    std::vector<double> mean;
-    for (const auto& [first, block] : sums) {  // replication order
-      if (first >= replications) break;
-      if (mean.empty()) mean.assign(block.size(), 0.0);
-      for (std::size_t c = 0; c < block.size(); ++c) mean[c] += block[c];
-    }
-    for (double& v : mean) v /= n;
-    return mean;
-  };
-  s.mean_troops = mean_of(p.troops);
-  s.mean_belief = mean_of(p.belief);
+  // Every block of the point has arrived, so all were folded in order.
+  s.mean_troops = p.troops;
+  s.mean_belief = p.belief;
+  for (double& v : s.mean_troops) v /= n;
+  for (double& v : s.mean_belief) v /= n;
   s.agreement.resize(issues_);
   for (int k = 0; k < issues_; ++k) s.agreement[k] = static_cast<double>(p.agreed[k]) / n;
   pending_.erase(point);

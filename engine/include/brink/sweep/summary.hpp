@@ -72,9 +72,12 @@ class PointAccumulator {
     std::vector<std::int32_t> end_step, war_start_step;
     std::vector<double> casualties;
     std::vector<std::int64_t> agreed;  // per issue
-    // Per-record sums of each block, by first replication: summed in
-    // replication order at the end so the bits do not depend on arrival.
-    std::map<std::int64_t, std::vector<double>> troops, belief;
+    // Per-record sums, folded in block order so that the bits do not depend
+    // on arrival; blocks that arrive early wait (a few, bounded by the
+    // executor's queue), so memory does not grow with the replications.
+    std::vector<double> troops, belief;
+    std::int64_t next_block = 0;
+    std::map<std::int64_t, std::pair<std::vector<double>, std::vector<double>>> early;
     std::vector<std::int64_t> rung_count;
   };
   std::int64_t max_replications_;
