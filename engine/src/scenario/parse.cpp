@@ -62,8 +62,21 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
   return out;
 }
 
+// Text from the file as it appears in a one-line message: whitespace runs
+// (newlines of a multi-line scalar) become one space, and it is cut at 60.
+std::string shown(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out.size() > 60 ? out.substr(0, 57) + "..." : out;
+}
+
 std::string scalar_text(const YAML::Node& node) {
-  if (node.IsScalar()) return node.Scalar();
+  if (node.IsScalar()) return shown(node.Scalar());
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   return "nothing";
@@ -106,7 +119,7 @@ class Parser {
     for (const auto& entry : map) {
       const std::string key = entry.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(entry.first, fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})", key, path,
+        error(entry.first, fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})", shown(key), path,
                                        nearest_of(key, allowed), join(allowed)));
       }
     }
