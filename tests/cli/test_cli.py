@@ -347,11 +347,12 @@ def test_bad_set_keeps_existing_output(run, tmp_path):
     assert not (tmp_path / "existing.h5.partial").exists()
 
 
-def _interrupt_run(brink, target, *extra):
+def _interrupt_run(brink, target, *extra, replications=100000):
     """Starts a long run, interrupts it once some blocks are done, returns (returncode, stderr)."""
     partial = target.with_name(target.name + ".partial")
     proc = subprocess.Popen(
-        [brink, "run", "--replications", "100000", "--threads", "1", "-q", "--seed", "5", "-o", str(target), *extra],
+        [brink, "run", "--replications", str(replications), "--threads", "1", "-q", "--seed", "5", "-o", str(target),
+         *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -399,6 +400,23 @@ def test_resume_completes_an_interrupted_run_to_the_same_bits(brink, run, tmp_pa
         assert a.attrs["complete"] == 1
         for name in b:
             assert np.array_equal(a[name][()], b[name][()]), name
+
+
+def test_resume_finishes_a_sensitivity_sweep_to_the_same_bits(brink, run, tmp_path):
+    sweep = ["--sensitivity", "--design", "sobol", "--samples", "2",
+             "--sweep", "actors.RUS.decision.patience_days=10:90"]  # Saltelli: 2 · (1 + 2) = 6 points
+    target = tmp_path / "sobol.h5"
+    returncode, err = _interrupt_run(brink, target, *sweep, replications=20000)
+    assert returncode == 1, err
+    proc = run("run", "--replications", "20000", "--threads", "2", "-q", "--seed", "5", "-o", target, "--resume",
+               *sweep)
+    assert_ok(proc)
+    reference = tmp_path / "reference.h5"
+    assert_ok(run("run", "--replications", "20000", "--threads", "2", "-q", "--seed", "5", "-o", reference, *sweep))
+    with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
+        assert "sensitivity_total" in a
+        for name in b:
+            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
 
 
 def test_resume_refuses_a_partial_file_from_another_run(brink, run, tmp_path):

@@ -514,3 +514,29 @@ TEST(AllianceTest, IncidentsWidenAWarButNeverStartOne) {
 
 }  // namespace
 }  // namespace brink
+
+namespace brink {
+namespace {
+
+TEST(EventTest, EachEventFiresInExactlyOneStepWhateverTheRounding) {
+  // dt = 0.1: day windows computed as s·dt and s·dt + dt overlap or leave gaps
+  // at these days; every event must still fire exactly once, in step floor(day/dt).
+  const std::vector<double> days = {0.6, 1.3, 1.5, 1.8, 2.5, 3.0, 4.1, 4.6};
+  std::string events;
+  for (double day : days) events += fmt::format("  - {{day: {}, actor: A, reinforce: 1000}}\n", day);
+  const Model model(load_yaml(duel_yaml("deployed: 1000", "deployed: 1000", "events:\n" + events,
+                                        "horizon_days: 6, dt_days: 0.1, replications: 256, seed: 1, decisions: false"))
+                        .scenario);
+  BlockSimulator sim(model, {0, 0, kBlockLanes}, {1, false, 0});
+  double expected = 0;
+  for (int s = 0; s < model.steps(); ++s) {
+    sim.step(s);
+    for (double day : days)
+      if (static_cast<int>(std::lround(day * 10)) == s) expected += 1000;
+    ASSERT_EQ(sim.state().created(0, 0), expected) << "step " << s;
+  }
+  EXPECT_EQ(expected, 1000.0 * days.size());
+}
+
+}  // namespace
+}  // namespace brink

@@ -58,6 +58,16 @@ TEST(LanchesterTest, SquareLawAnnihilationLeavesTheWinnerWhatTheInvariantSays) {
   EXPECT_NEAR(stepped.a, end.a, 1e-6);
 }
 
+TEST(LanchesterTest, SquareLawStaysFiniteForHugeRatesAndSteps) {
+  // gamma·t = 1e4: cosh would overflow; the invariant still decides the winner.
+  const Strengths end = lanchester_square({1000, 2000}, 100.0, 100.0, 100.0);
+  EXPECT_EQ(end.a, 0.0);
+  EXPECT_NEAR(end.b, std::sqrt(2000.0 * 2000 - 1000.0 * 1000), 1e-9);
+  const Strengths even = lanchester_square({1000, 1000}, 0.01, 0.01, 10.0);
+  EXPECT_NEAR(even.a, 1000 * std::exp(-0.1), 1e-9);
+  EXPECT_NEAR(even.b, 1000 * std::exp(-0.1), 1e-9);
+}
+
 TEST(LanchesterTest, LinearLawMatchesNumericalIntegrationAndInvariant) {
   const double alpha = 2e-7, beta = 3e-7;
   const Strengths start{50000, 40000};

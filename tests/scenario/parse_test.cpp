@@ -104,6 +104,15 @@ TEST(ParseTest, ReportsEveryProblemNotJustTheFirst) {
   for (const auto& d : diagnostics) EXPECT_GT(d.line, 0) << d.format();
 }
 
+TEST(ParseTest, RepeatedKeysAreErrorsNotSilentlyMerged) {
+  std::string yaml = duel_yaml("deployed: 1", "deployed: 2");
+  yaml.insert(yaml.find("relations:"), "  A:\n    forces: {deployed: 5}\n");
+  const auto d = errors_of(yaml);
+  ASSERT_FALSE(d.empty());
+  EXPECT_NE(d.front().message.find("'A' appears twice"), std::string::npos) << d.front().format();
+  EXPECT_EQ(d.front().line, line_of(yaml, "  A:\n    forces: {deployed: 5}") + 0);
+}
+
 TEST(ParseTest, MissingRunSectionIsNamed) {
   std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
   yaml.erase(yaml.find("run:"), yaml.find("actors:") - yaml.find("run:"));

@@ -163,6 +163,7 @@ FileReport read_report(const std::string& path) {
   const auto casualty_quantiles = read_all<double>(file, "casualty_quantile", H5T_NATIVE_DOUBLE);
   const auto end_day_quantiles = read_all<double>(file, "end_day_quantile", H5T_NATIVE_DOUBLE);
   const auto survival = read_all<double>(file, "survival", H5T_NATIVE_DOUBLE);
+  const auto days = read_all<double>(file, "day", H5T_NATIVE_DOUBLE);
   double dt_days = 1.0, step_every = 1.0;
   for (auto [name, value] : {std::pair{"dt_days", &dt_days}, std::pair{"step_every", &step_every}})
     if (H5Aexists(file, name) > 0) {
@@ -192,7 +193,7 @@ FileReport read_report(const std::string& path) {
     if (casualties.size() == points * actors)
       s.mean_casualties.assign(casualties.begin() + p * actors, casualties.begin() + (p + 1) * actors);
     if (replications.size() == points) s.replications = replications[p];
-    s.record_days = dt_days * step_every;
+    s.record_day = days;
     if (mean_end_day.size() == points) s.mean_end_day = mean_end_day[p];
     constexpr std::size_t kq = kQuantiles.size();
     if (casualty_quantiles.size() == points * actors * kq) {

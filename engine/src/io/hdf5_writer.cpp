@@ -57,6 +57,13 @@ hid_t utf8_string_type() {
   return type;
 }
 
+std::vector<std::string> sensitivity_output_names(const Scenario& sc) {
+  std::vector<std::string> names;
+  for (auto o : outcome_names()) names.push_back("probability_" + std::string(o));
+  for (const auto& a : sc.actors) names.push_back("mean_casualties_" + a.id);
+  return names;
+}
+
 struct Axis {
   std::string name;
   hsize_t size;
@@ -137,15 +144,25 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     H5Tclose(type);
   };
 
-  std::vector<std::int64_t> point_ids(points), rep_ids(reps);
+  std::vector<std::int64_t> point_ids(points);
   std::iota(point_ids.begin(), point_ids.end(), 0);
-  std::iota(rep_ids.begin(), rep_ids.end(), 0);
   coordinate("point", H5T_NATIVE_INT64, point_ids.data(), points, "sweep point index", "1");
-  coordinate("replication", H5T_NATIVE_INT64, rep_ids.data(), reps, "replication index", "1");
-  std::vector<std::int64_t> block_ids(blocks_per_point_);
-  std::iota(block_ids.begin(), block_ids.end(), 0);
-  coordinate("block", H5T_NATIVE_INT64, block_ids.data(), block_ids.size(),
-             "block of 256 replications (the unit of work and of resumption)", "1");
+  // A dimension without a coordinate variable (netCDF's convention): no
+  // values are stored, so a generous adaptive maximum costs no disk.
+  auto bare_dimension = [&](const std::string& name, hsize_t n) {
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t dcpl = make_dcpl({}, false);
+    const hid_t ds = check_id(H5Dcreate2(file_, name.c_str(), H5T_NATIVE_INT32, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                              "create dimension " + name);
+    check(H5DSset_scale(ds, fmt::format("This is a netCDF dimension but not a netCDF variable.{:10d}", n).c_str()),
+          "make " + name + " a dimension scale");
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    scales[name] = ds;
+    datasets_[name] = ds;
+  };
+  bare_dimension("replication", reps);
+  bare_dimension("block", static_cast<hsize_t>(blocks_per_point_));
   std::vector<std::string> actor_ids, outcome_ids, rung_ids = sc.escalation.rungs;
   for (const auto& a : sc.actors) actor_ids.push_back(a.id);
   for (auto o : outcome_names()) outcome_ids.emplace_back(o);
@@ -168,14 +185,13 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     string_coordinate("issue", issue_ids, "negotiation issue");
   }
   if (plan.sensitivity) {
-    for (auto o : outcome_names()) sensitivity_outputs_.push_back("probability_" + std::string(o));
-    for (const auto& a : sc.actors) sensitivity_outputs_.push_back("mean_casualties_" + a.id);
+    sensitivity_outputs_ = sensitivity_output_names(sc);
     string_coordinate("output", sensitivity_outputs_, "summary output whose variance is decomposed");
   }
   if (!plan.parameters.empty()) string_coordinate("parameter", plan.parameters, "swept scenario parameter path");
   {
     std::vector<std::int32_t> steps(steps_grid_);
-    for (int q = 0; q < steps_grid_; ++q) steps[q] = q * step_every_;
+    for (int q = 0; q < steps_grid_; ++q) steps[q] = model.record_step(q);
     coordinate("step", H5T_NATIVE_INT32, steps.data(), steps.size(),
                "simulation step (state at the start of the step; the last is the horizon)", "1");
   }
@@ -334,7 +350,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     }
     // Per-block sums on the step grid, so that --resume can rebuild the
     // per-point time summaries of the blocks it does not run again.
-    const Axis b_ax{"block", static_cast<hsize_t>(blocks_per_point_), 1};
+    // 16 blocks per chunk: the chunk index is sized for the adaptive maximum up front.
+    const Axis b_ax{"block", static_cast<hsize_t>(blocks_per_point_), 16};
     variable("block_rung_count", H5T_NATIVE_INT32, {p_ax, b_ax, s_ax, rung_ax}, true,
              "replications of the block on each rung (for --resume)", "1");
     variable("block_troops_sum", H5T_NATIVE_DOUBLE, {p_ax, b_ax, s_ax, a_ax, pool_ax}, true,
@@ -370,7 +387,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   variable("day", H5T_NATIVE_DOUBLE, {s_ax}, false, "simulated day at the start of the step", "day");
   {
     std::vector<double> days(steps_grid_);
-    for (int q = 0; q < steps_grid_; ++q) days[q] = q * step_every_ * sc.run.dt_days;
+    for (int q = 0; q < steps_grid_; ++q) days[q] = model.record_step(q) * sc.run.dt_days;
     check(H5Dwrite(dataset("day"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, days.data()), "write day");
   }
   variable("survival", H5T_NATIVE_DOUBLE, {p_ax, s_ax}, false, "probability that no fighting has begun before the day",
@@ -653,6 +670,8 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
   if (read_string_attribute(file_, "overrides") != metadata.overrides) mismatch("the --set or run options");
   H5Literate(file_, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_dataset, &datasets_);
   if (!datasets_.count("block_done")) mismatch("layout");
+  if (plan.sensitivity) sensitivity_outputs_ = sensitivity_output_names(plan.model(0).scenario());
+  parameter_count_ = plan.parameters.size();
   start_swmr();
 }
 

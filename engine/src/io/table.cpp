@@ -31,7 +31,7 @@ std::string point_detail(const PointSummary& s, const std::vector<std::string>& 
     out += "  P(no fighting by day):";
     const std::size_t n = s.survival.size();
     for (std::size_t q : {(n - 1) / 4, (n - 1) / 2, 3 * (n - 1) / 4, n - 1})
-      if (q > 0) out += fmt::format("  {:g}: {:.3f}", static_cast<double>(q) * s.record_days, s.survival[q]);
+      if (q > 0 && q < s.record_day.size()) out += fmt::format("  {:g}: {:.3f}", s.record_day[q], s.survival[q]);
     out += "\n";
   }
   return out;

@@ -43,7 +43,7 @@ int Model::record_every() const {
   return every > 0 ? every : 1;
 }
 
-int Model::records() const { return steps_ / record_every() + 1; }
+int Model::records() const { return (steps_ + record_every() - 1) / record_every() + 1; }
 
 BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec, const RunOptions& options, int lanes)
     : model_(model), sc_(model.scenario()), spec_(spec), options_(options) {
@@ -124,11 +124,11 @@ void BlockSimulator::step(int s) {
 }
 
 void BlockSimulator::apply_events(int s, const ArrayXd& active) {
-  const double from = s * sc_.run.dt_days;
-  const double to = from + sc_.run.dt_days;
   BlockState& st = state_;
   for (const Event& e : sc_.events) {
-    if (e.day < from || e.day >= to) continue;
+    // Each event belongs to exactly one step, computed once from its day
+    // (comparing day windows would let rounding fire it twice or never).
+    if (event_step(e.day, sc_.run.dt_days) != s) continue;
     const int i = e.actor;
     const double cap = sc_.actors[i].forces.deployed_cap;
     ArrayXd moved;
@@ -722,7 +722,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   const int count = spec.count;
   // Per-replication series only when asked; per-record sums always.
   const int every = options.timeseries_every > 0 ? options.timeseries_every : 1;
-  const int records = model.steps() / every + 1;
+  const int records = (model.steps() + every - 1) / every + 1;  // as Model::records(), horizon included
   const bool series = options.timeseries_every > 0;
   const int rungs = static_cast<int>(model.scenario().escalation.rungs.size());
   const int issues = static_cast<int>(model.scenario().negotiation.issues.size());
@@ -766,7 +766,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   record(0);
   for (int s = 0; s < model.steps(); ++s) {
     sim.step(s);
-    if ((s + 1) % every == 0) record((s + 1) / every);
+    if ((s + 1) % every == 0 || s + 1 == model.steps()) record((s + every) / every);
   }
   sim.finish();
   const BlockState& st = sim.state();

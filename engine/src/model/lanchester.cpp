@@ -13,12 +13,23 @@ Strengths lanchester_square(Strengths s, double alpha, double beta, double t) {
     return {std::max(out.a, 0.0), std::max(out.b, 0.0)};
   }
   const double gamma = std::sqrt(alpha * beta);
+  const double k = std::sqrt(beta / alpha);  // A is worth k·B
+  // Whether and when a side is annihilated follows from the invariant
+  // alpha·A² - beta·B² alone; deciding that first keeps cosh and sinh below
+  // their overflow (gamma·t stays under atanh of a ratio < 1).
+  if (s.a < k * s.b) {
+    if (gamma * t >= std::atanh(s.a / (k * s.b)))
+      return {0.0, std::sqrt(std::max(s.b * s.b - s.a * s.a / (k * k), 0.0))};
+  } else if (s.a > k * s.b) {
+    if (gamma * t >= std::atanh(k * s.b / s.a)) return {std::sqrt(std::max(s.a * s.a - k * k * s.b * s.b, 0.0)), 0.0};
+  } else {
+    // Evenly matched: both decay as e^(-gamma·t) and neither is ever annihilated.
+    const double decay = std::exp(-gamma * t);
+    return {s.a * decay, s.b * decay};
+  }
   const double c = std::cosh(gamma * t);
   const double h = std::sinh(gamma * t);
-  Strengths out{s.a * c - std::sqrt(beta / alpha) * s.b * h, s.b * c - std::sqrt(alpha / beta) * s.a * h};
-  if (out.a <= 0.0) return {0.0, std::sqrt(std::max(s.b * s.b - (alpha / beta) * s.a * s.a, 0.0))};
-  if (out.b <= 0.0) return {std::sqrt(std::max(s.a * s.a - (beta / alpha) * s.b * s.b, 0.0)), 0.0};
-  return out;
+  return {std::max(s.a * c - k * s.b * h, 0.0), std::max(s.b * c - s.a / k * h, 0.0)};
 }
 
 namespace {

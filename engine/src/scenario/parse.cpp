@@ -110,12 +110,25 @@ class Parser {
     diagnostics_.push_back(std::move(d));
   }
 
+  // YAML parsers keep both entries of a repeated key; a scenario must not have one.
+  void no_duplicates(const YAML::Node& map, const std::string& path) {
+    if (!map.IsMap()) return;
+    std::vector<std::string> seen;
+    for (const auto& entry : map) {
+      const std::string key = entry.first.Scalar();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end())
+        error(entry.first, fmt::format("key '{}' appears twice in '{}'", shown(key), path));
+      seen.push_back(key);
+    }
+  }
+
   // Reports keys of `map` not in `allowed`; returns false if `map` is not a mapping.
   bool check_map(const YAML::Node& map, const std::string& path, const std::vector<std::string>& allowed) {
     if (!map.IsMap()) {
       error(map, fmt::format("'{}' must be a mapping, got {}", path, scalar_text(map)));
       return false;
     }
+    no_duplicates(map, path);
     for (const auto& entry : map) {
       const std::string key = entry.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
@@ -323,6 +336,7 @@ void parse_types(Parser& p, const YAML::Node& types, const std::string& path, Ac
   if (types.size() > static_cast<std::size_t>(kMaxTypes))
     p.error(types, fmt::format("'{}' has {} types; at most {} are supported", path, types.size(), kMaxTypes));
   double total = 0.0;
+  p.no_duplicates(types, path);
   for (const auto& entry : types) {
     ResolveType t;
     t.name = entry.first.Scalar();
@@ -408,6 +422,7 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
     p.error(actions, fmt::format("'{}' must be a non-empty mapping of action name to parameters", ap));
     return;
   }
+  p.no_duplicates(actions, ap);
   for (const auto& entry : actions) {
     ActionSpec act;
     act.name = entry.first.Scalar();
@@ -536,8 +551,8 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
     return;
   Escalation& e = s.escalation;
   const YAML::Node rungs = get(esc, "rungs");
-  if (!rungs.IsDefined() || !rungs.IsSequence() || rungs.size() < 4) {
-    p.error(rungs.IsDefined() ? rungs : esc, "'escalation.rungs' must be a list of at least four rung names");
+  if (!rungs.IsDefined() || !rungs.IsSequence() || rungs.size() < 4 || rungs.size() > 100) {
+    p.error(rungs.IsDefined() ? rungs : esc, "'escalation.rungs' must be a list of four to 100 rung names");
   } else {
     for (std::size_t i = 0; i < rungs.size(); ++i) {
       if (!rungs[i].IsScalar()) {
@@ -611,6 +626,7 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
     p.error(issues, "'negotiation.issues' must be a mapping of issue name to {core, positions, salience}");
     return;
   }
+  p.no_duplicates(issues, "negotiation.issues");
   for (const auto& entry : issues) {
     Issue issue;
     issue.id = entry.first.Scalar();
@@ -772,6 +788,7 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
             "'sweep.parameters' must map parameter paths to value lists or {min, max} ranges");
     return;
   }
+  p.no_duplicates(parameters, "sweep.parameters");
   for (const auto& entry : parameters) {
     SweepAxis axis;
     axis.path = entry.first.Scalar();
@@ -836,6 +853,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   } else if (!actors.IsMap() || actors.size() == 0) {
     p.error(actors, "'actors' must be a non-empty mapping of actor id to actor");
   } else {
+    p.no_duplicates(actors, "actors");
     for (const auto& entry : actors) ids.push_back(entry.first.Scalar());
   }
   parse_escalation(p, root, s);  // rungs are needed by the actors' actions
@@ -853,30 +871,46 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   return s;
 }
 
-// Sets the node at `path` (map keys and list indices separated by dots) to `value`.
+// Sets the node at `path` (map keys and list indices separated by dots) to
+// `value`. The path is a registered one, but an earlier override may have
+// replaced a mapping on the way by a scalar: that is reported, not a crash.
 void assign_path(YAML::Node root, const std::string& path, const std::string& value) {
   std::vector<std::string> parts;
   std::stringstream stream(path);
   for (std::string part; std::getline(stream, part, '.');) parts.push_back(part);
-  std::vector<YAML::Node> chain = {root};
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    YAML::Node current = chain.back();
+  YAML::Node current = root;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
     if (current.IsSequence()) {
-      chain.push_back(current[std::stoul(parts[i])]);
-    } else {
+      std::size_t index = 0;
+      const auto [end, ec] = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), index);
+      if (ec != std::errc() || end != parts[i].data() + parts[i].size() || index >= current.size())
+        throw ScenarioError({{"--set", -1, -1, fmt::format("'{}' has no list entry '{}'", path, parts[i])}});
+      if (last) {
+        current[index] = value;
+        return;
+      }
+      current.reset(current[index]);
+    } else if (current.IsMap() || current.IsNull() || !current.IsDefined()) {
+      if (last) {
+        current[parts[i]] = value;
+        return;
+      }
       if (!current[parts[i]].IsDefined() || current[parts[i]].IsNull())
         current[parts[i]] = YAML::Node(YAML::NodeType::Map);
-      chain.push_back(current[parts[i]]);
+      current.reset(current[parts[i]]);
+    } else {
+      throw ScenarioError({{"--set", -1, -1,
+                            fmt::format("'{}' cannot be set: '{}' is a single value there (another --set replaced "
+                                        "it?)",
+                                        path, parts[i > 0 ? i - 1 : 0])}});
     }
   }
-  YAML::Node leaf = chain.back();
-  if (leaf.IsSequence())
-    leaf[std::stoul(parts.back())] = value;
-  else
-    leaf[parts.back()] = value;
 }
 
 }  // namespace
+
+bool parse_scenario_number(const std::string& text, double* value) { return parse_number(text, value); }
 
 std::string Diagnostic::format() const {
   if (line < 0) return fmt::format("{}: {}", source, message);

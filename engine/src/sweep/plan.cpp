@@ -49,7 +49,10 @@ std::vector<std::string> override_paths(const std::vector<Override>& overrides,
 
 double last_value(const std::vector<Override>& overrides, const std::string& path) {
   for (auto it = overrides.rbegin(); it != overrides.rend(); ++it)
-    if (it->path == path) return std::stod(it->value);
+    if (it->path == path) {
+      double value = 0.0;
+      return parse_scenario_number(it->value, &value) ? value : 0.0;  // validated when the scenario loaded
+    }
   return 0.0;
 }
 

@@ -57,19 +57,27 @@ PointAccumulator::PointAccumulator(std::int64_t max_replications, const Model& m
       issues_(static_cast<int>(model.scenario().negotiation.issues.size())),
       record_every_(model.record_every()),
       records_(model.records()),
+      steps_(model.steps()),
       dt_days_(model.scenario().run.dt_days) {}
 
 void PointAccumulator::add(const BlockResult& block) {
   Pending& p = pending_[block.spec.point];
-  if (p.outcome.empty()) {
-    p.outcome.resize(max_replications_);
-    p.end_step.resize(max_replications_);
-    p.war_start_step.resize(max_replications_);
-    p.casualties.resize(static_cast<std::size_t>(max_replications_) * actors_);
+  if (p.agreed.empty()) {
     p.agreed.assign(issues_, 0);
     p.rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
   }
   const std::int64_t first = block.spec.first_replication;
+  // Grow with the replications that actually run (doubling), not to the
+  // adaptive maximum, which may be far larger.
+  const auto needed = static_cast<std::size_t>(first + block.spec.count);
+  if (needed > p.outcome.size()) {
+    const std::size_t size =
+        std::min<std::size_t>(std::max(needed, 2 * p.outcome.size()), static_cast<std::size_t>(max_replications_));
+    p.outcome.resize(size);
+    p.end_step.resize(size);
+    p.war_start_step.resize(size);
+    p.casualties.resize(size * actors_);
+  }
   std::copy(block.outcome.begin(), block.outcome.end(), p.outcome.begin() + first);
   std::copy(block.end_step.begin(), block.end_step.end(), p.end_step.begin() + first);
   std::copy(block.war_start_step.begin(), block.war_start_step.end(), p.war_start_step.begin() + first);
@@ -94,7 +102,7 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   PointSummary s;
   s.point = point;
   s.replications = replications;
-  s.record_days = record_every_ * dt_days_;
+  for (int q = 0; q < records_; ++q) s.record_day.push_back(std::min(q * record_every_, steps_) * dt_days_);
   const double n = static_cast<double>(replications);
   for (std::int64_t r = 0; r < replications; ++r) ++s.count[p.outcome[r]];
   for (int o = 0; o < kOutcomeCount; ++o) {
@@ -124,7 +132,7 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   for (std::size_t q = 0; q < kQuantiles.size(); ++q)
     s.end_day_quantiles[q] = quantile_of_sorted(values, kQuantiles[q]);
   // Survival at each record's step t: no fighting began in steps [0, t).
-  const int last_step = (records_ - 1) * record_every_;
+  const int last_step = std::min((records_ - 1) * record_every_, steps_);
   std::vector<std::int64_t> starts(static_cast<std::size_t>(last_step) + 1, 0);
   for (std::int64_t r = 0; r < replications; ++r)
     if (p.war_start_step[r] >= 0 && p.war_start_step[r] < last_step) ++starts[p.war_start_step[r]];
@@ -133,7 +141,7 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   std::int64_t started = 0;
   for (int q = 0; q < records_; ++q) {
     if (q > 0)
-      for (int t = (q - 1) * record_every_; t < q * record_every_; ++t) started += starts[t];
+      for (int t = (q - 1) * record_every_; t < std::min(q * record_every_, steps_); ++t) started += starts[t];
     s.survival[q] = static_cast<double>(replications - started) / n;
     s.survival_interval[q] = wilson_interval(replications - started, replications);
   }

@@ -9,6 +9,7 @@
 
 #include <Eigen/Core>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -32,10 +33,11 @@ class Model {
   const Scenario& scenario() const { return scenario_; }
   int actors() const { return scenario_.actor_count(); }
   int steps() const { return steps_; }
-  // The time grid of the file's `step` axis: the initial state and every K
-  // steps, K = output.timeseries_every, or every step when that is 0.
+  // The time grid of the file's `step` axis: the initial state, every K
+  // steps (K = output.timeseries_every, or 1 when that is 0), and the horizon.
   int record_every() const;
   int records() const;
+  int record_step(int record) const { return std::min(record * record_every(), steps_); }
 
   const std::vector<int>& adversaries(int actor) const { return adversaries_[actor]; }
   const std::vector<int>& allies(int actor) const { return allies_[actor]; }
@@ -51,6 +53,10 @@ class Model {
   std::vector<std::vector<double>> commitment_;
   std::vector<double> protection_;
 };
+
+// The step an event on `day` applies in: the one whose interval [s·dt, (s+1)·dt)
+// covers the day, with a tolerance of 1e-9 steps for decimal days such as 1.3.
+inline int event_step(double day, double dt) { return static_cast<int>(std::floor(day / dt + 1e-9)); }
 
 // State of one block. Side codes: 0 not fighting, 1 attacking side, 2 defending side.
 struct BlockState {

@@ -74,6 +74,10 @@ ScenarioSource read_scenario_file(const std::string& path);
 void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>& sweeps, const std::string& design,
                          std::int64_t samples);
 
+// A number as scenario files write it (finite, YAML digit separators allowed:
+// "100_000"); false if `text` is not one.
+bool parse_scenario_number(const std::string& text, double* value);
+
 // Up to `limit` paths nearest to `path` by edit distance, nearest first.
 std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& parameters, std::string_view path,
                                        std::size_t limit = 3);

@@ -41,7 +41,7 @@ struct PointSummary {
   std::vector<double> mean_troops;          // records × actors × pools [troops]
   std::vector<double> mean_belief;          // records × actors × kMaxTypes
   std::vector<double> agreement;            // per issue: share of replications that agreed it
-  double record_days = 1.0;                 // days between records
+  std::vector<double> record_day;           // the day of each record
 };
 
 // The outputs a sensitivity analysis decomposes, for one point: each outcome's
@@ -86,6 +86,7 @@ class PointAccumulator {
   int issues_;
   int record_every_;
   int records_;
+  int steps_;
   double dt_days_;
   std::map<std::int64_t, Pending> pending_;
 };
