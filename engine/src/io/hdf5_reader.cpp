@@ -164,13 +164,6 @@ FileReport read_report(const std::string& path) {
   const auto end_day_quantiles = read_all<double>(file, "end_day_quantile", H5T_NATIVE_DOUBLE);
   const auto survival = read_all<double>(file, "survival", H5T_NATIVE_DOUBLE);
   const auto days = read_all<double>(file, "day", H5T_NATIVE_DOUBLE);
-  double dt_days = 1.0, step_every = 1.0;
-  for (auto [name, value] : {std::pair{"dt_days", &dt_days}, std::pair{"step_every", &step_every}})
-    if (H5Aexists(file, name) > 0) {
-      const hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
-      H5Aread(attr, H5T_NATIVE_DOUBLE, value);
-      H5Aclose(attr);
-    }
   report.sensitivity_outputs = read_strings(file, "output");
   std::vector<std::vector<double>> sobol;
   for (const char* name : {"sensitivity_first", "sensitivity_first_lower", "sensitivity_first_upper",
