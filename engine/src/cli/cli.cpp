@@ -101,11 +101,10 @@ std::string command_line(int argc, const char* const* argv) {
 
 class ProgressBar {
  public:
-  ProgressBar(std::ostream& err, bool enabled, std::int64_t replications_per_block, int steps)
+  ProgressBar(std::ostream& err, bool enabled, std::int64_t replications_per_block)
       : err_(err),
         enabled_(enabled),
         per_block_(replications_per_block),
-        steps_(steps),
         start_(std::chrono::steady_clock::now()) {}
 
   void update(std::int64_t done, std::int64_t total) {
@@ -135,7 +134,6 @@ class ProgressBar {
   std::ostream& err_;
   bool enabled_;
   std::int64_t per_block_;
-  int steps_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_{};
 };
@@ -246,7 +244,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
   const Model& model = plan.model(0);
-  ProgressBar bar(err, !quiet && isatty(STDERR_FILENO), kBlockLanes, model.steps());
+  ProgressBar bar(err, !quiet && isatty(STDERR_FILENO), kBlockLanes);
   std::vector<PointSummary> summaries;
   std::vector<SobolIndex> sensitivity;
   std::vector<std::string> sensitivity_outputs;
