@@ -268,10 +268,27 @@ def test_root_attributes(h5, path, flagship, flagship_text):
 # --------------------------------------------------------------------------
 
 
+def test_every_file_has_the_same_dimensions_even_without_time_series_or_parameters(tmp_path):
+    """The flagship with no options still has step (summaries over time) and an
+    empty parameter dimension, so code written for sweep files reads it."""
+    xr = pytest.importorskip("xarray")
+    out = tmp_path / "plain.h5"
+    proc = subprocess.run([os.environ["BRINK"], "run", "-q", "-n", "300", "-o", str(out)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        for dim in ("point", "replication", "actor", "outcome", "step", "pool", "rung", "issue", "parameter"):
+            assert dim in ds.dims, f"dimension {dim} missing: {dict(ds.dims)}"
+        assert ds.sizes["parameter"] == 0 and ds.sizes["step"] == 121
+        assert ds["parameter_value"].dims == ("point", "parameter")
+    ncdump = subprocess.run(["ncdump", "-h", str(out)], capture_output=True, text=True, timeout=60)
+    assert ncdump.returncode == 0, ncdump.stderr
+
+
 def test_xarray_h5netcdf(path):
     xr = pytest.importorskip("xarray")
     with xr.open_dataset(path, engine="h5netcdf") as ds:
-        for dim in ("point", "replication", "actor", "outcome", "step", "pool"):
+        for dim in ("point", "replication", "actor", "outcome", "step", "pool", "rung", "issue", "parameter"):
             assert dim in ds.dims, f"dimension {dim} missing: {dict(ds.dims)}"
         assert [str(a) for a in ds.actor.values] == FLAGSHIP_ACTORS
         assert [str(o) for o in ds.outcome.values] == OUTCOMES

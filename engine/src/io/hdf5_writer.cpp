@@ -188,7 +188,9 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     sensitivity_outputs_ = sensitivity_output_names(sc);
     string_coordinate("output", sensitivity_outputs_, "summary output whose variance is decomposed");
   }
-  if (!plan.parameters.empty()) string_coordinate("parameter", plan.parameters, "swept scenario parameter path");
+  // Always present (length 0 for a single point without --set), so that every
+  // file has the same dimensions.
+  string_coordinate("parameter", plan.parameters, "swept scenario parameter path");
   {
     std::vector<std::int32_t> steps(steps_grid_);
     for (int q = 0; q < steps_grid_; ++q) steps[q] = model.record_step(q);
@@ -420,20 +422,22 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
                std::string(total ? "total-effect" : "first-order") + " Sobol index of each output" + bound, "1");
     }
   }
-  if (!plan.parameters.empty()) {
+  {
     variable("parameter_value", H5T_NATIVE_DOUBLE, {p_ax, {"parameter", plan.parameters.size(), 64}}, false,
              "value of each swept parameter at each point", "as in the scenario");
     std::vector<double> values;
     for (const auto& pt : plan.points) values.insert(values.end(), pt.values.begin(), pt.values.end());
-    check(H5Dwrite(dataset("parameter_value"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
-          "write parameter_value");
+    if (!values.empty())
+      check(H5Dwrite(dataset("parameter_value"), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+            "write parameter_value");
     string_variable("parameter_units", "parameter", plan.parameter_units, "units of each parameter");
     std::vector<std::int8_t> swept(plan.parameters.size(), 0);
     for (int k = 0; k < plan.swept; ++k) swept[k] = 1;
     variable("parameter_swept", H5T_NATIVE_INT8, {{"parameter", plan.parameters.size(), 64}}, false,
              "1 for a sweep axis, 0 for a field fixed with --set", "1");
-    check(H5Dwrite(dataset("parameter_swept"), H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, swept.data()),
-          "write parameter_swept");
+    if (!swept.empty())
+      check(H5Dwrite(dataset("parameter_swept"), H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, swept.data()),
+            "write parameter_swept");
   }
   if (records_ > 0) {
     const Axis ts_r{"replication", reps, 64};
