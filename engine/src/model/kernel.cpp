@@ -186,10 +186,13 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
     for (std::size_t k = 0; k < sc_.actors[i].types.size(); ++k)
       believed_resolve.col(i) += sc_.actors[i].types[k].resolve * st.belief.col(i * kMaxTypes + static_cast<int>(k));
 
-  std::vector<ArrayXi> choices(n);
-  std::array<ArrayXd, kFeatureCount> features;
-  ArrayXXd feasible, probabilities;
-  std::vector<ArrayXXd> type_utilities, type_probabilities;
+  std::vector<ArrayXi>& choices = scratch_.choices;
+  choices.resize(n);
+  auto& features = scratch_.features;
+  ArrayXXd& feasible = scratch_.feasible;
+  ArrayXXd& probabilities = scratch_.probabilities;
+  auto& type_utilities = scratch_.type_utilities;
+  auto& type_probabilities = scratch_.type_probabilities;
 
   for (int i = 0; i < n; ++i) {
     const Actor& actor = sc_.actors[i];
@@ -197,6 +200,11 @@ void BlockSimulator::decide_and_act(int s, const ArrayXd& active) {
     const Forces& f = actor.forces;
     const int menu = static_cast<int>(actor.actions.size());
     const double rho = dec.ready_weight;
+    if (menu == 1) {
+      // Nothing to choose, and nothing for others to learn from the choice.
+      choices[i].setZero(lanes);
+      continue;
+    }
 
     ArrayXd own = ArrayXd::Ones(lanes);
     ArrayXd own_deployed = ArrayXd::Ones(lanes);
@@ -739,17 +747,19 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const RunO
   }
   auto record = [&](int q) {
     const BlockState& st = sim.state();
+    // Column sums over the kept lanes: contiguous, vectorized, and always in
+    // the same order for a given block.
+    for (int i = 0; i < n; ++i) {
+      const std::size_t t = (static_cast<std::size_t>(q) * n + i) * kPoolCount;
+      out.record_troops_sum[t + kDeployed] = st.deployed.col(i).head(count).sum();
+      out.record_troops_sum[t + kReady] = st.ready.col(i).head(count).sum();
+      out.record_troops_sum[t + kReserve] = st.reserve.col(i).head(count).sum();
+      for (std::size_t k = 0; k < model.scenario().actors[i].types.size(); ++k)
+        out.record_belief_sum[(static_cast<std::size_t>(q) * n + i) * kMaxTypes + k] =
+            st.belief.col(i * kMaxTypes + static_cast<int>(k)).head(count).sum();
+    }
     for (int r = 0; r < count; ++r) {
       ++out.record_rung_count[static_cast<std::size_t>(q) * rungs + st.rung(r)];
-      for (int i = 0; i < n; ++i) {
-        const std::size_t t = (static_cast<std::size_t>(q) * n + i) * kPoolCount;
-        out.record_troops_sum[t + kDeployed] += st.deployed(r, i);
-        out.record_troops_sum[t + kReady] += st.ready(r, i);
-        out.record_troops_sum[t + kReserve] += st.reserve(r, i);
-        for (int k = 0; k < kMaxTypes; ++k)
-          out.record_belief_sum[(static_cast<std::size_t>(q) * n + i) * kMaxTypes + k] +=
-              st.belief(r, i * kMaxTypes + k);
-      }
       if (!series) continue;
       const std::size_t base = (static_cast<std::size_t>(r) * records + q) * n * kPoolCount;
       for (int i = 0; i < n; ++i) {

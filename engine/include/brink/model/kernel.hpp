@@ -151,6 +151,14 @@ class BlockSimulator {
   StreamKey key_;
   BlockState state_;
   int next_step_ = 0;
+  // Scratch arrays of decide_and_act, kept between steps so that a step
+  // allocates (almost) nothing.
+  struct Scratch {
+    std::vector<Eigen::ArrayXi> choices;
+    std::array<Eigen::ArrayXd, kFeatureCount> features;
+    Eigen::ArrayXXd feasible, probabilities;
+    std::vector<Eigen::ArrayXXd> type_utilities, type_probabilities;
+  } scratch_;
 };
 
 // Runs a whole block and extracts the first spec.count lanes.
