@@ -57,6 +57,8 @@ hid_t utf8_string_type() {
   return type;
 }
 
+constexpr std::size_t kRunChunkCache = 4u << 20;  // bytes per per-replication dataset
+
 std::vector<std::string> sensitivity_output_names(const Scenario& sc) {
   std::vector<std::string> names;
   for (auto o : outcome_names()) names.push_back("probability_" + std::string(o));
@@ -216,9 +218,14 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
       else
         H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &float_fill);
     }
-    // A chunk cache larger than any chunk keeps out-of-order block writes cheap.
+    // Per-replication variables get a cache that holds the chunks of the
+    // blocks in flight (written out of order), evicting full chunks first.
+    // Memory stays bounded however many points and replications a sweep has.
     const hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    H5Pset_chunk_cache(dapl, 12421, 64u << 20, 1.0);
+    const bool per_run =
+        std::any_of(axes.begin(), axes.end(), [](const Axis& a) { return a.name == "replication"; });
+    // Summaries are written once per point, whole: they need no cache.
+    H5Pset_chunk_cache(dapl, per_run ? 12421 : 0, per_run ? kRunChunkCache : 0, 1.0);
     const hid_t ds =
         check_id(H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl, dapl), "create dataset " + name);
     for (std::size_t i = 0; i < axes.size(); ++i)
@@ -637,7 +644,7 @@ herr_t collect_dataset(hid_t group, const char* name, const H5L_info_t*, void* d
   H5O_info_t info;
   if (H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET) {
     const hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    H5Pset_chunk_cache(dapl, 12421, 64u << 20, 1.0);  // as when the file was created
+    H5Pset_chunk_cache(dapl, 12421, kRunChunkCache, 1.0);  // as when the file was created
     (*datasets)[name] = H5Dopen2(group, name, dapl);
     H5Pclose(dapl);
   }

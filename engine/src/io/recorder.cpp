@@ -5,7 +5,9 @@
 namespace brink {
 
 Recorder::Recorder(const SweepPlan& plan, Hdf5Writer* writer)
-    : writer_(writer), accumulator_(plan.replications, plan.model(0)) {}
+    : writer_(writer),
+      points_(static_cast<std::int64_t>(plan.points.size())),
+      accumulator_(plan.replications, plan.model(0)) {}
 
 void Recorder::consume(BlockResult&& block) {
   if (writer_) writer_->write_block(block);
@@ -15,6 +17,17 @@ void Recorder::consume(BlockResult&& block) {
 void Recorder::point_finished(std::int64_t point, std::int64_t replications) {
   PointSummary summary = accumulator_.finish(point, replications);
   if (writer_) writer_->write_summary(summary);
+  if (points_ > 1) {
+    // Only the one-point table prints the time summaries; in a sweep they live
+    // in the file alone, so memory does not grow with the number of points.
+    // (Swapping with empty vectors frees the memory; clear() would keep it.)
+    std::vector<double>().swap(summary.survival);
+    std::vector<Interval>().swap(summary.survival_interval);
+    std::vector<double>().swap(summary.rung_share);
+    std::vector<double>().swap(summary.mean_troops);
+    std::vector<double>().swap(summary.mean_belief);
+    std::vector<double>().swap(summary.record_day);
+  }
   const auto at = std::upper_bound(summaries_.begin(), summaries_.end(), summary.point,
                                    [](std::int64_t p, const PointSummary& s) { return p < s.point; });
   summaries_.insert(at, std::move(summary));

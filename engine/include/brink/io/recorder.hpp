@@ -19,11 +19,13 @@ class Recorder : public ResultSink {
   // A block already in the file (a resumed run): counts toward its point's
   // summary without being written again.
   void restore(const BlockResult& block) { accumulator_.add(block); }
-  // In point order once the run is over.
+  // In point order once the run is over; in a sweep, without the time
+  // summaries (those are in the file).
   const std::vector<PointSummary>& summaries() const { return summaries_; }
 
  private:
   Hdf5Writer* writer_;
+  std::int64_t points_;
   PointAccumulator accumulator_;
   std::vector<PointSummary> summaries_;
 };
