@@ -174,3 +174,33 @@ TEST(SchedulerTest, ReplayingFinishedBlocksResumesTheSameDecisions) {
 
 }  // namespace
 }  // namespace brink
+
+namespace brink {
+namespace {
+
+TEST(PlanTest, LargeSweepsResolvePointsOnDemandToTheSameScenarios) {
+  std::string text = testing::flagship_text();
+  text.replace(text.find("  replications: 20000"), std::string("  replications: 20000").size(), "  replications: 256");
+  text.replace(text.find("  horizon_days: 120"), std::string("  horizon_days: 120").size(), "  horizon_days: 20");
+  text += "sweep:\n  design: grid\n  parameters:\n    actors.RUS.forces.deployed: [";
+  for (int p = 0; p < 80; ++p) text += (p ? ", " : "") + std::to_string(60000 + 1000 * p);
+  text += "]\n";
+  const ScenarioSource source{"large", text};
+  const SweepPlan plan = make_plan(source, load_scenario(source), {}, {});
+  ASSERT_EQ(plan.points.size(), 80u);
+  EXPECT_TRUE(plan.points[0].model);    // point 0 stays resolved
+  EXPECT_FALSE(plan.points[79].model);  // the rest are resolved when they run
+  for (int p : {1, 42, 79}) {
+    const Scenario& s = plan.model_of(p)->scenario();
+    EXPECT_EQ(s.actors[s.actor_index("RUS")].forces.deployed, 60000 + 1000 * p);
+    EXPECT_EQ(plan.model_of(p).get(), plan.model_of(p).get());  // cached while in flight
+  }
+  CollectingSink one(plan), two(plan);
+  execute(plan, 1, one);
+  execute(plan, 2, two);
+  ASSERT_EQ(one.recorder.summaries().size(), 80u);
+  for (int p = 0; p < 80; ++p) EXPECT_EQ(one.recorder.summaries()[p].count, two.recorder.summaries()[p].count);
+}
+
+}  // namespace
+}  // namespace brink

@@ -113,7 +113,8 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
           work.wait(lock, [&] { return stop || schedule.finished() || (spec = schedule.next()).has_value(); });
           if (stop || !spec) break;
         }
-        BlockResult result = simulate_block(plan.model(spec->point), *spec, plan.options);
+        const std::shared_ptr<const Model> model = plan.model_of(spec->point);
+        BlockResult result = simulate_block(*model, *spec, plan.options);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < capacity || stop; });
         if (stop) break;

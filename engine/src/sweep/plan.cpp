@@ -1,6 +1,8 @@
 #include "brink/sweep/plan.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -8,6 +10,35 @@
 #include "brink/sweep/design.hpp"
 
 namespace brink {
+
+class ModelCache {
+ public:
+  std::shared_ptr<const Model> find(std::int64_t point) {
+    std::lock_guard lock(mutex_);
+    for (const auto& [p, model] : recent_)
+      if (p == point) return model;
+    return nullptr;
+  }
+  void add(std::int64_t point, std::shared_ptr<const Model> model) {
+    std::lock_guard lock(mutex_);
+    recent_.emplace_back(point, std::move(model));
+    if (recent_.size() > kKept) recent_.pop_front();
+  }
+
+ private:
+  static constexpr std::size_t kKept = 16;  // well above the points in flight
+  std::mutex mutex_;
+  std::deque<std::pair<std::int64_t, std::shared_ptr<const Model>>> recent_;
+};
+
+std::shared_ptr<const Model> SweepPlan::model_of(std::int64_t point) const {
+  if (points[point].model) return points[point].model;
+  if (auto model = cache->find(point)) return model;
+  // Resolved outside the lock: two workers may both resolve a point, to the same model.
+  auto model = std::make_shared<const Model>(load_scenario(source, points[point].overrides).scenario);
+  cache->add(point, model);
+  return model;
+}
 
 BlockSpec SweepPlan::block(std::int64_t point, std::int64_t index) const {
   BlockSpec spec;
@@ -22,6 +53,8 @@ BlockSpec SweepPlan::block(std::int64_t flat_index) const {
 }
 
 namespace {
+
+constexpr std::size_t kKeptModels = 64;  // plans up to this many points keep every model
 
 void set_run_options(const Scenario& s, SweepPlan* plan) {
   plan->rule = s.run.rule;
@@ -125,10 +158,15 @@ SweepPlan make_plan(const ScenarioSource& source, const LoadedScenario& loaded, 
     for (std::size_t k = spec.axes.size(); k < plan.parameters.size(); ++k)
       point.values.push_back(last_value(fixed, plan.parameters[k]));
     // Each point passes the same validation as a --set, so cross-field rules
-    // (e.g. deployed below deployed_cap) hold at every point.
-    point.model = std::make_shared<const Model>(load_scenario(source, point_overrides).scenario);
+    // (e.g. deployed below deployed_cap) hold at every point. Large plans keep
+    // only point 0's model; the others are resolved again when they run.
+    auto model = std::make_shared<const Model>(load_scenario(source, point_overrides).scenario);
+    if (plan.points.empty() || values.size() <= kKeptModels) point.model = std::move(model);
+    point.overrides = std::move(point_overrides);
     plan.points.push_back(std::move(point));
   }
+  plan.source = source;
+  if (values.size() > kKeptModels) plan.cache = std::make_shared<ModelCache>();
   return plan;
 }
 

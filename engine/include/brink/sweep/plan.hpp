@@ -15,8 +15,12 @@ namespace brink {
 
 struct SweepPoint {
   std::vector<double> values;          // one per SweepPlan::parameters
-  std::shared_ptr<const Model> model;  // the scenario resolved at this point
+  std::vector<Override> overrides;     // what resolves the point's scenario from the plan's source
+  std::shared_ptr<const Model> model;  // kept for small plans; else resolved on demand (see model_of)
 };
+
+// Recently resolved points of a large plan, shared by the workers.
+class ModelCache;
 
 struct SweepPlan {
   std::vector<std::string> parameters;       // dotted paths: the swept axes first, then fixed --set fields
@@ -38,7 +42,14 @@ struct SweepPlan {
   BlockSpec block(std::int64_t point, std::int64_t index) const;
   // Blocks numbered point-major (point · blocks_per_point + index).
   BlockSpec block(std::int64_t flat_index) const;
-  const Model& model(std::int64_t point) const { return *points[point].model; }
+  // The scenario resolved at `point`. Large sweeps keep only point 0 resolved
+  // and resolve others on demand (about 1.5 ms each, cached for the few points
+  // in flight), so memory does not grow with the number of points.
+  std::shared_ptr<const Model> model_of(std::int64_t point) const;
+  const Model& model(std::int64_t point) const { return *model_of(point); }  // point 0, or kept models
+
+  ScenarioSource source;              // the scenario text points are resolved from
+  std::shared_ptr<ModelCache> cache;  // empty when every point keeps its model
 };
 
 // The plan a loaded scenario describes: one point, or the points of its sweep,
