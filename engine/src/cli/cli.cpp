@@ -102,10 +102,7 @@ std::string command_line(int argc, const char* const* argv) {
 class ProgressBar {
  public:
   ProgressBar(std::ostream& err, bool enabled, std::int64_t replications_per_block)
-      : err_(err),
-        enabled_(enabled),
-        per_block_(replications_per_block),
-        start_(std::chrono::steady_clock::now()) {}
+      : err_(err), enabled_(enabled), per_block_(replications_per_block), start_(std::chrono::steady_clock::now()) {}
 
   void update(std::int64_t done, std::int64_t total) {
     if (g_interrupted) {

@@ -222,8 +222,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     // blocks in flight (written out of order), evicting full chunks first.
     // Memory stays bounded however many points and replications a sweep has.
     const hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    const bool per_run =
-        std::any_of(axes.begin(), axes.end(), [](const Axis& a) { return a.name == "replication"; });
+    const bool per_run = std::any_of(axes.begin(), axes.end(), [](const Axis& a) { return a.name == "replication"; });
     // Summaries are written once per point, whole: they need no cache.
     H5Pset_chunk_cache(dapl, per_run ? 12421 : 0, per_run ? kRunChunkCache : 0, 1.0);
     const hid_t ds =
