@@ -76,6 +76,17 @@ def _runs(ds: xr.Dataset, name: str, point: int) -> xr.DataArray:
 # --------------------------------------------------------------------------
 
 
+def _point_columns(ds: xr.Dataset, rows_per_point: int) -> dict[str, np.ndarray]:
+    """The point index and each parameter's value, repeated for `rows_per_point` rows per point."""
+    columns: dict[str, np.ndarray] = {
+        "point": np.repeat(np.asarray(ds["point"].values, dtype=np.int64), rows_per_point)}
+    if parameters(ds):
+        table = np.asarray(ds["parameter_value"].values, dtype=float)
+        for i, name in enumerate(parameters(ds)):
+            columns[name] = np.repeat(table[:, i], rows_per_point)
+    return columns
+
+
 def outcome_table(ds: xr.Dataset) -> pd.DataFrame:
     """Tidy outcome table: one row per (point, outcome).
 
@@ -92,11 +103,7 @@ def outcome_table(ds: xr.Dataset) -> pd.DataFrame:
     """
     require(ds, ["outcome_probability", "outcome_count"], "outcome summaries", "is it a brink result file?")
     n_points, n_outcomes = ds.sizes["point"], ds.sizes["outcome"]
-    columns: dict[str, np.ndarray] = {"point": np.repeat(np.asarray(ds["point"].values, dtype=np.int64), n_outcomes)}
-    if parameters(ds):
-        table = np.asarray(ds["parameter_value"].values, dtype=float)
-        for i, name in enumerate(parameters(ds)):
-            columns[name] = np.repeat(table[:, i], n_outcomes)
+    columns = _point_columns(ds, n_outcomes)
     columns["outcome"] = np.tile(np.asarray(ds["outcome"].values, dtype=str), n_points).astype(object)
     columns["probability"] = np.asarray(ds["outcome_probability"].values, dtype=float).ravel()
     columns["lower"] = np.asarray(ds["outcome_probability_lower"].values, dtype=float).ravel()
@@ -139,11 +146,7 @@ def agreement_table(ds: xr.Dataset) -> pd.DataFrame:
     require(ds, ["agreement_probability"], "agreement probabilities",
             "run brink with a version that writes the issue axis (and a scenario with negotiation issues)")
     n_points, n_issues = ds.sizes["point"], ds.sizes["issue"]
-    columns: dict[str, np.ndarray] = {"point": np.repeat(np.asarray(ds["point"].values, dtype=np.int64), n_issues)}
-    if parameters(ds):
-        table = np.asarray(ds["parameter_value"].values, dtype=float)
-        for i, name in enumerate(parameters(ds)):
-            columns[name] = np.repeat(table[:, i], n_issues)
+    columns = _point_columns(ds, n_issues)
     columns["issue"] = np.tile(np.asarray(ds["issue"].values, dtype=str), n_points).astype(object)
     probability = np.asarray(ds["agreement_probability"].transpose("point", "issue").values, dtype=float)
     reps = _replications(ds)
