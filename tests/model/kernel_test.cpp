@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "../support/configured_model.hpp"
 #include "../support/scenarios.hpp"
 #include "brink/model/lanchester.hpp"
 
@@ -39,7 +40,7 @@ TEST(RichardsonTest, StableCaseReachesTheAnalyticEquilibrium) {
   const double ka = 0.02, aa = 0.05, ga = 300, kb = 0.03, ab = 0.04, gb = 100;
   ASSERT_GT(aa * ab, ka * kb);  // Richardson's stability condition
   const Model model = richardson_model(ka, aa, ga, kb, ab, gb, 0.5, 1500);
-  BlockSimulator sim(model, {}, {});
+  BlockSimulator sim(model, {});
   for (int s = 0; s < model.steps(); ++s) sim.step(s);
   const double det = aa * ab - ka * kb;
   const double a_star = (ab * ga + ka * gb) / det;
@@ -54,7 +55,7 @@ TEST(RichardsonTest, UnstableCaseDivergesToCapacity) {
   const double ka = 0.06, aa = 0.02, kb = 0.05, ab = 0.03;
   ASSERT_LT(aa * ab, ka * kb);
   const Model model = richardson_model(ka, aa, 100, kb, ab, 100, 1.0, 400);
-  BlockSimulator sim(model, {}, {});
+  BlockSimulator sim(model, {});
   double previous = 0.0;
   for (int s = 0; s < 50; ++s) {
     sim.step(s);
@@ -72,7 +73,7 @@ TEST(RichardsonTest, DeploymentRateBoundsTheReaction) {
       duel_yaml(a, "deployed: 1000", "", "horizon_days: 10, dt_days: 1, replications: 256, seed: 1, decisions: false");
   yaml.insert(yaml.find("  A:\n") + 5, "    posture: {reaction: 0, fatigue: 0, grievance: 10000}\n");
   const Model model(load_yaml(yaml).scenario);
-  BlockSimulator sim(model, {}, {});
+  BlockSimulator sim(model, {});
   for (int s = 0; s < model.steps(); ++s) sim.step(s);
   EXPECT_DOUBLE_EQ(sim.state().deployed(0, 0), 1000 + 10 * 250);
 }
@@ -100,7 +101,7 @@ Model battle_model(const Battle& b, const std::string& law, const std::string& e
 TEST(LanchesterKernelTest, SquareLawWarFollowsTheClosedForm) {
   const Battle battle{100000, 70000, 0.01, 0.008, 1.5};
   const Model model = battle_model(battle, "square", "", 0.0);
-  BlockSimulator sim(model, {}, {});
+  BlockSimulator sim(model, {});
   const double alpha = battle.alpha, beta = battle.beta_raw * battle.advantage;
   const double gamma = std::sqrt(alpha * beta);
   for (int s = 0; s < 20; ++s) {
@@ -125,7 +126,7 @@ TEST(LanchesterKernelTest, SquareLawWarFollowsTheClosedForm) {
 TEST(LanchesterKernelTest, ReinforcementsApplyAtTheirStepAndTheClosedFormRestartsThere) {
   const Battle battle{100000, 90000, 0.01, 0.01, 1.0};
   const Model model = battle_model(battle, "square", "  - {day: 10, actor: B, reinforce: 30000}\n", 0.0);
-  BlockSimulator sim(model, {}, {});
+  BlockSimulator sim(model, {});
   for (int s = 0; s < 15; ++s) sim.step(s);
   // Days 0-10 from the start, then from the reinforced state for 5 more days
   // (events apply at the start of their step, before fighting).
@@ -139,7 +140,7 @@ TEST(LanchesterKernelTest, ReinforcementsApplyAtTheirStepAndTheClosedFormRestart
 TEST(LanchesterKernelTest, LinearLawIsSelectableAndMatchesItsClosedForm) {
   const Battle battle{50000, 40000, 2e-7, 3e-7, 1.0};
   const Model model = battle_model(battle, "linear", "", 0.0);
-  BlockSimulator sim(model, {}, {});
+  BlockSimulator sim(model, {});
   for (int s = 0; s < 15; ++s) sim.step(s);
   const Strengths expected = lanchester_linear({battle.a0, battle.b0}, 2e-7, 3e-7, 15.0);
   EXPECT_NEAR(sim.state().deployed(0, 0), expected.a, 1e-6 * battle.a0);
@@ -152,7 +153,7 @@ TEST(LanchesterKernelTest, LinearLawIsSelectableAndMatchesItsClosedForm) {
 TEST(LanchesterKernelTest, ASideCollapsesBelowItsCollapseFraction) {
   const Battle battle{100000, 60000, 0.01, 0.01, 1.0};
   const Model model = battle_model(battle, "square", "", 0.5);
-  BlockSimulator sim(model, {}, {});
+  BlockSimulator sim(model, {});
   int ended = -1;
   for (int s = 0; s < model.steps() && ended < 0; ++s) {
     sim.step(s);
@@ -180,7 +181,7 @@ TEST(IncidentHazardTest, FirstIncidentTimeIsGeometric) {
   constexpr int kBlocks = 40;
   std::vector<int> first;
   for (int k = 0; k < kBlocks; ++k) {
-    const BlockResult r = simulate_block(model, {0, k * kBlockLanes, kBlockLanes}, {11, false, 0});
+    const BlockResult r = simulate_block(configured(model, 11, false, 0), {0, k * kBlockLanes, kBlockLanes});
     first.insert(first.end(), r.first_incident_step.begin(), r.first_incident_step.end());
   }
   const double p = 1.0 - std::exp(-h * dt);
@@ -217,7 +218,8 @@ TEST(ConservationTest, TroopsAreConservedUnderRandomActionsEventsAndWar) {
     overrides.push_back({fmt::format("actors.{}.decision.rationality", id), "0"});
   const LoadedScenario loaded = load_scenario({"flagship", flagship_with(events)}, overrides);
   const Model model(loaded.scenario);
-  BlockSimulator sim(model, {0, 0, kBlockLanes}, {5, false, 0});
+  const Model sim_model = configured(model, 5, false, 0);
+  BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   const BlockState& st = sim.state();
   Eigen::ArrayXXd initial = st.deployed + st.ready + st.reserve;
   bool fought = false;
@@ -247,7 +249,7 @@ TEST(KernelTest, EveryReplicationEndsInExactlyOneConsistentOutcome) {
   const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
   const Model model(loaded.scenario);
   const Escalation& esc = loaded.scenario.escalation;
-  const BlockResult r = simulate_block(model, {0, 0, kBlockLanes}, {1, false, 0});
+  const BlockResult r = simulate_block(configured(model, 1, false, 0), {0, 0, kBlockLanes});
   for (int i = 0; i < kBlockLanes; ++i) {
     const int o = r.outcome[i];
     ASSERT_GE(o, 0);
@@ -283,9 +285,9 @@ TEST(KernelTest, EveryReplicationEndsInExactlyOneConsistentOutcome) {
 TEST(KernelTest, ReplicationsDependOnlyOnTheirKeyNotOnBlockFillOrRepetition) {
   const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
   const Model model(loaded.scenario);
-  const BlockResult full = simulate_block(model, {0, 512, kBlockLanes}, {9, false, 5});
-  const BlockResult again = simulate_block(model, {0, 512, kBlockLanes}, {9, false, 5});
-  const BlockResult part = simulate_block(model, {0, 512, 100}, {9, false, 5});
+  const BlockResult full = simulate_block(configured(model, 9, false, 5), {0, 512, kBlockLanes});
+  const BlockResult again = simulate_block(configured(model, 9, false, 5), {0, 512, kBlockLanes});
+  const BlockResult part = simulate_block(configured(model, 9, false, 5), {0, 512, 100});
   EXPECT_EQ(full.outcome, again.outcome);
   EXPECT_EQ(full.casualties, again.casualties);
   EXPECT_EQ(full.ts_forces, again.ts_forces);
@@ -293,16 +295,16 @@ TEST(KernelTest, ReplicationsDependOnlyOnTheirKeyNotOnBlockFillOrRepetition) {
     EXPECT_EQ(part.outcome[i], full.outcome[i]);
     EXPECT_EQ(part.end_step[i], full.end_step[i]);
   }
-  const BlockResult other_seed = simulate_block(model, {0, 512, kBlockLanes}, {10, false, 5});
+  const BlockResult other_seed = simulate_block(configured(model, 10, false, 5), {0, 512, kBlockLanes});
   EXPECT_NE(full.end_step, other_seed.end_step);
 }
 
 TEST(KernelTest, CommonRandomNumbersGiveEveryPointTheSameStream) {
   const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
   const Model model(loaded.scenario);
-  const BlockResult p0 = simulate_block(model, {0, 0, kBlockLanes}, {4, true, 0});
-  const BlockResult p3 = simulate_block(model, {3, 0, kBlockLanes}, {4, true, 0});
-  const BlockResult p3_independent = simulate_block(model, {3, 0, kBlockLanes}, {4, false, 0});
+  const BlockResult p0 = simulate_block(configured(model, 4, true, 0), {0, 0, kBlockLanes});
+  const BlockResult p3 = simulate_block(configured(model, 4, true, 0), {3, 0, kBlockLanes});
+  const BlockResult p3_independent = simulate_block(configured(model, 4, false, 0), {3, 0, kBlockLanes});
   EXPECT_EQ(p0.end_step, p3.end_step);
   EXPECT_NE(p0.end_step, p3_independent.end_step);
 }
@@ -367,7 +369,8 @@ negotiation:
 
 TEST(NegotiationTest, NonNegotiablePositionsNeverMove) {
   const Model model(load_yaml(bargaining_yaml(1.0)).scenario);
-  BlockSimulator sim(model, {0, 0, kBlockLanes}, {2, false, 0});
+  const Model sim_model = configured(model, 2, false, 0);
+  BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   const int n = model.actors();
   bool b_moved = false;
   for (int s = 0; s < model.steps(); ++s) {
@@ -382,7 +385,8 @@ TEST(NegotiationTest, NonNegotiablePositionsNeverMove) {
 TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
   const LoadedScenario loaded = load_yaml(bargaining_yaml(0.5));
   const Model model(loaded.scenario);
-  BlockSimulator sim(model, {0, 0, kBlockLanes}, {2, false, 0});
+  const Model sim_model = configured(model, 2, false, 0);
+  BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   const int n = model.actors();
   const double window = loaded.scenario.negotiation.acceptance_window;
   for (int s = 0; s < model.steps(); ++s) {
@@ -410,7 +414,8 @@ TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
   // With salience 1 on the first issue A never moves there, so no lane settles
   // unless B comes all the way to A's position.
   const Model stubborn(load_yaml(bargaining_yaml(1.0)).scenario);
-  BlockSimulator sim2(stubborn, {0, 0, kBlockLanes}, {2, false, 0});
+  const Model sim2_model = configured(stubborn, 2, false, 0);
+  BlockSimulator sim2(sim2_model, {0, 0, kBlockLanes});
   for (int s = 0; s < stubborn.steps(); ++s) sim2.step(s);
   sim2.finish();
   for (Eigen::Index r = 0; r < sim2.state().lanes(); ++r)
@@ -468,7 +473,8 @@ events:
 
 BlockState run_all(const std::string& yaml) {
   const Model model(load_yaml(yaml).scenario);
-  BlockSimulator sim(model, {0, 0, kBlockLanes}, {4, false, 0});
+  const Model sim_model = configured(model, 4, false, 0);
+  BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   for (int s = 0; s < model.steps(); ++s) sim.step(s);
   sim.finish();
   return sim.state();
@@ -527,7 +533,8 @@ TEST(EventTest, EachEventFiresInExactlyOneStepWhateverTheRounding) {
   const Model model(load_yaml(duel_yaml("deployed: 1000", "deployed: 1000", "events:\n" + events,
                                         "horizon_days: 6, dt_days: 0.1, replications: 256, seed: 1, decisions: false"))
                         .scenario);
-  BlockSimulator sim(model, {0, 0, kBlockLanes}, {1, false, 0});
+  const Model sim_model = configured(model, 1, false, 0);
+  BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   double expected = 0;
   for (int s = 0; s < model.steps(); ++s) {
     sim.step(s);

@@ -3,84 +3,65 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 namespace brink {
 namespace {
 
-using Eigen::ArrayXd;
-using Eigen::ArrayXi;
-using Eigen::ArrayXXd;
-
-ArrayXXd row(std::initializer_list<double> values) {
-  ArrayXXd out(1, values.size());
-  int i = 0;
-  for (double v : values) out(0, i++) = v;
-  return out;
+std::vector<float> probabilities(const std::vector<float>& u, const std::vector<std::uint8_t>& feasible,
+                                 float lambda) {
+  std::vector<float> w(u.size());
+  const float total = logit_weights(u.data(), feasible.data(), static_cast<int>(u.size()), lambda, w.data());
+  for (float& x : w) x /= total;
+  return w;
 }
 
 TEST(LogitTest, LambdaZeroIsUniformOverFeasibleActions) {
-  const ArrayXXd u = row({3.0, -1.0, 10.0, 0.5});
-  const ArrayXXd feasible = row({1, 1, 0, 1});
-  ArrayXXd p;
-  logit_probabilities(u, feasible, 0.0, &p);
-  EXPECT_DOUBLE_EQ(p(0, 0), 1.0 / 3);
-  EXPECT_DOUBLE_EQ(p(0, 1), 1.0 / 3);
-  EXPECT_DOUBLE_EQ(p(0, 2), 0.0);
-  EXPECT_DOUBLE_EQ(p(0, 3), 1.0 / 3);
+  const auto p = probabilities({3.0f, -1.0f, 10.0f, 0.5f}, {1, 1, 0, 1}, 0.0f);
+  EXPECT_FLOAT_EQ(p[0], 1.0f / 3);
+  EXPECT_FLOAT_EQ(p[1], 1.0f / 3);
+  EXPECT_EQ(p[2], 0.0f);
+  EXPECT_FLOAT_EQ(p[3], 1.0f / 3);
 }
 
 TEST(LogitTest, LargeLambdaIsBestResponseAndSplitsTies) {
-  const ArrayXXd u = row({1.0, 2.0, 2.0, 1.999, 50.0});
-  const ArrayXXd feasible = row({1, 1, 1, 1, 0});  // the best action is infeasible
-  ArrayXXd p;
-  logit_probabilities(u, feasible, 1e9, &p);
-  EXPECT_DOUBLE_EQ(p(0, 0), 0.0);
-  EXPECT_DOUBLE_EQ(p(0, 1), 0.5);
-  EXPECT_DOUBLE_EQ(p(0, 2), 0.5);
-  EXPECT_DOUBLE_EQ(p(0, 3), 0.0);
-  EXPECT_DOUBLE_EQ(p(0, 4), 0.0);
+  // The best action is infeasible; 1.999 is a hair below the tied best.
+  const auto p = probabilities({1.0f, 2.0f, 2.0f, 1.999f, 50.0f}, {1, 1, 1, 1, 0}, 1e6f);
+  EXPECT_EQ(p[0], 0.0f);
+  EXPECT_EQ(p[1], 0.5f);
+  EXPECT_EQ(p[2], 0.5f);
+  EXPECT_EQ(p[3], 0.0f);
+  EXPECT_EQ(p[4], 0.0f);
 }
 
 TEST(LogitTest, FiniteLambdaMatchesSoftmax) {
-  const double lambda = 1.7;
-  const std::vector<double> utilities = {0.3, -1.2, 2.5, 0.0};
-  ArrayXXd u(2, 4), feasible = ArrayXXd::Ones(2, 4);
-  for (int m = 0; m < 4; ++m) {
-    u(0, m) = utilities[m];
-    u(1, m) = utilities[m] + 1000.0;  // a shift of all utilities changes nothing
-  }
-  ArrayXXd p;
-  logit_probabilities(u, feasible, lambda, &p);
+  const float lambda = 1.7f;
+  const std::vector<float> u = {0.3f, -1.2f, 2.5f, 0.0f};
+  std::vector<float> shifted;
+  for (float v : u) shifted.push_back(v + 1000.0f);  // a shift of all utilities changes nothing
+  const auto p = probabilities(u, {1, 1, 1, 1}, lambda);
+  const auto q = probabilities(shifted, {1, 1, 1, 1}, lambda);
   double z = 0.0;
-  for (double v : utilities) z += std::exp(lambda * v);
+  for (float v : u) z += std::exp(lambda * static_cast<double>(v));
   for (int m = 0; m < 4; ++m) {
-    EXPECT_NEAR(p(0, m), std::exp(lambda * utilities[m]) / z, 1e-14);
-    EXPECT_NEAR(p(1, m), p(0, m), 1e-14);
+    EXPECT_NEAR(p[m], std::exp(lambda * static_cast<double>(u[m])) / z, 2e-6);
+    EXPECT_NEAR(q[m], p[m], 2e-4);  // float utilities near 1000 keep ~1e-4 of their resolution
   }
 }
 
 TEST(LogitTest, InverseCdfSamplingReproducesProbabilities) {
   // Evenly spaced u values are the exact quantiles: counts must match K·p to within one.
   constexpr int kDraws = 100000;
-  const ArrayXXd probabilities = row({0.1, 0.0, 0.25, 0.65});
-  ArrayXXd p = probabilities.replicate(kDraws, 1);
-  ArrayXd u(kDraws);
-  for (int k = 0; k < kDraws; ++k) u(k) = (k + 0.5) / kDraws;
-  ArrayXi choice;
-  logit_choose(p, u, &choice);
-  for (int m = 0; m < 4; ++m) {
-    const double count = (choice == m).count();
-    EXPECT_NEAR(count, kDraws * probabilities(0, m), 1.0) << "action " << m;
-  }
+  const std::vector<float> w = {0.1f, 0.0f, 0.25f, 0.65f};
+  std::vector<int> count(4, 0);
+  for (int k = 0; k < kDraws; ++k) ++count[logit_choose(w.data(), 4, 1.0f, (k + 0.5f) / kDraws)];
+  for (int m = 0; m < 4; ++m) EXPECT_NEAR(count[m], kDraws * w[m], 2.0) << "action " << m;
 }
 
 TEST(LogitTest, ChoosesOnlyFeasibleActionsEvenWhenRoundingFallsShort) {
-  ArrayXXd p = row({0.0, 0.3, 0.7 - 1e-15, 0.0});
-  ArrayXd u(1);
-  u << 1.0 - 1e-17;
-  ArrayXi choice;
-  logit_choose(p, u, &choice);
-  EXPECT_EQ(choice(0), 2);
+  const std::vector<float> w = {0.0f, 0.3f, 0.7f, 0.0f};
+  EXPECT_EQ(logit_choose(w.data(), 4, 1.0f, 1.0f - 1e-7f), 2);
+  EXPECT_EQ(logit_choose(w.data(), 4, 1.0f, 0.1f), 1);
 }
 
 }  // namespace

@@ -114,7 +114,7 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
           if (stop || !spec) break;
         }
         const std::shared_ptr<const Model> model = plan.model_of(spec->point);
-        BlockResult result = simulate_block(*model, *spec, plan.options);
+        BlockResult result = simulate_block(*model, *spec);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < capacity || stop; });
         if (stop) break;

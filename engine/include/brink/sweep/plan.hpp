@@ -19,6 +19,14 @@ struct SweepPoint {
   std::shared_ptr<const Model> model;  // kept for small plans; else resolved on demand (see model_of)
 };
 
+// The run settings of the plan, as the scenario (after --seed etc.) gives them;
+// the kernel reads the same values from each point's Model.
+struct RunOptions {
+  std::uint64_t seed = 1;
+  bool common_random = false;
+  int timeseries_every = 0;
+};
+
 // Recently resolved points of a large plan, shared by the workers.
 class ModelCache;
 

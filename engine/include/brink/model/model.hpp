@@ -1,0 +1,61 @@
+// A scenario prepared for simulation: relations as index lists, the step and
+// record grids, the random stream key. Immutable once built and shared by
+// every worker of a sweep point; holds no Eigen type.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "brink/model/rng.hpp"
+#include "brink/scenario/scenario.hpp"
+
+namespace brink {
+
+// The step an event on `day` applies in: the one whose interval [s·dt, (s+1)·dt)
+// covers the day, with a tolerance of 1e-9 steps for decimal days such as 1.3.
+inline int event_step(double day, double dt) { return static_cast<int>(std::floor(day / dt + 1e-9)); }
+
+class Model {
+ public:
+  explicit Model(Scenario scenario);
+  const Scenario& scenario() const { return scenario_; }
+  int actors() const { return scenario_.actor_count(); }
+  int steps() const { return steps_; }
+  // The time grid of the file's `step` axis: the initial state, every K
+  // steps (K = output.timeseries_every, or 1 when that is 0), and the horizon.
+  int record_every() const { return record_every_; }
+  int records() const { return (steps_ + record_every_ - 1) / record_every_ + 1; }
+  int record_step(int record) const { return std::min(record * record_every_, steps_); }
+  // Per-replication time series are written (output.timeseries_every > 0).
+  bool series() const { return scenario_.output.timeseries_every > 0; }
+  // The random stream of `point` (run.seed; every point shares point 0's
+  // stream under common random numbers).
+  StreamKey stream(std::int64_t point) const {
+    return {scenario_.run.seed, scenario_.run.common_random ? 0u : static_cast<std::uint32_t>(point)};
+  }
+
+  const std::vector<int>& adversaries(int actor) const { return adversaries_[actor]; }
+  const std::vector<int>& allies(int actor) const { return allies_[actor]; }
+  // Strongest commitment of any actor to protect `actor`, 0 if none.
+  double protection(int actor) const { return protection_[actor]; }
+  double commitment(int from, int to) const { return commitment_[from][to]; }
+  // Parties of issue k (actors with salience > 0), in index order.
+  const std::vector<int>& parties(int issue) const { return parties_[issue]; }
+  // The step each event applies in (event_step of its day).
+  int event_step_of(int event) const { return event_steps_[event]; }
+
+ private:
+  Scenario scenario_;
+  int steps_ = 0;
+  int record_every_ = 1;
+  std::vector<std::vector<int>> adversaries_;
+  std::vector<std::vector<int>> allies_;
+  std::vector<std::vector<double>> commitment_;
+  std::vector<double> protection_;
+  std::vector<std::vector<int>> parties_;
+  std::vector<int> event_steps_;
+};
+
+}  // namespace brink

@@ -1,0 +1,169 @@
+// The model's per-replication rules, written once for one lane.
+//
+// Both kernels are built from these functions: the vectorized kernel calls
+// them inside loops over a block's lanes (they are inline, branch-free and
+// take plain values, so the compiler turns each loop into SIMD code), and the
+// scalar twin calls them for one replication at a time. A rule that exists
+// here must not be re-derived anywhere else; docs/model.md names them.
+//
+// Precision (docs/performance.md, "Precision"): troop pools, Lanchester and
+// Richardson are double; features, utilities, the logit and beliefs are float.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include <vector>
+
+#include "brink/model/lanchester.hpp"
+#include "brink/scenario/scenario.hpp"
+
+namespace brink::rules {
+
+inline constexpr double kTroopEpsilon = 0.5;    // below half a soldier a pool counts as empty
+inline constexpr double kSanctionFloor = 0.2;   // sanctions cannot cut effectiveness below this share
+inline constexpr double kArmsAidCeiling = 3.0;  // arms aid cannot raise effectiveness above this multiple
+inline constexpr double kContactScale = 1e5;    // contact is measured per 100,000 troops
+// Logit weights below e^kLogitFloor are exactly 0 (float exp underflows near -87.3;
+// a hard floor keeps λ → ∞ an exact best response and infeasible actions impossible).
+inline constexpr float kLogitFloor = -80.0f;
+
+// ---- Amounts: the troops an action moves (the same number for its utility and its effect).
+
+// mobilize (rate-limited) and raise_readiness (limited only by its amount): reserve -> ready.
+inline double mobilize_amount(double reserve, double amount, double rate_cap) {
+  return std::min(reserve, std::min(amount, rate_cap));
+}
+// deploy: ready -> deployed, within the step's transport budget and the theatre cap.
+inline double deploy_amount(double ready, double deployed, double amount, double rate_dt, double cap) {
+  return std::max(0.0, std::min(std::min(ready, std::min(amount, rate_dt)), cap - deployed));
+}
+// withdraw: deployed -> ready, within the transport budget.
+inline double withdraw_amount(double deployed, double amount, double rate_dt) {
+  return std::min(deployed, std::min(amount, rate_dt));
+}
+// A troop move is possible only if it moves at least half a soldier.
+inline bool moves_troops(double moved) { return moved > kTroopEpsilon; }
+
+// ---- Feature terms (float): see docs/model.md, "Utility".
+
+// Escalation of an action: its tension plus the rungs it climbs.
+inline float escalation_of(float action_tension, int action_rung, int rung) {
+  return action_tension + (action_rung >= 0 ? static_cast<float>(std::max(action_rung - rung, 0)) : 0.0f);
+}
+// The security gain of a troop move: r̂ · ln((Own + Δ)/Own). The common term
+// r̂ · ln(Own/Threat) is the same for every action of the actor and cancels in
+// the logit, so it is not computed; `log_ratio` is ln((Own + Δ)/Own).
+inline float security_of(float threat_resolve, float log_ratio) { return threat_resolve * log_ratio; }
+
+// ---- Utility (docs/model.md, "Utility"): Σ_F w_F F in the order of the
+// Feature enum. Features an action does not have enter as 0 with weight 0,
+// which adds exactly nothing.
+inline float utility(float w_security, float security, float w_cost, float cost, float w_escalation, float escalation,
+                     float tension_factor, float w_a, float feature_a, float w_b, float feature_b, float w_impatience,
+                     float impatience) {
+  float u = w_security * security;
+  u += w_cost * cost;
+  u += w_escalation * -(escalation * tension_factor);
+  u += w_a * feature_a;
+  u += w_b * feature_b;
+  u += w_impatience * (impatience * escalation);
+  return u;
+}
+
+// ---- Logit quantal response (McKelvey & Palfrey 1995), one lane.
+
+// exp argument of an action's weight: λ·(U − U_best), floored.
+inline float logit_exponent(float utility, float best, float lambda) {
+  return std::max((utility - best) * lambda, kLogitFloor - 1.0f);
+}
+// The unnormalized weight exp(λ·(U − U_best)); exactly 0 for infeasible
+// actions and below e^kLogitFloor.
+inline constexpr float kWeightFloor = 1.8e-35f;  // about e^-80
+inline float logit_weight(float exp_value, bool feasible) {
+  return feasible && exp_value > kWeightFloor ? exp_value : 0.0f;
+}
+// Inverse-CDF sampling: the chosen action is the number of actions whose
+// cumulative weight is at most u·Σw (then capped at the last possible action).
+inline int passed(float cumulative, float target) { return cumulative <= target ? 1 : 0; }
+
+// ---- Bayes' rule for one type's belief: b_k ← b_k·P_k(a)/Σ_l b_l·P_l(a), kept if the sum is not positive.
+inline float posterior(float belief, float likelihood, float evidence) {
+  return evidence > 0.0f ? belief * likelihood / evidence : belief;
+}
+
+// ---- Effectiveness after sanctions and arms aid.
+inline double sanctioned(double effectiveness, double effect) {
+  return std::max(kSanctionFloor, effectiveness * (1.0 - effect));
+}
+inline double armed(double effectiveness, double effect) {
+  return std::min(kArmsAidCeiling, effectiveness * (1.0 + effect));
+}
+inline bool can_sanction(double effectiveness) { return effectiveness > kSanctionFloor + 1e-9; }
+inline bool can_arm(double effectiveness) { return effectiveness < kArmsAidCeiling - 1e-9; }
+
+// ---- Negotiation: a step of `concession` scaled by flexibility (1 − salience) toward `target`.
+inline double position_step(double position, double target, double concession, double salience) {
+  const double step = concession * (1.0 - salience);
+  return position + std::clamp(target - position, -step, step);
+}
+// An issue is agreed when the parties' positions lie within the window.
+inline bool within_window(double lowest, double highest, double window) { return highest - lowest <= window + 1e-12; }
+
+// ---- Posture (Richardson 1960): the desired change of deployed forces over one step.
+inline double richardson_drift(double threat, double deployed, const Posture& p, double dt) {
+  return dt * (p.reaction * threat - p.fatigue * deployed + p.grievance);
+}
+// The drift actually applied: within the transport budget left, ready troops and the cap.
+inline double drift_move(double desired, double budget_left, double ready, double deployed, double cap) {
+  const double up = std::min(std::min(std::max(desired, 0.0), budget_left), std::min(ready, std::max(cap - deployed, 0.0)));
+  const double down = std::min(std::min(std::max(-desired, 0.0), budget_left), deployed);
+  return up - down;
+}
+// After a settlement, deployed forces stand down toward a floor as fast as they can be moved.
+inline double drawdown_move(double deployed, double floor, double rate_dt) {
+  return std::min(std::max(deployed - floor, 0.0), rate_dt);
+}
+
+// ---- Incidents: the chance of at least one incident in a step of `dt` days.
+inline double incident_hazard(const Incidents& inc, double tension, double contact) {
+  return inc.base_rate + inc.tension_rate * tension + inc.contact_rate * contact;
+}
+
+// ---- Private types: the type a uniform u draws by inverse CDF over the priors
+// in file order (the last type if rounding leaves u above the cumulative sum).
+inline int draw_type(const std::vector<ResolveType>& types, double u) {
+  double cumulative = 0.0;
+  for (std::size_t k = 0; k < types.size(); ++k) {
+    cumulative += types[k].prior;
+    if (u < cumulative) return static_cast<int>(k);
+  }
+  return static_cast<int>(types.size()) - 1;
+}
+
+// ---- Combat (Lanchester 1916): one step of attrition between the sides'
+// deployed strengths a, b with mean effectiveness alpha/a, beta/b (sums of
+// effectiveness × troops), at full intensity from the full-war rung on.
+inline Strengths attrition(const Scenario& sc, double a, double b, double alpha_sum, double beta_sum, int rung) {
+  const double alpha = a > 0.0 ? alpha_sum / a : alpha_sum;
+  const double beta = b > 0.0 ? beta_sum / b : beta_sum;
+  const Escalation& esc = sc.escalation;
+  const double intensity = rung >= esc.full_war_rung ? 1.0 : esc.limited_war_intensity;
+  const double dt = sc.run.dt_days;
+  return sc.law == LanchesterLaw::kSquare ? lanchester_square({a, b}, intensity * alpha, intensity * beta, dt)
+                                          : lanchester_linear({a, b}, intensity * alpha, intensity * beta, dt);
+}
+// A side collapses below collapse_fraction of its strength when the war started.
+inline bool collapsed(const Escalation& esc, Strengths after, double start_attacker, double start_defender) {
+  return after.a <= esc.collapse_fraction * start_attacker || after.b <= esc.collapse_fraction * start_defender;
+}
+
+// ---- Outcomes: the war outcome of a peak rung.
+inline Outcome war_outcome(int peak, const Escalation& esc) {
+  return peak >= esc.alliance_war_rung ? Outcome::kAllianceWar
+         : peak >= esc.full_war_rung   ? Outcome::kFullWar
+                                       : Outcome::kLimitedWar;
+}
+
+}  // namespace brink::rules

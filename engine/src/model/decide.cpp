@@ -1,0 +1,456 @@
+// The decision phase of the vectorized kernel, in the order of docs/model.md
+// ("2. Decisions"): aggregates, features and utilities, choice, belief
+// update, effects. Every loop runs over the block's lanes and calls the
+// per-lane rules of rules.hpp; only a war starting or an intervention runs
+// per lane.
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "block_scratch.hpp"
+#include "brink/model/kernel.hpp"
+#include "brink/model/rules.hpp"
+
+namespace brink {
+
+namespace {
+
+using FloatLanes = Eigen::Map<Eigen::ArrayXf>;
+
+// Eigen's vectorized log and exp over one array of lanes, in place.
+void log_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).log(); }
+void exp_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).exp(); }
+
+struct Weights {
+  float security, cost, escalation, a, b, impatience;
+};
+
+// U = rules::utility over the lanes, reading feature_a/feature_b only when the
+// action has them (features an action never uses are neither computed nor read).
+template <bool kHasA, bool kHasB, class Scratch>
+void weigh(float* u, const Weights& w, float cost, float impatience, const Scratch& x) {
+  for (int l = 0; l < L; ++l) {
+    const float fa = kHasA ? x.feature_a[l] : 0.0f;
+    const float fb = kHasB ? x.feature_b[l] : 0.0f;
+    u[l] = rules::utility(w.security, fa, w.cost, cost, w.escalation, x.escalation[l], x.tension_factor[l], w.a, fa,
+                          w.b, fb, w.impatience, impatience);
+  }
+}
+
+bool kind_moves_troops(ActionKind kind) {
+  return kind == ActionKind::kMobilize || kind == ActionKind::kRaiseReadiness || kind == ActionKind::kDeploy ||
+         kind == ActionKind::kWithdraw;
+}
+
+}  // namespace
+
+void BlockSimulator::decide_and_act(int s) {
+  Scratch& x = *scratch_;
+  const int n = model_.actors();
+  decision_aggregates();
+  // One Philox call per lane gives the decision uniforms of four actors.
+  for (int g = 0; g * kDecisionGroup < n; ++g) {
+    philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
+                    purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)), x.words);
+    for (int w = 0; w < kDecisionGroup && g * kDecisionGroup + w < n; ++w) {
+      float* u = x.decision_u.data() + static_cast<std::size_t>(g * kDecisionGroup + w) * L;
+      for (int l = 0; l < L; ++l) u[l] = unit_float(x.words[w][l]);
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
+    if (sc_.actors[i].actions.size() == 1) {
+      // Nothing to choose, and nothing for others to learn from the choice.
+      std::fill(choice, choice + L, 0);
+      continue;
+    }
+    actor_aggregates(i);
+    issue_aggregates(i);
+    features_and_utilities(i);
+    choose(i, s);
+    if (sc_.actors[i].types.size() > 1) update_beliefs(i);
+  }
+  // Decisions are simultaneous: all actors chose on the same state; effects apply in actor order.
+  for (int i = 0; i < n; ++i) apply_effects(i, s);
+}
+
+// What every actor sees before anyone acts: who is at war, the tension scale,
+// and the believed resolve r̄_j = Σ_k r_jk b_jk of every actor.
+void BlockSimulator::decision_aggregates() {
+  Scratch& x = *scratch_;
+  const BlockState& st = state_;
+  const int n = model_.actors();
+  for (int l = 0; l < L; ++l) x.at_war[l] = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    const int* side = st.side.col(j).data();
+    for (int l = 0; l < L; ++l) x.at_war[l] = side[l] > 0 ? 1.0f : x.at_war[l];
+  }
+  const double* tension = st.tension.data();
+  for (int l = 0; l < L; ++l) x.tension_factor[l] = static_cast<float>(1.0 + tension[l]);
+  for (int j = 0; j < n; ++j) {
+    float* resolve = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
+    std::fill(resolve, resolve + L, 0.0f);
+    const auto& types = sc_.actors[j].types;
+    for (std::size_t k = 0; k < types.size(); ++k) {
+      const float r = static_cast<float>(types[k].resolve);
+      const float* b = st.belief.col(j * kMaxTypes + static_cast<int>(k)).data();
+      for (int l = 0; l < L; ++l) resolve[l] += r * b[l];
+    }
+  }
+}
+
+// Own-side forces and the believed resolve of the most resolved adversary.
+void BlockSimulator::actor_aggregates(int i) {
+  Scratch& x = *scratch_;
+  const BlockState& st = state_;
+  const double rho = sc_.actors[i].decision.ready_weight;
+  double* own = x.contact;  // double accumulators, reused
+  double* own_d = x.hazard;
+  for (int l = 0; l < L; ++l) {
+    own[l] = 1.0;
+    own_d[l] = 1.0;
+  }
+  auto add_side = [&](int j) {
+    const double* d = st.deployed.col(j).data();
+    const double* r = st.ready.col(j).data();
+    for (int l = 0; l < L; ++l) {
+      own[l] += d[l] + rho * r[l];
+      own_d[l] += d[l];
+    }
+  };
+  add_side(i);
+  for (int j : model_.allies(i)) add_side(j);
+  for (int l = 0; l < L; ++l) {
+    x.own[l] = static_cast<float>(own[l]);
+    x.own_deployed[l] = static_cast<float>(own_d[l]);
+  }
+  // Security and a settlement matter as much as the most resolved adversary
+  // is believed to be (1 when the actor has no adversary).
+  const auto& adversaries = model_.adversaries(i);
+  std::fill(x.threat_resolve, x.threat_resolve + L, adversaries.empty() ? 1.0f : 0.0f);
+  for (int j : adversaries) {
+    const float* r = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
+    for (int l = 0; l < L; ++l) x.threat_resolve[l] = std::max(x.threat_resolve[l], r[l]);
+  }
+}
+
+// Open issues where actor i is a party, and what talks could move
+// (docs/model.md, "Issue aggregates"); only for actors that can talk.
+void BlockSimulator::issue_aggregates(int i) {
+  Scratch& x = *scratch_;
+  const BlockState& st = state_;
+  const Actor& actor = sc_.actors[i];
+  const bool talks = std::any_of(actor.actions.begin(), actor.actions.end(), [](const ActionSpec& a) {
+    return a.kind == ActionKind::kPropose || a.kind == ActionKind::kConcede;
+  });
+  if (!talks) return;
+  const int n = model_.actors();
+  for (float* a : {x.open_party, x.open_movable, x.propose_gain, x.concede_gain, x.propose_settle, x.concede_settle})
+    std::fill(a, a + L, 0.0f);
+  const auto& issues = sc_.negotiation.issues;
+  for (std::size_t k = 0; k < issues.size(); ++k) {
+    const Issue& issue = issues[k];
+    const float s_own = static_cast<float>(issue.salience[i]);
+    if (s_own <= 0.0f) continue;
+    const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+    const double* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
+    for (int l = 0; l < L; ++l) {
+      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
+      x.open_party[l] += open;
+      if (s_own < 1.0f) x.open_movable[l] += open;
+    }
+    std::fill(x.others_sum, x.others_sum + L, 0.0f);
+    std::fill(x.others_move, x.others_move + L, 0.0f);
+    float flex = 0.0f;
+    int others = 0;
+    for (int j : model_.parties(static_cast<int>(k))) {
+      if (j == i) continue;
+      ++others;
+      const float flex_j = static_cast<float>(1.0 - issue.salience[j]);
+      flex += flex_j;
+      const double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      for (int l = 0; l < L; ++l) {
+        x.others_sum[l] += static_cast<float>(p[l]);
+        // How far j would move toward us under a proposal of unit concession.
+        x.others_move[l] += std::min(static_cast<float>(std::abs(p[l] - p_own[l])), flex_j);
+      }
+    }
+    if (others == 0) continue;
+    const float inv = 1.0f / static_cast<float>(others);
+    flex *= inv;
+    for (int l = 0; l < L; ++l) {
+      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
+      x.propose_gain[l] += open * s_own * flex;
+      x.concede_gain[l] -= open * s_own * (1.0f - s_own);
+    }
+    if (!issue.core) continue;
+    for (int l = 0; l < L; ++l) {
+      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
+      const float mean = x.others_sum[l] * inv;
+      x.propose_settle[l] += open * (x.others_move[l] * inv);
+      x.concede_settle[l] += open * std::min(std::abs(mean - static_cast<float>(p_own[l])), 1.0f - s_own);
+    }
+  }
+}
+
+void BlockSimulator::features_and_utilities(int i) {
+  Scratch& x = *scratch_;
+  BlockState& st = state_;
+  const Actor& actor = sc_.actors[i];
+  const Forces& f = actor.forces;
+  const Decision& dec = actor.decision;
+  const int menu = static_cast<int>(actor.actions.size());
+  const int type_count = static_cast<int>(actor.types.size());
+  const double dt = sc_.run.dt_days;
+  const double rho = dec.ready_weight;
+  const double day = next_step_ * dt;
+  const float impatience = static_cast<float>(std::max(0.0, day - dec.patience_days) / dec.patience_days);
+  const int* rung = st.rung.data();
+  const double* deployed = st.deployed.col(i).data();
+  const double* ready = st.ready.col(i).data();
+  const double* reserve = st.reserve.col(i).data();
+  const int* side_i = st.side.col(i).data();
+
+  for (int m = 0; m < menu; ++m) {
+    const ActionSpec& a = actor.actions[m];
+    std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+    double* amount = x.amount.data() + static_cast<std::size_t>(m) * L;
+    const float tau = static_cast<float>(a.tension);
+    for (int l = 0; l < L; ++l) x.escalation[l] = rules::escalation_of(tau, a.rung, rung[l]);
+    // Which of the kind-specific features this action has: a = feature_a, b = feature_b.
+    Feature fa = kFeatureCount, fb = kFeatureCount;
+    std::fill(ok, ok + L, std::uint8_t{1});
+    if (kind_moves_troops(a.kind)) {
+      fa = kSecurity;
+      double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
+      if (a.kind == ActionKind::kMobilize || a.kind == ActionKind::kRaiseReadiness) {
+        const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
+        for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], a.amount, rate_cap);
+        share = rho;
+      } else if (a.kind == ActionKind::kDeploy) {
+        for (int l = 0; l < L; ++l)
+          amount[l] = rules::deploy_amount(ready[l], deployed[l], a.amount, f.deployment_rate * dt, f.deployed_cap);
+      } else {
+        for (int l = 0; l < L; ++l) amount[l] = rules::withdraw_amount(deployed[l], a.amount, f.deployment_rate * dt);
+        share = -share;
+      }
+      for (int l = 0; l < L; ++l) {
+        ok[l] = rules::moves_troops(amount[l]) ? 1 : 0;
+        x.log_arg[l] = (x.own[l] + static_cast<float>(share * amount[l])) / x.own[l];
+      }
+      log_in_place(x.log_arg, L);
+      for (int l = 0; l < L; ++l) x.feature_a[l] = rules::security_of(x.threat_resolve[l], x.log_arg[l]);
+    } else if (a.kind == ActionKind::kPropose || a.kind == ActionKind::kConcede) {
+      const bool propose = a.kind == ActionKind::kPropose;
+      const float kappa = static_cast<float>(a.concession);
+      const float* gain = propose ? x.propose_gain : x.concede_gain;
+      const float* settle = propose ? x.propose_settle : x.concede_settle;
+      const float* open = propose ? x.open_party : x.open_movable;
+      fa = kIssueGain;
+      fb = kSettlement;
+      for (int l = 0; l < L; ++l) {
+        x.feature_a[l] = kappa * gain[l];
+        x.feature_b[l] = x.threat_resolve[l] * kappa * settle[l];
+        ok[l] = (open[l] > 0.5f) & (x.at_war[l] == 0.0f) ? 1 : 0;
+      }
+    } else if (a.kind == ActionKind::kSanction || a.kind == ActionKind::kArmPartner) {
+      const double* eff = st.effectiveness.col(a.target).data();
+      const bool sanction = a.kind == ActionKind::kSanction;
+      for (int l = 0; l < L; ++l) ok[l] = (sanction ? rules::can_sanction(eff[l]) : rules::can_arm(eff[l])) ? 1 : 0;
+    } else if (a.kind == ActionKind::kAttack) {
+      attack_features(i, a);
+      fa = kWarGain;
+      fb = kCredibility;
+      const int* side_t = st.side.col(a.target).data();
+      for (int l = 0; l < L; ++l) ok[l] = (rung[l] < a.rung) & (side_i[l] != 2) & (side_t[l] != 1) ? 1 : 0;
+    } else if (a.kind == ActionKind::kRetaliate) {
+      // Joining a war on the defending side of an actor one protects keeps
+      // one's commitments credible.
+      std::fill(x.feature_b, x.feature_b + L, 0.0f);
+      for (int j = 0; j < model_.actors(); ++j) {
+        const float c = static_cast<float>(std::max(model_.commitment(i, j), sc_.relations.ally[i][j] ? 1.0 : 0.0));
+        if (c <= 0.0f) continue;
+        const int* side_j = st.side.col(j).data();
+        for (int l = 0; l < L; ++l) x.feature_b[l] = std::max(x.feature_b[l], side_j[l] == 2 ? c : 0.0f);
+      }
+      fb = kCredibility;
+      for (int l = 0; l < L; ++l) ok[l] = (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
+    }
+    // Lanes that have ended only "hold".
+    const std::uint8_t ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
+    for (int l = 0; l < L; ++l) ok[l] = x.running[l] ? ok[l] : ended_ok;
+
+    // Every type weighs the same features (they do not depend on the type).
+    for (int k = 0; k < type_count; ++k) {
+      const auto& w = actor.types[k].weights;
+      const Weights weights{
+          .security = fa == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f,
+          .cost = static_cast<float>(w[kCost]),
+          .escalation = static_cast<float>(w[kEscalation]),
+          .a = fa < kFeatureCount && fa != kSecurity ? static_cast<float>(w[fa]) : 0.0f,
+          .b = fb < kFeatureCount ? static_cast<float>(w[fb]) : 0.0f,
+          .impatience = static_cast<float>(w[kImpatience]),
+      };
+      const float cost = -static_cast<float>(a.cost);
+      float* u = x.util(k, m);
+      if (fa == kFeatureCount && fb == kFeatureCount)
+        weigh<false, false>(u, weights, cost, impatience, x);
+      else if (fa == kFeatureCount)
+        weigh<false, true>(u, weights, cost, impatience, x);
+      else if (fb == kFeatureCount)
+        weigh<true, false>(u, weights, cost, impatience, x);
+      else
+        weigh<true, true>(u, weights, cost, impatience, x);
+    }
+  }
+  // Every lane must keep one feasible action: fall back to the first entry.
+  for (int l = 0; l < L; ++l) {
+    std::uint8_t any = 0;
+    for (int m = 0; m < menu; ++m) any |= x.feasible[static_cast<std::size_t>(m) * L + l];
+    x.feasible[l] = any ? x.feasible[l] : 1;
+  }
+}
+
+// Attack features: war gain ln(OwnD/Defenders) and credibility
+// −Protectors/OwnD (extended deterrence: protectors' forces weighted by
+// commitment and believed resolve) into feature_a and feature_b.
+void BlockSimulator::attack_features(int i, const ActionSpec& a) {
+  Scratch& x = *scratch_;
+  const BlockState& st = state_;
+  const int n = model_.actors();
+  const double rho = sc_.actors[i].decision.ready_weight;
+  const int t = a.target;
+  double* defenders = x.draw;  // double accumulators, reused
+  double* protectors = x.contact;
+  const double* dt_ = st.deployed.col(t).data();
+  const double advantage = sc_.actors[t].combat.defence_advantage;
+  for (int l = 0; l < L; ++l) {
+    defenders[l] = 1.0 + dt_[l] * advantage;
+    protectors[l] = 0.0;
+  }
+  for (int j : model_.allies(t)) {
+    const double* d = st.deployed.col(j).data();
+    for (int l = 0; l < L; ++l) defenders[l] += d[l];
+  }
+  for (int j = 0; j < n; ++j) {
+    const double c = model_.commitment(j, t);
+    if (j == t || c <= 0.0) continue;
+    const double* d = st.deployed.col(j).data();
+    const double* r = st.ready.col(j).data();
+    const float* resolve = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
+    for (int l = 0; l < L; ++l) {
+      defenders[l] += c * d[l];
+      protectors[l] += c * resolve[l] * (d[l] + rho * r[l]);
+    }
+  }
+  for (int l = 0; l < L; ++l) {
+    x.log_arg[l] = x.own_deployed[l] / static_cast<float>(defenders[l]);
+    x.feature_b[l] = -static_cast<float>(protectors[l]) / x.own_deployed[l];
+  }
+  log_in_place(x.log_arg, L);
+  std::copy(x.log_arg, x.log_arg + L, x.feature_a);
+}
+
+// Logit quantal response per type, then one draw per lane from its own type's
+// weights by inverse CDF.
+void BlockSimulator::choose(int i, int /*s*/) {
+  Scratch& x = *scratch_;
+  const Actor& actor = sc_.actors[i];
+  const int menu = static_cast<int>(actor.actions.size());
+  const int type_count = static_cast<int>(actor.types.size());
+  const float lambda = static_cast<float>(actor.decision.rationality);
+  for (int k = 0; k < type_count; ++k) {
+    float* best = x.best.data();
+    std::fill(best, best + L, -std::numeric_limits<float>::infinity());
+    for (int m = 0; m < menu; ++m) {
+      const float* u = x.util(k, m);
+      const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+      for (int l = 0; l < L; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
+    }
+    for (int m = 0; m < menu; ++m) {
+      float* u = x.util(k, m);
+      for (int l = 0; l < L; ++l) u[l] = rules::logit_exponent(u[l], best[l], lambda);
+    }
+    exp_in_place(x.util(k, 0), menu * L);
+    float* total = x.total.data() + static_cast<std::size_t>(k) * L;
+    std::fill(total, total + L, 0.0f);
+    for (int m = 0; m < menu; ++m) {
+      float* w = x.util(k, m);
+      const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+      for (int l = 0; l < L; ++l) {
+        w[l] = rules::logit_weight(w[l], ok[l] != 0);
+        total[l] += w[l];
+      }
+    }
+  }
+  // The lane's own type's weights: the gather over types.
+  const int* type = state_.type.col(i).data();
+  const float* u = x.decision_u.data() + static_cast<std::size_t>(i) * L;
+  int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
+  float* target = x.best.data();
+  float* cumulative = x.others_sum;
+  float* own_weight = x.others_move;
+  int* last = reinterpret_cast<int*>(x.log_arg);
+  for (int l = 0; l < L; ++l) {
+    float total = x.total[l];
+    for (int k = 1; k < type_count; ++k) total = type[l] == k ? x.total[static_cast<std::size_t>(k) * L + l] : total;
+    target[l] = u[l] * total;
+    cumulative[l] = 0.0f;
+    choice[l] = 0;
+    last[l] = 0;
+  }
+  for (int m = 0; m < menu; ++m) {
+    const float* w0 = x.util(0, m);
+    for (int l = 0; l < L; ++l) own_weight[l] = w0[l];
+    for (int k = 1; k < type_count; ++k) {
+      const float* wk = x.util(k, m);
+      for (int l = 0; l < L; ++l) own_weight[l] = type[l] == k ? wk[l] : own_weight[l];
+    }
+    for (int l = 0; l < L; ++l) {
+      cumulative[l] += own_weight[l];
+      choice[l] += rules::passed(cumulative[l], target[l]);
+      last[l] = own_weight[l] > 0.0f ? m : last[l];
+    }
+  }
+  // Rounding can leave the cumulative sum at or below the target: the last possible action.
+  for (int l = 0; l < L; ++l) choice[l] = std::min(choice[l], last[l]);
+}
+
+// Bayes' rule on the public belief about actor i's type, from its choice.
+void BlockSimulator::update_beliefs(int i) {
+  Scratch& x = *scratch_;
+  BlockState& st = state_;
+  const Actor& actor = sc_.actors[i];
+  const int menu = static_cast<int>(actor.actions.size());
+  const int type_count = static_cast<int>(actor.types.size());
+  const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
+  float* evidence = x.best.data();
+  std::fill(evidence, evidence + L, 0.0f);
+  // Likelihood of the observed action under type k, P_k(a*), into util(k, 0)'s
+  // place is not possible (weights still needed): use feature_a/feature_b as
+  // two rows and recompute per type.
+  for (int k = 0; k < type_count; ++k) {
+    float* like = x.others_sum;
+    std::fill(like, like + L, 0.0f);
+    for (int m = 0; m < menu; ++m) {
+      const float* w = x.util(k, m);
+      for (int l = 0; l < L; ++l) like[l] = choice[l] == m ? w[l] : like[l];
+    }
+    const float* total = x.total.data() + static_cast<std::size_t>(k) * L;
+    float* b = st.belief.col(i * kMaxTypes + k).data();
+    float* likelihood = x.util(k, 0);  // the weights of type k are no longer needed after this
+    for (int l = 0; l < L; ++l) {
+      likelihood[l] = like[l] / total[l];
+      evidence[l] += b[l] * likelihood[l];
+    }
+  }
+  for (int k = 0; k < type_count; ++k) {
+    const float* likelihood = x.util(k, 0);
+    float* b = st.belief.col(i * kMaxTypes + k).data();
+    for (int l = 0; l < L; ++l) b[l] = x.running[l] ? rules::posterior(b[l], likelihood[l], evidence[l]) : b[l];
+  }
+}
+
+}  // namespace brink

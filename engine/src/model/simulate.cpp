@@ -1,0 +1,142 @@
+// simulate_block: a whole block from step 0 to the horizon, with its records
+// on the file's step axis, turned into a BlockResult.
+#include <algorithm>
+
+#include "block_scratch.hpp"
+#include "brink/model/kernel.hpp"
+
+namespace brink {
+
+namespace {
+
+// The block's sums at record q (always), and its lanes' series (with --timeseries).
+class Recorder {
+ public:
+  Recorder(const Model& model, int count, BlockResult* out)
+      : model_(model), n_(model.actors()), count_(count), records_(model.records()),
+        rungs_(static_cast<int>(model.scenario().escalation.rungs.size())), out_(out) {
+    out->record_rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
+    out->record_troops_sum.assign(static_cast<std::size_t>(records_) * n_ * kPoolCount, 0.0);
+    out->record_belief_sum.assign(static_cast<std::size_t>(records_) * n_ * kMaxTypes, 0.0);
+    if (model.series()) {
+      out->ts_forces.resize(static_cast<std::size_t>(count) * records_ * n_ * kPoolCount);
+      out->ts_rung.resize(static_cast<std::size_t>(count) * records_);
+      out->ts_tension.resize(static_cast<std::size_t>(count) * records_);
+      out->ts_belief.resize(static_cast<std::size_t>(count) * records_ * n_ * kMaxTypes);
+    }
+  }
+
+  void record(int q, const BlockState& st) {
+    BlockResult& out = *out_;
+    // Column sums over the kept lanes: contiguous, vectorized, and always in
+    // the same order for a given block.
+    for (int i = 0; i < n_; ++i) {
+      const std::size_t t = (static_cast<std::size_t>(q) * n_ + i) * kPoolCount;
+      out.record_troops_sum[t + kDeployed] = st.deployed.col(i).head(count_).sum();
+      out.record_troops_sum[t + kReady] = st.ready.col(i).head(count_).sum();
+      out.record_troops_sum[t + kReserve] = st.reserve.col(i).head(count_).sum();
+      for (std::size_t k = 0; k < model_.scenario().actors[i].types.size(); ++k)
+        out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * kMaxTypes + k] =
+            st.belief.col(i * kMaxTypes + static_cast<int>(k)).head(count_).cast<double>().sum();
+    }
+    const int* rung = st.rung.data();
+    for (int g = 0; g < rungs_; ++g) {
+      int c = 0;
+      for (int r = 0; r < count_; ++r) c += rung[r] == g ? 1 : 0;
+      out.record_rung_count[static_cast<std::size_t>(q) * rungs_ + g] = c;
+    }
+    if (!model_.series()) return;
+    for (int r = 0; r < count_; ++r) {
+      const std::size_t base = (static_cast<std::size_t>(r) * records_ + q) * n_ * kPoolCount;
+      for (int i = 0; i < n_; ++i) {
+        out.ts_forces[base + i * kPoolCount + kDeployed] = static_cast<float>(st.deployed(r, i));
+        out.ts_forces[base + i * kPoolCount + kReady] = static_cast<float>(st.ready(r, i));
+        out.ts_forces[base + i * kPoolCount + kReserve] = static_cast<float>(st.reserve(r, i));
+      }
+      out.ts_rung[static_cast<std::size_t>(r) * records_ + q] = static_cast<std::int8_t>(st.rung(r));
+      out.ts_tension[static_cast<std::size_t>(r) * records_ + q] = static_cast<float>(st.tension(r));
+      const std::size_t belief_base = (static_cast<std::size_t>(r) * records_ + q) * n_ * kMaxTypes;
+      for (int c = 0; c < n_ * kMaxTypes; ++c) out.ts_belief[belief_base + c] = st.belief(r, c);
+    }
+  }
+
+ private:
+  const Model& model_;
+  int n_, count_, records_, rungs_;
+  BlockResult* out_;
+};
+
+void extract(const Model& model, const BlockState& st, int count, BlockResult* out_ptr) {
+  BlockResult& out = *out_ptr;
+  const int n = model.actors();
+  const int issues = static_cast<int>(model.scenario().negotiation.issues.size());
+  out.outcome.resize(count);
+  out.peak_rung.resize(count);
+  out.end_step.resize(count);
+  out.war_start_step.resize(count);
+  out.war_end_step.resize(count);
+  out.first_incident_step.resize(count);
+  out.incidents.resize(count);
+  out.casualties.resize(static_cast<std::size_t>(count) * n);
+  out.final_forces.resize(static_cast<std::size_t>(count) * n * kPoolCount);
+  out.action_count.resize(static_cast<std::size_t>(count) * n * kActionKindCount);
+  out.troops_added.resize(static_cast<std::size_t>(count) * n);
+  out.troops_removed.resize(static_cast<std::size_t>(count) * n);
+  out.alliance_war_cause.resize(count);
+  out.agreed.resize(static_cast<std::size_t>(count) * issues);
+  out.resolve_type.resize(static_cast<std::size_t>(count) * n);
+  out.final_belief.resize(static_cast<std::size_t>(count) * n * kMaxTypes);
+  for (int r = 0; r < count; ++r) {
+    out.outcome[r] = static_cast<std::int8_t>(st.outcome(r));
+    out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(r));
+    out.end_step[r] = st.end_step(r);
+    out.war_start_step[r] = st.war_start_step(r);
+    out.war_end_step[r] = st.war_end_step(r);
+    out.first_incident_step[r] = st.first_incident_step(r);
+    out.incidents[r] = st.incidents(r);
+    for (int c = 0; c < n * kActionKindCount; ++c)
+      out.action_count[static_cast<std::size_t>(r) * n * kActionKindCount + c] = st.action_count(r, c);
+    out.alliance_war_cause[r] = static_cast<std::int8_t>(st.alliance_war_cause(r));
+    for (int k = 0; k < issues; ++k)
+      out.agreed[static_cast<std::size_t>(r) * issues + k] = static_cast<std::int8_t>(st.agreed(r, k));
+    for (int c = 0; c < n * kMaxTypes; ++c)
+      out.final_belief[static_cast<std::size_t>(r) * n * kMaxTypes + c] = st.belief(r, c);
+    for (int i = 0; i < n; ++i) {
+      out.troops_added[static_cast<std::size_t>(r) * n + i] = st.created(r, i);
+      out.troops_removed[static_cast<std::size_t>(r) * n + i] = st.removed(r, i);
+      out.resolve_type[static_cast<std::size_t>(r) * n + i] = static_cast<std::int8_t>(st.type(r, i));
+      out.casualties[static_cast<std::size_t>(r) * n + i] = st.casualties(r, i);
+      const std::size_t base = (static_cast<std::size_t>(r) * n + i) * kPoolCount;
+      out.final_forces[base + kDeployed] = st.deployed(r, i);
+      out.final_forces[base + kReady] = st.ready(r, i);
+      out.final_forces[base + kReserve] = st.reserve(r, i);
+    }
+  }
+}
+
+}  // namespace
+
+BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std::atomic<bool>* stop) {
+  BlockSimulator sim(model, spec);
+  BlockResult out;
+  out.spec = spec;
+  Recorder recorder(model, spec.count, &out);
+  const int every = model.record_every();
+  recorder.record(0, sim.state());
+  for (int s = 0; s < model.steps(); ++s) {
+    // A stop request is honoured between steps, so at any horizon within one step's time.
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+      BlockResult interrupted;
+      interrupted.spec = spec;
+      interrupted.interrupted = true;
+      return interrupted;
+    }
+    sim.step(s);
+    if ((s + 1) % every == 0 || s + 1 == model.steps()) recorder.record((s + every) / every, sim.state());
+  }
+  sim.finish();
+  extract(model, sim.state(), spec.count, &out);
+  return out;
+}
+
+}  // namespace brink
