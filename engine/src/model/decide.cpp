@@ -132,7 +132,7 @@ void BlockSimulator::actor_aggregates(int i) {
   std::fill(x.threat_resolve, x.threat_resolve + L, adversaries.empty() ? 1.0f : 0.0f);
   for (int j : adversaries) {
     const float* r = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
-    for (int l = 0; l < L; ++l) x.threat_resolve[l] = std::max(x.threat_resolve[l], r[l]);
+    for (int l = 0; l < L; ++l) x.threat_resolve[l] = rules::lmax(x.threat_resolve[l], r[l]);
   }
 }
 
@@ -226,14 +226,16 @@ void BlockSimulator::features_and_utilities(int i) {
       fa = kSecurity;
       double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
       if (a.kind == ActionKind::kMobilize || a.kind == ActionKind::kRaiseReadiness) {
-        const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
-        for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], a.amount, rate_cap);
+        const double size = a.amount;  // locals: stores to `amount` could alias the scenario's doubles
+        const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : size;
+        for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, rate_cap);
         share = rho;
       } else if (a.kind == ActionKind::kDeploy) {
-        for (int l = 0; l < L; ++l)
-          amount[l] = rules::deploy_amount(ready[l], deployed[l], a.amount, f.deployment_rate * dt, f.deployed_cap);
+        const double size = a.amount, rate_dt = f.deployment_rate * dt, cap = f.deployed_cap;
+        for (int l = 0; l < L; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt, cap);
       } else {
-        for (int l = 0; l < L; ++l) amount[l] = rules::withdraw_amount(deployed[l], a.amount, f.deployment_rate * dt);
+        const double size = a.amount, rate_dt = f.deployment_rate * dt;
+        for (int l = 0; l < L; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt);
         share = -share;
       }
       for (int l = 0; l < L; ++l) {
@@ -306,11 +308,13 @@ void BlockSimulator::features_and_utilities(int i) {
     }
   }
   // Every lane must keep one feasible action: fall back to the first entry.
-  for (int l = 0; l < L; ++l) {
-    std::uint8_t any = 0;
-    for (int m = 0; m < menu; ++m) any |= x.feasible[static_cast<std::size_t>(m) * L + l];
-    x.feasible[l] = any ? x.feasible[l] : 1;
+  std::uint8_t* any = x.mask;
+  std::copy(x.feasible.data(), x.feasible.data() + L, any);
+  for (int m = 1; m < menu; ++m) {
+    const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+    for (int l = 0; l < L; ++l) any[l] |= ok[l];
   }
+  for (int l = 0; l < L; ++l) x.feasible[l] = any[l] ? x.feasible[l] : std::uint8_t{1};
 }
 
 // Attack features: war gain ln(OwnD/Defenders) and credibility
@@ -393,10 +397,13 @@ void BlockSimulator::choose(int i, int /*s*/) {
   float* cumulative = x.others_sum;
   float* own_weight = x.others_move;
   int* last = reinterpret_cast<int*>(x.log_arg);
+  for (int l = 0; l < L; ++l) target[l] = x.total[l];
+  for (int k = 1; k < type_count; ++k) {
+    const float* total_k = x.total.data() + static_cast<std::size_t>(k) * L;
+    for (int l = 0; l < L; ++l) target[l] = type[l] == k ? total_k[l] : target[l];
+  }
   for (int l = 0; l < L; ++l) {
-    float total = x.total[l];
-    for (int k = 1; k < type_count; ++k) total = type[l] == k ? x.total[static_cast<std::size_t>(k) * L + l] : total;
-    target[l] = u[l] * total;
+    target[l] *= u[l];
     cumulative[l] = 0.0f;
     choice[l] = 0;
     last[l] = 0;

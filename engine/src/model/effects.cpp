@@ -26,46 +26,55 @@ void BlockSimulator::apply_effects(int i, int s) {
   double* budget_used = st.moved.col(i).data();
   for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m) {
     const ActionSpec& a = actor.actions[m];
-    bool any = false;
+    int chosen = 0;
     for (int l = 0; l < L; ++l) {
-      mask[l] = (x.running[l] != 0) & (choice[l] == m);
-      any |= mask[l] != 0;
+      mask[l] = (x.running[l] != 0) & (choice[l] == m) ? 1 : 0;
+      chosen += mask[l];
     }
-    if (!any) continue;
+    if (chosen == 0) continue;
+    const double action_tension = a.tension;
     int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
     for (int l = 0; l < L; ++l) {
       count[l] += mask[l];
-      tension[l] = mask[l] ? std::max(0.0, tension[l] + a.tension) : tension[l];
+      const double raised = std::max(0.0, tension[l] + action_tension);
+      tension[l] = mask[l] ? raised : tension[l];
     }
     switch (a.kind) {
       case ActionKind::kMobilize:
       case ActionKind::kRaiseReadiness: {
+        // Scenario values are copied to locals: stores to the double pools could alias them.
+        const double size = a.amount;
         const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
         for (int l = 0; l < L; ++l) {
-          const double moved = mask[l] ? rules::mobilize_amount(reserve[l], a.amount, rate_cap) : 0.0;
+          const double amount = rules::mobilize_amount(reserve[l], size, rate_cap);
+          const double moved = mask[l] ? amount : 0.0;
           reserve[l] -= moved;
           ready[l] += moved;
         }
         break;
       }
-      case ActionKind::kDeploy:
+      case ActionKind::kDeploy: {
+        const double size = a.amount, rate_dt = f.deployment_rate * dt, cap = f.deployed_cap;
         for (int l = 0; l < L; ++l) {
-          const double moved =
-              mask[l] ? rules::deploy_amount(ready[l], deployed[l], a.amount, f.deployment_rate * dt, f.deployed_cap)
-                      : 0.0;
+          const double amount = rules::deploy_amount(ready[l], deployed[l], size, rate_dt, cap);
+          const double moved = mask[l] ? amount : 0.0;
           ready[l] -= moved;
           deployed[l] += moved;
           budget_used[l] += moved;
         }
         break;
-      case ActionKind::kWithdraw:
+      }
+      case ActionKind::kWithdraw: {
+        const double size = a.amount, rate_dt = f.deployment_rate * dt;
         for (int l = 0; l < L; ++l) {
-          const double moved = mask[l] ? rules::withdraw_amount(deployed[l], a.amount, f.deployment_rate * dt) : 0.0;
+          const double amount = rules::withdraw_amount(deployed[l], size, rate_dt);
+          const double moved = mask[l] ? amount : 0.0;
           deployed[l] -= moved;
           ready[l] += moved;
           budget_used[l] += moved;
         }
         break;
+      }
       case ActionKind::kPropose:
       case ActionKind::kConcede:
         talk_effect(i, a, mask);
@@ -74,8 +83,11 @@ void BlockSimulator::apply_effects(int i, int s) {
       case ActionKind::kArmPartner: {
         double* eff = st.effectiveness.col(a.target).data();
         const bool sanction = a.kind == ActionKind::kSanction;
-        for (int l = 0; l < L; ++l)
-          eff[l] = mask[l] ? (sanction ? rules::sanctioned(eff[l], a.effect) : rules::armed(eff[l], a.effect)) : eff[l];
+        const double effect = a.effect;
+        for (int l = 0; l < L; ++l) {
+          const double changed = sanction ? rules::sanctioned(eff[l], effect) : rules::armed(eff[l], effect);
+          eff[l] = mask[l] ? changed : eff[l];
+        }
         break;
       }
       case ActionKind::kAttack:
@@ -114,12 +126,15 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t*
     double* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
     const auto& parties = model_.parties(static_cast<int>(k));
     if (a.kind == ActionKind::kPropose) {
+      const double concession = a.concession;
       for (int j : parties) {
         if (j == i) continue;
         const double s_j = issues[k].salience[j];
         double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
-        for (int l = 0; l < L; ++l)
-          p[l] = mask[l] && !agreed[l] ? rules::position_step(p[l], p_own[l], a.concession, s_j) : p[l];
+        for (int l = 0; l < L; ++l) {
+          const double moved = rules::position_step(p[l], p_own[l], concession, s_j);
+          p[l] = (mask[l] != 0) & (agreed[l] == 0) ? moved : p[l];
+        }
       }
       continue;
     }
@@ -133,9 +148,11 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t*
       for (int l = 0; l < L; ++l) mean[l] += p[l];
     }
     if (others == 0) continue;
-    for (int l = 0; l < L; ++l)
-      p_own[l] = mask[l] && !agreed[l] ? rules::position_step(p_own[l], mean[l] / others, a.concession, s_own)
-                                       : p_own[l];
+    const double inverse = 1.0 / others, concession = a.concession;
+    for (int l = 0; l < L; ++l) {
+      const double moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
+      p_own[l] = (mask[l] != 0) & (agreed[l] == 0) ? moved : p_own[l];
+    }
   }
 }
 

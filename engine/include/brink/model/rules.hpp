@@ -21,6 +21,17 @@
 
 namespace brink::rules {
 
+// min and max by value (std::min/max return references, which keeps GCC from
+// turning lane loops into SIMD selects); same semantics as std::min/max.
+template <class T>
+inline T lmin(T a, T b) {
+  return b < a ? b : a;
+}
+template <class T>
+inline T lmax(T a, T b) {
+  return a < b ? b : a;
+}
+
 inline constexpr double kTroopEpsilon = 0.5;    // below half a soldier a pool counts as empty
 inline constexpr double kSanctionFloor = 0.2;   // sanctions cannot cut effectiveness below this share
 inline constexpr double kArmsAidCeiling = 3.0;  // arms aid cannot raise effectiveness above this multiple
@@ -33,15 +44,15 @@ inline constexpr float kLogitFloor = -80.0f;
 
 // mobilize (rate-limited) and raise_readiness (limited only by its amount): reserve -> ready.
 inline double mobilize_amount(double reserve, double amount, double rate_cap) {
-  return std::min(reserve, std::min(amount, rate_cap));
+  return lmin(reserve, lmin(amount, rate_cap));
 }
 // deploy: ready -> deployed, within the step's transport budget and the theatre cap.
 inline double deploy_amount(double ready, double deployed, double amount, double rate_dt, double cap) {
-  return std::max(0.0, std::min(std::min(ready, std::min(amount, rate_dt)), cap - deployed));
+  return lmax(0.0, lmin(lmin(ready, lmin(amount, rate_dt)), cap - deployed));
 }
 // withdraw: deployed -> ready, within the transport budget.
 inline double withdraw_amount(double deployed, double amount, double rate_dt) {
-  return std::min(deployed, std::min(amount, rate_dt));
+  return lmin(deployed, lmin(amount, rate_dt));
 }
 // A troop move is possible only if it moves at least half a soldier.
 inline bool moves_troops(double moved) { return moved > kTroopEpsilon; }
@@ -50,7 +61,7 @@ inline bool moves_troops(double moved) { return moved > kTroopEpsilon; }
 
 // Escalation of an action: its tension plus the rungs it climbs.
 inline float escalation_of(float action_tension, int action_rung, int rung) {
-  return action_tension + (action_rung >= 0 ? static_cast<float>(std::max(action_rung - rung, 0)) : 0.0f);
+  return action_tension + (action_rung >= 0 ? static_cast<float>(lmax(action_rung - rung, 0)) : 0.0f);
 }
 // The security gain of a troop move: r̂ · ln((Own + Δ)/Own). The common term
 // r̂ · ln(Own/Threat) is the same for every action of the actor and cancels in
@@ -76,7 +87,7 @@ inline float utility(float w_security, float security, float w_cost, float cost,
 
 // exp argument of an action's weight: λ·(U − U_best), floored.
 inline float logit_exponent(float utility, float best, float lambda) {
-  return std::max((utility - best) * lambda, kLogitFloor - 1.0f);
+  return lmax((utility - best) * lambda, kLogitFloor - 1.0f);
 }
 // The unnormalized weight exp(λ·(U − U_best)); exactly 0 for infeasible
 // actions and below e^kLogitFloor.
@@ -95,10 +106,10 @@ inline float posterior(float belief, float likelihood, float evidence) {
 
 // ---- Effectiveness after sanctions and arms aid.
 inline double sanctioned(double effectiveness, double effect) {
-  return std::max(kSanctionFloor, effectiveness * (1.0 - effect));
+  return lmax(kSanctionFloor, effectiveness * (1.0 - effect));
 }
 inline double armed(double effectiveness, double effect) {
-  return std::min(kArmsAidCeiling, effectiveness * (1.0 + effect));
+  return lmin(kArmsAidCeiling, effectiveness * (1.0 + effect));
 }
 inline bool can_sanction(double effectiveness) { return effectiveness > kSanctionFloor + 1e-9; }
 inline bool can_arm(double effectiveness) { return effectiveness < kArmsAidCeiling - 1e-9; }
@@ -106,7 +117,7 @@ inline bool can_arm(double effectiveness) { return effectiveness < kArmsAidCeili
 // ---- Negotiation: a step of `concession` scaled by flexibility (1 − salience) toward `target`.
 inline double position_step(double position, double target, double concession, double salience) {
   const double step = concession * (1.0 - salience);
-  return position + std::clamp(target - position, -step, step);
+  return position + lmin(lmax(target - position, -step), step);
 }
 // An issue is agreed when the parties' positions lie within the window.
 inline bool within_window(double lowest, double highest, double window) { return highest - lowest <= window + 1e-12; }
@@ -117,13 +128,13 @@ inline double richardson_drift(double threat, double deployed, const Posture& p,
 }
 // The drift actually applied: within the transport budget left, ready troops and the cap.
 inline double drift_move(double desired, double budget_left, double ready, double deployed, double cap) {
-  const double up = std::min(std::min(std::max(desired, 0.0), budget_left), std::min(ready, std::max(cap - deployed, 0.0)));
-  const double down = std::min(std::min(std::max(-desired, 0.0), budget_left), deployed);
+  const double up = lmin(lmin(lmax(desired, 0.0), budget_left), lmin(ready, lmax(cap - deployed, 0.0)));
+  const double down = lmin(lmin(lmax(-desired, 0.0), budget_left), deployed);
   return up - down;
 }
 // After a settlement, deployed forces stand down toward a floor as fast as they can be moved.
 inline double drawdown_move(double deployed, double floor, double rate_dt) {
-  return std::min(std::max(deployed - floor, 0.0), rate_dt);
+  return lmin(lmax(deployed - floor, 0.0), rate_dt);
 }
 
 // ---- Incidents: the chance of at least one incident in a step of `dt` days.
