@@ -1,0 +1,61 @@
+// The scalar reference twin (in the spirit of qsim's basic simulator beside
+// its AVX ones): the model one replication at a time in plain C++, built from
+// the same rules (rules.hpp), the same random streams (rng.hpp) and the same
+// Model as the vectorized kernel, with the same precision per quantity.
+// It is the oracle of the vectorized code (tests/model/scalar_twin_test.cpp)
+// and the baseline of its speed-up (bench/kernel_bench.cpp).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "brink/model/block_result.hpp"
+#include "brink/model/model.hpp"
+
+namespace brink {
+
+// The state of one replication; the fields mirror BlockState's columns.
+struct ReplicationState {
+  std::vector<double> deployed, ready, reserve, casualties, created, removed, effectiveness, moved;  // per actor
+  std::vector<int> side, last_action, type;                                                        // per actor
+  std::vector<int> action_count;  // actors × action kinds
+  std::vector<double> position;   // issues × actors
+  std::vector<int> agreed;        // per issue
+  std::vector<float> belief;      // actors × kMaxTypes
+  double tension = 0.0, start_strength_attacker = 0.0, start_strength_defender = 0.0;
+  int rung = 0, peak_rung = 0, outcome = -1, end_step = -1, war_start_step = -1, war_end_step = -1;
+  int first_incident_step = -1, incidents = 0, alliance_war_cause = 0;
+};
+
+class ScalarTwin {
+ public:
+  ScalarTwin(const Model& model, std::int64_t point, std::int64_t replication);
+  void step(int s);
+  void finish();
+  const ReplicationState& state() const { return st_; }
+
+ private:
+  void apply_events(int s, bool active);
+  void decide_and_act(int s);
+  float decide(int i, int s, const std::vector<float>& believed_resolve, bool at_war);
+  void apply_effect(int i, int m, int s);
+  void posture(bool active);
+  void combat(int s);
+  void incidents(int s, bool active);
+  void negotiate(int s, bool active);
+  void start_war(int attacker, int target, int s);
+  void raise_rung(int rung, int s, AllianceWarCause cause);
+  void join_alliance_war();
+
+  const Model& model_;
+  const Scenario& sc_;
+  StreamKey key_;
+  std::uint32_t replication_;
+  ReplicationState st_;
+  std::vector<int> choice_;
+};
+
+// The block a kernel would return, computed replication by replication.
+BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec);
+
+}  // namespace brink
