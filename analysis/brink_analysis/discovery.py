@@ -19,7 +19,7 @@ import xarray as xr
 from .io import PER_RUN_HINT, parameter_table, replication_mask, require, swept_parameters
 from .prim import PrimResult, prim
 
-__all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names"]
+__all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "variance_explained"]
 
 
 def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
@@ -175,7 +175,9 @@ def cart_boxes(
 def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.Series:
     """Share of the outcome's (weighted) variance each parameter explains alone: the correlation
     ratio of `y` on the parameter cut into at most `bins` quantile bins (or its distinct values when
-    there are no more than `bins`), i.e. a binned first-order index, in [0, 1]."""
+    there are no more than `bins`), i.e. a binned first-order index, adjusted for the number of bins
+    as R² is for the number of regressors (so that a parameter that does not matter scores about 0
+    however few the cases) and clipped to [0, 1]."""
     y = np.asarray(y, dtype=float)
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     mean = np.average(y, weights=w)
@@ -189,13 +191,15 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
         else:
             edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
             group = np.searchsorted(edges, x, side="right")
-        between = 0.0
-        for g in np.unique(group):
+        between, groups = 0.0, np.unique(group)
+        for g in groups:
             sel = group == g
             wg = w[sel].sum()
             if wg > 0:
                 between += wg * (np.average(y[sel], weights=w[sel]) - mean) ** 2
-        out[str(name)] = between / total if total > 0 else 0.0
+        eta2 = between / total if total > 0 else 0.0
+        n, k = len(y), len(groups)
+        out[str(name)] = float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0)) if n > k else eta2
     return pd.Series(out, name="variance_explained")
 
 

@@ -81,6 +81,10 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no brink result file at '{path}'")
+    try:
+        import h5netcdf  # noqa: F401 - xarray's engine; not a declared dependency (see pyproject.toml)
+    except ImportError as e:
+        raise ImportError("reading brink files needs h5netcdf: install python3-h5netcdf (Debian) or h5netcdf") from e
     ds = xr.open_dataset(path, engine="h5netcdf", decode_timedelta=False)
     if ds.attrs.get("engine") != "brink":
         ds.close()

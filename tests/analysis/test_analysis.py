@@ -572,7 +572,7 @@ def test_plot_sensitivity_bars(sens_file):
     widths = np.array([p.get_width() for p in ax.patches])
     np.testing.assert_array_equal(widths[: len(params)], raw(sens_file, "sensitivity_first")[k])
     np.testing.assert_array_equal(widths[len(params):], raw(sens_file, "sensitivity_total")[k])
-    assert [t.get_text() for t in ax.get_yticklabels()] == [ba.parameter_label(p, units=False) for p in params]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [ba.parameter_label(p) for p in params]
     assert "Sobol index" in ax.get_xlabel()
     assert "full-scale war" in ax.get_title()
 
