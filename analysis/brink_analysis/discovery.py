@@ -174,14 +174,15 @@ def cart_boxes(
 
 def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.Series:
     """Share of the outcome's (weighted) variance each parameter explains alone: the correlation
-    ratio of `y` on the parameter cut into at most `bins` quantile bins (or its distinct values when
-    there are no more than `bins`), i.e. a binned first-order index, adjusted for the number of bins
+    ratio of `y` on the parameter cut into at most `bins` quantile bins of about 20 cases or more
+    (or its distinct values when there are no more than that), i.e. a binned first-order index, adjusted for the number of bins
     as R² is for the number of regressors (so that a parameter that does not matter scores about 0
     however few the cases) and clipped to [0, 1]."""
     y = np.asarray(y, dtype=float)
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     mean = np.average(y, weights=w)
     total = np.sum(w * (y - mean) ** 2)
+    bins = min(bins, max(2, len(y) // 20))  # about 20 cases per bin at least: fewer bins, less noise
     out = {}
     for name in X.columns:
         x = np.asarray(X[name], dtype=float)

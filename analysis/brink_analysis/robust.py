@@ -84,6 +84,10 @@ def policy_outcomes(
         raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")
     # Values written by the design read back exactly, but round so that
     # separately written files of the same design match on every platform.
+    for name in levers + uncertainties:
+        if frame[name].isna().any():
+            raise ValueError(f"parameter '{name}' has no value at some points (files of different designs?); "
+                             "every file must record the same levers and uncertainties")
     keys = frame[levers + uncertainties].astype(float).round(9)
     keys["probability"] = frame["probability"].to_numpy()
     if keys.duplicated(levers + uncertainties).any():
