@@ -241,3 +241,9 @@ def test_command_line_robust(policy_grid_file, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "robustness of 4 policies for P(full_war) over 6 states" in done.stdout
     assert (tmp_path / "robust.png").stat().st_size > 1000
+
+
+def test_line_plot_of_a_sampled_design_points_to_the_scatter(lhs):
+    with pytest.raises(ValueError, match="this lhs design also differ in actors.RUS.forces.deployed_cap; "
+                                         r"draw them with plot_outcome_scatter"):
+        ba.plot_outcome_probability(lhs, PATIENCE, "full_war")
