@@ -17,6 +17,7 @@ from matplotlib.patches import Rectangle
 
 from .discovery import discovery_data, outcome_names
 from .io import format_value, label_of, parameter_label
+from .plots import _thousands, outcome_label
 from .prim import Box, PrimResult
 from .robust import policy_outcomes, regret_table
 
@@ -39,6 +40,18 @@ def _with_unit(name: str, unit: str | None) -> str:
     return parameter_label(name, unit)
 
 
+def _outcome_text(outcome: str | Sequence[str]) -> str:
+    names = [o.strip() for o in outcome.split(",")] if isinstance(outcome, str) else list(outcome)
+    return " or ".join(outcome_label(o) for o in names)
+
+
+def _large_numbers(axis, values) -> None:
+    """Thousands separators on an axis of large values (troops), so that ticks do not run together."""
+    if np.nanmax(np.abs(np.asarray(values, dtype=float))) >= 1e4:
+        _thousands(axis)
+        axis.set_major_locator(plt.MaxNLocator(5))
+
+
 def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes | None = None) -> Axes:
     """PRIM's peeling trajectory: density against coverage of every box, coloured by the number of
     parameters restricted, with box `chosen` (default: the result's chosen box) ringed and numbered."""
@@ -57,7 +70,7 @@ def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes |
                 color="crimson")
     ax.set_xlabel("coverage (share of the cases of interest inside the box)")
     ax.set_ylabel("density (mean outcome inside the box)")
-    ax.set_title(f"PRIM peeling trajectory" + (f": {result.outcome}" if result.outcome else ""))
+    ax.set_title("PRIM peeling trajectory" + (f": {_outcome_text(result.outcome)}" if result.outcome else ""))
     ax.grid(alpha=0.3)
     return ax
 
@@ -95,8 +108,10 @@ def plot_outcome_scatter(
     ax = _axes(ax)
     points = ax.scatter(X[x], X[y], c=p, cmap="magma_r", vmin=0.0, vmax=max(1e-9, float(p.max())), s=28,
                         edgecolors="0.3", linewidths=0.3)
-    label = " or ".join(outcome_names(ds, outcome))
+    label = _outcome_text(outcome_names(ds, outcome))
     ax.figure.colorbar(points, ax=ax).set_label(f"P({label})")
+    _large_numbers(ax.xaxis, X[x])
+    _large_numbers(ax.yaxis, X[y])
     if box is not None:
         x0, x1 = box.lower.get(x, X[x].min()), box.upper.get(x, X[x].max())
         y0, y1 = box.lower.get(y, X[y].min()), box.upper.get(y, X[y].max())
@@ -125,13 +140,14 @@ def plot_partial_dependence(
     names = list(X.columns)
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), sharey=True, layout="constrained",
                              squeeze=False)
-    label = " or ".join(outcome_names(ds, outcome))
+    label = _outcome_text(outcome_names(ds, outcome))
     for j, (ax, name) in enumerate(zip(axes[0], names)):
         pd_result = partial_dependence(model, X.to_numpy(dtype=float), [j], grid_resolution=40, kind="average")
         grid = pd_result["values"][0]
         ax.scatter(X[name], p, s=10, color="0.6", alpha=0.7, label="points")
         ax.plot(grid, pd_result["average"][0], color="tab:red", lw=2, label="partial dependence")
         ax.set_xlabel(label_of(ds, name))
+        _large_numbers(ax.xaxis, X[name])
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"P({label})")
     axes[0][0].legend(loc="best", fontsize=8)
@@ -163,13 +179,13 @@ def plot_robustness(
     left.boxplot([matrix[c].to_numpy() for c in matrix.columns], positions=rows, vert=False, widths=0.5)
     left.scatter(matrix.mean(axis=0), rows, color="tab:red", zorder=3, label="expected")
     left.axvline(threshold, color="0.3", ls="--", lw=1, label=f"threshold {threshold:g}")
-    name = outcome if isinstance(outcome, str) else " or ".join(outcome)
+    name = _outcome_text(outcome)
     left.set_xlabel(f"P({name}) across {len(matrix)} states of the world")
     left.set_yticks(rows, labels)
     left.legend(loc="best", fontsize=8)
     right.barh(rows - 0.18, regret.max(axis=0), height=0.36, color="tab:purple", label="maximum regret")
     right.barh(rows + 0.18, regret.mean(axis=0), height=0.36, color="tab:olive", label="mean regret")
-    right.set_xlabel("regret (vs. the best policy in each state)")
+    right.set_xlabel("regret vs. the best policy")
     right.legend(loc="best", fontsize=8)
     left.invert_yaxis()
     fig.suptitle(f"Robustness of {len(labels)} policies: P({name})")
