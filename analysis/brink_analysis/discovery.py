@@ -18,6 +18,7 @@ import xarray as xr
 
 from .io import PER_RUN_HINT, parameter_table, replication_mask, require, swept_parameters
 from .prim import PrimResult, prim
+from .tables import _replications
 
 __all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "variance_explained"]
 
@@ -65,7 +66,7 @@ def discovery_data(
     chosen = _parameters(ds, parameters)
     table = parameter_table(ds)
     units = {p: table.attrs["units"].get(p) for p in chosen}
-    reps = np.asarray(ds["replications"].values, dtype=float)
+    reps = _replications(ds).astype(float)
     finished = reps > 0
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")

@@ -10,6 +10,7 @@ and, after ``--sensitivity``, ``output``.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
@@ -81,10 +82,8 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no brink result file at '{path}'")
-    try:
-        import h5netcdf  # noqa: F401 - xarray's engine; not a declared dependency (see pyproject.toml)
-    except ImportError as e:
-        raise ImportError("reading brink files needs h5netcdf: install python3-h5netcdf (Debian) or h5netcdf") from e
+    if importlib.util.find_spec("h5netcdf") is None:  # xarray's engine; not declared in pyproject.toml
+        raise ImportError("reading brink files needs h5netcdf: install python3-h5netcdf (Debian) or h5netcdf")
     ds = xr.open_dataset(path, engine="h5netcdf", decode_timedelta=False)
     if ds.attrs.get("engine") != "brink":
         ds.close()

@@ -29,6 +29,7 @@ import xarray as xr
 
 from .discovery import outcome_names
 from .io import parameter_table
+from .tables import _replications
 
 __all__ = ["policy_outcomes", "regret_table", "robustness_table"]
 
@@ -59,7 +60,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     for ds in data:
         names = outcome_names(ds, outcome)
         table = parameter_table(ds).reset_index(drop=True)
-        finished = np.asarray(ds["replications"].values) > 0
+        finished = _replications(ds) > 0
         table["probability"] = np.asarray(ds["outcome_probability"].sel(outcome=names).sum("outcome").values, float)
         frames.append(table[finished])
     return pd.concat(frames, ignore_index=True)

@@ -6,6 +6,7 @@ environment that sees the system's packages and installs the package with
 the documented offline command, then runs its console script on a real file.
 """
 
+import importlib.util
 import os
 import shutil
 import stat
@@ -137,10 +138,8 @@ def test_find_brink_order(brink, tmp_path, monkeypatch):
 
 
 def test_pip_install_into_a_fresh_venv(tmp_path, lhs_file):
-    try:
-        import ensurepip  # noqa: F401 - python3-venv provides it; without it no venv can hold pip
-        import venv  # noqa: F401
-    except ImportError:
+    # python3-venv provides ensurepip; without it no virtual environment can hold pip.
+    if importlib.util.find_spec("ensurepip") is None or importlib.util.find_spec("venv") is None:
         pytest.skip("python3-venv is not installed: no virtual environment can be made")
     base = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     env_dir = tmp_path / "venv"
