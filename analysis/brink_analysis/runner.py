@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import select
@@ -98,7 +99,11 @@ class _Progress:
             return
         if mode in (True, "bar"):
             try:
-                from tqdm.auto import tqdm
+                # tqdm.auto draws a widget in Jupyter, but warns without ipywidgets: then use the text bar.
+                if importlib.util.find_spec("ipywidgets") is not None:
+                    from tqdm.auto import tqdm
+                else:
+                    from tqdm import tqdm
 
                 self.bar = tqdm(total=100.0, desc=label, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| "
                                 "[{elapsed}<{remaining}]")
