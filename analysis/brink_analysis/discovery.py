@@ -43,7 +43,7 @@ def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
         if name not in table.columns:
             raise ValueError(f"'{name}' is not a parameter of this file; its parameters: {', '.join(table.columns)}")
     if not chosen:
-        raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep with a --design)")
+        raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep)")
     return chosen
 
 
