@@ -1,8 +1,11 @@
 """Python helpers for the result files of the `brink` crisis-simulation engine.
 
-Usable without installing: put the repository's ``analysis/`` directory on the
-path (``PYTHONPATH=analysis``) and use Debian's ``/usr/bin/python3`` (it has
-xarray, h5netcdf, pandas and matplotlib).
+Install it offline into a virtual environment that sees Debian's packages
+(``/usr/bin/python3 -m venv --system-site-packages .venv`` then
+``.venv/bin/pip install --no-build-isolation --no-index -e analysis``), or use
+it in place with ``PYTHONPATH=analysis`` and Debian's ``/usr/bin/python3`` (it
+has xarray, h5netcdf, pandas and matplotlib; scikit-learn and tqdm for the
+exploration functions).
 
 Reading
     :func:`open_results` opens a file as an :class:`xarray.Dataset` with string
@@ -24,18 +27,38 @@ multi-panel plots)
     :func:`plot_survival`, :func:`plot_beliefs`, :func:`plot_sensitivity`.
 
 Running the engine
-    :func:`find_brink` and :func:`run_brink` locate and run the CLI.
+    :func:`run` runs ``brink run`` with live progress and returns the opened
+    file; :func:`find_brink` and :func:`run_brink` locate and run the CLI.
+
+Exploratory modelling
+    :func:`find_boxes` (PRIM, Friedman & Fisher 1999, on a sweep file) and
+    :func:`prim` (on any cases), :func:`cart_boxes`, :func:`feature_scores`,
+    :func:`discovery_data`; :func:`robustness_table`, :func:`regret_table` and
+    :func:`policy_outcomes` for levers × uncertainties designs; plots
+    :func:`plot_prim_tradeoff`, :func:`plot_prim_box`,
+    :func:`plot_outcome_scatter`, :func:`plot_partial_dependence`,
+    :func:`plot_robustness`. Command line: ``python3 -m brink_analysis
+    discover FILE --outcome full_war`` (or ``brink-analysis discover ...``).
 
 Units follow the engine: troops are head counts, time is in days,
 probabilities and beliefs are fractions in [0, 1].
 """
 
 from .cli import find_brink, run_brink
+from .discovery import cart_boxes, discovery_data, feature_scores, find_boxes, variance_explained
+from .explore_plots import (
+    plot_outcome_scatter,
+    plot_partial_dependence,
+    plot_prim_box,
+    plot_prim_tradeoff,
+    plot_robustness,
+)
 from .io import (
     format_value,
     label_of,
     open_results,
     parameter_label,
+    parameter_table,
     parameter_units,
     parameter_values,
     parameters,
@@ -57,6 +80,9 @@ from .plots import (
     plot_troop_fans,
     save_figure,
 )
+from .prim import Box, PrimResult, prim
+from .robust import policy_outcomes, regret_table, robustness_table
+from .runner import brink_command, run
 from .tables import (
     agreement_table,
     belief_by_true_type,
@@ -71,6 +97,24 @@ from .tables import (
 )
 
 __all__ = [
+    "Box",
+    "PrimResult",
+    "brink_command",
+    "cart_boxes",
+    "discovery_data",
+    "feature_scores",
+    "find_boxes",
+    "plot_outcome_scatter",
+    "plot_partial_dependence",
+    "plot_prim_box",
+    "plot_prim_tradeoff",
+    "plot_robustness",
+    "policy_outcomes",
+    "prim",
+    "regret_table",
+    "robustness_table",
+    "run",
+    "variance_explained",
     "OUTCOME_COLORS",
     "agreement_table",
     "belief_by_true_type",
@@ -80,6 +124,7 @@ __all__ = [
     "open_results",
     "outcome_table",
     "parameter_label",
+    "parameter_table",
     "parameter_units",
     "parameter_values",
     "parameters",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,18 +18,25 @@ def repository_root() -> Path:
 
 
 def find_brink() -> Path:
-    """Path of the `brink` binary: ``$BRINK`` if set, else ``<repository>/build/release/brink``.
+    """Path of the `brink` binary: ``$BRINK`` if set, else ``<repository>/build/release/brink``
+    (when this package runs from a source tree), else `brink` on ``PATH``.
 
-    Raises FileNotFoundError, saying how to build it, if there is no executable there."""
+    Raises FileNotFoundError, saying how to build it, if none is an executable file."""
     env = os.environ.get("BRINK")
-    path = Path(env) if env else repository_root() / "build" / "release" / "brink"
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        where = "$BRINK" if env else "the release build"
-        raise FileNotFoundError(
-            f"no brink binary at {path} ({where}); build it with "
-            "`cmake --preset release && cmake --build --preset release --target brink`, or set BRINK to its path"
-        )
-    return path
+    if env:
+        if not (os.path.isfile(env) and os.access(env, os.X_OK)):
+            raise FileNotFoundError(f"BRINK={env} is not an executable file; set BRINK to the brink binary")
+        return Path(env)
+    built = repository_root() / "build" / "release" / "brink"
+    if built.is_file() and os.access(built, os.X_OK):
+        return built
+    on_path = shutil.which("brink")
+    if on_path:
+        return Path(on_path)
+    raise FileNotFoundError(
+        f"no brink binary: BRINK is not set, there is none at {built} and none on PATH; build it with "
+        "`cmake --preset release && cmake --build --preset release --target brink`, or set BRINK to its path"
+    )
 
 
 def run_brink(*args, binary: str | os.PathLike | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:

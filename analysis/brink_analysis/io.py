@@ -10,6 +10,7 @@ and, after ``--sensitivity``, ``output``.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
@@ -17,6 +18,7 @@ import warnings
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "label_of",
     "open_results",
     "parameter_label",
+    "parameter_table",
     "parameter_units",
     "parameter_values",
     "parameters",
@@ -79,6 +82,8 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no brink result file at '{path}'")
+    if importlib.util.find_spec("h5netcdf") is None:  # xarray's engine; not declared in pyproject.toml
+        raise ImportError("reading brink files needs h5netcdf: install python3-h5netcdf (Debian) or h5netcdf")
     ds = xr.open_dataset(path, engine="h5netcdf", decode_timedelta=False)
     if ds.attrs.get("engine") != "brink":
         ds.close()
@@ -104,22 +109,20 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     if "day" in ds.data_vars:
         ds = ds.set_coords("day")
 
-    if "parameter" in ds.dims and "parameter_value" in ds.data_vars:
-        table = np.asarray(ds["parameter_value"].values, dtype=float)
+    if "parameter_value" in ds.variables:
+        ds["parameter_value"] = ds["parameter_value"].load()  # small, and read on every parameter lookup
+    table = parameter_table(ds)
+    if len(table.columns):
         scenario = _parse_scenario(ds.attrs.get("scenario"))
         extra = {}
-        # The engine writes each parameter's unit (parameter_units); older
-        # files fall back to the table of known paths.
-        file_units = [str(u) for u in ds["parameter_units"].values] if "parameter_units" in ds else None
-        for i, name in enumerate(ds["parameter"].values):
+        for name in table.columns:
             attrs = {
                 "long_name": f"value of the scenario parameter {name} at each point",
-                "label": parameter_label(str(name), units=False, scenario=scenario),
+                "label": parameter_label(name, scenario=scenario),
             }
-            unit = (file_units[i] or None) if file_units else parameter_units(name)
-            if unit:
-                attrs["units"] = unit
-            extra[str(name)] = ("point", table[:, i], attrs)
+            if table.attrs["units"][name]:
+                attrs["units"] = table.attrs["units"][name]
+            extra[name] = ("point", table[name].to_numpy(), attrs)
         ds = ds.assign_coords(extra)
     return ds
 
@@ -129,22 +132,41 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
 # --------------------------------------------------------------------------
 
 
+def parameter_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Every ``--set``/``--sweep`` parameter's value at every point: a DataFrame indexed by the
+    point index (``point``) with one float64 column per dotted parameter path, in file order, and
+    ``table.attrs["units"]`` = {path: unit as the file records it, or None if dimensionless}.
+
+    This is the one place that knows how a file lays its parameters out (today
+    ``parameter_value(point, parameter)`` with the paths in the ``parameter``
+    coordinate and the units in ``parameter_units``); everything else in the
+    package reads parameters through it."""
+    index = pd.Index(np.asarray(ds["point"].values, dtype=np.int64), name="point")
+    if "parameter" not in ds.dims or "parameter_value" not in ds.variables:
+        table = pd.DataFrame(index=index)
+        table.attrs["units"] = {}
+        return table
+    names = [str(p) for p in ds["parameter"].values]
+    values = np.asarray(ds["parameter_value"].transpose("point", "parameter").values, dtype=float)
+    table = pd.DataFrame(values, index=index, columns=names)
+    raw = ds["parameter_units"].values if "parameter_units" in ds.variables else [""] * len(names)
+    units = [u.decode() if isinstance(u, bytes) else str(u) for u in raw]
+    table.attrs["units"] = {n: (u if u not in ("", "1") else None) for n, u in zip(names, units)}
+    return table
+
+
 def parameters(ds: xr.Dataset) -> list[str]:
     """Every parameter path the file records (each ``--set`` and ``--sweep``), in file order."""
-    if "parameter" not in ds.dims:
-        return []
-    return [str(p) for p in ds["parameter"].values]
+    return list(parameter_table(ds).columns)
 
 
 def parameter_values(ds: xr.Dataset, name: str) -> np.ndarray:
     """Value of parameter path `name` at every point (float64, along ``point``); ValueError if the file lacks it."""
-    names = parameters(ds)
-    if name not in names:
-        listed = ", ".join(names) if names else "none (the run used no --set or --sweep)"
+    table = parameter_table(ds)
+    if name not in table.columns:
+        listed = ", ".join(table.columns) if len(table.columns) else "none (the run used no --set or --sweep)"
         raise ValueError(f"'{name}' is not a parameter of this file; its parameters: {listed}")
-    if name in ds.coords:
-        return np.asarray(ds.coords[name].values, dtype=float)
-    return np.asarray(ds["parameter_value"].isel(parameter=names.index(name)).values, dtype=float)
+    return table[name].to_numpy()
 
 
 def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> list[str]:
@@ -219,40 +241,8 @@ PER_RUN_HINT = "run brink without --summary-only to record per-replication resul
 
 
 # --------------------------------------------------------------------------
-# Units and labels (docs/model.md, "Parameter table")
+# Units (from the file) and labels
 # --------------------------------------------------------------------------
-
-_ACTOR = r"actors\.[^.]+"
-_UNITS: list[tuple[str, str | None]] = [
-    (r"run\.(horizon_days|dt_days)", "days"),
-    (r"run\.replications", "replications"),
-    (r"output\.timeseries_every", "steps"),
-    (r"escalation\.tension\.(initial|agreement_relief)", "tension"),
-    (r"escalation\.tension\.decay", "1/day"),
-    (r"escalation\.incidents\.base_rate", "1/day"),
-    (r"escalation\.incidents\.tension_rate", "1/day per tension unit"),
-    (r"escalation\.incidents\.contact_rate", "1/day per 100,000 troops"),
-    (r"escalation\.incidents\.tension_jump", "tension"),
-    (r"escalation\.incidents\.escalation_probability", "probability"),
-    (_ACTOR + r"\.forces\.(deployed|ready|reserve|deployed_cap)", "troops"),
-    (_ACTOR + r"\.forces\.(mobilization_rate|deployment_rate)", "troops/day"),
-    (_ACTOR + r"\.posture\.(reaction|fatigue)", "1/day"),
-    (_ACTOR + r"\.posture\.grievance", "troops/day"),
-    (_ACTOR + r"\.combat\.effectiveness", None),  # 1/day (square law) or 1/(troop day) (linear law)
-    (_ACTOR + r"\.decision\.rationality", "1/utils"),
-    (_ACTOR + r"\.decision\.patience_days", "days"),
-    (_ACTOR + r"\.(decision|types\.[^.]+)\.weights\.[^.]+", "utils per feature unit"),
-    (_ACTOR + r"\.types\.[^.]+\.prior", "probability"),
-    (_ACTOR + r"\.actions\.[^.]+\.cost", "utils"),
-    (_ACTOR + r"\.actions\.[^.]+\.tension", "tension"),
-    (_ACTOR + r"\.actions\.[^.]+\.amount", "troops"),
-    (_ACTOR + r"\.actions\.[^.]+\.concession", "position"),
-    (_ACTOR + r"\.actions\.[^.]+\.effect", "fraction"),
-    (r"negotiation\.acceptance_window", "position"),
-    (r"negotiation\.issues\.[^.]+\.positions\.[^.]+", "position"),
-    (r"events\.\d+\.day", "days"),
-    (r"events\.\d+\.(deploy|withdraw|mobilize|demobilize|reinforce)", "troops"),
-]
 
 _NICE = {
     "forces.deployed": "deployed forces",
@@ -272,13 +262,15 @@ _NICE = {
 }
 
 
-def parameter_units(path: str) -> str | None:
-    """Unit of a scenario parameter path (docs/model.md, "Parameter table"), or None if it is
-    dimensionless or not known, e.g. ``"troops"`` for ``actors.RUS.forces.deployed``."""
-    for pattern, unit in _UNITS:
-        if re.fullmatch(pattern, path):
-            return unit
-    return None
+def parameter_units(ds: xr.Dataset, path: str) -> str | None:
+    """Unit of parameter `path` as the file records it (the ``units`` of its coordinate, or
+    ``parameter_units``), or None if the file gives none or a dimensionless ``1``,
+    e.g. ``"troops"`` for ``actors.RUS.forces.deployed``. The package keeps no unit table
+    of its own: the engine's parameter registry is the one source."""
+    units = parameter_table(ds).attrs["units"]
+    if path not in units:
+        parameter_values(ds, path)  # raises the ValueError naming the file's parameters
+    return units[path]
 
 
 def _nice_actor_path(rest: str) -> str:
@@ -297,9 +289,10 @@ def _nice_actor_path(rest: str) -> str:
     return rest.replace("_", " ")
 
 
-def parameter_label(path: str, units: bool = True, scenario: Mapping | None = None) -> str:
-    """Human-readable label of a parameter path, with its unit in parentheses when known and
-    `units` is true: ``actors.RUS.decision.patience_days`` -> ``"RUS patience (days)"``.
+def parameter_label(path: str, unit: str | None = None, scenario: Mapping | None = None) -> str:
+    """Human-readable label of a parameter path, with `unit` in parentheses when given:
+    ``parameter_label("actors.RUS.decision.patience_days", "days")`` -> ``"RUS patience (days)"``.
+    Use :func:`label_of` for a parameter of a file, whose unit the file records.
 
     `scenario` (the parsed scenario, optional) names list entries such as
     commitments: ``relations.commitments.2.strength`` -> ``"USA→UKR commitment strength"``."""
@@ -317,18 +310,17 @@ def parameter_label(path: str, units: bool = True, scenario: Mapping | None = No
             text = f"{entry['from']}→{entry['to']} commitment strength"
         except (KeyError, IndexError, TypeError, ValueError):
             pass
-    unit = parameter_units(path) if units else None
     return f"{text} ({unit})" if unit else text
 
 
 def label_of(ds: xr.Dataset, path: str, units: bool = True) -> str:
     """Label of parameter `path` in a dataset from :func:`open_results` (which names list entries
-    from the file's scenario text), with its unit in parentheses when known and `units` is true."""
+    from the file's scenario text), with the file's unit in parentheses when it has one and `units` is true."""
     coord = ds.coords.get(path)
+    unit = parameter_units(ds, path) if units and path in parameters(ds) else None
     if coord is not None and "label" in coord.attrs:
-        unit = coord.attrs.get("units") if units else None
         return f"{coord.attrs['label']} ({unit})" if unit else str(coord.attrs["label"])
-    return parameter_label(path, units)
+    return parameter_label(path, unit)
 
 
 def _parse_scenario(text) -> Mapping | None:
@@ -364,7 +356,7 @@ def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) 
         return f"point {int(ds['point'].values[point])}"
     parts = []
     for name in names:
-        unit = parameter_units(name)
+        unit = parameter_units(ds, name)
         value = format_value(parameter_values(ds, name)[point])
         parts.append(f"{label_of(ds, name, units=False)} {value}" + (f" {unit}" if unit in ("days", "troops") else ""))
     return ", ".join(parts)

@@ -131,6 +131,12 @@ def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.nd
 def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str]) -> None:
     others = [n for n in swept_parameters(ds, points) if n not in used]
     if others:
+        design = str(ds.attrs.get("design", "grid"))
+        if design != "grid":  # no two sampled points share a value: where= and by= cannot help
+            raise ValueError(
+                f"the points of this {design} design also differ in " + ", ".join(others) + "; draw them with "
+                "plot_outcome_scatter(ds, x, y, outcome) or plot_partial_dependence(ds, outcome)"
+            )
         raise ValueError(
             "the selected points also differ in " + ", ".join(others) + "; fix them with "
             "where={path: value} or draw one line per value with by=path"

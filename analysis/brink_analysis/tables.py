@@ -16,7 +16,7 @@ import xarray as xr
 from .io import (
     PER_RUN_HINT,
     TIMESERIES_HINT,
-    parameters,
+    parameter_table,
     point_position,
     require,
 )
@@ -80,10 +80,8 @@ def _point_columns(ds: xr.Dataset, rows_per_point: int) -> dict[str, np.ndarray]
     """The point index and each parameter's value, repeated for `rows_per_point` rows per point."""
     columns: dict[str, np.ndarray] = {
         "point": np.repeat(np.asarray(ds["point"].values, dtype=np.int64), rows_per_point)}
-    if parameters(ds):
-        table = np.asarray(ds["parameter_value"].values, dtype=float)
-        for i, name in enumerate(parameters(ds)):
-            columns[name] = np.repeat(table[:, i], rows_per_point)
+    for name, values in parameter_table(ds).items():
+        columns[name] = np.repeat(values.to_numpy(), rows_per_point)
     return columns
 
 

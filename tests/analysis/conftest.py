@@ -130,3 +130,45 @@ def adaptive_file(brink, results_dir, source_dir):
 def _close_figures():
     yield
     plt.close("all")
+
+
+CAP = "actors.RUS.forces.deployed_cap"
+USA_READY = "actors.USA.forces.ready"
+
+
+@pytest.fixture(scope="session")
+def lhs_file(brink, results_dir):
+    """A Latin hypercube of 128 points over RUS patience (which drives full-scale war) and the cap on
+    RUS deployed forces between 5 and 100 million troops (never reached from 100,000: the model
+    ignores it), common random numbers, 64 replications with per-run data."""
+    return _run(
+        brink, results_dir / "lhs.h5", "-n", 64, "--design", "lhs", "--samples", 128,
+        "--sweep", f"{PATIENCE}=5:90", "--sweep", f"{CAP}=5000000:100000000",
+        "--set", "run.random_numbers=common",
+    )
+
+
+@pytest.fixture(scope="session")
+def policy_grid_file(brink, results_dir):
+    """Levers (USA ready forces, USA->UKR commitment) crossed with uncertainties (RUS patience and
+    deployed forces) as one grid: 2 x 2 policies in 3 x 2 states, summaries only."""
+    return _run(
+        brink, results_dir / "policy-grid.h5", "-n", 128, "--summary-only",
+        "--sweep", f"{USA_READY}=8500,50000", "--sweep", f"{COMMITMENT}=0.15,0.6",
+        "--sweep", f"{PATIENCE}=15,30,60", "--sweep", f"{DEPLOYED}=80000,160000",
+    )
+
+
+@pytest.fixture(scope="session")
+def policy_lhs_files(brink, results_dir):
+    """The same LHS design of uncertainties (same axes, samples and seed) run once per policy, the
+    lever fixed with --set: the levers x uncertainties design as one file per policy."""
+    return [
+        _run(
+            brink, results_dir / f"policy-lhs-{ready}.h5", "-n", 128, "--summary-only",
+            "--design", "lhs", "--samples", 12,
+            "--sweep", f"{PATIENCE}=10:80", "--sweep", f"{DEPLOYED}=80000:160000",
+            "--set", f"{USA_READY}={ready}",
+        )
+        for ready in (8500, 30000, 60000)
+    ]

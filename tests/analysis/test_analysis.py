@@ -169,13 +169,20 @@ def test_unfinished_points_of_an_interrupted_run_are_left_out(grid_file, tmp_pat
                 call()
 
 
-def test_parameter_labels_and_units(grid):
-    assert ba.parameter_units(DEPLOYED) == "troops"
-    assert ba.parameter_units(PATIENCE) == "days"
-    assert ba.parameter_units("actors.USA.forces.deployment_rate") == "troops/day"
-    assert ba.parameter_units("relations.commitments.2.strength") is None
-    assert ba.parameter_label(DEPLOYED) == "RUS deployed forces (troops)"
-    assert ba.parameter_label(PATIENCE, units=False) == "RUS patience"
+def test_parameter_labels_and_units(grid, grid_file, three_way_file):
+    # Units come only from the file (its parameter_units), never from a table in the package.
+    file_units = dict(zip(strings(grid_file, "parameter"), strings(grid_file, "parameter_units")))
+    for path in (DEPLOYED, PATIENCE, "actors.USA.forces.ready"):
+        assert file_units[path], path
+        assert ba.parameter_units(grid, path) == file_units[path]
+        assert grid.coords[path].attrs["units"] == file_units[path]
+    assert ba.parameter_table(grid).attrs["units"] == {p: u or None for p, u in file_units.items()}
+    with ba.open_results(three_way_file) as ds:
+        assert ba.parameter_units(ds, COMMITMENT) is None  # dimensionless: no unit in the file
+    with pytest.raises(ValueError, match="is not a parameter of this file"):
+        ba.parameter_units(grid, "actors.USA.forces.deployment_rate")
+    assert ba.parameter_label(DEPLOYED, "troops") == "RUS deployed forces (troops)"
+    assert ba.parameter_label(PATIENCE) == "RUS patience"
     assert ba.label_of(grid, PATIENCE) == "RUS patience (days)"
     k = ba.point_position(grid, {DEPLOYED: 120000, PATIENCE: 30})
     assert ba.point_label(grid, k) == "RUS deployed forces 120,000 troops, RUS patience 30 days"
@@ -565,7 +572,7 @@ def test_plot_sensitivity_bars(sens_file):
     widths = np.array([p.get_width() for p in ax.patches])
     np.testing.assert_array_equal(widths[: len(params)], raw(sens_file, "sensitivity_first")[k])
     np.testing.assert_array_equal(widths[len(params):], raw(sens_file, "sensitivity_total")[k])
-    assert [t.get_text() for t in ax.get_yticklabels()] == [ba.parameter_label(p, units=False) for p in params]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [ba.parameter_label(p) for p in params]
     assert "Sobol index" in ax.get_xlabel()
     assert "full-scale war" in ax.get_title()
 

@@ -69,11 +69,12 @@ def kernel_for_this_python(tmp_path, monkeypatch):
     return KERNEL
 
 
-def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python):
+def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel):
+    """Executes a copy of analysis/notebooks/<name> in quick mode; returns (notebook, figures folder)."""
     work = tmp_path / "notebook"
     work.mkdir()
-    copy = work / NOTEBOOK
-    shutil.copy(source_dir / "analysis" / "notebooks" / NOTEBOOK, copy)
+    copy = work / name
+    shutil.copy(source_dir / "analysis" / "notebooks" / name, copy)
     figures = tmp_path / "figures"
     monkeypatch.setenv("BRINK", str(brink))
     monkeypatch.setenv("BRINK_SOURCE_DIR", str(source_dir))
@@ -83,19 +84,21 @@ def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monke
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
     nb = nbformat.read(copy, as_version=4)
-    client = NotebookClient(nb, kernel_name=kernel_for_this_python, timeout=120,
-                            resources={"metadata": {"path": str(work)}})
+    client = NotebookClient(nb, kernel_name=kernel, timeout=180, resources={"metadata": {"path": str(work)}})
     try:
         asyncio.run(client.async_execute())  # asyncio.run closes its event loop afterwards
     except CellExecutionError as error:
         pytest.fail(f"a notebook cell failed:\n{error}", pytrace=False)
     finally:
         nbformat.write(nb, copy)  # kept in tmp_path for inspection
-
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
-    assert sorted(p.name for p in figures.iterdir()) == sorted(FIGURES)
-    for name in FIGURES:
+    return nb, figures
+
+
+def check_figures(nb, figures, expected):
+    assert sorted(p.name for p in figures.iterdir()) == sorted(expected)
+    for name in expected:
         data = (figures / name).read_bytes()
         assert len(data) > 10_000, f"{name} is suspiciously small ({len(data)} bytes)"
         width, height = png_size(data)
@@ -105,4 +108,34 @@ def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monke
         assert pixels[..., :3].std() > 0.05, f"{name} looks blank"
     # the notebook displayed each figure too
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert images >= len(FIGURES)
+    assert images >= len(expected)
+
+
+def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python):
+    nb, figures = execute_notebook(NOTEBOOK, brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python)
+    check_figures(nb, figures, FIGURES)
+
+
+def output_text(cell):
+    parts = []
+    for o in cell.get("outputs", []):
+        parts.append(o.get("text", ""))
+        parts.append(o.get("data", {}).get("text/plain", ""))
+    return "".join(parts)
+
+
+def test_exploration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python):
+    """exploration.ipynb: an LHS of uncertainties crossed with three postures, PRIM, feature scores and
+    a robustness table; its figures record scenario, seed and replications."""
+    nb, figures = execute_notebook("exploration.ipynb", brink, source_dir, tmp_path, monkeypatch,
+                                   kernel_for_this_python)
+    check_figures(nb, figures, [f"exploration-{n}.png" for n in ("prim", "partial-dependence", "robustness")])
+    text = "\n".join(output_text(c) for c in nb.cells if c.cell_type == "code")
+    assert "3 postures x 24 states of the world, 64 replications each" in text
+    assert "box " in text and "coverage" in text and "density" in text
+    assert "extra_trees" in text and "variance_explained" in text
+    for posture in ("status quo", "reinforce", "commit"):
+        assert posture in text
+    assert "max_regret" in text and "satisficing" in text
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "supxlabel" in sources and "a['seed']" in sources and "a['replications']" in sources

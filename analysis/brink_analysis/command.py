@@ -1,0 +1,162 @@
+"""Command line of the analysis package: ``python3 -m brink_analysis`` or ``brink-analysis``.
+
+``discover FILE --outcome full_war``  PRIM scenario discovery, feature scores, CART (``--cart``)
+``robust FILE... --levers PATH,...``  robustness table of the policies of a levers × uncertainties design
+
+Bad input (a missing or foreign file, an unknown outcome or parameter) gets
+one sentence on stderr and exit code 2, as with brink itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="brink-analysis", description="Exploratory analysis of brink result files.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("discover", help="PRIM scenario discovery and feature scores on a sweep file",
+                       description="Finds the parameter ranges (a PRIM box) where OUTCOME is frequent, and "
+                       "scores how much each swept parameter matters.")
+    d.add_argument("file", help="a brink result file of a sweep")
+    d.add_argument("--outcome", default="full_war", help="outcome, or several joined by commas (default full_war)")
+    d.add_argument("--parameters", help="comma-separated parameter paths (default: the swept ones)")
+    d.add_argument("--per", choices=["point", "replication"], default="point",
+                   help="cases: per-point probabilities weighted by replications (default) or per-replication outcomes")
+    d.add_argument("--threshold", type=float, help="cases of interest: points with P(outcome) >= THRESHOLD")
+    d.add_argument("--alpha", type=float, default=0.05, help="share peeled per step (default 0.05)")
+    d.add_argument("--min-mass", type=float, default=0.05, help="smallest box, as a share of the cases (default 0.05)")
+    d.add_argument("--box", type=int, help="box of the trajectory to report (default: best coverage/density balance)")
+    d.add_argument("--min-coverage", type=float, help="report the densest box with at least this coverage")
+    d.add_argument("--no-paste", action="store_true", help="report the peeled box without pasting")
+    d.add_argument("--cart", action="store_true", help="also print the leaves of a CART tree")
+    d.add_argument("--depth", type=int, default=3, help="depth of the CART tree (default 3)")
+    d.add_argument("--no-scores", action="store_true", help="skip the feature scores (scikit-learn)")
+    d.add_argument("--plots", help="folder to write prim-tradeoff.png, prim-box.png and outcome-scatter.png into")
+    r = sub.add_parser("robust", help="robustness of policies in a levers × uncertainties design",
+                       description="Ranks policies (combinations of lever values) by maximum regret over the "
+                       "states of the world (the other parameters).")
+    r.add_argument("files", nargs="+", help="brink result files: one grid, or one file per policy of the same design")
+    r.add_argument("--levers", required=True, help="comma-separated lever parameter paths")
+    r.add_argument("--outcome", default="full_war", help="outcome, or several joined by commas (default full_war)")
+    r.add_argument("--threshold", type=float, default=0.1, help="satisficing threshold (default 0.1)")
+    r.add_argument("--direction", choices=["minimize", "maximize"], default="minimize",
+                   help="minimize (default: the outcome is bad) or maximize its probability")
+    r.add_argument("--plot", help="PNG file for the robustness plot")
+    return parser
+
+
+def _open(path: str):
+    from .io import open_results
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an unfinished file is reported below, not as a traceback
+        ds = open_results(path)
+    if int(ds.attrs.get("complete", 0)) != 1:
+        print(f"note: '{path}' is incomplete; only its finished points are used", file=sys.stderr)
+    return ds
+
+
+def _discover(args) -> int:
+    from .discovery import cart_boxes, discovery_data, feature_scores, find_boxes
+
+    with _open(args.file) as ds:
+        params = _names(args.parameters)
+        result = find_boxes(ds, args.outcome, params, args.per, alpha=args.alpha, min_mass=args.min_mass,
+                            threshold=args.threshold)
+        X, y, w = discovery_data(ds, args.outcome, params, args.per)
+        index = args.box if args.box is not None else result.select(min_coverage=args.min_coverage)
+        box = result.box(index, paste=not args.no_paste)
+        t = result.trajectory
+        print(f"{args.file}: PRIM for {result.outcome} over {', '.join(X.columns)} "
+              f"({len(y)} cases per {args.per}, weight {w.sum():.0f}, mean outcome {np.average(y, weights=w):.4f})")
+        shown = sorted(set(np.linspace(0, len(t) - 1, min(len(t), 10)).round().astype(int)) | {index})
+        print("\npeeling trajectory (every box: --box I)")
+        print(t.loc[shown].to_string(float_format=lambda v: f"{v:.4f}"))
+        print(f"\nbox {index}{'' if args.no_paste else ' after pasting'}: coverage {box.coverage:.4f}, "
+              f"density {box.density:.4f}, mass {box.mass:.4f}")
+        limits = box.limits()
+        print(limits.to_string(float_format=lambda v: f"{v:.6g}") if len(limits) else "(no parameter restricted)")
+        if not args.no_scores:
+            print("\nfeature scores")
+            print(feature_scores(X, y, w).to_string(float_format=lambda v: f"{v:.4f}"))
+        if args.cart:
+            print(f"\nCART leaves (depth {args.depth}), densest first")
+            with pd.option_context("display.max_colwidth", None):
+                print(cart_boxes(X, y, w, max_depth=args.depth, min_mass=args.min_mass).to_string(
+                    float_format=lambda v: f"{v:.4f}"))
+        if args.plots:
+            _discovery_plots(ds, result, index, box, list(X.columns), args)
+    return EXIT_OK
+
+
+def _discovery_plots(ds, result, index, box, names, args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .explore_plots import plot_outcome_scatter, plot_prim_box, plot_prim_tradeoff
+    from .plots import save_figure
+
+    folder = Path(args.plots)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [save_figure(plot_prim_tradeoff(result, index), folder / "prim-tradeoff.png"),
+               save_figure(plot_prim_box(box, all_parameters=not box.restricted), folder / "prim-box.png")]
+    shown = (box.restricted + [n for n in names if n not in box.restricted])[:2]
+    if len(shown) == 2:
+        written.append(save_figure(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box),
+                                   folder / "outcome-scatter.png"))
+    print("\nwrote " + ", ".join(str(p) for p in written))
+
+
+def _robust(args) -> int:
+    from .robust import robustness_table
+
+    datasets = [_open(f) for f in args.files]
+    try:
+        levers = _names(args.levers)
+        table = robustness_table(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
+                                 threshold=args.threshold, direction=args.direction)
+        print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "
+              f"of the world ({args.direction}, satisficing threshold {args.threshold:g}), most robust first")
+        print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        if args.plot:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from .explore_plots import plot_robustness
+            from .plots import save_figure
+
+            fig = plot_robustness(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
+                                  threshold=args.threshold, direction=args.direction)
+            print(f"wrote {save_figure(fig, args.plot)}")
+    finally:
+        for ds in datasets:
+            ds.close()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python3 -m brink_analysis`` and of the ``brink-analysis`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _discover(args) if args.command == "discover" else _robust(args)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        print(f"brink-analysis {args.command}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # the reader stopped early (| head): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

@@ -1,0 +1,225 @@
+"""Scenario discovery on brink sweeps: which parameter ranges lead to an outcome.
+
+:func:`discovery_data` turns a sweep file into cases (parameters, outcome,
+weight) per point or per replication; :func:`find_boxes` runs PRIM
+(:mod:`brink_analysis.prim`) on them; :func:`cart_boxes` is the CART
+alternative (a shallow regression tree from scikit-learn whose leaves are
+boxes); :func:`feature_scores` ranks the parameters by extra-trees
+importance and by the share of the outcome's variance each explains alone.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .io import PER_RUN_HINT, parameter_table, replication_mask, require, swept_parameters
+from .prim import PrimResult, prim
+from .tables import _replications
+
+__all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "variance_explained"]
+
+
+def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
+    """The outcomes named by `outcome` (one name, a comma-separated list or a sequence), checked
+    against the file's ``outcome`` coordinate; ValueError listing the file's outcomes otherwise."""
+    names = [o.strip() for o in outcome.split(",")] if isinstance(outcome, str) else [str(o) for o in outcome]
+    known = [str(o) for o in ds["outcome"].values]
+    for name in names:
+        if name not in known:
+            raise ValueError(f"'{name}' is not an outcome of this file; its outcomes: {', '.join(known)}")
+    if not names:
+        raise ValueError(f"name at least one outcome; this file's outcomes: {', '.join(known)}")
+    return names
+
+
+def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
+    table = parameter_table(ds)
+    chosen = swept_parameters(ds) if names is None else [str(n) for n in names]
+    for name in chosen:
+        if name not in table.columns:
+            raise ValueError(f"'{name}' is not a parameter of this file; its parameters: {', '.join(table.columns)}")
+    if not chosen:
+        raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep)")
+    return chosen
+
+
+def discovery_data(
+    ds: xr.Dataset,
+    outcome: str | Sequence[str] = "full_war",
+    parameters: Sequence[str] | None = None,
+    per: str = "point",
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Cases for scenario discovery from a sweep file: ``(X, y, weights)``.
+
+    `X` has one column per parameter (default: the swept ones), values in the parameters' units
+    (``X.attrs["units"]``). With ``per="point"`` there is one case per finished point: `y` is the
+    point's probability of `outcome` (the sum over several outcomes if a list or ``"a,b"`` is
+    given) and the weight is the replications it ran. With ``per="replication"`` there is one case
+    per replication that ran (``outcome_code``; needs per-run data): `y` is 1 if it ended in
+    `outcome`, else 0, weight 1. PRIM gives the same boxes on both.
+    """
+    names = outcome_names(ds, outcome)
+    chosen = _parameters(ds, parameters)
+    table = parameter_table(ds)
+    units = {p: table.attrs["units"].get(p) for p in chosen}
+    reps = _replications(ds).astype(float)
+    finished = reps > 0
+    if per == "point":
+        require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
+        y = np.asarray(ds["outcome_probability"].sel(outcome=names).sum("outcome").values, dtype=float)
+        X = table.loc[finished, chosen].reset_index(drop=True)
+        X.attrs["units"] = units
+        return X, np.clip(y[finished], 0.0, 1.0), reps[finished]
+    if per != "replication":
+        raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
+    require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)
+    codes = [list(map(str, ds["outcome"].values)).index(n) for n in names]
+    mask = replication_mask(ds).transpose("point", "replication").values
+    code = np.asarray(ds["outcome_code"].transpose("point", "replication").values, dtype=float)
+    point_of, _ = np.nonzero(mask)
+    X = table[chosen].iloc[point_of].reset_index(drop=True)
+    X.attrs["units"] = units
+    y = np.isin(code[mask], codes).astype(float)
+    return X, y, np.ones(len(y))
+
+
+def find_boxes(
+    ds: xr.Dataset,
+    outcome: str | Sequence[str] = "full_war",
+    parameters: Sequence[str] | None = None,
+    per: str = "point",
+    *,
+    alpha: float = 0.05,
+    min_mass: float = 0.05,
+    threshold: float | None = None,
+) -> PrimResult:
+    """PRIM on a sweep file: the peeling trajectory for `outcome` over `parameters` (default: the
+    swept ones), from the cases of :func:`discovery_data`. `threshold` makes the cases of interest
+    the points whose probability is at least `threshold`. ``result.box()`` is the chosen, pasted box;
+    ``result.box().limits()`` its limits in the parameters' units."""
+    X, y, w = discovery_data(ds, outcome, parameters, per)
+    label = ",".join(outcome_names(ds, outcome))
+    return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label)
+
+
+def _aggregate(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Cases with equal parameters merged (weights summed, outcomes weight-averaged): per-replication
+    data become per-point data, which is all the tree models need and far fewer rows."""
+    frame = X.copy()
+    frame["_w"], frame["_wy"] = w, w * y
+    merged = frame.groupby(list(X.columns), sort=False, as_index=False)[["_w", "_wy"]].sum()
+    merged = merged[merged["_w"] > 0]
+    out = merged[list(X.columns)].reset_index(drop=True)
+    out.attrs = dict(X.attrs)
+    return out, (merged["_wy"] / merged["_w"]).to_numpy(), merged["_w"].to_numpy()
+
+
+def _leaf_limits(tree, names: list[str]) -> dict[int, dict[str, tuple[float, float]]]:
+    """For each leaf of a fitted sklearn tree, {parameter: (lower bound, upper bound)} from its path
+    (a split sends x <= threshold left)."""
+    t = tree.tree_
+    out: dict[int, dict[str, tuple[float, float]]] = {}
+    stack = [(0, {})]
+    while stack:
+        node, bounds = stack.pop()
+        if t.children_left[node] == -1:
+            out[node] = bounds
+            continue
+        name, thr = names[t.feature[node]], float(t.threshold[node])
+        lo, hi = bounds.get(name, (-np.inf, np.inf))
+        stack.append((t.children_left[node], {**bounds, name: (lo, min(hi, thr))}))
+        stack.append((t.children_right[node], {**bounds, name: (max(lo, thr), hi)}))
+    return out
+
+
+def cart_boxes(
+    X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass: float = 0.05, random_state: int = 0
+) -> pd.DataFrame:
+    """CART scenario discovery: a regression tree (scikit-learn, depth `max_depth`, leaves of at least
+    `min_mass` of the weight) of the outcome on the parameters; each leaf is a box.
+
+    Returns one row per leaf, densest first: ``density`` (mean outcome in the leaf), ``coverage``,
+    ``mass`` (as in PRIM), and ``rule``, the leaf's limits in the parameters' units (a split
+    sends ``x <= t`` to the left, so a leaf reads ``t1 < x <= t2``).
+    """
+    from sklearn.tree import DecisionTreeRegressor
+
+    y = np.asarray(y, dtype=float)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    X, y, w = _aggregate(X, y, w)
+    names = [str(c) for c in X.columns]
+    tree = DecisionTreeRegressor(max_depth=max_depth, min_weight_fraction_leaf=min_mass, random_state=random_state)
+    tree.fit(X.to_numpy(dtype=float), y, sample_weight=w)
+    leaf_of = tree.apply(X.to_numpy(dtype=float))
+    total_w, total_wy = w.sum(), (w * y).sum()
+    rows = []
+    for leaf, bounds in _leaf_limits(tree, names).items():
+        sel = leaf_of == leaf
+        w_in, wy_in = w[sel].sum(), (w * y)[sel].sum()
+        parts = []
+        for name in names:
+            if name not in bounds:
+                continue
+            lo, hi = bounds[name]
+            text = (f"{lo:.6g} < " if np.isfinite(lo) else "") + name + (f" <= {hi:.6g}" if np.isfinite(hi) else "")
+            parts.append(text)
+        rows.append({"leaf": int(leaf), "density": wy_in / w_in if w_in else np.nan,
+                     "coverage": wy_in / total_wy if total_wy else np.nan, "mass": w_in / total_w,
+                     "rule": " and ".join(parts) or "(every case)"})
+    return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
+
+
+def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.Series:
+    """Share of the outcome's (weighted) variance each parameter explains alone: the correlation
+    ratio of `y` on the parameter cut into at most `bins` quantile bins of about 20 cases or more
+    (or its distinct values when there are no more than that), i.e. a binned first-order index, adjusted for the number of bins
+    as R² is for the number of regressors (so that a parameter that does not matter scores about 0
+    however few the cases) and clipped to [0, 1]."""
+    y = np.asarray(y, dtype=float)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    mean = np.average(y, weights=w)
+    total = np.sum(w * (y - mean) ** 2)
+    bins = min(bins, max(2, len(y) // 20))  # about 20 cases per bin at least: fewer bins, less noise
+    out = {}
+    for name in X.columns:
+        x = np.asarray(X[name], dtype=float)
+        values = np.unique(x)
+        if len(values) <= bins:
+            group = np.searchsorted(values, x)
+        else:
+            edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
+            group = np.searchsorted(edges, x, side="right")
+        between, groups = 0.0, np.unique(group)
+        for g in groups:
+            sel = group == g
+            wg = w[sel].sum()
+            if wg > 0:
+                between += wg * (np.average(y[sel], weights=w[sel]) - mean) ** 2
+        eta2 = between / total if total > 0 else 0.0
+        n, k = len(y), len(groups)
+        out[str(name)] = float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0)) if n > k else eta2
+    return pd.Series(out, name="variance_explained")
+
+
+def feature_scores(
+    X: pd.DataFrame, y, weights=None, *, n_estimators: int = 250, bins: int = 10, random_state: int = 0
+) -> pd.DataFrame:
+    """Feature scores of each parameter for the outcome, highest first: ``extra_trees`` (impurity
+    importances of scikit-learn's ExtraTreesRegressor, summing to 1) and ``variance_explained``
+    (:func:`variance_explained`). Per-replication cases are merged per point first."""
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    y = np.asarray(y, dtype=float)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    X, y, w = _aggregate(X, y, w)
+    forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=2, random_state=random_state)
+    forest.fit(X.to_numpy(dtype=float), y, sample_weight=w)
+    scores = pd.DataFrame(
+        {"extra_trees": forest.feature_importances_, "variance_explained": variance_explained(X, y, w, bins).values},
+        index=pd.Index([str(c) for c in X.columns], name="parameter"),
+    )
+    return scores.sort_values("extra_trees", ascending=False)

@@ -1,0 +1,192 @@
+"""Plots for exploratory modelling: PRIM trade-off and box, sampled designs, robustness.
+
+Like :mod:`brink_analysis.plots`, each function takes ``ax=`` (or draws a new
+figure) and returns the Axes, or a Figure for multi-panel plots.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .discovery import discovery_data, outcome_names
+from .io import format_value, label_of, parameter_label
+from .plots import _thousands, outcome_label
+from .prim import Box, PrimResult
+from .robust import policy_outcomes, regret_table
+
+__all__ = [
+    "plot_outcome_scatter",
+    "plot_partial_dependence",
+    "plot_prim_box",
+    "plot_prim_tradeoff",
+    "plot_robustness",
+]
+
+
+def _axes(ax: Axes | None, figsize=(7.0, 4.6)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _with_unit(name: str, unit: str | None) -> str:
+    return parameter_label(name, unit)
+
+
+def _outcome_text(outcome: str | Sequence[str]) -> str:
+    names = [o.strip() for o in outcome.split(",")] if isinstance(outcome, str) else list(outcome)
+    return " or ".join(outcome_label(o) for o in names)
+
+
+def _large_numbers(axis, values) -> None:
+    """Thousands separators on an axis of large values (troops), so that ticks do not run together."""
+    if np.nanmax(np.abs(np.asarray(values, dtype=float))) >= 1e4:
+        _thousands(axis)
+        axis.set_major_locator(plt.MaxNLocator(5))
+
+
+def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes | None = None) -> Axes:
+    """PRIM's peeling trajectory: density against coverage of every box, coloured by the number of
+    parameters restricted, with box `chosen` (default: the result's chosen box) ringed and numbered."""
+    ax = _axes(ax)
+    t = result.trajectory
+    k = t["restricted_dimensions"].to_numpy()
+    cmap = plt.get_cmap("viridis", max(int(k.max()) + 1, 2))
+    points = ax.scatter(t["coverage"], t["density"], c=k, cmap=cmap, vmin=-0.5, vmax=max(k.max(), 1) + 0.5, s=22,
+                        zorder=3)
+    ax.plot(t["coverage"], t["density"], color="0.75", lw=0.8, zorder=2)
+    bar = ax.figure.colorbar(points, ax=ax, ticks=range(int(k.max()) + 1))
+    bar.set_label("parameters restricted")
+    i = result.chosen if chosen is None else int(chosen)
+    ax.scatter([t["coverage"][i]], [t["density"][i]], s=140, facecolors="none", edgecolors="crimson", lw=1.6, zorder=4)
+    ax.annotate(f"box {i}", (t["coverage"][i], t["density"][i]), xytext=(8, 8), textcoords="offset points",
+                color="crimson")
+    ax.set_xlabel("coverage (share of the cases of interest inside the box)")
+    ax.set_ylabel("density (mean outcome inside the box)")
+    ax.set_title("PRIM peeling trajectory" + (f": {_outcome_text(result.outcome)}" if result.outcome else ""))
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False) -> Axes:
+    """The limits of a PRIM box: one row per restricted parameter (every parameter if
+    `all_parameters`), the grey bar the range the data spans, the coloured bar the box, annotated
+    with its limits in the parameter's units; the title gives coverage, density and mass."""
+    limits = box.limits(all_parameters=all_parameters)
+    ax = _axes(ax, figsize=(7.0, 0.7 + 0.55 * max(len(limits), 1)))
+    for row, (name, lim) in enumerate(limits.iterrows()):
+        span = lim["data_max"] - lim["data_min"]
+        lo = (lim["lower"] - lim["data_min"]) / span if span > 0 else 0.0
+        hi = (lim["upper"] - lim["data_min"]) / span if span > 0 else 1.0
+        ax.barh(row, 1.0, left=0.0, height=0.5, color="0.88")
+        ax.barh(row, hi - lo, left=lo, height=0.5, color="tab:red", alpha=0.75)
+        ax.text(lo - 0.01, row, format_value(lim["lower"]), ha="right", va="center", fontsize=8)
+        ax.text(hi + 0.01, row, format_value(lim["upper"]), ha="left", va="center", fontsize=8)
+    ax.set_yticks(range(len(limits)), [_with_unit(str(n), u or None) for n, u in zip(limits.index, limits["units"])])
+    ax.set_ylim(-0.6, len(limits) - 0.1)
+    ax.invert_yaxis()
+    ax.set_xlim(-0.2, 1.2)
+    ax.set_xticks([0, 1], ["data minimum", "data maximum"])
+    ax.set_title(f"PRIM box: coverage {box.coverage:.2f}, density {box.density:.2f}, mass {box.mass:.2f}")
+    return ax
+
+
+def plot_outcome_scatter(
+    ds: xr.Dataset, x: str, y: str, outcome: str | Sequence[str] = "full_war", box: Box | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Every finished point of a sweep (any design, sampled ones included) in the plane of parameters
+    `x` and `y`, coloured by its probability of `outcome`; `box` draws a PRIM box's limits."""
+    X, p, _ = discovery_data(ds, outcome, [x, y], per="point")
+    ax = _axes(ax)
+    points = ax.scatter(X[x], X[y], c=p, cmap="magma_r", vmin=0.0, vmax=max(1e-9, float(p.max())), s=28,
+                        edgecolors="0.3", linewidths=0.3)
+    label = _outcome_text(outcome_names(ds, outcome))
+    ax.figure.colorbar(points, ax=ax).set_label(f"P({label})")
+    _large_numbers(ax.xaxis, X[x])
+    _large_numbers(ax.yaxis, X[y])
+    if box is not None:
+        x0, x1 = box.lower.get(x, X[x].min()), box.upper.get(x, X[x].max())
+        y0, y1 = box.lower.get(y, X[y].min()), box.upper.get(y, X[y].max())
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="tab:blue", lw=1.8, ls="--",
+                               label="PRIM box"))
+        ax.legend(loc="best")
+    ax.set_xlabel(label_of(ds, x))
+    ax.set_ylabel(label_of(ds, y))
+    ax.set_title(f"P({label}) at each point")
+    return ax
+
+
+def plot_partial_dependence(
+    ds: xr.Dataset, outcome: str | Sequence[str] = "full_war", parameters: Sequence[str] | None = None,
+    random_state: int = 0,
+) -> Figure:
+    """One panel per parameter (default: the swept ones): each point's probability of `outcome`
+    (dots) and the partial dependence of an extra-trees model of it (line: the model's mean
+    prediction with the parameter set to each value and the others as sampled)."""
+    from sklearn.ensemble import ExtraTreesRegressor
+    from sklearn.inspection import partial_dependence
+
+    X, p, w = discovery_data(ds, outcome, parameters, per="point")
+    model = ExtraTreesRegressor(n_estimators=200, min_samples_leaf=2, random_state=random_state)
+    model.fit(X.to_numpy(dtype=float), p, sample_weight=w)
+    names = list(X.columns)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), sharey=True, layout="constrained",
+                             squeeze=False)
+    label = _outcome_text(outcome_names(ds, outcome))
+    for j, (ax, name) in enumerate(zip(axes[0], names)):
+        pd_result = partial_dependence(model, X.to_numpy(dtype=float), [j], grid_resolution=40, kind="average")
+        grid = pd_result["values"][0]
+        ax.scatter(X[name], p, s=10, color="0.6", alpha=0.7, label="points")
+        ax.plot(grid, pd_result["average"][0], color="tab:red", lw=2, label="partial dependence")
+        ax.set_xlabel(label_of(ds, name))
+        _large_numbers(ax.xaxis, X[name])
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"P({label})")
+    axes[0][0].legend(loc="best", fontsize=8)
+    fig.suptitle(f"P({label}) against each parameter")
+    return fig
+
+
+def _policy_label(data, levers: Sequence[str], values) -> str:
+    """``"USA ready forces 8,500, USA→UKR commitment strength 0.9"``; names from the file when there is one."""
+    values = values if isinstance(values, tuple) else (values,)
+    first = data if isinstance(data, xr.Dataset) else (data[0] if isinstance(data, (list, tuple)) else None)
+    name = (lambda n: label_of(first, n, units=False)) if isinstance(first, xr.Dataset) else parameter_label
+    return ", ".join(f"{name(n)} {format_value(v)}" for n, v in zip(levers, values))
+
+
+def plot_robustness(
+    data, levers: Sequence[str], outcome: str | Sequence[str] = "full_war", *, threshold: float = 0.1,
+    uncertainties: Sequence[str] | None = None, direction: str = "minimize",
+) -> Figure:
+    """Two panels per policy (one row each): left, the probability of `outcome` across the states of
+    the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret."""
+    levers = [levers] if isinstance(levers, str) else list(levers)
+    matrix = policy_outcomes(data, levers, outcome, uncertainties)
+    regret = regret_table(data, levers, outcome, uncertainties, direction)
+    labels = [_policy_label(data, levers, c) for c in matrix.columns]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.55 * len(labels)), sharey=True,
+                                      layout="constrained", gridspec_kw={"width_ratios": [3, 2]})
+    rows = np.arange(len(labels))
+    left.boxplot([matrix[c].to_numpy() for c in matrix.columns], positions=rows, vert=False, widths=0.5)
+    left.scatter(matrix.mean(axis=0), rows, color="tab:red", zorder=3, label="expected")
+    left.axvline(threshold, color="0.3", ls="--", lw=1, label=f"threshold {threshold:g}")
+    name = _outcome_text(outcome)
+    left.set_xlabel(f"P({name}) across {len(matrix)} states of the world")
+    left.set_yticks(rows, labels)
+    left.legend(loc="best", fontsize=8)
+    right.barh(rows - 0.18, regret.max(axis=0), height=0.36, color="tab:purple", label="maximum regret")
+    right.barh(rows + 0.18, regret.mean(axis=0), height=0.36, color="tab:olive", label="mean regret")
+    right.set_xlabel("regret vs. the best policy")
+    right.legend(loc="best", fontsize=8)
+    left.invert_yaxis()
+    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})")
+    return fig

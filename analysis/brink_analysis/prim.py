@@ -1,0 +1,293 @@
+"""PRIM, the Patient Rule Induction Method (Friedman & Fisher 1999), for scenario discovery.
+
+PRIM looks for a box (one interval per parameter) in which an outcome of
+interest is much more frequent than elsewhere. It starts from the box holding
+every case and *peels*: at each step it removes the slice of at most a share
+`alpha` of the box's weight, below a low quantile or above a high quantile of
+one parameter, whose removal leaves the highest mean outcome (density), until
+the box holds less than `min_mass` of the weight. The boxes along the way form
+the peeling trajectory, a trade-off between coverage and density. *Pasting*
+then grows a chosen box again, one slice at a time, while that raises its
+density (the paper's section 5).
+
+Cases carry weights, so per-point outcome probabilities weighted by the
+replications run are the same data as the per-replication 0/1 outcomes they
+summarise: both give the same boxes.
+
+- density  = sum(w·y in box) / sum(w in box): the mean outcome in the box;
+- coverage = sum(w·y in box) / sum(w·y): the share of all cases of interest the box holds;
+- mass     = sum(w in box) / sum(w): the share of all cases the box holds.
+
+Box limits are inclusive and in the parameters' own units: a box keeps the
+cases with ``lower <= x <= upper`` in every parameter. A limit equal to the
+smallest (largest) value in the data leaves that side unrestricted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Box", "PrimResult", "prim"]
+
+
+@dataclass(frozen=True)
+class Box:
+    """One PRIM box: inclusive limits per parameter and its statistics."""
+
+    lower: pd.Series  # per parameter, in its units
+    upper: pd.Series
+    mass: float
+    coverage: float
+    density: float
+    data_min: pd.Series = field(repr=False)
+    data_max: pd.Series = field(repr=False)
+    units: Mapping[str, str | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def restricted(self) -> list[str]:
+        """The parameters whose range the box narrows, in column order."""
+        return [p for p in self.lower.index if self.lower[p] > self.data_min[p] or self.upper[p] < self.data_max[p]]
+
+    def contains(self, X: pd.DataFrame) -> np.ndarray:
+        """Boolean per row of `X` (columns named by parameter): inside the box."""
+        inside = np.ones(len(X), dtype=bool)
+        for p in self.lower.index:
+            x = np.asarray(X[p], dtype=float)
+            inside &= (x >= self.lower[p]) & (x <= self.upper[p])
+        return inside
+
+    def limits(self, all_parameters: bool = False) -> pd.DataFrame:
+        """Table of the box limits, one row per restricted parameter (every parameter if
+        `all_parameters`): ``lower``, ``upper`` (in the parameter's units), ``units``, and the range
+        the data spans (``data_min``, ``data_max``)."""
+        names = list(self.lower.index) if all_parameters else self.restricted
+        return pd.DataFrame(
+            {
+                "lower": [float(self.lower[p]) for p in names],
+                "upper": [float(self.upper[p]) for p in names],
+                "units": [self.units.get(p) or "" for p in names],
+                "data_min": [float(self.data_min[p]) for p in names],
+                "data_max": [float(self.data_max[p]) for p in names],
+            },
+            index=pd.Index(names, name="parameter"),
+        )
+
+
+class _Data:
+    """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals."""
+
+    def __init__(self, X: pd.DataFrame, y, weights):
+        self.names = [str(c) for c in X.columns]
+        self.X = np.asarray(X, dtype=float)
+        self.y = np.asarray(y, dtype=float).ravel()
+        self.w = np.ones(len(self.y)) if weights is None else np.asarray(weights, dtype=float).ravel()
+        n = len(self.y)
+        if self.X.ndim != 2 or self.X.shape[0] != n or len(self.w) != n:
+            raise ValueError(f"PRIM needs one row of parameters, one outcome and one weight per case; got "
+                             f"{self.X.shape[0]} rows, {n} outcomes and {len(self.w)} weights")
+        if not self.names:
+            raise ValueError("PRIM needs at least one parameter column")
+        for what, a in (("parameter value", self.X), ("outcome", self.y), ("weight", self.w)):
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"PRIM got a non-finite {what}; drop or fill those cases first")
+        if np.any(self.y < 0) or np.any(self.y > 1):
+            raise ValueError("PRIM outcomes must lie in [0, 1] (a 0/1 case of interest or a probability)")
+        if np.any(self.w < 0):
+            raise ValueError("PRIM weights must be non-negative")
+        self.wy = self.w * self.y
+        self.total_w, self.total_wy = float(self.w.sum()), float(self.wy.sum())
+        if self.total_wy <= 0:
+            raise ValueError("no case of interest: the outcome is 0 everywhere, so there is nothing to find")
+        self.min, self.max = self.X.min(axis=0), self.X.max(axis=0)
+
+    def box(self, lo: np.ndarray, hi: np.ndarray, units) -> Box:
+        inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
+        w_in, wy_in = float(self.w[inside].sum()), float(self.wy[inside].sum())
+        return Box(
+            lower=pd.Series(lo.copy(), index=self.names),
+            upper=pd.Series(hi.copy(), index=self.names),
+            mass=w_in / self.total_w,
+            coverage=wy_in / self.total_wy,
+            density=wy_in / w_in if w_in > 0 else float("nan"),
+            data_min=pd.Series(self.min, index=self.names),
+            data_max=pd.Series(self.max, index=self.names),
+            units=dict(units),
+        )
+
+
+def _lower_cut(x: np.ndarray, w: np.ndarray, target: float) -> float | None:
+    """New lower limit after removing at least `target` weight from the bottom of `x`: the first
+    value above the removed ones. Ties go together; None if that would remove every case."""
+    order = np.argsort(x, kind="stable")
+    xs, cw = x[order], np.cumsum(w[order])
+    k = min(int(np.searchsorted(cw, target)), len(xs) - 1)
+    nxt = int(np.searchsorted(xs, xs[k], side="right"))
+    return float(xs[nxt]) if nxt < len(xs) else None
+
+
+def _best_peel(data: _Data, inside: np.ndarray, lo, hi, alpha: float, min_mass: float):
+    """The peel (dimension, side, new limit, kept mask) leaving the densest box of mass >= min_mass."""
+    w_box = float(data.w[inside].sum())
+    best, best_key = None, None
+    for j in range(len(data.names)):
+        x, w, wy = data.X[inside, j], data.w[inside], data.wy[inside]
+        for side in ("lower", "upper"):
+            if side == "lower":
+                cut = _lower_cut(x, w, alpha * w_box)
+                keep = x >= cut if cut is not None else None
+            else:
+                neg = _lower_cut(-x, w, alpha * w_box)
+                cut = -neg if neg is not None else None
+                keep = x <= cut if cut is not None else None
+            if keep is None:
+                continue
+            w_keep = float(w[keep].sum())
+            if w_keep <= 0 or w_keep / data.total_w < min_mass:
+                continue
+            key = (float(wy[keep].sum()) / w_keep, w_keep)  # densest, then largest
+            if best_key is None or key > best_key:
+                best_key, best = key, (j, side, cut, keep)
+    return best
+
+
+def _paste(data: _Data, lo: np.ndarray, hi: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Friedman & Fisher's pasting: grow the box by the slice of about `alpha` of its weight that
+    raises its density most, on one side of one parameter, until no slice raises it."""
+    lo, hi = lo.copy(), hi.copy()
+    while True:
+        within = (data.X >= lo) & (data.X <= hi)
+        count = within.sum(axis=1)
+        inside = count == len(data.names)
+        w_box, wy_box = float(data.w[inside].sum()), float(data.wy[inside].sum())
+        density = wy_box / w_box
+        best = None
+        for j in range(len(data.names)):
+            others = (count - within[:, j]) == len(data.names) - 1
+            x = data.X[:, j]
+            for side in ("lower", "upper"):
+                cand = others & ((x < lo[j]) if side == "lower" else (x > hi[j]))
+                if not cand.any():
+                    continue
+                xc = x[cand] if side == "upper" else -x[cand]
+                order = np.argsort(xc, kind="stable")
+                cw = np.cumsum(data.w[cand][order])
+                k = min(int(np.searchsorted(cw, alpha * w_box)), len(order) - 1)
+                limit = xc[order][k]
+                add = cand & (((x <= limit) if side == "upper" else (x >= -limit)))
+                new = (wy_box + float(data.wy[add].sum())) / (w_box + float(data.w[add].sum()))
+                if new > density and (best is None or new > best[0]):
+                    best = (new, j, side, limit if side == "upper" else -limit)
+        if best is None:
+            return lo, hi
+        _, j, side, limit = best
+        if side == "lower":
+            lo[j] = limit
+        else:
+            hi[j] = limit
+
+
+class PrimResult:
+    """A PRIM peeling trajectory: :attr:`boxes` (box 0 holds every case), :attr:`trajectory`
+    (a table of their statistics), :attr:`chosen` (the default box) and :meth:`box`."""
+
+    def __init__(self, data: _Data, boxes: list[Box], alpha: float, units, outcome: str | None):
+        self._data = data
+        self.boxes = boxes
+        self.alpha = alpha
+        self.units = dict(units)
+        self.outcome = outcome
+        self.trajectory = pd.DataFrame(
+            {
+                "mass": [b.mass for b in boxes],
+                "coverage": [b.coverage for b in boxes],
+                "density": [b.density for b in boxes],
+                "restricted_dimensions": [len(b.restricted) for b in boxes],
+                "restricted": [", ".join(b.restricted) for b in boxes],
+            },
+            index=pd.RangeIndex(len(boxes), name="box"),
+        )
+
+    @property
+    def chosen(self) -> int:
+        """Index of the default box: the one balancing coverage and density best (the highest
+        harmonic mean of the two, the F1 score when the outcome is 0/1), ties to the larger box."""
+        c, d = self.trajectory["coverage"].to_numpy(), self.trajectory["density"].to_numpy()
+        f1 = np.where(c + d > 0, 2 * c * d / np.maximum(c + d, 1e-300), 0.0)
+        return int(np.argmax(f1))
+
+    def select(self, min_coverage: float | None = None, min_density: float | None = None) -> int:
+        """Index of the densest box with coverage >= `min_coverage`, or of the box with the highest
+        coverage among those with density >= `min_density`. ValueError if none qualifies."""
+        t = self.trajectory
+        if min_coverage is not None:
+            ok = t[t["coverage"] >= min_coverage]
+            if ok.empty:
+                raise ValueError(f"no box on the trajectory has coverage >= {min_coverage}")
+            return int(ok["density"].idxmax())
+        if min_density is not None:
+            ok = t[t["density"] >= min_density]
+            if ok.empty:
+                raise ValueError(f"no box on the trajectory has density >= {min_density} "
+                                 f"(the densest has {t['density'].max():.3g})")
+            return int(ok["coverage"].idxmax())
+        return self.chosen
+
+    def box(self, index: int | None = None, paste: bool = True) -> Box:
+        """Box `index` of the trajectory (default :attr:`chosen`), grown by pasting unless `paste` is false."""
+        i = self.chosen if index is None else int(index)
+        if not 0 <= i < len(self.boxes):
+            raise ValueError(f"no box {i} on the trajectory (it has boxes 0 to {len(self.boxes) - 1})")
+        peeled = self.boxes[i]
+        if not paste:
+            return peeled
+        lo, hi = _paste(self._data, peeled.lower.to_numpy(), peeled.upper.to_numpy(), self.alpha)
+        return self._data.box(lo, hi, self.units)
+
+
+def prim(
+    X: pd.DataFrame,
+    y: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    alpha: float = 0.05,
+    min_mass: float = 0.05,
+    threshold: float | None = None,
+    units: Mapping[str, str | None] | None = None,
+    outcome: str | None = None,
+) -> PrimResult:
+    """Runs PRIM's peeling on cases `X` (a DataFrame, one column per parameter) with outcomes `y`
+    in [0, 1] (0/1 cases of interest, or probabilities) and optional non-negative `weights`.
+
+    `threshold` turns `y` into cases of interest ``y >= threshold`` first. Each step peels at most
+    a share `alpha` (in (0, 0.5)) of the box's weight (more when values tie); peeling stops before
+    the box would hold less than `min_mass` of the total weight. `units` ({parameter: unit}) and
+    `outcome` are carried into the result for tables and plots. Deterministic: ties between peels
+    go to the larger box, then to the first parameter, lower side first.
+    """
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha (the share peeled per step) must lie in (0, 0.5); got {alpha}")
+    if not 0 < min_mass < 1:
+        raise ValueError(f"min_mass (the smallest box, as a share of all cases) must lie in (0, 1); got {min_mass}")
+    if threshold is not None:
+        y = (np.asarray(y, dtype=float) >= threshold).astype(float)
+    data = _Data(X, y, weights)
+    units = dict(units or {})
+    lo, hi = data.min.copy(), data.max.copy()
+    inside = np.ones(len(data.y), dtype=bool)
+    boxes = [data.box(lo, hi, units)]
+    while True:
+        peel = _best_peel(data, inside, lo, hi, alpha, min_mass)
+        if peel is None:
+            break
+        j, side, cut, keep = peel
+        if side == "lower":
+            lo[j] = cut
+        else:
+            hi[j] = cut
+        inside[np.flatnonzero(inside)[~keep]] = False
+        boxes.append(data.box(lo, hi, units))
+    return PrimResult(data, boxes, alpha, units, outcome)

@@ -1,0 +1,153 @@
+"""Robust policies: comparing policy levers across states of the world.
+
+A levers × uncertainties design runs every policy (a combination of lever
+values, the parameters a decision maker sets) in every state of the world (a
+combination of the other parameters, the uncertainties). Today brink writes
+such a design as a grid over levers and uncertainties, or as several files of
+the same sampled design of uncertainties (same axes, seed and samples) each
+with the levers fixed by ``--set``: :func:`robustness_table` takes either.
+
+Metrics per policy, for an outcome one wants rare (``direction="minimize"``,
+e.g. full-scale war; ``"maximize"`` reverses every comparison):
+
+- ``expected``: the mean probability over the states (each state counts once);
+- ``worst`` / ``best``: the highest / lowest probability over the states;
+- ``max_regret`` / ``mean_regret``: regret in a state is the policy's
+  probability minus that of the best policy in the same state (Savage's
+  minimax regret); the worst and the mean over the states;
+- ``satisficing``: the share of states in which the probability is at or
+  below `threshold` (Starr's domain criterion).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .discovery import outcome_names
+from .io import parameter_table
+from .tables import _replications
+
+__all__ = ["policy_outcomes", "regret_table", "robustness_table"]
+
+_NOT_PARAMETERS = {"point", "outcome", "probability", "lower", "upper", "count", "replications", "issue"}
+
+
+def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
+    """One row per point: parameter columns and ``probability`` of `outcome`, from a Dataset, a list
+    of Datasets, or a DataFrame shaped like :func:`brink_analysis.outcome_table` (or with a
+    ``probability`` column and one row per point)."""
+    if isinstance(data, xr.Dataset):
+        data = [data]
+    if isinstance(data, pd.DataFrame):
+        frame = data
+        if "outcome" in frame.columns:
+            names = [outcome] if isinstance(outcome, str) and "," not in outcome else outcome
+            names = [o.strip() for o in names.split(",")] if isinstance(names, str) else list(names)
+            missing = [n for n in names if n not in set(frame["outcome"])]
+            if missing:
+                raise ValueError(f"the table has no rows for outcome {missing[0]!r}; its outcomes: "
+                                 f"{', '.join(map(str, pd.unique(frame['outcome'])))}")
+            keys = [c for c in frame.columns if c not in _NOT_PARAMETERS] + (["point"] if "point" in frame else [])
+            frame = frame[frame["outcome"].isin(names)].groupby(keys, sort=False, as_index=False)["probability"].sum()
+        if "probability" not in frame.columns:
+            raise ValueError("the table needs a 'probability' column (see brink_analysis.outcome_table)")
+        return frame.drop(columns=[c for c in ("point",) if c in frame.columns])
+    frames = []
+    for ds in data:
+        names = outcome_names(ds, outcome)
+        table = parameter_table(ds).reset_index(drop=True)
+        finished = _replications(ds) > 0
+        table["probability"] = np.asarray(ds["outcome_probability"].sel(outcome=names).sum("outcome").values, float)
+        frames.append(table[finished])
+    return pd.concat(frames, ignore_index=True)
+
+
+def policy_outcomes(
+    data, levers: Sequence[str], outcome: str | Sequence[str] = "full_war", uncertainties: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The probability of `outcome` as a table with one row per state of the world (a MultiIndex
+    over `uncertainties`, default: every other parameter that varies) and one column per policy
+    (a MultiIndex over `levers`). ValueError if a policy lacks a state another one has."""
+    frame = _frame(data, outcome)
+    levers = [str(p) for p in ([levers] if isinstance(levers, str) else levers)]
+    params = [c for c in frame.columns if c != "probability"]
+    for lever in levers:
+        if lever not in params:
+            raise ValueError(f"lever '{lever}' is not a parameter of the data; its parameters: {', '.join(params)}")
+    if uncertainties is None:
+        uncertainties = [p for p in params if p not in levers and frame[p].nunique() > 1]
+    uncertainties = list(uncertainties)
+    if not uncertainties:
+        raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")
+    # Values written by the design read back exactly, but round so that
+    # separately written files of the same design match on every platform.
+    for name in levers + uncertainties:
+        if frame[name].isna().any():
+            raise ValueError(f"parameter '{name}' has no value at some points (files of different designs?); "
+                             "every file must record the same levers and uncertainties")
+    keys = frame[levers + uncertainties].astype(float).round(9)
+    keys["probability"] = frame["probability"].to_numpy()
+    if keys.duplicated(levers + uncertainties).any():
+        raise ValueError("some (policy, state) pair appears more than once; name every parameter that varies as "
+                         "a lever or an uncertainty")
+    matrix = keys.pivot_table(index=uncertainties, columns=levers, values="probability", aggfunc="first")
+    if matrix.isna().any().any():
+        bad = matrix.columns[matrix.isna().any()].tolist()
+        raise ValueError(f"policy {bad[0]} was not run in every state of the world "
+                         f"({int(matrix.isna().sum().sum())} (policy, state) pairs missing); the design must cross "
+                         "every policy with the same states")
+    return matrix
+
+
+def regret_table(data, levers, outcome="full_war", uncertainties=None, direction: str = "minimize") -> pd.DataFrame:
+    """Regret of each policy (columns) in each state of the world (rows): its probability minus that
+    of the best policy in the state (``direction="minimize"``), or the best minus its own (``"maximize"``)."""
+    matrix = policy_outcomes(data, levers, outcome, uncertainties)
+    if direction == "minimize":
+        return matrix.sub(matrix.min(axis=1), axis=0)
+    if direction == "maximize":
+        return -matrix.sub(matrix.max(axis=1), axis=0)
+    raise ValueError(f"direction must be 'minimize' or 'maximize'; got {direction!r}")
+
+
+def robustness_table(
+    data,
+    levers: Sequence[str],
+    outcome: str | Sequence[str] = "full_war",
+    *,
+    threshold: float = 0.1,
+    uncertainties: Sequence[str] | None = None,
+    direction: str = "minimize",
+) -> pd.DataFrame:
+    """Robustness of each policy against the states of the world: one row per policy (lever values
+    as columns), with ``expected``, ``worst``, ``best``, ``max_regret``, ``mean_regret``,
+    ``satisficing`` (share of states at or below `threshold`, or at or above it with
+    ``direction="maximize"``) and ``states``, most robust first (smallest maximum regret, then
+    best expected value). `data` is a Dataset, a list of Datasets (one per policy) or a table like
+    :func:`brink_analysis.outcome_table`; see the module documentation for the definitions."""
+    matrix = policy_outcomes(data, levers, outcome, uncertainties)
+    regret = regret_table(data, levers, outcome, uncertainties, direction)
+    worse = np.max if direction == "minimize" else np.min
+    better = np.min if direction == "minimize" else np.max
+    ok = matrix <= threshold if direction == "minimize" else matrix >= threshold
+    table = pd.DataFrame(
+        {
+            "expected": matrix.mean(axis=0),
+            "worst": matrix.apply(worse, axis=0),
+            "best": matrix.apply(better, axis=0),
+            "max_regret": regret.max(axis=0),
+            "mean_regret": regret.mean(axis=0),
+            "satisficing": ok.mean(axis=0),
+            "states": matrix.count(axis=0),
+        }
+    )
+    ascending = direction == "minimize"
+    table = table.reset_index().sort_values(["max_regret", "expected"], ascending=[True, ascending], kind="stable")
+    table = table.reset_index(drop=True)
+    table.attrs.update(outcome=",".join(outcome) if not isinstance(outcome, str) else outcome,
+                       threshold=threshold, direction=direction, levers=list(matrix.columns.names))
+    return table

@@ -1,0 +1,241 @@
+"""Running `brink run` from Python with live progress, and opening the file it writes."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import xarray as xr
+
+from .cli import find_brink
+from .io import open_results
+
+__all__ = ["brink_command", "run"]
+
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def _number(v) -> str:
+    """A value as brink reads it: ints without a decimal point, floats by their shortest repr."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    return str(v)
+
+
+def _axis(path: str, spec) -> str:
+    """``PATH=...`` for ``--sweep``: a list/tuple of grid values, a {min, max[, log]} range, or text as written."""
+    if isinstance(spec, str):
+        return f"{path}={spec}"
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"min", "max", "log"}
+        if unknown or not {"min", "max"} <= set(spec):
+            raise ValueError(f"sweep of '{path}': a range is {{'min': a, 'max': b}} with optional 'log'; got {dict(spec)}")
+        return f"{path}={_number(spec['min'])}:{_number(spec['max'])}" + (":log" if spec.get("log") else "")
+    values = list(spec)
+    if not values:
+        raise ValueError(f"sweep of '{path}' has no values")
+    return f"{path}=" + ",".join(_number(v) for v in values)
+
+
+def brink_command(
+    scenario: str | os.PathLike | None = None,
+    *,
+    sweep: Mapping | None = None,
+    set: Mapping | None = None,  # noqa: A002 - the CLI's own option name
+    replications: int | None = None,
+    output: str | os.PathLike | None = None,
+    design: str | None = None,
+    samples: int | None = None,
+    sensitivity: bool = False,
+    seed: int | None = None,
+    threads: int | None = None,
+    summary_only: bool = False,
+    timeseries: int | None = None,
+    resume: bool = False,
+    args: Sequence = (),
+    binary: str | os.PathLike | None = None,
+) -> list[str]:
+    """The `brink run` command line (a list of str) for :func:`run`'s arguments. `output` is required here."""
+    exe = Path(binary) if binary is not None else find_brink()
+    command = [str(exe), "run"]
+    if scenario is not None:
+        command.append(os.fspath(scenario))
+    if output is None:
+        raise ValueError("brink_command needs output= (the HDF5 file to write)")
+    for path, value in (set or {}).items():
+        command += ["--set", f"{path}={_number(value)}"]
+    for path, spec in (sweep or {}).items():
+        command += ["--sweep", _axis(str(path), spec)]
+    for flag, value in (("-n", replications), ("--design", design), ("--samples", samples), ("--seed", seed),
+                        ("--threads", threads)):
+        if value is not None:
+            command += [flag, _number(value)]
+    if timeseries is not None:
+        command += ["--timeseries", f"every={int(timeseries)}"]
+    command += ["--sensitivity"] * bool(sensitivity) + ["--summary-only"] * bool(summary_only)
+    command += ["--resume"] * bool(resume)
+    command += [str(a) for a in args] + ["-o", os.fspath(output)]
+    return command
+
+
+class _Progress:
+    """Shows a percentage: a tqdm bar when tqdm is installed and `mode` allows, else a line every 10%."""
+
+    def __init__(self, mode, label: str):
+        self.bar, self.lines, self.last = None, False, -1.0
+        if mode is False or mode is None:
+            return
+        if mode in (True, "bar"):
+            try:
+                # tqdm.auto draws a widget in Jupyter, but warns without ipywidgets: then use the text bar.
+                if importlib.util.find_spec("ipywidgets") is not None:
+                    from tqdm.auto import tqdm
+                else:
+                    from tqdm import tqdm
+
+                self.bar = tqdm(total=100.0, desc=label, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| "
+                                "[{elapsed}<{remaining}]")
+                return
+            except ImportError:
+                if mode == "bar":
+                    raise
+        if mode not in (True, "bar", "lines"):
+            raise ValueError(f"progress must be True, False, 'bar' or 'lines'; got {mode!r}")
+        self.lines, self.label = True, label
+
+    def update(self, percent: float) -> None:
+        if self.bar is not None:
+            self.bar.update(max(0.0, percent - self.bar.n))
+        elif self.lines and (percent >= self.last + 10 or (percent >= 100 and self.last < 100)):
+            print(f"{self.label}: {percent:.0f}% done", file=sys.stderr, flush=True)
+            self.last = percent
+
+    def message(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _stream(command: list[str], on_line: Callable[[str], None], timeout: float | None) -> tuple[int, str]:
+    """Runs `command`, calling `on_line` with each line or carriage-return update brink writes to
+    stderr as it comes, and returns (exit code, stdout). stderr is a pseudo-terminal where the OS
+    has one, since brink draws its progress bar only on a terminal."""
+    try:
+        import pty
+
+        master, slave = pty.openpty()
+    except (ImportError, OSError):
+        master, slave = None, subprocess.PIPE
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+    if master is not None:
+        os.close(slave)
+    source = master if master is not None else proc.stderr.fileno()
+    out: list[bytes] = []
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pending = b""
+    try:
+        while True:
+            if deadline is not None and time.monotonic() > deadline:
+                proc.kill()
+                raise TimeoutError(f"`{' '.join(command)}` did not finish within {timeout} s")
+            ready, _, _ = select.select([source], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(source, 65536)
+            except OSError:  # the pty reports EIO once brink has exited
+                chunk = b""
+            if not chunk:
+                break
+            parts = re.split(rb"[\r\n]+", pending + chunk)
+            pending = parts.pop()
+            for part in parts:
+                if part.strip():
+                    on_line(part.decode(errors="replace").strip())
+        if pending.strip():
+            on_line(pending.decode(errors="replace").strip())
+        code = proc.wait(timeout=None if deadline is None else max(0.1, deadline - time.monotonic()))
+        reader.join()
+    finally:
+        if master is not None:
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    return code, b"".join(out).decode(errors="replace")
+
+
+def run(
+    scenario: str | os.PathLike | None = None,
+    *,
+    sweep: Mapping | None = None,
+    set: Mapping | None = None,  # noqa: A002 - the CLI's own option name
+    replications: int | None = None,
+    output: str | os.PathLike | None = None,
+    progress: bool | str = True,
+    show_table: bool = False,
+    timeout: float | None = None,
+    binary: str | os.PathLike | None = None,
+    **options,
+) -> xr.Dataset:
+    """Runs ``brink run`` and returns the file it wrote, opened with :func:`open_results`.
+
+    - `scenario`: a scenario file or a shipped name (default: brink's, jan-2022-standoff);
+    - `sweep`: {path: values}, each a list of grid values, a ``{"min": a, "max": b, "log": False}``
+      range (with ``design=``) or the text of ``--sweep PATH=...``;
+    - `set`: {path: value} overrides (numbers, true/false or text such as ``combat.law: "linear"``);
+    - `replications`: ``-n``; `output`: the file (default ``out/<scenario file stem>.h5``);
+    - `options`: ``design``, ``samples``, ``sensitivity``, ``seed``, ``threads``, ``summary_only``,
+      ``timeseries`` (K of ``--timeseries every=K``), ``resume``, ``args`` (extra arguments);
+    - `progress`: True (a tqdm bar if tqdm is installed, else a line every 10%), ``"bar"``,
+      ``"lines"`` or False; `show_table`: print brink's table of results afterwards.
+
+    Raises RuntimeError with brink's messages if it fails (e.g. exit code 2 for bad input), and
+    TimeoutError after `timeout` seconds.
+    """
+    if output is None:
+        output = Path("out") / f"{Path(os.fspath(scenario)).stem if scenario is not None else 'jan-2022-standoff'}.h5"
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    command = brink_command(scenario, sweep=sweep, set=set, replications=replications, output=output,
+                            binary=binary, **options)
+    label = f"brink {Path(os.fspath(scenario)).stem if scenario is not None else 'run'}"
+    bar = _Progress(progress, label)
+    messages: list[str] = []
+
+    def on_line(line: str) -> None:
+        found = _PERCENT.findall(line)
+        if found and ("ETA" in line or line.startswith("[")):
+            bar.update(float(found[-1]))
+        else:
+            messages.append(line)
+
+    try:
+        code, stdout = _stream(command, on_line, timeout)
+    finally:
+        bar.close()
+    if code != 0:
+        text = "\n".join(messages).strip()
+        raise RuntimeError(f"`{' '.join(command)}` failed with exit code {code}:\n{text}")
+    for line in messages:
+        bar.message(line)
+    if show_table:
+        print(stdout, end="")
+    return open_results(output)

@@ -1,0 +1,156 @@
+"""PRIM, CART and feature scores on synthetic data whose answer is known.
+
+The data are drawn with a fixed seed: a box in two of four parameters where
+the outcome is frequent (90%) and rare (3%) elsewhere. PRIM must find the box
+within a tolerance of the sampling resolution and leave the other parameters
+alone; CART and the feature scores must point at the parameters that matter.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import brink_analysis as ba
+
+BOX = {"a": (0.2, 0.6), "b": (0.5, 0.9)}
+
+
+def synthetic(n=4000, seed=3, inside=0.9, outside=0.03):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.random((n, 4)), columns=list("abcd"))
+    X["c"] *= 1000.0  # a parameter in other units must not matter either
+    hit = np.ones(n, dtype=bool)
+    for name, (lo, hi) in BOX.items():
+        hit &= X[name].between(lo, hi).to_numpy()
+    y = (rng.random(n) < np.where(hit, inside, outside)).astype(float)
+    return X, y, hit
+
+
+def test_prim_recovers_a_known_box():
+    X, y, _ = synthetic()
+    result = ba.prim(X, y, units={"a": "days", "b": "troops"})
+    box = result.box()
+    assert box.restricted == ["a", "b"]
+    limits = box.limits()
+    for name, (lo, hi) in BOX.items():
+        assert limits.loc[name, "lower"] == pytest.approx(lo, abs=0.03), name
+        assert limits.loc[name, "upper"] == pytest.approx(hi, abs=0.03), name
+    assert list(limits["units"]) == ["days", "troops"]
+    assert box.density > 0.85 and box.coverage > 0.8
+    # Statistics recomputed from the data agree with the box's own.
+    inside = box.contains(X)
+    assert box.mass == pytest.approx(inside.mean())
+    assert box.density == pytest.approx(y[inside].mean())
+    assert box.coverage == pytest.approx(y[inside].sum() / y.sum())
+
+
+def test_prim_trajectory_is_a_peeling_sequence():
+    X, y, _ = synthetic(n=2000, seed=5)
+    result = ba.prim(X, y, alpha=0.05, min_mass=0.05)
+    t = result.trajectory
+    assert t.loc[0, "mass"] == 1.0 and t.loc[0, "coverage"] == 1.0
+    assert t.loc[0, "density"] == pytest.approx(y.mean())
+    assert np.all(np.diff(t["mass"]) < 0), "every peel removes cases"
+    # A step removes at least alpha of the box (more when values tie); here values are continuous.
+    removed = 1 - t["mass"].to_numpy()[1:] / t["mass"].to_numpy()[:-1]
+    assert np.all(removed >= 0.05 - 1e-12) and np.all(removed < 0.06)
+    assert t["mass"].iloc[-1] >= 0.05
+    assert t["mass"].iloc[-1] * (1 - 0.05) < 0.05 + 1.0 / len(y), "peeling stops only when the next peel is too small"
+    for i, box in enumerate(result.boxes):  # boxes nest
+        if i:
+            prev = result.boxes[i - 1]
+            assert np.all(box.lower >= prev.lower) and np.all(box.upper <= prev.upper)
+    assert 0 <= result.chosen < len(t)
+
+
+def test_pasting_never_lowers_density_and_can_grow_a_box():
+    X, y, _ = synthetic(n=3000, seed=11)
+    result = ba.prim(X, y, alpha=0.1)
+    grown = 0
+    for i in range(1, len(result.boxes)):
+        peeled, pasted = result.box(i, paste=False), result.box(i)
+        assert pasted.density >= peeled.density - 1e-12
+        assert np.all(pasted.lower <= peeled.lower) and np.all(pasted.upper >= peeled.upper)
+        grown += pasted.mass > peeled.mass
+    assert grown > 0, "with alpha = 0.1 some peel overshoots and pasting takes part of it back"
+
+
+def test_weighted_points_give_the_same_boxes_as_their_replications():
+    # Per-point probabilities weighted by replications are the per-replication 0/1 data summarised.
+    rng = np.random.default_rng(7)
+    points = pd.DataFrame({"a": rng.random(60), "b": rng.random(60)})
+    reps = rng.integers(5, 40, size=60)
+    p = np.where(points["a"] < 0.4, 0.8, 0.1)
+    counts = rng.binomial(reps, p)
+    per_point = ba.prim(points, counts / reps, reps)
+    rows = points.loc[points.index.repeat(reps)].reset_index(drop=True)
+    y = np.concatenate([np.r_[np.ones(c), np.zeros(r - c)] for c, r in zip(counts, reps)])
+    per_rep = ba.prim(rows, y)
+    pd.testing.assert_frame_equal(per_point.trajectory, per_rep.trajectory)
+    pd.testing.assert_frame_equal(per_point.box().limits(), per_rep.box().limits())
+
+
+def test_prim_threshold_and_selection():
+    X, y, hit = synthetic(n=2000, seed=2)
+    prob = np.where(hit, 0.7, 0.05)
+    result = ba.prim(X, prob, threshold=0.5)
+    assert result.boxes[0].density == pytest.approx(hit.mean())
+    i = result.select(min_coverage=0.9)
+    assert result.trajectory.loc[i, "coverage"] >= 0.9
+    assert result.trajectory["density"][result.trajectory["coverage"] >= 0.9].max() == result.trajectory.loc[i, "density"]
+    with pytest.raises(ValueError, match="density >= 1.5"):
+        result.select(min_density=1.5)
+    with pytest.raises(ValueError, match="no box 999"):
+        result.box(999)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"alpha": 0.6}, "alpha"),
+        ({"min_mass": 0.0}, "min_mass"),
+        ({"y": np.zeros(10)}, "no case of interest"),
+        ({"y": np.full(10, 2.0)}, r"\[0, 1\]"),
+        ({"y": np.ones(9)}, "one outcome"),
+        ({"weights": -np.ones(10)}, "non-negative"),
+    ],
+)
+def test_prim_rejects_bad_input(kwargs, message):
+    X = pd.DataFrame({"a": np.arange(10.0)})
+    args = {"y": np.r_[np.ones(5), np.zeros(5)], **kwargs}
+    y = args.pop("y")
+    with pytest.raises(ValueError, match=message):
+        ba.prim(X, y, **args)
+
+
+def test_prim_on_a_grid_with_ties():
+    # Grid values tie: a peel removes whole values, never part of one.
+    a, b = np.meshgrid(np.arange(10.0), np.arange(5.0), indexing="ij")
+    X = pd.DataFrame({"a": a.ravel(), "b": b.ravel()})
+    y = (X["a"] >= 7).astype(float).to_numpy()
+    box = ba.prim(X, y).box()
+    assert box.restricted == ["a"]
+    assert box.limits().loc["a", "lower"] == 7.0 and box.limits().loc["a", "upper"] == 9.0
+    assert box.density == 1.0 and box.coverage == 1.0
+
+
+def test_cart_and_feature_scores_find_the_parameters_that_matter():
+    X, y, _ = synthetic(n=3000, seed=4)
+    scores = ba.feature_scores(X, y)
+    assert set(scores.index[:2]) == {"a", "b"}
+    assert scores.loc[["c", "d"], "extra_trees"].max() < 0.5 * scores.loc[["a", "b"], "extra_trees"].min()
+    assert scores.loc[["a", "b"], "variance_explained"].min() > 0.1
+    assert scores.loc[["c", "d"], "variance_explained"].max() < 0.01
+    leaves = ba.cart_boxes(X, y, max_depth=4)
+    assert leaves["mass"].sum() == pytest.approx(1.0)
+    assert leaves["coverage"].sum() == pytest.approx(1.0)
+    top = leaves.iloc[0]
+    assert top["density"] > 0.8
+    assert "a" in top["rule"] and "b" in top["rule"] and " c " not in f" {top['rule']} "
+    # Only one parameter matters: it alone scores.
+    rng = np.random.default_rng(9)
+    X1 = pd.DataFrame(rng.random((800, 3)), columns=["x", "noise1", "noise2"])
+    y1 = (rng.random(800) < np.where(X1["x"] > 0.5, 0.8, 0.1)).astype(float)
+    s1 = ba.feature_scores(X1, y1)
+    assert s1.index[0] == "x" and s1.loc["x", "extra_trees"] > 0.5
+    assert s1.loc["x", "variance_explained"] > 0.3 and s1.loc[["noise1", "noise2"], "variance_explained"].max() < 0.02
