@@ -7,6 +7,7 @@
 
 #include "brink/io/recorder.hpp"
 #include "brink/model/kernel.hpp"
+#include "brink/model/scalar_twin.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
 #include "brink/sweep/executor.hpp"
@@ -35,6 +36,20 @@ void BM_KernelBlock(benchmark::State& state) {
                                                      benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_KernelBlock)->Unit(benchmark::kMillisecond);
+
+// The scalar reference twin on the same block: the baseline of the speed-up
+// (the ratio of the two rep_steps/s counters in one run).
+void BM_ScalarTwinBlock(benchmark::State& state) {
+  const brink::Model model(flagship().scenario);
+  std::int64_t block = 0;
+  for (auto _ : state) {
+    const brink::BlockResult r = brink::simulate_block_scalar(model, {0, block++ * brink::kBlockLanes, brink::kBlockLanes});
+    benchmark::DoNotOptimize(r.outcome.data());
+  }
+  state.counters["rep_steps/s"] = benchmark::Counter(static_cast<double>(brink::kBlockLanes) * model.steps(),
+                                                     benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ScalarTwinBlock)->Unit(benchmark::kMillisecond);
 
 // The engine's path as `brink run` uses it: fixed 256-lane blocks with
 // early exit, executor threads and summaries, no file.
