@@ -2,10 +2,10 @@
 // brink binary (which never compiles Eigen) builds its models itself and hands
 // them to whichever kernel variant it loaded.
 //
-// TODO(lead): this is a copy of the Model definitions at the top of
-// engine/src/model/kernel.cpp. Delete them there and move this file into
-// BRINK_MODEL_SOURCES (engine/CMakeLists.txt) so tests link it too; until
-// then only the brink binary links it.
+// TODO(lead): a copy of the Model definitions at the top of
+// engine/src/model/kernel.cpp. Once they are deleted there, also add
+// BRINK_MODEL_CORE_SOURCES to brink_model in engine/CMakeLists.txt, so that
+// tests and benchmarks link this copy; until then only the brink binary does.
 #include <algorithm>
 
 #include "brink/model/kernel.hpp"
