@@ -4,6 +4,7 @@
 
 namespace brink {
 std::string_view engine_version();
-// The -march the binary was built for; bitwise reproducibility holds per binary.
+// BRINK_ARCH: the -march of everything but the kernel. The kernel path that runs,
+// recorded as the file's target_isa, is kernel().isa (model/kernel_dispatch.hpp).
 std::string_view target_isa();
 }  // namespace brink

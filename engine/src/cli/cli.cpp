@@ -20,6 +20,7 @@
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/recorder.hpp"
 #include "brink/io/table.hpp"
+#include "brink/model/kernel_dispatch.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
 #include "brink/sweep/executor.hpp"
@@ -99,6 +100,70 @@ std::string command_line(int argc, const char* const* argv) {
   return line;
 }
 
+std::string joined(const std::vector<std::string>& items) {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
+// The instruction-set path a partial file was written with, or "" when the
+// file cannot be read (the writer then says why it cannot be resumed).
+std::string recorded_isa(const fs::path& partial) {
+  std::string isa;
+  const hid_t file = H5Fopen(partial.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) return isa;
+  if (H5Aexists(file, "target_isa") > 0) {
+    const hid_t attr = H5Aopen(file, "target_isa", H5P_DEFAULT);
+    const hid_t type = H5Aget_type(attr);
+    if (H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type)) {
+      std::string buffer(H5Tget_size(type), '\0');
+      if (H5Aread(attr, type, buffer.data()) >= 0) isa = buffer.substr(0, buffer.find('\0'));
+    }
+    H5Tclose(type);
+    H5Aclose(attr);
+  }
+  H5Fclose(file);
+  return isa;
+}
+
+// Picks the kernel before anything runs: a resumed file continues on the path
+// that wrote it, else --isa, else the best path for this CPU.
+void choose_kernel(const std::optional<std::string>& requested, const std::optional<fs::path>& resumed) {
+  if (resumed) {
+    const std::string recorded = recorded_isa(*resumed);
+    if (recorded.empty()) return;
+    if (requested && *requested != recorded)
+      throw UsageError(fmt::format("--isa {} differs from the {} path that wrote {}; a resumed run continues on "
+                                   "its recorded path, so drop --isa",
+                                   *requested, recorded, resumed->string()));
+    try {
+      select_kernel(recorded);
+    } catch (const IsaUnavailable& e) {
+      throw IsaUnavailable(fmt::format("{} was written by the {} path: {}", resumed->string(), recorded, e.what()));
+    }
+    return;
+  }
+  if (requested) select_kernel(*requested);
+}
+
+int print_version(std::ostream& out) {
+  std::vector<std::string> runnable;
+  for (const auto& isa : built_isas())
+    if (cpu_supports(isa)) runnable.push_back(isa);
+  out << "brink " << engine_version() << "\n"
+      << "kernel paths built: " << joined(built_isas()) << "\n"
+      << "kernel paths this CPU runs: " << (runnable.empty() ? "none" : joined(runnable)) << "\n";
+  try {
+    const KernelTable& k = kernel();
+    out << "kernel path used: " << k.isa << " (-march=" << k.march << ")\n";
+  } catch (const std::exception& e) {
+    out << "kernel path used: none (" << e.what() << ")\n";
+  }
+  out << "rest of the binary: -march=" << target_isa() << "\n"
+      << "MPI: no\n";
+  return kExitOk;
+}
+
 class ProgressBar {
  public:
   ProgressBar(std::ostream& err, bool enabled, std::int64_t replications_per_block)
@@ -142,7 +207,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "Simulates SCENARIO (a file, or a shipped name; default: jan-2022-standoff),\n"
       "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
       "options");
-  std::string output, replications, seed, threads, timeseries, design, samples;
+  std::string output, replications, seed, threads, timeseries, design, samples, isa;
   std::vector<std::string> sets, sweeps;
   options.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
@@ -162,7 +227,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
       "summary-only", "write per-point summaries only, no per-replication variables")("quiet,q",
                                                                                       "no progress bar and no table")(
-      "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)");
+      "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)")(
+      "isa", po::value(&isa),
+      "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
+      "'brink --version' lists them)");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -230,6 +298,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
 
   if (resuming && !plan.write_runs)
     throw UsageError("a summary-only run keeps no per-replication data to resume from; run it again without --resume");
+  choose_kernel(vm.count("isa") ? std::optional(isa) : std::nullopt,
+                resuming ? std::optional(partial) : std::nullopt);
   std::string override_text;
   for (const auto& o : settings) override_text += o.path + "=" + o.value + "\n";
   for (const auto& axis : sweeps) override_text += "sweep " + axis + "\n";
@@ -292,8 +362,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     double replications_run = 0;
     for (const auto& summary : summaries) replications_run += static_cast<double>(summary.replications);
     const double rep_steps = replications_run * model.steps();
-    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {} threads)\n", target.string(), seconds,
-                       seconds > 0 ? rep_steps / seconds : 0.0, thread_count);
+    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {} threads, {} kernel)\n",
+                       target.string(), seconds, seconds > 0 ? rep_steps / seconds : 0.0, thread_count, kernel().isa);
   }
   return kExitOk;
 }
@@ -421,10 +491,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       out << kTopUsage;
       return kExitOk;
     }
-    if (command == "--version") {
-      out << "brink " << engine_version() << " (" << target_isa() << ")\n";
-      return kExitOk;
-    }
+    if (command == "--version") return print_version(out);
     if (command == "run") return command_run(args, argc, argv, out, err);
     if (command == "validate") return command_validate(args, out);
     if (command == "inspect") return command_inspect(args, out);
@@ -435,6 +502,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     for (const auto& d : e.diagnostics()) err << d.format() << "\n";
     return kExitUsage;
   } catch (const UsageError& e) {
+    err << "brink " << command << ": " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const IsaUnavailable& e) {
     err << "brink " << command << ": " << e.what() << "\n";
     return kExitUsage;
   } catch (const po::error& e) {

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/model/kernel_dispatch.hpp"
 #include "brink/version.hpp"
 
 namespace brink {
@@ -462,7 +463,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   set_string_attribute(file_, "title", fmt::format("brink run of scenario '{}'", sc.name));
   set_string_attribute(file_, "engine", "brink");
   set_string_attribute(file_, "engine_version", std::string(engine_version()));
-  set_string_attribute(file_, "target_isa", std::string(target_isa()));
+  set_string_attribute(file_, "target_isa", kernel().isa);  // the path that runs, not the build's baseline
   set_string_attribute(file_, "scenario_name", sc.name);
   set_string_attribute(file_, "scenario_source", metadata.scenario_label);
   set_string_attribute(file_, "scenario", metadata.scenario_text);
@@ -674,7 +675,7 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
                     path_, what));
   };
   if (read_string_attribute(file_, "engine_version") != engine_version()) mismatch("the engine version");
-  if (read_string_attribute(file_, "target_isa") != target_isa()) mismatch("the instruction set of the build");
+  if (read_string_attribute(file_, "target_isa") != kernel().isa) mismatch("the instruction-set path");
   if (read_string_attribute(file_, "scenario") != metadata.scenario_text) mismatch("the scenario text");
   if (seed != plan.options.seed) mismatch("the seed");
   if (read_string_attribute(file_, "overrides") != metadata.overrides) mismatch("the --set or run options");

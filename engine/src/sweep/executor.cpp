@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "brink/model/kernel_dispatch.hpp"
 #include "brink/sweep/summary.hpp"
 
 namespace brink {
@@ -91,6 +92,8 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
              BlockScheduler* scheduler) {
   BlockScheduler own(plan);
   BlockScheduler& schedule = scheduler ? *scheduler : own;
+  // Resolved here, so that a kernel that fails to load is reported before any worker starts.
+  const KernelTable& kernel_table = kernel();
   threads = std::max(1, threads);
   // Bounded hand-off: workers wait when the writer falls behind, so memory
   // stays proportional to the thread count, not to the sweep.
@@ -114,7 +117,7 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
           if (stop || !spec) break;
         }
         const std::shared_ptr<const Model> model = plan.model_of(spec->point);
-        BlockResult result = simulate_block(*model, *spec);
+        BlockResult result = kernel_table.simulate_block(*model, *spec, nullptr);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < capacity || stop; });
         if (stop) break;

@@ -1,0 +1,106 @@
+// The brink binary's kernel: one variant shared object, loaded at run time.
+//
+// Each variant is compiled for one instruction set with hidden visibility and
+// exports only brink_kernel_table(). It is loaded with RTLD_LOCAL, so none of
+// its symbols (Eigen's templates above all) can bind to another variant's or
+// to this binary's copies: the path that runs is the path that was chosen.
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "brink/model/kernel_dispatch.hpp"
+
+#ifndef BRINK_KERNEL_VARIANTS
+#error "BRINK_KERNEL_VARIANTS (the built paths, best first, separated by spaces) is set by engine/CMakeLists.txt"
+#endif
+#ifndef BRINK_KERNEL_INSTALL_DIR
+#define BRINK_KERNEL_INSTALL_DIR "lib/brink"
+#endif
+
+namespace brink {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::mutex g_mutex;
+std::atomic<const KernelTable*> g_active{nullptr};
+
+fs::path executable_dir() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path(".") : self.parent_path();
+}
+
+// Beside the executable (the build tree), then in the install prefix's lib dir.
+std::vector<fs::path> candidates(std::string_view isa) {
+  const std::string file = "brink_kernel_" + std::string(isa) + ".so";
+  const fs::path dir = executable_dir();
+  return {dir / file, dir.parent_path() / BRINK_KERNEL_INSTALL_DIR / file};
+}
+
+const KernelTable* load(std::string_view isa) {
+  std::string tried;
+  for (const fs::path& path : candidates(isa)) {
+    if (!fs::exists(path)) {
+      tried += (tried.empty() ? "" : " or ") + path.string();
+      continue;
+    }
+    // Never closed: the table and the code it points to live as long as the process.
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) throw std::runtime_error("cannot load the " + std::string(isa) + " kernel: " + dlerror());
+    using Entry = const KernelTable* (*)();
+    auto entry = reinterpret_cast<Entry>(dlsym(handle, "brink_kernel_table"));
+    const KernelTable* table = entry ? entry() : nullptr;
+    if (!table || table->abi != kKernelAbi || std::string_view(table->isa) != isa)
+      throw std::runtime_error(path.string() + " is not a brink " + std::string(isa) +
+                               " kernel of this version; rebuild or reinstall brink");
+    return table;
+  }
+  throw std::runtime_error("the " + std::string(isa) + " kernel is missing (looked for " + tried +
+                           "); rebuild or reinstall brink");
+}
+
+}  // namespace
+
+std::vector<std::string> built_isas() {
+  std::vector<std::string> isas;
+  std::istringstream in(BRINK_KERNEL_VARIANTS);
+  for (std::string isa; in >> isa;) isas.push_back(isa);
+  return isas;
+}
+
+void select_kernel(std::string_view isa) {
+  const std::vector<std::string> built = built_isas();
+  if (std::find(built.begin(), built.end(), isa) == built.end()) {
+    std::string all;
+    for (const std::string& b : built) all += (all.empty() ? "" : ", ") + b;
+    throw IsaUnavailable("instruction set '" + std::string(isa) + "' is not built into this brink (it has " + all +
+                         ")");
+  }
+  if (!cpu_supports(isa))
+    throw IsaUnavailable("this CPU does not support " + std::string(isa) + "; run without --isa to use " +
+                         default_isa());
+  std::lock_guard lock(g_mutex);
+  const KernelTable* current = g_active.load();
+  if (current && std::string_view(current->isa) == isa) return;
+  g_active.store(load(isa));
+}
+
+const KernelTable& kernel() {
+  if (const KernelTable* table = g_active.load(std::memory_order_acquire)) return *table;
+  {
+    std::lock_guard lock(g_mutex);
+    if (!g_active.load()) g_active.store(load(default_isa()));
+  }
+  return *g_active.load();
+}
+
+}  // namespace brink
