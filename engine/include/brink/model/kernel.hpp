@@ -13,15 +13,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "brink/model/block_result.hpp"
 #include "brink/model/rng.hpp"
 #include "brink/scenario/scenario.hpp"
 
 namespace brink {
-
-// Lanes per block. Fixed by the engine, never by the thread count, and a
-// multiple of every SIMD width: a replication always sits in the same lane of
-// the same block, so vectorized math rounds identically in every run.
-inline constexpr int kBlockLanes = 256;
 
 enum Pool : int { kDeployed = 0, kReady = 1, kReserve = 2, kPoolCount = 3 };
 
@@ -90,36 +86,6 @@ struct RunOptions {
   std::uint64_t seed = 1;
   bool common_random = false;
   int timeseries_every = 0;
-};
-
-struct BlockSpec {
-  std::int64_t point = 0;
-  std::int64_t first_replication = 0;
-  int count = kBlockLanes;  // replications kept; lanes past it are simulated and dropped
-};
-
-// What a block hands to the recorder; arrays are replication-major.
-struct BlockResult {
-  BlockSpec spec;
-  std::vector<std::int8_t> outcome, peak_rung;
-  std::vector<std::int32_t> end_step, war_start_step, war_end_step, first_incident_step, incidents;
-  std::vector<double> casualties;               // count × actors
-  std::vector<double> final_forces;             // count × actors × pools
-  std::vector<std::int32_t> action_count;       // count × actors × action kinds
-  std::vector<double> troops_added;             // count × actors: reinforcements
-  std::vector<double> troops_removed;           // count × actors: demobilized
-  std::vector<std::int8_t> alliance_war_cause;  // count
-  std::vector<std::int8_t> agreed;              // count × issues: 1 if agreed by the end
-  std::vector<std::int8_t> resolve_type;        // count × actors
-  std::vector<float> final_belief;              // count × actors × kMaxTypes
-  std::vector<float> ts_belief;                 // count × records × actors × kMaxTypes (empty if off)
-  // Sums over the block's kept replications at each record (always filled):
-  std::vector<std::int32_t> record_rung_count;  // records × rungs
-  std::vector<double> record_troops_sum;        // records × actors × pools
-  std::vector<double> record_belief_sum;        // records × actors × kMaxTypes
-  std::vector<float> ts_forces;                 // count × records × actors × pools (empty if off)
-  std::vector<std::int8_t> ts_rung;             // count × records
-  std::vector<float> ts_tension;                // count × records
 };
 
 // Steps a block; exposed so that tests can check invariants between steps.
