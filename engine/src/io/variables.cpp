@@ -179,7 +179,10 @@ std::vector<VariableSpec> make_table() {
   run("incidents", pr, Dtype::kInt32, "1", "number of military incidents", &BlockResult::incidents);
   run("peak_rung", pr, Dtype::kInt8, "1", "highest escalation rung reached (index into rung)", &BlockResult::peak_rung);
   run("casualties", pra, Dtype::kFloat64, "troops", "troops lost in combat", &BlockResult::casualties, true);
-  run("final_forces", {D::kPoint, D::kReplication, D::kActor, D::kPool}, Dtype::kFloat32, "troops",
+  // float64, not float32: the file's troop audit (pools + casualties − added +
+  // removed = initial, to 1e-12) and mean_troops' last entry = the mean of
+  // final_forces hold only at full precision.
+  run("final_forces", {D::kPoint, D::kReplication, D::kActor, D::kPool}, Dtype::kFloat64, "troops",
       "troops per pool at the end of the replication", &BlockResult::final_forces);
   run("action_count", {D::kPoint, D::kReplication, D::kActor, D::kAction}, Dtype::kStepCount, "1",
       "times each actor took each kind of action", &BlockResult::action_count);
