@@ -1,9 +1,10 @@
-// Encodes a block's chunk exactly as HDF5's shuffle and deflate filters
-// would, so that the worker threads compress and the writer thread only
+// Encodes a block's chunk in the format of HDF5's shuffle and deflate
+// filters, so that the worker threads compress and the writer thread only
 // stores bytes (H5Dwrite_chunk).
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <cstring>
+#include <memory>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,16 @@ std::vector<std::uint8_t> shuffle(const std::vector<std::uint8_t>& raw, std::siz
   return out;
 }
 
+// One compressor per thread: libdeflate's compressors are not shared.
+libdeflate_compressor* compressor() {
+  struct Free {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  thread_local const std::unique_ptr<libdeflate_compressor, Free> c(libdeflate_alloc_compressor(1));
+  if (!c) throw std::runtime_error("libdeflate could not allocate a compressor");
+  return c.get();
+}
+
 }  // namespace
 
 std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& layout, const BlockResult& block) {
@@ -70,11 +81,15 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
       },
       v.block);
   const std::vector<std::uint8_t> shuffled = shuffle(raw, dtype_size(type));
-  // HDF5's deflate filter (H5Zdeflate.c) is zlib's compress2 at the set level.
-  uLongf size = compressBound(static_cast<uLong>(shuffled.size()));
-  std::vector<std::uint8_t> out(size);
-  if (compress2(out.data(), &size, shuffled.data(), static_cast<uLong>(shuffled.size()), 1) != Z_OK)
-    throw std::runtime_error("zlib failed to compress a chunk of '" + std::string(v.name) + "'");
+  // HDF5's deflate filter stores a zlib stream (RFC 1950) and reads any
+  // valid one with inflate(). libdeflate's level 1 writes that format about
+  // three times faster than zlib's compress2 at level 1 (what HDF5 itself
+  // would call), and slightly smaller; it is deterministic, so a block's
+  // bytes do not depend on the thread that encoded it.
+  libdeflate_compressor* c = compressor();
+  std::vector<std::uint8_t> out(libdeflate_zlib_compress_bound(c, shuffled.size()));
+  const std::size_t size = libdeflate_zlib_compress(c, shuffled.data(), shuffled.size(), out.data(), out.size());
+  if (size == 0) throw std::runtime_error("libdeflate failed to compress a chunk of '" + std::string(v.name) + "'");
   out.resize(size);
   return out;
 }
