@@ -1,6 +1,5 @@
 #include "brink/cli/cli.hpp"
 
-#include <hdf5.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -409,7 +408,7 @@ int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // failures are reported as sentences, not HDF5 stacks
+  quiet_hdf5_errors();
   if (argc < 2) {
     err << kTopUsage;
     return kExitUsage;

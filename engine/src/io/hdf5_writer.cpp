@@ -17,6 +17,8 @@ namespace brink {
 
 using h5::check;
 
+void quiet_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
 struct Hdf5Writer::Impl {
   std::string path;
   FileLayout layout;

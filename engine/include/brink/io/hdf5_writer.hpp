@@ -38,6 +38,10 @@ class ResumeMismatch : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Stops HDF5 from printing its error stack to stderr: brink reports each
+// failure as one sentence (OutputError) instead. Call once, at start-up.
+void quiet_hdf5_errors();
+
 class Hdf5Writer {
  public:
   enum class Mode { kCreate, kResume };
