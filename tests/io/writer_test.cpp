@@ -21,9 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 
 SweepPlan flagship_plan(const std::string& replications, const std::string& every) {
-  const LoadedScenario loaded = load_scenario(
-      {"flagship", testing::flagship_text()},
-      std::vector<Override>{{"run.replications", replications}, {"output.timeseries_every", every}});
+  const LoadedScenario loaded =
+      load_scenario({"flagship", testing::flagship_text()},
+                    std::vector<Override>{{"run.replications", replications}, {"output.timeseries_every", every}});
   return single_point_plan(loaded, {});
 }
 
@@ -33,12 +33,18 @@ std::string temp_path(const std::string& name) {
 
 hid_t stored_type(Dtype d) {
   switch (d) {
-    case Dtype::kInt8: return H5T_NATIVE_INT8;
-    case Dtype::kInt16: return H5T_NATIVE_INT16;
-    case Dtype::kInt32: return H5T_NATIVE_INT32;
-    case Dtype::kInt64: return H5T_NATIVE_INT64;
-    case Dtype::kFloat32: return H5T_NATIVE_FLOAT;
-    default: return H5T_NATIVE_DOUBLE;
+    case Dtype::kInt8:
+      return H5T_NATIVE_INT8;
+    case Dtype::kInt16:
+      return H5T_NATIVE_INT16;
+    case Dtype::kInt32:
+      return H5T_NATIVE_INT32;
+    case Dtype::kInt64:
+      return H5T_NATIVE_INT64;
+    case Dtype::kFloat32:
+      return H5T_NATIVE_FLOAT;
+    default:
+      return H5T_NATIVE_DOUBLE;
   }
 }
 

@@ -4,8 +4,8 @@
 #include <libdeflate.h>
 
 #include <cstring>
-#include <memory>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -69,13 +69,26 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
           if (source.size() > elements)
             throw std::logic_error("block field of '" + std::string(v.name) + "' holds more than one chunk");
           switch (type) {
-            case Dtype::kInt8: convert<std::int8_t>(source, elements, v.fill, raw); break;
-            case Dtype::kInt16: convert<std::int16_t>(source, elements, v.fill, raw); break;
-            case Dtype::kInt32: convert<std::int32_t>(source, elements, v.fill, raw); break;
-            case Dtype::kInt64: convert<std::int64_t>(source, elements, v.fill, raw); break;
-            case Dtype::kFloat32: convert<float>(source, elements, v.fill, raw); break;
-            case Dtype::kFloat64: convert<double>(source, elements, v.fill, raw); break;
-            default: throw std::logic_error("variable '" + std::string(v.name) + "' has no numeric type to encode");
+            case Dtype::kInt8:
+              convert<std::int8_t>(source, elements, v.fill, raw);
+              break;
+            case Dtype::kInt16:
+              convert<std::int16_t>(source, elements, v.fill, raw);
+              break;
+            case Dtype::kInt32:
+              convert<std::int32_t>(source, elements, v.fill, raw);
+              break;
+            case Dtype::kInt64:
+              convert<std::int64_t>(source, elements, v.fill, raw);
+              break;
+            case Dtype::kFloat32:
+              convert<float>(source, elements, v.fill, raw);
+              break;
+            case Dtype::kFloat64:
+              convert<double>(source, elements, v.fill, raw);
+              break;
+            default:
+              throw std::logic_error("variable '" + std::string(v.name) + "' has no numeric type to encode");
           }
         }
       },

@@ -180,7 +180,8 @@ FileReport read_report(const std::string& path) {
   const auto& flat = std::get<std::vector<double>>(values);
   const std::size_t k = report.parameters.size(), points = report.summaries.size();
   if (k > 0 && flat.size() == points * k)
-    for (std::size_t p = 0; p < points; ++p) report.parameter_values.emplace_back(flat.begin() + p * k, flat.begin() + (p + 1) * k);
+    for (std::size_t p = 0; p < points; ++p)
+      report.parameter_values.emplace_back(flat.begin() + p * k, flat.begin() + (p + 1) * k);
   read_sensitivity(id, report);
   return report;
 }

@@ -18,28 +18,49 @@ Handle utf8_string_type() {
 }
 
 template <>
-hid_t native<std::int8_t>() { return H5T_NATIVE_INT8; }
+hid_t native<std::int8_t>() {
+  return H5T_NATIVE_INT8;
+}
 template <>
-hid_t native<std::int16_t>() { return H5T_NATIVE_INT16; }
+hid_t native<std::int16_t>() {
+  return H5T_NATIVE_INT16;
+}
 template <>
-hid_t native<std::int32_t>() { return H5T_NATIVE_INT32; }
+hid_t native<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
 template <>
-hid_t native<std::int64_t>() { return H5T_NATIVE_INT64; }
+hid_t native<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
 template <>
-hid_t native<float>() { return H5T_NATIVE_FLOAT; }
+hid_t native<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-hid_t native<double>() { return H5T_NATIVE_DOUBLE; }
+hid_t native<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 
 hid_t file_type(Dtype dtype, Handle& owner) {
   switch (dtype) {
-    case Dtype::kInt8: return H5T_NATIVE_INT8;
-    case Dtype::kInt16: return H5T_NATIVE_INT16;
-    case Dtype::kInt32: return H5T_NATIVE_INT32;
-    case Dtype::kInt64: return H5T_NATIVE_INT64;
-    case Dtype::kFloat32: return H5T_NATIVE_FLOAT;
-    case Dtype::kFloat64: return H5T_NATIVE_DOUBLE;
-    case Dtype::kString: owner = utf8_string_type(); return owner.get();
-    case Dtype::kStepCount: break;  // resolved by FileLayout::dtype
+    case Dtype::kInt8:
+      return H5T_NATIVE_INT8;
+    case Dtype::kInt16:
+      return H5T_NATIVE_INT16;
+    case Dtype::kInt32:
+      return H5T_NATIVE_INT32;
+    case Dtype::kInt64:
+      return H5T_NATIVE_INT64;
+    case Dtype::kFloat32:
+      return H5T_NATIVE_FLOAT;
+    case Dtype::kFloat64:
+      return H5T_NATIVE_DOUBLE;
+    case Dtype::kString:
+      owner = utf8_string_type();
+      return owner.get();
+    case Dtype::kStepCount:
+      break;  // resolved by FileLayout::dtype
   }
   throw OutputError("HDF5 writer: unresolved element type");
 }
@@ -51,8 +72,8 @@ void set_string_attribute(hid_t object, const std::string& name, const std::stri
   H5Tset_strpad(type.get(), H5T_STR_NULLTERM);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   const Handle space = space_handle(H5Screate(H5S_SCALAR), "create a scalar dataspace");
-  const Handle attr = attribute_handle(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                                       "create attribute " + name);
+  const Handle attr = attribute_handle(
+      H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "create attribute " + name);
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
   check(H5Awrite(attr.get(), type.get(), padded.data()), "write attribute " + name);
 }
@@ -124,14 +145,19 @@ Values read_values(hid_t dataset, Dtype dtype) {
   const Handle space = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
   const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get()));
   switch (dtype) {
-    case Dtype::kInt8: return read_numeric<std::int8_t>(dataset, n);
+    case Dtype::kInt8:
+      return read_numeric<std::int8_t>(dataset, n);
     case Dtype::kInt16:
     case Dtype::kInt32:
-    case Dtype::kStepCount: return read_numeric<std::int32_t>(dataset, n);
-    case Dtype::kInt64: return read_numeric<std::int64_t>(dataset, n);
+    case Dtype::kStepCount:
+      return read_numeric<std::int32_t>(dataset, n);
+    case Dtype::kInt64:
+      return read_numeric<std::int64_t>(dataset, n);
     case Dtype::kFloat32:
-    case Dtype::kFloat64: return read_numeric<double>(dataset, n);
-    case Dtype::kString: break;
+    case Dtype::kFloat64:
+      return read_numeric<double>(dataset, n);
+    case Dtype::kString:
+      break;
   }
   std::vector<std::string> out;
   const Handle type = utf8_string_type();

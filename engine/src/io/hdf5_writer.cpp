@@ -98,7 +98,8 @@ Handle creation_properties(const VariableSpec& v, const FileLayout& layout, hid_
   const std::vector<std::uint64_t> chunk64 = layout.chunk(v);
   if (!chunk64.empty()) {
     const std::vector<hsize_t> chunk(chunk64.begin(), chunk64.end());
-    check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "set chunks of " + std::string(v.name));
+    check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()),
+          "set chunks of " + std::string(v.name));
   }
   if (v.storage == Storage::kBlockChunks) {
     // Must match encode_chunk: shuffle, then deflate at level 1.
@@ -146,8 +147,9 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   const Handle dcpl = creation_properties(v, layout, type);
   const Handle dapl = plist_handle(H5Pcreate(H5P_DATASET_ACCESS), "create a dataset access property list");
   H5Pset_chunk_cache(dapl.get(), v.cache_bytes > 0 ? 12421 : 0, v.cache_bytes, 1.0);
-  Handle ds = dataset_handle(H5Dcreate2(file.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
-                             "create dataset " + name);
+  Handle ds =
+      dataset_handle(H5Dcreate2(file.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
+                     "create dataset " + name);
   if (v.constant) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, v.constant(plan), "write " + name);
   if (v.kind == Kind::kDimension) {
     // A dimension without values is netCDF's "dimension but not a variable".
@@ -174,7 +176,9 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   const Scenario& sc = model.scenario();
   const hid_t f = file.get();
   auto text = [&](const char* name, const std::string& value) { h5::set_string_attribute(f, name, value); };
-  auto number = [&](const char* name, hid_t type, const auto& value) { h5::set_int_attribute(f, name, type, &value, 1); };
+  auto number = [&](const char* name, hid_t type, const auto& value) {
+    h5::set_int_attribute(f, name, type, &value, 1);
+  };
   text("title", fmt::format("brink run of scenario '{}'", sc.name));
   text("engine", "brink");
   text("engine_version", std::string(engine_version()));
@@ -260,8 +264,7 @@ void Hdf5Writer::write_block(const BlockResult& b) {
   }
   m.write_row(var::kBlockDone, std::vector<std::int8_t>{1}, b.spec.point, b.spec.first_replication / kBlockLanes, 1);
   // Flush now and then so that a killed run leaves a resumable file.
-  const double now =
-      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   if (now - m.last_flush > 2.0) {
     H5Fflush(m.file.get(), H5F_SCOPE_LOCAL);
     m.last_flush = now;
@@ -331,8 +334,8 @@ void Hdf5Writer::close() {
   if (!m.file) return;
   const std::int32_t complete = 1;
   {
-    const Handle attr = attribute_handle(H5Aopen(m.file.get(), "complete", H5P_DEFAULT),
-                                         "open the complete attribute of " + m.path);
+    const Handle attr =
+        attribute_handle(H5Aopen(m.file.get(), "complete", H5P_DEFAULT), "open the complete attribute of " + m.path);
     check(H5Awrite(attr.get(), H5T_NATIVE_INT32, &complete), "mark " + m.path + " complete");
   }
   m.datasets.clear();

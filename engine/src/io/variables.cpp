@@ -36,11 +36,12 @@ std::vector<double> uppers(const auto& intervals) {
   return out;
 }
 void set_bounds(auto& intervals, const std::vector<double>& v, bool lower) {
-  for (std::size_t i = 0; i < v.size() && i < intervals.size(); ++i) (lower ? intervals[i].lower : intervals[i].upper) = v[i];
+  for (std::size_t i = 0; i < v.size() && i < intervals.size(); ++i)
+    (lower ? intervals[i].lower : intervals[i].upper) = v[i];
 }
 
 // Each actor's types' `field`, padded with 0 to kMaxTypes.
-Values per_type(const SweepPlan& p, double ResolveType::* field) {
+Values per_type(const SweepPlan& p, double ResolveType::*field) {
   const auto& actors = p.model(0).scenario().actors;
   std::vector<double> values(actors.size() * kMaxTypes, 0.0);
   for (std::size_t i = 0; i < actors.size(); ++i)
@@ -51,12 +52,19 @@ Values per_type(const SweepPlan& p, double ResolveType::* field) {
 constexpr std::array<std::uint32_t, 5> kPerPointChunk{1, 0, 0, 0, 0};  // one point per chunk
 constexpr std::array<std::uint32_t, 5> kWhole{0, 0, 0, 0, 0};
 
-std::vector<VariableSpec> make_table() {
-  std::vector<VariableSpec> t;
+// The dimensions, each with its coordinate values (or none: a bare dimension).
+void add_dimensions(std::vector<VariableSpec>& t) {
   auto dim = [&](Dim d, Dtype type, std::string_view long_name, std::string_view units,
                  Values (*values)(const SweepPlan&), bool bare = false) {
-    t.push_back({.name = dimension_name(d), .kind = Kind::kDimension, .when = d == Dim::kOutput ? When::kSensitivity : When::kAlways,
-                 .dims = {d}, .dtype = type, .units = units, .long_name = long_name, .bare = bare, .constant = values});
+    t.push_back({.name = dimension_name(d),
+                 .kind = Kind::kDimension,
+                 .when = d == Dim::kOutput ? When::kSensitivity : When::kAlways,
+                 .dims = {d},
+                 .dtype = type,
+                 .units = units,
+                 .long_name = long_name,
+                 .bare = bare,
+                 .constant = values});
   };
   // Dimensions, with their coordinate values.
   dim(D::kPoint, Dtype::kInt64, "sweep point index", "1", [](const SweepPlan& p) -> Values {
@@ -71,8 +79,9 @@ std::vector<VariableSpec> make_table() {
     for (const auto& a : p.model(0).scenario().actors) ids.push_back(a.id);
     return ids;
   });
-  dim(D::kPool, Dtype::kString, "force pool", "",
-      [](const SweepPlan&) -> Values { return std::vector<std::string>{"deployed", "ready", "reserve"}; });
+  dim(D::kPool, Dtype::kString, "force pool", "", [](const SweepPlan&) -> Values {
+    return std::vector<std::string>{"deployed", "ready", "reserve"};
+  });
   dim(D::kOutcome, Dtype::kString, "crisis outcome", "",
       [](const SweepPlan&) -> Values { return strings_of(outcome_names()); });
   dim(D::kRung, Dtype::kString, "escalation ladder rung, lowest first", "",
@@ -106,15 +115,24 @@ std::vector<VariableSpec> make_table() {
         for (int q = 0; q < m.records(); ++q) steps[q] = m.record_step(q);
         return steps;
       });
+}
 
-  // Per-scenario constants.
-  t.push_back({.name = "actor_name", .dims = {D::kActor}, .dtype = Dtype::kString, .units = "", .long_name = "full name of each actor",
+// Per-scenario and per-plan constants, written at creation.
+void add_constants(std::vector<VariableSpec>& t) {
+  t.push_back({.name = "actor_name",
+               .dims = {D::kActor},
+               .dtype = Dtype::kString,
+               .units = "",
+               .long_name = "full name of each actor",
                .constant = [](const SweepPlan& p) -> Values {
                  std::vector<std::string> names;
                  for (const auto& a : p.model(0).scenario().actors) names.push_back(a.name);
                  return names;
                }});
-  t.push_back({.name = "type_name", .dims = {D::kActor, D::kType}, .dtype = Dtype::kString, .units = "",
+  t.push_back({.name = "type_name",
+               .dims = {D::kActor, D::kType},
+               .dtype = Dtype::kString,
+               .units = "",
                .long_name = "name of each actor's private types (empty: no such type)",
                .constant = [](const SweepPlan& p) -> Values {
                  const auto& actors = p.model(0).scenario().actors;
@@ -124,15 +142,27 @@ std::vector<VariableSpec> make_table() {
                      names[i * kMaxTypes + k] = actors[i].types[k].name;
                  return names;
                }});
-  t.push_back({.name = "type_prior", .dims = {D::kActor, D::kType}, .units = "1",
-               .long_name = "prior probability of each type", .storage = Storage::kChunked, .chunk = kWhole,
+  t.push_back({.name = "type_prior",
+               .dims = {D::kActor, D::kType},
+               .units = "1",
+               .long_name = "prior probability of each type",
+               .storage = Storage::kChunked,
+               .chunk = kWhole,
                .constant = [](const SweepPlan& p) { return per_type(p, &ResolveType::prior); }});
-  t.push_back({.name = "type_resolve", .dims = {D::kActor, D::kType}, .units = "1",
-               .long_name = "resolve of each type", .storage = Storage::kChunked, .chunk = kWhole,
+  t.push_back({.name = "type_resolve",
+               .dims = {D::kActor, D::kType},
+               .units = "1",
+               .long_name = "resolve of each type",
+               .storage = Storage::kChunked,
+               .chunk = kWhole,
                .constant = [](const SweepPlan& p) { return per_type(p, &ResolveType::resolve); }});
   // "day", not "days": CF time units would make xarray decode this as a timedelta.
-  t.push_back({.name = var::kDay, .dims = {D::kStep}, .units = "day",
-               .long_name = "simulated day at the start of the step", .storage = Storage::kChunked, .chunk = kWhole,
+  t.push_back({.name = var::kDay,
+               .dims = {D::kStep},
+               .units = "day",
+               .long_name = "simulated day at the start of the step",
+               .storage = Storage::kChunked,
+               .chunk = kWhole,
                .constant = [](const SweepPlan& p) -> Values {
                  const Model& m = p.model(0);
                  std::vector<double> days(m.records());
@@ -140,30 +170,53 @@ std::vector<VariableSpec> make_table() {
                  return days;
                },
                .to_summary = [](PointSummary& s, const Values& v) { s.record_day = as<double>(v); }});
-  t.push_back({.name = var::kParameterValue, .dims = {D::kPoint, D::kParameter}, .units = "as in the scenario",
-               .long_name = "value of each swept parameter at each point", .storage = Storage::kChunked,
-               .chunk = {1, 64}, .constant = [](const SweepPlan& p) -> Values {
+  t.push_back({.name = var::kParameterValue,
+               .dims = {D::kPoint, D::kParameter},
+               .units = "as in the scenario",
+               .long_name = "value of each swept parameter at each point",
+               .storage = Storage::kChunked,
+               .chunk = {1, 64},
+               .constant = [](const SweepPlan& p) -> Values {
                  std::vector<double> values;
                  for (const auto& pt : p.points) values.insert(values.end(), pt.values.begin(), pt.values.end());
                  return values;
                }});
-  t.push_back({.name = "parameter_units", .dims = {D::kParameter}, .dtype = Dtype::kString, .units = "",
+  t.push_back({.name = "parameter_units",
+               .dims = {D::kParameter},
+               .dtype = Dtype::kString,
+               .units = "",
                .long_name = "units of each parameter",
                .constant = [](const SweepPlan& p) -> Values { return p.parameter_units; }});
-  t.push_back({.name = "parameter_swept", .dims = {D::kParameter}, .dtype = Dtype::kInt8, .units = "1",
-               .long_name = "1 for a sweep axis, 0 for a field fixed with --set", .storage = Storage::kChunked,
-               .chunk = {64}, .constant = [](const SweepPlan& p) -> Values {
+  t.push_back({.name = "parameter_swept",
+               .dims = {D::kParameter},
+               .dtype = Dtype::kInt8,
+               .units = "1",
+               .long_name = "1 for a sweep axis, 0 for a field fixed with --set",
+               .storage = Storage::kChunked,
+               .chunk = {64},
+               .constant = [](const SweepPlan& p) -> Values {
                  std::vector<std::int8_t> swept(p.parameters.size(), 0);
                  for (int k = 0; k < p.swept; ++k) swept[k] = 1;
                  return swept;
                }});
+}
 
-  // Per-replication variables, one chunk per block, encoded on the workers.
+// Per-replication variables, one chunk per block, encoded on the workers.
+void add_per_replication(std::vector<VariableSpec>& t) {
   auto run = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
                  BlockField field, bool resume = false, Flags flags = Flags::kNone) {
-    t.push_back({.name = name, .kind = Kind::kPerRun, .when = dims.has(D::kIssue) ? When::kRunsIssues : When::kRuns,
-                 .dims = dims, .dtype = type, .units = units, .long_name = long_name, .flags = flags,
-                 .storage = Storage::kBlockChunks, .fill = Fill::kMissing, .block = field, .resume = resume});
+    t.push_back({.name = name,
+                 .kind = Kind::kPerRun,
+                 .when = dims.has(D::kIssue) ? When::kRunsIssues : When::kRuns,
+                 .dims = dims,
+                 .dtype = type,
+                 .units = units,
+                 .long_name = long_name,
+                 .flags = flags,
+                 .storage = Storage::kBlockChunks,
+                 .fill = Fill::kMissing,
+                 .block = field,
+                 .resume = resume});
   };
   const Dims pr{D::kPoint, D::kReplication}, pra{D::kPoint, D::kReplication, D::kActor};
   run("outcome_code", pr, Dtype::kInt8, "1", "outcome of the replication", &BlockResult::outcome, true,
@@ -172,8 +225,8 @@ std::vector<VariableSpec> make_table() {
       &BlockResult::end_step, true);
   run("war_start_step", pr, Dtype::kInt32, "step", "step at which fighting began, -1 if never",
       &BlockResult::war_start_step, true);
-  run("war_end_step", pr, Dtype::kInt32, "step", "step at which a side collapsed and the fighting ended, -1 if it did not",
-      &BlockResult::war_end_step);
+  run("war_end_step", pr, Dtype::kInt32, "step",
+      "step at which a side collapsed and the fighting ended, -1 if it did not", &BlockResult::war_end_step);
   run("first_incident_step", pr, Dtype::kInt32, "step", "step of the first military incident, -1 if none",
       &BlockResult::first_incident_step);
   run("incidents", pr, Dtype::kInt32, "1", "number of military incidents", &BlockResult::incidents);
@@ -198,13 +251,23 @@ std::vector<VariableSpec> make_table() {
       "public belief at the end that each actor is of each type", &BlockResult::final_belief);
   run("agreed", {D::kPoint, D::kReplication, D::kIssue}, Dtype::kInt8, "1",
       "1 if the issue was agreed by the end of the replication", &BlockResult::agreed, true);
+}
 
+// Per-block sums, per-replication series, and which blocks are in the file.
+void add_block_sums_and_series(std::vector<VariableSpec>& t) {
   // Per-block sums on the step axis: --resume rebuilds the per-point time
   // summaries of the blocks it does not run again from them.
   auto sums = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
                   BlockField field) {
-    t.push_back({.name = name, .kind = Kind::kBlockSum, .when = When::kRuns, .dims = dims, .dtype = type,
-                 .units = units, .long_name = long_name, .storage = Storage::kBlockChunks, .block = field,
+    t.push_back({.name = name,
+                 .kind = Kind::kBlockSum,
+                 .when = When::kRuns,
+                 .dims = dims,
+                 .dtype = type,
+                 .units = units,
+                 .long_name = long_name,
+                 .storage = Storage::kBlockChunks,
+                 .block = field,
                  .resume = true});
   };
   sums("block_rung_count", {D::kPoint, D::kBlock, D::kStep, D::kRung}, Dtype::kInt32, "1",
@@ -217,9 +280,17 @@ std::vector<VariableSpec> make_table() {
   // Per-replication time series (--timeseries).
   auto series = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
                     BlockField field) {
-    t.push_back({.name = name, .kind = Kind::kSeries, .when = When::kSeries, .dims = dims, .dtype = type,
-                 .units = units, .long_name = long_name, .day_coordinate = true, .storage = Storage::kBlockChunks,
-                 .fill = Fill::kMissing, .block = field});
+    t.push_back({.name = name,
+                 .kind = Kind::kSeries,
+                 .when = When::kSeries,
+                 .dims = dims,
+                 .dtype = type,
+                 .units = units,
+                 .long_name = long_name,
+                 .day_coordinate = true,
+                 .storage = Storage::kBlockChunks,
+                 .fill = Fill::kMissing,
+                 .block = field});
   };
   series("troops", {D::kPoint, D::kReplication, D::kStep, D::kActor, D::kPool}, Dtype::kFloat32, "troops",
          "troops per pool over time", &BlockResult::ts_forces);
@@ -230,107 +301,159 @@ std::vector<VariableSpec> make_table() {
   series("belief", {D::kPoint, D::kReplication, D::kStep, D::kActor, D::kType}, Dtype::kFloat32, "1",
          "public belief over time that each actor is of each type", &BlockResult::ts_belief);
 
-  t.push_back({.name = var::kBlockDone, .kind = Kind::kBookkeeping, .dims = {D::kPoint, D::kBlock},
-               .dtype = Dtype::kInt8, .units = "1",
+  t.push_back({.name = var::kBlockDone,
+               .kind = Kind::kBookkeeping,
+               .dims = {D::kPoint, D::kBlock},
+               .dtype = Dtype::kInt8,
+               .units = "1",
                .long_name = "1 once the block's replications are in this file (used by --resume)",
-               .storage = Storage::kChunked, .chunk = {1, 1024}});
+               .storage = Storage::kChunked,
+               .chunk = {1, 1024}});
+}
 
-  // Per-point summaries, one point per chunk.
+// Per-point summaries, one point per chunk; read back by `brink inspect`.
+void add_summaries(std::vector<VariableSpec>& t) {
   auto point = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
                    Values (*get)(const PointSummary&), void (*set)(PointSummary&, const Values&),
                    bool on_step = false) {
-    t.push_back({.name = name, .kind = Kind::kPerPoint, .dims = dims, .dtype = type, .units = units,
-                 .long_name = long_name, .day_coordinate = on_step, .storage = Storage::kChunked,
-                 .chunk = kPerPointChunk, .from_summary = get, .to_summary = set});
+    t.push_back({.name = name,
+                 .kind = Kind::kPerPoint,
+                 .dims = dims,
+                 .dtype = type,
+                 .units = units,
+                 .long_name = long_name,
+                 .day_coordinate = on_step,
+                 .storage = Storage::kChunked,
+                 .chunk = kPerPointChunk,
+                 .from_summary = get,
+                 .to_summary = set});
   };
   const Dims po{D::kPoint, D::kOutcome}, ps{D::kPoint, D::kStep};
-  point(var::kReplications, {D::kPoint}, Dtype::kInt64, "1",
-        "replications run at the point (fewer than the replication dimension when adaptive)",
-        [](const PointSummary& s) -> Values { return std::vector<std::int64_t>{s.replications}; },
-        [](PointSummary& s, const Values& v) { s.replications = as<std::int64_t>(v).at(0); });
-  point("outcome_count", po, Dtype::kInt64, "1", "replications ending in each outcome",
-        [](const PointSummary& s) { return row(s.count); },
-        [](PointSummary& s, const Values& v) { std::copy_n(as<std::int64_t>(v).begin(), kOutcomeCount, s.count.begin()); });
-  point("outcome_probability", po, Dtype::kFloat64, "1", "estimated probability of each outcome",
-        [](const PointSummary& s) { return row(s.probability); },
-        [](PointSummary& s, const Values& v) { std::copy_n(as<double>(v).begin(), kOutcomeCount, s.probability.begin()); });
-  point("outcome_probability_lower", po, Dtype::kFloat64, "1",
-        "lower bound of the 95% Wilson score interval of outcome_probability",
-        [](const PointSummary& s) -> Values { return lowers(s.interval); },
-        [](PointSummary& s, const Values& v) { set_bounds(s.interval, as<double>(v), true); });
-  point("outcome_probability_upper", po, Dtype::kFloat64, "1",
-        "upper bound of the 95% Wilson score interval of outcome_probability",
-        [](const PointSummary& s) -> Values { return uppers(s.interval); },
-        [](PointSummary& s, const Values& v) { set_bounds(s.interval, as<double>(v), false); });
-  point("mean_casualties", {D::kPoint, D::kActor}, Dtype::kFloat64, "troops",
-        "mean troops lost in combat per replication",
-        [](const PointSummary& s) -> Values { return s.mean_casualties; },
-        [](PointSummary& s, const Values& v) { s.mean_casualties = as<double>(v); });
-  point("casualty_quantile", {D::kPoint, D::kActor, D::kQuantile}, Dtype::kFloat64, "troops",
-        "quantiles of troops lost in combat per replication",
-        [](const PointSummary& s) -> Values {
-          std::vector<double> q;
-          for (const auto& a : s.casualty_quantiles) q.insert(q.end(), a.begin(), a.end());
-          return q;
-        },
-        [](PointSummary& s, const Values& v) {
-          const auto& q = as<double>(v);
-          s.casualty_quantiles.assign(q.size() / kQuantiles.size(), {});
-          for (std::size_t i = 0; i < q.size(); ++i) s.casualty_quantiles[i / kQuantiles.size()][i % kQuantiles.size()] = q[i];
-        });
-  point("mean_end_day", {D::kPoint}, Dtype::kFloat64, "day", "mean day at which the outcome was decided",
-        [](const PointSummary& s) -> Values { return std::vector<double>{s.mean_end_day}; },
-        [](PointSummary& s, const Values& v) { s.mean_end_day = as<double>(v).at(0); });
-  point("end_day_quantile", {D::kPoint, D::kQuantile}, Dtype::kFloat64, "day",
-        "quantiles of the day at which the outcome was decided",
-        [](const PointSummary& s) { return row(s.end_day_quantiles); },
-        [](PointSummary& s, const Values& v) {
-          std::copy_n(as<double>(v).begin(), kQuantiles.size(), s.end_day_quantiles.begin());
-        });
-  point("survival", ps, Dtype::kFloat64, "1", "probability that no fighting has begun before the day",
-        [](const PointSummary& s) -> Values { return s.survival; },
-        [](PointSummary& s, const Values& v) {
-          s.survival = as<double>(v);
-          s.survival_interval.resize(s.survival.size());
-        },
-        true);
-  point("survival_lower", ps, Dtype::kFloat64, "1", "lower bound of the 95% Wilson score interval of survival",
-        [](const PointSummary& s) -> Values { return lowers(s.survival_interval); },
-        [](PointSummary& s, const Values& v) { set_bounds(s.survival_interval, as<double>(v), true); }, true);
-  point("survival_upper", ps, Dtype::kFloat64, "1", "upper bound of the 95% Wilson score interval of survival",
-        [](const PointSummary& s) -> Values { return uppers(s.survival_interval); },
-        [](PointSummary& s, const Values& v) { set_bounds(s.survival_interval, as<double>(v), false); }, true);
-  point("rung_share", {D::kPoint, D::kStep, D::kRung}, Dtype::kFloat64, "1",
-        "share of replications on each escalation rung", [](const PointSummary& s) -> Values { return s.rung_share; },
-        [](PointSummary& s, const Values& v) { s.rung_share = as<double>(v); }, true);
-  point("mean_troops", {D::kPoint, D::kStep, D::kActor, D::kPool}, Dtype::kFloat64, "troops",
-        "mean troops per pool across replications", [](const PointSummary& s) -> Values { return s.mean_troops; },
-        [](PointSummary& s, const Values& v) { s.mean_troops = as<double>(v); }, true);
-  point("mean_belief", {D::kPoint, D::kStep, D::kActor, D::kType}, Dtype::kFloat64, "1",
-        "mean public belief that each actor is of each type",
-        [](const PointSummary& s) -> Values { return s.mean_belief; },
-        [](PointSummary& s, const Values& v) { s.mean_belief = as<double>(v); }, true);
-  point("agreement_probability", {D::kPoint, D::kIssue}, Dtype::kFloat64, "1",
-        "share of replications in which the issue was agreed",
-        [](const PointSummary& s) -> Values { return s.agreement; },
-        [](PointSummary& s, const Values& v) { s.agreement = as<double>(v); });
+  point(
+      var::kReplications, {D::kPoint}, Dtype::kInt64, "1",
+      "replications run at the point (fewer than the replication dimension when adaptive)",
+      [](const PointSummary& s) -> Values { return std::vector<std::int64_t>{s.replications}; },
+      [](PointSummary& s, const Values& v) { s.replications = as<std::int64_t>(v).at(0); });
+  point(
+      "outcome_count", po, Dtype::kInt64, "1", "replications ending in each outcome",
+      [](const PointSummary& s) { return row(s.count); },
+      [](PointSummary& s, const Values& v) {
+        std::copy_n(as<std::int64_t>(v).begin(), kOutcomeCount, s.count.begin());
+      });
+  point(
+      "outcome_probability", po, Dtype::kFloat64, "1", "estimated probability of each outcome",
+      [](const PointSummary& s) { return row(s.probability); },
+      [](PointSummary& s, const Values& v) {
+        std::copy_n(as<double>(v).begin(), kOutcomeCount, s.probability.begin());
+      });
+  point(
+      "outcome_probability_lower", po, Dtype::kFloat64, "1",
+      "lower bound of the 95% Wilson score interval of outcome_probability",
+      [](const PointSummary& s) -> Values { return lowers(s.interval); },
+      [](PointSummary& s, const Values& v) { set_bounds(s.interval, as<double>(v), true); });
+  point(
+      "outcome_probability_upper", po, Dtype::kFloat64, "1",
+      "upper bound of the 95% Wilson score interval of outcome_probability",
+      [](const PointSummary& s) -> Values { return uppers(s.interval); },
+      [](PointSummary& s, const Values& v) { set_bounds(s.interval, as<double>(v), false); });
+  point(
+      "mean_casualties", {D::kPoint, D::kActor}, Dtype::kFloat64, "troops",
+      "mean troops lost in combat per replication", [](const PointSummary& s) -> Values { return s.mean_casualties; },
+      [](PointSummary& s, const Values& v) { s.mean_casualties = as<double>(v); });
+  point(
+      "casualty_quantile", {D::kPoint, D::kActor, D::kQuantile}, Dtype::kFloat64, "troops",
+      "quantiles of troops lost in combat per replication",
+      [](const PointSummary& s) -> Values {
+        std::vector<double> q;
+        for (const auto& a : s.casualty_quantiles) q.insert(q.end(), a.begin(), a.end());
+        return q;
+      },
+      [](PointSummary& s, const Values& v) {
+        const auto& q = as<double>(v);
+        s.casualty_quantiles.assign(q.size() / kQuantiles.size(), {});
+        for (std::size_t i = 0; i < q.size(); ++i)
+          s.casualty_quantiles[i / kQuantiles.size()][i % kQuantiles.size()] = q[i];
+      });
+  point(
+      "mean_end_day", {D::kPoint}, Dtype::kFloat64, "day", "mean day at which the outcome was decided",
+      [](const PointSummary& s) -> Values { return std::vector<double>{s.mean_end_day}; },
+      [](PointSummary& s, const Values& v) { s.mean_end_day = as<double>(v).at(0); });
+  point(
+      "end_day_quantile", {D::kPoint, D::kQuantile}, Dtype::kFloat64, "day",
+      "quantiles of the day at which the outcome was decided",
+      [](const PointSummary& s) { return row(s.end_day_quantiles); },
+      [](PointSummary& s, const Values& v) {
+        std::copy_n(as<double>(v).begin(), kQuantiles.size(), s.end_day_quantiles.begin());
+      });
+  point(
+      "survival", ps, Dtype::kFloat64, "1", "probability that no fighting has begun before the day",
+      [](const PointSummary& s) -> Values { return s.survival; },
+      [](PointSummary& s, const Values& v) {
+        s.survival = as<double>(v);
+        s.survival_interval.resize(s.survival.size());
+      },
+      true);
+  point(
+      "survival_lower", ps, Dtype::kFloat64, "1", "lower bound of the 95% Wilson score interval of survival",
+      [](const PointSummary& s) -> Values { return lowers(s.survival_interval); },
+      [](PointSummary& s, const Values& v) { set_bounds(s.survival_interval, as<double>(v), true); }, true);
+  point(
+      "survival_upper", ps, Dtype::kFloat64, "1", "upper bound of the 95% Wilson score interval of survival",
+      [](const PointSummary& s) -> Values { return uppers(s.survival_interval); },
+      [](PointSummary& s, const Values& v) { set_bounds(s.survival_interval, as<double>(v), false); }, true);
+  point(
+      "rung_share", {D::kPoint, D::kStep, D::kRung}, Dtype::kFloat64, "1",
+      "share of replications on each escalation rung", [](const PointSummary& s) -> Values { return s.rung_share; },
+      [](PointSummary& s, const Values& v) { s.rung_share = as<double>(v); }, true);
+  point(
+      "mean_troops", {D::kPoint, D::kStep, D::kActor, D::kPool}, Dtype::kFloat64, "troops",
+      "mean troops per pool across replications", [](const PointSummary& s) -> Values { return s.mean_troops; },
+      [](PointSummary& s, const Values& v) { s.mean_troops = as<double>(v); }, true);
+  point(
+      "mean_belief", {D::kPoint, D::kStep, D::kActor, D::kType}, Dtype::kFloat64, "1",
+      "mean public belief that each actor is of each type",
+      [](const PointSummary& s) -> Values { return s.mean_belief; },
+      [](PointSummary& s, const Values& v) { s.mean_belief = as<double>(v); }, true);
+  point(
+      "agreement_probability", {D::kPoint, D::kIssue}, Dtype::kFloat64, "1",
+      "share of replications in which the issue was agreed",
+      [](const PointSummary& s) -> Values { return s.agreement; },
+      [](PointSummary& s, const Values& v) { s.agreement = as<double>(v); });
+}
 
-  // Sobol indices (--sensitivity).
-  auto sobol = [&](std::string_view name, std::string_view long_name, double SobolIndex::* field) {
-    t.push_back({.name = name, .kind = Kind::kSensitivity, .when = When::kSensitivity,
-                 .dims = {D::kOutput, D::kParameter}, .units = "1", .long_name = long_name,
-                 .storage = Storage::kChunked, .chunk = kWhole, .sobol = field});
+// Sobol indices (--sensitivity).
+void add_sensitivity(std::vector<VariableSpec>& t) {
+  auto sobol = [&](std::string_view name, std::string_view long_name, double SobolIndex::*field) {
+    t.push_back({.name = name,
+                 .kind = Kind::kSensitivity,
+                 .when = When::kSensitivity,
+                 .dims = {D::kOutput, D::kParameter},
+                 .units = "1",
+                 .long_name = long_name,
+                 .storage = Storage::kChunked,
+                 .chunk = kWhole,
+                 .sobol = field});
   };
   sobol("sensitivity_first", "first-order Sobol index of each output", &SobolIndex::first);
-  sobol("sensitivity_first_lower",
-        "first-order Sobol index of each output (lower bound of the 95% bootstrap interval)", &SobolIndex::first_low);
-  sobol("sensitivity_first_upper",
-        "first-order Sobol index of each output (upper bound of the 95% bootstrap interval)", &SobolIndex::first_high);
+  sobol("sensitivity_first_lower", "first-order Sobol index of each output (lower bound of the 95% bootstrap interval)",
+        &SobolIndex::first_low);
+  sobol("sensitivity_first_upper", "first-order Sobol index of each output (upper bound of the 95% bootstrap interval)",
+        &SobolIndex::first_high);
   sobol("sensitivity_total", "total-effect Sobol index of each output", &SobolIndex::total);
   sobol("sensitivity_total_lower",
         "total-effect Sobol index of each output (lower bound of the 95% bootstrap interval)", &SobolIndex::total_low);
   sobol("sensitivity_total_upper",
         "total-effect Sobol index of each output (upper bound of the 95% bootstrap interval)", &SobolIndex::total_high);
+}
+
+std::vector<VariableSpec> make_table() {
+  std::vector<VariableSpec> t;
+  add_dimensions(t);
+  add_constants(t);
+  add_per_replication(t);
+  add_block_sums_and_series(t);
+  add_summaries(t);
+  add_sensitivity(t);
   return t;
 }
 
@@ -338,8 +461,8 @@ std::vector<VariableSpec> make_table() {
 
 std::string_view dimension_name(Dim dim) {
   static constexpr std::array<std::string_view, kDimCount> kNames = {
-      "point", "replication", "block", "actor", "pool",   "outcome",   "rung",
-      "action", "type",       "quantile", "issue", "output", "parameter", "step"};
+      "point",  "replication", "block",    "actor", "pool",   "outcome",   "rung",
+      "action", "type",        "quantile", "issue", "output", "parameter", "step"};
   return kNames.at(static_cast<std::size_t>(dim));
 }
 
@@ -355,8 +478,8 @@ std::size_t dtype_size(Dtype dtype) {
 }
 
 std::string_view kind_name(Kind kind) {
-  static constexpr std::array<std::string_view, 8> kNames = {"dimension", "constant", "per replication", "series",
-                                                             "block sums", "bookkeeping", "per point", "sensitivity"};
+  static constexpr std::array<std::string_view, 8> kNames = {
+      "dimension", "constant", "per replication", "series", "block sums", "bookkeeping", "per point", "sensitivity"};
   return kNames.at(static_cast<std::size_t>(kind));
 }
 
@@ -407,11 +530,16 @@ FileLayout file_layout(const SweepPlan& plan) {
 
 bool FileLayout::present(const VariableSpec& v) const {
   switch (v.when) {
-    case When::kAlways: return true;
-    case When::kRuns: return runs;
-    case When::kRunsIssues: return runs && issues;
-    case When::kSeries: return series;
-    case When::kSensitivity: return sensitivity;
+    case When::kAlways:
+      return true;
+    case When::kRuns:
+      return runs;
+    case When::kRunsIssues:
+      return runs && issues;
+    case When::kSeries:
+      return series;
+    case When::kSensitivity:
+      return sensitivity;
   }
   return false;
 }

@@ -131,12 +131,12 @@ struct VariableSpec {
   Fill fill = Fill::kNone;
   bool bare = false;  // kDimension without values (netCDF dimension, not variable)
   // Where the data comes from (one of these, by kind):
-  Values (*constant)(const SweepPlan&) = nullptr;     // kDimension, kConstant: written at creation
-  BlockField block{};                                 // kPerRun, kSeries, kBlockSum
-  bool resume = false;                                // read back by --resume (read_block)
-  Values (*from_summary)(const PointSummary&) = nullptr;     // kPerPoint: the point's row
+  Values (*constant)(const SweepPlan&) = nullptr;              // kDimension, kConstant: written at creation
+  BlockField block{};                                          // kPerRun, kSeries, kBlockSum
+  bool resume = false;                                         // read back by --resume (read_block)
+  Values (*from_summary)(const PointSummary&) = nullptr;       // kPerPoint: the point's row
   void (*to_summary)(PointSummary&, const Values&) = nullptr;  // kPerPoint, `day`: read back by inspect
-  double SobolIndex::* sobol = nullptr;                      // kSensitivity
+  double SobolIndex::*sobol = nullptr;                         // kSensitivity
 };
 
 // Names that code refers to individually; every other name is in the table only.
