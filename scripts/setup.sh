@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libeigen3-dev libboost-program-options-dev libhdf5-dev libyaml-cpp-dev librandom123-dev libfmt-dev
+  libeigen3-dev libboost-program-options-dev libhdf5-dev libdeflate-dev libyaml-cpp-dev librandom123-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   hdf5-tools netcdf-bin
   python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-pandas python3-matplotlib

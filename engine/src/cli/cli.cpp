@@ -1,6 +1,5 @@
 #include "brink/cli/cli.hpp"
 
-#include <hdf5.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -108,23 +107,7 @@ std::string joined(const std::vector<std::string>& items) {
 
 // The instruction-set path a partial file was written with, or "" when the
 // file cannot be read (the writer then says why it cannot be resumed).
-std::string recorded_isa(const fs::path& partial) {
-  std::string isa;
-  const hid_t file = H5Fopen(partial.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) return isa;
-  if (H5Aexists(file, "target_isa") > 0) {
-    const hid_t attr = H5Aopen(file, "target_isa", H5P_DEFAULT);
-    const hid_t type = H5Aget_type(attr);
-    if (H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type)) {
-      std::string buffer(H5Tget_size(type), '\0');
-      if (H5Aread(attr, type, buffer.data()) >= 0) isa = buffer.substr(0, buffer.find('\0'));
-    }
-    H5Tclose(type);
-    H5Aclose(attr);
-  }
-  H5Fclose(file);
-  return isa;
-}
+std::string recorded_isa(const fs::path& partial) { return read_root_text(partial.string(), "target_isa"); }
 
 // Picks the kernel before anything runs: a resumed file continues on the path
 // that wrote it, else --isa, else the best path for this CPU.
@@ -479,7 +462,7 @@ int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // failures are reported as sentences, not HDF5 stacks
+  quiet_hdf5_errors();
   if (argc < 2) {
     err << kTopUsage;
     return kExitUsage;

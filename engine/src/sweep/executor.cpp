@@ -118,6 +118,7 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
         }
         const std::shared_ptr<const Model> model = plan.model_of(spec->point);
         BlockResult result = kernel_table.simulate_block(*model, *spec, nullptr);
+        sink.encode(result);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < capacity || stop; });
         if (stop) break;

@@ -33,4 +33,8 @@ struct FileReport {
 // Throws OutputError if the file cannot be read or is not a brink file.
 FileReport read_report(const std::string& path);
 
+// A root text attribute of a result file, or "" when the file cannot be read
+// or has no such attribute (callers that need a reason open it properly).
+std::string read_root_text(const std::string& path, const char* name);
+
 }  // namespace brink

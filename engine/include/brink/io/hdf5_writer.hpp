@@ -1,22 +1,23 @@
 // Writes a sweep to a netCDF-4-compatible HDF5 file (docs/output.md): every
 // variable's axes carry dimension scales, link and attribute creation order
-// is tracked, strings are UTF-8. Not thread-safe: one writer thread owns it.
+// is tracked, strings are UTF-8. The variables are those of
+// brink/io/variables.hpp. Not thread-safe: one writer thread owns it, except
+// encode(), which the simulating threads call.
 #pragma once
 
-#include <hdf5.h>
-
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "brink/model/kernel.hpp"
-#include "brink/sweep/plan.hpp"
+#include "brink/model/block_result.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
 namespace brink {
+
+struct SweepPlan;
 
 struct OutputMetadata {
   std::string scenario_label;  // file path or shipped name
@@ -37,6 +38,10 @@ class ResumeMismatch : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Stops HDF5 from printing its error stack to stderr: brink reports each
+// failure as one sentence (OutputError) instead. Call once, at start-up.
+void quiet_hdf5_errors();
+
 class Hdf5Writer {
  public:
   enum class Mode { kCreate, kResume };
@@ -48,42 +53,28 @@ class Hdf5Writer {
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;
 
+  // Compresses the block's chunks into block.encoded. Thread-safe (reads
+  // only what the constructor set); call it on the thread that simulated
+  // the block. write_block encodes blocks that were not.
+  void encode(BlockResult& block) const;
   void write_block(const BlockResult& block);
   // One entry per block of the plan (point-major): 1 if its data is in the file.
   std::vector<std::uint8_t> finished_blocks() const;
-  // The per-run fields a point summary needs, read back for one block.
+  // What --resume needs of one block (the variables the table marks
+  // `resume`): enough for the point summaries and the adaptive rounds.
   BlockResult read_block(const BlockSpec& spec) const;
   void write_summary(const PointSummary& summary);
   // Sobol indices of the Saltelli plan's outputs (see sensitivity_outputs()).
   void write_sensitivity(const std::vector<SobolIndex>& indices, int swept);
   // Names of the outputs decomposed by write_sensitivity, in order: each
   // outcome's probability, then each actor's mean casualties.
-  const std::vector<std::string>& sensitivity_outputs() const { return sensitivity_outputs_; }
+  const std::vector<std::string>& sensitivity_outputs() const;
   // Marks the file complete and closes it; throws OutputError on failure.
   void close();
 
  private:
-  hid_t dataset(const std::string& name) const { return datasets_.at(name); }
-  void write_slab(const std::string& name, hid_t type, const void* data, std::int64_t point, std::int64_t first,
-                  std::int64_t count);
-  void read_slab(const std::string& name, hid_t type, void* data, std::int64_t point, std::int64_t first,
-                 std::int64_t count) const;
-  void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
-  void start_swmr();
-
-  std::string path_;
-  hid_t file_ = -1;
-  std::map<std::string, hid_t> datasets_;
-  int actors_ = 0;
-  int records_ = 0;     // per-replication series records (0 if off)
-  int steps_grid_ = 0;  // entries of the step axis
-  int step_every_ = 1;  // steps between entries
-  bool write_runs_ = true;
-  std::size_t parameter_count_ = 0;
-  std::vector<std::string> sensitivity_outputs_;
-  std::int64_t blocks_per_point_ = 0;
-  std::int64_t points_ = 0;
-  double last_flush_ = 0.0;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace brink

@@ -14,6 +14,10 @@ class Recorder : public ResultSink {
  public:
   // `writer` may be null (summaries only).
   Recorder(const SweepPlan& plan, Hdf5Writer* writer);
+  // On the worker thread: compresses the block's chunks for the writer.
+  void encode(BlockResult& block) const override {
+    if (writer_) writer_->encode(block);
+  }
   void consume(BlockResult&& block) override;
   void point_finished(std::int64_t point, std::int64_t replications) override;
   // A block already in the file (a resumed run): counts toward its point's

@@ -1,5 +1,6 @@
-// What the kernel is asked to simulate (BlockSpec) and what it hands back
-// (BlockResult). Plain data, no Eigen: the sweep, io and MPI layers use it.
+// What a block of replications hands from the kernel to the recorder, and
+// where it sits in the sweep. Plain data: no Eigen, no HDF5, so that the
+// sweep and output layers can use it without seeing the kernel.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,10 @@ struct BlockResult {
   std::vector<float> ts_forces;                 // count × records × actors × pools (empty if off)
   std::vector<std::int8_t> ts_rung;             // count × records
   std::vector<float> ts_tension;                // count × records
+  // Filled on the worker thread by the sink (ResultSink::encode) and opaque
+  // to everyone else: e.g. the block's compressed HDF5 chunks, one per
+  // variable, so that the single writer thread only stores bytes.
+  std::vector<std::vector<std::uint8_t>> encoded;
 };
 
 }  // namespace brink

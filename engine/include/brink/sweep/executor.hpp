@@ -16,6 +16,12 @@ namespace brink {
 class ResultSink {
  public:
   virtual ~ResultSink() = default;
+  // Runs on the worker thread that simulated `block`, right after
+  // simulate_block, on several threads at once: it may only read state that
+  // does not change during the run. Per-block work that needs no shared
+  // resource (compressing the block's chunks) belongs here, so that the
+  // sink's single thread only stores the result.
+  virtual void encode(BlockResult& block) const { (void)block; }
   virtual void consume(BlockResult&& block) = 0;
   // Called once per point, after its last block, with the replications it ran.
   virtual void point_finished(std::int64_t point, std::int64_t replications) = 0;

@@ -1,0 +1,180 @@
+// The output file's variables, declared once (docs/output.md): every row of
+// variable_table() says what a variable is (name, dimensions, type, units,
+// attributes), how it is stored (chunks, filters, cache, fill) and where its
+// data comes from. The writer creates and fills the file by looping over the
+// table, `--resume` reads blocks back through it, `brink inspect` rebuilds
+// its summaries through it, and a test checks it against docs/output.md.
+// No HDF5 type appears here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "brink/model/block_result.hpp"
+#include "brink/sweep/sensitivity.hpp"
+#include "brink/sweep/summary.hpp"
+
+namespace brink {
+
+struct SweepPlan;
+
+// The file's dimensions, in the order they are created.
+enum class Dim : std::uint8_t {
+  kPoint,
+  kReplication,
+  kBlock,
+  kActor,
+  kPool,
+  kOutcome,
+  kRung,
+  kAction,
+  kType,
+  kQuantile,
+  kIssue,
+  kOutput,
+  kParameter,
+  kStep,
+};
+inline constexpr int kDimCount = 14;
+std::string_view dimension_name(Dim dim);
+
+struct Dims {
+  constexpr Dims() = default;
+  constexpr Dims(std::initializer_list<Dim> list) {
+    for (Dim d : list) axis[rank++] = d;
+  }
+  constexpr const Dim* begin() const { return axis.data(); }
+  constexpr const Dim* end() const { return axis.data() + rank; }
+  constexpr bool has(Dim d) const {
+    for (Dim a : *this)
+      if (a == d) return true;
+    return false;
+  }
+  std::array<Dim, 5> axis{};
+  int rank = 0;
+};
+
+// Stored element types. kStepCount is a count bounded by the number of steps:
+// int16 when the scenario has at most 32,767 steps, else int32.
+enum class Dtype : std::uint8_t { kInt8, kInt16, kInt32, kInt64, kFloat32, kFloat64, kString, kStepCount };
+std::string_view dtype_name(Dtype dtype);  // numpy's spelling: int8 … float64, string
+std::size_t dtype_size(Dtype dtype);       // bytes of one element (strings: 0)
+
+enum class Kind : std::uint8_t {
+  kDimension,    // a dimension's coordinate variable (or a bare netCDF dimension)
+  kConstant,     // per-scenario or per-plan values written at creation
+  kPerRun,       // one value per replication, written block by block
+  kSeries,       // per replication and step entry (--timeseries)
+  kBlockSum,     // sums over a block's replications, for --resume
+  kBookkeeping,  // which blocks are in the file
+  kPerPoint,     // per-point summaries, written when a point is finished
+  kSensitivity,  // Sobol indices, written after the last point
+};
+std::string_view kind_name(Kind kind);
+
+// When a variable is in the file.
+enum class When : std::uint8_t {
+  kAlways,
+  kRuns,         // not with --summary-only
+  kRunsIssues,   // not with --summary-only, and the scenario has negotiation issues
+  kSeries,       // --timeseries and not --summary-only
+  kSensitivity,  // --sensitivity
+};
+
+enum class Storage : std::uint8_t {
+  kContiguous,
+  // Chunks of `chunk` (per axis; 0 = the whole axis; capped at the axis
+  // length), no filter, written by the writer thread with H5Dwrite.
+  kChunked,
+  // One chunk per block: extent min(256, N) along `replication` or 1 along
+  // `block`, 1 along `point`, whole along the other axes; HDF5's shuffle and
+  // deflate(1) filters. The worker that simulated the block encodes the chunk
+  // (encode_chunk) and the writer stores the bytes with H5Dwrite_chunk.
+  kBlockChunks,
+};
+
+enum class Fill : std::uint8_t {
+  kNone,     // written in full before anyone reads it (HDF5's default fill, 0)
+  kMissing,  // replications never run read as -1 (integers) or NaN (floats)
+};
+
+enum class Flags : std::uint8_t { kNone, kOutcome, kAllianceWarCause };  // CF flag_values / flag_meanings
+
+// Values of a whole constant variable, or of one point's row of a per-point one.
+using Values = std::variant<std::vector<std::int8_t>, std::vector<std::int32_t>, std::vector<std::int64_t>,
+                            std::vector<double>, std::vector<std::string>>;
+// A per-replication field of a block; the stored type may be narrower (the
+// encoder converts on the worker thread).
+using BlockField = std::variant<std::monostate, std::vector<std::int8_t> BlockResult::*,
+                                std::vector<std::int16_t> BlockResult::*, std::vector<std::int32_t> BlockResult::*,
+                                std::vector<float> BlockResult::*, std::vector<double> BlockResult::*>;
+
+struct VariableSpec {
+  std::string_view name;
+  Kind kind = Kind::kConstant;
+  When when = When::kAlways;
+  Dims dims;
+  Dtype dtype = Dtype::kFloat64;
+  std::string_view units;      // empty: no units attribute (string variables)
+  std::string_view long_name;  // netCDF long_name
+  Flags flags = Flags::kNone;
+  bool day_coordinate = false;  // CF `coordinates = "day"` (variables on the step axis)
+  Storage storage = Storage::kContiguous;
+  std::array<std::uint32_t, 5> chunk{};  // kChunked only
+  std::size_t cache_bytes = 0;           // the writer's HDF5 chunk cache for the dataset
+  Fill fill = Fill::kNone;
+  bool bare = false;  // kDimension without values (netCDF dimension, not variable)
+  // Where the data comes from (one of these, by kind):
+  Values (*constant)(const SweepPlan&) = nullptr;              // kDimension, kConstant: written at creation
+  BlockField block{};                                          // kPerRun, kSeries, kBlockSum
+  bool resume = false;                                         // read back by --resume (read_block)
+  Values (*from_summary)(const PointSummary&) = nullptr;       // kPerPoint: the point's row
+  void (*to_summary)(PointSummary&, const Values&) = nullptr;  // kPerPoint, `day`: read back by inspect
+  double SobolIndex::*sobol = nullptr;                         // kSensitivity
+};
+
+// Names that code refers to individually; every other name is in the table only.
+namespace var {
+inline constexpr std::string_view kBlockDone = "block_done";
+inline constexpr std::string_view kReplications = "replications";  // written last: publishes a point
+inline constexpr std::string_view kParameterValue = "parameter_value";
+inline constexpr std::string_view kDay = "day";
+}  // namespace var
+
+// Every variable a file can hold, in creation order.
+std::span<const VariableSpec> variable_table();
+const VariableSpec& find_variable(std::string_view name);  // throws std::out_of_range
+
+// The outputs a sensitivity analysis decomposes (summary_outputs' order):
+// probability_<outcome> for each outcome, then mean_casualties_<actor>.
+std::vector<std::string> sensitivity_output_names(const std::vector<std::string>& actors);
+
+// The shape of one run's file: dimension lengths and which variables exist.
+struct FileLayout {
+  std::array<std::uint64_t, kDimCount> size{};
+  bool runs = true, series = false, sensitivity = false, issues = false;
+  int steps = 0;  // simulation steps (resolves Dtype::kStepCount)
+
+  std::uint64_t length(Dim d) const { return size[static_cast<int>(d)]; }
+  bool present(const VariableSpec& v) const;
+  Dtype dtype(const VariableSpec& v) const;  // kStepCount resolved
+  std::vector<std::uint64_t> shape(const VariableSpec& v) const;
+  std::vector<std::uint64_t> chunk(const VariableSpec& v) const;  // empty: contiguous
+  // Elements of one block's chunk (kBlockChunks), and its offset in the file.
+  std::uint64_t chunk_elements(const VariableSpec& v) const;
+  std::vector<std::uint64_t> chunk_offset(const VariableSpec& v, const BlockSpec& block) const;
+};
+FileLayout file_layout(const SweepPlan& plan);
+
+// HDF5's shuffle filter followed by its deflate filter at level 1, applied to
+// `v`'s chunk of `block` (padded with the fill value past block.count): the
+// exact bytes HDF5 would store. Thread-safe; no HDF5 call.
+std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& layout, const BlockResult& block);
+
+}  // namespace brink

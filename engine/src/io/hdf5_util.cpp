@@ -1,0 +1,172 @@
+#include "hdf5_util.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace brink::h5 {
+
+void check(herr_t status, const std::string& what) {
+  if (status < 0) throw OutputError(fmt::format("HDF5 failed to {}", what));
+}
+
+Handle utf8_string_type() {
+  Handle type = type_handle(H5Tcopy(H5T_C_S1), "copy the string type");
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  return type;
+}
+
+template <>
+hid_t native<std::int8_t>() {
+  return H5T_NATIVE_INT8;
+}
+template <>
+hid_t native<std::int16_t>() {
+  return H5T_NATIVE_INT16;
+}
+template <>
+hid_t native<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
+template <>
+hid_t native<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
+template <>
+hid_t native<float>() {
+  return H5T_NATIVE_FLOAT;
+}
+template <>
+hid_t native<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
+
+hid_t file_type(Dtype dtype, Handle& owner) {
+  switch (dtype) {
+    case Dtype::kInt8:
+      return H5T_NATIVE_INT8;
+    case Dtype::kInt16:
+      return H5T_NATIVE_INT16;
+    case Dtype::kInt32:
+      return H5T_NATIVE_INT32;
+    case Dtype::kInt64:
+      return H5T_NATIVE_INT64;
+    case Dtype::kFloat32:
+      return H5T_NATIVE_FLOAT;
+    case Dtype::kFloat64:
+      return H5T_NATIVE_DOUBLE;
+    case Dtype::kString:
+      owner = utf8_string_type();
+      return owner.get();
+    case Dtype::kStepCount:
+      break;  // resolved by FileLayout::dtype
+  }
+  throw OutputError("HDF5 writer: unresolved element type");
+}
+
+void set_string_attribute(hid_t object, const std::string& name, const std::string& value) {
+  // Scalar, fixed-length, NUL-terminated UTF-8: what netCDF-C reads as text.
+  const Handle type = type_handle(H5Tcopy(H5T_C_S1), "copy the string type");
+  H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1));
+  H5Tset_strpad(type.get(), H5T_STR_NULLTERM);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  const Handle space = space_handle(H5Screate(H5S_SCALAR), "create a scalar dataspace");
+  const Handle attr = attribute_handle(
+      H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "create attribute " + name);
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  check(H5Awrite(attr.get(), type.get(), padded.data()), "write attribute " + name);
+}
+
+void set_int_attribute(hid_t object, const std::string& name, hid_t type, const void* values, std::size_t count) {
+  const hsize_t n = count;
+  const Handle space =
+      space_handle(n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), "create a dataspace");
+  const Handle attr = attribute_handle(H5Acreate2(object, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                                       "create attribute " + name);
+  check(H5Awrite(attr.get(), type, values), "write attribute " + name);
+}
+
+std::string read_string_attribute(hid_t object, const char* name) {
+  if (H5Aexists(object, name) <= 0) return {};
+  const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
+  const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get())) return {};
+  std::string buffer(H5Tget_size(type.get()), '\0');
+  check(H5Aread(attr.get(), type.get(), buffer.data()), std::string("read attribute ") + name);
+  return buffer.c_str();
+}
+
+Slab::Slab(hid_t dataset, std::int64_t point, std::int64_t first, std::int64_t count) {
+  file = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
+  const int rank = H5Sget_simple_extent_ndims(file.get());
+  std::vector<hsize_t> start(rank, 0), extent(rank);
+  H5Sget_simple_extent_dims(file.get(), extent.data(), nullptr);
+  start[0] = static_cast<hsize_t>(point);
+  extent[0] = 1;
+  if (rank > 1) {
+    start[1] = static_cast<hsize_t>(first);
+    extent[1] = static_cast<hsize_t>(count);
+  }
+  check(H5Sselect_hyperslab(file.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr),
+        "select a hyperslab");
+  memory = space_handle(H5Screate_simple(rank, extent.data(), nullptr), "create a memory dataspace");
+  elements = 1;
+  for (hsize_t e : extent) elements *= e;
+}
+
+void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what) {
+  std::visit(
+      [&](const auto& v) {
+        using T = typename std::decay_t<decltype(v)>::value_type;
+        if (v.empty()) return;
+        if constexpr (std::is_same_v<T, std::string>) {
+          std::vector<const char*> pointers;
+          for (const auto& s : v) pointers.push_back(s.c_str());
+          const Handle type = utf8_string_type();
+          check(H5Dwrite(dataset, type.get(), memory_space, file_space, H5P_DEFAULT, pointers.data()), what);
+        } else {
+          check(H5Dwrite(dataset, native<T>(), memory_space, file_space, H5P_DEFAULT, v.data()), what);
+        }
+      },
+      values);
+}
+
+namespace {
+template <typename T>
+Values read_numeric(hid_t dataset, std::size_t n) {
+  std::vector<T> out(n);
+  if (n > 0) check(H5Dread(dataset, native<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "read a dataset");
+  return out;
+}
+}  // namespace
+
+Values read_values(hid_t dataset, Dtype dtype) {
+  const Handle space = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
+  const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get()));
+  switch (dtype) {
+    case Dtype::kInt8:
+      return read_numeric<std::int8_t>(dataset, n);
+    case Dtype::kInt16:
+    case Dtype::kInt32:
+    case Dtype::kStepCount:
+      return read_numeric<std::int32_t>(dataset, n);
+    case Dtype::kInt64:
+      return read_numeric<std::int64_t>(dataset, n);
+    case Dtype::kFloat32:
+    case Dtype::kFloat64:
+      return read_numeric<double>(dataset, n);
+    case Dtype::kString:
+      break;
+  }
+  std::vector<std::string> out;
+  const Handle type = utf8_string_type();
+  std::vector<char*> pointers(n, nullptr);
+  if (n > 0 && H5Dread(dataset, type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()) >= 0) {
+    for (char* p : pointers) out.emplace_back(p ? p : "");
+    H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
+  }
+  return out;
+}
+
+}  // namespace brink::h5

@@ -1,0 +1,43 @@
+// HDF5 helpers shared by the writer and the reader; private to the io module.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "brink/io/variables.hpp"
+#include "handle.hpp"
+
+namespace brink::h5 {
+
+void check(herr_t status, const std::string& what);
+
+// A variable-length UTF-8 string type (netCDF `string`).
+Handle utf8_string_type();
+// The native in-memory type of a C++ element type.
+template <typename T>
+hid_t native();
+// The type a variable is stored as (strings: a new UTF-8 string type in `owner`).
+hid_t file_type(Dtype dtype, Handle& owner);
+
+void set_string_attribute(hid_t object, const std::string& name, const std::string& value);
+void set_int_attribute(hid_t object, const std::string& name, hid_t type, const void* values, std::size_t count);
+// Fixed-length string attribute, or "" if absent.
+std::string read_string_attribute(hid_t object, const char* name);
+
+// The part [point, first:first+count, all...] of a dataset whose first axis is
+// `point` (rank 1: [point]), as file and memory dataspaces.
+struct Slab {
+  Slab(hid_t dataset, std::int64_t point, std::int64_t first, std::int64_t count);
+  Handle file, memory;
+  std::uint64_t elements = 0;
+};
+
+// Writes `values` (one of Values' alternatives) to the selection.
+void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what);
+// Reads a whole numeric or string dataset as `dtype`'s Values alternative.
+Values read_values(hid_t dataset, Dtype dtype);
+
+}  // namespace brink::h5

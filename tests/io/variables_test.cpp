@@ -1,0 +1,132 @@
+// The variable table against docs/output.md: every variable the writer can
+// create is documented with the same dimensions, type and units, and nothing
+// is documented that the table does not create.
+#include "brink/io/variables.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../support/scenarios.hpp"
+
+namespace brink {
+namespace {
+
+struct DocRow {
+  std::vector<std::string> dims;
+  std::string dtype, units;
+};
+
+std::string trim(std::string s) {
+  const auto begin = s.find_first_not_of(" \t");
+  const auto end = s.find_last_not_of(" \t");
+  return begin == std::string::npos ? "" : s.substr(begin, end - begin + 1);
+}
+
+std::vector<std::string> cells(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream in(line.substr(1));
+  std::string cell;
+  while (std::getline(in, cell, '|')) out.push_back(trim(cell));
+  return out;
+}
+
+// Every `name` in a cell, in order.
+std::vector<std::string> quoted_names(const std::string& cell) {
+  std::vector<std::string> names;
+  for (std::size_t at = cell.find('`'); at != std::string::npos; at = cell.find('`', at + 1)) {
+    const std::size_t end = cell.find('`', at + 1);
+    names.push_back(cell.substr(at + 1, end - at - 1));
+    at = end;
+  }
+  return names;
+}
+
+// The rows of the markdown tables between `## from` and the next `## ` heading
+// whose first column holds back-quoted names.
+std::vector<std::vector<std::string>> table_rows(const std::string& doc, const std::string& from) {
+  std::vector<std::vector<std::string>> rows;
+  std::stringstream in(doc);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) inside = line == "## " + from;
+    if (inside && line.rfind("| `", 0) == 0) rows.push_back(cells(line));
+  }
+  return rows;
+}
+
+const std::string& output_doc() {
+  static const std::string doc = testing::read_file(std::string(BRINK_SOURCE_DIR) + "/docs/output.md");
+  return doc;
+}
+
+TEST(VariableTableTest, EveryVariableIsDocumentedWithItsDimensionsTypeAndUnits) {
+  std::map<std::string, DocRow> documented;
+  for (const auto& row : table_rows(output_doc(), "Variables")) {
+    ASSERT_GE(row.size(), 5u) << row[0];
+    DocRow doc;
+    std::stringstream dims(row[1]);
+    for (std::string d; std::getline(dims, d, ',');) doc.dims.push_back(trim(d));
+    doc.dtype = row[2].substr(0, row[2].find(' '));
+    doc.units = row[3] == "–" ? "" : row[3];
+    if (doc.units.size() > 1 && doc.units.front() == '"') doc.units = doc.units.substr(1, doc.units.size() - 2);
+    for (const auto& name : quoted_names(row[0])) documented[name] = doc;
+  }
+  std::set<std::string> in_table;
+  for (const VariableSpec& v : variable_table()) {
+    if (v.kind == Kind::kDimension) continue;
+    const std::string name(v.name);
+    in_table.insert(name);
+    ASSERT_TRUE(documented.count(name)) << name << " is written but not documented in docs/output.md";
+    const DocRow& doc = documented.at(name);
+    std::vector<std::string> dims;
+    for (Dim d : v.dims) dims.emplace_back(dimension_name(d));
+    EXPECT_EQ(doc.dims, dims) << name;
+    EXPECT_EQ(doc.dtype, dtype_name(v.dtype)) << name;
+    EXPECT_EQ(doc.units, v.units) << name;
+  }
+  for (const auto& [name, row] : documented)
+    EXPECT_TRUE(in_table.count(name)) << name << " is documented but not in the variable table";
+}
+
+TEST(VariableTableTest, EveryDimensionIsDocumented) {
+  std::set<std::string> documented, in_table;
+  for (const auto& row : table_rows(output_doc(), "Dimensions"))
+    for (const auto& name : quoted_names(row[0])) documented.insert(name);
+  for (const VariableSpec& v : variable_table())
+    if (v.kind == Kind::kDimension) in_table.insert(std::string(v.name));
+  EXPECT_EQ(documented, in_table);
+  EXPECT_EQ(in_table.size(), static_cast<std::size_t>(kDimCount));
+}
+
+TEST(VariableTableTest, NamesAreUniqueAndSourcesMatchKinds) {
+  std::set<std::string_view> names;
+  for (const VariableSpec& v : variable_table()) {
+    EXPECT_TRUE(names.insert(v.name).second) << v.name;
+    const bool from_block = v.kind == Kind::kPerRun || v.kind == Kind::kSeries || v.kind == Kind::kBlockSum;
+    EXPECT_EQ(from_block, !std::holds_alternative<std::monostate>(v.block)) << v.name;
+    EXPECT_EQ(from_block, v.storage == Storage::kBlockChunks) << v.name;
+    EXPECT_EQ(v.kind == Kind::kPerPoint, v.from_summary != nullptr) << v.name;
+    EXPECT_EQ(v.kind == Kind::kSensitivity, v.sobol != nullptr) << v.name;
+    if (v.kind == Kind::kPerRun || v.kind == Kind::kSeries) {
+      EXPECT_EQ(v.fill, Fill::kMissing) << v.name;
+    }
+  }
+}
+
+TEST(VariableTableTest, StepCountsNarrowOnlyWhileTheyFit) {
+  const VariableSpec& counts = find_variable("action_count");
+  FileLayout layout;
+  layout.steps = 32767;
+  EXPECT_EQ(layout.dtype(counts), Dtype::kInt16);
+  layout.steps = 32768;
+  EXPECT_EQ(layout.dtype(counts), Dtype::kInt32);
+}
+
+}  // namespace
+}  // namespace brink
