@@ -26,9 +26,9 @@ def holm(p_values, alpha):
     return rejected
 
 
-def compare(names, counts_a, counts_b, alpha=0.001):
-    """Rows (name, p_a, p_b, z-test p-value, rejected) and whether every outcome agrees."""
-    n_a, n_b = sum(counts_a), sum(counts_b)
+def compare(names, counts_a, n_a, counts_b, n_b, alpha=0.001):
+    """Rows (name, p_a, p_b, z-test p-value, rejected) and whether every event agrees; counts_x[k] of
+    the n_x replications had event names[k]."""
     p = [z_test(a, n_a, b, n_b) for a, b in zip(counts_a, counts_b)]
     rejected = holm(p, alpha)
     rows = [(name, a / n_a, b / n_b, pv, r) for name, a, b, pv, r in zip(names, counts_a, counts_b, p, rejected)]

@@ -179,13 +179,20 @@ def logit_weights(U, F, lam):
 def choose(Wt, tot, theta, u):
     """Inverse-CDF choice from each lane's own type's weights."""
     K, M, n = Wt.shape
-    if K == 1:
-        own, own_tot = Wt[0], tot[0]
-    else:
-        own = np.take_along_axis(Wt, theta[None, None, :], axis=0)[0]
-        own_tot = np.take_along_axis(tot, theta[None, :], axis=0)[0]
-    cum = np.cumsum(own, axis=0)
-    choice = (cum <= (u * own_tot)).sum(axis=0)
+    own, own_tot = Wt[0], tot[0]
+    if K > 1:
+        own, own_tot = own.copy(), own_tot.copy()
+        for k in range(1, K):
+            mine = theta == k
+            np.copyto(own, Wt[k], where=mine)
+            np.copyto(own_tot, tot[k], where=mine)
+    r = u * own_tot
+    cum = own[0].copy()
+    choice = np.zeros(n, np.int64)
+    for m in range(1, M):
+        choice += cum <= r
+        cum += own[m]
+    choice += cum <= r
     over = choice >= M
     if over.any():  # rounding left the total below u: the last possible action
         last = M - 1 - np.argmax((own[::-1] > 0), axis=0)
@@ -194,7 +201,8 @@ def choose(Wt, tot, theta, u):
 
 
 def bayes(c, i, Wt, tot, choice, act_b):
-    lik = np.take_along_axis(Wt, np.broadcast_to(choice, (Wt.shape[0], 1, c.lanes)), axis=1)[:, 0, :] / tot
+    flat = choice * c.lanes + np.arange(c.lanes)
+    lik = np.stack([np.take(Wt[k], flat) for k in range(Wt.shape[0])]) / tot
     b = c.belief[i]
     post = b * lik
     den = post.sum(axis=0)
@@ -216,17 +224,22 @@ def decide(c, s, act, act_b):
             bayes(c, i, Wt, tot, choices[i], act_b)
     for i, a in enumerate(c.sc.actors):
         ch = choices.get(i)
+        if ch is None:
+            ch = np.zeros(c.lanes, np.int64)
+        tau = np.take(np.array([x.tension for x in a.actions]), ch)
+        tau *= act
+        tau += c.T
+        c.T = np.maximum(tau, 0.0, out=tau)
         for m, spec in enumerate(a.actions):
-            sel = act_b if ch is None else (ch == m) & act_b
-            if (ch is None and m > 0) or not sel.any():
+            if spec.kind in ("hold", "exercise", "evacuate") and spec.rung < 0:
                 continue
-            apply_effect(c, i, spec, sel, s)
+            sel = (ch == m) & act_b
+            if sel.any():
+                apply_effect(c, i, spec, sel, s)
 
 
 def apply_effect(c, i, a, sel, s):
     sc = c.sc
-    if a.tension != 0:
-        c.T = np.where(sel, np.maximum(c.T + a.tension, 0.0), c.T)
     k = a.kind
     if k in TROOP_KINDS:
         x = troops_moved(c, i, a)
@@ -248,7 +261,7 @@ def apply_effect(c, i, a, sel, s):
             for j in c.st.parties[q]:
                 if j != i:
                     step = a.concession * (1.0 - issue.salience[j])
-                    c.pos[q][j] += np.clip(target - c.pos[q][j], -step, step) * mask
+                    c.pos[q][j] += np.minimum(np.maximum(target - c.pos[q][j], -step), step) * mask
     elif k == "concede":
         for q, issue in enumerate(sc.issues):
             si = issue.salience[i]
@@ -258,7 +271,7 @@ def apply_effect(c, i, a, sel, s):
             others = [j for j in c.st.parties[q] if j != i]
             mean = sum(c.pos[q][j] for j in others) / len(others)
             step = a.concession * (1.0 - si)
-            c.pos[q][i] += np.clip(mean - c.pos[q][i], -step, step) * mask
+            c.pos[q][i] += np.minimum(np.maximum(mean - c.pos[q][i], -step), step) * mask
     elif k == "sanction":
         c.m[a.target] = np.maximum(SANCTION_FLOOR, c.m[a.target] * (1.0 - a.effect * sel))
     elif k == "arm_partner":
@@ -348,3 +361,4 @@ def combat(c, s):
     done = idx[collapsed]
     from numpy_flagship import war_outcome  # noqa: PLC0415
     c.outcome[done] = war_outcome(c.peak[done], sc)
+    c.war_end_step[done] = s

@@ -31,6 +31,7 @@ TROOP_EPSILON = 0.5
 SANCTION_FLOOR, ARMS_CEILING = 0.2, 3.0
 CAUSE_NONE, CAUSE_COVERED, CAUSE_INTERVENTION, CAUSE_INCIDENT = 0, 1, 2, 3
 DEFAULT_CHUNK = 4096
+SHORT_WAR_STEPS = 45
 
 
 class Static:
@@ -85,6 +86,8 @@ class Chunk:
         self.outcome = full(lanes, -1, np.int8)
         self.end_step = full(lanes, -1, np.int32)
         self.war = np.zeros(lanes, bool)
+        self.war_start_step = full(lanes, -1, np.int32)
+        self.war_end_step = full(lanes, -1, np.int32)
         self.SA, self.SB = np.zeros(lanes), np.zeros(lanes)
         self.cause = np.zeros(lanes, np.int8)
         self.incidents = np.zeros(lanes, np.int32)
@@ -143,6 +146,7 @@ class Chunk:
             return
         side, covered = self.st.war_sides[attacker, target]
         self.war[idx] = True
+        self.war_start_step[idx] = s
         a = np.zeros(idx.size)
         b = np.zeros(idx.size)
         for j, sj in enumerate(side):
@@ -285,25 +289,43 @@ class Chunk:
         left = self.outcome < 0
         war_class = war_outcome(self.peak, sc)
         self.outcome = np.where(left, np.where(self.peak >= sc.limited_war, war_class, 1), self.outcome)
-        return np.bincount(self.outcome, minlength=len(OUTCOMES))
+        counts = list(np.bincount(self.outcome, minlength=len(OUTCOMES)))
+        return np.array(counts + [int(x.sum()) for x in extra_events(
+            self.war_start_step, self.war_end_step, [b[0] for b in self.belief], sc)])
+
+
+def extra_event_names(sc):
+    """Yes/no events per replication, beyond the outcome, that the agreement test also compares."""
+    names = ["war_collapsed", f"war_collapsed_within_{SHORT_WAR_STEPS}_steps"]
+    return names + [f"belief_up:{a.id}" for a in sc.actors if len(a.priors) > 1]
+
+
+def extra_events(war_start, war_end, first_type_belief, sc):
+    """The events of extra_event_names as boolean arrays over replications."""
+    out = [war_end >= 0, (war_end >= 0) & (war_end - war_start <= SHORT_WAR_STEPS)]
+    for a, b in zip(sc.actors, first_type_belief):
+        if len(a.priors) > 1:
+            out.append(b > a.priors[0] + 1e-6)
+    return out
 
 
 def war_outcome(peak, sc):
     return np.where(peak >= sc.alliance_war, 4, np.where(peak >= sc.full_war, 3, 2)).astype(np.int8)
 
 
-def simulate(sc, replications=None, seed=None, chunk=DEFAULT_CHUNK):
-    """Outcome counts (settlement, standoff, limited_war, full_war, alliance_war) as an int array."""
+def simulate(sc, replications=None, seed=None, chunk=DEFAULT_CHUNK, extra=False):
+    """Outcome counts (settlement, standoff, limited_war, full_war, alliance_war) as an int array,
+    followed by the counts of extra_event_names(sc) if `extra`."""
     n = sc.replications if replications is None else replications
     rng = np.random.Generator(np.random.SFC64(sc.seed if seed is None else seed))
     st = Static(sc)
-    counts = np.zeros(len(OUTCOMES), np.int64)
+    counts = np.zeros(len(OUTCOMES) + len(extra_event_names(sc)), np.int64)
     for off in range(0, n, chunk):
         c = Chunk(sc, st, min(chunk, n - off), rng)
         for s in range(sc.steps):
             c.step(s)
         counts += c.finish()
-    return counts
+    return counts if extra else counts[:len(OUTCOMES)]
 
 
 def main():
