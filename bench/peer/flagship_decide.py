@@ -239,53 +239,58 @@ def decide(c, s, act, act_b):
 
 
 def apply_effect(c, i, a, sel, s):
-    sc = c.sc
-    k = a.kind
+    """The kind's effect and the rung, in the lanes `sel` that chose a (gathered: few lanes choose any one action)."""
+    sc, k = c.sc, a.kind
+    idx = np.flatnonzero(sel)
     if k in TROOP_KINDS:
-        x = troops_moved(c, i, a)
-        if k == "deploy":
+        f, dt = sc.actors[i], sc.dt
+        if k in ("mobilize", "raise_readiness"):
+            rate = min(a.amount, f.mobilization_rate * dt) if k == "mobilize" else a.amount
+            x = np.minimum(c.V[i][idx], rate)
+            c.V[i][idx] -= x
+            c.R[i][idx] += x
+        elif k == "deploy":
+            x = np.minimum(np.minimum(c.R[i][idx], min(a.amount, f.deployment_rate * dt)), f.deployed_cap - c.D[i][idx])
             np.maximum(x, 0.0, out=x)
-        x *= sel
-        src, dst = {"mobilize": (c.V, c.R), "raise_readiness": (c.V, c.R), "deploy": (c.R, c.D),
-                    "withdraw": (c.D, c.R)}[k]
-        src[i] -= x
-        dst[i] += x
-        if k in ("deploy", "withdraw"):
-            c.Y[i] += x
-    elif k == "propose":
-        for q, issue in enumerate(sc.issues):
-            if issue.salience[i] <= 0:
-                continue
-            mask = sel & ~c.agreed[q]
-            target = c.pos[q][i]
-            for j in c.st.parties[q]:
-                if j != i:
-                    step = a.concession * (1.0 - issue.salience[j])
-                    c.pos[q][j] += np.minimum(np.maximum(target - c.pos[q][j], -step), step) * mask
-    elif k == "concede":
+            c.R[i][idx] -= x
+            c.D[i][idx] += x
+            c.Y[i][idx] += x
+        else:
+            x = np.minimum(c.D[i][idx], min(a.amount, f.deployment_rate * dt))
+            c.D[i][idx] -= x
+            c.R[i][idx] += x
+            c.Y[i][idx] += x
+    elif k in ("propose", "concede"):
         for q, issue in enumerate(sc.issues):
             si = issue.salience[i]
             if si <= 0:
                 continue
-            mask = sel & ~c.agreed[q]
+            lanes = idx[~c.agreed[q][idx]]
+            pos = c.pos[q]
             others = [j for j in c.st.parties[q] if j != i]
-            mean = sum(c.pos[q][j] for j in others) / len(others)
-            step = a.concession * (1.0 - si)
-            c.pos[q][i] += np.minimum(np.maximum(mean - c.pos[q][i], -step), step) * mask
+            own = pos[i][lanes]
+            if k == "propose":
+                for j in others:
+                    step = a.concession * (1.0 - issue.salience[j])
+                    p = pos[j][lanes]
+                    pos[j][lanes] = p + np.minimum(np.maximum(own - p, -step), step)
+            else:
+                mean = sum(pos[j][lanes] for j in others) / len(others)
+                step = a.concession * (1.0 - si)
+                pos[i][lanes] = own + np.minimum(np.maximum(mean - own, -step), step)
     elif k == "sanction":
-        c.m[a.target] = np.maximum(SANCTION_FLOOR, c.m[a.target] * (1.0 - a.effect * sel))
+        c.m[a.target][idx] = np.maximum(SANCTION_FLOOR, c.m[a.target][idx] * (1.0 - a.effect))
     elif k == "arm_partner":
-        c.m[a.target] = np.minimum(ARMS_CEILING, c.m[a.target] * (1.0 + a.effect * sel))
+        c.m[a.target][idx] = np.minimum(ARMS_CEILING, c.m[a.target][idx] * (1.0 + a.effect))
     elif k == "attack":
-        c.start_war(np.flatnonzero(sel & ~c.war), i, a.target, s)
+        c.start_war(idx[~c.war[idx]], i, a.target, s)
     elif k == "retaliate":
-        idx = np.flatnonzero(sel)
         join = idx[c.side[i][idx] == 0]
         c.side[i][join] = 2
         c.SB[join] += c.D[i][join]
         c.raise_rung(idx, a.rung, CAUSE_INTERVENTION, s)
     if a.rung >= 0 and k != "retaliate":
-        c.raise_rung(np.flatnonzero(sel), a.rung, CAUSE_NONE, s)
+        c.raise_rung(idx, a.rung, CAUSE_NONE, s)
 
 
 def lanchester_square(a, b, al, be, t):
