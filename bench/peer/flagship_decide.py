@@ -2,7 +2,11 @@
 and Lanchester combat of the NumPy flagship (numpy_flagship.py), as in
 docs/model.md, phases 2 and 4."""
 
+from types import SimpleNamespace
+
 import numpy as np
+
+from flagship_utility import ActorPlan, believed_resolves, buffers, logit_weights, utilities
 
 SEC, COST, ESC, GAIN, SETTLE, WAR, CRED, IMP = range(8)
 TROOP_EPSILON = 0.5
@@ -11,188 +15,25 @@ CAUSE_NONE, CAUSE_INTERVENTION = 0, 2
 TROOP_KINDS = ("mobilize", "raise_readiness", "deploy", "withdraw")
 
 
-def believed_resolves(c):
-    """r̄_j per actor: an array over lanes for actors with types, else a number."""
-    out = []
-    for i, a in enumerate(c.sc.actors):
-        if len(a.priors) > 1:
-            out.append(np.tensordot(np.asarray(a.resolves), c.belief[i], axes=1))
-        else:
-            out.append(a.resolves[0] * a.priors[0])
-    return out
-
-
-def issue_aggregates(c, i):
-    """O, O', G_prop, G_conc, Z_prop, Z_conc of actor i (docs/model.md, Aggregates)."""
-    sc, n = c.sc, c.lanes
-    O, O2, gp, gc, zp, zc = (np.zeros(n) for _ in range(6))
-    for k, issue in enumerate(sc.issues):
-        s_own = issue.salience[i]
-        if s_own <= 0:
-            continue
-        o = 1.0 - c.agreed[k]
-        O += o
-        if s_own < 1:
-            O2 += o
-        others = [j for j in c.st.parties[k] if j != i]
-        p_own = c.pos[k][i]
-        flex = sum(1.0 - issue.salience[j] for j in others) / len(others)
-        gp += o * (s_own * flex)
-        gc -= o * (s_own * (1.0 - s_own))
-        if issue.core:
-            move = sum(np.minimum(np.abs(c.pos[k][j] - p_own), 1.0 - issue.salience[j]) for j in others)
-            zp += o * move / len(others)
-            mean = sum(c.pos[k][j] for j in others) / len(others)
-            zc += o * np.minimum(np.abs(mean - p_own), 1.0 - s_own)
-    return O, O2, gp, gc, zp, zc
-
-
-def troops_moved(c, i, a):
-    """x of a troop-moving action on the current state (before the max(0, ·) of deploy)."""
-    f, dt = c.sc.actors[i], c.sc.dt
-    if a.kind == "mobilize":
-        return np.minimum(c.V[i], min(a.amount, f.mobilization_rate * dt))
-    if a.kind == "raise_readiness":
-        return np.minimum(c.V[i], a.amount)
-    if a.kind == "deploy":
-        return np.minimum(np.minimum(c.R[i], min(a.amount, f.deployment_rate * dt)), f.deployed_cap - c.D[i])
-    return np.minimum(c.D[i], min(a.amount, f.deployment_rate * dt))
-
-
-def action_features(c, i, a, ctx):
-    """(feasibility, {feature: value}) of action a; the security term is relative to log Own."""
-    sc, st = c.sc, c.st
-    f = {COST: -a.cost}
-    feas = 1.0
-    E = a.tension if a.rung < 0 else a.tension + np.maximum(a.rung - c.rung, 0)
-    if np.any(E != 0):
-        f[ESC] = E
-    if a.kind in TROOP_KINDS:
-        x = troops_moved(c, i, a)
-        w = ctx.omega if a.kind in ("mobilize", "raise_readiness") else (1 - ctx.omega) * (-1 if a.kind == "withdraw" else 1)
-        f[SEC] = ctx.rhat * (np.log(ctx.own + w * x) - ctx.log_own)
-        feas = x > TROOP_EPSILON
-    elif a.kind in ("propose", "concede"):
-        O, O2, gp, gc, zp, zc = ctx.issues
-        prop = a.kind == "propose"
-        f[GAIN] = a.concession * (gp if prop else gc)
-        f[SETTLE] = ctx.rhat * a.concession * (zp if prop else zc)
-        feas = ((O if prop else O2) > 0.5) & ~c.war
-    elif a.kind == "sanction":
-        feas = c.m[a.target] > SANCTION_FLOOR + 1e-9
-    elif a.kind == "arm_partner":
-        feas = c.m[a.target] < ARMS_CEILING - 1e-9
-    elif a.kind == "attack":
-        t = a.target
-        defenders = 1.0 + c.D[t] * sc.actors[t].defence_advantage
-        for j in st.allies[t]:
-            defenders = defenders + c.D[j]
-        protectors = 0.0
-        for j in range(st.n):
-            cj = sc.commitment[j][t]
-            if j == t or cj <= 0:
-                continue
-            defenders = defenders + cj * c.D[j]
-            protectors = protectors + cj * ctx.rbar[j] * (c.D[j] + ctx.omega * c.R[j])
-        f[WAR] = ctx.log_own_d - np.log(defenders)
-        f[CRED] = -protectors / ctx.own_d
-        feas = (c.rung < a.rung) & (c.side[i] != 2) & (c.side[t] != 1)
-    elif a.kind == "retaliate":
-        f[CRED] = ctx.honoured
-        feas = (ctx.honoured > 0) & (c.side[i] == 0)
-    return feas, f
-
-
-def actor_context(c, i, rbar, s):
-    sc, st = c.sc, c.st
-    a = sc.actors[i]
-    ctx = type("Ctx", (), {})()
-    ctx.omega = w = a.ready_weight
-    own = 1.0 + c.D[i] + w * c.R[i]
-    own_d = 1.0 + c.D[i]
-    for j in st.allies[i]:
-        own = own + c.D[j] + w * c.R[j]
-        own_d = own_d + c.D[j]
-    ctx.own, ctx.own_d = own, own_d
-    ctx.log_own, ctx.log_own_d = np.log(own), np.log(own_d)
-    ctx.rbar = rbar
-    if st.adversaries[i]:
-        rhat = 0.0
-        for j in st.adversaries[i]:
-            rhat = np.maximum(rhat, rbar[j])
-    else:
-        rhat = 1.0
-    ctx.rhat = rhat
-    ctx.impatience = max(0.0, s * sc.dt - a.patience) / a.patience
-    kinds = {x.kind for x in a.actions}
-    if kinds & {"propose", "concede"}:
-        ctx.issues = issue_aggregates(c, i)
-    if "retaliate" in kinds:
-        h = np.zeros(c.lanes)
-        for j in range(st.n):
-            hij = max(sc.commitment[i][j], 1.0 if sc.ally[i][j] else 0.0)
-            if hij > 0:
-                h = np.maximum(h, hij * (c.side[j] == 2))
-        ctx.honoured = h
-    return ctx
-
-
-def utilities(c, i, rbar, s):
-    """U (types × menu × lanes, without the action-independent security term) and feasibility (menu × lanes)."""
-    a = c.sc.actors[i]
-    K, M, n = len(a.priors), len(a.actions), c.lanes
-    ctx = actor_context(c, i, rbar, s)
-    W = np.asarray(a.type_weights)
-    U = np.zeros((K, M, n))
-    F = np.empty((M, n), bool)
-    esc_coef = [None] * K  # -w_esc (1 + T) + w_imp I: the weight of E_a per type
-    for m, act in enumerate(a.actions):
-        feas, f = action_features(c, i, act, ctx)
-        F[m] = feas
-        for k in range(K):
-            u = U[k, m]
-            for key, value in f.items():
-                if key == ESC:
-                    if esc_coef[k] is None:
-                        esc_coef[k] = -W[k, ESC] * (1.0 + c.T) + W[k, IMP] * ctx.impatience
-                    u += esc_coef[k] * value
-                elif W[k, key] != 0:
-                    u += W[k, key] * value
-    # Every lane keeps one feasible action: the first entry.
-    F[0] |= ~F.any(axis=0)
-    return U, F
-
-
-def logit_weights(U, F, lam):
-    """Unnormalized logit weights (types × menu × lanes), 0 where infeasible, and their sums."""
-    if lam == 0:
-        Wt = np.broadcast_to(F, U.shape).astype(np.float64)
-    else:
-        Up = np.where(F, U, -np.inf)
-        best = Up.max(axis=1, keepdims=True)
-        Up -= best
-        Up *= lam
-        Wt = np.exp(Up, out=Up)
-    return Wt, Wt.sum(axis=1)
-
-
-def choose(Wt, tot, theta, u):
-    """Inverse-CDF choice from each lane's own type's weights."""
+def choose(Wt, tot, slices, u, buf):
+    """Inverse-CDF choice from each lane's own type's weights (slices: (begin, end, type) of the sorted lanes)."""
     K, M, n = Wt.shape
     own, own_tot = Wt[0], tot[0]
     if K > 1:
-        own, own_tot = own.copy(), own_tot.copy()
-        for k in range(1, K):
-            mine = theta == k
-            np.copyto(own, Wt[k], where=mine)
-            np.copyto(own_tot, tot[k], where=mine)
-    r = u * own_tot
-    cum = own[0].copy()
-    choice = np.zeros(n, np.int64)
-    for m in range(1, M):
-        choice += cum <= r
-        cum += own[m]
-    choice += cum <= r
+        own, own_tot = buf.own, buf.own_tot
+        for b, e, k in slices:
+            own[:, b:e] = Wt[k, :, b:e]
+            own_tot[b:e] = tot[k, b:e]
+    r, cum, le, choice = buf.r, buf.cum, buf.le, buf.choice
+    np.multiply(u, own_tot, out=r)
+    cum[:] = own[0]
+    choice.fill(0)
+    for m in range(1, M + 1):
+        np.less_equal(cum, r, out=le)
+        choice += le.view(np.int8)
+        if m < M:
+            cum += own[m]
+    choice = choice.astype(np.int64)
     over = choice >= M
     if over.any():  # rounding left the total below u: the last possible action
         last = M - 1 - np.argmax((own[::-1] > 0), axis=0)
@@ -213,13 +54,23 @@ def bayes(c, i, Wt, tot, choice, act_b):
 
 def decide(c, s, act, act_b):
     """Phase 2: every actor chooses on the same state, then effects apply in actor order."""
+    st = c.st
+    if not hasattr(st, "plans"):
+        st.plans = [ActorPlan(c.sc, st, i) for i in range(st.n)]
+    if not hasattr(c, "buffers"):
+        c.buffers = {i: buffers(st.plans[i], c.lanes) for i in c.deciders}
     rbar = believed_resolves(c)
+    shared = SimpleNamespace(rung=c.rung.astype(np.float64), one_plus_T=1.0 + c.T)
+    if c.sc.issues:
+        shared.open_mat = 1.0 - np.array(c.agreed, dtype=np.float64)
+        shared.sums = [sum(c.pos[k][j] for j in st.parties[k]) for k in range(len(c.sc.issues))]
     choices = {}
     for d, i in enumerate(c.deciders):
         a = c.sc.actors[i]
-        U, F = utilities(c, i, rbar, s)
-        Wt, tot = logit_weights(U, F, a.rationality)
-        choices[i] = choose(Wt, tot, c.theta[i], c.draws[d])
+        buf = c.buffers[i]
+        U, F = utilities(c, st.plans[i], rbar, s, shared, buf)
+        Wt, tot = logit_weights(U, F, a.rationality, buf)
+        choices[i] = choose(Wt, tot, c.type_slices[i], c.draws[d], buf)
         if len(a.priors) > 1:
             bayes(c, i, Wt, tot, choices[i], act_b)
     for i, a in enumerate(c.sc.actors):

@@ -30,7 +30,7 @@ SEC, COST, ESC, GAIN, SETTLE, WAR, CRED, IMP = range(len(FEATURES))
 TROOP_EPSILON = 0.5
 SANCTION_FLOOR, ARMS_CEILING = 0.2, 3.0
 CAUSE_NONE, CAUSE_COVERED, CAUSE_INTERVENTION, CAUSE_INCIDENT = 0, 1, 2, 3
-DEFAULT_CHUNK = 4096
+DEFAULT_CHUNK = 8192
 SHORT_WAR_STEPS = 45
 
 
@@ -101,6 +101,17 @@ class Chunk:
                 theta = np.zeros(lanes, np.int64)
             self.theta.append(theta)
             self.belief.append(np.repeat(np.asarray(a.priors)[:, None], lanes, axis=1))
+        # Replications are exchangeable and start alike: ordering the lanes by their types makes
+        # every actor's lanes of one type a few contiguous slices (own-type gathers become copies).
+        key = np.zeros(lanes, np.int64)
+        for a, theta in zip(A, self.theta):
+            key = key * len(a.priors) + theta
+        order = np.argsort(key, kind="stable")
+        self.theta = [theta[order] for theta in self.theta]
+        self.type_slices = []
+        for theta in self.theta:
+            cuts = [0, *(np.flatnonzero(np.diff(theta)) + 1).tolist(), lanes]
+            self.type_slices.append([(b, e, int(theta[b])) for b, e in zip(cuts[:-1], cuts[1:])])
         self.deciders = [i for i in range(n) if len(A[i].actions) > 1] if sc.decisions else []
         self.draws = np.empty((len(self.deciders) + 2, lanes))
 
