@@ -8,8 +8,6 @@ import numpy as np
 
 from flagship_utility import ActorPlan, believed_resolves, buffers, logit_weights, utilities
 
-SEC, COST, ESC, GAIN, SETTLE, WAR, CRED, IMP = range(8)
-TROOP_EPSILON = 0.5
 SANCTION_FLOOR, ARMS_CEILING = 0.2, 3.0
 CAUSE_NONE, CAUSE_INTERVENTION = 0, 2
 TROOP_KINDS = ("mobilize", "raise_readiness", "deploy", "withdraw")

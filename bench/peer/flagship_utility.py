@@ -96,7 +96,7 @@ def buffers(plan, n):
 
 def utilities(c, plan, rbar, s, shared, buf):
     """U (types × menu × lanes, without the action-independent security term) and feasibility (menu × lanes)."""
-    sc, st, i, n = c.sc, c.st, plan.i, c.lanes
+    sc, i = c.sc, plan.i
     a = sc.actors[i]
     w, K = plan.w, plan.K
     U = buf.U
@@ -114,6 +114,16 @@ def utilities(c, plan, rbar, s, shared, buf):
                 coef = shared.one_plus_T * -w[k, ESC]
                 coef += w[k, IMP] * impatience
                 U[k] += E * coef
+    row_features(c, plan, rbar, shared, U, F)
+    # Every lane keeps one feasible action: the first entry.
+    F[0] |= ~F.any(axis=0)
+    return U, F
+
+
+def row_features(c, plan, rbar, shared, U, F):
+    """Adds the lane-dependent features of the actions that have any, and sets their feasibility."""
+    sc, st, i, n, w = c.sc, c.st, plan.i, c.lanes, plan.w
+    a = sc.actors[i]
     omega = a.ready_weight
     own, own_d = 1.0 + c.D[i] + omega * c.R[i], 1.0 + c.D[i]
     for j in st.allies[i]:
@@ -158,9 +168,6 @@ def utilities(c, plan, rbar, s, shared, buf):
                     np.maximum(honoured, h * (c.side[j] == 2), out=honoured)
             add_feature(U, w, m, CRED, honoured)
             F[m] = (honoured > 0) & (c.side[i] == 0)
-    # Every lane keeps one feasible action: the first entry.
-    F[0] |= ~F.any(axis=0)
-    return U, F
 
 
 def add_feature(U, w, m, f, value):

@@ -24,12 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from flagship_scenario import FEATURES, OUTCOMES, load  # noqa: E402
+from flagship_scenario import OUTCOMES, load  # noqa: E402
 
-SEC, COST, ESC, GAIN, SETTLE, WAR, CRED, IMP = range(len(FEATURES))
-TROOP_EPSILON = 0.5
-SANCTION_FLOOR, ARMS_CEILING = 0.2, 3.0
-CAUSE_NONE, CAUSE_COVERED, CAUSE_INTERVENTION, CAUSE_INCIDENT = 0, 1, 2, 3
+CAUSE_NONE, CAUSE_COVERED, CAUSE_INCIDENT = 0, 1, 3  # alliance_war_cause codes
 DEFAULT_CHUNK = 8192
 SHORT_WAR_STEPS = 45
 
