@@ -12,6 +12,9 @@ os.wait4), replication-steps per CPU-second and the ratio to NumPy, then the
 agreement: P(full war) on the reduced model and every outcome of the whole
 model by a two-sample z-test (Holm, alpha = 0.001). Exit status 1 if any
 comparison disagrees: a ratio means something only if both compute the same.
+The reduced NumPy script runs in float64 and in float32 (the faster one is
+the reference of the ratios; its agreement with brink is tested in the same
+run); the whole-model NumPy runs in float64.
 
 The peers follow brink's semantics step by step (docs/model.md). Their random
 numbers differ from brink's Philox streams, so results agree statistically,
@@ -53,7 +56,7 @@ BASE, TENSION_RATE, CONTACT_RATE, JUMP = 0.001, 0.002, 0.002, 0.3
 COLLAPSE = 0.5
 
 
-def numpy_chunk(n, rng):
+def numpy_chunk(n, rng, f=np.float64):
     """One chunk of n replications of the reduced model; returns how many went to war.
 
     Algebra the model allows: the logit weights are taken relative to hold
@@ -66,12 +69,12 @@ def numpy_chunk(n, rng):
     constant; an incident occurs when u < 1 - exp(-h dt), i.e. 1-u > exp(-h dt),
     and 1-u is as uniform as u.
     """
-    d_a = np.full(n, A_DEPLOYED); r_a = np.full(n, A_READY); d_b = np.full(n, B_DEPLOYED)
-    tension = np.full(n, TENSION0)
-    live = np.ones(n); peace = np.ones(n); fight = np.zeros(n)
-    th_a = np.full(n, -1.0); th_b = np.full(n, -1.0)
-    uv = np.empty(2 * n); u = uv[:n]; v = uv[n:]
-    esc, w1, w2, w3, t1, t2, c2, c3 = (np.empty(n) for _ in range(8))
+    d_a = np.full(n, A_DEPLOYED, f); r_a = np.full(n, A_READY, f); d_b = np.full(n, B_DEPLOYED, f)
+    tension = np.full(n, TENSION0, f)
+    live = np.ones(n, f); peace = np.ones(n, f); fight = np.zeros(n, f)
+    th_a = np.full(n, -1.0, f); th_b = np.full(n, -1.0, f)
+    uv = np.empty(2 * n, f); u = uv[:n]; v = uv[n:]
+    esc, w1, w2, w3, t1, t2, c2, c3 = (np.empty(n, f) for _ in range(8))
     ge1, ge2, ge3, b1 = (np.empty(n, bool) for _ in range(4))
     gamma = math.sqrt(A_EFF * B_EFF * B_ADVANTAGE); k = math.sqrt(B_EFF * B_ADVANTAGE / A_EFF)
     ch, sh = math.cosh(gamma * DT), math.sinh(gamma * DT)
@@ -79,7 +82,7 @@ def numpy_chunk(n, rng):
     decay = math.exp(-DECAY * DT)
     e3 = LAMBDA * (INVADE_TENSION + FULL_RUNG - START_RUNG)
     for s in range(STEPS):
-        rng.random(out=uv)
+        rng.random(out=uv, dtype=f)
         impatience = max(0.0, s * DT - PATIENCE) / PATIENCE
         np.multiply(tension, -W_ESCALATION, out=esc); esc += W_IMPATIENCE * impatience - W_ESCALATION
         np.subtract(A_CAP, d_a, out=t1); np.minimum(t1, r_a, out=t1); np.minimum(t1, step_cap, out=t1)
@@ -113,11 +116,11 @@ def numpy_chunk(n, rng):
             live[ge1] = 0.0; fight[ge1] = 0.0
     return int(n - peace.sum())
 
-def numpy_model(n, seed, chunk=DEFAULT_CHUNK):
+def numpy_model(n, seed, chunk=DEFAULT_CHUNK, dtype=np.float64):
     """The tight NumPy script: chunks of replications sized for the cache, all
     steps vectorized over the chunk. Returns the number of replications at war."""
     rng = np.random.Generator(np.random.SFC64(seed))
-    return sum(numpy_chunk(min(chunk, n - off), rng) for off in range(0, n, chunk))
+    return sum(numpy_chunk(min(chunk, n - off), rng, dtype) for off in range(0, n, chunk))
 
 
 def square_law_scalar(a, b, alpha, beta, t):
@@ -228,17 +231,25 @@ def print_rows(title, rows, steps, reference):
 
 def reduced_section(args):
     n, n_py, rep = args.replications, args.python_replications, args.repeats
-    numpy_model(4096, 1)  # warm-up: imports, first-touch of the allocator
-    t_np, wars_np = median_of(rep, lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, args.chunk)))
+    numpy_rows, wars = [], {}
+    for dtype in (np.float64, np.float32):
+        numpy_model(4096, 1, dtype=dtype)  # warm-up: imports, first touch of the allocator
+        t, wars[dtype] = median_of(rep, lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, args.chunk, dtype)))
+        numpy_rows.append((f"NumPy script ({np.dtype(dtype).name})", n, t))
     t_py, wars_py = median_of(rep, lambda r: cpu_timed(lambda: python_model(n_py, 7 + r)))
     t_br, counts = median_of(rep, lambda r: brink_run(HERE / "peer-model.yaml", n, 7 + r))
-    rows = [("brink, 1 thread", n, t_br), ("NumPy script (tight)", n, t_np), ("Python agent loop", n_py, t_py)]
-    print_rows(f"reduced model (peer-model.yaml): {STEPS} steps, median of {rep} runs, CPU time of whole runs",
-               rows, STEPS, n * STEPS / t_np)
+    rows = [("brink, 1 thread", n, t_br), *numpy_rows, ("Python agent loop", n_py, t_py)]
+    fastest = min(t for _, _, t in numpy_rows)
+    print_rows(f"reduced model (peer-model.yaml): {STEPS} steps, median of {rep} runs, CPU time of whole runs;"
+               " ratios to the faster NumPy", rows, STEPS, n * STEPS / fastest)
     war_br = counts[OUTCOMES.index("full_war")]
-    _, agree = compare(["full_war"], [war_br], n, [wars_np], n)
-    print(f"  P(full war): brink {war_br / n:.4f}, NumPy {wars_np / n:.4f}, Python {wars_py / n_py:.4f}"
-          f"  ({'agree' if agree else 'DISAGREE'}, z-test alpha=0.001)")
+    agree = True
+    for dtype, w in wars.items():
+        _, ok = compare(["full_war"], [war_br], n, [w], n)
+        agree &= ok
+    print(f"  P(full war): brink {war_br / n:.4f}, NumPy float64 {wars[np.float64] / n:.4f}, "
+          f"float32 {wars[np.float32] / n:.4f}, Python {wars_py / n_py:.4f}"
+          f"  (NumPy vs brink: {'agree' if agree else 'DISAGREE'}, z-test alpha=0.001)")
     return agree
 
 
