@@ -56,9 +56,13 @@ def decide(c, s, act, act_b):
     if not hasattr(st, "plans"):
         st.plans = [ActorPlan(c.sc, st, i) for i in range(st.n)]
     if not hasattr(c, "buffers"):
-        c.buffers = {i: buffers(st.plans[i], c.lanes) for i in c.deciders}
+        c.buffers = {i: buffers(st.plans[i], c.lanes, c.dtype) for i in c.deciders}
     rbar = believed_resolves(c)
     shared = SimpleNamespace(rung=c.rung.astype(np.float64), one_plus_T=1.0 + c.T)
+    if not hasattr(c, "scratch"):
+        M = max(len(a.actions) for a in c.sc.actors)
+        c.scratch = {np.dtype(c.dtype): np.empty((M, c.lanes), c.dtype)}
+    shared.scratch = c.scratch
     if c.sc.issues:
         shared.open_mat = 1.0 - np.array(c.agreed, dtype=np.float64)
         shared.sums = [sum(c.pos[k][j] for j in st.parties[k]) for k in range(len(c.sc.issues))]

@@ -16,7 +16,10 @@ import numpy as np
 SEC, COST, ESC, GAIN, SETTLE, WAR, CRED, IMP = range(8)
 TROOP_EPSILON = 0.5
 SANCTION_FLOOR, ARMS_CEILING = 0.2, 3.0
-FAR = 1e300
+# Infeasible utilities are pushed FAR below; exponents are floored at FLOOR, above the
+# denormal range of exp (slow), where weights are < 1e-304 (float64) or 1e-37 (float32) of the best.
+FAR = {np.dtype(np.float64): 1e300, np.dtype(np.float32): 1e30}
+FLOOR = {np.dtype(np.float64): -700.0, np.dtype(np.float32): -87.0}
 
 
 class ActorPlan:
@@ -85,13 +88,14 @@ def talks(c, plan, open_mat, sums):
     return O, O2, gp, gc, zp, zc
 
 
-def buffers(plan, n):
-    """The (types ×) menu × lanes arrays of one actor's decision, allocated once per chunk."""
-    K, M = plan.K, plan.M
-    return SimpleNamespace(U=np.empty((K, M, n)), F=np.empty((M, n), bool), Ff=np.empty((M, n)),
-                           E=np.empty((M, n)), own=np.empty((M, n)), own_tot=np.empty(n), best=np.empty((K, 1, n)),
-                           tot=np.empty((K, n)), cum=np.empty(n), r=np.empty(n), le=np.empty(n, bool),
-                           choice=np.empty(n, np.int8))
+def buffers(plan, n, dtype=np.float64):
+    """The (types ×) menu × lanes arrays of one actor's decision, allocated once per chunk; utilities,
+    logit weights and choice sums in `dtype`."""
+    K, M, f = plan.K, plan.M, dtype
+    return SimpleNamespace(U=np.empty((K, M, n), f), F=np.empty((M, n), bool), Ff=np.empty((M, n), f),
+                           E=np.empty((M, n), f), own=np.empty((M, n), f), own_tot=np.empty(n, f),
+                           best=np.empty((K, 1, n), f), tot=np.empty((K, n), f), cum=np.empty(n, f),
+                           r=np.empty(n, f), le=np.empty(n, bool), choice=np.empty(n, np.int8))
 
 
 def utilities(c, plan, rbar, s, shared, buf):
@@ -113,7 +117,8 @@ def utilities(c, plan, rbar, s, shared, buf):
             if w[k, ESC] != 0 or (w[k, IMP] != 0 and impatience != 0):
                 coef = shared.one_plus_T * -w[k, ESC]
                 coef += w[k, IMP] * impatience
-                U[k] += E * coef
+                coef = coef.astype(U.dtype, copy=False)  # no mixed-precision product below
+                U[k] += np.multiply(E, coef, out=shared.scratch[U.dtype][:plan.M])
     row_features(c, plan, rbar, shared, U, F)
     # Every lane keeps one feasible action: the first entry.
     F[0] |= ~F.any(axis=0)
@@ -211,19 +216,18 @@ def attack_features(c, i, U, w, F, m, x, own_d, rbar, omega):
 
 def logit_weights(U, F, lam, buf):
     """Logit weights (types × menu × lanes), unnormalized and 0 where infeasible, and their sums.
-    Infeasible entries are pushed FAR below by arithmetic, so λ = 0 needs no special case."""
+    Infeasible entries are pushed FAR below by arithmetic, so λ = 0 needs no special case (brink floors
+    at -745 and zeroes weights below e^-700; the difference is below the weights' own rounding)."""
     Ff = buf.Ff
     Ff[:] = F
     pen = buf.E  # free again: E is folded into U
     np.subtract(Ff, 1.0, out=pen)
-    pen *= FAR
+    pen *= FAR[U.dtype]
     U += pen
     best = np.max(U, axis=1, keepdims=True, out=buf.best)
     U -= best
     U *= lam
-    # Floored at -700, not brink's -745: exp in (-745, -700) returns denormals, which
-    # are slow; such weights are below 1e-304 of the best one's either way.
-    np.maximum(U, -700.0, out=U)
+    np.maximum(U, FLOOR[U.dtype], out=U)
     W = np.exp(U, out=U)
     W *= Ff
     return W, np.sum(W, axis=1, out=buf.tot)

@@ -64,8 +64,8 @@ class Static:
 class Chunk:
     """The state of `lanes` replications and the phases of one step."""
 
-    def __init__(self, sc, st, lanes, rng):
-        self.sc, self.st, self.lanes, self.rng = sc, st, lanes, rng
+    def __init__(self, sc, st, lanes, rng, dtype=np.float64):
+        self.sc, self.st, self.lanes, self.rng, self.dtype = sc, st, lanes, rng, dtype
         n = st.n
         A = sc.actors
         full = np.full
@@ -321,15 +321,16 @@ def war_outcome(peak, sc):
     return np.where(peak >= sc.alliance_war, 4, np.where(peak >= sc.full_war, 3, 2)).astype(np.int8)
 
 
-def simulate(sc, replications=None, seed=None, chunk=DEFAULT_CHUNK, extra=False):
+def simulate(sc, replications=None, seed=None, chunk=DEFAULT_CHUNK, extra=False, dtype=np.float64):
     """Outcome counts (settlement, standoff, limited_war, full_war, alliance_war) as an int array,
-    followed by the counts of extra_event_names(sc) if `extra`."""
+    followed by the counts of extra_event_names(sc) if `extra`. `dtype` is that of utilities, logit
+    weights and choice sums; forces, combat, posture, beliefs and tension stay float64."""
     n = sc.replications if replications is None else replications
     rng = np.random.Generator(np.random.SFC64(sc.seed if seed is None else seed))
     st = Static(sc)
     counts = np.zeros(len(OUTCOMES) + len(extra_event_names(sc)), np.int64)
     for off in range(0, n, chunk):
-        c = Chunk(sc, st, min(chunk, n - off), rng)
+        c = Chunk(sc, st, min(chunk, n - off), rng, dtype)
         for s in range(sc.steps):
             c.step(s)
         counts += c.finish()

@@ -14,7 +14,8 @@ model by a two-sample z-test (Holm, alpha = 0.001). Exit status 1 if any
 comparison disagrees: a ratio means something only if both compute the same.
 The reduced NumPy script runs in float64 and in float32 (the faster one is
 the reference of the ratios; its agreement with brink is tested in the same
-run); the whole-model NumPy runs in float64.
+run); the whole-model NumPy keeps utilities, logit weights and choice sums in
+float32 (--flagship-dtype float64 to change), everything else in float64.
 
 The peers follow brink's semantics step by step (docs/model.md). Their random
 numbers differ from brink's Philox streams, so results agree statistically,
@@ -256,11 +257,13 @@ def reduced_section(args):
 def flagship_section(args):
     sc = load(args.scenario)
     n, rep = args.flagship_replications, args.repeats
-    simulate(sc, 2048, seed=1)  # warm-up
-    t_np, c_np = median_of(rep, lambda r: cpu_timed(lambda: simulate(sc, n, seed=100 + r, chunk=args.flagship_chunk)))
+    dtype = np.dtype(args.flagship_dtype).type
+    simulate(sc, 2048, seed=1, dtype=dtype)  # warm-up
+    t_np, c_np = median_of(rep, lambda r: cpu_timed(
+        lambda: simulate(sc, n, seed=100 + r, chunk=args.flagship_chunk, dtype=dtype)))
     t_br, c_br = median_of(rep, lambda r: brink_run(args.scenario, n, sc.seed + r))
     print_rows(f"\nwhole model ({sc.name}): {sc.steps} steps, median of {rep} runs, CPU time of whole runs",
-               [("brink, 1 thread", n, t_br), ("NumPy flagship", n, t_np)], sc.steps, n * sc.steps / t_np)
+               [("brink, 1 thread", n, t_br), (f"NumPy whole model ({args.flagship_dtype})", n, t_np)], sc.steps, n * sc.steps / t_np)
     rows, agree = compare(OUTCOMES, c_br, n, [int(x) for x in c_np], n)
     print(f"  agreement per outcome (two-sample z-test, Holm, alpha=0.001): {'AGREE' if agree else 'DISAGREE'}")
     for name, pa, pb, p, rejected in rows:
@@ -279,6 +282,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="replications per NumPy chunk (reduced)")
     parser.add_argument("--flagship-chunk", type=int, default=FLAGSHIP_CHUNK)
+    parser.add_argument("--flagship-dtype", choices=["float32", "float64"], default="float32",
+                        help="precision of the whole-model NumPy utilities and logit (forces, combat, beliefs: float64)")
     parser.add_argument("--skip-reduced", action="store_true")
     parser.add_argument("--skip-flagship", action="store_true")
     args = parser.parse_args()

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 ROOT = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
@@ -54,12 +55,13 @@ def brink_counts(brink, sc, scenario, tmp_path):
     return counts + [int(e.sum()) for e in events]
 
 
-@pytest.mark.parametrize("name", ["jan-2022-standoff", "feb-2022-buildup"])
-def test_numpy_flagship_agrees_with_brink(brink, tmp_path, name):
+# Each precision of the NumPy utilities and logit on one scenario.
+@pytest.mark.parametrize("name, dtype", [("jan-2022-standoff", np.float64), ("feb-2022-buildup", np.float32)])
+def test_numpy_flagship_agrees_with_brink(brink, tmp_path, name, dtype):
     scenario = ROOT / "scenarios" / f"{name}.yaml"
     sc = load(scenario)
     expected = brink_counts(brink, sc, scenario, tmp_path)
-    got = [int(x) for x in simulate(sc, REPLICATIONS, seed=12345, extra=True)]
+    got = [int(x) for x in simulate(sc, REPLICATIONS, seed=12345, extra=True, dtype=dtype)]
     rows, agree = compare(OUTCOMES + extra_event_names(sc), expected, REPLICATIONS, got, REPLICATIONS, ALPHA)
     table = "\n".join(f"  {o:<30} brink {pa:.4f}  numpy {pb:.4f}  p = {p:.2g}{'  REJECTED' if r else ''}"
                       for o, pa, pb, p, r in rows)
