@@ -217,6 +217,10 @@ def combat(c, s):
         c.D[j][idx] = deployed[j] * keep
     collapsed = (na <= sc.collapse * c.SA[idx]) | (nb <= sc.collapse * c.SB[idx])
     done = idx[collapsed]
-    from numpy_flagship import war_outcome  # noqa: PLC0415
     c.outcome[done] = war_outcome(c.peak[done], sc)
     c.war_end_step[done] = s
+
+
+def war_outcome(peak, sc):
+    """Outcome code of a war by its peak rung: limited_war 2, full_war 3, alliance_war 4."""
+    return np.where(peak >= sc.alliance_war, 4, np.where(peak >= sc.full_war, 3, 2)).astype(np.int8)

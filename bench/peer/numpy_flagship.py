@@ -2,7 +2,7 @@
 """The whole brink model (docs/model.md) in NumPy, vectorized over
 replications: reads any brink scenario YAML and returns outcome counts.
 
-Run:  /usr/bin/python3 bench/peer/numpy_flagship.py [SCENARIO] [-n N] [--seed S]
+Run:  /usr/bin/python3 bench/peer/numpy_flagship.py [SCENARIO] [-n N] [--seed S] [--dtype float32|float64]
 
 Replications run in chunks of a few thousand lanes, so that the working set of
 one step stays in cache; inside a chunk every phase is array arithmetic over
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from flagship_decide import combat, decide, war_outcome  # noqa: E402
 from flagship_scenario import OUTCOMES, load  # noqa: E402
 
 CAUSE_NONE, CAUSE_COVERED, CAUSE_INCIDENT = 0, 1, 3  # alliance_war_cause codes
@@ -274,8 +275,6 @@ class Chunk:
             self.end_step[settle] = s
 
     def step(self, s):
-        from flagship_decide import combat, decide  # noqa: PLC0415 (split to keep files short)
-
         act_b = self.outcome < 0
         act = act_b.astype(np.float64)
         for y in self.Y:
@@ -317,10 +316,6 @@ def extra_events(war_start, war_end, first_type_belief, sc):
     return out
 
 
-def war_outcome(peak, sc):
-    return np.where(peak >= sc.alliance_war, 4, np.where(peak >= sc.full_war, 3, 2)).astype(np.int8)
-
-
 def simulate(sc, replications=None, seed=None, chunk=DEFAULT_CHUNK, extra=False, dtype=np.float64):
     """Outcome counts (settlement, standoff, limited_war, full_war, alliance_war) as an int array,
     followed by the counts of extra_event_names(sc) if `extra`. `dtype` is that of utilities, logit
@@ -344,9 +339,11 @@ def main():
     parser.add_argument("-n", "--replications", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="precision of utilities, logit weights and choice sums")
     args = parser.parse_args()
     sc = load(args.scenario)
-    counts = simulate(sc, args.replications, args.seed, args.chunk)
+    counts = simulate(sc, args.replications, args.seed, args.chunk, dtype=np.dtype(args.dtype).type)
     total = counts.sum()
     for name, c in zip(OUTCOMES, counts):
         print(f"{name:<14} {c / total:.4f} {c:>9}")
