@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
-"""Peer comparison: brink against a hand-written NumPy script and a plain
-Python agent loop (the way Mesa or NetLogo models are written), all running
-the same reduced crisis model (peer-model.yaml), timed in one run.
+"""Peer comparison: brink against a tight NumPy script and a plain Python
+agent loop on the reduced crisis model (peer-model.yaml), and against a NumPy
+implementation of the whole model (numpy_flagship.py) on the flagship, all
+timed in one run.
 
-Run:  /usr/bin/python3 bench/peer/peer_benchmark.py [--replications N] [--repeats R]
-(BRINK=path/to/brink, default build/release/brink). It prints each
-implementation's median wall time and replication-steps per second, the ratios
-to brink, and P(full war) from each with its 95% interval: the ratios mean
-something only if the three agree on what they compute.
+Run:  /usr/bin/python3 bench/peer/peer_benchmark.py [--replications N] [--flagship-replications M] [--repeats R]
+(BRINK=path/to/brink, default build/release/brink). It prints, per model, each
+implementation's median CPU seconds of whole runs (NumPy in-process with
+time.process_time after a warm-up; brink as a child on one thread, CPU from
+os.wait4), replication-steps per CPU-second and the ratio to NumPy, then the
+agreement: P(full war) on the reduced model and every outcome of the whole
+model by a two-sample z-test (Holm, alpha = 0.001). Exit status 1 if any
+comparison disagrees: a ratio means something only if both compute the same.
+The reduced NumPy script runs in float64 and in float32 (the faster one is
+the reference of the ratios; its agreement with brink is tested in the same
+run); the whole-model NumPy keeps utilities, logit weights and choice sums in
+float32 (--flagship-dtype float64 to change), everything else in float64.
 
-The peers follow brink's semantics for this model step by step (docs/model.md):
-logit quantal response over hold/deploy/exercise/invade with the features
-security, cost, escalation, war gain and impatience; tension decay; incident
-hazard; exact square-law Lanchester steps with collapse at half strength.
-Their random numbers differ from brink's Philox streams, so the outcomes agree
-statistically, not bit for bit.
+The peers follow brink's semantics step by step (docs/model.md). Their random
+numbers differ from brink's Philox streams, so results agree statistically,
+not bit for bit.
 """
 
 import argparse
@@ -32,6 +37,11 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from agreement import compare  # noqa: E402
+from numpy_flagship import DEFAULT_CHUNK as FLAGSHIP_CHUNK, OUTCOMES, load, simulate  # noqa: E402
+
+DEFAULT_CHUNK = 8192  # replications per NumPy chunk: a step's arrays stay in L2
 
 # peer-model.yaml, spelled out.
 STEPS, DT = 120, 1.0
@@ -47,70 +57,81 @@ BASE, TENSION_RATE, CONTACT_RATE, JUMP = 0.001, 0.002, 0.002, 0.3
 COLLAPSE = 0.5
 
 
-def square_law(a, b, alpha, beta, t):
-    """Exact square-law step (brink::lanchester_square), vectorized."""
-    g = math.sqrt(alpha * beta)
-    c, h = math.cosh(g * t), math.sinh(g * t)
-    a_t = a * c - math.sqrt(beta / alpha) * b * h
-    b_t = b * c - math.sqrt(alpha / beta) * a * h
-    a_dead, b_dead = a_t <= 0, b_t <= 0
-    a_new = np.where(a_dead, 0.0, np.where(b_dead, np.sqrt(np.maximum(a * a - beta / alpha * b * b, 0)), a_t))
-    b_new = np.where(b_dead & ~a_dead, 0.0, np.where(a_dead, np.sqrt(np.maximum(b * b - alpha / beta * a * a, 0)), b_t))
-    return a_new, b_new
+def numpy_chunk(n, rng, f=np.float64):
+    """One chunk of n replications of the reduced model; returns how many went to war.
 
-
-def numpy_model(n, seed):
-    """The hand-written NumPy script: arrays over replications, one step at a time."""
-    rng = np.random.default_rng(seed)
-    d_a, y_a, d_b = np.full(n, A_DEPLOYED), np.full(n, A_READY), np.full(n, B_DEPLOYED)
-    tension, rung = np.full(n, TENSION0), np.full(n, START_RUNG)
-    war = np.zeros(n, bool)
-    ended = np.zeros(n, bool)
-    start_a, start_b = np.zeros(n), np.zeros(n)
+    Algebra the model allows: the logit weights are taken relative to hold
+    (always feasible, and no utility here can exceed hold's by enough to
+    overflow), so the security term common to all actions cancels and
+    exp(lambda*(U_a - U_hold)) becomes products of powers and one exp per
+    action; the attack is feasible only before the war, when the rung is
+    still the initial one, so its escalation is a constant; combat
+    coefficients are constants, so the square-law step is cosh/sinh of a
+    constant; an incident occurs when u < 1 - exp(-h dt), i.e. 1-u > exp(-h dt),
+    and 1-u is as uniform as u.
+    """
+    d_a = np.full(n, A_DEPLOYED, f); r_a = np.full(n, A_READY, f); d_b = np.full(n, B_DEPLOYED, f)
+    tension = np.full(n, TENSION0, f)
+    live = np.ones(n, f); peace = np.ones(n, f); fight = np.zeros(n, f)
+    th_a = np.full(n, -1.0, f); th_b = np.full(n, -1.0, f)
+    uv = np.empty(2 * n, f); u = uv[:n]; v = uv[n:]
+    esc, w1, w2, w3, t1, t2, c2, c3 = (np.empty(n, f) for _ in range(8))
+    ge1, ge2, ge3, b1 = (np.empty(n, bool) for _ in range(4))
+    gamma = math.sqrt(A_EFF * B_EFF * B_ADVANTAGE); k = math.sqrt(B_EFF * B_ADVANTAGE / A_EFF)
+    ch, sh = math.cosh(gamma * DT), math.sinh(gamma * DT)
+    step_cap = min(DEPLOY_AMOUNT, A_RATE * DT)
+    decay = math.exp(-DECAY * DT)
+    e3 = LAMBDA * (INVADE_TENSION + FULL_RUNG - START_RUNG)
     for s in range(STEPS):
-        active = ~ended
+        rng.random(out=uv, dtype=f)
         impatience = max(0.0, s * DT - PATIENCE) / PATIENCE
-        own, threat = 1 + d_a + RHO * y_a, 1 + d_b
-        base_security = np.log(own) - np.log(threat)
-        moved = np.maximum(np.minimum(np.minimum(y_a, min(DEPLOY_AMOUNT, A_RATE * DT)), A_CAP - d_a), 0)
-        esc_factor = W_IMPATIENCE * impatience - W_ESCALATION * (1 + tension)
-        invade_esc = INVADE_TENSION + np.maximum(FULL_RUNG - rung, 0)
-        u = np.stack([
-            W_SECURITY * base_security,
-            W_SECURITY * (np.log(own + (1 - RHO) * moved) - np.log(threat)) - W_COST * DEPLOY_COST
-            + DEPLOY_TENSION * esc_factor,
-            W_SECURITY * base_security - W_COST * EXERCISE_COST + EXERCISE_TENSION * esc_factor,
-            W_SECURITY * base_security - W_COST * INVADE_COST + invade_esc * esc_factor
-            + W_WAR * (np.log(1 + d_a) - np.log(1 + d_b * B_ADVANTAGE)),
-        ], axis=1)
-        feasible = np.stack([np.ones(n, bool), moved > 0.5, np.ones(n, bool), (rung < FULL_RUNG) & ~war], axis=1)
-        feasible[~active] = [True, False, False, False]
-        z = np.where(feasible, LAMBDA * u, -np.inf)
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        choice = (rng.random(n)[:, None] >= np.cumsum(p, axis=1)).sum(axis=1).clip(0, 3)
-        choice[~active] = 0
-        tension = np.maximum(0, tension + np.select([choice == 1, choice == 2, choice == 3],
-                                                   [DEPLOY_TENSION, EXERCISE_TENSION, INVADE_TENSION], 0.0))
-        deploy = choice == 1
-        y_a, d_a = np.where(deploy, y_a - moved, y_a), np.where(deploy, d_a + moved, d_a)
-        invade = choice == 3
-        start_a, start_b = np.where(invade, d_a, start_a), np.where(invade, d_b, start_b)
-        war |= invade
-        rung = np.where(invade, FULL_RUNG, rung)
-        fight = war & ~ended
-        if fight.any():
-            a_new, b_new = square_law(d_a[fight], d_b[fight], A_EFF, B_EFF * B_ADVANTAGE, DT)
-            d_a[fight], d_b[fight] = a_new, b_new
-            collapsed = np.zeros(n, bool)
-            collapsed[fight] = (a_new <= COLLAPSE * start_a[fight]) | (b_new <= COLLAPSE * start_b[fight])
-            ended |= collapsed
-        hazard = BASE + TENSION_RATE * tension + CONTACT_RATE * np.sqrt(d_a * d_b) / 1e5
-        incident = active & ~ended & (rng.random(n) < 1 - np.exp(-hazard * DT))
-        tension = np.where(incident, tension + JUMP, tension)
-        tension = np.where(active, np.maximum(tension * math.exp(-DECAY * DT), 0), tension)
-    return war.mean()
+        np.multiply(tension, -W_ESCALATION, out=esc); esc += W_IMPATIENCE * impatience - W_ESCALATION
+        np.subtract(A_CAP, d_a, out=t1); np.minimum(t1, r_a, out=t1); np.minimum(t1, step_cap, out=t1)
+        np.multiply(r_a, RHO, out=t2); t2 += d_a; t2 += 1.0
+        np.divide(t1, t2, out=w1); w1 *= 1 - RHO; w1 += 1.0; np.square(w1, out=w1)
+        np.multiply(esc, LAMBDA * DEPLOY_TENSION, out=w2); w2 -= LAMBDA * DEPLOY_COST; np.exp(w2, out=w2)
+        w1 *= w2; np.greater(t1, 0.5, out=b1); w1 *= b1; w1 *= live
+        np.multiply(esc, LAMBDA * EXERCISE_TENSION, out=w2); w2 -= LAMBDA * EXERCISE_COST; np.exp(w2, out=w2); w2 *= live
+        np.multiply(d_b, B_ADVANTAGE, out=w3); w3 += 1.0; np.add(d_a, 1.0, out=c2); np.divide(c2, w3, out=w3)
+        np.square(w3, out=w3); np.square(w3, out=w3)
+        np.multiply(esc, e3, out=c3); c3 -= LAMBDA * INVADE_COST; np.exp(c3, out=c3); w3 *= c3; w3 *= peace
+        np.add(w1, 1.0, out=c2); np.add(c2, w2, out=c3); np.add(c3, w3, out=t2); u *= t2
+        np.greater_equal(u, 1.0, out=ge1); np.greater_equal(u, c2, out=ge2); np.greater_equal(u, c3, out=ge3)
+        np.multiply(ge1, DEPLOY_TENSION, out=t2); tension += t2
+        np.multiply(ge2, EXERCISE_TENSION - DEPLOY_TENSION, out=t2); tension += t2
+        np.multiply(ge3, INVADE_TENSION - EXERCISE_TENSION, out=t2); tension += t2
+        np.less(u, c2, out=b1); b1 &= ge1; t1 *= b1; d_a += t1; r_a -= t1
+        if ge3.any():
+            peace[ge3] = 0.0; fight[ge3] = 1.0
+            th_a[ge3] = COLLAPSE * d_a[ge3]; th_b[ge3] = COLLAPSE * d_b[ge3]
+        # combat: A' = A ch - k B sh, B' = B ch - A/k sh in fighting lanes
+        np.multiply(d_a, 1.0 - ch, out=t1); np.multiply(d_b, k * sh, out=t2); t1 += t2; t1 *= fight
+        np.multiply(d_b, 1.0 - ch, out=c2); np.multiply(d_a, sh / k, out=t2); c2 += t2; c2 *= fight
+        d_a -= t1; d_b -= c2
+        np.less_equal(d_a, th_a, out=ge1); np.less_equal(d_b, th_b, out=ge2); ge1 |= ge2
+        np.multiply(d_a, d_b, out=t1); np.sqrt(t1, out=t1); t1 *= CONTACT_RATE / 1e5 * -DT
+        np.multiply(tension, -TENSION_RATE * DT, out=t2); t2 += t1; t2 -= BASE * DT; np.exp(t2, out=t2)
+        np.greater(v, t2, out=b1); b1 &= ~ge1; np.multiply(b1, JUMP, out=t1); t1 *= live; tension += t1
+        np.multiply(live, decay - 1.0, out=t1); t1 += 1.0; tension *= t1
+        if ge1.any():
+            live[ge1] = 0.0; fight[ge1] = 0.0
+    return int(n - peace.sum())
+
+def numpy_model(n, seed, chunk=DEFAULT_CHUNK, dtype=np.float64):
+    """The tight NumPy script: chunks of replications sized for the cache, all
+    steps vectorized over the chunk. Returns the number of replications at war."""
+    rng = np.random.Generator(np.random.SFC64(seed))
+    return sum(numpy_chunk(min(chunk, n - off), rng, dtype) for off in range(0, n, chunk))
+
+
+def square_law_scalar(a, b, alpha, beta, t):
+    """Exact square-law step of one replication (brink::lanchester_square)."""
+    g, k = math.sqrt(alpha * beta) * t, math.sqrt(beta / alpha)
+    if a < k * b and g >= math.atanh(a / (k * b)):
+        return 0.0, math.sqrt(max(b * b - a * a / (k * k), 0.0))
+    if a > k * b and g >= math.atanh(k * b / a):
+        return math.sqrt(max(a * a - k * k * b * b, 0.0)), 0.0
+    return max(a * math.cosh(g) - k * b * math.sinh(g), 0.0), max(b * math.cosh(g) - a / k * math.sinh(g), 0.0)
 
 
 class Crisis:
@@ -151,8 +172,7 @@ class Crisis:
         if choice == 3:
             self.war, self.rung, self.start_a, self.start_b = True, FULL_RUNG, self.d_a, self.d_b
         if self.war:
-            a, b = square_law(np.array([self.d_a]), np.array([self.d_b]), A_EFF, B_EFF * B_ADVANTAGE, DT)
-            self.d_a, self.d_b = float(a[0]), float(b[0])
+            self.d_a, self.d_b = square_law_scalar(self.d_a, self.d_b, A_EFF, B_EFF * B_ADVANTAGE, DT)
             if self.d_a <= COLLAPSE * self.start_a or self.d_b <= COLLAPSE * self.start_b:
                 self.ended = True
         if not self.ended:
@@ -168,52 +188,111 @@ def python_model(n, seed):
     for s in range(STEPS):
         for run in runs:
             run.step(s)
-    return sum(run.war for run in runs) / n
+    return sum(run.war for run in runs)
 
 
-def brink_model(n, threads, seed):
+def brink_run(scenario, n, seed, summary=True):
+    """Runs brink on one thread; returns (CPU seconds of the child, outcome counts)."""
     brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "peer.h5"
-        subprocess.run([brink, "run", str(HERE / "peer-model.yaml"), "-q", "--summary-only", "-n", str(n),
-                        "--threads", str(threads), "--seed", str(seed), "-o", str(out)], check=True)
-        import h5py
+        args = [brink, "run", str(scenario), "--threads", "1", "--quiet", "-n", str(n), "--seed", str(seed), "-o", str(out)]
+        if summary:
+            args.append("--summary-only")
+        proc = subprocess.Popen(args)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            sys.exit(f"{args[0]} failed with exit code {proc.returncode}")
+        import h5py  # only needed here
         with h5py.File(out, "r") as f:
-            return float(f["outcome_probability"][0, 3])
+            return usage.ru_utime + usage.ru_stime, [int(x) for x in f["outcome_count"][0]]
 
 
-def timed(fn, repeats):
-    times, result = [], None
-    for r in range(repeats):
-        start = time.perf_counter()
-        result = fn(r)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+def cpu_timed(fn):
+    """(CPU seconds of this process, result) of fn()."""
+    start = time.process_time()
+    result = fn()
+    return time.process_time() - start, result
+
+
+def median_of(repeats, run):
+    """Median CPU seconds of `repeats` calls of run(r) -> (seconds, result), and the last result."""
+    results = [run(r) for r in range(repeats)]
+    return statistics.median(t for t, _ in results), results[-1][1]
+
+
+def print_rows(title, rows, steps, reference):
+    print(title)
+    print(f"  {'implementation':<28} {'replications':>12} {'CPU s':>8} {'rep-steps/CPU-s':>16} {'ratio to NumPy':>15}")
+    for name, reps, seconds in rows:
+        rate = reps * steps / seconds
+        print(f"  {name:<28} {reps:>12} {seconds:>8.3f} {rate:>16.4g} {rate / reference:>15.2f}")
+
+
+def reduced_section(args):
+    n, n_py, rep = args.replications, args.python_replications, args.repeats
+    numpy_rows, wars = [], {}
+    for dtype in (np.float64, np.float32):
+        numpy_model(4096, 1, dtype=dtype)  # warm-up: imports, first touch of the allocator
+        t, wars[dtype] = median_of(rep, lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, args.chunk, dtype)))
+        numpy_rows.append((f"NumPy script ({np.dtype(dtype).name})", n, t))
+    t_py, wars_py = median_of(rep, lambda r: cpu_timed(lambda: python_model(n_py, 7 + r)))
+    t_br, counts = median_of(rep, lambda r: brink_run(HERE / "peer-model.yaml", n, 7 + r))
+    rows = [("brink, 1 thread", n, t_br), *numpy_rows, ("Python agent loop", n_py, t_py)]
+    fastest = min(t for _, _, t in numpy_rows)
+    print_rows(f"reduced model (peer-model.yaml): {STEPS} steps, median of {rep} runs, CPU time of whole runs;"
+               " ratios to the faster NumPy", rows, STEPS, n * STEPS / fastest)
+    war_br = counts[OUTCOMES.index("full_war")]
+    agree = True
+    for dtype, w in wars.items():
+        _, ok = compare(["full_war"], [war_br], n, [w], n)
+        agree &= ok
+    print(f"  P(full war): brink {war_br / n:.4f}, NumPy float64 {wars[np.float64] / n:.4f}, "
+          f"float32 {wars[np.float32] / n:.4f}, Python {wars_py / n_py:.4f}"
+          f"  (NumPy vs brink: {'agree' if agree else 'DISAGREE'}, z-test alpha=0.001)")
+    return agree
+
+
+def flagship_section(args):
+    sc = load(args.scenario)
+    n, rep = args.flagship_replications, args.repeats
+    dtype = np.dtype(args.flagship_dtype).type
+    simulate(sc, 2048, seed=1, dtype=dtype)  # warm-up
+    t_np, c_np = median_of(rep, lambda r: cpu_timed(
+        lambda: simulate(sc, n, seed=100 + r, chunk=args.flagship_chunk, dtype=dtype)))
+    t_br, c_br = median_of(rep, lambda r: brink_run(args.scenario, n, sc.seed + r))
+    print_rows(f"\nwhole model ({sc.name}): {sc.steps} steps, median of {rep} runs, CPU time of whole runs",
+               [("brink, 1 thread", n, t_br), (f"NumPy whole model ({args.flagship_dtype})", n, t_np)], sc.steps, n * sc.steps / t_np)
+    rows, agree = compare(OUTCOMES, c_br, n, [int(x) for x in c_np], n)
+    print(f"  agreement per outcome (two-sample z-test, Holm, alpha=0.001): {'AGREE' if agree else 'DISAGREE'}")
+    for name, pa, pb, p, rejected in rows:
+        print(f"    {name:<14} brink {pa:.4f}  NumPy {pb:.4f}  p = {p:.3g}{'  REJECTED' if rejected else ''}")
+    return agree
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--replications", type=int, default=20000)
+    parser.add_argument("--replications", type=int, default=400000, help="reduced model (default 400,000)")
     parser.add_argument("--python-replications", type=int, default=1000,
                         help="the plain-Python loop is slow: it runs fewer and is scaled per replication-step")
+    parser.add_argument("--flagship-replications", type=int, default=40000)
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "jan-2022-standoff.yaml"),
+                        help="scenario of the whole-model comparison")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="replications per NumPy chunk (reduced)")
+    parser.add_argument("--flagship-chunk", type=int, default=FLAGSHIP_CHUNK)
+    parser.add_argument("--flagship-dtype", choices=["float32", "float64"], default="float32",
+                        help="precision of the whole-model NumPy utilities and logit (forces, combat, beliefs: float64)")
+    parser.add_argument("--skip-reduced", action="store_true")
+    parser.add_argument("--skip-flagship", action="store_true")
     args = parser.parse_args()
-    n, n_py = args.replications, args.python_replications
-    rows = [
-        ("brink, 1 thread", n, timed(lambda r: brink_model(n, 1, 7 + r), args.repeats)),
-        ("brink, 2 threads", n, timed(lambda r: brink_model(n, 2, 7 + r), args.repeats)),
-        ("NumPy script", n, timed(lambda r: numpy_model(n, 7 + r), args.repeats)),
-        ("Python agent loop", n_py, timed(lambda r: python_model(n_py, 7 + r), args.repeats)),
-    ]
-    reference = rows[2][1] * STEPS / rows[2][2][0]  # the NumPy script
-    print(f"peer model: {STEPS} steps; median of {args.repeats} runs; brink includes process start and file writing")
-    print(f"{'implementation':<20} {'replications':>12} {'seconds':>9} {'rep-steps/s':>12} {'ratio to NumPy':>15}"
-          f"  P(full war) [95% interval]")
-    for name, reps, (seconds, p) in rows:
-        rate = reps * STEPS / seconds
-        half = 1.96 * math.sqrt(p * (1 - p) / reps)
-        print(f"{name:<20} {reps:>12} {seconds:>9.3f} {rate:>12.3g} {rate / reference:>15.2f}"
-              f"  {p:.4f} [{p - half:.4f}, {p + half:.4f}]")
+    ok = True
+    if not args.skip_reduced:
+        ok &= reduced_section(args)
+    if not args.skip_flagship:
+        ok &= flagship_section(args)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
