@@ -45,7 +45,8 @@ def wilson_interval(p, n, z: float = Z95):
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # Exact arithmetic keeps p inside; at p = 0 or 1 rounding can leave a bound a hair outside.
+    return np.minimum(p, np.clip(centre - half, 0.0, 1.0)), np.maximum(p, np.clip(centre + half, 0.0, 1.0))
 
 
 def _replications(ds: xr.Dataset) -> np.ndarray:

@@ -17,7 +17,7 @@ namespace brink {
 
 namespace {
 
-using FloatLanes = Eigen::Map<Eigen::ArrayXf>;
+using FloatLanes = Eigen::Map<Eigen::ArrayXf, Eigen::AlignedMax>;
 
 // Eigen's vectorized log and exp over one array of lanes, in place.
 void log_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).log(); }

@@ -278,7 +278,7 @@ void BlockSimulator::incidents(int s) {
   const double* tension = st.tension.data();
   const double dt = sc_.run.dt_days;
   for (int l = 0; l < L; ++l) x.hazard[l] = -rules::incident_hazard(inc, tension[l], x.contact[l]) * dt;
-  Eigen::Map<ArrayXd> hazard(x.hazard, L);
+  Eigen::Map<ArrayXd, Eigen::AlignedMax> hazard(x.hazard, L);
   hazard = 1.0 - hazard.exp();  // the probability of an incident in the step
   philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
                   purpose_word(Purpose::kIncident, 0), x.words);

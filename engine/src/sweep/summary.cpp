@@ -16,7 +16,8 @@ Interval wilson_interval(std::int64_t k, std::int64_t n, double z) {
   const double denominator = 1.0 + z2 / nn;
   const double center = (p + z2 / (2.0 * nn)) / denominator;
   const double half = z / denominator * std::sqrt(p * (1.0 - p) / nn + z2 / (4.0 * nn * nn));
-  return {std::max(0.0, center - half), std::min(1.0, center + half)};
+  // In exact arithmetic lower <= p <= upper; at p = 0 or 1 rounding can put a bound a hair on the wrong side.
+  return {std::min(p, std::max(0.0, center - half)), std::max(p, std::min(1.0, center + half))};
 }
 
 double quantile_of_sorted(const std::vector<double>& sorted, double q) {
