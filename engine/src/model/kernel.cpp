@@ -443,6 +443,13 @@ void BlockSimulator::join_alliance_war(int r) {
   }
 }
 
+bool BlockSimulator::frozen() const {
+  const int* outcome = state_.outcome.data();
+  int open = 0;
+  for (int l = 0; l < L; ++l) open += (outcome[l] < 0) | (outcome[l] == static_cast<int>(Outcome::kSettlement));
+  return open == 0;
+}
+
 void BlockSimulator::finish() {
   BlockState& st = state_;
   const Escalation& esc = sc_.escalation;

@@ -131,7 +131,8 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std:
       interrupted.interrupted = true;
       return interrupted;
     }
-    sim.step(s);
+    // A frozen block's remaining steps would change nothing: only its records remain.
+    if (!sim.frozen()) sim.step(s);
     if ((s + 1) % every == 0 || s + 1 == model.steps()) recorder.record((s + every) / every, sim.state());
   }
   sim.finish();

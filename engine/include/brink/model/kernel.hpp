@@ -66,6 +66,10 @@ class BlockSimulator {
   const BlockState& state() const { return state_; }
   BlockState& mutable_state() { return state_; }
   int step_index() const { return next_step_; }
+  // True when no lane can change any more: every outcome is decided and none
+  // is a settlement (settled forces keep drawing down). Later steps would
+  // leave the state as it is.
+  bool frozen() const;
 
  private:
   struct Scratch;
