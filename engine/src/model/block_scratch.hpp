@@ -45,6 +45,7 @@ struct BlockSimulator::Scratch {
   std::uint32_t words[4][L];          // one Philox call's output per lane
   AlignedVector<float> decision_u;      // actors × L: the decision uniforms
   alignas(64) double contact[L], hazard[L], draw[L];
+  alignas(64) int live[L], all_core[L], now[L];  // negotiation masks
   AlignedVector<double> desired;        // actors × L (posture)
 
   float* util(int type, int m) { return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L; }

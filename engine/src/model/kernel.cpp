@@ -323,9 +323,14 @@ void BlockSimulator::negotiate(int s) {
   int* rung = st.rung.data();
   double* tension = st.tension.data();
   const int* war_start = st.war_start_step.data();
+  // Masks as int, the width of the state they select (mixed widths keep loops scalar).
+  int* live = x.live;
+  int* all_core = x.all_core;
+  for (int l = 0; l < L; ++l) {
+    live[l] = (x.running[l] != 0) & (outcome[l] < 0);
+    all_core[l] = 1;  // every core issue agreed so far (in issue order, as agreements land)
+  }
   bool any_core = false;
-  // x.mask: every core issue agreed so far (in issue order, as agreements land).
-  for (int l = 0; l < L; ++l) x.mask[l] = 1;
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const auto& parties = model_.parties(static_cast<int>(k));
     int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
@@ -338,26 +343,31 @@ void BlockSimulator::negotiate(int s) {
     for (int j : parties) {
       const double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
       for (int l = 0; l < L; ++l) {
-        lo[l] = std::min(lo[l], p[l]);
-        hi[l] = std::max(hi[l], p[l]);
+        lo[l] = rules::lmin(lo[l], p[l]);
+        hi[l] = rules::lmax(hi[l], p[l]);
       }
     }
+    int* now = x.now;
+    for (int l = 0; l < L; ++l) now[l] = rules::within_window(lo[l], hi[l], window) ? 1 : 0;
     for (int l = 0; l < L; ++l) {
-      const bool open = (x.running[l] != 0) & (outcome[l] < 0) & (agreed[l] == 0);
-      const bool now = open & rules::within_window(lo[l], hi[l], window);
-      agreed[l] |= now ? 1 : 0;
-      tension[l] = now ? std::max(0.0, tension[l] - relief) : tension[l];
-      rung[l] = now & (war_start[l] < 0) ? std::max(floor_rung, rung[l] - 1) : rung[l];
+      now[l] &= live[l] & (agreed[l] == 0);
+      agreed[l] |= now[l];
+      const int lowered = rules::lmax(floor_rung, rung[l] - 1);
+      rung[l] = now[l] & (war_start[l] < 0) ? lowered : rung[l];
+    }
+    for (int l = 0; l < L; ++l) {
+      const double relieved = rules::lmax(0.0, tension[l] - relief);
+      tension[l] = now[l] ? relieved : tension[l];
     }
     if (issues[k].core) {
       any_core = true;
-      for (int l = 0; l < L; ++l) x.mask[l] &= agreed[l] != 0 ? 1 : 0;
+      for (int l = 0; l < L; ++l) all_core[l] &= agreed[l];
     }
   }
   if (!any_core) return;
   int* end_step = st.end_step.data();
   for (int l = 0; l < L; ++l) {
-    const bool settle = (x.running[l] != 0) & (outcome[l] < 0) & (x.mask[l] != 0) & (war_start[l] < 0);
+    const int settle = live[l] & all_core[l] & (war_start[l] < 0);
     outcome[l] = settle ? static_cast<int>(Outcome::kSettlement) : outcome[l];
     end_step[l] = settle ? s : end_step[l];
   }
