@@ -619,8 +619,8 @@ void BlockSimulator::combat(int s) {
     }
     if (a > 0.0) alpha /= a;
     if (b > 0.0) beta /= b;
-    const double intensity = st.rung(r) >= esc.full_war_rung ? 1.0 : esc.limited_war_intensity;
-    const Strengths after = sc_.law == LanchesterLaw::kSquare
+    const double intensity = st.rung(r) >= esc.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
+    const Strengths after = sc_.combat.law == LanchesterLaw::kSquare
                                 ? lanchester_square({a, b}, intensity * alpha, intensity * beta, dt)
                                 : lanchester_linear({a, b}, intensity * alpha, intensity * beta, dt);
     // Losses fall on each side's actors in proportion to their deployed troops.
@@ -633,8 +633,8 @@ void BlockSimulator::combat(int s) {
       st.deployed(r, j) -= loss;
       st.casualties(r, j) += loss;
     }
-    const bool attacker_collapsed = after.a <= esc.collapse_fraction * st.start_strength_attacker(r);
-    const bool defender_collapsed = after.b <= esc.collapse_fraction * st.start_strength_defender(r);
+    const bool attacker_collapsed = after.a <= sc_.combat.collapse_fraction * st.start_strength_attacker(r);
+    const bool defender_collapsed = after.b <= sc_.combat.collapse_fraction * st.start_strength_defender(r);
     if (attacker_collapsed || defender_collapsed) {
       st.war_end_step(r) = s;
       const int peak = st.peak_rung(r);
