@@ -38,6 +38,7 @@ struct FieldSpec {
   double min = 0.0;
   double max = 0.0;
   std::string_view unit = {};  // "" when dimensionless
+  std::string_view symbol = {};  // the model's symbol (docs/model.md), "" if none
   std::string_view meaning = {};
   bool required = false;
   bool sweepable = true;                        // run and output settings are not model parameters
