@@ -37,16 +37,17 @@ void BM_GridPlan(benchmark::State& state) {
   brink::apply_sweep_options(loaded, axes, "grid", 0);
   for (auto _ : state) benchmark::DoNotOptimize(brink::make_plan(loaded, {}));
   state.counters["points"] = static_cast<double>(n) * n;
-  state.counters["points/s"] = benchmark::Counter(static_cast<double>(n) * n, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["points/s"] =
+      benchmark::Counter(static_cast<double>(n) * n, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_GridPlan)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 // A Latin hypercube of `samples` points over two ranges.
 void BM_LhsPlan(benchmark::State& state) {
   brink::LoadedScenario loaded = flagship();
-  brink::apply_sweep_options(
-      loaded, {"actors.USA.forces.ready=8500:50000", "escalation.incidents.base_rate=0.0005:0.005:log"}, "lhs",
-      state.range(0));
+  brink::apply_sweep_options(loaded,
+                             {"actors.USA.forces.ready=8500:50000", "escalation.incidents.base_rate=0.0005:0.005:log"},
+                             "lhs", state.range(0));
   for (auto _ : state) benchmark::DoNotOptimize(brink::make_plan(loaded, {}));
   state.counters["points/s"] =
       benchmark::Counter(static_cast<double>(state.range(0)), benchmark::Counter::kIsIterationInvariantRate);

@@ -70,7 +70,8 @@ TEST(DocsTest, ModelParameterTableIsTheFieldTable) {
   const std::string path = std::string(BRINK_SOURCE_DIR) + "/docs/model.md";
   const std::string before = read(path);
   std::string after = before;
-  const auto met = regenerate(&after, "parameters", "/parameters", [](const std::string&) { return parameters_markdown(); });
+  const auto met =
+      regenerate(&after, "parameters", "/parameters", [](const std::string&) { return parameters_markdown(); });
   EXPECT_EQ(met.size(), 1u) << path << " needs one <!-- parameters --> block";
   check_or_update(path, before, after);
 }

@@ -65,7 +65,8 @@ TEST(FieldTableTest, EveryRowIsReachableAndDocumented) {
 }
 
 TEST(FieldTableTest, SettingAFieldThroughItsPathChangesTheMember) {
-  Scenario s = ScenarioBuilder().actor("A", {.deployed = 10}).actor("B", {.deployed = 20}).adversaries("A", "B").build();
+  Scenario s =
+      ScenarioBuilder().actor("A", {.deployed = 10}).actor("B", {.deployed = 20}).adversaries("A", "B").build();
   const FieldRegistry registry(s);
   registry.find("actors.B.forces.ready")->set(s, 42);
   EXPECT_EQ(s.actors[1].forces.ready, 42);

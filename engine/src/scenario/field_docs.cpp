@@ -69,7 +69,8 @@ std::string path_text(const FieldSpec& f) {
     if (const auto at = section.find(from); at != std::string::npos) section.replace(at, from.size(), to);
   if (f.key != "*") return fmt::format("`{}.{}`", section, f.key);
   if (f.section.ends_with(".weights")) return fmt::format("`{}.F`", section);
-  if (f.section == "events.*") return fmt::format("`{}.deploy` / `withdraw` / `mobilize` / `demobilize` / `reinforce`", section);
+  if (f.section == "events.*")
+    return fmt::format("`{}.deploy` / `withdraw` / `mobilize` / `demobilize` / `reinforce`", section);
   return fmt::format("`{}.I`", section);
 }
 

@@ -1,269 +1,14 @@
 #include "brink/scenario/parse.hpp"
 
-#include <yaml-cpp/yaml.h>
-
-#include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <fstream>
-#include <limits>
 #include <sstream>
 
-#include <fmt/format.h>
+#include "yaml_reader.hpp"
 
 namespace brink {
 namespace {
 
-// Like map[key] but never a "zombie" node: yaml-cpp throws when a missing
-// key's node is asked its type, which would turn bad input into a crash.
-YAML::Node get(const YAML::Node& map, const std::string& key) {
-  if (!map.IsDefined() || !map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-  const YAML::Node child = map[key];
-  return child.IsDefined() ? child : YAML::Node(YAML::NodeType::Undefined);
-}
-
-YAML::Mark mark_of(const YAML::Node& node) { return node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(); }
-
-std::string nearest_of(std::string_view key, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (const auto& candidate : candidates) {
-    const std::size_t d = edit_distance(key, candidate);
-    if (d < best_distance) {
-      best_distance = d;
-      best = candidate;
-    }
-  }
-  return best;
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += separator;
-    out += items[i];
-  }
-  return out;
-}
-
-// Text from the file as it appears in a one-line message: whitespace runs
-// (newlines of a multi-line scalar) become one space, and it is cut at 60.
-std::string shown(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-    if (space && (out.empty() || out.back() == ' ')) continue;
-    out += space ? ' ' : c;
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out.size() > 60 ? out.substr(0, 57) + "..." : out;
-}
-
-std::string scalar_text(const YAML::Node& node) {
-  if (node.IsScalar()) return shown(node.Scalar());
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a mapping";
-  return "nothing";
-}
-
-// A strict number: the whole scalar must be a finite decimal number.
-bool parse_number(const std::string& text, double* value) {
-  std::string cleaned;
-  cleaned.reserve(text.size());
-  for (char c : text)
-    if (c != '_') cleaned += c;  // YAML 1.1 digit separators: 100_000
-  if (cleaned.empty()) return false;
-  const char* first = cleaned.data();
-  if (*first == '+') ++first;
-  const char* last = cleaned.data() + cleaned.size();
-  auto [end, ec] = std::from_chars(first, last, *value);
-  return ec == std::errc() && end == last && std::isfinite(*value);
-}
-
-class Parser {
- public:
-  explicit Parser(std::string label) : label_(std::move(label)) { where_.label = label_; }
-
-  std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
-  SourceMap& source_map() { return where_; }
-
-  void error(const YAML::Node& node, std::string message) {
-    const YAML::Mark mark = mark_of(node);
-    diagnostics_.push_back(
-        {label_, mark.line >= 0 ? mark.line + 1 : -1, mark.column >= 0 ? mark.column + 1 : -1, std::move(message)});
-  }
-
-  // Remembers where a path's value is, for problems found after reading.
-  void place(const std::string& path, const YAML::Node& node) {
-    const YAML::Mark mark = mark_of(node);
-    if (mark.line >= 0) where_.where.emplace(path, std::make_pair(mark.line + 1, mark.column + 1));
-  }
-
-  // YAML parsers keep both entries of a repeated key; a scenario must not have one.
-  void no_duplicates(const YAML::Node& map, const std::string& path) {
-    if (!map.IsMap()) return;
-    std::vector<std::string> seen;
-    for (const auto& entry : map) {
-      const std::string key = entry.first.Scalar();
-      if (std::find(seen.begin(), seen.end(), key) != seen.end())
-        error(entry.first, fmt::format("key '{}' appears twice in '{}'", shown(key), path));
-      seen.push_back(key);
-    }
-  }
-
-  // Reports keys of `map` not in `allowed`; returns false if `map` is not a mapping.
-  bool check_map(const YAML::Node& map, const std::string& path, const std::vector<std::string>& allowed) {
-    if (!map.IsMap()) {
-      error(map, fmt::format("'{}' must be a mapping, got {}", path, scalar_text(map)));
-      return false;
-    }
-    no_duplicates(map, path);
-    const std::string prefix = path == "scenario" ? "" : path + ".";
-    for (const auto& entry : map) {
-      const std::string key = entry.first.Scalar();
-      place(prefix + key, entry.second.IsNull() ? entry.first : entry.second);
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(entry.first, fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})", shown(key), path,
-                                       nearest_of(key, allowed), join(allowed)));
-      }
-    }
-    return true;
-  }
-
-  // Reads one field of the table at `path`; the struct keeps its default when the key is absent.
-  void field(const YAML::Node& map, const FieldSpec& f, const std::string& key, const std::string& path,
-             FieldIndex index, Scenario& s) {
-    const std::string full = path + "." + key;
-    const YAML::Node node = get(map, key);
-    if (!node.IsDefined() || node.IsNull()) {
-      if (f.required) error(map, fmt::format("missing required key '{}' in '{}'", key, path));
-      return;
-    }
-    double value = 0.0;
-    const std::string problem = node.IsScalar() ? field_value_from_text(f, node.Scalar(), &value) : "must be text";
-    if (!problem.empty()) {
-      error(node, fmt::format("'{}' {}, got '{}'", full, problem, scalar_text(node)));
-      return;
-    }
-    // The range, as the file writes the value (100_000, 1e5): checked here so the message quotes it.
-    if (f.kind == FieldKind::kInteger && value != std::floor(value)) {
-      error(node, fmt::format("'{}' must be a whole number, got '{}'", full, node.Scalar()));
-      return;
-    }
-    if ((f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger) && (value < f.min || value > f.max)) {
-      error(node, fmt::format("'{}' must be in [{}, {}]{}, got {}", full, f.min, f.max,
-                              f.unit.empty() ? std::string() : fmt::format(" {}", f.unit), node.Scalar()));
-      return;
-    }
-    f.set(s, index, value);
-  }
-
-  // Reads every field of a section element (`pattern` from the table) found in `map`.
-  void fields(const YAML::Node& map, std::string_view pattern, const std::string& path, FieldIndex index,
-              Scenario& s) {
-    for (const FieldSpec* f : section_fields(pattern)) {
-      if (f->applies && !f->applies(s, index)) continue;
-      if (f->key != "*") {
-        field(map, *f, std::string(f->key), path, index, s);
-        continue;
-      }
-      const auto slot = static_cast<std::size_t>(std::find(index.begin(), index.end(), -1) - index.begin());
-      FieldIndex at = index;
-      const std::vector<std::string> keys = data_keys(pattern, s);
-      for (std::size_t k = 0; k < keys.size(); ++k) {
-        at[slot] = static_cast<int>(k);
-        field(map, *f, keys[k], path, at, s);
-      }
-    }
-  }
-
-  // The keys a section accepts: its table fields (that apply) and `extra`, in table order.
-  std::vector<std::string> keys_of(std::string_view pattern, const Scenario& s, FieldIndex index,
-                                   std::vector<std::string> after = {}, std::vector<std::string> before = {}) {
-    std::vector<std::string> keys = std::move(before);
-    for (const FieldSpec* f : section_fields(pattern)) {
-      if (f->applies && !f->applies(s, index)) continue;
-      if (f->key == "*") {
-        for (auto& k : data_keys(pattern, s)) keys.push_back(std::move(k));
-      } else {
-        keys.push_back(std::string(f->key));
-      }
-    }
-    keys.insert(keys.end(), after.begin(), after.end());
-    return keys;
-  }
-
-  // Resolves an actor id; reports an unknown one. Returns -1 on failure.
-  int actor(const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids) {
-    if (!node.IsDefined() || !node.IsScalar()) {
-      error(node, fmt::format("'{}' must name an actor, got {}", path, scalar_text(node)));
-      return -1;
-    }
-    const auto it = std::find(ids.begin(), ids.end(), node.Scalar());
-    if (it == ids.end()) {
-      error(node, fmt::format("unknown actor '{}' in '{}'; did you mean '{}'? (actors: {})", node.Scalar(), path,
-                              nearest_of(node.Scalar(), ids), join(ids)));
-      return -1;
-    }
-    return static_cast<int>(it - ids.begin());
-  }
-
-  int rung(const YAML::Node& node, const std::string& path, const std::vector<std::string>& rungs) {
-    if (!node.IsDefined() || !node.IsScalar()) {
-      error(node, fmt::format("'{}' must name a rung of the escalation ladder, got {}", path, scalar_text(node)));
-      return -1;
-    }
-    const auto it = std::find(rungs.begin(), rungs.end(), node.Scalar());
-    if (it == rungs.end()) {
-      error(node, fmt::format("unknown rung '{}' in '{}'; did you mean '{}'? (rungs: {})", node.Scalar(), path,
-                              nearest_of(node.Scalar(), rungs), join(rungs)));
-      return -1;
-    }
-    return static_cast<int>(it - rungs.begin());
-  }
-
-  std::string text(const YAML::Node& map, const std::string& key, const std::string& path, std::string fallback,
-                   bool required = false) {
-    const YAML::Node node = get(map, key);
-    if (!node.IsDefined() || node.IsNull()) {
-      if (required) error(map, fmt::format("missing required key '{}' in '{}'", key, path));
-      return fallback;
-    }
-    if (!node.IsScalar()) {
-      error(node, fmt::format("'{}.{}' must be text, got {}", path, key, scalar_text(node)));
-      return fallback;
-    }
-    return node.Scalar();
-  }
-
-  bool boolean(const YAML::Node& map, const std::string& key, const std::string& path, bool fallback) {
-    const YAML::Node node = get(map, key);
-    if (!node.IsDefined() || node.IsNull()) return fallback;
-    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
-    error(node, fmt::format("'{}.{}' must be true or false, got '{}'", path, key, scalar_text(node)));
-    return fallback;
-  }
-
- private:
-  // Keys named by data: feature names for weights, actor ids for an issue's positions and salience.
-  static std::vector<std::string> data_keys(std::string_view pattern, const Scenario& s) {
-    std::vector<std::string> keys;
-    if (pattern.ends_with(".weights")) {
-      for (auto name : feature_names()) keys.emplace_back(name);
-    } else if (pattern.starts_with("negotiation.issues")) {
-      for (const Actor& a : s.actors) keys.push_back(a.id);
-    }
-    return keys;
-  }
-
-  std::string label_;
-  std::vector<Diagnostic> diagnostics_;
-  SourceMap where_;
-};
-
-std::vector<std::string> names(std::span<const std::string_view> views) { return {views.begin(), views.end()}; }
-
-constexpr FieldIndex kNoIndex = {-1, -1, -1};
+using namespace yaml_reader;
 
 void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node run = get(root, "run");
@@ -349,8 +94,8 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
   const FieldIndex index = {a, static_cast<int>(actor.actions.size()) - 1, -1};
   std::vector<std::string> keys = p.keys_of("actors.*.actions.*", s, index, {}, {"kind"});
   keys.insert(keys.begin() + 3, "rung");
-  const bool targeted = act.kind == ActionKind::kAttack || act.kind == ActionKind::kSanction ||
-                        act.kind == ActionKind::kArmPartner;
+  const bool targeted =
+      act.kind == ActionKind::kAttack || act.kind == ActionKind::kSanction || act.kind == ActionKind::kArmPartner;
   if (targeted) keys.push_back("target");
   if (spec.IsMap()) p.check_map(spec, xp, keys);
   p.fields(spec, "actors.*.actions.*", xp, index, s);
@@ -374,8 +119,8 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
   return true;
 }
 
-void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids,
-                 int a, Scenario& s) {
+void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids, int a,
+                 Scenario& s) {
   if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types"})) return;
   s.actors[a].name = p.text(node, "name", path, s.actors[a].id);
   const FieldIndex index = {a, -1, -1};
@@ -546,7 +291,8 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
   p.no_duplicates(issues, "negotiation.issues");
   for (const auto& entry : issues) {
     const std::string ip = "negotiation.issues." + entry.first.Scalar();
-    if (!p.check_map(entry.second, ip, p.keys_of("negotiation.issues.*", s, kNoIndex, {"positions", "salience", "note"})))
+    if (!p.check_map(entry.second, ip,
+                     p.keys_of("negotiation.issues.*", s, kNoIndex, {"positions", "salience", "note"})))
       continue;
     Issue issue;
     issue.id = entry.first.Scalar();
@@ -626,94 +372,6 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
     if (event.actor < 0) s.events.pop_back();
   }
 }
-
-bool parse_design(std::string_view name, SweepDesign* design) {
-  for (SweepDesign d : {SweepDesign::kGrid, SweepDesign::kRandom, SweepDesign::kLhs, SweepDesign::kSobol})
-    if (to_string(d) == name) {
-      *design = d;
-      return true;
-    }
-  return false;
-}
-
-// One axis of the file's sweep block; false if it could not be read.
-bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, SweepAxis& axis) {
-  if (v.IsSequence()) {
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      double value = 0;
-      if (!v[i].IsScalar() || !parse_number(v[i].Scalar(), &value)) {
-        p.error(v[i], fmt::format("'{}' values must be finite numbers, got '{}'", ap, scalar_text(v[i])));
-        continue;
-      }
-      axis.values.push_back(value);
-    }
-    return true;
-  }
-  if (v.IsMap()) {
-    if (!p.check_map(v, ap, {"min", "max", "log"})) return false;
-    for (const char* bound : {"min", "max"}) {
-      const YAML::Node b = get(v, bound);
-      double value = 0;
-      if (!b.IsDefined() || !b.IsScalar() || !parse_number(b.Scalar(), &value)) {
-        p.error(b.IsDefined() ? b : v, fmt::format("'{}.{}' must be a finite number", ap, bound));
-        continue;
-      }
-      (std::string_view(bound) == "min" ? axis.min : axis.max) = value;
-    }
-    axis.log = p.boolean(v, "log", ap, false);
-    return true;
-  }
-  p.error(v, fmt::format("'{}' must be a list of values or {{min, max}}, got {}", ap, scalar_text(v)));
-  return false;
-}
-
-void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
-  const YAML::Node sweep = get(root, "sweep");
-  if (!sweep.IsDefined() || sweep.IsNull()) return;
-  if (!p.check_map(sweep, "sweep", {"design", "samples", "sensitivity", "random_numbers", "parameters"})) return;
-  SweepSpec& spec = s.sweep;
-  const std::string design = p.text(sweep, "design", "sweep", "grid");
-  if (!parse_design(design, &spec.design))
-    p.error(get(sweep, "design"), fmt::format("'sweep.design' must be grid, random, lhs or sobol, got '{}'", design));
-  spec.sensitivity = p.boolean(sweep, "sensitivity", "sweep", false);
-  const YAML::Node samples = get(sweep, "samples");
-  if (samples.IsDefined()) {
-    double value = 0;
-    if (!samples.IsScalar() || !parse_number(samples.Scalar(), &value) || value < 1 || value > 1e7 ||
-        value != std::floor(value))
-      p.error(samples,
-              fmt::format("'sweep.samples' must be a whole number in [1, 10000000], got '{}'", scalar_text(samples)));
-    else
-      spec.samples = static_cast<std::int64_t>(value);
-  }
-  if (spec.design != SweepDesign::kGrid && spec.samples == 0)
-    p.error(sweep, fmt::format("a {} design needs 'sweep.samples' (the number of points)", design));
-  if (spec.sensitivity && spec.design == SweepDesign::kGrid)
-    p.error(get(sweep, "sensitivity"), "'sweep.sensitivity' needs a random, lhs or sobol design, not a grid");
-  const std::string rn = p.text(sweep, "random_numbers", "sweep", s.run.common_random ? "common" : "independent");
-  if (rn != "independent" && rn != "common")
-    p.error(get(sweep, "random_numbers"),
-            fmt::format("'sweep.random_numbers' must be 'common' or 'independent', got '{}'", rn));
-  s.run.common_random = rn == "common";
-  const YAML::Node parameters = get(sweep, "parameters");
-  if (!parameters.IsDefined() || !parameters.IsMap() || parameters.size() == 0) {
-    p.error(parameters.IsDefined() ? parameters : sweep,
-            "'sweep.parameters' must map parameter paths to value lists or {min, max} ranges");
-    return;
-  }
-  p.no_duplicates(parameters, "sweep.parameters");
-  const FieldRegistry registry(s);  // every other section is read: its paths are known
-  for (const auto& entry : parameters) {
-    SweepAxis axis;
-    axis.path = entry.first.Scalar();
-    p.place("sweep.parameters." + axis.path, entry.first);
-    if (!parse_axis(p, entry.second, "sweep.parameters." + axis.path, axis)) continue;
-    if (const std::string problem = sweep_axis_problem(axis, spec.design, registry.parameters()); !problem.empty())
-      p.error(entry.first, problem);
-    spec.axes.push_back(std::move(axis));
-  }
-}
-
 Scenario parse_root(Parser& p, const YAML::Node& root) {
   Scenario s;
   if (!root.IsMap()) {

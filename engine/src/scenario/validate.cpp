@@ -22,9 +22,9 @@ void cap_at_least_deployed(const Scenario& s, Problems* out) {
     const Forces& f = s.actors[a].forces;
     if (f.deployed_cap >= f.deployed) continue;
     const std::string fp = actor_path(s, a) + ".forces";
-    out->push_back({{fp + ".deployed_cap", fp + ".deployed"},
-                    fmt::format("'{}.deployed_cap' ({}) is below '{}.deployed' ({})", fp, f.deployed_cap, fp,
-                                f.deployed)});
+    out->push_back(
+        {{fp + ".deployed_cap", fp + ".deployed"},
+         fmt::format("'{}.deployed_cap' ({}) is below '{}.deployed' ({})", fp, f.deployed_cap, fp, f.deployed)});
   }
 }
 
@@ -113,7 +113,8 @@ void actions_are_sound(const Scenario& s, int a, Problems* out) {
         act.kind == ActionKind::kAttack || act.kind == ActionKind::kSanction || act.kind == ActionKind::kArmPartner;
     if (needs_target && !valid_actor(s, act.target))
       out->push_back({{xp}, fmt::format("missing required key 'target' in '{}'", xp)});
-    if (act.target == a) out->push_back({{xp + ".target"}, fmt::format("'{}.target' is '{}' itself", xp, s.actors[a].id)});
+    if (act.target == a)
+      out->push_back({{xp + ".target"}, fmt::format("'{}.target' is '{}' itself", xp, s.actors[a].id)});
     if (act.kind == ActionKind::kAttack && act.rung < 0)
       out->push_back({{xp}, fmt::format("missing required key 'rung' in '{}'", xp)});
     if (act.rung < 0) continue;
@@ -123,9 +124,10 @@ void actions_are_sound(const Scenario& s, int a, Problems* out) {
     }
     const bool fights = act.kind == ActionKind::kAttack || act.kind == ActionKind::kRetaliate;
     if (!fights && act.rung >= e.limited_war_rung)
-      out->push_back({{xp + ".rung"}, fmt::format("'{}.rung' is '{}', a war rung; only attack and retaliate start "
-                                                  "fighting",
-                                                  xp, e.rungs[act.rung])});
+      out->push_back({{xp + ".rung"},
+                      fmt::format("'{}.rung' is '{}', a war rung; only attack and retaliate start "
+                                  "fighting",
+                                  xp, e.rungs[act.rung])});
     if (act.kind == ActionKind::kAttack && act.rung >= e.alliance_war_rung)
       out->push_back({{xp + ".rung"},
                       fmt::format("'{}.rung' is '{}'; an attack cannot name the alliance-war rung: that war comes "
@@ -133,8 +135,9 @@ void actions_are_sound(const Scenario& s, int a, Problems* out) {
                                   "incidents",
                                   xp, e.rungs[act.rung])});
     if (fights && act.rung < e.limited_war_rung)
-      out->push_back({{xp + ".rung"}, fmt::format("'{}.rung' is '{}'; {} must name a war rung", xp,
-                                                  e.rungs[act.rung], to_string(act.kind))});
+      out->push_back(
+          {{xp + ".rung"},
+           fmt::format("'{}.rung' is '{}'; {} must name a war rung", xp, e.rungs[act.rung], to_string(act.kind))});
   }
 }
 
@@ -144,10 +147,12 @@ void actors_are_sound(const Scenario& s, Problems* out) {
     const Actor& actor = s.actors[a];
     const std::string ap = actor_path(s, a);
     for (int b = 0; b < a; ++b)
-      if (s.actors[b].id == actor.id) out->push_back({{ap}, fmt::format("key '{}' appears twice in 'actors'", actor.id)});
+      if (s.actors[b].id == actor.id)
+        out->push_back({{ap}, fmt::format("key '{}' appears twice in 'actors'", actor.id)});
     if (actor.types.empty() || actor.types.size() > static_cast<std::size_t>(kMaxTypes))
-      out->push_back({{ap + ".types"}, fmt::format("'{}.types' has {} types; 1 to {} are supported", ap,
-                                                   actor.types.size(), kMaxTypes)});
+      out->push_back(
+          {{ap + ".types"},
+           fmt::format("'{}.types' has {} types; 1 to {} are supported", ap, actor.types.size(), kMaxTypes)});
     if (actor.actions.empty())
       out->push_back({{ap + ".actions"}, fmt::format("'{}.actions' must be a non-empty menu", ap)});
     if (s.escalation.rungs.size() >= 4) actions_are_sound(s, a, out);
@@ -170,8 +175,9 @@ void relations_are_sound(const Scenario& s, Problems* out) {
       if (adv[i][j] != adv[j][i] || ally[i][j] != ally[j][i] || ((adv[i][j] || ally[i][j]) && i == j))
         out->push_back({{"relations"}, "adversary and ally relations must be symmetric pairs of different actors"});
       else if (j > i && adv[i][j] && ally[i][j])
-        out->push_back({{"relations"}, fmt::format("actors '{}' and '{}' are listed both as adversaries and as allies",
-                                                   s.actors[i].id, s.actors[j].id)});
+        out->push_back({{"relations"},
+                        fmt::format("actors '{}' and '{}' are listed both as adversaries and as allies", s.actors[i].id,
+                                    s.actors[j].id)});
     }
   for (std::size_t c = 0; c < s.relations.commitments.size(); ++c) {
     const Commitment& k = s.relations.commitments[c];
@@ -206,23 +212,24 @@ void events_are_sound(const Scenario& s, Problems* out) {
       continue;
     }
     if (ev.target == ev.actor)
-      out->push_back({{ep + ".attack"}, fmt::format("'{}': actor '{}' cannot attack itself", ep, s.actors[ev.actor].id)});
+      out->push_back(
+          {{ep + ".attack"}, fmt::format("'{}': actor '{}' cannot attack itself", ep, s.actors[ev.actor].id)});
     if (ev.rung >= e.alliance_war_rung && e.alliance_war_rung > 0)
-      out->push_back({{ep + ".rung"}, fmt::format("'{}.rung' cannot be the alliance-war rung: that war comes only "
-                                                  "from attacking a covered actor, from intervention or from "
-                                                  "incidents",
-                                                  ep)});
+      out->push_back({{ep + ".rung"},
+                      fmt::format("'{}.rung' cannot be the alliance-war rung: that war comes only "
+                                  "from attacking a covered actor, from intervention or from "
+                                  "incidents",
+                                  ep)});
     if (valid_rung(s, e.limited_war_rung) && ev.rung < e.limited_war_rung)
-      out->push_back({{ep + ".rung"}, fmt::format("'{}.rung' must be a war rung (at or above '{}')", ep,
-                                                  e.rungs[e.limited_war_rung])});
+      out->push_back({{ep + ".rung"},
+                      fmt::format("'{}.rung' must be a war rung (at or above '{}')", ep, e.rungs[e.limited_war_rung])});
   }
 }
 
 constexpr std::string_view kCapInputs[] = {"actors.*.forces.deployed", "actors.*.forces.deployed_cap"};
 constexpr std::string_view kPriorInputs[] = {"actors.*.types.*.prior"};
 constexpr std::string_view kStepInputs[] = {"run.horizon_days", "run.dt_days"};
-constexpr std::string_view kReplicationInputs[] = {"run.replications.min", "run.replications.max",
-                                                   "run.replications"};
+constexpr std::string_view kReplicationInputs[] = {"run.replications.min", "run.replications.max", "run.replications"};
 constexpr std::string_view kEventInputs[] = {"events.*.day", "run.horizon_days"};
 constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
 

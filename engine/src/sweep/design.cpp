@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <Random123/uniform.hpp>
-#include <boost/random/sobol.hpp>
 #include <algorithm>
+#include <boost/random/sobol.hpp>
 #include <cmath>
 #include <iterator>
 #include <numeric>

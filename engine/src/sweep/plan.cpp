@@ -150,7 +150,8 @@ void check_points(const LoadedScenario& loaded, const SweepPlan& plan) {
     for (const Rule* rule : touched) rule->check(scratch, &problems);
     if (problems.empty()) continue;
     std::string values;
-    for (int k = 0; k < plan.swept; ++k) values += fmt::format("{}{}={}", k ? ", " : "", plan.parameters[k], row.values[k]);
+    for (int k = 0; k < plan.swept; ++k)
+      values += fmt::format("{}{}={}", k ? ", " : "", plan.parameters[k], row.values[k]);
     std::vector<Diagnostic> diagnostics;
     for (const Problem& problem : problems) {
       const std::string& path = problem.paths.front();

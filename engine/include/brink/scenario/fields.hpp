@@ -32,12 +32,12 @@ using FieldIndex = std::array<int, 3>;
 
 struct FieldSpec {
   std::string_view section = {};  // pattern, '*' per collection element: "actors.*.forces"
-  std::string_view key = {};      // "deployed"; "*" when the keys are data (weights by feature, positions by actor, ...)
+  std::string_view key = {};  // "deployed"; "*" when the keys are data (weights by feature, positions by actor, ...)
   FieldKind kind = FieldKind::kNumber;
   double fallback = 0.0;  // the value when the key is absent (the struct's default)
   double min = 0.0;
   double max = 0.0;
-  std::string_view unit = {};  // "" when dimensionless
+  std::string_view unit = {};    // "" when dimensionless
   std::string_view symbol = {};  // the model's symbol (docs/model.md), "" if none
   std::string_view meaning = {};
   bool required = false;

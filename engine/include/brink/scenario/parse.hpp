@@ -75,8 +75,7 @@ std::vector<Diagnostic> locate(const LoadedScenario& loaded, const std::vector<P
 // Checks one sweep axis against the registry (known, numeric, a model
 // parameter, values or range fitting the design and the field's range);
 // returns the problem, or "" if none.
-std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
-                               const std::vector<ParameterInfo>& parameters);
+std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design, const std::vector<ParameterInfo>& parameters);
 
 // Levenshtein distance, for "did you mean" hints.
 std::size_t edit_distance(std::string_view a, std::string_view b);

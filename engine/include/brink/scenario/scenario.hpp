@@ -149,8 +149,8 @@ struct Escalation {
   int limited_war_rung = 0;  // first rung at which fighting takes place
   int full_war_rung = 0;
   int alliance_war_rung = 0;
-  double initial_tension = 0.0;        // [tension]
-  double tension_decay = 0.0;          // [1/day]
+  double initial_tension = 0.0;   // [tension]
+  double tension_decay = 0.0;     // [1/day]
   double agreement_relief = 0.0;  // tension removed when an issue is agreed [tension]
   Incidents incidents;
 };

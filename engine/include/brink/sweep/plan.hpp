@@ -103,10 +103,10 @@ struct SweepPlan {
   std::shared_ptr<const Model> model_of(std::int64_t point) const;
   const Model& model(std::int64_t point) const { return *model_of(point); }
 
-  std::shared_ptr<const Scenario> base;             // validated, every --set applied, no axis value
-  std::vector<FieldRef> axis_fields;                // per sweep axis: the field it sets
-  std::vector<std::shared_ptr<const Model>> kept;   // small plans: every point's model; else point 0's
-  std::shared_ptr<ModelCache> cache;                // large plans only
+  std::shared_ptr<const Scenario> base;            // validated, every --set applied, no axis value
+  std::vector<FieldRef> axis_fields;               // per sweep axis: the field it sets
+  std::vector<std::shared_ptr<const Model>> kept;  // small plans: every point's model; else point 0's
+  std::shared_ptr<ModelCache> cache;               // large plans only
 };
 
 // The plan a loaded scenario describes: one point, or the points of its
