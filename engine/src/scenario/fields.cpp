@@ -355,18 +355,20 @@ std::string field_value_from_text(const FieldSpec& spec, const std::string& text
   return {};
 }
 
-std::string field_value_problem(const FieldSpec& spec, const std::string& path, double value) {
+std::string field_value_problem(const FieldSpec& spec, const std::string& path, double value,
+                                std::string_view as_written) {
   if (spec.kind == FieldKind::kBoolean || spec.kind == FieldKind::kChoice) {
     if (value != std::floor(value) || value < 0 || value >= static_cast<double>(spec.choices.size()))
       return fmt::format("'{}' must be {}", path, join_names(spec.choices));
     return {};
   }
-  if (!std::isfinite(value)) return fmt::format("'{}' must be a finite number, got {}", path, value);
+  const std::string shown = as_written.empty() ? fmt::format("{}", value) : std::string(as_written);
+  if (!std::isfinite(value)) return fmt::format("'{}' must be a finite number, got {}", path, shown);
   if (spec.kind == FieldKind::kInteger && value != std::floor(value))
-    return fmt::format("'{}' must be a whole number, got {}", path, value);
+    return fmt::format("'{}' must be a whole number, got '{}'", path, shown);
   if (value < spec.min || value > spec.max)
     return fmt::format("'{}' must be in [{}, {}]{}, got {}", path, spec.min, spec.max,
-                       spec.unit.empty() ? std::string() : fmt::format(" {}", spec.unit), value);
+                       spec.unit.empty() ? std::string() : fmt::format(" {}", spec.unit), shown);
   return {};
 }
 

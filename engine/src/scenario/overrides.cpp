@@ -135,7 +135,7 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       problems.push_back({label, -1, -1, fmt::format("'{}' {}, got '{}'", o.path, problem, o.value)});
       continue;
     }
-    if (std::string problem = field_value_problem(*field->spec, o.path, value); !problem.empty()) {
+    if (std::string problem = field_value_problem(*field->spec, o.path, value, o.value); !problem.empty()) {
       problems.push_back({label, -1, -1, problem});
       continue;
     }

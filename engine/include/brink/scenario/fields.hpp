@@ -99,7 +99,9 @@ class FieldRegistry {
 std::string field_value_from_text(const FieldSpec& spec, const std::string& text, double* value);
 // "" if `value` is valid for the field on its own (range, whole number), else
 // the problem, e.g. "'actors.A.forces.deployed' must be in [0, 1e8] troops, got -5".
-std::string field_value_problem(const FieldSpec& spec, const std::string& path, double value);
+// `as_written` (the value's text, if any) is quoted in the message instead of `value`.
+std::string field_value_problem(const FieldSpec& spec, const std::string& path, double value,
+                                std::string_view as_written = {});
 
 // A broken rule: `paths[0]` is where it is reported, the others are the
 // fields it also involves (an override of any of them is at fault).
