@@ -1,6 +1,8 @@
-// Scenario files (YAML, format v1): parsing, strict validation and `--set`
-// overrides. The parser collects every problem it finds, each as a Diagnostic
-// naming the file, line, column, key and value, before it gives up.
+// Scenario files (YAML, format v1): reading through the field table
+// (fields.hpp), strict validation, `--set` overrides and `--sweep` axes. The
+// reader collects every problem it finds, each as a Diagnostic naming the
+// file, line, column, key and value, before it gives up; overrides set fields
+// directly on the read scenario and are validated again (nothing is re-parsed).
 #pragma once
 
 #include <span>
