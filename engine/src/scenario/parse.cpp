@@ -16,8 +16,7 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
     p.error(root, "missing required section 'run'");
     return;
   }
-  if (!p.check_map(run, "run", {"horizon_days", "dt_days", "replications", "seed", "decisions", "random_numbers"}))
-    return;
+  if (!p.check_map(run, "run", p.keys_of("run", s, kNoIndex))) return;
   const YAML::Node reps = get(run, "replications");
   if (reps.IsDefined() && reps.IsMap()) {
     // Adaptive: {min, max, ci_halfwidth}. "run.replications" stays settable:
@@ -325,7 +324,7 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
     const YAML::Node e = events[i];
     const std::string ep = fmt::format("events.{}", i);
     p.place(ep, e);
-    std::vector<std::string> allowed = {"day", "actor", "rung", "note"};
+    std::vector<std::string> allowed = p.keys_of("events.*", s, kNoIndex, {"actor", "rung", "note"});
     allowed.insert(allowed.end(), verbs.begin(), verbs.end());
     if (!p.check_map(e, ep, allowed)) continue;
     Event event;

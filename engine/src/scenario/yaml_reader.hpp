@@ -186,10 +186,9 @@ class Parser {
                                    std::vector<std::string> after = {}, std::vector<std::string> before = {}) {
     std::vector<std::string> keys = std::move(before);
     for (const FieldSpec* f : section_fields(pattern)) {
-      if (f->applies && !f->applies(s, index)) continue;
-      if (f->key == "*") {
+      if (f->key == "*") {  // keys named by data (an event's verb is checked by its reader)
         for (auto& k : data_keys(pattern, s)) keys.push_back(std::move(k));
-      } else {
+      } else if (!f->applies || f->applies(s, index)) {
         keys.push_back(std::string(f->key));
       }
     }
