@@ -830,3 +830,13 @@ def test_inspect_prints_the_sobol_table(sensitivity_run):
                         ("first", "first_lower", "first_upper", "total", "total_lower", "total_upper")]
             np.testing.assert_allclose(rows[(output, param)], expected, rtol=0, atol=0.0005 + 1e-12,
                                        err_msg=f"{output} / {param}")
+
+
+def test_rung_share_counts_every_block_in_a_scenario_without_issues(tmp_path):
+    # Several blocks, no negotiation issues: every block's rung counts enter the
+    # shares (once only the last block to arrive did), at any thread count.
+    for threads in ("1", "2"):
+        out = tmp_path / f"lanchester-{threads}.h5"
+        brink_ok("run", "validation/lanchester-square", "-n", "700", "--threads", threads, "-o", str(out), "--quiet")
+        data, _ = load(out)
+        np.testing.assert_allclose(data["rung_share"].sum(axis=2), 1.0, rtol=0, atol=1e-12)

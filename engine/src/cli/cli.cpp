@@ -260,7 +260,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     apply_sweep_options(
         loaded, sweeps, design,
         vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
-  SweepPlan plan = make_plan(source, loaded, settings, overrides);
+  SweepPlan plan = make_plan(loaded, overrides);
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
   const fs::path target = !vm.count("output") ? fs::path("out") / (loaded.scenario.name + ".h5") : fs::path(output);
@@ -337,7 +337,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     std::vector<std::string> actors;
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
     std::vector<std::vector<double>> values;
-    for (const auto& p : plan.points) values.push_back(p.values);
+    for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
     out << fmt::format("scenario {} ({}), seed {}, {} steps of {} days\n", loaded.scenario.name, source.label,
                        plan.options.seed, model.steps(), loaded.scenario.run.dt_days);
     out << format_outcome_table(summaries, actors, plan.parameters, values);

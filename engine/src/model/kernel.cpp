@@ -254,7 +254,7 @@ void BlockSimulator::combat(int s) {
       st.deployed(r, j) -= loss;
       st.casualties(r, j) += loss;
     }
-    if (rules::collapsed(sc_.escalation, after, st.start_strength_attacker(r), st.start_strength_defender(r))) {
+    if (rules::collapsed(sc_.combat, after, st.start_strength_attacker(r), st.start_strength_defender(r))) {
       st.war_end_step(r) = s;
       st.outcome(r) = static_cast<int>(rules::war_outcome(st.peak_rung(r), sc_.escalation));
     }

@@ -428,7 +428,7 @@ void ScalarTwin::combat(int s) {
     st.deployed[j] -= loss;
     st.casualties[j] += loss;
   }
-  if (rules::collapsed(sc_.escalation, after, st.start_strength_attacker, st.start_strength_defender)) {
+  if (rules::collapsed(sc_.combat, after, st.start_strength_attacker, st.start_strength_defender)) {
     st.war_end_step = s;
     st.outcome = static_cast<int>(rules::war_outcome(st.peak_rung, sc_.escalation));
   }

@@ -5,7 +5,7 @@
 
 #include <Random123/uniform.hpp>
 #include <algorithm>
-#include <bit>
+#include <boost/random/sobol.hpp>
 #include <cmath>
 #include <iterator>
 #include <numeric>
@@ -14,44 +14,9 @@
 namespace brink {
 namespace {
 
-// One row of new-joe-kuo-6.21201: dimension, polynomial degree, interior
-// coefficients, initial direction numbers (only the first s are used).
-struct DirectionRow {
-  std::uint16_t d;
-  std::uint16_t s;
-  std::uint16_t a;
-  std::array<std::uint16_t, 13> m;
-};
-
-constexpr DirectionRow kDirectionRows[] = {
-#include "sobol_directions.inc"
-};
-static_assert(std::size(kDirectionRows) == kMaxSobolDimensions - 1);
-
 constexpr int kBits = 32;
 constexpr std::int64_t kMaxSobolPoints = std::int64_t{1} << kBits;
-using Directions = std::array<std::uint32_t, kBits>;
 __extension__ typedef unsigned __int128 Uint128;  // GCC/Clang; __extension__ keeps -Wpedantic quiet
-
-// Direction numbers v_k = m_k / 2^k scaled by 2^32, extended past the degree
-// by Sobol's recurrence, as in Joe and Kuo's reference generator.
-std::vector<Directions> sobol_directions(int dimensions) {
-  std::vector<Directions> v(dimensions);
-  for (int k = 0; k < kBits; ++k) v[0][k] = std::uint32_t{1} << (kBits - 1 - k);
-  for (int j = 1; j < dimensions; ++j) {
-    const DirectionRow& row = kDirectionRows[j - 1];
-    const int s = row.s;
-    for (int k = 0; k < std::min(s, kBits); ++k) v[j][k] = std::uint32_t{row.m[k]} << (kBits - 1 - k);
-    for (int k = s; k < kBits; ++k) {
-      std::uint32_t x = v[j][k - s] ^ (v[j][k - s] >> s);
-      for (int l = 1; l < s; ++l) {
-        if ((row.a >> (s - 1 - l)) & 1) x ^= v[j][k - l];
-      }
-      v[j][k] = x;
-    }
-  }
-  return v;
-}
 
 void check_sobol(int dimensions, std::int64_t first, std::int64_t count) {
   if (dimensions < 1 || dimensions > kMaxSobolDimensions) {
@@ -64,27 +29,19 @@ void check_sobol(int dimensions, std::int64_t first, std::int64_t count) {
   }
 }
 
-// Integer coordinates (scaled by 2^32) of points first..first+count-1, in
-// Gray-code order: point i+1 differs from point i by one direction number,
-// the one indexed by the lowest set bit of i+1.
+// Integer coordinates (scaled by 2^32) of points first..first+count-1 of the
+// Joe–Kuo Sobol' sequence in Gray-code order, from Boost.Random. Boost's
+// engine starts after the origin (its seed(n) gives point n + 1), so point 0
+// is added here.
 std::vector<std::vector<std::uint32_t>> sobol_integers(int dimensions, std::int64_t first, std::int64_t count) {
   check_sobol(dimensions, first, count);
-  const std::vector<Directions> v = sobol_directions(dimensions);
-  std::vector<std::uint32_t> x(dimensions, 0);
-  const auto start = static_cast<std::uint64_t>(first);
-  const std::uint64_t gray = start ^ (start >> 1);
-  for (int k = 0; k < kBits; ++k) {
-    if ((gray >> k) & 1) {
-      for (int j = 0; j < dimensions; ++j) x[j] ^= v[j][k];
-    }
-  }
-  std::vector<std::vector<std::uint32_t>> points(count);
-  for (std::int64_t n = 0; n < count; ++n) {
-    points[n] = x;
-    if (n + 1 == count) break;  // the next step could index direction 32
-    const int k = std::countr_zero(start + static_cast<std::uint64_t>(n) + 1);
-    for (int j = 0; j < dimensions; ++j) x[j] ^= v[j][k];
-  }
+  std::vector<std::vector<std::uint32_t>> points(count, std::vector<std::uint32_t>(dimensions, 0));
+  const std::int64_t skip = first == 0 && count > 0 ? 1 : 0;  // the origin stays all zeros
+  if (count == skip) return points;
+  boost::random::sobol_engine<std::uint32_t, kBits> engine(static_cast<std::size_t>(dimensions));
+  engine.seed(static_cast<std::uint32_t>(first + skip - 1));
+  for (std::int64_t n = skip; n < count; ++n)
+    for (int j = 0; j < dimensions; ++j) points[n][j] = engine();
   return points;
 }
 
@@ -265,6 +222,24 @@ std::vector<std::vector<double>> unit_design(DesignKind kind, int dimensions, st
       return sobol_sequence(dimensions, 1, samples);
   }
   throw std::invalid_argument("unknown design kind");
+}
+
+std::vector<double> grid_values(const std::vector<Axis>& axes) {
+  check_axes(DesignKind::kGrid, axes);
+  const std::size_t d = axes.size();
+  std::int64_t total = 1;
+  for (const Axis& axis : axes) total *= static_cast<std::int64_t>(axis.values.size());
+  std::vector<double> values(static_cast<std::size_t>(total) * d);
+  for (std::int64_t p = 0; p < total; ++p) {
+    // Mixed-radix digits of p, least significant for the last axis.
+    std::int64_t rest = p;
+    for (std::size_t j = d; j-- > 0;) {
+      const auto size = static_cast<std::int64_t>(axes[j].values.size());
+      values[static_cast<std::size_t>(p) * d + j] = axes[j].values[rest % size];
+      rest /= size;
+    }
+  }
+  return values;
 }
 
 std::vector<std::vector<double>> sweep_points(DesignKind kind, const std::vector<Axis>& axes, std::int64_t samples,

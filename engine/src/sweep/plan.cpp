@@ -31,11 +31,18 @@ class ModelCache {
   std::deque<std::pair<std::int64_t, std::shared_ptr<const Model>>> recent_;
 };
 
+Scenario SweepPlan::scenario_of(std::int64_t point) const {
+  Scenario s = *base;
+  const PointView row = points[static_cast<std::size_t>(point)];
+  for (std::size_t k = 0; k < axis_fields.size(); ++k) axis_fields[k].set(s, row.values[k]);
+  return s;
+}
+
 std::shared_ptr<const Model> SweepPlan::model_of(std::int64_t point) const {
-  if (points[point].model) return points[point].model;
+  if (static_cast<std::size_t>(point) < kept.size()) return kept[point];
   if (auto model = cache->find(point)) return model;
-  // Resolved outside the lock: two workers may both resolve a point, to the same model.
-  auto model = std::make_shared<const Model>(load_scenario(source, points[point].overrides).scenario);
+  // Built outside the lock: two workers may both build a point, to the same model.
+  auto model = std::make_shared<const Model>(scenario_of(point));
   cache->add(point, model);
   return model;
 }
@@ -67,15 +74,16 @@ void set_run_options(const Scenario& s, SweepPlan* plan) {
 
 // Numeric model parameters only: run and output settings, and text or
 // true/false fields, given with --set are not values of a sweep point.
-std::vector<std::string> override_paths(const std::vector<Override>& overrides,
-                                        const std::vector<ParameterInfo>& registry) {
+std::vector<std::string> override_paths(const std::vector<Override>& overrides, const FieldRegistry& registry,
+                                        const SweepSpec& spec) {
   std::vector<std::string> paths;
   for (const Override& o : overrides) {
-    const bool setting = o.path.rfind("run.", 0) == 0 || o.path.rfind("output.", 0) == 0;
-    const auto info =
-        std::find_if(registry.begin(), registry.end(), [&](const ParameterInfo& p) { return p.path == o.path; });
-    const bool numeric = info != registry.end() && info->numeric;
-    if (!setting && numeric && std::find(paths.begin(), paths.end(), o.path) == paths.end()) paths.push_back(o.path);
+    const FieldRef* field = registry.find(o.path);
+    const bool numeric = field && (field->spec->kind == FieldKind::kNumber || field->spec->kind == FieldKind::kInteger);
+    const bool swept =
+        std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == o.path; });
+    if (numeric && field->spec->sweepable && !swept && std::find(paths.begin(), paths.end(), o.path) == paths.end())
+      paths.push_back(o.path);
   }
   return paths;
 }
@@ -89,84 +97,128 @@ double last_value(const std::vector<Override>& overrides, const std::string& pat
   return 0.0;
 }
 
-}  // namespace
-
-void set_units(const LoadedScenario& loaded, SweepPlan* plan) {
+void set_units(const FieldRegistry& registry, SweepPlan* plan) {
   for (const auto& path : plan->parameters) {
-    const auto info = std::find_if(loaded.parameters.begin(), loaded.parameters.end(),
-                                   [&](const ParameterInfo& p) { return p.path == path; });
-    plan->parameter_units.push_back(info != loaded.parameters.end() ? info->unit : "");
+    const FieldRef* field = registry.find(path);
+    plan->parameter_units.emplace_back(field ? field->spec->unit : "");
   }
 }
 
-SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides) {
-  SweepPlan plan;
-  plan.parameters = override_paths(overrides, loaded.parameters);
-  set_units(loaded, &plan);
-  SweepPoint point;
-  for (const auto& path : plan.parameters) point.values.push_back(last_value(overrides, path));
-  point.model = std::make_shared<const Model>(loaded.scenario);
-  plan.points.push_back(std::move(point));
-  set_run_options(loaded.scenario, &plan);
-  return plan;
-}
-
-SweepPlan make_plan(const ScenarioSource& source, const LoadedScenario& loaded, const std::vector<Override>& applied,
-                    const std::vector<Override>& recorded) {
-  const SweepSpec& spec = loaded.scenario.sweep;
-  if (spec.empty()) return single_point_plan(loaded, recorded);
-  const std::vector<Override>& overrides = recorded;
-
-  SweepPlan plan;
-  set_run_options(loaded.scenario, &plan);
+// The swept values, points × axes, in the design's order.
+std::vector<double> design_values(const Scenario& s, SweepPlan* plan) {
+  const SweepSpec& spec = s.sweep;
   std::vector<Axis> axes;
   for (const SweepAxis& a : spec.axes) axes.push_back({a.path, a.values, a.min, a.max, a.log});
-  std::vector<std::vector<double>> values;
+  std::vector<std::vector<double>> rows;
   try {
+    if (spec.design == SweepDesign::kGrid && !spec.sensitivity) return grid_values(axes);
     if (spec.sensitivity) {
-      const SaltelliPlan saltelli = saltelli_points(axes, spec.samples, loaded.scenario.run.seed);
-      values = saltelli.points;
-      plan.sensitivity = true;
-      plan.base_samples = saltelli.base_samples;
+      SaltelliPlan saltelli = saltelli_points(axes, spec.samples, s.run.seed);
+      rows = std::move(saltelli.points);
+      plan->sensitivity = true;
+      plan->base_samples = saltelli.base_samples;
     } else {
       static constexpr DesignKind kKinds[] = {DesignKind::kGrid, DesignKind::kRandom, DesignKind::kLhs,
                                               DesignKind::kSobol};
-      values = sweep_points(kKinds[static_cast<int>(spec.design)], axes, spec.samples, loaded.scenario.run.seed);
+      rows = sweep_points(kKinds[static_cast<int>(spec.design)], axes, spec.samples, s.run.seed);
     }
   } catch (const std::invalid_argument& e) {
     throw ScenarioError({{"sweep", -1, -1, e.what()}});
   }
+  std::vector<double> flat;
+  flat.reserve(rows.size() * axes.size());
+  for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
+  return flat;
+}
+
+// Checks every point against the rules its axes touch; the others hold for
+// the base scenario, which passed `validate`.
+void check_points(const LoadedScenario& loaded, const SweepPlan& plan) {
+  std::vector<const Rule*> touched;
+  for (const Rule& rule : validation_rules())
+    for (const FieldRef& f : plan.axis_fields)
+      if (std::find(rule.inputs.begin(), rule.inputs.end(), f.spec->pattern()) != rule.inputs.end()) {
+        touched.push_back(&rule);
+        break;
+      }
+  if (touched.empty()) return;
+  Scenario scratch = *plan.base;
+  std::vector<Problem> problems;
+  for (std::size_t p = 0; p < plan.points.size(); ++p) {
+    const PointView row = plan.points[p];
+    for (int k = 0; k < plan.swept; ++k) plan.axis_fields[k].set(scratch, row.values[k]);
+    for (const Rule* rule : touched) rule->check(scratch, &problems);
+    if (problems.empty()) continue;
+    std::string values;
+    for (int k = 0; k < plan.swept; ++k)
+      values += fmt::format("{}{}={}", k ? ", " : "", plan.parameters[k], row.values[k]);
+    std::vector<Diagnostic> diagnostics;
+    for (const Problem& problem : problems) {
+      const std::string& path = problem.paths.front();
+      const bool swept = std::find(plan.parameters.begin(), plan.parameters.begin() + plan.swept, path) !=
+                         plan.parameters.begin() + plan.swept;
+      diagnostics.push_back(loaded.source.at(swept ? "sweep.parameters." + path : path,
+                                             fmt::format("at sweep point {} ({}): {}", p, values, problem.message)));
+    }
+    throw ScenarioError(std::move(diagnostics));
+  }
+}
+
+}  // namespace
+
+SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides) {
+  SweepPlan plan;
+  const FieldRegistry registry(loaded.scenario);
+  plan.parameters = override_paths(overrides, registry, {});
+  set_units(registry, &plan);
+  std::vector<double> values;
+  for (const auto& path : plan.parameters) values.push_back(last_value(overrides, path));
+  plan.points = plan.parameters.empty() ? PointTable::empty_rows(1) : PointTable(plan.parameters.size(), values);
+  plan.base = std::make_shared<const Scenario>(loaded.scenario);
+  plan.kept.push_back(std::make_shared<const Model>(loaded.scenario));
+  set_run_options(loaded.scenario, &plan);
+  return plan;
+}
+
+SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& recorded) {
+  const SweepSpec& spec = loaded.scenario.sweep;
+  if (spec.empty()) return single_point_plan(loaded, recorded);
+
+  SweepPlan plan;
+  set_run_options(loaded.scenario, &plan);
+  const FieldRegistry registry(loaded.scenario);
+  std::vector<double> swept = design_values(loaded.scenario, &plan);
   // Swept axes first, then any --set paths that are not swept.
-  for (const SweepAxis& a : spec.axes) plan.parameters.push_back(a.path);
+  for (const SweepAxis& a : spec.axes) {
+    plan.parameters.push_back(a.path);
+    plan.axis_fields.push_back(*registry.find(a.path));  // checked when the sweep was read
+  }
   plan.swept = static_cast<int>(spec.axes.size());
-  std::vector<Override> fixed;
-  for (const Override& o : overrides)
-    if (std::none_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == o.path; }))
-      fixed.push_back(o);
-  for (const auto& path : override_paths(fixed, loaded.parameters)) plan.parameters.push_back(path);
-  set_units(loaded, &plan);
+  for (const auto& path : override_paths(recorded, registry, spec)) plan.parameters.push_back(path);
+  set_units(registry, &plan);
   plan.design = std::string(to_string(spec.design));
   plan.samples = spec.samples;
 
-  for (const auto& row : values) {
-    std::vector<Override> point_overrides = applied;
-    SweepPoint point;
-    for (std::size_t k = 0; k < spec.axes.size(); ++k) {
-      point_overrides.push_back({spec.axes[k].path, fmt::format("{}", row[k])});
-      point.values.push_back(row[k]);
+  const std::size_t d = spec.axes.size();
+  const std::size_t width = plan.parameters.size();
+  if (width > d) {
+    std::vector<double> fixed;
+    for (std::size_t k = d; k < width; ++k) fixed.push_back(last_value(recorded, plan.parameters[k]));
+    std::vector<double> rows;
+    rows.reserve(swept.size() / d * width);
+    for (std::size_t p = 0; p < swept.size() / d; ++p) {
+      rows.insert(rows.end(), swept.begin() + static_cast<long>(p * d), swept.begin() + static_cast<long>((p + 1) * d));
+      rows.insert(rows.end(), fixed.begin(), fixed.end());
     }
-    for (std::size_t k = spec.axes.size(); k < plan.parameters.size(); ++k)
-      point.values.push_back(last_value(fixed, plan.parameters[k]));
-    // Each point passes the same validation as a --set, so cross-field rules
-    // (e.g. deployed below deployed_cap) hold at every point. Large plans keep
-    // only point 0's model; the others are resolved again when they run.
-    auto model = std::make_shared<const Model>(load_scenario(source, point_overrides).scenario);
-    if (plan.points.empty() || values.size() <= kKeptModels) point.model = std::move(model);
-    point.overrides = std::move(point_overrides);
-    plan.points.push_back(std::move(point));
+    swept = std::move(rows);
   }
-  plan.source = source;
-  if (values.size() > kKeptModels) plan.cache = std::make_shared<ModelCache>();
+  plan.points = PointTable(width, std::move(swept));
+  plan.base = std::make_shared<const Scenario>(loaded.scenario);
+  check_points(loaded, plan);
+  const std::size_t kept = plan.points.size() <= kKeptModels ? plan.points.size() : 1;
+  for (std::size_t p = 0; p < kept; ++p)
+    plan.kept.push_back(std::make_shared<const Model>(plan.scenario_of(static_cast<std::int64_t>(p))));
+  if (kept < plan.points.size()) plan.cache = std::make_shared<ModelCache>();
   return plan;
 }
 

@@ -63,7 +63,9 @@ PointAccumulator::PointAccumulator(std::int64_t max_replications, const Model& m
 
 void PointAccumulator::add(const BlockResult& block) {
   Pending& p = pending_[block.spec.point];
-  if (p.agreed.empty()) {
+  // A point's first block sizes its counts (rung_count is never empty; agreed
+  // is empty in a scenario without issues, so it cannot tell).
+  if (p.rung_count.empty()) {
     p.agreed.assign(issues_, 0);
     p.rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
   }

@@ -159,15 +159,14 @@ inline int draw_type(const std::vector<ResolveType>& types, double u) {
 inline Strengths attrition(const Scenario& sc, double a, double b, double alpha_sum, double beta_sum, int rung) {
   const double alpha = a > 0.0 ? alpha_sum / a : alpha_sum;
   const double beta = b > 0.0 ? beta_sum / b : beta_sum;
-  const Escalation& esc = sc.escalation;
-  const double intensity = rung >= esc.full_war_rung ? 1.0 : esc.limited_war_intensity;
+  const double intensity = rung >= sc.escalation.full_war_rung ? 1.0 : sc.combat.limited_war_intensity;
   const double dt = sc.run.dt_days;
-  return sc.law == LanchesterLaw::kSquare ? lanchester_square({a, b}, intensity * alpha, intensity * beta, dt)
+  return sc.combat.law == LanchesterLaw::kSquare ? lanchester_square({a, b}, intensity * alpha, intensity * beta, dt)
                                           : lanchester_linear({a, b}, intensity * alpha, intensity * beta, dt);
 }
 // A side collapses below collapse_fraction of its strength when the war started.
-inline bool collapsed(const Escalation& esc, Strengths after, double start_attacker, double start_defender) {
-  return after.a <= esc.collapse_fraction * start_attacker || after.b <= esc.collapse_fraction * start_defender;
+inline bool collapsed(const CombatSettings& combat, Strengths after, double start_attacker, double start_defender) {
+  return after.a <= combat.collapse_fraction * start_attacker || after.b <= combat.collapse_fraction * start_defender;
 }
 
 // ---- Outcomes: the war outcome of a peak rung.

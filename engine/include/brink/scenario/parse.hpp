@@ -1,36 +1,22 @@
-// Scenario files (YAML, format v1): parsing, strict validation and `--set`
-// overrides. The parser collects every problem it finds, each as a Diagnostic
-// naming the file, line, column, key and value, before it gives up.
+// Scenario files (YAML, format v1): reading through the field table
+// (fields.hpp), strict validation, `--set` overrides and `--sweep` axes. The
+// reader collects every problem it finds, each as a Diagnostic naming the
+// file, line, column, key and value, before it gives up; overrides set fields
+// directly on the read scenario and are validated again (nothing is re-parsed).
 #pragma once
 
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "brink/scenario/diagnostic.hpp"
+#include "brink/scenario/fields.hpp"
 #include "brink/scenario/scenario.hpp"
 
 namespace brink {
-
-struct Diagnostic {
-  std::string source;  // file path, or the shipped scenario's name
-  int line = -1;       // 1-based; -1 when the value came from a --set override
-  int column = -1;     // 1-based
-  std::string message;
-
-  // "file:line:col: message", or "file: message" without a position.
-  std::string format() const;
-};
-
-// Thrown for bad input; holds every problem found. Maps to exit code 2.
-class ScenarioError : public std::runtime_error {
- public:
-  explicit ScenarioError(std::vector<Diagnostic> diagnostics);
-  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
-
- private:
-  std::vector<Diagnostic> diagnostics_;
-};
 
 struct ScenarioSource {
   std::string label;  // shown in diagnostics
@@ -45,23 +31,25 @@ struct Override {
 // Parses "PATH=VALUE"; throws ScenarioError naming the argument if malformed.
 Override parse_override(std::string_view assignment);
 
-// A field reachable by a dotted path: numbers can be set and swept; text and
-// true/false fields (combat.law, run.decisions, ...) can be set.
-struct ParameterInfo {
-  std::string path;  // e.g. "actors.RUS.forces.deployed"
-  double min = 0.0;
-  double max = 0.0;
-  bool integer = false;
-  std::string unit;
-  bool numeric = true;
+// Where each path of a scenario file is: the value's line and column (a
+// mapping's path gives the mapping). Problems found after reading (--set,
+// sweep points, cross-field rules) are reported at their field through it.
+struct SourceMap {
+  std::string label;
+  std::unordered_map<std::string, std::pair<int, int>> where;
+  // A diagnostic at `path`, or at its nearest enclosing path in the file.
+  Diagnostic at(const std::string& path, std::string message) const;
 };
 
 struct LoadedScenario {
-  Scenario scenario;
-  std::vector<ParameterInfo> parameters;  // every settable numeric field, in file order
+  Scenario scenario;                      // validated, overrides applied
+  std::vector<ParameterInfo> parameters;  // every settable field, in file order
+  SourceMap source;
+  std::vector<Override> overrides;  // the --set overrides applied, in order
 };
 
-// Parses and validates; applies the overrides in order. Throws ScenarioError.
+// Parses and validates; applies the overrides in order by setting fields
+// (nothing is parsed again), then validates again. Throws ScenarioError.
 LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides = {});
 
 // Reads a file into a ScenarioSource; throws ScenarioError if unreadable.
@@ -77,6 +65,22 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
 // A number as scenario files write it (finite, YAML digit separators allowed:
 // "100_000"); false if `text` is not one.
 bool parse_scenario_number(const std::string& text, double* value);
+
+// Sets `overrides` on a loaded scenario and validates it; a problem that
+// involves an overridden field names that --set. Throws ScenarioError.
+void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides);
+
+// Diagnostics for problems found by `validate` on a loaded scenario: at the
+// --set that set a field involved, else at the field's place in the file.
+std::vector<Diagnostic> locate(const LoadedScenario& loaded, const std::vector<Problem>& problems);
+
+// Checks one sweep axis against the registry (known, numeric, a model
+// parameter, values or range fitting the design and the field's range);
+// returns the problem, or "" if none.
+std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design, const std::vector<ParameterInfo>& parameters);
+
+// Levenshtein distance, for "did you mean" hints.
+std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // Up to `limit` paths nearest to `path` by edit distance, nearest first.
 std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& parameters, std::string_view path,

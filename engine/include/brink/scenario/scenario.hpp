@@ -60,10 +60,11 @@ struct ActionSpec {
   double amount = 0.0;      // troops moved by mobilize/deploy/withdraw/raise_readiness [troops]
   double cost = 0.0;        // cost of taking the action once [utils]
   double tension = 0.0;     // tension added when taken [tension]
-  double concession = 0.0;  // position step for propose/concede [position units, 0..1]
-  double effect = 0.0;      // sanction: target effectiveness loss; arm_partner: gain [fraction]
+  double concession = 0.1;  // position step for propose/concede [position units, 0..1]
+  double effect = 0.1;      // sanction: target effectiveness loss; arm_partner: gain [fraction]
   int target = -1;          // actor index for attack/sanction/arm_partner/retaliate, -1 if none
   int rung = -1;            // the ladder rises to at least this rung when taken, -1 if none
+  bool implied = false;     // not in the file: the reader's default menu (not a settable path)
 };
 
 struct Forces {
@@ -72,7 +73,7 @@ struct Forces {
   double reserve = 0.0;            // mobilizable [troops]
   double mobilization_rate = 0.0;  // max reserve -> ready flow [troops/day]
   double deployment_rate = 0.0;    // max ready <-> deployed flow [troops/day]
-  double deployed_cap = 0.0;       // max troops in theatre [troops]
+  double deployed_cap = 1e8;       // max troops in theatre [troops]
 };
 
 // Richardson (1960): dD_i/dt = reaction * sum_{j adversary} D_j - fatigue * D_i + grievance.
@@ -101,6 +102,10 @@ struct ResolveType {
   double prior = 1.0;                           // probability of this type [-]; an actor's priors sum to 1
   double resolve = 1.0;                         // willingness to fight and honour commitments [0..1]
   std::array<double, kFeatureCount> weights{};  // the actor's weights with this type's overrides
+  // Bit k set: weights[k] was given for this type; the others follow the
+  // actor's decision.weights (see derive_type_weights in fields.hpp).
+  std::uint32_t own_weights = 0;
+  bool implied = false;  // not in the file: the reader's single default type (not a settable path)
 };
 
 struct Actor {
@@ -144,15 +149,20 @@ struct Escalation {
   int limited_war_rung = 0;  // first rung at which fighting takes place
   int full_war_rung = 0;
   int alliance_war_rung = 0;
-  double initial_tension = 0.0;        // [tension]
-  double tension_decay = 0.0;          // [1/day]
-  double agreement_relief = 0.0;       // tension removed when an issue is agreed [tension]
-  double limited_war_intensity = 0.3;  // share of forces engaged below full war [-]
-  double collapse_fraction = 0.3;      // a side collapses below this share of its start strength [-]
+  double initial_tension = 0.0;   // [tension]
+  double tension_decay = 0.0;     // [1/day]
+  double agreement_relief = 0.0;  // tension removed when an issue is agreed [tension]
   Incidents incidents;
 };
 
 enum class LanchesterLaw : std::uint8_t { kSquare, kLinear };
+
+// The scenario-level `combat:` section (the actors' own coefficients are Actor::combat).
+struct CombatSettings {
+  LanchesterLaw law = LanchesterLaw::kSquare;
+  double limited_war_intensity = 0.3;  // share of forces engaged below full war [-]
+  double collapse_fraction = 0.3;      // a side collapses below this share of its start strength [-]
+};
 
 struct Issue {
   std::string id;
@@ -250,7 +260,7 @@ struct Scenario {
   std::vector<Actor> actors;
   Relations relations;
   Escalation escalation;
-  LanchesterLaw law = LanchesterLaw::kSquare;
+  CombatSettings combat;
   Negotiation negotiation;
   std::vector<Event> events;
   RunSettings run;

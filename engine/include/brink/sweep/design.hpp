@@ -26,8 +26,9 @@ struct Axis {
 
 enum class DesignKind { kGrid, kRandom, kLhs, kSobol };
 
-// Dimensions covered by the built-in Joe–Kuo direction numbers (every primitive
-// polynomial of degree <= 13 in new-joe-kuo-6.21201, plus dimension 1).
+// Dimensions offered for Sobol' designs: Boost.Random's Joe–Kuo table
+// (new-joe-kuo-6.21201) has 3,667; the first 1,111 (every primitive
+// polynomial of degree <= 13, plus dimension 1) are checked against SciPy.
 inline constexpr int kMaxSobolDimensions = 1111;
 
 // `samples` points in [0, 1)^dimensions, one vector of `dimensions` coordinates
@@ -69,6 +70,11 @@ std::vector<std::vector<double>> scrambled_sobol(int dimensions, std::int64_t co
 // log axis with min <= 0.
 std::vector<std::vector<double>> sweep_points(DesignKind kind, const std::vector<Axis>& axes, std::int64_t samples,
                                               std::uint64_t seed);
+
+// The grid of the axes' values as one flat row-major matrix (points × axes),
+// in sweep_points(kGrid, ...) order, without a vector per point. Throws like
+// sweep_points.
+std::vector<double> grid_values(const std::vector<Axis>& axes);
 
 // Saltelli's plan for first-order and total Sobol' indices of d = axes.size()
 // parameters from base_samples = N rows: matrices A and B (N x d) are the first

@@ -1,10 +1,16 @@
-// A sweep plan is a value: the points (each a resolved scenario), the
-// replication rule and the fixed cut of replications into blocks. Executors
-// only schedule it; any thread or rank can run any block.
+// A sweep plan is a value: the base scenario, the points (a row of parameter
+// values each), the replication rule and the fixed cut of replications into
+// blocks. Executors only schedule it; any thread or rank can run any block.
+//
+// A point's scenario is the base scenario with the point's axis values set
+// through the field table: nothing is parsed per point and no Scenario is
+// held per point. Plan memory is the values: points × parameters doubles.
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -13,10 +19,56 @@
 
 namespace brink {
 
-struct SweepPoint {
-  std::vector<double> values;          // one per SweepPlan::parameters
-  std::vector<Override> overrides;     // what resolves the point's scenario from the plan's source
-  std::shared_ptr<const Model> model;  // kept for small plans; else resolved on demand (see model_of)
+// One point's row of values, one per SweepPlan::parameters.
+struct PointView {
+  std::span<const double> values;
+};
+
+// The points of a plan as one points × width matrix of values.
+class PointTable {
+ public:
+  PointTable() = default;
+  PointTable(std::size_t width, std::vector<double> values)
+      : width_(width), count_(width ? values.size() / width : 0), values_(std::move(values)) {}
+  // A table of `count` points without parameters (a single point, or --set of settings only).
+  static PointTable empty_rows(std::size_t count) {
+    PointTable t;
+    t.count_ = count;
+    return t;
+  }
+  std::size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  std::size_t width() const { return width_; }
+  PointView operator[](std::size_t point) const {
+    return {std::span<const double>(values_.data() + point * width_, width_)};
+  }
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = PointView;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = PointView;
+    iterator(const PointTable* table, std::size_t i) : table_(table), i_(i) {}
+    PointView operator*() const { return (*table_)[i_]; }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const iterator& other) const { return i_ == other.i_; }
+
+   private:
+    const PointTable* table_;
+    std::size_t i_;
+  };
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, count_}; }
+
+ private:
+  std::size_t width_ = 0;
+  std::size_t count_ = 0;
+  std::vector<double> values_;
 };
 
 // The run settings of the plan, as the scenario (after --seed etc.) gives them;
@@ -33,40 +85,44 @@ class ModelCache;
 struct SweepPlan {
   std::vector<std::string> parameters;       // dotted paths: the swept axes first, then fixed --set fields
   int swept = 0;                             // how many of `parameters` are sweep axes
-  std::vector<std::string> parameter_units;  // per parameter, from the scenario's registry
+  std::vector<std::string> parameter_units;  // per parameter, from the field table
   std::string design;                        // "" for a single point, else grid/random/lhs/sobol
   std::int64_t samples = 0;                  // design samples (Saltelli: base rows N)
-  std::vector<SweepPoint> points;
+  PointTable points;
   ReplicationRule rule;
   std::int64_t replications = 0;  // per point: the most any point can run (rule.max)
-  RunOptions options;
+  RunOptions options;             // from the base scenario's run and output settings
   bool write_runs = true;         // per-replication variables in the file
   bool sensitivity = false;       // points are a Saltelli plan
   std::int64_t base_samples = 0;  // Saltelli's N
 
+  std::int64_t point_count() const { return static_cast<std::int64_t>(points.size()); }
   std::int64_t blocks_per_point() const { return (replications + kBlockLanes - 1) / kBlockLanes; }
-  std::int64_t total_blocks() const { return blocks_per_point() * static_cast<std::int64_t>(points.size()); }
+  std::int64_t total_blocks() const { return blocks_per_point() * point_count(); }
   // Block `index` of `point`; the last block of a point may be short.
   BlockSpec block(std::int64_t point, std::int64_t index) const;
   // Blocks numbered point-major (point · blocks_per_point + index).
   BlockSpec block(std::int64_t flat_index) const;
-  // The scenario resolved at `point`. Large sweeps keep only point 0 resolved
-  // and resolve others on demand (about 1.5 ms each, cached for the few points
-  // in flight), so memory does not grow with the number of points.
+  // The scenario at `point`: the base with the point's axis values set.
+  Scenario scenario_of(std::int64_t point) const;
+  // The model at `point`. Small plans keep every model; large ones keep point
+  // 0 and build the others when they run (cached for the few points in
+  // flight), so memory does not grow with the number of points.
   std::shared_ptr<const Model> model_of(std::int64_t point) const;
-  const Model& model(std::int64_t point) const { return *model_of(point); }  // point 0, or kept models
+  const Model& model(std::int64_t point) const { return *model_of(point); }
 
-  ScenarioSource source;              // the scenario text points are resolved from
-  std::shared_ptr<ModelCache> cache;  // empty when every point keeps its model
+  std::shared_ptr<const Scenario> base;            // validated, every --set applied, no axis value
+  std::vector<FieldRef> axis_fields;               // per sweep axis: the field it sets
+  std::vector<std::shared_ptr<const Model>> kept;  // small plans: every point's model; else point 0's
+  std::shared_ptr<ModelCache> cache;               // large plans only
 };
 
-// The plan a loaded scenario describes: one point, or the points of its sweep,
-// each resolved from `source` with `applied` (every override the scenario was
-// loaded with) plus the point's axis values, through the same validation as a
-// --set. `recorded` (the --set overrides) become parameters of the file.
-// Throws ScenarioError if a point's scenario is invalid.
-SweepPlan make_plan(const ScenarioSource& source, const LoadedScenario& loaded, const std::vector<Override>& applied,
-                    const std::vector<Override>& recorded);
+// The plan a loaded scenario describes: one point, or the points of its
+// sweep. Every point is checked by the validation rules its axes touch (the
+// rest hold for the base scenario); a problem names the point, its axis
+// values and the field's place in the file. `recorded` (the --set overrides)
+// become parameters of the file. Throws ScenarioError.
+SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& recorded);
 
 // One point: the scenario with its overrides (kept for tests and benchmarks).
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides);

@@ -1,0 +1,140 @@
+// The field table: every settable scenario field declared once (path pattern,
+// struct member, default, valid range, unit, meaning). It drives the YAML
+// reader's key checks and reading, the `--set`/`--sweep` registry, the
+// YAML-free `validate`, and the tables of docs/scenario-format.md and
+// docs/model.md. Adding a field to a section means adding one row here.
+//
+// No YAML here: a Scenario built in C++ is checked by the same `validate`.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "brink/scenario/scenario.hpp"
+
+namespace brink {
+
+enum class FieldKind : std::uint8_t {
+  kNumber,   // a finite real
+  kInteger,  // a whole number
+  kBoolean,  // true / false (stored as 1 / 0 through get/set)
+  kChoice,   // one of `choices` (stored as its index through get/set)
+};
+
+// The element a concrete path names: one index per '*' of the field's section
+// pattern, then the index of a data-named key (a feature, an actor).
+using FieldIndex = std::array<int, 3>;
+
+struct FieldSpec {
+  std::string_view section = {};  // pattern, '*' per collection element: "actors.*.forces"
+  std::string_view key = {};  // "deployed"; "*" when the keys are data (weights by feature, positions by actor, ...)
+  FieldKind kind = FieldKind::kNumber;
+  double fallback = 0.0;  // the value when the key is absent (the struct's default)
+  double min = 0.0;
+  double max = 0.0;
+  std::string_view unit = {};    // "" when dimensionless
+  std::string_view symbol = {};  // the model's symbol (docs/model.md), "" if none
+  std::string_view meaning = {};
+  bool required = false;
+  bool sweepable = true;                        // run and output settings are not model parameters
+  std::span<const std::string_view> choices{};  // kChoice: the names, in index order
+  double (*get)(const Scenario&, FieldIndex) = nullptr;
+  void (*set)(Scenario&, FieldIndex, double) = nullptr;
+  // Whether the field exists for this element (e.g. `amount` only for troop actions); null: always.
+  bool (*applies)(const Scenario&, FieldIndex) = nullptr;
+
+  std::string pattern() const { return std::string(section) + "." + std::string(key); }
+};
+
+// Every row, grouped by section in file order.
+std::span<const FieldSpec> field_table();
+// The rows of one section pattern, in table order.
+std::vector<const FieldSpec*> section_fields(std::string_view section);
+
+// A field reachable by a dotted path: numbers can be set and swept; text and
+// true/false fields (combat.law, run.decisions, ...) can be set.
+struct ParameterInfo {
+  std::string path;  // e.g. "actors.RUS.forces.deployed"
+  double min = 0.0;
+  double max = 0.0;
+  bool integer = false;
+  std::string unit;
+  bool numeric = true;
+};
+
+// One concrete field of a scenario: its row and its element.
+struct FieldRef {
+  const FieldSpec* spec = nullptr;
+  FieldIndex index{-1, -1, -1};
+  double get(const Scenario& s) const { return spec->get(s, index); }
+  void set(Scenario& s, double value) const { spec->set(s, index, value); }
+};
+
+// The settable paths of one scenario, in file order; a path resolves once, in
+// constant time, to its FieldRef.
+class FieldRegistry {
+ public:
+  explicit FieldRegistry(const Scenario& scenario);
+  const std::vector<ParameterInfo>& parameters() const { return parameters_; }
+  // Null if no field has this path.
+  const FieldRef* find(std::string_view path) const;
+  const FieldRef& ref(std::size_t i) const { return refs_[i]; }
+  std::size_t size() const { return refs_.size(); }
+
+ private:
+  std::vector<ParameterInfo> parameters_;
+  std::vector<FieldRef> refs_;
+  std::unordered_map<std::string_view, std::size_t> by_path_;  // views into parameters_[i].path
+};
+
+// The text of a value as a field of this kind takes it: numbers as scenario
+// files write them ("100_000"), true/false, a choice's name. Returns "" and
+// sets *value, or returns the problem as "must be ..., got '...'" (without
+// the path).
+std::string field_value_from_text(const FieldSpec& spec, const std::string& text, double* value);
+// "" if `value` is valid for the field on its own (range, whole number), else
+// the problem, e.g. "'actors.A.forces.deployed' must be in [0, 1e8] troops, got -5".
+// `as_written` (the value's text, if any) is quoted in the message instead of `value`.
+std::string field_value_problem(const FieldSpec& spec, const std::string& path, double value,
+                                std::string_view as_written = {});
+
+// A broken rule: `paths[0]` is where it is reported, the others are the
+// fields it also involves (an override of any of them is at fault).
+struct Problem {
+  std::vector<std::string> paths;
+  std::string message;
+};
+
+// A cross-field rule as a named function of field values. `inputs` are the
+// field patterns it reads (FieldSpec::pattern()), so that a sweep re-checks at
+// each point only the rules its axes touch (and, later, over whole ranges).
+struct Rule {
+  std::string_view name;
+  std::span<const std::string_view> inputs;  // empty: structure only, no field values
+  void (*check)(const Scenario&, std::vector<Problem>*);
+};
+std::span<const Rule> validation_rules();
+
+// Every problem of a scenario: each field's own range, then every rule.
+// A Scenario from any source (file, --set, sweep point, C++) passes through it.
+std::vector<Problem> validate(const Scenario& scenario);
+// The rules only (no structure checks): safe on a partly read scenario.
+std::vector<Problem> validate_values(const Scenario& scenario);
+// Throws ScenarioError (label "scenario") if validate finds anything.
+void validate_or_throw(const Scenario& scenario);
+
+// Types' weights that the type does not give itself follow the actor's
+// decision.weights; call after changing an actor's weights by hand.
+void derive_type_weights(Scenario& scenario);
+
+// Markdown table of the fields of `section` (a pattern), for the docs.
+std::string fields_markdown(std::string_view section);
+// Markdown table of every sweepable model parameter (docs/model.md).
+std::string parameters_markdown();
+
+}  // namespace brink

@@ -1,0 +1,403 @@
+// The field table and the registry of concrete paths built from it.
+#include "brink/scenario/fields.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace brink {
+namespace {
+
+// Field values travel as doubles; each member type takes them back here.
+void assign(double& member, double v) { member = v; }
+void assign(bool& member, double v) { member = v != 0.0; }
+void assign(int& member, double v) { member = static_cast<int>(v); }
+void assign(std::int64_t& member, double v) { member = static_cast<std::int64_t>(v); }
+void assign(std::uint64_t& member, double v) { member = static_cast<std::uint64_t>(v); }
+void assign(LanchesterLaw& member, double v) { member = static_cast<LanchesterLaw>(static_cast<int>(v)); }
+double value_of(LanchesterLaw law) { return static_cast<double>(static_cast<int>(law)); }
+template <typename T>
+double value_of(T v) {
+  return static_cast<double>(v);
+}
+
+// `expr` names the member through `s` (the scenario) and `i` (the FieldIndex).
+#define BRINK_MEMBER(expr)                               \
+  .get = [](const Scenario& s, FieldIndex i) -> double { \
+    (void)i;                                             \
+    return value_of(expr);                               \
+  },                                                     \
+  .set = [](Scenario& s, FieldIndex i, double v) {       \
+    (void)i;                                             \
+    assign(expr, v);                                     \
+  }
+
+constexpr std::string_view kBooleans[] = {"false", "true"};
+constexpr std::string_view kLaws[] = {"square", "linear"};
+constexpr std::string_view kRandomNumbers[] = {"independent", "common"};
+
+bool is_troop_action(const Scenario& s, FieldIndex i) {
+  const ActionKind k = s.actors[i[0]].actions[i[1]].kind;
+  return k == ActionKind::kMobilize || k == ActionKind::kDeploy || k == ActionKind::kWithdraw ||
+         k == ActionKind::kRaiseReadiness;
+}
+bool is_position_action(const Scenario& s, FieldIndex i) {
+  const ActionKind k = s.actors[i[0]].actions[i[1]].kind;
+  return k == ActionKind::kPropose || k == ActionKind::kConcede;
+}
+bool is_effect_action(const Scenario& s, FieldIndex i) {
+  const ActionKind k = s.actors[i[0]].actions[i[1]].kind;
+  return k == ActionKind::kSanction || k == ActionKind::kArmPartner;
+}
+bool is_adaptive(const Scenario& s, FieldIndex) { return s.run.rule.adaptive; }
+bool is_troop_event(const Scenario& s, FieldIndex i) { return s.events[i[0]].kind != EventKind::kAttack; }
+
+// A fixed count replaces an adaptive rule (as --replications N does).
+void set_replications(Scenario& s, FieldIndex, double v) {
+  s.run.rule.adaptive = false;
+  s.run.rule.min = s.run.rule.max = s.run.replications = static_cast<std::int64_t>(v);
+}
+void set_replications_min(Scenario& s, FieldIndex, double v) {
+  s.run.rule.min = s.run.replications = static_cast<std::int64_t>(v);
+}
+void set_actor_weight(Scenario& s, FieldIndex i, double v) {
+  Actor& a = s.actors[i[0]];
+  a.decision.weights[i[1]] = v;
+  for (ResolveType& t : a.types)
+    if (!((t.own_weights >> i[1]) & 1u)) t.weights[i[1]] = v;
+}
+void set_type_weight(Scenario& s, FieldIndex i, double v) {
+  ResolveType& t = s.actors[i[0]].types[i[1]];
+  t.weights[i[2]] = v;
+  t.own_weights |= 1u << i[2];
+}
+
+constexpr double kTroops = 1e8;
+constexpr double kMaxSeed = 9007199254740991.0;  // 2^53 - 1: every seed is exact in a double
+
+// One row per field, kept on few lines so the table reads as a table.
+// clang-format off
+const FieldSpec kFields[] = {
+    // run
+    {.section = "run", .key = "horizon_days", .fallback = 120, .min = 1e-9, .max = 1e6, .unit = "days",
+     .symbol = "$H$", .meaning = "simulated time span", .required = true, .sweepable = false, BRINK_MEMBER(s.run.horizon_days)},
+    {.section = "run", .key = "dt_days", .fallback = 1, .min = 1e-6, .max = 365, .unit = "days",
+     .symbol = "$\\Delta t$", .meaning = "step length; `horizon_days / dt_days` must not exceed 1,000,000", .required = true, .sweepable = false, BRINK_MEMBER(s.run.dt_days)},
+    {.section = "run", .key = "replications", .kind = FieldKind::kInteger, .fallback = 1000, .min = 1, .max = 4e9,
+     .unit = "replications", .symbol = "", .meaning = "replications per sweep point (`-n` overrides); a mapping `{min, max, ci_halfwidth}` makes the count adaptive", .sweepable = false,
+     .get = [](const Scenario& s, FieldIndex) { return static_cast<double>(s.run.rule.min); },
+     .set = set_replications},
+    {.section = "run.replications", .key = "min", .kind = FieldKind::kInteger, .fallback = 1000, .min = 1, .max = 4e9,
+     .unit = "replications", .symbol = "", .meaning = "adaptive: the first round, rounded up to whole blocks of 256 (at most `max`)", .required = true, .sweepable = false,
+     .get = [](const Scenario& s, FieldIndex) { return static_cast<double>(s.run.rule.min); },
+     .set = set_replications_min, .applies = is_adaptive},
+    {.section = "run.replications", .key = "max", .kind = FieldKind::kInteger, .fallback = 1000, .min = 1,
+     .max = 4e9, .unit = "replications", .symbol = "", .meaning = "adaptive: never more than this; at least `min`", .required = true,
+     .sweepable = false, BRINK_MEMBER(s.run.rule.max), .applies = is_adaptive},
+    {.section = "run.replications", .key = "ci_halfwidth", .fallback = 0.01, .min = 1e-6, .max = 0.5,
+     .unit = "probability", .symbol = "", .meaning = "adaptive: stop once every outcome probability's 95% Wilson half-width is at most this",
+     .required = true, .sweepable = false, BRINK_MEMBER(s.run.rule.ci_halfwidth), .applies = is_adaptive},
+    {.section = "run", .key = "seed", .kind = FieldKind::kInteger, .fallback = 1, .min = 0, .max = kMaxSeed,
+     .symbol = "", .meaning = "Philox key (`--seed` overrides); at most 2^53 - 1", .sweepable = false, BRINK_MEMBER(s.run.seed)},
+    {.section = "run", .key = "decisions", .kind = FieldKind::kBoolean, .fallback = 1,
+     .symbol = "", .meaning = "`false` switches all actor decisions off (analytic checks)", .sweepable = false,
+     .choices = kBooleans, BRINK_MEMBER(s.run.decisions)},
+    {.section = "run", .key = "random_numbers", .kind = FieldKind::kChoice, .fallback = 0,
+     .symbol = "", .meaning = "`common`: replication r draws the same stream at every sweep point (`sweep.random_numbers`, if given, replaces it)", .sweepable = false,
+     .choices = kRandomNumbers, BRINK_MEMBER(s.run.common_random)},
+    // output
+    {.section = "output", .key = "runs", .kind = FieldKind::kBoolean, .fallback = 1,
+     .symbol = "", .meaning = "`false`: per-point summaries only, no per-replication variables and no time series (`--summary-only`)", .sweepable = false,
+     .choices = kBooleans, BRINK_MEMBER(s.output.runs)},
+    {.section = "output", .key = "timeseries_every", .kind = FieldKind::kInteger, .fallback = 0, .min = 0,
+     .max = 1e6, .unit = "steps", .symbol = "", .meaning = "0 = no per-replication time series; K records every replication's state every K steps and puts the file's `step` axis on every K-th step", .sweepable = false,
+     BRINK_MEMBER(s.output.timeseries_every)},
+    // escalation
+    {.section = "escalation.tension", .key = "initial", .min = 0, .max = 1e3, .unit = "tension",
+     .symbol = "$T$ at step 0", .meaning = "tension at step 0", BRINK_MEMBER(s.escalation.initial_tension)},
+    {.section = "escalation.tension", .key = "decay", .min = 0, .max = 10, .unit = "1/day",
+     .symbol = "", .meaning = "exponential decay rate of tension", BRINK_MEMBER(s.escalation.tension_decay)},
+    {.section = "escalation.tension", .key = "agreement_relief", .min = 0, .max = 1e3, .unit = "tension",
+     .symbol = "", .meaning = "tension removed per agreed issue", BRINK_MEMBER(s.escalation.agreement_relief)},
+    {.section = "escalation.incidents", .key = "base_rate", .min = 0, .max = 100, .unit = "1/day",
+     .symbol = "$b$", .meaning = "incident hazard at zero tension and no contact", BRINK_MEMBER(s.escalation.incidents.base_rate)},
+    {.section = "escalation.incidents", .key = "tension_rate", .min = 0, .max = 100, .unit = "1/day/tension",
+     .symbol = "$r_T$", .meaning = "incident hazard per unit of tension", BRINK_MEMBER(s.escalation.incidents.tension_rate)},
+    {.section = "escalation.incidents", .key = "contact_rate", .min = 0, .max = 100,
+     .unit = "1/day per 100,000 troops", .symbol = "$r_C$", .meaning = "incident hazard per 100,000 troops of adversaries in contact",
+     BRINK_MEMBER(s.escalation.incidents.contact_rate)},
+    {.section = "escalation.incidents", .key = "tension_jump", .min = 0, .max = 1e3, .unit = "tension",
+     .symbol = "", .meaning = "tension added by an incident", BRINK_MEMBER(s.escalation.incidents.tension_jump)},
+    {.section = "escalation.incidents", .key = "escalation_probability", .min = 0, .max = 1, .unit = "probability",
+     .symbol = "", .meaning = "chance that an incident raises the ladder a rung",
+     BRINK_MEMBER(s.escalation.incidents.escalation_probability)},
+    // actors
+    {.section = "actors.*.forces", .key = "deployed", .min = 0, .max = kTroops, .unit = "troops",
+     .symbol = "$D_i^0$", .meaning = "troops in theatre", .required = true, BRINK_MEMBER(s.actors[i[0]].forces.deployed)},
+    {.section = "actors.*.forces", .key = "ready", .min = 0, .max = kTroops, .unit = "troops",
+     .symbol = "$R_i^0$", .meaning = "troops deployable at short notice", BRINK_MEMBER(s.actors[i[0]].forces.ready)},
+    {.section = "actors.*.forces", .key = "reserve", .min = 0, .max = kTroops, .unit = "troops",
+     .symbol = "$V_i^0$", .meaning = "mobilizable troops", BRINK_MEMBER(s.actors[i[0]].forces.reserve)},
+    {.section = "actors.*.forces", .key = "mobilization_rate", .min = 0, .max = kTroops, .unit = "troops/day",
+     .symbol = "$\\mu_i$", .meaning = "most troops moved from reserve to ready per day (bounds `mobilize`)",
+     BRINK_MEMBER(s.actors[i[0]].forces.mobilization_rate)},
+    {.section = "actors.*.forces", .key = "deployment_rate", .min = 0, .max = kTroops, .unit = "troops/day",
+     .symbol = "$\\delta_i$", .meaning = "per step, $\\delta_i\\Delta t$ is the transport budget shared by `deploy`/`withdraw` actions and drift",
+     BRINK_MEMBER(s.actors[i[0]].forces.deployment_rate)},
+    {.section = "actors.*.forces", .key = "deployed_cap", .fallback = kTroops, .min = 0, .max = kTroops,
+     .unit = "troops", .symbol = "$\\bar D_i$", .meaning = "most troops in theatre; at least `deployed`",
+     BRINK_MEMBER(s.actors[i[0]].forces.deployed_cap)},
+    {.section = "actors.*.posture", .key = "reaction", .min = 0, .max = 10, .unit = "1/day",
+     .symbol = "$k_i$", .meaning = "Richardson reaction to adversaries' deployed forces", BRINK_MEMBER(s.actors[i[0]].posture.reaction)},
+    {.section = "actors.*.posture", .key = "fatigue", .min = 0, .max = 10, .unit = "1/day",
+     .symbol = "$f_i$", .meaning = "Richardson fatigue on own deployed forces", BRINK_MEMBER(s.actors[i[0]].posture.fatigue)},
+    {.section = "actors.*.posture", .key = "grievance", .min = -1e7, .max = 1e7, .unit = "troops/day",
+     .symbol = "$g_i$", .meaning = "Richardson grievance: constant drift of deployed forces",
+     BRINK_MEMBER(s.actors[i[0]].posture.grievance)},
+    {.section = "actors.*.combat", .key = "effectiveness", .min = 0, .max = 10,
+     .unit = "1/day (square) or 1/(troop day) (linear)", .symbol = "$e_i$", .meaning = "Lanchester kill rate",
+     BRINK_MEMBER(s.actors[i[0]].combat.effectiveness)},
+    {.section = "actors.*.combat", .key = "defence_advantage", .fallback = 1, .min = 1e-3, .max = 1e3,
+     .symbol = "$d_i$", .meaning = "multiplier on effectiveness when on the defending side", BRINK_MEMBER(s.actors[i[0]].combat.defence_advantage)},
+    {.section = "actors.*.decision", .key = "rationality", .fallback = 1, .min = 0, .max = 1e6, .unit = "1/utils",
+     .symbol = "$\\lambda_i$", .meaning = "logit rationality; 0 = uniform choice, large = best response",
+     BRINK_MEMBER(s.actors[i[0]].decision.rationality)},
+    {.section = "actors.*.decision", .key = "patience_days", .fallback = 30, .min = 1e-3, .max = 1e6, .unit = "days",
+     .symbol = "$P_i$", .meaning = "days of talks before impatience sets in", BRINK_MEMBER(s.actors[i[0]].decision.patience_days)},
+    {.section = "actors.*.decision", .key = "ready_weight", .fallback = 0.5, .min = 0, .max = 1,
+     .symbol = "$\\omega_i$", .meaning = "weight of ready troops in force ratios", BRINK_MEMBER(s.actors[i[0]].decision.ready_weight)},
+    {.section = "actors.*.decision.weights", .key = "*", .min = -1e6, .max = 1e6, .unit = "utils",
+     .symbol = "", .meaning = "the actor's weight of a feature (`security`, `cost`, `escalation`, `issue_gain`, `settlement`, `war_gain`, `credibility`, `impatience`); the default for every type",
+     .get = [](const Scenario& s, FieldIndex i) { return s.actors[i[0]].decision.weights[i[1]]; },
+     .set = set_actor_weight},
+    {.section = "actors.*.types.*", .key = "prior", .fallback = 1, .min = 0, .max = 1, .unit = "probability",
+     .symbol = "$\\pi_{ik}$", .meaning = "probability of the type; an actor's priors must sum to 1 (within 1e-6)", .required = true,
+     BRINK_MEMBER(s.actors[i[0]].types[i[1]].prior)},
+    {.section = "actors.*.types.*", .key = "resolve", .fallback = 1, .min = 0, .max = 1,
+     .symbol = "$r_{ik}$", .meaning = "scales how much others' security and settlement terms, and an attacker's fear of this actor as a protector, weigh", BRINK_MEMBER(s.actors[i[0]].types[i[1]].resolve)},
+    {.section = "actors.*.types.*.weights", .key = "*", .min = -1e6, .max = 1e6, .unit = "utils",
+     .symbol = "$w_{ik,F}$", .meaning = "the type's weight of a feature; only the keys given replace the actor's `decision.weights`",
+     .get = [](const Scenario& s, FieldIndex i) { return s.actors[i[0]].types[i[1]].weights[i[2]]; },
+     .set = set_type_weight},
+    {.section = "actors.*.actions.*", .key = "cost", .min = -1e6, .max = 1e6, .unit = "utils",
+     .symbol = "$c_a$", .meaning = "cost of taking the action once", BRINK_MEMBER(s.actors[i[0]].actions[i[1]].cost)},
+    {.section = "actors.*.actions.*", .key = "tension", .min = -1e3, .max = 1e3, .unit = "tension",
+     .symbol = "$\\tau_a$", .meaning = "added to tension when taken", BRINK_MEMBER(s.actors[i[0]].actions[i[1]].tension)},
+    {.section = "actors.*.actions.*", .key = "amount", .min = 0, .max = kTroops, .unit = "troops",
+     .symbol = "$N_a$", .meaning = "troops moved (mobilize, deploy, withdraw, raise_readiness only)", .required = true,
+     BRINK_MEMBER(s.actors[i[0]].actions[i[1]].amount), .applies = is_troop_action},
+    {.section = "actors.*.actions.*", .key = "concession", .fallback = 0.1, .min = 0, .max = 1, .unit = "position",
+     .symbol = "$\\kappa_a$", .meaning = "position step (propose, concede only)", BRINK_MEMBER(s.actors[i[0]].actions[i[1]].concession),
+     .applies = is_position_action},
+    {.section = "actors.*.actions.*", .key = "effect", .fallback = 0.1, .min = 0, .max = 1, .unit = "fraction",
+     .symbol = "$\\epsilon_a$", .meaning = "target's effectiveness loss (sanction) or gain (arm_partner) (those kinds only)",
+     BRINK_MEMBER(s.actors[i[0]].actions[i[1]].effect), .applies = is_effect_action},
+    // relations
+    {.section = "relations.commitments.*", .key = "strength", .min = 0, .max = 1,
+     .symbol = "$c_{ji}$", .meaning = "0 = none, 1 = treaty-bound collective defence", .required = true,
+     BRINK_MEMBER(s.relations.commitments[i[0]].strength)},
+    // combat
+    {.section = "combat", .key = "law", .kind = FieldKind::kChoice, .fallback = 0,
+     .symbol = "", .meaning = "Lanchester aimed fire (square) or area fire (linear)", .choices = kLaws, BRINK_MEMBER(s.combat.law)},
+    {.section = "combat", .key = "limited_war_intensity", .fallback = 0.3, .min = 0, .max = 1,
+     .symbol = "$\\iota$", .meaning = "share of the kill rates below `full_war`", BRINK_MEMBER(s.combat.limited_war_intensity)},
+    {.section = "combat", .key = "collapse_fraction", .fallback = 0.3, .min = 0, .max = 1,
+     .symbol = "$\\chi$", .meaning = "a side collapses at or below this share of its starting strength", BRINK_MEMBER(s.combat.collapse_fraction)},
+    // negotiation
+    {.section = "negotiation", .key = "acceptance_window", .fallback = 0.1, .min = 0, .max = 1, .unit = "position",
+     .symbol = "$\\Omega$", .meaning = "an issue is agreed when max - min of the parties' positions is at most this",
+     BRINK_MEMBER(s.negotiation.acceptance_window)},
+    {.section = "negotiation", .key = "drawdown", .fallback = 0.5, .min = 0, .max = 1,
+     .symbol = "$\\eta$", .meaning = "after a settlement each actor's deployed forces fall, at `deployment_rate`, to this share of its starting `forces.deployed`",
+     BRINK_MEMBER(s.negotiation.drawdown)},
+    {.section = "negotiation.issues.*", .key = "core", .kind = FieldKind::kBoolean, .fallback = 0,
+     .symbol = "", .meaning = "settlement needs every core issue agreed", .choices = kBooleans,
+     BRINK_MEMBER(s.negotiation.issues[i[0]].core)},
+    {.section = "negotiation.issues.*.positions", .key = "*", .min = 0, .max = 1,
+     .symbol = "$p_{ki}$", .meaning = "an actor's starting position; an actor left out has 0", BRINK_MEMBER(s.negotiation.issues[i[0]].position[i[1]])},
+    {.section = "negotiation.issues.*.salience", .key = "*", .min = 0, .max = 1,
+     .symbol = "$s_{ki}$", .meaning = "0 = not a party, 1 = non-negotiable (never moves); an actor left out has 0", BRINK_MEMBER(s.negotiation.issues[i[0]].salience[i[1]])},
+    // events
+    {.section = "events.*", .key = "day", .min = 0, .max = 1e6, .unit = "days",
+     .symbol = "", .meaning = "fires in the step with step·dt <= day < (step+1)·dt; at most `run.horizon_days`", .required = true,
+     BRINK_MEMBER(s.events[i[0]].day)},
+    {.section = "events.*", .key = "*", .min = 0, .max = kTroops, .unit = "troops",
+     .symbol = "$N_e$", .meaning = "troops of a deploy, withdraw, mobilize, demobilize or reinforce event (the verb the event has)",
+     BRINK_MEMBER(s.events[i[0]].troops), .applies = is_troop_event},
+};
+
+// clang-format on
+
+#undef BRINK_MEMBER
+
+std::string join_names(std::span<const std::string_view> names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out += fmt::format("{}'{}'", i == 0 ? "" : (i + 1 == names.size() ? " or " : ", "), names[i]);
+  return out;
+}
+
+// Calls emit(spec, index, path) for every field of one section element.
+template <typename Emit>
+void emit_section(const Scenario& s, std::string_view section, const std::string& path, FieldIndex index, Emit& emit) {
+  for (const FieldSpec& f : kFields) {
+    if (f.section != section) continue;
+    if (f.applies && !f.applies(s, index)) continue;
+    if (f.key != "*") {
+      emit(f, index, path + "." + std::string(f.key));
+      continue;
+    }
+    // Data-named keys fill the first free index slot.
+    const auto slot = static_cast<std::size_t>(std::find(index.begin(), index.end(), -1) - index.begin());
+    FieldIndex at = index;
+    if (section.ends_with(".weights")) {
+      for (int k = 0; k < kFeatureCount; ++k) {
+        at[slot] = k;
+        emit(f, at, path + "." + std::string(feature_names()[k]));
+      }
+    } else if (section.starts_with("negotiation.issues")) {
+      for (int a = 0; a < s.actor_count(); ++a) {
+        at[slot] = a;
+        emit(f, at, path + "." + s.actors[a].id);
+      }
+    } else if (section == "events.*") {
+      emit(f, index, path + "." + std::string(to_string(s.events[index[0]].kind)));
+    }
+  }
+}
+
+// Every field of a scenario in file order (the order of its sections in a
+// scenario file and of the elements within them).
+template <typename Emit>
+void for_each_field(const Scenario& s, Emit emit) {
+  emit_section(s, "run", "run", {-1, -1, -1}, emit);
+  emit_section(s, "run.replications", "run.replications", {-1, -1, -1}, emit);
+  emit_section(s, "output", "output", {-1, -1, -1}, emit);
+  emit_section(s, "escalation.tension", "escalation.tension", {-1, -1, -1}, emit);
+  emit_section(s, "escalation.incidents", "escalation.incidents", {-1, -1, -1}, emit);
+  for (int a = 0; a < s.actor_count(); ++a) {
+    const Actor& actor = s.actors[a];
+    const std::string ap = "actors." + actor.id;
+    for (const char* part : {"forces", "posture", "combat", "decision", "decision.weights"})
+      emit_section(s, std::string("actors.*.") + part, ap + "." + part, {a, -1, -1}, emit);
+    for (int t = 0; t < static_cast<int>(actor.types.size()); ++t) {
+      if (actor.types[t].implied) continue;
+      const std::string tp = ap + ".types." + actor.types[t].name;
+      emit_section(s, "actors.*.types.*", tp, {a, t, -1}, emit);
+      emit_section(s, "actors.*.types.*.weights", tp + ".weights", {a, t, -1}, emit);
+    }
+    for (int x = 0; x < static_cast<int>(actor.actions.size()); ++x)
+      if (!actor.actions[x].implied)
+        emit_section(s, "actors.*.actions.*", ap + ".actions." + actor.actions[x].name, {a, x, -1}, emit);
+  }
+  for (int c = 0; c < static_cast<int>(s.relations.commitments.size()); ++c)
+    emit_section(s, "relations.commitments.*", fmt::format("relations.commitments.{}", c), {c, -1, -1}, emit);
+  emit_section(s, "combat", "combat", {-1, -1, -1}, emit);
+  emit_section(s, "negotiation", "negotiation", {-1, -1, -1}, emit);
+  for (int k = 0; k < static_cast<int>(s.negotiation.issues.size()); ++k) {
+    const std::string ip = "negotiation.issues." + s.negotiation.issues[k].id;
+    emit_section(s, "negotiation.issues.*", ip, {k, -1, -1}, emit);
+    emit_section(s, "negotiation.issues.*.positions", ip + ".positions", {k, -1, -1}, emit);
+    emit_section(s, "negotiation.issues.*.salience", ip + ".salience", {k, -1, -1}, emit);
+  }
+  for (int e = 0; e < static_cast<int>(s.events.size()); ++e)
+    emit_section(s, "events.*", fmt::format("events.{}", e), {e, -1, -1}, emit);
+}
+
+}  // namespace
+
+std::span<const FieldSpec> field_table() { return kFields; }
+
+std::vector<const FieldSpec*> section_fields(std::string_view section) {
+  std::vector<const FieldSpec*> out;
+  for (const FieldSpec& f : kFields)
+    if (f.section == section) out.push_back(&f);
+  return out;
+}
+
+FieldRegistry::FieldRegistry(const Scenario& scenario) {
+  for_each_field(scenario, [&](const FieldSpec& f, FieldIndex index, std::string path) {
+    const bool numeric = f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger;
+    parameters_.push_back({std::move(path), numeric ? f.min : 0.0, numeric ? f.max : 0.0, f.kind == FieldKind::kInteger,
+                           numeric ? std::string(f.unit) : std::string(), numeric});
+    refs_.push_back({&f, index});
+  });
+  by_path_.reserve(parameters_.size());
+  for (std::size_t i = 0; i < parameters_.size(); ++i) by_path_.emplace(parameters_[i].path, i);
+}
+
+const FieldRef* FieldRegistry::find(std::string_view path) const {
+  const auto it = by_path_.find(path);
+  return it == by_path_.end() ? nullptr : &refs_[it->second];
+}
+
+std::string field_value_from_text(const FieldSpec& spec, const std::string& text, double* value) {
+  if (spec.kind == FieldKind::kBoolean || spec.kind == FieldKind::kChoice) {
+    const auto it = std::find(spec.choices.begin(), spec.choices.end(), text);
+    if (it == spec.choices.end())
+      return spec.kind == FieldKind::kBoolean ? "must be true or false"
+                                              : fmt::format("must be {}", join_names(spec.choices));
+    *value = static_cast<double>(it - spec.choices.begin());
+    return {};
+  }
+  std::string cleaned;
+  for (char c : text)
+    if (c != '_') cleaned += c;  // YAML 1.1 digit separators: 100_000
+  const char* first = cleaned.data();
+  const char* last = cleaned.data() + cleaned.size();
+  if (first != last && *first == '+') ++first;
+  const auto [end, ec] = std::from_chars(first, last, *value);
+  if (cleaned.empty() || ec != std::errc() || end != last || !std::isfinite(*value))
+    return fmt::format("must be a finite number{}",
+                       spec.unit.empty() ? std::string() : fmt::format(" [{}]", spec.unit));
+  return {};
+}
+
+std::string field_value_problem(const FieldSpec& spec, const std::string& path, double value,
+                                std::string_view as_written) {
+  if (spec.kind == FieldKind::kBoolean || spec.kind == FieldKind::kChoice) {
+    if (value != std::floor(value) || value < 0 || value >= static_cast<double>(spec.choices.size()))
+      return fmt::format("'{}' must be {}", path, join_names(spec.choices));
+    return {};
+  }
+  const std::string shown = as_written.empty() ? fmt::format("{}", value) : std::string(as_written);
+  if (!std::isfinite(value)) return fmt::format("'{}' must be a finite number, got {}", path, shown);
+  if (spec.kind == FieldKind::kInteger && value != std::floor(value))
+    return fmt::format("'{}' must be a whole number, got '{}'", path, shown);
+  if (value < spec.min || value > spec.max)
+    return fmt::format("'{}' must be in [{}, {}]{}, got {}", path, spec.min, spec.max,
+                       spec.unit.empty() ? std::string() : fmt::format(" {}", spec.unit), shown);
+  return {};
+}
+
+void derive_type_weights(Scenario& scenario) {
+  for (Actor& a : scenario.actors)
+    for (ResolveType& t : a.types)
+      for (int k = 0; k < kFeatureCount; ++k)
+        if (!((t.own_weights >> k) & 1u)) t.weights[k] = a.decision.weights[k];
+}
+
+std::vector<Problem> validate(const Scenario& scenario) {
+  std::vector<Problem> problems;
+  for (const Rule& rule : validation_rules())
+    if (rule.inputs.empty()) rule.check(scenario, &problems);
+  if (!problems.empty()) return problems;  // field paths need a sound structure
+  for_each_field(scenario, [&](const FieldSpec& f, FieldIndex index, const std::string& path) {
+    if (std::string problem = field_value_problem(f, path, f.get(scenario, index)); !problem.empty())
+      problems.push_back({{path}, std::move(problem)});
+  });
+  std::vector<Problem> rules = validate_values(scenario);
+  problems.insert(problems.end(), rules.begin(), rules.end());
+  return problems;
+}
+
+std::vector<Problem> validate_values(const Scenario& scenario) {
+  std::vector<Problem> problems;
+  for (const Rule& rule : validation_rules())
+    if (!rule.inputs.empty()) rule.check(scenario, &problems);
+  return problems;
+}
+
+}  // namespace brink

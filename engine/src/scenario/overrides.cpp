@@ -1,0 +1,217 @@
+// --set overrides and --sweep axes: values set directly on a read scenario
+// through the field table, then validated; nothing is parsed again.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "brink/scenario/parse.hpp"
+
+namespace brink {
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
+
+bool parse_design_name(std::string_view name, SweepDesign* design) {
+  for (SweepDesign d : {SweepDesign::kGrid, SweepDesign::kRandom, SweepDesign::kLhs, SweepDesign::kSobol})
+    if (to_string(d) == name) {
+      *design = d;
+      return true;
+    }
+  return false;
+}
+
+// One --sweep PATH=SPEC; the problem, or "" if it was read into *axis.
+std::string read_sweep_argument(const std::string& argument, SweepAxis* axis) {
+  const auto eq = argument.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == argument.size())
+    return "not of the form PATH=v1,v2,... or PATH=min:max[:log]";
+  axis->path = argument.substr(0, eq);
+  const std::string value = argument.substr(eq + 1);
+  std::vector<std::string> parts;
+  const char separator = value.find(':') != std::string::npos ? ':' : ',';
+  std::stringstream stream(value);
+  for (std::string part; std::getline(stream, part, separator);) parts.push_back(part);
+  bool ok = true;
+  auto number_of = [&](const std::string& text) {
+    double v = 0;
+    if (!parse_scenario_number(text, &v)) ok = false;
+    return v;
+  };
+  if (separator == ':') {
+    if (parts.size() < 2 || parts.size() > 3 || (parts.size() == 3 && parts[2] != "log"))
+      return "a range is min:max or min:max:log";
+    axis->min = number_of(parts[0]);
+    axis->max = number_of(parts[1]);
+    axis->log = parts.size() == 3;
+  } else {
+    for (const auto& part : parts) axis->values.push_back(number_of(part));
+  }
+  if (!ok) return fmt::format("'{}' is not a list of finite numbers or a range", value);
+  return {};
+}
+
+}  // namespace
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+Diagnostic SourceMap::at(const std::string& path, std::string message) const {
+  for (std::string p = path;;) {
+    if (const auto it = where.find(p); it != where.end())
+      return {label, it->second.first, it->second.second, std::move(message)};
+    const auto dot = p.rfind('.');
+    if (dot == std::string::npos) break;
+    p.resize(dot);
+  }
+  return {label, -1, -1, std::move(message)};
+}
+
+std::vector<Diagnostic> locate(const LoadedScenario& loaded, const std::vector<Problem>& problems) {
+  std::vector<Diagnostic> out;
+  for (const Problem& problem : problems) {
+    // The last --set of any field the problem involves is at fault.
+    const Override* culprit = nullptr;
+    for (const Override& o : loaded.overrides)
+      if (std::find(problem.paths.begin(), problem.paths.end(), o.path) != problem.paths.end()) culprit = &o;
+    if (culprit)
+      out.push_back({fmt::format("--set {}={}", culprit->path, culprit->value), -1, -1, problem.message});
+    else
+      out.push_back(loaded.source.at(problem.paths.empty() ? std::string() : problem.paths.front(), problem.message));
+  }
+  return out;
+}
+
+Override parse_override(std::string_view assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == assignment.size())
+    throw ScenarioError(
+        {{"--set", -1, -1,
+          fmt::format("'{}' is not of the form PATH=VALUE (e.g. actors.RUS.forces.deployed=150000)", assignment)}});
+  return {std::string(assignment.substr(0, eq)), std::string(assignment.substr(eq + 1))};
+}
+
+std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& parameters, std::string_view path,
+                                       std::size_t limit) {
+  std::vector<std::pair<std::size_t, std::string>> ranked;
+  for (const auto& info : parameters) ranked.emplace_back(edit_distance(path, info.path), info.path);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < ranked.size() && out.size() < limit; ++i) out.push_back(ranked[i].second);
+  return out;
+}
+
+void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides) {
+  const FieldRegistry registry(loaded.scenario);
+  std::vector<Diagnostic> problems;
+  for (const Override& o : overrides) {
+    const FieldRef* field = registry.find(o.path);
+    if (!field) {
+      problems.push_back({"--set", -1, -1,
+                          fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", o.path, o.path,
+                                      o.value, join(nearest_paths(registry.parameters(), o.path)))});
+      continue;
+    }
+    const std::string label = fmt::format("--set {}={}", o.path, o.value);
+    double value = 0.0;
+    if (std::string problem = field_value_from_text(*field->spec, o.value, &value); !problem.empty()) {
+      problems.push_back({label, -1, -1, fmt::format("'{}' {}, got '{}'", o.path, problem, o.value)});
+      continue;
+    }
+    if (std::string problem = field_value_problem(*field->spec, o.path, value, o.value); !problem.empty()) {
+      problems.push_back({label, -1, -1, problem});
+      continue;
+    }
+    field->set(loaded.scenario, value);
+    loaded.overrides.push_back(o);
+  }
+  if (!problems.empty()) throw ScenarioError(std::move(problems));
+  if (auto found = locate(loaded, validate(loaded.scenario)); !found.empty()) throw ScenarioError(std::move(found));
+  loaded.parameters = FieldRegistry(loaded.scenario).parameters();
+}
+
+std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
+                               const std::vector<ParameterInfo>& parameters) {
+  const auto info =
+      std::find_if(parameters.begin(), parameters.end(), [&](const ParameterInfo& i) { return i.path == axis.path; });
+  if (info == parameters.end())
+    return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", axis.path,
+                       join(nearest_paths(parameters, axis.path)));
+  if (!info->numeric) return fmt::format("'{}' is not a number; only numeric fields can be swept", axis.path);
+  if (axis.path.rfind("run.", 0) == 0 || axis.path.rfind("output.", 0) == 0)
+    return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", axis.path);
+  auto out_of_range = [&](double v) {
+    if (v < info->min || v > info->max)
+      return fmt::format("'{}' must be in [{}, {}]{}, got {}", axis.path, info->min, info->max,
+                         info->unit.empty() ? "" : " " + info->unit, v);
+    if (info->integer && v != std::floor(v)) return fmt::format("'{}' must be a whole number, got {}", axis.path, v);
+    return std::string();
+  };
+  if (design == SweepDesign::kGrid) {
+    if (axis.values.empty())
+      return fmt::format("grid axis '{}' needs a list of values, e.g. [50000, 100000]", axis.path);
+    for (double v : axis.values)
+      if (auto problem = out_of_range(v); !problem.empty()) return problem;
+    return {};
+  }
+  if (!axis.values.empty())
+    return fmt::format("axis '{}' lists values, but a {} design samples a range: write {{min: ..., max: ...}}",
+                       axis.path, to_string(design));
+  if (axis.min > axis.max) return fmt::format("axis '{}' has min {} above max {}", axis.path, axis.min, axis.max);
+  if (axis.log && axis.min <= 0) return fmt::format("log axis '{}' needs min > 0, got {}", axis.path, axis.min);
+  for (double v : {axis.min, axis.max})
+    if (auto problem = out_of_range(v); !problem.empty()) return problem;
+  return {};
+}
+
+void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>& sweeps, const std::string& design,
+                         std::int64_t samples) {
+  SweepSpec& spec = loaded.scenario.sweep;
+  std::vector<Diagnostic> problems;
+  if (!design.empty() && !parse_design_name(design, &spec.design))
+    problems.push_back({"--design", -1, -1, fmt::format("must be grid, random, lhs or sobol, got '{}'", design)});
+  if (samples > 0) spec.samples = samples;
+  for (const std::string& argument : sweeps) {
+    SweepAxis axis;
+    if (std::string problem = read_sweep_argument(argument, &axis); !problem.empty()) {
+      problems.push_back({"--sweep " + argument, -1, -1, problem});
+      continue;
+    }
+    const auto same =
+        std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
+    if (same != spec.axes.end())
+      *same = axis;
+    else
+      spec.axes.push_back(axis);
+  }
+  if (problems.empty())
+    for (const SweepAxis& axis : spec.axes)
+      if (const std::string problem = sweep_axis_problem(axis, spec.design, loaded.parameters); !problem.empty())
+        problems.push_back({"sweep", -1, -1, problem});
+  if (problems.empty() && !spec.axes.empty() && spec.design != SweepDesign::kGrid && spec.samples == 0)
+    problems.push_back(
+        {"sweep", -1, -1,
+         fmt::format("a {} design needs a number of points (--samples N or sweep.samples)", to_string(spec.design))});
+  if (problems.empty() && spec.sensitivity && spec.design == SweepDesign::kGrid)
+    problems.push_back({"sweep", -1, -1, "sensitivity indices need a random, lhs or sobol design, not a grid"});
+  if (!problems.empty()) throw ScenarioError(std::move(problems));
+}
+
+}  // namespace brink

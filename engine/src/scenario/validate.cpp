@@ -1,0 +1,271 @@
+// Cross-field rules: each a named function of field values, with the field
+// patterns it reads, so that a sweep re-checks only the rules its axes touch.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "brink/scenario/diagnostic.hpp"
+#include "brink/scenario/fields.hpp"
+
+namespace brink {
+namespace {
+
+using Problems = std::vector<Problem>;
+
+std::string actor_path(const Scenario& s, int a) { return "actors." + s.actors[a].id; }
+
+// --- value rules --------------------------------------------------------------
+
+void cap_at_least_deployed(const Scenario& s, Problems* out) {
+  for (int a = 0; a < s.actor_count(); ++a) {
+    const Forces& f = s.actors[a].forces;
+    if (f.deployed_cap >= f.deployed) continue;
+    const std::string fp = actor_path(s, a) + ".forces";
+    out->push_back(
+        {{fp + ".deployed_cap", fp + ".deployed"},
+         fmt::format("'{}.deployed_cap' ({}) is below '{}.deployed' ({})", fp, f.deployed_cap, fp, f.deployed)});
+  }
+}
+
+void priors_sum_to_one(const Scenario& s, Problems* out) {
+  for (int a = 0; a < s.actor_count(); ++a) {
+    double total = 0.0;
+    std::vector<std::string> paths = {actor_path(s, a) + ".types"};
+    for (const ResolveType& t : s.actors[a].types) {
+      total += t.prior;
+      paths.push_back(paths.front() + "." + t.name + ".prior");
+    }
+    if (std::abs(total - 1.0) > 1e-6)
+      out->push_back({paths, fmt::format("the priors in '{}' sum to {}, not 1", paths.front(), total)});
+  }
+}
+
+void steps_at_most_a_million(const Scenario& s, Problems* out) {
+  const double steps = s.run.horizon_days / s.run.dt_days;
+  if (steps > 1e6)
+    out->push_back({{"run", "run.horizon_days", "run.dt_days"},
+                    fmt::format("run.horizon_days / run.dt_days = {} steps is more than 1,000,000", steps)});
+}
+
+void replication_bounds_ordered(const Scenario& s, Problems* out) {
+  const ReplicationRule& r = s.run.rule;
+  if (r.adaptive && r.max < r.min)
+    out->push_back({{"run.replications", "run.replications.max", "run.replications.min"},
+                    fmt::format("'run.replications.max' ({}) is below 'run.replications.min' ({})", r.max, r.min)});
+}
+
+void events_within_horizon(const Scenario& s, Problems* out) {
+  for (std::size_t e = 0; e < s.events.size(); ++e) {
+    const double day = s.events[e].day;
+    if (day <= s.run.horizon_days) continue;
+    const std::string path = fmt::format("events.{}.day", e);
+    out->push_back({{path, "run.horizon_days"},
+                    fmt::format("'{}' must be in [0, {}] days, got {}", path, s.run.horizon_days, day)});
+  }
+}
+
+void issues_have_two_parties(const Scenario& s, Problems* out) {
+  for (const Issue& issue : s.negotiation.issues) {
+    int parties = 0;
+    for (double salience : issue.salience) parties += salience > 0.0 ? 1 : 0;
+    if (parties >= 2) continue;
+    const std::string ip = "negotiation.issues." + issue.id;
+    std::vector<std::string> paths = {ip + ".salience"};
+    for (const Actor& a : s.actors) paths.push_back(ip + ".salience." + a.id);
+    out->push_back({paths, fmt::format("issue '{}' has {} part{} (actors with salience > 0); an issue needs at "
+                                       "least two",
+                                       ip, parties, parties == 1 ? "y" : "ies")});
+  }
+}
+
+// --- structure rules (what a YAML reader checks by construction) --------------
+
+bool valid_actor(const Scenario& s, int a) { return a >= 0 && a < s.actor_count(); }
+bool valid_rung(const Scenario& s, int r) { return r >= 0 && r < static_cast<int>(s.escalation.rungs.size()); }
+
+void ladder_is_sound(const Scenario& s, Problems* out) {
+  const Escalation& e = s.escalation;
+  if (e.rungs.size() < 4 || e.rungs.size() > 100) {
+    out->push_back({{"escalation.rungs"}, "'escalation.rungs' must be a list of four to 100 rung names"});
+    return;
+  }
+  for (std::size_t i = 0; i < e.rungs.size(); ++i)
+    if (std::find(e.rungs.begin(), e.rungs.begin() + static_cast<long>(i), e.rungs[i]) !=
+        e.rungs.begin() + static_cast<long>(i))
+      out->push_back({{"escalation.rungs"}, fmt::format("rung '{}' appears twice in 'escalation.rungs'", e.rungs[i])});
+  for (int r : {e.initial_rung, e.limited_war_rung, e.full_war_rung, e.alliance_war_rung})
+    if (!valid_rung(s, r)) {
+      out->push_back({{"escalation"}, fmt::format("escalation rung index {} is not a rung of the ladder", r)});
+      return;
+    }
+  if (!(e.initial_rung < e.limited_war_rung && e.limited_war_rung <= e.full_war_rung &&
+        e.full_war_rung <= e.alliance_war_rung))
+    out->push_back(
+        {{"escalation"}, "escalation rungs must be ordered initial_rung < limited_war <= full_war <= alliance_war"});
+}
+
+void actions_are_sound(const Scenario& s, int a, Problems* out) {
+  const Escalation& e = s.escalation;
+  for (const ActionSpec& act : s.actors[a].actions) {
+    const std::string xp = actor_path(s, a) + ".actions." + act.name;
+    const bool needs_target =
+        act.kind == ActionKind::kAttack || act.kind == ActionKind::kSanction || act.kind == ActionKind::kArmPartner;
+    if (needs_target && !valid_actor(s, act.target))
+      out->push_back({{xp}, fmt::format("missing required key 'target' in '{}'", xp)});
+    if (act.target == a)
+      out->push_back({{xp + ".target"}, fmt::format("'{}.target' is '{}' itself", xp, s.actors[a].id)});
+    if (act.kind == ActionKind::kAttack && act.rung < 0)
+      out->push_back({{xp}, fmt::format("missing required key 'rung' in '{}'", xp)});
+    if (act.rung < 0) continue;
+    if (!valid_rung(s, act.rung)) {
+      out->push_back({{xp + ".rung"}, fmt::format("'{}.rung' ({}) is not a rung of the ladder", xp, act.rung)});
+      continue;
+    }
+    const bool fights = act.kind == ActionKind::kAttack || act.kind == ActionKind::kRetaliate;
+    if (!fights && act.rung >= e.limited_war_rung)
+      out->push_back({{xp + ".rung"},
+                      fmt::format("'{}.rung' is '{}', a war rung; only attack and retaliate start "
+                                  "fighting",
+                                  xp, e.rungs[act.rung])});
+    if (act.kind == ActionKind::kAttack && act.rung >= e.alliance_war_rung)
+      out->push_back({{xp + ".rung"},
+                      fmt::format("'{}.rung' is '{}'; an attack cannot name the alliance-war rung: that war comes "
+                                  "only from attacking a covered actor, from intervention (retaliate) or from "
+                                  "incidents",
+                                  xp, e.rungs[act.rung])});
+    if (fights && act.rung < e.limited_war_rung)
+      out->push_back(
+          {{xp + ".rung"},
+           fmt::format("'{}.rung' is '{}'; {} must name a war rung", xp, e.rungs[act.rung], to_string(act.kind))});
+  }
+}
+
+void actors_are_sound(const Scenario& s, Problems* out) {
+  if (s.actors.empty()) out->push_back({{"actors"}, "'actors' must be a non-empty mapping of actor id to actor"});
+  for (int a = 0; a < s.actor_count(); ++a) {
+    const Actor& actor = s.actors[a];
+    const std::string ap = actor_path(s, a);
+    for (int b = 0; b < a; ++b)
+      if (s.actors[b].id == actor.id)
+        out->push_back({{ap}, fmt::format("key '{}' appears twice in 'actors'", actor.id)});
+    if (actor.types.empty() || actor.types.size() > static_cast<std::size_t>(kMaxTypes))
+      out->push_back(
+          {{ap + ".types"},
+           fmt::format("'{}.types' has {} types; 1 to {} are supported", ap, actor.types.size(), kMaxTypes)});
+    if (actor.actions.empty())
+      out->push_back({{ap + ".actions"}, fmt::format("'{}.actions' must be a non-empty menu", ap)});
+    if (s.escalation.rungs.size() >= 4) actions_are_sound(s, a, out);
+  }
+}
+
+void relations_are_sound(const Scenario& s, Problems* out) {
+  const auto n = static_cast<std::size_t>(s.actor_count());
+  auto square = [&](const std::vector<std::vector<bool>>& m) {
+    return m.size() == n && std::all_of(m.begin(), m.end(), [&](const auto& row) { return row.size() == n; });
+  };
+  if (!square(s.relations.adversary) || !square(s.relations.ally)) {
+    out->push_back({{"relations"}, fmt::format("relations need {0} x {0} adversary and ally matrices", n)});
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      const auto& adv = s.relations.adversary;
+      const auto& ally = s.relations.ally;
+      if (adv[i][j] != adv[j][i] || ally[i][j] != ally[j][i] || ((adv[i][j] || ally[i][j]) && i == j))
+        out->push_back({{"relations"}, "adversary and ally relations must be symmetric pairs of different actors"});
+      else if (j > i && adv[i][j] && ally[i][j])
+        out->push_back({{"relations"},
+                        fmt::format("actors '{}' and '{}' are listed both as adversaries and as allies", s.actors[i].id,
+                                    s.actors[j].id)});
+    }
+  for (std::size_t c = 0; c < s.relations.commitments.size(); ++c) {
+    const Commitment& k = s.relations.commitments[c];
+    const std::string cp = fmt::format("relations.commitments.{}", c);
+    if (!valid_actor(s, k.from) || !valid_actor(s, k.to))
+      out->push_back({{cp}, fmt::format("'{}' must name two actors", cp)});
+    else if (k.from == k.to)
+      out->push_back({{cp + ".to"}, fmt::format("'{}' commits actor '{}' to itself", cp, s.actors[k.from].id)});
+  }
+}
+
+void issues_are_sound(const Scenario& s, Problems* out) {
+  for (const Issue& issue : s.negotiation.issues)
+    if (issue.position.size() != s.actors.size() || issue.salience.size() != s.actors.size())
+      out->push_back({{"negotiation.issues." + issue.id},
+                      fmt::format("issue '{}' needs a position and a salience for each of the {} actors", issue.id,
+                                  s.actors.size())});
+}
+
+void events_are_sound(const Scenario& s, Problems* out) {
+  const Escalation& e = s.escalation;
+  for (std::size_t k = 0; k < s.events.size(); ++k) {
+    const Event& ev = s.events[k];
+    const std::string ep = fmt::format("events.{}", k);
+    if (!valid_actor(s, ev.actor)) {
+      out->push_back({{ep}, fmt::format("'{}' must name an actor", ep)});
+      continue;
+    }
+    if (ev.kind != EventKind::kAttack) continue;
+    if (!valid_actor(s, ev.target) || !valid_rung(s, ev.rung)) {
+      out->push_back({{ep}, fmt::format("attack event '{}' must name a target actor and a rung", ep)});
+      continue;
+    }
+    if (ev.target == ev.actor)
+      out->push_back(
+          {{ep + ".attack"}, fmt::format("'{}': actor '{}' cannot attack itself", ep, s.actors[ev.actor].id)});
+    if (ev.rung >= e.alliance_war_rung && e.alliance_war_rung > 0)
+      out->push_back({{ep + ".rung"},
+                      fmt::format("'{}.rung' cannot be the alliance-war rung: that war comes only "
+                                  "from attacking a covered actor, from intervention or from "
+                                  "incidents",
+                                  ep)});
+    if (valid_rung(s, e.limited_war_rung) && ev.rung < e.limited_war_rung)
+      out->push_back({{ep + ".rung"},
+                      fmt::format("'{}.rung' must be a war rung (at or above '{}')", ep, e.rungs[e.limited_war_rung])});
+  }
+}
+
+constexpr std::string_view kCapInputs[] = {"actors.*.forces.deployed", "actors.*.forces.deployed_cap"};
+constexpr std::string_view kPriorInputs[] = {"actors.*.types.*.prior"};
+constexpr std::string_view kStepInputs[] = {"run.horizon_days", "run.dt_days"};
+constexpr std::string_view kReplicationInputs[] = {"run.replications.min", "run.replications.max", "run.replications"};
+constexpr std::string_view kEventInputs[] = {"events.*.day", "run.horizon_days"};
+constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
+
+const Rule kRules[] = {
+    {"ladder_is_sound", {}, ladder_is_sound},
+    {"actors_are_sound", {}, actors_are_sound},
+    {"relations_are_sound", {}, relations_are_sound},
+    {"issues_are_sound", {}, issues_are_sound},
+    {"events_are_sound", {}, events_are_sound},
+    {"cap_at_least_deployed", kCapInputs, cap_at_least_deployed},
+    {"priors_sum_to_one", kPriorInputs, priors_sum_to_one},
+    {"steps_at_most_a_million", kStepInputs, steps_at_most_a_million},
+    {"replication_bounds_ordered", kReplicationInputs, replication_bounds_ordered},
+    {"events_within_horizon", kEventInputs, events_within_horizon},
+    {"issues_have_two_parties", kPartyInputs, issues_have_two_parties},
+};
+
+}  // namespace
+
+std::span<const Rule> validation_rules() { return kRules; }
+
+void validate_or_throw(const Scenario& scenario) {
+  const std::vector<Problem> problems = validate(scenario);
+  if (problems.empty()) return;
+  std::vector<Diagnostic> diagnostics;
+  for (const Problem& p : problems) diagnostics.push_back({"scenario", -1, -1, p.message});
+  throw ScenarioError(std::move(diagnostics));
+}
+
+std::string Diagnostic::format() const {
+  if (line < 0) return fmt::format("{}: {}", source, message);
+  return fmt::format("{}:{}:{}: {}", source, line, column, message);
+}
+
+ScenarioError::ScenarioError(std::vector<Diagnostic> diagnostics)
+    : std::runtime_error(diagnostics.empty() ? "invalid scenario" : diagnostics.front().format()),
+      diagnostics_(std::move(diagnostics)) {}
+
+}  // namespace brink

@@ -1,0 +1,274 @@
+// The YAML side of the scenario reader: a Parser that reads the sections of
+// a scenario file into a Scenario through the field table, collecting every
+// problem with its file, line and column. Internal to engine/src/scenario.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "brink/scenario/parse.hpp"
+
+namespace brink::yaml_reader {
+
+// Like map[key] but never a "zombie" node: yaml-cpp throws when a missing
+// key's node is asked its type, which would turn bad input into a crash.
+inline YAML::Node get(const YAML::Node& map, const std::string& key) {
+  if (!map.IsDefined() || !map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node child = map[key];
+  return child.IsDefined() ? child : YAML::Node(YAML::NodeType::Undefined);
+}
+
+inline YAML::Mark mark_of(const YAML::Node& node) { return node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(); }
+
+inline std::string nearest_of(std::string_view key, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (const auto& candidate : candidates) {
+    const std::size_t d = edit_distance(key, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+inline std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += separator;
+    out += items[i];
+  }
+  return out;
+}
+
+// Text from the file as it appears in a one-line message: whitespace runs
+// (newlines of a multi-line scalar) become one space, and it is cut at 60.
+inline std::string shown(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out.size() > 60 ? out.substr(0, 57) + "..." : out;
+}
+
+inline std::string scalar_text(const YAML::Node& node) {
+  if (node.IsScalar()) return shown(node.Scalar());
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  return "nothing";
+}
+
+// A strict number: the whole scalar must be a finite decimal number.
+inline bool parse_number(const std::string& text, double* value) {
+  std::string cleaned;
+  cleaned.reserve(text.size());
+  for (char c : text)
+    if (c != '_') cleaned += c;  // YAML 1.1 digit separators: 100_000
+  if (cleaned.empty()) return false;
+  const char* first = cleaned.data();
+  if (*first == '+') ++first;
+  const char* last = cleaned.data() + cleaned.size();
+  auto [end, ec] = std::from_chars(first, last, *value);
+  return ec == std::errc() && end == last && std::isfinite(*value);
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string label) : label_(std::move(label)) { where_.label = label_; }
+
+  std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
+  SourceMap& source_map() { return where_; }
+
+  void error(const YAML::Node& node, std::string message) {
+    const YAML::Mark mark = mark_of(node);
+    diagnostics_.push_back(
+        {label_, mark.line >= 0 ? mark.line + 1 : -1, mark.column >= 0 ? mark.column + 1 : -1, std::move(message)});
+  }
+
+  // Remembers where a path's value is, for problems found after reading.
+  void place(const std::string& path, const YAML::Node& node) {
+    const YAML::Mark mark = mark_of(node);
+    if (mark.line >= 0) where_.where.emplace(path, std::make_pair(mark.line + 1, mark.column + 1));
+  }
+
+  // YAML parsers keep both entries of a repeated key; a scenario must not have one.
+  void no_duplicates(const YAML::Node& map, const std::string& path) {
+    if (!map.IsMap()) return;
+    std::vector<std::string> seen;
+    for (const auto& entry : map) {
+      const std::string key = entry.first.Scalar();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end())
+        error(entry.first, fmt::format("key '{}' appears twice in '{}'", shown(key), path));
+      seen.push_back(key);
+    }
+  }
+
+  // Reports keys of `map` not in `allowed`; returns false if `map` is not a mapping.
+  bool check_map(const YAML::Node& map, const std::string& path, const std::vector<std::string>& allowed) {
+    if (!map.IsMap()) {
+      error(map, fmt::format("'{}' must be a mapping, got {}", path, scalar_text(map)));
+      return false;
+    }
+    no_duplicates(map, path);
+    const std::string prefix = path == "scenario" ? "" : path + ".";
+    for (const auto& entry : map) {
+      const std::string key = entry.first.Scalar();
+      place(prefix + key, entry.second.IsNull() ? entry.first : entry.second);
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        error(entry.first, fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})", shown(key), path,
+                                       nearest_of(key, allowed), join(allowed)));
+      }
+    }
+    return true;
+  }
+
+  // Reads one field of the table at `path`; the struct keeps its default when the key is absent.
+  void field(const YAML::Node& map, const FieldSpec& f, const std::string& key, const std::string& path,
+             FieldIndex index, Scenario& s) {
+    const std::string full = path + "." + key;
+    const YAML::Node node = get(map, key);
+    if (!node.IsDefined() || node.IsNull()) {
+      if (f.required) error(map, fmt::format("missing required key '{}' in '{}'", key, path));
+      return;
+    }
+    double value = 0.0;
+    const std::string problem = node.IsScalar() ? field_value_from_text(f, node.Scalar(), &value) : "must be text";
+    if (!problem.empty()) {
+      error(node, fmt::format("'{}' {}, got '{}'", full, problem, scalar_text(node)));
+      return;
+    }
+    // The range, as the file writes the value (100_000, 1e5): checked here so the message quotes it.
+    if (f.kind == FieldKind::kInteger && value != std::floor(value)) {
+      error(node, fmt::format("'{}' must be a whole number, got '{}'", full, node.Scalar()));
+      return;
+    }
+    if ((f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger) && (value < f.min || value > f.max)) {
+      error(node, fmt::format("'{}' must be in [{}, {}]{}, got {}", full, f.min, f.max,
+                              f.unit.empty() ? std::string() : fmt::format(" {}", f.unit), node.Scalar()));
+      return;
+    }
+    f.set(s, index, value);
+  }
+
+  // Reads every field of a section element (`pattern` from the table) found in `map`.
+  void fields(const YAML::Node& map, std::string_view pattern, const std::string& path, FieldIndex index, Scenario& s) {
+    for (const FieldSpec* f : section_fields(pattern)) {
+      if (f->applies && !f->applies(s, index)) continue;
+      if (f->key != "*") {
+        field(map, *f, std::string(f->key), path, index, s);
+        continue;
+      }
+      const auto slot = static_cast<std::size_t>(std::find(index.begin(), index.end(), -1) - index.begin());
+      FieldIndex at = index;
+      const std::vector<std::string> keys = data_keys(pattern, s);
+      for (std::size_t k = 0; k < keys.size(); ++k) {
+        at[slot] = static_cast<int>(k);
+        field(map, *f, keys[k], path, at, s);
+      }
+    }
+  }
+
+  // The keys a section accepts: its table fields (that apply) and `extra`, in table order.
+  std::vector<std::string> keys_of(std::string_view pattern, const Scenario& s, FieldIndex index,
+                                   std::vector<std::string> after = {}, std::vector<std::string> before = {}) {
+    std::vector<std::string> keys = std::move(before);
+    for (const FieldSpec* f : section_fields(pattern)) {
+      if (f->key == "*") {  // keys named by data (an event's verb is checked by its reader)
+        for (auto& k : data_keys(pattern, s)) keys.push_back(std::move(k));
+      } else if (!f->applies || f->applies(s, index)) {
+        keys.push_back(std::string(f->key));
+      }
+    }
+    keys.insert(keys.end(), after.begin(), after.end());
+    return keys;
+  }
+
+  // Resolves an actor id; reports an unknown one. Returns -1 on failure.
+  int actor(const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids) {
+    if (!node.IsDefined() || !node.IsScalar()) {
+      error(node, fmt::format("'{}' must name an actor, got {}", path, scalar_text(node)));
+      return -1;
+    }
+    const auto it = std::find(ids.begin(), ids.end(), node.Scalar());
+    if (it == ids.end()) {
+      error(node, fmt::format("unknown actor '{}' in '{}'; did you mean '{}'? (actors: {})", node.Scalar(), path,
+                              nearest_of(node.Scalar(), ids), join(ids)));
+      return -1;
+    }
+    return static_cast<int>(it - ids.begin());
+  }
+
+  int rung(const YAML::Node& node, const std::string& path, const std::vector<std::string>& rungs) {
+    if (!node.IsDefined() || !node.IsScalar()) {
+      error(node, fmt::format("'{}' must name a rung of the escalation ladder, got {}", path, scalar_text(node)));
+      return -1;
+    }
+    const auto it = std::find(rungs.begin(), rungs.end(), node.Scalar());
+    if (it == rungs.end()) {
+      error(node, fmt::format("unknown rung '{}' in '{}'; did you mean '{}'? (rungs: {})", node.Scalar(), path,
+                              nearest_of(node.Scalar(), rungs), join(rungs)));
+      return -1;
+    }
+    return static_cast<int>(it - rungs.begin());
+  }
+
+  std::string text(const YAML::Node& map, const std::string& key, const std::string& path, std::string fallback,
+                   bool required = false) {
+    const YAML::Node node = get(map, key);
+    if (!node.IsDefined() || node.IsNull()) {
+      if (required) error(map, fmt::format("missing required key '{}' in '{}'", key, path));
+      return fallback;
+    }
+    if (!node.IsScalar()) {
+      error(node, fmt::format("'{}.{}' must be text, got {}", path, key, scalar_text(node)));
+      return fallback;
+    }
+    return node.Scalar();
+  }
+
+  bool boolean(const YAML::Node& map, const std::string& key, const std::string& path, bool fallback) {
+    const YAML::Node node = get(map, key);
+    if (!node.IsDefined() || node.IsNull()) return fallback;
+    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
+    error(node, fmt::format("'{}.{}' must be true or false, got '{}'", path, key, scalar_text(node)));
+    return fallback;
+  }
+
+ private:
+  // Keys named by data: feature names for weights, actor ids for an issue's positions and salience.
+  static std::vector<std::string> data_keys(std::string_view pattern, const Scenario& s) {
+    std::vector<std::string> keys;
+    if (pattern.ends_with(".weights")) {
+      for (auto name : feature_names()) keys.emplace_back(name);
+    } else if (pattern.starts_with("negotiation.issues")) {
+      for (const Actor& a : s.actors) keys.push_back(a.id);
+    }
+    return keys;
+  }
+
+  std::string label_;
+  std::vector<Diagnostic> diagnostics_;
+  SourceMap where_;
+};
+
+inline std::vector<std::string> names(std::span<const std::string_view> views) { return {views.begin(), views.end()}; }
+
+constexpr FieldIndex kNoIndex = {-1, -1, -1};
+
+// The sweep block (parse_sweep.cpp); read last, against every other section.
+void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s);
+
+}  // namespace brink::yaml_reader

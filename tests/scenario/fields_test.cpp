@@ -1,0 +1,193 @@
+#include "brink/scenario/fields.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "../support/scenario_builder.hpp"
+#include "../support/scenarios.hpp"
+#include "brink/scenario/parse.hpp"
+#include "brink/sweep/plan.hpp"
+
+namespace brink {
+namespace {
+
+using testing::duel_yaml;
+using testing::flagship_text;
+using testing::ScenarioBuilder;
+
+bool mentions(const std::vector<Problem>& problems, const std::string& path, const std::string& word) {
+  return std::any_of(problems.begin(), problems.end(), [&](const Problem& p) {
+    return p.paths.front() == path && p.message.find(word) != std::string::npos;
+  });
+}
+
+// A scenario with one element of every collection the table reaches, all at
+// their struct defaults.
+Scenario one_of_everything() {
+  Scenario s;
+  for (const char* id : {"A", "B"}) s.actors.emplace_back().id = id;
+  for (Actor& a : s.actors) {
+    a.types.push_back({.name = "t"});
+    for (int k = 0; k < kActionKindCount; ++k) {
+      ActionSpec act;
+      act.name = std::string(action_kind_names()[k]);
+      act.kind = static_cast<ActionKind>(k);
+      a.actions.push_back(act);
+    }
+  }
+  s.relations.commitments.push_back({0, 1});
+  s.negotiation.issues.push_back({.id = "i", .position = {0, 0}, .salience = {0, 0}});
+  s.events.push_back({});
+  s.run.rule.adaptive = true;
+  return s;
+}
+
+TEST(FieldTableTest, StructDefaultsAreTheTableDefaults) {
+  const Scenario s = one_of_everything();
+  const FieldRegistry registry(s);
+  ASSERT_GT(registry.size(), 100u);
+  for (std::size_t i = 0; i < registry.size(); ++i) {
+    const FieldRef& f = registry.ref(i);
+    EXPECT_EQ(f.get(s), f.spec->fallback) << registry.parameters()[i].path;
+  }
+}
+
+TEST(FieldTableTest, EveryRowIsReachableAndDocumented) {
+  const Scenario s = one_of_everything();
+  const FieldRegistry registry(s);
+  for (const FieldSpec& f : field_table()) {
+    EXPECT_FALSE(f.meaning.empty()) << f.pattern();
+    const bool reached = std::any_of(registry.parameters().begin(), registry.parameters().end(),
+                                     [&](const ParameterInfo& p) { return registry.find(p.path)->spec == &f; });
+    EXPECT_TRUE(reached) << f.pattern() << " has no path in a scenario with one of everything";
+  }
+}
+
+TEST(FieldTableTest, SettingAFieldThroughItsPathChangesTheMember) {
+  Scenario s =
+      ScenarioBuilder().actor("A", {.deployed = 10}).actor("B", {.deployed = 20}).adversaries("A", "B").build();
+  const FieldRegistry registry(s);
+  registry.find("actors.B.forces.ready")->set(s, 42);
+  EXPECT_EQ(s.actors[1].forces.ready, 42);
+  registry.find("combat.law")->set(s, 1);
+  EXPECT_EQ(s.combat.law, LanchesterLaw::kLinear);
+  // An actor's weight is inherited by types that do not give their own.
+  registry.find("actors.A.decision.weights.cost")->set(s, 3);
+  EXPECT_EQ(s.actors[0].types[0].weights[kCost], 3);
+  EXPECT_EQ(registry.find("actors.A.nonsense"), nullptr);
+}
+
+TEST(BuilderTest, BuildsWhatTheParserReadsFromTheSameDuel) {
+  const LoadedScenario parsed = load_scenario({"duel", duel_yaml("deployed: 1000, ready: 10", "deployed: 2000")});
+  const Scenario built = ScenarioBuilder()
+                             .actor("A", {.deployed = 1000, .ready = 10})
+                             .actor("B", {.deployed = 2000})
+                             .adversaries("A", "B")
+                             .build();
+  const FieldRegistry a(parsed.scenario), b(built);
+  ASSERT_EQ(a.parameters().size(), b.parameters().size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a.parameters()[i].path, b.parameters()[i].path);
+    EXPECT_EQ(a.ref(i).get(parsed.scenario), b.ref(i).get(built)) << a.parameters()[i].path;
+  }
+  EXPECT_EQ(parsed.scenario.relations.adversary, built.relations.adversary);
+}
+
+TEST(ValidateTest, RejectsACppScenarioThatBreaksARule) {
+  ScenarioBuilder builder;
+  builder.actor("A", {.deployed = 5000, .deployed_cap = 1000}).actor("B", {.deployed = 10}).adversaries("A", "B");
+  EXPECT_THROW(builder.build(), ScenarioError);
+  const auto problems = validate(builder.build_unchecked());
+  EXPECT_TRUE(mentions(problems, "actors.A.forces.deployed_cap", "below")) << problems.size();
+
+  ScenarioBuilder late;
+  late.actor("A", {.deployed = 1}).actor("B", {.deployed = 1}).event({.day = 500, .actor = 0, .troops = 5});
+  EXPECT_TRUE(mentions(validate(late.build_unchecked()), "events.0.day", "[0, 100]"));
+
+  ScenarioBuilder priors;
+  priors.actor("A", {.deployed = 1}).actor("B", {.deployed = 1});
+  priors.type("A", {.name = "hawk", .prior = 0.7}).type("A", {.name = "dove", .prior = 0.2});
+  EXPECT_TRUE(mentions(validate(priors.build_unchecked()), "actors.A.types", "not 1"));
+
+  ScenarioBuilder lonely;
+  lonely.actor("A", {.deployed = 1}).actor("B", {.deployed = 1});
+  lonely.scenario().negotiation.issues.push_back({.id = "nato", .position = {0, 0}, .salience = {0.5, 0.0}});
+  EXPECT_TRUE(mentions(validate(lonely.build_unchecked()), "negotiation.issues.nato.salience", "at least two"));
+
+  ScenarioBuilder range;
+  range.actor("A", {.deployed = -3}).actor("B", {.deployed = 1});
+  EXPECT_TRUE(mentions(validate(range.build_unchecked()), "actors.A.forces.deployed", "got -3"));
+
+  ScenarioBuilder ladder;
+  ladder.actor("A", {.deployed = 1}).actor("B", {.deployed = 1});
+  ladder.scenario().escalation.full_war_rung = 1;  // below limited_war
+  EXPECT_TRUE(mentions(validate(ladder.build_unchecked()), "escalation", "ordered"));
+}
+
+TEST(ValidateTest, AFileBreakingACrossFieldRuleIsReportedAtTheField) {
+  std::string yaml = duel_yaml("deployed: 1000, deployed_cap: 500", "deployed: 2000");
+  try {
+    load_scenario({"cap.yaml", yaml});
+    FAIL() << "a cap below the deployed troops must be rejected";
+  } catch (const ScenarioError& e) {
+    const Diagnostic& d = e.diagnostics().front();
+    EXPECT_EQ(d.source, "cap.yaml");
+    const auto at = yaml.find("500");  // the cap's value
+    const auto line_start = yaml.rfind('\n', at) + 1;
+    EXPECT_EQ(d.line, std::count(yaml.begin(), yaml.begin() + static_cast<long>(at), '\n') + 1);
+    EXPECT_EQ(d.column, static_cast<int>(at - line_start) + 1);
+    EXPECT_NE(d.message.find("deployed_cap"), std::string::npos) << d.format();
+  }
+}
+
+TEST(OverrideTest, AProblemCausedByASetNamesTheSet) {
+  const std::vector<Override> set = {{"actors.RUS.forces.deployed_cap", "5"}};
+  try {
+    load_scenario({"flagship", flagship_text()}, set);
+    FAIL() << "a cap below the deployed troops must be rejected";
+  } catch (const ScenarioError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u);
+    EXPECT_EQ(e.diagnostics()[0].source, "--set actors.RUS.forces.deployed_cap=5");
+  }
+  // A fixed count replaces an adaptive rule.
+  const std::string adaptive = duel_yaml("deployed: 1", "deployed: 1", "",
+                                         "horizon_days: 10, dt_days: 1, replications: {min: 256, max: 1024, "
+                                         "ci_halfwidth: 0.05}");
+  const std::vector<Override> fixed = {{"run.replications", "300"}};
+  const LoadedScenario loaded = load_scenario({"a", adaptive}, fixed);
+  EXPECT_FALSE(loaded.scenario.run.rule.adaptive);
+  EXPECT_EQ(loaded.scenario.run.rule.max, 300);
+}
+
+TEST(SweepPointTest, APointBreakingARuleNamesThePointAndItsValues) {
+  std::string yaml = duel_yaml("deployed: 1000, deployed_cap: 5000", "deployed: 2000",
+                               "sweep:\n  parameters:\n    actors.A.forces.deployed: [1000, 9000]\n");
+  try {
+    make_plan(load_scenario({"sweep.yaml", yaml}), {});
+    FAIL() << "point 1 puts 9000 troops under a cap of 5000";
+  } catch (const ScenarioError& e) {
+    const Diagnostic& d = e.diagnostics().front();
+    EXPECT_EQ(d.source, "sweep.yaml");
+    EXPECT_GT(d.line, 0);
+    EXPECT_NE(d.message.find("sweep point 1"), std::string::npos) << d.format();
+    EXPECT_NE(d.message.find("actors.A.forces.deployed=9000"), std::string::npos) << d.format();
+  }
+}
+
+TEST(SweepPointTest, PointsSetTheirValuesOnTheBaseScenario) {
+  std::string yaml = duel_yaml("deployed: 1000", "deployed: 2000",
+                               "sweep:\n  parameters:\n    actors.A.decision.weights.cost: [1, 2]\n"
+                               "    actors.B.forces.ready: [0, 7, 9]\n");
+  const SweepPlan plan = make_plan(load_scenario({"sweep.yaml", yaml}), {});
+  ASSERT_EQ(plan.points.size(), 6u);
+  const Scenario s = plan.scenario_of(5);
+  EXPECT_EQ(s.actors[0].decision.weights[kCost], 2);
+  EXPECT_EQ(s.actors[0].types[0].weights[kCost], 2);
+  EXPECT_EQ(s.actors[1].forces.ready, 9);
+  EXPECT_EQ(plan.points[5].values[1], 9);
+  EXPECT_EQ(plan.model_of(5)->scenario().actors[1].forces.ready, 9);
+}
+
+}  // namespace
+}  // namespace brink
