@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "brink/io/hdf5_writer.hpp"
+#include "brink/io/recovery.hpp"
 #include "brink/scenario/scenario.hpp"
 
 namespace brink {
@@ -130,7 +131,7 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t*, void* data) 
 FileReport read_report(const std::string& path) {
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw OutputError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t file = open_read_only(path);  // SWMR-read: a file being written, or whose writer was killed
   if (file < 0) throw OutputError(fmt::format("cannot open '{}'", path));
   FileReport report;
   if (H5Aexists(file, "engine") <= 0) {

@@ -11,16 +11,17 @@
 
 #include <fmt/format.h>
 
+#include "brink/io/recovery.hpp"
 #include "brink/version.hpp"
 
 namespace brink {
 namespace {
 
 void check(herr_t status, const std::string& what) {
-  if (status < 0) throw OutputError(fmt::format("HDF5 failed to {}", what));
+  if (status < 0) throw OutputError(hdf5_failure_message(what));
 }
 hid_t check_id(hid_t id, const std::string& what) {
-  if (id < 0) throw OutputError(fmt::format("HDF5 failed to {}", what));
+  if (id < 0) throw OutputError(hdf5_failure_message(what));
   return id;
 }
 
@@ -107,7 +108,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl);
   H5Pclose(fcpl);
   H5Pclose(fapl);
-  if (file_ < 0) throw OutputError(fmt::format("cannot create output file '{}'", path));
+  if (file_ < 0) throw OutputError(hdf5_failure_message(fmt::format("create output file '{}'", path)));
 
   std::map<std::string, hid_t> scales;
   auto make_dcpl = [](const std::vector<hsize_t>& chunk, bool compress) {
@@ -569,7 +570,7 @@ void Hdf5Writer::write_block(const BlockResult& b) {
                                              .count()) /
                      1000.0;
   if (now - last_flush_ > 2.0) {
-    H5Fflush(file_, H5F_SCOPE_LOCAL);
+    check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);
     last_flush_ = now;
   }
 }
@@ -654,13 +655,13 @@ herr_t collect_dataset(hid_t group, const char* name, const H5L_info_t*, void* d
 void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& metadata) {
   const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  set_clear_status_flags(fapl);  // the caller holds the output lock: no writer is alive
   file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
   if (file_ < 0)
     throw OutputError(
-        fmt::format("cannot reopen '{}' to resume it; if the run was killed, clear the file's status "
-                    "flag with 'h5clear -s {}' (package hdf5-tools) and try again",
-                    path_, path_));
+        fmt::format("cannot reopen '{}' to resume it ({}); start over with --overwrite", path_,
+                    hdf5_failure_message("open it")));
   std::uint64_t seed = 0;
   if (H5Aexists(file_, "seed") > 0) {
     const hid_t attr = H5Aopen(file_, "seed", H5P_DEFAULT);
@@ -669,7 +670,7 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
   }
   auto mismatch = [&](const std::string& what) {
     throw ResumeMismatch(
-        fmt::format("'{}' was written by a different run ({} differs); delete it or run without "
+        fmt::format("'{}' was written by a different run ({} differs); start over with --overwrite instead of "
                     "--resume",
                     path_, what));
   };

@@ -1,5 +1,7 @@
 #include "brink/scenario/parse.hpp"
 
+#include <yaml-cpp/depthguard.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +13,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "brink/scenario/source_file.hpp"
 
 namespace brink {
 namespace {
@@ -944,6 +948,12 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   YAML::Node root;
   try {
     root = YAML::Load(source.text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw ScenarioError({{source.label, e.mark.line >= 0 ? e.mark.line + 1 : 1,
+                          e.mark.column >= 0 ? e.mark.column + 1 : 1,
+                          fmt::format("YAML nesting deeper than {} levels (yaml-cpp's DeepRecursion limit); no "
+                                      "scenario nests more than a few levels",
+                                      e.depth() - 1)}});
   } catch (const YAML::Exception& e) {
     throw ScenarioError({{source.label, e.mark.line >= 0 ? e.mark.line + 1 : -1,
                           e.mark.column >= 0 ? e.mark.column + 1 : -1, "YAML syntax error: " + e.msg}});
@@ -1050,12 +1060,6 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
   if (!problems.empty()) throw ScenarioError(std::move(problems));
 }
 
-ScenarioSource read_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({{path, -1, -1, "cannot open the scenario file (does it exist and is it readable?)"}});
-  std::ostringstream text;
-  text << in.rdbuf();
-  return {path, text.str()};
-}
+ScenarioSource read_scenario_file(const std::string& path) { return read_scenario_source(path); }
 
 }  // namespace brink

@@ -101,6 +101,7 @@ struct BlockSpec {
 // What a block hands to the recorder; arrays are replication-major.
 struct BlockResult {
   BlockSpec spec;
+  bool interrupted = false;  // the stop flag was set: the block is incomplete and must not be recorded
   std::vector<std::int8_t> outcome, peak_rung;
   std::vector<std::int32_t> end_step, war_start_step, war_end_step, first_incident_step, incidents;
   std::vector<double> casualties;               // count × actors
