@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <chrono>
@@ -308,8 +309,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   } catch (const OutputError& e) {
     if (!is_space_errno(last_io_errno())) throw;
     const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
-    throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; free space and run again with --resume",
-                                         e.what(), kept, kept == 1 ? "" : "s", partial.string()));
+    throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; {} and run again with --resume",
+                                         e.what(), kept, kept == 1 ? "" : "s", partial.string(),
+                                         last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')"
+                                                                  : "free space"));
   }
   publish_output(partial, target, target_before);
   const double seconds = bar.elapsed();
@@ -469,6 +472,9 @@ int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  // After a failed write (disk full) H5Fclose fails and HDF5 1.10.8's exit
+  // handler then crashes on the half-closed file; every file is closed explicitly.
+  H5dont_atexit();
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // failures are reported as sentences, not HDF5 stacks
   // Past `ulimit -f`, write() then fails with EFBIG, which is reported, instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);

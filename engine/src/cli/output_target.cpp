@@ -170,11 +170,11 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
     return false;
   }
   if (resume && !overwrite) {
-    if (is_hdf5_file(partial)) return true;
+    if (finished_block_count(partial) >= 0) return true;
     if (!quiet)
       err << fmt::format(
-          "brink run: {} is not a valid HDF5 file (its run was stopped before it first saved its blocks); "
-          "starting from the beginning\n",
+          "brink run: {} is not a readable HDF5 file (its run was stopped before it first saved its blocks, or "
+          "the file was damaged); starting from the beginning\n",
           partial.string());
     return false;
   }

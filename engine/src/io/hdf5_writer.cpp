@@ -493,6 +493,14 @@ void Hdf5Writer::start_swmr() {
 }
 
 Hdf5Writer::~Hdf5Writer() {
+  // After a failed write the file is left as its last complete flush made it:
+  // closing would write a mix of old and new data.
+  if (file_ >= 0 && is_space_errno(last_io_errno())) return;
+  try {
+    if (file_ >= 0) flush_finished();
+  } catch (const OutputError&) {
+    return;
+  }
   for (auto& [name, id] : datasets_) H5Dclose(id);
   datasets_.clear();
   if (file_ >= 0) H5Fclose(file_);
@@ -562,17 +570,25 @@ void Hdf5Writer::write_block(const BlockResult& b) {
     write_slab("tension", H5T_NATIVE_FLOAT, b.ts_tension.data(), p, f, n);
     write_slab("belief", H5T_NATIVE_FLOAT, b.ts_belief.data(), p, f, n);
   }
-  const std::int8_t one = 1;
-  write_slab("block_done", H5T_NATIVE_INT8, &one, p, f / kBlockLanes, 1);
+  pending_done_.emplace_back(p, f / kBlockLanes);
   // Flush now and then so that a killed run leaves a resumable file.
   const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::steady_clock::now().time_since_epoch())
                                              .count()) /
                      1000.0;
   if (now - last_flush_ > 2.0) {
-    check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);
+    flush_finished();
     last_flush_ = now;
   }
+}
+
+void Hdf5Writer::flush_finished() {
+  check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);
+  if (pending_done_.empty()) return;
+  const std::int8_t one = 1;
+  for (const auto& [point, block] : pending_done_) write_slab("block_done", H5T_NATIVE_INT8, &one, point, block, 1);
+  pending_done_.clear();
+  check(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush " + path_);
 }
 
 void Hdf5Writer::read_slab(const std::string& name, hid_t type, void* data, std::int64_t point, std::int64_t first,
@@ -757,6 +773,7 @@ void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int s
 
 void Hdf5Writer::close() {
   if (file_ < 0) return;
+  flush_finished();
   const std::int32_t complete = 1;
   const hid_t attr = check_id(H5Aopen(file_, "complete", H5P_DEFAULT), "open the complete attribute of " + path_);
   const herr_t written = H5Awrite(attr, H5T_NATIVE_INT32, &complete);

@@ -70,6 +70,10 @@ class Hdf5Writer {
                  std::int64_t count) const;
   void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
   void start_swmr();
+  // Flushes the data, then marks the blocks written since the last call in
+  // block_done and flushes again: a flush cut short (full disk, kill -9) never
+  // leaves a block marked done whose data did not reach the disk.
+  void flush_finished();
 
   std::string path_;
   hid_t file_ = -1;
@@ -84,6 +88,7 @@ class Hdf5Writer {
   std::int64_t blocks_per_point_ = 0;
   std::int64_t points_ = 0;
   double last_flush_ = 0.0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> pending_done_;  // (point, block) not yet marked
 };
 
 }  // namespace brink
