@@ -70,7 +70,10 @@ std::string portable_file_name(std::string_view name) {
     if (out.size() == 100) break;
   }
   // No hidden files, nothing an option parser could take for a flag, no "." or "..".
-  while (!out.empty() && (out.front() == '.' || out.front() == '-')) out.front() = '_';
+  for (char& c : out) {
+    if (c != '.' && c != '-') break;
+    c = '_';
+  }
   if (out.find_first_not_of('_') == std::string::npos) return "scenario";
   return out;
 }
@@ -170,12 +173,11 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
     return false;
   }
   if (resume && !overwrite) {
-    if (finished_block_count(partial) >= 0) return true;
-    if (!quiet)
-      err << fmt::format(
-          "brink run: {} is not a readable HDF5 file (its run was stopped before it first saved its blocks, or "
-          "the file was damaged); starting from the beginning\n",
-          partial.string());
+    if (reopens_for_resume(partial)) return true;
+    err << fmt::format(
+        "brink run: {} is not a readable HDF5 file (its run was stopped before it first saved its blocks, or "
+        "the file was damaged); starting from the beginning\n",
+        partial.string());
     return false;
   }
   if (overwrite) return false;

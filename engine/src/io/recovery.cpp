@@ -156,6 +156,18 @@ hid_t open_read_only(const std::string& path) {
   return file;
 }
 
+bool reopens_for_resume(const std::string& path) {
+  if (!is_hdf5_file(path)) return false;
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  set_clear_status_flags(fapl);
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
+  if (file < 0) return false;
+  const bool readable = H5Lexists(file, "block_done", H5P_DEFAULT) > 0;
+  return H5Fclose(file) >= 0 && readable;
+}
+
 std::int64_t finished_block_count(const std::string& path) {
   const hid_t file = open_read_only(path);
   if (file < 0) return -1;

@@ -25,6 +25,10 @@ void set_clear_status_flags(hid_t fapl);
 // writer was killed), then a plain read-only open. Returns a negative id on failure.
 hid_t open_read_only(const std::string& path);
 
+// True if `path` opens read-write as the writer opens it to resume (status
+// flags cleared). Only call it under the output lock.
+bool reopens_for_resume(const std::string& path);
+
 // Blocks marked finished in a partial file's `block_done`, or -1 if the file
 // is not HDF5 or has no readable block_done.
 std::int64_t finished_block_count(const std::string& path);
