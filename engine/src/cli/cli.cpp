@@ -80,7 +80,9 @@ ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {
     const ShippedScenario* flagship = find_shipped(kFlagshipScenario);
     return {std::string(flagship->path), std::string(flagship->text)};
   }
-  if (fs::exists(*argument)) return read_scenario_file(*argument);
+  // A path that cannot even be checked (too long, no permission) is read, so the reader names the reason.
+  if (std::error_code ec; fs::exists(*argument, ec) || (ec && ec != std::errc::no_such_file_or_directory))
+    return read_scenario_file(*argument);
   if (const ShippedScenario* shipped = find_shipped(*argument))
     return {std::string(shipped->path), std::string(shipped->text)};
   std::string names;
@@ -230,9 +232,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
   const fs::path target = !vm.count("output") ? default_output_path(loaded.scenario.name) : fs::path(output);
   std::vector<fs::path> inputs{"/proc/self/exe"};
-  if (scenario_arg && fs::exists(*scenario_arg)) inputs.emplace_back(*scenario_arg);
+  if (std::error_code ec; scenario_arg && fs::exists(*scenario_arg, ec)) inputs.emplace_back(*scenario_arg);
   check_output_path(target, inputs);
-  if (target.has_parent_path() && !fs::exists(target.parent_path())) {
+  if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
     if (vm.count("output"))
       throw UsageError(fmt::format("the directory of output file '{}' does not exist", target.string()));
     fs::create_directories(target.parent_path());
@@ -381,7 +383,7 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   if (!vm.count("file") || vm["file"].as<std::vector<std::string>>().size() != 1)
     throw UsageError("inspect takes exactly one FILE");
   const std::string path = vm["file"].as<std::vector<std::string>>().front();
-  if (!fs::exists(path)) throw UsageError(fmt::format("no file '{}'", path));
+  if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
   if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
   if (const std::string problem = brink_layout_problem(path); !problem.empty())
     throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
