@@ -37,7 +37,7 @@ struct Dataset {
   }
 };
 
-// Shape and type class of one dataset; empty message if it is not a dataset.
+// Shape and type class of one dataset; `present` is false if there is no dataset of that name.
 struct Variable {
   bool present = false;
   H5T_class_t type_class = H5T_NO_CLASS;
