@@ -381,15 +381,20 @@ def test_file_size_limit_gives_a_clear_message(brink, tmp_path, reference_run):
 @pytest.mark.xfail(reason="needs the kernel to check the stop flag between steps (lead's kernel rewrite); "
                           "until then a block runs to its end", strict=False)
 def test_sigterm_is_honoured_within_half_a_second_at_a_long_horizon(brink, tmp_path):
-    scenario = flagship(tmp_path, **{r"^  horizon_days: .*$": "  horizon_days: 100000"})
+    # One block of 256 replications over 20,000 steps takes seconds: far longer than the promise.
+    scenario = flagship(tmp_path, **{r"^  horizon_days: .*$": "  horizon_days: 20000"})
     out = tmp_path / "long.h5"
     proc = subprocess.Popen([brink, "run", scenario, "-q", "-n", "512", "-t", "2", "-o", out],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # well inside the first blocks
-    start = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=60)
-    elapsed = time.monotonic() - start
+    try:
+        time.sleep(1.5)  # well inside the first blocks
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
     assert code == 1 and "interrupted" in proc.stderr.read()
     assert elapsed < 1.0, f"SIGTERM took {elapsed:.2f} s (0.5 s promised, margin for a loaded machine)"
 
