@@ -24,13 +24,13 @@ Diagnostic rejection(const std::string& text) {
 TEST(SourceFileTest, Utf8ValidityFollowsTheStandard) {
   EXPECT_EQ(first_invalid_utf8("plain ascii"), std::string_view::npos);
   EXPECT_EQ(first_invalid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), std::string_view::npos);
-  EXPECT_EQ(first_invalid_utf8("caf\xE9"), 3u);              // Latin-1
-  EXPECT_EQ(first_invalid_utf8("a\xC0\xAF"), 1u);            // overlong '/'
-  EXPECT_EQ(first_invalid_utf8("a\xE0\x80\xAF"), 1u);        // overlong, 3 bytes
-  EXPECT_EQ(first_invalid_utf8("ab\xED\xA0\x80"), 2u);       // surrogate
-  EXPECT_EQ(first_invalid_utf8("\xF4\x90\x80\x80"), 0u);     // above U+10FFFF
-  EXPECT_EQ(first_invalid_utf8("x\xE2\x82"), 1u);            // truncated at the end
-  EXPECT_EQ(first_invalid_utf8("\x80"), 0u);                 // lone continuation
+  EXPECT_EQ(first_invalid_utf8("caf\xE9"), 3u);           // Latin-1
+  EXPECT_EQ(first_invalid_utf8("a\xC0\xAF"), 1u);         // overlong '/'
+  EXPECT_EQ(first_invalid_utf8("a\xE0\x80\xAF"), 1u);     // overlong, 3 bytes
+  EXPECT_EQ(first_invalid_utf8("ab\xED\xA0\x80"), 2u);    // surrogate
+  EXPECT_EQ(first_invalid_utf8("\xF4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(first_invalid_utf8("x\xE2\x82"), 1u);         // truncated at the end
+  EXPECT_EQ(first_invalid_utf8("\x80"), 0u);              // lone continuation
 }
 
 TEST(SourceFileTest, PositionsCountCharactersNotBytes) {
@@ -52,9 +52,14 @@ TEST(SourceFileTest, TextRejectionsAreLocated) {
   d = rejection("# only\n  # comments\n\n");
   EXPECT_EQ(d.line, 1);
   EXPECT_NE(d.message.find("empty"), std::string::npos);
-  d = rejection(std::string("\xFF\xFE" "b\0r\0", 6));
+  d =
+      rejection(std::string("\xFF\xFE"
+                            "b\0r\0",
+                            6));
   EXPECT_NE(d.message.find("UTF-16"), std::string::npos);
-  EXPECT_NO_THROW(check_scenario_text("s.yaml", "\xEF\xBB\xBF" "brink: 1\r\n"));
+  EXPECT_NO_THROW(check_scenario_text("s.yaml",
+                                      "\xEF\xBB\xBF"
+                                      "brink: 1\r\n"));
 }
 
 TEST(SourceFileTest, ReaderRefusesWhatIsNotARegularFileOfSaneSize) {

@@ -7,9 +7,9 @@
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <charconv>
-#include <cstdlib>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -20,9 +20,9 @@
 
 #include "brink/cli/output_target.hpp"
 #include "brink/io/hdf5_reader.hpp"
-#include "brink/io/recovery.hpp"
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/recorder.hpp"
+#include "brink/io/recovery.hpp"
 #include "brink/io/table.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
@@ -311,10 +311,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   } catch (const OutputError& e) {
     if (!is_space_errno(last_io_errno())) throw;
     const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
-    throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; {} and run again with --resume",
-                                         e.what(), kept, kept == 1 ? "" : "s", partial.string(),
-                                         last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')"
-                                                                  : "free space"));
+    throw std::runtime_error(fmt::format(
+        "{}; {} finished block{} kept in {}; {} and run again with --resume", e.what(), kept, kept == 1 ? "" : "s",
+        partial.string(), last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')" : "free space"));
   }
   publish_output(partial, target, target_before);
   const double seconds = bar.elapsed();

@@ -36,9 +36,10 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
   for (const fs::path& input : inputs) {
     struct stat in {};
     if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
-      throw OutputRefused(fmt::format("output '{}' is the input file '{}'; writing it would destroy the input, "
-                                      "give another -o",
-                                      target.string(), input.string()));
+      throw OutputRefused(
+          fmt::format("output '{}' is the input file '{}'; writing it would destroy the input, "
+                      "give another -o",
+                      target.string(), input.string()));
   }
 }
 
@@ -52,7 +53,8 @@ std::string read_holder(int fd) {
 
 void fsync_path(const fs::path& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(fmt::format("cannot open '{}' to sync it: {}", path.string(), std::strerror(errno)));
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot open '{}' to sync it: {}", path.string(), std::strerror(errno)));
   const int status = ::fsync(fd);
   const int error = errno;
   ::close(fd);
@@ -64,8 +66,8 @@ void fsync_path(const fs::path& path, int flags) {
 std::string portable_file_name(std::string_view name) {
   std::string out;
   for (char c : name) {
-    const bool portable = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                          c == '_' || c == '-';
+    const bool portable =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     out += portable ? c : '_';
     if (out.size() == 100) break;
   }
@@ -101,8 +103,7 @@ OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
-      throw OutputRefused(
-          fmt::format("cannot create the lock file '{}': {}", path_.string(), std::strerror(errno)));
+      throw OutputRefused(fmt::format("cannot create the lock file '{}': {}", path_.string(), std::strerror(errno)));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
       const std::string holder = read_holder(fd);
@@ -110,11 +111,12 @@ OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
       if (error != EWOULDBLOCK)
         throw OutputRefused(fmt::format("cannot lock '{}': {}", path_.string(), std::strerror(error)));
       const std::string target = path_.string().substr(0, path_.string().size() - 5);
-      throw OutputRefused(fmt::format(
-          "another brink run ({}) is writing '{}' (lock {}); wait for it to finish or give another -o", 
-          holder.empty() ? "process unknown" : holder, target, path_.string()));
+      throw OutputRefused(
+          fmt::format("another brink run ({}) is writing '{}' (lock {}); wait for it to finish or give another -o",
+                      holder.empty() ? "process unknown" : holder, target, path_.string()));
     }
-    struct stat locked {}, named {};
+    struct stat locked {
+    }, named{};
     if (::fstat(fd, &locked) == 0 && ::stat(path_.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
         locked.st_ino == named.st_ino) {
       char host[256] = {0};
@@ -147,8 +149,8 @@ void publish_output(const fs::path& partial, const fs::path& target, const FileI
     if (::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
       if (errno == EEXIST) throw std::runtime_error(appeared);
       if (errno != EINVAL && errno != ENOSYS)
-        throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(),
-                                             std::strerror(errno)));
+        throw std::runtime_error(
+            fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(), std::strerror(errno)));
       // A file system without RENAME_NOREPLACE: link() never replaces either.
       if (::link(partial.c_str(), target.c_str()) != 0)
         throw std::runtime_error(errno == EEXIST ? appeared
@@ -159,8 +161,8 @@ void publish_output(const fs::path& partial, const fs::path& target, const FileI
   } else {
     if (identity_of(target) != before) throw std::runtime_error(appeared);
     if (::rename(partial.c_str(), target.c_str()) != 0)
-      throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(),
-                                           std::strerror(errno)));
+      throw std::runtime_error(
+          fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(), std::strerror(errno)));
   }
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   fsync_path(directory, O_RDONLY | O_DIRECTORY);
@@ -183,10 +185,10 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
   if (overwrite) return false;
   const std::int64_t finished = finished_block_count(partial);
   if (finished > 0)
-    throw OutputRefused(fmt::format(
-        "{} holds {} finished block{} of an earlier run that did not finish; continue it with --resume, or "
-        "discard it and start over with --overwrite",
-        partial.string(), finished, finished == 1 ? "" : "s"));
+    throw OutputRefused(
+        fmt::format("{} holds {} finished block{} of an earlier run that did not finish; continue it with --resume, or "
+                    "discard it and start over with --overwrite",
+                    partial.string(), finished, finished == 1 ? "" : "s"));
   return false;
 }
 

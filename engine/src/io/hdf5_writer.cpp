@@ -675,9 +675,8 @@ void Hdf5Writer::open_existing(const SweepPlan& plan, const OutputMetadata& meta
   file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
   if (file_ < 0)
-    throw OutputError(
-        fmt::format("cannot reopen '{}' to resume it ({}); start over with --overwrite", path_,
-                    hdf5_failure_message("open it")));
+    throw OutputError(fmt::format("cannot reopen '{}' to resume it ({}); start over with --overwrite", path_,
+                                  hdf5_failure_message("open it")));
   std::uint64_t seed = 0;
   if (H5Aexists(file_, "seed") > 0) {
     const hid_t attr = H5Aopen(file_, "seed", H5P_DEFAULT);

@@ -109,8 +109,8 @@ std::string layout_problem(hid_t file) {
     for (std::size_t i = 0; i < v.shape.size(); ++i) {
       const hsize_t want = need.shape[i] == kPoints ? points : need.shape[i] == kActors ? actor_count : need.shape[i];
       if (need.shape[i] != 0 && v.shape[i] != want)
-        return fmt::format("the variable '{}' has {} entries along dimension {}, not {}", need.name, v.shape[i],
-                           i + 1, want);
+        return fmt::format("the variable '{}' has {} entries along dimension {}, not {}", need.name, v.shape[i], i + 1,
+                           want);
     }
   }
   if (points > 100'000'000 || actor_count > 100'000)

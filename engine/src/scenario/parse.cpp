@@ -949,10 +949,10 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   try {
     root = YAML::Load(source.text);
   } catch (const YAML::DeepRecursion& e) {
-    throw ScenarioError({{source.label, e.mark.line >= 0 ? e.mark.line + 1 : 1,
-                          e.mark.column >= 0 ? e.mark.column + 1 : 1,
-                          "YAML nesting too deep: yaml-cpp's parser stopped here at its recursion limit "
-                          "(DeepRecursion); no scenario nests more than a few levels"}});
+    throw ScenarioError(
+        {{source.label, e.mark.line >= 0 ? e.mark.line + 1 : 1, e.mark.column >= 0 ? e.mark.column + 1 : 1,
+          "YAML nesting too deep: yaml-cpp's parser stopped here at its recursion limit "
+          "(DeepRecursion); no scenario nests more than a few levels"}});
   } catch (const YAML::Exception& e) {
     throw ScenarioError({{source.label, e.mark.line >= 0 ? e.mark.line + 1 : -1,
                           e.mark.column >= 0 ? e.mark.column + 1 : -1, "YAML syntax error: " + e.msg}});

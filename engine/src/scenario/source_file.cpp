@@ -122,8 +122,7 @@ void check_scenario_text(const std::string& label, std::string_view text) {
 ScenarioSource read_scenario_source(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    refuse(path, fmt::format("cannot open the scenario file: {}", std::strerror(errno)));
+  if (fd < 0) refuse(path, fmt::format("cannot open the scenario file: {}", std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int error = errno;
