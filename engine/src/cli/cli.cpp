@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -15,13 +17,16 @@
 
 #include <fmt/format.h>
 
+#include "brink/cli/output_target.hpp"
 #include "brink/io/hdf5_reader.hpp"
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/recorder.hpp"
+#include "brink/io/recovery.hpp"
 #include "brink/io/table.hpp"
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
+#include "brink/scenario/source_file.hpp"
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
@@ -75,7 +80,9 @@ ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {
     const ShippedScenario* flagship = find_shipped(kFlagshipScenario);
     return {std::string(flagship->path), std::string(flagship->text)};
   }
-  if (fs::exists(*argument)) return read_scenario_file(*argument);
+  // A path that cannot even be checked (too long, no permission) is read, so the reader names the reason.
+  if (std::error_code ec; fs::exists(*argument, ec) || (ec && ec != std::errc::no_such_file_or_directory))
+    return read_scenario_file(*argument);
   if (const ShippedScenario* shipped = find_shipped(*argument))
     return {std::string(shipped->path), std::string(shipped->text)};
   std::string names;
@@ -213,7 +220,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)")(
       "isa", po::value(&isa),
       "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
-      "'brink --version' lists them)");
+      "'brink --version' lists them)")(
+      "overwrite", "discard an interrupted run's FILE.partial and start over");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -236,7 +244,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const bool quiet = vm.count("quiet") > 0;
 
   std::vector<Override> overrides;  // --set, recorded as the point's parameters
-  for (const auto& s : sets) overrides.push_back(parse_override(s));
+  for (const auto& s : sets) {
+    if (first_invalid_utf8(s) != std::string_view::npos || s.find('\0') != std::string::npos)
+      throw UsageError(fmt::format("--set '{}' is not valid UTF-8", s));
+    overrides.push_back(parse_override(s));
+  }
   std::vector<Override> settings = overrides;  // plus run settings given as flags
   if (vm.count("replications"))
     settings.push_back(
@@ -249,8 +261,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     settings.push_back({"output.timeseries_every",
                         std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
   }
-  const int thread_count = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                                : static_cast<int>(parse_count("--threads", threads, 1, 1024));
+  int thread_count = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                          : static_cast<int>(parse_count("--threads", threads, 1, 1024));
+  if (thread_count > max_threads()) {
+    if (!quiet)
+      err << fmt::format("brink run: --threads {} is more than {} (4 per usable CPU); using {}\n", thread_count,
+                         max_threads(), max_threads());
+    thread_count = max_threads();
+  }
 
   if (vm.count("summary-only")) settings.push_back({"output.runs", "false"});
   const ScenarioSource source = resolve_scenario(scenario_arg);
@@ -263,10 +281,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   SweepPlan plan = make_plan(loaded, overrides);
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
-  const fs::path target = !vm.count("output") ? fs::path("out") / (loaded.scenario.name + ".h5") : fs::path(output);
-  if (fs::exists(target) && fs::is_directory(target))
-    throw UsageError(fmt::format("output '{}' is a directory; give a file name with -o", target.string()));
-  if (target.has_parent_path() && !fs::exists(target.parent_path())) {
+  const fs::path target = !vm.count("output") ? default_output_path(loaded.scenario.name) : fs::path(output);
+  std::vector<fs::path> inputs{"/proc/self/exe"};
+  if (std::error_code ec; scenario_arg && fs::exists(*scenario_arg, ec)) inputs.emplace_back(*scenario_arg);
+  check_output_path(target, inputs);
+  if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
     if (vm.count("output"))
       throw UsageError(fmt::format("the directory of output file '{}' does not exist", target.string()));
     fs::create_directories(target.parent_path());
@@ -275,9 +294,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   // interrupted run never replaces existing results. The partial file is kept
   // and records which blocks it holds, so that --resume can continue it.
   const fs::path partial = target.string() + ".partial";
-  const bool resuming = vm.count("resume") && fs::exists(partial);
-  if (vm.count("resume") && !resuming && !quiet)
-    err << fmt::format("brink run: no {} to resume; starting from the beginning\n", partial.string());
+  const OutputLock lock(target.string() + ".lock");  // held until the result is in place
+  const FileIdentity target_before = identity_of(target);
+  const bool resuming = decide_resume(partial, vm.count("resume") > 0, vm.count("overwrite") > 0, quiet, err);
 
   if (resuming && !plan.write_runs)
     throw UsageError("a summary-only run keeps no per-replication data to resume from; run it again without --resume");
@@ -295,6 +314,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::signal(SIGTERM, on_interrupt);
   const Model& model = plan.model(0);
   ProgressBar bar(err, !quiet && isatty(STDERR_FILENO), kBlockLanes);
+  // Test hook: dies like kill -9 once this many blocks are recorded.
+  const char* kill_hook = std::getenv("BRINK_TEST_KILL_AFTER_BLOCKS");
+  const std::int64_t kill_after = kill_hook ? std::atoll(kill_hook) : 0;
   std::vector<PointSummary> summaries;
   std::vector<SobolIndex> sensitivity;
   std::vector<std::string> sensitivity_outputs;
@@ -316,8 +338,13 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       }
     }
     execute(
-        plan, thread_count, recorder, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); },
-        &scheduler);
+        plan, thread_count, recorder,
+        [&](std::int64_t done, std::int64_t total) {
+          if (kill_after > 0 && done >= kill_after) std::raise(SIGKILL);
+          bar.update(done, total);
+        },
+        &scheduler, &g_interrupted);
+    if (g_interrupted) throw Interrupted();
     summaries = recorder.summaries();
     if (plan.sensitivity) {
       sensitivity = sweep_sensitivity(plan, summaries);
@@ -328,10 +355,20 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   } catch (const ResumeMismatch& e) {
     throw UsageError(e.what());
   } catch (const Interrupted&) {
+    if (!plan.write_runs) {
+      fs::remove(partial);  // holds no per-replication data to resume from
+      throw std::runtime_error("interrupted; a --summary-only run cannot be resumed, run it again");
+    }
     throw std::runtime_error(
         fmt::format("interrupted; {} keeps the finished blocks, continue with --resume", partial.string()));
+  } catch (const OutputError& e) {
+    if (!is_space_errno(last_io_errno())) throw;
+    const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
+    throw std::runtime_error(fmt::format(
+        "{}; {} finished block{} kept in {}; {} and run again with --resume", e.what(), kept, kept == 1 ? "" : "s",
+        partial.string(), last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')" : "free space"));
   }
-  fs::rename(partial, target);
+  publish_output(partial, target, target_before);
   const double seconds = bar.elapsed();
   if (!quiet) {
     std::vector<std::string> actors;
@@ -398,8 +435,11 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   if (!vm.count("file") || vm["file"].as<std::vector<std::string>>().size() != 1)
     throw UsageError("inspect takes exactly one FILE");
   const std::string path = vm["file"].as<std::vector<std::string>>().front();
-  if (!fs::exists(path)) throw UsageError(fmt::format("no file '{}'", path));
-  const FileReport report = read_report(path);
+  if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
+  if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+  if (const std::string problem = brink_layout_problem(path); !problem.empty())
+    throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
+  FileReport report = read_report(path);
   if (vm.count("scenario")) {
     for (const auto& [name, value] : report.attributes)
       if (name == "scenario") out << value;
@@ -427,8 +467,32 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
     out << fmt::format("  {:<26} ({}){}{}\n", v.name, dims, v.units.empty() ? "" : " [" + v.units + "]",
                        v.long_name.empty() ? "" : "  " + v.long_name);
   }
+  // A point is finished once its `replications` is written; the rest of an
+  // unfinished file's points have not run and are listed, not tabulated.
+  std::vector<std::int64_t> not_run;
+  if (!report.complete) {
+    std::vector<PointSummary> finished;
+    std::vector<std::vector<double>> finished_values;
+    for (std::size_t p = 0; p < report.summaries.size(); ++p) {
+      if (report.summaries[p].replications <= 0) {
+        not_run.push_back(static_cast<std::int64_t>(p));
+        continue;
+      }
+      finished.push_back(report.summaries[p]);
+      if (p < report.parameter_values.size()) finished_values.push_back(report.parameter_values[p]);
+    }
+    report.summaries = std::move(finished);
+    if (!report.parameter_values.empty()) report.parameter_values = std::move(finished_values);
+  }
   out << "outcomes:\n"
       << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values);
+  if (!not_run.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < not_run.size() && i < 20; ++i) list += fmt::format("{}{}", i ? ", " : "", not_run[i]);
+    if (not_run.size() > 20) list += ", ...";
+    out << fmt::format("not run: {} of {} points (points {})\n", not_run.size(),
+                       not_run.size() + report.summaries.size(), list);
+  }
   if (!report.sensitivity.empty())
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
   return kExitOk;
@@ -462,7 +526,12 @@ int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  // After a failed write (disk full) H5Fclose fails and HDF5 1.10.8's exit
+  // handler then crashes on the half-closed file; every file is closed explicitly.
+  // Failures are reported as sentences, not HDF5 stacks.
   quiet_hdf5_errors();
+  // Past `ulimit -f`, write() then fails with EFBIG, which is reported, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     err << kTopUsage;
     return kExitUsage;
@@ -488,6 +557,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     err << "brink " << command << ": " << e.what() << "\n";
     return kExitUsage;
   } catch (const IsaUnavailable& e) {
+    err << "brink " << command << ": " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const OutputRefused& e) {
     err << "brink " << command << ": " << e.what() << "\n";
     return kExitUsage;
   } catch (const po::error& e) {

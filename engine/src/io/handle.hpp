@@ -9,6 +9,8 @@
 
 #include "brink/io/hdf5_writer.hpp"
 
+#include "hdf5_recovery.hpp"
+
 namespace brink {
 
 class Handle {
@@ -17,7 +19,7 @@ class Handle {
   Handle() = default;
   // Throws OutputError("HDF5 failed to <what>") if `id` is invalid.
   Handle(hid_t id, Closer closer, const std::string& what) : id_(id), closer_(closer) {
-    if (id < 0) throw OutputError("HDF5 failed to " + what);
+    if (id < 0) throw OutputError(hdf5_failure_message(what));
   }
   ~Handle() { (void)close(); }
   Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, -1)), closer_(other.closer_) {}
@@ -36,6 +38,9 @@ class Handle {
   explicit operator bool() const { return id_ >= 0; }
   // Closes now and reports HDF5's status (a file's close flushes it).
   herr_t close() { return id_ >= 0 && closer_ ? closer_(std::exchange(id_, -1)) : 0; }
+  // Gives the id up without closing it: after a failed write, closing would
+  // write a mix of old and new data; the file stays as its last flush left it.
+  void abandon() { id_ = -1; }
 
  private:
   hid_t id_ = -1;

@@ -11,6 +11,7 @@
 #include "brink/io/variables.hpp"
 #include "brink/scenario/scenario.hpp"
 #include "hdf5_util.hpp"
+#include "hdf5_recovery.hpp"
 
 namespace brink {
 namespace {
@@ -154,7 +155,7 @@ void read_sensitivity(hid_t file, FileReport& report) {
 FileReport read_report(const std::string& path) {
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw OutputError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t id = open_read_only(path);  // SWMR-read: a file being written, or whose writer was killed
   if (id < 0) throw OutputError(fmt::format("cannot open '{}'", path));
   const Handle file = file_handle(id, "open " + path);
   if (H5Aexists(id, "engine") <= 0)

@@ -1,4 +1,5 @@
 #include "hdf5_util.hpp"
+#include "hdf5_recovery.hpp"
 
 #include <algorithm>
 
@@ -7,7 +8,7 @@
 namespace brink::h5 {
 
 void check(herr_t status, const std::string& what) {
-  if (status < 0) throw OutputError(fmt::format("HDF5 failed to {}", what));
+  if (status < 0) throw OutputError(hdf5_failure_message(what));
 }
 
 Handle utf8_string_type() {

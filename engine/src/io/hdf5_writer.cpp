@@ -11,6 +11,7 @@
 #include "brink/io/variables.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/model/kernel_dispatch.hpp"
+#include "hdf5_recovery.hpp"
 #include "brink/version.hpp"
 #include "hdf5_util.hpp"
 
@@ -18,7 +19,10 @@ namespace brink {
 
 using h5::check;
 
-void quiet_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void quiet_hdf5_errors() {
+  H5dont_atexit();
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 struct Hdf5Writer::Impl {
   std::string path;
@@ -28,6 +32,7 @@ struct Hdf5Writer::Impl {
   std::vector<const VariableSpec*> block_variables;
   std::vector<std::string> sensitivity_outputs;
   double last_flush = 0.0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
   Handle file;  // declared before the datasets, so destroyed after them
   std::map<std::string_view, Handle> datasets;
 
@@ -42,6 +47,16 @@ struct Hdf5Writer::Impl {
   // written after all of the point's data.
   void start_swmr() {
     check(H5Fstart_swmr_write(file.get()), "switch " + path + " to single-writer/multiple-reader mode");
+  }
+  // Flushes the data, then marks the blocks written since the last call in
+  // block_done and flushes again: a flush cut short (full disk, kill -9) never
+  // leaves a block marked done whose data did not reach the disk.
+  void flush_finished() {
+    check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
+    if (pending_done.empty()) return;
+    for (const auto& [point, block] : pending_done) write_row(var::kBlockDone, std::vector<std::int8_t>{1}, point, block, 1);
+    pending_done.clear();
+    check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
   }
   void write_row(std::string_view name, const Values& values, std::int64_t point, std::int64_t first,
                  std::int64_t count) {
@@ -70,7 +85,22 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   m.start_swmr();
 }
 
-Hdf5Writer::~Hdf5Writer() = default;
+Hdf5Writer::~Hdf5Writer() {
+  Impl& m = *impl_;
+  if (!m.file) return;
+  // After a failed write the file is left as its last complete flush made it:
+  // closing would write a mix of old and new data.
+  auto abandon = [&] {
+    for (auto& [name, handle] : m.datasets) handle.abandon();
+    m.file.abandon();
+  };
+  if (is_space_errno(last_io_errno())) return abandon();
+  try {
+    m.flush_finished();
+  } catch (const OutputError&) {
+    abandon();
+  }
+}
 
 const std::vector<std::string>& Hdf5Writer::sensitivity_outputs() const { return impl_->sensitivity_outputs; }
 
@@ -84,7 +114,7 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
   // that a reader can follow the run (netCDF-C 4.9 and h5py read it).
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
-  if (id < 0) throw OutputError(fmt::format("cannot create output file '{}'", path));
+  if (id < 0) throw OutputError(hdf5_failure_message(fmt::format("create output file '{}'", path)));
   file = file_handle(id, "create " + path);
   for (const VariableSpec& v : variable_table())
     if (layout.present(v)) create_variable(v, plan);
@@ -206,16 +236,16 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
 void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata& metadata) {
   const Handle fapl = plist_handle(H5Pcreate(H5P_FILE_ACCESS), "create a file access property list");
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  set_clear_status_flags(fapl.get());  // the caller holds the output lock: no writer is alive
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
   if (id < 0)
-    throw OutputError(
-        fmt::format("cannot reopen '{}' to resume it; if the run was killed, clear the file's status "
-                    "flag with 'h5clear -s {}' (package hdf5-tools) and try again",
-                    path, path));
+    throw OutputError(fmt::format("cannot reopen '{}' to resume it ({}); start over with --overwrite", path,
+                                  hdf5_failure_message("open it")));
   file = file_handle(id, "reopen " + path);
   auto mismatch = [&](const std::string& what) {
     throw ResumeMismatch(
-        fmt::format("'{}' was written by a different run ({} differs); delete it or run without --resume", path, what));
+        fmt::format("'{}' was written by a different run ({} differs); start over with --overwrite instead of --resume",
+                    path, what));
   };
   std::uint64_t seed = 0;
   if (H5Aexists(id, "seed") > 0) {
@@ -263,11 +293,11 @@ void Hdf5Writer::write_block(const BlockResult& b) {
     check(H5Dwrite_chunk(m.dataset(v.name), H5P_DEFAULT, 0, offset.data(), bytes.size(), bytes.data()),
           fmt::format("write a chunk of {} to {}", v.name, m.path));
   }
-  m.write_row(var::kBlockDone, std::vector<std::int8_t>{1}, b.spec.point, b.spec.first_replication / kBlockLanes, 1);
+  m.pending_done.emplace_back(b.spec.point, b.spec.first_replication / kBlockLanes);
   // Flush now and then so that a killed run leaves a resumable file.
   const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   if (now - m.last_flush > 2.0) {
-    H5Fflush(m.file.get(), H5F_SCOPE_LOCAL);
+    m.flush_finished();
     m.last_flush = now;
   }
 }
@@ -333,6 +363,7 @@ void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int s
 void Hdf5Writer::close() {
   Impl& m = *impl_;
   if (!m.file) return;
+  m.flush_finished();
   const std::int32_t complete = 1;
   {
     const Handle attr =

@@ -3,7 +3,11 @@
 #include <fstream>
 #include <sstream>
 
+#include <yaml-cpp/depthguard.h>
+
 #include "yaml_reader.hpp"
+
+#include "brink/scenario/source_file.hpp"
 
 namespace brink {
 namespace {
@@ -429,6 +433,11 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   YAML::Node root;
   try {
     root = YAML::Load(source.text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw ScenarioError(
+        {{source.label, e.mark.line >= 0 ? e.mark.line + 1 : 1, e.mark.column >= 0 ? e.mark.column + 1 : 1,
+          "YAML nesting too deep: yaml-cpp's parser stopped here at its recursion limit "
+          "(DeepRecursion); no scenario nests more than a few levels"}});
   } catch (const YAML::Exception& e) {
     throw ScenarioError({{source.label, e.mark.line >= 0 ? e.mark.line + 1 : -1,
                           e.mark.column >= 0 ? e.mark.column + 1 : -1, "YAML syntax error: " + e.msg}});
@@ -448,12 +457,6 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   return loaded;
 }
 
-ScenarioSource read_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({{path, -1, -1, "cannot open the scenario file (does it exist and is it readable?)"}});
-  std::ostringstream text;
-  text << in.rdbuf();
-  return {path, text.str()};
-}
+ScenarioSource read_scenario_file(const std::string& path) { return read_scenario_source(path); }
 
 }  // namespace brink

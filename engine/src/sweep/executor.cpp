@@ -1,12 +1,19 @@
 #include "brink/sweep/executor.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/sweep/summary.hpp"
@@ -88,13 +95,23 @@ void BlockScheduler::end_round(std::int64_t p) {
   if (point.done_below_target == point.target) end_round(p);
 }
 
+int max_threads() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  const int cpus = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : 0;
+  const int usable = cpus > 0 ? cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return 4 * usable;
+}
+
+
 void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
-             BlockScheduler* scheduler) {
+             BlockScheduler* scheduler, const std::atomic<bool>* stop_flag) {
   BlockScheduler own(plan);
   BlockScheduler& schedule = scheduler ? *scheduler : own;
   // Resolved here, so that a kernel that fails to load is reported before any worker starts.
   const KernelTable& kernel_table = kernel();
-  threads = std::max(1, threads);
+  threads = std::clamp(threads, 1, max_threads());
+  auto stop_requested = [&] { return stop_flag && stop_flag->load(); };
   // Bounded hand-off: workers wait when the writer falls behind, so memory
   // stays proportional to the thread count, not to the sweep.
   const std::size_t capacity = static_cast<std::size_t>(threads) * 2;
@@ -117,11 +134,12 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
           if (stop || !spec) break;
         }
         const std::shared_ptr<const Model> model = plan.model_of(spec->point);
-        BlockResult result = kernel_table.simulate_block(*model, *spec, nullptr);
-        sink.encode(result);
+        // The kernel checks the stop flag between steps and returns an interrupted, empty block.
+        BlockResult result = kernel_table.simulate_block(*model, *spec, stop_flag);
+        if (!result.interrupted) sink.encode(result);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < capacity || stop; });
-        if (stop) break;
+        if (stop || result.interrupted) break;
         queue.push_back(std::move(result));
         ready.notify_one();
       }
@@ -139,12 +157,28 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
 
   std::vector<std::thread> pool;
   pool.reserve(threads);
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+  try {
+    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+  } catch (const std::system_error& e) {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+      running -= threads - static_cast<int>(pool.size());
+      work.notify_all();
+      space.notify_all();
+    }
+    for (auto& t : pool) t.join();
+    throw std::runtime_error(fmt::format("cannot start worker thread {} of {} ({}); run with fewer --threads",
+                                         pool.size() + 1, threads, e.what()));
+  }
 
   try {
     for (;;) {
       std::unique_lock lock(mutex);
-      ready.wait(lock, [&] { return !queue.empty() || running == 0; });
+      // Polls the stop flag: a worker deep in a block cannot wake this wait.
+      while (!ready.wait_for(lock, std::chrono::milliseconds(50), [&] { return !queue.empty() || running == 0; }))
+        if (stop_requested()) break;
+      if (stop_requested()) break;
       if (queue.empty()) break;
       BlockResult result = std::move(queue.front());
       queue.pop_front();

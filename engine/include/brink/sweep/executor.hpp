@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -73,7 +74,14 @@ using ProgressFn = std::function<void(std::int64_t, std::int64_t)>;
 // Runs every block the scheduler hands out. Pass a scheduler that already
 // knows some blocks are complete to resume; otherwise one is made.
 // Rethrows the first exception a worker or the sink raised, after stopping all workers.
+// When *stop becomes true, returns soon without recording the blocks in flight
+// (the kernel checks it between steps). `threads` is capped at max_threads();
+// a thread that cannot be created is a std::runtime_error saying so.
 void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress = {},
-             BlockScheduler* scheduler = nullptr);
+             BlockScheduler* scheduler = nullptr, const std::atomic<bool>* stop = nullptr);
+
+// The most worker threads worth starting: 4 per CPU this process may run on
+// (its affinity mask), so that a huge --threads cannot exhaust memory.
+int max_threads();
 
 }  // namespace brink

@@ -1,0 +1,77 @@
+// Where `brink run` writes and how it keeps two runs, or a run and its own
+// inputs, from destroying each other's files:
+//  - the target must be (or become) a regular file and never one of the inputs;
+//  - the default name comes from the scenario name, reduced to a portable
+//    character set, always inside out/;
+//  - a run holds an exclusive lock on TARGET.lock (holding its PID and host)
+//    for its whole life; the .partial itself is not locked, because HDF5
+//    1.10's own file locking then makes H5Fcreate and SWMR readers fail;
+//  - the finished file is fsynced and renamed into place, never over a file
+//    that appeared or changed at the target while the run was writing.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace brink {
+
+// A refusal about the output path or its lock: bad usage, exit code 2.
+class OutputRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// `name` with every character outside [A-Za-z0-9._-] replaced by '_', no
+// leading dot or dash, at most 100 characters, "scenario" if nothing is left.
+std::string portable_file_name(std::string_view name);
+// out/<portable name>.h5
+std::filesystem::path default_output_path(std::string_view scenario_name);
+
+// Throws OutputRefused unless `target` (and its .partial) is a regular file or
+// does not exist yet, and is none of `inputs` (compared by device and inode).
+void check_output_path(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs);
+
+// Device and inode of a path, or absent.
+struct FileIdentity {
+  bool exists = false;
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+FileIdentity identity_of(const std::filesystem::path& path);
+
+// An exclusive flock on `path` (created if missing), held until destruction,
+// when the file is removed. Throws OutputRefused naming the holder's PID and
+// host if another process holds it.
+class OutputLock {
+ public:
+  explicit OutputLock(std::filesystem::path path);
+  ~OutputLock();
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+// fsyncs `partial` and moves it to `target`. `before` is the target's identity
+// when the run started: the move fails (std::runtime_error, `partial` kept)
+// if the target no longer has it, so that a file another program put there
+// meanwhile is never replaced. Then fsyncs the directory.
+void publish_output(const std::filesystem::path& partial, const std::filesystem::path& target,
+                    const FileIdentity& before);
+
+// Under the lock, what to do with an existing TARGET.partial: resume it when
+// asked and it is a valid HDF5 file (else start over, saying why); on a fresh
+// run, refuse (OutputRefused) if it holds finished blocks, unless `overwrite`.
+// Returns true to resume.
+bool decide_resume(const std::filesystem::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err);
+
+}  // namespace brink

@@ -1,0 +1,41 @@
+// HDF5-side help for runs that did not end cleanly: telling a valid HDF5 file
+// from debris, reopening a file whose writer was killed (what `h5clear -s`
+// does, done in-process), reading a partial file while or after it is written,
+// checking that a file has the layout of a brink result, and turning the
+// errno behind a failed write into a sentence.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace brink {
+
+// True if `path` is a readable file with an HDF5 signature.
+bool is_hdf5_file(const std::string& path);
+
+// True if `path` opens read-write as the writer opens it to resume (status
+// flags cleared). Only call it under the output lock.
+bool reopens_for_resume(const std::string& path);
+
+// Blocks marked finished in a partial file's `block_done`, or -1 if the file
+// is not HDF5 or has no readable block_done.
+std::int64_t finished_block_count(const std::string& path);
+
+// The first variable or attribute a brink result needs that `path` lacks or
+// holds with the wrong type or shape, as a sentence; empty if the layout is sound.
+std::string brink_layout_problem(const std::string& path);
+
+// After an HDF5 call failed: the errno the HDF5 file driver recorded on the
+// error stack (or errno itself), 0 if none. Remembered for last_io_errno().
+int hdf5_failure_errno();
+// The errno of the last failure hdf5_failure_message() described.
+int last_io_errno();
+// True for the errors that mean the disk (or quota, or file size limit) is full.
+bool is_space_errno(int error);
+// "HDF5 failed to WHAT" plus the reason when the OS gave one, e.g.
+// ": no space left on device (ENOSPC)".
+std::string hdf5_failure_message(const std::string& what);
+// Names ENOSPC, EDQUOT and EFBIG in words; strerror for others.
+std::string describe_errno(int error);
+
+}  // namespace brink

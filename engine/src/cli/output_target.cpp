@@ -1,0 +1,195 @@
+#include "brink/cli/output_target.hpp"
+
+#include <fcntl.h>
+#include <stdio.h>  // renameat2
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "brink/io/recovery.hpp"
+
+namespace brink {
+namespace fs = std::filesystem;
+namespace {
+
+std::string kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Refuses `path` if it exists as anything but a regular file, or is an input.
+void check_one(const fs::path& path, const fs::path& target, const std::vector<fs::path>& inputs) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // does not exist yet
+  if (!S_ISREG(st.st_mode))
+    throw OutputRefused(fmt::format("output '{}' is {}; -o must name a regular file (e.g. out/result.h5)",
+                                    path.string(), kind_of(st.st_mode)));
+  for (const fs::path& input : inputs) {
+    struct stat in {};
+    if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
+      throw OutputRefused(
+          fmt::format("output '{}' is the input file '{}'; writing it would destroy the input, "
+                      "give another -o",
+                      target.string(), input.string()));
+  }
+}
+
+std::string read_holder(int fd) {
+  char buffer[256] = {0};
+  const ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
+  std::string text = n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+void fsync_path(const fs::path& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot open '{}' to sync it: {}", path.string(), std::strerror(errno)));
+  const int status = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (status != 0) throw std::runtime_error(fmt::format("cannot sync '{}': {}", path.string(), std::strerror(error)));
+}
+
+}  // namespace
+
+std::string portable_file_name(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    const bool portable =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    out += portable ? c : '_';
+    if (out.size() == 100) break;
+  }
+  // No hidden files, nothing an option parser could take for a flag, no "." or "..".
+  for (char& c : out) {
+    if (c != '.' && c != '-') break;
+    c = '_';
+  }
+  if (out.find_first_not_of('_') == std::string::npos) return "scenario";
+  return out;
+}
+
+fs::path default_output_path(std::string_view scenario_name) {
+  return fs::path("out") / (portable_file_name(scenario_name) + ".h5");
+}
+
+void check_output_path(const fs::path& target, const std::vector<fs::path>& inputs) {
+  check_one(target, target, inputs);
+  check_one(target.string() + ".partial", target, inputs);
+  check_one(target.string() + ".lock", target, inputs);
+}
+
+FileIdentity identity_of(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {true, st.st_dev, st.st_ino};
+}
+
+OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
+  // The holder removes the lock file when it finishes; a process that opened
+  // the old file before that would lock a file nobody else sees, so after
+  // locking, check that the path still names the locked file, else retry.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+      throw OutputRefused(fmt::format("cannot create the lock file '{}': {}", path_.string(), std::strerror(errno)));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      const std::string holder = read_holder(fd);
+      ::close(fd);
+      if (error != EWOULDBLOCK)
+        throw OutputRefused(fmt::format("cannot lock '{}': {}", path_.string(), std::strerror(error)));
+      const std::string target = path_.string().substr(0, path_.string().size() - 5);
+      throw OutputRefused(
+          fmt::format("another brink run ({}) is writing '{}' (lock {}); wait for it to finish or give another -o",
+                      holder.empty() ? "process unknown" : holder, target, path_.string()));
+    }
+    struct stat locked {
+    }, named{};
+    if (::fstat(fd, &locked) == 0 && ::stat(path_.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
+        locked.st_ino == named.st_ino) {
+      char host[256] = {0};
+      ::gethostname(host, sizeof host - 1);
+      const std::string holder = fmt::format("PID {} on host {}\n", ::getpid(), host);
+      if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) < 0) {
+        // The lock holds without the note; only the message to a second run is poorer.
+      }
+      fd_ = fd;
+      return;
+    }
+    ::close(fd);
+  }
+  throw OutputRefused(fmt::format("cannot take the lock '{}': it keeps being replaced", path_.string()));
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ < 0) return;
+  ::unlink(path_.c_str());  // while still locked: see the constructor
+  ::close(fd_);
+}
+
+void publish_output(const fs::path& partial, const fs::path& target, const FileIdentity& before) {
+  fsync_path(partial, O_RDONLY);
+  const std::string appeared = fmt::format(
+      "'{}' was created or replaced by another program while this run was writing; it is left alone and this "
+      "run's result is kept in '{}'",
+      target.string(), partial.string());
+  if (!before.exists) {
+    if (::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
+      if (errno == EEXIST) throw std::runtime_error(appeared);
+      if (errno != EINVAL && errno != ENOSYS)
+        throw std::runtime_error(
+            fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(), std::strerror(errno)));
+      // A file system without RENAME_NOREPLACE: link() never replaces either.
+      if (::link(partial.c_str(), target.c_str()) != 0)
+        throw std::runtime_error(errno == EEXIST ? appeared
+                                                 : fmt::format("cannot link '{}' to '{}': {}", partial.string(),
+                                                               target.string(), std::strerror(errno)));
+      ::unlink(partial.c_str());
+    }
+  } else {
+    if (identity_of(target) != before) throw std::runtime_error(appeared);
+    if (::rename(partial.c_str(), target.c_str()) != 0)
+      throw std::runtime_error(
+          fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(), std::strerror(errno)));
+  }
+  const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  fsync_path(directory, O_RDONLY | O_DIRECTORY);
+}
+
+bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err) {
+  if (!fs::exists(partial)) {
+    if (resume && !quiet)
+      err << fmt::format("brink run: no {} to resume; starting from the beginning\n", partial.string());
+    return false;
+  }
+  if (resume && !overwrite) {
+    if (reopens_for_resume(partial)) return true;
+    err << fmt::format(
+        "brink run: {} is not a readable HDF5 file (its run was stopped before it first saved its blocks, or "
+        "the file was damaged); starting from the beginning\n",
+        partial.string());
+    return false;
+  }
+  if (overwrite) return false;
+  const std::int64_t finished = finished_block_count(partial);
+  if (finished > 0)
+    throw OutputRefused(
+        fmt::format("{} holds {} finished block{} of an earlier run that did not finish; continue it with --resume, or "
+                    "discard it and start over with --overwrite",
+                    partial.string(), finished, finished == 1 ? "" : "s"));
+  return false;
+}
+
+}  // namespace brink

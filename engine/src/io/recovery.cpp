@@ -1,0 +1,221 @@
+#include "hdf5_recovery.hpp"
+
+#include <hdf5.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "brink/scenario/scenario.hpp"
+
+namespace brink {
+namespace {
+
+// The file-access property h5clear sets (H5F_ACS_CLEAR_STATUS_FLAGS_NAME in
+// HDF5 1.10's private headers); an open with it true clears the flags.
+constexpr const char* kClearStatusFlags = "clear_status_flags";
+
+std::atomic<int> g_last_io_errno{0};
+
+herr_t find_errno(unsigned, const H5E_error2_t* entry, void* data) {
+  // The sec2 driver writes "..., errno = 28, error message = '...'".
+  if (entry->desc == nullptr) return 0;
+  const char* at = std::strstr(entry->desc, "errno = ");
+  if (at == nullptr) return 0;
+  *static_cast<int*>(data) = std::atoi(at + 8);
+  return 1;
+}
+
+struct Dataset {
+  hid_t id = -1;
+  ~Dataset() {
+    if (id >= 0) H5Dclose(id);
+  }
+};
+
+// Shape and type class of one dataset; `present` is false if there is no dataset of that name.
+struct Variable {
+  bool present = false;
+  H5T_class_t type_class = H5T_NO_CLASS;
+  std::vector<hsize_t> shape;
+};
+
+Variable describe(hid_t file, const char* name) {
+  Variable v;
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return v;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(file, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_DATASET)
+    return v;
+  Dataset ds{H5Dopen2(file, name, H5P_DEFAULT)};
+  if (ds.id < 0) return v;
+  const hid_t type = H5Dget_type(ds.id);
+  const hid_t space = H5Dget_space(ds.id);
+  const int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  if (type >= 0 && rank >= 0) {
+    v.present = true;
+    v.type_class = H5Tget_class(type);
+    v.shape.resize(static_cast<std::size_t>(rank));
+    H5Sget_simple_extent_dims(space, v.shape.data(), nullptr);
+  }
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  return v;
+}
+
+std::string class_name(H5T_class_t c) {
+  return c == H5T_INTEGER ? "integer" : c == H5T_FLOAT ? "floating-point" : c == H5T_STRING ? "string" : "other";
+}
+
+// What `brink inspect` reads: name, type class, and the expected extent of
+// each axis (0: any, kPoints / kActors: as found in the file).
+constexpr hsize_t kPoints = ~hsize_t{0}, kActors = kPoints - 1;
+struct Need {
+  const char* name;
+  H5T_class_t type_class;
+  std::vector<hsize_t> shape;
+};
+
+std::string layout_problem(hid_t file) {
+  for (const char* attribute : {"engine", "complete"})
+    if (H5Aexists(file, attribute) <= 0) return fmt::format("the root attribute '{}' is missing", attribute);
+  const Variable counts = describe(file, "outcome_count");
+  const Variable actors = describe(file, "actor");
+  // Bounds far above any real run keep a forged shape from exhausting memory.
+  const hsize_t points = counts.present && !counts.shape.empty() ? counts.shape[0] : 0;
+  const hsize_t actor_count = actors.present && actors.shape.size() == 1 ? actors.shape[0] : 0;
+  const hsize_t outcomes = kOutcomeCount;
+  const std::vector<Need> needs = {
+      {"actor", H5T_STRING, {0}},
+      {"outcome_count", H5T_INTEGER, {kPoints, outcomes}},
+      {"outcome_probability", H5T_FLOAT, {kPoints, outcomes}},
+      {"outcome_probability_lower", H5T_FLOAT, {kPoints, outcomes}},
+      {"outcome_probability_upper", H5T_FLOAT, {kPoints, outcomes}},
+      {"replications", H5T_INTEGER, {kPoints}},
+      {"mean_casualties", H5T_FLOAT, {kPoints, kActors}},
+      {"mean_end_day", H5T_FLOAT, {kPoints}},
+  };
+  for (const Need& need : needs) {
+    const Variable v = describe(file, need.name);
+    if (!v.present) return fmt::format("the variable '{}' is missing", need.name);
+    if (v.type_class != need.type_class)
+      return fmt::format("the variable '{}' holds {} values, not {} ones", need.name, class_name(v.type_class),
+                         class_name(need.type_class));
+    if (v.shape.size() != need.shape.size())
+      return fmt::format("the variable '{}' has {} dimensions, not {}", need.name, v.shape.size(), need.shape.size());
+    for (std::size_t i = 0; i < v.shape.size(); ++i) {
+      const hsize_t want = need.shape[i] == kPoints ? points : need.shape[i] == kActors ? actor_count : need.shape[i];
+      if (need.shape[i] != 0 && v.shape[i] != want)
+        return fmt::format("the variable '{}' has {} entries along dimension {}, not {}", need.name, v.shape[i], i + 1,
+                           want);
+    }
+  }
+  if (points > 100'000'000 || actor_count > 100'000)
+    return fmt::format("'outcome_count' claims {} points and 'actor' {} actors, more than any brink run", points,
+                       actor_count);
+  const Variable parameters = describe(file, "parameter");
+  if (parameters.present) {
+    const Variable values = describe(file, "parameter_value");
+    if (!values.present || values.type_class != H5T_FLOAT || values.shape.size() != 2 || values.shape[0] != points ||
+        parameters.shape.size() != 1 || values.shape[1] != parameters.shape[0])
+      return "the variable 'parameter_value' is missing or not (point, parameter) floating-point values";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string brink_layout_problem(const std::string& path) {
+  const hid_t file = open_read_only(path);
+  if (file < 0) return "it cannot be opened as HDF5";
+  std::string problem = layout_problem(file);
+  H5Fclose(file);
+  return problem;
+}
+
+bool is_hdf5_file(const std::string& path) { return H5Fis_hdf5(path.c_str()) > 0; }
+
+void set_clear_status_flags(hid_t fapl) {
+  hbool_t clear = true;
+  if (H5Pexist(fapl, kClearStatusFlags) > 0)
+    H5Pset(fapl, kClearStatusFlags, &clear);
+  else
+    H5Pinsert2(fapl, kClearStatusFlags, sizeof clear, &clear, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+}
+
+hid_t open_read_only(const std::string& path) {
+  if (!is_hdf5_file(path)) return -1;
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+  H5Pclose(fapl);
+  if (file < 0) file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  return file;
+}
+
+bool reopens_for_resume(const std::string& path) {
+  if (!is_hdf5_file(path)) return false;
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  set_clear_status_flags(fapl);
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
+  if (file < 0) return false;
+  const bool readable = H5Lexists(file, "block_done", H5P_DEFAULT) > 0;
+  return H5Fclose(file) >= 0 && readable;
+}
+
+std::int64_t finished_block_count(const std::string& path) {
+  const hid_t file = open_read_only(path);
+  if (file < 0) return -1;
+  std::int64_t count = -1;
+  if (H5Lexists(file, "block_done", H5P_DEFAULT) > 0) {
+    Dataset ds{H5Dopen2(file, "block_done", H5P_DEFAULT)};
+    const hid_t space = ds.id >= 0 ? H5Dget_space(ds.id) : -1;
+    const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    std::vector<std::uint8_t> done(n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (n >= 0 && (n == 0 || H5Dread(ds.id, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, done.data()) >= 0)) {
+      count = 0;
+      for (std::uint8_t d : done) count += d != 0;
+    }
+    if (space >= 0) H5Sclose(space);
+  }
+  H5Fclose(file);
+  return count;
+}
+
+int hdf5_failure_errno() {
+  int error = 0;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_errno, &error);
+  if (error == 0 && is_space_errno(errno)) error = errno;
+  g_last_io_errno = error;
+  return error;
+}
+
+int last_io_errno() { return g_last_io_errno; }
+
+bool is_space_errno(int error) { return error == ENOSPC || error == EDQUOT || error == EFBIG; }
+
+std::string describe_errno(int error) {
+  switch (error) {
+    case ENOSPC:
+      return "no space left on device (ENOSPC): the disk is full";
+    case EDQUOT:
+      return "disk quota exceeded (EDQUOT)";
+    case EFBIG:
+      return "file too large (EFBIG): the file size limit ('ulimit -f') or the file system's limit was reached";
+    default:
+      return std::strerror(error);
+  }
+}
+
+std::string hdf5_failure_message(const std::string& what) {
+  const int error = hdf5_failure_errno();
+  if (error == 0) return fmt::format("HDF5 failed to {}", what);
+  return fmt::format("HDF5 failed to {}: {}", what, describe_errno(error));
+}
+
+}  // namespace brink

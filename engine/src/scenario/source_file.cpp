@@ -1,0 +1,162 @@
+#include "brink/scenario/source_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace brink {
+namespace {
+
+[[noreturn]] void refuse(const std::string& label, const std::string& message, int line = -1, int column = -1) {
+  throw ScenarioError({{label, line, column, message}});
+}
+
+std::string kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Length of the UTF-8 sequence starting at text[i], or 0 if it is invalid.
+std::size_t sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // UTF-16 surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k)
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  return length;
+}
+
+bool only_comments_and_blanks(std::string_view text) {
+  bool line_start = true, in_comment = false;
+  for (char c : text) {
+    if (c == '\n') {
+      line_start = true;
+      in_comment = false;
+      continue;
+    }
+    if (in_comment || c == ' ' || c == '\t' || c == '\r') continue;
+    if (line_start && c == '#') {
+      in_comment = true;
+      continue;
+    }
+    // A UTF-8 byte order mark is not content.
+    if (static_cast<unsigned char>(c) == 0xEF || static_cast<unsigned char>(c) == 0xBB ||
+        static_cast<unsigned char>(c) == 0xBF)
+      continue;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TextPosition position_of(std::string_view text, std::size_t offset) {
+  TextPosition at;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++at.line;
+      at.column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++at.column;  // continuation bytes belong to the character before
+    }
+  }
+  return at;
+}
+
+std::size_t first_invalid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = sequence_length(text, i);
+    if (length == 0) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+void check_scenario_text(const std::string& label, std::string_view text) {
+  if (text.size() >= 2 && ((text[0] == '\xFF' && text[1] == '\xFE') || (text[0] == '\xFE' && text[1] == '\xFF')))
+    refuse(label, "the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8", 1, 1);
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    const TextPosition at = position_of(text, nul);
+    refuse(label, "a NUL byte (0x00) is not allowed in a scenario file; is this a binary file?", at.line, at.column);
+  }
+  if (const std::size_t bad = first_invalid_utf8(text); bad != std::string_view::npos) {
+    const TextPosition at = position_of(text, bad);
+    refuse(label,
+           fmt::format("byte 0x{:02X} is not valid UTF-8; scenario files must be UTF-8 (re-save the file as UTF-8)",
+                       static_cast<unsigned char>(text[bad])),
+           at.line, at.column);
+  }
+  if (only_comments_and_blanks(text))
+    refuse(label,
+           "the file is empty or holds only comments; a scenario is a YAML mapping with keys brink, name, run, "
+           "actors, escalation (see docs/examples/minimal.yaml)",
+           1, 1);
+}
+
+ScenarioSource read_scenario_source(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) refuse(path, fmt::format("cannot open the scenario file: {}", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int error = errno;
+    ::close(fd);
+    refuse(path, fmt::format("cannot read the scenario file: {}", std::strerror(error)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    refuse(path, fmt::format("is {}, not a scenario file", kind_of(st.st_mode)));
+  }
+  const auto too_large = [&](std::size_t bytes) {
+    ::close(fd);
+    refuse(path, fmt::format("the file is {} bytes; scenario files are limited to {} bytes (4 MiB)", bytes,
+                             kMaxScenarioBytes));
+  };
+  if (static_cast<std::size_t>(st.st_size) > kMaxScenarioBytes) too_large(static_cast<std::size_t>(st.st_size));
+  // The size may change while reading (or be 0 for /proc files): read at most one byte past the limit.
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      refuse(path, fmt::format("cannot read the scenario file: {}", std::strerror(error)));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > kMaxScenarioBytes) too_large(text.size());
+  }
+  ::close(fd);
+  check_scenario_text(path, text);
+  return {path, std::move(text)};
+}
+
+}  // namespace brink

@@ -1,0 +1,475 @@
+"""Faults a clumsy or hostile user (or the machine) causes, and what brink
+promises about each (issue 10):
+
+- the hostile-input corpus (tests/cli/hostile): every case gives its exit code
+  and message, never a crash or a hang, located file:line:col when the fault
+  is in the file's text;
+- two writers to one output: the second exits 2 at once naming the first;
+- kill -9 (a deterministic test hook, and random moments with the seed
+  printed), a full disk (a 2 MB tmpfs) and `ulimit -f`: each resumed with
+  --resume and no manual step gives the same datasets as an uninterrupted run;
+- SIGTERM is honoured quickly, outputs never replace inputs or devices, and
+  `inspect` tells a partial or forged file from a result.
+
+BRINK may point at the release or the ASan+UBSan binary; the corpus runs
+against both (scripts/test.sh), the fault tests against the release build.
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+HOSTILE = HERE / "hostile"
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", HERE.parents[1]))
+MINIMAL = SOURCE / "docs" / "examples" / "minimal.yaml"
+CASE_TIMEOUT_S = 60  # generous for ASan on a loaded machine; a hang shows as a timeout
+CRASH_PATTERN = re.compile(r"(AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|terminate called|"
+                           r"Segmentation fault|core dumped|HDF5-DIAG)")
+
+
+def load_cases():
+    generated = json.loads((HOSTILE / "manifest.json").read_text(encoding="utf-8"))
+    hand = json.loads((HOSTILE / "hand.json").read_text(encoding="utf-8"))
+    params = []
+    for case in generated + hand:
+        marks = [pytest.mark.xfail(reason=case["xfail"], strict=False)] if case.get("xfail") else []
+        params.append(pytest.param(case, id=case["name"], marks=marks))
+    return params
+
+
+def synthesize(kind, tmp_path):
+    """A scenario path for the cases that cannot be committed as files."""
+    if kind == "big":
+        path = tmp_path / "big.yaml"
+        path.write_bytes(MINIMAL.read_bytes() + b"# " + b"x" * (5 * 1024 * 1024) + b"\n")
+    elif kind == "many_keys":
+        path = tmp_path / "keys.yaml"
+        path.write_text("".join(f"key_{i:07d}: {i}\n" for i in range(400_000)), encoding="utf-8")
+    elif kind == "keys_80k":
+        path = tmp_path / "keys80k.yaml"
+        path.write_text(MINIMAL.read_text(encoding="utf-8") + "".join(f"k{i}: 1\n" for i in range(80_000)),
+                        encoding="utf-8")
+    elif kind == "directory":
+        path = tmp_path / "dir.yaml"
+        path.mkdir()
+    elif kind == "fifo":
+        path = tmp_path / "fifo.yaml"
+        os.mkfifo(path)
+    elif kind == "dev_zero":
+        path = Path("/dev/zero")
+    elif kind == "dev_null":
+        path = Path("/dev/null")
+    elif kind == "missing":
+        path = tmp_path / "missing.yaml"
+    elif kind == "unreadable":
+        path = tmp_path / "unreadable.yaml"
+        path.write_text(MINIMAL.read_text(encoding="utf-8"), encoding="utf-8")
+        path.chmod(0)
+        if os.geteuid() == 0:  # root reads anything: make it a dangling symlink instead
+            path.unlink()
+            path.symlink_to(tmp_path / "nowhere" / "x.yaml")
+    else:
+        raise AssertionError(kind)
+    return path
+
+
+def case_command(case, tmp_path):
+    """(argv after the binary, scenario path or None)."""
+    minimal = tmp_path / "minimal.yaml"
+    shutil.copy(MINIMAL, minimal)
+    (tmp_path / "pdir.partial").mkdir(exist_ok=True)
+    if "args" in case:
+        if "text" in case:
+            target = case["args"][1].replace("{tmp}", str(tmp_path))
+            Path(target).write_bytes(case["text"].encode("utf-8", "surrogateescape"))
+        if "minimal_replace" in case:
+            old, new = case["minimal_replace"]
+            text = MINIMAL.read_text(encoding="utf-8")
+            assert old in text
+            Path(case["args"][1].replace("{tmp}", str(tmp_path))).write_text(text.replace(old, new), encoding="utf-8")
+        args = [a.replace("{tmp}", str(tmp_path)).replace("{minimal}", str(minimal)) for a in case["args"]]
+        return args, (Path(args[1]) if case.get("located") else None)
+    path = HOSTILE / case["file"] if "file" in case else synthesize(case["synth"], tmp_path)
+    return [case.get("command", "validate"), str(path)], path
+
+
+@pytest.mark.parametrize("case", load_cases())
+def test_hostile_corpus(brink, tmp_path, case):
+    args, scenario = case_command(case, tmp_path)
+    proc = subprocess.run([brink, *[os.fsencode(a) for a in args]], cwd=tmp_path, capture_output=True,
+                          timeout=CASE_TIMEOUT_S)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    stdout = proc.stdout.decode("utf-8", "replace")
+    assert proc.returncode >= 0, f"killed by signal {-proc.returncode}: {stderr}"
+    assert not CRASH_PATTERN.search(stderr), stderr
+    assert proc.returncode == case["exit"], f"exit {proc.returncode}, expected {case['exit']}: {stderr}{stdout}"
+    assert case["fragment"] in stderr + stdout, f"no {case['fragment']!r} in: {stderr}{stdout}"
+    if proc.returncode == 2:
+        lines = [line for line in stderr.split("\n") if line]
+        assert lines, "a rejection must say why"
+        if case.get("located") and scenario is not None:
+            pattern = re.escape(str(scenario)) + r":\d+:\d+: \S"
+            assert all(re.match(pattern, line) for line in lines), f"not located file:line:col: {lines}"
+
+
+def test_corpus_is_large_enough():
+    generated = json.loads((HOSTILE / "manifest.json").read_text(encoding="utf-8"))
+    hand = json.loads((HOSTILE / "hand.json").read_text(encoding="utf-8"))
+    assert len(generated) + len(hand) >= 150
+    for case in generated:
+        if "file" in case:
+            assert (HOSTILE / case["file"]).is_file(), f"{case['file']}: rerun tests/cli/hostile/generate.py"
+
+
+# --------------------------------------------------------------------------
+# Output paths
+# --------------------------------------------------------------------------
+
+def flagship(tmp_path, name="s.yaml", **replace):
+    text = (SOURCE / "scenarios" / "jan-2022-standoff.yaml").read_text(encoding="utf-8")
+    for old, new in replace.items():
+        text = re.sub(old, lambda _, new=new: new, text, count=1, flags=re.M)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(brink, *args, cwd=None, env=None, timeout=120):
+    return subprocess.run([brink, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def datasets(path):
+    with h5py.File(path, "r") as f:
+        return {name: f[name][()] for name in f}
+
+
+def assert_same_datasets(a, b):
+    da, db = datasets(a), datasets(b)
+    assert sorted(da) == sorted(db)
+    for name in da:
+        assert np.array_equal(da[name], db[name], equal_nan=da[name].dtype.kind == "f"), name
+
+
+def test_output_never_replaces_the_scenario_or_a_device(brink, tmp_path):
+    scenario = flagship(tmp_path)
+    before = scenario.read_bytes()
+    proc = run(brink, "run", scenario, "-q", "-n", "256", "-o", scenario)
+    assert proc.returncode == 2 and "is the input file" in proc.stderr
+    link = tmp_path / "link.h5"
+    link.symlink_to(scenario)
+    proc = run(brink, "run", scenario, "-q", "-n", "256", "-o", link)
+    assert proc.returncode == 2 and "is the input file" in proc.stderr
+    assert scenario.read_bytes() == before
+    proc = run(brink, "run", scenario, "-q", "-n", "256", "-o", "/dev/null")
+    assert proc.returncode == 2 and "character device" in proc.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = run(brink, "run", scenario, "-q", "-n", "256", "-o", fifo)
+    assert proc.returncode == 2 and "FIFO" in proc.stderr and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_default_output_name_stays_in_out_and_is_portable(brink, tmp_path):
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    for name, expected in [('"../../x"', "___.._x.h5"), ('"/tmp/abs name"', "_tmp_abs_name.h5"),
+                           ('"caf\\u00e9\\u0000z"', "caf___z.h5"), ('".hidden"', "_hidden.h5"), ('"..."', "scenario.h5")]:
+        scenario = flagship(tmp_path, name="n.yaml", **{r"^name: .*$": f"name: {name}"})
+        proc = run(brink, "run", scenario, "-q", "-n", "256", cwd=work)
+        assert proc.returncode == 0, proc.stderr
+        assert (work / "out" / expected).is_file(), (name, list((work / "out").iterdir()))
+    assert {p.parent for p in tmp_path.rglob("*.h5")} == {work / "out"}
+    with h5py.File(work / "out" / "caf___z.h5", "r") as f:
+        f.attrs["scenario"].decode("utf-8")  # the documented re-run recipe reads it as UTF-8
+
+
+# --------------------------------------------------------------------------
+# Concurrent writers and the lock
+# --------------------------------------------------------------------------
+
+def test_second_writer_exits_at_once_and_leaves_the_first_alone(brink, tmp_path):
+    scenario = flagship(tmp_path)
+    out = tmp_path / "r.h5"
+    first = subprocess.Popen([brink, "run", scenario, "-q", "-n", "20000", "-t", "1", "-o", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while not (tmp_path / "r.h5.partial").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    start = time.time()
+    second = run(brink, "run", scenario, "-q", "-n", "512", "-s", "5", "-o", out)
+    assert time.time() - start < 5
+    assert second.returncode == 2, second.stderr
+    assert f"PID {first.pid} on host {socket.gethostname()}" in second.stderr
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert not (tmp_path / "r.h5.lock").exists() and not (tmp_path / "r.h5.partial").exists()
+    reference = tmp_path / "ref.h5"
+    assert run(brink, "run", scenario, "-q", "-n", "20000", "-t", "1", "-o", reference).returncode == 0
+    assert_same_datasets(out, reference)
+    proc = run(brink, "inspect", out)
+    assert proc.returncode == 0 and "complete         1" in proc.stdout
+
+
+def test_same_instant_writers_one_wins(brink, tmp_path):
+    scenario = flagship(tmp_path)
+    out = tmp_path / "r.h5"
+    procs = [subprocess.Popen([brink, "run", scenario, "-q", "-n", "2048", "-t", "1", "-o", out],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    codes = sorted(p.wait(timeout=300) for p in procs)
+    assert codes[0] == 0 and all(c in (0, 2) for c in codes), codes
+    assert run(brink, "inspect", out).returncode == 0
+
+
+# --------------------------------------------------------------------------
+# kill -9, resume and stale partial files
+# --------------------------------------------------------------------------
+
+def killed_then_resumed(brink, tmp_path, scenario, n, kill):
+    """Kills a run (kill(proc) or the hook), resumes it; returns the output path."""
+    out = tmp_path / "k.h5"
+    args = [brink, "run", scenario, "-q", "-n", str(n), "-t", "2", "-o", str(out)]
+    if isinstance(kill, int):
+        proc = subprocess.run(args, env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": str(kill)},
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == -signal.SIGKILL, proc.stderr
+    else:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        kill(proc)
+        proc.wait(timeout=60)
+    assert (tmp_path / "k.h5.partial").exists() or out.exists()
+    if out.exists():
+        return out  # finished before the kill
+    resumed = run(brink, "run", scenario, "-q", "-n", n, "-t", "2", "-o", out, "--resume", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference_run(brink, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reference")
+    scenario = flagship(tmp)
+    out = tmp / "ref.h5"
+    proc = run(brink, "run", scenario, "-q", "-n", "20000", "-t", "2", "-o", out, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return scenario, out
+
+
+@pytest.mark.parametrize("blocks", [1, 20, 60])
+def test_kill_after_n_blocks_resumes_to_identical_datasets(brink, tmp_path, reference_run, blocks):
+    scenario, reference = reference_run
+    out = killed_then_resumed(brink, tmp_path, scenario, 20000, blocks)
+    assert_same_datasets(out, reference)
+
+
+def test_kill_at_random_moments_resumes_to_identical_datasets(brink, tmp_path, reference_run):
+    scenario, reference = reference_run
+    seed = int(os.environ.get("BRINK_FAULT_SEED", time.time_ns() % 1_000_000))
+    print(f"kill moments drawn with BRINK_FAULT_SEED={seed}")
+    rng = random.Random(seed)
+    for attempt in range(3):
+        delay = rng.uniform(0.05, 1.5)
+
+        def kill(proc, delay=delay):
+            time.sleep(delay)
+            proc.kill()
+
+        work = tmp_path / f"attempt{attempt}"
+        work.mkdir()
+        out = killed_then_resumed(brink, work, scenario, 20000, kill)
+        assert_same_datasets(out, reference), f"BRINK_FAULT_SEED={seed}, attempt {attempt}, delay {delay:.3f}s"
+
+
+def test_fresh_run_refuses_a_partial_with_finished_blocks(brink, tmp_path):
+    scenario = flagship(tmp_path)
+    out = tmp_path / "k.h5"
+    env = {**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "30"}
+    assert run(brink, "run", scenario, "-q", "-n", "20000", "-o", out, env=env).returncode == -signal.SIGKILL
+    partial = tmp_path / "k.h5.partial"
+    before = partial.read_bytes()
+    proc = run(brink, "run", scenario, "-q", "-n", "20000", "-o", out)
+    assert proc.returncode == 2 and "--resume" in proc.stderr and "--overwrite" in proc.stderr, proc.stderr
+    assert partial.read_bytes() == before
+    proc = run(brink, "run", scenario, "-q", "-n", "512", "-o", out, "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert not partial.exists()
+
+
+def test_inspect_of_a_killed_partial_shows_finished_points_and_the_rest_as_not_run(brink, tmp_path):
+    scenario = flagship(tmp_path)
+    out = tmp_path / "k.h5"
+    env = {**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "8"}
+    proc = run(brink, "run", scenario, "-q", "-n", "512", "--sweep", "actors.RUS.decision.rationality=1,2,3,4,5,6,7,8",
+               "-t", "1", "-o", out, env=env)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    proc = run(brink, "inspect", tmp_path / "k.h5.partial")
+    assert proc.returncode == 0, proc.stderr
+    assert "INCOMPLETE" in proc.stdout
+    match = re.search(r"not run: (\d+) of 8 points", proc.stdout)
+    assert match and 0 < int(match.group(1)) < 8, proc.stdout
+
+
+def test_resume_of_a_partial_that_is_not_hdf5_starts_over(brink, tmp_path):
+    scenario = flagship(tmp_path)
+    out = tmp_path / "r.h5"
+    (tmp_path / "r.h5.partial").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    proc = run(brink, "run", scenario, "-q", "-n", "512", "-o", out, "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert "not a readable HDF5 file" in proc.stderr and "starting from the beginning" in proc.stderr
+    assert "h5clear" not in proc.stderr
+    assert out.is_file()
+
+
+# --------------------------------------------------------------------------
+# Disks that fill up
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to simulate a full disk (needs root): {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_full_disk_names_itself_and_keeps_a_resumable_partial(brink, small_tmpfs, reference_run):
+    scenario, reference = reference_run
+    out = small_tmpfs / "r.h5"
+    proc = run(brink, "run", scenario, "-q", "-n", "20000", "-t", "2", "-o", out, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "no space left on device" in proc.stderr and "r.h5.partial" in proc.stderr, proc.stderr
+    assert "free space and run again with --resume" in proc.stderr
+    assert not CRASH_PATTERN.search(proc.stderr)
+    subprocess.run(["mount", "-o", "remount,size=200m", str(small_tmpfs)], check=True)
+    proc = run(brink, "run", scenario, "-q", "-n", "20000", "-t", "2", "-o", out, "--resume", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_datasets(out, reference)
+
+
+def test_file_size_limit_gives_a_clear_message(brink, tmp_path, reference_run):
+    scenario, reference = reference_run
+    out = tmp_path / "r.h5"
+    proc = subprocess.run(["bash", "-c", f'ulimit -f 1000; exec "$0" run "$1" -q -n 20000 -t 2 -o "$2"', brink,
+                           str(scenario), str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert "file too large (EFBIG)" in proc.stderr and "ulimit -f" in proc.stderr, proc.stderr
+    proc = run(brink, "run", scenario, "-q", "-n", "20000", "-t", "2", "-o", out, "--resume", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_datasets(out, reference)
+
+
+# --------------------------------------------------------------------------
+# Interrupts, threads
+# --------------------------------------------------------------------------
+
+@pytest.mark.xfail(reason="needs the kernel to check the stop flag between steps (lead's kernel rewrite); "
+                          "until then a block runs to its end", strict=False)
+def test_sigterm_is_honoured_within_half_a_second_at_a_long_horizon(brink, tmp_path):
+    # One block of 256 replications over 20,000 steps takes seconds: far longer than the promise.
+    scenario = flagship(tmp_path, **{r"^  horizon_days: .*$": "  horizon_days: 20000"})
+    out = tmp_path / "long.h5"
+    proc = subprocess.Popen([brink, "run", scenario, "-q", "-n", "512", "-t", "2", "-o", out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)  # well inside the first blocks
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
+    assert code == 1 and "interrupted" in proc.stderr.read()
+    assert elapsed < 1.0, f"SIGTERM took {elapsed:.2f} s (0.5 s promised, margin for a loaded machine)"
+
+
+def test_interrupted_summary_only_run_does_not_advise_resume(brink, tmp_path):
+    scenario = flagship(tmp_path)
+    out = tmp_path / "s.h5"
+    proc = subprocess.Popen([brink, "run", scenario, "-q", "-n", "200000", "-t", "1", "--summary-only", "-o", out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 1
+    message = proc.stderr.read()
+    assert "interrupted" in message and "--resume" not in message, message
+    assert run(brink, "run", scenario, "-q", "-n", "512", "--summary-only", "-o", out).returncode == 0
+
+
+def test_many_threads_under_a_memory_limit_fail_cleanly_or_run(brink, tmp_path):
+    scenario = flagship(tmp_path)
+    proc = subprocess.run(["bash", "-c", 'ulimit -v 2097152; exec "$0" run "$1" -n 2048 -t 1024 -o "$2"', brink,
+                           str(scenario), str(tmp_path / "t.h5")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "terminate called" not in proc.stderr
+    if proc.returncode == 0:
+        assert "using" in proc.stderr  # the cap was applied and said so
+    else:
+        assert "fewer --threads" in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------
+# inspect on files brink did not write
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def good_result(brink, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("good")
+    out = tmp / "good.h5"
+    assert run(brink, "run", "docs/examples/minimal.yaml", "-q", "-n", "256", "-o", out, cwd=SOURCE).returncode == 0
+    return out
+
+
+def forge(source, target, edit):
+    shutil.copy(source, target)
+    with h5py.File(target, "r+") as f:
+        edit(f)
+    return target
+
+
+@pytest.mark.parametrize("name,edit,fragment", [
+    ("no-outcome-count", lambda f: f.__delitem__("outcome_count"), "'outcome_count' is missing"),
+    ("no-actor", lambda f: f.__delitem__("actor"), "'actor' is missing"),
+    ("no-replications", lambda f: f.__delitem__("replications"), "'replications' is missing"),
+    ("string-probability", lambda f: (f.__delitem__("outcome_probability"),
+                                      f.create_dataset("outcome_probability", data=np.array([b"x"] * 5).reshape(1, 5))),
+     "'outcome_probability' holds string values"),
+    ("short-lower", lambda f: (f.__delitem__("outcome_probability_lower"),
+                               f.create_dataset("outcome_probability_lower", data=np.zeros((1, 3)))),
+     "'outcome_probability_lower' has 3 entries"),
+    ("flat-casualties", lambda f: (f.__delitem__("mean_casualties"),
+                                   f.create_dataset("mean_casualties", data=np.zeros(3))),
+     "'mean_casualties' has 1 dimensions"),
+    ("no-engine", lambda f: f.attrs.__delitem__("engine"), "'engine' is missing"),
+    ("group-not-dataset", lambda f: (f.__delitem__("mean_end_day"), f.create_group("mean_end_day")),
+     "'mean_end_day' is missing"),
+])
+def test_inspect_refuses_forged_files_naming_the_variable(brink, tmp_path, good_result, name, edit, fragment):
+    forged = forge(good_result, tmp_path / f"{name}.h5", edit)
+    proc = run(brink, "inspect", forged)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert fragment in proc.stderr, proc.stderr
+
+
+def test_inspect_refuses_a_foreign_hdf5_file(brink, tmp_path):
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = np.arange(3)
+    proc = run(brink, "inspect", foreign)
+    assert proc.returncode == 2 and "'engine' is missing" in proc.stderr, proc.stderr
