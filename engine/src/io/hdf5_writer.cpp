@@ -94,7 +94,10 @@ Hdf5Writer::~Hdf5Writer() {
     for (auto& [name, handle] : m.datasets) handle.abandon();
     m.file.abandon();
   };
-  if (is_space_errno(last_io_errno())) return abandon();
+  if (is_space_errno(last_io_errno())) {
+    abandon();
+    return;
+  }
   try {
     m.flush_finished();
   } catch (const OutputError&) {
