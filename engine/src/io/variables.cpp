@@ -175,7 +175,9 @@ void add_constants(std::vector<VariableSpec>& t) {
                .units = "as in the scenario",
                .long_name = "value of each swept parameter at each point",
                .storage = Storage::kChunked,
-               .chunk = {1, 64},
+               // Written once, whole: thousands of points per chunk, so that a
+               // million-point plan is not a million chunks.
+               .chunk = {4096, 64},
                .constant = [](const SweepPlan& p) -> Values {
                  std::vector<double> values;
                  for (const auto& pt : p.points) values.insert(values.end(), pt.values.begin(), pt.values.end());
