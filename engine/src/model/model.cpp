@@ -5,9 +5,13 @@
 
 #include <algorithm>
 
+#include "brink/scenario/fields.hpp"
+
 namespace brink {
 
 Model::Model(Scenario scenario) : scenario_(std::move(scenario)) {
+  // Every Scenario the kernel runs has passed the same rules as a file, whatever built it.
+  validate_or_throw(scenario_);
   const int n = scenario_.actor_count();
   steps_ = scenario_.step_count();
   record_every_ = scenario_.output.timeseries_every > 0 ? scenario_.output.timeseries_every : 1;

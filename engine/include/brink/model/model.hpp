@@ -19,6 +19,7 @@ inline int event_step(double day, double dt) { return static_cast<int>(std::floo
 
 class Model {
  public:
+  // Throws ScenarioError if the scenario breaks a rule of validate().
   explicit Model(Scenario scenario);
   const Scenario& scenario() const { return scenario_; }
   int actors() const { return scenario_.actor_count(); }
