@@ -70,10 +70,11 @@ TEST(RichardsonTest, UnstableCaseDivergesToCapacity) {
 }
 
 TEST(RichardsonTest, DeploymentRateBoundsTheReaction) {
-  const Model model(duel({.deployed = 1000, .ready = 1e6, .deployment_rate = 250, .deployed_cap = 1e8}, {.deployed = 1000})
-                        .posture("A", {.reaction = 0, .fatigue = 0, .grievance = 10000})
-                        .set("run.horizon_days", 10)
-                        .build());
+  const Model model(
+      duel({.deployed = 1000, .ready = 1e6, .deployment_rate = 250, .deployed_cap = 1e8}, {.deployed = 1000})
+          .posture("A", {.reaction = 0, .fatigue = 0, .grievance = 10000})
+          .set("run.horizon_days", 10)
+          .build());
   BlockSimulator sim(model, {});
   for (int s = 0; s < model.steps(); ++s) sim.step(s);
   EXPECT_DOUBLE_EQ(sim.state().deployed(0, 0), 1000 + 10 * 250);
@@ -127,7 +128,8 @@ TEST(LanchesterKernelTest, SquareLawWarFollowsTheClosedForm) {
 
 TEST(LanchesterKernelTest, ReinforcementsApplyAtTheirStepAndTheClosedFormRestartsThere) {
   const Battle battle{100000, 90000, 0.01, 0.01, 1.0};
-  const Model model(battle_of(battle, LanchesterLaw::kSquare, 0.0).event(10, "B", EventKind::kReinforce, 30000).build());
+  const Model model(
+      battle_of(battle, LanchesterLaw::kSquare, 0.0).event(10, "B", EventKind::kReinforce, 30000).build());
   BlockSimulator sim(model, {});
   for (int s = 0; s < 15; ++s) sim.step(s);
   // Days 0-10 from the start, then from the reinforced state for 5 more days
@@ -214,7 +216,8 @@ TEST(ConservationTest, TroopsAreConservedUnderRandomActionsEventsAndWar) {
       .event(12, "NATO", EventKind::kDeploy, 5000)
       .event(20, "RUS", EventKind::kWithdraw, 8000)
       .attack(30, "RUS", "UKR", "limited_incursion");
-  for (const char* id : {"RUS", "USA", "NATO", "UKR"}) builder.set(fmt::format("actors.{}.decision.rationality", id), 0);
+  for (const char* id : {"RUS", "USA", "NATO", "UKR"})
+    builder.set(fmt::format("actors.{}.decision.rationality", id), 0);
   const Scenario scenario = builder.build();
   const Model model(scenario);
   const Model sim_model = configured(model, 5, false, 0);
