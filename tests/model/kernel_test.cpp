@@ -7,33 +7,35 @@
 #include <cmath>
 
 #include "../support/configured_model.hpp"
-#include "../support/scenarios.hpp"
+#include "../support/scenario_builder.hpp"
 #include "brink/model/lanchester.hpp"
+#include "brink/scenario/parse.hpp"
+#include "brink/scenario/shipped.hpp"
 
 namespace brink {
 namespace {
 
-using testing::duel_yaml;
-using testing::load_yaml;
+using testing::ScenarioBuilder;
 
-constexpr const char* kHugePools = "ready: 1e7, deployment_rate: 1e7, deployed_cap: 1e8";
+// Two adversaries A and B, no decisions, no negotiation: the analytic building block.
+ScenarioBuilder duel(Forces a, Forces b) {
+  ScenarioBuilder builder;
+  builder.actor("A", a).actor("B", b).adversaries("A", "B");
+  return builder;
+}
+
+// Pools so deep that only the Richardson dynamics limit deployment.
+Forces huge_pools(double deployed) {
+  return {.deployed = deployed, .ready = 1e7, .deployment_rate = 1e7, .deployed_cap = 1e8};
+}
 
 Model richardson_model(double ka, double aa, double ga, double kb, double ab, double gb, double dt, double horizon) {
-  const std::string a = fmt::format("deployed: 1000, {}", kHugePools);
-  const std::string b = fmt::format("deployed: 3000, {}", kHugePools);
-  std::string yaml = duel_yaml(a, b, "",
-                               fmt::format("horizon_days: {}, dt_days: {}, replications: 256, seed: 1, "
-                                           "decisions: false",
-                                           horizon, dt));
-  // Insert the posture blocks into each actor.
-  const auto insert = [&](const std::string& id, double k, double f, double g) {
-    const std::string marker = "  " + id + ":\n";
-    yaml.insert(yaml.find(marker) + marker.size(),
-                fmt::format("    posture: {{reaction: {}, fatigue: {}, grievance: {}}}\n", k, f, g));
-  };
-  insert("A", ka, aa, ga);
-  insert("B", kb, ab, gb);
-  return Model(load_yaml(yaml).scenario);
+  return Model(duel(huge_pools(1000), huge_pools(3000))
+                   .posture("A", {.reaction = ka, .fatigue = aa, .grievance = ga})
+                   .posture("B", {.reaction = kb, .fatigue = ab, .grievance = gb})
+                   .set("run.horizon_days", horizon)
+                   .set("run.dt_days", dt)
+                   .build());
 }
 
 TEST(RichardsonTest, StableCaseReachesTheAnalyticEquilibrium) {
@@ -68,11 +70,11 @@ TEST(RichardsonTest, UnstableCaseDivergesToCapacity) {
 }
 
 TEST(RichardsonTest, DeploymentRateBoundsTheReaction) {
-  const std::string a = "deployed: 1000, ready: 1e6, deployment_rate: 250, deployed_cap: 1e8";
-  std::string yaml =
-      duel_yaml(a, "deployed: 1000", "", "horizon_days: 10, dt_days: 1, replications: 256, seed: 1, decisions: false");
-  yaml.insert(yaml.find("  A:\n") + 5, "    posture: {reaction: 0, fatigue: 0, grievance: 10000}\n");
-  const Model model(load_yaml(yaml).scenario);
+  const Model model(
+      duel({.deployed = 1000, .ready = 1e6, .deployment_rate = 250, .deployed_cap = 1e8}, {.deployed = 1000})
+          .posture("A", {.reaction = 0, .fatigue = 0, .grievance = 10000})
+          .set("run.horizon_days", 10)
+          .build());
   BlockSimulator sim(model, {});
   for (int s = 0; s < model.steps(); ++s) sim.step(s);
   EXPECT_DOUBLE_EQ(sim.state().deployed(0, 0), 1000 + 10 * 250);
@@ -83,24 +85,25 @@ struct Battle {
   double a0, b0, alpha, beta_raw, advantage;
 };
 
-Model battle_model(const Battle& b, const std::string& law, const std::string& events, double collapse) {
-  const std::string a = fmt::format("deployed: {}", b.a0);
-  const std::string d = fmt::format("deployed: {}", b.b0);
-  std::string yaml =
-      duel_yaml(a, d,
-                fmt::format("combat: {{law: {}, collapse_fraction: {}}}\nevents:\n  - {{day: 0, actor: A, "
-                            "attack: B, rung: full}}\n{}",
-                            law, collapse, events),
-                "horizon_days: 200, dt_days: 1, replications: 256, seed: 3, decisions: false");
-  yaml.insert(yaml.find("  A:\n") + 5, fmt::format("    combat: {{effectiveness: {}}}\n", b.alpha));
-  yaml.insert(yaml.find("  B:\n") + 5,
-              fmt::format("    combat: {{effectiveness: {}, defence_advantage: {}}}\n", b.beta_raw, b.advantage));
-  return Model(load_yaml(yaml).scenario);
+ScenarioBuilder battle_of(const Battle& b, LanchesterLaw law, double collapse) {
+  ScenarioBuilder builder = duel({.deployed = b.a0}, {.deployed = b.b0});
+  builder.combat("A", {.effectiveness = b.alpha})
+      .combat("B", {.effectiveness = b.beta_raw, .defence_advantage = b.advantage})
+      .set("run.horizon_days", 200)
+      .set("run.seed", 3)
+      .set("combat.collapse_fraction", collapse)
+      .attack(0, "A", "B", "full");
+  builder.scenario().combat.law = law;
+  return builder;
+}
+
+Model battle_model(const Battle& b, LanchesterLaw law, double collapse) {
+  return Model(battle_of(b, law, collapse).build());
 }
 
 TEST(LanchesterKernelTest, SquareLawWarFollowsTheClosedForm) {
   const Battle battle{100000, 70000, 0.01, 0.008, 1.5};
-  const Model model = battle_model(battle, "square", "", 0.0);
+  const Model model = battle_model(battle, LanchesterLaw::kSquare, 0.0);
   BlockSimulator sim(model, {});
   const double alpha = battle.alpha, beta = battle.beta_raw * battle.advantage;
   const double gamma = std::sqrt(alpha * beta);
@@ -125,7 +128,8 @@ TEST(LanchesterKernelTest, SquareLawWarFollowsTheClosedForm) {
 
 TEST(LanchesterKernelTest, ReinforcementsApplyAtTheirStepAndTheClosedFormRestartsThere) {
   const Battle battle{100000, 90000, 0.01, 0.01, 1.0};
-  const Model model = battle_model(battle, "square", "  - {day: 10, actor: B, reinforce: 30000}\n", 0.0);
+  const Model model(
+      battle_of(battle, LanchesterLaw::kSquare, 0.0).event(10, "B", EventKind::kReinforce, 30000).build());
   BlockSimulator sim(model, {});
   for (int s = 0; s < 15; ++s) sim.step(s);
   // Days 0-10 from the start, then from the reinforced state for 5 more days
@@ -139,7 +143,7 @@ TEST(LanchesterKernelTest, ReinforcementsApplyAtTheirStepAndTheClosedFormRestart
 
 TEST(LanchesterKernelTest, LinearLawIsSelectableAndMatchesItsClosedForm) {
   const Battle battle{50000, 40000, 2e-7, 3e-7, 1.0};
-  const Model model = battle_model(battle, "linear", "", 0.0);
+  const Model model = battle_model(battle, LanchesterLaw::kLinear, 0.0);
   BlockSimulator sim(model, {});
   for (int s = 0; s < 15; ++s) sim.step(s);
   const Strengths expected = lanchester_linear({battle.a0, battle.b0}, 2e-7, 3e-7, 15.0);
@@ -152,7 +156,7 @@ TEST(LanchesterKernelTest, LinearLawIsSelectableAndMatchesItsClosedForm) {
 
 TEST(LanchesterKernelTest, ASideCollapsesBelowItsCollapseFraction) {
   const Battle battle{100000, 60000, 0.01, 0.01, 1.0};
-  const Model model = battle_model(battle, "square", "", 0.5);
+  const Model model = battle_model(battle, LanchesterLaw::kSquare, 0.5);
   BlockSimulator sim(model, {});
   int ended = -1;
   for (int s = 0; s < model.steps() && ended < 0; ++s) {
@@ -173,11 +177,11 @@ TEST(IncidentHazardTest, FirstIncidentTimeIsGeometric) {
   // Constant hazard h per day: p = 1 - exp(-h·dt) per step and
   // P(first incident within n steps) = 1 - (1 - p)^n.
   const double h = 0.02, dt = 0.5;
-  std::string yaml = duel_yaml("deployed: 1000", "deployed: 1000", fmt::format("  incidents: {{base_rate: {}}}\n", h),
-                               fmt::format("horizon_days: 100, dt_days: {}, replications: 256, seed: 11, "
-                                           "decisions: false",
-                                           dt));
-  const Model model(load_yaml(yaml).scenario);
+  const Model model(duel({.deployed = 1000}, {.deployed = 1000})
+                        .set("escalation.incidents.base_rate", h)
+                        .set("run.dt_days", dt)
+                        .set("run.seed", 11)
+                        .build());
   constexpr int kBlocks = 40;
   std::vector<int> first;
   for (int k = 0; k < kBlocks; ++k) {
@@ -195,29 +199,27 @@ TEST(IncidentHazardTest, FirstIncidentTimeIsGeometric) {
   }
 }
 
-std::string flagship_with(const std::string& events) {
-  std::string text = testing::flagship_text();
-  const auto at = text.find("events: []");
-  text.replace(at, std::string("events: []").size(), "events:\n" + events);
-  return text;
+// The flagship as shipped (scenarios/jan-2022-standoff.yaml, read by the same reader as users' files).
+Scenario flagship() {
+  const ShippedScenario* shipped = find_shipped(kFlagshipScenario);
+  return load_scenario({std::string(shipped->path), std::string(shipped->text)}).scenario;
 }
 
 TEST(ConservationTest, TroopsAreConservedUnderRandomActionsEventsAndWar) {
   // Uniformly random decisions (rationality 0) exercise every action;
   // events reinforce and demobilize. Invariant after every step:
   // deployed + ready + reserve = initial + created - removed - casualties.
-  const std::string events =
-      "  - {day: 3, actor: USA, reinforce: 4000}\n"
-      "  - {day: 5, actor: UKR, demobilize: 7000}\n"
-      "  - {day: 9, actor: RUS, mobilize: 20000}\n"
-      "  - {day: 12, actor: NATO, deploy: 5000}\n"
-      "  - {day: 20, actor: RUS, withdraw: 8000}\n"
-      "  - {day: 30, actor: RUS, attack: UKR, rung: limited_incursion}\n";
-  std::vector<Override> overrides;
+  ScenarioBuilder builder(flagship());
+  builder.event(3, "USA", EventKind::kReinforce, 4000)
+      .event(5, "UKR", EventKind::kDemobilize, 7000)
+      .event(9, "RUS", EventKind::kMobilize, 20000)
+      .event(12, "NATO", EventKind::kDeploy, 5000)
+      .event(20, "RUS", EventKind::kWithdraw, 8000)
+      .attack(30, "RUS", "UKR", "limited_incursion");
   for (const char* id : {"RUS", "USA", "NATO", "UKR"})
-    overrides.push_back({fmt::format("actors.{}.decision.rationality", id), "0"});
-  const LoadedScenario loaded = load_scenario({"flagship", flagship_with(events)}, overrides);
-  const Model model(loaded.scenario);
+    builder.set(fmt::format("actors.{}.decision.rationality", id), 0);
+  const Scenario scenario = builder.build();
+  const Model model(scenario);
   const Model sim_model = configured(model, 5, false, 0);
   BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   const BlockState& st = sim.state();
@@ -238,17 +240,16 @@ TEST(ConservationTest, TroopsAreConservedUnderRandomActionsEventsAndWar) {
   EXPECT_GT(st.removed.maxCoeff(), 0.0);
   // With rationality 0 every feasible action gets taken somewhere.
   for (int i = 0; i < model.actors(); ++i)
-    for (const ActionSpec& a : loaded.scenario.actors[i].actions) {
+    for (const ActionSpec& a : scenario.actors[i].actions) {
       if (a.kind == ActionKind::kRetaliate) continue;  // needs a protected actor under attack
       EXPECT_GT(st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).sum(), 0)
-          << loaded.scenario.actors[i].id << " " << a.name;
+          << scenario.actors[i].id << " " << a.name;
     }
 }
 
 TEST(KernelTest, EveryReplicationEndsInExactlyOneConsistentOutcome) {
-  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
-  const Model model(loaded.scenario);
-  const Escalation& esc = loaded.scenario.escalation;
+  const Model model(flagship());
+  const Escalation& esc = model.scenario().escalation;
   const BlockResult r = simulate_block(configured(model, 1, false, 0), {0, 0, kBlockLanes});
   for (int i = 0; i < kBlockLanes; ++i) {
     const int o = r.outcome[i];
@@ -283,8 +284,7 @@ TEST(KernelTest, EveryReplicationEndsInExactlyOneConsistentOutcome) {
 }
 
 TEST(KernelTest, ReplicationsDependOnlyOnTheirKeyNotOnBlockFillOrRepetition) {
-  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
-  const Model model(loaded.scenario);
+  const Model model(flagship());
   const BlockResult full = simulate_block(configured(model, 9, false, 5), {0, 512, kBlockLanes});
   const BlockResult again = simulate_block(configured(model, 9, false, 5), {0, 512, kBlockLanes});
   const BlockResult part = simulate_block(configured(model, 9, false, 5), {0, 512, 100});
@@ -300,8 +300,7 @@ TEST(KernelTest, ReplicationsDependOnlyOnTheirKeyNotOnBlockFillOrRepetition) {
 }
 
 TEST(KernelTest, CommonRandomNumbersGiveEveryPointTheSameStream) {
-  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text()});
-  const Model model(loaded.scenario);
+  const Model model(flagship());
   const BlockResult p0 = simulate_block(configured(model, 4, true, 0), {0, 0, kBlockLanes});
   const BlockResult p3 = simulate_block(configured(model, 4, true, 0), {3, 0, kBlockLanes});
   const BlockResult p3_independent = simulate_block(configured(model, 4, false, 0), {3, 0, kBlockLanes});
@@ -336,39 +335,28 @@ namespace {
 
 // Two parties bargaining at random (rationality 0) over a core issue that A
 // treats as non-negotiable and a core issue both can move on.
-std::string bargaining_yaml(double salience_a_on_first) {
-  return fmt::format(R"(brink: 1
-name: bargaining
-run: {{horizon_days: 200, dt_days: 1, replications: 256, seed: 2}}
-actors:
-  A:
-    forces: {{deployed: 10000, ready: 5000, deployment_rate: 1000}}
-    decision: {{rationality: 0}}
-    actions: {{hold: {{}}, propose: {{concession: 0.2}}, concede: {{concession: 0.2}}}}
-  B:
-    forces: {{deployed: 8000, ready: 5000, deployment_rate: 1000}}
-    decision: {{rationality: 0}}
-    actions: {{hold: {{}}, propose: {{concession: 0.2}}, concede: {{concession: 0.2}}}}
-relations:
-  adversaries: [[A, B]]
-escalation:
-  rungs: [calm, tense, limited, full, wider]
-  initial_rung: tense
-  limited_war: limited
-  full_war: full
-  alliance_war: wider
-negotiation:
-  acceptance_window: 0.05
-  drawdown: 0.5
-  issues:
-    first: {{core: true, positions: {{A: 0.0, B: 1.0}}, salience: {{A: {}, B: 0.3}}}}
-    second: {{core: true, positions: {{A: 0.2, B: 0.9}}, salience: {{A: 0.4, B: 0.4}}}}
-)",
-                     salience_a_on_first);
+Scenario bargaining(double salience_a_on_first) {
+  ScenarioBuilder builder;
+  builder.actor("A", {.deployed = 10000, .ready = 5000, .deployment_rate = 1000})
+      .actor("B", {.deployed = 8000, .ready = 5000, .deployment_rate = 1000})
+      .adversaries("A", "B");
+  for (const char* id : {"A", "B"})
+    builder.action(id, {.name = "hold"})
+        .action(id, {.name = "propose", .kind = ActionKind::kPropose, .concession = 0.2})
+        .action(id, {.name = "concede", .kind = ActionKind::kConcede, .concession = 0.2})
+        .set(fmt::format("actors.{}.decision.rationality", id), 0);
+  return builder.decisions(true)
+      .set("run.horizon_days", 200)
+      .set("run.seed", 2)
+      .set("negotiation.acceptance_window", 0.05)
+      .set("negotiation.drawdown", 0.5)
+      .issue("first", true, {{"A", 0.0, salience_a_on_first}, {"B", 1.0, 0.3}})
+      .issue("second", true, {{"A", 0.2, 0.4}, {"B", 0.9, 0.4}})
+      .build();
 }
 
 TEST(NegotiationTest, NonNegotiablePositionsNeverMove) {
-  const Model model(load_yaml(bargaining_yaml(1.0)).scenario);
+  const Model model(bargaining(1.0));
   const Model sim_model = configured(model, 2, false, 0);
   BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   const int n = model.actors();
@@ -383,12 +371,11 @@ TEST(NegotiationTest, NonNegotiablePositionsNeverMove) {
 }
 
 TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
-  const LoadedScenario loaded = load_yaml(bargaining_yaml(0.5));
-  const Model model(loaded.scenario);
+  const Model model(bargaining(0.5));
   const Model sim_model = configured(model, 2, false, 0);
   BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   const int n = model.actors();
-  const double window = loaded.scenario.negotiation.acceptance_window;
+  const double window = model.scenario().negotiation.acceptance_window;
   for (int s = 0; s < model.steps(); ++s) {
     sim.step(s);
     const BlockState& st = sim.state();
@@ -413,7 +400,7 @@ TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
   EXPECT_GT(settled, 0);
   // With salience 1 on the first issue A never moves there, so no lane settles
   // unless B comes all the way to A's position.
-  const Model stubborn(load_yaml(bargaining_yaml(1.0)).scenario);
+  const Model stubborn(bargaining(1.0));
   const Model sim2_model = configured(stubborn, 2, false, 0);
   BlockSimulator sim2(sim2_model, {0, 0, kBlockLanes});
   for (int s = 0; s < stubborn.steps(); ++s) sim2.step(s);
@@ -430,49 +417,41 @@ TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
 namespace brink {
 namespace {
 
-// RED may attack BLUE (a partner) or GREEN (covered by ALLY's treaty).
-std::string alliance_yaml(const std::string& events, const std::string& ally_actions, const std::string& incidents) {
-  return fmt::format(R"(brink: 1
-name: alliance
-run: {{horizon_days: 60, dt_days: 1, replications: 256, seed: 4, decisions: true}}
-actors:
-  RED:
-    forces: {{deployed: 100000}}
-    combat: {{effectiveness: 0.001}}
-    actions: {{hold: {{}}}}
-  BLUE:
-    forces: {{deployed: 50000}}
-    combat: {{effectiveness: 0.001}}
-    actions: {{hold: {{}}}}
-  GREEN:
-    forces: {{deployed: 20000}}
-    actions: {{hold: {{}}}}
-  ALLY:
-    forces: {{deployed: 30000}}
-    decision: {{rationality: 0}}
-    actions: {{{}}}
-relations:
-  adversaries: [[RED, BLUE], [RED, GREEN], [RED, ALLY]]
-  allies: [[GREEN, ALLY]]
-  commitments:
-    - {{from: ALLY, to: GREEN, strength: 1.0}}
-    - {{from: ALLY, to: BLUE, strength: 0.3}}
-escalation:
-  rungs: [calm, tense, limited, full, clash]
-  initial_rung: tense
-  limited_war: limited
-  full_war: full
-  alliance_war: clash
-  incidents: {{{}}}
-combat: {{collapse_fraction: 0}}
-events:
-{}
-)",
-                     ally_actions, incidents, events);
+// RED may attack BLUE (a partner) or GREEN (covered by ALLY's treaty); ALLY
+// decides at random, the others hold.
+ScenarioBuilder alliance(bool ally_may_retaliate) {
+  ScenarioBuilder builder;
+  builder.actor("RED", {.deployed = 100000})
+      .actor("BLUE", {.deployed = 50000})
+      .actor("GREEN", {.deployed = 20000})
+      .actor("ALLY", {.deployed = 30000})
+      .combat("RED", {.effectiveness = 0.001})
+      .combat("BLUE", {.effectiveness = 0.001})
+      .adversaries("RED", "BLUE")
+      .adversaries("RED", "GREEN")
+      .adversaries("RED", "ALLY")
+      .allies("GREEN", "ALLY")
+      .commitment("ALLY", "GREEN", 1.0)
+      .commitment("ALLY", "BLUE", 0.3)
+      .ladder({"calm", "tense", "limited", "full", "clash"}, "tense", "limited", "full", "clash")
+      .decisions(true)
+      .set("run.horizon_days", 60)
+      .set("run.seed", 4)
+      .set("combat.collapse_fraction", 0)
+      .set("actors.ALLY.decision.rationality", 0);
+  for (const char* id : {"RED", "BLUE", "GREEN", "ALLY"}) builder.action(id, {.name = "hold"});
+  if (ally_may_retaliate) builder.action("ALLY", {.name = "retaliate", .kind = ActionKind::kRetaliate});
+  return builder;
 }
 
-BlockState run_all(const std::string& yaml) {
-  const Model model(load_yaml(yaml).scenario);
+// Incidents certain and always escalating.
+ScenarioBuilder hot(ScenarioBuilder builder) {
+  builder.set("escalation.incidents.base_rate", 50).set("escalation.incidents.escalation_probability", 1);
+  return builder;
+}
+
+BlockState run_all(const Scenario& scenario) {
+  const Model model(scenario);
   const Model sim_model = configured(model, 4, false, 0);
   BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   for (int s = 0; s < model.steps(); ++s) sim.step(s);
@@ -481,7 +460,7 @@ BlockState run_all(const std::string& yaml) {
 }
 
 TEST(AllianceTest, AttackingACoveredActorIsAnAllianceWarAtOnce) {
-  const BlockState st = run_all(alliance_yaml("  - {day: 2, actor: RED, attack: GREEN, rung: full}", "hold: {}", ""));
+  const BlockState st = run_all(alliance(false).attack(2, "RED", "GREEN", "full").build());
   EXPECT_TRUE((st.outcome == static_cast<int>(Outcome::kAllianceWar)).all());
   EXPECT_TRUE((st.alliance_war_cause == static_cast<int>(AllianceWarCause::kAttackOnCovered)).all());
   EXPECT_TRUE((st.side.col(3) == 2).all());  // ALLY fights on GREEN's side
@@ -489,11 +468,11 @@ TEST(AllianceTest, AttackingACoveredActorIsAnAllianceWarAtOnce) {
 
 TEST(AllianceTest, AttackingAPartnerStaysLimitedUnlessAProtectorIntervenes) {
   // ALLY's commitment to BLUE (0.3) does not bring it in by itself...
-  BlockState st = run_all(alliance_yaml("  - {day: 2, actor: RED, attack: BLUE, rung: full}", "hold: {}", ""));
+  BlockState st = run_all(alliance(false).attack(2, "RED", "BLUE", "full").build());
   EXPECT_TRUE((st.outcome == static_cast<int>(Outcome::kFullWar)).all());
   EXPECT_TRUE((st.alliance_war_cause == 0).all());
   // ...but with retaliation on its menu (chosen at random) it sometimes joins.
-  st = run_all(alliance_yaml("  - {day: 2, actor: RED, attack: BLUE, rung: full}", "hold: {}, retaliate: {}", ""));
+  st = run_all(alliance(true).attack(2, "RED", "BLUE", "full").build());
   const auto intervened = (st.alliance_war_cause == static_cast<int>(AllianceWarCause::kIntervention));
   EXPECT_GT(intervened.count(), 0);
   for (Eigen::Index r = 0; r < st.lanes(); ++r) {
@@ -507,12 +486,11 @@ TEST(AllianceTest, AttackingAPartnerStaysLimitedUnlessAProtectorIntervenes) {
 
 TEST(AllianceTest, IncidentsWidenAWarButNeverStartOne) {
   // Certain incidents, always escalating: without a war they stop below the war rungs.
-  const std::string hot = "base_rate: 50, escalation_probability: 1";
-  BlockState st = run_all(alliance_yaml("", "hold: {}", hot));
+  BlockState st = run_all(hot(alliance(false)).build());
   EXPECT_TRUE((st.peak_rung < 2).all());
   EXPECT_TRUE((st.war_start_step == -1).all());
   // During a war they push the ladder to the alliance rung: cause "incident".
-  st = run_all(alliance_yaml("  - {day: 2, actor: RED, attack: BLUE, rung: limited}", "hold: {}", hot));
+  st = run_all(hot(alliance(false)).attack(2, "RED", "BLUE", "limited").build());
   EXPECT_TRUE((st.outcome == static_cast<int>(Outcome::kAllianceWar)).all());
   EXPECT_TRUE((st.alliance_war_cause == static_cast<int>(AllianceWarCause::kIncident)).all());
   EXPECT_TRUE((st.side.col(3) == 2).all());  // RED's adversaries join the widened war
@@ -528,11 +506,9 @@ TEST(EventTest, EachEventFiresInExactlyOneStepWhateverTheRounding) {
   // dt = 0.1: day windows computed as s·dt and s·dt + dt overlap or leave gaps
   // at these days; every event must still fire exactly once, in step floor(day/dt).
   const std::vector<double> days = {0.6, 1.3, 1.5, 1.8, 2.5, 3.0, 4.1, 4.6};
-  std::string events;
-  for (double day : days) events += fmt::format("  - {{day: {}, actor: A, reinforce: 1000}}\n", day);
-  const Model model(load_yaml(duel_yaml("deployed: 1000", "deployed: 1000", "events:\n" + events,
-                                        "horizon_days: 6, dt_days: 0.1, replications: 256, seed: 1, decisions: false"))
-                        .scenario);
+  ScenarioBuilder builder = duel({.deployed = 1000}, {.deployed = 1000});
+  for (double day : days) builder.event(day, "A", EventKind::kReinforce, 1000);
+  const Model model(builder.set("run.horizon_days", 6).set("run.dt_days", 0.1).build());
   const Model sim_model = configured(model, 1, false, 0);
   BlockSimulator sim(sim_model, {0, 0, kBlockLanes});
   double expected = 0;
