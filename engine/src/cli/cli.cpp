@@ -376,7 +376,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     std::vector<std::vector<double>> values;
     for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
     out << fmt::format("scenario {} ({}), seed {}, {} steps of {} days\n", loaded.scenario.name, source.label,
-                       plan.options.seed, model.steps(), loaded.scenario.run.dt_days);
+                       plan.run().seed, model.steps(), loaded.scenario.run.dt_days);
     out << format_outcome_table(summaries, actors, plan.parameters, values);
     if (plan.sensitivity) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
     double replications_run = 0;

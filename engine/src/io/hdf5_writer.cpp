@@ -222,13 +222,13 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   text("scenario", metadata.scenario_text);
   text("overrides", metadata.overrides);
   text("command_line", metadata.command_line);
-  number("seed", H5T_NATIVE_UINT64, std::uint64_t{plan.options.seed});
+  number("seed", H5T_NATIVE_UINT64, std::uint64_t{plan.run().seed});
   number("replications", H5T_NATIVE_INT64, std::int64_t{plan.replications});
   number("dt_days", H5T_NATIVE_DOUBLE, sc.run.dt_days);
   number("horizon_days", H5T_NATIVE_DOUBLE, sc.run.horizon_days);
   number("block_lanes", H5T_NATIVE_INT32, std::int32_t{kBlockLanes});
   number("step_every", H5T_NATIVE_INT32, std::int32_t{model.record_every()});
-  text("random_numbers", plan.options.common_random ? "common" : "independent");
+  text("random_numbers", plan.run().common_random ? "common" : "independent");
   text("design", plan.design.empty() ? "single point" : plan.design);
   number("samples", H5T_NATIVE_INT64, std::int64_t{plan.samples});
   number("sensitivity", H5T_NATIVE_INT32, std::int32_t{plan.sensitivity ? 1 : 0});
@@ -258,7 +258,7 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   if (h5::read_string_attribute(id, "engine_version") != engine_version()) mismatch("the engine version");
   if (h5::read_string_attribute(id, "target_isa") != kernel().isa) mismatch("the instruction-set path");
   if (h5::read_string_attribute(id, "scenario") != metadata.scenario_text) mismatch("the scenario text");
-  if (seed != plan.options.seed) mismatch("the seed");
+  if (seed != plan.run().seed) mismatch("the seed");
   if (h5::read_string_attribute(id, "overrides") != metadata.overrides) mismatch("the --set or run options");
   for (const VariableSpec& v : variable_table()) {
     if (!layout.present(v)) continue;

@@ -523,7 +523,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   set(D::kParameter, plan.parameters.size());
   set(D::kStep, static_cast<std::size_t>(model.records()));
   l.runs = plan.write_runs;
-  l.series = plan.write_runs && plan.options.timeseries_every > 0;
+  l.series = plan.write_runs && plan.output().timeseries_every > 0;
   l.sensitivity = plan.sensitivity;
   l.issues = !sc.negotiation.issues.empty();
   l.steps = model.steps();

@@ -66,9 +66,6 @@ constexpr std::size_t kKeptModels = 64;  // plans up to this many points keep ev
 void set_run_options(const Scenario& s, SweepPlan* plan) {
   plan->rule = s.run.rule;
   plan->replications = s.run.rule.max;
-  plan->options.seed = s.run.seed;
-  plan->options.common_random = s.run.common_random;
-  plan->options.timeseries_every = s.output.timeseries_every;
   plan->write_runs = s.output.runs;
 }
 

@@ -71,14 +71,6 @@ class PointTable {
   std::vector<double> values_;
 };
 
-// The run settings of the plan, as the scenario (after --seed etc.) gives them;
-// the kernel reads the same values from each point's Model.
-struct RunOptions {
-  std::uint64_t seed = 1;
-  bool common_random = false;
-  int timeseries_every = 0;
-};
-
 // Recently resolved points of a large plan, shared by the workers.
 class ModelCache;
 
@@ -91,12 +83,15 @@ struct SweepPlan {
   PointTable points;
   ReplicationRule rule;
   std::int64_t replications = 0;  // per point: the most any point can run (rule.max)
-  RunOptions options;             // from the base scenario's run and output settings
   bool write_runs = true;         // per-replication variables in the file
   bool sensitivity = false;       // points are a Saltelli plan
   std::int64_t base_samples = 0;  // Saltelli's N
 
   std::int64_t point_count() const { return static_cast<std::int64_t>(points.size()); }
+  // The run and output settings: the base scenario's (sweeps never set them),
+  // the same values every point's Model gives the kernel.
+  const RunSettings& run() const { return base->run; }
+  const OutputSettings& output() const { return base->output; }
   std::int64_t blocks_per_point() const { return (replications + kBlockLanes - 1) / kBlockLanes; }
   std::int64_t total_blocks() const { return blocks_per_point() * point_count(); }
   // Block `index` of `point`; the last block of a point may be short.
