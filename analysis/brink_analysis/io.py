@@ -3,7 +3,7 @@
 A brink file (docs/output.md) is a netCDF-4 file with dimensions ``point``
 (sweep points), ``replication``, ``block``, ``step`` (the one time axis: the
 initial state and every K steps, with ``day(step)`` in days), ``actor``,
-``pool``, ``outcome``, ``rung``, ``action``, ``type``, ``quantile``, ``issue``
+``pool``, ``outcome``, ``rung``, ``action``, ``type``, ``quantile_level``, ``issue``
 (negotiation issues), ``parameter`` (the ``--set``/``--sweep`` paths, if any)
 and, after ``--sensitivity``, ``output``.
 """
@@ -71,8 +71,9 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
       works for a one-parameter sweep.
 
     Replications a point never ran (adaptive sweeps run fewer than the
-    ``replication`` dimension; see ``replications(point)``) read as -1 or NaN in
-    the per-run variables; :func:`replication_mask` marks the ones that ran.
+    ``replication`` dimension; see ``replications(point)``) hold the file's
+    ``_FillValue`` and so read as NaN in the per-run variables (integer
+    variables become floats); :func:`replication_mask` marks the ones that ran.
 
     Raises FileNotFoundError if `path` does not exist and ValueError if it is
     not a brink file. Warns (RuntimeWarning) if the run that wrote it did not
@@ -222,7 +223,7 @@ def replication_mask(ds: xr.Dataset) -> xr.DataArray:
     """Boolean (point, replication): True for the replications each point actually ran.
 
     Fixed-count runs ran every replication; adaptive ones ran ``replications(point)``
-    (the rest of the per-run arrays is -1 or NaN)."""
+    (the rest of the per-run arrays decodes as NaN: the file's _FillValue)."""
     rep = ds["replication"]
     if "replications" in ds.data_vars:
         return rep < ds["replications"]

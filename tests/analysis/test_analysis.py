@@ -338,7 +338,7 @@ def test_troop_fan_draws_median_and_bands(single, single_file):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["5–95% of runs", "25–75% of runs", "median"]
     q = ba.troop_quantiles(single, "USA", "ready")
     usa_ready = raw(single_file, "troops")[0, :, :, 1, 1]
-    np.testing.assert_allclose(q.sel(quantile=0.95).values, np.quantile(usa_ready, 0.95, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(q.sel(quantile_level=0.95).values, np.quantile(usa_ready, 0.95, axis=0), rtol=1e-6)
     assert usa_ready[0, 0] == 8500  # the 8,500 on heightened readiness
 
 

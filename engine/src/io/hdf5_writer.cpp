@@ -141,7 +141,7 @@ Handle creation_properties(const VariableSpec& v, const FileLayout& layout, hid_
     H5Pset_deflate(dcpl.get(), 1);
   }
   if (v.fill == Fill::kMissing) {
-    const long long int_fill = -1;
+    const long long int_fill = missing_integer(H5Tget_size(type));
     const double float_fill = std::numeric_limits<double>::quiet_NaN();
     if (H5Tget_class(type) == H5T_INTEGER)
       H5Pset_fill_value(dcpl.get(), H5T_NATIVE_LLONG, &int_fill);
@@ -151,21 +151,81 @@ Handle creation_properties(const VariableSpec& v, const FileLayout& layout, hid_
   return dcpl;
 }
 
-void set_flags(hid_t dataset, Flags flags) {
-  std::vector<std::string_view> names;
-  if (flags == Flags::kOutcome) names.assign(outcome_names().begin(), outcome_names().end());
-  if (flags == Flags::kAllianceWarCause)
-    names.assign(alliance_war_cause_names().begin(), alliance_war_cause_names().end());
+// A flag meaning is one blank-free word (CF).
+std::string flag_word(std::string_view name) {
+  std::string word(name);
+  for (char& c : word)
+    if (c == ' ' || c == '\t' || c == '\n') c = '_';
+  return word.empty() ? "unnamed" : word;
+}
+
+// The names behind an index variable's values 0, 1, ...
+std::vector<std::string> flag_names(Flags flags, const SweepPlan& plan) {
+  std::vector<std::string> names;
+  const Scenario& sc = plan.model(0).scenario();
+  switch (flags) {
+    case Flags::kNone:
+      break;
+    case Flags::kOutcome:
+      for (auto n : outcome_names()) names.emplace_back(n);
+      break;
+    case Flags::kAllianceWarCause:
+      for (auto n : alliance_war_cause_names()) names.emplace_back(n);
+      break;
+    case Flags::kRung:
+      names = sc.escalation.rungs;
+      break;
+    case Flags::kResolveType:
+      // Actors name their types differently: a shared name where every actor
+      // with that many types agrees, else type_K (names in type_name).
+      for (std::size_t k = 0;; ++k) {
+        std::string name;
+        bool any = false, agree = true;
+        for (const auto& a : sc.actors) {
+          if (k >= a.types.size()) continue;
+          if (any && a.types[k].name != name) agree = false;
+          name = a.types[k].name;
+          any = true;
+        }
+        if (!any) break;
+        names.push_back(agree ? name : fmt::format("type_{}", k));
+      }
+      break;
+  }
+  return names;
+}
+
+void set_flags(hid_t dataset, Flags flags, const SweepPlan& plan) {
+  const std::vector<std::string> names = flag_names(flags, plan);
   if (names.empty()) return;
   std::vector<std::int8_t> values(names.size());
   std::string meanings;
   for (std::size_t i = 0; i < names.size(); ++i) {
     values[i] = static_cast<std::int8_t>(i);
     if (i > 0) meanings += ' ';
-    meanings += names[i];
+    meanings += flag_word(names[i]);
   }
   h5::set_int_attribute(dataset, "flag_values", H5T_NATIVE_INT8, values.data(), values.size());
   h5::set_string_attribute(dataset, "flag_meanings", meanings);
+}
+
+// `_FillValue`, of the dataset's own type (netCDF and xarray require it).
+void set_fill_attribute(hid_t dataset, hid_t type) {
+  if (H5Tget_class(type) == H5T_INTEGER) {
+    const long long fill = missing_integer(H5Tget_size(type));
+    const hsize_t one = 1;
+    const Handle space = space_handle(H5Screate_simple(1, &one, nullptr), "create a dataspace");
+    const Handle attr = attribute_handle(
+        H5Acreate2(dataset, "_FillValue", type, space.get(), H5P_DEFAULT, H5P_DEFAULT), "create _FillValue");
+    check(H5Awrite(attr.get(), H5T_NATIVE_LLONG, &fill), "write _FillValue");
+    return;
+  }
+  const double fill = std::numeric_limits<double>::quiet_NaN();
+  const hsize_t one = 1;
+  const Handle space = space_handle(H5Screate_simple(1, &one, nullptr), "create a dataspace");
+  const Handle attr = attribute_handle(H5Acreate2(dataset, "_FillValue", type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                                       "create _FillValue");
+  check(H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &fill), "write _FillValue");
 }
 
 }  // namespace
@@ -199,7 +259,8 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   }
   if (!v.bare) h5::set_string_attribute(ds.get(), "long_name", std::string(v.long_name));
   if (!v.units.empty()) h5::set_string_attribute(ds.get(), "units", std::string(v.units));
-  set_flags(ds.get(), v.flags);
+  set_flags(ds.get(), v.flags, plan);
+  if (v.fill == Fill::kMissing) set_fill_attribute(ds.get(), type);
   if (v.day_coordinate) h5::set_string_attribute(ds.get(), "coordinates", std::string(var::kDay));
   datasets.emplace(v.name, std::move(ds));
 }
@@ -213,7 +274,14 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   auto number = [&](const char* name, hid_t type, const auto& value) {
     h5::set_int_attribute(f, name, type, &value, 1);
   };
+  // CF and ACDD discovery attributes first: what a netCDF tool looks for.
+  text("Conventions", "CF-1.10");
+  number("format_version", H5T_NATIVE_INT32, kFormatVersion);
   text("title", fmt::format("brink run of scenario '{}'", sc.name));
+  text("source", fmt::format("brink {} Monte Carlo crisis simulation, {} kernel", engine_version(), kernel().isa));
+  // No clock time: the same run writes the same bytes.
+  text("history", fmt::format("written by: {}", metadata.command_line));
+  text("references", "docs/output.md (this file's layout) and docs/model.md (the model) in the brink sources");
   text("engine", "brink");
   text("engine_version", std::string(engine_version()));
   text("target_isa", kernel().isa);  // the path that runs, not the build's baseline
@@ -250,6 +318,11 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
         fmt::format("'{}' was written by a different run ({} differs); start over with --overwrite instead of --resume",
                     path, what));
   };
+  if (const std::int32_t version = h5::read_int_attribute(id, "format_version"); version != kFormatVersion)
+    throw ResumeMismatch(fmt::format(
+        "'{}' is in brink output format {} and this brink writes format {}, so it cannot be continued; start over "
+        "with --overwrite instead of --resume",
+        path, version, kFormatVersion));
   std::uint64_t seed = 0;
   if (H5Aexists(id, "seed") > 0) {
     const Handle attr = attribute_handle(H5Aopen(id, "seed", H5P_DEFAULT), "open attribute seed");

@@ -100,11 +100,25 @@ enum class Storage : std::uint8_t {
 };
 
 enum class Fill : std::uint8_t {
-  kNone,     // written in full before anyone reads it (HDF5's default fill, 0)
-  kMissing,  // replications never run read as -1 (integers) or NaN (floats)
+  kNone,  // written in full before anyone reads it (HDF5's default fill, 0)
+  // Replications never run (adaptive runs) hold the fill value, also written
+  // as `_FillValue` so that xarray and netCDF readers decode them as missing:
+  // NaN for floats, netCDF's default fill for integers (missing_integer),
+  // which no real value takes (-1 keeps its meaning "never" in step variables).
+  kMissing,
 };
+// netCDF's default fill value of a signed integer type: -127, -32767,
+// -2147483647, -9223372036854775806.
+std::int64_t missing_integer(std::size_t bytes);
 
-enum class Flags : std::uint8_t { kNone, kOutcome, kAllianceWarCause };  // CF flag_values / flag_meanings
+// CF flag_values / flag_meanings: fixed names, or indices into the rung
+// coordinate or into each actor's type names.
+enum class Flags : std::uint8_t { kNone, kOutcome, kAllianceWarCause, kRung, kResolveType };
+
+// The file format's version (root attribute `format_version`). It changes
+// whenever a name, a dimension, a unit or the meaning of a value changes, so
+// that --resume and inspect refuse files they would misread.
+inline constexpr std::int32_t kFormatVersion = 2;
 
 // Values of a whole constant variable, or of one point's row of a per-point one.
 using Values = std::variant<std::vector<std::int8_t>, std::vector<std::int32_t>, std::vector<std::int64_t>,
