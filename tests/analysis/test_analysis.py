@@ -632,3 +632,27 @@ def test_outcome_table_is_a_dataframe_usable_for_pivots(grid):
     wide = table.pivot(index="point", columns="outcome", values="probability")
     assert list(wide.columns) == sorted(OUTCOMES)
     np.testing.assert_allclose(wide.sum(axis=1).to_numpy(), 1.0)
+
+
+# --------------------------------------------------------------------------
+# to_grid: a grid sweep reshaped in one call
+# --------------------------------------------------------------------------
+
+
+def test_to_grid_reshapes_a_grid_sweep(grid_file):
+    with ba.open_results(grid_file) as ds:
+        grid = ba.to_grid(ds)
+        p = grid.outcome_probability
+        assert p.dims == ("outcome", DEPLOYED, PATIENCE) and p.sizes[DEPLOYED] == 3 and p.sizes[PATIENCE] == 3
+        for i in range(ds.sizes["point"]):
+            where = {DEPLOYED: ds[DEPLOYED].values[i], PATIENCE: ds[PATIENCE].values[i]}
+            np.testing.assert_array_equal(p.sel(where).values, ds.outcome_probability.isel(point=i).values)
+        one = ba.to_grid(ds.outcome_probability.sel(outcome="full_war"))
+        assert one.dims == (DEPLOYED, PATIENCE) and one.name == "outcome_probability"
+        np.testing.assert_array_equal(one.values, p.sel(outcome="full_war").values)
+
+
+def test_to_grid_refuses_a_sampled_design(lhs_file):
+    with ba.open_results(lhs_file) as ds:
+        with pytest.raises(ValueError, match="not a grid"):
+            ba.to_grid(ds)

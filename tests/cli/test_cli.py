@@ -652,7 +652,7 @@ def test_thread_count_does_not_change_bits(run, tmp_path):
         aa, ab = _attrs(a), _attrs(b)
         assert sorted(aa) == sorted(ab)
         for key in aa:
-            if key in ("command_line", "history"):  # both record the command, --threads included
+            if key == "command_line":
                 continue
             assert same_values(aa[key], ab[key]), f"root attribute {key} differs: {aa[key]!r} vs {ab[key]!r}"
 

@@ -103,7 +103,7 @@ def test_root_attributes_follow_cf(adaptive_file):
     with xr.open_dataset(adaptive_file) as ds:
         assert ds.attrs["Conventions"] == "CF-1.10"
         assert int(ds.attrs["format_version"]) == 2
-        assert ds.attrs["history"].startswith("written by: ") and "--sweep" in ds.attrs["history"]
+        assert ds.attrs["history"].startswith("created by brink ") and "command_line" in ds.attrs["history"]
         assert ds.attrs["source"].startswith("brink ")
         assert "docs/output.md" in ds.attrs["references"]
         assert "quantile" not in ds.dims and callable(ds.quantile)

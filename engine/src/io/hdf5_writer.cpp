@@ -31,6 +31,9 @@ struct Hdf5Writer::Impl {
   // is the chunk of block_variables[i].
   std::vector<const VariableSpec*> block_variables;
   std::vector<std::string> sensitivity_outputs;
+  // The parameters' coordinate variables along `point`, listed in the CF
+  // `coordinates` attribute of every variable on `point`.
+  std::vector<std::string> parameter_coordinates;
   double last_flush = 0.0;
   std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
   Handle file;  // declared before the datasets, so destroyed after them
@@ -39,6 +42,7 @@ struct Hdf5Writer::Impl {
   hid_t dataset(std::string_view name) const { return datasets.at(name).get(); }
   void create(const SweepPlan& plan, const OutputMetadata& metadata);
   void create_variable(const VariableSpec& v, const SweepPlan& plan);
+  void create_parameter_coordinates(const SweepPlan& plan);
   void write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata);
   void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
   // Every dataset exists and every scale is attached: from here on only raw
@@ -119,8 +123,10 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
   if (id < 0) throw OutputError(hdf5_failure_message(fmt::format("create output file '{}'", path)));
   file = file_handle(id, "create " + path);
+  parameter_coordinates = parameter_coordinate_names(plan.parameters);
   for (const VariableSpec& v : variable_table())
     if (layout.present(v)) create_variable(v, plan);
+  create_parameter_coordinates(plan);
   write_root_attributes(plan, metadata);
 }
 
@@ -261,8 +267,43 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   if (!v.units.empty()) h5::set_string_attribute(ds.get(), "units", std::string(v.units));
   set_flags(ds.get(), v.flags, plan);
   if (v.fill == Fill::kMissing) set_fill_attribute(ds.get(), type);
-  if (v.day_coordinate) h5::set_string_attribute(ds.get(), "coordinates", std::string(var::kDay));
+  std::string coordinates = v.day_coordinate ? std::string(var::kDay) : "";
+  if (v.kind != Kind::kDimension && v.dims.has(Dim::kPoint))
+    for (const std::string& c : parameter_coordinates) coordinates += (coordinates.empty() ? "" : " ") + c;
+  if (!coordinates.empty()) h5::set_string_attribute(ds.get(), "coordinates", coordinates);
   datasets.emplace(v.name, std::move(ds));
+}
+
+// One float64 variable along `point` per parameter, so that xarray makes each
+// a coordinate of every variable on `point` (select, group and plot by value).
+void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
+  const hsize_t points = plan.points.size();
+  const std::size_t width = plan.parameters.size();
+  for (std::size_t k = 0; k < width; ++k) {
+    const std::string& name = parameter_coordinates[k];
+    const Handle space = space_handle(H5Screate_simple(1, &points, nullptr), "create " + name);
+    const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
+    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    const Handle ds = dataset_handle(
+        H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+        "create dataset " + name);
+    std::vector<double> values;
+    values.reserve(points);
+    for (const auto& pt : plan.points) values.push_back(pt.values[k]);
+    if (points > 0) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
+    check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kPoint)), 0),
+          fmt::format("attach dimension point to {}", name));
+    const bool swept = static_cast<int>(k) < plan.swept;
+    h5::set_string_attribute(ds.get(), "long_name",
+                             fmt::format("{} ({})", plan.parameters[k], swept ? "swept" : "fixed with --set"));
+    const std::string scenario_units = k < plan.parameter_units.size() ? plan.parameter_units[k] : "";
+    if (const std::string units = udunits_of(scenario_units); !units.empty())
+      h5::set_string_attribute(ds.get(), "units", units);
+    h5::set_string_attribute(ds.get(), "parameter_path", plan.parameters[k]);
+    if (!scenario_units.empty()) h5::set_string_attribute(ds.get(), "scenario_units", scenario_units);
+    const std::int8_t swept_flag = swept ? 1 : 0;
+    h5::set_int_attribute(ds.get(), "swept", H5T_NATIVE_INT8, &swept_flag, 1);
+  }
 }
 
 void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata) {
@@ -279,8 +320,9 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   number("format_version", H5T_NATIVE_INT32, kFormatVersion);
   text("title", fmt::format("brink run of scenario '{}'", sc.name));
   text("source", fmt::format("brink {} Monte Carlo crisis simulation, {} kernel", engine_version(), kernel().isa));
-  // No clock time: the same run writes the same bytes.
-  text("history", fmt::format("written by: {}", metadata.command_line));
+  // No clock time and no command line (it names --threads and the output):
+  // re-runs write the same bytes; the command is in `command_line`.
+  text("history", fmt::format("created by brink {} run (command in the attribute command_line)", engine_version()));
   text("references", "docs/output.md (this file's layout) and docs/model.md (the model) in the brink sources");
   text("engine", "brink");
   text("engine_version", std::string(engine_version()));

@@ -165,6 +165,17 @@ inline constexpr std::string_view kDay = "day";
 std::span<const VariableSpec> variable_table();
 const VariableSpec& find_variable(std::string_view name);  // throws std::out_of_range
 
+// Each parameter path's coordinate variable along `point` (its dotted path is
+// in the attribute `parameter_path`): the path with every character other
+// than a letter, digit or '_' turned into '_' ("actors.RUS.forces.deployed"
+// -> "actors_RUS_forces_deployed"), made unique against the table's names
+// and each other by a numeric suffix.
+std::vector<std::string> parameter_coordinate_names(const std::vector<std::string>& paths);
+// A scenario field's unit text as a UDUNITS-2 unit: "day" for days, "1" for
+// counts and dimensionless quantities (troops, steps, probabilities, ...),
+// "1/day" for rates per day; "" when the text has no such equivalent.
+std::string udunits_of(std::string_view scenario_unit);
+
 // The outputs a sensitivity analysis decomposes (summary_outputs' order):
 // probability_<outcome> for each outcome, then mean_casualties_<actor>.
 std::vector<std::string> sensitivity_output_names(const std::vector<std::string>& actors);
