@@ -129,8 +129,9 @@ TEST(VariableTableTest, StepCountsNarrowOnlyWhileTheyFit) {
 }
 
 TEST(VariableTableTest, ParameterCoordinatesHaveSafeUniqueNames) {
-  const std::vector<std::string> names = parameter_coordinate_names(
-      {"actors.RUS.forces.deployed", "actors.RUS_forces.deployed", "9lives.x-y", "outcome_code", "actors.RUS.forces.deployed"});
+  const std::vector<std::string> names =
+      parameter_coordinate_names({"actors.RUS.forces.deployed", "actors.RUS_forces.deployed", "9lives.x-y",
+                                  "outcome_code", "actors.RUS.forces.deployed"});
   EXPECT_EQ(names, (std::vector<std::string>{"actors_RUS_forces_deployed", "actors_RUS_forces_deployed_2",
                                              "p_9lives_x_y", "outcome_code_2", "actors_RUS_forces_deployed_3"}));
 }

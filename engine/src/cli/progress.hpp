@@ -78,8 +78,8 @@ class Progress {
     last_ = now;
     last_tenth_ = tenth;
     printed_final_ = done == total;
-    err_ << fmt::format("progress: {:5.1f}% of blocks, {} of {} points done, {}\n", 100.0 * fraction,
-                        counts_.points(), points_, figures(now, fraction))
+    err_ << fmt::format("progress: {:5.1f}% of blocks, {} of {} points done, {}\n", 100.0 * fraction, counts_.points(),
+                        points_, figures(now, fraction))
          << std::flush;
   }
 

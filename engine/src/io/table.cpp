@@ -102,10 +102,10 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
     const PointSummary& s = summaries[shown[i]];
     out += fmt::format("{:>6}", s.point);
     for (std::size_t k = 0; k < parameters.size(); ++k)
-      out += fmt::format(" {:>{}.6g}",
-                         s.point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[s.point][k]
-                                                                                     : std::nan(""),
-                         width[k]);
+      out += fmt::format(
+          " {:>{}.6g}",
+          s.point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[s.point][k] : std::nan(""),
+          width[k]);
     for (int o = 0; o < kOutcomeCount; ++o)
       out += fmt::format(" {:>7.4f}±{:<7.4f}", s.probability[o], (s.interval[o].upper - s.interval[o].lower) / 2);
     out += fmt::format(" {:>8}\n", s.replications);

@@ -227,8 +227,8 @@ void add_per_replication(std::vector<VariableSpec>& t) {
       &BlockResult::end_step, true);
   run("war_start_step", pr, Dtype::kInt32, "1", "step at which fighting began, -1 if never",
       &BlockResult::war_start_step, true);
-  run("war_end_step", pr, Dtype::kInt32, "1",
-      "step at which a side collapsed and the fighting ended, -1 if it did not", &BlockResult::war_end_step);
+  run("war_end_step", pr, Dtype::kInt32, "1", "step at which a side collapsed and the fighting ended, -1 if it did not",
+      &BlockResult::war_end_step);
   run("first_incident_step", pr, Dtype::kInt32, "1", "step of the first military incident, -1 if none",
       &BlockResult::first_incident_step);
   run("incidents", pr, Dtype::kInt32, "1", "number of military incidents", &BlockResult::incidents);
@@ -242,8 +242,7 @@ void add_per_replication(std::vector<VariableSpec>& t) {
       "troops per pool at the end of the replication", &BlockResult::final_forces);
   run("action_count", {D::kPoint, D::kReplication, D::kActor, D::kAction}, Dtype::kStepCount, "1",
       "times each actor took each kind of action", &BlockResult::action_count);
-  run("troops_added", pra, Dtype::kFloat64, "1", "troops added by reinforcement events",
-      &BlockResult::troops_added);
+  run("troops_added", pra, Dtype::kFloat64, "1", "troops added by reinforcement events", &BlockResult::troops_added);
   run("troops_removed", pra, Dtype::kFloat64, "1", "troops removed by demobilization events",
       &BlockResult::troops_removed);
   run("alliance_war_cause", pr, Dtype::kInt8, "1", "what brought about a direct NATO-Russia clash, if one happened",
@@ -361,8 +360,8 @@ void add_summaries(std::vector<VariableSpec>& t) {
       [](const PointSummary& s) -> Values { return uppers(s.interval); },
       [](PointSummary& s, const Values& v) { set_bounds(s.interval, as<double>(v), false); });
   point(
-      "mean_casualties", {D::kPoint, D::kActor}, Dtype::kFloat64, "1",
-      "mean troops lost in combat per replication", [](const PointSummary& s) -> Values { return s.mean_casualties; },
+      "mean_casualties", {D::kPoint, D::kActor}, Dtype::kFloat64, "1", "mean troops lost in combat per replication",
+      [](const PointSummary& s) -> Values { return s.mean_casualties; },
       [](PointSummary& s, const Values& v) { s.mean_casualties = as<double>(v); });
   point(
       "casualty_quantile", {D::kPoint, D::kActor, D::kQuantile}, Dtype::kFloat64, "1",
@@ -478,7 +477,7 @@ std::int64_t missing_integer(std::size_t bytes) {
 
 std::string_view dimension_name(Dim dim) {
   static constexpr std::array<std::string_view, kDimCount> kNames = {
-      "point",  "replication", "block",    "actor", "pool",   "outcome",   "rung",
+      "point",  "replication", "block",          "actor", "pool",   "outcome",   "rung",
       "action", "type",        "quantile_level", "issue", "output", "parameter", "step"};
   return kNames.at(static_cast<std::size_t>(dim));
 }
@@ -535,12 +534,11 @@ std::vector<std::string> parameter_coordinate_names(const std::vector<std::strin
 
 std::string udunits_of(std::string_view unit) {
   static constexpr std::array<std::string_view, 11> kDimensionless = {
-      "1",           "troops", "troop",    "steps", "step", "replications", "fraction", "probability",
-      "utils",       "tension", "position"};
+      "1",        "troops",      "troop", "steps",   "step",    "replications",
+      "fraction", "probability", "utils", "tension", "position"};
   if (unit == "days" || unit == "day") return "day";
   if (std::find(kDimensionless.begin(), kDimensionless.end(), unit) != kDimensionless.end()) return "1";
-  if (unit == "1/day" || unit == "troops/day" || unit == "1/day/tension")
-    return "1/day";
+  if (unit == "1/day" || unit == "troops/day" || unit == "1/day/tension") return "1/day";
   if (unit == "1/utils") return "1";
   return {};
 }
