@@ -462,19 +462,6 @@ std::vector<VariableSpec> make_table() {
 
 }  // namespace
 
-std::int64_t missing_integer(std::size_t bytes) {
-  switch (bytes) {
-    case 1:
-      return -127;
-    case 2:
-      return -32767;
-    case 4:
-      return -2147483647;
-    default:
-      return -9223372036854775806LL;
-  }
-}
-
 std::string_view dimension_name(Dim dim) {
   static constexpr std::array<std::string_view, kDimCount> kNames = {
       "point",  "replication", "block",          "actor", "pool",   "outcome",   "rung",
@@ -508,39 +495,6 @@ const VariableSpec& find_variable(std::string_view name) {
   for (const VariableSpec& v : variable_table())
     if (v.name == name) return v;
   throw std::out_of_range("no variable '" + std::string(name) + "' in the output table");
-}
-
-std::vector<std::string> parameter_coordinate_names(const std::vector<std::string>& paths) {
-  std::vector<std::string> names;
-  auto taken = [&](const std::string& name) {
-    if (std::find(names.begin(), names.end(), name) != names.end()) return true;
-    for (const VariableSpec& v : variable_table())
-      if (v.name == name) return true;
-    return false;
-  };
-  for (const std::string& path : paths) {
-    std::string base;
-    for (char c : path) {
-      const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-      base += word ? c : '_';
-    }
-    if (base.empty() || (base[0] >= '0' && base[0] <= '9')) base = "p_" + base;
-    std::string name = base;
-    for (int k = 2; taken(name); ++k) name = base + "_" + std::to_string(k);
-    names.push_back(name);
-  }
-  return names;
-}
-
-std::string udunits_of(std::string_view unit) {
-  static constexpr std::array<std::string_view, 11> kDimensionless = {
-      "1",        "troops",      "troop", "steps",   "step",    "replications",
-      "fraction", "probability", "utils", "tension", "position"};
-  if (unit == "days" || unit == "day") return "day";
-  if (std::find(kDimensionless.begin(), kDimensionless.end(), unit) != kDimensionless.end()) return "1";
-  if (unit == "1/day" || unit == "troops/day" || unit == "1/day/tension") return "1/day";
-  if (unit == "1/utils") return "1";
-  return {};
 }
 
 std::vector<std::string> sensitivity_output_names(const std::vector<std::string>& actors) {
