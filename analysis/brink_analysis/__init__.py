@@ -67,6 +67,7 @@ from .io import (
     replication_mask,
     select_points,
     swept_parameters,
+    to_grid,
 )
 from .plots import (
     OUTCOME_COLORS,
@@ -146,6 +147,7 @@ __all__ = [
     "sensitivity_table",
     "survival_curves",
     "swept_parameters",
+    "to_grid",
     "troop_means",
     "troop_quantiles",
     "type_names",

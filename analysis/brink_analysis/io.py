@@ -3,7 +3,7 @@
 A brink file (docs/output.md) is a netCDF-4 file with dimensions ``point``
 (sweep points), ``replication``, ``block``, ``step`` (the one time axis: the
 initial state and every K steps, with ``day(step)`` in days), ``actor``,
-``pool``, ``outcome``, ``rung``, ``action``, ``type``, ``quantile``, ``issue``
+``pool``, ``outcome``, ``rung``, ``action``, ``type``, ``quantile_level``, ``issue``
 (negotiation issues), ``parameter`` (the ``--set``/``--sweep`` paths, if any)
 and, after ``--sensitivity``, ``output``.
 """
@@ -36,6 +36,7 @@ __all__ = [
     "require",
     "select_points",
     "swept_parameters",
+    "to_grid",
 ]
 
 
@@ -71,8 +72,9 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
       works for a one-parameter sweep.
 
     Replications a point never ran (adaptive sweeps run fewer than the
-    ``replication`` dimension; see ``replications(point)``) read as -1 or NaN in
-    the per-run variables; :func:`replication_mask` marks the ones that ran.
+    ``replication`` dimension; see ``replications(point)``) hold the file's
+    ``_FillValue`` and so read as NaN in the per-run variables (integer
+    variables become floats); :func:`replication_mask` marks the ones that ran.
 
     Raises FileNotFoundError if `path` does not exist and ValueError if it is
     not a brink file. Warns (RuntimeWarning) if the run that wrote it did not
@@ -182,6 +184,42 @@ def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> lis
     return out
 
 
+def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = None):
+    """Reshapes a grid sweep in one call: the ``point`` dimension becomes one
+    dimension per swept parameter, named by its dotted path and indexed by its
+    values, e.g. ``to_grid(ds).outcome_probability.sel(outcome="full_war")``
+    is a (deployed, patience) array, and ``.sel({"actors.RUS.forces.deployed":
+    150000})`` selects by value.
+
+    `data` is a Dataset from :func:`open_results` (or a variable of one, which
+    keeps its parameter coordinates); `parameters` defaults to the swept
+    parameters (those whose value differs between points). Raises ValueError
+    if the points are not a full grid of those parameters (random, LHS or
+    Sobol designs: group or scatter by the coordinates instead)."""
+    ds = data if isinstance(data, xr.Dataset) else data.to_dataset(name="_value")
+    if parameters is None:  # open_results names each parameter's coordinate by its dotted path
+        paths = [c for c in ds.coords if "." in str(c) and ds.coords[c].dims == ("point",)]
+        names = [c for c in paths if np.unique(ds.coords[c].values).size > 1]
+    else:
+        names = list(parameters)
+    if not names:
+        raise ValueError("the file sweeps no parameter: there is no grid to reshape")
+    missing = [n for n in names if n not in ds.coords]
+    if missing:
+        raise ValueError(f"no coordinate for {', '.join(missing)}: open the file with brink_analysis.open_results")
+    sizes = [np.unique(ds.coords[n].values).size for n in names]
+    combos = {tuple(row) for row in np.column_stack([ds.coords[n].values for n in names])}
+    if int(np.prod(sizes)) != ds.sizes["point"] or len(combos) != ds.sizes["point"]:
+        raise ValueError(
+            f"the {ds.sizes['point']} points are not a grid of {', '.join(names)} ({' x '.join(map(str, sizes))} "
+            "values): a sampled design has no grid; group or scatter by the parameter coordinates instead"
+        )
+    others = [c for c in ds.coords if c not in names and ds.coords[c].dims == ("point",) and c != "point"]
+    with np.errstate(invalid="ignore"):  # unstack casts a NaN fill (unused: the grid is full) to integer types
+        grid = ds.drop_vars(others).set_index(point=names).unstack("point")
+    return grid if isinstance(data, xr.Dataset) else grid["_value"].rename(data.name)
+
+
 def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> np.ndarray:
     """Positions along ``point`` of the points whose parameters equal `where` ({path: value}).
 
@@ -222,7 +260,7 @@ def replication_mask(ds: xr.Dataset) -> xr.DataArray:
     """Boolean (point, replication): True for the replications each point actually ran.
 
     Fixed-count runs ran every replication; adaptive ones ran ``replications(point)``
-    (the rest of the per-run arrays is -1 or NaN)."""
+    (the rest of the per-run arrays decodes as NaN: the file's _FillValue)."""
     rep = ds["replication"]
     if "replications" in ds.data_vars:
         return rep < ds["replications"]

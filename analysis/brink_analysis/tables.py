@@ -223,7 +223,7 @@ def troop_quantiles(
     """Quantiles across replications of an actor's troops in a pool over time.
 
     `point` is a point index or {parameter path: value} naming one point.
-    Returns a DataArray (quantile, step) in troops, with the ``day`` coordinate
+    Returns a DataArray (quantile_level, step) in troops, with the ``day`` coordinate
     (days) along ``step``. Needs the ``troops`` time series (``--timeseries``).
     """
     require(ds, ["troops"], "troop time series", TIMESERIES_HINT)
@@ -234,10 +234,10 @@ def troop_quantiles(
     q = np.nanquantile(values, np.asarray(quantiles, dtype=float), axis=0)
     return xr.DataArray(
         q,
-        dims=("quantile", "step"),
-        coords={"quantile": np.asarray(quantiles, dtype=float), "step": ds["step"].values, "day": ("step", ds["day"].values)},
+        dims=("quantile_level", "step"),
+        coords={"quantile_level": np.asarray(quantiles, dtype=float), "step": ds["step"].values, "day": ("step", ds["day"].values)},
         name="troops",
-        attrs={"long_name": f"quantiles of {actor} {pool} troops across replications", "units": "troops"},
+        attrs={"long_name": f"quantiles of {actor} {pool} troops across replications", "units": "1"},
     )
 
 
@@ -276,7 +276,7 @@ def troop_means(
         coords={"step": ds["step"].values, "actor": ds["actor"].values, "pool": ds["pool"].values,
                 "day": ("step", ds["day"].values)},
         name="mean_troops",
-        attrs={"long_name": "mean troops per pool across replications", "units": "troops"},
+        attrs={"long_name": "mean troops per pool across replications", "units": "1"},
     )
     if actor is not None:
         out = out.sel(actor=actor, drop=True)

@@ -338,7 +338,7 @@ def test_troop_fan_draws_median_and_bands(single, single_file):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["5–95% of runs", "25–75% of runs", "median"]
     q = ba.troop_quantiles(single, "USA", "ready")
     usa_ready = raw(single_file, "troops")[0, :, :, 1, 1]
-    np.testing.assert_allclose(q.sel(quantile=0.95).values, np.quantile(usa_ready, 0.95, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(q.sel(quantile_level=0.95).values, np.quantile(usa_ready, 0.95, axis=0), rtol=1e-6)
     assert usa_ready[0, 0] == 8500  # the 8,500 on heightened readiness
 
 
@@ -436,7 +436,7 @@ def test_rung_occupancy_without_timeseries_is_rung_share(which, plain_file, thre
 def test_troop_means_are_the_per_point_summary(plain_file, single, single_file):
     with ba.open_results(plain_file) as ds:
         means = ba.troop_means(ds)
-        assert means.dims == ("step", "actor", "pool") and means.attrs["units"] == "troops"
+        assert means.dims == ("step", "actor", "pool") and means.attrs["units"] == "1"
         np.testing.assert_array_equal(means.values, raw(plain_file, "mean_troops")[0])
         # step 0: the scenario's initial forces (RUS 100,000 deployed, USA 8,500 ready)
         assert float(ba.troop_means(ds, "RUS", "deployed").isel(step=0)) == 100000
@@ -632,3 +632,27 @@ def test_outcome_table_is_a_dataframe_usable_for_pivots(grid):
     wide = table.pivot(index="point", columns="outcome", values="probability")
     assert list(wide.columns) == sorted(OUTCOMES)
     np.testing.assert_allclose(wide.sum(axis=1).to_numpy(), 1.0)
+
+
+# --------------------------------------------------------------------------
+# to_grid: a grid sweep reshaped in one call
+# --------------------------------------------------------------------------
+
+
+def test_to_grid_reshapes_a_grid_sweep(grid_file):
+    with ba.open_results(grid_file) as ds:
+        grid = ba.to_grid(ds)
+        p = grid.outcome_probability
+        assert p.dims == ("outcome", DEPLOYED, PATIENCE) and p.sizes[DEPLOYED] == 3 and p.sizes[PATIENCE] == 3
+        for i in range(ds.sizes["point"]):
+            where = {DEPLOYED: ds[DEPLOYED].values[i], PATIENCE: ds[PATIENCE].values[i]}
+            np.testing.assert_array_equal(p.sel(where).values, ds.outcome_probability.isel(point=i).values)
+        one = ba.to_grid(ds.outcome_probability.sel(outcome="full_war"))
+        assert one.dims == (DEPLOYED, PATIENCE) and one.name == "outcome_probability"
+        np.testing.assert_array_equal(one.values, p.sel(outcome="full_war").values)
+
+
+def test_to_grid_refuses_a_sampled_design(lhs_file):
+    with ba.open_results(lhs_file) as ds:
+        with pytest.raises(ValueError, match="not a grid"):
+            ba.to_grid(ds)

@@ -128,5 +128,28 @@ TEST(VariableTableTest, StepCountsNarrowOnlyWhileTheyFit) {
   EXPECT_EQ(layout.dtype(counts), Dtype::kInt32);
 }
 
+TEST(VariableTableTest, ParameterCoordinatesHaveSafeUniqueNames) {
+  const std::vector<std::string> names =
+      parameter_coordinate_names({"actors.RUS.forces.deployed", "actors.RUS_forces.deployed", "9lives.x-y",
+                                  "outcome_code", "actors.RUS.forces.deployed"});
+  EXPECT_EQ(names, (std::vector<std::string>{"actors_RUS_forces_deployed", "actors_RUS_forces_deployed_2",
+                                             "p_9lives_x_y", "outcome_code_2", "actors_RUS_forces_deployed_3"}));
+}
+
+TEST(VariableTableTest, ScenarioUnitsMapToUdunitsOrToNothing) {
+  EXPECT_EQ(udunits_of("days"), "day");
+  EXPECT_EQ(udunits_of("troops"), "1");
+  EXPECT_EQ(udunits_of("probability"), "1");
+  EXPECT_EQ(udunits_of("troops/day"), "1/day");
+  EXPECT_EQ(udunits_of("1/day per 100,000 troops"), "");
+  EXPECT_EQ(udunits_of(""), "");
+}
+
+TEST(VariableTableTest, MissingIntegersAreNetcdfDefaultFills) {
+  EXPECT_EQ(missing_integer(1), -127);
+  EXPECT_EQ(missing_integer(2), -32767);
+  EXPECT_EQ(missing_integer(4), -2147483647);
+}
+
 }  // namespace
 }  // namespace brink

@@ -526,7 +526,7 @@ def check_adaptive_rule(data, ci_halfwidth, minimum, maximum):
         assert minimum <= n <= maximum and (n % LANES == 0 or n == maximum), (p, n)
         run = codes[p, :n]
         assert np.all((run >= 0) & (run < len(OUTCOMES))), f"point {p}: a replication run without an outcome"
-        assert np.all(codes[p, n:] == -1), f"point {p}: replications past {n} must read -1"
+        assert np.all(codes[p, n:] == -127), f"point {p}: replications past {n} must read the fill value -127"
         assert np.all(np.isnan(data["casualties"][p, n:])), f"point {p}: casualties past {n} must read NaN"
         counts = np.bincount(run, minlength=len(OUTCOMES))
         np.testing.assert_array_equal(data["outcome_count"][p], counts)
@@ -653,7 +653,7 @@ def initial_forces(data, point):
 def test_summaries_agree_with_the_replications(which, fixed_run, adaptive_runs):
     data, attrs = load(fixed_run if which == "fixed" else adaptive_runs["tight"])
     dt = float(attrs["dt_days"])
-    quantiles = data["quantile"]
+    quantiles = data["quantile_level"]
     np.testing.assert_array_equal(quantiles, [0.05, 0.5, 0.95])
     # One time axis: the initial state and every K steps (K = 1 without
     # --timeseries), the last entry at the horizon when K divides S.

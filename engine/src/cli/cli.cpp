@@ -30,6 +30,7 @@
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
+#include "progress.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
@@ -154,41 +155,17 @@ int print_version(std::ostream& out) {
   return kExitOk;
 }
 
-class ProgressBar {
- public:
-  ProgressBar(std::ostream& err, bool enabled, std::int64_t replications_per_block)
-      : err_(err), enabled_(enabled), per_block_(replications_per_block), start_(std::chrono::steady_clock::now()) {}
-
-  void update(std::int64_t done, std::int64_t total) {
-    if (g_interrupted) {
-      if (enabled_) err_ << "\n";
-      throw Interrupted();
-    }
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double fraction = total > 0 ? static_cast<double>(done) / total : 1.0;
-    const double rate = elapsed > 0 ? done * per_block_ / elapsed : 0.0;
-    const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
-    constexpr int kWidth = 30;
-    const int filled = static_cast<int>(fraction * kWidth);
-    err_ << fmt::format("\r[{}{}] {:5.1f}%  {:.0f} replications/s  ETA {:.0f}s ", std::string(filled, '#'),
-                        std::string(kWidth - filled, ' '), 100.0 * fraction, rate, eta)
-         << std::flush;
-    if (done == total) err_ << "\n";
-  }
-
-  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
-
- private:
-  std::ostream& err_;
-  bool enabled_;
-  std::int64_t per_block_;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_{};
-};
+// Printed before the simulation starts, so that a log shows what is running
+// even if the run never finishes.
+std::string run_header(const Scenario& scenario, const std::string& label, const SweepPlan& plan) {
+  std::string text = fmt::format("scenario {} ({}), seed {}, {} steps of {} days\n", scenario.name, label,
+                                 plan.run().seed, plan.model(0).steps(), scenario.run.dt_days);
+  const std::int64_t points = plan.point_count();
+  text += fmt::format("{} point{} ({}), {} replications per point{}\n", points, points == 1 ? "" : "s",
+                      plan.design.empty() ? "single point" : plan.design, plan.replications,
+                      plan.rule.adaptive ? " at most (adaptive)" : "");
+  return text;
+}
 
 int command_run(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
                 std::ostream& err) {
@@ -216,7 +193,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "points of a random, lhs or sobol design (with --sensitivity: Saltelli's base rows N, giving N·(d+2) points)")(
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
       "summary-only", "write per-point summaries only, no per-replication variables")("quiet,q",
-                                                                                      "no progress bar and no table")(
+                                                                                      "print nothing but errors")(
+      "no-table", "keep the header, progress and final line, but print no outcome table")(
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)")(
       "isa", po::value(&isa),
       "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
@@ -242,6 +220,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     scenario_arg = list.front();
   }
   const bool quiet = vm.count("quiet") > 0;
+  const bool table = !quiet && vm.count("no-table") == 0;
 
   std::vector<Override> overrides;  // --set, recorded as the point's parameters
   for (const auto& s : sets) {
@@ -313,17 +292,23 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
   const Model& model = plan.model(0);
-  ProgressBar bar(err, !quiet && isatty(STDERR_FILENO), kBlockLanes);
+  if (!quiet) out << run_header(loaded.scenario, source.label, plan) << std::flush;
   // Test hook: dies like kill -9 once this many blocks are recorded.
   const char* kill_hook = std::getenv("BRINK_TEST_KILL_AFTER_BLOCKS");
   const std::int64_t kill_after = kill_hook ? std::atoll(kill_hook) : 0;
   std::vector<PointSummary> summaries;
   std::vector<SobolIndex> sensitivity;
   std::vector<std::string> sensitivity_outputs;
+  std::optional<Progress> progress;
   try {
     Hdf5Writer writer(partial.string(), plan, metadata,
                       resuming ? Hdf5Writer::Mode::kResume : Hdf5Writer::Mode::kCreate);
     Recorder recorder(plan, &writer);
+    CountingSink counting(recorder);
+    const ProgressStyle style = quiet                     ? ProgressStyle::kNone
+                                : isatty(STDERR_FILENO) ? ProgressStyle::kBar
+                                                        : ProgressStyle::kLines;
+    progress.emplace(err, style, counting, plan.point_count(), model.steps(), std::chrono::seconds(10));
     BlockScheduler scheduler(plan);
     if (resuming) {
       // Replaying the finished blocks in order replays the scheduler's
@@ -333,15 +318,21 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         if (!finished[i]) continue;
         const BlockResult block = writer.read_block(plan.block(static_cast<std::int64_t>(i)));
         recorder.restore(block);
-        if (scheduler.complete(block))
+        if (scheduler.complete(block)) {
           recorder.point_finished(block.spec.point, scheduler.replications(block.spec.point));
+          counting.add_restored_point();
+        }
       }
     }
     execute(
-        plan, thread_count, recorder,
+        plan, thread_count, counting,
         [&](std::int64_t done, std::int64_t total) {
           if (kill_after > 0 && done >= kill_after) std::raise(SIGKILL);
-          bar.update(done, total);
+          if (g_interrupted) {
+            progress->interrupted();
+            throw Interrupted();
+          }
+          progress->update(done, total);
         },
         &scheduler, &g_interrupted);
     if (g_interrupted) throw Interrupted();
@@ -369,16 +360,16 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         partial.string(), last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')" : "free space"));
   }
   publish_output(partial, target, target_before);
-  const double seconds = bar.elapsed();
-  if (!quiet) {
+  const double seconds = progress ? progress->elapsed() : 0.0;
+  if (table) {
     std::vector<std::string> actors;
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
     std::vector<std::vector<double>> values;
     for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
-    out << fmt::format("scenario {} ({}), seed {}, {} steps of {} days\n", loaded.scenario.name, source.label,
-                       plan.run().seed, model.steps(), loaded.scenario.run.dt_days);
     out << format_outcome_table(summaries, actors, plan.parameters, values);
     if (plan.sensitivity) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
+  }
+  if (!quiet) {
     double replications_run = 0;
     for (const auto& summary : summaries) replications_run += static_cast<double>(summary.replications);
     const double rep_steps = replications_run * model.steps();
@@ -471,18 +462,16 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   // unfinished file's points have not run and are listed, not tabulated.
   std::vector<std::int64_t> not_run;
   if (!report.complete) {
+    // parameter_values stays whole: the table looks rows up by point index.
     std::vector<PointSummary> finished;
-    std::vector<std::vector<double>> finished_values;
     for (std::size_t p = 0; p < report.summaries.size(); ++p) {
       if (report.summaries[p].replications <= 0) {
         not_run.push_back(static_cast<std::int64_t>(p));
         continue;
       }
       finished.push_back(report.summaries[p]);
-      if (p < report.parameter_values.size()) finished_values.push_back(report.parameter_values[p]);
     }
     report.summaries = std::move(finished);
-    if (!report.parameter_values.empty()) report.parameter_values = std::move(finished_values);
   }
   out << "outcomes:\n"
       << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values);

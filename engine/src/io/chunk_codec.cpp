@@ -25,7 +25,7 @@ void convert(const std::vector<Source>& source, std::uint64_t elements, Fill fil
     if constexpr (std::is_floating_point_v<Stored>)
       pad = std::numeric_limits<Stored>::quiet_NaN();
     else
-      pad = static_cast<Stored>(-1);
+      pad = static_cast<Stored>(missing_integer(sizeof(Stored)));
   }
   std::vector<Stored> values(elements, pad);
   for (std::size_t i = 0; i < source.size(); ++i) values[i] = static_cast<Stored>(source[i]);

@@ -78,9 +78,11 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t*, void* data) 
       H5DSiterate_scales(
           ds.get(), static_cast<unsigned>(i), nullptr,
           [](hid_t, unsigned, hid_t scale_id, void* out) -> herr_t {
+            // The dataset's name, not its scale name: a bare netCDF dimension's
+            // scale name is netCDF's "This is a netCDF dimension but not ..." text.
             char buffer[256] = {0};
-            H5DSget_scale_name(scale_id, buffer, sizeof buffer);
-            *static_cast<std::string*>(out) = buffer;
+            H5Iget_name(scale_id, buffer, sizeof buffer);
+            *static_cast<std::string*>(out) = buffer[0] == '/' ? buffer + 1 : buffer;
             return 1;
           },
           &dim);

@@ -88,6 +88,16 @@ void set_int_attribute(hid_t object, const std::string& name, hid_t type, const 
   check(H5Awrite(attr.get(), type, values), "write attribute " + name);
 }
 
+std::int32_t read_int_attribute(hid_t object, const char* name) {
+  if (H5Aexists(object, name) <= 0) return 1;
+  const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
+  const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
+  if (H5Tget_class(type.get()) != H5T_INTEGER) return 1;
+  std::int32_t value = 1;
+  check(H5Aread(attr.get(), H5T_NATIVE_INT32, &value), std::string("read attribute ") + name);
+  return value;
+}
+
 std::string read_string_attribute(hid_t object, const char* name) {
   if (H5Aexists(object, name) <= 0) return {};
   const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);

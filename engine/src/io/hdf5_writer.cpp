@@ -31,6 +31,9 @@ struct Hdf5Writer::Impl {
   // is the chunk of block_variables[i].
   std::vector<const VariableSpec*> block_variables;
   std::vector<std::string> sensitivity_outputs;
+  // The parameters' coordinate variables along `point`, listed in the CF
+  // `coordinates` attribute of every variable on `point`.
+  std::vector<std::string> parameter_coordinates;
   double last_flush = 0.0;
   std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
   Handle file;  // declared before the datasets, so destroyed after them
@@ -39,6 +42,7 @@ struct Hdf5Writer::Impl {
   hid_t dataset(std::string_view name) const { return datasets.at(name).get(); }
   void create(const SweepPlan& plan, const OutputMetadata& metadata);
   void create_variable(const VariableSpec& v, const SweepPlan& plan);
+  void create_parameter_coordinates(const SweepPlan& plan);
   void write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata);
   void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
   // Every dataset exists and every scale is attached: from here on only raw
@@ -119,8 +123,10 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
   if (id < 0) throw OutputError(hdf5_failure_message(fmt::format("create output file '{}'", path)));
   file = file_handle(id, "create " + path);
+  parameter_coordinates = parameter_coordinate_names(plan.parameters);
   for (const VariableSpec& v : variable_table())
     if (layout.present(v)) create_variable(v, plan);
+  create_parameter_coordinates(plan);
   write_root_attributes(plan, metadata);
 }
 
@@ -141,7 +147,7 @@ Handle creation_properties(const VariableSpec& v, const FileLayout& layout, hid_
     H5Pset_deflate(dcpl.get(), 1);
   }
   if (v.fill == Fill::kMissing) {
-    const long long int_fill = -1;
+    const long long int_fill = missing_integer(H5Tget_size(type));
     const double float_fill = std::numeric_limits<double>::quiet_NaN();
     if (H5Tget_class(type) == H5T_INTEGER)
       H5Pset_fill_value(dcpl.get(), H5T_NATIVE_LLONG, &int_fill);
@@ -151,21 +157,81 @@ Handle creation_properties(const VariableSpec& v, const FileLayout& layout, hid_
   return dcpl;
 }
 
-void set_flags(hid_t dataset, Flags flags) {
-  std::vector<std::string_view> names;
-  if (flags == Flags::kOutcome) names.assign(outcome_names().begin(), outcome_names().end());
-  if (flags == Flags::kAllianceWarCause)
-    names.assign(alliance_war_cause_names().begin(), alliance_war_cause_names().end());
+// A flag meaning is one blank-free word (CF).
+std::string flag_word(std::string_view name) {
+  std::string word(name);
+  for (char& c : word)
+    if (c == ' ' || c == '\t' || c == '\n') c = '_';
+  return word.empty() ? "unnamed" : word;
+}
+
+// The names behind an index variable's values 0, 1, ...
+std::vector<std::string> flag_names(Flags flags, const SweepPlan& plan) {
+  std::vector<std::string> names;
+  const Scenario& sc = plan.model(0).scenario();
+  switch (flags) {
+    case Flags::kNone:
+      break;
+    case Flags::kOutcome:
+      for (auto n : outcome_names()) names.emplace_back(n);
+      break;
+    case Flags::kAllianceWarCause:
+      for (auto n : alliance_war_cause_names()) names.emplace_back(n);
+      break;
+    case Flags::kRung:
+      names = sc.escalation.rungs;
+      break;
+    case Flags::kResolveType:
+      // Actors name their types differently: a shared name where every actor
+      // with that many types agrees, else type_K (names in type_name).
+      for (std::size_t k = 0;; ++k) {
+        std::string name;
+        bool any = false, agree = true;
+        for (const auto& a : sc.actors) {
+          if (k >= a.types.size()) continue;
+          if (any && a.types[k].name != name) agree = false;
+          name = a.types[k].name;
+          any = true;
+        }
+        if (!any) break;
+        names.push_back(agree ? name : fmt::format("type_{}", k));
+      }
+      break;
+  }
+  return names;
+}
+
+void set_flags(hid_t dataset, Flags flags, const SweepPlan& plan) {
+  const std::vector<std::string> names = flag_names(flags, plan);
   if (names.empty()) return;
   std::vector<std::int8_t> values(names.size());
   std::string meanings;
   for (std::size_t i = 0; i < names.size(); ++i) {
     values[i] = static_cast<std::int8_t>(i);
     if (i > 0) meanings += ' ';
-    meanings += names[i];
+    meanings += flag_word(names[i]);
   }
   h5::set_int_attribute(dataset, "flag_values", H5T_NATIVE_INT8, values.data(), values.size());
   h5::set_string_attribute(dataset, "flag_meanings", meanings);
+}
+
+// `_FillValue`, of the dataset's own type (netCDF and xarray require it).
+void set_fill_attribute(hid_t dataset, hid_t type) {
+  if (H5Tget_class(type) == H5T_INTEGER) {
+    const long long fill = missing_integer(H5Tget_size(type));
+    const hsize_t one = 1;
+    const Handle space = space_handle(H5Screate_simple(1, &one, nullptr), "create a dataspace");
+    const Handle attr = attribute_handle(
+        H5Acreate2(dataset, "_FillValue", type, space.get(), H5P_DEFAULT, H5P_DEFAULT), "create _FillValue");
+    check(H5Awrite(attr.get(), H5T_NATIVE_LLONG, &fill), "write _FillValue");
+    return;
+  }
+  const double fill = std::numeric_limits<double>::quiet_NaN();
+  const hsize_t one = 1;
+  const Handle space = space_handle(H5Screate_simple(1, &one, nullptr), "create a dataspace");
+  const Handle attr = attribute_handle(H5Acreate2(dataset, "_FillValue", type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                                       "create _FillValue");
+  check(H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &fill), "write _FillValue");
 }
 
 }  // namespace
@@ -199,9 +265,45 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   }
   if (!v.bare) h5::set_string_attribute(ds.get(), "long_name", std::string(v.long_name));
   if (!v.units.empty()) h5::set_string_attribute(ds.get(), "units", std::string(v.units));
-  set_flags(ds.get(), v.flags);
-  if (v.day_coordinate) h5::set_string_attribute(ds.get(), "coordinates", std::string(var::kDay));
+  set_flags(ds.get(), v.flags, plan);
+  if (v.fill == Fill::kMissing) set_fill_attribute(ds.get(), type);
+  std::string coordinates = v.day_coordinate ? std::string(var::kDay) : "";
+  if (v.kind != Kind::kDimension && v.dims.has(Dim::kPoint))
+    for (const std::string& c : parameter_coordinates) coordinates += (coordinates.empty() ? "" : " ") + c;
+  if (!coordinates.empty()) h5::set_string_attribute(ds.get(), "coordinates", coordinates);
   datasets.emplace(v.name, std::move(ds));
+}
+
+// One float64 variable along `point` per parameter, so that xarray makes each
+// a coordinate of every variable on `point` (select, group and plot by value).
+void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
+  const hsize_t points = plan.points.size();
+  const std::size_t width = plan.parameters.size();
+  for (std::size_t k = 0; k < width; ++k) {
+    const std::string& name = parameter_coordinates[k];
+    const Handle space = space_handle(H5Screate_simple(1, &points, nullptr), "create " + name);
+    const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
+    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    const Handle ds = dataset_handle(
+        H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+        "create dataset " + name);
+    std::vector<double> values;
+    values.reserve(points);
+    for (const auto& pt : plan.points) values.push_back(pt.values[k]);
+    if (points > 0) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
+    check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kPoint)), 0),
+          fmt::format("attach dimension point to {}", name));
+    const bool swept = static_cast<int>(k) < plan.swept;
+    h5::set_string_attribute(ds.get(), "long_name",
+                             fmt::format("{} ({})", plan.parameters[k], swept ? "swept" : "fixed with --set"));
+    const std::string scenario_units = k < plan.parameter_units.size() ? plan.parameter_units[k] : "";
+    if (const std::string units = udunits_of(scenario_units); !units.empty())
+      h5::set_string_attribute(ds.get(), "units", units);
+    h5::set_string_attribute(ds.get(), "parameter_path", plan.parameters[k]);
+    if (!scenario_units.empty()) h5::set_string_attribute(ds.get(), "scenario_units", scenario_units);
+    const std::int8_t swept_flag = swept ? 1 : 0;
+    h5::set_int_attribute(ds.get(), "swept", H5T_NATIVE_INT8, &swept_flag, 1);
+  }
 }
 
 void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata) {
@@ -213,7 +315,15 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   auto number = [&](const char* name, hid_t type, const auto& value) {
     h5::set_int_attribute(f, name, type, &value, 1);
   };
+  // CF and ACDD discovery attributes first: what a netCDF tool looks for.
+  text("Conventions", "CF-1.10");
+  number("format_version", H5T_NATIVE_INT32, kFormatVersion);
   text("title", fmt::format("brink run of scenario '{}'", sc.name));
+  text("source", fmt::format("brink {} Monte Carlo crisis simulation, {} kernel", engine_version(), kernel().isa));
+  // No clock time and no command line (it names --threads and the output):
+  // re-runs write the same bytes; the command is in `command_line`.
+  text("history", fmt::format("created by brink {} run (command in the attribute command_line)", engine_version()));
+  text("references", "docs/output.md (this file's layout) and docs/model.md (the model) in the brink sources");
   text("engine", "brink");
   text("engine_version", std::string(engine_version()));
   text("target_isa", kernel().isa);  // the path that runs, not the build's baseline
@@ -250,6 +360,11 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
         fmt::format("'{}' was written by a different run ({} differs); start over with --overwrite instead of --resume",
                     path, what));
   };
+  if (const std::int32_t version = h5::read_int_attribute(id, "format_version"); version != kFormatVersion)
+    throw ResumeMismatch(fmt::format(
+        "'{}' is in brink output format {} and this brink writes format {}, so it cannot be continued; start over "
+        "with --overwrite instead of --resume",
+        path, version, kFormatVersion));
   std::uint64_t seed = 0;
   if (H5Aexists(id, "seed") > 0) {
     const Handle attr = attribute_handle(H5Aopen(id, "seed", H5P_DEFAULT), "open attribute seed");

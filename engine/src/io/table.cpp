@@ -1,5 +1,6 @@
 #include "brink/io/table.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -37,6 +38,38 @@ std::string point_detail(const PointSummary& s, const std::vector<std::string>& 
   return out;
 }
 
+// Beyond this many points the table shows a selection of rows.
+constexpr std::size_t kFullTableRows = 20;
+constexpr std::size_t kEnds = 3;
+
+// Indices of the rows to print, ascending: every row of a small table; of a
+// large one the first and last kEnds rows and, for each outcome, the rows
+// with its lowest and highest probability.
+std::vector<std::size_t> rows_shown(const std::vector<PointSummary>& summaries) {
+  const std::size_t n = summaries.size();
+  std::vector<std::size_t> rows;
+  rows.reserve(2 * kEnds + 2 * kOutcomeCount + n * (n <= kFullTableRows));
+  if (n <= kFullTableRows) {
+    for (std::size_t i = 0; i < n; ++i) rows.push_back(i);
+    return rows;
+  }
+  for (std::size_t i = 0; i < kEnds; ++i) {
+    rows.push_back(i);
+    rows.push_back(n - 1 - i);
+  }
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    auto by_probability = [o](const PointSummary& a, const PointSummary& b) {
+      return a.probability[o] < b.probability[o];
+    };
+    const auto [low, high] = std::minmax_element(summaries.begin(), summaries.end(), by_probability);
+    rows.push_back(static_cast<std::size_t>(low - summaries.begin()));
+    rows.push_back(static_cast<std::size_t>(high - summaries.begin()));
+  }
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
 }  // namespace
 
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
@@ -53,22 +86,36 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
     }
     return out + "\n" + point_detail(s, actors);
   }
-  // Several points: one row each, probabilities with their Wilson half-widths.
+  // Several points: one row each, probabilities with their Wilson half-widths,
+  // parameters under their full paths (a column as wide as its path).
+  std::vector<std::size_t> width;
   out += fmt::format("{:>6}", "point");
-  for (const auto& p : parameters) out += fmt::format(" {:>14}", p.size() > 14 ? "…" + p.substr(p.size() - 13) : p);
+  for (const auto& p : parameters) {
+    width.push_back(std::max<std::size_t>(p.size(), 10));
+    out += fmt::format(" {:>{}}", p, width.back());
+  }
   for (auto o : outcome_names()) out += fmt::format(" {:>15}", o);
   out += fmt::format(" {:>8}\n", "reps");
-  for (const PointSummary& s : summaries) {
+  const std::vector<std::size_t> shown = rows_shown(summaries);
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    if (i > 0 && shown[i] > shown[i - 1] + 1) out += fmt::format("{:>6}\n", "...");
+    const PointSummary& s = summaries[shown[i]];
     out += fmt::format("{:>6}", s.point);
     for (std::size_t k = 0; k < parameters.size(); ++k)
-      out += fmt::format(" {:>14.6g}", s.point < static_cast<std::int64_t>(parameter_values.size())
-                                           ? parameter_values[s.point][k]
-                                           : std::nan(""));
+      out += fmt::format(
+          " {:>{}.6g}",
+          s.point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[s.point][k] : std::nan(""),
+          width[k]);
     for (int o = 0; o < kOutcomeCount; ++o)
       out += fmt::format(" {:>7.4f}±{:<7.4f}", s.probability[o], (s.interval[o].upper - s.interval[o].lower) / 2);
     out += fmt::format(" {:>8}\n", s.replications);
   }
   out += "(± is half the 95% Wilson interval)\n";
+  if (shown.size() < summaries.size())
+    out += fmt::format(
+        "({} of {} points shown: the first and last {}, and those with the lowest and highest probability of each "
+        "outcome; {} left out — all are in the file)\n",
+        shown.size(), summaries.size(), kEnds, summaries.size() - shown.size());
   return out;
 }
 
@@ -77,12 +124,14 @@ std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, con
   if (outputs.empty() || indices.empty()) return {};
   const std::size_t swept = indices.size() / outputs.size();
   std::string out = "Sobol sensitivity indices (95% bootstrap intervals):\n";
-  out += fmt::format("  {:<28} {:<36} {:>26} {:>26}\n", "output", "parameter", "first-order", "total");
+  std::size_t width = 36;
+  for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) width = std::max(width, parameters[j].size());
+  out += fmt::format("  {:<28} {:<{}} {:>26} {:>26}\n", "output", "parameter", width, "first-order", "total");
   for (std::size_t o = 0; o < outputs.size(); ++o)
     for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) {
       const SobolIndex& x = indices[o * swept + j];
-      out += fmt::format("  {:<28} {:<36} {:>7.3f} [{:>6.3f}, {:>6.3f}] {:>7.3f} [{:>6.3f}, {:>6.3f}]\n", outputs[o],
-                         parameters[j], x.first, x.first_low, x.first_high, x.total, x.total_low, x.total_high);
+      out += fmt::format("  {:<28} {:<{}} {:>7.3f} [{:>6.3f}, {:>6.3f}] {:>7.3f} [{:>6.3f}, {:>6.3f}]\n", outputs[o],
+                         parameters[j], width, x.first, x.first_low, x.first_high, x.total, x.total_low, x.total_high);
     }
   return out;
 }

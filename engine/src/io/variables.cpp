@@ -172,8 +172,8 @@ void add_constants(std::vector<VariableSpec>& t) {
                .to_summary = [](PointSummary& s, const Values& v) { s.record_day = as<double>(v); }});
   t.push_back({.name = var::kParameterValue,
                .dims = {D::kPoint, D::kParameter},
-               .units = "as in the scenario",
-               .long_name = "value of each swept parameter at each point",
+               .units = "",  // per parameter, in parameter_units
+               .long_name = "value of each swept parameter at each point (units in parameter_units)",
                .storage = Storage::kChunked,
                // Written once, whole: thousands of points per chunk, so that a
                // million-point plan is not a million chunks.
@@ -223,32 +223,32 @@ void add_per_replication(std::vector<VariableSpec>& t) {
   const Dims pr{D::kPoint, D::kReplication}, pra{D::kPoint, D::kReplication, D::kActor};
   run("outcome_code", pr, Dtype::kInt8, "1", "outcome of the replication", &BlockResult::outcome, true,
       Flags::kOutcome);
-  run("end_step", pr, Dtype::kInt32, "step", "step at which the outcome was decided (the horizon for a standoff)",
+  run("end_step", pr, Dtype::kInt32, "1", "step at which the outcome was decided (the horizon for a standoff)",
       &BlockResult::end_step, true);
-  run("war_start_step", pr, Dtype::kInt32, "step", "step at which fighting began, -1 if never",
+  run("war_start_step", pr, Dtype::kInt32, "1", "step at which fighting began, -1 if never",
       &BlockResult::war_start_step, true);
-  run("war_end_step", pr, Dtype::kInt32, "step",
-      "step at which a side collapsed and the fighting ended, -1 if it did not", &BlockResult::war_end_step);
-  run("first_incident_step", pr, Dtype::kInt32, "step", "step of the first military incident, -1 if none",
+  run("war_end_step", pr, Dtype::kInt32, "1", "step at which a side collapsed and the fighting ended, -1 if it did not",
+      &BlockResult::war_end_step);
+  run("first_incident_step", pr, Dtype::kInt32, "1", "step of the first military incident, -1 if none",
       &BlockResult::first_incident_step);
   run("incidents", pr, Dtype::kInt32, "1", "number of military incidents", &BlockResult::incidents);
-  run("peak_rung", pr, Dtype::kInt8, "1", "highest escalation rung reached (index into rung)", &BlockResult::peak_rung);
-  run("casualties", pra, Dtype::kFloat64, "troops", "troops lost in combat", &BlockResult::casualties, true);
+  run("peak_rung", pr, Dtype::kInt8, "1", "highest escalation rung reached (index into rung)", &BlockResult::peak_rung,
+      false, Flags::kRung);
+  run("casualties", pra, Dtype::kFloat64, "1", "troops lost in combat", &BlockResult::casualties, true);
   // float64, not float32: the file's troop audit (pools + casualties − added +
   // removed = initial, to 1e-12) and mean_troops' last entry = the mean of
   // final_forces hold only at full precision.
-  run("final_forces", {D::kPoint, D::kReplication, D::kActor, D::kPool}, Dtype::kFloat64, "troops",
+  run("final_forces", {D::kPoint, D::kReplication, D::kActor, D::kPool}, Dtype::kFloat64, "1",
       "troops per pool at the end of the replication", &BlockResult::final_forces);
   run("action_count", {D::kPoint, D::kReplication, D::kActor, D::kAction}, Dtype::kStepCount, "1",
       "times each actor took each kind of action", &BlockResult::action_count);
-  run("troops_added", pra, Dtype::kFloat64, "troops", "troops added by reinforcement events",
-      &BlockResult::troops_added);
-  run("troops_removed", pra, Dtype::kFloat64, "troops", "troops removed by demobilization events",
+  run("troops_added", pra, Dtype::kFloat64, "1", "troops added by reinforcement events", &BlockResult::troops_added);
+  run("troops_removed", pra, Dtype::kFloat64, "1", "troops removed by demobilization events",
       &BlockResult::troops_removed);
   run("alliance_war_cause", pr, Dtype::kInt8, "1", "what brought about a direct NATO-Russia clash, if one happened",
       &BlockResult::alliance_war_cause, false, Flags::kAllianceWarCause);
   run("resolve_type", pra, Dtype::kInt8, "1", "each actor's private type in the replication (index into type_name)",
-      &BlockResult::resolve_type);
+      &BlockResult::resolve_type, false, Flags::kResolveType);
   run("final_belief", {D::kPoint, D::kReplication, D::kActor, D::kType}, Dtype::kFloat32, "1",
       "public belief at the end that each actor is of each type", &BlockResult::final_belief);
   run("agreed", {D::kPoint, D::kReplication, D::kIssue}, Dtype::kInt8, "1",
@@ -274,14 +274,14 @@ void add_block_sums_and_series(std::vector<VariableSpec>& t) {
   };
   sums("block_rung_count", {D::kPoint, D::kBlock, D::kStep, D::kRung}, Dtype::kInt32, "1",
        "replications of the block on each rung (for --resume)", &BlockResult::record_rung_count);
-  sums("block_troops_sum", {D::kPoint, D::kBlock, D::kStep, D::kActor, D::kPool}, Dtype::kFloat64, "troops",
+  sums("block_troops_sum", {D::kPoint, D::kBlock, D::kStep, D::kActor, D::kPool}, Dtype::kFloat64, "1",
        "sum of troops over the block's replications (for --resume)", &BlockResult::record_troops_sum);
   sums("block_belief_sum", {D::kPoint, D::kBlock, D::kStep, D::kActor, D::kType}, Dtype::kFloat64, "1",
        "sum of public beliefs over the block's replications (for --resume)", &BlockResult::record_belief_sum);
 
   // Per-replication time series (--timeseries).
   auto series = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
-                    BlockField field) {
+                    BlockField field, Flags flags = Flags::kNone) {
     t.push_back({.name = name,
                  .kind = Kind::kSeries,
                  .when = When::kSeries,
@@ -289,15 +289,16 @@ void add_block_sums_and_series(std::vector<VariableSpec>& t) {
                  .dtype = type,
                  .units = units,
                  .long_name = long_name,
+                 .flags = flags,
                  .day_coordinate = true,
                  .storage = Storage::kBlockChunks,
                  .fill = Fill::kMissing,
                  .block = field});
   };
-  series("troops", {D::kPoint, D::kReplication, D::kStep, D::kActor, D::kPool}, Dtype::kFloat32, "troops",
+  series("troops", {D::kPoint, D::kReplication, D::kStep, D::kActor, D::kPool}, Dtype::kFloat32, "1",
          "troops per pool over time", &BlockResult::ts_forces);
   series("rung_series", {D::kPoint, D::kReplication, D::kStep}, Dtype::kInt8, "1",
-         "escalation rung over time (index into rung)", &BlockResult::ts_rung);
+         "escalation rung over time (index into rung)", &BlockResult::ts_rung, Flags::kRung);
   series("tension", {D::kPoint, D::kReplication, D::kStep}, Dtype::kFloat32, "1", "crisis tension over time",
          &BlockResult::ts_tension);
   series("belief", {D::kPoint, D::kReplication, D::kStep, D::kActor, D::kType}, Dtype::kFloat32, "1",
@@ -359,11 +360,11 @@ void add_summaries(std::vector<VariableSpec>& t) {
       [](const PointSummary& s) -> Values { return uppers(s.interval); },
       [](PointSummary& s, const Values& v) { set_bounds(s.interval, as<double>(v), false); });
   point(
-      "mean_casualties", {D::kPoint, D::kActor}, Dtype::kFloat64, "troops",
-      "mean troops lost in combat per replication", [](const PointSummary& s) -> Values { return s.mean_casualties; },
+      "mean_casualties", {D::kPoint, D::kActor}, Dtype::kFloat64, "1", "mean troops lost in combat per replication",
+      [](const PointSummary& s) -> Values { return s.mean_casualties; },
       [](PointSummary& s, const Values& v) { s.mean_casualties = as<double>(v); });
   point(
-      "casualty_quantile", {D::kPoint, D::kActor, D::kQuantile}, Dtype::kFloat64, "troops",
+      "casualty_quantile", {D::kPoint, D::kActor, D::kQuantile}, Dtype::kFloat64, "1",
       "quantiles of troops lost in combat per replication",
       [](const PointSummary& s) -> Values {
         std::vector<double> q;
@@ -408,7 +409,7 @@ void add_summaries(std::vector<VariableSpec>& t) {
       "share of replications on each escalation rung", [](const PointSummary& s) -> Values { return s.rung_share; },
       [](PointSummary& s, const Values& v) { s.rung_share = as<double>(v); }, true);
   point(
-      "mean_troops", {D::kPoint, D::kStep, D::kActor, D::kPool}, Dtype::kFloat64, "troops",
+      "mean_troops", {D::kPoint, D::kStep, D::kActor, D::kPool}, Dtype::kFloat64, "1",
       "mean troops per pool across replications", [](const PointSummary& s) -> Values { return s.mean_troops; },
       [](PointSummary& s, const Values& v) { s.mean_troops = as<double>(v); }, true);
   point(
@@ -463,8 +464,8 @@ std::vector<VariableSpec> make_table() {
 
 std::string_view dimension_name(Dim dim) {
   static constexpr std::array<std::string_view, kDimCount> kNames = {
-      "point",  "replication", "block",    "actor", "pool",   "outcome",   "rung",
-      "action", "type",        "quantile", "issue", "output", "parameter", "step"};
+      "point",  "replication", "block",          "actor", "pool",   "outcome",   "rung",
+      "action", "type",        "quantile_level", "issue", "output", "parameter", "step"};
   return kNames.at(static_cast<std::size_t>(dim));
 }
 

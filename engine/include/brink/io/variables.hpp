@@ -100,11 +100,25 @@ enum class Storage : std::uint8_t {
 };
 
 enum class Fill : std::uint8_t {
-  kNone,     // written in full before anyone reads it (HDF5's default fill, 0)
-  kMissing,  // replications never run read as -1 (integers) or NaN (floats)
+  kNone,  // written in full before anyone reads it (HDF5's default fill, 0)
+  // Replications never run (adaptive runs) hold the fill value, also written
+  // as `_FillValue` so that xarray and netCDF readers decode them as missing:
+  // NaN for floats, netCDF's default fill for integers (missing_integer),
+  // which no real value takes (-1 keeps its meaning "never" in step variables).
+  kMissing,
 };
+// netCDF's default fill value of a signed integer type: -127, -32767,
+// -2147483647, -9223372036854775806.
+std::int64_t missing_integer(std::size_t bytes);
 
-enum class Flags : std::uint8_t { kNone, kOutcome, kAllianceWarCause };  // CF flag_values / flag_meanings
+// CF flag_values / flag_meanings: fixed names, or indices into the rung
+// coordinate or into each actor's type names.
+enum class Flags : std::uint8_t { kNone, kOutcome, kAllianceWarCause, kRung, kResolveType };
+
+// The file format's version (root attribute `format_version`). It changes
+// whenever a name, a dimension, a unit or the meaning of a value changes, so
+// that --resume and inspect refuse files they would misread.
+inline constexpr std::int32_t kFormatVersion = 2;
 
 // Values of a whole constant variable, or of one point's row of a per-point one.
 using Values = std::variant<std::vector<std::int8_t>, std::vector<std::int32_t>, std::vector<std::int64_t>,
@@ -150,6 +164,17 @@ inline constexpr std::string_view kDay = "day";
 // Every variable a file can hold, in creation order.
 std::span<const VariableSpec> variable_table();
 const VariableSpec& find_variable(std::string_view name);  // throws std::out_of_range
+
+// Each parameter path's coordinate variable along `point` (its dotted path is
+// in the attribute `parameter_path`): the path with every character other
+// than a letter, digit or '_' turned into '_' ("actors.RUS.forces.deployed"
+// -> "actors_RUS_forces_deployed"), made unique against the table's names
+// and each other by a numeric suffix.
+std::vector<std::string> parameter_coordinate_names(const std::vector<std::string>& paths);
+// A scenario field's unit text as a UDUNITS-2 unit: "day" for days, "1" for
+// counts and dimensionless quantities (troops, steps, probabilities, ...),
+// "1/day" for rates per day; "" when the text has no such equivalent.
+std::string udunits_of(std::string_view scenario_unit);
 
 // The outputs a sensitivity analysis decomposes (summary_outputs' order):
 // probability_<outcome> for each outcome, then mean_casualties_<actor>.

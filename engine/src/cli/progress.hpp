@@ -1,0 +1,112 @@
+// Progress of a run on stderr: a bar redrawn in place on a terminal, and
+// periodic lines otherwise, so that a batch job's log shows how far the run
+// is. Private to the cli module (included by cli.cpp only).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "brink/sweep/executor.hpp"
+
+namespace brink {
+
+// Forwards to the recorder and counts what a progress line reports: the
+// points finished and the replications run. Both are updated on the sink's
+// thread, which is also the thread that calls the progress function.
+class CountingSink : public ResultSink {
+ public:
+  explicit CountingSink(ResultSink& inner) : inner_(inner) {}
+  void encode(BlockResult& block) const override { inner_.encode(block); }
+  void consume(BlockResult&& block) override {
+    replications_ += block.spec.count;
+    inner_.consume(std::move(block));
+  }
+  void point_finished(std::int64_t point, std::int64_t replications) override {
+    ++points_;
+    inner_.point_finished(point, replications);
+  }
+  // A resumed run's finished work counts toward its points, not its rate.
+  void add_restored_point() { ++points_; }
+  std::int64_t points() const { return points_; }
+  std::int64_t replications() const { return replications_; }
+
+ private:
+  ResultSink& inner_;
+  std::int64_t points_ = 0, replications_ = 0;
+};
+
+enum class ProgressStyle : std::uint8_t { kNone, kBar, kLines };
+
+class Progress {
+ public:
+  // `lines_every`: the longest wait between two lines (kLines); a line is also
+  // printed at each further tenth of the blocks.
+  Progress(std::ostream& err, ProgressStyle style, const CountingSink& counts, std::int64_t points, int steps,
+           std::chrono::milliseconds lines_every)
+      : err_(err),
+        style_(style),
+        counts_(counts),
+        points_(points),
+        steps_(steps),
+        every_(lines_every),
+        start_(std::chrono::steady_clock::now()),
+        last_(start_) {}
+
+  void update(std::int64_t done, std::int64_t total) {
+    if (style_ == ProgressStyle::kNone) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+    if (style_ == ProgressStyle::kBar) {
+      if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+      last_ = now;
+      constexpr int kWidth = 30;
+      const int filled = static_cast<int>(fraction * kWidth);
+      err_ << fmt::format("\r[{}{}] {:5.1f}%  {}  ", std::string(filled, '#'), std::string(kWidth - filled, ' '),
+                          100.0 * fraction, figures(now, fraction))
+           << std::flush;
+      if (done == total) err_ << "\n";
+      return;
+    }
+    const int tenth = static_cast<int>(fraction * 10.0);
+    if (done < total && tenth <= last_tenth_ && now - last_ < every_) return;
+    if (done == total && printed_final_) return;
+    last_ = now;
+    last_tenth_ = tenth;
+    printed_final_ = done == total;
+    err_ << fmt::format("progress: {:5.1f}% of blocks, {} of {} points done, {}\n", 100.0 * fraction, counts_.points(),
+                        points_, figures(now, fraction))
+         << std::flush;
+  }
+
+  // Ends a bar cut short (an interrupt) so that the next message starts a line.
+  void interrupted() {
+    if (style_ == ProgressStyle::kBar) err_ << "\n";
+  }
+
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  std::string figures(std::chrono::steady_clock::time_point now, double fraction) const {
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double rate = seconds > 0 ? static_cast<double>(counts_.replications()) * steps_ / seconds : 0.0;
+    const double eta = fraction > 0 ? seconds * (1.0 - fraction) / fraction : 0.0;
+    return fmt::format("{:.3g} replication-steps/s, elapsed {:.0f} s, ETA {:.0f} s", rate, seconds, eta);
+  }
+
+  std::ostream& err_;
+  ProgressStyle style_;
+  const CountingSink& counts_;
+  std::int64_t points_;
+  int steps_;
+  std::chrono::milliseconds every_;
+  std::chrono::steady_clock::time_point start_, last_;
+  int last_tenth_ = 0;
+  bool printed_final_ = false;
+};
+
+}  // namespace brink
