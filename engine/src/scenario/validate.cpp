@@ -37,7 +37,7 @@ void priors_sum_to_one(const Scenario& s, Problems* out) {
       paths.push_back(paths.front() + "." + t.name + ".prior");
     }
     if (std::abs(total - 1.0) > 1e-6)
-      out->push_back({paths, fmt::format("the priors in '{}' sum to {}, not 1", paths.front(), total)});
+      out->push_back({paths, fmt::format("the priors in '{}' sum to {:.10g}, not 1", paths.front(), total)});
   }
 }
 
