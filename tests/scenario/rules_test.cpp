@@ -136,6 +136,27 @@ TEST(IdRuleTest, ADottedActorIdInAFileIsReportedAtTheActor) {
   EXPECT_NE(d.message.find("actor id 'B.1'"), std::string::npos) << d.format();
 }
 
+TEST(ActorLimitTest, MoreActorsThanTheLimitAreRefusedBeforeTheirRelations) {
+  ScenarioBuilder b;
+  for (int a = 0; a <= kMaxActors; ++a) b.actor("X" + std::to_string(a), {.deployed = 1});
+  const auto problems = validate(b.build_unchecked());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_TRUE(mentions(problems, "actors", "at most 256"));
+
+  std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
+  std::string many;
+  for (int a = 0; a < kMaxActors; ++a) many += "  X" + std::to_string(a) + ": {forces: {deployed: 1}}\n";
+  yaml.insert(yaml.find("actors:\n") + 8, many);
+  try {
+    load_scenario({"f.yaml", yaml});
+    FAIL() << "258 actors";
+  } catch (const ScenarioError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u) << "nothing about the unknown actors of the relations";
+    EXPECT_EQ(e.diagnostics()[0].line, line_of(yaml, "X0"));
+    EXPECT_NE(e.diagnostics()[0].message.find("has 258 actors"), std::string::npos);
+  }
+}
+
 // --- sweeps over their declared range ----------------------------------------
 
 const char* kCapped = "deployed: 1000, deployed_cap: 90000";

@@ -409,6 +409,11 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
     p.error(root, "missing required section 'actors'");
   } else if (!actors.IsMap() || actors.size() == 0) {
     p.error(actors, "'actors' must be a non-empty mapping of actor id to actor");
+  } else if (actors.size() > static_cast<std::size_t>(kMaxActors)) {
+    // Refused before the n x n relation matrices are allocated; every later
+    // section refers to actors, so reading on would only report unknown ones.
+    p.error(actors, fmt::format("'actors' has {} actors; at most {} are supported", actors.size(), kMaxActors));
+    return s;
   } else {
     p.no_duplicates(actors, "actors");
     std::unordered_set<std::string> seen;

@@ -2,6 +2,7 @@
 // patterns it reads, so that a sweep re-checks only the rules its axes touch.
 #include <algorithm>
 #include <cmath>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -204,12 +205,17 @@ void actions_are_sound(const Scenario& s, int a, Problems* out) {
 
 void actors_are_sound(const Scenario& s, Problems* out) {
   if (s.actors.empty()) out->push_back({{"actors"}, "'actors' must be a non-empty mapping of actor id to actor"});
+  if (s.actor_count() > kMaxActors) {
+    out->push_back({{"actors"}, fmt::format("'actors' has {} actors; at most {} are supported", s.actor_count(),
+                                            kMaxActors)});
+    return;
+  }
+  std::unordered_set<std::string_view> ids;
   for (int a = 0; a < s.actor_count(); ++a) {
     const Actor& actor = s.actors[a];
     const std::string ap = actor_path(s, a);
-    for (int b = 0; b < a; ++b)
-      if (s.actors[b].id == actor.id)
-        out->push_back({{ap}, fmt::format("key '{}' appears twice in 'actors'", actor.id)});
+    if (!ids.insert(actor.id).second)
+      out->push_back({{ap}, fmt::format("key '{}' appears twice in 'actors'", actor.id)});
     if (actor.types.empty() || actor.types.size() > static_cast<std::size_t>(kMaxTypes))
       out->push_back(
           {{ap + ".types"},
@@ -221,6 +227,7 @@ void actors_are_sound(const Scenario& s, Problems* out) {
 }
 
 void relations_are_sound(const Scenario& s, Problems* out) {
+  if (s.actor_count() > kMaxActors) return;  // reported by actors_are_sound; n^2 pairs would take minutes
   const auto n = static_cast<std::size_t>(s.actor_count());
   auto square = [&](const std::vector<std::vector<bool>>& m) {
     return m.size() == n && std::all_of(m.begin(), m.end(), [&](const auto& row) { return row.size() == n; });

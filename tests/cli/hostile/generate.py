@@ -200,6 +200,8 @@ def physics():
         case("dotted-action-name", BASE.replace("deny: {kind: hold", "de.ny: {kind: hold"), 2, "de.ny"),
         case("dotted-issue-id", BASE.replace("border_posture:", "border.posture:"), 2, "border.posture"),
         case("digit-actor-id", BASE.replace("PAT", "1PAT"), 2, "1PAT"),
+        case("too-many-actors", BASE.replace("actors:\n", "actors:\n" + "".join(
+            f"  X{k}: {{forces: {{deployed: 1}}}}\n" for k in range(300)), 1), 2, "at most 256"),
         case("negative-troops", BASE.replace("deployed: 50000", "deployed: -50000"), 2, "deployed"),
         case("priors-not-summing", BASE.replace("prior: 0.4", "prior: 0.9"), 2, "prior"),
         # Sampled, these pass for most seeds (2 LHS points, 6% of the range over the cap): refused for all.
