@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "../support/scenario_builder.hpp"
 #include "../support/scenarios.hpp"
 #include "brink/scenario/fields.hpp"
@@ -138,14 +140,14 @@ TEST(IdRuleTest, ADottedActorIdInAFileIsReportedAtTheActor) {
 
 TEST(ActorLimitTest, MoreActorsThanTheLimitAreRefusedBeforeTheirRelations) {
   ScenarioBuilder b;
-  for (int a = 0; a <= kMaxActors; ++a) b.actor("X" + std::to_string(a), {.deployed = 1});
+  for (int a = 0; a <= kMaxActors; ++a) b.actor(fmt::format("X{}", a), {.deployed = 1});
   const auto problems = validate(b.build_unchecked());
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_TRUE(mentions(problems, "actors", "at most 256"));
 
   std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
   std::string many;
-  for (int a = 0; a < kMaxActors; ++a) many += "  X" + std::to_string(a) + ": {forces: {deployed: 1}}\n";
+  for (int a = 0; a < kMaxActors; ++a) many += fmt::format("  X{}: {{forces: {{deployed: 1}}}}\n", a);
   yaml.insert(yaml.find("actors:\n") + 8, many);
   try {
     load_scenario({"f.yaml", yaml});
