@@ -99,7 +99,8 @@ TEST(EventRuleTest, EventDaysMustBeBeforeTheEndOfTheLastStep) {
 
 TEST(EventRuleTest, AnEventOnTheHorizonDayIsRejectedWithItsLocation) {
   const std::string yaml =
-      duel_yaml("deployed: 1", "deployed: 1", "events:\n  - {day: 0, actor: A, deploy: 1}\n  - {day: 100, actor: B, deploy: 1}\n");
+      duel_yaml("deployed: 1", "deployed: 1",
+                "events:\n  - {day: 0, actor: A, deploy: 1}\n  - {day: 100, actor: B, deploy: 1}\n");
   const Diagnostic d = rejection(yaml);
   EXPECT_EQ(d.source, "f.yaml");
   EXPECT_EQ(d.line, line_of(yaml, "day: 100")) << d.format();
@@ -119,8 +120,7 @@ TEST(IdRuleTest, IdsUsedInPathsArePlainIdentifiers) {
   for (const char* bad : {"1st", "a b", "x=y", "", "é"}) {
     ScenarioBuilder type = duel();
     type.type("A", {.name = bad, .prior = 1});
-    EXPECT_TRUE(mentions(validate(type.build_unchecked()), "actors.A.types." + std::string(bad), "type name"))
-        << bad;
+    EXPECT_TRUE(mentions(validate(type.build_unchecked()), "actors.A.types." + std::string(bad), "type name")) << bad;
   }
   ScenarioBuilder action = duel();
   action.action("A", {.name = "go.now", .kind = ActionKind::kHold});
@@ -132,7 +132,8 @@ TEST(IdRuleTest, IdsUsedInPathsArePlainIdentifiers) {
 
 TEST(IdRuleTest, ADottedActorIdInAFileIsReportedAtTheActor) {
   std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
-  for (std::size_t at = yaml.find("B"); at != std::string::npos; at = yaml.find("B", at + 3)) yaml.replace(at, 1, "B.1");
+  for (std::size_t at = yaml.find("B"); at != std::string::npos; at = yaml.find("B", at + 3))
+    yaml.replace(at, 1, "B.1");
   const Diagnostic d = rejection(yaml);
   EXPECT_EQ(d.line, line_of(yaml, "B.1:") + 1) << d.format();  // the actor's body
   EXPECT_NE(d.message.find("actor id 'B.1'"), std::string::npos) << d.format();
@@ -239,8 +240,8 @@ TEST(SweepRangeTest, ValidateRefusesAFileWhoseSweepCrossesARule) {
 }
 
 TEST(SweepRangeTest, ASetThatMovesTheFixedFieldIsTakenIntoAccount) {
-  const std::string yaml = duel_yaml(kCapped, "deployed: 2000",
-                                     "sweep:\n  parameters:\n    actors.A.forces.deployed: [1000, 50000]\n");
+  const std::string yaml =
+      duel_yaml(kCapped, "deployed: 2000", "sweep:\n  parameters:\n    actors.A.forces.deployed: [1000, 50000]\n");
   EXPECT_NO_THROW(load_scenario({"f.yaml", yaml}));
   const std::vector<Override> lower = {{"actors.A.forces.deployed_cap", "40000"}};
   const Diagnostic d = rejection(yaml, lower);

@@ -126,10 +126,11 @@ bool plain_identifier(std::string_view id) {
 void ids_are_identifiers(const Scenario& s, Problems* out) {
   auto check = [&](const std::string& id, const std::string& path, std::string_view what) {
     if (plain_identifier(id)) return;
-    out->push_back({{path}, fmt::format("{} '{}' is not a plain identifier (a letter or '_', then letters, digits, "
-                                        "'_' or '-'): ids are parts of parameter paths such as '{}.<field>', which "
-                                        "a '.', a space or an '=' would break; rename it",
-                                        what, id, path)});
+    out->push_back({{path},
+                    fmt::format("{} '{}' is not a plain identifier (a letter or '_', then letters, digits, "
+                                "'_' or '-'): ids are parts of parameter paths such as '{}.<field>', which "
+                                "a '.', a space or an '=' would break; rename it",
+                                what, id, path)});
   };
   for (int a = 0; a < s.actor_count(); ++a) {
     const Actor& actor = s.actors[a];
@@ -206,8 +207,8 @@ void actions_are_sound(const Scenario& s, int a, Problems* out) {
 void actors_are_sound(const Scenario& s, Problems* out) {
   if (s.actors.empty()) out->push_back({{"actors"}, "'actors' must be a non-empty mapping of actor id to actor"});
   if (s.actor_count() > kMaxActors) {
-    out->push_back({{"actors"}, fmt::format("'actors' has {} actors; at most {} are supported", s.actor_count(),
-                                            kMaxActors)});
+    out->push_back(
+        {{"actors"}, fmt::format("'actors' has {} actors; at most {} are supported", s.actor_count(), kMaxActors)});
     return;
   }
   std::unordered_set<std::string_view> ids;
