@@ -3,9 +3,11 @@
 // random, LHS or Sobol design that visits a bad corner only for some seeds
 // must be refused for every seed.
 //
-// Why corners suffice: every value rule is, in each field it reads, either
-// monotone (deployed_cap >= deployed, an event's day < S·dt, a salience > 0
-// making a party) or true on a convex band (an actor's priors summing to 1).
+// Why corners suffice: every value rule is, in each sweepable field it reads,
+// either monotone (deployed_cap >= deployed, an event's day < S·dt, a
+// salience > 0 making a party) or true on a convex band (an actor's priors
+// summing to 1). (S·dt is not monotone in dt, but run.* settings cannot be
+// swept; a new sweepable input must keep this property.)
 // If a rule holds at every corner of the box its swept axes span, it holds in
 // the whole box (move one coordinate at a time from the worst corner), so the
 // box is valid exactly when its corners are. Grid axes span their smallest and

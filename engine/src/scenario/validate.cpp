@@ -297,7 +297,8 @@ void events_are_sound(const Scenario& s, Problems* out) {
 
 // What each rule reads, so that a sweep checks only the rules its axes touch,
 // over the corners of the box they span (sweep_range.cpp): each rule is
-// monotone in each field it reads, or (priors) holds on a convex band.
+// monotone in each sweepable field it reads, or (priors) holds on a convex
+// band; a rule added here must be too, or the corners stop deciding.
 constexpr std::string_view kCapInputs[] = {"actors.*.forces.deployed", "actors.*.forces.deployed_cap"};
 constexpr std::string_view kPriorInputs[] = {"actors.*.types.*.prior"};
 constexpr std::string_view kStepInputs[] = {"run.horizon_days", "run.dt_days"};
