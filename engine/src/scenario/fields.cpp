@@ -82,9 +82,9 @@ constexpr double kMaxSeed = 9007199254740991.0;  // 2^53 - 1: every seed is exac
 const FieldSpec kFields[] = {
     // run
     {.section = "run", .key = "horizon_days", .fallback = 120, .min = 1e-9, .max = 1e6, .unit = "days",
-     .symbol = "$H$", .meaning = "simulated time span", .required = true, .sweepable = false, BRINK_MEMBER(s.run.horizon_days)},
+     .symbol = "$H$", .meaning = "simulated time span; at least one `dt_days`", .required = true, .sweepable = false, BRINK_MEMBER(s.run.horizon_days)},
     {.section = "run", .key = "dt_days", .fallback = 1, .min = 1e-6, .max = 365, .unit = "days",
-     .symbol = "$\\Delta t$", .meaning = "step length; `horizon_days / dt_days` must not exceed 1,000,000", .required = true, .sweepable = false, BRINK_MEMBER(s.run.dt_days)},
+     .symbol = "$\\Delta t$", .meaning = "step length; at most `horizon_days`, and `horizon_days / dt_days` must not exceed 1,000,000", .required = true, .sweepable = false, BRINK_MEMBER(s.run.dt_days)},
     {.section = "run", .key = "replications", .kind = FieldKind::kInteger, .fallback = 1000, .min = 1, .max = 4e9,
      .unit = "replications", .symbol = "", .meaning = "replications per sweep point (`-n` overrides); a mapping `{min, max, ci_halfwidth}` makes the count adaptive", .sweepable = false,
      .get = [](const Scenario& s, FieldIndex) { return static_cast<double>(s.run.rule.min); },
@@ -221,7 +221,7 @@ const FieldSpec kFields[] = {
      .symbol = "$s_{ki}$", .meaning = "0 = not a party, 1 = non-negotiable (never moves); an actor left out has 0", BRINK_MEMBER(s.negotiation.issues[i[0]].salience[i[1]])},
     // events
     {.section = "events.*", .key = "day", .min = 0, .max = 1e6, .unit = "days",
-     .symbol = "", .meaning = "fires in the step with step·dt <= day < (step+1)·dt; at most `run.horizon_days`", .required = true,
+     .symbol = "", .meaning = "fires in the step with step·dt <= day < (step+1)·dt; before the end of the last step, S·dt (S = `horizon_days / dt_days` rounded up): an event on the horizon day is refused", .required = true,
      BRINK_MEMBER(s.events[i[0]].day)},
     {.section = "events.*", .key = "*", .min = 0, .max = kTroops, .unit = "troops",
      .symbol = "$N_e$", .meaning = "troops of a deploy, withdraw, mobilize, demobilize or reinforce event (the verb the event has)",

@@ -181,6 +181,19 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
   return {};
 }
 
+void check_sweep_range(const LoadedScenario& loaded) {
+  std::vector<Diagnostic> diagnostics;
+  for (const Problem& problem : sweep_range_problems(loaded.scenario)) {
+    const std::string& first = problem.paths.front();
+    const auto argument = loaded.sweep_arguments.find(first.substr(std::string_view("sweep.parameters.").size()));
+    if (argument != loaded.sweep_arguments.end())
+      diagnostics.push_back({"--sweep " + argument->second, -1, -1, problem.message});
+    else
+      diagnostics.push_back(loaded.source.at(first, problem.message));
+  }
+  if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
+}
+
 void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>& sweeps, const std::string& design,
                          std::int64_t samples) {
   SweepSpec& spec = loaded.scenario.sweep;
@@ -194,6 +207,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
       problems.push_back({"--sweep " + argument, -1, -1, problem});
       continue;
     }
+    loaded.sweep_arguments[axis.path] = argument;
     const auto same =
         std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
     if (same != spec.axes.end())
@@ -212,6 +226,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
   if (problems.empty() && spec.sensitivity && spec.design == SweepDesign::kGrid)
     problems.push_back({"sweep", -1, -1, "sensitivity indices need a random, lhs or sobol design, not a grid"});
   if (!problems.empty()) throw ScenarioError(std::move(problems));
+  check_sweep_range(loaded);
 }
 
 }  // namespace brink

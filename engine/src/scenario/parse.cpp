@@ -1,7 +1,10 @@
 #include "brink/scenario/parse.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <tuple>
+#include <unordered_set>
 
 #include <yaml-cpp/depthguard.h>
 
@@ -294,6 +297,7 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
   p.no_duplicates(issues, "negotiation.issues");
   for (const auto& entry : issues) {
     const std::string ip = "negotiation.issues." + entry.first.Scalar();
+    p.place(ip, entry.first);
     if (!p.check_map(entry.second, ip,
                      p.keys_of("negotiation.issues.*", s, kNoIndex, {"positions", "salience", "note"})))
       continue;
@@ -400,22 +404,30 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
 
   const YAML::Node actors = get(root, "actors");
   std::vector<std::string> ids;
+  std::vector<YAML::Node> bodies;
   if (!actors.IsDefined()) {
     p.error(root, "missing required section 'actors'");
   } else if (!actors.IsMap() || actors.size() == 0) {
     p.error(actors, "'actors' must be a non-empty mapping of actor id to actor");
+  } else if (actors.size() > static_cast<std::size_t>(kMaxActors)) {
+    // Refused before the n x n relation matrices are allocated; every later
+    // section refers to actors, so reading on would only report unknown ones.
+    p.error(actors, fmt::format("'actors' has {} actors; at most {} are supported", actors.size(), kMaxActors));
+    return s;
   } else {
     p.no_duplicates(actors, "actors");
+    std::unordered_set<std::string> seen;
     for (const auto& entry : actors) {
-      if (std::find(ids.begin(), ids.end(), entry.first.Scalar()) != ids.end()) continue;
+      if (!seen.insert(entry.first.Scalar()).second) continue;
       ids.push_back(entry.first.Scalar());
+      bodies.push_back(entry.second);  // not actors[id] later: yaml-cpp finds a key by a linear search
       p.place("actors." + ids.back(), entry.second);
     }
   }
   parse_escalation(p, root, s);  // rungs are needed by the actors' actions
   for (std::size_t i = 0; i < ids.size(); ++i) {
     s.actors.emplace_back().id = ids[i];
-    parse_actor(p, get(actors, ids[i]), "actors." + ids[i], ids, static_cast<int>(i), s);
+    parse_actor(p, bodies[i], "actors." + ids[i], ids, static_cast<int>(i), s);
   }
   parse_relations(p, root, ids, s);
   parse_combat(p, root, s);
@@ -425,6 +437,41 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   return s;
 }
 
+// The line and column (1-based) of the `---` that opens the document whose
+// content starts at byte `pos`: the last marker line at or before it.
+std::pair<int, int> document_start(const std::string& text, std::size_t pos) {
+  auto is_marker = [&](std::size_t line) {
+    return text.compare(line, 3, "---") == 0 &&
+           (line + 3 == text.size() || std::string_view(" \t\r\n").find(text[line + 3]) != std::string_view::npos);
+  };
+  for (std::size_t end = std::min(pos, text.size());;) {
+    const std::size_t newline = end == 0 ? std::string::npos : text.rfind('\n', end - 1);
+    const std::size_t line = newline == std::string::npos ? 0 : newline + 1;
+    if (is_marker(line))
+      return {static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(line), '\n')) + 1, 1};
+    if (line == 0) return {-1, -1};
+    end = newline;  // search the lines before this one
+  }
+}
+
+// The file's one document. yaml-cpp's Load reads the first and silently drops
+// the rest, so a scenario pasted twice or a second document after `---`
+// would go unnoticed; an empty trailing document (a lone `---`) holds nothing.
+YAML::Node single_document(const ScenarioSource& source) {
+  std::vector<YAML::Node> documents = YAML::LoadAll(source.text);
+  if (documents.empty()) return YAML::Node();
+  for (std::size_t d = 1; d < documents.size(); ++d) {
+    if (documents[d].IsNull()) continue;
+    const YAML::Mark mark = documents[d].Mark();
+    auto [line, column] = document_start(source.text, static_cast<std::size_t>(std::max(mark.pos, 0)));
+    if (line < 0) std::tie(line, column) = std::make_pair(mark.line + 1, mark.column + 1);
+    throw ScenarioError({{source.label, line, column,
+                          "a second YAML document starts here; a scenario file holds one document (remove this "
+                          "'---' and what follows, or put it in its own file)"}});
+  }
+  return documents.front();
+}
+
 }  // namespace
 
 bool parse_scenario_number(const std::string& text, double* value) { return parse_number(text, value); }
@@ -432,7 +479,7 @@ bool parse_scenario_number(const std::string& text, double* value) { return pars
 LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides) {
   YAML::Node root;
   try {
-    root = YAML::Load(source.text);
+    root = single_document(source);
   } catch (const YAML::DeepRecursion& e) {
     throw ScenarioError(
         {{source.label, e.mark.line >= 0 ? e.mark.line + 1 : 1, e.mark.column >= 0 ? e.mark.column + 1 : 1,
@@ -446,7 +493,7 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);
   loaded.source = std::move(parser.source_map());
-  std::vector<Diagnostic> diagnostics = std::move(parser.diagnostics());
+  std::vector<Diagnostic> diagnostics = parser.diagnostics();
   // A partly read scenario gets only the value rules: its structure is already reported.
   const std::vector<Problem> problems =
       diagnostics.empty() ? validate(loaded.scenario) : validate_values(loaded.scenario);
@@ -454,6 +501,7 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
   loaded.parameters = FieldRegistry(loaded.scenario).parameters();
   if (!overrides.empty()) apply_overrides(loaded, overrides);
+  check_sweep_range(loaded);  // with the overrides: a --set may move a fixed field the range must respect
   return loaded;
 }
 

@@ -2,6 +2,7 @@
 // patterns it reads, so that a sweep re-checks only the rules its axes touch.
 #include <algorithm>
 #include <cmath>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -37,8 +38,31 @@ void priors_sum_to_one(const Scenario& s, Problems* out) {
       paths.push_back(paths.front() + "." + t.name + ".prior");
     }
     if (std::abs(total - 1.0) > 1e-6)
-      out->push_back({paths, fmt::format("the priors in '{}' sum to {}, not 1", paths.front(), total)});
+      out->push_back({paths, fmt::format("the priors in '{}' sum to {:.10g}, not 1", paths.front(), total)});
   }
+}
+
+// Scenario::step_count rounds horizon_days / dt_days up (to within 1e-9), so a
+// horizon shorter than a step would still simulate a whole step past it, and
+// one below 1e-9 steps would simulate none.
+// Scenario::step_count in a double: an int would overflow before
+// steps_at_most_a_million has refused the scenario.
+double steps_of(const Scenario& s) { return std::ceil(s.run.horizon_days / s.run.dt_days - 1e-9); }
+
+void at_least_one_step(const Scenario& s, Problems* out) {
+  if (steps_of(s) >= 1) return;
+  out->push_back({{"run.horizon_days", "run.dt_days"},
+                  fmt::format("'run.horizon_days' is {}, less than one step ('run.dt_days' is {}): the run would "
+                              "simulate 0 steps; the horizon must hold at least one step",
+                              s.run.horizon_days, s.run.dt_days)});
+}
+
+void dt_within_horizon(const Scenario& s, Problems* out) {
+  if (steps_of(s) < 1 || s.run.horizon_days / s.run.dt_days >= 1.0 - 1e-9) return;
+  out->push_back({{"run.dt_days", "run.horizon_days"},
+                  fmt::format("'run.dt_days' is {}, longer than 'run.horizon_days' ({}): one step would run past the "
+                              "horizon; dt_days must be at most the horizon",
+                              s.run.dt_days, s.run.horizon_days)});
 }
 
 void steps_at_most_a_million(const Scenario& s, Problems* out) {
@@ -55,13 +79,21 @@ void replication_bounds_ordered(const Scenario& s, Problems* out) {
                     fmt::format("'run.replications.max' ({}) is below 'run.replications.min' ({})", r.max, r.min)});
 }
 
-void events_within_horizon(const Scenario& s, Problems* out) {
+// An event fires in step floor(day / dt + 1e-9) (event_step in
+// brink/model/model.hpp); the run has step_count() = S steps, so a day at or
+// after S·dt (an event on the horizon day, when the horizon is whole steps)
+// would never fire. Day 0 fires in the first step.
+void events_before_the_end(const Scenario& s, Problems* out) {
+  const double steps = steps_of(s);
+  const double end = steps * s.run.dt_days;
   for (std::size_t e = 0; e < s.events.size(); ++e) {
     const double day = s.events[e].day;
-    if (day <= s.run.horizon_days) continue;
+    if (std::floor(day / s.run.dt_days + 1e-9) < steps) continue;
     const std::string path = fmt::format("events.{}.day", e);
-    out->push_back({{path, "run.horizon_days"},
-                    fmt::format("'{}' must be in [0, {}] days, got {}", path, s.run.horizon_days, day)});
+    out->push_back({{path, "run.horizon_days", "run.dt_days"},
+                    fmt::format("'{}' is {}, but the run simulates days [0, {}) ({} steps, dt_days {}): an event on "
+                                "or after day {} never fires; event days must be in [0, {})",
+                                path, day, end, steps, s.run.dt_days, end, end)});
   }
 }
 
@@ -80,6 +112,37 @@ void issues_have_two_parties(const Scenario& s, Problems* out) {
 }
 
 // --- structure rules (what a YAML reader checks by construction) --------------
+
+// [A-Za-z_][A-Za-z0-9_-]*: ids are parts of dotted parameter paths
+// (actors.RUS.forces.deployed), so a '.' in one would split every path
+// through it, and '=' would split every `--set PATH=VALUE`.
+bool plain_identifier(std::string_view id) {
+  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (id.empty() || !letter(id.front())) return false;
+  return std::all_of(id.begin() + 1, id.end(), [&](char c) { return letter(c) || digit(c) || c == '-'; });
+}
+
+void ids_are_identifiers(const Scenario& s, Problems* out) {
+  auto check = [&](const std::string& id, const std::string& path, std::string_view what) {
+    if (plain_identifier(id)) return;
+    out->push_back({{path},
+                    fmt::format("{} '{}' is not a plain identifier (a letter or '_', then letters, digits, "
+                                "'_' or '-'): ids are parts of parameter paths such as '{}.<field>', which "
+                                "a '.', a space or an '=' would break; rename it",
+                                what, id, path)});
+  };
+  for (int a = 0; a < s.actor_count(); ++a) {
+    const Actor& actor = s.actors[a];
+    const std::string ap = actor_path(s, a);
+    check(actor.id, ap, "actor id");
+    for (const ResolveType& t : actor.types)
+      if (!t.implied) check(t.name, ap + ".types." + t.name, "type name");
+    for (const ActionSpec& x : actor.actions)
+      if (!x.implied) check(x.name, ap + ".actions." + x.name, "action name");
+  }
+  for (const Issue& issue : s.negotiation.issues) check(issue.id, "negotiation.issues." + issue.id, "issue id");
+}
 
 bool valid_actor(const Scenario& s, int a) { return a >= 0 && a < s.actor_count(); }
 bool valid_rung(const Scenario& s, int r) { return r >= 0 && r < static_cast<int>(s.escalation.rungs.size()); }
@@ -143,12 +206,17 @@ void actions_are_sound(const Scenario& s, int a, Problems* out) {
 
 void actors_are_sound(const Scenario& s, Problems* out) {
   if (s.actors.empty()) out->push_back({{"actors"}, "'actors' must be a non-empty mapping of actor id to actor"});
+  if (s.actor_count() > kMaxActors) {
+    out->push_back(
+        {{"actors"}, fmt::format("'actors' has {} actors; at most {} are supported", s.actor_count(), kMaxActors)});
+    return;
+  }
+  std::unordered_set<std::string_view> ids;
   for (int a = 0; a < s.actor_count(); ++a) {
     const Actor& actor = s.actors[a];
     const std::string ap = actor_path(s, a);
-    for (int b = 0; b < a; ++b)
-      if (s.actors[b].id == actor.id)
-        out->push_back({{ap}, fmt::format("key '{}' appears twice in 'actors'", actor.id)});
+    if (!ids.insert(actor.id).second)
+      out->push_back({{ap}, fmt::format("key '{}' appears twice in 'actors'", actor.id)});
     if (actor.types.empty() || actor.types.size() > static_cast<std::size_t>(kMaxTypes))
       out->push_back(
           {{ap + ".types"},
@@ -160,6 +228,7 @@ void actors_are_sound(const Scenario& s, Problems* out) {
 }
 
 void relations_are_sound(const Scenario& s, Problems* out) {
+  if (s.actor_count() > kMaxActors) return;  // reported by actors_are_sound; n^2 pairs would take minutes
   const auto n = static_cast<std::size_t>(s.actor_count());
   auto square = [&](const std::vector<std::vector<bool>>& m) {
     return m.size() == n && std::all_of(m.begin(), m.end(), [&](const auto& row) { return row.size() == n; });
@@ -226,25 +295,33 @@ void events_are_sound(const Scenario& s, Problems* out) {
   }
 }
 
+// What each rule reads, so that a sweep checks only the rules its axes touch,
+// over the corners of the box they span (sweep_range.cpp): each rule is
+// monotone in each sweepable field it reads, or (priors) holds on a convex
+// band; a rule added here must be too, or the corners stop deciding.
 constexpr std::string_view kCapInputs[] = {"actors.*.forces.deployed", "actors.*.forces.deployed_cap"};
 constexpr std::string_view kPriorInputs[] = {"actors.*.types.*.prior"};
 constexpr std::string_view kStepInputs[] = {"run.horizon_days", "run.dt_days"};
 constexpr std::string_view kReplicationInputs[] = {"run.replications.min", "run.replications.max", "run.replications"};
-constexpr std::string_view kEventInputs[] = {"events.*.day", "run.horizon_days"};
+constexpr std::string_view kEventInputs[] = {"events.*.day", "run.horizon_days", "run.dt_days"};
 constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
 
 const Rule kRules[] = {
-    {"ladder_is_sound", {}, ladder_is_sound},
-    {"actors_are_sound", {}, actors_are_sound},
-    {"relations_are_sound", {}, relations_are_sound},
-    {"issues_are_sound", {}, issues_are_sound},
-    {"events_are_sound", {}, events_are_sound},
-    {"cap_at_least_deployed", kCapInputs, cap_at_least_deployed},
-    {"priors_sum_to_one", kPriorInputs, priors_sum_to_one},
-    {"steps_at_most_a_million", kStepInputs, steps_at_most_a_million},
-    {"replication_bounds_ordered", kReplicationInputs, replication_bounds_ordered},
-    {"events_within_horizon", kEventInputs, events_within_horizon},
-    {"issues_have_two_parties", kPartyInputs, issues_have_two_parties},
+    {"ladder_is_sound", "the escalation ladder is sound", {}, ladder_is_sound},
+    {"actors_are_sound", "every actor is sound", {}, actors_are_sound},
+    {"ids_are_identifiers", "ids are plain identifiers", {}, ids_are_identifiers},
+    {"relations_are_sound", "relations are sound", {}, relations_are_sound},
+    {"issues_are_sound", "issues are sound", {}, issues_are_sound},
+    {"events_are_sound", "events are sound", {}, events_are_sound},
+    {"cap_at_least_deployed", "forces.deployed_cap >= forces.deployed", kCapInputs, cap_at_least_deployed},
+    {"priors_sum_to_one", "an actor's type priors sum to 1", kPriorInputs, priors_sum_to_one},
+    {"at_least_one_step", "the horizon holds at least one step", kStepInputs, at_least_one_step},
+    {"dt_within_horizon", "run.dt_days <= run.horizon_days", kStepInputs, dt_within_horizon},
+    {"steps_at_most_a_million", "at most 1,000,000 steps", kStepInputs, steps_at_most_a_million},
+    {"replication_bounds_ordered", "run.replications.min <= max", kReplicationInputs, replication_bounds_ordered},
+    {"events_before_the_end", "every event day < steps · dt_days", kEventInputs, events_before_the_end},
+    {"issues_have_two_parties", "an issue has at least two parties (salience > 0)", kPartyInputs,
+     issues_have_two_parties},
 };
 
 }  // namespace

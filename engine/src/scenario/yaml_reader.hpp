@@ -11,6 +11,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -85,15 +86,35 @@ inline bool parse_number(const std::string& text, double* value) {
   return ec == std::errc() && end == last && std::isfinite(*value);
 }
 
+// A file of 80,000 unknown keys must not print 80,000 lines (nor build their
+// hints): past this many problems the reader only counts them.
+inline constexpr std::size_t kMaxDiagnostics = 100;
+
 class Parser {
  public:
   explicit Parser(std::string label) : label_(std::move(label)) { where_.label = label_; }
 
-  std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
+  // The problems found, the last one saying how many more were only counted.
+  std::vector<Diagnostic> diagnostics() {
+    std::vector<Diagnostic> out = std::move(diagnostics_);
+    if (omitted_ > 0)
+      out.push_back({label_, first_omitted_.line >= 0 ? first_omitted_.line + 1 : -1,
+                     first_omitted_.column >= 0 ? first_omitted_.column + 1 : -1,
+                     fmt::format("{} more problems from here on are not shown (the first {} are above); fix those "
+                                 "and validate again",
+                                 omitted_, kMaxDiagnostics)});
+    return out;
+  }
   SourceMap& source_map() { return where_; }
+  // True once further problems are only counted: callers skip building their messages.
+  bool saturated() const { return diagnostics_.size() >= kMaxDiagnostics; }
 
   void error(const YAML::Node& node, std::string message) {
     const YAML::Mark mark = mark_of(node);
+    if (saturated()) {
+      if (omitted_++ == 0) first_omitted_ = mark;
+      return;
+    }
     diagnostics_.push_back(
         {label_, mark.line >= 0 ? mark.line + 1 : -1, mark.column >= 0 ? mark.column + 1 : -1, std::move(message)});
   }
@@ -107,13 +128,10 @@ class Parser {
   // YAML parsers keep both entries of a repeated key; a scenario must not have one.
   void no_duplicates(const YAML::Node& map, const std::string& path) {
     if (!map.IsMap()) return;
-    std::vector<std::string> seen;
-    for (const auto& entry : map) {
-      const std::string key = entry.first.Scalar();
-      if (std::find(seen.begin(), seen.end(), key) != seen.end())
-        error(entry.first, fmt::format("key '{}' appears twice in '{}'", shown(key), path));
-      seen.push_back(key);
-    }
+    std::unordered_set<std::string> seen;  // a set: a mapping may have 100,000 keys
+    for (const auto& entry : map)
+      if (!seen.insert(entry.first.Scalar()).second)
+        error(entry.first, fmt::format("key '{}' appears twice in '{}'", shown(entry.first.Scalar()), path));
   }
 
   // Reports keys of `map` not in `allowed`; returns false if `map` is not a mapping.
@@ -123,14 +141,15 @@ class Parser {
       return false;
     }
     no_duplicates(map, path);
+    const std::unordered_set<std::string_view> known(allowed.begin(), allowed.end());  // `allowed` may be every actor
     const std::string prefix = path == "scenario" ? "" : path + ".";
     for (const auto& entry : map) {
       const std::string key = entry.first.Scalar();
       place(prefix + key, entry.second.IsNull() ? entry.first : entry.second);
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(entry.first, fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})", shown(key), path,
-                                       nearest_of(key, allowed), join(allowed)));
-      }
+      if (!known.contains(key))
+        error(entry.first, saturated() ? std::string()
+                                       : fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})",
+                                                     shown(key), path, nearest_of(key, allowed), join(allowed)));
     }
     return true;
   }
@@ -261,6 +280,8 @@ class Parser {
 
   std::string label_;
   std::vector<Diagnostic> diagnostics_;
+  std::size_t omitted_ = 0;
+  YAML::Mark first_omitted_ = YAML::Mark::null_mark();
   SourceMap where_;
 };
 

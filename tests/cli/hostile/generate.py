@@ -122,8 +122,9 @@ def not_a_scenario():
         case("scalar", "42\n", 2, "mapping"),
         case("list", "- a\n- b\n", 2, "mapping"),
         case("document-marker", "---\n", 2, ""),
-        case("two-documents", BASE + "\n---\n" + BASE, 2, "", xfail="a second YAML document is ignored; "
-             "parser internals belong to the fields branch"),
+        case("two-documents", BASE + "\n---\n" + BASE, 2, "second YAML document"),
+        case("two-documents-inline", BASE + "--- {brink: 1}\n", 2, "second YAML document"),
+        case("trailing-document-marker", BASE + "---\n", 0, "ok"),
         case("tab-indent", BASE.replace("  horizon_days", "\thorizon_days"), 2, ""),
         case("unclosed-flow", BASE.replace("{deployed: 50000,", "{deployed: 50000,,["), 2, ""),
         case("unclosed-quote", BASE.replace('assurance"}', 'assurance}'), 2, ""),
@@ -173,18 +174,53 @@ def references():
     return out
 
 
+def sweep(design, axis, spec, samples=None):
+    """BASE with a sweep block of one axis."""
+    lines = ["", "sweep:", f"  design: {design}"] + ([f"  samples: {samples}"] if samples else [])
+    return BASE + "\n".join(lines + ["  parameters:", f"    {axis}: {spec}", ""])
+
+
 def physics():
-    """Physical nonsense (issue 10, item 5): refused once the field table validates it."""
-    reason = "item 5 of issue 10 (physical nonsense) belongs to the fields branch"
+    """Physical nonsense (issue 10, item 5): one step at least, dt within the horizon, event days in
+    [0, S·dt), plain ids, and sweeps valid over their whole declared range (whatever the seed)."""
+    no_events = BASE[:BASE.index("events:")]
     return [
-        case("horizon-below-one-step", BASE[:BASE.index("events:")].replace("horizon_days: 60", "horizon_days: 1e-9"),
-             2, "horizon", xfail=reason),
-        case("dt-above-horizon", BASE.replace("dt_days: 1", "dt_days: 90"), 2, "dt_days", xfail=reason),
-        case("event-on-horizon", BASE.replace("{day: 45,", "{day: 60,"), 2, "day", xfail=reason),
+        case("horizon-below-one-step", no_events.replace("horizon_days: 60", "horizon_days: 1e-9"), 2, "horizon"),
+        case("dt-above-horizon", BASE.replace("dt_days: 1", "dt_days: 90"), 2, "dt_days"),
+        case("dt-equal-horizon", BASE.replace("dt_days: 1", "dt_days: 60"), 0, "ok"),
+        case("event-on-horizon", BASE.replace("{day: 45,", "{day: 60,"), 2, "day"),
+        case("event-on-day-zero", BASE.replace("{day: 10,", "{day: 0,"), 0, "ok"),
+        case("event-in-last-step", BASE.replace("{day: 45,", "{day: 59.999,"), 0, "ok"),
         case("event-past-horizon", BASE.replace("{day: 45,", "{day: 600,"), 2, "day"),
-        case("dotted-actor-id", BASE.replace("PAT", "P.T"), 2, "P.T", xfail=reason),
+        case("event-past-partial-step", no_events.replace("dt_days: 1", "dt_days: 7") +
+             "events:\n  - {day: 63, actor: RED, mobilize: 1}\n", 2, "[0, 63)"),
+        case("dotted-actor-id", BASE.replace("PAT", "P.T"), 2, "P.T"),
+        case("spaced-actor-id", BASE.replace("PAT", "P T"), 2, "'P T'"),
+        case("dotted-type-name", BASE.replace("resolved:", "res.olved:"), 2, "res.olved"),
+        case("dotted-action-name", BASE.replace("deny: {kind: hold", "de.ny: {kind: hold"), 2, "de.ny"),
+        case("dotted-issue-id", BASE.replace("border_posture:", "border.posture:"), 2, "border.posture"),
+        case("digit-actor-id", BASE.replace("PAT", "1PAT"), 2, "1PAT"),
+        case("too-many-actors", BASE.replace("actors:\n", "actors:\n" + "".join(
+            f"  X{k}: {{forces: {{deployed: 1}}}}\n" for k in range(300)), 1), 2, "at most 256"),
         case("negative-troops", BASE.replace("deployed: 50000", "deployed: -50000"), 2, "deployed"),
         case("priors-not-summing", BASE.replace("prior: 0.4", "prior: 0.9"), 2, "prior"),
+        # Sampled, these pass for most seeds (2 LHS points, 6% of the range over the cap): refused for all.
+        case("sweep-lhs-crosses-cap", sweep("lhs", "actors.RED.forces.deployed", "{min: 10000, max: 95000}", 2), 2,
+             "crosses rule cap_at_least_deployed"),
+        case("sweep-sobol-crosses-cap", sweep("sobol", "actors.RED.forces.deployed", "{min: 10000, max: 95000}", 8),
+             2, "sobol range [10000, 95000]"),
+        case("sweep-grid-crosses-cap", sweep("grid", "actors.RED.forces.deployed", "[10000, 95000, 20000]"), 2,
+             "grid values 10000 to 95000"),
+        case("sweep-cap-below-deployed", sweep("random", "actors.RED.forces.deployed_cap", "{min: 40000, max: 90000}",
+                                               3), 2, "deployed_cap=40000"),
+        case("sweep-prior-range", sweep("random", "actors.RED.types.resolved.prior", "{min: 0.3, max: 0.5}", 3), 2,
+             "priors_sum_to_one"),
+        case("sweep-event-day-range", sweep("lhs", "events.1.day", "{min: 40, max: 60}", 4), 2,
+             "events_before_the_end"),
+        case("sweep-salience-range", sweep("lhs", "negotiation.issues.status_of_region.salience.BLU",
+                                           "{min: 0, max: 1}", 4), 2, "issues_have_two_parties"),
+        case("sweep-within-rules", sweep("lhs", "actors.RED.forces.deployed", "{min: 10000, max: 90000}", 2), 0,
+             "ok"),
     ]
 
 
@@ -200,8 +236,7 @@ def synthesized():
         {"name": "dev-null", "synth": "dev_null", "exit": 2, "fragment": "character device", "located": False},
         {"name": "missing-file", "synth": "missing", "exit": 2, "fragment": "no scenario file", "located": False},
         {"name": "unreadable", "synth": "unreadable", "exit": 2, "fragment": "", "located": False},
-        {"name": "keys-80k", "synth": "keys_80k", "exit": 2, "fragment": "unknown key", "located": True,
-         "xfail": "linear key checking is the fields branch's (parser internals)"},
+        {"name": "keys-80k", "synth": "keys_80k", "exit": 2, "fragment": "79900 more problems", "located": True},
     ]
 
 

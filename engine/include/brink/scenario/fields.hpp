@@ -115,6 +115,7 @@ struct Problem {
 // each point only the rules its axes touch (and, later, over whole ranges).
 struct Rule {
   std::string_view name;
+  std::string_view statement;                // what holds, for messages: "forces.deployed_cap >= forces.deployed"
   std::span<const std::string_view> inputs;  // empty: structure only, no field values
   void (*check)(const Scenario&, std::vector<Problem>*);
 };
@@ -125,6 +126,13 @@ std::span<const Rule> validation_rules();
 std::vector<Problem> validate(const Scenario& scenario);
 // The rules only (no structure checks): safe on a partly read scenario.
 std::vector<Problem> validate_values(const Scenario& scenario);
+// A sweep over its whole declared range, before anything runs: every value
+// rule that reads a swept field, at every corner of the box its swept axes
+// span (grid: smallest and largest values; other designs: [min, max]). The
+// rules are monotone in each field (or, priors, hold on a convex band), so
+// the corners decide for the whole box and no seed can. `paths` are the
+// axes' "sweep.parameters.PATH"; the message names axis, range and rule.
+std::vector<Problem> sweep_range_problems(const Scenario& scenario);
 // Throws ScenarioError (label "scenario") if validate finds anything.
 void validate_or_throw(const Scenario& scenario);
 

@@ -46,6 +46,8 @@ struct LoadedScenario {
   std::vector<ParameterInfo> parameters;  // every settable field, in file order
   SourceMap source;
   std::vector<Override> overrides;  // the --set overrides applied, in order
+  // Axis path -> the `--sweep PATH=SPEC` argument that set the axis (others come from the file).
+  std::unordered_map<std::string, std::string> sweep_arguments;
 };
 
 // Parses and validates; applies the overrides in order by setting fields
@@ -73,6 +75,11 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
 // Diagnostics for problems found by `validate` on a loaded scenario: at the
 // --set that set a field involved, else at the field's place in the file.
 std::vector<Diagnostic> locate(const LoadedScenario& loaded, const std::vector<Problem>& problems);
+
+// Throws ScenarioError if the sweep crosses a rule anywhere in its declared
+// range (sweep_range_problems), each problem at its axis: the file's
+// `sweep.parameters` entry or the `--sweep` argument that set it.
+void check_sweep_range(const LoadedScenario& loaded);
 
 // Checks one sweep axis against the registry (known, numeric, a model
 // parameter, values or range fitting the design and the field's range);

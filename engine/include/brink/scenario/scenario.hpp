@@ -120,6 +120,9 @@ struct Actor {
 };
 
 inline constexpr int kMaxTypes = 8;
+// Relations and the model's matrices grow as actors squared; a crisis has a
+// handful of actors, and a file of 100,000 must not take minutes to refuse.
+inline constexpr int kMaxActors = 256;
 
 struct Commitment {
   int from = -1;          // protector
