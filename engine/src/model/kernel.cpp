@@ -118,7 +118,7 @@ void BlockSimulator::apply_events(int s) {
     if (model_.event_step_of(static_cast<int>(e_index)) != s) continue;
     const Event& e = sc_.events[e_index];
     const int i = e.actor;
-    const double cap = sc_.actors[i].forces.deployed_cap;
+    const double cap = sc_.actors[i].forces.deployed_cap, troops = e.troops;
     double* deployed = st.deployed.col(i).data();
     double* ready = st.ready.col(i).data();
     double* reserve = st.reserve.col(i).data();
@@ -127,35 +127,35 @@ void BlockSimulator::apply_events(int s) {
     switch (e.kind) {
       case EventKind::kDeploy:
         for (int l = 0; l < L; ++l) {
-          const double x = std::min(std::max(std::min(ready[l], cap - deployed[l]), 0.0), e.troops) * active[l];
+          const double x = rules::event_deploy_amount(ready[l], deployed[l], cap, troops) * active[l];
           ready[l] -= x;
           deployed[l] += x;
         }
         break;
       case EventKind::kWithdraw:
         for (int l = 0; l < L; ++l) {
-          const double x = std::min(deployed[l], e.troops) * active[l];
+          const double x = rules::event_draw_amount(deployed[l], troops) * active[l];
           deployed[l] -= x;
           ready[l] += x;
         }
         break;
       case EventKind::kMobilize:
         for (int l = 0; l < L; ++l) {
-          const double x = std::min(reserve[l], e.troops) * active[l];
+          const double x = rules::event_draw_amount(reserve[l], troops) * active[l];
           reserve[l] -= x;
           ready[l] += x;
         }
         break;
       case EventKind::kDemobilize:
         for (int l = 0; l < L; ++l) {
-          const double x = std::min(ready[l], e.troops) * active[l];
+          const double x = rules::event_draw_amount(ready[l], troops) * active[l];
           ready[l] -= x;
           removed[l] += x;
         }
         break;
       case EventKind::kReinforce:
         for (int l = 0; l < L; ++l) {
-          const double x = e.troops * active[l];
+          const double x = troops * active[l];
           deployed[l] += x;
           created[l] += x;
         }

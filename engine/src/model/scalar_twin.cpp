@@ -74,22 +74,22 @@ void ScalarTwin::apply_events(int s, bool active) {
     double x = 0.0;
     switch (e.kind) {
       case EventKind::kDeploy:
-        x = std::min(std::max(std::min(st.ready[i], cap - st.deployed[i]), 0.0), e.troops);
+        x = rules::event_deploy_amount(st.ready[i], st.deployed[i], cap, e.troops);
         st.ready[i] -= x;
         st.deployed[i] += x;
         break;
       case EventKind::kWithdraw:
-        x = std::min(st.deployed[i], e.troops);
+        x = rules::event_draw_amount(st.deployed[i], e.troops);
         st.deployed[i] -= x;
         st.ready[i] += x;
         break;
       case EventKind::kMobilize:
-        x = std::min(st.reserve[i], e.troops);
+        x = rules::event_draw_amount(st.reserve[i], e.troops);
         st.reserve[i] -= x;
         st.ready[i] += x;
         break;
       case EventKind::kDemobilize:
-        x = std::min(st.ready[i], e.troops);
+        x = rules::event_draw_amount(st.ready[i], e.troops);
         st.ready[i] -= x;
         st.removed[i] += x;
         break;

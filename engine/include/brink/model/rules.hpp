@@ -57,6 +57,14 @@ inline double withdraw_amount(double deployed, double amount, double rate_dt) {
 // A troop move is possible only if it moves at least half a soldier.
 inline bool moves_troops(double moved) { return moved > kTroopEpsilon; }
 
+// ---- Events: the troops a scheduled event moves (docs/model.md, "1. Events").
+// Unbounded by rates; a deploy fills the theatre up to its cap.
+inline double event_deploy_amount(double ready, double deployed, double cap, double troops) {
+  return lmin(lmax(lmin(ready, cap - deployed), 0.0), troops);
+}
+// withdraw (deployed), mobilize (reserve) and demobilize (ready) take what the pool holds.
+inline double event_draw_amount(double pool, double troops) { return lmin(pool, troops); }
+
 // ---- Feature terms (float): see docs/model.md, "Utility".
 
 // Escalation of an action: its tension plus the rungs it climbs.
