@@ -9,10 +9,10 @@
 #include <fmt/format.h>
 
 #include "brink/io/variables.hpp"
-#include "brink/sweep/plan.hpp"
 #include "brink/model/kernel_dispatch.hpp"
-#include "hdf5_recovery.hpp"
+#include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
+#include "hdf5_recovery.hpp"
 #include "hdf5_util.hpp"
 
 namespace brink {
@@ -35,6 +35,7 @@ struct Hdf5Writer::Impl {
   // `coordinates` attribute of every variable on `point`.
   std::vector<std::string> parameter_coordinates;
   double last_flush = 0.0;
+  bool failed = false;  // a write, flush or close of this file threw: leave the file as its last flush left it
   std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
   Handle file;  // declared before the datasets, so destroyed after them
   std::map<std::string_view, Handle> datasets;
@@ -58,7 +59,8 @@ struct Hdf5Writer::Impl {
   void flush_finished() {
     check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
     if (pending_done.empty()) return;
-    for (const auto& [point, block] : pending_done) write_row(var::kBlockDone, std::vector<std::int8_t>{1}, point, block, 1);
+    for (const auto& [point, block] : pending_done)
+      write_row(var::kBlockDone, std::vector<std::int8_t>{1}, point, block, 1);
     pending_done.clear();
     check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
   }
@@ -98,13 +100,13 @@ Hdf5Writer::~Hdf5Writer() {
     for (auto& [name, handle] : m.datasets) handle.abandon();
     m.file.abandon();
   };
-  if (is_space_errno(last_io_errno())) {
+  if (m.failed) {
     abandon();
     return;
   }
   try {
     m.flush_finished();
-  } catch (const OutputError&) {
+  } catch (...) {  // a destructor must not throw
     abandon();
   }
 }
@@ -221,8 +223,8 @@ void set_fill_attribute(hid_t dataset, hid_t type) {
     const long long fill = missing_integer(H5Tget_size(type));
     const hsize_t one = 1;
     const Handle space = space_handle(H5Screate_simple(1, &one, nullptr), "create a dataspace");
-    const Handle attr = attribute_handle(
-        H5Acreate2(dataset, "_FillValue", type, space.get(), H5P_DEFAULT, H5P_DEFAULT), "create _FillValue");
+    const Handle attr = attribute_handle(H5Acreate2(dataset, "_FillValue", type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                                         "create _FillValue");
     check(H5Awrite(attr.get(), H5T_NATIVE_LLONG, &fill), "write _FillValue");
     return;
   }
@@ -391,32 +393,37 @@ void Hdf5Writer::encode(BlockResult& block) const {
 }
 
 void Hdf5Writer::write_block(const BlockResult& b) {
-  Impl& m = *impl_;
-  if (!m.layout.runs) return;
-  const std::vector<std::vector<std::uint8_t>>* chunks = &b.encoded;
-  BlockResult encoded;
-  if (b.encoded.size() != m.block_variables.size()) {  // not encoded by a worker (e.g. a test)
-    encoded.spec = b.spec;
-    for (const VariableSpec* v : m.block_variables) encoded.encoded.push_back(encode_chunk(*v, m.layout, b));
-    chunks = &encoded.encoded;
-  }
-  // The block's data goes first, its "done" mark last: a partial file never
-  // claims a block it does not fully hold. A block is one whole chunk of
-  // every variable, so no chunk is ever partly written.
-  for (std::size_t i = 0; i < m.block_variables.size(); ++i) {
-    const VariableSpec& v = *m.block_variables[i];
-    const std::vector<std::uint64_t> at = m.layout.chunk_offset(v, b.spec);
-    const std::vector<hsize_t> offset(at.begin(), at.end());
-    const std::vector<std::uint8_t>& bytes = (*chunks)[i];
-    check(H5Dwrite_chunk(m.dataset(v.name), H5P_DEFAULT, 0, offset.data(), bytes.size(), bytes.data()),
-          fmt::format("write a chunk of {} to {}", v.name, m.path));
-  }
-  m.pending_done.emplace_back(b.spec.point, b.spec.first_replication / kBlockLanes);
-  // Flush now and then so that a killed run leaves a resumable file.
-  const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  if (now - m.last_flush > 2.0) {
-    m.flush_finished();
-    m.last_flush = now;
+  try {
+    Impl& m = *impl_;
+    if (!m.layout.runs) return;
+    const std::vector<std::vector<std::uint8_t>>* chunks = &b.encoded;
+    BlockResult encoded;
+    if (b.encoded.size() != m.block_variables.size()) {  // not encoded by a worker (e.g. a test)
+      encoded.spec = b.spec;
+      for (const VariableSpec* v : m.block_variables) encoded.encoded.push_back(encode_chunk(*v, m.layout, b));
+      chunks = &encoded.encoded;
+    }
+    // The block's data goes first, its "done" mark last: a partial file never
+    // claims a block it does not fully hold. A block is one whole chunk of
+    // every variable, so no chunk is ever partly written.
+    for (std::size_t i = 0; i < m.block_variables.size(); ++i) {
+      const VariableSpec& v = *m.block_variables[i];
+      const std::vector<std::uint64_t> at = m.layout.chunk_offset(v, b.spec);
+      const std::vector<hsize_t> offset(at.begin(), at.end());
+      const std::vector<std::uint8_t>& bytes = (*chunks)[i];
+      check(H5Dwrite_chunk(m.dataset(v.name), H5P_DEFAULT, 0, offset.data(), bytes.size(), bytes.data()),
+            fmt::format("write a chunk of {} to {}", v.name, m.path));
+    }
+    m.pending_done.emplace_back(b.spec.point, b.spec.first_replication / kBlockLanes);
+    // Flush now and then so that a killed run leaves a resumable file.
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (now - m.last_flush > 2.0) {
+      m.flush_finished();
+      m.last_flush = now;
+    }
+  } catch (...) {
+    impl_->failed = true;
+    throw;
   }
 }
 
@@ -453,43 +460,59 @@ BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
 }
 
 void Hdf5Writer::write_summary(const PointSummary& s) {
-  Impl& m = *impl_;
-  for (const VariableSpec& v : variable_table()) {
-    if (v.kind != Kind::kPerPoint || v.name == var::kReplications || !m.layout.present(v)) continue;
-    const std::uint64_t width = v.dims.rank > 1 ? m.layout.length(v.dims.axis[1]) : 1;
-    if (width > 0) m.write_row(v.name, v.from_summary(s), s.point, 0, static_cast<std::int64_t>(width));
+  try {
+    Impl& m = *impl_;
+    for (const VariableSpec& v : variable_table()) {
+      if (v.kind != Kind::kPerPoint || v.name == var::kReplications || !m.layout.present(v)) continue;
+      const std::uint64_t width = v.dims.rank > 1 ? m.layout.length(v.dims.axis[1]) : 1;
+      if (width > 0) m.write_row(v.name, v.from_summary(s), s.point, 0, static_cast<std::int64_t>(width));
+    }
+    // `replications` goes last (see start_swmr), after a flush that also marks the
+    // point's blocks done, and a flush publishes the point.
+    m.flush_finished();
+    m.write_row(var::kReplications, find_variable(var::kReplications).from_summary(s), s.point, 0, 1);
+    check(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL), "flush " + m.path);
+  } catch (...) {
+    impl_->failed = true;
+    throw;
   }
-  // `replications` goes last (see start_swmr), after a flush, and a flush publishes the point.
-  check(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL), "flush " + m.path);
-  m.write_row(var::kReplications, find_variable(var::kReplications).from_summary(s), s.point, 0, 1);
-  check(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL), "flush " + m.path);
 }
 
 void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int swept) {
-  // indices: output-major over the swept parameters; fixed (--set) parameters get NaN.
-  Impl& m = *impl_;
-  const std::size_t outputs = m.layout.length(Dim::kOutput), parameters = m.layout.length(Dim::kParameter);
-  for (const VariableSpec& v : variable_table()) {
-    if (v.kind != Kind::kSensitivity || !m.layout.present(v)) continue;
-    std::vector<double> values(outputs * parameters, std::numeric_limits<double>::quiet_NaN());
-    for (std::size_t o = 0; o < outputs; ++o)
-      for (int j = 0; j < swept; ++j) values[o * parameters + j] = indices[o * swept + j].*(v.sobol);
-    h5::write_values(m.dataset(v.name), H5S_ALL, H5S_ALL, values, fmt::format("write {}", v.name));
+  try {
+    // indices: output-major over the swept parameters; fixed (--set) parameters get NaN.
+    Impl& m = *impl_;
+    const std::size_t outputs = m.layout.length(Dim::kOutput), parameters = m.layout.length(Dim::kParameter);
+    for (const VariableSpec& v : variable_table()) {
+      if (v.kind != Kind::kSensitivity || !m.layout.present(v)) continue;
+      std::vector<double> values(outputs * parameters, std::numeric_limits<double>::quiet_NaN());
+      for (std::size_t o = 0; o < outputs; ++o)
+        for (int j = 0; j < swept; ++j) values[o * parameters + j] = indices[o * swept + j].*(v.sobol);
+      h5::write_values(m.dataset(v.name), H5S_ALL, H5S_ALL, values, fmt::format("write {}", v.name));
+    }
+  } catch (...) {
+    impl_->failed = true;
+    throw;
   }
 }
 
 void Hdf5Writer::close() {
-  Impl& m = *impl_;
-  if (!m.file) return;
-  m.flush_finished();
-  const std::int32_t complete = 1;
-  {
-    const Handle attr =
-        attribute_handle(H5Aopen(m.file.get(), "complete", H5P_DEFAULT), "open the complete attribute of " + m.path);
-    check(H5Awrite(attr.get(), H5T_NATIVE_INT32, &complete), "mark " + m.path + " complete");
+  try {
+    Impl& m = *impl_;
+    if (!m.file) return;
+    m.flush_finished();
+    const std::int32_t complete = 1;
+    {
+      const Handle attr =
+          attribute_handle(H5Aopen(m.file.get(), "complete", H5P_DEFAULT), "open the complete attribute of " + m.path);
+      check(H5Awrite(attr.get(), H5T_NATIVE_INT32, &complete), "mark " + m.path + " complete");
+    }
+    m.datasets.clear();
+    check(m.file.close(), "close " + m.path);
+  } catch (...) {
+    impl_->failed = true;
+    throw;
   }
-  m.datasets.clear();
-  check(m.file.close(), "close " + m.path);
 }
 
 }  // namespace brink

@@ -25,28 +25,30 @@ struct BlockSimulator::Scratch {
 
   int menu_max = 1, types_max = 1;
   // Masks of the step, over lanes.
-  alignas(64) double active[L];            // 1 where the outcome was open at the start of the step
-  alignas(64) std::uint8_t running[L];     // active, as a byte mask
-  alignas(64) std::uint8_t mask[L];        // a phase's selection of lanes
-  alignas(64) float at_war[L];             // 1 where any actor fights
-  alignas(64) float tension_factor[L];     // 1 + T, the escalation feature's scale
+  alignas(64) double active[L];           // 1 where the outcome was open at the start of the step
+  alignas(64) std::uint8_t running[L];    // active, as a byte mask
+  alignas(64) std::uint8_t mask[L];       // a phase's selection of lanes
+  alignas(64) float at_war[L];            // 1 where any actor fights
+  alignas(64) float tension_factor[L];    // 1 + T, the escalation feature's scale
   AlignedVector<float> believed_resolve;  // actors × L: r̄_j, before anyone acts
   // Per deciding actor (reused actor after actor).
   alignas(64) float own[L], own_deployed[L], threat_resolve[L];
-  alignas(64) float open_party[L], open_movable[L], propose_gain[L], concede_gain[L], propose_settle[L], concede_settle[L];
+  alignas(64) float open_party[L], open_movable[L], propose_gain[L], concede_gain[L], propose_settle[L],
+      concede_settle[L];
   alignas(64) float escalation[L], feature_a[L], feature_b[L], log_arg[L];
   alignas(64) float others_sum[L], others_move[L];
-  AlignedVector<double> amount;         // menu × L: troops the action would move
-  AlignedVector<std::uint8_t> feasible; // menu × L
-  AlignedVector<float> utility;         // types × menu × L, then λ(U − U*), then the logit weights
-  AlignedVector<float> total;           // types × L: Σ weights
-  AlignedVector<float> best;            // L
-  AlignedVector<int> choice;            // actors × L: the menu index chosen
-  std::uint32_t words[4][L];          // one Philox call's output per lane
-  AlignedVector<float> decision_u;      // actors × L: the decision uniforms
+  AlignedVector<double> amount;          // menu × L: troops the action would move
+  AlignedVector<std::uint8_t> feasible;  // menu × L
+  AlignedVector<float> utility;          // types × menu × L, then λ(U − U*), then the logit weights
+  AlignedVector<float> total;            // types × L: Σ weights
+  AlignedVector<float> best;             // L
+  AlignedVector<int> choice;             // actors × L: the menu index chosen
+  std::uint32_t words[4][L];             // one Philox call's output per lane
+  AlignedVector<float> decision_u;       // actors × L: the decision uniforms
   alignas(64) double contact[L], hazard[L], draw[L];
   alignas(64) int live[L], all_core[L], now[L];  // negotiation masks
-  AlignedVector<double> desired;        // actors × L (posture)
+  alignas(64) int last_possible[L];              // choose: the last action with a positive weight
+  AlignedVector<double> desired;                 // actors × L (posture)
 
   float* util(int type, int m) { return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L; }
 };

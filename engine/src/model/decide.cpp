@@ -396,7 +396,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
   float* target = x.best.data();
   float* cumulative = x.others_sum;
   float* own_weight = x.others_move;
-  int* last = reinterpret_cast<int*>(x.log_arg);
+  int* last = x.last_possible;
   for (int l = 0; l < L; ++l) target[l] = x.total[l];
   for (int k = 1; k < type_count; ++k) {
     const float* total_k = x.total.data() + static_cast<std::size_t>(k) * L;

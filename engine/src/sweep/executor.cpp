@@ -103,7 +103,6 @@ int max_threads() {
   return 4 * usable;
 }
 
-
 void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
              BlockScheduler* scheduler, const std::atomic<bool>* stop_flag) {
   BlockScheduler own(plan);
@@ -136,7 +135,8 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
         const std::shared_ptr<const Model> model = plan.model_of(spec->point);
         // The kernel checks the stop flag between steps and returns an interrupted, empty block.
         BlockResult result = kernel_table.simulate_block(*model, *spec, stop_flag);
-        if (!result.interrupted) sink.encode(result);
+        if (result.interrupted) break;  // stopped between steps: nothing to hand over
+        sink.encode(result);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < capacity || stop; });
         if (stop || result.interrupted) break;

@@ -1,7 +1,9 @@
 // The scalar reference twin (in the spirit of qsim's basic simulator beside
 // its AVX ones): the model one replication at a time in plain C++, built from
 // the same rules (rules.hpp), the same random streams (rng.hpp) and the same
-// Model as the vectorized kernel, with the same precision per quantity.
+// Model as the vectorized kernel, with the same precision per quantity. The
+// two differ only where libm and Eigen round exp and log differently, and in
+// the order of the block sums on the step axis (Eigen's vectorized sum).
 // It is the oracle of the vectorized code (tests/model/scalar_twin_test.cpp)
 // and the baseline of its speed-up (bench/kernel_bench.cpp).
 #pragma once
