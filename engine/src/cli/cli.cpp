@@ -24,6 +24,7 @@
 #include "brink/io/recovery.hpp"
 #include "brink/io/table.hpp"
 #include "brink/model/kernel_dispatch.hpp"
+#include "brink/scenario/fields.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
 #include "brink/scenario/source_file.hpp"
@@ -61,6 +62,7 @@ commands:
   validate SCENARIO  check a scenario file; errors as file:line:col: message
   inspect FILE       show what a brink HDF5 file holds and its outcome table
   scenarios          list the shipped scenarios
+  params [SCENARIO]  list every settable path with its value, unit and range
 
 Run 'brink <command> --help' for a command's options.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
@@ -406,6 +408,56 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   return kExitOk;
 }
 
+// The value of a field as a scenario file would write it.
+std::string field_text(const FieldSpec& spec, double value) {
+  if (spec.kind == FieldKind::kBoolean) return value != 0.0 ? "true" : "false";
+  if (spec.kind == FieldKind::kChoice) {
+    const auto index = static_cast<std::size_t>(value);
+    return index < spec.choices.size() ? std::string(spec.choices[index]) : fmt::format("{}", value);
+  }
+  return fmt::format("{}", value);
+}
+
+int command_params(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description options(
+      "brink params [SCENARIO]\n\nLists every settable path of a scenario (default: the flagship) with its "
+      "current value, unit and valid range; the paths that --set accepts, and those marked 'sweep' can be "
+      "swept.\n\noptions");
+  options.add_options()("help,h", "show this help");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("scenario", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    out << options << "\n";
+    return kExitOk;
+  }
+  const auto names = vm.count("scenario") ? vm["scenario"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (names.size() > 1) throw UsageError("params takes at most one SCENARIO (a file or a shipped name)");
+  const ScenarioSource source = resolve_scenario(names.empty() ? std::string(kFlagshipScenario) : names.front());
+  const LoadedScenario loaded = load_scenario(source);
+  const FieldRegistry registry(loaded.scenario);
+  std::size_t width = 4;
+  for (const ParameterInfo& p : registry.parameters()) width = std::max(width, p.path.size());
+  out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", "path", width, "value", "unit", "range", "kind");
+  for (std::size_t i = 0; i < registry.size(); ++i) {
+    const ParameterInfo& p = registry.parameters()[i];
+    const FieldRef& ref = registry.ref(i);
+    const std::string range =
+        ref.spec->kind == FieldKind::kChoice    ? "one of the names"
+        : ref.spec->kind == FieldKind::kBoolean ? "true or false"
+                                                : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
+    out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width, field_text(*ref.spec, ref.get(loaded.scenario)),
+                       p.unit.empty() ? "-" : p.unit, range, ref.spec->sweepable && p.numeric ? "sweep" : "set");
+  }
+  out << fmt::format("{} settable paths in '{}'\n", registry.size(), loaded.scenario.name);
+  return kExitOk;
+}
+
 int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options(
       "brink inspect FILE\n\nShows a brink HDF5 file's metadata, variables and outcome "
@@ -537,7 +589,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (command == "validate") return command_validate(args, out);
     if (command == "inspect") return command_inspect(args, out);
     if (command == "scenarios") return command_scenarios(args, out);
-    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios\n", command);
+    if (command == "params") return command_params(args, out);
+    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params\n", command);
     return kExitUsage;
   } catch (const ScenarioError& e) {
     for (const auto& d : e.diagnostics()) err << d.format() << "\n";
