@@ -437,39 +437,46 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   return s;
 }
 
-// The line and column (1-based) of the `---` that opens the document whose
-// content starts at byte `pos`: the last marker line at or before it.
-std::pair<int, int> document_start(const std::string& text, std::size_t pos) {
-  auto is_marker = [&](std::size_t line) {
-    return text.compare(line, 3, "---") == 0 &&
-           (line + 3 == text.size() || std::string_view(" \t\r\n").find(text[line + 3]) != std::string_view::npos);
-  };
-  for (std::size_t end = std::min(pos, text.size());;) {
-    const std::size_t newline = end == 0 ? std::string::npos : text.rfind('\n', end - 1);
-    const std::size_t line = newline == std::string::npos ? 0 : newline + 1;
-    if (is_marker(line))
-      return {static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(line), '\n')) + 1, 1};
-    if (line == 0) return {-1, -1};
-    end = newline;  // search the lines before this one
-  }
-}
-
 // The file's one document. yaml-cpp's Load reads the first and silently drops
-// the rest, so a scenario pasted twice or a second document after `---`
-// would go unnoticed; an empty trailing document (a lone `---`) holds nothing.
+// the rest, so a scenario pasted twice or a second document after `---` would
+// go unnoticed. The check is on the text: a `---` (or `...`) at the start of a
+// line is a document boundary wherever it stands (YAML forbids it inside
+// scalars), and one followed by more than comments starts a second document.
+// (yaml-cpp's LoadAll is not used: it loops for minutes on some malformed
+// flow collections that Load rejects at once; found by the fuzz target.)
 YAML::Node single_document(const ScenarioSource& source) {
-  std::vector<YAML::Node> documents = YAML::LoadAll(source.text);
-  if (documents.empty()) return YAML::Node();
-  for (std::size_t d = 1; d < documents.size(); ++d) {
-    if (documents[d].IsNull()) continue;
-    const YAML::Mark mark = documents[d].Mark();
-    auto [line, column] = document_start(source.text, static_cast<std::size_t>(std::max(mark.pos, 0)));
-    if (line < 0) std::tie(line, column) = std::make_pair(mark.line + 1, mark.column + 1);
-    throw ScenarioError({{source.label, line, column,
-                          "a second YAML document starts here; a scenario file holds one document (remove this "
-                          "'---' and what follows, or put it in its own file)"}});
+  const std::string& text = source.text;
+  auto is_boundary = [&](std::size_t at) {
+    const bool marker = text.compare(at, 3, "---") == 0 || text.compare(at, 3, "...") == 0;
+    return marker && (at + 3 == text.size() || std::string_view(" \t\r\n").find(text[at + 3]) != std::string_view::npos);
+  };
+  auto holds_content = [&](std::size_t at, std::size_t end) {  // more than blanks and comments
+    for (std::size_t i = at; i < end; ++i) {
+      if (text[i] == '#') return false;
+      if (std::string_view(" \t\r").find(text[i]) == std::string_view::npos) return true;
+    }
+    return false;
+  };
+  bool content_seen = false;
+  int boundary_line = -1, line = 1;
+  for (std::size_t at = 0; at < text.size(); ++line) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    if (is_boundary(at)) {
+      // A boundary after content ends the first document; content after it starts a second.
+      if (content_seen && boundary_line < 0) boundary_line = line;
+      if (holds_content(at + 3, end) && boundary_line >= 0)
+        throw ScenarioError({{source.label, boundary_line, 1, "a second YAML document starts here; a scenario file "
+                              "holds one document (remove this '---' and what follows, or put it in its own file)"}});
+    } else if (holds_content(at, end) && text[at] != '%') {
+      if (boundary_line >= 0)
+        throw ScenarioError({{source.label, boundary_line, 1, "a second YAML document starts here; a scenario file "
+                              "holds one document (remove this '---' and what follows, or put it in its own file)"}});
+      content_seen = true;
+    }
+    at = end + 1;
   }
-  return documents.front();
+  return YAML::Load(text);
 }
 
 }  // namespace
