@@ -43,7 +43,8 @@ void BM_ScalarTwinBlock(benchmark::State& state) {
   const brink::Model model(flagship().scenario);
   std::int64_t block = 0;
   for (auto _ : state) {
-    const brink::BlockResult r = brink::simulate_block_scalar(model, {0, block++ * brink::kBlockLanes, brink::kBlockLanes});
+    const brink::BlockResult r =
+        brink::simulate_block_scalar(model, {0, block++ * brink::kBlockLanes, brink::kBlockLanes});
     benchmark::DoNotOptimize(r.outcome.data());
   }
   state.counters["rep_steps/s"] = benchmark::Counter(static_cast<double>(brink::kBlockLanes) * model.steps(),

@@ -31,8 +31,8 @@ void BM_UnitExp(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.counters["ns/element"] = benchmark::Counter(static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate |
-                                                                                benchmark::Counter::kInvert);
+  state.counters["ns/element"] = benchmark::Counter(
+      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK_TEMPLATE(BM_UnitExp, Eigen::ArrayXf);
 BENCHMARK_TEMPLATE(BM_UnitExp, Eigen::ArrayXd);
@@ -46,8 +46,8 @@ void BM_UnitLog(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.counters["ns/element"] = benchmark::Counter(static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate |
-                                                                                benchmark::Counter::kInvert);
+  state.counters["ns/element"] = benchmark::Counter(
+      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK_TEMPLATE(BM_UnitLog, Eigen::ArrayXf);
 BENCHMARK_TEMPLATE(BM_UnitLog, Eigen::ArrayXd);
@@ -60,8 +60,8 @@ void BM_UnitPhiloxLanes(benchmark::State& state) {
     brink::philox_lanes<L>({12345, 0}, 0, step++, brink::purpose_word(brink::Purpose::kDecision, 0), words);
     benchmark::DoNotOptimize(&words[0][0]);
   }
-  state.counters["ns/element"] = benchmark::Counter(static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate |
-                                                                                benchmark::Counter::kInvert);
+  state.counters["ns/element"] = benchmark::Counter(
+      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_UnitPhiloxLanes);
 
@@ -73,8 +73,8 @@ void BM_UnitPhiloxScalar(benchmark::State& state) {
     ++step;
     benchmark::DoNotOptimize(sink);
   }
-  state.counters["ns/element"] = benchmark::Counter(static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate |
-                                                                                benchmark::Counter::kInvert);
+  state.counters["ns/element"] = benchmark::Counter(
+      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_UnitPhiloxScalar);
 

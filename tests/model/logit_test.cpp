@@ -8,8 +8,7 @@
 namespace brink {
 namespace {
 
-std::vector<float> probabilities(const std::vector<float>& u, const std::vector<std::uint8_t>& feasible,
-                                 float lambda) {
+std::vector<float> probabilities(const std::vector<float>& u, const std::vector<std::uint8_t>& feasible, float lambda) {
   std::vector<float> w(u.size());
   const float total = logit_weights(u.data(), feasible.data(), static_cast<int>(u.size()), lambda, w.data());
   for (float& x : w) x /= total;

@@ -126,9 +126,10 @@ void choose_kernel(const std::optional<std::string>& requested, const std::optio
     const std::string recorded = recorded_isa(*resumed);
     if (recorded.empty()) return;
     if (requested && *requested != recorded)
-      throw UsageError(fmt::format("--isa {} differs from the {} path that wrote {}; a resumed run continues on "
-                                   "its recorded path, so drop --isa",
-                                   *requested, recorded, resumed->string()));
+      throw UsageError(
+          fmt::format("--isa {} differs from the {} path that wrote {}; a resumed run continues on "
+                      "its recorded path, so drop --isa",
+                      *requested, recorded, resumed->string()));
     try {
       select_kernel(recorded);
     } catch (const IsaUnavailable& e) {
@@ -194,14 +195,13 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "samples", po::value(&samples),
       "points of a random, lhs or sobol design (with --sensitivity: Saltelli's base rows N, giving N·(d+2) points)")(
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
-      "summary-only", "write per-point summaries only, no per-replication variables")("quiet,q",
-                                                                                      "print nothing but errors")(
-      "no-table", "keep the header, progress and final line, but print no outcome table")(
+      "summary-only", "write per-point summaries only, no per-replication variables")(
+      "quiet,q", "print nothing but errors")("no-table",
+                                             "keep the header, progress and final line, but print no outcome table")(
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)")(
       "isa", po::value(&isa),
       "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
-      "'brink --version' lists them)")(
-      "overwrite", "discard an interrupted run's FILE.partial and start over");
+      "'brink --version' lists them)")("overwrite", "discard an interrupted run's FILE.partial and start over");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -281,8 +281,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
 
   if (resuming && !plan.write_runs)
     throw UsageError("a summary-only run keeps no per-replication data to resume from; run it again without --resume");
-  choose_kernel(vm.count("isa") ? std::optional(isa) : std::nullopt,
-                resuming ? std::optional(partial) : std::nullopt);
+  choose_kernel(vm.count("isa") ? std::optional(isa) : std::nullopt, resuming ? std::optional(partial) : std::nullopt);
   std::string override_text;
   for (const auto& o : settings) override_text += o.path + "=" + o.value + "\n";
   for (const auto& axis : sweeps) override_text += "sweep " + axis + "\n";
@@ -307,7 +306,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
                       resuming ? Hdf5Writer::Mode::kResume : Hdf5Writer::Mode::kCreate);
     Recorder recorder(plan, &writer);
     CountingSink counting(recorder);
-    const ProgressStyle style = quiet                     ? ProgressStyle::kNone
+    const ProgressStyle style = quiet                   ? ProgressStyle::kNone
                                 : isatty(STDERR_FILENO) ? ProgressStyle::kBar
                                                         : ProgressStyle::kLines;
     progress.emplace(err, style, counting, plan.point_count(), model.steps(), std::chrono::seconds(10));
@@ -375,8 +374,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     double replications_run = 0;
     for (const auto& summary : summaries) replications_run += static_cast<double>(summary.replications);
     const double rep_steps = replications_run * model.steps();
-    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {} threads, {} kernel)\n",
-                       target.string(), seconds, seconds > 0 ? rep_steps / seconds : 0.0, thread_count, kernel().isa);
+    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {} threads, {} kernel)\n", target.string(),
+                       seconds, seconds > 0 ? rep_steps / seconds : 0.0, thread_count, kernel().isa);
   }
   return kExitOk;
 }
@@ -447,12 +446,13 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
   for (std::size_t i = 0; i < registry.size(); ++i) {
     const ParameterInfo& p = registry.parameters()[i];
     const FieldRef& ref = registry.ref(i);
-    const std::string range =
-        ref.spec->kind == FieldKind::kChoice    ? "one of the names"
-        : ref.spec->kind == FieldKind::kBoolean ? "true or false"
-                                                : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
-    out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width, field_text(*ref.spec, ref.get(loaded.scenario)),
-                       p.unit.empty() ? "-" : p.unit, range, ref.spec->sweepable && p.numeric ? "sweep" : "set");
+    const std::string range = ref.spec->kind == FieldKind::kChoice ? "one of the names"
+                              : ref.spec->kind == FieldKind::kBoolean
+                                  ? "true or false"
+                                  : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
+    out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width,
+                       field_text(*ref.spec, ref.get(loaded.scenario)), p.unit.empty() ? "-" : p.unit, range,
+                       ref.spec->sweepable && p.numeric ? "sweep" : "set");
   }
   out << fmt::format("{} settable paths in '{}'\n", registry.size(), loaded.scenario.name);
   return kExitOk;
@@ -590,7 +590,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (command == "inspect") return command_inspect(args, out);
     if (command == "scenarios") return command_scenarios(args, out);
     if (command == "params") return command_params(args, out);
-    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params\n", command);
+    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params\n",
+                       command);
     return kExitUsage;
   } catch (const ScenarioError& e) {
     for (const auto& d : e.diagnostics()) err << d.format() << "\n";

@@ -20,13 +20,11 @@ bool cpu_supports(std::string_view isa) {
 std::string default_isa() {
   for (const std::string& isa : built_isas())
     if (cpu_supports(isa)) return isa;
-  throw IsaUnavailable("this CPU supports none of the instruction sets brink was built for (" +
-                       [] {
-                         std::string all;
-                         for (const std::string& isa : built_isas()) all += (all.empty() ? "" : ", ") + isa;
-                         return all;
-                       }() +
-                       ")");
+  throw IsaUnavailable("this CPU supports none of the instruction sets brink was built for (" + [] {
+    std::string all;
+    for (const std::string& isa : built_isas()) all += (all.empty() ? "" : ", ") + isa;
+    return all;
+  }() + ")");
 }
 
 }  // namespace brink

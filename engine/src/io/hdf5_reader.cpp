@@ -10,8 +10,8 @@
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/scenario/scenario.hpp"
-#include "hdf5_util.hpp"
 #include "hdf5_recovery.hpp"
+#include "hdf5_util.hpp"
 
 namespace brink {
 namespace {

@@ -38,7 +38,10 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
 BlockSimulator::~BlockSimulator() = default;
 
 BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
-    : model_(model), sc_(model.scenario()), spec_(spec), key_(model.stream(spec.point)),
+    : model_(model),
+      sc_(model.scenario()),
+      spec_(spec),
+      key_(model.stream(spec.point)),
       scratch_(std::make_unique<Scratch>(model.scenario())) {
   const int n = model.actors();
   const int issues = static_cast<int>(sc_.negotiation.issues.size());

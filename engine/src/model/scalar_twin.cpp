@@ -14,7 +14,9 @@
 namespace brink {
 
 ScalarTwin::ScalarTwin(const Model& model, std::int64_t point, std::int64_t replication)
-    : model_(model), sc_(model.scenario()), key_(model.stream(point)),
+    : model_(model),
+      sc_(model.scenario()),
+      key_(model.stream(point)),
       replication_(static_cast<std::uint32_t>(replication)) {
   const int n = model.actors();
   const int issues = static_cast<int>(sc_.negotiation.issues.size());
@@ -114,7 +116,8 @@ void ScalarTwin::decide_and_act(int s) {
     for (std::size_t k = 0; k < types.size(); ++k)
       believed_resolve[j] += static_cast<float>(types[k].resolve) * st_.belief[j * kMaxTypes + k];
   }
-  for (int i = 0; i < n; ++i) choice_[i] = sc_.actors[i].actions.size() == 1 ? 0 : static_cast<int>(decide(i, s, believed_resolve, at_war));
+  for (int i = 0; i < n; ++i)
+    choice_[i] = sc_.actors[i].actions.size() == 1 ? 0 : static_cast<int>(decide(i, s, believed_resolve, at_war));
   for (int i = 0; i < n; ++i) {
     st_.last_action[i] = choice_[i];
     apply_effect(i, choice_[i], s);
@@ -268,10 +271,9 @@ float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolv
       const float w_sec = ka == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f;
       const float w_a = ka < kFeatureCount && ka != kSecurity ? static_cast<float>(w[ka]) : 0.0f;
       const float w_b = kb < kFeatureCount ? static_cast<float>(w[kb]) : 0.0f;
-      utility[static_cast<std::size_t>(k) * menu + m] =
-          rules::utility(w_sec, fa, static_cast<float>(w[kCost]), -static_cast<float>(a.cost),
-                         static_cast<float>(w[kEscalation]), escalation, tension_factor, w_a, fa, w_b, fb,
-                         static_cast<float>(w[kImpatience]), impatience);
+      utility[static_cast<std::size_t>(k) * menu + m] = rules::utility(
+          w_sec, fa, static_cast<float>(w[kCost]), -static_cast<float>(a.cost), static_cast<float>(w[kEscalation]),
+          escalation, tension_factor, w_a, fa, w_b, fb, static_cast<float>(w[kImpatience]), impatience);
     }
   }
   if (std::none_of(feasible.begin(), feasible.end(), [](std::uint8_t v) { return v != 0; })) feasible[0] = 1;
@@ -385,7 +387,8 @@ void ScalarTwin::posture(bool active) {
   if (st.outcome == static_cast<int>(Outcome::kSettlement)) {
     for (int i = 0; i < n; ++i) {
       const Forces& f = sc_.actors[i].forces;
-      const double m = rules::drawdown_move(st.deployed[i], sc_.negotiation.drawdown * f.deployed, f.deployment_rate * dt);
+      const double m =
+          rules::drawdown_move(st.deployed[i], sc_.negotiation.drawdown * f.deployed, f.deployment_rate * dt);
       st.deployed[i] -= m;
       st.ready[i] += m;
     }
@@ -442,8 +445,10 @@ void ScalarTwin::incidents(int s, bool active) {
   for (int i = 0; i < n; ++i)
     for (int j : model_.adversaries(i))
       if (j > i) contact += std::sqrt(st.deployed[i] * st.deployed[j]) / rules::kContactScale;
-  const double probability = 1.0 - std::exp(-rules::incident_hazard(esc.incidents, st.tension, contact) * sc_.run.dt_days);
-  const auto words = philox_words(key_, replication_, static_cast<std::uint32_t>(s), purpose_word(Purpose::kIncident, 0));
+  const double probability =
+      1.0 - std::exp(-rules::incident_hazard(esc.incidents, st.tension, contact) * sc_.run.dt_days);
+  const auto words =
+      philox_words(key_, replication_, static_cast<std::uint32_t>(s), purpose_word(Purpose::kIncident, 0));
   if (!active || st.outcome >= 0 || !(unit_double(words[0], words[1]) < probability)) return;
   ++st.incidents;
   if (st.first_incident_step < 0) st.first_incident_step = s;

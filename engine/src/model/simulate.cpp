@@ -13,8 +13,12 @@ namespace {
 class Recorder {
  public:
   Recorder(const Model& model, int count, BlockResult* out)
-      : model_(model), n_(model.actors()), count_(count), records_(model.records()),
-        rungs_(static_cast<int>(model.scenario().escalation.rungs.size())), out_(out) {
+      : model_(model),
+        n_(model.actors()),
+        count_(count),
+        records_(model.records()),
+        rungs_(static_cast<int>(model.scenario().escalation.rungs.size())),
+        out_(out) {
     out->record_rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
     out->record_troops_sum.assign(static_cast<std::size_t>(records_) * n_ * kPoolCount, 0.0);
     out->record_belief_sum.assign(static_cast<std::size_t>(records_) * n_ * kMaxTypes, 0.0);

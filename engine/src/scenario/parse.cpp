@@ -448,7 +448,8 @@ YAML::Node single_document(const ScenarioSource& source) {
   const std::string& text = source.text;
   auto is_boundary = [&](std::size_t at) {
     const bool marker = text.compare(at, 3, "---") == 0 || text.compare(at, 3, "...") == 0;
-    return marker && (at + 3 == text.size() || std::string_view(" \t\r\n").find(text[at + 3]) != std::string_view::npos);
+    return marker &&
+           (at + 3 == text.size() || std::string_view(" \t\r\n").find(text[at + 3]) != std::string_view::npos);
   };
   auto holds_content = [&](std::size_t at, std::size_t end) {  // more than blanks and comments
     for (std::size_t i = at; i < end; ++i) {
@@ -466,11 +467,13 @@ YAML::Node single_document(const ScenarioSource& source) {
       // A boundary after content ends the first document; content after it starts a second.
       if (content_seen && boundary_line < 0) boundary_line = line;
       if (holds_content(at + 3, end) && boundary_line >= 0)
-        throw ScenarioError({{source.label, boundary_line, 1, "a second YAML document starts here; a scenario file "
+        throw ScenarioError({{source.label, boundary_line, 1,
+                              "a second YAML document starts here; a scenario file "
                               "holds one document (remove this '---' and what follows, or put it in its own file)"}});
     } else if (holds_content(at, end) && text[at] != '%') {
       if (boundary_line >= 0)
-        throw ScenarioError({{source.label, boundary_line, 1, "a second YAML document starts here; a scenario file "
+        throw ScenarioError({{source.label, boundary_line, 1,
+                              "a second YAML document starts here; a scenario file "
                               "holds one document (remove this '---' and what follows, or put it in its own file)"}});
       content_seen = true;
     }

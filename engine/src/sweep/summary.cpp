@@ -44,8 +44,7 @@ std::vector<SobolIndex> sweep_sensitivity(const SweepPlan& plan, const std::vect
   }
   std::vector<SobolIndex> out;
   for (const auto& column : columns) {
-    const std::vector<SobolIndex> indices =
-        sobol_indices(column, dimensions, plan.base_samples, 500, plan.run().seed);
+    const std::vector<SobolIndex> indices = sobol_indices(column, dimensions, plan.base_samples, 500, plan.run().seed);
     out.insert(out.end(), indices.begin(), indices.end());
   }
   return out;

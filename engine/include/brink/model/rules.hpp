@@ -170,7 +170,7 @@ inline Strengths attrition(const Scenario& sc, double a, double b, double alpha_
   const double intensity = rung >= sc.escalation.full_war_rung ? 1.0 : sc.combat.limited_war_intensity;
   const double dt = sc.run.dt_days;
   return sc.combat.law == LanchesterLaw::kSquare ? lanchester_square({a, b}, intensity * alpha, intensity * beta, dt)
-                                          : lanchester_linear({a, b}, intensity * alpha, intensity * beta, dt);
+                                                 : lanchester_linear({a, b}, intensity * alpha, intensity * beta, dt);
 }
 // A side collapses below collapse_fraction of its strength when the war started.
 inline bool collapsed(const CombatSettings& combat, Strengths after, double start_attacker, double start_defender) {

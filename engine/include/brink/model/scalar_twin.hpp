@@ -19,7 +19,7 @@ namespace brink {
 // The state of one replication; the fields mirror BlockState's columns.
 struct ReplicationState {
   std::vector<double> deployed, ready, reserve, casualties, created, removed, effectiveness, moved;  // per actor
-  std::vector<int> side, last_action, type;                                                        // per actor
+  std::vector<int> side, last_action, type;                                                          // per actor
   std::vector<int> action_count;  // actors × action kinds
   std::vector<double> position;   // issues × actors
   std::vector<int> agreed;        // per issue
