@@ -380,26 +380,35 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   return kExitOk;
 }
 
+// Parses a command's options and its positional operands (all of them under
+// `operand`). Returns false when --help was asked for, after printing it.
+bool parse_command(const std::vector<std::string>& args, const po::options_description& options, const char* operand,
+                   std::ostream& out, po::variables_map* vm, std::vector<std::string>* operands) {
+  po::options_description hidden;
+  hidden.add_options()(operand, po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add(operand, -1);
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), *vm);
+  if (vm->count("help")) {
+    out << options << "\n";
+    return false;
+  }
+  if (vm->count(operand)) *operands = (*vm)[operand].as<std::vector<std::string>>();
+  return true;
+}
+
 int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options(
       "brink validate SCENARIO\n\nChecks a scenario file and reports every problem as "
       "file:line:col: message.\n\noptions");
   options.add_options()("help,h", "show this help");
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("scenario", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    out << options << "\n";
-    return kExitOk;
-  }
-  if (!vm.count("scenario") || vm["scenario"].as<std::vector<std::string>>().size() != 1)
-    throw UsageError("validate takes exactly one SCENARIO (a file or a shipped name)");
-  const ScenarioSource source = resolve_scenario(vm["scenario"].as<std::vector<std::string>>().front());
+  std::vector<std::string> operands;
+  if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
+  if (operands.size() != 1) throw UsageError("validate takes exactly one SCENARIO (a file or a shipped name)");
+  const ScenarioSource source = resolve_scenario(operands.front());
   const LoadedScenario loaded = load_scenario(source);
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
@@ -423,21 +432,11 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
       "current value, unit and valid range; the paths that --set accepts, and those marked 'sweep' can be "
       "swept.\n\noptions");
   options.add_options()("help,h", "show this help");
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("scenario", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    out << options << "\n";
-    return kExitOk;
-  }
-  const auto names = vm.count("scenario") ? vm["scenario"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  if (names.size() > 1) throw UsageError("params takes at most one SCENARIO (a file or a shipped name)");
-  const ScenarioSource source = resolve_scenario(names.empty() ? std::string(kFlagshipScenario) : names.front());
+  std::vector<std::string> operands;
+  if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
+  if (operands.size() > 1) throw UsageError("params takes at most one SCENARIO (a file or a shipped name)");
+  const ScenarioSource source = resolve_scenario(operands.empty() ? std::string(kFlagshipScenario) : operands.front());
   const LoadedScenario loaded = load_scenario(source);
   const FieldRegistry registry(loaded.scenario);
   std::size_t width = 4;
@@ -463,21 +462,11 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
       "brink inspect FILE\n\nShows a brink HDF5 file's metadata, variables and outcome "
       "table.\n\noptions");
   options.add_options()("help,h", "show this help")("scenario", "print the embedded scenario text and stop");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("file", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    out << options << "\n";
-    return kExitOk;
-  }
-  if (!vm.count("file") || vm["file"].as<std::vector<std::string>>().size() != 1)
-    throw UsageError("inspect takes exactly one FILE");
-  const std::string path = vm["file"].as<std::vector<std::string>>().front();
+  std::vector<std::string> operands;
+  if (!parse_command(args, options, "file", out, &vm, &operands)) return kExitOk;
+  if (operands.size() != 1) throw UsageError("inspect takes exactly one FILE");
+  const std::string path = operands.front();
   if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
   if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
   if (const std::string problem = brink_layout_problem(path); !problem.empty())

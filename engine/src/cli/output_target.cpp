@@ -12,19 +12,11 @@
 #include <fmt/format.h>
 
 #include "brink/io/recovery.hpp"
+#include "brink/scenario/source_file.hpp"
 
 namespace brink {
 namespace fs = std::filesystem;
 namespace {
-
-std::string kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
 
 // Refuses `path` if it exists as anything but a regular file, or is an input.
 void check_one(const fs::path& path, const fs::path& target, const std::vector<fs::path>& inputs) {
@@ -32,7 +24,7 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
   if (::stat(path.c_str(), &st) != 0) return;  // does not exist yet
   if (!S_ISREG(st.st_mode))
     throw OutputRefused(fmt::format("output '{}' is {}; -o must name a regular file (e.g. out/result.h5)",
-                                    path.string(), kind_of(st.st_mode)));
+                                    path.string(), file_kind_name(st.st_mode)));
   for (const fs::path& input : inputs) {
     struct stat in {};
     if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)

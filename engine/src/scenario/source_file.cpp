@@ -16,15 +16,6 @@ namespace {
   throw ScenarioError({{label, line, column, message}});
 }
 
-std::string kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
 // Length of the UTF-8 sequence starting at text[i], or 0 if it is invalid.
 std::size_t sequence_length(std::string_view text, std::size_t i) {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
@@ -131,7 +122,7 @@ ScenarioSource read_scenario_source(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    refuse(path, fmt::format("is {}, not a scenario file", kind_of(st.st_mode)));
+    refuse(path, fmt::format("is {}, not a scenario file", file_kind_name(st.st_mode)));
   }
   const auto too_large = [&](std::size_t bytes) {
     ::close(fd);
@@ -157,6 +148,15 @@ ScenarioSource read_scenario_source(const std::string& path) {
   ::close(fd);
   check_scenario_text(path, text);
   return {path, std::move(text)};
+}
+
+std::string file_kind_name(unsigned mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
 }
 
 }  // namespace brink

@@ -31,6 +31,10 @@ struct TextPosition {
 };
 TextPosition position_of(std::string_view text, std::size_t offset);
 
+// What a file of st_mode `mode` is, in words, for a file that is not regular
+// ("a directory", "a FIFO (named pipe)", ...): also used for output paths.
+std::string file_kind_name(unsigned mode);
+
 // Offset of the first byte that is not part of valid UTF-8 (overlong forms,
 // surrogates and code points above U+10FFFF are invalid), or npos.
 std::size_t first_invalid_utf8(std::string_view text);
