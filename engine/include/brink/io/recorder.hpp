@@ -2,6 +2,7 @@
 // any) and turns finished points into summaries for the file and stdout.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "brink/io/hdf5_writer.hpp"
@@ -26,8 +27,14 @@ class Recorder : public ResultSink {
   // In point order once the run is over; in a sweep, without the time
   // summaries (those are in the file).
   const std::vector<PointSummary>& summaries() const { return summaries_; }
+  // Ends a run, or a merge of shards, once every point is in: the Sobol
+  // indices of a whole Saltelli plan are computed from the summaries, written
+  // and returned (their outputs' names in *outputs); a shard, which holds a
+  // part of the points, has none. Then the file is marked complete and closed.
+  std::vector<SobolIndex> finish(std::vector<std::string>* outputs);
 
  private:
+  const SweepPlan& plan_;
   Hdf5Writer* writer_;
   std::int64_t points_;
   PointAccumulator accumulator_;
