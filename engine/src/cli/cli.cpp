@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <cerrno>
@@ -505,7 +506,10 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   // A point is finished once its `replications` is written; the rest of an
   // unfinished file's points have not run and are listed, not tabulated.
   std::vector<std::int64_t> not_run;
-  if (!report.complete) {
+  // A shard holds its own points only; the others are in the other shards' files.
+  const bool shard = std::any_of(report.attributes.begin(), report.attributes.end(),
+                                 [](const auto& a) { return a.first == kShardCountAttribute; });
+  if (!report.complete || shard) {
     // parameter_values stays whole: the table looks rows up by point index.
     std::vector<PointSummary> finished;
     for (std::size_t p = 0; p < report.summaries.size(); ++p) {
@@ -523,10 +527,11 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
     std::string list;
     for (std::size_t i = 0; i < not_run.size() && i < 20; ++i) list += fmt::format("{}{}", i ? ", " : "", not_run[i]);
     if (not_run.size() > 20) list += ", ...";
-    out << fmt::format("not run: {} of {} points (points {})\n", not_run.size(),
+    out << fmt::format("not run{}: {} of {} points (points {})\n",
+                       shard ? " in this shard ('brink merge' joins it with the other shards)" : "", not_run.size(),
                        not_run.size() + report.summaries.size(), list);
   }
-  if (!report.sensitivity.empty())
+  if (!report.sensitivity.empty() && !shard)
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
   return kExitOk;
 }

@@ -38,7 +38,9 @@ void Recorder::point_finished(std::int64_t point, std::int64_t replications) {
 
 std::vector<SobolIndex> Recorder::finish(std::vector<std::string>* outputs) {
   std::vector<SobolIndex> sensitivity;
-  if (plan_.sensitivity && !plan_.sharded()) {
+  if (plan_.sensitivity && plan_.sharded()) {
+    if (writer_) writer_->write_sensitivity({}, 0);  // NaN: indices exist only for the whole plan
+  } else if (plan_.sensitivity) {
     sensitivity = sweep_sensitivity(plan_, summaries_);
     if (writer_) {
       writer_->write_sensitivity(sensitivity, plan_.swept);
