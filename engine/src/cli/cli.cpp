@@ -265,8 +265,6 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
   SweepPlan plan = make_plan(loaded, overrides);
   if (vm.count("shard")) std::tie(plan.shard_index, plan.shard_count) = parse_shard(shard);  // not in the overrides
-  if (plan.sharded() && !plan.write_runs)
-    throw UsageError("--shard keeps the per-replication data that 'brink merge' summarizes; drop --summary-only");
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
   const fs::path target = !vm.count("output") ? default_output_path(loaded.scenario.name) : fs::path(output);

@@ -93,10 +93,11 @@ void check_target(const fs::path& target, const std::vector<std::string>& shard_
   check_output_path(target, inputs);
   std::error_code ec;
   if (!overwrite && fs::exists(target, ec))
-    throw UsageError(fmt::format("'{}' exists; merge into another file or replace it with --overwrite", target.string()));
+    throw UsageError(
+        fmt::format("'{}' exists; merge into another file or replace it with --overwrite", target.string()));
   if (!overwrite && fs::exists(target.string() + ".partial", ec))
-    throw UsageError(fmt::format("'{}.partial' exists (an interrupted run or merge); discard it with --overwrite",
-                                 target.string()));
+    throw UsageError(
+        fmt::format("'{}.partial' exists (an interrupted run or merge); discard it with --overwrite", target.string()));
   if (target.has_parent_path() && !fs::exists(target.parent_path(), ec))
     throw UsageError(fmt::format("the directory of output file '{}' does not exist", target.string()));
 }

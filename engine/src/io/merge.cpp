@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <type_traits>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -28,10 +30,10 @@ bool ends_with(const std::string& text, std::string_view suffix) {
 // The checks that need no attribute of the file: it exists, is finished and is HDF5.
 void check_shard_file(const std::string& path) {
   if (ends_with(path, ".partial"))
-    throw MergeRefused(fmt::format(
-        "'{}' is an unfinished shard (a .partial file); finish its run with the same 'brink run --shard' "
-        "command and --resume, then merge the finished file",
-        path));
+    throw MergeRefused(
+        fmt::format("'{}' is an unfinished shard (a .partial file); finish its run with the same 'brink run --shard' "
+                    "command and --resume, then merge the finished file",
+                    path));
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     if (fs::exists(path + ".partial", ec))
@@ -72,12 +74,12 @@ ShardInfo read_shard_info(const std::string& path) {
   s.count = *count;
   s.plan_points = *points;
   if (s.count < 1 || s.index < 0 || s.index >= s.count || s.plan_points < 0)
-    throw MergeRefused(fmt::format("'{}' records an impossible shard {}/{} of {} points", path, s.index, s.count,
-                                   s.plan_points));
+    throw MergeRefused(
+        fmt::format("'{}' records an impossible shard {}/{} of {} points", path, s.index, s.count, s.plan_points));
   if (h5::read_int64_attribute(id, "complete").value_or(0) != 1)
-    throw MergeRefused(fmt::format(
-        "'{}' is an unfinished shard ({}/{}: its run did not finish); run it again with --resume", path, s.index,
-        s.count));
+    throw MergeRefused(
+        fmt::format("'{}' is an unfinished shard ({}/{}: its run did not finish); run it again with --resume", path,
+                    s.index, s.count));
   s.seed = static_cast<std::uint64_t>(h5::read_int64_attribute(id, "seed").value_or(0));
   s.engine_version = h5::read_string_attribute(id, "engine_version");
   s.target_isa = h5::read_string_attribute(id, "target_isa");
@@ -105,15 +107,16 @@ void check_shard_set(const std::vector<ShardInfo>& shards) {
     if (s.target_isa != first.target_isa) differs("the instruction-set path");
   }
   if (first.engine_version != engine_version())
-    throw MergeRefused(fmt::format("'{}' was written by brink {} and this is brink {}; merge with the brink that ran "
-                                   "the shards",
-                                   first.path, first.engine_version, engine_version()));
+    throw MergeRefused(
+        fmt::format("'{}' was written by brink {} and this is brink {}; merge with the brink that ran "
+                    "the shards",
+                    first.path, first.engine_version, engine_version()));
   std::vector<const ShardInfo*> by_index(static_cast<std::size_t>(first.count), nullptr);
   for (const ShardInfo& s : shards) {
     const ShardInfo*& slot = by_index[static_cast<std::size_t>(s.index)];
     if (slot)
-      throw MergeRefused(
-          fmt::format("'{}' and '{}' are both shard {}/{}; give each shard once", slot->path, s.path, s.index, s.count));
+      throw MergeRefused(fmt::format("'{}' and '{}' are both shard {}/{}; give each shard once", slot->path, s.path,
+                                     s.index, s.count));
     slot = &s;
   }
   std::vector<std::int64_t> missing;
@@ -127,6 +130,26 @@ void check_shard_set(const std::vector<ShardInfo>& shards) {
 
 namespace {
 
+// An empty vector of the Values alternative that holds `dtype`'s elements.
+Values empty_values(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kInt8:
+      return std::vector<std::int8_t>{};
+    case Dtype::kInt16:
+    case Dtype::kInt32:
+    case Dtype::kStepCount:
+      return std::vector<std::int32_t>{};
+    case Dtype::kInt64:
+      return std::vector<std::int64_t>{};
+    case Dtype::kFloat32:
+    case Dtype::kFloat64:
+      return std::vector<double>{};
+    case Dtype::kString:
+      break;
+  }
+  return std::vector<std::string>{};
+}
+
 // One shard file, open read-only, with the datasets of its blocks.
 class ShardReader {
  public:
@@ -137,6 +160,9 @@ class ShardReader {
     if (id < 0) throw MergeRefused(fmt::format("'{}' cannot be opened as HDF5", path_));
     file_ = file_handle(id, "open " + path_);
     for (const VariableSpec* v : variables_) open(*v);
+    if (!layout.runs)
+      for (const VariableSpec& v : variable_table())
+        if (v.to_summary && layout.present(v)) open(v);
     open(find_variable(var::kBlockDone));
     const Values done = h5::read_values(dataset(var::kBlockDone), Dtype::kInt8);
     const auto& flags = std::get<std::vector<std::int8_t>>(done);
@@ -151,6 +177,38 @@ class ShardReader {
   }
 
   bool done(std::int64_t flat_block) const { return done_[static_cast<std::size_t>(flat_block)] != 0; }
+
+  // A --summary-only shard keeps no blocks: the summary of `point` as its run
+  // computed and wrote it, read back through the table (to_summary).
+  PointSummary read_summary(std::int64_t point) const {
+    PointSummary summary;
+    summary.point = point;
+    for (const VariableSpec& v : variable_table()) {
+      if (!v.to_summary || !layout_.present(v)) continue;
+      if (!v.dims.has(Dim::kPoint)) {  // shared by every point (`day`)
+        v.to_summary(summary, h5::read_values(dataset(v.name), v.dtype));
+        continue;
+      }
+      const std::uint64_t width = v.dims.rank > 1 ? layout_.length(v.dims.axis[1]) : 1;
+      Values values = empty_values(layout_.dtype(v));
+      if (width > 0) {
+        const hid_t ds = dataset(v.name);
+        const h5::Slab slab(ds, point, 0, static_cast<std::int64_t>(width));
+        std::visit(
+            [&](auto& out) {
+              using T = typename std::decay_t<decltype(out)>::value_type;
+              if constexpr (!std::is_same_v<T, std::string>) {
+                out.resize(slab.elements);
+                check(H5Dread(ds, h5::native<T>(), slab.memory.get(), slab.file.get(), H5P_DEFAULT, out.data()),
+                      fmt::format("read {} from {}", v.name, path_));
+              }
+            },
+            values);
+      }
+      v.to_summary(summary, values);
+    }
+    return summary;
+  }
 
   // The block's stored chunks, unchanged, and the fields the summaries need.
   BlockResult read(const BlockSpec& spec) const {
@@ -219,6 +277,14 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
   const auto shard_count = static_cast<std::int64_t>(shards.size());
   for (std::int64_t p = 0; p < plan.point_count(); ++p) {
     const ShardReader& reader = readers[static_cast<std::size_t>(p % shard_count)];
+    if (!layout.runs) {
+      PointSummary summary = reader.read_summary(p);
+      if (summary.replications <= 0)
+        throw MergeRefused(fmt::format("'{}' does not hold the summary of its point {}; run that shard again",
+                                       shards[static_cast<std::size_t>(p % shard_count)].path, p));
+      recorder.record(std::move(summary));
+      continue;
+    }
     bool finished = false;
     for (std::int64_t b = 0; b < plan.blocks_per_point(); ++b) {
       if (!reader.done(p * plan.blocks_per_point() + b)) continue;

@@ -18,7 +18,10 @@ void Recorder::consume(BlockResult&& block) {
 }
 
 void Recorder::point_finished(std::int64_t point, std::int64_t replications) {
-  PointSummary summary = accumulator_.finish(point, replications);
+  record(accumulator_.finish(point, replications));
+}
+
+void Recorder::record(PointSummary summary) {
   if (writer_) writer_->write_summary(summary);
   if (points_ > 1) {
     // Only the one-point table prints the time summaries; in a sweep they live

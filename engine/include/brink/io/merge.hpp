@@ -3,7 +3,9 @@
 // shape and holds only its own points' blocks; the merge copies every block's
 // stored chunks unchanged and then summarizes the points exactly as a run
 // does (the Recorder, from the blocks in point order), so every dataset of the
-// result is the same bits as a single run's.
+// result is the same bits as a single run's. A --summary-only shard keeps no
+// blocks: its points' summaries, as its run computed them, are read back and
+// written again. Sobol indices are computed from the joined summaries.
 #pragma once
 
 #include <cstdint>

@@ -21,6 +21,10 @@ class Recorder : public ResultSink {
   }
   void consume(BlockResult&& block) override;
   void point_finished(std::int64_t point, std::int64_t replications) override;
+  // Files a finished point's summary and keeps it for summaries(), as
+  // point_finished does with the summary it computes; a merge of
+  // --summary-only shards, which keep no blocks, passes the summaries it reads.
+  void record(PointSummary summary);
   // A block already in the file (a resumed run): counts toward its point's
   // summary without being written again.
   void restore(const BlockResult& block) { accumulator_.add(block); }
