@@ -121,7 +121,7 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
       "brink merge OUT SHARD...\n\n"
       "Joins the files of 'brink run --shard I/N' (all N of them, in any order) into OUT, the file one run\n"
       "of the whole plan writes: the same datasets, bit for bit, with the summaries and Sobol indices\n"
-      "computed from the joined blocks.\n\noptions");
+      "computed as that run computes them.\n\noptions");
   options.add_options()("help,h", "show this help")("overwrite", "replace an existing OUT (and OUT.partial)")(
       "quiet,q", "print nothing but errors")("no-table", "print no outcome table");
   po::variables_map vm;
