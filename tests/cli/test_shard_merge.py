@@ -171,6 +171,19 @@ def test_a_killed_shard_resumes_alone_to_the_same_merge(brink, tmp_path):
     assert_same_as_single_run(merged, single)
 
 
+def test_more_shards_than_points_leave_empty_shards_that_merge_needs(brink, tmp_path):
+    args = ["-n", "300", "--sweep", "actors.RED.decision.rationality=1,2,3"]
+    single = tmp_path / "single.h5"
+    assert run(brink, "run", MINIMAL, "-q", *args, "-o", single).returncode == 0
+    shards = run_shards(brink, tmp_path, MINIMAL, args, shards=5)
+    with h5py.File(shards[4], "r") as f:
+        assert (f["replications"][()] == 0).all()
+    proc = run(brink, "merge", tmp_path / "m.h5", *shards[:3])
+    assert proc.returncode == 2 and "shards 3, 4 of 5 are missing" in proc.stderr, proc.stderr
+    assert run(brink, "merge", tmp_path / "m.h5", *shards).returncode == 0
+    assert_same_as_single_run(tmp_path / "m.h5", single)
+
+
 def test_inspect_of_a_shard_lists_its_points_and_names_the_rest(brink, case):
     _, _, _, _, _, shards = case
     proc = run(brink, "inspect", shards[0])
