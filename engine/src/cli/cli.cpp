@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <limits>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -31,6 +33,7 @@
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
+#include "commands.hpp"
 #include "progress.hpp"
 
 namespace brink {
@@ -38,12 +41,6 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Bad usage: printed as one sentence, exit code 2.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 class Interrupted : public std::runtime_error {
  public:
@@ -63,6 +60,7 @@ commands:
   inspect FILE       show what a brink HDF5 file holds and its outcome table
   scenarios          list the shipped scenarios
   params [SCENARIO]  list every settable path with its value, unit and range
+  merge OUT SHARD... join the files of 'brink run --shard I/N' into the file one run writes
 
 Run 'brink <command> --help' for a command's options.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
@@ -167,6 +165,9 @@ std::string run_header(const Scenario& scenario, const std::string& label, const
   text += fmt::format("{} point{} ({}), {} replications per point{}\n", points, points == 1 ? "" : "s",
                       plan.design.empty() ? "single point" : plan.design, plan.replications,
                       plan.rule.adaptive ? " at most (adaptive)" : "");
+  if (plan.sharded())
+    text += fmt::format("shard {}/{}: {} of the {} points (p mod {} = {})\n", plan.shard_index, plan.shard_count,
+                        plan.points_run(), points, plan.shard_count, plan.shard_index);
   return text;
 }
 
@@ -177,7 +178,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "Simulates SCENARIO (a file, or a shipped name; default: jan-2022-standoff),\n"
       "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
       "options");
-  std::string output, replications, seed, threads, timeseries, design, samples, isa;
+  std::string output, replications, seed, threads, timeseries, design, samples, isa, shard;
   std::vector<std::string> sets, sweeps;
   options.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
@@ -201,7 +202,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)")(
       "isa", po::value(&isa),
       "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
-      "'brink --version' lists them)")("overwrite", "discard an interrupted run's FILE.partial and start over");
+      "'brink --version' lists them)")("overwrite", "discard an interrupted run's FILE.partial and start over")(
+      "shard", po::value(&shard),
+      "run only shard I of N (the points p with p mod N = I) into its own file, for job arrays: --shard I/N; "
+      "'brink merge' joins the N files into the file one run writes");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -260,6 +264,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         loaded, sweeps, design,
         vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
   SweepPlan plan = make_plan(loaded, overrides);
+  if (vm.count("shard")) std::tie(plan.shard_index, plan.shard_count) = parse_shard(shard);  // not in the overrides
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
   const fs::path target = !vm.count("output") ? default_output_path(loaded.scenario.name) : fs::path(output);
@@ -309,7 +314,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     const ProgressStyle style = quiet                   ? ProgressStyle::kNone
                                 : isatty(STDERR_FILENO) ? ProgressStyle::kBar
                                                         : ProgressStyle::kLines;
-    progress.emplace(err, style, counting, plan.point_count(), model.steps(), std::chrono::seconds(10));
+    progress.emplace(err, style, counting, plan.points_run(), model.steps(), std::chrono::seconds(10));
     BlockScheduler scheduler(plan);
     if (resuming) {
       // Replaying the finished blocks in order replays the scheduler's
@@ -338,12 +343,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         &scheduler, &g_interrupted);
     if (g_interrupted) throw Interrupted();
     summaries = recorder.summaries();
-    if (plan.sensitivity) {
-      sensitivity = sweep_sensitivity(plan, summaries);
-      writer.write_sensitivity(sensitivity, plan.swept);
-      sensitivity_outputs = writer.sensitivity_outputs();
-    }
-    writer.close();
+    sensitivity = recorder.finish(&sensitivity_outputs);
   } catch (const ResumeMismatch& e) {
     throw UsageError(e.what());
   } catch (const Interrupted&) {
@@ -368,7 +368,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     std::vector<std::vector<double>> values;
     for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
     out << format_outcome_table(summaries, actors, plan.parameters, values);
-    if (plan.sensitivity) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
+    if (!sensitivity.empty()) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
   }
   if (!quiet) {
     double replications_run = 0;
@@ -380,8 +380,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   return kExitOk;
 }
 
-// Parses a command's options and its positional operands (all of them under
-// `operand`). Returns false when --help was asked for, after printing it.
+}  // namespace
+
 bool parse_command(const std::vector<std::string>& args, const po::options_description& options, const char* operand,
                    std::ostream& out, po::variables_map* vm, std::vector<std::string>* operands) {
   po::options_description hidden;
@@ -398,6 +398,8 @@ bool parse_command(const std::vector<std::string>& args, const po::options_descr
   if (vm->count(operand)) *operands = (*vm)[operand].as<std::vector<std::string>>();
   return true;
 }
+
+namespace {
 
 int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options(
@@ -502,7 +504,10 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   // A point is finished once its `replications` is written; the rest of an
   // unfinished file's points have not run and are listed, not tabulated.
   std::vector<std::int64_t> not_run;
-  if (!report.complete) {
+  // A shard holds its own points only; the others are in the other shards' files.
+  const bool shard = std::any_of(report.attributes.begin(), report.attributes.end(),
+                                 [](const auto& a) { return a.first == kShardCountAttribute; });
+  if (!report.complete || shard) {
     // parameter_values stays whole: the table looks rows up by point index.
     std::vector<PointSummary> finished;
     for (std::size_t p = 0; p < report.summaries.size(); ++p) {
@@ -520,10 +525,11 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
     std::string list;
     for (std::size_t i = 0; i < not_run.size() && i < 20; ++i) list += fmt::format("{}{}", i ? ", " : "", not_run[i]);
     if (not_run.size() > 20) list += ", ...";
-    out << fmt::format("not run: {} of {} points (points {})\n", not_run.size(),
+    out << fmt::format("not run{}: {} of {} points (points {})\n",
+                       shard ? " in this shard ('brink merge' joins it with the other shards)" : "", not_run.size(),
                        not_run.size() + report.summaries.size(), list);
   }
-  if (!report.sensitivity.empty())
+  if (!report.sensitivity.empty() && !shard)
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
   return kExitOk;
 }
@@ -579,7 +585,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (command == "inspect") return command_inspect(args, out);
     if (command == "scenarios") return command_scenarios(args, out);
     if (command == "params") return command_params(args, out);
-    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params\n",
+    if (command == "merge") return command_merge(args, command_line(argc, argv), out, err);
+    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params, merge\n",
                        command);
     return kExitUsage;
   } catch (const ScenarioError& e) {

@@ -2,6 +2,8 @@
 #include "hdf5_recovery.hpp"
 
 #include <algorithm>
+#include <type_traits>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -98,6 +100,17 @@ std::int32_t read_int_attribute(hid_t object, const char* name) {
   return value;
 }
 
+std::optional<std::int64_t> read_int64_attribute(hid_t object, const char* name) {
+  if (H5Aexists(object, name) <= 0) return std::nullopt;
+  const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
+  const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
+  const Handle space = space_handle(H5Aget_space(attr.get()), std::string("read the shape of attribute ") + name);
+  if (H5Tget_class(type.get()) != H5T_INTEGER || H5Sget_simple_extent_npoints(space.get()) != 1) return std::nullopt;
+  std::int64_t value = 0;
+  check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), std::string("read attribute ") + name);
+  return value;
+}
+
 std::string read_string_attribute(hid_t object, const char* name) {
   if (H5Aexists(object, name) <= 0) return {};
   const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
@@ -178,6 +191,32 @@ Values read_values(hid_t dataset, Dtype dtype) {
     H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
   }
   return out;
+}
+
+BlockResult read_resume_fields(std::span<const VariableSpec* const> block_variables,
+                               const std::function<hid_t(std::string_view)>& dataset, const BlockSpec& spec,
+                               const std::string& path) {
+  BlockResult b;
+  b.spec = spec;
+  for (const VariableSpec* v : block_variables) {
+    if (!v->resume) continue;
+    const bool per_block = v->dims.has(Dim::kBlock);
+    const std::int64_t first = per_block ? spec.first_replication / kBlockLanes : spec.first_replication;
+    const hid_t ds = dataset(v->name);
+    const Slab slab(ds, spec.point, first, per_block ? 1 : spec.count);
+    std::visit(
+        [&](auto member) {
+          if constexpr (!std::is_same_v<decltype(member), std::monostate>) {
+            auto& out = b.*member;
+            using T = typename std::decay_t<decltype(out)>::value_type;
+            out.resize(slab.elements);
+            check(H5Dread(ds, native<T>(), slab.memory.get(), slab.file.get(), H5P_DEFAULT, out.data()),
+                  fmt::format("read {} from {}", v->name, path));
+          }
+        },
+        v->block);
+  }
+  return b;
 }
 
 }  // namespace brink::h5

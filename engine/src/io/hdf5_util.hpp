@@ -4,6 +4,9 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,8 @@ void set_string_attribute(hid_t object, const std::string& name, const std::stri
 void set_int_attribute(hid_t object, const std::string& name, hid_t type, const void* values, std::size_t count);
 // A scalar integer attribute, or 1 if absent (files before format_version 2 had none).
 std::int32_t read_int_attribute(hid_t object, const char* name);
+// A scalar integer attribute, or nothing if absent or not a scalar integer.
+std::optional<std::int64_t> read_int64_attribute(hid_t object, const char* name);
 // Fixed-length string attribute, or "" if absent.
 std::string read_string_attribute(hid_t object, const char* name);
 
@@ -41,5 +46,13 @@ struct Slab {
 void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what);
 // Reads a whole numeric or string dataset as `dtype`'s Values alternative.
 Values read_values(hid_t dataset, Dtype dtype);
+
+// What --resume and `brink merge` read of one block: the per-replication
+// variables marked `resume` (enough for the point summaries and the adaptive
+// rounds), from the datasets `dataset` returns by name; `path` names the file
+// in errors.
+BlockResult read_resume_fields(std::span<const VariableSpec* const> block_variables,
+                               const std::function<hid_t(std::string_view)>& dataset, const BlockSpec& spec,
+                               const std::string& path);
 
 }  // namespace brink::h5

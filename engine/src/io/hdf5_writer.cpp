@@ -344,9 +344,26 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   text("design", plan.design.empty() ? "single point" : plan.design);
   number("samples", H5T_NATIVE_INT64, std::int64_t{plan.samples});
   number("sensitivity", H5T_NATIVE_INT32, std::int32_t{plan.sensitivity ? 1 : 0});
+  if (plan.sharded()) {
+    // Only in shard files, which `brink merge` checks for completeness; a
+    // merged file is written without them, as a single run is.
+    number(kShardIndexAttribute, H5T_NATIVE_INT64, std::int64_t{plan.shard_index});
+    number(kShardCountAttribute, H5T_NATIVE_INT64, std::int64_t{plan.shard_count});
+    number(kShardPlanPointsAttribute, H5T_NATIVE_INT64, std::int64_t{plan.point_count()});
+  }
   // Created now (SWMR forbids new attributes later) and set to 1 by close().
   number("complete", H5T_NATIVE_INT32, std::int32_t{0});
 }
+
+namespace {
+
+// (index, count) of a shard file; (0, 0) for a file that is not a shard.
+std::pair<std::int64_t, std::int64_t> read_shard(hid_t file) {
+  return {h5::read_int64_attribute(file, kShardIndexAttribute).value_or(0),
+          h5::read_int64_attribute(file, kShardCountAttribute).value_or(0)};
+}
+
+}  // namespace
 
 void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata& metadata) {
   const Handle fapl = plist_handle(H5Pcreate(H5P_FILE_ACCESS), "create a file access property list");
@@ -377,6 +394,7 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   if (h5::read_string_attribute(id, "scenario") != metadata.scenario_text) mismatch("the scenario text");
   if (seed != plan.run().seed) mismatch("the seed");
   if (h5::read_string_attribute(id, "overrides") != metadata.overrides) mismatch("the --set or run options");
+  if (read_shard(id) != std::pair{plan.shard_index, plan.shard_count}) mismatch("the --shard");
   for (const VariableSpec& v : variable_table()) {
     if (!layout.present(v)) continue;
     const std::string name(v.name);
@@ -436,27 +454,8 @@ std::vector<std::uint8_t> Hdf5Writer::finished_blocks() const {
 
 BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
   const Impl& m = *impl_;
-  BlockResult b;
-  b.spec = spec;
-  for (const VariableSpec* v : m.block_variables) {
-    if (!v->resume) continue;
-    const bool per_block = v->dims.has(Dim::kBlock);
-    const std::int64_t first = per_block ? spec.first_replication / kBlockLanes : spec.first_replication;
-    const h5::Slab slab(m.dataset(v->name), spec.point, first, per_block ? 1 : spec.count);
-    std::visit(
-        [&](auto member) {
-          if constexpr (!std::is_same_v<decltype(member), std::monostate>) {
-            auto& out = b.*member;
-            using T = typename std::decay_t<decltype(out)>::value_type;
-            out.resize(slab.elements);
-            check(H5Dread(m.dataset(v->name), h5::native<T>(), slab.memory.get(), slab.file.get(), H5P_DEFAULT,
-                          out.data()),
-                  fmt::format("read {} from {}", v->name, m.path));
-          }
-        },
-        v->block);
-  }
-  return b;
+  return h5::read_resume_fields(
+      m.block_variables, [&](std::string_view name) { return m.dataset(name); }, spec, m.path);
 }
 
 void Hdf5Writer::write_summary(const PointSummary& s) {

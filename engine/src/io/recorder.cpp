@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include "brink/sweep/plan.hpp"
+
 namespace brink {
 
 Recorder::Recorder(const SweepPlan& plan, Hdf5Writer* writer)
-    : writer_(writer),
+    : plan_(plan),
+      writer_(writer),
       points_(static_cast<std::int64_t>(plan.points.size())),
       accumulator_(plan.replications, plan.model(0)) {}
 
@@ -15,7 +18,10 @@ void Recorder::consume(BlockResult&& block) {
 }
 
 void Recorder::point_finished(std::int64_t point, std::int64_t replications) {
-  PointSummary summary = accumulator_.finish(point, replications);
+  record(accumulator_.finish(point, replications));
+}
+
+void Recorder::record(PointSummary summary) {
   if (writer_) writer_->write_summary(summary);
   if (points_ > 1) {
     // Only the one-point table prints the time summaries; in a sweep they live
@@ -31,6 +37,21 @@ void Recorder::point_finished(std::int64_t point, std::int64_t replications) {
   const auto at = std::upper_bound(summaries_.begin(), summaries_.end(), summary.point,
                                    [](std::int64_t p, const PointSummary& s) { return p < s.point; });
   summaries_.insert(at, std::move(summary));
+}
+
+std::vector<SobolIndex> Recorder::finish(std::vector<std::string>* outputs) {
+  std::vector<SobolIndex> sensitivity;
+  if (plan_.sensitivity && plan_.sharded()) {
+    if (writer_) writer_->write_sensitivity({}, 0);  // NaN: indices exist only for the whole plan
+  } else if (plan_.sensitivity) {
+    sensitivity = sweep_sensitivity(plan_, summaries_);
+    if (writer_) {
+      writer_->write_sensitivity(sensitivity, plan_.swept);
+      if (outputs) *outputs = writer_->sensitivity_outputs();
+    }
+  }
+  if (writer_) writer_->close();
+  return sensitivity;
 }
 
 }  // namespace brink

@@ -23,8 +23,14 @@ namespace brink {
 BlockScheduler::BlockScheduler(const SweepPlan& plan) : plan_(plan), points_(plan.points.size()) {
   const std::int64_t first_round =
       plan.rule.adaptive ? (plan.rule.min + kBlockLanes - 1) / kBlockLanes : plan.blocks_per_point();
-  for (PointState& p : points_) {
+  for (std::size_t i = 0; i < points_.size(); ++i) {
+    PointState& p = points_[i];
     p.block.assign(plan.blocks_per_point(), kWaiting);
+    if (!plan.runs_point(static_cast<std::int64_t>(i))) {  // another shard's: nothing to run here
+      p.finished = true;
+      ++points_finished_;
+      continue;
+    }
     p.target = std::min(first_round, plan.blocks_per_point());
     blocks_planned_ += p.target;
   }

@@ -19,6 +19,11 @@ namespace brink {
 
 struct SweepPlan;
 
+// Root attributes of a `--shard I/N` file only: I, N and the full plan's point count.
+inline constexpr const char* kShardIndexAttribute = "shard_index";
+inline constexpr const char* kShardCountAttribute = "shard_count";
+inline constexpr const char* kShardPlanPointsAttribute = "shard_plan_points";
+
 struct OutputMetadata {
   std::string scenario_label;  // file path or shipped name
   std::string scenario_text;   // exact YAML the run started from

@@ -2,6 +2,7 @@
 // any) and turns finished points into summaries for the file and stdout.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "brink/io/hdf5_writer.hpp"
@@ -20,14 +21,24 @@ class Recorder : public ResultSink {
   }
   void consume(BlockResult&& block) override;
   void point_finished(std::int64_t point, std::int64_t replications) override;
+  // Files a finished point's summary and keeps it for summaries(), as
+  // point_finished does with the summary it computes; a merge of
+  // --summary-only shards, which keep no blocks, passes the summaries it reads.
+  void record(PointSummary summary);
   // A block already in the file (a resumed run): counts toward its point's
   // summary without being written again.
   void restore(const BlockResult& block) { accumulator_.add(block); }
   // In point order once the run is over; in a sweep, without the time
   // summaries (those are in the file).
   const std::vector<PointSummary>& summaries() const { return summaries_; }
+  // Ends a run, or a merge of shards, once every point is in: the Sobol
+  // indices of a whole Saltelli plan are computed from the summaries, written
+  // and returned (their outputs' names in *outputs); a shard, which holds a
+  // part of the points, has none. Then the file is marked complete and closed.
+  std::vector<SobolIndex> finish(std::vector<std::string>* outputs);
 
  private:
+  const SweepPlan& plan_;
   Hdf5Writer* writer_;
   std::int64_t points_;
   PointAccumulator accumulator_;

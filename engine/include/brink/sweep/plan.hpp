@@ -86,8 +86,20 @@ struct SweepPlan {
   bool write_runs = true;         // per-replication variables in the file
   bool sensitivity = false;       // points are a Saltelli plan
   std::int64_t base_samples = 0;  // Saltelli's N
+  // `--shard I/N`: this run simulates only the points p with p mod N == I
+  // (dealt round-robin, so shards hold equal point counts). The plan keeps
+  // every point, so a shard's point p is the full plan's point p and its file
+  // has the full plan's shape. shard_count 0: not sharded.
+  std::int64_t shard_index = 0;
+  std::int64_t shard_count = 0;
 
   std::int64_t point_count() const { return static_cast<std::int64_t>(points.size()); }
+  bool sharded() const { return shard_count > 0; }
+  bool runs_point(std::int64_t point) const { return !sharded() || point % shard_count == shard_index; }
+  // The points this run simulates: all of them, or its shard's.
+  std::int64_t points_run() const {
+    return sharded() ? (point_count() - shard_index + shard_count - 1) / shard_count : point_count();
+  }
   // The run and output settings: the base scenario's (sweeps never set them),
   // the same values every point's Model gives the kernel.
   const RunSettings& run() const { return base->run; }

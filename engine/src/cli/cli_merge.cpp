@@ -1,0 +1,179 @@
+// `brink run --shard I/N` parsing and `brink merge OUT SHARD...`.
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "brink/cli/cli.hpp"
+#include "brink/cli/output_target.hpp"
+#include "brink/io/merge.hpp"
+#include "brink/io/table.hpp"
+#include "brink/model/kernel_dispatch.hpp"
+#include "brink/scenario/parse.hpp"
+#include "brink/sweep/plan.hpp"
+#include "commands.hpp"
+
+namespace brink {
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int64_t kMaxShards = 1'000'000;
+
+std::optional<std::int64_t> whole_number(std::string_view text) {
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+// The whole plan of the run the shards split: the scenario and the recorded
+// options (the `overrides` attribute, which `brink run` writes from its
+// --set, run and sweep options) loaded as `brink run` loads them.
+SweepPlan plan_of(const ShardInfo& shard) {
+  std::vector<Override> settings;
+  std::vector<std::string> sweeps;
+  std::string design;
+  std::int64_t samples = 0;
+  bool sensitivity = false, sweep_options = false;
+  std::string_view rest = shard.overrides;
+  while (!rest.empty()) {
+    const std::size_t newline = rest.find('\n');
+    const std::string line(rest.substr(0, newline));
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    if (line.empty()) continue;
+    if (line.rfind("sweep ", 0) == 0) {
+      sweeps.push_back(line.substr(6));
+    } else if (line.rfind("design ", 0) == 0) {
+      design = line.substr(7);
+    } else if (line.rfind("samples ", 0) == 0) {
+      const std::optional<std::int64_t> n = whole_number(line.substr(8));
+      if (!n || *n < 1)
+        throw UsageError(fmt::format("'{}' records an unreadable option '{}' in its overrides", shard.path, line));
+      samples = *n;
+    } else if (line == "sensitivity") {
+      sensitivity = true;
+    } else {
+      settings.push_back(parse_override(line));
+      continue;
+    }
+    sweep_options = true;
+  }
+  LoadedScenario loaded = load_scenario({shard.scenario_label, shard.scenario_text}, settings);
+  if (sensitivity) loaded.scenario.sweep.sensitivity = true;
+  if (sweep_options) apply_sweep_options(loaded, sweeps, design, samples);
+  // The run options among the settings are not sweepable, so make_plan takes
+  // the same parameters from them as from the --set overrides alone.
+  SweepPlan plan = make_plan(loaded, settings);
+  if (plan.point_count() != shard.plan_points)
+    throw UsageError(fmt::format("'{}' records a plan of {} points, but its scenario and options give {}", shard.path,
+                                 shard.plan_points, plan.point_count()));
+  return plan;
+}
+
+// Continues on the path that wrote the shards, so that the merged file names
+// the same kernel as a single run on that path.
+void choose_recorded_kernel(const ShardInfo& shard) {
+  try {
+    select_kernel(shard.target_isa);
+  } catch (const IsaUnavailable& e) {
+    throw IsaUnavailable(fmt::format("the shards were written by the {} path: {}", shard.target_isa, e.what()));
+  }
+}
+
+// Where the merge writes: as `brink run` writes, never over an input, through
+// OUT.partial and a rename; an existing OUT or OUT.partial only with --overwrite.
+void check_target(const fs::path& target, const std::vector<std::string>& shard_paths, bool overwrite) {
+  std::vector<fs::path> inputs{"/proc/self/exe"};
+  for (const auto& p : shard_paths) inputs.emplace_back(p);
+  check_output_path(target, inputs);
+  std::error_code ec;
+  if (!overwrite && fs::exists(target, ec))
+    throw UsageError(
+        fmt::format("'{}' exists; merge into another file or replace it with --overwrite", target.string()));
+  if (!overwrite && fs::exists(target.string() + ".partial", ec))
+    throw UsageError(
+        fmt::format("'{}.partial' exists (an interrupted run or merge); discard it with --overwrite", target.string()));
+  if (target.has_parent_path() && !fs::exists(target.parent_path(), ec))
+    throw UsageError(fmt::format("the directory of output file '{}' does not exist", target.string()));
+}
+
+}  // namespace
+
+std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  const std::optional<std::int64_t> index = whole_number(text.substr(0, slash));
+  const std::optional<std::int64_t> count =
+      slash == std::string_view::npos ? std::nullopt : whole_number(text.substr(slash + 1));
+  if (!index || !count || *count < 1 || *count > kMaxShards || *index < 0 || *index >= *count)
+    throw UsageError(fmt::format("--shard takes I/N, shard I of N with 0 <= I < N <= {}, got '{}'", kMaxShards, text));
+  return {*index, *count};
+}
+
+int command_merge(const std::vector<std::string>& args, const std::string& command_line, std::ostream& out,
+                  std::ostream& err) {
+  (void)err;
+  po::options_description options(
+      "brink merge OUT SHARD...\n\n"
+      "Joins the files of 'brink run --shard I/N' (all N of them, in any order) into OUT, the file one run\n"
+      "of the whole plan writes: the same datasets, bit for bit, with the summaries and Sobol indices\n"
+      "computed as that run computes them.\n\noptions");
+  options.add_options()("help,h", "show this help")("overwrite", "replace an existing OUT (and OUT.partial)")(
+      "quiet,q", "print nothing but errors")("no-table", "print no outcome table");
+  po::variables_map vm;
+  std::vector<std::string> operands;
+  if (!parse_command(args, options, "file", out, &vm, &operands)) return kExitOk;
+  if (operands.size() < 2) throw UsageError("merge takes OUT and at least one SHARD file");
+  const fs::path target = operands.front();
+  if (target.empty()) throw UsageError("merge needs an OUT file name, got an empty one");
+  const std::vector<std::string> paths(operands.begin() + 1, operands.end());
+  const bool overwrite = vm.count("overwrite") > 0, quiet = vm.count("quiet") > 0;
+
+  std::vector<ShardInfo> shards;
+  try {
+    for (const auto& p : paths) shards.push_back(read_shard_info(p));
+    check_shard_set(shards);
+  } catch (const MergeRefused& e) {
+    throw UsageError(e.what());
+  }
+  std::sort(shards.begin(), shards.end(), [](const ShardInfo& a, const ShardInfo& b) { return a.index < b.index; });
+  check_target(target, paths, overwrite);
+  const OutputLock lock(target.string() + ".lock");  // held until the result is in place
+  const FileIdentity target_before = identity_of(target);
+  const fs::path partial = target.string() + ".partial";
+  choose_recorded_kernel(shards.front());
+  const SweepPlan plan = plan_of(shards.front());
+  const OutputMetadata metadata{shards.front().scenario_label, shards.front().scenario_text, shards.front().overrides,
+                                command_line};
+  MergeResult result;
+  std::error_code ec;
+  try {
+    result = merge_shards(plan, metadata, shards, partial.string());
+  } catch (const MergeRefused& e) {
+    fs::remove(partial, ec);
+    throw UsageError(e.what());
+  } catch (...) {
+    fs::remove(partial, ec);
+    throw;
+  }
+  publish_output(partial, target, target_before);
+  if (quiet) return kExitOk;
+  if (vm.count("no-table") == 0) {
+    std::vector<std::string> actors;
+    for (const auto& a : plan.model(0).scenario().actors) actors.push_back(a.id);
+    std::vector<std::vector<double>> values;
+    for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
+    out << format_outcome_table(result.summaries, actors, plan.parameters, values);
+    if (!result.sensitivity.empty())
+      out << format_sensitivity_table(result.sensitivity, result.sensitivity_outputs, plan.parameters);
+  }
+  out << fmt::format("merged {} shard{} ({} points, {} blocks) into {}\n", shards.size(), shards.size() == 1 ? "" : "s",
+                     plan.point_count(), result.blocks, target.string());
+  return kExitOk;
+}
+
+}  // namespace brink

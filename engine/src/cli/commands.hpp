@@ -1,0 +1,36 @@
+// What the commands defined outside cli.cpp share with it. Private to the cli
+// module.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <cstdint>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace brink {
+
+// Bad usage: printed as one sentence, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses a command's options and its positional operands (all of them under
+// `operand`). Returns false when --help was asked for, after printing it.
+// Defined in cli.cpp.
+bool parse_command(const std::vector<std::string>& args, const boost::program_options::options_description& options,
+                   const char* operand, std::ostream& out, boost::program_options::variables_map* vm,
+                   std::vector<std::string>* operands);
+
+// `--shard I/N` as (I, N), 0 <= I < N; throws UsageError quoting the value.
+std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text);
+
+// `brink merge OUT SHARD...`; `command_line` is recorded in the merged file.
+int command_merge(const std::vector<std::string>& args, const std::string& command_line, std::ostream& out,
+                  std::ostream& err);
+
+}  // namespace brink

@@ -1,0 +1,306 @@
+#include "brink/io/merge.hpp"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <type_traits>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "brink/io/recorder.hpp"
+#include "brink/io/variables.hpp"
+#include "brink/sweep/executor.hpp"
+#include "brink/sweep/plan.hpp"
+#include "brink/version.hpp"
+#include "hdf5_recovery.hpp"
+#include "hdf5_util.hpp"
+
+namespace brink {
+
+using h5::check;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with(const std::string& text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The checks that need no attribute of the file: it exists, is finished and is HDF5.
+void check_shard_file(const std::string& path) {
+  if (ends_with(path, ".partial"))
+    throw MergeRefused(
+        fmt::format("'{}' is an unfinished shard (a .partial file); finish its run with the same 'brink run --shard' "
+                    "command and --resume, then merge the finished file",
+                    path));
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    if (fs::exists(path + ".partial", ec))
+      throw MergeRefused(fmt::format(
+          "no shard file '{}', only '{}.partial': that shard has not finished; finish it with the same 'brink run "
+          "--shard' command and --resume",
+          path, path));
+    throw MergeRefused(fmt::format("no shard file '{}'", path));
+  }
+  if (!is_hdf5_file(path)) throw MergeRefused(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+}
+
+}  // namespace
+
+ShardInfo read_shard_info(const std::string& path) {
+  check_shard_file(path);
+  const hid_t id = open_read_only(path);
+  if (id < 0) throw MergeRefused(fmt::format("'{}' cannot be opened as HDF5", path));
+  const Handle file = file_handle(id, "open " + path);
+  if (h5::read_string_attribute(id, "engine") != "brink")
+    throw MergeRefused(fmt::format("'{}' is not a brink result (its attribute 'engine' is not 'brink')", path));
+  const std::int64_t version = h5::read_int64_attribute(id, "format_version").value_or(1);
+  if (version != kFormatVersion)
+    throw MergeRefused(
+        fmt::format("'{}' is in brink output format {} and this brink merges format {}; run its shard again with "
+                    "this brink",
+                    path, version, kFormatVersion));
+  if (const std::string problem = brink_layout_problem(path); !problem.empty())
+    throw MergeRefused(fmt::format("'{}' is not a readable brink result: {}", path, problem));
+  ShardInfo s;
+  s.path = path;
+  const std::optional<std::int64_t> index = h5::read_int64_attribute(id, kShardIndexAttribute);
+  const std::optional<std::int64_t> count = h5::read_int64_attribute(id, kShardCountAttribute);
+  const std::optional<std::int64_t> points = h5::read_int64_attribute(id, kShardPlanPointsAttribute);
+  if (!index || !count || !points)
+    throw MergeRefused(fmt::format("'{}' is not a shard: it was not written by 'brink run --shard I/N'", path));
+  s.index = *index;
+  s.count = *count;
+  s.plan_points = *points;
+  if (s.count < 1 || s.index < 0 || s.index >= s.count || s.plan_points < 0)
+    throw MergeRefused(
+        fmt::format("'{}' records an impossible shard {}/{} of {} points", path, s.index, s.count, s.plan_points));
+  if (h5::read_int64_attribute(id, "complete").value_or(0) != 1)
+    throw MergeRefused(
+        fmt::format("'{}' is an unfinished shard ({}/{}: its run did not finish); run it again with --resume", path,
+                    s.index, s.count));
+  s.seed = static_cast<std::uint64_t>(h5::read_int64_attribute(id, "seed").value_or(0));
+  s.engine_version = h5::read_string_attribute(id, "engine_version");
+  s.target_isa = h5::read_string_attribute(id, "target_isa");
+  s.scenario_label = h5::read_string_attribute(id, "scenario_source");
+  s.scenario_text = h5::read_string_attribute(id, "scenario");
+  s.overrides = h5::read_string_attribute(id, "overrides");
+  return s;
+}
+
+void check_shard_set(const std::vector<ShardInfo>& shards) {
+  if (shards.empty()) throw MergeRefused("no shard files to merge");
+  const ShardInfo& first = shards.front();
+  for (const ShardInfo& s : shards) {
+    auto differs = [&](const std::string& what) {
+      throw MergeRefused(fmt::format(
+          "'{}' and '{}' are shards of different runs ({} differs); merge the shards of one 'brink run' only",
+          first.path, s.path, what));
+    };
+    if (s.scenario_text != first.scenario_text) differs("the scenario");
+    if (s.seed != first.seed) differs("the seed");
+    if (s.overrides != first.overrides) differs("the --set, sweep or run options");
+    if (s.count != first.count) differs(fmt::format("the shard count, {} against {}", first.count, s.count));
+    if (s.plan_points != first.plan_points) differs("the plan's point count");
+    if (s.engine_version != first.engine_version) differs("the brink version");
+    if (s.target_isa != first.target_isa) differs("the instruction-set path");
+  }
+  if (first.engine_version != engine_version())
+    throw MergeRefused(
+        fmt::format("'{}' was written by brink {} and this is brink {}; merge with the brink that ran "
+                    "the shards",
+                    first.path, first.engine_version, engine_version()));
+  std::vector<const ShardInfo*> by_index(static_cast<std::size_t>(first.count), nullptr);
+  for (const ShardInfo& s : shards) {
+    const ShardInfo*& slot = by_index[static_cast<std::size_t>(s.index)];
+    if (slot)
+      throw MergeRefused(fmt::format("'{}' and '{}' are both shard {}/{}; give each shard once", slot->path, s.path,
+                                     s.index, s.count));
+    slot = &s;
+  }
+  std::vector<std::int64_t> missing;
+  for (std::size_t i = 0; i < by_index.size(); ++i)
+    if (!by_index[i]) missing.push_back(static_cast<std::int64_t>(i));
+  if (!missing.empty())
+    throw MergeRefused(fmt::format("shard{} {} of {} {} missing (given: {} file{})", missing.size() == 1 ? "" : "s",
+                                   fmt::join(missing, ", "), first.count, missing.size() == 1 ? "is" : "are",
+                                   shards.size(), shards.size() == 1 ? "" : "s"));
+}
+
+namespace {
+
+// An empty vector of the Values alternative that holds `dtype`'s elements.
+Values empty_values(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kInt8:
+      return std::vector<std::int8_t>{};
+    case Dtype::kInt16:
+    case Dtype::kInt32:
+    case Dtype::kStepCount:
+      return std::vector<std::int32_t>{};
+    case Dtype::kInt64:
+      return std::vector<std::int64_t>{};
+    case Dtype::kFloat32:
+    case Dtype::kFloat64:
+      return std::vector<double>{};
+    case Dtype::kString:
+      break;
+  }
+  return std::vector<std::string>{};
+}
+
+// One shard file, open read-only, with the datasets of its blocks.
+class ShardReader {
+ public:
+  ShardReader(const ShardInfo& info, const SweepPlan& plan, const FileLayout& layout,
+              const std::vector<const VariableSpec*>& block_variables)
+      : path_(info.path), layout_(layout), variables_(block_variables) {
+    const hid_t id = open_read_only(path_);
+    if (id < 0) throw MergeRefused(fmt::format("'{}' cannot be opened as HDF5", path_));
+    file_ = file_handle(id, "open " + path_);
+    for (const VariableSpec* v : variables_) open(*v);
+    if (!layout.runs)
+      for (const VariableSpec& v : variable_table())
+        if (v.to_summary && layout.present(v)) open(v);
+    open(find_variable(var::kBlockDone));
+    const Values done = h5::read_values(dataset(var::kBlockDone), Dtype::kInt8);
+    const auto& flags = std::get<std::vector<std::int8_t>>(done);
+    done_.assign(flags.begin(), flags.end());
+    // Blocks of another shard's points would be silently dropped: refuse them.
+    for (std::size_t i = 0; i < done_.size(); ++i) {
+      const std::int64_t point = static_cast<std::int64_t>(i) / plan.blocks_per_point();
+      if (done_[i] && point % info.count != info.index)
+        throw MergeRefused(fmt::format("'{}' holds blocks of point {}, which is not in its shard {}/{}", path_, point,
+                                       info.index, info.count));
+    }
+  }
+
+  bool done(std::int64_t flat_block) const { return done_[static_cast<std::size_t>(flat_block)] != 0; }
+
+  // A --summary-only shard keeps no blocks: the summary of `point` as its run
+  // computed and wrote it, read back through the table (to_summary).
+  PointSummary read_summary(std::int64_t point) const {
+    PointSummary summary;
+    summary.point = point;
+    for (const VariableSpec& v : variable_table()) {
+      if (!v.to_summary || !layout_.present(v)) continue;
+      if (!v.dims.has(Dim::kPoint)) {  // shared by every point (`day`)
+        v.to_summary(summary, h5::read_values(dataset(v.name), v.dtype));
+        continue;
+      }
+      const std::uint64_t width = v.dims.rank > 1 ? layout_.length(v.dims.axis[1]) : 1;
+      Values values = empty_values(layout_.dtype(v));
+      if (width > 0) {
+        const hid_t ds = dataset(v.name);
+        const h5::Slab slab(ds, point, 0, static_cast<std::int64_t>(width));
+        std::visit(
+            [&](auto& out) {
+              using T = typename std::decay_t<decltype(out)>::value_type;
+              if constexpr (!std::is_same_v<T, std::string>) {
+                out.resize(slab.elements);
+                check(H5Dread(ds, h5::native<T>(), slab.memory.get(), slab.file.get(), H5P_DEFAULT, out.data()),
+                      fmt::format("read {} from {}", v.name, path_));
+              }
+            },
+            values);
+      }
+      v.to_summary(summary, values);
+    }
+    return summary;
+  }
+
+  // The block's stored chunks, unchanged, and the fields the summaries need.
+  BlockResult read(const BlockSpec& spec) const {
+    BlockResult block = h5::read_resume_fields(
+        variables_, [&](std::string_view name) { return dataset(name); }, spec, path_);
+    for (const VariableSpec* v : variables_) {
+      const std::vector<std::uint64_t> at = layout_.chunk_offset(*v, spec);
+      const std::vector<hsize_t> offset(at.begin(), at.end());
+      const hid_t ds = dataset(v->name);
+      const std::string what = fmt::format("read a chunk of {} from {}", v->name, path_);
+      hsize_t bytes = 0;
+      check(H5Dget_chunk_storage_size(ds, offset.data(), &bytes), what);
+      std::vector<std::uint8_t> chunk(bytes);
+      std::uint32_t filters = 0;
+      check(H5Dread_chunk(ds, H5P_DEFAULT, offset.data(), &filters, chunk.data()), what);
+      // The writer stores every chunk with all filters applied (mask 0).
+      if (filters != 0) throw OutputError(fmt::format("{}: the chunk skipped a filter (mask {})", what, filters));
+      block.encoded.push_back(std::move(chunk));
+    }
+    return block;
+  }
+
+ private:
+  hid_t dataset(std::string_view name) const { return datasets_.at(name).get(); }
+  void open(const VariableSpec& v) {
+    const std::string name(v.name);
+    if (H5Lexists(file_.get(), name.c_str(), H5P_DEFAULT) <= 0)
+      throw MergeRefused(fmt::format("'{}' has no variable {}, which its plan's file holds", path_, name));
+    Handle ds = dataset_handle(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), "open " + name + " in " + path_);
+    const Handle space = space_handle(H5Dget_space(ds.get()), "get the shape of " + name + " in " + path_);
+    const std::vector<std::uint64_t> expected = layout_.shape(v);
+    std::vector<hsize_t> shape(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(space.get()))));
+    H5Sget_simple_extent_dims(space.get(), shape.data(), nullptr);
+    if (!std::equal(shape.begin(), shape.end(), expected.begin(), expected.end()))
+      throw MergeRefused(fmt::format("'{}' holds {} in another shape than its plan gives", path_, name));
+    datasets_.emplace(v.name, std::move(ds));
+  }
+
+  std::string path_;
+  const FileLayout& layout_;
+  const std::vector<const VariableSpec*>& variables_;
+  Handle file_;  // declared before the datasets, so closed after them
+  std::map<std::string_view, Handle> datasets_;
+  std::vector<std::uint8_t> done_;
+};
+
+}  // namespace
+
+MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, const std::vector<ShardInfo>& shards,
+                         const std::string& path) {
+  const FileLayout layout = file_layout(plan);
+  std::vector<const VariableSpec*> block_variables;
+  for (const VariableSpec& v : variable_table())
+    if (v.storage == Storage::kBlockChunks && layout.present(v)) block_variables.push_back(&v);
+  std::vector<ShardReader> readers;
+  readers.reserve(shards.size());
+  for (const ShardInfo& s : shards) readers.emplace_back(s, plan, layout, block_variables);
+
+  MergeResult result;
+  Hdf5Writer writer(path, plan, metadata, Hdf5Writer::Mode::kCreate);
+  Recorder recorder(plan, &writer);
+  // The blocks go through the scheduler and the recorder in point order, as a
+  // resumed run replays its file: the scheduler's rounds say when each point
+  // is finished and with how many replications, the recorder summarizes it.
+  BlockScheduler scheduler(plan);
+  const auto shard_count = static_cast<std::int64_t>(shards.size());
+  for (std::int64_t p = 0; p < plan.point_count(); ++p) {
+    const ShardReader& reader = readers[static_cast<std::size_t>(p % shard_count)];
+    if (!layout.runs) {
+      PointSummary summary = reader.read_summary(p);
+      if (summary.replications <= 0)
+        throw MergeRefused(fmt::format("'{}' does not hold the summary of its point {}; run that shard again",
+                                       shards[static_cast<std::size_t>(p % shard_count)].path, p));
+      recorder.record(std::move(summary));
+      continue;
+    }
+    bool finished = false;
+    for (std::int64_t b = 0; b < plan.blocks_per_point(); ++b) {
+      if (!reader.done(p * plan.blocks_per_point() + b)) continue;
+      BlockResult block = reader.read(plan.block(p, b));
+      finished = scheduler.complete(block);
+      recorder.consume(std::move(block));
+      ++result.blocks;
+      if (finished) recorder.point_finished(p, scheduler.replications(p));
+    }
+    if (!finished)
+      throw MergeRefused(fmt::format("'{}' does not hold all the blocks of its point {}; run that shard again",
+                                     shards[static_cast<std::size_t>(p % shard_count)].path, p));
+  }
+  result.summaries = recorder.summaries();
+  result.sensitivity = recorder.finish(&result.sensitivity_outputs);
+  return result;
+}
+
+}  // namespace brink

@@ -1,0 +1,312 @@
+"""Shards for job arrays (issue 11, item 5): `brink run --shard I/N` runs the
+points p with p mod N == I into a file of the whole plan's shape, and
+`brink merge OUT SHARD...` joins the N files into the file one run writes.
+
+Each case runs the real binary and reads the real files with h5py: three
+shards merged equal a single run dataset by dataset (values, dtypes, shapes)
+for a grid sweep with per-replication output and time series, an adaptive
+sweep and a --sensitivity design; root attributes may differ only in
+command_line and scenario_source, and --shard is recorded nowhere in the
+merged file. A killed shard resumes alone. Every refusal is exit 2 with one
+sentence naming the file at fault, and leaves no output behind.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", HERE.parents[1]))
+MINIMAL = SOURCE / "docs" / "examples" / "minimal.yaml"
+SWEEP = SOURCE / "docs" / "examples" / "sweep.yaml"  # adaptive replications, common random numbers
+SHARDS = 3
+# The only root attributes a merged file may hold differently from a single run.
+MAY_DIFFER = {"command_line", "scenario_source"}
+SHARD_ATTRIBUTES = {"shard_index", "shard_count", "shard_plan_points"}
+# Object references to dimension scales: equal when the datasets are, and not comparable as values.
+REFERENCE_ATTRIBUTES = {"DIMENSION_LIST", "REFERENCE_LIST"}
+
+GRID = ["-n", "600", "--sweep", "actors.RED.decision.rationality=1,2,3,4,5", "--timeseries", "every=10"]
+SENSITIVITY = ["-n", "300", "--sensitivity", "--design", "sobol", "--samples", "4",
+               "--sweep", "actors.RED.decision.rationality=1:5", "--sweep", "actors.RED.decision.patience_days=10:50"]
+CASES = {
+    "grid": (MINIMAL, GRID),
+    "adaptive": (SWEEP, []),
+    "sensitivity": (MINIMAL, SENSITIVITY),
+    # No blocks in the shards: the summaries are taken as the shards computed them.
+    "summary-only-adaptive": (SWEEP, ["--summary-only"]),
+    "summary-only-sensitivity": (MINIMAL, ["--summary-only"] + SENSITIVITY),
+}
+
+
+def run(brink, *args, env=None):
+    return subprocess.run([brink, *map(str, args)], env=None if env is None else {**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def datasets(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                attrs = {k: v for k, v in obj.attrs.items() if k not in REFERENCE_ATTRIBUTES}
+                out[name] = (obj[()], obj.dtype, obj.shape, attrs)
+        f.visititems(visit)
+    return out
+
+
+def root_attributes(path):
+    with h5py.File(path, "r") as f:
+        return {k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in f.attrs.items()}
+
+
+def same_value(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+def assert_same_as_single_run(merged, single):
+    dm, ds = datasets(merged), datasets(single)
+    assert sorted(dm) == sorted(ds)
+    for name in ds:
+        (vm, tm, sm, am), (vs, ts, ss, as_) = dm[name], ds[name]
+        assert tm == ts and sm == ss, f"{name}: {tm}{sm} against {ts}{ss}"
+        assert same_value(vm, vs), f"dataset {name} differs"
+        assert sorted(am) == sorted(as_) and all(same_value(am[k], as_[k]) for k in as_), f"attributes of {name}"
+    am, as_ = root_attributes(merged), root_attributes(single)
+    assert sorted(am) == sorted(as_), set(am) ^ set(as_)
+    differ = {k for k in as_ if not same_value(am[k], as_[k])}
+    assert differ <= MAY_DIFFER, differ
+
+
+def run_shards(brink, work, scenario, args, shards=SHARDS, prefix="s"):
+    paths = []
+    for i in range(shards):
+        out = work / f"{prefix}{i}.h5"
+        proc = run(brink, "run", scenario, "-q", "-t", "2", *args, "--shard", f"{i}/{shards}", "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        paths.append(out)
+    return paths
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request, brink, tmp_path_factory):
+    """(work dir, scenario, args, single-run file, shard files) of one sweep."""
+    work = tmp_path_factory.mktemp(request.param)
+    scenario, args = CASES[request.param]
+    single = work / "single.h5"
+    proc = run(brink, "run", scenario, "-q", "-t", "1", *args, "-o", single)
+    assert proc.returncode == 0, proc.stderr
+    return request.param, work, scenario, args, single, run_shards(brink, work, scenario, args)
+
+
+def test_three_shards_merged_equal_a_single_run(brink, case):
+    name, work, _, _, single, shards = case
+    merged = work / "merged.h5"
+    proc = run(brink, "merge", merged, *reversed(shards))  # any order
+    assert proc.returncode == 0, proc.stderr
+    assert f"merged {SHARDS} shards" in proc.stdout
+    assert not (work / "merged.h5.partial").exists()
+    assert_same_as_single_run(merged, single)
+    attrs = root_attributes(merged)
+    assert not SHARD_ATTRIBUTES & set(attrs), "a merged file is written without the shard attributes"
+    assert "shard" not in attrs["overrides"] and attrs["overrides"] == root_attributes(single)["overrides"]
+    with h5py.File(merged, "r") as f:
+        replications = f["replications"][()]
+        assert (replications > 0).all()
+        if "adaptive" in name:  # rounds were added at some points and not at others
+            assert len(set(replications.tolist())) > 1, replications
+        if "sensitivity" in name:
+            assert np.isfinite(f["sensitivity_total"][()][:, :2]).all()
+        assert ("outcome_code" in f) == ("summary-only" not in name)
+
+
+def test_a_shard_holds_its_round_robin_points_in_the_whole_plans_shape(brink, case):
+    _, _, _, _, single, shards = case
+    with h5py.File(single, "r") as f:
+        points = f["replications"].shape[0]
+        shapes = {name: f[name].shape for name in ("outcome_code", "outcome_probability") if name in f}
+    for i, path in enumerate(shards):
+        attrs = root_attributes(path)
+        assert (int(attrs["shard_index"]), int(attrs["shard_count"]), int(attrs["shard_plan_points"])) == \
+            (i, SHARDS, points)
+        assert "shard" not in attrs["overrides"]
+        assert int(attrs["complete"]) == 1
+        with h5py.File(path, "r") as f:
+            assert {name: f[name].shape for name in shapes} == shapes
+            ran = np.flatnonzero(f["replications"][()] > 0).tolist()
+            assert ran == list(range(i, points, SHARDS))
+            if attrs["sensitivity"]:  # a shard has too few points for Sobol indices
+                assert np.isnan(f["sensitivity_total"][()]).all()
+
+
+def test_a_killed_shard_resumes_alone_to_the_same_merge(brink, tmp_path):
+    single = tmp_path / "single.h5"
+    args = ["-n", "2000", "--sweep", "actors.RED.decision.rationality=1,2,3,4,5,6"]
+    assert run(brink, "run", MINIMAL, "-q", "-t", "1", *args, "-o", single).returncode == 0
+    shards = run_shards(brink, tmp_path, MINIMAL, args)
+    shards[1].unlink()
+    killed = run(brink, "run", MINIMAL, "-q", "-t", "1", *args, "--shard", "1/3", "-o", shards[1],
+                 env={"BRINK_TEST_KILL_AFTER_BLOCKS": "5"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    partial = Path(f"{shards[1]}.partial")
+    assert partial.exists()
+    # Another shard's --resume of this file is refused, naming --shard.
+    proc = run(brink, "run", MINIMAL, "-q", *args, "--shard", "2/3", "-o", shards[1], "--resume")
+    assert proc.returncode == 2 and "--shard" in proc.stderr and str(partial) in proc.stderr, proc.stderr
+    proc = run(brink, "run", MINIMAL, "-q", *args, "-o", shards[1], "--resume")
+    assert proc.returncode == 2 and "--shard" in proc.stderr, proc.stderr
+    proc = run(brink, "run", MINIMAL, "-q", "-t", "2", *args, "--shard", "1/3", "-o", shards[1], "--resume")
+    assert proc.returncode == 0, proc.stderr
+    merged = tmp_path / "merged.h5"
+    assert run(brink, "merge", merged, *shards).returncode == 0
+    assert_same_as_single_run(merged, single)
+
+
+def test_more_shards_than_points_leave_empty_shards_that_merge_needs(brink, tmp_path):
+    args = ["-n", "300", "--sweep", "actors.RED.decision.rationality=1,2,3"]
+    single = tmp_path / "single.h5"
+    assert run(brink, "run", MINIMAL, "-q", *args, "-o", single).returncode == 0
+    shards = run_shards(brink, tmp_path, MINIMAL, args, shards=5)
+    with h5py.File(shards[4], "r") as f:
+        assert (f["replications"][()] == 0).all()
+    proc = run(brink, "merge", tmp_path / "m.h5", *shards[:3])
+    assert proc.returncode == 2 and "shards 3, 4 of 5 are missing" in proc.stderr, proc.stderr
+    assert run(brink, "merge", tmp_path / "m.h5", *shards).returncode == 0
+    assert_same_as_single_run(tmp_path / "m.h5", single)
+
+
+def test_inspect_of_a_shard_lists_its_points_and_names_the_rest(brink, case):
+    _, _, _, _, _, shards = case
+    proc = run(brink, "inspect", shards[0])
+    assert proc.returncode == 0, proc.stderr
+    assert "shard_index" in proc.stdout and "not run in this shard" in proc.stdout
+
+
+# --------------------------------------------------------------------------
+# Refusals: exit 2, one sentence naming the file, no output left behind
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def grid(brink, tmp_path_factory):
+    work = tmp_path_factory.mktemp("refusals")
+    return work, run_shards(brink, work, MINIMAL, GRID)
+
+
+def refused(brink, work, *args, fragment, names):
+    out = work / "out.h5"
+    for stale in (out, Path(f"{out}.partial")):
+        stale.unlink(missing_ok=True)
+    proc = run(brink, "merge", out, *args)
+    lines = [line for line in proc.stderr.splitlines() if line]
+    assert proc.returncode == 2, proc.stderr + proc.stdout
+    assert len(lines) == 1 and lines[0].startswith("brink merge: "), proc.stderr
+    assert fragment in lines[0], lines[0]
+    assert str(names) in lines[0], lines[0]
+    assert not out.exists() and not Path(f"{out}.partial").exists()
+    return lines[0]
+
+
+def test_merge_refuses_a_missing_shard(brink, grid):
+    work, shards = grid
+    refused(brink, work, shards[0], shards[2], fragment="shard 1 of 3 is missing", names="given: 2 files")
+    refused(brink, work, shards[0], shards[1], work / "nowhere.h5", fragment="no shard file",
+            names=work / "nowhere.h5")
+
+
+def test_merge_refuses_a_duplicate_shard(brink, grid, tmp_path):
+    work, shards = grid
+    copy = tmp_path / "copy.h5"
+    shutil.copy(shards[1], copy)
+    refused(brink, work, *shards, copy, fragment="are both shard 1/3", names=copy)
+
+
+@pytest.mark.parametrize("change,fragment", [
+    (["--seed", "8"], "the seed differs"),
+    (["--set", "actors.RED.forces.deployed=60000"], "the --set, sweep or run options differ"),
+    (["--sweep", "actors.RED.decision.patience_days=10,20"], "the --set, sweep or run options differ"),
+])
+def test_merge_refuses_a_shard_of_another_run(brink, grid, tmp_path, change, fragment):
+    work, shards = grid
+    other = run_shards(brink, tmp_path, MINIMAL, GRID + change, prefix="other")
+    refused(brink, work, shards[0], shards[1], other[2], fragment=fragment, names=other[2])
+
+
+def test_merge_refuses_a_shard_of_another_scenario_or_shard_count(brink, grid, tmp_path):
+    work, shards = grid
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(MINIMAL.read_text(encoding="utf-8").replace("seed: 7", "seed: 7  # edited"), encoding="utf-8")
+    other = run_shards(brink, tmp_path, edited, GRID, prefix="edited")
+    refused(brink, work, shards[0], other[1], shards[2], fragment="the scenario differs", names=other[1])
+    halves = run_shards(brink, tmp_path, MINIMAL, GRID, shards=2, prefix="half")
+    refused(brink, work, shards[0], shards[1], halves[1], fragment="the shard count", names=halves[1])
+
+
+def test_merge_refuses_an_unfinished_shard(brink, grid, tmp_path):
+    work, shards = grid
+    target = tmp_path / "k.h5"
+    killed = run(brink, "run", MINIMAL, "-q", "-t", "1", *GRID, "--shard", "1/3", "-o", target,
+                 env={"BRINK_TEST_KILL_AFTER_BLOCKS": "2"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    partial = Path(f"{target}.partial")
+    refused(brink, work, shards[0], partial, shards[2], fragment="unfinished shard", names=partial)
+    refused(brink, work, shards[0], target, shards[2], fragment="has not finished", names=partial)
+    # A finished file whose `complete` mark is 0 is refused too.
+    copy = tmp_path / "incomplete.h5"
+    shutil.copy(shards[1], copy)
+    with h5py.File(copy, "r+") as f:
+        f.attrs.modify("complete", np.int32(0))
+    refused(brink, work, shards[0], copy, shards[2], fragment="unfinished shard", names=copy)
+
+
+def test_merge_refuses_an_older_format_and_a_file_that_is_not_a_shard(brink, grid, tmp_path):
+    work, shards = grid
+    old = tmp_path / "old.h5"
+    shutil.copy(shards[2], old)
+    with h5py.File(old, "r+") as f:
+        f.attrs.modify("format_version", np.int32(1))
+    refused(brink, work, shards[0], shards[1], old, fragment="format 1", names=old)
+    single = tmp_path / "single.h5"
+    assert run(brink, "run", MINIMAL, "-q", *GRID, "-o", single).returncode == 0
+    refused(brink, work, shards[0], shards[1], single, fragment="is not a shard", names=single)
+    text = tmp_path / "text.h5"
+    text.write_text("not hdf5\n")
+    refused(brink, work, shards[0], shards[1], text, fragment="not an HDF5 file", names=text)
+
+
+def test_merge_refuses_an_existing_output_unless_overwrite(brink, grid):
+    work, shards = grid
+    out = work / "exists.h5"
+    out.write_text("keep me\n")
+    proc = run(brink, "merge", out, *shards)
+    assert proc.returncode == 2 and str(out) in proc.stderr and "--overwrite" in proc.stderr, proc.stderr
+    assert out.read_text() == "keep me\n"
+    proc = run(brink, "merge", out, *shards, "--overwrite", "-q")
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
+    assert h5py.is_hdf5(out)
+    proc = run(brink, "merge", shards[0], *shards, "--overwrite")
+    assert proc.returncode == 2 and "is the input file" in proc.stderr, proc.stderr
+    assert int(root_attributes(shards[0])["shard_index"]) == 0
+
+
+@pytest.mark.parametrize("value", ["3/3", "-1/3", "1/0", "a/3", "1", "1/3/4", "", "0/1000001"])
+def test_run_refuses_a_bad_shard(brink, tmp_path, value):
+    out = tmp_path / "bad.h5"
+    proc = run(brink, "run", MINIMAL, "-q", "-n", "256", "--shard", value, "-o", out)
+    lines = [line for line in proc.stderr.splitlines() if line]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "--shard takes I/N" in lines[0] and f"'{value}'" in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_merge_needs_an_output_and_a_shard(brink, tmp_path):
+    proc = run(brink, "merge", tmp_path / "x.h5")
+    assert proc.returncode == 2 and "at least one SHARD" in proc.stderr, proc.stderr
