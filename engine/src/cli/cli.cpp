@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/calibrate/cli_calibrate.hpp"
 #include "brink/cli/output_target.hpp"
 #include "brink/io/hdf5_reader.hpp"
 #include "brink/io/hdf5_writer.hpp"
@@ -63,6 +64,7 @@ commands:
   inspect FILE       show what a brink HDF5 file holds and its outcome table
   scenarios          list the shipped scenarios
   params [SCENARIO]  list every settable path with its value, unit and range
+  calibrate SCENARIO fit the scenario's calibrate: priors to its observations: (ABC-SMC)
 
 Run 'brink <command> --help' for a command's options.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
@@ -177,7 +179,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "Simulates SCENARIO (a file, or a shipped name; default: jan-2022-standoff),\n"
       "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
       "options");
-  std::string output, replications, seed, threads, timeseries, design, samples, isa;
+  std::string output, replications, seed, threads, timeseries, design, samples, isa, posterior, posterior_draws;
   std::vector<std::string> sets, sweeps;
   options.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
@@ -201,7 +203,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)")(
       "isa", po::value(&isa),
       "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
-      "'brink --version' lists them)")("overwrite", "discard an interrupted run's FILE.partial and start over");
+      "'brink --version' lists them)")("overwrite", "discard an interrupted run's FILE.partial and start over")(
+      "posterior", po::value(&posterior),
+      "draw the calibrated parameters from a 'brink calibrate' file's posterior (one sweep point per draw)")(
+      "posterior-draws", po::value(&posterior_draws),
+      "parameter sets drawn with --posterior (default: one per 256 replications, at most 1000)");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -260,6 +266,12 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         loaded, sweeps, design,
         vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
   SweepPlan plan = make_plan(loaded, overrides);
+  if (vm.count("posterior"))
+    plan = posterior_plan(
+        loaded, posterior,
+        vm.count("posterior-draws")
+            ? static_cast<std::int64_t>(parse_count("--posterior-draws", posterior_draws, 1, 1000))
+            : 0);
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
   const fs::path target = !vm.count("output") ? default_output_path(loaded.scenario.name) : fs::path(output);
@@ -288,6 +300,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (vm.count("design")) override_text += "design " + design + "\n";
   if (vm.count("samples")) override_text += "samples " + samples + "\n";
   if (vm.count("sensitivity")) override_text += "sensitivity\n";
+  if (vm.count("posterior")) override_text += "posterior " + posterior + "\n";
   OutputMetadata metadata{source.label, source.text, override_text, command_line(argc, argv)};
 
   std::signal(SIGINT, on_interrupt);
@@ -367,7 +380,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
     std::vector<std::vector<double>> values;
     for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
-    out << format_outcome_table(summaries, actors, plan.parameters, values);
+    if (vm.count("posterior"))  // integrated over the posterior draws
+      out << format_outcome_table({pooled_summary(summaries)}, actors, {}, {});
+    else
+      out << format_outcome_table(summaries, actors, plan.parameters, values);
     if (plan.sensitivity) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
   }
   if (!quiet) {
@@ -579,7 +595,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (command == "inspect") return command_inspect(args, out);
     if (command == "scenarios") return command_scenarios(args, out);
     if (command == "params") return command_params(args, out);
-    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params\n",
+    if (command == "calibrate") return command_calibrate(args, argc, argv, out, err);
+    err << fmt::format(
+        "brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params, calibrate\n",
                        command);
     return kExitUsage;
   } catch (const ScenarioError& e) {
