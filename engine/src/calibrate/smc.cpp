@@ -180,7 +180,7 @@ AbcSmc::Batch AbcSmc::evaluate_batch(int generation, std::int64_t first, std::in
 std::vector<double> AbcSmc::free_coordinates(const Population& p) const {
   const std::size_t d = width();
   std::vector<double> z(p.theta.size());
-  for (std::size_t i = 0; i < p.size(); ++i)
+  for (std::size_t i = 0; i < p.theta.size() / d; ++i)
     for (std::size_t a = 0; a < d; ++a) z[i * d + a] = priors_[a].to_free(p.theta[i * d + a]);
   return z;
 }
@@ -215,6 +215,14 @@ Population AbcSmc::next(const Population& previous) {
   Population pop;
   pop.generation = generation;
   pop.tolerance = linear_quantile(previous.distance, settings_.quantile);
+  // Discrete distances (counts) can pin the quantile at the previous
+  // tolerance; the next lower distance seen keeps the sequence shrinking.
+  if (pop.tolerance >= previous.tolerance) {
+    double below = -kInf;
+    for (double dist : previous.distance)
+      if (dist < previous.tolerance) below = std::max(below, dist);
+    if (std::isfinite(below)) pop.tolerance = below;
+  }
   const std::vector<double> centres = free_coordinates(previous);
   std::vector<double> cov = weighted_covariance(centres, previous.weight, d);
   for (double& c : cov) c *= 2.0;  // Beaumont et al. (2009): twice the weighted covariance
