@@ -241,6 +241,12 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                        loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
                        spec.replications, spec.generations, simulated.step_count())
         << std::flush;
+  // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
+  auto save = [&](const CalibrationRecord& r) {
+    const std::string staging = partial.string() + ".tmp";
+    write_calibration(staging, r);
+    fs::rename(staging, partial);
+  };
   const auto start = std::chrono::steady_clock::now();
   const double seconds_before = record.seconds;
   for (const Population& p : record.generations)
@@ -252,11 +258,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     record.generations.push_back(std::move(next));
     record.seconds = seconds_before + seconds;
     record.lane_steps += evaluator.lane_steps();
-    write_calibration(partial.string(), record);
+    save(record);
     record.lane_steps -= evaluator.lane_steps();  // counted again, whole, at the next write
   }
   record.lane_steps += evaluator.lane_steps();
-  write_calibration(partial.string(), record);
+  save(record);
   publish_output(partial, target, before);
 
   const Population& last = record.generations.back();
