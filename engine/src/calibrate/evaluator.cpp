@@ -155,7 +155,6 @@ std::vector<double> SweepEvaluator::evaluate(std::span<const double> thetas, std
     plan.rule = shared->run.rule;
     plan.replications = reps;
     plan.write_runs = false;
-    plan.base = shared;
     // Under independent streams, point p of this slice must not reuse another slice's stream.
     Scenario slice_base = *shared;
     slice_base.run.seed = shared->run.common_random ? stream_seed : (stream_seed + first / kSlice) % (1ULL << 53);

@@ -227,7 +227,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                                     partial.string()));
   }
 
-  const Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
+  Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
+  simulated.run.common_random = spec.common_random;
   SweepEvaluator evaluator(simulated, record.parameters, threads);
   AbcSmc smc(priors, loaded.scenario.observations,
              {.particles = spec.particles,
@@ -349,8 +350,15 @@ PointSummary pooled_summary(const std::vector<PointSummary>& summaries) {
     pooled.interval[k] = wilson_interval(pooled.count[k], pooled.replications);
   }
   for (double& c : pooled.mean_casualties) c /= n;
-  pooled.casualty_quantiles.assign(pooled.mean_casualties.size(), {});
   pooled.mean_end_day = end_day / n;
+  // Quantiles do not pool from per-point quantiles; the table then shows means only.
+  pooled.end_day_quantiles.fill(std::nan(""));
+  // Every point ran the same replications: the pooled survival is the mean of the points'.
+  pooled.record_day = summaries.front().record_day;
+  pooled.survival.assign(summaries.front().survival.size(), 0.0);
+  for (const PointSummary& s : summaries)
+    for (std::size_t q = 0; q < s.survival.size() && q < pooled.survival.size(); ++q)
+      pooled.survival[q] += s.survival[q] / static_cast<double>(summaries.size());
   return pooled;
 }
 
