@@ -52,17 +52,17 @@ class Writer {
  private:
   Handle create(const std::string& name, const Values& values, const std::vector<hsize_t>& shape) {
     Handle string_type;
-    const Dtype dtype = std::holds_alternative<std::vector<std::string>>(values) ? Dtype::kString
+    const Dtype dtype = std::holds_alternative<std::vector<std::string>>(values)    ? Dtype::kString
                         : std::holds_alternative<std::vector<std::int64_t>>(values) ? Dtype::kInt64
-                                                                                     : Dtype::kFloat64;
+                                                                                    : Dtype::kFloat64;
     const hid_t type = h5::file_type(dtype, string_type);
     const Handle space = space_handle(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr),
                                       "create a dataspace for " + name);
     const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
     H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-    Handle ds = dataset_handle(
-        H5Dcreate2(file_.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-        "create dataset " + name);
+    Handle ds =
+        dataset_handle(H5Dcreate2(file_.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                       "create dataset " + name);
     hsize_t total = 1;
     for (hsize_t s : shape) total *= s;
     if (total > 0) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);

@@ -31,7 +31,8 @@ class ObservationSink final : public ResultSink {
         values_(points * static_cast<std::size_t>(replications) * m_) {}
   void consume(BlockResult&& block) override {
     const std::vector<double> v = observed_values(scenario_, block, every_);
-    const std::size_t at = (static_cast<std::size_t>(block.spec.point) * replications_ + block.spec.first_replication) * m_;
+    const std::size_t at =
+        (static_cast<std::size_t>(block.spec.point) * replications_ + block.spec.first_replication) * m_;
     std::copy(v.begin(), v.end(), values_.begin() + static_cast<long>(at));
   }
   void point_finished(std::int64_t, std::int64_t) override {}
@@ -39,8 +40,7 @@ class ObservationSink final : public ResultSink {
   void statistics(std::size_t point, double* out) const {
     std::vector<double> one(static_cast<std::size_t>(replications_));
     for (std::size_t o = 0; o < m_; ++o) {
-      for (std::int64_t r = 0; r < replications_; ++r)
-        one[r] = values_[(point * replications_ + r) * m_ + o];
+      for (std::int64_t r = 0; r < replications_; ++r) one[r] = values_[(point * replications_ + r) * m_ + o];
       out[o] = observation_statistic(one, scenario_.observations[o].quantile);
     }
   }

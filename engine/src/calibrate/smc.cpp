@@ -155,10 +155,7 @@ std::vector<std::size_t> systematic_resample(std::span<const double> weights, st
 
 AbcSmc::AbcSmc(std::vector<Prior> priors, std::vector<Observation> observations, SmcSettings settings,
                ParticleEvaluator& evaluator)
-    : priors_(std::move(priors)),
-      observations_(std::move(observations)),
-      settings_(settings),
-      evaluator_(evaluator) {}
+    : priors_(std::move(priors)), observations_(std::move(observations)), settings_(settings), evaluator_(evaluator) {}
 
 std::uint64_t AbcSmc::stream_seed(int generation, std::int64_t batch) const {
   const auto r = words(settings_.seed, static_cast<std::uint32_t>(generation),

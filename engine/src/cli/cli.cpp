@@ -267,11 +267,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
   SweepPlan plan = make_plan(loaded, overrides);
   if (vm.count("posterior"))
-    plan = posterior_plan(
-        loaded, posterior,
-        vm.count("posterior-draws")
-            ? static_cast<std::int64_t>(parse_count("--posterior-draws", posterior_draws, 1, 1000))
-            : 0);
+    plan = posterior_plan(loaded, posterior,
+                          vm.count("posterior-draws")
+                              ? static_cast<std::int64_t>(parse_count("--posterior-draws", posterior_draws, 1, 1000))
+                              : 0);
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
   const fs::path target = !vm.count("output") ? default_output_path(loaded.scenario.name) : fs::path(output);
@@ -597,8 +596,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (command == "params") return command_params(args, out);
     if (command == "calibrate") return command_calibrate(args, argc, argv, out, err);
     err << fmt::format(
-        "brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params, calibrate\n",
-                       command);
+        "brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params, calibrate\n", command);
     return kExitUsage;
   } catch (const ScenarioError& e) {
     for (const auto& d : e.diagnostics()) err << d.format() << "\n";

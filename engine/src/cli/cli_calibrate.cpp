@@ -115,9 +115,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   options.add_options()("help,h", "show this help")("output,o", po::value(&o.output),
                                                     "HDF5 file (default: out/<scenario name>-calibration.h5)")(
       "particles", po::value(&o.particles), "particles per generation (default: calibrate.particles)")(
-      "generations", po::value(&o.generations), "generations including the prior draw (default: calibrate.generations)")(
+      "generations", po::value(&o.generations),
+      "generations including the prior draw (default: calibrate.generations)")(
       "replications", po::value(&o.replications), "replications per particle (default: calibrate.replications)")(
-      "quantile", po::value(&o.quantile), "next tolerance = this quantile of the distances (default: calibrate.quantile)")(
+      "quantile", po::value(&o.quantile),
+      "next tolerance = this quantile of the distances (default: calibrate.quantile)")(
       "common-random", "every particle of a generation draws the same random streams")(
       "seed,s", po::value(&o.seed), "random seed (default: the scenario's run.seed)")(
       "threads,t", po::value(&o.threads), "worker threads (default: all cores); never changes the results")(
@@ -154,8 +156,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     throw ScenarioError({{source.label, -1, -1, "has no 'observations:' block; a calibration needs observations"}});
   if (spec.empty())
     throw ScenarioError({{source.label, -1, -1, "has no 'calibrate:' block with 'parameters:' and their priors"}});
-  if (vm.count("particles")) spec.particles = static_cast<std::int64_t>(count_option("--particles", o.particles, 2, 10'000'000));
-  if (vm.count("generations")) spec.generations = static_cast<int>(count_option("--generations", o.generations, 1, 1000));
+  if (vm.count("particles"))
+    spec.particles = static_cast<std::int64_t>(count_option("--particles", o.particles, 2, 10'000'000));
+  if (vm.count("generations"))
+    spec.generations = static_cast<int>(count_option("--generations", o.generations, 1, 1000));
   if (vm.count("replications"))
     spec.replications = static_cast<std::int64_t>(count_option("--replications", o.replications, 1, 1'000'000));
   if (vm.count("quantile")) {
@@ -215,16 +219,18 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   if (vm.count("resume") && fs::exists(partial)) {
     CalibrationRecord previous = read_calibration(partial.string());
     if (previous.scenario_text != record.scenario_text || previous.settings != record.settings)
-      throw po::error(fmt::format("{} was written with another scenario or other settings; resume with the same "
-                                  "scenario, --set, --seed, --particles, --replications and --quantile",
-                                  partial.string()));
+      throw po::error(
+          fmt::format("{} was written with another scenario or other settings; resume with the same "
+                      "scenario, --set, --seed, --particles, --replications and --quantile",
+                      partial.string()));
     record.generations = std::move(previous.generations);
     record.lane_steps = previous.lane_steps;
     record.seconds = previous.seconds;
   } else if (fs::exists(partial) && !vm.count("overwrite")) {
-    throw OutputRefused(fmt::format("{} holds an interrupted calibration; continue it with --resume or discard it "
-                                    "with --overwrite",
-                                    partial.string()));
+    throw OutputRefused(
+        fmt::format("{} holds an interrupted calibration; continue it with --resume or discard it "
+                    "with --overwrite",
+                    partial.string()));
   }
 
   Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
@@ -237,10 +243,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
               .common_random = spec.common_random},
              evaluator);
   if (!o.quiet)
-    out << fmt::format("calibrating {} ({}): {} parameters, {} observations, {} particles x {} replications, {} "
-                       "generations, {} steps per replication\n",
-                       loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
-                       spec.replications, spec.generations, simulated.step_count())
+    out << fmt::format(
+               "calibrating {} ({}): {} parameters, {} observations, {} particles x {} replications, {} "
+               "generations, {} steps per replication\n",
+               loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
+               spec.replications, spec.generations, simulated.step_count())
         << std::flush;
   // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
   auto save = [&](const CalibrationRecord& r) {
@@ -274,7 +281,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       "# applied to {}. The weighted particles are in {}:\n"
       "# brink run --posterior {} draws parameter sets from them.\n",
       target.filename().string(), last.generation, last.tolerance, source.label, target.string(), target.string());
-  for (std::size_t a = 0; a < priors.size(); ++a) header += fmt::format("#   --set {}={:.9g}\n", record.parameters[a], mean[a]);
+  for (std::size_t a = 0; a < priors.size(); ++a)
+    header += fmt::format("#   --set {}={:.9g}\n", record.parameters[a], mean[a]);
   write_text_file(posterior.string(), header + scenario_with_values(source.text, record.parameters, mean));
   if (!o.quiet) {
     out << fmt::format("{:<44} {:>14} {:>14}   prior\n", "posterior (last generation)", "mean", "sd");
@@ -295,8 +303,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
 
 SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {
   const CalibrationRecord record = read_calibration(calibration_file);
-  if (record.generations.empty())
-    throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
+  if (record.generations.empty()) throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
   const Population& last = record.generations.back();
   const std::size_t d = record.parameters.size();
   const FieldRegistry registry(loaded.scenario);

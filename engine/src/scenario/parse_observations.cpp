@@ -37,7 +37,8 @@ bool number(Parser& p, const YAML::Node& map, const std::string& key, const std:
 bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, const Scenario& s, Observation& o) {
   const YAML::Node date = get(e, "date"), day = get(e, "day");
   if (date.IsDefined() == day.IsDefined()) {
-    p.error(e, fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", op));
+    p.error(e,
+            fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", op));
     return false;
   }
   if (day.IsDefined()) return number(p, e, "day", op, &o.day);
@@ -96,8 +97,9 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
 
 void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, const std::vector<std::string>& ids,
                        Scenario& s) {
-  if (!p.check_map(e, op, {"quantity", "actor", "pool", "rung", "date", "day", "value", "sd", "range", "quantile",
-                           "source", "note"}))
+  if (!p.check_map(
+          e, op,
+          {"quantity", "actor", "pool", "rung", "date", "day", "value", "sd", "range", "quantile", "source", "note"}))
     return;
   Observation o;
   o.id = op.substr(std::string_view("observations.").size());
@@ -221,8 +223,9 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node obs = get(root, "observations");
   if (!obs.IsDefined() || obs.IsNull()) return;
   if (!obs.IsMap()) {
-    p.error(obs, "'observations' must be a mapping of observation name to {quantity, date or day, value, sd or "
-                 "range, source}");
+    p.error(obs,
+            "'observations' must be a mapping of observation name to {quantity, date or day, value, sd or "
+            "range, source}");
     return;
   }
   p.no_duplicates(obs, "observations");

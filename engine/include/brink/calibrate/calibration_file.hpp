@@ -17,7 +17,7 @@ namespace brink {
 struct CalibrationRecord {
   std::vector<std::string> parameters;  // dotted paths, the priors' order
   std::vector<std::string> units;
-  std::vector<std::string> priors;            // per parameter, e.g. "uniform [0, 1]"
+  std::vector<std::string> priors;             // per parameter, e.g. "uniform [0, 1]"
   std::vector<std::string> observation_names;  // per observation
   std::vector<double> observed, observed_sd, observed_day;
   int planned_generations = 0;

@@ -40,11 +40,11 @@ class ParticleEvaluator {
 // One generation: particles in acceptance order.
 struct Population {
   int generation = 0;
-  double tolerance = 0.0;        // +inf for the prior draw
-  std::int64_t proposed = 0;     // candidates simulated to accept `particles`
-  std::vector<double> theta;     // particles × parameters, parameter scale
-  std::vector<double> weight;    // normalized importance weights
-  std::vector<double> distance;  // per particle
+  double tolerance = 0.0;         // +inf for the prior draw
+  std::int64_t proposed = 0;      // candidates simulated to accept `particles`
+  std::vector<double> theta;      // particles × parameters, parameter scale
+  std::vector<double> weight;     // normalized importance weights
+  std::vector<double> distance;   // per particle
   std::vector<double> statistic;  // particles × observations
   std::size_t size() const { return weight.size(); }
   double acceptance() const { return proposed > 0 ? static_cast<double>(size()) / proposed : 0.0; }
@@ -54,15 +54,14 @@ struct SmcSettings {
   std::int64_t particles = 1000;
   double quantile = 0.5;  // next tolerance: this quantile of the previous distances
   std::uint64_t seed = 1;
-  bool common_random = false;  // every candidate of a generation shares the random streams
+  bool common_random = false;                      // every candidate of a generation shares the random streams
   std::int64_t max_proposals_per_particle = 2000;  // gives up on a generation past this many per particle
 };
 
 // Effective sample size (Σw)² / Σw².
 double effective_sample_size(std::span<const double> weights);
 // Weighted mean and covariance (d × d, row-major) of rows of `points` (n × d).
-std::vector<double> weighted_covariance(std::span<const double> points, std::span<const double> weights,
-                                        std::size_t d);
+std::vector<double> weighted_covariance(std::span<const double> points, std::span<const double> weights, std::size_t d);
 // Lower Cholesky factor of a symmetric d × d matrix; a matrix that is not
 // positive definite gets a growing diagonal jitter until it is.
 std::vector<double> cholesky(std::vector<double> a, std::size_t d);

@@ -26,14 +26,14 @@ struct Observation {
   std::string id;      // the key in the file's observations mapping
   std::string source;  // who published the figure (cited as given)
   ObservedQuantity quantity = ObservedQuantity::kForces;
-  int actor = -1;           // kForces
-  int pool = 0;             // kForces: Pool index, or kTotalPool
-  int rung = -1;            // kRung
-  double day = 0.0;         // model day of the observation (date - run.start_date)
-  std::string date;         // ISO date as written, "" when given as a day
-  double value = 0.0;       // the measured value (1/0 for reached/started)
-  double sd = 0.0;          // its standard deviation (> 0); a range [lo, hi] is a 95% interval: sd = (hi - lo) / 3.92
-  double quantile = -1.0;   // the statistic compared: a quantile in (0, 1) of the replications, or -1 for the mean
+  int actor = -1;          // kForces
+  int pool = 0;            // kForces: Pool index, or kTotalPool
+  int rung = -1;           // kRung
+  double day = 0.0;        // model day of the observation (date - run.start_date)
+  std::string date;        // ISO date as written, "" when given as a day
+  double value = 0.0;      // the measured value (1/0 for reached/started)
+  double sd = 0.0;         // its standard deviation (> 0); a range [lo, hi] is a 95% interval: sd = (hi - lo) / 3.92
+  double quantile = -1.0;  // the statistic compared: a quantile in (0, 1) of the replications, or -1 for the mean
 };
 
 enum class PriorKind : std::uint8_t { kUniform, kLogUniform, kNormal, kTruncatedNormal, kExponential };
