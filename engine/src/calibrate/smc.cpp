@@ -249,12 +249,15 @@ Population AbcSmc::next(const Population& previous) {
   };
 
   std::int64_t candidates = 0, accepted = 0;
-  // The first batch guesses the acceptance rate from the quantile; later ones use the rate seen so far.
-  const double guess = std::max(0.05, settings_.quantile * 0.5);
+  // The first batch guesses the acceptance rate: about the quantile after the
+  // prior, else somewhat below the previous generation's (the tolerance
+  // shrinks); later batches use the rate seen so far. Every input is a count
+  // of earlier results, so the batches are the same for any thread count.
+  const double guess = std::max(0.01, previous.generation == 0 ? settings_.quantile : 0.7 * previous.acceptance());
   while (accepted < n) {
     const double rate = candidates > 0 && accepted > 0 ? static_cast<double>(accepted) / candidates : guess;
     const std::int64_t remaining = n - accepted;
-    const auto count = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(remaining / rate * 1.2)),
+    const auto count = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(remaining / rate * 1.1)),
                                                 std::min<std::int64_t>(64, remaining * 4), 10 * n);
     const Batch batch = evaluate_batch(generation, candidates, count, propose);
     for (std::int64_t c = 0; c < count && accepted < n; ++c) {
