@@ -188,3 +188,23 @@ def test_prior_corners_are_checked_against_the_rules(tmp_path):
     assert proc.returncode == 2
     line = text[: text.index("    actors.A.forces.deployed:")].count("\n") + 1
     assert f"corner.yaml:{line}:" in proc.stderr and "deployed_cap" in proc.stderr, proc.stderr
+
+
+def test_a_killed_calibration_resumes_to_the_same_bits(tmp_path):
+    import signal
+    args = [BRINK, "calibrate", str(TOY), "--particles", "400", "--generations", "7", "--threads", "2"]
+    proc = subprocess.Popen([*args, "-o", str(tmp_path / "k.h5")], stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # killed as soon as generation 1 is in the partial file
+        if line.startswith("generation 1/6"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    with h5py.File(tmp_path / "k.h5.partial") as f:
+        kept = f["tolerances"].shape[0]
+    assert 2 <= kept < 7
+    brink(*args[1:], "-o", tmp_path / "k.h5", "--resume", "-q")
+    brink(*args[1:], "-o", tmp_path / "whole.h5", "-q")
+    with h5py.File(tmp_path / "k.h5") as a, h5py.File(tmp_path / "whole.h5") as b:
+        for name in ("particles", "weights", "distances", "statistics"):
+            assert np.array_equal(a[name][()], b[name][()]), name

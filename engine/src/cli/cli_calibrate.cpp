@@ -262,12 +262,13 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   while (static_cast<int>(record.generations.size()) < spec.generations) {
     Population next = record.generations.empty() ? smc.first() : smc.next(record.generations.back());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!o.quiet) err << generation_line(next, spec.generations, seconds) << std::flush;
+    const std::string line = generation_line(next, spec.generations, seconds);
     record.generations.push_back(std::move(next));
     record.seconds = seconds_before + seconds;
     record.lane_steps += evaluator.lane_steps();
-    save(record);
+    save(record);                                 // before the line: a generation reported is a generation kept
     record.lane_steps -= evaluator.lane_steps();  // counted again, whole, at the next write
+    if (!o.quiet) err << line << std::flush;
   }
   record.lane_steps += evaluator.lane_steps();
   save(record);
