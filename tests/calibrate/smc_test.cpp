@@ -202,3 +202,55 @@ TEST(EvaluatorTest, CalibrationScenarioEndsAfterTheLastObservation) {
 
 }  // namespace
 }  // namespace brink
+
+namespace brink {
+namespace {
+
+// Two replications, three records (every = 2 steps), two actors.
+TEST(EvaluatorTest, ObservedValuesReadTheRightRecordPoolAndStep) {
+  Scenario s;
+  s.run.dt_days = 1;
+  s.actors.resize(2);
+  Observation forces, total, rung, war, incidents;
+  forces.actor = 1;
+  forces.pool = kReady;
+  forces.day = 2;  // record 1
+  total.actor = 0;
+  total.pool = kTotalPool;
+  total.day = 4.5;  // step 4: record 2
+  rung.quantity = ObservedQuantity::kRung;
+  rung.rung = 3;
+  rung.day = 2;  // peak over records 0 and 1
+  war.quantity = ObservedQuantity::kWarStarted;
+  war.day = 3;  // fighting begun in a step up to 3
+  incidents.quantity = ObservedQuantity::kIncidents;
+  s.observations = {forces, total, rung, war, incidents};
+  BlockResult b;
+  b.spec.count = 2;
+  const int records = 3, n = 2;
+  b.ts_forces.assign(2 * records * n * kPoolCount, 0.0f);
+  auto at = [&](int r, int q, int a, int pool) -> float& {
+    return b.ts_forces[((r * records + q) * n + a) * kPoolCount + pool];
+  };
+  at(0, 1, 1, kReady) = 111;
+  at(1, 1, 1, kReady) = 222;
+  at(0, 2, 0, kDeployed) = 1;
+  at(0, 2, 0, kReady) = 2;
+  at(0, 2, 0, kReserve) = 4;
+  b.ts_rung = {1, 3, 0, /* replication 1: */ 1, 2, 3};  // r0 reached 3 at record 1; r1 only at record 2
+  b.war_start_step = {3, 4};
+  b.incidents = {5, 0};
+  const std::vector<double> v = observed_values(s, b, 2);
+  ASSERT_EQ(v.size(), 10u);
+  EXPECT_EQ(v[0], 111);  // replication 0: ready of actor 1 on day 2
+  EXPECT_EQ(v[1], 7);    // all pools of actor 0 on day 4
+  EXPECT_EQ(v[2], 1);    // rung 3 reached by day 2
+  EXPECT_EQ(v[3], 1);    // war begun in step 3
+  EXPECT_EQ(v[4], 5);
+  EXPECT_EQ(v[5], 222);
+  EXPECT_EQ(v[7], 0);  // replication 1 reaches rung 3 only after day 2
+  EXPECT_EQ(v[8], 0);  // its war begins in step 4, after day 3
+}
+
+}  // namespace
+}  // namespace brink

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "brink/calibrate/smc.hpp"
+#include "brink/model/block_result.hpp"
 #include "brink/scenario/scenario.hpp"
 
 namespace brink {
@@ -50,7 +51,7 @@ class SweepEvaluator final : public ParticleEvaluator {
 };
 
 // Each observation's value in each replication of a block (count × observations).
-std::vector<double> observed_values(const Scenario& scenario, const struct BlockResult& block, int record_every);
+std::vector<double> observed_values(const Scenario& scenario, const BlockResult& block, int record_every);
 // The statistic of one observation over a particle's replications: their
 // mean, or their quantile (numpy's linear definition).
 double observation_statistic(std::vector<double> values, double quantile);
