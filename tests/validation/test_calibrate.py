@@ -78,6 +78,8 @@ def test_abc_posterior_matches_the_beta_posterior_as_the_tolerance_shrinks(tmp_p
     assert errors[-1] < errors[1] / 3  # the prior-to-posterior distance shrinks with the tolerance
     # Every accepted particle of the last generation reproduced the count exactly.
     assert np.all(ds.statistics.values[-1, :, 0] == K_OBSERVED)
+    shown = brink("inspect", out).stdout
+    assert "7 of 7 generations complete" in shown and "incidents_by_day_39" in shown and "exponential rate 2" in shown
 
 
 def test_credible_intervals_cover_the_truth_at_their_nominal_rate(tmp_path):

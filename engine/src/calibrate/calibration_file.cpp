@@ -215,4 +215,12 @@ CalibrationRecord read_calibration(const std::string& path) {
   return r;
 }
 
+bool is_calibration_file(const std::string& path) {
+  if (H5Fis_hdf5(path.c_str()) <= 0) return false;
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) return false;
+  const Handle file = file_handle(id, "open " + path);
+  return root_text(file.get(), "brink_file_kind") == kKind;
+}
+
 }  // namespace brink

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/calibrate/calibration_file.hpp"
 #include "brink/calibrate/cli_calibrate.hpp"
 #include "brink/cli/output_target.hpp"
 #include "brink/io/hdf5_reader.hpp"
@@ -484,6 +485,10 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   const std::string path = operands.front();
   if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
   if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+  if (is_calibration_file(path)) {  // written by `brink calibrate`
+    inspect_calibration(path, out);
+    return kExitOk;
+  }
   if (const std::string problem = brink_layout_problem(path); !problem.empty())
     throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
   FileReport report = read_report(path);

@@ -89,10 +89,11 @@ std::vector<double> posterior_means(const Population& p, std::size_t d) {
   return mean;
 }
 
+// One generation's progress; `seconds` < 0 leaves the time out (a generation read back from a file).
 std::string generation_line(const Population& p, int planned, double seconds) {
-  return fmt::format("generation {}/{}: tolerance {:.4g}, acceptance {:.3f} ({} candidates), ESS {:.1f}, {:.1f} s\n",
+  return fmt::format("generation {}/{}: tolerance {:.4g}, acceptance {:.3f} ({} candidates), ESS {:.1f}{}\n",
                      p.generation, planned - 1, p.tolerance, p.acceptance(), p.proposed,
-                     effective_sample_size(p.weight), seconds);
+                     effective_sample_size(p.weight), seconds < 0 ? "" : fmt::format(", {:.1f} s", seconds));
 }
 
 void write_text_file(const std::string& path, const std::string& text) {
@@ -258,7 +259,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   const auto start = std::chrono::steady_clock::now();
   const double seconds_before = record.seconds;
   for (const Population& p : record.generations)
-    if (!o.quiet) err << "(resumed) " << generation_line(p, spec.generations, 0.0);
+    if (!o.quiet) err << "(resumed) " << generation_line(p, spec.generations, -1.0);
   while (static_cast<int>(record.generations.size()) < spec.generations) {
     Population next = record.generations.empty() ? smc.first() : smc.next(record.generations.back());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -300,6 +301,30 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                        seconds > 0 ? record.lane_steps / seconds : 0.0, threads);
   }
   return kExitOk;
+}
+
+void inspect_calibration(const std::string& path, std::ostream& out) {
+  const CalibrationRecord r = read_calibration(path);
+  out << fmt::format("{}: brink calibration of {} (seed {}), {} of {} generations complete\n", path, r.scenario_label,
+                     r.seed, r.generations.size(), r.planned_generations);
+  for (const Population& p : r.generations) out << "  " << generation_line(p, r.planned_generations, -1.0);
+  if (r.generations.empty()) return;
+  const Population& last = r.generations.back();
+  const std::size_t d = r.parameters.size(), m = r.observation_names.size();
+  const std::vector<double> mean = posterior_means(last, d);
+  out << fmt::format("{:<44} {:>14} {:>14}   prior\n", "posterior (last generation)", "mean", "sd");
+  for (std::size_t a = 0; a < d; ++a) {
+    double var = 0;
+    for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
+    out << fmt::format("{:<44} {:>14.6g} {:>14.6g}   {}\n", r.parameters[a], mean[a], std::sqrt(var), r.priors[a]);
+  }
+  out << fmt::format("{:<44} {:>14} {:>14} {:>14}\n", "observation", "observed", "sd", "fitted (mean)");
+  for (std::size_t o = 0; o < m; ++o) {
+    double fitted = 0;
+    for (std::size_t i = 0; i < last.size(); ++i) fitted += last.weight[i] * last.statistic[i * m + o];
+    out << fmt::format("{:<44} {:>14.6g} {:>14.6g} {:>14.6g}\n", r.observation_names[o], r.observed[o],
+                       r.observed_sd[o], fitted);
+  }
 }
 
 SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {

@@ -32,5 +32,7 @@ struct CalibrationRecord {
 void write_calibration(const std::string& path, const CalibrationRecord& record);
 // Reads a file written by write_calibration. Throws std::runtime_error naming the file and what is wrong.
 CalibrationRecord read_calibration(const std::string& path);
+// Whether `path` is an HDF5 file written by write_calibration (false if unreadable).
+bool is_calibration_file(const std::string& path);
 
 }  // namespace brink

@@ -15,6 +15,9 @@ namespace brink {
 int command_calibrate(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
                       std::ostream& err);
 
+// `brink inspect` of a calibration file: generations, posterior, fit.
+void inspect_calibration(const std::string& path, std::ostream& out);
+
 // A plan of `draws` parameter sets drawn from a calibration file's last
 // generation (systematic resampling by weight, offset from run.seed), one
 // sweep point each, the run's replications split evenly over them. Until
