@@ -42,6 +42,25 @@ double linear_quantile(std::vector<double> values, double q) {
   return values[lo] + (h - static_cast<double>(lo)) * (values[hi] - values[lo]);
 }
 
+// Beaumont et al. (2009): w_i ∝ π(z_i) / Σ_j w_j K(z_i | z_j) in the free
+// coordinates (π with its Jacobian), normalized.
+std::vector<double> importance_weights(const std::vector<Prior>& priors, const std::vector<double>& z,
+                                       const std::vector<double>& centres, const std::vector<double>& previous,
+                                       const std::vector<double>& lower) {
+  const std::size_t d = priors.size(), n = z.size() / d;
+  std::vector<double> w(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double log_prior = 0;
+    for (std::size_t a = 0; a < d; ++a) log_prior += priors[a].log_free_density(z[i * d + a]);
+    w[i] = log_prior - log_kernel_mixture(std::span(z).subspan(i * d, d), centres, previous, lower, d);
+  }
+  const double top = *std::max_element(w.begin(), w.end());
+  double total = 0;
+  for (double& x : w) total += (x = std::exp(x - top));
+  for (double& x : w) x /= total;
+  return w;
+}
+
 }  // namespace
 
 void calibration_uniforms(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate, std::uint32_t draw,
@@ -277,19 +296,7 @@ Population AbcSmc::next(const Population& previous) {
           "calibrate.quantile)",
           generation, accepted, n, candidates, pop.tolerance));
   }
-  // Beaumont et al. (2009): w_i ∝ π(z_i) / Σ_j w_j K(z_i | z_j), in the free coordinates.
-  const std::vector<double> z = free_coordinates(pop);
-  std::vector<double> log_w(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) {
-    double log_prior = 0;
-    for (std::size_t a = 0; a < d; ++a) log_prior += priors_[a].log_free_density(z[i * d + a]);
-    log_w[i] = log_prior - log_kernel_mixture(std::span(z).subspan(i * d, d), centres, previous.weight, lower, d);
-  }
-  const double top = *std::max_element(log_w.begin(), log_w.end());
-  double total = 0;
-  for (double& w : log_w) total += (w = std::exp(w - top));
-  for (double& w : log_w) w /= total;
-  pop.weight = std::move(log_w);
+  pop.weight = importance_weights(priors_, free_coordinates(pop), centres, previous.weight, lower);
   return pop;
 }
 

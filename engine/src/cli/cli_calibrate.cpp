@@ -78,7 +78,6 @@ void check_prior_corners(const LoadedScenario& loaded) {
 struct Options {
   std::string output, particles, generations, replications, threads, seed, quantile;
   std::vector<std::string> sets;
-  bool resume = false, quiet = false, overwrite = false, common = false;
 };
 
 // The weighted posterior mean of each parameter in the last generation.
@@ -87,6 +86,20 @@ std::vector<double> posterior_means(const Population& p, std::size_t d) {
   for (std::size_t i = 0; i < p.size(); ++i)
     for (std::size_t a = 0; a < d; ++a) mean[a] += p.weight[i] * p.theta[i * d + a];
   return mean;
+}
+
+// The last generation's posterior mean and sd per parameter, as a table.
+std::string posterior_table(const CalibrationRecord& r) {
+  const Population& last = r.generations.back();
+  const std::size_t d = r.parameters.size();
+  const std::vector<double> mean = posterior_means(last, d);
+  std::string text = fmt::format("{:<44} {:>14} {:>14}   prior\n", "posterior (last generation)", "mean", "sd");
+  for (std::size_t a = 0; a < d; ++a) {
+    double var = 0;
+    for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
+    text += fmt::format("{:<44} {:>14.6g} {:>14.6g}   {}\n", r.parameters[a], mean[a], std::sqrt(var), r.priors[a]);
+  }
+  return text;
 }
 
 // One generation's progress; `seconds` < 0 leaves the time out (a generation read back from a file).
@@ -105,14 +118,14 @@ void write_text_file(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-int command_calibrate(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
-                      std::ostream& err) {
+namespace {
+
+po::options_description calibrate_options(Options& o) {
   po::options_description options(
       "brink calibrate SCENARIO [options]\n\n"
       "Approximate Bayesian computation (ABC-SMC) of the scenario's calibrate: priors against its\n"
       "observations:. Writes every generation to an HDF5 file and the posterior means as a scenario\n"
       "file beside it (OUT with .posterior.yaml).\n\noptions");
-  Options o;
   options.add_options()("help,h", "show this help")("output,o", po::value(&o.output),
                                                     "HDF5 file (default: out/<scenario name>-calibration.h5)")(
       "particles", po::value(&o.particles), "particles per generation (default: calibrate.particles)")(
@@ -127,31 +140,12 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       "set", po::value(&o.sets)->composing(), "override a scenario field, as for brink run (repeatable)")(
       "resume", "continue from the last complete generation in OUT.partial")(
       "overwrite", "discard OUT.partial and start over")("quiet,q", "print nothing but errors");
-  po::variables_map vm;
-  std::vector<std::string> operands;
-  {
-    po::options_description hidden;
-    hidden.add_options()("scenario", po::value<std::vector<std::string>>());
-    po::options_description all;
-    all.add(options).add(hidden);
-    po::positional_options_description positional;
-    positional.add("scenario", -1);
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  }
-  if (vm.count("help")) {
-    out << options << "\n";
-    return kExitOk;
-  }
-  if (vm.count("scenario")) operands = vm["scenario"].as<std::vector<std::string>>();
-  if (operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
-  o.quiet = vm.count("quiet") > 0;
-  std::vector<Override> settings;
-  for (const auto& s : o.sets) settings.push_back(parse_override(s));
-  if (vm.count("seed"))
-    settings.push_back({"run.seed", std::to_string(count_option("--seed", o.seed, 0, 9007199254740991ULL))});
-  const ScenarioSource source = scenario_source(operands.front());
-  LoadedScenario loaded = load_scenario(source, settings);
+  return options;
+}
+
+// The scenario's calibrate: block with the command line's options applied.
+CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource& source, const po::variables_map& vm,
+                             const Options& o) {
   CalibrateSpec spec = loaded.scenario.calibrate;
   if (loaded.scenario.observations.empty())
     throw ScenarioError({{source.label, -1, -1, "has no 'observations:' block; a calibration needs observations"}});
@@ -171,29 +165,15 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     spec.quantile = q;
   }
   if (vm.count("common-random")) spec.common_random = true;
-  check_prior_corners(loaded);
-  int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                     : static_cast<int>(count_option("--threads", o.threads, 1, 1024));
-  threads = std::min(threads, max_threads());
+  return spec;
+}
 
-  if (vm.count("output") && o.output.empty()) throw po::error("--output needs a file name, got an empty one");
-  const fs::path target =
-      vm.count("output") ? fs::path(o.output) : default_output_path(loaded.scenario.name + "-calibration");
-  check_output_path(target, {"/proc/self/exe"});
-  if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
-    if (vm.count("output"))
-      throw po::error(fmt::format("the directory of output file '{}' does not exist", target.string()));
-    fs::create_directories(target.parent_path());
-  }
-  const fs::path partial = target.string() + ".partial";
-  const OutputLock lock(target.string() + ".lock");
-  const FileIdentity before = identity_of(target);
-
+// Everything a calibration file records besides its generations.
+CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource& source, const CalibrateSpec& spec,
+                             const std::vector<Override>& settings, int argc, const char* const* argv) {
   CalibrationRecord record;
-  std::vector<Prior> priors;
   const FieldRegistry registry(loaded.scenario);
   for (const PriorSpec& p : spec.priors) {
-    priors.emplace_back(p);
     record.parameters.push_back(p.path);
     record.units.emplace_back(registry.find(p.path)->spec->unit);
     record.priors.push_back(prior_text(p));
@@ -209,14 +189,18 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   record.scenario_text = source.text;
   record.seed = loaded.scenario.run.seed;
   record.engine_version = std::string(engine_version());
-  std::string settings_text;
-  for (const auto& s : settings) settings_text += s.path + "=" + s.value + "\n";
-  settings_text += fmt::format("particles={}\nreplications={}\nquantile={}\ncommon_random={}\n", spec.particles,
-                               spec.replications, spec.quantile, spec.common_random);
-  record.settings = settings_text;
+  // What must match for --resume: --generations may grow.
+  for (const auto& s : settings) record.settings += s.path + "=" + s.value + "\n";
+  record.settings += fmt::format("particles={}\nreplications={}\nquantile={}\ncommon_random={}\n", spec.particles,
+                                 spec.replications, spec.quantile, spec.common_random);
   record.command_line = argv[0] ? std::string(argv[0]) : "brink";
   for (int i = 1; i < argc; ++i) record.command_line += std::string(" ") + argv[i];
+  return record;
+}
 
+// Takes the complete generations of an interrupted calibration (--resume),
+// or refuses to start over it unless --overwrite.
+void continue_partial(const fs::path& partial, const po::variables_map& vm, CalibrationRecord& record) {
   if (vm.count("resume") && fs::exists(partial)) {
     CalibrationRecord previous = read_calibration(partial.string());
     if (previous.scenario_text != record.scenario_text || previous.settings != record.settings)
@@ -233,73 +217,132 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                     "with --overwrite",
                     partial.string()));
   }
+}
 
-  Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
-  simulated.run.common_random = spec.common_random;
-  SweepEvaluator evaluator(simulated, record.parameters, threads);
-  AbcSmc smc(priors, loaded.scenario.observations,
-             {.particles = spec.particles,
-              .quantile = spec.quantile,
-              .seed = loaded.scenario.run.seed,
-              .common_random = spec.common_random},
-             evaluator);
-  if (!o.quiet)
-    out << fmt::format(
-               "calibrating {} ({}): {} parameters, {} observations, {} particles x {} replications, {} "
-               "generations, {} steps per replication\n",
-               loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
-               spec.replications, spec.generations, simulated.step_count())
-        << std::flush;
+// Runs the generations still missing, saving each to `partial` before reporting it.
+void run_generations(AbcSmc& smc, const SweepEvaluator& evaluator, const fs::path& partial, bool quiet,
+                     std::ostream& err, CalibrationRecord& record) {
   // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
-  auto save = [&](const CalibrationRecord& r) {
+  auto save = [&] {
     const std::string staging = partial.string() + ".tmp";
-    write_calibration(staging, r);
+    write_calibration(staging, record);
     fs::rename(staging, partial);
   };
   const auto start = std::chrono::steady_clock::now();
-  const double seconds_before = record.seconds;
+  const double seconds_before = record.seconds, lane_steps_before = record.lane_steps;
   for (const Population& p : record.generations)
-    if (!o.quiet) err << "(resumed) " << generation_line(p, spec.generations, -1.0);
-  while (static_cast<int>(record.generations.size()) < spec.generations) {
+    if (!quiet) err << "(resumed) " << generation_line(p, record.planned_generations, -1.0);
+  while (static_cast<int>(record.generations.size()) < record.planned_generations) {
     Population next = record.generations.empty() ? smc.first() : smc.next(record.generations.back());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const std::string line = generation_line(next, spec.generations, seconds);
+    const std::string line = generation_line(next, record.planned_generations, seconds);
     record.generations.push_back(std::move(next));
     record.seconds = seconds_before + seconds;
-    record.lane_steps += evaluator.lane_steps();
-    save(record);                                 // before the line: a generation reported is a generation kept
-    record.lane_steps -= evaluator.lane_steps();  // counted again, whole, at the next write
-    if (!o.quiet) err << line << std::flush;
+    record.lane_steps = lane_steps_before + evaluator.lane_steps();
+    save();
+    if (!quiet) err << line << std::flush;
   }
-  record.lane_steps += evaluator.lane_steps();
-  save(record);
-  publish_output(partial, target, before);
+  save();
+}
 
+// The scenario with the posterior means set (OUT with .posterior.yaml).
+fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source,
+                                  const CalibrationRecord& record) {
   const Population& last = record.generations.back();
-  const std::vector<double> mean = posterior_means(last, priors.size());
+  const std::vector<double> mean = posterior_means(last, record.parameters.size());
   const fs::path posterior = fs::path(target).replace_extension(".posterior.yaml");
   std::string header = fmt::format(
       "# Posterior means of a brink calibration ({}, generation {}, tolerance {:.4g}),\n"
       "# applied to {}. The weighted particles are in {}:\n"
       "# brink run --posterior {} draws parameter sets from them.\n",
       target.filename().string(), last.generation, last.tolerance, source.label, target.string(), target.string());
-  for (std::size_t a = 0; a < priors.size(); ++a)
+  for (std::size_t a = 0; a < mean.size(); ++a)
     header += fmt::format("#   --set {}={:.9g}\n", record.parameters[a], mean[a]);
   write_text_file(posterior.string(), header + scenario_with_values(source.text, record.parameters, mean));
-  if (!o.quiet) {
-    out << fmt::format("{:<44} {:>14} {:>14}   prior\n", "posterior (last generation)", "mean", "sd");
-    for (std::size_t a = 0; a < priors.size(); ++a) {
-      double var = 0;
-      for (std::size_t i = 0; i < last.size(); ++i)
-        var += last.weight[i] * std::pow(last.theta[i * priors.size() + a] - mean[a], 2);
-      out << fmt::format("{:<44} {:>14.6g} {:>14.6g}   {}\n", record.parameters[a], mean[a], std::sqrt(var),
-                         record.priors[a]);
-    }
-    const double seconds = record.seconds;
-    out << fmt::format("wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {} threads)\n",
-                       target.string(), posterior.string(), seconds, record.lane_steps,
-                       seconds > 0 ? record.lane_steps / seconds : 0.0, threads);
+  return posterior;
+}
+
+// The output path, its directory created when it is the default one.
+fs::path calibration_target(const LoadedScenario& loaded, const po::variables_map& vm, const Options& o) {
+  if (vm.count("output") && o.output.empty()) throw po::error("--output needs a file name, got an empty one");
+  const fs::path target =
+      vm.count("output") ? fs::path(o.output) : default_output_path(loaded.scenario.name + "-calibration");
+  check_output_path(target, {"/proc/self/exe"});
+  if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
+    if (vm.count("output"))
+      throw po::error(fmt::format("the directory of output file '{}' does not exist", target.string()));
+    fs::create_directories(target.parent_path());
   }
+  return target;
+}
+
+}  // namespace
+
+int command_calibrate(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
+                      std::ostream& err) {
+  Options o;
+  const po::options_description options = calibrate_options(o);
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("scenario", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << options << "\n";
+    return kExitOk;
+  }
+  const std::vector<std::string> operands =
+      vm.count("scenario") ? vm["scenario"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
+  const bool quiet = vm.count("quiet") > 0;
+  std::vector<Override> settings;
+  for (const auto& s : o.sets) settings.push_back(parse_override(s));
+  if (vm.count("seed"))
+    settings.push_back({"run.seed", std::to_string(count_option("--seed", o.seed, 0, 9007199254740991ULL))});
+  const ScenarioSource source = scenario_source(operands.front());
+  const LoadedScenario loaded = load_scenario(source, settings);
+  const CalibrateSpec spec = calibrate_spec(loaded, source, vm, o);
+  check_prior_corners(loaded);
+  int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                     : static_cast<int>(count_option("--threads", o.threads, 1, 1024));
+  threads = std::min(threads, max_threads());
+
+  const fs::path target = calibration_target(loaded, vm, o);
+  const fs::path partial = target.string() + ".partial";
+  const OutputLock lock(target.string() + ".lock");
+  const FileIdentity before = identity_of(target);
+  CalibrationRecord record = new_record(loaded, source, spec, settings, argc, argv);
+  continue_partial(partial, vm, record);
+
+  Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
+  simulated.run.common_random = spec.common_random;
+  SweepEvaluator evaluator(simulated, record.parameters, threads);
+  std::vector<Prior> priors(spec.priors.begin(), spec.priors.end());
+  AbcSmc smc(priors, loaded.scenario.observations,
+             {.particles = spec.particles,
+              .quantile = spec.quantile,
+              .seed = loaded.scenario.run.seed,
+              .common_random = spec.common_random},
+             evaluator);
+  if (!quiet)
+    out << fmt::format(
+               "calibrating {} ({}): {} parameters, {} observations, {} particles x {} replications, {} "
+               "generations, {} steps per replication\n",
+               loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
+               spec.replications, spec.generations, simulated.step_count())
+        << std::flush;
+  run_generations(smc, evaluator, partial, quiet, err, record);
+  publish_output(partial, target, before);
+  const fs::path posterior = write_posterior_scenario(target, source, record);
+  if (!quiet)
+    out << posterior_table(record)
+        << fmt::format("wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {} threads)\n",
+                       target.string(), posterior.string(), record.seconds, record.lane_steps,
+                       record.seconds > 0 ? record.lane_steps / record.seconds : 0.0, threads);
   return kExitOk;
 }
 
@@ -309,15 +352,9 @@ void inspect_calibration(const std::string& path, std::ostream& out) {
                      r.seed, r.generations.size(), r.planned_generations);
   for (const Population& p : r.generations) out << "  " << generation_line(p, r.planned_generations, -1.0);
   if (r.generations.empty()) return;
+  out << posterior_table(r);
   const Population& last = r.generations.back();
-  const std::size_t d = r.parameters.size(), m = r.observation_names.size();
-  const std::vector<double> mean = posterior_means(last, d);
-  out << fmt::format("{:<44} {:>14} {:>14}   prior\n", "posterior (last generation)", "mean", "sd");
-  for (std::size_t a = 0; a < d; ++a) {
-    double var = 0;
-    for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
-    out << fmt::format("{:<44} {:>14.6g} {:>14.6g}   {}\n", r.parameters[a], mean[a], std::sqrt(var), r.priors[a]);
-  }
+  const std::size_t m = r.observation_names.size();
   out << fmt::format("{:<44} {:>14} {:>14} {:>14}\n", "observation", "observed", "sd", "fitted (mean)");
   for (std::size_t o = 0; o < m; ++o) {
     double fitted = 0;
