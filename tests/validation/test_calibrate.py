@@ -143,6 +143,13 @@ def test_posterior_predictive_run_integrates_over_the_posterior(tmp_path):
     counts = ds.incidents.values.ravel()
     assert abs(counts.mean() - mean) < Z * math.sqrt(var / counts.size) + 0.3, (counts.mean(), mean)
     assert abs(counts.var() - var) < 0.15 * var, (counts.var(), var)
+    bad = brink("run", posterior_yaml, "--posterior", out, "--sweep", "escalation.incidents.base_rate=0.1,0.2",
+                "-o", tmp_path / "bad.h5", check=False)
+    assert bad.returncode == 2 and "cannot be combined with a sweep" in bad.stderr
+    bad = brink("run", posterior_yaml, "--posterior", tmp_path / "nothing.h5", "-o", tmp_path / "bad.h5", check=False)
+    assert bad.returncode == 2 and "nothing.h5" in bad.stderr
+    bad = brink("run", posterior_yaml, "--posterior", run, "-o", tmp_path / "bad.h5", check=False)
+    assert bad.returncode == 2 and "not a calibration file" in bad.stderr
     # The draws are the points, each with its parameter value as a coordinate.
     assert ds.sizes["point"] == 100
     assert "escalation_incidents_base_rate" in ds.coords

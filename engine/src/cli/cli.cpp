@@ -267,6 +267,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         loaded, sweeps, design,
         vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
   SweepPlan plan = make_plan(loaded, overrides);
+  if (vm.count("posterior-draws") && !vm.count("posterior"))
+    throw UsageError("--posterior-draws needs --posterior FILE");
   if (vm.count("posterior"))
     plan = posterior_plan(loaded, posterior,
                           vm.count("posterior-draws")

@@ -365,8 +365,17 @@ void inspect_calibration(const std::string& path, std::ostream& out) {
 }
 
 SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {
+  if (std::error_code ec; !fs::exists(calibration_file, ec))
+    throw po::error(fmt::format("--posterior: no file '{}'", calibration_file));
+  if (!is_calibration_file(calibration_file))
+    throw po::error(fmt::format("--posterior: '{}' is not a calibration file (one written by 'brink calibrate')",
+                                calibration_file));
   const CalibrationRecord record = read_calibration(calibration_file);
   if (record.generations.empty()) throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
+  if (!loaded.scenario.sweep.empty())
+    throw po::error(
+        "--posterior draws the points itself; it cannot be combined with a sweep (drop the sweep block "
+        "or the --sweep options)");
   const Population& last = record.generations.back();
   const std::size_t d = record.parameters.size();
   const FieldRegistry registry(loaded.scenario);
