@@ -198,6 +198,11 @@ TEST(EvaluatorTest, CalibrationScenarioEndsAfterTheLastObservation) {
   EXPECT_DOUBLE_EQ(c.run.horizon_days, 26.5);
   EXPECT_EQ(c.output.timeseries_every, 20);  // forces on step 20 only
   EXPECT_EQ(c.run.rule.max, 32);
+  s.observations = {b};
+  EXPECT_EQ(calibration_scenario(s, 1).output.timeseries_every, 0);  // no per-lane series needed
+  a.day = 0;
+  s.observations = {a};
+  EXPECT_EQ(calibration_scenario(s, 1).output.timeseries_every, 1);  // forces on day 0 only
 }
 
 }  // namespace

@@ -217,3 +217,25 @@ def test_a_killed_calibration_resumes_to_the_same_bits(tmp_path):
     with h5py.File(tmp_path / "k.h5") as a, h5py.File(tmp_path / "whole.h5") as b:
         for name in ("particles", "weights", "distances", "statistics"):
             assert np.array_equal(a[name][()], b[name][()]), name
+
+
+def test_forces_rung_and_war_observations_read_the_simulated_state(tmp_path):
+    # Decisions off and no posture terms: A keeps its 1,000 troops, the ladder
+    # stays on 'tense' (incidents never escalate) and no war starts.
+    extra = """  a_deployed_day_0: {quantity: forces, actor: A, day: 0, value: 1000, sd: 10, source: s}
+  a_total_day_7: {quantity: forces, actor: A, pool: total, day: 7, value: 1000, sd: 10, source: s}
+  tense_by_day_5: {quantity: rung, rung: tense, day: 5, value: true, sd: 0.1, source: s}
+  limited_by_day_5: {quantity: rung, rung: limited, day: 5, value: false, sd: 0.1, source: s}
+  no_war_by_day_9: {quantity: war_started, day: 9, value: false, sd: 0.1, source: s}
+"""
+    text = TOY.read_text().replace("observations:\n", "observations:\n" + extra)
+    scenario = tmp_path / "obs.yaml"
+    scenario.write_text(text)
+    out = tmp_path / "obs.h5"
+    brink("calibrate", scenario, "-o", out, "--particles", 50, "--generations", 2, "--replications", 8, "-q")
+    ds = xr.open_dataset(out, engine="h5netcdf")
+    stats = ds.statistics.isel(generation=-1)
+    expected = {"a_deployed_day_0": 1000, "a_total_day_7": 1000, "tense_by_day_5": 1, "limited_by_day_5": 0,
+                "no_war_by_day_9": 0}
+    for name, value in expected.items():
+        assert np.all(stats.sel(observation=name).values == value), name

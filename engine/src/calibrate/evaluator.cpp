@@ -70,8 +70,11 @@ Scenario calibration_scenario(const Scenario& scenario, std::int64_t replication
   }
   // Events count through the observed day: the run ends after its step.
   s.run.horizon_days = (last + 1) * dt;
-  // A rung is read as the highest on the record grid up to the day: every step.
-  s.output.timeseries_every = rung || every == 0 ? 1 : every;
+  // A rung is read as the highest on the record grid up to the day: every
+  // step. Without forces or rungs no per-lane series is needed at all.
+  const bool forces = std::any_of(s.observations.begin(), s.observations.end(),
+                                  [](const Observation& o) { return o.quantity == ObservedQuantity::kForces; });
+  s.output.timeseries_every = rung ? 1 : forces ? std::max(every, 1) : 0;
   s.output.runs = true;
   s.run.rule = {.adaptive = false, .min = replications, .max = replications, .ci_halfwidth = 0.01};
   s.run.replications = replications;
