@@ -19,6 +19,8 @@
 
 #include <fmt/format.h>
 
+#include "brink/calibrate/calibration_file.hpp"
+#include "brink/calibrate/cli_calibrate.hpp"
 #include "brink/cli/output_target.hpp"
 #include "brink/io/hdf5_reader.hpp"
 #include "brink/io/hdf5_writer.hpp"
@@ -61,6 +63,7 @@ commands:
   scenarios          list the shipped scenarios
   params [SCENARIO]  list every settable path with its value, unit and range
   merge OUT SHARD... join the files of 'brink run --shard I/N' into the file one run writes
+  calibrate SCENARIO fit the scenario's calibrate: priors to its observations: (ABC-SMC)
 
 Run 'brink <command> --help' for a command's options.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
@@ -178,7 +181,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "Simulates SCENARIO (a file, or a shipped name; default: jan-2022-standoff),\n"
       "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
       "options");
-  std::string output, replications, seed, threads, timeseries, design, samples, isa, shard;
+  std::string output, replications, seed, threads, timeseries, design, samples, isa, shard, posterior, posterior_draws;
   std::vector<std::string> sets, sweeps;
   options.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
@@ -205,7 +208,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "'brink --version' lists them)")("overwrite", "discard an interrupted run's FILE.partial and start over")(
       "shard", po::value(&shard),
       "run only shard I of N (the points p with p mod N = I) into its own file, for job arrays: --shard I/N; "
-      "'brink merge' joins the N files into the file one run writes");
+      "'brink merge' joins the N files into the file one run writes")(
+      "posterior", po::value(&posterior),
+      "draw the calibrated parameters from a 'brink calibrate' file's posterior (one sweep point per draw)")(
+      "posterior-draws", po::value(&posterior_draws),
+      "parameter sets drawn with --posterior (default: one per 256 replications, at most 1000)");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -264,6 +271,13 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         loaded, sweeps, design,
         vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
   SweepPlan plan = make_plan(loaded, overrides);
+  if (vm.count("posterior-draws") && !vm.count("posterior"))
+    throw UsageError("--posterior-draws needs --posterior FILE");
+  if (vm.count("posterior"))
+    plan = posterior_plan(loaded, posterior,
+                          vm.count("posterior-draws")
+                              ? static_cast<std::int64_t>(parse_count("--posterior-draws", posterior_draws, 1, 1000))
+                              : 0);
   if (vm.count("shard")) std::tie(plan.shard_index, plan.shard_count) = parse_shard(shard);  // not in the overrides
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
@@ -293,6 +307,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (vm.count("design")) override_text += "design " + design + "\n";
   if (vm.count("samples")) override_text += "samples " + samples + "\n";
   if (vm.count("sensitivity")) override_text += "sensitivity\n";
+  if (vm.count("posterior")) override_text += "posterior " + posterior + "\n";
   OutputMetadata metadata{source.label, source.text, override_text, command_line(argc, argv)};
 
   std::signal(SIGINT, on_interrupt);
@@ -367,7 +382,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
     std::vector<std::vector<double>> values;
     for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
-    out << format_outcome_table(summaries, actors, plan.parameters, values);
+    if (vm.count("posterior"))  // integrated over the posterior draws
+      out << format_outcome_table({pooled_summary(summaries)}, actors, {}, {});
+    else
+      out << format_outcome_table(summaries, actors, plan.parameters, values);
     if (!sensitivity.empty()) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
   }
   if (!quiet) {
@@ -471,6 +489,10 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   const std::string path = operands.front();
   if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
   if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+  if (is_calibration_file(path)) {  // written by `brink calibrate`
+    inspect_calibration(path, out);
+    return kExitOk;
+  }
   if (const std::string problem = brink_layout_problem(path); !problem.empty())
     throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
   FileReport report = read_report(path);
@@ -586,8 +608,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (command == "scenarios") return command_scenarios(args, out);
     if (command == "params") return command_params(args, out);
     if (command == "merge") return command_merge(args, command_line(argc, argv), out, err);
-    err << fmt::format("brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params, merge\n",
-                       command);
+    if (command == "calibrate") return command_calibrate(args, argc, argv, out, err);
+    err << fmt::format(
+        "brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params, merge, "
+        "calibrate\n",
+        command);
     return kExitUsage;
   } catch (const ScenarioError& e) {
     for (const auto& d : e.diagnostics()) err << d.format() << "\n";

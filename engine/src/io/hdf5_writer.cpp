@@ -44,6 +44,7 @@ struct Hdf5Writer::Impl {
   void create(const SweepPlan& plan, const OutputMetadata& metadata);
   void create_variable(const VariableSpec& v, const SweepPlan& plan);
   void create_parameter_coordinates(const SweepPlan& plan);
+  void create_time_coordinate(const SweepPlan& plan);
   void write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata);
   void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
   // Every dataset exists and every scale is attached: from here on only raw
@@ -129,6 +130,7 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
   for (const VariableSpec& v : variable_table())
     if (layout.present(v)) create_variable(v, plan);
   create_parameter_coordinates(plan);
+  create_time_coordinate(plan);
   write_root_attributes(plan, metadata);
 }
 
@@ -270,6 +272,7 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   set_flags(ds.get(), v.flags, plan);
   if (v.fill == Fill::kMissing) set_fill_attribute(ds.get(), type);
   std::string coordinates = v.day_coordinate ? std::string(var::kDay) : "";
+  if (v.day_coordinate && !plan.run().start_date.empty()) coordinates += " time";
   if (v.kind != Kind::kDimension && v.dims.has(Dim::kPoint))
     for (const std::string& c : parameter_coordinates) coordinates += (coordinates.empty() ? "" : " ") + c;
   if (!coordinates.empty()) h5::set_string_attribute(ds.get(), "coordinates", coordinates);
@@ -306,6 +309,28 @@ void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
     const std::int8_t swept_flag = swept ? 1 : 0;
     h5::set_int_attribute(ds.get(), "swept", H5T_NATIVE_INT8, &swept_flag, 1);
   }
+}
+
+// With run.start_date, a CF time coordinate along `step` beside the numeric
+// `day` (which tests and notebooks select on): xarray decodes it to dates.
+void Hdf5Writer::Impl::create_time_coordinate(const SweepPlan& plan) {
+  if (plan.run().start_date.empty()) return;
+  const Model& m = plan.model(0);
+  std::vector<double> days(static_cast<std::size_t>(m.records()));
+  for (int q = 0; q < m.records(); ++q) days[q] = m.record_step(q) * m.scenario().run.dt_days;
+  const hsize_t n = days.size();
+  const Handle space = space_handle(H5Screate_simple(1, &n, nullptr), "create time");
+  const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
+  H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  const Handle ds = dataset_handle(
+      H5Dcreate2(file.get(), "time", H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+      "create dataset time");
+  h5::write_values(ds.get(), H5S_ALL, H5S_ALL, days, "write time");
+  check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kStep)), 0), "attach dimension step to time");
+  h5::set_string_attribute(ds.get(), "long_name", "calendar date at the start of the step");
+  h5::set_string_attribute(ds.get(), "standard_name", "time");
+  h5::set_string_attribute(ds.get(), "units", "days since " + plan.run().start_date);
+  h5::set_string_attribute(ds.get(), "calendar", "proleptic_gregorian");
 }
 
 void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata) {

@@ -26,8 +26,11 @@ std::string point_detail(const PointSummary& s, const std::vector<std::string>& 
     }
     out += "\n";
   }
-  out += fmt::format("  day the outcome was decided, mean {:.1f} (5% / 50% / 95%: {:.0f} / {:.0f} / {:.0f})\n",
-                     s.mean_end_day, s.end_day_quantiles[0], s.end_day_quantiles[1], s.end_day_quantiles[2]);
+  if (std::isnan(s.end_day_quantiles[1]))  // pooled over posterior draws: no quantiles
+    out += fmt::format("  day the outcome was decided, mean {:.1f}\n", s.mean_end_day);
+  else
+    out += fmt::format("  day the outcome was decided, mean {:.1f} (5% / 50% / 95%: {:.0f} / {:.0f} / {:.0f})\n",
+                       s.mean_end_day, s.end_day_quantiles[0], s.end_day_quantiles[1], s.end_day_quantiles[2]);
   if (!s.survival.empty()) {
     out += "  P(no fighting by day):";
     const std::size_t n = s.survival.size();

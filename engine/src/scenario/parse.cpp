@@ -23,7 +23,8 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
     p.error(root, "missing required section 'run'");
     return;
   }
-  if (!p.check_map(run, "run", p.keys_of("run", s, kNoIndex))) return;
+  if (!p.check_map(run, "run", p.keys_of("run", s, kNoIndex, {"start_date"}))) return;
+  parse_start_date(p, run, s);
   const YAML::Node reps = get(run, "replications");
   if (reps.IsDefined() && reps.IsMap()) {
     // Adaptive: {min, max, ci_halfwidth}. "run.replications" stays settable:
@@ -387,7 +388,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   }
   p.check_map(root, "scenario",
               {"brink", "name", "description", "run", "output", "actors", "relations", "escalation", "combat",
-               "negotiation", "events", "sweep"});
+               "negotiation", "events", "sweep", "observations", "calibrate"});
   const YAML::Node version = get(root, "brink");
   if (!version.IsDefined()) {
     p.error(root, "missing required key 'brink' (the format version; write 'brink: 1')");
@@ -434,6 +435,8 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   parse_negotiation(p, root, ids, s);
   parse_events(p, root, ids, s);
   parse_sweep(p, root, s);  // last: its paths are checked against every other section
+  parse_observations(p, root, s);
+  parse_calibrate(p, root, s);
   return s;
 }
 

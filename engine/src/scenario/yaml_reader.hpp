@@ -291,5 +291,9 @@ constexpr FieldIndex kNoIndex = {-1, -1, -1};
 
 // The sweep block (parse_sweep.cpp); read last, against every other section.
 void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s);
+// run.start_date, `observations:` and `calibrate:` (parse_observations.cpp).
+void parse_start_date(Parser& p, const YAML::Node& run, Scenario& s);
+void parse_observations(Parser& p, const YAML::Node& root, Scenario& s);
+void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s);
 
 }  // namespace brink::yaml_reader

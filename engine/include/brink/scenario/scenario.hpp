@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "brink/scenario/observations.hpp"
+
 namespace brink {
 
 enum class ActionKind : std::uint8_t {
@@ -229,6 +231,7 @@ struct RunSettings {
   std::uint64_t seed = 1;
   bool decisions = true;       // false: no actor chooses actions (analytic checks)
   bool common_random = false;  // replication r draws the same stream at every point
+  std::string start_date;      // ISO date of day 0, "" if none (then observations are dated by day)
 };
 
 struct OutputSettings {
@@ -269,6 +272,8 @@ struct Scenario {
   RunSettings run;
   OutputSettings output;
   SweepSpec sweep;
+  std::vector<Observation> observations;  // used by `brink calibrate`, not by the model
+  CalibrateSpec calibrate;
 
   int actor_count() const { return static_cast<int>(actors.size()); }
   int step_count() const;

@@ -1,0 +1,43 @@
+// A calibrated parameter's prior: density, draws by inversion, and the
+// unbounded ("free") coordinate in which the SMC kernel perturbs particles.
+//
+// Every support is a finite interval [lower, upper] (a field's range bounds
+// what the prior leaves open), mapped to the real line by
+//   z = logit((x - lower) / (upper - lower)),
+// so that a Gaussian step in z never leaves the support and needs no
+// truncation; the density in z carries the Jacobian |dx/dz|.
+#pragma once
+
+#include "brink/scenario/observations.hpp"
+
+namespace brink {
+
+class Prior {
+ public:
+  explicit Prior(const PriorSpec& spec);
+  const PriorSpec& spec() const { return spec_; }
+  double lower() const { return spec_.lower; }
+  double upper() const { return spec_.upper; }
+  // Log density on the parameter's own scale, up to a constant; -inf outside the support.
+  double log_density(double x) const;
+  // The prior's quantile at u in (0, 1): a draw when u is uniform.
+  double sample(double u) const;
+  // The free coordinate of x, and back (from_free stays inside the support).
+  double to_free(double x) const;
+  double from_free(double z) const;
+  // log |dx/dz| at z.
+  double log_jacobian(double z) const;
+  // Log density of z = to_free(x) when x follows the prior, up to a constant.
+  double log_free_density(double z) const { return log_density(from_free(z)) + log_jacobian(z); }
+
+ private:
+  PriorSpec spec_;
+  double cdf_lower_ = 0.0, cdf_upper_ = 1.0;  // normal kinds: Φ at the standardized bounds
+};
+
+// The standard normal distribution function and its inverse (Acklam's
+// rational approximation refined by one Halley step: relative error ~1e-15).
+double normal_cdf(double x);
+double normal_quantile(double p);
+
+}  // namespace brink

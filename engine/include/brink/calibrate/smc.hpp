@@ -1,0 +1,109 @@
+// Approximate Bayesian computation by sequential Monte Carlo (Toni et al.
+// 2009) with Beaumont et al. (2009)'s importance weights and an adaptive
+// tolerance: each generation's tolerance is a quantile of the previous
+// generation's distances (Del Moral, Doucet & Jasra 2012 adapt it the same way).
+//
+// The algorithm knows nothing of the model: a ParticleEvaluator turns
+// parameter sets into summary statistics. Today's evaluator runs one sweep
+// point per particle (calibrate/evaluator.hpp); a kernel with per-lane
+// parameters (issue 13, item 2) replaces only the evaluator.
+//
+// Determinism: every draw is a Philox function of (seed, generation,
+// candidate, draw), candidates are simulated in batches whose sizes depend
+// only on counts of earlier results, and particles are accepted in candidate
+// order, so a calibration is the same bits for any thread count and resumes
+// exactly from any complete generation.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "brink/calibrate/prior.hpp"
+#include "brink/scenario/observations.hpp"
+
+namespace brink {
+
+// Simulates parameter sets; the calibrator's only window on the model.
+class ParticleEvaluator {
+ public:
+  virtual ~ParticleEvaluator() = default;
+  // `thetas` is count × width parameter values (the priors' order). Returns
+  // count × observations statistics (each observation's statistic over the
+  // particle's replications). `stream_seed` keys the random streams: the
+  // same seed and candidate index give the same replications.
+  virtual std::vector<double> evaluate(std::span<const double> thetas, std::size_t width,
+                                       std::uint64_t stream_seed) = 0;
+};
+
+// One generation: particles in acceptance order.
+struct Population {
+  int generation = 0;
+  double tolerance = 0.0;         // +inf for the prior draw
+  std::int64_t proposed = 0;      // candidates simulated to accept `particles`
+  std::vector<double> theta;      // particles × parameters, parameter scale
+  std::vector<double> weight;     // normalized importance weights
+  std::vector<double> distance;   // per particle
+  std::vector<double> statistic;  // particles × observations
+  std::size_t size() const { return weight.size(); }
+  double acceptance() const { return proposed > 0 ? static_cast<double>(size()) / proposed : 0.0; }
+};
+
+struct SmcSettings {
+  std::int64_t particles = 1000;
+  double quantile = 0.5;  // next tolerance: this quantile of the previous distances
+  std::uint64_t seed = 1;
+  bool common_random = false;                      // every candidate of a generation shares the random streams
+  std::int64_t max_proposals_per_particle = 2000;  // gives up on a generation past this many per particle
+};
+
+// Effective sample size (Σw)² / Σw².
+double effective_sample_size(std::span<const double> weights);
+// Weighted mean and covariance (d × d, row-major) of rows of `points` (n × d).
+std::vector<double> weighted_covariance(std::span<const double> points, std::span<const double> weights, std::size_t d);
+// Lower Cholesky factor of a symmetric d × d matrix; a matrix that is not
+// positive definite gets a growing diagonal jitter until it is.
+std::vector<double> cholesky(std::vector<double> a, std::size_t d);
+// Log of Σ_j w_j N(z; centres_j, L Lᵀ) for the lower factor L, up to the constant common to every z.
+double log_kernel_mixture(std::span<const double> z, std::span<const double> centres, std::span<const double> weights,
+                          std::span<const double> lower, std::size_t d);
+// The distance of one particle's statistics to the observations: the
+// Euclidean norm of (statistic - value) / sd.
+double observation_distance(std::span<const double> statistic, const std::vector<Observation>& observations);
+// Index i with cdf[i-1] <= u·total < cdf[i] (cdf is the running sum of weights).
+std::size_t pick_by_weight(std::span<const double> cdf, double u);
+// `count` indices drawn by systematic resampling with offset u in (0, 1).
+std::vector<std::size_t> systematic_resample(std::span<const double> weights, std::size_t count, double u);
+
+class AbcSmc {
+ public:
+  AbcSmc(std::vector<Prior> priors, std::vector<Observation> observations, SmcSettings settings,
+         ParticleEvaluator& evaluator);
+  // Generation 0: the prior, every draw accepted (tolerance +inf).
+  Population first();
+  // The generation after `previous`.
+  Population next(const Population& previous);
+  std::size_t width() const { return priors_.size(); }
+  // The free coordinates of a population (particles × parameters).
+  std::vector<double> free_coordinates(const Population& p) const;
+
+ private:
+  struct Batch {
+    std::vector<double> theta, statistic;
+  };
+  Batch evaluate_batch(int generation, std::int64_t first, std::int64_t count,
+                       const std::function<void(std::int64_t, double*)>& propose);
+  std::uint64_t stream_seed(int generation, std::int64_t batch) const;
+
+  std::vector<Prior> priors_;
+  std::vector<Observation> observations_;
+  SmcSettings settings_;
+  ParticleEvaluator& evaluator_;
+};
+
+// Uniforms in (0, 1) for (seed, generation, candidate, draw): two per call.
+void calibration_uniforms(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate, std::uint32_t draw,
+                          double* first, double* second);
+
+}  // namespace brink

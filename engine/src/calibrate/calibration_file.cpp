@@ -1,0 +1,226 @@
+#include "brink/calibrate/calibration_file.hpp"
+
+#include <hdf5_hl.h>
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "../io/handle.hpp"
+#include "../io/hdf5_util.hpp"
+
+namespace brink {
+
+namespace {
+
+using h5::check;
+
+constexpr const char* kKind = "brink calibration";
+
+class Writer {
+ public:
+  explicit Writer(const std::string& path) {
+    const Handle fcpl = plist_handle(H5Pcreate(H5P_FILE_CREATE), "create a file property list");
+    H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    // The 1.10 format: the scenario text attribute may exceed 64 KiB.
+    const Handle fapl = plist_handle(H5Pcreate(H5P_FILE_ACCESS), "create a file access property list");
+    H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    file_ = file_handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "create " + path);
+  }
+  hid_t file() const { return file_.get(); }
+
+  // A dimension with index or name values; later variables attach to it by name.
+  void dimension(const std::string& name, const Values& values, hsize_t length, const std::string& long_name) {
+    Handle ds = create(name, values, {length});
+    check(H5DSset_scale(ds.get(), name.c_str()), "make " + name + " a dimension scale");
+    h5::set_string_attribute(ds.get(), "long_name", long_name);
+    dims_.emplace_back(name, std::move(ds));
+  }
+  void variable(const std::string& name, const Values& values, const std::vector<std::string>& dims,
+                const std::string& units, const std::string& long_name) {
+    std::vector<hsize_t> shape;
+    for (const auto& d : dims) shape.push_back(length(d));
+    Handle ds = create(name, values, shape);
+    for (std::size_t i = 0; i < dims.size(); ++i)
+      check(H5DSattach_scale(ds.get(), scale(dims[i]), static_cast<unsigned>(i)), "attach " + dims[i]);
+    h5::set_string_attribute(ds.get(), "long_name", long_name);
+    if (!units.empty()) h5::set_string_attribute(ds.get(), "units", units);
+  }
+  void close() { check(file_.close(), "close the calibration file"); }
+
+ private:
+  Handle create(const std::string& name, const Values& values, const std::vector<hsize_t>& shape) {
+    Handle string_type;
+    const Dtype dtype = std::holds_alternative<std::vector<std::string>>(values)    ? Dtype::kString
+                        : std::holds_alternative<std::vector<std::int64_t>>(values) ? Dtype::kInt64
+                                                                                    : Dtype::kFloat64;
+    const hid_t type = h5::file_type(dtype, string_type);
+    const Handle space = space_handle(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr),
+                                      "create a dataspace for " + name);
+    const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
+    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    Handle ds =
+        dataset_handle(H5Dcreate2(file_.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                       "create dataset " + name);
+    hsize_t total = 1;
+    for (hsize_t s : shape) total *= s;
+    if (total > 0) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
+    return ds;
+  }
+  hid_t scale(const std::string& name) const {
+    for (const auto& [n, h] : dims_)
+      if (n == name) return h.get();
+    throw OutputError("no dimension " + name);
+  }
+  hsize_t length(const std::string& name) const {
+    const Handle space = space_handle(H5Dget_space(scale(name)), "get a dataspace");
+    return static_cast<hsize_t>(H5Sget_simple_extent_npoints(space.get()));
+  }
+  Handle file_;
+  std::vector<std::pair<std::string, Handle>> dims_;
+};
+
+std::vector<std::int64_t> indices(std::size_t n) {
+  std::vector<std::int64_t> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::int64_t>(i);
+  return v;
+}
+
+}  // namespace
+
+void write_calibration(const std::string& path, const CalibrationRecord& r) {
+  Writer w(path);
+  const std::size_t g = r.generations.size(), d = r.parameters.size(), m = r.observation_names.size();
+  const std::size_t n = g ? r.generations.front().size() : 0;
+  w.dimension("generation", indices(g), g, "SMC generation (0: the prior)");
+  w.dimension("particle", indices(n), n, "particle index within a generation");
+  w.dimension("parameter", r.parameters, d, "calibrated parameter (dotted path)");
+  w.dimension("observation", r.observation_names, m, "observation name");
+  std::vector<double> theta, weight, distance, statistic, tolerance, acceptance, ess;
+  std::vector<std::int64_t> proposed;
+  for (const Population& p : r.generations) {
+    theta.insert(theta.end(), p.theta.begin(), p.theta.end());
+    weight.insert(weight.end(), p.weight.begin(), p.weight.end());
+    distance.insert(distance.end(), p.distance.begin(), p.distance.end());
+    statistic.insert(statistic.end(), p.statistic.begin(), p.statistic.end());
+    tolerance.push_back(p.tolerance);
+    acceptance.push_back(p.acceptance());
+    ess.push_back(effective_sample_size(p.weight));
+    proposed.push_back(p.proposed);
+  }
+  w.variable("particles", theta, {"generation", "particle", "parameter"}, "",
+             "parameter values of each accepted particle (units in parameter_units)");
+  w.variable("weights", weight, {"generation", "particle"}, "1", "normalized importance weight");
+  w.variable("distances", distance, {"generation", "particle"}, "1",
+             "distance to the observations (norm of the sd-standardized differences)");
+  w.variable("statistics", statistic, {"generation", "particle", "observation"}, "",
+             "each observation's statistic over the particle's replications");
+  w.variable("tolerances", tolerance, {"generation"}, "1", "tolerance of the generation (inf: the prior)");
+  w.variable("acceptance", acceptance, {"generation"}, "1", "accepted particles per candidate simulated");
+  w.variable("ess", ess, {"generation"}, "1", "effective sample size of the weights");
+  w.variable("proposed", proposed, {"generation"}, "1", "candidates simulated to accept the particles");
+  w.variable("parameter_units", r.units, {"parameter"}, "", "unit of each parameter");
+  w.variable("prior", r.priors, {"parameter"}, "", "prior of each parameter");
+  w.variable("observed", r.observed, {"observation"}, "", "observed value");
+  w.variable("observed_sd", r.observed_sd, {"observation"}, "", "standard deviation of the observed value");
+  w.variable("observed_day", r.observed_day, {"observation"}, "day", "model day of the observation");
+  const hid_t f = w.file();
+  auto text = [&](const char* name, const std::string& value) { h5::set_string_attribute(f, name, value); };
+  text("Conventions", "CF-1.8");
+  text("title", "brink calibration (ABC-SMC)");
+  text("brink_file_kind", kKind);
+  text("engine_version", r.engine_version);
+  text("scenario_label", r.scenario_label);
+  text("scenario", r.scenario_text);
+  text("settings", r.settings);
+  text("command_line", r.command_line);
+  text("seed", std::to_string(r.seed));
+  const auto planned = static_cast<std::int64_t>(r.planned_generations);
+  h5::set_int_attribute(f, "planned_generations", H5T_NATIVE_INT64, &planned, 1);
+  text("lane_steps", fmt::format("{:.17g}", r.lane_steps));
+  text("seconds", fmt::format("{:.6g}", r.seconds));
+  w.close();
+}
+
+namespace {
+
+Handle open_dataset(hid_t file, const char* name, const std::string& path) {
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
+    throw std::runtime_error(fmt::format("'{}' has no variable '{}'; is it a brink calibration file?", path, name));
+  return dataset_handle(H5Dopen2(file, name, H5P_DEFAULT), std::string("open ") + name);
+}
+
+template <typename T>
+std::vector<T> read(hid_t file, const char* name, Dtype dtype, const std::string& path) {
+  const Handle ds = open_dataset(file, name, path);
+  return std::get<std::vector<T>>(h5::read_values(ds.get(), dtype));
+}
+
+std::string root_text(hid_t file, const char* name) { return h5::read_string_attribute(file, name); }
+
+// A number written as text (seeds up to 2^53 and large counts stay exact); 0 if absent or unreadable.
+double number_attribute(hid_t file, const char* name) {
+  const std::string text = root_text(file, name);
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() ? value : 0.0;
+}
+
+}  // namespace
+
+CalibrationRecord read_calibration(const std::string& path) {
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw std::runtime_error(fmt::format("'{}' is not an HDF5 file", path));
+  const Handle file = file_handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open " + path);
+  const hid_t f = file.get();
+  if (root_text(f, "brink_file_kind") != kKind)
+    throw std::runtime_error(fmt::format("'{}' is not a brink calibration file (written by 'brink calibrate')", path));
+  CalibrationRecord r;
+  r.parameters = read<std::string>(f, "parameter", Dtype::kString, path);
+  r.units = read<std::string>(f, "parameter_units", Dtype::kString, path);
+  r.priors = read<std::string>(f, "prior", Dtype::kString, path);
+  r.observation_names = read<std::string>(f, "observation", Dtype::kString, path);
+  r.observed = read<double>(f, "observed", Dtype::kFloat64, path);
+  r.observed_sd = read<double>(f, "observed_sd", Dtype::kFloat64, path);
+  r.observed_day = read<double>(f, "observed_day", Dtype::kFloat64, path);
+  const auto theta = read<double>(f, "particles", Dtype::kFloat64, path);
+  const auto weight = read<double>(f, "weights", Dtype::kFloat64, path);
+  const auto distance = read<double>(f, "distances", Dtype::kFloat64, path);
+  const auto statistic = read<double>(f, "statistics", Dtype::kFloat64, path);
+  const auto tolerance = read<double>(f, "tolerances", Dtype::kFloat64, path);
+  const auto proposed = read<std::int64_t>(f, "proposed", Dtype::kInt64, path);
+  const std::size_t g = tolerance.size(), d = r.parameters.size(), m = r.observation_names.size();
+  const std::size_t n = g ? weight.size() / g : 0;
+  for (std::size_t k = 0; k < g; ++k) {
+    Population p;
+    p.generation = static_cast<int>(k);
+    p.tolerance = tolerance[k];
+    p.proposed = proposed[k];
+    p.theta.assign(theta.begin() + static_cast<long>(k * n * d), theta.begin() + static_cast<long>((k + 1) * n * d));
+    p.weight.assign(weight.begin() + static_cast<long>(k * n), weight.begin() + static_cast<long>((k + 1) * n));
+    p.distance.assign(distance.begin() + static_cast<long>(k * n), distance.begin() + static_cast<long>((k + 1) * n));
+    p.statistic.assign(statistic.begin() + static_cast<long>(k * n * m),
+                       statistic.begin() + static_cast<long>((k + 1) * n * m));
+    r.generations.push_back(std::move(p));
+  }
+  r.scenario_label = root_text(f, "scenario_label");
+  r.scenario_text = root_text(f, "scenario");
+  r.settings = root_text(f, "settings");
+  r.command_line = root_text(f, "command_line");
+  r.engine_version = root_text(f, "engine_version");
+  r.seed = static_cast<std::uint64_t>(number_attribute(f, "seed"));
+  r.planned_generations = h5::read_int_attribute(f, "planned_generations");
+  r.lane_steps = number_attribute(f, "lane_steps");
+  r.seconds = number_attribute(f, "seconds");
+  return r;
+}
+
+bool is_calibration_file(const std::string& path) {
+  if (H5Fis_hdf5(path.c_str()) <= 0) return false;
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) return false;
+  const Handle file = file_handle(id, "open " + path);
+  return root_text(file.get(), "brink_file_kind") == kKind;
+}
+
+}  // namespace brink

@@ -1,0 +1,106 @@
+#include "brink/calibrate/prior.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace brink {
+
+namespace {
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+// log(1 + e^x) without overflow.
+double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+}  // namespace
+
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+double normal_quantile(double p) {
+  if (p <= 0) return -std::numeric_limits<double>::infinity();
+  if (p >= 1) return std::numeric_limits<double>::infinity();
+  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                                 1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                 6.680131188771972e+01, -1.328068155288572e+01};
+  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                 -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                 3.754408661907416e+00};
+  double x = 0;
+  if (p < 0.02425) {
+    const double q = std::sqrt(-2 * std::log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p > 1 - 0.02425) {
+    const double q = std::sqrt(-2 * std::log1p(-p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else {
+    const double q = p - 0.5, r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  }
+  const double e = normal_cdf(x) - p;  // Halley refinement
+  const double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+  return x - u / (1 + x * u / 2);
+}
+
+Prior::Prior(const PriorSpec& spec) : spec_(spec) {
+  if (spec.kind == PriorKind::kNormal || spec.kind == PriorKind::kTruncatedNormal) {
+    cdf_lower_ = normal_cdf((spec.lower - spec.mean) / spec.sd);
+    cdf_upper_ = normal_cdf((spec.upper - spec.mean) / spec.sd);
+  }
+}
+
+double Prior::log_density(double x) const {
+  if (!(x >= spec_.lower && x <= spec_.upper)) return kNegInf;
+  switch (spec_.kind) {
+    case PriorKind::kUniform:
+      return 0.0;
+    case PriorKind::kLogUniform:
+      return -std::log(x);
+    case PriorKind::kNormal:
+    case PriorKind::kTruncatedNormal: {
+      const double t = (x - spec_.mean) / spec_.sd;
+      return -0.5 * t * t;
+    }
+    case PriorKind::kExponential:
+      return -spec_.rate * x;
+  }
+  return kNegInf;
+}
+
+double Prior::sample(double u) const {
+  const double lo = spec_.lower, hi = spec_.upper;
+  double x = lo;
+  switch (spec_.kind) {
+    case PriorKind::kUniform:
+      x = lo + u * (hi - lo);
+      break;
+    case PriorKind::kLogUniform:
+      x = std::exp(std::log(lo) + u * (std::log(hi) - std::log(lo)));
+      break;
+    case PriorKind::kNormal:
+    case PriorKind::kTruncatedNormal:
+      x = spec_.mean + spec_.sd * normal_quantile(cdf_lower_ + u * (cdf_upper_ - cdf_lower_));
+      break;
+    case PriorKind::kExponential:
+      // Inversion of the exponential truncated to [0, upper].
+      x = -std::log1p(u * std::expm1(-spec_.rate * hi)) / spec_.rate;
+      break;
+  }
+  return std::clamp(x, lo, hi);
+}
+
+double Prior::to_free(double x) const {
+  const double f = std::clamp((x - spec_.lower) / (spec_.upper - spec_.lower), 1e-300, 1.0 - 1e-16);
+  return std::log(f) - std::log1p(-f);
+}
+
+double Prior::from_free(double z) const {
+  const double f = 1.0 / (1.0 + std::exp(-z));
+  return std::clamp(spec_.lower + (spec_.upper - spec_.lower) * f, spec_.lower, spec_.upper);
+}
+
+double Prior::log_jacobian(double z) const { return std::log(spec_.upper - spec_.lower) - softplus(-z) - softplus(z); }
+
+}  // namespace brink

@@ -1,0 +1,303 @@
+#include "brink/calibrate/smc.hpp"
+
+#include <Random123/philox.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace brink {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+// Philox purpose words of the calibrator (the kernel uses 1-3, sweep designs 0x8001-0x8005).
+constexpr std::uint32_t kProposalPurpose = 0x8101;
+constexpr std::uint32_t kStreamPurpose = 0x8102;
+
+r123::Philox4x32::ctr_type words(std::uint64_t seed, std::uint32_t a, std::uint32_t b, std::uint32_t c,
+                                 std::uint32_t purpose) {
+  using Philox = r123::Philox4x32;
+  const Philox::key_type k = {{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
+  const Philox::ctr_type ctr = {{a, b, c, purpose}};
+  return Philox()(ctr, k);
+}
+
+double unit(std::uint32_t high, std::uint32_t low) {
+  const std::uint64_t bits = (static_cast<std::uint64_t>(high) << 32) | low;
+  return static_cast<double>(static_cast<std::int64_t>((bits >> 11) | 1u)) * 0x1p-53;
+}
+
+// numpy's default ("linear") quantile of unsorted values; +inf values sort last.
+double linear_quantile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  const double h = (static_cast<double>(values.size()) - 1) * q;
+  const auto lo = static_cast<std::size_t>(std::floor(h));
+  const std::size_t hi = std::min(lo + 1, values.size() - 1);
+  if (!std::isfinite(values[hi])) return values[lo];
+  return values[lo] + (h - static_cast<double>(lo)) * (values[hi] - values[lo]);
+}
+
+// Beaumont et al. (2009): w_i ∝ π(z_i) / Σ_j w_j K(z_i | z_j) in the free
+// coordinates (π with its Jacobian), normalized.
+std::vector<double> importance_weights(const std::vector<Prior>& priors, const std::vector<double>& z,
+                                       const std::vector<double>& centres, const std::vector<double>& previous,
+                                       const std::vector<double>& lower) {
+  const std::size_t d = priors.size(), n = z.size() / d;
+  std::vector<double> w(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double log_prior = 0;
+    for (std::size_t a = 0; a < d; ++a) log_prior += priors[a].log_free_density(z[i * d + a]);
+    w[i] = log_prior - log_kernel_mixture(std::span(z).subspan(i * d, d), centres, previous, lower, d);
+  }
+  const double top = *std::max_element(w.begin(), w.end());
+  double total = 0;
+  for (double& x : w) total += (x = std::exp(x - top));
+  for (double& x : w) x /= total;
+  return w;
+}
+
+}  // namespace
+
+void calibration_uniforms(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate, std::uint32_t draw,
+                          double* first, double* second) {
+  const auto r = words(seed, candidate, generation, draw, kProposalPurpose);
+  *first = unit(r[0], r[1]);
+  *second = unit(r[2], r[3]);
+}
+
+double effective_sample_size(std::span<const double> weights) {
+  double sum = 0, squares = 0;
+  for (double w : weights) {
+    sum += w;
+    squares += w * w;
+  }
+  return squares > 0 ? sum * sum / squares : 0.0;
+}
+
+std::vector<double> weighted_covariance(std::span<const double> points, std::span<const double> weights,
+                                        std::size_t d) {
+  const std::size_t n = weights.size();
+  const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
+  std::vector<double> mean(d, 0.0), cov(d * d, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t a = 0; a < d; ++a) mean[a] += weights[i] * points[i * d + a] / total;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t a = 0; a < d; ++a)
+      for (std::size_t b = 0; b <= a; ++b)
+        cov[a * d + b] += weights[i] / total * (points[i * d + a] - mean[a]) * (points[i * d + b] - mean[b]);
+  for (std::size_t a = 0; a < d; ++a)
+    for (std::size_t b = 0; b < a; ++b) cov[b * d + a] = cov[a * d + b];
+  return cov;
+}
+
+std::vector<double> cholesky(std::vector<double> a, std::size_t d) {
+  double scale = 0;
+  for (std::size_t k = 0; k < d; ++k) scale = std::max(scale, std::abs(a[k * d + k]));
+  if (!(scale > 0)) scale = 1.0;
+  for (double jitter = 0;; jitter = jitter == 0 ? scale * 1e-10 : jitter * 10) {
+    std::vector<double> l(d * d, 0.0);
+    bool ok = true;
+    for (std::size_t i = 0; i < d && ok; ++i)
+      for (std::size_t j = 0; j <= i; ++j) {
+        double s = a[i * d + j] + (i == j ? jitter : 0.0);
+        for (std::size_t k = 0; k < j; ++k) s -= l[i * d + k] * l[j * d + k];
+        if (i == j) {
+          if (!(s > 0)) {
+            ok = false;
+            break;
+          }
+          l[i * d + i] = std::sqrt(s);
+        } else {
+          l[i * d + j] = s / l[j * d + j];
+        }
+      }
+    if (ok) return l;
+    if (jitter > scale * 1e6) throw std::runtime_error("the particles' covariance cannot be factored");
+  }
+}
+
+double log_kernel_mixture(std::span<const double> z, std::span<const double> centres, std::span<const double> weights,
+                          std::span<const double> lower, std::size_t d) {
+  const std::size_t n = weights.size();
+  std::vector<double> exponent(n), y(d);
+  double top = -kInf;
+  for (std::size_t j = 0; j < n; ++j) {
+    double q = 0;
+    for (std::size_t a = 0; a < d; ++a) {  // solve L y = z - centre_j
+      double s = z[a] - centres[j * d + a];
+      for (std::size_t b = 0; b < a; ++b) s -= lower[a * d + b] * y[b];
+      y[a] = s / lower[a * d + a];
+      q += y[a] * y[a];
+    }
+    exponent[j] = weights[j] > 0 ? std::log(weights[j]) - 0.5 * q : -kInf;
+    top = std::max(top, exponent[j]);
+  }
+  if (!std::isfinite(top)) return -kInf;
+  double sum = 0;
+  for (std::size_t j = 0; j < n; ++j) sum += std::exp(exponent[j] - top);
+  return top + std::log(sum);
+}
+
+double observation_distance(std::span<const double> statistic, const std::vector<Observation>& observations) {
+  double sum = 0;
+  for (std::size_t k = 0; k < observations.size(); ++k) {
+    const double t = (statistic[k] - observations[k].value) / observations[k].sd;
+    sum += t * t;
+  }
+  return std::isfinite(sum) ? std::sqrt(sum) : kInf;
+}
+
+std::size_t pick_by_weight(std::span<const double> cdf, double u) {
+  const double target = u * cdf.back();
+  const auto it = std::upper_bound(cdf.begin(), cdf.end(), target);
+  return std::min(static_cast<std::size_t>(it - cdf.begin()), cdf.size() - 1);
+}
+
+std::vector<std::size_t> systematic_resample(std::span<const double> weights, std::size_t count, double u) {
+  std::vector<double> cdf(weights.size());
+  std::partial_sum(weights.begin(), weights.end(), cdf.begin());
+  std::vector<std::size_t> out;
+  out.reserve(count);
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double target = (static_cast<double>(i) + u) / static_cast<double>(count) * cdf.back();
+    while (j + 1 < cdf.size() && cdf[j] <= target) ++j;
+    out.push_back(j);
+  }
+  return out;
+}
+
+AbcSmc::AbcSmc(std::vector<Prior> priors, std::vector<Observation> observations, SmcSettings settings,
+               ParticleEvaluator& evaluator)
+    : priors_(std::move(priors)), observations_(std::move(observations)), settings_(settings), evaluator_(evaluator) {}
+
+std::uint64_t AbcSmc::stream_seed(int generation, std::int64_t batch) const {
+  const auto r = words(settings_.seed, static_cast<std::uint32_t>(generation),
+                       settings_.common_random ? 0u : static_cast<std::uint32_t>(batch), 0, kStreamPurpose);
+  return ((static_cast<std::uint64_t>(r[0]) << 32) | r[1]) >> 11;  // a valid run.seed: below 2^53
+}
+
+AbcSmc::Batch AbcSmc::evaluate_batch(int generation, std::int64_t first, std::int64_t count,
+                                     const std::function<void(std::int64_t, double*)>& propose) {
+  const std::size_t d = width();
+  Batch batch;
+  batch.theta.resize(static_cast<std::size_t>(count) * d);
+  for (std::int64_t c = 0; c < count; ++c) propose(first + c, batch.theta.data() + c * d);
+  const std::int64_t index = first == 0 ? 0 : first;  // batches are keyed by their first candidate
+  batch.statistic = evaluator_.evaluate(batch.theta, d, stream_seed(generation, index));
+  return batch;
+}
+
+std::vector<double> AbcSmc::free_coordinates(const Population& p) const {
+  const std::size_t d = width();
+  std::vector<double> z(p.theta.size());
+  for (std::size_t i = 0; i < p.theta.size() / d; ++i)
+    for (std::size_t a = 0; a < d; ++a) z[i * d + a] = priors_[a].to_free(p.theta[i * d + a]);
+  return z;
+}
+
+Population AbcSmc::first() {
+  const std::size_t d = width(), m = observations_.size();
+  const auto n = settings_.particles;
+  Population pop;
+  pop.tolerance = kInf;
+  pop.proposed = n;
+  const Batch batch = evaluate_batch(0, 0, n, [&](std::int64_t c, double* row) {
+    for (std::size_t a = 0; a < d; a += 2) {
+      double u0 = 0, u1 = 0;
+      calibration_uniforms(settings_.seed, 0, static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(a / 2), &u0,
+                           &u1);
+      row[a] = priors_[a].sample(u0);
+      if (a + 1 < d) row[a + 1] = priors_[a + 1].sample(u1);
+    }
+  });
+  pop.theta = batch.theta;
+  pop.statistic = batch.statistic;
+  pop.weight.assign(static_cast<std::size_t>(n), 1.0 / static_cast<double>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    pop.distance.push_back(observation_distance(std::span(pop.statistic).subspan(i * m, m), observations_));
+  return pop;
+}
+
+Population AbcSmc::next(const Population& previous) {
+  const std::size_t d = width(), m = observations_.size();
+  const auto n = settings_.particles;
+  const int generation = previous.generation + 1;
+  Population pop;
+  pop.generation = generation;
+  pop.tolerance = linear_quantile(previous.distance, settings_.quantile);
+  // Discrete distances (counts) can pin the quantile at the previous
+  // tolerance; the next lower distance seen keeps the sequence shrinking.
+  if (pop.tolerance >= previous.tolerance) {
+    double below = -kInf;
+    for (double dist : previous.distance)
+      if (dist < previous.tolerance) below = std::max(below, dist);
+    if (std::isfinite(below)) pop.tolerance = below;
+  }
+  const std::vector<double> centres = free_coordinates(previous);
+  std::vector<double> cov = weighted_covariance(centres, previous.weight, d);
+  for (double& c : cov) c *= 2.0;  // Beaumont et al. (2009): twice the weighted covariance
+  const std::vector<double> lower = cholesky(cov, d);
+  std::vector<double> cdf(previous.size());
+  std::partial_sum(previous.weight.begin(), previous.weight.end(), cdf.begin());
+
+  auto propose = [&](std::int64_t c, double* row) {
+    const auto cand = static_cast<std::uint32_t>(c);
+    double u = 0, unused = 0;
+    calibration_uniforms(settings_.seed, static_cast<std::uint32_t>(generation), cand, 0, &u, &unused);
+    const std::size_t j = pick_by_weight(cdf, u);
+    std::vector<double> normal(d + 1);
+    for (std::size_t a = 0; a < d; a += 2) {  // Box-Muller, two normals per pair of uniforms
+      double u0 = 0, u1 = 0;
+      calibration_uniforms(settings_.seed, static_cast<std::uint32_t>(generation), cand,
+                           1 + static_cast<std::uint32_t>(a / 2), &u0, &u1);
+      const double r = std::sqrt(-2.0 * std::log(u0));
+      normal[a] = r * std::cos(2 * M_PI * u1);
+      normal[a + 1] = r * std::sin(2 * M_PI * u1);
+    }
+    for (std::size_t a = 0; a < d; ++a) {
+      double z = centres[j * d + a];
+      for (std::size_t b = 0; b <= a; ++b) z += lower[a * d + b] * normal[b];
+      row[a] = priors_[a].from_free(z);
+    }
+  };
+
+  std::int64_t candidates = 0, accepted = 0;
+  // The first batch guesses the acceptance rate: about the quantile after the
+  // prior, else somewhat below the previous generation's (the tolerance
+  // shrinks); later batches use the rate seen so far. Every input is a count
+  // of earlier results, so the batches are the same for any thread count.
+  const double guess = std::max(0.01, previous.generation == 0 ? settings_.quantile : 0.7 * previous.acceptance());
+  while (accepted < n) {
+    const double rate = candidates > 0 && accepted > 0 ? static_cast<double>(accepted) / candidates : guess;
+    const std::int64_t remaining = n - accepted;
+    const auto count = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(remaining / rate * 1.1)),
+                                                std::min<std::int64_t>(64, remaining * 4), 10 * n);
+    const Batch batch = evaluate_batch(generation, candidates, count, propose);
+    for (std::int64_t c = 0; c < count && accepted < n; ++c) {
+      const double dist = observation_distance(std::span(batch.statistic).subspan(c * m, m), observations_);
+      if (!(dist <= pop.tolerance)) continue;
+      pop.theta.insert(pop.theta.end(), batch.theta.begin() + c * d, batch.theta.begin() + (c + 1) * d);
+      pop.statistic.insert(pop.statistic.end(), batch.statistic.begin() + c * m, batch.statistic.begin() + (c + 1) * m);
+      pop.distance.push_back(dist);
+      ++accepted;
+      pop.proposed = candidates + c + 1;
+    }
+    candidates += count;
+    if (accepted < n && candidates >= settings_.max_proposals_per_particle * n)
+      throw std::runtime_error(fmt::format(
+          "generation {} accepted {} of {} particles in {} candidates at tolerance {:.4g}; the observations are too "
+          "far from what the priors allow (widen the priors, loosen the observations' sd, or raise "
+          "calibrate.quantile)",
+          generation, accepted, n, candidates, pop.tolerance));
+  }
+  pop.weight = importance_weights(priors_, free_coordinates(pop), centres, previous.weight, lower);
+  return pop;
+}
+
+}  // namespace brink

@@ -1,0 +1,444 @@
+// `brink calibrate SCENARIO`: ABC-SMC against the scenario's observations,
+// and the posterior plans of `brink run --posterior`.
+#include "brink/calibrate/cli_calibrate.hpp"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "brink/calibrate/calibration_file.hpp"
+#include "brink/calibrate/evaluator.hpp"
+#include "brink/cli/cli.hpp"
+#include "brink/cli/output_target.hpp"
+#include "brink/scenario/shipped.hpp"
+#include "brink/sweep/executor.hpp"
+#include "brink/version.hpp"
+
+namespace brink {
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::uint64_t count_option(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < min || value > max)
+    throw po::error(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, text));
+  return value;
+}
+
+ScenarioSource scenario_source(const std::string& argument) {
+  if (std::error_code ec; fs::exists(argument, ec)) return read_scenario_file(argument);
+  if (const ShippedScenario* shipped = find_shipped(argument))
+    return {std::string(shipped->path), std::string(shipped->text)};
+  throw po::error(fmt::format("no scenario file '{}' exists and no shipped scenario has that name", argument));
+}
+
+std::string prior_text(const PriorSpec& p) {
+  switch (p.kind) {
+    case PriorKind::kNormal:
+    case PriorKind::kTruncatedNormal:
+      return fmt::format("{} mean {} sd {} on [{}, {}]", to_string(p.kind), p.mean, p.sd, p.lower, p.upper);
+    case PriorKind::kExponential:
+      return fmt::format("exponential rate {} on [{}, {}]", p.rate, p.lower, p.upper);
+    default:
+      return fmt::format("{} [{}, {}]", to_string(p.kind), p.lower, p.upper);
+  }
+}
+
+// Every cross-field rule at every corner of the priors' supports, as for a
+// sweep's declared ranges (sweep_range.cpp), reported at the prior's line.
+void check_prior_corners(const LoadedScenario& loaded) {
+  Scenario box = loaded.scenario;
+  box.sweep = {};
+  box.sweep.design = SweepDesign::kRandom;
+  for (const PriorSpec& p : loaded.scenario.calibrate.priors)
+    box.sweep.axes.push_back({.path = p.path, .values = {}, .min = p.lower, .max = p.upper, .log = false});
+  std::vector<Diagnostic> diagnostics;
+  for (Problem& problem : sweep_range_problems(box)) {
+    std::string message = problem.message;
+    if (message.rfind("sweep axis", 0) == 0) message = "calibrated parameter" + message.substr(10);
+    const std::string path = "calibrate.parameters." + problem.paths.front().substr(17);
+    diagnostics.push_back(loaded.source.at(path, message + " (the prior's support is checked at its corners)"));
+  }
+  if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
+}
+
+struct Options {
+  std::string output, particles, generations, replications, threads, seed, quantile;
+  std::vector<std::string> sets;
+};
+
+// The weighted posterior mean of each parameter in the last generation.
+std::vector<double> posterior_means(const Population& p, std::size_t d) {
+  std::vector<double> mean(d, 0.0);
+  for (std::size_t i = 0; i < p.size(); ++i)
+    for (std::size_t a = 0; a < d; ++a) mean[a] += p.weight[i] * p.theta[i * d + a];
+  return mean;
+}
+
+// The last generation's posterior mean and sd per parameter, as a table.
+std::string posterior_table(const CalibrationRecord& r) {
+  const Population& last = r.generations.back();
+  const std::size_t d = r.parameters.size();
+  const std::vector<double> mean = posterior_means(last, d);
+  std::string text = fmt::format("{:<44} {:>14} {:>14}   prior\n", "posterior (last generation)", "mean", "sd");
+  for (std::size_t a = 0; a < d; ++a) {
+    double var = 0;
+    for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
+    text += fmt::format("{:<44} {:>14.6g} {:>14.6g}   {}\n", r.parameters[a], mean[a], std::sqrt(var), r.priors[a]);
+  }
+  return text;
+}
+
+// One generation's progress; `seconds` < 0 leaves the time out (a generation read back from a file).
+std::string generation_line(const Population& p, int planned, double seconds) {
+  return fmt::format("generation {}/{}: tolerance {:.4g}, acceptance {:.3f} ({} candidates), ESS {:.1f}{}\n",
+                     p.generation, planned - 1, p.tolerance, p.acceptance(), p.proposed,
+                     effective_sample_size(p.weight), seconds < 0 ? "" : fmt::format(", {:.1f} s", seconds));
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << text;
+  file.close();
+  if (!file) throw std::runtime_error(fmt::format("cannot write '{}'", path));
+}
+
+}  // namespace
+
+namespace {
+
+po::options_description calibrate_options(Options& o) {
+  po::options_description options(
+      "brink calibrate SCENARIO [options]\n\n"
+      "Approximate Bayesian computation (ABC-SMC) of the scenario's calibrate: priors against its\n"
+      "observations:. Writes every generation to an HDF5 file and the posterior means as a scenario\n"
+      "file beside it (OUT with .posterior.yaml).\n\noptions");
+  options.add_options()("help,h", "show this help")("output,o", po::value(&o.output),
+                                                    "HDF5 file (default: out/<scenario name>-calibration.h5)")(
+      "particles", po::value(&o.particles), "particles per generation (default: calibrate.particles)")(
+      "generations", po::value(&o.generations),
+      "generations including the prior draw (default: calibrate.generations)")(
+      "replications", po::value(&o.replications), "replications per particle (default: calibrate.replications)")(
+      "quantile", po::value(&o.quantile),
+      "next tolerance = this quantile of the distances (default: calibrate.quantile)")(
+      "common-random", "every particle of a generation draws the same random streams")(
+      "seed,s", po::value(&o.seed), "random seed (default: the scenario's run.seed)")(
+      "threads,t", po::value(&o.threads), "worker threads (default: all cores); never changes the results")(
+      "set", po::value(&o.sets)->composing(), "override a scenario field, as for brink run (repeatable)")(
+      "resume", "continue from the last complete generation in OUT.partial")(
+      "overwrite", "discard OUT.partial and start over")("quiet,q", "print nothing but errors");
+  return options;
+}
+
+// The scenario's calibrate: block with the command line's options applied.
+CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource& source, const po::variables_map& vm,
+                             const Options& o) {
+  CalibrateSpec spec = loaded.scenario.calibrate;
+  if (loaded.scenario.observations.empty())
+    throw ScenarioError({{source.label, -1, -1, "has no 'observations:' block; a calibration needs observations"}});
+  if (spec.empty())
+    throw ScenarioError({{source.label, -1, -1, "has no 'calibrate:' block with 'parameters:' and their priors"}});
+  if (vm.count("particles"))
+    spec.particles = static_cast<std::int64_t>(count_option("--particles", o.particles, 2, 10'000'000));
+  if (vm.count("generations"))
+    spec.generations = static_cast<int>(count_option("--generations", o.generations, 1, 1000));
+  if (vm.count("replications"))
+    spec.replications = static_cast<std::int64_t>(count_option("--replications", o.replications, 1, 1'000'000));
+  if (vm.count("quantile")) {
+    double q = 0;
+    auto [ptr, ec] = std::from_chars(o.quantile.data(), o.quantile.data() + o.quantile.size(), q);
+    if (ec != std::errc() || ptr != o.quantile.data() + o.quantile.size() || !(q > 0 && q < 1))
+      throw po::error(fmt::format("--quantile must be a number in (0, 1), got '{}'", o.quantile));
+    spec.quantile = q;
+  }
+  if (vm.count("common-random")) spec.common_random = true;
+  return spec;
+}
+
+// Everything a calibration file records besides its generations.
+CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource& source, const CalibrateSpec& spec,
+                             const std::vector<Override>& settings, int argc, const char* const* argv) {
+  CalibrationRecord record;
+  const FieldRegistry registry(loaded.scenario);
+  for (const PriorSpec& p : spec.priors) {
+    record.parameters.push_back(p.path);
+    record.units.emplace_back(registry.find(p.path)->spec->unit);
+    record.priors.push_back(prior_text(p));
+  }
+  for (const Observation& ob : loaded.scenario.observations) {
+    record.observation_names.push_back(ob.id);
+    record.observed.push_back(ob.value);
+    record.observed_sd.push_back(ob.sd);
+    record.observed_day.push_back(ob.day);
+  }
+  record.planned_generations = spec.generations;
+  record.scenario_label = source.label;
+  record.scenario_text = source.text;
+  record.seed = loaded.scenario.run.seed;
+  record.engine_version = std::string(engine_version());
+  // What must match for --resume: --generations may grow.
+  for (const auto& s : settings) record.settings += s.path + "=" + s.value + "\n";
+  record.settings += fmt::format("particles={}\nreplications={}\nquantile={}\ncommon_random={}\n", spec.particles,
+                                 spec.replications, spec.quantile, spec.common_random);
+  record.command_line = argv[0] ? std::string(argv[0]) : "brink";
+  for (int i = 1; i < argc; ++i) record.command_line += std::string(" ") + argv[i];
+  return record;
+}
+
+// Takes the complete generations of an interrupted calibration (--resume),
+// or refuses to start over it unless --overwrite.
+void continue_partial(const fs::path& partial, const po::variables_map& vm, CalibrationRecord& record) {
+  if (vm.count("resume") && fs::exists(partial)) {
+    CalibrationRecord previous = read_calibration(partial.string());
+    if (previous.scenario_text != record.scenario_text || previous.settings != record.settings)
+      throw po::error(
+          fmt::format("{} was written with another scenario or other settings; resume with the same "
+                      "scenario, --set, --seed, --particles, --replications and --quantile",
+                      partial.string()));
+    record.generations = std::move(previous.generations);
+    record.lane_steps = previous.lane_steps;
+    record.seconds = previous.seconds;
+  } else if (fs::exists(partial) && !vm.count("overwrite")) {
+    throw OutputRefused(
+        fmt::format("{} holds an interrupted calibration; continue it with --resume or discard it "
+                    "with --overwrite",
+                    partial.string()));
+  }
+}
+
+// Runs the generations still missing, saving each to `partial` before reporting it.
+void run_generations(AbcSmc& smc, const SweepEvaluator& evaluator, const fs::path& partial, bool quiet,
+                     std::ostream& err, CalibrationRecord& record) {
+  // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
+  auto save = [&] {
+    const std::string staging = partial.string() + ".tmp";
+    write_calibration(staging, record);
+    fs::rename(staging, partial);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  const double seconds_before = record.seconds, lane_steps_before = record.lane_steps;
+  for (const Population& p : record.generations)
+    if (!quiet) err << "(resumed) " << generation_line(p, record.planned_generations, -1.0);
+  while (static_cast<int>(record.generations.size()) < record.planned_generations) {
+    Population next = record.generations.empty() ? smc.first() : smc.next(record.generations.back());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::string line = generation_line(next, record.planned_generations, seconds);
+    record.generations.push_back(std::move(next));
+    record.seconds = seconds_before + seconds;
+    record.lane_steps = lane_steps_before + evaluator.lane_steps();
+    save();
+    if (!quiet) err << line << std::flush;
+  }
+  save();
+}
+
+// The scenario with the posterior means set (OUT with .posterior.yaml).
+fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source,
+                                  const CalibrationRecord& record) {
+  const Population& last = record.generations.back();
+  const std::vector<double> mean = posterior_means(last, record.parameters.size());
+  const fs::path posterior = fs::path(target).replace_extension(".posterior.yaml");
+  std::string header = fmt::format(
+      "# Posterior means of a brink calibration ({}, generation {}, tolerance {:.4g}),\n"
+      "# applied to {}. The weighted particles are in {}:\n"
+      "# brink run --posterior {} draws parameter sets from them.\n",
+      target.filename().string(), last.generation, last.tolerance, source.label, target.string(), target.string());
+  for (std::size_t a = 0; a < mean.size(); ++a)
+    header += fmt::format("#   --set {}={:.9g}\n", record.parameters[a], mean[a]);
+  write_text_file(posterior.string(), header + scenario_with_values(source.text, record.parameters, mean));
+  return posterior;
+}
+
+// The output path, its directory created when it is the default one.
+fs::path calibration_target(const LoadedScenario& loaded, const po::variables_map& vm, const Options& o) {
+  if (vm.count("output") && o.output.empty()) throw po::error("--output needs a file name, got an empty one");
+  const fs::path target =
+      vm.count("output") ? fs::path(o.output) : default_output_path(loaded.scenario.name + "-calibration");
+  check_output_path(target, {"/proc/self/exe"});
+  if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
+    if (vm.count("output"))
+      throw po::error(fmt::format("the directory of output file '{}' does not exist", target.string()));
+    fs::create_directories(target.parent_path());
+  }
+  return target;
+}
+
+}  // namespace
+
+int command_calibrate(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
+                      std::ostream& err) {
+  Options o;
+  const po::options_description options = calibrate_options(o);
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("scenario", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << options << "\n";
+    return kExitOk;
+  }
+  const std::vector<std::string> operands =
+      vm.count("scenario") ? vm["scenario"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
+  const bool quiet = vm.count("quiet") > 0;
+  std::vector<Override> settings;
+  for (const auto& s : o.sets) settings.push_back(parse_override(s));
+  if (vm.count("seed"))
+    settings.push_back({"run.seed", std::to_string(count_option("--seed", o.seed, 0, 9007199254740991ULL))});
+  const ScenarioSource source = scenario_source(operands.front());
+  const LoadedScenario loaded = load_scenario(source, settings);
+  const CalibrateSpec spec = calibrate_spec(loaded, source, vm, o);
+  check_prior_corners(loaded);
+  int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                     : static_cast<int>(count_option("--threads", o.threads, 1, 1024));
+  threads = std::min(threads, max_threads());
+
+  const fs::path target = calibration_target(loaded, vm, o);
+  const fs::path partial = target.string() + ".partial";
+  const OutputLock lock(target.string() + ".lock");
+  const FileIdentity before = identity_of(target);
+  CalibrationRecord record = new_record(loaded, source, spec, settings, argc, argv);
+  continue_partial(partial, vm, record);
+
+  Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
+  simulated.run.common_random = spec.common_random;
+  SweepEvaluator evaluator(simulated, record.parameters, threads);
+  std::vector<Prior> priors(spec.priors.begin(), spec.priors.end());
+  AbcSmc smc(priors, loaded.scenario.observations,
+             {.particles = spec.particles,
+              .quantile = spec.quantile,
+              .seed = loaded.scenario.run.seed,
+              .common_random = spec.common_random},
+             evaluator);
+  if (!quiet)
+    out << fmt::format(
+               "calibrating {} ({}): {} parameters, {} observations, {} particles x {} replications, {} "
+               "generations, {} steps per replication\n",
+               loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
+               spec.replications, spec.generations, simulated.step_count())
+        << std::flush;
+  run_generations(smc, evaluator, partial, quiet, err, record);
+  publish_output(partial, target, before);
+  const fs::path posterior = write_posterior_scenario(target, source, record);
+  if (!quiet)
+    out << posterior_table(record)
+        << fmt::format("wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {} threads)\n",
+                       target.string(), posterior.string(), record.seconds, record.lane_steps,
+                       record.seconds > 0 ? record.lane_steps / record.seconds : 0.0, threads);
+  return kExitOk;
+}
+
+void inspect_calibration(const std::string& path, std::ostream& out) {
+  const CalibrationRecord r = read_calibration(path);
+  out << fmt::format("{}: brink calibration of {} (seed {}), {} of {} generations complete\n", path, r.scenario_label,
+                     r.seed, r.generations.size(), r.planned_generations);
+  for (const Population& p : r.generations) out << "  " << generation_line(p, r.planned_generations, -1.0);
+  if (r.generations.empty()) return;
+  out << posterior_table(r);
+  const Population& last = r.generations.back();
+  const std::size_t m = r.observation_names.size();
+  out << fmt::format("{:<44} {:>14} {:>14} {:>14}\n", "observation", "observed", "sd", "fitted (mean)");
+  for (std::size_t o = 0; o < m; ++o) {
+    double fitted = 0;
+    for (std::size_t i = 0; i < last.size(); ++i) fitted += last.weight[i] * last.statistic[i * m + o];
+    out << fmt::format("{:<44} {:>14.6g} {:>14.6g} {:>14.6g}\n", r.observation_names[o], r.observed[o],
+                       r.observed_sd[o], fitted);
+  }
+}
+
+SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {
+  if (std::error_code ec; !fs::exists(calibration_file, ec))
+    throw po::error(fmt::format("--posterior: no file '{}'", calibration_file));
+  if (!is_calibration_file(calibration_file))
+    throw po::error(fmt::format("--posterior: '{}' is not a calibration file (one written by 'brink calibrate')",
+                                calibration_file));
+  const CalibrationRecord record = read_calibration(calibration_file);
+  if (record.generations.empty()) throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
+  if (!loaded.scenario.sweep.empty())
+    throw po::error(
+        "--posterior draws the points itself; it cannot be combined with a sweep (drop the sweep block "
+        "or the --sweep options)");
+  const Population& last = record.generations.back();
+  const std::size_t d = record.parameters.size();
+  const FieldRegistry registry(loaded.scenario);
+  SweepPlan plan;
+  for (const auto& path : record.parameters) {
+    const FieldRef* ref = registry.find(path);
+    if (!ref)
+      throw po::error(fmt::format("the posterior in '{}' calibrates '{}', which scenario '{}' does not have",
+                                  calibration_file, path, loaded.scenario.name));
+    plan.axis_fields.push_back(*ref);
+    plan.parameter_units.emplace_back(ref->spec->unit);
+  }
+  const std::int64_t total = loaded.scenario.run.rule.max;
+  if (draws <= 0) draws = std::clamp<std::int64_t>(total / kBlockLanes, 1, 1000);
+  draws = std::min(draws, total);
+  double u = 0, unused = 0;
+  calibration_uniforms(loaded.scenario.run.seed, 0xFFFFu, 0, 0, &u, &unused);
+  std::vector<double> values;
+  for (std::size_t i : systematic_resample(last.weight, static_cast<std::size_t>(draws), u))
+    values.insert(values.end(), last.theta.begin() + static_cast<long>(i * d),
+                  last.theta.begin() + static_cast<long>((i + 1) * d));
+  plan.parameters = record.parameters;
+  plan.swept = static_cast<int>(d);
+  plan.design = "posterior";
+  plan.samples = draws;
+  plan.points = PointTable(d, std::move(values));
+  plan.rule = {.adaptive = false, .min = (total + draws - 1) / draws, .max = (total + draws - 1) / draws};
+  plan.replications = plan.rule.max;
+  plan.write_runs = loaded.scenario.output.runs;
+  plan.base = std::make_shared<const Scenario>(loaded.scenario);
+  // Every draw's model is kept: a posterior plan has at most 1000 points.
+  for (std::int64_t p = 0; p < draws; ++p) plan.kept.push_back(std::make_shared<const Model>(plan.scenario_of(p)));
+  return plan;
+}
+
+PointSummary pooled_summary(const std::vector<PointSummary>& summaries) {
+  PointSummary pooled;
+  if (summaries.empty()) return pooled;
+  pooled.mean_casualties.assign(summaries.front().mean_casualties.size(), 0.0);
+  double end_day = 0;
+  for (const PointSummary& s : summaries) {
+    pooled.replications += s.replications;
+    for (int k = 0; k < kOutcomeCount; ++k) pooled.count[k] += s.count[k];
+    for (std::size_t a = 0; a < s.mean_casualties.size(); ++a)
+      pooled.mean_casualties[a] += s.mean_casualties[a] * static_cast<double>(s.replications);
+    end_day += s.mean_end_day * static_cast<double>(s.replications);
+  }
+  const auto n = static_cast<double>(std::max<std::int64_t>(pooled.replications, 1));
+  for (int k = 0; k < kOutcomeCount; ++k) {
+    pooled.probability[k] = static_cast<double>(pooled.count[k]) / n;
+    pooled.interval[k] = wilson_interval(pooled.count[k], pooled.replications);
+  }
+  for (double& c : pooled.mean_casualties) c /= n;
+  pooled.mean_end_day = end_day / n;
+  // Quantiles do not pool from per-point quantiles; the table then shows means only.
+  pooled.end_day_quantiles.fill(std::nan(""));
+  // Every point ran the same replications: the pooled survival is the mean of the points'.
+  pooled.record_day = summaries.front().record_day;
+  pooled.survival.assign(summaries.front().survival.size(), 0.0);
+  for (const PointSummary& s : summaries)
+    for (std::size_t q = 0; q < s.survival.size() && q < pooled.survival.size(); ++q)
+      pooled.survival[q] += s.survival[q] / static_cast<double>(summaries.size());
+  return pooled;
+}
+
+}  // namespace brink

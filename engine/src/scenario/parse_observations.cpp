@@ -1,0 +1,343 @@
+// The `observations:` and `calibrate:` blocks of a scenario file, and
+// `run.start_date`. Read after every other section: observations name actors
+// and rungs, priors name settable paths.
+#include <cmath>
+#include <limits>
+
+#include "yaml_reader.hpp"
+
+namespace brink::yaml_reader {
+namespace {
+
+constexpr std::string_view kQuantities = "forces, rung, war_started, incidents";
+// A range is read as a 95% interval of a normal measurement error.
+constexpr double kRangeWidthInSd = 2.0 * 1.959963984540054;
+
+bool parse_quantity(std::string_view name, ObservedQuantity* q) {
+  for (int k = 0; k < 4; ++k)
+    if (to_string(static_cast<ObservedQuantity>(k)) == name) {
+      *q = static_cast<ObservedQuantity>(k);
+      return true;
+    }
+  return false;
+}
+
+// A finite number under `key`, or nothing (reported) when present but not a number.
+bool number(Parser& p, const YAML::Node& map, const std::string& key, const std::string& path, double* value) {
+  const YAML::Node node = get(map, key);
+  if (!node.IsDefined() || node.IsNull()) return false;
+  if (!node.IsScalar() || !parse_number(node.Scalar(), value)) {
+    p.error(node, fmt::format("'{}.{}' must be a finite number, got '{}'", path, key, scalar_text(node)));
+    return false;
+  }
+  return true;
+}
+
+// The day of an observation: `date` (needs run.start_date) or `day`.
+bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, const Scenario& s, Observation& o) {
+  const YAML::Node date = get(e, "date"), day = get(e, "day");
+  if (date.IsDefined() == day.IsDefined()) {
+    p.error(e,
+            fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", op));
+    return false;
+  }
+  if (day.IsDefined()) return number(p, e, "day", op, &o.day);
+  std::int64_t days = 0, start = 0;
+  if (!date.IsScalar() || !parse_iso_date(date.Scalar(), &days)) {
+    p.error(date, fmt::format("'{}.date' must be an ISO date like 2022-01-19, got '{}'", op, scalar_text(date)));
+    return false;
+  }
+  if (s.run.start_date.empty() || !parse_iso_date(s.run.start_date, &start)) {
+    p.error(date, fmt::format("'{}.date' needs 'run.start_date' (the calendar date of day 0); without it give "
+                              "'day' instead",
+                              op));
+    return false;
+  }
+  o.date = date.Scalar();
+  o.day = static_cast<double>(days - start);
+  return true;
+}
+
+// value and sd, or range [lo, hi] (a 95% interval; its midpoint is the value unless `value` is given).
+void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Observation& o) {
+  const YAML::Node value = get(e, "value");
+  const bool binary = o.quantity == ObservedQuantity::kRung || o.quantity == ObservedQuantity::kWarStarted;
+  if (binary) {
+    if (!value.IsScalar() || (value.Scalar() != "true" && value.Scalar() != "false"))
+      p.error(value.IsDefined() ? value : e, fmt::format("'{}.value' must be true or false (whether it had happened "
+                                                         "by the date), got '{}'",
+                                                         op, scalar_text(value)));
+    else
+      o.value = value.Scalar() == "true" ? 1.0 : 0.0;
+  }
+  const YAML::Node sd = get(e, "sd"), range = get(e, "range");
+  if (sd.IsDefined() == range.IsDefined()) {
+    p.error(e, fmt::format("'{}' needs exactly one uncertainty: 'sd' (a standard deviation) or 'range' "
+                           "([low, high], read as a 95% interval)",
+                           op));
+    return;
+  }
+  bool has_value = binary || number(p, e, "value", op, &o.value);
+  if (sd.IsDefined()) {
+    if (number(p, e, "sd", op, &o.sd) && !(o.sd > 0))
+      p.error(sd, fmt::format("'{}.sd' must be positive, got {}", op, sd.Scalar()));
+  } else {
+    double lo = 0, hi = 0;
+    if (!range.IsSequence() || range.size() != 2 || !range[0].IsScalar() || !range[1].IsScalar() ||
+        !parse_number(range[0].Scalar(), &lo) || !parse_number(range[1].Scalar(), &hi) || !(lo < hi)) {
+      p.error(range, fmt::format("'{}.range' must be [low, high] with low < high", op));
+      return;
+    }
+    o.sd = (hi - lo) / kRangeWidthInSd;
+    if (!has_value) o.value = 0.5 * (lo + hi);
+    has_value = true;
+  }
+  if (!has_value) p.error(e, fmt::format("'{}' needs 'value' (or a 'range' whose midpoint is the value)", op));
+}
+
+void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, const std::vector<std::string>& ids,
+                       Scenario& s) {
+  if (!p.check_map(
+          e, op,
+          {"quantity", "actor", "pool", "rung", "date", "day", "value", "sd", "range", "quantile", "source", "note"}))
+    return;
+  Observation o;
+  o.id = op.substr(std::string_view("observations.").size());
+  const std::string q = p.text(e, "quantity", op, "", true);
+  if (!q.empty() && !parse_quantity(q, &o.quantity)) {
+    p.error(get(e, "quantity"), fmt::format("'{}.quantity' must be one of {}, got '{}'", op, kQuantities, q));
+    return;
+  }
+  o.source = p.text(e, "source", op, "", true);
+  if (o.quantity == ObservedQuantity::kForces) {
+    o.actor = get(e, "actor").IsDefined() ? p.actor(get(e, "actor"), op + ".actor", ids) : -1;
+    if (!get(e, "actor").IsDefined()) p.error(e, fmt::format("missing required key 'actor' in '{}'", op));
+    const std::string pool = p.text(e, "pool", op, "deployed");
+    static constexpr std::string_view kPools[] = {"deployed", "ready", "reserve", "total"};
+    o.pool = -1;
+    for (int k = 0; k < 4; ++k)
+      if (pool == kPools[k]) o.pool = k;
+    if (o.pool < 0)
+      p.error(get(e, "pool"), fmt::format("'{}.pool' must be deployed, ready, reserve or total, got '{}'", op, pool));
+  } else if (get(e, "actor").IsDefined() || get(e, "pool").IsDefined()) {
+    p.error(e, fmt::format("'{}': 'actor' and 'pool' apply only to quantity 'forces'", op));
+  }
+  if (o.quantity == ObservedQuantity::kRung) {
+    if (!get(e, "rung").IsDefined())
+      p.error(e, fmt::format("missing required key 'rung' in '{}' (the rung reached)", op));
+    else
+      o.rung = p.rung(get(e, "rung"), op + ".rung", s.escalation.rungs);
+  } else if (get(e, "rung").IsDefined()) {
+    p.error(get(e, "rung"), fmt::format("'{}.rung' applies only to quantity 'rung'", op));
+  }
+  const bool dated = observation_day(p, e, op, s, o);
+  if (dated && (o.day < 0 || o.day > s.run.horizon_days))
+    p.error(get(e, get(e, "date").IsDefined() ? "date" : "day"),
+            fmt::format("'{}' falls on day {}, outside the simulated days [0, {}] (run.horizon_days)", op, o.day,
+                        s.run.horizon_days));
+  observation_value(p, e, op, o);
+  double quantile = 0;
+  if (number(p, e, "quantile", op, &quantile)) {
+    if (!(quantile > 0 && quantile < 1))
+      p.error(get(e, "quantile"), fmt::format("'{}.quantile' must be in (0, 1), got {}", op, quantile));
+    o.quantile = quantile;
+  }
+  s.observations.push_back(std::move(o));
+}
+
+bool parse_prior_kind(std::string_view name, PriorKind* kind) {
+  for (int k = 0; k < 5; ++k)
+    if (to_string(static_cast<PriorKind>(k)) == name) {
+      *kind = static_cast<PriorKind>(k);
+      return true;
+    }
+  return false;
+}
+
+// One prior; its support is checked against the field's range here, the
+// cross-field rules at its corners by the calibrator (after --set).
+void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const ParameterInfo& field, PriorSpec& prior) {
+  if (!p.check_map(e, pp, {"prior", "min", "max", "mean", "sd", "rate", "note"})) return;
+  const std::string kind = p.text(e, "prior", pp, "", true);
+  if (!kind.empty() && !parse_prior_kind(kind, &prior.kind)) {
+    p.error(get(e, "prior"), fmt::format("'{}.prior' must be uniform, log_uniform, normal, truncated_normal or "
+                                         "exponential, got '{}'",
+                                         pp, kind));
+    return;
+  }
+  const bool bounded = prior.kind == PriorKind::kUniform || prior.kind == PriorKind::kLogUniform ||
+                       prior.kind == PriorKind::kTruncatedNormal;
+  const bool normal = prior.kind == PriorKind::kNormal || prior.kind == PriorKind::kTruncatedNormal;
+  prior.lower = field.min;
+  prior.upper = field.max;
+  double v = 0;
+  for (const char* key : {"min", "max"}) {
+    const bool given = number(p, e, key, pp, &v);
+    if (given && !(bounded || prior.kind == PriorKind::kExponential))
+      p.error(get(e, key), fmt::format("'{}.{}' does not apply to a {} prior", pp, key, kind));
+    else if (!given && bounded && !get(e, key).IsDefined())
+      p.error(e, fmt::format("missing required key '{}' in '{}' (a {} prior)", key, pp, kind));
+    if (given) (std::string_view(key) == "min" ? prior.lower : prior.upper) = v;
+  }
+  for (const char* key : {"mean", "sd"}) {
+    const bool given = number(p, e, key, pp, &v);
+    if (given != normal && (given || !get(e, key).IsDefined()))
+      p.error(given ? get(e, key) : e, given ? fmt::format("'{}.{}' does not apply to a {} prior", pp, key, kind)
+                                             : fmt::format("missing required key '{}' in '{}'", key, pp));
+    if (given) (std::string_view(key) == "mean" ? prior.mean : prior.sd) = v;
+  }
+  const bool has_rate = number(p, e, "rate", pp, &prior.rate);
+  if (has_rate != (prior.kind == PriorKind::kExponential) && (has_rate || !get(e, "rate").IsDefined()))
+    p.error(has_rate ? get(e, "rate") : e, has_rate ? fmt::format("'{}.rate' applies only to an exponential prior", pp)
+                                                    : fmt::format("missing required key 'rate' in '{}'", pp));
+  if (normal && !(prior.sd > 0)) p.error(get(e, "sd"), fmt::format("'{}.sd' must be positive", pp));
+  if (prior.kind == PriorKind::kExponential && !(prior.rate > 0))
+    p.error(get(e, "rate"), fmt::format("'{}.rate' must be positive", pp));
+  if (prior.kind == PriorKind::kExponential && get(e, "min").IsDefined())
+    p.error(get(e, "min"), fmt::format("'{}': an exponential prior starts at 0; give only 'max'", pp));
+  if (prior.kind == PriorKind::kExponential) prior.lower = 0.0;
+  if (prior.kind == PriorKind::kLogUniform && !(prior.lower > 0))
+    p.error(e, fmt::format("'{}': a log_uniform prior needs min > 0, got {}", pp, prior.lower));
+  if (!(prior.lower < prior.upper))
+    p.error(e, fmt::format("'{}': the prior's support [{}, {}] is empty (min must be below max)", pp, prior.lower,
+                           prior.upper));
+  else if (prior.lower < field.min || prior.upper > field.max)
+    p.error(e, fmt::format("'{}': the prior's support [{}, {}] leaves the field's range [{}, {}]{}", pp, prior.lower,
+                           prior.upper, field.min, field.max, field.unit.empty() ? "" : " " + field.unit));
+}
+
+}  // namespace
+
+void parse_start_date(Parser& p, const YAML::Node& run, Scenario& s) {
+  const YAML::Node date = get(run, "start_date");
+  if (!date.IsDefined() || date.IsNull()) return;
+  std::int64_t days = 0;
+  if (!date.IsScalar() || !parse_iso_date(date.Scalar(), &days)) {
+    p.error(date, fmt::format("'run.start_date' must be an ISO date like 2022-01-24, got '{}'", scalar_text(date)));
+    return;
+  }
+  s.run.start_date = date.Scalar();
+}
+
+void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
+  const YAML::Node obs = get(root, "observations");
+  if (!obs.IsDefined() || obs.IsNull()) return;
+  if (!obs.IsMap()) {
+    p.error(obs,
+            "'observations' must be a mapping of observation name to {quantity, date or day, value, sd or "
+            "range, source}");
+    return;
+  }
+  p.no_duplicates(obs, "observations");
+  std::vector<std::string> ids;
+  for (const Actor& a : s.actors) ids.push_back(a.id);
+  for (const auto& entry : obs) {
+    const std::string op = "observations." + entry.first.Scalar();
+    p.place(op, entry.second);
+    parse_observation(p, entry.second, op, ids, s);
+  }
+  double last = -1;
+  for (const Observation& o : s.observations) last = std::max(last, o.day);
+  for (const Observation& o : s.observations)
+    if (o.quantity == ObservedQuantity::kIncidents && o.day != last)
+      p.error(get(obs, o.id), fmt::format("'observations.{}' counts incidents on day {}, before the last observed day "
+                                          "{}; incidents can be observed only on the last observed day (the count "
+                                          "runs to the calibration's horizon)",
+                                          o.id, o.day, last));
+}
+
+void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {
+  const YAML::Node cal = get(root, "calibrate");
+  if (!cal.IsDefined() || cal.IsNull()) return;
+  if (!p.check_map(cal, "calibrate",
+                   {"particles", "generations", "replications", "quantile", "random_numbers", "parameters"}))
+    return;
+  CalibrateSpec& spec = s.calibrate;
+  double v = 0;
+  auto whole = [&](const char* key, double lo, double hi, auto* out) {
+    if (!number(p, cal, key, "calibrate", &v)) return;
+    if (v < lo || v > hi || v != std::floor(v))
+      p.error(get(cal, key), fmt::format("'calibrate.{}' must be a whole number in [{}, {}], got {}", key, lo, hi, v));
+    else
+      *out = static_cast<std::remove_pointer_t<decltype(out)>>(v);
+  };
+  whole("particles", 2, 1e7, &spec.particles);
+  whole("generations", 1, 1000, &spec.generations);
+  whole("replications", 1, 1e6, &spec.replications);
+  if (number(p, cal, "quantile", "calibrate", &v)) {
+    if (!(v > 0 && v < 1))
+      p.error(get(cal, "quantile"), fmt::format("'calibrate.quantile' must be in (0, 1), got {}", v));
+    else
+      spec.quantile = v;
+  }
+  const std::string rn = p.text(cal, "random_numbers", "calibrate", "independent");
+  if (rn != "independent" && rn != "common")
+    p.error(get(cal, "random_numbers"),
+            fmt::format("'calibrate.random_numbers' must be 'common' or 'independent', got '{}'", rn));
+  spec.common_random = rn == "common";
+  const YAML::Node parameters = get(cal, "parameters");
+  if (!parameters.IsDefined() || !parameters.IsMap() || parameters.size() == 0) {
+    p.error(parameters.IsDefined() ? parameters : cal,
+            "'calibrate.parameters' must map parameter paths to priors like {prior: uniform, min: 0, max: 1}");
+    return;
+  }
+  p.no_duplicates(parameters, "calibrate.parameters");
+  const FieldRegistry registry(s);
+  for (const auto& entry : parameters) {
+    const std::string path = entry.first.Scalar();
+    const std::string pp = "calibrate.parameters." + path;
+    p.place(pp, entry.first);
+    const FieldRef* ref = registry.find(path);
+    if (!ref) {
+      const std::vector<std::string> near = nearest_paths(registry.parameters(), path);
+      p.error(entry.first, fmt::format("unknown parameter '{}' in 'calibrate.parameters'{}", path,
+                                       near.empty() ? "" : "; did you mean '" + near.front() + "'?"));
+      continue;
+    }
+    const ParameterInfo& info = registry.parameters()[static_cast<std::size_t>(ref - &registry.ref(0))];
+    if (!info.numeric || !ref->spec->sweepable || ref->spec->kind == FieldKind::kInteger) {
+      p.error(entry.first, fmt::format("'{}' cannot be calibrated: only real-valued model parameters can (see "
+                                       "'brink params', kind 'sweep')",
+                                       path));
+      continue;
+    }
+    PriorSpec prior;
+    prior.path = path;
+    parse_prior(p, entry.second, pp, info, prior);
+    spec.priors.push_back(prior);
+  }
+}
+
+}  // namespace brink::yaml_reader
+
+namespace brink {
+
+std::string scenario_with_values(const std::string& text, const std::vector<std::string>& paths,
+                                 const std::vector<double>& values) {
+  YAML::Node root = YAML::Load(text);
+  for (std::size_t k = 0; k < paths.size(); ++k) {
+    YAML::Node node = root;
+    std::string_view rest = paths[k];
+    while (true) {
+      const std::size_t dot = rest.find('.');
+      const std::string part(rest.substr(0, dot));
+      YAML::Node child;
+      if (node.IsSequence())
+        child.reset(node[static_cast<std::size_t>(std::stoul(part))]);
+      else
+        child.reset(node[part]);
+      if (dot == std::string_view::npos) {
+        child = fmt::format("{:.17g}", values[k]);
+        break;
+      }
+      node.reset(child);
+      rest = rest.substr(dot + 1);
+    }
+  }
+  root.remove("calibrate");
+  YAML::Emitter emitter;
+  emitter << root;
+  return std::string(emitter.c_str()) + "\n";
+}
+
+}  // namespace brink

@@ -1,0 +1,261 @@
+// The pieces of the ABC-SMC calibrator: priors, weights, ESS, kernel, and a
+// whole run against a model-free evaluator whose posterior is known.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "brink/calibrate/evaluator.hpp"
+#include "brink/calibrate/prior.hpp"
+#include "brink/calibrate/smc.hpp"
+
+namespace brink {
+namespace {
+
+PriorSpec spec(PriorKind kind, double lower, double upper) {
+  PriorSpec p;
+  p.path = "x";
+  p.kind = kind;
+  p.lower = lower;
+  p.upper = upper;
+  return p;
+}
+
+// ∫ exp(log_free_density(z)) dz over the free line equals ∫ π(x) dx over the
+// support: the Jacobian is right.
+double free_mass(const Prior& prior) {
+  double sum = 0;
+  const double h = 1e-3;
+  for (double z = -60; z < 60; z += h) sum += std::exp(prior.log_free_density(z)) * h;
+  return sum;
+}
+
+TEST(PriorTest, NormalQuantileInvertsTheCdf) {
+  for (double x : {-6.0, -2.5, -1.0, 0.0, 0.3, 1.7, 4.0}) EXPECT_NEAR(normal_quantile(normal_cdf(x)), x, 1e-9);
+  EXPECT_NEAR(normal_quantile(0.975), 1.959963984540054, 1e-12);
+}
+
+TEST(PriorTest, UniformDrawsAndDensity) {
+  const Prior p(spec(PriorKind::kUniform, 2, 6));
+  EXPECT_DOUBLE_EQ(p.sample(0.25), 3.0);
+  EXPECT_EQ(p.log_density(1.9), -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(p.log_density(4.0), 0.0);
+  EXPECT_NEAR(free_mass(p), 4.0, 1e-3);
+}
+
+TEST(PriorTest, LogUniformIsUniformInTheLog) {
+  const Prior p(spec(PriorKind::kLogUniform, 1, 100));
+  EXPECT_NEAR(p.sample(0.5), 10.0, 1e-9);
+  EXPECT_NEAR(p.log_density(10) - p.log_density(1), -std::log(10.0), 1e-12);
+  EXPECT_NEAR(free_mass(p), std::log(100.0), 1e-3);  // ∫ 1/x dx over [1, 100]
+}
+
+TEST(PriorTest, TruncatedNormalStaysInItsBounds) {
+  PriorSpec s = spec(PriorKind::kTruncatedNormal, 0, 1);
+  s.mean = 0.2;
+  s.sd = 0.5;
+  const Prior p(s);
+  for (double u : {1e-9, 0.1, 0.5, 0.9, 1 - 1e-9}) {
+    EXPECT_GE(p.sample(u), 0.0);
+    EXPECT_LE(p.sample(u), 1.0);
+  }
+  // The median of the truncated normal: Φ⁻¹ of the middle of [Φ(a), Φ(b)].
+  const double mid = 0.5 * (normal_cdf(-0.4) + normal_cdf(1.6));
+  EXPECT_NEAR(p.sample(0.5), 0.2 + 0.5 * normal_quantile(mid), 1e-12);
+  const double mass = std::sqrt(2 * M_PI) * 0.5 * (normal_cdf(1.6) - normal_cdf(-0.4));
+  EXPECT_NEAR(free_mass(p), mass, 1e-3);
+}
+
+TEST(PriorTest, ExponentialMedianAndMass) {
+  PriorSpec s = spec(PriorKind::kExponential, 0, 100);
+  s.rate = 2;
+  const Prior p(s);
+  EXPECT_NEAR(p.sample(0.5), std::log(2.0) / 2, 1e-12);
+  EXPECT_NEAR(free_mass(p), 0.5, 1e-3);
+}
+
+TEST(PriorTest, FreeCoordinateRoundTrips) {
+  const Prior p(spec(PriorKind::kUniform, -3, 5));
+  for (double x : {-2.999, -1.0, 0.0, 4.5}) EXPECT_NEAR(p.from_free(p.to_free(x)), x, 1e-9);
+  EXPECT_LE(p.from_free(1e6), 5.0);
+  EXPECT_GE(p.from_free(-1e6), -3.0);
+}
+
+TEST(SmcTest, EffectiveSampleSize) {
+  const std::vector<double> even(10, 0.1), one = {0, 0, 1, 0};
+  EXPECT_DOUBLE_EQ(effective_sample_size(even), 10.0);
+  EXPECT_DOUBLE_EQ(effective_sample_size(one), 1.0);
+  EXPECT_NEAR(effective_sample_size(std::vector<double>{0.5, 0.25, 0.25}), 1.0 / 0.375, 1e-12);
+}
+
+TEST(SmcTest, WeightedCovariance) {
+  // Points (0,0) w 1, (2,0) w 1, (0,4) w 2: mean (0.5, 2).
+  const std::vector<double> points = {0, 0, 2, 0, 0, 4}, w = {1, 1, 2};
+  const std::vector<double> c = weighted_covariance(points, w, 2);
+  EXPECT_NEAR(c[0], (0.25 + 2.25 + 2 * 0.25) / 4, 1e-12);
+  EXPECT_NEAR(c[3], (4 + 4 + 2 * 4) / 4.0, 1e-12);
+  EXPECT_NEAR(c[1], (-0.5 * -2 + 1.5 * -2 + 2 * -0.5 * 2) / 4, 1e-12);
+  EXPECT_DOUBLE_EQ(c[1], c[2]);
+}
+
+TEST(SmcTest, CholeskyFactorsAndJittersSingularMatrices) {
+  const std::vector<double> a = {4, 2, 2, 3};
+  const std::vector<double> l = cholesky(a, 2);
+  EXPECT_NEAR(l[0] * l[0], 4, 1e-12);
+  EXPECT_NEAR(l[2] * l[0], 2, 1e-12);
+  EXPECT_NEAR(l[2] * l[2] + l[3] * l[3], 3, 1e-12);
+  EXPECT_EQ(l[1], 0.0);
+  const std::vector<double> singular = cholesky({1, 1, 1, 1}, 2);
+  EXPECT_GT(singular[3], 0.0);
+}
+
+TEST(SmcTest, KernelMixtureIsTheGaussianMixture) {
+  const std::vector<double> lower = {2, 0, 0, 1};  // covariance diag(4, 1)
+  const std::vector<double> centres = {0, 0, 1, 1}, w = {0.25, 0.75};
+  const std::vector<double> z = {1, 0};
+  const double expected = std::log(0.25 * std::exp(-0.5 * 0.25) + 0.75 * std::exp(-0.5 * 1.0));
+  EXPECT_NEAR(log_kernel_mixture(z, centres, w, lower, 2), expected, 1e-12);
+}
+
+TEST(SmcTest, ResamplingFollowsTheWeights) {
+  const std::vector<double> w = {0.1, 0.0, 0.6, 0.3};
+  const auto picks = systematic_resample(w, 10, 0.5);
+  std::vector<int> count(4, 0);
+  for (auto i : picks) ++count[i];
+  EXPECT_EQ(count, (std::vector<int>{1, 0, 6, 3}));
+  std::vector<double> cdf(w.size());
+  std::partial_sum(w.begin(), w.end(), cdf.begin());
+  EXPECT_EQ(pick_by_weight(cdf, 0.05), 0u);
+  EXPECT_EQ(pick_by_weight(cdf, 0.5), 2u);
+  EXPECT_EQ(pick_by_weight(cdf, 0.95), 3u);
+}
+
+TEST(SmcTest, DistanceIsStandardized) {
+  std::vector<Observation> obs(2);
+  obs[0].value = 10;
+  obs[0].sd = 2;
+  obs[1].value = 0;
+  obs[1].sd = 0.5;
+  EXPECT_DOUBLE_EQ(observation_distance(std::vector<double>{16, 2}, obs), 5.0);
+}
+
+TEST(SmcTest, StatisticsAreMeanOrQuantile) {
+  EXPECT_DOUBLE_EQ(observation_statistic({1, 2, 3, 10}, -1), 4.0);
+  EXPECT_DOUBLE_EQ(observation_statistic({10, 1, 3, 2}, 0.5), 2.5);
+}
+
+// The statistic is the parameter plus Gaussian noise of sd 0.1 from the
+// stream seed: with a flat prior the ABC posterior tends to N(y, 0.1²).
+class NoisyIdentity final : public ParticleEvaluator {
+ public:
+  std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t seed) override {
+    std::vector<double> out(thetas.size() / width);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      double u0 = 0, u1 = 0;
+      calibration_uniforms(seed, 77, static_cast<std::uint32_t>(i), 0, &u0, &u1);
+      out[i] = thetas[i * width] + 0.1 * std::sqrt(-2 * std::log(u0)) * std::cos(2 * M_PI * u1);
+    }
+    return out;
+  }
+};
+
+TEST(SmcTest, PosteriorOfANoisyIdentityAndDeterminism) {
+  std::vector<Observation> obs(1);
+  obs[0].value = 0.3;
+  obs[0].sd = 0.1;
+  auto run = [&] {
+    NoisyIdentity evaluator;
+    AbcSmc smc({Prior(spec(PriorKind::kUniform, -2, 2))}, obs, {.particles = 2000, .quantile = 0.5, .seed = 11},
+               evaluator);
+    std::vector<Population> gens{smc.first()};
+    for (int g = 1; g < 8; ++g) gens.push_back(smc.next(gens.back()));
+    return gens;
+  };
+  const auto gens = run();
+  for (std::size_t g = 1; g < gens.size(); ++g) {
+    EXPECT_LT(gens[g].tolerance, gens[g - 1].tolerance);
+    EXPECT_NEAR(std::accumulate(gens[g].weight.begin(), gens[g].weight.end(), 0.0), 1.0, 1e-12);
+  }
+  const Population& last = gens.back();
+  double mean = 0, var = 0;
+  for (std::size_t i = 0; i < last.size(); ++i) mean += last.weight[i] * last.theta[i];
+  for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i] - mean, 2);
+  EXPECT_NEAR(mean, 0.3, 0.02);
+  EXPECT_NEAR(std::sqrt(var), 0.1, 0.015);
+  EXPECT_EQ(run().back().theta, last.theta);  // the same seed gives the same bits
+}
+
+TEST(EvaluatorTest, CalibrationScenarioEndsAfterTheLastObservation) {
+  Scenario s;
+  s.run.horizon_days = 120;
+  s.run.dt_days = 0.5;
+  Observation a, b;
+  a.day = 10;
+  b.day = 26;
+  b.quantity = ObservedQuantity::kWarStarted;
+  s.observations = {a, b};
+  const Scenario c = calibration_scenario(s, 32);
+  EXPECT_DOUBLE_EQ(c.run.horizon_days, 26.5);
+  EXPECT_EQ(c.output.timeseries_every, 20);  // forces on step 20 only
+  EXPECT_EQ(c.run.rule.max, 32);
+  s.observations = {b};
+  EXPECT_EQ(calibration_scenario(s, 1).output.timeseries_every, 0);  // no per-lane series needed
+  a.day = 0;
+  s.observations = {a};
+  EXPECT_EQ(calibration_scenario(s, 1).output.timeseries_every, 1);  // forces on day 0 only
+}
+
+}  // namespace
+}  // namespace brink
+
+namespace brink {
+namespace {
+
+// Two replications, three records (every = 2 steps), two actors.
+TEST(EvaluatorTest, ObservedValuesReadTheRightRecordPoolAndStep) {
+  Scenario s;
+  s.run.dt_days = 1;
+  s.actors.resize(2);
+  Observation forces, total, rung, war, incidents;
+  forces.actor = 1;
+  forces.pool = kReady;
+  forces.day = 2;  // record 1
+  total.actor = 0;
+  total.pool = kTotalPool;
+  total.day = 4.5;  // step 4: record 2
+  rung.quantity = ObservedQuantity::kRung;
+  rung.rung = 3;
+  rung.day = 2;  // peak over records 0 and 1
+  war.quantity = ObservedQuantity::kWarStarted;
+  war.day = 3;  // fighting begun in a step up to 3
+  incidents.quantity = ObservedQuantity::kIncidents;
+  s.observations = {forces, total, rung, war, incidents};
+  BlockResult b;
+  b.spec.count = 2;
+  const int records = 3, n = 2;
+  b.ts_forces.assign(2 * records * n * kPoolCount, 0.0f);
+  auto at = [&](int r, int q, int a, int pool) -> float& {
+    return b.ts_forces[((r * records + q) * n + a) * kPoolCount + pool];
+  };
+  at(0, 1, 1, kReady) = 111;
+  at(1, 1, 1, kReady) = 222;
+  at(0, 2, 0, kDeployed) = 1;
+  at(0, 2, 0, kReady) = 2;
+  at(0, 2, 0, kReserve) = 4;
+  b.ts_rung = {1, 3, 0, /* replication 1: */ 1, 2, 3};  // r0 reached 3 at record 1; r1 only at record 2
+  b.war_start_step = {3, 4};
+  b.incidents = {5, 0};
+  const std::vector<double> v = observed_values(s, b, 2);
+  ASSERT_EQ(v.size(), 10u);
+  EXPECT_EQ(v[0], 111);  // replication 0: ready of actor 1 on day 2
+  EXPECT_EQ(v[1], 7);    // all pools of actor 0 on day 4
+  EXPECT_EQ(v[2], 1);    // rung 3 reached by day 2
+  EXPECT_EQ(v[3], 1);    // war begun in step 3
+  EXPECT_EQ(v[4], 5);
+  EXPECT_EQ(v[5], 222);
+  EXPECT_EQ(v[7], 0);  // replication 1 reaches rung 3 only after day 2
+  EXPECT_EQ(v[8], 0);  // its war begins in step 4, after day 3
+}
+
+}  // namespace
+}  // namespace brink

@@ -1,0 +1,241 @@
+"""`brink calibrate` (ABC-SMC) through the real CLI, on the conjugate toy
+scenarios/validation/calibrate-incidents.yaml: incidents are Binomial(n, p)
+with p = 1 - exp(-h·dt), and the exponential prior of rate β on h (dt = 1)
+is a Beta(1, β) prior on p, so the posterior of p is Beta(1 + k, β + n - k).
+
+Tolerances: the ABC posterior at tolerance 0 is exact; what remains is Monte
+Carlo error of a weighted sample (sd / sqrt(ESS) for the mean), allowed 4.5
+standard errors as in test_validation.py. Every run has a fixed seed, so the
+tests are deterministic; the coverage study's bound is a binomial tail of
+about 1% for a calibrated 90% interval."""
+
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+BRINK = os.environ.get("BRINK")
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+TOY = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+N_STEPS, BETA, K_OBSERVED = 40, 2.0, 12
+Z = 4.5
+
+
+def brink(*args, check=True):
+    assert BRINK, "set BRINK to the brink binary"
+    proc = subprocess.run([BRINK, *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def beta_posterior(k):
+    a, b = 1 + k, BETA + N_STEPS - k
+    mean = a / (a + b)
+    return mean, math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+
+
+def posterior_of_p(path, generation=-1):
+    with h5py.File(path, "r") as f:
+        h = f["particles"][generation, :, 0]
+        w = f["weights"][generation, :]
+    p = 1 - np.exp(-h)
+    mean = float(np.sum(w * p))
+    return p, w, mean, float(math.sqrt(np.sum(w * (p - mean) ** 2)))
+
+
+def weighted_quantile(values, weights, q):
+    order = np.argsort(values)
+    cdf = np.cumsum(weights[order]) - 0.5 * weights[order]
+    return float(np.interp(q, cdf / cdf[-1], values[order]))
+
+
+def test_abc_posterior_matches_the_beta_posterior_as_the_tolerance_shrinks(tmp_path):
+    out = tmp_path / "toy.h5"
+    proc = brink("calibrate", TOY, "-o", out, "--particles", 600, "--generations", 7, "--threads", 2)
+    assert "generation 6/6" in proc.stderr and "ESS" in proc.stderr
+    exact_mean, exact_sd = beta_posterior(K_OBSERVED)
+    ds = xr.open_dataset(out, engine="h5netcdf")
+    assert dict(ds.sizes) == {"generation": 7, "particle": 600, "parameter": 1, "observation": 1}
+    tolerances = ds.tolerances.values
+    # Strictly shrinking until it reaches 0, where every accepted count equals the observed one.
+    steps = np.diff(tolerances[1:])
+    assert np.isinf(tolerances[0]) and np.all((steps < 0) | (tolerances[2:] == 0)) and tolerances[-1] == 0
+    errors = []
+    for g in range(7):
+        _, w, mean, sd = posterior_of_p(out, g)
+        errors.append(abs(mean - exact_mean) + abs(sd - exact_sd))
+    _, w, mean, sd = posterior_of_p(out)
+    ess = 1 / np.sum(w ** 2)
+    assert abs(mean - exact_mean) < Z * exact_sd / math.sqrt(ess), (mean, exact_mean)
+    # The sd of a weighted sample of size ESS has relative standard error about 1/sqrt(2·ESS).
+    assert abs(sd - exact_sd) < Z * exact_sd / math.sqrt(2 * ess), (sd, exact_sd)
+    assert errors[-1] < errors[1] / 3  # the prior-to-posterior distance shrinks with the tolerance
+    # Every accepted particle of the last generation reproduced the count exactly.
+    assert np.all(ds.statistics.values[-1, :, 0] == K_OBSERVED)
+    shown = brink("inspect", out).stdout
+    assert "7 of 7 generations complete" in shown and "incidents_by_day_39" in shown and "exponential rate 2" in shown
+
+
+def test_credible_intervals_cover_the_truth_at_their_nominal_rate(tmp_path):
+    rng = np.random.default_rng(2026)
+    text = TOY.read_text()
+    covered, runs = 0, 16
+    for i in range(runs):
+        p_true = rng.beta(1, BETA)  # the truth drawn from the prior: Bayesian coverage is then exact
+        k = int(rng.binomial(N_STEPS, p_true))
+        scenario = tmp_path / f"toy{i}.yaml"
+        scenario.write_text(text.replace(f"value: {K_OBSERVED}", f"value: {k}"))
+        out = tmp_path / f"toy{i}.h5"
+        brink("calibrate", scenario, "-o", out, "--particles", 300, "--generations", 6, "--seed", 100 + i, "-q")
+        p, w, _, _ = posterior_of_p(out)
+        lo, hi = weighted_quantile(p, w, 0.05), weighted_quantile(p, w, 0.95)
+        covered += lo <= p_true <= hi
+    # P(Binomial(16, 0.9) <= 11) = 1.7%: a calibrated 90% interval rarely covers fewer.
+    assert covered >= 12, f"90% intervals covered the truth in {covered} of {runs} calibrations"
+
+
+def test_calibration_is_the_same_bits_for_any_thread_count_and_after_resume(tmp_path):
+    args = ["--particles", 150, "--generations", 4, "-q"]
+    brink("calibrate", TOY, "-o", tmp_path / "t1.h5", "--threads", 1, *args)
+    brink("calibrate", TOY, "-o", tmp_path / "t2.h5", "--threads", 2, *args)
+    brink("calibrate", TOY, "-o", tmp_path / "g2.h5", "--particles", 150, "--generations", 2, "-q")
+    (tmp_path / "g2.h5").rename(tmp_path / "r.h5.partial")
+    proc = brink("calibrate", TOY, "-o", tmp_path / "r.h5", "--resume", *args[:-1])
+    assert "(resumed) generation 1/3" in proc.stderr
+    with h5py.File(tmp_path / "t1.h5") as a, h5py.File(tmp_path / "t2.h5") as b, h5py.File(tmp_path / "r.h5") as r:
+        for name in ("particles", "weights", "distances", "tolerances", "proposed"):
+            assert np.array_equal(a[name][()], b[name][()]), name
+            assert np.array_equal(a[name][()], r[name][()]), name
+
+
+def test_a_fresh_run_refuses_an_interrupted_calibration(tmp_path):
+    brink("calibrate", TOY, "-o", tmp_path / "g.h5", "--particles", 50, "--generations", 1, "-q")
+    (tmp_path / "g.h5").rename(tmp_path / "x.h5.partial")
+    proc = brink("calibrate", TOY, "-o", tmp_path / "x.h5", "-q", check=False)
+    assert proc.returncode == 2 and "--resume" in proc.stderr
+    proc = brink("calibrate", TOY, "-o", tmp_path / "x.h5", "-q", "--resume", "--replications", 2, check=False)
+    assert proc.returncode == 2 and "other settings" in proc.stderr
+
+
+def test_posterior_predictive_run_integrates_over_the_posterior(tmp_path):
+    out = tmp_path / "toy.h5"
+    brink("calibrate", TOY, "-o", out, "--particles", 400, "--generations", 6, "-q")
+    posterior_yaml = tmp_path / "toy.posterior.yaml"
+    assert posterior_yaml.exists()
+    assert brink("validate", posterior_yaml).returncode == 0
+    run = tmp_path / "run.h5"
+    proc = brink("run", posterior_yaml, "--posterior", out, "-n", 25600, "-o", run)
+    assert "100 points (posterior), 256 replications per point" in proc.stdout
+    ds = xr.open_dataset(run, engine="h5netcdf")
+    # The CF time coordinate from run.start_date, beside the numeric day.
+    assert str(ds.time.values[0])[:10] == "2022-01-01" and str(ds.time.values[39])[:10] == "2022-02-09"
+    assert ds.day.values[39] == 39
+    # Beta-binomial predictive of the count over the 40 steps.
+    a, b = 1 + K_OBSERVED, BETA + N_STEPS - K_OBSERVED
+    mean = N_STEPS * a / (a + b)
+    var = N_STEPS * a * b * (a + b + N_STEPS) / ((a + b) ** 2 * (a + b + 1))
+    counts = ds.incidents.values.ravel()
+    assert abs(counts.mean() - mean) < Z * math.sqrt(var / counts.size) + 0.3, (counts.mean(), mean)
+    assert abs(counts.var() - var) < 0.15 * var, (counts.var(), var)
+    bad = brink("run", posterior_yaml, "--posterior", out, "--sweep", "escalation.incidents.base_rate=0.1,0.2",
+                "-o", tmp_path / "bad.h5", check=False)
+    assert bad.returncode == 2 and "cannot be combined with a sweep" in bad.stderr
+    bad = brink("run", posterior_yaml, "--posterior", tmp_path / "nothing.h5", "-o", tmp_path / "bad.h5", check=False)
+    assert bad.returncode == 2 and "nothing.h5" in bad.stderr
+    bad = brink("run", posterior_yaml, "--posterior", run, "-o", tmp_path / "bad.h5", check=False)
+    assert bad.returncode == 2 and "not a calibration file" in bad.stderr
+    # The draws are the points, each with its parameter value as a coordinate.
+    assert ds.sizes["point"] == 100
+    assert "escalation_incidents_base_rate" in ds.coords
+
+
+BAD = [
+    ("observations:\n  x: {quantity: forces, actor: ZZZ, day: 3, value: 1, sd: 1, source: s}\n", "unknown actor 'ZZZ'"),
+    ("observations:\n  x: {quantity: incidents, date: 2022-01-05, value: 1, sd: 1}\n", "missing required key 'source'"),
+    ("observations:\n  x: {quantity: incidents, day: 3, value: 1, source: s}\n", "needs exactly one uncertainty"),
+    ("observations:\n  x: {quantity: incidents, day: 300, value: 1, sd: 1, source: s}\n", "outside the simulated days"),
+    ("observations:\n  x: {quantity: war_started, day: 3, value: 2, sd: 1, source: s}\n", "must be true or false"),
+    ("observations:\n  x: {quantity: forces, actor: A, date: 2022-02-30, value: 1, sd: 1, source: s}\n",
+     "must be an ISO date"),
+    ("calibrate:\n  parameters:\n    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 500}\n",
+     "leaves the field's range"),
+    ("calibrate:\n  parameters:\n    escalation.incidents.bse_rate: {prior: uniform, min: 0, max: 1}\n",
+     "did you mean 'escalation.incidents.base_rate'"),
+    ("calibrate:\n  parameters:\n    escalation.incidents.base_rate: {prior: normal, mean: 1}\n",
+     "missing required key 'sd'"),
+]
+
+
+@pytest.mark.parametrize("block,message", BAD)
+def test_bad_observations_and_priors_are_refused_at_their_line(tmp_path, block, message):
+    base = TOY.read_text()
+    cut = base.index("observations:")
+    text = base[:cut] + block
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(text)
+    proc = brink("validate", scenario, check=False)
+    assert proc.returncode == 2, proc.stdout
+    line = text[: text.rindex(block)].count("\n") + 2  # the entry's line
+    assert f"bad.yaml:{line}:" in proc.stderr or f"bad.yaml:{line + 1}:" in proc.stderr, proc.stderr
+    assert message in proc.stderr, proc.stderr
+
+
+def test_prior_corners_are_checked_against_the_rules(tmp_path):
+    text = TOY.read_text().replace("    forces: {deployed: 1000}\n  B:", "    forces: {deployed: 1000, deployed_cap: 1500}\n  B:")
+    text = text.replace("    escalation.incidents.base_rate: {prior: exponential, rate: 2}",
+                        "    escalation.incidents.base_rate: {prior: exponential, rate: 2}\n"
+                        "    actors.A.forces.deployed: {prior: uniform, min: 500, max: 2000}")
+    scenario = tmp_path / "corner.yaml"
+    scenario.write_text(text)
+    proc = brink("calibrate", scenario, "-o", tmp_path / "c.h5", check=False)
+    assert proc.returncode == 2
+    line = text[: text.index("    actors.A.forces.deployed:")].count("\n") + 1
+    assert f"corner.yaml:{line}:" in proc.stderr and "deployed_cap" in proc.stderr, proc.stderr
+
+
+def test_a_killed_calibration_resumes_to_the_same_bits(tmp_path):
+    import signal
+    args = [BRINK, "calibrate", str(TOY), "--particles", "400", "--generations", "7", "--threads", "2"]
+    proc = subprocess.Popen([*args, "-o", str(tmp_path / "k.h5")], stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # killed as soon as generation 1 is in the partial file
+        if line.startswith("generation 1/6"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    with h5py.File(tmp_path / "k.h5.partial") as f:
+        kept = f["tolerances"].shape[0]
+    assert 2 <= kept < 7
+    brink(*args[1:], "-o", tmp_path / "k.h5", "--resume", "-q")
+    brink(*args[1:], "-o", tmp_path / "whole.h5", "-q")
+    with h5py.File(tmp_path / "k.h5") as a, h5py.File(tmp_path / "whole.h5") as b:
+        for name in ("particles", "weights", "distances", "statistics"):
+            assert np.array_equal(a[name][()], b[name][()]), name
+
+
+def test_forces_rung_and_war_observations_read_the_simulated_state(tmp_path):
+    # Decisions off and no posture terms: A keeps its 1,000 troops, the ladder
+    # stays on 'tense' (incidents never escalate) and no war starts.
+    extra = """  a_deployed_day_0: {quantity: forces, actor: A, day: 0, value: 1000, sd: 10, source: s}
+  a_total_day_7: {quantity: forces, actor: A, pool: total, day: 7, value: 1000, sd: 10, source: s}
+  tense_by_day_5: {quantity: rung, rung: tense, day: 5, value: true, sd: 0.1, source: s}
+  limited_by_day_5: {quantity: rung, rung: limited, day: 5, value: false, sd: 0.1, source: s}
+  no_war_by_day_9: {quantity: war_started, day: 9, value: false, sd: 0.1, source: s}
+"""
+    text = TOY.read_text().replace("observations:\n", "observations:\n" + extra)
+    scenario = tmp_path / "obs.yaml"
+    scenario.write_text(text)
+    out = tmp_path / "obs.h5"
+    brink("calibrate", scenario, "-o", out, "--particles", 50, "--generations", 2, "--replications", 8, "-q")
+    ds = xr.open_dataset(out, engine="h5netcdf")
+    stats = ds.statistics.isel(generation=-1)
+    expected = {"a_deployed_day_0": 1000, "a_total_day_7": 1000, "tense_by_day_5": 1, "limited_by_day_5": 0,
+                "no_war_by_day_9": 0}
+    for name, value in expected.items():
+        assert np.all(stats.sel(observation=name).values == value), name
