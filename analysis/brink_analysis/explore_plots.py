@@ -164,11 +164,16 @@ def _policy_label(data, levers: Sequence[str], values) -> str:
 
 
 def plot_robustness(
-    data, levers: Sequence[str], outcome: str | Sequence[str] = "full_war", *, threshold: float = 0.1,
+    data, levers: Sequence[str] | None = None, outcome: str | Sequence[str] = "full_war", *, threshold: float = 0.1,
     uncertainties: Sequence[str] | None = None, direction: str = "minimize",
 ) -> Figure:
     """Two panels per policy (one row each): left, the probability of `outcome` across the states of
-    the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret."""
+    the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret.
+    `levers` defaults to those a mixed design recorded in the file."""
+    if levers is None:
+        from .robust import _roles
+
+        levers, uncertainties = _roles(data, levers, uncertainties)
     levers = [levers] if isinstance(levers, str) else list(levers)
     matrix = policy_outcomes(data, levers, outcome, uncertainties)
     regret = regret_table(data, levers, outcome, uncertainties, direction)

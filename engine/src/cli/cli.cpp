@@ -167,6 +167,9 @@ std::string run_header(const Scenario& scenario, const std::string& label, const
   text += fmt::format("{} point{} ({}), {} replications per point{}\n", points, points == 1 ? "" : "s",
                       plan.design.empty() ? "single point" : plan.design, plan.replications,
                       plan.rule.adaptive ? " at most (adaptive)" : "");
+  if (!plan.base->sweep.constraints.empty())
+    text += fmt::format("{} design point{} rejected by the sweep's constraints\n", plan.rejected_points,
+                        plan.rejected_points == 1 ? "" : "s");
   return text;
 }
 
@@ -178,7 +181,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
       "options");
   std::string output, replications, seed, threads, timeseries, design, samples, isa;
-  std::vector<std::string> sets, sweeps;
+  std::vector<std::string> sets, sweeps, levers;
   options.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
       "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
@@ -191,7 +194,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "sweep", po::value(&sweeps)->composing(),
       "sweep a parameter: --sweep PATH=v1,v2,... (grid values) or PATH=min:max[:log] (range); repeatable, adds to "
       "or replaces the scenario's sweep axes")("design", po::value(&design),
-                                               "sweep design: grid, random, lhs or sobol")(
+                                               "sweep design: grid, random, lhs, sobol or morris")(
+      "lever", po::value(&levers)->composing(),
+      "a policy lever of a mixed design: --lever PATH=v1,v2,...; every combination of the levers runs the same "
+      "sampled points of the --sweep ranges (repeatable)")(
       "samples", po::value(&samples),
       "points of a random, lhs or sobol design (with --sensitivity: Saltelli's base rows N, giving N·(d+2) points)")(
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
@@ -255,10 +261,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const ScenarioSource source = resolve_scenario(scenario_arg);
   LoadedScenario loaded = load_scenario(source, settings);
   if (vm.count("sensitivity")) loaded.scenario.sweep.sensitivity = true;
-  if (!sweeps.empty() || vm.count("design") || vm.count("samples") || vm.count("sensitivity"))
+  if (!sweeps.empty() || !levers.empty() || vm.count("design") || vm.count("samples") || vm.count("sensitivity"))
     apply_sweep_options(
         loaded, sweeps, design,
-        vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
+        vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0,
+        levers);
   SweepPlan plan = make_plan(loaded, overrides);
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
@@ -285,6 +292,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::string override_text;
   for (const auto& o : settings) override_text += o.path + "=" + o.value + "\n";
   for (const auto& axis : sweeps) override_text += "sweep " + axis + "\n";
+  for (const auto& axis : levers) override_text += "lever " + axis + "\n";
   if (vm.count("design")) override_text += "design " + design + "\n";
   if (vm.count("samples")) override_text += "samples " + samples + "\n";
   if (vm.count("sensitivity")) override_text += "sensitivity\n";
@@ -299,6 +307,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const std::int64_t kill_after = kill_hook ? std::atoll(kill_hook) : 0;
   std::vector<PointSummary> summaries;
   std::vector<SobolIndex> sensitivity;
+  std::vector<MorrisIndex> morris;
   std::vector<std::string> sensitivity_outputs;
   std::optional<Progress> progress;
   try {
@@ -343,6 +352,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       writer.write_sensitivity(sensitivity, plan.swept);
       sensitivity_outputs = writer.sensitivity_outputs();
     }
+    if (plan.morris) {
+      morris = sweep_morris(plan, summaries);
+      writer.write_morris(morris, plan.swept);
+      sensitivity_outputs = writer.sensitivity_outputs();
+    }
     writer.close();
   } catch (const ResumeMismatch& e) {
     throw UsageError(e.what());
@@ -369,6 +383,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
     out << format_outcome_table(summaries, actors, plan.parameters, values);
     if (plan.sensitivity) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
+    if (plan.morris) out << format_morris_table(morris, sensitivity_outputs, plan.parameters);
   }
   if (!quiet) {
     double replications_run = 0;
@@ -451,7 +466,7 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
                                   : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
     out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width,
                        field_text(*ref.spec, ref.get(loaded.scenario)), p.unit.empty() ? "-" : p.unit, range,
-                       ref.spec->sweepable && p.numeric ? "sweep" : "set");
+                       ref.spec->sweepable && (p.numeric || !p.choices.empty()) ? "sweep" : "set");
   }
   out << fmt::format("{} settable paths in '{}'\n", registry.size(), loaded.scenario.name);
   return kExitOk;

@@ -135,6 +135,7 @@ void read_sensitivity(hid_t file, FileReport& report) {
     if (doubles.size() != outputs * parameters) return;
     columns.emplace_back(v.sobol, std::move(doubles));
   }
+  if (columns.empty()) return;  // a Morris file: the `output` axis without Sobol indices
   // Swept parameters come first; a column is swept if any output has a value.
   const std::vector<double>& first = columns.front().second;
   auto swept_column = [&](std::size_t j) {

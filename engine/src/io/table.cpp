@@ -136,4 +136,22 @@ std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, con
   return out;
 }
 
+std::string format_morris_table(const std::vector<MorrisIndex>& indices, const std::vector<std::string>& outputs,
+                                const std::vector<std::string>& parameters) {
+  if (outputs.empty() || indices.empty()) return {};
+  const std::size_t swept = indices.size() / outputs.size();
+  std::string out = "Morris elementary effects (change of the output over each parameter's whole range; 95% bootstrap "
+                    "interval of mu*):\n";
+  std::size_t width = 36;
+  for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) width = std::max(width, parameters[j].size());
+  out += fmt::format("  {:<28} {:<{}} {:>30} {:>11} {:>11}\n", "output", "parameter", width, "mu*", "mu", "sigma");
+  for (std::size_t o = 0; o < outputs.size(); ++o)
+    for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) {
+      const MorrisIndex& x = indices[o * swept + j];
+      out += fmt::format("  {:<28} {:<{}} {:>10.4g} [{:>8.4g}, {:>8.4g}] {:>11.4g} {:>11.4g}\n", outputs[o],
+                         parameters[j], width, x.mu_star, x.mu_star_low, x.mu_star_high, x.mu, x.sigma);
+    }
+  return out;
+}
+
 }  // namespace brink

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/scenario/sweep_constraints.hpp"
 #include "brink/sweep/design.hpp"
 
 namespace brink {
@@ -98,14 +99,36 @@ void set_units(const FieldRegistry& registry, SweepPlan* plan) {
   for (const auto& path : plan->parameters) {
     const FieldRef* field = registry.find(path);
     plan->parameter_units.emplace_back(field ? field->spec->unit : "");
+    plan->parameter_choices.emplace_back();
+    if (field && (field->spec->kind == FieldKind::kChoice || field->spec->kind == FieldKind::kBoolean))
+      for (std::string_view c : field->spec->choices) plan->parameter_choices.back().emplace_back(c);
   }
+}
+
+// The design's points after its constraints (a pure function of the design):
+// clipped in place, rejected ones dropped and counted.
+std::vector<std::vector<double>> constrained(const SweepSpec& spec, const Scenario& s,
+                                             std::vector<std::vector<double>> rows, SweepPlan* plan) {
+  const BoundConstraints bound(spec, s);
+  if (bound.empty()) return rows;
+  std::vector<std::vector<double>> kept;
+  kept.reserve(rows.size());
+  for (auto& row : rows)
+    if (bound.apply(row)) kept.push_back(std::move(row));
+  plan->rejected_points = static_cast<std::int64_t>(rows.size() - kept.size());
+  if (kept.empty())
+    throw ScenarioError({{"sweep", -1, -1,
+                          fmt::format("the constraints reject all {} points of the design; loosen a rule or widen the "
+                                      "ranges",
+                                      rows.size())}});
+  return kept;
 }
 
 // The swept values, points × axes, in the design's order.
 std::vector<double> design_values(const Scenario& s, SweepPlan* plan) {
   const SweepSpec& spec = s.sweep;
   std::vector<Axis> axes;
-  for (const SweepAxis& a : spec.axes) axes.push_back({a.path, a.values, a.min, a.max, a.log});
+  for (const SweepAxis& a : spec.axes) axes.push_back({a.path, a.values, a.min, a.max, a.log, a.lever});
   std::vector<std::vector<double>> rows;
   try {
     if (spec.design == SweepDesign::kGrid && !spec.sensitivity) return grid_values(axes);
@@ -116,12 +139,15 @@ std::vector<double> design_values(const Scenario& s, SweepPlan* plan) {
       plan->base_samples = saltelli.base_samples;
     } else {
       static constexpr DesignKind kKinds[] = {DesignKind::kGrid, DesignKind::kRandom, DesignKind::kLhs,
-                                              DesignKind::kSobol};
-      rows = sweep_points(kKinds[static_cast<int>(spec.design)], axes, spec.samples, s.run.seed);
+                                              DesignKind::kSobol, DesignKind::kMorris};
+      rows = sweep_points(kKinds[static_cast<int>(spec.design)], axes, spec.samples, s.run.seed, spec.morris_levels);
+      plan->morris = spec.design == SweepDesign::kMorris;
+      plan->morris_levels = spec.morris_levels;
     }
   } catch (const std::invalid_argument& e) {
     throw ScenarioError({{"sweep", -1, -1, e.what()}});
   }
+  rows = constrained(spec, s, std::move(rows), plan);
   std::vector<double> flat;
   flat.reserve(rows.size() * axes.size());
   for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
@@ -162,6 +188,7 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
     plan.axis_fields.push_back(*registry.find(a.path));  // checked when the sweep was read
   }
   plan.swept = static_cast<int>(spec.axes.size());
+  for (const SweepAxis& a : spec.axes) plan.axis_roles.emplace_back(!spec.mixed() ? "" : a.lever ? "lever" : "uncertainty");
   for (const auto& path : override_paths(recorded, registry, spec)) plan.parameters.push_back(path);
   set_units(registry, &plan);
   plan.design = std::string(to_string(spec.design));

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "brink/sweep/morris.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -21,5 +22,9 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
 // indices.size() / outputs.size() parameters.
 std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, const std::vector<std::string>& outputs,
                                      const std::vector<std::string>& parameters);
+// Morris screening measures (output-major over the swept parameters), one row
+// per output and parameter: mu* with its bootstrap interval, mu and sigma.
+std::string format_morris_table(const std::vector<MorrisIndex>& indices, const std::vector<std::string>& outputs,
+                                const std::vector<std::string>& parameters);
 
 }  // namespace brink

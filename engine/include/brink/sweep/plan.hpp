@@ -78,6 +78,8 @@ struct SweepPlan {
   std::vector<std::string> parameters;       // dotted paths: the swept axes first, then fixed --set fields
   int swept = 0;                             // how many of `parameters` are sweep axes
   std::vector<std::string> parameter_units;  // per parameter, from the field table
+  // Per parameter: a categorical axis's names (its values are their indices), else empty.
+  std::vector<std::vector<std::string>> parameter_choices;
   std::string design;                        // "" for a single point, else grid/random/lhs/sobol
   std::int64_t samples = 0;                  // design samples (Saltelli: base rows N)
   PointTable points;
@@ -86,6 +88,11 @@ struct SweepPlan {
   bool write_runs = true;         // per-replication variables in the file
   bool sensitivity = false;       // points are a Saltelli plan
   std::int64_t base_samples = 0;  // Saltelli's N
+  bool morris = false;            // points are Morris trajectories (samples of them)
+  int morris_levels = 4;
+  std::int64_t rejected_points = 0;  // design points dropped by reject constraints
+  // Per swept axis: "lever" or "uncertainty" in a mixed design, else "".
+  std::vector<std::string> axis_roles;
 
   std::int64_t point_count() const { return static_cast<std::int64_t>(points.size()); }
   // The run and output settings: the base scenario's (sweeps never set them),
