@@ -362,3 +362,70 @@ def test_morris_refuses_constraints_and_sensitivity(tmp_path):
     base = write(tmp_path, "base.yaml", scenario_text(replications=256))
     usage_error(brink("run", base, "-q", "-o", tmp_path / "o.h5", "--design", "morris", "--samples", 4, "--sensitivity",
                       "--sweep", f"{PATIENCE}=10:90"), "morris")
+
+
+# --------------------------------------------------------------------------
+# 5. Scenario choices
+# --------------------------------------------------------------------------
+
+
+def choice_files(directory):
+    a_text = scenario_text(replications=256)
+    assert "events: []" in a_text and "  law: square" in a_text, "test setup: the flagship changed"
+    b_text = a_text.replace("events: []", "events:\n  - {day: 30, actor: RUS, deploy: 10000}").replace(
+        "  law: square", "  law: linear")
+    return write(directory, "a.yaml", a_text), write(directory, "b.yaml", b_text)
+
+
+@pytest.fixture(scope="module")
+def choices_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("choices")
+    a, b = choice_files(d)
+    out = simulate(d / "choices.h5", a, "--sweep", f"scenario={a},{b}", "--sweep", f"{DEPLOYED}=100000,150000",
+                   "--set", "run.random_numbers=common")
+    return d, a, b, out
+
+
+def test_scenario_choices_are_an_axis_with_the_union_of_their_fields(choices_run):
+    _, a, b, out = choices_run
+    data, attrs = load(out)
+    assert names(data["parameter"]) == ["scenario", DEPLOYED, LAW, "events.0.day", "events.0.deploy"]
+    v = data["parameter_value"]
+    np.testing.assert_array_equal(v[:, 0], [0, 0, 1, 1])
+    np.testing.assert_array_equal(v[:, 1], [100000, 150000, 100000, 150000])
+    np.testing.assert_array_equal(v[:, 2], [0, 0, 1, 1])  # square in a, linear in b
+    assert np.all(np.isnan(v[:2, 3:])) and np.array_equal(v[2:, 3:], [[30, 10000], [30, 10000]])
+    assert text(attrs["scenario_choices"]).split("\n") == [str(a), str(b)]
+    assert text(attrs["scenario_choice_0"]) == a.read_text() and text(attrs["scenario_choice_1"]) == b.read_text()
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.coords["scenario"].attrs["flag_meanings"] == f"{a} {b}"
+        assert "scenario choice" in ds.coords["events_0_day"].attrs["long_name"]
+
+
+def test_each_point_reruns_from_its_recipe(choices_run, tmp_path):
+    import shlex
+    _, a, b, out = choices_run
+    data, _ = load(out)
+    for point in (1, 3):
+        recipe = shlex.split(text(data["rerun_command"][point]))
+        assert recipe[:3] == ["brink", "run", str(b if point == 3 else a)]
+        assert f"{DEPLOYED}=150000" in recipe and "run.random_numbers=common" in recipe
+        single, _ = load(simulate(tmp_path / f"p{point}.h5", *recipe[2:]))
+        for name in ("outcome_code", "end_step", "casualties"):
+            assert same_bits(data[name][point], single[name][0]), (point, name)
+    assert not same_bits(data["casualties"][1], data["casualties"][3])  # the choice matters
+
+
+def test_scenario_choices_from_the_file_block(tmp_path):
+    a, b = choice_files(tmp_path)
+    a.write_text(a.read_text() + "\nsweep:\n  scenarios: [a.yaml, b.yaml]\n")
+    data, _ = load(simulate(tmp_path / "f.h5", a))
+    assert names(data["parameter"])[0] == "scenario" and len(data["point"]) == 2
+
+
+def test_scenario_choices_must_share_the_crisis(tmp_path):
+    a, b = choice_files(tmp_path)
+    c = write(tmp_path, "c.yaml", a.read_text().replace("horizon_days: 120", "horizon_days: 90"))
+    assert c.read_text() != a.read_text(), "test setup: the flagship's horizon changed"
+    usage_error(brink("run", a, "-q", "-o", tmp_path / "o.h5", "--sweep", f"scenario={a},{c}"),
+                "c.yaml", "horizon_days")

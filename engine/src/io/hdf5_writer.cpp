@@ -215,10 +215,20 @@ void write_design_attributes(hid_t f, const SweepPlan& plan) {
     h5::set_string_attribute(f, "constraints", rules);
     h5::set_int_attribute(f, "rejected_points", H5T_NATIVE_INT64, &plan.rejected_points, 1);
   }
+  if (!plan.choices.empty()) {
+    // Each choice's text, so that every point can be run again from the file alone.
+    std::string labels;
+    for (std::size_t k = 0; k < plan.choices.size(); ++k) {
+      if (k > 0) labels += '\n';
+      labels += plan.choices[k].label;
+      h5::set_string_attribute(f, fmt::format("scenario_choice_{}", k), plan.choices[k].text);
+    }
+    h5::set_string_attribute(f, "scenario_choices", labels);
+  }
   std::string levers, uncertainties;
   for (std::size_t k = 0; k < plan.axis_roles.size(); ++k) {
     std::string& list = plan.axis_roles[k] == "lever" ? levers : uncertainties;
-    if (plan.axis_roles[k].empty()) continue;
+    if (plan.axis_roles[k].empty() || plan.axis_roles[k] == "scenario") continue;
     if (!list.empty()) list += ' ';
     list += plan.parameters[k];
   }
@@ -321,8 +331,12 @@ void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
     check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kPoint)), 0),
           fmt::format("attach dimension point to {}", name));
     const bool swept = static_cast<int>(k) < plan.swept;
+    const bool by_choice = k + static_cast<std::size_t>(plan.choice_columns) >= width;
     h5::set_string_attribute(ds.get(), "long_name",
-                             fmt::format("{} ({})", plan.parameters[k], swept ? "swept" : "fixed with --set"));
+                             fmt::format("{} ({})", plan.parameters[k],
+                                         swept       ? "swept"
+                                         : by_choice ? "set by the scenario choice; NaN where that scenario has no such field"
+                                                     : "fixed with --set"));
     const std::string scenario_units = k < plan.parameter_units.size() ? plan.parameter_units[k] : "";
     if (const std::string units = udunits_of(scenario_units); !units.empty())
       h5::set_string_attribute(ds.get(), "units", units);

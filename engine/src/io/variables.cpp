@@ -201,6 +201,16 @@ void add_constants(std::vector<VariableSpec>& t) {
                  for (int k = 0; k < p.swept; ++k) swept[k] = 1;
                  return swept;
                }});
+  t.push_back({.name = "rerun_command",
+               .dims = {D::kPoint},
+               .dtype = Dtype::kString,
+               .units = "",
+               .long_name = "a brink command that runs this point alone (same bits with common random numbers)",
+               .constant = [](const SweepPlan& p) -> Values {
+                 std::vector<std::string> commands;
+                 for (std::int64_t k = 0; k < p.point_count(); ++k) commands.push_back(p.rerun_command(k));
+                 return commands;
+               }});
 }
 
 // Per-replication variables, one chunk per block, encoded on the workers.

@@ -269,6 +269,17 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
   for (const std::string& argument : sweeps) arguments.emplace_back(argument, false);
   for (const std::string& argument : levers) arguments.emplace_back(argument, true);
   for (const auto& [argument, lever] : arguments) {
+    if (argument.rfind("scenario=", 0) == 0) {
+      // Scenario choices: files, loaded and checked by the caller (they need I/O).
+      spec.scenarios.clear();
+      std::stringstream files(argument.substr(9));
+      for (std::string file; std::getline(files, file, ',');)
+        if (!file.empty()) spec.scenarios.push_back(file);
+      if (spec.scenarios.size() < 2)
+        problems.push_back({"--sweep " + argument, -1, -1, "scenario choices need at least two files: scenario=a.yaml,b.yaml"});
+      loaded.sweep_arguments["scenario"] = argument;
+      continue;
+    }
     SweepAxis axis;
     const std::string option = lever ? "--lever " : "--sweep ";
     if (std::string problem = read_sweep_argument(argument, loaded.parameters, &axis); !problem.empty()) {

@@ -111,7 +111,7 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
   if (!sweep.IsDefined() || sweep.IsNull()) return;
   if (!p.check_map(sweep, "sweep",
                    {"design", "samples", "sensitivity", "random_numbers", "parameters", "levers", "uncertainties",
-                    "constraints", "levels"}))
+                    "constraints", "levels", "scenarios"}))
     return;
   SweepSpec& spec = s.sweep;
   const std::string design = p.text(sweep, "design", "sweep", "grid");
@@ -152,6 +152,19 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node levers = get(sweep, "levers");
   const YAML::Node uncertainties = get(sweep, "uncertainties");
   const bool mixed = levers.IsDefined() || uncertainties.IsDefined();
+  if (const YAML::Node scenarios = get(sweep, "scenarios"); scenarios.IsDefined()) {
+    if (!scenarios.IsSequence() || scenarios.size() < 2)
+      p.error(scenarios, "'sweep.scenarios' must list at least two scenario files (paths relative to this file)");
+    else
+      for (std::size_t i = 0; i < scenarios.size(); ++i) {
+        if (!scenarios[i].IsScalar() || scenarios[i].Scalar().empty()) {
+          p.error(scenarios[i], fmt::format("'sweep.scenarios' entries must be file paths, got {}",
+                                            scalar_text(scenarios[i])));
+          continue;
+        }
+        spec.scenarios.push_back(scenarios[i].Scalar());
+      }
+  }
   if (mixed && parameters.IsDefined()) {
     p.error(parameters, "'sweep.parameters' cannot be given with 'sweep.levers'/'sweep.uncertainties': a mixed design "
                         "lists its axes under those two keys");
@@ -169,6 +182,8 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
               "or sobol");
     if (levers.IsMap()) parse_axes(p, levers, "levers", true, registry, spec);
     if (uncertainties.IsMap()) parse_axes(p, uncertainties, "uncertainties", false, registry, spec);
+  } else if (!parameters.IsDefined() && !spec.scenarios.empty()) {
+    // Scenario choices alone: one point per scenario.
   } else if (!parameters.IsDefined() || !parameters.IsMap() || parameters.size() == 0) {
     p.error(parameters.IsDefined() ? parameters : sweep,
             "'sweep.parameters' must map parameter paths to value lists or {min, max} ranges");

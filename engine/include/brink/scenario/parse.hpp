@@ -87,6 +87,10 @@ void check_sweep_range(const LoadedScenario& loaded);
 // returns the problem, or "" if none.
 std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design, const std::vector<ParameterInfo>& parameters);
 
+// The sweep axis of scenario choices (`--sweep scenario=a.yaml,b.yaml`,
+// `sweep.scenarios`): its values are the choices' indices.
+inline constexpr std::string_view kScenarioAxis = "scenario";
+
 // Combinations of design, sensitivity, Morris and levers that cannot be run,
 // as one sentence; "" if the combination is fine.
 std::string sweep_design_problem(const SweepSpec& spec);
