@@ -51,19 +51,23 @@ std::string SweepPlan::rerun_command(std::int64_t point) const {
                              == std::string::npos)
       return text;
     std::string out = "'";
-    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
+    for (char c : text) {
+      if (c == '\'') out.append("'\\''");
+      else out.push_back(c);
+    }
+    out.push_back('\'');
+    return out;
   };
   std::string command = "brink run " + quoted(label);
   const std::size_t own = parameters.size() - static_cast<std::size_t>(choice_columns);
   for (std::size_t k = 0; k < own; ++k) {
     if (static_cast<int>(k) == scenario_column) continue;
     const double v = row.values[k];
-    const auto& names = k < parameter_choices.size() ? parameter_choices[k] : std::vector<std::string>{};
-    const std::string value = names.empty() ? fmt::format("{}", v) : names[static_cast<std::size_t>(v)];
-    command += " --set " + quoted(parameters[k] + "=" + value);
+    const bool named = k < parameter_choices.size() && !parameter_choices[k].empty();
+    const std::string value = named ? parameter_choices[k][static_cast<std::size_t>(v)] : fmt::format("{}", v);
+    command += fmt::format(" --set {}", quoted(fmt::format("{}={}", parameters[k], value)));
   }
-  for (const std::string& option : rerun_options) command += " " + quoted(option);
+  for (const std::string& option : rerun_options) command += fmt::format(" {}", quoted(option));
   return command;
 }
 
