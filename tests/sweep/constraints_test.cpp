@@ -44,7 +44,7 @@ TEST(SweepConstraint, ReadsALinearRuleIntoTermsOfLeftMinusRight) {
 }
 
 TEST(SweepConstraint, RefusesAnythingOutsideTheGrammar) {
-  for (const std::string rule : {kDeployed + " < " + kCap, kDeployed + " <= ", "<= " + kCap, kDeployed + " " + kCap,
+  for (const std::string& rule : std::vector<std::string>{kDeployed + " < " + kCap, kDeployed + " <= ", "<= " + kCap, kDeployed + " " + kCap,
                                  kDeployed + " <= " + kCap + "; rm -rf /", kDeployed + " <= exp(" + kCap + ")",
                                  kDeployed + " <= 2 *", kDeployed + " <= " + kCap + " <= 5", "1.2.3 <= " + kCap}) {
     SweepConstraint c;
@@ -53,7 +53,7 @@ TEST(SweepConstraint, RefusesAnythingOutsideTheGrammar) {
 }
 
 TEST(SweepConstraint, ClipLandsExactlyOnTheBoundAndRejectDrops) {
-  LoadedScenario loaded = load_yaml(flagship_text());
+  LoadedScenario loaded = testing::load_yaml(testing::flagship_text());
   SweepSpec& spec = loaded.scenario.sweep;
   spec.design = SweepDesign::kLhs;
   spec.samples = 8;
@@ -73,7 +73,7 @@ TEST(SweepConstraint, ClipLandsExactlyOnTheBoundAndRejectDrops) {
 }
 
 TEST(SweepConstraint, ProblemsNameTheReason) {
-  LoadedScenario loaded = load_yaml(flagship_text());
+  LoadedScenario loaded = testing::load_yaml(testing::flagship_text());
   SweepSpec spec;
   spec.design = SweepDesign::kLhs;
   spec.samples = 8;
