@@ -429,3 +429,28 @@ def test_scenario_choices_must_share_the_crisis(tmp_path):
     assert c.read_text() != a.read_text(), "test setup: the flagship's horizon changed"
     usage_error(brink("run", a, "-q", "-o", tmp_path / "o.h5", "--sweep", f"scenario={a},{c}"),
                 "c.yaml", "horizon_days")
+
+
+@pytest.mark.parametrize("rule, action, accepted", [
+    (f"{DEPLOYED} <= {CAP}", "reject", True),
+    (f"{DEPLOYED} <= {CAP} - 5000", "clip", True),
+    (f"{DEPLOYED} <= {CAP} + 5000", "clip", False),  # still 5,000 above the cap at the top of the range
+    (f"{DEPLOYED} <= {CAP} + 5000", "reject", False),
+    (f"{READY} <= {DEPLOYED}", "reject", False),  # a rule on other fields does not help
+])
+def test_range_check_accounts_for_the_constraints(rule, action, accepted, tmp_path):
+    cap = flagship_cap()
+    axes = {DEPLOYED: {"min": cap * 0.6, "max": cap * 1.4}, READY: {"min": 0, "max": 50000}}
+    body = scenario_text(replications=256, sweep=block(design="random", samples=64, parameters=axes,
+                                                       constraints=[{"rule": rule, "action": action}]))
+    path = write(tmp_path, "s.yaml", body)
+    proc = brink("validate", path)
+    if not accepted:
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "cap_at_least_deployed" in proc.stderr and "even under its constraints" in proc.stderr, proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr
+    data, attrs = load(simulate(tmp_path / "s.h5", path))
+    assert np.all(data["parameter_value"][:, 0] <= cap)
+    if action == "reject":
+        assert 0 < int(attrs["rejected_points"]) < 64 and len(data["point"]) == 64 - int(attrs["rejected_points"])
