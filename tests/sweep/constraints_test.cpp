@@ -44,9 +44,10 @@ TEST(SweepConstraint, ReadsALinearRuleIntoTermsOfLeftMinusRight) {
 }
 
 TEST(SweepConstraint, RefusesAnythingOutsideTheGrammar) {
-  for (const std::string& rule : std::vector<std::string>{kDeployed + " < " + kCap, kDeployed + " <= ", "<= " + kCap, kDeployed + " " + kCap,
-                                 kDeployed + " <= " + kCap + "; rm -rf /", kDeployed + " <= exp(" + kCap + ")",
-                                 kDeployed + " <= 2 *", kDeployed + " <= " + kCap + " <= 5", "1.2.3 <= " + kCap}) {
+  for (const std::string& rule :
+       std::vector<std::string>{kDeployed + " < " + kCap, kDeployed + " <= ", "<= " + kCap, kDeployed + " " + kCap,
+                                kDeployed + " <= " + kCap + "; rm -rf /", kDeployed + " <= exp(" + kCap + ")",
+                                kDeployed + " <= 2 *", kDeployed + " <= " + kCap + " <= 5", "1.2.3 <= " + kCap}) {
     SweepConstraint c;
     EXPECT_NE(parse_constraint(rule, false, &c), "") << rule;
   }
@@ -65,7 +66,7 @@ TEST(SweepConstraint, ClipLandsExactlyOnTheBoundAndRejectDrops) {
   const BoundConstraints bound(spec, loaded.scenario);
   std::vector<double> row = {180000.3, 123456.7, 1000};
   EXPECT_TRUE(bound.apply(row));
-  EXPECT_EQ(row[0], 123456.7);  // clipped to the cap, bit for bit
+  EXPECT_EQ(row[0], 123456.7);      // clipped to the cap, bit for bit
   row = {100000, 120000, 50000.5};  // ready above half the deployed: rejected
   EXPECT_FALSE(bound.apply(row));
   row = {100000, 120000, 50000};  // on the bound: kept

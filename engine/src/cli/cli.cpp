@@ -264,8 +264,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (!sweeps.empty() || !levers.empty() || vm.count("design") || vm.count("samples") || vm.count("sensitivity"))
     apply_sweep_options(
         loaded, sweeps, design,
-        vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0,
-        levers);
+        vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0, levers);
   std::vector<ScenarioChoice> choices = load_scenario_choices(loaded, source.label, settings);
   SweepPlan plan = make_plan(loaded, overrides, std::move(choices));
   plan.scenario_label = source.label;

@@ -332,11 +332,12 @@ void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
           fmt::format("attach dimension point to {}", name));
     const bool swept = static_cast<int>(k) < plan.swept;
     const bool by_choice = k + static_cast<std::size_t>(plan.choice_columns) >= width;
-    h5::set_string_attribute(ds.get(), "long_name",
-                             fmt::format("{} ({})", plan.parameters[k],
-                                         swept       ? "swept"
-                                         : by_choice ? "set by the scenario choice; NaN where that scenario has no such field"
-                                                     : "fixed with --set"));
+    h5::set_string_attribute(
+        ds.get(), "long_name",
+        fmt::format("{} ({})", plan.parameters[k],
+                    swept       ? "swept"
+                    : by_choice ? "set by the scenario choice; NaN where that scenario has no such field"
+                                : "fixed with --set"));
     const std::string scenario_units = k < plan.parameter_units.size() ? plan.parameter_units[k] : "";
     if (const std::string units = udunits_of(scenario_units); !units.empty())
       h5::set_string_attribute(ds.get(), "units", units);

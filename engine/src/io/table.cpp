@@ -140,8 +140,9 @@ std::string format_morris_table(const std::vector<MorrisIndex>& indices, const s
                                 const std::vector<std::string>& parameters) {
   if (outputs.empty() || indices.empty()) return {};
   const std::size_t swept = indices.size() / outputs.size();
-  std::string out = "Morris elementary effects (change of the output over each parameter's whole range; 95% bootstrap "
-                    "interval of mu*):\n";
+  std::string out =
+      "Morris elementary effects (change of the output over each parameter's whole range; 95% bootstrap "
+      "interval of mu*):\n";
   std::size_t width = 36;
   for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) width = std::max(width, parameters[j].size());
   out += fmt::format("  {:<28} {:<{}} {:>30} {:>11} {:>11}\n", "output", "parameter", width, "mu*", "mu", "sigma");

@@ -517,9 +517,9 @@ std::size_t dtype_size(Dtype dtype) {
 }
 
 std::string_view kind_name(Kind kind) {
-  static constexpr std::array<std::string_view, 9> kNames = {
-      "dimension",   "constant",  "per replication", "series", "block sums", "bookkeeping", "per point",
-      "sensitivity", "screening"};
+  static constexpr std::array<std::string_view, 9> kNames = {"dimension", "constant",    "per replication",
+                                                             "series",    "block sums",  "bookkeeping",
+                                                             "per point", "sensitivity", "screening"};
   return kNames.at(static_cast<std::size_t>(kind));
 }
 

@@ -82,8 +82,8 @@ std::string choice_list(std::span<const std::string_view> choices) {
   return out;
 }
 
-bool sweep_value_from_text(const std::vector<ParameterInfo>& parameters, std::string_view path,
-                           const std::string& text, double* value) {
+bool sweep_value_from_text(const std::vector<ParameterInfo>& parameters, std::string_view path, const std::string& text,
+                           double* value) {
   const ParameterInfo* info = parameter_info(parameters, path);
   if (!info || info->choices.empty()) return parse_scenario_number(text, value);
   const auto it = std::find(info->choices.begin(), info->choices.end(), text);
@@ -276,7 +276,8 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
       for (std::string file; std::getline(files, file, ',');)
         if (!file.empty()) spec.scenarios.push_back(file);
       if (spec.scenarios.size() < 2)
-        problems.push_back({"--sweep " + argument, -1, -1, "scenario choices need at least two files: scenario=a.yaml,b.yaml"});
+        problems.push_back(
+            {"--sweep " + argument, -1, -1, "scenario choices need at least two files: scenario=a.yaml,b.yaml"});
       loaded.sweep_arguments["scenario"] = argument;
       continue;
     }
@@ -315,9 +316,11 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
                         "lhs or sobol and --samples N"});
   if (problems.empty() && spec.mixed() &&
       std::all_of(spec.axes.begin(), spec.axes.end(), [](const SweepAxis& a) { return a.lever; }))
-    problems.push_back({"sweep", -1, -1, "a mixed design needs at least one uncertainty (a --sweep PATH=min:max range)"});
+    problems.push_back(
+        {"sweep", -1, -1, "a mixed design needs at least one uncertainty (a --sweep PATH=min:max range)"});
   if (problems.empty())
-    if (std::string problem = sweep_design_problem(spec); !problem.empty()) problems.push_back({"sweep", -1, -1, problem});
+    if (std::string problem = sweep_design_problem(spec); !problem.empty())
+      problems.push_back({"sweep", -1, -1, problem});
   if (problems.empty())
     for (const SweepConstraint& c : spec.constraints)
       if (std::string problem = constraint_problem(c, spec, loaded.parameters); !problem.empty())

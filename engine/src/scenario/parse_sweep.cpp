@@ -93,8 +93,8 @@ void parse_constraints(Parser& p, const YAML::Node& list, const FieldRegistry& r
       continue;
     }
     SweepConstraint c;
-    std::string problem = rule.empty() ? std::string("needs a rule, e.g. \"A <= B\"")
-                                       : parse_constraint(rule, action == "reject", &c);
+    std::string problem =
+        rule.empty() ? std::string("needs a rule, e.g. \"A <= B\"") : parse_constraint(rule, action == "reject", &c);
     if (problem.empty()) problem = constraint_problem(c, spec, registry.parameters());
     if (!problem.empty()) {
       p.error(get(item, "rule").IsDefined() ? get(item, "rule") : item, fmt::format("'{}.rule': {}", ap, problem));
@@ -158,16 +158,17 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
     else
       for (std::size_t i = 0; i < scenarios.size(); ++i) {
         if (!scenarios[i].IsScalar() || scenarios[i].Scalar().empty()) {
-          p.error(scenarios[i], fmt::format("'sweep.scenarios' entries must be file paths, got {}",
-                                            scalar_text(scenarios[i])));
+          p.error(scenarios[i],
+                  fmt::format("'sweep.scenarios' entries must be file paths, got {}", scalar_text(scenarios[i])));
           continue;
         }
         spec.scenarios.push_back(scenarios[i].Scalar());
       }
   }
   if (mixed && parameters.IsDefined()) {
-    p.error(parameters, "'sweep.parameters' cannot be given with 'sweep.levers'/'sweep.uncertainties': a mixed design "
-                        "lists its axes under those two keys");
+    p.error(parameters,
+            "'sweep.parameters' cannot be given with 'sweep.levers'/'sweep.uncertainties': a mixed design "
+            "lists its axes under those two keys");
     return;
   }
   if (mixed) {

@@ -50,9 +50,10 @@ std::string tokenize(const std::string& rule, std::vector<Token>* out) {
       out->push_back({Token::kPath, rule.substr(i, j - i)});
       i = j;
     } else {
-      return fmt::format("unexpected '{}' at character {} (a rule is 'LEFT <= RIGHT' or 'LEFT >= RIGHT' with "
-                         "numbers, paths, +, - and number * path)",
-                         c, i + 1);
+      return fmt::format(
+          "unexpected '{}' at character {} (a rule is 'LEFT <= RIGHT' or 'LEFT >= RIGHT' with "
+          "numbers, paths, +, - and number * path)",
+          c, i + 1);
     }
   }
   out->push_back({Token::kEnd, "end of rule"});
@@ -109,8 +110,8 @@ std::string parse_constraint(const std::string& rule, bool reject, SweepConstrai
   int left_paths = 0, right_paths = 0;
   const std::size_t left_start = 0;
   if (std::string problem = read_side(tokens, &i, 1.0, &c, &left_paths); !problem.empty()) return problem;
-  const bool single_left = left_paths == 1 && c.terms.size() == 1 && c.terms[0].second == 1.0 && c.constant == 0.0 &&
-                           i == left_start + 1;
+  const bool single_left =
+      left_paths == 1 && c.terms.size() == 1 && c.terms[0].second == 1.0 && c.constant == 0.0 && i == left_start + 1;
   if (tokens[i].kind != Token::kAtMost && tokens[i].kind != Token::kAtLeast)
     return fmt::format("expected '<=' or '>=' after the left side, got '{}'", tokens[i].text);
   c.at_most = tokens[i].kind == Token::kAtMost;
@@ -158,7 +159,8 @@ BoundConstraints::BoundConstraints(const SweepSpec& spec, const Scenario& base) 
     Rule rule{.terms = {}, .constant = c.constant, .at_most = c.at_most, .reject = c.reject, .target = -1};
     for (const auto& [path, coefficient] : c.terms) {
       Term term{.axis = -1, .fixed = 0.0, .coefficient = coefficient};
-      const auto axis = std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; });
+      const auto axis =
+          std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; });
       if (axis != spec.axes.end())
         term.axis = static_cast<int>(axis - spec.axes.begin());
       else if (const FieldRef* ref = registry.find(path))

@@ -117,10 +117,13 @@ class ConstrainedCheck {
     Scenario at = scenario_;
     for (std::uint64_t corner = 0; corner < (std::uint64_t{1} << axes.size()); ++corner) {
       std::vector<double> row = low_;
-      for (std::size_t k = 0; k < axes.size(); ++k) row[column(*axes[k])] = (corner >> k) & 1u ? axes[k]->high : axes[k]->low;
+      for (std::size_t k = 0; k < axes.size(); ++k)
+        row[column(*axes[k])] = (corner >> k) & 1u ? axes[k]->high : axes[k]->low;
       std::vector<std::vector<double>> vertices;
-      if (std::vector<double> kept = row; bound_.apply(kept)) vertices.push_back(kept);
-      else add_crossings(row, axes, &vertices);
+      if (std::vector<double> kept = row; bound_.apply(kept))
+        vertices.push_back(kept);
+      else
+        add_crossings(row, axes, &vertices);
       for (const auto& v : vertices)
         if (std::vector<Problem> found = problems_at(rule, v, &at); !found.empty()) return found;
     }

@@ -247,8 +247,8 @@ std::vector<double> grid_values(const std::vector<Axis>& axes) {
 std::vector<std::vector<double>> morris_trajectories(int dimensions, std::int64_t trajectories, int levels,
                                                      std::uint64_t seed) {
   if (dimensions < 1 || trajectories < 1)
-    throw std::invalid_argument(fmt::format("a Morris design needs at least one dimension and one trajectory, got {} and {}",
-                                            dimensions, trajectories));
+    throw std::invalid_argument(fmt::format(
+        "a Morris design needs at least one dimension and one trajectory, got {} and {}", dimensions, trajectories));
   if (levels < 2 || levels % 2 != 0)
     throw std::invalid_argument(fmt::format("Morris levels must be even and at least 2, got {}", levels));
   const double step = static_cast<double>(levels) / (2.0 * (levels - 1));
@@ -269,8 +269,9 @@ std::vector<std::vector<double>> morris_trajectories(int dimensions, std::int64_
     }
     std::iota(order.begin(), order.end(), 0);
     for (int k = dimensions - 1; k > 0; --k) {
-      const auto r = design_below(seed, DesignStream::kMorris, a, (std::uint64_t{2} << 32) | static_cast<std::uint32_t>(k),
-                                  static_cast<std::uint64_t>(k) + 1);
+      const auto r =
+          design_below(seed, DesignStream::kMorris, a, (std::uint64_t{2} << 32) | static_cast<std::uint32_t>(k),
+                       static_cast<std::uint64_t>(k) + 1);
       std::swap(order[k], order[static_cast<int>(r)]);
     }
     points.push_back(x);

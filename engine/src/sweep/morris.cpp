@@ -28,8 +28,8 @@ std::vector<double> elementary_effects(const std::vector<double>& f, const std::
       for (int j = 0; j < d; ++j) {
         if (after[j] == before[j]) continue;
         if (moved >= 0)
-          throw std::invalid_argument(fmt::format(
-              "Morris trajectory {} step {} changes more than one coordinate ({} and {})", t, s, moved, j));
+          throw std::invalid_argument(
+              fmt::format("Morris trajectory {} step {} changes more than one coordinate ({} and {})", t, s, moved, j));
         moved = j;
       }
       if (moved < 0)
@@ -59,15 +59,16 @@ void check(const std::vector<double>& outputs, const std::vector<std::vector<dou
   if (d < 1) throw std::invalid_argument(fmt::format("Morris indices need dimensions >= 1, got {}", d));
   const std::size_t per = static_cast<std::size_t>(d) + 1;
   if (outputs.empty() || outputs.size() % per != 0 || unit.size() != outputs.size())
-    throw std::invalid_argument(fmt::format("Morris indices: {} outputs and {} points; {} trajectories of {} points "
-                                            "need a whole multiple of {} of each",
-                                            outputs.size(), unit.size(), outputs.size() / per, per, per));
+    throw std::invalid_argument(
+        fmt::format("Morris indices: {} outputs and {} points; {} trajectories of {} points "
+                    "need a whole multiple of {} of each",
+                    outputs.size(), unit.size(), outputs.size() / per, per, per));
   for (std::size_t k = 0; k < outputs.size(); ++k) {
     if (!std::isfinite(outputs[k]))
       throw std::invalid_argument(fmt::format("Morris indices: output {} is not finite ({})", k, outputs[k]));
     if (unit[k].size() != static_cast<std::size_t>(d))
-      throw std::invalid_argument(fmt::format("Morris indices: point {} has {} coordinates, not {}", k,
-                                              unit[k].size(), d));
+      throw std::invalid_argument(
+          fmt::format("Morris indices: point {} has {} coordinates, not {}", k, unit[k].size(), d));
   }
   if (bootstrap < 0) throw std::invalid_argument(fmt::format("bootstrap must be >= 0, got {}", bootstrap));
   if (!(confidence > 0.0 && confidence < 1.0))
@@ -76,8 +77,9 @@ void check(const std::vector<double>& outputs, const std::vector<std::vector<dou
 
 }  // namespace
 
-std::vector<MorrisIndex> morris_indices(const std::vector<double>& outputs, const std::vector<std::vector<double>>& unit,
-                                        int dimensions, int bootstrap, std::uint64_t seed, double confidence) {
+std::vector<MorrisIndex> morris_indices(const std::vector<double>& outputs,
+                                        const std::vector<std::vector<double>>& unit, int dimensions, int bootstrap,
+                                        std::uint64_t seed, double confidence) {
   check(outputs, unit, dimensions, bootstrap, confidence);
   const int d = dimensions;
   const std::size_t r = outputs.size() / (static_cast<std::size_t>(d) + 1);
@@ -100,8 +102,8 @@ std::vector<MorrisIndex> morris_indices(const std::vector<double>& outputs, cons
   std::vector<std::int64_t> rows(r);
   for (int b = 0; b < bootstrap; ++b) {
     for (std::size_t k = 0; k < r; ++k)
-      rows[k] = static_cast<std::int64_t>(design_below(seed, DesignStream::kMorrisBootstrap, static_cast<std::uint32_t>(b),
-                                                       static_cast<std::uint64_t>(k), r));
+      rows[k] = static_cast<std::int64_t>(design_below(
+          seed, DesignStream::kMorrisBootstrap, static_cast<std::uint32_t>(b), static_cast<std::uint64_t>(k), r));
     for (int i = 0; i < d; ++i) resampled[i][b] = mu_star(effects, d, i, r, rows.data());
   }
   for (int i = 0; i < d; ++i) {

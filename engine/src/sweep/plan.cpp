@@ -47,13 +47,16 @@ std::string SweepPlan::rerun_command(std::int64_t point) const {
   std::string label = scenario_label;
   if (scenario_column >= 0) label = choices[static_cast<std::size_t>(row.values[scenario_column])].label;
   auto quoted = [](const std::string& text) {
-    if (!text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-=:,+")
-                             == std::string::npos)
+    if (!text.empty() &&
+        text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-=:,+") ==
+            std::string::npos)
       return text;
     std::string out = "'";
     for (char c : text) {
-      if (c == '\'') out.append("'\\''");
-      else out.push_back(c);
+      if (c == '\'')
+        out.append("'\\''");
+      else
+        out.push_back(c);
     }
     out.push_back('\'');
     return out;
@@ -160,9 +163,8 @@ void add_choice_columns(SweepPlan* plan) {
       const FieldRef* ref = registries[c].find(path);
       column.push_back(ref ? ref->get(*plan->choices[c].scenario) : nan);
     }
-    const bool same = std::all_of(column.begin(), column.end(), [&](double v) {
-      return (std::isnan(v) && std::isnan(column[0])) || v == column[0];
-    });
+    const bool same = std::all_of(column.begin(), column.end(),
+                                  [&](double v) { return (std::isnan(v) && std::isnan(column[0])) || v == column[0]; });
     if (same) continue;
     differing.push_back(path);
     for (std::size_t c = 0; c < column.size(); ++c) values[c].push_back(column[c]);

@@ -45,7 +45,8 @@ std::string difference(const Scenario& a, const Scenario& b) {
                          joined(types(b.actors[k])));
   }
   const RunSettings &ra = a.run, &rb = b.run;
-  if (ra.horizon_days != rb.horizon_days) return fmt::format("run.horizon_days {} and {}", ra.horizon_days, rb.horizon_days);
+  if (ra.horizon_days != rb.horizon_days)
+    return fmt::format("run.horizon_days {} and {}", ra.horizon_days, rb.horizon_days);
   if (ra.dt_days != rb.dt_days) return fmt::format("run.dt_days {} and {}", ra.dt_days, rb.dt_days);
   if (ra.seed != rb.seed) return fmt::format("run.seed {} and {}", ra.seed, rb.seed);
   if (ra.rule.adaptive != rb.rule.adaptive || ra.rule.min != rb.rule.min || ra.rule.max != rb.rule.max ||
@@ -80,8 +81,8 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
     choice.scenario.sweep = spec;
     choice.scenario.sweep.scenarios.clear();
     for (const SweepAxis& axis : spec.axes)
-      if (const std::string problem = sweep_axis_problem(axis, axis.lever ? SweepDesign::kGrid : spec.design,
-                                                         choice.parameters);
+      if (const std::string problem =
+              sweep_axis_problem(axis, axis.lever ? SweepDesign::kGrid : spec.design, choice.parameters);
           !problem.empty())
         throw ScenarioError({{where, -1, -1, fmt::format("in scenario choice '{}': {}", file, problem)}});
     check_sweep_range(choice);  // each choice over the whole declared range

@@ -104,8 +104,8 @@ const ParameterInfo* parameter_info(const std::vector<ParameterInfo>& parameters
 
 // A sweep value as written: a number, or for a categorical field one of its
 // names (stored as the name's index). False if `text` is neither.
-bool sweep_value_from_text(const std::vector<ParameterInfo>& parameters, std::string_view path,
-                           const std::string& text, double* value);
+bool sweep_value_from_text(const std::vector<ParameterInfo>& parameters, std::string_view path, const std::string& text,
+                           double* value);
 
 // "square, linear": a field's choices for messages.
 std::string choice_list(std::span<const std::string_view> choices);

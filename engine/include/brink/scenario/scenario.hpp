@@ -220,7 +220,7 @@ struct SweepAxis {
 // `target` (the left side, a swept range axis) onto the bound; `reject` drops
 // the point. Both are functions of the design alone.
 struct SweepConstraint {
-  std::string rule;                                  // as written, for messages
+  std::string rule;                                   // as written, for messages
   std::vector<std::pair<std::string, double>> terms;  // (path, coefficient) of left − right
   double constant = 0.0;
   bool at_most = true;

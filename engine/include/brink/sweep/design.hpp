@@ -114,12 +114,12 @@ SaltelliPlan saltelli_points(const std::vector<Axis>& axes, std::int64_t base_sa
 // their Purpose (< 2^15) in the same top 16 bits, so design and simulation
 // streams never share a counter.
 enum class DesignStream : std::uint16_t {
-  kRandom = 0x8001,          // a = point (low), b = point (high), c = dimension / 2
-  kLhsPermutation = 0x8002,  // a = dimension, b/c = shuffle step (low/high), d = retry
-  kLhsJitter = 0x8003,       // a = point (low), b = point (high), c = dimension / 2
-  kScramble = 0x8004,        // a = bit prefix, b = prefix length, c = dimension
-  kBootstrap = 0x8005,       // a = resample, b/c = draw (low/high), d = retry
-  kMorris = 0x8006,          // a = trajectory, b = dimension or shuffle step, c = choice (0 base, 1 sign, 2 order)
+  kRandom = 0x8001,           // a = point (low), b = point (high), c = dimension / 2
+  kLhsPermutation = 0x8002,   // a = dimension, b/c = shuffle step (low/high), d = retry
+  kLhsJitter = 0x8003,        // a = point (low), b = point (high), c = dimension / 2
+  kScramble = 0x8004,         // a = bit prefix, b = prefix length, c = dimension
+  kBootstrap = 0x8005,        // a = resample, b/c = draw (low/high), d = retry
+  kMorris = 0x8006,           // a = trajectory, b = dimension or shuffle step, c = choice (0 base, 1 sign, 2 order)
   kMorrisBootstrap = 0x8007,  // a = resample, b/c = draw (low/high), d = retry
 };
 

@@ -28,8 +28,8 @@ struct MorrisIndex {
 // elementary effect is the output's change over the coordinate's change.
 // Throws std::invalid_argument for sizes that do not match, a step that
 // changes other than one coordinate, or a non-finite output.
-std::vector<MorrisIndex> morris_indices(const std::vector<double>& outputs, const std::vector<std::vector<double>>& unit,
-                                        int dimensions, int bootstrap = 500, std::uint64_t seed = 1,
-                                        double confidence = 0.95);
+std::vector<MorrisIndex> morris_indices(const std::vector<double>& outputs,
+                                        const std::vector<std::vector<double>>& unit, int dimensions,
+                                        int bootstrap = 500, std::uint64_t seed = 1, double confidence = 0.95);
 
 }  // namespace brink

@@ -89,8 +89,8 @@ struct SweepPlan {
   std::vector<std::string> parameter_units;  // per parameter, from the field table
   // Per parameter: a categorical axis's names (its values are their indices), else empty.
   std::vector<std::vector<std::string>> parameter_choices;
-  std::string design;                        // "" for a single point, else grid/random/lhs/sobol
-  std::int64_t samples = 0;                  // design samples (Saltelli: base rows N)
+  std::string design;        // "" for a single point, else grid/random/lhs/sobol
+  std::int64_t samples = 0;  // design samples (Saltelli: base rows N)
   PointTable points;
   ReplicationRule rule;
   std::int64_t replications = 0;  // per point: the most any point can run (rule.max)
