@@ -267,13 +267,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0, levers);
   std::vector<ScenarioChoice> choices = load_scenario_choices(loaded, source.label, settings);
   SweepPlan plan = make_plan(loaded, overrides, std::move(choices));
-  plan.scenario_label = source.label;
-  plan.rerun_options = {"--seed", std::to_string(plan.run().seed)};
-  if (!plan.rule.adaptive) plan.rerun_options.insert(plan.rerun_options.end(), {"-n", std::to_string(plan.rule.min)});
-  for (const Override& o : settings)
-    if ((o.path.rfind("run.", 0) == 0 || o.path.rfind("output.", 0) == 0) && o.path != "run.seed" &&
-        o.path != "run.replications")
-      plan.rerun_options.insert(plan.rerun_options.end(), {"--set", o.path + "=" + o.value});
+  set_rerun_recipe(&plan, source.label, settings);
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
   const fs::path target = !vm.count("output") ? default_output_path(loaded.scenario.name) : fs::path(output);

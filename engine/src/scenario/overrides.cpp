@@ -257,6 +257,41 @@ void check_sweep_range(const LoadedScenario& loaded) {
   if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
 }
 
+namespace {
+
+// The sweep after the command line is merged: each axis, the design's needs
+// and combinations, the constraints.
+std::vector<Diagnostic> merged_sweep_problems(const SweepSpec& spec, const std::vector<ParameterInfo>& parameters) {
+  std::vector<Diagnostic> problems;
+  for (const SweepAxis& axis : spec.axes) {
+    const SweepDesign as = axis.lever ? SweepDesign::kGrid : spec.design;
+    if (const std::string problem = sweep_axis_problem(axis, as, parameters); !problem.empty())
+      problems.push_back({"sweep", -1, -1, problem});
+  }
+  if (problems.empty() && !spec.axes.empty() && spec.design != SweepDesign::kGrid && spec.samples == 0)
+    problems.push_back(
+        {"sweep", -1, -1,
+         fmt::format("a {} design needs a number of points (--samples N or sweep.samples)", to_string(spec.design))});
+  if (problems.empty() && spec.mixed() && spec.design == SweepDesign::kGrid)
+    problems.push_back({"sweep", -1, -1,
+                        "a mixed design (levers × uncertainties) samples its uncertainties: give --design random, "
+                        "lhs or sobol and --samples N"});
+  if (problems.empty() && spec.mixed() &&
+      std::all_of(spec.axes.begin(), spec.axes.end(), [](const SweepAxis& a) { return a.lever; }))
+    problems.push_back(
+        {"sweep", -1, -1, "a mixed design needs at least one uncertainty (a --sweep PATH=min:max range)"});
+  if (problems.empty())
+    if (std::string problem = sweep_design_problem(spec); !problem.empty())
+      problems.push_back({"sweep", -1, -1, problem});
+  if (problems.empty())
+    for (const SweepConstraint& c : spec.constraints)
+      if (std::string problem = constraint_problem(c, spec, parameters); !problem.empty())
+        problems.push_back({"sweep", -1, -1, problem});
+  return problems;
+}
+
+}  // namespace
+
 void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>& sweeps, const std::string& design,
                          std::int64_t samples, const std::vector<std::string>& levers) {
   SweepSpec& spec = loaded.scenario.sweep;
@@ -300,31 +335,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     else
       spec.axes.push_back(axis);
   }
-  if (problems.empty())
-    for (const SweepAxis& axis : spec.axes) {
-      const SweepDesign as = axis.lever ? SweepDesign::kGrid : spec.design;
-      if (const std::string problem = sweep_axis_problem(axis, as, loaded.parameters); !problem.empty())
-        problems.push_back({"sweep", -1, -1, problem});
-    }
-  if (problems.empty() && !spec.axes.empty() && spec.design != SweepDesign::kGrid && spec.samples == 0)
-    problems.push_back(
-        {"sweep", -1, -1,
-         fmt::format("a {} design needs a number of points (--samples N or sweep.samples)", to_string(spec.design))});
-  if (problems.empty() && spec.mixed() && spec.design == SweepDesign::kGrid)
-    problems.push_back({"sweep", -1, -1,
-                        "a mixed design (levers × uncertainties) samples its uncertainties: give --design random, "
-                        "lhs or sobol and --samples N"});
-  if (problems.empty() && spec.mixed() &&
-      std::all_of(spec.axes.begin(), spec.axes.end(), [](const SweepAxis& a) { return a.lever; }))
-    problems.push_back(
-        {"sweep", -1, -1, "a mixed design needs at least one uncertainty (a --sweep PATH=min:max range)"});
-  if (problems.empty())
-    if (std::string problem = sweep_design_problem(spec); !problem.empty())
-      problems.push_back({"sweep", -1, -1, problem});
-  if (problems.empty())
-    for (const SweepConstraint& c : spec.constraints)
-      if (std::string problem = constraint_problem(c, spec, loaded.parameters); !problem.empty())
-        problems.push_back({"sweep", -1, -1, problem});
+  if (problems.empty()) problems = merged_sweep_problems(spec, loaded.parameters);
   if (!problems.empty()) throw ScenarioError(std::move(problems));
   check_sweep_range(loaded);
 }

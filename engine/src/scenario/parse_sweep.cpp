@@ -104,16 +104,8 @@ void parse_constraints(Parser& p, const YAML::Node& list, const FieldRegistry& r
   }
 }
 
-}  // namespace
-
-void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
-  const YAML::Node sweep = get(root, "sweep");
-  if (!sweep.IsDefined() || sweep.IsNull()) return;
-  if (!p.check_map(sweep, "sweep",
-                   {"design", "samples", "sensitivity", "random_numbers", "parameters", "levers", "uncertainties",
-                    "constraints", "levels", "scenarios"}))
-    return;
-  SweepSpec& spec = s.sweep;
+// design, sensitivity, samples and levels: how the block's axes become points.
+void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
   const std::string design = p.text(sweep, "design", "sweep", "grid");
   if (!parse_design(design, &spec.design))
     p.error(get(sweep, "design"),
@@ -142,6 +134,19 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
   }
   if (spec.design != SweepDesign::kGrid && spec.samples == 0)
     p.error(sweep, fmt::format("a {} design needs 'sweep.samples' (the number of points)", design));
+}
+
+}  // namespace
+
+void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
+  const YAML::Node sweep = get(root, "sweep");
+  if (!sweep.IsDefined() || sweep.IsNull()) return;
+  if (!p.check_map(sweep, "sweep",
+                   {"design", "samples", "sensitivity", "random_numbers", "parameters", "levers", "uncertainties",
+                    "constraints", "levels", "scenarios"}))
+    return;
+  SweepSpec& spec = s.sweep;
+  parse_design_keys(p, sweep, spec);
   const std::string rn = p.text(sweep, "random_numbers", "sweep", s.run.common_random ? "common" : "independent");
   if (rn != "independent" && rn != "common")
     p.error(get(sweep, "random_numbers"),

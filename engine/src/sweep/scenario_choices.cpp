@@ -95,4 +95,15 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
   return choices;
 }
 
+void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings) {
+  plan->scenario_label = scenario_label;
+  plan->rerun_options = {"--seed", std::to_string(plan->run().seed)};
+  if (!plan->rule.adaptive)
+    plan->rerun_options.insert(plan->rerun_options.end(), {"-n", std::to_string(plan->rule.min)});
+  for (const Override& o : settings)
+    if ((o.path.rfind("run.", 0) == 0 || o.path.rfind("output.", 0) == 0) && o.path != "run.seed" &&
+        o.path != "run.replications")
+      plan->rerun_options.insert(plan->rerun_options.end(), {"--set", o.path + "=" + o.value});
+}
+
 }  // namespace brink

@@ -160,6 +160,10 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
 std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const std::string& base_label,
                                                   const std::vector<Override>& settings);
 
+// Sets what each point's re-run recipe needs besides the point: the scenario
+// argument, --seed, -n (fixed counts) and the run settings among `settings`.
+void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings);
+
 // One point: the scenario with its overrides (kept for tests and benchmarks).
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides);
 
