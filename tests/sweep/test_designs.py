@@ -454,3 +454,23 @@ def test_range_check_accounts_for_the_constraints(rule, action, accepted, tmp_pa
     assert np.all(data["parameter_value"][:, 0] <= cap)
     if action == "reject":
         assert 0 < int(attrs["rejected_points"]) < 64 and len(data["point"]) == 64 - int(attrs["rejected_points"])
+
+
+def test_validate_checks_the_scenario_choices_of_the_file(tmp_path):
+    a, b = choice_files(tmp_path)
+    write(tmp_path, "c.yaml", a.read_text().replace("horizon_days: 120", "horizon_days: 90"))
+    a.write_text(a.read_text() + "\nsweep:\n  scenarios: [a.yaml, c.yaml]\n")
+    proc = brink("validate", a)
+    assert proc.returncode == 2 and "c.yaml" in proc.stderr and "horizon_days" in proc.stderr, proc.stderr
+    a.write_text(a.read_text().replace("c.yaml]", "b.yaml]"))
+    brink_ok("validate", a)
+
+
+def test_robust_command_reads_the_levers_from_the_file(mixed):
+    import subprocess
+    import sys
+    _, out = mixed
+    proc = subprocess.run([sys.executable, "-m", "brink_analysis", "robust", str(out), "--outcome", "full_war"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "robustness of 4 policies" in proc.stdout and f"{SAMPLES} states" in proc.stdout

@@ -192,9 +192,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "--set combat.law=linear (repeatable)")("timeseries", po::value(&timeseries),
                                               "record troops, rung and tension every K steps: --timeseries every=K")(
       "sweep", po::value(&sweeps)->composing(),
-      "sweep a parameter: --sweep PATH=v1,v2,... (grid values) or PATH=min:max[:log] (range); repeatable, adds to "
-      "or replaces the scenario's sweep axes")("design", po::value(&design),
-                                               "sweep design: grid, random, lhs, sobol or morris")(
+      "sweep a parameter: --sweep PATH=v1,v2,... (grid values; names for a text field) or PATH=min:max[:log] "
+      "(range); --sweep scenario=a.yaml,b.yaml sweeps over scenario files; repeatable, adds to or replaces the "
+      "scenario's sweep axes")("design", po::value(&design), "sweep design: grid, random, lhs, sobol or morris")(
       "lever", po::value(&levers)->composing(),
       "a policy lever of a mixed design: --lever PATH=v1,v2,...; every combination of the levers runs the same "
       "sampled points of the --sweep ranges (repeatable)")(
@@ -425,7 +425,8 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
   if (operands.size() != 1) throw UsageError("validate takes exactly one SCENARIO (a file or a shipped name)");
   const ScenarioSource source = resolve_scenario(operands.front());
-  const LoadedScenario loaded = load_scenario(source);
+  LoadedScenario loaded = load_scenario(source);
+  load_scenario_choices(loaded, source.label, {});  // the choices a sweep block names must match it
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
                      loaded.parameters.size());
