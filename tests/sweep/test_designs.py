@@ -356,6 +356,10 @@ def test_morris_measures_match_the_file_and_find_the_null_parameter(morris_run):
         ax = ba.plot_morris(ds, "probability_full_war")
         assert "8 trajectories" in ax.get_title()
     assert "Morris elementary effects" in proc.stdout
+    # inspect prints the same table from the file.
+    table = proc.stdout[proc.stdout.index("Morris elementary effects"):].splitlines()[:-1]
+    shown = brink_ok("inspect", out).stdout
+    assert "\n".join(table) in shown
 
 
 def test_morris_refuses_constraints_and_sensitivity(tmp_path):

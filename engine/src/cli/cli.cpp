@@ -542,6 +542,7 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   }
   if (!report.sensitivity.empty())
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
+  if (!report.morris.empty()) out << format_morris_table(report.morris, report.sensitivity_outputs, report.parameters);
   return kExitOk;
 }
 

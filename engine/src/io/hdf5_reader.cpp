@@ -153,6 +153,30 @@ void read_sensitivity(hid_t file, FileReport& report) {
     }
 }
 
+// Morris measures (a --design morris file), like read_sensitivity.
+void read_morris(hid_t file, FileReport& report) {
+  const std::size_t outputs = report.sensitivity_outputs.size();
+  const std::size_t parameters = report.parameters.size();
+  if (outputs == 0 || parameters == 0 || H5Lexists(file, "morris_mu_star", H5P_DEFAULT) <= 0) return;
+  std::vector<std::pair<double MorrisIndex::*, std::vector<double>>> columns;
+  for (const VariableSpec& v : variable_table()) {
+    if (v.kind != Kind::kMorris) continue;
+    Values values = read_variable(file, v.name, v.dtype);
+    auto& doubles = std::get<std::vector<double>>(values);
+    if (doubles.size() != outputs * parameters) return;
+    columns.emplace_back(v.morris, std::move(doubles));
+  }
+  const std::vector<double>& first = columns.front().second;
+  std::size_t swept = 0;  // swept parameters come first and have values
+  while (swept < parameters && !std::isnan(first[swept])) ++swept;
+  for (std::size_t o = 0; o < outputs; ++o)
+    for (std::size_t j = 0; j < swept; ++j) {
+      MorrisIndex index;
+      for (const auto& [field, values] : columns) index.*field = values[o * parameters + j];
+      report.morris.push_back(index);
+    }
+}
+
 }  // namespace
 
 FileReport read_report(const std::string& path) {
@@ -187,6 +211,7 @@ FileReport read_report(const std::string& path) {
     for (std::size_t p = 0; p < points; ++p)
       report.parameter_values.emplace_back(flat.begin() + p * k, flat.begin() + (p + 1) * k);
   read_sensitivity(id, report);
+  read_morris(id, report);
   return report;
 }
 

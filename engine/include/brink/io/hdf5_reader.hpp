@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "brink/sweep/morris.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -27,6 +28,7 @@ struct FileReport {
   std::vector<PointSummary> summaries;
   std::vector<std::string> sensitivity_outputs;  // empty unless the file has Sobol indices
   std::vector<SobolIndex> sensitivity;           // output-major over the swept parameters
+  std::vector<MorrisIndex> morris;               // Morris measures (--design morris), the same layout
   bool complete = false;
 };
 
