@@ -160,7 +160,13 @@ def _policy_label(data, levers: Sequence[str], values) -> str:
     values = values if isinstance(values, tuple) else (values,)
     first = data if isinstance(data, xr.Dataset) else (data[0] if isinstance(data, (list, tuple)) else None)
     name = (lambda n: label_of(first, n, units=False)) if isinstance(first, xr.Dataset) else parameter_label
-    return ", ".join(f"{name(n)} {format_value(v)}" for n, v in zip(levers, values))
+    from .robust import _category_names
+
+    def shown(path, value):
+        names = _category_names(data, path)  # a categorical lever: its name
+        return names.get(float(value), format_value(value)) if names else format_value(value)
+
+    return ", ".join(f"{name(n)} {shown(n, v)}" for n, v in zip(levers, values))
 
 
 def plot_robustness(

@@ -82,6 +82,18 @@ def design_roles(data) -> tuple[list[str], list[str]] | None:
     return levers.split(), uncertainties.split()
 
 
+def _category_names(data, path: str) -> dict[float, str] | None:
+    """{index: name} of a categorical parameter (its coordinate's CF flags), or None."""
+    first = data if isinstance(data, xr.Dataset) else data[0] if isinstance(data, (list, tuple)) and data else None
+    if not isinstance(first, xr.Dataset):
+        return None
+    for coord in first.coords.values():
+        if str(coord.attrs.get("parameter_path", "")) == path and "flag_meanings" in coord.attrs:
+            values = np.atleast_1d(coord.attrs["flag_values"])
+            return dict(zip(map(float, values), str(coord.attrs["flag_meanings"]).split()))
+    return None
+
+
 def _roles(data, levers, uncertainties):
     if levers is not None:
         return levers, uncertainties
@@ -180,6 +192,10 @@ def robustness_table(
     ascending = direction == "minimize"
     table = table.reset_index().sort_values(["max_regret", "expected"], ascending=[True, ascending], kind="stable")
     table = table.reset_index(drop=True)
+    for lever in matrix.columns.names:
+        names = _category_names(data, lever)
+        if names:  # a categorical lever (combat.law, ...): its names, not its indices
+            table[lever] = table[lever].map(lambda v, names=names: names.get(float(v), v))
     table.attrs.update(outcome=",".join(outcome) if not isinstance(outcome, str) else outcome,
                        threshold=threshold, direction=direction, levers=list(matrix.columns.names))
     return table

@@ -186,6 +186,13 @@ def test_robustness_reads_levers_from_the_file(mixed):
     pd_cols = [READY, LAW, "expected", "max_regret"]
     assert auto[pd_cols].equals(given[pd_cols])
     assert len(auto) == 4 and set(auto["states"]) == {SAMPLES}
+    assert set(auto[LAW]) == {"square", "linear"}  # a categorical lever shows its names
+    import matplotlib
+    matplotlib.use("Agg")
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        fig = ba.plot_robustness(ds, outcome="full_war")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 4 and all(("square" in t) != ("linear" in t) for t in labels), labels
 
 
 def test_cli_levers_give_the_file_design(mixed, tmp_path):
