@@ -101,6 +101,13 @@ def test_categorical_point_is_simulated_with_its_choice(law_grid, tmp_path):
     assert not same_bits(data["casualties"][1], data["casualties"][3])
 
 
+def test_tables_show_a_categorical_value_by_name(law_grid):
+    _, _, out = law_grid
+    rows = [line.split() for line in brink_ok("inspect", out).stdout.splitlines()]
+    shown = [(r[1], r[2]) for r in rows if len(r) > 3 and r[0] in "0123"]
+    assert shown == [("square", "100000"), ("square", "150000"), ("linear", "100000"), ("linear", "150000")]
+
+
 def test_categorical_axis_in_the_file_block(tmp_path):
     body = scenario_text(replications=256, sweep=block(parameters={LAW: ["linear", "square"]}))
     data, attrs = load(simulate(tmp_path / "f.h5", write(tmp_path, "f.yaml", body)))

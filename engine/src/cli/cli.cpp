@@ -382,7 +382,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
     std::vector<std::vector<double>> values;
     for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
-    out << format_outcome_table(summaries, actors, plan.parameters, values);
+    out << format_outcome_table(summaries, actors, plan.parameters, values, plan.parameter_choices);
     if (plan.sensitivity) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
     if (plan.morris) out << format_morris_table(morris, sensitivity_outputs, plan.parameters);
   }
@@ -532,7 +532,8 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
     report.summaries = std::move(finished);
   }
   out << "outcomes:\n"
-      << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values);
+      << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values,
+                              report.parameter_choices);
   if (!not_run.empty()) {
     std::string list;
     for (std::size_t i = 0; i < not_run.size() && i < 20; ++i) list += fmt::format("{}{}", i ? ", " : "", not_run[i]);

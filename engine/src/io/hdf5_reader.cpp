@@ -4,6 +4,7 @@
 #include <hdf5_hl.h>
 
 #include <cmath>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -177,6 +178,19 @@ void read_morris(hid_t file, FileReport& report) {
     }
 }
 
+// A categorical parameter's names, from its coordinate's CF flag_meanings.
+void read_parameter_choices(hid_t file, FileReport& report) {
+  const std::vector<std::string> names = parameter_coordinate_names(report.parameters);
+  report.parameter_choices.assign(names.size(), {});
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (H5Lexists(file, names[k].c_str(), H5P_DEFAULT) <= 0) continue;
+    const Handle ds = dataset_handle(H5Dopen2(file, names[k].c_str(), H5P_DEFAULT), "open " + names[k]);
+    if (H5Aexists(ds.get(), "flag_meanings") <= 0) continue;
+    std::stringstream words(h5::read_string_attribute(ds.get(), "flag_meanings"));
+    for (std::string word; words >> word;) report.parameter_choices[k].push_back(word);
+  }
+}
+
 }  // namespace
 
 FileReport read_report(const std::string& path) {
@@ -212,6 +226,7 @@ FileReport read_report(const std::string& path) {
       report.parameter_values.emplace_back(flat.begin() + p * k, flat.begin() + (p + 1) * k);
   read_sensitivity(id, report);
   read_morris(id, report);
+  read_parameter_choices(id, report);
   return report;
 }
 

@@ -74,7 +74,13 @@ std::vector<std::size_t> rows_shown(const std::vector<PointSummary>& summaries) 
 
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,
-                                 const std::vector<std::vector<double>>& parameter_values) {
+                                 const std::vector<std::vector<double>>& parameter_values,
+                                 const std::vector<std::vector<std::string>>& parameter_choices) {
+  // A categorical parameter holds an index: show its name.
+  auto value_text = [&](std::size_t k, double v) -> std::string {
+    const bool named = k < parameter_choices.size() && v >= 0 && v < static_cast<double>(parameter_choices[k].size());
+    return named ? parameter_choices[k][static_cast<std::size_t>(v)] : fmt::format("{:.6g}", v);
+  };
   std::string out;
   if (summaries.size() == 1) {
     const PointSummary& s = summaries.front();
@@ -82,7 +88,7 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
     if (!parameters.empty() && s.point < static_cast<std::int64_t>(parameter_values.size())) {
       out += ":";
       for (std::size_t k = 0; k < parameters.size(); ++k)
-        out += fmt::format(" {}={:g}", parameters[k], parameter_values[s.point][k]);
+        out += fmt::format(" {}={}", parameters[k], value_text(k, parameter_values[s.point][k]));
     }
     return out + "\n" + point_detail(s, actors);
   }
@@ -103,8 +109,9 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
     out += fmt::format("{:>6}", s.point);
     for (std::size_t k = 0; k < parameters.size(); ++k)
       out += fmt::format(
-          " {:>{}.6g}",
-          s.point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[s.point][k] : std::nan(""),
+          " {:>{}}",
+          value_text(k, s.point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[s.point][k]
+                                                                                     : std::nan("")),
           width[k]);
     for (int o = 0; o < kOutcomeCount; ++o)
       out += fmt::format(" {:>7.4f}±{:<7.4f}", s.probability[o], (s.interval[o].upper - s.interval[o].lower) / 2);

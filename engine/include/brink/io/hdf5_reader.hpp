@@ -24,7 +24,8 @@ struct FileReport {
   std::vector<VariableInfo> variables;
   std::vector<std::string> actors;
   std::vector<std::string> parameters;
-  std::vector<std::vector<double>> parameter_values;  // per point
+  std::vector<std::vector<double>> parameter_values;        // per point
+  std::vector<std::vector<std::string>> parameter_choices;  // per parameter: a categorical one's names, else empty
   std::vector<PointSummary> summaries;
   std::vector<std::string> sensitivity_outputs;  // empty unless the file has Sobol indices
   std::vector<SobolIndex> sensitivity;           // output-major over the swept parameters

@@ -15,7 +15,8 @@ namespace brink {
 // points: one row per point with its parameter values and probabilities.
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,
-                                 const std::vector<std::vector<double>>& parameter_values);
+                                 const std::vector<std::vector<double>>& parameter_values,
+                                 const std::vector<std::vector<std::string>>& parameter_choices = {});
 
 // First-order and total Sobol indices with 95% bootstrap intervals, one row
 // per (output, parameter); `indices` output-major over the first
