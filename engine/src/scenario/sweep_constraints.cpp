@@ -134,7 +134,8 @@ std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
     return "a reject constraint cannot be used with sensitivity: dropping points breaks the Saltelli plan's matched "
            "rows (and Latin strata and Sobol' nets); use action: clip or drop sensitivity";
   bool reads_axis = false;
-  for (const auto& [path, coefficient] : c.terms) {
+  for (const auto& term : c.terms) {
+    const std::string& path = term.first;  // not a structured binding: lambdas capture it (clang 14)
     const auto info = std::find_if(parameters.begin(), parameters.end(), [&](const auto& p) { return p.path == path; });
     if (info == parameters.end()) return fmt::format("constraint '{}' names unknown parameter path '{}'", c.rule, path);
     if (!info->numeric) return fmt::format("constraint '{}' names '{}', which is not a number", c.rule, path);
@@ -157,8 +158,9 @@ BoundConstraints::BoundConstraints(const SweepSpec& spec, const Scenario& base) 
   const FieldRegistry registry(base);
   for (const SweepConstraint& c : spec.constraints) {
     Rule rule{.terms = {}, .constant = c.constant, .at_most = c.at_most, .reject = c.reject, .target = -1};
-    for (const auto& [path, coefficient] : c.terms) {
-      Term term{.axis = -1, .fixed = 0.0, .coefficient = coefficient};
+    for (const auto& written : c.terms) {
+      const std::string& path = written.first;  // not a structured binding: lambdas capture it (clang 14)
+      Term term{.axis = -1, .fixed = 0.0, .coefficient = written.second};
       const auto axis =
           std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; });
       if (axis != spec.axes.end())
