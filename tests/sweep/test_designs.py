@@ -492,3 +492,14 @@ def test_robust_command_reads_the_levers_from_the_file(mixed):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "robustness of 4 policies" in proc.stdout and f"{SAMPLES} states" in proc.stdout
+
+
+def test_a_crossing_uncertainty_is_reported_at_its_line(tmp_path):
+    cap = flagship_cap()
+    body = scenario_text(replications=256, sweep=block(design="lhs", samples=8, levers={LAW: ["square", "linear"]},
+                                                       uncertainties={DEPLOYED: {"min": cap * 0.5, "max": cap * 1.5}}))
+    path = write(tmp_path, "s.yaml", body)
+    proc = brink("validate", path)
+    line = next(i + 1 for i, row in enumerate(body.split("\n")) if row.strip().startswith(DEPLOYED + ":"))
+    assert proc.returncode == 2 and re.search(rf"^{re.escape(str(path))}:{line}:5: .*crosses rule", proc.stderr,
+                                              re.M), proc.stderr

@@ -61,6 +61,8 @@ void parse_axes(Parser& p, const YAML::Node& map, const std::string& key, bool l
     axis.lever = lever;
     const std::string ap = "sweep." + key + "." + axis.path;
     p.place(ap, entry.first);
+    // Range problems are reported at "sweep.parameters.PATH" whatever the key.
+    if (key != "parameters") p.place("sweep.parameters." + axis.path, entry.first);
     if (!parse_axis(p, entry.second, ap, registry.parameters(), axis)) continue;
     if (std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; })) {
       p.error(entry.first, fmt::format("'{}' is both a lever and an uncertainty; give it once", axis.path));
