@@ -37,7 +37,9 @@ Exploratory modelling
     :func:`policy_outcomes` for levers × uncertainties designs; plots
     :func:`plot_prim_tradeoff`, :func:`plot_prim_box`,
     :func:`plot_outcome_scatter`, :func:`plot_partial_dependence`,
-    :func:`plot_robustness`. Command line: ``python3 -m brink_analysis
+    :func:`plot_robustness`; :func:`morris_table` and :func:`plot_morris` for
+    Morris screening (``--design morris``); :func:`indexed` makes the
+    parameter coordinates an index, so ``indexed(ds).sel(param=value)`` works. Command line: ``python3 -m brink_analysis
     discover FILE --outcome full_war`` (or ``brink-analysis discover ...``).
 
 Units follow the engine: troops are head counts, time is in days,
@@ -45,6 +47,7 @@ probabilities and beliefs are fractions in [0, 1].
 """
 
 from .cli import find_brink, run_brink
+from .screening import morris_table, plot_morris
 from .discovery import cart_boxes, discovery_data, feature_scores, find_boxes, variance_explained
 from .explore_plots import (
     plot_outcome_scatter,
@@ -55,6 +58,7 @@ from .explore_plots import (
 )
 from .io import (
     format_value,
+    indexed,
     label_of,
     open_results,
     parameter_label,
@@ -82,7 +86,7 @@ from .plots import (
     save_figure,
 )
 from .prim import Box, PrimResult, prim
-from .robust import policy_outcomes, regret_table, robustness_table
+from .robust import design_roles, policy_outcomes, regret_table, robustness_table
 from .runner import brink_command, run
 from .tables import (
     agreement_table,
@@ -98,6 +102,10 @@ from .tables import (
 )
 
 __all__ = [
+    "design_roles",
+    "indexed",
+    "morris_table",
+    "plot_morris",
     "Box",
     "PrimResult",
     "brink_command",

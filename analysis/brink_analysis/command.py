@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Ranks policies (combinations of lever values) by maximum regret over the "
                        "states of the world (the other parameters).")
     r.add_argument("files", nargs="+", help="brink result files: one grid, or one file per policy of the same design")
-    r.add_argument("--levers", required=True, help="comma-separated lever parameter paths")
+    r.add_argument("--levers", help="comma-separated lever parameter paths (default: those a mixed design recorded)")
     r.add_argument("--outcome", default="full_war", help="outcome, or several joined by commas (default full_war)")
     r.add_argument("--threshold", type=float, default=0.1, help="satisficing threshold (default 0.1)")
     r.add_argument("--direction", choices=["minimize", "maximize"], default="minimize",

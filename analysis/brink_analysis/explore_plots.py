@@ -160,15 +160,26 @@ def _policy_label(data, levers: Sequence[str], values) -> str:
     values = values if isinstance(values, tuple) else (values,)
     first = data if isinstance(data, xr.Dataset) else (data[0] if isinstance(data, (list, tuple)) else None)
     name = (lambda n: label_of(first, n, units=False)) if isinstance(first, xr.Dataset) else parameter_label
-    return ", ".join(f"{name(n)} {format_value(v)}" for n, v in zip(levers, values))
+    from .robust import _category_names
+
+    def shown(path, value):
+        names = _category_names(data, path)  # a categorical lever: its name
+        return names.get(float(value), format_value(value)) if names else format_value(value)
+
+    return ", ".join(f"{name(n)} {shown(n, v)}" for n, v in zip(levers, values))
 
 
 def plot_robustness(
-    data, levers: Sequence[str], outcome: str | Sequence[str] = "full_war", *, threshold: float = 0.1,
+    data, levers: Sequence[str] | None = None, outcome: str | Sequence[str] = "full_war", *, threshold: float = 0.1,
     uncertainties: Sequence[str] | None = None, direction: str = "minimize",
 ) -> Figure:
     """Two panels per policy (one row each): left, the probability of `outcome` across the states of
-    the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret."""
+    the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret.
+    `levers` defaults to those a mixed design recorded in the file."""
+    if levers is None:
+        from .robust import _roles
+
+        levers, uncertainties = _roles(data, levers, uncertainties)
     levers = [levers] if isinstance(levers, str) else list(levers)
     matrix = policy_outcomes(data, levers, outcome, uncertainties)
     regret = regret_table(data, levers, outcome, uncertainties, direction)

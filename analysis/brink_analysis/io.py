@@ -184,6 +184,36 @@ def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> lis
     return out
 
 
+def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = None):
+    """`data` with its parameter coordinates (default: every swept one) made an index of ``point``,
+    so that ``indexed(ds).sel({"actors_RUS_forces_deployed": 100000})`` selects by value.
+
+    The file cannot do this itself: xarray indexes only dimension coordinates when it opens a file,
+    and a parameter coordinate lies along ``point``. One coordinate gets a plain index
+    (``set_xindex``); several get one pandas MultiIndex (xarray selects with one index per
+    dimension), which keeps ``sel`` by any one of them working (selecting a single value of a
+    level drops that level, as in pandas). `parameters` are coordinate names or dotted paths."""
+    names = []
+    wanted = None if parameters is None else [str(p) for p in parameters]
+    for name, coord in data.coords.items():
+        if coord.dims != ("point",) or "parameter_path" not in coord.attrs:
+            continue
+        path = str(coord.attrs["parameter_path"])
+        if wanted is None and int(coord.attrs.get("swept", 1)) != 1:
+            continue
+        if wanted is not None and name not in wanted and path not in wanted:
+            continue
+        names.append(name)
+    if not names:
+        raise ValueError("no parameter coordinate to index: the file has no swept parameter"
+                         + ("" if wanted is None else f" among {', '.join(wanted)}"))
+    if len(names) == 1:
+        return data.set_xindex(names[0])
+    from xarray.core.indexes import PandasMultiIndex
+
+    return data.set_xindex(names, PandasMultiIndex)
+
+
 def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = None):
     """Reshapes a grid sweep in one call: the ``point`` dimension becomes one
     dimension per swept parameter, named by its dotted path and indexed by its

@@ -2,10 +2,13 @@
 
 A levers × uncertainties design runs every policy (a combination of lever
 values, the parameters a decision maker sets) in every state of the world (a
-combination of the other parameters, the uncertainties). Today brink writes
-such a design as a grid over levers and uncertainties, or as several files of
-the same sampled design of uncertainties (same axes, seed and samples) each
-with the levers fixed by ``--set``: :func:`robustness_table` takes either.
+combination of the other parameters, the uncertainties). brink writes such a
+design as a mixed design (``--lever`` / ``sweep.levers`` crossed with a sampled
+design of ``uncertainties``; the file's root attributes ``levers`` and
+``uncertainties`` name them, so `levers` may be left out), as a grid over
+levers and uncertainties, or as several files of the same sampled design of
+uncertainties (same axes, seed and samples) each with the levers fixed by
+``--set``: :func:`robustness_table` takes any of them.
 
 Metrics per policy, for an outcome one wants rare (``direction="minimize"``,
 e.g. full-scale war; ``"maximize"`` reverses every comparison):
@@ -31,7 +34,7 @@ from .discovery import outcome_names
 from .io import parameter_table
 from .tables import _replications
 
-__all__ = ["policy_outcomes", "regret_table", "robustness_table"]
+__all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
 
 _NOT_PARAMETERS = {"point", "outcome", "probability", "lower", "upper", "count", "replications", "issue"}
 
@@ -66,12 +69,52 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def design_roles(data) -> tuple[list[str], list[str]] | None:
+    """(levers, uncertainties) recorded by a mixed design (the root attributes ``levers`` and
+    ``uncertainties``), or None if `data` (a Dataset or a list of them) records none."""
+    datasets = [data] if isinstance(data, xr.Dataset) else list(data) if isinstance(data, (list, tuple)) else []
+    roles = {(str(ds.attrs.get("levers", "")), str(ds.attrs.get("uncertainties", ""))) for ds in datasets
+             if isinstance(ds, xr.Dataset)}
+    roles.discard(("", ""))
+    if len(roles) != 1:
+        return None
+    levers, uncertainties = roles.pop()
+    return levers.split(), uncertainties.split()
+
+
+def _category_names(data, path: str) -> dict[float, str] | None:
+    """{index: name} of a categorical parameter (its coordinate's CF flags), or None."""
+    first = data if isinstance(data, xr.Dataset) else data[0] if isinstance(data, (list, tuple)) and data else None
+    if not isinstance(first, xr.Dataset):
+        return None
+    for coord in first.coords.values():
+        if str(coord.attrs.get("parameter_path", "")) == path and "flag_meanings" in coord.attrs:
+            values = np.atleast_1d(coord.attrs["flag_values"])
+            return dict(zip(map(float, values), str(coord.attrs["flag_meanings"]).split()))
+    return None
+
+
+def _roles(data, levers, uncertainties):
+    if levers is not None:
+        return levers, uncertainties
+    roles = design_roles(data)
+    if roles is None:
+        raise ValueError("no levers given and the data records none (a mixed design's file has the attribute "
+                         "'levers'): pass levers=[parameter paths]")
+    return roles[0], uncertainties if uncertainties is not None else roles[1]
+
+
 def policy_outcomes(
-    data, levers: Sequence[str], outcome: str | Sequence[str] = "full_war", uncertainties: Sequence[str] | None = None
+    data,
+    levers: Sequence[str] | None = None,
+    outcome: str | Sequence[str] = "full_war",
+    uncertainties: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The probability of `outcome` as a table with one row per state of the world (a MultiIndex
-    over `uncertainties`, default: every other parameter that varies) and one column per policy
-    (a MultiIndex over `levers`). ValueError if a policy lacks a state another one has."""
+    over `uncertainties`, default: the file's recorded uncertainties, else every other parameter
+    that varies) and one column per policy (a MultiIndex over `levers`, default: the file's
+    recorded levers). ValueError if a policy lacks a state another one has."""
+    levers, uncertainties = _roles(data, levers, uncertainties)
     frame = _frame(data, outcome)
     levers = [str(p) for p in ([levers] if isinstance(levers, str) else levers)]
     params = [c for c in frame.columns if c != "probability"]
@@ -103,7 +146,7 @@ def policy_outcomes(
     return matrix
 
 
-def regret_table(data, levers, outcome="full_war", uncertainties=None, direction: str = "minimize") -> pd.DataFrame:
+def regret_table(data, levers=None, outcome="full_war", uncertainties=None, direction: str = "minimize") -> pd.DataFrame:
     """Regret of each policy (columns) in each state of the world (rows): its probability minus that
     of the best policy in the state (``direction="minimize"``), or the best minus its own (``"maximize"``)."""
     matrix = policy_outcomes(data, levers, outcome, uncertainties)
@@ -116,7 +159,7 @@ def regret_table(data, levers, outcome="full_war", uncertainties=None, direction
 
 def robustness_table(
     data,
-    levers: Sequence[str],
+    levers: Sequence[str] | None = None,
     outcome: str | Sequence[str] = "full_war",
     *,
     threshold: float = 0.1,
@@ -129,6 +172,7 @@ def robustness_table(
     ``direction="maximize"``) and ``states``, most robust first (smallest maximum regret, then
     best expected value). `data` is a Dataset, a list of Datasets (one per policy) or a table like
     :func:`brink_analysis.outcome_table`; see the module documentation for the definitions."""
+    levers, uncertainties = _roles(data, levers, uncertainties)
     matrix = policy_outcomes(data, levers, outcome, uncertainties)
     regret = regret_table(data, levers, outcome, uncertainties, direction)
     worse = np.max if direction == "minimize" else np.min
@@ -148,6 +192,10 @@ def robustness_table(
     ascending = direction == "minimize"
     table = table.reset_index().sort_values(["max_regret", "expected"], ascending=[True, ascending], kind="stable")
     table = table.reset_index(drop=True)
+    for lever in matrix.columns.names:
+        names = _category_names(data, lever)
+        if names:  # a categorical lever (combat.law, ...): its names, not its indices
+            table[lever] = table[lever].map(lambda v, names=names: names.get(float(v), v))
     table.attrs.update(outcome=",".join(outcome) if not isinstance(outcome, str) else outcome,
                        threshold=threshold, direction=direction, levers=list(matrix.columns.names))
     return table

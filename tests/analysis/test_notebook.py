@@ -9,6 +9,7 @@ docs/figures/. The kernel is this test's own interpreter (Debian's
 
 import asyncio
 import json
+import re
 import shutil
 import struct
 import sys
@@ -114,6 +115,13 @@ def check_figures(nb, figures, expected):
 def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python):
     nb, figures = execute_notebook(NOTEBOOK, brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python)
     check_figures(nb, figures, FIGURES)
+    # Every saved figure records the scenario, seed and replications it comes from.
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "supxlabel" in sources and "a['seed']" in sources and "a['replications']" in sources
+    calls = [line.strip() for line in sources.splitlines() if line.strip().startswith("save(")]
+    assert len(calls) == len(FIGURES)
+    for call in calls:
+        assert re.fullmatch(r'save\(.+, "[a-z-]+", (grid|base|sens)\)', call), call
 
 
 def output_text(cell):

@@ -31,8 +31,10 @@ def test_listed_values_and_paths_are_what_the_scenario_holds_and_set_accepts(bri
     assert rows["actors.RUS.forces.deployed"]["value"] == "100000"
     assert rows["actors.RUS.forces.deployed"]["unit"].strip() == "troops"
     assert rows["actors.USA.forces.ready"]["value"] == "8500"
-    assert rows["combat.law"]["value"] == "square" and rows["combat.law"]["kind"] == "set"
-    assert rows["run.seed"]["kind"] == "set" and rows["actors.RUS.decision.patience_days"]["kind"] == "sweep"
+    # A text field is a categorical sweep axis (--sweep combat.law=square,linear); run settings are not.
+    assert rows["combat.law"]["value"] == "square" and rows["combat.law"]["kind"] == "sweep"
+    assert rows["run.seed"]["kind"] == "set" and rows["run.random_numbers"]["kind"] == "set"
+    assert rows["actors.RUS.decision.patience_days"]["kind"] == "sweep"
     # A listed path is one --set takes; a path not listed is refused.
     ok = subprocess.run([brink, "run", "-n", "256", "-q", "-o", tmp_path / "a.h5", "--set",
                          "actors.RUS.decision.patience_days=45"], capture_output=True, text=True, timeout=120)

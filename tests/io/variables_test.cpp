@@ -113,6 +113,7 @@ TEST(VariableTableTest, NamesAreUniqueAndSourcesMatchKinds) {
     EXPECT_EQ(from_block, v.storage == Storage::kBlockChunks) << v.name;
     EXPECT_EQ(v.kind == Kind::kPerPoint, v.from_summary != nullptr) << v.name;
     EXPECT_EQ(v.kind == Kind::kSensitivity, v.sobol != nullptr) << v.name;
+    EXPECT_EQ(v.kind == Kind::kMorris, v.morris != nullptr) << v.name;
     if (v.kind == Kind::kPerRun || v.kind == Kind::kSeries) {
       EXPECT_EQ(v.fill, Fill::kMissing) << v.name;
     }

@@ -37,6 +37,7 @@
 #include "brink/version.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
+#include "run_request.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
@@ -171,6 +172,9 @@ std::string run_header(const Scenario& scenario, const std::string& label, const
   if (plan.sharded())
     text += fmt::format("shard {}/{}: {} of the {} points (p mod {} = {})\n", plan.shard_index, plan.shard_count,
                         plan.points_run(), points, plan.shard_count, plan.shard_index);
+  if (!plan.base->sweep.constraints.empty())
+    text += fmt::format("{} design point{} rejected by the sweep's constraints\n", plan.rejected_points,
+                        plan.rejected_points == 1 ? "" : "s");
   return text;
 }
 
@@ -182,7 +186,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "prints outcome probabilities with 95% Wilson intervals and writes an HDF5 file.\n\n"
       "options");
   std::string output, replications, seed, threads, timeseries, design, samples, isa, shard, posterior, posterior_draws;
-  std::vector<std::string> sets, sweeps;
+  std::vector<std::string> sets, sweeps, levers;
   options.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
       "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
@@ -193,9 +197,12 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "--set combat.law=linear (repeatable)")("timeseries", po::value(&timeseries),
                                               "record troops, rung and tension every K steps: --timeseries every=K")(
       "sweep", po::value(&sweeps)->composing(),
-      "sweep a parameter: --sweep PATH=v1,v2,... (grid values) or PATH=min:max[:log] (range); repeatable, adds to "
-      "or replaces the scenario's sweep axes")("design", po::value(&design),
-                                               "sweep design: grid, random, lhs or sobol")(
+      "sweep a parameter: --sweep PATH=v1,v2,... (grid values; names for a text field) or PATH=min:max[:log] "
+      "(range); --sweep scenario=a.yaml,b.yaml sweeps over scenario files; repeatable, adds to or replaces the "
+      "scenario's sweep axes")("design", po::value(&design), "sweep design: grid, random, lhs, sobol or morris")(
+      "lever", po::value(&levers)->composing(),
+      "a policy lever of a mixed design: --lever PATH=v1,v2,...; every combination of the levers runs the same "
+      "sampled points of the --sweep ranges (repeatable)")(
       "samples", po::value(&samples),
       "points of a random, lhs or sobol design (with --sensitivity: Saltelli's base rows N, giving N·(d+2) points)")(
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
@@ -235,13 +242,12 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const bool quiet = vm.count("quiet") > 0;
   const bool table = !quiet && vm.count("no-table") == 0;
 
-  std::vector<Override> overrides;  // --set, recorded as the point's parameters
+  std::vector<Override> settings;  // --set, then run settings given as flags
   for (const auto& s : sets) {
     if (first_invalid_utf8(s) != std::string_view::npos || s.find('\0') != std::string::npos)
       throw UsageError(fmt::format("--set '{}' is not valid UTF-8", s));
-    overrides.push_back(parse_override(s));
+    settings.push_back(parse_override(s));
   }
-  std::vector<Override> settings = overrides;  // plus run settings given as flags
   if (vm.count("replications"))
     settings.push_back(
         {"run.replications", std::to_string(parse_count("--replications", replications, 1, 4'000'000'000))});
@@ -264,20 +270,15 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
 
   if (vm.count("summary-only")) settings.push_back({"output.runs", "false"});
   const ScenarioSource source = resolve_scenario(scenario_arg);
-  LoadedScenario loaded = load_scenario(source, settings);
-  if (vm.count("sensitivity")) loaded.scenario.sweep.sensitivity = true;
-  if (!sweeps.empty() || vm.count("design") || vm.count("samples") || vm.count("sensitivity"))
-    apply_sweep_options(
-        loaded, sweeps, design,
-        vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0);
-  SweepPlan plan = make_plan(loaded, overrides);
   if (vm.count("posterior-draws") && !vm.count("posterior"))
     throw UsageError("--posterior-draws needs --posterior FILE");
-  if (vm.count("posterior"))
-    plan = posterior_plan(loaded, posterior,
-                          vm.count("posterior-draws")
-                              ? static_cast<std::int64_t>(parse_count("--posterior-draws", posterior_draws, 1, 1000))
-                              : 0);
+  if (vm.count("design") && design.empty()) throw UsageError("--design needs a design name, got an empty one");
+  RunRequest request{settings, sweeps, levers, design, 0, vm.count("sensitivity") > 0, posterior, 0};
+  if (vm.count("samples")) request.samples = static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000));
+  if (vm.count("posterior-draws"))
+    request.posterior_draws = static_cast<std::int64_t>(parse_count("--posterior-draws", posterior_draws, 1, 1000));
+  LoadedScenario loaded;
+  SweepPlan plan = build_run_plan(source, request, &loaded);
   if (vm.count("shard")) std::tie(plan.shard_index, plan.shard_count) = parse_shard(shard);  // not in the overrides
 
   if (vm.count("output") && output.empty()) throw UsageError("--output needs a file name, got an empty one");
@@ -301,14 +302,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (resuming && !plan.write_runs)
     throw UsageError("a summary-only run keeps no per-replication data to resume from; run it again without --resume");
   choose_kernel(vm.count("isa") ? std::optional(isa) : std::nullopt, resuming ? std::optional(partial) : std::nullopt);
-  std::string override_text;
-  for (const auto& o : settings) override_text += o.path + "=" + o.value + "\n";
-  for (const auto& axis : sweeps) override_text += "sweep " + axis + "\n";
-  if (vm.count("design")) override_text += "design " + design + "\n";
-  if (vm.count("samples")) override_text += "samples " + samples + "\n";
-  if (vm.count("sensitivity")) override_text += "sensitivity\n";
-  if (vm.count("posterior")) override_text += "posterior " + posterior + "\n";
-  OutputMetadata metadata{source.label, source.text, override_text, command_line(argc, argv)};
+  OutputMetadata metadata{source.label, source.text, recorded_options(request), command_line(argc, argv)};
 
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
@@ -318,8 +312,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const char* kill_hook = std::getenv("BRINK_TEST_KILL_AFTER_BLOCKS");
   const std::int64_t kill_after = kill_hook ? std::atoll(kill_hook) : 0;
   std::vector<PointSummary> summaries;
-  std::vector<SobolIndex> sensitivity;
-  std::vector<std::string> sensitivity_outputs;
+  Screening screening;
   std::optional<Progress> progress;
   try {
     Hdf5Writer writer(partial.string(), plan, metadata,
@@ -358,7 +351,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         &scheduler, &g_interrupted);
     if (g_interrupted) throw Interrupted();
     summaries = recorder.summaries();
-    sensitivity = recorder.finish(&sensitivity_outputs);
+    screening = recorder.finish();
   } catch (const ResumeMismatch& e) {
     throw UsageError(e.what());
   } catch (const Interrupted&) {
@@ -385,8 +378,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     if (vm.count("posterior"))  // integrated over the posterior draws
       out << format_outcome_table({pooled_summary(summaries)}, actors, {}, {});
     else
-      out << format_outcome_table(summaries, actors, plan.parameters, values);
-    if (!sensitivity.empty()) out << format_sensitivity_table(sensitivity, sensitivity_outputs, plan.parameters);
+      out << format_outcome_table(summaries, actors, plan.parameters, values, plan.parameter_choices);
+    if (!screening.sobol.empty()) out << format_sensitivity_table(screening.sobol, screening.outputs, plan.parameters);
+    if (!screening.morris.empty()) out << format_morris_table(screening.morris, screening.outputs, plan.parameters);
   }
   if (!quiet) {
     double replications_run = 0;
@@ -429,7 +423,8 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
   if (operands.size() != 1) throw UsageError("validate takes exactly one SCENARIO (a file or a shipped name)");
   const ScenarioSource source = resolve_scenario(operands.front());
-  const LoadedScenario loaded = load_scenario(source);
+  LoadedScenario loaded = load_scenario(source);
+  load_scenario_choices(loaded, source.label, {});  // the choices a sweep block names must match it
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
                      loaded.parameters.size());
@@ -471,7 +466,7 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
                                   : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
     out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width,
                        field_text(*ref.spec, ref.get(loaded.scenario)), p.unit.empty() ? "-" : p.unit, range,
-                       ref.spec->sweepable && p.numeric ? "sweep" : "set");
+                       ref.spec->sweepable && (p.numeric || !p.choices.empty()) ? "sweep" : "set");
   }
   out << fmt::format("{} settable paths in '{}'\n", registry.size(), loaded.scenario.name);
   return kExitOk;
@@ -542,7 +537,8 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
     report.summaries = std::move(finished);
   }
   out << "outcomes:\n"
-      << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values);
+      << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values,
+                              report.parameter_choices);
   if (!not_run.empty()) {
     std::string list;
     for (std::size_t i = 0; i < not_run.size() && i < 20; ++i) list += fmt::format("{}{}", i ? ", " : "", not_run[i]);
@@ -553,6 +549,7 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   }
   if (!report.sensitivity.empty() && !shard)
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
+  if (!report.morris.empty()) out << format_morris_table(report.morris, report.sensitivity_outputs, report.parameters);
   return kExitOk;
 }
 

@@ -14,6 +14,7 @@
 #include "brink/scenario/parse.hpp"
 #include "brink/sweep/plan.hpp"
 #include "commands.hpp"
+#include "run_request.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
@@ -23,52 +24,13 @@ namespace {
 
 constexpr std::int64_t kMaxShards = 1'000'000;
 
-std::optional<std::int64_t> whole_number(std::string_view text) {
-  std::int64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
-}
-
 // The whole plan of the run the shards split: the scenario and the recorded
 // options (the `overrides` attribute, which `brink run` writes from its
 // --set, run and sweep options) loaded as `brink run` loads them.
 SweepPlan plan_of(const ShardInfo& shard) {
-  std::vector<Override> settings;
-  std::vector<std::string> sweeps;
-  std::string design;
-  std::int64_t samples = 0;
-  bool sensitivity = false, sweep_options = false;
-  std::string_view rest = shard.overrides;
-  while (!rest.empty()) {
-    const std::size_t newline = rest.find('\n');
-    const std::string line(rest.substr(0, newline));
-    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
-    if (line.empty()) continue;
-    if (line.rfind("sweep ", 0) == 0) {
-      sweeps.push_back(line.substr(6));
-    } else if (line.rfind("design ", 0) == 0) {
-      design = line.substr(7);
-    } else if (line.rfind("samples ", 0) == 0) {
-      const std::optional<std::int64_t> n = whole_number(line.substr(8));
-      if (!n || *n < 1)
-        throw UsageError(fmt::format("'{}' records an unreadable option '{}' in its overrides", shard.path, line));
-      samples = *n;
-    } else if (line == "sensitivity") {
-      sensitivity = true;
-    } else {
-      settings.push_back(parse_override(line));
-      continue;
-    }
-    sweep_options = true;
-  }
-  LoadedScenario loaded = load_scenario({shard.scenario_label, shard.scenario_text}, settings);
-  if (sensitivity) loaded.scenario.sweep.sensitivity = true;
-  if (sweep_options) apply_sweep_options(loaded, sweeps, design, samples);
-  // The run options among the settings are not sweepable, so make_plan takes
-  // the same parameters from them as from the --set overrides alone.
-  SweepPlan plan = make_plan(loaded, settings);
+  LoadedScenario loaded;
+  SweepPlan plan = build_run_plan({shard.scenario_label, shard.scenario_text},
+                                  parse_recorded_options(shard.overrides, shard.path), &loaded);
   if (plan.point_count() != shard.plan_points)
     throw UsageError(fmt::format("'{}' records a plan of {} points, but its scenario and options give {}", shard.path,
                                  shard.plan_points, plan.point_count()));
@@ -167,9 +129,10 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
     for (const auto& a : plan.model(0).scenario().actors) actors.push_back(a.id);
     std::vector<std::vector<double>> values;
     for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
-    out << format_outcome_table(result.summaries, actors, plan.parameters, values);
-    if (!result.sensitivity.empty())
-      out << format_sensitivity_table(result.sensitivity, result.sensitivity_outputs, plan.parameters);
+    out << format_outcome_table(result.summaries, actors, plan.parameters, values, plan.parameter_choices);
+    const Screening& s = result.screening;
+    if (!s.sobol.empty()) out << format_sensitivity_table(s.sobol, s.outputs, plan.parameters);
+    if (!s.morris.empty()) out << format_morris_table(s.morris, s.outputs, plan.parameters);
   }
   out << fmt::format("merged {} shard{} ({} points, {} blocks) into {}\n", shards.size(), shards.size() == 1 ? "" : "s",
                      plan.point_count(), result.blocks, target.string());

@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,9 @@ class UsageError : public std::runtime_error {
 bool parse_command(const std::vector<std::string>& args, const boost::program_options::options_description& options,
                    const char* operand, std::ostream& out, boost::program_options::variables_map* vm,
                    std::vector<std::string>* operands);
+
+// The whole decimal number `text` is, or nothing. Defined in run_request.cpp.
+std::optional<std::int64_t> whole_number(std::string_view text);
 
 // `--shard I/N` as (I, N), 0 <= I < N; throws UsageError quoting the value.
 std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text);

@@ -4,6 +4,7 @@
 #include <hdf5_hl.h>
 
 #include <cmath>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -135,6 +136,7 @@ void read_sensitivity(hid_t file, FileReport& report) {
     if (doubles.size() != outputs * parameters) return;
     columns.emplace_back(v.sobol, std::move(doubles));
   }
+  if (columns.empty()) return;  // a Morris file: the `output` axis without Sobol indices
   // Swept parameters come first; a column is swept if any output has a value.
   const std::vector<double>& first = columns.front().second;
   auto swept_column = [&](std::size_t j) {
@@ -150,6 +152,43 @@ void read_sensitivity(hid_t file, FileReport& report) {
       for (const auto& [field, values] : columns) index.*field = values[o * parameters + j];
       report.sensitivity.push_back(index);
     }
+}
+
+// Morris measures (a --design morris file), like read_sensitivity.
+void read_morris(hid_t file, FileReport& report) {
+  const std::size_t outputs = report.sensitivity_outputs.size();
+  const std::size_t parameters = report.parameters.size();
+  if (outputs == 0 || parameters == 0 || H5Lexists(file, "morris_mu_star", H5P_DEFAULT) <= 0) return;
+  std::vector<std::pair<double MorrisIndex::*, std::vector<double>>> columns;
+  for (const VariableSpec& v : variable_table()) {
+    if (v.kind != Kind::kMorris) continue;
+    Values values = read_variable(file, v.name, v.dtype);
+    auto& doubles = std::get<std::vector<double>>(values);
+    if (doubles.size() != outputs * parameters) return;
+    columns.emplace_back(v.morris, std::move(doubles));
+  }
+  const std::vector<double>& first = columns.front().second;
+  std::size_t swept = 0;  // swept parameters come first and have values
+  while (swept < parameters && !std::isnan(first[swept])) ++swept;
+  for (std::size_t o = 0; o < outputs; ++o)
+    for (std::size_t j = 0; j < swept; ++j) {
+      MorrisIndex index;
+      for (const auto& [field, values] : columns) index.*field = values[o * parameters + j];
+      report.morris.push_back(index);
+    }
+}
+
+// A categorical parameter's names, from its coordinate's CF flag_meanings.
+void read_parameter_choices(hid_t file, FileReport& report) {
+  const std::vector<std::string> names = parameter_coordinate_names(report.parameters);
+  report.parameter_choices.assign(names.size(), {});
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (H5Lexists(file, names[k].c_str(), H5P_DEFAULT) <= 0) continue;
+    const Handle ds = dataset_handle(H5Dopen2(file, names[k].c_str(), H5P_DEFAULT), "open " + names[k]);
+    if (H5Aexists(ds.get(), "flag_meanings") <= 0) continue;
+    std::stringstream words(h5::read_string_attribute(ds.get(), "flag_meanings"));
+    for (std::string word; words >> word;) report.parameter_choices[k].push_back(word);
+  }
 }
 
 }  // namespace
@@ -186,6 +225,8 @@ FileReport read_report(const std::string& path) {
     for (std::size_t p = 0; p < points; ++p)
       report.parameter_values.emplace_back(flat.begin() + p * k, flat.begin() + (p + 1) * k);
   read_sensitivity(id, report);
+  read_morris(id, report);
+  read_parameter_choices(id, report);
   return report;
 }
 

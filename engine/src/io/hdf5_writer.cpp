@@ -80,7 +80,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
   m.layout = file_layout(plan);
   for (const VariableSpec& v : variable_table())
     if (v.storage == Storage::kBlockChunks && m.layout.present(v)) m.block_variables.push_back(&v);
-  if (plan.sensitivity) {
+  if (plan.sensitivity || plan.morris) {
     std::vector<std::string> actors;
     for (const auto& a : plan.model(0).scenario().actors) actors.push_back(a.id);
     m.sensitivity_outputs = sensitivity_output_names(actors);
@@ -205,6 +205,41 @@ std::vector<std::string> flag_names(Flags flags, const SweepPlan& plan) {
   return names;
 }
 
+// What a design adds to the root: Morris levels, constraints and rejected
+// points, a mixed design's levers and uncertainties (for the robustness tools).
+void write_design_attributes(hid_t f, const SweepPlan& plan) {
+  if (plan.morris) h5::set_int_attribute(f, "morris_levels", H5T_NATIVE_INT32, &plan.morris_levels, 1);
+  const SweepSpec& spec = plan.base->sweep;
+  if (!spec.constraints.empty()) {
+    std::string rules;
+    for (const SweepConstraint& c : spec.constraints)
+      rules += fmt::format("{}{} ({})", rules.empty() ? "" : "; ", c.rule, c.reject ? "reject" : "clip");
+    h5::set_string_attribute(f, "constraints", rules);
+    h5::set_int_attribute(f, "rejected_points", H5T_NATIVE_INT64, &plan.rejected_points, 1);
+  }
+  if (!plan.choices.empty()) {
+    // Each choice's text, so that every point can be run again from the file alone.
+    std::string labels;
+    for (std::size_t k = 0; k < plan.choices.size(); ++k) {
+      if (k > 0) labels += '\n';
+      labels += plan.choices[k].label;
+      h5::set_string_attribute(f, fmt::format("scenario_choice_{}", k), plan.choices[k].text);
+    }
+    h5::set_string_attribute(f, "scenario_choices", labels);
+  }
+  std::string levers, uncertainties;
+  for (std::size_t k = 0; k < plan.axis_roles.size(); ++k) {
+    std::string& list = plan.axis_roles[k] == "lever" ? levers : uncertainties;
+    if (plan.axis_roles[k].empty() || plan.axis_roles[k] == "scenario") continue;
+    if (!list.empty()) list += ' ';
+    list += plan.parameters[k];
+  }
+  if (!levers.empty()) {
+    h5::set_string_attribute(f, "levers", levers);
+    h5::set_string_attribute(f, "uncertainties", uncertainties);
+  }
+}
+
 void set_flags(hid_t dataset, Flags flags, const SweepPlan& plan) {
   const std::vector<std::string> names = flag_names(flags, plan);
   if (names.empty()) return;
@@ -299,8 +334,13 @@ void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
     check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kPoint)), 0),
           fmt::format("attach dimension point to {}", name));
     const bool swept = static_cast<int>(k) < plan.swept;
-    h5::set_string_attribute(ds.get(), "long_name",
-                             fmt::format("{} ({})", plan.parameters[k], swept ? "swept" : "fixed with --set"));
+    const bool by_choice = k + static_cast<std::size_t>(plan.choice_columns) >= width;
+    h5::set_string_attribute(
+        ds.get(), "long_name",
+        fmt::format("{} ({})", plan.parameters[k],
+                    swept       ? "swept"
+                    : by_choice ? "set by the scenario choice; NaN where that scenario has no such field"
+                                : "fixed with --set"));
     const std::string scenario_units = k < plan.parameter_units.size() ? plan.parameter_units[k] : "";
     if (const std::string units = udunits_of(scenario_units); !units.empty())
       h5::set_string_attribute(ds.get(), "units", units);
@@ -308,6 +348,22 @@ void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
     if (!scenario_units.empty()) h5::set_string_attribute(ds.get(), "scenario_units", scenario_units);
     const std::int8_t swept_flag = swept ? 1 : 0;
     h5::set_int_attribute(ds.get(), "swept", H5T_NATIVE_INT8, &swept_flag, 1);
+    if (k < plan.axis_roles.size() && !plan.axis_roles[k].empty())
+      h5::set_string_attribute(ds.get(), "role", plan.axis_roles[k]);
+    if (k < plan.parameter_choices.size() && !plan.parameter_choices[k].empty()) {
+      // A categorical axis holds the index of its value: CF flags name them
+      // (flag_values of the variable's own type, as CF requires).
+      const auto& choices = plan.parameter_choices[k];
+      std::vector<double> flags(choices.size());
+      std::string meanings;
+      for (std::size_t i = 0; i < choices.size(); ++i) {
+        flags[i] = static_cast<double>(i);
+        if (i > 0) meanings += ' ';
+        meanings += flag_word(choices[i]);
+      }
+      h5::set_int_attribute(ds.get(), "flag_values", H5T_NATIVE_DOUBLE, flags.data(), flags.size());
+      h5::set_string_attribute(ds.get(), "flag_meanings", meanings);
+    }
   }
 }
 
@@ -376,6 +432,7 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
     number(kShardCountAttribute, H5T_NATIVE_INT64, std::int64_t{plan.shard_count});
     number(kShardPlanPointsAttribute, H5T_NATIVE_INT64, std::int64_t{plan.point_count()});
   }
+  write_design_attributes(f, plan);
   // Created now (SWMR forbids new attributes later) and set to 1 by close().
   number("complete", H5T_NATIVE_INT32, std::int32_t{0});
 }
@@ -512,6 +569,23 @@ void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int s
       std::vector<double> values(outputs * parameters, std::numeric_limits<double>::quiet_NaN());
       for (std::size_t o = 0; o < outputs; ++o)
         for (int j = 0; j < swept; ++j) values[o * parameters + j] = indices[o * swept + j].*(v.sobol);
+      h5::write_values(m.dataset(v.name), H5S_ALL, H5S_ALL, values, fmt::format("write {}", v.name));
+    }
+  } catch (...) {
+    impl_->failed = true;
+    throw;
+  }
+}
+
+void Hdf5Writer::write_morris(const std::vector<MorrisIndex>& indices, int swept) {
+  try {
+    Impl& m = *impl_;
+    const std::size_t outputs = m.layout.length(Dim::kOutput), parameters = m.layout.length(Dim::kParameter);
+    for (const VariableSpec& v : variable_table()) {
+      if (v.kind != Kind::kMorris || !m.layout.present(v)) continue;
+      std::vector<double> values(outputs * parameters, std::numeric_limits<double>::quiet_NaN());
+      for (std::size_t o = 0; o < outputs; ++o)
+        for (int j = 0; j < swept; ++j) values[o * parameters + j] = indices[o * swept + j].*(v.morris);
       h5::write_values(m.dataset(v.name), H5S_ALL, H5S_ALL, values, fmt::format("write {}", v.name));
     }
   } catch (...) {

@@ -299,7 +299,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
                                      shards[static_cast<std::size_t>(p % shard_count)].path, p));
   }
   result.summaries = recorder.summaries();
-  result.sensitivity = recorder.finish(&result.sensitivity_outputs);
+  result.screening = recorder.finish();
   return result;
 }
 

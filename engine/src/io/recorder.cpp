@@ -39,19 +39,24 @@ void Recorder::record(PointSummary summary) {
   summaries_.insert(at, std::move(summary));
 }
 
-std::vector<SobolIndex> Recorder::finish(std::vector<std::string>* outputs) {
-  std::vector<SobolIndex> sensitivity;
-  if (plan_.sensitivity && plan_.sharded()) {
-    if (writer_) writer_->write_sensitivity({}, 0);  // NaN: indices exist only for the whole plan
+Screening Recorder::finish() {
+  Screening screening;
+  if (plan_.sharded()) {
+    // Indices exist only for the whole plan: NaN in a shard, computed at merge.
+    if (writer_ && plan_.sensitivity) writer_->write_sensitivity({}, 0);
+    if (writer_ && plan_.morris) writer_->write_morris({}, 0);
   } else if (plan_.sensitivity) {
-    sensitivity = sweep_sensitivity(plan_, summaries_);
-    if (writer_) {
-      writer_->write_sensitivity(sensitivity, plan_.swept);
-      if (outputs) *outputs = writer_->sensitivity_outputs();
-    }
+    screening.sobol = sweep_sensitivity(plan_, summaries_);
+    if (writer_) writer_->write_sensitivity(screening.sobol, plan_.swept);
+  } else if (plan_.morris) {
+    screening.morris = sweep_morris(plan_, summaries_);
+    if (writer_) writer_->write_morris(screening.morris, plan_.swept);
   }
-  if (writer_) writer_->close();
-  return sensitivity;
+  if (writer_) {
+    if (plan_.sensitivity || plan_.morris) screening.outputs = writer_->sensitivity_outputs();
+    writer_->close();
+  }
+  return screening;
 }
 
 }  // namespace brink

@@ -77,7 +77,13 @@ std::vector<std::size_t> rows_shown(const std::vector<PointSummary>& summaries) 
 
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,
-                                 const std::vector<std::vector<double>>& parameter_values) {
+                                 const std::vector<std::vector<double>>& parameter_values,
+                                 const std::vector<std::vector<std::string>>& parameter_choices) {
+  // A categorical parameter holds an index: show its name.
+  auto value_text = [&](std::size_t k, double v) -> std::string {
+    const bool named = k < parameter_choices.size() && v >= 0 && v < static_cast<double>(parameter_choices[k].size());
+    return named ? parameter_choices[k][static_cast<std::size_t>(v)] : fmt::format("{:.6g}", v);
+  };
   std::string out;
   if (summaries.size() == 1) {
     const PointSummary& s = summaries.front();
@@ -85,7 +91,7 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
     if (!parameters.empty() && s.point < static_cast<std::int64_t>(parameter_values.size())) {
       out += ":";
       for (std::size_t k = 0; k < parameters.size(); ++k)
-        out += fmt::format(" {}={:g}", parameters[k], parameter_values[s.point][k]);
+        out += fmt::format(" {}={}", parameters[k], value_text(k, parameter_values[s.point][k]));
     }
     return out + "\n" + point_detail(s, actors);
   }
@@ -106,8 +112,9 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
     out += fmt::format("{:>6}", s.point);
     for (std::size_t k = 0; k < parameters.size(); ++k)
       out += fmt::format(
-          " {:>{}.6g}",
-          s.point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[s.point][k] : std::nan(""),
+          " {:>{}}",
+          value_text(k, s.point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[s.point][k]
+                                                                                     : std::nan("")),
           width[k]);
     for (int o = 0; o < kOutcomeCount; ++o)
       out += fmt::format(" {:>7.4f}±{:<7.4f}", s.probability[o], (s.interval[o].upper - s.interval[o].lower) / 2);
@@ -135,6 +142,25 @@ std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, con
       const SobolIndex& x = indices[o * swept + j];
       out += fmt::format("  {:<28} {:<{}} {:>7.3f} [{:>6.3f}, {:>6.3f}] {:>7.3f} [{:>6.3f}, {:>6.3f}]\n", outputs[o],
                          parameters[j], width, x.first, x.first_low, x.first_high, x.total, x.total_low, x.total_high);
+    }
+  return out;
+}
+
+std::string format_morris_table(const std::vector<MorrisIndex>& indices, const std::vector<std::string>& outputs,
+                                const std::vector<std::string>& parameters) {
+  if (outputs.empty() || indices.empty()) return {};
+  const std::size_t swept = indices.size() / outputs.size();
+  std::string out =
+      "Morris elementary effects (change of the output over each parameter's whole range; 95% bootstrap "
+      "interval of mu*):\n";
+  std::size_t width = 36;
+  for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) width = std::max(width, parameters[j].size());
+  out += fmt::format("  {:<28} {:<{}} {:>30} {:>11} {:>11}\n", "output", "parameter", width, "mu*", "mu", "sigma");
+  for (std::size_t o = 0; o < outputs.size(); ++o)
+    for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) {
+      const MorrisIndex& x = indices[o * swept + j];
+      out += fmt::format("  {:<28} {:<{}} {:>10.4g} [{:>8.4g}, {:>8.4g}] {:>11.4g} {:>11.4g}\n", outputs[o],
+                         parameters[j], width, x.mu_star, x.mu_star_low, x.mu_star_high, x.mu, x.sigma);
     }
   return out;
 }

@@ -58,7 +58,7 @@ void add_dimensions(std::vector<VariableSpec>& t) {
                  Values (*values)(const SweepPlan&), bool bare = false) {
     t.push_back({.name = dimension_name(d),
                  .kind = Kind::kDimension,
-                 .when = d == Dim::kOutput ? When::kSensitivity : When::kAlways,
+                 .when = d == Dim::kOutput ? When::kIndices : When::kAlways,
                  .dims = {d},
                  .dtype = type,
                  .units = units,
@@ -200,6 +200,16 @@ void add_constants(std::vector<VariableSpec>& t) {
                  std::vector<std::int8_t> swept(p.parameters.size(), 0);
                  for (int k = 0; k < p.swept; ++k) swept[k] = 1;
                  return swept;
+               }});
+  t.push_back({.name = "rerun_command",
+               .dims = {D::kPoint},
+               .dtype = Dtype::kString,
+               .units = "",
+               .long_name = "a brink command that runs this point alone (same bits with common random numbers)",
+               .constant = [](const SweepPlan& p) -> Values {
+                 std::vector<std::string> commands;
+                 for (std::int64_t k = 0; k < p.point_count(); ++k) commands.push_back(p.rerun_command(k));
+                 return commands;
                }});
 }
 
@@ -449,6 +459,31 @@ void add_sensitivity(std::vector<VariableSpec>& t) {
         "total-effect Sobol index of each output (upper bound of the 95% bootstrap interval)", &SobolIndex::total_high);
 }
 
+// Morris screening measures (--design morris).
+void add_morris(std::vector<VariableSpec>& t) {
+  auto morris = [&](std::string_view name, std::string_view long_name, double MorrisIndex::*field) {
+    t.push_back({.name = name,
+                 .kind = Kind::kMorris,
+                 .when = When::kMorris,
+                 .dims = {D::kOutput, D::kParameter},
+                 .units = "1",
+                 .long_name = long_name,
+                 .storage = Storage::kChunked,
+                 .chunk = kWhole,
+                 .morris = field});
+  };
+  morris("morris_mu", "mean Morris elementary effect of each parameter (output change over its whole range)",
+         &MorrisIndex::mu);
+  morris("morris_mu_star", "mean absolute Morris elementary effect of each parameter (its importance)",
+         &MorrisIndex::mu_star);
+  morris("morris_sigma", "standard deviation of the Morris elementary effects (interactions, non-linearity)",
+         &MorrisIndex::sigma);
+  morris("morris_mu_star_lower", "mean absolute Morris elementary effect (lower bound of the 95% bootstrap interval)",
+         &MorrisIndex::mu_star_low);
+  morris("morris_mu_star_upper", "mean absolute Morris elementary effect (upper bound of the 95% bootstrap interval)",
+         &MorrisIndex::mu_star_high);
+}
+
 std::vector<VariableSpec> make_table() {
   std::vector<VariableSpec> t;
   add_dimensions(t);
@@ -457,6 +492,7 @@ std::vector<VariableSpec> make_table() {
   add_block_sums_and_series(t);
   add_summaries(t);
   add_sensitivity(t);
+  add_morris(t);
   return t;
 }
 
@@ -481,8 +517,9 @@ std::size_t dtype_size(Dtype dtype) {
 }
 
 std::string_view kind_name(Kind kind) {
-  static constexpr std::array<std::string_view, 8> kNames = {
-      "dimension", "constant", "per replication", "series", "block sums", "bookkeeping", "per point", "sensitivity"};
+  static constexpr std::array<std::string_view, 9> kNames = {"dimension", "constant",    "per replication",
+                                                             "series",    "block sums",  "bookkeeping",
+                                                             "per point", "sensitivity", "screening"};
   return kNames.at(static_cast<std::size_t>(kind));
 }
 
@@ -520,12 +557,13 @@ FileLayout file_layout(const SweepPlan& plan) {
   set(D::kType, kMaxTypes);
   set(D::kQuantile, kQuantiles.size());
   set(D::kIssue, sc.negotiation.issues.size());
-  set(D::kOutput, plan.sensitivity ? kOutcomeCount + model.actors() : 0);
+  set(D::kOutput, plan.sensitivity || plan.morris ? kOutcomeCount + model.actors() : 0);
   set(D::kParameter, plan.parameters.size());
   set(D::kStep, static_cast<std::size_t>(model.records()));
   l.runs = plan.write_runs;
   l.series = plan.write_runs && plan.output().timeseries_every > 0;
   l.sensitivity = plan.sensitivity;
+  l.morris = plan.morris;
   l.issues = !sc.negotiation.issues.empty();
   l.steps = model.steps();
   return l;
@@ -543,6 +581,10 @@ bool FileLayout::present(const VariableSpec& v) const {
       return series;
     case When::kSensitivity:
       return sensitivity;
+    case When::kIndices:
+      return sensitivity || morris;
+    case When::kMorris:
+      return morris;
   }
   return false;
 }

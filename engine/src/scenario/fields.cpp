@@ -321,7 +321,7 @@ FieldRegistry::FieldRegistry(const Scenario& scenario) {
   for_each_field(scenario, [&](const FieldSpec& f, FieldIndex index, std::string path) {
     const bool numeric = f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger;
     parameters_.push_back({std::move(path), numeric ? f.min : 0.0, numeric ? f.max : 0.0, f.kind == FieldKind::kInteger,
-                           numeric ? std::string(f.unit) : std::string(), numeric});
+                           numeric ? std::string(f.unit) : std::string(), numeric, f.choices});
     refs_.push_back({&f, index});
   });
   by_path_.reserve(parameters_.size());

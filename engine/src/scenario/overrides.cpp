@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "brink/scenario/parse.hpp"
+#include "brink/scenario/sweep_constraints.hpp"
 
 namespace brink {
 namespace {
@@ -18,7 +19,8 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 bool parse_design_name(std::string_view name, SweepDesign* design) {
-  for (SweepDesign d : {SweepDesign::kGrid, SweepDesign::kRandom, SweepDesign::kLhs, SweepDesign::kSobol})
+  for (SweepDesign d :
+       {SweepDesign::kGrid, SweepDesign::kRandom, SweepDesign::kLhs, SweepDesign::kSobol, SweepDesign::kMorris})
     if (to_string(d) == name) {
       *design = d;
       return true;
@@ -27,7 +29,8 @@ bool parse_design_name(std::string_view name, SweepDesign* design) {
 }
 
 // One --sweep PATH=SPEC; the problem, or "" if it was read into *axis.
-std::string read_sweep_argument(const std::string& argument, SweepAxis* axis) {
+std::string read_sweep_argument(const std::string& argument, const std::vector<ParameterInfo>& parameters,
+                                SweepAxis* axis) {
   const auto eq = argument.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == argument.size())
     return "not of the form PATH=v1,v2,... or PATH=min:max[:log]";
@@ -50,13 +53,44 @@ std::string read_sweep_argument(const std::string& argument, SweepAxis* axis) {
     axis->max = number_of(parts[1]);
     axis->log = parts.size() == 3;
   } else {
-    for (const auto& part : parts) axis->values.push_back(number_of(part));
+    for (const auto& part : parts) {
+      double v = 0;
+      if (!sweep_value_from_text(parameters, axis->path, part, &v)) ok = false;
+      axis->values.push_back(v);
+    }
   }
-  if (!ok) return fmt::format("'{}' is not a list of finite numbers or a range", value);
+  if (!ok) {
+    const ParameterInfo* info = parameter_info(parameters, axis->path);
+    if (info && !info->choices.empty())
+      return fmt::format("'{}' is not a list of {}'s values ({})", value, axis->path, choice_list(info->choices));
+    return fmt::format("'{}' is not a list of finite numbers or a range", value);
+  }
   return {};
 }
 
 }  // namespace
+
+const ParameterInfo* parameter_info(const std::vector<ParameterInfo>& parameters, std::string_view path) {
+  const auto it =
+      std::find_if(parameters.begin(), parameters.end(), [&](const ParameterInfo& i) { return i.path == path; });
+  return it == parameters.end() ? nullptr : &*it;
+}
+
+std::string choice_list(std::span<const std::string_view> choices) {
+  std::string out;
+  for (std::size_t i = 0; i < choices.size(); ++i) out += fmt::format("{}{}", i ? ", " : "", choices[i]);
+  return out;
+}
+
+bool sweep_value_from_text(const std::vector<ParameterInfo>& parameters, std::string_view path, const std::string& text,
+                           double* value) {
+  const ParameterInfo* info = parameter_info(parameters, path);
+  if (!info || info->choices.empty()) return parse_scenario_number(text, value);
+  const auto it = std::find(info->choices.begin(), info->choices.end(), text);
+  if (it == info->choices.end()) return false;
+  *value = static_cast<double>(it - info->choices.begin());
+  return true;
+}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -147,16 +181,45 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
   loaded.parameters = FieldRegistry(loaded.scenario).parameters();
 }
 
+std::string sweep_design_problem(const SweepSpec& spec) {
+  if (spec.sensitivity && spec.design == SweepDesign::kGrid)
+    return "sensitivity indices need a random, lhs or sobol design, not a grid";
+  if (spec.sensitivity && spec.design == SweepDesign::kMorris)
+    return "a morris design gives its own screening measures (mu*, mu, sigma); sensitivity (Sobol' indices) needs a "
+           "random, lhs or sobol design";
+  if (spec.mixed() && spec.sensitivity)
+    return "sensitivity indices need every axis sampled, and a mixed design's levers are a grid: fix the levers with "
+           "--set and run the Saltelli plan once per policy";
+  if (spec.mixed() && spec.design == SweepDesign::kMorris)
+    return "a morris design needs every axis sampled, and a mixed design's levers are a grid: fix the levers with "
+           "--set and screen once per policy";
+  return {};
+}
+
+std::string categorical_axis_problem(const SweepAxis& axis, SweepDesign design, const ParameterInfo& info) {
+  if (info.choices.empty()) return fmt::format("'{}' is not a number; only numeric fields can be swept", axis.path);
+  if (design != SweepDesign::kGrid)
+    return fmt::format(
+        "'{}' is categorical ({}), and a {} design samples ranges: list its values on a grid axis, or make it a "
+        "lever of a mixed design",
+        axis.path, choice_list(info.choices), to_string(design));
+  if (axis.values.empty())
+    return fmt::format("grid axis '{}' needs a list of values, e.g. [{}]", axis.path, choice_list(info.choices));
+  for (double v : axis.values)
+    if (v != std::floor(v) || v < 0 || v >= static_cast<double>(info.choices.size()))
+      return fmt::format("'{}' must be one of {}, got {}", axis.path, choice_list(info.choices), v);
+  return {};
+}
+
 std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
                                const std::vector<ParameterInfo>& parameters) {
-  const auto info =
-      std::find_if(parameters.begin(), parameters.end(), [&](const ParameterInfo& i) { return i.path == axis.path; });
-  if (info == parameters.end())
+  const ParameterInfo* info = parameter_info(parameters, axis.path);
+  if (!info)
     return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", axis.path,
                        join(nearest_paths(parameters, axis.path)));
-  if (!info->numeric) return fmt::format("'{}' is not a number; only numeric fields can be swept", axis.path);
   if (axis.path.rfind("run.", 0) == 0 || axis.path.rfind("output.", 0) == 0)
     return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", axis.path);
+  if (!info->numeric) return categorical_axis_problem(axis, design, *info);
   auto out_of_range = [&](double v) {
     if (v < info->min || v > info->max)
       return fmt::format("'{}' must be in [{}, {}]{}, got {}", axis.path, info->min, info->max,
@@ -194,19 +257,76 @@ void check_sweep_range(const LoadedScenario& loaded) {
   if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
 }
 
+namespace {
+
+// The sweep after the command line is merged: each axis, the design's needs
+// and combinations, the constraints.
+std::vector<Diagnostic> merged_sweep_problems(const SweepSpec& spec, const std::vector<ParameterInfo>& parameters) {
+  std::vector<Diagnostic> problems;
+  for (const SweepAxis& axis : spec.axes) {
+    const SweepDesign as = axis.lever ? SweepDesign::kGrid : spec.design;
+    if (const std::string problem = sweep_axis_problem(axis, as, parameters); !problem.empty())
+      problems.push_back({"sweep", -1, -1, problem});
+  }
+  if (problems.empty() && !spec.axes.empty() && spec.design != SweepDesign::kGrid && spec.samples == 0)
+    problems.push_back(
+        {"sweep", -1, -1,
+         fmt::format("a {} design needs a number of points (--samples N or sweep.samples)", to_string(spec.design))});
+  if (problems.empty() && spec.mixed() && spec.design == SweepDesign::kGrid)
+    problems.push_back({"sweep", -1, -1,
+                        "a mixed design (levers × uncertainties) samples its uncertainties: give --design random, "
+                        "lhs or sobol and --samples N"});
+  if (problems.empty() && spec.mixed() &&
+      std::all_of(spec.axes.begin(), spec.axes.end(), [](const SweepAxis& a) { return a.lever; }))
+    problems.push_back(
+        {"sweep", -1, -1, "a mixed design needs at least one uncertainty (a --sweep PATH=min:max range)"});
+  if (problems.empty())
+    if (std::string problem = sweep_design_problem(spec); !problem.empty())
+      problems.push_back({"sweep", -1, -1, problem});
+  if (problems.empty())
+    for (const SweepConstraint& c : spec.constraints)
+      if (std::string problem = constraint_problem(c, spec, parameters); !problem.empty())
+        problems.push_back({"sweep", -1, -1, problem});
+  return problems;
+}
+
+}  // namespace
+
 void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>& sweeps, const std::string& design,
-                         std::int64_t samples) {
+                         std::int64_t samples, const std::vector<std::string>& levers) {
   SweepSpec& spec = loaded.scenario.sweep;
   std::vector<Diagnostic> problems;
   if (!design.empty() && !parse_design_name(design, &spec.design))
-    problems.push_back({"--design", -1, -1, fmt::format("must be grid, random, lhs or sobol, got '{}'", design)});
+    problems.push_back(
+        {"--design", -1, -1, fmt::format("must be grid, random, lhs, sobol or morris, got '{}'", design)});
   if (samples > 0) spec.samples = samples;
-  for (const std::string& argument : sweeps) {
-    SweepAxis axis;
-    if (std::string problem = read_sweep_argument(argument, &axis); !problem.empty()) {
-      problems.push_back({"--sweep " + argument, -1, -1, problem});
+  std::vector<std::pair<std::string, bool>> arguments;
+  for (const std::string& argument : sweeps) arguments.emplace_back(argument, false);
+  for (const std::string& argument : levers) arguments.emplace_back(argument, true);
+  for (const auto& [argument, lever] : arguments) {
+    if (argument.rfind("scenario=", 0) == 0) {
+      // Scenario choices: files, loaded and checked by the caller (they need I/O).
+      spec.scenarios.clear();
+      std::stringstream files(argument.substr(9));
+      for (std::string file; std::getline(files, file, ',');)
+        if (!file.empty()) spec.scenarios.push_back(file);
+      if (spec.scenarios.size() < 2)
+        problems.push_back(
+            {"--sweep " + argument, -1, -1, "scenario choices need at least two files: scenario=a.yaml,b.yaml"});
+      loaded.sweep_arguments["scenario"] = argument;
       continue;
     }
+    SweepAxis axis;
+    const std::string option = lever ? "--lever " : "--sweep ";
+    if (std::string problem = read_sweep_argument(argument, loaded.parameters, &axis); !problem.empty()) {
+      problems.push_back({option + argument, -1, -1, problem});
+      continue;
+    }
+    if (lever && axis.values.empty()) {
+      problems.push_back({option + argument, -1, -1, "a lever is a list of values, PATH=v1,v2,..."});
+      continue;
+    }
+    axis.lever = lever;
     loaded.sweep_arguments[axis.path] = argument;
     const auto same =
         std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
@@ -215,16 +335,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     else
       spec.axes.push_back(axis);
   }
-  if (problems.empty())
-    for (const SweepAxis& axis : spec.axes)
-      if (const std::string problem = sweep_axis_problem(axis, spec.design, loaded.parameters); !problem.empty())
-        problems.push_back({"sweep", -1, -1, problem});
-  if (problems.empty() && !spec.axes.empty() && spec.design != SweepDesign::kGrid && spec.samples == 0)
-    problems.push_back(
-        {"sweep", -1, -1,
-         fmt::format("a {} design needs a number of points (--samples N or sweep.samples)", to_string(spec.design))});
-  if (problems.empty() && spec.sensitivity && spec.design == SweepDesign::kGrid)
-    problems.push_back({"sweep", -1, -1, "sensitivity indices need a random, lhs or sobol design, not a grid"});
+  if (problems.empty()) problems = merged_sweep_problems(spec, loaded.parameters);
   if (!problems.empty()) throw ScenarioError(std::move(problems));
   check_sweep_range(loaded);
 }

@@ -1,11 +1,13 @@
 // The `sweep:` block of a scenario file.
+#include "brink/scenario/sweep_constraints.hpp"
 #include "yaml_reader.hpp"
 
 namespace brink::yaml_reader {
 namespace {
 
 bool parse_design(std::string_view name, SweepDesign* design) {
-  for (SweepDesign d : {SweepDesign::kGrid, SweepDesign::kRandom, SweepDesign::kLhs, SweepDesign::kSobol})
+  for (SweepDesign d :
+       {SweepDesign::kGrid, SweepDesign::kRandom, SweepDesign::kLhs, SweepDesign::kSobol, SweepDesign::kMorris})
     if (to_string(d) == name) {
       *design = d;
       return true;
@@ -14,12 +16,17 @@ bool parse_design(std::string_view name, SweepDesign* design) {
 }
 
 // One axis of the file's sweep block; false if it could not be read.
-bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, SweepAxis& axis) {
+bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std::vector<ParameterInfo>& parameters,
+                SweepAxis& axis) {
   if (v.IsSequence()) {
+    const ParameterInfo* info = parameter_info(parameters, axis.path);
     for (std::size_t i = 0; i < v.size(); ++i) {
       double value = 0;
-      if (!v[i].IsScalar() || !parse_number(v[i].Scalar(), &value)) {
-        p.error(v[i], fmt::format("'{}' values must be finite numbers, got '{}'", ap, scalar_text(v[i])));
+      if (!v[i].IsScalar() || !sweep_value_from_text(parameters, axis.path, v[i].Scalar(), &value)) {
+        p.error(v[i], info && !info->choices.empty()
+                          ? fmt::format("'{}' values must be one of {}, got '{}'", ap, choice_list(info->choices),
+                                        scalar_text(v[i]))
+                          : fmt::format("'{}' values must be finite numbers, got '{}'", ap, scalar_text(v[i])));
         continue;
       }
       axis.values.push_back(value);
@@ -44,16 +51,67 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, SweepAxis
   return false;
 }
 
-}  // namespace
+// The axes of one mapping (`parameters`, `levers` or `uncertainties`).
+void parse_axes(Parser& p, const YAML::Node& map, const std::string& key, bool lever, const FieldRegistry& registry,
+                SweepSpec& spec) {
+  p.no_duplicates(map, "sweep." + key);
+  for (const auto& entry : map) {
+    SweepAxis axis;
+    axis.path = entry.first.Scalar();
+    axis.lever = lever;
+    const std::string ap = "sweep." + key + "." + axis.path;
+    p.place(ap, entry.first);
+    // Range problems are reported at "sweep.parameters.PATH" whatever the key.
+    if (key != "parameters") p.place("sweep.parameters." + axis.path, entry.first);
+    if (!parse_axis(p, entry.second, ap, registry.parameters(), axis)) continue;
+    if (std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; })) {
+      p.error(entry.first, fmt::format("'{}' is both a lever and an uncertainty; give it once", axis.path));
+      continue;
+    }
+    const SweepDesign as = lever ? SweepDesign::kGrid : spec.design;
+    if (const std::string problem = sweep_axis_problem(axis, as, registry.parameters()); !problem.empty())
+      p.error(entry.first, problem);
+    spec.axes.push_back(std::move(axis));
+  }
+}
 
-void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
-  const YAML::Node sweep = get(root, "sweep");
-  if (!sweep.IsDefined() || sweep.IsNull()) return;
-  if (!p.check_map(sweep, "sweep", {"design", "samples", "sensitivity", "random_numbers", "parameters"})) return;
-  SweepSpec& spec = s.sweep;
+void parse_constraints(Parser& p, const YAML::Node& list, const FieldRegistry& registry, SweepSpec& spec) {
+  if (!list.IsSequence()) {
+    p.error(list, "'sweep.constraints' must be a list of {rule: \"A <= B\", action: clip|reject}");
+    return;
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node item = list[i];
+    const std::string ap = fmt::format("sweep.constraints.{}", i);
+    if (!item.IsMap()) {
+      p.error(item, fmt::format("'{}' must be {{rule: \"A <= B\", action: clip|reject}}", ap));
+      continue;
+    }
+    if (!p.check_map(item, ap, {"rule", "action"})) continue;
+    const std::string rule = p.text(item, "rule", ap, "");
+    const std::string action = p.text(item, "action", ap, "clip");
+    if (action != "clip" && action != "reject") {
+      p.error(get(item, "action"), fmt::format("'{}.action' must be clip or reject, got '{}'", ap, action));
+      continue;
+    }
+    SweepConstraint c;
+    std::string problem =
+        rule.empty() ? std::string("needs a rule, e.g. \"A <= B\"") : parse_constraint(rule, action == "reject", &c);
+    if (problem.empty()) problem = constraint_problem(c, spec, registry.parameters());
+    if (!problem.empty()) {
+      p.error(get(item, "rule").IsDefined() ? get(item, "rule") : item, fmt::format("'{}.rule': {}", ap, problem));
+      continue;
+    }
+    spec.constraints.push_back(std::move(c));
+  }
+}
+
+// design, sensitivity, samples and levels: how the block's axes become points.
+void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
   const std::string design = p.text(sweep, "design", "sweep", "grid");
   if (!parse_design(design, &spec.design))
-    p.error(get(sweep, "design"), fmt::format("'sweep.design' must be grid, random, lhs or sobol, got '{}'", design));
+    p.error(get(sweep, "design"),
+            fmt::format("'sweep.design' must be grid, random, lhs, sobol or morris, got '{}'", design));
   spec.sensitivity = p.boolean(sweep, "sensitivity", "sweep", false);
   const YAML::Node samples = get(sweep, "samples");
   if (samples.IsDefined()) {
@@ -65,32 +123,86 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
     else
       spec.samples = static_cast<std::int64_t>(value);
   }
+  const YAML::Node levels = get(sweep, "levels");
+  if (levels.IsDefined()) {
+    double value = 0;
+    if (!levels.IsScalar() || !parse_number(levels.Scalar(), &value) || value < 2 || value > 1000 ||
+        value != std::floor(value) || static_cast<int>(value) % 2 != 0)
+      p.error(levels, fmt::format("'sweep.levels' (Morris grid levels) must be an even whole number in [2, 1000], got "
+                                  "'{}'",
+                                  scalar_text(levels)));
+    else
+      spec.morris_levels = static_cast<int>(value);
+  }
   if (spec.design != SweepDesign::kGrid && spec.samples == 0)
     p.error(sweep, fmt::format("a {} design needs 'sweep.samples' (the number of points)", design));
-  if (spec.sensitivity && spec.design == SweepDesign::kGrid)
-    p.error(get(sweep, "sensitivity"), "'sweep.sensitivity' needs a random, lhs or sobol design, not a grid");
+}
+
+}  // namespace
+
+void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
+  const YAML::Node sweep = get(root, "sweep");
+  if (!sweep.IsDefined() || sweep.IsNull()) return;
+  if (!p.check_map(sweep, "sweep",
+                   {"design", "samples", "sensitivity", "random_numbers", "parameters", "levers", "uncertainties",
+                    "constraints", "levels", "scenarios"}))
+    return;
+  SweepSpec& spec = s.sweep;
+  parse_design_keys(p, sweep, spec);
   const std::string rn = p.text(sweep, "random_numbers", "sweep", s.run.common_random ? "common" : "independent");
   if (rn != "independent" && rn != "common")
     p.error(get(sweep, "random_numbers"),
             fmt::format("'sweep.random_numbers' must be 'common' or 'independent', got '{}'", rn));
   s.run.common_random = rn == "common";
+  const FieldRegistry registry(s);  // every other section is read: its paths are known
   const YAML::Node parameters = get(sweep, "parameters");
-  if (!parameters.IsDefined() || !parameters.IsMap() || parameters.size() == 0) {
+  const YAML::Node levers = get(sweep, "levers");
+  const YAML::Node uncertainties = get(sweep, "uncertainties");
+  const bool mixed = levers.IsDefined() || uncertainties.IsDefined();
+  if (const YAML::Node scenarios = get(sweep, "scenarios"); scenarios.IsDefined()) {
+    if (!scenarios.IsSequence() || scenarios.size() < 2)
+      p.error(scenarios, "'sweep.scenarios' must list at least two scenario files (paths relative to this file)");
+    else
+      for (std::size_t i = 0; i < scenarios.size(); ++i) {
+        if (!scenarios[i].IsScalar() || scenarios[i].Scalar().empty()) {
+          p.error(scenarios[i],
+                  fmt::format("'sweep.scenarios' entries must be file paths, got {}", scalar_text(scenarios[i])));
+          continue;
+        }
+        spec.scenarios.push_back(scenarios[i].Scalar());
+      }
+  }
+  if (mixed && parameters.IsDefined()) {
+    p.error(parameters,
+            "'sweep.parameters' cannot be given with 'sweep.levers'/'sweep.uncertainties': a mixed design "
+            "lists its axes under those two keys");
+    return;
+  }
+  if (mixed) {
+    for (const auto& [node, key] : {std::pair{levers, "levers"}, std::pair{uncertainties, "uncertainties"}})
+      if (!node.IsDefined() || !node.IsMap() || node.size() == 0)
+        p.error(node.IsDefined() ? node : sweep,
+                fmt::format("a mixed design needs 'sweep.{}', a mapping of parameter paths to {}", key,
+                            std::string(key) == "levers" ? "value lists" : "{min, max} ranges"));
+    if (spec.design == SweepDesign::kGrid)
+      p.error(get(sweep, "design").IsDefined() ? get(sweep, "design") : sweep,
+              "a mixed design (levers × uncertainties) samples its uncertainties: set 'sweep.design' to random, lhs "
+              "or sobol");
+    if (levers.IsMap()) parse_axes(p, levers, "levers", true, registry, spec);
+    if (uncertainties.IsMap()) parse_axes(p, uncertainties, "uncertainties", false, registry, spec);
+  } else if (!parameters.IsDefined() && !spec.scenarios.empty()) {
+    // Scenario choices alone: one point per scenario.
+  } else if (!parameters.IsDefined() || !parameters.IsMap() || parameters.size() == 0) {
     p.error(parameters.IsDefined() ? parameters : sweep,
             "'sweep.parameters' must map parameter paths to value lists or {min, max} ranges");
     return;
+  } else {
+    parse_axes(p, parameters, "parameters", false, registry, spec);
   }
-  p.no_duplicates(parameters, "sweep.parameters");
-  const FieldRegistry registry(s);  // every other section is read: its paths are known
-  for (const auto& entry : parameters) {
-    SweepAxis axis;
-    axis.path = entry.first.Scalar();
-    p.place("sweep.parameters." + axis.path, entry.first);
-    if (!parse_axis(p, entry.second, "sweep.parameters." + axis.path, axis)) continue;
-    if (const std::string problem = sweep_axis_problem(axis, spec.design, registry.parameters()); !problem.empty())
-      p.error(entry.first, problem);
-    spec.axes.push_back(std::move(axis));
-  }
+  if (std::string problem = sweep_design_problem(spec); !problem.empty())
+    p.error(get(sweep, "sensitivity").IsDefined() ? get(sweep, "sensitivity") : sweep, "'sweep': " + problem);
+  if (const YAML::Node constraints = get(sweep, "constraints"); constraints.IsDefined())
+    parse_constraints(p, constraints, registry, spec);
 }
 
 }  // namespace brink::yaml_reader

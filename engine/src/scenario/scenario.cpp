@@ -41,7 +41,7 @@ const std::array<std::string_view, kAllianceWarCauseCount>& alliance_war_cause_n
 }
 
 std::string_view to_string(SweepDesign design) {
-  static constexpr std::array<std::string_view, 4> kNames = {"grid", "random", "lhs", "sobol"};
+  static constexpr std::array<std::string_view, 5> kNames = {"grid", "random", "lhs", "sobol", "morris"};
   return kNames[static_cast<int>(design)];
 }
 

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "brink/scenario/fields.hpp"
+#include "brink/scenario/sweep_constraints.hpp"
 
 namespace brink {
 namespace {
@@ -34,7 +35,7 @@ struct SweptField {
 };
 
 std::string range_text(const SweptField& f, SweepDesign design) {
-  if (design == SweepDesign::kGrid) return fmt::format("grid values {} to {}", f.low, f.high);
+  if (design == SweepDesign::kGrid || f.axis->lever) return fmt::format("grid values {} to {}", f.low, f.high);
   return fmt::format("{} range [{}, {}]", to_string(design), f.low, f.high);
 }
 
@@ -44,7 +45,7 @@ std::vector<SweptField> swept_fields(const Scenario& s, const FieldRegistry& reg
     const FieldRef* ref = registry.find(axis.path);
     if (!ref || !(ref->spec->kind == FieldKind::kNumber || ref->spec->kind == FieldKind::kInteger)) continue;
     SweptField f{.axis = &axis, .ref = *ref, .low = axis.min, .high = axis.max};
-    if (s.sweep.design == SweepDesign::kGrid) {
+    if (s.sweep.design == SweepDesign::kGrid || axis.lever) {
       if (axis.values.empty()) continue;  // reported by sweep_axis_problem
       const auto [lo, hi] = std::minmax_element(axis.values.begin(), axis.values.end());
       f.low = *lo;
@@ -78,6 +79,109 @@ Problem crossing(const Rule& rule, const Problem& found, const std::vector<const
   return out;
 }
 
+// Under constraints the points fill the box cut by (reject) or pushed onto
+// (clip) linear bounds. A linear rule is worst at a vertex of that polytope:
+// a kept corner, a clipped corner, or where a bound crosses an edge of the
+// box out of a rejected corner. Those are the points checked here.
+class ConstrainedCheck {
+ public:
+  ConstrainedCheck(const Scenario& s, const std::vector<SweptField>& swept)
+      : scenario_(s), swept_(swept), bound_(s.sweep, s), low_(s.sweep.axes.size(), 0.0) {
+    for (const SweptField& f : swept_) low_[column(f)] = f.low;
+  }
+  bool empty() const { return bound_.empty(); }
+
+  // The read axes plus every axis a constraint ties to them.
+  std::vector<const SweptField*> involved(std::vector<const SweptField*> read) const {
+    for (bool grown = true; grown;) {
+      grown = false;
+      for (std::size_t k = 0; k < bound_.size(); ++k) {
+        const std::vector<int> axes = bound_.axes_of(k);
+        const bool touches = std::any_of(axes.begin(), axes.end(), [&](int a) {
+          return std::any_of(read.begin(), read.end(), [&](const SweptField* f) { return column(*f) == a; });
+        });
+        if (!touches) continue;
+        for (int a : axes)
+          for (const SweptField& f : swept_)
+            if (column(f) == a && std::find(read.begin(), read.end(), &f) == read.end()) {
+              read.push_back(&f);
+              grown = true;
+            }
+      }
+    }
+    return read;
+  }
+
+  // The first problem of `rule` at the vertices of the constrained box spanned by `axes`.
+  std::vector<Problem> check(const Rule& rule, const std::vector<const SweptField*>& axes) const {
+    Scenario at = scenario_;
+    for (std::uint64_t corner = 0; corner < (std::uint64_t{1} << axes.size()); ++corner) {
+      std::vector<double> row = low_;
+      for (std::size_t k = 0; k < axes.size(); ++k)
+        row[column(*axes[k])] = (corner >> k) & 1u ? axes[k]->high : axes[k]->low;
+      std::vector<std::vector<double>> vertices;
+      if (std::vector<double> kept = row; bound_.apply(kept))
+        vertices.push_back(kept);
+      else
+        add_crossings(row, axes, &vertices);
+      for (const auto& v : vertices)
+        if (std::vector<Problem> found = problems_at(rule, v, &at); !found.empty()) return found;
+    }
+    return {};
+  }
+
+ private:
+  int column(const SweptField& f) const { return static_cast<int>(f.axis - scenario_.sweep.axes.data()); }
+
+  void add_crossings(const std::vector<double>& row, const std::vector<const SweptField*>& axes,
+                     std::vector<std::vector<double>>* out) const {
+    for (std::size_t k = 0; k < bound_.size(); ++k) {
+      if (!bound_.reject(k) || !bound_.broken(k, row)) continue;
+      for (const SweptField* f : axes) {
+        std::vector<double> other = row;
+        const int a = column(*f);
+        other[a] = row[a] == f->low ? f->high : f->low;
+        if (bound_.broken(k, other)) continue;
+        const double s0 = bound_.slack(k, row), s1 = bound_.slack(k, other);
+        std::vector<double> crossing = row;
+        crossing[a] = row[a] + s0 / (s0 - s1) * (other[a] - row[a]);
+        if (bound_.apply(crossing)) out->push_back(crossing);
+      }
+    }
+  }
+
+  std::vector<Problem> problems_at(const Rule& rule, const std::vector<double>& row, Scenario* at) const {
+    std::vector<Problem> found;
+    std::string where;
+    for (const SweptField& f : swept_) {
+      const double v = row[column(f)];
+      f.ref.set(*at, v);
+      where += fmt::format("{}{}={}", where.empty() ? "" : ", ", f.axis->path, v);
+      if (std::string problem = field_value_problem(*f.ref.spec, f.axis->path, v); !problem.empty())
+        found.push_back({{"sweep.parameters." + f.axis->path}, problem + " after the sweep's constraints"});
+    }
+    if (found.empty()) rule.check(*at, &found);
+    for (Problem& p : found) {
+      p.paths.insert(p.paths.begin(), "sweep.parameters." + swept_.front().axis->path);
+      for (const SweptField& f : swept_)
+        if (std::find(p.paths.begin() + 1, p.paths.end(), f.axis->path) != p.paths.end()) {
+          p.paths.front() = "sweep.parameters." + f.axis->path;
+          break;
+        }
+      p.message = fmt::format(
+          "the sweep crosses rule {} ({}) even under its constraints: at {}, {}; every point of a declared range "
+          "must be valid, whatever the seed: add or tighten a constraint, or narrow the range",
+          rule.name, rule.statement, where, p.message);
+    }
+    return found;
+  }
+
+  const Scenario& scenario_;
+  const std::vector<SweptField>& swept_;
+  BoundConstraints bound_;
+  std::vector<double> low_;
+};
+
 }  // namespace
 
 std::vector<Problem> sweep_range_problems(const Scenario& scenario) {
@@ -85,17 +189,24 @@ std::vector<Problem> sweep_range_problems(const Scenario& scenario) {
   if (scenario.sweep.empty()) return out;
   const FieldRegistry registry(scenario);
   const std::vector<SweptField> swept = swept_fields(scenario, registry);
+  const ConstrainedCheck constrained(scenario, swept);
   for (const Rule& rule : validation_rules()) {
     std::vector<const SweptField*> read;
     for (const SweptField& f : swept)
       if (std::find(rule.inputs.begin(), rule.inputs.end(), f.ref.spec->pattern()) != rule.inputs.end())
         read.push_back(&f);
     if (read.empty()) continue;
+    if (!constrained.empty()) read = constrained.involved(read);
     if (read.size() > kMaxCornerAxes) {
       out.push_back({{"sweep.parameters." + read.front()->axis->path},
                      fmt::format("{} sweep axes feed the rule '{}' ({}); at most {} can be checked over their whole "
                                  "range",
                                  read.size(), rule.statement, rule.name, kMaxCornerAxes)});
+      continue;
+    }
+    if (!constrained.empty()) {
+      const std::vector<Problem> found = constrained.check(rule, read);
+      out.insert(out.end(), found.begin(), found.end());
       continue;
     }
     Scenario corner_scenario = scenario;

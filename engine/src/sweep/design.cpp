@@ -105,7 +105,7 @@ void check_range_axis(const Axis& axis) {
 void check_axes(DesignKind kind, const std::vector<Axis>& axes) {
   if (axes.empty()) throw std::invalid_argument("a sweep needs at least one parameter");
   for (const Axis& axis : axes) {
-    if (kind != DesignKind::kGrid) {
+    if (kind != DesignKind::kGrid && !axis.lever) {
       check_range_axis(axis);
       continue;
     }
@@ -220,6 +220,8 @@ std::vector<std::vector<double>> unit_design(DesignKind kind, int dimensions, st
       return latin_hypercube(dimensions, samples, seed);
     case DesignKind::kSobol:
       return sobol_sequence(dimensions, 1, samples);
+    case DesignKind::kMorris:
+      return morris_trajectories(dimensions, samples, 4, seed);
   }
   throw std::invalid_argument("unknown design kind");
 }
@@ -242,10 +244,77 @@ std::vector<double> grid_values(const std::vector<Axis>& axes) {
   return values;
 }
 
+std::vector<std::vector<double>> morris_trajectories(int dimensions, std::int64_t trajectories, int levels,
+                                                     std::uint64_t seed) {
+  if (dimensions < 1 || trajectories < 1)
+    throw std::invalid_argument(fmt::format(
+        "a Morris design needs at least one dimension and one trajectory, got {} and {}", dimensions, trajectories));
+  if (levels < 2 || levels % 2 != 0)
+    throw std::invalid_argument(fmt::format("Morris levels must be even and at least 2, got {}", levels));
+  const double step = static_cast<double>(levels) / (2.0 * (levels - 1));
+  const auto base_levels = static_cast<std::uint64_t>(levels / 2);  // x* in {0, ..., 1 - Δ}
+  std::vector<std::vector<double>> points;
+  points.reserve(static_cast<std::size_t>(trajectories) * (dimensions + 1));
+  std::vector<int> order(dimensions);
+  for (std::int64_t t = 0; t < trajectories; ++t) {
+    const auto a = static_cast<std::uint32_t>(t);
+    std::vector<double> x(dimensions);
+    std::vector<double> sign(dimensions);
+    for (int j = 0; j < dimensions; ++j) {
+      const auto u = static_cast<std::uint32_t>(j);
+      const double base =
+          static_cast<double>(design_below(seed, DesignStream::kMorris, a, u, base_levels)) / (levels - 1);
+      sign[j] = design_below(seed, DesignStream::kMorris, a, (std::uint64_t{1} << 32) | u, 2) ? 1.0 : -1.0;
+      x[j] = sign[j] > 0 ? base : base + step;
+    }
+    std::iota(order.begin(), order.end(), 0);
+    for (int k = dimensions - 1; k > 0; --k) {
+      const auto r =
+          design_below(seed, DesignStream::kMorris, a, (std::uint64_t{2} << 32) | static_cast<std::uint32_t>(k),
+                       static_cast<std::uint64_t>(k) + 1);
+      std::swap(order[k], order[static_cast<int>(r)]);
+    }
+    points.push_back(x);
+    for (int j : order) {
+      // Levels are exact multiples of 1/(p-1); rounding keeps them on the grid.
+      x[j] = std::round((x[j] + sign[j] * step) * (levels - 1)) / (levels - 1);
+      points.push_back(x);
+    }
+  }
+  return points;
+}
+
+namespace {
+
+std::vector<std::vector<double>> mixed_points(DesignKind kind, const std::vector<Axis>& axes, std::int64_t samples,
+                                              std::uint64_t seed, int morris_levels) {
+  std::vector<Axis> levers, sampled;
+  for (const Axis& a : axes) (a.lever ? levers : sampled).push_back(a);
+  if (sampled.empty()) throw std::invalid_argument("a mixed design needs at least one sampled (range) axis");
+  const std::vector<double> combos = grid_values(levers);
+  const std::vector<std::vector<double>> drawn = sweep_points(kind, sampled, samples, seed, morris_levels);
+  const std::size_t nl = levers.size();
+  std::vector<std::vector<double>> points;
+  points.reserve(combos.size() / nl * drawn.size());
+  for (std::size_t c = 0; c < combos.size() / nl; ++c) {
+    for (const auto& row : drawn) {
+      std::vector<double> p(axes.size());
+      std::size_t li = 0, si = 0;
+      for (std::size_t j = 0; j < axes.size(); ++j) p[j] = axes[j].lever ? combos[c * nl + li++] : row[si++];
+      points.push_back(std::move(p));
+    }
+  }
+  return points;
+}
+
+}  // namespace
+
 std::vector<std::vector<double>> sweep_points(DesignKind kind, const std::vector<Axis>& axes, std::int64_t samples,
-                                              std::uint64_t seed) {
+                                              std::uint64_t seed, int morris_levels) {
   check_axes(kind, axes);
   const int d = static_cast<int>(axes.size());
+  if (kind != DesignKind::kGrid && std::any_of(axes.begin(), axes.end(), [](const Axis& a) { return a.lever; }))
+    return mixed_points(kind, axes, samples, seed, morris_levels);
   if (kind == DesignKind::kGrid) {
     std::int64_t total = 1;
     for (const Axis& axis : axes) total *= static_cast<std::int64_t>(axis.values.size());
@@ -261,7 +330,9 @@ std::vector<std::vector<double>> sweep_points(DesignKind kind, const std::vector
     }
     return points;
   }
-  std::vector<std::vector<double>> points = unit_design(kind, d, samples, seed);
+  std::vector<std::vector<double>> points = kind == DesignKind::kMorris
+                                                ? morris_trajectories(d, samples, morris_levels, seed)
+                                                : unit_design(kind, d, samples, seed);
   for (auto& point : points) {
     for (int j = 0; j < d; ++j) point[j] = map_unit(axes[j], point[j]);
   }

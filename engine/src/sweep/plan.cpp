@@ -1,12 +1,15 @@
 #include "brink/sweep/plan.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "brink/scenario/sweep_constraints.hpp"
 #include "brink/sweep/design.hpp"
 
 namespace brink {
@@ -32,10 +35,43 @@ class ModelCache {
 };
 
 Scenario SweepPlan::scenario_of(std::int64_t point) const {
-  Scenario s = *base;
   const PointView row = points[static_cast<std::size_t>(point)];
-  for (std::size_t k = 0; k < axis_fields.size(); ++k) axis_fields[k].set(s, row.values[k]);
+  Scenario s = scenario_column >= 0 ? *choices[static_cast<std::size_t>(row.values[scenario_column])].scenario : *base;
+  for (std::size_t k = 0; k < axis_fields.size(); ++k)
+    if (axis_fields[k].spec) axis_fields[k].set(s, row.values[k]);
   return s;
+}
+
+std::string SweepPlan::rerun_command(std::int64_t point) const {
+  const PointView row = points[static_cast<std::size_t>(point)];
+  std::string label = scenario_label;
+  if (scenario_column >= 0) label = choices[static_cast<std::size_t>(row.values[scenario_column])].label;
+  auto quoted = [](const std::string& text) {
+    if (!text.empty() &&
+        text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-=:,+") ==
+            std::string::npos)
+      return text;
+    std::string out = "'";
+    for (char c : text) {
+      if (c == '\'')
+        out.append("'\\''");
+      else
+        out.push_back(c);
+    }
+    out.push_back('\'');
+    return out;
+  };
+  std::string command = "brink run " + quoted(label);
+  const std::size_t own = parameters.size() - static_cast<std::size_t>(choice_columns);
+  for (std::size_t k = 0; k < own; ++k) {
+    if (static_cast<int>(k) == scenario_column) continue;
+    const double v = row.values[k];
+    const bool named = k < parameter_choices.size() && !parameter_choices[k].empty();
+    const std::string value = named ? parameter_choices[k][static_cast<std::size_t>(v)] : fmt::format("{}", v);
+    command += fmt::format(" --set {}", quoted(fmt::format("{}={}", parameters[k], value)));
+  }
+  for (const std::string& option : rerun_options) command += fmt::format(" {}", quoted(option));
+  return command;
 }
 
 std::shared_ptr<const Model> SweepPlan::model_of(std::int64_t point) const {
@@ -98,14 +134,70 @@ void set_units(const FieldRegistry& registry, SweepPlan* plan) {
   for (const auto& path : plan->parameters) {
     const FieldRef* field = registry.find(path);
     plan->parameter_units.emplace_back(field ? field->spec->unit : "");
+    plan->parameter_choices.emplace_back();
+    if (field && (field->spec->kind == FieldKind::kChoice || field->spec->kind == FieldKind::kBoolean))
+      for (std::string_view c : field->spec->choices) plan->parameter_choices.back().emplace_back(c);
   }
+}
+
+// The fields whose values differ between the scenario choices become
+// parameters (fixed per choice; NaN where a choice has no such field), so the
+// file says what each choice changes.
+void add_choice_columns(SweepPlan* plan) {
+  std::vector<FieldRegistry> registries;
+  for (const ScenarioChoice& c : plan->choices) registries.emplace_back(*c.scenario);
+  std::vector<std::string> paths;
+  for (const FieldRegistry& r : registries)
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      const ParameterInfo& info = r.parameters()[i];
+      if ((!info.numeric && info.choices.empty()) || !r.ref(i).spec->sweepable) continue;
+      if (std::find(plan->parameters.begin(), plan->parameters.end(), info.path) != plan->parameters.end()) continue;
+      if (std::find(paths.begin(), paths.end(), info.path) == paths.end()) paths.push_back(info.path);
+    }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::vector<double>> values(plan->choices.size());
+  std::vector<std::string> differing;
+  for (const std::string& path : paths) {
+    std::vector<double> column;
+    for (std::size_t c = 0; c < registries.size(); ++c) {
+      const FieldRef* ref = registries[c].find(path);
+      column.push_back(ref ? ref->get(*plan->choices[c].scenario) : nan);
+    }
+    const bool same = std::all_of(column.begin(), column.end(),
+                                  [&](double v) { return (std::isnan(v) && std::isnan(column[0])) || v == column[0]; });
+    if (same) continue;
+    differing.push_back(path);
+    for (std::size_t c = 0; c < column.size(); ++c) values[c].push_back(column[c]);
+  }
+  plan->parameters.insert(plan->parameters.end(), differing.begin(), differing.end());
+  plan->choice_columns = static_cast<int>(differing.size());
+  plan->choice_values = std::move(values);
+}
+
+// The design's points after its constraints (a pure function of the design):
+// clipped in place, rejected ones dropped and counted.
+std::vector<std::vector<double>> constrained(const SweepSpec& spec, const Scenario& s,
+                                             std::vector<std::vector<double>> rows, SweepPlan* plan) {
+  const BoundConstraints bound(spec, s);
+  if (bound.empty()) return rows;
+  std::vector<std::vector<double>> kept;
+  kept.reserve(rows.size());
+  for (auto& row : rows)
+    if (bound.apply(row)) kept.push_back(std::move(row));
+  plan->rejected_points = static_cast<std::int64_t>(rows.size() - kept.size());
+  if (kept.empty())
+    throw ScenarioError({{"sweep", -1, -1,
+                          fmt::format("the constraints reject all {} points of the design; loosen a rule or widen the "
+                                      "ranges",
+                                      rows.size())}});
+  return kept;
 }
 
 // The swept values, points × axes, in the design's order.
 std::vector<double> design_values(const Scenario& s, SweepPlan* plan) {
   const SweepSpec& spec = s.sweep;
   std::vector<Axis> axes;
-  for (const SweepAxis& a : spec.axes) axes.push_back({a.path, a.values, a.min, a.max, a.log});
+  for (const SweepAxis& a : spec.axes) axes.push_back({a.path, a.values, a.min, a.max, a.log, a.lever});
   std::vector<std::vector<double>> rows;
   try {
     if (spec.design == SweepDesign::kGrid && !spec.sensitivity) return grid_values(axes);
@@ -116,12 +208,15 @@ std::vector<double> design_values(const Scenario& s, SweepPlan* plan) {
       plan->base_samples = saltelli.base_samples;
     } else {
       static constexpr DesignKind kKinds[] = {DesignKind::kGrid, DesignKind::kRandom, DesignKind::kLhs,
-                                              DesignKind::kSobol};
-      rows = sweep_points(kKinds[static_cast<int>(spec.design)], axes, spec.samples, s.run.seed);
+                                              DesignKind::kSobol, DesignKind::kMorris};
+      rows = sweep_points(kKinds[static_cast<int>(spec.design)], axes, spec.samples, s.run.seed, spec.morris_levels);
+      plan->morris = spec.design == SweepDesign::kMorris;
+      plan->morris_levels = spec.morris_levels;
     }
   } catch (const std::invalid_argument& e) {
     throw ScenarioError({{"sweep", -1, -1, e.what()}});
   }
+  rows = constrained(spec, s, std::move(rows), plan);
   std::vector<double> flat;
   flat.reserve(rows.size() * axes.size());
   for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
@@ -144,7 +239,8 @@ SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Over
   return plan;
 }
 
-SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& recorded) {
+SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& recorded,
+                    std::vector<ScenarioChoice> choices) {
   const SweepSpec& spec = loaded.scenario.sweep;
   if (spec.empty()) return single_point_plan(loaded, recorded);
   // Every point lies in the box of the axes' declared bounds; checking the box
@@ -159,11 +255,22 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
   // Swept axes first, then any --set paths that are not swept.
   for (const SweepAxis& a : spec.axes) {
     plan.parameters.push_back(a.path);
-    plan.axis_fields.push_back(*registry.find(a.path));  // checked when the sweep was read
+    const FieldRef* field = registry.find(a.path);  // checked when the sweep was read; "scenario" has none
+    plan.axis_fields.push_back(field ? *field : FieldRef{});
+    if (a.path == kScenarioAxis) plan.scenario_column = static_cast<int>(plan.axis_fields.size()) - 1;
   }
   plan.swept = static_cast<int>(spec.axes.size());
+  for (const SweepAxis& a : spec.axes)
+    plan.axis_roles.emplace_back(a.path == kScenarioAxis ? (spec.mixed() ? "scenario" : "")
+                                 : !spec.mixed()         ? ""
+                                 : a.lever               ? "lever"
+                                                         : "uncertainty");
   for (const auto& path : override_paths(recorded, registry, spec)) plan.parameters.push_back(path);
+  plan.choices = std::move(choices);
+  if (plan.scenario_column >= 0) add_choice_columns(&plan);
   set_units(registry, &plan);
+  if (plan.scenario_column >= 0)
+    for (const ScenarioChoice& c : plan.choices) plan.parameter_choices[plan.scenario_column].push_back(c.label);
   plan.design = std::string(to_string(spec.design));
   plan.samples = spec.samples;
 
@@ -171,12 +278,17 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
   const std::size_t width = plan.parameters.size();
   if (width > d) {
     std::vector<double> fixed;
-    for (std::size_t k = d; k < width; ++k) fixed.push_back(last_value(recorded, plan.parameters[k]));
+    for (std::size_t k = d; k < width - static_cast<std::size_t>(plan.choice_columns); ++k)
+      fixed.push_back(last_value(recorded, plan.parameters[k]));
     std::vector<double> rows;
     rows.reserve(swept.size() / d * width);
     for (std::size_t p = 0; p < swept.size() / d; ++p) {
       rows.insert(rows.end(), swept.begin() + static_cast<long>(p * d), swept.begin() + static_cast<long>((p + 1) * d));
       rows.insert(rows.end(), fixed.begin(), fixed.end());
+      if (plan.choice_columns > 0) {
+        const auto& values = plan.choice_values[static_cast<std::size_t>(swept[p * d + plan.scenario_column])];
+        rows.insert(rows.end(), values.begin(), values.end());
+      }
     }
     swept = std::move(rows);
   }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "brink/sweep/morris.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -23,10 +24,12 @@ struct FileReport {
   std::vector<VariableInfo> variables;
   std::vector<std::string> actors;
   std::vector<std::string> parameters;
-  std::vector<std::vector<double>> parameter_values;  // per point
+  std::vector<std::vector<double>> parameter_values;        // per point
+  std::vector<std::vector<std::string>> parameter_choices;  // per parameter: a categorical one's names, else empty
   std::vector<PointSummary> summaries;
   std::vector<std::string> sensitivity_outputs;  // empty unless the file has Sobol indices
   std::vector<SobolIndex> sensitivity;           // output-major over the swept parameters
+  std::vector<MorrisIndex> morris;               // Morris measures (--design morris), the same layout
   bool complete = false;
 };
 

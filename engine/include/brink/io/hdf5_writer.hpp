@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "brink/model/block_result.hpp"
+#include "brink/sweep/morris.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -71,6 +72,8 @@ class Hdf5Writer {
   void write_summary(const PointSummary& summary);
   // Sobol indices of the Saltelli plan's outputs (see sensitivity_outputs()).
   void write_sensitivity(const std::vector<SobolIndex>& indices, int swept);
+  // Morris measures, output-major over the swept parameters (as write_sensitivity).
+  void write_morris(const std::vector<MorrisIndex>& indices, int swept);
   // Names of the outputs decomposed by write_sensitivity, in order: each
   // outcome's probability, then each actor's mean casualties.
   const std::vector<std::string>& sensitivity_outputs() const;

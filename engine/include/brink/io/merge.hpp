@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "brink/io/hdf5_writer.hpp"
+#include "brink/io/recorder.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -50,8 +51,7 @@ void check_shard_set(const std::vector<ShardInfo>& shards);
 
 struct MergeResult {
   std::vector<PointSummary> summaries;  // point order
-  std::vector<SobolIndex> sensitivity;  // --sensitivity plans
-  std::vector<std::string> sensitivity_outputs;
+  Screening screening;                  // --sensitivity and Morris plans
   std::int64_t blocks = 0;  // blocks copied
 };
 

@@ -11,6 +11,15 @@
 
 namespace brink {
 
+// The indices a whole plan yields once every point is in: Sobol' indices of a
+// Saltelli plan, Morris measures of Morris trajectories, and the names of the
+// outputs they decompose.
+struct Screening {
+  std::vector<SobolIndex> sobol;
+  std::vector<MorrisIndex> morris;
+  std::vector<std::string> outputs;
+};
+
 class Recorder : public ResultSink {
  public:
   // `writer` may be null (summaries only).
@@ -32,10 +41,11 @@ class Recorder : public ResultSink {
   // summaries (those are in the file).
   const std::vector<PointSummary>& summaries() const { return summaries_; }
   // Ends a run, or a merge of shards, once every point is in: the Sobol
-  // indices of a whole Saltelli plan are computed from the summaries, written
-  // and returned (their outputs' names in *outputs); a shard, which holds a
-  // part of the points, has none. Then the file is marked complete and closed.
-  std::vector<SobolIndex> finish(std::vector<std::string>* outputs);
+  // indices of a whole Saltelli plan, or the Morris measures of a Morris plan,
+  // are computed from the summaries, written and returned; a shard, which
+  // holds a part of the points, has none. Then the file is marked complete
+  // and closed.
+  Screening finish();
 
  private:
   const SweepPlan& plan_;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "brink/model/block_result.hpp"
+#include "brink/sweep/morris.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -75,6 +76,7 @@ enum class Kind : std::uint8_t {
   kBookkeeping,  // which blocks are in the file
   kPerPoint,     // per-point summaries, written when a point is finished
   kSensitivity,  // Sobol indices, written after the last point
+  kMorris,       // Morris screening measures, written after the last point
 };
 std::string_view kind_name(Kind kind);
 
@@ -85,6 +87,8 @@ enum class When : std::uint8_t {
   kRunsIssues,   // not with --summary-only, and the scenario has negotiation issues
   kSeries,       // --timeseries and not --summary-only
   kSensitivity,  // --sensitivity
+  kIndices,      // --sensitivity or --design morris (the `output` dimension)
+  kMorris,       // --design morris
 };
 
 enum class Storage : std::uint8_t {
@@ -151,6 +155,7 @@ struct VariableSpec {
   Values (*from_summary)(const PointSummary&) = nullptr;       // kPerPoint: the point's row
   void (*to_summary)(PointSummary&, const Values&) = nullptr;  // kPerPoint, `day`: read back by inspect
   double SobolIndex::*sobol = nullptr;                         // kSensitivity
+  double MorrisIndex::*morris = nullptr;                       // kMorris
 };
 
 // Names that code refers to individually; every other name is in the table only.
@@ -183,7 +188,7 @@ std::vector<std::string> sensitivity_output_names(const std::vector<std::string>
 // The shape of one run's file: dimension lengths and which variables exist.
 struct FileLayout {
   std::array<std::uint64_t, kDimCount> size{};
-  bool runs = true, series = false, sensitivity = false, issues = false;
+  bool runs = true, series = false, sensitivity = false, issues = false, morris = false;
   int steps = 0;  // simulation steps (resolves Dtype::kStepCount)
 
   std::uint64_t length(Dim d) const { return size[static_cast<int>(d)]; }

@@ -65,6 +65,9 @@ struct ParameterInfo {
   bool integer = false;
   std::string unit;
   bool numeric = true;
+  // Text and true/false fields: their names in index order (a categorical
+  // sweep axis stores the index); empty for numbers.
+  std::span<const std::string_view> choices{};
 };
 
 // One concrete field of a scenario: its row and its element.

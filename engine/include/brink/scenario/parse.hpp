@@ -59,10 +59,11 @@ ScenarioSource read_scenario_file(const std::string& path);
 
 // Adds or replaces sweep axes from `--sweep PATH=SPEC` arguments (SPEC is
 // "v1,v2,..." for grid values or "min:max" / "min:max:log" for a range) and
+// lever axes of a mixed design from `--lever PATH=v1,v2,...`, and
 // sets the design and sample count if given; validates every axis against the
 // parameter registry. Throws ScenarioError naming the argument.
 void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>& sweeps, const std::string& design,
-                         std::int64_t samples);
+                         std::int64_t samples, const std::vector<std::string>& levers = {});
 
 // A number as scenario files write it (finite, YAML digit separators allowed:
 // "100_000"); false if `text` is not one.
@@ -85,6 +86,29 @@ void check_sweep_range(const LoadedScenario& loaded);
 // parameter, values or range fitting the design and the field's range);
 // returns the problem, or "" if none.
 std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design, const std::vector<ParameterInfo>& parameters);
+
+// The sweep axis of scenario choices (`--sweep scenario=a.yaml,b.yaml`,
+// `sweep.scenarios`): its values are the choices' indices.
+inline constexpr std::string_view kScenarioAxis = "scenario";
+
+// Combinations of design, sensitivity, Morris and levers that cannot be run,
+// as one sentence; "" if the combination is fine.
+std::string sweep_design_problem(const SweepSpec& spec);
+
+// A categorical sweep axis (a text or true/false field): a grid of choice
+// indices, each in [0, choices); the problem, or "" if none.
+std::string categorical_axis_problem(const SweepAxis& axis, SweepDesign design, const ParameterInfo& info);
+
+// The registry entry of `path`, or null.
+const ParameterInfo* parameter_info(const std::vector<ParameterInfo>& parameters, std::string_view path);
+
+// A sweep value as written: a number, or for a categorical field one of its
+// names (stored as the name's index). False if `text` is neither.
+bool sweep_value_from_text(const std::vector<ParameterInfo>& parameters, std::string_view path, const std::string& text,
+                           double* value);
+
+// "square, linear": a field's choices for messages.
+std::string choice_list(std::span<const std::string_view> choices);
 
 // Levenshtein distance, for "did you mean" hints.
 std::size_t edit_distance(std::string_view a, std::string_view b);

@@ -204,23 +204,46 @@ struct ReplicationRule {
   double ci_halfwidth = 0.01;  // adaptive: target Wilson half-width [probability]
 };
 
-enum class SweepDesign : std::uint8_t { kGrid, kRandom, kLhs, kSobol };
+enum class SweepDesign : std::uint8_t { kGrid, kRandom, kLhs, kSobol, kMorris };
 std::string_view to_string(SweepDesign design);
 
-// One swept parameter: grid values, or a range for random/LHS/Sobol designs.
+// One swept parameter: grid values, or a range for random/LHS/Sobol/Morris
+// designs. A categorical field (combat.law, ...) holds its choices' indices.
 struct SweepAxis {
   std::string path;            // a settable parameter path, e.g. "actors.RUS.forces.deployed"
   std::vector<double> values;  // grid
   double min = 0.0, max = 0.0;
-  bool log = false;  // sample log-uniformly in [min, max]
+  bool log = false;    // sample log-uniformly in [min, max]
+  bool lever = false;  // mixed design: a grid axis crossed with every sampled point of the uncertainties
+};
+
+// A linear rule on a sampled point, declared in `sweep.constraints`:
+// sum(coefficient · field) + constant is <= 0 (at_most) or >= 0. `clip` moves
+// `target` (the left side, a swept range axis) onto the bound; `reject` drops
+// the point. Both are functions of the design alone.
+struct SweepConstraint {
+  std::string rule;                                   // as written, for messages
+  std::vector<std::pair<std::string, double>> terms;  // (path, coefficient) of left − right
+  double constant = 0.0;
+  bool at_most = true;
+  bool reject = false;
+  std::string target;  // the left side's path
 };
 
 struct SweepSpec {
   SweepDesign design = SweepDesign::kGrid;
-  std::int64_t samples = 0;  // points for random/LHS/Sobol; base rows N for sensitivity
+  std::int64_t samples = 0;  // points for random/LHS/Sobol; base rows N for sensitivity; Morris trajectories
   bool sensitivity = false;  // Saltelli plan (N·(d+2) points) and Sobol indices
+  int morris_levels = 4;     // Morris: grid levels p of each unit range
   std::vector<SweepAxis> axes;
-  bool empty() const { return axes.empty(); }
+  std::vector<SweepConstraint> constraints;
+  std::vector<std::string> scenarios;  // scenario choices: files sharing actors, rungs, issues and types
+  bool empty() const { return axes.empty() && scenarios.empty(); }
+  bool mixed() const {
+    for (const SweepAxis& a : axes)
+      if (a.lever) return true;
+    return false;
+  }
 };
 
 struct RunSettings {

@@ -22,9 +22,22 @@ struct Axis {
   double min = 0;
   double max = 0;
   bool log = false;
+  bool lever = false;  // mixed designs: a grid axis (values) crossed with the sampled axes
 };
 
-enum class DesignKind { kGrid, kRandom, kLhs, kSobol };
+enum class DesignKind { kGrid, kRandom, kLhs, kSobol, kMorris };
+
+// Morris (1991) elementary-effects screening: `trajectories` one-at-a-time
+// paths of dimensions + 1 points each on the grid {0, 1/(p-1), ..., 1} of
+// p = `levels` (even, >= 2) levels per unit coordinate. Step Δ = p / (2(p-1));
+// each path starts at a random base point x* with every coordinate in
+// {0, ..., 1 - Δ}, shifted by Δ where its random direction is down, then moves
+// every coordinate once, by +Δ or -Δ, in a random order. Trajectory t holds
+// points t(d+1) .. t(d+1)+d. Random choices come from Philox keyed by the seed
+// (stream kMorris). Throws std::invalid_argument for dimensions < 1,
+// trajectories < 1 or levels odd or < 2.
+std::vector<std::vector<double>> morris_trajectories(int dimensions, std::int64_t trajectories, int levels,
+                                                     std::uint64_t seed);
 
 // Dimensions offered for Sobol' designs: Boost.Random's Joe–Kuo table
 // (new-joe-kuo-6.21201) has 3,667; the first 1,111 (every primitive
@@ -64,12 +77,17 @@ std::vector<std::vector<double>> scrambled_sobol(int dimensions, std::int64_t co
 // Sweep points in parameter units, one vector of axes.size() values per point.
 // kGrid: the cartesian product of each axis's values, the last axis varying
 // fastest; `samples` and `seed` are not used. Other kinds: unit_design(kind,
-// axes.size(), samples, seed) mapped onto each axis's [min, max].
+// axes.size(), samples, seed) mapped onto each axis's [min, max] (kMorris:
+// morris_trajectories with `samples` trajectories and 4 levels). Mixed designs
+// (some axes are levers): every combination of the levers' values (grid order)
+// is crossed with the same sampled points of the other axes, point
+// c · S + i holding lever combination c and sampled point i (S points per
+// combination); the columns keep the axes' order.
 // Throws std::invalid_argument (naming the axis path) for no axes, a grid axis
 // without values, a range axis given values, min > max, non-finite bounds, or a
 // log axis with min <= 0.
 std::vector<std::vector<double>> sweep_points(DesignKind kind, const std::vector<Axis>& axes, std::int64_t samples,
-                                              std::uint64_t seed);
+                                              std::uint64_t seed, int morris_levels = 4);
 
 // The grid of the axes' values as one flat row-major matrix (points × axes),
 // in sweep_points(kGrid, ...) order, without a vector per point. Throws like
@@ -96,11 +114,13 @@ SaltelliPlan saltelli_points(const std::vector<Axis>& axes, std::int64_t base_sa
 // their Purpose (< 2^15) in the same top 16 bits, so design and simulation
 // streams never share a counter.
 enum class DesignStream : std::uint16_t {
-  kRandom = 0x8001,          // a = point (low), b = point (high), c = dimension / 2
-  kLhsPermutation = 0x8002,  // a = dimension, b/c = shuffle step (low/high), d = retry
-  kLhsJitter = 0x8003,       // a = point (low), b = point (high), c = dimension / 2
-  kScramble = 0x8004,        // a = bit prefix, b = prefix length, c = dimension
-  kBootstrap = 0x8005,       // a = resample, b/c = draw (low/high), d = retry
+  kRandom = 0x8001,           // a = point (low), b = point (high), c = dimension / 2
+  kLhsPermutation = 0x8002,   // a = dimension, b/c = shuffle step (low/high), d = retry
+  kLhsJitter = 0x8003,        // a = point (low), b = point (high), c = dimension / 2
+  kScramble = 0x8004,         // a = bit prefix, b = prefix length, c = dimension
+  kBootstrap = 0x8005,        // a = resample, b/c = draw (low/high), d = retry
+  kMorris = 0x8006,           // a = trajectory, b = dimension or shuffle step, c = choice (0 base, 1 sign, 2 order)
+  kMorrisBootstrap = 0x8007,  // a = resample, b/c = draw (low/high), d = retry
 };
 
 // The four Philox words for (seed, stream, a, b, c, d).

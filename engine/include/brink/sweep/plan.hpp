@@ -74,12 +74,23 @@ class PointTable {
 // Recently resolved points of a large plan, shared by the workers.
 class ModelCache;
 
+// One scenario of a sweep over scenario choices (`--sweep scenario=a.yaml,b.yaml`):
+// loaded with the run's --set overrides, sharing the base's actors, rungs,
+// issues, types and run settings.
+struct ScenarioChoice {
+  std::string label;  // the file as given
+  std::string text;   // its YAML, stored in the output
+  std::shared_ptr<const Scenario> scenario;
+};
+
 struct SweepPlan {
   std::vector<std::string> parameters;       // dotted paths: the swept axes first, then fixed --set fields
   int swept = 0;                             // how many of `parameters` are sweep axes
   std::vector<std::string> parameter_units;  // per parameter, from the field table
-  std::string design;                        // "" for a single point, else grid/random/lhs/sobol
-  std::int64_t samples = 0;                  // design samples (Saltelli: base rows N)
+  // Per parameter: a categorical axis's names (its values are their indices), else empty.
+  std::vector<std::vector<std::string>> parameter_choices;
+  std::string design;        // "" for a single point, else grid/random/lhs/sobol
+  std::int64_t samples = 0;  // design samples (Saltelli: base rows N)
   PointTable points;
   ReplicationRule rule;
   std::int64_t replications = 0;  // per point: the most any point can run (rule.max)
@@ -92,6 +103,11 @@ struct SweepPlan {
   // has the full plan's shape. shard_count 0: not sharded.
   std::int64_t shard_index = 0;
   std::int64_t shard_count = 0;
+  bool morris = false;            // points are Morris trajectories (samples of them)
+  int morris_levels = 4;
+  std::int64_t rejected_points = 0;  // design points dropped by reject constraints
+  // Per swept axis: "lever" or "uncertainty" in a mixed design, else "".
+  std::vector<std::string> axis_roles;
 
   std::int64_t point_count() const { return static_cast<std::int64_t>(points.size()); }
   bool sharded() const { return shard_count > 0; }
@@ -118,6 +134,20 @@ struct SweepPlan {
   std::shared_ptr<const Model> model_of(std::int64_t point) const;
   const Model& model(std::int64_t point) const { return *model_of(point); }
 
+  // Scenario choices: the axis "scenario" (column scenario_column) holds the
+  // choice's index; the last choice_columns parameters are the fields whose
+  // values differ between the choices (NaN where a choice has no such field).
+  std::vector<ScenarioChoice> choices;
+  int scenario_column = -1;
+  int choice_columns = 0;
+  std::vector<std::vector<double>> choice_values;  // per choice, the choice columns' values
+  // For each point's re-run recipe: the scenario argument and the run's fixed
+  // options (--seed, -n, run settings given with --set). Set by the caller.
+  std::string scenario_label;
+  std::vector<std::string> rerun_options;
+  // A command that runs `point` alone: its scenario with its parameters set.
+  std::string rerun_command(std::int64_t point) const;
+
   std::shared_ptr<const Scenario> base;            // validated, every --set applied, no axis value
   std::vector<FieldRef> axis_fields;               // per sweep axis: the field it sets
   std::vector<std::shared_ptr<const Model>> kept;  // small plans: every point's model; else point 0's
@@ -129,7 +159,22 @@ struct SweepPlan {
 // rest hold for the base scenario); a problem names the point, its axis
 // values and the field's place in the file. `recorded` (the --set overrides)
 // become parameters of the file. Throws ScenarioError.
-SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& recorded);
+SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& recorded,
+                    std::vector<ScenarioChoice> choices = {});
+
+// Reads the scenario choices of the sweep (`sweep.scenarios`, relative to the
+// base file; or `--sweep scenario=...`, relative to the working directory),
+// each with `settings` (the run's --set and flags), checks that each shares
+// the base's actors, rungs, issues, types and run settings, that every axis
+// exists in it and that its whole declared range is valid there, and puts the
+// "scenario" axis first (a grid axis, or a lever of a sampled design).
+// Throws ScenarioError naming the file and the difference.
+std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const std::string& base_label,
+                                                  const std::vector<Override>& settings);
+
+// Sets what each point's re-run recipe needs besides the point: the scenario
+// argument, --seed, -n (fixed counts) and the run settings among `settings`.
+void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings);
 
 // One point: the scenario with its overrides (kept for tests and benchmarks).
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides);

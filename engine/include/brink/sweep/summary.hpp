@@ -50,12 +50,17 @@ std::vector<double> summary_outputs(const PointSummary& summary);
 
 struct SweepPlan;
 struct SobolIndex;
+struct MorrisIndex;
 // First-order and total Sobol indices of every summary output with respect to
 // every swept parameter, from the summaries of a Saltelli plan's points (in
 // point order). Output-major: index [output · plan.swept + parameter]. Each
 // output is a Monte Carlo estimate, so its noise adds to the variance that is
 // decomposed; common random numbers (run.random_numbers: common) reduce it.
 std::vector<SobolIndex> sweep_sensitivity(const SweepPlan& plan, const std::vector<PointSummary>& summaries);
+// Morris measures of every summary output (output-major, then parameter) for
+// a Morris plan; the trajectories' unit coordinates are drawn again from the
+// seed (the design is a pure function of it).
+std::vector<MorrisIndex> sweep_morris(const SweepPlan& plan, const std::vector<PointSummary>& summaries);
 
 // Collects the blocks of the points in flight; turns a point into its summary
 // when the scheduler says it is finished.

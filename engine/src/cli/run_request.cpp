@@ -1,0 +1,81 @@
+#include "run_request.hpp"
+
+#include <charconv>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "brink/calibrate/cli_calibrate.hpp"
+#include "commands.hpp"
+
+namespace brink {
+
+std::optional<std::int64_t> whole_number(std::string_view text) {
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+std::string recorded_options(const RunRequest& request) {
+  std::string text;
+  for (const auto& o : request.settings) text += o.path + "=" + o.value + "\n";
+  for (const auto& axis : request.sweeps) text += "sweep " + axis + "\n";
+  for (const auto& axis : request.levers) text += "lever " + axis + "\n";
+  if (!request.design.empty()) text += "design " + request.design + "\n";
+  if (request.samples > 0) text += fmt::format("samples {}\n", request.samples);
+  if (request.sensitivity) text += "sensitivity\n";
+  if (!request.posterior.empty()) text += "posterior " + request.posterior + "\n";
+  if (request.posterior_draws > 0) text += fmt::format("posterior_draws {}\n", request.posterior_draws);
+  return text;
+}
+
+RunRequest parse_recorded_options(std::string_view text, const std::string& file) {
+  RunRequest request;
+  const auto count = [&](const std::string& line, std::size_t skip) {
+    const std::optional<std::int64_t> n = whole_number(std::string_view(line).substr(skip));
+    if (!n || *n < 1)
+      throw UsageError(fmt::format("'{}' records an unreadable option '{}' in its overrides", file, line));
+    return *n;
+  };
+  while (!text.empty()) {
+    const std::size_t newline = text.find('\n');
+    const std::string line(text.substr(0, newline));
+    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    if (line.empty()) continue;
+    if (line.rfind("sweep ", 0) == 0)
+      request.sweeps.push_back(line.substr(6));
+    else if (line.rfind("lever ", 0) == 0)
+      request.levers.push_back(line.substr(6));
+    else if (line.rfind("design ", 0) == 0)
+      request.design = line.substr(7);
+    else if (line.rfind("samples ", 0) == 0)
+      request.samples = count(line, 8);
+    else if (line == "sensitivity")
+      request.sensitivity = true;
+    else if (line.rfind("posterior_draws ", 0) == 0)
+      request.posterior_draws = count(line, 16);
+    else if (line.rfind("posterior ", 0) == 0)
+      request.posterior = line.substr(10);
+    else
+      request.settings.push_back(parse_override(line));
+  }
+  return request;
+}
+
+SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request, LoadedScenario* loaded) {
+  *loaded = load_scenario(source, request.settings);
+  if (request.sensitivity) loaded->scenario.sweep.sensitivity = true;
+  if (request.sweep_options())
+    apply_sweep_options(*loaded, request.sweeps, request.design, request.samples, request.levers);
+  if (!request.posterior.empty()) return posterior_plan(*loaded, request.posterior, request.posterior_draws);
+  std::vector<ScenarioChoice> choices = load_scenario_choices(*loaded, source.label, request.settings);
+  // The run settings among `settings` are not sweepable, so make_plan takes
+  // the same parameters from them as from the --set overrides alone.
+  SweepPlan plan = make_plan(*loaded, request.settings, std::move(choices));
+  set_rerun_recipe(&plan, source.label, request.settings);
+  return plan;
+}
+
+}  // namespace brink

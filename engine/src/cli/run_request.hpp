@@ -1,0 +1,44 @@
+// What a run asks for beyond its scenario: --set and run settings, sweep
+// options and a posterior. `brink run` records it in the file's `overrides`
+// attribute; `brink merge` (and any rank that rebuilds a run) reads it back
+// and builds the same plan through the same function. Private to the cli module.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "brink/scenario/parse.hpp"
+#include "brink/sweep/plan.hpp"
+
+namespace brink {
+
+struct RunRequest {
+  std::vector<Override> settings;  // --set overrides, then run settings given as flags
+  std::vector<std::string> sweeps, levers;
+  std::string design;
+  std::int64_t samples = 0;  // 0: not given
+  bool sensitivity = false;
+  std::string posterior;            // a calibration file, "" for none
+  std::int64_t posterior_draws = 0;  // 0: the default count
+
+  bool sweep_options() const {
+    return !sweeps.empty() || !levers.empty() || !design.empty() || samples > 0 || sensitivity;
+  }
+};
+
+// The `overrides` attribute: one line per setting (`path=value`) and per
+// option (`sweep SPEC`, `lever SPEC`, `design D`, `samples N`, `sensitivity`,
+// `posterior FILE`, `posterior_draws K`).
+std::string recorded_options(const RunRequest& request);
+// The inverse of recorded_options; throws UsageError naming `file` for a line
+// it cannot read.
+RunRequest parse_recorded_options(std::string_view text, const std::string& file);
+
+// The plan of `request` on `source`, as `brink run` builds it: the scenario
+// loaded with the settings, sweep options applied, scenario choices loaded, the
+// rerun recipe set, or the posterior's draws. `loaded` receives the scenario.
+SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request, LoadedScenario* loaded);
+
+}  // namespace brink

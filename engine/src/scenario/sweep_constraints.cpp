@@ -1,0 +1,210 @@
+#include "brink/scenario/sweep_constraints.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace brink {
+namespace {
+
+struct Token {
+  enum Kind { kNumber, kPath, kPlus, kMinus, kTimes, kAtMost, kAtLeast, kEnd } kind = kEnd;
+  std::string text;
+  double number = 0.0;
+};
+
+bool path_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
+
+// Splits the rule into tokens; returns the problem or "".
+std::string tokenize(const std::string& rule, std::vector<Token>* out) {
+  for (std::size_t i = 0; i < rule.size();) {
+    const char c = rule[i];
+    if (c == ' ' || c == '\t') {
+      ++i;
+    } else if (c == '+' || c == '-' || c == '*') {
+      out->push_back({c == '+' ? Token::kPlus : c == '-' ? Token::kMinus : Token::kTimes, std::string(1, c)});
+      ++i;
+    } else if ((c == '<' || c == '>') && i + 1 < rule.size() && rule[i + 1] == '=') {
+      out->push_back({c == '<' ? Token::kAtMost : Token::kAtLeast, rule.substr(i, 2)});
+      i += 2;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
+      std::size_t j = i;
+      while (j < rule.size() && (path_char(rule[j]) || ((rule[j] == '+' || rule[j] == '-') && j > i &&
+                                                        (rule[j - 1] == 'e' || rule[j - 1] == 'E'))))
+        ++j;
+      std::string text;
+      for (char ch : rule.substr(i, j - i))
+        if (ch != '_') text += ch;
+      Token t{Token::kNumber, rule.substr(i, j - i)};
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), t.number);
+      if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(t.number))
+        return fmt::format("'{}' is not a number", t.text);
+      out->push_back(t);
+      i = j;
+    } else if (std::isalpha(static_cast<unsigned char>(c))) {
+      std::size_t j = i;
+      while (j < rule.size() && path_char(rule[j])) ++j;
+      out->push_back({Token::kPath, rule.substr(i, j - i)});
+      i = j;
+    } else {
+      return fmt::format(
+          "unexpected '{}' at character {} (a rule is 'LEFT <= RIGHT' or 'LEFT >= RIGHT' with "
+          "numbers, paths, +, - and number * path)",
+          c, i + 1);
+    }
+  }
+  out->push_back({Token::kEnd, "end of rule"});
+  return {};
+}
+
+// One side into terms (scaled by `sign`: +1 left, -1 right); the problem or "".
+std::string read_side(const std::vector<Token>& tokens, std::size_t* i, double sign, SweepConstraint* c,
+                      int* paths_on_side) {
+  double term_sign = 1.0;
+  if (tokens[*i].kind == Token::kMinus) {
+    term_sign = -1.0;
+    ++*i;
+  }
+  for (;;) {
+    const Token& t = tokens[*i];
+    if (t.kind == Token::kNumber) {
+      ++*i;
+      if (tokens[*i].kind == Token::kTimes) {
+        ++*i;
+        if (tokens[*i].kind != Token::kPath)
+          return fmt::format("expected a path after '{} *', got '{}'", t.text, tokens[*i].text);
+        c->terms.emplace_back(tokens[*i].text, sign * term_sign * t.number);
+        ++*paths_on_side;
+        ++*i;
+      } else {
+        c->constant += sign * term_sign * t.number;
+      }
+    } else if (t.kind == Token::kPath) {
+      c->terms.emplace_back(t.text, sign * term_sign);
+      ++*paths_on_side;
+      ++*i;
+    } else {
+      return fmt::format("expected a number or a path, got '{}'", t.text);
+    }
+    if (tokens[*i].kind == Token::kPlus || tokens[*i].kind == Token::kMinus) {
+      term_sign = tokens[*i].kind == Token::kPlus ? 1.0 : -1.0;
+      ++*i;
+      continue;
+    }
+    return {};
+  }
+}
+
+}  // namespace
+
+std::string parse_constraint(const std::string& rule, bool reject, SweepConstraint* out) {
+  SweepConstraint c;
+  c.rule = rule;
+  c.reject = reject;
+  std::vector<Token> tokens;
+  if (std::string problem = tokenize(rule, &tokens); !problem.empty()) return problem;
+  std::size_t i = 0;
+  int left_paths = 0, right_paths = 0;
+  const std::size_t left_start = 0;
+  if (std::string problem = read_side(tokens, &i, 1.0, &c, &left_paths); !problem.empty()) return problem;
+  const bool single_left =
+      left_paths == 1 && c.terms.size() == 1 && c.terms[0].second == 1.0 && c.constant == 0.0 && i == left_start + 1;
+  if (tokens[i].kind != Token::kAtMost && tokens[i].kind != Token::kAtLeast)
+    return fmt::format("expected '<=' or '>=' after the left side, got '{}'", tokens[i].text);
+  c.at_most = tokens[i].kind == Token::kAtMost;
+  ++i;
+  if (std::string problem = read_side(tokens, &i, -1.0, &c, &right_paths); !problem.empty()) return problem;
+  if (tokens[i].kind != Token::kEnd) return fmt::format("unexpected '{}' after the right side", tokens[i].text);
+  if (single_left) c.target = c.terms[0].first;
+  *out = std::move(c);
+  return {};
+}
+
+std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
+                               const std::vector<ParameterInfo>& parameters) {
+  if (spec.design == SweepDesign::kGrid)
+    return "constraints apply to sampled points: they need a random, lhs, sobol or morris design";
+  if (spec.design == SweepDesign::kMorris)
+    return "constraints cannot be used with a morris design: a clipped or rejected point breaks the one-at-a-time "
+           "steps its elementary effects need";
+  if (c.reject && spec.sensitivity)
+    return "a reject constraint cannot be used with sensitivity: dropping points breaks the Saltelli plan's matched "
+           "rows (and Latin strata and Sobol' nets); use action: clip or drop sensitivity";
+  bool reads_axis = false;
+  for (const auto& term : c.terms) {
+    const std::string& path = term.first;  // not a structured binding: lambdas capture it (clang 14)
+    const auto info = std::find_if(parameters.begin(), parameters.end(), [&](const auto& p) { return p.path == path; });
+    if (info == parameters.end()) return fmt::format("constraint '{}' names unknown parameter path '{}'", c.rule, path);
+    if (!info->numeric) return fmt::format("constraint '{}' names '{}', which is not a number", c.rule, path);
+    reads_axis |= std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; });
+  }
+  if (!reads_axis) return fmt::format("constraint '{}' reads no swept parameter", c.rule);
+  if (c.reject) return {};
+  if (c.target.empty())
+    return fmt::format("constraint '{}' clips its left side, which must be one swept parameter path alone", c.rule);
+  const auto axis =
+      std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == c.target; });
+  if (axis == spec.axes.end() || axis->lever || !axis->values.empty())
+    return fmt::format("constraint '{}' clips '{}', which must be a swept range axis", c.rule, c.target);
+  if (std::count_if(c.terms.begin(), c.terms.end(), [&](const auto& t) { return t.first == c.target; }) != 1)
+    return fmt::format("constraint '{}' clips '{}', which must not appear on the right side too", c.rule, c.target);
+  return {};
+}
+
+BoundConstraints::BoundConstraints(const SweepSpec& spec, const Scenario& base) {
+  const FieldRegistry registry(base);
+  for (const SweepConstraint& c : spec.constraints) {
+    Rule rule{.terms = {}, .constant = c.constant, .at_most = c.at_most, .reject = c.reject, .target = -1};
+    for (const auto& written : c.terms) {
+      const std::string& path = written.first;  // not a structured binding: lambdas capture it (clang 14)
+      Term term{.axis = -1, .fixed = 0.0, .coefficient = written.second};
+      const auto axis =
+          std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; });
+      if (axis != spec.axes.end())
+        term.axis = static_cast<int>(axis - spec.axes.begin());
+      else if (const FieldRef* ref = registry.find(path))
+        term.fixed = ref->get(base);
+      rule.terms.push_back(term);
+      if (!c.target.empty() && path == c.target) rule.target = term.axis;
+    }
+    rules_.push_back(std::move(rule));
+  }
+}
+
+double BoundConstraints::slack(std::size_t k, std::span<const double> row) const {
+  const Rule& rule = rules_[k];
+  double sum = rule.constant;
+  for (const Term& t : rule.terms) sum += t.coefficient * (t.axis >= 0 ? row[t.axis] : t.fixed);
+  return sum;
+}
+
+bool BoundConstraints::broken(std::size_t k, std::span<const double> row) const {
+  const double s = slack(k, row);
+  return rules_[k].at_most ? s > 0.0 : s < 0.0;
+}
+
+bool BoundConstraints::apply(std::span<double> row) const {
+  for (std::size_t k = 0; k < rules_.size(); ++k) {
+    if (!broken(k, row)) continue;
+    if (rules_[k].reject || rules_[k].target < 0) return false;
+    // The target's coefficient is 1 and it is nowhere else, so the bound is
+    // minus the rest (computed without the target: x <= y gives exactly y).
+    double rest = rules_[k].constant;
+    for (const Term& t : rules_[k].terms)
+      if (t.axis != rules_[k].target) rest += t.coefficient * (t.axis >= 0 ? row[t.axis] : t.fixed);
+    row[rules_[k].target] = -rest;
+  }
+  return true;
+}
+
+std::vector<int> BoundConstraints::axes_of(std::size_t k) const {
+  std::vector<int> out;
+  for (const Term& t : rules_[k].terms)
+    if (t.axis >= 0 && std::find(out.begin(), out.end(), t.axis) == out.end()) out.push_back(t.axis);
+  return out;
+}
+
+}  // namespace brink

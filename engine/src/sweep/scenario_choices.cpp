@@ -1,0 +1,109 @@
+// Sweeps over scenario choices: whole scenario files as the values of one
+// axis. The files must describe the same crisis (actors, rungs, issues and
+// types) run the same way (run and output settings), so that every point's
+// results line up in one file; anything else is refused, naming the
+// difference.
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "brink/sweep/plan.hpp"
+
+namespace brink {
+namespace {
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// The first structural or run-setting difference between two scenarios, or "".
+std::string difference(const Scenario& a, const Scenario& b) {
+  auto ids = [](const Scenario& s) {
+    std::vector<std::string> out;
+    for (const Actor& x : s.actors) out.push_back(x.id);
+    return out;
+  };
+  if (ids(a) != ids(b)) return fmt::format("actors [{}] and [{}]", joined(ids(a)), joined(ids(b)));
+  if (a.escalation.rungs != b.escalation.rungs)
+    return fmt::format("rungs [{}] and [{}]", joined(a.escalation.rungs), joined(b.escalation.rungs));
+  auto issues = [](const Scenario& s) {
+    std::vector<std::string> out;
+    for (const Issue& i : s.negotiation.issues) out.push_back(i.id);
+    return out;
+  };
+  if (issues(a) != issues(b)) return fmt::format("issues [{}] and [{}]", joined(issues(a)), joined(issues(b)));
+  for (std::size_t k = 0; k < a.actors.size(); ++k) {
+    auto types = [](const Actor& x) {
+      std::vector<std::string> out;
+      for (const ResolveType& t : x.types) out.push_back(t.name);
+      return out;
+    };
+    if (types(a.actors[k]) != types(b.actors[k]))
+      return fmt::format("{}'s types [{}] and [{}]", a.actors[k].id, joined(types(a.actors[k])),
+                         joined(types(b.actors[k])));
+  }
+  const RunSettings &ra = a.run, &rb = b.run;
+  if (ra.horizon_days != rb.horizon_days)
+    return fmt::format("run.horizon_days {} and {}", ra.horizon_days, rb.horizon_days);
+  if (ra.dt_days != rb.dt_days) return fmt::format("run.dt_days {} and {}", ra.dt_days, rb.dt_days);
+  if (ra.seed != rb.seed) return fmt::format("run.seed {} and {}", ra.seed, rb.seed);
+  if (ra.rule.adaptive != rb.rule.adaptive || ra.rule.min != rb.rule.min || ra.rule.max != rb.rule.max ||
+      (ra.rule.adaptive && ra.rule.ci_halfwidth != rb.rule.ci_halfwidth))
+    return "run.replications";
+  if (ra.decisions != rb.decisions) return "run.decisions";
+  if (ra.common_random != rb.common_random) return "run.random_numbers";
+  if (a.output.runs != b.output.runs || a.output.timeseries_every != b.output.timeseries_every) return "output";
+  return {};
+}
+
+}  // namespace
+
+std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const std::string& base_label,
+                                                  const std::vector<Override>& settings) {
+  SweepSpec& spec = loaded.scenario.sweep;
+  std::vector<ScenarioChoice> choices;
+  if (spec.scenarios.empty()) return choices;
+  // Files named in the scenario's own sweep block are relative to it; those of --sweep, to the working directory.
+  const bool from_file = !loaded.sweep_arguments.contains(std::string(kScenarioAxis));
+  const std::filesystem::path folder = std::filesystem::path(base_label).parent_path();
+  const std::string where = from_file ? base_label + ": sweep.scenarios" : "--sweep scenario=...";
+  for (const std::string& file : spec.scenarios) {
+    const std::string path = from_file && std::filesystem::path(file).is_relative() ? (folder / file).string() : file;
+    ScenarioSource source = read_scenario_file(path);
+    LoadedScenario choice = load_scenario(source, settings);
+    if (const std::string d = difference(loaded.scenario, choice.scenario); !d.empty())
+      throw ScenarioError({{where, -1, -1,
+                            fmt::format("scenario choice '{}' does not match the scenario '{}' in {}: a sweep over "
+                                        "scenarios needs the same actors, rungs, issues, types and run settings",
+                                        file, base_label, d)}});
+    choice.scenario.sweep = spec;
+    choice.scenario.sweep.scenarios.clear();
+    for (const SweepAxis& axis : spec.axes)
+      if (const std::string problem =
+              sweep_axis_problem(axis, axis.lever ? SweepDesign::kGrid : spec.design, choice.parameters);
+          !problem.empty())
+        throw ScenarioError({{where, -1, -1, fmt::format("in scenario choice '{}': {}", file, problem)}});
+    check_sweep_range(choice);  // each choice over the whole declared range
+    choice.scenario.sweep = {};
+    choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario))});
+  }
+  SweepAxis axis{.path = std::string(kScenarioAxis), .values = {}, .lever = spec.design != SweepDesign::kGrid};
+  for (std::size_t k = 0; k < choices.size(); ++k) axis.values.push_back(static_cast<double>(k));
+  spec.axes.insert(spec.axes.begin(), axis);
+  return choices;
+}
+
+void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings) {
+  plan->scenario_label = scenario_label;
+  plan->rerun_options = {"--seed", std::to_string(plan->run().seed)};
+  if (!plan->rule.adaptive)
+    plan->rerun_options.insert(plan->rerun_options.end(), {"-n", std::to_string(plan->rule.min)});
+  for (const Override& o : settings)
+    if ((o.path.rfind("run.", 0) == 0 || o.path.rfind("output.", 0) == 0) && o.path != "run.seed" &&
+        o.path != "run.replications")
+      plan->rerun_options.insert(plan->rerun_options.end(), {"--set", o.path + "=" + o.value});
+}
+
+}  // namespace brink
