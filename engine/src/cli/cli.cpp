@@ -24,6 +24,7 @@
 #include "brink/io/recovery.hpp"
 #include "brink/io/table.hpp"
 #include "brink/model/kernel_dispatch.hpp"
+#include "brink/mpi/distributed.hpp"
 #include "brink/scenario/fields.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
@@ -154,7 +155,7 @@ int print_version(std::ostream& out) {
     out << "kernel path used: none (" << e.what() << ")\n";
   }
   out << "rest of the binary: -march=" << target_isa() << "\n"
-      << "MPI: no\n";
+      << "MPI: " << mpi_library() << "\n";
   return kExitOk;
 }
 
@@ -242,7 +243,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     settings.push_back({"output.timeseries_every",
                         std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
   }
-  int thread_count = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+  // By default one thread per CPU this process may run on: under mpirun a rank may be bound to one core.
+  int thread_count = !vm.count("threads") ? max_threads() / 4
                                           : static_cast<int>(parse_count("--threads", threads, 1, 1024));
   if (thread_count > max_threads()) {
     if (!quiet)
@@ -325,7 +327,17 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         }
       }
     }
-    execute(
+    const RunJob job{
+        .source = source,
+        .settings = settings,
+        .overrides = overrides,
+        .sweep_options = !sweeps.empty() || vm.count("design") || vm.count("samples") || vm.count("sensitivity"),
+        .sweeps = sweeps,
+        .design = design,
+        .samples = vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0,
+        .sensitivity = vm.count("sensitivity") > 0,
+        .threads = vm.count("threads") ? thread_count : 0};
+    execute_run(
         plan, thread_count, counting,
         [&](std::int64_t done, std::int64_t total) {
           if (kill_after > 0 && done >= kill_after) std::raise(SIGKILL);
@@ -335,7 +347,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
           }
           progress->update(done, total);
         },
-        &scheduler, &g_interrupted);
+        &scheduler, &g_interrupted, job);
     if (g_interrupted) throw Interrupted();
     summaries = recorder.summaries();
     if (plan.sensitivity) {
@@ -553,9 +565,20 @@ int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
   return kExitOk;
 }
 
+int run_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  // Under mpirun or srun, rank 0 runs the command and the other ranks serve it (src/mpi).
+  if (argc >= 2 && std::string_view(argv[1]) == "run" && launched_by_mpi())
+    return run_as_mpi_rank(argc, argv, out, err, &run_command);
+  return run_command(argc, argv, out, err);
+}
+
+namespace {
+
+int run_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   // After a failed write (disk full) H5Fclose fails and HDF5 1.10.8's exit
   // handler then crashes on the half-closed file; every file is closed explicitly.
   // Failures are reported as sentences, not HDF5 stacks.
@@ -602,5 +625,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return kExitFailure;
   }
 }
+
+}  // namespace
 
 }  // namespace brink

@@ -1,0 +1,107 @@
+// The job rank 0 hands to the other ranks, and the check that they built the
+// same plan from it. No MPI here: this is also built without MPI.
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "brink/mpi/block_wire.hpp"
+#include "brink/mpi/distributed.hpp"
+
+namespace brink {
+namespace {
+
+constexpr std::uint32_t kJobMagic = 0x424a4f42;  // "BOJB"
+constexpr std::uint32_t kJobWireVersion = 1;
+
+void put_overrides(WireWriter& out, const std::vector<Override>& list) {
+  out.put(static_cast<std::uint64_t>(list.size()));
+  for (const Override& o : list) {
+    out.put_string(o.path);
+    out.put_string(o.value);
+  }
+}
+
+std::vector<Override> get_overrides(WireReader& in) {
+  std::vector<Override> list(in.count(2 * sizeof(std::uint64_t)));
+  for (Override& o : list) {
+    o.path = in.get_string();
+    o.value = in.get_string();
+  }
+  return list;
+}
+
+}  // namespace
+
+LoadedScenario load_job(const RunJob& job) {
+  // Mirrors command_run (src/cli/cli.cpp): the same calls in the same order.
+  LoadedScenario loaded = load_scenario(job.source, job.settings);
+  if (job.sensitivity) loaded.scenario.sweep.sensitivity = true;
+  if (job.sweep_options) apply_sweep_options(loaded, job.sweeps, job.design, job.samples);
+  return loaded;
+}
+
+std::vector<std::uint8_t> encode_job(const RunJob& job) {
+  WireWriter out;
+  out.put(kJobMagic);
+  out.put(kJobWireVersion);
+  out.put_string(job.source.label);
+  out.put_string(job.source.text);
+  put_overrides(out, job.settings);
+  put_overrides(out, job.overrides);
+  out.put(static_cast<std::uint8_t>(job.sweep_options));
+  out.put(static_cast<std::uint64_t>(job.sweeps.size()));
+  for (const auto& s : job.sweeps) out.put_string(s);
+  out.put_string(job.design);
+  out.put(job.samples);
+  out.put(static_cast<std::uint8_t>(job.sensitivity));
+  out.put(static_cast<std::int32_t>(job.threads));
+  return out.take();
+}
+
+RunJob decode_job(const std::vector<std::uint8_t>& bytes) {
+  WireReader in(bytes, "the job sent by rank 0");
+  if (in.get<std::uint32_t>() != kJobMagic || in.get<std::uint32_t>() != kJobWireVersion)
+    throw std::runtime_error("the job sent by rank 0 is not one of this brink version");
+  RunJob job;
+  job.source.label = in.get_string();
+  job.source.text = in.get_string();
+  job.settings = get_overrides(in);
+  job.overrides = get_overrides(in);
+  job.sweep_options = in.get<std::uint8_t>() != 0;
+  job.sweeps.resize(in.count(sizeof(std::uint64_t)));
+  for (std::string& s : job.sweeps) s = in.get_string();
+  job.design = in.get_string();
+  job.samples = in.get<std::int64_t>();
+  job.sensitivity = in.get<std::uint8_t>() != 0;
+  job.threads = in.get<std::int32_t>();
+  in.expect_end();
+  return job;
+}
+
+bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(name)) return true;
+  return false;
+}
+
+std::uint64_t plan_fingerprint(const SweepPlan& plan) {
+  // FNV-1a over the values that decide which blocks exist and what they hold.
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  auto mix = [&](const void* data, std::size_t n) {
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    for (std::size_t i = 0; i < n; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+  };
+  auto mix_value = [&](auto value) { mix(&value, sizeof value); };
+  mix_value(plan.point_count());
+  mix_value(plan.replications);
+  mix_value(plan.blocks_per_point());
+  mix_value(static_cast<int>(plan.write_runs));
+  mix_value(static_cast<int>(plan.sensitivity));
+  mix_value(plan.run().seed);
+  mix_value(plan.output().timeseries_every);
+  for (const auto& name : plan.parameters) mix(name.data(), name.size() + 1);
+  for (const PointView p : plan.points) mix(p.values.data(), p.values.size_bytes());
+  return hash;
+}
+
+}  // namespace brink
