@@ -121,6 +121,15 @@ class BlockRunner {
         BlockResult result = k.simulate_block(*plan_.model_of(spec.point), spec, &halt_);
         if (result.interrupted) return;
         encoder_.encode(result);
+        if (!result.encoded.empty()) {
+          // Rank 0 stores the per-replication time series from their
+          // compressed chunks alone (its summaries use the record sums), so
+          // the raw series, most of a block's bytes, stay here.
+          result.ts_forces.clear();
+          result.ts_rung.clear();
+          result.ts_tension.clear();
+          result.ts_belief.clear();
+        }
         std::vector<std::uint8_t> bytes = encode_block_result(result);
         std::lock_guard lock(mutex_);
         outbox_.push_back(std::move(bytes));
