@@ -256,3 +256,17 @@ def test_killed_worker_ends_the_job_with_a_clean_partial(mpirun, long_run, tmp_p
     # Finished by threads alone.
     ok(run_plain("run", scenario, "-q", "-t", 2, "-o", out, "--resume", timeout=300))
     assert_same_files(reference, out, ignore_attrs=INVOCATION)
+
+
+def test_worker_signalled_alone_ends_the_run_with_one_sentence(mpirun, long_run, tmp_path):
+    scenario, _ = long_run
+    out = tmp_path / "w.h5"
+    partial = tmp_path / "w.h5.partial"
+    proc = start(mpirun, 3, scenario, out)
+    wait_for_blocks(partial, proc)
+    ranks = worker_pids(proc.pid)
+    os.kill(ranks[1], signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert err.count("rank 1 on ") == 1 and err.count("stopped by a signal") == 1, err
+    assert_clean_partial(partial)

@@ -184,7 +184,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
       "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
       "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")(
-      "threads,t", po::value(&threads), "worker threads (default: all cores); never changes the results")(
+      "threads,t", po::value(&threads),
+      "worker threads, per rank under MPI (default: the CPUs this process may use); never changes the results")(
       "set", po::value(&sets)->composing(),
       "override a scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 or "
       "--set combat.law=linear (repeatable)")("timeseries", po::value(&timeseries),
@@ -243,9 +244,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     settings.push_back({"output.timeseries_every",
                         std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
   }
-  // By default one thread per CPU this process may run on: under mpirun a rank may be bound to one core.
-  int thread_count = !vm.count("threads") ? max_threads() / 4
-                                          : static_cast<int>(parse_count("--threads", threads, 1, 1024));
+  int thread_count =
+      !vm.count("threads") ? usable_cpus() : static_cast<int>(parse_count("--threads", threads, 1, 1024));
   if (thread_count > max_threads()) {
     if (!quiet)
       err << fmt::format("brink run: --threads {} is more than {} (4 per usable CPU); using {}\n", thread_count,
@@ -334,7 +334,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         .sweep_options = !sweeps.empty() || vm.count("design") || vm.count("samples") || vm.count("sensitivity"),
         .sweeps = sweeps,
         .design = design,
-        .samples = vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0,
+        .samples =
+            vm.count("samples") ? static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000)) : 0,
         .sensitivity = vm.count("sensitivity") > 0,
         .threads = vm.count("threads") ? thread_count : 0};
     execute_run(

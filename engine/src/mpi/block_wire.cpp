@@ -90,7 +90,8 @@ BlockResult decode_block_result(std::span<const std::uint8_t> bytes) {
   block.interrupted = in.get<std::uint8_t>() != 0;
   for_each_field(block, [&](auto& v) { v = in.get_vector<typename std::decay_t<decltype(v)>::value_type>(); });
   const auto chunks = in.get<std::uint64_t>();
-  if (chunks > bytes.size()) throw std::runtime_error("a block result from another rank holds an impossible chunk count");
+  if (chunks > bytes.size())
+    throw std::runtime_error("a block result from another rank holds an impossible chunk count");
   block.encoded.resize(chunks);
   for (auto& chunk : block.encoded) chunk = in.get_vector<std::uint8_t>();
   in.expect_end();

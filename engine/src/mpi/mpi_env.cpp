@@ -76,8 +76,7 @@ std::vector<std::uint8_t> receive(const Arrival& arrival) {
 void send(int dest, Tag tag, std::span<const std::uint8_t> bytes) {
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw std::runtime_error(fmt::format("a message of {} bytes is too large for MPI", bytes.size()));
-  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD),
-        "send a message");
+  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD), "send a message");
 }
 
 void send_int(int dest, Tag tag, std::int32_t value) {

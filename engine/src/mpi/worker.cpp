@@ -176,7 +176,7 @@ int run_blocks(const Job& job) {
   const SweepPlan plan = make_plan(loaded, job.run.overrides);
   if (plan_fingerprint(plan) != job.fingerprint)
     throw std::runtime_error("it built a different sweep plan from the job than rank 0 did");
-  const int threads = job.run.threads > 0 ? std::min(job.run.threads, max_threads()) : max_threads() / 4;
+  const int threads = job.run.threads > 0 ? std::min(job.run.threads, max_threads()) : usable_cpus();
   BlockRunner runner(plan, std::max(1, threads));
   // One block queued beyond those running, so that a thread never waits for rank 0.
   send_int(0, kRequest, threads + 1);
@@ -205,8 +205,7 @@ int run_blocks(const Job& job) {
       runner.stop();
     }
     if (signalled_at && std::chrono::steady_clock::now() - *signalled_at > kSignalGrace)
-      throw std::runtime_error(
-          "it was stopped by a signal; the finished blocks are kept, continue with --resume");
+      throw std::runtime_error("it was stopped by a signal; the finished blocks are kept, continue with --resume");
     if (idle) pause();
   }
 }

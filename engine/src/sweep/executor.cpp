@@ -95,13 +95,14 @@ void BlockScheduler::end_round(std::int64_t p) {
   if (point.done_below_target == point.target) end_round(p);
 }
 
-int max_threads() {
+int usable_cpus() {
   cpu_set_t mask;
   CPU_ZERO(&mask);
   const int cpus = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : 0;
-  const int usable = cpus > 0 ? cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return 4 * usable;
+  return cpus > 0 ? cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
+
+int max_threads() { return 4 * usable_cpus(); }
 
 void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
              BlockScheduler* scheduler, const std::atomic<bool>* stop_flag, RemoteWorkers* remote) {

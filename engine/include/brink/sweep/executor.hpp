@@ -95,8 +95,11 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
              BlockScheduler* scheduler = nullptr, const std::atomic<bool>* stop = nullptr,
              RemoteWorkers* remote = nullptr);
 
-// The most worker threads worth starting: 4 per CPU this process may run on
-// (its affinity mask), so that a huge --threads cannot exhaust memory.
+// The CPUs this process may run on (its affinity mask, which mpirun or Slurm
+// may narrow to one core): the default thread count.
+int usable_cpus();
+// The most worker threads worth starting: 4 per usable CPU, so that a huge
+// --threads cannot exhaust memory.
 int max_threads();
 
 }  // namespace brink
