@@ -114,6 +114,22 @@ def test_flagship_is_identical_for_any_ranks_and_threads(mpirun, flagship, tmp_p
     assert proc.stdout.count("wrote ") == 1 and proc.stdout.count("scenario ") == 1, proc.stdout
 
 
+def test_every_rank_runs_the_path_rank_0_chose(mpirun, flagship, tmp_path):
+    runs = re.search(r"^kernel paths this CPU runs: (.*)$", version(), re.M).group(1)
+    if "avx512" not in runs:
+        pytest.skip("the CPU runs only the avx2 path: nothing to choose between")
+    # The paths differ in the last bits (tests/cli/test_isa.py), so a rank that
+    # ran its own default (avx512) instead of rank 0's avx2 would show here.
+    scenario, _ = flagship
+    reference = tmp_path / "avx2.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 1, "--isa", "avx2", "-o", reference))
+    out = tmp_path / "np3.h5"
+    ok(run_mpi(mpirun, 3, "run", scenario, "-q", "-t", 1, "--isa", "avx2", "-o", out))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["target_isa"] in (b"avx2", "avx2")
+
+
 def test_adaptive_sweep_is_identical_under_mpi(mpirun, tmp_path):
     rule = {"min": 256, "max": 2048, "ci_halfwidth": 0.03}
     scenario = write(tmp_path, "a.yaml", scenario_text(replications=rule, sweep=sweep_block(ADAPTIVE_AXES)))
