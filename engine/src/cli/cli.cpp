@@ -387,8 +387,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     double replications_run = 0;
     for (const auto& summary : summaries) replications_run += static_cast<double>(summary.replications);
     const double rep_steps = replications_run * model.steps();
-    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {} threads, {} kernel)\n", target.string(),
-                       seconds, seconds > 0 ? rep_steps / seconds : 0.0, thread_count, kernel().isa);
+    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {}, {} kernel)\n", target.string(), seconds,
+                       seconds > 0 ? rep_steps / seconds : 0.0, describe_workers(thread_count), kernel().isa);
   }
   return kExitOk;
 }

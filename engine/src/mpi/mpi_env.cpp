@@ -127,6 +127,13 @@ std::string mpi_library() {
   return version;
 }
 
+std::string describe_workers(int threads) {
+  const std::string local = fmt::format("{} thread{}", threads, threads == 1 ? "" : "s");
+  const mpi::Session* session = mpi::current_session();
+  if (!session || session->size() == 1) return local;
+  return fmt::format("{} MPI ranks ({} on rank 0)", session->size(), local);
+}
+
 int run_as_mpi_rank(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command) {
   std::optional<mpi::Session> session;
   try {

@@ -1,9 +1,13 @@
 // A build without MPI: `brink run` under a launcher runs as a plain process.
+#include <string>
+
 #include "brink/mpi/distributed.hpp"
 
 namespace brink {
 
 std::string mpi_library() { return "no"; }
+
+std::string describe_workers(int threads) { return std::to_string(threads) + (threads == 1 ? " thread" : " threads"); }
 
 int run_as_mpi_rank(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command) {
   return command(argc, argv, out, err);

@@ -48,6 +48,10 @@ bool launched_by_mpi();
 // "Open MPI 4.1.4" (the library linked in), or "no" when MPI is not built in.
 std::string mpi_library();
 
+// Who simulates, for the final line of `brink run`: "2 threads", or under
+// MPI "3 MPI ranks (2 threads on rank 0)".
+std::string describe_workers(int threads);
+
 // The command-line entry point of one process.
 using CommandFn = int (*)(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 
