@@ -171,7 +171,13 @@ Job decode(const std::vector<std::uint8_t>& bytes) {
 // Runs the job until rank 0 sends kExit; returns its code. Throws when this
 // rank cannot go on (the caller reports it to rank 0).
 int run_blocks(const Job& job) {
-  select_kernel(job.isa);
+  try {
+    select_kernel(job.isa);
+  } catch (const IsaUnavailable& e) {
+    throw std::runtime_error(
+        fmt::format("it cannot run the {} kernel path rank 0 chose ({}); name a path every node runs with --isa",
+                    job.isa, e.what()));
+  }
   const LoadedScenario loaded = load_job(job.run);
   const SweepPlan plan = make_plan(loaded, job.run.overrides);
   if (plan_fingerprint(plan) != job.fingerprint)
