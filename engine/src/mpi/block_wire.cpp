@@ -8,7 +8,7 @@
 namespace brink {
 namespace {
 
-constexpr std::uint32_t kBlockMagic = 0x424b4c42;  // "BLKB"
+constexpr std::uint32_t kBlockMagic = 0x424b4c42;  // "BLKB" in memory
 constexpr std::uint32_t kBlockWireVersion = 1;
 
 // Every vector of a BlockResult, in wire order. A field added to BlockResult

@@ -1,7 +1,6 @@
 // The job rank 0 hands to the other ranks, and the check that they built the
 // same plan from it. No MPI here: this is also built without MPI.
 #include <cstdlib>
-#include <cstring>
 #include <stdexcept>
 
 #include "brink/mpi/block_wire.hpp"
@@ -10,7 +9,7 @@
 namespace brink {
 namespace {
 
-constexpr std::uint32_t kJobMagic = 0x424a4f42;  // "BOJB"
+constexpr std::uint32_t kJobMagic = 0x424a4f42;  // "BOJB" in memory
 constexpr std::uint32_t kJobWireVersion = 1;
 
 void put_overrides(WireWriter& out, const std::vector<Override>& list) {
