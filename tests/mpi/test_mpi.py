@@ -197,8 +197,14 @@ def test_help_exits_zero_and_prints_once(mpirun):
 @pytest.fixture(scope="module")
 def long_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("long")
-    # Long enough (a few seconds) that the writer's flushes, every 2 s, publish blocks before the signal.
-    scenario = write(d, "s.yaml", scenario_text(replications=7680, horizon_days=3000))
+    # About 10 s of one thread's work, whatever the build (release or ASan) and the machine: long
+    # enough that the writer's flushes, every 2 s, publish blocks before the signal arrives.
+    calibration = write(d, "cal.yaml", scenario_text(replications=512, horizon_days=400))
+    start = time.monotonic()
+    ok(run_plain("run", calibration, "-q", "-t", 1, "--summary-only", "-o", d / "cal.h5"))
+    rate = 512 * 400 / (time.monotonic() - start)  # replication-steps per second, one thread
+    horizon = int(min(20000, max(150, 10 * rate / 7680)))
+    scenario = write(d, "s.yaml", scenario_text(replications=7680, horizon_days=horizon))
     reference = d / "ref.h5"
     ok(run_plain("run", scenario, "-q", "-t", 2, "-o", reference, timeout=300))
     return scenario, reference
