@@ -32,7 +32,8 @@ foreach(variant avx2 avx512 native)
 endforeach()
 # The sweep layer must not pull in the kernel either: the brink binary loads it at run time.
 forbid(brink_sweep ${not_hdf5} "brink_io" "brink_cli" "^brink_model$" "brink_kernel_")
-forbid(brink_io "brink_cli" "^brink_model$" "brink_kernel_" "program_options")
+forbid(brink_io "brink_cli" "brink_mpi" "^brink_model$" "brink_kernel_" "program_options")
+forbid(brink_mpi "brink_cli" "^brink_model$" "brink_kernel_" "program_options")
 
 # Sources: the model's headers and kernel sources include only the standard
 # library, Eigen, Random123 and model or scenario headers (never parse.hpp).

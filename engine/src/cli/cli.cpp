@@ -28,6 +28,7 @@
 #include "brink/io/recovery.hpp"
 #include "brink/io/table.hpp"
 #include "brink/model/kernel_dispatch.hpp"
+#include "brink/mpi/distributed.hpp"
 #include "brink/scenario/fields.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
@@ -156,7 +157,7 @@ int print_version(std::ostream& out) {
     out << "kernel path used: none (" << e.what() << ")\n";
   }
   out << "rest of the binary: -march=" << target_isa() << "\n"
-      << "MPI: no\n";
+      << "MPI: " << mpi_library() << "\n";
   return kExitOk;
 }
 
@@ -191,7 +192,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
       "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
       "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")(
-      "threads,t", po::value(&threads), "worker threads (default: all cores); never changes the results")(
+      "threads,t", po::value(&threads),
+      "worker threads, per rank under MPI (default: the CPUs this process may use); never changes the results")(
       "set", po::value(&sets)->composing(),
       "override a scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 or "
       "--set combat.law=linear (repeatable)")("timeseries", po::value(&timeseries),
@@ -259,8 +261,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     settings.push_back({"output.timeseries_every",
                         std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
   }
-  int thread_count = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                          : static_cast<int>(parse_count("--threads", threads, 1, 1024));
+  int thread_count =
+      !vm.count("threads") ? usable_cpus() : static_cast<int>(parse_count("--threads", threads, 1, 1024));
   if (thread_count > max_threads()) {
     if (!quiet)
       err << fmt::format("brink run: --threads {} is more than {} (4 per usable CPU); using {}\n", thread_count,
@@ -338,7 +340,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         }
       }
     }
-    execute(
+    const RunJob job{source, recorded_options(request), vm.count("threads") ? thread_count : 0};
+    execute_run(
         plan, thread_count, counting,
         [&](std::int64_t done, std::int64_t total) {
           if (kill_after > 0 && done >= kill_after) std::raise(SIGKILL);
@@ -348,7 +351,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
           }
           progress->update(done, total);
         },
-        &scheduler, &g_interrupted);
+        &scheduler, &g_interrupted, job);
     if (g_interrupted) throw Interrupted();
     summaries = recorder.summaries();
     screening = recorder.finish();
@@ -386,8 +389,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     double replications_run = 0;
     for (const auto& summary : summaries) replications_run += static_cast<double>(summary.replications);
     const double rep_steps = replications_run * model.steps();
-    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {} threads, {} kernel)\n", target.string(),
-                       seconds, seconds > 0 ? rep_steps / seconds : 0.0, thread_count, kernel().isa);
+    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {}, {} kernel)\n", target.string(), seconds,
+                       seconds > 0 ? rep_steps / seconds : 0.0, describe_workers(thread_count), kernel().isa);
   }
   return kExitOk;
 }
@@ -578,9 +581,20 @@ int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
   return kExitOk;
 }
 
+int run_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  // Under mpirun or srun, rank 0 runs the command and the other ranks serve it (src/mpi).
+  if (argc >= 2 && std::string_view(argv[1]) == "run" && launched_by_mpi())
+    return run_as_mpi_rank(argc, argv, out, err, &run_command, &plan_of_job);
+  return run_command(argc, argv, out, err);
+}
+
+namespace {
+
+int run_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   // After a failed write (disk full) H5Fclose fails and HDF5 1.10.8's exit
   // handler then crashes on the half-closed file; every file is closed explicitly.
   // Failures are reported as sentences, not HDF5 stacks.
@@ -631,5 +645,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return kExitFailure;
   }
 }
+
+}  // namespace
 
 }  // namespace brink

@@ -78,4 +78,9 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   return plan;
 }
 
+SweepPlan plan_of_job(const RunJob& job) {
+  LoadedScenario loaded;
+  return build_run_plan(job.source, parse_recorded_options(job.options, "the job sent by rank 0"), &loaded);
+}
+
 }  // namespace brink

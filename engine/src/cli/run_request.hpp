@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "brink/mpi/distributed.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/sweep/plan.hpp"
 
@@ -40,5 +41,9 @@ RunRequest parse_recorded_options(std::string_view text, const std::string& file
 // loaded with the settings, sweep options applied, scenario choices loaded, the
 // rerun recipe set, or the posterior's draws. `loaded` receives the scenario.
 SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request, LoadedScenario* loaded);
+
+// The plan of an MPI job (the PlanFn of run_as_mpi_rank): its recorded
+// options parsed and built as above.
+SweepPlan plan_of_job(const RunJob& job);
 
 }  // namespace brink

@@ -101,16 +101,17 @@ void BlockScheduler::end_round(std::int64_t p) {
   if (point.done_below_target == point.target) end_round(p);
 }
 
-int max_threads() {
+int usable_cpus() {
   cpu_set_t mask;
   CPU_ZERO(&mask);
   const int cpus = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : 0;
-  const int usable = cpus > 0 ? cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return 4 * usable;
+  return cpus > 0 ? cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+int max_threads() { return 4 * usable_cpus(); }
+
 void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
-             BlockScheduler* scheduler, const std::atomic<bool>* stop_flag) {
+             BlockScheduler* scheduler, const std::atomic<bool>* stop_flag, RemoteWorkers* remote) {
   BlockScheduler own(plan);
   BlockScheduler& schedule = scheduler ? *scheduler : own;
   // Resolved here, so that a kernel that fails to load is reported before any worker starts.
@@ -178,17 +179,47 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
                                          pool.size() + 1, threads, e.what()));
   }
 
+  // Blocks finished by remote workers, consumed like the local ones, in
+  // turn with them. Remote workers get a new block only when theirs arrive,
+  // and none arrive while `capacity` wait here, so memory stays bounded.
+  std::deque<BlockResult> arrived;
+  bool remote_turn = false;
+  auto poll_remote = [&] {
+    if (!remote || arrived.size() >= capacity) return;
+    auto next = [&]() -> std::optional<BlockSpec> {
+      std::lock_guard lock(mutex);
+      return stop || schedule.finished() ? std::nullopt : schedule.next();
+    };
+    for (BlockResult& r : remote->poll(next)) arrived.push_back(std::move(r));
+  };
+  const auto wait_step = std::chrono::milliseconds(remote ? 1 : 50);
+
   try {
     for (;;) {
+      poll_remote();
       std::unique_lock lock(mutex);
       // Polls the stop flag: a worker deep in a block cannot wake this wait.
-      while (!ready.wait_for(lock, std::chrono::milliseconds(50), [&] { return !queue.empty() || running == 0; }))
+      while (arrived.empty() && !ready.wait_for(lock, wait_step, [&] { return !queue.empty() || running == 0; })) {
         if (stop_requested()) break;
+        if (remote) {
+          lock.unlock();
+          poll_remote();
+          lock.lock();
+        }
+      }
       if (stop_requested()) break;
-      if (queue.empty()) break;
-      BlockResult result = std::move(queue.front());
-      queue.pop_front();
-      space.notify_one();
+      BlockResult result;
+      remote_turn = !remote_turn;
+      if (!arrived.empty() && (remote_turn || queue.empty())) {
+        result = std::move(arrived.front());
+        arrived.pop_front();
+      } else if (!queue.empty()) {
+        result = std::move(queue.front());
+        queue.pop_front();
+        space.notify_one();
+      } else {
+        break;
+      }
       if (stop) continue;  // drain without writing once something failed
       // The scheduler learns of the block first, so that a new round can start
       // while the block is being written.

@@ -68,6 +68,19 @@ class BlockScheduler {
   std::int64_t blocks_planned_ = 0;
 };
 
+// Blocks simulated outside this process under the same scheduler: the other
+// ranks of an MPI run (src/mpi/distributed_executor.cpp).
+class RemoteWorkers {
+ public:
+  virtual ~RemoteWorkers() = default;
+  // Called on the sink's thread about every millisecond, never under the
+  // scheduler's lock: hands out blocks through `next` (nothing when no block
+  // is runnable now) and returns the blocks finished elsewhere since the last
+  // call, encoded (ResultSink::encode) where they ran. May throw, which stops
+  // the run like a worker's exception.
+  virtual std::vector<BlockResult> poll(const std::function<std::optional<BlockSpec>()>& next) = 0;
+};
+
 // Called on the sink's thread after each block: (blocks done, blocks planned).
 using ProgressFn = std::function<void(std::int64_t, std::int64_t)>;
 
@@ -77,11 +90,16 @@ using ProgressFn = std::function<void(std::int64_t, std::int64_t)>;
 // When *stop becomes true, returns soon without recording the blocks in flight
 // (the kernel checks it between steps). `threads` is capped at max_threads();
 // a thread that cannot be created is a std::runtime_error saying so.
+// `remote`, if given, shares the scheduler and the sink with the local threads.
 void execute(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress = {},
-             BlockScheduler* scheduler = nullptr, const std::atomic<bool>* stop = nullptr);
+             BlockScheduler* scheduler = nullptr, const std::atomic<bool>* stop = nullptr,
+             RemoteWorkers* remote = nullptr);
 
-// The most worker threads worth starting: 4 per CPU this process may run on
-// (its affinity mask), so that a huge --threads cannot exhaust memory.
+// The CPUs this process may run on (its affinity mask, which mpirun or Slurm
+// may narrow to one core): the default thread count.
+int usable_cpus();
+// The most worker threads worth starting: 4 per usable CPU, so that a huge
+// --threads cannot exhaust memory.
 int max_threads();
 
 }  // namespace brink

@@ -1,0 +1,67 @@
+// `brink run` under an MPI launcher (docs/cluster.md). Rank 0 parses the
+// command line, keeps the one BlockScheduler, the recorder and the HDF5
+// writer; it sends every other rank the job (scenario text, settings, the
+// kernel path it chose), and each rank, rank 0 included, simulates blocks on
+// its threads. Other ranks compress their blocks' chunks and send them back;
+// rank 0 only stores them. Without a launcher none of this runs and MPI is
+// never initialised.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "brink/scenario/parse.hpp"
+#include "brink/sweep/executor.hpp"
+#include "brink/sweep/plan.hpp"
+
+namespace brink {
+
+// What every rank needs to build the same plan as rank 0: only rank 0 reads
+// the scenario file and parses the command line.
+struct RunJob {
+  ScenarioSource source;
+  std::string options;  // the run's options as the file's `overrides` attribute records them
+  int threads = 0;      // --threads; 0: each rank starts one thread per CPU it may run on
+};
+
+// Builds the plan of a job exactly as rank 0's command line built it (the
+// cli's function: MPI knows nothing of options). Throws ScenarioError.
+using PlanFn = SweepPlan (*)(const RunJob& job);
+
+std::vector<std::uint8_t> encode_job(const RunJob& job);
+RunJob decode_job(const std::vector<std::uint8_t>& bytes);
+// A digest of what makes two plans run the same blocks: their points, the
+// replications and the output settings.
+std::uint64_t plan_fingerprint(const SweepPlan& plan);
+
+// True when an MPI launcher (mpirun, srun) started this process: one of
+// OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK is set.
+bool launched_by_mpi();
+// "Open MPI 4.1.4" (the library linked in), or "no" when MPI is not built in.
+std::string mpi_library();
+
+// Who simulates, for the final line of `brink run`: "2 threads", or under
+// MPI "3 MPI ranks (2 threads on rank 0)".
+std::string describe_workers(int threads);
+
+// The command-line entry point of one process.
+using CommandFn = int (*)(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+// Runs `brink run` as one rank of an MPI job: initialises MPI, lets rank 0
+// run `command` (whose executor then distributes the blocks, see
+// execute_run) and makes every other rank serve it, building its plan with
+// `plan_of`. Every rank returns rank
+// 0's exit code; only rank 0 prints. Without MPI built in, runs `command`.
+int run_as_mpi_rank(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command,
+                    PlanFn plan_of);
+
+// execute(), or, on rank 0 of a job with more than one rank, the distributed
+// executor: the same scheduler hands blocks to local threads and to the other
+// ranks, and the sink receives every block on this (the main) thread.
+void execute_run(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
+                 BlockScheduler* scheduler, const std::atomic<bool>* stop, const RunJob& job);
+
+}  // namespace brink

@@ -1,0 +1,148 @@
+// Rank 0's side of a distributed run: it sends the job, then serves the other
+// ranks' block requests from the one scheduler (through execute()'s
+// RemoteWorkers hook) and hands their finished blocks to the sink.
+#include <time.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "brink/model/kernel_dispatch.hpp"
+#include "brink/mpi/block_wire.hpp"
+#include "brink/mpi/distributed.hpp"
+#include "mpi_env.hpp"
+
+namespace brink {
+namespace {
+
+// Rank 0's main-thread time, for BRINK_MPI_TIMING=1 (docs/architecture.md,
+// "MPI"): receiving and decoding other ranks' blocks, and storing every block.
+struct Timing {
+  double receive_seconds = 0.0;
+  std::int64_t received = 0;
+  double store_seconds = 0.0;
+  std::int64_t stored = 0;
+  void print(std::ostream& err) const {
+    if (stored == 0) return;
+    err << fmt::format(
+        "brink mpi timing (CPU time of rank 0's main thread): stored {} blocks, {:.3f} ms per block; "
+        "received {} from other ranks, {:.3f} ms per block\n",
+        stored, 1e3 * store_seconds / static_cast<double>(stored), received,
+        received ? 1e3 * receive_seconds / static_cast<double>(received) : 0.0);
+  }
+};
+
+// CPU time of the calling thread: what rank 0's main thread spends, whatever
+// else the machine runs (the writer's ceiling is a CPU budget).
+double thread_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+class RemoteRanks : public RemoteWorkers {
+ public:
+  RemoteRanks(const mpi::Session& session, Timing& timing) : wanted_(session.size(), 0), timing_(timing) {}
+
+  std::vector<BlockResult> poll(const std::function<std::optional<BlockSpec>()>& next) override {
+    std::vector<BlockResult> arrived;
+    for (mpi::Arrival a = mpi::probe(); a.any; a = mpi::probe()) {
+      const double start = thread_seconds();
+      const std::vector<std::uint8_t> bytes = mpi::receive(a);
+      switch (a.tag) {
+        case mpi::kRequest:
+          wanted_[a.source] += mpi::as_int(bytes);
+          break;
+        case mpi::kResult:
+          arrived.push_back(decode_block_result(bytes));
+          ++wanted_[a.source];
+          timing_.receive_seconds += thread_seconds() - start;
+          ++timing_.received;
+          break;
+        case mpi::kFailure:
+          throw std::runtime_error(std::string(bytes.begin(), bytes.end()));
+        default:
+          throw std::runtime_error(fmt::format("rank {} sent an unexpected message (tag {})", a.source, a.tag));
+      }
+    }
+    // Round-robin over the ranks that want blocks, so that every rank is fed.
+    for (bool handed = true; handed;) {
+      handed = false;
+      for (std::size_t r = 1; r < wanted_.size(); ++r) {
+        if (wanted_[r] == 0) continue;
+        const std::optional<BlockSpec> spec = next();
+        if (!spec) return arrived;
+        WireWriter out;
+        out.put(spec->point);
+        out.put(spec->first_replication);
+        out.put(static_cast<std::int64_t>(spec->count));
+        const std::vector<std::uint8_t> message = out.take();
+        mpi::send(static_cast<int>(r), mpi::kBlock, message);
+        --wanted_[r];
+        handed = true;
+      }
+    }
+    return arrived;
+  }
+
+ private:
+  std::vector<std::int64_t> wanted_;  // per rank: blocks asked for and not yet sent
+  Timing& timing_;
+};
+
+// Times the sink's work on rank 0: the writer's ceiling.
+class TimedSink : public ResultSink {
+ public:
+  TimedSink(ResultSink& inner, Timing& timing) : inner_(inner), timing_(timing) {}
+  void encode(BlockResult& block) const override { inner_.encode(block); }
+  void consume(BlockResult&& block) override {
+    const double start = thread_seconds();
+    inner_.consume(std::move(block));
+    timing_.store_seconds += thread_seconds() - start;
+    ++timing_.stored;
+  }
+  void point_finished(std::int64_t point, std::int64_t replications) override {
+    const double start = thread_seconds();
+    inner_.point_finished(point, replications);
+    timing_.store_seconds += thread_seconds() - start;
+  }
+
+ private:
+  ResultSink& inner_;
+  Timing& timing_;
+};
+
+void send_job(const mpi::Session& session, const SweepPlan& plan, const RunJob& job) {
+  WireWriter out;
+  out.put_vector(encode_job(job));
+  out.put_string(kernel().isa);  // every rank runs the path rank 0 chose
+  out.put(plan_fingerprint(plan));
+  const std::vector<std::uint8_t> message = out.take();
+  for (int r = 1; r < session.size(); ++r) mpi::send(r, mpi::kJob, message);
+}
+
+}  // namespace
+
+void execute_run(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
+                 BlockScheduler* scheduler, const std::atomic<bool>* stop, const RunJob& job) {
+  const mpi::Session* session = mpi::current_session();
+  const bool distributed = session && session->size() > 1;
+  const char* timed = std::getenv("BRINK_MPI_TIMING");
+  if (!distributed && !timed) return execute(plan, threads, sink, progress, scheduler, stop);
+  Timing timing;
+  TimedSink timed_sink(sink, timing);
+  ResultSink& used = timed ? static_cast<ResultSink&>(timed_sink) : sink;
+  if (!distributed) {
+    execute(plan, threads, used, progress, scheduler, stop);
+  } else {
+    send_job(*session, plan, job);
+    RemoteRanks remote(*session, timing);
+    execute(plan, threads, used, progress, scheduler, stop, &remote);
+  }
+  if (timed) timing.print(std::cerr);
+}
+
+}  // namespace brink

@@ -1,0 +1,157 @@
+#include "mpi_env.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "brink/mpi/distributed.hpp"
+#include "worker.hpp"
+
+namespace brink {
+namespace mpi {
+namespace {
+
+Session* g_session = nullptr;
+
+// How long rank 0 waits for every rank to confirm it stopped before it
+// aborts the job: ranks answer within a block's step, so only a rank stuck
+// outside brink (a dead node the launcher has not noticed) takes this long.
+constexpr auto kShutdownLimit = std::chrono::seconds(20);
+
+}  // namespace
+
+Session::Session() {
+  int provided = 0;
+  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    throw std::runtime_error("MPI_Init_thread failed");
+  // Errors come back as codes (and become sentences) instead of aborting the job.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  g_session = this;
+}
+
+Session::~Session() {
+  g_session = nullptr;
+  MPI_Finalize();
+}
+
+Session* current_session() { return g_session; }
+
+static void check(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw std::runtime_error(fmt::format("MPI failed to {}: {}", what, std::string(text, length)));
+}
+
+Arrival probe(int source) {
+  Arrival a;
+  int flag = 0;
+  check(MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &a.status), "poll for messages");
+  if (!flag) return a;
+  a.any = true;
+  a.source = a.status.MPI_SOURCE;
+  a.tag = a.status.MPI_TAG;
+  return a;
+}
+
+std::vector<std::uint8_t> receive(const Arrival& arrival) {
+  MPI_Status status = arrival.status;
+  int count = 0;
+  check(MPI_Get_count(&status, MPI_BYTE, &count), "size a message");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count));
+  check(MPI_Recv(bytes.data(), count, MPI_BYTE, arrival.source, arrival.tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+        "receive a message");
+  return bytes;
+}
+
+void send(int dest, Tag tag, std::span<const std::uint8_t> bytes) {
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw std::runtime_error(fmt::format("a message of {} bytes is too large for MPI", bytes.size()));
+  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD), "send a message");
+}
+
+void send_int(int dest, Tag tag, std::int32_t value) {
+  std::uint8_t bytes[sizeof value];
+  std::memcpy(bytes, &value, sizeof value);
+  send(dest, tag, bytes);
+}
+
+std::int32_t as_int(const std::vector<std::uint8_t>& bytes) {
+  std::int32_t value = 0;
+  if (bytes.size() != sizeof value) throw std::runtime_error("a malformed control message from another rank");
+  std::memcpy(&value, bytes.data(), sizeof value);
+  return value;
+}
+
+void pause() { std::this_thread::sleep_for(std::chrono::microseconds(500)); }
+
+// Tells every other rank the run is over and waits until each confirms, so
+// that MPI_Finalize never meets a message still in flight. Results that
+// arrive meanwhile (blocks of an interrupted run) are dropped.
+static void release_workers(const Session& session, int code) {
+  for (int r = 1; r < session.size(); ++r) send_int(r, kExit, code);
+  const auto deadline = std::chrono::steady_clock::now() + kShutdownLimit;
+  for (int stopped = 0; stopped < session.size() - 1;) {
+    const Arrival a = probe();
+    if (!a.any) {
+      if (std::chrono::steady_clock::now() > deadline) MPI_Abort(MPI_COMM_WORLD, code ? code : 1);
+      pause();
+      continue;
+    }
+    receive(a);
+    if (a.tag == kBye) ++stopped;
+  }
+}
+
+}  // namespace mpi
+
+std::string mpi_library() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  // One of the few MPI calls allowed before MPI_Init.
+  if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "yes (unknown library)";
+  std::string version(text, length);
+  // "Open MPI v4.1.4, package: ..." -> "Open MPI 4.1.4"
+  version = version.substr(0, version.find_first_of(",\n"));
+  if (const auto v = version.find(" v"); v != std::string::npos) version.erase(v + 1, 1);
+  while (!version.empty() && (version.back() == ' ' || version.back() == '\t')) version.pop_back();
+  return version;
+}
+
+std::string describe_workers(int threads) {
+  const std::string local = fmt::format("{} thread{}", threads, threads == 1 ? "" : "s");
+  const mpi::Session* session = mpi::current_session();
+  if (!session || session->size() == 1) return local;
+  return fmt::format("{} MPI ranks ({} on rank 0)", session->size(), local);
+}
+
+int run_as_mpi_rank(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command,
+                    PlanFn plan_of) {
+  std::optional<mpi::Session> session;
+  try {
+    session.emplace();
+  } catch (const std::exception& e) {
+    err << "brink run: " << e.what() << "\n";
+    return 1;  // kExitFailure
+  }
+  if (session->rank() != 0) return mpi::serve_as_worker(*session, plan_of);
+  const int code = command(argc, argv, out, err);
+  try {
+    mpi::release_workers(*session, code);
+  } catch (const std::exception& e) {
+    err << "brink run: " << e.what() << "\n";
+    return code ? code : 1;
+  }
+  return code;
+}
+
+}  // namespace brink

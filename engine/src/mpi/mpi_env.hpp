@@ -1,0 +1,61 @@
+// MPI for the distributed run: the session (init and finalize), the message
+// tags ranks exchange and polling helpers. Only a rank's main thread calls
+// MPI (MPI_THREAD_FUNNELED); nobody blocks in a receive that may never come:
+// ranks poll with MPI_Iprobe and a short sleep, so an idle rank burns no core.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace brink::mpi {
+
+// What a message is. Rank 0 sends kJob, kBlock and kExit; the other ranks
+// send kRequest, kResult, kFailure and, last of all, kBye.
+enum Tag : int {
+  kJob = 1,      // RunJob, kernel path and plan fingerprint
+  kBlock = 2,    // a BlockSpec to simulate: point, first replication, count (3 × int64)
+  kExit = 3,     // the run is over: rank 0's exit code (int32); reply kBye
+  kRequest = 4,  // the sender wants this many more blocks (int32)
+  kResult = 5,   // a finished block (encode_block_result); also asks for one more block
+  kFailure = 6,  // a sentence saying why the sender cannot go on
+  kBye = 7,      // the sender has stopped and sends nothing more
+};
+
+class Session {
+ public:
+  Session();  // MPI_Init_thread; throws std::runtime_error if MPI fails
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+// The session this process runs in, or null (no launcher, or before init).
+Session* current_session();
+
+// A message that has arrived (source and tag known), or none.
+struct Arrival {
+  bool any = false;
+  int source = 0;
+  int tag = 0;
+  MPI_Status status{};
+};
+Arrival probe(int source = MPI_ANY_SOURCE);
+// Receives the message `arrival` announced.
+std::vector<std::uint8_t> receive(const Arrival& arrival);
+void send(int dest, Tag tag, std::span<const std::uint8_t> bytes);
+void send_int(int dest, Tag tag, std::int32_t value);
+std::int32_t as_int(const std::vector<std::uint8_t>& bytes);
+// The short sleep between two polls.
+void pause();
+
+}  // namespace brink::mpi

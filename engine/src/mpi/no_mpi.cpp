@@ -1,0 +1,23 @@
+// A build without MPI: `brink run` under a launcher runs as a plain process.
+#include <string>
+
+#include "brink/mpi/distributed.hpp"
+
+namespace brink {
+
+std::string mpi_library() { return "no"; }
+
+std::string describe_workers(int threads) { return std::to_string(threads) + (threads == 1 ? " thread" : " threads"); }
+
+int run_as_mpi_rank(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command,
+                    PlanFn plan_of) {
+  (void)plan_of;
+  return command(argc, argv, out, err);
+}
+
+void execute_run(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
+                 BlockScheduler* scheduler, const std::atomic<bool>* stop, const RunJob&) {
+  execute(plan, threads, sink, progress, scheduler, stop);
+}
+
+}  // namespace brink

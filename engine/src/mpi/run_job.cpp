@@ -1,0 +1,68 @@
+// The job rank 0 hands to the other ranks, and the check that they built the
+// same plan from it. No MPI here: this is also built without MPI.
+#include <cstdlib>
+#include <stdexcept>
+
+#include "brink/mpi/block_wire.hpp"
+#include "brink/mpi/distributed.hpp"
+
+namespace brink {
+namespace {
+
+constexpr std::uint32_t kJobMagic = 0x424a4f42;  // "BOJB" in memory
+constexpr std::uint32_t kJobWireVersion = 2;
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_job(const RunJob& job) {
+  WireWriter out;
+  out.put(kJobMagic);
+  out.put(kJobWireVersion);
+  out.put_string(job.source.label);
+  out.put_string(job.source.text);
+  out.put_string(job.options);
+  out.put(static_cast<std::int32_t>(job.threads));
+  return out.take();
+}
+
+RunJob decode_job(const std::vector<std::uint8_t>& bytes) {
+  WireReader in(bytes, "the job sent by rank 0");
+  if (in.get<std::uint32_t>() != kJobMagic || in.get<std::uint32_t>() != kJobWireVersion)
+    throw std::runtime_error("the job sent by rank 0 is not one of this brink version");
+  RunJob job;
+  job.source.label = in.get_string();
+  job.source.text = in.get_string();
+  job.options = in.get_string();
+  job.threads = in.get<std::int32_t>();
+  in.expect_end();
+  return job;
+}
+
+bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(name)) return true;
+  return false;
+}
+
+std::uint64_t plan_fingerprint(const SweepPlan& plan) {
+  // FNV-1a over the values that decide which blocks exist and what they hold.
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  auto mix = [&](const void* data, std::size_t n) {
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    for (std::size_t i = 0; i < n; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+  };
+  auto mix_value = [&](auto value) { mix(&value, sizeof value); };
+  mix_value(plan.point_count());
+  mix_value(plan.replications);
+  mix_value(plan.blocks_per_point());
+  mix_value(static_cast<int>(plan.write_runs));
+  mix_value(static_cast<int>(plan.sensitivity));
+  mix_value(static_cast<int>(plan.morris));
+  mix_value(plan.run().seed);
+  mix_value(plan.output().timeseries_every);
+  for (const auto& name : plan.parameters) mix(name.data(), name.size() + 1);
+  for (const PointView p : plan.points) mix(p.values.data(), p.values.size_bytes());
+  return hash;
+}
+
+}  // namespace brink

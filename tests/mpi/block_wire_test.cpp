@@ -1,0 +1,116 @@
+// What ranks send each other: a block result survives the wire field for
+// field (a real flagship block with time series), a damaged message is
+// refused with a sentence, and a job rebuilds rank 0's plan exactly.
+#include "brink/mpi/block_wire.hpp"
+
+#include <gtest/gtest.h>
+
+#include "../support/scenarios.hpp"
+#include "brink/model/kernel.hpp"
+#include "brink/mpi/distributed.hpp"
+#include "brink/sweep/plan.hpp"
+
+namespace brink {
+namespace {
+
+BlockResult flagship_block() {
+  const LoadedScenario loaded =
+      load_scenario({"flagship", testing::flagship_text()},
+                    std::vector<Override>{{"run.replications", "300"}, {"output.timeseries_every", "7"}});
+  const SweepPlan plan = single_point_plan(loaded, {});
+  BlockResult block = simulate_block(plan.model(0), plan.block(0, 1));  // the short second block
+  block.encoded = {{1, 2, 3}, {}, {255, 0, 7, 9}};
+  return block;
+}
+
+TEST(BlockWireTest, RoundTripKeepsEveryField) {
+  const BlockResult in = flagship_block();
+  ASSERT_EQ(in.spec.count, 300 - kBlockLanes);
+  ASSERT_FALSE(in.ts_forces.empty());
+  const BlockResult out = decode_block_result(encode_block_result(in));
+  EXPECT_EQ(out.spec.point, in.spec.point);
+  EXPECT_EQ(out.spec.first_replication, in.spec.first_replication);
+  EXPECT_EQ(out.spec.count, in.spec.count);
+  EXPECT_EQ(out.interrupted, in.interrupted);
+  EXPECT_EQ(out.outcome, in.outcome);
+  EXPECT_EQ(out.peak_rung, in.peak_rung);
+  EXPECT_EQ(out.end_step, in.end_step);
+  EXPECT_EQ(out.war_start_step, in.war_start_step);
+  EXPECT_EQ(out.war_end_step, in.war_end_step);
+  EXPECT_EQ(out.first_incident_step, in.first_incident_step);
+  EXPECT_EQ(out.incidents, in.incidents);
+  EXPECT_EQ(out.casualties, in.casualties);
+  EXPECT_EQ(out.final_forces, in.final_forces);
+  EXPECT_EQ(out.action_count, in.action_count);
+  EXPECT_EQ(out.troops_added, in.troops_added);
+  EXPECT_EQ(out.troops_removed, in.troops_removed);
+  EXPECT_EQ(out.alliance_war_cause, in.alliance_war_cause);
+  EXPECT_EQ(out.agreed, in.agreed);
+  EXPECT_EQ(out.resolve_type, in.resolve_type);
+  EXPECT_EQ(out.final_belief, in.final_belief);
+  EXPECT_EQ(out.ts_belief, in.ts_belief);
+  EXPECT_EQ(out.record_rung_count, in.record_rung_count);
+  EXPECT_EQ(out.record_troops_sum, in.record_troops_sum);
+  EXPECT_EQ(out.record_belief_sum, in.record_belief_sum);
+  EXPECT_EQ(out.ts_forces, in.ts_forces);
+  EXPECT_EQ(out.ts_rung, in.ts_rung);
+  EXPECT_EQ(out.ts_tension, in.ts_tension);
+  EXPECT_EQ(out.encoded, in.encoded);
+  // Encoding is a function of the block alone.
+  EXPECT_EQ(encode_block_result(out), encode_block_result(in));
+}
+
+TEST(BlockWireTest, DamagedMessagesAreRefused) {
+  const std::vector<std::uint8_t> bytes = encode_block_result(flagship_block());
+  for (std::size_t cut : {std::size_t{0}, std::size_t{5}, std::size_t{40}, bytes.size() / 2, bytes.size() - 1}) {
+    const std::vector<std::uint8_t> truncated(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+    EXPECT_THROW(decode_block_result(truncated), std::runtime_error) << "cut at " << cut;
+  }
+  std::vector<std::uint8_t> longer = bytes;
+  longer.push_back(0);
+  EXPECT_THROW(decode_block_result(longer), std::runtime_error);
+  std::vector<std::uint8_t> wrong_kind = bytes;
+  wrong_kind[0] ^= 0xff;
+  EXPECT_THROW(decode_block_result(wrong_kind), std::runtime_error);
+}
+
+TEST(BlockWireTest, JobRebuildsTheSamePlan) {
+  RunJob job;
+  job.source = {"flagship", testing::flagship_text()};
+  job.settings = {{"actors.RUS.forces.deployed", "120000"}, {"run.replications", "512"}, {"run.seed", "9"}};
+  job.overrides = {{"actors.RUS.forces.deployed", "120000"}};
+  job.sweep_options = true;
+  job.sweeps = {"actors.RUS.decision.patience_days=10:90"};
+  job.design = "sobol";
+  job.samples = 4;
+  job.sensitivity = true;
+  job.threads = 3;
+  const RunJob copy = decode_job(encode_job(job));
+  EXPECT_EQ(copy.source.label, job.source.label);
+  EXPECT_EQ(copy.source.text, job.source.text);
+  ASSERT_EQ(copy.settings.size(), 3u);
+  EXPECT_EQ(copy.settings[2].path, "run.seed");
+  EXPECT_EQ(copy.settings[2].value, "9");
+  ASSERT_EQ(copy.overrides.size(), 1u);
+  EXPECT_EQ(copy.sweeps, job.sweeps);
+  EXPECT_EQ(copy.design, "sobol");
+  EXPECT_EQ(copy.samples, 4);
+  EXPECT_TRUE(copy.sensitivity);
+  EXPECT_EQ(copy.threads, 3);
+
+  const SweepPlan plan = make_plan(load_job(job), job.overrides);
+  const SweepPlan rebuilt = make_plan(load_job(copy), copy.overrides);
+  EXPECT_TRUE(plan.sensitivity);
+  EXPECT_EQ(plan.point_count(), 4 * (1 + 2));  // Saltelli: N·(d+2) with one axis
+  EXPECT_EQ(plan_fingerprint(rebuilt), plan_fingerprint(plan));
+
+  RunJob other = job;
+  other.settings[2].value = "10";
+  EXPECT_NE(plan_fingerprint(make_plan(load_job(other), other.overrides)), plan_fingerprint(plan));
+  std::vector<std::uint8_t> bytes = encode_job(job);
+  bytes.pop_back();
+  EXPECT_THROW(decode_job(bytes), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace brink

@@ -1,0 +1,303 @@
+"""`brink run` under a real `mpirun` (Open MPI): the file of any rank and
+thread count is the file of one thread, bit for bit; signals and killed ranks
+leave a clean `.partial` that `--resume` finishes to the same bits; errors are
+printed once, by rank 0, with the usual exit codes.
+
+Skipped, with a message, only when the binary says "MPI: no". The comparison
+helpers are those of the thread-count identity tests (tests/sweep/test_sweeps.py).
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sweep"))
+from test_sweeps import (  # noqa: E402  (the path above must come first)
+    ADAPTIVE_AXES, assert_same_files, scenario_text, sweep_block, write)
+
+BRINK = os.environ.get("BRINK")
+TIMEOUT_S = 120
+# Root in a container, more ranks than cores on CI: what Open MPI needs to start at all.
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+# Attributes that record how a run was invoked, not what it computed.
+INVOCATION = ("command_line", "scenario_source")
+
+
+def version():
+    if not BRINK:
+        pytest.fail("environment variable BRINK is not set; it must hold the path of the brink binary "
+                    "(ctest sets it; by hand: BRINK=$PWD/build/release/brink)", pytrace=False)
+    return subprocess.run([BRINK, "--version"], capture_output=True, text=True, timeout=30).stdout
+
+
+@pytest.fixture(scope="module")
+def mpirun():
+    if "MPI: no" in version():
+        pytest.skip("this brink is built without MPI ('MPI: no' in brink --version)")
+    path = shutil.which("mpirun")
+    assert path, "brink is built with MPI but mpirun is not on PATH (Debian: openmpi-bin)"
+    return path
+
+
+SUPPRESSIONS = Path(__file__).resolve().parent / "asan.supp"
+
+
+def env():
+    """The test's environment for mpirun. For an ASan build of brink, Open MPI's own
+    allocations kept until exit are suppressed (asan.supp); brink's never are."""
+    sanitizer = {
+        "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "fast_unwind_on_malloc=0"])),
+        "LSAN_OPTIONS": ":".join(filter(None, [os.environ.get("LSAN_OPTIONS"), f"suppressions={SUPPRESSIONS}"])),
+    }
+    return {**os.environ, **MPI_ENV, **sanitizer}
+
+
+def mpi_cmd(mpirun, ranks, *args):
+    return [mpirun, "-np", str(ranks), BRINK, *[str(a) for a in args]]
+
+
+def run_mpi(mpirun, ranks, *args, timeout=TIMEOUT_S):
+    return subprocess.run(mpi_cmd(mpirun, ranks, *args), capture_output=True, text=True, env=env(),
+                          timeout=timeout)
+
+
+def run_plain(*args, timeout=TIMEOUT_S):
+    return subprocess.run([BRINK, *[str(a) for a in args]], capture_output=True, text=True, timeout=timeout)
+
+
+def ok(proc):
+    assert proc.returncode == 0, f"{proc.args}\nexit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+# --------------------------------------------------------------------------
+# The build reports MPI; a run without a launcher never starts it
+# --------------------------------------------------------------------------
+
+
+def test_version_names_the_mpi_library(mpirun):
+    assert re.search(r"^MPI: Open MPI \d+\.\d+\.\d+$", version(), re.M), version()
+
+
+def test_one_rank_under_mpirun_equals_a_plain_run(mpirun, tmp_path):
+    scenario = write(tmp_path, "s.yaml", scenario_text(replications=600))
+    plain = tmp_path / "plain.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 1, "-o", plain))
+    one = tmp_path / "np1.h5"
+    ok(run_mpi(mpirun, 1, "run", scenario, "-q", "-t", 2, "-o", one))
+    assert_same_files(plain, one, ignore_attrs=INVOCATION)
+
+
+# --------------------------------------------------------------------------
+# The same bits for any ranks x threads
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def flagship(tmp_path_factory):
+    d = tmp_path_factory.mktemp("flagship")
+    # 1,800 replications: seven whole blocks and a short one, so five ranks all get work.
+    scenario = write(d, "s.yaml", scenario_text(replications=1800))
+    reference = d / "ref.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 1, "--timeseries", "every=15", "-o", reference))
+    return scenario, reference
+
+
+@pytest.mark.parametrize("ranks,threads", [(2, 1), (3, 1), (5, 1), (2, 2)])
+def test_flagship_is_identical_for_any_ranks_and_threads(mpirun, flagship, tmp_path, ranks, threads):
+    scenario, reference = flagship
+    out = tmp_path / f"np{ranks}t{threads}.h5"
+    proc = ok(run_mpi(mpirun, ranks, "run", scenario, "-t", threads, "--timeseries", "every=15", "--no-table",
+                      "-o", out))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+    # Rank 0 alone prints: one header, one final line.
+    assert proc.stdout.count("wrote ") == 1 and proc.stdout.count("scenario ") == 1, proc.stdout
+
+
+def test_every_rank_runs_the_path_rank_0_chose(mpirun, flagship, tmp_path):
+    runs = re.search(r"^kernel paths this CPU runs: (.*)$", version(), re.M).group(1)
+    if "avx512" not in runs:
+        pytest.skip("the CPU runs only the avx2 path: nothing to choose between")
+    # The paths differ in the last bits (tests/cli/test_isa.py), so a rank that
+    # ran its own default (avx512) instead of rank 0's avx2 would show here.
+    scenario, _ = flagship
+    reference = tmp_path / "avx2.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 1, "--isa", "avx2", "-o", reference))
+    out = tmp_path / "np3.h5"
+    ok(run_mpi(mpirun, 3, "run", scenario, "-q", "-t", 1, "--isa", "avx2", "-o", out))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["target_isa"] in (b"avx2", "avx2")
+
+
+def test_adaptive_sweep_is_identical_under_mpi(mpirun, tmp_path):
+    rule = {"min": 256, "max": 2048, "ci_halfwidth": 0.03}
+    scenario = write(tmp_path, "a.yaml", scenario_text(replications=rule, sweep=sweep_block(ADAPTIVE_AXES)))
+    reference = tmp_path / "ref.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 1, "-o", reference))
+    out = tmp_path / "np3.h5"
+    ok(run_mpi(mpirun, 3, "run", scenario, "-q", "-t", 1, "-o", out))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+    with h5py.File(out, "r") as f:
+        reps = f["replications"][()]
+    assert reps.max() > 256 and reps.min() < reps.max(), f"not adaptive: {reps}"
+
+
+def test_sensitivity_design_with_common_random_numbers_is_identical_under_mpi(mpirun, tmp_path):
+    axes = {"actors.RUS.decision.patience_days": {"min": 10, "max": 90},
+            "actors.RUS.forces.deployed": {"min": 80000, "max": 160000}}
+    sweep = sweep_block(axes, design="sobol", samples=2, sensitivity=True, random_numbers="common")
+    scenario = write(tmp_path, "s.yaml", scenario_text(replications=256, sweep=sweep))
+    reference = tmp_path / "ref.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 1, "-o", reference))
+    out = tmp_path / "np3.h5"
+    ok(run_mpi(mpirun, 3, "run", scenario, "-q", "-t", 1, "-o", out))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+    with h5py.File(out, "r") as f:
+        assert "sensitivity_first" in f and f["replications"].shape == (2 * (2 + 2),), sorted(f)
+
+
+# --------------------------------------------------------------------------
+# Errors: printed once, by rank 0, with the usual exit codes
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args,code,sentence", [
+    (["--replications", "many"], 2, "--replications must be a whole number"),
+    (["no-such-scenario.yaml"], 2, "no scenario file 'no-such-scenario.yaml' exists"),
+    (["--set", "actors.RUS.forces.deploy=1"], 2, "unknown parameter path 'actors.RUS.forces.deploy'"),
+])
+def test_errors_are_printed_once_with_the_usual_exit_code(mpirun, tmp_path, args, code, sentence):
+    proc = run_mpi(mpirun, 3, "run", *args, "-q", "-o", tmp_path / "e.h5")
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.count(sentence) == 1, proc.stderr
+    assert proc.stdout == "", proc.stdout
+    assert not list(tmp_path.glob("e.h5*"))
+
+
+def test_help_exits_zero_and_prints_once(mpirun):
+    proc = run_mpi(mpirun, 2, "run", "--help")
+    assert proc.returncode == 0 and proc.stdout.count("brink run [SCENARIO]") == 1, proc.stdout
+
+
+# --------------------------------------------------------------------------
+# Faults: SIGTERM to mpirun, a killed worker rank; --resume finishes to the same bits
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("long")
+    # About 10 s of one thread's work, whatever the build (release or ASan) and the machine: long
+    # enough that the writer's flushes, every 2 s, publish blocks before the signal arrives.
+    calibration = write(d, "cal.yaml", scenario_text(replications=512, horizon_days=400))
+    start = time.monotonic()
+    ok(run_plain("run", calibration, "-q", "-t", 1, "--summary-only", "-o", d / "cal.h5"))
+    rate = 512 * 400 / (time.monotonic() - start)  # replication-steps per second, one thread
+    horizon = int(min(20000, max(150, 10 * rate / 7680)))
+    scenario = write(d, "s.yaml", scenario_text(replications=7680, horizon_days=horizon))
+    reference = d / "ref.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 2, "-o", reference, timeout=300))
+    return scenario, reference
+
+
+def start(mpirun, ranks, scenario, out, *extra):
+    return subprocess.Popen(mpi_cmd(mpirun, ranks, "run", scenario, "-q", "-t", 1, "-o", out, *extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+
+
+def wait_for_blocks(partial, proc, blocks=2, limit=60):
+    """Waits until the partial file holds some finished blocks (read live, SWMR)."""
+    deadline = time.time() + limit
+    while time.time() < deadline and proc.poll() is None:
+        if partial.exists():
+            try:
+                with h5py.File(partial, "r", libver="latest", swmr=True) as f:
+                    if int(f["block_done"][()].sum()) >= blocks:
+                        return
+            except (OSError, KeyError):
+                pass
+        time.sleep(0.05)
+    pytest.fail(f"{partial} never held {blocks} finished blocks (exit {proc.poll()})")
+
+
+def assert_clean_partial(partial):
+    with h5py.File(partial, "r") as f:
+        done = int(f["block_done"][()].sum())
+        assert 0 < done < f["block_done"].size, done
+
+
+def test_sigterm_to_mpirun_closes_the_partial_then_resume_finishes(mpirun, long_run, tmp_path):
+    scenario, reference = long_run
+    out = tmp_path / "r.h5"
+    partial = tmp_path / "r.h5.partial"
+    proc = start(mpirun, 3, scenario, out)
+    wait_for_blocks(partial, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert err.count("interrupted;") == 1, err
+    assert not out.exists()
+    assert_clean_partial(partial)
+    # Resumed with another rank count.
+    ok(run_mpi(mpirun, 2, "run", scenario, "-q", "-t", 1, "-o", out, "--resume", timeout=300))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+
+
+def worker_pids(mpirun_pid):
+    """The brink processes mpirun started, by rank."""
+    ranks = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))
+        rank = [v for v in environ if v.startswith(b"OMPI_COMM_WORLD_RANK=")]
+        if ppid == mpirun_pid and rank:
+            ranks[int(rank[0].split(b"=")[1])] = int(entry.name)
+    return ranks
+
+
+def test_killed_worker_ends_the_job_with_a_clean_partial(mpirun, long_run, tmp_path):
+    scenario, reference = long_run
+    out = tmp_path / "k.h5"
+    partial = tmp_path / "k.h5.partial"
+    proc = start(mpirun, 3, scenario, out)
+    wait_for_blocks(partial, proc)
+    ranks = worker_pids(proc.pid)
+    assert 2 in ranks, ranks
+    os.kill(ranks[2], signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert not out.exists()
+    assert_clean_partial(partial)
+    # Finished by threads alone.
+    ok(run_plain("run", scenario, "-q", "-t", 2, "-o", out, "--resume", timeout=300))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+
+
+def test_worker_signalled_alone_ends_the_run_with_one_sentence(mpirun, long_run, tmp_path):
+    scenario, _ = long_run
+    out = tmp_path / "w.h5"
+    partial = tmp_path / "w.h5.partial"
+    proc = start(mpirun, 3, scenario, out)
+    wait_for_blocks(partial, proc)
+    ranks = worker_pids(proc.pid)
+    os.kill(ranks[1], signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert err.count("rank 1 on ") == 1 and err.count("stopped by a signal") == 1, err
+    assert_clean_partial(partial)
