@@ -40,6 +40,7 @@ BlockSimulator::~BlockSimulator() = default;
 BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
     : model_(model),
       sc_(model.scenario()),
+      phases_(phases_of(model.scenario())),
       spec_(spec),
       key_(model.stream(spec.point)),
       scratch_(std::make_unique<Scratch>(model.scenario())) {
@@ -95,6 +96,18 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   }
 }
 
+BlockSimulator::Phases BlockSimulator::phases_of(const Scenario& sc) {
+  Phases p;
+  p.events = !sc.events.empty();
+  p.negotiation = !sc.negotiation.issues.empty();
+  const bool settlement = std::any_of(sc.negotiation.issues.begin(), sc.negotiation.issues.end(),
+                                      [](const Issue& issue) { return issue.core; });
+  p.posture = settlement || std::any_of(sc.actors.begin(), sc.actors.end(), [](const Actor& a) {
+                return a.posture.reaction != 0.0 || a.posture.fatigue != 0.0 || a.posture.grievance != 0.0;
+              });
+  return p;
+}
+
 void BlockSimulator::step(int s) {
   Scratch& x = *scratch_;
   const int* outcome = state_.outcome.data();
@@ -102,14 +115,15 @@ void BlockSimulator::step(int s) {
     x.active[l] = outcome[l] < 0 ? 1.0 : 0.0;
     x.running[l] = outcome[l] < 0 ? 1 : 0;
   }
-  state_.moved.setZero();
-  apply_events(s);
+  // `moved` is the step's transport budget used, read only by posture.
+  if (phases_.posture) state_.moved.setZero();
+  if (phases_.events) apply_events(s);
   if (sc_.run.decisions) decide_and_act(s);
-  posture();
+  if (phases_.posture) posture();
   combat(s);
   incidents(s);
   decay_tension();
-  negotiate(s);
+  if (phases_.negotiation) negotiate(s);
   next_step_ = s + 1;
 }
 
@@ -276,7 +290,7 @@ void BlockSimulator::incidents(int s) {
       if (j <= i) continue;
       const double* di = st.deployed.col(i).data();
       const double* dj = st.deployed.col(j).data();
-      for (int l = 0; l < L; ++l) x.contact[l] += std::sqrt(di[l] * dj[l]) / rules::kContactScale;
+      for (int l = 0; l < L; ++l) x.contact[l] += rules::contact_of(di[l], dj[l]);
     }
   const double* tension = st.tension.data();
   const double dt = sc_.run.dt_days;
@@ -285,16 +299,18 @@ void BlockSimulator::incidents(int s) {
   hazard = 1.0 - hazard.exp();  // the probability of an incident in the step
   philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
                   purpose_word(Purpose::kIncident, 0), x.words);
-  const int* outcome = st.outcome.data();
+  // One pass of one width (double): lanes that ended before the step get no
+  // incident through a probability of 0 (the draw is never 0); lanes that
+  // ended in this step's combat are left out below, per lane.
   bool any = false;
   for (int l = 0; l < L; ++l) {
-    x.draw[l] = unit_double(x.words[0][l], x.words[1][l]);
-    x.mask[l] = (x.running[l] != 0) & (outcome[l] < 0) & (x.draw[l] < x.hazard[l]);
-    any |= x.mask[l] != 0;
+    x.draw[l] = unit_double_lanes(x.words[0][l], x.words[1][l]);
+    any |= x.draw[l] < x.hazard[l] * x.active[l];
   }
   if (!any) return;
+  const int* outcome = st.outcome.data();
   for (int r = 0; r < L; ++r) {
-    if (!x.mask[r]) continue;
+    if (!(x.draw[r] < x.hazard[r] * x.active[r]) || outcome[r] >= 0) continue;
     ++st.incidents(r);
     if (st.first_incident_step(r) < 0) st.first_incident_step(r) = s;
     st.tension(r) += inc.tension_jump;

@@ -97,8 +97,19 @@ class BlockSimulator {
   void raise_rung_masked(const std::uint8_t* mask, int rung, int s, AllianceWarCause cause);
   void join_alliance_war(int lane);
 
+  // Phases that can act in this scenario, decided once when the block is set
+  // up: a phase that cannot change any state is not run (its per-step passes
+  // over the lanes would cost as much as the small models' real work).
+  struct Phases {
+    bool events = false;       // any scheduled event
+    bool posture = false;      // any Richardson term, or a settlement (drawdown) possible
+    bool negotiation = false;  // any issue
+  };
+  static Phases phases_of(const Scenario& sc);
+
   const Model& model_;
   const Scenario& sc_;
+  Phases phases_;
   BlockSpec spec_;
   StreamKey key_;
   BlockState state_;
