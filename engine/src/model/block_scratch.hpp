@@ -46,9 +46,12 @@ struct BlockSimulator::Scratch {
   std::uint32_t words[4][L];             // one Philox call's output per lane
   AlignedVector<float> decision_u;       // actors × L: the decision uniforms
   alignas(64) double contact[L], hazard[L], draw[L];
+  alignas(64) double talk_lanes[L];              // talk_effect: 1 where the issue moves
   alignas(64) int live[L], all_core[L], now[L];  // negotiation masks
   alignas(64) int last_possible[L];              // choose: the last action with a positive weight
   AlignedVector<double> desired;                 // actors × L (posture)
+  std::vector<const double*> other_position;     // actors: issue_aggregates' other parties
+  std::vector<float> other_flex;                 // actors
 
   float* util(int type, int m) { return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L; }
 };

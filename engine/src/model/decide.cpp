@@ -136,6 +136,62 @@ void BlockSimulator::actor_aggregates(int i) {
   }
 }
 
+namespace {
+
+// One issue's terms for one actor, in one pass over the lanes (docs/model.md,
+// "Issue aggregates"). kOthers > 0 fixes the number of other parties at
+// compile time, so the loop over them unrolls inside the lane loop and the
+// lane loop vectorizes; kOthers = 0 takes the count at run time.
+struct IssuePass {
+  const int* agreed;
+  const double* p_own;
+  const double* const* p_other;  // the other parties' positions and flexibilities (1 − salience)
+  const float* flex_other;
+  int others;
+  float s_own, flex, inv;
+  bool movable, core;
+};
+
+template <int kOthers, bool kCore>
+void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restrict open_movable,
+                float* __restrict propose_gain, float* __restrict concede_gain, float* __restrict propose_settle,
+                float* __restrict concede_settle) {
+  // Locals, so that no store to the outputs can be thought to change them.
+  constexpr int kSlots = kOthers > 0 ? kOthers : 1;
+  const int others = kOthers > 0 ? kOthers : q.others;
+  const int* __restrict agreed = q.agreed;
+  const double* __restrict p_own = q.p_own;
+  const double* p_other[kSlots];
+  float flex_other[kSlots];
+  for (int o = 0; o < kSlots; ++o) {
+    p_other[o] = q.p_other[o];
+    flex_other[o] = q.flex_other[o];
+  }
+  const float movable = q.movable ? 1.0f : 0.0f, inv = q.inv;
+  const float gain = q.s_own * q.flex, loss = q.s_own * (1.0f - q.s_own), room = 1.0f - q.s_own;
+  for (int l = 0; l < L; ++l) {
+    const float open = agreed[l] != 0 ? 0.0f : 1.0f;
+    open_party[l] += open;
+    open_movable[l] += open * movable;
+    propose_gain[l] += open * gain;
+    concede_gain[l] -= open * loss;
+    if (!kCore) continue;
+    float sum = 0.0f, move = 0.0f;
+    for (int o = 0; o < others; ++o) {
+      const double* p = kOthers > 0 ? p_other[o] : q.p_other[o];
+      const float flex_o = kOthers > 0 ? flex_other[o] : q.flex_other[o];
+      sum += static_cast<float>(p[l]);
+      // How far the other party would move toward us under a proposal of unit concession.
+      move += rules::lmin(static_cast<float>(std::abs(p[l] - p_own[l])), flex_o);
+    }
+    const float mean = sum * inv;
+    propose_settle[l] += open * (move * inv);
+    concede_settle[l] += open * rules::lmin(std::abs(mean - static_cast<float>(p_own[l])), room);
+  }
+}
+
+}  // namespace
+
 // Open issues where actor i is a party, and what talks could move
 // (docs/model.md, "Issue aggregates"); only for actors that can talk.
 void BlockSimulator::issue_aggregates(int i) {
@@ -152,46 +208,41 @@ void BlockSimulator::issue_aggregates(int i) {
   const auto& issues = sc_.negotiation.issues;
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const Issue& issue = issues[k];
-    const float s_own = static_cast<float>(issue.salience[i]);
-    if (s_own <= 0.0f) continue;
-    const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
-    const double* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
-    for (int l = 0; l < L; ++l) {
-      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
-      x.open_party[l] += open;
-      if (s_own < 1.0f) x.open_movable[l] += open;
-    }
-    std::fill(x.others_sum, x.others_sum + L, 0.0f);
-    std::fill(x.others_move, x.others_move + L, 0.0f);
+    IssuePass q{};
+    q.p_other = x.other_position.data();
+    q.flex_other = x.other_flex.data();
+    q.s_own = static_cast<float>(issue.salience[i]);
+    if (q.s_own <= 0.0f) continue;
+    q.agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+    q.p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
+    q.movable = q.s_own < 1.0f;
+    q.core = issue.core;
     float flex = 0.0f;
-    int others = 0;
     for (int j : model_.parties(static_cast<int>(k))) {
       if (j == i) continue;
-      ++others;
       const float flex_j = static_cast<float>(1.0 - issue.salience[j]);
       flex += flex_j;
-      const double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      x.other_position[q.others] = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      x.other_flex[q.others] = flex_j;
+      ++q.others;
+    }
+    if (q.others == 0) {
+      // No other party: only the open counts.
       for (int l = 0; l < L; ++l) {
-        x.others_sum[l] += static_cast<float>(p[l]);
-        // How far j would move toward us under a proposal of unit concession.
-        x.others_move[l] += std::min(static_cast<float>(std::abs(p[l] - p_own[l])), flex_j);
+        const float open = q.agreed[l] != 0 ? 0.0f : 1.0f;
+        x.open_party[l] += open;
+        if (q.movable) x.open_movable[l] += open;
       }
+      continue;
     }
-    if (others == 0) continue;
-    const float inv = 1.0f / static_cast<float>(others);
-    flex *= inv;
-    for (int l = 0; l < L; ++l) {
-      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
-      x.propose_gain[l] += open * s_own * flex;
-      x.concede_gain[l] -= open * s_own * (1.0f - s_own);
-    }
-    if (!issue.core) continue;
-    for (int l = 0; l < L; ++l) {
-      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
-      const float mean = x.others_sum[l] * inv;
-      x.propose_settle[l] += open * (x.others_move[l] * inv);
-      x.concede_settle[l] += open * std::min(std::abs(mean - static_cast<float>(p_own[l])), 1.0f - s_own);
-    }
+    q.inv = 1.0f / static_cast<float>(q.others);
+    q.flex = flex * q.inv;
+    using Pass = void (*)(const IssuePass&, float*, float*, float*, float*, float*, float*);
+    static constexpr Pass kPasses[2][4] = {
+        {&issue_pass<0, false>, &issue_pass<1, false>, &issue_pass<2, false>, &issue_pass<3, false>},
+        {&issue_pass<0, true>, &issue_pass<1, true>, &issue_pass<2, true>, &issue_pass<3, true>}};
+    const Pass pass = kPasses[q.core ? 1 : 0][q.others <= 3 ? q.others : 0];
+    pass(q, x.open_party, x.open_movable, x.propose_gain, x.concede_gain, x.propose_settle, x.concede_settle);
   }
 }
 

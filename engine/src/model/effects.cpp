@@ -119,10 +119,20 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t*
   BlockState& st = state_;
   const int n = model_.actors();
   const auto& issues = sc_.negotiation.issues;
+  // The lanes an issue moves in, as doubles: one width with the positions,
+  // so each pass over a party's positions vectorizes fully.
+  double* go = scratch_->talk_lanes;
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const double s_own = issues[k].salience[i];
     if (s_own <= 0.0) continue;
     const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+    int any = 0;
+    for (int l = 0; l < L; ++l) {
+      const int moves = (mask[l] != 0) & (agreed[l] == 0);
+      go[l] = moves ? 1.0 : 0.0;
+      any |= moves;
+    }
+    if (any == 0) continue;  // agreed wherever the action was chosen
     double* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
     const auto& parties = model_.parties(static_cast<int>(k));
     if (a.kind == ActionKind::kPropose) {
@@ -133,7 +143,7 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t*
         double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
         for (int l = 0; l < L; ++l) {
           const double moved = rules::position_step(p[l], p_own[l], concession, s_j);
-          p[l] = (mask[l] != 0) & (agreed[l] == 0) ? moved : p[l];
+          p[l] = go[l] != 0.0 ? moved : p[l];
         }
       }
       continue;
@@ -151,7 +161,7 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t*
     const double inverse = 1.0 / others, concession = a.concession;
     for (int l = 0; l < L; ++l) {
       const double moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
-      p_own[l] = (mask[l] != 0) & (agreed[l] == 0) ? moved : p_own[l];
+      p_own[l] = go[l] != 0.0 ? moved : p_own[l];
     }
   }
 }

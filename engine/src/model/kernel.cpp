@@ -33,6 +33,8 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   choice.assign(static_cast<std::size_t>(n) * L, 0);
   decision_u.assign(static_cast<std::size_t>(n) * L, 0.0f);
   desired.assign(static_cast<std::size_t>(n) * L, 0.0);
+  other_position.assign(n, nullptr);
+  other_flex.assign(n, 0.0f);
 }
 
 BlockSimulator::~BlockSimulator() = default;
@@ -302,12 +304,13 @@ void BlockSimulator::incidents(int s) {
   // One pass of one width (double): lanes that ended before the step get no
   // incident through a probability of 0 (the draw is never 0); lanes that
   // ended in this step's combat are left out below, per lane.
-  bool any = false;
+  int any = 0;  // an int reduction: a bool one keeps the loop scalar
   for (int l = 0; l < L; ++l) {
-    x.draw[l] = unit_double_lanes(x.words[0][l], x.words[1][l]);
-    any |= x.draw[l] < x.hazard[l] * x.active[l];
+    const double draw = unit_double_lanes(x.words[0][l], x.words[1][l]);
+    x.draw[l] = draw;
+    any |= draw < x.hazard[l] * x.active[l] ? 1 : 0;
   }
-  if (!any) return;
+  if (any == 0) return;
   const int* outcome = st.outcome.data();
   for (int r = 0; r < L; ++r) {
     if (!(x.draw[r] < x.hazard[r] * x.active[r]) || outcome[r] >= 0) continue;
