@@ -34,11 +34,13 @@ void BlockSimulator::apply_effects(int i, int s) {
     if (chosen == 0) continue;
     const double action_tension = a.tension;
     int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
-    for (int l = 0; l < L; ++l) {
-      count[l] += mask[l];
-      const double raised = std::max(0.0, tension[l] + action_tension);
-      tension[l] = mask[l] ? raised : tension[l];
-    }
+    for (int l = 0; l < L; ++l) count[l] += mask[l];
+    // Tension is never negative, so an action without tension leaves it exactly as it is.
+    if (action_tension != 0.0)
+      for (int l = 0; l < L; ++l) {
+        const double raised = std::max(0.0, tension[l] + action_tension);
+        tension[l] = mask[l] ? raised : tension[l];
+      }
     switch (a.kind) {
       case ActionKind::kMobilize:
       case ActionKind::kRaiseReadiness: {

@@ -312,8 +312,20 @@ void BlockSimulator::incidents(int s) {
   }
   if (any == 0) return;
   const int* outcome = st.outcome.data();
+  // Incidents are rare: look at the lanes of a group of 16 only if one of them has one.
+  int* hit = x.now;
+  for (int l = 0; l < L; ++l) hit[l] = x.draw[l] < x.hazard[l] * x.active[l] ? 1 : 0;
+  constexpr int kGroup = 16;
   for (int r = 0; r < L; ++r) {
-    if (!(x.draw[r] < x.hazard[r] * x.active[r]) || outcome[r] >= 0) continue;
+    if (r % kGroup == 0) {
+      int group = 0;
+      for (int j = 0; j < kGroup; ++j) group |= hit[r + j];
+      if (group == 0) {
+        r += kGroup - 1;
+        continue;
+      }
+    }
+    if (hit[r] == 0 || outcome[r] >= 0) continue;
     ++st.incidents(r);
     if (st.first_incident_step(r) < 0) st.first_incident_step(r) = s;
     st.tension(r) += inc.tension_jump;
