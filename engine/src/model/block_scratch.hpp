@@ -13,6 +13,11 @@ namespace brink {
 
 inline constexpr int L = kBlockLanes;
 
+// One type's weights for one action's utility (decide.cpp).
+struct TypeWeights {
+  float security, cost, escalation, a, b, impatience;
+};
+
 // Every working array starts on a 64-byte boundary, so Eigen's vectorized
 // exp and log process each one in whole packets: with a varying alignment
 // they would round a varying head of it in scalar code, and the bits would
@@ -52,6 +57,7 @@ struct BlockSimulator::Scratch {
   AlignedVector<double> desired;                 // actors × L (posture)
   std::vector<const double*> other_position;     // actors: issue_aggregates' other parties
   std::vector<float> other_flex;                 // actors
+  std::vector<TypeWeights> type_weights;         // types: the deciding actor's weights for one action
 
   float* util(int type, int m) { return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L; }
 };

@@ -23,20 +23,42 @@ using FloatLanes = Eigen::Map<Eigen::ArrayXf, Eigen::AlignedMax>;
 void log_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).log(); }
 void exp_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).exp(); }
 
-struct Weights {
-  float security, cost, escalation, a, b, impatience;
+// What an action adds to the utility besides its features: its cost and its escalation.
+struct ActionTerms {
+  float cost, tension;
+  int rung;
+  const int* block_rung;  // the lanes' rungs
 };
 
-// U = rules::utility over the lanes, reading feature_a/feature_b only when the
-// action has them (features an action never uses are neither computed nor read).
-template <bool kHasA, bool kHasB, class Scratch>
-void weigh(float* u, const Weights& w, float cost, float impatience, const Scratch& x) {
+// U = rules::utility over the lanes for one or two types in one pass (the
+// features do not depend on the type), reading feature_a/feature_b only when
+// the action has them (features an action never uses are neither computed nor
+// read), with the escalation feature computed in the same pass.
+template <bool kHasA, bool kHasB, int kTypes, class Scratch>
+void weigh(float* __restrict u0, float* __restrict u1, const TypeWeights* w, const ActionTerms& a, float impatience,
+           const Scratch& x) {
+  const TypeWeights w0 = w[0], w1 = w[kTypes - 1];
+  const float cost = a.cost, tension = a.tension;
+  const int action_rung = a.rung;
+  const int* rung = a.block_rung;
   for (int l = 0; l < L; ++l) {
     const float fa = kHasA ? x.feature_a[l] : 0.0f;
     const float fb = kHasB ? x.feature_b[l] : 0.0f;
-    u[l] = rules::utility(w.security, fa, w.cost, cost, w.escalation, x.escalation[l], x.tension_factor[l], w.a, fa,
-                          w.b, fb, w.impatience, impatience);
+    const float escalation = rules::escalation_of(tension, action_rung, rung[l]);
+    const float scale = x.tension_factor[l];
+    u0[l] = rules::utility(w0.security, fa, w0.cost, cost, w0.escalation, escalation, scale, w0.a, fa, w0.b, fb,
+                           w0.impatience, impatience);
+    if (kTypes == 2)
+      u1[l] = rules::utility(w1.security, fa, w1.cost, cost, w1.escalation, escalation, scale, w1.a, fa, w1.b, fb,
+                             w1.impatience, impatience);
   }
+}
+
+template <bool kHasA, bool kHasB, class Scratch>
+void weigh_types(Scratch& x, int m, int type_count, const TypeWeights* w, const ActionTerms& a, float impatience) {
+  int k = 0;
+  for (; k + 2 <= type_count; k += 2) weigh<kHasA, kHasB, 2>(x.util(k, m), x.util(k + 1, m), w + k, a, impatience, x);
+  if (k < type_count) weigh<kHasA, kHasB, 1>(x.util(k, m), x.util(k, m), w + k, a, impatience, x);
 }
 
 bool kind_moves_troops(ActionKind kind) {
@@ -269,7 +291,6 @@ void BlockSimulator::features_and_utilities(int i) {
     std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
     double* amount = x.amount.data() + static_cast<std::size_t>(m) * L;
     const float tau = static_cast<float>(a.tension);
-    for (int l = 0; l < L; ++l) x.escalation[l] = rules::escalation_of(tau, a.rung, rung[l]);
     // Which of the kind-specific features this action has: a = feature_a, b = feature_b.
     Feature fa = kFeatureCount, fb = kFeatureCount;
     std::fill(ok, ok + L, std::uint8_t{1});
@@ -336,9 +357,10 @@ void BlockSimulator::features_and_utilities(int i) {
     for (int l = 0; l < L; ++l) ok[l] = x.running[l] ? ok[l] : ended_ok;
 
     // Every type weighs the same features (they do not depend on the type).
+    TypeWeights* weights = x.type_weights.data();
     for (int k = 0; k < type_count; ++k) {
       const auto& w = actor.types[k].weights;
-      const Weights weights{
+      weights[k] = TypeWeights{
           .security = fa == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f,
           .cost = static_cast<float>(w[kCost]),
           .escalation = static_cast<float>(w[kEscalation]),
@@ -346,17 +368,16 @@ void BlockSimulator::features_and_utilities(int i) {
           .b = fb < kFeatureCount ? static_cast<float>(w[fb]) : 0.0f,
           .impatience = static_cast<float>(w[kImpatience]),
       };
-      const float cost = -static_cast<float>(a.cost);
-      float* u = x.util(k, m);
-      if (fa == kFeatureCount && fb == kFeatureCount)
-        weigh<false, false>(u, weights, cost, impatience, x);
-      else if (fa == kFeatureCount)
-        weigh<false, true>(u, weights, cost, impatience, x);
-      else if (fb == kFeatureCount)
-        weigh<true, false>(u, weights, cost, impatience, x);
-      else
-        weigh<true, true>(u, weights, cost, impatience, x);
     }
+    const ActionTerms terms{-static_cast<float>(a.cost), tau, a.rung, rung};
+    if (fa == kFeatureCount && fb == kFeatureCount)
+      weigh_types<false, false>(x, m, type_count, weights, terms, impatience);
+    else if (fa == kFeatureCount)
+      weigh_types<false, true>(x, m, type_count, weights, terms, impatience);
+    else if (fb == kFeatureCount)
+      weigh_types<true, false>(x, m, type_count, weights, terms, impatience);
+    else
+      weigh_types<true, true>(x, m, type_count, weights, terms, impatience);
   }
   // Every lane must keep one feasible action: fall back to the first entry.
   std::uint8_t* any = x.mask;

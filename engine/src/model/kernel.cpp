@@ -35,6 +35,7 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   desired.assign(static_cast<std::size_t>(n) * L, 0.0);
   other_position.assign(n, nullptr);
   other_flex.assign(n, 0.0f);
+  type_weights.assign(static_cast<std::size_t>(types_max), TypeWeights{});
 }
 
 BlockSimulator::~BlockSimulator() = default;
