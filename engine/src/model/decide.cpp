@@ -480,7 +480,18 @@ void BlockSimulator::choose(int i, int /*s*/) {
     choice[l] = 0;
     last[l] = 0;
   }
-  for (int m = 0; m < menu; ++m) {
+  for (int m = 0; m < menu && type_count <= 2; ++m) {
+    // One or two types: the own type's weight is one select, in the same pass as the scan.
+    const float* w0 = x.util(0, m);
+    const float* w1 = x.util(type_count - 1, m);
+    for (int l = 0; l < L; ++l) {
+      const float own = type[l] == 1 ? w1[l] : w0[l];
+      cumulative[l] += own;
+      choice[l] += rules::passed(cumulative[l], target[l]);
+      last[l] = own > 0.0f ? m : last[l];
+    }
+  }
+  for (int m = 0; m < menu && type_count > 2; ++m) {
     const float* w0 = x.util(0, m);
     for (int l = 0; l < L; ++l) own_weight[l] = w0[l];
     for (int k = 1; k < type_count; ++k) {
