@@ -346,6 +346,56 @@ void BlockSimulator::decay_tension() {
   for (int l = 0; l < L; ++l) tension[l] = active[l] > 0.5 ? std::max(tension[l] * decay, 0.0) : tension[l];
 }
 
+namespace {
+
+// now[l] = 1 where the parties' positions lie within the window (the lowest
+// and highest position over the parties, in party order), in one pass:
+// kParties > 0 fixes the number of parties so that the lane loop vectorizes.
+template <int kParties>
+void window_pass(const std::vector<int>& parties, const double* issue_positions, double window, int* __restrict now) {
+  constexpr int kSlots = kParties > 0 ? kParties : 1;
+  const double* p[kSlots] = {};
+  for (int o = 0; o < kSlots && o < static_cast<int>(parties.size()); ++o)
+    p[o] = issue_positions + static_cast<std::ptrdiff_t>(parties[o]) * L;
+  for (int l = 0; l < L; ++l) {
+    double lo = 1.0, hi = 0.0;
+    for (int o = 0; o < kParties; ++o) {
+      lo = rules::lmin(lo, p[o][l]);
+      hi = rules::lmax(hi, p[o][l]);
+    }
+    now[l] = rules::within_window(lo, hi, window) ? 1 : 0;
+  }
+}
+
+void agreement_window(const std::vector<int>& parties, const double* issue_positions, double window, int* now) {
+  switch (parties.size()) {
+    case 2:
+      return window_pass<2>(parties, issue_positions, window, now);
+    case 3:
+      return window_pass<3>(parties, issue_positions, window, now);
+    case 4:
+      return window_pass<4>(parties, issue_positions, window, now);
+    default:
+      break;
+  }
+  // Any other number of parties: the same minimum and maximum, a party at a time.
+  double lo[L], hi[L];
+  for (int l = 0; l < L; ++l) {
+    lo[l] = 1.0;
+    hi[l] = 0.0;
+  }
+  for (int j : parties) {
+    const double* p = issue_positions + static_cast<std::ptrdiff_t>(j) * L;
+    for (int l = 0; l < L; ++l) {
+      lo[l] = rules::lmin(lo[l], p[l]);
+      hi[l] = rules::lmax(hi[l], p[l]);
+    }
+  }
+  for (int l = 0; l < L; ++l) now[l] = rules::within_window(lo[l], hi[l], window) ? 1 : 0;
+}
+
+}  // namespace
+
 void BlockSimulator::negotiate(int s) {
   BlockState& st = state_;
   Scratch& x = *scratch_;
@@ -369,21 +419,8 @@ void BlockSimulator::negotiate(int s) {
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const auto& parties = model_.parties(static_cast<int>(k));
     int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
-    double* lo = x.contact;  // reused as scratch: lowest and highest position
-    double* hi = x.hazard;
-    for (int l = 0; l < L; ++l) {
-      lo[l] = 1.0;
-      hi[l] = 0.0;
-    }
-    for (int j : parties) {
-      const double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
-      for (int l = 0; l < L; ++l) {
-        lo[l] = rules::lmin(lo[l], p[l]);
-        hi[l] = rules::lmax(hi[l], p[l]);
-      }
-    }
     int* now = x.now;
-    for (int l = 0; l < L; ++l) now[l] = rules::within_window(lo[l], hi[l], window) ? 1 : 0;
+    agreement_window(parties, st.position.data() + static_cast<Eigen::Index>(k) * n * L, window, now);
     for (int l = 0; l < L; ++l) {
       now[l] &= live[l] & (agreed[l] == 0);
       agreed[l] |= now[l];
