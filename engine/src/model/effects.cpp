@@ -26,15 +26,17 @@ void BlockSimulator::apply_effects(int i, int s) {
   double* budget_used = st.moved.col(i).data();
   for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m) {
     const ActionSpec& a = actor.actions[m];
+    // The lanes that took the action, counted per kind in the same pass.
+    int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
     int chosen = 0;
     for (int l = 0; l < L; ++l) {
-      mask[l] = (x.running[l] != 0) & (choice[l] == m) ? 1 : 0;
-      chosen += mask[l];
+      const int took = (x.running[l] != 0) & (choice[l] == m) ? 1 : 0;
+      mask[l] = static_cast<std::uint8_t>(took);
+      count[l] += took;
+      chosen += took;
     }
     if (chosen == 0) continue;
     const double action_tension = a.tension;
-    int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
-    for (int l = 0; l < L; ++l) count[l] += mask[l];
     // Tension is never negative, so an action without tension leaves it exactly as it is.
     if (action_tension != 0.0)
       for (int l = 0; l < L; ++l) {
