@@ -12,6 +12,7 @@
 namespace brink {
 
 inline constexpr int L = kBlockLanes;
+using LaneMask = std::int32_t;
 
 // One type's weights for one action's utility (decide.cpp).
 struct TypeWeights {
@@ -42,14 +43,17 @@ struct BlockSimulator::Scratch {
       concede_settle[L];
   alignas(64) float escalation[L], feature_a[L], feature_b[L], log_arg[L];
   alignas(64) float others_sum[L], others_move[L];
-  AlignedVector<double> amount;          // menu × L: troops the action would move
-  AlignedVector<std::uint8_t> feasible;  // menu × L
-  AlignedVector<float> utility;          // types × menu × L, then λ(U − U*), then the logit weights
-  AlignedVector<float> total;            // types × L: Σ weights
-  AlignedVector<float> best;             // L
-  AlignedVector<int> choice;             // actors × L: the menu index chosen
-  std::uint32_t words[4][L];             // one Philox call's output per lane
-  AlignedVector<float> decision_u;       // actors × L: the decision uniforms
+  AlignedVector<double> amount;  // menu × L: troops the action would move
+  // menu × L, 0/1 as 32-bit integers: the width of the float utilities and
+  // weights they select (byte masks cost a widening in every pass).
+  AlignedVector<LaneMask> feasible;
+  alignas(64) LaneMask any_feasible[L];
+  AlignedVector<float> utility;     // types × menu × L, then λ(U − U*), then the logit weights
+  AlignedVector<float> total;       // types × L: Σ weights
+  AlignedVector<float> best;        // L
+  AlignedVector<int> choice;        // actors × L: the menu index chosen
+  std::uint32_t words[4][L];        // one Philox call's output per lane
+  AlignedVector<float> decision_u;  // actors × L: the decision uniforms
   alignas(64) double contact[L], hazard[L], draw[L];
   alignas(64) double talk_lanes[L];              // talk_effect: 1 where the issue moves
   alignas(64) int live[L], all_core[L], now[L];  // negotiation masks

@@ -288,12 +288,12 @@ void BlockSimulator::features_and_utilities(int i) {
 
   for (int m = 0; m < menu; ++m) {
     const ActionSpec& a = actor.actions[m];
-    std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+    LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
     double* amount = x.amount.data() + static_cast<std::size_t>(m) * L;
     const float tau = static_cast<float>(a.tension);
     // Which of the kind-specific features this action has: a = feature_a, b = feature_b.
     Feature fa = kFeatureCount, fb = kFeatureCount;
-    std::fill(ok, ok + L, std::uint8_t{1});
+    std::fill(ok, ok + L, LaneMask{1});
     if (kind_moves_troops(a.kind)) {
       fa = kSecurity;
       double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
@@ -353,7 +353,7 @@ void BlockSimulator::features_and_utilities(int i) {
       for (int l = 0; l < L; ++l) ok[l] = (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
     }
     // Lanes that have ended only "hold".
-    const std::uint8_t ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
+    const LaneMask ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
     for (int l = 0; l < L; ++l) ok[l] = x.running[l] ? ok[l] : ended_ok;
 
     // Every type weighs the same features (they do not depend on the type).
@@ -380,13 +380,13 @@ void BlockSimulator::features_and_utilities(int i) {
       weigh_types<true, true>(x, m, type_count, weights, terms, impatience);
   }
   // Every lane must keep one feasible action: fall back to the first entry.
-  std::uint8_t* any = x.mask;
+  LaneMask* any = x.any_feasible;
   std::copy(x.feasible.data(), x.feasible.data() + L, any);
   for (int m = 1; m < menu; ++m) {
-    const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+    const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
     for (int l = 0; l < L; ++l) any[l] |= ok[l];
   }
-  for (int l = 0; l < L; ++l) x.feasible[l] = any[l] ? x.feasible[l] : std::uint8_t{1};
+  for (int l = 0; l < L; ++l) x.feasible[l] = any[l] ? x.feasible[l] : LaneMask{1};
 }
 
 // Attack features: war gain ln(OwnD/Defenders) and credibility
@@ -442,7 +442,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
     std::fill(best, best + L, -std::numeric_limits<float>::infinity());
     for (int m = 0; m < menu; ++m) {
       const float* u = x.util(k, m);
-      const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+      const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
       for (int l = 0; l < L; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
     }
     for (int m = 0; m < menu; ++m) {
@@ -454,7 +454,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
     std::fill(total, total + L, 0.0f);
     for (int m = 0; m < menu; ++m) {
       float* w = x.util(k, m);
-      const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+      const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
       for (int l = 0; l < L; ++l) {
         w[l] = rules::logit_weight(w[l], ok[l] != 0);
         total[l] += w[l];
