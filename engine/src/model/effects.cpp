@@ -16,7 +16,7 @@ void BlockSimulator::apply_effects(int i, int s) {
   const Forces& f = actor.forces;
   const double dt = sc_.run.dt_days;
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
-  std::uint8_t* mask = x.mask;
+  LaneMask* mask = x.mask;
   int* last = st.last_action.col(i).data();
   for (int l = 0; l < L; ++l) last[l] = x.running[l] ? choice[l] : last[l];
   double* tension = st.tension.data();
@@ -31,7 +31,7 @@ void BlockSimulator::apply_effects(int i, int s) {
     int chosen = 0;
     for (int l = 0; l < L; ++l) {
       const int took = (x.running[l] != 0) & (choice[l] == m) ? 1 : 0;
-      mask[l] = static_cast<std::uint8_t>(took);
+      mask[l] = took;
       count[l] += took;
       chosen += took;
     }
@@ -119,7 +119,7 @@ void BlockSimulator::apply_effects(int i, int s) {
 
 // propose: every other party moves toward i's position; concede: i moves
 // toward the mean of the others' positions (open issues where i is a party).
-void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t* mask) {
+void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t* mask) {
   BlockState& st = state_;
   const int n = model_.actors();
   const auto& issues = sc_.negotiation.issues;

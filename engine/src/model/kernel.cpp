@@ -484,7 +484,7 @@ void BlockSimulator::raise_rung(int r, int rung, int s, AllianceWarCause cause) 
   if (rung >= sc_.escalation.alliance_war_rung && st.side.row(r).maxCoeff() > 0) join_alliance_war(r);
 }
 
-void BlockSimulator::raise_rung_masked(const std::uint8_t* mask, int q, int s, AllianceWarCause cause) {
+void BlockSimulator::raise_rung_masked(const std::int32_t* mask, int q, int s, AllianceWarCause cause) {
   if (q >= sc_.escalation.alliance_war_rung) {
     for (int l = 0; l < L; ++l)
       if (mask[l]) raise_rung(l, q, s, cause);

@@ -90,11 +90,11 @@ class BlockSimulator {
   void choose(int i, int s);
   void update_beliefs(int i);
   void apply_effects(int i, int s);
-  void talk_effect(int i, const ActionSpec& a, const std::uint8_t* mask);
+  void talk_effect(int i, const ActionSpec& a, const std::int32_t* mask);
   // Per-lane events of the ladder (rare: scalar).
   void start_war(int lane, int attacker, int target, int s);
   void raise_rung(int lane, int rung, int s, AllianceWarCause cause);
-  void raise_rung_masked(const std::uint8_t* mask, int rung, int s, AllianceWarCause cause);
+  void raise_rung_masked(const std::int32_t* mask, int rung, int s, AllianceWarCause cause);
   void join_alliance_war(int lane);
 
   // Phases that can act in this scenario, decided once when the block is set
