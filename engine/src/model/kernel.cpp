@@ -219,8 +219,16 @@ void BlockSimulator::posture() {
     const Posture& p = sc_.actors[i].posture;
     double* desired = x.desired.data() + static_cast<std::size_t>(i) * L;
     const double* own = st.deployed.col(i).data();
+    const auto& adversaries = model_.adversaries(i);
+    if (adversaries.size() == 1) {
+      // The common case in one pass: the threat is the one adversary's deployed forces (0 + D_j = D_j).
+      const double* dj = st.deployed.col(adversaries[0]).data();
+      const Posture posture = p;  // a local: the stores to `desired` could alias the scenario's doubles
+      for (int l = 0; l < L; ++l) desired[l] = rules::richardson_drift(dj[l], own[l], posture, dt) * x.active[l];
+      continue;
+    }
     for (int l = 0; l < L; ++l) desired[l] = 0.0;
-    for (int j : model_.adversaries(i)) {
+    for (int j : adversaries) {
       const double* dj = st.deployed.col(j).data();
       for (int l = 0; l < L; ++l) desired[l] += dj[l];
     }
