@@ -91,6 +91,7 @@ class BlockSimulator {
   void update_beliefs(int i);
   void apply_effects(int i, int s);
   void talk_effect(int i, const ActionSpec& a, const std::int32_t* mask);
+  void talk_effect_lane(int i, const ActionSpec& a, int lane);
   // Per-lane events of the ladder (rare: scalar).
   void start_war(int lane, int attacker, int target, int s);
   void raise_rung(int lane, int rung, int s, AllianceWarCause cause);
