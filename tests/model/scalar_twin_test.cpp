@@ -26,6 +26,9 @@ TEST(PhiloxLanesTest, VectorizedPhiloxEqualsRandom123LaneByLane) {
     for (int w = 0; w < 4; ++w) ASSERT_EQ(words[w][l], r[w]) << "lane " << l << " word " << w;
     EXPECT_EQ(unit_float(r[0]), r123::u01fixedpt<float>(r[0]));
     EXPECT_EQ(unit_double(r[0], r[1]), r123::u01fixedpt<double>((std::uint64_t{r[0]} << 32) | r[1]));
+    // The lane version the incident pass uses is the same number, bit for bit.
+    EXPECT_EQ(unit_double_lanes(r[0], r[1]), unit_double(r[0], r[1]));
+    EXPECT_EQ(unit_double_lanes(r[2], 0xFFFFFFFFu), unit_double(r[2], 0xFFFFFFFFu));
   }
 }
 

@@ -12,6 +12,12 @@
 namespace brink {
 
 inline constexpr int L = kBlockLanes;
+using LaneMask = std::int32_t;
+
+// One type's weights for one action's utility (decide.cpp).
+struct TypeWeights {
+  float security, cost, escalation, a, b, impatience;
+};
 
 // Every working array starts on a 64-byte boundary, so Eigen's vectorized
 // exp and log process each one in whole packets: with a varying alignment
@@ -27,7 +33,7 @@ struct BlockSimulator::Scratch {
   // Masks of the step, over lanes.
   alignas(64) double active[L];           // 1 where the outcome was open at the start of the step
   alignas(64) std::uint8_t running[L];    // active, as a byte mask
-  alignas(64) std::uint8_t mask[L];       // a phase's selection of lanes
+  alignas(64) LaneMask mask[L];           // a phase's selection of lanes
   alignas(64) float at_war[L];            // 1 where any actor fights
   alignas(64) float tension_factor[L];    // 1 + T, the escalation feature's scale
   AlignedVector<float> believed_resolve;  // actors × L: r̄_j, before anyone acts
@@ -37,18 +43,25 @@ struct BlockSimulator::Scratch {
       concede_settle[L];
   alignas(64) float escalation[L], feature_a[L], feature_b[L], log_arg[L];
   alignas(64) float others_sum[L], others_move[L];
-  AlignedVector<double> amount;          // menu × L: troops the action would move
-  AlignedVector<std::uint8_t> feasible;  // menu × L
-  AlignedVector<float> utility;          // types × menu × L, then λ(U − U*), then the logit weights
-  AlignedVector<float> total;            // types × L: Σ weights
-  AlignedVector<float> best;             // L
-  AlignedVector<int> choice;             // actors × L: the menu index chosen
-  std::uint32_t words[4][L];             // one Philox call's output per lane
-  AlignedVector<float> decision_u;       // actors × L: the decision uniforms
+  AlignedVector<double> amount;  // menu × L: troops the action would move
+  // menu × L, 0/1 as 32-bit integers: the width of the float utilities and
+  // weights they select (byte masks cost a widening in every pass).
+  AlignedVector<LaneMask> feasible;
+  alignas(64) LaneMask any_feasible[L];
+  AlignedVector<float> utility;     // types × menu × L, then λ(U − U*), then the logit weights
+  AlignedVector<float> total;       // types × L: Σ weights
+  AlignedVector<float> best;        // L
+  AlignedVector<int> choice;        // actors × L: the menu index chosen
+  std::uint32_t words[4][L];        // one Philox call's output per lane
+  AlignedVector<float> decision_u;  // actors × L: the decision uniforms
   alignas(64) double contact[L], hazard[L], draw[L];
+  alignas(64) double talk_lanes[L];              // talk_effect: 1 where the issue moves
   alignas(64) int live[L], all_core[L], now[L];  // negotiation masks
   alignas(64) int last_possible[L];              // choose: the last action with a positive weight
   AlignedVector<double> desired;                 // actors × L (posture)
+  std::vector<const double*> other_position;     // actors: issue_aggregates' other parties
+  std::vector<float> other_flex;                 // actors
+  std::vector<TypeWeights> type_weights;         // types: the deciding actor's weights for one action
 
   float* util(int type, int m) { return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L; }
 };

@@ -23,20 +23,42 @@ using FloatLanes = Eigen::Map<Eigen::ArrayXf, Eigen::AlignedMax>;
 void log_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).log(); }
 void exp_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).exp(); }
 
-struct Weights {
-  float security, cost, escalation, a, b, impatience;
+// What an action adds to the utility besides its features: its cost and its escalation.
+struct ActionTerms {
+  float cost, tension;
+  int rung;
+  const int* block_rung;  // the lanes' rungs
 };
 
-// U = rules::utility over the lanes, reading feature_a/feature_b only when the
-// action has them (features an action never uses are neither computed nor read).
-template <bool kHasA, bool kHasB, class Scratch>
-void weigh(float* u, const Weights& w, float cost, float impatience, const Scratch& x) {
+// U = rules::utility over the lanes for one or two types in one pass (the
+// features do not depend on the type), reading feature_a/feature_b only when
+// the action has them (features an action never uses are neither computed nor
+// read), with the escalation feature computed in the same pass.
+template <bool kHasA, bool kHasB, int kTypes, class Scratch>
+void weigh(float* __restrict u0, float* __restrict u1, const TypeWeights* w, const ActionTerms& a, float impatience,
+           const Scratch& x) {
+  const TypeWeights w0 = w[0], w1 = w[kTypes - 1];
+  const float cost = a.cost, tension = a.tension;
+  const int action_rung = a.rung;
+  const int* rung = a.block_rung;
   for (int l = 0; l < L; ++l) {
     const float fa = kHasA ? x.feature_a[l] : 0.0f;
     const float fb = kHasB ? x.feature_b[l] : 0.0f;
-    u[l] = rules::utility(w.security, fa, w.cost, cost, w.escalation, x.escalation[l], x.tension_factor[l], w.a, fa,
-                          w.b, fb, w.impatience, impatience);
+    const float escalation = rules::escalation_of(tension, action_rung, rung[l]);
+    const float scale = x.tension_factor[l];
+    u0[l] = rules::utility(w0.security, fa, w0.cost, cost, w0.escalation, escalation, scale, w0.a, fa, w0.b, fb,
+                           w0.impatience, impatience);
+    if (kTypes == 2)
+      u1[l] = rules::utility(w1.security, fa, w1.cost, cost, w1.escalation, escalation, scale, w1.a, fa, w1.b, fb,
+                             w1.impatience, impatience);
   }
+}
+
+template <bool kHasA, bool kHasB, class Scratch>
+void weigh_types(Scratch& x, int m, int type_count, const TypeWeights* w, const ActionTerms& a, float impatience) {
+  int k = 0;
+  for (; k + 2 <= type_count; k += 2) weigh<kHasA, kHasB, 2>(x.util(k, m), x.util(k + 1, m), w + k, a, impatience, x);
+  if (k < type_count) weigh<kHasA, kHasB, 1>(x.util(k, m), x.util(k, m), w + k, a, impatience, x);
 }
 
 bool kind_moves_troops(ActionKind kind) {
@@ -136,6 +158,62 @@ void BlockSimulator::actor_aggregates(int i) {
   }
 }
 
+namespace {
+
+// One issue's terms for one actor, in one pass over the lanes (docs/model.md,
+// "Issue aggregates"). kOthers > 0 fixes the number of other parties at
+// compile time, so the loop over them unrolls inside the lane loop and the
+// lane loop vectorizes; kOthers = 0 takes the count at run time.
+struct IssuePass {
+  const int* agreed;
+  const double* p_own;
+  const double* const* p_other;  // the other parties' positions and flexibilities (1 − salience)
+  const float* flex_other;
+  int others;
+  float s_own, flex, inv;
+  bool movable, core;
+};
+
+template <int kOthers, bool kCore>
+void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restrict open_movable,
+                float* __restrict propose_gain, float* __restrict concede_gain, float* __restrict propose_settle,
+                float* __restrict concede_settle) {
+  // Locals, so that no store to the outputs can be thought to change them.
+  constexpr int kSlots = kOthers > 0 ? kOthers : 1;
+  const int others = kOthers > 0 ? kOthers : q.others;
+  const int* __restrict agreed = q.agreed;
+  const double* __restrict p_own = q.p_own;
+  const double* p_other[kSlots];
+  float flex_other[kSlots];
+  for (int o = 0; o < kSlots; ++o) {
+    p_other[o] = q.p_other[o];
+    flex_other[o] = q.flex_other[o];
+  }
+  const float movable = q.movable ? 1.0f : 0.0f, inv = q.inv;
+  const float gain = q.s_own * q.flex, loss = q.s_own * (1.0f - q.s_own), room = 1.0f - q.s_own;
+  for (int l = 0; l < L; ++l) {
+    const float open = agreed[l] != 0 ? 0.0f : 1.0f;
+    open_party[l] += open;
+    open_movable[l] += open * movable;
+    propose_gain[l] += open * gain;
+    concede_gain[l] -= open * loss;
+    if (!kCore) continue;
+    float sum = 0.0f, move = 0.0f;
+    for (int o = 0; o < others; ++o) {
+      const double* p = kOthers > 0 ? p_other[o] : q.p_other[o];
+      const float flex_o = kOthers > 0 ? flex_other[o] : q.flex_other[o];
+      sum += static_cast<float>(p[l]);
+      // How far the other party would move toward us under a proposal of unit concession.
+      move += rules::lmin(static_cast<float>(std::abs(p[l] - p_own[l])), flex_o);
+    }
+    const float mean = sum * inv;
+    propose_settle[l] += open * (move * inv);
+    concede_settle[l] += open * rules::lmin(std::abs(mean - static_cast<float>(p_own[l])), room);
+  }
+}
+
+}  // namespace
+
 // Open issues where actor i is a party, and what talks could move
 // (docs/model.md, "Issue aggregates"); only for actors that can talk.
 void BlockSimulator::issue_aggregates(int i) {
@@ -152,46 +230,41 @@ void BlockSimulator::issue_aggregates(int i) {
   const auto& issues = sc_.negotiation.issues;
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const Issue& issue = issues[k];
-    const float s_own = static_cast<float>(issue.salience[i]);
-    if (s_own <= 0.0f) continue;
-    const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
-    const double* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
-    for (int l = 0; l < L; ++l) {
-      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
-      x.open_party[l] += open;
-      if (s_own < 1.0f) x.open_movable[l] += open;
-    }
-    std::fill(x.others_sum, x.others_sum + L, 0.0f);
-    std::fill(x.others_move, x.others_move + L, 0.0f);
+    IssuePass q{};
+    q.p_other = x.other_position.data();
+    q.flex_other = x.other_flex.data();
+    q.s_own = static_cast<float>(issue.salience[i]);
+    if (q.s_own <= 0.0f) continue;
+    q.agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+    q.p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
+    q.movable = q.s_own < 1.0f;
+    q.core = issue.core;
     float flex = 0.0f;
-    int others = 0;
     for (int j : model_.parties(static_cast<int>(k))) {
       if (j == i) continue;
-      ++others;
       const float flex_j = static_cast<float>(1.0 - issue.salience[j]);
       flex += flex_j;
-      const double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      x.other_position[q.others] = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      x.other_flex[q.others] = flex_j;
+      ++q.others;
+    }
+    if (q.others == 0) {
+      // No other party: only the open counts.
       for (int l = 0; l < L; ++l) {
-        x.others_sum[l] += static_cast<float>(p[l]);
-        // How far j would move toward us under a proposal of unit concession.
-        x.others_move[l] += std::min(static_cast<float>(std::abs(p[l] - p_own[l])), flex_j);
+        const float open = q.agreed[l] != 0 ? 0.0f : 1.0f;
+        x.open_party[l] += open;
+        if (q.movable) x.open_movable[l] += open;
       }
+      continue;
     }
-    if (others == 0) continue;
-    const float inv = 1.0f / static_cast<float>(others);
-    flex *= inv;
-    for (int l = 0; l < L; ++l) {
-      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
-      x.propose_gain[l] += open * s_own * flex;
-      x.concede_gain[l] -= open * s_own * (1.0f - s_own);
-    }
-    if (!issue.core) continue;
-    for (int l = 0; l < L; ++l) {
-      const float open = agreed[l] != 0 ? 0.0f : 1.0f;
-      const float mean = x.others_sum[l] * inv;
-      x.propose_settle[l] += open * (x.others_move[l] * inv);
-      x.concede_settle[l] += open * std::min(std::abs(mean - static_cast<float>(p_own[l])), 1.0f - s_own);
-    }
+    q.inv = 1.0f / static_cast<float>(q.others);
+    q.flex = flex * q.inv;
+    using Pass = void (*)(const IssuePass&, float*, float*, float*, float*, float*, float*);
+    static constexpr Pass kPasses[2][4] = {
+        {&issue_pass<0, false>, &issue_pass<1, false>, &issue_pass<2, false>, &issue_pass<3, false>},
+        {&issue_pass<0, true>, &issue_pass<1, true>, &issue_pass<2, true>, &issue_pass<3, true>}};
+    const Pass pass = kPasses[q.core ? 1 : 0][q.others <= 3 ? q.others : 0];
+    pass(q, x.open_party, x.open_movable, x.propose_gain, x.concede_gain, x.propose_settle, x.concede_settle);
   }
 }
 
@@ -215,13 +288,12 @@ void BlockSimulator::features_and_utilities(int i) {
 
   for (int m = 0; m < menu; ++m) {
     const ActionSpec& a = actor.actions[m];
-    std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+    LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
     double* amount = x.amount.data() + static_cast<std::size_t>(m) * L;
     const float tau = static_cast<float>(a.tension);
-    for (int l = 0; l < L; ++l) x.escalation[l] = rules::escalation_of(tau, a.rung, rung[l]);
     // Which of the kind-specific features this action has: a = feature_a, b = feature_b.
     Feature fa = kFeatureCount, fb = kFeatureCount;
-    std::fill(ok, ok + L, std::uint8_t{1});
+    std::fill(ok, ok + L, LaneMask{1});
     if (kind_moves_troops(a.kind)) {
       fa = kSecurity;
       double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
@@ -281,13 +353,14 @@ void BlockSimulator::features_and_utilities(int i) {
       for (int l = 0; l < L; ++l) ok[l] = (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
     }
     // Lanes that have ended only "hold".
-    const std::uint8_t ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
+    const LaneMask ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
     for (int l = 0; l < L; ++l) ok[l] = x.running[l] ? ok[l] : ended_ok;
 
     // Every type weighs the same features (they do not depend on the type).
+    TypeWeights* weights = x.type_weights.data();
     for (int k = 0; k < type_count; ++k) {
       const auto& w = actor.types[k].weights;
-      const Weights weights{
+      weights[k] = TypeWeights{
           .security = fa == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f,
           .cost = static_cast<float>(w[kCost]),
           .escalation = static_cast<float>(w[kEscalation]),
@@ -295,26 +368,25 @@ void BlockSimulator::features_and_utilities(int i) {
           .b = fb < kFeatureCount ? static_cast<float>(w[fb]) : 0.0f,
           .impatience = static_cast<float>(w[kImpatience]),
       };
-      const float cost = -static_cast<float>(a.cost);
-      float* u = x.util(k, m);
-      if (fa == kFeatureCount && fb == kFeatureCount)
-        weigh<false, false>(u, weights, cost, impatience, x);
-      else if (fa == kFeatureCount)
-        weigh<false, true>(u, weights, cost, impatience, x);
-      else if (fb == kFeatureCount)
-        weigh<true, false>(u, weights, cost, impatience, x);
-      else
-        weigh<true, true>(u, weights, cost, impatience, x);
     }
+    const ActionTerms terms{-static_cast<float>(a.cost), tau, a.rung, rung};
+    if (fa == kFeatureCount && fb == kFeatureCount)
+      weigh_types<false, false>(x, m, type_count, weights, terms, impatience);
+    else if (fa == kFeatureCount)
+      weigh_types<false, true>(x, m, type_count, weights, terms, impatience);
+    else if (fb == kFeatureCount)
+      weigh_types<true, false>(x, m, type_count, weights, terms, impatience);
+    else
+      weigh_types<true, true>(x, m, type_count, weights, terms, impatience);
   }
   // Every lane must keep one feasible action: fall back to the first entry.
-  std::uint8_t* any = x.mask;
+  LaneMask* any = x.any_feasible;
   std::copy(x.feasible.data(), x.feasible.data() + L, any);
   for (int m = 1; m < menu; ++m) {
-    const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+    const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
     for (int l = 0; l < L; ++l) any[l] |= ok[l];
   }
-  for (int l = 0; l < L; ++l) x.feasible[l] = any[l] ? x.feasible[l] : std::uint8_t{1};
+  for (int l = 0; l < L; ++l) x.feasible[l] = any[l] ? x.feasible[l] : LaneMask{1};
 }
 
 // Attack features: war gain ln(OwnD/Defenders) and credibility
@@ -370,7 +442,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
     std::fill(best, best + L, -std::numeric_limits<float>::infinity());
     for (int m = 0; m < menu; ++m) {
       const float* u = x.util(k, m);
-      const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+      const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
       for (int l = 0; l < L; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
     }
     for (int m = 0; m < menu; ++m) {
@@ -382,7 +454,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
     std::fill(total, total + L, 0.0f);
     for (int m = 0; m < menu; ++m) {
       float* w = x.util(k, m);
-      const std::uint8_t* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+      const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
       for (int l = 0; l < L; ++l) {
         w[l] = rules::logit_weight(w[l], ok[l] != 0);
         total[l] += w[l];
@@ -408,7 +480,18 @@ void BlockSimulator::choose(int i, int /*s*/) {
     choice[l] = 0;
     last[l] = 0;
   }
-  for (int m = 0; m < menu; ++m) {
+  for (int m = 0; m < menu && type_count <= 2; ++m) {
+    // One or two types: the own type's weight is one select, in the same pass as the scan.
+    const float* w0 = x.util(0, m);
+    const float* w1 = x.util(type_count - 1, m);
+    for (int l = 0; l < L; ++l) {
+      const float own = type[l] == 1 ? w1[l] : w0[l];
+      cumulative[l] += own;
+      choice[l] += rules::passed(cumulative[l], target[l]);
+      last[l] = own > 0.0f ? m : last[l];
+    }
+  }
+  for (int m = 0; m < menu && type_count > 2; ++m) {
     const float* w0 = x.util(0, m);
     for (int l = 0; l < L; ++l) own_weight[l] = w0[l];
     for (int k = 1; k < type_count; ++k) {

@@ -9,6 +9,11 @@
 
 namespace brink {
 
+namespace {
+// Up to this many lanes that chose a talk, talk_effect goes lane by lane.
+constexpr int kSparseTalk = 24;
+}  // namespace
+
 void BlockSimulator::apply_effects(int i, int s) {
   Scratch& x = *scratch_;
   BlockState& st = state_;
@@ -16,7 +21,7 @@ void BlockSimulator::apply_effects(int i, int s) {
   const Forces& f = actor.forces;
   const double dt = sc_.run.dt_days;
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
-  std::uint8_t* mask = x.mask;
+  LaneMask* mask = x.mask;
   int* last = st.last_action.col(i).data();
   for (int l = 0; l < L; ++l) last[l] = x.running[l] ? choice[l] : last[l];
   double* tension = st.tension.data();
@@ -26,19 +31,23 @@ void BlockSimulator::apply_effects(int i, int s) {
   double* budget_used = st.moved.col(i).data();
   for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m) {
     const ActionSpec& a = actor.actions[m];
+    // The lanes that took the action, counted per kind in the same pass.
+    int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
     int chosen = 0;
     for (int l = 0; l < L; ++l) {
-      mask[l] = (x.running[l] != 0) & (choice[l] == m) ? 1 : 0;
-      chosen += mask[l];
+      const int took = (x.running[l] != 0) & (choice[l] == m) ? 1 : 0;
+      mask[l] = took;
+      count[l] += took;
+      chosen += took;
     }
     if (chosen == 0) continue;
     const double action_tension = a.tension;
-    int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
-    for (int l = 0; l < L; ++l) {
-      count[l] += mask[l];
-      const double raised = std::max(0.0, tension[l] + action_tension);
-      tension[l] = mask[l] ? raised : tension[l];
-    }
+    // Tension is never negative, so an action without tension leaves it exactly as it is.
+    if (action_tension != 0.0)
+      for (int l = 0; l < L; ++l) {
+        const double raised = std::max(0.0, tension[l] + action_tension);
+        tension[l] = mask[l] ? raised : tension[l];
+      }
     switch (a.kind) {
       case ActionKind::kMobilize:
       case ActionKind::kRaiseReadiness: {
@@ -115,14 +124,32 @@ void BlockSimulator::apply_effects(int i, int s) {
 
 // propose: every other party moves toward i's position; concede: i moves
 // toward the mean of the others' positions (open issues where i is a party).
-void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t* mask) {
+void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t* mask) {
   BlockState& st = state_;
   const int n = model_.actors();
   const auto& issues = sc_.negotiation.issues;
+  // The lanes an issue moves in, as doubles: one width with the positions,
+  // so each pass over a party's positions vectorizes fully.
+  double* go = scratch_->talk_lanes;
+  int chosen = 0;
+  for (int l = 0; l < L; ++l) chosen += mask[l];
+  if (chosen <= kSparseTalk) {
+    // Few lanes talked: the same steps lane by lane (passes over all 256 lanes would cost more).
+    for (int l = 0; l < L; ++l)
+      if (mask[l] != 0) talk_effect_lane(i, a, l);
+    return;
+  }
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const double s_own = issues[k].salience[i];
     if (s_own <= 0.0) continue;
     const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+    int any = 0;
+    for (int l = 0; l < L; ++l) {
+      const int moves = (mask[l] != 0) & (agreed[l] == 0);
+      go[l] = moves ? 1.0 : 0.0;
+      any |= moves;
+    }
+    if (any == 0) continue;  // agreed wherever the action was chosen
     double* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
     const auto& parties = model_.parties(static_cast<int>(k));
     if (a.kind == ActionKind::kPropose) {
@@ -133,7 +160,7 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t*
         double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
         for (int l = 0; l < L; ++l) {
           const double moved = rules::position_step(p[l], p_own[l], concession, s_j);
-          p[l] = (mask[l] != 0) & (agreed[l] == 0) ? moved : p[l];
+          p[l] = go[l] != 0.0 ? moved : p[l];
         }
       }
       continue;
@@ -151,8 +178,39 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::uint8_t*
     const double inverse = 1.0 / others, concession = a.concession;
     for (int l = 0; l < L; ++l) {
       const double moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
-      p_own[l] = (mask[l] != 0) & (agreed[l] == 0) ? moved : p_own[l];
+      p_own[l] = go[l] != 0.0 ? moved : p_own[l];
     }
+  }
+}
+
+// talk_effect for one lane: the same rules in the same order.
+void BlockSimulator::talk_effect_lane(int i, const ActionSpec& a, int l) {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  const auto& issues = sc_.negotiation.issues;
+  for (std::size_t k = 0; k < issues.size(); ++k) {
+    const double s_own = issues[k].salience[i];
+    if (s_own <= 0.0 || st.agreed(l, static_cast<Eigen::Index>(k)) != 0) continue;
+    const Eigen::Index own = static_cast<Eigen::Index>(k) * n + i;
+    const auto& parties = model_.parties(static_cast<int>(k));
+    if (a.kind == ActionKind::kPropose) {
+      for (int j : parties) {
+        if (j == i) continue;
+        double& p = st.position(l, static_cast<Eigen::Index>(k) * n + j);
+        p = rules::position_step(p, st.position(l, own), a.concession, issues[k].salience[j]);
+      }
+      continue;
+    }
+    double mean = 0.0;
+    int others = 0;
+    for (int j : parties) {
+      if (j == i) continue;
+      ++others;
+      mean += st.position(l, static_cast<Eigen::Index>(k) * n + j);
+    }
+    if (others == 0) continue;
+    const double inverse = 1.0 / others;
+    st.position(l, own) = rules::position_step(st.position(l, own), mean * inverse, a.concession, s_own);
   }
 }
 

@@ -33,6 +33,9 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   choice.assign(static_cast<std::size_t>(n) * L, 0);
   decision_u.assign(static_cast<std::size_t>(n) * L, 0.0f);
   desired.assign(static_cast<std::size_t>(n) * L, 0.0);
+  other_position.assign(n, nullptr);
+  other_flex.assign(n, 0.0f);
+  type_weights.assign(static_cast<std::size_t>(types_max), TypeWeights{});
 }
 
 BlockSimulator::~BlockSimulator() = default;
@@ -40,6 +43,7 @@ BlockSimulator::~BlockSimulator() = default;
 BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
     : model_(model),
       sc_(model.scenario()),
+      phases_(phases_of(model.scenario())),
       spec_(spec),
       key_(model.stream(spec.point)),
       scratch_(std::make_unique<Scratch>(model.scenario())) {
@@ -95,6 +99,18 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   }
 }
 
+BlockSimulator::Phases BlockSimulator::phases_of(const Scenario& sc) {
+  Phases p;
+  p.events = !sc.events.empty();
+  p.negotiation = !sc.negotiation.issues.empty();
+  const bool settlement = std::any_of(sc.negotiation.issues.begin(), sc.negotiation.issues.end(),
+                                      [](const Issue& issue) { return issue.core; });
+  p.posture = settlement || std::any_of(sc.actors.begin(), sc.actors.end(), [](const Actor& a) {
+                return a.posture.reaction != 0.0 || a.posture.fatigue != 0.0 || a.posture.grievance != 0.0;
+              });
+  return p;
+}
+
 void BlockSimulator::step(int s) {
   Scratch& x = *scratch_;
   const int* outcome = state_.outcome.data();
@@ -102,14 +118,15 @@ void BlockSimulator::step(int s) {
     x.active[l] = outcome[l] < 0 ? 1.0 : 0.0;
     x.running[l] = outcome[l] < 0 ? 1 : 0;
   }
-  state_.moved.setZero();
-  apply_events(s);
+  // `moved` is the step's transport budget used, read only by posture.
+  if (phases_.posture) state_.moved.setZero();
+  if (phases_.events) apply_events(s);
   if (sc_.run.decisions) decide_and_act(s);
-  posture();
+  if (phases_.posture) posture();
   combat(s);
   incidents(s);
   decay_tension();
-  negotiate(s);
+  if (phases_.negotiation) negotiate(s);
   next_step_ = s + 1;
 }
 
@@ -202,8 +219,16 @@ void BlockSimulator::posture() {
     const Posture& p = sc_.actors[i].posture;
     double* desired = x.desired.data() + static_cast<std::size_t>(i) * L;
     const double* own = st.deployed.col(i).data();
+    const auto& adversaries = model_.adversaries(i);
+    if (adversaries.size() == 1) {
+      // The common case in one pass: the threat is the one adversary's deployed forces (0 + D_j = D_j).
+      const double* dj = st.deployed.col(adversaries[0]).data();
+      const Posture posture = p;  // a local: the stores to `desired` could alias the scenario's doubles
+      for (int l = 0; l < L; ++l) desired[l] = rules::richardson_drift(dj[l], own[l], posture, dt) * x.active[l];
+      continue;
+    }
     for (int l = 0; l < L; ++l) desired[l] = 0.0;
-    for (int j : model_.adversaries(i)) {
+    for (int j : adversaries) {
       const double* dj = st.deployed.col(j).data();
       for (int l = 0; l < L; ++l) desired[l] += dj[l];
     }
@@ -276,7 +301,7 @@ void BlockSimulator::incidents(int s) {
       if (j <= i) continue;
       const double* di = st.deployed.col(i).data();
       const double* dj = st.deployed.col(j).data();
-      for (int l = 0; l < L; ++l) x.contact[l] += std::sqrt(di[l] * dj[l]) / rules::kContactScale;
+      for (int l = 0; l < L; ++l) x.contact[l] += rules::contact_of(di[l], dj[l]);
     }
   const double* tension = st.tension.data();
   const double dt = sc_.run.dt_days;
@@ -285,16 +310,31 @@ void BlockSimulator::incidents(int s) {
   hazard = 1.0 - hazard.exp();  // the probability of an incident in the step
   philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
                   purpose_word(Purpose::kIncident, 0), x.words);
-  const int* outcome = st.outcome.data();
-  bool any = false;
+  // One pass of one width (double): lanes that ended before the step get no
+  // incident through a probability of 0 (the draw is never 0); lanes that
+  // ended in this step's combat are left out below, per lane.
+  int any = 0;  // an int reduction: a bool one keeps the loop scalar
   for (int l = 0; l < L; ++l) {
-    x.draw[l] = unit_double(x.words[0][l], x.words[1][l]);
-    x.mask[l] = (x.running[l] != 0) & (outcome[l] < 0) & (x.draw[l] < x.hazard[l]);
-    any |= x.mask[l] != 0;
+    const double draw = unit_double_lanes(x.words[0][l], x.words[1][l]);
+    x.draw[l] = draw;
+    any |= draw < x.hazard[l] * x.active[l] ? 1 : 0;
   }
-  if (!any) return;
+  if (any == 0) return;
+  const int* outcome = st.outcome.data();
+  // Incidents are rare: look at the lanes of a group of 16 only if one of them has one.
+  int* hit = x.now;
+  for (int l = 0; l < L; ++l) hit[l] = x.draw[l] < x.hazard[l] * x.active[l] ? 1 : 0;
+  constexpr int kGroup = 16;
   for (int r = 0; r < L; ++r) {
-    if (!x.mask[r]) continue;
+    if (r % kGroup == 0) {
+      int group = 0;
+      for (int j = 0; j < kGroup; ++j) group |= hit[r + j];
+      if (group == 0) {
+        r += kGroup - 1;
+        continue;
+      }
+    }
+    if (hit[r] == 0 || outcome[r] >= 0) continue;
     ++st.incidents(r);
     if (st.first_incident_step(r) < 0) st.first_incident_step(r) = s;
     st.tension(r) += inc.tension_jump;
@@ -313,6 +353,56 @@ void BlockSimulator::decay_tension() {
   const double* active = scratch_->active;
   for (int l = 0; l < L; ++l) tension[l] = active[l] > 0.5 ? std::max(tension[l] * decay, 0.0) : tension[l];
 }
+
+namespace {
+
+// now[l] = 1 where the parties' positions lie within the window (the lowest
+// and highest position over the parties, in party order), in one pass:
+// kParties > 0 fixes the number of parties so that the lane loop vectorizes.
+template <int kParties>
+void window_pass(const std::vector<int>& parties, const double* issue_positions, double window, int* __restrict now) {
+  constexpr int kSlots = kParties > 0 ? kParties : 1;
+  const double* p[kSlots] = {};
+  for (int o = 0; o < kSlots && o < static_cast<int>(parties.size()); ++o)
+    p[o] = issue_positions + static_cast<std::ptrdiff_t>(parties[o]) * L;
+  for (int l = 0; l < L; ++l) {
+    double lo = 1.0, hi = 0.0;
+    for (int o = 0; o < kParties; ++o) {
+      lo = rules::lmin(lo, p[o][l]);
+      hi = rules::lmax(hi, p[o][l]);
+    }
+    now[l] = rules::within_window(lo, hi, window) ? 1 : 0;
+  }
+}
+
+void agreement_window(const std::vector<int>& parties, const double* issue_positions, double window, int* now) {
+  switch (parties.size()) {
+    case 2:
+      return window_pass<2>(parties, issue_positions, window, now);
+    case 3:
+      return window_pass<3>(parties, issue_positions, window, now);
+    case 4:
+      return window_pass<4>(parties, issue_positions, window, now);
+    default:
+      break;
+  }
+  // Any other number of parties: the same minimum and maximum, a party at a time.
+  double lo[L], hi[L];
+  for (int l = 0; l < L; ++l) {
+    lo[l] = 1.0;
+    hi[l] = 0.0;
+  }
+  for (int j : parties) {
+    const double* p = issue_positions + static_cast<std::ptrdiff_t>(j) * L;
+    for (int l = 0; l < L; ++l) {
+      lo[l] = rules::lmin(lo[l], p[l]);
+      hi[l] = rules::lmax(hi[l], p[l]);
+    }
+  }
+  for (int l = 0; l < L; ++l) now[l] = rules::within_window(lo[l], hi[l], window) ? 1 : 0;
+}
+
+}  // namespace
 
 void BlockSimulator::negotiate(int s) {
   BlockState& st = state_;
@@ -337,21 +427,8 @@ void BlockSimulator::negotiate(int s) {
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const auto& parties = model_.parties(static_cast<int>(k));
     int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
-    double* lo = x.contact;  // reused as scratch: lowest and highest position
-    double* hi = x.hazard;
-    for (int l = 0; l < L; ++l) {
-      lo[l] = 1.0;
-      hi[l] = 0.0;
-    }
-    for (int j : parties) {
-      const double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
-      for (int l = 0; l < L; ++l) {
-        lo[l] = rules::lmin(lo[l], p[l]);
-        hi[l] = rules::lmax(hi[l], p[l]);
-      }
-    }
     int* now = x.now;
-    for (int l = 0; l < L; ++l) now[l] = rules::within_window(lo[l], hi[l], window) ? 1 : 0;
+    agreement_window(parties, st.position.data() + static_cast<Eigen::Index>(k) * n * L, window, now);
     for (int l = 0; l < L; ++l) {
       now[l] &= live[l] & (agreed[l] == 0);
       agreed[l] |= now[l];
@@ -415,7 +492,7 @@ void BlockSimulator::raise_rung(int r, int rung, int s, AllianceWarCause cause) 
   if (rung >= sc_.escalation.alliance_war_rung && st.side.row(r).maxCoeff() > 0) join_alliance_war(r);
 }
 
-void BlockSimulator::raise_rung_masked(const std::uint8_t* mask, int q, int s, AllianceWarCause cause) {
+void BlockSimulator::raise_rung_masked(const std::int32_t* mask, int q, int s, AllianceWarCause cause) {
   if (q >= sc_.escalation.alliance_war_rung) {
     for (int l = 0; l < L; ++l)
       if (mask[l]) raise_rung(l, q, s, cause);

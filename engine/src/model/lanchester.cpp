@@ -14,21 +14,28 @@ Strengths lanchester_square(Strengths s, double alpha, double beta, double t) {
   }
   const double gamma = std::sqrt(alpha * beta);
   const double k = std::sqrt(beta / alpha);  // A is worth k·B
-  // Whether and when a side is annihilated follows from the invariant
-  // alpha·A² - beta·B² alone; deciding that first keeps cosh and sinh below
-  // their overflow (gamma·t stays under atanh of a ratio < 1).
-  if (s.a < k * s.b) {
-    if (gamma * t >= std::atanh(s.a / (k * s.b)))
-      return {0.0, std::sqrt(std::max(s.b * s.b - s.a * s.a / (k * k), 0.0))};
-  } else if (s.a > k * s.b) {
-    if (gamma * t >= std::atanh(k * s.b / s.a)) return {std::sqrt(std::max(s.a * s.a - k * k * s.b * s.b, 0.0)), 0.0};
-  } else {
+  const double g = gamma * t;
+  if (!(s.a < k * s.b) && !(s.a > k * s.b)) {
     // Evenly matched: both decay as e^(-gamma·t) and neither is ever annihilated.
-    const double decay = std::exp(-gamma * t);
+    const double decay = std::exp(-g);
     return {s.a * decay, s.b * decay};
   }
-  const double c = std::cosh(gamma * t);
-  const double h = std::sinh(gamma * t);
+  // cosh, sinh and tanh of gamma·t from one expm1 (a war step calls this for
+  // every fighting replication). Beyond gamma·t = 20, tanh is 1 in double and
+  // the weaker side is annihilated within the step, so e^20 bounds the terms.
+  const double em = std::expm1(std::min(g, 20.0));
+  const double e = 1.0 + em;
+  const double h = 0.5 * (em + em / e);      // sinh: e - 1/e = (e - 1) + (e - 1)/e
+  const double c = 1.0 + 0.5 * em * em / e;  // cosh: 1 + (e - 1)²/(2e)
+  const double tanh_g = g >= 20.0 ? 1.0 : h / c;
+  // Whether a side is annihilated within the step follows from the invariant
+  // alpha·A² - beta·B² alone: when the ratio of the weaker to the stronger
+  // (in units of the other's worth) is at most tanh(gamma·t).
+  if (s.a < k * s.b) {
+    if (s.a / (k * s.b) <= tanh_g) return {0.0, std::sqrt(std::max(s.b * s.b - s.a * s.a / (k * k), 0.0))};
+  } else if (k * s.b / s.a <= tanh_g) {
+    return {std::sqrt(std::max(s.a * s.a - k * k * s.b * s.b, 0.0)), 0.0};
+  }
   return {std::max(s.a * c - k * s.b * h, 0.0), std::max(s.b * c - s.a / k * h, 0.0)};
 }
 

@@ -444,7 +444,7 @@ void ScalarTwin::incidents(int s, bool active) {
   double contact = 0.0;
   for (int i = 0; i < n; ++i)
     for (int j : model_.adversaries(i))
-      if (j > i) contact += std::sqrt(st.deployed[i] * st.deployed[j]) / rules::kContactScale;
+      if (j > i) contact += rules::contact_of(st.deployed[i], st.deployed[j]);
   const double probability =
       1.0 - std::exp(-rules::incident_hazard(esc.incidents, st.tension, contact) * sc_.run.dt_days);
   const auto words =

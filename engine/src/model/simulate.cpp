@@ -9,6 +9,21 @@ namespace brink {
 
 namespace {
 
+// The sum in double of count floats, in a fixed order: eight partial sums
+// (one vector register; Eigen sums a cast expression one lane at a time, a
+// chain of dependent additions), then added in lane order.
+double float_sum(const float* values, int count) {
+  constexpr int kParts = 8;
+  double part[kParts] = {};
+  int r = 0;
+  for (; r + kParts <= count; r += kParts)
+    for (int j = 0; j < kParts; ++j) part[j] += static_cast<double>(values[r + j]);
+  for (; r < count; ++r) part[r % kParts] += static_cast<double>(values[r]);
+  double sum = 0.0;
+  for (double p : part) sum += p;
+  return sum;
+}
+
 // The block's sums at record q (always), and its lanes' series (with --timeseries).
 class Recorder {
  public:
@@ -41,7 +56,7 @@ class Recorder {
       out.record_troops_sum[t + kReserve] = st.reserve.col(i).head(count_).sum();
       for (std::size_t k = 0; k < model_.scenario().actors[i].types.size(); ++k)
         out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * kMaxTypes + k] =
-            st.belief.col(i * kMaxTypes + static_cast<int>(k)).head(count_).cast<double>().sum();
+            float_sum(st.belief.col(i * kMaxTypes + static_cast<int>(k)).data(), count_);
     }
     const int* rung = st.rung.data();
     for (int g = 0; g < rungs_; ++g) {

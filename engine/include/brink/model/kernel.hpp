@@ -90,15 +90,27 @@ class BlockSimulator {
   void choose(int i, int s);
   void update_beliefs(int i);
   void apply_effects(int i, int s);
-  void talk_effect(int i, const ActionSpec& a, const std::uint8_t* mask);
+  void talk_effect(int i, const ActionSpec& a, const std::int32_t* mask);
+  void talk_effect_lane(int i, const ActionSpec& a, int lane);
   // Per-lane events of the ladder (rare: scalar).
   void start_war(int lane, int attacker, int target, int s);
   void raise_rung(int lane, int rung, int s, AllianceWarCause cause);
-  void raise_rung_masked(const std::uint8_t* mask, int rung, int s, AllianceWarCause cause);
+  void raise_rung_masked(const std::int32_t* mask, int rung, int s, AllianceWarCause cause);
   void join_alliance_war(int lane);
+
+  // Phases that can act in this scenario, decided once when the block is set
+  // up: a phase that cannot change any state is not run (its per-step passes
+  // over the lanes would cost as much as the small models' real work).
+  struct Phases {
+    bool events = false;       // any scheduled event
+    bool posture = false;      // any Richardson term, or a settlement (drawdown) possible
+    bool negotiation = false;  // any issue
+  };
+  static Phases phases_of(const Scenario& sc);
 
   const Model& model_;
   const Scenario& sc_;
+  Phases phases_;
   BlockSpec spec_;
   StreamKey key_;
   BlockState state_;

@@ -59,6 +59,19 @@ inline double unit_double(std::uint32_t high, std::uint32_t low) {
   return static_cast<double>(static_cast<std::int64_t>((bits >> 11) | 1u)) * 0x1p-53;
 }
 
+// unit_double, bit for bit, from 32-bit integer conversions only (AVX2 has no
+// 64-bit integer to double conversion, so a lane loop of unit_double stays
+// scalar there): the 53-bit fraction is split into 21 + 16 + 16 bits, and each
+// partial sum is exact.
+inline double unit_double_lanes(std::uint32_t high, std::uint32_t low) {
+  const std::uint32_t top = high >> 11;                                   // bits 52..32
+  const std::uint32_t rest = ((high & 0x7FFu) << 21) | (low >> 11) | 1u;  // bits 31..0
+  const auto top_d = static_cast<double>(static_cast<std::int32_t>(top));
+  const auto mid_d = static_cast<double>(static_cast<std::int32_t>(rest >> 16));
+  const auto low_d = static_cast<double>(static_cast<std::int32_t>(rest & 0xFFFFu));
+  return (top_d * 0x1p-21 + mid_d * 0x1p-37) + low_d * 0x1p-53;
+}
+
 // Two uniforms strictly inside (0, 1) for one (replication, step, actor, purpose).
 inline void uniform_pair(const StreamKey& key, std::uint32_t replication, std::uint32_t step, std::uint32_t actor,
                          Purpose purpose, double* first, double* second) {

@@ -145,7 +145,13 @@ inline double drawdown_move(double deployed, double floor, double rate_dt) {
   return lmin(lmax(deployed - floor, 0.0), rate_dt);
 }
 
-// ---- Incidents: the chance of at least one incident in a step of `dt` days.
+// ---- Incidents: the contact of two adversaries' deployed forces, per
+// kContactScale troops (a product by the constant 1/kContactScale, not a division).
+inline double contact_of(double deployed_i, double deployed_j) {
+  constexpr double kPerTroop = 1.0 / kContactScale;
+  return std::sqrt(deployed_i * deployed_j) * kPerTroop;
+}
+// The chance of at least one incident in a step of `dt` days.
 inline double incident_hazard(const Incidents& inc, double tension, double contact) {
   return inc.base_rate + inc.tension_rate * tension + inc.contact_rate * contact;
 }
