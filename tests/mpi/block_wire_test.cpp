@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "../support/scenarios.hpp"
+#include "brink/cli/run_request.hpp"
 #include "brink/model/kernel.hpp"
 #include "brink/mpi/distributed.hpp"
 #include "brink/sweep/plan.hpp"
@@ -75,41 +76,55 @@ TEST(BlockWireTest, DamagedMessagesAreRefused) {
 }
 
 TEST(BlockWireTest, JobRebuildsTheSamePlan) {
-  RunJob job;
-  job.source = {"flagship", testing::flagship_text()};
-  job.settings = {{"actors.RUS.forces.deployed", "120000"}, {"run.replications", "512"}, {"run.seed", "9"}};
-  job.overrides = {{"actors.RUS.forces.deployed", "120000"}};
-  job.sweep_options = true;
-  job.sweeps = {"actors.RUS.decision.patience_days=10:90"};
-  job.design = "sobol";
-  job.samples = 4;
-  job.sensitivity = true;
-  job.threads = 3;
+  RunRequest request;
+  request.settings = {{"actors.RUS.forces.deployed", "120000"}, {"run.replications", "512"}, {"run.seed", "9"}};
+  request.sweeps = {"actors.RUS.decision.patience_days=10:90"};
+  request.design = "sobol";
+  request.samples = 4;
+  request.sensitivity = true;
+  const RunJob job{{"flagship", testing::flagship_text()}, recorded_options(request), 3};
   const RunJob copy = decode_job(encode_job(job));
   EXPECT_EQ(copy.source.label, job.source.label);
   EXPECT_EQ(copy.source.text, job.source.text);
-  ASSERT_EQ(copy.settings.size(), 3u);
-  EXPECT_EQ(copy.settings[2].path, "run.seed");
-  EXPECT_EQ(copy.settings[2].value, "9");
-  ASSERT_EQ(copy.overrides.size(), 1u);
-  EXPECT_EQ(copy.sweeps, job.sweeps);
-  EXPECT_EQ(copy.design, "sobol");
-  EXPECT_EQ(copy.samples, 4);
-  EXPECT_TRUE(copy.sensitivity);
+  EXPECT_EQ(copy.options, job.options);
   EXPECT_EQ(copy.threads, 3);
 
-  const SweepPlan plan = make_plan(load_job(job), job.overrides);
-  const SweepPlan rebuilt = make_plan(load_job(copy), copy.overrides);
+  const SweepPlan plan = plan_of_job(job);
   EXPECT_TRUE(plan.sensitivity);
   EXPECT_EQ(plan.point_count(), 4 * (1 + 2));  // Saltelli: N·(d+2) with one axis
-  EXPECT_EQ(plan_fingerprint(rebuilt), plan_fingerprint(plan));
+  EXPECT_EQ(plan_fingerprint(plan_of_job(copy)), plan_fingerprint(plan));
 
-  RunJob other = job;
+  RunRequest other = request;
   other.settings[2].value = "10";
-  EXPECT_NE(plan_fingerprint(make_plan(load_job(other), other.overrides)), plan_fingerprint(plan));
+  EXPECT_NE(plan_fingerprint(plan_of_job({job.source, recorded_options(other), 3})), plan_fingerprint(plan));
   std::vector<std::uint8_t> bytes = encode_job(job);
   bytes.pop_back();
   EXPECT_THROW(decode_job(bytes), std::runtime_error);
+}
+
+// The options a file records read back as the request that wrote them, so a
+// merge or a rank rebuilds the run's plan (levers and posterior included).
+TEST(BlockWireTest, RecordedOptionsRoundTrip) {
+  RunRequest request;
+  request.settings = {{"actors.RUS.forces.deployed", "120000"}, {"combat.law", "linear"}};
+  request.sweeps = {"actors.RUS.decision.patience_days=10:90"};
+  request.levers = {"actors.USA.forces.ready=8500,50000"};
+  request.design = "lhs";
+  request.samples = 16;
+  request.posterior = "cal.h5";
+  request.posterior_draws = 7;
+  const RunRequest back = parse_recorded_options(recorded_options(request), "f.h5");
+  ASSERT_EQ(back.settings.size(), 2u);
+  EXPECT_EQ(back.settings[1].path, "combat.law");
+  EXPECT_EQ(back.settings[1].value, "linear");
+  EXPECT_EQ(back.sweeps, request.sweeps);
+  EXPECT_EQ(back.levers, request.levers);
+  EXPECT_EQ(back.design, "lhs");
+  EXPECT_EQ(back.samples, 16);
+  EXPECT_FALSE(back.sensitivity);
+  EXPECT_EQ(back.posterior, "cal.h5");
+  EXPECT_EQ(back.posterior_draws, 7);
+  EXPECT_EQ(recorded_options(back), recorded_options(request));
 }
 
 }  // namespace

@@ -38,7 +38,7 @@
 #include "brink/version.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
-#include "run_request.hpp"
+#include "brink/cli/run_request.hpp"
 
 namespace brink {
 namespace po = boost::program_options;

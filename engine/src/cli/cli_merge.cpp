@@ -14,7 +14,7 @@
 #include "brink/scenario/parse.hpp"
 #include "brink/sweep/plan.hpp"
 #include "commands.hpp"
-#include "run_request.hpp"
+#include "brink/cli/run_request.hpp"
 
 namespace brink {
 namespace po = boost::program_options;

@@ -1,4 +1,4 @@
-#include "run_request.hpp"
+#include "brink/cli/run_request.hpp"
 
 #include <charconv>
 #include <optional>

@@ -1,7 +1,7 @@
 // What a run asks for beyond its scenario: --set and run settings, sweep
 // options and a posterior. `brink run` records it in the file's `overrides`
 // attribute; `brink merge` (and any rank that rebuilds a run) reads it back
-// and builds the same plan through the same function. Private to the cli module.
+// and builds the same plan through the same function.
 #pragma once
 
 #include <cstdint>
