@@ -93,6 +93,7 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
       st.type(r, i) = rules::draw_type(types, u);
     }
   }
+  init_bargaining();
 }
 
 void BlockSimulator::step(int s) {
@@ -104,6 +105,7 @@ void BlockSimulator::step(int s) {
   }
   state_.moved.setZero();
   apply_events(s);
+  if (sc_.run.decisions && sc_.bargaining.enabled()) bargain(s);
   if (sc_.run.decisions) decide_and_act(s);
   posture();
   combat(s);

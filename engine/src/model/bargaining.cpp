@@ -1,0 +1,192 @@
+// The bargaining phase over a block's lanes (docs/model.md, "Bargaining and
+// war"): in an offer step the proposer demands x* from its belief about the
+// receiver's war cost, the receiver accepts or rejects, a rejection truncates
+// the public belief, and the last rejection starts the war. Every lane runs
+// the per-lane rules of bargaining.hpp; only a war starting is per lane.
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "block_scratch.hpp"
+#include "brink/model/bargaining.hpp"
+#include "brink/model/kernel.hpp"
+#include "brink/model/scalar_twin.hpp"
+
+namespace brink {
+
+// Private war costs (the second `resolve` uniform of step 0, which the type
+// draw leaves unused) and the public prior about the receiver's.
+void BlockSimulator::init_bargaining() {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  st.war_cost.resize(L, n);
+  for (int i = 0; i < n; ++i) {
+    const Decision& dec = sc_.actors[i].decision;
+    st.war_cost.col(i).setConstant(dec.war_cost);
+    if (dec.war_cost_spread <= 0.0) continue;
+    for (int r = 0; r < L; ++r) {
+      double unused = 0.0, u = 0.0;
+      uniform_pair(key_, static_cast<std::uint32_t>(spec_.first_replication + r), 0, static_cast<std::uint32_t>(i),
+                   Purpose::kResolve, &unused, &u);
+      st.war_cost(r, i) = rules::private_war_cost(dec.war_cost, dec.war_cost_spread, u);
+    }
+  }
+  const int b = sc_.bargaining.receiver;
+  const double mean = b >= 0 ? sc_.actors[b].decision.war_cost : 0.0;
+  const double spread = b >= 0 ? sc_.actors[b].decision.war_cost_spread : 0.0;
+  st.cost_low = Eigen::ArrayXd::Constant(L, mean - spread);
+  st.cost_high = Eigen::ArrayXd::Constant(L, mean + spread);
+  st.offer = Eigen::ArrayXd::Constant(L, std::numeric_limits<double>::quiet_NaN());
+}
+
+void BlockSimulator::bargain(int s) {
+  const Bargaining& bg = sc_.bargaining;
+  const int round = rules::offer_round(s, sc_.run.dt_days, bg);
+  if (round < 0) return;
+  Scratch& x = *scratch_;
+  BlockState& st = state_;
+  const int n = model_.actors(), a = bg.proposer, b = bg.receiver;
+  const auto& issues = sc_.negotiation.issues;
+  // Lanes that talk: running, no war on, some stake issue still open.
+  alignas(64) std::uint8_t talk[L];
+  alignas(64) double open[L];
+  std::fill(open, open + L, 0.0);
+  for (std::size_t k = 0; k < issues.size(); ++k) {
+    if (issues[k].salience[a] <= 0.0 || issues[k].salience[b] <= 0.0) continue;
+    const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+    for (int l = 0; l < L; ++l) open[l] += agreed[l] == 0 ? 1.0 : 0.0;
+  }
+  for (int l = 0; l < L; ++l) talk[l] = x.running[l] && open[l] > 0.0 ? 1 : 0;
+  for (int j = 0; j < n; ++j) {
+    const int* side = st.side.col(j).data();
+    for (int l = 0; l < L; ++l) talk[l] = side[l] > 0 ? 0 : talk[l];
+  }
+  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], u[L];
+  forecast(a, b, 1.0, prevail, loss_a, loss_b, duration);  // the war would start at full_war
+  if (bg.acceptance_noise > 0.0) {
+    philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
+                    purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(b)), x.words);
+    for (int l = 0; l < L; ++l) u[l] = unit_double(x.words[0][l], x.words[1][l]);
+  } else {
+    std::fill(u, u + L, 0.5);
+  }
+  const Decision& da = sc_.actors[a].decision;
+  const Decision& db = sc_.actors[b].decision;
+  const double* cost_a = st.war_cost.col(a).data();
+  const double* cost_b = st.war_cost.col(b).data();
+  double* low = st.cost_low.data();
+  double* high = st.cost_high.data();
+  double* offer = st.offer.data();
+  std::uint8_t* accepted = x.mask;
+  for (int l = 0; l < L; ++l) {
+    const double delta = rules::war_discount(bg.discount, duration[l]);
+    const double public_b = rules::war_value(delta, 1.0 - prevail[l], 0.0, db.casualty_cost, loss_b[l]);
+    const double x0 = rules::reservation_share(public_b);
+    const double value_a = rules::war_value(delta, prevail[l], cost_a[l], da.casualty_cost, loss_a[l]);
+    const double demand = rules::optimal_demand(x0, value_a, low[l], high[l]);
+    const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - cost_b[l]), bg.acceptance_noise, u[l]);
+    offer[l] = talk[l] ? demand : offer[l];
+    accepted[l] = talk[l] && yes ? 1 : 0;
+    high[l] = talk[l] && !yes ? rules::screened_high(demand, x0, low[l], high[l]) : high[l];
+  }
+  settle_or_fight(s, round + 1 == bg.rounds, talk);
+}
+
+// Acceptance (x.mask) moves every party of every stake issue to the settled
+// position, which the negotiation phase then agrees; after the last round a
+// rejection is war, A against B, at the full-war rung.
+void BlockSimulator::settle_or_fight(int s, bool last_round, const std::uint8_t* talk) {
+  Scratch& x = *scratch_;
+  BlockState& st = state_;
+  const Bargaining& bg = sc_.bargaining;
+  const int n = model_.actors(), a = bg.proposer, b = bg.receiver;
+  const std::uint8_t* accepted = x.mask;
+  const double* offer = st.offer.data();
+  const auto& issues = sc_.negotiation.issues;
+  for (std::size_t k = 0; k < issues.size(); ++k) {
+    const Issue& issue = issues[k];
+    if (issue.salience[a] <= 0.0 || issue.salience[b] <= 0.0) continue;
+    for (int j : model_.parties(static_cast<int>(k))) {
+      double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      for (int l = 0; l < L; ++l)
+        p[l] = accepted[l] ? rules::settled_position(issue.position[b], issue.position[a], offer[l]) : p[l];
+    }
+  }
+  if (!last_round) return;
+  for (int l = 0; l < L; ++l) {
+    if (!talk[l] || accepted[l]) continue;
+    start_war(l, a, b, s);
+    raise_rung(l, sc_.escalation.full_war_rung, s, AllianceWarCause::kNone);
+  }
+}
+
+}  // namespace brink
+
+namespace brink {
+
+// The scalar twin's bargaining: BlockSimulator::init_bargaining, bargain and
+// settle_or_fight for one replication, with the same rules and draws.
+void ScalarTwin::init_bargaining() {
+  const int n = model_.actors();
+  st_.war_cost.assign(n, 0.0);
+  for (int i = 0; i < n; ++i) {
+    const Decision& dec = sc_.actors[i].decision;
+    st_.war_cost[i] = dec.war_cost;
+    if (dec.war_cost_spread <= 0.0) continue;
+    double unused = 0.0, u = 0.0;
+    uniform_pair(key_, replication_, 0, static_cast<std::uint32_t>(i), Purpose::kResolve, &unused, &u);
+    st_.war_cost[i] = rules::private_war_cost(dec.war_cost, dec.war_cost_spread, u);
+  }
+  const int b = sc_.bargaining.receiver;
+  const double mean = b >= 0 ? sc_.actors[b].decision.war_cost : 0.0;
+  const double spread = b >= 0 ? sc_.actors[b].decision.war_cost_spread : 0.0;
+  st_.cost_low = mean - spread;
+  st_.cost_high = mean + spread;
+  st_.offer = std::numeric_limits<double>::quiet_NaN();
+}
+
+void ScalarTwin::bargain(int s) {
+  const Bargaining& bg = sc_.bargaining;
+  const int round = rules::offer_round(s, sc_.run.dt_days, bg);
+  if (round < 0) return;
+  ReplicationState& st = st_;
+  const int n = model_.actors(), a = bg.proposer, b = bg.receiver;
+  const auto& issues = sc_.negotiation.issues;
+  bool open = false;
+  for (std::size_t k = 0; k < issues.size(); ++k)
+    open = open || (issues[k].salience[a] > 0.0 && issues[k].salience[b] > 0.0 && st.agreed[k] == 0);
+  if (!open || *std::max_element(st.side.begin(), st.side.end()) > 0) return;
+  const rules::WarForecast w = forecast(a, b, 1.0);
+  double u = 0.5;
+  if (bg.acceptance_noise > 0.0) {
+    const auto words = philox_words(key_, replication_, static_cast<std::uint32_t>(s),
+                                    purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(b)));
+    u = unit_double(words[0], words[1]);
+  }
+  const Decision& da = sc_.actors[a].decision;
+  const Decision& db = sc_.actors[b].decision;
+  const double delta = rules::war_discount(bg.discount, w.duration);
+  const double public_b = rules::war_value(delta, 1.0 - w.prevail, 0.0, db.casualty_cost, w.loss_b);
+  const double x0 = rules::reservation_share(public_b);
+  const double value_a = rules::war_value(delta, w.prevail, st.war_cost[a], da.casualty_cost, w.loss_a);
+  const double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
+  const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - st.war_cost[b]), bg.acceptance_noise, u);
+  st.offer = demand;
+  if (yes) {
+    for (std::size_t k = 0; k < issues.size(); ++k) {
+      const Issue& issue = issues[k];
+      if (issue.salience[a] <= 0.0 || issue.salience[b] <= 0.0) continue;
+      for (int j : model_.parties(static_cast<int>(k)))
+        st.position[k * n + j] = rules::settled_position(issue.position[b], issue.position[a], demand);
+    }
+    return;
+  }
+  st.cost_high = rules::screened_high(demand, x0, st.cost_low, st.cost_high);
+  if (round + 1 < bg.rounds) return;
+  start_war(a, b, s);
+  raise_rung(sc_.escalation.full_war_rung, s, AllianceWarCause::kNone);
+}
+
+}  // namespace brink
