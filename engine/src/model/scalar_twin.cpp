@@ -604,11 +604,13 @@ BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
     out.first_incident_step.push_back(st.first_incident_step);
     out.incidents.push_back(st.incidents);
     out.alliance_war_cause.push_back(static_cast<std::int8_t>(st.alliance_war_cause));
+    out.offer.push_back(st.offer);
     for (int c : st.action_count) out.action_count.push_back(c);
     for (int k = 0; k < issues; ++k) out.agreed.push_back(static_cast<std::int8_t>(st.agreed[k]));
     for (float b : st.belief) out.final_belief.push_back(b);
     for (int i = 0; i < n; ++i) {
       out.casualties.push_back(st.casualties[i]);
+      out.war_cost.push_back(st.war_cost[i]);
       out.troops_added.push_back(st.created[i]);
       out.troops_removed.push_back(st.removed[i]);
       out.resolve_type.push_back(static_cast<std::int8_t>(st.type[i]));

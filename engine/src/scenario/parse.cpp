@@ -401,6 +401,10 @@ void parse_bargaining(Parser& p, const YAML::Node& root, const std::vector<std::
   if (!p.check_map(node, "bargaining", p.keys_of("bargaining", s, kNoIndex, {"note"}, {"proposer", "receiver"})))
     return;
   p.fields(node, "bargaining", "bargaining", kNoIndex, s);
+  if (s.bargaining.interval_days < s.run.dt_days)
+    p.error(get(node, "interval_days"),
+            fmt::format("'bargaining.interval_days' is {}, below 'run.dt_days' {}; at most one offer fits in a step",
+                        s.bargaining.interval_days, s.run.dt_days));
   const bool stake = std::any_of(s.negotiation.issues.begin(), s.negotiation.issues.end(), [&](const Issue& k) {
     return k.core && k.salience[proposer] > 0.0 && k.salience[receiver] > 0.0;
   });

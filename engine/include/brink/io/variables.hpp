@@ -83,6 +83,7 @@ enum class When : std::uint8_t {
   kAlways,
   kRuns,         // not with --summary-only
   kRunsIssues,   // not with --summary-only, and the scenario has negotiation issues
+  kRunsBargaining,  // not with --summary-only, and the scenario has a bargaining section
   kSeries,       // --timeseries and not --summary-only
   kSensitivity,  // --sensitivity
 };
@@ -183,7 +184,7 @@ std::vector<std::string> sensitivity_output_names(const std::vector<std::string>
 // The shape of one run's file: dimension lengths and which variables exist.
 struct FileLayout {
   std::array<std::uint64_t, kDimCount> size{};
-  bool runs = true, series = false, sensitivity = false, issues = false;
+  bool runs = true, series = false, sensitivity = false, issues = false, bargaining = false;
   int steps = 0;  // simulation steps (resolves Dtype::kStepCount)
 
   std::uint64_t length(Dim d) const { return size[static_cast<int>(d)]; }
