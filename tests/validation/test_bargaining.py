@@ -1,0 +1,207 @@
+"""Bargaining and war (docs/model.md, "Bargaining and war") through the real
+CLI against closed forms: Fearon's (1995) take-it-or-leave-it game with a
+uniform private cost, complete information, screening over two rounds, and
+attack probabilities from the Lanchester war value. Every case is a set of
+--set overrides; the expected values are computed from the same numbers by
+the documented formulas, so other parameter sets can be added to the lists.
+Monte Carlo checks allow 4.5 standard errors."""
+
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+BRINK = os.environ.get("BRINK")
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+Z = 4.5
+WAR = 3  # outcome code of full_war
+SETTLEMENT = 0
+
+
+def run(tmp_path, name, settings, replications=20000):
+    assert BRINK, "set BRINK to the brink binary"
+    out = tmp_path / f"{name}.h5"
+    args = [BRINK, "run", str(SOURCE / "scenarios" / "validation" / f"{name}.yaml"), "-q", "-o", str(out),
+            "-n", str(replications)]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value}"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return h5py.File(out, "r")
+
+
+def forecast(a0, b0, e_a, e_b, d_b, law="square", spread=1.0, chi=0.3):
+    """p and the expected loss shares of docs/model.md (square law losses only)."""
+    alpha, beta = e_a, e_b * d_b
+    rates = alpha > 0 and beta > 0
+    ratio = a0 / b0
+    phi = (alpha / beta if rates else 1.0) * (ratio ** 2 if law == "square" else ratio)
+    p = 1.0 / (1.0 + phi ** (-1.0 / spread))
+    win_a = win_b = chi
+    if law == "square":
+        k2 = phi if phi >= 1 else 1 / phi
+        share = math.sqrt(max(0.0, 1 - (1 - chi * chi) / k2))
+        if phi >= 1:
+            win_a = share
+        else:
+            win_b = share
+    loss_a = p * (1 - win_a) + (1 - p) * (1 - chi)
+    loss_b = (1 - p) * (1 - win_b) + p * (1 - chi)
+    return p, loss_a, loss_b
+
+
+def fearon(p, c_a, c_lo, c_hi):
+    """Optimal demand and P(war) of the take-it-or-leave-it game, c_B ~ U[c_lo, c_hi]."""
+    x = min(1.0, max(0.0, p + min(max((c_hi - c_a) / 2, c_lo), c_hi)))
+    if c_hi == c_lo:
+        return x, 0.0
+    return x, min(max((x - p - c_lo) / (c_hi - c_lo), 0.0), 1.0)
+
+
+# (name, overrides): forces, effectiveness, defence advantage, law, spread and costs.
+ULTIMATUM_CASES = [
+    ("interior", {}),
+    ("interior-strong-proposer", {"actors.PROPOSER.combat.effectiveness": 0.02, "actors.PROPOSER.decision.war_cost": 0.05,
+                                  "actors.RECEIVER.decision.war_cost": 0.15, "actors.RECEIVER.decision.war_cost_spread": 0.15}),
+    ("whole-stake-corner", {"actors.PROPOSER.combat.effectiveness": 0.02, "actors.PROPOSER.decision.war_cost": 0.0,
+                            "actors.RECEIVER.decision.war_cost": 0.5, "actors.RECEIVER.decision.war_cost_spread": 0.4}),
+    ("proposer-cost-corner", {"actors.PROPOSER.decision.war_cost": 0.5}),
+    ("proposer-cost-just-below-corner", {"actors.PROPOSER.decision.war_cost": 0.3}),
+    ("wider-prior", {"actors.RECEIVER.decision.war_cost_spread": 0.25}),
+    ("linear-law", {"combat.law": "linear", "actors.PROPOSER.forces.deployed": 12000}),
+    ("entrenched-defender-smooth-forecast", {"actors.RECEIVER.combat.defence_advantage": 2.0,
+                                             "actors.PROPOSER.forces.deployed": 15000,
+                                             "bargaining.forecast_spread": 2.0}),
+]
+
+BASE = {"forces_a": 10000, "forces_b": 10000, "e_a": 0.01, "e_b": 0.01, "d_b": 1.0, "law": "square",
+        "spread": 1.0, "c_a": 0.1, "c_b": 0.25, "h_b": 0.2}
+KEYS = {"actors.PROPOSER.forces.deployed": "forces_a", "actors.RECEIVER.forces.deployed": "forces_b",
+        "actors.PROPOSER.combat.effectiveness": "e_a", "actors.RECEIVER.combat.effectiveness": "e_b",
+        "actors.RECEIVER.combat.defence_advantage": "d_b", "combat.law": "law", "bargaining.forecast_spread": "spread",
+        "actors.PROPOSER.decision.war_cost": "c_a", "actors.RECEIVER.decision.war_cost": "c_b",
+        "actors.RECEIVER.decision.war_cost_spread": "h_b"}
+
+
+def case_values(overrides):
+    v = dict(BASE)
+    for key, value in overrides.items():
+        v[KEYS[key]] = value
+    p, _, _ = forecast(v["forces_a"], v["forces_b"], v["e_a"], v["e_b"], v["d_b"], v["law"], v["spread"])
+    return p, v["c_a"], v["c_b"] - v["h_b"], v["c_b"] + v["h_b"]
+
+
+@pytest.mark.parametrize("name,overrides", ULTIMATUM_CASES, ids=[c[0] for c in ULTIMATUM_CASES])
+def test_ultimatum_demand_and_war_probability_match_fearon(tmp_path, name, overrides):
+    p, c_a, c_lo, c_hi = case_values(overrides)
+    x_star, p_war = fearon(p, c_a, c_lo, c_hi)
+    with run(tmp_path, "bargaining-ultimatum", overrides) as f:
+        outcome = f["outcome_code"][0]
+        offer = f["offer"][0]
+        receiver = [a.decode() if isinstance(a, bytes) else a for a in f["actor"][()]].index("RECEIVER")
+        cost = f["war_cost"][0, :, receiver]
+    np.testing.assert_allclose(offer, x_star, rtol=1e-12, atol=1e-12)  # one deterministic optimum
+    assert set(outcome) <= {SETTLEMENT, WAR}
+    n = len(outcome)
+    se = math.sqrt(max(p_war * (1 - p_war), 1e-12) / n)
+    assert (outcome == WAR).mean() == pytest.approx(p_war, abs=Z * se)
+    # Replication by replication: the receiver fights exactly when its cost is below x* - p.
+    margin = cost - (x_star - p)
+    clear = np.abs(margin) > 1e-9
+    np.testing.assert_array_equal((outcome == WAR)[clear], (margin < 0)[clear])
+    # The private cost is uniform on [c_lo, c_hi].
+    assert cost.min() >= c_lo - 1e-12 and cost.max() <= c_hi + 1e-12
+    assert cost.mean() == pytest.approx((c_lo + c_hi) / 2, abs=Z * (c_hi - c_lo) / math.sqrt(12 * n))
+
+
+def test_the_corners_are_corners():
+    """The parameter sets above do reach the cases they are named for."""
+    cases = dict(ULTIMATUM_CASES)
+    p, c_a, lo, hi = case_values(cases["whole-stake-corner"])
+    assert p + (hi - c_a) / 2 > 1 and fearon(p, c_a, lo, hi)[0] == 1.0
+    p, c_a, lo, hi = case_values(cases["proposer-cost-corner"])
+    assert c_a > hi and fearon(p, c_a, lo, hi)[1] == pytest.approx(0.0, abs=1e-12)
+    p, c_a, lo, hi = case_values(cases["interior"])
+    assert lo < (hi - c_a) / 2 < hi and p + (hi - c_a) / 2 < 1
+
+
+@pytest.mark.parametrize("c_b,e_a", [(0.0, 0.01), (0.2, 0.01), (0.3, 0.03), (0.05, 0.005)])
+def test_complete_information_never_fights(tmp_path, c_b, e_a):
+    overrides = {"actors.RECEIVER.decision.war_cost": c_b, "actors.RECEIVER.decision.war_cost_spread": 0,
+                 "actors.PROPOSER.combat.effectiveness": e_a}
+    p, _, _ = forecast(10000, 10000, e_a, 0.01, 1.0)
+    with run(tmp_path, "bargaining-ultimatum", overrides, replications=2000) as f:
+        assert set(f["outcome_code"][0]) == {SETTLEMENT}
+        np.testing.assert_allclose(f["offer"][0], min(1.0, p + c_b), rtol=1e-12)  # the receiver's reservation share
+        np.testing.assert_array_equal(f["agreed"][0], 1)
+
+
+def test_wider_prior_at_the_same_mean_raises_war_with_common_draws(tmp_path):
+    shares = []
+    for spread in (0.1, 0.2, 0.25):
+        with run(tmp_path, "bargaining-ultimatum", {"actors.RECEIVER.decision.war_cost_spread": spread}) as f:
+            shares.append((f["outcome_code"][0] == WAR).mean())
+    expected = [fearon(0.5, 0.1, 0.25 - h, 0.25 + h)[1] for h in (0.1, 0.2, 0.25)]
+    assert expected[0] < expected[1] < expected[2]
+    assert shares[0] < shares[1] < shares[2]
+
+
+def test_rejection_screens_and_the_second_demand_is_lower(tmp_path):
+    overrides = {"bargaining.rounds": 2, "bargaining.interval_days": 1}
+    p, c_a, lo, hi = case_values({})
+    x1, _ = fearon(p, c_a, lo, hi)
+    y1 = x1 - p
+    x2, _ = fearon(p, c_a, lo, y1)  # the belief after a rejection: U[lo, y1]
+    assert x2 < x1
+    with run(tmp_path, "bargaining-ultimatum", overrides) as f:
+        outcome, offer, end = f["outcome_code"][0], f["offer"][0], f["end_step"][0]
+        receiver = [a.decode() if isinstance(a, bytes) else a for a in f["actor"][()]].index("RECEIVER")
+        cost = f["war_cost"][0, :, receiver]
+    first = (outcome == SETTLEMENT) & (end == 0)
+    np.testing.assert_allclose(offer[first], x1, rtol=1e-12)
+    np.testing.assert_allclose(offer[~first], x2, rtol=1e-12)
+    clear = (np.abs(cost - y1) > 1e-9) & (np.abs(cost - (x2 - p)) > 1e-9)
+    np.testing.assert_array_equal(first[clear], (cost >= y1)[clear])
+    np.testing.assert_array_equal((outcome == WAR)[clear], (cost < x2 - p)[clear])
+    p_war = (x2 - p - lo) / (hi - lo)
+    n = len(outcome)
+    assert (outcome == WAR).mean() == pytest.approx(p_war, abs=Z * math.sqrt(p_war * (1 - p_war) / n))
+
+
+DETERRENCE_CASES = [
+    {},
+    {"actors.DEFENDER.combat.effectiveness": 0.02},
+    {"actors.DEFENDER.combat.effectiveness": 0.005},
+    {"actors.DEFENDER.combat.defence_advantage": 3.0},
+    {"actors.ATTACKER.decision.casualty_cost": 0.0, "actors.ATTACKER.decision.war_cost": 0.3},
+]
+
+
+def attack_probability(o):
+    e_d = o.get("actors.DEFENDER.combat.effectiveness", 0.01)
+    d_d = o.get("actors.DEFENDER.combat.defence_advantage", 1.5)
+    cost = o.get("actors.ATTACKER.decision.war_cost", 0.1)
+    kappa = o.get("actors.ATTACKER.decision.casualty_cost", 0.2)
+    p, loss_a, _ = forecast(12000, 10000, 0.01, e_d, d_d)
+    w = p - cost - kappa * loss_a
+    return 1 / (1 + math.exp(-4 * w))
+
+
+@pytest.mark.parametrize("overrides", DETERRENCE_CASES)
+def test_attack_probability_follows_the_forecast_war_value(tmp_path, overrides):
+    expected = attack_probability(overrides)
+    with run(tmp_path, "bargaining-deterrence", overrides) as f:
+        war = (f["outcome_code"][0] >= 2).mean()
+        n = f["outcome_code"].shape[1]
+    assert war == pytest.approx(expected, abs=Z * math.sqrt(expected * (1 - expected) / n))
+
+
+def test_a_stronger_or_better_entrenched_defender_deters():
+    base = attack_probability({})
+    assert attack_probability({"actors.DEFENDER.combat.effectiveness": 0.02}) < base
+    assert attack_probability({"actors.DEFENDER.combat.defence_advantage": 3.0}) < base
+    assert attack_probability({"actors.DEFENDER.combat.effectiveness": 0.005}) > base
