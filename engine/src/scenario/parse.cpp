@@ -392,8 +392,8 @@ void parse_bargaining(Parser& p, const YAML::Node& root, const std::vector<std::
   const int receiver = p.actor(get(node, "receiver"), "bargaining.receiver", ids);
   if (proposer < 0 || receiver < 0) return;
   if (proposer == receiver) {
-    p.error(get(node, "receiver"), fmt::format("'bargaining.receiver' is '{}', the proposer too; they must differ",
-                                               ids[receiver]));
+    p.error(get(node, "receiver"),
+            fmt::format("'bargaining.receiver' is '{}', the proposer too; they must differ", ids[receiver]));
     return;
   }
   s.bargaining.proposer = proposer;

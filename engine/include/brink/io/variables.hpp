@@ -81,11 +81,11 @@ std::string_view kind_name(Kind kind);
 // When a variable is in the file.
 enum class When : std::uint8_t {
   kAlways,
-  kRuns,         // not with --summary-only
-  kRunsIssues,   // not with --summary-only, and the scenario has negotiation issues
+  kRuns,            // not with --summary-only
+  kRunsIssues,      // not with --summary-only, and the scenario has negotiation issues
   kRunsBargaining,  // not with --summary-only, and the scenario has a bargaining section
-  kSeries,       // --timeseries and not --summary-only
-  kSensitivity,  // --sensitivity
+  kSeries,          // --timeseries and not --summary-only
+  kSensitivity,     // --sensitivity
 };
 
 enum class Storage : std::uint8_t {

@@ -48,9 +48,9 @@ struct BlockState {
   // (common prior, public actions: every observer holds the same posterior).
   Eigen::ArrayXXf belief;
   // Bargaining and war (docs/model.md, "Bargaining and war").
-  Eigen::ArrayXXd war_cost;             // lanes × actors: each actor's private war cost [share of the stake]
-  Eigen::ArrayXd cost_low, cost_high;   // public belief: the receiver's war cost is uniform on [low, high]
-  Eigen::ArrayXd offer;                 // the proposer's latest demand, NaN before the first
+  Eigen::ArrayXXd war_cost;            // lanes × actors: each actor's private war cost [share of the stake]
+  Eigen::ArrayXd cost_low, cost_high;  // public belief: the receiver's war cost is uniform on [low, high]
+  Eigen::ArrayXd offer;                // the proposer's latest demand, NaN before the first
 
   Eigen::Index lanes() const { return tension.size(); }
 };

@@ -21,11 +21,11 @@ namespace brink {
 struct ReplicationState {
   std::vector<double> deployed, ready, reserve, casualties, created, removed, effectiveness, moved;  // per actor
   std::vector<int> side, last_action, type;                                                          // per actor
-  std::vector<int> action_count;  // actors × action kinds
-  std::vector<double> position;   // issues × actors
-  std::vector<int> agreed;        // per issue
-  std::vector<float> belief;      // actors × kMaxTypes
-  std::vector<double> war_cost;   // per actor: private war cost (bargaining and war)
+  std::vector<int> action_count;                        // actors × action kinds
+  std::vector<double> position;                         // issues × actors
+  std::vector<int> agreed;                              // per issue
+  std::vector<float> belief;                            // actors × kMaxTypes
+  std::vector<double> war_cost;                         // per actor: private war cost (bargaining and war)
   double cost_low = 0.0, cost_high = 0.0, offer = 0.0;  // belief about the receiver's cost; latest demand
   double tension = 0.0, start_strength_attacker = 0.0, start_strength_defender = 0.0;
   int rung = 0, peak_rung = 0, outcome = -1, end_step = -1, war_start_step = -1, war_end_step = -1;
