@@ -81,11 +81,12 @@ std::string_view kind_name(Kind kind);
 // When a variable is in the file.
 enum class When : std::uint8_t {
   kAlways,
-  kRuns,            // not with --summary-only
-  kRunsIssues,      // not with --summary-only, and the scenario has negotiation issues
-  kRunsBargaining,  // not with --summary-only, and the scenario has a bargaining section
-  kSeries,          // --timeseries and not --summary-only
-  kSensitivity,     // --sensitivity
+  kRuns,         // not with --summary-only
+  kRunsIssues,   // not with --summary-only, and the scenario has negotiation issues
+  kSeries,       // --timeseries and not --summary-only
+  kSensitivity,  // --sensitivity
+  // Not with --summary-only, and the scenario has a bargaining section.
+  kRunsBargaining,
 };
 
 enum class Storage : std::uint8_t {

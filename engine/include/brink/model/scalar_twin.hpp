@@ -21,12 +21,14 @@ namespace brink {
 struct ReplicationState {
   std::vector<double> deployed, ready, reserve, casualties, created, removed, effectiveness, moved;  // per actor
   std::vector<int> side, last_action, type;                                                          // per actor
-  std::vector<int> action_count;                        // actors × action kinds
-  std::vector<double> position;                         // issues × actors
-  std::vector<int> agreed;                              // per issue
-  std::vector<float> belief;                            // actors × kMaxTypes
-  std::vector<double> war_cost;                         // per actor: private war cost (bargaining and war)
-  double cost_low = 0.0, cost_high = 0.0, offer = 0.0;  // belief about the receiver's cost; latest demand
+  std::vector<int> action_count;  // actors × action kinds
+  std::vector<double> position;   // issues × actors
+  std::vector<int> agreed;        // per issue
+  std::vector<float> belief;      // actors × kMaxTypes
+  // Bargaining and war: private war costs per actor, the public belief about
+  // the receiver's cost [cost_low, cost_high], and the latest demand.
+  std::vector<double> war_cost;
+  double cost_low = 0.0, cost_high = 0.0, offer = 0.0;
   double tension = 0.0, start_strength_attacker = 0.0, start_strength_defender = 0.0;
   int rung = 0, peak_rung = 0, outcome = -1, end_step = -1, war_start_step = -1, war_end_step = -1;
   int first_incident_step = -1, incidents = 0, alliance_war_cause = 0;
