@@ -43,6 +43,7 @@ void BlockSimulator::init_bargaining() {
 
 void BlockSimulator::bargain(int s) {
   const Bargaining& bg = sc_.bargaining;
+  shift_power(s);
   const int round = rules::offer_round(s, sc_.run.dt_days, bg);
   if (round < 0) return;
   Scratch& x = *scratch_;
@@ -50,7 +51,7 @@ void BlockSimulator::bargain(int s) {
   const int n = model_.actors(), a = bg.proposer, b = bg.receiver;
   const auto& issues = sc_.negotiation.issues;
   // Lanes that talk: running, no war on, some stake issue still open.
-  alignas(64) std::uint8_t talk[L];
+  alignas(64) std::uint8_t talk[L], fight[L];
   alignas(64) double open[L];
   std::fill(open, open + L, 0.0);
   for (std::size_t k = 0; k < issues.size(); ++k) {
@@ -63,7 +64,17 @@ void BlockSimulator::bargain(int s) {
     const int* side = st.side.col(j).data();
     for (int l = 0; l < L; ++l) talk[l] = side[l] > 0 ? 0 : talk[l];
   }
-  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], u[L];
+  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], u[L], later[L];
+  // A's war value after a shift still to come (else -inf: no preventive motive).
+  const double day = s * sc_.run.dt_days, to_shift = bg.shift_day - day;
+  std::fill(later, later + L, -std::numeric_limits<double>::infinity());
+  if (bg.shift_growth > 0.0 && to_shift > 0.0) {
+    forecast(a, b, 1.0, prevail, loss_a, loss_b, duration, bg.shift_growth);
+    const double* cost_a = st.war_cost.col(a).data();
+    for (int l = 0; l < L; ++l)
+      later[l] = rules::war_value(rules::war_discount(bg.discount, duration[l]), prevail[l], cost_a[l],
+                                  sc_.actors[a].decision.casualty_cost, loss_a[l]);
+  }
   forecast(a, b, 1.0, prevail, loss_a, loss_b, duration);  // the war would start at full_war
   if (bg.acceptance_noise > 0.0) {
     philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
@@ -76,6 +87,8 @@ void BlockSimulator::bargain(int s) {
   const Decision& db = sc_.actors[b].decision;
   const double* cost_a = st.war_cost.col(a).data();
   const double* cost_b = st.war_cost.col(b).data();
+  const double w_later = rules::war_discount(bg.discount, std::max(to_shift, 0.0));
+  const bool last = round + 1 == bg.rounds;
   double* low = st.cost_low.data();
   double* high = st.cost_high.data();
   double* offer = st.offer.data();
@@ -85,19 +98,32 @@ void BlockSimulator::bargain(int s) {
     const double public_b = rules::war_value(delta, 1.0 - prevail[l], 0.0, db.casualty_cost, loss_b[l]);
     const double x0 = rules::reservation_share(public_b);
     const double value_a = rules::war_value(delta, prevail[l], cost_a[l], da.casualty_cost, loss_a[l]);
+    const double safe = rules::optimal_demand(x0, value_a, low[l], low[l]);
+    const bool prevent = rules::prefers_preventive_war(value_a, safe, later[l], w_later);
     const double demand = rules::optimal_demand(x0, value_a, low[l], high[l]);
     const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - cost_b[l]), bg.acceptance_noise, u[l]);
-    offer[l] = talk[l] ? demand : offer[l];
-    accepted[l] = talk[l] && yes ? 1 : 0;
-    high[l] = talk[l] && !yes ? rules::screened_high(demand, x0, low[l], high[l]) : high[l];
+    const bool offered = talk[l] && !prevent;
+    offer[l] = offered ? demand : offer[l];
+    accepted[l] = offered && yes ? 1 : 0;
+    high[l] = offered && !yes ? rules::screened_high(demand, x0, low[l], high[l]) : high[l];
+    fight[l] = talk[l] && (prevent || (!yes && last)) ? 1 : 0;
   }
-  settle_or_fight(s, round + 1 == bg.rounds, talk);
+  settle_or_fight(fight, s);
+}
+
+// On shift_day the receiver's effectiveness grows as by arms aid, in running lanes.
+void BlockSimulator::shift_power(int s) {
+  const Bargaining& bg = sc_.bargaining;
+  if (bg.shift_growth <= 0.0 || event_step(bg.shift_day, sc_.run.dt_days) != s) return;
+  double* m = state_.effectiveness.col(bg.receiver).data();
+  const std::uint8_t* running = scratch_->running;
+  for (int l = 0; l < L; ++l) m[l] = running[l] ? rules::armed(m[l], bg.shift_growth) : m[l];
 }
 
 // Acceptance (x.mask) moves every party of every stake issue to the settled
-// position, which the negotiation phase then agrees; after the last round a
-// rejection is war, A against B, at the full-war rung.
-void BlockSimulator::settle_or_fight(int s, bool last_round, const std::uint8_t* talk) {
+// position, which the negotiation phase then agrees; `fight` lanes (a last
+// rejection, or a preventive war) start the war, A against B, at full_war.
+void BlockSimulator::settle_or_fight(const std::uint8_t* fight, int s) {
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Bargaining& bg = sc_.bargaining;
@@ -114,9 +140,8 @@ void BlockSimulator::settle_or_fight(int s, bool last_round, const std::uint8_t*
         p[l] = accepted[l] ? rules::settled_position(issue.position[b], issue.position[a], offer[l]) : p[l];
     }
   }
-  if (!last_round) return;
   for (int l = 0; l < L; ++l) {
-    if (!talk[l] || accepted[l]) continue;
+    if (!fight[l]) continue;
     start_war(l, a, b, s);
     raise_rung(l, sc_.escalation.full_war_rung, s, AllianceWarCause::kNone);
   }
@@ -149,15 +174,26 @@ void ScalarTwin::init_bargaining() {
 
 void ScalarTwin::bargain(int s) {
   const Bargaining& bg = sc_.bargaining;
-  const int round = rules::offer_round(s, sc_.run.dt_days, bg);
-  if (round < 0) return;
   ReplicationState& st = st_;
   const int n = model_.actors(), a = bg.proposer, b = bg.receiver;
+  if (bg.shift_growth > 0.0 && event_step(bg.shift_day, sc_.run.dt_days) == s)
+    st.effectiveness[b] = rules::armed(st.effectiveness[b], bg.shift_growth);
+  const int round = rules::offer_round(s, sc_.run.dt_days, bg);
+  if (round < 0) return;
   const auto& issues = sc_.negotiation.issues;
   bool open = false;
   for (std::size_t k = 0; k < issues.size(); ++k)
     open = open || (issues[k].salience[a] > 0.0 && issues[k].salience[b] > 0.0 && st.agreed[k] == 0);
   if (!open || *std::max_element(st.side.begin(), st.side.end()) > 0) return;
+  const Decision& da = sc_.actors[a].decision;
+  const Decision& db = sc_.actors[b].decision;
+  const double to_shift = bg.shift_day - s * sc_.run.dt_days;
+  double later = -std::numeric_limits<double>::infinity();
+  if (bg.shift_growth > 0.0 && to_shift > 0.0) {
+    const rules::WarForecast w2 = forecast(a, b, 1.0, bg.shift_growth);
+    later = rules::war_value(rules::war_discount(bg.discount, w2.duration), w2.prevail, st.war_cost[a],
+                             da.casualty_cost, w2.loss_a);
+  }
   const rules::WarForecast w = forecast(a, b, 1.0);
   double u = 0.5;
   if (bg.acceptance_noise > 0.0) {
@@ -165,26 +201,31 @@ void ScalarTwin::bargain(int s) {
                                     purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(b)));
     u = unit_double(words[0], words[1]);
   }
-  const Decision& da = sc_.actors[a].decision;
-  const Decision& db = sc_.actors[b].decision;
   const double delta = rules::war_discount(bg.discount, w.duration);
   const double public_b = rules::war_value(delta, 1.0 - w.prevail, 0.0, db.casualty_cost, w.loss_b);
   const double x0 = rules::reservation_share(public_b);
   const double value_a = rules::war_value(delta, w.prevail, st.war_cost[a], da.casualty_cost, w.loss_a);
-  const double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
-  const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - st.war_cost[b]), bg.acceptance_noise, u);
-  st.offer = demand;
-  if (yes) {
-    for (std::size_t k = 0; k < issues.size(); ++k) {
-      const Issue& issue = issues[k];
-      if (issue.salience[a] <= 0.0 || issue.salience[b] <= 0.0) continue;
-      for (int j : model_.parties(static_cast<int>(k)))
-        st.position[k * n + j] = rules::settled_position(issue.position[b], issue.position[a], demand);
+  const double safe = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_low);
+  const double w_later = rules::war_discount(bg.discount, std::max(to_shift, 0.0));
+  bool fight = rules::prefers_preventive_war(value_a, safe, later, w_later);
+  if (!fight) {
+    const double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
+    const bool yes =
+        rules::accepts(rules::acceptance_margin(demand, public_b - st.war_cost[b]), bg.acceptance_noise, u);
+    st.offer = demand;
+    if (yes) {
+      for (std::size_t k = 0; k < issues.size(); ++k) {
+        const Issue& issue = issues[k];
+        if (issue.salience[a] <= 0.0 || issue.salience[b] <= 0.0) continue;
+        for (int j : model_.parties(static_cast<int>(k)))
+          st.position[k * n + j] = rules::settled_position(issue.position[b], issue.position[a], demand);
+      }
+      return;
     }
-    return;
+    st.cost_high = rules::screened_high(demand, x0, st.cost_low, st.cost_high);
+    fight = round + 1 == bg.rounds;
   }
-  st.cost_high = rules::screened_high(demand, x0, st.cost_low, st.cost_high);
-  if (round + 1 < bg.rounds) return;
+  if (!fight) return;
   start_war(a, b, s);
   raise_rung(sc_.escalation.full_war_rung, s, AllianceWarCause::kNone);
 }

@@ -17,7 +17,7 @@ namespace brink {
 // protectors weighted by commitment × believed resolve, kill rates with
 // sanctions/arms aid (m_j) and, for the defenders, the defence advantage.
 void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b,
-                              double* duration) {
+                              double* duration, double growth) {
   const BlockState& st = state_;
   const int n = model_.actors();
   const double omega = sc_.actors[i].decision.ready_weight;
@@ -46,10 +46,11 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
     const double rate = c.effectiveness * (side == 1 ? 1.0 : c.defence_advantage);
     double* force = side == 1 ? a0 : b0;
     double* kill = side == 1 ? alpha : beta;
+    const bool grows = j == t && growth > 0.0;  // the target's projected arms aid (a shift in power)
     for (int l = 0; l < L; ++l) {
       const double f = weight[l] * (d[l] + omega * r[l]);
       force[l] += f;
-      kill[l] += rate * m[l] * f;
+      kill[l] += rate * (grows ? rules::armed(m[l], growth) : m[l]) * f;
     }
   }
   const bool square = sc_.combat.law == LanchesterLaw::kSquare;
@@ -86,7 +87,7 @@ void BlockSimulator::attack_war_value(int i, const ActionSpec& a) {
 namespace brink {
 
 // The scalar twin's forecast: the same sums as BlockSimulator::forecast, in the same order.
-rules::WarForecast ScalarTwin::forecast(int i, int t, double intensity) const {
+rules::WarForecast ScalarTwin::forecast(int i, int t, double intensity, double growth) const {
   const ReplicationState& st = st_;
   const double omega = sc_.actors[i].decision.ready_weight;
   double a0 = 0.0, b0 = 0.0, alpha = 0.0, beta = 0.0;
@@ -104,7 +105,8 @@ rules::WarForecast ScalarTwin::forecast(int i, int t, double intensity) const {
     const double rate = c.effectiveness * (side == 1 ? 1.0 : c.defence_advantage);
     const double f = weight * (st.deployed[j] + omega * st.ready[j]);
     (side == 1 ? a0 : b0) += f;
-    (side == 1 ? alpha : beta) += rate * st.effectiveness[j] * f;
+    const bool grows = j == t && growth > 0.0;
+    (side == 1 ? alpha : beta) += rate * (grows ? rules::armed(st.effectiveness[j], growth) : st.effectiveness[j]) * f;
   }
   return rules::war_forecast(a0, b0, alpha, beta, sc_.combat.law == LanchesterLaw::kSquare,
                              sc_.combat.collapse_fraction, intensity, sc_.run.horizon_days,

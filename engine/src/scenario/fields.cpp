@@ -250,6 +250,10 @@ const FieldSpec kFields[] = {
      .symbol = "$\\nu$", .meaning = "logit scale of the receiver's acceptance; 0 = best response", BRINK_MEMBER(s.bargaining.acceptance_noise), .applies = has_bargaining},
     {.section = "bargaining", .key = "forecast_spread", .fallback = 1, .min = 1e-3, .max = 100,
      .symbol = "$\\sigma$", .meaning = "P(prevail) = 1/(1 + Phi^(-1/sigma)) from the Lanchester fighting-strength ratio Phi", BRINK_MEMBER(s.bargaining.forecast_spread), .applies = has_bargaining},
+    {.section = "bargaining", .key = "shift_day", .min = 0, .max = 1e6, .unit = "days",
+     .symbol = "$T_s$", .meaning = "day of a scheduled shift in power: the receiver's effectiveness multiplier grows by `shift_growth` (arms aid)", BRINK_MEMBER(s.bargaining.shift_day), .applies = has_bargaining},
+    {.section = "bargaining", .key = "shift_growth", .min = 0, .max = 10, .unit = "fraction",
+     .symbol = "$g$", .meaning = "growth of the receiver's effectiveness multiplier on `shift_day` (capped at 3 like arms aid); 0 = no shift", BRINK_MEMBER(s.bargaining.shift_growth), .applies = has_bargaining},
 };
 
 // clang-format on

@@ -54,6 +54,15 @@ inline double screened_high(double offer, double x0, double low, double high) {
   return lmin(lmax(offer - x0, low), high);
 }
 
+// Powell's (2006) commitment problem: the proposer, whose position declines at
+// the shift, fights now when its war value beats the best peace it can count
+// on — the safe demand until the shift, weight 1 − w, then its war value
+// after the shift, weight w = δ^(days to the shift) (the rising side cannot
+// commit to terms better than that once it is stronger).
+inline bool prefers_preventive_war(double value_now, double safe_demand, double value_later, double weight_later) {
+  return value_now > (1.0 - weight_later) * safe_demand + weight_later * value_later;
+}
+
 // Where an accepted offer settles a stake issue: the share x of the way from
 // the receiver's starting position to the proposer's.
 inline double settled_position(double receiver_start, double proposer_start, double offer) {

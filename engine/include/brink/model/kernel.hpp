@@ -98,8 +98,10 @@ class BlockSimulator {
   // Bargaining and war (bargaining.cpp, war_value.cpp).
   void init_bargaining();
   void bargain(int s);
-  void settle_or_fight(int s, bool last_round, const std::uint8_t* talk);
-  void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration);
+  void settle_or_fight(const std::uint8_t* fight, int s);
+  void shift_power(int s);
+  void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration,
+                double growth = 0.0);
   void attack_war_value(int i, const ActionSpec& a);
   // Per-lane events of the ladder (rare: scalar).
   void start_war(int lane, int attacker, int target, int s);

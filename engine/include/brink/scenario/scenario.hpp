@@ -196,6 +196,10 @@ struct Bargaining {
   double discount = 1.0;          // per-day discount of the prize of a war [-]
   double acceptance_noise = 0.0;  // logit scale of the receiver's acceptance; 0 = best response [share]
   double forecast_spread = 1.0;   // σ: smoothing of the Lanchester forecast into P(prevail) [-]
+  // A scheduled shift in power (Powell 2006): from shift_day on, the receiver's
+  // effectiveness multiplier grows by shift_growth (arms aid); 0: no shift.
+  double shift_day = 0.0;     // [days]
+  double shift_growth = 0.0;  // [fraction]
   bool enabled() const { return proposer >= 0; }
 };
 
