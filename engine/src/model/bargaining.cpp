@@ -65,10 +65,12 @@ void BlockSimulator::bargain(int s) {
     for (int l = 0; l < L; ++l) talk[l] = side[l] > 0 ? 0 : talk[l];
   }
   alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], u[L], later[L];
-  // A's war value after a shift still to come (else -inf: no preventive motive).
-  const double day = s * sc_.run.dt_days, to_shift = bg.shift_day - day;
-  std::fill(later, later + L, -std::numeric_limits<double>::infinity());
-  if (bg.shift_growth > 0.0 && to_shift > 0.0) {
+  // A's war value after a shift still to come, with weight w_later (0 without one).
+  const double to_shift = bg.shift_day - s * sc_.run.dt_days;
+  const bool shift_ahead = bg.shift_growth > 0.0 && to_shift > 0.0;
+  const double w_later = shift_ahead ? rules::war_discount(bg.discount, to_shift) : 0.0;
+  std::fill(later, later + L, 0.0);
+  if (shift_ahead) {
     forecast(a, b, 1.0, prevail, loss_a, loss_b, duration, bg.shift_growth);
     const double* cost_a = st.war_cost.col(a).data();
     for (int l = 0; l < L; ++l)
@@ -87,7 +89,6 @@ void BlockSimulator::bargain(int s) {
   const Decision& db = sc_.actors[b].decision;
   const double* cost_a = st.war_cost.col(a).data();
   const double* cost_b = st.war_cost.col(b).data();
-  const double w_later = rules::war_discount(bg.discount, std::max(to_shift, 0.0));
   const bool last = round + 1 == bg.rounds;
   double* low = st.cost_low.data();
   double* high = st.cost_high.data();
@@ -98,9 +99,9 @@ void BlockSimulator::bargain(int s) {
     const double public_b = rules::war_value(delta, 1.0 - prevail[l], 0.0, db.casualty_cost, loss_b[l]);
     const double x0 = rules::reservation_share(public_b);
     const double value_a = rules::war_value(delta, prevail[l], cost_a[l], da.casualty_cost, loss_a[l]);
-    const double safe = rules::optimal_demand(x0, value_a, low[l], low[l]);
-    const bool prevent = rules::prefers_preventive_war(value_a, safe, later[l], w_later);
     const double demand = rules::optimal_demand(x0, value_a, low[l], high[l]);
+    const double worth = rules::offer_value(demand, x0, value_a, low[l], high[l]);
+    const bool prevent = rules::prefers_preventive_war(value_a, worth, later[l], w_later);
     const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - cost_b[l]), bg.acceptance_noise, u[l]);
     const bool offered = talk[l] && !prevent;
     offer[l] = offered ? demand : offer[l];
@@ -188,8 +189,10 @@ void ScalarTwin::bargain(int s) {
   const Decision& da = sc_.actors[a].decision;
   const Decision& db = sc_.actors[b].decision;
   const double to_shift = bg.shift_day - s * sc_.run.dt_days;
-  double later = -std::numeric_limits<double>::infinity();
-  if (bg.shift_growth > 0.0 && to_shift > 0.0) {
+  const bool shift_ahead = bg.shift_growth > 0.0 && to_shift > 0.0;
+  const double w_later = shift_ahead ? rules::war_discount(bg.discount, to_shift) : 0.0;
+  double later = 0.0;
+  if (shift_ahead) {
     const rules::WarForecast w2 = forecast(a, b, 1.0, bg.shift_growth);
     later = rules::war_value(rules::war_discount(bg.discount, w2.duration), w2.prevail, st.war_cost[a],
                              da.casualty_cost, w2.loss_a);
@@ -205,11 +208,10 @@ void ScalarTwin::bargain(int s) {
   const double public_b = rules::war_value(delta, 1.0 - w.prevail, 0.0, db.casualty_cost, w.loss_b);
   const double x0 = rules::reservation_share(public_b);
   const double value_a = rules::war_value(delta, w.prevail, st.war_cost[a], da.casualty_cost, w.loss_a);
-  const double safe = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_low);
-  const double w_later = rules::war_discount(bg.discount, std::max(to_shift, 0.0));
-  bool fight = rules::prefers_preventive_war(value_a, safe, later, w_later);
+  const double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
+  const double worth = rules::offer_value(demand, x0, value_a, st.cost_low, st.cost_high);
+  bool fight = rules::prefers_preventive_war(value_a, worth, later, w_later);
   if (!fight) {
-    const double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
     const bool yes =
         rules::accepts(rules::acceptance_margin(demand, public_b - st.war_cost[b]), bg.acceptance_noise, u);
     st.offer = demand;

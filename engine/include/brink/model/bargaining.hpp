@@ -54,13 +54,23 @@ inline double screened_high(double offer, double x0, double low, double high) {
   return lmin(lmax(offer - x0, low), high);
 }
 
+// The proposer's expected value of demanding x: accepted with the believed
+// probability P(c_B >= x − x0), else war (W_A). Under complete information
+// (low = high) an offer at the reservation share is surely accepted.
+inline double offer_value(double x, double x0, double proposer_war_value, double low, double high) {
+  const double y = x - x0;
+  const double accept = high > low ? lmin(lmax((high - y) / (high - low), 0.0), 1.0) : (y <= low + 1e-12 ? 1.0 : 0.0);
+  return accept * x + (1.0 - accept) * proposer_war_value;
+}
+
 // Powell's (2006) commitment problem: the proposer, whose position declines at
 // the shift, fights now when its war value beats the best peace it can count
-// on — the safe demand until the shift, weight 1 − w, then its war value
-// after the shift, weight w = δ^(days to the shift) (the rising side cannot
-// commit to terms better than that once it is stronger).
-inline bool prefers_preventive_war(double value_now, double safe_demand, double value_later, double weight_later) {
-  return value_now > (1.0 - weight_later) * safe_demand + weight_later * value_later;
+// on — what bargaining now is worth until the shift, weight 1 − w, then its
+// war value after the shift, weight w = δ^(days to the shift) (the rising
+// side cannot commit to better terms once it is stronger). Without a shift
+// (w = 0) it never does, since bargaining is worth at least W_A.
+inline bool prefers_preventive_war(double value_now, double bargain_value, double value_later, double weight_later) {
+  return value_now > (1.0 - weight_later) * bargain_value + weight_later * value_later;
 }
 
 // Where an accepted offer settles a stake issue: the share x of the way from
