@@ -136,6 +136,8 @@ TEST(BargainingTwinTest, KernelAndScalarTwinMakeTheSameOffersAndWars) {
         {"actors.PROPOSER.decision.casualty_cost", "0.3"},
         {"bargaining.discount", "0.9"}}},
       {"bargaining-deterrence", {}},
+      {"bargaining-commitment", {}},
+      {"bargaining-commitment", {{"bargaining.shift_growth", "0.1"}}},
   };
   for (const auto& [name, overrides] : cases) {
     SCOPED_TRACE(name + " with " + std::to_string(overrides.size()) + " overrides");

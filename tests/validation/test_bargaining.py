@@ -205,3 +205,60 @@ def test_a_stronger_or_better_entrenched_defender_deters():
     assert attack_probability({"actors.DEFENDER.combat.effectiveness": 0.02}) < base
     assert attack_probability({"actors.DEFENDER.combat.defence_advantage": 3.0}) < base
     assert attack_probability({"actors.DEFENDER.combat.effectiveness": 0.005}) > base
+
+
+# -- Commitment problem (Powell 2006) -------------------------------------------
+
+def square_duration(a0, b0, alpha, beta, chi, horizon):
+    """Days until the weaker side falls to chi of its start (docs/model.md), capped at the horizon."""
+    phi = alpha * a0 ** 2 / (beta * b0 ** 2)
+    k = math.sqrt(max(phi, 1 / phi))
+    denominator = math.sqrt(chi * chi + k * k - 1) + chi
+    if denominator <= 0:
+        return horizon
+    return min(math.log((k + 1) / denominator) / math.sqrt(alpha * beta), horizon)
+
+
+def commitment_war(growth, c_a=0.02, c_b=0.02, discount=0.9, shift_day=2.0, horizon=1.0, e=0.01, chi=0.3):
+    """Powell's condition for the declining proposer under complete information."""
+    def value(m_b):
+        p, _, _ = forecast(10000, 10000, e, e * m_b, 1.0)
+        tau = square_duration(10000, 10000, e, e * m_b, chi, horizon)
+        return discount ** tau * p, discount ** tau * (1 - p)
+    won_now, kept_b = value(1.0)
+    won_later, _ = value(min(3.0, 1.0 + growth))
+    w = discount ** shift_day
+    safe = min(1.0, 1 - kept_b + c_b)
+    return won_now - c_a > (1 - w) * safe + w * (won_later - c_a)
+
+
+def commitment_threshold(**kw):
+    lo, hi = 0.0, 2.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if commitment_war(mid, **kw) else (mid, hi)
+    return hi
+
+
+@pytest.mark.parametrize("settings", [
+    {},
+    {"c_a": 0.05, "c_b": 0.01, "discount": 0.95, "shift_day": 3.0},
+    {"c_a": 0.0, "c_b": 0.0, "discount": 0.8, "shift_day": 1.5},
+])
+def test_preventive_war_exactly_beyond_the_commitment_threshold(tmp_path, settings):
+    threshold = commitment_threshold(**settings)
+    assert 0.0 < threshold < 2.0, "the parameter set must have a threshold to test"
+    keys = {"c_a": "actors.DECLINING.decision.war_cost", "c_b": "actors.RISING.decision.war_cost",
+            "discount": "bargaining.discount", "shift_day": "bargaining.shift_day"}
+    base = {keys[k]: v for k, v in settings.items()}
+    for growth in (0.5 * threshold, 0.97 * threshold, 1.03 * threshold, 1.5 * threshold, 2.0):
+        expected_war = commitment_war(growth, **settings)
+        with run(tmp_path, "bargaining-commitment", {**base, "bargaining.shift_growth": growth},
+                 replications=256) as f:
+            outcome = set(f["outcome_code"][0])
+        assert outcome == ({WAR} if expected_war else {SETTLEMENT}), (growth, threshold)
+
+
+def test_a_faster_shift_in_power_raises_war():
+    assert not commitment_war(0.05) and commitment_war(0.5)
+    assert all(commitment_war(g) for g in (0.6, 1.0, 2.0))
