@@ -138,6 +138,8 @@ TEST(BargainingTwinTest, KernelAndScalarTwinMakeTheSameOffersAndWars) {
       {"bargaining-deterrence", {}},
       {"bargaining-commitment", {}},
       {"bargaining-commitment", {{"bargaining.shift_growth", "0.1"}}},
+      {"bargaining-signals", {}},
+      {"bargaining-signals", {{"actors.RECEIVER.actions.signal.cost", "0.3"}, {"bargaining.rounds", "2"}}},
   };
   for (const auto& [name, overrides] : cases) {
     SCOPED_TRACE(name + " with " + std::to_string(overrides.size()) + " overrides");

@@ -262,3 +262,54 @@ def test_preventive_war_exactly_beyond_the_commitment_threshold(tmp_path, settin
 def test_a_faster_shift_in_power_raises_war():
     assert not commitment_war(0.05) and commitment_war(0.5)
     assert all(commitment_war(g) for g in (0.6, 1.0, 2.0))
+
+
+# -- Costly signals (Fearon 1997; Slantchev 2005) ---------------------------------
+
+def discrete_demand(p, c_a, costs, beliefs):
+    """The proposer's best reservation share against discrete receiver types (ties: the smaller demand)."""
+    best = None
+    for c in sorted(costs):
+        x = min(1.0, max(0.0, p + c))
+        accept = sum(b for ck, b in zip(costs, beliefs) if ck >= x - p - 1e-12)
+        value = accept * x + (1 - accept) * (p - c_a)
+        if best is None or value > best[1] + 1e-12:
+            best = (x, value)
+    return best[0]
+
+
+@pytest.mark.parametrize("signal_cost,prior,c_res,c_irr,c_a", [
+    (0.1, 0.4, 0.05, 0.4, 0.1),    # separating: 0.1 < 0.2, the resolved type's value of the show
+    (0.3, 0.4, 0.05, 0.4, 0.1),    # pooling: too costly for either type
+    (0.15, 0.25, 0.0, 0.3, 0.05),  # separating
+    (0.25, 0.25, 0.0, 0.3, 0.05),  # pooling, the proposer still gambles
+    (0.25, 0.7, 0.05, 0.3, 0.1),   # pooling, a likely resolved receiver gets the safe demand
+])
+def test_costly_signal_separates_types_when_its_cost_condition_holds(tmp_path, signal_cost, prior, c_res, c_irr, c_a):
+    shown = 0.2  # the signal's tension, which the resolved type values (escalation weight -1) at tension 0
+    separates = signal_cost < shown
+    overrides = {"actors.RECEIVER.actions.signal.cost": signal_cost,
+                 "actors.RECEIVER.types.resolved.prior": prior, "actors.RECEIVER.types.irresolute.prior": 1 - prior,
+                 "actors.RECEIVER.types.resolved.war_cost": c_res, "actors.RECEIVER.types.irresolute.war_cost": c_irr,
+                 "actors.PROPOSER.decision.war_cost": c_a}
+    p = 0.5
+    with run(tmp_path, "bargaining-signals", overrides, replications=4096) as f:
+        kinds = f["action_count"][0, :, 1, :]
+        signalled = kinds[:, KINDS_EXERCISE] > 0
+        types = f["resolve_type"][0, :, 1]
+        offer, outcome = f["offer"][0], f["outcome_code"][0]
+    resolved = types == 0
+    assert resolved.mean() == pytest.approx(prior, abs=Z * math.sqrt(prior * (1 - prior) / len(types)))
+    if separates:
+        np.testing.assert_array_equal(signalled, resolved)
+        np.testing.assert_allclose(offer[resolved], p + c_res, rtol=1e-12)
+        np.testing.assert_allclose(offer[~resolved], p + c_irr, rtol=1e-12)
+        assert set(outcome) == {SETTLEMENT}  # revealed types: no war
+    else:
+        assert not signalled.any()
+        x = discrete_demand(p, c_a, [c_res, c_irr], [prior, 1 - prior])
+        np.testing.assert_allclose(offer, x, rtol=1e-12)
+        np.testing.assert_array_equal(outcome == WAR, np.array([c_res, c_irr])[types] < x - p - 1e-12)
+
+
+KINDS_EXERCISE = 4  # index of `exercise` in the action axis

@@ -33,6 +33,10 @@ void BlockSimulator::init_bargaining() {
       st.war_cost(r, i) = rules::private_war_cost(dec.war_cost, dec.war_cost_spread, u);
     }
   }
+  for (int i = 0; i < n; ++i) {  // the private type's share of the cost (0 unless types set war_cost)
+    const auto& types = sc_.actors[i].types;
+    for (int r = 0; r < L; ++r) st.war_cost(r, i) += types[st.type(r, i)].war_cost;
+  }
   const int b = sc_.bargaining.receiver;
   const double mean = b >= 0 ? sc_.actors[b].decision.war_cost : 0.0;
   const double spread = b >= 0 ? sc_.actors[b].decision.war_cost_spread : 0.0;
@@ -90,6 +94,15 @@ void BlockSimulator::bargain(int s) {
   const double* cost_a = st.war_cost.col(a).data();
   const double* cost_b = st.war_cost.col(b).data();
   const bool last = round + 1 == bg.rounds;
+  // A receiver whose types carry war costs is judged by the public belief over its types.
+  const auto& receiver_types = sc_.actors[b].types;
+  const int types = static_cast<int>(receiver_types.size());
+  double type_cost[kMaxTypes] = {};
+  bool by_type = false;
+  for (int k = 0; k < types; ++k) {
+    type_cost[k] = db.war_cost + receiver_types[k].war_cost;
+    by_type = by_type || (types > 1 && receiver_types[k].war_cost != 0.0);
+  }
   double* low = st.cost_low.data();
   double* high = st.cost_high.data();
   double* offer = st.offer.data();
@@ -99,8 +112,15 @@ void BlockSimulator::bargain(int s) {
     const double public_b = rules::war_value(delta, 1.0 - prevail[l], 0.0, db.casualty_cost, loss_b[l]);
     const double x0 = rules::reservation_share(public_b);
     const double value_a = rules::war_value(delta, prevail[l], cost_a[l], da.casualty_cost, loss_a[l]);
-    const double demand = rules::optimal_demand(x0, value_a, low[l], high[l]);
-    const double worth = rules::offer_value(demand, x0, value_a, low[l], high[l]);
+    double demand = rules::optimal_demand(x0, value_a, low[l], high[l]);
+    double worth = rules::offer_value(demand, x0, value_a, low[l], high[l]);
+    if (by_type) {
+      double type_belief[kMaxTypes];
+      for (int k = 0; k < types; ++k) type_belief[k] = st.belief(l, b * kMaxTypes + k);
+      const rules::Demand d = rules::discrete_demand(x0, value_a, type_cost, type_belief, types);
+      demand = d.offer;
+      worth = d.value;
+    }
     const bool prevent = rules::prefers_preventive_war(value_a, worth, later[l], w_later);
     const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - cost_b[l]), bg.acceptance_noise, u[l]);
     const bool offered = talk[l] && !prevent;
@@ -108,8 +128,23 @@ void BlockSimulator::bargain(int s) {
     accepted[l] = offered && yes ? 1 : 0;
     high[l] = offered && !yes ? rules::screened_high(demand, x0, low[l], high[l]) : high[l];
     fight[l] = talk[l] && (prevent || (!yes && last)) ? 1 : 0;
+    if (by_type && offered && !yes) screen_types(l, demand, x0, type_cost);
   }
   settle_or_fight(fight, s);
+}
+
+// Bayes' rule after a rejection, best responses: the types that would have
+// accepted are ruled out (the belief is kept if none is left).
+void BlockSimulator::screen_types(int l, double offer, double x0, const double* type_cost) {
+  const int b = sc_.bargaining.receiver;
+  const int types = static_cast<int>(sc_.actors[b].types.size());
+  double kept[kMaxTypes], total = 0.0;
+  for (int k = 0; k < types; ++k) {
+    kept[k] = rules::screened_belief(state_.belief(l, b * kMaxTypes + k), type_cost[k], offer, x0);
+    total += kept[k];
+  }
+  if (total <= 0.0) return;
+  for (int k = 0; k < types; ++k) state_.belief(l, b * kMaxTypes + k) = static_cast<float>(kept[k] / total);
 }
 
 // On shift_day the receiver's effectiveness grows as by arms aid, in running lanes.
@@ -165,6 +200,7 @@ void ScalarTwin::init_bargaining() {
     uniform_pair(key_, replication_, 0, static_cast<std::uint32_t>(i), Purpose::kResolve, &unused, &u);
     st_.war_cost[i] = rules::private_war_cost(dec.war_cost, dec.war_cost_spread, u);
   }
+  for (int i = 0; i < n; ++i) st_.war_cost[i] += sc_.actors[i].types[st_.type[i]].war_cost;
   const int b = sc_.bargaining.receiver;
   const double mean = b >= 0 ? sc_.actors[b].decision.war_cost : 0.0;
   const double spread = b >= 0 ? sc_.actors[b].decision.war_cost_spread : 0.0;
@@ -208,8 +244,22 @@ void ScalarTwin::bargain(int s) {
   const double public_b = rules::war_value(delta, 1.0 - w.prevail, 0.0, db.casualty_cost, w.loss_b);
   const double x0 = rules::reservation_share(public_b);
   const double value_a = rules::war_value(delta, w.prevail, st.war_cost[a], da.casualty_cost, w.loss_a);
-  const double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
-  const double worth = rules::offer_value(demand, x0, value_a, st.cost_low, st.cost_high);
+  double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
+  double worth = rules::offer_value(demand, x0, value_a, st.cost_low, st.cost_high);
+  const auto& receiver_types = sc_.actors[b].types;
+  const int types = static_cast<int>(receiver_types.size());
+  double type_cost[kMaxTypes] = {}, type_belief[kMaxTypes] = {};
+  bool by_type = false;
+  for (int k = 0; k < types; ++k) {
+    type_cost[k] = db.war_cost + receiver_types[k].war_cost;
+    type_belief[k] = st.belief[b * kMaxTypes + k];
+    by_type = by_type || (types > 1 && receiver_types[k].war_cost != 0.0);
+  }
+  if (by_type) {
+    const rules::Demand d = rules::discrete_demand(x0, value_a, type_cost, type_belief, types);
+    demand = d.offer;
+    worth = d.value;
+  }
   bool fight = rules::prefers_preventive_war(value_a, worth, later, w_later);
   if (!fight) {
     const bool yes =
@@ -225,6 +275,14 @@ void ScalarTwin::bargain(int s) {
       return;
     }
     st.cost_high = rules::screened_high(demand, x0, st.cost_low, st.cost_high);
+    if (by_type) {  // Bayes' rule after a rejection: the types that would have accepted are ruled out
+      double kept[kMaxTypes], total = 0.0;
+      for (int k = 0; k < types; ++k) {
+        kept[k] = rules::screened_belief(type_belief[k], type_cost[k], demand, x0);
+        total += kept[k];
+      }
+      for (int k = 0; k < types && total > 0.0; ++k) st.belief[b * kMaxTypes + k] = static_cast<float>(kept[k] / total);
+    }
     fight = round + 1 == bg.rounds;
   }
   if (!fight) return;

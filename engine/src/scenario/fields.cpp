@@ -238,6 +238,8 @@ const FieldSpec kFields[] = {
      BRINK_MEMBER(s.actors[i[0]].decision.war_cost_spread)},
     {.section = "actors.*.decision", .key = "casualty_cost", .min = 0, .max = 100, .unit = "share of the stake",
      .symbol = "$\\kappa_i$", .meaning = "cost of war per share of own forces lost in the forecast", BRINK_MEMBER(s.actors[i[0]].decision.casualty_cost)},
+    {.section = "actors.*.types.*", .key = "war_cost", .min = -10, .max = 10, .unit = "share of the stake",
+     .symbol = "$\\Delta c_{ik}$", .meaning = "added to the actor's war cost when it is of this type; with a bargaining section, offers to a receiver whose types differ here use the public belief over its types", BRINK_MEMBER(s.actors[i[0]].types[i[1]].war_cost)},
     {.section = "bargaining", .key = "first_day", .min = 0, .max = 1e6, .unit = "days",
      .symbol = "", .meaning = "day of the first offer", BRINK_MEMBER(s.bargaining.first_day), .applies = has_bargaining},
     {.section = "bargaining", .key = "interval_days", .fallback = 1, .min = 1e-6, .max = 1e6, .unit = "days",

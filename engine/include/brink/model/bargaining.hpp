@@ -63,6 +63,31 @@ inline double offer_value(double x, double x0, double proposer_war_value, double
   return accept * x + (1.0 - accept) * proposer_war_value;
 }
 
+// Offers to a receiver whose discrete types carry war costs c_k (believed
+// with b_k): the best demand is one of the reservation shares x0 + c_k, each
+// accepted by the types at least that costly (Fearon 1995 with discrete types).
+struct Demand {
+  double offer = 0.0;
+  double value = 0.0;  // the proposer's expected value of it
+};
+inline Demand discrete_demand(double x0, double proposer_war_value, const double* cost, const double* belief,
+                              int types) {
+  Demand best{0.0, -1e300};
+  for (int k = 0; k < types; ++k) {
+    const double x = lmin(1.0, lmax(0.0, x0 + cost[k]));
+    double accept = 0.0;
+    for (int j = 0; j < types; ++j) accept += cost[j] >= x - x0 - kAcceptTolerance ? belief[j] : 0.0;
+    const double value = accept * x + (1.0 - accept) * proposer_war_value;
+    // Ties go to the smaller demand, the one more types accept.
+    if (value > best.value + 1e-12 || (value > best.value - 1e-12 && x < best.offer)) best = {x, value};
+  }
+  return best;
+}
+// Screening over discrete types: a rejection of x rules out every type that would have accepted it.
+inline double screened_belief(double belief, double cost, double offer, double x0) {
+  return cost >= offer - x0 - kAcceptTolerance ? 0.0 : belief;
+}
+
 // Powell's (2006) commitment problem: the proposer, whose position declines at
 // the shift, fights now when its war value beats the best peace it can count
 // on — what bargaining now is worth until the shift, weight 1 − w, then its

@@ -106,6 +106,7 @@ struct ResolveType {
   std::string name;
   double prior = 1.0;                           // probability of this type [-]; an actor's priors sum to 1
   double resolve = 1.0;                         // willingness to fight and honour commitments [0..1]
+  double war_cost = 0.0;                        // added to the actor's war cost when of this type [share of the stake]
   std::array<double, kFeatureCount> weights{};  // the actor's weights with this type's overrides
   // Bit k set: weights[k] was given for this type; the others follow the
   // actor's decision.weights (see derive_type_weights in fields.hpp).
