@@ -52,35 +52,11 @@ void BlockSimulator::bargain(int s) {
   if (round < 0) return;
   Scratch& x = *scratch_;
   BlockState& st = state_;
-  const int n = model_.actors(), a = bg.proposer, b = bg.receiver;
-  const auto& issues = sc_.negotiation.issues;
-  // Lanes that talk: running, no war on, some stake issue still open.
+  const int a = bg.proposer, b = bg.receiver;
   alignas(64) std::uint8_t talk[L], fight[L];
-  alignas(64) double open[L];
-  std::fill(open, open + L, 0.0);
-  for (std::size_t k = 0; k < issues.size(); ++k) {
-    if (issues[k].salience[a] <= 0.0 || issues[k].salience[b] <= 0.0) continue;
-    const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
-    for (int l = 0; l < L; ++l) open[l] += agreed[l] == 0 ? 1.0 : 0.0;
-  }
-  for (int l = 0; l < L; ++l) talk[l] = x.running[l] && open[l] > 0.0 ? 1 : 0;
-  for (int j = 0; j < n; ++j) {
-    const int* side = st.side.col(j).data();
-    for (int l = 0; l < L; ++l) talk[l] = side[l] > 0 ? 0 : talk[l];
-  }
+  talking_lanes(talk);
   alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], u[L], later[L];
-  // A's war value after a shift still to come, with weight w_later (0 without one).
-  const double to_shift = bg.shift_day - s * sc_.run.dt_days;
-  const bool shift_ahead = bg.shift_growth > 0.0 && to_shift > 0.0;
-  const double w_later = shift_ahead ? rules::war_discount(bg.discount, to_shift) : 0.0;
-  std::fill(later, later + L, 0.0);
-  if (shift_ahead) {
-    forecast(a, b, 1.0, prevail, loss_a, loss_b, duration, bg.shift_growth);
-    const double* cost_a = st.war_cost.col(a).data();
-    for (int l = 0; l < L; ++l)
-      later[l] = rules::war_value(rules::war_discount(bg.discount, duration[l]), prevail[l], cost_a[l],
-                                  sc_.actors[a].decision.casualty_cost, loss_a[l]);
-  }
+  const double w_later = value_after_shift(s, later);
   forecast(a, b, 1.0, prevail, loss_a, loss_b, duration);  // the war would start at full_war
   if (bg.acceptance_noise > 0.0) {
     philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
@@ -131,6 +107,42 @@ void BlockSimulator::bargain(int s) {
     if (by_type && offered && !yes) screen_types(l, demand, x0, type_cost);
   }
   settle_or_fight(fight, s);
+}
+
+// Lanes that talk: running, no war on, some stake issue still open.
+void BlockSimulator::talking_lanes(std::uint8_t* talk) {
+  const BlockState& st = state_;
+  const int n = model_.actors(), a = sc_.bargaining.proposer, b = sc_.bargaining.receiver;
+  const auto& issues = sc_.negotiation.issues;
+  alignas(64) double open[L];
+  std::fill(open, open + L, 0.0);
+  for (std::size_t k = 0; k < issues.size(); ++k) {
+    if (issues[k].salience[a] <= 0.0 || issues[k].salience[b] <= 0.0) continue;
+    const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+    for (int l = 0; l < L; ++l) open[l] += agreed[l] == 0 ? 1.0 : 0.0;
+  }
+  for (int l = 0; l < L; ++l) talk[l] = scratch_->running[l] && open[l] > 0.0 ? 1 : 0;
+  for (int j = 0; j < n; ++j) {
+    const int* side = st.side.col(j).data();
+    for (int l = 0; l < L; ++l) talk[l] = side[l] > 0 ? 0 : talk[l];
+  }
+}
+
+// The proposer's war value after a shift still to come (into `later`) and
+// the weight w of the time after it; 0 (and later = 0) without one.
+double BlockSimulator::value_after_shift(int s, double* later) {
+  const Bargaining& bg = sc_.bargaining;
+  const int a = bg.proposer;
+  const double to_shift = bg.shift_day - s * sc_.run.dt_days;
+  std::fill(later, later + L, 0.0);
+  if (bg.shift_growth <= 0.0 || to_shift <= 0.0) return 0.0;
+  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L];
+  forecast(a, bg.receiver, 1.0, prevail, loss_a, loss_b, duration, bg.shift_growth);
+  const double* cost_a = state_.war_cost.col(a).data();
+  const double kappa = sc_.actors[a].decision.casualty_cost;
+  for (int l = 0; l < L; ++l)
+    later[l] = rules::war_value(rules::war_discount(bg.discount, duration[l]), prevail[l], cost_a[l], kappa, loss_a[l]);
+  return rules::war_discount(bg.discount, to_shift);
 }
 
 // Bayes' rule after a rejection, best responses: the types that would have
@@ -209,6 +221,18 @@ void ScalarTwin::init_bargaining() {
   st_.offer = std::numeric_limits<double>::quiet_NaN();
 }
 
+// BlockSimulator::value_after_shift for one replication.
+double ScalarTwin::value_after_shift(int s, double* later) const {
+  const Bargaining& bg = sc_.bargaining;
+  const double to_shift = bg.shift_day - s * sc_.run.dt_days;
+  *later = 0.0;
+  if (bg.shift_growth <= 0.0 || to_shift <= 0.0) return 0.0;
+  const rules::WarForecast w = forecast(bg.proposer, bg.receiver, 1.0, bg.shift_growth);
+  *later = rules::war_value(rules::war_discount(bg.discount, w.duration), w.prevail, st_.war_cost[bg.proposer],
+                            sc_.actors[bg.proposer].decision.casualty_cost, w.loss_a);
+  return rules::war_discount(bg.discount, to_shift);
+}
+
 void ScalarTwin::bargain(int s) {
   const Bargaining& bg = sc_.bargaining;
   ReplicationState& st = st_;
@@ -224,15 +248,8 @@ void ScalarTwin::bargain(int s) {
   if (!open || *std::max_element(st.side.begin(), st.side.end()) > 0) return;
   const Decision& da = sc_.actors[a].decision;
   const Decision& db = sc_.actors[b].decision;
-  const double to_shift = bg.shift_day - s * sc_.run.dt_days;
-  const bool shift_ahead = bg.shift_growth > 0.0 && to_shift > 0.0;
-  const double w_later = shift_ahead ? rules::war_discount(bg.discount, to_shift) : 0.0;
   double later = 0.0;
-  if (shift_ahead) {
-    const rules::WarForecast w2 = forecast(a, b, 1.0, bg.shift_growth);
-    later = rules::war_value(rules::war_discount(bg.discount, w2.duration), w2.prevail, st.war_cost[a],
-                             da.casualty_cost, w2.loss_a);
-  }
+  const double w_later = value_after_shift(s, &later);
   const rules::WarForecast w = forecast(a, b, 1.0);
   double u = 0.5;
   if (bg.acceptance_noise > 0.0) {

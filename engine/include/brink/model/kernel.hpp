@@ -100,6 +100,8 @@ class BlockSimulator {
   void bargain(int s);
   void settle_or_fight(const std::uint8_t* fight, int s);
   void shift_power(int s);
+  void talking_lanes(std::uint8_t* talk);
+  double value_after_shift(int s, double* later);
   void screen_types(int lane, double offer, double x0, const double* type_cost);
   void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration,
                 double growth = 0.0);

@@ -53,6 +53,7 @@ class ScalarTwin {
   // Bargaining and war (bargaining.cpp, war_value.cpp).
   void init_bargaining();
   void bargain(int s);
+  double value_after_shift(int s, double* later) const;
   rules::WarForecast forecast(int i, int t, double intensity, double growth = 0.0) const;
   void start_war(int attacker, int target, int s);
   void raise_rung(int rung, int s, AllianceWarCause cause);
