@@ -313,3 +313,13 @@ def test_costly_signal_separates_types_when_its_cost_condition_holds(tmp_path, s
 
 
 KINDS_EXERCISE = 4  # index of `exercise` in the action axis
+
+
+def test_costlier_war_lowers_war_with_common_draws(tmp_path):
+    shares = []
+    for c_a in (0.0, 0.1, 0.25):
+        with run(tmp_path, "bargaining-ultimatum", {"actors.PROPOSER.decision.war_cost": c_a}) as f:
+            shares.append((f["outcome_code"][0] == WAR).mean())
+    expected = [fearon(0.5, c_a, 0.05, 0.45)[1] for c_a in (0.0, 0.1, 0.25)]
+    assert expected[0] > expected[1] > expected[2]
+    assert shares[0] > shares[1] > shares[2]
