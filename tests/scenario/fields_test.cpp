@@ -40,6 +40,8 @@ Scenario one_of_everything() {
   s.negotiation.issues.push_back({.id = "i", .position = {0, 0}, .salience = {0, 0}});
   s.events.push_back({});
   s.run.rule.adaptive = true;
+  s.bargaining.proposer = 0;  // a bargaining section: its rows apply
+  s.bargaining.receiver = 1;
   return s;
 }
 

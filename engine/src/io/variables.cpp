@@ -263,6 +263,12 @@ void add_per_replication(std::vector<VariableSpec>& t) {
       "public belief at the end that each actor is of each type", &BlockResult::final_belief);
   run("agreed", {D::kPoint, D::kReplication, D::kIssue}, Dtype::kInt8, "1",
       "1 if the issue was agreed by the end of the replication", &BlockResult::agreed, true);
+  // Bargaining and war (docs/model.md): only for scenarios with a bargaining section.
+  run("offer", pr, Dtype::kFloat64, "1", "the proposer's latest demand, its share of the stake (NaN if none)",
+      &BlockResult::offer);
+  run("war_cost", pra, Dtype::kFloat64, "1", "each actor's private cost of war, in shares of the stake",
+      &BlockResult::war_cost);
+  t[t.size() - 2].when = t.back().when = When::kRunsBargaining;
 }
 
 // Per-block sums, per-replication series, and which blocks are in the file.
@@ -565,6 +571,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   l.sensitivity = plan.sensitivity;
   l.morris = plan.morris;
   l.issues = !sc.negotiation.issues.empty();
+  l.bargaining = sc.bargaining.enabled();
   l.steps = model.steps();
   return l;
 }
@@ -577,6 +584,8 @@ bool FileLayout::present(const VariableSpec& v) const {
       return runs;
     case When::kRunsIssues:
       return runs && issues;
+    case When::kRunsBargaining:
+      return runs && bargaining;
     case When::kSeries:
       return series;
     case When::kSensitivity:

@@ -427,6 +427,7 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   }
   log_in_place(x.log_arg, L);
   std::copy(x.log_arg, x.log_arg + L, x.feature_a);
+  if (sc_.actors[i].decision.war_forecast) attack_war_value(i, a);  // W_i replaces the log force ratio
 }
 
 // Logit quantal response per type, then one draw per lane from its own type's

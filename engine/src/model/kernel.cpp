@@ -97,6 +97,7 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
       st.type(r, i) = rules::draw_type(types, u);
     }
   }
+  init_bargaining();
 }
 
 BlockSimulator::Phases BlockSimulator::phases_of(const Scenario& sc) {
@@ -121,6 +122,7 @@ void BlockSimulator::step(int s) {
   // `moved` is the step's transport budget used, read only by posture.
   if (phases_.posture) state_.moved.setZero();
   if (phases_.events) apply_events(s);
+  if (sc_.run.decisions && sc_.bargaining.enabled()) bargain(s);
   if (sc_.run.decisions) decide_and_act(s);
   if (phases_.posture) posture();
   combat(s);

@@ -50,12 +50,14 @@ ScalarTwin::ScalarTwin(const Model& model, std::int64_t point, std::int64_t repl
     st.type[i] = rules::draw_type(types, u);
   }
   choice_.assign(n, 0);
+  init_bargaining();
 }
 
 void ScalarTwin::step(int s) {
   const bool active = st_.outcome < 0;
   std::fill(st_.moved.begin(), st_.moved.end(), 0.0);
   apply_events(s, active);
+  if (sc_.run.decisions && active && sc_.bargaining.enabled()) bargain(s);
   if (sc_.run.decisions && active) decide_and_act(s);
   posture(active);
   combat(s);
@@ -248,6 +250,12 @@ float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolv
         }
         fa = std::log(own_d / static_cast<float>(defenders));
         fb = -static_cast<float>(protectors) / own_d;
+        if (dec.war_forecast) {  // W_i replaces the log force ratio
+          const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
+          const rules::WarForecast w = forecast(i, t, intensity);
+          const double delta = rules::war_discount(sc_.bargaining.discount, w.duration);
+          fa = static_cast<float>(rules::war_value(delta, w.prevail, st.war_cost[i], dec.casualty_cost, w.loss_a));
+        }
         ka = kWarGain;
         kb = kCredibility;
         ok = st.rung < a.rung && st.side[i] != 2 && st.side[t] != 1;
@@ -596,11 +604,13 @@ BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
     out.first_incident_step.push_back(st.first_incident_step);
     out.incidents.push_back(st.incidents);
     out.alliance_war_cause.push_back(static_cast<std::int8_t>(st.alliance_war_cause));
+    out.offer.push_back(st.offer);
     for (int c : st.action_count) out.action_count.push_back(c);
     for (int k = 0; k < issues; ++k) out.agreed.push_back(static_cast<std::int8_t>(st.agreed[k]));
     for (float b : st.belief) out.final_belief.push_back(b);
     for (int i = 0; i < n; ++i) {
       out.casualties.push_back(st.casualties[i]);
+      out.war_cost.push_back(st.war_cost[i]);
       out.troops_added.push_back(st.created[i]);
       out.troops_removed.push_back(st.removed[i]);
       out.resolve_type.push_back(static_cast<std::int8_t>(st.type[i]));

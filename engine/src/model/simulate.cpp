@@ -105,6 +105,8 @@ void extract(const Model& model, const BlockState& st, int count, BlockResult* o
   out.agreed.resize(static_cast<std::size_t>(count) * issues);
   out.resolve_type.resize(static_cast<std::size_t>(count) * n);
   out.final_belief.resize(static_cast<std::size_t>(count) * n * kMaxTypes);
+  out.offer.resize(count);
+  out.war_cost.resize(static_cast<std::size_t>(count) * n);
   for (int r = 0; r < count; ++r) {
     out.outcome[r] = static_cast<std::int8_t>(st.outcome(r));
     out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(r));
@@ -116,6 +118,7 @@ void extract(const Model& model, const BlockState& st, int count, BlockResult* o
     for (int c = 0; c < n * kActionKindCount; ++c)
       out.action_count[static_cast<std::size_t>(r) * n * kActionKindCount + c] = st.action_count(r, c);
     out.alliance_war_cause[r] = static_cast<std::int8_t>(st.alliance_war_cause(r));
+    out.offer[r] = st.offer(r);
     for (int k = 0; k < issues; ++k)
       out.agreed[static_cast<std::size_t>(r) * issues + k] = static_cast<std::int8_t>(st.agreed(r, k));
     for (int c = 0; c < n * kMaxTypes; ++c)
@@ -125,6 +128,7 @@ void extract(const Model& model, const BlockState& st, int count, BlockResult* o
       out.troops_removed[static_cast<std::size_t>(r) * n + i] = st.removed(r, i);
       out.resolve_type[static_cast<std::size_t>(r) * n + i] = static_cast<std::int8_t>(st.type(r, i));
       out.casualties[static_cast<std::size_t>(r) * n + i] = st.casualties(r, i);
+      out.war_cost[static_cast<std::size_t>(r) * n + i] = st.war_cost(r, i);
       const std::size_t base = (static_cast<std::size_t>(r) * n + i) * kPoolCount;
       out.final_forces[base + kDeployed] = st.deployed(r, i);
       out.final_forces[base + kReady] = st.ready(r, i);

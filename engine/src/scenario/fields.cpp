@@ -53,6 +53,7 @@ bool is_effect_action(const Scenario& s, FieldIndex i) {
 }
 bool is_adaptive(const Scenario& s, FieldIndex) { return s.run.rule.adaptive; }
 bool is_troop_event(const Scenario& s, FieldIndex i) { return s.events[i[0]].kind != EventKind::kAttack; }
+bool has_bargaining(const Scenario& s, FieldIndex) { return s.bargaining.enabled(); }
 
 // A fixed count replaces an adaptive rule (as --replications N does).
 void set_replications(Scenario& s, FieldIndex, double v) {
@@ -226,6 +227,35 @@ const FieldSpec kFields[] = {
     {.section = "events.*", .key = "*", .min = 0, .max = kTroops, .unit = "troops",
      .symbol = "$N_e$", .meaning = "troops of a deploy, withdraw, mobilize, demobilize or reinforce event (the verb the event has)",
      BRINK_MEMBER(s.events[i[0]].troops), .applies = is_troop_event},
+    // bargaining and war (docs/model.md, "Bargaining and war"; issue 12)
+    {.section = "actors.*.decision", .key = "war_forecast", .kind = FieldKind::kBoolean, .fallback = 0,
+     .symbol = "", .meaning = "`true`: an attack's `war_gain` feature is the forecast war value $W_i$ instead of the log force ratio", .sweepable = false,
+     .choices = kBooleans, BRINK_MEMBER(s.actors[i[0]].decision.war_forecast)},
+    {.section = "actors.*.decision", .key = "war_cost", .min = -10, .max = 10, .unit = "share of the stake",
+     .symbol = "$\\bar c_i$", .meaning = "mean of the actor's private cost of war", BRINK_MEMBER(s.actors[i[0]].decision.war_cost)},
+    {.section = "actors.*.decision", .key = "war_cost_spread", .min = 0, .max = 10, .unit = "share of the stake",
+     .symbol = "$h_i$", .meaning = "the private war cost is drawn uniformly on [war_cost - spread, war_cost + spread]; 0 = known to all",
+     BRINK_MEMBER(s.actors[i[0]].decision.war_cost_spread)},
+    {.section = "actors.*.decision", .key = "casualty_cost", .min = 0, .max = 100, .unit = "share of the stake",
+     .symbol = "$\\kappa_i$", .meaning = "cost of war per share of own forces lost in the forecast", BRINK_MEMBER(s.actors[i[0]].decision.casualty_cost)},
+    {.section = "actors.*.types.*", .key = "war_cost", .min = -10, .max = 10, .unit = "share of the stake",
+     .symbol = "$\\Delta c_{ik}$", .meaning = "added to the actor's war cost when it is of this type; with a bargaining section, offers to a receiver whose types differ here use the public belief over its types", BRINK_MEMBER(s.actors[i[0]].types[i[1]].war_cost)},
+    {.section = "bargaining", .key = "first_day", .min = 0, .max = 1e6, .unit = "days",
+     .symbol = "", .meaning = "day of the first offer", BRINK_MEMBER(s.bargaining.first_day), .applies = has_bargaining},
+    {.section = "bargaining", .key = "interval_days", .fallback = 1, .min = 1e-6, .max = 1e6, .unit = "days",
+     .symbol = "", .meaning = "days between offers", BRINK_MEMBER(s.bargaining.interval_days), .applies = has_bargaining},
+    {.section = "bargaining", .key = "rounds", .kind = FieldKind::kInteger, .fallback = 1, .min = 1, .max = 1e6,
+     .symbol = "", .meaning = "offers the proposer makes; the last rejection starts the war", BRINK_MEMBER(s.bargaining.rounds), .applies = has_bargaining},
+    {.section = "bargaining", .key = "discount", .fallback = 1, .min = 1e-6, .max = 1, .unit = "per day",
+     .symbol = "$\\delta$", .meaning = "per-day discount factor of the prize of a war (won when the forecast war ends)", BRINK_MEMBER(s.bargaining.discount), .applies = has_bargaining},
+    {.section = "bargaining", .key = "acceptance_noise", .min = 0, .max = 100, .unit = "share of the stake",
+     .symbol = "$\\nu$", .meaning = "logit scale of the receiver's acceptance; 0 = best response", BRINK_MEMBER(s.bargaining.acceptance_noise), .applies = has_bargaining},
+    {.section = "bargaining", .key = "forecast_spread", .fallback = 1, .min = 1e-3, .max = 100,
+     .symbol = "$\\sigma$", .meaning = "P(prevail) = 1/(1 + Phi^(-1/sigma)) from the Lanchester fighting-strength ratio Phi", BRINK_MEMBER(s.bargaining.forecast_spread), .applies = has_bargaining},
+    {.section = "bargaining", .key = "shift_day", .min = 0, .max = 1e6, .unit = "days",
+     .symbol = "$T_s$", .meaning = "day of a scheduled shift in power: the receiver's effectiveness multiplier grows by `shift_growth` (arms aid)", BRINK_MEMBER(s.bargaining.shift_day), .applies = has_bargaining},
+    {.section = "bargaining", .key = "shift_growth", .min = 0, .max = 10, .unit = "fraction",
+     .symbol = "$g$", .meaning = "growth of the receiver's effectiveness multiplier on `shift_day` (capped at 3 like arms aid); 0 = no shift", BRINK_MEMBER(s.bargaining.shift_growth), .applies = has_bargaining},
 };
 
 // clang-format on
@@ -302,6 +332,7 @@ void for_each_field(const Scenario& s, Emit emit) {
     emit_section(s, "negotiation.issues.*.positions", ip + ".positions", {k, -1, -1}, emit);
     emit_section(s, "negotiation.issues.*.salience", ip + ".salience", {k, -1, -1}, emit);
   }
+  emit_section(s, "bargaining", "bargaining", {-1, -1, -1}, emit);
   for (int e = 0; e < static_cast<int>(s.events.size()); ++e)
     emit_section(s, "events.*", fmt::format("events.{}", e), {e, -1, -1}, emit);
 }

@@ -380,6 +380,41 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
     if (event.actor < 0) s.events.pop_back();
   }
 }
+// The bargaining game (docs/model.md, "Bargaining and war"): two distinct
+// actors who share at least one core issue, the stake of their offers.
+void parse_bargaining(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s) {
+  const YAML::Node node = get(root, "bargaining");
+  if (!node.IsDefined()) return;
+  if (!node.IsMap()) {
+    p.error(node, "'bargaining' must be a mapping with proposer, receiver and optional settings");
+    return;
+  }
+  const int proposer = p.actor(get(node, "proposer"), "bargaining.proposer", ids);
+  const int receiver = p.actor(get(node, "receiver"), "bargaining.receiver", ids);
+  if (proposer < 0 || receiver < 0) return;
+  if (proposer == receiver) {
+    p.error(get(node, "receiver"),
+            fmt::format("'bargaining.receiver' is '{}', the proposer too; they must differ", ids[receiver]));
+    return;
+  }
+  s.bargaining.proposer = proposer;
+  s.bargaining.receiver = receiver;
+  if (!p.check_map(node, "bargaining", p.keys_of("bargaining", s, kNoIndex, {"note"}, {"proposer", "receiver"})))
+    return;
+  p.fields(node, "bargaining", "bargaining", kNoIndex, s);
+  if (s.bargaining.interval_days < s.run.dt_days)
+    p.error(get(node, "interval_days"),
+            fmt::format("'bargaining.interval_days' is {}, below 'run.dt_days' {}; at most one offer fits in a step",
+                        s.bargaining.interval_days, s.run.dt_days));
+  const bool stake = std::any_of(s.negotiation.issues.begin(), s.negotiation.issues.end(), [&](const Issue& k) {
+    return k.core && k.salience[proposer] > 0.0 && k.salience[receiver] > 0.0;
+  });
+  if (!stake)
+    p.error(node, fmt::format("'bargaining' needs a core negotiation issue on which both '{}' and '{}' have a "
+                              "salience above 0 (the stake of the offers)",
+                              ids[proposer], ids[receiver]));
+}
+
 Scenario parse_root(Parser& p, const YAML::Node& root) {
   Scenario s;
   if (!root.IsMap()) {
@@ -388,7 +423,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   }
   p.check_map(root, "scenario",
               {"brink", "name", "description", "run", "output", "actors", "relations", "escalation", "combat",
-               "negotiation", "events", "sweep", "observations", "calibrate"});
+               "negotiation", "bargaining", "events", "sweep", "observations", "calibrate"});
   const YAML::Node version = get(root, "brink");
   if (!version.IsDefined()) {
     p.error(root, "missing required key 'brink' (the format version; write 'brink: 1')");
@@ -433,6 +468,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   parse_relations(p, root, ids, s);
   parse_combat(p, root, s);
   parse_negotiation(p, root, ids, s);
+  parse_bargaining(p, root, ids, s);
   parse_events(p, root, ids, s);
   parse_sweep(p, root, s);  // last: its paths are checked against every other section
   parse_observations(p, root, s);

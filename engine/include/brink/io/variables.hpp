@@ -89,6 +89,8 @@ enum class When : std::uint8_t {
   kSensitivity,  // --sensitivity
   kIndices,      // --sensitivity or --design morris (the `output` dimension)
   kMorris,       // --design morris
+  // Not with --summary-only, and the scenario has a bargaining section.
+  kRunsBargaining,
 };
 
 enum class Storage : std::uint8_t {
@@ -188,7 +190,7 @@ std::vector<std::string> sensitivity_output_names(const std::vector<std::string>
 // The shape of one run's file: dimension lengths and which variables exist.
 struct FileLayout {
   std::array<std::uint64_t, kDimCount> size{};
-  bool runs = true, series = false, sensitivity = false, issues = false, morris = false;
+  bool runs = true, series = false, sensitivity = false, issues = false, morris = false, bargaining = false;
   int steps = 0;  // simulation steps (resolves Dtype::kStepCount)
 
   std::uint64_t length(Dim d) const { return size[static_cast<int>(d)]; }

@@ -36,6 +36,8 @@ struct BlockResult {
   std::vector<std::int8_t> agreed;              // count × issues: 1 if agreed by the end
   std::vector<std::int8_t> resolve_type;        // count × actors
   std::vector<float> final_belief;              // count × actors × kMaxTypes
+  std::vector<double> offer;                    // count: the latest demand (bargaining), NaN if none
+  std::vector<double> war_cost;                 // count × actors: private war costs (bargaining and war)
   std::vector<float> ts_belief;                 // count × records × actors × kMaxTypes (empty if off)
   // Sums over the block's kept replications at each record (always filled):
   std::vector<std::int32_t> record_rung_count;  // records × rungs

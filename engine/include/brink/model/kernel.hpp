@@ -47,6 +47,10 @@ struct BlockState {
   // lanes × (actors·kMaxTypes): the public belief that actor i is of type k
   // (common prior, public actions: every observer holds the same posterior).
   Eigen::ArrayXXf belief;
+  // Bargaining and war (docs/model.md, "Bargaining and war").
+  Eigen::ArrayXXd war_cost;            // lanes × actors: each actor's private war cost [share of the stake]
+  Eigen::ArrayXd cost_low, cost_high;  // public belief: the receiver's war cost is uniform on [low, high]
+  Eigen::ArrayXd offer;                // the proposer's latest demand, NaN before the first
 
   Eigen::Index lanes() const { return tension.size(); }
 };
@@ -92,6 +96,17 @@ class BlockSimulator {
   void apply_effects(int i, int s);
   void talk_effect(int i, const ActionSpec& a, const std::int32_t* mask);
   void talk_effect_lane(int i, const ActionSpec& a, int lane);
+  // Bargaining and war (bargaining.cpp, war_value.cpp).
+  void init_bargaining();
+  void bargain(int s);
+  void settle_or_fight(const std::uint8_t* fight, int s);
+  void shift_power(int s);
+  void talking_lanes(std::uint8_t* talk);
+  double value_after_shift(int s, double* later);
+  void screen_types(int lane, double offer, double x0, const double* type_cost);
+  void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration,
+                double growth = 0.0);
+  void attack_war_value(int i, const ActionSpec& a);
   // Per-lane events of the ladder (rare: scalar).
   void start_war(int lane, int attacker, int target, int s);
   void raise_rung(int lane, int rung, int s, AllianceWarCause cause);

@@ -22,7 +22,8 @@ namespace brink {
 enum class Purpose : std::uint32_t {
   kDecision = 1,  // action choices: one call gives four float uniforms, for actors 4g..4g+3 of group g
   kIncident = 2,  // incident occurrence and its escalation (two double uniforms)
-  kResolve = 3,   // private resolve type, drawn at step 0
+  kResolve = 3,   // private resolve type (first uniform) and war cost (second), drawn at step 0
+  kBargain = 4,   // the receiver's noisy acceptance of an offer (bargaining, acceptance_noise > 0)
   // 0x8001-0x8005 are taken by sweep designs (brink/sweep/design.hpp).
 };
 

@@ -13,6 +13,7 @@
 
 #include "brink/model/block_result.hpp"
 #include "brink/model/model.hpp"
+#include "brink/model/war_value.hpp"
 
 namespace brink {
 
@@ -24,6 +25,10 @@ struct ReplicationState {
   std::vector<double> position;   // issues × actors
   std::vector<int> agreed;        // per issue
   std::vector<float> belief;      // actors × kMaxTypes
+  // Bargaining and war: private war costs per actor, the public belief about
+  // the receiver's cost [cost_low, cost_high], and the latest demand.
+  std::vector<double> war_cost;
+  double cost_low = 0.0, cost_high = 0.0, offer = 0.0;
   double tension = 0.0, start_strength_attacker = 0.0, start_strength_defender = 0.0;
   int rung = 0, peak_rung = 0, outcome = -1, end_step = -1, war_start_step = -1, war_end_step = -1;
   int first_incident_step = -1, incidents = 0, alliance_war_cause = 0;
@@ -45,6 +50,11 @@ class ScalarTwin {
   void combat(int s);
   void incidents(int s, bool active);
   void negotiate(int s, bool active);
+  // Bargaining and war (bargaining.cpp, war_value.cpp).
+  void init_bargaining();
+  void bargain(int s);
+  double value_after_shift(int s, double* later) const;
+  rules::WarForecast forecast(int i, int t, double intensity, double growth = 0.0) const;
   void start_war(int attacker, int target, int s);
   void raise_rung(int rung, int s, AllianceWarCause cause);
   void join_alliance_war();

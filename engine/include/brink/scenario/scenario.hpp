@@ -95,6 +95,11 @@ struct Decision {
   double patience_days = 30.0;                  // days of talks before impatience sets in [days]
   double ready_weight = 0.5;                    // weight of ready troops in force ratios [-]
   std::array<double, kFeatureCount> weights{};  // [utils per feature unit]
+  // Bargaining and war (docs/model.md, "Bargaining and war"): costs in shares of the stake.
+  bool war_forecast = false;     // attack's war_gain feature is the forecast war value W_i
+  double war_cost = 0.0;         // mean private war cost c̄_i [share of the stake]
+  double war_cost_spread = 0.0;  // c_i ~ U[c̄_i − h_i, c̄_i + h_i] per replication [share of the stake]
+  double casualty_cost = 0.0;    // κ_i: cost per share of own forces lost [share of the stake]
 };
 
 // A private type (Fearon 1995): drawn per replication from the prior, known
@@ -103,6 +108,7 @@ struct ResolveType {
   std::string name;
   double prior = 1.0;                           // probability of this type [-]; an actor's priors sum to 1
   double resolve = 1.0;                         // willingness to fight and honour commitments [0..1]
+  double war_cost = 0.0;                        // added to the actor's war cost when of this type [share of the stake]
   std::array<double, kFeatureCount> weights{};  // the actor's weights with this type's overrides
   // Bit k set: weights[k] was given for this type; the others follow the
   // actor's decision.weights (see derive_type_weights in fields.hpp).
@@ -180,6 +186,24 @@ struct Negotiation {
   double acceptance_window = 0.1;  // issue agreed when max - min position of parties <= this
   double drawdown = 0.5;           // after settlement, deployed forces fall to this share of their start [-]
   std::vector<Issue> issues;
+};
+
+// The bargaining game (docs/model.md, "Bargaining and war"): the proposer
+// offers the receiver a share of the stake issues; the last rejection is war.
+struct Bargaining {
+  int proposer = -1;  // actor index; -1: no bargaining section (the mechanism is off)
+  int receiver = -1;
+  double first_day = 0.0;         // day of the first offer [days]
+  double interval_days = 1.0;     // days between offers [days]
+  int rounds = 1;                 // offers before the proposer fights
+  double discount = 1.0;          // per-day discount of the prize of a war [-]
+  double acceptance_noise = 0.0;  // logit scale of the receiver's acceptance; 0 = best response [share]
+  double forecast_spread = 1.0;   // σ: smoothing of the Lanchester forecast into P(prevail) [-]
+  // A scheduled shift in power (Powell 2006): from shift_day on, the receiver's
+  // effectiveness multiplier grows by shift_growth (arms aid); 0: no shift.
+  double shift_day = 0.0;     // [days]
+  double shift_growth = 0.0;  // [fraction]
+  bool enabled() const { return proposer >= 0; }
 };
 
 enum class EventKind : std::uint8_t { kDeploy, kWithdraw, kMobilize, kDemobilize, kReinforce, kAttack };
@@ -291,6 +315,7 @@ struct Scenario {
   Escalation escalation;
   CombatSettings combat;
   Negotiation negotiation;
+  Bargaining bargaining;
   std::vector<Event> events;
   RunSettings run;
   OutputSettings output;

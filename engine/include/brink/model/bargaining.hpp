@@ -1,0 +1,107 @@
+// Bargaining from beliefs (docs/model.md, "Bargaining and war"; Fearon 1995):
+// the proposer's optimal demand against a receiver whose war cost it believes
+// uniform on [low, high], the receiver's acceptance, and the screening update
+// a rejection makes. Per-lane rules in the style of rules.hpp, used by the
+// vectorized kernel (bargaining.cpp) and the scalar twin.
+#pragma once
+
+#include <cmath>
+
+#include "brink/model/rules.hpp"
+#include "brink/model/war_value.hpp"
+
+namespace brink::rules {
+
+// Ties are accepted: under complete information the optimal demand leaves the
+// receiver exactly indifferent, and rounding must not start a war.
+inline constexpr double kAcceptTolerance = 1e-12;
+
+// The offer round of step s (offers on days first + n·interval, n < rounds,
+// each in the step event_step of its day), or -1. interval >= dt (validated),
+// so at most one offer falls in a step.
+inline int offer_round(int s, double dt, const Bargaining& b) {
+  const double n0 = std::floor((s * dt - b.first_day) / b.interval_days);
+  for (double n = n0 - 1.0; n <= n0 + 1.0; n += 1.0) {
+    if (n < 0.0 || n >= static_cast<double>(b.rounds)) continue;
+    if (event_step(b.first_day + n * b.interval_days, dt) == s) return static_cast<int>(n);
+  }
+  return -1;
+}
+
+// x0: the proposer's share that leaves a receiver with zero private cost
+// indifferent between the offer and war (1 − the public part of its war value).
+inline double reservation_share(double receiver_public_value) { return 1.0 - receiver_public_value; }
+
+// x* = argmax P(c_B >= x − x0)·x + (1 − P)·W_A over x in [0, 1], c_B ~ U[low, high]:
+// the top of the parabola at y = (high − C)/2, C = x0 − W_A, clipped to the
+// belief's support (outside it the objective is monotone) and to the stake.
+inline double optimal_demand(double x0, double proposer_war_value, double low, double high) {
+  const double y = lmin(lmax(0.5 * (high - (x0 - proposer_war_value)), low), high);
+  return lmin(1.0, lmax(0.0, x0 + y));
+}
+
+// The receiver's margin: what it keeps under the offer minus its war value.
+inline double acceptance_margin(double offer, double receiver_war_value) { return (1.0 - offer) - receiver_war_value; }
+
+// Best response (noise 0, ties accepted) or logit acceptance with scale `noise`, drawn with u.
+inline bool accepts(double margin, double noise, double u) {
+  return noise > 0.0 ? u * (1.0 + std::exp(-margin / noise)) < 1.0 : margin >= -kAcceptTolerance;
+}
+
+// Screening: a rejection of `offer` reveals c_B < offer − x0; the uniform
+// belief is truncated there (kept inside its support).
+inline double screened_high(double offer, double x0, double low, double high) {
+  return lmin(lmax(offer - x0, low), high);
+}
+
+// The proposer's expected value of demanding x: accepted with the believed
+// probability P(c_B >= x − x0), else war (W_A). Under complete information
+// (low = high) an offer at the reservation share is surely accepted.
+inline double offer_value(double x, double x0, double proposer_war_value, double low, double high) {
+  const double y = x - x0;
+  const double accept = high > low ? lmin(lmax((high - y) / (high - low), 0.0), 1.0) : (y <= low + 1e-12 ? 1.0 : 0.0);
+  return accept * x + (1.0 - accept) * proposer_war_value;
+}
+
+// Offers to a receiver whose discrete types carry war costs c_k (believed
+// with b_k): the best demand is one of the reservation shares x0 + c_k, each
+// accepted by the types at least that costly (Fearon 1995 with discrete types).
+struct Demand {
+  double offer = 0.0;
+  double value = 0.0;  // the proposer's expected value of it
+};
+inline Demand discrete_demand(double x0, double proposer_war_value, const double* cost, const double* belief,
+                              int types) {
+  Demand best{0.0, -1e300};
+  for (int k = 0; k < types; ++k) {
+    const double x = lmin(1.0, lmax(0.0, x0 + cost[k]));
+    double accept = 0.0;
+    for (int j = 0; j < types; ++j) accept += cost[j] >= x - x0 - kAcceptTolerance ? belief[j] : 0.0;
+    const double value = accept * x + (1.0 - accept) * proposer_war_value;
+    // Ties go to the smaller demand, the one more types accept.
+    if (value > best.value + 1e-12 || (value > best.value - 1e-12 && x < best.offer)) best = {x, value};
+  }
+  return best;
+}
+// Screening over discrete types: a rejection of x rules out every type that would have accepted it.
+inline double screened_belief(double belief, double cost, double offer, double x0) {
+  return cost >= offer - x0 - kAcceptTolerance ? 0.0 : belief;
+}
+
+// Powell's (2006) commitment problem: the proposer, whose position declines at
+// the shift, fights now when its war value beats the best peace it can count
+// on — what bargaining now is worth until the shift, weight 1 − w, then its
+// war value after the shift, weight w = δ^(days to the shift) (the rising
+// side cannot commit to better terms once it is stronger). Without a shift
+// (w = 0) it never does, since bargaining is worth at least W_A.
+inline bool prefers_preventive_war(double value_now, double bargain_value, double value_later, double weight_later) {
+  return value_now > (1.0 - weight_later) * bargain_value + weight_later * value_later;
+}
+
+// Where an accepted offer settles a stake issue: the share x of the way from
+// the receiver's starting position to the proposer's.
+inline double settled_position(double receiver_start, double proposer_start, double offer) {
+  return receiver_start + offer * (proposer_start - receiver_start);
+}
+
+}  // namespace brink::rules

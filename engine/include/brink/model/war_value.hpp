@@ -1,0 +1,93 @@
+// War values from the model's own combat forecast (docs/model.md, "Bargaining
+// and war", "War values from the combat forecast"): the closed-form Lanchester
+// outcome of the forces each side can bring, turned into the probability of
+// prevailing, expected losses and the war's duration. Per-lane rules in the
+// style of rules.hpp, used by the vectorized kernel (war_value.cpp,
+// bargaining.cpp) and by the scalar twin.
+#pragma once
+
+#include <cmath>
+
+#include "brink/model/model.hpp"
+#include "brink/model/rules.hpp"
+
+namespace brink::rules {
+
+// What the decider expects of a war between side A (its own) and side B.
+struct WarForecast {
+  double prevail = 0.5;   // p: probability that side A prevails
+  double loss_a = 0.0;    // expected share of A's forces lost
+  double loss_b = 0.0;    // expected share of B's forces lost
+  double duration = 0.0;  // τ: days until the losing side collapses (capped at the horizon)
+};
+
+// How actor j enters the forecast of i attacking t: 1 on the attacking side,
+// 2 on the defending side, 3 as a protector of t weighted by its commitment
+// (written to *commitment) times its believed resolve, 0 not at all.
+inline int forecast_side(const Model& model, int i, int t, int j, double* commitment) {
+  const Scenario& sc = model.scenario();
+  *commitment = 0.0;
+  if (j == i || sc.relations.ally[i][j]) return 1;
+  if (j == t || sc.relations.ally[t][j]) return 2;
+  *commitment = model.commitment(j, t);
+  return *commitment > 0.0 ? 3 : 0;
+}
+
+// The duration of a square-law war won by the side with strength ratio k =
+// sqrt(Φ) >= 1 until the loser falls to `chi` of its start: the root of
+// cosh u − k sinh u = χ, written so that it is stable at k = 1.
+inline double square_collapse_time(double k, double chi, double gamma) {
+  const double u = std::log((k + 1.0) / (std::sqrt(chi * chi + k * k - 1.0) + chi));
+  return gamma > 0.0 ? u / gamma : INFINITY;
+}
+
+// The duration of a linear-law war: the loser (strength y0, kill rate on it
+// `rate`) falls to `chi` of its start; `margin` = winner's α·x0 − loser's β·y0 >= 0.
+inline double linear_collapse_time(double margin, double rate, double y0, double chi) {
+  if (rate <= 0.0 || y0 <= 0.0) return INFINITY;
+  if (margin <= 0.0) return (1.0 / chi - 1.0) / (rate * y0);
+  return std::log((margin + chi * rate * y0) / (chi * (margin + rate * y0))) / margin;
+}
+
+// The forecast from side strengths a0, b0 and their summed kill rates
+// (Σ e·m·F, and Σ w·e·m·d·F for the defenders); `intensity` scales only the
+// duration; `spread` is σ of p = 1/(1 + Φ^(−1/σ)).
+inline WarForecast war_forecast(double a0, double b0, double alpha_sum, double beta_sum, bool square, double chi,
+                                double intensity, double horizon, double spread) {
+  WarForecast f;
+  const double a = lmax(a0, 1e-9), b = lmax(b0, 1e-9);
+  const double alpha = alpha_sum / a, beta = beta_sum / b;
+  const bool rates = alpha > 0.0 && beta > 0.0;  // without both kill rates the forecast is by numbers alone
+  const double ratio = a / b;
+  const double phi = (rates ? alpha / beta : 1.0) * (square ? ratio * ratio : ratio);
+  f.prevail = 1.0 / (1.0 + std::pow(phi, -1.0 / spread));
+  const bool a_wins = phi >= 1.0;
+  double win_a = chi, win_b = chi, tau = INFINITY;
+  if (square) {
+    const double k = std::sqrt(a_wins ? phi : 1.0 / phi);
+    (a_wins ? win_a : win_b) = std::sqrt(lmax(0.0, 1.0 - (1.0 - chi * chi) / (k * k)));
+    if (rates && std::isfinite(k)) tau = square_collapse_time(k, chi, intensity * std::sqrt(alpha * beta));
+  } else {
+    (a_wins ? win_a : win_b) = 1.0 - (1.0 - chi) * (a_wins ? 1.0 / phi : phi);
+    if (rates)
+      tau = a_wins ? linear_collapse_time(intensity * (alpha * a - beta * b), intensity * beta, b, chi)
+                   : linear_collapse_time(intensity * (beta * b - alpha * a), intensity * alpha, a, chi);
+  }
+  f.loss_a = f.prevail * (1.0 - win_a) + (1.0 - f.prevail) * (1.0 - chi);
+  f.loss_b = (1.0 - f.prevail) * (1.0 - win_b) + f.prevail * (1.0 - chi);
+  f.duration = std::isfinite(tau) && tau >= 0.0 ? lmin(tau, horizon) : horizon;
+  return f;
+}
+
+// δ^τ: the prize of a war is held only once it is over.
+inline double war_discount(double discount, double duration) { return std::exp(duration * std::log(discount)); }
+
+// W = δ^τ·(share of the stake won) − private cost − κ·expected losses.
+inline double war_value(double discount_factor, double prevail, double cost, double casualty_cost, double loss) {
+  return discount_factor * prevail - cost - casualty_cost * loss;
+}
+
+// The private war cost c_i = c̄_i + h_i(2u − 1), uniform on [c̄_i − h_i, c̄_i + h_i].
+inline double private_war_cost(double mean, double spread, double u) { return mean + spread * (2.0 * u - 1.0); }
+
+}  // namespace brink::rules

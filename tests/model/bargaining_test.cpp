@@ -1,0 +1,166 @@
+// Bargaining and war (docs/model.md, "Bargaining and war"): the forecast rule
+// against an ODE oracle, the optimal demand against a brute-force search, and
+// the vectorized kernel against the scalar twin on the bargaining scenarios.
+#include "brink/model/bargaining.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "brink/model/kernel.hpp"
+#include "brink/model/scalar_twin.hpp"
+#include "brink/model/war_value.hpp"
+#include "brink/scenario/parse.hpp"
+
+namespace brink {
+namespace {
+
+struct Collapse {
+  double time, winner_share;
+};
+
+// Independent oracle: RK4 on the Lanchester ODEs until one side falls to chi of its start.
+Collapse integrate(double a0, double b0, double alpha, double beta, bool square, double chi) {
+  double a = a0, b = b0, t = 0.0;
+  const double h = 1e-4;
+  auto f = [&](double x, double y, double* dx, double* dy) {
+    *dx = square ? -beta * y : -beta * x * y;
+    *dy = square ? -alpha * x : -alpha * x * y;
+  };
+  while (a > chi * a0 && b > chi * b0) {
+    double k1a, k1b, k2a, k2b, k3a, k3b, k4a, k4b;
+    f(a, b, &k1a, &k1b);
+    f(a + h / 2 * k1a, b + h / 2 * k1b, &k2a, &k2b);
+    f(a + h / 2 * k2a, b + h / 2 * k2b, &k3a, &k3b);
+    f(a + h * k3a, b + h * k3b, &k4a, &k4b);
+    a += h / 6 * (k1a + 2 * k2a + 2 * k3a + k4a);
+    b += h / 6 * (k1b + 2 * k2b + 2 * k3b + k4b);
+    t += h;
+  }
+  return {t, a > chi * a0 ? a / a0 : b / b0};
+}
+
+TEST(WarForecastTest, DurationAndSurvivorsMatchTheLanchesterOde) {
+  struct Case {
+    double a0, b0, alpha, beta;
+    bool square;
+  };
+  // alpha, beta are per-troop rates; the rule takes sums (rate × strength).
+  for (const Case& c :
+       {Case{120, 100, 0.01, 0.01, true}, Case{100, 130, 0.02, 0.01, true}, Case{100, 100, 0.011, 0.01, true},
+        Case{120, 100, 0.001, 0.001, false}, Case{100, 90, 0.001, 0.0012, false}}) {
+    for (double chi : {0.3, 0.5}) {
+      const rules::WarForecast f =
+          rules::war_forecast(c.a0, c.b0, c.alpha * c.a0, c.beta * c.b0, c.square, chi, 1.0, 1e9, 1e-3);
+      const Collapse oracle = integrate(c.a0, c.b0, c.alpha, c.beta, c.square, chi);
+      EXPECT_NEAR(f.duration, oracle.time, 2e-4 + 1e-6 * oracle.time) << c.a0 << " " << c.b0 << " " << chi;
+      // With σ → 0 the forecast is Lanchester's deterministic winner.
+      const bool a_wins = f.prevail > 0.5;
+      EXPECT_NEAR(a_wins ? 1.0 - f.loss_a : 1.0 - f.loss_b, oracle.winner_share, 1e-4);
+      EXPECT_NEAR(a_wins ? f.loss_b : f.loss_a, 1.0 - chi, 1e-12);
+    }
+  }
+}
+
+TEST(WarForecastTest, ProbabilityOfPrevailingIsTheFightingStrengthShare) {
+  // σ = 1, square law: p = αA²/(αA² + βB²); parity gives 1/2; more defence lowers p.
+  const rules::WarForecast f = rules::war_forecast(120, 100, 0.01 * 120, 0.02 * 100, true, 0.3, 1.0, 100, 1.0);
+  EXPECT_NEAR(f.prevail, 0.01 * 120 * 120 / (0.01 * 120 * 120 + 0.02 * 100 * 100), 1e-15);
+  EXPECT_DOUBLE_EQ(rules::war_forecast(100, 100, 1, 1, true, 0.3, 1.0, 100, 1.0).prevail, 0.5);
+  EXPECT_LT(rules::war_forecast(100, 100, 1, 2, false, 0.3, 1.0, 100, 1.0).prevail, 0.5);
+  // Without kill rates the forecast is by numbers; without a war the duration is the horizon.
+  EXPECT_NEAR(rules::war_forecast(200, 100, 0, 0, false, 0.3, 1.0, 50, 1.0).prevail, 2.0 / 3.0, 1e-15);
+  EXPECT_EQ(rules::war_forecast(200, 100, 0, 0, false, 0.3, 1.0, 50, 1.0).duration, 50);
+  EXPECT_EQ(rules::war_forecast(100, 100, 1, 1, true, 0.0, 1.0, 50, 1.0).duration, 50);
+}
+
+double expected_utility(double x, double x0, double war_a, double low, double high) {
+  const double y = x - x0;
+  const double accept = high > low ? std::min(std::max((high - y) / (high - low), 0.0), 1.0) : (y <= low ? 1.0 : 0.0);
+  return accept * x + (1.0 - accept) * war_a;
+}
+
+TEST(OptimalDemandTest, MaximizesTheProposersExpectedUtility) {
+  for (double x0 : {0.2, 0.5, 0.8})
+    for (double war_a : {-0.3, 0.1, 0.4, 0.6})
+      for (double low : {-0.1, 0.0, 0.2})
+        for (double width : {0.05, 0.3, 0.9}) {
+          const double high = low + width;
+          const double x = rules::optimal_demand(x0, war_a, low, high);
+          ASSERT_GE(x, 0.0);
+          ASSERT_LE(x, 1.0);
+          double best = -1e300;
+          for (int g = 0; g <= 200000; ++g) best = std::max(best, expected_utility(g / 200000.0, x0, war_a, low, high));
+          EXPECT_GE(expected_utility(x, x0, war_a, low, high), best - 1e-9) << x0 << " " << war_a << " " << low;
+        }
+}
+
+TEST(OptimalDemandTest, CompleteInformationLeavesTheReceiverIndifferentAndAccepting) {
+  const double x0 = 0.55, cost_b = 0.13;
+  const double x = rules::optimal_demand(x0, 0.2, cost_b, cost_b);
+  EXPECT_DOUBLE_EQ(x, x0 + cost_b);
+  const double war_b = (1.0 - x0) - cost_b;  // the receiver's war value
+  EXPECT_TRUE(rules::accepts(rules::acceptance_margin(x, war_b), 0.0, 0.5));
+  EXPECT_DOUBLE_EQ(rules::screened_high(0.7, 0.5, 0.0, 0.4), 0.2);
+  EXPECT_DOUBLE_EQ(rules::screened_high(0.3, 0.5, 0.0, 0.4), 0.0);
+}
+
+TEST(OfferRoundTest, OffersFallOnTheirDays) {
+  Bargaining b;
+  b.first_day = 2.0;
+  b.interval_days = 3.0;
+  b.rounds = 3;
+  std::vector<int> rounds;
+  for (int s = 0; s < 14; ++s) rounds.push_back(rules::offer_round(s, 1.0, b));
+  EXPECT_EQ(rounds, (std::vector<int>{-1, -1, 0, -1, -1, 1, -1, -1, 2, -1, -1, -1, -1, -1}));
+  b.first_day = 0.3;  // decimal days land in their step (dt 0.1)
+  b.interval_days = 0.2;
+  EXPECT_EQ(rules::offer_round(3, 0.1, b), 0);
+  EXPECT_EQ(rules::offer_round(5, 0.1, b), 1);
+  EXPECT_EQ(rules::offer_round(4, 0.1, b), -1);
+}
+
+Model bargaining_model(const std::string& name, const std::vector<Override>& overrides) {
+  const std::string path = std::string(BRINK_SOURCE_DIR) + "/scenarios/validation/" + name + ".yaml";
+  return Model(load_scenario(read_scenario_file(path), overrides).scenario);
+}
+
+TEST(BargainingTwinTest, KernelAndScalarTwinMakeTheSameOffersAndWars) {
+  const std::vector<std::pair<std::string, std::vector<Override>>> cases = {
+      {"bargaining-ultimatum", {}},
+      {"bargaining-ultimatum",
+       {{"bargaining.rounds", "3"},
+        {"bargaining.acceptance_noise", "0.05"},
+        {"actors.PROPOSER.decision.casualty_cost", "0.3"},
+        {"bargaining.discount", "0.9"}}},
+      {"bargaining-deterrence", {}},
+      {"bargaining-commitment", {}},
+      {"bargaining-commitment", {{"bargaining.shift_growth", "0.1"}}},
+      {"bargaining-signals", {}},
+      {"bargaining-signals", {{"actors.RECEIVER.actions.signal.cost", "0.3"}, {"bargaining.rounds", "2"}}},
+  };
+  for (const auto& [name, overrides] : cases) {
+    SCOPED_TRACE(name + " with " + std::to_string(overrides.size()) + " overrides");
+    const Model model = bargaining_model(name, overrides);
+    const BlockSpec spec{0, kBlockLanes, kBlockLanes};
+    const BlockResult v = simulate_block(model, spec);
+    const BlockResult t = simulate_block_scalar(model, spec);
+    ASSERT_EQ(v.war_cost, t.war_cost);
+    ASSERT_EQ(v.offer.size(), t.offer.size());
+    int same = 0;
+    for (std::size_t r = 0; r < v.offer.size(); ++r) {
+      if (std::isnan(t.offer[r])) {
+        EXPECT_TRUE(std::isnan(v.offer[r]));
+      } else {
+        EXPECT_NEAR(v.offer[r], t.offer[r], 1e-12);
+      }
+      same += v.outcome[r] == t.outcome[r] && v.end_step[r] == t.end_step[r];
+    }
+    EXPECT_GE(same, kBlockLanes - 1);
+  }
+}
+
+}  // namespace
+}  // namespace brink

@@ -1,0 +1,325 @@
+"""Bargaining and war (docs/model.md, "Bargaining and war") through the real
+CLI against closed forms: Fearon's (1995) take-it-or-leave-it game with a
+uniform private cost, complete information, screening over two rounds, and
+attack probabilities from the Lanchester war value. Every case is a set of
+--set overrides; the expected values are computed from the same numbers by
+the documented formulas, so other parameter sets can be added to the lists.
+Monte Carlo checks allow 4.5 standard errors."""
+
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+BRINK = os.environ.get("BRINK")
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+Z = 4.5
+WAR = 3  # outcome code of full_war
+SETTLEMENT = 0
+
+
+def run(tmp_path, name, settings, replications=20000):
+    assert BRINK, "set BRINK to the brink binary"
+    out = tmp_path / f"{name}.h5"
+    args = [BRINK, "run", str(SOURCE / "scenarios" / "validation" / f"{name}.yaml"), "-q", "-o", str(out),
+            "-n", str(replications)]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value}"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return h5py.File(out, "r")
+
+
+def forecast(a0, b0, e_a, e_b, d_b, law="square", spread=1.0, chi=0.3):
+    """p and the expected loss shares of docs/model.md (square law losses only)."""
+    alpha, beta = e_a, e_b * d_b
+    rates = alpha > 0 and beta > 0
+    ratio = a0 / b0
+    phi = (alpha / beta if rates else 1.0) * (ratio ** 2 if law == "square" else ratio)
+    p = 1.0 / (1.0 + phi ** (-1.0 / spread))
+    win_a = win_b = chi
+    if law == "square":
+        k2 = phi if phi >= 1 else 1 / phi
+        share = math.sqrt(max(0.0, 1 - (1 - chi * chi) / k2))
+        if phi >= 1:
+            win_a = share
+        else:
+            win_b = share
+    loss_a = p * (1 - win_a) + (1 - p) * (1 - chi)
+    loss_b = (1 - p) * (1 - win_b) + p * (1 - chi)
+    return p, loss_a, loss_b
+
+
+def fearon(p, c_a, c_lo, c_hi):
+    """Optimal demand and P(war) of the take-it-or-leave-it game, c_B ~ U[c_lo, c_hi]."""
+    x = min(1.0, max(0.0, p + min(max((c_hi - c_a) / 2, c_lo), c_hi)))
+    if c_hi == c_lo:
+        return x, 0.0
+    return x, min(max((x - p - c_lo) / (c_hi - c_lo), 0.0), 1.0)
+
+
+# (name, overrides): forces, effectiveness, defence advantage, law, spread and costs.
+ULTIMATUM_CASES = [
+    ("interior", {}),
+    ("interior-strong-proposer", {"actors.PROPOSER.combat.effectiveness": 0.02, "actors.PROPOSER.decision.war_cost": 0.05,
+                                  "actors.RECEIVER.decision.war_cost": 0.15, "actors.RECEIVER.decision.war_cost_spread": 0.15}),
+    ("whole-stake-corner", {"actors.PROPOSER.combat.effectiveness": 0.02, "actors.PROPOSER.decision.war_cost": 0.0,
+                            "actors.RECEIVER.decision.war_cost": 0.5, "actors.RECEIVER.decision.war_cost_spread": 0.4}),
+    ("proposer-cost-corner", {"actors.PROPOSER.decision.war_cost": 0.5}),
+    ("proposer-cost-just-below-corner", {"actors.PROPOSER.decision.war_cost": 0.3}),
+    ("wider-prior", {"actors.RECEIVER.decision.war_cost_spread": 0.25}),
+    ("linear-law", {"combat.law": "linear", "actors.PROPOSER.forces.deployed": 12000}),
+    ("entrenched-defender-smooth-forecast", {"actors.RECEIVER.combat.defence_advantage": 2.0,
+                                             "actors.PROPOSER.forces.deployed": 15000,
+                                             "bargaining.forecast_spread": 2.0}),
+]
+
+BASE = {"forces_a": 10000, "forces_b": 10000, "e_a": 0.01, "e_b": 0.01, "d_b": 1.0, "law": "square",
+        "spread": 1.0, "c_a": 0.1, "c_b": 0.25, "h_b": 0.2}
+KEYS = {"actors.PROPOSER.forces.deployed": "forces_a", "actors.RECEIVER.forces.deployed": "forces_b",
+        "actors.PROPOSER.combat.effectiveness": "e_a", "actors.RECEIVER.combat.effectiveness": "e_b",
+        "actors.RECEIVER.combat.defence_advantage": "d_b", "combat.law": "law", "bargaining.forecast_spread": "spread",
+        "actors.PROPOSER.decision.war_cost": "c_a", "actors.RECEIVER.decision.war_cost": "c_b",
+        "actors.RECEIVER.decision.war_cost_spread": "h_b"}
+
+
+def case_values(overrides):
+    v = dict(BASE)
+    for key, value in overrides.items():
+        v[KEYS[key]] = value
+    p, _, _ = forecast(v["forces_a"], v["forces_b"], v["e_a"], v["e_b"], v["d_b"], v["law"], v["spread"])
+    return p, v["c_a"], v["c_b"] - v["h_b"], v["c_b"] + v["h_b"]
+
+
+@pytest.mark.parametrize("name,overrides", ULTIMATUM_CASES, ids=[c[0] for c in ULTIMATUM_CASES])
+def test_ultimatum_demand_and_war_probability_match_fearon(tmp_path, name, overrides):
+    p, c_a, c_lo, c_hi = case_values(overrides)
+    x_star, p_war = fearon(p, c_a, c_lo, c_hi)
+    with run(tmp_path, "bargaining-ultimatum", overrides) as f:
+        outcome = f["outcome_code"][0]
+        offer = f["offer"][0]
+        receiver = [a.decode() if isinstance(a, bytes) else a for a in f["actor"][()]].index("RECEIVER")
+        cost = f["war_cost"][0, :, receiver]
+    np.testing.assert_allclose(offer, x_star, rtol=1e-12, atol=1e-12)  # one deterministic optimum
+    assert set(outcome) <= {SETTLEMENT, WAR}
+    n = len(outcome)
+    se = math.sqrt(max(p_war * (1 - p_war), 1e-12) / n)
+    assert (outcome == WAR).mean() == pytest.approx(p_war, abs=Z * se)
+    # Replication by replication: the receiver fights exactly when its cost is below x* - p.
+    margin = cost - (x_star - p)
+    clear = np.abs(margin) > 1e-9
+    np.testing.assert_array_equal((outcome == WAR)[clear], (margin < 0)[clear])
+    # The private cost is uniform on [c_lo, c_hi].
+    assert cost.min() >= c_lo - 1e-12 and cost.max() <= c_hi + 1e-12
+    assert cost.mean() == pytest.approx((c_lo + c_hi) / 2, abs=Z * (c_hi - c_lo) / math.sqrt(12 * n))
+
+
+def test_the_corners_are_corners():
+    """The parameter sets above do reach the cases they are named for."""
+    cases = dict(ULTIMATUM_CASES)
+    p, c_a, lo, hi = case_values(cases["whole-stake-corner"])
+    assert p + (hi - c_a) / 2 > 1 and fearon(p, c_a, lo, hi)[0] == 1.0
+    p, c_a, lo, hi = case_values(cases["proposer-cost-corner"])
+    assert c_a > hi and fearon(p, c_a, lo, hi)[1] == pytest.approx(0.0, abs=1e-12)
+    p, c_a, lo, hi = case_values(cases["interior"])
+    assert lo < (hi - c_a) / 2 < hi and p + (hi - c_a) / 2 < 1
+
+
+@pytest.mark.parametrize("c_b,e_a", [(0.0, 0.01), (0.2, 0.01), (0.3, 0.03), (0.05, 0.005)])
+def test_complete_information_never_fights(tmp_path, c_b, e_a):
+    overrides = {"actors.RECEIVER.decision.war_cost": c_b, "actors.RECEIVER.decision.war_cost_spread": 0,
+                 "actors.PROPOSER.combat.effectiveness": e_a}
+    p, _, _ = forecast(10000, 10000, e_a, 0.01, 1.0)
+    with run(tmp_path, "bargaining-ultimatum", overrides, replications=2000) as f:
+        assert set(f["outcome_code"][0]) == {SETTLEMENT}
+        np.testing.assert_allclose(f["offer"][0], min(1.0, p + c_b), rtol=1e-12)  # the receiver's reservation share
+        np.testing.assert_array_equal(f["agreed"][0], 1)
+
+
+def test_wider_prior_at_the_same_mean_raises_war_with_common_draws(tmp_path):
+    shares = []
+    for spread in (0.1, 0.2, 0.25):
+        with run(tmp_path, "bargaining-ultimatum", {"actors.RECEIVER.decision.war_cost_spread": spread}) as f:
+            shares.append((f["outcome_code"][0] == WAR).mean())
+    expected = [fearon(0.5, 0.1, 0.25 - h, 0.25 + h)[1] for h in (0.1, 0.2, 0.25)]
+    assert expected[0] < expected[1] < expected[2]
+    assert shares[0] < shares[1] < shares[2]
+
+
+def test_rejection_screens_and_the_second_demand_is_lower(tmp_path):
+    overrides = {"bargaining.rounds": 2, "bargaining.interval_days": 1}
+    p, c_a, lo, hi = case_values({})
+    x1, _ = fearon(p, c_a, lo, hi)
+    y1 = x1 - p
+    x2, _ = fearon(p, c_a, lo, y1)  # the belief after a rejection: U[lo, y1]
+    assert x2 < x1
+    with run(tmp_path, "bargaining-ultimatum", overrides) as f:
+        outcome, offer, end = f["outcome_code"][0], f["offer"][0], f["end_step"][0]
+        receiver = [a.decode() if isinstance(a, bytes) else a for a in f["actor"][()]].index("RECEIVER")
+        cost = f["war_cost"][0, :, receiver]
+    first = (outcome == SETTLEMENT) & (end == 0)
+    np.testing.assert_allclose(offer[first], x1, rtol=1e-12)
+    np.testing.assert_allclose(offer[~first], x2, rtol=1e-12)
+    clear = (np.abs(cost - y1) > 1e-9) & (np.abs(cost - (x2 - p)) > 1e-9)
+    np.testing.assert_array_equal(first[clear], (cost >= y1)[clear])
+    np.testing.assert_array_equal((outcome == WAR)[clear], (cost < x2 - p)[clear])
+    p_war = (x2 - p - lo) / (hi - lo)
+    n = len(outcome)
+    assert (outcome == WAR).mean() == pytest.approx(p_war, abs=Z * math.sqrt(p_war * (1 - p_war) / n))
+
+
+DETERRENCE_CASES = [
+    {},
+    {"actors.DEFENDER.combat.effectiveness": 0.02},
+    {"actors.DEFENDER.combat.effectiveness": 0.005},
+    {"actors.DEFENDER.combat.defence_advantage": 3.0},
+    {"actors.ATTACKER.decision.casualty_cost": 0.0, "actors.ATTACKER.decision.war_cost": 0.3},
+]
+
+
+def attack_probability(o):
+    e_d = o.get("actors.DEFENDER.combat.effectiveness", 0.01)
+    d_d = o.get("actors.DEFENDER.combat.defence_advantage", 1.5)
+    cost = o.get("actors.ATTACKER.decision.war_cost", 0.1)
+    kappa = o.get("actors.ATTACKER.decision.casualty_cost", 0.2)
+    p, loss_a, _ = forecast(12000, 10000, 0.01, e_d, d_d)
+    w = p - cost - kappa * loss_a
+    return 1 / (1 + math.exp(-4 * w))
+
+
+@pytest.mark.parametrize("overrides", DETERRENCE_CASES)
+def test_attack_probability_follows_the_forecast_war_value(tmp_path, overrides):
+    expected = attack_probability(overrides)
+    with run(tmp_path, "bargaining-deterrence", overrides) as f:
+        war = (f["outcome_code"][0] >= 2).mean()
+        n = f["outcome_code"].shape[1]
+    assert war == pytest.approx(expected, abs=Z * math.sqrt(expected * (1 - expected) / n))
+
+
+def test_a_stronger_or_better_entrenched_defender_deters():
+    base = attack_probability({})
+    assert attack_probability({"actors.DEFENDER.combat.effectiveness": 0.02}) < base
+    assert attack_probability({"actors.DEFENDER.combat.defence_advantage": 3.0}) < base
+    assert attack_probability({"actors.DEFENDER.combat.effectiveness": 0.005}) > base
+
+
+# -- Commitment problem (Powell 2006) -------------------------------------------
+
+def square_duration(a0, b0, alpha, beta, chi, horizon):
+    """Days until the weaker side falls to chi of its start (docs/model.md), capped at the horizon."""
+    phi = alpha * a0 ** 2 / (beta * b0 ** 2)
+    k = math.sqrt(max(phi, 1 / phi))
+    denominator = math.sqrt(chi * chi + k * k - 1) + chi
+    if denominator <= 0:
+        return horizon
+    return min(math.log((k + 1) / denominator) / math.sqrt(alpha * beta), horizon)
+
+
+def commitment_war(growth, c_a=0.02, c_b=0.02, discount=0.9, shift_day=2.0, horizon=1.0, e=0.01, chi=0.3):
+    """Powell's condition for the declining proposer under complete information."""
+    def value(m_b):
+        p, _, _ = forecast(10000, 10000, e, e * m_b, 1.0)
+        tau = square_duration(10000, 10000, e, e * m_b, chi, horizon)
+        return discount ** tau * p, discount ** tau * (1 - p)
+    won_now, kept_b = value(1.0)
+    won_later, _ = value(min(3.0, 1.0 + growth))
+    w = discount ** shift_day
+    safe = min(1.0, 1 - kept_b + c_b)
+    return won_now - c_a > (1 - w) * safe + w * (won_later - c_a)
+
+
+def commitment_threshold(**kw):
+    lo, hi = 0.0, 2.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if commitment_war(mid, **kw) else (mid, hi)
+    return hi
+
+
+@pytest.mark.parametrize("settings", [
+    {},
+    {"c_a": 0.05, "c_b": 0.01, "discount": 0.95, "shift_day": 3.0},
+    {"c_a": 0.0, "c_b": 0.0, "discount": 0.8, "shift_day": 1.5},
+])
+def test_preventive_war_exactly_beyond_the_commitment_threshold(tmp_path, settings):
+    threshold = commitment_threshold(**settings)
+    assert 0.0 < threshold < 2.0, "the parameter set must have a threshold to test"
+    keys = {"c_a": "actors.DECLINING.decision.war_cost", "c_b": "actors.RISING.decision.war_cost",
+            "discount": "bargaining.discount", "shift_day": "bargaining.shift_day"}
+    base = {keys[k]: v for k, v in settings.items()}
+    for growth in (0.5 * threshold, 0.97 * threshold, 1.03 * threshold, 1.5 * threshold, 2.0):
+        expected_war = commitment_war(growth, **settings)
+        with run(tmp_path, "bargaining-commitment", {**base, "bargaining.shift_growth": growth},
+                 replications=256) as f:
+            outcome = set(f["outcome_code"][0])
+        assert outcome == ({WAR} if expected_war else {SETTLEMENT}), (growth, threshold)
+
+
+def test_a_faster_shift_in_power_raises_war():
+    assert not commitment_war(0.05) and commitment_war(0.5)
+    assert all(commitment_war(g) for g in (0.6, 1.0, 2.0))
+
+
+# -- Costly signals (Fearon 1997; Slantchev 2005) ---------------------------------
+
+def discrete_demand(p, c_a, costs, beliefs):
+    """The proposer's best reservation share against discrete receiver types (ties: the smaller demand)."""
+    best = None
+    for c in sorted(costs):
+        x = min(1.0, max(0.0, p + c))
+        accept = sum(b for ck, b in zip(costs, beliefs) if ck >= x - p - 1e-12)
+        value = accept * x + (1 - accept) * (p - c_a)
+        if best is None or value > best[1] + 1e-12:
+            best = (x, value)
+    return best[0]
+
+
+@pytest.mark.parametrize("signal_cost,prior,c_res,c_irr,c_a", [
+    (0.1, 0.4, 0.05, 0.4, 0.1),    # separating: 0.1 < 0.2, the resolved type's value of the show
+    (0.3, 0.4, 0.05, 0.4, 0.1),    # pooling: too costly for either type
+    (0.15, 0.25, 0.0, 0.3, 0.05),  # separating
+    (0.25, 0.25, 0.0, 0.3, 0.05),  # pooling, the proposer still gambles
+    (0.25, 0.7, 0.05, 0.3, 0.1),   # pooling, a likely resolved receiver gets the safe demand
+])
+def test_costly_signal_separates_types_when_its_cost_condition_holds(tmp_path, signal_cost, prior, c_res, c_irr, c_a):
+    shown = 0.2  # the signal's tension, which the resolved type values (escalation weight -1) at tension 0
+    separates = signal_cost < shown
+    overrides = {"actors.RECEIVER.actions.signal.cost": signal_cost,
+                 "actors.RECEIVER.types.resolved.prior": prior, "actors.RECEIVER.types.irresolute.prior": 1 - prior,
+                 "actors.RECEIVER.types.resolved.war_cost": c_res, "actors.RECEIVER.types.irresolute.war_cost": c_irr,
+                 "actors.PROPOSER.decision.war_cost": c_a}
+    p = 0.5
+    with run(tmp_path, "bargaining-signals", overrides, replications=4096) as f:
+        kinds = f["action_count"][0, :, 1, :]
+        signalled = kinds[:, KINDS_EXERCISE] > 0
+        types = f["resolve_type"][0, :, 1]
+        offer, outcome = f["offer"][0], f["outcome_code"][0]
+    resolved = types == 0
+    assert resolved.mean() == pytest.approx(prior, abs=Z * math.sqrt(prior * (1 - prior) / len(types)))
+    if separates:
+        np.testing.assert_array_equal(signalled, resolved)
+        np.testing.assert_allclose(offer[resolved], p + c_res, rtol=1e-12)
+        np.testing.assert_allclose(offer[~resolved], p + c_irr, rtol=1e-12)
+        assert set(outcome) == {SETTLEMENT}  # revealed types: no war
+    else:
+        assert not signalled.any()
+        x = discrete_demand(p, c_a, [c_res, c_irr], [prior, 1 - prior])
+        np.testing.assert_allclose(offer, x, rtol=1e-12)
+        np.testing.assert_array_equal(outcome == WAR, np.array([c_res, c_irr])[types] < x - p - 1e-12)
+
+
+KINDS_EXERCISE = 4  # index of `exercise` in the action axis
+
+
+def test_costlier_war_lowers_war_with_common_draws(tmp_path):
+    shares = []
+    for c_a in (0.0, 0.1, 0.25):
+        with run(tmp_path, "bargaining-ultimatum", {"actors.PROPOSER.decision.war_cost": c_a}) as f:
+            shares.append((f["outcome_code"][0] == WAR).mean())
+    expected = [fearon(0.5, c_a, 0.05, 0.45)[1] for c_a in (0.0, 0.1, 0.25)]
+    assert expected[0] > expected[1] > expected[2]
+    assert shares[0] > shares[1] > shares[2]
