@@ -82,7 +82,7 @@ void BlockSimulator::bargain(int s) {
   double* low = st.cost_low.data();
   double* high = st.cost_high.data();
   double* offer = st.offer.data();
-  std::uint8_t* accepted = x.mask;
+  LaneMask* accepted = x.mask;
   for (int l = 0; l < L; ++l) {
     const double delta = rules::war_discount(bg.discount, duration[l]);
     const double public_b = rules::war_value(delta, 1.0 - prevail[l], 0.0, db.casualty_cost, loss_b[l]);
@@ -176,7 +176,7 @@ void BlockSimulator::settle_or_fight(const std::uint8_t* fight, int s) {
   BlockState& st = state_;
   const Bargaining& bg = sc_.bargaining;
   const int n = model_.actors(), a = bg.proposer, b = bg.receiver;
-  const std::uint8_t* accepted = x.mask;
+  const LaneMask* accepted = x.mask;
   const double* offer = st.offer.data();
   const auto& issues = sc_.negotiation.issues;
   for (std::size_t k = 0; k < issues.size(); ++k) {
