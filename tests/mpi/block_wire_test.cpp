@@ -56,6 +56,8 @@ TEST(BlockWireTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(out.ts_forces, in.ts_forces);
   EXPECT_EQ(out.ts_rung, in.ts_rung);
   EXPECT_EQ(out.ts_tension, in.ts_tension);
+  EXPECT_EQ(out.offer, in.offer);
+  EXPECT_EQ(out.war_cost, in.war_cost);
   EXPECT_EQ(out.encoded, in.encoded);
   // Encoding is a function of the block alone.
   EXPECT_EQ(encode_block_result(out), encode_block_result(in));

@@ -9,7 +9,7 @@ namespace brink {
 namespace {
 
 constexpr std::uint32_t kBlockMagic = 0x424b4c42;  // "BLKB" in memory
-constexpr std::uint32_t kBlockWireVersion = 1;
+constexpr std::uint32_t kBlockWireVersion = 2;
 
 // Every vector of a BlockResult, in wire order. A field added to BlockResult
 // changes its size and trips the static_assert below, so it cannot be
@@ -39,8 +39,10 @@ void for_each_field(Block& b, F&& f) {
   f(b.ts_forces);
   f(b.ts_rung);
   f(b.ts_tension);
+  f(b.offer);
+  f(b.war_cost);
 }
-constexpr std::size_t kVectorFields = 23;
+constexpr std::size_t kVectorFields = 25;
 static_assert(sizeof(BlockResult) == sizeof(BlockSpec) + 8 + (kVectorFields + 1) * sizeof(std::vector<int>),
               "BlockResult changed: add the new field to for_each_field in block_wire.cpp");
 
