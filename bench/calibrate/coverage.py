@@ -42,6 +42,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import xarray as xr
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGSHIP = ROOT / "scenarios" / "jan-2022-standoff.yaml"
@@ -93,11 +94,9 @@ def expected_deployed(binary, scenario, truth, work, seed, replications):
     out = work / "truth.h5"
     sets = [a for path, v in zip([p[0] for p in PARAMETERS], truth) for a in ("--set", f"{path}={v}")]
     brink(binary, "run", scenario, "-n", replications, "--seed", seed, "--timeseries", "every=1", "-q", "--no-table",
-          "--overwrite", "-o", out, *sets)
-    with h5py.File(out, "r") as f:
-        names = [x.decode() if isinstance(x, bytes) else str(x) for x in f["actor_name"][:]]
-        rus = names.index("RUS")
-        mean = f["mean_troops"][0, :, rus, 0]  # point, step, actor, pool (deployed first)
+          "--overwrite", "-o", out, "--set", f"run.horizon_days={max(DAYS) + 1}", *sets)
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        mean = ds.mean_troops.sel(point=0, actor="RUS", pool="deployed").values  # entry d: after d steps
     return [float(mean[d]) for d in DAYS]
 
 
@@ -180,6 +179,8 @@ def main():
     parser.add_argument("--out", default=str(ROOT / "out" / "coverage"))
     parser.add_argument("--cpu-budget", type=float, default=25 * 60, help="stop starting calibrations past this many "
                         "CPU seconds of brink (default 25 minutes)")
+    parser.add_argument("--wall-budget", type=float, default=float("inf"), help="stop starting calibrations past "
+                        "this many seconds of wall time (a shared machine; the table then says how many ran)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -193,6 +194,9 @@ def main():
         if cpu > args.cpu_budget:
             print(f"CPU budget of {args.cpu_budget:.0f} s used: stopping after {len(rows)} calibrations",
                   file=sys.stderr)
+            break
+        if time.time() - started > args.wall_budget:
+            print(f"wall budget of {args.wall_budget:.0f} s used: stopping", file=sys.stderr)
             break
         if k in done:
             continue
