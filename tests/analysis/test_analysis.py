@@ -332,7 +332,7 @@ def test_troop_fan_draws_median_and_bands(single, single_file):
     troops = raw(single_file, "troops")[0, :, :, 0, 0]  # RUS deployed
     np.testing.assert_allclose(ax.lines[0].get_ydata(), np.median(troops, axis=0), rtol=1e-6)
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(0, 121, 5, dtype=float))
-    assert ax.lines[0].get_ydata()[0] == 100000  # the scenario's "about 100,000 troops"
+    assert ax.lines[0].get_ydata()[0] == 127000  # the scenario's 127,000 on day 0 (Ukraine's MoD, 19 January)
     assert ax.get_xlabel().startswith("days")
     assert ax.get_ylabel() == "deployed troops"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["5–95% of runs", "25–75% of runs", "median"]
@@ -439,7 +439,7 @@ def test_troop_means_are_the_per_point_summary(plain_file, single, single_file):
         assert means.dims == ("step", "actor", "pool") and means.attrs["units"] == "1"
         np.testing.assert_array_equal(means.values, raw(plain_file, "mean_troops")[0])
         # step 0: the scenario's initial forces (RUS 100,000 deployed, USA 8,500 ready)
-        assert float(ba.troop_means(ds, "RUS", "deployed").isel(step=0)) == 100000
+        assert float(ba.troop_means(ds, "RUS", "deployed").isel(step=0)) == 127000
         assert float(ba.troop_means(ds, "USA", "ready").isel(step=0)) == 8500
         # last step (the horizon): the mean of final_forces
         final = raw(plain_file, "final_forces")[0]

@@ -147,3 +147,50 @@ def test_exploration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
     assert "max_regret" in text and "satisficing" in text
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "supxlabel" in sources and "a['seed']" in sources and "a['replications']" in sources
+
+
+def uniform_sd(prior_text):
+    """The sd of a prior written by the calibrator as 'uniform [lo, hi]'."""
+    kind, bounds = prior_text.split(" ", 1)
+    assert kind == "uniform", prior_text
+    lo, hi = (float(x) for x in bounds.strip("[]").split(","))
+    return (hi - lo) / 12 ** 0.5
+
+
+def test_calibration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python):
+    """calibration.ipynb: the back-test calibrated (quick mode), prior vs posterior, the fit, and the
+    posterior predictive fan with February's record; checked from its result files, not its text."""
+    import numpy as np
+    import xarray as xr
+
+    nb, figures = execute_notebook("calibration.ipynb", brink, source_dir, tmp_path, monkeypatch,
+                                   kernel_for_this_python)
+    check_figures(nb, figures, [f"calibration-{n}.png" for n in ("prior-posterior", "fit", "fan")])
+    out = tmp_path / "out"
+    cal = xr.open_dataset(out / "backtest.h5", engine="h5netcdf")
+    assert cal.attrs["brink_file_kind"] == "brink calibration" and dict(cal.sizes)["generation"] == 4
+    # The record informs the US ready pool (observed 8,500 +- 510 against a 0-20,000 prior) and Russia's
+    # day-0 deployed forces (observed directly on day 0): their posterior sd must be below the prior's.
+    w = cal.weights.isel(generation=-1).values
+    # (Quick mode, 4 generations: measured ratios 0.69 and 0.86.)
+    for name, most in (("actors.USA.forces.ready", 0.8), ("actors.RUS.forces.deployed", 1.0)):
+        x = cal.particles.isel(generation=-1).sel(parameter=name).values
+        mean = np.sum(w * x)
+        sd = np.sqrt(np.sum(w * (x - mean) ** 2))
+        prior_sd = uniform_sd(str(cal.prior.sel(parameter=name).values))
+        assert sd < most * prior_sd, (name, sd, prior_sd)
+    # The predictive file: one point per posterior draw, dated by the CF time coordinate.
+    pred = xr.open_dataset(out / "predict.h5", engine="h5netcdf")
+    assert str(pred.time.values[0])[:10] == "2021-11-21" and pred.sizes["point"] >= 2
+    assert "actors_USA_forces_ready" in pred.coords
+    summary = json.loads((out / "calibration-summary.json").read_text())
+    for date, day in (("15 Feb 2022", 86), ("18 Feb 2022", 89)):
+        q = summary["band_90"][date]
+        assert q["q05"] <= q["q25"] <= q["q50"] <= q["q75"] <= q["q95"], q
+        deployed = pred.troops.sel(actor="RUS", pool="deployed").isel(step=day).values.ravel()
+        assert abs(np.quantile(deployed, 0.5) - q["q50"]) < 1e-6 * q["q50"] + 1
+    fought = pred.war_start_step.values.ravel()
+    assert summary["p_fighting_by_24_feb"] == np.mean((fought >= 0) & (fought <= 95))
+    assert 0 <= summary["p_full_war_by_24_feb"] <= summary["p_fighting_by_24_feb"]
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "supxlabel" in sources and "SEED" in sources and "PARTICLES" in sources and "REPLICATIONS" in sources

@@ -28,7 +28,7 @@ def test_params_lists_every_settable_path_that_validate_counts(brink, scenario):
 def test_listed_values_and_paths_are_what_the_scenario_holds_and_set_accepts(brink, tmp_path):
     rows = {m["path"]: m for m in map(ROW.match, params(brink).stdout.splitlines()) if m}
     # Values from the flagship file (scenarios/jan-2022-standoff.yaml).
-    assert rows["actors.RUS.forces.deployed"]["value"] == "100000"
+    assert rows["actors.RUS.forces.deployed"]["value"] == "127000"
     assert rows["actors.RUS.forces.deployed"]["unit"].strip() == "troops"
     assert rows["actors.USA.forces.ready"]["value"] == "8500"
     # A text field is a categorical sweep axis (--sweep combat.law=square,linear); run settings are not.

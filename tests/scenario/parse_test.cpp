@@ -33,7 +33,9 @@ TEST(ParseTest, FlagshipParsesWithItsSourcedNumbers) {
   const LoadedScenario loaded = load_scenario({"flagship", flagship_text()});
   const Scenario& s = loaded.scenario;
   ASSERT_EQ(s.actor_count(), 4);
-  EXPECT_EQ(s.actors[s.actor_index("RUS")].forces.deployed, 100000);
+  EXPECT_EQ(s.actors[s.actor_index("RUS")].forces.deployed, 127000);  // Ukraine's MoD estimate of 19 January 2022
+  EXPECT_EQ(s.run.start_date, "2022-01-24");
+  EXPECT_EQ(s.observations.size(), 2u);
   EXPECT_EQ(s.actors[s.actor_index("USA")].forces.ready, 8500);
   EXPECT_TRUE(s.relations.adversary[s.actor_index("RUS")][s.actor_index("UKR")]);
   EXPECT_EQ(s.step_count(), 120);

@@ -118,8 +118,8 @@ def test_grid_crossing_a_cap_is_refused_before_anything_runs(tmp_path):
 
 def test_a_set_that_lowers_the_cap_under_the_range_is_refused_at_the_axis(tmp_path):
     path, line = scenario(tmp_path, lhs_lines(50000, 150000, samples=4))
-    proc = brink("run", path, "-q", "--set", "actors.RUS.forces.deployed_cap=120000", "-o", tmp_path / "o.h5")
+    proc = brink("run", path, "-q", "--set", "actors.RUS.forces.deployed_cap=130000", "-o", tmp_path / "o.h5")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith(f"{path}:{line}:5: sweep axis '{DEPLOYED}' (lhs range [50000, 150000])"), \
         proc.stderr
-    assert "'actors.RUS.forces.deployed_cap' (120000) is below" in proc.stderr
+    assert "'actors.RUS.forces.deployed_cap' (130000) is below" in proc.stderr
