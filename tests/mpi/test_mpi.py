@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sweep"))
 from test_sweeps import (  # noqa: E402  (the path above must come first)
-    ADAPTIVE_AXES, assert_same_files, scenario_text, sweep_block, write)
+    ADAPTIVE_AXES, assert_same_files, scenario_text, set_run_field, sweep_block, write)
 
 BRINK = os.environ.get("BRINK")
 TIMEOUT_S = 120
@@ -166,6 +166,29 @@ def test_sensitivity_design_with_common_random_numbers_is_identical_under_mpi(mp
         assert "sensitivity_first" in f and f["replications"].shape == (2 * (2 + 2),), sorted(f)
 
 
+def test_levers_morris_and_shard_options_reach_every_rank(mpirun, tmp_path):
+    """Options beyond --sweep (levers of a mixed design, Morris, --shard) are part of the job every
+    rank rebuilds its plan from: a rank that dropped one would build another plan and stop the job."""
+    scenario = write(tmp_path, "s.yaml", scenario_text(replications=256))
+    mixed = ["--lever", "actors.USA.forces.ready=8500,50000", "--sweep", "actors.RUS.decision.patience_days=10:90",
+             "--design", "lhs", "--samples", 2]
+    morris = ["--sweep", "actors.RUS.decision.patience_days=10:90", "--sweep", "actors.RUS.forces.deployed=80000:160000",
+              "--design", "morris", "--samples", 2]
+    for name, options in (("mixed", mixed), ("morris", morris)):
+        reference = tmp_path / f"{name}-ref.h5"
+        ok(run_plain("run", scenario, "-q", "-t", 1, *options, "-o", reference))
+        out = tmp_path / f"{name}-np3.h5"
+        ok(run_mpi(mpirun, 3, "run", scenario, "-q", "-t", 1, *options, "-o", out))
+        assert_same_files(reference, out, ignore_attrs=INVOCATION)
+    shards = []
+    for i in range(2):
+        shards.append(tmp_path / f"shard{i}.h5")
+        ok(run_mpi(mpirun, 2, "run", scenario, "-q", "-t", 1, *mixed, "--shard", f"{i}/2", "-o", shards[-1]))
+    merged = tmp_path / "merged.h5"
+    ok(run_plain("merge", merged, *shards, "-q"))
+    assert_same_files(tmp_path / "mixed-ref.h5", merged, ignore_attrs=INVOCATION)
+
+
 # --------------------------------------------------------------------------
 # Errors: printed once, by rank 0, with the usual exit codes
 # --------------------------------------------------------------------------
@@ -198,13 +221,26 @@ def test_help_exits_zero_and_prints_once(mpirun):
 def long_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("long")
     # About 10 s of one thread's work, whatever the build (release or ASan) and the machine: long
-    # enough that the writer's flushes, every 2 s, publish blocks before the signal arrives.
-    calibration = write(d, "cal.yaml", scenario_text(replications=512, horizon_days=400))
-    start = time.monotonic()
-    ok(run_plain("run", calibration, "-q", "-t", 1, "--summary-only", "-o", d / "cal.h5"))
-    rate = 512 * 400 / (time.monotonic() - start)  # replication-steps per second, one thread
-    horizon = int(min(20000, max(150, 10 * rate / 7680)))
-    scenario = write(d, "s.yaml", scenario_text(replications=7680, horizon_days=horizon))
+    # enough that the writer's flushes, every 2 s, publish blocks before the signal arrives. Without
+    # decisions no replication ends before the horizon (no block goes idle early), so the run's
+    # cost grows with the horizon as the calibration run's does.
+    def text(replications, horizon_days):
+        return set_run_field(scenario_text(replications=replications, horizon_days=horizon_days), "decisions", "false")
+
+    # The calibration doubles its horizon until it takes half a second, so that start-up does
+    # not dominate the measured rate.
+    horizon, seconds = 400, 0.0
+    while True:
+        calibration = write(d, "cal.yaml", text(512, horizon))
+        start = time.monotonic()
+        ok(run_plain("run", calibration, "-q", "-t", 1, "--summary-only", "-o", d / "cal.h5"))
+        seconds = time.monotonic() - start
+        if seconds > 0.5 or horizon >= 160000:
+            break
+        horizon *= 2
+    rate = 512 * horizon / seconds  # replication-steps per second, one thread
+    horizon = int(min(200000, max(150, 10 * rate / 7680)))
+    scenario = write(d, "s.yaml", text(7680, horizon))
     reference = d / "ref.h5"
     ok(run_plain("run", scenario, "-q", "-t", 2, "-o", reference, timeout=300))
     return scenario, reference
@@ -286,6 +322,24 @@ def test_killed_worker_ends_the_job_with_a_clean_partial(mpirun, long_run, tmp_p
     assert_clean_partial(partial)
     # Finished by threads alone.
     ok(run_plain("run", scenario, "-q", "-t", 2, "-o", out, "--resume", timeout=300))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+
+
+def test_killed_rank_0_is_recovered_like_a_killed_process(mpirun, long_run, tmp_path):
+    """kill -9 of rank 0 (the writer) mid-run: the job ends, the .partial holds the blocks flushed
+    before the kill, and --resume under another rank count finishes it to the same bits."""
+    scenario, reference = long_run
+    out = tmp_path / "z.h5"
+    partial = tmp_path / "z.h5.partial"
+    proc = start(mpirun, 3, scenario, out)
+    wait_for_blocks(partial, proc)
+    ranks = worker_pids(proc.pid)
+    assert 0 in ranks, ranks
+    os.kill(ranks[0], signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert not out.exists()
+    ok(run_mpi(mpirun, 2, "run", scenario, "-q", "-t", 1, "-o", out, "--resume", timeout=300))
     assert_same_files(reference, out, ignore_attrs=INVOCATION)
 
 
