@@ -39,7 +39,7 @@ FLAGSHIP_SETTINGS = [
      ["actors.RUS.types.resolved.weights.war_gain=1.9", "actors.RUS.types.coercer.weights.war_gain=1.9"]),
     ("RUS war-gain weight spread ±1.4 (3.3 / 0.5)",
      ["actors.RUS.types.resolved.weights.war_gain=3.3", "actors.RUS.types.coercer.weights.war_gain=0.5"]),
-    ("types revealed", ["bargaining.information=revealed"]),
+    ("types revealed", ["run.information=revealed"]),
     ("UKR effectiveness 0.004", ["actors.UKR.combat.effectiveness=0.004"]),
     ("UKR effectiveness 0.016", ["actors.UKR.combat.effectiveness=0.016"]),
     ("UKR defence advantage 3.0", ["actors.UKR.combat.defence_advantage=3.0"]),
