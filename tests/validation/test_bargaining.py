@@ -373,3 +373,35 @@ def test_revealed_types_get_their_reservation_share_and_beliefs_stay_on_the_trut
     np.testing.assert_array_equal(belief, np.eye(2)[types])
     share = (types == 0).mean()
     np.testing.assert_allclose(mean_belief, np.tile([share, 1 - share], (mean_belief.shape[0], 1)), rtol=1e-5)
+
+
+# -- The flagship with war values from the forecast ----------------------------
+
+def flagship_war(tmp_path, settings, replications=8000):
+    out = tmp_path / f"flagship-{len(list(tmp_path.iterdir()))}.h5"
+    args = [BRINK, "run", str(SOURCE / "scenarios" / "jan-2022-standoff.yaml"), "-q", "-o", str(out),
+            "-n", str(replications)]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value}"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        return np.isin(f["outcome_code"][0], (3, 4)).astype(float)  # full_war, alliance_war
+
+
+def paired_shift(a, b):
+    """Mean of b - a and its standard error (common random numbers: the same draws per replication)."""
+    d = b - a
+    return d.mean(), d.std(ddof=1) / math.sqrt(len(d))
+
+
+def test_flagship_a_more_effective_defender_and_a_costlier_war_deter(tmp_path):
+    """Russia's attacks use the combat forecast (war_forecast): Ukraine's effectiveness,
+    its defence advantage and Russia's war cost now move P(full-scale war), on common draws."""
+    base = flagship_war(tmp_path, {})
+    for settings in ({"actors.UKR.combat.effectiveness": 0.016}, {"actors.UKR.combat.defence_advantage": 3.0},
+                     {"actors.RUS.decision.war_cost": 0.99}):
+        shift, se = paired_shift(base, flagship_war(tmp_path, settings))
+        assert shift < -Z * se, (settings, shift, se)
+    shift, se = paired_shift(base, flagship_war(tmp_path, {"actors.UKR.combat.effectiveness": 0.004}))
+    assert shift > Z * se, (shift, se)
