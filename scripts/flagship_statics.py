@@ -8,7 +8,7 @@ intervals, and the paired difference from the first setting with its 95%
 interval (the per-replication differences share their draws, so the interval
 is much narrower than two independent ones).
 
-    /usr/bin/python3 scripts/flagship_statics.py                 # the flagship table of docs/strategy-statics.md
+    /usr/bin/python3 scripts/flagship_statics.py                 # the flagship table of docs/model.md
     /usr/bin/python3 scripts/flagship_statics.py -n 4000 --brink build/release/brink
 
 A setting that the engine refuses (a field the scenario does not have) is
@@ -39,14 +39,22 @@ FLAGSHIP_SETTINGS = [
      ["actors.RUS.types.resolved.weights.war_gain=1.9", "actors.RUS.types.coercer.weights.war_gain=1.9"]),
     ("RUS war-gain weight spread ±1.4 (3.3 / 0.5)",
      ["actors.RUS.types.resolved.weights.war_gain=3.3", "actors.RUS.types.coercer.weights.war_gain=0.5"]),
-    ("types revealed", ["bargaining.information=revealed"]),
+    ("USA resolve spread ±0 (both types 0.65)",
+     ["actors.USA.types.steadfast.resolve=0.65", "actors.USA.types.wavering.resolve=0.65"]),
+    ("types revealed", ["run.information=revealed"]),
     ("UKR effectiveness 0.004", ["actors.UKR.combat.effectiveness=0.004"]),
     ("UKR effectiveness 0.016", ["actors.UKR.combat.effectiveness=0.016"]),
     ("UKR defence advantage 3.0", ["actors.UKR.combat.defence_advantage=3.0"]),
     ("RUS invasion cost ×2 (3.8)", ["actors.RUS.actions.invade.cost=3.8"]),
+    ("RUS war cost +0.2 (war_forecast)", ["actors.RUS.decision.war_cost=0.99"]),
+    ("RUS war cost −0.2 (war_forecast)", ["actors.RUS.decision.war_cost=0.59"]),
     ("USA→UKR commitment 0", ["relations.commitments.2.strength=0"]),
     ("USA→UKR commitment 1.0", ["relations.commitments.2.strength=1.0"]),
+    ("arms aid none (USA and NATO arm_partner effect 0)",
+     ["actors.USA.actions.arm_partner.effect=0", "actors.NATO.actions.arm_partner.effect=0"]),
     ("arms aid ×3 (USA arm_partner effect 0.15)", ["actors.USA.actions.arm_partner.effect=0.15"]),
+    ("arms aid ×3, USA and NATO (effects 0.15, 0.09)",
+     ["actors.USA.actions.arm_partner.effect=0.15", "actors.NATO.actions.arm_partner.effect=0.09"]),
     ("RUS patience 10 days", ["actors.RUS.decision.patience_days=10"]),
     ("RUS patience 90 days", ["actors.RUS.decision.patience_days=90"]),
 ]

@@ -42,7 +42,11 @@ def _actor(aid, node, ids, rungs, alliance_war):
         grievance=_num(posture, "grievance", 0),
         effectiveness=_num(combat, "effectiveness", 0), defence_advantage=_num(combat, "defence_advantage", 1),
         rationality=_num(decision, "rationality", 1), patience=_num(decision, "patience_days", 30),
-        ready_weight=_num(decision, "ready_weight", 0.5))
+        ready_weight=_num(decision, "ready_weight", 0.5),
+        war_forecast=bool(_get(decision, "war_forecast", False)), war_cost=_num(decision, "war_cost", 0),
+        casualty_cost=_num(decision, "casualty_cost", 0))
+    if _num(decision, "war_cost_spread", 0) != 0 or any(_num(t, "war_cost", 0) != 0 for t in (_get(node, "types", None) or {}).values()):
+        raise NotImplementedError(f"{aid}: private war costs (war_cost_spread, types' war_cost) are not in the NumPy peer")
     types = _get(node, "types", None)
     if not types:
         a.priors, a.resolves, a.type_weights = [1.0], [1.0], [weights]
@@ -112,6 +116,10 @@ def load(path, replications=None, seed=None):
     sc.ids = ids
     sc.actors = [_actor(aid, doc["actors"][aid], ids, rungs, sc.alliance_war) for aid in ids]
     sc.adversary, sc.ally, sc.commitment = _relations(_get(doc, "relations", {}), ids)
+    if _get(doc, "bargaining", None):
+        raise NotImplementedError("the bargaining phase is not in the NumPy peer")
+    if any(a.war_forecast and a.casualty_cost != 0 for a in sc.actors):
+        raise NotImplementedError("war_forecast with a casualty_cost is not in the NumPy peer (only W = p - war_cost)")
     neg = _get(doc, "negotiation", {})
     sc.window, sc.drawdown = _num(neg, "acceptance_window", 0.1), _num(neg, "drawdown", 0.5)
     sc.issues = []

@@ -208,10 +208,42 @@ def attack_features(c, i, U, w, F, m, x, own_d, rbar, omega):
         term = (c.D[j] + omega * c.R[j]) * (cj * rbar[j])
         protectors = term if protectors is None else protectors + term
     if np.any(w[:, WAR] != 0):
-        add_feature(U, w, m, WAR, np.log(own_d) - np.log(defenders))
+        war = war_value(c, i, t, omega, rbar) if sc.actors[i].war_forecast else np.log(own_d) - np.log(defenders)
+        add_feature(U, w, m, WAR, war)
     if protectors is not None and np.any(w[:, CRED] != 0):
         add_feature(U, w, m, CRED, -protectors / own_d)
     F[m] = (c.rung < x.rung) & (c.side[i] != 2) & (c.side[t] != 1)
+
+
+def war_value(c, i, t, omega, rbar):
+    """W_i = p - c_i of i attacking t (docs/model.md, "War values from the combat forecast"),
+    without discounting (no bargaining section) or casualty cost: p = 1/(1 + Φ^-1), Φ the
+    Lanchester fighting-strength ratio of the forces D + ω R each side can bring, protectors of t
+    weighted by commitment × believed resolve, kill rates e·m (·d for the defenders)."""
+    sc, st = c.sc, c.st
+    a0 = b0 = alpha = beta = 0.0
+    for j in range(st.n):
+        if j == i or sc.ally[i][j]:
+            side, weight = 1, 1.0
+        elif j == t or sc.ally[t][j]:
+            side, weight = 2, 1.0
+        elif sc.commitment[j][t] > 0:
+            side, weight = 2, sc.commitment[j][t] * rbar[j]
+        else:
+            continue
+        f = weight * (c.D[j] + omega * c.R[j])
+        x = sc.actors[j]
+        rate = x.effectiveness * (1.0 if side == 1 else x.defence_advantage) * c.m[j] * f
+        if side == 1:
+            a0, alpha = a0 + f, alpha + rate
+        else:
+            b0, beta = b0 + f, beta + rate
+    a0, b0 = np.maximum(a0, 1e-9), np.maximum(b0, 1e-9)
+    alpha, beta = alpha / a0, beta / b0
+    ratio = a0 / b0
+    rates = (alpha > 0) & (beta > 0)
+    phi = np.where(rates, alpha / np.where(rates, beta, 1.0), 1.0) * (ratio * ratio if sc.law == "square" else ratio)
+    return 1.0 / (1.0 + 1.0 / phi) - sc.actors[i].war_cost
 
 
 def logit_weights(U, F, lam, buf):

@@ -101,13 +101,17 @@ def test_compact_table_for_many_points(lhs_run):
     n = len(probability)
     assert n == 30
     expected = {0, 1, 2, n - 3, n - 2, n - 1}
+    shown = set(rows)
     for o in range(len(OUTCOMES)):
-        # Ties as std::minmax_element breaks them: the first lowest, the last highest.
-        expected |= {int(np.argmin(probability[:, o])), n - 1 - int(np.argmax(probability[::-1, o]))}
-    assert set(rows) == expected, f"rows shown {sorted(rows)}, expected {sorted(expected)}\n{proc.stdout}"
+        # Points tied for the lowest (highest) probability: any one of them may be the one shown.
+        for extreme in (probability[:, o].min(), probability[:, o].max()):
+            tied = {int(k) for k in np.flatnonzero(probability[:, o] == extreme)}
+            assert shown & tied, f"none of {sorted(tied)} shown for {OUTCOMES[o]}\n{proc.stdout}"
+            expected |= shown & tied
+    assert shown == expected, f"rows shown {sorted(rows)}, expected {sorted(expected)}\n{proc.stdout}"
     for point, values in rows.items():
         assert values[0] == pytest.approx(deployed[point], rel=1e-5)
-        assert values[1:] == pytest.approx(list(probability[point]), abs=5e-5)
+        assert values[1:] == pytest.approx(list(probability[point]), abs=5e-5 + 1e-12)  # k/512 can sit on a rounding half
     assert f"({len(expected)} of 30 points shown" in proc.stdout
     assert f"{30 - len(expected)} left out" in proc.stdout
 

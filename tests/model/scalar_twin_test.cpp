@@ -92,6 +92,36 @@ TEST(ScalarTwinTest, EveryShippedScenarioGivesTheSameOutcomesAsTheVectorizedKern
   }
 }
 
+TEST(ScalarTwinTest, RevealedTypesGiveTheSameOutcomesAndBeliefsStayOnTheTrueType) {
+  for (const ShippedScenario& shipped : shipped_scenarios()) {
+    SCOPED_TRACE(std::string(shipped.name));
+    Scenario sc = load_scenario({std::string(shipped.path), std::string(shipped.text)}).scenario;
+    sc.run.revealed_types = true;
+    const Model model(sc);
+    const int n = model.actors();
+    std::int64_t same = 0, total = 0;
+    for (int block = 0; block < 2; ++block) {
+      const BlockSpec spec{5, block * kBlockLanes, kBlockLanes};
+      const BlockResult v = simulate_block(model, spec);
+      const BlockResult t = simulate_block_scalar(model, spec);
+      ASSERT_EQ(v.resolve_type, t.resolve_type);
+      for (int r = 0; r < kBlockLanes; ++r) {
+        same += v.outcome[r] == t.outcome[r] && v.end_step[r] == t.end_step[r];
+        ++total;
+        for (int i = 0; i < n; ++i) {
+          const int type = v.resolve_type[static_cast<std::size_t>(r) * n + i];
+          for (int k = 0; k < static_cast<int>(sc.actors[i].types.size()); ++k) {
+            const std::size_t c = (static_cast<std::size_t>(r) * n + i) * kMaxTypes + k;
+            ASSERT_EQ(v.final_belief[c], k == type ? 1.0f : 0.0f) << "lane " << r << " actor " << i;
+            ASSERT_EQ(t.final_belief[c], v.final_belief[c]);
+          }
+        }
+      }
+    }
+    EXPECT_GE(static_cast<double>(same), 0.999 * static_cast<double>(total)) << same << " of " << total;
+  }
+}
+
 TEST(ScalarTwinTest, PerStepStateMatchesWithDecisionsOff) {
   for (const Named& s : shipped_models()) {
     if (s.model.scenario().run.decisions) continue;

@@ -4,7 +4,8 @@ outcome, Holm-corrected, at alpha = 0.001 (issue 8). The NumPy model is an
 independent implementation of docs/model.md with its own random numbers, so
 agreement is statistical; a wrong mechanism (a Lanchester coefficient off by
 20%, Bayes' rule left out) shifts outcome probabilities by far more than the
-test's resolution at these replication counts. Outcome classes depend on the
+test's resolution at these replication counts (so does the peer's attack value
+left on the log force ratio where the flagship uses war_forecast). Outcome classes depend on the
 peak rung only, so mechanisms that act on timing and beliefs are also checked
 through yes/no events per replication (extra_event_names): a war ended by
 collapse, ended within 45 steps of its start, and each typed actor's final

@@ -323,3 +323,85 @@ def test_costlier_war_lowers_war_with_common_draws(tmp_path):
     expected = [fearon(0.5, c_a, 0.05, 0.45)[1] for c_a in (0.0, 0.1, 0.25)]
     assert expected[0] > expected[1] > expected[2]
     assert shares[0] > shares[1] > shares[2]
+
+
+# -- Revealed types (run.information: revealed) ------------------------------------
+
+@pytest.mark.parametrize("name,overrides", [c for c in ULTIMATUM_CASES if c[0] != "proposer-cost-corner"],
+                         ids=[c[0] for c in ULTIMATUM_CASES if c[0] != "proposer-cost-corner"])
+def test_revealing_the_private_cost_lowers_war_to_the_complete_information_value(tmp_path, name, overrides):
+    """Same seed, same draws: with the cost revealed the proposer demands each
+    receiver's reservation share p + c_B (capped at the stake) and no one fights,
+    where with private costs Fearon's P(war) > 0."""
+    p, c_a, c_lo, c_hi = case_values(overrides)
+    _, p_war = fearon(p, c_a, c_lo, c_hi)
+    assert p_war > 0.01, "the case must have war under private information"
+    receiver = 1
+    with run(tmp_path, "bargaining-ultimatum", overrides) as f:
+        private_war = (f["outcome_code"][0] == WAR).mean()
+        private_cost = f["war_cost"][0, :, receiver]
+    (tmp_path / "revealed").mkdir()
+    with run(tmp_path / "revealed", "bargaining-ultimatum", {**overrides, "run.information": "revealed"}) as f:
+        outcome, offer, cost = f["outcome_code"][0], f["offer"][0], f["war_cost"][0, :, receiver]
+        assert [a.decode() if isinstance(a, bytes) else a for a in f["actor"][()]][receiver] == "RECEIVER"
+    np.testing.assert_array_equal(cost, private_cost)  # common random numbers: the same private draws
+    assert private_war == pytest.approx(p_war, abs=Z * math.sqrt(p_war * (1 - p_war) / len(outcome)))
+    assert set(outcome) == {SETTLEMENT}
+    np.testing.assert_allclose(offer, np.minimum(1.0, p + cost), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("signal_cost,prior", [(0.3, 0.4), (0.25, 0.25), (0.1, 0.4)])
+def test_revealed_types_get_their_reservation_share_and_beliefs_stay_on_the_truth(tmp_path, signal_cost, prior):
+    """Discrete types: the pooling cases fight under private information; revealed,
+    every type is offered p + c_k, no one fights, and the public belief is the
+    true type from the first step to the last (no Bayesian update moves it)."""
+    overrides = {"actors.RECEIVER.actions.signal.cost": signal_cost,
+                 "actors.RECEIVER.types.resolved.prior": prior, "actors.RECEIVER.types.irresolute.prior": 1 - prior}
+    with run(tmp_path, "bargaining-signals", overrides, replications=4096) as f:
+        private_types, private_outcome = f["resolve_type"][0, :, 1], f["outcome_code"][0]
+    (tmp_path / "revealed").mkdir()
+    with run(tmp_path / "revealed", "bargaining-signals", {**overrides, "run.information": "revealed"},
+             replications=4096) as f:
+        types, offer, outcome = f["resolve_type"][0, :, 1], f["offer"][0], f["outcome_code"][0]
+        belief = f["final_belief"][0, :, 1, :2]
+        mean_belief = f["mean_belief"][0, :, 1, :2]
+    np.testing.assert_array_equal(types, private_types)
+    if signal_cost >= 0.2:  # pooling: the proposer gambles on the prior and the resolved type fights
+        assert (private_outcome == WAR).mean() == pytest.approx(prior, abs=Z * math.sqrt(prior * (1 - prior) / 4096))
+    assert set(outcome) == {SETTLEMENT}
+    np.testing.assert_allclose(offer, np.where(types == 0, 0.5 + 0.05, 0.5 + 0.4), rtol=1e-12)
+    np.testing.assert_array_equal(belief, np.eye(2)[types])
+    share = (types == 0).mean()
+    np.testing.assert_allclose(mean_belief, np.tile([share, 1 - share], (mean_belief.shape[0], 1)), rtol=1e-5)
+
+
+# -- The flagship with war values from the forecast ----------------------------
+
+def flagship_war(tmp_path, settings, replications=8000):
+    out = tmp_path / f"flagship-{len(list(tmp_path.iterdir()))}.h5"
+    args = [BRINK, "run", str(SOURCE / "scenarios" / "jan-2022-standoff.yaml"), "-q", "-o", str(out),
+            "-n", str(replications)]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value}"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        return np.isin(f["outcome_code"][0], (3, 4)).astype(float)  # full_war, alliance_war
+
+
+def paired_shift(a, b):
+    """Mean of b - a and its standard error (common random numbers: the same draws per replication)."""
+    d = b - a
+    return d.mean(), d.std(ddof=1) / math.sqrt(len(d))
+
+
+def test_flagship_a_more_effective_defender_and_a_costlier_war_deter(tmp_path):
+    """Russia's attacks use the combat forecast (war_forecast): Ukraine's effectiveness,
+    its defence advantage and Russia's war cost now move P(full-scale war), on common draws."""
+    base = flagship_war(tmp_path, {})
+    for settings in ({"actors.UKR.combat.effectiveness": 0.016}, {"actors.UKR.combat.defence_advantage": 3.0},
+                     {"actors.RUS.decision.war_cost": 0.99}):
+        shift, se = paired_shift(base, flagship_war(tmp_path, settings))
+        assert shift < -Z * se, (settings, shift, se)
+    shift, se = paired_shift(base, flagship_war(tmp_path, {"actors.UKR.combat.effectiveness": 0.004}))
+    assert shift > Z * se, (shift, se)

@@ -42,6 +42,10 @@ void BlockSimulator::init_bargaining() {
   const double spread = b >= 0 ? sc_.actors[b].decision.war_cost_spread : 0.0;
   st.cost_low = Eigen::ArrayXd::Constant(L, mean - spread);
   st.cost_high = Eigen::ArrayXd::Constant(L, mean + spread);
+  if (sc_.run.revealed_types && spread > 0.0) {  // the proposer knows the receiver's drawn cost
+    const auto& types = sc_.actors[b].types;
+    for (int r = 0; r < L; ++r) st.cost_low(r) = st.cost_high(r) = st.war_cost(r, b) - types[st.type(r, b)].war_cost;
+  }
   st.offer = Eigen::ArrayXd::Constant(L, std::numeric_limits<double>::quiet_NaN());
 }
 
@@ -104,7 +108,7 @@ void BlockSimulator::bargain(int s) {
     accepted[l] = offered && yes ? 1 : 0;
     high[l] = offered && !yes ? rules::screened_high(demand, x0, low[l], high[l]) : high[l];
     fight[l] = talk[l] && (prevent || (!yes && last)) ? 1 : 0;
-    if (by_type && offered && !yes) screen_types(l, demand, x0, type_cost);
+    if (by_type && offered && !yes && !sc_.run.revealed_types) screen_types(l, demand, x0, type_cost);
   }
   settle_or_fight(fight, s);
 }
@@ -218,6 +222,8 @@ void ScalarTwin::init_bargaining() {
   const double spread = b >= 0 ? sc_.actors[b].decision.war_cost_spread : 0.0;
   st_.cost_low = mean - spread;
   st_.cost_high = mean + spread;
+  if (sc_.run.revealed_types && spread > 0.0)
+    st_.cost_low = st_.cost_high = st_.war_cost[b] - sc_.actors[b].types[st_.type[b]].war_cost;
   st_.offer = std::numeric_limits<double>::quiet_NaN();
 }
 
@@ -292,7 +298,8 @@ void ScalarTwin::bargain(int s) {
       return;
     }
     st.cost_high = rules::screened_high(demand, x0, st.cost_low, st.cost_high);
-    if (by_type) {  // Bayes' rule after a rejection: the types that would have accepted are ruled out
+    if (by_type &&
+        !sc_.run.revealed_types) {  // Bayes' rule after a rejection: the types that would have accepted are ruled out
       double kept[kMaxTypes], total = 0.0;
       for (int k = 0; k < types; ++k) {
         kept[k] = rules::screened_belief(type_belief[k], type_cost[k], demand, x0);

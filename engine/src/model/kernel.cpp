@@ -96,6 +96,12 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
                    Purpose::kResolve, &u, &unused);
       st.type(r, i) = rules::draw_type(types, u);
     }
+    // Revealed types: complete information, the benchmark private information is measured against.
+    if (!sc_.run.revealed_types) continue;
+    for (std::size_t k = 0; k < types.size(); ++k) {
+      float* b = st.belief.col(i * kMaxTypes + static_cast<int>(k)).data();
+      for (int r = 0; r < L; ++r) b[r] = st.type(r, i) == static_cast<int>(k) ? 1.0f : 0.0f;
+    }
   }
   init_bargaining();
 }

@@ -48,6 +48,9 @@ ScalarTwin::ScalarTwin(const Model& model, std::int64_t point, std::int64_t repl
     double u = 0.0, unused = 0.0;
     uniform_pair(key_, replication_, 0, static_cast<std::uint32_t>(i), Purpose::kResolve, &u, &unused);
     st.type[i] = rules::draw_type(types, u);
+    if (!sc_.run.revealed_types) continue;
+    for (std::size_t k = 0; k < types.size(); ++k)
+      st.belief[i * kMaxTypes + k] = st.type[i] == static_cast<int>(k) ? 1.0f : 0.0f;
   }
   choice_.assign(n, 0);
   init_bargaining();
@@ -294,7 +297,7 @@ float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolv
   const float u = unit_float(words[i % kDecisionGroup]);
   const int own_type = st.type[i];
   const int choice = logit_choose(weights.data() + own_type * menu, menu, total[own_type], u);
-  if (type_count > 1) {
+  if (type_count > 1 && !sc_.run.revealed_types) {
     // Bayes' rule on the public belief about i's type.
     float evidence = 0.0f;
     std::vector<float> likelihood(type_count);

@@ -56,6 +56,11 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
   const bool square = sc_.combat.law == LanchesterLaw::kSquare;
   const double chi = sc_.combat.collapse_fraction, horizon = sc_.run.horizon_days;
   const double spread = sc_.bargaining.forecast_spread;
+  if (loss_a == nullptr) {  // p alone: no losses or duration asked for
+    for (int l = 0; l < L; ++l)
+      prevail[l] = rules::prevail_probability(a0[l], b0[l], alpha[l], beta[l], square, spread);
+    return;
+  }
   for (int l = 0; l < L; ++l) {
     const rules::WarForecast f =
         rules::war_forecast(a0[l], b0[l], alpha[l], beta[l], square, chi, intensity, horizon, spread);
@@ -73,9 +78,16 @@ void BlockSimulator::attack_war_value(int i, const ActionSpec& a) {
   const Decision& dec = sc_.actors[i].decision;
   const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
   alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L];
-  forecast(i, a.target, intensity, prevail, loss_a, loss_b, duration);
   const double* cost = state_.war_cost.col(i).data();
   const double discount = sc_.bargaining.discount;
+  if (discount == 1.0 && dec.casualty_cost == 0.0) {
+    // Exactly W = p - c here (δ^τ = e^0 = 1, κλ = 0): the losses and duration
+    // (a log, an exp and square roots per lane) are not needed.
+    forecast(i, a.target, intensity, prevail, nullptr, nullptr, nullptr);
+    for (int l = 0; l < L; ++l) x.feature_a[l] = static_cast<float>(prevail[l] - cost[l]);
+    return;
+  }
+  forecast(i, a.target, intensity, prevail, loss_a, loss_b, duration);
   for (int l = 0; l < L; ++l) {
     const double delta = rules::war_discount(discount, duration[l]);
     x.feature_a[l] = static_cast<float>(rules::war_value(delta, prevail[l], cost[l], dec.casualty_cost, loss_a[l]));

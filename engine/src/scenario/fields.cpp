@@ -37,6 +37,7 @@ double value_of(T v) {
 constexpr std::string_view kBooleans[] = {"false", "true"};
 constexpr std::string_view kLaws[] = {"square", "linear"};
 constexpr std::string_view kRandomNumbers[] = {"independent", "common"};
+constexpr std::string_view kInformation[] = {"private", "revealed"};
 
 bool is_troop_action(const Scenario& s, FieldIndex i) {
   const ActionKind k = s.actors[i[0]].actions[i[1]].kind;
@@ -108,6 +109,9 @@ const FieldSpec kFields[] = {
     {.section = "run", .key = "random_numbers", .kind = FieldKind::kChoice, .fallback = 0,
      .symbol = "", .meaning = "`common`: replication r draws the same stream at every sweep point (`sweep.random_numbers`, if given, replaces it)", .sweepable = false,
      .choices = kRandomNumbers, BRINK_MEMBER(s.run.common_random)},
+    {.section = "run", .key = "information", .kind = FieldKind::kChoice, .fallback = 0,
+     .symbol = "", .meaning = "`revealed`: every observer's belief starts at, and stays on, each actor's true type (and a bargaining receiver's drawn war cost); `private`: beliefs start at the prior", .sweepable = false,
+     .choices = kInformation, BRINK_MEMBER(s.run.revealed_types)},
     // output
     {.section = "output", .key = "runs", .kind = FieldKind::kBoolean, .fallback = 1,
      .symbol = "", .meaning = "`false`: per-point summaries only, no per-replication variables and no time series (`--summary-only`)", .sweepable = false,

@@ -104,6 +104,7 @@ class BlockSimulator {
   void talking_lanes(std::uint8_t* talk);
   double value_after_shift(int s, double* later);
   void screen_types(int lane, double offer, double x0, const double* type_cost);
+  // loss_a == nullptr: p only (loss_b and duration are then not written).
   void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration,
                 double growth = 0.0);
   void attack_war_value(int i, const ActionSpec& a);

@@ -49,6 +49,18 @@ inline double linear_collapse_time(double margin, double rate, double y0, double
   return std::log((margin + chi * rate * y0) / (chi * (margin + rate * y0))) / margin;
 }
 
+// p = 1/(1 + Φ^(−1/σ)) from the side strengths and summed kill rates (the
+// first part of war_forecast, alone where nothing else is needed).
+inline double prevail_probability(double a0, double b0, double alpha_sum, double beta_sum, bool square, double spread) {
+  const double a = lmax(a0, 1e-9), b = lmax(b0, 1e-9);
+  const double alpha = alpha_sum / a, beta = beta_sum / b;
+  const bool rates = alpha > 0.0 && beta > 0.0;
+  const double ratio = a / b;
+  const double phi = (rates ? alpha / beta : 1.0) * (square ? ratio * ratio : ratio);
+  // σ = 1 (the default) is the fighting-strength share: no pow per lane.
+  return 1.0 / (1.0 + (spread == 1.0 ? 1.0 / phi : std::pow(phi, -1.0 / spread)));
+}
+
 // The forecast from side strengths a0, b0 and their summed kill rates
 // (Σ e·m·F, and Σ w·e·m·d·F for the defenders); `intensity` scales only the
 // duration; `spread` is σ of p = 1/(1 + Φ^(−1/σ)).
@@ -60,7 +72,7 @@ inline WarForecast war_forecast(double a0, double b0, double alpha_sum, double b
   const bool rates = alpha > 0.0 && beta > 0.0;  // without both kill rates the forecast is by numbers alone
   const double ratio = a / b;
   const double phi = (rates ? alpha / beta : 1.0) * (square ? ratio * ratio : ratio);
-  f.prevail = 1.0 / (1.0 + std::pow(phi, -1.0 / spread));
+  f.prevail = prevail_probability(a0, b0, alpha_sum, beta_sum, square, spread);
   const bool a_wins = phi >= 1.0;
   double win_a = chi, win_b = chi, tau = INFINITY;
   if (square) {

@@ -276,9 +276,10 @@ struct RunSettings {
   std::int64_t replications = 1000;  // == rule.min when fixed
   ReplicationRule rule;
   std::uint64_t seed = 1;
-  bool decisions = true;       // false: no actor chooses actions (analytic checks)
-  bool common_random = false;  // replication r draws the same stream at every point
-  std::string start_date;      // ISO date of day 0, "" if none (then observations are dated by day)
+  bool decisions = true;        // false: no actor chooses actions (analytic checks)
+  bool common_random = false;   // replication r draws the same stream at every point
+  bool revealed_types = false;  // every belief starts at, and stays on, each actor's true type
+  std::string start_date;       // ISO date of day 0, "" if none (then observations are dated by day)
 };
 
 struct OutputSettings {
