@@ -22,6 +22,7 @@
 #include "brink/calibrate/calibration_file.hpp"
 #include "brink/calibrate/cli_calibrate.hpp"
 #include "brink/cli/output_target.hpp"
+#include "brink/cli/run_request.hpp"
 #include "brink/io/hdf5_reader.hpp"
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/recorder.hpp"
@@ -38,7 +39,6 @@
 #include "brink/version.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
-#include "brink/cli/run_request.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
@@ -276,7 +276,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     throw UsageError("--posterior-draws needs --posterior FILE");
   if (vm.count("design") && design.empty()) throw UsageError("--design needs a design name, got an empty one");
   RunRequest request{settings, sweeps, levers, design, 0, vm.count("sensitivity") > 0, posterior, 0};
-  if (vm.count("samples")) request.samples = static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000));
+  if (vm.count("samples"))
+    request.samples = static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000));
   if (vm.count("posterior-draws"))
     request.posterior_draws = static_cast<std::int64_t>(parse_count("--posterior-draws", posterior_draws, 1, 1000));
   LoadedScenario loaded;

@@ -8,13 +8,13 @@
 
 #include "brink/cli/cli.hpp"
 #include "brink/cli/output_target.hpp"
+#include "brink/cli/run_request.hpp"
 #include "brink/io/merge.hpp"
 #include "brink/io/table.hpp"
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/sweep/plan.hpp"
 #include "commands.hpp"
-#include "brink/cli/run_request.hpp"
 
 namespace brink {
 namespace po = boost::program_options;

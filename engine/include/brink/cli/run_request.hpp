@@ -21,7 +21,7 @@ struct RunRequest {
   std::string design;
   std::int64_t samples = 0;  // 0: not given
   bool sensitivity = false;
-  std::string posterior;            // a calibration file, "" for none
+  std::string posterior;             // a calibration file, "" for none
   std::int64_t posterior_draws = 0;  // 0: the default count
 
   bool sweep_options() const {

@@ -52,7 +52,7 @@ void check_shard_set(const std::vector<ShardInfo>& shards);
 struct MergeResult {
   std::vector<PointSummary> summaries;  // point order
   Screening screening;                  // --sensitivity and Morris plans
-  std::int64_t blocks = 0;  // blocks copied
+  std::int64_t blocks = 0;              // blocks copied
 };
 
 // Writes `path` (created or truncated) as a single run of `plan` writes it,

@@ -103,7 +103,7 @@ struct SweepPlan {
   // has the full plan's shape. shard_count 0: not sharded.
   std::int64_t shard_index = 0;
   std::int64_t shard_count = 0;
-  bool morris = false;            // points are Morris trajectories (samples of them)
+  bool morris = false;  // points are Morris trajectories (samples of them)
   int morris_levels = 4;
   std::int64_t rejected_points = 0;  // design points dropped by reject constraints
   // Per swept axis: "lever" or "uncertainty" in a mixed design, else "".
