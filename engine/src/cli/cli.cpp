@@ -81,21 +81,6 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
 }
 
 // A scenario argument is a file if one exists at that path, else a shipped name.
-ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {
-  if (!argument) {
-    const ShippedScenario* flagship = find_shipped(kFlagshipScenario);
-    return {std::string(flagship->path), std::string(flagship->text)};
-  }
-  // A path that cannot even be checked (too long, no permission) is read, so the reader names the reason.
-  if (std::error_code ec; fs::exists(*argument, ec) || (ec && ec != std::errc::no_such_file_or_directory))
-    return read_scenario_file(*argument);
-  if (const ShippedScenario* shipped = find_shipped(*argument))
-    return {std::string(shipped->path), std::string(shipped->text)};
-  std::string names;
-  for (const auto& s : shipped_scenarios()) names += (names.empty() ? "" : ", ") + std::string(s.name);
-  throw UsageError(fmt::format("no scenario file '{}' exists and no shipped scenario has that name (shipped: {})",
-                               *argument, names));
-}
 
 std::string command_line(int argc, const char* const* argv) {
   std::string line;
@@ -415,172 +400,23 @@ bool parse_command(const std::vector<std::string>& args, const po::options_descr
   return true;
 }
 
+ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {
+  if (!argument) {
+    const ShippedScenario* flagship = find_shipped(kFlagshipScenario);
+    return {std::string(flagship->path), std::string(flagship->text)};
+  }
+  // A path that cannot even be checked (too long, no permission) is read, so the reader names the reason.
+  if (std::error_code ec; fs::exists(*argument, ec) || (ec && ec != std::errc::no_such_file_or_directory))
+    return read_scenario_file(*argument);
+  if (const ShippedScenario* shipped = find_shipped(*argument))
+    return {std::string(shipped->path), std::string(shipped->text)};
+  std::string names;
+  for (const auto& s : shipped_scenarios()) names += (names.empty() ? "" : ", ") + std::string(s.name);
+  throw UsageError(fmt::format("no scenario file '{}' exists and no shipped scenario has that name (shipped: {})",
+                               *argument, names));
+}
+
 namespace {
-
-int command_validate(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description options(
-      "brink validate SCENARIO\n\nChecks a scenario file and reports every problem as "
-      "file:line:col: message.\n\noptions");
-  options.add_options()("help,h", "show this help");
-  po::variables_map vm;
-  std::vector<std::string> operands;
-  if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
-  if (operands.size() != 1) throw UsageError("validate takes exactly one SCENARIO (a file or a shipped name)");
-  const ScenarioSource source = resolve_scenario(operands.front());
-  LoadedScenario loaded = load_scenario(source);
-  load_scenario_choices(loaded, source.label, {});  // the choices a sweep block names must match it
-  out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
-                     loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
-                     loaded.parameters.size());
-  return kExitOk;
-}
-
-// The value of a field as a scenario file would write it.
-std::string field_text(const FieldSpec& spec, double value) {
-  if (spec.kind == FieldKind::kBoolean) return value != 0.0 ? "true" : "false";
-  if (spec.kind == FieldKind::kChoice) {
-    const auto index = static_cast<std::size_t>(value);
-    return index < spec.choices.size() ? std::string(spec.choices[index]) : fmt::format("{}", value);
-  }
-  return fmt::format("{}", value);
-}
-
-int command_params(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description options(
-      "brink params [SCENARIO]\n\nLists every settable path of a scenario (default: the flagship) with its "
-      "current value, unit and valid range; the paths that --set accepts, and those marked 'sweep' can be "
-      "swept.\n\noptions");
-  options.add_options()("help,h", "show this help");
-  po::variables_map vm;
-  std::vector<std::string> operands;
-  if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
-  if (operands.size() > 1) throw UsageError("params takes at most one SCENARIO (a file or a shipped name)");
-  const ScenarioSource source = resolve_scenario(operands.empty() ? std::string(kFlagshipScenario) : operands.front());
-  const LoadedScenario loaded = load_scenario(source);
-  const FieldRegistry registry(loaded.scenario);
-  std::size_t width = 4;
-  for (const ParameterInfo& p : registry.parameters()) width = std::max(width, p.path.size());
-  out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", "path", width, "value", "unit", "range", "kind");
-  for (std::size_t i = 0; i < registry.size(); ++i) {
-    const ParameterInfo& p = registry.parameters()[i];
-    const FieldRef& ref = registry.ref(i);
-    const std::string range = ref.spec->kind == FieldKind::kChoice ? "one of the names"
-                              : ref.spec->kind == FieldKind::kBoolean
-                                  ? "true or false"
-                                  : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
-    out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width,
-                       field_text(*ref.spec, ref.get(loaded.scenario)), p.unit.empty() ? "-" : p.unit, range,
-                       ref.spec->sweepable && (p.numeric || !p.choices.empty()) ? "sweep" : "set");
-  }
-  out << fmt::format("{} settable paths in '{}'\n", registry.size(), loaded.scenario.name);
-  return kExitOk;
-}
-
-int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description options(
-      "brink inspect FILE\n\nShows a brink HDF5 file's metadata, variables and outcome "
-      "table.\n\noptions");
-  options.add_options()("help,h", "show this help")("scenario", "print the embedded scenario text and stop");
-  po::variables_map vm;
-  std::vector<std::string> operands;
-  if (!parse_command(args, options, "file", out, &vm, &operands)) return kExitOk;
-  if (operands.size() != 1) throw UsageError("inspect takes exactly one FILE");
-  const std::string path = operands.front();
-  if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
-  if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
-  if (is_calibration_file(path)) {  // written by `brink calibrate`
-    inspect_calibration(path, out);
-    return kExitOk;
-  }
-  if (const std::string problem = brink_layout_problem(path); !problem.empty())
-    throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
-  FileReport report = read_report(path);
-  if (vm.count("scenario")) {
-    for (const auto& [name, value] : report.attributes)
-      if (name == "scenario") out << value;
-    return kExitOk;
-  }
-  out << path << (report.complete ? "" : "  (INCOMPLETE: the run that wrote it did not finish)") << "\n";
-  out << "attributes:\n";
-  for (const auto& [name, value] : report.attributes) {
-    if (name == "scenario") {
-      out << fmt::format("  {:<16} ({} bytes of YAML; brink inspect --scenario {} prints it)\n", name, value.size(),
-                         path);
-    } else {
-      std::string shown = value;
-      while (!shown.empty() && shown.back() == '\n') shown.pop_back();
-      for (auto& c : shown)
-        if (c == '\n') c = ' ';
-      out << fmt::format("  {:<16} {}\n", name, shown);
-    }
-  }
-  out << "variables:\n";
-  for (const auto& v : report.variables) {
-    std::string dims;
-    for (std::size_t i = 0; i < v.dimensions.size(); ++i)
-      dims += fmt::format("{}{}={}", i ? ", " : "", v.dimensions[i], v.shape[i]);
-    out << fmt::format("  {:<26} ({}){}{}\n", v.name, dims, v.units.empty() ? "" : " [" + v.units + "]",
-                       v.long_name.empty() ? "" : "  " + v.long_name);
-  }
-  // A point is finished once its `replications` is written; the rest of an
-  // unfinished file's points have not run and are listed, not tabulated.
-  std::vector<std::int64_t> not_run;
-  // A shard holds its own points only; the others are in the other shards' files.
-  const bool shard = std::any_of(report.attributes.begin(), report.attributes.end(),
-                                 [](const auto& a) { return a.first == kShardCountAttribute; });
-  if (!report.complete || shard) {
-    // parameter_values stays whole: the table looks rows up by point index.
-    std::vector<PointSummary> finished;
-    for (std::size_t p = 0; p < report.summaries.size(); ++p) {
-      if (report.summaries[p].replications <= 0) {
-        not_run.push_back(static_cast<std::int64_t>(p));
-        continue;
-      }
-      finished.push_back(report.summaries[p]);
-    }
-    report.summaries = std::move(finished);
-  }
-  out << "outcomes:\n"
-      << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values,
-                              report.parameter_choices);
-  if (!not_run.empty()) {
-    std::string list;
-    for (std::size_t i = 0; i < not_run.size() && i < 20; ++i) list += fmt::format("{}{}", i ? ", " : "", not_run[i]);
-    if (not_run.size() > 20) list += ", ...";
-    out << fmt::format("not run{}: {} of {} points (points {})\n",
-                       shard ? " in this shard ('brink merge' joins it with the other shards)" : "", not_run.size(),
-                       not_run.size() + report.summaries.size(), list);
-  }
-  if (!report.sensitivity.empty() && !shard)
-    out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
-  if (!report.morris.empty()) out << format_morris_table(report.morris, report.sensitivity_outputs, report.parameters);
-  return kExitOk;
-}
-
-int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description options(
-      "brink scenarios\n\nLists the scenarios shipped in this binary; pass a name to "
-      "'brink run'.\n\noptions");
-  options.add_options()("help,h", "show this help");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  if (vm.count("help")) {
-    out << options << "\n";
-    return kExitOk;
-  }
-  for (const auto& s : shipped_scenarios()) {
-    std::string description;
-    try {
-      description = load_scenario({std::string(s.path), std::string(s.text)}).scenario.description;
-    } catch (const ScenarioError& e) {
-      description = "(invalid: " + std::string(e.what()) + ")";
-    }
-    const auto newline = description.find('\n');
-    if (newline != std::string::npos) description = description.substr(0, newline);
-    out << fmt::format("{:<36} {}\n", s.name, description);
-  }
-  return kExitOk;
-}
 
 int run_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 

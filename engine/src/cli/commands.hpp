@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "brink/scenario/parse.hpp"
+
 namespace brink {
 
 // Bad usage: printed as one sentence, exit code 2.
@@ -29,6 +31,16 @@ bool parse_command(const std::vector<std::string>& args, const boost::program_op
 
 // The whole decimal number `text` is, or nothing. Defined in run_request.cpp.
 std::optional<std::int64_t> whole_number(std::string_view text);
+
+// The scenario SCENARIO names: a file, a shipped name, or (none) the flagship.
+// Throws UsageError listing the shipped names. Defined in cli.cpp.
+ScenarioSource resolve_scenario(const std::optional<std::string>& argument);
+
+// The read-and-report commands (cli_report.cpp).
+int command_validate(const std::vector<std::string>& args, std::ostream& out);
+int command_params(const std::vector<std::string>& args, std::ostream& out);
+int command_inspect(const std::vector<std::string>& args, std::ostream& out);
+int command_scenarios(const std::vector<std::string>& args, std::ostream& out);
 
 // `--shard I/N` as (I, N), 0 <= I < N; throws UsageError quoting the value.
 std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text);
