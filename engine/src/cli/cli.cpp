@@ -71,15 +71,6 @@ Run 'brink <command> --help' for a command's options.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
 )";
 
-std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max) {
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || value < min || value > max)
-    throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, text));
-  return value;
-}
-
 // A scenario argument is a file if one exists at that path, else a shipped name.
 
 std::string command_line(int argc, const char* const* argv) {
@@ -207,25 +198,12 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "draw the calibrated parameters from a 'brink calibrate' file's posterior (one sweep point per draw)")(
       "posterior-draws", po::value(&posterior_draws),
       "parameter sets drawn with --posterior (default: one per 256 replications, at most 1000)");
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("scenario", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    out << options << "\n";
-    return kExitOk;
-  }
+  std::vector<std::string> operands;
+  if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
   std::optional<std::string> scenario_arg;
-  if (vm.count("scenario")) {
-    const auto& list = vm["scenario"].as<std::vector<std::string>>();
-    if (list.size() > 1) throw UsageError(fmt::format("run takes one SCENARIO, got {}", list.size()));
-    scenario_arg = list.front();
-  }
+  if (operands.size() > 1) throw UsageError(fmt::format("run takes one SCENARIO, got {}", operands.size()));
+  if (!operands.empty()) scenario_arg = operands.front();
   const bool quiet = vm.count("quiet") > 0;
   const bool table = !quiet && vm.count("no-table") == 0;
 
@@ -392,12 +370,22 @@ bool parse_command(const std::vector<std::string>& args, const po::options_descr
   po::positional_options_description positional;
   positional.add(operand, -1);
   po::store(po::command_line_parser(args).options(all).positional(positional).run(), *vm);
+  po::notify(*vm);
   if (vm->count("help")) {
     out << options << "\n";
     return false;
   }
   if (vm->count(operand)) *operands = (*vm)[operand].as<std::vector<std::string>>();
   return true;
+}
+
+std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < min || value > max)
+    throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, text));
+  return value;
 }
 
 ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {

@@ -22,28 +22,13 @@
 #include "brink/scenario/shipped.hpp"
 #include "brink/sweep/executor.hpp"
 #include "brink/version.hpp"
+#include "commands.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::uint64_t count_option(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max) {
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || value < min || value > max)
-    throw po::error(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, text));
-  return value;
-}
-
-ScenarioSource scenario_source(const std::string& argument) {
-  if (std::error_code ec; fs::exists(argument, ec)) return read_scenario_file(argument);
-  if (const ShippedScenario* shipped = find_shipped(argument))
-    return {std::string(shipped->path), std::string(shipped->text)};
-  throw po::error(fmt::format("no scenario file '{}' exists and no shipped scenario has that name", argument));
-}
 
 std::string prior_text(const PriorSpec& p) {
   switch (p.kind) {
@@ -152,11 +137,11 @@ CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource&
   if (spec.empty())
     throw ScenarioError({{source.label, -1, -1, "has no 'calibrate:' block with 'parameters:' and their priors"}});
   if (vm.count("particles"))
-    spec.particles = static_cast<std::int64_t>(count_option("--particles", o.particles, 2, 10'000'000));
+    spec.particles = static_cast<std::int64_t>(parse_count("--particles", o.particles, 2, 10'000'000));
   if (vm.count("generations"))
-    spec.generations = static_cast<int>(count_option("--generations", o.generations, 1, 1000));
+    spec.generations = static_cast<int>(parse_count("--generations", o.generations, 1, 1000));
   if (vm.count("replications"))
-    spec.replications = static_cast<std::int64_t>(count_option("--replications", o.replications, 1, 1'000'000));
+    spec.replications = static_cast<std::int64_t>(parse_count("--replications", o.replications, 1, 1'000'000));
   if (vm.count("quantile")) {
     double q = 0;
     auto [ptr, ec] = std::from_chars(o.quantile.data(), o.quantile.data() + o.quantile.size(), q);
@@ -282,33 +267,21 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                       std::ostream& err) {
   Options o;
   const po::options_description options = calibrate_options(o);
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("scenario", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    out << options << "\n";
-    return kExitOk;
-  }
-  const std::vector<std::string> operands =
-      vm.count("scenario") ? vm["scenario"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  std::vector<std::string> operands;
+  if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
   if (operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
   const bool quiet = vm.count("quiet") > 0;
   std::vector<Override> settings;
   for (const auto& s : o.sets) settings.push_back(parse_override(s));
   if (vm.count("seed"))
-    settings.push_back({"run.seed", std::to_string(count_option("--seed", o.seed, 0, 9007199254740991ULL))});
-  const ScenarioSource source = scenario_source(operands.front());
+    settings.push_back({"run.seed", std::to_string(parse_count("--seed", o.seed, 0, 9007199254740991ULL))});
+  const ScenarioSource source = resolve_scenario(operands.front());
   const LoadedScenario loaded = load_scenario(source, settings);
   const CalibrateSpec spec = calibrate_spec(loaded, source, vm, o);
   check_prior_corners(loaded);
   int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                     : static_cast<int>(count_option("--threads", o.threads, 1, 1024));
+                                     : static_cast<int>(parse_count("--threads", o.threads, 1, 1024));
   threads = std::min(threads, max_threads());
 
   const fs::path target = calibration_target(loaded, vm, o);

@@ -32,6 +32,10 @@ bool parse_command(const std::vector<std::string>& args, const boost::program_op
 // The whole decimal number `text` is, or nothing. Defined in run_request.cpp.
 std::optional<std::int64_t> whole_number(std::string_view text);
 
+// `text` as a whole number in [min, max]; throws UsageError naming `flag`.
+// Defined in cli.cpp.
+std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max);
+
 // The scenario SCENARIO names: a file, a shipped name, or (none) the flagship.
 // Throws UsageError listing the shipped names. Defined in cli.cpp.
 ScenarioSource resolve_scenario(const std::optional<std::string>& argument);
