@@ -63,16 +63,18 @@ FLAGSHIP_SETTINGS = [
     ("arms aid ×3, USA and NATO (effects 0.15, 0.09)",
      ["actors.USA.actions.arm_partner.effect=0.15", "actors.NATO.actions.arm_partner.effect=0.09"]),
     # The pace of a projected shift in power (Powell 2006): Ukraine's effectiveness grows on
-    # day 60 or 30, after the offer of day 26; with discounting (0.99/day) so that later days weigh less.
+    # day 60, 30 or 27, after the offer of day 26; with discounting (0.99/day) so that later days weigh less.
     ("discount 0.99/day, no shift", ["bargaining.discount=0.99"]),
     ("discount 0.99/day, UKR effectiveness +10% on day 60",
      ["bargaining.discount=0.99", "bargaining.shift_day=60", "bargaining.shift_growth=0.1"]),
     ("discount 0.99/day, UKR effectiveness +50% on day 60",
      ["bargaining.discount=0.99", "bargaining.shift_day=60", "bargaining.shift_growth=0.5"]),
-    ("discount 0.99/day, UKR effectiveness +10% on day 30",
-     ["bargaining.discount=0.99", "bargaining.shift_day=30", "bargaining.shift_growth=0.1"]),
     ("discount 0.99/day, UKR effectiveness +50% on day 30",
      ["bargaining.discount=0.99", "bargaining.shift_day=30", "bargaining.shift_growth=0.5"]),
+    ("discount 0.99/day, UKR effectiveness +200% (the cap) on day 30",
+     ["bargaining.discount=0.99", "bargaining.shift_day=30", "bargaining.shift_growth=2.0"]),
+    ("discount 0.99/day, UKR effectiveness +50% on day 27",
+     ["bargaining.discount=0.99", "bargaining.shift_day=27", "bargaining.shift_growth=0.5"]),
     ("RUS patience 10 days", ["actors.RUS.decision.patience_days=10"]),
     ("RUS patience 90 days", ["actors.RUS.decision.patience_days=90"]),
 ]
