@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 ROOT = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
@@ -64,3 +65,41 @@ def test_flagship_comparison_notices_a_peer_without_bargaining(brink, tmp_path):
     got = [int(x) for x in simulate(sc, REPLICATIONS, seed=99)]
     _, agree = compare(OUTCOMES, expected, REPLICATIONS, got, REPLICATIONS, ALPHA)
     assert not agree, "the flagship comparison should reject a peer without the bargaining phase"
+
+
+# -- The flagship's bargaining in brink, replication by replication ------------------------------------------
+
+def flagship_day26(brink, tmp_path, *settings):
+    out = tmp_path / f"flagship-{len(settings)}.h5"
+    args = [brink, "run", str(ROOT / "scenarios" / "jan-2022-standoff.yaml"), "-n", "8000", "--threads", "2", "-q",
+            "-o", str(out)]
+    for s in settings:
+        args += ["--set", s]
+    subprocess.run(args, check=True, timeout=120)
+    with h5py.File(out, "r") as f:
+        ukr = [x.decode() if isinstance(x, bytes) else str(x) for x in f["actor"][:]].index("UKR")
+        return f["offer"][0], f["war_cost"][0, :, ukr], f["war_start_step"][0]
+
+
+def test_flagship_demand_follows_fearon_replication_by_replication(brink, tmp_path):
+    # Russia's cost 0.79, Ukraine's U[0, 1.58], no discounting or casualty costs: C = c_A and
+    # y* = clip((c_hi - c_A)/2, c_lo, c_hi) = 0.395, so Ukraine refuses (and the war starts on
+    # day 26) exactly when its cost is below 0.395: P = 0.25 among the lanes offered.
+    offer, cost, start = flagship_day26(brink, tmp_path)
+    offered = np.isfinite(offer)
+    assert offered.mean() > 0.9 and offer[offered].max() < 1.0  # interior: the demand is below the whole stake
+    low = offered & (cost < 0.395 - 1e-9)
+    high = offered & (cost > 0.395 + 1e-9)
+    assert np.all(start[low] == 26), "a Ukraine with a cost below 0.395 accepted Russia's demand"
+    # Above it Ukraine accepts; only a menu attack chosen later in the same step can start a war that day.
+    assert (start[high] == 26).mean() < 0.005
+    share = low.sum() / offered.sum()
+    assert abs(share - 0.25) < 3.29 * math.sqrt(0.25 * 0.75 / offered.sum())
+
+
+def test_flagship_revealed_cost_removes_the_bargaining_war(brink, tmp_path):
+    # Complete information: Russia demands exactly Ukraine's reservation share, which it accepts.
+    offer, _, start = flagship_day26(brink, tmp_path, "run.information=revealed")
+    offered = np.isfinite(offer)
+    assert offered.mean() > 0.9
+    assert (start[offered] == 26).mean() < 0.005
