@@ -42,6 +42,13 @@ FLAGSHIP_SETTINGS = [
     ("USA resolve spread ±0 (both types 0.65)",
      ["actors.USA.types.steadfast.resolve=0.65", "actors.USA.types.wavering.resolve=0.65"]),
     ("types revealed", ["run.information=revealed"]),
+    # Ukraine's private war cost in the bargaining (a spread at the same mean 0.79).
+    ("UKR war-cost spread 0 (cost known)", ["actors.UKR.decision.war_cost_spread=0"]),
+    ("UKR war-cost spread 0.2", ["actors.UKR.decision.war_cost_spread=0.2"]),
+    ("UKR war-cost spread 0.5", ["actors.UKR.decision.war_cost_spread=0.5"]),
+    ("UKR war-cost spread 0.65", ["actors.UKR.decision.war_cost_spread=0.65"]),
+    ("UKR war-cost mean 0.5 (spread 0.5)",
+     ["actors.UKR.decision.war_cost=0.5", "actors.UKR.decision.war_cost_spread=0.5"]),
     ("UKR effectiveness 0.004", ["actors.UKR.combat.effectiveness=0.004"]),
     ("UKR effectiveness 0.016", ["actors.UKR.combat.effectiveness=0.016"]),
     ("UKR defence advantage 3.0", ["actors.UKR.combat.defence_advantage=3.0"]),
@@ -55,6 +62,19 @@ FLAGSHIP_SETTINGS = [
     ("arms aid ×3 (USA arm_partner effect 0.15)", ["actors.USA.actions.arm_partner.effect=0.15"]),
     ("arms aid ×3, USA and NATO (effects 0.15, 0.09)",
      ["actors.USA.actions.arm_partner.effect=0.15", "actors.NATO.actions.arm_partner.effect=0.09"]),
+    # The pace of a projected shift in power (Powell 2006): Ukraine's effectiveness grows on
+    # day 60, 30 or 27, after the offer of day 26; with discounting (0.99/day) so that later days weigh less.
+    ("discount 0.99/day, no shift", ["bargaining.discount=0.99"]),
+    ("discount 0.99/day, UKR effectiveness +10% on day 60",
+     ["bargaining.discount=0.99", "bargaining.shift_day=60", "bargaining.shift_growth=0.1"]),
+    ("discount 0.99/day, UKR effectiveness +50% on day 60",
+     ["bargaining.discount=0.99", "bargaining.shift_day=60", "bargaining.shift_growth=0.5"]),
+    ("discount 0.99/day, UKR effectiveness +50% on day 30",
+     ["bargaining.discount=0.99", "bargaining.shift_day=30", "bargaining.shift_growth=0.5"]),
+    ("discount 0.99/day, UKR effectiveness +200% (the cap) on day 30",
+     ["bargaining.discount=0.99", "bargaining.shift_day=30", "bargaining.shift_growth=2.0"]),
+    ("discount 0.99/day, UKR effectiveness +50% on day 27",
+     ["bargaining.discount=0.99", "bargaining.shift_day=27", "bargaining.shift_growth=0.5"]),
     ("RUS patience 10 days", ["actors.RUS.decision.patience_days=10"]),
     ("RUS patience 90 days", ["actors.RUS.decision.patience_days=90"]),
 ]

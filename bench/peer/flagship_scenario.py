@@ -8,6 +8,8 @@ from types import SimpleNamespace
 
 import yaml
 
+import flagship_bargain
+
 KINDS = ["hold", "mobilize", "deploy", "withdraw", "exercise", "raise_readiness", "propose", "concede",
          "sanction", "arm_partner", "evacuate", "attack", "retaliate"]
 FEATURES = ["security", "cost", "escalation", "issue_gain", "settlement", "war_gain", "credibility", "impatience"]
@@ -45,8 +47,6 @@ def _actor(aid, node, ids, rungs, alliance_war):
         ready_weight=_num(decision, "ready_weight", 0.5),
         war_forecast=bool(_get(decision, "war_forecast", False)), war_cost=_num(decision, "war_cost", 0),
         casualty_cost=_num(decision, "casualty_cost", 0))
-    if _num(decision, "war_cost_spread", 0) != 0 or any(_num(t, "war_cost", 0) != 0 for t in (_get(node, "types", None) or {}).values()):
-        raise NotImplementedError(f"{aid}: private war costs (war_cost_spread, types' war_cost) are not in the NumPy peer")
     types = _get(node, "types", None)
     if not types:
         a.priors, a.resolves, a.type_weights = [1.0], [1.0], [weights]
@@ -116,8 +116,6 @@ def load(path, replications=None, seed=None):
     sc.ids = ids
     sc.actors = [_actor(aid, doc["actors"][aid], ids, rungs, sc.alliance_war) for aid in ids]
     sc.adversary, sc.ally, sc.commitment = _relations(_get(doc, "relations", {}), ids)
-    if _get(doc, "bargaining", None):
-        raise NotImplementedError("the bargaining phase is not in the NumPy peer")
     if any(a.war_forecast and a.casualty_cost != 0 for a in sc.actors):
         raise NotImplementedError("war_forecast with a casualty_cost is not in the NumPy peer (only W = p - war_cost)")
     neg = _get(doc, "negotiation", {})
@@ -136,4 +134,5 @@ def load(path, replications=None, seed=None):
             troops=0.0 if verb == "attack" else float(e[verb]),
             target=ids.index(e["attack"]) if verb == "attack" else -1,
             rung=rungs.index(e["rung"]) if verb == "attack" else -1))
+    sc.bargaining = flagship_bargain.load(doc, sc)  # private war costs are checked there
     return sc

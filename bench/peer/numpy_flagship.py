@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from flagship_bargain import Phase  # noqa: E402
 from flagship_decide import combat, decide, war_outcome  # noqa: E402
 from flagship_scenario import OUTCOMES, load  # noqa: E402
 
@@ -112,6 +113,7 @@ class Chunk:
             self.type_slices.append([(b, e, int(theta[b])) for b, e in zip(cuts[:-1], cuts[1:])])
         self.deciders = [i for i in range(n) if len(A[i].actions) > 1] if sc.decisions else []
         self.draws = np.empty((len(self.deciders) + 2, lanes))
+        self.bargain = Phase(self, sc.bargaining) if sc.bargaining and sc.decisions else None
 
     # ------------------------------------------------------------ the ladder
     def raise_rung(self, idx, q, cause, s):
@@ -281,6 +283,8 @@ class Chunk:
             y.fill(0.0)
         self.rng.random(out=self.draws)
         self.events(s, act)
+        if self.bargain is not None:
+            self.bargain.step(s, act_b)
         if self.deciders:
             decide(self, s, act, act_b)
         self.posture(act)

@@ -145,6 +145,8 @@ def lhs_file(brink, results_dir):
         brink, results_dir / "lhs.h5", "-n", 64, "--design", "lhs", "--samples", 128,
         "--sweep", f"{PATIENCE}=5:90", "--sweep", f"{CAP}=5000000:100000000",
         "--set", "run.random_numbers=common",
+        # Ukraine's war cost known to Russia: no demand refused on day 26, so patience drives the war.
+        "--set", "actors.UKR.decision.war_cost_spread=0",
     )
 
 
