@@ -281,7 +281,10 @@ def test_sigterm_to_mpirun_closes_the_partial_then_resume_finishes(mpirun, long_
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode != 0
-    assert err.count("interrupted;") == 1, err
+    # Rank 0 prints the sentence once. mpirun, itself signalled, may tear down its output
+    # forwarding before that line arrives (Open MPI 4.1 then logs an epoll warning instead),
+    # so the line can be lost but is never repeated; the file's state below is what must hold.
+    assert err.count("interrupted;") <= 1, err
     assert not out.exists()
     assert_clean_partial(partial)
     # Resumed with another rank count.
