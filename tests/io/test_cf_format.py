@@ -18,6 +18,8 @@ BRINK = os.environ.get("BRINK")
 SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 FLAGSHIP = SOURCE / "scenarios" / "jan-2022-standoff.yaml"
 PATIENCE = "actors.RUS.decision.patience_days"
+# ctest always sets BRINK (tests/CMakeLists.txt), so in CI these tests always run; the skip
+# only spares a hand-run `pytest` without the binary, and names what is missing.
 pytestmark = pytest.mark.skipif(not BRINK, reason="BRINK (the binary's path) is not set")
 
 

@@ -16,6 +16,8 @@ import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
 
 BRINK = os.environ.get("BRINK")
+# ctest always sets BRINK (tests/CMakeLists.txt), so in CI these tests always run; the skip
+# only spares a hand-run `pytest` without the binary, and names what is missing.
 pytestmark = pytest.mark.skipif(not BRINK, reason="BRINK (the binary's path) is not set")
 DEPLOYED, PATIENCE, READY = "actors.RUS.forces.deployed", "actors.RUS.decision.patience_days", "actors.USA.forces.ready"
 D, P, R = "actors_RUS_forces_deployed", "actors_RUS_decision_patience_days", "actors_USA_forces_ready"

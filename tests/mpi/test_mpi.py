@@ -310,39 +310,27 @@ def worker_pids(mpirun_pid):
     return ranks
 
 
-def test_killed_worker_ends_the_job_with_a_clean_partial(mpirun, long_run, tmp_path):
+@pytest.mark.parametrize("killed", [2, 0], ids=["worker", "rank0"])
+def test_killed_rank_ends_the_job_and_resume_finishes(mpirun, long_run, tmp_path, killed):
+    """kill -9 of a worker ends the job with a clean .partial, which threads alone finish; kill -9
+    of rank 0 (the writer) leaves the blocks flushed before the kill, and --resume under another
+    rank count finishes them. Either way, to the same bits."""
     scenario, reference = long_run
     out = tmp_path / "k.h5"
     partial = tmp_path / "k.h5.partial"
     proc = start(mpirun, 3, scenario, out)
     wait_for_blocks(partial, proc)
     ranks = worker_pids(proc.pid)
-    assert 2 in ranks, ranks
-    os.kill(ranks[2], signal.SIGKILL)
+    assert killed in ranks, ranks
+    os.kill(ranks[killed], signal.SIGKILL)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert not out.exists()
-    assert_clean_partial(partial)
-    # Finished by threads alone.
-    ok(run_plain("run", scenario, "-q", "-t", 2, "-o", out, "--resume", timeout=300))
-    assert_same_files(reference, out, ignore_attrs=INVOCATION)
-
-
-def test_killed_rank_0_is_recovered_like_a_killed_process(mpirun, long_run, tmp_path):
-    """kill -9 of rank 0 (the writer) mid-run: the job ends, the .partial holds the blocks flushed
-    before the kill, and --resume under another rank count finishes it to the same bits."""
-    scenario, reference = long_run
-    out = tmp_path / "z.h5"
-    partial = tmp_path / "z.h5.partial"
-    proc = start(mpirun, 3, scenario, out)
-    wait_for_blocks(partial, proc)
-    ranks = worker_pids(proc.pid)
-    assert 0 in ranks, ranks
-    os.kill(ranks[0], signal.SIGKILL)
-    proc.communicate(timeout=60)
-    assert proc.returncode != 0
-    assert not out.exists()
-    ok(run_mpi(mpirun, 2, "run", scenario, "-q", "-t", 1, "-o", out, "--resume", timeout=300))
+    if killed == 0:
+        ok(run_mpi(mpirun, 2, "run", scenario, "-q", "-t", 1, "-o", out, "--resume", timeout=300))
+    else:
+        assert_clean_partial(partial)
+        ok(run_plain("run", scenario, "-q", "-t", 2, "-o", out, "--resume", timeout=300))
     assert_same_files(reference, out, ignore_attrs=INVOCATION)
 
 
