@@ -74,8 +74,7 @@ void BlockSimulator::decide_and_act(int s) {
   decision_aggregates();
   // One Philox call per lane gives the decision uniforms of four actors.
   for (int g = 0; g * kDecisionGroup < n; ++g) {
-    philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
-                    purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)), x.words);
+    lane_words(s, purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)));
     for (int w = 0; w < kDecisionGroup && g * kDecisionGroup + w < n; ++w) {
       float* u = x.decision_u.data() + static_cast<std::size_t>(g * kDecisionGroup + w) * L;
       for (int l = 0; l < L; ++l) u[l] = unit_float(x.words[w][l]);
