@@ -274,13 +274,14 @@ TEST(EvaluatorTest, PackedParticlesGiveTheUnpackedStatistics) {
     if (s.name == "backtest-2022") flagship = load_scenario({std::string(s.path), std::string(s.text)}).scenario;
   ASSERT_FALSE(flagship.observations.empty());
   const std::vector<std::string> paths = {"actors.RUS.forces.deployed", "actors.RUS.posture.grievance",
-                                          "escalation.incidents.base_rate"};
+                                          "escalation.incidents.base_rate", "actors.RUS.forces.deployment_rate"};
   // 70 particles: two slices of streams (64 + 6), 4 particles per block.
   std::vector<double> thetas;
   for (int p = 0; p < 70; ++p) {
     thetas.push_back(60000 + 800 * p);
     thetas.push_back(-1500 + 40 * p);
     thetas.push_back(0.001 * (p % 7));
+    thetas.push_back(500 + 60 * p);
   }
   for (bool common : {false, true}) {
     Scenario s = calibration_scenario(flagship, 64);
@@ -296,7 +297,7 @@ TEST(EvaluatorTest, PackedParticlesGiveTheUnpackedStatistics) {
     EXPECT_NE(a[0], a[a.size() - 1]);                                        // the particles differ
   }
   // A field the kernel reads as one value per block keeps one particle per block.
-  SweepEvaluator scalar(calibration_scenario(flagship, 64), {"actors.RUS.forces.deployment_rate"}, 1);
+  SweepEvaluator scalar(calibration_scenario(flagship, 64), {"actors.RUS.decision.weights.war_gain"}, 1);
   EXPECT_FALSE(scalar.packs());
 }
 

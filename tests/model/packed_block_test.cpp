@@ -80,7 +80,10 @@ std::vector<Model> four_particles() {
   m.push_back(variant({{"escalation.tension.decay", 0.01},
                        {"escalation.incidents.tension_rate", 0.02},
                        {"escalation.incidents.contact_rate", 0.05},
-                       {"actors.UKR.forces.ready", 150000}}));
+                       {"actors.UKR.forces.ready", 150000},
+                       {"actors.RUS.forces.deployment_rate", 900},
+                       {"actors.RUS.forces.mobilization_rate", 4000},
+                       {"actors.UKR.forces.deployed_cap", 160000}}));
   return m;
 }
 

@@ -271,7 +271,6 @@ void BlockSimulator::features_and_utilities(int i) {
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
-  const Forces& f = actor.forces;
   const Decision& dec = actor.decision;
   const int menu = static_cast<int>(actor.actions.size());
   const int type_count = static_cast<int>(actor.types.size());
@@ -298,15 +297,21 @@ void BlockSimulator::features_and_utilities(int i) {
       double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
       if (a.kind == ActionKind::kMobilize || a.kind == ActionKind::kRaiseReadiness) {
         const double size = a.amount;  // locals: stores to `amount` could alias the scenario's doubles
-        const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : size;
-        for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, rate_cap);
+        const double* mobilize_dt = x.lane_column(x.mobilize_dt, i);
+        if (a.kind == ActionKind::kMobilize)
+          for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, mobilize_dt[l]);
+        else
+          for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, size);
         share = rho;
       } else if (a.kind == ActionKind::kDeploy) {
-        const double size = a.amount, rate_dt = f.deployment_rate * dt, cap = f.deployed_cap;
-        for (int l = 0; l < L; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt, cap);
+        const double size = a.amount;
+        const double* rate_dt = x.lane_column(x.rate_dt, i);
+        const double* cap = x.lane_column(x.cap, i);
+        for (int l = 0; l < L; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
       } else {
-        const double size = a.amount, rate_dt = f.deployment_rate * dt;
-        for (int l = 0; l < L; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt);
+        const double size = a.amount;
+        const double* rate_dt = x.lane_column(x.rate_dt, i);
+        for (int l = 0; l < L; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
         share = -share;
       }
       for (int l = 0; l < L; ++l) {

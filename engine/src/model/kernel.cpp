@@ -36,7 +36,8 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   other_position.assign(n, nullptr);
   other_flex.assign(n, 0.0f);
   type_weights.assign(static_cast<std::size_t>(types_max), TypeWeights{});
-  for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed}) v->assign(static_cast<std::size_t>(n) * L, 0.0);
+  for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap})
+    v->assign(static_cast<std::size_t>(n) * L, 0.0);
 }
 
 BlockSimulator::~BlockSimulator() = default;
@@ -120,7 +121,8 @@ void BlockSimulator::apply_events(int s) {
     if (model_.event_step_of(static_cast<int>(e_index)) != s) continue;
     const Event& e = sc_.events[e_index];
     const int i = e.actor;
-    const double cap = sc_.actors[i].forces.deployed_cap, troops = e.troops;
+    const double* cap = scratch_->lane_column(scratch_->cap, i);
+    const double troops = e.troops;
     double* deployed = st.deployed.col(i).data();
     double* ready = st.ready.col(i).data();
     double* reserve = st.reserve.col(i).data();
@@ -129,7 +131,7 @@ void BlockSimulator::apply_events(int s) {
     switch (e.kind) {
       case EventKind::kDeploy:
         for (int l = 0; l < L; ++l) {
-          const double x = rules::event_deploy_amount(ready[l], deployed[l], cap, troops) * active[l];
+          const double x = rules::event_deploy_amount(ready[l], deployed[l], cap[l], troops) * active[l];
           ready[l] -= x;
           deployed[l] += x;
         }
@@ -184,7 +186,7 @@ void BlockSimulator::posture() {
   for (int l = 0; l < L; ++l) any_settled |= outcome[l] == static_cast<int>(Outcome::kSettlement);
   if (any_settled) {
     for (int i = 0; i < n; ++i) {
-      const Forces& f = sc_.actors[i].forces;
+      const double* rate_dt = x.lane_column(x.rate_dt, i);
       const double drawdown = sc_.negotiation.drawdown;
       const double* start = x.lane_column(x.start_deployed, i);
       double* deployed = st.deployed.col(i).data();
@@ -192,7 +194,7 @@ void BlockSimulator::posture() {
       for (int l = 0; l < L; ++l) {
         const bool settled = outcome[l] == static_cast<int>(Outcome::kSettlement);
         const double floor = drawdown * start[l];
-        const double m = settled ? rules::drawdown_move(deployed[l], floor, f.deployment_rate * dt) : 0.0;
+        const double m = settled ? rules::drawdown_move(deployed[l], floor, rate_dt[l]) : 0.0;
         deployed[l] -= m;
         ready[l] += m;
       }
@@ -223,14 +225,15 @@ void BlockSimulator::posture() {
       desired[l] = rules::richardson_drift(desired[l], own[l], reaction[l], fatigue[l], grievance[l], dt) * x.active[l];
   }
   for (int i = 0; i < n; ++i) {
-    const Forces& f = sc_.actors[i].forces;
+    const double* rate_dt = x.lane_column(x.rate_dt, i);
+    const double* cap = x.lane_column(x.cap, i);
     const double* desired = x.desired.data() + static_cast<std::size_t>(i) * L;
     const double* moved = st.moved.col(i).data();
     double* deployed = st.deployed.col(i).data();
     double* ready = st.ready.col(i).data();
     for (int l = 0; l < L; ++l) {
-      const double budget = std::max(f.deployment_rate * dt - moved[l], 0.0);
-      const double m = rules::drift_move(desired[l], budget, ready[l], deployed[l], f.deployed_cap);
+      const double budget = std::max(rate_dt[l] - moved[l], 0.0);
+      const double m = rules::drift_move(desired[l], budget, ready[l], deployed[l], cap[l]);
       deployed[l] += m;
       ready[l] -= m;
     }

@@ -74,6 +74,9 @@ void BlockSimulator::init_lane_fields() {
       x.lane_column(x.fatigue, i)[r] = a.posture.fatigue;
       x.lane_column(x.grievance, i)[r] = a.posture.grievance;
       x.lane_column(x.start_deployed, i)[r] = a.forces.deployed;
+      x.lane_column(x.rate_dt, i)[r] = a.forces.deployment_rate * dt;
+      x.lane_column(x.mobilize_dt, i)[r] = a.forces.mobilization_rate * dt;
+      x.lane_column(x.cap, i)[r] = a.forces.deployed_cap;
     }
   }
 }
