@@ -70,8 +70,8 @@ struct BlockSimulator::Scratch {
   // ordinary runs keep their bits).
   AlignedVector<double> reaction, fatigue, grievance;  // actors × L: Richardson posture
   AlignedVector<double> start_deployed;                // actors × L: forces.deployed (settlement drawdown floor)
-  AlignedVector<double> rate_dt, mobilize_dt,
-      cap;  // actors × L: deployment_rate·dt, mobilization_rate·dt, deployed_cap
+  // actors × L: deployment_rate·dt, mobilization_rate·dt, deployed_cap
+  AlignedVector<double> rate_dt, mobilize_dt, cap;
   alignas(64) double base_rate[L], tension_rate[L], contact_rate[L];  // incident hazard terms
   alignas(64) double tension_jump[L], escalation_probability[L];      // an incident's effects
   alignas(64) double tension_keep[L];                                 // exp(-tension_decay · dt)
