@@ -71,6 +71,8 @@ std::vector<Model> four_particles() {
   std::vector<Model> m;
   m.push_back(variant({}));
   m.push_back(variant({{"escalation.incidents.base_rate", 0.05},
+                       {"actors.RUS.types.resolved.prior", 0.8},
+                       {"actors.RUS.types.coercer.prior", 0.2},
                        {"escalation.incidents.escalation_probability", 0.6},
                        {"escalation.incidents.tension_jump", 2.0}}));
   m.push_back(variant({{"actors.RUS.posture.reaction", 0.2},
@@ -123,6 +125,7 @@ TEST(PackedBlockTest, SegmentsDifferInResults) {
   EXPECT_NE(a.ts_forces, c.ts_forces);
   const BlockResult b = simulate_block(m[1], {.point = 0, .first_replication = 0, .count = 64});
   EXPECT_NE(a.incidents, b.incidents);
+  EXPECT_NE(a.resolve_type, b.resolve_type);  // the type prior moved from 0.5 to 0.8
 }
 
 TEST(PackedBlockTest, ScalarTwinOfASegmentMatchesItsLanes) {

@@ -179,7 +179,7 @@ const FieldSpec kFields[] = {
      .set = set_actor_weight},
     {.section = "actors.*.types.*", .key = "prior", .fallback = 1, .min = 0, .max = 1, .unit = "probability",
      .symbol = "$\\pi_{ik}$", .meaning = "probability of the type; an actor's priors must sum to 1 (within 1e-6)", .required = true,
-     BRINK_MEMBER(s.actors[i[0]].types[i[1]].prior)},
+     BRINK_MEMBER(s.actors[i[0]].types[i[1]].prior), .per_lane = true},
     {.section = "actors.*.types.*", .key = "resolve", .fallback = 1, .min = 0, .max = 1,
      .symbol = "$r_{ik}$", .meaning = "scales how much others' security and settlement terms, and an attacker's fear of this actor as a protector, weigh", BRINK_MEMBER(s.actors[i[0]].types[i[1]].resolve)},
     {.section = "actors.*.types.*.weights", .key = "*", .min = -1e6, .max = 1e6, .unit = "utils",
