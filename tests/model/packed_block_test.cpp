@@ -5,7 +5,9 @@
 // (seed, point_j) at replication first_replication_j + r, as it would alone.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,16 +21,17 @@
 namespace brink {
 namespace {
 
-Scenario flagship() {
+Scenario shipped(std::string_view name) {
   for (const ShippedScenario& s : shipped_scenarios())
-    if (s.name == "jan-2022-standoff") return load_scenario({std::string(s.path), std::string(s.text)}).scenario;
-  ADD_FAILURE() << "the flagship is not shipped";
+    if (s.name == name) return load_scenario({std::string(s.path), std::string(s.text)}).scenario;
+  ADD_FAILURE() << name << " is not shipped";
   return {};
 }
 
-// The flagship with some per-lane fields changed (and a time series every 5 steps).
-Model variant(const std::vector<std::pair<std::string, double>>& changes) {
-  Scenario s = flagship();
+// A shipped scenario (default: the flagship) with some per-lane fields changed
+// (and a time series every 5 steps).
+Model variant(const std::vector<std::pair<std::string, double>>& changes, std::string_view name = "jan-2022-standoff") {
+  Scenario s = shipped(name);
   const FieldRegistry registry(s);
   for (const auto& [path, value] : changes) {
     const FieldRef* ref = registry.find(path);
@@ -62,6 +65,9 @@ void expect_lanes_equal(const BlockResult& packed, int first, const BlockResult&
   EXPECT_EQ(rows(packed.resolve_type, total, first, c), alone.resolve_type);
   EXPECT_EQ(rows(packed.final_belief, total, first, c), alone.final_belief);
   EXPECT_EQ(rows(packed.war_cost, total, first, c), alone.war_cost);
+  for (int r = 0; r < c; ++r)  // NaN before the first demand: compare the bits
+    EXPECT_EQ(std::isnan(packed.offer[first + r]) ? -1.0 : packed.offer[first + r],
+              std::isnan(alone.offer[r]) ? -1.0 : alone.offer[r]);
   EXPECT_EQ(rows(packed.ts_forces, total, first, c), alone.ts_forces);
   EXPECT_EQ(rows(packed.ts_rung, total, first, c), alone.ts_rung);
   EXPECT_EQ(rows(packed.ts_tension, total, first, c), alone.ts_tension);
@@ -85,7 +91,9 @@ std::vector<Model> four_particles() {
                        {"actors.UKR.forces.ready", 150000},
                        {"actors.RUS.forces.deployment_rate", 900},
                        {"actors.RUS.forces.mobilization_rate", 4000},
-                       {"actors.UKR.forces.deployed_cap", 160000}}));
+                       {"actors.UKR.forces.deployed_cap", 160000},
+                       {"actors.RUS.combat.effectiveness", 0.02},
+                       {"actors.UKR.combat.defence_advantage", 2.5}}));
   return m;
 }
 
@@ -115,6 +123,20 @@ TEST(PackedBlockTest, UnevenSegmentsAndPaddingKeepEveryLanesStream) {
   const std::vector<Model> m = four_particles();
   // Counts that are no multiple of any SIMD width, and 20 padding lanes.
   check_packing({{&m[3], 1, 7, 37}, {&m[1], 4, 0, 100}, {&m[0], 3, 300, 99}});
+}
+
+TEST(PackedBlockTest, BargainingForecastsReadEachLanesCombatFields) {
+  // War forecasts (bargaining and war) read combat effectiveness and defence advantage per lane.
+  const std::string_view name = "validation/bargaining-commitment";
+  std::vector<Model> m;
+  m.push_back(variant({}, name));
+  m.push_back(variant({{"actors.RISING.combat.effectiveness", 0.03}}, name));
+  m.push_back(
+      variant({{"actors.DECLINING.combat.defence_advantage", 3.0}, {"actors.DECLINING.forces.deployed", 20000}}, name));
+  check_packing({{&m[0], 0, 0, 80}, {&m[1], 1, 0, 80}, {&m[2], 2, 0, 96}});
+  const BlockResult a = simulate_block(m[0], {.point = 0, .first_replication = 0, .count = 80});
+  const BlockResult b = simulate_block(m[1], {.point = 0, .first_replication = 0, .count = 80});
+  EXPECT_NE(a.offer, b.offer);  // the stronger riser changes the forecast and so the demand
 }
 
 TEST(PackedBlockTest, SegmentsDifferInResults) {

@@ -405,9 +405,9 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   double* defenders = x.draw;  // double accumulators, reused
   double* protectors = x.contact;
   const double* dt_ = st.deployed.col(t).data();
-  const double advantage = sc_.actors[t].combat.defence_advantage;
+  const double* advantage = x.lane_column(x.defence, t);
   for (int l = 0; l < L; ++l) {
-    defenders[l] = 1.0 + dt_[l] * advantage;
+    defenders[l] = 1.0 + dt_[l] * advantage[l];
     protectors[l] = 0.0;
   }
   for (int j : model_.allies(t)) {

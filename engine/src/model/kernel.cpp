@@ -36,7 +36,7 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   other_position.assign(n, nullptr);
   other_flex.assign(n, 0.0f);
   type_weights.assign(static_cast<std::size_t>(types_max), TypeWeights{});
-  for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap})
+  for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap, &kill_rate, &defence})
     v->assign(static_cast<std::size_t>(n) * L, 0.0);
 }
 
@@ -242,6 +242,7 @@ void BlockSimulator::posture() {
 
 void BlockSimulator::combat(int s) {
   BlockState& st = state_;
+  Scratch& x = *scratch_;
   const int* outcome = st.outcome.data();
   const int* war_start = st.war_start_step.data();
   bool any = false;
@@ -252,14 +253,14 @@ void BlockSimulator::combat(int s) {
     if (outcome[r] >= 0 || war_start[r] < 0) continue;
     double a = 0.0, b = 0.0, alpha = 0.0, beta = 0.0;
     for (int j = 0; j < n; ++j) {
-      const Combat& c = sc_.actors[j].combat;
+      const double e = x.lane_column(x.kill_rate, j)[r], advantage = x.lane_column(x.defence, j)[r];
       const double d = st.deployed(r, j);
       if (st.side(r, j) == 1) {
         a += d;
-        alpha += c.effectiveness * st.effectiveness(r, j) * d;
+        alpha += e * st.effectiveness(r, j) * d;
       } else if (st.side(r, j) == 2) {
         b += d;
-        beta += c.effectiveness * st.effectiveness(r, j) * c.defence_advantage * d;
+        beta += e * st.effectiveness(r, j) * advantage * d;
       }
     }
     const Strengths after = rules::attrition(sc_, a, b, alpha, beta, st.rung(r));

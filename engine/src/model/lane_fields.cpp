@@ -77,6 +77,8 @@ void BlockSimulator::init_lane_fields() {
       x.lane_column(x.rate_dt, i)[r] = a.forces.deployment_rate * dt;
       x.lane_column(x.mobilize_dt, i)[r] = a.forces.mobilization_rate * dt;
       x.lane_column(x.cap, i)[r] = a.forces.deployed_cap;
+      x.lane_column(x.kill_rate, i)[r] = a.combat.effectiveness;
+      x.lane_column(x.defence, i)[r] = a.combat.defence_advantage;
     }
   }
 }
