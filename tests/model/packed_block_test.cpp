@@ -93,6 +93,8 @@ std::vector<Model> four_particles() {
                        {"actors.RUS.forces.mobilization_rate", 4000},
                        {"actors.UKR.forces.deployed_cap", 160000},
                        {"actors.RUS.combat.effectiveness", 0.02},
+                       {"actors.RUS.decision.rationality", 0.5},
+                       {"actors.USA.decision.rationality", 8},
                        {"actors.UKR.combat.defence_advantage", 2.5}}));
   return m;
 }

@@ -73,6 +73,7 @@ struct BlockSimulator::Scratch {
   // actors × L: deployment_rate·dt, mobilization_rate·dt, deployed_cap
   AlignedVector<double> rate_dt, mobilize_dt, cap;
   AlignedVector<double> kill_rate, defence;  // actors × L: combat.effectiveness, combat.defence_advantage
+  AlignedVector<float> rationality;          // actors × L: decision.rationality (the logit's λ, float)
   alignas(64) double base_rate[L], tension_rate[L], contact_rate[L];  // incident hazard terms
   alignas(64) double tension_jump[L], escalation_probability[L];      // an incident's effects
   alignas(64) double tension_keep[L];                                 // exp(-tension_decay · dt)

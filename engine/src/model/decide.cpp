@@ -441,7 +441,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
   const Actor& actor = sc_.actors[i];
   const int menu = static_cast<int>(actor.actions.size());
   const int type_count = static_cast<int>(actor.types.size());
-  const float lambda = static_cast<float>(actor.decision.rationality);
+  const float* lambda = x.rationality.data() + static_cast<std::size_t>(i) * L;
   for (int k = 0; k < type_count; ++k) {
     float* best = x.best.data();
     std::fill(best, best + L, -std::numeric_limits<float>::infinity());
@@ -451,8 +451,8 @@ void BlockSimulator::choose(int i, int /*s*/) {
       for (int l = 0; l < L; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
     }
     for (int m = 0; m < menu; ++m) {
-      float* u = x.util(k, m);
-      for (int l = 0; l < L; ++l) u[l] = rules::logit_exponent(u[l], best[l], lambda);
+      float* __restrict u = x.util(k, m);  // does not alias λ: the loop vectorizes without checks
+      for (int l = 0; l < L; ++l) u[l] = rules::logit_exponent(u[l], best[l], lambda[l]);
     }
     exp_in_place(x.util(k, 0), menu * L);
     float* total = x.total.data() + static_cast<std::size_t>(k) * L;

@@ -38,6 +38,7 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   type_weights.assign(static_cast<std::size_t>(types_max), TypeWeights{});
   for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap, &kill_rate, &defence})
     v->assign(static_cast<std::size_t>(n) * L, 0.0);
+  rationality.assign(static_cast<std::size_t>(n) * L, 0.0f);
 }
 
 BlockSimulator::~BlockSimulator() = default;

@@ -79,6 +79,8 @@ void BlockSimulator::init_lane_fields() {
       x.lane_column(x.cap, i)[r] = a.forces.deployed_cap;
       x.lane_column(x.kill_rate, i)[r] = a.combat.effectiveness;
       x.lane_column(x.defence, i)[r] = a.combat.defence_advantage;
+      x.rationality[static_cast<std::size_t>(i) * L + static_cast<std::size_t>(r)] =
+          static_cast<float>(a.decision.rationality);
     }
   }
 }

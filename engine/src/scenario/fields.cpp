@@ -168,7 +168,7 @@ const FieldSpec kFields[] = {
      .symbol = "$d_i$", .meaning = "multiplier on effectiveness when on the defending side", BRINK_MEMBER(s.actors[i[0]].combat.defence_advantage), .per_lane = true},
     {.section = "actors.*.decision", .key = "rationality", .fallback = 1, .min = 0, .max = 1e6, .unit = "1/utils",
      .symbol = "$\\lambda_i$", .meaning = "logit rationality; 0 = uniform choice, large = best response",
-     BRINK_MEMBER(s.actors[i[0]].decision.rationality)},
+     BRINK_MEMBER(s.actors[i[0]].decision.rationality), .per_lane = true},
     {.section = "actors.*.decision", .key = "patience_days", .fallback = 30, .min = 1e-3, .max = 1e6, .unit = "days",
      .symbol = "$P_i$", .meaning = "days of talks before impatience sets in", BRINK_MEMBER(s.actors[i[0]].decision.patience_days)},
     {.section = "actors.*.decision", .key = "ready_weight", .fallback = 0.5, .min = 0, .max = 1,
