@@ -8,6 +8,8 @@
 #include "brink/calibrate/evaluator.hpp"
 #include "brink/calibrate/prior.hpp"
 #include "brink/calibrate/smc.hpp"
+#include "brink/scenario/parse.hpp"
+#include "brink/scenario/shipped.hpp"
 
 namespace brink {
 namespace {
@@ -255,6 +257,48 @@ TEST(EvaluatorTest, ObservedValuesReadTheRightRecordPoolAndStep) {
   EXPECT_EQ(v[5], 222);
   EXPECT_EQ(v[7], 0);  // replication 1 reaches rung 3 only after day 2
   EXPECT_EQ(v[8], 0);  // its war begins in step 4, after day 3
+}
+
+}  // namespace
+}  // namespace brink
+
+namespace brink {
+namespace {
+
+// Packed blocks (docs/calibration.md): particles packed 256 / R to a block
+// keep the streams they have one per point, so the statistics are the same
+// bits; only the simulated lanes shrink.
+TEST(EvaluatorTest, PackedParticlesGiveTheUnpackedStatistics) {
+  Scenario flagship;
+  for (const ShippedScenario& s : shipped_scenarios())
+    if (s.name == "backtest-2022") flagship = load_scenario({std::string(s.path), std::string(s.text)}).scenario;
+  ASSERT_FALSE(flagship.observations.empty());
+  const std::vector<std::string> paths = {"actors.RUS.forces.deployed", "actors.RUS.posture.grievance",
+                                          "escalation.incidents.base_rate", "actors.RUS.forces.deployment_rate"};
+  // 70 particles: two slices of streams (64 + 6), 4 particles per block.
+  std::vector<double> thetas;
+  for (int p = 0; p < 70; ++p) {
+    thetas.push_back(60000 + 800 * p);
+    thetas.push_back(-1500 + 40 * p);
+    thetas.push_back(0.001 * (p % 7));
+    thetas.push_back(500 + 60 * p);
+  }
+  for (bool common : {false, true}) {
+    Scenario s = calibration_scenario(flagship, 64);
+    s.run.common_random = common;
+    SweepEvaluator packed(s, paths, 2), unpacked(s, paths, 2);
+    unpacked.set_packing(false);
+    ASSERT_TRUE(packed.packs());
+    ASSERT_FALSE(unpacked.packs());
+    const std::vector<double> a = packed.evaluate(thetas, paths.size(), 7);
+    const std::vector<double> b = unpacked.evaluate(thetas, paths.size(), 7);
+    EXPECT_EQ(a, b);
+    EXPECT_DOUBLE_EQ(packed.lane_steps() * 70, unpacked.lane_steps() * 18);  // 16 + 2 blocks instead of 70
+    EXPECT_NE(a[0], a[a.size() - 1]);                                        // the particles differ
+  }
+  // A field the kernel reads as one value per block keeps one particle per block.
+  SweepEvaluator scalar(calibration_scenario(flagship, 64), {"actors.RUS.decision.weights.war_gain"}, 1);
+  EXPECT_FALSE(scalar.packs());
 }
 
 }  // namespace

@@ -15,9 +15,7 @@ namespace brink {
 
 namespace {
 
-// Plans of at most this many points keep every point's model (SweepPlan::kept):
-// the evaluator runs a batch of particles in slices of this size.
-constexpr std::size_t kSlice = 64;
+constexpr std::size_t kSlice = kEvaluatorSlice;
 
 // Collects every replication's observed values, in replication order, so
 // that the statistics do not depend on the order the blocks arrived in.
@@ -139,6 +137,7 @@ SweepEvaluator::SweepEvaluator(Scenario scenario, std::vector<std::string> paths
 
 std::vector<double> SweepEvaluator::evaluate(std::span<const double> thetas, std::size_t width,
                                              std::uint64_t stream_seed) {
+  if (packs()) return evaluate_packed(thetas, width, stream_seed);
   const std::size_t count = width ? thetas.size() / width : 0, m = scenario_.observations.size();
   Scenario base = scenario_;
   base.run.seed = stream_seed;

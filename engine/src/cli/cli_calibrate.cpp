@@ -304,9 +304,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   if (!quiet)
     out << fmt::format(
                "calibrating {} ({}): {} parameters, {} observations, {} particles x {} replications, {} "
-               "generations, {} steps per replication\n",
+               "generations, {} steps per replication, {}\n",
                loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
-               spec.replications, spec.generations, simulated.step_count())
+               spec.replications, spec.generations, simulated.step_count(),
+               evaluator.packs() ? fmt::format("{} particles per block", kBlockLanes / spec.replications)
+                                 : std::string("one particle per block"))
         << std::flush;
   run_generations(smc, evaluator, partial, quiet, err, record);
   publish_output(partial, target, before);

@@ -28,8 +28,7 @@ void BlockSimulator::init_bargaining() {
     if (dec.war_cost_spread <= 0.0) continue;
     for (int r = 0; r < L; ++r) {
       double unused = 0.0, u = 0.0;
-      uniform_pair(key_, static_cast<std::uint32_t>(spec_.first_replication + r), 0, static_cast<std::uint32_t>(i),
-                   Purpose::kResolve, &unused, &u);
+      uniform_pair(lane_key(r), lane_replication(r), 0, static_cast<std::uint32_t>(i), Purpose::kResolve, &unused, &u);
       st.war_cost(r, i) = rules::private_war_cost(dec.war_cost, dec.war_cost_spread, u);
     }
   }
@@ -63,8 +62,7 @@ void BlockSimulator::bargain(int s) {
   const double w_later = value_after_shift(s, later);
   forecast(a, b, 1.0, prevail, loss_a, loss_b, duration);  // the war would start at full_war
   if (bg.acceptance_noise > 0.0) {
-    philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
-                    purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(b)), x.words);
+    lane_words(s, purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(b)));
     for (int l = 0; l < L; ++l) u[l] = unit_double(x.words[0][l], x.words[1][l]);
   } else {
     std::fill(u, u + L, 0.5);

@@ -62,6 +62,23 @@ struct BlockSimulator::Scratch {
   std::vector<const double*> other_position;     // actors: issue_aggregates' other parties
   std::vector<float> other_flex;                 // actors
   std::vector<TypeWeights> type_weights;         // types: the deciding actor's weights for one action
+  // Packed blocks: each lane's stream counter words (replication, point).
+  alignas(64) std::uint32_t lane_replication[L], lane_point[L];
+  alignas(64) std::int32_t lane_segment[L];  // index into spec.segments, -1 past them (padding)
+  // Fields the field table marks per_lane, one value per lane: the block's
+  // value in every lane unless the block is packed (the same arithmetic, so
+  // ordinary runs keep their bits).
+  AlignedVector<double> reaction, fatigue, grievance;  // actors × L: Richardson posture
+  AlignedVector<double> start_deployed;                // actors × L: forces.deployed (settlement drawdown floor)
+  // actors × L: deployment_rate·dt, mobilization_rate·dt, deployed_cap
+  AlignedVector<double> rate_dt, mobilize_dt, cap;
+  AlignedVector<double> kill_rate, defence;  // actors × L: combat.effectiveness, combat.defence_advantage
+  AlignedVector<float> rationality;          // actors × L: decision.rationality (the logit's λ, float)
+  alignas(64) double base_rate[L], tension_rate[L], contact_rate[L];  // incident hazard terms
+  alignas(64) double tension_jump[L], escalation_probability[L];      // an incident's effects
+  alignas(64) double tension_keep[L];                                 // exp(-tension_decay · dt)
+
+  double* lane_column(AlignedVector<double>& v, int actor) { return v.data() + static_cast<std::size_t>(actor) * L; }
 
   float* util(int type, int m) { return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L; }
 };

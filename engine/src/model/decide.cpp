@@ -74,8 +74,7 @@ void BlockSimulator::decide_and_act(int s) {
   decision_aggregates();
   // One Philox call per lane gives the decision uniforms of four actors.
   for (int g = 0; g * kDecisionGroup < n; ++g) {
-    philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
-                    purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)), x.words);
+    lane_words(s, purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)));
     for (int w = 0; w < kDecisionGroup && g * kDecisionGroup + w < n; ++w) {
       float* u = x.decision_u.data() + static_cast<std::size_t>(g * kDecisionGroup + w) * L;
       for (int l = 0; l < L; ++l) u[l] = unit_float(x.words[w][l]);
@@ -272,7 +271,6 @@ void BlockSimulator::features_and_utilities(int i) {
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
-  const Forces& f = actor.forces;
   const Decision& dec = actor.decision;
   const int menu = static_cast<int>(actor.actions.size());
   const int type_count = static_cast<int>(actor.types.size());
@@ -299,15 +297,21 @@ void BlockSimulator::features_and_utilities(int i) {
       double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
       if (a.kind == ActionKind::kMobilize || a.kind == ActionKind::kRaiseReadiness) {
         const double size = a.amount;  // locals: stores to `amount` could alias the scenario's doubles
-        const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : size;
-        for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, rate_cap);
+        const double* mobilize_dt = x.lane_column(x.mobilize_dt, i);
+        if (a.kind == ActionKind::kMobilize)
+          for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, mobilize_dt[l]);
+        else
+          for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, size);
         share = rho;
       } else if (a.kind == ActionKind::kDeploy) {
-        const double size = a.amount, rate_dt = f.deployment_rate * dt, cap = f.deployed_cap;
-        for (int l = 0; l < L; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt, cap);
+        const double size = a.amount;
+        const double* rate_dt = x.lane_column(x.rate_dt, i);
+        const double* cap = x.lane_column(x.cap, i);
+        for (int l = 0; l < L; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
       } else {
-        const double size = a.amount, rate_dt = f.deployment_rate * dt;
-        for (int l = 0; l < L; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt);
+        const double size = a.amount;
+        const double* rate_dt = x.lane_column(x.rate_dt, i);
+        for (int l = 0; l < L; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
         share = -share;
       }
       for (int l = 0; l < L; ++l) {
@@ -401,9 +405,9 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   double* defenders = x.draw;  // double accumulators, reused
   double* protectors = x.contact;
   const double* dt_ = st.deployed.col(t).data();
-  const double advantage = sc_.actors[t].combat.defence_advantage;
+  const double* advantage = x.lane_column(x.defence, t);
   for (int l = 0; l < L; ++l) {
-    defenders[l] = 1.0 + dt_[l] * advantage;
+    defenders[l] = 1.0 + dt_[l] * advantage[l];
     protectors[l] = 0.0;
   }
   for (int j : model_.allies(t)) {
@@ -437,7 +441,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
   const Actor& actor = sc_.actors[i];
   const int menu = static_cast<int>(actor.actions.size());
   const int type_count = static_cast<int>(actor.types.size());
-  const float lambda = static_cast<float>(actor.decision.rationality);
+  const float* lambda = x.rationality.data() + static_cast<std::size_t>(i) * L;
   for (int k = 0; k < type_count; ++k) {
     float* best = x.best.data();
     std::fill(best, best + L, -std::numeric_limits<float>::infinity());
@@ -447,8 +451,8 @@ void BlockSimulator::choose(int i, int /*s*/) {
       for (int l = 0; l < L; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
     }
     for (int m = 0; m < menu; ++m) {
-      float* u = x.util(k, m);
-      for (int l = 0; l < L; ++l) u[l] = rules::logit_exponent(u[l], best[l], lambda);
+      float* __restrict u = x.util(k, m);  // does not alias λ: the loop vectorizes without checks
+      for (int l = 0; l < L; ++l) u[l] = rules::logit_exponent(u[l], best[l], lambda[l]);
     }
     exp_in_place(x.util(k, 0), menu * L);
     float* total = x.total.data() + static_cast<std::size_t>(k) * L;

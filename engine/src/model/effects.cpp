@@ -18,8 +18,6 @@ void BlockSimulator::apply_effects(int i, int s) {
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
-  const Forces& f = actor.forces;
-  const double dt = sc_.run.dt_days;
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
   LaneMask* mask = x.mask;
   int* last = st.last_action.col(i).data();
@@ -53,9 +51,10 @@ void BlockSimulator::apply_effects(int i, int s) {
       case ActionKind::kRaiseReadiness: {
         // Scenario values are copied to locals: stores to the double pools could alias them.
         const double size = a.amount;
-        const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
+        const double* mobilize_dt = x.lane_column(x.mobilize_dt, i);
+        const bool rated = a.kind == ActionKind::kMobilize;
         for (int l = 0; l < L; ++l) {
-          const double amount = rules::mobilize_amount(reserve[l], size, rate_cap);
+          const double amount = rules::mobilize_amount(reserve[l], size, rated ? mobilize_dt[l] : size);
           const double moved = mask[l] ? amount : 0.0;
           reserve[l] -= moved;
           ready[l] += moved;
@@ -63,9 +62,11 @@ void BlockSimulator::apply_effects(int i, int s) {
         break;
       }
       case ActionKind::kDeploy: {
-        const double size = a.amount, rate_dt = f.deployment_rate * dt, cap = f.deployed_cap;
+        const double size = a.amount;
+        const double* rate_dt = x.lane_column(x.rate_dt, i);
+        const double* cap = x.lane_column(x.cap, i);
         for (int l = 0; l < L; ++l) {
-          const double amount = rules::deploy_amount(ready[l], deployed[l], size, rate_dt, cap);
+          const double amount = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
           const double moved = mask[l] ? amount : 0.0;
           ready[l] -= moved;
           deployed[l] += moved;
@@ -74,9 +75,10 @@ void BlockSimulator::apply_effects(int i, int s) {
         break;
       }
       case ActionKind::kWithdraw: {
-        const double size = a.amount, rate_dt = f.deployment_rate * dt;
+        const double size = a.amount;
+        const double* rate_dt = x.lane_column(x.rate_dt, i);
         for (int l = 0; l < L; ++l) {
-          const double amount = rules::withdraw_amount(deployed[l], size, rate_dt);
+          const double amount = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
           const double moved = mask[l] ? amount : 0.0;
           deployed[l] -= moved;
           ready[l] += moved;

@@ -36,6 +36,9 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   other_position.assign(n, nullptr);
   other_flex.assign(n, 0.0f);
   type_weights.assign(static_cast<std::size_t>(types_max), TypeWeights{});
+  for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap, &kill_rate, &defence})
+    v->assign(static_cast<std::size_t>(n) * L, 0.0);
+  rationality.assign(static_cast<std::size_t>(n) * L, 0.0f);
 }
 
 BlockSimulator::~BlockSimulator() = default;
@@ -44,20 +47,14 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
     : model_(model),
       sc_(model.scenario()),
       phases_(phases_of(model.scenario())),
+      packed_(!spec.segments.empty()),
       spec_(spec),
       key_(model.stream(spec.point)),
       scratch_(std::make_unique<Scratch>(model.scenario())) {
   const int n = model.actors();
   const int issues = static_cast<int>(sc_.negotiation.issues.size());
   BlockState& st = state_;
-  st.deployed.resize(L, n);
-  st.ready.resize(L, n);
-  st.reserve.resize(L, n);
-  for (int i = 0; i < n; ++i) {
-    st.deployed.col(i).setConstant(sc_.actors[i].forces.deployed);
-    st.ready.col(i).setConstant(sc_.actors[i].forces.ready);
-    st.reserve.col(i).setConstant(sc_.actors[i].forces.reserve);
-  }
+  init_lane_fields();
   st.casualties = ArrayXXd::Zero(L, n);
   st.created = ArrayXXd::Zero(L, n);
   st.removed = ArrayXXd::Zero(L, n);
@@ -69,7 +66,6 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   st.agreed = Eigen::ArrayXXi::Zero(L, issues);
   st.last_action = Eigen::ArrayXXi::Constant(L, n, -1);
   st.action_count = Eigen::ArrayXXi::Zero(L, n * kActionKindCount);
-  st.tension = ArrayXd::Constant(L, sc_.escalation.initial_tension);
   st.start_strength_attacker = ArrayXd::Zero(L);
   st.start_strength_defender = ArrayXd::Zero(L);
   st.rung = ArrayXi::Constant(L, sc_.escalation.initial_rung);
@@ -82,27 +78,7 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   st.first_incident_step = ArrayXi::Constant(L, -1);
   st.incidents = ArrayXi::Zero(L);
   st.alliance_war_cause = ArrayXi::Zero(L);
-  st.type = Eigen::ArrayXXi::Zero(L, n);
-  st.belief = Eigen::ArrayXXf::Zero(L, n * kMaxTypes);
-  for (int i = 0; i < n; ++i) {
-    const auto& types = sc_.actors[i].types;
-    for (std::size_t k = 0; k < types.size(); ++k)
-      st.belief.col(i * kMaxTypes + static_cast<int>(k)).setConstant(static_cast<float>(types[k].prior));
-    if (types.size() < 2) continue;
-    // Nature draws each actor's type once per replication, from the prior.
-    for (int r = 0; r < L; ++r) {
-      double u = 0.0, unused = 0.0;
-      uniform_pair(key_, static_cast<std::uint32_t>(spec.first_replication + r), 0, static_cast<std::uint32_t>(i),
-                   Purpose::kResolve, &u, &unused);
-      st.type(r, i) = rules::draw_type(types, u);
-    }
-    // Revealed types: complete information, the benchmark private information is measured against.
-    if (!sc_.run.revealed_types) continue;
-    for (std::size_t k = 0; k < types.size(); ++k) {
-      float* b = st.belief.col(i * kMaxTypes + static_cast<int>(k)).data();
-      for (int r = 0; r < L; ++r) b[r] = st.type(r, i) == static_cast<int>(k) ? 1.0f : 0.0f;
-    }
-  }
+  init_pools_and_types();
   init_bargaining();
 }
 
@@ -146,7 +122,8 @@ void BlockSimulator::apply_events(int s) {
     if (model_.event_step_of(static_cast<int>(e_index)) != s) continue;
     const Event& e = sc_.events[e_index];
     const int i = e.actor;
-    const double cap = sc_.actors[i].forces.deployed_cap, troops = e.troops;
+    const double* cap = scratch_->lane_column(scratch_->cap, i);
+    const double troops = e.troops;
     double* deployed = st.deployed.col(i).data();
     double* ready = st.ready.col(i).data();
     double* reserve = st.reserve.col(i).data();
@@ -155,7 +132,7 @@ void BlockSimulator::apply_events(int s) {
     switch (e.kind) {
       case EventKind::kDeploy:
         for (int l = 0; l < L; ++l) {
-          const double x = rules::event_deploy_amount(ready[l], deployed[l], cap, troops) * active[l];
+          const double x = rules::event_deploy_amount(ready[l], deployed[l], cap[l], troops) * active[l];
           ready[l] -= x;
           deployed[l] += x;
         }
@@ -210,13 +187,15 @@ void BlockSimulator::posture() {
   for (int l = 0; l < L; ++l) any_settled |= outcome[l] == static_cast<int>(Outcome::kSettlement);
   if (any_settled) {
     for (int i = 0; i < n; ++i) {
-      const Forces& f = sc_.actors[i].forces;
-      const double floor = sc_.negotiation.drawdown * f.deployed;
+      const double* rate_dt = x.lane_column(x.rate_dt, i);
+      const double drawdown = sc_.negotiation.drawdown;
+      const double* start = x.lane_column(x.start_deployed, i);
       double* deployed = st.deployed.col(i).data();
       double* ready = st.ready.col(i).data();
       for (int l = 0; l < L; ++l) {
         const bool settled = outcome[l] == static_cast<int>(Outcome::kSettlement);
-        const double m = settled ? rules::drawdown_move(deployed[l], floor, f.deployment_rate * dt) : 0.0;
+        const double floor = drawdown * start[l];
+        const double m = settled ? rules::drawdown_move(deployed[l], floor, rate_dt[l]) : 0.0;
         deployed[l] -= m;
         ready[l] += m;
       }
@@ -224,15 +203,18 @@ void BlockSimulator::posture() {
   }
   // Synchronous update: every actor reacts to the same deployed forces.
   for (int i = 0; i < n; ++i) {
-    const Posture& p = sc_.actors[i].posture;
-    double* desired = x.desired.data() + static_cast<std::size_t>(i) * L;
+    const double* reaction = x.lane_column(x.reaction, i);
+    const double* fatigue = x.lane_column(x.fatigue, i);
+    const double* grievance = x.lane_column(x.grievance, i);
+    // __restrict: the stores to `desired` do not alias the lane parameters, so the loops vectorize without checks.
+    double* __restrict desired = x.desired.data() + static_cast<std::size_t>(i) * L;
     const double* own = st.deployed.col(i).data();
     const auto& adversaries = model_.adversaries(i);
     if (adversaries.size() == 1) {
       // The common case in one pass: the threat is the one adversary's deployed forces (0 + D_j = D_j).
       const double* dj = st.deployed.col(adversaries[0]).data();
-      const Posture posture = p;  // a local: the stores to `desired` could alias the scenario's doubles
-      for (int l = 0; l < L; ++l) desired[l] = rules::richardson_drift(dj[l], own[l], posture, dt) * x.active[l];
+      for (int l = 0; l < L; ++l)
+        desired[l] = rules::richardson_drift(dj[l], own[l], reaction[l], fatigue[l], grievance[l], dt) * x.active[l];
       continue;
     }
     for (int l = 0; l < L; ++l) desired[l] = 0.0;
@@ -240,17 +222,19 @@ void BlockSimulator::posture() {
       const double* dj = st.deployed.col(j).data();
       for (int l = 0; l < L; ++l) desired[l] += dj[l];
     }
-    for (int l = 0; l < L; ++l) desired[l] = rules::richardson_drift(desired[l], own[l], p, dt) * x.active[l];
+    for (int l = 0; l < L; ++l)
+      desired[l] = rules::richardson_drift(desired[l], own[l], reaction[l], fatigue[l], grievance[l], dt) * x.active[l];
   }
   for (int i = 0; i < n; ++i) {
-    const Forces& f = sc_.actors[i].forces;
+    const double* rate_dt = x.lane_column(x.rate_dt, i);
+    const double* cap = x.lane_column(x.cap, i);
     const double* desired = x.desired.data() + static_cast<std::size_t>(i) * L;
     const double* moved = st.moved.col(i).data();
     double* deployed = st.deployed.col(i).data();
     double* ready = st.ready.col(i).data();
     for (int l = 0; l < L; ++l) {
-      const double budget = std::max(f.deployment_rate * dt - moved[l], 0.0);
-      const double m = rules::drift_move(desired[l], budget, ready[l], deployed[l], f.deployed_cap);
+      const double budget = std::max(rate_dt[l] - moved[l], 0.0);
+      const double m = rules::drift_move(desired[l], budget, ready[l], deployed[l], cap[l]);
       deployed[l] += m;
       ready[l] -= m;
     }
@@ -259,6 +243,7 @@ void BlockSimulator::posture() {
 
 void BlockSimulator::combat(int s) {
   BlockState& st = state_;
+  Scratch& x = *scratch_;
   const int* outcome = st.outcome.data();
   const int* war_start = st.war_start_step.data();
   bool any = false;
@@ -269,14 +254,14 @@ void BlockSimulator::combat(int s) {
     if (outcome[r] >= 0 || war_start[r] < 0) continue;
     double a = 0.0, b = 0.0, alpha = 0.0, beta = 0.0;
     for (int j = 0; j < n; ++j) {
-      const Combat& c = sc_.actors[j].combat;
+      const double e = x.lane_column(x.kill_rate, j)[r], advantage = x.lane_column(x.defence, j)[r];
       const double d = st.deployed(r, j);
       if (st.side(r, j) == 1) {
         a += d;
-        alpha += c.effectiveness * st.effectiveness(r, j) * d;
+        alpha += e * st.effectiveness(r, j) * d;
       } else if (st.side(r, j) == 2) {
         b += d;
-        beta += c.effectiveness * st.effectiveness(r, j) * c.defence_advantage * d;
+        beta += e * st.effectiveness(r, j) * advantage * d;
       }
     }
     const Strengths after = rules::attrition(sc_, a, b, alpha, beta, st.rung(r));
@@ -302,7 +287,6 @@ void BlockSimulator::incidents(int s) {
   Scratch& x = *scratch_;
   const int n = model_.actors();
   const Escalation& esc = sc_.escalation;
-  const Incidents& inc = esc.incidents;
   for (int l = 0; l < L; ++l) x.contact[l] = 0.0;
   for (int i = 0; i < n; ++i)
     for (int j : model_.adversaries(i)) {
@@ -313,11 +297,12 @@ void BlockSimulator::incidents(int s) {
     }
   const double* tension = st.tension.data();
   const double dt = sc_.run.dt_days;
-  for (int l = 0; l < L; ++l) x.hazard[l] = -rules::incident_hazard(inc, tension[l], x.contact[l]) * dt;
+  for (int l = 0; l < L; ++l)
+    x.hazard[l] =
+        -rules::incident_hazard(x.base_rate[l], x.tension_rate[l], x.contact_rate[l], tension[l], x.contact[l]) * dt;
   Eigen::Map<ArrayXd, Eigen::AlignedMax> hazard(x.hazard, L);
   hazard = 1.0 - hazard.exp();  // the probability of an incident in the step
-  philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
-                  purpose_word(Purpose::kIncident, 0), x.words);
+  lane_words(s, purpose_word(Purpose::kIncident, 0));
   // One pass of one width (double): lanes that ended before the step get no
   // incident through a probability of 0 (the draw is never 0); lanes that
   // ended in this step's combat are left out below, per lane.
@@ -345,8 +330,8 @@ void BlockSimulator::incidents(int s) {
     if (hit[r] == 0 || outcome[r] >= 0) continue;
     ++st.incidents(r);
     if (st.first_incident_step(r) < 0) st.first_incident_step(r) = s;
-    st.tension(r) += inc.tension_jump;
-    if (unit_double(x.words[2][r], x.words[3][r]) < inc.escalation_probability) {
+    st.tension(r) += x.tension_jump[r];
+    if (unit_double(x.words[2][r], x.words[3][r]) < x.escalation_probability[r]) {
       // Outside a war an incident cannot start one; inside, it can widen it.
       const bool war = st.war_start_step(r) >= 0;
       const int ceiling = war ? esc.alliance_war_rung : esc.limited_war_rung - 1;
@@ -356,10 +341,10 @@ void BlockSimulator::incidents(int s) {
 }
 
 void BlockSimulator::decay_tension() {
-  const double decay = std::exp(-sc_.escalation.tension_decay * sc_.run.dt_days);
+  const double* keep = scratch_->tension_keep;
   double* tension = state_.tension.data();
   const double* active = scratch_->active;
-  for (int l = 0; l < L; ++l) tension[l] = active[l] > 0.5 ? std::max(tension[l] * decay, 0.0) : tension[l];
+  for (int l = 0; l < L; ++l) tension[l] = active[l] > 0.5 ? std::max(tension[l] * keep[l], 0.0) : tension[l];
 }
 
 namespace {

@@ -42,14 +42,16 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
     const double* d = st.deployed.col(j).data();
     const double* r = st.ready.col(j).data();
     const double* m = st.effectiveness.col(j).data();
-    const Combat& c = sc_.actors[j].combat;
-    const double rate = c.effectiveness * (side == 1 ? 1.0 : c.defence_advantage);
+    const double* e = scratch_->lane_column(scratch_->kill_rate, j);
+    const double* advantage = scratch_->lane_column(scratch_->defence, j);
+    const bool attacker = side == 1;
     double* force = side == 1 ? a0 : b0;
     double* kill = side == 1 ? alpha : beta;
     const bool grows = j == t && growth > 0.0;  // the target's projected arms aid (a shift in power)
     for (int l = 0; l < L; ++l) {
       const double f = weight[l] * (d[l] + omega * r[l]);
       force[l] += f;
+      const double rate = e[l] * (attacker ? 1.0 : advantage[l]);
       kill[l] += rate * (grows ? rules::armed(m[l], growth) : m[l]) * f;
     }
   }

@@ -3,11 +3,12 @@
 // (threads, blocks, BlockScheduler), reduced to each observation's
 // statistic.
 //
-// Where per-lane parameters (issue 13, item 2) plug in: a kernel that reads
-// its parameters per lane would pack several particles into one 256-lane
-// block instead of one particle per block (R < 256 lanes kept, the rest
-// simulated and dropped). Only this class changes; AbcSmc, the priors, the
-// distances and the file stay as they are.
+// Packed blocks (issue 13, item 2; docs/calibration.md): when every
+// calibrated field is per_lane and a particle has at most 256 replications,
+// floor(256 / R) particles share each 256-lane block (the rest of the block
+// is padding) instead of one particle per block. Every particle keeps the
+// stream it has unpacked (slice seed, point = its index in the slice), so
+// both ways give the same statistics bit for bit.
 #pragma once
 
 #include <atomic>
@@ -31,12 +32,23 @@ Scenario calibration_scenario(const Scenario& scenario, std::int64_t replication
 // step through which it counts events (war started, incidents): day / dt, rounded down.
 int observation_step(double day, double dt);
 
+// Plans of at most this many points keep every point's model (SweepPlan::kept):
+// the evaluator runs a batch of particles in slices of this size, and slice k
+// of independent streams has seed stream_seed + k (its particles are points 0..63).
+inline constexpr std::size_t kEvaluatorSlice = 64;
+
 class SweepEvaluator final : public ParticleEvaluator {
  public:
   // `scenario` is calibration_scenario's result; `paths` the calibrated fields, in the priors' order.
   SweepEvaluator(Scenario scenario, std::vector<std::string> paths, int threads,
                  const std::atomic<bool>* stop = nullptr);
   std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed) override;
+  // Particles packed floor(256 / R) to a block (evaluator_packed.cpp).
+  std::vector<double> evaluate_packed(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed);
+  // Off: one sweep point per particle, whatever the fields (tests compare the two).
+  void set_packing(bool on) { packing_ = on; }
+  // Whether evaluate packs particles into blocks (see above).
+  bool packs() const;
   // Replication-steps simulated so far (every lane of every block).
   double lane_steps() const { return lane_steps_; }
   std::int64_t points() const { return points_; }
@@ -46,6 +58,7 @@ class SweepEvaluator final : public ParticleEvaluator {
   std::vector<std::string> paths_;
   int threads_;
   const std::atomic<bool>* stop_;
+  bool packing_ = true;
   double lane_steps_ = 0;
   std::int64_t points_ = 0;
 };

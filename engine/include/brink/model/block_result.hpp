@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace brink {
+
+class Model;
 
 // Lanes per block. Fixed by the engine, never by the thread count, and a
 // multiple of every SIMD width: a replication always sits in the same lane of
@@ -15,10 +18,28 @@ inline constexpr int kBlockLanes = 256;
 
 enum Pool : int { kDeployed = 0, kReady = 1, kReserve = 2, kPoolCount = 3 };
 
+// A run of consecutive lanes that belongs to one sweep point (e.g. one
+// calibration particle) in a packed block (docs/calibration.md, "Packed
+// blocks"). Its model may differ from the block's only in fields the field
+// table marks per_lane; every other field is read from the block's model.
+// Replication r of the segment draws the random numbers it would draw alone:
+// stream (seed, point) at replication first_replication + r.
+struct LaneSegment {
+  const Model* model = nullptr;
+  std::int64_t point = 0;
+  std::int64_t first_replication = 0;
+  int count = 0;
+};
+
 struct BlockSpec {
   std::int64_t point = 0;
   std::int64_t first_replication = 0;
   int count = kBlockLanes;  // replications kept; lanes past it are simulated and dropped
+  // Empty: every lane is replication first_replication + lane of `point`.
+  // Otherwise the segments fill lanes 0, 1, ... in order (their counts sum to
+  // at most kBlockLanes, and to `count`); point and first_replication are
+  // then unused. The caller keeps the segments and their models alive.
+  std::span<const LaneSegment> segments{};
 };
 
 // What a block hands to the recorder; arrays are replication-major.

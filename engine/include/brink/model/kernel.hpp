@@ -123,10 +123,20 @@ class BlockSimulator {
     bool negotiation = false;  // any issue
   };
   static Phases phases_of(const Scenario& sc);
+  // Per-lane fields and streams (lane_fields.cpp, docs/calibration.md "Packed blocks").
+  void init_lane_fields();
+  void init_pools_and_types();
+  // The scenario lane r's per-lane fields come from: its segment's, or the block's.
+  const Scenario& lane_scenario(int r) const;
+  // One Philox call for every lane at step s: each lane's own stream in a packed block.
+  void lane_words(int s, std::uint32_t purpose_and_actor);
+  StreamKey lane_key(int r) const;
+  std::uint32_t lane_replication(int r) const;
 
   const Model& model_;
   const Scenario& sc_;
   Phases phases_;
+  bool packed_ = false;  // spec_.segments is not empty
   BlockSpec spec_;
   StreamKey key_;
   BlockState state_;

@@ -131,8 +131,12 @@ inline double position_step(double position, double target, double concession, d
 inline bool within_window(double lowest, double highest, double window) { return highest - lowest <= window + 1e-12; }
 
 // ---- Posture (Richardson 1960): the desired change of deployed forces over one step.
+inline double richardson_drift(double threat, double deployed, double reaction, double fatigue, double grievance,
+                               double dt) {
+  return dt * (reaction * threat - fatigue * deployed + grievance);
+}
 inline double richardson_drift(double threat, double deployed, const Posture& p, double dt) {
-  return dt * (p.reaction * threat - p.fatigue * deployed + p.grievance);
+  return richardson_drift(threat, deployed, p.reaction, p.fatigue, p.grievance, dt);
 }
 // The drift actually applied: within the transport budget left, ready troops and the cap.
 inline double drift_move(double desired, double budget_left, double ready, double deployed, double cap) {
@@ -152,8 +156,12 @@ inline double contact_of(double deployed_i, double deployed_j) {
   return std::sqrt(deployed_i * deployed_j) * kPerTroop;
 }
 // The chance of at least one incident in a step of `dt` days.
+inline double incident_hazard(double base_rate, double tension_rate, double contact_rate, double tension,
+                              double contact) {
+  return base_rate + tension_rate * tension + contact_rate * contact;
+}
 inline double incident_hazard(const Incidents& inc, double tension, double contact) {
-  return inc.base_rate + inc.tension_rate * tension + inc.contact_rate * contact;
+  return incident_hazard(inc.base_rate, inc.tension_rate, inc.contact_rate, tension, contact);
 }
 
 // ---- Private types: the type a uniform u draws by inverse CDF over the priors

@@ -47,6 +47,9 @@ struct FieldSpec {
   void (*set)(Scenario&, FieldIndex, double) = nullptr;
   // Whether the field exists for this element (e.g. `amount` only for troop actions); null: always.
   bool (*applies)(const Scenario&, FieldIndex) = nullptr;
+  // The kernel reads the field per lane, so points that differ only in such
+  // fields can share a block (packed blocks, docs/calibration.md).
+  bool per_lane = false;
 
   std::string pattern() const { return std::string(section) + "." + std::string(key); }
 };

@@ -1,0 +1,121 @@
+// Per-lane fields and streams: what lets one block carry several sweep
+// points side by side (calibration particles, posterior draws). The fields
+// the field table marks per_lane are read by the phases from lane arrays;
+// an ordinary block fills them with its one value, so its arithmetic and
+// its bits are those of a scalar read. See docs/calibration.md, "Packed blocks".
+#include <cmath>
+#include <stdexcept>
+
+#include "block_scratch.hpp"
+#include "brink/model/rules.hpp"
+
+namespace brink {
+
+const Scenario& BlockSimulator::lane_scenario(int r) const {
+  const int segment = scratch_->lane_segment[r];
+  return segment < 0 ? sc_ : spec_.segments[static_cast<std::size_t>(segment)].model->scenario();
+}
+
+StreamKey BlockSimulator::lane_key(int r) const {
+  return packed_ ? StreamKey{key_.seed, scratch_->lane_point[r]} : key_;
+}
+
+std::uint32_t BlockSimulator::lane_replication(int r) const {
+  return packed_ ? scratch_->lane_replication[r] : static_cast<std::uint32_t>(spec_.first_replication + r);
+}
+
+void BlockSimulator::lane_words(int s, std::uint32_t purpose_and_actor) {
+  Scratch& x = *scratch_;
+  if (packed_)
+    philox_lanes_at<L>(key_.seed, x.lane_replication, x.lane_point, static_cast<std::uint32_t>(s), purpose_and_actor,
+                       x.words);
+  else
+    philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
+                    purpose_and_actor, x.words);
+}
+
+void BlockSimulator::init_lane_fields() {
+  Scratch& x = *scratch_;
+  int lane = 0;
+  for (std::size_t g = 0; g < spec_.segments.size(); ++g) {
+    const LaneSegment& seg = spec_.segments[g];
+    if (seg.model == nullptr || seg.count < 0 || lane + seg.count > L)
+      throw std::invalid_argument("packed block: a lane segment has no model or the segments exceed a block");
+    const StreamKey k = seg.model->stream(seg.point);
+    if (k.seed != key_.seed || seg.model->actors() != model_.actors() || seg.model->steps() != model_.steps())
+      throw std::invalid_argument("packed block: the segments differ in seed, actors or steps");
+    phases_.posture = phases_.posture || phases_of(seg.model->scenario()).posture;
+    for (int r = 0; r < seg.count; ++r, ++lane) {
+      x.lane_segment[lane] = static_cast<std::int32_t>(g);
+      x.lane_point[lane] = k.point;
+      x.lane_replication[lane] = static_cast<std::uint32_t>(seg.first_replication + r);
+    }
+  }
+  // Padding past the segments simulates the block's own point (and is dropped).
+  for (int r = lane; r < L; ++r) {
+    x.lane_segment[r] = -1;
+    x.lane_point[r] = key_.point;
+    x.lane_replication[r] = static_cast<std::uint32_t>(r);
+  }
+  const int n = model_.actors();
+  const double dt = sc_.run.dt_days;
+  for (int r = 0; r < L; ++r) {
+    const Scenario& s = lane_scenario(r);
+    const Incidents& inc = s.escalation.incidents;
+    x.base_rate[r] = inc.base_rate;
+    x.tension_rate[r] = inc.tension_rate;
+    x.contact_rate[r] = inc.contact_rate;
+    x.tension_jump[r] = inc.tension_jump;
+    x.escalation_probability[r] = inc.escalation_probability;
+    x.tension_keep[r] = std::exp(-s.escalation.tension_decay * dt);
+    for (int i = 0; i < n; ++i) {
+      const Actor& a = s.actors[static_cast<std::size_t>(i)];
+      x.lane_column(x.reaction, i)[r] = a.posture.reaction;
+      x.lane_column(x.fatigue, i)[r] = a.posture.fatigue;
+      x.lane_column(x.grievance, i)[r] = a.posture.grievance;
+      x.lane_column(x.start_deployed, i)[r] = a.forces.deployed;
+      x.lane_column(x.rate_dt, i)[r] = a.forces.deployment_rate * dt;
+      x.lane_column(x.mobilize_dt, i)[r] = a.forces.mobilization_rate * dt;
+      x.lane_column(x.cap, i)[r] = a.forces.deployed_cap;
+      x.lane_column(x.kill_rate, i)[r] = a.combat.effectiveness;
+      x.lane_column(x.defence, i)[r] = a.combat.defence_advantage;
+      x.rationality[static_cast<std::size_t>(i) * L + static_cast<std::size_t>(r)] =
+          static_cast<float>(a.decision.rationality);
+    }
+  }
+}
+
+void BlockSimulator::init_pools_and_types() {
+  BlockState& st = state_;
+  const int n = model_.actors();
+  st.deployed.resize(L, n);
+  st.ready.resize(L, n);
+  st.reserve.resize(L, n);
+  st.tension.resize(L);
+  st.type = Eigen::ArrayXXi::Zero(L, n);
+  st.belief = Eigen::ArrayXXf::Zero(L, n * kMaxTypes);
+  for (int r = 0; r < L; ++r) {
+    const Scenario& s = lane_scenario(r);
+    st.tension(r) = s.escalation.initial_tension;
+    for (int i = 0; i < n; ++i) {
+      const Actor& a = s.actors[static_cast<std::size_t>(i)];
+      st.deployed(r, i) = a.forces.deployed;
+      st.ready(r, i) = a.forces.ready;
+      st.reserve(r, i) = a.forces.reserve;
+      const auto& types = a.types;
+      for (std::size_t k = 0; k < types.size(); ++k)
+        st.belief(r, i * kMaxTypes + static_cast<int>(k)) = static_cast<float>(types[k].prior);
+      if (types.size() < 2) continue;
+      // Nature draws each actor's type once per replication, from the prior.
+      double u = 0.0, unused = 0.0;
+      uniform_pair(lane_key(r), lane_replication(r), 0, static_cast<std::uint32_t>(i), Purpose::kResolve, &u, &unused);
+      st.type(r, i) = rules::draw_type(types, u);
+      // Revealed types: complete information, the benchmark private information is measured against.
+      if (!sc_.run.revealed_types) continue;
+      for (std::size_t k = 0; k < types.size(); ++k)
+        st.belief(r, i * kMaxTypes + static_cast<int>(k)) = st.type(r, i) == static_cast<int>(k) ? 1.0f : 0.0f;
+    }
+  }
+}
+
+}  // namespace brink
