@@ -297,7 +297,7 @@ TEST(EvaluatorTest, PackedParticlesGiveTheUnpackedStatistics) {
     EXPECT_NE(a[0], a[a.size() - 1]);                                        // the particles differ
   }
   // A field the kernel reads as one value per block keeps one particle per block.
-  SweepEvaluator scalar(calibration_scenario(flagship, 64), {"actors.RUS.decision.weights.war_gain"}, 1);
+  SweepEvaluator scalar(calibration_scenario(flagship, 64), {"actors.RUS.decision.patience_days"}, 1);
   EXPECT_FALSE(scalar.packs());
 }
 

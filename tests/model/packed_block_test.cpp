@@ -51,7 +51,11 @@ std::vector<T> rows(const std::vector<T>& v, int total, int first, int count) {
                         v.begin() + static_cast<long>((first + count) * width));
 }
 
-void expect_lanes_equal(const BlockResult& packed, int first, const BlockResult& alone) {
+// Beliefs: exactly equal, or (per-lane decision weights) equal to float rounding.
+enum class Beliefs { kExact, kRounding };
+
+void expect_lanes_equal(const BlockResult& packed, int first, const BlockResult& alone,
+                        Beliefs beliefs = Beliefs::kExact) {
   const int total = packed.spec.count, c = alone.spec.count;
   EXPECT_EQ(rows(packed.outcome, total, first, c), alone.outcome);
   EXPECT_EQ(rows(packed.peak_rung, total, first, c), alone.peak_rung);
@@ -63,7 +67,12 @@ void expect_lanes_equal(const BlockResult& packed, int first, const BlockResult&
   EXPECT_EQ(rows(packed.final_forces, total, first, c), alone.final_forces);
   EXPECT_EQ(rows(packed.action_count, total, first, c), alone.action_count);
   EXPECT_EQ(rows(packed.resolve_type, total, first, c), alone.resolve_type);
-  EXPECT_EQ(rows(packed.final_belief, total, first, c), alone.final_belief);
+  const std::vector<float> belief = rows(packed.final_belief, total, first, c);
+  if (beliefs == Beliefs::kExact) {
+    EXPECT_EQ(belief, alone.final_belief);
+  }
+  ASSERT_EQ(belief.size(), alone.final_belief.size());
+  for (std::size_t k = 0; k < belief.size(); ++k) EXPECT_NEAR(belief[k], alone.final_belief[k], 1e-5) << k;
   EXPECT_EQ(rows(packed.war_cost, total, first, c), alone.war_cost);
   for (int r = 0; r < c; ++r)  // NaN before the first demand: compare the bits
     EXPECT_EQ(std::isnan(packed.offer[first + r]) ? -1.0 : packed.offer[first + r],
@@ -99,7 +108,7 @@ std::vector<Model> four_particles() {
   return m;
 }
 
-void check_packing(const std::vector<LaneSegment>& segments) {
+void check_packing(const std::vector<LaneSegment>& segments, Beliefs beliefs = Beliefs::kExact) {
   int total = 0;
   for (const LaneSegment& seg : segments) total += seg.count;
   BlockSpec spec;
@@ -111,7 +120,7 @@ void check_packing(const std::vector<LaneSegment>& segments) {
     SCOPED_TRACE("segment at lane " + std::to_string(first));
     const BlockResult alone = simulate_block(
         *seg.model, {.point = seg.point, .first_replication = seg.first_replication, .count = seg.count});
-    expect_lanes_equal(packed, first, alone);
+    expect_lanes_equal(packed, first, alone, beliefs);
     first += seg.count;
   }
 }
@@ -139,6 +148,24 @@ TEST(PackedBlockTest, BargainingForecastsReadEachLanesCombatFields) {
   const BlockResult a = simulate_block(m[0], {.point = 0, .first_replication = 0, .count = 80});
   const BlockResult b = simulate_block(m[1], {.point = 0, .first_replication = 0, .count = 80});
   EXPECT_NE(a.offer, b.offer);  // the stronger riser changes the forecast and so the demand
+}
+
+TEST(PackedBlockTest, DecisionWeightsPerLane) {
+  // Segments whose actors and types weigh the features differently: each lane
+  // weighs with its own segment's weights (the back-test calibrates war_gain).
+  std::vector<Model> m;
+  m.push_back(variant({}));
+  m.push_back(variant({{"actors.RUS.decision.weights.war_gain", 3.5}, {"actors.USA.decision.weights.cost", 0.2}}));
+  m.push_back(variant({{"actors.RUS.types.coercer.weights.escalation", 0.1},
+                       {"actors.RUS.decision.weights.security", 2.5},
+                       {"actors.UKR.decision.weights.impatience", 1.0}}));
+  // Every decision, action and outcome is the lane's own; beliefs to float
+  // rounding (see weigh_lanes in decide.cpp).
+  check_packing({{&m[1], 0, 0, 100}, {&m[0], 0, 100, 56}, {&m[2], 0, 0, 100}}, Beliefs::kRounding);
+  check_packing({{&m[0], 0, 0, 128}, {&m[0], 1, 0, 128}});  // equal weights: the scalar path, exact
+  const BlockResult a = simulate_block(m[0], {.point = 0, .first_replication = 0, .count = 256});
+  const BlockResult b = simulate_block(m[1], {.point = 0, .first_replication = 0, .count = 256});
+  EXPECT_NE(a.action_count, b.action_count);  // the weights change the decisions
 }
 
 TEST(PackedBlockTest, SegmentsDifferInResults) {

@@ -123,7 +123,7 @@ def test_a_fresh_run_refuses_an_interrupted_calibration(tmp_path):
     assert proc.returncode == 2 and "other settings" in proc.stderr
 
 
-def test_posterior_predictive_run_integrates_over_the_posterior(tmp_path):
+def test_posterior_predictive_run_gives_every_replication_its_own_draw(tmp_path):
     out = tmp_path / "toy.h5"
     brink("calibrate", TOY, "-o", out, "--particles", 400, "--generations", 6, "-q")
     posterior_yaml = tmp_path / "toy.posterior.yaml"
@@ -131,18 +131,44 @@ def test_posterior_predictive_run_integrates_over_the_posterior(tmp_path):
     assert brink("validate", posterior_yaml).returncode == 0
     run = tmp_path / "run.h5"
     proc = brink("run", posterior_yaml, "--posterior", out, "-n", 25600, "-o", run)
-    assert "100 points (posterior), 256 replications per point" in proc.stdout
+    assert "1 point (posterior), 25600 replications" in proc.stdout, proc.stdout
     ds = xr.open_dataset(run, engine="h5netcdf")
     # The CF time coordinate from run.start_date, beside the numeric day.
     assert str(ds.time.values[0])[:10] == "2022-01-01" and str(ds.time.values[39])[:10] == "2022-02-09"
     assert ds.day.values[39] == 39
-    # Beta-binomial predictive of the count over the 40 steps.
+    # Every replication carries its own draw, as a coordinate on (point, replication).
+    h = ds.escalation_incidents_base_rate
+    assert h.dims == ("point", "replication") and "escalation_incidents_base_rate" in ds.incidents.coords
+    h = h.values.ravel()
+    with h5py.File(out, "r") as f:
+        particles = f["particles"][-1, :, 0]
+    assert np.isin(h, particles).all() and len(np.unique(h)) > 100
+    # Beta-binomial predictive of the count over the 40 steps (the draws integrate over the posterior) ...
     a, b = 1 + K_OBSERVED, BETA + N_STEPS - K_OBSERVED
     mean = N_STEPS * a / (a + b)
     var = N_STEPS * a * b * (a + b + N_STEPS) / ((a + b) ** 2 * (a + b + 1))
-    counts = ds.incidents.values.ravel()
+    counts = ds.incidents.values.ravel().astype(float)
     assert abs(counts.mean() - mean) < Z * math.sqrt(var / counts.size) + 0.3, (counts.mean(), mean)
     assert abs(counts.var() - var) < 0.15 * var, (counts.var(), var)
+    # ... and given its draw, each replication's count is Binomial(n, 1 - exp(-h)): the lanes used their own rate.
+    p = 1 - np.exp(-h)
+    residual = (counts - N_STEPS * p) / np.sqrt(N_STEPS * p * (1 - p))
+    assert abs(residual.mean()) < Z / math.sqrt(counts.size), residual.mean()
+    assert abs(residual.var() - 1) < 0.05, residual.var()
+    slope = np.polyfit(p, counts, 1)[0]
+    assert abs(slope - N_STEPS) < 0.1 * N_STEPS, slope
+    # The same draws on every run with the seed; the file records the draws, not only the points.
+    again = tmp_path / "again.h5"
+    brink("run", posterior_yaml, "--posterior", out, "-n", 25600, "-o", again, "-q")
+    with xr.open_dataset(again, engine="h5netcdf") as ds2:
+        assert (ds2.escalation_incidents_base_rate.values.ravel() == h).all()
+        assert (ds2.incidents.values == ds.incidents.values).all()
+    # --posterior-draws K: K sweep points instead, the replications split evenly.
+    proc = brink("run", posterior_yaml, "--posterior", out, "--posterior-draws", 100, "-n", 25600,
+                 "-o", tmp_path / "points.h5")
+    assert "100 points (posterior), 256 replications per point" in proc.stdout
+    with xr.open_dataset(tmp_path / "points.h5", engine="h5netcdf") as points:
+        assert points.sizes["point"] == 100 and points.escalation_incidents_base_rate.dims == ("point",)
     bad = brink("run", posterior_yaml, "--posterior", out, "--sweep", "escalation.incidents.base_rate=0.1,0.2",
                 "-o", tmp_path / "bad.h5", check=False)
     assert bad.returncode == 2 and "cannot be combined with a sweep" in bad.stderr
@@ -150,9 +176,6 @@ def test_posterior_predictive_run_integrates_over_the_posterior(tmp_path):
     assert bad.returncode == 2 and "nothing.h5" in bad.stderr
     bad = brink("run", posterior_yaml, "--posterior", run, "-o", tmp_path / "bad.h5", check=False)
     assert bad.returncode == 2 and "not a calibration file" in bad.stderr
-    # The draws are the points, each with its parameter value as a coordinate.
-    assert ds.sizes["point"] == 100
-    assert "escalation_incidents_base_rate" in ds.coords
 
 
 BAD = [

@@ -339,37 +339,67 @@ void inspect_calibration(const std::string& path, std::ostream& out) {
   }
 }
 
-SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {
-  if (std::error_code ec; !fs::exists(calibration_file, ec))
-    throw po::error(fmt::format("--posterior: no file '{}'", calibration_file));
-  if (!is_calibration_file(calibration_file))
-    throw po::error(fmt::format("--posterior: '{}' is not a calibration file (one written by 'brink calibrate')",
-                                calibration_file));
-  const CalibrationRecord record = read_calibration(calibration_file);
-  if (record.generations.empty()) throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
-  if (!loaded.scenario.sweep.empty())
-    throw po::error(
-        "--posterior draws the points itself; it cannot be combined with a sweep (drop the sweep block "
-        "or the --sweep options)");
+namespace {
+
+// `count` particles of the last generation drawn by systematic resampling of
+// its weights (offset from the seed), in an order shuffled from the seed, so
+// that any range of replications is a fair sample of the posterior.
+std::vector<std::size_t> posterior_particles(const Population& last, std::int64_t count, std::uint64_t seed) {
+  double u = 0, unused = 0;
+  calibration_uniforms(seed, 0xFFFFu, 0, 0, &u, &unused);
+  std::vector<std::size_t> drawn = systematic_resample(last.weight, static_cast<std::size_t>(count), u);
+  for (std::size_t i = drawn.size(); i > 1; --i) {  // Fisher-Yates
+    calibration_uniforms(seed, 0xFFFEu, static_cast<std::uint32_t>(i), 0, &u, &unused);
+    std::swap(drawn[i - 1], drawn[std::min(i - 1, static_cast<std::size_t>(u * static_cast<double>(i)))]);
+  }
+  return drawn;
+}
+
+// One point whose replication r runs particle drawn[r] (its own parameter set).
+SweepPlan replication_draws_plan(const LoadedScenario& loaded, const std::vector<FieldRef>& fields,
+                                 const CalibrationRecord& record, std::int64_t total) {
   const Population& last = record.generations.back();
   const std::size_t d = record.parameters.size();
-  const FieldRegistry registry(loaded.scenario);
-  SweepPlan plan;
-  for (const auto& path : record.parameters) {
-    const FieldRef* ref = registry.find(path);
-    if (!ref)
-      throw po::error(fmt::format("the posterior in '{}' calibrates '{}', which scenario '{}' does not have",
-                                  calibration_file, path, loaded.scenario.name));
-    plan.axis_fields.push_back(*ref);
-    plan.parameter_units.emplace_back(ref->spec->unit);
+  auto draws = std::make_shared<ReplicationDraws>();
+  draws->parameters = record.parameters;
+  for (const FieldRef& f : fields) draws->units.emplace_back(f.spec->unit);
+  std::vector<std::int32_t> set_of_particle(last.size(), -1);
+  for (std::size_t particle : posterior_particles(last, total, loaded.scenario.run.seed)) {
+    std::int32_t& set = set_of_particle[particle];
+    if (set < 0) {
+      set = static_cast<std::int32_t>(draws->sets++);
+      Scenario s = loaded.scenario;
+      for (std::size_t k = 0; k < d; ++k) {
+        const double value = last.theta[particle * d + k];
+        draws->values.push_back(value);
+        fields[k].set(s, value);
+      }
+      draws->models.push_back(std::make_shared<const Model>(s));
+    }
+    draws->set_of.push_back(set);
   }
-  const std::int64_t total = loaded.scenario.run.rule.max;
-  if (draws <= 0) draws = std::clamp<std::int64_t>(total / kBlockLanes, 1, 1000);
-  draws = std::min(draws, total);
-  double u = 0, unused = 0;
-  calibration_uniforms(loaded.scenario.run.seed, 0xFFFFu, 0, 0, &u, &unused);
+  SweepPlan plan;
+  plan.design = "posterior";
+  plan.points = PointTable::empty_rows(1);
+  plan.rule = {.adaptive = false, .min = total, .max = total};
+  plan.replications = total;
+  plan.write_runs = loaded.scenario.output.runs;
+  plan.base = std::make_shared<const Scenario>(loaded.scenario);
+  plan.kept.push_back(std::make_shared<const Model>(loaded.scenario));
+  plan.draws = std::move(draws);
+  return plan;
+}
+
+// K points, one per drawn parameter set, the replications split evenly.
+SweepPlan point_draws_plan(const LoadedScenario& loaded, const std::vector<FieldRef>& fields,
+                           const CalibrationRecord& record, std::int64_t total, std::int64_t draws) {
+  const Population& last = record.generations.back();
+  const std::size_t d = record.parameters.size();
+  SweepPlan plan;
+  plan.axis_fields = fields;
+  for (const FieldRef& f : fields) plan.parameter_units.emplace_back(f.spec->unit);
   std::vector<double> values;
-  for (std::size_t i : systematic_resample(last.weight, static_cast<std::size_t>(draws), u))
+  for (std::size_t i : posterior_particles(last, draws, loaded.scenario.run.seed))
     values.insert(values.end(), last.theta.begin() + static_cast<long>(i * d),
                   last.theta.begin() + static_cast<long>((i + 1) * d));
   plan.parameters = record.parameters;
@@ -384,6 +414,36 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
   // Every draw's model is kept: a posterior plan has at most 1000 points.
   for (std::int64_t p = 0; p < draws; ++p) plan.kept.push_back(std::make_shared<const Model>(plan.scenario_of(p)));
   return plan;
+}
+
+}  // namespace
+
+SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {
+  if (std::error_code ec; !fs::exists(calibration_file, ec))
+    throw po::error(fmt::format("--posterior: no file '{}'", calibration_file));
+  if (!is_calibration_file(calibration_file))
+    throw po::error(fmt::format("--posterior: '{}' is not a calibration file (one written by 'brink calibrate')",
+                                calibration_file));
+  const CalibrationRecord record = read_calibration(calibration_file);
+  if (record.generations.empty()) throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
+  if (!loaded.scenario.sweep.empty())
+    throw po::error(
+        "--posterior draws the points itself; it cannot be combined with a sweep (drop the sweep block "
+        "or the --sweep options)");
+  const FieldRegistry registry(loaded.scenario);
+  std::vector<FieldRef> fields;
+  for (const auto& path : record.parameters) {
+    const FieldRef* ref = registry.find(path);
+    if (!ref)
+      throw po::error(fmt::format("the posterior in '{}' calibrates '{}', which scenario '{}' does not have",
+                                  calibration_file, path, loaded.scenario.name));
+    fields.push_back(*ref);
+  }
+  const std::int64_t total = loaded.scenario.run.rule.max;
+  if (draws > 0) return point_draws_plan(loaded, fields, record, total, std::min(draws, total));
+  const bool per_lane = std::all_of(fields.begin(), fields.end(), [](const FieldRef& f) { return f.spec->per_lane; });
+  if (per_lane) return replication_draws_plan(loaded, fields, record, total);
+  return point_draws_plan(loaded, fields, record, total, std::clamp<std::int64_t>(total / kBlockLanes, 1, 1000));
 }
 
 PointSummary pooled_summary(const std::vector<PointSummary>& summaries) {

@@ -34,6 +34,9 @@ struct Hdf5Writer::Impl {
   // The parameters' coordinate variables along `point`, listed in the CF
   // `coordinates` attribute of every variable on `point`.
   std::vector<std::string> parameter_coordinates;
+  // A posterior run's parameters per replication: coordinate variables on
+  // (point, replication), listed in every variable on both.
+  std::vector<std::string> replication_coordinates;
   double last_flush = 0.0;
   bool failed = false;  // a write, flush or close of this file threw: leave the file as its last flush left it
   std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
@@ -44,6 +47,7 @@ struct Hdf5Writer::Impl {
   void create(const SweepPlan& plan, const OutputMetadata& metadata);
   void create_variable(const VariableSpec& v, const SweepPlan& plan);
   void create_parameter_coordinates(const SweepPlan& plan);
+  void create_replication_coordinates(const SweepPlan& plan);
   void create_time_coordinate(const SweepPlan& plan);
   void write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata);
   void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
@@ -126,10 +130,17 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
   if (id < 0) throw OutputError(hdf5_failure_message(fmt::format("create output file '{}'", path)));
   file = file_handle(id, "create " + path);
-  parameter_coordinates = parameter_coordinate_names(plan.parameters);
+  std::vector<std::string> paths = plan.parameters;
+  const bool draws = plan.draws && layout.runs;  // the replication dimension exists with per-replication data
+  if (draws) paths.insert(paths.end(), plan.draws->parameters.begin(), plan.draws->parameters.end());
+  parameter_coordinates = parameter_coordinate_names(paths);  // distinct names over both kinds
+  replication_coordinates.assign(parameter_coordinates.begin() + static_cast<long>(plan.parameters.size()),
+                                 parameter_coordinates.end());
+  parameter_coordinates.resize(plan.parameters.size());
   for (const VariableSpec& v : variable_table())
     if (layout.present(v)) create_variable(v, plan);
   create_parameter_coordinates(plan);
+  if (draws) create_replication_coordinates(plan);
   create_time_coordinate(plan);
   write_root_attributes(plan, metadata);
 }
@@ -310,6 +321,8 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   if (v.day_coordinate && !plan.run().start_date.empty()) coordinates += " time";
   if (v.kind != Kind::kDimension && v.dims.has(Dim::kPoint))
     for (const std::string& c : parameter_coordinates) coordinates += (coordinates.empty() ? "" : " ") + c;
+  if (v.kind != Kind::kDimension && v.dims.has(Dim::kPoint) && v.dims.has(Dim::kReplication))
+    for (const std::string& c : replication_coordinates) coordinates += (coordinates.empty() ? "" : " ") + c;
   if (!coordinates.empty()) h5::set_string_attribute(ds.get(), "coordinates", coordinates);
   datasets.emplace(v.name, std::move(ds));
 }
@@ -364,6 +377,38 @@ void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
       h5::set_int_attribute(ds.get(), "flag_values", H5T_NATIVE_DOUBLE, flags.data(), flags.size());
       h5::set_string_attribute(ds.get(), "flag_meanings", meanings);
     }
+  }
+}
+
+// A posterior run's parameter values, one float64 variable on (point,
+// replication) per parameter: xarray makes each a coordinate of the
+// per-replication variables (group or bin the outcomes by a drawn value).
+void Hdf5Writer::Impl::create_replication_coordinates(const SweepPlan& plan) {
+  const ReplicationDraws& draws = *plan.draws;
+  const hsize_t shape[2] = {plan.points.size(), static_cast<hsize_t>(plan.replications)};
+  for (std::size_t k = 0; k < draws.parameters.size(); ++k) {
+    const std::string& name = replication_coordinates[k];
+    const Handle space = space_handle(H5Screate_simple(2, shape, nullptr), "create " + name);
+    const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
+    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    const Handle ds = dataset_handle(
+        H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+        "create dataset " + name);
+    const std::vector<double> column = draws.column(k);
+    std::vector<double> values;
+    for (std::size_t p = 0; p < shape[0]; ++p) values.insert(values.end(), column.begin(), column.end());
+    h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
+    check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kPoint)), 0),
+          fmt::format("attach dimension point to {}", name));
+    check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kReplication)), 1),
+          fmt::format("attach dimension replication to {}", name));
+    h5::set_string_attribute(ds.get(), "long_name",
+                             fmt::format("{} (drawn from the posterior for each replication)", draws.parameters[k]));
+    const std::string& scenario_units = draws.units[k];
+    if (const std::string units = udunits_of(scenario_units); !units.empty())
+      h5::set_string_attribute(ds.get(), "units", units);
+    h5::set_string_attribute(ds.get(), "parameter_path", draws.parameters[k]);
+    if (!scenario_units.empty()) h5::set_string_attribute(ds.get(), "scenario_units", scenario_units);
   }
 }
 

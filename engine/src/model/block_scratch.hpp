@@ -74,6 +74,17 @@ struct BlockSimulator::Scratch {
   AlignedVector<double> rate_dt, mobilize_dt, cap;
   AlignedVector<double> kill_rate, defence;  // actors × L: combat.effectiveness, combat.defence_advantage
   AlignedVector<float> rationality;          // actors × L: decision.rationality (the logit's λ, float)
+  // Packed blocks whose lanes' decision weights differ: actors × kMaxTypes ×
+  // kFeatureCount × L (empty otherwise: the weights are one scalar per type).
+  AlignedVector<float> lane_weights;
+  alignas(64) float zero_lanes[L] = {};  // the weight of a feature an action does not have
+
+  float* lane_weight(int actor, int type, int feature) {
+    return lane_weights.data() +
+           ((static_cast<std::size_t>(actor) * kMaxTypes + static_cast<std::size_t>(type)) * kFeatureCount +
+            static_cast<std::size_t>(feature)) *
+               L;
+  }
   alignas(64) double base_rate[L], tension_rate[L], contact_rate[L];  // incident hazard terms
   alignas(64) double tension_jump[L], escalation_probability[L];      // an incident's effects
   alignas(64) double tension_keep[L];                                 // exp(-tension_decay · dt)

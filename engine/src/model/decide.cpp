@@ -54,6 +54,34 @@ void weigh(float* __restrict u0, float* __restrict u1, const TypeWeights* w, con
   }
 }
 
+// weigh() for a packed block whose lanes weigh differently: each weight is
+// read per lane. The expression is the scalar path's, but the compiler fuses
+// and hoists loop-invariant scalar products differently, so a utility may
+// differ from the lane's unpacked value in the last bit (outcomes and
+// decisions stay the same in the tests; beliefs agree to float rounding).
+// w(feature) gives the type's lane array of a feature's weight.
+template <bool kHasA, bool kHasB, class Weights, class Scratch>
+void weigh_lanes(float* __restrict u, const Weights& w, Feature fa, Feature fb, const ActionTerms& a, float impatience,
+                 const Scratch& x) {
+  const float* zero = x.zero_lanes;
+  const float* __restrict w_security = fa == kSecurity ? w(kSecurity) : zero;
+  const float* __restrict w_cost = w(kCost);
+  const float* __restrict w_escalation = w(kEscalation);
+  const float* __restrict w_a = fa < kFeatureCount && fa != kSecurity ? w(fa) : zero;
+  const float* __restrict w_b = fb < kFeatureCount ? w(fb) : zero;
+  const float* __restrict w_impatience = w(kImpatience);
+  const float cost = a.cost, tension = a.tension;
+  const int action_rung = a.rung;
+  const int* rung = a.block_rung;
+  for (int l = 0; l < L; ++l) {
+    const float f_a = kHasA ? x.feature_a[l] : 0.0f;
+    const float f_b = kHasB ? x.feature_b[l] : 0.0f;
+    const float escalation = rules::escalation_of(tension, action_rung, rung[l]);
+    u[l] = rules::utility(w_security[l], f_a, w_cost[l], cost, w_escalation[l], escalation, x.tension_factor[l],
+                          w_a[l], f_a, w_b[l], f_b, w_impatience[l], impatience);
+  }
+}
+
 template <bool kHasA, bool kHasB, class Scratch>
 void weigh_types(Scratch& x, int m, int type_count, const TypeWeights* w, const ActionTerms& a, float impatience) {
   int k = 0;
@@ -360,6 +388,22 @@ void BlockSimulator::features_and_utilities(int i) {
     const LaneMask ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
     for (int l = 0; l < L; ++l) ok[l] = x.running[l] ? ok[l] : ended_ok;
 
+    const ActionTerms terms{-static_cast<float>(a.cost), tau, a.rung, rung};
+    if (!x.lane_weights.empty()) {
+      for (int k = 0; k < type_count; ++k) {
+        auto w = [&](int f) -> const float* { return x.lane_weight(i, k, f); };
+        float* u = x.util(k, m);
+        if (fa == kFeatureCount && fb == kFeatureCount)
+          weigh_lanes<false, false>(u, w, fa, fb, terms, impatience, x);
+        else if (fa == kFeatureCount)
+          weigh_lanes<false, true>(u, w, fa, fb, terms, impatience, x);
+        else if (fb == kFeatureCount)
+          weigh_lanes<true, false>(u, w, fa, fb, terms, impatience, x);
+        else
+          weigh_lanes<true, true>(u, w, fa, fb, terms, impatience, x);
+      }
+      continue;
+    }
     // Every type weighs the same features (they do not depend on the type).
     TypeWeights* weights = x.type_weights.data();
     for (int k = 0; k < type_count; ++k) {
@@ -373,7 +417,6 @@ void BlockSimulator::features_and_utilities(int i) {
           .impatience = static_cast<float>(w[kImpatience]),
       };
     }
-    const ActionTerms terms{-static_cast<float>(a.cost), tau, a.rung, rung};
     if (fa == kFeatureCount && fb == kFeatureCount)
       weigh_types<false, false>(x, m, type_count, weights, terms, impatience);
     else if (fa == kFeatureCount)

@@ -83,6 +83,37 @@ void BlockSimulator::init_lane_fields() {
           static_cast<float>(a.decision.rationality);
     }
   }
+  init_lane_weights();
+}
+
+// Decision weights vary per lane only in a packed block whose segments' types
+// weigh differently from the block's; otherwise `weigh` keeps one scalar per
+// type (the hot loop of an ordinary block is unchanged).
+void BlockSimulator::init_lane_weights() {
+  Scratch& x = *scratch_;
+  const int n = model_.actors();
+  bool differ = false;
+  for (const LaneSegment& seg : spec_.segments)
+    for (int i = 0; i < n && !differ; ++i) {
+      const auto& mine = sc_.actors[static_cast<std::size_t>(i)].types;
+      const auto& theirs = seg.model->scenario().actors[static_cast<std::size_t>(i)].types;
+      for (std::size_t k = 0; k < mine.size(); ++k) differ = differ || mine[k].weights != theirs[k].weights;
+    }
+  if (!differ) {
+    x.lane_weights.clear();
+    return;
+  }
+  x.lane_weights.assign(static_cast<std::size_t>(n) * kMaxTypes * kFeatureCount * L, 0.0f);
+  for (int r = 0; r < L; ++r) {
+    const Scenario& s = lane_scenario(r);
+    for (int i = 0; i < n; ++i) {
+      const auto& types = s.actors[static_cast<std::size_t>(i)].types;
+      for (std::size_t k = 0; k < types.size(); ++k)
+        for (int f = 0; f < kFeatureCount; ++f)
+          x.lane_weight(i, static_cast<int>(k), f)[r] =
+              static_cast<float>(types[k].weights[static_cast<std::size_t>(f)]);
+    }
+  }
 }
 
 void BlockSimulator::init_pools_and_types() {

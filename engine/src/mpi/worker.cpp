@@ -118,7 +118,7 @@ class BlockRunner {
           spec = inbox_.front();
           inbox_.pop_front();
         }
-        BlockResult result = k.simulate_block(*plan_.model_of(spec.point), spec, &halt_);
+        BlockResult result = plan_.simulate(k, spec, &halt_);
         if (result.interrupted) return;
         encoder_.encode(result);
         if (!result.encoded.empty()) {

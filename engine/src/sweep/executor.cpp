@@ -139,9 +139,8 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
           work.wait(lock, [&] { return stop || schedule.finished() || (spec = schedule.next()).has_value(); });
           if (stop || !spec) break;
         }
-        const std::shared_ptr<const Model> model = plan.model_of(spec->point);
         // The kernel checks the stop flag between steps and returns an interrupted, empty block.
-        BlockResult result = kernel_table.simulate_block(*model, *spec, stop_flag);
+        BlockResult result = plan.simulate(kernel_table, *spec, stop_flag);
         if (result.interrupted) break;  // stopped between steps: nothing to hand over
         sink.encode(result);
         std::unique_lock lock(mutex);

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/model/kernel_dispatch.hpp"
 #include "brink/scenario/sweep_constraints.hpp"
 #include "brink/sweep/design.hpp"
 
@@ -89,6 +90,38 @@ BlockSpec SweepPlan::block(std::int64_t point, std::int64_t index) const {
   spec.first_replication = index * kBlockLanes;
   spec.count = static_cast<int>(std::min<std::int64_t>(kBlockLanes, replications - spec.first_replication));
   return spec;
+}
+
+std::vector<LaneSegment> ReplicationDraws::segments(const BlockSpec& spec) const {
+  std::vector<LaneSegment> out;
+  for (int lane = 0; lane < spec.count; ++lane) {
+    const std::int64_t r = spec.first_replication + lane;
+    const std::int32_t set = set_of[static_cast<std::size_t>(r)];
+    if (!out.empty() && out.back().model == models[static_cast<std::size_t>(set)].get())
+      ++out.back().count;
+    else
+      out.push_back({models[static_cast<std::size_t>(set)].get(), spec.point, r, 1});
+  }
+  return out;
+}
+
+std::vector<double> ReplicationDraws::column(std::size_t parameter) const {
+  std::vector<double> out;
+  out.reserve(set_of.size());
+  for (std::int32_t set : set_of) out.push_back(values[static_cast<std::size_t>(set) * parameters.size() + parameter]);
+  return out;
+}
+
+BlockResult SweepPlan::simulate(const KernelTable& kernel, const BlockSpec& spec,
+                                const std::atomic<bool>* stop) const {
+  const std::shared_ptr<const Model> model = model_of(spec.point);
+  if (!draws) return kernel.simulate_block(*model, spec, stop);
+  const std::vector<LaneSegment> segments = draws->segments(spec);
+  BlockSpec packed = spec;
+  packed.segments = segments;
+  BlockResult result = kernel.simulate_block(*model, packed, stop);
+  result.spec.segments = {};  // they die here; the recorder needs only point and replications
+  return result;
 }
 
 BlockSpec SweepPlan::block(std::int64_t flat_index) const {

@@ -125,6 +125,7 @@ class BlockSimulator {
   static Phases phases_of(const Scenario& sc);
   // Per-lane fields and streams (lane_fields.cpp, docs/calibration.md "Packed blocks").
   void init_lane_fields();
+  void init_lane_weights();
   void init_pools_and_types();
   // The scenario lane r's per-lane fields come from: its segment's, or the block's.
   const Scenario& lane_scenario(int r) const;

@@ -7,6 +7,7 @@
 // held per point. Plan memory is the values: points × parameters doubles.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <iterator>
 #include <memory>
@@ -18,6 +19,8 @@
 #include "brink/scenario/parse.hpp"
 
 namespace brink {
+
+struct KernelTable;
 
 // One point's row of values, one per SweepPlan::parameters.
 struct PointView {
@@ -73,6 +76,24 @@ class PointTable {
 
 // Recently resolved points of a large plan, shared by the workers.
 class ModelCache;
+
+// A posterior run's parameters per replication, in a plan of one point:
+// replication r runs parameter set set_of[r] (a posterior particle). Every parameter is a
+// per-lane field, so a block carries its replications' sets side by side
+// (packed blocks); each replication keeps the stream it has in an ordinary
+// run, so the draws change only the parameters.
+struct ReplicationDraws {
+  std::vector<std::string> parameters;  // dotted paths
+  std::vector<std::string> units;       // per parameter, from the field table
+  std::size_t sets = 0;
+  std::vector<double> values;                        // sets × parameters
+  std::vector<std::shared_ptr<const Model>> models;  // per set: the point's scenario with the set's values
+  std::vector<std::int32_t> set_of;                  // per replication
+  // The lane segments of `spec` (one per run of replications sharing a set).
+  std::vector<LaneSegment> segments(const BlockSpec& spec) const;
+  // Per parameter, its value in every replication (replication-major).
+  std::vector<double> column(std::size_t parameter) const;
+};
 
 // One scenario of a sweep over scenario choices (`--sweep scenario=a.yaml,b.yaml`):
 // loaded with the run's --set overrides, sharing the base's actors, rungs,
@@ -132,6 +153,9 @@ struct SweepPlan {
   // 0 and build the others when they run (cached for the few points in
   // flight), so memory does not grow with the number of points.
   std::shared_ptr<const Model> model_of(std::int64_t point) const;
+  // Simulates `spec` with `kernel`: a posterior run's block carries its
+  // replications' parameter sets (ReplicationDraws), any other the point's.
+  BlockResult simulate(const KernelTable& kernel, const BlockSpec& spec, const std::atomic<bool>* stop) const;
   const Model& model(std::int64_t point) const { return *model_of(point); }
 
   // Scenario choices: the axis "scenario" (column scenario_column) holds the
@@ -152,6 +176,7 @@ struct SweepPlan {
   std::vector<FieldRef> axis_fields;               // per sweep axis: the field it sets
   std::vector<std::shared_ptr<const Model>> kept;  // small plans: every point's model; else point 0's
   std::shared_ptr<ModelCache> cache;               // large plans only
+  std::shared_ptr<const ReplicationDraws> draws;   // posterior runs: parameters per replication
 };
 
 // The plan a loaded scenario describes: one point, or the points of its
