@@ -179,10 +179,13 @@ def test_calibration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
         sd = np.sqrt(np.sum(w * (x - mean) ** 2))
         prior_sd = uniform_sd(str(cal.prior.sel(parameter=name).values))
         assert sd < most * prior_sd, (name, sd, prior_sd)
-    # The predictive file: one point per posterior draw, dated by the CF time coordinate.
+    # The predictive file: every replication its own posterior draw, dated by the CF time coordinate.
     pred = xr.open_dataset(out / "predict.h5", engine="h5netcdf")
-    assert str(pred.time.values[0])[:10] == "2021-11-21" and pred.sizes["point"] >= 2
-    assert "actors_USA_forces_ready" in pred.coords
+    assert str(pred.time.values[0])[:10] == "2021-11-21" and pred.sizes["point"] == 1
+    drawn = pred.coords["actors_USA_forces_ready"]
+    assert drawn.dims == ("point", "replication") and len(np.unique(drawn.values)) >= 2
+    last = cal.particles.isel(generation=-1).sel(parameter="actors.USA.forces.ready").values
+    assert np.isin(drawn.values.ravel(), last).all()
     summary = json.loads((out / "calibration-summary.json").read_text())
     for date, day in (("15 Feb 2022", 86), ("18 Feb 2022", 89)):
         q = summary["band_90"][date]

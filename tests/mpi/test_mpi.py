@@ -189,6 +189,23 @@ def test_levers_morris_and_shard_options_reach_every_rank(mpirun, tmp_path):
     assert_same_files(tmp_path / "mixed-ref.h5", merged, ignore_attrs=INVOCATION)
 
 
+def test_posterior_run_with_a_draw_per_replication_is_identical_under_mpi(mpirun, tmp_path):
+    """Each rank rebuilds the replications' parameter draws from the calibration file and packs them
+    into its blocks itself: the file must equal a one-thread run's."""
+    toy = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+    toy = toy / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    calibration = tmp_path / "toy.h5"
+    ok(run_plain("calibrate", toy, "-q", "--particles", 200, "--generations", 3, "-o", calibration))
+    posterior = ["--posterior", calibration, "-n", 2000]
+    reference = tmp_path / "ref.h5"
+    ok(run_plain("run", tmp_path / "toy.posterior.yaml", "-q", "-t", 1, *posterior, "-o", reference))
+    out = tmp_path / "np3.h5"
+    ok(run_mpi(mpirun, 3, "run", tmp_path / "toy.posterior.yaml", "-q", "-t", 1, *posterior, "-o", out))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+    with h5py.File(out, "r") as f:
+        assert f["escalation_incidents_base_rate"].shape == (1, 2000)
+
+
 # --------------------------------------------------------------------------
 # Errors: printed once, by rank 0, with the usual exit codes
 # --------------------------------------------------------------------------

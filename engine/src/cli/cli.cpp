@@ -195,9 +195,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "run only shard I of N (the points p with p mod N = I) into its own file, for job arrays: --shard I/N; "
       "'brink merge' joins the N files into the file one run writes")(
       "posterior", po::value(&posterior),
-      "draw the calibrated parameters from a 'brink calibrate' file's posterior (one sweep point per draw)")(
+      "draw the calibrated parameters from a 'brink calibrate' file's posterior: every replication its own "
+      "parameter set")(
       "posterior-draws", po::value(&posterior_draws),
-      "parameter sets drawn with --posterior (default: one per 256 replications, at most 1000)");
+      "with --posterior: run K sweep points, one per drawn parameter set, instead of a draw per replication "
+      "(at most 1000)");
   po::variables_map vm;
   std::vector<std::string> operands;
   if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
