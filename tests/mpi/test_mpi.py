@@ -206,6 +206,55 @@ def test_posterior_run_with_a_draw_per_replication_is_identical_under_mpi(mpirun
         assert f["escalation_incidents_base_rate"].shape == (1, 2000)
 
 
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+CALIBRATION_ATTRS = INVOCATION + ("seconds",)
+
+
+@pytest.mark.parametrize("case", ["packed", "weights", "unpacked"])
+def test_calibration_under_mpi_equals_one_process(mpirun, tmp_path, case):
+    """The ranks share each batch of candidates and sum the statistics: every dataset equals a
+    one-thread calibration's, whether particles pack into blocks (per-lane fields, decision
+    weights) or run one per block (a field that is not per-lane)."""
+    if case == "weights":
+        scenario, options = SOURCE / "scenarios" / "backtest-2022.yaml", ["--particles", 96, "--replications", 8]
+    else:
+        scenario, options = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml", ["--particles", 150]
+    if case == "unpacked":  # decision.patience_days is read as one value per block
+        text = scenario.read_text().replace(
+            "    escalation.incidents.base_rate: {prior: exponential, rate: 2}",
+            "    escalation.incidents.base_rate: {prior: exponential, rate: 2}\n"
+            "    actors.A.decision.patience_days: {prior: uniform, min: 5, max: 50}")
+        assert "patience_days: {prior" in text
+        scenario = write(tmp_path, "unpacked.yaml", text)
+        options = ["--particles", 100]
+    options += ["--generations", 3, "-q"]
+    reference = tmp_path / "ref.h5"
+    ok(run_plain("calibrate", scenario, *options, "-t", 1, "-o", reference))
+    out = tmp_path / "np3.h5"
+    ok(run_mpi(mpirun, 3, "calibrate", scenario, *options, "-t", 1, "-o", out))
+    assert_same_files(reference, out, ignore_attrs=CALIBRATION_ATTRS)
+    assert (tmp_path / "np3.posterior.yaml").read_text().split("\n", 1)[1] == \
+        (tmp_path / "ref.posterior.yaml").read_text().split("\n", 1)[1].replace("ref.h5", "np3.h5")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("np3")) == ["np3.h5", "np3.posterior.yaml"]
+
+
+def test_calibration_under_mpi_resumes_and_refuses_once(mpirun, tmp_path):
+    toy = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    options = ["--particles", 120, "-q", "-t", 1]
+    reference = tmp_path / "ref.h5"
+    ok(run_plain("calibrate", toy, *options, "--generations", 4, "-o", reference))
+    # Two generations under 2 ranks, kept as a partial file (as after a kill), then resumed to four under 3.
+    out = tmp_path / "out.h5"
+    ok(run_mpi(mpirun, 2, "calibrate", toy, *options, "--generations", 2, "-o", out))
+    out.rename(tmp_path / "out.h5.partial")
+    refused = run_mpi(mpirun, 3, "calibrate", toy, *options, "--generations", 4, "-o", out)
+    assert refused.returncode == 2 and refused.stderr.count("--resume") == 1, refused.stderr
+    ok(run_mpi(mpirun, 3, "calibrate", toy, *options, "--generations", 4, "--resume", "-o", out))
+    assert_same_files(reference, out, ignore_attrs=CALIBRATION_ATTRS + ("lane_steps",))
+    bad = run_mpi(mpirun, 3, "calibrate", toy, "--particles", "x", "-o", tmp_path / "bad.h5")
+    assert bad.returncode == 2 and bad.stderr.count("--particles must be a whole number") == 1, bad.stderr
+
+
 # --------------------------------------------------------------------------
 # Errors: printed once, by rank 0, with the usual exit codes
 # --------------------------------------------------------------------------

@@ -135,9 +135,9 @@ SweepEvaluator::SweepEvaluator(Scenario scenario, std::vector<std::string> paths
                                const std::atomic<bool>* stop)
     : scenario_(std::move(scenario)), paths_(std::move(paths)), threads_(threads), stop_(stop) {}
 
-std::vector<double> SweepEvaluator::evaluate(std::span<const double> thetas, std::size_t width,
-                                             std::uint64_t stream_seed) {
-  if (packs()) return evaluate_packed(thetas, width, stream_seed);
+std::vector<double> SweepEvaluator::evaluate_slices(std::span<const double> thetas, std::size_t width,
+                                                    std::uint64_t stream_seed, std::size_t first_slice) {
+  if (packs()) return evaluate_packed(thetas, width, stream_seed, first_slice);
   const std::size_t count = width ? thetas.size() / width : 0, m = scenario_.observations.size();
   Scenario base = scenario_;
   base.run.seed = stream_seed;
@@ -159,7 +159,8 @@ std::vector<double> SweepEvaluator::evaluate(std::span<const double> thetas, std
     plan.write_runs = false;
     // Under independent streams, point p of this slice must not reuse another slice's stream.
     Scenario slice_base = *shared;
-    slice_base.run.seed = shared->run.common_random ? stream_seed : (stream_seed + first / kSlice) % (1ULL << 53);
+    slice_base.run.seed =
+        shared->run.common_random ? stream_seed : (stream_seed + first_slice + first / kSlice) % (1ULL << 53);
     plan.base = std::make_shared<const Scenario>(std::move(slice_base));
     for (std::size_t p = 0; p < n; ++p)
       plan.kept.push_back(std::make_shared<const Model>(plan.scenario_of(static_cast<std::int64_t>(p))));
@@ -170,6 +171,28 @@ std::vector<double> SweepEvaluator::evaluate(std::span<const double> thetas, std
     lane_steps_ += static_cast<double>(n) * plan.blocks_per_point() * kBlockLanes * plan.kept.front()->steps();
     points_ += static_cast<std::int64_t>(n);
   }
+  return out;
+}
+
+std::vector<double> RankSharedEvaluator::evaluate(std::span<const double> thetas, std::size_t width,
+                                                  std::uint64_t stream_seed) {
+  const std::size_t count = width ? thetas.size() / width : 0, m = local_.observation_count();
+  const std::size_t slices = (count + kSlice - 1) / kSlice;
+  const auto rank = static_cast<std::size_t>(group_.rank()), ranks = static_cast<std::size_t>(group_.size());
+  const std::size_t lo = slices * rank / ranks, hi = slices * (rank + 1) / ranks;
+  const std::size_t first = std::min(count, lo * kSlice), last = std::min(count, hi * kSlice);
+  // Every other rank contributes 0 to this rank's candidates: x + 0 is x, so the sum is exact.
+  std::vector<double> out(count * m + 1, 0.0);
+  const double before = local_.lane_steps();
+  if (first < last) {
+    const std::vector<double> mine =
+        local_.evaluate_slices(thetas.subspan(first * width, (last - first) * width), width, stream_seed, lo);
+    std::copy(mine.begin(), mine.end(), out.begin() + static_cast<long>(first * m));
+  }
+  out.back() = local_.lane_steps() - before;
+  group_.sum(out);
+  lane_steps_ += out.back();
+  out.pop_back();
   return out;
 }
 

@@ -52,7 +52,7 @@ void run_blocks(const std::vector<BlockSpec>& blocks, const Model& model, int th
 }  // namespace
 
 std::vector<double> SweepEvaluator::evaluate_packed(std::span<const double> thetas, std::size_t width,
-                                                    std::uint64_t stream_seed) {
+                                                    std::uint64_t stream_seed, std::size_t first_slice) {
   const std::size_t count = width ? thetas.size() / width : 0, m = scenario_.observations.size();
   const int reps = static_cast<int>(scenario_.run.replications);
   const std::size_t per_block = static_cast<std::size_t>(kBlockLanes / reps);
@@ -65,7 +65,8 @@ std::vector<double> SweepEvaluator::evaluate_packed(std::span<const double> thet
     // Each particle is the scenario and stream it is unpacked: point p of its slice.
     Scenario slice_base = scenario_;
     slice_base.run.seed =
-        scenario_.run.common_random ? stream_seed : (stream_seed + first / kEvaluatorSlice) % (1ULL << 53);
+        scenario_.run.common_random ? stream_seed
+                                    : (stream_seed + first_slice + first / kEvaluatorSlice) % (1ULL << 53);
     std::vector<Model> models;
     models.reserve(n);
     for (std::size_t p = 0; p < n; ++p) {

@@ -413,9 +413,12 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  // Under mpirun or srun, rank 0 runs the command and the other ranks serve it (src/mpi).
+  // Under mpirun or srun, rank 0 runs `brink run` and the other ranks serve it (src/mpi).
   if (argc >= 2 && std::string_view(argv[1]) == "run" && launched_by_mpi())
     return run_as_mpi_rank(argc, argv, out, err, &run_command, &plan_of_job);
+  // A calibration's ranks run in lockstep and share each batch of candidates.
+  if (argc >= 2 && std::string_view(argv[1]) == "calibrate" && launched_by_mpi())
+    return run_in_lockstep(argc, argv, out, err, &run_command);
   return run_command(argc, argv, out, err);
 }
 

@@ -11,6 +11,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -19,6 +21,8 @@
 #include "brink/calibrate/evaluator.hpp"
 #include "brink/cli/cli.hpp"
 #include "brink/cli/output_target.hpp"
+#include "brink/model/kernel_dispatch.hpp"
+#include "brink/mpi/distributed.hpp"
 #include "brink/scenario/shipped.hpp"
 #include "brink/sweep/executor.hpp"
 #include "brink/version.hpp"
@@ -204,14 +208,16 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
   }
 }
 
-// Runs the generations still missing, saving each to `partial` before reporting it.
-void run_generations(AbcSmc& smc, const SweepEvaluator& evaluator, const fs::path& partial, bool quiet,
+// Runs the generations still missing, saving each to `partial` (if given:
+// rank 0 of an MPI job, or a plain run) before reporting it.
+void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, const fs::path* partial, bool quiet,
                      std::ostream& err, CalibrationRecord& record) {
   // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
   auto save = [&] {
-    const std::string staging = partial.string() + ".tmp";
+    if (partial == nullptr) return;
+    const std::string staging = partial->string() + ".tmp";
     write_calibration(staging, record);
-    fs::rename(staging, partial);
+    fs::rename(staging, *partial);
   };
   const auto start = std::chrono::steady_clock::now();
   const double seconds_before = record.seconds, lane_steps_before = record.lane_steps;
@@ -223,11 +229,27 @@ void run_generations(AbcSmc& smc, const SweepEvaluator& evaluator, const fs::pat
     const std::string line = generation_line(next, record.planned_generations, seconds);
     record.generations.push_back(std::move(next));
     record.seconds = seconds_before + seconds;
-    record.lane_steps = lane_steps_before + evaluator.lane_steps();
+    record.lane_steps = lane_steps_before + lane_steps();
     save();
     if (!quiet) err << line << std::flush;
   }
   save();
+}
+
+// Every rank of a lockstep job says whether it could set up; one that
+// could not stops them all before the first collective sum. Rank 0 names
+// a failure of another rank (whose own message is not printed).
+void agree_to_start(RankGroup& group, std::exception_ptr& failed) {
+  std::vector<double> failures(static_cast<std::size_t>(group.size()), 0.0);
+  failures[static_cast<std::size_t>(group.rank())] = failed ? 1.0 : 0.0;
+  group.sum(failures);
+  if (failed) return;
+  for (std::size_t r = 0; r < failures.size(); ++r)
+    if (failures[r] > 0)
+      failed = std::make_exception_ptr(std::runtime_error(fmt::format(
+          "MPI rank {} could not set up the calibration (every rank reads the scenario and the output's "
+          "directory: put them where every node sees them)",
+          r)));
 }
 
 // The scenario with the posterior means set (OUT with .posterior.yaml).
@@ -283,17 +305,36 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
                                      : static_cast<int>(parse_count("--threads", o.threads, 1, 1024));
   threads = std::min(threads, max_threads());
+  // Under an MPI launcher every rank runs this command; rank 0 alone writes.
+  RankGroup* group = lockstep_group();
+  const bool writer = group == nullptr || group->rank() == 0;
 
   const fs::path target = calibration_target(loaded, vm, o);
   const fs::path partial = target.string() + ".partial";
-  const OutputLock lock(target.string() + ".lock");
-  const FileIdentity before = identity_of(target);
+  std::optional<OutputLock> lock;
+  std::optional<FileIdentity> before;
   CalibrationRecord record = new_record(loaded, source, spec, settings, argc, argv);
-  continue_partial(partial, vm, record);
+  std::exception_ptr failed;
+  try {
+    if (writer) {
+      lock.emplace(target.string() + ".lock");
+      before = identity_of(target);
+    }
+    continue_partial(partial, vm, record);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (group) agree_to_start(*group, failed);
+  if (failed) std::rethrow_exception(failed);
 
   Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
   simulated.run.common_random = spec.common_random;
-  SweepEvaluator evaluator(simulated, record.parameters, threads);
+  SweepEvaluator local(simulated, record.parameters, threads);
+  // Every rank simulates on the kernel path rank 0 chose.
+  if (group) select_kernel(group->broadcast(std::string(kernel().isa)));
+  std::optional<RankSharedEvaluator> shared;
+  if (group) shared.emplace(local, *group);
+  ParticleEvaluator& evaluator = shared ? static_cast<ParticleEvaluator&>(*shared) : local;
   std::vector<Prior> priors(spec.priors.begin(), spec.priors.end());
   AbcSmc smc(priors, loaded.scenario.observations,
              {.particles = spec.particles,
@@ -307,17 +348,25 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                "generations, {} steps per replication, {}\n",
                loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
                spec.replications, spec.generations, simulated.step_count(),
-               evaluator.packs() ? fmt::format("{} particles per block", kBlockLanes / spec.replications)
-                                 : std::string("one particle per block"))
+               local.packs() ? fmt::format("{} particles per block", kBlockLanes / spec.replications)
+                             : std::string("one particle per block"))
         << std::flush;
-  run_generations(smc, evaluator, partial, quiet, err, record);
-  publish_output(partial, target, before);
+  auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
+  try {
+    run_generations(smc, lane_steps, writer ? &partial : nullptr, quiet, err, record);
+  } catch (const std::exception& e) {
+    // Another rank may wait in a collective sum that this one will never join.
+    if (group) group->abort(kExitFailure, e.what());
+    throw;
+  }
+  if (!writer) return kExitOk;
+  publish_output(partial, target, *before);
   const fs::path posterior = write_posterior_scenario(target, source, record);
   if (!quiet)
     out << posterior_table(record)
-        << fmt::format("wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {} threads)\n",
+        << fmt::format("wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {})\n",
                        target.string(), posterior.string(), record.seconds, record.lane_steps,
-                       record.seconds > 0 ? record.lane_steps / record.seconds : 0.0, threads);
+                       record.seconds > 0 ? record.lane_steps / record.seconds : 0.0, describe_workers(threads));
   return kExitOk;
 }
 

@@ -15,6 +15,12 @@ int run_as_mpi_rank(int argc, const char* const* argv, std::ostream& out, std::o
   return command(argc, argv, out, err);
 }
 
+int run_in_lockstep(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command) {
+  return command(argc, argv, out, err);
+}
+
+RankGroup* lockstep_group() { return nullptr; }
+
 void execute_run(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
                  BlockScheduler* scheduler, const std::atomic<bool>* stop, const RunJob&) {
   execute(plan, threads, sink, progress, scheduler, stop);

@@ -62,6 +62,10 @@ std::uint64_t plan_fingerprint(const SweepPlan& plan) {
   mix_value(plan.output().timeseries_every);
   for (const auto& name : plan.parameters) mix(name.data(), name.size() + 1);
   for (const PointView p : plan.points) mix(p.values.data(), p.values.size_bytes());
+  if (plan.draws) {  // a posterior run's parameter sets per replication
+    mix(plan.draws->set_of.data(), plan.draws->set_of.size() * sizeof(std::int32_t));
+    mix(plan.draws->values.data(), plan.draws->values.size() * sizeof(double));
+  }
   return hash;
 }
 

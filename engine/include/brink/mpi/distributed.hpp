@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <iosfwd>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,30 @@ using CommandFn = int (*)(int argc, const char* const* argv, std::ostream& out, 
 // 0's exit code; only rank 0 prints. Without MPI built in, runs `command`.
 int run_as_mpi_rank(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command,
                     PlanFn plan_of);
+
+// Ranks in lockstep (`brink calibrate` under a launcher): every rank runs the
+// same command on the same inputs, shares the work by a fixed rule, and
+// combines it with collective sums, so every rank holds the same state.
+class RankGroup {
+ public:
+  virtual ~RankGroup() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // The element-wise sum over the ranks, in place on every rank (MPI_Allreduce).
+  virtual void sum(std::span<double> values) = 0;
+  // Rank 0's `text`, on every rank.
+  virtual std::string broadcast(const std::string& text) = 0;
+  // Prints "brink: MPI rank R: <why>" and ends every rank of the job with `code`.
+  [[noreturn]] virtual void abort(int code, const std::string& why) = 0;
+};
+
+// Runs `command` on every rank of an MPI job in lockstep (see RankGroup):
+// only rank 0 prints (the others' output and errors are dropped: they meet
+// the same inputs and so the same errors); each rank returns its own code.
+// Without MPI built in, or without a launcher, runs `command`.
+int run_in_lockstep(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command);
+// The group of the running lockstep job, or null (no launcher, or one rank).
+RankGroup* lockstep_group();
 
 // execute(), or, on rank 0 of a job with more than one rank, the distributed
 // executor: the same scheduler hands blocks to local threads and to the other
