@@ -179,20 +179,26 @@ TEST(PackedBlockTest, SegmentsDifferInResults) {
   EXPECT_NE(a.resolve_type, b.resolve_type);  // the type prior moved from 0.5 to 0.8
 }
 
-TEST(PackedBlockTest, ScalarTwinOfASegmentMatchesItsLanes) {
-  // The twin of segment j's model at (point_j, replication) is the oracle of the packed lanes.
-  const std::vector<Model> m = four_particles();
-  const std::vector<LaneSegment> segments = {{&m[2], 9, 0, 128}, {&m[1], 2, 64, 128}};
+TEST(PackedBlockTest, ScalarTwinOfAPackedBlockMatchesItsLanes) {
+  // The twin runs a packed block lane by lane, each with its segment's model,
+  // point and replication: the oracle of the packed kernel, per-lane decision
+  // weights included.
+  std::vector<Model> m = four_particles();
+  m.push_back(variant({{"actors.RUS.decision.weights.war_gain", 3.5}, {"actors.RUS.decision.weights.cost", 0.3}}));
+  const std::vector<LaneSegment> segments = {{&m[2], 9, 0, 100}, {&m[1], 2, 64, 56}, {&m[4], 0, 0, 100}};
   BlockSpec spec;
   spec.segments = segments;
   const BlockResult packed = simulate_block(m[2], spec);
-  int lane = 0, same = 0;
-  for (const LaneSegment& seg : segments) {
-    const BlockResult twin = simulate_block_scalar(
-        *seg.model, {.point = seg.point, .first_replication = seg.first_replication, .count = seg.count});
-    for (int r = 0; r < seg.count; ++r, ++lane) same += packed.outcome[lane] == twin.outcome[r] ? 1 : 0;
-  }
+  const BlockResult twin = simulate_block_scalar(m[2], spec);
+  ASSERT_EQ(twin.outcome.size(), packed.outcome.size());
+  int same = 0;
+  for (std::size_t r = 0; r < packed.outcome.size(); ++r) same += packed.outcome[r] == twin.outcome[r] ? 1 : 0;
   EXPECT_GE(same, 255);  // the twin and the kernel differ only in libm rounding (scalar_twin.hpp)
+  // Lane by lane it is the twin of the segment alone.
+  const BlockResult alone = simulate_block_scalar(*segments[1].model, {.point = 2, .first_replication = 64, .count = 56});
+  EXPECT_EQ(rows(twin.outcome, 256, 100, 56), alone.outcome);
+  EXPECT_EQ(rows(twin.final_forces, 256, 100, 56), alone.final_forces);
+  EXPECT_EQ(rows(twin.resolve_type, 256, 100, 56), alone.resolve_type);
 }
 
 TEST(PackedBlockTest, RejectsSegmentsOfAnotherSeed) {

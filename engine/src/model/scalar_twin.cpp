@@ -590,8 +590,14 @@ BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
         out.record_belief_sum[(static_cast<std::size_t>(q) * n + i) * kMaxTypes + k] += st.belief[i * kMaxTypes + k];
     }
   };
-  for (int r = 0; r < count; ++r) {
-    ScalarTwin twin(model, spec.point, spec.first_replication + r);
+  // A packed block's lanes: each replication with its segment's model, point and replication.
+  const LaneSegment whole{&model, spec.point, spec.first_replication, count};
+  std::vector<LaneSegment> lanes;  // one replication each
+  for (const LaneSegment& seg : spec.segments.empty() ? std::span<const LaneSegment>(&whole, 1) : spec.segments)
+    for (int r = 0; r < seg.count && static_cast<int>(lanes.size()) < count; ++r)
+      lanes.push_back({seg.model, seg.point, seg.first_replication + r, 1});
+  for (const LaneSegment& lane : lanes) {
+    ScalarTwin twin(*lane.model, lane.point, lane.first_replication);
     record(0, twin.state());
     for (int s = 0; s < model.steps(); ++s) {
       twin.step(s);
