@@ -3,6 +3,7 @@
 (docs/model.md, parameter table). It does not validate: give it files that
 `brink validate` accepts."""
 
+import copy
 import math
 from types import SimpleNamespace
 
@@ -85,10 +86,33 @@ def _relations(rel, ids):
     return adversary, ally, commitment
 
 
+def read_document(path):
+    """The scenario file at `path` as its YAML document (nested dicts)."""
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def with_values(doc, paths, values):
+    """A copy of the YAML document `doc` with each dotted path (as `brink run --set` takes it, e.g.
+    actors.RUS.forces.deployed or actors.RUS.decision.weights.war_gain) set to its value."""
+    doc = copy.deepcopy(doc)
+    for path, value in zip(paths, values):
+        node, keys = doc, path.split(".")
+        for key in keys[:-1]:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[keys[-1]] = float(value)
+    return doc
+
+
 def load(path, replications=None, seed=None):
     """The scenario at `path` as a SimpleNamespace (see the attribute names below)."""
-    with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f)
+    return from_document(read_document(path), str(path), replications, seed)
+
+
+def from_document(doc, path, replications=None, seed=None):
+    """The scenario of a YAML document (read_document, with_values) as load() returns it."""
     run, esc = doc["run"], doc["escalation"]
     sc = SimpleNamespace()
     sc.name = doc.get("name", str(path))

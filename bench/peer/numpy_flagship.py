@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flagship_bargain import Phase  # noqa: E402
 from flagship_decide import combat, decide, war_outcome  # noqa: E402
-from flagship_scenario import OUTCOMES, load  # noqa: E402
+from flagship_scenario import OUTCOMES, from_document, load, with_values  # noqa: E402
 
 CAUSE_NONE, CAUSE_COVERED, CAUSE_INCIDENT = 0, 1, 3  # alliance_war_cause codes
 DEFAULT_CHUNK = 8192
@@ -333,6 +333,23 @@ def simulate(sc, replications=None, seed=None, chunk=DEFAULT_CHUNK, extra=False,
         for s in range(sc.steps):
             c.step(s)
         counts += c.finish()
+    return counts if extra else counts[:len(OUTCOMES)]
+
+
+def simulate_draws(doc, paths, values, seed, chunk=DEFAULT_CHUNK, extra=False, dtype=np.float64):
+    """simulate() where every replication has its own parameter set (a posterior run): `values` is
+    replications x len(paths), the dotted paths of with_values. As a NumPy programmer would run it
+    without making every parameter an array: the replications of each distinct parameter set run
+    together as one group of chunks, with the scenario that set gives."""
+    values = np.asarray(values, dtype=float)
+    sets, group = np.unique(values, axis=0, return_inverse=True)
+    rng_seed = np.random.SeedSequence(seed)
+    counts = None
+    for k, (row, child) in enumerate(zip(sets, rng_seed.spawn(len(sets)))):
+        sc = from_document(with_values(doc, paths, row), "draw")
+        n = int(np.count_nonzero(group.ravel() == k))
+        c = simulate(sc, n, int(child.generate_state(1)[0]), chunk, extra=True, dtype=dtype)
+        counts = c if counts is None else counts + c
     return counts if extra else counts[:len(OUTCOMES)]
 
 

@@ -27,7 +27,8 @@ ROOT = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[
 sys.path.insert(0, str(ROOT / "bench" / "peer"))
 
 from agreement import compare  # noqa: E402
-from numpy_flagship import OUTCOMES, extra_event_names, extra_events, load, simulate  # noqa: E402
+from flagship_scenario import from_document, read_document  # noqa: E402
+from numpy_flagship import OUTCOMES, extra_event_names, extra_events, load, simulate, simulate_draws  # noqa: E402
 
 REPLICATIONS = 12000
 ALPHA = 0.001
@@ -69,3 +70,44 @@ def test_numpy_flagship_agrees_with_brink(brink, tmp_path, name, dtype):
     assert agree, f"{name}: NumPy flagship disagrees with brink (Holm, alpha={ALPHA}):\n{table}"
     # Both saw settlements, wars, collapses and belief moves: no comparison was of empty events.
     assert min(expected[0], expected[3], expected[5], expected[7], got[0], got[3], got[5], got[7]) > 0
+
+
+def test_numpy_flagship_follows_a_draw_per_replication(brink, tmp_path):
+    """A posterior run (brink run --posterior) gives every replication its own parameter set; the
+    NumPy flagship, given the same per-replication values from brink's file, must agree on every
+    outcome and event. Some replications drawing a high war-gain weight and others a low one give
+    other outcome probabilities than every replication at the mean, so this checks that each lane
+    used its own values."""
+    scenario = ROOT / "scenarios" / "backtest-2022.yaml"
+    calibration = tmp_path / "cal.h5"
+    subprocess.run([brink, "calibrate", str(scenario), "--particles", "40", "--replications", "8",
+                    "--generations", "2", "-q", "-o", str(calibration)], check=True, timeout=120)
+    posterior = tmp_path / "cal.posterior.yaml"
+    run = tmp_path / "pred.h5"
+    subprocess.run([brink, "run", str(posterior), "--posterior", str(calibration), "-n", str(REPLICATIONS),
+                    "-q", "-o", str(run)], check=True, timeout=120)
+    doc = read_document(posterior)
+    sc = from_document(doc, str(posterior))
+    with h5py.File(run, "r") as f:
+        text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731
+        drawn = {text(f[name].attrs["parameter_path"]): f[name][0] for name in f
+                 if "parameter_path" in f[name].attrs and f[name].ndim == 2}
+        counts = [int(x) for x in f["outcome_count"][0]]
+        belief = f["final_belief"][0]
+        events = extra_events(f["war_start_step"][0], f["war_end_step"][0],
+                              [belief[:, i, 0] for i in range(len(sc.actors))], sc)
+    expected = counts + [int(e.sum()) for e in events]
+    paths = sorted(drawn)
+    assert len(paths) == 6 and all(len(drawn[p]) == REPLICATIONS for p in paths)
+    values = np.column_stack([drawn[p] for p in paths])
+    assert len(np.unique(values, axis=0)) >= 10
+    got = [int(x) for x in simulate_draws(doc, paths, values, seed=2024, extra=True)]
+    names = OUTCOMES + extra_event_names(sc)
+    rows, agree = compare(names, expected, REPLICATIONS, got, REPLICATIONS, ALPHA)
+    table = "\n".join(f"  {o:<30} brink {pa:.4f}  numpy {pb:.4f}  p = {p:.2g}{'  REJECTED' if r else ''}"
+                      for o, pa, pb, p, r in rows)
+    assert agree, f"the NumPy flagship disagrees with brink's posterior run (Holm, alpha={ALPHA}):\n{table}"
+    # The test can tell: every replication at the posterior means is another distribution.
+    at_means = [int(x) for x in simulate(sc, REPLICATIONS, seed=2025, extra=True)]
+    _, same = compare(names, expected, REPLICATIONS, at_means, REPLICATIONS, ALPHA)
+    assert not same, "the draws change nothing detectable: this test would not see lanes ignoring them"
