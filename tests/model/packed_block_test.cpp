@@ -195,7 +195,8 @@ TEST(PackedBlockTest, ScalarTwinOfAPackedBlockMatchesItsLanes) {
   for (std::size_t r = 0; r < packed.outcome.size(); ++r) same += packed.outcome[r] == twin.outcome[r] ? 1 : 0;
   EXPECT_GE(same, 255);  // the twin and the kernel differ only in libm rounding (scalar_twin.hpp)
   // Lane by lane it is the twin of the segment alone.
-  const BlockResult alone = simulate_block_scalar(*segments[1].model, {.point = 2, .first_replication = 64, .count = 56});
+  const BlockResult alone =
+      simulate_block_scalar(*segments[1].model, {.point = 2, .first_replication = 64, .count = 56});
   EXPECT_EQ(rows(twin.outcome, 256, 100, 56), alone.outcome);
   EXPECT_EQ(rows(twin.final_forces, 256, 100, 56), alone.final_forces);
   EXPECT_EQ(rows(twin.resolve_type, 256, 100, 56), alone.resolve_type);

@@ -64,9 +64,9 @@ std::vector<double> SweepEvaluator::evaluate_packed(std::span<const double> thet
     const std::size_t n = std::min(kEvaluatorSlice, count - first);
     // Each particle is the scenario and stream it is unpacked: point p of its slice.
     Scenario slice_base = scenario_;
-    slice_base.run.seed =
-        scenario_.run.common_random ? stream_seed
-                                    : (stream_seed + first_slice + first / kEvaluatorSlice) % (1ULL << 53);
+    slice_base.run.seed = scenario_.run.common_random
+                              ? stream_seed
+                              : (stream_seed + first_slice + first / kEvaluatorSlice) % (1ULL << 53);
     std::vector<Model> models;
     models.reserve(n);
     for (std::size_t p = 0; p < n; ++p) {

@@ -246,10 +246,10 @@ void agree_to_start(RankGroup& group, std::exception_ptr& failed) {
   if (failed) return;
   for (std::size_t r = 0; r < failures.size(); ++r)
     if (failures[r] > 0)
-      failed = std::make_exception_ptr(std::runtime_error(fmt::format(
-          "MPI rank {} could not set up the calibration (every rank reads the scenario and the output's "
-          "directory: put them where every node sees them)",
-          r)));
+      failed = std::make_exception_ptr(std::runtime_error(
+          fmt::format("MPI rank {} could not set up the calibration (every rank reads the scenario and the output's "
+                      "directory: put them where every node sees them)",
+                      r)));
 }
 
 // The scenario with the posterior means set (OUT with .posterior.yaml).

@@ -77,8 +77,8 @@ void weigh_lanes(float* __restrict u, const Weights& w, Feature fa, Feature fb, 
     const float f_a = kHasA ? x.feature_a[l] : 0.0f;
     const float f_b = kHasB ? x.feature_b[l] : 0.0f;
     const float escalation = rules::escalation_of(tension, action_rung, rung[l]);
-    u[l] = rules::utility(w_security[l], f_a, w_cost[l], cost, w_escalation[l], escalation, x.tension_factor[l],
-                          w_a[l], f_a, w_b[l], f_b, w_impatience[l], impatience);
+    u[l] = rules::utility(w_security[l], f_a, w_cost[l], cost, w_escalation[l], escalation, x.tension_factor[l], w_a[l],
+                          f_a, w_b[l], f_b, w_impatience[l], impatience);
   }
 }
 

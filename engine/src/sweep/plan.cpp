@@ -112,8 +112,7 @@ std::vector<double> ReplicationDraws::column(std::size_t parameter) const {
   return out;
 }
 
-BlockResult SweepPlan::simulate(const KernelTable& kernel, const BlockSpec& spec,
-                                const std::atomic<bool>* stop) const {
+BlockResult SweepPlan::simulate(const KernelTable& kernel, const BlockSpec& spec, const std::atomic<bool>* stop) const {
   const std::shared_ptr<const Model> model = model_of(spec.point);
   if (!draws) return kernel.simulate_block(*model, spec, stop);
   const std::vector<LaneSegment> segments = draws->segments(spec);
