@@ -117,6 +117,31 @@ inline void mulhilo(Lanes32 m, Lanes32 x, Lanes32* hi, Lanes32* lo) {
 }
 inline void store(std::uint32_t* p, Lanes32 v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #endif
+
+// The ten Philox4x32 rounds on a register of counters (c0..c3) under `seed`;
+// stores the four words of lanes l.. into out[0..3] + l.
+inline void philox_rounds(Lanes32 c0, Lanes32 c1, Lanes32 c2, Lanes32 c3, std::uint64_t seed, std::uint32_t* const* out,
+                          int l) {
+  constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+  constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+  const Lanes32 m0 = splat(kM0), m1 = splat(kM1);
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    Lanes32 hi0, lo0, hi1, lo1;
+    mulhilo(m0, c0, &hi0, &lo0);
+    mulhilo(m1, c2, &hi1, &lo1);
+    c0 = bit_xor(bit_xor(hi1, c1), splat(k0));
+    c1 = lo1;
+    c2 = bit_xor(bit_xor(hi0, c3), splat(k1));
+    c3 = lo0;
+    k0 += kW0;
+    k1 += kW1;
+  }
+  store(out[0] + l, c0);
+  store(out[1] + l, c1);
+  store(out[2] + l, c2);
+  store(out[3] + l, c3);
+}
 #endif
 
 }  // namespace detail
@@ -129,31 +154,12 @@ template <int kLanes>
 inline void philox_lanes(const StreamKey& key, std::uint32_t first_replication, std::uint32_t step,
                          std::uint32_t purpose_and_actor, std::uint32_t (*out)[kLanes]) {
 #if defined(__AVX2__)
-  constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   static_assert(kLanes % detail::kVectorLanes == 0);
   using namespace detail;
-  const Lanes32 m0 = splat(kM0), m1 = splat(kM1);
-  for (int l = 0; l < kLanes; l += kVectorLanes) {
-    Lanes32 c0 = counting_from(first_replication + static_cast<std::uint32_t>(l)), c1 = splat(key.point),
-            c2 = splat(step), c3 = splat(purpose_and_actor);
-    std::uint32_t k0 = static_cast<std::uint32_t>(key.seed), k1 = static_cast<std::uint32_t>(key.seed >> 32);
-    for (int round = 0; round < 10; ++round) {
-      Lanes32 hi0, lo0, hi1, lo1;
-      mulhilo(m0, c0, &hi0, &lo0);
-      mulhilo(m1, c2, &hi1, &lo1);
-      c0 = bit_xor(bit_xor(hi1, c1), splat(k0));
-      c1 = lo1;
-      c2 = bit_xor(bit_xor(hi0, c3), splat(k1));
-      c3 = lo0;
-      k0 += kW0;
-      k1 += kW1;
-    }
-    store(out[0] + l, c0);
-    store(out[1] + l, c1);
-    store(out[2] + l, c2);
-    store(out[3] + l, c3);
-  }
+  std::uint32_t* words[4] = {out[0], out[1], out[2], out[3]};
+  for (int l = 0; l < kLanes; l += kVectorLanes)
+    philox_rounds(counting_from(first_replication + static_cast<std::uint32_t>(l)), splat(key.point), splat(step),
+                  splat(purpose_and_actor), key.seed, words, l);
 #else
   for (int l = 0; l < kLanes; ++l) {
     const auto r = philox_words(key, first_replication + static_cast<std::uint32_t>(l), step, purpose_and_actor);
@@ -169,32 +175,14 @@ template <int kLanes>
 inline void philox_lanes_at(std::uint64_t seed, const std::uint32_t* replication, const std::uint32_t* point,
                             std::uint32_t step, std::uint32_t purpose_and_actor, std::uint32_t (*out)[kLanes]) {
 #if defined(__AVX2__)
-  constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   static_assert(kLanes % detail::kVectorLanes == 0);
   using namespace detail;
-  const Lanes32 m0 = splat(kM0), m1 = splat(kM1);
+  std::uint32_t* words[4] = {out[0], out[1], out[2], out[3]};
   for (int l = 0; l < kLanes; l += kVectorLanes) {
     Lanes32 c0, c1;
     std::memcpy(&c0, replication + l, sizeof c0);
     std::memcpy(&c1, point + l, sizeof c1);
-    Lanes32 c2 = splat(step), c3 = splat(purpose_and_actor);
-    std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
-    for (int round = 0; round < 10; ++round) {
-      Lanes32 hi0, lo0, hi1, lo1;
-      mulhilo(m0, c0, &hi0, &lo0);
-      mulhilo(m1, c2, &hi1, &lo1);
-      c0 = bit_xor(bit_xor(hi1, c1), splat(k0));
-      c1 = lo1;
-      c2 = bit_xor(bit_xor(hi0, c3), splat(k1));
-      c3 = lo0;
-      k0 += kW0;
-      k1 += kW1;
-    }
-    store(out[0] + l, c0);
-    store(out[1] + l, c1);
-    store(out[2] + l, c2);
-    store(out[3] + l, c3);
+    philox_rounds(c0, c1, splat(step), splat(purpose_and_actor), seed, words, l);
   }
 #else
   for (int l = 0; l < kLanes; ++l) {
