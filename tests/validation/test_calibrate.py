@@ -169,9 +169,11 @@ def test_posterior_predictive_run_gives_every_replication_its_own_draw(tmp_path)
     assert "100 points (posterior), 256 replications per point" in proc.stdout
     with xr.open_dataset(tmp_path / "points.h5", engine="h5netcdf") as points:
         assert points.sizes["point"] == 100 and points.escalation_incidents_base_rate.dims == ("point",)
-    bad = brink("run", posterior_yaml, "--posterior", out, "--sweep", "escalation.incidents.base_rate=0.1,0.2",
-                "-o", tmp_path / "bad.h5", check=False)
-    assert bad.returncode == 2 and "cannot be combined with a sweep" in bad.stderr
+    for options in (["--sweep", "escalation.incidents.base_rate=0.1,0.2"], ["--design", "lhs", "--samples", 4],
+                    ["--lever", "escalation.tension.decay=0.1,0.2"], ["--sensitivity"]):
+        bad = brink("run", posterior_yaml, "--posterior", out, *options, "-o", tmp_path / "bad.h5", check=False)
+        assert bad.returncode == 2 and "cannot be combined with --sweep, --lever" in bad.stderr, (options, bad.stderr)
+        assert not (tmp_path / "bad.h5").exists()
     bad = brink("run", posterior_yaml, "--posterior", tmp_path / "nothing.h5", "-o", tmp_path / "bad.h5", check=False)
     assert bad.returncode == 2 and "nothing.h5" in bad.stderr
     bad = brink("run", posterior_yaml, "--posterior", run, "-o", tmp_path / "bad.h5", check=False)

@@ -65,6 +65,10 @@ RunRequest parse_recorded_options(std::string_view text, const std::string& file
 }
 
 SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request, LoadedScenario* loaded) {
+  if (!request.posterior.empty() && request.sweep_options())
+    throw UsageError(
+        "--posterior draws the parameter sets itself; it cannot be combined with --sweep, --lever, --design, "
+        "--samples or --sensitivity");
   *loaded = load_scenario(source, request.settings);
   if (request.sensitivity) loaded->scenario.sweep.sensitivity = true;
   if (request.sweep_options())
