@@ -42,6 +42,8 @@ struct BlockSimulator::Scratch {
   alignas(64) float open_party[L], open_movable[L], propose_gain[L], concede_gain[L], propose_settle[L],
       concede_settle[L];
   alignas(64) float escalation[L], feature_a[L], feature_b[L], log_arg[L];
+  // An attack's features, kept for the actor's next attack on the same target (they do not depend on the rung).
+  alignas(64) float attack_a[L], attack_b[L];
   alignas(64) float others_sum[L], others_move[L];
   AlignedVector<double> amount;  // menu × L: troops the action would move
   // menu × L, 0/1 as 32-bit integers: the width of the float utilities and

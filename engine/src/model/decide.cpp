@@ -311,6 +311,9 @@ void BlockSimulator::features_and_utilities(int i) {
   const double* ready = st.ready.col(i).data();
   const double* reserve = st.reserve.col(i).data();
   const int* side_i = st.side.col(i).data();
+  // Attacks on one target at several rungs share their features (computed once).
+  int attack_target = -1;
+  const bool attacks_share_features = !attack_features_depend_on_rung(i);
 
   for (int m = 0; m < menu; ++m) {
     const ActionSpec& a = actor.actions[m];
@@ -366,7 +369,17 @@ void BlockSimulator::features_and_utilities(int i) {
       const bool sanction = a.kind == ActionKind::kSanction;
       for (int l = 0; l < L; ++l) ok[l] = (sanction ? rules::can_sanction(eff[l]) : rules::can_arm(eff[l])) ? 1 : 0;
     } else if (a.kind == ActionKind::kAttack) {
-      attack_features(i, a);
+      if (a.target == attack_target) {
+        std::copy(x.attack_a, x.attack_a + L, x.feature_a);
+        std::copy(x.attack_b, x.attack_b + L, x.feature_b);
+      } else {
+        attack_features(i, a);
+        if (attacks_share_features) {
+          std::copy(x.feature_a, x.feature_a + L, x.attack_a);
+          std::copy(x.feature_b, x.feature_b + L, x.attack_b);
+          attack_target = a.target;
+        }
+      }
       fa = kWarGain;
       fb = kCredibility;
       const int* side_t = st.side.col(a.target).data();

@@ -75,6 +75,12 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
 
 // With decision.war_forecast, an attack's war_gain feature is the attacker's
 // war value W_i against its target, with its own private cost.
+bool BlockSimulator::attack_features_depend_on_rung(int i) const {
+  const Decision& dec = sc_.actors[i].decision;
+  // The intensity scales only the forecast's duration, which W needs only with discounting or a casualty cost.
+  return dec.war_forecast && !(sc_.bargaining.discount == 1.0 && dec.casualty_cost == 0.0);
+}
+
 void BlockSimulator::attack_war_value(int i, const ActionSpec& a) {
   Scratch& x = *scratch_;
   const Decision& dec = sc_.actors[i].decision;

@@ -108,6 +108,8 @@ class BlockSimulator {
   void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration,
                 double growth = 0.0);
   void attack_war_value(int i, const ActionSpec& a);
+  // Whether attack_features of actor i depend on the attack's rung (the war's intensity), not only on its target.
+  bool attack_features_depend_on_rung(int i) const;
   // Per-lane events of the ladder (rare: scalar).
   void start_war(int lane, int attacker, int target, int s);
   void raise_rung(int lane, int rung, int s, AllianceWarCause cause);
