@@ -69,6 +69,7 @@ from .io import (
     point_label,
     point_position,
     replication_mask,
+    replication_parameters,
     select_points,
     swept_parameters,
     to_grid,

@@ -33,6 +33,7 @@ __all__ = [
     "point_label",
     "point_position",
     "replication_mask",
+    "replication_parameters",
     "require",
     "select_points",
     "swept_parameters",
@@ -169,6 +170,29 @@ def parameter_values(ds: xr.Dataset, name: str) -> np.ndarray:
         listed = ", ".join(table.columns) if len(table.columns) else "none (the run used no --set or --sweep)"
         raise ValueError(f"'{name}' is not a parameter of this file; its parameters: {listed}")
     return table[name].to_numpy()
+
+
+def replication_parameters(ds: xr.Dataset, point: int = 0) -> pd.DataFrame:
+    """A posterior run's parameter values per replication (``brink run --posterior``: every
+    replication draws its own parameter set): a DataFrame indexed by ``replication`` with one
+    float64 column per dotted parameter path, for the point at position `point`, and
+    ``table.attrs["units"]`` as in parameter_table. Empty (no columns) for any other run.
+
+    The file stores each as a variable on (point, replication) with a ``parameter_path``
+    attribute; xarray already attaches them as coordinates of every per-replication variable."""
+    columns, units = {}, {}
+    for name, var in ds.variables.items():
+        path = var.attrs.get("parameter_path")
+        if path is None or var.dims != ("point", "replication"):
+            continue
+        path = path.decode() if isinstance(path, bytes) else str(path)
+        columns[path] = np.asarray(var.isel(point=point).values, dtype=float)
+        unit = var.attrs.get("scenario_units") or var.attrs.get("units")
+        units[path] = None if unit in (None, "", "1") else str(unit)
+    length = ds.sizes.get("replication", 0) if columns else 0
+    table = pd.DataFrame(columns, index=pd.RangeIndex(length, name="replication"))
+    table.attrs["units"] = units
+    return table
 
 
 def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> list[str]:
