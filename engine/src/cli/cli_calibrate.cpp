@@ -491,7 +491,9 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
   const std::int64_t total = loaded.scenario.run.rule.max;
   if (draws > 0) return point_draws_plan(loaded, fields, record, total, std::min(draws, total));
   const bool per_lane = std::all_of(fields.begin(), fields.end(), [](const FieldRef& f) { return f.spec->per_lane; });
-  if (per_lane) return replication_draws_plan(loaded, fields, record, total);
+  // The draws are held per replication (12 bytes each, and the file's coordinates 8 per parameter).
+  constexpr std::int64_t kMaxReplicationDraws = 10'000'000;
+  if (per_lane && total <= kMaxReplicationDraws) return replication_draws_plan(loaded, fields, record, total);
   return point_draws_plan(loaded, fields, record, total, std::clamp<std::int64_t>(total / kBlockLanes, 1, 1000));
 }
 
