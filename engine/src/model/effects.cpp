@@ -9,11 +9,6 @@
 
 namespace brink {
 
-namespace {
-// Up to this many lanes that chose a talk, talk_effect goes lane by lane.
-constexpr int kSparseTalk = 24;
-}  // namespace
-
 void BlockSimulator::apply_effects(int i, int s) {
   Scratch& x = *scratch_;
   BlockState& st = state_;
@@ -133,14 +128,6 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
   // The lanes an issue moves in, as doubles: one width with the positions,
   // so each pass over a party's positions vectorizes fully.
   double* go = scratch_->talk_lanes;
-  int chosen = 0;
-  for (int l = 0; l < L; ++l) chosen += mask[l];
-  if (chosen <= kSparseTalk) {
-    // Few lanes talked: the same steps lane by lane (passes over all 256 lanes would cost more).
-    for (int l = 0; l < L; ++l)
-      if (mask[l] != 0) talk_effect_lane(i, a, l);
-    return;
-  }
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const double s_own = issues[k].salience[i];
     if (s_own <= 0.0) continue;
@@ -182,37 +169,6 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
       const double moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
       p_own[l] = go[l] != 0.0 ? moved : p_own[l];
     }
-  }
-}
-
-// talk_effect for one lane: the same rules in the same order.
-void BlockSimulator::talk_effect_lane(int i, const ActionSpec& a, int l) {
-  BlockState& st = state_;
-  const int n = model_.actors();
-  const auto& issues = sc_.negotiation.issues;
-  for (std::size_t k = 0; k < issues.size(); ++k) {
-    const double s_own = issues[k].salience[i];
-    if (s_own <= 0.0 || st.agreed(l, static_cast<Eigen::Index>(k)) != 0) continue;
-    const Eigen::Index own = static_cast<Eigen::Index>(k) * n + i;
-    const auto& parties = model_.parties(static_cast<int>(k));
-    if (a.kind == ActionKind::kPropose) {
-      for (int j : parties) {
-        if (j == i) continue;
-        double& p = st.position(l, static_cast<Eigen::Index>(k) * n + j);
-        p = rules::position_step(p, st.position(l, own), a.concession, issues[k].salience[j]);
-      }
-      continue;
-    }
-    double mean = 0.0;
-    int others = 0;
-    for (int j : parties) {
-      if (j == i) continue;
-      ++others;
-      mean += st.position(l, static_cast<Eigen::Index>(k) * n + j);
-    }
-    if (others == 0) continue;
-    const double inverse = 1.0 / others;
-    st.position(l, own) = rules::position_step(st.position(l, own), mean * inverse, a.concession, s_own);
   }
 }
 

@@ -95,7 +95,6 @@ class BlockSimulator {
   void update_beliefs(int i);
   void apply_effects(int i, int s);
   void talk_effect(int i, const ActionSpec& a, const std::int32_t* mask);
-  void talk_effect_lane(int i, const ActionSpec& a, int lane);
   // Bargaining and war (bargaining.cpp, war_value.cpp).
   void init_bargaining();
   void bargain(int s);
