@@ -48,6 +48,9 @@ struct Hdf5Writer::Impl {
   void create_variable(const VariableSpec& v, const SweepPlan& plan);
   void create_parameter_coordinates(const SweepPlan& plan);
   void create_replication_coordinates(const SweepPlan& plan);
+  Handle create_parameter_variable(const std::string& name, const std::vector<hsize_t>& shape,
+                                   const std::vector<double>& values, const std::string& path,
+                                   const std::string& scenario_units, const std::string& long_name);
   void create_time_coordinate(const SweepPlan& plan);
   void write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata);
   void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
@@ -330,35 +333,20 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
 // One float64 variable along `point` per parameter, so that xarray makes each
 // a coordinate of every variable on `point` (select, group and plot by value).
 void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
-  const hsize_t points = plan.points.size();
   const std::size_t width = plan.parameters.size();
   for (std::size_t k = 0; k < width; ++k) {
-    const std::string& name = parameter_coordinates[k];
-    const Handle space = space_handle(H5Screate_simple(1, &points, nullptr), "create " + name);
-    const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
-    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-    const Handle ds = dataset_handle(
-        H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-        "create dataset " + name);
     std::vector<double> values;
-    values.reserve(points);
+    values.reserve(plan.points.size());
     for (const auto& pt : plan.points) values.push_back(pt.values[k]);
-    if (points > 0) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
-    check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kPoint)), 0),
-          fmt::format("attach dimension point to {}", name));
     const bool swept = static_cast<int>(k) < plan.swept;
     const bool by_choice = k + static_cast<std::size_t>(plan.choice_columns) >= width;
-    h5::set_string_attribute(
-        ds.get(), "long_name",
+    const std::string scenario_units = k < plan.parameter_units.size() ? plan.parameter_units[k] : "";
+    const Handle ds = create_parameter_variable(
+        parameter_coordinates[k], {plan.points.size()}, values, plan.parameters[k], scenario_units,
         fmt::format("{} ({})", plan.parameters[k],
                     swept       ? "swept"
                     : by_choice ? "set by the scenario choice; NaN where that scenario has no such field"
                                 : "fixed with --set"));
-    const std::string scenario_units = k < plan.parameter_units.size() ? plan.parameter_units[k] : "";
-    if (const std::string units = udunits_of(scenario_units); !units.empty())
-      h5::set_string_attribute(ds.get(), "units", units);
-    h5::set_string_attribute(ds.get(), "parameter_path", plan.parameters[k]);
-    if (!scenario_units.empty()) h5::set_string_attribute(ds.get(), "scenario_units", scenario_units);
     const std::int8_t swept_flag = swept ? 1 : 0;
     h5::set_int_attribute(ds.get(), "swept", H5T_NATIVE_INT8, &swept_flag, 1);
     if (k < plan.axis_roles.size() && !plan.axis_roles[k].empty())
@@ -385,31 +373,39 @@ void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
 // per-replication variables (group or bin the outcomes by a drawn value).
 void Hdf5Writer::Impl::create_replication_coordinates(const SweepPlan& plan) {
   const ReplicationDraws& draws = *plan.draws;
-  const hsize_t shape[2] = {plan.points.size(), static_cast<hsize_t>(plan.replications)};
   for (std::size_t k = 0; k < draws.parameters.size(); ++k) {
-    const std::string& name = replication_coordinates[k];
-    const Handle space = space_handle(H5Screate_simple(2, shape, nullptr), "create " + name);
-    const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
-    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-    const Handle ds = dataset_handle(
-        H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-        "create dataset " + name);
     const std::vector<double> column = draws.column(k);
     std::vector<double> values;
-    for (std::size_t p = 0; p < shape[0]; ++p) values.insert(values.end(), column.begin(), column.end());
-    h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
-    check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kPoint)), 0),
-          fmt::format("attach dimension point to {}", name));
-    check(H5DSattach_scale(ds.get(), dataset(dimension_name(Dim::kReplication)), 1),
-          fmt::format("attach dimension replication to {}", name));
-    h5::set_string_attribute(ds.get(), "long_name",
-                             fmt::format("{} (drawn from the posterior for each replication)", draws.parameters[k]));
-    const std::string& scenario_units = draws.units[k];
-    if (const std::string units = udunits_of(scenario_units); !units.empty())
-      h5::set_string_attribute(ds.get(), "units", units);
-    h5::set_string_attribute(ds.get(), "parameter_path", draws.parameters[k]);
-    if (!scenario_units.empty()) h5::set_string_attribute(ds.get(), "scenario_units", scenario_units);
+    for (std::size_t p = 0; p < plan.points.size(); ++p) values.insert(values.end(), column.begin(), column.end());
+    create_parameter_variable(replication_coordinates[k], {plan.points.size(), column.size()}, values,
+                              draws.parameters[k], draws.units[k],
+                              fmt::format("{} (drawn from the posterior for each replication)", draws.parameters[k]));
   }
+}
+
+// A float64 coordinate variable of a parameter on `point` (and, with a second
+// length, `replication`) holding `values`, with its path and units.
+Handle Hdf5Writer::Impl::create_parameter_variable(const std::string& name, const std::vector<hsize_t>& shape,
+                                                   const std::vector<double>& values, const std::string& path,
+                                                   const std::string& scenario_units, const std::string& long_name) {
+  const Handle space =
+      space_handle(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr), "create " + name);
+  const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
+  H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  Handle ds = dataset_handle(
+      H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+      "create dataset " + name);
+  if (!values.empty()) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
+  const Dim dims[2] = {Dim::kPoint, Dim::kReplication};
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    check(H5DSattach_scale(ds.get(), dataset(dimension_name(dims[i])), static_cast<unsigned>(i)),
+          fmt::format("attach dimension {} to {}", dimension_name(dims[i]), name));
+  h5::set_string_attribute(ds.get(), "long_name", long_name);
+  if (const std::string units = udunits_of(scenario_units); !units.empty())
+    h5::set_string_attribute(ds.get(), "units", units);
+  h5::set_string_attribute(ds.get(), "parameter_path", path);
+  if (!scenario_units.empty()) h5::set_string_attribute(ds.get(), "scenario_units", scenario_units);
+  return ds;
 }
 
 // With run.start_date, a CF time coordinate along `step` beside the numeric
