@@ -21,7 +21,29 @@ using FloatLanes = Eigen::Map<Eigen::ArrayXf, Eigen::AlignedMax>;
 
 // Eigen's vectorized log and exp over one array of lanes, in place.
 void log_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).log(); }
-void exp_in_place(float* values, int count) { FloatLanes(values, count) = FloatLanes(values, count).exp(); }
+
+// One (type, action) column of the logit, a chunk of lanes at a time: the
+// exponent, Eigen's vectorized exp, the floor and the feasibility, the weight
+// stored in place of the utility and added to the type's total. Lane for lane
+// the same operations as separate passes over the block; the chunk stays in
+// L1 between them.
+void logit_weights(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
+                   const float* __restrict lambda, float* __restrict total) {
+  constexpr int kChunk = 64;
+  static_assert(L % kChunk == 0);
+  using Chunk = Eigen::Map<Eigen::Array<float, kChunk, 1>, Eigen::AlignedMax>;
+  alignas(64) float e[kChunk];
+  for (int c = 0; c < L; c += kChunk) {
+    for (int j = 0; j < kChunk; ++j) e[j] = rules::logit_exponent(u[c + j], best[c + j], lambda[c + j]);
+    Chunk chunk(e);
+    chunk = chunk.exp();
+    for (int j = 0; j < kChunk; ++j) {
+      const float w = rules::logit_weight(e[j], ok[c + j] != 0);
+      u[c + j] = w;
+      total[c + j] += w;
+    }
+  }
+}
 
 // What an action adds to the utility besides its features: its cost and its escalation.
 struct ActionTerms {
@@ -506,21 +528,10 @@ void BlockSimulator::choose(int i, int /*s*/) {
       const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
       for (int l = 0; l < L; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
     }
-    for (int m = 0; m < menu; ++m) {
-      float* __restrict u = x.util(k, m);  // does not alias λ: the loop vectorizes without checks
-      for (int l = 0; l < L; ++l) u[l] = rules::logit_exponent(u[l], best[l], lambda[l]);
-    }
-    exp_in_place(x.util(k, 0), menu * L);
     float* total = x.total.data() + static_cast<std::size_t>(k) * L;
     std::fill(total, total + L, 0.0f);
-    for (int m = 0; m < menu; ++m) {
-      float* w = x.util(k, m);
-      const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
-      for (int l = 0; l < L; ++l) {
-        w[l] = rules::logit_weight(w[l], ok[l] != 0);
-        total[l] += w[l];
-      }
-    }
+    for (int m = 0; m < menu; ++m)
+      logit_weights(x.util(k, m), x.feasible.data() + static_cast<std::size_t>(m) * L, best, lambda, total);
   }
   // The lane's own type's weights: the gather over types.
   const int* type = state_.type.col(i).data();

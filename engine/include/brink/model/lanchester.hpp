@@ -8,12 +8,59 @@
 // exactly at step boundaries.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
 namespace brink {
 
 struct Strengths {
   double a = 0.0;
   double b = 0.0;
 };
+
+// The square law's terms: A is worth k·B, g = gamma·t; `general` when both
+// sides are positive and fire and neither is exactly matched by the other
+// (the case square_law_step computes).
+struct SquareLawTerms {
+  double k = 0.0, g = 0.0;
+  bool general = false;
+};
+inline SquareLawTerms square_law_terms(Strengths s, double alpha, double beta, double t) {
+  const double gamma = std::sqrt(alpha * beta);
+  const double k = std::sqrt(beta / alpha);
+  const double g = gamma * t;
+  const bool firing = (s.a > 0.0) && (s.b > 0.0) && (t > 0.0) && (alpha > 0.0) && (beta > 0.0);
+  const bool unmatched = (s.a < k * s.b) | (s.a > k * s.b);
+  return {k, g, firing && unmatched};
+}
+// The argument of the expm1 that square_law_step needs. Beyond gamma·t = 20,
+// tanh is 1 in double and the weaker side is annihilated within the step, so
+// e^20 bounds the terms.
+inline double square_law_exponent(double g) { return std::min(g, 20.0); }
+
+// The general case of the square law in one interval, given
+// em = expm1(square_law_exponent(g)): cosh, sinh and tanh of gamma·t from that
+// one expm1, and no branch, so that a loop over lanes vectorizes (the kernel
+// calls it for every fighting replication, after a scalar expm1 per lane).
+inline Strengths square_law_step(Strengths s, double k, double g, double em) {
+  const double e = 1.0 + em;
+  const double h = 0.5 * (em + em / e);      // sinh: e - 1/e = (e - 1) + (e - 1)/e
+  const double c = 1.0 + 0.5 * em * em / e;  // cosh: 1 + (e - 1)²/(2e)
+  const double tanh_g = g >= 20.0 ? 1.0 : h / c;
+  // Whether a side is annihilated within the step follows from the invariant
+  // alpha·A² - beta·B² alone: when the ratio of the weaker to the stronger
+  // (in units of the other's worth) is at most tanh(gamma·t).
+  const double kb = k * s.b;
+  const bool a_weaker = s.a < kb;
+  const bool a_annihilated = a_weaker & (s.a / kb <= tanh_g);
+  const bool b_annihilated = !a_weaker & (kb / s.a <= tanh_g);
+  const double a_left = std::sqrt(std::max(s.a * s.a - k * k * s.b * s.b, 0.0));
+  const double b_left = std::sqrt(std::max(s.b * s.b - s.a * s.a / (k * k), 0.0));
+  const double a_fought = std::max(s.a * c - kb * h, 0.0);
+  const double b_fought = std::max(s.b * c - s.a / k * h, 0.0);
+  return {a_annihilated ? 0.0 : (b_annihilated ? a_left : a_fought),
+          a_annihilated ? b_left : (b_annihilated ? 0.0 : b_fought)};
+}
 
 // Strengths after `t` days; a side that reaches zero stays at zero and the
 // other keeps what the invariant leaves it.

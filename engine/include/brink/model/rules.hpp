@@ -178,13 +178,24 @@ inline int draw_type(const std::vector<ResolveType>& types, double u) {
 // ---- Combat (Lanchester 1916): one step of attrition between the sides'
 // deployed strengths a, b with mean effectiveness alpha/a, beta/b (sums of
 // effectiveness × troops), at full intensity from the full-war rung on.
-inline Strengths attrition(const Scenario& sc, double a, double b, double alpha_sum, double beta_sum, int rung) {
+// The coefficients alpha, beta of the step (scalars, not the scenario, so
+// that a loop over lanes storing doubles vectorizes without alias checks).
+struct AttritionRates {
+  double alpha, beta;
+};
+inline AttritionRates attrition_rates(int full_war_rung, double limited_war_intensity, double a, double b,
+                                      double alpha_sum, double beta_sum, int rung) {
   const double alpha = a > 0.0 ? alpha_sum / a : alpha_sum;
   const double beta = b > 0.0 ? beta_sum / b : beta_sum;
-  const double intensity = rung >= sc.escalation.full_war_rung ? 1.0 : sc.combat.limited_war_intensity;
+  const double intensity = rung >= full_war_rung ? 1.0 : limited_war_intensity;
+  return {intensity * alpha, intensity * beta};
+}
+inline Strengths attrition(const Scenario& sc, double a, double b, double alpha_sum, double beta_sum, int rung) {
+  const AttritionRates q =
+      attrition_rates(sc.escalation.full_war_rung, sc.combat.limited_war_intensity, a, b, alpha_sum, beta_sum, rung);
   const double dt = sc.run.dt_days;
-  return sc.combat.law == LanchesterLaw::kSquare ? lanchester_square({a, b}, intensity * alpha, intensity * beta, dt)
-                                                 : lanchester_linear({a, b}, intensity * alpha, intensity * beta, dt);
+  return sc.combat.law == LanchesterLaw::kSquare ? lanchester_square({a, b}, q.alpha, q.beta, dt)
+                                                 : lanchester_linear({a, b}, q.alpha, q.beta, dt);
 }
 // A side collapses below collapse_fraction of its strength when the war started.
 inline bool collapsed(const CombatSettings& combat, Strengths after, double start_attacker, double start_defender) {
