@@ -96,10 +96,14 @@ inline Lanes32 counting_from(std::uint32_t first) {
   return _mm512_add_epi32(splat(first), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
 }
 inline Lanes32 bit_xor(Lanes32 a, Lanes32 b) { return _mm512_xor_si512(a, b); }
+// The odd lanes are moved down (and the products' halves moved across) by
+// in-lane dword shuffles instead of 64-bit shifts: the multiplies and the
+// shifts compete for one port, the shuffles run on another (the dwords a
+// shuffle leaves in the other half are never read).
 inline void mulhilo(Lanes32 m, Lanes32 x, Lanes32* hi, Lanes32* lo) {
-  const Lanes32 even = _mm512_mul_epu32(x, m), odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), m);
-  *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-  *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  const Lanes32 even = _mm512_mul_epu32(x, m), odd = _mm512_mul_epu32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), m);
+  *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_shuffle_epi32(even, _MM_PERM_DDBB), odd);
+  *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_shuffle_epi32(odd, _MM_PERM_CCAA));
 }
 inline void store(std::uint32_t* p, Lanes32 v) { _mm512_storeu_si512(p, v); }
 #else
@@ -111,9 +115,10 @@ inline Lanes32 counting_from(std::uint32_t first) {
 }
 inline Lanes32 bit_xor(Lanes32 a, Lanes32 b) { return _mm256_xor_si256(a, b); }
 inline void mulhilo(Lanes32 m, Lanes32 x, Lanes32* hi, Lanes32* lo) {
-  const Lanes32 even = _mm256_mul_epu32(x, m), odd = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), m);
-  *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-  *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  constexpr int kOddDown = 0xF5, kEvenUp = 0xA0;  // dwords (1,1,3,3) and (0,0,2,2) of each 128 bits
+  const Lanes32 even = _mm256_mul_epu32(x, m), odd = _mm256_mul_epu32(_mm256_shuffle_epi32(x, kOddDown), m);
+  *hi = _mm256_blend_epi32(_mm256_shuffle_epi32(even, kOddDown), odd, 0xAA);
+  *lo = _mm256_blend_epi32(even, _mm256_shuffle_epi32(odd, kEvenUp), 0xAA);
 }
 inline void store(std::uint32_t* p, Lanes32 v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #endif
