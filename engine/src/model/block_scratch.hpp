@@ -14,6 +14,22 @@ namespace brink {
 inline constexpr int L = kBlockLanes;
 using LaneMask = std::int32_t;
 
+// Calls f(r) for every lane r whose mask is set, in lane order, looking at
+// a group of 16 lanes only if one of them is set (one vector OR): the loop
+// of a rare per-lane event (a war starting, an incident) then costs a
+// sixteenth of a scan in steps where the event is rare.
+template <class Mask, class F>
+void for_each_marked_lane(const Mask* mask, F&& f) {
+  constexpr int kGroup = 16;
+  for (int g = 0; g < L; g += kGroup) {
+    int any = 0;
+    for (int j = 0; j < kGroup; ++j) any |= mask[g + j] != 0 ? 1 : 0;
+    if (any == 0) continue;
+    for (int r = g; r < g + kGroup; ++r)
+      if (mask[r] != 0) f(r);
+  }
+}
+
 // One type's weights for one action's utility (decide.cpp).
 struct TypeWeights {
   float security, cost, escalation, a, b, impatience;

@@ -97,19 +97,19 @@ void BlockSimulator::apply_effects(int i, int s) {
         break;
       }
       case ActionKind::kAttack:
-        for (int l = 0; l < L; ++l)
-          if (mask[l] && st.side.row(l).maxCoeff() == 0) start_war(l, i, a.target, s);
+        for_each_marked_lane(mask, [&](int l) {
+          if (st.side.row(l).maxCoeff() == 0) start_war(l, i, a.target, s);
+        });
         break;
       case ActionKind::kRetaliate: {
         const int q = a.rung >= 0 ? a.rung : sc_.escalation.alliance_war_rung;
-        for (int l = 0; l < L; ++l) {
-          if (!mask[l]) continue;
+        for_each_marked_lane(mask, [&](int l) {
           if (st.side(l, i) == 0) {
             st.side(l, i) = 2;
             st.start_strength_defender(l) += st.deployed(l, i);
           }
           raise_rung(l, q, s, AllianceWarCause::kIntervention);
-        }
+        });
         break;
       }
       default:

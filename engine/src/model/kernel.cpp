@@ -372,20 +372,10 @@ void BlockSimulator::incidents(int s) {
   }
   if (any == 0) return;
   const int* outcome = st.outcome.data();
-  // Incidents are rare: look at the lanes of a group of 16 only if one of them has one.
   int* hit = x.now;
   for (int l = 0; l < L; ++l) hit[l] = x.draw[l] < x.hazard[l] * x.active[l] ? 1 : 0;
-  constexpr int kGroup = 16;
-  for (int r = 0; r < L; ++r) {
-    if (r % kGroup == 0) {
-      int group = 0;
-      for (int j = 0; j < kGroup; ++j) group |= hit[r + j];
-      if (group == 0) {
-        r += kGroup - 1;
-        continue;
-      }
-    }
-    if (hit[r] == 0 || outcome[r] >= 0) continue;
+  for_each_marked_lane(hit, [&](int r) {
+    if (outcome[r] >= 0) return;
     ++st.incidents(r);
     if (st.first_incident_step(r) < 0) st.first_incident_step(r) = s;
     st.tension(r) += x.tension_jump[r];
@@ -395,7 +385,7 @@ void BlockSimulator::incidents(int s) {
       const int ceiling = war ? esc.alliance_war_rung : esc.limited_war_rung - 1;
       raise_rung(r, std::min(st.rung(r) + 1, ceiling), s, AllianceWarCause::kIncident);
     }
-  }
+  });
 }
 
 void BlockSimulator::decay_tension() {
@@ -545,8 +535,7 @@ void BlockSimulator::raise_rung(int r, int rung, int s, AllianceWarCause cause) 
 
 void BlockSimulator::raise_rung_masked(const std::int32_t* mask, int q, int s, AllianceWarCause cause) {
   if (q >= sc_.escalation.alliance_war_rung) {
-    for (int l = 0; l < L; ++l)
-      if (mask[l]) raise_rung(l, q, s, cause);
+    for_each_marked_lane(mask, [&](int l) { raise_rung(l, q, s, cause); });
     return;
   }
   // Below the alliance rung raising is plain arithmetic on the lanes.
