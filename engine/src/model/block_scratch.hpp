@@ -74,11 +74,12 @@ struct BlockSimulator::Scratch {
   AlignedVector<float> decision_u;  // actors × L: the decision uniforms
   alignas(64) double contact[L], hazard[L], draw[L];
   alignas(64) double talk_lanes[L];  // talk_effect: 1 where the issue moves
-  // combat, over the list of fighting lanes: the sides' strengths and
-  // effectiveness sums, the square law's terms, the strengths after the step.
-  alignas(64) double side_a[L], side_b[L], alpha_sum[L], beta_sum[L], worth[L], gamma_t[L], expm1_of[L];
-  alignas(64) double after_a[L], after_b[L];
-  alignas(64) int fighting[L], general[L];       // the fighting lanes; their rungs
+  // combat, over the list of fighting lanes: each one's lane and rung, the
+  // sides' strengths and summed kill rates, the square law's terms (1 in
+  // square_general where its general case applies), the strengths after the step.
+  alignas(64) int fighting_lane[L], fighting_rung[L];
+  alignas(64) double side_a[L], side_b[L], alpha_sum[L], beta_sum[L];
+  alignas(64) double worth[L], gamma_t[L], expm1_of[L], square_general[L], after_a[L], after_b[L];
   alignas(64) int live[L], all_core[L], now[L];  // negotiation masks
   alignas(64) int last_possible[L];              // choose: the last action with a positive weight
   AlignedVector<double> desired;                 // actors × L (posture)

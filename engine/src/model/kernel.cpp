@@ -243,60 +243,92 @@ void BlockSimulator::posture() {
 
 // Combat in the fighting lanes, gathered into a dense list (a fraction of a
 // block fights, so passes over every lane would cost more than they save):
-// the sides' sums per fighting lane, then over the list the coefficients and
-// the square law's terms, one scalar expm1 each (glibc has no vectorized one
-// without -ffast-math), the square law's general case and the kept shares in
-// loops that vectorize, then the losses and collapses per fighting lane. The
-// rare other cases (a side without troops or fire, exactly matched sides,
-// the linear law) take rules::attrition. Every lane's arithmetic is
-// rules::attrition's.
+// the sides per fighting lane, the strengths after the step over the list,
+// then the losses and collapses per fighting lane. Every lane's arithmetic
+// is rules::attrition's.
 void BlockSimulator::combat(int s) {
   BlockState& st = state_;
   Scratch& x = *scratch_;
+  const int count = fighting_sides();
+  if (count == 0) return;
+  attrition_of_list(count);
+  const int n = model_.actors();
+  for (int c = 0; c < count; ++c) {
+    const int r = x.fighting_lane[c];
+    // Losses fall on each side's actors in proportion to their deployed troops.
+    const double keep_a = x.side_a[c] > 0.0 ? x.after_a[c] / x.side_a[c] : 0.0;
+    const double keep_b = x.side_b[c] > 0.0 ? x.after_b[c] / x.side_b[c] : 0.0;
+    for (int j = 0; j < n; ++j) {
+      if (st.side(r, j) == 0) continue;
+      const double keep = st.side(r, j) == 1 ? keep_a : keep_b;
+      const double loss = st.deployed(r, j) * (1.0 - keep);
+      st.deployed(r, j) -= loss;
+      st.casualties(r, j) += loss;
+    }
+    if (rules::collapsed(sc_.combat, {x.after_a[c], x.after_b[c]}, st.start_strength_attacker(r),
+                         st.start_strength_defender(r))) {
+      st.war_end_step(r) = s;
+      st.outcome(r) = static_cast<int>(rules::war_outcome(st.peak_rung(r), sc_.escalation));
+    }
+  }
+}
+
+// Lists the fighting lanes (open, at war) and gathers each one's side
+// strengths, summed kill rates and rung; returns how many there are.
+int BlockSimulator::fighting_sides() {
+  const BlockState& st = state_;
+  Scratch& x = *scratch_;
   const int* outcome = st.outcome.data();
   const int* war_start = st.war_start_step.data();
-  int* lane = x.fighting;
+  int* lane = x.fighting_lane;
   int count = 0;
   for (int r = 0; r < L; ++r) {
     lane[count] = r;
     count += (outcome[r] < 0) & (war_start[r] >= 0);
   }
-  if (count == 0) return;
   const int n = model_.actors();
-  double* __restrict a = x.side_a;
-  double* __restrict b = x.side_b;
-  double* __restrict alpha = x.alpha_sum;
-  double* __restrict beta = x.beta_sum;
-  int* __restrict rung = x.general;
   for (int c = 0; c < count; ++c) {
     const int r = lane[c];
-    double sa = 0.0, sb = 0.0, salpha = 0.0, sbeta = 0.0;
+    double a = 0.0, b = 0.0, alpha = 0.0, beta = 0.0;
     for (int j = 0; j < n; ++j) {
       const double e = x.lane_column(x.kill_rate, j)[r], advantage = x.lane_column(x.defence, j)[r];
       const double d = st.deployed(r, j);
       if (st.side(r, j) == 1) {
-        sa += d;
-        salpha += e * st.effectiveness(r, j) * d;
+        a += d;
+        alpha += e * st.effectiveness(r, j) * d;
       } else if (st.side(r, j) == 2) {
-        sb += d;
-        sbeta += e * st.effectiveness(r, j) * advantage * d;
+        b += d;
+        beta += e * st.effectiveness(r, j) * advantage * d;
       }
     }
-    a[c] = sa;
-    b[c] = sb;
-    alpha[c] = salpha;
-    beta[c] = sbeta;
-    rung[c] = st.rung(r);
+    x.side_a[c] = a;
+    x.side_b[c] = b;
+    x.alpha_sum[c] = alpha;
+    x.beta_sum[c] = beta;
+    x.fighting_rung[c] = st.rung(r);
   }
+  return count;
+}
+
+// The strengths after the step of the first `count` fighting lanes, into
+// after_a/after_b: the coefficients and the square law's terms, one scalar
+// expm1 each (glibc has no vectorized one without -ffast-math), then the
+// square law's general case, in loops over the list that vectorize. The rare
+// other cases (a side without troops or fire, exactly matched sides, the
+// linear law) take rules::attrition.
+void BlockSimulator::attrition_of_list(int count) {
+  Scratch& x = *scratch_;
+  const double* __restrict a = x.side_a;
+  const double* __restrict b = x.side_b;
   const int full_war_rung = sc_.escalation.full_war_rung;
   const double limited_intensity = sc_.combat.limited_war_intensity, dt = sc_.run.dt_days;
   const bool square = sc_.combat.law == LanchesterLaw::kSquare;
   double* __restrict worth = x.worth;
   double* __restrict gamma_t = x.gamma_t;
-  double* __restrict general = x.talk_lanes;  // 1 where the square law's general case applies
+  double* __restrict general = x.square_general;
   for (int c = 0; c < count; ++c) {
-    const rules::AttritionRates q =
-        rules::attrition_rates(full_war_rung, limited_intensity, a[c], b[c], alpha[c], beta[c], rung[c]);
+    const rules::AttritionRates q = rules::attrition_rates(full_war_rung, limited_intensity, a[c], b[c], x.alpha_sum[c],
+                                                           x.beta_sum[c], x.fighting_rung[c]);
     const SquareLawTerms terms = square_law_terms({a[c], b[c]}, q.alpha, q.beta, dt);
     worth[c] = terms.k;
     gamma_t[c] = terms.g;
@@ -306,37 +338,19 @@ void BlockSimulator::combat(int s) {
   double* __restrict after_b = x.after_b;
   double* __restrict em = x.expm1_of;
   for (int c = 0; c < count; ++c) {
+    em[c] = 0.0;
     if (general[c] != 0.0) {
       em[c] = std::expm1(square_law_exponent(gamma_t[c]));
-    } else {
-      const Strengths after = rules::attrition(sc_, a[c], b[c], alpha[c], beta[c], rung[c]);
-      after_a[c] = after.a;
-      after_b[c] = after.b;
-      em[c] = 0.0;
+      continue;
     }
+    const Strengths after = rules::attrition(sc_, a[c], b[c], x.alpha_sum[c], x.beta_sum[c], x.fighting_rung[c]);
+    after_a[c] = after.a;
+    after_b[c] = after.b;
   }
   for (int c = 0; c < count; ++c) {
     const Strengths stepped = square_law_step({a[c], b[c]}, worth[c], gamma_t[c], em[c]);
     after_a[c] = general[c] != 0.0 ? stepped.a : after_a[c];
     after_b[c] = general[c] != 0.0 ? stepped.b : after_b[c];
-  }
-  for (int c = 0; c < count; ++c) {
-    const int r = lane[c];
-    // Losses fall on each side's actors in proportion to their deployed troops.
-    const double keep_a = a[c] > 0.0 ? after_a[c] / a[c] : 0.0;
-    const double keep_b = b[c] > 0.0 ? after_b[c] / b[c] : 0.0;
-    for (int j = 0; j < n; ++j) {
-      if (st.side(r, j) == 0) continue;
-      const double keep = st.side(r, j) == 1 ? keep_a : keep_b;
-      const double loss = st.deployed(r, j) * (1.0 - keep);
-      st.deployed(r, j) -= loss;
-      st.casualties(r, j) += loss;
-    }
-    if (rules::collapsed(sc_.combat, {after_a[c], after_b[c]}, st.start_strength_attacker(r),
-                         st.start_strength_defender(r))) {
-      st.war_end_step(r) = s;
-      st.outcome(r) = static_cast<int>(rules::war_outcome(st.peak_rung(r), sc_.escalation));
-    }
   }
 }
 

@@ -82,6 +82,8 @@ class BlockSimulator {
   void decide_and_act(int s);
   void posture();
   void combat(int s);
+  int fighting_sides();
+  void attrition_of_list(int count);
   void incidents(int s);
   void decay_tension();
   void negotiate(int s);
