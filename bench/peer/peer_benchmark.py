@@ -43,18 +43,66 @@ from numpy_flagship import DEFAULT_CHUNK as FLAGSHIP_CHUNK, OUTCOMES, load, simu
 
 DEFAULT_CHUNK = 8192  # replications per NumPy chunk: a step's arrays stay in L2
 
-# peer-model.yaml, spelled out.
-STEPS, DT = 120, 1.0
-LAMBDA, PATIENCE, RHO = 2.0, 30.0, 0.5
-W_SECURITY, W_COST, W_ESCALATION, W_WAR, W_IMPATIENCE = 1.0, 1.0, 0.2, 2.0, 0.1
-A_DEPLOYED, A_READY, A_RATE, A_CAP, A_EFF = 100000.0, 60000.0, 2500.0, 190000.0, 0.010
-B_DEPLOYED, B_EFF, B_ADVANTAGE = 100000.0, 0.008, 1.5
-DEPLOY_AMOUNT, DEPLOY_COST, DEPLOY_TENSION = 5000.0, 1.0, 0.02
-EXERCISE_COST, EXERCISE_TENSION = 1.5, 0.1
-INVADE_COST, INVADE_TENSION, FULL_RUNG, START_RUNG = 2.0, 2.0, 3, 1
-TENSION0, DECAY = 1.0, 0.02
-BASE, TENSION_RATE, CONTACT_RATE, JUMP = 0.001, 0.002, 0.002, 0.3
-COLLAPSE = 0.5
+# The reduced model's numbers, read from its scenario file (peer-model.yaml by
+# default, --reduced-scenario to change): use_reduced_scenario() sets them.
+STEPS = DT = LAMBDA = PATIENCE = RHO = None
+W_SECURITY = W_COST = W_ESCALATION = W_WAR = W_IMPATIENCE = None
+A_DEPLOYED = A_READY = A_RATE = A_CAP = A_EFF = B_DEPLOYED = B_EFF = B_ADVANTAGE = None
+DEPLOY_AMOUNT = DEPLOY_COST = DEPLOY_TENSION = EXERCISE_COST = EXERCISE_TENSION = None
+INVADE_COST = INVADE_TENSION = FULL_RUNG = START_RUNG = None
+TENSION0 = DECAY = BASE = TENSION_RATE = CONTACT_RATE = JUMP = COLLAPSE = None
+
+
+def reduced_constants(path):
+    """The reduced model's numbers from a scenario of its shape: actor A (no
+    private types) chooses among hold, deploy, exercise and one full-war
+    attack on B, which only defends; no posture, talks, events or incident
+    escalation; square-law combat. Raises ValueError for any other shape:
+    the tight script's algebra holds only for this one."""
+    sc = load(path)
+    if len(sc.actors) != 2 or sc.issues or sc.events or sc.law != "square" or sc.escalation_probability != 0:
+        raise ValueError(f"{path}: not the reduced model's shape (two actors, no issues, events or incident "
+                         "escalation, square law)")
+    a, b = sc.actors
+    kinds = {x.kind: x for x in a.actions}
+    attack = kinds.get("attack")
+    if (sorted(kinds) != ["attack", "deploy", "exercise", "hold"] or len(a.actions) != 4 or len(a.priors) != 1
+            or attack.target != 1 or attack.rung != sc.full_war or sc.initial_rung >= sc.full_war
+            or [x.kind for x in b.actions] != ["hold"] or a.war_forecast
+            or any(x.reaction or x.fatigue or x.grievance for x in (a, b))
+            or kinds["hold"].cost or kinds["hold"].tension or kinds["deploy"].rung >= 0
+            or kinds["exercise"].rung >= 0):
+        raise ValueError(f"{path}: actor {a.id} must choose among hold, deploy, exercise and a full-war attack "
+                         f"on {b.id}, without types, reserve or posture, and {b.id} must only hold")
+    w = dict(zip(("security", "cost", "escalation", "issue_gain", "settlement", "war_gain", "credibility",
+                  "impatience"), a.type_weights[0]))
+    return dict(
+        STEPS=sc.steps, DT=sc.dt, LAMBDA=a.rationality, PATIENCE=a.patience, RHO=a.ready_weight,
+        W_SECURITY=w["security"], W_COST=w["cost"], W_ESCALATION=w["escalation"], W_WAR=w["war_gain"],
+        W_IMPATIENCE=w["impatience"],
+        A_DEPLOYED=a.deployed, A_READY=a.ready, A_RATE=a.deployment_rate, A_CAP=a.deployed_cap,
+        A_EFF=a.effectiveness, B_DEPLOYED=b.deployed, B_EFF=b.effectiveness, B_ADVANTAGE=b.defence_advantage,
+        DEPLOY_AMOUNT=kinds["deploy"].amount, DEPLOY_COST=kinds["deploy"].cost,
+        DEPLOY_TENSION=kinds["deploy"].tension, EXERCISE_COST=kinds["exercise"].cost,
+        EXERCISE_TENSION=kinds["exercise"].tension, INVADE_COST=attack.cost, INVADE_TENSION=attack.tension,
+        FULL_RUNG=sc.full_war, START_RUNG=sc.initial_rung, TENSION0=sc.tension0, DECAY=sc.decay,
+        BASE=sc.base_rate, TENSION_RATE=sc.tension_rate, CONTACT_RATE=sc.contact_rate, JUMP=sc.jump,
+        COLLAPSE=sc.collapse)
+
+
+def use_reduced_scenario(path):
+    """Sets the module's reduced-model numbers from the scenario at `path`."""
+    globals().update(reduced_constants(path))
+
+
+def power(x, k):
+    """x **= k in place: repeated squaring when k is 1, 2 or 4 (peer-model.yaml's
+    λ = 2 and war-gain weight 2 give x² and x⁴), np.power otherwise."""
+    if k in (1.0, 2.0, 4.0):
+        for _ in range({1.0: 0, 2.0: 1, 4.0: 2}[k]):
+            np.square(x, out=x)
+    else:
+        np.power(x, k, out=x)
 
 
 def numpy_chunk(n, rng, f=np.float64):
@@ -88,13 +136,13 @@ def numpy_chunk(n, rng, f=np.float64):
         np.multiply(tension, -W_ESCALATION, out=esc); esc += W_IMPATIENCE * impatience - W_ESCALATION
         np.subtract(A_CAP, d_a, out=t1); np.minimum(t1, r_a, out=t1); np.minimum(t1, step_cap, out=t1)
         np.multiply(r_a, RHO, out=t2); t2 += d_a; t2 += 1.0
-        np.divide(t1, t2, out=w1); w1 *= 1 - RHO; w1 += 1.0; np.square(w1, out=w1)
-        np.multiply(esc, LAMBDA * DEPLOY_TENSION, out=w2); w2 -= LAMBDA * DEPLOY_COST; np.exp(w2, out=w2)
+        np.divide(t1, t2, out=w1); w1 *= 1 - RHO; w1 += 1.0; power(w1, LAMBDA * W_SECURITY)
+        np.multiply(esc, LAMBDA * DEPLOY_TENSION, out=w2); w2 -= LAMBDA * W_COST * DEPLOY_COST; np.exp(w2, out=w2)
         w1 *= w2; np.greater(t1, 0.5, out=b1); w1 *= b1; w1 *= live
-        np.multiply(esc, LAMBDA * EXERCISE_TENSION, out=w2); w2 -= LAMBDA * EXERCISE_COST; np.exp(w2, out=w2); w2 *= live
+        np.multiply(esc, LAMBDA * EXERCISE_TENSION, out=w2); w2 -= LAMBDA * W_COST * EXERCISE_COST; np.exp(w2, out=w2); w2 *= live
         np.multiply(d_b, B_ADVANTAGE, out=w3); w3 += 1.0; np.add(d_a, 1.0, out=c2); np.divide(c2, w3, out=w3)
-        np.square(w3, out=w3); np.square(w3, out=w3)
-        np.multiply(esc, e3, out=c3); c3 -= LAMBDA * INVADE_COST; np.exp(c3, out=c3); w3 *= c3; w3 *= peace
+        power(w3, LAMBDA * W_WAR)
+        np.multiply(esc, e3, out=c3); c3 -= LAMBDA * W_COST * INVADE_COST; np.exp(c3, out=c3); w3 *= c3; w3 *= peace
         np.add(w1, 1.0, out=c2); np.add(c2, w2, out=c3); np.add(c3, w3, out=t2); u *= t2
         np.greater_equal(u, 1.0, out=ge1); np.greater_equal(u, c2, out=ge2); np.greater_equal(u, c3, out=ge3)
         np.multiply(ge1, DEPLOY_TENSION, out=t2); tension += t2
@@ -148,15 +196,16 @@ class Crisis:
             return
         impatience = max(0.0, s * DT - PATIENCE) / PATIENCE
         own, threat = 1 + self.d_a + RHO * self.y_a, 1 + self.d_b
-        base = math.log(own) - math.log(threat)
+        base = W_SECURITY * (math.log(own) - math.log(threat))
         moved = max(min(self.y_a, DEPLOY_AMOUNT, A_RATE * DT, A_CAP - self.d_a), 0)
         esc = W_IMPATIENCE * impatience - W_ESCALATION * (1 + self.tension)
         options = [(0, base)]
         if moved > 0.5:
-            options.append((1, math.log(own + (1 - RHO) * moved) - math.log(threat) - DEPLOY_COST + DEPLOY_TENSION * esc))
-        options.append((2, base - EXERCISE_COST + EXERCISE_TENSION * esc))
+            options.append((1, W_SECURITY * (math.log(own + (1 - RHO) * moved) - math.log(threat))
+                            - W_COST * DEPLOY_COST + DEPLOY_TENSION * esc))
+        options.append((2, base - W_COST * EXERCISE_COST + EXERCISE_TENSION * esc))
         if self.rung < FULL_RUNG and not self.war:
-            options.append((3, base - INVADE_COST + (INVADE_TENSION + max(FULL_RUNG - self.rung, 0)) * esc
+            options.append((3, base - W_COST * INVADE_COST + (INVADE_TENSION + max(FULL_RUNG - self.rung, 0)) * esc
                             + W_WAR * (math.log(1 + self.d_a) - math.log(1 + self.d_b * B_ADVANTAGE))))
         best = max(u for _, u in options)
         weights = [math.exp(LAMBDA * (u - best)) for _, u in options]
@@ -238,10 +287,10 @@ def reduced_section(args):
         t, wars[dtype] = median_of(rep, lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, args.chunk, dtype)))
         numpy_rows.append((f"NumPy script ({np.dtype(dtype).name})", n, t))
     t_py, wars_py = median_of(rep, lambda r: cpu_timed(lambda: python_model(n_py, 7 + r)))
-    t_br, counts = median_of(rep, lambda r: brink_run(HERE / "peer-model.yaml", n, 7 + r))
+    t_br, counts = median_of(rep, lambda r: brink_run(args.reduced_scenario, n, 7 + r))
     rows = [("brink, 1 thread", n, t_br), *numpy_rows, ("Python agent loop", n_py, t_py)]
     fastest = min(t for _, _, t in numpy_rows)
-    print_rows(f"reduced model (peer-model.yaml): {STEPS} steps, median of {rep} runs, CPU time of whole runs;"
+    print_rows(f"reduced model ({Path(args.reduced_scenario).name}): {STEPS} steps, median of {rep} runs, CPU time of whole runs;"
                " ratios to the faster NumPy", rows, STEPS, n * STEPS / fastest)
     war_br = counts[OUTCOMES.index("full_war")]
     agree = True
@@ -274,6 +323,9 @@ def flagship_section(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--replications", type=int, default=400000, help="reduced model (default 400,000)")
+    parser.add_argument("--reduced-scenario", default=str(HERE / "peer-model.yaml"),
+                        help="scenario of the reduced-model comparison: peer-model.yaml or another parameter set "
+                             "of the same shape (the NumPy script and the Python loop read their numbers from it)")
     parser.add_argument("--python-replications", type=int, default=1000,
                         help="the plain-Python loop is slow: it runs fewer and is scaled per replication-step")
     parser.add_argument("--flagship-replications", type=int, default=40000)
@@ -289,6 +341,7 @@ def main():
     args = parser.parse_args()
     ok = True
     if not args.skip_reduced:
+        use_reduced_scenario(args.reduced_scenario)
         ok &= reduced_section(args)
     if not args.skip_flagship:
         ok &= flagship_section(args)
