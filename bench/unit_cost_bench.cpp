@@ -1,11 +1,16 @@
 // Unit costs of the operations no implementation of the model can avoid, per
-// element on 256-lane arrays, measured on the running machine: the inputs of
-// the arithmetic floor in docs/performance.md. Run with the kernel benchmarks:
-//   build/release/bench/brink_bench --benchmark_filter='Unit|Kernel'
+// element on 256-lane arrays, measured on the running machine, and the
+// flagship's floor built from them (docs/performance.md, "What no
+// implementation can avoid"). Built once per kernel path, with that path's
+// -march, so each path's floor is measured with its own instructions:
+//   build/release/bench/brink_unit_bench_avx2
+//   build/release/bench/brink_unit_bench_avx512   (on a CPU with AVX-512)
+// bench/floor.py runs both and the kernel on each path, and prints the ratios.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
 
+#include <cmath>
 #include <cstdint>
 
 #include "brink/model/block_result.hpp"
@@ -77,5 +82,76 @@ void BM_UnitPhiloxScalar(benchmark::State& state) {
       static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_UnitPhiloxScalar);
+
+void BM_UnitSqrt(benchmark::State& state) {
+  const Eigen::ArrayXd x = inputs<Eigen::ArrayXd>(1e8, 4e10);
+  Eigen::ArrayXd y(L);
+  for (auto _ : state) {
+    y = x.sqrt();
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["ns/element"] = benchmark::Counter(
+      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_UnitSqrt);
+
+// What one replication-step of jan-2022-standoff cannot avoid, whatever the
+// implementation (the table in docs/performance.md): the logit weight of
+// every (type, action), the log of every troop move's security gain and of
+// every attack's war gain, the incident probability, the contact of every
+// adversary pair, and the decision and incident Philox calls; utilities and
+// the logit in float, the rest in double.
+struct FlagshipFloor {
+  int float_exp = 48;   // 2·10 + 2·9 + 1·6 + 1·4 (types × menu)
+  int float_log = 10;   // 8 troop-moving actions + 2 attacks
+  int double_exp = 1;   // 1 − e^(−hΔt)
+  int double_sqrt = 3;  // √(D_i·D_j) for 3 adversary pairs
+  int philox = 2;       // decision uniforms of 4 actors, incident uniforms
+};
+
+// The floor's operations over a block of 256 lanes, in the kernel's form
+// (whole-array Eigen exp/log/sqrt, Philox over lanes): time per
+// replication-step without any of the lane arithmetic, loads or stores
+// around them. Utility: the precision of the logit's exp and the features'
+// log (float in the kernel; double for the floor of an all-double kernel).
+template <class Utility>
+void BM_FlagshipFloor(benchmark::State& state) {
+  using Array = Eigen::Array<Utility, Eigen::Dynamic, 1>;
+  const FlagshipFloor f;
+  const Array exp_in = inputs<Array>(-20.0, 0.0), log_in = inputs<Array>(0.5, 2.0);
+  const Eigen::ArrayXd hazard = inputs<Eigen::ArrayXd>(-0.05, -0.001), troops = inputs<Eigen::ArrayXd>(1e8, 4e10);
+  Array out_f(L);
+  Eigen::ArrayXd out_d(L);
+  std::uint32_t words[4][L];
+  std::uint32_t step = 0;
+  for (auto _ : state) {
+    for (int k = 0; k < f.float_exp; ++k) {
+      out_f = exp_in.exp();
+      benchmark::DoNotOptimize(out_f.data());
+    }
+    for (int k = 0; k < f.float_log; ++k) {
+      out_f = log_in.log();
+      benchmark::DoNotOptimize(out_f.data());
+    }
+    for (int k = 0; k < f.double_exp; ++k) {
+      out_d = hazard.exp();
+      benchmark::DoNotOptimize(out_d.data());
+    }
+    for (int k = 0; k < f.double_sqrt; ++k) {
+      out_d = troops.sqrt();
+      benchmark::DoNotOptimize(out_d.data());
+    }
+    for (int k = 0; k < f.philox; ++k) {
+      brink::philox_lanes<L>({12345, 0}, 0, step++, brink::purpose_word(brink::Purpose::kDecision, 0), words);
+      benchmark::DoNotOptimize(&words[0][0]);
+    }
+    benchmark::ClobberMemory();
+  }
+  state.counters["time/rep-step"] = benchmark::Counter(
+      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK_TEMPLATE(BM_FlagshipFloor, float);
+BENCHMARK_TEMPLATE(BM_FlagshipFloor, double);
 
 }  // namespace

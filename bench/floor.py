@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""The flagship's arithmetic floor on each kernel path, against the kernel on
+that path, measured in one run on this machine.
+
+For each path this CPU runs (avx2, avx512), it runs bench's
+brink_unit_bench_<path> (BM_FlagshipFloor: the exponentials, logarithms,
+square roots and Philox calls of one replication-step, built with that
+path's -march; docs/performance.md) and `brink run SCENARIO --isa <path>
+--summary-only --threads 1` (its CPU time from os.wait4), and prints the
+floor and the kernel in ns per replication-step and their ratio. The floor
+leaves out the lane arithmetic, loads and stores around those operations,
+so it is a lower bound.
+
+Run:  /usr/bin/python3 bench/floor.py [--replications N] [--repeats R]
+(BRINK=path/to/brink, default build/release/brink; the unit benches are
+looked for in build/release/bench, or --bench-dir.)
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE / "peer"))
+from flagship_scenario import load  # noqa: E402
+
+def built_paths(bench_dir):
+    """The kernel paths whose unit bench is built (avx2 and avx512, or native for BRINK_ARCH=native)."""
+    paths = sorted(p.name.removeprefix("brink_unit_bench_") for p in Path(bench_dir).glob("brink_unit_bench_*"))
+    if not paths:
+        sys.exit(f"no brink_unit_bench_* in {bench_dir}: build them (cmake --build build/release) or pass --bench-dir")
+    return paths
+
+
+def floor_ns(bench_dir, path, min_time):
+    """BM_FlagshipFloor's ns per replication-step on `path`, or None if this CPU cannot run it."""
+    exe = Path(bench_dir) / f"brink_unit_bench_{path}"
+    proc = subprocess.run([str(exe), "--benchmark_filter=BM_FlagshipFloor<float>", "--benchmark_format=json",
+                           f"--benchmark_min_time={min_time}"], capture_output=True, text=True, check=True)
+    if "cannot run" in proc.stdout:
+        return None
+    runs = json.loads(proc.stdout)["benchmarks"]
+    return statistics.median(b["time/rep-step"] for b in runs) * 1e9  # the counter is in seconds
+
+
+def kernel_ns(brink, scenario, path, replications, steps):
+    """CPU ns per replication-step of a whole `brink run` on one thread, on kernel path `path`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [brink, "run", str(scenario), "-n", str(replications), "--threads", "1", "--quiet",
+                "--summary-only", "-o", str(Path(tmp) / "floor.h5")]
+        if path != "native":  # a native build has the one path
+            args += ["--isa", path]
+        proc = subprocess.Popen(args)
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"{' '.join(args)} failed")
+    return (usage.ru_utime + usage.ru_stime) * 1e9 / (replications * steps)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "jan-2022-standoff.yaml"),
+                        help="the flagship (the floor's operation counts are the flagship's)")
+    parser.add_argument("--replications", type=int, default=51200)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each; the median is kept")
+    parser.add_argument("--bench-dir", default=str(ROOT / "build" / "release" / "bench"))
+    parser.add_argument("--min-time", type=float, default=0.5, help="Google Benchmark's min time per floor run")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if a kernel runs below its floor (the floor would count work the kernel "
+                             "does not do)")
+    args = parser.parse_args()
+    brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    steps = load(args.scenario).steps
+    print(f"{Path(args.scenario).name}: {args.replications} replications x {steps} steps, one thread, "
+          f"median of {args.repeats}")
+    print(f"  {'path':<8} {'floor ns/rep-step':>18} {'kernel ns/rep-step':>19} {'kernel / floor':>15}")
+    below = False
+    for path in built_paths(args.bench_dir):
+        floors = [floor_ns(args.bench_dir, path, args.min_time) for _ in range(args.repeats)]
+        if floors[0] is None:
+            print(f"  {path:<8} {'(this CPU cannot run this path)':>54}")
+            continue
+        floor = statistics.median(floors)
+        kernel = statistics.median(kernel_ns(brink, args.scenario, path, args.replications, steps)
+                                   for _ in range(args.repeats))
+        print(f"  {path:<8} {floor:>18.1f} {kernel:>19.1f} {kernel / floor:>15.2f}")
+        below |= kernel < floor
+    return 1 if args.check and below else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
