@@ -220,7 +220,7 @@ float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolv
           share = rho;
         }
         ok = rules::moves_troops(amount);
-        fa = rules::security_of(threat_resolve, std::log((own + static_cast<float>(share * amount)) / own));
+        fa = rules::security_of(threat_resolve, rules::log_float((own + static_cast<float>(share * amount)) / own));
         ka = kSecurity;
         break;
       }
@@ -251,7 +251,7 @@ float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolv
           defenders += c * st.deployed[j];
           protectors += c * believed_resolve[j] * (st.deployed[j] + rho * st.ready[j]);
         }
-        fa = std::log(own_d / static_cast<float>(defenders));
+        fa = rules::log_float(own_d / static_cast<float>(defenders));
         fb = -static_cast<float>(protectors) / own_d;
         if (dec.war_forecast) {  // W_i replaces the log force ratio
           const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
