@@ -43,3 +43,9 @@ if(BRINK_ARCH STREQUAL "native" OR BRINK_ARCH STREQUAL "x86-64-v4")
 else()
   set(BRINK_BASELINE_AVX512_FLAGS "")
 endif()
+
+# The kernel's lane loops vectorize only when floating-point comparisons may be
+# speculated and math functions need not set errno; neither changes a value.
+# Short fills stay inline stores rather than memset calls. (The kernel's
+# sources, and the unit benches that time its operations.)
+set(BRINK_LANE_LOOP_FLAGS -fno-math-errno -fno-trapping-math -fno-tree-loop-distribute-patterns)
