@@ -34,6 +34,14 @@ REPLICATIONS = 12000
 ALPHA = 0.001
 
 
+@pytest.fixture(scope="session")
+def brink():
+    path = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"BRINK={path!r} is not an executable file (build it, or set BRINK)", pytrace=False)
+    return path
+
+
 def brink_counts(brink, sc, scenario, tmp_path):
     """brink's outcome counts and extra-event counts, from its per-replication output."""
     out = tmp_path / f"{scenario.stem}.h5"

@@ -43,6 +43,14 @@ CHANGES = {
 
 
 @pytest.fixture(scope="module")
+def brink():
+    path = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"BRINK={path!r} is not an executable file (build it, or set BRINK)", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="module")
 def other_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("reduced") / "other-model.yaml"
     doc = with_values(read_document(PEER_MODEL), list(CHANGES), list(CHANGES.values()))
