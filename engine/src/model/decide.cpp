@@ -17,8 +17,6 @@ namespace brink {
 
 namespace {
 
-using FloatLanes = Eigen::Map<Eigen::ArrayXf, Eigen::AlignedMax>;
-
 // The log of every lane, in place: rules::log_float (Eigen's bits) in a loop that vectorizes.
 void log_in_place(float* __restrict values, int count) {
   for (int l = 0; l < count; ++l) values[l] = rules::log_float(values[l]);
