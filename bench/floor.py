@@ -38,13 +38,20 @@ def built_paths(bench_dir):
     return paths
 
 
+def runnable_paths(brink):
+    """The kernel paths this CPU runs, as brink's own dispatch says (`brink --version`)."""
+    out = subprocess.run([brink, "--version"], capture_output=True, text=True, check=True).stdout
+    line = next((x for x in out.splitlines() if x.startswith("kernel paths this CPU runs:")), None)
+    if line is None:
+        sys.exit(f"{brink} --version does not say which kernel paths this CPU runs")
+    return [p.strip() for p in line.split(":", 1)[1].split(",") if p.strip()]
+
+
 def floor_ns(bench_dir, path, min_time):
-    """BM_FlagshipFloor's ns per replication-step on `path`, or None if this CPU cannot run it."""
+    """BM_FlagshipFloor's ns per replication-step on `path`."""
     exe = Path(bench_dir) / f"brink_unit_bench_{path}"
     proc = subprocess.run([str(exe), "--benchmark_filter=BM_FlagshipFloor<float>", "--benchmark_format=json",
                            f"--benchmark_min_time={min_time}"], capture_output=True, text=True, check=True)
-    if "cannot run" in proc.stdout:
-        return None
     runs = json.loads(proc.stdout)["benchmarks"]
     return statistics.median(b["time/rep-step"] for b in runs) * 1e9  # the counter is in seconds
 
@@ -81,12 +88,12 @@ def main():
           f"median of {args.repeats}")
     print(f"  {'path':<8} {'floor ns/rep-step':>18} {'kernel ns/rep-step':>19} {'kernel / floor':>15}")
     below = False
+    runnable = runnable_paths(brink)
     for path in built_paths(args.bench_dir):
-        floors = [floor_ns(args.bench_dir, path, args.min_time) for _ in range(args.repeats)]
-        if floors[0] is None:
+        if path not in runnable:  # not even started: its instructions could fault before any check
             print(f"  {path:<8} {'(this CPU cannot run this path)':>54}")
             continue
-        floor = statistics.median(floors)
+        floor = statistics.median(floor_ns(args.bench_dir, path, args.min_time) for _ in range(args.repeats))
         kernel = statistics.median(kernel_ns(brink, args.scenario, path, args.replications, steps)
                                    for _ in range(args.repeats))
         print(f"  {path:<8} {floor:>18.1f} {kernel:>19.1f} {kernel / floor:>15.2f}")

@@ -1,25 +1,16 @@
 // main() of brink_unit_bench_<path>: the unit costs measured with one kernel
-// path's instructions, on a CPU that has them (otherwise it says so and exits
-// 0, so that a script can run every path's binary on any machine).
+// path's instructions, on a CPU that has them. The CPU check is brink's own
+// (brink::cpu_supports, from brink_model, compiled for the baseline); on a
+// CPU without the path it says so and exits 0. bench/floor.py asks
+// `brink --version` which paths this CPU runs before it starts a bench.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
-#include <cstring>
 
-namespace {
-
-bool cpu_runs(const char* isa) {
-  if (std::strcmp(isa, "avx512") == 0)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-  if (std::strcmp(isa, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return true;  // native: built for this machine
-}
-
-}  // namespace
+#include "brink/model/kernel_dispatch.hpp"
 
 int main(int argc, char** argv) {
-  if (!cpu_runs(BRINK_UNIT_ISA)) {
+  if (!brink::cpu_supports(BRINK_UNIT_ISA)) {
     std::printf("brink_unit_bench_%s: this CPU cannot run the %s path; nothing measured\n", BRINK_UNIT_ISA,
                 BRINK_UNIT_ISA);
     return 0;
