@@ -14,25 +14,18 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 
 ROOT = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(ROOT / "bench" / "peer"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agreement import compare  # noqa: E402
+from peer_brink import brink  # noqa: E402,F401 (the fixture)
 from numpy_flagship import OUTCOMES, load, simulate  # noqa: E402
 
 REPLICATIONS = 12000
 ALPHA = 0.001
 FULL_WAR = OUTCOMES.index("full_war")
-
-
-@pytest.fixture(scope="module")
-def brink():
-    path = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail(f"BRINK={path!r} is not an executable file (build it, or set BRINK)", pytrace=False)
-    return path
 
 
 def brink_counts(brink, scenario, out):

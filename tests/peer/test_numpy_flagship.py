@@ -25,21 +25,15 @@ import pytest
 
 ROOT = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(ROOT / "bench" / "peer"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agreement import compare  # noqa: E402
+from peer_brink import brink  # noqa: E402,F401 (the fixture)
 from flagship_scenario import from_document, read_document  # noqa: E402
 from numpy_flagship import OUTCOMES, extra_event_names, extra_events, load, simulate, simulate_draws  # noqa: E402
 
 REPLICATIONS = 12000
 ALPHA = 0.001
-
-
-@pytest.fixture(scope="session")
-def brink():
-    path = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail(f"BRINK={path!r} is not an executable file (build it, or set BRINK)", pytrace=False)
-    return path
 
 
 def brink_counts(brink, sc, scenario, tmp_path):

@@ -21,9 +21,11 @@ import yaml
 
 ROOT = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(ROOT / "bench" / "peer"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import peer_benchmark  # noqa: E402
 from agreement import compare  # noqa: E402
+from peer_brink import brink  # noqa: E402,F401 (the fixture)
 from flagship_scenario import read_document, with_values  # noqa: E402
 
 PEER_MODEL = ROOT / "bench" / "peer" / "peer-model.yaml"
@@ -40,14 +42,6 @@ CHANGES = {
     "actors.B.combat.defence_advantage": 1.2,
     "escalation.incidents.tension_rate": 0.004,
 }
-
-
-@pytest.fixture(scope="module")
-def brink():
-    path = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail(f"BRINK={path!r} is not an executable file (build it, or set BRINK)", pytrace=False)
-    return path
 
 
 @pytest.fixture(scope="module")
