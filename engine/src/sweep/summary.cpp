@@ -42,7 +42,7 @@ namespace {
 
 // quantile_of_sorted at each of kQuantiles without sorting: the two order
 // statistics each needs come from nth_element (linear time; a sort of a
-// point's 400,000 values was 2% of a run), so the values are the same.
+// point's 400,000 values was 2% of a run): the same order statistics.
 std::array<double, kQuantiles.size()> quantiles_in_place(std::vector<double>& values) {
   std::array<double, kQuantiles.size()> out{};
   if (values.empty()) return out;
