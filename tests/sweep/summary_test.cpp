@@ -101,6 +101,22 @@ TEST(ExecutorTest, ProgressReachesTheTotalAndWorkerFailuresPropagate) {
 namespace brink {
 namespace {
 
+TEST(GrowableArrayTest, KeepsItsValuesAcrossGrowthsPastTheMmapThreshold) {
+  // 4 MiB of doubles at the end: glibc moves blocks this large by remapping
+  // their pages, a path a small test would never take.
+  GrowableArray<double> values;
+  std::size_t written = 0;
+  for (std::size_t size = 256; size <= (std::size_t{1} << 19); size *= 2) {
+    values.grow(size);
+    ASSERT_EQ(values.size(), size);
+    for (; written < size; ++written) values[written] = static_cast<double>(written) * 0.5;
+    for (std::size_t i = 0; i < written; i += 997) ASSERT_EQ(values[i], static_cast<double>(i) * 0.5) << i;
+  }
+  values.grow(16);  // never shrinks
+  EXPECT_EQ(values.size(), std::size_t{1} << 19);
+  EXPECT_EQ(values[written - 1], static_cast<double>(written - 1) * 0.5);
+}
+
 TEST(QuantileTest, MatchesTheLinearInterpolationDefinition) {
   const std::vector<double> sorted = {1, 2, 4, 8, 16};
   EXPECT_DOUBLE_EQ(quantile_of_sorted(sorted, 0.0), 1);

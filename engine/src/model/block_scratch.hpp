@@ -14,20 +14,28 @@ namespace brink {
 inline constexpr int L = kBlockLanes;
 using LaneMask = std::int32_t;
 
-// Calls f(r) for every lane r whose mask is set, in lane order, looking at
-// a group of 16 lanes only if one of them is set (one vector OR): the loop
-// of a rare per-lane event (a war starting, an incident) then costs a
-// sixteenth of a scan in steps where the event is rare.
+// Calls f(g, g + 16) for every group of 16 lanes in which a mask is set,
+// in lane order, after one vector OR per group.
 template <class Mask, class F>
-void for_each_marked_lane(const Mask* mask, F&& f) {
+void for_each_marked_group(const Mask* mask, F&& f) {
   constexpr int kGroup = 16;
   for (int g = 0; g < L; g += kGroup) {
     int any = 0;
     for (int j = 0; j < kGroup; ++j) any |= mask[g + j] != 0 ? 1 : 0;
-    if (any == 0) continue;
-    for (int r = g; r < g + kGroup; ++r)
-      if (mask[r] != 0) f(r);
+    if (any != 0) f(g, g + kGroup);
   }
+}
+
+// Calls f(r) for every lane r whose mask is set, in lane order, looking at
+// a group of 16 lanes only if one of them is set: the loop of a rare
+// per-lane event (a war starting, an incident) then costs a sixteenth of a
+// scan in steps where the event is rare.
+template <class Mask, class F>
+void for_each_marked_lane(const Mask* mask, F&& f) {
+  for_each_marked_group(mask, [&](int g, int end) {
+    for (int r = g; r < end; ++r)
+      if (mask[r] != 0) f(r);
+  });
 }
 
 // One type's weights for one action's utility (decide.cpp).

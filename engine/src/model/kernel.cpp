@@ -280,12 +280,16 @@ int BlockSimulator::fighting_sides() {
   Scratch& x = *scratch_;
   const int* outcome = st.outcome.data();
   const int* war_start = st.war_start_step.data();
+  LaneMask* fighting = x.mask;
+  for (int r = 0; r < L; ++r) fighting[r] = (outcome[r] < 0) & (war_start[r] >= 0);
   int* lane = x.fighting_lane;
   int count = 0;
-  for (int r = 0; r < L; ++r) {
-    lane[count] = r;
-    count += (outcome[r] < 0) & (war_start[r] >= 0);
-  }
+  for_each_marked_group(fighting, [&](int g, int end) {
+    for (int r = g; r < end; ++r) {  // branch-free: a war's lanes are not predictable
+      lane[count] = r;
+      count += fighting[r];
+    }
+  });
   const int n = model_.actors();
   for (int c = 0; c < count; ++c) {
     const int r = lane[c];
@@ -354,6 +358,24 @@ void BlockSimulator::attrition_of_list(int count) {
   }
 }
 
+// Turns the candidates' marks (incidents) into incidents: hit where the
+// draw falls below p = 1 − exp(−h). The candidates' hazards are packed into
+// whole packets of Eigen's exp (zero padded), so each p has the bits a pass
+// over all lanes gives it.
+void BlockSimulator::exact_incidents(int* candidate) {
+  Scratch& x = *scratch_;
+  int packed = 0;
+  double* exponent = x.contact;  // free once the hazards are computed
+  for_each_marked_lane(candidate, [&](int r) { exponent[packed++] = -x.hazard[r]; });
+  constexpr int kPacket = 16;
+  const int padded = (packed + kPacket - 1) / kPacket * kPacket;
+  for (int k = packed; k < padded; ++k) exponent[k] = 0.0;
+  Eigen::Map<ArrayXd, Eigen::AlignedMax> p(exponent, padded);
+  p = 1.0 - p.exp();
+  int k = 0;
+  for_each_marked_lane(candidate, [&](int r) { candidate[r] = x.draw[r] < p(k++) * x.active[r] ? 1 : 0; });
+}
+
 void BlockSimulator::incidents(int s) {
   BlockState& st = state_;
   Scratch& x = *scratch_;
@@ -369,25 +391,29 @@ void BlockSimulator::incidents(int s) {
     }
   const double* tension = st.tension.data();
   const double dt = sc_.run.dt_days;
-  for (int l = 0; l < L; ++l)
-    x.hazard[l] =
-        -rules::incident_hazard(x.base_rate[l], x.tension_rate[l], x.contact_rate[l], tension[l], x.contact[l]) * dt;
-  Eigen::Map<ArrayXd, Eigen::AlignedMax> hazard(x.hazard, L);
-  hazard = 1.0 - hazard.exp();  // the probability of an incident in the step
   lane_words(s, purpose_word(Purpose::kIncident, 0));
-  // One pass of one width (double): lanes that ended before the step get no
-  // incident through a probability of 0 (the draw is never 0); lanes that
-  // ended in this step's combat are left out below, per lane.
+  // The probability of an incident in the step is p = 1 − exp(−h), h the
+  // hazard times dt, and p ≤ h for every h. So a lane can only have one
+  // where its draw falls below h (plus a margin above the rounding of p):
+  // exp, the pass's cost, runs only over those few candidates. Lanes that
+  // ended before the step get p = 0 through `active` (the draw is never 0);
+  // lanes that ended in this step's combat are left out below, per lane.
+  constexpr double kRoundingMargin = 1e-12;
+  int* candidate = x.now;
   int any = 0;  // an int reduction: a bool one keeps the loop scalar
   for (int l = 0; l < L; ++l) {
+    const double h =
+        rules::incident_hazard(x.base_rate[l], x.tension_rate[l], x.contact_rate[l], tension[l], x.contact[l]) * dt;
     const double draw = unit_double_lanes(x.words[0][l], x.words[1][l]);
+    x.hazard[l] = h;
     x.draw[l] = draw;
-    any |= draw < x.hazard[l] * x.active[l] ? 1 : 0;
+    candidate[l] = draw < (h + kRoundingMargin) * x.active[l] ? 1 : 0;
+    any |= candidate[l];
   }
   if (any == 0) return;
+  exact_incidents(candidate);
   const int* outcome = st.outcome.data();
-  int* hit = x.now;
-  for (int l = 0; l < L; ++l) hit[l] = x.draw[l] < x.hazard[l] * x.active[l] ? 1 : 0;
+  const int* hit = x.now;
   for_each_marked_lane(hit, [&](int r) {
     if (outcome[r] >= 0) return;
     ++st.incidents(r);

@@ -105,28 +105,33 @@ void PointAccumulator::add(const BlockResult& block) {
   if (needed > p.outcome.size()) {
     const std::size_t size =
         std::min<std::size_t>(std::max(needed, 2 * p.outcome.size()), static_cast<std::size_t>(max_replications_));
-    p.outcome.resize(size);
-    p.end_step.resize(size);
-    p.war_start_step.resize(size);
-    p.casualties.resize(size * actors_);
+    p.outcome.grow(size);
+    p.end_step.grow(size);
+    p.war_start_step.grow(size);
+    p.casualties.grow(size * actors_);
   }
-  std::copy(block.outcome.begin(), block.outcome.end(), p.outcome.begin() + first);
-  std::copy(block.end_step.begin(), block.end_step.end(), p.end_step.begin() + first);
-  std::copy(block.war_start_step.begin(), block.war_start_step.end(), p.war_start_step.begin() + first);
-  std::copy(block.casualties.begin(), block.casualties.end(), p.casualties.begin() + first * actors_);
+  std::copy(block.outcome.begin(), block.outcome.end(), p.outcome.data() + first);
+  std::copy(block.end_step.begin(), block.end_step.end(), p.end_step.data() + first);
+  std::copy(block.war_start_step.begin(), block.war_start_step.end(), p.war_start_step.data() + first);
+  std::copy(block.casualties.begin(), block.casualties.end(), p.casualties.data() + first * actors_);
   if (!block.agreed.empty())
     for (int r = 0; r < block.spec.count; ++r)
       for (int k = 0; k < issues_; ++k) p.agreed[k] += block.agreed[static_cast<std::size_t>(r) * issues_ + k];
   for (std::size_t c = 0; c < block.record_rung_count.size(); ++c) p.rung_count[c] += block.record_rung_count[c];
-  p.early[first / kBlockLanes] = {block.record_troops_sum, block.record_belief_sum};
-  for (auto it = p.early.begin(); it != p.early.end() && it->first == p.next_block; it = p.early.erase(it)) {
-    const auto& [troops, belief] = it->second;
+  auto fold = [&p](const std::vector<double>& troops, const std::vector<double>& belief) {
     if (p.troops.empty()) p.troops.assign(troops.size(), 0.0);
     if (p.belief.empty()) p.belief.assign(belief.size(), 0.0);
     for (std::size_t c = 0; c < troops.size(); ++c) p.troops[c] += troops[c];
     for (std::size_t c = 0; c < belief.size(); ++c) p.belief[c] += belief[c];
     ++p.next_block;
-  }
+  };
+  // A block in order is folded at once; one that arrives early waits, copied.
+  if (first / kBlockLanes == p.next_block)
+    fold(block.record_troops_sum, block.record_belief_sum);
+  else
+    p.early[first / kBlockLanes] = {block.record_troops_sum, block.record_belief_sum};
+  for (auto it = p.early.begin(); it != p.early.end() && it->first == p.next_block; it = p.early.erase(it))
+    fold(it->second.first, it->second.second);
 }
 
 PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replications) {
