@@ -358,22 +358,22 @@ void BlockSimulator::attrition_of_list(int count) {
   }
 }
 
-// Turns the candidates' marks (incidents) into incidents: hit where the
-// draw falls below p = 1 − exp(−h). The candidates' hazards are packed into
-// whole packets of Eigen's exp (zero padded), so each p has the bits a pass
-// over all lanes gives it.
-void BlockSimulator::exact_incidents(int* candidate) {
+// Decides the lanes marked `between` their bounds (see incidents): hit where
+// the draw falls below p = 1 − exp(−h). Their hazards are packed into whole
+// packets of Eigen's exp (zero padded), so each p has the bits a pass over
+// all lanes gives it.
+void BlockSimulator::exact_incidents(const LaneMask* between, int* hit) {
   Scratch& x = *scratch_;
   int packed = 0;
   double* exponent = x.contact;  // free once the hazards are computed
-  for_each_marked_lane(candidate, [&](int r) { exponent[packed++] = -x.hazard[r]; });
+  for_each_marked_lane(between, [&](int r) { exponent[packed++] = -x.hazard[r]; });
   constexpr int kPacket = 16;
   const int padded = (packed + kPacket - 1) / kPacket * kPacket;
   for (int k = packed; k < padded; ++k) exponent[k] = 0.0;
   Eigen::Map<ArrayXd, Eigen::AlignedMax> p(exponent, padded);
   p = 1.0 - p.exp();
   int k = 0;
-  for_each_marked_lane(candidate, [&](int r) { candidate[r] = x.draw[r] < p(k++) * x.active[r] ? 1 : 0; });
+  for_each_marked_lane(between, [&](int r) { hit[r] = x.draw[r] < p(k++) * x.active[r] ? 1 : 0; });
 }
 
 void BlockSimulator::incidents(int s) {
@@ -393,27 +393,30 @@ void BlockSimulator::incidents(int s) {
   const double dt = sc_.run.dt_days;
   lane_words(s, purpose_word(Purpose::kIncident, 0));
   // The probability of an incident in the step is p = 1 − exp(−h), h the
-  // hazard times dt, and p ≤ h for every h. So a lane can only have one
-  // where its draw falls below h (plus a margin above the rounding of p):
-  // exp, the pass's cost, runs only over those few candidates. Lanes that
-  // ended before the step get p = 0 through `active` (the draw is never 0);
-  // lanes that ended in this step's combat are left out below, per lane.
-  constexpr double kRoundingMargin = 1e-12;
-  int* candidate = x.now;
-  int any = 0;  // an int reduction: a bool one keeps the loop scalar
+  // hazard times dt. A draw below p's lower bound is an incident and one
+  // above its upper bound is none: exp, the pass's cost, runs only for the
+  // rare draws in between. Lanes that ended before the step get p = 0
+  // through `active` (the draw is never 0); lanes that ended in this step's
+  // combat are left out below, per lane.
+  int* hit = x.now;
+  LaneMask* between = x.mask;
+  int any_hit = 0, any_between = 0;  // int reductions: bool ones keep the loop scalar
   for (int l = 0; l < L; ++l) {
     const double h =
         rules::incident_hazard(x.base_rate[l], x.tension_rate[l], x.contact_rate[l], tension[l], x.contact[l]) * dt;
     const double draw = unit_double_lanes(x.words[0][l], x.words[1][l]);
+    const rules::Bounds p = rules::incident_probability_bounds(h);
+    const double upper = p.upper * x.active[l], lower = p.lower * x.active[l];
     x.hazard[l] = h;
     x.draw[l] = draw;
-    candidate[l] = draw < (h + kRoundingMargin) * x.active[l] ? 1 : 0;
-    any |= candidate[l];
+    hit[l] = draw < lower ? 1 : 0;
+    between[l] = (draw < upper) & (draw >= lower) ? 1 : 0;
+    any_hit |= hit[l];
+    any_between |= between[l];
   }
-  if (any == 0) return;
-  exact_incidents(candidate);
+  if (any_between != 0) exact_incidents(between, hit);
+  else if (any_hit == 0) return;
   const int* outcome = st.outcome.data();
-  const int* hit = x.now;
   for_each_marked_lane(hit, [&](int r) {
     if (outcome[r] >= 0) return;
     ++st.incidents(r);

@@ -85,7 +85,7 @@ class BlockSimulator {
   int fighting_sides();
   void attrition_of_list(int count);
   void incidents(int s);
-  void exact_incidents(int* candidate);
+  void exact_incidents(const std::int32_t* between, int* hit);
   void decay_tension();
   void negotiate(int s);
   // The decision phase, split as in docs/model.md ("2. Decisions").

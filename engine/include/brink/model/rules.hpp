@@ -204,6 +204,16 @@ inline double incident_hazard(double base_rate, double tension_rate, double cont
 inline double incident_hazard(const Incidents& inc, double tension, double contact) {
   return incident_hazard(inc.base_rate, inc.tension_rate, inc.contact_rate, tension, contact);
 }
+// Bounds on the computed probability of an incident, 1 − exp(−h) for the
+// hazard h of a step: h − h²/2 ≤ 1 − e^−h ≤ h for h ≥ 0, widened by a margin
+// far above exp's rounding, so that a draw outside them is decided without exp.
+struct Bounds {
+  double lower, upper;
+};
+inline Bounds incident_probability_bounds(double h) {
+  constexpr double kRoundingMargin = 1e-12;
+  return {h - 0.5 * h * h - kRoundingMargin, h + kRoundingMargin};
+}
 
 // ---- Private types: the type a uniform u draws by inverse CDF over the priors
 // in file order (the last type if rounding leaves u above the cumulative sum).
