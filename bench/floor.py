@@ -4,12 +4,12 @@ that path, measured in one run on this machine.
 
 For each path this CPU runs (avx2, avx512), it runs bench's
 brink_unit_bench_<path> (BM_FlagshipFloor: the exponentials, logarithms,
-square roots and Philox calls of one replication-step, built with that
-path's -march; docs/performance.md) and `brink run SCENARIO --isa <path>
---summary-only --threads 1` (its CPU time from os.wait4), and prints the
-floor and the kernel in ns per replication-step and their ratio. The floor
-leaves out the lane arithmetic, loads and stores around those operations,
-so it is a lower bound.
+square roots, Philox calls, divisions and lane arithmetic of one
+replication-step, built with that path's -march; docs/performance.md) and
+`brink run SCENARIO --isa <path> --summary-only --threads 1` (its CPU time
+from os.wait4), and prints the floor and the kernel in ns per
+replication-step and their ratio. The floor keeps the lane arithmetic in
+registers and leaves out every load and store, so it is a lower bound.
 
 Run:  /usr/bin/python3 bench/floor.py [--replications N] [--repeats R]
 (BRINK=path/to/brink, default build/release/brink; the unit benches are

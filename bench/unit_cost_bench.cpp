@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "brink/model/block_result.hpp"
@@ -112,31 +113,104 @@ void BM_UnitSqrt(benchmark::State& state) {
 }
 BENCHMARK(BM_UnitSqrt);
 
+// `ops` lane operations on every lane of a block, kept in registers: one
+// FMA (the cost of an add, a max or a select as well: one instruction per
+// vector on the same ports) per operation, in enough independent chains to
+// fill the pipelines. The arithmetic of utilities, logit, choice and Bayes
+// without a load or a store: a lower bound for it.
+#ifdef __AVX512F__
+constexpr int kVectorBytes = 64;  // zmm
+#else
+constexpr int kVectorBytes = 32;  // ymm
+#endif
+constexpr int kChains = 8;  // FMA latency 4 × 2 ports
+template <class T>
+struct LaneVector;
+template <>
+struct LaneVector<float> {
+  typedef float type __attribute__((vector_size(kVectorBytes)));
+};
+template <>
+struct LaneVector<double> {
+  typedef double type __attribute__((vector_size(kVectorBytes)));
+};
+template <class T>
+void lane_ops(T* lanes, int ops) {
+  using Vector = typename LaneVector<T>::type;
+  constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(T)) * kChains;
+  static_assert(L % kLanes == 0);
+  const Vector scale = Vector{} + T(0.999), shift = Vector{} + T(0.001);
+  for (int c = 0; c < L; c += kLanes) {
+    Vector chain[kChains];
+    std::memcpy(chain, lanes + c, sizeof chain);
+    for (int k = 0; k < ops; ++k)
+      for (int j = 0; j < kChains; ++j) chain[j] = chain[j] * scale + shift;
+    std::memcpy(lanes + c, chain, sizeof chain);
+  }
+}
+
+void BM_UnitFloatLaneOp(benchmark::State& state) {
+  constexpr int kOps = 64;
+  Eigen::ArrayXf lanes = inputs<Eigen::ArrayXf>(0.5, 2.0);
+  for (auto _ : state) {
+    lane_ops(lanes.data(), kOps);
+    benchmark::DoNotOptimize(lanes.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["ns/element"] = benchmark::Counter(
+      static_cast<double>(L) * kOps, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_UnitFloatLaneOp);
+
+template <class Array>
+void BM_UnitDivide(benchmark::State& state) {
+  const Array x = inputs<Array>(0.5, 2.0), y = inputs<Array>(1.0, 3.0);
+  Array z(L);
+  for (auto _ : state) {
+    z = x / y;
+    benchmark::DoNotOptimize(z.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["ns/element"] = benchmark::Counter(
+      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK_TEMPLATE(BM_UnitDivide, Eigen::ArrayXf);
+
 // What one replication-step of jan-2022-standoff cannot avoid, whatever the
-// implementation (the table in docs/performance.md): the logit weight of
-// every (type, action), the log of every troop move's security gain and of
-// every attack's war gain, the incident probability, the contact of every
-// adversary pair, and the decision and incident Philox calls; utilities and
-// the logit in float, the rest in double.
+// implementation (the table in docs/performance.md). Transcendentals and
+// draws: the logit weight of every (type, action), the log of every troop
+// move's security gain and of every attack's war gain, the contact of every
+// adversary pair, and the decision and incident Philox calls. Lane
+// arithmetic, counted from the flagship's menus (docs/performance.md):
+// the utilities' lane-varying terms, the logit's exponent, running maximum
+// and total, the choice's cumulative sum and comparison, the Bayes
+// updates, and the features' arguments. Utilities, logit and beliefs in
+// float, the rest in double. The incident's exp is not in it: a draw
+// outside h − h²/2 ≤ p ≤ h is decided without it.
 struct FlagshipFloor {
   int float_exp = 48;   // 2·10 + 2·9 + 1·6 + 1·4 (types × menu)
   int float_log = 10;   // 8 troop-moving actions + 2 attacks
-  int double_exp = 1;   // 1 − e^(−hΔt)
   int double_sqrt = 3;  // √(D_i·D_j) for 3 adversary pairs
   int philox = 2;       // decision uniforms of 4 actors, incident uniforms
+  // 71 utility terms + 48·3 logit + 29·2 choice + 2·(19 + 6) Bayes + 10 feature arguments
+  int lane_ops = 333;
+  int divide = 7;  // 2 Bayes normalisations, 4 actors' 1/Own, 1 war-gain ratio
 };
 
 // The floor's operations over a block of 256 lanes, in the kernel's form
-// (whole-array Eigen exp/log/sqrt, Philox over lanes): time per
-// replication-step without any of the lane arithmetic, loads or stores
+// (whole-array Eigen exp/log/sqrt, Philox over lanes, lane arithmetic in
+// registers): time per replication-step without the loads and stores
 // around them. Utility: the precision of the logit's exp and the features'
-// log (float in the kernel; double for the floor of an all-double kernel).
+// log and the lane arithmetic (float in the kernel; double for the floor of
+// an all-double kernel).
 template <class Utility>
 void BM_FlagshipFloor(benchmark::State& state) {
   using Array = Eigen::Array<Utility, Eigen::Dynamic, 1>;
   const FlagshipFloor f;
   const Array exp_in = inputs<Array>(-20.0, 0.0), log_in = inputs<Array>(0.5, 2.0);
-  const Eigen::ArrayXd hazard = inputs<Eigen::ArrayXd>(-0.05, -0.001), troops = inputs<Eigen::ArrayXd>(1e8, 4e10);
+  const Eigen::ArrayXd troops = inputs<Eigen::ArrayXd>(1e8, 4e10);
+  const Array numerator = inputs<Array>(0.5, 2.0), denominator = inputs<Array>(1.0, 3.0);
+  Array lanes = inputs<Array>(0.5, 2.0), quotient(L);
   Array out_f(L);
   Eigen::ArrayXd out_d(L);
   std::uint32_t words[4][L];
@@ -150,10 +224,6 @@ void BM_FlagshipFloor(benchmark::State& state) {
       log_of(log_in, out_f);
       benchmark::DoNotOptimize(out_f.data());
     }
-    for (int k = 0; k < f.double_exp; ++k) {
-      out_d = hazard.exp();
-      benchmark::DoNotOptimize(out_d.data());
-    }
     for (int k = 0; k < f.double_sqrt; ++k) {
       out_d = troops.sqrt();
       benchmark::DoNotOptimize(out_d.data());
@@ -161,6 +231,12 @@ void BM_FlagshipFloor(benchmark::State& state) {
     for (int k = 0; k < f.philox; ++k) {
       brink::philox_lanes<L>({12345, 0}, 0, step++, brink::purpose_word(brink::Purpose::kDecision, 0), words);
       benchmark::DoNotOptimize(&words[0][0]);
+    }
+    lane_ops(lanes.data(), f.lane_ops);
+    benchmark::DoNotOptimize(lanes.data());
+    for (int k = 0; k < f.divide; ++k) {
+      quotient = numerator / denominator;
+      benchmark::DoNotOptimize(quotient.data());
     }
     benchmark::ClobberMemory();
   }

@@ -119,12 +119,13 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
   threads = std::clamp(threads, 1, max_threads());
   auto stop_requested = [&] { return stop_flag && stop_flag->load(); };
   // Bounded hand-off: workers wait when the writer falls behind, so memory
-  // stays proportional to the thread count, not to the sweep. Workers wake
-  // the writer once per `batch` blocks, not per block: a wake-up is a
-  // system call and a switch on both sides, several percent of the CPU
-  // time of a model whose blocks take a millisecond.
-  const std::size_t batch = static_cast<std::size_t>(threads) * 4;
-  const std::size_t capacity = 2 * batch;
+  // stays proportional to the thread count (a block with time series can
+  // be megabytes), not to the sweep. Workers wake the writer once per
+  // `batch` blocks, not per block: a wake-up is a system call and a switch
+  // on both sides, several percent of the CPU time of a model whose blocks
+  // take a millisecond.
+  const std::size_t capacity = std::max<std::size_t>(2 * static_cast<std::size_t>(threads), 8);
+  const std::size_t batch = capacity / 2;
 
   std::mutex mutex;
   std::condition_variable work, ready, space;
