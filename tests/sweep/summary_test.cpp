@@ -109,6 +109,7 @@ TEST(GrowableArrayTest, KeepsItsValuesAcrossGrowthsPastTheMmapThreshold) {
   for (std::size_t size = 256; size <= (std::size_t{1} << 19); size *= 2) {
     values.grow(size);
     ASSERT_EQ(values.size(), size);
+    ASSERT_EQ(values[size - 1], 0.0);  // new elements are zero
     for (; written < size; ++written) values[written] = static_cast<double>(written) * 0.5;
     for (std::size_t i = 0; i < written; i += 997) ASSERT_EQ(values[i], static_cast<double>(i) * 0.5) << i;
   }
