@@ -76,6 +76,27 @@ TEST(WarForecastTest, ProbabilityOfPrevailingIsTheFightingStrengthShare) {
   EXPECT_EQ(rules::war_forecast(100, 100, 1, 1, true, 0.0, 1.0, 50, 1.0).duration, 50);
 }
 
+TEST(WarForecastTest, ProbabilityFollowsTheSpreadFormulaUnderBothLaws) {
+  // p = 1/(1 + Φ^(−1/σ)), Φ = αA²/(βB²) (square) or αA/(βB) (linear), with
+  // α and β per troop; the rule takes the sums αA and βB.
+  const double a = 150, b = 100, alpha = 0.012, beta = 0.02;
+  for (double sigma : {0.25, 1.0, 3.0}) {
+    const double square_phi = alpha * a * a / (beta * b * b), linear_phi = alpha * a / (beta * b);
+    EXPECT_NEAR(rules::prevail_probability(a, b, alpha * a, beta * b, true, sigma),
+                1.0 / (1.0 + std::pow(square_phi, -1.0 / sigma)), 1e-15)
+        << sigma;
+    EXPECT_NEAR(rules::prevail_probability(a, b, alpha * a, beta * b, false, sigma),
+                1.0 / (1.0 + std::pow(linear_phi, -1.0 / sigma)), 1e-15)
+        << sigma;
+    // The forecast's p is the same rule's.
+    EXPECT_EQ(rules::war_forecast(a, b, alpha * a, beta * b, true, 0.3, 1.0, 100, sigma).prevail,
+              rules::prevail_probability(a, b, alpha * a, beta * b, true, sigma));
+  }
+  // A side without troops counts as 1e-9 of one: the other prevails.
+  EXPECT_NEAR(rules::prevail_probability(0.0, 100, 0.0, 2.0, true, 1.0), 0.0, 1e-20);
+  EXPECT_NEAR(rules::prevail_probability(100, 0.0, 1.0, 0.0, true, 1.0), 1.0, 1e-15);
+}
+
 double expected_utility(double x, double x0, double war_a, double low, double high) {
   const double y = x - x0;
   const double accept = high > low ? std::min(std::max((high - y) / (high - low), 0.0), 1.0) : (y <= low ? 1.0 : 0.0);

@@ -49,16 +49,26 @@ inline double linear_collapse_time(double margin, double rate, double y0, double
   return std::log((margin + chi * rate * y0) / (chi * (margin + rate * y0))) / margin;
 }
 
-// p = 1/(1 + Φ^(−1/σ)) from the side strengths and summed kill rates (the
-// first part of war_forecast, alone where nothing else is needed).
-inline double prevail_probability(double a0, double b0, double alpha_sum, double beta_sum, bool square, double spread) {
+// Φ = n/d, side A's fighting strength over side B's, from the side
+// strengths and summed kill rates (α = Σ e·m·F / a): αa²/(βb²) = (Σα)·a /
+// ((Σβ)·b) under the square law, α/β under the linear law, and by numbers
+// alone, (a/b)² or a/b, without both kill rates. A ratio, so that p needs
+// one division, not the six of forming α, β and Φ.
+struct StrengthRatio {
+  double n, d;
+};
+inline StrengthRatio strength_ratio(double a0, double b0, double alpha_sum, double beta_sum, bool square) {
   const double a = lmax(a0, 1e-9), b = lmax(b0, 1e-9);
-  const double alpha = alpha_sum / a, beta = beta_sum / b;
-  const bool rates = alpha > 0.0 && beta > 0.0;
-  const double ratio = a / b;
-  const double phi = (rates ? alpha / beta : 1.0) * (square ? ratio * ratio : ratio);
-  // σ = 1 (the default) is the fighting-strength share: no pow per lane.
-  return 1.0 / (1.0 + (spread == 1.0 ? 1.0 / phi : std::pow(phi, -1.0 / spread)));
+  if (alpha_sum > 0.0 && beta_sum > 0.0)
+    return square ? StrengthRatio{alpha_sum * a, beta_sum * b} : StrengthRatio{alpha_sum, beta_sum};
+  return square ? StrengthRatio{a * a, b * b} : StrengthRatio{a, b};
+}
+
+// p = 1/(1 + Φ^(−1/σ)): at σ = 1 (the default) the fighting-strength share
+// n/(n + d), without a pow per lane.
+inline double prevail_probability(double a0, double b0, double alpha_sum, double beta_sum, bool square, double spread) {
+  const StrengthRatio r = strength_ratio(a0, b0, alpha_sum, beta_sum, square);
+  return spread == 1.0 ? r.n / (r.n + r.d) : 1.0 / (1.0 + std::pow(r.d / r.n, 1.0 / spread));
 }
 
 // The forecast from side strengths a0, b0 and their summed kill rates
@@ -69,9 +79,9 @@ inline WarForecast war_forecast(double a0, double b0, double alpha_sum, double b
   WarForecast f;
   const double a = lmax(a0, 1e-9), b = lmax(b0, 1e-9);
   const double alpha = alpha_sum / a, beta = beta_sum / b;
-  const bool rates = alpha > 0.0 && beta > 0.0;  // without both kill rates the forecast is by numbers alone
-  const double ratio = a / b;
-  const double phi = (rates ? alpha / beta : 1.0) * (square ? ratio * ratio : ratio);
+  const bool rates = alpha_sum > 0.0 && beta_sum > 0.0;  // without both kill rates the forecast is by numbers alone
+  const StrengthRatio r = strength_ratio(a0, b0, alpha_sum, beta_sum, square);
+  const double phi = r.n / r.d;
   f.prevail = prevail_probability(a0, b0, alpha_sum, beta_sum, square, spread);
   const bool a_wins = phi >= 1.0;
   double win_a = chi, win_b = chi, tau = INFINITY;
