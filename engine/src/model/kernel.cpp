@@ -381,41 +381,58 @@ void BlockSimulator::incidents(int s) {
   Scratch& x = *scratch_;
   const int n = model_.actors();
   const Escalation& esc = sc_.escalation;
-  for (int l = 0; l < L; ++l) x.contact[l] = 0.0;
-  for (int i = 0; i < n; ++i)
-    for (int j : model_.adversaries(i)) {
-      if (j <= i) continue;
-      const double* di = st.deployed.col(i).data();
-      const double* dj = st.deployed.col(j).data();
-      for (int l = 0; l < L; ++l) x.contact[l] += rules::contact_of(di[l], dj[l]);
-    }
+  auto for_each_adversary_pair = [&](auto&& f) {
+    for (int i = 0; i < n; ++i)
+      for (int j : model_.adversaries(i))
+        if (j > i) f(st.deployed.col(i).data(), st.deployed.col(j).data());
+  };
   const double* tension = st.tension.data();
   const double dt = sc_.run.dt_days;
   lane_words(s, purpose_word(Purpose::kIncident, 0));
   // The probability of an incident in the step is p = 1 − exp(−h), h the
-  // hazard times dt. A draw below p's lower bound is an incident and one
-  // above its upper bound is none: exp, the pass's cost, runs only for the
-  // rare draws in between. Lanes that ended before the step get p = 0
-  // through `active` (the draw is never 0); lanes that ended in this step's
-  // combat are left out below, per lane.
+  // hazard times dt, which grows with the contact √(D_i·D_j) of every
+  // adversary pair. With (D_i + D_j)/2 ≥ √(D_i·D_j) in its place, h becomes
+  // an upper bound, and a draw above its bound on p (all but about h of
+  // them, 1–2% in the flagship) is no incident: only the other lanes take
+  // the square roots, p's bounds and, between them, exp. Lanes that ended before the
+  // step get p = 0 through `active` (the draw is never 0); lanes that ended
+  // in this step's combat are left out below, per lane.
+  double* contact_bound = x.contact;
+  for (int l = 0; l < L; ++l) contact_bound[l] = 0.0;
+  for_each_adversary_pair([&](const double* di, const double* dj) {
+    for (int l = 0; l < L; ++l) contact_bound[l] += rules::contact_bound_of(di[l], dj[l]);
+  });
+  int* candidate = x.live;
+  int any_candidate = 0;  // an int reduction: a bool one keeps the loop scalar
+  for (int l = 0; l < L; ++l) {
+    const double h_bound =
+        rules::incident_hazard(x.base_rate[l], x.tension_rate[l], x.contact_rate[l], tension[l], contact_bound[l]) * dt;
+    const double draw = unit_double_lanes(x.words[0][l], x.words[1][l]);
+    x.draw[l] = draw;
+    candidate[l] = draw < rules::incident_probability_bounds(h_bound).upper * x.active[l] ? 1 : 0;
+    any_candidate |= candidate[l];
+  }
+  if (any_candidate == 0) return;
+  // The candidates, one at a time: the hazard as a pass over all lanes
+  // computes it (the same sums in the same order; sqrt is exactly rounded).
   int* hit = x.now;
   LaneMask* between = x.mask;
-  int any_hit = 0, any_between = 0;  // int reductions: bool ones keep the loop scalar
-  for (int l = 0; l < L; ++l) {
+  std::fill(hit, hit + L, 0);
+  std::fill(between, between + L, 0);
+  int any_between = 0;
+  for_each_marked_lane(candidate, [&](int r) {
+    double contact = 0.0;
+    for_each_adversary_pair([&](const double* di, const double* dj) { contact += rules::contact_of(di[r], dj[r]); });
     const double h =
-        rules::incident_hazard(x.base_rate[l], x.tension_rate[l], x.contact_rate[l], tension[l], x.contact[l]) * dt;
-    const double draw = unit_double_lanes(x.words[0][l], x.words[1][l]);
+        rules::incident_hazard(x.base_rate[r], x.tension_rate[r], x.contact_rate[r], tension[r], contact) * dt;
     const rules::Bounds p = rules::incident_probability_bounds(h);
-    const double upper = p.upper * x.active[l], lower = p.lower * x.active[l];
-    x.hazard[l] = h;
-    x.draw[l] = draw;
-    hit[l] = draw < lower ? 1 : 0;
-    between[l] = (draw < upper) & (draw >= lower) ? 1 : 0;
-    any_hit |= hit[l];
-    any_between |= between[l];
-  }
+    const double upper = p.upper * x.active[r], lower = p.lower * x.active[r];
+    x.hazard[r] = h;
+    hit[r] = x.draw[r] < lower ? 1 : 0;
+    between[r] = (x.draw[r] < upper) & (x.draw[r] >= lower) ? 1 : 0;
+    any_between |= between[r];
+  });
   if (any_between != 0) exact_incidents(between, hit);
-  else if (any_hit == 0) return;
   const int* outcome = st.outcome.data();
   for_each_marked_lane(hit, [&](int r) {
     if (outcome[r] >= 0) return;

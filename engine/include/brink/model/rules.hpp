@@ -196,6 +196,12 @@ inline double contact_of(double deployed_i, double deployed_j) {
   constexpr double kPerTroop = 1.0 / kContactScale;
   return std::sqrt(deployed_i * deployed_j) * kPerTroop;
 }
+// An upper bound of contact_of without its square root: the arithmetic mean
+// (D_i + D_j)/2 ≥ √(D_i·D_j).
+inline double contact_bound_of(double deployed_i, double deployed_j) {
+  constexpr double kHalfPerTroop = 0.5 / kContactScale;
+  return (deployed_i + deployed_j) * kHalfPerTroop;
+}
 // The chance of at least one incident in a step of `dt` days.
 inline double incident_hazard(double base_rate, double tension_rate, double contact_rate, double tension,
                               double contact) {
