@@ -43,6 +43,15 @@ struct TypeWeights {
   float security, cost, escalation, a, b, impatience;
 };
 
+// One actor's columns that combat reads (kernel.cpp).
+struct CombatColumns {
+  const double* deployed;
+  const double* kill_rate;
+  const double* effectiveness;
+  const double* defence;
+  const int* side;
+};
+
 // Every working array starts on a 64-byte boundary, so Eigen's vectorized
 // exp and log process each one in whole packets: with a varying alignment
 // they would round a varying head of it in scalar code, and the bits would
@@ -88,6 +97,7 @@ struct BlockSimulator::Scratch {
   alignas(64) int fighting_lane[L], fighting_rung[L];
   alignas(64) double side_a[L], side_b[L], alpha_sum[L], beta_sum[L];
   alignas(64) double worth[L], gamma_t[L], expm1_of[L], square_general[L], after_a[L], after_b[L];
+  std::vector<CombatColumns> combat_columns;  // actors: the columns combat reads
   alignas(64) int live[L], all_core[L], now[L];  // negotiation masks
   alignas(64) int last_possible[L];              // choose: the last action with a positive weight
   AlignedVector<double> desired;                 // actors × L (posture)

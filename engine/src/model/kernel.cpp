@@ -39,6 +39,7 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap, &kill_rate, &defence})
     v->assign(static_cast<std::size_t>(n) * L, 0.0);
   rationality.assign(static_cast<std::size_t>(n) * L, 0.0f);
+  combat_columns.resize(static_cast<std::size_t>(n));
 }
 
 BlockSimulator::~BlockSimulator() = default;
@@ -291,18 +292,24 @@ int BlockSimulator::fighting_sides() {
     }
   });
   const int n = model_.actors();
+  CombatColumns* columns = x.combat_columns.data();
+  for (int j = 0; j < n; ++j)
+    columns[j] = {st.deployed.col(j).data(), x.lane_column(x.kill_rate, j), st.effectiveness.col(j).data(),
+                  x.lane_column(x.defence, j), st.side.col(j).data()};
   for (int c = 0; c < count; ++c) {
     const int r = lane[c];
     double a = 0.0, b = 0.0, alpha = 0.0, beta = 0.0;
     for (int j = 0; j < n; ++j) {
-      const double e = x.lane_column(x.kill_rate, j)[r], advantage = x.lane_column(x.defence, j)[r];
-      const double d = st.deployed(r, j);
-      if (st.side(r, j) == 1) {
+      const CombatColumns& q = columns[j];
+      const int side = q.side[r];
+      if (side == 0) continue;
+      const double d = q.deployed[r], fire = q.kill_rate[r] * q.effectiveness[r];
+      if (side == 1) {
         a += d;
-        alpha += e * st.effectiveness(r, j) * d;
-      } else if (st.side(r, j) == 2) {
+        alpha = std::fma(fire, d, alpha);
+      } else {
         b += d;
-        beta += e * st.effectiveness(r, j) * advantage * d;
+        beta = std::fma(fire * q.defence[r], d, beta);
       }
     }
     x.side_a[c] = a;
