@@ -179,26 +179,26 @@ BENCHMARK_TEMPLATE(BM_UnitDivide, Eigen::ArrayXf);
 // What one replication-step of jan-2022-standoff cannot avoid, whatever the
 // implementation (the table in docs/performance.md). Transcendentals and
 // draws: the logit weight of every (type, action), the log of every troop
-// move's security gain and of every attack's war gain, the contact of every
-// adversary pair, and the decision and incident Philox calls. Lane
-// arithmetic, counted from the flagship's menus (docs/performance.md):
-// the utilities' lane-varying terms, the logit's exponent, running maximum
-// and total, the choice's cumulative sum and comparison, the Bayes
-// updates, and the features' arguments. Utilities, logit and beliefs in
-// float, the rest in double. The incident's exp is not in it: a draw
-// outside h − h²/2 ≤ p ≤ h is decided without it.
+// move's security gain and of every attack's war gain, and the decision and
+// incident Philox calls. Lane arithmetic, counted from the flagship's menus
+// (docs/performance.md): the utilities' lane-varying terms, the logit's
+// exponent, running maximum and total, the choice's cumulative sum and
+// comparison, the Bayes updates, and the features' arguments. Utilities,
+// logit and beliefs in float, the rest in double. The incident's exp and
+// the contact's square roots are not in it: a draw above a bound of p that
+// needs neither (all but 1–2% of them) is no incident, and a draw below
+// h − h²/2 is one.
 struct FlagshipFloor {
-  int float_exp = 48;   // 2·10 + 2·9 + 1·6 + 1·4 (types × menu)
-  int float_log = 10;   // 8 troop-moving actions + 2 attacks
-  int double_sqrt = 3;  // √(D_i·D_j) for 3 adversary pairs
-  int philox = 2;       // decision uniforms of 4 actors, incident uniforms
+  int float_exp = 48;  // 2·10 + 2·9 + 1·6 + 1·4 (types × menu)
+  int float_log = 10;  // 8 troop-moving actions + 2 attacks
+  int philox = 2;      // decision uniforms of 4 actors, incident uniforms
   // 71 utility terms + 48·3 logit + 29·2 choice + 2·(19 + 6) Bayes + 10 feature arguments
   int lane_ops = 333;
   int divide = 7;  // 2 Bayes normalisations, 4 actors' 1/Own, 1 war-gain ratio
 };
 
 // The floor's operations over a block of 256 lanes, in the kernel's form
-// (whole-array Eigen exp/log/sqrt, Philox over lanes, lane arithmetic in
+// (whole-array Eigen exp and log, Philox over lanes, lane arithmetic in
 // registers): time per replication-step without the loads and stores
 // around them. Utility: the precision of the logit's exp and the features'
 // log and the lane arithmetic (float in the kernel; double for the floor of
@@ -208,11 +208,9 @@ void BM_FlagshipFloor(benchmark::State& state) {
   using Array = Eigen::Array<Utility, Eigen::Dynamic, 1>;
   const FlagshipFloor f;
   const Array exp_in = inputs<Array>(-20.0, 0.0), log_in = inputs<Array>(0.5, 2.0);
-  const Eigen::ArrayXd troops = inputs<Eigen::ArrayXd>(1e8, 4e10);
   const Array numerator = inputs<Array>(0.5, 2.0), denominator = inputs<Array>(1.0, 3.0);
   Array lanes = inputs<Array>(0.5, 2.0), quotient(L);
   Array out_f(L);
-  Eigen::ArrayXd out_d(L);
   std::uint32_t words[4][L];
   std::uint32_t step = 0;
   for (auto _ : state) {
@@ -223,10 +221,6 @@ void BM_FlagshipFloor(benchmark::State& state) {
     for (int k = 0; k < f.float_log; ++k) {
       log_of(log_in, out_f);
       benchmark::DoNotOptimize(out_f.data());
-    }
-    for (int k = 0; k < f.double_sqrt; ++k) {
-      out_d = troops.sqrt();
-      benchmark::DoNotOptimize(out_d.data());
     }
     for (int k = 0; k < f.philox; ++k) {
       brink::philox_lanes<L>({12345, 0}, 0, step++, brink::purpose_word(brink::Purpose::kDecision, 0), words);
