@@ -97,8 +97,8 @@ struct BlockSimulator::Scratch {
   alignas(64) int fighting_lane[L], fighting_rung[L];
   alignas(64) double side_a[L], side_b[L], alpha_sum[L], beta_sum[L];
   alignas(64) double worth[L], gamma_t[L], expm1_of[L], square_general[L], after_a[L], after_b[L];
-  std::vector<CombatColumns> combat_columns;  // actors: the columns combat reads
-  alignas(64) int live[L], all_core[L], now[L];  // negotiation masks
+  std::vector<CombatColumns> combat_columns;     // actors: the columns combat reads
+  alignas(64) int live[L], all_core[L], now[L];  // negotiation masks; incidents' candidates and hits
   alignas(64) int last_possible[L];              // choose: the last action with a positive weight
   AlignedVector<double> desired;                 // actors × L (posture)
   std::vector<const double*> other_position;     // actors: issue_aggregates' other parties

@@ -401,9 +401,9 @@ void BlockSimulator::incidents(int s) {
   // adversary pair. With (D_i + D_j)/2 ≥ √(D_i·D_j) in its place, h becomes
   // an upper bound, and a draw above its bound on p (all but about h of
   // them, 1–2% in the flagship) is no incident: only the other lanes take
-  // the square roots, p's bounds and, between them, exp. Lanes that ended before the
-  // step get p = 0 through `active` (the draw is never 0); lanes that ended
-  // in this step's combat are left out below, per lane.
+  // the square roots, p's bounds and, between them, exp. Lanes that ended
+  // before the step get p = 0 through `active` (the draw is never 0); lanes
+  // that ended in this step's combat are left out below, per lane.
   double* contact_bound = x.contact;
   for (int l = 0; l < L; ++l) contact_bound[l] = 0.0;
   for_each_adversary_pair([&](const double* di, const double* dj) {
