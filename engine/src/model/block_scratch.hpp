@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "brink/model/kernel.hpp"
@@ -14,24 +15,33 @@ namespace brink {
 inline constexpr int L = kBlockLanes;
 using LaneMask = std::int32_t;
 
+// Whether any of the 16 masks from `group` on is set, in a few vector
+// instructions: the OR of two 256-bit halves, then of its four 64-bit words
+// (a loop of 16 ORs stays scalar in GCC).
+inline bool any_marked(const LaneMask* group) {
+  using Half = std::uint64_t __attribute__((vector_size(32)));
+  Half low, high;
+  std::memcpy(&low, group, sizeof low);
+  std::memcpy(&high, group + 8, sizeof high);
+  const Half both = low | high;
+  return (both[0] | both[1] | both[2] | both[3]) != 0;
+}
+
 // Calls f(g, g + 16) for every group of 16 lanes in which a mask is set,
-// in lane order, after one vector OR per group.
-template <class Mask, class F>
-void for_each_marked_group(const Mask* mask, F&& f) {
+// in lane order.
+template <class F>
+void for_each_marked_group(const LaneMask* mask, F&& f) {
   constexpr int kGroup = 16;
-  for (int g = 0; g < L; g += kGroup) {
-    int any = 0;
-    for (int j = 0; j < kGroup; ++j) any |= mask[g + j] != 0 ? 1 : 0;
-    if (any != 0) f(g, g + kGroup);
-  }
+  for (int g = 0; g < L; g += kGroup)
+    if (any_marked(mask + g)) f(g, g + kGroup);
 }
 
 // Calls f(r) for every lane r whose mask is set, in lane order, looking at
 // a group of 16 lanes only if one of them is set: the loop of a rare
 // per-lane event (a war starting, an incident) then costs a sixteenth of a
 // scan in steps where the event is rare.
-template <class Mask, class F>
-void for_each_marked_lane(const Mask* mask, F&& f) {
+template <class F>
+void for_each_marked_lane(const LaneMask* mask, F&& f) {
   for_each_marked_group(mask, [&](int g, int end) {
     for (int r = g; r < end; ++r)
       if (mask[r] != 0) f(r);
