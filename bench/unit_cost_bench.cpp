@@ -23,6 +23,11 @@ namespace {
 
 constexpr int L = brink::kBlockLanes;
 
+// A counter of time per element: `elements` processed in each iteration.
+benchmark::Counter time_per(double elements) {
+  return benchmark::Counter(elements, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
 template <class Array>
 Array inputs(double lo, double hi) {
   Array a(L);
@@ -39,8 +44,7 @@ void BM_UnitExp(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.counters["ns/element"] = benchmark::Counter(
-      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns/element"] = time_per(L);
 }
 BENCHMARK_TEMPLATE(BM_UnitExp, Eigen::ArrayXf);
 BENCHMARK_TEMPLATE(BM_UnitExp, Eigen::ArrayXd);
@@ -68,8 +72,7 @@ void BM_UnitLog(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.counters["ns/element"] = benchmark::Counter(
-      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns/element"] = time_per(L);
 }
 BENCHMARK_TEMPLATE(BM_UnitLog, Eigen::ArrayXf);
 BENCHMARK_TEMPLATE(BM_UnitLog, Eigen::ArrayXd);
@@ -82,8 +85,7 @@ void BM_UnitPhiloxLanes(benchmark::State& state) {
     brink::philox_lanes<L>({12345, 0}, 0, step++, brink::purpose_word(brink::Purpose::kDecision, 0), words);
     benchmark::DoNotOptimize(&words[0][0]);
   }
-  state.counters["ns/element"] = benchmark::Counter(
-      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns/element"] = time_per(L);
 }
 BENCHMARK(BM_UnitPhiloxLanes);
 
@@ -95,8 +97,7 @@ void BM_UnitPhiloxScalar(benchmark::State& state) {
     ++step;
     benchmark::DoNotOptimize(sink);
   }
-  state.counters["ns/element"] = benchmark::Counter(
-      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns/element"] = time_per(L);
 }
 BENCHMARK(BM_UnitPhiloxScalar);
 
@@ -108,8 +109,7 @@ void BM_UnitSqrt(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.counters["ns/element"] = benchmark::Counter(
-      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns/element"] = time_per(L);
 }
 BENCHMARK(BM_UnitSqrt);
 
@@ -157,8 +157,7 @@ void BM_UnitFloatLaneOp(benchmark::State& state) {
     benchmark::DoNotOptimize(lanes.data());
     benchmark::ClobberMemory();
   }
-  state.counters["ns/element"] = benchmark::Counter(
-      static_cast<double>(L) * kOps, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns/element"] = time_per(static_cast<double>(L) * kOps);
 }
 BENCHMARK(BM_UnitFloatLaneOp);
 
@@ -171,8 +170,7 @@ void BM_UnitDivide(benchmark::State& state) {
     benchmark::DoNotOptimize(z.data());
     benchmark::ClobberMemory();
   }
-  state.counters["ns/element"] = benchmark::Counter(
-      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns/element"] = time_per(L);
 }
 BENCHMARK_TEMPLATE(BM_UnitDivide, Eigen::ArrayXf);
 
@@ -234,8 +232,7 @@ void BM_FlagshipFloor(benchmark::State& state) {
     }
     benchmark::ClobberMemory();
   }
-  state.counters["time/rep-step"] = benchmark::Counter(
-      static_cast<double>(L), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["time/rep-step"] = time_per(L);
 }
 BENCHMARK_TEMPLATE(BM_FlagshipFloor, float);
 BENCHMARK_TEMPLATE(BM_FlagshipFloor, double);

@@ -140,10 +140,11 @@ Slab::Slab(hid_t dataset, std::int64_t point, std::int64_t first, std::int64_t c
 }
 
 namespace {
-// A transfer list whose type-conversion buffers fit the small variables
-// written whole: HDF5's default, 1 MiB zeroed for every string write, was a
-// fifth of the start-up of a short run (fresh pages, each one faulted in).
-Handle small_transfer(const std::string& what) {
+// A transfer list with a 64 KiB type-conversion buffer for string writes:
+// HDF5's default, 1 MiB zeroed for every string write, was a fifth of the
+// start-up of a short run (fresh pages, each one faulted in). Numeric writes
+// are in the file's own type and convert nothing.
+Handle string_transfer(const std::string& what) {
   constexpr std::size_t kConversionBuffer = 64 * 1024;
   Handle list = plist_handle(H5Pcreate(H5P_DATASET_XFER), "create a transfer property list to " + what);
   check(H5Pset_buffer(list.get(), kConversionBuffer, nullptr, nullptr), "size the conversion buffer to " + what);
@@ -152,7 +153,6 @@ Handle small_transfer(const std::string& what) {
 }  // namespace
 
 void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what) {
-  const Handle transfer = small_transfer(what);
   std::visit(
       [&](const auto& v) {
         using T = typename std::decay_t<decltype(v)>::value_type;
@@ -161,9 +161,10 @@ void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Val
           std::vector<const char*> pointers;
           for (const auto& s : v) pointers.push_back(s.c_str());
           const Handle type = utf8_string_type();
+          const Handle transfer = string_transfer(what);
           check(H5Dwrite(dataset, type.get(), memory_space, file_space, transfer.get(), pointers.data()), what);
         } else {
-          check(H5Dwrite(dataset, native<T>(), memory_space, file_space, transfer.get(), v.data()), what);
+          check(H5Dwrite(dataset, native<T>(), memory_space, file_space, H5P_DEFAULT, v.data()), what);
         }
       },
       values);
