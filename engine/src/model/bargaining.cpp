@@ -19,6 +19,7 @@ namespace brink {
 // Private war costs (the second `resolve` uniform of step 0, which the type
 // draw leaves unused) and the public prior about the receiver's.
 void BlockSimulator::init_bargaining() {
+  const int width = width_;
   BlockState& st = state_;
   const int n = model_.actors();
   st.war_cost.resize(L, n);
@@ -26,7 +27,7 @@ void BlockSimulator::init_bargaining() {
     const Decision& dec = sc_.actors[i].decision;
     st.war_cost.col(i).setConstant(dec.war_cost);
     if (dec.war_cost_spread <= 0.0) continue;
-    for (int r = 0; r < L; ++r) {
+    for (int r = 0; r < width; ++r) {
       double unused = 0.0, u = 0.0;
       uniform_pair(lane_key(r), lane_replication(r), 0, static_cast<std::uint32_t>(i), Purpose::kResolve, &unused, &u);
       st.war_cost(r, i) = rules::private_war_cost(dec.war_cost, dec.war_cost_spread, u);
@@ -34,7 +35,7 @@ void BlockSimulator::init_bargaining() {
   }
   for (int i = 0; i < n; ++i) {  // the private type's share of the cost (0 unless types set war_cost)
     const auto& types = sc_.actors[i].types;
-    for (int r = 0; r < L; ++r) st.war_cost(r, i) += types[st.type(r, i)].war_cost;
+    for (int r = 0; r < width; ++r) st.war_cost(r, i) += types[st.type(r, i)].war_cost;
   }
   const int b = sc_.bargaining.receiver;
   const double mean = b >= 0 ? sc_.actors[b].decision.war_cost : 0.0;
@@ -43,12 +44,13 @@ void BlockSimulator::init_bargaining() {
   st.cost_high = Eigen::ArrayXd::Constant(L, mean + spread);
   if (sc_.run.revealed_types && spread > 0.0) {  // the proposer knows the receiver's drawn cost
     const auto& types = sc_.actors[b].types;
-    for (int r = 0; r < L; ++r) st.cost_low(r) = st.cost_high(r) = st.war_cost(r, b) - types[st.type(r, b)].war_cost;
+    for (int r = 0; r < width; ++r) st.cost_low(r) = st.cost_high(r) = st.war_cost(r, b) - types[st.type(r, b)].war_cost;
   }
   st.offer = Eigen::ArrayXd::Constant(L, std::numeric_limits<double>::quiet_NaN());
 }
 
 void BlockSimulator::bargain(int s) {
+  const int width = width_;
   const Bargaining& bg = sc_.bargaining;
   shift_power(s);
   const int round = rules::offer_round(s, sc_.run.dt_days, bg);
@@ -63,9 +65,9 @@ void BlockSimulator::bargain(int s) {
   forecast(a, b, 1.0, prevail, loss_a, loss_b, duration);  // the war would start at full_war
   if (bg.acceptance_noise > 0.0) {
     lane_words(s, purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(b)));
-    for (int l = 0; l < L; ++l) u[l] = unit_double(x.words[0][l], x.words[1][l]);
+    for (int l = 0; l < width; ++l) u[l] = unit_double(x.words[0][l], x.words[1][l]);
   } else {
-    std::fill(u, u + L, 0.5);
+    std::fill(u, u + width, 0.5);
   }
   const Decision& da = sc_.actors[a].decision;
   const Decision& db = sc_.actors[b].decision;
@@ -85,7 +87,7 @@ void BlockSimulator::bargain(int s) {
   double* high = st.cost_high.data();
   double* offer = st.offer.data();
   LaneMask* accepted = x.mask;
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     const double delta = rules::war_discount(bg.discount, duration[l]);
     const double public_b = rules::war_value(delta, 1.0 - prevail[l], 0.0, db.casualty_cost, loss_b[l]);
     const double x0 = rules::reservation_share(public_b);
@@ -113,36 +115,38 @@ void BlockSimulator::bargain(int s) {
 
 // Lanes that talk: running, no war on, some stake issue still open.
 void BlockSimulator::talking_lanes(std::uint8_t* talk) {
+  const int width = width_;
   const BlockState& st = state_;
   const int n = model_.actors(), a = sc_.bargaining.proposer, b = sc_.bargaining.receiver;
   const auto& issues = sc_.negotiation.issues;
   alignas(64) double open[L];
-  std::fill(open, open + L, 0.0);
+  std::fill(open, open + width, 0.0);
   for (std::size_t k = 0; k < issues.size(); ++k) {
     if (issues[k].salience[a] <= 0.0 || issues[k].salience[b] <= 0.0) continue;
     const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
-    for (int l = 0; l < L; ++l) open[l] += agreed[l] == 0 ? 1.0 : 0.0;
+    for (int l = 0; l < width; ++l) open[l] += agreed[l] == 0 ? 1.0 : 0.0;
   }
-  for (int l = 0; l < L; ++l) talk[l] = scratch_->running[l] && open[l] > 0.0 ? 1 : 0;
+  for (int l = 0; l < width; ++l) talk[l] = scratch_->running[l] && open[l] > 0.0 ? 1 : 0;
   for (int j = 0; j < n; ++j) {
     const int* side = st.side.col(j).data();
-    for (int l = 0; l < L; ++l) talk[l] = side[l] > 0 ? 0 : talk[l];
+    for (int l = 0; l < width; ++l) talk[l] = side[l] > 0 ? 0 : talk[l];
   }
 }
 
 // The proposer's war value after a shift still to come (into `later`) and
 // the weight w of the time after it; 0 (and later = 0) without one.
 double BlockSimulator::value_after_shift(int s, double* later) {
+  const int width = width_;
   const Bargaining& bg = sc_.bargaining;
   const int a = bg.proposer;
   const double to_shift = bg.shift_day - s * sc_.run.dt_days;
-  std::fill(later, later + L, 0.0);
+  std::fill(later, later + width, 0.0);
   if (bg.shift_growth <= 0.0 || to_shift <= 0.0) return 0.0;
   alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L];
   forecast(a, bg.receiver, 1.0, prevail, loss_a, loss_b, duration, bg.shift_growth);
   const double* cost_a = state_.war_cost.col(a).data();
   const double kappa = sc_.actors[a].decision.casualty_cost;
-  for (int l = 0; l < L; ++l)
+  for (int l = 0; l < width; ++l)
     later[l] = rules::war_value(rules::war_discount(bg.discount, duration[l]), prevail[l], cost_a[l], kappa, loss_a[l]);
   return rules::war_discount(bg.discount, to_shift);
 }
@@ -163,17 +167,19 @@ void BlockSimulator::screen_types(int l, double offer, double x0, const double* 
 
 // On shift_day the receiver's effectiveness grows as by arms aid, in running lanes.
 void BlockSimulator::shift_power(int s) {
+  const int width = width_;
   const Bargaining& bg = sc_.bargaining;
   if (bg.shift_growth <= 0.0 || event_step(bg.shift_day, sc_.run.dt_days) != s) return;
   double* m = state_.effectiveness.col(bg.receiver).data();
   const std::uint8_t* running = scratch_->running;
-  for (int l = 0; l < L; ++l) m[l] = running[l] ? rules::armed(m[l], bg.shift_growth) : m[l];
+  for (int l = 0; l < width; ++l) m[l] = running[l] ? rules::armed(m[l], bg.shift_growth) : m[l];
 }
 
 // Acceptance (x.mask) moves every party of every stake issue to the settled
 // position, which the negotiation phase then agrees; `fight` lanes (a last
 // rejection, or a preventive war) start the war, A against B, at full_war.
 void BlockSimulator::settle_or_fight(const std::uint8_t* fight, int s) {
+  const int width = width_;
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Bargaining& bg = sc_.bargaining;
@@ -186,11 +192,11 @@ void BlockSimulator::settle_or_fight(const std::uint8_t* fight, int s) {
     if (issue.salience[a] <= 0.0 || issue.salience[b] <= 0.0) continue;
     for (int j : model_.parties(static_cast<int>(k))) {
       double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
-      for (int l = 0; l < L; ++l)
+      for (int l = 0; l < width; ++l)
         p[l] = accepted[l] ? rules::settled_position(issue.position[b], issue.position[a], offer[l]) : p[l];
     }
   }
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     if (!fight[l]) continue;
     start_war(l, a, b, s);
     raise_rung(l, sc_.escalation.full_war_rung, s, AllianceWarCause::kNone);

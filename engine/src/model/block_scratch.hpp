@@ -27,13 +27,13 @@ inline bool any_marked(const LaneMask* group) {
   return (both[0] | both[1] | both[2] | both[3]) != 0;
 }
 
-// Calls f(g, g + 16) for every group of 16 lanes in which a mask is set,
-// in lane order.
+// Calls f(g, g + 16) for every group of 16 lanes below `width` in which a
+// mask is set, in lane order.
 template <class F>
-void for_each_marked_group(const LaneMask* mask, F&& f) {
-  constexpr int kGroup = 16;
-  for (int g = 0; g < L; g += kGroup)
-    if (any_marked(mask + g)) f(g, g + kGroup);
+void for_each_marked_group(const LaneMask* mask, int width, F&& f) {
+  static_assert(kLaneGroup == 16);
+  for (int g = 0; g < width; g += kLaneGroup)
+    if (any_marked(mask + g)) f(g, g + kLaneGroup);
 }
 
 // Calls f(r) for every lane r whose mask is set, in lane order, looking at
@@ -41,8 +41,8 @@ void for_each_marked_group(const LaneMask* mask, F&& f) {
 // per-lane event (a war starting, an incident) then costs a sixteenth of a
 // scan in steps where the event is rare.
 template <class F>
-void for_each_marked_lane(const LaneMask* mask, F&& f) {
-  for_each_marked_group(mask, [&](int g, int end) {
+void for_each_marked_lane(const LaneMask* mask, int width, F&& f) {
+  for_each_marked_group(mask, width, [&](int g, int end) {
     for (int r = g; r < end; ++r)
       if (mask[r] != 0) f(r);
   });
@@ -114,9 +114,12 @@ struct BlockSimulator::Scratch {
   std::vector<const double*> other_position;     // actors: issue_aggregates' other parties
   std::vector<float> other_flex;                 // actors
   std::vector<TypeWeights> type_weights;         // types: the deciding actor's weights for one action
-  // Packed blocks: each lane's stream counter words (replication, point).
+  // Each position's block lane (BlockSimulator::block_lane), stream counter
+  // words (replication, point) and segment (index into spec.segments, -1 past
+  // them or in an ordinary block).
+  alignas(64) std::int32_t origin[L];
   alignas(64) std::uint32_t lane_replication[L], lane_point[L];
-  alignas(64) std::int32_t lane_segment[L];  // index into spec.segments, -1 past them (padding)
+  alignas(64) std::int32_t lane_segment[L];
   // Fields the field table marks per_lane, one value per lane: the block's
   // value in every lane unless the block is packed (the same arithmetic, so
   // ordinary runs keep their bits).
@@ -142,6 +145,19 @@ struct BlockSimulator::Scratch {
   alignas(64) double tension_keep[L];                                 // exp(-tension_decay · dt)
 
   double* lane_column(AlignedVector<double>& v, int actor) { return v.data() + static_cast<std::size_t>(actor) * L; }
+
+  // Calls f(pointer, columns) for every working array that outlives a step:
+  // they move with their lanes when finished lanes retire.
+  template <class F>
+  void for_each_lane_field(F&& f) {
+    f(origin, 1), f(lane_replication, 1), f(lane_point, 1), f(lane_segment, 1);
+    for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap, &kill_rate, &defence})
+      f(v->data(), static_cast<int>(v->size() / L));
+    f(rationality.data(), static_cast<int>(rationality.size() / L));
+    f(lane_weights.data(), static_cast<int>(lane_weights.size() / L));
+    f(base_rate, 1), f(tension_rate, 1), f(contact_rate, 1), f(tension_jump, 1), f(escalation_probability, 1);
+    f(tension_keep, 1);
+  }
 
   float* util(int type, int m) { return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L; }
 };

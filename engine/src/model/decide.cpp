@@ -22,26 +22,20 @@ void log_in_place(float* __restrict values, int count) {
   for (int l = 0; l < count; ++l) values[l] = rules::log_float(values[l]);
 }
 
-// One (type, action) column of the logit, a chunk of lanes at a time: the
-// exponent, Eigen's vectorized exp, the floor and the feasibility, the weight
-// stored in place of the utility and added to the type's total. Lane for lane
-// the same operations as separate passes over the block; the chunk stays in
-// L1 between them.
+// One (type, action) column of the logit over the lanes in play: the
+// exponent, Eigen's vectorized exp (whole packets: width is a multiple of
+// kLaneGroup), the floor and the feasibility, the weight stored in place of
+// the utility and added to the type's total.
 void logit_weights(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
-                   const float* __restrict lambda, float* __restrict total) {
-  constexpr int kChunk = 64;
-  static_assert(L % kChunk == 0);
-  using Chunk = Eigen::Map<Eigen::Array<float, kChunk, 1>, Eigen::AlignedMax>;
-  alignas(64) float e[kChunk];
-  for (int c = 0; c < L; c += kChunk) {
-    for (int j = 0; j < kChunk; ++j) e[j] = rules::logit_exponent(u[c + j], best[c + j], lambda[c + j]);
-    Chunk chunk(e);
-    chunk = chunk.exp();
-    for (int j = 0; j < kChunk; ++j) {
-      const float w = rules::logit_weight(e[j], ok[c + j] != 0);
-      u[c + j] = w;
-      total[c + j] += w;
-    }
+                   const float* __restrict lambda, float* __restrict total, int width) {
+  alignas(64) float e[L];
+  for (int l = 0; l < width; ++l) e[l] = rules::logit_exponent(u[l], best[l], lambda[l]);
+  Eigen::Map<Eigen::ArrayXf, Eigen::AlignedMax> exponent(e, width);
+  exponent = exponent.exp();
+  for (int l = 0; l < width; ++l) {
+    const float w = rules::logit_weight(e[l], ok[l] != 0);
+    u[l] = w;
+    total[l] += w;
   }
 }
 
@@ -58,12 +52,12 @@ struct ActionTerms {
 // read), with the escalation feature computed in the same pass.
 template <bool kHasA, bool kHasB, int kTypes, class Scratch>
 void weigh(float* __restrict u0, float* __restrict u1, const TypeWeights* w, const ActionTerms& a, float impatience,
-           const Scratch& x) {
+           const Scratch& x, int width) {
   const TypeWeights w0 = w[0], w1 = w[kTypes - 1];
   const float cost = a.cost, tension = a.tension;
   const int action_rung = a.rung;
   const int* rung = a.block_rung;
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     const float fa = kHasA ? x.feature_a[l] : 0.0f;
     const float fb = kHasB ? x.feature_b[l] : 0.0f;
     const float escalation = rules::escalation_of(tension, action_rung, rung[l]);
@@ -84,7 +78,7 @@ void weigh(float* __restrict u0, float* __restrict u1, const TypeWeights* w, con
 // w(feature) gives the type's lane array of a feature's weight.
 template <bool kHasA, bool kHasB, class Weights, class Scratch>
 void weigh_lanes(float* __restrict u, const Weights& w, Feature fa, Feature fb, const ActionTerms& a, float impatience,
-                 const Scratch& x) {
+                 const Scratch& x, int width) {
   const float* zero = x.zero_lanes;
   const float* __restrict w_security = fa == kSecurity ? w(kSecurity) : zero;
   const float* __restrict w_cost = w(kCost);
@@ -95,7 +89,7 @@ void weigh_lanes(float* __restrict u, const Weights& w, Feature fa, Feature fb, 
   const float cost = a.cost, tension = a.tension;
   const int action_rung = a.rung;
   const int* rung = a.block_rung;
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     const float f_a = kHasA ? x.feature_a[l] : 0.0f;
     const float f_b = kHasB ? x.feature_b[l] : 0.0f;
     const float escalation = rules::escalation_of(tension, action_rung, rung[l]);
@@ -105,10 +99,12 @@ void weigh_lanes(float* __restrict u, const Weights& w, Feature fa, Feature fb, 
 }
 
 template <bool kHasA, bool kHasB, class Scratch>
-void weigh_types(Scratch& x, int m, int type_count, const TypeWeights* w, const ActionTerms& a, float impatience) {
+void weigh_types(Scratch& x, int m, int type_count, const TypeWeights* w, const ActionTerms& a, float impatience,
+                 int width) {
   int k = 0;
-  for (; k + 2 <= type_count; k += 2) weigh<kHasA, kHasB, 2>(x.util(k, m), x.util(k + 1, m), w + k, a, impatience, x);
-  if (k < type_count) weigh<kHasA, kHasB, 1>(x.util(k, m), x.util(k, m), w + k, a, impatience, x);
+  for (; k + 2 <= type_count; k += 2)
+    weigh<kHasA, kHasB, 2>(x.util(k, m), x.util(k + 1, m), w + k, a, impatience, x, width);
+  if (k < type_count) weigh<kHasA, kHasB, 1>(x.util(k, m), x.util(k, m), w + k, a, impatience, x, width);
 }
 
 bool kind_moves_troops(ActionKind kind) {
@@ -119,6 +115,7 @@ bool kind_moves_troops(ActionKind kind) {
 }  // namespace
 
 void BlockSimulator::decide_and_act(int s) {
+  const int width = width_;
   Scratch& x = *scratch_;
   const int n = model_.actors();
   decision_aggregates();
@@ -127,14 +124,14 @@ void BlockSimulator::decide_and_act(int s) {
     lane_words(s, purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)));
     for (int w = 0; w < kDecisionGroup && g * kDecisionGroup + w < n; ++w) {
       float* u = x.decision_u.data() + static_cast<std::size_t>(g * kDecisionGroup + w) * L;
-      for (int l = 0; l < L; ++l) u[l] = unit_float(x.words[w][l]);
+      for (int l = 0; l < width; ++l) u[l] = unit_float(x.words[w][l]);
     }
   }
   for (int i = 0; i < n; ++i) {
     int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
     if (sc_.actors[i].actions.size() == 1) {
       // Nothing to choose, and nothing for others to learn from the choice.
-      std::fill(choice, choice + L, 0);
+      std::fill(choice, choice + width, 0);
       continue;
     }
     actor_aggregates(i);
@@ -150,60 +147,62 @@ void BlockSimulator::decide_and_act(int s) {
 // What every actor sees before anyone acts: who is at war, the tension scale,
 // and the believed resolve r̄_j = Σ_k r_jk b_jk of every actor.
 void BlockSimulator::decision_aggregates() {
+  const int width = width_;
   Scratch& x = *scratch_;
   const BlockState& st = state_;
   const int n = model_.actors();
-  for (int l = 0; l < L; ++l) x.at_war[l] = 0.0f;
+  for (int l = 0; l < width; ++l) x.at_war[l] = 0.0f;
   for (int j = 0; j < n; ++j) {
     const int* side = st.side.col(j).data();
-    for (int l = 0; l < L; ++l) x.at_war[l] = side[l] > 0 ? 1.0f : x.at_war[l];
+    for (int l = 0; l < width; ++l) x.at_war[l] = side[l] > 0 ? 1.0f : x.at_war[l];
   }
   const double* tension = st.tension.data();
-  for (int l = 0; l < L; ++l) x.tension_factor[l] = static_cast<float>(1.0 + tension[l]);
+  for (int l = 0; l < width; ++l) x.tension_factor[l] = static_cast<float>(1.0 + tension[l]);
   for (int j = 0; j < n; ++j) {
     float* resolve = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
-    std::fill(resolve, resolve + L, 0.0f);
+    std::fill(resolve, resolve + width, 0.0f);
     const auto& types = sc_.actors[j].types;
     for (std::size_t k = 0; k < types.size(); ++k) {
       const float r = static_cast<float>(types[k].resolve);
       const float* b = st.belief.col(j * kMaxTypes + static_cast<int>(k)).data();
-      for (int l = 0; l < L; ++l) resolve[l] += r * b[l];
+      for (int l = 0; l < width; ++l) resolve[l] += r * b[l];
     }
   }
 }
 
 // Own-side forces and the believed resolve of the most resolved adversary.
 void BlockSimulator::actor_aggregates(int i) {
+  const int width = width_;
   Scratch& x = *scratch_;
   const BlockState& st = state_;
   const double rho = sc_.actors[i].decision.ready_weight;
   double* own = x.contact;  // double accumulators, reused
   double* own_d = x.hazard;
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     own[l] = 1.0;
     own_d[l] = 1.0;
   }
   auto add_side = [&](int j) {
     const double* d = st.deployed.col(j).data();
     const double* r = st.ready.col(j).data();
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       own[l] += d[l] + rho * r[l];
       own_d[l] += d[l];
     }
   };
   add_side(i);
   for (int j : model_.allies(i)) add_side(j);
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     x.own[l] = static_cast<float>(own[l]);
     x.own_deployed[l] = static_cast<float>(own_d[l]);
   }
   // Security and a settlement matter as much as the most resolved adversary
   // is believed to be (1 when the actor has no adversary).
   const auto& adversaries = model_.adversaries(i);
-  std::fill(x.threat_resolve, x.threat_resolve + L, adversaries.empty() ? 1.0f : 0.0f);
+  std::fill(x.threat_resolve, x.threat_resolve + width, adversaries.empty() ? 1.0f : 0.0f);
   for (int j : adversaries) {
     const float* r = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
-    for (int l = 0; l < L; ++l) x.threat_resolve[l] = rules::lmax(x.threat_resolve[l], r[l]);
+    for (int l = 0; l < width; ++l) x.threat_resolve[l] = rules::lmax(x.threat_resolve[l], r[l]);
   }
 }
 
@@ -219,6 +218,7 @@ struct IssuePass {
   const double* const* p_other;  // the other parties' positions and flexibilities (1 − salience)
   const float* flex_other;
   int others;
+  int width;  // the lanes in play
   float s_own, flex, inv;
   bool movable, core;
 };
@@ -240,7 +240,8 @@ void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restr
   }
   const float movable = q.movable ? 1.0f : 0.0f, inv = q.inv;
   const float gain = q.s_own * q.flex, loss = q.s_own * (1.0f - q.s_own), room = 1.0f - q.s_own;
-  for (int l = 0; l < L; ++l) {
+  const int width = q.width;
+  for (int l = 0; l < width; ++l) {
     const float open = agreed[l] != 0 ? 0.0f : 1.0f;
     open_party[l] += open;
     open_movable[l] += open * movable;
@@ -266,6 +267,7 @@ void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restr
 // Open issues where actor i is a party, and what talks could move
 // (docs/model.md, "Issue aggregates"); only for actors that can talk.
 void BlockSimulator::issue_aggregates(int i) {
+  const int width = width_;
   Scratch& x = *scratch_;
   const BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
@@ -275,11 +277,12 @@ void BlockSimulator::issue_aggregates(int i) {
   if (!talks) return;
   const int n = model_.actors();
   for (float* a : {x.open_party, x.open_movable, x.propose_gain, x.concede_gain, x.propose_settle, x.concede_settle})
-    std::fill(a, a + L, 0.0f);
+    std::fill(a, a + width, 0.0f);
   const auto& issues = sc_.negotiation.issues;
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const Issue& issue = issues[k];
     IssuePass q{};
+    q.width = width;
     q.p_other = x.other_position.data();
     q.flex_other = x.other_flex.data();
     q.s_own = static_cast<float>(issue.salience[i]);
@@ -299,7 +302,7 @@ void BlockSimulator::issue_aggregates(int i) {
     }
     if (q.others == 0) {
       // No other party: only the open counts.
-      for (int l = 0; l < L; ++l) {
+      for (int l = 0; l < width; ++l) {
         const float open = q.agreed[l] != 0 ? 0.0f : 1.0f;
         x.open_party[l] += open;
         if (q.movable) x.open_movable[l] += open;
@@ -318,6 +321,7 @@ void BlockSimulator::issue_aggregates(int i) {
 }
 
 void BlockSimulator::features_and_utilities(int i) {
+  const int width = width_;
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
@@ -344,7 +348,7 @@ void BlockSimulator::features_and_utilities(int i) {
     const float tau = static_cast<float>(a.tension);
     // Which of the kind-specific features this action has: a = feature_a, b = feature_b.
     Feature fa = kFeatureCount, fb = kFeatureCount;
-    std::fill(ok, ok + L, LaneMask{1});
+    std::fill(ok, ok + width, LaneMask{1});
     if (kind_moves_troops(a.kind)) {
       fa = kSecurity;
       double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
@@ -352,27 +356,27 @@ void BlockSimulator::features_and_utilities(int i) {
         const double size = a.amount;  // locals: stores to `amount` could alias the scenario's doubles
         const double* mobilize_dt = x.lane_column(x.mobilize_dt, i);
         if (a.kind == ActionKind::kMobilize)
-          for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, mobilize_dt[l]);
+          for (int l = 0; l < width; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, mobilize_dt[l]);
         else
-          for (int l = 0; l < L; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, size);
+          for (int l = 0; l < width; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, size);
         share = rho;
       } else if (a.kind == ActionKind::kDeploy) {
         const double size = a.amount;
         const double* rate_dt = x.lane_column(x.rate_dt, i);
         const double* cap = x.lane_column(x.cap, i);
-        for (int l = 0; l < L; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
+        for (int l = 0; l < width; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
       } else {
         const double size = a.amount;
         const double* rate_dt = x.lane_column(x.rate_dt, i);
-        for (int l = 0; l < L; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
+        for (int l = 0; l < width; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
         share = -share;
       }
-      for (int l = 0; l < L; ++l) {
+      for (int l = 0; l < width; ++l) {
         ok[l] = rules::moves_troops(amount[l]) ? 1 : 0;
         x.log_arg[l] = (x.own[l] + static_cast<float>(share * amount[l])) / x.own[l];
       }
-      log_in_place(x.log_arg, L);
-      for (int l = 0; l < L; ++l) x.feature_a[l] = rules::security_of(x.threat_resolve[l], x.log_arg[l]);
+      log_in_place(x.log_arg, width);
+      for (int l = 0; l < width; ++l) x.feature_a[l] = rules::security_of(x.threat_resolve[l], x.log_arg[l]);
     } else if (a.kind == ActionKind::kPropose || a.kind == ActionKind::kConcede) {
       const bool propose = a.kind == ActionKind::kPropose;
       const float kappa = static_cast<float>(a.concession);
@@ -381,7 +385,7 @@ void BlockSimulator::features_and_utilities(int i) {
       const float* open = propose ? x.open_party : x.open_movable;
       fa = kIssueGain;
       fb = kSettlement;
-      for (int l = 0; l < L; ++l) {
+      for (int l = 0; l < width; ++l) {
         x.feature_a[l] = kappa * gain[l];
         x.feature_b[l] = x.threat_resolve[l] * kappa * settle[l];
         ok[l] = (open[l] > 0.5f) & (x.at_war[l] == 0.0f) ? 1 : 0;
@@ -389,39 +393,39 @@ void BlockSimulator::features_and_utilities(int i) {
     } else if (a.kind == ActionKind::kSanction || a.kind == ActionKind::kArmPartner) {
       const double* eff = st.effectiveness.col(a.target).data();
       const bool sanction = a.kind == ActionKind::kSanction;
-      for (int l = 0; l < L; ++l) ok[l] = (sanction ? rules::can_sanction(eff[l]) : rules::can_arm(eff[l])) ? 1 : 0;
+      for (int l = 0; l < width; ++l) ok[l] = (sanction ? rules::can_sanction(eff[l]) : rules::can_arm(eff[l])) ? 1 : 0;
     } else if (a.kind == ActionKind::kAttack) {
       if (a.target == attack_target) {
-        std::copy(x.attack_a, x.attack_a + L, x.feature_a);
-        std::copy(x.attack_b, x.attack_b + L, x.feature_b);
+        std::copy(x.attack_a, x.attack_a + width, x.feature_a);
+        std::copy(x.attack_b, x.attack_b + width, x.feature_b);
       } else {
         attack_features(i, a);
         if (attacks_share_features) {
-          std::copy(x.feature_a, x.feature_a + L, x.attack_a);
-          std::copy(x.feature_b, x.feature_b + L, x.attack_b);
+          std::copy(x.feature_a, x.feature_a + width, x.attack_a);
+          std::copy(x.feature_b, x.feature_b + width, x.attack_b);
           attack_target = a.target;
         }
       }
       fa = kWarGain;
       fb = kCredibility;
       const int* side_t = st.side.col(a.target).data();
-      for (int l = 0; l < L; ++l) ok[l] = (rung[l] < a.rung) & (side_i[l] != 2) & (side_t[l] != 1) ? 1 : 0;
+      for (int l = 0; l < width; ++l) ok[l] = (rung[l] < a.rung) & (side_i[l] != 2) & (side_t[l] != 1) ? 1 : 0;
     } else if (a.kind == ActionKind::kRetaliate) {
       // Joining a war on the defending side of an actor one protects keeps
       // one's commitments credible.
-      std::fill(x.feature_b, x.feature_b + L, 0.0f);
+      std::fill(x.feature_b, x.feature_b + width, 0.0f);
       for (int j = 0; j < model_.actors(); ++j) {
         const float c = static_cast<float>(std::max(model_.commitment(i, j), sc_.relations.ally[i][j] ? 1.0 : 0.0));
         if (c <= 0.0f) continue;
         const int* side_j = st.side.col(j).data();
-        for (int l = 0; l < L; ++l) x.feature_b[l] = std::max(x.feature_b[l], side_j[l] == 2 ? c : 0.0f);
+        for (int l = 0; l < width; ++l) x.feature_b[l] = std::max(x.feature_b[l], side_j[l] == 2 ? c : 0.0f);
       }
       fb = kCredibility;
-      for (int l = 0; l < L; ++l) ok[l] = (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
+      for (int l = 0; l < width; ++l) ok[l] = (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
     }
     // Lanes that have ended only "hold".
     const LaneMask ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
-    for (int l = 0; l < L; ++l) ok[l] = x.running[l] ? ok[l] : ended_ok;
+    for (int l = 0; l < width; ++l) ok[l] = x.running[l] ? ok[l] : ended_ok;
 
     const ActionTerms terms{-static_cast<float>(a.cost), tau, a.rung, rung};
     if (!x.lane_weights.empty()) {
@@ -429,13 +433,13 @@ void BlockSimulator::features_and_utilities(int i) {
         auto w = [&](int f) -> const float* { return x.lane_weight(i, k, f); };
         float* u = x.util(k, m);
         if (fa == kFeatureCount && fb == kFeatureCount)
-          weigh_lanes<false, false>(u, w, fa, fb, terms, impatience, x);
+          weigh_lanes<false, false>(u, w, fa, fb, terms, impatience, x, width);
         else if (fa == kFeatureCount)
-          weigh_lanes<false, true>(u, w, fa, fb, terms, impatience, x);
+          weigh_lanes<false, true>(u, w, fa, fb, terms, impatience, x, width);
         else if (fb == kFeatureCount)
-          weigh_lanes<true, false>(u, w, fa, fb, terms, impatience, x);
+          weigh_lanes<true, false>(u, w, fa, fb, terms, impatience, x, width);
         else
-          weigh_lanes<true, true>(u, w, fa, fb, terms, impatience, x);
+          weigh_lanes<true, true>(u, w, fa, fb, terms, impatience, x, width);
       }
       continue;
     }
@@ -453,28 +457,29 @@ void BlockSimulator::features_and_utilities(int i) {
       };
     }
     if (fa == kFeatureCount && fb == kFeatureCount)
-      weigh_types<false, false>(x, m, type_count, weights, terms, impatience);
+      weigh_types<false, false>(x, m, type_count, weights, terms, impatience, width);
     else if (fa == kFeatureCount)
-      weigh_types<false, true>(x, m, type_count, weights, terms, impatience);
+      weigh_types<false, true>(x, m, type_count, weights, terms, impatience, width);
     else if (fb == kFeatureCount)
-      weigh_types<true, false>(x, m, type_count, weights, terms, impatience);
+      weigh_types<true, false>(x, m, type_count, weights, terms, impatience, width);
     else
-      weigh_types<true, true>(x, m, type_count, weights, terms, impatience);
+      weigh_types<true, true>(x, m, type_count, weights, terms, impatience, width);
   }
   // Every lane must keep one feasible action: fall back to the first entry.
   LaneMask* any = x.any_feasible;
-  std::copy(x.feasible.data(), x.feasible.data() + L, any);
+  std::copy(x.feasible.data(), x.feasible.data() + width, any);
   for (int m = 1; m < menu; ++m) {
     const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
-    for (int l = 0; l < L; ++l) any[l] |= ok[l];
+    for (int l = 0; l < width; ++l) any[l] |= ok[l];
   }
-  for (int l = 0; l < L; ++l) x.feasible[l] = any[l] ? x.feasible[l] : LaneMask{1};
+  for (int l = 0; l < width; ++l) x.feasible[l] = any[l] ? x.feasible[l] : LaneMask{1};
 }
 
 // Attack features: war gain ln(OwnD/Defenders) and credibility
 // −Protectors/OwnD (extended deterrence: protectors' forces weighted by
 // commitment and believed resolve) into feature_a and feature_b.
 void BlockSimulator::attack_features(int i, const ActionSpec& a) {
+  const int width = width_;
   Scratch& x = *scratch_;
   const BlockState& st = state_;
   const int n = model_.actors();
@@ -484,13 +489,13 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   double* protectors = x.contact;
   const double* dt_ = st.deployed.col(t).data();
   const double* advantage = x.lane_column(x.defence, t);
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     defenders[l] = 1.0 + dt_[l] * advantage[l];
     protectors[l] = 0.0;
   }
   for (int j : model_.allies(t)) {
     const double* d = st.deployed.col(j).data();
-    for (int l = 0; l < L; ++l) defenders[l] += d[l];
+    for (int l = 0; l < width; ++l) defenders[l] += d[l];
   }
   for (int j = 0; j < n; ++j) {
     const double c = model_.commitment(j, t);
@@ -498,23 +503,24 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
     const double* d = st.deployed.col(j).data();
     const double* r = st.ready.col(j).data();
     const float* resolve = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       defenders[l] += c * d[l];
       protectors[l] += c * resolve[l] * (d[l] + rho * r[l]);
     }
   }
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     x.log_arg[l] = x.own_deployed[l] / static_cast<float>(defenders[l]);
     x.feature_b[l] = -static_cast<float>(protectors[l]) / x.own_deployed[l];
   }
-  log_in_place(x.log_arg, L);
-  std::copy(x.log_arg, x.log_arg + L, x.feature_a);
+  log_in_place(x.log_arg, width);
+  std::copy(x.log_arg, x.log_arg + width, x.feature_a);
   if (sc_.actors[i].decision.war_forecast) attack_war_value(i, a);  // W_i replaces the log force ratio
 }
 
 // Logit quantal response per type, then one draw per lane from its own type's
 // weights by inverse CDF.
 void BlockSimulator::choose(int i, int /*s*/) {
+  const int width = width_;
   Scratch& x = *scratch_;
   const Actor& actor = sc_.actors[i];
   const int menu = static_cast<int>(actor.actions.size());
@@ -522,16 +528,16 @@ void BlockSimulator::choose(int i, int /*s*/) {
   const float* lambda = x.rationality.data() + static_cast<std::size_t>(i) * L;
   for (int k = 0; k < type_count; ++k) {
     float* best = x.best.data();
-    std::fill(best, best + L, -std::numeric_limits<float>::infinity());
+    std::fill(best, best + width, -std::numeric_limits<float>::infinity());
     for (int m = 0; m < menu; ++m) {
       const float* u = x.util(k, m);
       const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
-      for (int l = 0; l < L; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
+      for (int l = 0; l < width; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
     }
     float* total = x.total.data() + static_cast<std::size_t>(k) * L;
-    std::fill(total, total + L, 0.0f);
+    std::fill(total, total + width, 0.0f);
     for (int m = 0; m < menu; ++m)
-      logit_weights(x.util(k, m), x.feasible.data() + static_cast<std::size_t>(m) * L, best, lambda, total);
+      logit_weights(x.util(k, m), x.feasible.data() + static_cast<std::size_t>(m) * L, best, lambda, total, width);
   }
   // The lane's own type's weights: the gather over types.
   const int* type = state_.type.col(i).data();
@@ -541,12 +547,12 @@ void BlockSimulator::choose(int i, int /*s*/) {
   float* cumulative = x.others_sum;
   float* own_weight = x.others_move;
   int* last = x.last_possible;
-  for (int l = 0; l < L; ++l) target[l] = x.total[l];
+  for (int l = 0; l < width; ++l) target[l] = x.total[l];
   for (int k = 1; k < type_count; ++k) {
     const float* total_k = x.total.data() + static_cast<std::size_t>(k) * L;
-    for (int l = 0; l < L; ++l) target[l] = type[l] == k ? total_k[l] : target[l];
+    for (int l = 0; l < width; ++l) target[l] = type[l] == k ? total_k[l] : target[l];
   }
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     target[l] *= u[l];
     cumulative[l] = 0.0f;
     choice[l] = 0;
@@ -556,7 +562,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
     // One or two types: the own type's weight is one select, in the same pass as the scan.
     const float* w0 = x.util(0, m);
     const float* w1 = x.util(type_count - 1, m);
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       const float own = type[l] == 1 ? w1[l] : w0[l];
       cumulative[l] += own;
       choice[l] += rules::passed(cumulative[l], target[l]);
@@ -565,23 +571,24 @@ void BlockSimulator::choose(int i, int /*s*/) {
   }
   for (int m = 0; m < menu && type_count > 2; ++m) {
     const float* w0 = x.util(0, m);
-    for (int l = 0; l < L; ++l) own_weight[l] = w0[l];
+    for (int l = 0; l < width; ++l) own_weight[l] = w0[l];
     for (int k = 1; k < type_count; ++k) {
       const float* wk = x.util(k, m);
-      for (int l = 0; l < L; ++l) own_weight[l] = type[l] == k ? wk[l] : own_weight[l];
+      for (int l = 0; l < width; ++l) own_weight[l] = type[l] == k ? wk[l] : own_weight[l];
     }
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       cumulative[l] += own_weight[l];
       choice[l] += rules::passed(cumulative[l], target[l]);
       last[l] = own_weight[l] > 0.0f ? m : last[l];
     }
   }
   // Rounding can leave the cumulative sum at or below the target: the last possible action.
-  for (int l = 0; l < L; ++l) choice[l] = std::min(choice[l], last[l]);
+  for (int l = 0; l < width; ++l) choice[l] = std::min(choice[l], last[l]);
 }
 
 // Bayes' rule on the public belief about actor i's type, from its choice.
 void BlockSimulator::update_beliefs(int i) {
+  const int width = width_;
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
@@ -589,21 +596,21 @@ void BlockSimulator::update_beliefs(int i) {
   const int type_count = static_cast<int>(actor.types.size());
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
   float* evidence = x.best.data();
-  std::fill(evidence, evidence + L, 0.0f);
+  std::fill(evidence, evidence + width, 0.0f);
   // Likelihood of the observed action under type k, P_k(a*), into util(k, 0)'s
   // place is not possible (weights still needed): use feature_a/feature_b as
   // two rows and recompute per type.
   for (int k = 0; k < type_count; ++k) {
     float* like = x.others_sum;
-    std::fill(like, like + L, 0.0f);
+    std::fill(like, like + width, 0.0f);
     for (int m = 0; m < menu; ++m) {
       const float* w = x.util(k, m);
-      for (int l = 0; l < L; ++l) like[l] = choice[l] == m ? w[l] : like[l];
+      for (int l = 0; l < width; ++l) like[l] = choice[l] == m ? w[l] : like[l];
     }
     const float* total = x.total.data() + static_cast<std::size_t>(k) * L;
     float* b = st.belief.col(i * kMaxTypes + k).data();
     float* likelihood = x.util(k, 0);  // the weights of type k are no longer needed after this
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       likelihood[l] = like[l] / total[l];
       evidence[l] += b[l] * likelihood[l];
     }
@@ -611,7 +618,7 @@ void BlockSimulator::update_beliefs(int i) {
   for (int k = 0; k < type_count; ++k) {
     const float* likelihood = x.util(k, 0);
     float* b = st.belief.col(i * kMaxTypes + k).data();
-    for (int l = 0; l < L; ++l) b[l] = x.running[l] ? rules::posterior(b[l], likelihood[l], evidence[l]) : b[l];
+    for (int l = 0; l < width; ++l) b[l] = x.running[l] ? rules::posterior(b[l], likelihood[l], evidence[l]) : b[l];
   }
 }
 

@@ -10,13 +10,14 @@
 namespace brink {
 
 void BlockSimulator::apply_effects(int i, int s) {
+  const int width = width_;
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
   LaneMask* mask = x.mask;
   int* last = st.last_action.col(i).data();
-  for (int l = 0; l < L; ++l) last[l] = x.running[l] ? choice[l] : last[l];
+  for (int l = 0; l < width; ++l) last[l] = x.running[l] ? choice[l] : last[l];
   double* tension = st.tension.data();
   double* deployed = st.deployed.col(i).data();
   double* ready = st.ready.col(i).data();
@@ -27,7 +28,7 @@ void BlockSimulator::apply_effects(int i, int s) {
     // The lanes that took the action, counted per kind in the same pass.
     int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
     int chosen = 0;
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       const int took = (x.running[l] != 0) & (choice[l] == m) ? 1 : 0;
       mask[l] = took;
       count[l] += took;
@@ -37,7 +38,7 @@ void BlockSimulator::apply_effects(int i, int s) {
     const double action_tension = a.tension;
     // Tension is never negative, so an action without tension leaves it exactly as it is.
     if (action_tension != 0.0)
-      for (int l = 0; l < L; ++l) {
+      for (int l = 0; l < width; ++l) {
         const double raised = std::max(0.0, tension[l] + action_tension);
         tension[l] = mask[l] ? raised : tension[l];
       }
@@ -48,7 +49,7 @@ void BlockSimulator::apply_effects(int i, int s) {
         const double size = a.amount;
         const double* mobilize_dt = x.lane_column(x.mobilize_dt, i);
         const bool rated = a.kind == ActionKind::kMobilize;
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double amount = rules::mobilize_amount(reserve[l], size, rated ? mobilize_dt[l] : size);
           const double moved = mask[l] ? amount : 0.0;
           reserve[l] -= moved;
@@ -60,7 +61,7 @@ void BlockSimulator::apply_effects(int i, int s) {
         const double size = a.amount;
         const double* rate_dt = x.lane_column(x.rate_dt, i);
         const double* cap = x.lane_column(x.cap, i);
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double amount = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
           const double moved = mask[l] ? amount : 0.0;
           ready[l] -= moved;
@@ -72,7 +73,7 @@ void BlockSimulator::apply_effects(int i, int s) {
       case ActionKind::kWithdraw: {
         const double size = a.amount;
         const double* rate_dt = x.lane_column(x.rate_dt, i);
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double amount = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
           const double moved = mask[l] ? amount : 0.0;
           deployed[l] -= moved;
@@ -90,20 +91,20 @@ void BlockSimulator::apply_effects(int i, int s) {
         double* eff = st.effectiveness.col(a.target).data();
         const bool sanction = a.kind == ActionKind::kSanction;
         const double effect = a.effect;
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double changed = sanction ? rules::sanctioned(eff[l], effect) : rules::armed(eff[l], effect);
           eff[l] = mask[l] ? changed : eff[l];
         }
         break;
       }
       case ActionKind::kAttack:
-        for_each_marked_lane(mask, [&](int l) {
+        for_each_marked_lane(mask, width, [&](int l) {
           if (st.side.row(l).maxCoeff() == 0) start_war(l, i, a.target, s);
         });
         break;
       case ActionKind::kRetaliate: {
         const int q = a.rung >= 0 ? a.rung : sc_.escalation.alliance_war_rung;
-        for_each_marked_lane(mask, [&](int l) {
+        for_each_marked_lane(mask, width, [&](int l) {
           if (st.side(l, i) == 0) {
             st.side(l, i) = 2;
             st.start_strength_defender(l) += st.deployed(l, i);
@@ -122,6 +123,7 @@ void BlockSimulator::apply_effects(int i, int s) {
 // propose: every other party moves toward i's position; concede: i moves
 // toward the mean of the others' positions (open issues where i is a party).
 void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t* mask) {
+  const int width = width_;
   BlockState& st = state_;
   const int n = model_.actors();
   const auto& issues = sc_.negotiation.issues;
@@ -133,7 +135,7 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
     if (s_own <= 0.0) continue;
     const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
     int any = 0;
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       const int moves = (mask[l] != 0) & (agreed[l] == 0);
       go[l] = moves ? 1.0 : 0.0;
       any |= moves;
@@ -147,7 +149,7 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
         if (j == i) continue;
         const double s_j = issues[k].salience[j];
         double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double moved = rules::position_step(p[l], p_own[l], concession, s_j);
           p[l] = go[l] != 0.0 ? moved : p[l];
         }
@@ -155,17 +157,17 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
       continue;
     }
     double* mean = scratch_->draw;
-    std::fill(mean, mean + L, 0.0);
+    std::fill(mean, mean + width, 0.0);
     int others = 0;
     for (int j : parties) {
       if (j == i) continue;
       ++others;
       const double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
-      for (int l = 0; l < L; ++l) mean[l] += p[l];
+      for (int l = 0; l < width; ++l) mean[l] += p[l];
     }
     if (others == 0) continue;
     const double inverse = 1.0 / others, concession = a.concession;
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       const double moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
       p_own[l] = go[l] != 0.0 ? moved : p_own[l];
     }

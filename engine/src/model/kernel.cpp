@@ -81,6 +81,10 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   st.alliance_war_cause = ArrayXi::Zero(L);
   init_pools_and_types();
   init_bargaining();
+  // Padding past the kept lanes' last group is never simulated.
+  if (spec_.retire_finished) width_ = std::min((spec_.count + kLaneGroup - 1) / kLaneGroup * kLaneGroup, L);
+  std::fill(std::begin(scratch_->active), std::end(scratch_->active), 0.0);
+  std::fill(std::begin(scratch_->running), std::end(scratch_->running), std::uint8_t{0});
 }
 
 BlockSimulator::Phases BlockSimulator::phases_of(const Scenario& sc) {
@@ -97,8 +101,10 @@ BlockSimulator::Phases BlockSimulator::phases_of(const Scenario& sc) {
 
 void BlockSimulator::step(int s) {
   Scratch& x = *scratch_;
+  retire_finished();
+  const int width = width_;
   const int* outcome = state_.outcome.data();
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     x.active[l] = outcome[l] < 0 ? 1.0 : 0.0;
     x.running[l] = outcome[l] < 0 ? 1 : 0;
   }
@@ -116,6 +122,7 @@ void BlockSimulator::step(int s) {
 }
 
 void BlockSimulator::apply_events(int s) {
+  const int width = width_;
   BlockState& st = state_;
   const double* active = scratch_->active;
   for (std::size_t e_index = 0; e_index < sc_.events.size(); ++e_index) {
@@ -132,42 +139,42 @@ void BlockSimulator::apply_events(int s) {
     double* created = st.created.col(i).data();
     switch (e.kind) {
       case EventKind::kDeploy:
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double x = rules::event_deploy_amount(ready[l], deployed[l], cap[l], troops) * active[l];
           ready[l] -= x;
           deployed[l] += x;
         }
         break;
       case EventKind::kWithdraw:
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double x = rules::event_draw_amount(deployed[l], troops) * active[l];
           deployed[l] -= x;
           ready[l] += x;
         }
         break;
       case EventKind::kMobilize:
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double x = rules::event_draw_amount(reserve[l], troops) * active[l];
           reserve[l] -= x;
           ready[l] += x;
         }
         break;
       case EventKind::kDemobilize:
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double x = rules::event_draw_amount(ready[l], troops) * active[l];
           ready[l] -= x;
           removed[l] += x;
         }
         break;
       case EventKind::kReinforce:
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           const double x = troops * active[l];
           deployed[l] += x;
           created[l] += x;
         }
         break;
       case EventKind::kAttack:
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; l < width; ++l) {
           if (active[l] < 0.5) continue;
           if (st.side.row(l).maxCoeff() == 0) start_war(l, i, e.target, s);
           raise_rung(l, e.rung, s, AllianceWarCause::kNone);
@@ -178,6 +185,7 @@ void BlockSimulator::apply_events(int s) {
 }
 
 void BlockSimulator::posture() {
+  const int width = width_;
   BlockState& st = state_;
   Scratch& x = *scratch_;
   const int n = model_.actors();
@@ -185,7 +193,7 @@ void BlockSimulator::posture() {
   const int* outcome = st.outcome.data();
   // After a settlement forces stand down toward a share of their start.
   bool any_settled = false;
-  for (int l = 0; l < L; ++l) any_settled |= outcome[l] == static_cast<int>(Outcome::kSettlement);
+  for (int l = 0; l < width; ++l) any_settled |= outcome[l] == static_cast<int>(Outcome::kSettlement);
   if (any_settled) {
     for (int i = 0; i < n; ++i) {
       const double* rate_dt = x.lane_column(x.rate_dt, i);
@@ -193,7 +201,7 @@ void BlockSimulator::posture() {
       const double* start = x.lane_column(x.start_deployed, i);
       double* deployed = st.deployed.col(i).data();
       double* ready = st.ready.col(i).data();
-      for (int l = 0; l < L; ++l) {
+      for (int l = 0; l < width; ++l) {
         const bool settled = outcome[l] == static_cast<int>(Outcome::kSettlement);
         const double floor = drawdown * start[l];
         const double m = settled ? rules::drawdown_move(deployed[l], floor, rate_dt[l]) : 0.0;
@@ -214,16 +222,16 @@ void BlockSimulator::posture() {
     if (adversaries.size() == 1) {
       // The common case in one pass: the threat is the one adversary's deployed forces (0 + D_j = D_j).
       const double* dj = st.deployed.col(adversaries[0]).data();
-      for (int l = 0; l < L; ++l)
+      for (int l = 0; l < width; ++l)
         desired[l] = rules::richardson_drift(dj[l], own[l], reaction[l], fatigue[l], grievance[l], dt) * x.active[l];
       continue;
     }
-    for (int l = 0; l < L; ++l) desired[l] = 0.0;
+    for (int l = 0; l < width; ++l) desired[l] = 0.0;
     for (int j : adversaries) {
       const double* dj = st.deployed.col(j).data();
-      for (int l = 0; l < L; ++l) desired[l] += dj[l];
+      for (int l = 0; l < width; ++l) desired[l] += dj[l];
     }
-    for (int l = 0; l < L; ++l)
+    for (int l = 0; l < width; ++l)
       desired[l] = rules::richardson_drift(desired[l], own[l], reaction[l], fatigue[l], grievance[l], dt) * x.active[l];
   }
   for (int i = 0; i < n; ++i) {
@@ -233,7 +241,7 @@ void BlockSimulator::posture() {
     const double* moved = st.moved.col(i).data();
     double* deployed = st.deployed.col(i).data();
     double* ready = st.ready.col(i).data();
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       const double budget = std::max(rate_dt[l] - moved[l], 0.0);
       const double m = rules::drift_move(desired[l], budget, ready[l], deployed[l], cap[l]);
       deployed[l] += m;
@@ -277,15 +285,16 @@ void BlockSimulator::combat(int s) {
 // Lists the fighting lanes (open, at war) and gathers each one's side
 // strengths, summed kill rates and rung; returns how many there are.
 int BlockSimulator::fighting_sides() {
+  const int width = width_;
   const BlockState& st = state_;
   Scratch& x = *scratch_;
   const int* outcome = st.outcome.data();
   const int* war_start = st.war_start_step.data();
   LaneMask* fighting = x.mask;
-  for (int r = 0; r < L; ++r) fighting[r] = (outcome[r] < 0) & (war_start[r] >= 0);
+  for (int r = 0; r < width; ++r) fighting[r] = (outcome[r] < 0) & (war_start[r] >= 0);
   int* lane = x.fighting_lane;
   int count = 0;
-  for_each_marked_group(fighting, [&](int g, int end) {
+  for_each_marked_group(fighting, width, [&](int g, int end) {
     for (int r = g; r < end; ++r) {  // branch-free: a war's lanes are not predictable
       lane[count] = r;
       count += fighting[r];
@@ -370,20 +379,22 @@ void BlockSimulator::attrition_of_list(int count) {
 // packets of Eigen's exp (zero padded), so each p has the bits a pass over
 // all lanes gives it.
 void BlockSimulator::exact_incidents(const LaneMask* between, int* hit) {
+  const int width = width_;
   Scratch& x = *scratch_;
   int packed = 0;
   double* exponent = x.contact;  // free once the hazards are computed
-  for_each_marked_lane(between, [&](int r) { exponent[packed++] = -x.hazard[r]; });
+  for_each_marked_lane(between, width, [&](int r) { exponent[packed++] = -x.hazard[r]; });
   constexpr int kPacket = 16;
   const int padded = (packed + kPacket - 1) / kPacket * kPacket;
   for (int k = packed; k < padded; ++k) exponent[k] = 0.0;
   Eigen::Map<ArrayXd, Eigen::AlignedMax> p(exponent, padded);
   p = 1.0 - p.exp();
   int k = 0;
-  for_each_marked_lane(between, [&](int r) { hit[r] = x.draw[r] < p(k++) * x.active[r] ? 1 : 0; });
+  for_each_marked_lane(between, width, [&](int r) { hit[r] = x.draw[r] < p(k++) * x.active[r] ? 1 : 0; });
 }
 
 void BlockSimulator::incidents(int s) {
+  const int width = width_;
   BlockState& st = state_;
   Scratch& x = *scratch_;
   const int n = model_.actors();
@@ -405,13 +416,13 @@ void BlockSimulator::incidents(int s) {
   // before the step get p = 0 through `active` (the draw is never 0); lanes
   // that ended in this step's combat are left out below, per lane.
   double* contact_bound = x.contact;
-  for (int l = 0; l < L; ++l) contact_bound[l] = 0.0;
+  for (int l = 0; l < width; ++l) contact_bound[l] = 0.0;
   for_each_adversary_pair([&](const double* di, const double* dj) {
-    for (int l = 0; l < L; ++l) contact_bound[l] += rules::contact_bound_of(di[l], dj[l]);
+    for (int l = 0; l < width; ++l) contact_bound[l] += rules::contact_bound_of(di[l], dj[l]);
   });
   int* candidate = x.live;
   int any_candidate = 0;  // an int reduction: a bool one keeps the loop scalar
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     const double h_bound =
         rules::incident_hazard(x.base_rate[l], x.tension_rate[l], x.contact_rate[l], tension[l], contact_bound[l]) * dt;
     const double draw = unit_double_lanes(x.words[0][l], x.words[1][l]);
@@ -424,10 +435,10 @@ void BlockSimulator::incidents(int s) {
   // computes it (the same sums in the same order; sqrt is exactly rounded).
   int* hit = x.now;
   LaneMask* between = x.mask;
-  std::fill(hit, hit + L, 0);
-  std::fill(between, between + L, 0);
+  std::fill(hit, hit + width, 0);
+  std::fill(between, between + width, 0);
   int any_between = 0;
-  for_each_marked_lane(candidate, [&](int r) {
+  for_each_marked_lane(candidate, width, [&](int r) {
     double contact = 0.0;
     for_each_adversary_pair([&](const double* di, const double* dj) { contact += rules::contact_of(di[r], dj[r]); });
     const double h =
@@ -441,7 +452,7 @@ void BlockSimulator::incidents(int s) {
   });
   if (any_between != 0) exact_incidents(between, hit);
   const int* outcome = st.outcome.data();
-  for_each_marked_lane(hit, [&](int r) {
+  for_each_marked_lane(hit, width, [&](int r) {
     if (outcome[r] >= 0) return;
     ++st.incidents(r);
     if (st.first_incident_step(r) < 0) st.first_incident_step(r) = s;
@@ -456,10 +467,11 @@ void BlockSimulator::incidents(int s) {
 }
 
 void BlockSimulator::decay_tension() {
+  const int width = width_;
   const double* keep = scratch_->tension_keep;
   double* tension = state_.tension.data();
   const double* active = scratch_->active;
-  for (int l = 0; l < L; ++l) tension[l] = active[l] > 0.5 ? std::max(tension[l] * keep[l], 0.0) : tension[l];
+  for (int l = 0; l < width; ++l) tension[l] = active[l] > 0.5 ? std::max(tension[l] * keep[l], 0.0) : tension[l];
 }
 
 namespace {
@@ -468,12 +480,13 @@ namespace {
 // and highest position over the parties, in party order), in one pass:
 // kParties > 0 fixes the number of parties so that the lane loop vectorizes.
 template <int kParties>
-void window_pass(const std::vector<int>& parties, const double* issue_positions, double window, int* __restrict now) {
+void window_pass(const std::vector<int>& parties, const double* issue_positions, double window, int width,
+                 int* __restrict now) {
   constexpr int kSlots = kParties > 0 ? kParties : 1;
   const double* p[kSlots] = {};
   for (int o = 0; o < kSlots && o < static_cast<int>(parties.size()); ++o)
     p[o] = issue_positions + static_cast<std::ptrdiff_t>(parties[o]) * L;
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     double lo = 1.0, hi = 0.0;
     for (int o = 0; o < kParties; ++o) {
       lo = rules::lmin(lo, p[o][l]);
@@ -483,36 +496,38 @@ void window_pass(const std::vector<int>& parties, const double* issue_positions,
   }
 }
 
-void agreement_window(const std::vector<int>& parties, const double* issue_positions, double window, int* now) {
+void agreement_window(const std::vector<int>& parties, const double* issue_positions, double window, int width,
+                      int* now) {
   switch (parties.size()) {
     case 2:
-      return window_pass<2>(parties, issue_positions, window, now);
+      return window_pass<2>(parties, issue_positions, window, width, now);
     case 3:
-      return window_pass<3>(parties, issue_positions, window, now);
+      return window_pass<3>(parties, issue_positions, window, width, now);
     case 4:
-      return window_pass<4>(parties, issue_positions, window, now);
+      return window_pass<4>(parties, issue_positions, window, width, now);
     default:
       break;
   }
   // Any other number of parties: the same minimum and maximum, a party at a time.
   double lo[L], hi[L];
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     lo[l] = 1.0;
     hi[l] = 0.0;
   }
   for (int j : parties) {
     const double* p = issue_positions + static_cast<std::ptrdiff_t>(j) * L;
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       lo[l] = rules::lmin(lo[l], p[l]);
       hi[l] = rules::lmax(hi[l], p[l]);
     }
   }
-  for (int l = 0; l < L; ++l) now[l] = rules::within_window(lo[l], hi[l], window) ? 1 : 0;
+  for (int l = 0; l < width; ++l) now[l] = rules::within_window(lo[l], hi[l], window) ? 1 : 0;
 }
 
 }  // namespace
 
 void BlockSimulator::negotiate(int s) {
+  const int width = width_;
   BlockState& st = state_;
   Scratch& x = *scratch_;
   const int n = model_.actors();
@@ -527,7 +542,7 @@ void BlockSimulator::negotiate(int s) {
   // Masks as int, the width of the state they select (mixed widths keep loops scalar).
   int* live = x.live;
   int* all_core = x.all_core;
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     live[l] = (x.running[l] != 0) & (outcome[l] < 0);
     all_core[l] = 1;  // every core issue agreed so far (in issue order, as agreements land)
   }
@@ -536,25 +551,25 @@ void BlockSimulator::negotiate(int s) {
     const auto& parties = model_.parties(static_cast<int>(k));
     int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
     int* now = x.now;
-    agreement_window(parties, st.position.data() + static_cast<Eigen::Index>(k) * n * L, window, now);
-    for (int l = 0; l < L; ++l) {
+    agreement_window(parties, st.position.data() + static_cast<Eigen::Index>(k) * n * L, window, width, now);
+    for (int l = 0; l < width; ++l) {
       now[l] &= live[l] & (agreed[l] == 0);
       agreed[l] |= now[l];
       const int lowered = rules::lmax(floor_rung, rung[l] - 1);
       rung[l] = now[l] & (war_start[l] < 0) ? lowered : rung[l];
     }
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       const double relieved = rules::lmax(0.0, tension[l] - relief);
       tension[l] = now[l] ? relieved : tension[l];
     }
     if (issues[k].core) {
       any_core = true;
-      for (int l = 0; l < L; ++l) all_core[l] &= agreed[l];
+      for (int l = 0; l < width; ++l) all_core[l] &= agreed[l];
     }
   }
   if (!any_core) return;
   int* end_step = st.end_step.data();
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     const int settle = live[l] & all_core[l] & (war_start[l] < 0);
     outcome[l] = settle ? static_cast<int>(Outcome::kSettlement) : outcome[l];
     end_step[l] = settle ? s : end_step[l];
@@ -601,8 +616,9 @@ void BlockSimulator::raise_rung(int r, int rung, int s, AllianceWarCause cause) 
 }
 
 void BlockSimulator::raise_rung_masked(const std::int32_t* mask, int q, int s, AllianceWarCause cause) {
+  const int width = width_;
   if (q >= sc_.escalation.alliance_war_rung) {
-    for_each_marked_lane(mask, [&](int l) { raise_rung(l, q, s, cause); });
+    for_each_marked_lane(mask, width, [&](int l) { raise_rung(l, q, s, cause); });
     return;
   }
   // Below the alliance rung raising is plain arithmetic on the lanes.
@@ -610,7 +626,7 @@ void BlockSimulator::raise_rung_masked(const std::int32_t* mask, int q, int s, A
   int* peak = state_.peak_rung.data();
   int* end_step = state_.end_step.data();
   const bool war_rung = q >= sc_.escalation.limited_war_rung;
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     const bool up = (mask[l] != 0) & (q > rung[l]);
     const bool new_peak = up & (q > peak[l]);
     rung[l] = up ? q : rung[l];
@@ -643,14 +659,15 @@ void BlockSimulator::join_alliance_war(int r) {
 bool BlockSimulator::frozen() const {
   const int* outcome = state_.outcome.data();
   int open = 0;
-  for (int l = 0; l < L; ++l) open += (outcome[l] < 0) | (outcome[l] == static_cast<int>(Outcome::kSettlement));
+  for (int l = 0; l < width_; ++l) open += rules::lane_in_play(outcome[l]);
   return open == 0;
 }
 
 void BlockSimulator::finish() {
+  const int width = width_;
   BlockState& st = state_;
   const Escalation& esc = sc_.escalation;
-  for (int r = 0; r < L; ++r) {
+  for (int r = 0; r < width; ++r) {
     if (st.outcome(r) >= 0) continue;
     const int peak = st.peak_rung(r);
     if (peak >= esc.limited_war_rung) {

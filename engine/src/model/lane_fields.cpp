@@ -3,7 +3,9 @@
 // the field table marks per_lane are read by the phases from lane arrays;
 // an ordinary block fills them with its one value, so its arithmetic and
 // its bits are those of a scalar read. See docs/calibration.md, "Packed blocks".
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <stdexcept>
 
 #include "block_scratch.hpp"
@@ -16,22 +18,16 @@ const Scenario& BlockSimulator::lane_scenario(int r) const {
   return segment < 0 ? sc_ : spec_.segments[static_cast<std::size_t>(segment)].model->scenario();
 }
 
-StreamKey BlockSimulator::lane_key(int r) const {
-  return packed_ ? StreamKey{key_.seed, scratch_->lane_point[r]} : key_;
-}
+StreamKey BlockSimulator::lane_key(int r) const { return StreamKey{key_.seed, scratch_->lane_point[r]}; }
 
-std::uint32_t BlockSimulator::lane_replication(int r) const {
-  return packed_ ? scratch_->lane_replication[r] : static_cast<std::uint32_t>(spec_.first_replication + r);
-}
+std::uint32_t BlockSimulator::lane_replication(int r) const { return scratch_->lane_replication[r]; }
+
+int BlockSimulator::block_lane(int position) const { return scratch_->origin[position]; }
 
 void BlockSimulator::lane_words(int s, std::uint32_t purpose_and_actor) {
   Scratch& x = *scratch_;
-  if (packed_)
-    philox_lanes_at<L>(key_.seed, x.lane_replication, x.lane_point, static_cast<std::uint32_t>(s), purpose_and_actor,
-                       x.words);
-  else
-    philox_lanes<L>(key_, static_cast<std::uint32_t>(spec_.first_replication), static_cast<std::uint32_t>(s),
-                    purpose_and_actor, x.words);
+  philox_lanes_at<L>(key_.seed, x.lane_replication, x.lane_point, static_cast<std::uint32_t>(s), purpose_and_actor,
+                     x.words, width_);
 }
 
 void BlockSimulator::init_lane_fields() {
@@ -51,12 +47,15 @@ void BlockSimulator::init_lane_fields() {
       x.lane_replication[lane] = static_cast<std::uint32_t>(seg.first_replication + r);
     }
   }
-  // Padding past the segments simulates the block's own point (and is dropped).
+  // An ordinary block's lanes, and the padding past a packed block's
+  // segments, simulate the block's own point (padding is dropped).
+  const std::uint32_t first = packed_ ? 0u : static_cast<std::uint32_t>(spec_.first_replication);
   for (int r = lane; r < L; ++r) {
     x.lane_segment[r] = -1;
     x.lane_point[r] = key_.point;
-    x.lane_replication[r] = static_cast<std::uint32_t>(r);
+    x.lane_replication[r] = first + static_cast<std::uint32_t>(r);
   }
+  for (int r = 0; r < L; ++r) x.origin[r] = r;
   const int n = model_.actors();
   const double dt = sc_.run.dt_days;
   for (int r = 0; r < L; ++r) {
@@ -147,6 +146,50 @@ void BlockSimulator::init_pools_and_types() {
         st.belief(r, i * kMaxTypes + static_cast<int>(k)) = st.type(r, i) == static_cast<int>(k) ? 1.0f : 0.0f;
     }
   }
+}
+
+
+// A finished lane can no longer change: every later pass masks it out (a
+// settlement is the exception, its forces keep drawing down). Once enough
+// have gathered, they move behind the lanes in play (a stable partition of
+// the kept positions, so the order of what remains is the block's) and
+// width_ narrows to a whole number of lane groups: the step's passes stop
+// computing them. Positions past the kept count (padding) never move, so the
+// recorder's sums over the first `count` positions keep summing the kept
+// lanes, and extraction puts each lane back by its origin.
+void BlockSimulator::retire_finished() {
+  if (!spec_.retire_finished) return;
+  Scratch& x = *scratch_;
+  const int* outcome = state_.outcome.data();
+  const int span = std::min(width_, spec_.count);
+  int in_play = 0;
+  for (int l = 0; l < span; ++l) in_play += rules::lane_in_play(outcome[l]);
+  const int width = std::min((in_play + kLaneGroup - 1) / kLaneGroup * kLaneGroup, width_);
+  if (width == width_) return;
+  alignas(64) std::int32_t from[L];
+  int front = 0, back = in_play;
+  for (int l = 0; l < span; ++l) from[rules::lane_in_play(outcome[l]) ? front++ : back++] = l;
+  permute_lanes(from, span);
+  for (int l = width; l < width_; ++l) {
+    x.active[l] = 0.0;
+    x.running[l] = 0;
+  }
+  width_ = width;
+}
+
+// Position l takes what was at from[l], for l < count.
+void BlockSimulator::permute_lanes(const std::int32_t* from, int count) {
+  auto permute = [&](auto* column, int columns) {
+    alignas(64) std::remove_reference_t<decltype(*column)> staged[L];
+    for (int c = 0; c < columns; ++c, column += L) {
+      for (int l = 0; l < count; ++l) staged[l] = column[from[l]];
+      std::copy(staged, staged + count, column);
+    }
+  };
+  state_.for_each_lane_array([&](auto& array) {
+    if (array.size() > 0) permute(array.data(), static_cast<int>(array.cols()));
+  });
+  scratch_->for_each_lane_field(permute);
 }
 
 }  // namespace brink

@@ -45,10 +45,11 @@ class Recorder {
     }
   }
 
-  void record(int q, const BlockState& st) {
+  void record(int q, const BlockSimulator& sim) {
+    const BlockState& st = sim.state();
     BlockResult& out = *out_;
-    // Column sums over the kept lanes: contiguous, vectorized, and always in
-    // the same order for a given block.
+    // Column sums over the kept lanes (the first count_ positions):
+    // contiguous, vectorized, and always in the same order for a given block.
     for (int i = 0; i < n_; ++i) {
       const std::size_t t = (static_cast<std::size_t>(q) * n_ + i) * kPoolCount;
       out.record_troops_sum[t + kDeployed] = st.deployed.col(i).head(count_).sum();
@@ -65,17 +66,18 @@ class Recorder {
       out.record_rung_count[static_cast<std::size_t>(q) * rungs_ + g] = c;
     }
     if (!model_.series()) return;
-    for (int r = 0; r < count_; ++r) {
+    for (int position = 0; position < count_; ++position) {
+      const int r = sim.block_lane(position), l = position;
       const std::size_t base = (static_cast<std::size_t>(r) * records_ + q) * n_ * kPoolCount;
       for (int i = 0; i < n_; ++i) {
-        out.ts_forces[base + i * kPoolCount + kDeployed] = static_cast<float>(st.deployed(r, i));
-        out.ts_forces[base + i * kPoolCount + kReady] = static_cast<float>(st.ready(r, i));
-        out.ts_forces[base + i * kPoolCount + kReserve] = static_cast<float>(st.reserve(r, i));
+        out.ts_forces[base + i * kPoolCount + kDeployed] = static_cast<float>(st.deployed(l, i));
+        out.ts_forces[base + i * kPoolCount + kReady] = static_cast<float>(st.ready(l, i));
+        out.ts_forces[base + i * kPoolCount + kReserve] = static_cast<float>(st.reserve(l, i));
       }
-      out.ts_rung[static_cast<std::size_t>(r) * records_ + q] = static_cast<std::int8_t>(st.rung(r));
-      out.ts_tension[static_cast<std::size_t>(r) * records_ + q] = static_cast<float>(st.tension(r));
+      out.ts_rung[static_cast<std::size_t>(r) * records_ + q] = static_cast<std::int8_t>(st.rung(l));
+      out.ts_tension[static_cast<std::size_t>(r) * records_ + q] = static_cast<float>(st.tension(l));
       const std::size_t belief_base = (static_cast<std::size_t>(r) * records_ + q) * n_ * kMaxTypes;
-      for (int c = 0; c < n_ * kMaxTypes; ++c) out.ts_belief[belief_base + c] = st.belief(r, c);
+      for (int c = 0; c < n_ * kMaxTypes; ++c) out.ts_belief[belief_base + c] = st.belief(l, c);
     }
   }
 
@@ -85,7 +87,9 @@ class Recorder {
   BlockResult* out_;
 };
 
-void extract(const Model& model, const BlockState& st, int count, BlockResult* out_ptr) {
+// Each kept lane's results, put back in block-lane order.
+void extract(const Model& model, const BlockSimulator& sim, int count, BlockResult* out_ptr) {
+  const BlockState& st = sim.state();
   BlockResult& out = *out_ptr;
   const int n = model.actors();
   const int issues = static_cast<int>(model.scenario().negotiation.issues.size());
@@ -107,32 +111,33 @@ void extract(const Model& model, const BlockState& st, int count, BlockResult* o
   out.final_belief.resize(static_cast<std::size_t>(count) * n * kMaxTypes);
   out.offer.resize(count);
   out.war_cost.resize(static_cast<std::size_t>(count) * n);
-  for (int r = 0; r < count; ++r) {
-    out.outcome[r] = static_cast<std::int8_t>(st.outcome(r));
-    out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(r));
-    out.end_step[r] = st.end_step(r);
-    out.war_start_step[r] = st.war_start_step(r);
-    out.war_end_step[r] = st.war_end_step(r);
-    out.first_incident_step[r] = st.first_incident_step(r);
-    out.incidents[r] = st.incidents(r);
+  for (int l = 0; l < count; ++l) {
+    const int r = sim.block_lane(l);
+    out.outcome[r] = static_cast<std::int8_t>(st.outcome(l));
+    out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(l));
+    out.end_step[r] = st.end_step(l);
+    out.war_start_step[r] = st.war_start_step(l);
+    out.war_end_step[r] = st.war_end_step(l);
+    out.first_incident_step[r] = st.first_incident_step(l);
+    out.incidents[r] = st.incidents(l);
     for (int c = 0; c < n * kActionKindCount; ++c)
-      out.action_count[static_cast<std::size_t>(r) * n * kActionKindCount + c] = st.action_count(r, c);
-    out.alliance_war_cause[r] = static_cast<std::int8_t>(st.alliance_war_cause(r));
-    out.offer[r] = st.offer(r);
+      out.action_count[static_cast<std::size_t>(r) * n * kActionKindCount + c] = st.action_count(l, c);
+    out.alliance_war_cause[r] = static_cast<std::int8_t>(st.alliance_war_cause(l));
+    out.offer[r] = st.offer(l);
     for (int k = 0; k < issues; ++k)
-      out.agreed[static_cast<std::size_t>(r) * issues + k] = static_cast<std::int8_t>(st.agreed(r, k));
+      out.agreed[static_cast<std::size_t>(r) * issues + k] = static_cast<std::int8_t>(st.agreed(l, k));
     for (int c = 0; c < n * kMaxTypes; ++c)
-      out.final_belief[static_cast<std::size_t>(r) * n * kMaxTypes + c] = st.belief(r, c);
+      out.final_belief[static_cast<std::size_t>(r) * n * kMaxTypes + c] = st.belief(l, c);
     for (int i = 0; i < n; ++i) {
-      out.troops_added[static_cast<std::size_t>(r) * n + i] = st.created(r, i);
-      out.troops_removed[static_cast<std::size_t>(r) * n + i] = st.removed(r, i);
-      out.resolve_type[static_cast<std::size_t>(r) * n + i] = static_cast<std::int8_t>(st.type(r, i));
-      out.casualties[static_cast<std::size_t>(r) * n + i] = st.casualties(r, i);
-      out.war_cost[static_cast<std::size_t>(r) * n + i] = st.war_cost(r, i);
+      out.troops_added[static_cast<std::size_t>(r) * n + i] = st.created(l, i);
+      out.troops_removed[static_cast<std::size_t>(r) * n + i] = st.removed(l, i);
+      out.resolve_type[static_cast<std::size_t>(r) * n + i] = static_cast<std::int8_t>(st.type(l, i));
+      out.casualties[static_cast<std::size_t>(r) * n + i] = st.casualties(l, i);
+      out.war_cost[static_cast<std::size_t>(r) * n + i] = st.war_cost(l, i);
       const std::size_t base = (static_cast<std::size_t>(r) * n + i) * kPoolCount;
-      out.final_forces[base + kDeployed] = st.deployed(r, i);
-      out.final_forces[base + kReady] = st.ready(r, i);
-      out.final_forces[base + kReserve] = st.reserve(r, i);
+      out.final_forces[base + kDeployed] = st.deployed(l, i);
+      out.final_forces[base + kReady] = st.ready(l, i);
+      out.final_forces[base + kReserve] = st.reserve(l, i);
     }
   }
 }
@@ -145,7 +150,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std:
   out.spec = spec;
   Recorder recorder(model, spec.count, &out);
   const int every = model.record_every();
-  recorder.record(0, sim.state());
+  recorder.record(0, sim);
   for (int s = 0; s < model.steps(); ++s) {
     // A stop request is honoured between steps, so at any horizon within one step's time.
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
@@ -156,10 +161,10 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std:
     }
     // A frozen block's remaining steps would change nothing: only its records remain.
     if (!sim.frozen()) sim.step(s);
-    if ((s + 1) % every == 0 || s + 1 == model.steps()) recorder.record((s + every) / every, sim.state());
+    if ((s + 1) % every == 0 || s + 1 == model.steps()) recorder.record((s + every) / every, sim);
   }
   sim.finish();
-  extract(model, sim.state(), spec.count, &out);
+  extract(model, sim, spec.count, &out);
   return out;
 }
 

@@ -18,25 +18,26 @@ namespace brink {
 // sanctions/arms aid (m_j) and, for the defenders, the defence advantage.
 void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b,
                               double* duration, double growth) {
+  const int width = width_;
   const BlockState& st = state_;
   const int n = model_.actors();
   const double omega = sc_.actors[i].decision.ready_weight;
   alignas(64) double a0[L], b0[L], alpha[L], beta[L], weight[L];
-  std::fill(a0, a0 + L, 0.0);
-  std::fill(b0, b0 + L, 0.0);
-  std::fill(alpha, alpha + L, 0.0);
-  std::fill(beta, beta + L, 0.0);
+  std::fill(a0, a0 + width, 0.0);
+  std::fill(b0, b0 + width, 0.0);
+  std::fill(alpha, alpha + width, 0.0);
+  std::fill(beta, beta + width, 0.0);
   for (int j = 0; j < n; ++j) {
     double commitment = 0.0;
     const int side = rules::forecast_side(model_, i, t, j, &commitment);
     if (side == 0) continue;
-    std::fill(weight, weight + L, side == 3 ? 0.0 : 1.0);
+    std::fill(weight, weight + width, side == 3 ? 0.0 : 1.0);
     if (side == 3) {  // a protector counts by commitment × believed resolve
       const auto& types = sc_.actors[j].types;
       for (std::size_t k = 0; k < types.size(); ++k) {
         const double r = commitment * types[k].resolve;
         const float* b = st.belief.col(j * kMaxTypes + static_cast<int>(k)).data();
-        for (int l = 0; l < L; ++l) weight[l] += r * static_cast<double>(b[l]);
+        for (int l = 0; l < width; ++l) weight[l] += r * static_cast<double>(b[l]);
       }
     }
     const double* d = st.deployed.col(j).data();
@@ -48,7 +49,7 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
     double* force = side == 1 ? a0 : b0;
     double* kill = side == 1 ? alpha : beta;
     const bool grows = j == t && growth > 0.0;  // the target's projected arms aid (a shift in power)
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < width; ++l) {
       const double f = weight[l] * (d[l] + omega * r[l]);
       force[l] += f;
       const double rate = e[l] * (attacker ? 1.0 : advantage[l]);
@@ -59,11 +60,11 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
   const double chi = sc_.combat.collapse_fraction, horizon = sc_.run.horizon_days;
   const double spread = sc_.bargaining.forecast_spread;
   if (loss_a == nullptr) {  // p alone: no losses or duration asked for
-    for (int l = 0; l < L; ++l)
+    for (int l = 0; l < width; ++l)
       prevail[l] = rules::prevail_probability(a0[l], b0[l], alpha[l], beta[l], square, spread);
     return;
   }
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     const rules::WarForecast f =
         rules::war_forecast(a0[l], b0[l], alpha[l], beta[l], square, chi, intensity, horizon, spread);
     prevail[l] = f.prevail;
@@ -82,6 +83,7 @@ bool BlockSimulator::attack_features_depend_on_rung(int i) const {
 }
 
 void BlockSimulator::attack_war_value(int i, const ActionSpec& a) {
+  const int width = width_;
   Scratch& x = *scratch_;
   const Decision& dec = sc_.actors[i].decision;
   const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
@@ -92,11 +94,11 @@ void BlockSimulator::attack_war_value(int i, const ActionSpec& a) {
     // Exactly W = p - c here (δ^τ = e^0 = 1, κλ = 0): the losses and duration
     // (a log, an exp and square roots per lane) are not needed.
     forecast(i, a.target, intensity, prevail, nullptr, nullptr, nullptr);
-    for (int l = 0; l < L; ++l) x.feature_a[l] = static_cast<float>(prevail[l] - cost[l]);
+    for (int l = 0; l < width; ++l) x.feature_a[l] = static_cast<float>(prevail[l] - cost[l]);
     return;
   }
   forecast(i, a.target, intensity, prevail, loss_a, loss_b, duration);
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < width; ++l) {
     const double delta = rules::war_discount(discount, duration[l]);
     x.feature_a[l] = static_cast<float>(rules::war_value(delta, prevail[l], cost[l], dec.casualty_cost, loss_a[l]));
   }

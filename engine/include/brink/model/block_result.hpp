@@ -15,6 +15,8 @@ class Model;
 // multiple of every SIMD width: a replication always sits in the same lane of
 // the same block, so vectorized math rounds identically in every run.
 inline constexpr int kBlockLanes = 256;
+// Lanes retire from a block's passes a group at a time: a vector of floats on AVX-512.
+inline constexpr int kLaneGroup = 16;
 
 enum Pool : int { kDeployed = 0, kReady = 1, kReserve = 2, kPoolCount = 3 };
 
@@ -40,6 +42,10 @@ struct BlockSpec {
   // at most kBlockLanes, and to `count`); point and first_replication are
   // then unused. The caller keeps the segments and their models alive.
   std::span<const LaneSegment> segments{};
+  // Finished lanes leave the step's passes (BlockSimulator::retire_finished).
+  // Every per-replication result is the same without; false is for the tests
+  // and benchmarks that compare the two.
+  bool retire_finished = true;
 };
 
 // What a block hands to the recorder; arrays are replication-major.

@@ -53,6 +53,18 @@ struct BlockState {
   Eigen::ArrayXd offer;                // the proposer's latest demand, NaN before the first
 
   Eigen::Index lanes() const { return tension.size(); }
+
+  // Calls f(array) for every array above: each has one row per lane. A new
+  // per-lane array must be added here, or retiring lanes would leave it behind
+  // (BlockSimulator::retire_finished; RetireFinishedTest checks every dataset).
+  template <class F>
+  void for_each_lane_array(F&& f) {
+    f(deployed), f(ready), f(reserve), f(casualties), f(created), f(removed), f(effectiveness), f(side);
+    f(position), f(agreed), f(last_action), f(action_count), f(tension), f(start_strength_attacker);
+    f(start_strength_defender), f(rung), f(peak_rung), f(outcome), f(end_step), f(war_start_step);
+    f(first_incident_step), f(war_end_step), f(moved), f(incidents), f(alliance_war_cause), f(type), f(belief);
+    f(war_cost), f(cost_low), f(cost_high), f(offer);
+  }
 };
 
 // Steps a block; exposed so that tests can check invariants between steps.
@@ -67,9 +79,16 @@ class BlockSimulator {
   void step(int s);
   // Decides the outcome of every lane still running at the horizon.
   void finish();
+  // The state by position: a lane's state moves when finished lanes are
+  // retired (see retire_finished); block_lane(position) says whose it is.
   const BlockState& state() const { return state_; }
   BlockState& mutable_state() { return state_; }
   int step_index() const { return next_step_; }
+  // The block lane (replication first_replication + lane, or the lane of a
+  // packed block's segments) whose state is at `position`.
+  int block_lane(int position) const;
+  // Positions the step's passes cover: [0, width()), a multiple of kLaneGroup.
+  int width() const { return width_; }
   // True when no lane can change any more: every outcome is decided and none
   // is a settlement (settled forces keep drawing down). Later steps would
   // leave the state as it is.
@@ -79,6 +98,10 @@ class BlockSimulator {
   struct Scratch;
   // Phases of a step (docs/model.md, "One step").
   void apply_events(int s);
+  // Moves lanes whose outcome can no longer change behind those still in
+  // play and narrows width_ to the latter, when that saves a lane group.
+  void retire_finished();
+  void permute_lanes(const std::int32_t* from, int count);
   void decide_and_act(int s);
   void posture();
   void combat(int s);
@@ -146,6 +169,7 @@ class BlockSimulator {
   StreamKey key_;
   BlockState state_;
   int next_step_ = 0;
+  int width_ = kBlockLanes;  // positions in play, then finished lanes and padding
   std::unique_ptr<Scratch> scratch_;
 };
 

@@ -174,23 +174,25 @@ inline void philox_lanes(const StreamKey& key, std::uint32_t first_replication, 
 }
 
 // philox_lanes with each lane's own replication and point counter words
-// (packed blocks: lanes of several sweep points side by side): lane l gets
+// (packed blocks, lanes of several sweep points side by side, and blocks
+// whose finished lanes retired): lane l < count (a multiple of 16) gets
 // philox_words({seed, point[l]}, replication[l], ...), bit for bit.
 template <int kLanes>
 inline void philox_lanes_at(std::uint64_t seed, const std::uint32_t* replication, const std::uint32_t* point,
-                            std::uint32_t step, std::uint32_t purpose_and_actor, std::uint32_t (*out)[kLanes]) {
+                            std::uint32_t step, std::uint32_t purpose_and_actor, std::uint32_t (*out)[kLanes],
+                            int count = kLanes) {
 #if defined(__AVX2__)
-  static_assert(kLanes % detail::kVectorLanes == 0);
+  static_assert(kLanes % detail::kVectorLanes == 0 && 16 % detail::kVectorLanes == 0);
   using namespace detail;
   std::uint32_t* words[4] = {out[0], out[1], out[2], out[3]};
-  for (int l = 0; l < kLanes; l += kVectorLanes) {
+  for (int l = 0; l < count; l += kVectorLanes) {
     Lanes32 c0, c1;
     std::memcpy(&c0, replication + l, sizeof c0);
     std::memcpy(&c1, point + l, sizeof c1);
     philox_rounds(c0, c1, splat(step), splat(purpose_and_actor), seed, words, l);
   }
 #else
-  for (int l = 0; l < kLanes; ++l) {
+  for (int l = 0; l < count; ++l) {
     const auto r = philox_words({seed, point[l]}, replication[l], step, purpose_and_actor);
     for (int w = 0; w < 4; ++w) out[w][l] = r[w];
   }

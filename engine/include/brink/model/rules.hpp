@@ -265,5 +265,8 @@ inline Outcome war_outcome(int peak, const Escalation& esc) {
          : peak >= esc.full_war_rung   ? Outcome::kFullWar
                                        : Outcome::kLimitedWar;
 }
+// Whether a lane with this outcome code (-1 while open) can still change: it
+// is open, or settled (settled forces keep drawing down).
+inline int lane_in_play(int outcome) { return (outcome < 0) | (outcome == static_cast<int>(Outcome::kSettlement)); }
 
 }  // namespace brink::rules
