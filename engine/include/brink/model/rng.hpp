@@ -92,9 +92,6 @@ namespace detail {
 using Lanes32 = __m512i;
 inline constexpr int kVectorLanes = 16;
 inline Lanes32 splat(std::uint32_t x) { return _mm512_set1_epi32(static_cast<int>(x)); }
-inline Lanes32 counting_from(std::uint32_t first) {
-  return _mm512_add_epi32(splat(first), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-}
 inline Lanes32 bit_xor(Lanes32 a, Lanes32 b) { return _mm512_xor_si512(a, b); }
 // The odd lanes are moved down (and the products' halves moved across) by
 // in-lane dword shuffles instead of 64-bit shifts: the multiplies and the
@@ -110,9 +107,6 @@ inline void store(std::uint32_t* p, Lanes32 v) { _mm512_storeu_si512(p, v); }
 using Lanes32 = __m256i;
 inline constexpr int kVectorLanes = 8;
 inline Lanes32 splat(std::uint32_t x) { return _mm256_set1_epi32(static_cast<int>(x)); }
-inline Lanes32 counting_from(std::uint32_t first) {
-  return _mm256_add_epi32(splat(first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 inline Lanes32 bit_xor(Lanes32 a, Lanes32 b) { return _mm256_xor_si256(a, b); }
 inline void mulhilo(Lanes32 m, Lanes32 x, Lanes32* hi, Lanes32* lo) {
   constexpr int kOddDown = 0xF5, kEvenUp = 0xA0;  // dwords (1,1,3,3) and (0,0,2,2) of each 128 bits
@@ -151,29 +145,7 @@ inline void philox_rounds(Lanes32 c0, Lanes32 c1, Lanes32 c2, Lanes32 c3, std::u
 
 }  // namespace detail
 
-// Philox4x32-10 for `kLanes` consecutive replications first_replication, +1, ...
-// with the other counter words fixed; out[w][l] is word w of lane l: the same
-// numbers as philox_words, lane by lane (PhiloxLanesTest), a vector register
-// of lanes at a time.
-template <int kLanes>
-inline void philox_lanes(const StreamKey& key, std::uint32_t first_replication, std::uint32_t step,
-                         std::uint32_t purpose_and_actor, std::uint32_t (*out)[kLanes]) {
-#if defined(__AVX2__)
-  static_assert(kLanes % detail::kVectorLanes == 0);
-  using namespace detail;
-  std::uint32_t* words[4] = {out[0], out[1], out[2], out[3]};
-  for (int l = 0; l < kLanes; l += kVectorLanes)
-    philox_rounds(counting_from(first_replication + static_cast<std::uint32_t>(l)), splat(key.point), splat(step),
-                  splat(purpose_and_actor), key.seed, words, l);
-#else
-  for (int l = 0; l < kLanes; ++l) {
-    const auto r = philox_words(key, first_replication + static_cast<std::uint32_t>(l), step, purpose_and_actor);
-    for (int w = 0; w < 4; ++w) out[w][l] = r[w];
-  }
-#endif
-}
-
-// philox_lanes with each lane's own replication and point counter words
+// Philox4x32-10 with each lane's own replication and point counter words
 // (packed blocks, lanes of several sweep points side by side, and blocks
 // whose finished lanes retired): lane l < count (a multiple of 16) gets
 // philox_words({seed, point[l]}, replication[l], ...), bit for bit.
@@ -197,6 +169,20 @@ inline void philox_lanes_at(std::uint64_t seed, const std::uint32_t* replication
     for (int w = 0; w < 4; ++w) out[w][l] = r[w];
   }
 #endif
+}
+
+// Philox4x32-10 for `kLanes` consecutive replications first_replication, +1, ...
+// with the other counter words fixed; out[w][l] is word w of lane l: the same
+// numbers as philox_words, lane by lane (PhiloxLanesTest), by philox_lanes_at.
+template <int kLanes>
+inline void philox_lanes(const StreamKey& key, std::uint32_t first_replication, std::uint32_t step,
+                         std::uint32_t purpose_and_actor, std::uint32_t (*out)[kLanes]) {
+  alignas(64) std::uint32_t replication[kLanes], point[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    replication[l] = first_replication + static_cast<std::uint32_t>(l);
+    point[l] = key.point;
+  }
+  philox_lanes_at<kLanes>(key.seed, replication, point, step, purpose_and_actor, out);
 }
 
 }  // namespace brink
