@@ -22,12 +22,16 @@ const brink::LoadedScenario& flagship() {
   return loaded;
 }
 
-// One block of 256 replications over the whole horizon, no early exit.
+// One block of 256 replications over the whole horizon, no early exit;
+// retire:1 retires finished lanes from the passes as `brink run` does,
+// retire:0 steps every lane to the horizon (their ratio is what retiring saves).
 void BM_KernelBlock(benchmark::State& state) {
   const brink::Model model(flagship().scenario);
   std::int64_t block = 0;
   for (auto _ : state) {
-    brink::BlockSimulator sim(model, {0, block++ * brink::kBlockLanes, brink::kBlockLanes});
+    brink::BlockSpec spec{0, block++ * brink::kBlockLanes, brink::kBlockLanes};
+    spec.retire_finished = state.range(0) != 0;
+    brink::BlockSimulator sim(model, spec);
     for (int s = 0; s < model.steps(); ++s) sim.step(s);
     sim.finish();
     benchmark::DoNotOptimize(sim.state().outcome.data());
@@ -35,7 +39,7 @@ void BM_KernelBlock(benchmark::State& state) {
   state.counters["rep_steps/s"] = benchmark::Counter(static_cast<double>(brink::kBlockLanes) * model.steps(),
                                                      benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_KernelBlock)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KernelBlock)->ArgName("retire")->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 
 // The scalar reference twin on the same block: the baseline of the speed-up
 // (the ratio of the two rep_steps/s counters in one run).
