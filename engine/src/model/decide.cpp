@@ -22,21 +22,37 @@ void log_in_place(float* __restrict values, int count) {
   for (int l = 0; l < count; ++l) values[l] = rules::log_float(values[l]);
 }
 
-// One (type, action) column of the logit over the lanes in play: the
-// exponent, Eigen's vectorized exp (whole packets: width is a multiple of
-// kLaneGroup), the floor and the feasibility, the weight stored in place of
-// the utility and added to the type's total.
+// One (type, action) column of the logit, a chunk of lanes at a time: the
+// exponent, Eigen's vectorized exp, the floor and the feasibility, the weight
+// stored in place of the utility and added to the type's total. Lane for lane
+// the same operations as separate passes over the lanes in play; the chunk
+// stays in L1 between them. Chunks are 64 lanes (fixed-size loops that GCC
+// vectorizes; 16-lane ones it left scalar), the last one the rest of the
+// width (a multiple of kLaneGroup, so exp still runs in whole packets).
+template <int kChunk>
+void logit_chunk(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
+                 const float* __restrict lambda, float* __restrict total, int count) {
+  constexpr int kMax = kChunk > 0 ? kChunk : 64;
+  const int n = kChunk > 0 ? kChunk : count;
+  alignas(64) float e[kMax];
+  for (int j = 0; j < n; ++j) e[j] = rules::logit_exponent(u[j], best[j], lambda[j]);
+  constexpr int kRows = kChunk > 0 ? kChunk : Eigen::Dynamic;
+  using Chunk = Eigen::Array<float, kRows, 1, 0, kMax, 1>;
+  Eigen::Map<Chunk, Eigen::AlignedMax> chunk(e, n);
+  chunk = chunk.exp();
+  for (int j = 0; j < n; ++j) {
+    const float w = rules::logit_weight(e[j], ok[j] != 0);
+    u[j] = w;
+    total[j] += w;
+  }
+}
+
 void logit_weights(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
                    const float* __restrict lambda, float* __restrict total, int width) {
-  alignas(64) float e[L];
-  for (int l = 0; l < width; ++l) e[l] = rules::logit_exponent(u[l], best[l], lambda[l]);
-  Eigen::Map<Eigen::ArrayXf, Eigen::AlignedMax> exponent(e, width);
-  exponent = exponent.exp();
-  for (int l = 0; l < width; ++l) {
-    const float w = rules::logit_weight(e[l], ok[l] != 0);
-    u[l] = w;
-    total[l] += w;
-  }
+  constexpr int kChunk = 64;
+  int c = 0;
+  for (; c + kChunk <= width; c += kChunk) logit_chunk<kChunk>(u + c, ok + c, best + c, lambda + c, total + c, kChunk);
+  if (c < width) logit_chunk<0>(u + c, ok + c, best + c, lambda + c, total + c, width - c);
 }
 
 // What an action adds to the utility besides its features: its cost and its escalation.
