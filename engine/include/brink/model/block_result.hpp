@@ -12,8 +12,9 @@ namespace brink {
 class Model;
 
 // Lanes per block. Fixed by the engine, never by the thread count, and a
-// multiple of every SIMD width: a replication always sits in the same lane of
-// the same block, so vectorized math rounds identically in every run.
+// multiple of every SIMD width: a replication always starts in the same lane
+// of the same block (and moves, when finished lanes retire, only as the
+// block's own state says), so vectorized math rounds identically in every run.
 inline constexpr int kBlockLanes = 256;
 // Lanes retire from a block's passes a group at a time: a vector of floats on AVX-512.
 inline constexpr int kLaneGroup = 16;
