@@ -1,8 +1,8 @@
 // Retiring finished lanes (BlockSimulator::retire_finished) is invisible in
-// the results: over every shipped scenario, whole and partial blocks, with
-// time series, every per-replication dataset is identical with and without
-// it; the block's rung counts are identical and its troop and belief sums
-// (the same terms, summed in another order) agree to rounding.
+// the results: over every shipped scenario, whole, partial and packed
+// blocks, with time series, every per-replication dataset is identical with
+// and without it; the block's rung counts are identical and its troop and
+// belief sums (the same terms, summed in another order) agree to rounding.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,10 +11,12 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "brink/model/kernel.hpp"
 #include "brink/model/rules.hpp"
+#include "brink/scenario/fields.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
 
@@ -76,6 +78,26 @@ TEST(RetireFinishedTest, EveryShippedScenarioGivesTheSameResultsWithAndWithout) 
       expect_same_results(with, without);
     }
   }
+}
+
+// A packed block's lanes carry their own fields (here tension decay and
+// incident rates differ between the segments), which move with them.
+TEST(RetireFinishedTest, PackedBlocksGiveTheSameResultsWithAndWithout) {
+  const ShippedScenario& flagship = *find_shipped(kFlagshipScenario);
+  Scenario base = load_scenario({std::string(flagship.path), std::string(flagship.text)}).scenario;
+  base.output.timeseries_every = 1;
+  Scenario changed = base;
+  const FieldRegistry registry(changed);
+  for (const auto& [path, value] : std::vector<std::pair<std::string, double>>{
+           {"escalation.tension.decay", 0.2}, {"escalation.incidents.base_rate", 0.05}})
+    registry.find(path)->set(changed, value);
+  const Model first(base), second(changed);
+  const std::vector<LaneSegment> segments = {{&first, 0, 0, 120}, {&second, 1, 40, 100}};
+  BlockSpec spec{0, 0, 220, segments};
+  const BlockResult with = simulate_block(first, spec);
+  spec.retire_finished = false;
+  const BlockResult without = simulate_block(first, spec);
+  expect_same_results(with, without);
 }
 
 // The comparison above means something only if lanes do retire: in the

@@ -5,7 +5,7 @@
 // its bits are those of a scalar read. See docs/calibration.md, "Packed blocks".
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
+#include <utility>
 #include <stdexcept>
 
 #include "block_scratch.hpp"
@@ -150,13 +150,13 @@ void BlockSimulator::init_pools_and_types() {
 
 
 // A finished lane can no longer change: every later pass masks it out (a
-// settlement is the exception, its forces keep drawing down). Once enough
-// have gathered, they move behind the lanes in play (a stable partition of
-// the kept positions, so the order of what remains is the block's) and
-// width_ narrows to a whole number of lane groups: the step's passes stop
-// computing them. Positions past the kept count (padding) never move, so the
+// settlement is the exception, its forces keep drawing down). Once the
+// lanes still in play fit in fewer groups of 16 than the passes cover, each
+// one past the new width swaps places with a finished lane below it, and
+// width_ narrows: the step's passes stop computing finished lanes. Only
+// kept positions move (padding past the kept count never does), so the
 // recorder's sums over the first `count` positions keep summing the kept
-// lanes, and extraction puts each lane back by its origin.
+// lanes; extraction puts each lane back by its origin.
 void BlockSimulator::retire_finished() {
   if (!spec_.retire_finished) return;
   Scratch& x = *scratch_;
@@ -166,10 +166,16 @@ void BlockSimulator::retire_finished() {
   for (int l = 0; l < span; ++l) in_play += rules::lane_in_play(outcome[l]);
   const int width = std::min((in_play + kLaneGroup - 1) / kLaneGroup * kLaneGroup, width_);
   if (width == width_) return;
-  alignas(64) std::int32_t from[L];
-  int front = 0, back = in_play;
-  for (int l = 0; l < span; ++l) from[rules::lane_in_play(outcome[l]) ? front++ : back++] = l;
-  permute_lanes(from, span);
+  // There are as many finished lanes below the width as lanes in play above it, or more.
+  alignas(64) std::int32_t low[L], high[L];
+  int swaps = 0, hole = 0;
+  for (int l = width; l < span; ++l) {
+    if (!rules::lane_in_play(outcome[l])) continue;
+    while (rules::lane_in_play(outcome[hole])) ++hole;
+    low[swaps] = hole++;
+    high[swaps++] = l;
+  }
+  swap_lanes(low, high, swaps);
   for (int l = width; l < width_; ++l) {
     x.active[l] = 0.0;
     x.running[l] = 0;
@@ -177,19 +183,16 @@ void BlockSimulator::retire_finished() {
   width_ = width;
 }
 
-// Position l takes what was at from[l], for l < count.
-void BlockSimulator::permute_lanes(const std::int32_t* from, int count) {
-  auto permute = [&](auto* column, int columns) {
-    alignas(64) std::remove_reference_t<decltype(*column)> staged[L];
-    for (int c = 0; c < columns; ++c, column += L) {
-      for (int l = 0; l < count; ++l) staged[l] = column[from[l]];
-      std::copy(staged, staged + count, column);
-    }
+// Lanes low[k] and high[k] trade places in every per-lane array, for k < count.
+void BlockSimulator::swap_lanes(const std::int32_t* low, const std::int32_t* high, int count) {
+  auto swap = [&](auto* column, int columns) {
+    for (int c = 0; c < columns; ++c, column += L)
+      for (int k = 0; k < count; ++k) std::swap(column[low[k]], column[high[k]]);
   };
   state_.for_each_lane_array([&](auto& array) {
-    if (array.size() > 0) permute(array.data(), static_cast<int>(array.cols()));
+    if (array.size() > 0) swap(array.data(), static_cast<int>(array.cols()));
   });
-  scratch_->for_each_lane_field(permute);
+  scratch_->for_each_lane_field(swap);
 }
 
 }  // namespace brink

@@ -98,10 +98,10 @@ class BlockSimulator {
   struct Scratch;
   // Phases of a step (docs/model.md, "One step").
   void apply_events(int s);
-  // Moves lanes whose outcome can no longer change behind those still in
-  // play and narrows width_ to the latter, when that saves a lane group.
+  // Moves lanes whose outcome can no longer change out of the passes' width
+  // (lanes in play take their places), when that saves a lane group.
   void retire_finished();
-  void permute_lanes(const std::int32_t* from, int count);
+  void swap_lanes(const std::int32_t* low, const std::int32_t* high, int count);
   void decide_and_act(int s);
   void posture();
   void combat(int s);
