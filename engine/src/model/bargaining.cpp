@@ -171,7 +171,7 @@ void BlockSimulator::shift_power(int s) {
   const Bargaining& bg = sc_.bargaining;
   if (bg.shift_growth <= 0.0 || event_step(bg.shift_day, sc_.run.dt_days) != s) return;
   double* m = state_.effectiveness.col(bg.receiver).data();
-  const std::uint8_t* running = scratch_->running;
+  const LaneMask* running = scratch_->running;
   for (int l = 0; l < width; ++l) m[l] = running[l] ? rules::armed(m[l], bg.shift_growth) : m[l];
 }
 

@@ -75,7 +75,7 @@ struct BlockSimulator::Scratch {
   int menu_max = 1, types_max = 1;
   // Masks of the step, over lanes.
   alignas(64) double active[L];           // 1 where the outcome was open at the start of the step
-  alignas(64) std::uint8_t running[L];    // active, as a byte mask
+  alignas(64) LaneMask running[L];        // active, as a 32-bit mask (the width of the masks and ints it meets)
   alignas(64) LaneMask mask[L];           // a phase's selection of lanes
   alignas(64) float at_war[L];            // 1 where any actor fights
   alignas(64) float tension_factor[L];    // 1 + T, the escalation feature's scale

@@ -84,7 +84,7 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   // Padding past the kept lanes' last group is never simulated.
   if (spec_.retire_finished) width_ = std::min((spec_.count + kLaneGroup - 1) / kLaneGroup * kLaneGroup, L);
   std::fill(std::begin(scratch_->active), std::end(scratch_->active), 0.0);
-  std::fill(std::begin(scratch_->running), std::end(scratch_->running), std::uint8_t{0});
+  std::fill(std::begin(scratch_->running), std::end(scratch_->running), LaneMask{0});
 }
 
 BlockSimulator::Phases BlockSimulator::phases_of(const Scenario& sc) {
