@@ -3,12 +3,14 @@
 // stores bytes (H5Dwrite_chunk).
 #include <libdeflate.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 
 #include "brink/io/variables.hpp"
 
@@ -93,6 +95,15 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
         }
       },
       v.block);
+  // A chunk of zeros (a pool no event ever fills, say) costs libdeflate's
+  // level 1 as much per byte as any other; its stream depends only on its
+  // size, so each thread compresses it once.
+  const bool zeros = std::all_of(raw.begin(), raw.end(), [](std::uint8_t b) { return b == 0; });
+  thread_local std::unordered_map<std::size_t, std::vector<std::uint8_t>> zero_streams;
+  if (zeros) {
+    const auto known = zero_streams.find(raw.size());
+    if (known != zero_streams.end()) return known->second;
+  }
   const std::vector<std::uint8_t> shuffled = shuffle(raw, dtype_size(type));
   // HDF5's deflate filter stores a zlib stream (RFC 1950) and reads any
   // valid one with inflate(). libdeflate's level 1 writes that format about
@@ -104,6 +115,7 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
   const std::size_t size = libdeflate_zlib_compress(c, shuffled.data(), shuffled.size(), out.data(), out.size());
   if (size == 0) throw std::runtime_error("libdeflate failed to compress a chunk of '" + std::string(v.name) + "'");
   out.resize(size);
+  if (zeros) zero_streams.emplace(raw.size(), out);
   return out;
 }
 
