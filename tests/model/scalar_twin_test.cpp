@@ -111,7 +111,7 @@ TEST(ScalarTwinTest, RevealedTypesGiveTheSameOutcomesAndBeliefsStayOnTheTrueType
         for (int i = 0; i < n; ++i) {
           const int type = v.resolve_type[static_cast<std::size_t>(r) * n + i];
           for (int k = 0; k < static_cast<int>(sc.actors[i].types.size()); ++k) {
-            const std::size_t c = (static_cast<std::size_t>(r) * n + i) * kMaxTypes + k;
+            const std::size_t c = (static_cast<std::size_t>(r) * n + i) * sc.type_slots() + k;
             ASSERT_EQ(v.final_belief[c], k == type ? 1.0f : 0.0f) << "lane " << r << " actor " << i;
             ASSERT_EQ(t.final_belief[c], v.final_belief[c]);
           }

@@ -40,12 +40,13 @@ void set_bounds(auto& intervals, const std::vector<double>& v, bool lower) {
     (lower ? intervals[i].lower : intervals[i].upper) = v[i];
 }
 
-// Each actor's types' `field`, padded with 0 to kMaxTypes.
+// Each actor's types' `field`, padded with 0 to the type slots.
 Values per_type(const SweepPlan& p, double ResolveType::*field) {
-  const auto& actors = p.model(0).scenario().actors;
-  std::vector<double> values(actors.size() * kMaxTypes, 0.0);
-  for (std::size_t i = 0; i < actors.size(); ++i)
-    for (std::size_t k = 0; k < actors[i].types.size(); ++k) values[i * kMaxTypes + k] = actors[i].types[k].*field;
+  const Scenario& sc = p.model(0).scenario();
+  const std::size_t slots = static_cast<std::size_t>(sc.type_slots());
+  std::vector<double> values(sc.actors.size() * slots, 0.0);
+  for (std::size_t i = 0; i < sc.actors.size(); ++i)
+    for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k) values[i * slots + k] = sc.actors[i].types[k].*field;
   return values;
 }
 
@@ -89,8 +90,8 @@ void add_dimensions(std::vector<VariableSpec>& t) {
   dim(D::kAction, Dtype::kString, "kind of action", "",
       [](const SweepPlan&) -> Values { return strings_of(action_kind_names()); });
   dim(D::kType, Dtype::kInt32, "index of a private resolve type within its actor (names in type_name)", "1",
-      [](const SweepPlan&) -> Values {
-        std::vector<std::int32_t> ids(kMaxTypes);
+      [](const SweepPlan& p) -> Values {
+        std::vector<std::int32_t> ids(static_cast<std::size_t>(p.model(0).scenario().type_slots()));
         std::iota(ids.begin(), ids.end(), 0);
         return ids;
       });
@@ -135,11 +136,12 @@ void add_constants(std::vector<VariableSpec>& t) {
                .units = "",
                .long_name = "name of each actor's private types (empty: no such type)",
                .constant = [](const SweepPlan& p) -> Values {
-                 const auto& actors = p.model(0).scenario().actors;
-                 std::vector<std::string> names(actors.size() * kMaxTypes);
-                 for (std::size_t i = 0; i < actors.size(); ++i)
-                   for (std::size_t k = 0; k < actors[i].types.size(); ++k)
-                     names[i * kMaxTypes + k] = actors[i].types[k].name;
+                 const Scenario& sc = p.model(0).scenario();
+                 const std::size_t slots = static_cast<std::size_t>(sc.type_slots());
+                 std::vector<std::string> names(sc.actors.size() * slots);
+                 for (std::size_t i = 0; i < sc.actors.size(); ++i)
+                   for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k)
+                     names[i * slots + k] = sc.actors[i].types[k].name;
                  return names;
                }});
   t.push_back({.name = "type_prior",
@@ -560,7 +562,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   set(D::kOutcome, kOutcomeCount);
   set(D::kRung, sc.escalation.rungs.size());
   set(D::kAction, kActionKindCount);
-  set(D::kType, kMaxTypes);
+  set(D::kType, static_cast<std::size_t>(sc.type_slots()));
   set(D::kQuantile, kQuantiles.size());
   set(D::kIssue, sc.negotiation.issues.size());
   set(D::kOutput, plan.sensitivity || plan.morris ? kOutcomeCount + model.actors() : 0);

@@ -574,11 +574,12 @@ BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
   const int n = model.actors(), count = spec.count, records = model.records(), every = model.record_every();
   const int issues = static_cast<int>(model.scenario().negotiation.issues.size());
   const int rungs = static_cast<int>(model.scenario().escalation.rungs.size());
+  const int types = model.scenario().type_slots();
   BlockResult out;
   out.spec = spec;
   out.record_rung_count.assign(static_cast<std::size_t>(records) * rungs, 0);
   out.record_troops_sum.assign(static_cast<std::size_t>(records) * n * kPoolCount, 0.0);
-  out.record_belief_sum.assign(static_cast<std::size_t>(records) * n * kMaxTypes, 0.0);
+  out.record_belief_sum.assign(static_cast<std::size_t>(records) * n * types, 0.0);
   auto record = [&](int q, const ReplicationState& st) {
     ++out.record_rung_count[static_cast<std::size_t>(q) * rungs + st.rung];
     for (int i = 0; i < n; ++i) {
@@ -586,8 +587,8 @@ BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
       out.record_troops_sum[t + kDeployed] += st.deployed[i];
       out.record_troops_sum[t + kReady] += st.ready[i];
       out.record_troops_sum[t + kReserve] += st.reserve[i];
-      for (int k = 0; k < kMaxTypes; ++k)
-        out.record_belief_sum[(static_cast<std::size_t>(q) * n + i) * kMaxTypes + k] += st.belief[i * kMaxTypes + k];
+      for (int k = 0; k < types; ++k)
+        out.record_belief_sum[(static_cast<std::size_t>(q) * n + i) * types + k] += st.belief[i * kMaxTypes + k];
     }
   };
   // A packed block's lanes: each replication with its segment's model, point and replication.
@@ -616,7 +617,8 @@ BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
     out.offer.push_back(st.offer);
     for (int c : st.action_count) out.action_count.push_back(c);
     for (int k = 0; k < issues; ++k) out.agreed.push_back(static_cast<std::int8_t>(st.agreed[k]));
-    for (float b : st.belief) out.final_belief.push_back(b);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < types; ++k) out.final_belief.push_back(st.belief[i * kMaxTypes + k]);
     for (int i = 0; i < n; ++i) {
       out.casualties.push_back(st.casualties[i]);
       out.war_cost.push_back(st.war_cost[i]);

@@ -33,15 +33,16 @@ class Recorder {
         count_(count),
         records_(model.records()),
         rungs_(static_cast<int>(model.scenario().escalation.rungs.size())),
+        types_(model.scenario().type_slots()),
         out_(out) {
     out->record_rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
     out->record_troops_sum.assign(static_cast<std::size_t>(records_) * n_ * kPoolCount, 0.0);
-    out->record_belief_sum.assign(static_cast<std::size_t>(records_) * n_ * kMaxTypes, 0.0);
+    out->record_belief_sum.assign(static_cast<std::size_t>(records_) * n_ * types_, 0.0);
     if (model.series()) {
       out->ts_forces.resize(static_cast<std::size_t>(count) * records_ * n_ * kPoolCount);
       out->ts_rung.resize(static_cast<std::size_t>(count) * records_);
       out->ts_tension.resize(static_cast<std::size_t>(count) * records_);
-      out->ts_belief.resize(static_cast<std::size_t>(count) * records_ * n_ * kMaxTypes);
+      out->ts_belief.resize(static_cast<std::size_t>(count) * records_ * n_ * types_);
     }
   }
 
@@ -56,7 +57,7 @@ class Recorder {
       out.record_troops_sum[t + kReady] = st.ready.col(i).head(count_).sum();
       out.record_troops_sum[t + kReserve] = st.reserve.col(i).head(count_).sum();
       for (std::size_t k = 0; k < model_.scenario().actors[i].types.size(); ++k)
-        out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * kMaxTypes + k] =
+        out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * types_ + k] =
             float_sum(st.belief.col(i * kMaxTypes + static_cast<int>(k)).data(), count_);
     }
     const int* rung = st.rung.data();
@@ -76,14 +77,15 @@ class Recorder {
       }
       out.ts_rung[static_cast<std::size_t>(r) * records_ + q] = static_cast<std::int8_t>(st.rung(l));
       out.ts_tension[static_cast<std::size_t>(r) * records_ + q] = static_cast<float>(st.tension(l));
-      const std::size_t belief_base = (static_cast<std::size_t>(r) * records_ + q) * n_ * kMaxTypes;
-      for (int c = 0; c < n_ * kMaxTypes; ++c) out.ts_belief[belief_base + c] = st.belief(l, c);
+      const std::size_t belief_base = (static_cast<std::size_t>(r) * records_ + q) * n_ * types_;
+      for (int i = 0; i < n_; ++i)
+        for (int k = 0; k < types_; ++k) out.ts_belief[belief_base + i * types_ + k] = st.belief(l, i * kMaxTypes + k);
     }
   }
 
  private:
   const Model& model_;
-  int n_, count_, records_, rungs_;
+  int n_, count_, records_, rungs_, types_;
   BlockResult* out_;
 };
 
@@ -108,7 +110,8 @@ void extract(const Model& model, const BlockSimulator& sim, int count, BlockResu
   out.alliance_war_cause.resize(count);
   out.agreed.resize(static_cast<std::size_t>(count) * issues);
   out.resolve_type.resize(static_cast<std::size_t>(count) * n);
-  out.final_belief.resize(static_cast<std::size_t>(count) * n * kMaxTypes);
+  const int types = model.scenario().type_slots();
+  out.final_belief.resize(static_cast<std::size_t>(count) * n * types);
   out.offer.resize(count);
   out.war_cost.resize(static_cast<std::size_t>(count) * n);
   for (int l = 0; l < count; ++l) {
@@ -126,8 +129,9 @@ void extract(const Model& model, const BlockSimulator& sim, int count, BlockResu
     out.offer[r] = st.offer(l);
     for (int k = 0; k < issues; ++k)
       out.agreed[static_cast<std::size_t>(r) * issues + k] = static_cast<std::int8_t>(st.agreed(l, k));
-    for (int c = 0; c < n * kMaxTypes; ++c)
-      out.final_belief[static_cast<std::size_t>(r) * n * kMaxTypes + c] = st.belief(l, c);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < types; ++k)
+        out.final_belief[(static_cast<std::size_t>(r) * n + i) * types + k] = st.belief(l, i * kMaxTypes + k);
     for (int i = 0; i < n; ++i) {
       out.troops_added[static_cast<std::size_t>(r) * n + i] = st.created(l, i);
       out.troops_removed[static_cast<std::size_t>(r) * n + i] = st.removed(l, i);

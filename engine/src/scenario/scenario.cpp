@@ -56,6 +56,12 @@ int Scenario::step_count() const {
   return static_cast<int>(std::ceil(run.horizon_days / run.dt_days - 1e-9));
 }
 
+int Scenario::type_slots() const {
+  int slots = 1;
+  for (const Actor& a : actors) slots = std::max(slots, static_cast<int>(a.types.size()));
+  return slots;
+}
+
 int Scenario::actor_index(std::string_view id) const {
   for (int i = 0; i < actor_count(); ++i)
     if (actors[i].id == id) return i;

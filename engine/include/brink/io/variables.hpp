@@ -124,7 +124,7 @@ enum class Flags : std::uint8_t { kNone, kOutcome, kAllianceWarCause, kRung, kRe
 // The file format's version (root attribute `format_version`). It changes
 // whenever a name, a dimension, a unit or the meaning of a value changes, so
 // that --resume and inspect refuse files they would misread.
-inline constexpr std::int32_t kFormatVersion = 2;
+inline constexpr std::int32_t kFormatVersion = 3;  // 3: the type dimension has the scenario's type slots, not 8
 
 // Values of a whole constant variable, or of one point's row of a per-point one.
 using Values = std::variant<std::vector<std::int8_t>, std::vector<std::int32_t>, std::vector<std::int64_t>,

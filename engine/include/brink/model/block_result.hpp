@@ -63,14 +63,14 @@ struct BlockResult {
   std::vector<std::int8_t> alliance_war_cause;  // count
   std::vector<std::int8_t> agreed;              // count × issues: 1 if agreed by the end
   std::vector<std::int8_t> resolve_type;        // count × actors
-  std::vector<float> final_belief;              // count × actors × kMaxTypes
+  std::vector<float> final_belief;              // count × actors × type slots (Scenario::type_slots)
   std::vector<double> offer;                    // count: the latest demand (bargaining), NaN if none
   std::vector<double> war_cost;                 // count × actors: private war costs (bargaining and war)
-  std::vector<float> ts_belief;                 // count × records × actors × kMaxTypes (empty if off)
+  std::vector<float> ts_belief;                 // count × records × actors × type slots (empty if off)
   // Sums over the block's kept replications at each record (always filled):
   std::vector<std::int32_t> record_rung_count;  // records × rungs
   std::vector<double> record_troops_sum;        // records × actors × pools
-  std::vector<double> record_belief_sum;        // records × actors × kMaxTypes
+  std::vector<double> record_belief_sum;        // records × actors × type slots
   std::vector<float> ts_forces;                 // count × records × actors × pools (empty if off)
   std::vector<std::int8_t> ts_rung;             // count × records
   std::vector<float> ts_tension;                // count × records

@@ -325,6 +325,9 @@ struct Scenario {
   CalibrateSpec calibrate;
 
   int actor_count() const { return static_cast<int>(actors.size()); }
+  // The most private types any actor has (at least 1): the length of every
+  // per-type array in a block's results and of the files' type dimension.
+  int type_slots() const;
   int step_count() const;
   // Returns -1 if no actor has this id.
   int actor_index(std::string_view id) const;

@@ -44,7 +44,7 @@ struct PointSummary {
   std::vector<Interval> survival_interval;  // 95% Wilson
   std::vector<double> rung_share;           // records × rungs: share of replications on each rung
   std::vector<double> mean_troops;          // records × actors × pools [troops]
-  std::vector<double> mean_belief;          // records × actors × kMaxTypes
+  std::vector<double> mean_belief;          // records × actors × type slots (Scenario::type_slots)
   std::vector<double> agreement;            // per issue: share of replications that agreed it
   std::vector<double> record_day;           // the day of each record
 };
