@@ -142,8 +142,10 @@ TEST(PhiloxLanesTest, PerLaneCountersEqualRandom123LaneByLane) {
     const auto r = philox_words({seed, point[l]}, replication[l], 42, purpose_word(Purpose::kIncident, 0));
     for (int w = 0; w < 4; ++w) {
       // Lanes past the count are not computed.
-      if (l < kCount) ASSERT_EQ(words[w][l], r[w]) << "lane " << l << " word " << w;
-      else ASSERT_EQ(words[w][l], 0u) << "lane " << l << " word " << w;
+      if (l < kCount)
+        ASSERT_EQ(words[w][l], r[w]) << "lane " << l << " word " << w;
+      else
+        ASSERT_EQ(words[w][l], 0u) << "lane " << l << " word " << w;
     }
   }
 }

@@ -44,7 +44,8 @@ void BlockSimulator::init_bargaining() {
   st.cost_high = Eigen::ArrayXd::Constant(L, mean + spread);
   if (sc_.run.revealed_types && spread > 0.0) {  // the proposer knows the receiver's drawn cost
     const auto& types = sc_.actors[b].types;
-    for (int r = 0; r < width; ++r) st.cost_low(r) = st.cost_high(r) = st.war_cost(r, b) - types[st.type(r, b)].war_cost;
+    for (int r = 0; r < width; ++r)
+      st.cost_low(r) = st.cost_high(r) = st.war_cost(r, b) - types[st.type(r, b)].war_cost;
   }
   st.offer = Eigen::ArrayXd::Constant(L, std::numeric_limits<double>::quiet_NaN());
 }

@@ -151,7 +151,8 @@ struct BlockSimulator::Scratch {
   template <class F>
   void for_each_lane_field(F&& f) {
     f(origin, 1), f(lane_replication, 1), f(lane_point, 1), f(lane_segment, 1);
-    for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap, &kill_rate, &defence})
+    for (auto* v :
+         {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap, &kill_rate, &defence})
       f(v->data(), static_cast<int>(v->size() / L));
     f(rationality.data(), static_cast<int>(rationality.size() / L));
     f(lane_weights.data(), static_cast<int>(lane_weights.size() / L));

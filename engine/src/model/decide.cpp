@@ -380,7 +380,8 @@ void BlockSimulator::features_and_utilities(int i) {
         const double size = a.amount;
         const double* rate_dt = x.lane_column(x.rate_dt, i);
         const double* cap = x.lane_column(x.cap, i);
-        for (int l = 0; l < width; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
+        for (int l = 0; l < width; ++l)
+          amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
       } else {
         const double size = a.amount;
         const double* rate_dt = x.lane_column(x.rate_dt, i);

@@ -5,8 +5,8 @@
 // its bits are those of a scalar read. See docs/calibration.md, "Packed blocks".
 #include <algorithm>
 #include <cmath>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 #include "block_scratch.hpp"
 #include "brink/model/rules.hpp"
@@ -147,7 +147,6 @@ void BlockSimulator::init_pools_and_types() {
     }
   }
 }
-
 
 // A finished lane can no longer change: every later pass masks it out (a
 // settlement is the exception, its forces keep drawing down). Once the
