@@ -23,10 +23,10 @@
 namespace brink {
 namespace {
 
-Model shipped_with_series(const ShippedScenario& s) {
-  LoadedScenario loaded = load_scenario({std::string(s.path), std::string(s.text)});
-  loaded.scenario.output.timeseries_every = 1;
-  return Model(loaded.scenario);
+Scenario with_series(const ShippedScenario& s) {
+  Scenario sc = load_scenario({std::string(s.path), std::string(s.text)}).scenario;
+  sc.output.timeseries_every = 1;
+  return sc;
 }
 
 void expect_near_sums(const std::vector<double>& with, const std::vector<double>& without, const char* what) {
@@ -65,17 +65,20 @@ void expect_same_results(const BlockResult& with, const BlockResult& without) {
   expect_near_sums(with.record_belief_sum, without.record_belief_sum, "belief sum");
 }
 
+// simulate_block of `spec` with and without retiring finished lanes.
+void expect_retiring_changes_nothing(const Model& model, BlockSpec spec) {
+  const BlockResult with = simulate_block(model, spec);
+  spec.retire_finished = false;
+  expect_same_results(with, simulate_block(model, spec));
+}
+
 TEST(RetireFinishedTest, EveryShippedScenarioGivesTheSameResultsWithAndWithout) {
   for (const ShippedScenario& s : shipped_scenarios()) {
     SCOPED_TRACE(std::string(s.name));
-    const Model model = shipped_with_series(s);
+    const Model model(with_series(s));
     for (const int count : {kBlockLanes, 100}) {
       SCOPED_TRACE(count);
-      BlockSpec spec{3, 512, count};
-      const BlockResult with = simulate_block(model, spec);
-      spec.retire_finished = false;
-      const BlockResult without = simulate_block(model, spec);
-      expect_same_results(with, without);
+      expect_retiring_changes_nothing(model, {3, 512, count});
     }
   }
 }
@@ -83,9 +86,7 @@ TEST(RetireFinishedTest, EveryShippedScenarioGivesTheSameResultsWithAndWithout) 
 // A packed block's lanes carry their own fields (here tension decay and
 // incident rates differ between the segments), which move with them.
 TEST(RetireFinishedTest, PackedBlocksGiveTheSameResultsWithAndWithout) {
-  const ShippedScenario& flagship = *find_shipped(kFlagshipScenario);
-  Scenario base = load_scenario({std::string(flagship.path), std::string(flagship.text)}).scenario;
-  base.output.timeseries_every = 1;
+  const Scenario base = with_series(*find_shipped(kFlagshipScenario));
   Scenario changed = base;
   const FieldRegistry registry(changed);
   for (const auto& [path, value] : std::vector<std::pair<std::string, double>>{
@@ -93,19 +94,14 @@ TEST(RetireFinishedTest, PackedBlocksGiveTheSameResultsWithAndWithout) {
     registry.find(path)->set(changed, value);
   const Model first(base), second(changed);
   const std::vector<LaneSegment> segments = {{&first, 0, 0, 120}, {&second, 1, 40, 100}};
-  BlockSpec spec{0, 0, 220, segments};
-  const BlockResult with = simulate_block(first, spec);
-  spec.retire_finished = false;
-  const BlockResult without = simulate_block(first, spec);
-  expect_same_results(with, without);
+  expect_retiring_changes_nothing(first, {0, 0, 220, segments});
 }
 
 // The comparison above means something only if lanes do retire: in the
 // flagship about a quarter of the replications end in a war that collapses,
 // so by the horizon whole groups of lanes have left the passes.
 TEST(RetireFinishedTest, FinishedLanesLeaveThePassesAndPaddingNeverEnters) {
-  const ShippedScenario& flagship = *find_shipped(kFlagshipScenario);
-  const Model model(load_scenario({std::string(flagship.path), std::string(flagship.text)}).scenario);
+  const Model model(with_series(*find_shipped(kFlagshipScenario)));
   BlockSimulator sim(model, {0, 0, kBlockLanes});
   EXPECT_EQ(sim.width(), kBlockLanes);
   for (int s = 0; s < model.steps(); ++s) sim.step(s);

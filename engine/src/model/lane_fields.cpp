@@ -175,6 +175,8 @@ void BlockSimulator::retire_finished() {
     high[swaps++] = l;
   }
   swap_lanes(low, high, swaps);
+  // No pass reads past the width; the masks there are cleared anyway, so that
+  // a finished lane reads as not running wherever it is looked at.
   for (int l = width; l < width_; ++l) {
     x.active[l] = 0.0;
     x.running[l] = 0;

@@ -67,8 +67,8 @@ class Recorder {
       out.record_rung_count[static_cast<std::size_t>(q) * rungs_ + g] = c;
     }
     if (!model_.series()) return;
-    for (int position = 0; position < count_; ++position) {
-      const int r = sim.block_lane(position), l = position;
+    for (int l = 0; l < count_; ++l) {
+      const int r = sim.block_lane(l);  // the replication whose state is at position l
       const std::size_t base = (static_cast<std::size_t>(r) * records_ + q) * n_ * kPoolCount;
       for (int i = 0; i < n_; ++i) {
         out.ts_forces[base + i * kPoolCount + kDeployed] = static_cast<float>(st.deployed(l, i));
