@@ -9,6 +9,7 @@
 #include "../support/configured_model.hpp"
 #include "../support/scenario_builder.hpp"
 #include "brink/model/lanchester.hpp"
+#include "brink/model/rules.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
 
@@ -383,7 +384,7 @@ TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
       if (st.outcome(r) != static_cast<int>(Outcome::kSettlement) || st.end_step(r) != s) continue;
       // Settled this step: both issues within the acceptance window.
       for (int k = 0; k < 2; ++k)
-        EXPECT_LE(std::abs(st.position(r, k * n + 0) - st.position(r, k * n + 1)), window + 1e-12);
+        EXPECT_LE(std::abs(st.position(r, k * n + 0) - st.position(r, k * n + 1)), window + rules::kWindowSlack);
     }
   }
   sim.finish();
@@ -407,7 +408,7 @@ TEST(NegotiationTest, SettlementNeedsEveryCoreIssueAndEndsInDrawdown) {
   sim2.finish();
   for (Eigen::Index r = 0; r < sim2.state().lanes(); ++r)
     if (sim2.state().outcome(r) == static_cast<int>(Outcome::kSettlement)) {
-      EXPECT_LE(sim2.state().position(r, 0 * n + 1), window + 1e-12);
+      EXPECT_LE(sim2.state().position(r, 0 * n + 1), window + rules::kWindowSlack);
     }
 }
 

@@ -192,9 +192,10 @@ void BlockSimulator::settle_or_fight(const std::uint8_t* fight, int s) {
     const Issue& issue = issues[k];
     if (issue.salience[a] <= 0.0 || issue.salience[b] <= 0.0) continue;
     for (int j : model_.parties(static_cast<int>(k))) {
-      double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      float* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
       for (int l = 0; l < width; ++l)
-        p[l] = accepted[l] ? rules::settled_position(issue.position[b], issue.position[a], offer[l]) : p[l];
+        p[l] = accepted[l] ? static_cast<float>(rules::settled_position(issue.position[b], issue.position[a], offer[l]))
+                           : p[l];
     }
   }
   for (int l = 0; l < width; ++l) {
@@ -298,7 +299,8 @@ void ScalarTwin::bargain(int s) {
         const Issue& issue = issues[k];
         if (issue.salience[a] <= 0.0 || issue.salience[b] <= 0.0) continue;
         for (int j : model_.parties(static_cast<int>(k)))
-          st.position[k * n + j] = rules::settled_position(issue.position[b], issue.position[a], demand);
+          st.position[k * n + j] =
+              static_cast<float>(rules::settled_position(issue.position[b], issue.position[a], demand));
       }
       return;
     }

@@ -100,7 +100,8 @@ struct BlockSimulator::Scratch {
   std::uint32_t words[4][L];        // one Philox call's output per lane
   AlignedVector<float> decision_u;  // actors × L: the decision uniforms
   alignas(64) double contact[L], hazard[L], draw[L];
-  alignas(64) double talk_lanes[L];  // talk_effect: 1 where the issue moves
+  alignas(64) float talk_lanes[L];  // talk_effect: 1 where the issue moves
+  alignas(64) float talk_mean[L];   // talk_effect: the other parties' mean position
   // combat, over the list of fighting lanes: each one's lane and rung, the
   // sides' strengths and summed kill rates, the square law's terms (1 in
   // square_general where its general case applies), the strengths after the step.
@@ -111,7 +112,7 @@ struct BlockSimulator::Scratch {
   alignas(64) int live[L], all_core[L], now[L];  // negotiation masks; incidents' candidates and hits
   alignas(64) int last_possible[L];              // choose: the last action with a positive weight
   AlignedVector<double> desired;                 // actors × L (posture)
-  std::vector<const double*> other_position;     // actors: issue_aggregates' other parties
+  std::vector<const float*> other_position;      // actors: issue_aggregates' other parties
   std::vector<float> other_flex;                 // actors
   std::vector<TypeWeights> type_weights;         // types: the deciding actor's weights for one action
   // Each position's block lane (BlockSimulator::block_lane), stream counter

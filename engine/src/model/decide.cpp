@@ -230,8 +230,8 @@ namespace {
 // lane loop vectorizes; kOthers = 0 takes the count at run time.
 struct IssuePass {
   const int* agreed;
-  const double* p_own;
-  const double* const* p_other;  // the other parties' positions and flexibilities (1 − salience)
+  const float* p_own;
+  const float* const* p_other;  // the other parties' positions and flexibilities (1 − salience)
   const float* flex_other;
   int others;
   int width;  // the lanes in play
@@ -247,8 +247,8 @@ void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restr
   constexpr int kSlots = kOthers > 0 ? kOthers : 1;
   const int others = kOthers > 0 ? kOthers : q.others;
   const int* __restrict agreed = q.agreed;
-  const double* __restrict p_own = q.p_own;
-  const double* p_other[kSlots];
+  const float* __restrict p_own = q.p_own;
+  const float* p_other[kSlots];
   float flex_other[kSlots];
   for (int o = 0; o < kSlots; ++o) {
     p_other[o] = q.p_other[o];
@@ -266,15 +266,15 @@ void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restr
     if (!kCore) continue;
     float sum = 0.0f, move = 0.0f;
     for (int o = 0; o < others; ++o) {
-      const double* p = kOthers > 0 ? p_other[o] : q.p_other[o];
+      const float* p = kOthers > 0 ? p_other[o] : q.p_other[o];
       const float flex_o = kOthers > 0 ? flex_other[o] : q.flex_other[o];
-      sum += static_cast<float>(p[l]);
+      sum += p[l];
       // How far the other party would move toward us under a proposal of unit concession.
-      move += rules::lmin(static_cast<float>(std::abs(p[l] - p_own[l])), flex_o);
+      move += rules::lmin(std::abs(p[l] - p_own[l]), flex_o);
     }
     const float mean = sum * inv;
     propose_settle[l] += open * (move * inv);
-    concede_settle[l] += open * rules::lmin(std::abs(mean - static_cast<float>(p_own[l])), room);
+    concede_settle[l] += open * rules::lmin(std::abs(mean - p_own[l]), room);
   }
 }
 

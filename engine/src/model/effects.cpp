@@ -127,49 +127,49 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
   BlockState& st = state_;
   const int n = model_.actors();
   const auto& issues = sc_.negotiation.issues;
-  // The lanes an issue moves in, as doubles: one width with the positions,
+  // The lanes an issue moves in, as floats: one width with the positions,
   // so each pass over a party's positions vectorizes fully.
-  double* go = scratch_->talk_lanes;
+  float* go = scratch_->talk_lanes;
   for (std::size_t k = 0; k < issues.size(); ++k) {
-    const double s_own = issues[k].salience[i];
-    if (s_own <= 0.0) continue;
+    const float s_own = static_cast<float>(issues[k].salience[i]);
+    if (s_own <= 0.0f) continue;
     const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
     int any = 0;
     for (int l = 0; l < width; ++l) {
       const int moves = (mask[l] != 0) & (agreed[l] == 0);
-      go[l] = moves ? 1.0 : 0.0;
+      go[l] = moves ? 1.0f : 0.0f;
       any |= moves;
     }
     if (any == 0) continue;  // agreed wherever the action was chosen
-    double* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
+    float* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
     const auto& parties = model_.parties(static_cast<int>(k));
     if (a.kind == ActionKind::kPropose) {
-      const double concession = a.concession;
+      const float concession = static_cast<float>(a.concession);
       for (int j : parties) {
         if (j == i) continue;
-        const double s_j = issues[k].salience[j];
-        double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+        const float s_j = static_cast<float>(issues[k].salience[j]);
+        float* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
         for (int l = 0; l < width; ++l) {
-          const double moved = rules::position_step(p[l], p_own[l], concession, s_j);
-          p[l] = go[l] != 0.0 ? moved : p[l];
+          const float moved = rules::position_step(p[l], p_own[l], concession, s_j);
+          p[l] = go[l] != 0.0f ? moved : p[l];
         }
       }
       continue;
     }
-    double* mean = scratch_->draw;
-    std::fill(mean, mean + width, 0.0);
+    float* mean = scratch_->talk_mean;
+    std::fill(mean, mean + width, 0.0f);
     int others = 0;
     for (int j : parties) {
       if (j == i) continue;
       ++others;
-      const double* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      const float* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
       for (int l = 0; l < width; ++l) mean[l] += p[l];
     }
     if (others == 0) continue;
-    const double inverse = 1.0 / others, concession = a.concession;
+    const float inverse = 1.0f / static_cast<float>(others), concession = static_cast<float>(a.concession);
     for (int l = 0; l < width; ++l) {
-      const double moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
-      p_own[l] = go[l] != 0.0 ? moved : p_own[l];
+      const float moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
+      p_own[l] = go[l] != 0.0f ? moved : p_own[l];
     }
   }
 }

@@ -63,7 +63,8 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   st.side = Eigen::ArrayXXi::Zero(L, n);
   st.position.resize(L, std::max(issues * n, 0));
   for (int k = 0; k < issues; ++k)
-    for (int i = 0; i < n; ++i) st.position.col(k * n + i).setConstant(sc_.negotiation.issues[k].position[i]);
+    for (int i = 0; i < n; ++i)
+      st.position.col(k * n + i).setConstant(static_cast<float>(sc_.negotiation.issues[k].position[i]));
   st.agreed = Eigen::ArrayXXi::Zero(L, issues);
   st.last_action = Eigen::ArrayXXi::Constant(L, n, -1);
   st.action_count = Eigen::ArrayXXi::Zero(L, n * kActionKindCount);
@@ -480,14 +481,14 @@ namespace {
 // and highest position over the parties, in party order), in one pass:
 // kParties > 0 fixes the number of parties so that the lane loop vectorizes.
 template <int kParties>
-void window_pass(const std::vector<int>& parties, const double* issue_positions, double window, int width,
+void window_pass(const std::vector<int>& parties, const float* issue_positions, float window, int width,
                  int* __restrict now) {
   constexpr int kSlots = kParties > 0 ? kParties : 1;
-  const double* p[kSlots] = {};
+  const float* p[kSlots] = {};
   for (int o = 0; o < kSlots && o < static_cast<int>(parties.size()); ++o)
     p[o] = issue_positions + static_cast<std::ptrdiff_t>(parties[o]) * L;
   for (int l = 0; l < width; ++l) {
-    double lo = 1.0, hi = 0.0;
+    float lo = 1.0f, hi = 0.0f;
     for (int o = 0; o < kParties; ++o) {
       lo = rules::lmin(lo, p[o][l]);
       hi = rules::lmax(hi, p[o][l]);
@@ -496,7 +497,7 @@ void window_pass(const std::vector<int>& parties, const double* issue_positions,
   }
 }
 
-void agreement_window(const std::vector<int>& parties, const double* issue_positions, double window, int width,
+void agreement_window(const std::vector<int>& parties, const float* issue_positions, float window, int width,
                       int* now) {
   switch (parties.size()) {
     case 2:
@@ -509,13 +510,13 @@ void agreement_window(const std::vector<int>& parties, const double* issue_posit
       break;
   }
   // Any other number of parties: the same minimum and maximum, a party at a time.
-  double lo[L], hi[L];
+  float lo[L], hi[L];
   for (int l = 0; l < width; ++l) {
-    lo[l] = 1.0;
-    hi[l] = 0.0;
+    lo[l] = 1.0f;
+    hi[l] = 0.0f;
   }
   for (int j : parties) {
-    const double* p = issue_positions + static_cast<std::ptrdiff_t>(j) * L;
+    const float* p = issue_positions + static_cast<std::ptrdiff_t>(j) * L;
     for (int l = 0; l < width; ++l) {
       lo[l] = rules::lmin(lo[l], p[l]);
       hi[l] = rules::lmax(hi[l], p[l]);
@@ -532,7 +533,7 @@ void BlockSimulator::negotiate(int s) {
   Scratch& x = *scratch_;
   const int n = model_.actors();
   const auto& issues = sc_.negotiation.issues;
-  const double window = sc_.negotiation.acceptance_window;
+  const float window = static_cast<float>(sc_.negotiation.acceptance_window);
   const double relief = sc_.escalation.agreement_relief;
   const int floor_rung = sc_.escalation.initial_rung;
   int* outcome = st.outcome.data();

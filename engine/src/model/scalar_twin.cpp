@@ -36,7 +36,7 @@ ScalarTwin::ScalarTwin(const Model& model, std::int64_t point, std::int64_t repl
   st.type.assign(n, 0);
   st.action_count.assign(static_cast<std::size_t>(n) * kActionKindCount, 0);
   for (int k = 0; k < issues; ++k)
-    for (int i = 0; i < n; ++i) st.position.push_back(sc_.negotiation.issues[k].position[i]);
+    for (int i = 0; i < n; ++i) st.position.push_back(static_cast<float>(sc_.negotiation.issues[k].position[i]));
   st.agreed.assign(issues, 0);
   st.belief.assign(static_cast<std::size_t>(n) * kMaxTypes, 0.0f);
   st.tension = sc_.escalation.initial_tension;
@@ -144,7 +144,7 @@ IssueTerms issue_terms(const Model& model, const ReplicationState& st, int i) {
     const float s_own = static_cast<float>(issue.salience[i]);
     if (s_own <= 0.0f) continue;
     const float open = st.agreed[k] != 0 ? 0.0f : 1.0f;
-    const double p_own = st.position[k * n + i];
+    const float p_own = st.position[k * n + i];
     t.open_party += open;
     if (s_own < 1.0f) t.open_movable += open;
     float sum = 0.0f, move = 0.0f, flex = 0.0f;
@@ -154,8 +154,8 @@ IssueTerms issue_terms(const Model& model, const ReplicationState& st, int i) {
       ++others;
       const float flex_j = static_cast<float>(1.0 - issue.salience[j]);
       flex += flex_j;
-      sum += static_cast<float>(st.position[k * n + j]);
-      move += std::min(static_cast<float>(std::abs(st.position[k * n + j] - p_own)), flex_j);
+      sum += st.position[k * n + j];
+      move += std::min(std::abs(st.position[k * n + j] - p_own), flex_j);
     }
     if (others == 0) continue;
     const float inv = 1.0f / static_cast<float>(others);
@@ -165,7 +165,7 @@ IssueTerms issue_terms(const Model& model, const ReplicationState& st, int i) {
     if (!issue.core) continue;
     const float mean = sum * inv;
     t.propose_settle += open * (move * inv);
-    t.concede_settle += open * std::min(std::abs(mean - static_cast<float>(p_own)), 1.0f - s_own);
+    t.concede_settle += open * std::min(std::abs(mean - p_own), 1.0f - s_own);
   }
   return t;
 }
@@ -348,17 +348,18 @@ void ScalarTwin::apply_effect(int i, int m, int s) {
     case ActionKind::kPropose:
     case ActionKind::kConcede:
       for (std::size_t k = 0; k < issues.size(); ++k) {
-        const double s_own = issues[k].salience[i];
-        if (s_own <= 0.0 || st.agreed[k]) continue;
-        double& p_own = st.position[k * n + i];
+        const float s_own = static_cast<float>(issues[k].salience[i]);
+        const float concession = static_cast<float>(a.concession);
+        if (s_own <= 0.0f || st.agreed[k]) continue;
+        float& p_own = st.position[k * n + i];
         if (a.kind == ActionKind::kPropose) {
           for (int j : model_.parties(static_cast<int>(k)))
             if (j != i)
-              st.position[k * n + j] =
-                  rules::position_step(st.position[k * n + j], p_own, a.concession, issues[k].salience[j]);
+              st.position[k * n + j] = rules::position_step(st.position[k * n + j], p_own, concession,
+                                                            static_cast<float>(issues[k].salience[j]));
           continue;
         }
-        double mean = 0.0;
+        float mean = 0.0f;
         int others = 0;
         for (int j : model_.parties(static_cast<int>(k)))
           if (j != i) {
@@ -366,7 +367,7 @@ void ScalarTwin::apply_effect(int i, int m, int s) {
             ++others;
           }
         if (others == 0) continue;
-        p_own = rules::position_step(p_own, mean * (1.0 / others), a.concession, s_own);
+        p_own = rules::position_step(p_own, mean * (1.0f / static_cast<float>(others)), concession, s_own);
       }
       break;
     case ActionKind::kSanction:
@@ -478,12 +479,12 @@ void ScalarTwin::negotiate(int s, bool active) {
   bool any_core = false, core_agreed = true;
   for (std::size_t k = 0; k < issues.size(); ++k) {
     if (!st.agreed[k]) {
-      double lo = 1.0, hi = 0.0;
+      float lo = 1.0f, hi = 0.0f;
       for (int j : model_.parties(static_cast<int>(k))) {
         lo = std::min(lo, st.position[k * n + j]);
         hi = std::max(hi, st.position[k * n + j]);
       }
-      if (rules::within_window(lo, hi, sc_.negotiation.acceptance_window)) {
+      if (rules::within_window(lo, hi, static_cast<float>(sc_.negotiation.acceptance_window))) {
         st.agreed[k] = 1;
         st.tension = std::max(0.0, st.tension - sc_.escalation.agreement_relief);
         if (st.war_start_step < 0) st.rung = std::max(sc_.escalation.initial_rung, st.rung - 1);

@@ -30,7 +30,7 @@ struct BlockState {
   Eigen::ArrayXXd created, removed;          // reinforcements / demobilization [troops]
   Eigen::ArrayXXd effectiveness;             // multiplier from sanctions and arms aid [-]
   Eigen::ArrayXXi side;                      // lanes × actors
-  Eigen::ArrayXXd position;                  // lanes × (issues·actors), issue-major [0..1]
+  Eigen::ArrayXXf position;                  // lanes × (issues·actors), issue-major [0..1]
   Eigen::ArrayXXi agreed;                    // lanes × issues, 0/1
   Eigen::ArrayXXi last_action;               // lanes × actors, index into the actor's menu; -1 none
   Eigen::ArrayXXi action_count;              // lanes × (actors·kActionKindCount), actor-major

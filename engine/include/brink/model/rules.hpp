@@ -163,13 +163,21 @@ inline double armed(double effectiveness, double effect) {
 inline bool can_sanction(double effectiveness) { return effectiveness > kSanctionFloor + 1e-9; }
 inline bool can_arm(double effectiveness) { return effectiveness < kArmsAidCeiling - 1e-9; }
 
-// ---- Negotiation: a step of `concession` scaled by flexibility (1 − salience) toward `target`.
-inline double position_step(double position, double target, double concession, double salience) {
-  const double step = concession * (1.0 - salience);
+// ---- Negotiation: positions are floats (docs/performance.md, "Precision").
+// A step of `concession` scaled by flexibility (1 − salience) toward `target`.
+inline float position_step(float position, float target, float concession, float salience) {
+  const float step = concession * (1.0f - salience);
   return position + lmin(lmax(target - position, -step), step);
 }
-// An issue is agreed when the parties' positions lie within the window.
-inline bool within_window(double lowest, double highest, double window) { return highest - lowest <= window + 1e-12; }
+// An issue is agreed when the parties' positions lie within the window. A
+// float position carries a rounding of about 6e-8 per move; the slack lets
+// positions that exact arithmetic puts exactly a window apart (0.8 and 0.7
+// with the flagship's 0.1) count as agreed after many moves. It is a
+// ten-thousandth of the flagship's window.
+inline constexpr float kWindowSlack = 1e-5f;
+inline bool within_window(float lowest, float highest, float window) {
+  return highest - lowest <= window + kWindowSlack;
+}
 
 // ---- Posture (Richardson 1960): the desired change of deployed forces over one step.
 inline double richardson_drift(double threat, double deployed, double reaction, double fatigue, double grievance,

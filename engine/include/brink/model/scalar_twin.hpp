@@ -22,7 +22,7 @@ struct ReplicationState {
   std::vector<double> deployed, ready, reserve, casualties, created, removed, effectiveness, moved;  // per actor
   std::vector<int> side, last_action, type;                                                          // per actor
   std::vector<int> action_count;  // actors × action kinds
-  std::vector<double> position;   // issues × actors
+  std::vector<float> position;    // issues × actors
   std::vector<int> agreed;        // per issue
   std::vector<float> belief;      // actors × kMaxTypes
   // Bargaining and war: private war costs per actor, the public belief about
