@@ -88,7 +88,7 @@ struct BlockSimulator::Scratch {
   // An attack's features, kept for the actor's next attack on the same target (they do not depend on the rung).
   alignas(64) float attack_a[L], attack_b[L];
   alignas(64) float others_sum[L], others_move[L];
-  AlignedVector<double> amount;  // menu × L: troops the action would move
+  alignas(64) double amount[L];  // troops the action being weighed would move
   // menu × L, 0/1 as 32-bit integers: the width of the float utilities and
   // weights they select (byte masks cost a widening in every pass).
   AlignedVector<LaneMask> feasible;

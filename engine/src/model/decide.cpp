@@ -360,7 +360,7 @@ void BlockSimulator::features_and_utilities(int i) {
   for (int m = 0; m < menu; ++m) {
     const ActionSpec& a = actor.actions[m];
     LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
-    double* amount = x.amount.data() + static_cast<std::size_t>(m) * L;
+    double* amount = x.amount;
     const float tau = static_cast<float>(a.tension);
     // Which of the kind-specific features this action has: a = feature_a, b = feature_b.
     Feature fa = kFeatureCount, fb = kFeatureCount;

@@ -25,7 +25,6 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
     types_max = std::max(types_max, static_cast<int>(a.types.size()));
   }
   believed_resolve.assign(static_cast<std::size_t>(n) * L, 0.0f);
-  amount.assign(static_cast<std::size_t>(menu_max) * L, 0.0);
   feasible.assign(static_cast<std::size_t>(menu_max) * L, 0);
   utility.assign(static_cast<std::size_t>(types_max) * menu_max * L, 0.0f);
   total.assign(static_cast<std::size_t>(types_max) * L, 0.0f);
