@@ -45,7 +45,7 @@ endforeach()
 foreach(file IN LISTS model_files)
   file(STRINGS ${file} includes REGEX "^[ \t]*#[ \t]*include")
   foreach(line IN LISTS includes)
-    if(NOT line MATCHES "#[ \t]*include[ \t]*(<[a-z_0-9]+>|<immintrin\\.h>|<Eigen/[A-Za-z]+>|<Random123/[a-z0-9_./]+>|\"brink/model/[a-z_]+\\.hpp\"|\"brink/scenario/[a-z_]+\\.hpp\"|\"block_scratch\\.hpp\")"
+    if(NOT line MATCHES "#[ \t]*include[ \t]*(<[a-z_0-9]+>|<immintrin\\.h>|<Eigen/[A-Za-z]+>|<Random123/[a-z0-9_./]+>|\"brink/model/[a-z_]+\\.hpp\"|\"brink/scenario/[a-z_]+\\.hpp\"|\"(block_scratch|lane_vector)\\.hpp\")"
        OR line MATCHES "scenario/parse\\.hpp")
       set(failures "${failures}\n  ${file}: ${line}")
     endif()

@@ -87,7 +87,7 @@ struct BlockSimulator::Scratch {
   alignas(64) float escalation[L], feature_a[L], feature_b[L], log_arg[L];
   // An attack's features, kept for the actor's next attack on the same target (they do not depend on the rung).
   alignas(64) float attack_a[L], attack_b[L];
-  alignas(64) float others_sum[L], others_move[L];
+  alignas(64) float others_sum[L];
   alignas(64) double amount[L];  // troops the action being weighed would move
   // menu × L, 0/1 as 32-bit integers: the width of the float utilities and
   // weights they select (byte masks cost a widening in every pass).
@@ -110,7 +110,6 @@ struct BlockSimulator::Scratch {
   alignas(64) double worth[L], gamma_t[L], expm1_of[L], square_general[L], after_a[L], after_b[L];
   std::vector<CombatColumns> combat_columns;     // actors: the columns combat reads
   alignas(64) int live[L], all_core[L], now[L];  // negotiation masks; incidents' candidates and hits
-  alignas(64) int last_possible[L];              // choose: the last action with a positive weight
   AlignedVector<double> desired;                 // actors × L (posture)
   std::vector<const float*> other_position;      // actors: issue_aggregates' other parties
   std::vector<float> other_flex;                 // actors
@@ -162,6 +161,9 @@ struct BlockSimulator::Scratch {
   }
 
   float* util(int type, int m) { return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L; }
+  const float* util(int type, int m) const {
+    return utility.data() + (static_cast<std::size_t>(type) * menu_max + m) * L;
+  }
 };
 
 }  // namespace brink

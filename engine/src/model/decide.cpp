@@ -12,6 +12,7 @@
 #include "block_scratch.hpp"
 #include "brink/model/kernel.hpp"
 #include "brink/model/rules.hpp"
+#include "lane_vector.hpp"
 
 namespace brink {
 
@@ -53,6 +54,33 @@ void logit_weights(float* __restrict u, const LaneMask* __restrict ok, const flo
   int c = 0;
   for (; c + kChunk <= width; c += kChunk) logit_chunk<kChunk>(u + c, ok + c, best + c, lambda + c, total + c, kChunk);
   if (c < width) logit_chunk<0>(u + c, ok + c, best + c, lambda + c, total + c, width - c);
+}
+
+// The inverse-CDF draw of every lane: the number of actions whose cumulative
+// own-type weight is at most the target (rules::passed), capped at the last
+// action of positive weight; a vector of lanes at a time, its sums in
+// registers over the menu. kTypes > 0 fixes the number of types (the select
+// of the own type's weight unrolls), 0 takes it at run time.
+template <int kTypes, class Scratch>
+void scan_menu(const Scratch& x, const int* type, const float* target, int type_count, int menu, int width,
+               int* choice) {
+  using namespace lane_vector;
+  const int types = kTypes > 0 ? kTypes : type_count;
+  for (int g = 0; g < width; g += kLanes) {
+    const Ints own_type = load<Ints>(type + g);
+    const Floats goal = load<Floats>(target + g);
+    Floats sum = {};
+    Ints chosen = {}, last_possible = {};
+    for (int m = 0; m < menu; ++m) {
+      Floats own = load<Floats>(x.util(0, m) + g);
+      for (int k = 1; k < types; ++k) own = own_type == k ? load<Floats>(x.util(k, m) + g) : own;
+      sum += own;
+      chosen += rules::passed(sum, goal);
+      last_possible = own > 0.0f ? m : last_possible;
+    }
+    // Rounding can leave the cumulative sum at or below the target: the last possible action.
+    store(choice + g, chosen < last_possible ? chosen : last_possible);
+  }
 }
 
 // What an action adds to the utility besides its features: its cost and its escalation.
@@ -544,63 +572,39 @@ void BlockSimulator::choose(int i, int /*s*/) {
   const int type_count = static_cast<int>(actor.types.size());
   const float* lambda = x.rationality.data() + static_cast<std::size_t>(i) * L;
   for (int k = 0; k < type_count; ++k) {
+    // The best feasible utility: a vector of lanes' maximum stays in a register over the menu.
     float* best = x.best.data();
-    std::fill(best, best + width, -std::numeric_limits<float>::infinity());
-    for (int m = 0; m < menu; ++m) {
-      const float* u = x.util(k, m);
-      const LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
-      for (int l = 0; l < width; ++l) best[l] = ok[l] ? std::max(best[l], u[l]) : best[l];
+    for (int g = 0; g < width; g += lane_vector::kLanes) {
+      using namespace lane_vector;
+      Floats highest = Floats{} - std::numeric_limits<float>::infinity();
+      for (int m = 0; m < menu; ++m) {
+        const Floats u = load<Floats>(x.util(k, m) + g);
+        const Ints ok = load<Ints>(x.feasible.data() + static_cast<std::size_t>(m) * L + g);
+        highest = ok != 0 && u > highest ? u : highest;  // std::max(highest, u) where feasible
+      }
+      store(best + g, highest);
     }
     float* total = x.total.data() + static_cast<std::size_t>(k) * L;
     std::fill(total, total + width, 0.0f);
     for (int m = 0; m < menu; ++m)
       logit_weights(x.util(k, m), x.feasible.data() + static_cast<std::size_t>(m) * L, best, lambda, total, width);
   }
-  // The lane's own type's weights: the gather over types.
+  // The draw's target u·Σw over the lane's own type's weights, then the scan
+  // over the menu, a vector of lanes at a time with its sums in registers:
+  // the own type's weight is a select over the types.
   const int* type = state_.type.col(i).data();
   const float* u = x.decision_u.data() + static_cast<std::size_t>(i) * L;
   int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
   float* target = x.best.data();
-  float* cumulative = x.others_sum;
-  float* own_weight = x.others_move;
-  int* last = x.last_possible;
   for (int l = 0; l < width; ++l) target[l] = x.total[l];
   for (int k = 1; k < type_count; ++k) {
     const float* total_k = x.total.data() + static_cast<std::size_t>(k) * L;
     for (int l = 0; l < width; ++l) target[l] = type[l] == k ? total_k[l] : target[l];
   }
-  for (int l = 0; l < width; ++l) {
-    target[l] *= u[l];
-    cumulative[l] = 0.0f;
-    choice[l] = 0;
-    last[l] = 0;
-  }
-  for (int m = 0; m < menu && type_count <= 2; ++m) {
-    // One or two types: the own type's weight is one select, in the same pass as the scan.
-    const float* w0 = x.util(0, m);
-    const float* w1 = x.util(type_count - 1, m);
-    for (int l = 0; l < width; ++l) {
-      const float own = type[l] == 1 ? w1[l] : w0[l];
-      cumulative[l] += own;
-      choice[l] += rules::passed(cumulative[l], target[l]);
-      last[l] = own > 0.0f ? m : last[l];
-    }
-  }
-  for (int m = 0; m < menu && type_count > 2; ++m) {
-    const float* w0 = x.util(0, m);
-    for (int l = 0; l < width; ++l) own_weight[l] = w0[l];
-    for (int k = 1; k < type_count; ++k) {
-      const float* wk = x.util(k, m);
-      for (int l = 0; l < width; ++l) own_weight[l] = type[l] == k ? wk[l] : own_weight[l];
-    }
-    for (int l = 0; l < width; ++l) {
-      cumulative[l] += own_weight[l];
-      choice[l] += rules::passed(cumulative[l], target[l]);
-      last[l] = own_weight[l] > 0.0f ? m : last[l];
-    }
-  }
-  // Rounding can leave the cumulative sum at or below the target: the last possible action.
-  for (int l = 0; l < width; ++l) choice[l] = std::min(choice[l], last[l]);
+  for (int l = 0; l < width; ++l) target[l] *= u[l];
+  using Scan = void (*)(const Scratch&, const int*, const float*, int, int, int, int*);
+  static constexpr Scan kScans[3] = {&scan_menu<0, Scratch>, &scan_menu<1, Scratch>, &scan_menu<2, Scratch>};
+  kScans[type_count <= 2 ? type_count : 0](x, type, target, type_count, menu, width, choice);
 }
 
 // Bayes' rule on the public belief about actor i's type, from its choice.
@@ -614,9 +618,8 @@ void BlockSimulator::update_beliefs(int i) {
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
   float* evidence = x.best.data();
   std::fill(evidence, evidence + width, 0.0f);
-  // Likelihood of the observed action under type k, P_k(a*), into util(k, 0)'s
-  // place is not possible (weights still needed): use feature_a/feature_b as
-  // two rows and recompute per type.
+  // The likelihood of the observed action under type k, P_k(a*) = w_k(a*)/Σw_k,
+  // into util(k, 0)'s place once the chosen action's weight is selected.
   for (int k = 0; k < type_count; ++k) {
     float* like = x.others_sum;
     std::fill(like, like + width, 0.0f);

@@ -146,7 +146,11 @@ inline float logit_weight(float exp_value, bool feasible) {
 }
 // Inverse-CDF sampling: the chosen action is the number of actions whose
 // cumulative weight is at most u·Σw (then capped at the last possible action).
-inline int passed(float cumulative, float target) { return cumulative <= target ? 1 : 0; }
+// A template, so that a vector of lanes (lane_vector.hpp) takes the same rule.
+template <class Lanes>
+inline auto passed(Lanes cumulative, Lanes target) {
+  return cumulative <= target ? 1 : 0;
+}
 
 // ---- Bayes' rule for one type's belief: b_k ← b_k·P_k(a)/Σ_l b_l·P_l(a), kept if the sum is not positive.
 inline float posterior(float belief, float likelihood, float evidence) {
