@@ -192,9 +192,9 @@ void BlockSimulator::posture() {
   const double dt = sc_.run.dt_days;
   const int* outcome = st.outcome.data();
   // After a settlement forces stand down toward a share of their start.
-  bool any_settled = false;
-  for (int l = 0; l < width; ++l) any_settled |= outcome[l] == static_cast<int>(Outcome::kSettlement);
-  if (any_settled) {
+  int any_settled = 0;  // an int reduction: a bool one keeps the loop scalar
+  for (int l = 0; l < width; ++l) any_settled |= outcome[l] == static_cast<int>(Outcome::kSettlement) ? 1 : 0;
+  if (any_settled != 0) {
     for (int i = 0; i < n; ++i) {
       const double* rate_dt = x.lane_column(x.rate_dt, i);
       const double drawdown = sc_.negotiation.drawdown;
