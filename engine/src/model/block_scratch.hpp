@@ -93,13 +93,14 @@ struct BlockSimulator::Scratch {
   // weights they select (byte masks cost a widening in every pass).
   AlignedVector<LaneMask> feasible;
   alignas(64) LaneMask any_feasible[L];
-  AlignedVector<float> utility;     // types × menu × L, then λ(U − U*), then the logit weights
-  AlignedVector<float> total;       // types × L: Σ weights
-  AlignedVector<float> best;        // L
-  AlignedVector<int> choice;        // actors × L: the menu index chosen
-  std::uint32_t words[4][L];        // one Philox call's output per lane
-  AlignedVector<float> decision_u;  // actors × L: the decision uniforms
-  alignas(64) double contact[L], hazard[L], draw[L];
+  AlignedVector<float> utility;      // types × menu × L, then λ(U − U*), then the logit weights
+  AlignedVector<float> total;        // types × L: Σ weights
+  AlignedVector<float> best;         // L
+  AlignedVector<int> choice;         // actors × L: the menu index chosen
+  std::uint32_t words[4][L];         // one Philox call's output per lane
+  AlignedVector<float> decision_u;   // actors × L: the decision uniforms
+  alignas(64) double incident_u[L];  // the incident's occurrence uniform
+  alignas(64) double contact[L], hazard[L], defenders[L];
   alignas(64) float talk_lanes[L];  // talk_effect: 1 where the issue moves
   alignas(64) float talk_mean[L];   // talk_effect: the other parties' mean position
   // combat, over the list of fighting lanes: each one's lane and rung, the

@@ -163,14 +163,6 @@ void BlockSimulator::decide_and_act(int s) {
   Scratch& x = *scratch_;
   const int n = model_.actors();
   decision_aggregates();
-  // One Philox call per lane gives the decision uniforms of four actors.
-  for (int g = 0; g * kDecisionGroup < n; ++g) {
-    lane_words(s, purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)));
-    for (int w = 0; w < kDecisionGroup && g * kDecisionGroup + w < n; ++w) {
-      float* u = x.decision_u.data() + static_cast<std::size_t>(g * kDecisionGroup + w) * L;
-      for (int l = 0; l < width; ++l) u[l] = unit_float(x.words[w][l]);
-    }
-  }
   for (int i = 0; i < n; ++i) {
     int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
     if (sc_.actors[i].actions.size() == 1) {
@@ -530,7 +522,7 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   const int n = model_.actors();
   const double rho = sc_.actors[i].decision.ready_weight;
   const int t = a.target;
-  double* defenders = x.draw;  // double accumulators, reused
+  double* defenders = x.defenders;
   double* protectors = x.contact;
   const double* dt_ = st.deployed.col(t).data();
   const double* advantage = x.lane_column(x.defence, t);

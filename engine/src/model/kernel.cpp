@@ -110,6 +110,7 @@ void BlockSimulator::step(int s) {
   }
   // `moved` is the step's transport budget used, read only by posture.
   if (phases_.posture) state_.moved.setZero();
+  draw_step_uniforms(s);
   if (phases_.events) apply_events(s);
   if (sc_.run.decisions && sc_.bargaining.enabled()) bargain(s);
   if (sc_.run.decisions) decide_and_act(s);
@@ -390,7 +391,7 @@ void BlockSimulator::exact_incidents(const LaneMask* between, int* hit) {
   Eigen::Map<ArrayXd, Eigen::AlignedMax> p(exponent, padded);
   p = 1.0 - p.exp();
   int k = 0;
-  for_each_marked_lane(between, width, [&](int r) { hit[r] = x.draw[r] < p(k++) * x.active[r] ? 1 : 0; });
+  for_each_marked_lane(between, width, [&](int r) { hit[r] = x.incident_u[r] < p(k++) * x.active[r] ? 1 : 0; });
 }
 
 void BlockSimulator::incidents(int s) {
@@ -406,7 +407,6 @@ void BlockSimulator::incidents(int s) {
   };
   const double* tension = st.tension.data();
   const double dt = sc_.run.dt_days;
-  lane_words(s, purpose_word(Purpose::kIncident, 0));
   // The probability of an incident in the step is p = 1 − exp(−h), h the
   // hazard times dt, which grows with the contact √(D_i·D_j) of every
   // adversary pair. With (D_i + D_j)/2 ≥ √(D_i·D_j) in its place, h becomes
@@ -425,8 +425,7 @@ void BlockSimulator::incidents(int s) {
   for (int l = 0; l < width; ++l) {
     const double h_bound =
         rules::incident_hazard(x.base_rate[l], x.tension_rate[l], x.contact_rate[l], tension[l], contact_bound[l]) * dt;
-    const double draw = unit_double_lanes(x.words[0][l], x.words[1][l]);
-    x.draw[l] = draw;
+    const double draw = x.incident_u[l];
     candidate[l] = draw < rules::incident_probability_bounds(h_bound).upper * x.active[l] ? 1 : 0;
     any_candidate |= candidate[l];
   }
@@ -446,8 +445,8 @@ void BlockSimulator::incidents(int s) {
     const rules::Bounds p = rules::incident_probability_bounds(h);
     const double upper = p.upper * x.active[r], lower = p.lower * x.active[r];
     x.hazard[r] = h;
-    hit[r] = x.draw[r] < lower ? 1 : 0;
-    between[r] = (x.draw[r] < upper) & (x.draw[r] >= lower) ? 1 : 0;
+    hit[r] = x.incident_u[r] < lower ? 1 : 0;
+    between[r] = (x.incident_u[r] < upper) & (x.incident_u[r] >= lower) ? 1 : 0;
     any_between |= between[r];
   });
   if (any_between != 0) exact_incidents(between, hit);
@@ -457,7 +456,7 @@ void BlockSimulator::incidents(int s) {
     ++st.incidents(r);
     if (st.first_incident_step(r) < 0) st.first_incident_step(r) = s;
     st.tension(r) += x.tension_jump[r];
-    if (unit_double(x.words[2][r], x.words[3][r]) < x.escalation_probability[r]) {
+    if (escalation_draw(r, s) < x.escalation_probability[r]) {
       // Outside a war an incident cannot start one; inside, it can widen it.
       const bool war = st.war_start_step(r) >= 0;
       const int ceiling = war ? esc.alliance_war_rung : esc.limited_war_rung - 1;

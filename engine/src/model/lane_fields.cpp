@@ -30,6 +30,33 @@ void BlockSimulator::lane_words(int s, std::uint32_t purpose_and_actor) {
                      x.words, width_);
 }
 
+// An incident's escalation uniform, drawn only for the lanes with an incident.
+double BlockSimulator::escalation_draw(int r, int s) const {
+  const auto w = philox_words(lane_key(r), lane_replication(r), static_cast<std::uint32_t>(s),
+                              purpose_word(Purpose::kIncident, 0));
+  return unit_double(w[0], w[1]);
+}
+
+// The step's decision stream (rng.hpp, incident_word): the actors' choice
+// uniforms when they decide, and the incident's occurrence, in as few calls
+// as hold them.
+void BlockSimulator::draw_step_uniforms(int s) {
+  Scratch& x = *scratch_;
+  const int width = width_;
+  const int n = model_.actors();
+  const int occurrence = incident_word(n);
+  const int last = occurrence / kDecisionGroup;
+  for (int g = sc_.run.decisions ? 0 : last; g <= last; ++g) {
+    lane_words(s, purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)));
+    for (int w = 0; w < kDecisionGroup && sc_.run.decisions && g * kDecisionGroup + w < n; ++w) {
+      float* u = x.decision_u.data() + static_cast<std::size_t>(g * kDecisionGroup + w) * L;
+      for (int l = 0; l < width; ++l) u[l] = unit_float(x.words[w][l]);
+    }
+  }
+  const int w = occurrence % kDecisionGroup;
+  for (int l = 0; l < width; ++l) x.incident_u[l] = unit_double_lanes(x.words[w][l], x.words[w + 1][l]);
+}
+
 void BlockSimulator::init_lane_fields() {
   Scratch& x = *scratch_;
   int lane = 0;

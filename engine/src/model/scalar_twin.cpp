@@ -459,13 +459,17 @@ void ScalarTwin::incidents(int s, bool active) {
       if (j > i) contact += rules::contact_of(st.deployed[i], st.deployed[j]);
   const double probability =
       1.0 - std::exp(-rules::incident_hazard(esc.incidents, st.tension, contact) * sc_.run.dt_days);
-  const auto words =
-      philox_words(key_, replication_, static_cast<std::uint32_t>(s), purpose_word(Purpose::kIncident, 0));
-  if (!active || st.outcome >= 0 || !(unit_double(words[0], words[1]) < probability)) return;
+  const int o = incident_word(n);
+  const auto words = philox_words(key_, replication_, static_cast<std::uint32_t>(s),
+                                  purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(o / kDecisionGroup)));
+  const int w = o % kDecisionGroup;
+  if (!active || st.outcome >= 0 || !(unit_double(words[w], words[w + 1]) < probability)) return;
   ++st.incidents;
   if (st.first_incident_step < 0) st.first_incident_step = s;
   st.tension += esc.incidents.tension_jump;
-  if (unit_double(words[2], words[3]) < esc.incidents.escalation_probability) {
+  const auto escalation =
+      philox_words(key_, replication_, static_cast<std::uint32_t>(s), purpose_word(Purpose::kIncident, 0));
+  if (unit_double(escalation[0], escalation[1]) < esc.incidents.escalation_probability) {
     const int ceiling = st.war_start_step >= 0 ? esc.alliance_war_rung : esc.limited_war_rung - 1;
     raise_rung(std::min(st.rung + 1, ceiling), s, AllianceWarCause::kIncident);
   }

@@ -158,6 +158,8 @@ class BlockSimulator {
   const Scenario& lane_scenario(int r) const;
   // One Philox call for every lane at step s: each lane's own stream in a packed block.
   void lane_words(int s, std::uint32_t purpose_and_actor);
+  void draw_step_uniforms(int s);
+  double escalation_draw(int r, int s) const;
   StreamKey lane_key(int r) const;
   std::uint32_t lane_replication(int r) const;
 

@@ -21,8 +21,8 @@
 namespace brink {
 
 enum class Purpose : std::uint32_t {
-  kDecision = 1,  // action choices: one call gives four float uniforms, for actors 4g..4g+3 of group g
-  kIncident = 2,  // incident occurrence and its escalation (two double uniforms)
+  kDecision = 1,  // a step's uniforms: actors' choices and the incident's occurrence (see incident_word)
+  kIncident = 2,  // an incident's escalation (first double uniform), drawn only where an incident occurred
   kResolve = 3,   // private resolve type (first uniform) and war cost (second), drawn at step 0
   kBargain = 4,   // the receiver's noisy acceptance of an offer (bargaining, acceptance_noise > 0)
   // 0x8001-0x8005 are taken by sweep designs (brink/sweep/design.hpp).
@@ -30,6 +30,14 @@ enum class Purpose : std::uint32_t {
 
 // Actors whose decision uniforms come from one Philox call.
 inline constexpr int kDecisionGroup = 4;
+
+// A step's uniforms are the words of the decision stream, word w of call
+// (Purpose::kDecision, g) being word 4g + w: actor i's choice is the float of
+// word i, and the incident's occurrence the double of words incident_word(n)
+// and the one after, the first even word past the n actors'. With n mod 4 in
+// {1, 2} the occurrence comes from the actors' last call: a Philox call per
+// replication-step fewer than a stream of its own would take.
+inline constexpr int incident_word(int actors) { return (actors + 1) / 2 * 2; }
 
 struct StreamKey {
   std::uint64_t seed = 0;
@@ -117,29 +125,45 @@ inline void mulhilo(Lanes32 m, Lanes32 x, Lanes32* hi, Lanes32* lo) {
 inline void store(std::uint32_t* p, Lanes32 v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #endif
 
-// The ten Philox4x32 rounds on a register of counters (c0..c3) under `seed`;
-// stores the four words of lanes l.. into out[0..3] + l.
-inline void philox_rounds(Lanes32 c0, Lanes32 c1, Lanes32 c2, Lanes32 c3, std::uint64_t seed, std::uint32_t* const* out,
-                          int l) {
+// The ten Philox4x32 rounds on K registers of counters c[v][0..3] under
+// `seed`, in place. The K registers are independent: interleaving them hides
+// the latency of each round's multiply, shuffle and xor chain.
+template <int K>
+inline void philox_rounds(Lanes32 (&c)[K][4], std::uint64_t seed) {
   constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
   constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   const Lanes32 m0 = splat(kM0), m1 = splat(kM1);
   std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
   for (int round = 0; round < 10; ++round) {
-    Lanes32 hi0, lo0, hi1, lo1;
-    mulhilo(m0, c0, &hi0, &lo0);
-    mulhilo(m1, c2, &hi1, &lo1);
-    c0 = bit_xor(bit_xor(hi1, c1), splat(k0));
-    c1 = lo1;
-    c2 = bit_xor(bit_xor(hi0, c3), splat(k1));
-    c3 = lo0;
+    const Lanes32 key0 = splat(k0), key1 = splat(k1);
+    for (int v = 0; v < K; ++v) {
+      Lanes32 hi0, lo0, hi1, lo1;
+      mulhilo(m0, c[v][0], &hi0, &lo0);
+      mulhilo(m1, c[v][2], &hi1, &lo1);
+      c[v][0] = bit_xor(bit_xor(hi1, c[v][1]), key0);
+      c[v][1] = lo1;
+      c[v][2] = bit_xor(bit_xor(hi0, c[v][3]), key1);
+      c[v][3] = lo0;
+    }
     k0 += kW0;
     k1 += kW1;
   }
-  store(out[0] + l, c0);
-  store(out[1] + l, c1);
-  store(out[2] + l, c2);
-  store(out[3] + l, c3);
+}
+
+// Lanes l.. of philox_lanes_at, K registers at once.
+template <int K>
+inline void philox_registers(std::uint64_t seed, const std::uint32_t* replication, const std::uint32_t* point,
+                             std::uint32_t step, std::uint32_t purpose_and_actor, std::uint32_t* const* out, int l) {
+  Lanes32 c[K][4];
+  for (int v = 0; v < K; ++v) {
+    std::memcpy(&c[v][0], replication + l + v * kVectorLanes, sizeof(Lanes32));
+    std::memcpy(&c[v][1], point + l + v * kVectorLanes, sizeof(Lanes32));
+    c[v][2] = splat(step);
+    c[v][3] = splat(purpose_and_actor);
+  }
+  philox_rounds<K>(c, seed);
+  for (int v = 0; v < K; ++v)
+    for (int w = 0; w < 4; ++w) store(out[w] + l + v * kVectorLanes, c[v][w]);
 }
 #endif
 
@@ -157,12 +181,11 @@ inline void philox_lanes_at(std::uint64_t seed, const std::uint32_t* replication
   static_assert(kLanes % detail::kVectorLanes == 0 && 16 % detail::kVectorLanes == 0);
   using namespace detail;
   std::uint32_t* words[4] = {out[0], out[1], out[2], out[3]};
-  for (int l = 0; l < count; l += kVectorLanes) {
-    Lanes32 c0, c1;
-    std::memcpy(&c0, replication + l, sizeof c0);
-    std::memcpy(&c1, point + l, sizeof c1);
-    philox_rounds(c0, c1, splat(step), splat(purpose_and_actor), seed, words, l);
-  }
+  constexpr int kInterleave = 2;
+  int l = 0;
+  for (; l + kInterleave * kVectorLanes <= count; l += kInterleave * kVectorLanes)
+    philox_registers<kInterleave>(seed, replication, point, step, purpose_and_actor, words, l);
+  for (; l < count; l += kVectorLanes) philox_registers<1>(seed, replication, point, step, purpose_and_actor, words, l);
 #else
   for (int l = 0; l < count; ++l) {
     const auto r = philox_words({seed, point[l]}, replication[l], step, purpose_and_actor);
