@@ -328,6 +328,18 @@ TEST(RandomTest, UniformsLieStrictlyInsideTheUnitIntervalAndDependOnEveryKeyFiel
   EXPECT_TRUE(differs({(1ULL << 40) | 1, 0}, 0, 0, 0, Purpose::kDecision));
 }
 
+// The incident's double takes two whole words of the decision stream past
+// every actor's, both in one Philox call, and as few calls as that allows.
+TEST(RandomTest, TheIncidentWordsFollowTheActorsWithinOneCall) {
+  for (int n = 1; n <= 13; ++n) {
+    const int o = incident_word(n);
+    EXPECT_GE(o, n) << n;
+    EXPECT_EQ(o / kDecisionGroup, (o + 1) / kDecisionGroup) << n;
+    EXPECT_LE(o / kDecisionGroup, (n + 1) / kDecisionGroup) << n;  // no call more than n + 2 words need
+  }
+  EXPECT_EQ(incident_word(2) / kDecisionGroup, 0);  // the reduced model: one call per step
+}
+
 }  // namespace
 }  // namespace brink
 
