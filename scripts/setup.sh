@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libeigen3-dev libboost-program-options-dev libhdf5-dev libdeflate-dev libyaml-cpp-dev librandom123-dev libfmt-dev
+  libeigen3-dev libboost-program-options-dev libhdf5-dev libisal-dev libyaml-cpp-dev librandom123-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
   hdf5-tools netcdf-bin udunits-bin
