@@ -46,9 +46,10 @@ void BlockSimulator::draw_step_uniforms(int s) {
   const int n = model_.actors();
   const int occurrence = incident_word(n);
   const int last = occurrence / kDecisionGroup;
-  for (int g = sc_.run.decisions ? 0 : last; g <= last; ++g) {
+  const bool decide = sc_.run.decisions;
+  for (int g = decide ? 0 : last; g <= last; ++g) {
     lane_words(s, purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)));
-    for (int w = 0; w < kDecisionGroup && sc_.run.decisions && g * kDecisionGroup + w < n; ++w) {
+    for (int w = 0; decide && w < kDecisionGroup && g * kDecisionGroup + w < n; ++w) {
       float* u = x.decision_u.data() + static_cast<std::size_t>(g * kDecisionGroup + w) * L;
       for (int l = 0; l < width; ++l) u[l] = unit_float(x.words[w][l]);
     }
