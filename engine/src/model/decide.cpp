@@ -384,7 +384,8 @@ void BlockSimulator::features_and_utilities(int i) {
     const float tau = static_cast<float>(a.tension);
     // Which of the kind-specific features this action has: a = feature_a, b = feature_b.
     Feature fa = kFeatureCount, fb = kFeatureCount;
-    std::fill(ok, ok + width, LaneMask{1});
+    const LaneMask* running = x.running;  // lanes that have ended only "hold"
+    bool conditional = true;              // whether the kind has a feasibility condition
     if (kind_moves_troops(a.kind)) {
       fa = kSecurity;
       double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
@@ -409,7 +410,7 @@ void BlockSimulator::features_and_utilities(int i) {
         share = -share;
       }
       for (int l = 0; l < width; ++l) {
-        ok[l] = rules::moves_troops(amount[l]) ? 1 : 0;
+        ok[l] = (running[l] != 0) & rules::moves_troops(amount[l]) ? 1 : 0;
         x.log_arg[l] = (x.own[l] + static_cast<float>(share * amount[l])) / x.own[l];
       }
       log_in_place(x.log_arg, width);
@@ -425,12 +426,13 @@ void BlockSimulator::features_and_utilities(int i) {
       for (int l = 0; l < width; ++l) {
         x.feature_a[l] = kappa * gain[l];
         x.feature_b[l] = x.threat_resolve[l] * kappa * settle[l];
-        ok[l] = (open[l] > 0.5f) & (x.at_war[l] == 0.0f) ? 1 : 0;
+        ok[l] = (running[l] != 0) & (open[l] > 0.5f) & (x.at_war[l] == 0.0f) ? 1 : 0;
       }
     } else if (a.kind == ActionKind::kSanction || a.kind == ActionKind::kArmPartner) {
       const double* eff = st.effectiveness.col(a.target).data();
       const bool sanction = a.kind == ActionKind::kSanction;
-      for (int l = 0; l < width; ++l) ok[l] = (sanction ? rules::can_sanction(eff[l]) : rules::can_arm(eff[l])) ? 1 : 0;
+      for (int l = 0; l < width; ++l)
+        ok[l] = (running[l] != 0) & (sanction ? rules::can_sanction(eff[l]) : rules::can_arm(eff[l])) ? 1 : 0;
     } else if (a.kind == ActionKind::kAttack) {
       if (a.target == attack_target) {
         std::copy(x.attack_a, x.attack_a + width, x.feature_a);
@@ -446,7 +448,8 @@ void BlockSimulator::features_and_utilities(int i) {
       fa = kWarGain;
       fb = kCredibility;
       const int* side_t = st.side.col(a.target).data();
-      for (int l = 0; l < width; ++l) ok[l] = (rung[l] < a.rung) & (side_i[l] != 2) & (side_t[l] != 1) ? 1 : 0;
+      for (int l = 0; l < width; ++l)
+        ok[l] = (running[l] != 0) & (rung[l] < a.rung) & (side_i[l] != 2) & (side_t[l] != 1) ? 1 : 0;
     } else if (a.kind == ActionKind::kRetaliate) {
       // Joining a war on the defending side of an actor one protects keeps
       // one's commitments credible.
@@ -458,11 +461,14 @@ void BlockSimulator::features_and_utilities(int i) {
         for (int l = 0; l < width; ++l) x.feature_b[l] = std::max(x.feature_b[l], side_j[l] == 2 ? c : 0.0f);
       }
       fb = kCredibility;
-      for (int l = 0; l < width; ++l) ok[l] = (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
+      for (int l = 0; l < width; ++l) ok[l] = (running[l] != 0) & (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
+    } else {
+      conditional = false;
     }
-    // Lanes that have ended only "hold".
-    const LaneMask ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
-    for (int l = 0; l < width; ++l) ok[l] = x.running[l] ? ok[l] : ended_ok;
+    if (!conditional) {  // feasible wherever the lane runs, and "hold" everywhere
+      const LaneMask ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
+      for (int l = 0; l < width; ++l) ok[l] = running[l] ? LaneMask{1} : ended_ok;
+    }
 
     const ActionTerms terms{-static_cast<float>(a.cost), tau, a.rung, rung};
     if (!x.lane_weights.empty()) {

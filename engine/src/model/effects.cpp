@@ -9,6 +9,36 @@
 
 namespace brink {
 
+namespace {
+
+// What every action does in the lanes that took it, in the pass of its own
+// effect: marks them, counts them by kind and raises tension by the action's
+// own (tension is never negative, so an action without tension leaves it
+// exactly as it is). Effect(l, took) adds the kind's own arithmetic to the
+// same pass. Returns how many lanes took the action.
+template <bool kTension, class Effect>
+int take_action(int m, double action_tension, int width, const LaneMask* __restrict running,
+                const int* __restrict choice, LaneMask* __restrict mask, int* __restrict count,
+                double* __restrict tension, Effect&& effect) {
+  int chosen = 0;
+  // Every array is indexed by the lane alone, and no two of them overlap.
+#pragma GCC ivdep
+  for (int l = 0; l < width; ++l) {
+    const int took = (running[l] != 0) & (choice[l] == m) ? 1 : 0;
+    mask[l] = took;
+    count[l] += took;
+    chosen += took;
+    if (kTension) {
+      const double raised = std::max(0.0, tension[l] + action_tension);
+      tension[l] = took ? raised : tension[l];
+    }
+    effect(l, took != 0);
+  }
+  return chosen;
+}
+
+}  // namespace
+
 void BlockSimulator::apply_effects(int i, int s) {
   const int width = width_;
   Scratch& x = *scratch_;
@@ -18,85 +48,79 @@ void BlockSimulator::apply_effects(int i, int s) {
   LaneMask* mask = x.mask;
   int* last = st.last_action.col(i).data();
   for (int l = 0; l < width; ++l) last[l] = x.running[l] ? choice[l] : last[l];
-  double* tension = st.tension.data();
-  double* deployed = st.deployed.col(i).data();
-  double* ready = st.ready.col(i).data();
-  double* reserve = st.reserve.col(i).data();
-  double* budget_used = st.moved.col(i).data();
+  double* __restrict tension = st.tension.data();
+  double* __restrict deployed = st.deployed.col(i).data();
+  double* __restrict ready = st.ready.col(i).data();
+  double* __restrict reserve = st.reserve.col(i).data();
+  double* __restrict budget_used = st.moved.col(i).data();
   for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m) {
     const ActionSpec& a = actor.actions[m];
-    // The lanes that took the action, counted per kind in the same pass.
     int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
+    // One pass per action: the shared part (take_action) and the kind's own.
+    auto take = [&](auto&& effect) {
+      return a.tension != 0.0 ? take_action<true>(m, a.tension, width, x.running, choice, mask, count, tension, effect)
+                              : take_action<false>(m, 0.0, width, x.running, choice, mask, count, tension, effect);
+    };
+    // Scenario values are copied to locals: stores to the double pools could alias them.
+    const double size = a.amount;
     int chosen = 0;
-    for (int l = 0; l < width; ++l) {
-      const int took = (x.running[l] != 0) & (choice[l] == m) ? 1 : 0;
-      mask[l] = took;
-      count[l] += took;
-      chosen += took;
-    }
-    if (chosen == 0) continue;
-    const double action_tension = a.tension;
-    // Tension is never negative, so an action without tension leaves it exactly as it is.
-    if (action_tension != 0.0)
-      for (int l = 0; l < width; ++l) {
-        const double raised = std::max(0.0, tension[l] + action_tension);
-        tension[l] = mask[l] ? raised : tension[l];
-      }
     switch (a.kind) {
       case ActionKind::kMobilize:
       case ActionKind::kRaiseReadiness: {
-        // Scenario values are copied to locals: stores to the double pools could alias them.
-        const double size = a.amount;
-        const double* mobilize_dt = x.lane_column(x.mobilize_dt, i);
+        const double* __restrict mobilize_dt = x.lane_column(x.mobilize_dt, i);
         const bool rated = a.kind == ActionKind::kMobilize;
-        for (int l = 0; l < width; ++l) {
+        chosen = take([&](int l, bool took) {
           const double amount = rules::mobilize_amount(reserve[l], size, rated ? mobilize_dt[l] : size);
-          const double moved = mask[l] ? amount : 0.0;
+          const double moved = took ? amount : 0.0;
           reserve[l] -= moved;
           ready[l] += moved;
-        }
+        });
         break;
       }
       case ActionKind::kDeploy: {
-        const double size = a.amount;
-        const double* rate_dt = x.lane_column(x.rate_dt, i);
-        const double* cap = x.lane_column(x.cap, i);
-        for (int l = 0; l < width; ++l) {
+        const double* __restrict rate_dt = x.lane_column(x.rate_dt, i);
+        const double* __restrict cap = x.lane_column(x.cap, i);
+        chosen = take([&](int l, bool took) {
           const double amount = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
-          const double moved = mask[l] ? amount : 0.0;
+          const double moved = took ? amount : 0.0;
           ready[l] -= moved;
           deployed[l] += moved;
           budget_used[l] += moved;
-        }
+        });
         break;
       }
       case ActionKind::kWithdraw: {
-        const double size = a.amount;
-        const double* rate_dt = x.lane_column(x.rate_dt, i);
-        for (int l = 0; l < width; ++l) {
+        const double* __restrict rate_dt = x.lane_column(x.rate_dt, i);
+        chosen = take([&](int l, bool took) {
           const double amount = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
-          const double moved = mask[l] ? amount : 0.0;
+          const double moved = took ? amount : 0.0;
           deployed[l] -= moved;
           ready[l] += moved;
           budget_used[l] += moved;
-        }
+        });
         break;
       }
+      case ActionKind::kSanction:
+      case ActionKind::kArmPartner: {
+        double* __restrict eff = st.effectiveness.col(a.target).data();
+        const bool sanction = a.kind == ActionKind::kSanction;
+        const double effect = a.effect;
+        chosen = take([&](int l, bool took) {
+          const double changed = sanction ? rules::sanctioned(eff[l], effect) : rules::armed(eff[l], effect);
+          eff[l] = took ? changed : eff[l];
+        });
+        break;
+      }
+      default:
+        chosen = take([](int, bool) {});
+        break;
+    }
+    if (chosen == 0) continue;
+    switch (a.kind) {  // the kinds whose effects are not lane arithmetic, on the marked lanes
       case ActionKind::kPropose:
       case ActionKind::kConcede:
         talk_effect(i, a, mask);
         break;
-      case ActionKind::kSanction:
-      case ActionKind::kArmPartner: {
-        double* eff = st.effectiveness.col(a.target).data();
-        const bool sanction = a.kind == ActionKind::kSanction;
-        const double effect = a.effect;
-        for (int l = 0; l < width; ++l) {
-          const double changed = sanction ? rules::sanctioned(eff[l], effect) : rules::armed(eff[l], effect);
-          eff[l] = mask[l] ? changed : eff[l];
-        }
-        break;
-      }
       case ActionKind::kAttack:
         for_each_marked_lane(mask, width, [&](int l) {
           if (st.side.row(l).maxCoeff() == 0) start_war(l, i, a.target, s);
