@@ -214,20 +214,17 @@ void BlockSimulator::actor_aggregates(int i) {
   const double rho = sc_.actors[i].decision.ready_weight;
   double* own = x.contact;  // double accumulators, reused
   double* own_d = x.hazard;
-  for (int l = 0; l < width; ++l) {
-    own[l] = 1.0;
-    own_d[l] = 1.0;
-  }
-  auto add_side = [&](int j) {
+  // 1 + the actor's own forces (the first pass writes what 1.0 + ... adds), then its allies'.
+  auto add_side = [&](int j, bool first) {
     const double* d = st.deployed.col(j).data();
     const double* r = st.ready.col(j).data();
     for (int l = 0; l < width; ++l) {
-      own[l] += d[l] + rho * r[l];
-      own_d[l] += d[l];
+      own[l] = (first ? 1.0 : own[l]) + (d[l] + rho * r[l]);
+      own_d[l] = (first ? 1.0 : own_d[l]) + d[l];
     }
   };
-  add_side(i);
-  for (int j : model_.allies(i)) add_side(j);
+  add_side(i, true);
+  for (int j : model_.allies(i)) add_side(j, false);
   for (int l = 0; l < width; ++l) {
     x.own[l] = static_cast<float>(own[l]);
     x.own_deployed[l] = static_cast<float>(own_d[l]);
@@ -235,10 +232,12 @@ void BlockSimulator::actor_aggregates(int i) {
   // Security and a settlement matter as much as the most resolved adversary
   // is believed to be (1 when the actor has no adversary).
   const auto& adversaries = model_.adversaries(i);
-  std::fill(x.threat_resolve, x.threat_resolve + width, adversaries.empty() ? 1.0f : 0.0f);
+  if (adversaries.empty()) std::fill(x.threat_resolve, x.threat_resolve + width, 1.0f);
+  bool first = true;  // the first adversary's pass starts from 0
   for (int j : adversaries) {
     const float* r = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
-    for (int l = 0; l < width; ++l) x.threat_resolve[l] = rules::lmax(x.threat_resolve[l], r[l]);
+    for (int l = 0; l < width; ++l) x.threat_resolve[l] = rules::lmax(first ? 0.0f : x.threat_resolve[l], r[l]);
+    first = false;
   }
 }
 

@@ -416,10 +416,13 @@ void BlockSimulator::incidents(int s) {
   // before the step get p = 0 through `active` (the draw is never 0); lanes
   // that ended in this step's combat are left out below, per lane.
   double* contact_bound = x.contact;
-  for (int l = 0; l < width; ++l) contact_bound[l] = 0.0;
+  bool first = true;  // the first pair's pass starts from 0
   for_each_adversary_pair([&](const double* di, const double* dj) {
-    for (int l = 0; l < width; ++l) contact_bound[l] += rules::contact_bound_of(di[l], dj[l]);
+    for (int l = 0; l < width; ++l)
+      contact_bound[l] = (first ? 0.0 : contact_bound[l]) + rules::contact_bound_of(di[l], dj[l]);
+    first = false;
   });
+  if (first) std::fill(contact_bound, contact_bound + width, 0.0);
   int* candidate = x.live;
   int any_candidate = 0;  // an int reduction: a bool one keeps the loop scalar
   for (int l = 0; l < width; ++l) {
