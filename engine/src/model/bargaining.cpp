@@ -19,7 +19,7 @@ namespace brink {
 // Private war costs (the second `resolve` uniform of step 0, which the type
 // draw leaves unused) and the public prior about the receiver's.
 void BlockSimulator::init_bargaining() {
-  const int width = width_;
+  const int width = pass_width();
   BlockState& st = state_;
   const int n = model_.actors();
   st.war_cost.resize(L, n);
@@ -51,7 +51,7 @@ void BlockSimulator::init_bargaining() {
 }
 
 void BlockSimulator::bargain(int s) {
-  const int width = width_;
+  const int width = pass_width();
   const Bargaining& bg = sc_.bargaining;
   shift_power(s);
   const int round = rules::offer_round(s, sc_.run.dt_days, bg);
@@ -116,7 +116,7 @@ void BlockSimulator::bargain(int s) {
 
 // Lanes that talk: running, no war on, some stake issue still open.
 void BlockSimulator::talking_lanes(std::uint8_t* talk) {
-  const int width = width_;
+  const int width = pass_width();
   const BlockState& st = state_;
   const int n = model_.actors(), a = sc_.bargaining.proposer, b = sc_.bargaining.receiver;
   const auto& issues = sc_.negotiation.issues;
@@ -137,7 +137,7 @@ void BlockSimulator::talking_lanes(std::uint8_t* talk) {
 // The proposer's war value after a shift still to come (into `later`) and
 // the weight w of the time after it; 0 (and later = 0) without one.
 double BlockSimulator::value_after_shift(int s, double* later) {
-  const int width = width_;
+  const int width = pass_width();
   const Bargaining& bg = sc_.bargaining;
   const int a = bg.proposer;
   const double to_shift = bg.shift_day - s * sc_.run.dt_days;
@@ -168,7 +168,7 @@ void BlockSimulator::screen_types(int l, double offer, double x0, const double* 
 
 // On shift_day the receiver's effectiveness grows as by arms aid, in running lanes.
 void BlockSimulator::shift_power(int s) {
-  const int width = width_;
+  const int width = pass_width();
   const Bargaining& bg = sc_.bargaining;
   if (bg.shift_growth <= 0.0 || event_step(bg.shift_day, sc_.run.dt_days) != s) return;
   double* m = state_.effectiveness.col(bg.receiver).data();
@@ -180,7 +180,7 @@ void BlockSimulator::shift_power(int s) {
 // position, which the negotiation phase then agrees; `fight` lanes (a last
 // rejection, or a preventive war) start the war, A against B, at full_war.
 void BlockSimulator::settle_or_fight(const std::uint8_t* fight, int s) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Bargaining& bg = sc_.bargaining;

@@ -159,7 +159,7 @@ bool kind_moves_troops(ActionKind kind) {
 }  // namespace
 
 void BlockSimulator::decide_and_act(int s) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   const int n = model_.actors();
   decision_aggregates();
@@ -183,7 +183,7 @@ void BlockSimulator::decide_and_act(int s) {
 // What every actor sees before anyone acts: who is at war, the tension scale,
 // and the believed resolve r̄_j = Σ_k r_jk b_jk of every actor.
 void BlockSimulator::decision_aggregates() {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   const BlockState& st = state_;
   const int n = model_.actors();
@@ -208,7 +208,7 @@ void BlockSimulator::decision_aggregates() {
 
 // Own-side forces and the believed resolve of the most resolved adversary.
 void BlockSimulator::actor_aggregates(int i) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   const BlockState& st = state_;
   const double rho = sc_.actors[i].decision.ready_weight;
@@ -302,7 +302,7 @@ void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restr
 // Open issues where actor i is a party, and what talks could move
 // (docs/model.md, "Issue aggregates"); only for actors that can talk.
 void BlockSimulator::issue_aggregates(int i) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   const BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
@@ -356,7 +356,7 @@ void BlockSimulator::issue_aggregates(int i) {
 }
 
 void BlockSimulator::features_and_utilities(int i) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
@@ -521,7 +521,7 @@ void BlockSimulator::features_and_utilities(int i) {
 // −Protectors/OwnD (extended deterrence: protectors' forces weighted by
 // commitment and believed resolve) into feature_a and feature_b.
 void BlockSimulator::attack_features(int i, const ActionSpec& a) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   const BlockState& st = state_;
   const int n = model_.actors();
@@ -562,7 +562,7 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
 // Logit quantal response per type, then one draw per lane from its own type's
 // weights by inverse CDF.
 void BlockSimulator::choose(int i, int /*s*/) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   const Actor& actor = sc_.actors[i];
   const int menu = static_cast<int>(actor.actions.size());
@@ -606,7 +606,7 @@ void BlockSimulator::choose(int i, int /*s*/) {
 
 // Bayes' rule on the public belief about actor i's type, from its choice.
 void BlockSimulator::update_beliefs(int i) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];

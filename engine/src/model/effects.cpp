@@ -40,7 +40,7 @@ int take_action(int m, double action_tension, int width, const LaneMask* __restr
 }  // namespace
 
 void BlockSimulator::apply_effects(int i, int s) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
@@ -147,7 +147,7 @@ void BlockSimulator::apply_effects(int i, int s) {
 // propose: every other party moves toward i's position; concede: i moves
 // toward the mean of the others' positions (open issues where i is a party).
 void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t* mask) {
-  const int width = width_;
+  const int width = pass_width();
   BlockState& st = state_;
   const int n = model_.actors();
   const auto& issues = sc_.negotiation.issues;

@@ -102,7 +102,7 @@ BlockSimulator::Phases BlockSimulator::phases_of(const Scenario& sc) {
 void BlockSimulator::step(int s) {
   Scratch& x = *scratch_;
   retire_finished();
-  const int width = width_;
+  const int width = pass_width();
   const int* outcome = state_.outcome.data();
   for (int l = 0; l < width; ++l) {
     x.active[l] = outcome[l] < 0 ? 1.0 : 0.0;
@@ -123,7 +123,7 @@ void BlockSimulator::step(int s) {
 }
 
 void BlockSimulator::apply_events(int s) {
-  const int width = width_;
+  const int width = pass_width();
   BlockState& st = state_;
   const double* active = scratch_->active;
   for (std::size_t e_index = 0; e_index < sc_.events.size(); ++e_index) {
@@ -186,7 +186,7 @@ void BlockSimulator::apply_events(int s) {
 }
 
 void BlockSimulator::posture() {
-  const int width = width_;
+  const int width = pass_width();
   BlockState& st = state_;
   Scratch& x = *scratch_;
   const int n = model_.actors();
@@ -286,7 +286,7 @@ void BlockSimulator::combat(int s) {
 // Lists the fighting lanes (open, at war) and gathers each one's side
 // strengths, summed kill rates and rung; returns how many there are.
 int BlockSimulator::fighting_sides() {
-  const int width = width_;
+  const int width = pass_width();
   const BlockState& st = state_;
   Scratch& x = *scratch_;
   const int* outcome = st.outcome.data();
@@ -380,7 +380,7 @@ void BlockSimulator::attrition_of_list(int count) {
 // packets of Eigen's exp (zero padded), so each p has the bits a pass over
 // all lanes gives it.
 void BlockSimulator::exact_incidents(const LaneMask* between, int* hit) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   int packed = 0;
   double* exponent = x.contact;  // free once the hazards are computed
@@ -395,7 +395,7 @@ void BlockSimulator::exact_incidents(const LaneMask* between, int* hit) {
 }
 
 void BlockSimulator::incidents(int s) {
-  const int width = width_;
+  const int width = pass_width();
   BlockState& st = state_;
   Scratch& x = *scratch_;
   const int n = model_.actors();
@@ -469,7 +469,7 @@ void BlockSimulator::incidents(int s) {
 }
 
 void BlockSimulator::decay_tension() {
-  const int width = width_;
+  const int width = pass_width();
   const double* keep = scratch_->tension_keep;
   double* tension = state_.tension.data();
   const double* active = scratch_->active;
@@ -529,7 +529,7 @@ void agreement_window(const std::vector<int>& parties, const float* issue_positi
 }  // namespace
 
 void BlockSimulator::negotiate(int s) {
-  const int width = width_;
+  const int width = pass_width();
   BlockState& st = state_;
   Scratch& x = *scratch_;
   const int n = model_.actors();
@@ -618,7 +618,7 @@ void BlockSimulator::raise_rung(int r, int rung, int s, AllianceWarCause cause) 
 }
 
 void BlockSimulator::raise_rung_masked(const std::int32_t* mask, int q, int s, AllianceWarCause cause) {
-  const int width = width_;
+  const int width = pass_width();
   if (q >= sc_.escalation.alliance_war_rung) {
     for_each_marked_lane(mask, width, [&](int l) { raise_rung(l, q, s, cause); });
     return;
@@ -666,7 +666,7 @@ bool BlockSimulator::frozen() const {
 }
 
 void BlockSimulator::finish() {
-  const int width = width_;
+  const int width = pass_width();
   BlockState& st = state_;
   const Escalation& esc = sc_.escalation;
   for (int r = 0; r < width; ++r) {

@@ -42,7 +42,7 @@ double BlockSimulator::escalation_draw(int r, int s) const {
 // as hold them.
 void BlockSimulator::draw_step_uniforms(int s) {
   Scratch& x = *scratch_;
-  const int width = width_;
+  const int width = pass_width();
   const int n = model_.actors();
   const int occurrence = incident_word(n);
   const int last = occurrence / kDecisionGroup;

@@ -18,7 +18,7 @@ namespace brink {
 // sanctions/arms aid (m_j) and, for the defenders, the defence advantage.
 void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b,
                               double* duration, double growth) {
-  const int width = width_;
+  const int width = pass_width();
   const BlockState& st = state_;
   const int n = model_.actors();
   const double omega = sc_.actors[i].decision.ready_weight;
@@ -83,7 +83,7 @@ bool BlockSimulator::attack_features_depend_on_rung(int i) const {
 }
 
 void BlockSimulator::attack_war_value(int i, const ActionSpec& a) {
-  const int width = width_;
+  const int width = pass_width();
   Scratch& x = *scratch_;
   const Decision& dec = sc_.actors[i].decision;
   const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;

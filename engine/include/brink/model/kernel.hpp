@@ -89,6 +89,9 @@ class BlockSimulator {
   int block_lane(int position) const;
   // Positions the step's passes cover: [0, width()), a multiple of kLaneGroup.
   int width() const { return width_; }
+  // width_ with its multiple of kLaneGroup visible to the compiler, so the
+  // passes' loops need no remainder.
+  int pass_width() const { return width_ & ~(kLaneGroup - 1); }
   // True when no lane can change any more: every outcome is decided and none
   // is a settlement (settled forces keep drawing down). Later steps would
   // leave the state as it is.
