@@ -573,11 +573,15 @@ void BlockSimulator::choose(int i, int /*s*/) {
     float* best = x.best.data();
     for (int g = 0; g < width; g += lane_vector::kLanes) {
       using namespace lane_vector;
-      Floats highest = Floats{} - std::numeric_limits<float>::infinity();
+      const Floats lowest = Floats{} - std::numeric_limits<float>::infinity();
+      Floats highest = lowest;
       for (int m = 0; m < menu; ++m) {
         const Floats u = load<Floats>(x.util(k, m) + g);
         const Ints ok = load<Ints>(x.feasible.data() + static_cast<std::size_t>(m) * L + g);
-        highest = ok != 0 && u > highest ? u : highest;  // std::max(highest, u) where feasible
+        // std::max(highest, u) where feasible; the feasibility select stays
+        // off the chain through `highest`, which is one maximum per action.
+        const Floats candidate = ok != 0 ? u : lowest;
+        highest = candidate > highest ? candidate : highest;
       }
       store(best + g, highest);
     }
