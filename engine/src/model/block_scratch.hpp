@@ -53,6 +53,29 @@ struct TypeWeights {
   float security, cost, escalation, a, b, impatience;
 };
 
+// One issue's terms for one actor, in one pass over the lanes (decide.cpp,
+// issue_pass; docs/model.md, "Issue aggregates").
+struct IssuePass {
+  const int* agreed;
+  const float* p_own;
+  const float* const* p_other;  // the other parties' positions and flexibilities (1 − salience)
+  const float* flex_other;
+  int others;
+  int width;  // the lanes in play
+  float s_own, flex, inv;
+  bool movable, core;
+};
+using IssuePassFn = void (*)(const IssuePass&, float*, float*, float*, float*, float*, float*);
+
+// An issue's pass for one actor, fixed when the block is set up (the
+// columns it reads do not move): the per-step work is the pass alone.
+struct IssuePlan {
+  IssuePass pass{};
+  IssuePassFn run = nullptr;  // nullptr: no other party, only the open counts
+  std::vector<const float*> p_other;
+  std::vector<float> flex_other;
+};
+
 // One actor's columns that combat reads (kernel.cpp).
 struct CombatColumns {
   const double* deployed;
@@ -109,12 +132,12 @@ struct BlockSimulator::Scratch {
   alignas(64) int fighting_lane[L], fighting_rung[L];
   alignas(64) double side_a[L], side_b[L], alpha_sum[L], beta_sum[L];
   alignas(64) double worth[L], gamma_t[L], expm1_of[L], square_general[L], after_a[L], after_b[L];
-  std::vector<CombatColumns> combat_columns;     // actors: the columns combat reads
-  alignas(64) int live[L], all_core[L], now[L];  // negotiation masks; incidents' candidates and hits
-  AlignedVector<double> desired;                 // actors × L (posture)
-  std::vector<const float*> other_position;      // actors: issue_aggregates' other parties
-  std::vector<float> other_flex;                 // actors
-  std::vector<TypeWeights> type_weights;         // types: the deciding actor's weights for one action
+  std::vector<CombatColumns> combat_columns;        // actors: the columns combat reads
+  alignas(64) int live[L], all_core[L], now[L];     // negotiation masks; incidents' candidates and hits
+  AlignedVector<double> desired;                    // actors × L (posture)
+  std::vector<std::uint8_t> talks;                  // actors: 1 if it has a propose or concede action
+  std::vector<std::vector<IssuePlan>> issue_plans;  // actors × the issues they weigh
+  std::vector<TypeWeights> type_weights;            // types: the deciding actor's weights for one action
   // Each position's block lane (BlockSimulator::block_lane), stream counter
   // words (replication, point) and segment (index into spec.segments, -1 past
   // them or in an ordinary block).

@@ -247,17 +247,6 @@ namespace {
 // "Issue aggregates"). kOthers > 0 fixes the number of other parties at
 // compile time, so the loop over them unrolls inside the lane loop and the
 // lane loop vectorizes; kOthers = 0 takes the count at run time.
-struct IssuePass {
-  const int* agreed;
-  const float* p_own;
-  const float* const* p_other;  // the other parties' positions and flexibilities (1 − salience)
-  const float* flex_other;
-  int others;
-  int width;  // the lanes in play
-  float s_own, flex, inv;
-  bool movable, core;
-};
-
 template <int kOthers, bool kCore>
 void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restrict open_movable,
                 float* __restrict propose_gain, float* __restrict concede_gain, float* __restrict propose_settle,
@@ -299,59 +288,82 @@ void issue_pass(const IssuePass& q, float* __restrict open_party, float* __restr
 
 }  // namespace
 
+// Each talking actor's issue passes (docs/model.md, "Issue aggregates"):
+// the issues it weighs, their other parties' position columns and
+// flexibilities, and the pass for their number. The columns are the
+// block's, which stay where they are.
+void BlockSimulator::plan_issue_passes() {
+  Scratch& x = *scratch_;
+  const BlockState& st = state_;
+  const int n = model_.actors();
+  const auto& issues = sc_.negotiation.issues;
+  x.issue_plans.assign(static_cast<std::size_t>(n), {});
+  x.talks.assign(static_cast<std::size_t>(n), 0);
+  for (int i = 0; i < n; ++i) {
+    const Actor& actor = sc_.actors[i];
+    const bool talks = std::any_of(actor.actions.begin(), actor.actions.end(), [](const ActionSpec& a) {
+      return a.kind == ActionKind::kPropose || a.kind == ActionKind::kConcede;
+    });
+    if (!talks) continue;
+    x.talks[static_cast<std::size_t>(i)] = 1;
+    std::vector<IssuePlan>& plans = x.issue_plans[i];
+    for (std::size_t k = 0; k < issues.size(); ++k) {
+      const Issue& issue = issues[k];
+      IssuePlan plan;
+      IssuePass& q = plan.pass;
+      q.s_own = static_cast<float>(issue.salience[i]);
+      if (q.s_own <= 0.0f) continue;
+      q.agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+      q.p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
+      q.movable = q.s_own < 1.0f;
+      q.core = issue.core;
+      float flex = 0.0f;
+      for (int j : model_.parties(static_cast<int>(k))) {
+        if (j == i) continue;
+        const float flex_j = static_cast<float>(1.0 - issue.salience[j]);
+        flex += flex_j;
+        plan.p_other.push_back(st.position.col(static_cast<Eigen::Index>(k) * n + j).data());
+        plan.flex_other.push_back(flex_j);
+      }
+      q.others = static_cast<int>(plan.p_other.size());
+      if (q.others > 0) {
+        q.inv = 1.0f / static_cast<float>(q.others);
+        q.flex = flex * q.inv;
+        static constexpr IssuePassFn kPasses[2][4] = {
+            {&issue_pass<0, false>, &issue_pass<1, false>, &issue_pass<2, false>, &issue_pass<3, false>},
+            {&issue_pass<0, true>, &issue_pass<1, true>, &issue_pass<2, true>, &issue_pass<3, true>}};
+        plan.run = kPasses[q.core ? 1 : 0][q.others <= 3 ? q.others : 0];
+      }
+      plans.push_back(std::move(plan));
+    }
+    for (IssuePlan& plan : plans) {  // now that the plans stay where they are
+      plan.pass.p_other = plan.p_other.data();
+      plan.pass.flex_other = plan.flex_other.data();
+    }
+  }
+}
+
 // Open issues where actor i is a party, and what talks could move
 // (docs/model.md, "Issue aggregates"); only for actors that can talk.
 void BlockSimulator::issue_aggregates(int i) {
   const int width = pass_width();
   Scratch& x = *scratch_;
-  const BlockState& st = state_;
-  const Actor& actor = sc_.actors[i];
-  const bool talks = std::any_of(actor.actions.begin(), actor.actions.end(), [](const ActionSpec& a) {
-    return a.kind == ActionKind::kPropose || a.kind == ActionKind::kConcede;
-  });
-  if (!talks) return;
-  const int n = model_.actors();
+  if (x.talks[static_cast<std::size_t>(i)] == 0) return;
   for (float* a : {x.open_party, x.open_movable, x.propose_gain, x.concede_gain, x.propose_settle, x.concede_settle})
     std::fill(a, a + width, 0.0f);
-  const auto& issues = sc_.negotiation.issues;
-  for (std::size_t k = 0; k < issues.size(); ++k) {
-    const Issue& issue = issues[k];
-    IssuePass q{};
+  for (IssuePlan& plan : x.issue_plans[static_cast<std::size_t>(i)]) {
+    IssuePass& q = plan.pass;
     q.width = width;
-    q.p_other = x.other_position.data();
-    q.flex_other = x.other_flex.data();
-    q.s_own = static_cast<float>(issue.salience[i]);
-    if (q.s_own <= 0.0f) continue;
-    q.agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
-    q.p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
-    q.movable = q.s_own < 1.0f;
-    q.core = issue.core;
-    float flex = 0.0f;
-    for (int j : model_.parties(static_cast<int>(k))) {
-      if (j == i) continue;
-      const float flex_j = static_cast<float>(1.0 - issue.salience[j]);
-      flex += flex_j;
-      x.other_position[q.others] = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
-      x.other_flex[q.others] = flex_j;
-      ++q.others;
-    }
-    if (q.others == 0) {
-      // No other party: only the open counts.
-      for (int l = 0; l < width; ++l) {
-        const float open = q.agreed[l] != 0 ? 0.0f : 1.0f;
-        x.open_party[l] += open;
-        if (q.movable) x.open_movable[l] += open;
-      }
+    if (plan.run != nullptr) {
+      plan.run(q, x.open_party, x.open_movable, x.propose_gain, x.concede_gain, x.propose_settle, x.concede_settle);
       continue;
     }
-    q.inv = 1.0f / static_cast<float>(q.others);
-    q.flex = flex * q.inv;
-    using Pass = void (*)(const IssuePass&, float*, float*, float*, float*, float*, float*);
-    static constexpr Pass kPasses[2][4] = {
-        {&issue_pass<0, false>, &issue_pass<1, false>, &issue_pass<2, false>, &issue_pass<3, false>},
-        {&issue_pass<0, true>, &issue_pass<1, true>, &issue_pass<2, true>, &issue_pass<3, true>}};
-    const Pass pass = kPasses[q.core ? 1 : 0][q.others <= 3 ? q.others : 0];
-    pass(q, x.open_party, x.open_movable, x.propose_gain, x.concede_gain, x.propose_settle, x.concede_settle);
+    // No other party: only the open counts.
+    for (int l = 0; l < width; ++l) {
+      const float open = q.agreed[l] != 0 ? 0.0f : 1.0f;
+      x.open_party[l] += open;
+      if (q.movable) x.open_movable[l] += open;
+    }
   }
 }
 

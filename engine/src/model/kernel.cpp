@@ -32,8 +32,6 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   choice.assign(static_cast<std::size_t>(n) * L, 0);
   decision_u.assign(static_cast<std::size_t>(n) * L, 0.0f);
   desired.assign(static_cast<std::size_t>(n) * L, 0.0);
-  other_position.assign(n, nullptr);
-  other_flex.assign(n, 0.0f);
   type_weights.assign(static_cast<std::size_t>(types_max), TypeWeights{});
   for (auto* v : {&reaction, &fatigue, &grievance, &start_deployed, &rate_dt, &mobilize_dt, &cap, &kill_rate, &defence})
     v->assign(static_cast<std::size_t>(n) * L, 0.0);
@@ -81,6 +79,7 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   st.alliance_war_cause = ArrayXi::Zero(L);
   init_pools_and_types();
   init_bargaining();
+  plan_issue_passes();
   // Padding past the kept lanes' last group is never simulated.
   if (spec_.retire_finished) width_ = std::min((spec_.count + kLaneGroup - 1) / kLaneGroup * kLaneGroup, L);
   std::fill(std::begin(scratch_->active), std::end(scratch_->active), 0.0);

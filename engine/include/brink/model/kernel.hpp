@@ -118,6 +118,7 @@ class BlockSimulator {
   void decision_aggregates();
   void actor_aggregates(int i);
   void issue_aggregates(int i);
+  void plan_issue_passes();  // issue_aggregates' passes, once per block
   void features_and_utilities(int i);
   void attack_features(int i, const ActionSpec& a);
   void choose(int i, int s);
