@@ -9,6 +9,7 @@ flagship when its numbers change.
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,22 @@ class Located:
         after = self.indent + len(self.key) + 1
         rest = self.line[after:]
         return after + (len(rest) - len(rest.lstrip(" "))) + 1
+
+
+def interrupt_after_first_blocks(proc, partial, deadline, signum):
+    """Sends `signum` to a run once its first blocks have landed in `partial`
+    (the file grows with each block's chunks), whatever the machine's speed:
+    a fixed wait let a fast kernel finish the whole run first."""
+    while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    assert partial.exists(), "a run must write beside the target (<target>.partial)"
+    created = partial.stat().st_size
+    while proc.poll() is None and partial.stat().st_size <= created and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(signum)
 
 
 def locate(text, dotted):

@@ -1,8 +1,5 @@
 """End-to-end tests of the `brink` command line, run as a user runs it."""
 
-import math
-import os
-import re
 import signal
 import subprocess
 import time
@@ -17,6 +14,7 @@ from conftest import (
     delete_key,
     diagnostic_lines,
     insert_after,
+    interrupt_after_first_blocks,
     locate,
     parse_outcome_table,
     run_brink,
@@ -360,13 +358,7 @@ def _interrupt_run(brink, target, *extra, replications=100000):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run finished before it could be interrupted"
-        assert partial.exists(), "a run must write beside the target (<target>.partial)"
-        time.sleep(1.0)  # some blocks finish every few milliseconds
-        proc.send_signal(signal.SIGINT)
+        interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

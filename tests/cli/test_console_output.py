@@ -7,7 +7,6 @@ import re
 import select
 import signal
 import subprocess
-import time
 
 import h5py
 import numpy as np

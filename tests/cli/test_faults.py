@@ -380,7 +380,7 @@ def test_full_disk_names_itself_and_keeps_a_resumable_partial(brink, small_tmpfs
 def test_file_size_limit_gives_a_clear_message(brink, tmp_path, reference_run):
     scenario, reference = reference_run
     out = tmp_path / "r.h5"
-    proc = subprocess.run(["bash", "-c", f'ulimit -f 1000; exec "$0" run "$1" -q -n 20000 -t 2 -o "$2"', brink,
+    proc = subprocess.run(["bash", "-c", 'ulimit -f 1000; exec "$0" run "$1" -q -n 20000 -t 2 -o "$2"', brink,
                            str(scenario), str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, (proc.returncode, proc.stderr)
     assert "file too large (EFBIG)" in proc.stderr and "ulimit -f" in proc.stderr, proc.stderr
@@ -417,7 +417,8 @@ def test_sigterm_is_honoured_within_half_a_second_at_a_long_horizon(brink, tmp_p
 def test_interrupted_summary_only_run_does_not_advise_resume(brink, tmp_path):
     scenario = flagship(tmp_path)
     out = tmp_path / "s.h5"
-    proc = subprocess.Popen([brink, "run", scenario, "-q", "-n", "200000", "-t", "1", "--summary-only", "-o", out],
+    # Long enough (several seconds on one thread) that a fast kernel is still running after the wait.
+    proc = subprocess.Popen([brink, "run", scenario, "-q", "-n", "1000000", "-t", "1", "--summary-only", "-o", out],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)

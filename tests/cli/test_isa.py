@@ -13,6 +13,8 @@ import h5py
 import numpy as np
 import pytest
 
+from conftest import interrupt_after_first_blocks
+
 PATHS = ["avx2", "avx512"]
 
 
@@ -112,12 +114,7 @@ def _interrupt(brink, target, *extra):
     proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "--seed", "5", "-o", str(target),
                              *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None and partial.exists(), "the run ended before it could be interrupted"
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
+        interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
