@@ -1,0 +1,47 @@
+"""bench/end_to_end.py, the script that prints issue 8's end-to-end ratios,
+run as a user runs it on a small flagship: each comparison prints its median
+and range, and a comparison of a binary with itself comes out near 1 while
+per-replication output costs more than --summary-only (so the script times the
+commands it names, in the order it says).
+
+Run: BRINK=build/release/brink /usr/bin/python3 -m pytest tests/peer
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from peer_brink import brink  # noqa: F401 (the fixture)
+
+ROOT = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+SCRIPT = ROOT / "bench" / "end_to_end.py"
+FLAGSHIP = ROOT / "scenarios" / "jan-2022-standoff.yaml"
+LINE = re.compile(r"^  (?P<title>.+?)\s+wall\s+(?P<wall>[0-9.]+)x \(([0-9.]+)-([0-9.]+)\)\s+CPU\s+(?P<cpu>[0-9.]+)x")
+
+
+def run_script(brink_path, *args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "BRINK": brink_path}, timeout=600)
+
+
+def test_prints_each_ratio_and_a_self_comparison_near_one(brink):
+    proc = run_script(brink, "--replications", 20480, "--pairs", 3, "--previous", brink,
+                      "--previous-scenario", FLAGSHIP)
+    assert proc.returncode == 0, proc.stderr
+    rows = {m["title"]: m for m in map(LINE.match, proc.stdout.splitlines()) if m}
+    assert len(rows) == 3, proc.stdout
+    per_rep = next(m for t, m in rows.items() if t.startswith("per-replication output"))
+    itself = next(m for t, m in rows.items() if t.startswith("today's flagship / previous release"))
+    # Writing every replication's variables costs CPU that --summary-only does not spend.
+    assert float(per_rep["cpu"]) > 1.0, proc.stdout
+    # The same binary on the same scenario: a ratio that is not near 1 would mean the
+    # script timed something else than it names.
+    assert 0.6 < float(itself["cpu"]) < 1.6, proc.stdout
+
+
+def test_previous_needs_its_scenario(brink):
+    proc = run_script(brink, "--previous", brink)
+    assert proc.returncode == 2
+    assert "--previous-scenario" in proc.stderr
