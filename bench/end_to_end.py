@@ -29,12 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def timed(args):
     """(wall seconds, CPU seconds) of one child run; exits if it fails."""
-    start = time.monotonic()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(map(str, args))} failed: {proc.stderr.read().decode(errors='replace').strip()}")
+    # stderr goes to a file, not a pipe: a pipe left unread while waiting could fill and stall the child.
+    with tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit(f"{' '.join(map(str, args))} failed: {err.read().decode(errors='replace').strip()}")
     return wall, usage.ru_utime + usage.ru_stime
 
 
