@@ -286,27 +286,35 @@ def test_help_exits_zero_and_prints_once(mpirun):
 @pytest.fixture(scope="module")
 def long_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("long")
-    # About 10 s of one thread's work, whatever the build (release or ASan) and the machine: long
-    # enough that the writer's flushes, every 2 s, publish blocks before the signal arrives. Without
+    # About 25 s of one thread's work, whatever the build (release or ASan) and the machine. The
+    # tests signal or kill a rank once the writer's first flush (2 s in) shows finished blocks,
+    # which with start-up is 3-4 s in: the run must be far from done by then, or a killed worker
+    # holds no block and the others finish the run without it (at 10 s of work, 60% of the blocks
+    # were done by then, and 1 run in 7 of the ASan build ended with the file complete). Without
     # decisions no replication ends before the horizon (no block goes idle early), so the run's
     # cost grows with the horizon as the calibration run's does.
     def text(replications, horizon_days):
         return set_run_field(scenario_text(replications=replications, horizon_days=horizon_days), "decisions", "false")
 
-    # The calibration doubles its horizon until it takes half a second, so that start-up does
-    # not dominate the measured rate.
-    horizon, seconds = 400, 0.0
-    while True:
+    # The calibration doubles its horizon until the extra steps take half a second, and the rate
+    # comes from the difference of the last two runs: start-up and exit (seconds under ASan, whose
+    # leak check runs at exit) would otherwise count as steps and shorten the run.
+    def seconds_for(horizon):
         calibration = write(d, "cal.yaml", text(512, horizon))
         start = time.monotonic()
         ok(run_plain("run", calibration, "-q", "-t", 1, "--summary-only", "-o", d / "cal.h5"))
-        seconds = time.monotonic() - start
-        if seconds > 0.5 or horizon >= 160000:
+        return time.monotonic() - start
+
+    horizon, seconds = 400, seconds_for(400)
+    while True:
+        longer = seconds_for(2 * horizon)
+        if longer - seconds > 0.5 or horizon >= 80000:
             break
-        horizon *= 2
-    rate = 512 * horizon / seconds  # replication-steps per second, one thread
-    horizon = int(min(200000, max(150, 10 * rate / 7680)))
-    scenario = write(d, "s.yaml", text(7680, horizon))
+        horizon, seconds = 2 * horizon, longer
+    rate = 512 * horizon / max(longer - seconds, 1e-3)  # replication-steps per second, one thread
+    replications = 60 * 256  # 60 blocks
+    horizon = int(min(200000, max(150, 25 * rate / replications)))
+    scenario = write(d, "s.yaml", text(replications, horizon))
     reference = d / "ref.h5"
     ok(run_plain("run", scenario, "-q", "-t", 2, "-o", reference, timeout=300))
     return scenario, reference
