@@ -45,13 +45,16 @@ double thread_seconds() {
 
 class RemoteRanks : public RemoteWorkers {
  public:
-  RemoteRanks(const mpi::Session& session, Timing& timing) : wanted_(session.size(), 0), timing_(timing) {}
+  RemoteRanks(const mpi::Session& session, Timing& timing, const std::atomic<bool>& stop)
+      : wanted_(session.size(), 0), timing_(timing), stop_(stop) {}
 
   std::vector<BlockResult> poll(const std::function<std::optional<BlockSpec>()>& next) override {
     std::vector<BlockResult> arrived;
     for (mpi::Arrival a = mpi::probe(); a.any; a = mpi::probe()) {
       const double start = thread_seconds();
-      const std::vector<std::uint8_t> bytes = mpi::receive(a);
+      const std::optional<std::vector<std::uint8_t>> received = mpi::receive_unless(a, stop_);
+      if (!received) return arrived;  // stopped: execute() sees the flag next
+      const std::vector<std::uint8_t>& bytes = *received;
       switch (a.tag) {
         case mpi::kRequest:
           wanted_[a.source] += mpi::as_int(bytes);
@@ -91,6 +94,7 @@ class RemoteRanks : public RemoteWorkers {
  private:
   std::vector<std::int64_t> wanted_;  // per rank: blocks asked for and not yet sent
   Timing& timing_;
+  const std::atomic<bool>& stop_;
 };
 
 // Times the sink's work on rank 0: the writer's ceiling.
@@ -139,7 +143,8 @@ void execute_run(const SweepPlan& plan, int threads, ResultSink& sink, const Pro
     execute(plan, threads, used, progress, scheduler, stop);
   } else {
     send_job(*session, plan, job);
-    RemoteRanks remote(*session, timing);
+    static const std::atomic<bool> never{false};
+    RemoteRanks remote(*session, timing, stop ? *stop : never);
     execute(plan, threads, used, progress, scheduler, stop, &remote);
   }
   if (timed) timing.print(std::cerr);

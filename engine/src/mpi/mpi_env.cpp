@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -71,6 +72,25 @@ std::vector<std::uint8_t> receive(const Arrival& arrival) {
   check(MPI_Recv(bytes.data(), count, MPI_BYTE, arrival.source, arrival.tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
         "receive a message");
   return bytes;
+}
+
+std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, const std::atomic<bool>& stop) {
+  MPI_Status status = arrival.status;
+  int count = 0;
+  check(MPI_Get_count(&status, MPI_BYTE, &count), "size a message");
+  auto bytes = std::make_unique<std::vector<std::uint8_t>>(static_cast<std::size_t>(count));
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Irecv(bytes->data(), count, MPI_BYTE, arrival.source, arrival.tag, MPI_COMM_WORLD, &request),
+        "receive a message");
+  for (int done = 0; !stop.load();) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "receive a message");
+    if (done) return std::move(*bytes);
+  }
+  // A matched receive cannot be cancelled, and MPI may still write into its
+  // buffer: the buffer stays allocated, and reachable, until the process ends.
+  static std::vector<std::unique_ptr<std::vector<std::uint8_t>>> abandoned;
+  abandoned.push_back(std::move(bytes));
+  return std::nullopt;
 }
 
 void send(int dest, Tag tag, std::span<const std::uint8_t> bytes) {
