@@ -3,6 +3,7 @@
 // RemoteWorkers hook) and hands their finished blocks to the sink.
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -52,7 +53,7 @@ class RemoteRanks : public RemoteWorkers {
     std::vector<BlockResult> arrived;
     for (mpi::Arrival a = mpi::probe(); a.any; a = mpi::probe()) {
       const double start = thread_seconds();
-      const std::optional<std::vector<std::uint8_t>> received = mpi::receive_unless(a, stop_);
+      const std::optional<std::vector<std::uint8_t>> received = mpi::receive_unless(a, [this] { return stop_.load(); });
       if (!received) return arrived;  // stopped: execute() sees the flag next
       const std::vector<std::uint8_t>& bytes = *received;
       switch (a.tag) {

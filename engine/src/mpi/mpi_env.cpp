@@ -74,7 +74,7 @@ std::vector<std::uint8_t> receive(const Arrival& arrival) {
   return bytes;
 }
 
-std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, const std::atomic<bool>& stop) {
+std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, const std::function<bool()>& give_up) {
   MPI_Status status = arrival.status;
   int count = 0;
   check(MPI_Get_count(&status, MPI_BYTE, &count), "size a message");
@@ -82,7 +82,7 @@ std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, 
   MPI_Request request = MPI_REQUEST_NULL;
   check(MPI_Irecv(bytes->data(), count, MPI_BYTE, arrival.source, arrival.tag, MPI_COMM_WORLD, &request),
         "receive a message");
-  for (int done = 0; !stop.load();) {
+  for (int done = 0; !give_up();) {
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "receive a message");
     if (done) return std::move(*bytes);
   }
@@ -120,14 +120,15 @@ void pause() { std::this_thread::sleep_for(std::chrono::microseconds(500)); }
 static void release_workers(const Session& session, int code) {
   for (int r = 1; r < session.size(); ++r) send_int(r, kExit, code);
   const auto deadline = std::chrono::steady_clock::now() + kShutdownLimit;
+  const auto past_deadline = [&] { return std::chrono::steady_clock::now() > deadline; };
   for (int stopped = 0; stopped < session.size() - 1;) {
     const Arrival a = probe();
     if (!a.any) {
-      if (std::chrono::steady_clock::now() > deadline) MPI_Abort(MPI_COMM_WORLD, code ? code : 1);
+      if (past_deadline()) MPI_Abort(MPI_COMM_WORLD, code ? code : 1);
       pause();
       continue;
     }
-    receive(a);
+    if (!receive_unless(a, past_deadline)) MPI_Abort(MPI_COMM_WORLD, code ? code : 1);
     if (a.tag == kBye) ++stopped;
   }
 }

@@ -6,8 +6,8 @@
 
 #include <mpi.h>
 
-#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,13 +54,13 @@ struct Arrival {
 Arrival probe(int source = MPI_ANY_SOURCE);
 // Receives the message `arrival` announced.
 std::vector<std::uint8_t> receive(const Arrival& arrival);
-// The same, but gives up and returns nothing once `stop` is set. A sender
+// The same, but gives up and returns nothing once `give_up()` is true. A sender
 // killed in the middle of a message too large to go eagerly leaves the
 // receive waiting for the rest forever (Open MPI's shared-memory transport
 // reads it from the sender's memory, fails with ESRCH and asks the dead
 // sender to send it instead): blocked in MPI_Recv, rank 0 would never see the
 // launcher's SIGTERM and be killed a second later with its file open.
-std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, const std::atomic<bool>& stop);
+std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, const std::function<bool()>& give_up);
 void send(int dest, Tag tag, std::span<const std::uint8_t> bytes);
 void send_int(int dest, Tag tag, std::int32_t value);
 std::int32_t as_int(const std::vector<std::uint8_t>& bytes);
