@@ -82,9 +82,10 @@ std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, 
   MPI_Request request = MPI_REQUEST_NULL;
   check(MPI_Irecv(bytes->data(), count, MPI_BYTE, arrival.source, arrival.tag, MPI_COMM_WORLD, &request),
         "receive a message");
-  for (int done = 0; !give_up();) {
+  for (int done = 0;;) {  // tests once before giving up: the message may be all here
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "receive a message");
     if (done) return std::move(*bytes);
+    if (give_up()) break;
   }
   // A matched receive cannot be cancelled, and MPI may still write into its
   // buffer: the buffer stays allocated, and reachable, until the process ends.
