@@ -46,14 +46,15 @@ double thread_seconds() {
 
 class RemoteRanks : public RemoteWorkers {
  public:
-  RemoteRanks(const mpi::Session& session, Timing& timing, const std::atomic<bool>& stop)
+  RemoteRanks(const mpi::Session& session, Timing& timing, const std::atomic<bool>* stop)
       : wanted_(session.size(), 0), timing_(timing), stop_(stop) {}
 
   std::vector<BlockResult> poll(const std::function<std::optional<BlockSpec>()>& next) override {
     std::vector<BlockResult> arrived;
     for (mpi::Arrival a = mpi::probe(); a.any; a = mpi::probe()) {
       const double start = thread_seconds();
-      const std::optional<std::vector<std::uint8_t>> received = mpi::receive_unless(a, [this] { return stop_.load(); });
+      const std::optional<std::vector<std::uint8_t>> received =
+          mpi::receive_unless(a, [this] { return stop_ && stop_->load(); });
       if (!received) return arrived;  // stopped: execute() sees the flag next
       const std::vector<std::uint8_t>& bytes = *received;
       switch (a.tag) {
@@ -95,7 +96,7 @@ class RemoteRanks : public RemoteWorkers {
  private:
   std::vector<std::int64_t> wanted_;  // per rank: blocks asked for and not yet sent
   Timing& timing_;
-  const std::atomic<bool>& stop_;
+  const std::atomic<bool>* stop_;  // null: never stopped
 };
 
 // Times the sink's work on rank 0: the writer's ceiling.
@@ -144,8 +145,7 @@ void execute_run(const SweepPlan& plan, int threads, ResultSink& sink, const Pro
     execute(plan, threads, used, progress, scheduler, stop);
   } else {
     send_job(*session, plan, job);
-    static const std::atomic<bool> never{false};
-    RemoteRanks remote(*session, timing, stop ? *stop : never);
+    RemoteRanks remote(*session, timing, stop);
     execute(plan, threads, used, progress, scheduler, stop, &remote);
   }
   if (timed) timing.print(std::cerr);

@@ -64,16 +64,6 @@ Arrival probe(int source) {
   return a;
 }
 
-std::vector<std::uint8_t> receive(const Arrival& arrival) {
-  MPI_Status status = arrival.status;
-  int count = 0;
-  check(MPI_Get_count(&status, MPI_BYTE, &count), "size a message");
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count));
-  check(MPI_Recv(bytes.data(), count, MPI_BYTE, arrival.source, arrival.tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
-        "receive a message");
-  return bytes;
-}
-
 std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, const std::function<bool()>& give_up) {
   MPI_Status status = arrival.status;
   int count = 0;
@@ -92,6 +82,10 @@ std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, 
   static std::vector<std::unique_ptr<std::vector<std::uint8_t>>> abandoned;
   abandoned.push_back(std::move(bytes));
   return std::nullopt;
+}
+
+std::vector<std::uint8_t> receive(const Arrival& arrival) {
+  return *receive_unless(arrival, [] { return false; });
 }
 
 void send(int dest, Tag tag, std::span<const std::uint8_t> bytes) {
