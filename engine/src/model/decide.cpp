@@ -13,6 +13,7 @@
 #include "brink/model/kernel.hpp"
 #include "brink/model/rules.hpp"
 #include "lane_vector.hpp"
+#include "logit_exp.hpp"
 
 namespace brink {
 
@@ -24,12 +25,12 @@ void log_in_place(float* __restrict values, int count) {
 }
 
 // One (type, action) column of the logit, a chunk of lanes at a time: the
-// exponent, Eigen's vectorized exp, the floor and the feasibility, the weight
+// exponent, its exp (logit_exp.hpp: Eigen's bits), the floor and the feasibility, the weight
 // stored in place of the utility and added to the type's total. Lane for lane
 // the same operations as separate passes over the lanes in play; the chunk
 // stays in L1 between them. Chunks are 64 lanes (fixed-size loops that GCC
 // vectorizes; 16-lane ones it left scalar), the last one the rest of the
-// width (a multiple of kLaneGroup, so exp still runs in whole packets).
+// width (a multiple of kLaneGroup, so exp runs in whole packets).
 template <int kChunk>
 void logit_chunk(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
                  const float* __restrict lambda, float* __restrict total, int count) {
@@ -37,10 +38,7 @@ void logit_chunk(float* __restrict u, const LaneMask* __restrict ok, const float
   const int n = kChunk > 0 ? kChunk : count;
   alignas(64) float e[kMax];
   for (int j = 0; j < n; ++j) e[j] = rules::logit_exponent(u[j], best[j], lambda[j]);
-  constexpr int kRows = kChunk > 0 ? kChunk : Eigen::Dynamic;
-  using Chunk = Eigen::Array<float, kRows, 1, 0, kMax, 1>;
-  Eigen::Map<Chunk, Eigen::AlignedMax> chunk(e, n);
-  chunk = chunk.exp();
+  logit_exp_in_place(e, n);
   for (int j = 0; j < n; ++j) {
     const float w = rules::logit_weight(e[j], ok[j] != 0);
     u[j] = w;

@@ -1,0 +1,70 @@
+// The logit's exp over a packet of floats: Eigen's pexp_float (its exp on
+// the AVX2 path) operation for operation, except that 2^m is built directly
+// from m's bits, as Eigen's own AVX-512 exp does (which is used as it is). Eigen's
+// pldexp must handle any exponent (down to denormals and up to overflow), so
+// it splits 2^m into four factors: 14 instructions where one shift and one
+// add do for m in [-126, 127]. Scaling by a power of two is exact (one
+// rounding, the same in both), so for every x in [kLogitExpLow,
+// kLogitExpHigh] the result has Eigen's bits (tests/model/logit_exp_test.cpp
+// compares every float of that range that is a multiple of 2^-16, and a
+// sweep of bit patterns). Outside it x is clamped there instead of at
+// ±88.723: the logit's exponents are at least kLogitFloor − 1 (rules.hpp),
+// and one above kLogitExpHigh belongs to an infeasible action, whose weight
+// is zero whatever its exp. Private to engine/src/model.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <type_traits>
+
+// Eigen's packets are vector types with attributes, which GCC warns about
+// as template arguments; Eigen silences the warning in its own headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+
+namespace brink {
+
+// m = floor(x·log2(e) + ½) stays in [-126, 127], where 2^m is a normal float.
+inline constexpr float kLogitExpLow = -87.0f;
+inline constexpr float kLogitExpHigh = 88.0f;
+
+template <class Packet>
+[[gnu::always_inline]] inline Packet logit_exp(const Packet& in) {
+  namespace ei = Eigen::internal;
+#if defined(EIGEN_VECTORIZE_AVX512)
+  // Eigen's AVX-512 exp of 16 floats has its own algorithm, which builds 2^m directly already.
+  if constexpr (std::is_same_v<Packet, ei::Packet16f>) return ei::pexp(in);
+#endif
+  using PacketI = typename ei::unpacket_traits<Packet>::integer_packet;
+  const Packet x = ei::pmax(ei::pmin(in, ei::pset1<Packet>(kLogitExpHigh)), ei::pset1<Packet>(kLogitExpLow));
+  // The rest up to the scaling is pexp_float's (Eigen 3.4, GenericPacketMathFunctions.h).
+  const Packet m = ei::pfloor(ei::pmadd(x, ei::pset1<Packet>(1.44269504088896341f), ei::pset1<Packet>(0.5f)));
+  Packet r = ei::pmadd(m, ei::pset1<Packet>(-0.693359375f), x);
+  r = ei::pmadd(m, ei::pset1<Packet>(2.12194440e-4f), r);
+  const Packet r2 = ei::pmul(r, r);
+  const Packet r3 = ei::pmul(r2, r);
+  Packet y = ei::pmadd(ei::pset1<Packet>(1.9875691500E-4f), r, ei::pset1<Packet>(1.3981999507E-3f));
+  Packet y1 = ei::pmadd(ei::pset1<Packet>(4.1665795894E-2f), r, ei::pset1<Packet>(1.6666665459E-1f));
+  const Packet y2 = ei::padd(r, ei::pset1<Packet>(1.0f));
+  y = ei::pmadd(y, r, ei::pset1<Packet>(8.3334519073E-3f));
+  y1 = ei::pmadd(y1, r, ei::pset1<Packet>(5.0000001201E-1f));
+  y = ei::pmadd(y, r3, y1);
+  y = ei::pmadd(y, r2, y2);
+  // 2^m: the biased exponent m + 127 in the exponent field.
+  const PacketI biased = ei::padd(ei::pcast<Packet, PacketI>(m), ei::pset1<PacketI>(127));
+  const Packet scale = ei::preinterpret<Packet>(ei::plogical_shift_left<23>(biased));
+  return ei::pmax(ei::pmul(y, scale), in);
+}
+
+// logit_exp in place over count floats, count a multiple of the packet size
+// and values aligned to it.
+inline void logit_exp_in_place(float* values, int count) {
+  using Packet = Eigen::internal::packet_traits<float>::type;
+  constexpr int kSize = Eigen::internal::unpacket_traits<Packet>::size;
+  for (int j = 0; j < count; j += kSize)
+    Eigen::internal::pstore(values + j, logit_exp(Eigen::internal::pload<Packet>(values + j)));
+}
+
+}  // namespace brink
+
+#pragma GCC diagnostic pop
