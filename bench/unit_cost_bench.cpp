@@ -18,7 +18,7 @@
 #include "brink/model/block_result.hpp"
 #include "brink/model/rng.hpp"
 #include "brink/model/rules.hpp"
-#include "logit_exp.hpp"
+#include "packet_math.hpp"
 
 namespace {
 
@@ -36,8 +36,8 @@ Array inputs(double lo, double hi) {
   return a;
 }
 
-// The exp the kernel takes: logit_exp for float (Eigen's bits, with 2^m
-// built directly on the AVX2 path), Eigen's exp for double.
+// The exp the kernel takes: logit_exp for float (packet_math.hpp: Eigen's
+// bits, with 2^m built directly on the AVX2 path), Eigen's exp for double.
 template <class Array>
 void exp_of(const Array& x, Array& y) {
   if constexpr (std::is_same_v<typename Array::Scalar, float>) {
@@ -62,15 +62,14 @@ void BM_UnitExp(benchmark::State& state) {
 BENCHMARK_TEMPLATE(BM_UnitExp, Eigen::ArrayXf);
 BENCHMARK_TEMPLATE(BM_UnitExp, Eigen::ArrayXd);
 
-// The log the kernel takes: rules::log_float over lanes for float (Eigen's
-// bits; on the AVX-512 path Eigen's own float log is 2-3 times slower),
-// Eigen's log for double.
+// The log the kernel takes: log_packet for float (packet_math.hpp:
+// rules::log_float's bits, which are Eigen's; on the AVX-512 path Eigen's
+// own float log is 2-3 times slower), Eigen's log for double.
 template <class Array>
 void log_of(const Array& x, Array& y) {
   if constexpr (std::is_same_v<typename Array::Scalar, float>) {
-    const float* __restrict in = x.data();
-    float* __restrict out = y.data();
-    for (int l = 0; l < L; ++l) out[l] = brink::rules::log_float(in[l]);
+    y = x;
+    brink::log_in_place(y.data(), L);
   } else {
     y = x.log();
   }

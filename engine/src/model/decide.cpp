@@ -13,19 +13,14 @@
 #include "brink/model/kernel.hpp"
 #include "brink/model/rules.hpp"
 #include "lane_vector.hpp"
-#include "logit_exp.hpp"
+#include "packet_math.hpp"
 
 namespace brink {
 
 namespace {
 
-// The log of every lane, in place: rules::log_float (Eigen's bits) in a loop that vectorizes.
-void log_in_place(float* __restrict values, int count) {
-  for (int l = 0; l < count; ++l) values[l] = rules::log_float(values[l]);
-}
-
 // One (type, action) column of the logit, a chunk of lanes at a time: the
-// exponent, its exp (logit_exp.hpp: Eigen's bits), the floor and the feasibility, the weight
+// exponent, its exp (packet_math.hpp: Eigen's bits), the floor and the feasibility, the weight
 // stored in place of the utility and added to the type's total. Lane for lane
 // the same operations as separate passes over the lanes in play; the chunk
 // stays in L1 between them. Chunks are 64 lanes (fixed-size loops that GCC
