@@ -24,7 +24,8 @@ namespace brink {
 // four factors: 14 instructions where one shift and one add do for m in
 // [-126, 127]. Scaling by a power of two is exact (one rounding, the same in
 // both), so for every x in [kLogitExpLow, kLogitExpHigh] the result has
-// Eigen's bits. Outside it x is clamped there instead of at ±88.723: the
+// Eigen's bits. Outside it x is clamped there (on every path) instead of at
+// Eigen's ±88.7 or ±88.4: the
 // logit's exponents are at least kLogitFloor − 1 (rules.hpp), and one above
 // kLogitExpHigh belongs to an infeasible action, whose weight is zero
 // whatever its exp.
@@ -35,12 +36,12 @@ inline constexpr float kLogitExpHigh = 88.0f;
 template <class Packet>
 [[gnu::always_inline]] inline Packet logit_exp(const Packet& in) {
   namespace ei = Eigen::internal;
+  const Packet x = ei::pmax(ei::pmin(in, ei::pset1<Packet>(kLogitExpHigh)), ei::pset1<Packet>(kLogitExpLow));
 #if defined(EIGEN_VECTORIZE_AVX512)
   // Eigen's AVX-512 exp of 16 floats has its own algorithm, which builds 2^m directly already.
-  if constexpr (std::is_same_v<Packet, ei::Packet16f>) return ei::pexp(in);
+  if constexpr (std::is_same_v<Packet, ei::Packet16f>) return ei::pexp(x);
 #endif
   using PacketI = typename ei::unpacket_traits<Packet>::integer_packet;
-  const Packet x = ei::pmax(ei::pmin(in, ei::pset1<Packet>(kLogitExpHigh)), ei::pset1<Packet>(kLogitExpLow));
   // The rest up to the scaling is pexp_float's (Eigen 3.4, GenericPacketMathFunctions.h).
   const Packet m = ei::pfloor(ei::pmadd(x, ei::pset1<Packet>(1.44269504088896341f), ei::pset1<Packet>(0.5f)));
   Packet r = ei::pmadd(m, ei::pset1<Packet>(-0.693359375f), x);
@@ -57,7 +58,7 @@ template <class Packet>
   // 2^m: the biased exponent m + 127 in the exponent field.
   const PacketI biased = ei::padd(ei::pcast<Packet, PacketI>(m), ei::pset1<PacketI>(127));
   const Packet scale = ei::preinterpret<Packet>(ei::plogical_shift_left<23>(biased));
-  return ei::pmax(ei::pmul(y, scale), in);
+  return ei::pmax(ei::pmul(y, scale), x);
 }
 
 // logit_exp in place over count floats, count a multiple of the packet size.

@@ -1,6 +1,7 @@
 // simulate_block: a whole block from step 0 to the horizon, with its records
 // on the file's step axis, turned into a BlockResult.
 #include <algorithm>
+#include <type_traits>
 
 #include "block_scratch.hpp"
 #include "brink/model/kernel.hpp"
@@ -114,35 +115,64 @@ void extract(const Model& model, const BlockSimulator& sim, int count, BlockResu
   out.final_belief.resize(static_cast<std::size_t>(count) * n * types);
   out.offer.resize(count);
   out.war_cost.resize(static_cast<std::size_t>(count) * n);
-  for (int l = 0; l < count; ++l) {
-    const int r = sim.block_lane(l);
-    out.outcome[r] = static_cast<std::int8_t>(st.outcome(l));
-    out.peak_rung[r] = static_cast<std::int8_t>(st.peak_rung(l));
-    out.end_step[r] = st.end_step(l);
-    out.war_start_step[r] = st.war_start_step(l);
-    out.war_end_step[r] = st.war_end_step(l);
-    out.first_incident_step[r] = st.first_incident_step(l);
-    out.incidents[r] = st.incidents(l);
-    for (int c = 0; c < n * kActionKindCount; ++c)
-      out.action_count[static_cast<std::size_t>(r) * n * kActionKindCount + c] = st.action_count(l, c);
-    out.alliance_war_cause[r] = static_cast<std::int8_t>(st.alliance_war_cause(l));
-    out.offer[r] = st.offer(l);
-    for (int k = 0; k < issues; ++k)
-      out.agreed[static_cast<std::size_t>(r) * issues + k] = static_cast<std::int8_t>(st.agreed(l, k));
-    for (int i = 0; i < n; ++i)
-      for (int k = 0; k < types; ++k)
-        out.final_belief[(static_cast<std::size_t>(r) * n + i) * types + k] = st.belief(l, i * kMaxTypes + k);
-    for (int i = 0; i < n; ++i) {
-      out.troops_added[static_cast<std::size_t>(r) * n + i] = st.created(l, i);
-      out.troops_removed[static_cast<std::size_t>(r) * n + i] = st.removed(l, i);
-      out.resolve_type[static_cast<std::size_t>(r) * n + i] = static_cast<std::int8_t>(st.type(l, i));
-      out.casualties[static_cast<std::size_t>(r) * n + i] = st.casualties(l, i);
-      out.war_cost[static_cast<std::size_t>(r) * n + i] = st.war_cost(l, i);
-      const std::size_t base = (static_cast<std::size_t>(r) * n + i) * kPoolCount;
-      out.final_forces[base + kDeployed] = st.deployed(l, i);
-      out.final_forces[base + kReady] = st.ready(l, i);
-      out.final_forces[base + kReserve] = st.reserve(l, i);
+  // Field by field: each loop is one conversion and one store per lane, to
+  // the lane's replication in block order (retired lanes were moved).
+  int origin[kBlockLanes];
+  for (int l = 0; l < count; ++l) origin[l] = sim.block_lane(l);
+  // out[origin(l)·stride + offset] = value(l) for every kept lane.
+  auto scatter = [&](auto& out_field, int stride, int offset, auto&& value) {
+    auto* o = out_field.data();
+    using T = std::remove_reference_t<decltype(*o)>;
+    for (int l = 0; l < count; ++l) o[static_cast<std::size_t>(origin[l]) * stride + offset] = static_cast<T>(value(l));
+  };
+  auto column = [](const auto& array, Eigen::Index c) { return array.col(c).data(); };
+  const int* outcome = st.outcome.data();
+  scatter(out.outcome, 1, 0, [&](int l) { return outcome[l]; });
+  const int* peak_rung = st.peak_rung.data();
+  scatter(out.peak_rung, 1, 0, [&](int l) { return peak_rung[l]; });
+  const int* end_step = st.end_step.data();
+  scatter(out.end_step, 1, 0, [&](int l) { return end_step[l]; });
+  const int* war_start = st.war_start_step.data();
+  scatter(out.war_start_step, 1, 0, [&](int l) { return war_start[l]; });
+  const int* war_end = st.war_end_step.data();
+  scatter(out.war_end_step, 1, 0, [&](int l) { return war_end[l]; });
+  const int* first_incident = st.first_incident_step.data();
+  scatter(out.first_incident_step, 1, 0, [&](int l) { return first_incident[l]; });
+  const int* incidents = st.incidents.data();
+  scatter(out.incidents, 1, 0, [&](int l) { return incidents[l]; });
+  const int* cause = st.alliance_war_cause.data();
+  scatter(out.alliance_war_cause, 1, 0, [&](int l) { return cause[l]; });
+  const double* offer = st.offer.data();
+  scatter(out.offer, 1, 0, [&](int l) { return offer[l]; });
+  for (int c = 0; c < n * kActionKindCount; ++c) {
+    const int* counts = column(st.action_count, c);
+    scatter(out.action_count, n * kActionKindCount, c, [&](int l) { return counts[l]; });
+  }
+  for (int k = 0; k < issues; ++k) {
+    const int* agreed = column(st.agreed, k);
+    scatter(out.agreed, issues, k, [&](int l) { return agreed[l]; });
+  }
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < types; ++k) {
+      const float* belief = column(st.belief, i * kMaxTypes + k);
+      scatter(out.final_belief, n * types, i * types + k, [&](int l) { return belief[l]; });
     }
+    const double* created = column(st.created, i);
+    scatter(out.troops_added, n, i, [&](int l) { return created[l]; });
+    const double* removed = column(st.removed, i);
+    scatter(out.troops_removed, n, i, [&](int l) { return removed[l]; });
+    const int* type = column(st.type, i);
+    scatter(out.resolve_type, n, i, [&](int l) { return type[l]; });
+    const double* casualties = column(st.casualties, i);
+    scatter(out.casualties, n, i, [&](int l) { return casualties[l]; });
+    const double* war_cost = column(st.war_cost, i);
+    scatter(out.war_cost, n, i, [&](int l) { return war_cost[l]; });
+    const double* pools[kPoolCount] = {};
+    pools[kDeployed] = column(st.deployed, i);
+    pools[kReady] = column(st.ready, i);
+    pools[kReserve] = column(st.reserve, i);
+    for (int p = 0; p < kPoolCount; ++p)
+      scatter(out.final_forces, n * kPoolCount, i * kPoolCount + p, [&](int l) { return pools[p][l]; });
   }
 }
 
