@@ -11,21 +11,14 @@
 #include <limits>
 #include <vector>
 
+#include "../support/float_bits.hpp"
 #include "brink/model/rules.hpp"
 
 namespace brink {
 namespace {
 
-float from_bits(std::uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-std::uint32_t bits_of(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, sizeof b);
-  return b;
-}
+using testing::bits_of;
+using testing::from_bits;
 
 // Every 37th float from 1e-37 to the largest finite one: 55 million inputs.
 TEST(LogFloatTest, IsEigensLogBitForBitFromTenToTheMinus37Up) {

@@ -13,22 +13,15 @@
 #include <limits>
 #include <vector>
 
+#include "../support/float_bits.hpp"
 #include "brink/model/rules.hpp"
 #include "packet_math.hpp"
 
 namespace brink {
 namespace {
 
-float from_bits(std::uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-std::uint32_t bits_of(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, sizeof b);
-  return b;
-}
+using testing::bits_of;
+using testing::from_bits;
 
 // Over the floats whose bit patterns run from `first` to `last` (inclusive)
 // in steps of `stride`: how many of `packet`'s results (in place over whole
