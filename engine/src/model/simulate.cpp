@@ -90,12 +90,11 @@ class Recorder {
   BlockResult* out_;
 };
 
-// Each kept lane's results, put back in block-lane order.
-void extract(const Model& model, const BlockSimulator& sim, int count, BlockResult* out_ptr) {
-  const BlockState& st = sim.state();
-  BlockResult& out = *out_ptr;
+// The per-replication fields of a block of `count` kept lanes, sized.
+void size_fields(const Model& model, int count, BlockResult& out) {
   const int n = model.actors();
   const int issues = static_cast<int>(model.scenario().negotiation.issues.size());
+  const int types = model.scenario().type_slots();
   out.outcome.resize(count);
   out.peak_rung.resize(count);
   out.end_step.resize(count);
@@ -111,68 +110,53 @@ void extract(const Model& model, const BlockSimulator& sim, int count, BlockResu
   out.alliance_war_cause.resize(count);
   out.agreed.resize(static_cast<std::size_t>(count) * issues);
   out.resolve_type.resize(static_cast<std::size_t>(count) * n);
-  const int types = model.scenario().type_slots();
   out.final_belief.resize(static_cast<std::size_t>(count) * n * types);
   out.offer.resize(count);
   out.war_cost.resize(static_cast<std::size_t>(count) * n);
+}
+
+// Each kept lane's results, put back in block-lane order.
+void extract(const Model& model, const BlockSimulator& sim, int count, BlockResult* out_ptr) {
+  const BlockState& st = sim.state();
+  BlockResult& out = *out_ptr;
+  const int n = model.actors();
+  const int issues = static_cast<int>(model.scenario().negotiation.issues.size());
+  const int types = model.scenario().type_slots();
+  size_fields(model, count, out);
   // Field by field: each loop is one conversion and one store per lane, to
   // the lane's replication in block order (retired lanes were moved).
   int origin[kBlockLanes];
   for (int l = 0; l < count; ++l) origin[l] = sim.block_lane(l);
-  // out[origin(l)·stride + offset] = value(l) for every kept lane.
-  auto scatter = [&](auto& out_field, int stride, int offset, auto&& value) {
-    auto* o = out_field.data();
-    using T = std::remove_reference_t<decltype(*o)>;
-    for (int l = 0; l < count; ++l) o[static_cast<std::size_t>(origin[l]) * stride + offset] = static_cast<T>(value(l));
+  // field[origin(l)·stride + offset] = source[l] for every kept lane.
+  auto scatter = [&](auto& field, int stride, int offset, const auto* source) {
+    auto* to = field.data();
+    using T = std::remove_reference_t<decltype(*to)>;
+    for (int l = 0; l < count; ++l)
+      to[static_cast<std::size_t>(origin[l]) * stride + offset] = static_cast<T>(source[l]);
   };
-  auto column = [](const auto& array, Eigen::Index c) { return array.col(c).data(); };
-  const int* outcome = st.outcome.data();
-  scatter(out.outcome, 1, 0, [&](int l) { return outcome[l]; });
-  const int* peak_rung = st.peak_rung.data();
-  scatter(out.peak_rung, 1, 0, [&](int l) { return peak_rung[l]; });
-  const int* end_step = st.end_step.data();
-  scatter(out.end_step, 1, 0, [&](int l) { return end_step[l]; });
-  const int* war_start = st.war_start_step.data();
-  scatter(out.war_start_step, 1, 0, [&](int l) { return war_start[l]; });
-  const int* war_end = st.war_end_step.data();
-  scatter(out.war_end_step, 1, 0, [&](int l) { return war_end[l]; });
-  const int* first_incident = st.first_incident_step.data();
-  scatter(out.first_incident_step, 1, 0, [&](int l) { return first_incident[l]; });
-  const int* incidents = st.incidents.data();
-  scatter(out.incidents, 1, 0, [&](int l) { return incidents[l]; });
-  const int* cause = st.alliance_war_cause.data();
-  scatter(out.alliance_war_cause, 1, 0, [&](int l) { return cause[l]; });
-  const double* offer = st.offer.data();
-  scatter(out.offer, 1, 0, [&](int l) { return offer[l]; });
-  for (int c = 0; c < n * kActionKindCount; ++c) {
-    const int* counts = column(st.action_count, c);
-    scatter(out.action_count, n * kActionKindCount, c, [&](int l) { return counts[l]; });
-  }
-  for (int k = 0; k < issues; ++k) {
-    const int* agreed = column(st.agreed, k);
-    scatter(out.agreed, issues, k, [&](int l) { return agreed[l]; });
-  }
+  scatter(out.outcome, 1, 0, st.outcome.data());
+  scatter(out.peak_rung, 1, 0, st.peak_rung.data());
+  scatter(out.end_step, 1, 0, st.end_step.data());
+  scatter(out.war_start_step, 1, 0, st.war_start_step.data());
+  scatter(out.war_end_step, 1, 0, st.war_end_step.data());
+  scatter(out.first_incident_step, 1, 0, st.first_incident_step.data());
+  scatter(out.incidents, 1, 0, st.incidents.data());
+  scatter(out.alliance_war_cause, 1, 0, st.alliance_war_cause.data());
+  scatter(out.offer, 1, 0, st.offer.data());
+  for (int c = 0; c < n * kActionKindCount; ++c)
+    scatter(out.action_count, n * kActionKindCount, c, st.action_count.col(c).data());
+  for (int k = 0; k < issues; ++k) scatter(out.agreed, issues, k, st.agreed.col(k).data());
   for (int i = 0; i < n; ++i) {
-    for (int k = 0; k < types; ++k) {
-      const float* belief = column(st.belief, i * kMaxTypes + k);
-      scatter(out.final_belief, n * types, i * types + k, [&](int l) { return belief[l]; });
-    }
-    const double* created = column(st.created, i);
-    scatter(out.troops_added, n, i, [&](int l) { return created[l]; });
-    const double* removed = column(st.removed, i);
-    scatter(out.troops_removed, n, i, [&](int l) { return removed[l]; });
-    const int* type = column(st.type, i);
-    scatter(out.resolve_type, n, i, [&](int l) { return type[l]; });
-    const double* casualties = column(st.casualties, i);
-    scatter(out.casualties, n, i, [&](int l) { return casualties[l]; });
-    const double* war_cost = column(st.war_cost, i);
-    scatter(out.war_cost, n, i, [&](int l) { return war_cost[l]; });
-    const double* pools[kPoolCount] = {};
-    pools[kDeployed] = column(st.deployed, i);
-    pools[kReady] = column(st.ready, i);
-    pools[kReserve] = column(st.reserve, i);
-    for (int p = 0; p < kPoolCount; ++p)
-      scatter(out.final_forces, n * kPoolCount, i * kPoolCount + p, [&](int l) { return pools[p][l]; });
+    for (int k = 0; k < types; ++k)
+      scatter(out.final_belief, n * types, i * types + k, st.belief.col(i * kMaxTypes + k).data());
+    scatter(out.troops_added, n, i, st.created.col(i).data());
+    scatter(out.troops_removed, n, i, st.removed.col(i).data());
+    scatter(out.resolve_type, n, i, st.type.col(i).data());
+    scatter(out.casualties, n, i, st.casualties.col(i).data());
+    scatter(out.war_cost, n, i, st.war_cost.col(i).data());
+    scatter(out.final_forces, n * kPoolCount, i * kPoolCount + kDeployed, st.deployed.col(i).data());
+    scatter(out.final_forces, n * kPoolCount, i * kPoolCount + kReady, st.ready.col(i).data());
+    scatter(out.final_forces, n * kPoolCount, i * kPoolCount + kReserve, st.reserve.col(i).data());
   }
 }
 
