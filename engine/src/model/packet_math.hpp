@@ -18,18 +18,18 @@
 namespace brink {
 
 // The logit's exp: Eigen's pexp_float (its exp on the AVX2 path) operation
-// for operation, except that 2^m is built directly from m's bits, as Eigen's
-// own AVX-512 exp does (which is used as it is). Eigen's pldexp must handle
-// any exponent (down to denormals and up to overflow), so it splits 2^m into
-// four factors: 14 instructions where one shift and one add do for m in
-// [-126, 127]. Scaling by a power of two is exact (one rounding, the same in
-// both), so for every x in [kLogitExpLow, kLogitExpHigh] the result has
-// Eigen's bits. Outside it x is clamped there (on every path) instead of at
-// Eigen's ±88.7 or ±88.4: the
+// for operation, except that 2^m is built directly from m's bits, as
+// Eigen's own AVX-512 exp does (which is used as it is). Eigen's pldexp
+// must handle any exponent (down to denormals and up to overflow), so it
+// splits 2^m into four factors: 14 instructions where one shift and one
+// add do for m in [-126, 127]. Scaling by a power of two is exact (one
+// rounding, the same in both), so for every x in [kLogitExpLow,
+// kLogitExpHigh] the result has Eigen's bits. Inputs are clamped to that
+// range on every path (Eigen clamps at ±88.7, or ±88.4 on AVX-512): the
 // logit's exponents are at least kLogitFloor − 1 (rules.hpp), and one above
 // kLogitExpHigh belongs to an infeasible action, whose weight is zero
-// whatever its exp.
-// m = floor(x·log2(e) + ½) stays in [-126, 127], where 2^m is a normal float.
+// whatever its exp. In the range, m = floor(x·log2(e) + ½) stays in
+// [-126, 127], where 2^m is a normal float.
 inline constexpr float kLogitExpLow = -87.0f;
 inline constexpr float kLogitExpHigh = 88.0f;
 
@@ -74,7 +74,7 @@ inline void logit_exp_in_place(float* values, int count) {
 // lane has log_float's bits. The loop over lanes that GCC vectorizes from
 // log_float itself computes the polynomial's inputs for both sides of the
 // [√½, √2) test and blends them: about 60 instructions per AVX2 register
-// where this takes 37.
+// where this takes 41.
 template <class Packet>
 [[gnu::always_inline]] inline Packet log_packet(const Packet& v) {
   namespace ei = Eigen::internal;
