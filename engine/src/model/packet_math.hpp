@@ -61,14 +61,6 @@ template <class Packet>
   return ei::pmax(ei::pmul(y, scale), x);
 }
 
-// logit_exp in place over count floats, count a multiple of the packet size.
-inline void logit_exp_in_place(float* values, int count) {
-  using Packet = Eigen::internal::packet_traits<float>::type;
-  constexpr int kSize = Eigen::internal::unpacket_traits<Packet>::size;
-  for (int j = 0; j < count; j += kSize)
-    Eigen::internal::pstoreu(values + j, logit_exp(Eigen::internal::ploadu<Packet>(values + j)));
-}
-
 // rules::log_float over a packet, operation for operation (the same
 // constants, the same fused and unfused steps in the same order), so every
 // lane has log_float's bits. The loop over lanes that GCC vectorizes from
@@ -109,12 +101,21 @@ template <class Packet>
   return ei::pselect(ei::pcmp_eq(v, ei::pzero(v)), ei::pset1<Packet>(-std::numeric_limits<float>::infinity()), x);
 }
 
-// log_packet in place over count floats, count a multiple of the packet size.
-inline void log_in_place(float* values, int count) {
+// f over count floats in place, a packet at a time (count a multiple of the packet size).
+template <class F>
+[[gnu::always_inline]] inline void packets_in_place(float* values, int count, F f) {
   using Packet = Eigen::internal::packet_traits<float>::type;
   constexpr int kSize = Eigen::internal::unpacket_traits<Packet>::size;
   for (int j = 0; j < count; j += kSize)
-    Eigen::internal::pstoreu(values + j, log_packet(Eigen::internal::ploadu<Packet>(values + j)));
+    Eigen::internal::pstoreu(values + j, f(Eigen::internal::ploadu<Packet>(values + j)));
+}
+
+inline void logit_exp_in_place(float* values, int count) {
+  packets_in_place(values, count, [](const auto& p) { return logit_exp(p); });
+}
+
+inline void log_in_place(float* values, int count) {
+  packets_in_place(values, count, [](const auto& p) { return log_packet(p); });
 }
 
 }  // namespace brink
