@@ -8,7 +8,9 @@
 #include <hdf5.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <filesystem>
+#include <random>
 #include <set>
 
 #include "../support/scenarios.hpp"
@@ -115,6 +117,47 @@ TEST(ChunkCodecTest, WorkersEncodeWhatHdf5sShuffleAndDeflateFiltersStore) {
     ++checked;
   }
   EXPECT_GE(checked, 20);  // every per-replication variable, block sum and series, int8 to float64
+}
+
+TEST(ChunkCodecTest, ChunksOfEveryByteValueAndOfNoisyBitsRoundTrip) {
+  // The trained Huffman code (level 0) must encode any chunk, also values
+  // whose bytes it never saw in training, and a chunk it cannot shrink must
+  // still come out no larger than stored blocks allow.
+  const SweepPlan plan = flagship_plan("256", "0");
+  const FileLayout layout = file_layout(plan);
+  BlockResult block = simulate_block(plan.model(0), plan.block(0, 0));
+  std::mt19937_64 bits(20221);
+  auto noise = [&bits](auto& field) {
+    using T = typename std::decay_t<decltype(field)>::value_type;
+    for (T& value : field) {
+      if constexpr (std::is_floating_point_v<T>) {
+        // Finite values over the whole exponent range: every byte of the shuffled chunk is noise.
+        value = static_cast<T>(std::ldexp(std::uniform_real_distribution<double>(-1.0, 1.0)(bits),
+                                          std::uniform_int_distribution<int>(-120, 120)(bits)));
+      } else {
+        // Within every stored integer type's range (action counts are stored as int16).
+        value = static_cast<T>(std::uniform_int_distribution<int>(0, sizeof(T) == 1 ? 127 : 32767)(bits));
+      }
+    }
+  };
+  noise(block.final_forces);
+  noise(block.casualties);
+  noise(block.offer);
+  noise(block.final_belief);
+  noise(block.action_count);
+  noise(block.end_step);
+  noise(block.resolve_type);
+  noise(block.record_troops_sum);
+  int checked = 0;
+  for (const VariableSpec& v : variable_table()) {
+    if (v.storage != Storage::kBlockChunks || !layout.present(v)) continue;
+    const std::size_t size = layout.chunk_elements(v) * dtype_size(layout.dtype(v));
+    const std::vector<std::uint8_t> ours = encode_chunk(v, layout, block);
+    EXPECT_EQ(inflate(ours, size), inflate(hdf5_chunk(v, layout, block), size)) << v.name;
+    EXPECT_LE(ours.size(), size + size / 65535 * 5 + 64) << v.name;
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
 }
 
 void expect_same_resume_fields(const BlockResult& a, const BlockResult& b) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -73,8 +74,42 @@ std::vector<std::uint8_t>& level_buffer() {
   return buffer;
 }
 
-// A zlib stream (RFC 1950) of `in` at ISA-L's `level` (0 or 1), as HDF5's deflate filter stores it.
-std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, int level, std::string_view name) {
+// Symbol counts of the shipped scenarios' shuffled chunks, per element size
+// (scripts/train_chunk_code.py, which says why).
+struct TrainedCounts {
+  std::size_t element_size;
+  std::uint64_t counts[ISAL_DEF_LIT_LEN_SYMBOLS + ISAL_DEF_DIST_SYMBOLS];  // literal/length, then distance
+};
+constexpr TrainedCounts kTrainedCounts[] = {
+#include "chunk_code_histograms.inc"
+};
+
+// The fixed Huffman code for chunks of `element_size`-byte elements, built
+// once; igzip gives every symbol a code, whatever its count.
+const isal_hufftables* trained_code(std::size_t element_size) {
+  static const std::vector<isal_hufftables> codes = [] {
+    std::vector<isal_hufftables> out(std::size(kTrainedCounts));
+    auto histogram = std::make_unique<isal_huff_histogram>();
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      const std::uint64_t* counts = kTrainedCounts[k].counts;
+      std::copy(counts, counts + ISAL_DEF_LIT_LEN_SYMBOLS, histogram->lit_len_histogram);
+      std::copy(counts + ISAL_DEF_LIT_LEN_SYMBOLS, counts + ISAL_DEF_LIT_LEN_SYMBOLS + ISAL_DEF_DIST_SYMBOLS,
+                histogram->dist_histogram);
+      if (isal_create_hufftables(&out[k], histogram.get()) != 0)
+        throw std::logic_error("ISA-L rejected the trained Huffman code");
+    }
+    return out;
+  }();
+  for (std::size_t k = 0; k < codes.size(); ++k)
+    if (kTrainedCounts[k].element_size == element_size) return &codes[k];
+  return nullptr;
+}
+
+// A zlib stream (RFC 1950) of `in` at ISA-L's `level` (0 or 1), as HDF5's
+// deflate filter stores it; level 0 with `code` if one is given, else with
+// ISA-L's built-in code.
+std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, int level, const isal_hufftables* code,
+                                         std::string_view name) {
   if (in.size() > std::numeric_limits<std::uint32_t>::max() / 2)
     throw std::logic_error("a chunk of '" + std::string(name) + "' is too large for one zlib stream");
   // Stored blocks bound the output: 5 bytes per 64 KiB, plus the zlib header and trailer.
@@ -86,6 +121,9 @@ std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, in
     s.level = 1;
     s.level_buf = buffer.data();
     s.level_buf_size = static_cast<std::uint32_t>(buffer.size());
+  } else if (code != nullptr) {
+    // ISA-L only reads the code (its API is not const), so threads share it.
+    isal_deflate_set_hufftables(&s, const_cast<isal_hufftables*>(code), IGZIP_HUFFTABLE_CUSTOM);
   }
   s.gzip_flag = IGZIP_ZLIB;
   s.next_in = const_cast<std::uint8_t*>(in.data());  // ISA-L's API is not const; it only reads
@@ -100,18 +138,22 @@ std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, in
   return out;
 }
 
-// Below this many bytes a chunk is compressed at ISA-L's level 0, with its
-// built-in Huffman code: level 1 builds a code for every chunk, which on the
-// per-replication variables whose block chunks hold 0.25–3.4 KB cost more
-// than it saved (a 400,000-replication flagship file: 18% less ISA-L time,
-// 4.4% larger). A small chunk that the built-in code does not shrink (a
-// float64 variable of near-random bits) takes level 1 after all.
-constexpr std::size_t kLevelOneMin = 4096;
+// From this many bytes a chunk takes level 1, which builds a Huffman code
+// for the chunk: its cost is then spread over enough bytes (time series,
+// whose chunks are often long runs that level 1's matching finds better).
+// Below, level 0 with the trained code for the element size: a block's
+// per-replication chunks hold 0.25–27 KB, and building a code for each was
+// 40% of level 1's time on them. On the shipped scenarios the files are
+// within 1% of level 1's size in 35–45% less compression time (docs/output.md,
+// "Why one chunk per block"). A chunk that level 0 does not shrink (a float64
+// variable of near-random bits) takes level 1 after all.
+constexpr std::size_t kPerChunkCodeMin = 64 * 1024;
 
-std::vector<std::uint8_t> zlib_stream(const std::vector<std::uint8_t>& in, std::string_view name) {
-  if (in.size() >= kLevelOneMin) return zlib_stream_at(in, 1, name);
-  std::vector<std::uint8_t> out = zlib_stream_at(in, 0, name);
-  return out.size() < in.size() ? out : zlib_stream_at(in, 1, name);
+std::vector<std::uint8_t> zlib_stream(const std::vector<std::uint8_t>& in, std::size_t element_size,
+                                      std::string_view name) {
+  if (in.size() >= kPerChunkCodeMin) return zlib_stream_at(in, 1, nullptr, name);
+  std::vector<std::uint8_t> out = zlib_stream_at(in, 0, trained_code(element_size), name);
+  return out.size() < in.size() ? out : zlib_stream_at(in, 1, nullptr, name);
 }
 
 }  // namespace
@@ -169,7 +211,7 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
   // HDF5 itself would call), 2% larger than libdeflate's; it is
   // deterministic, so a block's bytes do not depend on the thread that
   // encoded it.
-  std::vector<std::uint8_t> out = zlib_stream(shuffled, v.name);
+  std::vector<std::uint8_t> out = zlib_stream(shuffled, dtype_size(type), v.name);
   if (zeros) zero_streams.emplace(raw.size(), out);
   return out;
 }
