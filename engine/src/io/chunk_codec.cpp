@@ -122,8 +122,10 @@ std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, in
     s.level_buf = buffer.data();
     s.level_buf_size = static_cast<std::uint32_t>(buffer.size());
   } else if (code != nullptr) {
-    // ISA-L only reads the code (its API is not const), so threads share it.
-    isal_deflate_set_hufftables(&s, const_cast<isal_hufftables*>(code), IGZIP_HUFFTABLE_CUSTOM);
+    // ISA-L only reads the code (its API is not const: its own built-in
+    // codes are const objects passed the same way), so threads share it.
+    if (isal_deflate_set_hufftables(&s, const_cast<isal_hufftables*>(code), IGZIP_HUFFTABLE_CUSTOM) != COMP_OK)
+      throw std::logic_error("ISA-L refused the trained Huffman code for '" + std::string(name) + "'");
   }
   s.gzip_flag = IGZIP_ZLIB;
   s.next_in = const_cast<std::uint8_t*>(in.data());  // ISA-L's API is not const; it only reads
