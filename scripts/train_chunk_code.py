@@ -48,19 +48,20 @@ def shuffled(chunk):
 
 
 def stored_chunks(path):
-    """Each compressed chunk of the file as the encoder saw it: the block's values, padded to the chunk's shape."""
+    """(stored bytes, chunk) of each compressed chunk of the file, the chunk as
+    the encoder saw it: the block's values, padded to the chunk's shape."""
     with h5py.File(path, "r") as f:
         datasets = []
         f.visititems(lambda name, obj: datasets.append(obj)
                      if isinstance(obj, h5py.Dataset) and obj.chunks and obj.compression else None)
         for ds in datasets:
             for i in range(ds.id.get_num_chunks()):
-                offset = ds.id.get_chunk_info(i).chunk_offset
-                region = tuple(slice(o, min(o + c, s)) for o, c, s in zip(offset, ds.chunks, ds.shape))
+                info = ds.id.get_chunk_info(i)
+                region = tuple(slice(o, min(o + c, s)) for o, c, s in zip(info.chunk_offset, ds.chunks, ds.shape))
                 values = ds[region]
                 chunk = np.zeros(ds.chunks, dtype=ds.dtype)
                 chunk[tuple(slice(0, n) for n in values.shape)] = values
-                yield chunk
+                yield info.size, chunk
 
 
 def train(brink, replications):
@@ -71,7 +72,7 @@ def train(brink, replications):
         for name in SCENARIOS:
             out = os.path.join(scratch, name + ".h5")
             subprocess.run([brink, "run", name, "-n", str(replications), "--quiet", "-o", out], check=True)
-            for chunk in stored_chunks(out):
+            for _, chunk in stored_chunks(out):
                 data = shuffled(chunk)
                 isal.isal_update_histogram(data, len(data), ctypes.byref(histograms[chunk.dtype.itemsize]))
             print(f"{name}: done", file=sys.stderr)

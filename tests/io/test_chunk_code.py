@@ -5,12 +5,15 @@ chunk with a code of its own. igzip's built-in code, which the trained one
 replaced, takes about 20% more there; a stale or broken code fails here."""
 
 import os
+import pathlib
 import subprocess
+import sys
 import zlib
 
-import h5py
-import numpy as np
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "scripts"))
+from train_chunk_code import shuffled, stored_chunks  # noqa: E402  (the training reads chunks the same way)
 
 BRINK = os.environ.get("BRINK")
 PER_CHUNK_CODE_MIN = 64 * 1024  # chunk_codec.cpp: from this size a chunk takes level 1
@@ -18,20 +21,10 @@ PER_CHUNK_CODE_MIN = 64 * 1024  # chunk_codec.cpp: from this size a chunk takes 
 
 def shuffled_chunks(path):
     """(stored size, the shuffled chunk the encoder compressed) of every compressed chunk."""
-    with h5py.File(path, "r") as f:
-        datasets = []
-        f.visititems(lambda name, obj: datasets.append(obj)
-                     if isinstance(obj, h5py.Dataset) and obj.chunks and obj.compression else None)
-        assert datasets, "no compressed dataset in the file"
-        for ds in datasets:
-            for i in range(ds.id.get_num_chunks()):
-                info = ds.id.get_chunk_info(i)
-                region = tuple(slice(o, min(o + c, s)) for o, c, s in zip(info.chunk_offset, ds.chunks, ds.shape))
-                values = ds[region]
-                chunk = np.zeros(ds.chunks, dtype=ds.dtype)
-                chunk[tuple(slice(0, n) for n in values.shape)] = values
-                raw = np.ascontiguousarray(chunk).view(np.uint8).reshape(-1, chunk.dtype.itemsize)
-                yield info.size, np.ascontiguousarray(raw.T).tobytes()
+    chunks = list(stored_chunks(path))
+    assert chunks, "no compressed chunk in the file"
+    for size, chunk in chunks:
+        yield size, shuffled(chunk)
 
 
 @pytest.mark.parametrize("scenario,seed", [("jan-2022-standoff", 90210), ("diplomacy-first", 4242)])
