@@ -522,9 +522,11 @@ void BlockSimulator::features_and_utilities(int i) {
   for (int l = 0; l < width; ++l) x.feasible[l] = any[l] ? x.feasible[l] : LaneMask{1};
 }
 
-// Attack features: war gain ln(OwnD/Defenders) and credibility
-// −Protectors/OwnD (extended deterrence: protectors' forces weighted by
-// commitment and believed resolve) into feature_a and feature_b.
+// Attack features: credibility −Protectors/OwnD (extended deterrence:
+// protectors' forces weighted by commitment and believed resolve) into
+// feature_b, and into feature_a the war gain: ln(OwnD/Defenders), or with
+// decision.war_forecast the war value W_i (then the defenders and the log
+// are not computed).
 void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   const int width = pass_width();
   Scratch& x = *scratch_;
@@ -532,14 +534,25 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   const int n = model_.actors();
   const double rho = sc_.actors[i].decision.ready_weight;
   const int t = a.target;
-  double* defenders = x.defenders;
   double* protectors = x.contact;
+  std::fill(protectors, protectors + width, 0.0);
+  for (int j = 0; j < n; ++j) {
+    const double c = model_.commitment(j, t);
+    if (j == t || c <= 0.0) continue;
+    const double* d = st.deployed.col(j).data();
+    const double* r = st.ready.col(j).data();
+    const float* resolve = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
+    for (int l = 0; l < width; ++l) protectors[l] += c * resolve[l] * (d[l] + rho * r[l]);
+  }
+  for (int l = 0; l < width; ++l) x.feature_b[l] = -static_cast<float>(protectors[l]) / x.own_deployed[l];
+  if (sc_.actors[i].decision.war_forecast) {
+    attack_war_value(i, a);
+    return;
+  }
+  double* defenders = x.defenders;
   const double* dt_ = st.deployed.col(t).data();
   const double* advantage = x.lane_column(x.defence, t);
-  for (int l = 0; l < width; ++l) {
-    defenders[l] = 1.0 + dt_[l] * advantage[l];
-    protectors[l] = 0.0;
-  }
+  for (int l = 0; l < width; ++l) defenders[l] = 1.0 + dt_[l] * advantage[l];
   for (int j : model_.allies(t)) {
     const double* d = st.deployed.col(j).data();
     for (int l = 0; l < width; ++l) defenders[l] += d[l];
@@ -548,20 +561,11 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
     const double c = model_.commitment(j, t);
     if (j == t || c <= 0.0) continue;
     const double* d = st.deployed.col(j).data();
-    const double* r = st.ready.col(j).data();
-    const float* resolve = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
-    for (int l = 0; l < width; ++l) {
-      defenders[l] += c * d[l];
-      protectors[l] += c * resolve[l] * (d[l] + rho * r[l]);
-    }
+    for (int l = 0; l < width; ++l) defenders[l] += c * d[l];
   }
-  for (int l = 0; l < width; ++l) {
-    x.log_arg[l] = x.own_deployed[l] / static_cast<float>(defenders[l]);
-    x.feature_b[l] = -static_cast<float>(protectors[l]) / x.own_deployed[l];
-  }
+  for (int l = 0; l < width; ++l) x.log_arg[l] = x.own_deployed[l] / static_cast<float>(defenders[l]);
   log_in_place(x.log_arg, width);
   std::copy(x.log_arg, x.log_arg + width, x.feature_a);
-  if (sc_.actors[i].decision.war_forecast) attack_war_value(i, a);  // W_i replaces the log force ratio
 }
 
 // Logit quantal response per type, then one draw per lane from its own type's

@@ -251,13 +251,14 @@ float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolv
           defenders += c * st.deployed[j];
           protectors += c * believed_resolve[j] * (st.deployed[j] + rho * st.ready[j]);
         }
-        fa = rules::log_float(own_d / static_cast<float>(defenders));
         fb = -static_cast<float>(protectors) / own_d;
         if (dec.war_forecast) {  // W_i replaces the log force ratio
           const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
           const rules::WarForecast w = forecast(i, t, intensity);
           const double delta = rules::war_discount(sc_.bargaining.discount, w.duration);
           fa = static_cast<float>(rules::war_value(delta, w.prevail, st.war_cost[i], dec.casualty_cost, w.loss_a));
+        } else {
+          fa = rules::log_float(own_d / static_cast<float>(defenders));
         }
         ka = kWarGain;
         kb = kCredibility;
