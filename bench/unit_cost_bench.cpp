@@ -189,8 +189,9 @@ BENCHMARK_TEMPLATE(BM_UnitDivide, Eigen::ArrayXf);
 // What one replication-step of jan-2022-standoff cannot avoid, whatever the
 // implementation (the table in docs/performance.md). Transcendentals and
 // draws: the logit weight of every (type, action), the log of every troop
-// move's security gain and of every attack's war gain, and the decision and
-// incident Philox calls. Lane arithmetic, counted from the flagship's menus
+// move's security gain, and the decision and incident Philox calls (the
+// attacks' war gain is Russia's war value from the combat forecast, with no
+// log). Lane arithmetic, counted from the flagship's menus
 // (docs/performance.md): the utilities' lane-varying terms, the logit's
 // exponent, running maximum and total, the choice's cumulative sum and
 // comparison, the Bayes updates, and the features' arguments. Utilities,
@@ -200,11 +201,12 @@ BENCHMARK_TEMPLATE(BM_UnitDivide, Eigen::ArrayXf);
 // h − h²/2 is one.
 struct FlagshipFloor {
   int float_exp = 48;  // 2·10 + 2·9 + 1·6 + 1·4 (types × menu)
-  int float_log = 10;  // 8 troop-moving actions + 2 attacks
-  int philox = 2;      // decision uniforms of 4 actors, incident uniforms
-  // 71 utility terms + 48·3 logit + 29·2 choice + 2·(19 + 6) Bayes + 10 feature arguments
-  int lane_ops = 333;
-  int divide = 7;  // 2 Bayes normalisations, 4 actors' 1/Own, 1 war-gain ratio
+  int float_log = 8;  // the 8 troop-moving actions
+  int philox = 2;     // decision uniforms of 4 actors, incident uniforms
+  // 71 utility terms + 48·3 logit + 29·2 choice + 2·(19 + 6) Bayes + 8 security arguments
+  // + 30 war forecast + 7 credibility
+  int lane_ops = 368;
+  int divide = 8;  // 2 Bayes normalisations, 4 actors' 1/Own, the forecast's p, credibility's 1/OwnD
 };
 
 // The floor's operations over a block of 256 lanes, in the kernel's form
