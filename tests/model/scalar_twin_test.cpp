@@ -1,7 +1,9 @@
 // The vectorized kernel against its scalar reference twin (scalar_twin.hpp),
 // over every shipped scenario: same random draws, the same outcomes in at
 // least 99.9% of replications, equal outcome distributions, and per-step state
-// equal to 1e-9 relative where decisions are off.
+// equal to 1e-9 relative where decisions are off. This binary links the
+// baseline kernel; path_twin_test.cpp runs the same comparison on every
+// path the brink binary loads.
 #include "brink/model/scalar_twin.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include "brink/model/kernel.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
+#include "twin_compare.hpp"
 
 namespace brink {
 namespace {
@@ -32,64 +35,12 @@ TEST(PhiloxLanesTest, VectorizedPhiloxEqualsRandom123LaneByLane) {
   }
 }
 
-struct Named {
-  std::string name;
-  Model model;
-};
-
-std::vector<Named> shipped_models() {
-  std::vector<Named> out;
-  for (const ShippedScenario& s : shipped_scenarios())
-    out.push_back({std::string(s.name), Model(load_scenario({std::string(s.path), std::string(s.text)}).scenario)});
-  return out;
-}
-
-// Two-sample z-test per outcome, Holm-corrected: true if no outcome differs at alpha.
-bool same_distribution(const std::vector<std::int8_t>& a, const std::vector<std::int8_t>& b, double alpha) {
-  std::vector<double> p_values;
-  for (int o = 0; o < kOutcomeCount; ++o) {
-    double ca = 0, cb = 0;
-    for (auto v : a) ca += v == o;
-    for (auto v : b) cb += v == o;
-    const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
-    const double pooled = (ca + cb) / (na + nb);
-    const double se = std::sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb));
-    const double z = se > 0 ? std::abs(ca / na - cb / nb) / se : 0.0;
-    p_values.push_back(std::erfc(z / std::sqrt(2.0)));
-  }
-  std::sort(p_values.begin(), p_values.end());
-  for (std::size_t k = 0; k < p_values.size(); ++k)
-    if (p_values[k] < alpha / static_cast<double>(p_values.size() - k)) return false;
-  return true;
-}
+using twin_compare::Named;
+using twin_compare::shipped_models;
 
 TEST(ScalarTwinTest, EveryShippedScenarioGivesTheSameOutcomesAsTheVectorizedKernel) {
-  for (const Named& s : shipped_models()) {
-    SCOPED_TRACE(s.name);
-    std::vector<std::int8_t> vector_outcomes, scalar_outcomes;
-    std::int64_t same = 0, total = 0;
-    for (int block = 0; block < 4; ++block) {
-      const BlockSpec spec{3, block * kBlockLanes, kBlockLanes};
-      const BlockResult v = simulate_block(s.model, spec);
-      const BlockResult t = simulate_block_scalar(s.model, spec);
-      // The private types come from the same draws: identical.
-      ASSERT_EQ(v.resolve_type, t.resolve_type);
-      for (int r = 0; r < kBlockLanes; ++r) {
-        same += v.outcome[r] == t.outcome[r] && v.end_step[r] == t.end_step[r];
-        ++total;
-      }
-      vector_outcomes.insert(vector_outcomes.end(), v.outcome.begin(), v.outcome.end());
-      scalar_outcomes.insert(scalar_outcomes.end(), t.outcome.begin(), t.outcome.end());
-      if (!s.model.scenario().run.decisions) {
-        // Decisions off: everything but exp/log rounding is the same arithmetic.
-        ASSERT_EQ(v.first_incident_step, t.first_incident_step);
-        for (std::size_t c = 0; c < v.final_forces.size(); ++c)
-          ASSERT_NEAR(v.final_forces[c], t.final_forces[c], 1e-9 * (1.0 + std::abs(t.final_forces[c])));
-      }
-    }
-    EXPECT_GE(static_cast<double>(same), 0.999 * static_cast<double>(total)) << same << " of " << total;
-    EXPECT_TRUE(same_distribution(vector_outcomes, scalar_outcomes, 0.001));
-  }
+  twin_compare::expect_twin_agrees([](const Model& m, const BlockSpec& b) { return simulate_block(m, b); },
+                                   [](const Model& m, const BlockSpec& b) { return simulate_block_scalar(m, b); });
 }
 
 TEST(ScalarTwinTest, RevealedTypesGiveTheSameOutcomesAndBeliefsStayOnTheTrueType) {

@@ -2,13 +2,15 @@
 // object (and into the statically linked baseline kernel) with the variant's
 // name and -march given by CMake.
 #include "brink/model/kernel_dispatch.hpp"
+#include "brink/model/scalar_twin.hpp"
 
 #if !defined(BRINK_KERNEL_ISA) || !defined(BRINK_KERNEL_MARCH)
 #error "BRINK_KERNEL_ISA and BRINK_KERNEL_MARCH are set by engine/CMakeLists.txt"
 #endif
 
 namespace {
-constexpr brink::KernelTable kTable{brink::kKernelAbi, BRINK_KERNEL_ISA, BRINK_KERNEL_MARCH, &brink::simulate_block};
+constexpr brink::KernelTable kTable{brink::kKernelAbi, BRINK_KERNEL_ISA, BRINK_KERNEL_MARCH, &brink::simulate_block,
+                                    &brink::simulate_block_scalar};
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) const brink::KernelTable* brink_kernel_table() { return &kTable; }

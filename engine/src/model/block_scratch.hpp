@@ -129,7 +129,7 @@ struct BlockSimulator::Scratch {
   // combat, over the list of fighting lanes: each one's lane and rung, the
   // sides' strengths and summed kill rates, the square law's terms (1 in
   // square_general where its general case applies), the strengths after the step.
-  alignas(64) int fighting_lane[L], fighting_rung[L];
+  alignas(64) int fighting_lane[L + kLaneGroup], fighting_rung[L];  // the list is stored a vector at a time
   alignas(64) double side_a[L], side_b[L], alpha_sum[L], beta_sum[L];
   alignas(64) double worth[L], gamma_t[L], expm1_of[L], square_general[L], after_a[L], after_b[L];
   std::vector<CombatColumns> combat_columns;        // actors: the columns combat reads

@@ -11,6 +11,7 @@
 #include "block_scratch.hpp"
 #include "brink/model/lanchester.hpp"
 #include "brink/model/rules.hpp"
+#include "lane_vector.hpp"
 
 namespace brink {
 
@@ -293,13 +294,7 @@ int BlockSimulator::fighting_sides() {
   LaneMask* fighting = x.mask;
   for (int r = 0; r < width; ++r) fighting[r] = (outcome[r] < 0) & (war_start[r] >= 0);
   int* lane = x.fighting_lane;
-  int count = 0;
-  for_each_marked_group(fighting, width, [&](int g, int end) {
-    for (int r = g; r < end; ++r) {  // branch-free: a war's lanes are not predictable
-      lane[count] = r;
-      count += fighting[r];
-    }
-  });
+  const int count = lane_vector::list_marked(fighting, width, lane);
   const int n = model_.actors();
   CombatColumns* columns = x.combat_columns.data();
   for (int j = 0; j < n; ++j)

@@ -9,8 +9,13 @@
 // (rules::passed) give the bits of their scalar use.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace brink::lane_vector {
 
@@ -36,6 +41,51 @@ template <class Vector, class T>
 [[gnu::always_inline]] inline void store(T* p, const Vector& v) {
   static_assert(sizeof(T) * kLanes == sizeof(Vector));
   std::memcpy(p, &v, sizeof v);
+}
+
+// Writes the positions r < width of the nonzero masks to `list`, in
+// increasing order, and returns how many there are. width is a multiple of
+// 16, and `list` has room for 16 entries past the count (whole vectors are
+// stored). A vector of lanes at a time: AVX-512 compresses the positions of
+// 16 masks in one instruction; AVX2 permutes 8 by a table indexed by their
+// bits; elsewhere a branch-free loop.
+inline int list_marked(const std::int32_t* mask, int width, std::int32_t* list) {
+  int count = 0;
+#if defined(__AVX512F__)
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int g = 0; g < width; g += 16) {
+    const __mmask16 set = _mm512_cmpneq_epi32_mask(_mm512_loadu_si512(mask + g), zero);
+    const __m512i lanes = _mm512_add_epi32(iota, _mm512_set1_epi32(g));
+    _mm512_storeu_si512(list + count, _mm512_maskz_compress_epi32(set, lanes));
+    count += __builtin_popcount(set);
+  }
+#elif defined(__AVX2__)
+  // The positions of the set bits of every 8-bit mask, packed first.
+  static constexpr auto kPacked = [] {
+    std::array<std::array<std::int32_t, 8>, 256> table{};
+    for (int bits = 0; bits < 256; ++bits) {
+      int k = 0;
+      for (int b = 0; b < 8; ++b)
+        if ((bits >> b) & 1) table[bits][k++] = b;
+    }
+    return table;
+  }();
+  const __m256i zero = _mm256_setzero_si256();
+  for (int g = 0; g < width; g += 8) {
+    const __m256i clear = _mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(mask + g)), zero);
+    const int set = ~_mm256_movemask_ps(_mm256_castsi256_ps(clear)) & 0xFF;
+    const __m256i offsets = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kPacked[set].data()));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(list + count), _mm256_add_epi32(offsets, _mm256_set1_epi32(g)));
+    count += __builtin_popcount(static_cast<unsigned>(set));
+  }
+#else
+  for (int r = 0; r < width; ++r) {
+    list[count] = r;
+    count += mask[r] != 0 ? 1 : 0;
+  }
+#endif
+  return count;
 }
 
 }  // namespace brink::lane_vector
