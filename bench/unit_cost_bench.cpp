@@ -201,8 +201,8 @@ BENCHMARK_TEMPLATE(BM_UnitDivide, Eigen::ArrayXf);
 // h − h²/2 is one.
 struct FlagshipFloor {
   int float_exp = 48;  // 2·10 + 2·9 + 1·6 + 1·4 (types × menu)
-  int float_log = 8;  // the 8 troop-moving actions
-  int philox = 2;     // decision uniforms of 4 actors, incident uniforms
+  int float_log = 8;   // the 8 troop-moving actions
+  int philox = 2;      // decision uniforms of 4 actors, incident uniforms
   // 71 utility terms + 48·3 logit + 29·2 choice + 2·(19 + 6) Bayes + 8 security arguments
   // + 30 war forecast + 7 credibility
   int lane_ops = 368;

@@ -18,6 +18,8 @@ class PathTwinTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PathTwinTest, EveryShippedScenarioGivesTheSameOutcomesAsTheScalarTwin) {
   const std::string& isa = GetParam();
+  // A path the CPU lacks cannot be loaded, let alone run (an AVX2-only machine
+  // runs the avx2 instance; the dispatcher refuses the other with IsaUnavailable).
   if (!cpu_supports(isa)) GTEST_SKIP() << "this CPU does not run the " << isa << " path";
   select_kernel(isa);
   const KernelTable& table = kernel();

@@ -534,7 +534,18 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   const int n = model_.actors();
   const double rho = sc_.actors[i].decision.ready_weight;
   const int t = a.target;
+  const bool forecast = sc_.actors[i].decision.war_forecast;
+  double* defenders = x.defenders;
   double* protectors = x.contact;
+  if (!forecast) {
+    const double* dt_ = st.deployed.col(t).data();
+    const double* advantage = x.lane_column(x.defence, t);
+    for (int l = 0; l < width; ++l) defenders[l] = 1.0 + dt_[l] * advantage[l];
+    for (int j : model_.allies(t)) {
+      const double* d = st.deployed.col(j).data();
+      for (int l = 0; l < width; ++l) defenders[l] += d[l];
+    }
+  }
   std::fill(protectors, protectors + width, 0.0);
   for (int j = 0; j < n; ++j) {
     const double c = model_.commitment(j, t);
@@ -542,26 +553,15 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
     const double* d = st.deployed.col(j).data();
     const double* r = st.ready.col(j).data();
     const float* resolve = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;
-    for (int l = 0; l < width; ++l) protectors[l] += c * resolve[l] * (d[l] + rho * r[l]);
+    for (int l = 0; l < width; ++l) {
+      if (!forecast) defenders[l] += c * d[l];  // loop-invariant: GCC keeps one loop per case
+      protectors[l] += c * resolve[l] * (d[l] + rho * r[l]);
+    }
   }
   for (int l = 0; l < width; ++l) x.feature_b[l] = -static_cast<float>(protectors[l]) / x.own_deployed[l];
-  if (sc_.actors[i].decision.war_forecast) {
+  if (forecast) {
     attack_war_value(i, a);
     return;
-  }
-  double* defenders = x.defenders;
-  const double* dt_ = st.deployed.col(t).data();
-  const double* advantage = x.lane_column(x.defence, t);
-  for (int l = 0; l < width; ++l) defenders[l] = 1.0 + dt_[l] * advantage[l];
-  for (int j : model_.allies(t)) {
-    const double* d = st.deployed.col(j).data();
-    for (int l = 0; l < width; ++l) defenders[l] += d[l];
-  }
-  for (int j = 0; j < n; ++j) {
-    const double c = model_.commitment(j, t);
-    if (j == t || c <= 0.0) continue;
-    const double* d = st.deployed.col(j).data();
-    for (int l = 0; l < width; ++l) defenders[l] += c * d[l];
   }
   for (int l = 0; l < width; ++l) x.log_arg[l] = x.own_deployed[l] / static_cast<float>(defenders[l]);
   log_in_place(x.log_arg, width);

@@ -6,7 +6,8 @@
 // register elsewhere. Kernel-internal: never passed to a function that is
 // not inlined, so the variants' ABIs never meet. Lane for lane, an operator
 // on a vector is the operator on a float: rules written as templates
-// (rules::passed) give the bits of their scalar use.
+// (rules::passed) give the bits of their scalar use. Also list_marked, the
+// list of a mask's set lanes built a register at a time.
 #pragma once
 
 #include <array>
