@@ -1,80 +1,20 @@
 // The decision phase of the vectorized kernel, in the order of docs/model.md
-// ("2. Decisions"): aggregates, features and utilities, choice, belief
-// update, effects. Every loop runs over the block's lanes and calls the
-// per-lane rules of rules.hpp; only a war starting or an intervention runs
-// per lane.
+// ("2. Decisions"): the aggregates, then each action's features and
+// utilities; the choice and the belief update are in choose.cpp, the effects
+// in effects.cpp. Every loop runs over the block's lanes and calls the
+// per-lane rules of rules.hpp.
 #include <Eigen/Core>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 #include "block_scratch.hpp"
 #include "brink/model/kernel.hpp"
 #include "brink/model/rules.hpp"
-#include "lane_vector.hpp"
 #include "packet_math.hpp"
 
 namespace brink {
 
 namespace {
-
-// One (type, action) column of the logit, a chunk of lanes at a time: the
-// exponent, its exp (packet_math.hpp: Eigen's bits), the floor and the feasibility, the weight
-// stored in place of the utility and added to the type's total. Lane for lane
-// the same operations as separate passes over the lanes in play; the chunk
-// stays in L1 between them. Chunks are 64 lanes (fixed-size loops that GCC
-// vectorizes; 16-lane ones it left scalar), the last one the rest of the
-// width (a multiple of kLaneGroup, so exp runs in whole packets).
-template <int kChunk>
-void logit_chunk(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
-                 const float* __restrict lambda, float* __restrict total, int count) {
-  constexpr int kMax = kChunk > 0 ? kChunk : 64;
-  const int n = kChunk > 0 ? kChunk : count;
-  alignas(64) float e[kMax];
-  for (int j = 0; j < n; ++j) e[j] = rules::logit_exponent(u[j], best[j], lambda[j]);
-  logit_exp_in_place(e, n);
-  for (int j = 0; j < n; ++j) {
-    const float w = rules::logit_weight(e[j], ok[j] != 0);
-    u[j] = w;
-    total[j] += w;
-  }
-}
-
-void logit_weights(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
-                   const float* __restrict lambda, float* __restrict total, int width) {
-  constexpr int kChunk = 64;
-  int c = 0;
-  for (; c + kChunk <= width; c += kChunk) logit_chunk<kChunk>(u + c, ok + c, best + c, lambda + c, total + c, kChunk);
-  if (c < width) logit_chunk<0>(u + c, ok + c, best + c, lambda + c, total + c, width - c);
-}
-
-// The inverse-CDF draw of every lane: the number of actions whose cumulative
-// own-type weight is at most the target (rules::passed), capped at the last
-// action of positive weight; a vector of lanes at a time, its sums in
-// registers over the menu. kTypes > 0 fixes the number of types (the select
-// of the own type's weight unrolls), 0 takes it at run time.
-template <int kTypes, class Scratch>
-void scan_menu(const Scratch& x, const int* type, const float* target, int type_count, int menu, int width,
-               int* choice) {
-  using namespace lane_vector;
-  const int types = kTypes > 0 ? kTypes : type_count;
-  for (int g = 0; g < width; g += kLanes) {
-    const Ints own_type = load<Ints>(type + g);
-    const Floats goal = load<Floats>(target + g);
-    Floats sum = {};
-    Ints chosen = {}, last_possible = {};
-    for (int m = 0; m < menu; ++m) {
-      Floats own = load<Floats>(x.util(0, m) + g);
-      for (int k = 1; k < types; ++k) own = own_type == k ? load<Floats>(x.util(k, m) + g) : own;
-      sum += own;
-      chosen += rules::passed(sum, goal);
-      last_possible = own > 0.0f ? m : last_possible;
-    }
-    // Rounding can leave the cumulative sum at or below the target: the last possible action.
-    store(choice + g, chosen < last_possible ? chosen : last_possible);
-  }
-}
 
 // What an action adds to the utility besides its features: its cost and its escalation.
 struct ActionTerms {
@@ -360,159 +300,214 @@ void BlockSimulator::issue_aggregates(int i) {
   }
 }
 
+// The features of every action of actor i, then their utilities per type
+// (docs/model.md, "Features" and "Utility"); every lane keeps one feasible
+// action.
 void BlockSimulator::features_and_utilities(int i) {
-  const int width = pass_width();
-  Scratch& x = *scratch_;
-  BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
-  const Decision& dec = actor.decision;
   const int menu = static_cast<int>(actor.actions.size());
-  const int type_count = static_cast<int>(actor.types.size());
-  const double dt = sc_.run.dt_days;
-  const double rho = dec.ready_weight;
-  const double day = next_step_ * dt;
-  const float impatience = static_cast<float>(std::max(0.0, day - dec.patience_days) / dec.patience_days);
-  const int* rung = st.rung.data();
-  const double* deployed = st.deployed.col(i).data();
-  const double* ready = st.ready.col(i).data();
-  const double* reserve = st.reserve.col(i).data();
-  const int* side_i = st.side.col(i).data();
   // Attacks on one target at several rungs share their features (computed once).
   int attack_target = -1;
   const bool attacks_share_features = !attack_features_depend_on_rung(i);
-
   for (int m = 0; m < menu; ++m) {
-    const ActionSpec& a = actor.actions[m];
-    LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
-    double* amount = x.amount;
-    const float tau = static_cast<float>(a.tension);
-    // Which of the kind-specific features this action has: a = feature_a, b = feature_b.
-    Feature fa = kFeatureCount, fb = kFeatureCount;
-    const LaneMask* running = x.running;  // lanes that have ended only "hold"
-    bool conditional = true;              // whether the kind has a feasibility condition
-    if (kind_moves_troops(a.kind)) {
-      fa = kSecurity;
-      double share = 1.0 - rho;  // deployed troops count fully, ready ones with weight rho
-      if (a.kind == ActionKind::kMobilize || a.kind == ActionKind::kRaiseReadiness) {
-        const double size = a.amount;  // locals: stores to `amount` could alias the scenario's doubles
-        const double* mobilize_dt = x.lane_column(x.mobilize_dt, i);
-        if (a.kind == ActionKind::kMobilize)
-          for (int l = 0; l < width; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, mobilize_dt[l]);
-        else
-          for (int l = 0; l < width; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, size);
-        share = rho;
-      } else if (a.kind == ActionKind::kDeploy) {
-        const double size = a.amount;
-        const double* rate_dt = x.lane_column(x.rate_dt, i);
-        const double* cap = x.lane_column(x.cap, i);
-        for (int l = 0; l < width; ++l)
-          amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
-      } else {
-        const double size = a.amount;
-        const double* rate_dt = x.lane_column(x.rate_dt, i);
-        for (int l = 0; l < width; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
-        share = -share;
-      }
-      for (int l = 0; l < width; ++l) {
-        ok[l] = (running[l] != 0) & rules::moves_troops(amount[l]) ? 1 : 0;
-        x.log_arg[l] = (x.own[l] + static_cast<float>(share * amount[l])) / x.own[l];
-      }
-      log_in_place(x.log_arg, width);
-      for (int l = 0; l < width; ++l) x.feature_a[l] = rules::security_of(x.threat_resolve[l], x.log_arg[l]);
-    } else if (a.kind == ActionKind::kPropose || a.kind == ActionKind::kConcede) {
-      const bool propose = a.kind == ActionKind::kPropose;
-      const float kappa = static_cast<float>(a.concession);
-      const float* gain = propose ? x.propose_gain : x.concede_gain;
-      const float* settle = propose ? x.propose_settle : x.concede_settle;
-      const float* open = propose ? x.open_party : x.open_movable;
-      fa = kIssueGain;
-      fb = kSettlement;
-      for (int l = 0; l < width; ++l) {
-        x.feature_a[l] = kappa * gain[l];
-        x.feature_b[l] = x.threat_resolve[l] * kappa * settle[l];
-        ok[l] = (running[l] != 0) & (open[l] > 0.5f) & (x.at_war[l] == 0.0f) ? 1 : 0;
-      }
-    } else if (a.kind == ActionKind::kSanction || a.kind == ActionKind::kArmPartner) {
-      const double* eff = st.effectiveness.col(a.target).data();
+    const ActionFeatures f = action_features(i, m, attacks_share_features ? &attack_target : nullptr);
+    action_utilities(i, m, f);
+  }
+  keep_one_feasible(menu);
+}
+
+// Action m's kind-specific features into feature_a and feature_b, and its
+// feasibility into row m of `feasible` (lanes that have ended may only hold).
+// shared_attack: the target whose attack features attack_a/attack_b hold
+// (updated here), or nullptr when attacks' features depend on their rung.
+BlockSimulator::ActionFeatures BlockSimulator::action_features(int i, int m, int* shared_attack) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
+  const ActionSpec& a = sc_.actors[i].actions[m];
+  LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
+  const LaneMask* running = x.running;
+  if (kind_moves_troops(a.kind)) return {.a = troop_move_features(i, a, ok)};
+  switch (a.kind) {
+    case ActionKind::kPropose:
+    case ActionKind::kConcede:
+      return talk_features(a, ok);
+    case ActionKind::kSanction:
+    case ActionKind::kArmPartner: {
+      const double* eff = state_.effectiveness.col(a.target).data();
       const bool sanction = a.kind == ActionKind::kSanction;
       for (int l = 0; l < width; ++l)
         ok[l] = (running[l] != 0) & (sanction ? rules::can_sanction(eff[l]) : rules::can_arm(eff[l])) ? 1 : 0;
-    } else if (a.kind == ActionKind::kAttack) {
-      if (a.target == attack_target) {
-        std::copy(x.attack_a, x.attack_a + width, x.feature_a);
-        std::copy(x.attack_b, x.attack_b + width, x.feature_b);
-      } else {
-        attack_features(i, a);
-        if (attacks_share_features) {
-          std::copy(x.feature_a, x.feature_a + width, x.attack_a);
-          std::copy(x.feature_b, x.feature_b + width, x.attack_b);
-          attack_target = a.target;
-        }
-      }
-      fa = kWarGain;
-      fb = kCredibility;
-      const int* side_t = st.side.col(a.target).data();
-      for (int l = 0; l < width; ++l)
-        ok[l] = (running[l] != 0) & (rung[l] < a.rung) & (side_i[l] != 2) & (side_t[l] != 1) ? 1 : 0;
-    } else if (a.kind == ActionKind::kRetaliate) {
-      // Joining a war on the defending side of an actor one protects keeps
-      // one's commitments credible.
-      std::fill(x.feature_b, x.feature_b + width, 0.0f);
-      for (int j = 0; j < model_.actors(); ++j) {
-        const float c = static_cast<float>(std::max(model_.commitment(i, j), sc_.relations.ally[i][j] ? 1.0 : 0.0));
-        if (c <= 0.0f) continue;
-        const int* side_j = st.side.col(j).data();
-        for (int l = 0; l < width; ++l) x.feature_b[l] = std::max(x.feature_b[l], side_j[l] == 2 ? c : 0.0f);
-      }
-      fb = kCredibility;
-      for (int l = 0; l < width; ++l) ok[l] = (running[l] != 0) & (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
-    } else {
-      conditional = false;
+      return {};
     }
-    if (!conditional) {  // feasible wherever the lane runs, and "hold" everywhere
+    case ActionKind::kAttack:
+      return attack_action_features(i, a, ok, shared_attack);
+    case ActionKind::kRetaliate:
+      return retaliate_features(i, ok);
+    default: {  // no condition: feasible wherever the lane runs, and "hold" everywhere
       const LaneMask ended_ok = a.kind == ActionKind::kHold ? 1 : 0;
       for (int l = 0; l < width; ++l) ok[l] = running[l] ? LaneMask{1} : ended_ok;
+      return {};
     }
-
-    const ActionTerms terms{-static_cast<float>(a.cost), tau, a.rung, rung};
-    if (!x.lane_weights.empty()) {
-      for (int k = 0; k < type_count; ++k) {
-        auto w = [&](int f) -> const float* { return x.lane_weight(i, k, f); };
-        float* u = x.util(k, m);
-        if (fa == kFeatureCount && fb == kFeatureCount)
-          weigh_lanes<false, false>(u, w, fa, fb, terms, impatience, x, width);
-        else if (fa == kFeatureCount)
-          weigh_lanes<false, true>(u, w, fa, fb, terms, impatience, x, width);
-        else if (fb == kFeatureCount)
-          weigh_lanes<true, false>(u, w, fa, fb, terms, impatience, x, width);
-        else
-          weigh_lanes<true, true>(u, w, fa, fb, terms, impatience, x, width);
-      }
-      continue;
-    }
-    // Every type weighs the same features (they do not depend on the type).
-    TypeWeights* weights = x.type_weights.data();
-    for (int k = 0; k < type_count; ++k) {
-      const auto& w = actor.types[k].weights;
-      weights[k] = TypeWeights{
-          .security = fa == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f,
-          .cost = static_cast<float>(w[kCost]),
-          .escalation = static_cast<float>(w[kEscalation]),
-          .a = fa < kFeatureCount && fa != kSecurity ? static_cast<float>(w[fa]) : 0.0f,
-          .b = fb < kFeatureCount ? static_cast<float>(w[fb]) : 0.0f,
-          .impatience = static_cast<float>(w[kImpatience]),
-      };
-    }
-    if (fa == kFeatureCount && fb == kFeatureCount)
-      weigh_types<false, false>(x, m, type_count, weights, terms, impatience, width);
-    else if (fa == kFeatureCount)
-      weigh_types<false, true>(x, m, type_count, weights, terms, impatience, width);
-    else if (fb == kFeatureCount)
-      weigh_types<true, false>(x, m, type_count, weights, terms, impatience, width);
-    else
-      weigh_types<true, true>(x, m, type_count, weights, terms, impatience, width);
   }
-  // Every lane must keep one feasible action: fall back to the first entry.
+}
+
+// Mobilize, raise readiness, deploy and withdraw: the troops the action would
+// move (`amount`), feasible where that is any, and the security it buys.
+Feature BlockSimulator::troop_move_features(int i, const ActionSpec& a, LaneMask* ok) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
+  const BlockState& st = state_;
+  const double rho = sc_.actors[i].decision.ready_weight;
+  const double* deployed = st.deployed.col(i).data();
+  const double* ready = st.ready.col(i).data();
+  const double* reserve = st.reserve.col(i).data();
+  double* amount = x.amount;
+  const double size = a.amount;  // a local: stores to `amount` could alias the scenario's doubles
+  double share = 1.0 - rho;      // deployed troops count fully, ready ones with weight rho
+  if (a.kind == ActionKind::kMobilize || a.kind == ActionKind::kRaiseReadiness) {
+    const double* mobilize_dt = x.lane_column(x.mobilize_dt, i);
+    if (a.kind == ActionKind::kMobilize)
+      for (int l = 0; l < width; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, mobilize_dt[l]);
+    else
+      for (int l = 0; l < width; ++l) amount[l] = rules::mobilize_amount(reserve[l], size, size);
+    share = rho;
+  } else if (a.kind == ActionKind::kDeploy) {
+    const double* rate_dt = x.lane_column(x.rate_dt, i);
+    const double* cap = x.lane_column(x.cap, i);
+    for (int l = 0; l < width; ++l) amount[l] = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
+  } else {
+    const double* rate_dt = x.lane_column(x.rate_dt, i);
+    for (int l = 0; l < width; ++l) amount[l] = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
+    share = -share;
+  }
+  for (int l = 0; l < width; ++l) {
+    ok[l] = (x.running[l] != 0) & rules::moves_troops(amount[l]) ? 1 : 0;
+    x.log_arg[l] = (x.own[l] + static_cast<float>(share * amount[l])) / x.own[l];
+  }
+  log_in_place(x.log_arg, width);
+  for (int l = 0; l < width; ++l) x.feature_a[l] = rules::security_of(x.threat_resolve[l], x.log_arg[l]);
+  return kSecurity;
+}
+
+// Propose and concede: the issue gain and the settlement they bring, feasible
+// where talks on a core issue are open and no war is on.
+BlockSimulator::ActionFeatures BlockSimulator::talk_features(const ActionSpec& a, LaneMask* ok) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
+  const bool propose = a.kind == ActionKind::kPropose;
+  const float kappa = static_cast<float>(a.concession);
+  const float* gain = propose ? x.propose_gain : x.concede_gain;
+  const float* settle = propose ? x.propose_settle : x.concede_settle;
+  const float* open = propose ? x.open_party : x.open_movable;
+  for (int l = 0; l < width; ++l) {
+    x.feature_a[l] = kappa * gain[l];
+    x.feature_b[l] = x.threat_resolve[l] * kappa * settle[l];
+    ok[l] = (x.running[l] != 0) & (open[l] > 0.5f) & (x.at_war[l] == 0.0f) ? 1 : 0;
+  }
+  return {.a = kIssueGain, .b = kSettlement};
+}
+
+// An attack: its war gain and credibility (attack_features, or a copy of the
+// last ones computed for the same target), feasible below its rung where the
+// attacker is not defending and the target not attacking.
+BlockSimulator::ActionFeatures BlockSimulator::attack_action_features(int i, const ActionSpec& a, LaneMask* ok,
+                                                                      int* shared_attack) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
+  const BlockState& st = state_;
+  if (shared_attack != nullptr && a.target == *shared_attack) {
+    std::copy(x.attack_a, x.attack_a + width, x.feature_a);
+    std::copy(x.attack_b, x.attack_b + width, x.feature_b);
+  } else {
+    attack_features(i, a);
+    if (shared_attack != nullptr) {
+      std::copy(x.feature_a, x.feature_a + width, x.attack_a);
+      std::copy(x.feature_b, x.feature_b + width, x.attack_b);
+      *shared_attack = a.target;
+    }
+  }
+  const int* rung = st.rung.data();
+  const int* side_i = st.side.col(i).data();
+  const int* side_t = st.side.col(a.target).data();
+  for (int l = 0; l < width; ++l)
+    ok[l] = (x.running[l] != 0) & (rung[l] < a.rung) & (side_i[l] != 2) & (side_t[l] != 1) ? 1 : 0;
+  return {.a = kWarGain, .b = kCredibility};
+}
+
+// Retaliation: joining a war on the defending side of an actor one protects
+// keeps one's commitments credible; feasible where such a war is on and the
+// actor is not yet in a war.
+BlockSimulator::ActionFeatures BlockSimulator::retaliate_features(int i, LaneMask* ok) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
+  std::fill(x.feature_b, x.feature_b + width, 0.0f);
+  for (int j = 0; j < model_.actors(); ++j) {
+    const float c = static_cast<float>(std::max(model_.commitment(i, j), sc_.relations.ally[i][j] ? 1.0 : 0.0));
+    if (c <= 0.0f) continue;
+    const int* side_j = state_.side.col(j).data();
+    for (int l = 0; l < width; ++l) x.feature_b[l] = std::max(x.feature_b[l], side_j[l] == 2 ? c : 0.0f);
+  }
+  const int* side_i = state_.side.col(i).data();
+  for (int l = 0; l < width; ++l) ok[l] = (x.running[l] != 0) & (x.feature_b[l] > 0.0f) & (side_i[l] == 0) ? 1 : 0;
+  return {.b = kCredibility};
+}
+
+// Action m's utility for every type of actor i (rules::utility), from the
+// features action_features left.
+void BlockSimulator::action_utilities(int i, int m, ActionFeatures f) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
+  const Actor& actor = sc_.actors[i];
+  const ActionSpec& a = actor.actions[m];
+  const Decision& dec = actor.decision;
+  const int type_count = static_cast<int>(actor.types.size());
+  const double day = next_step_ * sc_.run.dt_days;
+  const float impatience = static_cast<float>(std::max(0.0, day - dec.patience_days) / dec.patience_days);
+  const Feature fa = f.a, fb = f.b;
+  const ActionTerms terms{-static_cast<float>(a.cost), static_cast<float>(a.tension), a.rung, state_.rung.data()};
+  if (!x.lane_weights.empty()) {
+    for (int k = 0; k < type_count; ++k) {
+      auto w = [&](int feature) -> const float* { return x.lane_weight(i, k, feature); };
+      float* u = x.util(k, m);
+      if (fa == kFeatureCount && fb == kFeatureCount)
+        weigh_lanes<false, false>(u, w, fa, fb, terms, impatience, x, width);
+      else if (fa == kFeatureCount)
+        weigh_lanes<false, true>(u, w, fa, fb, terms, impatience, x, width);
+      else if (fb == kFeatureCount)
+        weigh_lanes<true, false>(u, w, fa, fb, terms, impatience, x, width);
+      else
+        weigh_lanes<true, true>(u, w, fa, fb, terms, impatience, x, width);
+    }
+    return;
+  }
+  // Every type weighs the same features (they do not depend on the type).
+  TypeWeights* weights = x.type_weights.data();
+  for (int k = 0; k < type_count; ++k) {
+    const auto& w = actor.types[k].weights;
+    weights[k] = TypeWeights{
+        .security = fa == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f,
+        .cost = static_cast<float>(w[kCost]),
+        .escalation = static_cast<float>(w[kEscalation]),
+        .a = fa < kFeatureCount && fa != kSecurity ? static_cast<float>(w[fa]) : 0.0f,
+        .b = fb < kFeatureCount ? static_cast<float>(w[fb]) : 0.0f,
+        .impatience = static_cast<float>(w[kImpatience]),
+    };
+  }
+  if (fa == kFeatureCount && fb == kFeatureCount)
+    weigh_types<false, false>(x, m, type_count, weights, terms, impatience, width);
+  else if (fa == kFeatureCount)
+    weigh_types<false, true>(x, m, type_count, weights, terms, impatience, width);
+  else if (fb == kFeatureCount)
+    weigh_types<true, false>(x, m, type_count, weights, terms, impatience, width);
+  else
+    weigh_types<true, true>(x, m, type_count, weights, terms, impatience, width);
+}
+
+// Every lane must keep one feasible action: where none of the menu's `menu`
+// actions is, the first entry becomes feasible.
+void BlockSimulator::keep_one_feasible(int menu) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
   LaneMask* any = x.any_feasible;
   std::copy(x.feasible.data(), x.feasible.data() + width, any);
   for (int m = 1; m < menu; ++m) {
@@ -566,90 +561,6 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   for (int l = 0; l < width; ++l) x.log_arg[l] = x.own_deployed[l] / static_cast<float>(defenders[l]);
   log_in_place(x.log_arg, width);
   std::copy(x.log_arg, x.log_arg + width, x.feature_a);
-}
-
-// Logit quantal response per type, then one draw per lane from its own type's
-// weights by inverse CDF.
-void BlockSimulator::choose(int i, int /*s*/) {
-  const int width = pass_width();
-  Scratch& x = *scratch_;
-  const Actor& actor = sc_.actors[i];
-  const int menu = static_cast<int>(actor.actions.size());
-  const int type_count = static_cast<int>(actor.types.size());
-  const float* lambda = x.rationality.data() + static_cast<std::size_t>(i) * L;
-  for (int k = 0; k < type_count; ++k) {
-    // The best feasible utility: a vector of lanes' maximum stays in a register over the menu.
-    float* best = x.best.data();
-    for (int g = 0; g < width; g += lane_vector::kLanes) {
-      using namespace lane_vector;
-      const Floats lowest = Floats{} - std::numeric_limits<float>::infinity();
-      Floats highest = lowest;
-      for (int m = 0; m < menu; ++m) {
-        const Floats u = load<Floats>(x.util(k, m) + g);
-        const Ints ok = load<Ints>(x.feasible.data() + static_cast<std::size_t>(m) * L + g);
-        // std::max(highest, u) where feasible; the feasibility select stays
-        // off the chain through `highest`, which is one maximum per action.
-        const Floats candidate = ok != 0 ? u : lowest;
-        highest = candidate > highest ? candidate : highest;
-      }
-      store(best + g, highest);
-    }
-    float* total = x.total.data() + static_cast<std::size_t>(k) * L;
-    std::fill(total, total + width, 0.0f);
-    for (int m = 0; m < menu; ++m)
-      logit_weights(x.util(k, m), x.feasible.data() + static_cast<std::size_t>(m) * L, best, lambda, total, width);
-  }
-  // The draw's target u·Σw over the lane's own type's weights, then the scan
-  // over the menu, a vector of lanes at a time with its sums in registers:
-  // the own type's weight is a select over the types.
-  const int* type = state_.type.col(i).data();
-  const float* u = x.decision_u.data() + static_cast<std::size_t>(i) * L;
-  int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
-  float* target = x.best.data();
-  for (int l = 0; l < width; ++l) target[l] = x.total[l];
-  for (int k = 1; k < type_count; ++k) {
-    const float* total_k = x.total.data() + static_cast<std::size_t>(k) * L;
-    for (int l = 0; l < width; ++l) target[l] = type[l] == k ? total_k[l] : target[l];
-  }
-  for (int l = 0; l < width; ++l) target[l] *= u[l];
-  using Scan = void (*)(const Scratch&, const int*, const float*, int, int, int, int*);
-  static constexpr Scan kScans[3] = {&scan_menu<0, Scratch>, &scan_menu<1, Scratch>, &scan_menu<2, Scratch>};
-  kScans[type_count <= 2 ? type_count : 0](x, type, target, type_count, menu, width, choice);
-}
-
-// Bayes' rule on the public belief about actor i's type, from its choice.
-void BlockSimulator::update_beliefs(int i) {
-  const int width = pass_width();
-  Scratch& x = *scratch_;
-  BlockState& st = state_;
-  const Actor& actor = sc_.actors[i];
-  const int menu = static_cast<int>(actor.actions.size());
-  const int type_count = static_cast<int>(actor.types.size());
-  const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
-  float* evidence = x.best.data();
-  std::fill(evidence, evidence + width, 0.0f);
-  // The likelihood of the observed action under type k, P_k(a*) = w_k(a*)/Σw_k,
-  // into util(k, 0)'s place once the chosen action's weight is selected.
-  for (int k = 0; k < type_count; ++k) {
-    float* like = x.others_sum;
-    std::fill(like, like + width, 0.0f);
-    for (int m = 0; m < menu; ++m) {
-      const float* w = x.util(k, m);
-      for (int l = 0; l < width; ++l) like[l] = choice[l] == m ? w[l] : like[l];
-    }
-    const float* total = x.total.data() + static_cast<std::size_t>(k) * L;
-    float* b = st.belief.col(i * kMaxTypes + k).data();
-    float* likelihood = x.util(k, 0);  // the weights of type k are no longer needed after this
-    for (int l = 0; l < width; ++l) {
-      likelihood[l] = like[l] / total[l];
-      evidence[l] += b[l] * likelihood[l];
-    }
-  }
-  for (int k = 0; k < type_count; ++k) {
-    const float* likelihood = x.util(k, 0);
-    float* b = st.belief.col(i * kMaxTypes + k).data();
-    for (int l = 0; l < width; ++l) b[l] = x.running[l] ? rules::posterior(b[l], likelihood[l], evidence[l]) : b[l];
-  }
 }
 
 }  // namespace brink

@@ -42,106 +42,116 @@ int take_action(int m, double action_tension, int width, const LaneMask* __restr
 void BlockSimulator::apply_effects(int i, int s) {
   const int width = pass_width();
   Scratch& x = *scratch_;
-  BlockState& st = state_;
   const Actor& actor = sc_.actors[i];
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
-  LaneMask* mask = x.mask;
-  int* last = st.last_action.col(i).data();
+  int* last = state_.last_action.col(i).data();
   for (int l = 0; l < width; ++l) last[l] = x.running[l] ? choice[l] : last[l];
+  for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m)
+    if (lane_effect(i, m) != 0) marked_lane_effect(i, actor.actions[m], s);
+}
+
+// Action m's effect that is arithmetic on the lanes that took it, in one pass
+// with what every action does (take_action); marks those lanes in `mask` and
+// returns how many there are.
+int BlockSimulator::lane_effect(int i, int m) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
+  BlockState& st = state_;
+  const ActionSpec& a = sc_.actors[i].actions[m];
+  const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
+  LaneMask* mask = x.mask;
   double* __restrict tension = st.tension.data();
   double* __restrict deployed = st.deployed.col(i).data();
   double* __restrict ready = st.ready.col(i).data();
   double* __restrict reserve = st.reserve.col(i).data();
   double* __restrict budget_used = st.moved.col(i).data();
-  for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m) {
-    const ActionSpec& a = actor.actions[m];
-    int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
-    // One pass per action: the shared part (take_action) and the kind's own.
-    auto take = [&](auto&& effect) {
-      return a.tension != 0.0 ? take_action<true>(m, a.tension, width, x.running, choice, mask, count, tension, effect)
-                              : take_action<false>(m, 0.0, width, x.running, choice, mask, count, tension, effect);
-    };
-    // Scenario values are copied to locals: stores to the double pools could alias them.
-    const double size = a.amount;
-    int chosen = 0;
-    switch (a.kind) {
-      case ActionKind::kMobilize:
-      case ActionKind::kRaiseReadiness: {
-        const double* __restrict mobilize_dt = x.lane_column(x.mobilize_dt, i);
-        const bool rated = a.kind == ActionKind::kMobilize;
-        chosen = take([&](int l, bool took) {
-          const double amount = rules::mobilize_amount(reserve[l], size, rated ? mobilize_dt[l] : size);
-          const double moved = took ? amount : 0.0;
-          reserve[l] -= moved;
-          ready[l] += moved;
-        });
-        break;
-      }
-      case ActionKind::kDeploy: {
-        const double* __restrict rate_dt = x.lane_column(x.rate_dt, i);
-        const double* __restrict cap = x.lane_column(x.cap, i);
-        chosen = take([&](int l, bool took) {
-          const double amount = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
-          const double moved = took ? amount : 0.0;
-          ready[l] -= moved;
-          deployed[l] += moved;
-          budget_used[l] += moved;
-        });
-        break;
-      }
-      case ActionKind::kWithdraw: {
-        const double* __restrict rate_dt = x.lane_column(x.rate_dt, i);
-        chosen = take([&](int l, bool took) {
-          const double amount = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
-          const double moved = took ? amount : 0.0;
-          deployed[l] -= moved;
-          ready[l] += moved;
-          budget_used[l] += moved;
-        });
-        break;
-      }
-      case ActionKind::kSanction:
-      case ActionKind::kArmPartner: {
-        double* __restrict eff = st.effectiveness.col(a.target).data();
-        const bool sanction = a.kind == ActionKind::kSanction;
-        const double effect = a.effect;
-        chosen = take([&](int l, bool took) {
-          const double changed = sanction ? rules::sanctioned(eff[l], effect) : rules::armed(eff[l], effect);
-          eff[l] = took ? changed : eff[l];
-        });
-        break;
-      }
-      default:
-        chosen = take([](int, bool) {});
-        break;
+  int* count = st.action_count.col(i * kActionKindCount + static_cast<int>(a.kind)).data();
+  auto take = [&](auto&& effect) {
+    return a.tension != 0.0 ? take_action<true>(m, a.tension, width, x.running, choice, mask, count, tension, effect)
+                            : take_action<false>(m, 0.0, width, x.running, choice, mask, count, tension, effect);
+  };
+  // Scenario values are copied to locals: stores to the double pools could alias them.
+  const double size = a.amount;
+  switch (a.kind) {
+    case ActionKind::kMobilize:
+    case ActionKind::kRaiseReadiness: {
+      const double* __restrict mobilize_dt = x.lane_column(x.mobilize_dt, i);
+      const bool rated = a.kind == ActionKind::kMobilize;
+      return take([&](int l, bool took) {
+        const double amount = rules::mobilize_amount(reserve[l], size, rated ? mobilize_dt[l] : size);
+        const double moved = took ? amount : 0.0;
+        reserve[l] -= moved;
+        ready[l] += moved;
+      });
     }
-    if (chosen == 0) continue;
-    switch (a.kind) {  // the kinds whose effects are not lane arithmetic, on the marked lanes
-      case ActionKind::kPropose:
-      case ActionKind::kConcede:
-        talk_effect(i, a, mask);
-        break;
-      case ActionKind::kAttack:
-        for_each_marked_lane(mask, width, [&](int l) {
-          if (st.side.row(l).maxCoeff() == 0) start_war(l, i, a.target, s);
-        });
-        break;
-      case ActionKind::kRetaliate: {
-        const int q = a.rung >= 0 ? a.rung : sc_.escalation.alliance_war_rung;
-        for_each_marked_lane(mask, width, [&](int l) {
-          if (st.side(l, i) == 0) {
-            st.side(l, i) = 2;
-            st.start_strength_defender(l) += st.deployed(l, i);
-          }
-          raise_rung(l, q, s, AllianceWarCause::kIntervention);
-        });
-        break;
-      }
-      default:
-        break;
+    case ActionKind::kDeploy: {
+      const double* __restrict rate_dt = x.lane_column(x.rate_dt, i);
+      const double* __restrict cap = x.lane_column(x.cap, i);
+      return take([&](int l, bool took) {
+        const double amount = rules::deploy_amount(ready[l], deployed[l], size, rate_dt[l], cap[l]);
+        const double moved = took ? amount : 0.0;
+        ready[l] -= moved;
+        deployed[l] += moved;
+        budget_used[l] += moved;
+      });
     }
-    if (a.rung >= 0 && a.kind != ActionKind::kRetaliate) raise_rung_masked(mask, a.rung, s, AllianceWarCause::kNone);
+    case ActionKind::kWithdraw: {
+      const double* __restrict rate_dt = x.lane_column(x.rate_dt, i);
+      return take([&](int l, bool took) {
+        const double amount = rules::withdraw_amount(deployed[l], size, rate_dt[l]);
+        const double moved = took ? amount : 0.0;
+        deployed[l] -= moved;
+        ready[l] += moved;
+        budget_used[l] += moved;
+      });
+    }
+    case ActionKind::kSanction:
+    case ActionKind::kArmPartner: {
+      double* __restrict eff = st.effectiveness.col(a.target).data();
+      const bool sanction = a.kind == ActionKind::kSanction;
+      const double effect = a.effect;
+      return take([&](int l, bool took) {
+        const double changed = sanction ? rules::sanctioned(eff[l], effect) : rules::armed(eff[l], effect);
+        eff[l] = took ? changed : eff[l];
+      });
+    }
+    default:
+      return take([](int, bool) {});
   }
+}
+
+// The effects of actor i's action `a` that are not lane arithmetic, on the
+// lanes `mask` marks (some lane took it): talks, a war starting, joining a
+// war, the ladder rising to the action's rung.
+void BlockSimulator::marked_lane_effect(int i, const ActionSpec& a, int s) {
+  const int width = pass_width();
+  BlockState& st = state_;
+  const LaneMask* mask = scratch_->mask;
+  switch (a.kind) {
+    case ActionKind::kPropose:
+    case ActionKind::kConcede:
+      talk_effect(i, a, mask);
+      break;
+    case ActionKind::kAttack:
+      for_each_marked_lane(mask, width, [&](int l) {
+        if (st.side.row(l).maxCoeff() == 0) start_war(l, i, a.target, s);
+      });
+      break;
+    case ActionKind::kRetaliate: {
+      const int q = a.rung >= 0 ? a.rung : sc_.escalation.alliance_war_rung;
+      for_each_marked_lane(mask, width, [&](int l) {
+        if (st.side(l, i) == 0) {
+          st.side(l, i) = 2;
+          st.start_strength_defender(l) += st.deployed(l, i);
+        }
+        raise_rung(l, q, s, AllianceWarCause::kIntervention);
+      });
+      break;
+    }
+    default:
+      break;
+  }
+  if (a.rung >= 0 && a.kind != ActionKind::kRetaliate) raise_rung_masked(mask, a.rung, s, AllianceWarCause::kNone);
 }
 
 // propose: every other party moves toward i's position; concede: i moves

@@ -122,20 +122,17 @@ void ScalarTwin::decide_and_act(int s) {
       believed_resolve[j] += static_cast<float>(types[k].resolve) * st_.belief[j * kMaxTypes + k];
   }
   for (int i = 0; i < n; ++i)
-    choice_[i] = sc_.actors[i].actions.size() == 1 ? 0 : static_cast<int>(decide(i, s, believed_resolve, at_war));
+    choice_[i] = sc_.actors[i].actions.size() == 1 ? 0 : decide(i, s, believed_resolve, at_war);
   for (int i = 0; i < n; ++i) {
     st_.last_action[i] = choice_[i];
     apply_effect(i, choice_[i], s);
   }
 }
 
-namespace {
-
-struct IssueTerms {
-  float open_party = 0, open_movable = 0, propose_gain = 0, concede_gain = 0, propose_settle = 0, concede_settle = 0;
-};
-
-IssueTerms issue_terms(const Model& model, const ReplicationState& st, int i) {
+// The kernel's issue_aggregates for one lane.
+ScalarTwin::IssueTerms ScalarTwin::issue_terms(int i) const {
+  const Model& model = model_;
+  const ReplicationState& st = st_;
   const Scenario& sc = model.scenario();
   const int n = model.actors();
   IssueTerms t;
@@ -170,18 +167,13 @@ IssueTerms issue_terms(const Model& model, const ReplicationState& st, int i) {
   return t;
 }
 
-}  // namespace
-
-float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolve, bool at_war) {
-  ReplicationState& st = st_;
-  const Actor& actor = sc_.actors[i];
-  const Forces& f = actor.forces;
-  const Decision& dec = actor.decision;
-  const int n = model_.actors();
-  const int menu = static_cast<int>(actor.actions.size());
-  const int type_count = static_cast<int>(actor.types.size());
-  const double dt = sc_.run.dt_days, rho = dec.ready_weight;
-  const float impatience = static_cast<float>(std::max(0.0, s * dt - dec.patience_days) / dec.patience_days);
+// What actor i sees before it weighs its actions: the kernel's aggregates
+// (decision_aggregates, actor_aggregates, issue_aggregates) for one lane.
+ScalarTwin::ActorView ScalarTwin::actor_view(int i, int s, const std::vector<float>& believed_resolve,
+                                             bool at_war) const {
+  const ReplicationState& st = st_;
+  const Decision& dec = sc_.actors[i].decision;
+  const double rho = dec.ready_weight;
   double own_sum = 1.0, own_d_sum = 1.0;
   auto add_side = [&](int j) {
     own_sum += st.deployed[j] + rho * st.ready[j];
@@ -189,108 +181,136 @@ float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolv
   };
   add_side(i);
   for (int j : model_.allies(i)) add_side(j);
-  const float own = static_cast<float>(own_sum), own_d = static_cast<float>(own_d_sum);
-  float threat_resolve = model_.adversaries(i).empty() ? 1.0f : 0.0f;
-  for (int j : model_.adversaries(i)) threat_resolve = rules::lmax(threat_resolve, believed_resolve[j]);
-  const IssueTerms terms = issue_terms(model_, st, i);
-  const float tension_factor = static_cast<float>(1.0 + st.tension);
+  ActorView v;
+  v.own = static_cast<float>(own_sum);
+  v.own_d = static_cast<float>(own_d_sum);
+  v.threat_resolve = model_.adversaries(i).empty() ? 1.0f : 0.0f;
+  for (int j : model_.adversaries(i)) v.threat_resolve = rules::lmax(v.threat_resolve, believed_resolve[j]);
+  v.tension_factor = static_cast<float>(1.0 + st.tension);
+  v.impatience = static_cast<float>(std::max(0.0, s * sc_.run.dt_days - dec.patience_days) / dec.patience_days);
+  v.at_war = at_war;
+  v.issues = issue_terms(i);
+  return v;
+}
 
+// Action m's kind-specific features and feasibility (the kernel's action_features).
+ScalarTwin::ActionValues ScalarTwin::action_values(int i, int m, const ActorView& v,
+                                                   const std::vector<float>& believed_resolve) const {
+  const ReplicationState& st = st_;
+  const Actor& actor = sc_.actors[i];
+  const Forces& f = actor.forces;
+  const Decision& dec = actor.decision;
+  const ActionSpec& a = actor.actions[m];
+  const int n = model_.actors();
+  const double dt = sc_.run.dt_days, rho = dec.ready_weight;
+  ActionValues r;
+  switch (a.kind) {
+    case ActionKind::kMobilize:
+    case ActionKind::kRaiseReadiness:
+    case ActionKind::kDeploy:
+    case ActionKind::kWithdraw: {
+      double amount = 0.0, share = 1.0 - rho;
+      if (a.kind == ActionKind::kDeploy) {
+        amount = rules::deploy_amount(st.ready[i], st.deployed[i], a.amount, f.deployment_rate * dt, f.deployed_cap);
+      } else if (a.kind == ActionKind::kWithdraw) {
+        amount = rules::withdraw_amount(st.deployed[i], a.amount, f.deployment_rate * dt);
+        share = -share;
+      } else {
+        const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
+        amount = rules::mobilize_amount(st.reserve[i], a.amount, rate_cap);
+        share = rho;
+      }
+      r.ok = rules::moves_troops(amount);
+      r.fa =
+          rules::security_of(v.threat_resolve, rules::log_float((v.own + static_cast<float>(share * amount)) / v.own));
+      r.ka = kSecurity;
+      break;
+    }
+    case ActionKind::kPropose:
+    case ActionKind::kConcede: {
+      const bool propose = a.kind == ActionKind::kPropose;
+      const float kappa = static_cast<float>(a.concession);
+      r.fa = kappa * (propose ? v.issues.propose_gain : v.issues.concede_gain);
+      r.fb = v.threat_resolve * kappa * (propose ? v.issues.propose_settle : v.issues.concede_settle);
+      r.ka = kIssueGain;
+      r.kb = kSettlement;
+      r.ok = ((propose ? v.issues.open_party : v.issues.open_movable) > 0.5f) && !v.at_war;
+      break;
+    }
+    case ActionKind::kSanction:
+      r.ok = rules::can_sanction(st.effectiveness[a.target]);
+      break;
+    case ActionKind::kArmPartner:
+      r.ok = rules::can_arm(st.effectiveness[a.target]);
+      break;
+    case ActionKind::kAttack: {
+      const int t = a.target;
+      double defenders = 1.0 + st.deployed[t] * sc_.actors[t].combat.defence_advantage, protectors = 0.0;
+      for (int j : model_.allies(t)) defenders += st.deployed[j];
+      for (int j = 0; j < n; ++j) {
+        const double c = model_.commitment(j, t);
+        if (j == t || c <= 0.0) continue;
+        defenders += c * st.deployed[j];
+        protectors += c * believed_resolve[j] * (st.deployed[j] + rho * st.ready[j]);
+      }
+      r.fb = -static_cast<float>(protectors) / v.own_d;
+      if (dec.war_forecast) {  // W_i replaces the log force ratio
+        const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
+        const rules::WarForecast w = forecast(i, t, intensity);
+        const double delta = rules::war_discount(sc_.bargaining.discount, w.duration);
+        r.fa = static_cast<float>(rules::war_value(delta, w.prevail, st.war_cost[i], dec.casualty_cost, w.loss_a));
+      } else {
+        r.fa = rules::log_float(v.own_d / static_cast<float>(defenders));
+      }
+      r.ka = kWarGain;
+      r.kb = kCredibility;
+      r.ok = st.rung < a.rung && st.side[i] != 2 && st.side[t] != 1;
+      break;
+    }
+    case ActionKind::kRetaliate:
+      for (int j = 0; j < n; ++j) {
+        const float c = static_cast<float>(std::max(model_.commitment(i, j), sc_.relations.ally[i][j] ? 1.0 : 0.0));
+        if (c <= 0.0f) continue;
+        r.fb = std::max(r.fb, st.side[j] == 2 ? c : 0.0f);
+      }
+      r.kb = kCredibility;
+      r.ok = r.fb > 0.0f && st.side[i] == 0;
+      break;
+    default:
+      break;
+  }
+  return r;
+}
+
+// Actor i's choice at step s: features, utilities per type, the logit and
+// the draw from its own type's weights, then Bayes' rule on the public
+// belief about its type.
+int ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolve, bool at_war) {
+  ReplicationState& st = st_;
+  const Actor& actor = sc_.actors[i];
+  const int menu = static_cast<int>(actor.actions.size());
+  const int type_count = static_cast<int>(actor.types.size());
+  const ActorView view = actor_view(i, s, believed_resolve, at_war);
   std::vector<float> utility(static_cast<std::size_t>(type_count) * menu);
   std::vector<std::uint8_t> feasible(menu, 1);
   for (int m = 0; m < menu; ++m) {
     const ActionSpec& a = actor.actions[m];
+    const ActionValues f = action_values(i, m, view, believed_resolve);
     const float escalation = rules::escalation_of(static_cast<float>(a.tension), a.rung, st.rung);
-    float fa = 0.0f, fb = 0.0f;
-    Feature ka = kFeatureCount, kb = kFeatureCount;
-    bool ok = true;
-    switch (a.kind) {
-      case ActionKind::kMobilize:
-      case ActionKind::kRaiseReadiness:
-      case ActionKind::kDeploy:
-      case ActionKind::kWithdraw: {
-        double amount = 0.0, share = 1.0 - rho;
-        if (a.kind == ActionKind::kDeploy) {
-          amount = rules::deploy_amount(st.ready[i], st.deployed[i], a.amount, f.deployment_rate * dt, f.deployed_cap);
-        } else if (a.kind == ActionKind::kWithdraw) {
-          amount = rules::withdraw_amount(st.deployed[i], a.amount, f.deployment_rate * dt);
-          share = -share;
-        } else {
-          const double rate_cap = a.kind == ActionKind::kMobilize ? f.mobilization_rate * dt : a.amount;
-          amount = rules::mobilize_amount(st.reserve[i], a.amount, rate_cap);
-          share = rho;
-        }
-        ok = rules::moves_troops(amount);
-        fa = rules::security_of(threat_resolve, rules::log_float((own + static_cast<float>(share * amount)) / own));
-        ka = kSecurity;
-        break;
-      }
-      case ActionKind::kPropose:
-      case ActionKind::kConcede: {
-        const bool propose = a.kind == ActionKind::kPropose;
-        const float kappa = static_cast<float>(a.concession);
-        fa = kappa * (propose ? terms.propose_gain : terms.concede_gain);
-        fb = threat_resolve * kappa * (propose ? terms.propose_settle : terms.concede_settle);
-        ka = kIssueGain;
-        kb = kSettlement;
-        ok = ((propose ? terms.open_party : terms.open_movable) > 0.5f) && !at_war;
-        break;
-      }
-      case ActionKind::kSanction:
-        ok = rules::can_sanction(st.effectiveness[a.target]);
-        break;
-      case ActionKind::kArmPartner:
-        ok = rules::can_arm(st.effectiveness[a.target]);
-        break;
-      case ActionKind::kAttack: {
-        const int t = a.target;
-        double defenders = 1.0 + st.deployed[t] * sc_.actors[t].combat.defence_advantage, protectors = 0.0;
-        for (int j : model_.allies(t)) defenders += st.deployed[j];
-        for (int j = 0; j < n; ++j) {
-          const double c = model_.commitment(j, t);
-          if (j == t || c <= 0.0) continue;
-          defenders += c * st.deployed[j];
-          protectors += c * believed_resolve[j] * (st.deployed[j] + rho * st.ready[j]);
-        }
-        fb = -static_cast<float>(protectors) / own_d;
-        if (dec.war_forecast) {  // W_i replaces the log force ratio
-          const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
-          const rules::WarForecast w = forecast(i, t, intensity);
-          const double delta = rules::war_discount(sc_.bargaining.discount, w.duration);
-          fa = static_cast<float>(rules::war_value(delta, w.prevail, st.war_cost[i], dec.casualty_cost, w.loss_a));
-        } else {
-          fa = rules::log_float(own_d / static_cast<float>(defenders));
-        }
-        ka = kWarGain;
-        kb = kCredibility;
-        ok = st.rung < a.rung && st.side[i] != 2 && st.side[t] != 1;
-        break;
-      }
-      case ActionKind::kRetaliate:
-        for (int j = 0; j < n; ++j) {
-          const float c = static_cast<float>(std::max(model_.commitment(i, j), sc_.relations.ally[i][j] ? 1.0 : 0.0));
-          if (c <= 0.0f) continue;
-          fb = std::max(fb, st.side[j] == 2 ? c : 0.0f);
-        }
-        kb = kCredibility;
-        ok = fb > 0.0f && st.side[i] == 0;
-        break;
-      default:
-        break;
-    }
-    feasible[m] = ok ? 1 : 0;
+    feasible[m] = f.ok ? 1 : 0;
     for (int k = 0; k < type_count; ++k) {
       const auto& w = actor.types[k].weights;
-      const float w_sec = ka == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f;
-      const float w_a = ka < kFeatureCount && ka != kSecurity ? static_cast<float>(w[ka]) : 0.0f;
-      const float w_b = kb < kFeatureCount ? static_cast<float>(w[kb]) : 0.0f;
+      const float w_sec = f.ka == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f;
+      const float w_a = f.ka < kFeatureCount && f.ka != kSecurity ? static_cast<float>(w[f.ka]) : 0.0f;
+      const float w_b = f.kb < kFeatureCount ? static_cast<float>(w[f.kb]) : 0.0f;
       utility[static_cast<std::size_t>(k) * menu + m] = rules::utility(
-          w_sec, fa, static_cast<float>(w[kCost]), -static_cast<float>(a.cost), static_cast<float>(w[kEscalation]),
-          escalation, tension_factor, w_a, fa, w_b, fb, static_cast<float>(w[kImpatience]), impatience);
+          w_sec, f.fa, static_cast<float>(w[kCost]), -static_cast<float>(a.cost), static_cast<float>(w[kEscalation]),
+          escalation, view.tension_factor, w_a, f.fa, w_b, f.fb, static_cast<float>(w[kImpatience]), view.impatience);
     }
   }
   if (std::none_of(feasible.begin(), feasible.end(), [](std::uint8_t v) { return v != 0; })) feasible[0] = 1;
   std::vector<float> weights(utility.size()), total(type_count);
-  const float lambda = static_cast<float>(dec.rationality);
+  const float lambda = static_cast<float>(actor.decision.rationality);
   for (int k = 0; k < type_count; ++k)
     total[k] = logit_weights(utility.data() + k * menu, feasible.data(), menu, lambda, weights.data() + k * menu);
   const auto words = philox_words(key_, replication_, static_cast<std::uint32_t>(s),
@@ -298,18 +318,23 @@ float ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolv
   const float u = unit_float(words[i % kDecisionGroup]);
   const int own_type = st.type[i];
   const int choice = logit_choose(weights.data() + own_type * menu, menu, total[own_type], u);
-  if (type_count > 1 && !sc_.run.revealed_types) {
-    // Bayes' rule on the public belief about i's type.
-    float evidence = 0.0f;
-    std::vector<float> likelihood(type_count);
-    for (int k = 0; k < type_count; ++k) {
-      likelihood[k] = weights[static_cast<std::size_t>(k) * menu + choice] / total[k];
-      evidence += st.belief[i * kMaxTypes + k] * likelihood[k];
-    }
-    for (int k = 0; k < type_count; ++k)
-      st.belief[i * kMaxTypes + k] = rules::posterior(st.belief[i * kMaxTypes + k], likelihood[k], evidence);
+  if (type_count > 1 && !sc_.run.revealed_types) update_belief(i, choice, weights, total);
+  return choice;
+}
+
+// Bayes' rule on the public belief about i's type, from its choice: the
+// likelihood of the choice under type k is its weight over type k's total.
+void ScalarTwin::update_belief(int i, int choice, const std::vector<float>& weights, const std::vector<float>& total) {
+  const int menu = static_cast<int>(sc_.actors[i].actions.size());
+  const int type_count = static_cast<int>(total.size());
+  float* belief = st_.belief.data() + static_cast<std::size_t>(i) * kMaxTypes;
+  float evidence = 0.0f;
+  std::vector<float> likelihood(type_count);
+  for (int k = 0; k < type_count; ++k) {
+    likelihood[k] = weights[static_cast<std::size_t>(k) * menu + choice] / total[k];
+    evidence += belief[k] * likelihood[k];
   }
-  return static_cast<float>(choice);
+  for (int k = 0; k < type_count; ++k) belief[k] = rules::posterior(belief[k], likelihood[k], evidence);
 }
 
 void ScalarTwin::apply_effect(int i, int m, int s) {

@@ -120,10 +120,24 @@ class BlockSimulator {
   void issue_aggregates(int i);
   void plan_issue_passes();  // issue_aggregates' passes, once per block
   void features_and_utilities(int i);
+  // Which kind-specific features an action has, in feature_a and feature_b
+  // (kFeatureCount: none).
+  struct ActionFeatures {
+    Feature a = kFeatureCount, b = kFeatureCount;
+  };
+  ActionFeatures action_features(int i, int m, int* shared_attack);
+  Feature troop_move_features(int i, const ActionSpec& a, std::int32_t* ok);
+  ActionFeatures talk_features(const ActionSpec& a, std::int32_t* ok);
+  ActionFeatures attack_action_features(int i, const ActionSpec& a, std::int32_t* ok, int* shared_attack);
+  ActionFeatures retaliate_features(int i, std::int32_t* ok);
   void attack_features(int i, const ActionSpec& a);
+  void action_utilities(int i, int m, ActionFeatures f);
+  void keep_one_feasible(int menu);
   void choose(int i, int s);
   void update_beliefs(int i);
   void apply_effects(int i, int s);
+  int lane_effect(int i, int m);
+  void marked_lane_effect(int i, const ActionSpec& a, int s);
   void talk_effect(int i, const ActionSpec& a, const std::int32_t* mask);
   // Bargaining and war (bargaining.cpp, war_value.cpp).
   void init_bargaining();

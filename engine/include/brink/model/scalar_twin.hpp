@@ -44,7 +44,25 @@ class ScalarTwin {
  private:
   void apply_events(int s, bool active);
   void decide_and_act(int s);
-  float decide(int i, int s, const std::vector<float>& believed_resolve, bool at_war);
+  // The decision, in the kernel's steps (docs/model.md, "2. Decisions").
+  struct IssueTerms {  // open issues, and what proposing or conceding brings
+    float open_party = 0, open_movable = 0, propose_gain = 0, concede_gain = 0, propose_settle = 0, concede_settle = 0;
+  };
+  struct ActorView {  // what the actor sees before it weighs its actions
+    float own = 0, own_d = 0, threat_resolve = 0, tension_factor = 0, impatience = 0;
+    bool at_war = false;
+    IssueTerms issues;
+  };
+  struct ActionValues {  // an action's kind-specific features (kFeatureCount: none) and feasibility
+    float fa = 0, fb = 0;
+    Feature ka = kFeatureCount, kb = kFeatureCount;
+    bool ok = true;
+  };
+  IssueTerms issue_terms(int i) const;
+  ActorView actor_view(int i, int s, const std::vector<float>& believed_resolve, bool at_war) const;
+  ActionValues action_values(int i, int m, const ActorView& v, const std::vector<float>& believed_resolve) const;
+  int decide(int i, int s, const std::vector<float>& believed_resolve, bool at_war);
+  void update_belief(int i, int choice, const std::vector<float>& weights, const std::vector<float>& total);
   void apply_effect(int i, int m, int s);
   void posture(bool active);
   void combat(int s);
