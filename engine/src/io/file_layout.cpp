@@ -1,0 +1,107 @@
+// A plan's file layout: which variables of the table (variables.cpp) its
+// file holds, with their types, shapes and chunks.
+#include <algorithm>
+
+#include "brink/io/variables.hpp"
+#include "brink/sweep/plan.hpp"
+
+namespace brink {
+
+using D = Dim;
+
+FileLayout file_layout(const SweepPlan& plan) {
+  const Model& model = plan.model(0);
+  const Scenario& sc = model.scenario();
+  FileLayout l;
+  auto set = [&](Dim d, std::size_t n) { l.size[static_cast<int>(d)] = n; };
+  set(D::kPoint, plan.points.size());
+  set(D::kReplication, static_cast<std::size_t>(plan.replications));
+  set(D::kBlock, static_cast<std::size_t>(plan.blocks_per_point()));
+  set(D::kActor, static_cast<std::size_t>(model.actors()));
+  set(D::kPool, kPoolCount);
+  set(D::kOutcome, kOutcomeCount);
+  set(D::kRung, sc.escalation.rungs.size());
+  set(D::kAction, kActionKindCount);
+  set(D::kType, static_cast<std::size_t>(sc.type_slots()));
+  set(D::kQuantile, kQuantiles.size());
+  set(D::kIssue, sc.negotiation.issues.size());
+  set(D::kOutput, plan.sensitivity || plan.morris ? kOutcomeCount + model.actors() : 0);
+  set(D::kParameter, plan.parameters.size());
+  set(D::kStep, static_cast<std::size_t>(model.records()));
+  l.runs = plan.write_runs;
+  l.series = plan.write_runs && plan.output().timeseries_every > 0;
+  l.sensitivity = plan.sensitivity;
+  l.morris = plan.morris;
+  l.issues = !sc.negotiation.issues.empty();
+  l.bargaining = sc.bargaining.enabled();
+  l.steps = model.steps();
+  return l;
+}
+
+bool FileLayout::present(const VariableSpec& v) const {
+  switch (v.when) {
+    case When::kAlways:
+      return true;
+    case When::kRuns:
+      return runs;
+    case When::kRunsIssues:
+      return runs && issues;
+    case When::kRunsBargaining:
+      return runs && bargaining;
+    case When::kSeries:
+      return series;
+    case When::kSensitivity:
+      return sensitivity;
+    case When::kIndices:
+      return sensitivity || morris;
+    case When::kMorris:
+      return morris;
+  }
+  return false;
+}
+
+Dtype FileLayout::dtype(const VariableSpec& v) const {
+  if (v.dtype != Dtype::kStepCount) return v.dtype;
+  return steps <= 32767 ? Dtype::kInt16 : Dtype::kInt32;
+}
+
+std::vector<std::uint64_t> FileLayout::shape(const VariableSpec& v) const {
+  std::vector<std::uint64_t> out;
+  for (Dim d : v.dims) out.push_back(length(d));
+  return out;
+}
+
+std::vector<std::uint64_t> FileLayout::chunk(const VariableSpec& v) const {
+  std::vector<std::uint64_t> out;
+  if (v.storage == Storage::kContiguous) return out;
+  for (int i = 0; i < v.dims.rank; ++i) {
+    const Dim d = v.dims.axis[i];
+    std::uint64_t extent = length(d);
+    if (v.storage == Storage::kBlockChunks) {
+      if (d == D::kPoint || d == D::kBlock) extent = 1;
+      if (d == D::kReplication) extent = std::min<std::uint64_t>(kBlockLanes, extent);
+    } else if (v.chunk[i] > 0) {
+      extent = std::min<std::uint64_t>(v.chunk[i], extent);
+    }
+    out.push_back(std::max<std::uint64_t>(1, extent));
+  }
+  return out;
+}
+
+std::uint64_t FileLayout::chunk_elements(const VariableSpec& v) const {
+  std::uint64_t n = 1;
+  for (std::uint64_t e : chunk(v)) n *= e;
+  return n;
+}
+
+std::vector<std::uint64_t> FileLayout::chunk_offset(const VariableSpec& v, const BlockSpec& block) const {
+  std::vector<std::uint64_t> out;
+  for (Dim d : v.dims)
+    out.push_back(d == D::kPoint         ? static_cast<std::uint64_t>(block.point)
+                  : d == D::kReplication ? static_cast<std::uint64_t>(block.first_replication)
+                  : d == D::kBlock       ? static_cast<std::uint64_t>(block.first_replication / kBlockLanes)
+                                         : 0);
+  return out;
+}
+
+}  // namespace brink

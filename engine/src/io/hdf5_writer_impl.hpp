@@ -1,0 +1,75 @@
+// The state of an Hdf5Writer (hdf5_writer.cpp writes and resumes,
+// hdf5_create.cpp creates a file's variables and attributes).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "brink/io/hdf5_writer.hpp"
+#include "brink/io/variables.hpp"
+#include "hdf5_util.hpp"
+
+namespace brink {
+
+struct Hdf5Writer::Impl {
+  std::string path;
+  FileLayout layout;
+  // The variables stored one chunk per block, in table order: block.encoded[i]
+  // is the chunk of block_variables[i].
+  std::vector<const VariableSpec*> block_variables;
+  std::vector<std::string> sensitivity_outputs;
+  // The parameters' coordinate variables along `point`, listed in the CF
+  // `coordinates` attribute of every variable on `point`.
+  std::vector<std::string> parameter_coordinates;
+  // A posterior run's parameters per replication: coordinate variables on
+  // (point, replication), listed in every variable on both.
+  std::vector<std::string> replication_coordinates;
+  double last_flush = 0.0;
+  bool failed = false;  // a write, flush or close of this file threw: leave the file as its last flush left it
+  std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
+  Handle file;  // declared before the datasets, so destroyed after them
+  std::map<std::string_view, Handle> datasets;
+
+  hid_t dataset(std::string_view name) const { return datasets.at(name).get(); }
+  void create(const SweepPlan& plan, const OutputMetadata& metadata);
+  void create_variable(const VariableSpec& v, const SweepPlan& plan);
+  void create_parameter_coordinates(const SweepPlan& plan);
+  void create_replication_coordinates(const SweepPlan& plan);
+  Handle create_parameter_variable(const std::string& name, const std::vector<hsize_t>& shape,
+                                   const std::vector<double>& values, const std::string& path,
+                                   const std::string& scenario_units, const std::string& long_name);
+  void create_time_coordinate(const SweepPlan& plan);
+  void write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata);
+  void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
+  // Every dataset exists and every scale is attached: from here on only raw
+  // data changes, which is what a single-writer/multiple-reader file allows.
+  // A point is complete for a reader once replications[point] > 0, which is
+  // written after all of the point's data.
+  void start_swmr() {
+    h5::check(H5Fstart_swmr_write(file.get()), "switch " + path + " to single-writer/multiple-reader mode");
+  }
+  // Flushes the data, then marks the blocks written since the last call in
+  // block_done and flushes again: a flush cut short (full disk, kill -9) never
+  // leaves a block marked done whose data did not reach the disk.
+  void flush_finished() {
+    h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
+    if (pending_done.empty()) return;
+    for (const auto& [point, block] : pending_done)
+      write_row(var::kBlockDone, std::vector<std::int8_t>{1}, point, block, 1);
+    pending_done.clear();
+    h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
+  }
+  void write_row(std::string_view name, const Values& values, std::int64_t point, std::int64_t first,
+                 std::int64_t count) {
+    const h5::Slab slab(dataset(name), point, first, count);
+    h5::write_values(dataset(name), slab.memory.get(), slab.file.get(), values,
+                     fmt::format("write {} to {}", name, path));
+  }
+};
+
+}  // namespace brink
