@@ -10,22 +10,19 @@ namespace brink {
 
 namespace {
 
-// The sum in double of `count` values, in a fixed order: 32 partial sums
-// (four vector accumulators on AVX-512, eight on AVX2: independent additions,
-// where one accumulator would be a chain of dependent ones), then added
-// pairwise. Eigen sums a double column with two accumulators, and a cast
-// float expression one lane at a time.
-template <class T>
-double lane_sum(const T* values, int count) {
-  constexpr int kParts = 32;
+// The sum in double of count floats, in a fixed order: eight partial sums
+// (one vector register; Eigen sums a cast expression one lane at a time, a
+// chain of dependent additions), then added in lane order.
+double float_sum(const float* values, int count) {
+  constexpr int kParts = 8;
   double part[kParts] = {};
   int r = 0;
   for (; r + kParts <= count; r += kParts)
     for (int j = 0; j < kParts; ++j) part[j] += static_cast<double>(values[r + j]);
   for (; r < count; ++r) part[r % kParts] += static_cast<double>(values[r]);
-  for (int half = kParts / 2; half > 0; half /= 2)
-    for (int j = 0; j < half; ++j) part[j] += part[j + half];
-  return part[0];
+  double sum = 0.0;
+  for (double p : part) sum += p;
+  return sum;
 }
 
 // The block's sums at record q (always), and its lanes' series (with --timeseries).
@@ -57,12 +54,12 @@ class Recorder {
     // contiguous, vectorized, and always in the same order for a given block.
     for (int i = 0; i < n_; ++i) {
       const std::size_t t = (static_cast<std::size_t>(q) * n_ + i) * kPoolCount;
-      out.record_troops_sum[t + kDeployed] = lane_sum(st.deployed.col(i).data(), count_);
-      out.record_troops_sum[t + kReady] = lane_sum(st.ready.col(i).data(), count_);
-      out.record_troops_sum[t + kReserve] = lane_sum(st.reserve.col(i).data(), count_);
+      out.record_troops_sum[t + kDeployed] = st.deployed.col(i).head(count_).sum();
+      out.record_troops_sum[t + kReady] = st.ready.col(i).head(count_).sum();
+      out.record_troops_sum[t + kReserve] = st.reserve.col(i).head(count_).sum();
       for (std::size_t k = 0; k < model_.scenario().actors[i].types.size(); ++k)
         out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * types_ + k] =
-            lane_sum(st.belief.col(i * kMaxTypes + static_cast<int>(k)).data(), count_);
+            float_sum(st.belief.col(i * kMaxTypes + static_cast<int>(k)).data(), count_);
     }
     const int* rung = st.rung.data();
     for (int g = 0; g < rungs_; ++g) {
