@@ -89,31 +89,10 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
   return kExitOk;
 }
 
-int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description options(
-      "brink inspect FILE\n\nShows a brink HDF5 file's metadata, variables and outcome "
-      "table.\n\noptions");
-  options.add_options()("help,h", "show this help")("scenario", "print the embedded scenario text and stop");
-  po::variables_map vm;
-  std::vector<std::string> operands;
-  if (!parse_command(args, options, "file", out, &vm, &operands)) return kExitOk;
-  if (operands.size() != 1) throw UsageError("inspect takes exactly one FILE");
-  const std::string path = operands.front();
-  if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
-  if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
-  if (is_calibration_file(path)) {  // written by `brink calibrate`
-    inspect_calibration(path, out);
-    return kExitOk;
-  }
-  if (const std::string problem = brink_layout_problem(path); !problem.empty())
-    throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
-  FileReport report = read_report(path);
-  if (vm.count("scenario")) {
-    for (const auto& [name, value] : report.attributes)
-      if (name == "scenario") out << value;
-    return kExitOk;
-  }
-  out << path << (report.complete ? "" : "  (INCOMPLETE: the run that wrote it did not finish)") << "\n";
+namespace {
+
+// A result file's root attributes, one a line (the scenario's YAML by size only).
+void print_attributes(const FileReport& report, const std::string& path, std::ostream& out) {
   out << "attributes:\n";
   for (const auto& [name, value] : report.attributes) {
     if (name == "scenario") {
@@ -127,6 +106,9 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
       out << fmt::format("  {:<16} {}\n", name, shown);
     }
   }
+}
+
+void print_variables(const FileReport& report, std::ostream& out) {
   out << "variables:\n";
   for (const auto& v : report.variables) {
     std::string dims;
@@ -135,6 +117,11 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
     out << fmt::format("  {:<26} ({}){}{}\n", v.name, dims, v.units.empty() ? "" : " [" + v.units + "]",
                        v.long_name.empty() ? "" : "  " + v.long_name);
   }
+}
+
+// The outcome table of the finished points, the points not run, and the
+// sensitivity and Morris tables.
+void print_results(FileReport report, std::ostream& out) {
   // A point is finished once its `replications` is written; the rest of an
   // unfinished file's points have not run and are listed, not tabulated.
   std::vector<std::int64_t> not_run;
@@ -167,6 +154,38 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   if (!report.sensitivity.empty() && !shard)
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
   if (!report.morris.empty()) out << format_morris_table(report.morris, report.sensitivity_outputs, report.parameters);
+}
+
+}  // namespace
+
+int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description options(
+      "brink inspect FILE\n\nShows a brink HDF5 file's metadata, variables and outcome "
+      "table.\n\noptions");
+  options.add_options()("help,h", "show this help")("scenario", "print the embedded scenario text and stop");
+  po::variables_map vm;
+  std::vector<std::string> operands;
+  if (!parse_command(args, options, "file", out, &vm, &operands)) return kExitOk;
+  if (operands.size() != 1) throw UsageError("inspect takes exactly one FILE");
+  const std::string path = operands.front();
+  if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
+  if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+  if (is_calibration_file(path)) {  // written by `brink calibrate`
+    inspect_calibration(path, out);
+    return kExitOk;
+  }
+  if (const std::string problem = brink_layout_problem(path); !problem.empty())
+    throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
+  FileReport report = read_report(path);
+  if (vm.count("scenario")) {
+    for (const auto& [name, value] : report.attributes)
+      if (name == "scenario") out << value;
+    return kExitOk;
+  }
+  out << path << (report.complete ? "" : "  (INCOMPLETE: the run that wrote it did not finish)") << "\n";
+  print_attributes(report, path, out);
+  print_variables(report, out);
+  print_results(std::move(report), out);
   return kExitOk;
 }
 
