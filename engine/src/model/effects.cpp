@@ -39,6 +39,8 @@ int take_action(int m, double action_tension, int width, const LaneMask* __restr
 
 }  // namespace
 
+// Actor i's chosen actions take effect, one menu entry at a time; its last
+// action is recorded where the lane runs.
 void BlockSimulator::apply_effects(int i, int s) {
   const int width = pass_width();
   Scratch& x = *scratch_;
