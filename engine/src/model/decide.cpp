@@ -84,11 +84,6 @@ void weigh_types(Scratch& x, int m, int type_count, const TypeWeights* w, const 
   if (k < type_count) weigh<kHasA, kHasB, 1>(x.util(k, m), x.util(k, m), w + k, a, impatience, x, width);
 }
 
-bool kind_moves_troops(ActionKind kind) {
-  return kind == ActionKind::kMobilize || kind == ActionKind::kRaiseReadiness || kind == ActionKind::kDeploy ||
-         kind == ActionKind::kWithdraw;
-}
-
 }  // namespace
 
 void BlockSimulator::decide_and_act(int s) {
@@ -326,8 +321,12 @@ BlockSimulator::ActionFeatures BlockSimulator::action_features(int i, int m, int
   const ActionSpec& a = sc_.actors[i].actions[m];
   LaneMask* ok = x.feasible.data() + static_cast<std::size_t>(m) * L;
   const LaneMask* running = x.running;
-  if (kind_moves_troops(a.kind)) return {.a = troop_move_features(i, a, ok)};
   switch (a.kind) {
+    case ActionKind::kMobilize:
+    case ActionKind::kRaiseReadiness:
+    case ActionKind::kDeploy:
+    case ActionKind::kWithdraw:
+      return troop_move_features(i, a, ok);
     case ActionKind::kPropose:
     case ActionKind::kConcede:
       return talk_features(a, ok);
@@ -353,7 +352,7 @@ BlockSimulator::ActionFeatures BlockSimulator::action_features(int i, int m, int
 
 // Mobilize, raise readiness, deploy and withdraw: the troops the action would
 // move (`amount`), feasible where that is any, and the security it buys.
-Feature BlockSimulator::troop_move_features(int i, const ActionSpec& a, LaneMask* ok) {
+BlockSimulator::ActionFeatures BlockSimulator::troop_move_features(int i, const ActionSpec& a, LaneMask* ok) {
   const int width = pass_width();
   Scratch& x = *scratch_;
   const BlockState& st = state_;
@@ -386,7 +385,7 @@ Feature BlockSimulator::troop_move_features(int i, const ActionSpec& a, LaneMask
   }
   log_in_place(x.log_arg, width);
   for (int l = 0; l < width; ++l) x.feature_a[l] = rules::security_of(x.threat_resolve[l], x.log_arg[l]);
-  return kSecurity;
+  return {.a = kSecurity};
 }
 
 // Propose and concede: the issue gain and the settlement they bring, feasible

@@ -29,13 +29,11 @@ void ScalarTwin::decide_and_act(int s) {
 
 // The kernel's issue_aggregates for one lane.
 ScalarTwin::IssueTerms ScalarTwin::issue_terms(int i) const {
-  const Model& model = model_;
   const ReplicationState& st = st_;
-  const Scenario& sc = model.scenario();
-  const int n = model.actors();
+  const int n = model_.actors();
   IssueTerms t;
-  for (std::size_t k = 0; k < sc.negotiation.issues.size(); ++k) {
-    const Issue& issue = sc.negotiation.issues[k];
+  for (std::size_t k = 0; k < sc_.negotiation.issues.size(); ++k) {
+    const Issue& issue = sc_.negotiation.issues[k];
     const float s_own = static_cast<float>(issue.salience[i]);
     if (s_own <= 0.0f) continue;
     const float open = st.agreed[k] != 0 ? 0.0f : 1.0f;
@@ -44,7 +42,7 @@ ScalarTwin::IssueTerms ScalarTwin::issue_terms(int i) const {
     if (s_own < 1.0f) t.open_movable += open;
     float sum = 0.0f, move = 0.0f, flex = 0.0f;
     int others = 0;
-    for (int j : model.parties(static_cast<int>(k))) {
+    for (int j : model_.parties(static_cast<int>(k))) {
       if (j == i) continue;
       ++others;
       const float flex_j = static_cast<float>(1.0 - issue.salience[j]);

@@ -126,7 +126,7 @@ class BlockSimulator {
     Feature a = kFeatureCount, b = kFeatureCount;
   };
   ActionFeatures action_features(int i, int m, int* shared_attack);
-  Feature troop_move_features(int i, const ActionSpec& a, std::int32_t* ok);
+  ActionFeatures troop_move_features(int i, const ActionSpec& a, std::int32_t* ok);
   ActionFeatures talk_features(const ActionSpec& a, std::int32_t* ok);
   ActionFeatures attack_action_features(int i, const ActionSpec& a, std::int32_t* ok, int* shared_attack);
   ActionFeatures retaliate_features(int i, std::int32_t* ok);
