@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <tuple>
@@ -101,21 +102,21 @@ TEST(ExecutorTest, ProgressReachesTheTotalAndWorkerFailuresPropagate) {
 namespace brink {
 namespace {
 
-TEST(GrowableArrayTest, KeepsItsValuesAcrossGrowthsPastTheMmapThreshold) {
+TEST(AppendArrayTest, KeepsItsValuesAcrossGrowthsPastTheMmapThreshold) {
   // 4 MiB of doubles at the end: glibc moves blocks this large by remapping
   // their pages, a path a small test would never take.
-  GrowableArray<double> values;
-  std::size_t written = 0;
-  for (std::size_t size = 256; size <= (std::size_t{1} << 19); size *= 2) {
-    values.grow(size);
-    ASSERT_EQ(values.size(), size);
-    ASSERT_EQ(values[size - 1], 0.0);  // new elements are zero
-    for (; written < size; ++written) values[written] = static_cast<double>(written) * 0.5;
-    for (std::size_t i = 0; i < written; i += 997) ASSERT_EQ(values[i], static_cast<double>(i) * 0.5) << i;
+  AppendArray<double> values;
+  constexpr std::size_t kCount = std::size_t{1} << 19;
+  for (std::size_t i = 0; i < kCount; ++i) {
+    values.push_back(static_cast<double>(i) * 0.5);
+    if ((i & (i + 1)) != 0) continue;  // checks after each doubling
+    for (std::size_t j = 0; j <= i; j += 997) ASSERT_EQ(values.begin()[j], static_cast<double>(j) * 0.5) << j;
   }
-  values.grow(16);  // never shrinks
-  EXPECT_EQ(values.size(), std::size_t{1} << 19);
-  EXPECT_EQ(values[written - 1], static_cast<double>(written - 1) * 0.5);
+  ASSERT_EQ(values.size(), kCount);
+  EXPECT_EQ(values.end()[-1], static_cast<double>(kCount - 1) * 0.5);
+  AppendArray<double> moved(std::move(values));
+  EXPECT_EQ(moved.size(), kCount);
+  EXPECT_EQ(values.size(), 0u);
 }
 
 TEST(QuantileTest, MatchesTheLinearInterpolationDefinition) {
@@ -216,6 +217,63 @@ TEST(PlanTest, LargeSweepsResolvePointsOnDemandToTheSameScenarios) {
   execute(plan, 2, two);
   ASSERT_EQ(one.recorder.summaries().size(), 80u);
   for (int p = 0; p < 80; ++p) EXPECT_EQ(one.recorder.summaries()[p].count, two.recorder.summaries()[p].count);
+}
+
+
+// The summary's statistics against their definitions, computed directly from
+// every replication's values in replication order: counts, means summed in
+// that order (bitwise), and quantiles of the sorted values. Blocks arrive out
+// of order on three threads; dt = 0.3 days is not a binary fraction, so a
+// mean summed in another order would differ in its last bits.
+TEST(PointAccumulatorTest, SummaryIsItsDefinitionOverEveryReplication) {
+  const LoadedScenario loaded = load_scenario(
+      {"flagship", testing::flagship_text()},
+      std::vector<Override>{{"run.replications", "3000"}, {"run.dt_days", "0.3"}, {"run.horizon_days", "60"}});
+  const SweepPlan plan = single_point_plan(loaded, {});
+  struct Keeping : CollectingSink {
+    using CollectingSink::CollectingSink;
+    void consume(BlockResult&& block) override {
+      blocks.push_back(block);
+      CollectingSink::consume(std::move(block));
+    }
+    std::vector<BlockResult> blocks;
+  } sink(plan);
+  execute(plan, 3, sink);
+  std::sort(sink.blocks.begin(), sink.blocks.end(), [](const BlockResult& a, const BlockResult& b) {
+    return a.spec.first_replication < b.spec.first_replication;
+  });
+  const int actors = plan.model(0).actors();
+  const double dt = loaded.scenario.run.dt_days;
+  std::array<std::int64_t, kOutcomeCount> count{};
+  std::vector<double> end_day, casualty_sum(actors, 0.0);
+  std::vector<std::vector<double>> casualties(actors);
+  double end_sum = 0.0;
+  for (const BlockResult& b : sink.blocks)
+    for (int r = 0; r < b.spec.count; ++r) {
+      ++count[b.outcome[r]];
+      end_day.push_back(b.end_step[r] * dt);
+      end_sum += end_day.back();
+      for (int a = 0; a < actors; ++a) {
+        casualties[a].push_back(b.casualties[static_cast<std::size_t>(r) * actors + a]);
+        casualty_sum[a] += casualties[a].back();
+      }
+    }
+  ASSERT_EQ(end_day.size(), 3000u);
+  const PointSummary& s = sink.recorder.summaries().at(0);
+  EXPECT_EQ(s.count, count);
+  EXPECT_EQ(s.mean_end_day, end_sum / 3000.0);
+  std::sort(end_day.begin(), end_day.end());
+  for (std::size_t k = 0; k < kQuantiles.size(); ++k)
+    EXPECT_EQ(s.end_day_quantiles[k], quantile_of_sorted(end_day, kQuantiles[k])) << kQuantiles[k];
+  int with_war = 0;
+  for (int a = 0; a < actors; ++a) {
+    EXPECT_EQ(s.mean_casualties[a], casualty_sum[a] / 3000.0) << a;
+    with_war += casualty_sum[a] > 0.0 ? 1 : 0;
+    std::sort(casualties[a].begin(), casualties[a].end());
+    for (std::size_t k = 0; k < kQuantiles.size(); ++k)
+      EXPECT_EQ(s.casualty_quantiles[a][k], quantile_of_sorted(casualties[a], kQuantiles[k])) << a << " " << k;
+  }
+  EXPECT_GE(with_war, 2);  // the quantiles above saw both zeros and losses
 }
 
 }  // namespace

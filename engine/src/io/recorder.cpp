@@ -10,7 +10,7 @@ Recorder::Recorder(const SweepPlan& plan, Hdf5Writer* writer)
     : plan_(plan),
       writer_(writer),
       points_(static_cast<std::int64_t>(plan.points.size())),
-      accumulator_(plan.replications, plan.model(0)) {}
+      accumulator_(plan.model(0)) {}
 
 void Recorder::consume(BlockResult&& block) {
   if (writer_) writer_->write_block(block);

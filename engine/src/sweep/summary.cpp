@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "brink/sweep/plan.hpp"
 #include "brink/sweep/sensitivity.hpp"
@@ -40,23 +41,51 @@ double quantile_of_sorted(const std::vector<double>& sorted, double q) {
 
 namespace {
 
-// quantile_of_sorted at each of kQuantiles without sorting: the two order
-// statistics each needs come from nth_element (linear time; a sort of a
-// point's 400,000 values was 2% of a run): the same order statistics. The
-// levels ascend, so each nth_element partitions only what lies above the
-// previous one's place (everything below it is no larger).
-std::array<double, kQuantiles.size()> quantiles_in_place(std::vector<double>& values) {
-  static_assert(std::is_sorted(kQuantiles.begin(), kQuantiles.end()));
+// The k-th smallest (0-based) of counts[v] copies of each v·scale, v = 0, 1, ...
+double order_statistic_of_counts(const std::vector<std::int64_t>& counts, std::int64_t k, double scale) {
+  for (std::size_t v = 0; v < counts.size(); ++v) {
+    if (k < counts[v]) return static_cast<double>(v) * scale;
+    k -= counts[v];
+  }
+  return 0.0;  // unreachable for k below the total
+}
+
+// quantile_of_sorted at each of kQuantiles of the values v·scale, counts[v]
+// of each (scale > 0 keeps their order).
+std::array<double, kQuantiles.size()> quantiles_of_counts(const std::vector<std::int64_t>& counts, double scale) {
   std::array<double, kQuantiles.size()> out{};
-  if (values.empty()) return out;
-  auto unordered = values.begin();  // [begin, unordered) is ordered and no larger than the rest
+  std::int64_t n = 0;
+  for (std::int64_t c : counts) n += c;
+  if (n == 0) return out;
   for (std::size_t k = 0; k < kQuantiles.size(); ++k) {
-    const double h = rank_of(values.size(), kQuantiles[k]);
-    const auto at = values.begin() + static_cast<std::ptrdiff_t>(std::floor(h));
-    if (at >= unordered) std::nth_element(unordered, at, values.end());
-    const double high = at + 1 < values.end() ? *std::min_element(at + 1, values.end()) : *at;
-    out[k] = interpolated(*at, high, h);
-    unordered = at + 1;
+    const double h = rank_of(static_cast<std::size_t>(n), kQuantiles[k]);
+    const auto at = static_cast<std::int64_t>(std::floor(h));
+    out[k] = interpolated(order_statistic_of_counts(counts, at, scale),
+                          order_statistic_of_counts(counts, std::min(at + 1, n - 1), scale), h);
+  }
+  return out;
+}
+
+// quantile_of_sorted at each of kQuantiles of `zeros` zeros and the values
+// in [begin, end), which it reorders. The order statistics come from
+// nth_element (linear time; a sort of a point's 400,000 values was 2% of a
+// run) within the values below zero, the zeros, or those above.
+std::array<double, kQuantiles.size()> quantiles_with_zeros(double* begin, double* end, std::int64_t zeros) {
+  double* const positive = std::partition(begin, end, [](double v) { return v < 0.0; });
+  const std::int64_t negatives = positive - begin, n = (end - begin) + zeros;
+  auto order_statistic = [&](std::int64_t k) {
+    if (k >= negatives && k < negatives + zeros) return 0.0;
+    double* const at = k < negatives ? begin + k : positive + (k - negatives - zeros);
+    std::nth_element(k < negatives ? begin : positive, at, k < negatives ? positive : end);
+    return *at;
+  };
+  std::array<double, kQuantiles.size()> out{};
+  if (n == 0) return out;
+  for (std::size_t k = 0; k < kQuantiles.size(); ++k) {
+    const double h = rank_of(static_cast<std::size_t>(n), kQuantiles[k]);
+    const auto at = static_cast<std::int64_t>(std::floor(h));
+    const double low = order_statistic(at);
+    out[k] = interpolated(low, order_statistic(std::min(at + 1, n - 1)), h);
   }
   return out;
 }
@@ -85,9 +114,8 @@ std::vector<SobolIndex> sweep_sensitivity(const SweepPlan& plan, const std::vect
   return out;
 }
 
-PointAccumulator::PointAccumulator(std::int64_t max_replications, const Model& model)
-    : max_replications_(max_replications),
-      actors_(model.actors()),
+PointAccumulator::PointAccumulator(const Model& model)
+    : actors_(model.actors()),
       rungs_(static_cast<int>(model.scenario().escalation.rungs.size())),
       issues_(static_cast<int>(model.scenario().negotiation.issues.size())),
       record_every_(model.record_every()),
@@ -95,48 +123,69 @@ PointAccumulator::PointAccumulator(std::int64_t max_replications, const Model& m
       steps_(model.steps()),
       dt_days_(model.scenario().run.dt_days) {}
 
+namespace {
+
+// Counts each step of [0, steps] in `values`; -1 (no war began, for
+// war_start_step) is not counted.
+void count_steps(const std::vector<std::int32_t>& values, std::vector<std::int64_t>& counts) {
+  for (std::int32_t v : values)
+    if (v >= 0) ++counts.at(static_cast<std::size_t>(v));
+}
+
+}  // namespace
+
 void PointAccumulator::add(const BlockResult& block) {
   Pending& p = pending_[block.spec.point];
-  // A point's first block sizes its counts (rung_count is never empty; agreed
-  // is empty in a scenario without issues, so it cannot tell).
-  if (p.rung_count.empty()) {
+  if (p.rung_count.empty()) {  // the point's first block sizes what it keeps
+    p.end_step_count.assign(static_cast<std::size_t>(steps_) + 1, 0);
+    p.war_start_count.assign(static_cast<std::size_t>(steps_) + 1, 0);
+    p.zero_casualties.assign(actors_, 0);
+    p.casualties.resize(actors_);
+    p.casualty_sum.assign(actors_, 0.0);
     p.agreed.assign(issues_, 0);
     p.rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
   }
-  const std::int64_t first = block.spec.first_replication;
-  // Grow with the replications that actually run (doubling), not to the
-  // adaptive maximum, which may be far larger.
-  const auto needed = static_cast<std::size_t>(first + block.spec.count);
-  if (needed > p.outcome.size()) {
-    const std::size_t size =
-        std::min<std::size_t>(std::max(needed, 2 * p.outcome.size()), static_cast<std::size_t>(max_replications_));
-    p.outcome.grow(size);
-    p.end_step.grow(size);
-    p.war_start_step.grow(size);
-    p.casualties.grow(size * actors_);
-  }
-  std::copy(block.outcome.begin(), block.outcome.end(), p.outcome.data() + first);
-  std::copy(block.end_step.begin(), block.end_step.end(), p.end_step.data() + first);
-  std::copy(block.war_start_step.begin(), block.war_start_step.end(), p.war_start_step.data() + first);
-  std::copy(block.casualties.begin(), block.casualties.end(), p.casualties.data() + first * actors_);
+  for (std::int8_t o : block.outcome) ++p.outcome_count[o];
+  // Every replication's crisis ends by the horizon (the kernel's finish sets the rest to it).
+  if (std::any_of(block.end_step.begin(), block.end_step.end(), [](std::int32_t e) { return e < 0; }))
+    throw std::logic_error("a replication without an end step reached the summary");
+  count_steps(block.end_step, p.end_step_count);
+  count_steps(block.war_start_step, p.war_start_count);
+  for (int r = 0; r < block.spec.count; ++r)
+    for (int a = 0; a < actors_; ++a) {
+      const double c = block.casualties[static_cast<std::size_t>(r) * actors_ + a];
+      if (c == 0.0)
+        ++p.zero_casualties[a];
+      else
+        p.casualties[a].push_back(c);
+    }
   if (!block.agreed.empty())
     for (int r = 0; r < block.spec.count; ++r)
       for (int k = 0; k < issues_; ++k) p.agreed[k] += block.agreed[static_cast<std::size_t>(r) * issues_ + k];
   for (std::size_t c = 0; c < block.record_rung_count.size(); ++c) p.rung_count[c] += block.record_rung_count[c];
-  auto fold = [&p](const std::vector<double>& troops, const std::vector<double>& belief) {
-    if (p.troops.empty()) p.troops.assign(troops.size(), 0.0);
-    if (p.belief.empty()) p.belief.assign(belief.size(), 0.0);
-    for (std::size_t c = 0; c < troops.size(); ++c) p.troops[c] += troops[c];
-    for (std::size_t c = 0; c < belief.size(); ++c) p.belief[c] += belief[c];
-    ++p.next_block;
-  };
   // A block in order is folded at once; one that arrives early waits, copied.
-  if (first / kBlockLanes == p.next_block)
-    fold(block.record_troops_sum, block.record_belief_sum);
+  const std::int64_t index = block.spec.first_replication / kBlockLanes;
+  if (index == p.next_block)
+    fold(p, block.end_step, block.casualties, block.record_troops_sum, block.record_belief_sum);
   else
-    p.early[first / kBlockLanes] = {block.record_troops_sum, block.record_belief_sum};
+    p.early[index] = {block.end_step, block.casualties, block.record_troops_sum, block.record_belief_sum};
   for (auto it = p.early.begin(); it != p.early.end() && it->first == p.next_block; it = p.early.erase(it))
-    fold(it->second.first, it->second.second);
+    fold(p, it->second.end_step, it->second.casualties, it->second.troops, it->second.belief);
+}
+
+// The sums over replications, in replication order: the same bits whatever
+// order the blocks arrived in.
+void PointAccumulator::fold(Pending& p, const std::vector<std::int32_t>& end_step,
+                            const std::vector<double>& casualties, const std::vector<double>& troops,
+                            const std::vector<double>& belief) const {
+  for (std::int32_t e : end_step) p.end_day_sum += e * dt_days_;
+  for (std::size_t r = 0; r < end_step.size(); ++r)
+    for (int a = 0; a < actors_; ++a) p.casualty_sum[a] += casualties[r * actors_ + a];
+  if (p.troops.empty()) p.troops.assign(troops.size(), 0.0);
+  if (p.belief.empty()) p.belief.assign(belief.size(), 0.0);
+  for (std::size_t c = 0; c < troops.size(); ++c) p.troops[c] += troops[c];
+  for (std::size_t c = 0; c < belief.size(); ++c) p.belief[c] += belief[c];
+  ++p.next_block;
 }
 
 PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replications) {
@@ -146,40 +195,26 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   s.replications = replications;
   for (int q = 0; q < records_; ++q) s.record_day.push_back(std::min(q * record_every_, steps_) * dt_days_);
   const double n = static_cast<double>(replications);
-  for (std::int64_t r = 0; r < replications; ++r) ++s.count[p.outcome[r]];
+  s.count = p.outcome_count;
   for (int o = 0; o < kOutcomeCount; ++o) {
     s.probability[o] = static_cast<double>(s.count[o]) / n;
     s.interval[o] = wilson_interval(s.count[o], replications);
   }
-  s.mean_casualties.assign(actors_, 0.0);
+  s.mean_casualties.resize(actors_);
   s.casualty_quantiles.resize(actors_);
-  std::vector<double> values(replications);
   for (int a = 0; a < actors_; ++a) {
-    for (std::int64_t r = 0; r < replications; ++r) {
-      values[r] = p.casualties[r * actors_ + a];
-      s.mean_casualties[a] += values[r];
-    }
-    s.mean_casualties[a] /= n;
-    s.casualty_quantiles[a] = quantiles_in_place(values);
+    s.mean_casualties[a] = p.casualty_sum[a] / n;
+    s.casualty_quantiles[a] = quantiles_with_zeros(p.casualties[a].begin(), p.casualties[a].end(), p.zero_casualties[a]);
   }
-  double end_sum = 0.0;
-  for (std::int64_t r = 0; r < replications; ++r) {
-    values[r] = p.end_step[r] * dt_days_;
-    end_sum += values[r];
-  }
-  s.mean_end_day = end_sum / n;
-  s.end_day_quantiles = quantiles_in_place(values);
+  s.mean_end_day = p.end_day_sum / n;
+  s.end_day_quantiles = quantiles_of_counts(p.end_step_count, dt_days_);
   // Survival at each record's step t: no fighting began in steps [0, t).
-  const int last_step = std::min((records_ - 1) * record_every_, steps_);
-  std::vector<std::int64_t> starts(static_cast<std::size_t>(last_step) + 1, 0);
-  for (std::int64_t r = 0; r < replications; ++r)
-    if (p.war_start_step[r] >= 0 && p.war_start_step[r] < last_step) ++starts[p.war_start_step[r]];
   s.survival.resize(records_);
   s.survival_interval.resize(records_);
   std::int64_t started = 0;
   for (int q = 0; q < records_; ++q) {
     if (q > 0)
-      for (int t = (q - 1) * record_every_; t < std::min(q * record_every_, steps_); ++t) started += starts[t];
+      for (int t = (q - 1) * record_every_; t < std::min(q * record_every_, steps_); ++t) started += p.war_start_count[t];
     s.survival[q] = static_cast<double>(replications - started) / n;
     s.survival_interval[q] = wilson_interval(replications - started, replications);
   }

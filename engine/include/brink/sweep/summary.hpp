@@ -1,12 +1,11 @@
 // Per-point summaries, computed once all of a point's replications are in,
-// from arrays in replication order, so they are the same bits whatever order
-// the blocks arrived in.
+// the same bits whatever order the blocks arrived in.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <new>
 #include <type_traits>
@@ -67,63 +66,81 @@ std::vector<SobolIndex> sweep_sensitivity(const SweepPlan& plan, const std::vect
 // seed (the design is a pure function of it).
 std::vector<MorrisIndex> sweep_morris(const SweepPlan& plan, const std::vector<PointSummary>& summaries);
 
-// A growable array of a trivially copyable type on realloc. A point's
-// per-replication arrays grow by doubling to megabytes; glibc grows a block
-// that large by remapping its pages, where a std::vector copies them and
-// touches them all again (4% of a 400,000-replication run's CPU time).
-// New elements are zero, as a std::vector's would be.
+// An array of a trivially copyable type that grows at its end, on realloc:
+// glibc grows a block of megabytes by remapping its pages, where a
+// std::vector copies them and touches them all again.
 template <class T>
-class GrowableArray {
+class AppendArray {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
-  GrowableArray() = default;
-  GrowableArray(const GrowableArray&) = delete;
-  GrowableArray& operator=(const GrowableArray&) = delete;
-  ~GrowableArray() { std::free(data_); }
+  AppendArray() = default;
+  AppendArray(AppendArray&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
+  AppendArray(const AppendArray&) = delete;
+  AppendArray& operator=(const AppendArray&) = delete;
+  AppendArray& operator=(AppendArray&&) = delete;
+  ~AppendArray() { std::free(data_); }
 
   std::size_t size() const { return size_; }
-  void grow(std::size_t size) {
-    if (size <= size_) return;
-    void* grown = std::realloc(data_, size * sizeof(T));
-    if (grown == nullptr) throw std::bad_alloc();
-    data_ = static_cast<T*>(grown);
-    std::memset(static_cast<void*>(data_ + size_), 0, (size - size_) * sizeof(T));
-    size_ = size;
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  void push_back(T value) {
+    if (size_ == capacity_) reserve(std::max<std::size_t>(2 * capacity_, 1024));
+    data_[size_++] = value;
   }
-  T* data() { return data_; }
-  T& operator[](std::size_t i) { return data_[i]; }
-  const T& operator[](std::size_t i) const { return data_[i]; }
 
  private:
+  void reserve(std::size_t capacity) {
+    void* grown = std::realloc(data_, capacity * sizeof(T));
+    if (grown == nullptr) throw std::bad_alloc();
+    data_ = static_cast<T*>(grown);
+    capacity_ = capacity;
+  }
   T* data_ = nullptr;
-  std::size_t size_ = 0;
+  std::size_t size_ = 0, capacity_ = 0;
 };
 
 // Collects the blocks of the points in flight; turns a point into its summary
 // when the scheduler says it is finished.
 class PointAccumulator {
  public:
-  PointAccumulator(std::int64_t max_replications, const Model& model);
+  explicit PointAccumulator(const Model& model);
   void add(const BlockResult& block);
   // Summarizes replications [0, replications) of `point` and forgets it.
   PointSummary finish(std::int64_t point, std::int64_t replications);
 
  private:
+  // What a point's summary needs of its blocks, kept so that the summary
+  // has the same bits whatever order the blocks arrived in: counts, which
+  // any order sums alike; sums over replications, folded in block order
+  // (blocks that arrive early wait, a few, bounded by the executor's queue);
+  // and the values quantiles need as a multiset. Nothing per replication
+  // but the casualties that are not zero (most replications have none, and
+  // a fresh page costs more to touch than to fill on a virtual machine).
+  struct BlockSums {
+    std::vector<std::int32_t> end_step;
+    std::vector<double> casualties, troops, belief;
+  };
   struct Pending {
-    GrowableArray<std::int8_t> outcome;
-    GrowableArray<std::int32_t> end_step, war_start_step;
-    GrowableArray<double> casualties;
-    std::vector<std::int64_t> agreed;  // per issue
-    // Per-record sums, folded in block order so that the bits do not depend
-    // on arrival; blocks that arrive early wait (a few, bounded by the
-    // executor's queue), so memory does not grow with the replications.
+    std::array<std::int64_t, kOutcomeCount> outcome_count{};
+    std::vector<std::int64_t> end_step_count;   // per step 0..steps
+    std::vector<std::int64_t> war_start_count;  // per step 0..steps
+    std::vector<std::int64_t> zero_casualties;  // per actor
+    std::vector<AppendArray<double>> casualties;  // per actor, those not zero, in any order
+    std::vector<std::int64_t> agreed;             // per issue
+    std::vector<std::int64_t> rung_count;         // records × rungs
+    // Folded in block order:
+    double end_day_sum = 0.0;
+    std::vector<double> casualty_sum;  // per actor
     std::vector<double> troops, belief;
     std::int64_t next_block = 0;
-    std::map<std::int64_t, std::pair<std::vector<double>, std::vector<double>>> early;
-    std::vector<std::int64_t> rung_count;
+    std::map<std::int64_t, BlockSums> early;
   };
-  std::int64_t max_replications_;
+  void fold(Pending& p, const std::vector<std::int32_t>& end_step, const std::vector<double>& casualties,
+            const std::vector<double>& troops, const std::vector<double>& belief) const;
   int actors_;
   int rungs_;
   int issues_;
