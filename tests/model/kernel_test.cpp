@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "../support/configured_model.hpp"
 #include "../support/scenario_builder.hpp"
@@ -298,6 +301,45 @@ TEST(KernelTest, ReplicationsDependOnlyOnTheirKeyNotOnBlockFillOrRepetition) {
   }
   const BlockResult other_seed = simulate_block(configured(model, 10, false, 5), {0, 512, kBlockLanes});
   EXPECT_NE(full.end_step, other_seed.end_step);
+}
+
+// Every per-replication array, record sum and series of a BlockResult, to f.
+template <class F>
+void for_each_array(BlockResult& r, F f) {
+  f(r.outcome), f(r.peak_rung), f(r.end_step), f(r.war_start_step), f(r.war_end_step), f(r.first_incident_step);
+  f(r.incidents), f(r.casualties), f(r.final_forces), f(r.action_count), f(r.troops_added), f(r.troops_removed);
+  f(r.alliance_war_cause), f(r.agreed), f(r.resolve_type), f(r.final_belief), f(r.offer), f(r.war_cost);
+  f(r.ts_belief), f(r.record_rung_count), f(r.record_troops_sum), f(r.record_belief_sum), f(r.ts_forces);
+  f(r.ts_rung), f(r.ts_tension);
+}
+
+// The executor hands a consumed block back to a worker as the memory of its
+// next one: whatever that memory held (here another model's block, with
+// other actors, issues and records, every value overwritten with 77) must not
+// show in the new block, larger or smaller than the old one.
+TEST(KernelTest, ABlockBuiltInAnotherBlocksMemoryIsTheSame) {
+  const Model flag = configured(Model(flagship()), 9, false, 5);
+  const Model other = configured(richardson_model(0.02, 0.05, 300, 0.03, 0.04, 100, 1.0, 200), 3, false, 1);
+  for (const int count : {kBlockLanes, 100}) {
+    for (const Model* old_model : {&flag, &other}) {
+      BlockResult old = simulate_block(*old_model, {0, 0, count == kBlockLanes ? 37 : kBlockLanes});
+      for_each_array(old, [](auto& v) { std::fill(v.begin(), v.end(), 77); });
+      old.encoded.assign(3, std::vector<std::uint8_t>(5, 77));
+      BlockResult fresh = simulate_block(flag, {0, 512, count});
+      BlockResult reused = simulate_block(flag, {0, 512, count}, nullptr, std::move(old));
+      EXPECT_FALSE(reused.interrupted);
+      EXPECT_TRUE(reused.encoded.empty());
+      EXPECT_EQ(reused.spec.first_replication, 512);
+      std::vector<std::string> fresh_bytes, reused_bytes;
+      auto bytes_of = [](std::vector<std::string>& out) {
+        return [&out](auto& v) { out.emplace_back(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(v[0])); };
+      };
+      for_each_array(fresh, bytes_of(fresh_bytes));
+      for_each_array(reused, bytes_of(reused_bytes));
+      for (std::size_t f = 0; f < fresh_bytes.size(); ++f)
+        EXPECT_EQ(fresh_bytes[f], reused_bytes[f]) << "array " << f << ", count " << count;
+    }
+  }
 }
 
 TEST(KernelTest, CommonRandomNumbersGiveEveryPointTheSameStream) {

@@ -25,7 +25,7 @@ TEST_P(PathTwinTest, EveryShippedScenarioGivesTheSameOutcomesAsTheScalarTwin) {
   const KernelTable& table = kernel();
   ASSERT_EQ(std::string(table.isa), isa);
   twin_compare::expect_twin_agrees(
-      [&](const Model& m, const BlockSpec& b) { return table.simulate_block(m, b, nullptr); },
+      [&](const Model& m, const BlockSpec& b) { return table.simulate_block(m, b, nullptr, {}); },
       [&](const Model& m, const BlockSpec& b) { return table.simulate_block_scalar(m, b); });
 }
 

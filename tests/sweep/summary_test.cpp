@@ -219,7 +219,6 @@ TEST(PlanTest, LargeSweepsResolvePointsOnDemandToTheSameScenarios) {
   for (int p = 0; p < 80; ++p) EXPECT_EQ(one.recorder.summaries()[p].count, two.recorder.summaries()[p].count);
 }
 
-
 // The summary's statistics against their definitions, computed directly from
 // every replication's values in replication order: counts, means summed in
 // that order (bitwise), and quantiles of the sorted values. Blocks arrive out

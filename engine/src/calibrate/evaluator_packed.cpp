@@ -35,7 +35,7 @@ void run_blocks(const std::vector<BlockSpec>& blocks, const Model& model, int th
   auto work = [&] {
     try {
       for (std::size_t b = next++; b < blocks.size(); b = next++)
-        (*out)[b] = kernel().simulate_block(model, blocks[b], stop);
+        (*out)[b] = kernel().simulate_block(model, blocks[b], stop, {});
     } catch (...) {
       const std::lock_guard<std::mutex> lock(error_mutex);
       error = std::current_exception();

@@ -162,10 +162,15 @@ void extract(const Model& model, const BlockSimulator& sim, int count, BlockResu
 
 }  // namespace
 
-BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std::atomic<bool>* stop) {
+BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std::atomic<bool>* stop,
+                           BlockResult buffer) {
   BlockSimulator sim(model, spec);
-  BlockResult out;
+  // Every array below is sized and then filled whole (the sums at each
+  // record start from zero), so the buffer's old values never show.
+  BlockResult out = std::move(buffer);
   out.spec = spec;
+  out.interrupted = false;
+  out.encoded.clear();
   Recorder recorder(model, spec.count, &out);
   const int every = model.record_every();
   recorder.record(0, sim);

@@ -112,13 +112,14 @@ std::vector<double> ReplicationDraws::column(std::size_t parameter) const {
   return out;
 }
 
-BlockResult SweepPlan::simulate(const KernelTable& kernel, const BlockSpec& spec, const std::atomic<bool>* stop) const {
+BlockResult SweepPlan::simulate(const KernelTable& kernel, const BlockSpec& spec, const std::atomic<bool>* stop,
+                                BlockResult buffer) const {
   const std::shared_ptr<const Model> model = model_of(spec.point);
-  if (!draws) return kernel.simulate_block(*model, spec, stop);
+  if (!draws) return kernel.simulate_block(*model, spec, stop, std::move(buffer));
   const std::vector<LaneSegment> segments = draws->segments(spec);
   BlockSpec packed = spec;
   packed.segments = segments;
-  BlockResult result = kernel.simulate_block(*model, packed, stop);
+  BlockResult result = kernel.simulate_block(*model, packed, stop, std::move(buffer));
   result.spec.segments = {};  // they die here; the recorder needs only point and replications
   return result;
 }

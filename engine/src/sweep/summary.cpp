@@ -204,7 +204,8 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   s.casualty_quantiles.resize(actors_);
   for (int a = 0; a < actors_; ++a) {
     s.mean_casualties[a] = p.casualty_sum[a] / n;
-    s.casualty_quantiles[a] = quantiles_with_zeros(p.casualties[a].begin(), p.casualties[a].end(), p.zero_casualties[a]);
+    s.casualty_quantiles[a] =
+        quantiles_with_zeros(p.casualties[a].begin(), p.casualties[a].end(), p.zero_casualties[a]);
   }
   s.mean_end_day = p.end_day_sum / n;
   s.end_day_quantiles = quantiles_of_counts(p.end_step_count, dt_days_);
@@ -214,7 +215,8 @@ PointSummary PointAccumulator::finish(std::int64_t point, std::int64_t replicati
   std::int64_t started = 0;
   for (int q = 0; q < records_; ++q) {
     if (q > 0)
-      for (int t = (q - 1) * record_every_; t < std::min(q * record_every_, steps_); ++t) started += p.war_start_count[t];
+      for (int t = (q - 1) * record_every_; t < std::min(q * record_every_, steps_); ++t)
+        started += p.war_start_count[t];
     s.survival[q] = static_cast<double>(replications - started) / n;
     s.survival_interval[q] = wilson_interval(replications - started, replications);
   }

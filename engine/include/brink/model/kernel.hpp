@@ -195,7 +195,10 @@ class BlockSimulator {
 
 // Runs a whole block and extracts the first spec.count lanes. If `stop` is
 // set while it runs, it returns between two steps with `interrupted` true
-// and no data.
-BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std::atomic<bool>* stop = nullptr);
+// and no data. The result is built in `buffer`'s memory (a finished block's,
+// whatever it holds): its arrays keep their capacity, so a worker's blocks
+// allocate nothing once the first few have been handed back.
+BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std::atomic<bool>* stop = nullptr,
+                           BlockResult buffer = {});
 
 }  // namespace brink

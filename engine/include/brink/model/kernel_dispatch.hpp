@@ -22,13 +22,13 @@ namespace brink {
 
 // Bumped whenever KernelTable or the types it passes change, so that a stale
 // variant left beside a newer binary is refused instead of misread.
-inline constexpr int kKernelAbi = 4;
+inline constexpr int kKernelAbi = 5;
 
 struct KernelTable {
   int abi;
   const char* isa;    // the path's name, recorded as the file's target_isa: "avx2", "avx512" or "native"
   const char* march;  // the -march it was compiled for
-  BlockResult (*simulate_block)(const Model&, const BlockSpec&, const std::atomic<bool>* stop);
+  BlockResult (*simulate_block)(const Model&, const BlockSpec&, const std::atomic<bool>* stop, BlockResult buffer);
   // The scalar reference twin, compiled with the path's own -march, so that
   // a test can set every path's vectorized kernel against it.
   BlockResult (*simulate_block_scalar)(const Model&, const BlockSpec&);

@@ -155,7 +155,8 @@ struct SweepPlan {
   std::shared_ptr<const Model> model_of(std::int64_t point) const;
   // Simulates `spec` with `kernel`: a posterior run's block carries its
   // replications' parameter sets (ReplicationDraws), any other the point's.
-  BlockResult simulate(const KernelTable& kernel, const BlockSpec& spec, const std::atomic<bool>* stop) const;
+  BlockResult simulate(const KernelTable& kernel, const BlockSpec& spec, const std::atomic<bool>* stop,
+                       BlockResult buffer = {}) const;
   const Model& model(std::int64_t point) const { return *model_of(point); }
 
   // Scenario choices: the axis "scenario" (column scenario_column) holds the

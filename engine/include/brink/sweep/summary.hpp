@@ -126,9 +126,9 @@ class PointAccumulator {
   };
   struct Pending {
     std::array<std::int64_t, kOutcomeCount> outcome_count{};
-    std::vector<std::int64_t> end_step_count;   // per step 0..steps
-    std::vector<std::int64_t> war_start_count;  // per step 0..steps
-    std::vector<std::int64_t> zero_casualties;  // per actor
+    std::vector<std::int64_t> end_step_count;     // per step 0..steps
+    std::vector<std::int64_t> war_start_count;    // per step 0..steps
+    std::vector<std::int64_t> zero_casualties;    // per actor
     std::vector<AppendArray<double>> casualties;  // per actor, those not zero, in any order
     std::vector<std::int64_t> agreed;             // per issue
     std::vector<std::int64_t> rung_count;         // records × rungs
