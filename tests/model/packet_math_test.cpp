@@ -108,5 +108,39 @@ TEST(PacketMathTest, LogPacketSpecialValues) {
     EXPECT_NEAR(v[j], std::log(std::max(in[j], 0x1p-126f)), 2e-7f * std::abs(v[j]) + 1e-7f) << j;
 }
 
+// eigen_sums is Eigen's sum() of each column's head, bit for bit, for every
+// length up to a block's and for columns that start on and off the packet
+// alignment (the scalar head of Eigen's reduction), in columns of magnitudes
+// far apart (where the association shows in the last bits).
+TEST(PacketMathTest, EigenSumsAreEigensSumsBitForBit) {
+  constexpr int kRows = 300;
+  Eigen::ArrayXXd a = Eigen::ArrayXXd::Random(kRows, 4);
+  a.col(0) *= 1e6;
+  a.col(1) = a.col(1).abs() * 1e-3 + 7.0;
+  a.col(2) = a.col(2) * a.col(2) * 3e4;
+  int checked = 0;
+  for (int offset : {0, 1, 3}) {
+    for (Eigen::Index size = 0; size + offset <= kRows; ++size) {
+      const double* const same_alignment[3] = {a.col(0).data() + offset, a.col(1).data() + offset,
+                                               a.col(2).data() + offset};
+      double sums[3];
+      eigen_sums(same_alignment, size, sums);
+      for (int k = 0; k < 3; ++k) {
+        const double want = a.col(k).segment(offset, size).sum();
+        ASSERT_EQ(bits_of(sums[k]), bits_of(want)) << "column " << k << ", offset " << offset << ", size " << size;
+        ++checked;
+      }
+    }
+  }
+  // Columns that align differently: still each one's own sum.
+  const double* const mixed[3] = {a.col(0).data(), a.col(1).data() + 1, a.col(3).data() + 2};
+  double sums[3];
+  eigen_sums(mixed, 200, sums);
+  EXPECT_EQ(bits_of(sums[0]), bits_of(a.col(0).head(200).sum()));
+  EXPECT_EQ(bits_of(sums[1]), bits_of(a.col(1).segment(1, 200).sum()));
+  EXPECT_EQ(bits_of(sums[2]), bits_of(a.col(3).segment(2, 200).sum()));
+  EXPECT_GT(checked, 2500);
+}
+
 }  // namespace
 }  // namespace brink

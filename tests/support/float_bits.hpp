@@ -1,4 +1,4 @@
-// A float's bit pattern and back, for tests that compare results bit for bit.
+// A float's (or double's) bit pattern and back, for tests that compare results bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,12 @@ inline float from_bits(std::uint32_t bits) {
 inline std::uint32_t bits_of(float f) {
   std::uint32_t b;
   std::memcpy(&b, &f, sizeof b);
+  return b;
+}
+
+inline std::uint64_t bits_of(double d) {
+  std::uint64_t b;
+  std::memcpy(&b, &d, sizeof b);
   return b;
 }
 

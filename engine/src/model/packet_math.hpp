@@ -118,6 +118,48 @@ inline void log_in_place(float* values, int count) {
   packets_in_place(values, count, [](const auto& p) { return log_packet(p); });
 }
 
+// Eigen's sum() of each of K columns' first `size` doubles, bit for bit
+// (its linear vectorized reduction, Redux.h in Eigen 3.4: a scalar head up
+// to the first aligned packet, two packet accumulators over pairs of
+// packets, one more packet, predux, then the scalar tail), with the K
+// columns' additions interleaved: one column's sum is a chain of dependent
+// additions that leaves the adder idle most of the time.
+template <int K>
+inline void eigen_sums(const double* const (&column)[K], Eigen::Index size, double (&out)[K]) {
+  namespace ei = Eigen::internal;
+  using Packet = ei::packet_traits<double>::type;
+  constexpr Eigen::Index kSize = ei::unpacket_traits<Packet>::size;
+  const Eigen::Index start = ei::first_default_aligned(column[0], size);
+  for (int k = 0; k < K; ++k) {
+    // Columns that align differently, and sizes below a packet, take Eigen's own sum.
+    if (ei::first_default_aligned(column[k], size) != start || size - start < kSize) {
+      for (int c = 0; c < K; ++c) out[c] = Eigen::Map<const Eigen::ArrayXd>(column[c], size).sum();
+      return;
+    }
+  }
+  const Eigen::Index end2 = start + (size - start) / (2 * kSize) * (2 * kSize);
+  const Eigen::Index end = start + (size - start) / kSize * kSize;
+  Packet sum0[K], sum1[K];
+  for (int k = 0; k < K; ++k) sum0[k] = ei::ploadu<Packet>(column[k] + start);
+  if (end - start > kSize) {
+    for (int k = 0; k < K; ++k) sum1[k] = ei::ploadu<Packet>(column[k] + start + kSize);
+    for (Eigen::Index i = start + 2 * kSize; i < end2; i += 2 * kSize)
+      for (int k = 0; k < K; ++k) {
+        sum0[k] = ei::padd(sum0[k], ei::ploadu<Packet>(column[k] + i));
+        sum1[k] = ei::padd(sum1[k], ei::ploadu<Packet>(column[k] + i + kSize));
+      }
+    for (int k = 0; k < K; ++k) sum0[k] = ei::padd(sum0[k], sum1[k]);
+    if (end > end2)
+      for (int k = 0; k < K; ++k) sum0[k] = ei::padd(sum0[k], ei::ploadu<Packet>(column[k] + end2));
+  }
+  for (int k = 0; k < K; ++k) {
+    double sum = ei::predux(sum0[k]);
+    for (Eigen::Index i = 0; i < start; ++i) sum += column[k][i];
+    for (Eigen::Index i = end; i < size; ++i) sum += column[k][i];
+    out[k] = sum;
+  }
+}
+
 }  // namespace brink
 
 #pragma GCC diagnostic pop

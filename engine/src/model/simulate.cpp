@@ -5,6 +5,7 @@
 
 #include "block_scratch.hpp"
 #include "brink/model/kernel.hpp"
+#include "packet_math.hpp"
 
 namespace brink {
 
@@ -54,9 +55,13 @@ class Recorder {
     // contiguous, vectorized, and always in the same order for a given block.
     for (int i = 0; i < n_; ++i) {
       const std::size_t t = (static_cast<std::size_t>(q) * n_ + i) * kPoolCount;
-      out.record_troops_sum[t + kDeployed] = st.deployed.col(i).head(count_).sum();
-      out.record_troops_sum[t + kReady] = st.ready.col(i).head(count_).sum();
-      out.record_troops_sum[t + kReserve] = st.reserve.col(i).head(count_).sum();
+      const double* pools[kPoolCount];
+      pools[kDeployed] = st.deployed.col(i).data();
+      pools[kReady] = st.ready.col(i).data();
+      pools[kReserve] = st.reserve.col(i).data();
+      double sums[kPoolCount];
+      eigen_sums(pools, count_, sums);  // st.deployed.col(i).head(count_).sum() and the others, interleaved
+      std::copy(sums, sums + kPoolCount, out.record_troops_sum.begin() + static_cast<std::ptrdiff_t>(t));
       for (std::size_t k = 0; k < model_.scenario().actors[i].types.size(); ++k)
         out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * types_ + k] =
             float_sum(st.belief.col(i * kMaxTypes + static_cast<int>(k)).data(), count_);
