@@ -11,19 +11,24 @@ namespace brink {
 
 namespace {
 
-// The sum in double of count floats, in a fixed order: eight partial sums
-// (one vector register; Eigen sums a cast expression one lane at a time, a
-// chain of dependent additions), then added in lane order.
-double float_sum(const float* values, int count) {
+// The sums in double of K columns of count floats, each in a fixed order:
+// eight partial sums (one vector register; Eigen sums a cast expression one
+// lane at a time, a chain of dependent additions), then added in lane
+// order. Columns side by side overlap their chains.
+template <int K>
+void float_sums(const float* const (&column)[K], int count, double* const (&sum)[K]) {
   constexpr int kParts = 8;
-  double part[kParts] = {};
+  double part[K][kParts] = {};
   int r = 0;
   for (; r + kParts <= count; r += kParts)
-    for (int j = 0; j < kParts; ++j) part[j] += static_cast<double>(values[r + j]);
-  for (; r < count; ++r) part[r % kParts] += static_cast<double>(values[r]);
-  double sum = 0.0;
-  for (double p : part) sum += p;
-  return sum;
+    for (int k = 0; k < K; ++k)
+      for (int j = 0; j < kParts; ++j) part[k][j] += static_cast<double>(column[k][r + j]);
+  for (int k = 0; k < K; ++k) {
+    for (int t = r; t < count; ++t) part[k][t % kParts] += static_cast<double>(column[k][t]);
+    double total = 0.0;
+    for (double p : part[k]) total += p;
+    *sum[k] = total;
+  }
 }
 
 // The block's sums at record q (always), and its lanes' series (with --timeseries).
@@ -62,10 +67,21 @@ class Recorder {
       double sums[kPoolCount];
       eigen_sums(pools, count_, sums);  // st.deployed.col(i).head(count_).sum() and the others, interleaved
       std::copy(sums, sums + kPoolCount, out.record_troops_sum.begin() + static_cast<std::ptrdiff_t>(t));
-      for (std::size_t k = 0; k < model_.scenario().actors[i].types.size(); ++k)
-        out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * types_ + k] =
-            float_sum(st.belief.col(i * kMaxTypes + static_cast<int>(k)).data(), count_);
     }
+    // Every actor's beliefs in its types, two columns at a time.
+    int pending = 0;
+    const float* column[2];
+    double* sum[2];
+    for (int i = 0; i < n_; ++i)
+      for (int k = 0; k < static_cast<int>(model_.scenario().actors[i].types.size()); ++k) {
+        column[pending] = st.belief.col(i * kMaxTypes + k).data();
+        sum[pending] = &out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * types_ + k];
+        if (++pending == 2) {
+          float_sums(column, count_, sum);
+          pending = 0;
+        }
+      }
+    if (pending == 1) float_sums<1>({column[0]}, count_, {sum[0]});
     const int* rung = st.rung.data();
     for (int g = 0; g < rungs_; ++g) {
       int c = 0;
