@@ -26,68 +26,60 @@ namespace {
 // The quantile q of n values (linear interpolation between order statistics,
 // type 7 of Hyndman & Fan): the 0-based rank h, interpolated between the
 // order statistics at floor(h) and the next.
-double rank_of(std::size_t n, double q) { return (static_cast<double>(n) - 1.0) * q; }
+double rank_of(std::int64_t n, double q) { return (static_cast<double>(n) - 1.0) * q; }
 double interpolated(double low, double high, double h) { return low + (h - std::floor(h)) * (high - low); }
+
+// The quantile q of n values, from their k-th smallest (0-based) for any k.
+template <class OrderStatistic>
+double quantile_of(std::int64_t n, double q, OrderStatistic&& order_statistic) {
+  if (n == 0) return 0.0;
+  const double h = rank_of(n, q);
+  const auto at = static_cast<std::int64_t>(std::floor(h));
+  const double low = order_statistic(at);
+  return interpolated(low, order_statistic(std::min(at + 1, n - 1)), h);
+}
+
+// quantile_of at each of kQuantiles.
+template <class OrderStatistic>
+std::array<double, kQuantiles.size()> quantiles_of(std::int64_t n, OrderStatistic&& order_statistic) {
+  std::array<double, kQuantiles.size()> out{};
+  for (std::size_t k = 0; k < kQuantiles.size(); ++k) out[k] = quantile_of(n, kQuantiles[k], order_statistic);
+  return out;
+}
 
 }  // namespace
 
 double quantile_of_sorted(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0.0;
-  const double h = rank_of(sorted.size(), q);
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return interpolated(sorted[lo], sorted[hi], h);
+  return quantile_of(static_cast<std::int64_t>(sorted.size()), q, [&](std::int64_t k) { return sorted[k]; });
 }
 
 namespace {
 
-// The k-th smallest (0-based) of counts[v] copies of each v·scale, v = 0, 1, ...
-double order_statistic_of_counts(const std::vector<std::int64_t>& counts, std::int64_t k, double scale) {
-  for (std::size_t v = 0; v < counts.size(); ++v) {
-    if (k < counts[v]) return static_cast<double>(v) * scale;
-    k -= counts[v];
-  }
-  return 0.0;  // unreachable for k below the total
-}
-
-// quantile_of_sorted at each of kQuantiles of the values v·scale, counts[v]
-// of each (scale > 0 keeps their order).
+// The quantiles of the values v·scale, counts[v] of each (scale > 0 keeps
+// their order).
 std::array<double, kQuantiles.size()> quantiles_of_counts(const std::vector<std::int64_t>& counts, double scale) {
-  std::array<double, kQuantiles.size()> out{};
   std::int64_t n = 0;
   for (std::int64_t c : counts) n += c;
-  if (n == 0) return out;
-  for (std::size_t k = 0; k < kQuantiles.size(); ++k) {
-    const double h = rank_of(static_cast<std::size_t>(n), kQuantiles[k]);
-    const auto at = static_cast<std::int64_t>(std::floor(h));
-    out[k] = interpolated(order_statistic_of_counts(counts, at, scale),
-                          order_statistic_of_counts(counts, std::min(at + 1, n - 1), scale), h);
-  }
-  return out;
+  return quantiles_of(n, [&](std::int64_t k) {
+    std::size_t v = 0;
+    for (; v + 1 < counts.size() && k >= counts[v]; ++v) k -= counts[v];
+    return static_cast<double>(v) * scale;
+  });
 }
 
-// quantile_of_sorted at each of kQuantiles of `zeros` zeros and the values
-// in [begin, end), which it reorders. The order statistics come from
-// nth_element (linear time; a sort of a point's 400,000 values was 2% of a
-// run) within the values below zero, the zeros, or those above.
+// The quantiles of `zeros` zeros and the values in [begin, end), which it
+// reorders. The order statistics come from nth_element (linear time; a sort
+// of a point's 400,000 values was 2% of a run) within the values below zero,
+// the zeros, or those above.
 std::array<double, kQuantiles.size()> quantiles_with_zeros(double* begin, double* end, std::int64_t zeros) {
   double* const positive = std::partition(begin, end, [](double v) { return v < 0.0; });
-  const std::int64_t negatives = positive - begin, n = (end - begin) + zeros;
-  auto order_statistic = [&](std::int64_t k) {
+  const std::int64_t negatives = positive - begin;
+  return quantiles_of((end - begin) + zeros, [&](std::int64_t k) {
     if (k >= negatives && k < negatives + zeros) return 0.0;
     double* const at = k < negatives ? begin + k : positive + (k - negatives - zeros);
     std::nth_element(k < negatives ? begin : positive, at, k < negatives ? positive : end);
     return *at;
-  };
-  std::array<double, kQuantiles.size()> out{};
-  if (n == 0) return out;
-  for (std::size_t k = 0; k < kQuantiles.size(); ++k) {
-    const double h = rank_of(static_cast<std::size_t>(n), kQuantiles[k]);
-    const auto at = static_cast<std::int64_t>(std::floor(h));
-    const double low = order_statistic(at);
-    out[k] = interpolated(low, order_statistic(std::min(at + 1, n - 1)), h);
-  }
-  return out;
+  });
 }
 
 }  // namespace
@@ -125,11 +117,16 @@ PointAccumulator::PointAccumulator(const Model& model)
 
 namespace {
 
-// Counts each step of [0, steps] in `values`; -1 (no war began, for
-// war_start_step) is not counted.
-void count_steps(const std::vector<std::int32_t>& values, std::vector<std::int64_t>& counts) {
-  for (std::int32_t v : values)
-    if (v >= 0) ++counts.at(static_cast<std::size_t>(v));
+// Counts each step of [0, steps] in `values`. -1 means never: not counted
+// where `never_allowed` (a war that did not begin), an error otherwise
+// (every crisis ends by the horizon: the kernel's finish sets the rest to it).
+void count_steps(const std::vector<std::int32_t>& values, bool never_allowed, std::vector<std::int64_t>& counts) {
+  for (std::int32_t v : values) {
+    if (v >= 0)
+      ++counts.at(static_cast<std::size_t>(v));
+    else if (!never_allowed)
+      throw std::logic_error("a replication without an end step reached the summary");
+  }
 }
 
 }  // namespace
@@ -146,11 +143,8 @@ void PointAccumulator::add(const BlockResult& block) {
     p.rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
   }
   for (std::int8_t o : block.outcome) ++p.outcome_count[o];
-  // Every replication's crisis ends by the horizon (the kernel's finish sets the rest to it).
-  if (std::any_of(block.end_step.begin(), block.end_step.end(), [](std::int32_t e) { return e < 0; }))
-    throw std::logic_error("a replication without an end step reached the summary");
-  count_steps(block.end_step, p.end_step_count);
-  count_steps(block.war_start_step, p.war_start_count);
+  count_steps(block.end_step, false, p.end_step_count);
+  count_steps(block.war_start_step, true, p.war_start_count);
   for (int r = 0; r < block.spec.count; ++r)
     for (int a = 0; a < actors_; ++a) {
       const double c = block.casualties[static_cast<std::size_t>(r) * actors_ + a];
