@@ -104,11 +104,12 @@ inline Lanes32 bit_xor(Lanes32 a, Lanes32 b) { return _mm512_xor_si512(a, b); }
 // The odd lanes are moved down (and the products' halves moved across) by
 // in-lane dword shuffles instead of 64-bit shifts: the multiplies and the
 // shifts compete for one port, the shuffles run on another (the dwords a
-// shuffle leaves in the other half are never read).
+// shuffle leaves in the other half are never read). Merge-masking puts each
+// shuffled half straight into the other product: no blends.
 inline void mulhilo(Lanes32 m, Lanes32 x, Lanes32* hi, Lanes32* lo) {
   const Lanes32 even = _mm512_mul_epu32(x, m), odd = _mm512_mul_epu32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), m);
-  *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_shuffle_epi32(even, _MM_PERM_DDBB), odd);
-  *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_shuffle_epi32(odd, _MM_PERM_CCAA));
+  *hi = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_DDBB);
+  *lo = _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CCAA);
 }
 inline void store(std::uint32_t* p, Lanes32 v) { _mm512_storeu_si512(p, v); }
 #else
