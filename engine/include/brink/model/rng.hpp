@@ -126,16 +126,20 @@ inline void mulhilo(Lanes32 m, Lanes32 x, Lanes32* hi, Lanes32* lo) {
 inline void store(std::uint32_t* p, Lanes32 v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #endif
 
-// The ten Philox4x32 rounds on K registers of counters c[v][0..3] under
-// `seed`, in place. The K registers are independent: interleaving them hides
-// the latency of each round's multiply, shuffle and xor chain.
+inline constexpr std::uint32_t kPhiloxM0 = 0xD2511F53u, kPhiloxM1 = 0xCD9E8D57u;
+inline constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;
+
+// The Philox4x32 rounds first_round..9 on K registers of counters
+// c[v][0..3] under `seed`, in place. The K registers are independent:
+// interleaving them hides the latency of each round's multiply, shuffle and
+// xor chain.
 template <int K>
-inline void philox_rounds(Lanes32 (&c)[K][4], std::uint64_t seed) {
-  constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+inline void philox_rounds(Lanes32 (&c)[K][4], std::uint64_t seed, int first_round) {
+  constexpr std::uint32_t kM0 = kPhiloxM0, kM1 = kPhiloxM1, kW0 = kPhiloxW0, kW1 = kPhiloxW1;
   const Lanes32 m0 = splat(kM0), m1 = splat(kM1);
-  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed) + static_cast<std::uint32_t>(first_round) * kW0;
+  std::uint32_t k1 = static_cast<std::uint32_t>(seed >> 32) + static_cast<std::uint32_t>(first_round) * kW1;
+  for (int round = first_round; round < 10; ++round) {
     const Lanes32 key0 = splat(k0), key1 = splat(k1);
     for (int v = 0; v < K; ++v) {
       Lanes32 hi0, lo0, hi1, lo1;
@@ -155,14 +159,26 @@ inline void philox_rounds(Lanes32 (&c)[K][4], std::uint64_t seed) {
 template <int K>
 inline void philox_registers(std::uint64_t seed, const std::uint32_t* replication, const std::uint32_t* point,
                              std::uint32_t step, std::uint32_t purpose_and_actor, std::uint32_t* const* out, int l) {
+  // The first round, with counter words 2 and 3 the same in every lane: the
+  // multiply of word 2 is one scalar multiply, and each xor with a key
+  // meets a scalar.
+  const std::uint64_t product = static_cast<std::uint64_t>(kPhiloxM1) * step;
+  const Lanes32 xor0 = splat(static_cast<std::uint32_t>(product >> 32) ^ static_cast<std::uint32_t>(seed));
+  const Lanes32 low1 = splat(static_cast<std::uint32_t>(product));
+  const Lanes32 xor2 = splat(purpose_and_actor ^ static_cast<std::uint32_t>(seed >> 32));
+  const Lanes32 m0 = splat(kPhiloxM0);
   Lanes32 c[K][4];
   for (int v = 0; v < K; ++v) {
-    std::memcpy(&c[v][0], replication + l + v * kVectorLanes, sizeof(Lanes32));
-    std::memcpy(&c[v][1], point + l + v * kVectorLanes, sizeof(Lanes32));
-    c[v][2] = splat(step);
-    c[v][3] = splat(purpose_and_actor);
+    Lanes32 word0, word1, hi0, lo0;
+    std::memcpy(&word0, replication + l + v * kVectorLanes, sizeof(Lanes32));
+    std::memcpy(&word1, point + l + v * kVectorLanes, sizeof(Lanes32));
+    mulhilo(m0, word0, &hi0, &lo0);
+    c[v][0] = bit_xor(word1, xor0);
+    c[v][1] = low1;
+    c[v][2] = bit_xor(hi0, xor2);
+    c[v][3] = lo0;
   }
-  philox_rounds<K>(c, seed);
+  philox_rounds<K>(c, seed, 1);
   for (int v = 0; v < K; ++v)
     for (int w = 0; w < 4; ++w) store(out[w] + l + v * kVectorLanes, c[v][w]);
 }
