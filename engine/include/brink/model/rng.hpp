@@ -135,10 +135,9 @@ inline constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;
 // xor chain.
 template <int K>
 inline void philox_rounds(Lanes32 (&c)[K][4], std::uint64_t seed, int first_round) {
-  constexpr std::uint32_t kM0 = kPhiloxM0, kM1 = kPhiloxM1, kW0 = kPhiloxW0, kW1 = kPhiloxW1;
-  const Lanes32 m0 = splat(kM0), m1 = splat(kM1);
-  std::uint32_t k0 = static_cast<std::uint32_t>(seed) + static_cast<std::uint32_t>(first_round) * kW0;
-  std::uint32_t k1 = static_cast<std::uint32_t>(seed >> 32) + static_cast<std::uint32_t>(first_round) * kW1;
+  const Lanes32 m0 = splat(kPhiloxM0), m1 = splat(kPhiloxM1);
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed) + static_cast<std::uint32_t>(first_round) * kPhiloxW0;
+  std::uint32_t k1 = static_cast<std::uint32_t>(seed >> 32) + static_cast<std::uint32_t>(first_round) * kPhiloxW1;
   for (int round = first_round; round < 10; ++round) {
     const Lanes32 key0 = splat(k0), key1 = splat(k1);
     for (int v = 0; v < K; ++v) {
@@ -150,8 +149,8 @@ inline void philox_rounds(Lanes32 (&c)[K][4], std::uint64_t seed, int first_roun
       c[v][2] = bit_xor(bit_xor(hi0, c[v][3]), key1);
       c[v][3] = lo0;
     }
-    k0 += kW0;
-    k1 += kW1;
+    k0 += kPhiloxW0;
+    k1 += kPhiloxW1;
   }
 }
 
