@@ -126,8 +126,9 @@ inline void mulhilo(Lanes32 m, Lanes32 x, Lanes32* hi, Lanes32* lo) {
 inline void store(std::uint32_t* p, Lanes32 v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #endif
 
-inline constexpr std::uint32_t kPhiloxM0 = 0xD2511F53u, kPhiloxM1 = 0xCD9E8D57u;
-inline constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;
+// Philox4x32's multipliers and key increments, Random123's.
+inline constexpr std::uint32_t kPhiloxM0 = PHILOX_M4x32_0, kPhiloxM1 = PHILOX_M4x32_1;
+inline constexpr std::uint32_t kPhiloxW0 = PHILOX_W32_0, kPhiloxW1 = PHILOX_W32_1;
 
 // The Philox4x32 rounds first_round..9 on K registers of counters
 // c[v][0..3] under `seed`, in place. The K registers are independent:
