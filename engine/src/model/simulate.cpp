@@ -1,6 +1,7 @@
 // simulate_block: a whole block from step 0 to the horizon, with its records
 // on the file's step axis, turned into a BlockResult.
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 
 #include "block_scratch.hpp"
@@ -12,21 +13,32 @@ namespace brink {
 namespace {
 
 // The sums in double of K columns of count floats, each in a fixed order:
-// eight partial sums (one vector register; Eigen sums a cast expression one
-// lane at a time, a chain of dependent additions), then added in lane
-// order. Columns side by side overlap their chains.
+// eight partial sums (lane j of the eight takes rows j, j + 8, ...), then
+// added in lane order. The partials are two vectors of four doubles, each
+// filled from four floats converted at once (left to itself, GCC assembled
+// the eight floats one at a time). Columns side by side overlap their chains.
 template <int K>
 void float_sums(const float* const (&column)[K], int count, double* const (&sum)[K]) {
+  using Floats4 = float __attribute__((vector_size(16)));
+  using Doubles4 = double __attribute__((vector_size(32)));
   constexpr int kParts = 8;
-  double part[K][kParts] = {};
+  Doubles4 low[K] = {}, high[K] = {};
   int r = 0;
   for (; r + kParts <= count; r += kParts)
-    for (int k = 0; k < K; ++k)
-      for (int j = 0; j < kParts; ++j) part[k][j] += static_cast<double>(column[k][r + j]);
+    for (int k = 0; k < K; ++k) {
+      Floats4 a, b;
+      std::memcpy(&a, column[k] + r, sizeof a);
+      std::memcpy(&b, column[k] + r + 4, sizeof b);
+      low[k] += __builtin_convertvector(a, Doubles4);
+      high[k] += __builtin_convertvector(b, Doubles4);
+    }
   for (int k = 0; k < K; ++k) {
-    for (int t = r; t < count; ++t) part[k][t % kParts] += static_cast<double>(column[k][t]);
+    double part[kParts];
+    std::memcpy(part, &low[k], sizeof low[k]);
+    std::memcpy(part + 4, &high[k], sizeof high[k]);
+    for (int t = r; t < count; ++t) part[t % kParts] += static_cast<double>(column[k][t]);
     double total = 0.0;
-    for (double p : part[k]) total += p;
+    for (double p : part) total += p;
     *sum[k] = total;
   }
 }
