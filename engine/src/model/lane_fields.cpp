@@ -47,10 +47,18 @@ void BlockSimulator::draw_step_uniforms(int s) {
   const int occurrence = incident_word(n);
   const int last = occurrence / kDecisionGroup;
   const bool decide = sc_.run.decisions;
-  for (int g = decide ? 0 : last; g <= last; ++g) {
+  // An actor with one action has nothing to choose (decide_and_act): its word is not converted, and a
+  // call holding only such words is not made.
+  auto chooses = [&](int i) { return decide && i < n && sc_.actors[i].actions.size() > 1; };
+  for (int g = 0; g <= last; ++g) {
+    bool used = g == last;
+    for (int w = 0; w < kDecisionGroup; ++w) used = used || chooses(g * kDecisionGroup + w);
+    if (!used) continue;
     lane_words(s, purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(g)));
-    for (int w = 0; decide && w < kDecisionGroup && g * kDecisionGroup + w < n; ++w) {
-      float* u = x.decision_u.data() + static_cast<std::size_t>(g * kDecisionGroup + w) * L;
+    for (int w = 0; w < kDecisionGroup; ++w) {
+      const int i = g * kDecisionGroup + w;
+      if (!chooses(i)) continue;
+      float* u = x.decision_u.data() + static_cast<std::size_t>(i) * L;
       for (int l = 0; l < width; ++l) u[l] = unit_float(x.words[w][l]);
     }
   }
