@@ -489,3 +489,90 @@ def test_inspect_refuses_a_foreign_hdf5_file(brink, tmp_path):
         f["x"] = np.arange(3)
     proc = run(brink, "inspect", foreign)
     assert proc.returncode == 2 and "'engine' is missing" in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------
+# damaged files, pipes and oversized plans (a hostile audit's findings)
+# --------------------------------------------------------------------------
+
+# Signatures of HDF5 metadata that carries a checksum: one byte changed past
+# the signature fails the checksum, which a SWMR reader retries.
+CHECKSUMMED = [b"FRHP", b"OHDR", b"OCHK", b"BTHD", b"BTLF", b"FSHD", b"FSSE", b"FHDB", b"FHIB", b"SMTB", b"SMLI"]
+
+
+def test_damaged_metadata_is_refused_promptly_not_retried_forever(brink, tmp_path, good_result):
+    data = good_result.read_bytes()
+    damaged = []
+    for signature in CHECKSUMMED:
+        at = data.find(signature)
+        if at < 0:
+            continue
+        copy = bytearray(data)
+        copy[at + 6] ^= 0x5A
+        path = tmp_path / f"{signature.decode()}.h5"
+        path.write_bytes(bytes(copy))
+        damaged.append(path)
+    assert any(p.name.startswith("FRHP") for p in damaged), "the result has no fractal heap: pick another signature"
+    for path in damaged:
+        for args in (["inspect", path], ["merge", "-q", tmp_path / "m.h5", path, good_result]):
+            start = time.monotonic()
+            proc = run(brink, *args, timeout=30)  # a hang raises TimeoutExpired
+            assert time.monotonic() - start < 20, (path.name, args[0])
+            assert proc.returncode in (0, 1, 2), (path.name, args[0], proc.returncode, proc.stderr)
+            assert not CRASH_PATTERN.search(proc.stderr), proc.stderr
+        assert not (tmp_path / "m.h5").exists()
+
+
+def test_a_pipe_given_as_an_input_file_is_refused_not_waited_on(brink, tmp_path, good_result):
+    fifo = tmp_path / "f.h5"
+    os.mkfifo(fifo)
+    calibration = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    for args in (["inspect", fifo], ["merge", "-q", tmp_path / "m.h5", fifo, good_result],
+                 ["run", calibration, "-q", "-n", "64", "--posterior", fifo, "-o", tmp_path / "o.h5"]):
+        proc = run(brink, *args, timeout=30)
+        assert proc.returncode == 2, (args[0], proc.stderr)
+        assert "f.h5" in proc.stderr, proc.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_calibrate_never_writes_over_its_scenario(brink, tmp_path):
+    source = (SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml").read_text(encoding="utf-8")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(source, encoding="utf-8")
+    # -o the scenario itself, and an -o whose posterior scenario (OUT.posterior.yaml) is the scenario.
+    posterior_named = tmp_path / "x.posterior.yaml"
+    posterior_named.write_text(source, encoding="utf-8")
+    for scen, out in ((scenario, scenario), (posterior_named, tmp_path / "x.h5")):
+        proc = run(brink, "calibrate", scen, "-q", "--particles", "16", "--generations", "2", "-t", "1", "-o", out)
+        assert proc.returncode == 2 and "is the input file" in proc.stderr, proc.stderr
+        assert scen.read_text(encoding="utf-8") == source
+    assert not (tmp_path / "x.h5").exists()
+    pipe = tmp_path / "c.posterior.yaml"
+    os.mkfifo(pipe)
+    proc = run(brink, "calibrate", scenario, "-q", "--particles", "16", "--generations", "2", "-t", "1",
+               "-o", tmp_path / "c.h5", timeout=60)
+    assert proc.returncode == 2 and "FIFO" in proc.stderr, proc.stderr
+    assert not (tmp_path / "c.h5").exists()
+
+
+def test_a_plan_too_large_for_memory_is_refused_before_it_starts(brink, tmp_path):
+    values = ",".join(str(v / 1000) for v in range(1, 1001))
+    grid = flagship(tmp_path, "grid.yaml")
+    with grid.open("a", encoding="utf-8") as f:
+        f.write("sweep:\n  parameters:\n")
+        for path in ("escalation.tension.decay", "escalation.incidents.base_rate", "escalation.incidents.tension_rate"):
+            f.write(f"    {path}: [{values}]\n")
+    for args in (["validate", grid], ["run", grid, "-q", "-n", "64", "-o", tmp_path / "g.h5"],
+                 ["run", "-q", "-n", "64", "-o", tmp_path / "m.h5", "--design", "morris", "--samples", "10000000",
+                  "--sweep", "escalation.tension.decay=0:1", "--sweep", "escalation.incidents.base_rate=0:1"],
+                 ["run", "-q", "-n", "64", "-o", tmp_path / "l.h5", "--design", "lhs", "--samples", "10000000",
+                  "--sweep", "escalation.tension.decay=0:1", "--lever", f"escalation.incidents.base_rate={values}"]):
+        proc = run(brink, *args, timeout=60)
+        assert proc.returncode == 2, (args, proc.stderr[-500:])
+        assert "more than 10000000 points" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert not list(tmp_path.glob("*.h5*"))
+    # The largest plan allowed is planned: one sampled axis at the most samples passes validation.
+    ok = run(brink, "validate", flagship(tmp_path, "ok.yaml", **{r"\Z": "\nsweep:\n  design: sobol\n  samples: 10000000\n"
+                                                                       "  parameters:\n    escalation.tension.decay: "
+                                                                       "{min: 0, max: 0.1}\n"}))
+    assert ok.returncode == 0, ok.stderr

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "brink/io/recovery.hpp"
+
 #include "../io/handle.hpp"
 #include "../io/hdf5_util.hpp"
 
@@ -170,7 +172,7 @@ double number_attribute(hid_t file, const char* name) {
 }  // namespace
 
 CalibrationRecord read_calibration(const std::string& path) {
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw std::runtime_error(fmt::format("'{}' is not an HDF5 file", path));
+  if (!is_hdf5_file(path)) throw std::runtime_error(fmt::format("'{}' is not an HDF5 file", path));
   const Handle file = file_handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open " + path);
   const hid_t f = file.get();
   if (root_text(f, "brink_file_kind") != kKind)
@@ -216,7 +218,7 @@ CalibrationRecord read_calibration(const std::string& path) {
 }
 
 bool is_calibration_file(const std::string& path) {
-  if (H5Fis_hdf5(path.c_str()) <= 0) return false;
+  if (!is_hdf5_file(path)) return false;
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) return false;
   const Handle file = file_handle(id, "open " + path);

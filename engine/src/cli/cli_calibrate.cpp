@@ -252,12 +252,17 @@ void agree_to_start(RankGroup& group, std::exception_ptr& failed) {
                       r)));
 }
 
-// The scenario with the posterior means set (OUT with .posterior.yaml).
+// Where the posterior scenario goes: OUT with .posterior.yaml.
+fs::path posterior_scenario_path(const fs::path& target) {
+  return fs::path(target).replace_extension(".posterior.yaml");
+}
+
+// The scenario with the posterior means set.
 fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source,
                                   const CalibrationRecord& record) {
   const Population& last = record.generations.back();
   const std::vector<double> mean = posterior_means(last, record.parameters.size());
-  const fs::path posterior = fs::path(target).replace_extension(".posterior.yaml");
+  const fs::path posterior = posterior_scenario_path(target);
   std::string header = fmt::format(
       "# Posterior means of a brink calibration ({}, generation {}, tolerance {:.4g}),\n"
       "# applied to {}. The weighted particles are in {}:\n"
@@ -269,12 +274,17 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
   return posterior;
 }
 
-// The output path, its directory created when it is the default one.
-fs::path calibration_target(const LoadedScenario& loaded, const po::variables_map& vm, const Options& o) {
+// The output path, its directory created when it is the default one. Neither
+// it nor the posterior scenario beside it may be the scenario file read.
+fs::path calibration_target(const LoadedScenario& loaded, const std::string& scenario_arg, const po::variables_map& vm,
+                            const Options& o) {
   if (vm.count("output") && o.output.empty()) throw po::error("--output needs a file name, got an empty one");
   const fs::path target =
       vm.count("output") ? fs::path(o.output) : default_output_path(loaded.scenario.name + "-calibration");
-  check_output_path(target, {"/proc/self/exe"});
+  std::vector<fs::path> inputs{"/proc/self/exe"};
+  if (std::error_code ec; fs::exists(scenario_arg, ec)) inputs.emplace_back(scenario_arg);
+  check_output_path(target, inputs);
+  check_output_path(posterior_scenario_path(target), inputs);
   if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
     if (vm.count("output"))
       throw po::error(fmt::format("the directory of output file '{}' does not exist", target.string()));
@@ -309,7 +319,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   RankGroup* group = lockstep_group();
   const bool writer = group == nullptr || group->rank() == 0;
 
-  const fs::path target = calibration_target(loaded, vm, o);
+  const fs::path target = calibration_target(loaded, operands.front(), vm, o);
   const fs::path partial = target.string() + ".partial";
   std::optional<OutputLock> lock;
   std::optional<FileIdentity> before;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "brink/io/hdf5_writer.hpp"
+#include "brink/io/recovery.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/scenario/scenario.hpp"
 #include "hdf5_recovery.hpp"
@@ -194,8 +195,7 @@ void read_parameter_choices(hid_t file, FileReport& report) {
 }  // namespace
 
 FileReport read_report(const std::string& path) {
-  if (H5Fis_hdf5(path.c_str()) <= 0)
-    throw OutputError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+  if (!is_hdf5_file(path)) throw OutputError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
   const hid_t id = open_read_only(path);  // SWMR-read: a file being written, or whose writer was killed
   if (id < 0) throw OutputError(fmt::format("cannot open '{}'", path));
   const Handle file = file_handle(id, "open " + path);

@@ -1,6 +1,7 @@
 #include "hdf5_recovery.hpp"
 
 #include <hdf5.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cerrno>
@@ -157,7 +158,11 @@ std::string brink_layout_problem(const std::string& path) {
   return problem;
 }
 
-bool is_hdf5_file(const std::string& path) { return H5Fis_hdf5(path.c_str()) > 0; }
+bool is_hdf5_file(const std::string& path) {
+  // Only a regular file: opening a FIFO to read its signature would wait for a writer forever.
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && H5Fis_hdf5(path.c_str()) > 0;
+}
 
 void set_clear_status_flags(hid_t fapl) {
   hbool_t clear = true;
@@ -167,10 +172,19 @@ void set_clear_status_flags(hid_t fapl) {
     H5Pinsert2(fapl, kClearStatusFlags, sizeof clear, &clear, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
 }
 
+namespace {
+constexpr unsigned kSwmrReadAttempts = 28;
+}  // namespace
+
 hid_t open_read_only(const std::string& path) {
   if (!is_hdf5_file(path)) return -1;
   const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  // A SWMR reader retries a metadata read whose checksum fails (a torn read
+  // of a file being written), sleeping twice as long before each attempt:
+  // HDF5's default of 100 attempts makes a damaged file hang the reader for
+  // centuries. kSwmrReadAttempts sleep about a quarter of a second in total.
+  H5Pset_metadata_read_attempts(fapl, kSwmrReadAttempts);
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
   H5Pclose(fapl);
   if (file < 0) file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);

@@ -95,6 +95,14 @@ inline constexpr std::string_view kScenarioAxis = "scenario";
 // as one sentence; "" if the combination is fine.
 std::string sweep_design_problem(const SweepSpec& spec);
 
+// The most points a sweep may plan: every point holds its parameter values
+// and summaries in memory, and far larger plans would exhaust it before the
+// first block ran (sweep_design_problem refuses them).
+inline constexpr std::int64_t kMaxSweepPoints = 10'000'000;
+// The points the sweep's design plans before constraints drop any, saturated
+// at kMaxSweepPoints + 1.
+std::int64_t planned_sweep_points(const SweepSpec& spec);
+
 // A categorical sweep axis (a text or true/false field): a grid of choice
 // indices, each in [0, choices); the problem, or "" if none.
 std::string categorical_axis_problem(const SweepAxis& axis, SweepDesign design, const ParameterInfo& info);
