@@ -576,3 +576,39 @@ def test_a_plan_too_large_for_memory_is_refused_before_it_starts(brink, tmp_path
                                                                        "  parameters:\n    escalation.tension.decay: "
                                                                        "{min: 0, max: 0.1}\n"}))
     assert ok.returncode == 0, ok.stderr
+
+
+def test_damaged_calibration_and_partial_files_are_bad_input_naming_the_file(brink, tmp_path, good_result):
+    calibration_scenario = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    calibration = tmp_path / "c.h5"
+    made = run(brink, "calibrate", calibration_scenario, "-q", "--particles", "16", "--generations", "2", "-t", "1",
+               "-o", calibration, timeout=300)
+    assert made.returncode == 0, made.stderr
+    damaged = forge(calibration, tmp_path / "damaged.h5", lambda f: f.__delitem__("parameter"))
+    for args in (["inspect", damaged],
+                 ["run", calibration_scenario, "-q", "-n", "64", "--posterior", damaged, "-o", tmp_path / "o.h5"]):
+        proc = run(brink, *args)
+        assert proc.returncode == 2, (args[0], proc.returncode, proc.stderr)
+        assert "damaged.h5" in proc.stderr and "cannot be read" in proc.stderr, proc.stderr
+    # calibrate --resume over a .partial that is text, or damaged: refused, with the way out.
+    for name, content in (("text-partial", b"not hdf5\n"), ("damaged-partial", damaged.read_bytes())):
+        out = tmp_path / f"{name}.h5"
+        (tmp_path / f"{name}.h5.partial").write_bytes(content)
+        proc = run(brink, "calibrate", calibration_scenario, "-q", "--particles", "16", "--generations", "2",
+                   "-t", "1", "--resume", "-o", out)
+        assert proc.returncode == 2 and "--overwrite" in proc.stderr, (name, proc.stderr)
+        assert not out.exists()
+    # run --resume over a .partial of the same run whose datasets cannot be read back.
+    partial = tmp_path / "r.h5.partial"
+    with h5py.File(good_result, "r") as f:
+        header = h5py.h5o.get_info(f["point"].id).addr  # the dataset's object header, checksummed
+    data = bytearray(good_result.read_bytes())
+    assert data[header:header + 4] == b"OHDR"
+    data[header + 6] ^= 0x5A
+    partial.write_bytes(bytes(data))
+    before = partial.read_bytes()
+    proc = run(brink, "run", "docs/examples/minimal.yaml", "-q", "-n", "256", "--resume", "-o", tmp_path / "r.h5",
+               cwd=SOURCE)
+    assert proc.returncode == 2, proc.stderr
+    assert "r.h5.partial' is damaged" in proc.stderr and "--overwrite" in proc.stderr, proc.stderr
+    assert partial.read_bytes() == before and not (tmp_path / "r.h5").exists()

@@ -34,6 +34,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A calibration file given as input, read whole; a damaged or truncated one
+// is bad input (exit 2) named with what failed, not a runtime failure.
+CalibrationRecord read_calibration_input(const std::string& path, std::string_view advice) {
+  try {
+    return read_calibration(path);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("'{}' cannot be read as a brink calibration file ({}){}", path, e.what(), advice));
+  }
+}
+
+}  // namespace
+
+namespace {
+
 std::string prior_text(const PriorSpec& p) {
   switch (p.kind) {
     case PriorKind::kNormal:
@@ -191,7 +207,8 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
 // or refuses to start over it unless --overwrite.
 void continue_partial(const fs::path& partial, const po::variables_map& vm, CalibrationRecord& record) {
   if (vm.count("resume") && fs::exists(partial)) {
-    CalibrationRecord previous = read_calibration(partial.string());
+    CalibrationRecord previous =
+        read_calibration_input(partial.string(), "; discard it with --overwrite and start over");
     if (previous.scenario_text != record.scenario_text || previous.settings != record.settings)
       throw po::error(
           fmt::format("{} was written with another scenario or other settings; resume with the same "
@@ -381,7 +398,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
 }
 
 void inspect_calibration(const std::string& path, std::ostream& out) {
-  const CalibrationRecord r = read_calibration(path);
+  const CalibrationRecord r = read_calibration_input(path, "");
   out << fmt::format("{}: brink calibration of {} (seed {}), {} of {} generations complete\n", path, r.scenario_label,
                      r.seed, r.generations.size(), r.planned_generations);
   for (const Population& p : r.generations) out << "  " << generation_line(p, r.planned_generations, -1.0);
@@ -483,7 +500,7 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
   if (!is_calibration_file(calibration_file))
     throw po::error(fmt::format("--posterior: '{}' is not a calibration file (one written by 'brink calibrate')",
                                 calibration_file));
-  const CalibrationRecord record = read_calibration(calibration_file);
+  const CalibrationRecord record = read_calibration_input(calibration_file, "");
   if (record.generations.empty()) throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
   if (!loaded.scenario.sweep.empty())
     throw po::error(

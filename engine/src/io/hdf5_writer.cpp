@@ -36,9 +36,21 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     for (const auto& a : plan.model(0).scenario().actors) actors.push_back(a.id);
     m.sensitivity_outputs = sensitivity_output_names(actors);
   }
-  if (mode == Mode::kResume)
-    m.open_existing(plan, metadata);
-  else
+  if (mode == Mode::kResume) {
+    // The partial is an input here: one that opens but cannot be read back is
+    // refused as such (the run's own faults surface later, when it writes).
+    try {
+      m.open_existing(plan, metadata);
+    } catch (const ResumeMismatch&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (is_space_errno(last_io_errno())) throw;  // a full disk, not the file's content
+      throw ResumeMismatch(
+          fmt::format("'{}' is damaged and cannot be continued ({}); start over with --overwrite "
+                      "instead of --resume",
+                      path, e.what()));
+    }
+  } else
     m.create(plan, metadata);
   m.start_swmr();
 }

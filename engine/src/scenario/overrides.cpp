@@ -185,8 +185,8 @@ std::int64_t planned_sweep_points(const SweepSpec& spec) {
   constexpr std::int64_t kCap = kMaxSweepPoints + 1;
   auto times = [&](std::int64_t a, std::int64_t b) { return b != 0 && a > kCap / b ? kCap : std::min(kCap, a * b); };
   const auto d = static_cast<std::int64_t>(spec.axes.size());
-  const bool scenario_axis = std::any_of(spec.axes.begin(), spec.axes.end(),
-                                         [](const SweepAxis& a) { return a.path == kScenarioAxis; });
+  const bool scenario_axis =
+      std::any_of(spec.axes.begin(), spec.axes.end(), [](const SweepAxis& a) { return a.path == kScenarioAxis; });
   std::int64_t grid = scenario_axis || spec.scenarios.empty() ? 1 : static_cast<std::int64_t>(spec.scenarios.size());
   for (const SweepAxis& a : spec.axes)
     if (spec.design == SweepDesign::kGrid || a.lever) grid = times(grid, static_cast<std::int64_t>(a.values.size()));
@@ -209,9 +209,10 @@ std::string sweep_design_problem(const SweepSpec& spec) {
     return "a morris design needs every axis sampled, and a mixed design's levers are a grid: fix the levers with "
            "--set and screen once per policy";
   if (planned_sweep_points(spec) > kMaxSweepPoints)
-    return fmt::format("the design plans more than {} points, the most one run holds in memory; give fewer values or "
-                       "samples, or split the sweep into several runs",
-                       kMaxSweepPoints);
+    return fmt::format(
+        "the design plans more than {} points, the most one run holds in memory; give fewer values or "
+        "samples, or split the sweep into several runs",
+        kMaxSweepPoints);
   return {};
 }
 
