@@ -612,3 +612,23 @@ def test_damaged_calibration_and_partial_files_are_bad_input_naming_the_file(bri
     assert proc.returncode == 2, proc.stderr
     assert "r.h5.partial' is damaged" in proc.stderr and "--overwrite" in proc.stderr, proc.stderr
     assert partial.read_bytes() == before and not (tmp_path / "r.h5").exists()
+
+
+@pytest.mark.parametrize("name,replace,fragment", [
+    ("rungs-not-a-list", {r"^  rungs: \[.*\]$": "  rungs: diplomacy"}, "'escalation.rungs' must be a list"),
+    ("ally-and-adversary", {r"^  allies: \[\[USA, NATO\]\]$": "  allies: [[USA, NATO], [RUS, UKR]]"},
+     "both as adversaries and as allies"),
+    ("start-date-impossible", {r"^  start_date: \S+": "  start_date: 2021-11-31"}, "'run.start_date' must be"),
+    ("samples-zero", {r"\Z": "\nsweep:\n  design: lhs\n  samples: 0\n  parameters:\n"
+                             "    escalation.tension.decay: {min: 0, max: 0.1}\n"}, "'sweep.samples' must be"),
+])
+def test_one_fault_is_reported_once_not_echoed_by_what_depends_on_it(brink, tmp_path, name, replace, fragment):
+    text = (SOURCE / "scenarios" / "backtest-2022.yaml").read_text(encoding="utf-8")
+    for old, new in replace.items():
+        text, count = re.subn(old, lambda _, new=new: new, text, count=1, flags=re.M)
+        assert count == 1, old
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = run(brink, "validate", path)
+    assert proc.returncode == 2 and fragment in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr

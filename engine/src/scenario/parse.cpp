@@ -205,7 +205,7 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
   s.relations.adversary = pairs(p, get(rel, "adversaries"), "relations.adversaries", ids);
   s.relations.ally = pairs(p, get(rel, "allies"), "relations.allies", ids);
   for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t j = i + 1; j < n; ++j)  // each pair once: both relations are symmetric
       if (s.relations.adversary[i][j] && s.relations.ally[i][j])
         p.error(rel, fmt::format("actors '{}' and '{}' are listed both as adversaries and as allies", ids[i], ids[j]));
   const YAML::Node commitments = get(rel, "commitments");

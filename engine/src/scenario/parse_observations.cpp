@@ -34,7 +34,10 @@ bool number(Parser& p, const YAML::Node& map, const std::string& key, const std:
 }
 
 // The day of an observation: `date` (needs run.start_date) or `day`.
-bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, const Scenario& s, Observation& o) {
+// start_date_refused: 'run.start_date' was given but refused (a date then
+// repeats nothing but that error).
+bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, const Scenario& s, bool start_date_refused,
+                     Observation& o) {
   const YAML::Node date = get(e, "date"), day = get(e, "day");
   if (date.IsDefined() == day.IsDefined()) {
     p.error(e,
@@ -47,6 +50,7 @@ bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, cons
     p.error(date, fmt::format("'{}.date' must be an ISO date like 2022-01-19, got '{}'", op, scalar_text(date)));
     return false;
   }
+  if (start_date_refused) return false;
   if (s.run.start_date.empty() || !parse_iso_date(s.run.start_date, &start)) {
     p.error(date, fmt::format("'{}.date' needs 'run.start_date' (the calendar date of day 0); without it give "
                               "'day' instead",
@@ -96,7 +100,7 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
 }
 
 void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, const std::vector<std::string>& ids,
-                       Scenario& s) {
+                       bool start_date_refused, Scenario& s) {
   if (!p.check_map(
           e, op,
           {"quantity", "actor", "pool", "rung", "date", "day", "value", "sd", "range", "quantile", "source", "note"}))
@@ -130,7 +134,7 @@ void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, co
   } else if (get(e, "rung").IsDefined()) {
     p.error(get(e, "rung"), fmt::format("'{}.rung' applies only to quantity 'rung'", op));
   }
-  const bool dated = observation_day(p, e, op, s, o);
+  const bool dated = observation_day(p, e, op, s, start_date_refused, o);
   if (dated && (o.day < 0 || o.day > s.run.horizon_days))
     p.error(get(e, get(e, "date").IsDefined() ? "date" : "day"),
             fmt::format("'{}' falls on day {}, outside the simulated days [0, {}] (run.horizon_days)", op, o.day,
@@ -231,10 +235,13 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
   p.no_duplicates(obs, "observations");
   std::vector<std::string> ids;
   for (const Actor& a : s.actors) ids.push_back(a.id);
+  const YAML::Node run = get(root, "run");
+  const bool start_date_refused =
+      run.IsMap() && get(run, "start_date").IsDefined() && !get(run, "start_date").IsNull() && s.run.start_date.empty();
   for (const auto& entry : obs) {
     const std::string op = "observations." + entry.first.Scalar();
     p.place(op, entry.second);
-    parse_observation(p, entry.second, op, ids, s);
+    parse_observation(p, entry.second, op, ids, start_date_refused, s);
   }
   double last = -1;
   for (const Observation& o : s.observations) last = std::max(last, o.day);

@@ -134,7 +134,7 @@ void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
     else
       spec.morris_levels = static_cast<int>(value);
   }
-  if (spec.design != SweepDesign::kGrid && spec.samples == 0)
+  if (spec.design != SweepDesign::kGrid && spec.samples == 0 && !samples.IsDefined())
     p.error(sweep, fmt::format("a {} design needs 'sweep.samples' (the number of points)", design));
 }
 

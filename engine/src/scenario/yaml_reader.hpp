@@ -235,6 +235,8 @@ class Parser {
       error(node, fmt::format("'{}' must name a rung of the escalation ladder, got {}", path, scalar_text(node)));
       return -1;
     }
+    // No ladder: 'escalation.rungs' itself was refused, and every rung named would repeat that error.
+    if (rungs.empty()) return -1;
     const auto it = std::find(rungs.begin(), rungs.end(), node.Scalar());
     if (it == rungs.end()) {
       error(node, fmt::format("unknown rung '{}' in '{}'; did you mean '{}'? (rungs: {})", node.Scalar(), path,
