@@ -195,11 +195,11 @@ int command_scenarios(const std::vector<std::string>& args, std::ostream& out) {
       "'brink run'.\n\noptions");
   options.add_options()("help,h", "show this help");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  if (vm.count("help")) {
-    out << options << "\n";
-    return kExitOk;
-  }
+  std::vector<std::string> operands;
+  if (!parse_command(args, options, "operand", out, &vm, &operands)) return kExitOk;
+  if (!operands.empty())
+    throw UsageError(fmt::format("scenarios takes no operand, got '{}'; 'brink params {}' lists a scenario's fields",
+                                 operands.front(), operands.front()));
   for (const auto& s : shipped_scenarios()) {
     std::string description;
     try {
