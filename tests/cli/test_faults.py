@@ -500,27 +500,50 @@ def test_inspect_refuses_a_foreign_hdf5_file(brink, tmp_path):
 CHECKSUMMED = [b"FRHP", b"OHDR", b"OCHK", b"BTHD", b"BTLF", b"FSHD", b"FSSE", b"FHDB", b"FHIB", b"SMTB", b"SMLI"]
 
 
-def test_damaged_metadata_is_refused_promptly_not_retried_forever(brink, tmp_path, good_result):
-    data = good_result.read_bytes()
-    damaged = []
+def damaged_copies(source, directory):
+    """One copy of SOURCE per checksummed metadata signature it holds, a byte of that block flipped."""
+    data = source.read_bytes()
+    copies = []
     for signature in CHECKSUMMED:
         at = data.find(signature)
         if at < 0:
             continue
         copy = bytearray(data)
         copy[at + 6] ^= 0x5A
-        path = tmp_path / f"{signature.decode()}.h5"
+        path = directory / f"{source.stem}-{signature.decode()}.h5"
         path.write_bytes(bytes(copy))
-        damaged.append(path)
-    assert any(p.name.startswith("FRHP") for p in damaged), "the result has no fractal heap: pick another signature"
-    for path in damaged:
-        for args in (["inspect", path], ["merge", "-q", tmp_path / "m.h5", path, good_result]):
-            start = time.monotonic()
-            proc = run(brink, *args, timeout=30)  # a hang raises TimeoutExpired
-            assert time.monotonic() - start < 20, (path.name, args[0])
-            assert proc.returncode in (0, 1, 2), (path.name, args[0], proc.returncode, proc.stderr)
-            assert not CRASH_PATTERN.search(proc.stderr), proc.stderr
-        assert not (tmp_path / "m.h5").exists()
+        copies.append(path)
+    assert any("FRHP" in p.name for p in copies), "the file has no fractal heap: pick another signature"
+    return copies
+
+
+def refused_promptly_or_read(brink, args, path):
+    """Exit 0 when the flipped byte is in a block the command never reads; else exit 2 naming the file."""
+    start = time.monotonic()
+    proc = run(brink, *args, timeout=30)  # a hang raises TimeoutExpired
+    assert time.monotonic() - start < 20, (path.name, args[0])
+    assert not CRASH_PATTERN.search(proc.stderr), proc.stderr
+    assert proc.returncode in (0, 2), (path.name, args[0], proc.returncode, proc.stderr)
+    if proc.returncode == 2:
+        assert path.name in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    return proc.returncode
+
+
+def test_damaged_metadata_is_refused_promptly_not_retried_forever(brink, tmp_path, good_result):
+    refused = [refused_promptly_or_read(brink, ["inspect", p], p) for p in damaged_copies(good_result, tmp_path)]
+    assert refused.count(2) >= 3, refused  # object headers, heaps and B-trees are read by inspect
+    args = ["-n", "256", "--sweep", "actors.RED.decision.rationality=1,2"]
+    shards = []
+    for i in range(2):
+        shards.append(tmp_path / f"shard{i}.h5")
+        made = run(brink, "run", MINIMAL, "-q", *args, "--shard", f"{i}/2",
+                   "-o", shards[-1])
+        assert made.returncode == 0, made.stderr
+    merged = tmp_path / "m.h5"
+    for path in damaged_copies(shards[0], tmp_path):
+        if refused_promptly_or_read(brink, ["merge", "-q", merged, path, shards[1]], path) == 2:
+            assert not merged.exists() and not Path(f"{merged}.partial").exists()
+        merged.unlink(missing_ok=True)
 
 
 def test_a_pipe_given_as_an_input_file_is_refused_not_waited_on(brink, tmp_path, good_result):
@@ -542,9 +565,10 @@ def test_calibrate_never_writes_over_its_scenario(brink, tmp_path):
     # -o the scenario itself, and an -o whose posterior scenario (OUT.posterior.yaml) is the scenario.
     posterior_named = tmp_path / "x.posterior.yaml"
     posterior_named.write_text(source, encoding="utf-8")
-    for scen, out in ((scenario, scenario), (posterior_named, tmp_path / "x.h5")):
+    for scen, out, says in ((scenario, scenario, "is the input file"),
+                            (posterior_named, tmp_path / "x.h5", "writes its posterior scenario to")):
         proc = run(brink, "calibrate", scen, "-q", "--particles", "16", "--generations", "2", "-t", "1", "-o", out)
-        assert proc.returncode == 2 and "is the input file" in proc.stderr, proc.stderr
+        assert proc.returncode == 2 and says in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
         assert scen.read_text(encoding="utf-8") == source
     assert not (tmp_path / "x.h5").exists()
     pipe = tmp_path / "c.posterior.yaml"
@@ -562,11 +586,15 @@ def test_a_plan_too_large_for_memory_is_refused_before_it_starts(brink, tmp_path
         f.write("sweep:\n  parameters:\n")
         for path in ("escalation.tension.decay", "escalation.incidents.base_rate", "escalation.incidents.tension_rate"):
             f.write(f"    {path}: [{values}]\n")
+    grid_free = flagship(tmp_path, "plain.yaml")
     for args in (["validate", grid], ["run", grid, "-q", "-n", "64", "-o", tmp_path / "g.h5"],
                  ["run", "-q", "-n", "64", "-o", tmp_path / "m.h5", "--design", "morris", "--samples", "10000000",
                   "--sweep", "escalation.tension.decay=0:1", "--sweep", "escalation.incidents.base_rate=0:1"],
                  ["run", "-q", "-n", "64", "-o", tmp_path / "l.h5", "--design", "lhs", "--samples", "10000000",
-                  "--sweep", "escalation.tension.decay=0:1", "--lever", f"escalation.incidents.base_rate={values}"]):
+                  "--sweep", "escalation.tension.decay=0:1", "--lever", f"escalation.incidents.base_rate={values}"],
+                 # Two scenario files run the 6,000,000 samples once each.
+                 ["run", grid_free, "-q", "-n", "64", "-o", tmp_path / "s.h5", "--design", "random", "--samples",
+                  "6000000", "--sweep", f"scenario={grid_free},{grid_free}", "--sweep", "escalation.tension.decay=0:1"]):
         proc = run(brink, *args, timeout=60)
         assert proc.returncode == 2, (args, proc.stderr[-500:])
         assert "more than 10000000 points" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
@@ -619,6 +647,7 @@ def test_damaged_calibration_and_partial_files_are_bad_input_naming_the_file(bri
     ("ally-and-adversary", {r"^  allies: \[\[USA, NATO\]\]$": "  allies: [[USA, NATO], [RUS, UKR]]"},
      "both as adversaries and as allies"),
     ("start-date-impossible", {r"^  start_date: \S+": "  start_date: 2021-11-31"}, "'run.start_date' must be"),
+    ("run-not-a-map", {r"^run:\n(?:[ #].*\n|\n)+": "run: daily\n"}, "'run' must be a mapping"),
     ("samples-zero", {r"\Z": "\nsweep:\n  design: lhs\n  samples: 0\n  parameters:\n"
                              "    escalation.tension.decay: {min: 0, max: 0.1}\n"}, "'sweep.samples' must be"),
 ])

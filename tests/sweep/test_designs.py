@@ -449,6 +449,16 @@ def test_scenario_choices_must_share_the_crisis(tmp_path):
                 "c.yaml", "horizon_days")
 
 
+@pytest.mark.parametrize("design", [["--design", "sobol", "--sensitivity"], ["--design", "morris"]])
+def test_scenario_files_are_a_grid_that_sampled_only_designs_refuse(design, tmp_path):
+    # Sobol' indices and Morris trajectories need every axis sampled; scenario files are a grid of choices.
+    a, b = choice_files(tmp_path)
+    proc = brink("run", a, "-q", "-o", tmp_path / "o.h5", "--sweep", f"scenario={a},{b}", *design, "--samples", 4,
+                 "--sweep", f"{PATIENCE}=10:90")
+    usage_error(proc, "once per scenario file", "sensitivity" if "--sensitivity" in design else "morris")
+    assert not list(tmp_path.glob("o.h5*"))
+
+
 @pytest.mark.parametrize("rule, action, accepted", [
     (f"{DEPLOYED} <= {CAP}", "reject", True),
     (f"{DEPLOYED} <= {CAP} - 5000", "clip", True),

@@ -46,10 +46,6 @@ CalibrationRecord read_calibration_input(const std::string& path, std::string_vi
   }
 }
 
-}  // namespace
-
-namespace {
-
 std::string prior_text(const PriorSpec& p) {
   switch (p.kind) {
     case PriorKind::kNormal:
@@ -298,10 +294,15 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
   if (vm.count("output") && o.output.empty()) throw po::error("--output needs a file name, got an empty one");
   const fs::path target =
       vm.count("output") ? fs::path(o.output) : default_output_path(loaded.scenario.name + "-calibration");
-  std::vector<fs::path> inputs{"/proc/self/exe"};
-  if (std::error_code ec; fs::exists(scenario_arg, ec)) inputs.emplace_back(scenario_arg);
+  const std::vector<fs::path> inputs{"/proc/self/exe", scenario_arg};  // a shipped name stats as no file
   check_output_path(target, inputs);
-  check_output_path(posterior_scenario_path(target), inputs);
+  const fs::path posterior = posterior_scenario_path(target);
+  if (const FileIdentity scenario = identity_of(scenario_arg); scenario.exists && identity_of(posterior) == scenario)
+    throw OutputRefused(
+        fmt::format("-o '{}' writes its posterior scenario to '{}', which is the input scenario; give "
+                    "another -o",
+                    target.string(), posterior.string()));
+  check_output_path(posterior, inputs);
   if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
     if (vm.count("output"))
       throw po::error(fmt::format("the directory of output file '{}' does not exist", target.string()));

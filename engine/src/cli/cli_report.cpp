@@ -156,6 +156,16 @@ void print_results(FileReport report, std::ostream& out) {
   if (!report.morris.empty()) out << format_morris_table(report.morris, report.sensitivity_outputs, report.parameters);
 }
 
+// A result whose layout checked out but whose HDF5 metadata is damaged is bad
+// input (exit 2) naming the file, not a runtime failure.
+FileReport read_result_input(const std::string& path) {
+  try {
+    return read_report(path);
+  } catch (const OutputError& e) {
+    throw UsageError(fmt::format("'{}' cannot be read as a brink result ({}); the file is damaged", path, e.what()));
+  }
+}
+
 }  // namespace
 
 int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
@@ -176,7 +186,7 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   }
   if (const std::string problem = brink_layout_problem(path); !problem.empty())
     throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
-  FileReport report = read_report(path);
+  FileReport report = read_result_input(path);
   if (vm.count("scenario")) {
     for (const auto& [name, value] : report.attributes)
       if (name == "scenario") out << value;

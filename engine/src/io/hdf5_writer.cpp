@@ -92,9 +92,12 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   set_clear_status_flags(fapl.get());  // the caller holds the output lock: no writer is alive
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
-  if (id < 0)
-    throw OutputError(fmt::format("cannot reopen '{}' to resume it ({}); start over with --overwrite", path,
-                                  hdf5_failure_message("open it")));
+  if (id < 0) {
+    std::string why = fmt::format("cannot reopen '{}' to resume it ({}); start over with --overwrite", path,
+                                  hdf5_failure_message("open it"));
+    if (is_space_errno(last_io_errno())) throw OutputError(std::move(why));
+    throw ResumeMismatch(std::move(why));  // the partial is the input at fault
+  }
   file = file_handle(id, "reopen " + path);
   auto mismatch = [&](const std::string& what) {
     throw ResumeMismatch(

@@ -202,6 +202,13 @@ std::string sweep_design_problem(const SweepSpec& spec) {
   if (spec.sensitivity && spec.design == SweepDesign::kMorris)
     return "a morris design gives its own screening measures (mu*, mu, sigma); sensitivity (Sobol' indices) needs a "
            "random, lhs or sobol design";
+  // Scenario files under a sampled design become a lever (load_scenario_choices), so they count as one here.
+  const bool scenario_files = !spec.scenarios.empty() && spec.design != SweepDesign::kGrid;
+  if (scenario_files && (spec.sensitivity || spec.design == SweepDesign::kMorris))
+    return fmt::format(
+        "{} needs every axis sampled, and a sweep over scenario files is a grid of scenarios: run it once per "
+        "scenario file",
+        spec.sensitivity ? "sensitivity indices" : "a morris design");
   if (spec.mixed() && spec.sensitivity)
     return "sensitivity indices need every axis sampled, and a mixed design's levers are a grid: fix the levers with "
            "--set and run the Saltelli plan once per policy";

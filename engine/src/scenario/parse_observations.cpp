@@ -34,8 +34,8 @@ bool number(Parser& p, const YAML::Node& map, const std::string& key, const std:
 }
 
 // The day of an observation: `date` (needs run.start_date) or `day`.
-// start_date_refused: 'run.start_date' was given but refused (a date then
-// repeats nothing but that error).
+// start_date_refused: 'run' or 'run.start_date' was given but refused (a
+// date then repeats nothing but that error).
 bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, const Scenario& s, bool start_date_refused,
                      Observation& o) {
   const YAML::Node date = get(e, "date"), day = get(e, "day");
@@ -236,8 +236,9 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
   std::vector<std::string> ids;
   for (const Actor& a : s.actors) ids.push_back(a.id);
   const YAML::Node run = get(root, "run");
-  const bool start_date_refused =
-      run.IsMap() && get(run, "start_date").IsDefined() && !get(run, "start_date").IsNull() && s.run.start_date.empty();
+  // A missing or malformed run section was reported; a date would only echo it.
+  const bool start_date_refused = !run.IsMap() || (get(run, "start_date").IsDefined() &&
+                                                   !get(run, "start_date").IsNull() && s.run.start_date.empty());
   for (const auto& entry : obs) {
     const std::string op = "observations." + entry.first.Scalar();
     p.place(op, entry.second);
