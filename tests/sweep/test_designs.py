@@ -449,6 +449,18 @@ def test_scenario_choices_must_share_the_crisis(tmp_path):
                 "c.yaml", "horizon_days")
 
 
+@pytest.mark.parametrize("axes", [[], ["--sweep", f"{PATIENCE}=10,90"]])
+def test_samples_without_a_sampled_design_is_refused_not_ignored(axes, tmp_path):
+    base = write(tmp_path, "base.yaml", scenario_text(replications=256))
+    usage_error(brink("run", base, "-q", "-o", tmp_path / "o.h5", "--samples", 8, *axes), "--samples", "--design")
+    assert not list(tmp_path.glob("o.h5*"))
+    # A design from the file's own sweep block is a sampled one: --samples then sets its points.
+    sampled = write(tmp_path, "sampled.yaml", scenario_text(replications=256, sweep=block(
+        design="lhs", samples=4, parameters={PATIENCE: {"min": 10, "max": 90}})))
+    data, _ = load(simulate(tmp_path / "s.h5", sampled, "--samples", 6))
+    assert len(data["point"]) == 6
+
+
 @pytest.mark.parametrize("design", [["--design", "sobol", "--sensitivity"], ["--design", "morris"]])
 def test_scenario_files_are_a_grid_that_sampled_only_designs_refuse(design, tmp_path):
     # Sobol' indices and Morris trajectories need every axis sampled; scenario files are a grid of choices.

@@ -362,6 +362,10 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     else
       spec.axes.push_back(axis);
   }
+  if (problems.empty() && samples > 0 && spec.design == SweepDesign::kGrid)
+    problems.push_back({"--samples", -1, -1,
+                        "sets the points of a sampled design, and this sweep is a grid (every combination "
+                        "of its values): give --design random, lhs, sobol or morris, or drop --samples"});
   if (problems.empty()) problems = merged_sweep_problems(spec, loaded.parameters);
   if (!problems.empty()) throw ScenarioError(std::move(problems));
   check_sweep_range(loaded);
