@@ -650,6 +650,9 @@ def test_damaged_calibration_and_partial_files_are_bad_input_naming_the_file(bri
     ("run-not-a-map", {r"^run:\n(?:[ #].*\n|\n)+": "run: daily\n"}, "'run' must be a mapping"),
     ("samples-zero", {r"\Z": "\nsweep:\n  design: lhs\n  samples: 0\n  parameters:\n"
                              "    escalation.tension.decay: {min: 0, max: 0.1}\n"}, "'sweep.samples' must be"),
+    # A refused prior is not also summed with the others' (its default would stand in for it).
+    ("prior-nan", {r"^        prior: 0\.5 .*$": "        prior: .nan"}, "prior' must be a finite number"),
+    ("prior-above-one", {r"^        prior: 0\.5 .*$": "        prior: 1.5"}, "prior' must be in [0, 1]"),
 ])
 def test_one_fault_is_reported_once_not_echoed_by_what_depends_on_it(brink, tmp_path, name, replace, fragment):
     text = (SOURCE / "scenarios" / "backtest-2022.yaml").read_text(encoding="utf-8")
@@ -661,3 +664,17 @@ def test_one_fault_is_reported_once_not_echoed_by_what_depends_on_it(brink, tmp_
     proc = run(brink, "validate", path)
     assert proc.returncode == 2 and fragment in proc.stderr, proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("line_end,refused", [("\r", True), ("\r\n", False)])
+def test_line_ends_of_cr_alone_are_named_not_called_empty(brink, tmp_path, line_end, refused):
+    # yaml-cpp reads a lone CR as an ordinary byte, so a file saved with classic Mac
+    # line ends would be one long comment line after its first '#'.
+    path = tmp_path / "mac.yaml"
+    path.write_bytes(MINIMAL.read_bytes().replace(b"\n", line_end.encode()))
+    proc = run(brink, "validate", path)
+    if refused:
+        assert proc.returncode == 2 and "carriage return (CR) without a line feed" in proc.stderr, proc.stderr
+        assert "empty" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr

@@ -238,6 +238,17 @@ std::string categorical_axis_problem(const SweepAxis& axis, SweepDesign design, 
   return {};
 }
 
+// A value given twice would run its points twice and count them double in every summary.
+std::string repeated_value_problem(const SweepAxis& axis, const ParameterInfo& info) {
+  std::vector<double> sorted = axis.values;
+  std::sort(sorted.begin(), sorted.end());
+  const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+  if (twice == sorted.end()) return {};
+  const bool choice = *twice >= 0 && *twice < static_cast<double>(info.choices.size()) && *twice == std::floor(*twice);
+  return fmt::format("'{}' lists the value {} twice; give each value once", axis.path,
+                     choice ? info.choices[static_cast<std::size_t>(*twice)] : fmt::format("{}", *twice));
+}
+
 std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
                                const std::vector<ParameterInfo>& parameters) {
   const ParameterInfo* info = parameter_info(parameters, axis.path);
@@ -246,6 +257,7 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
                        join(nearest_paths(parameters, axis.path)));
   if (axis.path.rfind("run.", 0) == 0 || axis.path.rfind("output.", 0) == 0)
     return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", axis.path);
+  if (std::string twice = repeated_value_problem(axis, *info); !twice.empty()) return twice;
   if (!info->numeric) return categorical_axis_problem(axis, design, *info);
   auto out_of_range = [&](double v) {
     if (v < info->min || v > info->max)

@@ -544,8 +544,11 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   loaded.source = std::move(parser.source_map());
   std::vector<Diagnostic> diagnostics = parser.diagnostics();
   // A partly read scenario gets only the value rules: its structure is already reported.
-  const std::vector<Problem> problems =
-      diagnostics.empty() ? validate(loaded.scenario) : validate_values(loaded.scenario);
+  std::vector<Problem> problems = diagnostics.empty() ? validate(loaded.scenario) : validate_values(loaded.scenario);
+  std::erase_if(problems, [&](const Problem& problem) {
+    return std::any_of(problem.paths.begin(), problem.paths.end(),
+                       [&](const std::string& path) { return parser.unread_fields().contains(path); });
+  });
   for (Diagnostic& d : locate(loaded, problems)) diagnostics.push_back(std::move(d));
   if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
   loaded.parameters = FieldRegistry(loaded.scenario).parameters();

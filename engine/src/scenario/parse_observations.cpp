@@ -26,7 +26,7 @@ bool parse_quantity(std::string_view name, ObservedQuantity* q) {
 bool number(Parser& p, const YAML::Node& map, const std::string& key, const std::string& path, double* value) {
   const YAML::Node node = get(map, key);
   if (!node.IsDefined() || node.IsNull()) return false;
-  if (!node.IsScalar() || !parse_number(node.Scalar(), value)) {
+  if (!parse_number(node, value)) {
     p.error(node, fmt::format("'{}.{}' must be a finite number, got '{}'", path, key, scalar_text(node)));
     return false;
   }
@@ -87,8 +87,8 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
       p.error(sd, fmt::format("'{}.sd' must be positive, got {}", op, sd.Scalar()));
   } else {
     double lo = 0, hi = 0;
-    if (!range.IsSequence() || range.size() != 2 || !range[0].IsScalar() || !range[1].IsScalar() ||
-        !parse_number(range[0].Scalar(), &lo) || !parse_number(range[1].Scalar(), &hi) || !(lo < hi)) {
+    if (!range.IsSequence() || range.size() != 2 || !parse_number(range[0], &lo) || !parse_number(range[1], &hi) ||
+        !(lo < hi)) {
       p.error(range, fmt::format("'{}.range' must be [low, high] with low < high", op));
       return;
     }

@@ -22,7 +22,9 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
     const ParameterInfo* info = parameter_info(parameters, axis.path);
     for (std::size_t i = 0; i < v.size(); ++i) {
       double value = 0;
-      if (!v[i].IsScalar() || !sweep_value_from_text(parameters, axis.path, v[i].Scalar(), &value)) {
+      const bool numeric = !info || info->choices.empty();
+      if (!v[i].IsScalar() || (numeric && !plain_number_node(v[i])) ||
+          !sweep_value_from_text(parameters, axis.path, v[i].Scalar(), &value)) {
         p.error(v[i], info && !info->choices.empty()
                           ? fmt::format("'{}' values must be one of {}, got '{}'", ap, choice_list(info->choices),
                                         scalar_text(v[i]))
@@ -38,7 +40,7 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
     for (const char* bound : {"min", "max"}) {
       const YAML::Node b = get(v, bound);
       double value = 0;
-      if (!b.IsDefined() || !b.IsScalar() || !parse_number(b.Scalar(), &value)) {
+      if (!b.IsDefined() || !parse_number(b, &value)) {
         p.error(b.IsDefined() ? b : v, fmt::format("'{}.{}' must be a finite number", ap, bound));
         continue;
       }
@@ -116,8 +118,7 @@ void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
   const YAML::Node samples = get(sweep, "samples");
   if (samples.IsDefined()) {
     double value = 0;
-    if (!samples.IsScalar() || !parse_number(samples.Scalar(), &value) || value < 1 || value > 1e7 ||
-        value != std::floor(value))
+    if (!parse_number(samples, &value) || value < 1 || value > 1e7 || value != std::floor(value))
       p.error(samples,
               fmt::format("'sweep.samples' must be a whole number in [1, 10000000], got '{}'", scalar_text(samples)));
     else
@@ -126,8 +127,8 @@ void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
   const YAML::Node levels = get(sweep, "levels");
   if (levels.IsDefined()) {
     double value = 0;
-    if (!levels.IsScalar() || !parse_number(levels.Scalar(), &value) || value < 2 || value > 1000 ||
-        value != std::floor(value) || static_cast<int>(value) % 2 != 0)
+    if (!parse_number(levels, &value) || value < 2 || value > 1000 || value != std::floor(value) ||
+        static_cast<int>(value) % 2 != 0)
       p.error(levels, fmt::format("'sweep.levels' (Morris grid levels) must be an even whole number in [2, 1000], got "
                                   "'{}'",
                                   scalar_text(levels)));

@@ -103,6 +103,15 @@ void check_scenario_text(const std::string& label, std::string_view text) {
                        static_cast<unsigned char>(text[bad])),
            at.line, at.column);
   }
+  // YAML 1.2 reads a lone CR as a line break, yaml-cpp as an ordinary byte:
+  // a file saved with classic Mac line ends would read as one long line.
+  for (std::size_t cr = text.find('\r'); cr != std::string_view::npos; cr = text.find('\r', cr + 1))
+    if (cr + 1 == text.size() || text[cr + 1] != '\n') {
+      const TextPosition at = position_of(text, cr);
+      refuse(label,
+             "a carriage return (CR) without a line feed ends a line here; save the file with LF or CRLF line ends",
+             at.line, at.column);
+    }
   if (only_comments_and_blanks(text))
     refuse(label,
            "the file is empty or holds only comments; a scenario is a YAML mapping with keys brink, name, run, "

@@ -65,8 +65,23 @@ inline std::string shown(const std::string& text) {
   return out.size() > 60 ? out.substr(0, 57) + "..." : out;
 }
 
+// A number is written as one: in quotes ("127000") it is text, and under a
+// custom tag (!foo 5) it names some other type; !!int and !!float say number.
+inline bool plain_number_node(const YAML::Node& node) {
+  const std::string& tag = node.Tag();
+  return node.IsScalar() && (tag == "?" || tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float");
+}
+
+// A scalar as the file writes it where that is why it is not a number: "5", !foo 5.
+inline std::string scalar_as_written(const YAML::Node& node) {
+  if (node.Tag() == "!") return fmt::format("\"{}\"", shown(node.Scalar()));
+  if (!plain_number_node(node) && node.Tag() != "tag:yaml.org,2002:str")
+    return fmt::format("{} {}", shown(node.Tag()), shown(node.Scalar()));
+  return shown(node.Scalar());
+}
+
 inline std::string scalar_text(const YAML::Node& node) {
-  if (node.IsScalar()) return shown(node.Scalar());
+  if (node.IsScalar()) return scalar_as_written(node);
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   return "nothing";
@@ -84,6 +99,10 @@ inline bool parse_number(const std::string& text, double* value) {
   const char* last = cleaned.data() + cleaned.size();
   auto [end, ec] = std::from_chars(first, last, *value);
   return ec == std::errc() && end == last && std::isfinite(*value);
+}
+
+inline bool parse_number(const YAML::Node& node, double* value) {
+  return plain_number_node(node) && parse_number(node.Scalar(), value);
 }
 
 // A file of 80,000 unknown keys must not print 80,000 lines (nor build their
@@ -164,23 +183,16 @@ class Parser {
       return;
     }
     double value = 0.0;
-    const std::string problem = node.IsScalar() ? field_value_from_text(f, node.Scalar(), &value) : "must be text";
-    if (!problem.empty()) {
-      error(node, fmt::format("'{}' {}, got '{}'", full, problem, scalar_text(node)));
-      return;
-    }
-    // The range, as the file writes the value (100_000, 1e5): checked here so the message quotes it.
-    if (f.kind == FieldKind::kInteger && value != std::floor(value)) {
-      error(node, fmt::format("'{}' must be a whole number, got '{}'", full, node.Scalar()));
-      return;
-    }
-    if ((f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger) && (value < f.min || value > f.max)) {
-      error(node, fmt::format("'{}' must be in [{}, {}]{}, got {}", full, f.min, f.max,
-                              f.unit.empty() ? std::string() : fmt::format(" {}", f.unit), node.Scalar()));
+    if (std::string problem = field_problem(f, full, node, &value); !problem.empty()) {
+      error(node, std::move(problem));
+      unread_.insert(full);
       return;
     }
     f.set(s, index, value);
   }
+
+  // Fields whose value was refused: rules over them would judge the default in its place.
+  const std::unordered_set<std::string>& unread_fields() const { return unread_; }
 
   // Reads every field of a section element (`pattern` from the table) found in `map`.
   void fields(const YAML::Node& map, std::string_view pattern, const std::string& path, FieldIndex index, Scenario& s) {
@@ -257,6 +269,10 @@ class Parser {
       error(node, fmt::format("'{}.{}' must be text, got {}", path, key, scalar_text(node)));
       return fallback;
     }
+    if (required && node.Scalar().find_first_not_of(" \t\r\n") == std::string::npos) {
+      error(node, fmt::format("'{}.{}' must not be empty", path, key));
+      return fallback;
+    }
     return node.Scalar();
   }
 
@@ -269,6 +285,22 @@ class Parser {
   }
 
  private:
+  static std::string field_problem(const FieldSpec& f, const std::string& full, const YAML::Node& node, double* value) {
+    const bool numeric = f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger;
+    if (numeric && node.IsScalar() && !plain_number_node(node))
+      return fmt::format("'{}' must be a number, got {}; write it without {}", full, scalar_as_written(node),
+                         node.Tag() == "!" ? "the quotes" : "the tag");
+    const std::string problem = node.IsScalar() ? field_value_from_text(f, node.Scalar(), value) : "must be text";
+    if (!problem.empty()) return fmt::format("'{}' {}, got '{}'", full, problem, scalar_text(node));
+    // The range, as the file writes the value (100_000, 1e5): checked here so the message quotes it.
+    if (f.kind == FieldKind::kInteger && *value != std::floor(*value))
+      return fmt::format("'{}' must be a whole number, got '{}'", full, node.Scalar());
+    if (numeric && (*value < f.min || *value > f.max))
+      return fmt::format("'{}' must be in [{}, {}]{}, got {}", full, f.min, f.max,
+                         f.unit.empty() ? std::string() : fmt::format(" {}", f.unit), node.Scalar());
+    return {};
+  }
+
   // Keys named by data: feature names for weights, actor ids for an issue's positions and salience.
   static std::vector<std::string> data_keys(std::string_view pattern, const Scenario& s) {
     std::vector<std::string> keys;
@@ -281,6 +313,7 @@ class Parser {
   }
 
   std::string label_;
+  std::unordered_set<std::string> unread_;
   std::vector<Diagnostic> diagnostics_;
   std::size_t omitted_ = 0;
   YAML::Mark first_omitted_ = YAML::Mark::null_mark();
