@@ -52,6 +52,144 @@ def _as_str_array(values: np.ndarray) -> np.ndarray:
     return np.array(flat, dtype=str).reshape(np.shape(values))
 
 
+# `brink calibrate` marks its files with this root attribute brink_file_kind (the writer's kKind in
+# engine/src/calibrate/calibration_file.cpp); a result file has engine = "brink" instead.
+_CALIBRATION_KIND = "brink calibration"
+
+# HDF5's words for a file still marked as open by a writer: a run in progress, or one killed outright.
+_WRITER_MARK = "already open for write"
+
+# A SWMR reader re-reads metadata whose checksum fails, waiting twice as long each time; HDF5's
+# default of 100 attempts makes a damaged file hang the reader for ever. brink's own reader
+# (open_read_only in engine/src/io/recovery.cpp) allows as many, about a quarter of a second in all.
+_SWMR_READ_ATTEMPTS = 28
+
+# What h5py and h5netcdf raise when a file's bytes are not what HDF5 expects: OSError when
+# opening, RuntimeError or KeyError for damaged metadata, ValueError for a layout netCDF lacks.
+_READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError)
+
+
+def _text(value) -> str | None:
+    """A string attribute as str (h5py gives bytes for brink's fixed-length strings), else None."""
+    if isinstance(value, (bytes, np.bytes_)):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def _hdf5_reason(error: BaseException) -> str:
+    """HDF5's own reason in an h5py message: "truncated file: ..." from "Unable to open file (truncated file: ...)"."""
+    text = str(error).strip()
+    found = re.search(r"\((.*)\)$", text, re.S)
+    return found.group(1).strip() if found else text
+
+
+def _swmr_access():
+    """File-access properties of a read-only SWMR open that gives up on a damaged file within a
+    quarter of a second, or None where the retry bound cannot be set (the open could then hang)."""
+    import ctypes
+
+    import h5py
+
+    try:
+        # h5py does not wrap H5Pset_metadata_read_attempts; its extension module links the HDF5
+        # library h5py uses, where looking the symbol up through the module finds it.
+        setter = ctypes.CDLL(h5py.h5p.__file__).H5Pset_metadata_read_attempts
+    except (OSError, AttributeError):
+        return None
+    setter.argtypes, setter.restype = [ctypes.c_int64, ctypes.c_uint], ctypes.c_int  # hid_t is int64_t since HDF5 1.10
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_LATEST, h5py.h5f.LIBVER_LATEST)
+    return fapl if setter(fapl.id, _SWMR_READ_ATTEMPTS) >= 0 else None
+
+
+def _unreadable(path: str, error: BaseException) -> Exception:
+    """The one-sentence exception for a file HDF5 cannot read (raise it `from` `error`)."""
+    if isinstance(error, FileNotFoundError):  # removed since the check in open_results
+        return FileNotFoundError(f"no brink result file at '{path}'")
+    size = os.path.getsize(path) if os.path.isfile(path) else -1
+    if size == 0:
+        return ValueError(f"'{path}' is empty (0 bytes), not a brink result file")
+    reason = _hdf5_reason(error)
+    if "file signature not found" in reason:
+        return ValueError(f"'{path}' is not a brink result file: it is not an HDF5 file at all")
+    if "truncated file" in reason:
+        declared = re.search(r"stored_eof = (\d+)", reason)
+        of = f" of the {int(declared.group(1)):,} its header declares" if declared else ""
+        return ValueError(f"'{path}' is truncated ({size:,} bytes{of}): an unfinished copy or download?")
+    if isinstance(error, PermissionError):
+        return ValueError(f"cannot read '{path}': permission denied")
+    return ValueError(f"'{path}' is damaged and cannot be read as a brink result ({reason})")
+
+
+def _unfinished(path: str, reason: str | None = None) -> ValueError:
+    """The error for a file still marked open by a brink run that cannot be read as a SWMR reader."""
+    if reason is None:  # only the bound on retries is missing: brink's own reader can look at it
+        return ValueError(f"'{path}' is the file of a brink run that did not finish and is still marked open for "
+                          "writing (it was killed, or is running): continue it with brink run ... --resume, or "
+                          "look at it with brink inspect")
+    return ValueError(f"'{path}' is the file of a brink run that did not finish (it was killed, or is running) and "
+                      f"cannot be read ({reason}): continue it with brink run ... --resume")
+
+
+def _open_hdf5(path: str):
+    """`path` opened read-only with h5py, as a SWMR reader if a writer's mark is still on it (a run
+    in progress or one killed outright, whose .partial only SWMR readers may open); and whether it was.
+
+    Raises FileNotFoundError or ValueError naming `path` (from HDF5's error) if it cannot be opened."""
+    import h5py
+
+    try:
+        return h5py.File(path, "r"), False
+    except OSError as error:
+        if _WRITER_MARK not in str(error):
+            raise _unreadable(path, error) from error
+        fapl = _swmr_access()
+        if fapl is None:
+            raise _unfinished(path) from error
+    try:
+        fid = h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=fapl)
+    except _READ_ERRORS as error:  # killed before it switched to SWMR writing, or damaged
+        raise _unfinished(path, _hdf5_reason(error)) from error
+    return h5py.File(fid), True
+
+
+def _not_a_result(path: str, kind: str | None) -> ValueError:
+    """The error for an HDF5 file without brink's root attribute engine = brink; `kind` is its brink_file_kind."""
+    if kind == _CALIBRATION_KIND:
+        return ValueError(f"'{path}' is a brink calibration file (brink calibrate), not a result file: "
+                          "open it with xarray.open_dataset(path, engine=\"h5netcdf\")")
+    return ValueError(f"'{path}' is not a brink result file (its root attribute 'engine' is not 'brink')")
+
+
+def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
+    """The file as xarray reads it (engine h5netcdf, days kept as numbers) and whether it is still marked
+    open by a writer; FileNotFoundError or ValueError naming `path` if it is not a readable brink result.
+
+    The root attributes are checked with h5py first: h5netcdf reads every variable's dimensions on
+    opening, and a foreign file fails there with advice (phony_dims) that does not apply."""
+    import h5netcdf
+
+    file, swmr = _open_hdf5(path)
+    try:
+        engine, kind = (_text(file.attrs.get(name)) for name in ("engine", "brink_file_kind"))
+    except _READ_ERRORS as error:
+        file.close()
+        raise _unreadable(path, error) from error
+    if engine != "brink":
+        file.close()
+        raise _not_a_result(path, kind)
+    try:
+        if not swmr:
+            file.close()  # xarray reopens it through its own file cache, which can pickle and reopen it
+            return xr.open_dataset(path, engine="h5netcdf", decode_timedelta=False), False
+        # xarray's h5netcdf engine cannot open a file as a SWMR reader: hand it the open file instead.
+        store = xr.backends.H5NetCDFStore(h5netcdf.File(file.id, "r", decode_vlen_strings=True))
+        return xr.open_dataset(store, decode_timedelta=False), True
+    except _READ_ERRORS as error:
+        file.close()
+        raise _unreadable(path, error) from error
+
+
 def open_results(path: str | os.PathLike) -> xr.Dataset:
     """Opens a brink result file as an :class:`xarray.Dataset`.
 
@@ -77,27 +215,44 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     ``_FillValue`` and so read as NaN in the per-run variables (integer
     variables become floats); :func:`replication_mask` marks the ones that ran.
 
-    Raises FileNotFoundError if `path` does not exist and ValueError if it is
-    not a brink file. Warns (RuntimeWarning) if the run that wrote it did not
-    finish (no root attribute ``complete = 1``). Close the dataset (or use it
-    in a ``with`` block) to release the file.
+    A ``.partial`` file still marked open by its writer (a run in progress, or
+    one killed outright) is read as ``brink inspect`` reads it: as an HDF5
+    single-writer/multiple-reader (SWMR) reader.
+
+    Raises FileNotFoundError if `path` does not exist and ValueError, naming
+    the file and the cause (the HDF5 error is kept as ``__cause__``), if it
+    cannot be read as a brink result: empty, not HDF5, truncated, damaged,
+    written by another program or by ``brink calibrate``. Warns
+    (RuntimeWarning) if the run that wrote it did not finish (no root
+    attribute ``complete = 1``). Close the dataset (or use it in a ``with``
+    block) to release the file.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no brink result file at '{path}'")
+        what = " (a directory)" if os.path.isdir(path) else ""
+        raise FileNotFoundError(f"no brink result file at '{path}'{what}")
     if importlib.util.find_spec("h5netcdf") is None:  # xarray's engine; not declared in pyproject.toml
         raise ImportError("reading brink files needs h5netcdf: install python3-h5netcdf (Debian) or h5netcdf")
-    ds = xr.open_dataset(path, engine="h5netcdf", decode_timedelta=False)
-    if ds.attrs.get("engine") != "brink":
-        ds.close()
-        raise ValueError(f"'{path}' is not a brink result file (its root attribute 'engine' is not 'brink')")
+    raw, marked = _open_dataset(path)
+    try:
+        ds = _decorated(raw)
+    except _READ_ERRORS as error:  # open_results reads the strings and parameter values now, not lazily
+        raw.close()
+        raise _unreadable(path, error) from error
+    ds.set_close(raw.close)  # assign_coords returns a dataset without it: ds.close() would leave the file open
     if int(ds.attrs.get("complete", 0)) != 1:
+        how = " (it was killed, or is still running)" if marked else ""
         warnings.warn(
-            f"'{path}' is incomplete: the run that wrote it did not finish (finish it with brink run ... --resume)",
+            f"'{path}' is incomplete: the run that wrote it did not finish{how} "
+            "(finish it with brink run ... --resume)",
             RuntimeWarning,
             stacklevel=2,
         )
+    return ds
 
+
+def _decorated(ds: xr.Dataset) -> xr.Dataset:
+    """open_results' additions to the file as xarray reads it (strings, ``day``, parameter coordinates)."""
     # Strings come back as str, whatever the reader's choice of object/bytes.
     for name in list(ds.variables):
         var = ds.variables[name]

@@ -64,16 +64,23 @@ def brink_command(
     summary_only: bool = False,
     timeseries: int | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     args: Sequence = (),
     binary: str | os.PathLike | None = None,
 ) -> list[str]:
-    """The `brink run` command line (a list of str) for :func:`run`'s arguments. `output` is required here."""
+    """The `brink run` command line (a list of str) for :func:`run`'s arguments. `output` is required here.
+
+    `resume` continues the run's ``OUTPUT.partial`` (``--resume``); `overwrite` lets brink replace an
+    existing `output` and discard an interrupted run's ``.partial`` (``--overwrite``; without it brink
+    refuses, exit 2). Raises ValueError if both are given: brink refuses the pair."""
     exe = Path(binary) if binary is not None else find_brink()
     command = [str(exe), "run"]
     if scenario is not None:
         command.append(os.fspath(scenario))
     if output is None:
         raise ValueError("brink_command needs output= (the HDF5 file to write)")
+    if resume and overwrite:
+        raise ValueError("resume=True continues the interrupted run and overwrite=True discards it: give one of them")
     for path, value in (set or {}).items():
         command += ["--set", f"{path}={_number(value)}"]
     for path, spec in (sweep or {}).items():
@@ -85,7 +92,7 @@ def brink_command(
     if timeseries is not None:
         command += ["--timeseries", f"every={int(timeseries)}"]
     command += ["--sensitivity"] * bool(sensitivity) + ["--summary-only"] * bool(summary_only)
-    command += ["--resume"] * bool(resume)
+    command += ["--resume"] * bool(resume) + ["--overwrite"] * bool(overwrite)
     command += [str(a) for a in args] + ["-o", os.fspath(output)]
     return command
 
@@ -204,7 +211,8 @@ def run(
     - `set`: {path: value} overrides (numbers, true/false or text such as ``combat.law: "linear"``);
     - `replications`: ``-n``; `output`: the file (default ``out/<scenario file stem>.h5``);
     - `options`: ``design``, ``samples``, ``sensitivity``, ``seed``, ``threads``, ``summary_only``,
-      ``timeseries`` (K of ``--timeseries every=K``), ``resume``, ``args`` (extra arguments);
+      ``timeseries`` (K of ``--timeseries every=K``), ``resume``, ``overwrite`` (replace an existing
+      `output`, which brink otherwise refuses; see :func:`brink_command`), ``args`` (extra arguments);
     - `progress`: True (a tqdm bar if tqdm is installed, else a line every 10%), ``"bar"``,
       ``"lines"`` or False; `show_table`: print brink's table of results afterwards.
 
@@ -213,9 +221,9 @@ def run(
     """
     if output is None:
         output = Path("out") / f"{Path(os.fspath(scenario)).stem if scenario is not None else 'jan-2022-standoff'}.h5"
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
     command = brink_command(scenario, sweep=sweep, set=set, replications=replications, output=output,
                             binary=binary, **options)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
     label = f"brink {Path(os.fspath(scenario)).stem if scenario is not None else 'run'}"
     bar = _Progress(progress, label)
     messages: list[str] = []
@@ -233,6 +241,10 @@ def run(
         bar.close()
     if code != 0:
         text = "\n".join(messages).strip()
+        # brink's advice names its flags (an existing output: --overwrite; a .partial: --resume or --overwrite).
+        advice = [f"{flag}=True" for flag in ("resume", "overwrite") if f"--{flag}" in text and not options.get(flag)]
+        if advice:
+            text += f"\n(from Python: pass {' or '.join(advice)})"
         raise RuntimeError(f"`{' '.join(command)}` failed with exit code {code}:\n{text}")
     for line in messages:
         bar.message(line)

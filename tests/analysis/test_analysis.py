@@ -4,7 +4,12 @@ Expected values are read straight from the files with h5py, independently of
 xarray, so the package is checked against the engine's arrays.
 """
 
+import os
+import re
 import shutil
+import signal
+import subprocess
+import time
 import warnings
 
 import h5py
@@ -15,6 +20,7 @@ import xarray as xr
 from matplotlib.collections import PolyCollection
 
 import brink_analysis as ba
+from brink_analysis import io as ba_io
 
 DEPLOYED = "actors.RUS.forces.deployed"
 PATIENCE = "actors.RUS.decision.patience_days"
@@ -130,6 +136,140 @@ def test_open_results_rejects_missing_and_foreign_files(tmp_path):
     xr.Dataset({"x": ("a", np.arange(3))}).to_netcdf(foreign, engine="h5netcdf")
     with pytest.raises(ValueError, match="not a brink result file"):
         ba.open_results(foreign)
+
+
+# Files open_results cannot read: each gets one sentence naming the file (FileNotFoundError or
+# ValueError), with HDF5's own error kept as the cause, instead of h5py's traceback.
+
+
+def _overwrite(source, target, offset, data):
+    shutil.copy(source, target)
+    with open(target, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+UNREADABLE = {
+    # name: (how to make it from a brink result, the message, the type of HDF5's error kept as the cause)
+    "empty.h5": (lambda ok, p: p.write_bytes(b""), r"is empty \(0 bytes\), not a brink result file", OSError),
+    "x.h5": (lambda ok, p: p.write_text("a text file, not HDF5\n"),
+             r"is not a brink result file: it is not an HDF5 file at all", OSError),
+    "trunc.h5": (lambda ok, p: p.write_bytes(ok.read_bytes()[:20000]),
+                 r"is truncated \(20,000 bytes of the [0-9,]+ its header declares\)", OSError),
+    "damaged.h5": (lambda ok, p: _overwrite(ok, p, 2000, b"\xff" * 2000),
+                   r"is damaged and cannot be read as a brink result \(.*checksum", (OSError, RuntimeError)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE))
+def test_open_results_names_a_file_it_cannot_read(name, plain_file, tmp_path):
+    make, message, cause = UNREADABLE[name]
+    path = tmp_path / name
+    make(plain_file, path)
+    with pytest.raises(ValueError, match=re.escape(f"'{path}' ") + message) as caught:
+        ba.open_results(path)
+    assert isinstance(caught.value.__cause__, cause), repr(caught.value.__cause__)
+    assert "\n" not in str(caught.value)
+
+
+def test_open_results_says_a_foreign_hdf5_file_is_not_a_result(tmp_path):
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = [1, 2, 3]  # no dimension scales: h5netcdf would advise phony_dims, which does not apply
+    with pytest.raises(ValueError) as caught:
+        ba.open_results(foreign)
+    assert str(caught.value) == f"'{foreign}' is not a brink result file (its root attribute 'engine' is not 'brink')"
+
+
+def test_open_results_names_calibration_files_and_reads_shards(brink, source_dir, tmp_path):
+    cal = tmp_path / "cal.h5"
+    subprocess.run([brink, "calibrate", str(source_dir / "scenarios" / "backtest-2022.yaml"), "--particles", "100",
+                    "--generations", "2", "--replications", "8", "--threads", "2", "-q", "-o", str(cal)],
+                   check=True, timeout=120)
+    with pytest.raises(ValueError, match=re.escape(f"'{cal}' is a brink calibration file (brink calibrate), "
+                                                   "not a result file: open it with xarray.open_dataset")):
+        ba.open_results(cal)
+    shard = tmp_path / "shard.h5"
+    subprocess.run([brink, "run", "-n", "256", "--shard", "0/2", "--sweep", f"{PATIENCE}=10,20,30", "-q", "-o",
+                    str(shard)], check=True, timeout=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with ba.open_results(shard) as ds:
+            assert int(ds.attrs["shard_count"]) == 2 and ds.sizes["point"] == 3
+            np.testing.assert_array_equal(ds.coords[PATIENCE].values, [10, 20, 30])
+    with pytest.raises(FileNotFoundError, match=re.escape(f"no brink result file at '{tmp_path}' (a directory)")):
+        ba.open_results(tmp_path)
+
+
+def _interrupted_run(brink, folder, signum):
+    """The .partial of a long run stopped by `signum` once brink inspect can read it (the run writes
+    it as a single-writer/multiple-reader file from then on)."""
+    out = folder / "k.h5"
+    partial = folder / "k.h5.partial"
+    proc = subprocess.Popen([brink, "run", "-n", "2000000", "--threads", "1", "-q", "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run([brink, "inspect", str(partial)], capture_output=True, timeout=60).returncode != 0:
+            assert proc.poll() is None, f"brink run ended early: {proc.stderr.read().decode()}"
+            assert time.monotonic() < deadline, f"{partial} never became readable"
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert not out.exists() and partial.exists()
+    return partial
+
+
+def test_open_results_reads_the_partial_of_a_killed_run(brink, tmp_path, monkeypatch):
+    partial = _interrupted_run(brink, tmp_path, signal.SIGKILL)
+    with pytest.raises(OSError, match="already open for write"):
+        h5py.File(partial, "r")  # a plain reader: the killed writer's mark is still on the file
+    with pytest.warns(RuntimeWarning, match=r"incomplete: the run that wrote it did not finish \(it was killed"):
+        ds = ba.open_results(partial)
+    with ds:  # read as brink inspect reads it: as a SWMR reader
+        assert ds.sizes["replication"] == 2_000_000 and int(ds.attrs["complete"]) == 0
+        assert int(ds["replications"].sum()) == 0  # the one point never finished
+        assert list(ds["actor"].values) == ACTORS
+    # Where the bound on HDF5's retries cannot be set (a SWMR open of a damaged file could hang), the
+    # file is not opened but named for what it is.
+    monkeypatch.setattr(ba_io, "_swmr_access", lambda: None)
+    with pytest.raises(ValueError, match=re.escape(f"'{partial}' is the file of a brink run that did not finish")
+                       + ".*--resume.*brink inspect") as caught:
+        ba.open_results(partial)
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_open_results_reads_the_partial_of_an_interrupted_run(brink, tmp_path):
+    partial = _interrupted_run(brink, tmp_path, signal.SIGINT)
+    with pytest.warns(RuntimeWarning, match="incomplete: the run that wrote it did not finish") as caught:
+        ds = ba.open_results(partial)
+    assert "killed" not in str(caught[0].message)  # closed properly: no writer's mark left
+    with ds:
+        assert int(ds.attrs["complete"]) == 0 and ds.sizes["replication"] == 2_000_000
+
+
+def test_closing_the_dataset_releases_the_file(grid_file):
+    def open_handles():
+        names = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                names.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:  # the descriptor listdir itself used
+                pass
+        return names.count(str(grid_file))
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd")
+    before = open_handles()
+    ds = ba.open_results(grid_file)
+    assert open_handles() == before + 1
+    ds.close()
+    assert open_handles() == before
 
 
 def test_open_results_warns_on_incomplete_file(plain_file, tmp_path):

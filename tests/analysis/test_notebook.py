@@ -3,7 +3,9 @@
 The notebook runs in a temporary copy, with the real binary, in its quick mode
 (BRINK_NOTEBOOK_QUICK=1: far fewer replications) and with its figures and
 result files redirected to temporary folders, so the test never touches
-docs/figures/. The kernel is this test's own interpreter (Debian's
+docs/figures/. The output folder starts with the result files of an earlier
+execution in place, which the notebook must replace (brink refuses to without
+--overwrite). The kernel is this test's own interpreter (Debian's
 /usr/bin/python3 under ctest), through a kernel spec made for the test.
 """
 
@@ -70,17 +72,25 @@ def kernel_for_this_python(tmp_path, monkeypatch):
     return KERNEL
 
 
-def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel):
-    """Executes a copy of analysis/notebooks/<name> in quick mode; returns (notebook, figures folder)."""
+def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel, earlier=(), stale=None):
+    """Executes a copy of analysis/notebooks/<name> in quick mode; returns (notebook, figures folder).
+
+    `earlier` names the result files a previous execution left in the output folder (copies of
+    `stale`, a brink result): brink refuses to replace a file without --overwrite, so executing a
+    notebook twice works only if it passes it; each must have been rewritten."""
     work = tmp_path / "notebook"
     work.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    for result in earlier:
+        shutil.copy(stale, out / result)
     copy = work / name
     shutil.copy(source_dir / "analysis" / "notebooks" / name, copy)
     figures = tmp_path / "figures"
     monkeypatch.setenv("BRINK", str(brink))
     monkeypatch.setenv("BRINK_SOURCE_DIR", str(source_dir))
     monkeypatch.setenv("BRINK_FIGURES_DIR", str(figures))
-    monkeypatch.setenv("BRINK_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("BRINK_OUTPUT_DIR", str(out))
     monkeypatch.setenv("BRINK_NOTEBOOK_QUICK", "1")
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
@@ -94,6 +104,8 @@ def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel):
         nbformat.write(nb, copy)  # kept in tmp_path for inspection
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    for result in earlier:
+        assert (out / result).read_bytes() != stale.read_bytes(), f"{result} of the earlier execution was kept"
     return nb, figures
 
 
@@ -112,8 +124,10 @@ def check_figures(nb, figures, expected):
     assert images >= len(expected)
 
 
-def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python):
-    nb, figures = execute_notebook(NOTEBOOK, brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python)
+def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python,
+                                              plain_file):
+    nb, figures = execute_notebook(NOTEBOOK, brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python,
+                                   earlier=["baseline.h5", "grid.h5", "sensitivity.h5"], stale=plain_file)
     check_figures(nb, figures, FIGURES)
     # Every saved figure records the scenario, seed and replications it comes from.
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
@@ -132,11 +146,12 @@ def output_text(cell):
     return "".join(parts)
 
 
-def test_exploration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python):
+def test_exploration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python, plain_file):
     """exploration.ipynb: an LHS of uncertainties crossed with three postures, PRIM, feature scores and
     a robustness table; its figures record scenario, seed and replications."""
     nb, figures = execute_notebook("exploration.ipynb", brink, source_dir, tmp_path, monkeypatch,
-                                   kernel_for_this_python)
+                                   kernel_for_this_python, earlier=["status-quo.h5", "reinforce.h5", "commit.h5"],
+                                   stale=plain_file)
     check_figures(nb, figures, [f"exploration-{n}.png" for n in ("prim", "partial-dependence", "robustness")])
     text = "\n".join(output_text(c) for c in nb.cells if c.cell_type == "code")
     assert "3 postures x 24 states of the world, 64 replications each" in text
@@ -157,14 +172,14 @@ def uniform_sd(prior_text):
     return (hi - lo) / 12 ** 0.5
 
 
-def test_calibration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python):
+def test_calibration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python, plain_file):
     """calibration.ipynb: the back-test calibrated (quick mode), prior vs posterior, the fit, and the
     posterior predictive fan with February's record; checked from its result files, not its text."""
     import numpy as np
     import xarray as xr
 
     nb, figures = execute_notebook("calibration.ipynb", brink, source_dir, tmp_path, monkeypatch,
-                                   kernel_for_this_python)
+                                   kernel_for_this_python, earlier=["backtest.h5", "predict.h5"], stale=plain_file)
     check_figures(nb, figures, [f"calibration-{n}.png" for n in ("prior-posterior", "fit", "fan")])
     out = tmp_path / "out"
     cal = xr.open_dataset(out / "backtest.h5", engine="h5netcdf")

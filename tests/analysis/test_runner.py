@@ -47,6 +47,26 @@ def test_brink_command_spells_every_option(brink):
         ba.brink_command(sweep={PATIENCE: {"low": 1}}, output="x.h5", binary=brink)
 
 
+def test_brink_command_overwrite(brink):
+    assert ba.brink_command(output="out/x.h5", overwrite=True, binary=brink) == [
+        brink, "run", "--overwrite", "-o", "out/x.h5"]
+    assert "--overwrite" not in ba.brink_command(output="out/x.h5", binary=brink)
+    with pytest.raises(ValueError, match="resume=True continues .* overwrite=True discards it: give one of them"):
+        ba.brink_command(output="out/x.h5", resume=True, overwrite=True, binary=brink)
+
+
+def test_run_replaces_an_existing_file_only_with_overwrite(brink, tmp_path):
+    out = tmp_path / "again.h5"
+    ba.run(replications=256, output=out, binary=brink, progress=False).close()
+    refused = r"exit code 2:\n.*exists.*--overwrite\n\(from Python: pass overwrite=True\)"
+    with pytest.raises(RuntimeError, match=refused):
+        ba.run(replications=256, seed=5, output=out, binary=brink, progress=False)
+    with pytest.raises(ValueError, match="give one of them"):
+        ba.run(replications=256, output=out, binary=brink, progress=False, resume=True, overwrite=True)
+    with ba.run(replications=256, seed=5, output=out, binary=brink, progress=False, overwrite=True) as ds:
+        assert int(ds.attrs["seed"]) == 5
+
+
 def test_run_returns_the_file_the_command_line_writes(brink, tmp_path, capsys):
     ds = ba.run(sweep={PATIENCE: [15, 60]}, set={"actors.USA.forces.ready": 8500}, replications=300,
                 output=tmp_path / "py.h5", binary=brink, progress="lines", seed=11)

@@ -15,12 +15,7 @@ namespace brink {
 namespace {
 
 PriorSpec spec(PriorKind kind, double lower, double upper) {
-  PriorSpec p;
-  p.path = "x";
-  p.kind = kind;
-  p.lower = lower;
-  p.upper = upper;
-  return p;
+  return {.path = "x", .kind = kind, .lower = lower, .upper = upper};
 }
 
 // ∫ exp(log_free_density(z)) dz over the free line equals ∫ π(x) dx over the
@@ -299,6 +294,142 @@ TEST(EvaluatorTest, PackedParticlesGiveTheUnpackedStatistics) {
   // A field the kernel reads as one value per block keeps one particle per block.
   SweepEvaluator scalar(calibration_scenario(flagship, 64), {"actors.RUS.decision.patience_days"}, 1);
   EXPECT_FALSE(scalar.packs());
+}
+
+}  // namespace
+}  // namespace brink
+
+namespace brink {
+namespace {
+
+// Statistic 0: the parameter; statistic 1: `second` for every particle.
+class TwoStatistics final : public ParticleEvaluator {
+ public:
+  explicit TwoStatistics(double second) : second_(second) {}
+  std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t) override {
+    std::vector<double> out;
+    for (std::size_t i = 0; i < thetas.size() / width; ++i) {
+      out.push_back(thetas[i * width]);
+      out.push_back(second_);
+    }
+    return out;
+  }
+
+ private:
+  double second_;
+};
+
+std::vector<Observation> two_observations(double sd_of_second) {
+  std::vector<Observation> obs(2);
+  obs[0].id = "near";
+  obs[0].sd = 1;
+  obs[1].id = "overflowing";
+  obs[1].value = 0;
+  obs[1].sd = sd_of_second;
+  return obs;
+}
+
+// An sd so small that every distance overflows must not pass for a fit:
+// the tolerance would stay +inf and accept every candidate (the posterior
+// would be the prior). The calibrator refuses, naming the observation.
+TEST(SmcTest, NoFiniteDistanceIsRefusedNamingTheObservation) {
+  TwoStatistics evaluator(1.0);
+  AbcSmc smc({Prior(spec(PriorKind::kUniform, -1, 1))}, two_observations(1e-300), {.particles = 50, .seed = 3},
+             evaluator);
+  try {
+    smc.first();
+    FAIL() << "a prior draw without a finite distance was accepted";
+  } catch (const NoFiniteDistance& e) {
+    EXPECT_EQ(e.observation(), 1u);
+    EXPECT_NE(std::string(e.what()).find("'overflowing'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("50 of 50 particles"), std::string::npos) << e.what();
+  }
+  // A statistic that is not a number gives no finite distance either.
+  TwoStatistics nan_evaluator(std::nan(""));
+  AbcSmc nan_smc({Prior(spec(PriorKind::kUniform, -1, 1))}, two_observations(1), {.particles = 50, .seed = 3},
+                 nan_evaluator);
+  EXPECT_THROW(nan_smc.first(), NoFiniteDistance);
+  // Nor does a generation continue from a population without one (a resumed file).
+  TwoStatistics fine(0.0);
+  AbcSmc resumed({Prior(spec(PriorKind::kUniform, -1, 1))}, two_observations(1), {.particles = 50, .seed = 3}, fine);
+  Population p = resumed.first();
+  std::fill(p.distance.begin(), p.distance.end(), std::numeric_limits<double>::infinity());
+  EXPECT_THROW(resumed.next(p), NoFiniteDistance);
+}
+
+// Most of the prior at an infinite distance: the next tolerance is finite
+// and no candidate at an infinite distance is accepted.
+class InfiniteAboveZero final : public ParticleEvaluator {
+ public:
+  std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t) override {
+    std::vector<double> out;
+    for (std::size_t i = 0; i < thetas.size() / width; ++i)
+      out.push_back(thetas[i * width] > -0.5 ? std::numeric_limits<double>::infinity() : thetas[i * width]);
+    return out;
+  }
+};
+
+TEST(SmcTest, InfiniteDistancesAreNeverAccepted) {
+  std::vector<Observation> obs(1);
+  obs[0].value = -1;
+  obs[0].sd = 1;
+  InfiniteAboveZero evaluator;
+  AbcSmc smc({Prior(spec(PriorKind::kUniform, -1, 1))}, obs, {.particles = 200, .seed = 5}, evaluator);
+  const Population prior = smc.first();
+  const Population next = smc.next(prior);
+  EXPECT_TRUE(std::isfinite(next.tolerance));
+  for (double dist : next.distance) EXPECT_TRUE(std::isfinite(dist));
+}
+
+// A scenario whose A keeps its deployed troops unless an event moves them
+// (decisions off, no posture terms), observed on day 10 of a 60-day run.
+Scenario late_event_scenario() {
+  const std::string text = R"(brink: 1
+name: late-events
+run: {horizon_days: 60, dt_days: 1, replications: 100, seed: 7, decisions: false}
+actors:
+  A:
+    forces: {deployed: 1000, ready: 1000}
+  B:
+    forces: {deployed: 1000}
+relations:
+  adversaries: [[A, B]]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+events:
+  - {day: 5, actor: A, reinforce: 500}
+  - {day: 50, actor: A, reinforce: 300}
+  - {day: 55, actor: A, attack: B, rung: full}
+observations:
+  a_deployed: {quantity: forces, actor: A, day: 10, value: 1500, sd: 10, source: s}
+)";
+  return load_scenario({"late-events.yaml", text}).scenario;
+}
+
+// Calibration runs end after the last observed day; events after it cannot
+// change an observed quantity and are left out of every particle's run,
+// after its values are set, so calibrated event fields keep their paths.
+TEST(EvaluatorTest, EventsAfterTheLastObservationAreLeftOut) {
+  const Scenario c = calibration_scenario(late_event_scenario(), 4);
+  ASSERT_EQ(c.events.size(), 3u);  // kept until each particle's values are set
+  // events.0.day calibrated: on day 5 the event counts, on day 30 it is past the run.
+  SweepEvaluator day(c, {"events.0.day"}, 1);
+  EXPECT_EQ(day.evaluate(std::vector<double>{5, 30}, 1, 11), (std::vector<double>{1500, 1000}));
+  // A calibrated field of an event past the run still names that event (and changes nothing).
+  SweepEvaluator late(c, {"events.1.reinforce"}, 1);
+  EXPECT_EQ(late.evaluate(std::vector<double>{0, 5000}, 1, 11), (std::vector<double>{1500, 1500}));
+  // Packed blocks (a per-lane field) leave them out too.
+  SweepEvaluator packed(c, {"actors.A.forces.deployed"}, 1);
+  ASSERT_TRUE(packed.packs());
+  EXPECT_EQ(packed.evaluate(std::vector<double>{1000, 2000}, 1, 11), (std::vector<double>{1500, 2500}));
+  Scenario dropped = c;
+  drop_unreached_events(dropped);
+  ASSERT_EQ(dropped.events.size(), 1u);
+  EXPECT_EQ(dropped.events[0].day, 5);
 }
 
 }  // namespace

@@ -370,7 +370,7 @@ def _interrupt_run(brink, target, *extra, replications=100000):
 def test_interrupted_run_keeps_existing_output_and_a_resumable_partial(brink, tmp_path):
     existing = tmp_path / "existing.h5"
     existing.write_bytes(b"keep me")
-    returncode, err = _interrupt_run(brink, existing)
+    returncode, err = _interrupt_run(brink, existing, "--overwrite")  # allowed to replace it, once it finishes
     assert returncode == 1, f"interrupt must exit 1 (runtime failure), got {returncode}: {err}"
     assert "interrupt" in err.lower() and "--resume" in err
     assert existing.read_bytes() == b"keep me"
@@ -571,10 +571,13 @@ def test_run_quiet_prints_nothing(run, tmp_path):
     assert out.is_file()
 
 
-def test_run_overwrites_existing_output(run, tmp_path):
+def test_run_replaces_an_existing_output_only_with_overwrite(run, tmp_path):
     out = tmp_path / "o.h5"
     out.write_bytes(b"old")
-    assert_ok(run("run", "--replications", 300, "-q", "-o", out))
+    proc = run("run", "--replications", 300, "-q", "-o", out)
+    assert proc.returncode == 2 and f"'{out}' exists" in proc.stderr and "--overwrite" in proc.stderr, proc.stderr
+    assert out.read_bytes() == b"old"
+    assert_ok(run("run", "--replications", 300, "-q", "-o", out, "--overwrite"))
     assert h5py.is_hdf5(out)
     assert not (tmp_path / "o.h5.partial").exists()
 

@@ -231,8 +231,8 @@ def test_merge_refuses_a_duplicate_shard(brink, grid, tmp_path):
 
 @pytest.mark.parametrize("change,fragment", [
     (["--seed", "8"], "the seed differs"),
-    (["--set", "actors.RED.forces.deployed=60000"], "the --set, sweep or run options differ"),
-    (["--sweep", "actors.RED.decision.patience_days=10,20"], "the --set, sweep or run options differ"),
+    (["--set", "actors.RED.forces.deployed=60000"], "the list of --set, sweep and run options differs"),
+    (["--sweep", "actors.RED.decision.patience_days=10,20"], "the list of --set, sweep and run options differs"),
 ])
 def test_merge_refuses_a_shard_of_another_run(brink, grid, tmp_path, change, fragment):
     work, shards = grid

@@ -302,7 +302,7 @@ def long_run(tmp_path_factory):
     def seconds_for(horizon):
         calibration = write(d, "cal.yaml", text(512, horizon))
         start = time.monotonic()
-        ok(run_plain("run", calibration, "-q", "-t", 1, "--summary-only", "-o", d / "cal.h5"))
+        ok(run_plain("run", calibration, "-q", "-t", 1, "--summary-only", "-o", d / "cal.h5", "--overwrite"))
         return time.monotonic() - start
 
     horizon, seconds = 400, seconds_for(400)

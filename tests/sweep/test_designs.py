@@ -461,6 +461,23 @@ def test_samples_without_a_sampled_design_is_refused_not_ignored(axes, tmp_path)
     assert len(data["point"]) == 6
 
 
+def test_a_design_without_axes_is_refused_not_ignored(tmp_path):
+    base = write(tmp_path, "base.yaml", scenario_text(replications=256))
+    usage_error(brink("run", base, "-q", "-o", tmp_path / "o.h5", "--design", "lhs"), "--design lhs", "sweeps nothing")
+    assert not list(tmp_path.glob("o.h5*"))
+
+
+@pytest.mark.parametrize("where", ["argument", "file"])
+def test_a_set_of_a_swept_parameter_is_refused_not_overridden(where, tmp_path):
+    # The sweep would replace the --set at every point; which one the user meant is not ours to guess.
+    sweep = block(parameters={PATIENCE: [10, 90]}) if where == "file" else None
+    base = write(tmp_path, "base.yaml", scenario_text(replications=256, sweep=sweep))
+    axis = ["--sweep", f"{PATIENCE}=10,90"] if where == "argument" else []
+    proc = brink("run", base, "-q", "-o", tmp_path / "o.h5", "--set", f"{PATIENCE}=30", *axis)
+    usage_error(proc, f"--set {PATIENCE}=30", "sweep varies")
+    assert not list(tmp_path.glob("o.h5*"))
+
+
 @pytest.mark.parametrize("design", [["--design", "sobol", "--sensitivity"], ["--design", "morris"]])
 def test_scenario_files_are_a_grid_that_sampled_only_designs_refuse(design, tmp_path):
     # Sobol' indices and Morris trajectories need every axis sampled; scenario files are a grid of choices.

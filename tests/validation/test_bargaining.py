@@ -26,7 +26,7 @@ def run(tmp_path, name, settings, replications=20000):
     assert BRINK, "set BRINK to the brink binary"
     out = tmp_path / f"{name}.h5"
     args = [BRINK, "run", str(SOURCE / "scenarios" / "validation" / f"{name}.yaml"), "-q", "-o", str(out),
-            "-n", str(replications)]
+            "-n", str(replications), "--overwrite"]  # each call replaces the last one's file
     for key, value in settings.items():
         args += ["--set", f"{key}={value}"]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=300)

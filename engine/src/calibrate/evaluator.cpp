@@ -67,6 +67,7 @@ Scenario calibration_scenario(const Scenario& scenario, std::int64_t replication
     rung = rung || o.quantity == ObservedQuantity::kRung;
   }
   // Events count through the observed day: the run ends after its step.
+  // Later events stay listed until each particle's values are set.
   s.run.horizon_days = (last + 1) * dt;
   // A rung is read as the highest on the record grid up to the day: every
   // step. Without forces or rungs no per-lane series is needed at all.
@@ -78,6 +79,11 @@ Scenario calibration_scenario(const Scenario& scenario, std::int64_t replication
   s.run.replications = replications;
   s.sweep = {};
   return s;
+}
+
+void drop_unreached_events(Scenario& s) {
+  const int steps = s.step_count();
+  std::erase_if(s.events, [&](const Event& e) { return event_step(e.day, s.run.dt_days) >= steps; });
 }
 
 std::vector<double> observed_values(const Scenario& s, const BlockResult& block, int every) {
@@ -162,8 +168,11 @@ std::vector<double> SweepEvaluator::evaluate_slices(std::span<const double> thet
     slice_base.run.seed =
         shared->run.common_random ? stream_seed : (stream_seed + first_slice + first / kSlice) % (1ULL << 53);
     plan.base = std::make_shared<const Scenario>(std::move(slice_base));
-    for (std::size_t p = 0; p < n; ++p)
-      plan.kept.push_back(std::make_shared<const Model>(plan.scenario_of(static_cast<std::int64_t>(p))));
+    for (std::size_t p = 0; p < n; ++p) {
+      Scenario particle = plan.scenario_of(static_cast<std::int64_t>(p));
+      drop_unreached_events(particle);
+      plan.kept.push_back(std::make_shared<const Model>(std::move(particle)));
+    }
     ObservationSink sink(*plan.base, reps, n, plan.kept.front()->record_every());
     execute(plan, threads_, sink, {}, nullptr, stop_);
     if (stop_ && stop_->load()) throw std::runtime_error("interrupted");

@@ -72,6 +72,7 @@ std::vector<double> SweepEvaluator::evaluate_packed(std::span<const double> thet
     for (std::size_t p = 0; p < n; ++p) {
       Scenario s = slice_base;
       for (std::size_t k = 0; k < refs.size(); ++k) refs[k]->set(s, thetas[(first + p) * width + k]);
+      drop_unreached_events(s);
       models.emplace_back(std::move(s));
     }
     std::vector<LaneSegment> segments(n);

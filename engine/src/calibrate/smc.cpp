@@ -221,7 +221,32 @@ Population AbcSmc::first() {
   pop.weight.assign(static_cast<std::size_t>(n), 1.0 / static_cast<double>(n));
   for (std::int64_t i = 0; i < n; ++i)
     pop.distance.push_back(observation_distance(std::span(pop.statistic).subspan(i * m, m), observations_));
+  require_a_finite_distance(pop);
   return pop;
+}
+
+void AbcSmc::require_a_finite_distance(const Population& p) const {
+  if (std::any_of(p.distance.begin(), p.distance.end(), [](double dist) { return std::isfinite(dist); })) return;
+  // Name the observation whose standardized difference is finite for the fewest particles.
+  const std::size_t m = observations_.size(), n = p.size();
+  std::size_t worst = 0, fewest = n + 1;
+  for (std::size_t k = 0; k < m; ++k) {
+    std::size_t finite = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double t = (p.statistic[i * m + k] - observations_[k].value) / observations_[k].sd;
+      finite += std::isfinite(t * t) ? 1 : 0;
+    }
+    if (finite < fewest) {
+      fewest = finite;
+      worst = k;
+    }
+  }
+  const Observation& o = observations_[worst];
+  throw NoFiniteDistance(
+      worst, fmt::format("no particle of generation {} is at a finite distance from the observations (observation "
+                         "'{}', value {}, sd {}: ((statistic - value) / sd)^2 is not finite for {} of {} particles), "
+                         "so nothing can be fitted; give it an sd on the scale of what the model can produce",
+                         p.generation, o.id, o.value, o.sd, n - fewest, n));
 }
 
 Population AbcSmc::next(const Population& previous) {
@@ -230,6 +255,11 @@ Population AbcSmc::next(const Population& previous) {
   const int generation = previous.generation + 1;
   Population pop;
   pop.generation = generation;
+  // A population without a finite distance would give the tolerance +inf,
+  // which accepts anything: refused. Otherwise the tolerance is finite (an
+  // infinite quantile after the prior falls to the largest finite distance
+  // below), so no candidate at an infinite distance is ever accepted.
+  require_a_finite_distance(previous);
   pop.tolerance = linear_quantile(previous.distance, settings_.quantile);
   // Discrete distances (counts) can pin the quantile at the previous
   // tolerance; the next lower distance seen keeps the sequence shrinking.

@@ -38,6 +38,7 @@
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
 #include "commands.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
 
 namespace brink {
@@ -50,9 +51,6 @@ class Interrupted : public std::runtime_error {
  public:
   Interrupted() : std::runtime_error("interrupted") {}
 };
-
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_interrupt(int) { g_interrupted = true; }
 
 constexpr const char* kTopUsage = R"(brink — Monte Carlo simulation of military-diplomatic crises
 
@@ -190,7 +188,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)")(
       "isa", po::value(&isa),
       "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
-      "'brink --version' lists them)")("overwrite", "discard an interrupted run's FILE.partial and start over")(
+      "'brink --version' lists them)")("overwrite",
+                                       "replace an existing FILE and discard an interrupted run's FILE.partial")(
       "shard", po::value(&shard),
       "run only shard I of N (the points p with p mod N = I) into its own file, for job arrays: --shard I/N; "
       "'brink merge' joins the N files into the file one run writes")(
@@ -239,6 +238,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const ScenarioSource source = resolve_scenario(scenario_arg);
   if (vm.count("posterior-draws") && !vm.count("posterior"))
     throw UsageError("--posterior-draws needs --posterior FILE");
+  if (vm.count("resume") && vm.count("overwrite"))
+    throw UsageError("--resume continues FILE.partial and --overwrite discards it; give one of them");
   if (vm.count("design") && design.empty()) throw UsageError("--design needs a design name, got an empty one");
   RunRequest request{settings, sweeps, levers, design, 0, vm.count("sensitivity") > 0, posterior, 0};
   if (vm.count("samples"))
@@ -253,18 +254,17 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const fs::path target = !vm.count("output") ? default_output_path(loaded.scenario.name) : fs::path(output);
   std::vector<fs::path> inputs{"/proc/self/exe"};
   if (std::error_code ec; scenario_arg && fs::exists(*scenario_arg, ec)) inputs.emplace_back(*scenario_arg);
+  for (const ScenarioChoice& choice : plan.choices) inputs.emplace_back(choice.path);
+  if (!posterior.empty()) inputs.emplace_back(posterior);
   check_output_path(target, inputs);
-  if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
-    if (vm.count("output"))
-      throw UsageError(fmt::format("the directory of output file '{}' does not exist", target.string()));
-    fs::create_directories(target.parent_path());
-  }
+  prepare_output_directory(target, !vm.count("output"));
   // The run writes beside the target and renames at the end, so a failed or
   // interrupted run never replaces existing results. The partial file is kept
   // and records which blocks it holds, so that --resume can continue it.
   const fs::path partial = target.string() + ".partial";
   const OutputLock lock(target.string() + ".lock");  // held until the result is in place
   const FileIdentity target_before = identity_of(target);
+  refuse_existing_result(target, vm.count("overwrite") > 0, vm.count("resume") > 0, "write the result");
   const bool resuming = decide_resume(partial, vm.count("resume") > 0, vm.count("overwrite") > 0, quiet, err);
 
   if (resuming && !plan.write_runs)
@@ -272,8 +272,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   choose_kernel(vm.count("isa") ? std::optional(isa) : std::nullopt, resuming ? std::optional(partial) : std::nullopt);
   OutputMetadata metadata{source.label, source.text, recorded_options(request), command_line(argc, argv)};
 
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
+  catch_interruptions();
   const Model& model = plan.model(0);
   if (!quiet) out << run_header(loaded.scenario, source.label, plan) << std::flush;
   // Test hook: dies like kill -9 once this many blocks are recorded.
@@ -311,14 +310,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         plan, thread_count, counting,
         [&](std::int64_t done, std::int64_t total) {
           if (kill_after > 0 && done >= kill_after) std::raise(SIGKILL);
-          if (g_interrupted) {
+          if (interrupted()) {
             progress->interrupted();
             throw Interrupted();
           }
           progress->update(done, total);
         },
-        &scheduler, &g_interrupted, job);
-    if (g_interrupted) throw Interrupted();
+        &scheduler, &interruption_flag(), job);
+    if (interrupted()) throw Interrupted();
     summaries = recorder.summaries();
     screening = recorder.finish();
   } catch (const ResumeMismatch& e) {

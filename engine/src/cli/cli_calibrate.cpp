@@ -27,6 +27,7 @@
 #include "brink/sweep/executor.hpp"
 #include "brink/version.hpp"
 #include "commands.hpp"
+#include "interrupt.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
@@ -140,7 +141,7 @@ po::options_description calibrate_options(Options& o) {
       "threads,t", po::value(&o.threads), "worker threads (default: all cores); never changes the results")(
       "set", po::value(&o.sets)->composing(), "override a scenario field, as for brink run (repeatable)")(
       "resume", "continue from the last complete generation in OUT.partial")(
-      "overwrite", "discard OUT.partial and start over")("quiet,q", "print nothing but errors");
+      "overwrite", "replace an existing OUT and discard OUT.partial")("quiet,q", "print nothing but errors");
   return options;
 }
 
@@ -303,11 +304,7 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
                     "another -o",
                     target.string(), posterior.string()));
   check_output_path(posterior, inputs);
-  if (std::error_code ec; target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
-    if (vm.count("output"))
-      throw po::error(fmt::format("the directory of output file '{}' does not exist", target.string()));
-    fs::create_directories(target.parent_path());
-  }
+  prepare_output_directory(target, !vm.count("output"));
   return target;
 }
 
@@ -321,6 +318,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   std::vector<std::string> operands;
   if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
   if (operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
+  if (vm.count("resume") && vm.count("overwrite"))
+    throw po::error("--resume continues OUT.partial and --overwrite discards it; give one of them");
   const bool quiet = vm.count("quiet") > 0;
   std::vector<Override> settings;
   for (const auto& s : o.sets) settings.push_back(parse_override(s));
@@ -347,6 +346,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     if (writer) {
       lock.emplace(target.string() + ".lock");
       before = identity_of(target);
+      const bool overwrite = vm.count("overwrite") > 0, resume = vm.count("resume") > 0;
+      refuse_existing_result(target, overwrite, resume, "write the calibration");
+      // An interrupted calibration's posterior scenario is its own: continue_partial decides about both.
+      if (!before->exists && !fs::exists(partial))
+        refuse_existing_result(posterior_scenario_path(target), overwrite, false, "write the calibration");
     }
     continue_partial(partial, vm, record);
   } catch (...) {
@@ -357,7 +361,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
 
   Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
   simulated.run.common_random = spec.common_random;
-  SweepEvaluator local(simulated, record.parameters, threads);
+  catch_interruptions();
+  SweepEvaluator local(simulated, record.parameters, threads, &interruption_flag());
   // Every rank simulates on the kernel path rank 0 chose.
   if (group) select_kernel(group->broadcast(std::string(kernel().isa)));
   std::optional<RankSharedEvaluator> shared;
@@ -382,9 +387,24 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
   try {
     run_generations(smc, lane_steps, writer ? &partial : nullptr, quiet, err, record);
+  } catch (const NoFiniteDistance& e) {
+    // Bad input (exit 2) at the observation's line; every rank computes the same distances and refuses alike.
+    throw ScenarioError(
+        {loaded.source.at("observations." + loaded.scenario.observations[e.observation()].id, e.what())});
   } catch (const std::exception& e) {
+    const std::string why =
+        !interrupted() ? std::string(e.what())
+        : record.generations.empty()
+            ? std::string(
+                  "interrupted before the first generation was complete; nothing is "
+                  "kept, run it again")
+            : fmt::format(
+                  "interrupted; {} keeps {} complete generation{}, continue with "
+                  "--resume",
+                  partial.string(), record.generations.size(), record.generations.size() == 1 ? "" : "s");
     // Another rank may wait in a collective sum that this one will never join.
-    if (group) group->abort(kExitFailure, e.what());
+    if (group) group->abort(kExitFailure, why);
+    if (interrupted()) throw std::runtime_error(why);
     throw;
   }
   if (!writer) return kExitOk;

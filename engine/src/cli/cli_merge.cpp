@@ -15,6 +15,7 @@
 #include "brink/scenario/parse.hpp"
 #include "brink/sweep/plan.hpp"
 #include "commands.hpp"
+#include "interrupt.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
@@ -54,14 +55,11 @@ void check_target(const fs::path& target, const std::vector<std::string>& shard_
   for (const auto& p : shard_paths) inputs.emplace_back(p);
   check_output_path(target, inputs);
   std::error_code ec;
-  if (!overwrite && fs::exists(target, ec))
-    throw UsageError(
-        fmt::format("'{}' exists; merge into another file or replace it with --overwrite", target.string()));
+  refuse_existing_result(target, overwrite, false, "merge");
   if (!overwrite && fs::exists(target.string() + ".partial", ec))
     throw UsageError(
         fmt::format("'{}.partial' exists (an interrupted run or merge); discard it with --overwrite", target.string()));
-  if (target.has_parent_path() && !fs::exists(target.parent_path(), ec))
-    throw UsageError(fmt::format("the directory of output file '{}' does not exist", target.string()));
+  prepare_output_directory(target, false);
 }
 
 }  // namespace
@@ -113,8 +111,13 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
                                 command_line};
   MergeResult result;
   std::error_code ec;
+  catch_interruptions();
   try {
-    result = merge_shards(plan, metadata, shards, partial.string());
+    result = merge_shards(plan, metadata, shards, partial.string(), &interruption_flag());
+  } catch (const MergeInterrupted&) {
+    fs::remove(partial, ec);  // a merge is redone, not continued
+    throw std::runtime_error(fmt::format(
+        "interrupted; nothing was written to '{}' and the shards are untouched: run the merge again", target.string()));
   } catch (const MergeRefused& e) {
     fs::remove(partial, ec);
     throw UsageError(e.what());

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -23,14 +24,14 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return;  // does not exist yet
   if (!S_ISREG(st.st_mode))
-    throw OutputRefused(fmt::format("output '{}' is {}; -o must name a regular file (e.g. out/result.h5)",
+    throw OutputRefused(fmt::format("output '{}' is {}; the output must be a regular file (e.g. out/result.h5)",
                                     path.string(), file_kind_name(st.st_mode)));
   for (const fs::path& input : inputs) {
     struct stat in {};
     if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
       throw OutputRefused(
           fmt::format("output '{}' is the input file '{}'; writing it would destroy the input, "
-                      "give another -o",
+                      "write to another file",
                       target.string(), input.string()));
   }
 }
@@ -77,9 +78,52 @@ fs::path default_output_path(std::string_view scenario_name) {
 }
 
 void check_output_path(const fs::path& target, const std::vector<fs::path>& inputs) {
+  // The longest name written beside the target is TARGET.partial.
+  const std::string name = target.filename().string() + ".partial";
+  const long name_max = ::pathconf(target.has_parent_path() ? target.parent_path().c_str() : ".", _PC_NAME_MAX);
+  if (name.size() > static_cast<std::size_t>(name_max > 0 ? name_max : NAME_MAX))
+    throw OutputRefused(
+        fmt::format("output file name '{}' is {} bytes; with '.partial' added (the file written "
+                    "first) it passes the file system's limit of {} bytes: give a shorter name",
+                    target.filename().string(), target.filename().string().size(), name_max > 0 ? name_max : NAME_MAX));
   check_one(target, target, inputs);
   check_one(target.string() + ".partial", target, inputs);
   check_one(target.string() + ".lock", target, inputs);
+}
+
+void prepare_output_directory(const fs::path& target, bool create) {
+  if (!target.has_parent_path()) return;
+  const fs::path directory = target.parent_path();
+  struct stat st {};
+  if (::stat(directory.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      throw OutputRefused(
+          fmt::format("the directory of output file '{}' is {}", target.string(), file_kind_name(st.st_mode)));
+    return;
+  }
+  if (errno != ENOENT)
+    throw OutputRefused(
+        fmt::format("cannot reach the directory of output file '{}': {}", target.string(), std::strerror(errno)));
+  if (!create) throw OutputRefused(fmt::format("the directory of output file '{}' does not exist", target.string()));
+  std::error_code ec;
+  fs::create_directories(directory, ec);
+  if (ec)
+    throw OutputRefused(fmt::format("cannot create the directory '{}' for the output: {}; give -o FILE elsewhere",
+                                    directory.string(), ec.message()));
+}
+
+void refuse_existing_result(const fs::path& target, bool overwrite, bool resume, std::string_view what) {
+  std::error_code ec;
+  if (overwrite || !fs::exists(target, ec)) return;
+  const fs::path partial = target.string() + ".partial";
+  if (resume && fs::exists(partial, ec)) return;  // a run that could start only if allowed to replace the target
+  if (resume)
+    throw OutputRefused(
+        fmt::format("'{}' exists and there is no '{}' to resume (its run finished); {} into another "
+                    "file, or run again with --overwrite to replace it",
+                    target.string(), partial.string(), what));
+  throw OutputRefused(
+      fmt::format("'{}' exists; {} into another file, or replace it with --overwrite", target.string(), what));
 }
 
 FileIdentity identity_of(const fs::path& path) {
@@ -166,15 +210,24 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
       err << fmt::format("brink run: no {} to resume; starting from the beginning\n", partial.string());
     return false;
   }
-  if (resume && !overwrite) {
-    if (reopens_for_resume(partial)) return true;
+  if (overwrite) return false;
+  const PartialState state = partial_state(partial);
+  if (state == PartialState::kForeign)
+    throw OutputRefused(
+        fmt::format("{} is an HDF5 file but not an unfinished brink run; move it away, or discard it with --overwrite",
+                    partial.string()));
+  if (state == PartialState::kReadOnly)
+    throw OutputRefused(fmt::format("{} cannot be written: {}; make it writable{}", partial.string(),
+                                    std::strerror(EACCES),
+                                    resume ? " to resume it" : ", or discard it with --overwrite"));
+  if (resume) {
+    if (state == PartialState::kRunOutput && reopens_for_resume(partial)) return true;
     err << fmt::format(
         "brink run: {} is not a readable HDF5 file (its run was stopped before it first saved its blocks, or "
         "the file was damaged); starting from the beginning\n",
         partial.string());
     return false;
   }
-  if (overwrite) return false;
   const std::int64_t finished = finished_block_count(partial);
   if (finished > 0)
     throw OutputRefused(

@@ -1,5 +1,6 @@
 #include "brink/cli/run_request.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -73,6 +74,19 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   if (request.sensitivity) loaded->scenario.sweep.sensitivity = true;
   if (request.sweep_options())
     apply_sweep_options(*loaded, request.sweeps, request.design, request.samples, request.levers);
+  const SweepSpec& sweep = loaded->scenario.sweep;
+  if (!request.design.empty() && sweep.empty())
+    throw UsageError(
+        fmt::format("--design {} samples the sweep's axes, and this run sweeps nothing: add --sweep "
+                    "PATH=MIN:MAX (or a sweep block in the scenario), or drop --design",
+                    request.design));
+  // A --set of a swept path would be silently replaced at every point.
+  for (const Override& o : request.settings)
+    if (std::any_of(sweep.axes.begin(), sweep.axes.end(), [&](const SweepAxis& a) { return a.path == o.path; }))
+      throw UsageError(
+          fmt::format("--set {}={} fixes a parameter the sweep varies; give it once, as a --set or as "
+                      "a sweep axis",
+                      o.path, o.value));
   if (!request.posterior.empty()) return posterior_plan(*loaded, request.posterior, request.posterior_draws);
   std::vector<ScenarioChoice> choices = load_scenario_choices(*loaded, source.label, request.settings);
   // The run settings among `settings` are not sweepable, so make_plan takes

@@ -95,13 +95,13 @@ void check_shard_set(const std::vector<ShardInfo>& shards) {
   for (const ShardInfo& s : shards) {
     auto differs = [&](const std::string& what) {
       throw MergeRefused(fmt::format(
-          "'{}' and '{}' are shards of different runs ({} differs); merge the shards of one 'brink run' only",
+          "'{}' and '{}' are shards of different runs: {} differs; merge the shards of one 'brink run' only",
           first.path, s.path, what));
     };
     if (s.scenario_text != first.scenario_text) differs("the scenario");
     if (s.seed != first.seed) differs("the seed");
-    if (s.overrides != first.overrides) differs("the --set, sweep or run options");
-    if (s.count != first.count) differs(fmt::format("the shard count, {} against {}", first.count, s.count));
+    if (s.overrides != first.overrides) differs("the list of --set, sweep and run options");
+    if (s.count != first.count) differs(fmt::format("the shard count ({} against {})", first.count, s.count));
     if (s.plan_points != first.plan_points) differs("the plan's point count");
     if (s.engine_version != first.engine_version) differs("the brink version");
     if (s.target_isa != first.target_isa) differs("the instruction-set path");
@@ -258,7 +258,7 @@ class ShardReader {
 }  // namespace
 
 MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, const std::vector<ShardInfo>& shards,
-                         const std::string& path) {
+                         const std::string& path, const std::atomic<bool>* stop) {
   const FileLayout layout = file_layout(plan);
   std::vector<const VariableSpec*> block_variables;
   for (const VariableSpec& v : variable_table())
@@ -276,6 +276,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
   BlockScheduler scheduler(plan);
   const auto shard_count = static_cast<std::int64_t>(shards.size());
   for (std::int64_t p = 0; p < plan.point_count(); ++p) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) throw MergeInterrupted();
     const ShardReader& reader = readers[static_cast<std::size_t>(p % shard_count)];
     if (!layout.runs) {
       PointSummary summary = reader.read_summary(p);

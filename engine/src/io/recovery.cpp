@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -189,6 +190,16 @@ hid_t open_read_only(const std::string& path) {
   H5Pclose(fapl);
   if (file < 0) file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   return file;
+}
+
+PartialState partial_state(const std::string& path) {
+  // Read only: a run that is then refused must leave the file as it was.
+  const hid_t file = open_read_only(path);
+  if (file < 0) return PartialState::kUnreadable;
+  const bool run_output = H5Lexists(file, "block_done", H5P_DEFAULT) > 0;
+  H5Fclose(file);
+  if (!run_output) return PartialState::kForeign;
+  return ::access(path.c_str(), W_OK) == 0 ? PartialState::kRunOutput : PartialState::kReadOnly;
 }
 
 bool reopens_for_resume(const std::string& path) {

@@ -13,6 +13,31 @@ constexpr std::string_view kQuantities = "forces, rung, war_started, incidents";
 // A range is read as a 95% interval of a normal measurement error.
 constexpr double kRangeWidthInSd = 2.0 * 1.959963984540054;
 
+// The values a quantity can take in a replication, so also its mean or
+// quantile over replications; an observed value or range bound outside them
+// is a mistake, not a measurement.
+struct Domain {
+  double lower, upper;
+  std::string_view text;
+};
+Domain domain_of(ObservedQuantity q) {
+  switch (q) {
+    case ObservedQuantity::kForces:
+      return {0.0, std::numeric_limits<double>::infinity(), "troops, at least 0"};
+    case ObservedQuantity::kIncidents:
+      return {0.0, std::numeric_limits<double>::infinity(), "a count, at least 0"};
+    case ObservedQuantity::kRung:
+    case ObservedQuantity::kWarStarted:
+      break;
+  }
+  return {0.0, 1.0, "a probability, in [0, 1]"};
+}
+bool in(const Domain& d, double v) { return v >= d.lower && v <= d.upper; }
+
+// The smallest sd accepted, relative to the value: below it no measurement
+// is meant, and (statistic - value) / sd can overflow to an infinite distance.
+constexpr double kRelativeSdFloor = 1e-12;
+
 bool parse_quantity(std::string_view name, ObservedQuantity* q) {
   for (int k = 0; k < 4; ++k)
     if (to_string(static_cast<ObservedQuantity>(k)) == name) {
@@ -81,10 +106,22 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
                            op));
     return;
   }
+  const Domain domain = domain_of(o.quantity);
   bool has_value = binary || number(p, e, "value", op, &o.value);
+  if (has_value && !binary && !in(domain, o.value)) {
+    p.error(value, fmt::format("'{}.value' is {}, outside what quantity '{}' can be ({})", op, value.Scalar(),
+                               to_string(o.quantity), domain.text));
+    return;
+  }
   if (sd.IsDefined()) {
-    if (number(p, e, "sd", op, &o.sd) && !(o.sd > 0))
+    if (!number(p, e, "sd", op, &o.sd)) {
+      if (sd.IsNull()) p.error(sd, fmt::format("'{}.sd' must be a positive number, got nothing", op));
+      return;
+    }
+    if (!(o.sd > 0)) {
       p.error(sd, fmt::format("'{}.sd' must be positive, got {}", op, sd.Scalar()));
+      return;
+    }
   } else {
     double lo = 0, hi = 0;
     if (!range.IsSequence() || range.size() != 2 || !parse_number(range[0], &lo) || !parse_number(range[1], &hi) ||
@@ -92,11 +129,30 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
       p.error(range, fmt::format("'{}.range' must be [low, high] with low < high", op));
       return;
     }
+    if (!in(domain, lo) || !in(domain, hi)) {
+      p.error(range, fmt::format("'{}.range' is [{}, {}], outside what quantity '{}' can be ({})", op,
+                                 range[0].Scalar(), range[1].Scalar(), to_string(o.quantity), domain.text));
+      return;
+    }
     o.sd = (hi - lo) / kRangeWidthInSd;
     if (!has_value) o.value = 0.5 * (lo + hi);
     has_value = true;
   }
-  if (!has_value) p.error(e, fmt::format("'{}' needs 'value' (or a 'range' whose midpoint is the value)", op));
+  if (!has_value) {
+    p.error(e, fmt::format("'{}' needs 'value' (or a 'range' whose midpoint is the value)", op));
+    return;
+  }
+  const double floor = kRelativeSdFloor * std::max(1.0, std::abs(o.value));
+  if (o.sd >= floor) return;
+  constexpr std::string_view kWhy =
+      "no measurement is that precise, and the standardized distance (statistic - value) / sd would overflow";
+  if (sd.IsDefined())
+    p.error(sd, fmt::format("'{}.sd' is {}, below 1e-12 x max(1, |value|) = {:.3g} for value {}: {}", op, sd.Scalar(),
+                            floor, o.value, kWhy));
+  else
+    p.error(range, fmt::format("'{}.range' [{}, {}] is too narrow: its sd (high - low) / 3.92 = {:.3g} is below "
+                               "1e-12 x max(1, |value|) = {:.3g} for value {}: {}",
+                               op, range[0].Scalar(), range[1].Scalar(), o.sd, floor, o.value, kWhy));
 }
 
 void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, const std::vector<std::string>& ids,

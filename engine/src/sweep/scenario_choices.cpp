@@ -71,6 +71,12 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
   const std::string where = from_file ? base_label + ": sweep.scenarios" : "--sweep scenario=...";
   for (const std::string& file : spec.scenarios) {
     const std::string path = from_file && std::filesystem::path(file).is_relative() ? (folder / file).string() : file;
+    // The same file twice would run its points twice and count them double in every summary.
+    for (const ScenarioChoice& earlier : choices)
+      if (std::error_code ec; std::filesystem::equivalent(earlier.path, path, ec))
+        throw ScenarioError({{where, -1, -1,
+                              fmt::format("scenario choice '{}' is the file '{}' again; give each scenario once", file,
+                                          earlier.label)}});
     ScenarioSource source = read_scenario_file(path);
     LoadedScenario choice = load_scenario(source, settings);
     if (const std::string d = difference(loaded.scenario, choice.scenario); !d.empty())
@@ -87,7 +93,7 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
         throw ScenarioError({{where, -1, -1, fmt::format("in scenario choice '{}': {}", file, problem)}});
     check_sweep_range(choice);  // each choice over the whole declared range
     choice.scenario.sweep = {};
-    choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario))});
+    choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario)), path});
   }
   SweepAxis axis{.path = std::string(kScenarioAxis), .values = {}, .lever = spec.design != SweepDesign::kGrid};
   for (std::size_t k = 0; k < choices.size(); ++k) axis.values.push_back(static_cast<double>(k));

@@ -26,8 +26,17 @@ namespace brink {
 // The scenario a calibration simulates: `scenario` with its horizon cut to
 // the day after the last observation (nothing later can change a
 // statistic), records on the steps the observations need, `replications`
-// per particle and no per-replication output.
+// per particle and no per-replication output. Its events keep their places
+// (so that a calibrated `events.N.*` path still names event N), including
+// those the cut run no longer reaches: every particle's scenario drops
+// them (drop_unreached_events) once its values are set.
 Scenario calibration_scenario(const Scenario& scenario, std::int64_t replications);
+
+// Removes the events on or after the end of the run (event_step >=
+// step_count()): in a calibration, events after the last observed day,
+// which cannot change any observed quantity. The full-horizon runs of
+// `brink run --posterior` keep them.
+void drop_unreached_events(Scenario& scenario);
 
 // The step at whose start an observation on `day` reads the state, and the
 // step through which it counts events (war started, incidents): day / dt, rounded down.

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "brink/calibrate/prior.hpp"
@@ -58,6 +60,22 @@ struct SmcSettings {
   std::int64_t max_proposals_per_particle = 2000;  // gives up on a generation past this many per particle
 };
 
+// No particle of a generation is at a finite distance from the observations
+// (an sd so small that (statistic - value) / sd overflows, or a statistic
+// that is not a number): nothing can be fitted, and a tolerance of +inf would
+// accept every candidate. Bad input, not a result; `observation()` indexes
+// the observation whose standardized difference is finite for the fewest
+// particles.
+class NoFiniteDistance : public std::runtime_error {
+ public:
+  NoFiniteDistance(std::size_t observation, const std::string& message)
+      : std::runtime_error(message), observation_(observation) {}
+  std::size_t observation() const { return observation_; }
+
+ private:
+  std::size_t observation_;
+};
+
 // Effective sample size (Σw)² / Σw².
 double effective_sample_size(std::span<const double> weights);
 // Weighted mean and covariance (d × d, row-major) of rows of `points` (n × d).
@@ -80,9 +98,12 @@ class AbcSmc {
  public:
   AbcSmc(std::vector<Prior> priors, std::vector<Observation> observations, SmcSettings settings,
          ParticleEvaluator& evaluator);
-  // Generation 0: the prior, every draw accepted (tolerance +inf).
+  // Generation 0: the prior, every draw accepted (tolerance +inf). Throws
+  // NoFiniteDistance when no draw is at a finite distance.
   Population first();
-  // The generation after `previous`.
+  // The generation after `previous`, at a finite tolerance: a candidate at
+  // an infinite distance is never accepted. Throws NoFiniteDistance when
+  // `previous` has no particle at a finite distance.
   Population next(const Population& previous);
   std::size_t width() const { return priors_.size(); }
   // The free coordinates of a population (particles × parameters).
@@ -95,6 +116,8 @@ class AbcSmc {
   Batch evaluate_batch(int generation, std::int64_t first, std::int64_t count,
                        const std::function<void(std::int64_t, double*)>& propose);
   std::uint64_t stream_seed(int generation, std::int64_t batch) const;
+  // Throws NoFiniteDistance unless some particle of `p` is at a finite distance.
+  void require_a_finite_distance(const Population& p) const;
 
   std::vector<Prior> priors_;
   std::vector<Observation> observations_;

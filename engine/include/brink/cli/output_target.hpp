@@ -37,6 +37,17 @@ std::filesystem::path default_output_path(std::string_view scenario_name);
 // does not exist yet, and is none of `inputs` (compared by device and inode).
 void check_output_path(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs);
 
+// Makes sure the target's directory is there: created (with its parents) if
+// missing and `create` (the default output path), else OutputRefused saying
+// whether it is missing, unreachable or not a directory.
+void prepare_output_directory(const std::filesystem::path& target, bool create);
+
+// Throws OutputRefused if `target` exists, unless `overwrite`, or unless
+// `resume` continues an unfinished TARGET.partial (whose run could start only
+// if allowed to replace the target). `what` is the verb for the message:
+// "write the result", "merge".
+void refuse_existing_result(const std::filesystem::path& target, bool overwrite, bool resume, std::string_view what);
+
 // Device and inode of a path, or absent.
 struct FileIdentity {
   bool exists = false;
@@ -71,7 +82,8 @@ void publish_output(const std::filesystem::path& partial, const std::filesystem:
 // Under the lock, what to do with an existing TARGET.partial: resume it when
 // asked and it is a valid HDF5 file (else start over, saying why); on a fresh
 // run, refuse (OutputRefused) if it holds finished blocks, unless `overwrite`.
-// Returns true to resume.
+// Another program's HDF5 file, or one this process may not write, is refused
+// either way unless `overwrite`. Returns true to resume.
 bool decide_resume(const std::filesystem::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err);
 
 }  // namespace brink

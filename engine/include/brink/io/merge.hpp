@@ -8,6 +8,7 @@
 // written again. Sobol indices are computed from the joined summaries.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,11 @@ struct SweepPlan;
 class MergeRefused : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+class MergeInterrupted : public std::runtime_error {
+ public:
+  MergeInterrupted() : std::runtime_error("interrupted") {}
 };
 
 // What a shard file says about itself: its root attributes.
@@ -60,8 +66,9 @@ struct MergeResult {
 // unsharded plan the shards' scenario and overrides give, and `metadata`
 // their scenario and overrides with the merge's command line. Throws
 // MergeRefused if a shard's layout or blocks are not those of its points of
-// `plan`, OutputError if a file cannot be read or written.
+// `plan`, OutputError if a file cannot be read or written, MergeInterrupted
+// (between points) once `*stop` is set.
 MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, const std::vector<ShardInfo>& shards,
-                         const std::string& path);
+                         const std::string& path, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace brink

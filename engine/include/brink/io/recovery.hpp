@@ -13,8 +13,17 @@ namespace brink {
 // True if `path` is a readable file with an HDF5 signature.
 bool is_hdf5_file(const std::string& path);
 
+// What an existing TARGET.partial is, read without changing it.
+enum class PartialState {
+  kRunOutput,   // a run's file: it records which blocks are done
+  kUnreadable,  // no HDF5 signature or it does not open: stopped before it first saved, or damaged
+  kForeign,     // an HDF5 file that opens but is not a run's output (no block record)
+  kReadOnly,    // a run's file this process may not write
+};
+PartialState partial_state(const std::string& path);
+
 // True if `path` opens read-write as the writer opens it to resume (status
-// flags cleared). Only call it under the output lock.
+// flags cleared, so it changes the file). Only call it under the output lock.
 bool reopens_for_resume(const std::string& path);
 
 // Blocks marked finished in a partial file's `block_done`, or -1 if the file

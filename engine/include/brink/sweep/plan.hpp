@@ -102,6 +102,7 @@ struct ScenarioChoice {
   std::string label;  // the file as given
   std::string text;   // its YAML, stored in the output
   std::shared_ptr<const Scenario> scenario;
+  std::string path;  // where it was read: an input no output may replace
 };
 
 struct SweepPlan {

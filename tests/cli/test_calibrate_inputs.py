@@ -1,0 +1,134 @@
+"""`brink calibrate` on observations and events that used to give a meaningless
+result or a refusal without a place: observed values outside what their
+quantity can be, an sd too small for a finite distance, and events after the
+last observed day (which the calibration's shortened runs leave out, while
+`brink run --posterior` keeps them)."""
+
+import re
+
+import h5py
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def toy(source_dir):
+    return (source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml").read_text(encoding="utf-8")
+
+
+def with_observation(toy_text, entry):
+    """The toy with `entry` (one flow mapping) as its only observation."""
+    head, rest = toy_text[: toy_text.index("observations:")], toy_text[toy_text.index("calibrate:"):]
+    return head + "observations:\n  x: " + entry + "\n" + rest
+
+
+# (entry, the refused token as written, message)
+OUTSIDE = [
+    ("{quantity: forces, actor: A, day: 3, value: -60000, sd: 1000, source: s}", "-60000",
+     "'observations.x.value' is -60000, outside what quantity 'forces' can be (troops, at least 0)"),
+    ("{quantity: forces, actor: A, pool: total, day: 3, range: [-5000, 70000], source: s}", "[-5000, 70000]",
+     "'observations.x.range' is [-5000, 70000], outside what quantity 'forces' can be"),
+    ("{quantity: forces, actor: A, day: 3, value: 100, range: [-10, 200], source: s}", "[-10, 200]",
+     "'observations.x.range' is [-10, 200]"),
+    ("{quantity: incidents, day: 39, value: -1, sd: 1, source: s}", "-1",
+     "'observations.x.value' is -1, outside what quantity 'incidents' can be (a count, at least 0)"),
+    ("{quantity: war_started, day: 3, value: false, range: [-0.5, 0.5], source: s}", "[-0.5, 0.5]",
+     "'observations.x.range' is [-0.5, 0.5], outside what quantity 'war_started' can be (a probability, in [0, 1])"),
+    ("{quantity: rung, rung: limited, day: 3, value: true, range: [0.5, 1.5], source: s}", "[0.5, 1.5]",
+     "'observations.x.range' is [0.5, 1.5], outside what quantity 'rung' can be"),
+    # An sd below 1e-12 x max(1, |value|): the distances would overflow to +inf.
+    ("{quantity: forces, actor: A, day: 3, value: 60000, sd: 1e-300, source: s}", "1e-300",
+     "'observations.x.sd' is 1e-300, below 1e-12 x max(1, |value|) = 6e-08 for value 60000"),
+    ("{quantity: forces, actor: A, day: 3, value: 60000, range: [60000, 60000.00000001], source: s}",
+     "[60000, 60000.00000001]", "'observations.x.range' [60000, 60000.00000001] is too narrow"),
+    ("{quantity: war_started, day: 3, value: false, sd: 1e-13, source: s}", "1e-13",
+     "'observations.x.sd' is 1e-13, below 1e-12 x max(1, |value|) = 1e-12 for value 0"),
+    ("{quantity: forces, actor: A, day: 3, value: 100, sd: ~, source: s}", "~",
+     "'observations.x.sd' must be a positive number, got nothing"),
+]
+
+
+@pytest.mark.parametrize("entry,token,message", OUTSIDE, ids=[f"case{i}" for i in range(len(OUTSIDE))])
+def test_calibrate_refuses_observations_its_quantity_cannot_have_at_their_place(run, toy, tmp_path, entry, token,
+                                                                                 message):
+    text = with_observation(toy, entry)
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    line = next(i for i, t in enumerate(lines) if t.startswith("  x: ")) + 1
+    col = lines[line - 1].index(token, len("  x: {quantity")) + 1
+    for command in (["validate", scenario], ["calibrate", scenario, "-q", "-o", tmp_path / "c.h5"]):
+        proc = run(*command)
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        assert proc.stderr.startswith(f"{scenario}:{line}:{col}: "), proc.stderr
+        assert message in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "c.h5").exists() and not (tmp_path / "c.h5.partial").exists()
+
+
+@pytest.mark.parametrize("entry", [
+    "{quantity: forces, actor: A, day: 3, value: 0, range: [0, 500], source: s}",
+    "{quantity: war_started, day: 3, value: false, range: [0, 0.2], source: s}",
+    "{quantity: rung, rung: limited, day: 3, value: true, range: [0.8, 1], source: s}",
+    "{quantity: incidents, day: 39, value: 0, sd: 1e-12, source: s}",
+])
+def test_calibrate_accepts_observations_on_the_edge_of_their_quantity(run, toy, tmp_path, entry):
+    scenario = tmp_path / "edge.yaml"
+    scenario.write_text(with_observation(toy, entry), encoding="utf-8")
+    proc = run("validate", scenario)
+    assert proc.returncode == 0, proc.stderr
+
+
+MINIMAL_CALIBRATION = """
+observations:
+  red_deployed: {{quantity: forces, actor: RED, date: {date}, value: 60000, range: [50000, 70000], source: "test"}}
+calibrate:
+  particles: 16
+  generations: 2
+  parameters:
+    actors.RED.forces.deployment_rate: {{prior: uniform, min: 500, max: 5000}}
+"""
+
+
+@pytest.mark.parametrize("date", ["2022-01-20", "2022-01-01"])  # day 19, and day 0 (before every event)
+def test_calibrate_runs_scenarios_with_events_after_the_last_observation(run, source_dir, tmp_path, date):
+    # docs/examples/minimal.yaml has events on days 10 and 45; `brink validate` accepts it.
+    text = (source_dir / "docs" / "examples" / "minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("\n  seed: 7\n", "\n  seed: 7\n  start_date: 2022-01-01\n")
+    assert "start_date" in text and "day: 45" in text
+    scenario = tmp_path / "e.yaml"
+    scenario.write_text(text + MINIMAL_CALIBRATION.format(date=date), encoding="utf-8")
+    assert run("validate", scenario).returncode == 0
+    proc = run("calibrate", scenario, "-q", "-t", "2", "-o", tmp_path / "e.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "e.h5").exists() and (tmp_path / "e.posterior.yaml").exists()
+
+
+def outcome_probability(stdout, outcome):
+    return float(re.search(rf"^\s*{outcome}\s+([0-9.]+)", stdout, re.M).group(1))
+
+
+def test_calibrate_leaves_late_events_out_and_posterior_runs_keep_them(run, toy, tmp_path):
+    # The toy observes incidents on day 39; run to day 60 with and without an
+    # attack on day 50. Decisions are off: nothing else starts a war.
+    longer = toy.replace("horizon_days: 40", "horizon_days: 60")
+    assert longer != toy
+    late = longer.replace("observations:", "events:\n  - {day: 50, actor: A, attack: B, rung: full}\nobservations:")
+    files = {}
+    for name, text in (("plain", longer), ("late", late)):
+        scenario = tmp_path / f"{name}.yaml"
+        scenario.write_text(text, encoding="utf-8")
+        out = tmp_path / f"{name}.h5"
+        proc = run("calibrate", scenario, "-q", "-t", "2", "--particles", "50", "--generations", "3", "-o", out,
+                   timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        files[name] = out
+        # The full-horizon posterior run has the event: every replication is at war from day 50.
+        proc = run("run", tmp_path / f"{name}.posterior.yaml", "--posterior", out, "-n", "256", "-t", "2",
+                   "-o", tmp_path / f"{name}-predict.h5", timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert outcome_probability(proc.stdout, "full_war") == (1.0 if name == "late" else 0.0), proc.stdout
+    # The calibration itself never sees the event: the same particles and statistics, bit for bit.
+    with h5py.File(files["plain"]) as a, h5py.File(files["late"]) as b:
+        for dataset in ("particles", "weights", "distances", "statistics"):
+            assert np.array_equal(a[dataset][()], b[dataset][()]), dataset

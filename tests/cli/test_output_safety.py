@@ -1,0 +1,281 @@
+"""What brink promises about the files it writes over, found by a second
+hostile-input audit:
+
+- an existing result is never replaced without --overwrite (run, calibrate,
+  merge), and --resume does not rerun a finished one;
+- no output replaces an input: the scenario choices of `--sweep scenario=`
+  and the calibration file of `--posterior` are inputs too;
+- --resume and --overwrite contradict each other and are refused together;
+- a TARGET.partial that is another program's HDF5 file, or that this process
+  may not write, is refused rather than called damaged and thrown away;
+- an output name whose TARGET.partial would be too long is a usage error;
+- SIGINT, SIGTERM and SIGHUP stop run, calibrate and merge with a sentence
+  (never death by the signal, never a stray lock file), and a closed pipe on
+  stderr does not kill a run.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+
+from conftest import interrupt_after_first_blocks
+
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+MINIMAL = SOURCE / "docs" / "examples" / "minimal.yaml"
+N = "256"
+
+CALIBRATION = """
+observations:
+  red_deployed: {quantity: forces, actor: RED, date: 2022-01-20, value: 60000, range: [50000, 70000],
+                 source: "test"}
+calibrate:
+  particles: 16
+  generations: 2
+  replications: 16
+  parameters:
+    actors.RED.forces.deployment_rate: {prior: uniform, min: 500, max: 5000}
+"""
+
+
+def run(brink, *args, cwd, timeout=120):
+    return subprocess.run([brink, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def one_sentence(proc):
+    lines = [line for line in proc.stderr.splitlines() if line]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def work(tmp_path):
+    (tmp_path / "a.yaml").write_text(MINIMAL.read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+def calibration_scenario(work):
+    text = MINIMAL.read_text(encoding="utf-8").replace("  seed: 7\n", "  seed: 7\n  start_date: 2022-01-01\n")
+    text = "\n".join(line for line in text.split("\n") if "day: 45, actor: RED" not in line)
+    path = work / "c.yaml"
+    path.write_text(text + CALIBRATION, encoding="utf-8")
+    return path
+
+
+def test_run_refuses_to_replace_an_existing_result_unless_overwrite(brink, work):
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", cwd=work).returncode == 0
+    before = (work / "r.h5").read_bytes()
+    for extra in ([], ["--seed", "99"], ["--resume"]):
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", *extra, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "'r.h5' exists" in line and "--overwrite" in line, (extra, line)
+        assert (work / "r.h5").read_bytes() == before, extra
+        assert not (work / "r.h5.lock").exists() and not (work / "r.h5.partial").exists()
+    # Any file, not only a result: the name is the user's.
+    (work / "notes.txt").write_text("field notes\n")
+    proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "notes.txt", cwd=work)
+    assert proc.returncode == 2 and (work / "notes.txt").read_text() == "field notes\n", proc.stderr
+
+    proc = run(brink, "run", "a.yaml", "-q", "-n", N, "--seed", "99", "-o", "r.h5", "--overwrite", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(work / "r.h5", "r") as f:
+        assert int(f.attrs["seed"]) == 99
+
+
+def test_resume_may_replace_the_result_its_partial_was_started_over(brink, work):
+    # A run that was allowed to replace r.h5 (--overwrite) and was interrupted
+    # is finished by --resume, which cannot be given with --overwrite.
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", cwd=work).returncode == 0
+    target = work / "r.h5"
+    partial = work / "r.h5.partial"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "-o", str(target), "--overwrite"],
+                            cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 1 and partial.exists()
+    done = run(brink, "run", "-n", "100000", "--threads", "2", "-q", "-o", target, "--resume", cwd=work)
+    assert done.returncode == 0, done.stderr
+    with h5py.File(target, "r") as f:
+        assert f.attrs["scenario_source"] != "a.yaml" and int(f.attrs["complete"]) == 1
+
+
+def test_resume_and_overwrite_together_are_refused(brink, work):
+    for command in (["run", "a.yaml", "-n", N], ["calibrate", calibration_scenario(work)]):
+        proc = run(brink, *command, "-q", "-o", "x.h5", "--resume", "--overwrite", cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "--resume" in line and "--overwrite" in line, line
+        assert not list(work.glob("x.h5*"))
+
+
+def test_scenario_choices_and_the_posterior_file_are_inputs_never_outputs(brink, work):
+    text = (work / "a.yaml").read_text(encoding="utf-8")
+    (work / "b.yaml").write_text(text.replace("patience_days: 20", "patience_days: 25"), encoding="utf-8")
+    proc = run(brink, "run", "a.yaml", "-q", "-n", N, "--sweep", "scenario=a.yaml,b.yaml", "-o", "b.yaml",
+               "--overwrite", cwd=work)
+    assert proc.returncode == 2 and "is the input file 'b.yaml'" in one_sentence(proc), proc.stderr
+    assert (work / "b.yaml").read_text(encoding="utf-8") != text and not h5py.is_hdf5(work / "b.yaml")
+
+    scenario = calibration_scenario(work)
+    assert run(brink, "calibrate", scenario, "-q", "-o", "cal.h5", cwd=work).returncode == 0
+    before = (work / "cal.h5").read_bytes()
+    proc = run(brink, "run", scenario, "-q", "-n", N, "--posterior", "cal.h5", "-o", "cal.h5", "--overwrite",
+               cwd=work)
+    assert proc.returncode == 2 and "is the input file 'cal.h5'" in one_sentence(proc), proc.stderr
+    assert (work / "cal.h5").read_bytes() == before
+
+
+def test_the_same_scenario_choice_twice_is_refused(brink, work):
+    os.symlink(work / "a.yaml", work / "same.yaml")
+    for choices in ("a.yaml,a.yaml", "a.yaml,same.yaml"):
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "--sweep", f"scenario={choices}", "-o", "x.h5", cwd=work)
+        assert proc.returncode == 2 and "give each scenario once" in one_sentence(proc), proc.stderr
+
+
+def test_calibrate_refuses_to_replace_a_calibration_unless_overwrite(brink, work):
+    scenario = calibration_scenario(work)
+    assert run(brink, "calibrate", scenario, "-q", "-o", "cal.h5", cwd=work).returncode == 0
+    before = (work / "cal.h5").read_bytes()
+    proc = run(brink, "calibrate", scenario, "-q", "-o", "cal.h5", "--seed", "3", cwd=work)
+    assert proc.returncode == 2 and "'cal.h5' exists" in one_sentence(proc), proc.stderr
+    assert (work / "cal.h5").read_bytes() == before
+    # The posterior scenario beside it is a result too.
+    (work / "cal.h5").unlink()
+    proc = run(brink, "calibrate", scenario, "-q", "-o", "cal.h5", cwd=work)
+    assert proc.returncode == 2 and "'cal.posterior.yaml' exists" in one_sentence(proc), proc.stderr
+    assert run(brink, "calibrate", scenario, "-q", "-o", "cal.h5", "--overwrite", cwd=work).returncode == 0
+
+
+def test_merge_refuses_an_existing_file_of_any_kind(brink, work):
+    sweep = ["--sweep", "actors.RED.decision.patience_days=10,20"]
+    for i in range(2):
+        assert run(brink, "run", "a.yaml", "-q", "-n", N, *sweep, "--shard", f"{i}/2", "-o", f"s{i}.h5",
+                   cwd=work).returncode == 0
+    (work / "m.h5").write_text("keep me\n")
+    proc = run(brink, "merge", "m.h5", "s0.h5", "s1.h5", cwd=work)
+    assert proc.returncode == 2 and "'m.h5' exists" in one_sentence(proc), proc.stderr
+    assert (work / "m.h5").read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("make", ["latest", "default"])
+def test_a_foreign_hdf5_partial_is_refused_not_thrown_away(brink, work, make):
+    partial = work / "f.h5.partial"
+    with h5py.File(partial, "w", **({"libver": "latest"} if make == "latest" else {})) as f:
+        f["mydata"] = [1, 2, 3]
+    for extra in (["--resume"], []):
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "f.h5", *extra, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "not an unfinished brink run" in line and "--overwrite" in line, line
+        with h5py.File(partial, "r") as f:
+            assert list(f["mydata"][...]) == [1, 2, 3]
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "f.h5", "--overwrite", cwd=work).returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
+def test_a_read_only_partial_is_refused_as_such_not_called_damaged(brink, tmp_path):
+    # Root writes any file: run as nobody, in a directory nobody may reach
+    # (pytest's own are private to root) but may not write that file in.
+    work = Path(tempfile.mkdtemp(prefix="brink-ro-", dir="/tmp"))
+    os.chmod(work, 0o777)
+    target = work / "x.h5"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "-o", str(target)], cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = work / "x.h5.partial"
+    interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
+    proc.communicate(timeout=30)
+    os.chown(partial, 65534, 65534)
+    os.chmod(partial, 0o444)
+    before = partial.read_bytes()
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", brink]
+    done = subprocess.run([*as_nobody, "run", "-n", "100000", "-q", "-o", str(target), "--resume"], cwd=work,
+                          capture_output=True, text=True, timeout=60)
+    line = one_sentence(done)
+    try:
+        assert done.returncode == 2 and "cannot be written" in line and "damaged" not in line, line
+        assert partial.read_bytes() == before
+    finally:
+        shutil.rmtree(work)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
+def test_an_unreachable_output_directory_is_named_as_such(brink, tmp_path):
+    # pytest's directories are private to root: nobody cannot reach them, which is not "missing".
+    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", brink, "run", "-q", "-n",
+                           N, "-o", str(tmp_path / "x.h5")], capture_output=True, text=True, timeout=60)
+    line = one_sentence(proc)
+    assert proc.returncode == 2 and "cannot reach the directory" in line and "Permission denied" in line, line
+
+
+def test_an_output_name_too_long_for_its_partial_is_a_usage_error(brink, work):
+    for length in (248, 250, 260):
+        name = "c" * (length - 3) + ".h5"
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", name, cwd=work)
+        assert proc.returncode == 2 and "bytes" in one_sentence(proc), (length, proc.stderr)
+        assert not list(work.glob("c*")), length
+
+
+def interrupted(brink, work, signum, args, after_s):
+    proc = subprocess.Popen([brink, *map(str, args)], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(after_s)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_merge_stops_on_a_signal_and_leaves_nothing_behind(brink, work, signum):
+    sweep = ["--sweep", "actors.RUS.decision.patience_days=10,20,30,40"]
+    for i in range(2):
+        assert run(brink, "run", "-q", "-n", "60000", *sweep, "--shard", f"{i}/2", "-o", f"s{i}.h5",
+                   cwd=work).returncode == 0
+    # A merge shorter than the wait finishes, which is no test: wait less until one is interrupted.
+    for after_s in (0.3, 0.15, 0.08, 0.04, 0.02):
+        code, err = interrupted(brink, work, signum, ["merge", "-q", "m.h5", "s0.h5", "s1.h5"], after_s)
+        if code != 0:
+            break
+        (work / "m.h5").unlink()
+    assert code == 1 and "interrupted" in err and "run the merge again" in err, (code, err)
+    assert not list(work.glob("m.h5*")), list(work.glob("m.h5*"))
+    assert run(brink, "merge", "-q", "m.h5", "s0.h5", "s1.h5", cwd=work).returncode == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP])
+def test_calibrate_stops_on_a_signal_and_resumes(brink, work, signum):
+    scenario = calibration_scenario(work)
+    args = ["calibrate", scenario, "-q", "-o", "cal.h5", "--particles", "1000", "--generations", "12",
+            "--replications", "32"]
+    proc = subprocess.Popen([brink, *map(str, args)], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    partial = work / "cal.h5.partial"
+    deadline = time.monotonic() + 60
+    while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the calibration finished before it could be interrupted"
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "interrupted" in err and "--resume" in err, (proc.returncode, err)
+    assert partial.exists() and not (work / "cal.h5.lock").exists() and not (work / "cal.h5").exists()
+
+
+def test_a_closed_stderr_pipe_or_a_hangup_does_not_kill_a_run(brink, work):
+    # The progress lines hit the closed pipe long before the run ends.
+    shell = f"'{brink}' run -n 100000 --threads 1 --no-table -o p.h5 2>&1 | head -c 1 > /dev/null; " \
+            "echo ${PIPESTATUS[0]}"
+    proc = subprocess.run(["bash", "-c", shell], cwd=work, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "0", proc.stdout + proc.stderr
+    with h5py.File(work / "p.h5", "r") as f:
+        assert int(f.attrs["complete"]) == 1
+
+    target = work / "h.h5"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "-o", str(target)], cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupt_after_first_blocks(proc, work / "h.h5.partial", time.monotonic() + 20, signal.SIGHUP)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "continue with --resume" in err, (proc.returncode, err)
+    assert not (work / "h.h5.lock").exists()
