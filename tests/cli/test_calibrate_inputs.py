@@ -132,3 +132,25 @@ def test_calibrate_leaves_late_events_out_and_posterior_runs_keep_them(run, toy,
     with h5py.File(files["plain"]) as a, h5py.File(files["late"]) as b:
         for dataset in ("particles", "weights", "distances", "statistics"):
             assert np.array_equal(a[dataset][()], b[dataset][()]), dataset
+
+
+def test_inspect_scenario_of_a_calibration_prints_the_scenario_it_calibrated(run, toy, tmp_path):
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    out = tmp_path / "c.h5"
+    done = run("calibrate", scenario, "-q", "-o", out, "--particles", 32, "--generations", 1)
+    assert done.returncode == 0, done.stderr
+    shown = run("inspect", out, "--scenario")
+    assert shown.returncode == 0 and shown.stdout == toy, shown.stdout[:300]
+
+
+@pytest.mark.parametrize("command", ["validate", "params", "run"])
+def test_a_result_file_given_as_a_scenario_is_named_as_such(run, toy, tmp_path, command):
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    out = tmp_path / "c.h5"
+    assert run("calibrate", scenario, "-q", "-o", out, "--particles", 32, "--generations", 1).returncode == 0
+    proc = run(command, out, *(["-q", "-o", tmp_path / "r.h5"] if command == "run" else []))
+    assert proc.returncode == 2 and "this is an HDF5 file" in proc.stderr and "inspect --scenario" in proc.stderr, \
+        proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr

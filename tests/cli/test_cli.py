@@ -397,8 +397,8 @@ def test_resume_completes_an_interrupted_run_to_the_same_bits(brink, run, tmp_pa
 
 
 def test_resume_finishes_a_sensitivity_sweep_to_the_same_bits(brink, run, tmp_path):
-    sweep = ["--sensitivity", "--design", "sobol", "--samples", "2",
-             "--sweep", "actors.RUS.decision.patience_days=10:90"]  # Saltelli: 2 · (1 + 2) = 6 points
+    sweep = ["--sensitivity", "--design", "sobol", "--samples", "4",
+             "--sweep", "actors.RUS.decision.patience_days=10:90"]  # Saltelli: 4 · (1 + 2) = 12 points
     target = tmp_path / "sobol.h5"
     returncode, err = _interrupt_run(brink, target, *sweep, replications=20000)
     assert returncode == 1, err

@@ -155,7 +155,7 @@ def test_adaptive_sweep_is_identical_under_mpi(mpirun, tmp_path):
 def test_sensitivity_design_with_common_random_numbers_is_identical_under_mpi(mpirun, tmp_path):
     axes = {"actors.RUS.decision.patience_days": {"min": 10, "max": 90},
             "actors.RUS.forces.deployed": {"min": 80000, "max": 160000}}
-    sweep = sweep_block(axes, design="sobol", samples=2, sensitivity=True, random_numbers="common")
+    sweep = sweep_block(axes, design="sobol", samples=4, sensitivity=True, random_numbers="common")
     scenario = write(tmp_path, "s.yaml", scenario_text(replications=256, sweep=sweep))
     reference = tmp_path / "ref.h5"
     ok(run_plain("run", scenario, "-q", "-t", 1, "-o", reference))
@@ -163,7 +163,7 @@ def test_sensitivity_design_with_common_random_numbers_is_identical_under_mpi(mp
     ok(run_mpi(mpirun, 3, "run", scenario, "-q", "-t", 1, "-o", out))
     assert_same_files(reference, out, ignore_attrs=INVOCATION)
     with h5py.File(out, "r") as f:
-        assert "sensitivity_first" in f and f["replications"].shape == (2 * (2 + 2),), sorted(f)
+        assert "sensitivity_first" in f and f["replications"].shape == (4 * (2 + 2),), sorted(f)
 
 
 def test_levers_morris_and_shard_options_reach_every_rank(mpirun, tmp_path):
@@ -173,7 +173,7 @@ def test_levers_morris_and_shard_options_reach_every_rank(mpirun, tmp_path):
     mixed = ["--lever", "actors.USA.forces.ready=8500,50000", "--sweep", "actors.RUS.decision.patience_days=10:90",
              "--design", "lhs", "--samples", 2]
     morris = ["--sweep", "actors.RUS.decision.patience_days=10:90", "--sweep", "actors.RUS.forces.deployed=80000:160000",
-              "--design", "morris", "--samples", 2]
+              "--design", "morris", "--samples", 4]
     for name, options in (("mixed", mixed), ("morris", morris)):
         reference = tmp_path / f"{name}-ref.h5"
         ok(run_plain("run", scenario, "-q", "-t", 1, *options, "-o", reference))

@@ -461,6 +461,18 @@ def test_samples_without_a_sampled_design_is_refused_not_ignored(axes, tmp_path)
     assert len(data["point"]) == 6
 
 
+@pytest.mark.parametrize("design", [["--design", "sobol", "--sensitivity"], ["--design", "lhs", "--sensitivity"],
+                                    ["--design", "morris"]])
+@pytest.mark.parametrize("samples", [1, 3])
+def test_screening_from_too_few_samples_is_refused(design, samples, tmp_path):
+    # One base row gave Sobol' indices of 4 and 8 with zero-width "95% intervals": certainty from nothing.
+    base = write(tmp_path, "base.yaml", scenario_text(replications=256))
+    proc = brink("run", base, "-q", "-o", tmp_path / "o.h5", *design, "--samples", samples,
+                 "--sweep", f"{PATIENCE}=10:90", "--sweep", f"{DEPLOYED}=80000:160000")
+    usage_error(proc, "at least 4 samples", f"got {samples}")
+    assert not list(tmp_path.glob("o.h5*"))
+
+
 def test_a_design_without_axes_is_refused_not_ignored(tmp_path):
     base = write(tmp_path, "base.yaml", scenario_text(replications=256))
     usage_error(brink("run", base, "-q", "-o", tmp_path / "o.h5", "--design", "lhs"), "--design lhs", "sweeps nothing")

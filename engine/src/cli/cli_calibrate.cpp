@@ -418,8 +418,12 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   return kExitOk;
 }
 
-void inspect_calibration(const std::string& path, std::ostream& out) {
+void inspect_calibration(const std::string& path, bool scenario_only, std::ostream& out) {
   const CalibrationRecord r = read_calibration_input(path, "");
+  if (scenario_only) {
+    out << r.scenario_text;
+    return;
+  }
   out << fmt::format("{}: brink calibration of {} (seed {}), {} of {} generations complete\n", path, r.scenario_label,
                      r.seed, r.generations.size(), r.planned_generations);
   for (const Population& p : r.generations) out << "  " << generation_line(p, r.planned_generations, -1.0);

@@ -181,7 +181,7 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
   if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
   if (is_calibration_file(path)) {  // written by `brink calibrate`
-    inspect_calibration(path, out);
+    inspect_calibration(path, vm.count("scenario") > 0, out);
     return kExitOk;
   }
   if (const std::string problem = brink_layout_problem(path); !problem.empty())

@@ -215,6 +215,16 @@ std::string sweep_design_problem(const SweepSpec& spec) {
   if (spec.mixed() && spec.design == SweepDesign::kMorris)
     return "a morris design needs every axis sampled, and a mixed design's levers are a grid: fix the levers with "
            "--set and screen once per policy";
+  // From fewer base rows (trajectories) the bootstrap has almost nothing to
+  // resample: one row gave indices of 4, 8 and 540 with "95% intervals" of
+  // zero width. From this many on, a poor estimate shows as a wide interval.
+  constexpr std::int64_t kMinScreeningSamples = 4;
+  if ((spec.sensitivity || spec.design == SweepDesign::kMorris) && spec.samples > 0 &&
+      spec.samples < kMinScreeningSamples)
+    return fmt::format(
+        "{} need at least {} samples (sweep.samples, --samples) for their bootstrap intervals to say how uncertain "
+        "they are; got {}",
+        spec.sensitivity ? "sensitivity indices" : "morris measures", kMinScreeningSamples, spec.samples);
   if (planned_sweep_points(spec) > kMaxSweepPoints)
     return fmt::format(
         "the design plans more than {} points, the most one run holds in memory; give fewer values or "

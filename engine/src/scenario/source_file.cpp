@@ -92,6 +92,11 @@ std::size_t first_invalid_utf8(std::string_view text) {
 void check_scenario_text(const std::string& label, std::string_view text) {
   if (text.size() >= 2 && ((text[0] == '\xFF' && text[1] == '\xFE') || (text[0] == '\xFE' && text[1] == '\xFF')))
     refuse(label, "the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8", 1, 1);
+  if (text.starts_with("\x89HDF\r\n\x1a\n"))
+    refuse(label,
+           "this is an HDF5 file (a brink result or calibration?), not a scenario; 'brink inspect --scenario FILE' "
+           "prints the scenario a result was run from",
+           1, 1);
   if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
     const TextPosition at = position_of(text, nul);
     refuse(label, "a NUL byte (0x00) is not allowed in a scenario file; is this a binary file?", at.line, at.column);

@@ -15,8 +15,9 @@ namespace brink {
 int command_calibrate(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
                       std::ostream& err);
 
-// `brink inspect` of a calibration file: generations, posterior, fit.
-void inspect_calibration(const std::string& path, std::ostream& out);
+// `brink inspect` of a calibration file: generations, posterior, fit; or,
+// with `scenario_only`, the scenario text it calibrated.
+void inspect_calibration(const std::string& path, bool scenario_only, std::ostream& out);
 
 // A plan of `draws` parameter sets drawn from a calibration file's last
 // generation (systematic resampling by weight, offset from run.seed), one
