@@ -71,6 +71,7 @@ from .io import (
     replication_mask,
     replication_parameters,
     select_points,
+    shard_of,
     swept_parameters,
     to_grid,
 )
@@ -154,6 +155,7 @@ __all__ = [
     "save_figure",
     "select_points",
     "sensitivity_table",
+    "shard_of",
     "survival_curves",
     "swept_parameters",
     "to_grid",

@@ -61,19 +61,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _open(path: str):
-    from .io import open_results
+    from .io import open_results, shard_of
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an unfinished file is reported below, not as a traceback
         ds = open_results(path)
+    shard = shard_of(ds)
+    if shard is not None:
+        print(f"note: '{path}' is shard {shard[0]} of {shard[1]} and holds only its own points; join the shards "
+              "with brink merge to analyse the whole sweep", file=sys.stderr)
     if int(ds.attrs.get("complete", 0)) != 1:
         print(f"note: '{path}' is incomplete; only its finished points are used", file=sys.stderr)
     return ds
 
 
 def _discover(args) -> int:
+    from .checks import positive_int, probability, share
     from .discovery import cart_boxes, discovery_data, feature_scores, find_boxes
 
+    # Arguments checked before any output, so that a bad one is not reported after the PRIM report.
+    if args.plots and os.path.exists(args.plots) and not os.path.isdir(args.plots):
+        raise ValueError(f"--plots must be a folder; '{args.plots}' is a file")
+    for option, value in (("--threshold", args.threshold), ("--min-coverage", args.min_coverage)):
+        if value is not None:
+            probability(value, option)
+    if args.cart:
+        positive_int(args.depth, "--depth")
+        share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)
     with _open(args.file) as ds:
         params = _names(args.parameters)
         result = find_boxes(ds, args.outcome, params, args.per, alpha=args.alpha, min_mass=args.min_mass,
@@ -83,7 +97,7 @@ def _discover(args) -> int:
         box = result.box(index, paste=not args.no_paste)
         t = result.trajectory
         print(f"{args.file}: PRIM for {result.outcome} over {', '.join(X.columns)} "
-              f"({len(y)} cases per {args.per}, weight {w.sum():.0f}, mean outcome {np.average(y, weights=w):.4f})")
+              f"({len(y)} cases, one per {args.per}, weight {w.sum():.0f}, mean outcome {np.average(y, weights=w):.4f})")
         shown = sorted(set(np.linspace(0, len(t) - 1, min(len(t), 10)).round().astype(int)) | {index})
         print("\npeeling trajectory (every box: --box I)")
         print(t.loc[shown].to_string(float_format=lambda v: f"{v:.4f}"))
@@ -125,6 +139,9 @@ def _discovery_plots(ds, result, index, box, names, args) -> None:
 def _robust(args) -> int:
     from .robust import robustness_table
 
+    from .checks import probability
+
+    probability(args.threshold, "--threshold")
     datasets = [_open(f) for f in args.files]
     try:
         levers = _names(args.levers)
@@ -153,7 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python3 -m brink_analysis`` and of the ``brink-analysis`` console script."""
     args = _parser().parse_args(argv)
     try:
-        return _discover(args) if args.command == "discover" else _robust(args)
+        with warnings.catch_warnings():
+            # A warning of the package (one policy, every case of interest) is a note to the reader.
+            warnings.showwarning = lambda message, *rest, **kw: print(f"note: {message}", file=sys.stderr)
+            return _discover(args) if args.command == "discover" else _robust(args)
     except (ValueError, FileNotFoundError, KeyError) as e:
         print(f"brink-analysis {args.command}: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .io import PER_RUN_HINT, parameter_table, replication_mask, require, swept_parameters
+from .checks import cases, interest, name_list, positive_int, probability_sum, share
+from .io import PER_RUN_HINT, parameter_table, parameter_values, replication_mask, require, swept_parameters
 from .prim import PrimResult, prim
 from .tables import _replications
 
@@ -26,7 +27,7 @@ __all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outc
 def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
     """The outcomes named by `outcome` (one name, a comma-separated list or a sequence), checked
     against the file's ``outcome`` coordinate; ValueError listing the file's outcomes otherwise."""
-    names = [o.strip() for o in outcome.split(",")] if isinstance(outcome, str) else [str(o) for o in outcome]
+    names = name_list(outcome, "outcome", split=True, empty_ok=True)
     known = [str(o) for o in ds["outcome"].values]
     for name in names:
         if name not in known:
@@ -37,11 +38,9 @@ def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
 
 
 def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
-    table = parameter_table(ds)
-    chosen = swept_parameters(ds) if names is None else [str(n) for n in names]
+    chosen = swept_parameters(ds) if names is None else name_list(names, "parameter")
     for name in chosen:
-        if name not in table.columns:
-            raise ValueError(f"'{name}' is not a parameter of this file; its parameters: {', '.join(table.columns)}")
+        parameter_values(ds, name)  # raises the ValueError naming the file's parameters
     if not chosen:
         raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep)")
     return chosen
@@ -73,7 +72,7 @@ def discovery_data(
         y = np.asarray(ds["outcome_probability"].sel(outcome=names).sum("outcome").values, dtype=float)
         X = table.loc[finished, chosen].reset_index(drop=True)
         X.attrs["units"] = units
-        return X, np.clip(y[finished], 0.0, 1.0), reps[finished]
+        return X, probability_sum(y[finished], names), reps[finished]
     if per != "replication":
         raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
     require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)
@@ -148,8 +147,11 @@ def cart_boxes(
     """
     from sklearn.tree import DecisionTreeRegressor
 
-    y = np.asarray(y, dtype=float)
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    max_depth = positive_int(max_depth, "max_depth")
+    # scikit-learn's min_weight_fraction_leaf: a leaf can hold at most half the weight of its parent
+    min_mass = share(min_mass, "min_mass (the smallest leaf, as a share of all cases)", 0.0, 0.5, high_inclusive=True)
+    X, y, w = cases(X, y, weights, "CART's cases")
+    interest(y, w, None)
     X, y, w = _aggregate(X, y, w)
     names = [str(c) for c in X.columns]
     tree = DecisionTreeRegressor(max_depth=max_depth, min_weight_fraction_leaf=min_mass, random_state=random_state)
@@ -168,7 +170,7 @@ def cart_boxes(
             text = (f"{lo:.6g} < " if np.isfinite(lo) else "") + name + (f" <= {hi:.6g}" if np.isfinite(hi) else "")
             parts.append(text)
         rows.append({"leaf": int(leaf), "density": wy_in / w_in if w_in else np.nan,
-                     "coverage": wy_in / total_wy if total_wy else np.nan, "mass": w_in / total_w,
+                     "coverage": wy_in / total_wy, "mass": w_in / total_w,
                      "rule": " and ".join(parts) or "(every case)"})
     return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
 
@@ -179,8 +181,8 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
     (or its distinct values when there are no more than that), i.e. a binned first-order index, adjusted for the number of bins
     as R² is for the number of regressors (so that a parameter that does not matter scores about 0
     however few the cases) and clipped to [0, 1]."""
-    y = np.asarray(y, dtype=float)
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    bins = positive_int(bins, "bins", minimum=2)
+    X, y, w = cases(X, y, weights)
     mean = np.average(y, weights=w)
     total = np.sum(w * (y - mean) ** 2)
     bins = min(bins, max(2, len(y) // 20))  # about 20 cases per bin at least: fewer bins, less noise
@@ -213,8 +215,8 @@ def feature_scores(
     (:func:`variance_explained`). Per-replication cases are merged per point first."""
     from sklearn.ensemble import ExtraTreesRegressor
 
-    y = np.asarray(y, dtype=float)
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    n_estimators = positive_int(n_estimators, "n_estimators")
+    X, y, w = cases(X, y, weights)
     X, y, w = _aggregate(X, y, w)
     forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=2, random_state=random_state)
     forest.fit(X.to_numpy(dtype=float), y, sample_weight=w)

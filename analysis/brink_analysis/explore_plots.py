@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .checks import name_list, probability
 from .discovery import discovery_data, outcome_names
 from .io import format_value, label_of, parameter_label
 from .plots import _thousands, outcome_label
@@ -41,7 +42,7 @@ def _with_unit(name: str, unit: str | None) -> str:
 
 
 def _outcome_text(outcome: str | Sequence[str]) -> str:
-    names = [o.strip() for o in outcome.split(",")] if isinstance(outcome, str) else list(outcome)
+    names = name_list(outcome, "outcome", split=True)
     return " or ".join(outcome_label(o) for o in names)
 
 
@@ -55,6 +56,7 @@ def _large_numbers(axis, values) -> None:
 def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes | None = None) -> Axes:
     """PRIM's peeling trajectory: density against coverage of every box, coloured by the number of
     parameters restricted, with box `chosen` (default: the result's chosen box) ringed and numbered."""
+    i = result.index(chosen)
     ax = _axes(ax)
     t = result.trajectory
     k = t["restricted_dimensions"].to_numpy()
@@ -64,7 +66,6 @@ def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes |
     ax.plot(t["coverage"], t["density"], color="0.75", lw=0.8, zorder=2)
     bar = ax.figure.colorbar(points, ax=ax, ticks=range(int(k.max()) + 1))
     bar.set_label("parameters restricted")
-    i = result.chosen if chosen is None else int(chosen)
     ax.scatter([t["coverage"][i]], [t["density"][i]], s=140, facecolors="none", edgecolors="crimson", lw=1.6, zorder=4)
     ax.annotate(f"box {i}", (t["coverage"][i], t["density"][i]), xytext=(8, 8), textcoords="offset points",
                 color="crimson")
@@ -104,6 +105,8 @@ def plot_outcome_scatter(
 ) -> Axes:
     """Every finished point of a sweep (any design, sampled ones included) in the plane of parameters
     `x` and `y`, coloured by its probability of `outcome`; `box` draws a PRIM box's limits."""
+    if x == y:
+        raise ValueError(f"x and y are the same parameter ('{x}'); a scatter needs two")
     X, p, _ = discovery_data(ds, outcome, [x, y], per="point")
     ax = _axes(ax)
     points = ax.scatter(X[x], X[y], c=p, cmap="magma_r", vmin=0.0, vmax=max(1e-9, float(p.max())), s=28,
@@ -176,11 +179,10 @@ def plot_robustness(
     """Two panels per policy (one row each): left, the probability of `outcome` across the states of
     the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret.
     `levers` defaults to those a mixed design recorded in the file."""
-    if levers is None:
-        from .robust import _roles
+    from .robust import _roles
 
-        levers, uncertainties = _roles(data, levers, uncertainties)
-    levers = [levers] if isinstance(levers, str) else list(levers)
+    threshold = probability(threshold, "threshold")
+    levers, uncertainties = _roles(data, levers, uncertainties)
     matrix = policy_outcomes(data, levers, outcome, uncertainties)
     regret = regret_table(data, levers, outcome, uncertainties, direction)
     labels = [_policy_label(data, levers, c) for c in matrix.columns]

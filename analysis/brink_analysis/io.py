@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import numbers
 import os
 import re
 import warnings
@@ -21,21 +22,26 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .checks import name_list
+
 __all__ = [
     "format_value",
     "label_of",
     "open_results",
     "parameter_label",
+    "parameter_list_text",
     "parameter_table",
     "parameter_units",
     "parameter_values",
     "parameters",
     "point_label",
     "point_position",
+    "point_positions",
     "replication_mask",
     "replication_parameters",
     "require",
     "select_points",
+    "shard_of",
     "swept_parameters",
     "to_grid",
 ]
@@ -240,6 +246,12 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
         raw.close()
         raise _unreadable(path, error) from error
     ds.set_close(raw.close)  # assign_coords returns a dataset without it: ds.close() would leave the file open
+    shard = shard_of(ds)
+    if shard is not None:
+        held = int((np.arange(int(ds.attrs.get("shard_plan_points", ds.sizes["point"]))) % shard[1] == shard[0]).sum())
+        warnings.warn(f"'{path}' is shard {shard[0]} of {shard[1]} (brink run --shard): it holds {held} of the "
+                      f"sweep's {ds.sizes['point']} points; join the shards with brink merge to analyse the sweep",
+                      RuntimeWarning, stacklevel=2)
     if int(ds.attrs.get("complete", 0)) != 1:
         how = " (it was killed, or is still running)" if marked else ""
         warnings.warn(
@@ -249,6 +261,14 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             stacklevel=2,
         )
     return ds
+
+
+def shard_of(ds: xr.Dataset) -> tuple[int, int] | None:
+    """(I, N) of the file of ``brink run --shard I/N`` (its root attributes ``shard_index`` and
+    ``shard_count``; it holds the points p with p mod N = I), or None for any other file."""
+    if "shard_index" not in ds.attrs or "shard_count" not in ds.attrs:
+        return None
+    return int(ds.attrs["shard_index"]), int(ds.attrs["shard_count"])
 
 
 def _decorated(ds: xr.Dataset) -> xr.Dataset:
@@ -321,10 +341,14 @@ def parameters(ds: xr.Dataset) -> list[str]:
 def parameter_values(ds: xr.Dataset, name: str) -> np.ndarray:
     """Value of parameter path `name` at every point (float64, along ``point``); ValueError if the file lacks it."""
     table = parameter_table(ds)
-    if name not in table.columns:
-        listed = ", ".join(table.columns) if len(table.columns) else "none (the run used no --set or --sweep)"
-        raise ValueError(f"'{name}' is not a parameter of this file; its parameters: {listed}")
+    if not isinstance(name, str) or name not in table.columns:
+        raise ValueError(f"{name!r} is not a parameter of this file; its parameters: {parameter_list_text(table.columns)}")
     return table[name].to_numpy()
+
+
+def parameter_list_text(names: Sequence[str]) -> str:
+    """The list of parameter paths error messages give ("a, b", or why there is none)."""
+    return ", ".join(map(str, names)) if len(names) else "none (the run used no --set or --sweep)"
 
 
 def replication_parameters(ds: xr.Dataset, point: int = 0) -> pd.DataFrame:
@@ -357,7 +381,7 @@ def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> lis
     for name in parameters(ds):
         values = parameter_values(ds, name)
         if points is not None:
-            values = values[np.asarray(points, dtype=int)]
+            values = values[point_positions(ds, points)]
         if values.size and not np.all(values == values[0]):
             out.append(name)
     return out
@@ -410,9 +434,11 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
         paths = [c for c in ds.coords if "." in str(c) and ds.coords[c].dims == ("point",)]
         names = [c for c in paths if np.unique(ds.coords[c].values).size > 1]
     else:
-        names = list(parameters)
+        names = name_list(parameters, "parameter")
     if not names:
-        raise ValueError("the file sweeps no parameter: there is no grid to reshape")
+        if parameters is None and not paths and "parameter" in ds.dims:
+            raise ValueError("the dataset has no parameter coordinates: open the file with brink_analysis.open_results")
+        raise ValueError("the file sweeps no parameter (each has one value): there is no grid to reshape")
     missing = [n for n in names if n not in ds.coords]
     if missing:
         raise ValueError(f"no coordinate for {', '.join(missing)}: open the file with brink_analysis.open_results")
@@ -424,6 +450,9 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
             "values): a sampled design has no grid; group or scatter by the parameter coordinates instead"
         )
     others = [c for c in ds.coords if c not in names and ds.coords[c].dims == ("point",) and c != "point"]
+    if len(names) == 1:  # xarray unstacks only a MultiIndex, which one parameter does not make
+        grid = ds.drop_vars(others).swap_dims(point=names[0]).drop_vars("point").sortby(names[0])
+        return grid if isinstance(data, xr.Dataset) else grid["_value"].rename(data.name)
     with np.errstate(invalid="ignore"):  # unstack casts a NaN fill (unused: the grid is full) to integer types
         grid = ds.drop_vars(others).set_index(point=names).unstack("point")
     return grid if isinstance(data, xr.Dataset) else grid["_value"].rename(data.name)
@@ -459,10 +488,33 @@ def point_position(ds: xr.Dataset, point: int | Mapping[str, float]) -> int:
                 f"{dict(point)} matches {found.size} points; add values for {', '.join(swept_parameters(ds, found))}"
             )
         return int(found[0])
-    hits = np.flatnonzero(np.asarray(ds["point"].values) == int(point))
+    point = _integer(point, "point (an index, or {parameter path: value})")
+    hits = np.flatnonzero(np.asarray(ds["point"].values) == point)
     if hits.size != 1:
         raise ValueError(f"no point {point} in this file (it has points 0 to {ds.sizes['point'] - 1})")
     return int(hits[0])
+
+
+def _integer(value, what: str) -> int:
+    """`value` as an int; TypeError for anything else (True, 1.5 and "0" are not point indices)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an integer; got {value!r}")
+    return int(value)
+
+
+def point_positions(ds: xr.Dataset, points, what: str = "points") -> np.ndarray:
+    """`points`, positions along ``point`` (0 to the number of points - 1), checked: a non-empty
+    sequence of integers in range. TypeError or ValueError naming `what` and the bad value."""
+    if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Iterable):
+        raise TypeError(f"{what} must be a list of point positions; got {points!r}")
+    out = np.array([_integer(p, what[:-1] if what.endswith("s") else what) for p in points], dtype=np.int64)
+    if out.size == 0:
+        raise ValueError(f"{what} is empty: name at least one point")
+    n = ds.sizes["point"]
+    bad = out[(out < 0) | (out >= n)]
+    if bad.size:
+        raise ValueError(f"no point {int(bad[0])} in this file (it has points 0 to {n - 1})")
+    return out
 
 
 def replication_mask(ds: xr.Dataset) -> xr.DataArray:
@@ -470,6 +522,8 @@ def replication_mask(ds: xr.Dataset) -> xr.DataArray:
 
     Fixed-count runs ran every replication; adaptive ones ran ``replications(point)``
     (the rest of the per-run arrays decodes as NaN: the file's _FillValue)."""
+    if "replication" not in ds.dims:
+        raise ValueError(f"this file has no per-replication data (it was written with --summary-only): {PER_RUN_HINT}")
     rep = ds["replication"]
     if "replications" in ds.data_vars:
         return rep < ds["replications"]
@@ -598,7 +652,8 @@ def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) 
 
     `names` are the parameter paths to show (default: those swept in the file);
     with none, the label is ``"point <index>"``."""
-    names = swept_parameters(ds) if names is None else list(names)
+    (point,) = point_positions(ds, [point], "point")
+    names = swept_parameters(ds) if names is None else name_list(names, "parameter", empty_ok=True)
     if not names:
         return f"point {int(ds['point'].values[point])}"
     parts = []

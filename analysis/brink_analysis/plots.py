@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from .checks import name_list, positive_int
 from .io import (
     format_value,
     label_of,
@@ -74,6 +75,9 @@ _OUTCOME_TEXT = {
     "alliance_war": "NATO–Russia war",
 }
 
+# The file's root attribute design for the designs that sample points rather than cross values.
+_SAMPLED_DESIGNS = ("random", "lhs", "sobol", "morris")
+
 _TYPE_COLORS = ["#c0392b", "#2e86c1", "#27ae60", "#8e44ad", "#d68910", "#17a589", "#7f8c8d", "#34495e"]
 _DAY_LABEL = "days since the start of the crisis"
 
@@ -105,7 +109,7 @@ def _outcome_list(ds: xr.Dataset, outcomes: str | Sequence[str] | None) -> list[
     have = [str(o) for o in ds["outcome"].values]
     if outcomes is None:
         return have
-    chosen = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    chosen = name_list(outcomes, "outcome")
     for o in chosen:
         if o not in have:
             raise ValueError(f"no outcome '{o}' in this file; its outcomes: {', '.join(have)}")
@@ -176,9 +180,11 @@ def plot_outcome_probability(
     `x` and `by`, or repeat an x value within a line. Points that did not
     finish (an interrupted run) are left out.
     """
+    xv = parameter_values(ds, x)  # an unknown x or by is named before any other complaint
+    if by is not None:
+        parameter_values(ds, by)
     points = _finished_points(ds, where)
     _check_others(ds, points, [x] + ([by] if by else []))
-    xv = parameter_values(ds, x)
     gv = parameter_values(ds, by) if by else np.zeros(ds.sizes["point"])
     groups = np.unique(gv[points])
     chosen = _outcome_list(ds, outcomes)
@@ -261,6 +267,11 @@ def plot_outcome_heatmap(
     probability). Raises ValueError if two selected points share a cell.
     """
     (o,) = _outcome_list(ds, [outcome])
+    parameter_values(ds, x), parameter_values(ds, y)
+    design = str(ds.attrs.get("design", "grid"))
+    if design in _SAMPLED_DESIGNS:  # every point has its own values: an x-by-y grid of them is nearly empty
+        raise ValueError(f"a heatmap needs a grid design and this is a {design} design, whose points share no "
+                         "values: draw them with plot_outcome_scatter(ds, x, y, outcome)")
     points = _finished_points(ds, where)
     _check_others(ds, points, [x, y])
     xv, yv = parameter_values(ds, x)[points], parameter_values(ds, y)[points]
@@ -351,7 +362,8 @@ def plot_troop_fans(
 ) -> Figure:
     """Grid of :func:`plot_troop_fan` panels, one per actor (default: every actor), for one pool
     and point. Returns the Figure; the first panel carries the legend."""
-    actors = [str(a) for a in ds["actor"].values] if actors is None else list(actors)
+    actors = [str(a) for a in ds["actor"].values] if actors is None else name_list(actors, "actor")
+    ncols = positive_int(ncols, "ncols")
     for a in actors:
         _check_label(ds, "actor", a)
     nrows = -(-len(actors) // ncols)
@@ -438,7 +450,11 @@ def plot_survival(
             raise ValueError(f"this file has {ds.sizes['point']} points; choose up to 10 with points=[...]")
         positions = list(range(ds.sizes["point"]))
     else:
+        if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Iterable):
+            raise TypeError(f"points must be a list of point indices or {{path: value}} dicts; got {points!r}")
         positions = [point_position(ds, p) for p in points]
+        if not positions:
+            raise ValueError("points is empty: name at least one point")
     curves = survival_curves(ds, positions)
     varying = swept_parameters(ds, positions)
     if labels is None:
@@ -527,11 +543,20 @@ def plot_sensitivity(
     bottom). Needs a file written with ``--sensitivity``.
     """
     table = sensitivity_table(ds)
+    constant = table.attrs["constant_outputs"]
     outputs = list(dict.fromkeys(table["output"]))
     if output is None:
-        output = "probability_full_war" if "probability_full_war" in outputs else outputs[0]
+        output = "probability_full_war" if "probability_full_war" in outputs + constant else (outputs + constant)[0]
+    if output in constant:  # nothing to draw: say why on the plot rather than leave it empty
+        ax = _axes(ax, figsize=(8.0, 2.4))
+        ax.text(0.5, 0.5, f"{_output_label(output)} has the same value at every point:\n"
+                "it has no variance to explain, so no Sobol indices", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        ax.set_title(f"What drives {_output_label(output)}? Sobol sensitivity indices")
+        return ax
     if output not in outputs:
-        raise ValueError(f"no output '{output}' in the sensitivity indices; outputs: {', '.join(outputs)}")
+        raise ValueError(f"no output '{output}' in the sensitivity indices; outputs: {', '.join(outputs + constant)}")
     rows = table[table["output"] == output]
     names = list(rows["parameter"])
     y = np.arange(len(names))
@@ -565,9 +590,13 @@ def plot_sensitivity(
 def save_figure(fig: Figure | Axes, path: str | os.PathLike, dpi: int = 150) -> Path:
     """Saves a figure (or an Axes' figure) as PNG at `path` (parent directories made), with a tight
     bounding box and no software metadata, so that the same figure gives the same bytes.
-    Returns the path."""
+    A `path` without a suffix gets ``.png``. Returns the path of the file written."""
     figure = fig.figure if isinstance(fig, Axes) else fig
     out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"path '{out}' is a folder; give a file name ending in .png")
+    if not out.suffix:  # matplotlib would add it: return the name of the file really written
+        out = out.with_name(out.name + ".png")
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=dpi, bbox_inches="tight", pad_inches=0.15, metadata={"Software": None})
     return out

@@ -25,11 +25,14 @@ smallest (largest) value in the data leaves that side unrestricted.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from .checks import cases, interest, positive_int, probability, share
 
 __all__ = ["Box", "PrimResult", "prim"]
 
@@ -54,6 +57,9 @@ class Box:
 
     def contains(self, X: pd.DataFrame) -> np.ndarray:
         """Boolean per row of `X` (columns named by parameter): inside the box."""
+        missing = [p for p in self.lower.index if p not in X.columns]
+        if missing:
+            raise ValueError(f"X has no column '{missing[0]}', a parameter of the box")
         inside = np.ones(len(X), dtype=bool)
         for p in self.lower.index:
             x = np.asarray(X[p], dtype=float)
@@ -80,28 +86,13 @@ class Box:
 class _Data:
     """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals."""
 
-    def __init__(self, X: pd.DataFrame, y, weights):
+    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None):
+        X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
         self.names = [str(c) for c in X.columns]
-        self.X = np.asarray(X, dtype=float)
-        self.y = np.asarray(y, dtype=float).ravel()
-        self.w = np.ones(len(self.y)) if weights is None else np.asarray(weights, dtype=float).ravel()
-        n = len(self.y)
-        if self.X.ndim != 2 or self.X.shape[0] != n or len(self.w) != n:
-            raise ValueError(f"PRIM needs one row of parameters, one outcome and one weight per case; got "
-                             f"{self.X.shape[0]} rows, {n} outcomes and {len(self.w)} weights")
-        if not self.names:
-            raise ValueError("PRIM needs at least one parameter column")
-        for what, a in (("parameter value", self.X), ("outcome", self.y), ("weight", self.w)):
-            if not np.all(np.isfinite(a)):
-                raise ValueError(f"PRIM got a non-finite {what}; drop or fill those cases first")
-        if np.any(self.y < 0) or np.any(self.y > 1):
-            raise ValueError("PRIM outcomes must lie in [0, 1] (a 0/1 case of interest or a probability)")
-        if np.any(self.w < 0):
-            raise ValueError("PRIM weights must be non-negative")
+        self.X = X.to_numpy()
         self.wy = self.w * self.y
         self.total_w, self.total_wy = float(self.w.sum()), float(self.wy.sum())
-        if self.total_wy <= 0:
-            raise ValueError("no case of interest: the outcome is 0 everywhere, so there is nothing to find")
+        interest(self.y, self.w, threshold)
         self.min, self.max = self.X.min(axis=0), self.X.max(axis=0)
 
     def box(self, lo: np.ndarray, hi: np.ndarray, units) -> Box:
@@ -224,11 +215,13 @@ class PrimResult:
         coverage among those with density >= `min_density`. ValueError if none qualifies."""
         t = self.trajectory
         if min_coverage is not None:
+            min_coverage = probability(min_coverage, "min_coverage")
             ok = t[t["coverage"] >= min_coverage]
             if ok.empty:
                 raise ValueError(f"no box on the trajectory has coverage >= {min_coverage}")
             return int(ok["density"].idxmax())
         if min_density is not None:
+            min_density = probability(min_density, "min_density")
             ok = t[t["density"] >= min_density]
             if ok.empty:
                 raise ValueError(f"no box on the trajectory has density >= {min_density} "
@@ -236,11 +229,18 @@ class PrimResult:
             return int(ok["coverage"].idxmax())
         return self.chosen
 
+    def index(self, index: int | None = None) -> int:
+        """`index` checked to be a box of the trajectory (default :attr:`chosen`); ValueError otherwise."""
+        if index is None:
+            return self.chosen
+        i = positive_int(index, "box index", minimum=0)
+        if i >= len(self.boxes):
+            raise ValueError(f"no box {i} on the trajectory (it has boxes 0 to {len(self.boxes) - 1})")
+        return i
+
     def box(self, index: int | None = None, paste: bool = True) -> Box:
         """Box `index` of the trajectory (default :attr:`chosen`), grown by pasting unless `paste` is false."""
-        i = self.chosen if index is None else int(index)
-        if not 0 <= i < len(self.boxes):
-            raise ValueError(f"no box {i} on the trajectory (it has boxes 0 to {len(self.boxes) - 1})")
+        i = self.index(index)
         peeled = self.boxes[i]
         if not paste:
             return peeled
@@ -268,13 +268,15 @@ def prim(
     `outcome` are carried into the result for tables and plots. Deterministic: ties between peels
     go to the larger box, then to the first parameter, lower side first.
     """
-    if not 0 < alpha < 0.5:
-        raise ValueError(f"alpha (the share peeled per step) must lie in (0, 0.5); got {alpha}")
-    if not 0 < min_mass < 1:
-        raise ValueError(f"min_mass (the smallest box, as a share of all cases) must lie in (0, 1); got {min_mass}")
+    alpha = share(alpha, "alpha (the share peeled per step)", 0.0, 0.5)
+    min_mass = share(min_mass, "min_mass (the smallest box, as a share of all cases)", 0.0, 1.0)
     if threshold is not None:
+        threshold = probability(threshold, "threshold")
         y = (np.asarray(y, dtype=float) >= threshold).astype(float)
-    data = _Data(X, y, weights)
+    data = _Data(X, y, weights, threshold)
+    if data.total_wy >= data.total_w:
+        warnings.warn("every case is of interest (the outcome is 1 everywhere): every box has density 1, "
+                      "so the peeling trajectory shows nothing", RuntimeWarning, stacklevel=2)
     units = dict(units or {})
     lo, hi = data.min.copy(), data.max.copy()
     inside = np.ones(len(data.y), dtype=bool)

@@ -24,14 +24,16 @@ e.g. full-scale war; ``"maximize"`` reverses every comparison):
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .checks import name_list, probability, probability_sum
 from .discovery import outcome_names
-from .io import parameter_table
+from .io import parameter_list_text, parameter_table
 from .tables import _replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
@@ -47,24 +49,28 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         data = [data]
     if isinstance(data, pd.DataFrame):
         frame = data
+        if "probability" not in frame.columns:
+            raise ValueError("the table needs a 'probability' column (see brink_analysis.outcome_table)")
         if "outcome" in frame.columns:
-            names = [outcome] if isinstance(outcome, str) and "," not in outcome else outcome
-            names = [o.strip() for o in names.split(",")] if isinstance(names, str) else list(names)
+            names = name_list(outcome, "outcome", split=True)
             missing = [n for n in names if n not in set(frame["outcome"])]
             if missing:
                 raise ValueError(f"the table has no rows for outcome {missing[0]!r}; its outcomes: "
                                  f"{', '.join(map(str, pd.unique(frame['outcome'])))}")
             keys = [c for c in frame.columns if c not in _NOT_PARAMETERS] + (["point"] if "point" in frame else [])
             frame = frame[frame["outcome"].isin(names)].groupby(keys, sort=False, as_index=False)["probability"].sum()
-        if "probability" not in frame.columns:
-            raise ValueError("the table needs a 'probability' column (see brink_analysis.outcome_table)")
+            frame["probability"] = probability_sum(frame["probability"].to_numpy(), names)
         return frame.drop(columns=[c for c in ("point",) if c in frame.columns])
+    if not isinstance(data, (list, tuple)) or not data or not all(isinstance(d, xr.Dataset) for d in data):
+        raise TypeError("data must be a Dataset, a non-empty list of Datasets (one per policy) or a table like "
+                        f"outcome_table; got {type(data).__name__}" + (" (empty)" if isinstance(data, (list, tuple)) else ""))
     frames = []
     for ds in data:
         names = outcome_names(ds, outcome)
         table = parameter_table(ds).reset_index(drop=True)
         finished = _replications(ds) > 0
-        table["probability"] = np.asarray(ds["outcome_probability"].sel(outcome=names).sum("outcome").values, float)
+        summed = ds["outcome_probability"].sel(outcome=names).sum("outcome").values
+        table["probability"] = probability_sum(summed, names)
         frames.append(table[finished])
     return pd.concat(frames, ignore_index=True)
 
@@ -95,8 +101,13 @@ def _category_names(data, path: str) -> dict[float, str] | None:
 
 
 def _roles(data, levers, uncertainties):
+    """(levers, uncertainties) checked as lists of parameter paths; levers default to the design's."""
+    if uncertainties is not None:
+        uncertainties = name_list(uncertainties, "uncertainty")
     if levers is not None:
-        return levers, uncertainties
+        levers = name_list(levers, "lever", empty_ok=True)
+        if levers:
+            return levers, uncertainties
     roles = design_roles(data)
     if roles is None:
         raise ValueError("no levers given and the data records none (a mixed design's file has the attribute "
@@ -116,11 +127,12 @@ def policy_outcomes(
     recorded levers). ValueError if a policy lacks a state another one has."""
     levers, uncertainties = _roles(data, levers, uncertainties)
     frame = _frame(data, outcome)
-    levers = [str(p) for p in ([levers] if isinstance(levers, str) else levers)]
     params = [c for c in frame.columns if c != "probability"]
-    for lever in levers:
-        if lever not in params:
-            raise ValueError(f"lever '{lever}' is not a parameter of the data; its parameters: {', '.join(params)}")
+    for kind, names in (("lever", levers), ("uncertainty", uncertainties or [])):
+        for name in names:
+            if name not in params:
+                raise ValueError(f"{kind} '{name}' is not a parameter of the data; its parameters: "
+                                 f"{parameter_list_text(params)}")
     if uncertainties is None:
         uncertainties = [p for p in params if p not in levers and frame[p].nunique() > 1]
     uncertainties = list(uncertainties)
@@ -172,9 +184,13 @@ def robustness_table(
     ``direction="maximize"``) and ``states``, most robust first (smallest maximum regret, then
     best expected value). `data` is a Dataset, a list of Datasets (one per policy) or a table like
     :func:`brink_analysis.outcome_table`; see the module documentation for the definitions."""
+    threshold = probability(threshold, "threshold")
     levers, uncertainties = _roles(data, levers, uncertainties)
     matrix = policy_outcomes(data, levers, outcome, uncertainties)
     regret = regret_table(data, levers, outcome, uncertainties, direction)
+    if matrix.shape[1] < 2:
+        warnings.warn("only one policy: regret compares policies, so max_regret and mean_regret are 0 by "
+                      "definition; give a lever two or more values", RuntimeWarning, stacklevel=2)
     worse = np.max if direction == "minimize" else np.min
     better = np.min if direction == "minimize" else np.max
     ok = matrix <= threshold if direction == "minimize" else matrix >= threshold
@@ -196,6 +212,6 @@ def robustness_table(
         names = _category_names(data, lever)
         if names:  # a categorical lever (combat.law, ...): its names, not its indices
             table[lever] = table[lever].map(lambda v, names=names: names.get(float(v), v))
-    table.attrs.update(outcome=",".join(outcome) if not isinstance(outcome, str) else outcome,
+    table.attrs.update(outcome=",".join(name_list(outcome, "outcome", split=True)),
                        threshold=threshold, direction=direction, levers=list(matrix.columns.names))
     return table

@@ -7,18 +7,21 @@ Every function takes a dataset from :func:`brink_analysis.open_results`.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import checks
 from .io import (
     PER_RUN_HINT,
     TIMESERIES_HINT,
     parameter_table,
     point_position,
+    point_positions,
     require,
+    shard_of,
 )
 
 __all__ = [
@@ -42,6 +45,10 @@ def wilson_interval(p, n, z: float = Z95):
     (arrays broadcast), clipped to [0, 1]; the engine's formula (docs/output.md)."""
     p = np.asarray(p, dtype=float)
     n = np.asarray(n, dtype=float)
+    if not np.all((p >= 0) & (p <= 1)):  # NaN fails too
+        raise ValueError(f"p must be a proportion in [0, 1]; got {p.ravel()[~((p >= 0) & (p <= 1)).ravel()][0]!r}")
+    if not np.all(n >= 1):
+        raise ValueError(f"n must be at least 1 trial; got {n.ravel()[~(n >= 1).ravel()][0]!r}")
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
@@ -57,10 +64,14 @@ def _replications(ds: xr.Dataset) -> np.ndarray:
 
 
 def _unfinished(ds: xr.Dataset, point: int) -> ValueError:
-    return ValueError(
-        f"point {int(ds['point'].values[point])} did not finish in this file (the run was interrupted); "
-        "complete it with brink run ... --resume"
-    )
+    """The error for a point the file holds no results of: another shard's, or an interrupted run's."""
+    index = int(ds["point"].values[point])
+    shard = shard_of(ds)
+    if shard is not None and index % shard[1] != shard[0]:
+        return ValueError(f"point {index} belongs to another shard: this file is shard {shard[0]} of {shard[1]} "
+                          "and holds only its own points; join the shards with brink merge")
+    return ValueError(f"point {index} did not finish in this file (the run was interrupted); "
+                      "complete it with brink run ... --resume")
 
 
 def _runs(ds: xr.Dataset, name: str, point: int) -> xr.DataArray:
@@ -121,14 +132,23 @@ def sensitivity_table(ds: xr.Dataset) -> pd.DataFrame:
     ``parameter`` (path), ``first``, ``first_lower``, ``first_upper``, ``total``,
     ``total_lower``, ``total_upper`` (indices and their 95% bootstrap
     intervals; dimensionless shares of the output's variance, which sampling
-    noise can push slightly below 0 or above 1). Raises ValueError if the file
-    has no indices.
+    noise can push slightly below 0 or above 1). An output with the same value
+    at every point has no variance to share out and no indices (the file holds
+    NaN): its rows are left out and ``table.attrs["constant_outputs"]`` lists
+    it. Raises ValueError if the file has no indices.
     """
     names = [f"sensitivity_{k}{s}" for k in ("first", "total") for s in ("", "_lower", "_upper")]
     require(ds, names, "sensitivity indices", "run brink with --sensitivity and a random, lhs or sobol --design")
     frame = ds[names].to_dataframe().reset_index()
     frame = frame.rename(columns={n: n.removeprefix("sensitivity_") for n in names})
-    return frame[["output", "parameter", "first", "first_lower", "first_upper", "total", "total_lower", "total_upper"]]
+    frame = frame[["output", "parameter", "first", "first_lower", "first_upper", "total", "total_lower", "total_upper"]]
+    # An output with one value at every point has no variance to share out: the engine writes NaN
+    # for each of its indices (docs/sweeps.md), which is no result; leave it out and say so.
+    constant = [str(o) for o, rows in frame.groupby("output", sort=False) if rows["first"].isna().all()]
+    if constant:
+        frame = frame[~frame["output"].isin(constant)].reset_index(drop=True)
+    frame.attrs["constant_outputs"] = constant
+    return frame
 
 
 def agreement_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -149,8 +169,9 @@ def agreement_table(ds: xr.Dataset) -> pd.DataFrame:
     columns["issue"] = np.tile(np.asarray(ds["issue"].values, dtype=str), n_points).astype(object)
     probability = np.asarray(ds["agreement_probability"].transpose("point", "issue").values, dtype=float)
     reps = _replications(ds)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lower, upper = wilson_interval(probability, reps[:, None])
+    lower, upper = np.full_like(probability, np.nan), np.full_like(probability, np.nan)
+    done = reps > 0  # unfinished points are left out below
+    lower[done], upper[done] = wilson_interval(probability[done], reps[done, None])
     columns["probability"] = probability.ravel()
     columns["lower"] = lower.ravel()
     columns["upper"] = upper.ravel()
@@ -176,7 +197,7 @@ def survival_curves(ds: xr.Dataset, points: Sequence[int] | None = None) -> xr.D
     value 1 at day 0 put in front and the interval computed here.
     """
     require(ds, ["survival"], "survival curves", "run brink with a version that writes per-point summaries")
-    idx = np.arange(ds.sizes["point"]) if points is None else np.asarray(points, dtype=int)
+    idx = np.arange(ds.sizes["point"]) if points is None else point_positions(ds, points)
     for p in idx:
         if _replications(ds)[p] <= 0:
             raise _unfinished(ds, int(p))
@@ -231,6 +252,11 @@ def troop_quantiles(
     _check_label(ds, "pool", pool)
     p = point_position(ds, point)
     values = np.asarray(_runs(ds, "troops", p).sel(actor=actor, pool=pool).transpose("replication", "step").values, dtype=float)
+    if isinstance(quantiles, (str, bytes)) or not isinstance(quantiles, Iterable):
+        raise TypeError(f"quantiles must be a list of probabilities; got {quantiles!r}")
+    quantiles = [checks.probability(q, "each of quantiles") for q in quantiles]
+    if not quantiles:
+        raise ValueError("quantiles is empty: give at least one level in [0, 1]")
     q = np.nanquantile(values, np.asarray(quantiles, dtype=float), axis=0)
     return xr.DataArray(
         q,

@@ -1,0 +1,127 @@
+"""Checks of the arguments the package takes: one function per kind of argument.
+
+Every public function refuses a bad argument through these, so that the same
+kind of argument gets the same one-sentence error everywhere (TypeError for a
+value of the wrong type, ValueError for one out of range), naming the argument
+and its value, instead of an exception from deep inside numpy, pandas,
+scikit-learn or matplotlib, or a silently wrong number.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["cases", "interest", "name_list", "positive_int", "probability", "probability_sum", "share"]
+
+# Outcome probabilities are counts over replications, so a sum over distinct outcomes can exceed 1
+# only by rounding; anything larger means an outcome was counted twice.
+_SUM_ROUNDING = 1e-9
+
+
+def name_list(value, what: str, *, split: bool = False, empty_ok: bool = False) -> list[str]:
+    """`value` (one name, or a sequence of names) as a list of str, refusing repeats.
+
+    A str is one name, not a sequence of characters; with `split` a str is a comma-separated
+    list ("full_war,limited_war"). Raises TypeError for anything else, ValueError for a name
+    given twice or (unless `empty_ok`) for no name at all."""
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")] if split else [value]
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
+        items = [v if isinstance(v, str) else str(v) for v in value]
+    else:
+        raise TypeError(f"{what} must be a name or a list of names; got {value!r}")
+    seen = set()
+    for item in items:
+        if item in seen:
+            raise ValueError(f"{what} '{item}' is named twice")
+        seen.add(item)
+    if not items and not empty_ok:
+        raise ValueError(f"{what}: name at least one")
+    return items
+
+
+def _real(value, what: str, expected: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be {expected}; got {value!r}")
+    return float(value)
+
+
+def probability(value, what: str) -> float:
+    """`value` as a float in [0, 1]; TypeError if it is not a number, ValueError if NaN or outside."""
+    v = _real(value, what, "a probability in [0, 1]")
+    if not 0.0 <= v <= 1.0:  # NaN fails too
+        raise ValueError(f"{what} must be a probability in [0, 1]; got {value!r}")
+    return v
+
+
+def share(value, what: str, low: float, high: float, *, high_inclusive: bool = False) -> float:
+    """`value` as a float in (low, high) (or (low, high]); TypeError / ValueError naming `what`."""
+    v = _real(value, what, "a number")
+    if not (low < v < high or (high_inclusive and v == high)):
+        raise ValueError(f"{what} must lie in ({low:g}, {high:g}{']' if high_inclusive else ')'}; got {value!r}")
+    return v
+
+
+def positive_int(value, what: str, minimum: int = 1) -> int:
+    """`value` as an int of at least `minimum`; TypeError if it is not an integer (True, 1.5, "2")."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an integer; got {value!r}")
+    if int(value) < minimum:
+        raise ValueError(f"{what} must be an integer of at least {minimum}; got {value!r}")
+    return int(value)
+
+
+def probability_sum(values: np.ndarray, names: list[str]) -> np.ndarray:
+    """`values`, a sum of the probabilities of the outcomes `names`, checked to be at most 1.
+
+    Outcomes exclude each other, so their probabilities sum to at most 1; a larger sum is an
+    error (clipping it would hide the mistake), and only the rounding of the sum is trimmed."""
+    values = np.asarray(values, dtype=float)
+    if np.any(values > 1.0 + _SUM_ROUNDING):
+        raise ValueError(f"the probabilities of {', '.join(names)} sum to {np.nanmax(values):.6g} > 1 at some point")
+    return np.minimum(values, 1.0)
+
+
+def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Checked scenario-discovery cases: `X` a DataFrame of numeric parameter columns, `y` one
+    outcome in [0, 1] and `weights` (default 1) one non-negative weight per row, at least one row
+    and a positive total weight. Returns (X as float64, y, w)."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a pandas DataFrame with one column per parameter; got {type(X).__name__}")
+    if X.shape[1] == 0:
+        raise ValueError("X has no parameter column")
+    for name in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[name]) or pd.api.types.is_bool_dtype(X[name]):
+            raise ValueError(f"X column '{name}' is not numeric (dtype {X[name].dtype})")
+    y = np.asarray(y, dtype=float).ravel()
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if not len(X) == len(y) == len(w):
+        raise ValueError(f"{what} need one row of X, one outcome and one weight per case; "
+                         f"got {len(X)} rows, {len(y)} outcomes and {len(w)} weights")
+    if len(y) == 0:
+        raise ValueError(f"no cases: {what} are empty")
+    values = X.to_numpy(dtype=float)
+    for kind, a in (("parameter value", values), ("outcome", y), ("weight", w)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{what} hold a non-finite {kind}; drop or fill those cases first")
+    if np.any(y < 0) or np.any(y > 1):
+        raise ValueError("outcomes must lie in [0, 1] (a 0/1 case of interest or a probability)")
+    if np.any(w < 0):
+        raise ValueError("weights must be non-negative")
+    if not w.sum() > 0:
+        raise ValueError("all weights are zero: no case counts")
+    frame = pd.DataFrame(values, columns=X.columns, index=X.index)
+    frame.attrs = dict(X.attrs)
+    return frame, y, w
+
+
+def interest(y: np.ndarray, w: np.ndarray, threshold: float | None) -> None:
+    """Raises the ValueError of cases without a case of interest (`y` after `threshold`)."""
+    if float((w * y).sum()) <= 0:
+        why = (f"no case reaches the threshold {threshold:g}" if threshold is not None
+               else "the outcome is 0 everywhere")
+        raise ValueError(f"no case of interest: {why}, so there is nothing to find")
