@@ -174,3 +174,12 @@ def policy_lhs_files(brink, results_dir):
         )
         for ready in (8500, 30000, 60000)
     ]
+
+
+@pytest.fixture
+def grid(grid_file):
+    """The grid sweep's file, open as open_results gives it (closed after the test)."""
+    import brink_analysis as ba  # after sys.path has the package
+
+    with ba.open_results(grid_file) as ds:
+        yield ds

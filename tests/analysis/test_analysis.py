@@ -39,12 +39,6 @@ def strings(path, name):
 
 
 @pytest.fixture
-def grid(grid_file):
-    with ba.open_results(grid_file) as ds:
-        yield ds
-
-
-@pytest.fixture
 def single(single_file):
     with ba.open_results(single_file) as ds:
         yield ds

@@ -41,12 +41,6 @@ def tiny_sens_file(brink, results_dir):
 
 
 @pytest.fixture
-def grid(grid_file):
-    with ba.open_results(grid_file) as ds:
-        yield ds
-
-
-@pytest.fixture
 def lhs(lhs_file):
     with ba.open_results(lhs_file) as ds:
         yield ds
