@@ -75,11 +75,6 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   if (request.sweep_options())
     apply_sweep_options(*loaded, request.sweeps, request.design, request.samples, request.levers);
   const SweepSpec& sweep = loaded->scenario.sweep;
-  if (!request.design.empty() && sweep.empty())
-    throw UsageError(
-        fmt::format("--design {} samples the sweep's axes, and this run sweeps nothing: add --sweep "
-                    "PATH=MIN:MAX (or a sweep block in the scenario), or drop --design",
-                    request.design));
   // A --set of a swept path would be silently replaced at every point.
   for (const Override& o : request.settings)
     if (std::any_of(sweep.axes.begin(), sweep.axes.end(), [&](const SweepAxis& a) { return a.path == o.path; }))

@@ -384,6 +384,10 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     else
       spec.axes.push_back(axis);
   }
+  if (problems.empty() && !design.empty() && spec.empty())
+    problems.push_back({"--design " + design, -1, -1,
+                        "samples the sweep's axes, and this run sweeps nothing: add --sweep PATH=MIN:MAX (or a sweep "
+                        "block in the scenario), or drop --design"});
   if (problems.empty() && samples > 0 && spec.design == SweepDesign::kGrid)
     problems.push_back({"--samples", -1, -1,
                         "sets the points of a sampled design, and this sweep is a grid (every combination "

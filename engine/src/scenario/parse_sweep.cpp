@@ -20,9 +20,9 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
                 SweepAxis& axis) {
   if (v.IsSequence()) {
     const ParameterInfo* info = parameter_info(parameters, axis.path);
+    const bool numeric = !info || info->choices.empty();  // a number is never written in quotes
     for (std::size_t i = 0; i < v.size(); ++i) {
       double value = 0;
-      const bool numeric = !info || info->choices.empty();
       if (!v[i].IsScalar() || (numeric && !plain_number_node(v[i])) ||
           !sweep_value_from_text(parameters, axis.path, v[i].Scalar(), &value)) {
         p.error(v[i], info && !info->choices.empty()
