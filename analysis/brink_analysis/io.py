@@ -333,6 +333,31 @@ def parameter_table(ds: xr.Dataset) -> pd.DataFrame:
     return table
 
 
+def category_names(ds: xr.Dataset, path: str) -> dict[float, str] | None:
+    """{index: name} of a categorical parameter, or None for a numeric one. A file holds such an
+    axis as the index of its value: a text value (``combat.law=square,linear``) is named by its
+    coordinate's CF ``flag_values``/``flag_meanings``, a scenario choice (``--sweep scenario=a.yaml,b.yaml``)
+    by the root attribute ``scenario_choices`` (one label per line)."""
+    for coord in ds.coords.values():
+        if str(coord.attrs.get("parameter_path", "")) == path and "flag_meanings" in coord.attrs:
+            values = np.atleast_1d(coord.attrs["flag_values"])
+            return dict(zip(map(float, values), str(coord.attrs["flag_meanings"]).split()))
+    if path == "scenario" and "scenario_choices" in ds.attrs:
+        return {float(k): label for k, label in enumerate(str(ds.attrs["scenario_choices"]).split("\n"))}
+    return None
+
+
+def named_parameter_table(ds: xr.Dataset) -> pd.DataFrame:
+    """:func:`parameter_table` with each categorical parameter's values as their names (text
+    values and scenario choices; see :func:`category_names`), for tables a reader looks at."""
+    table = parameter_table(ds)
+    for path in table.columns:
+        names = category_names(ds, path)
+        if names:
+            table[path] = [names.get(v, v) for v in table[path].to_numpy()]
+    return table
+
+
 def parameters(ds: xr.Dataset) -> list[str]:
     """Every parameter path the file records (each ``--set`` and ``--sweep``), in file order."""
     return list(parameter_table(ds).columns)
@@ -639,8 +664,11 @@ def _parse_scenario(text) -> Mapping | None:
     return parsed if isinstance(parsed, Mapping) else None
 
 
-def format_value(value: float) -> str:
-    """Compact text of a parameter value: ``100000`` -> ``"100,000"``, ``30.0`` -> ``"30"``, ``0.15`` -> ``"0.15"``."""
+def format_value(value: float | str) -> str:
+    """Compact text of a parameter value: ``100000`` -> ``"100,000"``, ``30.0`` -> ``"30"``, ``0.15`` -> ``"0.15"``;
+    a categorical value's name (``"linear"``) as it is."""
+    if isinstance(value, str):
+        return value
     v = float(value)
     if math.isfinite(v) and v.is_integer():
         return f"{int(v):,}"
@@ -657,8 +685,11 @@ def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) 
     if not names:
         return f"point {int(ds['point'].values[point])}"
     parts = []
+    shown = named_parameter_table(ds)
     for name in names:
+        if name not in shown.columns:
+            raise ValueError(f"{name!r} is not a parameter of this file; its parameters: {parameter_list_text(shown.columns)}")
         unit = parameter_units(ds, name)
-        value = format_value(parameter_values(ds, name)[point])
+        value = format_value(shown[name].to_numpy()[point])
         parts.append(f"{label_of(ds, name, units=False)} {value}" + (f" {unit}" if unit in ("days", "troops") else ""))
     return ", ".join(parts)

@@ -33,7 +33,7 @@ import xarray as xr
 
 from .checks import name_list, probability, probability_sum
 from .discovery import outcome_names
-from .io import parameter_list_text, parameter_table
+from .io import category_names, parameter_list_text, parameter_table
 from .tables import _replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
@@ -89,15 +89,9 @@ def design_roles(data) -> tuple[list[str], list[str]] | None:
 
 
 def _category_names(data, path: str) -> dict[float, str] | None:
-    """{index: name} of a categorical parameter (its coordinate's CF flags), or None."""
+    """{index: name} of a categorical parameter of `data` (a Dataset or a list of them), or None."""
     first = data if isinstance(data, xr.Dataset) else data[0] if isinstance(data, (list, tuple)) and data else None
-    if not isinstance(first, xr.Dataset):
-        return None
-    for coord in first.coords.values():
-        if str(coord.attrs.get("parameter_path", "")) == path and "flag_meanings" in coord.attrs:
-            values = np.atleast_1d(coord.attrs["flag_values"])
-            return dict(zip(map(float, values), str(coord.attrs["flag_meanings"]).split()))
-    return None
+    return category_names(first, path) if isinstance(first, xr.Dataset) else None
 
 
 def _roles(data, levers, uncertainties):
@@ -139,12 +133,14 @@ def policy_outcomes(
     if not uncertainties:
         raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")
     # Values written by the design read back exactly, but round so that
-    # separately written files of the same design match on every platform.
+    # separately written files of the same design match on every platform;
+    # a categorical one in a table (outcome_table names it) is kept as it is.
     for name in levers + uncertainties:
         if frame[name].isna().any():
             raise ValueError(f"parameter '{name}' has no value at some points (files of different designs?); "
                              "every file must record the same levers and uncertainties")
-    keys = frame[levers + uncertainties].astype(float).round(9)
+    keys = pd.DataFrame({name: frame[name].astype(float).round(9) if pd.api.types.is_numeric_dtype(frame[name])
+                         else frame[name] for name in levers + uncertainties})
     keys["probability"] = frame["probability"].to_numpy()
     if keys.duplicated(levers + uncertainties).any():
         raise ValueError("some (policy, state) pair appears more than once; name every parameter that varies as "

@@ -17,7 +17,7 @@ from . import checks
 from .io import (
     PER_RUN_HINT,
     TIMESERIES_HINT,
-    parameter_table,
+    named_parameter_table,
     point_position,
     point_positions,
     require,
@@ -92,7 +92,7 @@ def _point_columns(ds: xr.Dataset, rows_per_point: int) -> dict[str, np.ndarray]
     """The point index and each parameter's value, repeated for `rows_per_point` rows per point."""
     columns: dict[str, np.ndarray] = {
         "point": np.repeat(np.asarray(ds["point"].values, dtype=np.int64), rows_per_point)}
-    for name, values in parameter_table(ds).items():
+    for name, values in named_parameter_table(ds).items():
         columns[name] = np.repeat(values.to_numpy(), rows_per_point)
     return columns
 
@@ -102,7 +102,8 @@ def outcome_table(ds: xr.Dataset) -> pd.DataFrame:
 
     Columns: ``point`` (the point index), one column per parameter path (each
     ``--set`` and ``--sweep`` path, named by its dotted path, value at the
-    point), ``outcome`` (name), ``probability`` (share of the point's
+    point; a categorical one, such as ``combat.law`` or ``scenario``, holds
+    the value's name), ``outcome`` (name), ``probability`` (share of the point's
     replications ending in the outcome), ``lower`` and ``upper`` (95% Wilson
     score interval), ``count`` (replications ending in the outcome) and
     ``replications`` (replications run at the point). Rows are ordered by

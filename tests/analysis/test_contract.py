@@ -353,3 +353,40 @@ def test_l3_no_parameters_says_none(plain_file):
             ba.robustness_table(ds, [DEPLOYED])
         with pytest.raises(ValueError, match=r"its parameters: none \(the run used no --set or --sweep\)$"):
             ba.discovery_data(ds, "full_war", [DEPLOYED])
+
+
+# M12: categorical axes by name -----------------------------------------------
+
+
+def test_m12_tables_name_categorical_axes(brink, results_dir, source_dir):
+    """A text value (combat.law) and a scenario choice are stored as indices; the tidy tables
+    show their names, each point named by the value the sweep gave it (one axis: in the order given)."""
+    base = source_dir / "scenarios" / "jan-2022-standoff.yaml"
+    variant = results_dir / "m12-variant.yaml"
+    variant.write_text(base.read_text().replace("name: jan-2022-standoff", "name: m12-variant", 1))
+    for axis, values in (("combat.law", ["linear", "square"]), ("combat.law", ["square", "linear"]),
+                         ("scenario", [str(variant), str(base)])):
+        out = _run(brink, results_dir / "m12-one.h5", base, "-n", 16, "--summary-only", "--overwrite",
+                   "--sweep", f"{axis}={','.join(values)}")
+        with ba.open_results(out) as ds:
+            assert ba.parameter_table(ds)[axis].dtype == np.float64  # the numeric view is unchanged
+            assert ba.named_parameter_table(ds)[axis].tolist() == values
+            assert ba.outcome_table(ds)[axis].tolist() == [v for v in values for _ in ds["outcome"]]
+            assert [ba.point_label(ds, p) for p in range(2)] == [f"{ba.label_of(ds, axis, units=False)} {v}"
+                                                                 for v in values]
+    out = _run(brink, results_dir / "m12.h5", base, "-n", 64, "--summary-only",
+               "--sweep", f"scenario={base},{variant}", "--sweep", "combat.law=linear,square")
+    with ba.open_results(out) as ds:
+        laws = {"linear", "square"}
+        named = ba.named_parameter_table(ds)
+        table = ba.outcome_table(ds)
+        assert set(table["combat.law"]) == laws and set(table["scenario"]) == {str(base), str(variant)}
+        for (law, scenario), rows in table.groupby(["combat.law", "scenario"]):
+            point = int(rows["point"].iloc[0])
+            assert named.loc[point, "combat.law"] == law and named.loc[point, "scenario"] == scenario
+            assert rows["count"].tolist() == ds["outcome_count"].isel(point=point).values.tolist()
+        assert set(ba.agreement_table(ds)["combat.law"]) == laws
+        # The policies of a robustness table read from the tidy table keep the names.
+        policies = ba.robustness_table(table, ["combat.law"], uncertainties=["scenario"])
+        assert set(policies["combat.law"]) == laws
+        assert ba.category_names(ds, DEPLOYED) is None

@@ -187,6 +187,13 @@ def test_levers_morris_and_shard_options_reach_every_rank(mpirun, tmp_path):
     merged = tmp_path / "merged.h5"
     ok(run_plain("merge", merged, *shards, "-q"))
     assert_same_files(tmp_path / "mixed-ref.h5", merged, ignore_attrs=INVOCATION)
+    # A merge under a launcher is rank 0's alone: the others would race it for the same file.
+    for extra in ([], ["--overwrite"]):
+        launched = tmp_path / "merged-np3.h5"
+        proc = ok(run_mpi(mpirun, 3, "merge", launched, *shards, *extra))
+        assert proc.stdout.count("merged 2 shards") == 1 and proc.stderr == "", proc.stderr
+        assert not Path(f"{launched}.partial").exists()
+        assert_same_files(tmp_path / "mixed-ref.h5", launched, ignore_attrs=INVOCATION)
 
 
 def test_posterior_run_with_a_draw_per_replication_is_identical_under_mpi(mpirun, tmp_path):

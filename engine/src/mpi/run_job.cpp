@@ -44,6 +44,12 @@ bool launched_by_mpi() {
   return false;
 }
 
+int launcher_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
+    if (const char* value = std::getenv(name)) return std::atoi(value);
+  return 0;
+}
+
 std::uint64_t plan_fingerprint(const SweepPlan& plan) {
   // FNV-1a over the values that decide which blocks exist and what they hold.
   std::uint64_t hash = 0xcbf29ce484222325ULL;

@@ -41,6 +41,9 @@ std::uint64_t plan_fingerprint(const SweepPlan& plan);
 // True when an MPI launcher (mpirun, srun) started this process: one of
 // OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK is set.
 bool launched_by_mpi();
+// This process's rank as the launcher gives it (OMPI_COMM_WORLD_RANK,
+// PMIX_RANK or PMI_RANK), without initialising MPI; 0 when there is none.
+int launcher_rank();
 // "Open MPI 4.1.4" (the library linked in), or "no" when MPI is not built in.
 std::string mpi_library();
 
