@@ -310,12 +310,19 @@ namespace {
 
 // The sweep after the command line is merged: each axis, the design's needs
 // and combinations, the constraints.
-std::vector<Diagnostic> merged_sweep_problems(const SweepSpec& spec, const std::vector<ParameterInfo>& parameters) {
+std::vector<Diagnostic> merged_sweep_problems(const LoadedScenario& loaded) {
+  const SweepSpec& spec = loaded.scenario.sweep;
+  const std::vector<ParameterInfo>& parameters = loaded.parameters;
   std::vector<Diagnostic> problems;
   for (const SweepAxis& axis : spec.axes) {
     const SweepDesign as = axis.lever ? SweepDesign::kGrid : spec.design;
-    if (const std::string problem = sweep_axis_problem(axis, as, parameters); !problem.empty())
-      problems.push_back({"sweep", -1, -1, problem});
+    std::string problem = sweep_axis_problem(axis, as, parameters);
+    if (problem.empty()) continue;
+    // Named where the axis was given: its option, or its line in the scenario file.
+    if (const auto argument = loaded.sweep_arguments.find(axis.path); argument != loaded.sweep_arguments.end())
+      problems.push_back({(axis.lever ? "--lever " : "--sweep ") + argument->second, -1, -1, std::move(problem)});
+    else
+      problems.push_back(loaded.source.at("sweep.parameters." + axis.path, std::move(problem)));
   }
   if (problems.empty() && !spec.axes.empty() && spec.design != SweepDesign::kGrid && spec.samples == 0)
     problems.push_back(
@@ -392,7 +399,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     problems.push_back({"--samples", -1, -1,
                         "sets the points of a sampled design, and this sweep is a grid (every combination "
                         "of its values): give --design random, lhs, sobol or morris, or drop --samples"});
-  if (problems.empty()) problems = merged_sweep_problems(spec, loaded.parameters);
+  if (problems.empty()) problems = merged_sweep_problems(loaded);
   if (!problems.empty()) throw ScenarioError(std::move(problems));
   check_sweep_range(loaded);
 }
