@@ -292,14 +292,20 @@ def _decorated(ds: xr.Dataset) -> xr.Dataset:
     table = parameter_table(ds)
     if len(table.columns):
         scenario = _parse_scenario(ds.attrs.get("scenario"))
+        swept = (np.asarray(ds["parameter_swept"].values, dtype=int) if "parameter_swept" in ds.variables
+                 else np.zeros(len(table.columns), dtype=int))
         extra = {}
-        for name in table.columns:
+        for name, axis in zip(table.columns, swept):
             attrs = {
                 "long_name": f"value of the scenario parameter {name} at each point",
                 "label": parameter_label(name, scenario=scenario),
+                "parameter_path": name,
+                "swept": int(axis),  # 1 for a sweep axis; 0 for a --set or a field a scenario choice sets
             }
             if table.attrs["units"][name]:
                 attrs["units"] = table.attrs["units"][name]
+            if name in ds.coords:  # a path without a dot ("scenario") is the file's own coordinate: keep its flags
+                attrs = {**attrs, **dict(ds.coords[name].attrs)}
             extra[name] = ("point", table[name].to_numpy(), attrs)
         ds = ds.assign_coords(extra)
     return ds
@@ -338,12 +344,12 @@ def category_names(ds: xr.Dataset, path: str) -> dict[float, str] | None:
     axis as the index of its value: a text value (``combat.law=square,linear``) is named by its
     coordinate's CF ``flag_values``/``flag_meanings``, a scenario choice (``--sweep scenario=a.yaml,b.yaml``)
     by the root attribute ``scenario_choices`` (one label per line)."""
+    if path == "scenario" and "scenario_choices" in ds.attrs:  # the labels as given (paths may hold spaces)
+        return {float(k): label for k, label in enumerate(str(ds.attrs["scenario_choices"]).split("\n"))}
     for coord in ds.coords.values():
         if str(coord.attrs.get("parameter_path", "")) == path and "flag_meanings" in coord.attrs:
             values = np.atleast_1d(coord.attrs["flag_values"])
             return dict(zip(map(float, values), str(coord.attrs["flag_meanings"]).split()))
-    if path == "scenario" and "scenario_choices" in ds.attrs:
-        return {float(k): label for k, label in enumerate(str(ds.attrs["scenario_choices"]).split("\n"))}
     return None
 
 
@@ -412,6 +418,16 @@ def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> lis
     return out
 
 
+def _sweep_axes(ds: xr.Dataset) -> list[str]:
+    """The swept parameters the file marks as sweep axes (``parameter_swept``): a field that only
+    follows a scenario choice varies too, but the choice already names the point."""
+    names = swept_parameters(ds)
+    if "parameter_swept" not in ds.variables:
+        return names
+    flags = dict(zip(parameters(ds), np.asarray(ds["parameter_swept"].values, dtype=int)))
+    return [n for n in names if flags.get(n, 1) == 1] or names
+
+
 def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = None):
     """`data` with its parameter coordinates (default: every swept one) made an index of ``point``,
     so that ``indexed(ds).sel({"actors_RUS_forces_deployed": 100000})`` selects by value.
@@ -455,9 +471,10 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     if the points are not a full grid of those parameters (random, LHS or
     Sobol designs: group or scatter by the coordinates instead)."""
     ds = data if isinstance(data, xr.Dataset) else data.to_dataset(name="_value")
-    if parameters is None:  # open_results names each parameter's coordinate by its dotted path
-        paths = [c for c in ds.coords if "." in str(c) and ds.coords[c].dims == ("point",)]
-        names = [c for c in paths if np.unique(ds.coords[c].values).size > 1]
+    if parameters is None:  # open_results names each parameter's coordinate by its path, and marks the axes
+        paths = [c for c in ds.coords if ds.coords[c].dims == ("point",) and ds.coords[c].attrs.get("parameter_path") == c]
+        axes = [c for c in paths if ds.coords[c].attrs.get("swept") == 1]
+        names = [c for c in (axes or paths) if np.unique(ds.coords[c].values).size > 1]
     else:
         names = name_list(parameters, "parameter")
     if not names:
@@ -681,7 +698,7 @@ def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) 
     `names` are the parameter paths to show (default: those swept in the file);
     with none, the label is ``"point <index>"``."""
     (point,) = point_positions(ds, [point], "point")
-    names = swept_parameters(ds) if names is None else name_list(names, "parameter", empty_ok=True)
+    names = _sweep_axes(ds) if names is None else name_list(names, "parameter", empty_ok=True)
     if not names:
         return f"point {int(ds['point'].values[point])}"
     parts = []

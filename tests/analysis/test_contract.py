@@ -363,7 +363,8 @@ def test_m12_tables_name_categorical_axes(brink, results_dir, source_dir):
     show their names, each point named by the value the sweep gave it (one axis: in the order given)."""
     base = source_dir / "scenarios" / "jan-2022-standoff.yaml"
     variant = results_dir / "m12-variant.yaml"
-    variant.write_text(base.read_text().replace("name: jan-2022-standoff", "name: m12-variant", 1))
+    variant_text = base.read_text().replace("name: jan-2022-standoff", "name: m12-variant", 1)
+    variant.write_text(variant_text.replace("patience_days: 30 ", "patience_days: 45 ", 1))  # a field choices differ in
     for axis, values in (("combat.law", ["linear", "square"]), ("combat.law", ["square", "linear"]),
                          ("scenario", [str(variant), str(base)])):
         out = _run(brink, results_dir / "m12-one.h5", base, "-n", 16, "--summary-only", "--overwrite",
@@ -390,3 +391,9 @@ def test_m12_tables_name_categorical_axes(brink, results_dir, source_dir):
         policies = ba.robustness_table(table, ["combat.law"], uncertainties=["scenario"])
         assert set(policies["combat.law"]) == laws
         assert ba.category_names(ds, DEPLOYED) is None
+        # The scenario axis keeps the file's flags; the fields the choices differ in are no grid axes.
+        assert ds.coords["scenario"].attrs["flag_meanings"] and ds.coords["scenario"].attrs["swept"] == 1
+        grid = ba.to_grid(ds.outcome_probability)
+        assert dict(grid.sizes) == {"scenario": 2, "combat.law": 2, "outcome": 5}
+        assert set(ba.indexed(ds).indexes["point"].names) >= {"scenario", "combat_law"}
+        assert PATIENCE in ba.parameters(ds) and PATIENCE not in grid.dims

@@ -154,3 +154,36 @@ def test_a_result_file_given_as_a_scenario_is_named_as_such(run, toy, tmp_path, 
     assert proc.returncode == 2 and "this is an HDF5 file" in proc.stderr and "inspect --scenario" in proc.stderr, \
         proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("draws", [[], ["--posterior-draws", "3"]])
+def test_posterior_run_recipe_reruns_the_run(run, toy, tmp_path, draws):
+    """A posterior run's points are drawn, not set: every point's rerun_command is the whole run's
+    (scenario, --posterior, the total -n, --posterior-draws), and running it gives the same bits."""
+    import shlex
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    calibration = tmp_path / "c.h5"
+    assert run("calibrate", scenario, "-q", "--particles", "30", "--generations", "2", "-o", calibration,
+               timeout=300).returncode == 0
+    first = tmp_path / "first.h5"
+    proc = run("run", tmp_path / "c.posterior.yaml", "--posterior", calibration, "-n", "600", *draws,
+               "--set", "run.random_numbers=common", "-q", "-o", first, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(first) as f:
+        recipes = {r.decode() for r in f["rerun_command"][()]}
+        assert f.attrs["design"] == b"posterior"
+        drawn = [v for v in f.values() if isinstance(v, h5py.Dataset) and "parameter_path" in v.attrs and v.ndim == 2]
+        assert bool(drawn) == (not draws)  # a draw per replication: (point, replication) coordinates
+        for variable in drawn:  # like every variable on `replication`, with netCDF's fill value
+            assert np.isnan(variable.attrs["_FillValue"]) and variable.attrs["_FillValue"].dtype == variable.dtype
+    assert len(recipes) == 1, recipes
+    recipe = shlex.split(recipes.pop())
+    assert recipe[:3] == ["brink", "run", str(tmp_path / "c.posterior.yaml")]
+    assert recipe[recipe.index("-n") + 1] == "600" and recipe[recipe.index("--posterior") + 1] == str(calibration)
+    again = tmp_path / "again.h5"
+    proc = run(*recipe[1:], "-q", "-o", again, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(first) as a, h5py.File(again) as b:
+        for name in ("outcome_code", "end_step", "casualties", "parameter_value"):
+            assert a[name][()].tobytes() == b[name][()].tobytes(), name

@@ -416,7 +416,9 @@ def test_scenario_choices_are_an_axis_with_the_union_of_their_fields(choices_run
     assert text(attrs["scenario_choices"]).split("\n") == [str(a), str(b)]
     assert text(attrs["scenario_choice_0"]) == a.read_text() and text(attrs["scenario_choice_1"]) == b.read_text()
     with xr.open_dataset(out, engine="h5netcdf") as ds:
-        assert ds.coords["scenario"].attrs["flag_meanings"] == f"{a} {b}"
+        # CF flag words allow letters, digits and _.+-@ only; the exact paths are in scenario_choices.
+        words = [re.sub(r"[^A-Za-z0-9_.+\-@]", "_", str(p)) for p in (a, b)]
+        assert ds.coords["scenario"].attrs["flag_meanings"] == " ".join(words) and "/" not in words[0]
         assert "scenario choice" in ds.coords["events_0_day"].attrs["long_name"]
 
 
@@ -432,6 +434,39 @@ def test_each_point_reruns_from_its_recipe(choices_run, tmp_path):
         for name in ("outcome_code", "end_step", "casualties"):
             assert same_bits(data[name][point], single[name][0]), (point, name)
     assert not same_bits(data["casualties"][1], data["casualties"][3])  # the choice matters
+
+
+def test_categorical_and_boolean_sets_are_parameters_and_rerun(tmp_path):
+    """A --set of a text or true/false model parameter is a parameter like a numeric one (listed,
+    named by its flags) and each point's recipe sets it, as it sets a --set field that cannot be
+    swept (war_forecast): re-running the recipe gives the point's bits. The law and the forecast
+    both change the flagship's casualties, so a recipe that dropped one would differ."""
+    import shlex
+    base = write(tmp_path, "base.yaml", scenario_text(replications=256))
+    forecast = "actors.RUS.decision.war_forecast"
+    core = "negotiation.issues.new_start_followon.core"
+    out = simulate(tmp_path / "set.h5", base, "--set", f"{LAW}=linear", "--set", f"{forecast}=true",
+                   "--set", f"{forecast}=false", "--set", f"{core}=true", "--set", "run.random_numbers=common",
+                   "--sweep", f"{DEPLOYED}=100000,150000")
+    data, _ = load(out)
+    assert names(data["parameter"]) == [DEPLOYED, LAW, core]
+    np.testing.assert_array_equal(data["parameter_value"][:, 1:], [[1, 1], [1, 1]])  # linear; true
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.coords["combat_law"].attrs["flag_meanings"] == "square linear"
+        assert ds.coords[core.replace(".", "_")].attrs["flag_meanings"] == "false true"
+    for point in (0, 1):
+        recipe = shlex.split(text(data["rerun_command"][point]))
+        assert f"{LAW}=linear" in recipe and f"{core}=true" in recipe
+        assert f"{forecast}=false" in recipe and f"{forecast}=true" not in recipe  # the last --set, once
+        single, _ = load(simulate(tmp_path / f"p{point}.h5", *recipe[2:]))
+        for name in ("outcome_code", "end_step", "casualties"):
+            assert same_bits(data[name][point], single[name][0]), (point, name)
+    settings = [f"{LAW}=linear", f"{forecast}=false", f"{core}=true"]
+    for dropped in settings[:2]:
+        kept = [a for setting in settings if setting != dropped for a in ("--set", setting)]
+        other, _ = load(simulate(tmp_path / f"without-{dropped}.h5", base, *kept, "--set", "run.random_numbers=common",
+                                 "--sweep", f"{DEPLOYED}=100000,150000"))
+        assert not same_bits(other["casualties"], data["casualties"]), dropped  # each --set matters
 
 
 def test_scenario_choices_from_the_file_block(tmp_path):

@@ -82,7 +82,18 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
           fmt::format("--set {}={} fixes a parameter the sweep varies; give it once, as a --set or as "
                       "a sweep axis",
                       o.path, o.value));
-  if (!request.posterior.empty()) return posterior_plan(*loaded, request.posterior, request.posterior_draws);
+  if (!request.posterior.empty()) {
+    SweepPlan plan = posterior_plan(*loaded, request.posterior, request.posterior_draws);
+    set_rerun_recipe(&plan, source.label, request.settings);
+    // -n of a posterior run is its total, which it shares out among its draws.
+    if (auto n = std::find(plan.rerun_options.begin(), plan.rerun_options.end(), "-n"); n != plan.rerun_options.end())
+      *std::next(n) = std::to_string(loaded->scenario.run.rule.max);
+    plan.rerun_options.insert(plan.rerun_options.end(), {"--posterior", request.posterior});
+    if (request.posterior_draws > 0)
+      plan.rerun_options.insert(plan.rerun_options.end(),
+                                {"--posterior-draws", std::to_string(request.posterior_draws)});
+    return plan;
+  }
   std::vector<ScenarioChoice> choices = load_scenario_choices(*loaded, source.label, request.settings);
   // The run settings among `settings` are not sweepable, so make_plan takes
   // the same parameters from them as from the --set overrides alone.

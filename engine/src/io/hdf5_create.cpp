@@ -3,6 +3,7 @@
 // root attributes (docs/output.md).
 #include <hdf5_hl.h>
 
+#include <cctype>
 #include <limits>
 
 #include <fmt/format.h>
@@ -73,11 +74,14 @@ Handle creation_properties(const VariableSpec& v, const FileLayout& layout, hid_
   return dcpl;
 }
 
-// A flag meaning is one blank-free word (CF).
+// A flag meaning is one word of the characters CF allows (letters, digits and
+// _ . + - @); a scenario choice's path, e.g., keeps its exact text in the root
+// attribute scenario_choices.
 std::string flag_word(std::string_view name) {
   std::string word(name);
   for (char& c : word)
-    if (c == ' ' || c == '\t' || c == '\n') c = '_';
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("_.+-@").find(c) == std::string_view::npos)
+      c = '_';
   return word.empty() ? "unnamed" : word;
 }
 
@@ -303,6 +307,7 @@ Handle Hdf5Writer::Impl::create_parameter_variable(const std::string& name, cons
     h5::set_string_attribute(ds.get(), "units", units);
   h5::set_string_attribute(ds.get(), "parameter_path", path);
   if (!scenario_units.empty()) h5::set_string_attribute(ds.get(), "scenario_units", scenario_units);
+  if (shape.size() == 2) set_fill_attribute(ds.get(), H5T_NATIVE_DOUBLE);  // like every variable on `replication`
   return ds;
 }
 

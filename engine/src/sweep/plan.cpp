@@ -63,7 +63,9 @@ std::string SweepPlan::rerun_command(std::int64_t point) const {
     return out;
   };
   std::string command = "brink run " + quoted(label);
-  const std::size_t own = parameters.size() - static_cast<std::size_t>(choice_columns);
+  // A posterior run's points are drawn, not set: its recipe is the whole run's.
+  const std::size_t own =
+      draws || design == "posterior" ? 0 : parameters.size() - static_cast<std::size_t>(choice_columns);
   for (std::size_t k = 0; k < own; ++k) {
     if (static_cast<int>(k) == scenario_column) continue;
     const double v = row.values[k];
@@ -144,21 +146,27 @@ std::vector<std::string> override_paths(const std::vector<Override>& overrides, 
                                         const SweepSpec& spec) {
   std::vector<std::string> paths;
   for (const Override& o : overrides) {
+    // Every model parameter, numeric or categorical (held as its choice's
+    // index): the file lists it and each point's re-run sets it.
     const FieldRef* field = registry.find(o.path);
-    const bool numeric = field && (field->spec->kind == FieldKind::kNumber || field->spec->kind == FieldKind::kInteger);
     const bool swept =
         std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == o.path; });
-    if (numeric && field->spec->sweepable && !swept && std::find(paths.begin(), paths.end(), o.path) == paths.end())
+    if (field && field->spec->sweepable && !swept && std::find(paths.begin(), paths.end(), o.path) == paths.end())
       paths.push_back(o.path);
   }
   return paths;
 }
 
-double last_value(const std::vector<Override>& overrides, const std::string& path) {
+// The value of the last --set of `path` (a categorical one as its choice's index).
+double last_value(const std::vector<Override>& overrides, const FieldRegistry& registry, const std::string& path) {
+  const FieldRef* field = registry.find(path);
   for (auto it = overrides.rbegin(); it != overrides.rend(); ++it)
     if (it->path == path) {
       double value = 0.0;
-      return parse_scenario_number(it->value, &value) ? value : 0.0;  // validated when the scenario loaded
+      const bool read = field && (field->spec->kind == FieldKind::kBoolean || field->spec->kind == FieldKind::kChoice)
+                            ? field_value_from_text(*field->spec, it->value, &value).empty()
+                            : parse_scenario_number(it->value, &value);
+      return read ? value : 0.0;  // validated when the scenario loaded
     }
   return 0.0;
 }
@@ -264,7 +272,7 @@ SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Over
   plan.parameters = override_paths(overrides, registry, {});
   set_units(registry, &plan);
   std::vector<double> values;
-  for (const auto& path : plan.parameters) values.push_back(last_value(overrides, path));
+  for (const auto& path : plan.parameters) values.push_back(last_value(overrides, registry, path));
   plan.points = plan.parameters.empty() ? PointTable::empty_rows(1) : PointTable(plan.parameters.size(), values);
   plan.base = std::make_shared<const Scenario>(loaded.scenario);
   plan.kept.push_back(std::make_shared<const Model>(loaded.scenario));
@@ -312,7 +320,7 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
   if (width > d) {
     std::vector<double> fixed;
     for (std::size_t k = d; k < width - static_cast<std::size_t>(plan.choice_columns); ++k)
-      fixed.push_back(last_value(recorded, plan.parameters[k]));
+      fixed.push_back(last_value(recorded, registry, plan.parameters[k]));
     std::vector<double> rows;
     rows.reserve(swept.size() / d * width);
     for (std::size_t p = 0; p < swept.size() / d; ++p) {

@@ -3,6 +3,7 @@
 // types) run the same way (run and output settings), so that every point's
 // results line up in one file; anything else is refused, naming the
 // difference.
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -106,10 +107,16 @@ void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const 
   plan->rerun_options = {"--seed", std::to_string(plan->run().seed)};
   if (!plan->rule.adaptive)
     plan->rerun_options.insert(plan->rerun_options.end(), {"-n", std::to_string(plan->rule.min)});
-  for (const Override& o : settings)
-    if ((o.path.rfind("run.", 0) == 0 || o.path.rfind("output.", 0) == 0) && o.path != "run.seed" &&
-        o.path != "run.replications")
-      plan->rerun_options.insert(plan->rerun_options.end(), {"--set", o.path + "=" + o.value});
+  // Every --set the point's parameters do not already give (run and output
+  // settings, fields that cannot be swept), each once, its last value.
+  for (auto o = settings.begin(); o != settings.end(); ++o) {
+    const bool parameter =
+        std::find(plan->parameters.begin(), plan->parameters.end(), o->path) != plan->parameters.end();
+    const bool set_again =
+        std::any_of(std::next(o), settings.end(), [&](const Override& later) { return later.path == o->path; });
+    if (parameter || set_again || o->path == "run.seed" || o->path == "run.replications") continue;
+    plan->rerun_options.insert(plan->rerun_options.end(), {"--set", o->path + "=" + o->value});
+  }
 }
 
 }  // namespace brink
