@@ -6,8 +6,9 @@ hostile-input audit:
 - no output replaces an input: the scenario choices of `--sweep scenario=`
   and the calibration file of `--posterior` are inputs too;
 - --resume and --overwrite contradict each other and are refused together;
-- a TARGET.partial that is another program's HDF5 file, or that this process
-  may not write, is refused rather than called damaged and thrown away;
+- a TARGET.partial that is another program's HDF5 file, not HDF5 at all, or
+  that this process may not write, is refused rather than called damaged and
+  thrown away; a file at TARGET.lock that is not a brink lock is never deleted;
 - an output name whose TARGET.partial would be too long is a usage error;
 - SIGINT, SIGTERM and SIGHUP stop run, calibrate and merge with a sentence
   (never death by the signal, never a stray lock file), and a closed pipe on
@@ -174,6 +175,45 @@ def test_a_foreign_hdf5_partial_is_refused_not_thrown_away(brink, work, make):
         with h5py.File(partial, "r") as f:
             assert list(f["mydata"][...]) == [1, 2, 3]
     assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "f.h5", "--overwrite", cwd=work).returncode == 0
+
+
+def test_a_partial_that_is_not_hdf5_is_refused_not_thrown_away(brink, work):
+    """A non-empty TARGET.partial without HDF5's signature is no brink run's (a stopped run leaves
+    an empty file or one that starts with it): run refuses it, with or without --resume."""
+    partial = work / "f.h5.partial"
+    partial.write_text("my lab notes, not brink's\n")
+    for extra in (["--resume"], []):
+        proc = run(brink, "run", "a.yaml", "-n", N, "--no-table", "-o", "f.h5", *extra, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "is not an HDF5 file" in line and "--overwrite" in line, line
+        assert partial.read_text() == "my lab notes, not brink's\n" and not (work / "f.h5").exists()
+    partial.write_bytes(b"")  # what a run killed at once leaves: discarded as before
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "f.h5", cwd=work).returncode == 0
+    assert not partial.exists()
+
+
+def test_a_file_at_the_lock_path_is_never_deleted(brink, work):
+    """brink keeps TARGET.lock while it writes and deletes it after: a result or any other file
+    already at that path is refused (run, merge, calibrate), while a stale lock of a killed run,
+    empty or with its note, is taken over."""
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "res.h5.lock", cwd=work).returncode == 0
+    kept = (work / "res.h5.lock").read_bytes()
+    for i in range(2):
+        assert run(brink, "run", "a.yaml", "-q", "-n", N, "--sweep", "actors.RED.decision.patience_days=10,20",
+                   "--shard", f"{i}/2", "-o", f"s{i}.h5", cwd=work).returncode == 0
+    scenario = calibration_scenario(work)
+    (work / "cal.h5.lock").write_bytes(kept)
+    for args in (["run", "a.yaml", "-q", "-n", N, "-o", "res.h5"],
+                 ["merge", "res.h5", "s0.h5", "s1.h5", "-q"],
+                 ["calibrate", scenario, "-q", "-o", "cal.h5"]):
+        proc = run(brink, *args, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "is not a brink lock file" in line, line
+    assert (work / "res.h5.lock").read_bytes() == kept and (work / "cal.h5.lock").read_bytes() == kept
+    for stale in (b"", b"PID 12345 on host elsewhere\n"):
+        (work / "res.h5.lock").write_bytes(stale)
+        assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "res.h5", "--overwrite", cwd=work).returncode == 0
+        assert not (work / "res.h5.lock").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")

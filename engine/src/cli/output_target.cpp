@@ -44,6 +44,14 @@ std::string read_holder(int fd) {
   return text;
 }
 
+// True for what a lock file can hold: nothing (a run stopped before its
+// note) or the note "PID ... on host ..." a run writes.
+bool locked_file_is_a_lock(int fd, const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return false;
+  if (st.st_size == 0) return true;
+  return st.st_size < 512 && read_holder(fd).rfind("PID ", 0) == 0;
+}
+
 void fsync_path(const fs::path& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0)
@@ -155,6 +163,14 @@ OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
     }, named{};
     if (::fstat(fd, &locked) == 0 && ::stat(path_.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
         locked.st_ino == named.st_ino) {
+      // A lock file holds nothing or "PID ... on host ..."; anything else at
+      // that path is someone's file, which the unlink at the end would delete.
+      if (!locked_file_is_a_lock(fd, locked)) {
+        ::close(fd);
+        throw OutputRefused(fmt::format(
+            "'{}' exists and is not a brink lock file; move it away (brink keeps its lock there while it writes)",
+            path_.string()));
+      }
       char host[256] = {0};
       ::gethostname(host, sizeof host - 1);
       const std::string holder = fmt::format("PID {} on host {}\n", ::getpid(), host);
@@ -215,6 +231,11 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
   if (state == PartialState::kForeign)
     throw OutputRefused(
         fmt::format("{} is an HDF5 file but not an unfinished brink run; move it away, or discard it with --overwrite",
+                    partial.string()));
+  if (state == PartialState::kNotHdf5)
+    throw OutputRefused(
+        fmt::format("{} is not an HDF5 file, so no brink run wrote it; move it away, or discard it "
+                    "with --overwrite",
                     partial.string()));
   if (state == PartialState::kReadOnly)
     throw OutputRefused(fmt::format("{} cannot be written: {}; make it writable{}", partial.string(),

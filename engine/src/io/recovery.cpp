@@ -1,5 +1,6 @@
 #include "hdf5_recovery.hpp"
 
+#include <fcntl.h>
 #include <hdf5.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -195,7 +196,18 @@ hid_t open_read_only(const std::string& path) {
 PartialState partial_state(const std::string& path) {
   // Read only: a run that is then refused must leave the file as it was.
   const hid_t file = open_read_only(path);
-  if (file < 0) return PartialState::kUnreadable;
+  if (file < 0) {
+    // A run stopped before it first saved leaves an empty file or one that
+    // starts with the signature; other content is someone else's.
+    struct stat st {};
+    char head[8] = {};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const bool foreign =
+        fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (::read(fd, head, sizeof head) != sizeof head || std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) != 0);
+    if (fd >= 0) ::close(fd);
+    return foreign ? PartialState::kNotHdf5 : PartialState::kUnreadable;
+  }
   const bool run_output = H5Lexists(file, "block_done", H5P_DEFAULT) > 0;
   H5Fclose(file);
   if (!run_output) return PartialState::kForeign;

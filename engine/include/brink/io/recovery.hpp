@@ -18,6 +18,7 @@ enum class PartialState {
   kRunOutput,   // a run's file: it records which blocks are done
   kUnreadable,  // no HDF5 signature or it does not open: stopped before it first saved, or damaged
   kForeign,     // an HDF5 file that opens but is not a run's output (no block record)
+  kNotHdf5,     // a file with content but no HDF5 signature: no brink run wrote it
   kReadOnly,    // a run's file this process may not write
 };
 PartialState partial_state(const std::string& path);
