@@ -12,6 +12,16 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 }  // namespace
 
+double truncated_standard_normal(double lo, double hi, double u) {
+  const double p_lo = normal_cdf(lo), p_hi = normal_cdf(hi);
+  if (p_hi - p_lo > 1e-290) return normal_quantile(p_lo + u * (p_hi - p_lo));
+  // So far below the mean that Φ underflows (hi < -37): the density falls as
+  // e^(-|hi|·d) with the distance d below hi (its relative error is about 1.4/hi²),
+  // an exponential truncated to d <= hi - lo.
+  const double rate = -hi;
+  return hi + std::log1p((1.0 - u) * std::expm1(-rate * (hi - lo))) / rate;  // u = 0 at lo, as Φ's inversion
+}
+
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
 double normal_quantile(double p) {
@@ -46,8 +56,8 @@ double normal_quantile(double p) {
 
 Prior::Prior(const PriorSpec& spec) : spec_(spec) {
   if (spec.kind == PriorKind::kNormal || spec.kind == PriorKind::kTruncatedNormal) {
-    cdf_lower_ = normal_cdf((spec.lower - spec.mean) / spec.sd);
-    cdf_upper_ = normal_cdf((spec.upper - spec.mean) / spec.sd);
+    z_lower_ = (spec.lower - spec.mean) / spec.sd;
+    z_upper_ = (spec.upper - spec.mean) / spec.sd;
   }
 }
 
@@ -81,7 +91,10 @@ double Prior::sample(double u) const {
       break;
     case PriorKind::kNormal:
     case PriorKind::kTruncatedNormal:
-      x = spec_.mean + spec_.sd * normal_quantile(cdf_lower_ + u * (cdf_upper_ - cdf_lower_));
+      // Inversion where Φ keeps its precision, the lower half: a range above
+      // the mean is the mirror image of one below it.
+      x = spec_.mean + spec_.sd * (z_lower_ > 0 ? -truncated_standard_normal(-z_upper_, -z_lower_, 1.0 - u)
+                                                : truncated_standard_normal(z_lower_, z_upper_, u));
       break;
     case PriorKind::kExponential:
       // Inversion of the exponential truncated to [0, upper].

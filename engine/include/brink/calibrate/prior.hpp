@@ -32,12 +32,16 @@ class Prior {
 
  private:
   PriorSpec spec_;
-  double cdf_lower_ = 0.0, cdf_upper_ = 1.0;  // normal kinds: Φ at the standardized bounds
+  double z_lower_ = 0.0, z_upper_ = 0.0;  // normal kinds: the standardized bounds
 };
 
 // The standard normal distribution function and its inverse (Acklam's
 // rational approximation refined by one Halley step: relative error ~1e-15).
 double normal_cdf(double x);
 double normal_quantile(double p);
+// A draw of the standard normal truncated to [lo, hi] (lo < hi <= 0, or
+// lo < 0 < hi) from u in [0, 1): its CDF inverted, or in a tail too far for
+// Φ (hi < -37) the exponential tail's.
+double truncated_standard_normal(double lo, double hi, double u);
 
 }  // namespace brink
