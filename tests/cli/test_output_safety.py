@@ -216,6 +216,27 @@ def test_a_file_at_the_lock_path_is_never_deleted(brink, work):
         assert not (work / "res.h5.lock").exists()
 
 
+def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
+    """A plan too large for the address space (a million-point grid under ulimit -v) ends with
+    one sentence and exit 1, and the file it had started holds nothing to resume: it is removed,
+    so the next run into the same target needs no --overwrite."""
+    import resource
+    if b"__asan_init" in Path(brink).read_bytes():
+        pytest.skip("ASan reserves terabytes of address space: an address-space limit cannot apply")
+    axes = [f"{path}={','.join(str(round(start + step * i, 4)) for i in range(100))}"
+            for path, start, step in (("combat.collapse_fraction", 0.0, 0.005),
+                                      ("actors.RED.decision.rationality", 1.0, 0.01),
+                                      ("escalation.tension.decay", 0.0, 0.001))]
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))  # noqa: E731
+    proc = subprocess.run([brink, "run", "a.yaml", "-n", "1", "-q", "--summary-only", "-o", "big.h5",
+                           *[a for axis in axes for a in ("--sweep", axis)]],
+                          cwd=work, capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    line = one_sentence(proc)
+    assert proc.returncode == 1 and "out of memory" in line and "bad_alloc" not in line, line
+    assert not list(work.glob("big.h5*"))
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "big.h5", cwd=work).returncode == 0
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
 def test_a_read_only_partial_is_refused_as_such_not_called_damaged(brink, tmp_path):
     # Root writes any file: run as nobody, in a directory nobody may reach

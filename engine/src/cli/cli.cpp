@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <new>
 #include <optional>
 #include <thread>
 #include <tuple>
@@ -329,6 +330,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     }
     throw std::runtime_error(
         fmt::format("interrupted; {} keeps the finished blocks, continue with --resume", partial.string()));
+  } catch (const std::bad_alloc&) {
+    // A file this run started that holds nothing to resume from is no result: it goes.
+    if (!resuming && (!plan.write_runs || finished_block_count(partial) <= 0)) fs::remove(partial);
+    throw;
   } catch (const OutputError& e) {
     if (!is_space_errno(last_io_errno())) throw;
     const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
@@ -472,6 +477,11 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
   } catch (const po::error& e) {
     err << "brink " << command << ": " << e.what() << " (see 'brink " << command << " --help')\n";
     return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    err << "brink " << command
+        << ": out of memory: this needs more memory than the process may use (see 'ulimit -v'); run fewer "
+           "points or replications per process (e.g. --shard I/N per node)\n";
+    return kExitFailure;
   } catch (const std::exception& e) {
     err << "brink " << command << ": " << e.what() << "\n";
     return kExitFailure;
