@@ -216,6 +216,25 @@ def test_a_file_at_the_lock_path_is_never_deleted(brink, work):
         assert not (work / "res.h5.lock").exists()
 
 
+def test_an_output_that_is_a_link_to_nothing_is_refused_up_front(brink, work):
+    """The final rename cannot replace a dangling symlink; it used to end every run (and every
+    --resume) with a false "created by another program". Now: exit 2 before running, for run's
+    target and calibrate's posterior scenario, and the link is left alone."""
+    (work / "dl.h5").symlink_to(work / "nowhere.h5")
+    for extra in ([], ["--resume"]):
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "dl.h5", *extra, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "'dl.h5' is a symbolic link to" in line and "does not exist" in line, line
+    scenario = calibration_scenario(work)
+    (work / "cal.posterior.yaml").symlink_to("/nonexistent/posterior.yaml")
+    proc = run(brink, "calibrate", scenario, "-q", "-o", "cal.h5", cwd=work)
+    line = one_sentence(proc)
+    assert proc.returncode == 2 and "'cal.posterior.yaml' is a symbolic link" in line, line
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith(("dl.", "cal."))) == \
+        ["cal.posterior.yaml", "dl.h5"]  # nothing written, both links still there
+    assert (work / "dl.h5").is_symlink() and (work / "cal.posterior.yaml").is_symlink()
+
+
 def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
     """A plan too large for the address space (a million-point grid under ulimit -v) ends with
     one sentence and exit 1, and the file it had started holds nothing to resume: it is removed,

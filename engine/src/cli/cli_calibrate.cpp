@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -111,11 +114,18 @@ std::string generation_line(const Population& p, int planned, double seconds) {
                      effective_sample_size(p.weight), seconds < 0 ? "" : fmt::format(", {:.1f} s", seconds));
 }
 
+// Written beside `path` and renamed into place, so a failed write leaves no half file.
 void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  const std::string partial = path + ".partial";
+  std::ofstream file(partial, std::ios::binary | std::ios::trunc);
   file << text;
   file.close();
-  if (!file) throw std::runtime_error(fmt::format("cannot write '{}'", path));
+  const int error = errno;
+  if (!file || std::rename(partial.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(file ? errno : error);
+    std::remove(partial.c_str());
+    throw std::runtime_error(fmt::format("cannot write '{}': {}", path, why));
+  }
 }
 
 }  // namespace
@@ -408,8 +418,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     throw;
   }
   if (!writer) return kExitOk;
-  publish_output(partial, target, *before);
+  // The posterior scenario first: once the calibration is in place, a failure
+  // could not be resumed.
   const fs::path posterior = write_posterior_scenario(target, source, record);
+  publish_output(partial, target, *before);
   if (!quiet)
     out << posterior_table(record)
         << fmt::format("wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {})\n",

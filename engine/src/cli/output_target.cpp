@@ -22,7 +22,18 @@ namespace {
 // Refuses `path` if it exists as anything but a regular file, or is an input.
 void check_one(const fs::path& path, const fs::path& target, const std::vector<fs::path>& inputs) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return;  // does not exist yet
+  if (::stat(path.c_str(), &st) != 0) {
+    // A link to nothing: the rename at the end could not replace it, and
+    // writing through it would create a file the user did not name.
+    if (struct stat link{}; errno == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+      std::error_code ec;
+      throw OutputRefused(
+          fmt::format("output '{}' is a symbolic link to '{}', which does not exist; give the "
+                      "output's own path, or remove the link",
+                      path.string(), fs::read_symlink(path, ec).string()));
+    }
+    return;  // does not exist yet
+  }
   if (!S_ISREG(st.st_mode))
     throw OutputRefused(fmt::format("output '{}' is {}; the output must be a regular file (e.g. out/result.h5)",
                                     path.string(), file_kind_name(st.st_mode)));
