@@ -187,3 +187,21 @@ def test_posterior_run_recipe_reruns_the_run(run, toy, tmp_path, draws):
     with h5py.File(first) as a, h5py.File(again) as b:
         for name in ("outcome_code", "end_step", "casualties", "parameter_value"):
             assert a[name][()].tobytes() == b[name][()].tobytes(), name
+
+
+def test_a_set_of_a_drawn_parameter_is_refused(run, toy, tmp_path):
+    """A --set of a parameter the calibration (or the posterior run) draws would be silently
+    replaced by every draw, yet recorded among the file's overrides."""
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    drawn = re.search(r"^    ([a-z_.A-Z0-9]+): \{prior", toy[toy.index("calibrate:"):], re.M).group(1)
+    proc = run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "--set", f"{drawn}=0.01",
+               "-o", tmp_path / "c.h5", timeout=300)
+    assert proc.returncode == 2 and f"--set {drawn}=0.01 fixes a parameter the calibration draws" in proc.stderr
+    assert not list(tmp_path.glob("c.*"))
+    assert run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "-o", tmp_path / "c.h5",
+               timeout=300).returncode == 0
+    proc = run("run", tmp_path / "c.posterior.yaml", "--posterior", tmp_path / "c.h5", "--set", f"{drawn}=0.01",
+               "-n", "256", "-q", "-o", tmp_path / "p.h5", timeout=300)
+    assert proc.returncode == 2 and f"--set {drawn}=0.01 fixes a parameter the posterior" in proc.stderr
+    assert not list(tmp_path.glob("p.*"))

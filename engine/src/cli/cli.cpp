@@ -235,6 +235,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     thread_count = max_threads();
   }
 
+  if (vm.count("summary-only") && vm.count("timeseries"))
+    throw UsageError(
+        fmt::format("--timeseries {} records every replication's series, which --summary-only leaves "
+                    "out; give one of them",
+                    timeseries));
   if (vm.count("summary-only")) settings.push_back({"output.runs", "false"});
   const ScenarioSource source = resolve_scenario(scenario_arg);
   if (vm.count("posterior-draws") && !vm.count("posterior"))

@@ -338,6 +338,13 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   const ScenarioSource source = resolve_scenario(operands.front());
   const LoadedScenario loaded = load_scenario(source, settings);
   const CalibrateSpec spec = calibrate_spec(loaded, source, vm, o);
+  for (const Override& s : settings)
+    for (const PriorSpec& p : spec.priors)
+      if (p.path == s.path)
+        throw po::error(
+            fmt::format("--set {}={} fixes a parameter the calibration draws from its prior; drop "
+                        "the --set, or the parameter from 'calibrate.parameters'",
+                        s.path, s.value));
   check_prior_corners(loaded);
   int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
                                      : static_cast<int>(parse_count("--threads", o.threads, 1, 1024));

@@ -84,6 +84,13 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
                       o.path, o.value));
   if (!request.posterior.empty()) {
     SweepPlan plan = posterior_plan(*loaded, request.posterior, request.posterior_draws);
+    const std::vector<std::string>& drawn = plan.draws ? plan.draws->parameters : plan.parameters;
+    for (const Override& o : request.settings)
+      if (std::find(drawn.begin(), drawn.end(), o.path) != drawn.end())
+        throw UsageError(
+            fmt::format("--set {}={} fixes a parameter the posterior in '{}' draws; drop the --set, "
+                        "or run without --posterior",
+                        o.path, o.value, request.posterior));
     set_rerun_recipe(&plan, source.label, request.settings);
     // -n of a posterior run is its total, which it shares out among its draws.
     if (auto n = std::find(plan.rerun_options.begin(), plan.rerun_options.end(), "-n"); n != plan.rerun_options.end())

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -357,6 +358,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
         {"--design", -1, -1, fmt::format("must be grid, random, lhs, sobol or morris, got '{}'", design)});
   if (samples > 0) spec.samples = samples;
   std::vector<std::pair<std::string, bool>> arguments;
+  std::unordered_map<std::string, std::string> given;  // path -> the option that made it an axis
   for (const std::string& argument : sweeps) arguments.emplace_back(argument, false);
   for (const std::string& argument : levers) arguments.emplace_back(argument, true);
   for (const auto& [argument, lever] : arguments) {
@@ -383,6 +385,14 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
       continue;
     }
     axis.lever = lever;
+    // An axis of the file's sweep block is replaced; one given twice here would silently drop the first.
+    if (const auto earlier = given.find(axis.path); earlier != given.end()) {
+      problems.push_back(
+          {option + argument, -1, -1,
+           fmt::format("'{}' is already an axis ({}); give each axis once", axis.path, earlier->second)});
+      continue;
+    }
+    given.emplace(axis.path, option + argument);
     loaded.sweep_arguments[axis.path] = argument;
     const auto same =
         std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
