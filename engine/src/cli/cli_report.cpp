@@ -49,7 +49,8 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   if (operands.size() != 1) throw UsageError("validate takes exactly one SCENARIO (a file or a shipped name)");
   const ScenarioSource source = resolve_scenario(operands.front());
   LoadedScenario loaded = load_scenario(source);
-  load_scenario_choices(loaded, source.label, {});  // the choices a sweep block names must match it
+  // The choices a sweep block names must match it, and its design must leave points to run.
+  make_plan(loaded, {}, load_scenario_choices(loaded, source.label, {}));
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
                      loaded.parameters.size());

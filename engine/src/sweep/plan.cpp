@@ -227,7 +227,7 @@ std::vector<std::vector<double>> constrained(const SweepSpec& spec, const Scenar
     if (bound.apply(row)) kept.push_back(std::move(row));
   plan->rejected_points = static_cast<std::int64_t>(rows.size() - kept.size());
   if (kept.empty())
-    throw ScenarioError({{"sweep", -1, -1,
+    throw ScenarioError({{"sweep.constraints", -1, -1,
                           fmt::format("the constraints reject all {} points of the design; loosen a rule or widen the "
                                       "ranges",
                                       rows.size())}});
@@ -292,7 +292,15 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
   SweepPlan plan;
   set_run_options(loaded.scenario, &plan);
   const FieldRegistry registry(loaded.scenario);
-  std::vector<double> swept = design_values(loaded.scenario, &plan);
+  std::vector<double> swept;
+  try {
+    swept = design_values(loaded.scenario, &plan);
+  } catch (const ScenarioError& e) {
+    // design_values names the sweep path at fault; the scenario file has its place.
+    std::vector<Diagnostic> located;
+    for (const Diagnostic& d : e.diagnostics()) located.push_back(loaded.source.at(d.source, d.message));
+    throw ScenarioError(std::move(located));
+  }
   // Swept axes first, then any --set paths that are not swept.
   for (const SweepAxis& a : spec.axes) {
     plan.parameters.push_back(a.path);
