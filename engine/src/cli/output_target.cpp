@@ -116,8 +116,9 @@ void prepare_output_directory(const fs::path& target, bool create) {
   struct stat st {};
   if (::stat(directory.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode))
-      throw OutputRefused(
-          fmt::format("the directory of output file '{}' is {}", target.string(), file_kind_name(st.st_mode)));
+      throw OutputRefused(fmt::format("the directory of output file '{}', '{}', is {}, not a directory",
+                                      target.string(), directory.string(),
+                                      S_ISREG(st.st_mode) ? "a file" : file_kind_name(st.st_mode)));
     return;
   }
   if (errno != ENOENT)

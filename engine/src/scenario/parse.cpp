@@ -266,10 +266,10 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
   e.limited_war_rung = named_rung("limited_war", 0);
   e.full_war_rung = named_rung("full_war", 0);
   e.alliance_war_rung = named_rung("alliance_war", 0);
-  if (e.limited_war_rung >= 0 && e.full_war_rung >= 0 && e.alliance_war_rung >= 0 &&
-      !(e.initial_rung < e.limited_war_rung && e.limited_war_rung <= e.full_war_rung &&
-        e.full_war_rung <= e.alliance_war_rung))
-    p.error(esc, "escalation rungs must be ordered initial_rung < limited_war <= full_war <= alliance_war");
+  std::string culprit;
+  if (e.limited_war_rung >= 0 && e.full_war_rung >= 0 && e.alliance_war_rung >= 0)
+    if (const std::string problem = rung_order_problem(e, &culprit); !problem.empty())
+      p.error(get(esc, culprit).IsDefined() ? get(esc, culprit) : esc, problem);
   for (const char* part : {"tension", "incidents"}) {
     const std::string section = std::string("escalation.") + part;
     const YAML::Node map = get(esc, part);

@@ -50,10 +50,16 @@ std::string tokenize(const std::string& rule, std::vector<Token>* out) {
       out->push_back({Token::kPath, rule.substr(i, j - i)});
       i = j;
     } else {
+      // The whole character, not the first byte of its UTF-8 encoding.
+      const auto lead = static_cast<unsigned char>(c);
+      const std::string shown = rule.substr(i, lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1);
       return fmt::format(
-          "unexpected '{}' at character {} (a rule is 'LEFT <= RIGHT' or 'LEFT >= RIGHT' with "
+          "unexpected '{}' at character {}{} (a rule is 'LEFT <= RIGHT' or 'LEFT >= RIGHT' with "
           "numbers, paths, +, - and number * path)",
-          c, i + 1);
+          shown, i + 1,
+          shown == "\u2264"   ? "; write <="
+          : shown == "\u2265" ? "; write >="
+                              : "");
     }
   }
   out->push_back({Token::kEnd, "end of rule"});

@@ -180,10 +180,7 @@ void ladder_is_sound(const Scenario& s, Problems* out) {
       out->push_back({{"escalation"}, fmt::format("escalation rung index {} is not a rung of the ladder", r)});
       return;
     }
-  if (!(e.initial_rung < e.limited_war_rung && e.limited_war_rung <= e.full_war_rung &&
-        e.full_war_rung <= e.alliance_war_rung))
-    out->push_back(
-        {{"escalation"}, "escalation rungs must be ordered initial_rung < limited_war <= full_war <= alliance_war"});
+  if (std::string problem = rung_order_problem(e); !problem.empty()) out->push_back({{"escalation"}, problem});
 }
 
 void actions_are_sound(const Scenario& s, int a, Problems* out) {
@@ -346,6 +343,21 @@ const Rule kRules[] = {
 }  // namespace
 
 std::span<const Rule> validation_rules() { return kRules; }
+
+std::string rung_order_problem(const Escalation& e, std::string* first_out_of_order) {
+  const char* culprit = !(e.initial_rung < e.limited_war_rung)      ? "initial_rung"
+                        : !(e.limited_war_rung <= e.full_war_rung)  ? "full_war"
+                        : !(e.full_war_rung <= e.alliance_war_rung) ? "alliance_war"
+                                                                    : nullptr;
+  if (!culprit) return {};
+  if (first_out_of_order) *first_out_of_order = culprit;
+  const auto name = [&](int r) { return r >= 0 && r < static_cast<int>(e.rungs.size()) ? e.rungs[r] : "?"; };
+  return fmt::format(
+      "escalation rungs must be ordered initial_rung < limited_war <= full_war <= alliance_war on the ladder, got "
+      "{} ({}), {} ({}), {} ({}), {} ({}); '{}' is out of order",
+      name(e.initial_rung), e.initial_rung, name(e.limited_war_rung), e.limited_war_rung, name(e.full_war_rung),
+      e.full_war_rung, name(e.alliance_war_rung), e.alliance_war_rung, culprit);
+}
 
 void validate_or_throw(const Scenario& scenario) {
   const std::vector<Problem> problems = validate(scenario);

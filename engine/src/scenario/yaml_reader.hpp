@@ -290,7 +290,12 @@ class Parser {
     if (numeric && node.IsScalar() && !plain_number_node(node))
       return fmt::format("'{}' must be a number, got {}; write it without {}", full, scalar_as_written(node),
                          node.Tag() == "!" ? "the quotes" : "the tag");
-    const std::string problem = node.IsScalar() ? field_value_from_text(f, node.Scalar(), value) : "must be text";
+    // A list or a mapping: what the field takes instead (only run.replications also takes a mapping).
+    const std::string problem =
+        node.IsScalar() ? field_value_from_text(f, node.Scalar(), value)
+        : numeric       ? fmt::format("must be a number{}",
+                                full == "run.replications" ? " or a mapping {min, max, ci_halfwidth}" : "")
+                        : field_value_from_text(f, std::string(), value);
     if (!problem.empty()) return fmt::format("'{}' {}, got '{}'", full, problem, scalar_text(node));
     // The range, as the file writes the value (100_000, 1e5): checked here so the message quotes it.
     if (f.kind == FieldKind::kInteger && *value != std::floor(*value))

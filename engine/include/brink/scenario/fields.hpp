@@ -130,6 +130,10 @@ std::span<const Rule> validation_rules();
 // Every problem of a scenario: each field's own range, then every rule.
 // A Scenario from any source (file, --set, sweep point, C++) passes through it.
 std::vector<Problem> validate(const Scenario& scenario);
+// "" when initial_rung < limited_war <= full_war <= alliance_war (indices of
+// valid rungs), else a sentence naming each rung; `first_out_of_order` gets the
+// key of the first one out of order.
+std::string rung_order_problem(const Escalation& e, std::string* first_out_of_order = nullptr);
 // The rules only (no structure checks): safe on a partly read scenario.
 std::vector<Problem> validate_values(const Scenario& scenario);
 // A sweep over its whole declared range, before anything runs: every value
