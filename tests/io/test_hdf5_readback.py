@@ -2,6 +2,7 @@
 (h5netcdf engine) and ncdump, and checks the HDF5 contract of DESIGN.md."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -390,3 +391,29 @@ def test_rerun_with_set_and_seed(flagship, tmp_path):
     rerun = tmp_path / "rerun"
     rerun.mkdir()
     assert_rerun_identical(original, rerun)
+
+
+@pytest.mark.parametrize("start,decodable", [("2022-01-24", True), ("1914-07-28", True), ("1618-05-23", False),
+                                             ("2262-02-01", False)])
+def test_time_coordinate_only_where_xarray_can_decode_it(flagship_text, tmp_path, start, decodable):
+    """With run.start_date the file has a CF time coordinate, decoded by xarray to day 0 + day; a
+    run whose dates leave numpy's datetime64[ns] range (1677-09-22 to 2262-04-11) has only `day`,
+    says so, and still opens in xarray (a time coordinate there made the whole file unreadable)."""
+    import xarray as xr
+    scenario_text = re.sub(r"(?m)^  start_date: \S+", f"  start_date: {start}", flagship_text)
+    assert f"start_date: {start}" in scenario_text
+    # The flagship's dated observations fall in 2022: another start leaves them outside the run.
+    scenario_text = scenario_text[: scenario_text.index("\nobservations:")] + "\n"
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(scenario_text, encoding="utf-8")
+    out = tmp_path / "t.h5"
+    proc = run_brink("run", scenario, "-n", 256, "--no-table", "-o", out)
+    assert ("no 'time' coordinate" in proc.stderr) == (not decodable), proc.stderr
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ("time" in ds.variables) == decodable
+        if decodable:
+            day0 = np.datetime64(start, "ns")
+            expected = day0 + (ds["day"].values * 86400e9).astype("timedelta64[ns]")
+            assert np.array_equal(ds["time"].values, expected)
+    with h5py.File(out, "r") as f:  # variables on `step` name time among their coordinates only when it exists
+        assert ("time" in text(f["survival"].attrs["coordinates"]).split()) == decodable

@@ -32,6 +32,7 @@
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/mpi/distributed.hpp"
 #include "brink/scenario/fields.hpp"
+#include "brink/scenario/observations.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
 #include "brink/scenario/source_file.hpp"
@@ -280,6 +281,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
 
   catch_interruptions();
   const Model& model = plan.model(0);
+  if (!quiet && !model.scenario().run.start_date.empty() && !calendar_is_decodable(model.scenario()))
+    err << fmt::format(
+        "brink run: note: the run's dates, {} and {} days on, leave 1677-09-22 to 2262-04-11 (numpy's "
+        "datetime64, which xarray decodes dates into), so the file has no 'time' coordinate, only 'day'\n",
+        model.scenario().run.start_date, model.scenario().step_count() * model.scenario().run.dt_days);
   if (!quiet) out << run_header(loaded.scenario, source.label, plan) << std::flush;
   // Test hook: dies like kill -9 once this many blocks are recorded.
   const char* kill_hook = std::getenv("BRINK_TEST_KILL_AFTER_BLOCKS");

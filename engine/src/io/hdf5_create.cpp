@@ -11,6 +11,7 @@
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/model/kernel_dispatch.hpp"
+#include "brink/scenario/observations.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
 #include "hdf5_util.hpp"
@@ -223,7 +224,7 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   set_flags(ds.get(), v.flags, plan);
   if (v.fill == Fill::kMissing) set_fill_attribute(ds.get(), type);
   std::string coordinates = v.day_coordinate ? std::string(var::kDay) : "";
-  if (v.day_coordinate && !plan.run().start_date.empty()) coordinates += " time";
+  if (v.day_coordinate && calendar_is_decodable(plan.model(0).scenario())) coordinates += " time";
   if (v.kind != Kind::kDimension && v.dims.has(Dim::kPoint))
     for (const std::string& c : parameter_coordinates) coordinates += (coordinates.empty() ? "" : " ") + c;
   if (v.kind != Kind::kDimension && v.dims.has(Dim::kPoint) && v.dims.has(Dim::kReplication))
@@ -314,8 +315,8 @@ Handle Hdf5Writer::Impl::create_parameter_variable(const std::string& name, cons
 // With run.start_date, a CF time coordinate along `step` beside the numeric
 // `day` (which tests and notebooks select on): xarray decodes it to dates.
 void Hdf5Writer::Impl::create_time_coordinate(const SweepPlan& plan) {
-  if (plan.run().start_date.empty()) return;
   const Model& m = plan.model(0);
+  if (!calendar_is_decodable(m.scenario())) return;
   std::vector<double> days(static_cast<std::size_t>(m.records()));
   for (int q = 0; q < m.records(); ++q) days[q] = m.record_step(q) * m.scenario().run.dt_days;
   const hsize_t n = days.size();

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "brink/scenario/scenario.hpp"
+
 namespace brink {
 
 std::string_view to_string(ObservedQuantity quantity) {
@@ -48,6 +50,15 @@ bool parse_iso_date(std::string_view text, std::int64_t* days) {
   if (d > kLength[m - 1] + (m == 2 && leap(y) ? 1 : 0)) return false;
   *days = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   return true;
+}
+
+bool calendar_is_decodable(const Scenario& s) {
+  std::int64_t start = 0;
+  if (s.run.start_date.empty() || !parse_iso_date(s.run.start_date, &start)) return false;
+  constexpr std::int64_t kFirst = -106'751;  // 1677-09-22, days since 1970-01-01
+  constexpr std::int64_t kLast = 106'751;    // 2262-04-11
+  const double end = static_cast<double>(start) + static_cast<double>(s.step_count()) * s.run.dt_days;
+  return start >= kFirst && end <= static_cast<double>(kLast);
 }
 
 std::string iso_date(std::int64_t z) {

@@ -8,7 +8,6 @@
 
 #include "brink/scenario/diagnostic.hpp"
 #include "brink/scenario/fields.hpp"
-#include "brink/scenario/observations.hpp"
 
 namespace brink {
 namespace {
@@ -71,23 +70,6 @@ void steps_at_most_a_million(const Scenario& s, Problems* out) {
   if (steps > 1e6)
     out->push_back({{"run", "run.horizon_days", "run.dt_days"},
                     fmt::format("run.horizon_days / run.dt_days = {} steps is more than 1,000,000", steps)});
-}
-
-// The file's time coordinate (days since run.start_date) must decode in the
-// readers the output promises: xarray without cftime decodes into numpy's
-// datetime64[ns], which holds 1677-09-22 to 2262-04-11 only.
-void dates_readable(const Scenario& s, Problems* out) {
-  std::int64_t start = 0, first = 0, last = 0;
-  if (s.run.start_date.empty() || !parse_iso_date(s.run.start_date, &start) || !parse_iso_date("1677-09-22", &first) ||
-      !parse_iso_date("2262-04-11", &last) || !(s.run.dt_days > 0))
-    return;
-  const double end = static_cast<double>(start) + steps_of(s) * s.run.dt_days;
-  if (start >= first && end <= static_cast<double>(last)) return;
-  out->push_back({{"run.start_date", "run.horizon_days", "run.dt_days"},
-                  fmt::format("'run.start_date' {} with a horizon of {} days reaches outside 1677-09-22 to "
-                              "2262-04-11, the dates the output's readers can decode (numpy's datetime64); give a "
-                              "date in that range, or leave start_date out",
-                              s.run.start_date, steps_of(s) * s.run.dt_days)});
 }
 
 void replication_bounds_ordered(const Scenario& s, Problems* out) {
@@ -333,7 +315,6 @@ const Rule kRules[] = {
     {"at_least_one_step", "the horizon holds at least one step", kStepInputs, at_least_one_step},
     {"dt_within_horizon", "run.dt_days <= run.horizon_days", kStepInputs, dt_within_horizon},
     {"steps_at_most_a_million", "at most 1,000,000 steps", kStepInputs, steps_at_most_a_million},
-    {"dates_readable", "run.start_date + the horizon lies in 1677-09-22 .. 2262-04-11", kStepInputs, dates_readable},
     {"replication_bounds_ordered", "run.replications.min <= max", kReplicationInputs, replication_bounds_ordered},
     {"events_before_the_end", "every event day < steps · dt_days", kEventInputs, events_before_the_end},
     {"issues_have_two_parties", "an issue has at least two parties (salience > 0)", kPartyInputs,

@@ -64,6 +64,11 @@ struct CalibrateSpec {
 bool parse_iso_date(std::string_view text, std::int64_t* days);
 // The ISO date of days since 1970-01-01.
 std::string iso_date(std::int64_t days);
+// True when run.start_date is set and every day of the run, day 0 to the
+// horizon, is a date numpy's datetime64[ns] holds (1677-09-22 to 2262-04-11):
+// xarray decodes a CF time coordinate into it, so the output has one only then.
+struct Scenario;
+bool calendar_is_decodable(const Scenario& s);
 
 // Scenario YAML `text` with each dotted path set to its value and the
 // `calibrate:` block removed: a posterior scenario that `brink run` reads.
