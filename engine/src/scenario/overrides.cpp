@@ -41,6 +41,7 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
   const char separator = value.find(':') != std::string::npos ? ':' : ',';
   std::stringstream stream(value);
   for (std::string part; std::getline(stream, part, separator);) parts.push_back(part);
+  if (value.back() == separator) parts.emplace_back();  // "1,2," has an empty last value, as "1,,2" an empty middle one
   bool ok = true;
   auto number_of = [&](const std::string& text) {
     double v = 0;

@@ -190,6 +190,10 @@ std::vector<std::vector<bool>> pairs(Parser& p, const YAML::Node& node, const st
       p.error(pair, fmt::format("'{}' pairs actor '{}' with itself", ip, ids[a]));
       continue;
     }
+    if (matrix[a][b]) {  // the pair, in either order, is already in the list
+      p.error(pair, fmt::format("'{}' pairs '{}' and '{}' a second time; give each pair once", ip, ids[a], ids[b]));
+      continue;
+    }
     matrix[a][b] = matrix[b][a] = true;
   }
   return matrix;
@@ -224,6 +228,12 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
     commitment.to = p.actor(get(c, "to"), cp + ".to", ids);
     if (commitment.from >= 0 && commitment.from == commitment.to)
       p.error(get(c, "to"), fmt::format("'{}' commits actor '{}' to itself", cp, ids[commitment.from]));
+    for (std::size_t k = 0; k < s.relations.commitments.size(); ++k)
+      if (commitment.from >= 0 && commitment.to >= 0 && s.relations.commitments[k].from == commitment.from &&
+          s.relations.commitments[k].to == commitment.to)
+        p.error(c, fmt::format("'{}' commits '{}' to '{}' a second time (as relations.commitments.{}); give one "
+                               "commitment with one strength",
+                               cp, ids[commitment.from], ids[commitment.to], k));
     s.relations.commitments.push_back(commitment);
     const FieldIndex index = {static_cast<int>(s.relations.commitments.size()) - 1, -1, -1};
     p.fields(c, "relations.commitments.*", cp, index, s);
