@@ -97,19 +97,6 @@ void events_before_the_end(const Scenario& s, Problems* out) {
   }
 }
 
-// The first offer is made in the step of first_day, as an event fires
-// (rules in brink/model/bargaining.hpp): on or after the end it never is.
-void bargaining_before_the_end(const Scenario& s, Problems* out) {
-  if (!s.bargaining.enabled()) return;
-  const double steps = steps_of(s);
-  const double end = steps * s.run.dt_days;
-  if (std::floor(s.bargaining.first_day / s.run.dt_days + 1e-9) < steps) return;
-  out->push_back({{"bargaining.first_day", "run.horizon_days", "run.dt_days"},
-                  fmt::format("'bargaining.first_day' is {}, but the run simulates days [0, {}): the first offer "
-                              "would never be made; it must be in [0, {})",
-                              s.bargaining.first_day, end, end)});
-}
-
 void issues_have_two_parties(const Scenario& s, Problems* out) {
   for (const Issue& issue : s.negotiation.issues) {
     int parties = 0;
@@ -314,7 +301,6 @@ constexpr std::string_view kPriorInputs[] = {"actors.*.types.*.prior"};
 constexpr std::string_view kStepInputs[] = {"run.horizon_days", "run.dt_days"};
 constexpr std::string_view kReplicationInputs[] = {"run.replications.min", "run.replications.max", "run.replications"};
 constexpr std::string_view kEventInputs[] = {"events.*.day", "run.horizon_days", "run.dt_days"};
-constexpr std::string_view kOfferInputs[] = {"bargaining.first_day", "run.horizon_days", "run.dt_days"};
 constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
 
 const Rule kRules[] = {
@@ -331,7 +317,6 @@ const Rule kRules[] = {
     {"steps_at_most_a_million", "at most 1,000,000 steps", kStepInputs, steps_at_most_a_million},
     {"replication_bounds_ordered", "run.replications.min <= max", kReplicationInputs, replication_bounds_ordered},
     {"events_before_the_end", "every event day < steps · dt_days", kEventInputs, events_before_the_end},
-    {"bargaining_before_the_end", "bargaining.first_day < steps · dt_days", kOfferInputs, bargaining_before_the_end},
     {"issues_have_two_parties", "an issue has at least two parties (salience > 0)", kPartyInputs,
      issues_have_two_parties},
 };
