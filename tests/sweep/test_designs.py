@@ -476,6 +476,16 @@ def test_scenario_choices_from_the_file_block(tmp_path):
     assert names(data["parameter"])[0] == "scenario" and len(data["point"]) == 2
 
 
+def test_a_scenario_choice_with_a_line_break_in_its_name_is_refused(tmp_path):
+    # The file lists the choices one per line (scenario_choices): such a name would read back as two.
+    a, b = choice_files(tmp_path)
+    odd = tmp_path / "b\nc.yaml"
+    odd.write_text(b.read_text())
+    proc = brink("run", a, "-q", "-o", tmp_path / "o.h5", "--sweep", f"scenario={a},{odd}")
+    usage_error(proc, "has a line break in its name")
+    assert not list(tmp_path.glob("o.h5*"))
+
+
 def test_scenario_choices_must_share_the_crisis(tmp_path):
     a, b = choice_files(tmp_path)
     c = write(tmp_path, "c.yaml", a.read_text().replace("horizon_days: 120", "horizon_days: 90"))

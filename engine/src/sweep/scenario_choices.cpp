@@ -71,6 +71,15 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
   const std::filesystem::path folder = std::filesystem::path(base_label).parent_path();
   const std::string where = from_file ? base_label + ": sweep.scenarios" : "--sweep scenario=...";
   for (const std::string& file : spec.scenarios) {
+    // The file records the choices one per line (root attribute scenario_choices).
+    if (file.find_first_of("\r\n") != std::string::npos) {
+      std::string shown;  // on one line, as a shell would quote it
+      for (char c : file) shown += c == '\n' ? "\\n" : c == '\r' ? "\\r" : std::string(1, c);
+      throw ScenarioError({{where, -1, -1,
+                            fmt::format("scenario choice '{}' has a line break in its name, which the output's list "
+                                        "of choices (one per line) cannot hold; rename the file",
+                                        shown)}});
+    }
     const std::string path = from_file && std::filesystem::path(file).is_relative() ? (folder / file).string() : file;
     // The same file twice would run its points twice and count them double in every summary.
     for (const ScenarioChoice& earlier : choices)
