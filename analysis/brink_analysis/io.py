@@ -466,8 +466,9 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     150000})`` selects by value.
 
     `data` is a Dataset from :func:`open_results` (or a variable of one, which
-    keeps its parameter coordinates); `parameters` defaults to the swept
-    parameters (those whose value differs between points). Raises ValueError
+    keeps its parameter coordinates); `parameters` defaults to the sweep axes
+    that vary (``parameter_swept``: not the fields a scenario choice sets,
+    which follow its axis). Raises ValueError
     if the points are not a full grid of those parameters (random, LHS or
     Sobol designs: group or scatter by the coordinates instead)."""
     ds = data if isinstance(data, xr.Dataset) else data.to_dataset(name="_value")
