@@ -140,8 +140,9 @@ int print_version(std::ostream& out) {
 // Printed before the simulation starts, so that a log shows what is running
 // even if the run never finishes.
 std::string run_header(const Scenario& scenario, const std::string& label, const SweepPlan& plan) {
-  std::string text = fmt::format("scenario {} ({}), seed {}, {} steps of {} days\n", scenario.name, label,
-                                 plan.run().seed, plan.model(0).steps(), scenario.run.dt_days);
+  std::string text =
+      fmt::format("scenario {} ({}), seed {}, {} steps of {} day{}\n", scenario.name, label, plan.run().seed,
+                  plan.model(0).steps(), scenario.run.dt_days, scenario.run.dt_days == 1.0 ? "" : "s");
   const std::int64_t points = plan.point_count();
   text += fmt::format("{} point{} ({}), {} replications per point{}\n", points, points == 1 ? "" : "s",
                       plan.design.empty() ? "single point" : plan.design, plan.replications,
