@@ -72,6 +72,7 @@ def discovery_data(
         y = np.asarray(ds["outcome_probability"].sel(outcome=names).sum("outcome").values, dtype=float)
         X = table.loc[finished, chosen].reset_index(drop=True)
         X.attrs["units"] = units
+        X.attrs["point"] = tuple(int(p) for p in np.flatnonzero(finished))  # each case's point: see _aggregate
         return X, probability_sum(y[finished], names), reps[finished]
     if per != "replication":
         raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
@@ -82,6 +83,7 @@ def discovery_data(
     point_of, _ = np.nonzero(mask)
     X = table[chosen].iloc[point_of].reset_index(drop=True)
     X.attrs["units"] = units
+    X.attrs["point"] = tuple(int(p) for p in point_of)
     y = np.isin(code[mask], codes).astype(float)
     return X, y, np.ones(len(y))
 
@@ -106,14 +108,29 @@ def find_boxes(
 
 
 def _aggregate(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Cases with equal parameters merged (weights summed, outcomes weight-averaged): per-replication
-    data become per-point data, which is all the tree models need and far fewer rows."""
+    """Cases of one point merged (weights summed, outcomes weight-averaged): per-replication data
+    become per-point data, which is all the tree models need and far fewer rows. The point of each
+    case is ``X.attrs["point"]`` (discovery_data records it); without it, cases with equal
+    parameters are merged. Merging by equal values alone would also merge different points that
+    agree on a subset of the parameters (parameters=[one of them]) and score that subset on a
+    handful of cases."""
     frame = X.copy()
     frame["_w"], frame["_wy"] = w, w * y
-    merged = frame.groupby(list(X.columns), sort=False, as_index=False)[["_w", "_wy"]].sum()
+    points = X.attrs.get("point")
+    if points is not None and len(points) == len(X):
+        frame["_point"] = np.asarray(points)
+        # Rows reordered or edited after discovery_data: the record no longer fits; merge by value.
+        if not frame.groupby("_point")[list(X.columns)].nunique().le(1).all().all():
+            points = None
+    if points is not None and len(points) == len(X):
+        columns = {name: "first" for name in X.columns}
+        merged = frame.groupby("_point", sort=False, as_index=False).agg({**columns, "_w": "sum", "_wy": "sum"})
+    else:
+        frame = frame.drop(columns=["_point"], errors="ignore")
+        merged = frame.groupby(list(X.columns), sort=False, as_index=False)[["_w", "_wy"]].sum()
     merged = merged[merged["_w"] > 0]
     out = merged[list(X.columns)].reset_index(drop=True)
-    out.attrs = dict(X.attrs)
+    out.attrs = {k: v for k, v in X.attrs.items() if k != "point"}
     return out, (merged["_wy"] / merged["_w"]).to_numpy(), merged["_w"].to_numpy()
 
 

@@ -397,3 +397,19 @@ def test_m12_tables_name_categorical_axes(brink, results_dir, source_dir):
         assert dict(grid.sizes) == {"scenario": 2, "combat.law": 2, "outcome": 5}
         assert set(ba.indexed(ds).indexes["point"].names) >= {"scenario", "combat_law"}
         assert PATIENCE in ba.parameters(ds) and PATIENCE not in grid.dims
+
+
+def test_feature_scores_of_a_subset_keep_one_case_per_point(grid_file):
+    """Scoring one parameter of a 3 x 3 grid: its 9 points stay 9 cases. Merging cases by equal
+    values of the chosen parameter used to leave 3, whose variance that parameter 'explains' in
+    full (1.0), and a single-feature forest with nothing to split (importance 0)."""
+    with ba.open_results(grid_file) as ds:
+        X, y, w = ba.discovery_data(ds, "full_war", parameters=[PATIENCE])
+        assert len(X) == 9 and X[PATIENCE].nunique() == 3
+        scores = ba.feature_scores(X, y, w)
+        assert scores.loc[PATIENCE, "extra_trees"] == 1.0
+        assert scores.loc[PATIENCE, "variance_explained"] == ba.variance_explained(X, y, w)[PATIENCE]
+        # Per replication, the cases of a point merge into that point, not into its neighbours.
+        Xr, yr, wr = ba.discovery_data(ds, "full_war", parameters=[PATIENCE], per="replication")
+        assert ba.feature_scores(Xr, yr, wr).loc[PATIENCE, "variance_explained"] == pytest.approx(
+            scores.loc[PATIENCE, "variance_explained"])
