@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from .checks import cases, interest, name_list, positive_int, probability_sum, share
-from .io import PER_RUN_HINT, parameter_table, parameter_values, replication_mask, require, swept_parameters
+from .io import PER_RUN_HINT, _sweep_axes, parameter_table, parameter_values, replication_mask, require
 from .prim import PrimResult, prim
 from .tables import _replications
 
@@ -38,7 +38,7 @@ def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
 
 
 def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
-    chosen = swept_parameters(ds) if names is None else name_list(names, "parameter")
+    chosen = _sweep_axes(ds) if names is None else name_list(names, "parameter")
     for name in chosen:
         parameter_values(ds, name)  # raises the ValueError naming the file's parameters
     if not chosen:
@@ -54,7 +54,8 @@ def discovery_data(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Cases for scenario discovery from a sweep file: ``(X, y, weights)``.
 
-    `X` has one column per parameter (default: the swept ones), values in the parameters' units
+    `X` has one column per parameter (default: the sweep axes that vary; a field that follows a
+    scenario choice is left to its axis unless named), values in the parameters' units
     (``X.attrs["units"]``). With ``per="point"`` there is one case per finished point: `y` is the
     point's probability of `outcome` (the sum over several outcomes if a list or ``"a,b"`` is
     given) and the weight is the replications it ran. With ``per="replication"`` there is one case

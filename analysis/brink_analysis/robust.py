@@ -33,7 +33,7 @@ import xarray as xr
 
 from .checks import name_list, probability, probability_sum
 from .discovery import outcome_names
-from .io import category_names, parameter_list_text, parameter_table
+from .io import _sweep_axes, category_names, parameter_list_text, parameter_table
 from .tables import _replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
@@ -116,7 +116,7 @@ def policy_outcomes(
     uncertainties: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The probability of `outcome` as a table with one row per state of the world (a MultiIndex
-    over `uncertainties`, default: the file's recorded uncertainties, else every other parameter
+    over `uncertainties`, default: the file's recorded uncertainties, else every other sweep axis
     that varies) and one column per policy (a MultiIndex over `levers`, default: the file's
     recorded levers). ValueError if a policy lacks a state another one has."""
     levers, uncertainties = _roles(data, levers, uncertainties)
@@ -128,7 +128,10 @@ def policy_outcomes(
                 raise ValueError(f"{kind} '{name}' is not a parameter of the data; its parameters: "
                                  f"{parameter_list_text(params)}")
     if uncertainties is None:
-        uncertainties = [p for p in params if p not in levers and frame[p].nunique() > 1]
+        # A field that follows a scenario choice varies too, but it is part of the choice, not a state.
+        first = data if isinstance(data, xr.Dataset) else data[0] if isinstance(data, (list, tuple)) else None
+        axes = _sweep_axes(first) if isinstance(first, xr.Dataset) else params
+        uncertainties = [p for p in params if p not in levers and p in axes and frame[p].nunique() > 1]
     uncertainties = list(uncertainties)
     if not uncertainties:
         raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")

@@ -397,6 +397,10 @@ def test_m12_tables_name_categorical_axes(brink, results_dir, source_dir):
         assert dict(grid.sizes) == {"scenario": 2, "combat.law": 2, "outcome": 5}
         assert set(ba.indexed(ds).indexes["point"].names) >= {"scenario", "combat_law"}
         assert PATIENCE in ba.parameters(ds) and PATIENCE not in grid.dims
+        # Nor are they features or extra differences between the points a plot compares.
+        X, _, _ = ba.discovery_data(ds, "full_war")
+        assert list(X.columns) == ["scenario", "combat.law"]
+        ba.plot_outcome_probability(ds, "combat.law", by="scenario")
 
 
 def test_feature_scores_of_a_subset_keep_one_case_per_point(grid_file):
@@ -413,3 +417,21 @@ def test_feature_scores_of_a_subset_keep_one_case_per_point(grid_file):
         Xr, yr, wr = ba.discovery_data(ds, "full_war", parameters=[PATIENCE], per="replication")
         assert ba.feature_scores(Xr, yr, wr).loc[PATIENCE, "variance_explained"] == pytest.approx(
             scores.loc[PATIENCE, "variance_explained"])
+
+
+def test_scenario_choices_as_a_lever_of_a_mixed_design(brink, results_dir, source_dir):
+    """`--lever scenario=...` records the scenario as the design's lever (it used to record no roles),
+    and a field the choices differ in follows the choice: it is no state of the world."""
+    base = source_dir / "scenarios" / "jan-2022-standoff.yaml"
+    variant = results_dir / "lever-variant.yaml"
+    variant.write_text(base.read_text().replace("patience_days: 30 ", "patience_days: 75 ", 1))
+    rate = "escalation.incidents.base_rate"
+    out = _run(brink, results_dir / "scenario-lever.h5", base, "-n", 64, "--summary-only",
+               "--lever", f"scenario={base},{variant}", "--sweep", f"{rate}=0.0005:0.002", "--design", "lhs",
+               "--samples", 4)
+    with ba.open_results(out) as ds:
+        assert ba.design_roles(ds) == (["scenario"], [rate])
+        assert PATIENCE in ba.swept_parameters(ds)  # it varies, with the choice
+        for levers in (None, ["scenario"]):
+            table = ba.robustness_table(ds, levers)
+            assert sorted(table["scenario"]) == sorted([str(base), str(variant)]) and (table["states"] == 4).all()

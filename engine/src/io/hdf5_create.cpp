@@ -147,7 +147,7 @@ void write_design_attributes(hid_t f, const SweepPlan& plan) {
   std::string levers, uncertainties;
   for (std::size_t k = 0; k < plan.axis_roles.size(); ++k) {
     std::string& list = plan.axis_roles[k] == "lever" ? levers : uncertainties;
-    if (plan.axis_roles[k].empty() || plan.axis_roles[k] == "scenario") continue;
+    if (plan.axis_roles[k].empty()) continue;
     if (!list.empty()) list += ' ';
     list += plan.parameters[k];
   }

@@ -373,6 +373,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
         problems.push_back(
             {"--sweep " + argument, -1, -1, "scenario choices need at least two files: scenario=a.yaml,b.yaml"});
       loaded.sweep_arguments["scenario"] = argument;
+      spec.scenarios_lever = lever;
       continue;
     }
     SweepAxis axis;

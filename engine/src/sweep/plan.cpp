@@ -310,7 +310,9 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
   }
   plan.swept = static_cast<int>(spec.axes.size());
   for (const SweepAxis& a : spec.axes)
-    plan.axis_roles.emplace_back(a.path == kScenarioAxis ? (spec.mixed() ? "scenario" : "")
+    plan.axis_roles.emplace_back(a.path == kScenarioAxis ? (!spec.mixed()          ? ""
+                                                            : spec.scenarios_lever ? "lever"
+                                                                                   : "uncertainty")
                                  : !spec.mixed()         ? ""
                                  : a.lever               ? "lever"
                                                          : "uncertainty");

@@ -262,6 +262,7 @@ struct SweepSpec {
   std::vector<SweepAxis> axes;
   std::vector<SweepConstraint> constraints;
   std::vector<std::string> scenarios;  // scenario choices: files sharing actors, rungs, issues and types
+  bool scenarios_lever = false;        // given with --lever: in a mixed design, a policy rather than a state
   bool empty() const { return axes.empty() && scenarios.empty(); }
   bool mixed() const {
     for (const SweepAxis& a : axes)
