@@ -504,17 +504,29 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
 def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> np.ndarray:
     """Positions along ``point`` of the points whose parameters equal `where` ({path: value}).
 
-    Values compare with a relative tolerance of 1e-9. An empty or None `where`
-    selects every point. Raises ValueError naming the parameter if a path is
-    unknown or no point has the value asked for.
+    Values compare with a relative tolerance of 1e-9; a categorical parameter
+    (a text value or a scenario choice) takes its value's name, e.g.
+    ``{"combat.law": "linear"}``. An empty or None `where` selects every point.
+    Raises ValueError naming the parameter if a path is unknown or no point has
+    the value asked for.
     """
     keep = np.ones(ds.sizes["point"], dtype=bool)
     for name, value in (where or {}).items():
         values = parameter_values(ds, name)
+        names = category_names(ds, name) or {}
+        shown = [names.get(v, format_value(v)) for v in np.unique(values)]
+        if isinstance(value, str):
+            codes = [code for code, label in names.items() if label == value]
+            try:
+                value = codes[0] if codes else float(value)  # a name, or a number written as text
+            except ValueError:
+                raise ValueError(f"no point has {name} = {value!r}; its values: {', '.join(shown)}") from None
+        elif not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise ValueError(f"the value of {name} in where= must be a number or a name; got {value!r}")
         match = np.isclose(values, float(value), rtol=1e-9, atol=0.0)
         if not match.any():
-            have = ", ".join(format_value(v) for v in np.unique(values))
-            raise ValueError(f"no point has {name} = {format_value(value)}; its values: {have}")
+            raise ValueError(f"no point has {name} = {names.get(float(value), format_value(value))}; "
+                             f"its values: {', '.join(shown)}")
         keep &= match
     if not keep.any():
         raise ValueError(f"no point matches all of {dict(where or {})}")

@@ -435,3 +435,17 @@ def test_scenario_choices_as_a_lever_of_a_mixed_design(brink, results_dir, sourc
         for levers in (None, ["scenario"]):
             table = ba.robustness_table(ds, levers)
             assert sorted(table["scenario"]) == sorted([str(base), str(variant)]) and (table["states"] == 4).all()
+
+
+def test_where_takes_a_categorical_value_by_name(brink, results_dir):
+    out = _run(brink, results_dir / "where-law.h5", "-n", 64, "--summary-only",
+               "--sweep", "combat.law=square,linear", "--sweep", f"{DEPLOYED}=80000,120000")
+    with ba.open_results(out) as ds:
+        named = ba.named_parameter_table(ds)
+        linear = ba.select_points(ds, {"combat.law": "linear"})
+        assert list(named["combat.law"].iloc[linear]) == ["linear", "linear"]
+        one = ba.point_position(ds, {"combat.law": "square", DEPLOYED: "120000"})  # a number as text still works
+        assert named.iloc[one].tolist() == ["square", 120000.0]
+        with pytest.raises(ValueError, match=r"^no point has combat.law = 'cubic'; its values: square, linear$"):
+            ba.select_points(ds, {"combat.law": "cubic"})
+        ba.plot_outcome_probability(ds, DEPLOYED, where={"combat.law": "linear"})
