@@ -240,6 +240,8 @@ def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
     one sentence and exit 1, and the file it had started holds nothing to resume: it is removed,
     so the next run into the same target needs no --overwrite."""
     import resource
+    # The ASan build reserves its shadow memory up front, so under any address-space limit it
+    # cannot start; the release build (run first in CI) covers this case.
     if b"__asan_init" in Path(brink).read_bytes():
         pytest.skip("ASan reserves terabytes of address space: an address-space limit cannot apply")
     axes = [f"{path}={','.join(str(round(start + step * i, 4)) for i in range(100))}"
@@ -256,6 +258,8 @@ def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
     assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "big.h5", cwd=work).returncode == 0
 
 
+# Only root can run the binary as `nobody` (setpriv) and hand it a file it may not write; CI runs
+# as root, so there these tests always run. A non-root developer cannot set the case up at all.
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
 def test_a_read_only_partial_is_refused_as_such_not_called_damaged(brink, tmp_path):
     # Root writes any file: run as nobody, in a directory nobody may reach
@@ -282,6 +286,7 @@ def test_a_read_only_partial_is_refused_as_such_not_called_damaged(brink, tmp_pa
         shutil.rmtree(work)
 
 
+# As above: root alone can run the binary as `nobody`; CI runs as root.
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
 def test_an_unreachable_output_directory_is_named_as_such(brink, tmp_path):
     # pytest's directories are private to root: nobody cannot reach them, which is not "missing".
