@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from .checks import cases, interest, name_list, positive_int, probability_sum, share
-from .io import PER_RUN_HINT, _sweep_axes, parameter_table, parameter_values, replication_mask, require
+from .io import PER_RUN_HINT, parameter_table, parameter_values, replication_mask, require, sweep_axes
 from .prim import PrimResult, prim
 from .tables import _replications
 
@@ -38,7 +38,7 @@ def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
 
 
 def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
-    chosen = _sweep_axes(ds) if names is None else name_list(names, "parameter")
+    chosen = sweep_axes(ds) if names is None else name_list(names, "parameter")
     for name in chosen:
         parameter_values(ds, name)  # raises the ValueError naming the file's parameters
     if not chosen:

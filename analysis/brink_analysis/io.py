@@ -418,7 +418,7 @@ def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> lis
     return out
 
 
-def _sweep_axes(ds: xr.Dataset) -> list[str]:
+def sweep_axes(ds: xr.Dataset) -> list[str]:
     """The swept parameters the file marks as sweep axes (``parameter_swept``): a field that only
     follows a scenario choice varies too, but the choice already names the point."""
     names = swept_parameters(ds)
@@ -711,7 +711,7 @@ def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) 
     `names` are the parameter paths to show (default: those swept in the file);
     with none, the label is ``"point <index>"``."""
     (point,) = point_positions(ds, [point], "point")
-    names = _sweep_axes(ds) if names is None else name_list(names, "parameter", empty_ok=True)
+    names = sweep_axes(ds) if names is None else name_list(names, "parameter", empty_ok=True)
     if not names:
         return f"point {int(ds['point'].values[point])}"
     parts = []

@@ -24,13 +24,13 @@ from matplotlib.ticker import FuncFormatter
 
 from .checks import name_list, positive_int
 from .io import (
-    _sweep_axes,
     format_value,
     label_of,
     parameter_values,
     point_label,
     point_position,
     select_points,
+    sweep_axes,
     swept_parameters,
 )
 from .tables import (
@@ -120,7 +120,7 @@ def _outcome_list(ds: xr.Dataset, outcomes: str | Sequence[str] | None) -> list[
 def _fixed_text(ds: xr.Dataset, points: np.ndarray, exclude: Sequence[str]) -> str:
     """Label such as "RUS patience 30 days" of the swept parameters that are constant among `points`."""
     varying = swept_parameters(ds, points)
-    fixed = [n for n in _sweep_axes(ds) if n not in exclude and n not in varying]
+    fixed = [n for n in sweep_axes(ds) if n not in exclude and n not in varying]
     return point_label(ds, int(points[0]), fixed) if fixed else ""
 
 
@@ -135,7 +135,7 @@ def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.nd
 
 def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str]) -> None:
     # A field that follows a scenario choice varies with its axis, which names the difference.
-    axes = _sweep_axes(ds)
+    axes = sweep_axes(ds)
     others = [n for n in swept_parameters(ds, points) if n not in used and n in axes]
     if others:
         design = str(ds.attrs.get("design", "grid"))

@@ -33,7 +33,7 @@ import xarray as xr
 
 from .checks import name_list, probability, probability_sum
 from .discovery import outcome_names
-from .io import _sweep_axes, category_names, parameter_list_text, parameter_table
+from .io import category_names, parameter_list_text, parameter_table, sweep_axes
 from .tables import _replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
@@ -88,10 +88,16 @@ def design_roles(data) -> tuple[list[str], list[str]] | None:
     return levers.split(), uncertainties.split()
 
 
+def _first_dataset(data) -> xr.Dataset | None:
+    """The Dataset of `data` (a Dataset or a list of them) that speaks for its layout, or None for a table."""
+    first = data if isinstance(data, xr.Dataset) else data[0] if isinstance(data, (list, tuple)) and data else None
+    return first if isinstance(first, xr.Dataset) else None
+
+
 def _category_names(data, path: str) -> dict[float, str] | None:
     """{index: name} of a categorical parameter of `data` (a Dataset or a list of them), or None."""
-    first = data if isinstance(data, xr.Dataset) else data[0] if isinstance(data, (list, tuple)) and data else None
-    return category_names(first, path) if isinstance(first, xr.Dataset) else None
+    first = _first_dataset(data)
+    return category_names(first, path) if first is not None else None
 
 
 def _roles(data, levers, uncertainties):
@@ -129,8 +135,8 @@ def policy_outcomes(
                                  f"{parameter_list_text(params)}")
     if uncertainties is None:
         # A field that follows a scenario choice varies too, but it is part of the choice, not a state.
-        first = data if isinstance(data, xr.Dataset) else data[0] if isinstance(data, (list, tuple)) else None
-        axes = _sweep_axes(first) if isinstance(first, xr.Dataset) else params
+        first = _first_dataset(data)
+        axes = sweep_axes(first) if first is not None else params
         uncertainties = [p for p in params if p not in levers and p in axes and frame[p].nunique() > 1]
     uncertainties = list(uncertainties)
     if not uncertainties:

@@ -91,10 +91,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
             fmt::format("--set {}={} fixes a parameter the posterior in '{}' draws; drop the --set, "
                         "or run without --posterior",
                         o.path, o.value, request.posterior));
-    set_rerun_recipe(&plan, source.label, request.settings);
-    // -n of a posterior run is its total, which it shares out among its draws.
-    if (auto n = std::find(plan.rerun_options.begin(), plan.rerun_options.end(), "-n"); n != plan.rerun_options.end())
-      *std::next(n) = std::to_string(loaded->scenario.run.rule.max);
+    set_rerun_recipe(&plan, source.label, request.settings, loaded->scenario.run.rule.max);
     plan.rerun_options.insert(plan.rerun_options.end(), {"--posterior", request.posterior});
     if (request.posterior_draws > 0)
       plan.rerun_options.insert(plan.rerun_options.end(),
@@ -105,7 +102,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   // The run settings among `settings` are not sweepable, so make_plan takes
   // the same parameters from them as from the --set overrides alone.
   SweepPlan plan = make_plan(*loaded, request.settings, std::move(choices));
-  set_rerun_recipe(&plan, source.label, request.settings);
+  set_rerun_recipe(&plan, source.label, request.settings, plan.rule.min);
   return plan;
 }
 

@@ -64,8 +64,7 @@ std::string SweepPlan::rerun_command(std::int64_t point) const {
   };
   std::string command = "brink run " + quoted(label);
   // A posterior run's points are drawn, not set: its recipe is the whole run's.
-  const std::size_t own =
-      draws || design == "posterior" ? 0 : parameters.size() - static_cast<std::size_t>(choice_columns);
+  const std::size_t own = design == "posterior" ? 0 : parameters.size() - static_cast<std::size_t>(choice_columns);
   for (std::size_t k = 0; k < own; ++k) {
     if (static_cast<int>(k) == scenario_column) continue;
     const double v = row.values[k];

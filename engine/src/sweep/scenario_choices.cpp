@@ -111,11 +111,11 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
   return choices;
 }
 
-void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings) {
+void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings,
+                      std::int64_t replications) {
   plan->scenario_label = scenario_label;
   plan->rerun_options = {"--seed", std::to_string(plan->run().seed)};
-  if (!plan->rule.adaptive)
-    plan->rerun_options.insert(plan->rerun_options.end(), {"-n", std::to_string(plan->rule.min)});
+  if (!plan->rule.adaptive) plan->rerun_options.insert(plan->rerun_options.end(), {"-n", std::to_string(replications)});
   // Every --set the point's parameters do not already give (run and output
   // settings, fields that cannot be swept), each once, its last value.
   for (auto o = settings.begin(); o != settings.end(); ++o) {

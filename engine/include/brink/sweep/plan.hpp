@@ -200,8 +200,11 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
                                                   const std::vector<Override>& settings);
 
 // Sets what each point's re-run recipe needs besides the point: the scenario
-// argument, --seed, -n (fixed counts) and the run settings among `settings`.
-void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings);
+// argument, --seed, -n `replications` (fixed counts; a posterior run's is its
+// total, which it shares out among its draws) and the --set options among
+// `settings` the point's parameters do not give.
+void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings,
+                      std::int64_t replications);
 
 // One point: the scenario with its overrides (kept for tests and benchmarks).
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides);
