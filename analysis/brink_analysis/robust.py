@@ -160,6 +160,23 @@ def policy_outcomes(
         raise ValueError(f"policy {bad[0]} was not run in every state of the world "
                          f"({int(matrix.isna().sum().sum())} (policy, state) pairs missing); the design must cross "
                          "every policy with the same states")
+    return _named_levels(data, matrix)
+
+
+def _named_levels(data, matrix: pd.DataFrame) -> pd.DataFrame:
+    """`matrix` with a categorical parameter's values (combat.law, ...) shown by name, not index, in its
+    row and column labels."""
+    def renamed(index: pd.Index) -> pd.Index:
+        levels = index.levels if isinstance(index, pd.MultiIndex) else [index]
+        names = [_category_names(data, name) if name is not None else None for name in index.names]
+        if not any(names):
+            return index
+        named = [level.map(lambda v, n=n: n.get(float(v), v)) if n else level for level, n in zip(levels, names)]
+        if isinstance(index, pd.MultiIndex):
+            return index.set_levels(named)
+        return pd.Index(named[0], name=index.name)
+    matrix.index = renamed(matrix.index)
+    matrix.columns = renamed(matrix.columns)
     return matrix
 
 
@@ -213,10 +230,6 @@ def robustness_table(
     ascending = direction == "minimize"
     table = table.reset_index().sort_values(["max_regret", "expected"], ascending=[True, ascending], kind="stable")
     table = table.reset_index(drop=True)
-    for lever in matrix.columns.names:
-        names = _category_names(data, lever)
-        if names:  # a categorical lever (combat.law, ...): its names, not its indices
-            table[lever] = table[lever].map(lambda v, names=names: names.get(float(v), v))
     table.attrs.update(outcome=",".join(name_list(outcome, "outcome", split=True)),
                        threshold=threshold, direction=direction, levers=list(matrix.columns.names))
     return table

@@ -390,6 +390,13 @@ def test_m12_tables_name_categorical_axes(brink, results_dir, source_dir):
         # The policies of a robustness table read from the tidy table keep the names.
         policies = ba.robustness_table(table, ["combat.law"], uncertainties=["scenario"])
         assert set(policies["combat.law"]) == laws
+        # Read from the file itself, the policy and state labels are names too, not indices.
+        assert set(ba.robustness_table(ds, ["combat.law"], uncertainties=["scenario"])["combat.law"]) == laws
+        for matrix in (ba.policy_outcomes(ds, ["combat.law"], uncertainties=["scenario"]),
+                       ba.regret_table(ds, ["combat.law"], uncertainties=["scenario"])):
+            assert set(matrix.columns) == laws and set(matrix.index) == {str(base), str(variant)}
+        by_law = ba.policy_outcomes(ds, ["scenario"], uncertainties=["combat.law"])
+        assert set(by_law.index) == laws and set(by_law.columns) == {str(base), str(variant)}
         assert ba.category_names(ds, DEPLOYED) is None
         # The scenario axis keeps the file's flags; the fields the choices differ in are no grid axes.
         assert ds.coords["scenario"].attrs["flag_meanings"] and ds.coords["scenario"].attrs["swept"] == 1
