@@ -56,6 +56,7 @@ def brink_command(
     set: Mapping | None = None,  # noqa: A002 - the CLI's own option name
     replications: int | None = None,
     output: str | os.PathLike | None = None,
+    levers: Mapping | None = None,
     design: str | None = None,
     samples: int | None = None,
     sensitivity: bool = False,
@@ -69,6 +70,9 @@ def brink_command(
     binary: str | os.PathLike | None = None,
 ) -> list[str]:
     """The `brink run` command line (a list of str) for :func:`run`'s arguments. `output` is required here.
+
+    `levers` is {path: values} of a mixed design's policy levers (``--lever PATH=v1,v2,...``): every
+    combination of them runs the same sampled points of the `sweep` ranges.
 
     `resume` continues the run's ``OUTPUT.partial`` (``--resume``); `overwrite` lets brink replace an
     existing `output` and discard an interrupted run's ``.partial`` (``--overwrite``; without it brink
@@ -85,6 +89,10 @@ def brink_command(
         command += ["--set", f"{path}={_number(value)}"]
     for path, spec in (sweep or {}).items():
         command += ["--sweep", _axis(str(path), spec)]
+    for path, spec in (levers or {}).items():
+        if isinstance(spec, Mapping):
+            raise ValueError(f"lever '{path}': a lever takes a list of values, not a range; got {dict(spec)}")
+        command += ["--lever", _axis(str(path), spec)]
     for flag, value in (("-n", replications), ("--design", design), ("--samples", samples), ("--seed", seed),
                         ("--threads", threads)):
         if value is not None:
@@ -187,6 +195,9 @@ def _stream(command: list[str], on_line: Callable[[str], None], timeout: float |
             os.close(master)
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
     return code, b"".join(out).decode(errors="replace")
 
 
@@ -210,7 +221,7 @@ def run(
       range (with ``design=``) or the text of ``--sweep PATH=...``;
     - `set`: {path: value} overrides (numbers, true/false or text such as ``combat.law: "linear"``);
     - `replications`: ``-n``; `output`: the file (default ``out/<scenario file stem>.h5``);
-    - `options`: ``design``, ``samples``, ``sensitivity``, ``seed``, ``threads``, ``summary_only``,
+    - `options`: ``levers`` ({path: values}, ``--lever``; see :func:`brink_command`), ``design``, ``samples``, ``sensitivity``, ``seed``, ``threads``, ``summary_only``,
       ``timeseries`` (K of ``--timeseries every=K``), ``resume``, ``overwrite`` (replace an existing
       `output`, which brink otherwise refuses; see :func:`brink_command`), ``args`` (extra arguments);
     - `progress`: True (a tqdm bar if tqdm is installed, else a line every 10%), ``"bar"``,

@@ -47,6 +47,18 @@ def test_brink_command_spells_every_option(brink):
         ba.brink_command(sweep={PATIENCE: {"low": 1}}, output="x.h5", binary=brink)
 
 
+def test_run_with_levers_writes_a_mixed_design(brink, tmp_path):
+    command = ba.brink_command(levers={"actors.USA.forces.ready": [8500, 20000]}, output="x.h5", binary=brink)
+    assert command == [brink, "run", "--lever", "actors.USA.forces.ready=8500,20000", "-o", "x.h5"]
+    with pytest.raises(ValueError, match="a lever takes a list of values, not a range"):
+        ba.brink_command(levers={PATIENCE: {"min": 1, "max": 2}}, output="x.h5", binary=brink)
+    with ba.run(levers={"actors.USA.forces.ready": [8500, 20000]}, sweep={PATIENCE: {"min": 10, "max": 60}},
+                design="lhs", samples=3, replications=64, summary_only=True, output=tmp_path / "mixed.h5",
+                binary=brink, progress=False) as ds:
+        assert ba.design_roles(ds) == (["actors.USA.forces.ready"], [PATIENCE])
+        assert ds.sizes["point"] == 6
+
+
 def test_brink_command_overwrite(brink):
     assert ba.brink_command(output="out/x.h5", overwrite=True, binary=brink) == [
         brink, "run", "--overwrite", "-o", "out/x.h5"]
