@@ -271,3 +271,69 @@ def test_forces_rung_and_war_observations_read_the_simulated_state(tmp_path):
                 "no_war_by_day_9": 0}
     for name, value in expected.items():
         assert np.all(stats.sel(observation=name).values == value), name
+
+
+MEASURED = """brink: 1
+name: measured
+run: {horizon_days: 5, dt_days: 1, replications: 100, seed: 11, decisions: false}
+actors:
+  A: {forces: {deployed: 1000}}
+  B: {forces: {deployed: 1000}}
+relations: {adversaries: [[A, B]]}
+escalation: {rungs: [calm, tense, limited, full, wider], initial_rung: calm, limited_war: limited, full_war: full,
+             alliance_war: wider, incidents: {base_rate: 0}}
+observations:
+  a_day0: {quantity: forces, actor: A, day: 0, value: 56000, sd: 5000, source: synthetic}
+calibrate:
+  particles: 1000
+  generations: 8
+  replications: 16
+  parameters:
+    actors.A.forces.deployed: {prior: uniform, min: 0, max: 100000}
+"""
+
+
+def test_with_several_replications_the_sd_is_the_observations_measurement_error(tmp_path):
+    """Day-0 deployed forces are the parameter itself, so the mean over R = 16 replications is
+    exact; the observation y = 56,000 with sd 5,000 under a flat prior then has the posterior
+    N(y, sd²) (Wilkinson 2013: the sd as measurement error). Before the error was modelled
+    (noisy ABC), the posterior shrank towards the exact fit with the tolerance: sd about 200."""
+    scenario = tmp_path / "measured.yaml"
+    scenario.write_text(MEASURED)
+    out = tmp_path / "measured.h5"
+    brink("calibrate", scenario, "-o", out, "-q", "--threads", 2)
+    with h5py.File(out, "r") as f:
+        x, w = f["particles"][-1, :, 0], f["weights"][-1, :]
+        final_tolerance = float(f["tolerances"][-1])
+        # The statistics are the model's (no noise): every particle's equals its parameter.
+        np.testing.assert_allclose(f["statistics"][-1, :, 0], x, rtol=1e-6)
+    ess = 1 / np.sum(w**2)
+    mean = float(np.sum(w * x))
+    sd = math.sqrt(np.sum(w * (x - mean) ** 2))
+    assert final_tolerance < 0.2
+    # A tolerance ε widens the posterior by about ε²/3 in variance: negligible here.
+    assert abs(mean - 56000) < Z * 5000 / math.sqrt(ess), (mean, ess)
+    assert abs(sd - 5000) < Z * 5000 / math.sqrt(2 * ess), (sd, ess)
+
+
+def test_posterior_scenario_keeps_the_calibrations_settings_and_unshares_anchors(tmp_path):
+    """The posterior scenario is the model the particles were fitted to: the calibration's --set
+    values are in it, and a posterior mean set through a YAML anchor changes that path alone
+    (B shares A's forces by an alias; writing through it used to start B at A's posterior mean)."""
+    import yaml
+
+    text = MEASURED.replace("  A: {forces: {deployed: 1000}}\n  B: {forces: {deployed: 1000}}\n",
+                            "  A: {forces: &f {deployed: 1000, ready: 500}}\n  B: {forces: *f}\n")
+    assert "*f" in text
+    scenario = tmp_path / "anchored.yaml"
+    scenario.write_text(text.replace("particles: 1000", "particles: 100").replace("generations: 8", "generations: 2"))
+    out = tmp_path / "anchored.h5"
+    brink("calibrate", scenario, "-o", out, "-q", "--set", "escalation.incidents.base_rate=0.25",
+          "--set", "combat.law=linear")
+    posterior = yaml.safe_load((tmp_path / "anchored.posterior.yaml").read_text())
+    with h5py.File(out, "r") as f:
+        x, w = f["particles"][-1, :, 0], f["weights"][-1, :]
+    assert posterior["actors"]["A"]["forces"]["deployed"] == pytest.approx(float(np.sum(w * x)), rel=1e-12)
+    assert posterior["actors"]["B"]["forces"] == {"deployed": 1000, "ready": 500}
+    assert posterior["escalation"]["incidents"]["base_rate"] == 0.25 and posterior["combat"]["law"] == "linear"
+    assert "calibrate" not in posterior

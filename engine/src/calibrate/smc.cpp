@@ -18,6 +18,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // Philox purpose words of the calibrator (the kernel uses 1-3, sweep designs 0x8001-0x8005).
 constexpr std::uint32_t kProposalPurpose = 0x8101;
 constexpr std::uint32_t kStreamPurpose = 0x8102;
+constexpr std::uint32_t kNoisePurpose = 0x8103;
 
 r123::Philox4x32::ctr_type words(std::uint64_t seed, std::uint32_t a, std::uint32_t b, std::uint32_t c,
                                  std::uint32_t purpose) {
@@ -68,6 +69,17 @@ void calibration_uniforms(std::uint64_t seed, std::uint32_t generation, std::uin
   const auto r = words(seed, candidate, generation, draw, kProposalPurpose);
   *first = unit(r[0], r[1]);
   *second = unit(r[2], r[3]);
+}
+
+void add_measurement_noise(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate,
+                           const std::vector<Observation>& observations, std::span<double> statistic) {
+  for (std::size_t k = 0; k < observations.size(); k += 2) {  // Box-Muller, two normals per call
+    const auto r = words(seed, candidate, generation, static_cast<std::uint32_t>(k / 2), kNoisePurpose);
+    const double radius = std::sqrt(-2.0 * std::log(unit(r[0], r[1])));
+    const double angle = 2 * M_PI * unit(r[2], r[3]);
+    statistic[k] += observations[k].sd * radius * std::cos(angle);
+    if (k + 1 < observations.size()) statistic[k + 1] += observations[k + 1].sd * radius * std::sin(angle);
+  }
 }
 
 double effective_sample_size(std::span<const double> weights) {
@@ -190,6 +202,18 @@ AbcSmc::Batch AbcSmc::evaluate_batch(int generation, std::int64_t first, std::in
   for (std::int64_t c = 0; c < count; ++c) propose(first + c, batch.theta.data() + c * d);
   const std::int64_t index = first == 0 ? 0 : first;  // batches are keyed by their first candidate
   batch.statistic = evaluator_.evaluate(batch.theta, d, stream_seed(generation, index));
+  // The distance is that of the statistics plus their measurement error,
+  // when it is modelled; the statistics are kept as the model made them.
+  const std::size_t m = observations_.size();
+  std::vector<double> observed(m);
+  for (std::int64_t c = 0; c < count; ++c) {
+    const auto row = std::span(batch.statistic).subspan(static_cast<std::size_t>(c) * m, m);
+    std::copy(row.begin(), row.end(), observed.begin());
+    if (settings_.measurement_noise)
+      add_measurement_noise(settings_.seed, static_cast<std::uint32_t>(generation),
+                            static_cast<std::uint32_t>(first + c), observations_, observed);
+    batch.distance.push_back(observation_distance(observed, observations_));
+  }
   return batch;
 }
 
@@ -202,7 +226,7 @@ std::vector<double> AbcSmc::free_coordinates(const Population& p) const {
 }
 
 Population AbcSmc::first() {
-  const std::size_t d = width(), m = observations_.size();
+  const std::size_t d = width();
   const auto n = settings_.particles;
   Population pop;
   pop.tolerance = kInf;
@@ -219,8 +243,7 @@ Population AbcSmc::first() {
   pop.theta = batch.theta;
   pop.statistic = batch.statistic;
   pop.weight.assign(static_cast<std::size_t>(n), 1.0 / static_cast<double>(n));
-  for (std::int64_t i = 0; i < n; ++i)
-    pop.distance.push_back(observation_distance(std::span(pop.statistic).subspan(i * m, m), observations_));
+  pop.distance = batch.distance;
   require_a_finite_distance(pop);
   return pop;
 }
@@ -310,7 +333,7 @@ Population AbcSmc::next(const Population& previous) {
                                                 std::min<std::int64_t>(64, remaining * 4), 10 * n);
     const Batch batch = evaluate_batch(generation, candidates, count, propose);
     for (std::int64_t c = 0; c < count && accepted < n; ++c) {
-      const double dist = observation_distance(std::span(batch.statistic).subspan(c * m, m), observations_);
+      const double dist = batch.distance[static_cast<std::size_t>(c)];
       if (!(dist <= pop.tolerance)) continue;
       pop.theta.insert(pop.theta.end(), batch.theta.begin() + c * d, batch.theta.begin() + (c + 1) * d);
       pop.statistic.insert(pop.statistic.end(), batch.statistic.begin() + c * m, batch.statistic.begin() + (c + 1) * m);

@@ -283,7 +283,7 @@ fs::path posterior_scenario_path(const fs::path& target) {
 
 // The scenario with the posterior means set.
 fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source,
-                                  const CalibrationRecord& record) {
+                                  const std::vector<Override>& settings, const CalibrationRecord& record) {
   const Population& last = record.generations.back();
   const std::vector<double> mean = posterior_means(last, record.parameters.size());
   const fs::path posterior = posterior_scenario_path(target);
@@ -292,9 +292,19 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
       "# applied to {}. The weighted particles are in {}:\n"
       "# brink run --posterior {} draws parameter sets from them.\n",
       target.filename().string(), last.generation, last.tolerance, source.label, target.string(), target.string());
-  for (std::size_t a = 0; a < mean.size(); ++a)
+  // The calibration's own --set (and --seed) first: the model the particles were fitted to.
+  std::vector<std::string> paths, values;
+  for (const Override& s : settings) {
+    header += fmt::format("#   --set {}={} (given to the calibration)\n", s.path, s.value);
+    paths.push_back(s.path);
+    values.push_back(s.value);
+  }
+  for (std::size_t a = 0; a < mean.size(); ++a) {
     header += fmt::format("#   --set {}={:.9g}\n", record.parameters[a], mean[a]);
-  write_text_file(posterior.string(), header + scenario_with_values(source.text, record.parameters, mean));
+    paths.push_back(record.parameters[a]);
+    values.push_back(fmt::format("{:.17g}", mean[a]));
+  }
+  write_text_file(posterior.string(), header + scenario_with_values(source.text, paths, values));
   return posterior;
 }
 
@@ -390,7 +400,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
              {.particles = spec.particles,
               .quantile = spec.quantile,
               .seed = loaded.scenario.run.seed,
-              .common_random = spec.common_random},
+              .common_random = spec.common_random,
+              .measurement_noise = spec.replications > 1},
              evaluator);
   if (!quiet)
     out << fmt::format(
@@ -427,7 +438,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   if (!writer) return kExitOk;
   // The posterior scenario first: once the calibration is in place, a failure
   // could not be resumed.
-  const fs::path posterior = write_posterior_scenario(target, source, record);
+  const fs::path posterior = write_posterior_scenario(target, source, settings, record);
   publish_output(partial, target, *before);
   if (!quiet)
     out << posterior_table(record)

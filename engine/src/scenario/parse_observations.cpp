@@ -376,9 +376,37 @@ void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {
 
 namespace brink {
 
+namespace {
+
+// A copy of `node` that shares nothing with it or with itself: an alias
+// becomes a copy of its anchor's node.
+YAML::Node unshared_copy(const YAML::Node& node) {
+  YAML::Node copy;
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      copy = node.Scalar();
+      copy.SetTag(node.Tag());
+      break;
+    case YAML::NodeType::Sequence:
+      copy = YAML::Node(YAML::NodeType::Sequence);
+      for (const YAML::Node& item : node) copy.push_back(unshared_copy(item));
+      break;
+    case YAML::NodeType::Map:
+      copy = YAML::Node(YAML::NodeType::Map);
+      for (const auto& entry : node) copy[unshared_copy(entry.first)] = unshared_copy(entry.second);
+      break;
+    default:
+      return copy;  // null: a fresh null node
+  }
+  copy.SetStyle(node.Style());
+  return copy;
+}
+
+}  // namespace
+
 std::string scenario_with_values(const std::string& text, const std::vector<std::string>& paths,
-                                 const std::vector<double>& values) {
-  YAML::Node root = YAML::Load(text);
+                                 const std::vector<std::string>& values) {
+  YAML::Node root = unshared_copy(YAML::Load(text));
   for (std::size_t k = 0; k < paths.size(); ++k) {
     YAML::Node node = root;
     std::string_view rest = paths[k];
@@ -391,7 +419,7 @@ std::string scenario_with_values(const std::string& text, const std::vector<std:
       else
         child.reset(node[part]);
       if (dot == std::string_view::npos) {
-        child = fmt::format("{:.17g}", values[k]);
+        child = values[k];
         break;
       }
       node.reset(child);

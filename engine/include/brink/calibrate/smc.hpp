@@ -57,6 +57,12 @@ struct SmcSettings {
   double quantile = 0.5;  // next tolerance: this quantile of the previous distances
   std::uint64_t seed = 1;
   bool common_random = false;                      // every candidate of a generation shares the random streams
+  // Each statistic gets N(0, sd²) added before its distance is taken (noisy
+  // ABC, Wilkinson 2013): the observation's sd is then its measurement error,
+  // and the tolerance's limit 0 is the posterior under that error. brink
+  // calibrate sets it when a particle runs more than one replication, whose
+  // mean statistic is the model's expectation, not one noisy draw.
+  bool measurement_noise = false;
   std::int64_t max_proposals_per_particle = 2000;  // gives up on a generation past this many per particle
 };
 
@@ -111,7 +117,7 @@ class AbcSmc {
 
  private:
   struct Batch {
-    std::vector<double> theta, statistic;
+    std::vector<double> theta, statistic, distance;
   };
   Batch evaluate_batch(int generation, std::int64_t first, std::int64_t count,
                        const std::function<void(std::int64_t, double*)>& propose);
@@ -125,6 +131,10 @@ class AbcSmc {
   ParticleEvaluator& evaluator_;
 };
 
+// Adds sd_k·z to each statistic k of a candidate, z standard normal from the
+// stream (seed, generation, candidate): its measurement error.
+void add_measurement_noise(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate,
+                           const std::vector<Observation>& observations, std::span<double> statistic);
 // Uniforms in (0, 1) for (seed, generation, candidate, draw): two per call.
 void calibration_uniforms(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate, std::uint32_t draw,
                           double* first, double* second);

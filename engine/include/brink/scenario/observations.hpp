@@ -70,10 +70,13 @@ std::string iso_date(std::int64_t days);
 struct Scenario;
 bool calendar_is_decodable(const Scenario& s);
 
-// Scenario YAML `text` with each dotted path set to its value and the
-// `calibrate:` block removed: a posterior scenario that `brink run` reads.
-// Defined by the YAML reader (parse_observations.cpp); comments are not kept.
+// Scenario YAML `text` with each dotted path set to its value (as written
+// in the file) and the `calibrate:` block removed: a posterior scenario that
+// `brink run` reads. A node the file shares through an anchor and aliases is
+// written out once per use, so a value set at one path changes that path
+// alone. Defined by the YAML reader (parse_observations.cpp); comments are
+// not kept.
 std::string scenario_with_values(const std::string& text, const std::vector<std::string>& paths,
-                                 const std::vector<double>& values);
+                                 const std::vector<std::string>& values);
 
 }  // namespace brink
