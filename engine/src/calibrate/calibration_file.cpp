@@ -3,6 +3,9 @@
 #include <hdf5_hl.h>
 
 #include <charconv>
+#include <cmath>
+#include <initializer_list>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -169,6 +172,36 @@ double number_attribute(hid_t file, const char* name) {
   return ec == std::errc() ? value : 0.0;
 }
 
+struct Extent {
+  const char* name;
+  std::size_t values, expected;
+};
+
+// Every variable holds generations × particles × its other dimensions: a
+// file cut short or edited is refused, not read past its end.
+void check_shapes(const std::string& path, std::initializer_list<Extent> extents) {
+  for (const Extent& e : extents)
+    if (e.values != e.expected)
+      throw std::runtime_error(fmt::format("'{}' is damaged: variable '{}' holds {} values where its dimensions "
+                                           "(generation, particle, parameter, observation) give {}",
+                                           path, e.name, e.values, e.expected));
+}
+
+// A generation's weights are finite, non-negative and sum to 1.
+void check_weights(const std::string& path, std::size_t generation, std::span<const double> weights) {
+  double total = 0;
+  for (double w : weights) {
+    if (!std::isfinite(w) || w < 0)
+      throw std::runtime_error(fmt::format("'{}' is damaged: generation {} has the weight {}, not a finite "
+                                           "non-negative number",
+                                           path, generation, w));
+    total += w;
+  }
+  if (!weights.empty() && std::abs(total - 1.0) > 1e-9)
+    throw std::runtime_error(
+        fmt::format("'{}' is damaged: the weights of generation {} sum to {:.12g}, not 1", path, generation, total));
+}
+
 }  // namespace
 
 CalibrationRecord read_calibration(const std::string& path) {
@@ -193,6 +226,17 @@ CalibrationRecord read_calibration(const std::string& path) {
   const auto proposed = read<std::int64_t>(f, "proposed", Dtype::kInt64, path);
   const std::size_t g = tolerance.size(), d = r.parameters.size(), m = r.observation_names.size();
   const std::size_t n = g ? weight.size() / g : 0;
+  check_shapes(path, {{"particles", theta.size(), g * n * d},
+                      {"weights", weight.size(), g * n},
+                      {"distances", distance.size(), g * n},
+                      {"statistics", statistic.size(), g * n * m},
+                      {"proposed", proposed.size(), g},
+                      {"parameter_units", r.units.size(), d},
+                      {"prior", r.priors.size(), d},
+                      {"observed", r.observed.size(), m},
+                      {"observed_sd", r.observed_sd.size(), m},
+                      {"observed_day", r.observed_day.size(), m}});
+  for (std::size_t k = 0; k < g; ++k) check_weights(path, k, std::span(weight).subspan(k * n, n));
   for (std::size_t k = 0; k < g; ++k) {
     Population p;
     p.generation = static_cast<int>(k);

@@ -557,6 +557,12 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
                                 calibration_file));
   const CalibrationRecord record = read_calibration_input(calibration_file, "");
   if (record.generations.empty()) throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
+  // An interrupted calibration's last generation is not its posterior (the first one is the prior).
+  if (static_cast<int>(record.generations.size()) < record.planned_generations)
+    throw po::error(fmt::format(
+        "'{}' is an unfinished calibration ({} of {} generations); finish it with 'brink calibrate ... --resume' "
+        "before drawing from its posterior",
+        calibration_file, record.generations.size(), record.planned_generations));
   if (!loaded.scenario.sweep.empty())
     throw po::error(
         "--posterior draws the points itself; it cannot be combined with a sweep (drop the sweep block "
