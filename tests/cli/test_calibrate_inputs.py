@@ -258,3 +258,23 @@ def test_an_unfinished_calibration_is_no_posterior(run, toy, tmp_path):
                "-o", tmp_path / "p.h5", timeout=300)
     assert proc.returncode == 2 and "is an unfinished calibration (3 of 5 generations)" in proc.stderr, proc.stderr
     assert not (tmp_path / "p.h5").exists()
+
+
+def test_observation_days_are_checked_against_the_horizon_after_set(run, toy, tmp_path):
+    """An observation must fall in a step the run simulates, [0, steps · dt): a --set of the horizon
+    that leaves it out is refused at the --set (it used to be checked against the file's horizon
+    only, and the shortened runs simulated past the new one); the horizon day itself is past the
+    last step, as for an event."""
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(with_observation(toy, "{quantity: incidents, day: 20, value: 6, sd: 1, source: s}"),
+                        encoding="utf-8")
+    proc = run("calibrate", scenario, "-q", "--set", "run.horizon_days=10", "-o", tmp_path / "c.h5", timeout=300)
+    assert proc.returncode == 2 and proc.stderr.startswith("--set run.horizon_days=10: "), proc.stderr
+    assert "'observations.x' falls on day 20, outside the simulated days [0, 10) (10 steps, dt_days 1)" in proc.stderr
+    assert not list(tmp_path.glob("c.*"))
+    horizon = float(re.search(r"horizon_days: (\d+)", toy).group(1))
+    scenario.write_text(with_observation(toy, f"{{quantity: incidents, day: {horizon:g}, value: 6, sd: 1, source: s}}"),
+                        encoding="utf-8")
+    proc = run("validate", scenario)
+    assert proc.returncode == 2 and f"falls on day {horizon:g}, outside the simulated days [0, {horizon:g})" in \
+        proc.stderr, proc.stderr

@@ -190,11 +190,8 @@ void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, co
   } else if (get(e, "rung").IsDefined()) {
     p.error(get(e, "rung"), fmt::format("'{}.rung' applies only to quantity 'rung'", op));
   }
-  const bool dated = observation_day(p, e, op, s, start_date_refused, o);
-  if (dated && (o.day < 0 || o.day > s.run.horizon_days))
-    p.error(get(e, get(e, "date").IsDefined() ? "date" : "day"),
-            fmt::format("'{}' falls on day {}, outside the simulated days [0, {}] (run.horizon_days)", op, o.day,
-                        s.run.horizon_days));
+  // Whether the day lies in the run is a rule (validate.cpp): a --set of the horizon can move it.
+  observation_day(p, e, op, s, start_date_refused, o);
   observation_value(p, e, op, o);
   double quantile = 0;
   if (number(p, e, "quantile", op, &quantile)) {

@@ -97,6 +97,21 @@ void events_before_the_end(const Scenario& s, Problems* out) {
   }
 }
 
+// An observation on day d is read after the step holding d (observation_step
+// in brink/calibrate/evaluator.hpp), as an event fires in it: a day at or
+// after S·dt lies past the last step the run simulates.
+void observations_before_the_end(const Scenario& s, Problems* out) {
+  const double steps = steps_of(s);
+  const double end = steps * s.run.dt_days;
+  for (const Observation& o : s.observations) {
+    if (o.day >= 0 && std::floor(o.day / s.run.dt_days + 1e-9) < steps) continue;
+    const std::string op = "observations." + o.id;
+    out->push_back({{op + (o.date.empty() ? ".day" : ".date"), "run.horizon_days", "run.dt_days"},
+                    fmt::format("'{}' falls on day {}, outside the simulated days [0, {}) ({} steps, dt_days {})", op,
+                                o.day, end, steps, s.run.dt_days)});
+  }
+}
+
 void issues_have_two_parties(const Scenario& s, Problems* out) {
   for (const Issue& issue : s.negotiation.issues) {
     int parties = 0;
@@ -317,6 +332,8 @@ const Rule kRules[] = {
     {"steps_at_most_a_million", "at most 1,000,000 steps", kStepInputs, steps_at_most_a_million},
     {"replication_bounds_ordered", "run.replications.min <= max", kReplicationInputs, replication_bounds_ordered},
     {"events_before_the_end", "every event day < steps · dt_days", kEventInputs, events_before_the_end},
+    {"observations_before_the_end", "every observation day < steps · dt_days", kStepInputs,
+     observations_before_the_end},
     {"issues_have_two_parties", "an issue has at least two parties (salience > 0)", kPartyInputs,
      issues_have_two_parties},
 };
