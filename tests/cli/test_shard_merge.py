@@ -310,3 +310,52 @@ def test_run_refuses_a_bad_shard(brink, tmp_path, value):
 def test_merge_needs_an_output_and_a_shard(brink, tmp_path):
     proc = run(brink, "merge", tmp_path / "x.h5")
     assert proc.returncode == 2 and "at least one SHARD" in proc.stderr, proc.stderr
+
+
+def test_input_files_that_changed_are_refused_by_resume_and_merge(brink, tmp_path):
+    """A sweep over scenario files reads them from disk, and so did --resume and brink merge:
+    an edited choice file was silently mixed into the result (the file still recording the old
+    text). The run records a digest of every file it read (attribute `inputs`)."""
+    choices = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+    for path in choices:
+        shutil.copy(MINIMAL, path)
+    args = ["-n", "3000", "--sweep", f"scenario={choices[0]},{choices[1]}",
+            "--sweep", "actors.RED.decision.rationality=1,2,3"]
+    shards = run_shards(brink, tmp_path, MINIMAL, args, shards=2)
+    with h5py.File(shards[0]) as f:
+        assert f.attrs["inputs"].decode().count("choice ") == 2
+    killed = run(brink, "run", MINIMAL, "-q", "-t", "1", *args, "-o", tmp_path / "k.h5",
+                 env={"BRINK_TEST_KILL_AFTER_BLOCKS": "2"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    original = choices[1].read_text()
+    choices[1].write_text(original + "# edited after the shards ran\n")
+    proc = run(brink, "merge", tmp_path / "m.h5", *shards)
+    assert proc.returncode == 2 and "ran on other input files than are here now" in proc.stderr, proc.stderr
+    proc = run(brink, "run", MINIMAL, "-q", *args, "-o", tmp_path / "k.h5", "--resume")
+    assert proc.returncode == 2 and "a file it read besides the scenario" in proc.stderr, proc.stderr
+    # A shard run again on the edited file does not merge with one of the original.
+    shards[1].unlink()
+    assert run(brink, "run", MINIMAL, "-q", *args, "--shard", "1/2", "-o", shards[1]).returncode == 0
+    choices[1].write_text(original)
+    proc = run(brink, "merge", tmp_path / "m.h5", *shards)
+    assert proc.returncode == 2 and "are shards of different runs: a file the run read" in proc.stderr, proc.stderr
+    assert not (tmp_path / "m.h5").exists()
+    proc = run(brink, "run", MINIMAL, "-q", *args, "-o", tmp_path / "k.h5", "--resume")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_posterior_file_that_changed_is_refused_by_resume(brink, tmp_path):
+    toy = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    for seed in (1, 2):
+        assert run(brink, "calibrate", toy, "-q", "--particles", "20", "--generations", "2", "-s", seed,
+                   "-o", tmp_path / f"c{seed}.h5").returncode == 0
+    shutil.copy(tmp_path / "c1.h5", tmp_path / "post.h5")
+    args = [tmp_path / "c1.posterior.yaml", "--posterior", tmp_path / "post.h5", "-n", "20000", "-t", "1",
+            "--posterior-draws", "12", "-o", tmp_path / "p.h5"]
+    killed = run(brink, "run", *args, "-q", env={"BRINK_TEST_KILL_AFTER_BLOCKS": "2"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    shutil.copy(tmp_path / "c2.h5", tmp_path / "post.h5")
+    proc = run(brink, "run", *args, "-q", "--resume")
+    assert proc.returncode == 2 and "the --posterior calibration" in proc.stderr, proc.stderr
+    shutil.copy(tmp_path / "c1.h5", tmp_path / "post.h5")
+    assert run(brink, "run", *args, "-q", "--resume").returncode == 0

@@ -25,13 +25,33 @@ namespace {
 
 constexpr std::int64_t kMaxShards = 1'000'000;
 
+// Lines joined with "; ", for a one-sentence message.
+std::string single_line(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  std::string out;
+  for (char c : text) out += c == '\n' ? std::string("; ") : std::string(1, c);
+  return out;
+}
+
 // The whole plan of the run the shards split: the scenario and the recorded
 // options (the `overrides` attribute, which `brink run` writes from its
 // --set, run and sweep options) loaded as `brink run` loads them.
 SweepPlan plan_of(const ShardInfo& shard) {
   LoadedScenario loaded;
-  SweepPlan plan = build_run_plan({shard.scenario_label, shard.scenario_text},
-                                  parse_recorded_options(shard.overrides, shard.path), &loaded);
+  SweepPlan plan;
+  try {
+    plan = build_run_plan({shard.scenario_label, shard.scenario_text},
+                          parse_recorded_options(shard.overrides, shard.path), &loaded);
+  } catch (const std::exception& e) {
+    // The plan reads the files the run read (scenario choices, a --posterior calibration) where the run found them.
+    throw UsageError(fmt::format("cannot rebuild the plan the shards ran from '{}' in this directory: {}", shard.path,
+                                 single_line(e.what())));
+  }
+  if (plan.inputs != shard.inputs)
+    throw UsageError(fmt::format("'{}' ran on other input files than are here now ({}recorded: {}); merge where the "
+                                 "files the shards read are as they were",
+                                 shard.path, plan.inputs.empty() ? "" : "found: " + single_line(plan.inputs) + "; ",
+                                 single_line(shard.inputs)));
   if (plan.point_count() != shard.plan_points)
     throw UsageError(fmt::format("'{}' records a plan of {} points, but its scenario and options give {}", shard.path,
                                  shard.plan_points, plan.point_count()));

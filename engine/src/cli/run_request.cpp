@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -10,6 +12,19 @@
 #include "commands.hpp"
 
 namespace brink {
+
+namespace {
+
+// A file's bytes, for its digest; one that cannot be read is bad input.
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  if (!(in && bytes << in.rdbuf()))
+    throw UsageError(fmt::format("cannot read '{}' to record what the run read from it", path));
+  return std::move(bytes).str();
+}
+
+}  // namespace
 
 std::optional<std::int64_t> whole_number(std::string_view text) {
   std::int64_t value = 0;
@@ -92,6 +107,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
                         "or run without --posterior",
                         o.path, o.value, request.posterior));
     set_rerun_recipe(&plan, source.label, request.settings, loaded->scenario.run.rule.max);
+    plan.inputs = fmt::format("posterior {} {}\n", request.posterior, content_digest(file_bytes(request.posterior)));
     plan.rerun_options.insert(plan.rerun_options.end(), {"--posterior", request.posterior});
     if (request.posterior_draws > 0)
       plan.rerun_options.insert(plan.rerun_options.end(),
@@ -103,6 +119,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   // the same parameters from them as from the --set overrides alone.
   SweepPlan plan = make_plan(*loaded, request.settings, std::move(choices));
   set_rerun_recipe(&plan, source.label, request.settings, plan.rule.min);
+  for (const ScenarioChoice& c : plan.choices) plan.inputs += fmt::format("choice {} {}\n", c.label, content_digest(c.text));
   return plan;
 }
 

@@ -359,6 +359,7 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   text("scenario_source", metadata.scenario_label);
   text("scenario", metadata.scenario_text);
   text("overrides", metadata.overrides);
+  text("inputs", plan.inputs);
   text("command_line", metadata.command_line);
   number("seed", H5T_NATIVE_UINT64, std::uint64_t{plan.run().seed});
   number("replications", H5T_NATIVE_INT64, std::int64_t{plan.replications});

@@ -86,6 +86,7 @@ ShardInfo read_shard_info(const std::string& path) {
   s.scenario_label = h5::read_string_attribute(id, "scenario_source");
   s.scenario_text = h5::read_string_attribute(id, "scenario");
   s.overrides = h5::read_string_attribute(id, "overrides");
+  s.inputs = h5::read_string_attribute(id, "inputs");
   return s;
 }
 
@@ -101,6 +102,7 @@ void check_shard_set(const std::vector<ShardInfo>& shards) {
     if (s.scenario_text != first.scenario_text) differs("the scenario");
     if (s.seed != first.seed) differs("the seed");
     if (s.overrides != first.overrides) differs("the list of --set, sweep and run options");
+    if (s.inputs != first.inputs) differs("a file the run read (a scenario choice or the --posterior calibration)");
     if (s.count != first.count) differs(fmt::format("the shard count ({} against {})", first.count, s.count));
     if (s.plan_points != first.plan_points) differs("the plan's point count");
     if (s.engine_version != first.engine_version) differs("the brink version");

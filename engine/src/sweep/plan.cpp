@@ -43,6 +43,12 @@ Scenario SweepPlan::scenario_of(std::int64_t point) const {
   return s;
 }
 
+std::string content_digest(std::string_view bytes) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : bytes) hash = (hash ^ static_cast<std::uint8_t>(c)) * 0x100000001b3ULL;
+  return fmt::format("{:016x}", hash);
+}
+
 std::string SweepPlan::rerun_command(std::int64_t point) const {
   const PointView row = points[static_cast<std::size_t>(point)];
   std::string label = scenario_label;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "brink/model/kernel.hpp"
@@ -105,6 +106,9 @@ struct ScenarioChoice {
   std::string path;  // where it was read: an input no output may replace
 };
 
+// FNV-1a (64 bits) of `bytes`, in 16 hex digits: a file's digest in SweepPlan::inputs.
+std::string content_digest(std::string_view bytes);
+
 struct SweepPlan {
   std::vector<std::string> parameters;       // dotted paths: the swept axes first, then fixed --set fields
   int swept = 0;                             // how many of `parameters` are sweep axes
@@ -171,6 +175,11 @@ struct SweepPlan {
   // options (--seed, -n, run settings given with --set). Set by the caller.
   std::string scenario_label;
   std::vector<std::string> rerun_options;
+  // The files the plan read besides the scenario and its options, one line
+  // each with a digest of what was read ("choice LABEL DIGEST", "posterior
+  // PATH DIGEST"): recorded in the output (root attribute `inputs`) so that
+  // --resume and brink merge refuse a plan whose inputs changed since.
+  std::string inputs;
   // A command that runs `point` alone: its scenario with its parameters set.
   std::string rerun_command(std::int64_t point) const;
 
