@@ -193,6 +193,18 @@ def cart_boxes(
     return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
 
 
+def _scorable(y: np.ndarray, w: np.ndarray) -> None:
+    """Raises the ValueError of cases a parameter cannot explain: no case of interest, fewer than
+    two cases (points) or one outcome everywhere (every case of interest, say). Scores would be 0
+    for every parameter, which reads as 'nothing matters' rather than 'nothing to explain'."""
+    interest(y, w, None)
+    counted = y[w > 0]
+    if len(counted) < 2:
+        raise ValueError(f"feature scores need two or more cases (points) of positive weight; got {len(counted)}")
+    if np.ptp(counted) == 0:
+        raise ValueError(f"the outcome is {counted[0]:g} in every case, so no parameter explains any of it")
+
+
 def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.Series:
     """Share of the outcome's (weighted) variance each parameter explains alone: the correlation
     ratio of `y` on the parameter cut into at most `bins` quantile bins of about 20 cases or more
@@ -201,6 +213,7 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
     however few the cases) and clipped to [0, 1]."""
     bins = positive_int(bins, "bins", minimum=2)
     X, y, w = cases(X, y, weights)
+    _scorable(y, w)
     mean = np.average(y, weights=w)
     total = np.sum(w * (y - mean) ** 2)
     bins = min(bins, max(2, len(y) // 20))  # about 20 cases per bin at least: fewer bins, less noise
@@ -230,12 +243,15 @@ def feature_scores(
 ) -> pd.DataFrame:
     """Feature scores of each parameter for the outcome, highest first: ``extra_trees`` (impurity
     importances of scikit-learn's ExtraTreesRegressor, summing to 1) and ``variance_explained``
-    (:func:`variance_explained`). Per-replication cases are merged per point first."""
+    (:func:`variance_explained`). Per-replication cases are merged per point first. ValueError
+    without a case of interest, with cases at fewer than two points or with the same outcome in
+    every case: there is then nothing for a parameter to explain."""
     from sklearn.ensemble import ExtraTreesRegressor
 
     n_estimators = positive_int(n_estimators, "n_estimators")
     X, y, w = cases(X, y, weights)
     X, y, w = _aggregate(X, y, w)
+    _scorable(y, w)
     forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=2, random_state=random_state)
     forest.fit(X.to_numpy(dtype=float), y, sample_weight=w)
     scores = pd.DataFrame(

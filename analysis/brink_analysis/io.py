@@ -294,6 +294,10 @@ def _decorated(ds: xr.Dataset) -> xr.Dataset:
         scenario = _parse_scenario(ds.attrs.get("scenario"))
         swept = (np.asarray(ds["parameter_swept"].values, dtype=int) if "parameter_swept" in ds.variables
                  else np.zeros(len(table.columns), dtype=int))
+        # A mixed design marks each parameter's own coordinate (actors_USA_forces_ready) with its
+        # role (lever or uncertainty, docs/sweeps.md): the dotted-path coordinate keeps it.
+        roles = {str(c.attrs["parameter_path"]): str(c.attrs["role"]) for c in ds.coords.values()
+                 if "parameter_path" in c.attrs and "role" in c.attrs}
         extra = {}
         for name, axis in zip(table.columns, swept):
             attrs = {
@@ -304,6 +308,8 @@ def _decorated(ds: xr.Dataset) -> xr.Dataset:
             }
             if table.attrs["units"][name]:
                 attrs["units"] = table.attrs["units"][name]
+            if name in roles:
+                attrs["role"] = roles[name]
             if name in ds.coords:  # a path without a dot ("scenario") is the file's own coordinate: keep its flags
                 attrs = {**attrs, **dict(ds.coords[name].attrs)}
             extra[name] = ("point", table[name].to_numpy(), attrs)

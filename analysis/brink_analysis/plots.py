@@ -543,7 +543,8 @@ def plot_sensitivity(
     `output` is a name from the ``output`` coordinate (default
     ``probability_full_war`` if present). ``ax.patches`` holds the first-order
     bars, then the total-effect bars, one per parameter in file order (top to
-    bottom). Needs a file written with ``--sensitivity``.
+    bottom); a parameter fixed with ``--set`` has no indices and no bar (see
+    :func:`brink_analysis.sensitivity_table`). Needs a file written with ``--sensitivity``.
     """
     table = sensitivity_table(ds)
     constant = table.attrs["constant_outputs"]

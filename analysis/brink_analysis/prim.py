@@ -204,11 +204,23 @@ class PrimResult:
 
     @property
     def chosen(self) -> int:
-        """Index of the default box: the one balancing coverage and density best (the highest
-        harmonic mean of the two, the F1 score when the outcome is 0/1), ties to the larger box."""
+        """Index of the default box: the one balancing coverage and the density's rise above the
+        whole space's best, ties to the larger box.
+
+        The rise is the lift ``(density - base) / (1 - base)``, with ``base`` the density of box 0
+        (the mean outcome): 0 for a box no denser than the whole space, 1 for a box of density 1.
+        The score is the harmonic mean of coverage and lift, so box 0 (coverage 1, lift 0) scores
+        0 and is chosen only if no box is denser. The lift, not the density itself, matters when
+        the outcome is a probability with a baseline (0.25 everywhere, 0.85 in a region): the
+        density of the whole space is then high enough for box 0 to win on coverage and density.
+        When every case is of interest (base 1) every box is as dense, and box 0 is chosen."""
         c, d = self.trajectory["coverage"].to_numpy(), self.trajectory["density"].to_numpy()
-        f1 = np.where(c + d > 0, 2 * c * d / np.maximum(c + d, 1e-300), 0.0)
-        return int(np.argmax(f1))
+        base = d[0]
+        if not base < 1.0:
+            return 0
+        lift = np.clip((d - base) / (1.0 - base), 0.0, 1.0)
+        score = np.where(c + lift > 0, 2 * c * lift / np.maximum(c + lift, 1e-300), 0.0)
+        return int(np.argmax(score))
 
     def select(self, min_coverage: float | None = None, min_density: float | None = None) -> int:
         """Index of the densest box with coverage >= `min_coverage`, or of the box with the highest

@@ -58,7 +58,10 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
                 raise ValueError(f"the table has no rows for outcome {missing[0]!r}; its outcomes: "
                                  f"{', '.join(map(str, pd.unique(frame['outcome'])))}")
             keys = [c for c in frame.columns if c not in _NOT_PARAMETERS] + (["point"] if "point" in frame else [])
-            frame = frame[frame["outcome"].isin(names)].groupby(keys, sort=False, as_index=False)["probability"].sum()
+            # dropna=False: a point without a parameter's value (a file that lacks the column)
+            # must reach the check in policy_outcomes, not vanish from the grouping.
+            frame = frame[frame["outcome"].isin(names)].groupby(keys, sort=False, as_index=False,
+                                                                 dropna=False)["probability"].sum()
             frame["probability"] = probability_sum(frame["probability"].to_numpy(), names)
         return frame.drop(columns=[c for c in ("point",) if c in frame.columns])
     if not isinstance(data, (list, tuple)) or not data or not all(isinstance(d, xr.Dataset) for d in data):

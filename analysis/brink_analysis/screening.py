@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .checks import name_list
 from .io import label_of
 
 __all__ = ["morris_table", "plot_morris"]
@@ -30,13 +31,13 @@ _COLUMNS = {
 def morris_table(ds: xr.Dataset, outputs: str | Sequence[str] | None = None) -> pd.DataFrame:
     """One row per (output, swept parameter), most important first within each output (mu*
     descending): columns ``output``, ``parameter``, ``mu_star``, ``mu_star_lower``,
-    ``mu_star_upper``, ``mu``, ``sigma``. ValueError if the file is not a Morris run or an output
-    is unknown."""
+    ``mu_star_upper``, ``mu``, ``sigma``. ValueError if the file is not a Morris run, an output
+    is unknown or named twice."""
     missing = [v for v in _COLUMNS.values() if v not in ds.variables]
     if missing:
         raise ValueError(f"the file has no Morris measures ({missing[0]} is missing): run brink with --design morris")
     known = [str(o) for o in ds["output"].values]
-    names = known if outputs is None else [outputs] if isinstance(outputs, str) else list(outputs)
+    names = known if outputs is None else name_list(outputs, "output")  # one name, or several, none twice
     for name in names:
         if name not in known:
             raise ValueError(f"output '{name}' is not in the file; its outputs: {', '.join(known)}")

@@ -136,7 +136,10 @@ def sensitivity_table(ds: xr.Dataset) -> pd.DataFrame:
     noise can push slightly below 0 or above 1). An output with the same value
     at every point has no variance to share out and no indices (the file holds
     NaN): its rows are left out and ``table.attrs["constant_outputs"]`` lists
-    it. Raises ValueError if the file has no indices.
+    it. A parameter fixed with ``--set`` was not varied and has no indices
+    either (NaN for every output): its rows are left out too, as
+    :func:`brink_analysis.morris_table` does, and ``table.attrs["fixed_parameters"]``
+    lists it. Raises ValueError if the file has no indices.
     """
     names = [f"sensitivity_{k}{s}" for k in ("first", "total") for s in ("", "_lower", "_upper")]
     require(ds, names, "sensitivity indices", "run brink with --sensitivity and a random, lhs or sobol --design")
@@ -148,7 +151,11 @@ def sensitivity_table(ds: xr.Dataset) -> pd.DataFrame:
     constant = [str(o) for o, rows in frame.groupby("output", sort=False) if rows["first"].isna().all()]
     if constant:
         frame = frame[~frame["output"].isin(constant)].reset_index(drop=True)
-    frame.attrs["constant_outputs"] = constant
+    # A --set parameter was not varied: NaN for every output, which is no index of 0 but none at all.
+    fixed = [str(p) for p, rows in frame.groupby("parameter", sort=False) if rows["first"].isna().all()]
+    if fixed:
+        frame = frame[~frame["parameter"].isin(fixed)].reset_index(drop=True)
+    frame.attrs.update(constant_outputs=constant, fixed_parameters=fixed)
     return frame
 
 
@@ -264,7 +271,7 @@ def troop_quantiles(
         dims=("quantile_level", "step"),
         coords={"quantile_level": np.asarray(quantiles, dtype=float), "step": ds["step"].values, "day": ("step", ds["day"].values)},
         name="troops",
-        attrs={"long_name": f"quantiles of {actor} {pool} troops across replications", "units": "1"},
+        attrs={"long_name": f"quantiles of {actor} {pool} troops across replications", "units": "troops"},
     )
 
 
@@ -303,7 +310,7 @@ def troop_means(
         coords={"step": ds["step"].values, "actor": ds["actor"].values, "pool": ds["pool"].values,
                 "day": ("step", ds["day"].values)},
         name="mean_troops",
-        attrs={"long_name": "mean troops per pool across replications", "units": "1"},
+        attrs={"long_name": "mean troops per pool across replications", "units": "troops"},
     )
     if actor is not None:
         out = out.sel(actor=actor, drop=True)

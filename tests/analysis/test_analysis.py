@@ -574,7 +574,7 @@ def test_rung_occupancy_without_timeseries_is_rung_share(which, plain_file, thre
 def test_troop_means_are_the_per_point_summary(plain_file, single, single_file):
     with ba.open_results(plain_file) as ds:
         means = ba.troop_means(ds)
-        assert means.dims == ("step", "actor", "pool") and means.attrs["units"] == "1"
+        assert means.dims == ("step", "actor", "pool") and means.attrs["units"] == "troops"
         np.testing.assert_array_equal(means.values, raw(plain_file, "mean_troops")[0])
         # step 0: the scenario's initial forces (RUS 100,000 deployed, USA 8,500 ready)
         assert float(ba.troop_means(ds, "RUS", "deployed").isel(step=0)) == 127000

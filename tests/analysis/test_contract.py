@@ -11,6 +11,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import brink_analysis as ba
@@ -456,3 +457,81 @@ def test_where_takes_a_categorical_value_by_name(brink, results_dir):
         with pytest.raises(ValueError, match=r"^no point has combat.law = 'cubic'; its values: square, linear$"):
             ba.select_points(ds, {"combat.law": "cubic"})
         ba.plot_outcome_probability(ds, DEPLOYED, where={"combat.law": "linear"})
+
+
+# Fourth audit ------------------------------------------------------------------
+
+
+def test_a1_a_policy_without_a_lever_value_in_a_table_is_an_error_not_dropped(brink, results_dir, policy_lhs_files):
+    """The design of policy_lhs_files run once more without --set of the lever: its points have no
+    value of the lever. Concatenated tables used to lose that policy in the grouping (NaN keys) and
+    report the other three as if they were all; the list of Datasets already raised."""
+    unset = _run(brink, results_dir / "policy-lhs-unset.h5", "-n", 32, "--summary-only",
+                 "--design", "lhs", "--samples", 12,
+                 "--sweep", f"{PATIENCE}=10:80", "--sweep", f"{DEPLOYED}=80000:160000")
+    datasets = [ba.open_results(f) for f in [*policy_lhs_files, unset]]
+    try:
+        table = pd.concat([ba.outcome_table(d) for d in datasets])
+        assert table[USA_READY].isna().sum() == len(ba.outcome_table(datasets[-1]))  # the premise
+        message = rf"^parameter '{USA_READY}' has no value at some points"
+        for call in (lambda d: ba.robustness_table(d, [USA_READY]), lambda d: ba.policy_outcomes(d, [USA_READY]),
+                     lambda d: ba.regret_table(d, [USA_READY]), lambda d: ba.plot_robustness(d, [USA_READY])):
+            for data in (table, datasets):
+                with pytest.raises(ValueError, match=message):
+                    call(data)
+    finally:
+        for d in datasets:
+            d.close()
+
+
+def test_a2_a_parameter_fixed_by_set_has_no_sensitivity_rows_or_bars(brink, results_dir):
+    """A --set parameter of a --sensitivity run was not varied: the engine writes NaN for its
+    indices, which used to come out as NaN rows and an empty bar (read as 'no importance')."""
+    ready = "actors.RUS.forces.ready"
+    out = _run(brink, results_dir / "sens-set.h5", "-n", 32, "--summary-only", "--sensitivity",
+               "--design", "sobol", "--samples", 4, "--sweep", f"{PATIENCE}=10:90",
+               "--sweep", f"{DEPLOYED}=80000:160000", "--set", f"{ready}=60000")
+    with ba.open_results(out) as ds:
+        assert np.isnan(ds["sensitivity_first"].sel(parameter=ready).values).all()  # the premise
+        table = ba.sensitivity_table(ds)
+        assert table.attrs["fixed_parameters"] == [ready]
+        assert set(table["parameter"]) == {PATIENCE, DEPLOYED}
+        assert not table[["first", "total"]].isna().any().any()
+        ax = ba.plot_sensitivity(ds, "probability_full_war")
+        assert len(ax.patches) == 2 * 2  # first-order and total-effect bars of the two swept parameters
+        assert [t.get_text() for t in ax.get_yticklabels()] == [ba.label_of(ds, p, units=False)
+                                                                for p in (PATIENCE, DEPLOYED)]
+
+
+def test_a3_feature_scores_need_something_to_explain(cases):
+    """No case of interest, every case of interest, one case: no parameter can explain the outcome,
+    and scores of 0 everywhere used to say 'nothing matters' instead."""
+    X, y, w = cases
+    assert y.min() < y.max()  # the premise: the real outcome varies, and is scored
+    assert ba.feature_scores(X, y, w)["extra_trees"].sum() == pytest.approx(1.0)
+    for score in (ba.feature_scores, ba.variance_explained):
+        with pytest.raises(ValueError, match=r"^no case of interest: the outcome is 0 everywhere"):
+            score(X, np.zeros_like(y), w)
+        with pytest.raises(ValueError, match=r"^the outcome is 1 in every case, so no parameter explains"):
+            score(X, np.ones_like(y), w)
+        with pytest.raises(ValueError, match=r"^feature scores need two or more cases \(points\) .*; got 1$"):
+            score(X.iloc[:1], np.ones(1), w[:1])
+
+
+def test_a6_morris_table_refuses_a_repeated_output(brink, results_dir):
+    """A repeated output used to give each of its rows twice, as if they were two outputs."""
+    out = _run(brink, results_dir / "morris.h5", "-n", 16, "--summary-only", "--design", "morris", "--samples", 4,
+               "--sweep", f"{PATIENCE}=10:90", "--sweep", f"{DEPLOYED}=80000:160000")
+    with ba.open_results(out) as ds:
+        assert len(ba.morris_table(ds, "probability_full_war")) == 2  # one row per swept parameter
+        with pytest.raises(ValueError, match=r"^output 'probability_full_war' is named twice$"):
+            ba.morris_table(ds, ["probability_full_war", "probability_full_war"])
+
+
+def test_a6_troop_tables_are_in_troops(single_file):
+    """The docstrings and docs/analysis.md say both are in troops, the unit of the force parameters;
+    they used to carry the file's count unit '1'."""
+    with ba.open_results(single_file) as ds:
+        assert ba.troop_quantiles(ds, "RUS").attrs["units"] == "troops"
+        assert ba.troop_means(ds).attrs["units"] == "troops"
+        assert ba.troop_means(ds, "RUS", "deployed").attrs["units"] == "troops"

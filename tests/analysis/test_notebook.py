@@ -136,6 +136,61 @@ def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monke
     assert len(calls) == len(FIGURES)
     for call in calls:
         assert re.fullmatch(r'save\(.+, "[a-z-]+", (grid|base|sens)\)', call), call
+    check_flagship_claims(tmp_path / "out")
+
+
+def check_flagship_claims(out):
+    """The direction of each claim the flagship notebook's prose makes, from the result files it wrote
+    (quick mode: a few hundred replications, so only margins well outside sampling noise)."""
+    import brink_analysis as ba
+
+    deployed, patience = "actors.RUS.forces.deployed", "actors.RUS.decision.patience_days"
+    with ba.open_results(out / "baseline.h5") as base:
+        agreed = ba.agreement_table(base).set_index("issue")["probability"]
+        settled = ba.outcome_table(base).set_index("outcome").loc["settlement", "probability"]
+        # NATO enlargement and the offers are agreed in most replications, not in every one nor never.
+        assert (agreed.drop("cee_posture").between(0.5, 0.95)).all(), agreed
+        assert agreed["cee_posture"] < 0.1 and abs(agreed["cee_posture"] - settled) < 0.05  # the sticking point
+        median = {a: ba.troop_quantiles(base, a, quantiles=[0.5]).isel(quantile_level=0) for a in ("RUS", "USA")}
+        assert float(median["RUS"].isel(step=25)) < 150000 < float(median["RUS"].isel(step=-1))  # slow build-up
+        assert float(median["USA"].isel(step=7)) == 5000 + 8500  # the 8,500 forward within a week
+        rungs = ba.rung_occupancy(base)
+        assert float(rungs.isel(step=25).sel(rung="sanctions_and_arms_aid")) < 0.1
+        assert float(rungs.isel(step=25).sel(rung="full_invasion")) < 0.02 < 0.15 < float(
+            rungs.isel(step=27).sel(rung="full_invasion")) < 0.4  # the jump on the day of the demand
+        rus = ba.belief_by_true_type(base, "RUS", "resolved").isel(step=-1)
+        assert 0.5 < float(rus.sel(true_type="resolved")) < 0.75 and 0.25 < float(rus.sel(true_type="coercer")) < 0.5
+        usa = ba.belief_by_true_type(base, "USA", "steadfast").isel(step=21)
+        assert float(usa.sel(true_type="steadfast")) > 0.7 and float(usa.sel(true_type="wavering")) < 0.3
+    with ba.open_results(out / "grid.h5") as grid:
+        check_grid_claims(ba, grid, deployed, patience)
+    with ba.open_results(out / "sensitivity.h5") as sens:
+        table = ba.sensitivity_table(sens)
+        for output in ("probability_full_war", "probability_alliance_war"):
+            rows = table[table["output"] == output].set_index("parameter")["total"]
+            assert rows.idxmax() == "relations.commitments.2.strength", rows  # the commitment matters most
+        p = ba.outcome_table(sens).pivot_table(index="point", columns="outcome", values="probability")
+        firm = ba.parameter_table(sens)["relations.commitments.2.strength"].to_numpy() >= 0.5
+        assert p.loc[firm, ["full_war", "limited_war"]].to_numpy().max() == 0  # no war against Ukraine alone
+        assert p.loc[firm, "alliance_war"].mean() > 0.2  # but NATO-Russia wars
+
+
+def check_grid_claims(ba, grid, deployed, patience):
+    """Full-scale war against patience (a threshold: ten days nearly always, twenty under half, thirty
+    and more about one in four whatever the starting force) and the survival curves at 100,000."""
+    table = ba.outcome_table(grid)
+    war = table[table["outcome"] == "full_war"].pivot_table(index=patience, columns=deployed, values="probability")
+    assert (war.loc[10] > 0.8).all() and (war.loc[20].between(0.2, 0.55)).all(), war
+    assert (war.loc[[30, 45, 60, 90]].to_numpy() < 0.4).all() and (war.loc[[30, 45, 60, 90]].to_numpy() > 0.1).all()
+    at = table[table[deployed] == 100000].pivot_table(index=patience, columns="outcome", values="probability")
+    assert at.loc[10, "standoff"] < 0.05 and (at["settlement"] < 0.1).all()
+    points = [ba.point_position(grid, {deployed: 100000, patience: p}) for p in (10, 20, 30, 45, 60, 90)]
+    s = ba.survival_curves(grid, points)["survival"]
+    assert (s.isel(step=25) > 0.95).all() and (s.isel(step=27).to_numpy() < 0.85).all()  # the drop on day 26
+    assert (s.isel(step=27).to_numpy() > 0.6).all()
+    final = s.isel(step=-1).to_numpy()
+    assert final[0] < 0.1 and final[1] < float(s.isel(step=27)[1]) - 0.05  # ten days: nearly all at war
+    assert (final[2:] > s.isel(step=27).to_numpy()[2:] - 0.1).all()  # thirty days and more: nearly flat
 
 
 def output_text(cell):
@@ -162,6 +217,19 @@ def test_exploration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
     assert "max_regret" in text and "satisficing" in text
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "supxlabel" in sources and "a['seed']" in sources and "a['replications']" in sources
+    # The prose on PRIM: a box other than the whole space, about twice as dense as the base rate,
+    # keeping patience at its shortest values (up to about three weeks); patience ranks first.
+    found = re.search(r"box (\d+): coverage [\d.]+, density ([\d.]+), mass [\d.]+ \(base rate ([\d.]+)\)", text)
+    assert found and int(found[1]) > 0 and float(found[2]) > 1.5 * float(found[3]), text
+    import brink_analysis as ba
+
+    patience = "actors.RUS.decision.patience_days"
+    with ba.open_results(tmp_path / "out" / "status-quo.h5") as ds:
+        limits = ba.find_boxes(ds, "full_war").box().limits()
+        X, y, w = ba.discovery_data(ds, "full_war")
+        assert ba.feature_scores(X, y, w).index[0] == patience
+    assert limits.loc[patience, "lower"] == limits.loc[patience, "data_min"] and limits.loc[patience, "upper"] < 30
+    assert "cannot yet cross" not in "\n".join(c.source for c in nb.cells)
 
 
 def uniform_sd(prior_text):

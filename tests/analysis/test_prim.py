@@ -154,3 +154,44 @@ def test_cart_and_feature_scores_find_the_parameters_that_matter():
     s1 = ba.feature_scores(X1, y1)
     assert s1.index[0] == "x" and s1.loc["x", "extra_trees"] > 0.5
     assert s1.loc["x", "variance_explained"] > 0.3 and s1.loc[["noise1", "noise2"], "variance_explained"].max() < 0.02
+
+
+def baseline_case(n, seed):
+    """Per-point probabilities with a baseline: 0.25 everywhere, 0.85 where a < 0.3 and b > 0.6; c
+    does not matter."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({c: rng.uniform(size=n) for c in "abc"})
+    inside = ((X["a"] < 0.3) & (X["b"] > 0.6)).to_numpy()
+    return X, 0.25 + 0.6 * inside
+
+
+def test_prim_chooses_the_box_above_a_baseline():
+    """The whole space (box 0) used to win the default choice whenever the outcome has a baseline:
+    its coverage is 1 and its density not far below the box's. The lift above the baseline does not."""
+    for n, seed in [(400, 0), (1000, 0), (1000, 1), (1000, 2)]:
+        X, p = baseline_case(n, seed)
+        result = ba.prim(X, p)
+        assert result.chosen > 0
+        box = result.box()
+        limits = box.limits(all_parameters=True)
+        assert limits.loc["a", "upper"] == pytest.approx(0.3, abs=0.03), (n, seed)
+        assert limits.loc["b", "lower"] == pytest.approx(0.6, abs=0.05), (n, seed)
+        assert limits.loc["a", "lower"] == X["a"].min() and limits.loc["b", "upper"] == X["b"].max()
+        # c is left alone: at most a sliver of its range (one early noisy peel on 400 points).
+        assert limits.loc["c", "upper"] - limits.loc["c", "lower"] > 0.9 * np.ptp(X["c"]), (n, seed)
+        if n == 1000:
+            assert box.restricted == ["a", "b"], seed
+        assert box.density > 0.8
+    # Drawn as 0/1 outcomes from the same probabilities (noisier: more cases), the same box is chosen.
+    X, p = baseline_case(4000, 0)
+    y = (np.random.default_rng(10).random(len(p)) < p).astype(float)
+    box = ba.prim(X, y).box()
+    assert box.restricted == ["a", "b"]
+    assert box.limits().loc["a", "upper"] == pytest.approx(0.3, abs=0.05)
+    assert box.limits().loc["b", "lower"] == pytest.approx(0.6, abs=0.1)
+
+
+def test_prim_chosen_box_when_every_case_is_of_interest():
+    X, _ = baseline_case(200, 3)
+    with pytest.warns(RuntimeWarning, match="every case is of interest"):
+        assert ba.prim(X, np.ones(len(X))).chosen == 0  # every box as dense: the largest

@@ -57,6 +57,9 @@ def test_run_with_levers_writes_a_mixed_design(brink, tmp_path):
                 binary=brink, progress=False) as ds:
         assert ba.design_roles(ds) == (["actors.USA.forces.ready"], [PATIENCE])
         assert ds.sizes["point"] == 6
+        # The dotted-path coordinates keep the role the file gives each parameter (docs/sweeps.md).
+        assert ds.coords["actors.USA.forces.ready"].attrs["role"] == "lever"
+        assert ds.coords[PATIENCE].attrs["role"] == "uncertainty"
 
 
 def test_brink_command_overwrite(brink):
