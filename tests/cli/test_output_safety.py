@@ -364,3 +364,28 @@ def test_a_closed_stderr_pipe_or_a_hangup_does_not_kill_a_run(brink, work):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1 and "continue with --resume" in err, (proc.returncode, err)
     assert not (work / "h.h5.lock").exists()
+
+
+@pytest.mark.parametrize("suffix", [".partial", ".lock"])
+def test_an_output_named_like_another_runs_partial_or_lock_is_refused(brink, tmp_path, suffix):
+    """`-o X.h5.partial --overwrite` used to replace a running job's partial file, which that job
+    then published as its own result."""
+    out = tmp_path / f"x.h5{suffix}"
+    proc = subprocess.run([brink, "run", "-n", "64", "-q", "--overwrite", "-o", str(out)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and f"ends in '{suffix}'" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert not out.exists()
+
+
+def test_a_build_without_mpi_under_a_launcher_says_so(brink, tmp_path):
+    """Every rank of a build without MPI ran the whole command into one output: one rank wrote the
+    file, another was refused by its lock, and the launcher aborted the job."""
+    version = subprocess.run([brink, "--version"], capture_output=True, text=True, timeout=60).stdout
+    if "MPI: no" not in version:
+        pytest.skip("this brink is built with MPI")
+    for rank in ("0", "1"):
+        env = {**os.environ, "OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": rank}
+        proc = subprocess.run([brink, "run", "-n", "64", "-q", "-o", str(tmp_path / "x.h5")], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and not (tmp_path / "x.h5").exists()
+        assert ("built without MPI" in proc.stderr) == (rank == "0"), proc.stderr

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -105,6 +106,12 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
         fmt::format("output file name '{}' is {} bytes; with '.partial' added (the file written "
                     "first) it passes the file system's limit of {} bytes: give a shorter name",
                     target.filename().string(), target.filename().string().size(), name_max > 0 ? name_max : NAME_MAX));
+  // Another run's OUT.partial or OUT.lock as this run's OUT would replace that run's file or its lock.
+  for (const std::string_view suffix : {".partial", ".lock"})
+    if (const std::string file = target.filename().string(); file.ends_with(suffix))
+      throw OutputRefused(fmt::format("output file name '{}' ends in '{}', which brink gives to a run's {} beside "
+                                      "its output: give a name without it",
+                                      file, suffix, suffix == ".lock" ? "lock" : "file while it is written"));
   check_one(target, target, inputs);
   check_one(target.string() + ".partial", target, inputs);
   check_one(target.string() + ".lock", target, inputs);

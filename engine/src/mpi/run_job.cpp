@@ -1,5 +1,6 @@
 // The job rank 0 hands to the other ranks, and the check that they built the
 // same plan from it. No MPI here: this is also built without MPI.
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -42,6 +43,12 @@ bool launched_by_mpi() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
     if (std::getenv(name)) return true;
   return false;
+}
+
+int launcher_size() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"})
+    if (const char* value = std::getenv(name)) return std::max(1, std::atoi(value));
+  return 1;
 }
 
 int launcher_rank() {

@@ -44,6 +44,8 @@ bool launched_by_mpi();
 // This process's rank as the launcher gives it (OMPI_COMM_WORLD_RANK,
 // PMIX_RANK or PMI_RANK), without initialising MPI; 0 when there is none.
 int launcher_rank();
+// How many processes the launcher started (1 when none did).
+int launcher_size();
 // "Open MPI 4.1.4" (the library linked in), or "no" when MPI is not built in.
 std::string mpi_library();
 
