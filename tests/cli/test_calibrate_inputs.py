@@ -278,3 +278,20 @@ def test_observation_days_are_checked_against_the_horizon_after_set(run, toy, tm
     proc = run("validate", scenario)
     assert proc.returncode == 2 and f"falls on day {horizon:g}, outside the simulated days [0, {horizon:g})" in \
         proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("value: 12", "value: .nan", "'observations.incidents_by_day_39.value' must be a finite number, got '.nan'"),
+    ("value: 12", "value: lots", "must be a finite number, got 'lots'"),
+    ("{prior: exponential, rate: 2}", "{prior: log_uniform, min: -5, max: 20}",
+     "a log_uniform prior needs min > 0, got -5"),
+    ("{prior: exponential, rate: 2}", "{prior: log_uniform, max: 20}", "missing required key 'min'"),
+])
+def test_one_problem_one_message(run, toy, tmp_path, old, new, message):
+    """A bad observed value also drew "needs 'value'", a bad log_uniform bound also "leaves the
+    field's range": two messages for one problem."""
+    assert old in toy
+    scenario = tmp_path / "one.yaml"
+    scenario.write_text(toy.replace(old, new, 1), encoding="utf-8")
+    proc = run("validate", scenario)
+    assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr

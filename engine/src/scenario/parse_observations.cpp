@@ -138,8 +138,9 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
     if (!has_value) o.value = 0.5 * (lo + hi);
     has_value = true;
   }
-  if (!has_value) {
-    p.error(e, fmt::format("'{}' needs 'value' (or a 'range' whose midpoint is the value)", op));
+  if (!has_value) {  // a 'value' that is there but no number was reported where it stands
+    if (!get(e, "value").IsDefined())
+      p.error(e, fmt::format("'{}' needs 'value' (or a 'range' whose midpoint is the value)", op));
     return;
   }
   const double floor = kRelativeSdFloor * std::max(1.0, std::abs(o.value));
@@ -222,6 +223,7 @@ void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const Pa
                                          pp, kind));
     return;
   }
+  const std::size_t problems_before = p.problem_count();
   const bool bounded = prior.kind == PriorKind::kUniform || prior.kind == PriorKind::kLogUniform ||
                        prior.kind == PriorKind::kTruncatedNormal;
   const bool normal = prior.kind == PriorKind::kNormal || prior.kind == PriorKind::kTruncatedNormal;
@@ -253,9 +255,11 @@ void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const Pa
   if (prior.kind == PriorKind::kExponential && get(e, "min").IsDefined())
     p.error(get(e, "min"), fmt::format("'{}': an exponential prior starts at 0; give only 'max'", pp));
   if (prior.kind == PriorKind::kExponential) prior.lower = 0.0;
+  // The support is checked once its bounds were read: one problem, one message.
+  if (p.problem_count() != problems_before) return;
   if (prior.kind == PriorKind::kLogUniform && !(prior.lower > 0))
     p.error(e, fmt::format("'{}': a log_uniform prior needs min > 0, got {}", pp, prior.lower));
-  if (!(prior.lower < prior.upper))
+  else if (!(prior.lower < prior.upper))
     p.error(e, fmt::format("'{}': the prior's support [{}, {}] is empty (min must be below max)", pp, prior.lower,
                            prior.upper));
   else if (prior.lower < field.min || prior.upper > field.max)

@@ -113,6 +113,8 @@ class Parser {
  public:
   explicit Parser(std::string label) : label_(std::move(label)) { where_.label = label_; }
 
+  // How many problems were found so far: a check that only repeats an earlier one can be skipped.
+  std::size_t problem_count() const { return diagnostics_.size() + omitted_; }
   // The problems found, the last one saying how many more were only counted.
   std::vector<Diagnostic> diagnostics() {
     std::vector<Diagnostic> out = std::move(diagnostics_);
