@@ -377,6 +377,17 @@ def test_full_disk_names_itself_and_keeps_a_resumable_partial(brink, small_tmpfs
     assert_same_datasets(out, reference)
 
 
+def test_a_disk_full_before_any_block_finished_leaves_nothing_to_resume(brink, small_tmpfs, reference_run):
+    """It used to keep the partial and advise --resume, which then found no readable file."""
+    scenario, _ = reference_run
+    subprocess.run(["mount", "-o", "remount,size=80k", str(small_tmpfs)], check=True)
+    out = small_tmpfs / "r.h5"
+    proc = run(brink, "run", scenario, "-q", "-n", "20000", "-t", "2", "-o", out, timeout=300)
+    assert proc.returncode == 1 and "no space left on device" in proc.stderr, proc.stderr
+    assert "nothing could be kept; free space and run again" in proc.stderr and "--resume" not in proc.stderr
+    assert not list(small_tmpfs.iterdir())
+
+
 def test_file_size_limit_gives_a_clear_message(brink, tmp_path, reference_run):
     scenario, reference = reference_run
     out = tmp_path / "r.h5"

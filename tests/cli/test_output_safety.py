@@ -389,3 +389,20 @@ def test_a_build_without_mpi_under_a_launcher_says_so(brink, tmp_path):
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and not (tmp_path / "x.h5").exists()
         assert ("built without MPI" in proc.stderr) == (rank == "0"), proc.stderr
+
+
+def test_an_existing_result_beside_an_interrupted_replacement_points_to_resume(brink, tmp_path):
+    """After an --overwrite run was interrupted, a plain rerun advised only --overwrite, which
+    discards the interrupted run's blocks."""
+    out = tmp_path / "r.h5"
+    assert subprocess.run([brink, "run", "-n", "64", "-q", "-o", str(out)], timeout=60).returncode == 0
+    killed = subprocess.run([brink, "run", "-n", "3000", "-t", "1", "-q", "--overwrite", "-o", str(out)],
+                            env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "2"}, capture_output=True, text=True,
+                            timeout=60)
+    assert killed.returncode == -signal.SIGKILL and Path(f"{out}.partial").exists()
+    proc = subprocess.run([brink, "run", "-n", "3000", "-t", "1", "-q", "-o", str(out)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and f"and so does '{out}.partial'" in proc.stderr and "--resume" in proc.stderr
+    proc = subprocess.run([brink, "run", "-n", "3000", "-t", "1", "-q", "-o", str(out), "--resume"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

@@ -349,9 +349,15 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   } catch (const OutputError& e) {
     if (!is_space_errno(last_io_errno())) throw;
     const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
-    throw std::runtime_error(fmt::format(
-        "{}; {} finished block{} kept in {}; {} and run again with --resume", e.what(), kept, kept == 1 ? "" : "s",
-        partial.string(), last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')" : "free space"));
+    const char* remedy = last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')" : "free space";
+    // A file this run started with nothing to resume from (no finished block, or --summary-only) is no result.
+    if (!resuming && (kept == 0 || !plan.write_runs)) {
+      std::error_code ec;
+      fs::remove(partial, ec);
+      throw std::runtime_error(fmt::format("{}; nothing could be kept; {} and run again", e.what(), remedy));
+    }
+    throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; {} and run again with --resume",
+                                         e.what(), kept, kept == 1 ? "" : "s", partial.string(), remedy));
   }
   publish_output(partial, target, target_before);
   const double seconds = progress ? progress->elapsed() : 0.0;

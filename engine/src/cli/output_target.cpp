@@ -149,6 +149,11 @@ void refuse_existing_result(const fs::path& target, bool overwrite, bool resume,
         fmt::format("'{}' exists and there is no '{}' to resume (its run finished); {} into another "
                     "file, or run again with --overwrite to replace it",
                     target.string(), partial.string(), what));
+  // An interrupted --overwrite run left its partial beside the old result: --overwrite would discard it.
+  if (fs::exists(partial, ec))
+    throw OutputRefused(fmt::format("'{}' exists, and so does '{}' (an interrupted run that was to replace it): "
+                                    "continue that run with --resume, or {} into another file",
+                                    target.string(), partial.string(), what));
   throw OutputRefused(
       fmt::format("'{}' exists; {} into another file, or replace it with --overwrite", target.string(), what));
 }

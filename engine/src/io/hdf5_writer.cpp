@@ -101,7 +101,7 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   file = file_handle(id, "reopen " + path);
   auto mismatch = [&](const std::string& what) {
     throw ResumeMismatch(
-        fmt::format("'{}' was written by a different run ({} differs); start over with --overwrite instead of --resume",
+        fmt::format("'{}' was written by a different run ({} changed); start over with --overwrite instead of --resume",
                     path, what));
   };
   if (const std::int32_t version = h5::read_int_attribute(id, "format_version"); version != kFormatVersion)
