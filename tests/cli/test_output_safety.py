@@ -196,7 +196,8 @@ def test_a_file_at_the_lock_path_is_never_deleted(brink, work):
     """brink keeps TARGET.lock while it writes and deletes it after: a result or any other file
     already at that path is refused (run, merge, calibrate), while a stale lock of a killed run,
     empty or with its note, is taken over."""
-    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "res.h5.lock", cwd=work).returncode == 0
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "other.h5", cwd=work).returncode == 0
+    (work / "other.h5").rename(work / "res.h5.lock")  # a result at the lock path (-o res.h5.lock is refused)
     kept = (work / "res.h5.lock").read_bytes()
     for i in range(2):
         assert run(brink, "run", "a.yaml", "-q", "-n", N, "--sweep", "actors.RED.decision.patience_days=10,20",
