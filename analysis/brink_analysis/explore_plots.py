@@ -166,6 +166,8 @@ def _policy_label(data, levers: Sequence[str], values) -> str:
     from .robust import _category_names
 
     def shown(path, value):
+        if isinstance(value, str):  # policy_outcomes names a categorical lever's values already
+            return value
         names = _category_names(data, path)  # a categorical lever: its name
         return names.get(float(value), format_value(value)) if names else format_value(value)
 

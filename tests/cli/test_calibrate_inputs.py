@@ -223,6 +223,19 @@ def _weights_off(f):
     f["weights"][-1, :] = f["weights"][-1, :] * 2
 
 
+def posterior_run_of_an_edited_calibration(run, toy, tmp_path, generations, edit):
+    """`brink run --posterior` of a calibration of the toy that edit(h5py file) changed."""
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    calibration = tmp_path / "c.h5"
+    assert run("calibrate", scenario, "-q", "--particles", "20", "--generations", str(generations), "-o",
+               calibration, timeout=300).returncode == 0
+    with h5py.File(calibration, "r+") as f:
+        edit(f)
+    return run("run", tmp_path / "c.posterior.yaml", "--posterior", calibration, "-n", "256", "-q",
+               "-o", tmp_path / "p.h5", timeout=300)
+
+
 @pytest.mark.parametrize("damage,message", [
     (_damage_particles, "variable 'particles' holds"),
     (_nan_weight, "has the weight nan, not a finite non-negative number"),
@@ -231,15 +244,7 @@ def _weights_off(f):
 def test_a_damaged_calibration_is_refused_not_drawn_from(run, toy, tmp_path, damage, message):
     """Particles cut short used to be read past their end (draws outside the prior), and NaN
     weights gave every replication one particle, with exit 0."""
-    scenario = tmp_path / "toy.yaml"
-    scenario.write_text(toy, encoding="utf-8")
-    calibration = tmp_path / "c.h5"
-    assert run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "-o", calibration,
-               timeout=300).returncode == 0
-    with h5py.File(calibration, "r+") as f:
-        damage(f)
-    proc = run("run", tmp_path / "c.posterior.yaml", "--posterior", calibration, "-n", "256", "-q",
-               "-o", tmp_path / "p.h5", timeout=300)
+    proc = posterior_run_of_an_edited_calibration(run, toy, tmp_path, 2, damage)
     assert proc.returncode == 2 and "is damaged" in proc.stderr and message in proc.stderr, proc.stderr
     assert proc.stderr.count("\n") == 1 and not (tmp_path / "p.h5").exists()
 
@@ -247,15 +252,10 @@ def test_a_damaged_calibration_is_refused_not_drawn_from(run, toy, tmp_path, dam
 def test_an_unfinished_calibration_is_no_posterior(run, toy, tmp_path):
     """An interrupted calibration's OUT.partial holds fewer generations than planned; its last
     one is not the posterior (after generation 0 it is the prior itself)."""
-    scenario = tmp_path / "toy.yaml"
-    scenario.write_text(toy, encoding="utf-8")
-    calibration = tmp_path / "c.h5"
-    assert run("calibrate", scenario, "-q", "--particles", "20", "--generations", "3", "-o", calibration,
-               timeout=300).returncode == 0
-    with h5py.File(calibration, "r+") as f:
+    def more_planned(f):
         f.attrs["planned_generations"] = np.int64(5)
-    proc = run("run", tmp_path / "c.posterior.yaml", "--posterior", calibration, "-n", "256", "-q",
-               "-o", tmp_path / "p.h5", timeout=300)
+
+    proc = posterior_run_of_an_edited_calibration(run, toy, tmp_path, 3, more_planned)
     assert proc.returncode == 2 and "is an unfinished calibration (3 of 5 generations)" in proc.stderr, proc.stderr
     assert not (tmp_path / "p.h5").exists()
 
