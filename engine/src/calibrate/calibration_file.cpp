@@ -182,9 +182,10 @@ struct Extent {
 void check_shapes(const std::string& path, std::initializer_list<Extent> extents) {
   for (const Extent& e : extents)
     if (e.values != e.expected)
-      throw std::runtime_error(fmt::format("'{}' is damaged: variable '{}' holds {} values where its dimensions "
-                                           "(generation, particle, parameter, observation) give {}",
-                                           path, e.name, e.values, e.expected));
+      throw std::runtime_error(
+          fmt::format("'{}' is damaged: variable '{}' holds {} values where its dimensions "
+                      "(generation, particle, parameter, observation) give {}",
+                      path, e.name, e.values, e.expected));
 }
 
 // A generation's weights are finite, non-negative and sum to 1.
@@ -192,9 +193,10 @@ void check_weights(const std::string& path, std::size_t generation, std::span<co
   double total = 0;
   for (double w : weights) {
     if (!std::isfinite(w) || w < 0)
-      throw std::runtime_error(fmt::format("'{}' is damaged: generation {} has the weight {}, not a finite "
-                                           "non-negative number",
-                                           path, generation, w));
+      throw std::runtime_error(
+          fmt::format("'{}' is damaged: generation {} has the weight {}, not a finite "
+                      "non-negative number",
+                      path, generation, w));
     total += w;
   }
   if (!weights.empty() && std::abs(total - 1.0) > 1e-9)

@@ -356,8 +356,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       fs::remove(partial, ec);
       throw std::runtime_error(fmt::format("{}; nothing could be kept; {} and run again", e.what(), remedy));
     }
-    throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; {} and run again with --resume",
-                                         e.what(), kept, kept == 1 ? "" : "s", partial.string(), remedy));
+    throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; {} and run again with --resume", e.what(),
+                                         kept, kept == 1 ? "" : "s", partial.string(), remedy));
   }
   publish_output(partial, target, target_before);
   const double seconds = progress ? progress->elapsed() : 0.0;
@@ -439,10 +439,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (argc >= 2 && (std::string_view(argv[1]) == "run" || std::string_view(argv[1]) == "calibrate") &&
       launched_by_mpi() && mpi_library() == "no" && launcher_size() > 1) {
     if (launcher_rank() == 0)
-      err << fmt::format("brink {}: started as {} processes by an MPI launcher, but this brink was built without "
-                         "MPI ('brink --version' says 'MPI: no'); run it without mpirun, or build it with MPI "
-                         "(docs/cluster.md)\n",
-                         argv[1], launcher_size());
+      err << fmt::format(
+          "brink {}: started as {} processes by an MPI launcher, but this brink was built without "
+          "MPI ('brink --version' says 'MPI: no'); run it without mpirun, or build it with MPI "
+          "(docs/cluster.md)\n",
+          argv[1], launcher_size());
     return kExitUsage;
   }
   // Under mpirun or srun, rank 0 runs `brink run` and the other ranks serve it (src/mpi).

@@ -48,10 +48,10 @@ SweepPlan plan_of(const ShardInfo& shard) {
                                  single_line(e.what())));
   }
   if (plan.inputs != shard.inputs)
-    throw UsageError(fmt::format("'{}' ran on other input files than are here now ({}recorded: {}); merge where the "
-                                 "files the shards read are as they were",
-                                 shard.path, plan.inputs.empty() ? "" : "found: " + single_line(plan.inputs) + "; ",
-                                 single_line(shard.inputs)));
+    throw UsageError(fmt::format(
+        "'{}' ran on other input files than are here now ({}recorded: {}); merge where the "
+        "files the shards read are as they were",
+        shard.path, plan.inputs.empty() ? "" : "found: " + single_line(plan.inputs) + "; ", single_line(shard.inputs)));
   if (plan.point_count() != shard.plan_points)
     throw UsageError(fmt::format("'{}' records a plan of {} points, but its scenario and options give {}", shard.path,
                                  shard.plan_points, plan.point_count()));

@@ -109,9 +109,10 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
   // Another run's OUT.partial or OUT.lock as this run's OUT would replace that run's file or its lock.
   for (const std::string_view suffix : {".partial", ".lock"})
     if (const std::string file = target.filename().string(); file.ends_with(suffix))
-      throw OutputRefused(fmt::format("output file name '{}' ends in '{}', which brink gives to a run's {} beside "
-                                      "its output: give a name without it",
-                                      file, suffix, suffix == ".lock" ? "lock" : "file while it is written"));
+      throw OutputRefused(
+          fmt::format("output file name '{}' ends in '{}', which brink gives to a run's {} beside "
+                      "its output: give a name without it",
+                      file, suffix, suffix == ".lock" ? "lock" : "file while it is written"));
   check_one(target, target, inputs);
   check_one(target.string() + ".partial", target, inputs);
   check_one(target.string() + ".lock", target, inputs);
@@ -151,9 +152,10 @@ void refuse_existing_result(const fs::path& target, bool overwrite, bool resume,
                     target.string(), partial.string(), what));
   // An interrupted --overwrite run left its partial beside the old result: --overwrite would discard it.
   if (fs::exists(partial, ec))
-    throw OutputRefused(fmt::format("'{}' exists, and so does '{}' (an interrupted run that was to replace it): "
-                                    "continue that run with --resume, or {} into another file",
-                                    target.string(), partial.string(), what));
+    throw OutputRefused(
+        fmt::format("'{}' exists, and so does '{}' (an interrupted run that was to replace it): "
+                    "continue that run with --resume, or {} into another file",
+                    target.string(), partial.string(), what));
   throw OutputRefused(
       fmt::format("'{}' exists; {} into another file, or replace it with --overwrite", target.string(), what));
 }

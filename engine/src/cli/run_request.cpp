@@ -119,7 +119,8 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   // the same parameters from them as from the --set overrides alone.
   SweepPlan plan = make_plan(*loaded, request.settings, std::move(choices));
   set_rerun_recipe(&plan, source.label, request.settings, plan.rule.min);
-  for (const ScenarioChoice& c : plan.choices) plan.inputs += fmt::format("choice {} {}\n", c.label, content_digest(c.text));
+  for (const ScenarioChoice& c : plan.choices)
+    plan.inputs += fmt::format("choice {} {}\n", c.label, content_digest(c.text));
   return plan;
 }
 

@@ -120,8 +120,9 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   if (seed != plan.run().seed) mismatch("the seed");
   if (h5::read_string_attribute(id, "overrides") != metadata.overrides) mismatch("the --set or run options");
   if (h5::read_string_attribute(id, "inputs") != plan.inputs)
-    mismatch("a file it read besides the scenario (a scenario choice or the --posterior calibration; attribute "
-             "inputs)");
+    mismatch(
+        "a file it read besides the scenario (a scenario choice or the --posterior calibration; attribute "
+        "inputs)");
   if (read_shard(id) != std::pair{plan.shard_index, plan.shard_count}) mismatch("the --shard");
   for (const VariableSpec& v : variable_table()) {
     if (!layout.present(v)) continue;

@@ -56,7 +56,7 @@ struct SmcSettings {
   std::int64_t particles = 1000;
   double quantile = 0.5;  // next tolerance: this quantile of the previous distances
   std::uint64_t seed = 1;
-  bool common_random = false;                      // every candidate of a generation shares the random streams
+  bool common_random = false;  // every candidate of a generation shares the random streams
   // Each statistic gets N(0, sd²) added before its distance is taken (noisy
   // ABC, Wilkinson 2013): the observation's sd is then its measurement error,
   // and the tolerance's limit 0 is the posterior under that error. brink
