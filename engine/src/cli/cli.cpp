@@ -249,7 +249,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (vm.count("resume") && vm.count("overwrite"))
     throw UsageError("--resume continues FILE.partial and --overwrite discards it; give one of them");
   if (vm.count("design") && design.empty()) throw UsageError("--design needs a design name, got an empty one");
-  RunRequest request{settings, sweeps, levers, design, 0, vm.count("sensitivity") > 0, posterior, 0};
+  RunRequest request{settings, sweeps, levers, design, 0, vm.count("sensitivity") > 0, posterior, 0, {}};
   if (vm.count("samples"))
     request.samples = static_cast<std::int64_t>(parse_count("--samples", samples, 1, 10'000'000));
   if (vm.count("posterior-draws"))

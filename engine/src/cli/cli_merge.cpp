@@ -40,17 +40,18 @@ SweepPlan plan_of(const ShardInfo& shard) {
   LoadedScenario loaded;
   SweepPlan plan;
   try {
-    plan = build_run_plan({shard.scenario_label, shard.scenario_text},
-                          parse_recorded_options(shard.overrides, shard.path), &loaded);
+    // The scenario choices as the shards recorded them; a --posterior calibration is read where they found it.
+    RunRequest request = parse_recorded_options(shard.overrides, shard.path);
+    request.recorded_choices = shard.choice_texts;
+    plan = build_run_plan({shard.scenario_label, shard.scenario_text}, request, &loaded);
   } catch (const std::exception& e) {
-    // The plan reads the files the run read (scenario choices, a --posterior calibration) where the run found them.
     throw UsageError(fmt::format("cannot rebuild the plan the shards ran from '{}' in this directory: {}", shard.path,
                                  single_line(e.what())));
   }
   if (plan.inputs != shard.inputs)
     throw UsageError(fmt::format(
-        "'{}' ran on other input files than are here now ({}recorded: {}); merge where the "
-        "files the shards read are as they were",
+        "'{}' ran on another --posterior calibration than is here now ({}recorded: {}); merge where the "
+        "calibration the shards read is as it was",
         shard.path, plan.inputs.empty() ? "" : "found: " + single_line(plan.inputs) + "; ", single_line(shard.inputs)));
   if (plan.point_count() != shard.plan_points)
     throw UsageError(fmt::format("'{}' records a plan of {} points, but its scenario and options give {}", shard.path,

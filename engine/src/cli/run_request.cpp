@@ -114,7 +114,8 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
                                 {"--posterior-draws", std::to_string(request.posterior_draws)});
     return plan;
   }
-  std::vector<ScenarioChoice> choices = load_scenario_choices(*loaded, source.label, request.settings);
+  std::vector<ScenarioChoice> choices =
+      load_scenario_choices(*loaded, source.label, request.settings, request.recorded_choices);
   // The run settings among `settings` are not sweepable, so make_plan takes
   // the same parameters from them as from the --set overrides alone.
   SweepPlan plan = make_plan(*loaded, request.settings, std::move(choices));

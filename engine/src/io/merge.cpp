@@ -1,5 +1,6 @@
 #include "brink/io/merge.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -87,6 +88,11 @@ ShardInfo read_shard_info(const std::string& path) {
   s.scenario_text = h5::read_string_attribute(id, "scenario");
   s.overrides = h5::read_string_attribute(id, "overrides");
   s.inputs = h5::read_string_attribute(id, "inputs");
+  if (const std::string labels = h5::read_string_attribute(id, "scenario_choices"); !labels.empty()) {
+    const auto count = 1 + std::count(labels.begin(), labels.end(), '\n');
+    for (std::ptrdiff_t k = 0; k < count; ++k)
+      s.choice_texts.push_back(h5::read_string_attribute(id, fmt::format("scenario_choice_{}", k).c_str()));
+  }
   return s;
 }
 

@@ -62,10 +62,15 @@ std::string difference(const Scenario& a, const Scenario& b) {
 }  // namespace
 
 std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const std::string& base_label,
-                                                  const std::vector<Override>& settings) {
+                                                  const std::vector<Override>& settings,
+                                                  const std::vector<std::string>& recorded) {
   SweepSpec& spec = loaded.scenario.sweep;
   std::vector<ScenarioChoice> choices;
   if (spec.scenarios.empty()) return choices;
+  if (!recorded.empty() && recorded.size() != spec.scenarios.size())
+    throw ScenarioError({{base_label, -1, -1,
+                          fmt::format("the file records {} scenario choices for a sweep over {}", recorded.size(),
+                                      spec.scenarios.size())}});
   // Files named in the scenario's own sweep block are relative to it; those of --sweep, to the working directory.
   const bool from_file = !loaded.sweep_arguments.contains(std::string(kScenarioAxis));
   const std::filesystem::path folder = std::filesystem::path(base_label).parent_path();
@@ -87,7 +92,8 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
         throw ScenarioError({{where, -1, -1,
                               fmt::format("scenario choice '{}' is the file '{}' again; give each scenario once", file,
                                           earlier.label)}});
-    ScenarioSource source = read_scenario_file(path);
+    ScenarioSource source =
+        recorded.empty() ? read_scenario_file(path) : ScenarioSource{path, recorded[choices.size()]};
     LoadedScenario choice = load_scenario(source, settings);
     if (const std::string d = difference(loaded.scenario, choice.scenario); !d.empty())
       throw ScenarioError({{where, -1, -1,

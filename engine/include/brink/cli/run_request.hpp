@@ -23,6 +23,9 @@ struct RunRequest {
   bool sensitivity = false;
   std::string posterior;             // a calibration file, "" for none
   std::int64_t posterior_draws = 0;  // 0: the default count
+  // The scenario choices' texts as a run recorded them (brink merge), used in
+  // place of reading the files; empty: read them.
+  std::vector<std::string> recorded_choices;
 
   bool sweep_options() const {
     return !sweeps.empty() || !levers.empty() || !design.empty() || samples > 0 || sensitivity;

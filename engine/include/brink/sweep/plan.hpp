@@ -204,9 +204,11 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
 // the base's actors, rungs, issues, types and run settings, that every axis
 // exists in it and that its whole declared range is valid there, and puts the
 // "scenario" axis first (a grid axis, or a lever of a sampled design).
-// Throws ScenarioError naming the file and the difference.
+// Throws ScenarioError naming the file and the difference. With `recorded`
+// (one text per choice, as an output file holds them) no file is read.
 std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const std::string& base_label,
-                                                  const std::vector<Override>& settings);
+                                                  const std::vector<Override>& settings,
+                                                  const std::vector<std::string>& recorded = {});
 
 // Sets what each point's re-run recipe needs besides the point: the scenario
 // argument, --seed, -n `replications` (fixed counts; a posterior run's is its
