@@ -621,6 +621,9 @@ _NICE = {
     "decision.rationality": "rationality λ",
     "decision.patience_days": "patience",
     "decision.ready_weight": "weight of ready forces",
+    "decision.war_cost": "war cost",
+    "decision.war_cost_spread": "spread of the war cost",
+    "decision.casualty_cost": "casualty cost",
 }
 
 

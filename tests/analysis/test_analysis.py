@@ -321,6 +321,7 @@ def test_parameter_labels_and_units(grid, grid_file, three_way_file):
         ba.parameter_units(grid, "actors.USA.forces.deployment_rate")
     assert ba.parameter_label(DEPLOYED, "troops") == "RUS deployed forces (troops)"
     assert ba.parameter_label(PATIENCE) == "RUS patience"
+    assert ba.parameter_label("actors.RUS.decision.war_cost") == "RUS war cost"  # not "RUS decision.war cost"
     assert ba.label_of(grid, PATIENCE) == "RUS patience (days)"
     k = ba.point_position(grid, {DEPLOYED: 120000, PATIENCE: 30})
     assert ba.point_label(grid, k) == "RUS deployed forces 120,000 troops, RUS patience 30 days"

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import h5py
@@ -366,3 +367,23 @@ def test_a_posterior_file_that_changed_is_refused_by_resume(brink, tmp_path):
     assert proc.returncode == 2 and "the --posterior calibration" in proc.stderr, proc.stderr
     shutil.copy(tmp_path / "c1.h5", tmp_path / "post.h5")
     assert run(brink, "run", *args, "-q", "--resume").returncode == 0
+
+
+def test_a_merge_into_a_running_runs_output_names_the_run(brink, tmp_path):
+    """Merge checked for OUT.partial before taking the lock, so a run still writing OUT was called
+    'an interrupted run or merge' and --overwrite was advised; the lock now speaks first."""
+    args = ["-n", "300", "--sweep", "actors.RED.decision.rationality=1,2"]
+    shards = run_shards(brink, tmp_path, MINIMAL, args, shards=2)
+    out = tmp_path / "busy.h5"
+    writer = subprocess.Popen([brink, "run", MINIMAL, "-q", "-t", "1", "-n", "5000000", "-o", str(out)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not Path(f"{out}.partial").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc = run(brink, "merge", out, *shards)
+        assert proc.returncode == 2 and "another brink run" in proc.stderr and "is writing" in proc.stderr, proc.stderr
+        assert "interrupted" not in proc.stderr
+    finally:
+        writer.kill()
+        writer.wait()

@@ -70,17 +70,22 @@ void choose_recorded_kernel(const ShardInfo& shard) {
 }
 
 // Where the merge writes: as `brink run` writes, never over an input, through
-// OUT.partial and a rename; an existing OUT or OUT.partial only with --overwrite.
-void check_target(const fs::path& target, const std::vector<std::string>& shard_paths, bool overwrite) {
+// OUT.partial and a rename, in a directory that exists.
+void check_target(const fs::path& target, const std::vector<std::string>& shard_paths) {
   std::vector<fs::path> inputs{"/proc/self/exe"};
   for (const auto& p : shard_paths) inputs.emplace_back(p);
   check_output_path(target, inputs);
+  prepare_output_directory(target, false);
+}
+
+// Under the lock (a run writing OUT holds it, and is named by it): an existing
+// OUT or OUT.partial is replaced only with --overwrite.
+void refuse_existing(const fs::path& target, bool overwrite) {
   std::error_code ec;
   refuse_existing_result(target, overwrite, false, "merge");
   if (!overwrite && fs::exists(target.string() + ".partial", ec))
     throw UsageError(
         fmt::format("'{}.partial' exists (an interrupted run or merge); discard it with --overwrite", target.string()));
-  prepare_output_directory(target, false);
 }
 
 }  // namespace
@@ -122,8 +127,9 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
     throw UsageError(e.what());
   }
   std::sort(shards.begin(), shards.end(), [](const ShardInfo& a, const ShardInfo& b) { return a.index < b.index; });
-  check_target(target, paths, overwrite);
+  check_target(target, paths);
   const OutputLock lock(target.string() + ".lock");  // held until the result is in place
+  refuse_existing(target, overwrite);
   const FileIdentity target_before = identity_of(target);
   const fs::path partial = target.string() + ".partial";
   choose_recorded_kernel(shards.front());
