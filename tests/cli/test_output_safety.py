@@ -382,6 +382,8 @@ def test_a_build_without_mpi_under_a_launcher_says_so(brink, tmp_path):
     """Every rank of a build without MPI ran the whole command into one output: one rank wrote the
     file, another was refused by its lock, and the launcher aborted the job."""
     version = subprocess.run([brink, "--version"], capture_output=True, text=True, timeout=60).stdout
+    # With MPI built in the variables would make brink start MPI without a launcher; the decision
+    # itself is tested in every build (tests/cli/launcher_test.cpp).
     if "MPI: no" not in version:
         pytest.skip("this brink is built with MPI")
     for rank in ("0", "1"):

@@ -7,6 +7,8 @@
 #include <limits>
 #include <numeric>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -31,6 +33,12 @@ r123::Philox4x32::ctr_type words(std::uint64_t seed, std::uint32_t a, std::uint3
 double unit(std::uint32_t high, std::uint32_t low) {
   const std::uint64_t bits = (static_cast<std::uint64_t>(high) << 32) | low;
   return static_cast<double>(static_cast<std::int64_t>((bits >> 11) | 1u)) * 0x1p-53;
+}
+
+// Two standard normals from two uniforms in (0, 1) (Box-Muller).
+std::pair<double, double> normal_pair(double u0, double u1) {
+  const double r = std::sqrt(-2.0 * std::log(u0));
+  return {r * std::cos(2 * M_PI * u1), r * std::sin(2 * M_PI * u1)};
 }
 
 // numpy's default ("linear") quantile of unsorted values; +inf values sort last.
@@ -73,12 +81,11 @@ void calibration_uniforms(std::uint64_t seed, std::uint32_t generation, std::uin
 
 void add_measurement_noise(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate,
                            const std::vector<Observation>& observations, std::span<double> statistic) {
-  for (std::size_t k = 0; k < observations.size(); k += 2) {  // Box-Muller, two normals per call
+  for (std::size_t k = 0; k < observations.size(); k += 2) {  // two normals per call
     const auto r = words(seed, candidate, generation, static_cast<std::uint32_t>(k / 2), kNoisePurpose);
-    const double radius = std::sqrt(-2.0 * std::log(unit(r[0], r[1])));
-    const double angle = 2 * M_PI * unit(r[2], r[3]);
-    statistic[k] += observations[k].sd * radius * std::cos(angle);
-    if (k + 1 < observations.size()) statistic[k + 1] += observations[k + 1].sd * radius * std::sin(angle);
+    const auto [z0, z1] = normal_pair(unit(r[0], r[1]), unit(r[2], r[3]));
+    statistic[k] += observations[k].sd * z0;
+    if (k + 1 < observations.size()) statistic[k + 1] += observations[k + 1].sd * z1;
   }
 }
 
@@ -305,13 +312,11 @@ Population AbcSmc::next(const Population& previous) {
     calibration_uniforms(settings_.seed, static_cast<std::uint32_t>(generation), cand, 0, &u, &unused);
     const std::size_t j = pick_by_weight(cdf, u);
     std::vector<double> normal(d + 1);
-    for (std::size_t a = 0; a < d; a += 2) {  // Box-Muller, two normals per pair of uniforms
+    for (std::size_t a = 0; a < d; a += 2) {  // two normals per pair of uniforms
       double u0 = 0, u1 = 0;
       calibration_uniforms(settings_.seed, static_cast<std::uint32_t>(generation), cand,
                            1 + static_cast<std::uint32_t>(a / 2), &u0, &u1);
-      const double r = std::sqrt(-2.0 * std::log(u0));
-      normal[a] = r * std::cos(2 * M_PI * u1);
-      normal[a + 1] = r * std::sin(2 * M_PI * u1);
+      std::tie(normal[a], normal[a + 1]) = normal_pair(u0, u1);
     }
     for (std::size_t a = 0; a < d; ++a) {
       double z = centres[j * d + a];

@@ -434,17 +434,22 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
 
 }  // namespace
 
+std::string without_mpi_refusal(std::string_view command, int processes, bool built_with_mpi) {
+  if (built_with_mpi || processes <= 1 || (command != "run" && command != "calibrate")) return {};
+  return fmt::format(
+      "brink {}: started as {} processes by an MPI launcher, but this brink was built without MPI "
+      "('brink --version' says 'MPI: no'); run it without mpirun, or build it with MPI "
+      "(docs/cluster.md)",
+      command, processes);
+}
+
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  // Without MPI every rank would run the whole command into the same output: one says so, all stop.
-  if (argc >= 2 && (std::string_view(argv[1]) == "run" || std::string_view(argv[1]) == "calibrate") &&
-      launched_by_mpi() && mpi_library() == "no" && launcher_size() > 1) {
-    if (launcher_rank() == 0)
-      err << fmt::format(
-          "brink {}: started as {} processes by an MPI launcher, but this brink was built without "
-          "MPI ('brink --version' says 'MPI: no'); run it without mpirun, or build it with MPI "
-          "(docs/cluster.md)\n",
-          argv[1], launcher_size());
-    return kExitUsage;
+  if (argc >= 2 && launched_by_mpi()) {
+    if (const std::string refusal = without_mpi_refusal(argv[1], launcher_size(), mpi_library() != "no");
+        !refusal.empty()) {
+      if (launcher_rank() == 0) err << refusal << "\n";  // one rank says so; all stop
+      return kExitUsage;
+    }
   }
   // Under mpirun or srun, rank 0 runs `brink run` and the other ranks serve it (src/mpi).
   if (argc >= 2 && std::string_view(argv[1]) == "run" && launched_by_mpi())

@@ -59,11 +59,8 @@ int launcher_rank() {
 
 std::uint64_t plan_fingerprint(const SweepPlan& plan) {
   // FNV-1a over the values that decide which blocks exist and what they hold.
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  auto mix = [&](const void* data, std::size_t n) {
-    const auto* bytes = static_cast<const std::uint8_t*>(data);
-    for (std::size_t i = 0; i < n; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
-  };
+  std::uint64_t hash = kFnvOffsetBasis;
+  auto mix = [&](const void* data, std::size_t n) { hash = fnv1a(data, n, hash); };
   auto mix_value = [&](auto value) { mix(&value, sizeof value); };
   mix_value(plan.point_count());
   mix_value(plan.replications);

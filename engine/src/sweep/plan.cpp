@@ -43,11 +43,13 @@ Scenario SweepPlan::scenario_of(std::int64_t point) const {
   return s;
 }
 
-std::string content_digest(std::string_view bytes) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char c : bytes) hash = (hash ^ static_cast<std::uint8_t>(c)) * 0x100000001b3ULL;
-  return fmt::format("{:016x}", hash);
+std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t hash) {
+  const auto* bytes = static_cast<const std::uint8_t*>(data);
+  for (std::size_t i = 0; i < n; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+  return hash;
 }
+
+std::string content_digest(std::string_view bytes) { return fmt::format("{:016x}", fnv1a(bytes.data(), bytes.size())); }
 
 std::string SweepPlan::rerun_command(std::int64_t point) const {
   const PointView row = points[static_cast<std::size_t>(point)];

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <iosfwd>
+#include <string>
+#include <string_view>
 
 namespace brink {
 
@@ -11,5 +13,11 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+// What `brink COMMAND` says when a launcher started it as `processes`
+// processes in a build without MPI (each would run the whole job into the
+// same output), or "" when it may run: one process, a build with MPI, or a
+// command other than run and calibrate.
+std::string without_mpi_refusal(std::string_view command, int processes, bool built_with_mpi);
 
 }  // namespace brink

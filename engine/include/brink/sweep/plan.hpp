@@ -106,7 +106,10 @@ struct ScenarioChoice {
   std::string path;  // where it was read: an input no output may replace
 };
 
-// FNV-1a (64 bits) of `bytes`, in 16 hex digits: a file's digest in SweepPlan::inputs.
+// FNV-1a (64 bits): `hash` (the offset basis to start) with `n` bytes mixed in.
+inline constexpr std::uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
+std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t hash = kFnvOffsetBasis);
+// fnv1a of `bytes` in 16 hex digits: a file's digest in SweepPlan::inputs.
 std::string content_digest(std::string_view bytes);
 
 struct SweepPlan {
