@@ -9,9 +9,13 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "../support/scenarios.hpp"
 #include "brink/io/variables.hpp"
@@ -161,6 +165,59 @@ TEST(ChunkCodecTest, ChunksOfEveryByteValueAndOfNoisyBitsRoundTrip) {
         EXPECT_LE(encoded, raw + raw / 65535 * 5 + 64) << v.name;  // stored blocks' bound
       });
   EXPECT_GE(checked, 20);
+}
+
+// Leaves `byte` in the stack below the caller, where the next call's locals
+// will live: a codec that reads a field it never set reads this.
+[[gnu::noinline]] void dirty_stack(std::uint8_t byte) {
+  // Small 16-bit values, as match tables hold: positions in a short chunk.
+  volatile std::uint16_t junk[128 * 1024];
+  for (std::size_t k = 0; k < std::size(junk); ++k) junk[k] = static_cast<std::uint16_t>((k * byte) % 29);
+  // And freed heap blocks of small sizes, where a chunk's buffers will be allocated next.
+  std::vector<std::unique_ptr<std::uint8_t[]>> blocks;
+  for (std::size_t size = 1; size <= 512; ++size) {
+    blocks.emplace_back(new std::uint8_t[size]);
+    std::memset(blocks.back().get(), byte + static_cast<int>(size), size);
+  }
+}
+
+void expect_chunks_whatever_the_thread_encoded_before(const FileLayout& layout, BlockResult block) {
+  // Chunks of zeros of the same byte count but different element sizes (1 and 4 bytes).
+  block.resolve_type.assign(block.resolve_type.size(), 0);
+  block.incidents.assign(block.incidents.size(), 0);
+  ASSERT_EQ(block.resolve_type.size(), block.incidents.size() * sizeof(std::int32_t));
+  std::vector<const VariableSpec*> variables;
+  for (const VariableSpec& v : variable_table())
+    if (v.storage == Storage::kBlockChunks && layout.present(v)) variables.push_back(&v);
+  auto encode_all = [&](bool reversed, std::uint8_t garbage) {
+    std::map<std::string, std::vector<std::uint8_t>> chunks;
+    std::thread([&] {
+      dirty_stack(garbage);
+      // Each chunk after another one: what ISA-L left on the stack and in the thread's buffers.
+      for (std::size_t k = 0; k < variables.size(); ++k) {
+        const VariableSpec& v = *variables[reversed ? variables.size() - 1 - k : k];
+        chunks[std::string(v.name)] = encode_chunk(v, layout, block);
+      }
+    }).join();
+    return chunks;
+  };
+  const auto first = encode_all(false, 0x05);
+  for (const std::uint8_t garbage : {0x00, 0x01, 0x02, 0x03, 0x07, 0x10, 0x0B, 0xFF}) {
+    const auto again = encode_all(garbage % 2 == 1, garbage);
+    for (const auto& [name, bytes] : first) EXPECT_EQ(again.at(name), bytes) << name << ", garbage " << int{garbage};
+  }
+}
+
+TEST(ChunkCodecTest, AChunksBytesDependOnItsValuesAlone) {
+  // A block's chunks, each encoded on a fresh thread after other chunks (in
+  // one order or the other) and after different garbage was left on the
+  // stack, must be the same bytes: a file's chunks are then the same
+  // whichever thread encoded which block.
+  for (const char* replications : {"7", "256"}) {
+    const SweepPlan plan = flagship_plan(replications, "10");
+    expect_chunks_whatever_the_thread_encoded_before(file_layout(plan),
+                                                     simulate_block(plan.model(0), plan.block(0, 0)));
+  }
 }
 
 void expect_same_resume_fields(const BlockResult& a, const BlockResult& b) {

@@ -4,6 +4,7 @@
 #include <isa-l/igzip_lib.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -115,9 +116,19 @@ std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, in
   // Stored blocks bound the output: 5 bytes per 64 KiB, plus the zlib header and trailer.
   std::vector<std::uint8_t> out(in.size() + in.size() / 65535 * 5 + 64);
   std::vector<std::uint8_t>& buffer = level_buffer();
+  // ISA-L reads state that a stateless call neither takes nor resets: the
+  // window size (stateless_init leaves it unset), flags, and the match
+  // tables, of which it clears only the part a short input hashes into while
+  // matches may still come from stale entries. Left as the stack (or the
+  // thread's last chunk) had them, a chunk's bytes would depend on what the
+  // thread did before. All of it but the input buffer (not read by a
+  // stateless call) starts at zero; 0 is the default 32 KiB window.
   isal_zstream s;
+  std::memset(&s, 0, offsetof(isal_zstream, internal_state.buffer));
+  std::memset(s.internal_state.head, 0, sizeof s.internal_state.head);
   isal_deflate_stateless_init(&s);
   if (level == 1) {
+    std::fill(buffer.begin(), buffer.end(), std::uint8_t{0});
     s.level = 1;
     s.level_buf = buffer.data();
     s.level_buf_size = static_cast<std::uint32_t>(buffer.size());
@@ -198,8 +209,9 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
       },
       v.block);
   // A chunk of zeros (a pool no event ever fills, say) costs as much to
-  // compress as any other; its stream depends only on its size, so each
-  // thread compresses it once.
+  // compress as any other; its stream depends only on its size (ISA-L
+  // writes a run of one byte with a fixed code of its own, whatever the
+  // level or the code given), so each thread compresses it once.
   const bool zeros = std::all_of(raw.begin(), raw.end(), [](std::uint8_t b) { return b == 0; });
   thread_local std::unordered_map<std::size_t, std::vector<std::uint8_t>> zero_streams;
   if (zeros) {
