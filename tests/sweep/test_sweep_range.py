@@ -123,3 +123,34 @@ def test_a_set_that_lowers_the_cap_under_the_range_is_refused_at_the_axis(tmp_pa
     assert proc.stderr.startswith(f"{path}:{line}:5: sweep axis '{DEPLOYED}' (lhs range [50000, 150000])"), \
         proc.stderr
     assert "'actors.RUS.forces.deployed_cap' (130000) is below" in proc.stderr
+
+
+@pytest.mark.parametrize("bounds, bad", [("{min: .nan, max: 150000}", "min"), ("{min: 50000}", "max"),
+                                         ("{min: 50000, max: .inf}", "max")])
+def test_an_unreadable_bound_is_one_error_not_a_second_one_about_a_range_never_written(tmp_path, bounds, bad):
+    path, line = scenario(tmp_path, ["design: lhs", "samples: 4", "parameters:", f"  {DEPLOYED}: {bounds}"])
+    proc = brink("validate", path)
+    assert proc.returncode == 2, proc.stderr
+    problems = proc.stderr.strip().splitlines()
+    assert len(problems) == 1, proc.stderr
+    assert f"'sweep.parameters.{DEPLOYED}.{bad}' must be a finite number" in problems[0]
+
+
+def test_an_axis_written_twice_is_one_error(tmp_path):
+    path, _ = scenario(tmp_path, ["parameters:", f"  {DEPLOYED}: [100000, 120000]", f"  {DEPLOYED}: [130000]"])
+    proc = brink("validate", path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip().splitlines()[0]], proc.stderr
+    assert "appears twice in 'sweep.parameters'" in proc.stderr and "lever" not in proc.stderr
+
+
+def test_morris_levels_on_another_design_are_refused_not_ignored(tmp_path):
+    path, _ = scenario(tmp_path, ["design: lhs", "samples: 4", "levels: 6", "parameters:",
+                                  f"  {DEPLOYED}: {{min: 50000, max: 150000}}"])
+    proc = brink("validate", path)
+    assert proc.returncode == 2, proc.stderr
+    assert "'sweep.levels' (Morris grid levels) applies to the morris design only; this sweep's design is lhs" \
+        in proc.stderr
+    morris, _ = scenario(tmp_path, ["design: morris", "samples: 4", "levels: 6", "parameters:",
+                                    f"  {DEPLOYED}: {{min: 50000, max: 150000}}"], name="morris.yaml")
+    assert brink("validate", morris).returncode == 0

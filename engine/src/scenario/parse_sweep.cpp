@@ -37,17 +37,19 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
   }
   if (v.IsMap()) {
     if (!p.check_map(v, ap, {"min", "max", "log"})) return false;
+    bool bounded = true;  // an unreadable bound is reported once, not again as a range
     for (const char* bound : {"min", "max"}) {
       const YAML::Node b = get(v, bound);
       double value = 0;
       if (!b.IsDefined() || !parse_number(b, &value)) {
         p.error(b.IsDefined() ? b : v, fmt::format("'{}.{}' must be a finite number", ap, bound));
+        bounded = false;
         continue;
       }
       (std::string_view(bound) == "min" ? axis.min : axis.max) = value;
     }
     axis.log = p.boolean(v, "log", ap, false);
-    return true;
+    return bounded;
   }
   p.error(v, fmt::format("'{}' must be a list of values or {{min, max}}, got {}", ap, scalar_text(v)));
   return false;
@@ -66,8 +68,12 @@ void parse_axes(Parser& p, const YAML::Node& map, const std::string& key, bool l
     // Range problems are reported at "sweep.parameters.PATH" whatever the key.
     if (key != "parameters") p.place("sweep.parameters." + axis.path, entry.first);
     if (!parse_axis(p, entry.second, ap, registry.parameters(), axis)) continue;
-    if (std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; })) {
-      p.error(entry.first, fmt::format("'{}' is both a lever and an uncertainty; give it once", axis.path));
+    const auto earlier =
+        std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
+    if (earlier != spec.axes.end()) {
+      // The same key twice in one mapping was reported by no_duplicates.
+      if (earlier->lever != lever)
+        p.error(entry.first, fmt::format("'{}' is both a lever and an uncertainty; give it once", axis.path));
       continue;
     }
     const SweepDesign as = lever ? SweepDesign::kGrid : spec.design;
@@ -111,7 +117,8 @@ void parse_constraints(Parser& p, const YAML::Node& list, const FieldRegistry& r
 // design, sensitivity, samples and levels: how the block's axes become points.
 void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
   const std::string design = p.text(sweep, "design", "sweep", "grid");
-  if (!parse_design(design, &spec.design))
+  const bool known_design = parse_design(design, &spec.design);
+  if (!known_design)
     p.error(get(sweep, "design"),
             fmt::format("'sweep.design' must be grid, random, lhs, sobol or morris, got '{}'", design));
   spec.sensitivity = p.boolean(sweep, "sensitivity", "sweep", false);
@@ -132,6 +139,10 @@ void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
       p.error(levels, fmt::format("'sweep.levels' (Morris grid levels) must be an even whole number in [2, 1000], got "
                                   "'{}'",
                                   scalar_text(levels)));
+    else if (known_design && spec.design != SweepDesign::kMorris)
+      p.error(levels, fmt::format("'sweep.levels' (Morris grid levels) applies to the morris design only; this "
+                                  "sweep's design is {}",
+                                  design));
     else
       spec.morris_levels = static_cast<int>(value);
   }
