@@ -149,10 +149,15 @@ def sensitivity_table(ds: xr.Dataset) -> pd.DataFrame:
     # An output with one value at every point has no variance to share out: the engine writes NaN
     # for each of its indices (docs/sweeps.md), which is no result; leave it out and say so.
     constant = [str(o) for o, rows in frame.groupby("output", sort=False) if rows["first"].isna().all()]
+    # A --set parameter was not varied: NaN for every output, which is no index of 0 but none at all.
+    # The file says which ones (parameter_swept 0), also when every output is constant.
+    if "parameter_swept" in ds.variables:
+        flags = dict(zip(map(str, ds["parameter"].values), np.asarray(ds["parameter_swept"].values, dtype=int)))
+        fixed = [str(p) for p in frame["parameter"].unique() if flags.get(str(p)) == 0]
     if constant:
         frame = frame[~frame["output"].isin(constant)].reset_index(drop=True)
-    # A --set parameter was not varied: NaN for every output, which is no index of 0 but none at all.
-    fixed = [str(p) for p, rows in frame.groupby("parameter", sort=False) if rows["first"].isna().all()]
+    if "parameter_swept" not in ds.variables:
+        fixed = [str(p) for p, rows in frame.groupby("parameter", sort=False) if rows["first"].isna().all()]
     if fixed:
         frame = frame[~frame["parameter"].isin(fixed)].reset_index(drop=True)
     frame.attrs.update(constant_outputs=constant, fixed_parameters=fixed)

@@ -535,3 +535,19 @@ def test_a6_troop_tables_are_in_troops(single_file):
         assert ba.troop_quantiles(ds, "RUS").attrs["units"] == "troops"
         assert ba.troop_means(ds).attrs["units"] == "troops"
         assert ba.troop_means(ds, "RUS", "deployed").attrs["units"] == "troops"
+
+
+def test_a2_fixed_parameters_are_named_also_when_every_output_is_constant(brink, results_dir):
+    """With no decisions and no incidents every output is the same at every point: the table is
+    empty, and it must still say which parameters were fixed rather than list none."""
+    ready, rate = "actors.RUS.forces.ready", "escalation.incidents.base_rate"
+    out = _run(brink, results_dir / "sens-constant.h5", "-n", 32, "--summary-only", "--sensitivity",
+               "--design", "sobol", "--samples", 4, "--sweep", f"{PATIENCE}=10:90",
+               "--sweep", f"{DEPLOYED}=80000:160000", "--set", f"{ready}=60000", "--set", "run.horizon_days=3",
+               "--set", "run.decisions=false", "--set", f"{rate}=0",
+               "--set", "escalation.incidents.tension_rate=0", "--set", "escalation.incidents.contact_rate=0")
+    with ba.open_results(out) as ds:
+        table = ba.sensitivity_table(ds)
+        assert table.empty and "probability_standoff" in table.attrs["constant_outputs"]  # the premise
+        assert ready in table.attrs["fixed_parameters"] and rate in table.attrs["fixed_parameters"]
+        assert PATIENCE not in table.attrs["fixed_parameters"]

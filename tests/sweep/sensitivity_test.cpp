@@ -129,6 +129,29 @@ TEST(SensitivityTest, AdditiveModelSplitsVarianceBySquaredCoefficients) {
   }
 }
 
+TEST(SensitivityTest, SignalInOneRowGivesNoIntervalRatherThanACertainOne) {
+  // Outputs zero everywhere but in base row 12 (a rare event seen in one
+  // row): the estimate exists, but about a third of the resamples leave the
+  // row out and have no variance, and every other resample gives the same
+  // ratio. Dropping the first would show the estimate as certain.
+  constexpr int kDimensions = 3;
+  constexpr std::int64_t kRows = 64;
+  std::vector<double> outputs(static_cast<std::size_t>(kRows * (kDimensions + 2)), 0.0);
+  outputs[kRows + 12] = 3.0;      // B
+  outputs[2 * kRows + 12] = 2.0;  // A_B for the first input
+  const auto s = sobol_indices(outputs, kDimensions, kRows, 500, 3);
+  EXPECT_TRUE(std::isfinite(s[0].first));
+  for (const SobolIndex& index : s) {
+    EXPECT_TRUE(std::isnan(index.first_low) && std::isnan(index.first_high)) << index.first_low;
+    EXPECT_TRUE(std::isnan(index.total_low) && std::isnan(index.total_high)) << index.total_low;
+  }
+  // The additive model's resamples all have variance: its intervals stay.
+  const SaltelliPlan plan = saltelli_points(cube(3, 0.0, 1.0), 256, 3);
+  std::vector<double> additive;
+  for (const auto& x : plan.points) additive.push_back(x[0] + 2 * x[1] + 3 * x[2]);
+  for (const SobolIndex& index : sobol_indices(additive, 3, 256, 200, 1)) EXPECT_LT(index.first_low, index.first_high);
+}
+
 TEST(SensitivityTest, BootstrapIsDeterministicFromTheSeed) {
   const SaltelliPlan plan = saltelli_points(cube(3, -kPi, kPi), 256, 5);
   std::vector<double> outputs;

@@ -121,8 +121,19 @@ std::vector<SobolIndex> sobol_indices(const std::vector<double>& outputs, int di
 
   const double lower = (1.0 - confidence) / 2.0, upper = (1.0 + confidence) / 2.0;
   for (int i = 0; i < dimensions; ++i) {
-    // A resample can have zero variance (all rows alike) and give NaN; such
-    // draws carry no information on the spread and are left out.
+    // A resample without variance (all its rows alike) has no index. Where
+    // more of them than the interval's tail (2.5% at 95%) are such, the
+    // signal sits in a few rows and the remaining draws would only say how
+    // those rows vary: a narrow, confident-looking interval around an index
+    // the data cannot give. The interval is then NaN: no estimate. Fewer such
+    // draws are left out.
+    const auto undefined = static_cast<double>(
+        std::count_if(first_draws[i].begin(), first_draws[i].end(), [](double x) { return std::isnan(x); }));
+    if (undefined > lower * bootstrap) {
+      const double none = std::numeric_limits<double>::quiet_NaN();
+      result[i].first_low = result[i].first_high = result[i].total_low = result[i].total_high = none;
+      continue;
+    }
     for (auto* draws : {&first_draws[i], &total_draws[i]}) {
       std::erase_if(*draws, [](double x) { return std::isnan(x); });
       std::sort(draws->begin(), draws->end());

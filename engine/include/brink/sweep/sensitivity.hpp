@@ -28,7 +28,9 @@ struct SobolIndex {
 // times (the same rows for every i and both indices), drawing from Philox keyed
 // by `seed`, and take the (1 - confidence)/2 and (1 + confidence)/2 quantiles
 // (linear interpolation); with bootstrap = 0 they collapse to the estimate.
-// If V = 0 every index and bound is NaN.
+// If V = 0 every index and bound is NaN. When more resamples than the
+// interval's tail (1 − confidence)/2 have no variance (the signal sits in a
+// few rows), that index's bounds are NaN: the data give no interval.
 // Throws std::invalid_argument for dimensions < 1, base_samples < 1, a size
 // other than N * (d + 2), a non-finite output, bootstrap < 0, or confidence
 // outside (0, 1).
