@@ -15,58 +15,35 @@ namespace brink {
 
 namespace {
 
-// Type k's logit over the whole menu, a packet of lanes at a time with the
-// packet's best feasible utility and its total weight in registers: the
-// weight exp(λ·(U − U_best)) (rules::logit_exponent, logit_exp, rules::
-// logit_weight, lane for lane the same operations) is stored in place of
-// the utility and summed over the menu in menu order, as the scalar twin
-// sums it. One pass over the menu's utilities for the maximum and one for
-// the weights; nothing in between goes through memory.
-// Eigen's packets are vector types with attributes (packet_math.hpp).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wignored-attributes"
-template <class Scratch>
-void logit_weights(Scratch& x, int k, int menu, const float* __restrict lambda, float* __restrict total, int width) {
-  namespace ei = Eigen::internal;
-  using Packet = ei::packet_traits<float>::type;
-  using PacketI = ei::unpacket_traits<Packet>::integer_packet;
-  constexpr int kSize = ei::unpacket_traits<Packet>::size;
-  static_assert(kLaneGroup % kSize == 0, "a lane group holds whole packets");
-  const Packet lowest = ei::pset1<Packet>(-std::numeric_limits<float>::infinity());
-  const Packet exponent_floor = ei::pset1<Packet>(rules::kLogitFloor - 1.0f);
-  const Packet weight_floor = ei::pset1<Packet>(rules::kWeightFloor);
-  const PacketI infeasible = ei::pset1<PacketI>(0);
-  // Action m's lanes are at column m of each (the columns are L apart); no
-  // member of x is read inside the loops, where the stores could alias it.
-  float* const utility = x.util(k, 0);
-  const LaneMask* const ok = x.feasible.data();
-  auto feasible = [&](int m, int g) {
-    const PacketI mask = ei::ploadu<PacketI>(ok + static_cast<std::ptrdiff_t>(m) * L + g);
-    return ei::preinterpret<Packet>(ei::pandnot(ei::ptrue(mask), ei::pcmp_eq(mask, infeasible)));
-  };
-  for (int g = 0; g < width; g += kSize) {
-    Packet best = lowest;
-    for (int m = 0; m < menu; ++m) {
-      // The feasibility select stays off the chain through `best`, which is one maximum per action.
-      const Packet u = ei::ploadu<Packet>(utility + static_cast<std::ptrdiff_t>(m) * L + g);
-      const Packet candidate = ei::pselect(feasible(m, g), u, lowest);
-      best = ei::pselect(ei::pcmp_lt(best, candidate), candidate, best);
-    }
-    const Packet lam = ei::ploadu<Packet>(lambda + g);
-    Packet sum = ei::pzero(best);
-    for (int m = 0; m < menu; ++m) {
-      float* u = utility + static_cast<std::ptrdiff_t>(m) * L + g;
-      const Packet scaled = ei::pmul(ei::psub(ei::ploadu<Packet>(u), best), lam);
-      const Packet exponent = ei::pselect(ei::pcmp_lt(scaled, exponent_floor), exponent_floor, scaled);
-      const Packet e = logit_exp(exponent);
-      const Packet w = ei::pand(ei::pand(feasible(m, g), ei::pcmp_lt(weight_floor, e)), e);
-      ei::pstoreu(u, w);
-      sum = ei::padd(sum, w);
-    }
-    ei::pstoreu(total + g, sum);
+// One (type, action) column of the logit, a chunk of lanes at a time: the
+// exponent, its exp (packet_math.hpp: Eigen's bits), the floor and the feasibility, the weight
+// stored in place of the utility and added to the type's total. Lane for lane
+// the same operations as separate passes over the lanes in play; the chunk
+// stays in L1 between them. Chunks are 64 lanes (fixed-size loops that GCC
+// vectorizes; 16-lane ones it left scalar), the last one the rest of the
+// width (a multiple of kLaneGroup, so exp runs in whole packets).
+template <int kChunk>
+void logit_chunk(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
+                 const float* __restrict lambda, float* __restrict total, int count) {
+  constexpr int kMax = kChunk > 0 ? kChunk : 64;
+  const int n = kChunk > 0 ? kChunk : count;
+  alignas(64) float e[kMax];
+  for (int j = 0; j < n; ++j) e[j] = rules::logit_exponent(u[j], best[j], lambda[j]);
+  logit_exp_in_place(e, n);
+  for (int j = 0; j < n; ++j) {
+    const float w = rules::logit_weight(e[j], ok[j] != 0);
+    u[j] = w;
+    total[j] += w;
   }
 }
-#pragma GCC diagnostic pop
+
+void logit_weights(float* __restrict u, const LaneMask* __restrict ok, const float* __restrict best,
+                   const float* __restrict lambda, float* __restrict total, int width) {
+  constexpr int kChunk = 64;
+  int c = 0;
+  for (; c + kChunk <= width; c += kChunk) logit_chunk<kChunk>(u + c, ok + c, best + c, lambda + c, total + c, kChunk);
+  if (c < width) logit_chunk<0>(u + c, ok + c, best + c, lambda + c, total + c, width - c);
+}
 
 // The inverse-CDF draw of every lane: the number of actions whose cumulative
 // own-type weight is at most the target (rules::passed), capped at the last
@@ -106,8 +83,28 @@ void BlockSimulator::choose(int i, int /*s*/) {
   const int menu = static_cast<int>(actor.actions.size());
   const int type_count = static_cast<int>(actor.types.size());
   const float* lambda = x.rationality.data() + static_cast<std::size_t>(i) * L;
-  for (int k = 0; k < type_count; ++k)
-    logit_weights(x, k, menu, lambda, x.total.data() + static_cast<std::size_t>(k) * L, width);
+  for (int k = 0; k < type_count; ++k) {
+    // The best feasible utility: a vector of lanes' maximum stays in a register over the menu.
+    float* best = x.best.data();
+    for (int g = 0; g < width; g += lane_vector::kLanes) {
+      using namespace lane_vector;
+      const Floats lowest = Floats{} - std::numeric_limits<float>::infinity();
+      Floats highest = lowest;
+      for (int m = 0; m < menu; ++m) {
+        const Floats u = load<Floats>(x.util(k, m) + g);
+        const Ints ok = load<Ints>(x.feasible.data() + static_cast<std::size_t>(m) * L + g);
+        // std::max(highest, u) where feasible; the feasibility select stays
+        // off the chain through `highest`, which is one maximum per action.
+        const Floats candidate = ok != 0 ? u : lowest;
+        highest = candidate > highest ? candidate : highest;
+      }
+      store(best + g, highest);
+    }
+    float* total = x.total.data() + static_cast<std::size_t>(k) * L;
+    std::fill(total, total + width, 0.0f);
+    for (int m = 0; m < menu; ++m)
+      logit_weights(x.util(k, m), x.feasible.data() + static_cast<std::size_t>(m) * L, best, lambda, total, width);
+  }
   // The draw's target u·Σw over the lane's own type's weights, then the scan
   // over the menu, a vector of lanes at a time with its sums in registers:
   // the own type's weight is a select over the types.
