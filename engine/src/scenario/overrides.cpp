@@ -64,7 +64,10 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
   if (!ok) {
     const ParameterInfo* info = parameter_info(parameters, axis->path);
     if (info && !info->choices.empty())
-      return fmt::format("'{}' is not a list of {}'s values ({})", value, axis->path, choice_list(info->choices));
+      return separator == ':'
+                 ? fmt::format("'{}' is categorical ({}): list its values, PATH=v1,v2,..., not a range", axis->path,
+                               choice_list(info->choices))
+                 : fmt::format("'{}' is not a list of {}'s values ({})", value, axis->path, choice_list(info->choices));
     return fmt::format("'{}' is not a list of finite numbers or a range", value);
   }
   return {};
@@ -208,9 +211,9 @@ std::string sweep_design_problem(const SweepSpec& spec) {
   const bool scenario_files = !spec.scenarios.empty() && spec.design != SweepDesign::kGrid;
   if (scenario_files && (spec.sensitivity || spec.design == SweepDesign::kMorris))
     return fmt::format(
-        "{} needs every axis sampled, and a sweep over scenario files is a grid of scenarios: run it once per "
+        "{} every axis sampled, and a sweep over scenario files is a grid of scenarios: run it once per "
         "scenario file",
-        spec.sensitivity ? "sensitivity indices" : "a morris design");
+        spec.sensitivity ? "sensitivity indices need" : "a morris design needs");
   if (spec.mixed() && spec.sensitivity)
     return "sensitivity indices need every axis sampled, and a mixed design's levers are a grid: fix the levers with "
            "--set and run the Saltelli plan once per policy";
