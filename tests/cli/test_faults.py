@@ -307,6 +307,34 @@ def test_kill_at_random_moments_resumes_to_identical_datasets(brink, tmp_path, r
         assert_same_datasets(out, reference), f"BRINK_FAULT_SEED={seed}, attempt {attempt}, delay {delay:.3f}s"
 
 
+def test_a_killed_sweep_of_many_small_points_resumes_to_identical_datasets(brink, tmp_path):
+    """Tens of thousands of one-replication points: the run writes thousands of chunks between two
+    flushes, and kill -9 leaves some of them in a chunk index past the end of file the superblock
+    recorded. Resuming cut them off, then failed to write them again ('HDF5 failed to write a
+    chunk'). Killed after the first points are published, at a moment drawn as in the test above."""
+    text = MINIMAL.read_text(encoding="utf-8")
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(re.sub(r"(?ms)^events:.*", "", text.replace("horizon_days: 60", "horizon_days: 10")),
+                        encoding="utf-8")
+    sweep = ["--sweep", "actors.RED.decision.patience_days=" + ",".join(str(d) for d in range(1, 21)),
+             "--sweep", "actors.RED.posture.fatigue=" + ",".join(f"{0.001 * k:.3f}" for k in range(1, 1001))]
+    reference = tmp_path / "ref.h5"
+    assert run(brink, "run", scenario, "-q", "-n", "1", "-t", "2", *sweep, "-o", reference,
+               timeout=300).returncode == 0
+    seed = int(os.environ.get("BRINK_FAULT_SEED", time.time_ns() % 1_000_000))
+    delay = random.Random(seed).uniform(1.0, 2.0)
+    out = tmp_path / "k.h5"
+    args = [brink, "run", str(scenario), "-q", "-n", "1", "-t", "2", *sweep, "-o", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    proc.kill()
+    proc.wait(timeout=60)
+    if not out.exists():
+        resumed = run(brink, *args[1:], "--resume", timeout=300)
+        assert resumed.returncode == 0, f"BRINK_FAULT_SEED={seed}: {resumed.stderr}"
+    assert_same_datasets(out, reference)
+
+
 def test_fresh_run_refuses_a_partial_with_finished_blocks(brink, tmp_path):
     scenario = flagship(tmp_path)
     out = tmp_path / "k.h5"

@@ -2,7 +2,6 @@
 
 #include <hdf5_hl.h>
 
-#include <chrono>
 #include <limits>
 
 #include <fmt/format.h>
@@ -69,7 +68,7 @@ Hdf5Writer::~Hdf5Writer() {
     return;
   }
   try {
-    m.flush_finished();
+    m.publish();
   } catch (...) {  // a destructor must not throw
     abandon();
   }
@@ -99,6 +98,12 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     throw ResumeMismatch(std::move(why));  // the partial is the input at fault
   }
   file = file_handle(id, "reopen " + path);
+  // A run cut off (kill -9) may leave index entries of chunks it wrote after
+  // its last flush, pointing past the end of file its superblock recorded
+  // (EOA). Written again with the same bytes, such a chunk keeps its place,
+  // and HDF5 refuses a write past the EOA: the EOA becomes the file's real
+  // end (as in reopens_for_resume, whose close would otherwise cut them off).
+  check(H5Fincrement_filesize(id, 0), "extend " + path + " to its end on disk");
   auto mismatch = [&](const std::string& what) {
     throw ResumeMismatch(
         fmt::format("'{}' was written by a different run ({} changed); start over with --overwrite instead of --resume",
@@ -162,12 +167,7 @@ void Hdf5Writer::write_block(const BlockResult& b) {
             fmt::format("write a chunk of {} to {}", v.name, m.path));
     }
     m.pending_done.emplace_back(b.spec.point, b.spec.first_replication / kBlockLanes);
-    // Flush now and then so that a killed run leaves a resumable file.
-    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    if (now - m.last_flush > 2.0) {
-      m.flush_finished();
-      m.last_flush = now;
-    }
+    m.publish_if_due(Impl::kBlockInterval);
   } catch (...) {
     impl_->failed = true;
     throw;
@@ -196,10 +196,9 @@ void Hdf5Writer::write_summary(const PointSummary& s) {
       if (width > 0) m.write_row(v.name, v.from_summary(s), s.point, 0, static_cast<std::int64_t>(width));
     }
     // `replications` goes last (see start_swmr), after a flush that also marks the
-    // point's blocks done, and a flush publishes the point.
-    m.flush_finished();
-    m.write_row(var::kReplications, find_variable(var::kReplications).from_summary(s), s.point, 0, 1);
-    check(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL), "flush " + m.path);
+    // point's blocks done; publish() writes it.
+    m.pending_points.emplace_back(s.point, find_variable(var::kReplications).from_summary(s));
+    m.publish_if_due(m.point_interval());
   } catch (...) {
     impl_->failed = true;
     throw;
@@ -245,7 +244,7 @@ void Hdf5Writer::close() {
   try {
     Impl& m = *impl_;
     if (!m.file) return;
-    m.flush_finished();
+    m.publish();
     const std::int32_t complete = 1;
     {
       const Handle attr =

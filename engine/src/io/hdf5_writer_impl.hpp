@@ -2,6 +2,8 @@
 // hdf5_create.cpp creates a file's variables and attributes).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -29,9 +31,11 @@ struct Hdf5Writer::Impl {
   // A posterior run's parameters per replication: coordinate variables on
   // (point, replication), listed in every variable on both.
   std::vector<std::string> replication_coordinates;
-  double last_flush = 0.0;
-  bool failed = false;  // a write, flush or close of this file threw: leave the file as its last flush left it
+  double last_flush = 0.0;    // steady-clock seconds at the end of the last publish()
+  double publish_cost = 0.0;  // how long it took
+  bool failed = false;        // a write, flush or close of this file threw: leave the file as its last flush left it
   std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
+  std::vector<std::pair<std::int64_t, Values>> pending_points;      // (point, replications) written, not published
   Handle file;  // declared before the datasets, so destroyed after them
   std::map<std::string_view, Handle> datasets;
 
@@ -63,6 +67,35 @@ struct Hdf5Writer::Impl {
       write_row(var::kBlockDone, std::vector<std::int8_t>{1}, point, block, 1);
     pending_done.clear();
     h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
+  }
+  // flush_finished, then publishes the points whose summaries were written
+  // since the last call: their `replications` entries go last, and a flush
+  // makes them visible. A point cut off before (kill -9) has its blocks
+  // marked done and is summarized again by --resume.
+  void publish() {
+    const double start = seconds_now();
+    flush_finished();
+    if (!pending_points.empty()) {
+      for (const auto& [point, replications] : pending_points) write_row(var::kReplications, replications, point, 0, 1);
+      pending_points.clear();
+      h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
+    }
+    last_flush = seconds_now();
+    publish_cost = last_flush - start;
+  }
+  // publish() once `interval` seconds have passed since the last one, so that
+  // a killed run leaves a resumable file and a reader sees progress. A flush
+  // costs about a millisecond: one per block or per small point would cost
+  // as much as simulating it.
+  void publish_if_due(double interval) {
+    if (seconds_now() - last_flush > interval) publish();
+  }
+  // Blocks are published every 2 seconds; points as soon as that costs at
+  // most about 5% of the time, and at least every 2 seconds.
+  static constexpr double kBlockInterval = 2.0;
+  double point_interval() const { return std::min(kBlockInterval, 20.0 * publish_cost); }
+  static double seconds_now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   }
   void write_row(std::string_view name, const Values& values, std::int64_t point, std::int64_t first,
                  std::int64_t count) {

@@ -222,6 +222,13 @@ bool reopens_for_resume(const std::string& path) {
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
   if (file < 0) return false;
+  // Closing cuts the file at its recorded end (EOA), which a run cut off by
+  // kill -9 leaves behind chunks it wrote after its last flush, some of them
+  // already in a chunk index: the end moves to the file's real end first.
+  if (H5Fincrement_filesize(file, 0) < 0) {
+    H5Fclose(file);
+    return false;
+  }
   const bool readable = H5Lexists(file, "block_done", H5P_DEFAULT) > 0;
   return H5Fclose(file) >= 0 && readable;
 }
