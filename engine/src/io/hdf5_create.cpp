@@ -3,6 +3,7 @@
 // root attributes (docs/output.md).
 #include <hdf5_hl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <limits>
 
@@ -207,6 +208,19 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
       dataset_handle(H5Dcreate2(file.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
                      "create dataset " + name);
   if (v.constant) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, v.constant(plan), "write " + name);
+  if (v.constant_rows) {
+    constexpr std::int64_t kSlice = 16384;
+    const auto rows = static_cast<std::int64_t>(shape[0]);
+    const Handle file_space = space_handle(H5Dget_space(ds.get()), "get the dataspace of " + name);
+    for (std::int64_t first = 0; first < rows; first += kSlice) {
+      const hsize_t start = static_cast<hsize_t>(first), count = static_cast<hsize_t>(std::min(kSlice, rows - first));
+      check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
+            "select rows of " + name);
+      const Handle memory = space_handle(H5Screate_simple(1, &count, nullptr), "create a memory dataspace");
+      h5::write_values(ds.get(), memory.get(), file_space.get(),
+                       v.constant_rows(plan, first, static_cast<std::int64_t>(count)), "write " + name);
+    }
+  }
   if (v.kind == Kind::kDimension) {
     // A dimension without values is netCDF's "dimension but not a variable".
     const std::string scale =

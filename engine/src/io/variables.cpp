@@ -208,9 +208,9 @@ void add_constants(std::vector<VariableSpec>& t) {
                .dtype = Dtype::kString,
                .units = "",
                .long_name = "a brink command that runs this point alone (same bits with common random numbers)",
-               .constant = [](const SweepPlan& p) -> Values {
+               .constant_rows = [](const SweepPlan& p, std::int64_t first, std::int64_t count) -> Values {
                  std::vector<std::string> commands;
-                 for (std::int64_t k = 0; k < p.point_count(); ++k) commands.push_back(p.rerun_command(k));
+                 for (std::int64_t k = first; k < first + count; ++k) commands.push_back(p.rerun_command(k));
                  return commands;
                }});
 }

@@ -151,7 +151,10 @@ struct VariableSpec {
   Fill fill = Fill::kNone;
   bool bare = false;  // kDimension without values (netCDF dimension, not variable)
   // Where the data comes from (one of these, by kind):
-  Values (*constant)(const SweepPlan&) = nullptr;              // kDimension, kConstant: written at creation
+  Values (*constant)(const SweepPlan&) = nullptr;  // kDimension, kConstant: written at creation
+  // kConstant on `point` alone, rows [first, first + count): written at creation a slice at a time, so
+  // that a plan of millions of points never holds them all (e.g. a command string per point).
+  Values (*constant_rows)(const SweepPlan&, std::int64_t first, std::int64_t count) = nullptr;
   BlockField block{};                                          // kPerRun, kSeries, kBlockSum
   bool resume = false;                                         // read back by --resume (read_block)
   Values (*from_summary)(const PointSummary&) = nullptr;       // kPerPoint: the point's row
