@@ -222,9 +222,10 @@ bool reopens_for_resume(const std::string& path) {
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
   if (file < 0) return false;
-  // Closing cuts the file at its recorded end (EOA), which a run cut off by
-  // kill -9 leaves behind chunks it wrote after its last flush, some of them
-  // already in a chunk index: the end moves to the file's real end first.
+  // Closing cuts the file at its recorded end (EOA). A run cut off by kill -9
+  // leaves chunks past that end, written after its last flush and some of
+  // them already in a chunk index: the end moves to the file's real end
+  // first, so that the close keeps them.
   if (H5Fincrement_filesize(file, 0) < 0) {
     H5Fclose(file);
     return false;
