@@ -237,7 +237,7 @@ def test_an_output_that_is_a_link_to_nothing_is_refused_up_front(brink, work):
 
 
 def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
-    """A plan too large for the address space (a million-point grid under ulimit -v) ends with
+    """A plan too large for the address space (a ten-million-point grid under ulimit -v) ends with
     one sentence and exit 1, and the file it had started holds nothing to resume: it is removed,
     so the next run into the same target needs no --overwrite."""
     import resource
@@ -245,10 +245,12 @@ def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
     # cannot start; the release build (run first in CI) covers this case.
     if b"__asan_init" in Path(brink).read_bytes():
         pytest.skip("ASan reserves terabytes of address space: an address-space limit cannot apply")
-    axes = [f"{path}={','.join(str(round(start + step * i, 4)) for i in range(100))}"
-            for path, start, step in (("combat.collapse_fraction", 0.0, 0.005),
-                                      ("actors.RED.decision.rationality", 1.0, 0.01),
-                                      ("escalation.tension.decay", 0.0, 0.001))]
+    # 10^7 points, the most a plan may have: a million once ran out of memory too, until the
+    # file's per-point command strings were written a slice at a time.
+    axes = [f"{path}={','.join(str(round(start + step * i, 5)) for i in range(count))}"
+            for path, start, step, count in (("combat.collapse_fraction", 0.0, 0.005, 100),
+                                             ("actors.RED.decision.rationality", 1.0, 0.01, 100),
+                                             ("escalation.tension.decay", 0.0, 0.0001, 1000))]
     limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))  # noqa: E731
     proc = subprocess.run([brink, "run", "a.yaml", "-n", "1", "-q", "--summary-only", "-o", "big.h5",
                            *[a for axis in axes for a in ("--sweep", axis)]],

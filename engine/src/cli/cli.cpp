@@ -293,6 +293,12 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const std::int64_t kill_after = kill_hook ? std::atoll(kill_hook) : 0;
   std::vector<PointSummary> summaries;
   Screening screening;
+  // A file this run started that holds nothing to resume from (no finished
+  // block, or --summary-only) is no result: after a failure it goes.
+  auto discard_if_nothing_to_resume = [&] {
+    std::error_code ec;
+    if (!resuming && (!plan.write_runs || finished_block_count(partial) <= 0)) fs::remove(partial, ec);
+  };
   std::optional<Progress> progress;
   try {
     Hdf5Writer writer(partial.string(), plan, metadata,
@@ -342,12 +348,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     }
     throw std::runtime_error(
         fmt::format("interrupted; {} keeps the finished blocks, continue with --resume", partial.string()));
-  } catch (const std::bad_alloc&) {
-    // A file this run started that holds nothing to resume from is no result: it goes.
-    if (!resuming && (!plan.write_runs || finished_block_count(partial) <= 0)) fs::remove(partial);
-    throw;
   } catch (const OutputError& e) {
-    if (!is_space_errno(last_io_errno())) throw;
+    if (!is_space_errno(last_io_errno())) {
+      discard_if_nothing_to_resume();
+      throw;
+    }
     const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
     const char* remedy = last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')" : "free space";
     // A file this run started with nothing to resume from (no finished block, or --summary-only) is no result.
@@ -358,6 +363,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     }
     throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; {} and run again with --resume", e.what(),
                                          kept, kept == 1 ? "" : "s", partial.string(), remedy));
+  } catch (const std::exception&) {  // out of memory, a worker thread that cannot start, ...
+    discard_if_nothing_to_resume();
+    throw;
   }
   publish_output(partial, target, target_before);
   const double seconds = progress ? progress->elapsed() : 0.0;
