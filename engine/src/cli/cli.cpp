@@ -294,10 +294,13 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::vector<PointSummary> summaries;
   Screening screening;
   // A file this run started that holds nothing to resume from (no finished
-  // block, or --summary-only) is no result: after a failure it goes.
+  // block, or --summary-only) is no result: after a failure it goes. True if
+  // it went.
   auto discard_if_nothing_to_resume = [&] {
+    if (resuming || (plan.write_runs && finished_block_count(partial) > 0)) return false;
     std::error_code ec;
-    if (!resuming && (!plan.write_runs || finished_block_count(partial) <= 0)) fs::remove(partial, ec);
+    fs::remove(partial, ec);
+    return true;
   };
   std::optional<Progress> progress;
   try {
@@ -353,14 +356,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       discard_if_nothing_to_resume();
       throw;
     }
-    const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
     const char* remedy = last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')" : "free space";
-    // A file this run started with nothing to resume from (no finished block, or --summary-only) is no result.
-    if (!resuming && (kept == 0 || !plan.write_runs)) {
-      std::error_code ec;
-      fs::remove(partial, ec);
+    if (discard_if_nothing_to_resume())
       throw std::runtime_error(fmt::format("{}; nothing could be kept; {} and run again", e.what(), remedy));
-    }
+    const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
     throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; {} and run again with --resume", e.what(),
                                          kept, kept == 1 ? "" : "s", partial.string(), remedy));
   } catch (const std::exception&) {  // out of memory, a worker thread that cannot start, ...
