@@ -198,7 +198,7 @@ void Hdf5Writer::write_summary(const PointSummary& s) {
     // `replications` goes last (see start_swmr), after a flush that also marks the
     // point's blocks done; publish() writes it.
     m.pending_points.emplace_back(s.point, find_variable(var::kReplications).from_summary(s));
-    m.publish_if_due(m.point_interval());
+    m.publish_points_if_due();
   } catch (...) {
     impl_->failed = true;
     throw;

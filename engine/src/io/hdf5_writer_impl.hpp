@@ -31,9 +31,10 @@ struct Hdf5Writer::Impl {
   // A posterior run's parameters per replication: coordinate variables on
   // (point, replication), listed in every variable on both.
   std::vector<std::string> replication_coordinates;
-  double last_flush = 0.0;    // steady-clock seconds at the end of the last publish()
-  double publish_cost = 0.0;  // how long it took
-  bool failed = false;        // a write, flush or close of this file threw: leave the file as its last flush left it
+  double last_flush = 0.0;          // steady-clock seconds at the end of the last publish()
+  double publish_cost = 0.0;        // how long it took
+  double last_point_publish = 0.0;  // last_flush of the last publish that points asked for
+  bool failed = false;  // a write, flush or close of this file threw: leave the file as its last flush left it
   std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
   std::vector<std::pair<std::int64_t, Values>> pending_points;      // (point, replications) written, not published
   Handle file;  // declared before the datasets, so destroyed after them
@@ -90,10 +91,16 @@ struct Hdf5Writer::Impl {
   void publish_if_due(double interval) {
     if (seconds_now() - last_flush > interval) publish();
   }
-  // Blocks are published every 2 seconds; points as soon as that costs at
-  // most about 5% of the time, and at least every 2 seconds.
+  // Blocks are published every 2 seconds. Points as soon as that costs at
+  // most about 5% of the time, and at least every 2 seconds, counted from the
+  // last publish of points (a block's does not hold them back): the first
+  // finished point is published at once.
   static constexpr double kBlockInterval = 2.0;
-  double point_interval() const { return std::min(kBlockInterval, 20.0 * publish_cost); }
+  void publish_points_if_due() {
+    if (seconds_now() - last_point_publish <= std::min(kBlockInterval, 20.0 * publish_cost)) return;
+    publish();
+    last_point_publish = last_flush;
+  }
   static double seconds_now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   }
