@@ -10,7 +10,7 @@ packages=(
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
   hdf5-tools netcdf-bin udunits-bin
   openmpi-bin libopenmpi-dev
-  python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-pandas python3-matplotlib
+  python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-netcdf4 python3-pandas python3-matplotlib
   python3-pytest python3-nbclient python3-nbformat python3-ipykernel python3-yaml python3-scipy
   python3-sklearn python3-tqdm python3-venv python3-setuptools python3-pip udunits-bin
 )
