@@ -76,27 +76,6 @@ struct IssuePlan {
   std::vector<float> flex_other;
 };
 
-// One propose or concede entry of one actor's menu, as it moves one issue
-// (effects.cpp, talk_effects).
-struct TalkMove {
-  const int* choice;  // the actor's choices over lanes
-  int entry;          // the entry's index in the menu
-  int own;            // the actor's index among the issue's parties
-  bool propose;       // else concede
-  float concession;
-  float inverse;  // 1 / the other parties (concede)
-};
-
-// One issue's talk effects, fixed when the block is set up: its parties'
-// position columns and saliences (float), and every talking actor's moves in
-// actor order.
-struct TalkPlan {
-  const int* agreed;
-  std::vector<float*> position;
-  std::vector<float> salience;
-  std::vector<TalkMove> moves;
-};
-
 // One actor's columns that combat reads (kernel.cpp).
 struct CombatColumns {
   const double* deployed;
@@ -145,6 +124,8 @@ struct BlockSimulator::Scratch {
   AlignedVector<float> decision_u;   // actors × L: the decision uniforms
   alignas(64) double incident_u[L];  // the incident's occurrence uniform
   alignas(64) double contact[L], hazard[L], defenders[L];
+  alignas(64) float talk_lanes[L];  // talk_effect: 1 where the issue moves
+  alignas(64) float talk_mean[L];   // talk_effect: the other parties' mean position
   // combat, over the list of fighting lanes: each one's lane and rung, the
   // sides' strengths and summed kill rates, the square law's terms (1 in
   // square_general where its general case applies), the strengths after the step.
@@ -156,8 +137,6 @@ struct BlockSimulator::Scratch {
   AlignedVector<double> desired;                    // actors × L (posture)
   std::vector<std::uint8_t> talks;                  // actors: 1 if it has a propose or concede action
   std::vector<std::vector<IssuePlan>> issue_plans;  // actors × the issues they weigh
-  std::vector<TalkPlan> talk_plans;                 // the issues some talk can move
-  AlignedVector<unsigned char> talk_positions;      // talk_effects: a vector of lanes per party, past 4 parties
   std::vector<TypeWeights> type_weights;            // types: the deciding actor's weights for one action
   // Each position's block lane (BlockSimulator::block_lane), stream counter
   // words (replication, point) and segment (index into spec.segments, -1 past

@@ -106,9 +106,6 @@ void BlockSimulator::decide_and_act(int s) {
   }
   // Decisions are simultaneous: all actors chose on the same state; effects apply in actor order.
   for (int i = 0; i < n; ++i) apply_effects(i, s);
-  // Only talks move positions, and nothing above reads them: in actor order
-  // lane by lane, as if applied with each actor's other effects.
-  talk_effects();
 }
 
 // What every actor sees before anyone acts: who is at war, the tension scale,

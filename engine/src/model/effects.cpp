@@ -6,7 +6,6 @@
 #include "block_scratch.hpp"
 #include "brink/model/kernel.hpp"
 #include "brink/model/rules.hpp"
-#include "lane_vector.hpp"
 
 namespace brink {
 
@@ -133,7 +132,8 @@ void BlockSimulator::marked_lane_effect(int i, const ActionSpec& a, int s) {
   switch (a.kind) {
     case ActionKind::kPropose:
     case ActionKind::kConcede:
-      break;  // talk_effects, for every actor at once
+      talk_effect(i, a, mask);
+      break;
     case ActionKind::kAttack:
       for_each_marked_lane(mask, width, [&](int l) {
         if (st.side.row(l).maxCoeff() == 0) start_war(l, i, a.target, s);
@@ -156,122 +156,56 @@ void BlockSimulator::marked_lane_effect(int i, const ActionSpec& a, int s) {
   if (a.rung >= 0 && a.kind != ActionKind::kRetaliate) raise_rung_masked(mask, a.rung, s, AllianceWarCause::kNone);
 }
 
-namespace {
-
-// One issue's talk effects on a vector of lanes whose positions `p` hold
-// (one per party): each move in actor order, where its actor chose it, the
-// lane runs and the issue is open. propose: every other party steps toward
-// the actor's position; concede: the actor steps toward the mean of the
-// others'. The arithmetic is the scalar rules' (rules::position_step), lane
-// for lane. kParties > 0 fixes the number of parties, so the positions stay
-// in registers; 0 takes it at run time.
-template <int kParties>
-[[gnu::always_inline]] inline void talk_moves(const TalkPlan& t, lane_vector::Floats* p, lane_vector::Ints run,
-                                              lane_vector::Ints open, int g) {
-  using namespace lane_vector;
-  const int parties = kParties > 0 ? kParties : static_cast<int>(t.position.size());
-  for (const TalkMove& move : t.moves) {
-    const Ints go = (run != 0) & (load<Ints>(move.choice + g) == move.entry) & open;
-    const int own = move.own;
-    if (move.propose) {
-      for (int o = 0; o < parties; ++o) {
-        if (o == own) continue;
-        const Floats moved = rules::position_step(p[o], p[own], move.concession, t.salience[o]);
-        p[o] = go != 0 ? moved : p[o];
-      }
-      continue;
-    }
-    Floats mean = {};
-    for (int o = 0; o < parties; ++o)
-      if (o != own) mean += p[o];
-    const Floats moved = rules::position_step(p[own], mean * move.inverse, move.concession, t.salience[own]);
-    p[own] = go != 0 ? moved : p[own];
-  }
-}
-
-template <int kParties>
-void talk_pass(const TalkPlan& t, const LaneMask* running, unsigned char* spill, int width) {
-  using namespace lane_vector;
-  const int parties = kParties > 0 ? kParties : static_cast<int>(t.position.size());
-  for (int g = 0; g < width; g += kLanes) {
-    const Ints run = load<Ints>(running + g);
-    const Ints open = load<Ints>(t.agreed + g) == 0;
-    if constexpr (kParties > 0) {
-      Floats p[kParties];
-      for (int o = 0; o < kParties; ++o) p[o] = load<Floats>(t.position[o] + g);
-      talk_moves<kParties>(t, p, run, open, g);
-      for (int o = 0; o < kParties; ++o) store(t.position[o] + g, p[o]);
-    } else {
-      // Storage of unsigned char holds any object; the allocator aligns it as a vector.
-      Floats* p = reinterpret_cast<Floats*>(spill);
-      for (int o = 0; o < parties; ++o) p[o] = load<Floats>(t.position[o] + g);
-      talk_moves<0>(t, p, run, open, g);
-      for (int o = 0; o < parties; ++o) store(t.position[o] + g, p[o]);
-    }
-  }
-}
-
-}  // namespace
-
-// Each issue's talk moves (talk_effects), fixed when the block is set up:
-// actor i's propose and concede entries move issue k where i weighs it.
-void BlockSimulator::plan_talk_effects() {
-  Scratch& x = *scratch_;
+// propose: every other party moves toward i's position; concede: i moves
+// toward the mean of the others' positions (open issues where i is a party).
+void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t* mask) {
+  const int width = pass_width();
   BlockState& st = state_;
   const int n = model_.actors();
   const auto& issues = sc_.negotiation.issues;
-  x.talk_plans.clear();
-  std::size_t most_parties = 0;
+  // The lanes an issue moves in, as floats: one width with the positions,
+  // so each pass over a party's positions vectorizes fully.
+  float* go = scratch_->talk_lanes;
   for (std::size_t k = 0; k < issues.size(); ++k) {
+    const float s_own = static_cast<float>(issues[k].salience[i]);
+    if (s_own <= 0.0f) continue;
+    const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
+    int any = 0;
+    for (int l = 0; l < width; ++l) {
+      const int moves = (mask[l] != 0) & (agreed[l] == 0);
+      go[l] = moves ? 1.0f : 0.0f;
+      any |= moves;
+    }
+    if (any == 0) continue;  // agreed wherever the action was chosen
+    float* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
     const auto& parties = model_.parties(static_cast<int>(k));
-    TalkPlan plan;
-    plan.agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
-    for (int j : parties) {
-      plan.position.push_back(st.position.col(static_cast<Eigen::Index>(k) * n + j).data());
-      plan.salience.push_back(static_cast<float>(issues[k].salience[j]));
-    }
-    for (int i = 0; i < n; ++i) {
-      if (static_cast<float>(issues[k].salience[i]) <= 0.0f) continue;
-      const int own = static_cast<int>(std::find(parties.begin(), parties.end(), i) - parties.begin());
-      const int others = static_cast<int>(parties.size()) - 1;
-      const auto& actions = sc_.actors[i].actions;
-      for (int m = 0; m < static_cast<int>(actions.size()); ++m) {
-        const ActionKind kind = actions[m].kind;
-        if (kind != ActionKind::kPropose && (kind != ActionKind::kConcede || others == 0)) continue;
-        plan.moves.push_back(TalkMove{.choice = x.choice.data() + static_cast<std::size_t>(i) * L,
-                                      .entry = m,
-                                      .own = own,
-                                      .propose = kind == ActionKind::kPropose,
-                                      .concession = static_cast<float>(actions[m].concession),
-                                      .inverse = others > 0 ? 1.0f / static_cast<float>(others) : 0.0f});
+    if (a.kind == ActionKind::kPropose) {
+      const float concession = static_cast<float>(a.concession);
+      for (int j : parties) {
+        if (j == i) continue;
+        const float s_j = static_cast<float>(issues[k].salience[j]);
+        float* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+        for (int l = 0; l < width; ++l) {
+          const float moved = rules::position_step(p[l], p_own[l], concession, s_j);
+          p[l] = go[l] != 0.0f ? moved : p[l];
+        }
       }
+      continue;
     }
-    if (plan.moves.empty()) continue;
-    most_parties = std::max(most_parties, parties.size());
-    x.talk_plans.push_back(std::move(plan));
-  }
-  x.talk_positions.assign(most_parties * sizeof(lane_vector::Floats), 0);
-}
-
-// Every talk's effect on positions (docs/model.md, "Effects"): one pass per
-// issue, every talking actor's moves applied in actor order within a vector
-// of lanes, as the actors' effects are.
-void BlockSimulator::talk_effects() {
-  const int width = pass_width();
-  Scratch& x = *scratch_;
-  for (const TalkPlan& t : x.talk_plans) {
-    switch (t.position.size()) {
-      case 2:
-        talk_pass<2>(t, x.running, nullptr, width);
-        break;
-      case 3:
-        talk_pass<3>(t, x.running, nullptr, width);
-        break;
-      case 4:
-        talk_pass<4>(t, x.running, nullptr, width);
-        break;
-      default:
-        talk_pass<0>(t, x.running, x.talk_positions.data(), width);
+    float* mean = scratch_->talk_mean;
+    std::fill(mean, mean + width, 0.0f);
+    int others = 0;
+    for (int j : parties) {
+      if (j == i) continue;
+      ++others;
+      const float* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
+      for (int l = 0; l < width; ++l) mean[l] += p[l];
+    }
+    if (others == 0) continue;
+    const float inverse = 1.0f / static_cast<float>(others), concession = static_cast<float>(a.concession);
+    for (int l = 0; l < width; ++l) {
+      const float moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
+      p_own[l] = go[l] != 0.0f ? moved : p_own[l];
     }
   }
 }

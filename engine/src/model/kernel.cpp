@@ -78,7 +78,6 @@ BlockSimulator::BlockSimulator(const Model& model, const BlockSpec& spec)
   init_pools_and_types();
   init_bargaining();
   plan_issue_passes();
-  plan_talk_effects();
   // Padding past the kept lanes' last group is never simulated.
   if (spec_.retire_finished) width_ = std::min((spec_.count + kLaneGroup - 1) / kLaneGroup * kLaneGroup, L);
   std::fill(std::begin(scratch_->active), std::end(scratch_->active), 0.0);

@@ -138,8 +138,7 @@ class BlockSimulator {
   void apply_effects(int i, int s);
   int lane_effect(int i, int m);
   void marked_lane_effect(int i, const ActionSpec& a, int s);
-  void plan_talk_effects();  // talk_effects' passes, once per block
-  void talk_effects();
+  void talk_effect(int i, const ActionSpec& a, const std::int32_t* mask);
   // Bargaining and war (bargaining.cpp, war_value.cpp).
   void init_bargaining();
   void bargain(int s);

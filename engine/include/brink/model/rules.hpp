@@ -169,10 +169,8 @@ inline bool can_arm(double effectiveness) { return effectiveness < kArmsAidCeili
 
 // ---- Negotiation: positions are floats (docs/performance.md, "Precision").
 // A step of `concession` scaled by flexibility (1 − salience) toward `target`.
-// A template, so that a vector of lanes (lane_vector.hpp) takes the same rule.
-template <class Lanes>
-inline Lanes position_step(Lanes position, Lanes target, float concession, float salience) {
-  const Lanes step = Lanes{} + concession * (1.0f - salience);  // for a float, 0 + x is x
+inline float position_step(float position, float target, float concession, float salience) {
+  const float step = concession * (1.0f - salience);
   return position + lmin(lmax(target - position, -step), step);
 }
 // An issue is agreed when the parties' positions lie within the window. A
