@@ -411,3 +411,26 @@ def test_an_existing_result_beside_an_interrupted_replacement_points_to_resume(b
     proc = subprocess.run([brink, "run", "-n", "3000", "-t", "1", "-q", "-o", str(out), "--resume"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("summary_only", [False, True])
+def test_a_run_that_fails_mid_way_says_what_it_kept_for_resume(brink, tmp_path, summary_only):
+    """Only a full disk used to say that the finished blocks were kept and --resume continues them;
+    any other failure (an I/O error, memory) kept them silently. A --summary-only run keeps nothing."""
+    out = tmp_path / "r.h5"
+    args = [brink, "run", "-n", "3000", "-t", "1", "-q", "-o", str(out)] + (["--summary-only"] if summary_only else [])
+    failed = subprocess.run(args, env={**os.environ, "BRINK_TEST_FAIL_AFTER_BLOCKS": "2"}, capture_output=True,
+                            text=True, timeout=60)
+    assert failed.returncode == 1 and len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+    assert "BRINK_TEST_FAIL_AFTER_BLOCKS" in failed.stderr and not out.exists()
+    if summary_only:
+        assert "--resume" not in failed.stderr and not Path(f"{out}.partial").exists()
+        return
+    assert f"finished blocks kept in {out}.partial; continue with --resume" in failed.stderr, failed.stderr
+    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    clean = tmp_path / "clean.h5"
+    assert subprocess.run(args[:-1] + [str(clean)], timeout=120).returncode == 0
+    with h5py.File(out, "r") as a, h5py.File(clean, "r") as b:
+        for name in ("outcome_code", "casualties", "end_step", "outcome_probability"):
+            assert a[name][...].tobytes() == b[name][...].tobytes(), name

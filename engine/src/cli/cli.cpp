@@ -54,6 +54,8 @@ class Interrupted : public std::runtime_error {
   Interrupted() : std::runtime_error("interrupted") {}
 };
 
+constexpr const char* kOutOfMemory = "out of memory: this needs more memory than the process may use (see 'ulimit -v')";
+
 constexpr const char* kTopUsage = R"(brink — Monte Carlo simulation of military-diplomatic crises
 
 usage: brink <command> [options]
@@ -288,9 +290,12 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         "datetime64, which xarray decodes dates into), so the file has no 'time' coordinate, only 'day'\n",
         model.scenario().run.start_date, model.scenario().step_count() * model.scenario().run.dt_days);
   if (!quiet) out << run_header(loaded.scenario, source.label, plan) << std::flush;
-  // Test hook: dies like kill -9 once this many blocks are recorded.
+  // Test hooks: dies like kill -9, or fails as a run can for reasons of its
+  // own (an I/O error, memory), once this many blocks are recorded.
   const char* kill_hook = std::getenv("BRINK_TEST_KILL_AFTER_BLOCKS");
   const std::int64_t kill_after = kill_hook ? std::atoll(kill_hook) : 0;
+  const char* fail_hook = std::getenv("BRINK_TEST_FAIL_AFTER_BLOCKS");
+  const std::int64_t fail_after = fail_hook ? std::atoll(fail_hook) : 0;
   std::vector<PointSummary> summaries;
   Screening screening;
   // A file this run started that holds nothing to resume from (no finished
@@ -301,6 +306,12 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     std::error_code ec;
     fs::remove(partial, ec);
     return true;
+  };
+  // After a failure: what the partial file keeps for --resume, or "" when it went.
+  auto kept_for_resume = [&]() -> std::string {
+    if (discard_if_nothing_to_resume()) return {};
+    const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
+    return fmt::format("{} finished block{} kept in {}", kept, kept == 1 ? "" : "s", partial.string());
   };
   std::optional<Progress> progress;
   try {
@@ -332,6 +343,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         plan, thread_count, counting,
         [&](std::int64_t done, std::int64_t total) {
           if (kill_after > 0 && done >= kill_after) std::raise(SIGKILL);
+          if (fail_after > 0 && done >= fail_after)
+            throw std::runtime_error("the failure BRINK_TEST_FAIL_AFTER_BLOCKS asks for");
           if (interrupted()) {
             progress->interrupted();
             throw Interrupted();
@@ -352,19 +365,24 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     throw std::runtime_error(
         fmt::format("interrupted; {} keeps the finished blocks, continue with --resume", partial.string()));
   } catch (const OutputError& e) {
+    const std::string kept = kept_for_resume();
     if (!is_space_errno(last_io_errno())) {
-      discard_if_nothing_to_resume();
-      throw;
+      if (kept.empty()) throw;
+      throw std::runtime_error(fmt::format("{}; {}; continue with --resume", e.what(), kept));
     }
     const char* remedy = last_io_errno() == EFBIG ? "raise the file size limit ('ulimit -f')" : "free space";
-    if (discard_if_nothing_to_resume())
+    if (kept.empty())
       throw std::runtime_error(fmt::format("{}; nothing could be kept; {} and run again", e.what(), remedy));
-    const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
-    throw std::runtime_error(fmt::format("{}; {} finished block{} kept in {}; {} and run again with --resume", e.what(),
-                                         kept, kept == 1 ? "" : "s", partial.string(), remedy));
-  } catch (const std::exception&) {  // out of memory, a worker thread that cannot start, ...
-    discard_if_nothing_to_resume();
-    throw;
+    throw std::runtime_error(fmt::format("{}; {}; {} and run again with --resume", e.what(), kept, remedy));
+  } catch (const std::bad_alloc&) {
+    const std::string kept = kept_for_resume();
+    if (kept.empty()) throw;
+    throw std::runtime_error(
+        fmt::format("{}; {}; continue with --resume where more memory is free", kOutOfMemory, kept));
+  } catch (const std::exception& e) {  // a worker thread that cannot start, ...
+    const std::string kept = kept_for_resume();
+    if (kept.empty()) throw;
+    throw std::runtime_error(fmt::format("{}; {}; continue with --resume", e.what(), kept));
   }
   publish_output(partial, target, target_before);
   const double seconds = progress ? progress->elapsed() : 0.0;
@@ -519,9 +537,8 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
     err << "brink " << command << ": " << e.what() << " (see 'brink " << command << " --help')\n";
     return kExitUsage;
   } catch (const std::bad_alloc&) {
-    err << "brink " << command
-        << ": out of memory: this needs more memory than the process may use (see 'ulimit -v'); run fewer "
-           "points or replications per process (e.g. --shard I/N per node)\n";
+    err << "brink " << command << ": " << kOutOfMemory
+        << "; run fewer points or replications per process (e.g. --shard I/N per node)\n";
     return kExitFailure;
   } catch (const std::exception& e) {
     err << "brink " << command << ": " << e.what() << "\n";
