@@ -120,6 +120,9 @@ struct BlockSimulator::Scratch {
   AlignedVector<float> total;        // types × L: Σ weights
   AlignedVector<float> best;         // L
   AlignedVector<int> choice;         // actors × L: the menu index chosen
+  // actors: bit m set when a running lane may have chosen entry m (the
+  // effects skip the others; every bit from entry 32 on is set).
+  std::vector<std::uint32_t> taken;
   std::uint32_t words[4][L];         // one Philox call's output per lane
   AlignedVector<float> decision_u;   // actors × L: the decision uniforms
   alignas(64) double incident_u[L];  // the incident's occurrence uniform

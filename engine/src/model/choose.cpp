@@ -50,11 +50,15 @@ void logit_weights(float* __restrict u, const LaneMask* __restrict ok, const flo
 // action of positive weight; a vector of lanes at a time, its sums in
 // registers over the menu. kTypes > 0 fixes the number of types (the select
 // of the own type's weight unrolls), 0 takes it at run time.
+//
+// Returns the entries some running lane chose, bit m for entry m (all bits
+// from 32 on and every bit when the menu is longer: they cannot be told).
 template <int kTypes, class Scratch>
-void scan_menu(const Scratch& x, const int* type, const float* target, int type_count, int menu, int width,
-               int* choice) {
+std::uint32_t scan_menu(const Scratch& x, const int* type, const float* target, int type_count, int menu, int width,
+                        int* choice) {
   using namespace lane_vector;
   const int types = kTypes > 0 ? kTypes : type_count;
+  Ints taken = {};
   for (int g = 0; g < width; g += kLanes) {
     const Ints own_type = load<Ints>(type + g);
     const Floats goal = load<Floats>(target + g);
@@ -68,8 +72,14 @@ void scan_menu(const Scratch& x, const int* type, const float* target, int type_
       last_possible = own > 0.0f ? m : last_possible;
     }
     // Rounding can leave the cumulative sum at or below the target: the last possible action.
-    store(choice + g, chosen < last_possible ? chosen : last_possible);
+    const Ints pick = chosen < last_possible ? chosen : last_possible;
+    store(choice + g, pick);
+    taken |= load<Ints>(x.running + g) != 0 ? (Ints{} + 1) << (pick & 31) : Ints{};
   }
+  if (menu > 32) return ~std::uint32_t{0};
+  std::uint32_t bits = 0;
+  for (int l = 0; l < kLanes; ++l) bits |= static_cast<std::uint32_t>(taken[l]);
+  return bits;
 }
 
 }  // namespace
@@ -118,9 +128,10 @@ void BlockSimulator::choose(int i, int /*s*/) {
     for (int l = 0; l < width; ++l) target[l] = type[l] == k ? total_k[l] : target[l];
   }
   for (int l = 0; l < width; ++l) target[l] *= u[l];
-  using Scan = void (*)(const Scratch&, const int*, const float*, int, int, int, int*);
+  using Scan = std::uint32_t (*)(const Scratch&, const int*, const float*, int, int, int, int*);
   static constexpr Scan kScans[3] = {&scan_menu<0, Scratch>, &scan_menu<1, Scratch>, &scan_menu<2, Scratch>};
-  kScans[type_count <= 2 ? type_count : 0](x, type, target, type_count, menu, width, choice);
+  x.taken[static_cast<std::size_t>(i)] =
+      kScans[type_count <= 2 ? type_count : 0](x, type, target, type_count, menu, width, choice);
 }
 
 // Bayes' rule on the public belief about actor i's type, from its choice.

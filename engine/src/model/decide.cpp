@@ -96,6 +96,7 @@ void BlockSimulator::decide_and_act(int s) {
     if (sc_.actors[i].actions.size() == 1) {
       // Nothing to choose, and nothing for others to learn from the choice.
       std::fill(choice, choice + width, 0);
+      x.taken[static_cast<std::size_t>(i)] = 1;
       continue;
     }
     actor_aggregates(i);

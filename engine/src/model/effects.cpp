@@ -48,8 +48,12 @@ void BlockSimulator::apply_effects(int i, int s) {
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
   int* last = state_.last_action.col(i).data();
   for (int l = 0; l < width; ++l) last[l] = x.running[l] ? choice[l] : last[l];
-  for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m)
+  const std::uint32_t taken = scratch_->taken[static_cast<std::size_t>(i)];
+  for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m) {
+    // An entry no running lane chose changes nothing: its pass is skipped.
+    if (m < 32 && ((taken >> m) & 1u) == 0) continue;
     if (lane_effect(i, m) != 0) marked_lane_effect(i, actor.actions[m], s);
+  }
 }
 
 // Action m's effect that is arithmetic on the lanes that took it, in one pass

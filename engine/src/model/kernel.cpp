@@ -28,6 +28,7 @@ BlockSimulator::Scratch::Scratch(const Scenario& sc) {
   total.assign(static_cast<std::size_t>(types_max) * L, 0.0f);
   best.assign(L, 0.0f);
   choice.assign(static_cast<std::size_t>(n) * L, 0);
+  taken.assign(static_cast<std::size_t>(n), ~std::uint32_t{0});
   decision_u.assign(static_cast<std::size_t>(n) * L, 0.0f);
   desired.assign(static_cast<std::size_t>(n) * L, 0.0);
   type_weights.assign(static_cast<std::size_t>(types_max), TypeWeights{});
