@@ -9,7 +9,9 @@ replication-step, built with that path's -march; docs/performance.md) and
 `brink run SCENARIO --isa <path> --summary-only --threads 1` (its CPU time
 from os.wait4), and prints the floor and the kernel in ns per
 replication-step and their ratio. The floor keeps the lane arithmetic in
-registers and leaves out every load and store, so it is a lower bound.
+registers and leaves out every load and store, so it is a lower bound. It
+counts the whole step; the floor of the decisions alone (the floor until the
+fifteenth round of docs/performance.md) is printed beside it.
 
 Run:  /usr/bin/python3 bench/floor.py [--replications N] [--repeats R]
 (BRINK=path/to/brink, default build/release/brink; the unit benches are
@@ -47,12 +49,15 @@ def runnable_paths(brink):
     return [p.strip() for p in line.split(":", 1)[1].split(",") if p.strip()]
 
 
-def floor_ns(bench_dir, path, min_time):
-    """BM_FlagshipFloor's ns per replication-step on `path`."""
+def floor_ns(bench_dir, path, min_time, whole_step=True):
+    """BM_FlagshipFloor's ns per replication-step on `path`: the whole step's operations, or the decisions' alone."""
     exe = Path(bench_dir) / f"brink_unit_bench_{path}"
-    proc = subprocess.run([str(exe), "--benchmark_filter=BM_FlagshipFloor<float>", "--benchmark_format=json",
+    name = f"BM_FlagshipFloor<float>/whole_step:{1 if whole_step else 0}$"
+    proc = subprocess.run([str(exe), f"--benchmark_filter={name}", "--benchmark_format=json",
                            f"--benchmark_min_time={min_time}"], capture_output=True, text=True, check=True)
     runs = json.loads(proc.stdout)["benchmarks"]
+    if not runs:
+        sys.exit(f"{exe} has no benchmark {name}")
     return statistics.median(b["time/rep-step"] for b in runs) * 1e9  # the counter is in seconds
 
 
@@ -86,7 +91,8 @@ def main():
     steps = load(args.scenario).steps
     print(f"{Path(args.scenario).name}: {args.replications} replications x {steps} steps, one thread, "
           f"median of {args.repeats}")
-    print(f"  {'path':<8} {'floor ns/rep-step':>18} {'kernel ns/rep-step':>19} {'kernel / floor':>15}")
+    print(f"  {'path':<8} {'floor ns/rep-step':>18} {'kernel ns/rep-step':>19} {'kernel / floor':>15} "
+          f"{'decisions-only floor':>21} {'kernel / it':>12}")
     below = False
     runnable = runnable_paths(brink)
     for path in built_paths(args.bench_dir):
@@ -94,9 +100,12 @@ def main():
             print(f"  {path:<8} {'(this CPU cannot run this path)':>54}")
             continue
         floor = statistics.median(floor_ns(args.bench_dir, path, args.min_time) for _ in range(args.repeats))
+        decisions = statistics.median(floor_ns(args.bench_dir, path, args.min_time, whole_step=False)
+                                      for _ in range(args.repeats))
         kernel = statistics.median(kernel_ns(brink, args.scenario, path, args.replications, steps)
                                    for _ in range(args.repeats))
-        print(f"  {path:<8} {floor:>18.1f} {kernel:>19.1f} {kernel / floor:>15.2f}")
+        print(f"  {path:<8} {floor:>18.1f} {kernel:>19.1f} {kernel / floor:>15.2f} {decisions:>21.1f} "
+              f"{kernel / decisions:>12.2f}")
         below |= kernel < floor
     return 1 if args.check and below else 0
 

@@ -207,6 +207,18 @@ struct FlagshipFloor {
   // + 30 war forecast + 7 credibility
   int lane_ops = 368;
   int divide = 8;  // 2 Bayes normalisations, 4 actors' 1/Own, the forecast's p, credibility's 1/OwnD
+  // After the decisions (docs/performance.md, "After the decisions"): the
+  // phases every implementation of the model runs in every lane, counted at
+  // their least. In double: the chosen actions' tension (3 per actor); the
+  // Richardson drift with its transport budget and bounds (16 per actor, and
+  // Russia's 3-adversary threat, 2); combat's test (2) and, in the 11% of
+  // lane-steps at war, sums, coefficients and one square-law step (5 on
+  // average); the incident bound over 3 pairs (12); tension decay (3); the
+  // records' troop and belief sums (16). In float or int: the action counts
+  // (4), the open issue's window test and the others' agreed checks (14), the
+  // settlement test (5), the rung histogram (1), the active mask (1).
+  int after_double = 12 + 66 + 7 + 12 + 3 + 16;  // 116
+  int after_float = 4 + 14 + 5 + 1 + 1;          // 25
 };
 
 // The floor's operations over a block of 256 lanes, in the kernel's form
@@ -215,10 +227,15 @@ struct FlagshipFloor {
 // around them. Utility: the precision of the logit's exp and the features'
 // log and the lane arithmetic (float in the kernel; double for the floor of
 // an all-double kernel).
+//
+// state.range(0): 1 for the whole step, 0 for the decisions alone (the floor
+// until the fifteenth round).
 template <class Utility>
 void BM_FlagshipFloor(benchmark::State& state) {
   using Array = Eigen::Array<Utility, Eigen::Dynamic, 1>;
   const FlagshipFloor f;
+  const bool whole_step = state.range(0) != 0;
+  Eigen::ArrayXd double_lanes = inputs<Eigen::ArrayXd>(0.5, 2.0);
   const Array exp_in = inputs<Array>(-20.0, 0.0), log_in = inputs<Array>(0.5, 2.0);
   const Array numerator = inputs<Array>(0.5, 2.0), denominator = inputs<Array>(1.0, 3.0);
   Array lanes = inputs<Array>(0.5, 2.0), quotient(L);
@@ -238,8 +255,12 @@ void BM_FlagshipFloor(benchmark::State& state) {
       brink::philox_lanes<L>({12345, 0}, 0, step++, brink::purpose_word(brink::Purpose::kDecision, 0), words);
       benchmark::DoNotOptimize(&words[0][0]);
     }
-    lane_ops(lanes.data(), f.lane_ops);
+    lane_ops(lanes.data(), f.lane_ops + (whole_step ? f.after_float : 0));
     benchmark::DoNotOptimize(lanes.data());
+    if (whole_step) {
+      lane_ops(double_lanes.data(), f.after_double);
+      benchmark::DoNotOptimize(double_lanes.data());
+    }
     for (int k = 0; k < f.divide; ++k) {
       quotient = numerator / denominator;
       benchmark::DoNotOptimize(quotient.data());
@@ -248,7 +269,7 @@ void BM_FlagshipFloor(benchmark::State& state) {
   }
   state.counters["time/rep-step"] = time_per(L);
 }
-BENCHMARK_TEMPLATE(BM_FlagshipFloor, float);
-BENCHMARK_TEMPLATE(BM_FlagshipFloor, double);
+BENCHMARK_TEMPLATE(BM_FlagshipFloor, float)->ArgName("whole_step")->Arg(1)->Arg(0);
+BENCHMARK_TEMPLATE(BM_FlagshipFloor, double)->ArgName("whole_step")->Arg(1)->Arg(0);
 
 }  // namespace
