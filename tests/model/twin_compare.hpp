@@ -29,9 +29,10 @@ inline std::vector<Named> shipped_models() {
   return out;
 }
 
-// Talks among more parties than any shipped issue has (six; the kernel keeps
-// at most four parties' positions in registers), three of whose actors have
-// two concede entries of different sizes. Every number is an assumption.
+// Talks among more parties than any shipped issue has (six), four of whose
+// actors have two concede entries of different sizes, and an issue on which
+// one party (BLU, salience 1) cannot move while the others can. Every number
+// is an assumption.
 inline constexpr const char* kManyPartyTalks = R"(brink: 1
 name: many-party-talks
 run: {horizon_days: 90, dt_days: 1, replications: 1024, seed: 7}
@@ -96,7 +97,7 @@ negotiation:
     border:
       core: true
       positions: {RED: 0.2, BLU: 0.8, PAT: 0.7}
-      salience: {RED: 0.5, BLU: 0.6, PAT: 0.3}
+      salience: {RED: 0.5, BLU: 1.0, PAT: 0.3}
 )";
 
 // The shipped scenarios and the cases above, which the twins must agree on too.

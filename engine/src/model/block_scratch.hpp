@@ -71,7 +71,7 @@ using IssuePassFn = void (*)(const IssuePass&, float*, float*, float*, float*, f
 // columns it reads do not move): the per-step work is the pass alone.
 struct IssuePlan {
   IssuePass pass{};
-  IssuePassFn run = nullptr;  // nullptr: no other party, only the open counts
+  IssuePassFn run = nullptr;  // nullptr: no other party or none that can move, only the open counts
   std::vector<const float*> p_other;
   std::vector<float> flex_other;
 };

@@ -255,7 +255,11 @@ void BlockSimulator::plan_issue_passes() {
         plan.flex_other.push_back(flex_j);
       }
       q.others = static_cast<int>(plan.p_other.size());
-      if (q.others > 0) {
+      // Where every party holds its position (salience 1, flexibility 0), a
+      // talk gains nothing and settles nothing: only the open counts, as
+      // without other parties (the pass would add exact zeros).
+      const bool immovable = !q.movable && flex == 0.0f;
+      if (q.others > 0 && !immovable) {
         q.inv = 1.0f / static_cast<float>(q.others);
         q.flex = flex * q.inv;
         static constexpr IssuePassFn kPasses[2][4] = {
@@ -287,7 +291,7 @@ void BlockSimulator::issue_aggregates(int i) {
       plan.run(q, x.open_party, x.open_movable, x.propose_gain, x.concede_gain, x.propose_settle, x.concede_settle);
       continue;
     }
-    // No other party: only the open counts.
+    // No other party, or no party that can move: only the open counts.
     for (int l = 0; l < width; ++l) {
       const float open = q.agreed[l] != 0 ? 0.0f : 1.0f;
       x.open_party[l] += open;

@@ -170,9 +170,23 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
   // The lanes an issue moves in, as floats: one width with the positions,
   // so each pass over a party's positions vectorizes fully.
   float* go = scratch_->talk_lanes;
+  const float concession = static_cast<float>(a.concession);
   for (std::size_t k = 0; k < issues.size(); ++k) {
     const float s_own = static_cast<float>(issues[k].salience[i]);
     if (s_own <= 0.0f) continue;
+    // A party whose step is zero (salience 1: non-negotiable) is not moved:
+    // its position would stay where it is. An issue on which the action
+    // moves no one is skipped.
+    const auto& parties = model_.parties(static_cast<int>(k));
+    const bool propose = a.kind == ActionKind::kPropose;
+    const bool moves_someone =
+        propose ? std::any_of(parties.begin(), parties.end(),
+                              [&](int j) {
+                                return j != i &&
+                                       rules::step_size(concession, static_cast<float>(issues[k].salience[j])) != 0.0f;
+                              })
+                : rules::step_size(concession, s_own) != 0.0f;
+    if (!moves_someone) continue;
     const int* agreed = st.agreed.col(static_cast<Eigen::Index>(k)).data();
     int any = 0;
     for (int l = 0; l < width; ++l) {
@@ -182,12 +196,11 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
     }
     if (any == 0) continue;  // agreed wherever the action was chosen
     float* p_own = st.position.col(static_cast<Eigen::Index>(k) * n + i).data();
-    const auto& parties = model_.parties(static_cast<int>(k));
-    if (a.kind == ActionKind::kPropose) {
-      const float concession = static_cast<float>(a.concession);
+    if (propose) {
       for (int j : parties) {
         if (j == i) continue;
         const float s_j = static_cast<float>(issues[k].salience[j]);
+        if (rules::step_size(concession, s_j) == 0.0f) continue;
         float* p = st.position.col(static_cast<Eigen::Index>(k) * n + j).data();
         for (int l = 0; l < width; ++l) {
           const float moved = rules::position_step(p[l], p_own[l], concession, s_j);
@@ -206,7 +219,7 @@ void BlockSimulator::talk_effect(int i, const ActionSpec& a, const std::int32_t*
       for (int l = 0; l < width; ++l) mean[l] += p[l];
     }
     if (others == 0) continue;
-    const float inverse = 1.0f / static_cast<float>(others), concession = static_cast<float>(a.concession);
+    const float inverse = 1.0f / static_cast<float>(others);
     for (int l = 0; l < width; ++l) {
       const float moved = rules::position_step(p_own[l], mean[l] * inverse, concession, s_own);
       p_own[l] = go[l] != 0.0f ? moved : p_own[l];

@@ -169,8 +169,9 @@ inline bool can_arm(double effectiveness) { return effectiveness < kArmsAidCeili
 
 // ---- Negotiation: positions are floats (docs/performance.md, "Precision").
 // A step of `concession` scaled by flexibility (1 − salience) toward `target`.
+inline float step_size(float concession, float salience) { return concession * (1.0f - salience); }
 inline float position_step(float position, float target, float concession, float salience) {
-  const float step = concession * (1.0f - salience);
+  const float step = step_size(concession, salience);
   return position + lmin(lmax(target - position, -step), step);
 }
 // An issue is agreed when the parties' positions lie within the window. A
