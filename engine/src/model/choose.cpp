@@ -146,11 +146,14 @@ void BlockSimulator::update_beliefs(int i) {
   float* evidence = x.best.data();
   std::fill(evidence, evidence + width, 0.0f);
   // The likelihood of the observed action under type k, P_k(a*) = w_k(a*)/Σw_k,
-  // into util(k, 0)'s place once the chosen action's weight is selected.
+  // into util(k, 0)'s place once the chosen action's weight is selected (over
+  // the entries some running lane took: only running lanes update).
+  const std::uint32_t taken = x.taken[static_cast<std::size_t>(i)];
   for (int k = 0; k < type_count; ++k) {
     float* like = x.others_sum;
     std::fill(like, like + width, 0.0f);
     for (int m = 0; m < menu; ++m) {
+      if (m < 32 && ((taken >> m) & 1u) == 0) continue;
       const float* w = x.util(k, m);
       for (int l = 0; l < width; ++l) like[l] = choice[l] == m ? w[l] : like[l];
     }
