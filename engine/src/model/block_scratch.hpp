@@ -116,10 +116,10 @@ struct BlockSimulator::Scratch {
   // weights they select (byte masks cost a widening in every pass).
   AlignedVector<LaneMask> feasible;
   alignas(64) LaneMask any_feasible[L];
-  AlignedVector<float> utility;      // types × menu × L, then λ(U − U*), then the logit weights
-  AlignedVector<float> total;        // types × L: Σ weights
-  AlignedVector<float> best;         // L
-  AlignedVector<int> choice;         // actors × L: the menu index chosen
+  AlignedVector<float> utility;  // types × menu × L, then λ(U − U*), then the logit weights
+  AlignedVector<float> total;    // types × L: Σ weights
+  AlignedVector<float> best;     // L
+  AlignedVector<int> choice;     // actors × L: the menu index chosen
   // actors: bit m set when a running lane may have chosen entry m (the
   // effects skip the others; every bit from entry 32 on is set).
   std::vector<std::uint32_t> taken;
@@ -132,8 +132,10 @@ struct BlockSimulator::Scratch {
   // combat, over the list of fighting lanes: each one's lane and rung, the
   // sides' strengths and summed kill rates, the square law's terms (1 in
   // square_general where its general case applies), the strengths after the step.
-  alignas(64) int fighting_lane[L + kLaneGroup], fighting_rung[L];  // the list is stored a vector at a time
-  alignas(64) double side_a[L], side_b[L], alpha_sum[L], beta_sum[L];
+  // The list and its sides are stored a vector at a time: room for one past the last lane.
+  alignas(64) int fighting_lane[L + kLaneGroup], fighting_rung[L + kLaneGroup];
+  alignas(64) double side_a[L + kLaneGroup], side_b[L + kLaneGroup], alpha_sum[L + kLaneGroup],
+      beta_sum[L + kLaneGroup];
   alignas(64) double worth[L], gamma_t[L], expm1_of[L], square_general[L], after_a[L], after_b[L];
   std::vector<CombatColumns> combat_columns;        // actors: the columns combat reads
   alignas(64) int live[L], all_core[L], now[L];     // negotiation masks; incidents' candidates and hits

@@ -60,27 +60,35 @@ int BlockSimulator::fighting_sides() {
   for (int j = 0; j < n; ++j)
     columns[j] = {st.deployed.col(j).data(), x.lane_column(x.kill_rate, j), st.effectiveness.col(j).data(),
                   x.lane_column(x.defence, j), st.side.col(j).data()};
-  for (int c = 0; c < count; ++c) {
-    const int r = lane[c];
-    double a = 0.0, b = 0.0, alpha = 0.0, beta = 0.0;
+  if (count == 0) return 0;
+  // A register of listed lanes at a time, each actor's columns gathered:
+  // the attackers' (side 1) troops into a and their fire into alpha, the
+  // defenders' (side 2) into b and beta, in actor order, as
+  // rules::attrition's sums; the list's last register is padded with its
+  // first lane (the arrays have room for it, and the entries past `count`
+  // are never read).
+  using namespace lane_vector;
+  for (int c = count; c < count + kDoubleLanes; ++c) lane[c] = lane[0];
+  const int* rung = st.rung.data();
+  for (int c = 0; c < count; c += kDoubleLanes) {
+    const std::int32_t* at = lane + c;
+    Doubles a = {}, b = {}, alpha = {}, beta = {};
     for (int j = 0; j < n; ++j) {
       const CombatColumns& q = columns[j];
-      const int side = q.side[r];
-      if (side == 0) continue;
-      const double d = q.deployed[r], fire = q.kill_rate[r] * q.effectiveness[r];
-      if (side == 1) {
-        a += d;
-        alpha = std::fma(fire, d, alpha);
-      } else {
-        b += d;
-        beta = std::fma(fire * q.defence[r], d, beta);
-      }
+      const Longs side = gather_wide(q.side, at);
+      const Doubles d = gather(q.deployed, at);
+      const Doubles fire = gather(q.kill_rate, at) * gather(q.effectiveness, at);
+      const Doubles defended = fire * gather(q.defence, at);
+      a = side == 1 ? a + d : a;
+      alpha = side == 1 ? fma(fire, d, alpha) : alpha;
+      b = side > 1 ? b + d : b;
+      beta = side > 1 ? fma(defended, d, beta) : beta;
     }
-    x.side_a[c] = a;
-    x.side_b[c] = b;
-    x.alpha_sum[c] = alpha;
-    x.beta_sum[c] = beta;
-    x.fighting_rung[c] = st.rung(r);
+    store(x.side_a + c, a);
+    store(x.side_b + c, b);
+    store(x.alpha_sum + c, alpha);
+    store(x.beta_sum + c, beta);
+    for (int k = 0; k < kDoubleLanes; ++k) x.fighting_rung[c + k] = rung[at[k]];
   }
   return count;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -31,16 +32,70 @@ static_assert(16 % kLanes == 0, "a lane group (kLaneGroup) holds whole vectors")
 using Floats = float __attribute__((vector_size(4 * kLanes)));
 using Ints = std::int32_t __attribute__((vector_size(4 * kLanes)));
 
+// Doubles: a register of doubles (half as many lanes as Floats); Longs, the
+// 64-bit integers of the same width, are the masks that select between them.
+inline constexpr int kDoubleLanes = kLanes / 2;
+using Doubles = double __attribute__((vector_size(8 * kDoubleLanes)));
+using Longs = std::int64_t __attribute__((vector_size(8 * kDoubleLanes)));
+
+// base[index[k]] for the kDoubleLanes entries of `index`: a gather. The
+// masked forms, from zeros: the plain ones' source is undefined, which GCC 12
+// warns of.
+[[gnu::always_inline]] inline Doubles gather(const double* base, const std::int32_t* index) {
+#if defined(__AVX512F__)
+  const __m256i at = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index));
+  return reinterpret_cast<Doubles>(_mm512_mask_i32gather_pd(_mm512_setzero_pd(), 0xFF, at, base, 8));
+#elif defined(__AVX2__)
+  const __m128i at = _mm_loadu_si128(reinterpret_cast<const __m128i*>(index));
+  const __m256d all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+  return reinterpret_cast<Doubles>(_mm256_mask_i32gather_pd(_mm256_setzero_pd(), base, at, all, 8));
+#else
+  Doubles out;
+  for (int k = 0; k < kDoubleLanes; ++k) out[k] = base[index[k]];
+  return out;
+#endif
+}
+// The same for 32-bit integers, widened to 64 bits (to select doubles).
+[[gnu::always_inline]] inline Longs gather_wide(const std::int32_t* base, const std::int32_t* index) {
+#if defined(__AVX512F__)
+  const __m256i at = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index));
+  const __m256i gathered = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), base, at, _mm256_set1_epi32(-1), 4);
+  return reinterpret_cast<Longs>(_mm512_cvtepi32_epi64(gathered));
+#elif defined(__AVX2__)
+  const __m128i at = _mm_loadu_si128(reinterpret_cast<const __m128i*>(index));
+  const __m128i gathered = _mm_mask_i32gather_epi32(_mm_setzero_si128(), base, at, _mm_set1_epi32(-1), 4);
+  return reinterpret_cast<Longs>(_mm256_cvtepi32_epi64(gathered));
+#else
+  Longs out;
+  for (int k = 0; k < kDoubleLanes; ++k) out[k] = base[index[k]];
+  return out;
+#endif
+}
+// x·y + z rounded once, as std::fma, lane by lane.
+[[gnu::always_inline]] inline Doubles fma(Doubles x, Doubles y, Doubles z) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<Doubles>(
+      _mm512_fmadd_pd(reinterpret_cast<__m512d>(x), reinterpret_cast<__m512d>(y), reinterpret_cast<__m512d>(z)));
+#elif defined(__AVX2__) && defined(__FMA__)
+  return reinterpret_cast<Doubles>(
+      _mm256_fmadd_pd(reinterpret_cast<__m256d>(x), reinterpret_cast<__m256d>(y), reinterpret_cast<__m256d>(z)));
+#else
+  Doubles out;
+  for (int k = 0; k < kDoubleLanes; ++k) out[k] = std::fma(x[k], y[k], z[k]);
+  return out;
+#endif
+}
+
 template <class Vector, class T>
 [[gnu::always_inline]] inline Vector load(const T* p) {
-  static_assert(sizeof(T) * kLanes == sizeof(Vector));
+  static_assert(sizeof(T) * kLanes == sizeof(Vector) || (sizeof(T) == 8 && sizeof(Vector) == sizeof(Doubles)));
   Vector v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 template <class Vector, class T>
 [[gnu::always_inline]] inline void store(T* p, const Vector& v) {
-  static_assert(sizeof(T) * kLanes == sizeof(Vector));
+  static_assert(sizeof(T) * kLanes == sizeof(Vector) || (sizeof(T) == 8 && sizeof(Vector) == sizeof(Doubles)));
   std::memcpy(p, &v, sizeof v);
 }
 
