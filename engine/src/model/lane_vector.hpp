@@ -50,7 +50,7 @@ using Longs = std::int64_t __attribute__((vector_size(8 * kDoubleLanes)));
   const __m256d all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
   return reinterpret_cast<Doubles>(_mm256_mask_i32gather_pd(_mm256_setzero_pd(), base, at, all, 8));
 #else
-  Doubles out;
+  Doubles out = {};
   for (int k = 0; k < kDoubleLanes; ++k) out[k] = base[index[k]];
   return out;
 #endif
@@ -66,7 +66,7 @@ using Longs = std::int64_t __attribute__((vector_size(8 * kDoubleLanes)));
   const __m128i gathered = _mm_mask_i32gather_epi32(_mm_setzero_si128(), base, at, _mm_set1_epi32(-1), 4);
   return reinterpret_cast<Longs>(_mm256_cvtepi32_epi64(gathered));
 #else
-  Longs out;
+  Longs out = {};
   for (int k = 0; k < kDoubleLanes; ++k) out[k] = base[index[k]];
   return out;
 #endif
@@ -80,7 +80,7 @@ using Longs = std::int64_t __attribute__((vector_size(8 * kDoubleLanes)));
   return reinterpret_cast<Doubles>(
       _mm256_fmadd_pd(reinterpret_cast<__m256d>(x), reinterpret_cast<__m256d>(y), reinterpret_cast<__m256d>(z)));
 #else
-  Doubles out;
+  Doubles out = {};
   for (int k = 0; k < kDoubleLanes; ++k) out[k] = std::fma(x[k], y[k], z[k]);
   return out;
 #endif
