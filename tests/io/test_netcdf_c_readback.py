@@ -13,6 +13,8 @@ import h5py
 import numpy as np
 import pytest
 
+# scripts/setup.sh installs python3-netcdf4 and python3-xarray, so in CI these tests always run;
+# the skip only spares a hand-run pytest on a machine without them, and names the missing module.
 netCDF4 = pytest.importorskip("netCDF4")
 xr = pytest.importorskip("xarray")
 
