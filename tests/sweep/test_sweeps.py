@@ -430,6 +430,39 @@ def test_threads_give_identical_files(tmp_path):
     assert data["outcome_code"].shape == (6, 600)
 
 
+# Points of few replications share simulation blocks (docs/sweeps.md, "Points
+# that share a block"): the file must be the one a block per point writes.
+SHARED_AXES = {"actors.RUS.decision.rationality": [0.5, 2.0, 6.0], "escalation.tension.decay": [0.01, 0.08],
+               "actors.UKR.forces.deployed": [120000, 240000], "actors.RUS.posture.reaction": [0.0, 0.03],
+               "escalation.incidents.base_rate": [0.0005, 0.02], "actors.RUS.combat.effectiveness": [0.004, 0.03]}
+
+
+@pytest.mark.parametrize("replications,extra", [(1, []), (5, ["--timeseries", "every=9"]), (16, ["--summary-only"])])
+def test_points_that_share_blocks_write_the_file_of_a_block_per_point(tmp_path, replications, extra):
+    path = write(tmp_path, "s.yaml", scenario_text(replications=replications, sweep=sweep_block(SHARED_AXES)))
+    shared = simulate(tmp_path / "shared.h5", path, "--threads", 2, *extra)
+    own = tmp_path / "own.h5"
+    proc = subprocess.run([BRINK, "run", str(path), "-q", "-t", "1", "-o", str(own), *extra], capture_output=True,
+                          text=True, timeout=TIMEOUT_S, env={**os.environ, "BRINK_TEST_ONE_BLOCK_PER_POINT": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert_same_files(shared, own)
+    data, _ = load(shared)
+    assert data["outcome_count"].shape == (96, 5) and (data["outcome_count"].sum(axis=1) == replications).all()
+
+
+def test_a_killed_sweep_of_shared_blocks_resumes_to_the_same_file(tmp_path):
+    path = write(tmp_path, "s.yaml", scenario_text(replications=3, sweep=sweep_block(SHARED_AXES)))
+    reference = simulate(tmp_path / "ref.h5", path, "--threads", 1)
+    out = tmp_path / "k.h5"
+    args = [BRINK, "run", str(path), "-q", "-t", "2", "-o", str(out)]
+    killed = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_S,
+                            env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "40"})
+    assert killed.returncode == -9 and Path(f"{out}.partial").exists(), killed.stderr
+    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_files(reference, out, ignore_attrs=("command_line", "scenario_source"))
+
+
 # --------------------------------------------------------------------------
 # 3. Errors: exit 2, name the path, leave an existing output alone
 # --------------------------------------------------------------------------

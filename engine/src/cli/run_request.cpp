@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -14,6 +15,10 @@
 namespace brink {
 
 namespace {
+
+// Test hook: every sweep point in a block of its own, the reference that
+// shared blocks (SweepPlan::points_per_block) must match bit for bit.
+bool one_block_per_point() { return std::getenv("BRINK_TEST_ONE_BLOCK_PER_POINT") != nullptr; }
 
 // A file's bytes, for its digest; one that cannot be read is bad input.
 std::string file_bytes(const std::string& path) {
@@ -106,6 +111,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
             fmt::format("--set {}={} fixes a parameter the posterior in '{}' draws; drop the --set, "
                         "or run without --posterior",
                         o.path, o.value, request.posterior));
+    plan.share_blocks = !one_block_per_point();
     set_rerun_recipe(&plan, source.label, request.settings, loaded->scenario.run.rule.max);
     plan.inputs = fmt::format("posterior {} {}\n", request.posterior, content_digest(file_bytes(request.posterior)));
     plan.rerun_options.insert(plan.rerun_options.end(), {"--posterior", request.posterior});
@@ -119,6 +125,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   // The run settings among `settings` are not sweepable, so make_plan takes
   // the same parameters from them as from the --set overrides alone.
   SweepPlan plan = make_plan(*loaded, request.settings, std::move(choices));
+  plan.share_blocks = !one_block_per_point();
   set_rerun_recipe(&plan, source.label, request.settings, plan.rule.min);
   for (const ScenarioChoice& c : plan.choices)
     plan.inputs += fmt::format("choice {} {}\n", c.label, content_digest(c.text));

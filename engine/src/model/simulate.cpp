@@ -2,6 +2,7 @@
 // on the file's step axis, turned into a BlockResult.
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <type_traits>
 
 #include "block_scratch.hpp"
@@ -46,59 +47,43 @@ void float_sums(const float* const (&column)[K], int count, double* const (&sum)
 // The block's sums at record q (always), and its lanes' series (with --timeseries).
 class Recorder {
  public:
-  Recorder(const Model& model, int count, BlockResult* out)
+  Recorder(const Model& model, const BlockSpec& spec, BlockResult* out)
       : model_(model),
         n_(model.actors()),
-        count_(count),
+        count_(spec.count),
         records_(model.records()),
         rungs_(static_cast<int>(model.scenario().escalation.rungs.size())),
         types_(model.scenario().type_slots()),
+        segments_(spec.sums_per_segment ? spec.segments : std::span<const LaneSegment>{}),
         out_(out) {
-    out->record_rung_count.assign(static_cast<std::size_t>(records_) * rungs_, 0);
-    out->record_troops_sum.assign(static_cast<std::size_t>(records_) * n_ * kPoolCount, 0.0);
-    out->record_belief_sum.assign(static_cast<std::size_t>(records_) * n_ * types_, 0.0);
+    const std::size_t sums = std::max<std::size_t>(segments_.size(), 1) * static_cast<std::size_t>(records_);
+    out->record_rung_count.assign(sums * rungs_, 0);
+    out->record_troops_sum.assign(sums * n_ * kPoolCount, 0.0);
+    out->record_belief_sum.assign(sums * n_ * types_, 0.0);
+    if (!segments_.empty()) {
+      gathered_troops_.resize(kBlockLanes, n_ * kPoolCount);
+      gathered_belief_.resize(kBlockLanes, n_ * kMaxTypes);
+      gathered_rung_.resize(kBlockLanes);
+    }
     if (model.series()) {
-      out->ts_forces.resize(static_cast<std::size_t>(count) * records_ * n_ * kPoolCount);
-      out->ts_rung.resize(static_cast<std::size_t>(count) * records_);
-      out->ts_tension.resize(static_cast<std::size_t>(count) * records_);
-      out->ts_belief.resize(static_cast<std::size_t>(count) * records_ * n_ * types_);
+      out->ts_forces.resize(static_cast<std::size_t>(count_) * records_ * n_ * kPoolCount);
+      out->ts_rung.resize(static_cast<std::size_t>(count_) * records_);
+      out->ts_tension.resize(static_cast<std::size_t>(count_) * records_);
+      out->ts_belief.resize(static_cast<std::size_t>(count_) * records_ * n_ * types_);
     }
   }
 
   void record(int q, const BlockSimulator& sim) {
     const BlockState& st = sim.state();
     BlockResult& out = *out_;
-    // Column sums over the kept lanes (the first count_ positions):
-    // contiguous, vectorized, and always in the same order for a given block.
-    for (int i = 0; i < n_; ++i) {
-      const std::size_t t = (static_cast<std::size_t>(q) * n_ + i) * kPoolCount;
-      const double* pools[kPoolCount];
-      pools[kDeployed] = st.deployed.col(i).data();
-      pools[kReady] = st.ready.col(i).data();
-      pools[kReserve] = st.reserve.col(i).data();
-      double sums[kPoolCount];
-      eigen_sums(pools, count_, sums);  // st.deployed.col(i).head(count_).sum() and the others, interleaved
-      std::copy(sums, sums + kPoolCount, out.record_troops_sum.begin() + static_cast<std::ptrdiff_t>(t));
-    }
-    // Every actor's beliefs in its types, two columns at a time.
-    int pending = 0;
-    const float* column[2];
-    double* sum[2];
-    for (int i = 0; i < n_; ++i)
-      for (int k = 0; k < static_cast<int>(model_.scenario().actors[i].types.size()); ++k) {
-        column[pending] = st.belief.col(i * kMaxTypes + k).data();
-        sum[pending] = &out.record_belief_sum[(static_cast<std::size_t>(q) * n_ + i) * types_ + k];
-        if (++pending == 2) {
-          float_sums(column, count_, sum);
-          pending = 0;
-        }
-      }
-    if (pending == 1) float_sums<1>({column[0]}, count_, {sum[0]});
-    const int* rung = st.rung.data();
-    for (int g = 0; g < rungs_; ++g) {
-      int c = 0;
-      for (int r = 0; r < count_; ++r) c += rung[r] == g ? 1 : 0;
-      out.record_rung_count[static_cast<std::size_t>(q) * rungs_ + g] = c;
+    if (segments_.empty()) {
+      // Column sums over the kept lanes (the first count_ positions):
+      // contiguous, vectorized, and always in the same order for a given block.
+      sum_lanes(
+          count_, static_cast<std::size_t>(q), [&](int i, int pool) { return pool_column(st, pool).col(i).data(); },
+          [&](int i, int k) { return st.belief.col(i * kMaxTypes + k).data(); }, st.rung.data());
+    } else {
+      sum_segments(q, sim);
     }
     if (!model_.series()) return;
     for (int l = 0; l < count_; ++l) {
@@ -118,8 +103,78 @@ class Recorder {
   }
 
  private:
+  static const Eigen::ArrayXXd& pool_column(const BlockState& st, int pool) {
+    return pool == kDeployed ? st.deployed : pool == kReady ? st.ready : st.reserve;
+  }
+
+  // The sums of `count` lanes into place `at` of the record sums (the
+  // record, or the segment's record): troops(i, pool) and belief(i, k) give
+  // the columns, lane 0 first.
+  template <class Troops, class Beliefs>
+  void sum_lanes(int count, std::size_t at, Troops troops, Beliefs belief, const int* rung) {
+    BlockResult& out = *out_;
+    for (int i = 0; i < n_; ++i) {
+      const double* pools[kPoolCount] = {troops(i, kDeployed), troops(i, kReady), troops(i, kReserve)};
+      double sums[kPoolCount];
+      eigen_sums(pools, count, sums);  // troops(i, pool)'s first count values' Eigen sum(), interleaved
+      std::copy(sums, sums + kPoolCount,
+                out.record_troops_sum.begin() + static_cast<std::ptrdiff_t>((at * n_ + i) * kPoolCount));
+    }
+    // Every actor's beliefs in its types, two columns at a time.
+    int pending = 0;
+    const float* column[2];
+    double* sum[2];
+    for (int i = 0; i < n_; ++i)
+      for (int k = 0; k < static_cast<int>(model_.scenario().actors[i].types.size()); ++k) {
+        column[pending] = belief(i, k);
+        sum[pending] = &out.record_belief_sum[(at * n_ + i) * types_ + k];
+        if (++pending == 2) {
+          float_sums(column, count, sum);
+          pending = 0;
+        }
+      }
+    if (pending == 1) float_sums<1>({column[0]}, count, {sum[0]});
+    for (int g = 0; g < rungs_; ++g) {
+      int c = 0;
+      for (int r = 0; r < count; ++r) c += rung[r] == g ? 1 : 0;
+      out.record_rung_count[at * rungs_ + g] = c;
+    }
+  }
+
+  // Each segment's sums, over its replications in replication order
+  // gathered from wherever retirement moved them, into aligned columns: the
+  // bits of a block that holds the segment alone (at most kLaneGroup lanes,
+  // which never move).
+  void sum_segments(int q, const BlockSimulator& sim) {
+    const BlockState& st = sim.state();
+    int position[kBlockLanes];
+    for (int p = 0; p < count_; ++p) position[sim.block_lane(p)] = p;
+    int first = 0;
+    for (std::size_t j = 0; j < segments_.size(); ++j) {
+      const int count = segments_[j].count;
+      for (int r = 0; r < count; ++r) {
+        const int p = position[first + r];
+        for (int i = 0; i < n_; ++i) {
+          for (int pool = 0; pool < kPoolCount; ++pool)
+            gathered_troops_(r, i * kPoolCount + pool) = pool_column(st, pool)(p, i);
+          for (int k = 0; k < types_; ++k) gathered_belief_(r, i * kMaxTypes + k) = st.belief(p, i * kMaxTypes + k);
+        }
+        gathered_rung_(r) = st.rung(p);
+      }
+      sum_lanes(
+          count, j * records_ + static_cast<std::size_t>(q),
+          [&](int i, int pool) { return gathered_troops_.col(i * kPoolCount + pool).data(); },
+          [&](int i, int k) { return gathered_belief_.col(i * kMaxTypes + k).data(); }, gathered_rung_.data());
+      first += count;
+    }
+  }
+
   const Model& model_;
   int n_, count_, records_, rungs_, types_;
+  std::span<const LaneSegment> segments_;  // empty: sums over the block
+  Eigen::ArrayXXd gathered_troops_;        // a segment's lanes × (actor, pool)
+  Eigen::ArrayXXf gathered_belief_;        // a segment's lanes × (actor, type slot of kMaxTypes)
+  Eigen::ArrayXi gathered_rung_;
   BlockResult* out_;
 };
 
@@ -204,7 +259,7 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std:
   out.spec = spec;
   out.interrupted = false;
   out.encoded.clear();
-  Recorder recorder(model, spec.count, &out);
+  Recorder recorder(model, spec, &out);
   const int every = model.record_every();
   recorder.record(0, sim);
   for (int s = 0; s < model.steps(); ++s) {

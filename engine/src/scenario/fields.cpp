@@ -346,6 +346,8 @@ void for_each_field(const Scenario& s, Emit emit) {
 
 std::span<const FieldSpec> field_table() { return kFields; }
 
+bool shares_blocks_exactly(const FieldSpec& spec) { return spec.per_lane && !spec.section.ends_with(".weights"); }
+
 std::vector<const FieldSpec*> section_fields(std::string_view section) {
   std::vector<const FieldSpec*> out;
   for (const FieldSpec& f : kFields)

@@ -144,8 +144,28 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
   bool stop = false;
   std::exception_ptr failure;
 
+  // Points of few replications run several to a block; each thread still
+  // gets a share of a small sweep.
+  const std::int64_t share = (plan.points_run() + threads - 1) / threads;
+  const std::size_t points_per_block =
+      static_cast<std::size_t>(std::max<std::int64_t>(1, std::min<std::int64_t>(plan.points_per_block(), share)));
+
+  // Encodes a simulated block and queues it for the writer; false once the run stops.
+  auto hand_over = [&](BlockResult&& result) {
+    sink.encode(result);
+    std::unique_lock lock(mutex);
+    space.wait(lock, [&] { return queue.size() < capacity || stop; });
+    if (stop) return false;
+    queue.push_back(std::move(result));
+    if (queue.size() >= batch) ready.notify_one();
+    return true;
+  };
+  const std::size_t spare_limit = std::max(capacity, static_cast<std::size_t>(threads) * points_per_block);
   auto worker = [&] {
     try {
+      std::vector<BlockSpec> specs;
+      BlockResult shared;                // a shared block's memory, from one block to the next
+      std::vector<BlockResult> results;  // its points' results
       for (;;) {
         std::optional<BlockSpec> spec;
         BlockResult buffer;
@@ -159,20 +179,30 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
             work.wait(lock, runnable);
           }
           if (stop || !spec) break;
-          if (!spare.empty()) {
+          specs.assign(1, *spec);
+          while (specs.size() < points_per_block && (spec = schedule.next())) specs.push_back(*spec);
+          if (specs.size() == 1 && !spare.empty()) {
             buffer = std::move(spare.back());
             spare.pop_back();
           }
+          for (results.clear(); specs.size() > 1 && results.size() < specs.size() && !spare.empty(); spare.pop_back())
+            results.push_back(std::move(spare.back()));
         }
-        // The kernel checks the stop flag between steps and returns an interrupted, empty block.
-        BlockResult result = plan.simulate(kernel_table, *spec, stop_flag, std::move(buffer));
-        if (result.interrupted) break;  // stopped between steps: nothing to hand over
-        sink.encode(result);
-        std::unique_lock lock(mutex);
-        space.wait(lock, [&] { return queue.size() < capacity || stop; });
-        if (stop || result.interrupted) break;
-        queue.push_back(std::move(result));
-        if (queue.size() >= batch) ready.notify_one();
+        // The kernel checks the stop flag between steps and returns interrupted, empty blocks.
+        if (specs.size() == 1) {
+          BlockResult result = plan.simulate(kernel_table, specs.front(), stop_flag, std::move(buffer));
+          if (result.interrupted || !hand_over(std::move(result))) break;
+          continue;
+        }
+        plan.simulate_points(kernel_table, specs, stop_flag, shared, results);
+        if (shared.interrupted) break;  // stopped between steps: nothing to hand over
+        bool stopped = false;
+        for (BlockResult& result : results)
+          if (!hand_over(std::move(result))) {
+            stopped = true;
+            break;
+          }
+        if (stopped) break;
       }
     } catch (...) {
       std::lock_guard lock(mutex);
@@ -257,7 +287,7 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
       if (point_done) sink.point_finished(point, replications);
       if (progress) progress(done, planned);
       lock.lock();
-      if (spare.size() < capacity) spare.push_back(std::move(result));
+      if (spare.size() < spare_limit) spare.push_back(std::move(result));
     }
   } catch (...) {
     std::lock_guard lock(mutex);

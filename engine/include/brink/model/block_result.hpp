@@ -43,6 +43,12 @@ struct BlockSpec {
   // at most kBlockLanes, and to `count`); point and first_replication are
   // then unused. The caller keeps the segments and their models alive.
   std::span<const LaneSegment> segments{};
+  // With segments: the record sums per segment (segments × records × …, each
+  // over its own replications in replication order, as a block of that
+  // segment alone of at most kLaneGroup replications sums them) instead of
+  // over the block. Sweeps of few replications per point share blocks this
+  // way (SweepPlan::points_per_block).
+  bool sums_per_segment = false;
   // Finished lanes leave the step's passes (BlockSimulator::retire_finished).
   // Every per-replication result is the same without; false is for the tests
   // and benchmarks that compare the two.
@@ -67,7 +73,8 @@ struct BlockResult {
   std::vector<double> offer;                    // count: the latest demand (bargaining), NaN if none
   std::vector<double> war_cost;                 // count × actors: private war costs (bargaining and war)
   std::vector<float> ts_belief;                 // count × records × actors × type slots (empty if off)
-  // Sums over the block's kept replications at each record (always filled):
+  // Sums over the block's kept replications at each record (always filled;
+  // per segment first with spec.sums_per_segment):
   std::vector<std::int32_t> record_rung_count;  // records × rungs
   std::vector<double> record_troops_sum;        // records × actors × pools
   std::vector<double> record_belief_sum;        // records × actors × type slots

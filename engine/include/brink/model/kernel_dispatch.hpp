@@ -22,7 +22,7 @@ namespace brink {
 
 // Bumped whenever KernelTable or the types it passes change, so that a stale
 // variant left beside a newer binary is refused instead of misread.
-inline constexpr int kKernelAbi = 5;
+inline constexpr int kKernelAbi = 6;
 
 struct KernelTable {
   int abi;

@@ -54,6 +54,12 @@ struct FieldSpec {
   std::string pattern() const { return std::string(section) + "." + std::string(key); }
 };
 
+// Whether points that differ in this field can share a block with every
+// lane's bits those of a block of its own: the per-lane fields but the
+// decision weights, whose per-lane products may round differently in the
+// last bit (docs/calibration.md, "Packed blocks").
+bool shares_blocks_exactly(const FieldSpec& spec);
+
 // Every row, grouped by section in file order.
 std::span<const FieldSpec> field_table();
 // The rows of one section pattern, in table order.

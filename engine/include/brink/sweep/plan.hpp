@@ -167,6 +167,20 @@ struct SweepPlan {
                        BlockResult buffer = {}) const;
   const Model& model(std::int64_t point) const { return *model_of(point); }
 
+  // Points that share one simulation block (docs/sweeps.md, "Points that
+  // share a block"): kBlockLanes / replications when every point runs the
+  // same fixed count of at most kLaneGroup replications and the points differ
+  // only in fields whose lanes keep their bits beside other points'
+  // (shares_blocks_exactly); else 1. Every result is that of the point's
+  // own block, bit for bit.
+  int points_per_block() const;
+  bool share_blocks = true;  // false: one block per point (the tests' reference)
+  // Simulates `specs`, block 0 of as many points (at most points_per_block()),
+  // in one block: `out` becomes one result per spec, in order, each as
+  // simulate() gives it. `block` and `out`'s elements lend their memory.
+  void simulate_points(const KernelTable& kernel, std::span<const BlockSpec> specs, const std::atomic<bool>* stop,
+                       BlockResult& block, std::vector<BlockResult>& out) const;
+
   // Scenario choices: the axis "scenario" (column scenario_column) holds the
   // choice's index; the last choice_columns parameters are the fields whose
   // values differ between the choices (NaN where a choice has no such field).

@@ -1,0 +1,108 @@
+// Sweep points that share a simulation block: a point of few replications
+// fills only a lane group of its own block, so points of a sweep that differ
+// only in per-lane fields run side by side as the lane segments of one block
+// (docs/sweeps.md, "Points that share a block"), and the block's result is
+// cut back into one result per point.
+#include <algorithm>
+#include <memory>
+
+#include "brink/model/kernel_dispatch.hpp"
+#include "brink/scenario/fields.hpp"
+#include "brink/sweep/plan.hpp"
+
+namespace brink {
+
+int SweepPlan::points_per_block() const {
+  if (!share_blocks || rule.adaptive || replications < 1 || replications > kLaneGroup || draws ||
+      scenario_column >= 0 || points_run() < 2)
+    return 1;
+  const bool exact = std::all_of(axis_fields.begin(), axis_fields.end(), [](const FieldRef& field) {
+    return field.spec != nullptr && shares_blocks_exactly(*field.spec);
+  });
+  return exact ? static_cast<int>(kBlockLanes / replications) : 1;
+}
+
+namespace {
+
+// The packed block's result cut at its segments into out[j]: each spec's
+// replications, and its own record sums (the block computed them per segment).
+void split_at_segments(const BlockResult& block, std::span<const BlockSpec> specs, std::vector<BlockResult>& out) {
+  out.resize(specs.size());
+  for (std::size_t j = 0; j < specs.size(); ++j) {
+    out[j].spec = specs[j];
+    out[j].interrupted = block.interrupted;
+    out[j].encoded.clear();
+  }
+  if (block.interrupted) return;
+  const std::size_t lanes = static_cast<std::size_t>(block.spec.count);
+  // A per-replication array: lanes × stride values, replication-major.
+  auto rows = [&](auto member) {
+    const auto& all = block.*member;
+    const std::size_t stride = all.size() / lanes;
+    std::size_t first = 0;
+    for (std::size_t j = 0; j < specs.size(); ++j) {
+      const std::size_t count = static_cast<std::size_t>(specs[j].count);
+      auto begin = all.begin() + static_cast<std::ptrdiff_t>(first * stride);
+      (out[j].*member).assign(begin, begin + static_cast<std::ptrdiff_t>(count * stride));
+      first += count;
+    }
+  };
+  // An array of record sums: one equal part per segment.
+  auto parts = [&](auto member) {
+    const auto& all = block.*member;
+    const std::size_t part = all.size() / specs.size();
+    for (std::size_t j = 0; j < specs.size(); ++j) {
+      auto begin = all.begin() + static_cast<std::ptrdiff_t>(j * part);
+      (out[j].*member).assign(begin, begin + static_cast<std::ptrdiff_t>(part));
+    }
+  };
+  rows(&BlockResult::outcome);
+  rows(&BlockResult::peak_rung);
+  rows(&BlockResult::end_step);
+  rows(&BlockResult::war_start_step);
+  rows(&BlockResult::war_end_step);
+  rows(&BlockResult::first_incident_step);
+  rows(&BlockResult::incidents);
+  rows(&BlockResult::casualties);
+  rows(&BlockResult::final_forces);
+  rows(&BlockResult::action_count);
+  rows(&BlockResult::troops_added);
+  rows(&BlockResult::troops_removed);
+  rows(&BlockResult::alliance_war_cause);
+  rows(&BlockResult::agreed);
+  rows(&BlockResult::resolve_type);
+  rows(&BlockResult::final_belief);
+  rows(&BlockResult::offer);
+  rows(&BlockResult::war_cost);
+  rows(&BlockResult::ts_belief);
+  rows(&BlockResult::ts_forces);
+  rows(&BlockResult::ts_rung);
+  rows(&BlockResult::ts_tension);
+  parts(&BlockResult::record_rung_count);
+  parts(&BlockResult::record_troops_sum);
+  parts(&BlockResult::record_belief_sum);
+}
+
+}  // namespace
+
+void SweepPlan::simulate_points(const KernelTable& kernel, std::span<const BlockSpec> specs,
+                                const std::atomic<bool>* stop, BlockResult& block,
+                                std::vector<BlockResult>& out) const {
+  std::vector<std::shared_ptr<const Model>> models;  // alive while the block runs
+  std::vector<LaneSegment> segments;
+  BlockSpec shared;
+  shared.point = specs.front().point;
+  shared.count = 0;
+  for (const BlockSpec& spec : specs) {
+    models.push_back(model_of(spec.point));
+    segments.push_back({models.back().get(), spec.point, spec.first_replication, spec.count});
+    shared.count += spec.count;
+  }
+  shared.segments = segments;
+  shared.sums_per_segment = true;
+  block = kernel.simulate_block(*models.front(), shared, stop, std::move(block));
+  split_at_segments(block, specs, out);
+  block.spec.segments = {};  // they die here
+}
+
+}  // namespace brink

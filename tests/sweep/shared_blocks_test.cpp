@@ -1,0 +1,140 @@
+// Sweep points of few replications share simulation blocks
+// (SweepPlan::points_per_block); every point's result must be the one its
+// own block gives, bit for bit, and only plans where that holds may share.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../support/scenarios.hpp"
+#include "brink/model/kernel_dispatch.hpp"
+#include "brink/sweep/executor.hpp"
+
+namespace brink {
+namespace {
+
+// The flagship with a grid of per-lane fields: forces, combat, the logit,
+// tension, incidents and Richardson posture switched on and off (0), so
+// that some blocks mix points with and without a posture phase.
+constexpr const char* kSharedSweep = R"(
+sweep:
+  design: grid
+  parameters:
+    actors.RUS.decision.rationality: [0.5, 2.0, 6.0]
+    escalation.tension.decay: [0.01, 0.08]
+    actors.UKR.forces.deployed: [120000, 240000]
+    actors.RUS.posture.reaction: [0.0, 0.03]
+    actors.RUS.combat.effectiveness: [0.004, 0.03]
+    escalation.incidents.base_rate: [0.0005, 0.02]
+)";
+
+SweepPlan plan_of(const std::string& sweep, int replications, int timeseries_every = 0) {
+  std::vector<Override> settings{{"run.replications", std::to_string(replications)}};
+  if (timeseries_every > 0) settings.push_back({"output.timeseries_every", std::to_string(timeseries_every)});
+  const LoadedScenario loaded = load_scenario({"flagship", testing::flagship_text() + sweep}, settings);
+  return make_plan(loaded, {});
+}
+
+// Every array of two results, byte for byte (NaN offers included).
+void expect_same(const BlockResult& a, const BlockResult& b, const std::string& where) {
+  auto same = [&](const auto& x, const auto& y, const char* name) {
+    ASSERT_EQ(x.size(), y.size()) << where << ' ' << name;
+    EXPECT_TRUE(x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof x[0]) == 0) << where << ' ' << name;
+  };
+  EXPECT_EQ(a.spec.point, b.spec.point) << where;
+  EXPECT_EQ(a.spec.count, b.spec.count) << where;
+  same(a.outcome, b.outcome, "outcome");
+  same(a.peak_rung, b.peak_rung, "peak_rung");
+  same(a.end_step, b.end_step, "end_step");
+  same(a.war_start_step, b.war_start_step, "war_start_step");
+  same(a.war_end_step, b.war_end_step, "war_end_step");
+  same(a.first_incident_step, b.first_incident_step, "first_incident_step");
+  same(a.incidents, b.incidents, "incidents");
+  same(a.casualties, b.casualties, "casualties");
+  same(a.final_forces, b.final_forces, "final_forces");
+  same(a.action_count, b.action_count, "action_count");
+  same(a.troops_added, b.troops_added, "troops_added");
+  same(a.troops_removed, b.troops_removed, "troops_removed");
+  same(a.alliance_war_cause, b.alliance_war_cause, "alliance_war_cause");
+  same(a.agreed, b.agreed, "agreed");
+  same(a.resolve_type, b.resolve_type, "resolve_type");
+  same(a.final_belief, b.final_belief, "final_belief");
+  same(a.offer, b.offer, "offer");
+  same(a.war_cost, b.war_cost, "war_cost");
+  same(a.ts_belief, b.ts_belief, "ts_belief");
+  same(a.ts_forces, b.ts_forces, "ts_forces");
+  same(a.ts_rung, b.ts_rung, "ts_rung");
+  same(a.ts_tension, b.ts_tension, "ts_tension");
+  same(a.record_rung_count, b.record_rung_count, "record_rung_count");
+  same(a.record_troops_sum, b.record_troops_sum, "record_troops_sum");
+  same(a.record_belief_sum, b.record_belief_sum, "record_belief_sum");
+}
+
+TEST(SharedBlocksTest, OnlyPlansWhoseLanesKeepTheirBitsShare) {
+  EXPECT_EQ(plan_of(kSharedSweep, 1).points_per_block(), 256);
+  EXPECT_EQ(plan_of(kSharedSweep, 3).points_per_block(), 85);
+  EXPECT_EQ(plan_of(kSharedSweep, kLaneGroup).points_per_block(), kBlockLanes / kLaneGroup);
+  // More than a lane group: the point's own block may move lanes as they
+  // finish, which orders its record sums differently.
+  EXPECT_EQ(plan_of(kSharedSweep, kLaneGroup + 1).points_per_block(), 1);
+  // A decision weight is per lane, but its per-lane products may round apart.
+  EXPECT_EQ(plan_of("sweep:\n  parameters:\n    actors.RUS.decision.weights.war_gain: [1, 2]\n", 2).points_per_block(),
+            1);
+  // A field the kernel reads once per block (not per lane).
+  EXPECT_EQ(plan_of("sweep:\n  parameters:\n    actors.RUS.decision.patience_days: [10, 40]\n", 2).points_per_block(),
+            1);
+  // Adaptive replication: the rounds of a point are judged block by block.
+  SweepPlan adaptive = plan_of(kSharedSweep, 2);
+  adaptive.rule.adaptive = true;
+  EXPECT_EQ(adaptive.points_per_block(), 1);
+  SweepPlan reference = plan_of(kSharedSweep, 2);
+  reference.share_blocks = false;
+  EXPECT_EQ(reference.points_per_block(), 1);
+}
+
+TEST(SharedBlocksTest, EachPointGetsTheResultOfItsOwnBlock) {
+  const KernelTable& table = kernel();
+  for (const int replications : {1, 3, kLaneGroup}) {
+    const SweepPlan plan = plan_of(kSharedSweep, replications, replications == 3 ? 7 : 0);
+    std::vector<BlockSpec> specs;
+    for (std::int64_t p = 0; p < std::min<std::int64_t>(plan.point_count(), plan.points_per_block()); ++p)
+      specs.push_back(plan.block(p, 0));
+    BlockResult block;
+    std::vector<BlockResult> shared;
+    plan.simulate_points(table, specs, nullptr, block, shared);
+    ASSERT_EQ(shared.size(), specs.size());
+    for (std::size_t j = 0; j < specs.size(); ++j)
+      expect_same(shared[j], plan.simulate(table, specs[j], nullptr),
+                  "R=" + std::to_string(replications) + " point " + std::to_string(j));
+  }
+}
+
+class KeepingSink : public ResultSink {
+ public:
+  void consume(BlockResult&& block) override { blocks.emplace(block.spec.point, std::move(block)); }
+  void point_finished(std::int64_t, std::int64_t) override {}
+  std::map<std::int64_t, BlockResult> blocks;
+};
+
+TEST(SharedBlocksTest, ASweepRunsTheSameOnAnyThreadCountAsWithABlockPerPoint) {
+  SweepPlan plan = plan_of(kSharedSweep, 2);
+  ASSERT_EQ(plan.point_count(), 96);
+  KeepingSink shared_one, shared_three, own;
+  execute(plan, 1, shared_one);
+  execute(plan, 3, shared_three);
+  plan.share_blocks = false;
+  execute(plan, 2, own);
+  ASSERT_EQ(own.blocks.size(), 96u);
+  ASSERT_EQ(shared_one.blocks.size(), 96u);
+  ASSERT_EQ(shared_three.blocks.size(), 96u);
+  for (const auto& [point, block] : own.blocks) {
+    expect_same(shared_one.blocks.at(point), block, "one thread, point " + std::to_string(point));
+    expect_same(shared_three.blocks.at(point), block, "three threads, point " + std::to_string(point));
+  }
+}
+
+}  // namespace
+}  // namespace brink
