@@ -159,14 +159,18 @@ std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, in
 // 40% of level 1's time on them. On the shipped scenarios the files are
 // within 1% of level 1's size in 35–45% less compression time (docs/output.md,
 // "Why one chunk per block"). A chunk that level 0 does not shrink (a float64
-// variable of near-random bits) takes level 1 after all.
+// variable of near-random bits) takes level 1 after all, unless it is under
+// kRetryMin bytes: level 1 would build a code to save a few bytes at most
+// (a sweep of one-replication points has only such chunks, and building
+// their codes took 6% of its CPU).
 constexpr std::size_t kPerChunkCodeMin = 64 * 1024;
+constexpr std::size_t kRetryMin = 1024;
 
 std::vector<std::uint8_t> zlib_stream(const std::vector<std::uint8_t>& in, std::size_t element_size,
                                       std::string_view name) {
   if (in.size() >= kPerChunkCodeMin) return zlib_stream_at(in, 1, nullptr, name);
   std::vector<std::uint8_t> out = zlib_stream_at(in, 0, trained_code(element_size), name);
-  return out.size() < in.size() ? out : zlib_stream_at(in, 1, nullptr, name);
+  return out.size() < in.size() || in.size() < kRetryMin ? out : zlib_stream_at(in, 1, nullptr, name);
 }
 
 }  // namespace
