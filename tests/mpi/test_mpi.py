@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sweep"))
 from test_sweeps import (  # noqa: E402  (the path above must come first)
-    ADAPTIVE_AXES, assert_same_files, scenario_text, set_run_field, sweep_block, write)
+    ADAPTIVE_AXES, SHARED_AXES, assert_same_files, scenario_text, set_run_field, sweep_block, write)
 
 BRINK = os.environ.get("BRINK")
 TIMEOUT_S = 120
@@ -150,6 +150,18 @@ def test_adaptive_sweep_is_identical_under_mpi(mpirun, tmp_path):
     with h5py.File(out, "r") as f:
         reps = f["replications"][()]
     assert reps.max() > 256 and reps.min() < reps.max(), f"not adaptive: {reps}"
+
+
+def test_points_sharing_blocks_are_identical_under_mpi(mpirun, tmp_path):
+    """Every rank runs points of few replications several to a block (docs/sweeps.md)."""
+    scenario = write(tmp_path, "p.yaml", scenario_text(replications=2, sweep=sweep_block(SHARED_AXES)))
+    reference = tmp_path / "ref.h5"
+    proc = subprocess.run([BRINK, "run", scenario, "-q", "-t", "1", "-o", reference], capture_output=True,
+                          text=True, timeout=TIMEOUT_S, env={**os.environ, "BRINK_TEST_ONE_BLOCK_PER_POINT": "1"})
+    ok(proc)
+    out = tmp_path / "np3.h5"
+    ok(run_mpi(mpirun, 3, "run", scenario, "-q", "-t", 2, "-o", out))
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
 
 
 def test_sensitivity_design_with_common_random_numbers_is_identical_under_mpi(mpirun, tmp_path):

@@ -76,10 +76,12 @@ class BlockRunner {
     for (int t = 0; t < threads; ++t) pool_.emplace_back([this] { work(); });
   }
   ~BlockRunner() { stop(); }
-  void add(const BlockSpec& spec) {
+  // Blocks that arrived together are queued together, so that a thread can
+  // share one simulation block among their points.
+  void add(const std::vector<BlockSpec>& specs) {
     std::lock_guard lock(mutex_);
-    inbox_.push_back(spec);
-    wake_.notify_one();
+    inbox_.insert(inbox_.end(), specs.begin(), specs.end());
+    wake_.notify_all();
   }
   // A finished block's bytes, if any is ready.
   std::optional<std::vector<std::uint8_t>> take_result() {
@@ -109,35 +111,51 @@ class BlockRunner {
   void work() {
     try {
       const KernelTable& k = kernel();
+      const std::size_t points_per_block = static_cast<std::size_t>(plan_.points_per_block());
+      std::vector<BlockSpec> specs;
+      BlockResult shared;
+      std::vector<BlockResult> results(1);
       for (;;) {
-        BlockSpec spec;
         {
           std::unique_lock lock(mutex_);
           wake_.wait(lock, [&] { return stopping_ || !inbox_.empty(); });
           if (stopping_) return;
-          spec = inbox_.front();
-          inbox_.pop_front();
+          // Points of few replications share a block (SweepPlan::points_per_block).
+          specs.clear();
+          for (; !inbox_.empty() && specs.size() < points_per_block; inbox_.pop_front())
+            specs.push_back(inbox_.front());
         }
-        BlockResult result = plan_.simulate(k, spec, &halt_);
-        if (result.interrupted) return;
-        encoder_.encode(result);
-        if (!result.encoded.empty()) {
-          // Rank 0 stores the per-replication time series from their
-          // compressed chunks alone (its summaries use the record sums), so
-          // the raw series, most of a block's bytes, stay here.
-          result.ts_forces.clear();
-          result.ts_rung.clear();
-          result.ts_tension.clear();
-          result.ts_belief.clear();
+        if (specs.size() == 1) {
+          results.resize(1);
+          results[0] = plan_.simulate(k, specs[0], &halt_);
+          if (results[0].interrupted) return;
+        } else {
+          plan_.simulate_points(k, specs, &halt_, shared, results);
+          if (shared.interrupted) return;
         }
-        std::vector<std::uint8_t> bytes = encode_block_result(result);
-        std::lock_guard lock(mutex_);
-        outbox_.push_back(std::move(bytes));
+        for (BlockResult& result : results) send_back(result);
       }
     } catch (const std::exception& e) {
       std::lock_guard lock(mutex_);
       if (!failure_) failure_ = e.what();
     }
+  }
+
+  // Encodes a finished block and queues its bytes for rank 0.
+  void send_back(BlockResult& result) {
+    encoder_.encode(result);
+    if (!result.encoded.empty()) {
+      // Rank 0 stores the per-replication time series from their
+      // compressed chunks alone (its summaries use the record sums), so
+      // the raw series, most of a block's bytes, stay here.
+      result.ts_forces.clear();
+      result.ts_rung.clear();
+      result.ts_tension.clear();
+      result.ts_belief.clear();
+    }
+    std::vector<std::uint8_t> bytes = encode_block_result(result);
+    std::lock_guard lock(mutex_);
+    outbox_.push_back(std::move(bytes));
   }
 
   const SweepPlan& plan_;
@@ -183,11 +201,14 @@ int run_blocks(const Job& job, PlanFn plan_of) {
     throw std::runtime_error("it built a different sweep plan from the job than rank 0 did");
   const int threads = job.run.threads > 0 ? std::min(job.run.threads, max_threads()) : usable_cpus();
   BlockRunner runner(plan, std::max(1, threads));
-  // One block queued beyond those running, so that a thread never waits for rank 0.
-  send_int(0, kRequest, threads + 1);
+  // One block queued beyond those running, so that a thread never waits for
+  // rank 0; a thread's whole shared block of points of few replications.
+  send_int(0, kRequest, threads * plan.points_per_block() + 1);
   std::optional<std::chrono::steady_clock::time_point> signalled_at;
+  std::vector<BlockSpec> arrived;
   for (;;) {
     bool idle = true;
+    arrived.clear();
     for (Arrival a = probe(0); a.any; a = probe(0)) {
       idle = false;
       const std::vector<std::uint8_t> bytes = receive(a);
@@ -198,8 +219,9 @@ int run_blocks(const Job& job, PlanFn plan_of) {
       spec.point = in.get<std::int64_t>();
       spec.first_replication = in.get<std::int64_t>();
       spec.count = static_cast<int>(in.get<std::int64_t>());
-      runner.add(spec);
+      arrived.push_back(spec);
     }
+    if (!arrived.empty()) runner.add(arrived);
     while (auto result = runner.take_result()) {
       idle = false;
       send(0, kResult, *result);  // also asks for the next block
