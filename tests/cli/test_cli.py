@@ -520,6 +520,16 @@ def test_malformed_numbers(run, tmp_path, args):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("text,count", [("1e3", 1000), ("2.5e2", 250), ("1_000", 1000), ("+200", 200)])
+def test_counts_on_the_command_line_take_the_forms_a_scenario_file_takes(run, tmp_path, text, count):
+    """`replications: 1e3` was accepted in a file and `-n 1e3` refused."""
+    out = tmp_path / "x.h5"
+    run_ok(run, "run", "-n", text, "--timeseries", f"every={text}", "-q", "-o", out)
+    with h5py.File(out, "r") as f:
+        assert f["replications"][()].tolist() == [count]
+        assert len(f["step"]) == len(range(0, 120, count)) + (120 % count != 0)
+
+
 def test_empty_output_name(run, tmp_path):
     proc = run("run", "--replications", 100, "-q", "-o", "", cwd=tmp_path)
     assert_usage_error(proc)

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -429,12 +430,14 @@ bool parse_command(const std::vector<std::string>& args, const po::options_descr
 }
 
 std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max) {
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || value < min || value > max)
+  // Written as a scenario file writes counts (1e5, 100_000), so `-n 1e5` is
+  // `replications: 1e5`. Every max is at most 2^53 - 1, where doubles hold
+  // every whole number exactly.
+  double value = 0;
+  if (!parse_file_number(text, &value) || value != std::floor(value) || value < static_cast<double>(min) ||
+      value > static_cast<double>(max))
     throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, text));
-  return value;
+  return static_cast<std::uint64_t>(value);
 }
 
 ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {
