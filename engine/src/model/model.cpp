@@ -9,9 +9,12 @@
 
 namespace brink {
 
-Model::Model(Scenario scenario) : scenario_(std::move(scenario)) {
+Model::Model(Scenario scenario) : Model(std::move(scenario), Validated{}) {
   // Every Scenario the kernel runs has passed the same rules as a file, whatever built it.
   validate_or_throw(scenario_);
+}
+
+Model::Model(Scenario scenario, Validated) : scenario_(std::move(scenario)) {
   const int n = scenario_.actor_count();
   steps_ = scenario_.step_count();
   record_every_ = scenario_.output.timeseries_every > 0 ? scenario_.output.timeseries_every : 1;

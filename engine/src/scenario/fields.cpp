@@ -407,13 +407,14 @@ std::string field_value_problem(const FieldSpec& spec, const std::string& path, 
       return fmt::format("'{}' must be {}", path, join_names(spec.choices));
     return {};
   }
-  const std::string shown = as_written.empty() ? fmt::format("{}", value) : std::string(as_written);
-  if (!std::isfinite(value)) return fmt::format("'{}' must be a finite number, got {}", path, shown);
+  // Formatted only for a message: validating a point's scenario checks every field.
+  auto shown = [&] { return as_written.empty() ? fmt::format("{}", value) : std::string(as_written); };
+  if (!std::isfinite(value)) return fmt::format("'{}' must be a finite number, got {}", path, shown());
   if (spec.kind == FieldKind::kInteger && value != std::floor(value))
-    return fmt::format("'{}' must be a whole number, got '{}'", path, shown);
+    return fmt::format("'{}' must be a whole number, got '{}'", path, shown());
   if (value < spec.min || value > spec.max)
     return fmt::format("'{}' must be in [{}, {}]{}, got {}", path, spec.min, spec.max,
-                       spec.unit.empty() ? std::string() : fmt::format(" {}", spec.unit), shown);
+                       spec.unit.empty() ? std::string() : fmt::format(" {}", spec.unit), shown());
   return {};
 }
 

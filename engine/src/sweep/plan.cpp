@@ -87,8 +87,10 @@ std::string SweepPlan::rerun_command(std::int64_t point) const {
 std::shared_ptr<const Model> SweepPlan::model_of(std::int64_t point) const {
   if (static_cast<std::size_t>(point) < kept.size()) return kept[point];
   if (auto model = cache->find(point)) return model;
-  // Built outside the lock: two workers may both build a point, to the same model.
-  auto model = std::make_shared<const Model>(scenario_of(point));
+  // Built outside the lock: two workers may both build a point, to the same
+  // model. Not validated again: make_plan checked the rules every point's
+  // axes feed over the axes' whole box (check_sweep_range).
+  auto model = std::make_shared<const Model>(scenario_of(point), Model::Validated{});
   cache->add(point, model);
   return model;
 }
