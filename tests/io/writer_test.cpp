@@ -132,6 +132,29 @@ TEST(ChunkCodecTest, WorkersEncodeWhatHdf5sShuffleAndDeflateFiltersStore) {
   EXPECT_GE(checked, 20);  // every per-replication variable, block sum and series, int8 to float64
 }
 
+TEST(ChunkCodecTest, ChunksOfAFewBytesAreStoredAsOneStoredDeflateBlock) {
+  // A point of one replication: every per-replication chunk is a few dozen
+  // bytes, stored inside its zlib stream (2 bytes of header, 5 of block
+  // header, 4 of checksum) instead of compressed; the larger ones (the
+  // block sums over 121 steps) are still compressed.
+  const SweepPlan plan = flagship_plan("1", "0");
+  const BlockResult block = simulate_block(plan.model(0), plan.block(0, 0));
+  int stored = 0, compressed = 0;
+  const int checked = expect_chunks_as_hdf5_stores_them(
+      file_layout(plan), block, [&](const VariableSpec& v, std::size_t encoded, std::size_t raw) {
+        if (raw < 128) {
+          EXPECT_EQ(encoded, raw + 11) << v.name;
+          ++stored;
+        } else {
+          EXPECT_LT(encoded, raw) << v.name;
+          ++compressed;
+        }
+      });
+  EXPECT_GE(stored, 10);
+  EXPECT_GE(compressed, 2);
+  EXPECT_EQ(stored + compressed, checked);
+}
+
 TEST(ChunkCodecTest, ChunksOfEveryByteValueAndOfNoisyBitsRoundTrip) {
   // The trained Huffman code (level 0) must encode any chunk, also values
   // whose bytes it never saw in training, and a chunk it cannot shrink must

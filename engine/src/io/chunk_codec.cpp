@@ -166,8 +166,33 @@ std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, in
 constexpr std::size_t kPerChunkCodeMin = 64 * 1024;
 constexpr std::size_t kRetryMin = 1024;
 
+// Below this many bytes a chunk is stored uncompressed inside its zlib
+// stream (one stored deflate block): compressing a few dozen bytes saves a
+// few dozen at most, and ISA-L's set-up for each call cost more than the
+// simulation of a point of one replication, whose chunks are all this small.
+constexpr std::size_t kStoredMax = 128;
+
+// A zlib stream (RFC 1950) of one final stored deflate block (RFC 1951, 3.2.4).
+std::vector<std::uint8_t> stored_zlib_stream(const std::vector<std::uint8_t>& in) {
+  const auto length = static_cast<std::uint16_t>(in.size());
+  const std::uint32_t adler = isal_adler32(1, in.data(), in.size());
+  constexpr std::size_t kHead = 7, kTail = 4;
+  std::vector<std::uint8_t> out(kHead + in.size() + kTail);
+  out[0] = 0x78;  // deflate, 32 KiB window ...
+  out[1] = 0x01;  // ... no dictionary; (0x78·256 + 0x01) is a multiple of 31
+  out[2] = 0x01;  // the final block, stored
+  out[3] = static_cast<std::uint8_t>(length & 0xFF);
+  out[4] = static_cast<std::uint8_t>(length >> 8);
+  out[5] = static_cast<std::uint8_t>(~length & 0xFF);
+  out[6] = static_cast<std::uint8_t>((~length >> 8) & 0xFF);
+  if (!in.empty()) std::memcpy(out.data() + kHead, in.data(), in.size());
+  for (std::size_t k = 0; k < kTail; ++k) out[kHead + in.size() + k] = static_cast<std::uint8_t>(adler >> (24 - 8 * k));
+  return out;
+}
+
 std::vector<std::uint8_t> zlib_stream(const std::vector<std::uint8_t>& in, std::size_t element_size,
                                       std::string_view name) {
+  if (in.size() < kStoredMax) return stored_zlib_stream(in);
   if (in.size() >= kPerChunkCodeMin) return zlib_stream_at(in, 1, nullptr, name);
   std::vector<std::uint8_t> out = zlib_stream_at(in, 0, trained_code(element_size), name);
   return out.size() < in.size() || in.size() < kRetryMin ? out : zlib_stream_at(in, 1, nullptr, name);
