@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sweep"))
 from test_sweeps import (  # noqa: E402  (the path above must come first)
-    ADAPTIVE_AXES, SHARED_AXES, assert_same_files, scenario_text, set_run_field, sweep_block, write)
+    ADAPTIVE_AXES, MIXED_AXES, SHARED_AXES, assert_same_files, scenario_text, set_run_field, sweep_block, write)
 
 BRINK = os.environ.get("BRINK")
 TIMEOUT_S = 120
@@ -152,9 +152,10 @@ def test_adaptive_sweep_is_identical_under_mpi(mpirun, tmp_path):
     assert reps.max() > 256 and reps.min() < reps.max(), f"not adaptive: {reps}"
 
 
-def test_points_sharing_blocks_are_identical_under_mpi(mpirun, tmp_path):
+@pytest.mark.parametrize("axes", [SHARED_AXES, MIXED_AXES], ids=["per-lane", "mixed"])
+def test_points_sharing_blocks_are_identical_under_mpi(mpirun, tmp_path, axes):
     """Every rank runs points of few replications several to a block (docs/sweeps.md)."""
-    scenario = write(tmp_path, "p.yaml", scenario_text(replications=2, sweep=sweep_block(SHARED_AXES)))
+    scenario = write(tmp_path, "p.yaml", scenario_text(replications=2, sweep=sweep_block(axes)))
     reference = tmp_path / "ref.h5"
     proc = subprocess.run([BRINK, "run", scenario, "-q", "-t", "1", "-o", reference], capture_output=True,
                           text=True, timeout=TIMEOUT_S, env={**os.environ, "BRINK_TEST_ONE_BLOCK_PER_POINT": "1"})

@@ -31,6 +31,20 @@ sweep:
     escalation.incidents.base_rate: [0.0005, 0.02]
 )";
 
+// Per-lane axes crossed with a field read once per block (patience) and with
+// a decision weight (per lane, but not bit for bit): only points that agree
+// on those two share a block. The last axis varies fastest, so the per-lane
+// axis is put last and runs of equal patience and weight are long.
+constexpr const char* kMixedSweep = R"(
+sweep:
+  design: grid
+  parameters:
+    actors.RUS.decision.patience_days: [10, 60]
+    actors.RUS.decision.weights.war_gain: [1.0, 3.0]
+    escalation.tension.decay: [0.01, 0.08]
+    actors.RUS.decision.rationality: [0.5, 1.0, 2.0, 4.0, 8.0]
+)";
+
 SweepPlan plan_of(const std::string& sweep, int replications, int timeseries_every = 0) {
   std::vector<Override> settings{{"run.replications", std::to_string(replications)}};
   if (timeseries_every > 0) settings.push_back({"output.timeseries_every", std::to_string(timeseries_every)});
@@ -83,6 +97,12 @@ TEST(SharedBlocksTest, OnlyPlansWhoseLanesKeepTheirBitsShare) {
   // A decision weight is per lane, but its per-lane products may round apart.
   EXPECT_EQ(plan_of("sweep:\n  parameters:\n    actors.RUS.decision.weights.war_gain: [1, 2]\n", 2).points_per_block(),
             1);
+  // Mixed with per-lane axes: points share when they agree on the others.
+  const SweepPlan mixed = plan_of(kMixedSweep, 2);
+  EXPECT_EQ(mixed.points_per_block(), 128);
+  EXPECT_TRUE(mixed.share_a_block(0, 9));    // rationality and decay differ
+  EXPECT_FALSE(mixed.share_a_block(0, 10));  // the weight differs
+  EXPECT_FALSE(mixed.share_a_block(0, 20));  // patience differs
   // A field the kernel reads once per block (not per lane).
   EXPECT_EQ(plan_of("sweep:\n  parameters:\n    actors.RUS.decision.patience_days: [10, 40]\n", 2).points_per_block(),
             1);
@@ -133,6 +153,21 @@ TEST(SharedBlocksTest, ASweepRunsTheSameOnAnyThreadCountAsWithABlockPerPoint) {
   for (const auto& [point, block] : own.blocks) {
     expect_same(shared_one.blocks.at(point), block, "one thread, point " + std::to_string(point));
     expect_same(shared_three.blocks.at(point), block, "three threads, point " + std::to_string(point));
+  }
+}
+
+TEST(SharedBlocksTest, PointsShareOnlyWithPointsThatAgreeOnTheOtherAxes) {
+  SweepPlan plan = plan_of(kMixedSweep, 3);
+  ASSERT_EQ(plan.point_count(), 40);
+  KeepingSink shared_one, shared_two, own;
+  execute(plan, 1, shared_one);
+  execute(plan, 2, shared_two);
+  plan.share_blocks = false;
+  execute(plan, 1, own);
+  ASSERT_EQ(own.blocks.size(), 40u);
+  for (const auto& [point, block] : own.blocks) {
+    expect_same(shared_one.blocks.at(point), block, "one thread, point " + std::to_string(point));
+    expect_same(shared_two.blocks.at(point), block, "two threads, point " + std::to_string(point));
   }
 }
 

@@ -437,9 +437,17 @@ SHARED_AXES = {"actors.RUS.decision.rationality": [0.5, 2.0, 6.0], "escalation.t
                "escalation.incidents.base_rate": [0.0005, 0.02], "actors.RUS.combat.effectiveness": [0.004, 0.03]}
 
 
-@pytest.mark.parametrize("replications,extra", [(1, []), (5, ["--timeseries", "every=9"]), (16, ["--summary-only"])])
-def test_points_that_share_blocks_write_the_file_of_a_block_per_point(tmp_path, replications, extra):
-    path = write(tmp_path, "s.yaml", scenario_text(replications=replications, sweep=sweep_block(SHARED_AXES)))
+# Axes read once per block (patience) or per lane but not bit for bit (a decision weight), crossed with
+# per-lane ones: points share a block only with points that agree on the first two.
+MIXED_AXES = {"actors.RUS.decision.patience_days": [10, 60], "actors.RUS.decision.weights.war_gain": [1.0, 3.0],
+              "escalation.tension.decay": [0.01, 0.08], "actors.RUS.decision.rationality": [0.5, 1.0, 2.0, 4.0, 8.0],
+              "actors.UKR.forces.deployed": [120000, 240000, 180000]}
+
+
+@pytest.mark.parametrize("replications,extra,axes", [(1, [], SHARED_AXES), (5, ["--timeseries", "every=9"], SHARED_AXES),
+                                                     (16, ["--summary-only"], SHARED_AXES), (2, [], MIXED_AXES)])
+def test_points_that_share_blocks_write_the_file_of_a_block_per_point(tmp_path, replications, extra, axes):
+    path = write(tmp_path, "s.yaml", scenario_text(replications=replications, sweep=sweep_block(axes)))
     shared = simulate(tmp_path / "shared.h5", path, "--threads", 2, *extra)
     own = tmp_path / "own.h5"
     proc = subprocess.run([BRINK, "run", str(path), "-q", "-t", "1", "-o", str(own), *extra], capture_output=True,
@@ -447,7 +455,8 @@ def test_points_that_share_blocks_write_the_file_of_a_block_per_point(tmp_path, 
     assert proc.returncode == 0, proc.stderr
     assert_same_files(shared, own)
     data, _ = load(shared)
-    assert data["outcome_count"].shape == (96, 5) and (data["outcome_count"].sum(axis=1) == replications).all()
+    points = math.prod(len(values) for values in axes.values())
+    assert data["outcome_count"].shape == (points, 5) and (data["outcome_count"].sum(axis=1) == replications).all()
 
 
 def test_a_killed_sweep_of_shared_blocks_resumes_to_the_same_file(tmp_path):

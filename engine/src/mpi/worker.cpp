@@ -121,8 +121,10 @@ class BlockRunner {
           wake_.wait(lock, [&] { return stopping_ || !inbox_.empty(); });
           if (stopping_) return;
           // Points of few replications share a block (SweepPlan::points_per_block).
-          specs.clear();
-          for (; !inbox_.empty() && specs.size() < points_per_block; inbox_.pop_front())
+          specs.assign(1, inbox_.front());
+          for (inbox_.pop_front(); !inbox_.empty() && specs.size() < points_per_block &&
+                                   plan_.share_a_block(specs.front().point, inbox_.front().point);
+               inbox_.pop_front())
             specs.push_back(inbox_.front());
         }
         if (specs.size() == 1) {

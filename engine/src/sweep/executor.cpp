@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -166,6 +167,7 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
       std::vector<BlockSpec> specs;
       BlockResult shared;                // a shared block's memory, from one block to the next
       std::vector<BlockResult> results;  // its points' results
+      std::optional<BlockSpec> carried;  // taken, but it could not share the last block: the next one's first
       for (;;) {
         std::optional<BlockSpec> spec;
         BlockResult buffer;
@@ -174,13 +176,21 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
           // A point between rounds has nothing runnable until its round is
           // judged, which needs the writer to take the blocks queued so far.
           auto runnable = [&] { return stop || schedule.finished() || (spec = schedule.next()).has_value(); };
-          if (!runnable()) {
+          if (carried) {
+            spec = std::exchange(carried, std::nullopt);
+          } else if (!runnable()) {
             ready.notify_one();
             work.wait(lock, runnable);
           }
           if (stop || !spec) break;
           specs.assign(1, *spec);
-          while (specs.size() < points_per_block && (spec = schedule.next())) specs.push_back(*spec);
+          while (specs.size() < points_per_block && (spec = schedule.next())) {
+            if (!plan.share_a_block(specs.front().point, spec->point)) {
+              carried = spec;
+              break;
+            }
+            specs.push_back(*spec);
+          }
           if (specs.size() == 1 && !spare.empty()) {
             buffer = std::move(spare.back());
             spare.pop_back();

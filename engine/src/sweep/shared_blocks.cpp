@@ -4,6 +4,7 @@
 // (docs/sweeps.md, "Points that share a block"), and the block's result is
 // cut back into one result per point.
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "brink/model/kernel_dispatch.hpp"
@@ -12,14 +13,26 @@
 
 namespace brink {
 
+namespace {
+
+// Whether the axis's field keeps every lane's bits when points that differ in it share a block.
+bool exact_per_lane(const FieldRef& field) { return field.spec != nullptr && shares_blocks_exactly(*field.spec); }
+
+}  // namespace
+
 int SweepPlan::points_per_block() const {
   if (!share_blocks || rule.adaptive || replications < 1 || replications > kLaneGroup || draws ||
-      scenario_column >= 0 || points_run() < 2)
+      scenario_column >= 0 || points_run() < 2 || std::none_of(axis_fields.begin(), axis_fields.end(), exact_per_lane))
     return 1;
-  const bool exact = std::all_of(axis_fields.begin(), axis_fields.end(), [](const FieldRef& field) {
-    return field.spec != nullptr && shares_blocks_exactly(*field.spec);
-  });
-  return exact ? static_cast<int>(kBlockLanes / replications) : 1;
+  return static_cast<int>(kBlockLanes / replications);
+}
+
+bool SweepPlan::share_a_block(std::int64_t a, std::int64_t b) const {
+  const PointView first = points[static_cast<std::size_t>(a)], second = points[static_cast<std::size_t>(b)];
+  for (std::size_t k = 0; k < axis_fields.size(); ++k)
+    if (!exact_per_lane(axis_fields[k]) && std::memcmp(&first.values[k], &second.values[k], sizeof(double)) != 0)
+      return false;
+  return true;
 }
 
 namespace {

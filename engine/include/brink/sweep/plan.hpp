@@ -169,11 +169,13 @@ struct SweepPlan {
 
   // Points that share one simulation block (docs/sweeps.md, "Points that
   // share a block"): kBlockLanes / replications when every point runs the
-  // same fixed count of at most kLaneGroup replications and the points differ
-  // only in fields whose lanes keep their bits beside other points'
+  // same fixed count of at most kLaneGroup replications and some axis is a
+  // field whose lanes keep their bits beside other points'
   // (shares_blocks_exactly); else 1. Every result is that of the point's
   // own block, bit for bit.
   int points_per_block() const;
+  // Whether points a and b may share a block: they agree on every other axis.
+  bool share_a_block(std::int64_t a, std::int64_t b) const;
   bool share_blocks = true;  // false: one block per point (the tests' reference)
   // Simulates `specs`, block 0 of as many points (at most points_per_block()),
   // in one block: `out` becomes one result per spec, in order, each as
