@@ -139,36 +139,30 @@ class KeepingSink : public ResultSink {
   std::map<std::int64_t, BlockResult> blocks;
 };
 
-TEST(SharedBlocksTest, ASweepRunsTheSameOnAnyThreadCountAsWithABlockPerPoint) {
-  SweepPlan plan = plan_of(kSharedSweep, 2);
-  ASSERT_EQ(plan.point_count(), 96);
+// Runs `plan` with shared blocks on 1 and 3 threads and with a block per
+// point on 2, and expects every point's result the same in all three.
+void expect_shared_runs_as_a_block_per_point(SweepPlan plan, std::size_t points) {
+  ASSERT_EQ(plan.point_count(), static_cast<std::int64_t>(points));
   KeepingSink shared_one, shared_three, own;
   execute(plan, 1, shared_one);
   execute(plan, 3, shared_three);
   plan.share_blocks = false;
   execute(plan, 2, own);
-  ASSERT_EQ(own.blocks.size(), 96u);
-  ASSERT_EQ(shared_one.blocks.size(), 96u);
-  ASSERT_EQ(shared_three.blocks.size(), 96u);
+  ASSERT_EQ(own.blocks.size(), points);
+  ASSERT_EQ(shared_one.blocks.size(), points);
+  ASSERT_EQ(shared_three.blocks.size(), points);
   for (const auto& [point, block] : own.blocks) {
     expect_same(shared_one.blocks.at(point), block, "one thread, point " + std::to_string(point));
     expect_same(shared_three.blocks.at(point), block, "three threads, point " + std::to_string(point));
   }
 }
 
+TEST(SharedBlocksTest, ASweepRunsTheSameOnAnyThreadCountAsWithABlockPerPoint) {
+  expect_shared_runs_as_a_block_per_point(plan_of(kSharedSweep, 2), 96);
+}
+
 TEST(SharedBlocksTest, PointsShareOnlyWithPointsThatAgreeOnTheOtherAxes) {
-  SweepPlan plan = plan_of(kMixedSweep, 3);
-  ASSERT_EQ(plan.point_count(), 40);
-  KeepingSink shared_one, shared_two, own;
-  execute(plan, 1, shared_one);
-  execute(plan, 2, shared_two);
-  plan.share_blocks = false;
-  execute(plan, 1, own);
-  ASSERT_EQ(own.blocks.size(), 40u);
-  for (const auto& [point, block] : own.blocks) {
-    expect_same(shared_one.blocks.at(point), block, "one thread, point " + std::to_string(point));
-    expect_same(shared_two.blocks.at(point), block, "two threads, point " + std::to_string(point));
-  }
+  expect_shared_runs_as_a_block_per_point(plan_of(kMixedSweep, 3), 40);
 }
 
 }  // namespace
