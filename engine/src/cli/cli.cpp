@@ -434,7 +434,7 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
   // `replications: 1e5`. Every max is at most 2^53 - 1, where doubles hold
   // every whole number exactly.
   double value = 0;
-  if (!parse_file_number(text, &value) || value != std::floor(value) || value < static_cast<double>(min) ||
+  if (!parse_scenario_number(text, &value) || value != std::floor(value) || value < static_cast<double>(min) ||
       value > static_cast<double>(max))
     throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, text));
   return static_cast<std::uint64_t>(value);

@@ -9,42 +9,14 @@ namespace brink {
 namespace {
 
 constexpr std::uint32_t kBlockMagic = 0x424b4c42;  // "BLKB" in memory
-constexpr std::uint32_t kBlockWireVersion = 2;
+constexpr std::uint32_t kBlockWireVersion = 3;
 
-// Every vector of a BlockResult, in wire order. A field added to BlockResult
-// changes its size and trips the static_assert below, so it cannot be
-// forgotten here (the rank that wrote the file would silently lose it).
+// Every vector of a BlockResult, in wire order (block_result.hpp's lists).
 template <class Block, class F>
 void for_each_field(Block& b, F&& f) {
-  f(b.outcome);
-  f(b.peak_rung);
-  f(b.end_step);
-  f(b.war_start_step);
-  f(b.war_end_step);
-  f(b.first_incident_step);
-  f(b.incidents);
-  f(b.casualties);
-  f(b.final_forces);
-  f(b.action_count);
-  f(b.troops_added);
-  f(b.troops_removed);
-  f(b.alliance_war_cause);
-  f(b.agreed);
-  f(b.resolve_type);
-  f(b.final_belief);
-  f(b.ts_belief);
-  f(b.record_rung_count);
-  f(b.record_troops_sum);
-  f(b.record_belief_sum);
-  f(b.ts_forces);
-  f(b.ts_rung);
-  f(b.ts_tension);
-  f(b.offer);
-  f(b.war_cost);
+  for_each_replication_array([&](auto member) { f(b.*member); });
+  for_each_record_sum([&](auto member) { f(b.*member); });
 }
-constexpr std::size_t kVectorFields = 25;
-static_assert(sizeof(BlockResult) == sizeof(BlockSpec) + 8 + (kVectorFields + 1) * sizeof(std::vector<int>),
-              "BlockResult changed: add the new field to for_each_field in block_wire.cpp");
 
 }  // namespace
 

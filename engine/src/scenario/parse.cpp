@@ -535,8 +535,6 @@ YAML::Node single_document(const ScenarioSource& source) {
 
 bool parse_scenario_number(const std::string& text, double* value) { return parse_number(text, value); }
 
-bool parse_file_number(const std::string& text, double* value) { return parse_number(text, value); }
-
 LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides) {
   YAML::Node root;
   try {

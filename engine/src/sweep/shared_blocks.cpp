@@ -49,7 +49,7 @@ void split_at_segments(const BlockResult& block, std::span<const BlockSpec> spec
   if (block.interrupted) return;
   const std::size_t lanes = static_cast<std::size_t>(block.spec.count);
   // A per-replication array: lanes × stride values, replication-major.
-  auto rows = [&](auto member) {
+  for_each_replication_array([&](auto member) {
     const auto& all = block.*member;
     const std::size_t stride = all.size() / lanes;
     std::size_t first = 0;
@@ -59,41 +59,16 @@ void split_at_segments(const BlockResult& block, std::span<const BlockSpec> spec
       (out[j].*member).assign(begin, begin + static_cast<std::ptrdiff_t>(count * stride));
       first += count;
     }
-  };
-  // An array of record sums: one equal part per segment.
-  auto parts = [&](auto member) {
+  });
+  // The record sums: one equal part per segment.
+  for_each_record_sum([&](auto member) {
     const auto& all = block.*member;
     const std::size_t part = all.size() / specs.size();
     for (std::size_t j = 0; j < specs.size(); ++j) {
       auto begin = all.begin() + static_cast<std::ptrdiff_t>(j * part);
       (out[j].*member).assign(begin, begin + static_cast<std::ptrdiff_t>(part));
     }
-  };
-  rows(&BlockResult::outcome);
-  rows(&BlockResult::peak_rung);
-  rows(&BlockResult::end_step);
-  rows(&BlockResult::war_start_step);
-  rows(&BlockResult::war_end_step);
-  rows(&BlockResult::first_incident_step);
-  rows(&BlockResult::incidents);
-  rows(&BlockResult::casualties);
-  rows(&BlockResult::final_forces);
-  rows(&BlockResult::action_count);
-  rows(&BlockResult::troops_added);
-  rows(&BlockResult::troops_removed);
-  rows(&BlockResult::alliance_war_cause);
-  rows(&BlockResult::agreed);
-  rows(&BlockResult::resolve_type);
-  rows(&BlockResult::final_belief);
-  rows(&BlockResult::offer);
-  rows(&BlockResult::war_cost);
-  rows(&BlockResult::ts_belief);
-  rows(&BlockResult::ts_forces);
-  rows(&BlockResult::ts_rung);
-  rows(&BlockResult::ts_tension);
-  parts(&BlockResult::record_rung_count);
-  parts(&BlockResult::record_troops_sum);
-  parts(&BlockResult::record_belief_sum);
+  });
 }
 
 }  // namespace

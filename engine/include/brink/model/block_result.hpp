@@ -87,4 +87,45 @@ struct BlockResult {
   std::vector<std::vector<std::uint8_t>> encoded;
 };
 
+// The arrays of a BlockResult, as member pointers: f(&BlockResult::outcome)
+// and so on. Per replication first (count × …, replication-major), then
+// the record sums (records × …, per segment first with
+// spec.sums_per_segment). A field added to BlockResult changes its size and
+// trips the static_assert, so it cannot be forgotten here (the MPI wire and
+// the cut of a shared block into its points use this list).
+template <class F>
+void for_each_replication_array(F&& f) {
+  f(&BlockResult::outcome);
+  f(&BlockResult::peak_rung);
+  f(&BlockResult::end_step);
+  f(&BlockResult::war_start_step);
+  f(&BlockResult::war_end_step);
+  f(&BlockResult::first_incident_step);
+  f(&BlockResult::incidents);
+  f(&BlockResult::casualties);
+  f(&BlockResult::final_forces);
+  f(&BlockResult::action_count);
+  f(&BlockResult::troops_added);
+  f(&BlockResult::troops_removed);
+  f(&BlockResult::alliance_war_cause);
+  f(&BlockResult::agreed);
+  f(&BlockResult::resolve_type);
+  f(&BlockResult::final_belief);
+  f(&BlockResult::offer);
+  f(&BlockResult::war_cost);
+  f(&BlockResult::ts_belief);
+  f(&BlockResult::ts_forces);
+  f(&BlockResult::ts_rung);
+  f(&BlockResult::ts_tension);
+}
+template <class F>
+void for_each_record_sum(F&& f) {
+  f(&BlockResult::record_rung_count);
+  f(&BlockResult::record_troops_sum);
+  f(&BlockResult::record_belief_sum);
+}
+inline constexpr std::size_t kBlockResultArrays = 25;  // the two lists above, and not `encoded`
+static_assert(sizeof(BlockResult) == sizeof(BlockSpec) + 8 + (kBlockResultArrays + 1) * sizeof(std::vector<int>),
+              "BlockResult changed: add the new field to for_each_replication_array or for_each_record_sum");
+
 }  // namespace brink

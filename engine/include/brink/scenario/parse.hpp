@@ -30,10 +30,6 @@ struct Override {
 };
 // Parses "PATH=VALUE"; throws ScenarioError naming the argument if malformed.
 Override parse_override(std::string_view assignment);
-// A number as a scenario file writes one: a finite decimal, `+` and `_`
-// digit separators allowed (1000, 1e5, +3, 100_000). So that a command-line
-// count takes what the file takes.
-bool parse_file_number(const std::string& text, double* value);
 
 // Where each path of a scenario file is: the value's line and column (a
 // mapping's path gives the mapping). Problems found after reading (--set,
