@@ -472,6 +472,51 @@ def test_a_killed_sweep_of_shared_blocks_resumes_to_the_same_file(tmp_path):
     assert_same_files(reference, out, ignore_attrs=("command_line", "scenario_source"))
 
 
+def per_point_summaries(path):
+    """{name: (shape, chunk shape, stored chunks, bytes per element)} of the per-point summaries of a file."""
+    out = {}
+    with h5py.File(path, "r", swmr=True) as f:
+        for name, ds in f.items():
+            dims = [d[0].name.lstrip("/") for d in ds.dims if len(d)]
+            if isinstance(ds, h5py.Dataset) and dims[:1] == ["point"] and ds.chunks and ds.compression is None \
+                    and "replication" not in dims and "block" not in dims:
+                out[name] = (ds.shape, ds.chunks, ds.id.get_num_chunks(), ds.dtype.itemsize)
+    return out
+
+
+def test_per_point_summaries_share_chunks_and_a_sweep_killed_mid_chunk_resumes_to_the_same_file(tmp_path):
+    # 600 points of one replication: a chunk per point and variable cost a disk write and an index entry each.
+    points = 600
+    body = scenario_text(replications=1, horizon_days=30,
+                         sweep=sweep_block({"actors.RUS.decision.rationality": {"min": 0.5, "max": 3.0},
+                                            "escalation.incidents.base_rate": {"min": 0.0005, "max": 0.005}},
+                                           design="lhs", samples=points))
+    path = write(tmp_path, "s.yaml", body)
+    reference = simulate(tmp_path / "ref.h5", path, "--threads", 2)
+    summaries = per_point_summaries(reference)
+    assert {"mean_troops", "rung_share", "outcome_count", "replications"} <= set(summaries), sorted(summaries)
+    for name, (shape, chunks, stored, itemsize) in summaries.items():
+        assert shape[0] == points and chunks[1:] == shape[1:], (name, shape, chunks)
+        # as many points as fit in 256 KiB, evened out: no chunk is mostly padding
+        row = itemsize * math.prod(shape[1:])
+        fit = max(1, 256 * 1024 // row)
+        assert chunks[0] == -(-points // -(-points // fit)) and chunks[0] * row <= 256 * 1024, (name, chunks, row)
+        assert stored == -(-points // chunks[0]) < points, (name, stored)
+    # Killed with points published in a chunk it had not filled: --resume fills the rest of it.
+    out = tmp_path / "k.h5"
+    args = [BRINK, "run", str(path), "-q", "-t", "2", "-o", str(out)]
+    killed = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_S,
+                            env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "150",
+                                 "BRINK_TEST_ONE_BLOCK_PER_POINT": "1"})
+    assert killed.returncode == -9, killed.stderr
+    with h5py.File(f"{out}.partial", "r", swmr=True) as f:
+        published = int((f["replications"][()] > 0).sum())
+    assert 0 < published < points, published
+    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_files(reference, out, ignore_attrs=("command_line", "scenario_source"))
+
+
 # --------------------------------------------------------------------------
 # 3. Errors: exit 2, name the path, leave an existing output alone
 # --------------------------------------------------------------------------

@@ -50,7 +50,6 @@ Values per_type(const SweepPlan& p, double ResolveType::*field) {
   return values;
 }
 
-constexpr std::array<std::uint32_t, 5> kPerPointChunk{1, 0, 0, 0, 0};  // one point per chunk
 constexpr std::array<std::uint32_t, 5> kWhole{0, 0, 0, 0, 0};
 
 // The dimensions, each with its coordinate values (or none: a bare dimension).
@@ -332,7 +331,7 @@ void add_block_sums_and_series(std::vector<VariableSpec>& t) {
                .chunk = {1, 1024}});
 }
 
-// Per-point summaries, one point per chunk; read back by `brink inspect`.
+// Per-point summaries, as many points per chunk as fit in kPointChunkBytes; read back by `brink inspect`.
 void add_summaries(std::vector<VariableSpec>& t) {
   auto point = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
                    Values (*get)(const PointSummary&), void (*set)(PointSummary&, const Values&),
@@ -345,7 +344,7 @@ void add_summaries(std::vector<VariableSpec>& t) {
                  .long_name = long_name,
                  .day_coordinate = on_step,
                  .storage = Storage::kChunked,
-                 .chunk = kPerPointChunk,
+                 .chunk = kWhole,  // along `point`: FileLayout::points_per_chunk
                  .from_summary = get,
                  .to_summary = set});
   };
