@@ -473,13 +473,14 @@ def test_a_killed_sweep_of_shared_blocks_resumes_to_the_same_file(tmp_path):
 
 
 def per_point_summaries(path):
-    """{name: (shape, chunk shape, stored chunks, bytes per element)} of the per-point summaries of a file."""
+    """{name: (shape, chunk shape, stored chunks, bytes per element)} of the per-point summaries of a file, and
+    of block_done (the blocks each point has finished)."""
     out = {}
     with h5py.File(path, "r", swmr=True) as f:
         for name, ds in f.items():
             dims = [d[0].name.lstrip("/") for d in ds.dims if len(d)]
             if isinstance(ds, h5py.Dataset) and dims[:1] == ["point"] and ds.chunks and ds.compression is None \
-                    and "replication" not in dims and "block" not in dims:
+                    and "replication" not in dims and ("block" not in dims or name == "block_done"):
                 out[name] = (ds.shape, ds.chunks, ds.id.get_num_chunks(), ds.dtype.itemsize)
     return out
 
@@ -494,7 +495,8 @@ def test_per_point_summaries_share_chunks_and_a_sweep_killed_mid_chunk_resumes_t
     path = write(tmp_path, "s.yaml", body)
     reference = simulate(tmp_path / "ref.h5", path, "--threads", 2)
     summaries = per_point_summaries(reference)
-    assert {"mean_troops", "rung_share", "outcome_count", "replications"} <= set(summaries), sorted(summaries)
+    assert {"mean_troops", "rung_share", "outcome_count", "replications", "block_done"} <= set(summaries), \
+        sorted(summaries)
     for name, (shape, chunks, stored, itemsize) in summaries.items():
         assert shape[0] == points and chunks[1:] == shape[1:], (name, shape, chunks)
         # as many points as fit in 256 KiB, evened out: no chunk is mostly padding

@@ -80,7 +80,7 @@ std::vector<std::uint64_t> FileLayout::chunk(const VariableSpec& v) const {
     if (v.storage == Storage::kBlockChunks) {
       if (d == D::kPoint || d == D::kBlock) extent = 1;
       if (d == D::kReplication) extent = std::min<std::uint64_t>(kBlockLanes, extent);
-    } else if (v.kind == Kind::kPerPoint && d == D::kPoint) {
+    } else if (v.chunk[i] == kPointsThatFit) {
       extent = std::min<std::uint64_t>(points_per_chunk(v), extent);
     } else if (v.chunk[i] > 0) {
       extent = std::min<std::uint64_t>(v.chunk[i], extent);
@@ -90,11 +90,15 @@ std::vector<std::uint64_t> FileLayout::chunk(const VariableSpec& v) const {
   return out;
 }
 
-// As many points as fit in kPointChunkBytes, evened out over the chunks
-// the point axis then needs, so that the last one is not mostly padding.
+// The bytes of a chunk's row (its extents past the first axis), then as many
+// rows as fit in kPointChunkBytes, evened out over the chunks the point axis
+// needs so that the last one is not mostly padding.
 std::uint64_t FileLayout::points_per_chunk(const VariableSpec& v) const {
   std::uint64_t row = std::max<std::uint64_t>(1, dtype_size(dtype(v)));
-  for (int i = 1; i < v.dims.rank; ++i) row *= std::max<std::uint64_t>(1, length(v.dims.axis[i]));
+  for (int i = 1; i < v.dims.rank; ++i) {
+    const std::uint64_t n = length(v.dims.axis[i]);
+    row *= std::max<std::uint64_t>(1, v.chunk[i] > 0 ? std::min<std::uint64_t>(v.chunk[i], n) : n);
+  }
   const std::uint64_t fit = std::max<std::uint64_t>(1, kPointChunkBytes / row);
   const std::uint64_t points = std::max<std::uint64_t>(1, length(D::kPoint));
   const std::uint64_t chunks = (points + fit - 1) / fit;
@@ -102,9 +106,9 @@ std::uint64_t FileLayout::points_per_chunk(const VariableSpec& v) const {
 }
 
 std::size_t FileLayout::cache_bytes(const VariableSpec& v) const {
-  if (v.kind != Kind::kPerPoint || v.storage != Storage::kChunked) return v.cache_bytes;
+  if (v.storage != Storage::kChunked || v.chunk[0] != kPointsThatFit) return v.cache_bytes;
   const std::vector<std::uint64_t> extent = chunk(v);
-  if (extent.empty() || extent[0] <= 1) return 0;  // a row is a whole chunk: written as it comes
+  if (extent[0] <= 1) return 0;  // a row is a whole chunk: written as it comes
   std::uint64_t bytes = std::max<std::uint64_t>(1, dtype_size(dtype(v)));
   for (std::uint64_t e : extent) bytes *= e;
   return static_cast<std::size_t>(bytes) * kPointChunksCached;

@@ -328,10 +328,10 @@ void add_block_sums_and_series(std::vector<VariableSpec>& t) {
                .units = "1",
                .long_name = "1 once the block's replications are in this file (used by --resume)",
                .storage = Storage::kChunked,
-               .chunk = {1, 1024}});
+               .chunk = {kPointsThatFit, 1024}});
 }
 
-// Per-point summaries, as many points per chunk as fit in kPointChunkBytes; read back by `brink inspect`.
+// Per-point summaries, as many points per chunk as fit (kPointsThatFit); read back by `brink inspect`.
 void add_summaries(std::vector<VariableSpec>& t) {
   auto point = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
                    Values (*get)(const PointSummary&), void (*set)(PointSummary&, const Values&),
@@ -344,7 +344,7 @@ void add_summaries(std::vector<VariableSpec>& t) {
                  .long_name = long_name,
                  .day_coordinate = on_step,
                  .storage = Storage::kChunked,
-                 .chunk = kWhole,  // along `point`: FileLayout::points_per_chunk
+                 .chunk = {kPointsThatFit, 0, 0, 0, 0},
                  .from_summary = get,
                  .to_summary = set});
   };

@@ -95,12 +95,9 @@ enum class When : std::uint8_t {
 
 enum class Storage : std::uint8_t {
   kContiguous,
-  // Chunks of `chunk` (per axis; 0 = the whole axis; capped at the axis
-  // length), no filter, written by the writer thread with H5Dwrite. A
-  // per-point summary's chunks hold as many points as fit in
-  // kPointChunkBytes (FileLayout::chunk), assembled in the writer's chunk
-  // cache: a chunk of one small row per point would cost a disk write and
-  // an index entry per point and variable.
+  // Chunks of `chunk` (per axis; 0 = the whole axis, kPointsThatFit on
+  // `point`; capped at the axis length), no filter, written by the writer
+  // thread with H5Dwrite.
   kChunked,
   // One chunk per block: extent min(256, N) along `replication` or 1 along
   // `block`, 1 along `point`, whole along the other axes; HDF5's shuffle and
@@ -194,9 +191,14 @@ std::string udunits_of(std::string_view scenario_unit);
 // probability_<outcome> for each outcome, then mean_casualties_<actor>.
 std::vector<std::string> sensitivity_output_names(const std::vector<std::string>& actors);
 
-// The most bytes of one chunk of a per-point summary, and how many such
-// chunks the writer's cache holds per variable (points finish nearly in
-// order: a chunk is complete, and leaves the cache, soon after it starts).
+// A chunk extent along `point` (a per-point summary, block_done): as many
+// points as fit in kPointChunkBytes, evened out over the chunks the axis
+// needs (FileLayout::points_per_chunk). Their rows arrive a point at a time
+// and are assembled in the writer's chunk cache, kPointChunksCached chunks
+// per variable (points finish nearly in order: a chunk is complete, and
+// leaves the cache, soon after it starts); a chunk per point would cost a
+// disk write and an index entry per point and variable.
+inline constexpr std::uint32_t kPointsThatFit = 0xFFFFFFFFu;
 inline constexpr std::uint64_t kPointChunkBytes = 256 * 1024;
 inline constexpr std::size_t kPointChunksCached = 4;
 
@@ -213,7 +215,7 @@ struct FileLayout {
   std::vector<std::uint64_t> chunk(const VariableSpec& v) const;  // empty: contiguous
   // The writer's HDF5 chunk cache for `v` (H5Pset_chunk_cache's bytes).
   std::size_t cache_bytes(const VariableSpec& v) const;
-  // Points in a chunk of per-point summary `v`.
+  // Points in a chunk of `v` when its chunk extent on `point` is kPointsThatFit.
   std::uint64_t points_per_chunk(const VariableSpec& v) const;
   // Elements of one block's chunk (kBlockChunks), and its offset in the file.
   std::uint64_t chunk_elements(const VariableSpec& v) const;
