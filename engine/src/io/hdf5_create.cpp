@@ -202,8 +202,7 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   const Handle space =
       space_handle(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr), "create " + name);
   const Handle dcpl = creation_properties(v, layout, type);
-  const Handle dapl = plist_handle(H5Pcreate(H5P_DATASET_ACCESS), "create a dataset access property list");
-  H5Pset_chunk_cache(dapl.get(), layout.cache_bytes(v) > 0 ? 12421 : 0, layout.cache_bytes(v), 1.0);
+  const Handle dapl = h5::dataset_access(layout.cache_bytes(v));
   Handle ds =
       dataset_handle(H5Dcreate2(file.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
                      "create dataset " + name);

@@ -121,6 +121,12 @@ std::string read_string_attribute(hid_t object, const char* name) {
   return buffer.c_str();
 }
 
+Handle dataset_access(std::size_t cache_bytes) {
+  Handle dapl = plist_handle(H5Pcreate(H5P_DATASET_ACCESS), "create a dataset access property list");
+  check(H5Pset_chunk_cache(dapl.get(), cache_bytes > 0 ? 12421 : 0, cache_bytes, 1.0), "set a chunk cache");
+  return dapl;
+}
+
 Slab::Slab(hid_t dataset, std::int64_t point, std::int64_t first, std::int64_t count) {
   file = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
   const int rank = H5Sget_simple_extent_ndims(file.get());

@@ -42,6 +42,9 @@ struct Slab {
   std::uint64_t elements = 0;
 };
 
+// A dataset access property list with a chunk cache of `cache_bytes` (none when 0).
+Handle dataset_access(std::size_t cache_bytes);
+
 // Writes `values` (one of Values' alternatives) to the selection.
 void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what);
 // Reads a whole numeric or string dataset as `dtype`'s Values alternative.

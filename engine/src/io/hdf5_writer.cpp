@@ -133,9 +133,7 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     if (!layout.present(v)) continue;
     const std::string name(v.name);
     if (H5Lexists(id, name.c_str(), H5P_DEFAULT) <= 0) mismatch("the layout (no variable " + name + ")");
-    const Handle dapl = plist_handle(H5Pcreate(H5P_DATASET_ACCESS), "create a dataset access property list");
-    H5Pset_chunk_cache(dapl.get(), layout.cache_bytes(v) > 0 ? 12421 : 0, layout.cache_bytes(v),
-                       1.0);  // as when created
+    const Handle dapl = h5::dataset_access(layout.cache_bytes(v));  // as when created
     datasets.emplace(v.name, dataset_handle(H5Dopen2(id, name.c_str(), dapl.get()), "open " + name));
   }
 }

@@ -148,7 +148,6 @@ struct VariableSpec {
   bool day_coordinate = false;  // CF `coordinates = "day"` (variables on the step axis)
   Storage storage = Storage::kContiguous;
   std::array<std::uint32_t, 5> chunk{};  // kChunked only
-  std::size_t cache_bytes = 0;           // the writer's HDF5 chunk cache for the dataset
   Fill fill = Fill::kNone;
   bool bare = false;  // kDimension without values (netCDF dimension, not variable)
   // Where the data comes from (one of these, by kind):
@@ -213,7 +212,8 @@ struct FileLayout {
   Dtype dtype(const VariableSpec& v) const;  // kStepCount resolved
   std::vector<std::uint64_t> shape(const VariableSpec& v) const;
   std::vector<std::uint64_t> chunk(const VariableSpec& v) const;  // empty: contiguous
-  // The writer's HDF5 chunk cache for `v` (H5Pset_chunk_cache's bytes).
+  // The writer's HDF5 chunk cache for `v` (H5Pset_chunk_cache's bytes): 0
+  // but for chunks of several points (block chunks are stored whole).
   std::size_t cache_bytes(const VariableSpec& v) const;
   // Points in a chunk of `v` when its chunk extent on `point` is kPointsThatFit.
   std::uint64_t points_per_chunk(const VariableSpec& v) const;
