@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -127,6 +128,43 @@ TEST(VariableTableTest, StepCountsNarrowOnlyWhileTheyFit) {
   EXPECT_EQ(layout.dtype(counts), Dtype::kInt16);
   layout.steps = 32768;
   EXPECT_EQ(layout.dtype(counts), Dtype::kInt32);
+}
+
+// A variable whose rows arrive a point at a time is chunked over as many
+// points as fit in kPointChunkBytes, in as few chunks as that allows, none
+// of them mostly padding, and cached when a chunk holds several points;
+// block chunks, stored whole, never are.
+TEST(VariableTableTest, PointChunksHoldAsManyPointsAsFitEvenedOut) {
+  for (std::uint64_t points : {1u, 7u, 600u, 5000u, 1000003u})
+    for (std::uint64_t steps : {2u, 121u, 4000u}) {
+      FileLayout layout;
+      layout.steps = static_cast<int>(steps) - 1;
+      for (std::uint64_t& n : layout.size) n = 3;
+      layout.size[static_cast<int>(Dim::kPoint)] = points;
+      layout.size[static_cast<int>(Dim::kStep)] = steps;
+      layout.size[static_cast<int>(Dim::kBlock)] = 5;
+      int by_points = 0;
+      for (const VariableSpec& v : variable_table()) {
+        SCOPED_TRACE(std::string(v.name) + " at " + std::to_string(points) + " points, " + std::to_string(steps) +
+                     " records");
+        const std::vector<std::uint64_t> chunk = layout.chunk(v);
+        if (v.storage != Storage::kChunked || v.chunk[0] != kPointsThatFit) {
+          EXPECT_EQ(layout.cache_bytes(v), 0u);
+          continue;
+        }
+        ++by_points;
+        ASSERT_EQ(v.dims.axis[0], Dim::kPoint);
+        std::uint64_t row = dtype_size(layout.dtype(v));
+        for (std::size_t i = 1; i < chunk.size(); ++i) row *= chunk[i];
+        const std::uint64_t fit = std::max<std::uint64_t>(1, kPointChunkBytes / row);
+        const std::uint64_t chunks = (points + chunk[0] - 1) / chunk[0];
+        EXPECT_LE(chunk[0], std::min(points, fit));
+        EXPECT_EQ(chunks, (points + fit - 1) / fit);    // no more chunks than the rows need
+        EXPECT_LT(chunks * chunk[0] - points, chunks);  // padding under a row per chunk
+        EXPECT_EQ(layout.cache_bytes(v), chunk[0] > 1 ? kPointChunksCached * chunk[0] * row : 0u);
+      }
+      EXPECT_GT(by_points, 10);  // the summaries, `replications` and block_done
+    }
 }
 
 TEST(VariableTableTest, ParameterCoordinatesHaveSafeUniqueNames) {
