@@ -107,11 +107,9 @@ std::uint64_t FileLayout::points_per_chunk(const VariableSpec& v) const {
 
 std::size_t FileLayout::cache_bytes(const VariableSpec& v) const {
   if (v.storage != Storage::kChunked || v.chunk[0] != kPointsThatFit) return 0;
-  const std::vector<std::uint64_t> extent = chunk(v);
-  if (extent[0] <= 1) return 0;  // a row is a whole chunk: written as it comes
-  std::uint64_t bytes = std::max<std::uint64_t>(1, dtype_size(dtype(v)));
-  for (std::uint64_t e : extent) bytes *= e;
-  return static_cast<std::size_t>(bytes) * kPointChunksCached;
+  if (chunk(v)[0] <= 1) return 0;  // a row is a whole chunk: written as it comes
+  return static_cast<std::size_t>(chunk_elements(v) * std::max<std::uint64_t>(1, dtype_size(dtype(v)))) *
+         kPointChunksCached;
 }
 
 std::uint64_t FileLayout::chunk_elements(const VariableSpec& v) const {

@@ -152,11 +152,6 @@ class Recorder {
     int first = 0;
     for (std::size_t j = 0; j < segments_.size(); ++j) {
       const int count = segments_[j].count;
-      if (count == 1) {
-        one_lane_sums(st, position[first], j * records_ + static_cast<std::size_t>(q));
-        ++first;
-        continue;
-      }
       for (int r = 0; r < count; ++r) {
         const int p = position[first + r];
         for (int i = 0; i < n_; ++i) {
@@ -172,21 +167,6 @@ class Recorder {
           [&](int i, int k) { return gathered_belief_.col(i * kMaxTypes + k).data(); }, gathered_rung_.data());
       first += count;
     }
-  }
-
-  // sum_lanes of the one lane at position p: the same bits without the
-  // gather (a segment of one replication, as in sweeps of one replication per
-  // point). Eigen's sum of one double is that double; float_sums adds a
-  // float to a zero partial and the partials to a zero total, 0.0 + x.
-  void one_lane_sums(const BlockState& st, int p, std::size_t at) {
-    BlockResult& out = *out_;
-    for (int i = 0; i < n_; ++i) {
-      double* troops = out.record_troops_sum.data() + (at * n_ + i) * kPoolCount;
-      for (int pool = 0; pool < kPoolCount; ++pool) troops[pool] = pool_column(st, pool)(p, i);
-      for (int k = 0; k < static_cast<int>(model_.scenario().actors[i].types.size()); ++k)
-        out.record_belief_sum[(at * n_ + i) * types_ + k] = 0.0 + static_cast<double>(st.belief(p, i * kMaxTypes + k));
-    }
-    for (int g = 0; g < rungs_; ++g) out.record_rung_count[at * rungs_ + g] = st.rung(p) == g ? 1 : 0;
   }
 
   const Model& model_;

@@ -217,7 +217,7 @@ struct FileLayout {
   std::size_t cache_bytes(const VariableSpec& v) const;
   // Points in a chunk of `v` when its chunk extent on `point` is kPointsThatFit.
   std::uint64_t points_per_chunk(const VariableSpec& v) const;
-  // Elements of one block's chunk (kBlockChunks), and its offset in the file.
+  // Elements of one chunk of `v`, and a block's chunk offset in the file (kBlockChunks).
   std::uint64_t chunk_elements(const VariableSpec& v) const;
   std::vector<std::uint64_t> chunk_offset(const VariableSpec& v, const BlockSpec& block) const;
 };
