@@ -115,7 +115,7 @@ int expect_chunks_as_hdf5_stores_them(const FileLayout& layout, const BlockResul
   for (const VariableSpec& v : variable_table()) {
     if (v.storage != Storage::kBlockChunks || !layout.present(v)) continue;
     const std::size_t size = layout.chunk_elements(v) * dtype_size(layout.dtype(v));
-    const std::vector<std::uint8_t> ours = encode_chunk(v, layout, block);
+    const std::vector<std::uint8_t> ours = encode_chunk(v, layout, std::span(&block, 1));
     EXPECT_EQ(inflate(ours, size), inflate(hdf5_chunk(v, layout, block), size)) << v.name;
     size_check(v, ours.size(), size);
     ++checked;
@@ -219,7 +219,7 @@ void expect_chunks_whatever_the_thread_encoded_before(const FileLayout& layout, 
       // Each chunk after another one: what ISA-L left on the stack and in the thread's buffers.
       for (std::size_t k = 0; k < variables.size(); ++k) {
         const VariableSpec& v = *variables[reversed ? variables.size() - 1 - k : k];
-        chunks[std::string(v.name)] = encode_chunk(v, layout, block);
+        chunks[std::string(v.name)] = encode_chunk(v, layout, std::span(&block, 1));
       }
     }).join();
     return chunks;
@@ -265,7 +265,7 @@ TEST(Hdf5WriterTest, AFileHoldsTheTablesVariablesAndResumeReadsBlocksBack) {
     Hdf5Writer writer(path, plan, metadata);
     for (std::int64_t b = 0; b < plan.blocks_per_point(); ++b) {
       blocks.push_back(simulate_block(plan.model(0), plan.block(0, b)));
-      if (b != 1) writer.encode(blocks.back());  // block 1: encoded by the writer itself
+      if (b != 1) writer.encode(std::span(&blocks.back(), 1));  // block 1: encoded by the writer itself
       writer.write_block(blocks.back());
     }
     writer.close();

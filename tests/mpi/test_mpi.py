@@ -165,6 +165,27 @@ def test_points_sharing_blocks_are_identical_under_mpi(mpirun, tmp_path, axes):
     assert_same_files(reference, out, ignore_attrs=INVOCATION)
 
 
+def test_chunk_groups_of_points_are_handed_out_whole_under_mpi(mpirun, tmp_path):
+    """Points of 4 replications share blocks and chunks 64 at a time (docs/output.md): rank 0 hands each
+    group to one rank whole, which simulates and encodes it as one block."""
+    axes = {"actors.RUS.decision.rationality": {"min": 0.5, "max": 3.0},
+            "actors.UKR.forces.deployed": {"min": 120000, "max": 240000}}
+    points = 450
+    scenario = write(tmp_path, "g.yaml", scenario_text(replications=4, horizon_days=30,
+                                                       sweep=sweep_block(axes, design="lhs", samples=points)))
+    reference = tmp_path / "ref.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 1, "-o", reference))
+    out = tmp_path / "np3.h5"
+    proc = subprocess.run(mpi_cmd(mpirun, 3, "run", scenario, "-q", "-t", 1, "-o", out), capture_output=True,
+                          text=True, env={**env(), "BRINK_MPI_TIMING": "1"}, timeout=TIMEOUT_S)
+    ok(proc)
+    received = re.search(r"received (\d+) from other ranks", proc.stderr)
+    assert received and int(received.group(1)) >= 64, proc.stderr  # at least a group ran elsewhere
+    assert_same_files(reference, out, ignore_attrs=INVOCATION)
+    with h5py.File(out, "r") as f:
+        assert f["outcome_code"].chunks == (64, 4) and f["outcome_code"].id.get_num_chunks() == -(-points // 64)
+
+
 def test_sensitivity_design_with_common_random_numbers_is_identical_under_mpi(mpirun, tmp_path):
     axes = {"actors.RUS.decision.patience_days": {"min": 10, "max": 90},
             "actors.RUS.forces.deployed": {"min": 80000, "max": 160000}}

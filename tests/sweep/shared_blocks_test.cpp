@@ -6,10 +6,13 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "../support/scenarios.hpp"
+#include "brink/io/variables.hpp"
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/sweep/executor.hpp"
 
@@ -163,6 +166,62 @@ TEST(SharedBlocksTest, ASweepRunsTheSameOnAnyThreadCountAsWithABlockPerPoint) {
 
 TEST(SharedBlocksTest, PointsShareOnlyWithPointsThatAgreeOnTheOtherAxes) {
   expect_shared_runs_as_a_block_per_point(plan_of(kMixedSweep, 3), 40);
+}
+
+// Points whose per-replication data share chunks: aligned groups of
+// points_per_block() points, each handed out, simulated and encoded as one
+// block; a resumed run runs a group again whole unless all of it is done.
+TEST(SharedBlocksTest, PointsThatShareChunksRunAndEncodeAsWholeChunkGroups) {
+  SweepPlan plan = plan_of(kSharedSweep, 3);  // 96 points, 85 to a block: groups of 85 and 11
+  ASSERT_EQ(plan.points_per_block(), 85);
+  EXPECT_EQ(plan.points_per_chunk(), 85);
+  EXPECT_EQ(plan_of(kMixedSweep, 3).points_per_chunk(), 1);  // points that cannot all share a block
+  SweepPlan other = plan;
+  other.write_runs = false;  // --summary-only: no per-replication chunks
+  EXPECT_EQ(other.points_per_chunk(), 1);
+  other = plan;
+  other.shard_count = 2;  // a shard's points are not consecutive
+  EXPECT_EQ(other.points_per_chunk(), 1);
+  other = plan;
+  other.chunk_groups = false;
+  EXPECT_EQ(other.points_per_chunk(), 1);
+
+  BlockScheduler scheduler(plan);
+  const std::vector<BlockSpec> first = scheduler.next_block(4);  // a group, whatever the cap
+  const std::vector<BlockSpec> second = scheduler.next_block(4);
+  ASSERT_EQ(first.size(), 85u);
+  ASSERT_EQ(second.size(), 11u);
+  for (std::size_t j = 0; j < first.size(); ++j) EXPECT_EQ(first[j].point, static_cast<std::int64_t>(j));
+  for (std::size_t j = 0; j < second.size(); ++j) EXPECT_EQ(second[j].point, static_cast<std::int64_t>(85 + j));
+  EXPECT_TRUE(scheduler.next_block(4).empty());
+
+  std::vector<std::uint8_t> finished(96, 0);
+  for (int p = 0; p < 10; ++p) finished[p] = 1;   // group 0 cut off after 10 points
+  for (int p = 85; p < 96; ++p) finished[p] = 1;  // group 1 done
+  const std::vector<std::uint8_t> kept = plan.kept_on_resume(finished);
+  for (int p = 0; p < 96; ++p) EXPECT_EQ(kept[p], p >= 85 ? 1 : 0) << "point " << p;
+  SweepPlan mixed = plan_of(kMixedSweep, 3);
+  EXPECT_EQ(mixed.kept_on_resume(std::vector<std::uint8_t>(finished.begin(), finished.begin() + 40)),
+            std::vector<std::uint8_t>(finished.begin(), finished.begin() + 40));
+
+  // The chunks of a group go to its first point, in table order; a group cut short is refused.
+  const FileLayout layout = file_layout(plan);
+  ASSERT_EQ(layout.points_per_block_chunk, 85u);
+  std::vector<const VariableSpec*> variables;
+  for (const VariableSpec& v : variable_table())
+    if (v.storage == Storage::kBlockChunks && layout.present(v)) variables.push_back(&v);
+  BlockResult block;
+  std::vector<BlockResult> results;
+  plan.simulate_points(kernel(), second, nullptr, block, results);
+  EXPECT_THROW(encode_chunks(layout, variables, std::span(results).first(10)), std::logic_error);
+  EXPECT_THROW(encode_chunks(layout, variables, std::span(results).subspan(1)), std::logic_error);
+  encode_chunks(layout, variables, results);
+  ASSERT_EQ(results[0].encoded.size(), variables.size());
+  for (std::size_t j = 1; j < results.size(); ++j) EXPECT_TRUE(results[j].encoded.empty()) << j;
+  for (std::size_t i = 0; i < variables.size(); ++i)
+    EXPECT_EQ(results[0].encoded[i], encode_chunk(*variables[i], layout, results)) << variables[i]->name;
+  EXPECT_EQ(layout.chunk_offset(*variables[0], second[0])[0], 85u);
+  EXPECT_THROW(layout.chunk_offset(*variables[0], second[1]), std::logic_error);
 }
 
 }  // namespace

@@ -457,17 +457,36 @@ def test_points_that_share_blocks_write_the_file_of_a_block_per_point(tmp_path, 
     data, _ = load(shared)
     points = math.prod(len(values) for values in axes.values())
     assert data["outcome_count"].shape == (points, 5) and (data["outcome_count"].sum(axis=1) == replications).all()
+    # Per-replication data: a chunk per shared block of points (aligned groups of 256 // R), not per point,
+    # when every point may share a block with every other.
+    group = 256 // replications if axes is SHARED_AXES else 1
+    checked = 0
+    with h5py.File(shared, "r") as f, h5py.File(own, "r") as g:
+        for name, ds in f.items():
+            if isinstance(ds, h5py.Dataset) and ds.compression:
+                assert ds.chunks[:2] in ((min(group, points), replications), (min(group, points), 1)), (name, ds.chunks)
+                assert ds.id.get_num_chunks() == -(-points // group), name
+                assert g[name].chunks[0] == 1 and g[name].id.get_num_chunks() == points, name
+                checked += 1
+    assert checked > 0 or "--summary-only" in extra
 
 
 def test_a_killed_sweep_of_shared_blocks_resumes_to_the_same_file(tmp_path):
     path = write(tmp_path, "s.yaml", scenario_text(replications=3, sweep=sweep_block(SHARED_AXES)))
     reference = simulate(tmp_path / "ref.h5", path, "--threads", 1)
     out = tmp_path / "k.h5"
-    args = [BRINK, "run", str(path), "-q", "-t", "2", "-o", str(out)]
-    killed = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_S,
+    args = [BRINK, "run", str(path), "-q", "-o", str(out)]
+    killed = subprocess.run(args + ["-t", "1"], capture_output=True, text=True, timeout=TIMEOUT_S,
                             env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "40"})
     assert killed.returncode == -9 and Path(f"{out}.partial").exists(), killed.stderr
-    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    # Points 0-84 share a block and a chunk of each per-replication variable; one thread stores them
+    # first, the first point is published at once, and the run dies after 40: --resume runs the group
+    # again whole.
+    with h5py.File(f"{out}.partial", "r", swmr=True) as f:
+        assert f["outcome_code"].chunks == (85, 3)
+        done = int(f["block_done"][:85].sum())
+    assert 0 < done < 85, done
+    resumed = subprocess.run(args + ["-t", "2", "--resume"], capture_output=True, text=True, timeout=TIMEOUT_S)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_files(reference, out, ignore_attrs=("command_line", "scenario_source"))
 
@@ -514,7 +533,12 @@ def test_per_point_summaries_share_chunks_and_a_sweep_killed_mid_chunk_resumes_t
     with h5py.File(f"{out}.partial", "r", swmr=True) as f:
         published = int((f["replications"][()] > 0).sum())
     assert 0 < published < points, published
-    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    # Its per-replication chunks are per point; a run that would write them per shared block refuses it.
+    refused = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert refused.returncode == 2 and "the chunks of" in refused.stderr and "--overwrite" in refused.stderr, \
+        refused.stderr
+    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=TIMEOUT_S,
+                             env={**os.environ, "BRINK_TEST_ONE_BLOCK_PER_POINT": "1"})
     assert resumed.returncode == 0, resumed.stderr
     assert_same_files(reference, out, ignore_attrs=("command_line", "scenario_source"))
 

@@ -328,7 +328,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     if (resuming) {
       // Replaying the finished blocks in order replays the scheduler's
       // decisions, so an adaptive sweep resumes exactly where it stopped.
-      const std::vector<std::uint8_t> finished = writer.finished_blocks();
+      const std::vector<std::uint8_t> finished = plan.kept_on_resume(writer.finished_blocks());
       for (std::size_t i = 0; i < finished.size(); ++i) {
         if (!finished[i]) continue;
         const BlockResult block = writer.read_block(plan.block(static_cast<std::int64_t>(i)));

@@ -133,7 +133,8 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   const FileIdentity target_before = identity_of(target);
   const fs::path partial = target.string() + ".partial";
   choose_recorded_kernel(shards.front());
-  const SweepPlan plan = plan_of(shards.front());
+  SweepPlan plan = plan_of(shards.front());
+  plan.chunk_groups = false;  // the shards' chunks are per point, and are copied as they are
   const OutputMetadata metadata{shards.front().scenario_label, shards.front().scenario_text, shards.front().overrides,
                                 command_line};
   MergeResult result;

@@ -21,7 +21,7 @@ namespace brink {
 class CountingSink : public ResultSink {
  public:
   explicit CountingSink(ResultSink& inner) : inner_(inner) {}
-  void encode(BlockResult& block) const override { inner_.encode(block); }
+  void encode(std::span<BlockResult> points) const override { inner_.encode(points); }
   void consume(BlockResult&& block) override {
     replications_ += block.spec.count;
     inner_.consume(std::move(block));

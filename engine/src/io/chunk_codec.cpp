@@ -19,11 +19,13 @@
 namespace brink {
 namespace {
 
-// The chunk's elements in the stored type, padded past the block's
-// replications with the fill value (HDF5 never reads the padding back: it
-// lies beyond the dataset's extent or belongs to no replication yet).
-template <typename Stored, typename Source>
-void convert(const std::vector<Source>& source, std::uint64_t elements, Fill fill, std::vector<std::uint8_t>& out) {
+// The chunk's elements in the stored type: the blocks' fields one after
+// another, padded past their replications with the fill value (HDF5 never
+// reads the padding back: it lies beyond the dataset's extent or belongs to
+// no replication yet).
+template <typename Stored, typename Member>
+void convert(std::span<const BlockResult> blocks, Member member, std::uint64_t elements, Fill fill,
+             std::vector<std::uint8_t>& out) {
   Stored pad{};
   if (fill == Fill::kMissing) {
     if constexpr (std::is_floating_point_v<Stored>)
@@ -32,7 +34,9 @@ void convert(const std::vector<Source>& source, std::uint64_t elements, Fill fil
       pad = static_cast<Stored>(missing_integer(sizeof(Stored)));
   }
   std::vector<Stored> values(elements, pad);
-  for (std::size_t i = 0; i < source.size(); ++i) values[i] = static_cast<Stored>(source[i]);
+  std::size_t at = 0;
+  for (const BlockResult& block : blocks)
+    for (const auto& value : block.*member) values[at++] = static_cast<Stored>(value);
   out.resize(elements * sizeof(Stored));
   std::memcpy(out.data(), values.data(), out.size());
 }
@@ -200,7 +204,8 @@ std::vector<std::uint8_t> zlib_stream(const std::vector<std::uint8_t>& in, std::
 
 }  // namespace
 
-std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& layout, const BlockResult& block) {
+std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& layout,
+                                       std::span<const BlockResult> points) {
   const Dtype type = layout.dtype(v);
   const std::uint64_t elements = layout.chunk_elements(v);
   std::vector<std::uint8_t> raw;
@@ -209,27 +214,28 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
         if constexpr (std::is_same_v<decltype(member), std::monostate>) {
           throw std::logic_error("variable '" + std::string(v.name) + "' has no block field to encode");
         } else {
-          const auto& source = block.*member;
-          if (source.size() > elements)
+          std::uint64_t values = 0;
+          for (const BlockResult& block : points) values += (block.*member).size();
+          if (values > elements)
             throw std::logic_error("block field of '" + std::string(v.name) + "' holds more than one chunk");
           switch (type) {
             case Dtype::kInt8:
-              convert<std::int8_t>(source, elements, v.fill, raw);
+              convert<std::int8_t>(points, member, elements, v.fill, raw);
               break;
             case Dtype::kInt16:
-              convert<std::int16_t>(source, elements, v.fill, raw);
+              convert<std::int16_t>(points, member, elements, v.fill, raw);
               break;
             case Dtype::kInt32:
-              convert<std::int32_t>(source, elements, v.fill, raw);
+              convert<std::int32_t>(points, member, elements, v.fill, raw);
               break;
             case Dtype::kInt64:
-              convert<std::int64_t>(source, elements, v.fill, raw);
+              convert<std::int64_t>(points, member, elements, v.fill, raw);
               break;
             case Dtype::kFloat32:
-              convert<float>(source, elements, v.fill, raw);
+              convert<float>(points, member, elements, v.fill, raw);
               break;
             case Dtype::kFloat64:
-              convert<double>(source, elements, v.fill, raw);
+              convert<double>(points, member, elements, v.fill, raw);
               break;
             default:
               throw std::logic_error("variable '" + std::string(v.name) + "' has no numeric type to encode");
@@ -257,6 +263,28 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
   std::vector<std::uint8_t> out = zlib_stream(shuffled, dtype_size(type), v.name);
   if (zeros) zero_streams.emplace(raw.size(), out);
   return out;
+}
+
+void encode_chunks(const FileLayout& layout, std::span<const VariableSpec* const> variables,
+                   std::span<BlockResult> points) {
+  const std::uint64_t group = layout.points_per_block_chunk;
+  const std::uint64_t point_count = layout.length(Dim::kPoint);
+  for (std::size_t first = 0; first < points.size();) {
+    const std::int64_t start = points[first].spec.point;
+    // The chunk's points: the results from `first` on, one per point of its group.
+    const std::uint64_t want = group == 1 ? 1 : std::min(group, point_count - static_cast<std::uint64_t>(start));
+    std::size_t end = first + 1;
+    while (end < points.size() && end - first < want && points[end].spec.point == start + std::int64_t(end - first))
+      ++end;
+    if (!layout.starts_block_chunk(start) || end - first != want)
+      throw std::logic_error("the points of a chunk group, from point " + std::to_string(start) +
+                             ", were not simulated as one block");
+    const std::span<const BlockResult> chunk(points.data() + first, end - first);
+    points[first].encoded.clear();
+    for (const VariableSpec* v : variables) points[first].encoded.push_back(encode_chunk(*v, layout, chunk));
+    for (std::size_t k = first + 1; k < end; ++k) points[k].encoded.clear();
+    first = end;
+  }
 }
 
 }  // namespace brink

@@ -1,6 +1,8 @@
 // A plan's file layout: which variables of the table (variables.cpp) its
 // file holds, with their types, shapes and chunks.
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 #include "brink/io/variables.hpp"
 #include "brink/sweep/plan.hpp"
@@ -35,6 +37,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   l.issues = !sc.negotiation.issues.empty();
   l.bargaining = sc.bargaining.enabled();
   l.steps = model.steps();
+  l.points_per_block_chunk = static_cast<std::uint64_t>(plan.points_per_chunk());
   return l;
 }
 
@@ -78,7 +81,8 @@ std::vector<std::uint64_t> FileLayout::chunk(const VariableSpec& v) const {
     const Dim d = v.dims.axis[i];
     std::uint64_t extent = length(d);
     if (v.storage == Storage::kBlockChunks) {
-      if (d == D::kPoint || d == D::kBlock) extent = 1;
+      if (d == D::kPoint) extent = std::min(points_per_block_chunk, extent);
+      if (d == D::kBlock) extent = 1;
       if (d == D::kReplication) extent = std::min<std::uint64_t>(kBlockLanes, extent);
     } else if (v.chunk[i] == kPointsThatFit) {
       extent = std::min<std::uint64_t>(points_per_chunk(v), extent);
@@ -119,6 +123,9 @@ std::uint64_t FileLayout::chunk_elements(const VariableSpec& v) const {
 }
 
 std::vector<std::uint64_t> FileLayout::chunk_offset(const VariableSpec& v, const BlockSpec& block) const {
+  if (!starts_block_chunk(block.point))
+    throw std::logic_error("point " + std::to_string(block.point) + " does not start a chunk of " +
+                           std::string(v.name));
   std::vector<std::uint64_t> out;
   for (Dim d : v.dims)
     out.push_back(d == D::kPoint         ? static_cast<std::uint64_t>(block.point)

@@ -127,6 +127,15 @@ Handle dataset_access(std::size_t cache_bytes) {
   return dapl;
 }
 
+std::vector<std::uint64_t> chunk_shape(hid_t dataset) {
+  const Handle dcpl = plist_handle(H5Dget_create_plist(dataset), "get a dataset's creation properties");
+  if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return {};
+  std::vector<hsize_t> extent(H5S_MAX_RANK);
+  const int rank = H5Pget_chunk(dcpl.get(), H5S_MAX_RANK, extent.data());
+  check(rank, "get a dataset's chunk extents");
+  return {extent.begin(), extent.begin() + rank};
+}
+
 Slab::Slab(hid_t dataset, std::int64_t point, std::int64_t first, std::int64_t count) {
   file = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
   const int rank = H5Sget_simple_extent_ndims(file.get());

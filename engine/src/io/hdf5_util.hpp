@@ -44,6 +44,8 @@ struct Slab {
 
 // A dataset access property list with a chunk cache of `cache_bytes` (none when 0).
 Handle dataset_access(std::size_t cache_bytes);
+// A dataset's chunk extents; empty when it is not chunked.
+std::vector<std::uint64_t> chunk_shape(hid_t dataset);
 
 // Writes `values` (one of Values' alternatives) to the selection.
 void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what);

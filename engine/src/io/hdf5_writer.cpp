@@ -3,6 +3,8 @@
 #include <hdf5_hl.h>
 
 #include <limits>
+#include <span>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -134,13 +136,16 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     const std::string name(v.name);
     if (H5Lexists(id, name.c_str(), H5P_DEFAULT) <= 0) mismatch("the layout (no variable " + name + ")");
     const Handle dapl = h5::dataset_access(layout.cache_bytes(v));  // as when created
-    datasets.emplace(v.name, dataset_handle(H5Dopen2(id, name.c_str(), dapl.get()), "open " + name));
+    const hid_t dataset = H5Dopen2(id, name.c_str(), dapl.get());
+    datasets.emplace(v.name, dataset_handle(dataset, "open " + name));
+    // Chunks are written whole where this run's layout puts them.
+    if (v.storage == Storage::kBlockChunks && h5::chunk_shape(dataset) != layout.chunk(v))
+      mismatch("the layout (the chunks of " + name + ")");
   }
 }
 
-void Hdf5Writer::encode(BlockResult& block) const {
-  block.encoded.clear();
-  for (const VariableSpec* v : impl_->block_variables) block.encoded.push_back(encode_chunk(*v, impl_->layout, block));
+void Hdf5Writer::encode(std::span<BlockResult> points) const {
+  encode_chunks(impl_->layout, impl_->block_variables, points);
 }
 
 void Hdf5Writer::write_block(const BlockResult& b) {
@@ -149,15 +154,24 @@ void Hdf5Writer::write_block(const BlockResult& b) {
     if (!m.layout.runs) return;
     const std::vector<std::vector<std::uint8_t>>* chunks = &b.encoded;
     BlockResult encoded;
-    if (b.encoded.size() != m.block_variables.size()) {  // not encoded by a worker (e.g. a test)
+    const bool own_chunk = m.layout.points_per_block_chunk == 1;
+    if (b.encoded.size() != m.block_variables.size() && own_chunk) {  // not encoded by a worker (e.g. a test)
       encoded.spec = b.spec;
-      for (const VariableSpec* v : m.block_variables) encoded.encoded.push_back(encode_chunk(*v, m.layout, b));
+      for (const VariableSpec* v : m.block_variables)
+        encoded.encoded.push_back(encode_chunk(*v, m.layout, std::span(&b, 1)));
       chunks = &encoded.encoded;
     }
+    // A chunk group's chunks come with its first point, whose block comes
+    // first; the others' data is in them.
+    const bool carries = m.layout.starts_block_chunk(b.spec.point);
+    if (chunks->size() != (carries ? m.block_variables.size() : 0))
+      throw std::logic_error(fmt::format("the block of point {} came with {} chunks for {} variables", b.spec.point,
+                                         chunks->size(), carries ? m.block_variables.size() : 0));
     // The block's data goes first, its "done" mark last: a partial file never
     // claims a block it does not fully hold. A block is one whole chunk of
-    // every variable, so no chunk is ever partly written.
-    for (std::size_t i = 0; i < m.block_variables.size(); ++i) {
+    // every variable, or its points' share of one written whole with the
+    // first of them, so no chunk is ever partly written.
+    for (std::size_t i = 0; i < chunks->size(); ++i) {
       const VariableSpec& v = *m.block_variables[i];
       const std::vector<std::uint64_t> at = m.layout.chunk_offset(v, b.spec);
       const std::vector<hsize_t> offset(at.begin(), at.end());

@@ -53,6 +53,30 @@ std::vector<std::uint8_t> encode_block_result(const BlockResult& block) {
   return out.take();
 }
 
+std::vector<std::uint8_t> encode_block_specs(std::span<const BlockSpec> specs) {
+  WireWriter out;
+  out.put(static_cast<std::uint64_t>(specs.size()));
+  for (const BlockSpec& spec : specs) {
+    out.put(spec.point);
+    out.put(spec.first_replication);
+    out.put(static_cast<std::int64_t>(spec.count));
+  }
+  return out.take();
+}
+
+std::vector<BlockSpec> decode_block_specs(std::span<const std::uint8_t> bytes) {
+  WireReader in(bytes, "a block assignment from rank 0");
+  std::vector<BlockSpec> specs(in.count(3 * sizeof(std::int64_t)));
+  if (specs.empty()) throw std::runtime_error("a block assignment from rank 0 holds no block");
+  for (BlockSpec& spec : specs) {
+    spec.point = in.get<std::int64_t>();
+    spec.first_replication = in.get<std::int64_t>();
+    spec.count = static_cast<int>(in.get<std::int64_t>());
+  }
+  in.expect_end();
+  return specs;
+}
+
 BlockResult decode_block_result(std::span<const std::uint8_t> bytes) {
   WireReader in(bytes, "a block result from another rank");
   if (in.get<std::uint32_t>() != kBlockMagic || in.get<std::uint32_t>() != kBlockWireVersion)

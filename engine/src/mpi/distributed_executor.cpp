@@ -49,7 +49,7 @@ class RemoteRanks : public RemoteWorkers {
   RemoteRanks(const mpi::Session& session, Timing& timing, const std::atomic<bool>* stop)
       : wanted_(session.size(), 0), timing_(timing), stop_(stop) {}
 
-  std::vector<BlockResult> poll(const std::function<std::optional<BlockSpec>()>& next) override {
+  std::vector<BlockResult> poll(const std::function<std::vector<BlockSpec>()>& next) override {
     std::vector<BlockResult> arrived;
     for (mpi::Arrival a = mpi::probe(); a.any; a = mpi::probe()) {
       const double start = thread_seconds();
@@ -73,20 +73,18 @@ class RemoteRanks : public RemoteWorkers {
           throw std::runtime_error(fmt::format("rank {} sent an unexpected message (tag {})", a.source, a.tag));
       }
     }
-    // Round-robin over the ranks that want blocks, so that every rank is fed.
+    // Round-robin over the ranks that want blocks, so that every rank is
+    // fed. A block is handed out whole, even past what a rank asked for
+    // (points of a chunk group run as one block): its points' results ask
+    // for as many again.
     for (bool handed = true; handed;) {
       handed = false;
       for (std::size_t r = 1; r < wanted_.size(); ++r) {
-        if (wanted_[r] == 0) continue;
-        const std::optional<BlockSpec> spec = next();
-        if (!spec) return arrived;
-        WireWriter out;
-        out.put(spec->point);
-        out.put(spec->first_replication);
-        out.put(static_cast<std::int64_t>(spec->count));
-        const std::vector<std::uint8_t> message = out.take();
-        mpi::send(static_cast<int>(r), mpi::kBlock, message);
-        --wanted_[r];
+        if (wanted_[r] <= 0) continue;
+        const std::vector<BlockSpec> specs = next();
+        if (specs.empty()) return arrived;
+        mpi::send(static_cast<int>(r), mpi::kBlock, encode_block_specs(specs));
+        wanted_[r] -= static_cast<std::int64_t>(specs.size());
         handed = true;
       }
     }
@@ -94,7 +92,7 @@ class RemoteRanks : public RemoteWorkers {
   }
 
  private:
-  std::vector<std::int64_t> wanted_;  // per rank: blocks asked for and not yet sent
+  std::vector<std::int64_t> wanted_;  // per rank: points' blocks asked for and not yet sent (below 0: sent ahead)
   Timing& timing_;
   const std::atomic<bool>* stop_;  // null: never stopped
 };
@@ -103,7 +101,7 @@ class RemoteRanks : public RemoteWorkers {
 class TimedSink : public ResultSink {
  public:
   TimedSink(ResultSink& inner, Timing& timing) : inner_(inner), timing_(timing) {}
-  void encode(BlockResult& block) const override { inner_.encode(block); }
+  void encode(std::span<BlockResult> points) const override { inner_.encode(points); }
   void consume(BlockResult&& block) override {
     const double start = thread_seconds();
     inner_.consume(std::move(block));

@@ -19,7 +19,7 @@ namespace brink::mpi {
 // send kRequest, kResult, kFailure and, last of all, kBye.
 enum Tag : int {
   kJob = 1,      // RunJob, kernel path and plan fingerprint
-  kBlock = 2,    // a BlockSpec to simulate: point, first replication, count (3 × int64)
+  kBlock = 2,    // a block to simulate: its points' BlockSpecs (encode_block_specs)
   kExit = 3,     // the run is over: rank 0's exit code (int32); reply kBye
   kRequest = 4,  // the sender wants this many more blocks (int32)
   kResult = 5,   // a finished block (encode_block_result); also asks for one more block

@@ -7,6 +7,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <thread>
 
@@ -76,11 +77,11 @@ class BlockRunner {
     for (int t = 0; t < threads; ++t) pool_.emplace_back([this] { work(); });
   }
   ~BlockRunner() { stop(); }
-  // Blocks that arrived together are queued together, so that a thread can
-  // share one simulation block among their points.
-  void add(const std::vector<BlockSpec>& specs) {
+  // One block to simulate: the specs of the points that share it (one
+  // unless points share blocks), as rank 0's scheduler formed it.
+  void add(std::vector<BlockSpec> block) {
     std::lock_guard lock(mutex_);
-    inbox_.insert(inbox_.end(), specs.begin(), specs.end());
+    inbox_.push_back(std::move(block));
     wake_.notify_all();
   }
   // A finished block's bytes, if any is ready.
@@ -111,7 +112,6 @@ class BlockRunner {
   void work() {
     try {
       const KernelTable& k = kernel();
-      const std::size_t points_per_block = static_cast<std::size_t>(plan_.points_per_block());
       std::vector<BlockSpec> specs;
       BlockResult shared;
       std::vector<BlockResult> results(1);
@@ -120,22 +120,19 @@ class BlockRunner {
           std::unique_lock lock(mutex_);
           wake_.wait(lock, [&] { return stopping_ || !inbox_.empty(); });
           if (stopping_) return;
-          // Points of few replications share a block (SweepPlan::points_per_block).
-          specs.assign(1, inbox_.front());
-          for (inbox_.pop_front(); !inbox_.empty() && specs.size() < points_per_block &&
-                                   plan_.share_a_block(specs.front().point, inbox_.front().point);
-               inbox_.pop_front())
-            specs.push_back(inbox_.front());
+          specs = std::move(inbox_.front());
+          inbox_.pop_front();
         }
         if (specs.size() == 1) {
           results.resize(1);
           results[0] = plan_.simulate(k, specs[0], &halt_);
           if (results[0].interrupted) return;
         } else {
+          // Points of few replications share a block (SweepPlan::points_per_block).
           plan_.simulate_points(k, specs, &halt_, shared, results);
           if (shared.interrupted) return;
         }
-        for (BlockResult& result : results) send_back(result);
+        send_back(results);
       }
     } catch (const std::exception& e) {
       std::lock_guard lock(mutex_);
@@ -143,21 +140,24 @@ class BlockRunner {
     }
   }
 
-  // Encodes a finished block and queues its bytes for rank 0.
-  void send_back(BlockResult& result) {
-    encoder_.encode(result);
-    if (!result.encoded.empty()) {
-      // Rank 0 stores the per-replication time series from their
-      // compressed chunks alone (its summaries use the record sums), so
-      // the raw series, most of a block's bytes, stay here.
-      result.ts_forces.clear();
-      result.ts_rung.clear();
-      result.ts_tension.clear();
-      result.ts_belief.clear();
+  // Encodes a finished block's points and queues their bytes for rank 0, in order.
+  void send_back(std::span<BlockResult> results) {
+    encoder_.encode(results);
+    std::vector<std::vector<std::uint8_t>> messages;
+    for (BlockResult& result : results) {
+      if (encoder_.writes_runs()) {
+        // Rank 0 stores the per-replication time series from their
+        // compressed chunks alone (its summaries use the record sums), so
+        // the raw series, most of a block's bytes, stay here.
+        result.ts_forces.clear();
+        result.ts_rung.clear();
+        result.ts_tension.clear();
+        result.ts_belief.clear();
+      }
+      messages.push_back(encode_block_result(result));
     }
-    std::vector<std::uint8_t> bytes = encode_block_result(result);
     std::lock_guard lock(mutex_);
-    outbox_.push_back(std::move(bytes));
+    for (auto& bytes : messages) outbox_.push_back(std::move(bytes));
   }
 
   const SweepPlan& plan_;
@@ -166,7 +166,7 @@ class BlockRunner {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::deque<BlockSpec> inbox_;
+  std::deque<std::vector<BlockSpec>> inbox_;
   std::deque<std::vector<std::uint8_t>> outbox_;
   std::optional<std::string> failure_;
   std::vector<std::thread> pool_;
@@ -205,25 +205,17 @@ int run_blocks(const Job& job, PlanFn plan_of) {
   BlockRunner runner(plan, std::max(1, threads));
   // One block queued beyond those running, so that a thread never waits for
   // rank 0; a thread's whole shared block of points of few replications.
+  // (The count is of points: each point's result asks for one more.)
   send_int(0, kRequest, threads * plan.points_per_block() + 1);
   std::optional<std::chrono::steady_clock::time_point> signalled_at;
-  std::vector<BlockSpec> arrived;
   for (;;) {
     bool idle = true;
-    arrived.clear();
     for (Arrival a = probe(0); a.any; a = probe(0)) {
       idle = false;
       const std::vector<std::uint8_t> bytes = receive(a);
       if (a.tag == kExit) return as_int(bytes);
-      if (a.tag != kBlock) continue;
-      WireReader in(bytes, "a block assignment from rank 0");
-      BlockSpec spec;
-      spec.point = in.get<std::int64_t>();
-      spec.first_replication = in.get<std::int64_t>();
-      spec.count = static_cast<int>(in.get<std::int64_t>());
-      arrived.push_back(spec);
+      if (a.tag == kBlock) runner.add(decode_block_specs(bytes));
     }
-    if (!arrived.empty()) runner.add(arrived);
     while (auto result = runner.take_result()) {
       idle = false;
       send(0, kResult, *result);  // also asks for the next block
@@ -254,9 +246,10 @@ ChunkEncoder::ChunkEncoder(const SweepPlan& plan) : impl_(std::make_unique<Impl>
 
 ChunkEncoder::~ChunkEncoder() = default;
 
-void ChunkEncoder::encode(BlockResult& block) const {
-  block.encoded.clear();
-  for (const VariableSpec* v : impl_->variables) block.encoded.push_back(encode_chunk(*v, impl_->layout, block));
+bool ChunkEncoder::writes_runs() const { return !impl_->variables.empty(); }
+
+void ChunkEncoder::encode(std::span<BlockResult> points) const {
+  encode_chunks(impl_->layout, impl_->variables, points);
 }
 
 int serve_as_worker(const Session& session, PlanFn plan_of) {

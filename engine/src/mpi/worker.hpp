@@ -24,7 +24,9 @@ class ChunkEncoder {
  public:
   explicit ChunkEncoder(const SweepPlan& plan);
   ~ChunkEncoder();
-  void encode(BlockResult& block) const;
+  void encode(std::span<BlockResult> points) const;
+  // Whether the file holds per-replication variables (chunks to encode).
+  bool writes_runs() const;
 
  private:
   struct Impl;

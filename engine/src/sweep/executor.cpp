@@ -9,6 +9,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -37,7 +38,7 @@ BlockScheduler::BlockScheduler(const SweepPlan& plan) : plan_(plan), points_(pla
   }
 }
 
-std::optional<BlockSpec> BlockScheduler::next() {
+std::optional<std::pair<std::int64_t, std::int64_t>> BlockScheduler::lowest_runnable() {
   // Point-major order: a point completes as early as possible, so few points
   // are in flight and memory does not grow with the sweep.
   for (std::int64_t p = first_open_; p < static_cast<std::int64_t>(points_.size()); ++p) {
@@ -47,12 +48,36 @@ std::optional<BlockSpec> BlockScheduler::next() {
       continue;
     }
     for (std::int64_t b = 0; b < point.target; ++b)
-      if (point.block[b] == kWaiting) {
-        point.block[b] = kRunning;
-        return plan_.block(p, b);
-      }
+      if (point.block[b] == kWaiting) return std::pair{p, b};
   }
   return std::nullopt;
+}
+
+std::optional<BlockSpec> BlockScheduler::next() {
+  const auto at = lowest_runnable();
+  if (!at) return std::nullopt;
+  points_[at->first].block[at->second] = kRunning;
+  return plan_.block(at->first, at->second);
+}
+
+std::vector<BlockSpec> BlockScheduler::next_block(std::size_t most) {
+  std::vector<BlockSpec> specs;
+  const std::int64_t group = plan_.points_per_chunk();
+  if (group > 1) most = static_cast<std::size_t>(group);
+  most = std::min(most, static_cast<std::size_t>(std::max(1, plan_.points_per_block())));
+  while (specs.size() < most) {
+    const auto at = lowest_runnable();
+    if (!at) break;
+    const auto [p, b] = *at;
+    if (!specs.empty()) {
+      const std::int64_t first = specs.front().point;
+      const bool fits = group > 1 ? p / group == first / group : plan_.share_a_block(first, p);
+      if (b != 0 || !fits) break;
+    }
+    points_[p].block[b] = kRunning;
+    specs.push_back(plan_.block(p, b));
+  }
+  return specs;
 }
 
 bool BlockScheduler::complete(const BlockResult& result) {
@@ -146,51 +171,45 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
   std::exception_ptr failure;
 
   // Points of few replications run several to a block; each thread still
-  // gets a share of a small sweep.
+  // gets a share of a small sweep (unless the points' chunks fix the block).
   const std::int64_t share = (plan.points_run() + threads - 1) / threads;
   const std::size_t points_per_block =
       static_cast<std::size_t>(std::max<std::int64_t>(1, std::min<std::int64_t>(plan.points_per_block(), share)));
 
-  // Encodes a simulated block and queues it for the writer; false once the run stops.
-  auto hand_over = [&](BlockResult&& result) {
-    sink.encode(result);
-    std::unique_lock lock(mutex);
-    space.wait(lock, [&] { return queue.size() < capacity || stop; });
-    if (stop) return false;
-    queue.push_back(std::move(result));
-    if (queue.size() >= batch) ready.notify_one();
+  // Encodes a simulated block's points and queues them for the writer; false once the run stops.
+  auto hand_over = [&](std::span<BlockResult> results) {
+    sink.encode(results);
+    for (BlockResult& result : results) {
+      std::unique_lock lock(mutex);
+      space.wait(lock, [&] { return queue.size() < capacity || stop; });
+      if (stop) return false;
+      queue.push_back(std::move(result));
+      if (queue.size() >= batch) ready.notify_one();
+    }
     return true;
   };
-  const std::size_t spare_limit = std::max(capacity, static_cast<std::size_t>(threads) * points_per_block);
+  const std::size_t spare_limit =
+      std::max(capacity, static_cast<std::size_t>(threads) * static_cast<std::size_t>(plan.points_per_block()));
   auto worker = [&] {
     try {
       std::vector<BlockSpec> specs;
       BlockResult shared;                // a shared block's memory, from one block to the next
       std::vector<BlockResult> results;  // its points' results
-      std::optional<BlockSpec> carried;  // taken, but it could not share the last block: the next one's first
       for (;;) {
-        std::optional<BlockSpec> spec;
         BlockResult buffer;
         {
           std::unique_lock lock(mutex);
           // A point between rounds has nothing runnable until its round is
           // judged, which needs the writer to take the blocks queued so far.
-          auto runnable = [&] { return stop || schedule.finished() || (spec = schedule.next()).has_value(); };
-          if (carried) {
-            spec = std::exchange(carried, std::nullopt);
-          } else if (!runnable()) {
+          specs.clear();
+          auto runnable = [&] {
+            return stop || schedule.finished() || !(specs = schedule.next_block(points_per_block)).empty();
+          };
+          if (!runnable()) {
             ready.notify_one();
             work.wait(lock, runnable);
           }
-          if (stop || !spec) break;
-          specs.assign(1, *spec);
-          while (specs.size() < points_per_block && (spec = schedule.next())) {
-            if (!plan.share_a_block(specs.front().point, spec->point)) {
-              carried = spec;
-              break;
-            }
-            specs.push_back(*spec);
-          }
+          if (stop || specs.empty()) break;
           if (specs.size() == 1 && !spare.empty()) {
             buffer = std::move(spare.back());
             spare.pop_back();
@@ -200,19 +219,14 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
         }
         // The kernel checks the stop flag between steps and returns interrupted, empty blocks.
         if (specs.size() == 1) {
-          BlockResult result = plan.simulate(kernel_table, specs.front(), stop_flag, std::move(buffer));
-          if (result.interrupted || !hand_over(std::move(result))) break;
-          continue;
+          results.resize(1);
+          results[0] = plan.simulate(kernel_table, specs.front(), stop_flag, std::move(buffer));
+          if (results[0].interrupted) break;
+        } else {
+          plan.simulate_points(kernel_table, specs, stop_flag, shared, results);
+          if (shared.interrupted) break;  // stopped between steps: nothing to hand over
         }
-        plan.simulate_points(kernel_table, specs, stop_flag, shared, results);
-        if (shared.interrupted) break;  // stopped between steps: nothing to hand over
-        bool stopped = false;
-        for (BlockResult& result : results)
-          if (!hand_over(std::move(result))) {
-            stopped = true;
-            break;
-          }
-        if (stopped) break;
+        if (!hand_over(results)) break;
       }
     } catch (...) {
       std::lock_guard lock(mutex);
@@ -250,9 +264,10 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
   bool remote_turn = false;
   auto poll_remote = [&] {
     if (!remote || arrived.size() >= capacity) return;
-    auto next = [&]() -> std::optional<BlockSpec> {
+    auto next = [&]() -> std::vector<BlockSpec> {
       std::lock_guard lock(mutex);
-      return stop || schedule.finished() ? std::nullopt : schedule.next();
+      if (stop || schedule.finished()) return {};
+      return schedule.next_block(static_cast<std::size_t>(plan.points_per_block()));
     };
     for (BlockResult& r : remote->poll(next)) arrived.push_back(std::move(r));
   };

@@ -27,6 +27,24 @@ int SweepPlan::points_per_block() const {
   return static_cast<int>(kBlockLanes / replications);
 }
 
+int SweepPlan::points_per_chunk() const {
+  if (!chunk_groups || !write_runs || sharded() || !std::all_of(axis_fields.begin(), axis_fields.end(), exact_per_lane))
+    return 1;
+  return points_per_block();
+}
+
+std::vector<std::uint8_t> SweepPlan::kept_on_resume(std::vector<std::uint8_t> finished) const {
+  const std::size_t group = static_cast<std::size_t>(points_per_chunk());
+  if (group == 1) return finished;
+  // Points that share chunks have one block each.
+  for (std::size_t first = 0; first < finished.size(); first += group) {
+    const std::size_t end = std::min(finished.size(), first + group);
+    if (std::find(finished.begin() + first, finished.begin() + end, 0) != finished.begin() + end)
+      std::fill(finished.begin() + first, finished.begin() + end, 0);
+  }
+  return finished;
+}
+
 bool SweepPlan::share_a_block(std::int64_t a, std::int64_t b) const {
   const PointView first = points[static_cast<std::size_t>(a)], second = points[static_cast<std::size_t>(b)];
   for (std::size_t k = 0; k < axis_fields.size(); ++k)

@@ -59,10 +59,11 @@ class Hdf5Writer {
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;
 
-  // Compresses the block's chunks into block.encoded. Thread-safe (reads
-  // only what the constructor set); call it on the thread that simulated
-  // the block. write_block encodes blocks that were not.
-  void encode(BlockResult& block) const;
+  // Compresses the chunks of one simulated block's points into their
+  // `encoded` (encode_chunks). Thread-safe (reads only what the constructor
+  // set); call it on the thread that simulated the block. write_block
+  // encodes a block of a point with a chunk of its own that was not.
+  void encode(std::span<BlockResult> points) const;
   void write_block(const BlockResult& block);
   // One entry per block of the plan (point-major): 1 if its data is in the file.
   std::vector<std::uint8_t> finished_blocks() const;

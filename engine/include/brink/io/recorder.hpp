@@ -25,8 +25,8 @@ class Recorder : public ResultSink {
   // `writer` may be null (summaries only).
   Recorder(const SweepPlan& plan, Hdf5Writer* writer);
   // On the worker thread: compresses the block's chunks for the writer.
-  void encode(BlockResult& block) const override {
-    if (writer_) writer_->encode(block);
+  void encode(std::span<BlockResult> points) const override {
+    if (writer_) writer_->encode(points);
   }
   void consume(BlockResult&& block) override;
   void point_finished(std::int64_t point, std::int64_t replications) override;

@@ -100,9 +100,10 @@ enum class Storage : std::uint8_t {
   // thread with H5Dwrite.
   kChunked,
   // One chunk per block: extent min(256, N) along `replication` or 1 along
-  // `block`, 1 along `point`, whole along the other axes; HDF5's shuffle and
-  // deflate(1) filters. The worker that simulated the block encodes the chunk
-  // (encode_chunk) and the writer stores the bytes with H5Dwrite_chunk.
+  // `block`, FileLayout::points_per_block_chunk along `point` (1 but for
+  // points that share a block), whole along the other axes; HDF5's shuffle
+  // and deflate(1) filters. The worker that simulated the block encodes the
+  // chunk (encode_chunks) and the writer stores the bytes with H5Dwrite_chunk.
   kBlockChunks,
 };
 
@@ -206,6 +207,8 @@ struct FileLayout {
   std::array<std::uint64_t, kDimCount> size{};
   bool runs = true, series = false, sensitivity = false, issues = false, morris = false, bargaining = false;
   int steps = 0;  // simulation steps (resolves Dtype::kStepCount)
+  // Points in one chunk of a kBlockChunks variable (SweepPlan::points_per_chunk).
+  std::uint64_t points_per_block_chunk = 1;
 
   std::uint64_t length(Dim d) const { return size[static_cast<int>(d)]; }
   bool present(const VariableSpec& v) const;
@@ -217,15 +220,31 @@ struct FileLayout {
   std::size_t cache_bytes(const VariableSpec& v) const;
   // Points in a chunk of `v` when its chunk extent on `point` is kPointsThatFit.
   std::uint64_t points_per_chunk(const VariableSpec& v) const;
-  // Elements of one chunk of `v`, and a block's chunk offset in the file (kBlockChunks).
+  // Elements of one chunk of `v`, and the offset in the file of the chunk
+  // (kBlockChunks) that starts with `block` (the first of its chunk group).
   std::uint64_t chunk_elements(const VariableSpec& v) const;
   std::vector<std::uint64_t> chunk_offset(const VariableSpec& v, const BlockSpec& block) const;
+  // Whether `point`'s blocks are stored in a chunk of their own or one that
+  // starts with them, not in one that an earlier point's block starts.
+  bool starts_block_chunk(std::int64_t point) const {
+    return static_cast<std::uint64_t>(point) % points_per_block_chunk == 0;
+  }
 };
 FileLayout file_layout(const SweepPlan& plan);
 
 // HDF5's shuffle filter followed by its deflate filter at level 1, applied to
-// `v`'s chunk of `block` (padded with the fill value past block.count): the
-// exact bytes HDF5 would store. Thread-safe; no HDF5 call.
-std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& layout, const BlockResult& block);
+// `v`'s chunk of `points`, the blocks of one chunk (one block, or a block of
+// each point of a chunk group, in order), padded with the fill value past
+// their replications: the exact bytes HDF5 would store. Thread-safe; no HDF5
+// call.
+std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& layout,
+                                       std::span<const BlockResult> points);
+// Encodes the chunks of `variables` for one simulated block's points'
+// results, in order: each chunk's bytes go to the `encoded` of the result
+// that starts it (FileLayout::starts_block_chunk), in the order of
+// `variables`; the chunk group's other points keep none. Throws
+// std::logic_error if a chunk group is not whole.
+void encode_chunks(const FileLayout& layout, std::span<const VariableSpec* const> variables,
+                   std::span<BlockResult> points);
 
 }  // namespace brink

@@ -78,6 +78,11 @@ class WireReader {
 };
 
 std::vector<std::uint8_t> encode_block_result(const BlockResult& block);
+// A block assignment: the specs of the points that share one block
+// (BlockScheduler::next_block), in order.
+std::vector<std::uint8_t> encode_block_specs(std::span<const BlockSpec> specs);
+// Throws std::runtime_error if `bytes` is not an encoded assignment of at least one spec.
+std::vector<BlockSpec> decode_block_specs(std::span<const std::uint8_t> bytes);
 // Throws std::runtime_error if `bytes` is not an encoded block.
 BlockResult decode_block_result(std::span<const std::uint8_t> bytes);
 

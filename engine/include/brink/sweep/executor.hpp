@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "brink/sweep/plan.hpp"
@@ -17,12 +19,13 @@ namespace brink {
 class ResultSink {
  public:
   virtual ~ResultSink() = default;
-  // Runs on the worker thread that simulated `block`, right after
-  // simulate_block, on several threads at once: it may only read state that
-  // does not change during the run. Per-block work that needs no shared
-  // resource (compressing the block's chunks) belongs here, so that the
-  // sink's single thread only stores the result.
-  virtual void encode(BlockResult& block) const { (void)block; }
+  // Runs on the worker thread that simulated a block, right after it, with
+  // its points' results in order (one unless points share the block), on
+  // several threads at once: it may only read state that does not change
+  // during the run. Per-block work that needs no shared resource
+  // (compressing the block's chunks) belongs here, so that the sink's single
+  // thread only stores the results, which reach consume() in this order.
+  virtual void encode(std::span<BlockResult> points) const { (void)points; }
   virtual void consume(BlockResult&& block) = 0;
   // Called once per point, after its last block, with the replications it ran.
   virtual void point_finished(std::int64_t point, std::int64_t replications) = 0;
@@ -39,6 +42,13 @@ class BlockScheduler {
   explicit BlockScheduler(const SweepPlan& plan);
   // The lowest-numbered runnable block, or nothing if none is runnable now.
   std::optional<BlockSpec> next();
+  // The specs of the next block to simulate: the lowest runnable block, then
+  // block 0 of the next runnable points that may share it
+  // (SweepPlan::share_a_block), up to `most` points in all. With
+  // SweepPlan::points_per_chunk() > 1, the runnable points of the first
+  // one's chunk group instead, whatever `most`: a chunk group is simulated,
+  // and its chunks encoded, as one block. Empty when nothing is runnable now.
+  std::vector<BlockSpec> next_block(std::size_t most);
   // Records a finished block. Returns true when this finishes its point.
   bool complete(const BlockResult& block);
   bool finished() const { return points_finished_ == static_cast<std::int64_t>(points_.size()); }
@@ -59,6 +69,8 @@ class BlockScheduler {
   };
   // Called when every block below the target is done.
   void end_round(std::int64_t point);
+  // (point, block) of the lowest-numbered runnable block, not yet marked running.
+  std::optional<std::pair<std::int64_t, std::int64_t>> lowest_runnable();
 
   const SweepPlan& plan_;
   std::vector<PointState> points_;
@@ -74,11 +86,12 @@ class RemoteWorkers {
  public:
   virtual ~RemoteWorkers() = default;
   // Called on the sink's thread about every millisecond, never under the
-  // scheduler's lock: hands out blocks through `next` (nothing when no block
-  // is runnable now) and returns the blocks finished elsewhere since the last
-  // call, encoded (ResultSink::encode) where they ran. May throw, which stops
-  // the run like a worker's exception.
-  virtual std::vector<BlockResult> poll(const std::function<std::optional<BlockSpec>()>& next) = 0;
+  // scheduler's lock: hands out blocks through `next` (the specs of one
+  // block, BlockScheduler::next_block; none when no block is runnable now)
+  // and returns the points' results finished elsewhere since the last call,
+  // encoded (ResultSink::encode) where they ran, each block's in order. May
+  // throw, which stops the run like a worker's exception.
+  virtual std::vector<BlockResult> poll(const std::function<std::vector<BlockSpec>()>& next) = 0;
 };
 
 // Called on the sink's thread after each block: (blocks done, blocks planned).

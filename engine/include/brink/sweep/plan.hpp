@@ -177,6 +177,22 @@ struct SweepPlan {
   // Whether points a and b may share a block: they agree on every other axis.
   bool share_a_block(std::int64_t a, std::int64_t b) const;
   bool share_blocks = true;  // false: one block per point (the tests' reference)
+  // Points whose per-replication data share one chunk of each per-replication
+  // variable (docs/output.md, "Chunks of points that share a block"): the
+  // aligned group of points_per_block() points from a multiple of it, which
+  // always run as one block, so that the worker that simulated them encodes
+  // the chunk whole. That many when any two points may share a block (every
+  // axis keeps its lanes' bits), the file holds per-replication data, the
+  // plan is not a shard (whose points are not consecutive) and chunk_groups;
+  // else 1, a chunk per point.
+  int points_per_chunk() const;
+  // false: a chunk per point even so (a merge of shards, whose chunks it copies).
+  bool chunk_groups = true;
+  // Of a file's finished blocks (one flag per block, point-major, as
+  // block_done holds them), those a resumed run keeps: all but the blocks of
+  // a chunk group not wholly finished, which runs again as one block and
+  // writes its chunks again whole, with the same bytes where they were done.
+  std::vector<std::uint8_t> kept_on_resume(std::vector<std::uint8_t> finished) const;
   // Simulates `specs`, block 0 of as many points (at most points_per_block()),
   // in one block: `out` becomes one result per spec, in order, each as
   // simulate() gives it. `block` and `out`'s elements lend their memory.
