@@ -195,14 +195,27 @@ TEST(SharedBlocksTest, PointsThatShareChunksRunAndEncodeAsWholeChunkGroups) {
   for (std::size_t j = 0; j < second.size(); ++j) EXPECT_EQ(second[j].point, static_cast<std::int64_t>(85 + j));
   EXPECT_TRUE(scheduler.next_block(4).empty());
 
+  // A resumed run keeps the blocks of published points (a point of one block keeps no block sums) in
+  // wholly kept chunk groups.
+  ASSERT_FALSE(plan.block_sums_in_file());
   std::vector<std::uint8_t> finished(96, 0);
-  for (int p = 0; p < 10; ++p) finished[p] = 1;   // group 0 cut off after 10 points
-  for (int p = 85; p < 96; ++p) finished[p] = 1;  // group 1 done
-  const std::vector<std::uint8_t> kept = plan.kept_on_resume(finished);
+  std::vector<std::int64_t> published(96, 0);
+  for (int p = 0; p < 10; ++p) finished[p] = 1, published[p] = 3;   // group 0 cut off after 10 points
+  for (int p = 85; p < 96; ++p) finished[p] = 1, published[p] = 3;  // group 1 done
+  std::vector<std::uint8_t> kept = plan.kept_on_resume(finished, published);
   for (int p = 0; p < 96; ++p) EXPECT_EQ(kept[p], p >= 85 ? 1 : 0) << "point " << p;
+  published[90] = 0;  // finished, not published: group 1 runs again too
+  EXPECT_EQ(plan.kept_on_resume(finished, published), std::vector<std::uint8_t>(96, 0));
+  // A chunk per point: every published point is kept, and only those.
   SweepPlan mixed = plan_of(kMixedSweep, 3);
-  EXPECT_EQ(mixed.kept_on_resume(std::vector<std::uint8_t>(finished.begin(), finished.begin() + 40)),
-            std::vector<std::uint8_t>(finished.begin(), finished.begin() + 40));
+  kept = mixed.kept_on_resume(std::vector<std::uint8_t>(finished.begin(), finished.begin() + 40),
+                              std::vector<std::int64_t>(published.begin(), published.begin() + 40));
+  for (int p = 0; p < 40; ++p) EXPECT_EQ(kept[p], p < 10 ? 1 : 0) << "point " << p;
+  // Points of several blocks keep their block sums, and every finished block.
+  SweepPlan large = plan_of(kMixedSweep, 300);
+  ASSERT_TRUE(large.block_sums_in_file());
+  const std::vector<std::uint8_t> blocks{1, 1, 1, 0, 0, 1};
+  EXPECT_EQ(large.kept_on_resume(blocks, std::vector<std::int64_t>(40, 0)), blocks);
 
   // The chunks of a group go to its first point, in table order; a group cut short is refused.
   const FileLayout layout = file_layout(plan);

@@ -328,10 +328,22 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     if (resuming) {
       // Replaying the finished blocks in order replays the scheduler's
       // decisions, so an adaptive sweep resumes exactly where it stopped.
-      const std::vector<std::uint8_t> finished = plan.kept_on_resume(writer.finished_blocks());
+      // Without block sums every kept point is published: its summary is
+      // read back, its block only marked complete.
+      const std::vector<std::uint8_t> finished =
+          plan.kept_on_resume(writer.finished_blocks(), writer.published_replications());
       for (std::size_t i = 0; i < finished.size(); ++i) {
         if (!finished[i]) continue;
-        const BlockResult block = writer.read_block(plan.block(static_cast<std::int64_t>(i)));
+        const BlockSpec spec = plan.block(static_cast<std::int64_t>(i));
+        if (!plan.block_sums_in_file()) {
+          BlockResult block;
+          block.spec = spec;
+          scheduler.complete(block);
+          recorder.record(writer.read_summary(spec.point));
+          counting.add_restored_point();
+          continue;
+        }
+        const BlockResult block = writer.read_block(spec);
         recorder.restore(block);
         if (scheduler.complete(block)) {
           recorder.point_finished(block.spec.point, scheduler.replications(block.spec.point));

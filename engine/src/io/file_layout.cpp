@@ -38,6 +38,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   l.bargaining = sc.bargaining.enabled();
   l.steps = model.steps();
   l.points_per_block_chunk = static_cast<std::uint64_t>(plan.points_per_chunk());
+  l.block_sums = plan.block_sums_in_file();
   return l;
 }
 
@@ -51,6 +52,8 @@ bool FileLayout::present(const VariableSpec& v) const {
       return runs && issues;
     case When::kRunsBargaining:
       return runs && bargaining;
+    case When::kRunsBlockSums:
+      return block_sums;
     case When::kSeries:
       return series;
     case When::kSensitivity:

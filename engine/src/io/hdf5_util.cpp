@@ -248,4 +248,59 @@ BlockResult read_resume_fields(std::span<const VariableSpec* const> block_variab
   return b;
 }
 
+namespace {
+
+// An empty vector of the Values alternative that holds `dtype`'s elements.
+Values empty_values(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kInt8:
+      return std::vector<std::int8_t>{};
+    case Dtype::kInt16:
+    case Dtype::kInt32:
+    case Dtype::kStepCount:
+      return std::vector<std::int32_t>{};
+    case Dtype::kInt64:
+      return std::vector<std::int64_t>{};
+    case Dtype::kFloat32:
+    case Dtype::kFloat64:
+      return std::vector<double>{};
+    case Dtype::kString:
+      break;
+  }
+  return std::vector<std::string>{};
+}
+
+}  // namespace
+
+PointSummary read_point_summary(const FileLayout& layout, const std::function<hid_t(std::string_view)>& dataset,
+                                std::int64_t point, const std::string& path) {
+  PointSummary summary;
+  summary.point = point;
+  for (const VariableSpec& v : variable_table()) {
+    if (!v.to_summary || !layout.present(v)) continue;
+    if (!v.dims.has(Dim::kPoint)) {  // shared by every point (`day`)
+      v.to_summary(summary, read_values(dataset(v.name), v.dtype));
+      continue;
+    }
+    const std::uint64_t width = v.dims.rank > 1 ? layout.length(v.dims.axis[1]) : 1;
+    Values values = empty_values(layout.dtype(v));
+    if (width > 0) {
+      const hid_t ds = dataset(v.name);
+      const Slab slab(ds, point, 0, static_cast<std::int64_t>(width));
+      std::visit(
+          [&](auto& out) {
+            using T = typename std::decay_t<decltype(out)>::value_type;
+            if constexpr (!std::is_same_v<T, std::string>) {
+              out.resize(slab.elements);
+              check(H5Dread(ds, native<T>(), slab.memory.get(), slab.file.get(), H5P_DEFAULT, out.data()),
+                    fmt::format("read {} from {}", v.name, path));
+            }
+          },
+          values);
+    }
+    v.to_summary(summary, values);
+  }
+  return summary;
+}
+
 }  // namespace brink::h5

@@ -60,4 +60,11 @@ BlockResult read_resume_fields(std::span<const VariableSpec* const> block_variab
                                const std::function<hid_t(std::string_view)>& dataset, const BlockSpec& spec,
                                const std::string& path);
 
+// The summary of `point` as its run computed and wrote it, read back through
+// the table (to_summary) from the datasets `dataset` returns by name (every
+// variable `layout` holds that has to_summary); `path` names the file in
+// errors.
+PointSummary read_point_summary(const FileLayout& layout, const std::function<hid_t(std::string_view)>& dataset,
+                                std::int64_t point, const std::string& path);
+
 }  // namespace brink::h5

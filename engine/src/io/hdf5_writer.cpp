@@ -194,6 +194,16 @@ std::vector<std::uint8_t> Hdf5Writer::finished_blocks() const {
   return {done.begin(), done.end()};
 }
 
+std::vector<std::int64_t> Hdf5Writer::published_replications() const {
+  return std::get<std::vector<std::int64_t>>(h5::read_values(impl_->dataset(var::kReplications), Dtype::kInt64));
+}
+
+PointSummary Hdf5Writer::read_summary(std::int64_t point) const {
+  const Impl& m = *impl_;
+  return h5::read_point_summary(
+      m.layout, [&](std::string_view name) { return m.dataset(name); }, point, m.path);
+}
+
 BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
   const Impl& m = *impl_;
   return h5::read_resume_fields(

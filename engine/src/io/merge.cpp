@@ -138,26 +138,6 @@ void check_shard_set(const std::vector<ShardInfo>& shards) {
 
 namespace {
 
-// An empty vector of the Values alternative that holds `dtype`'s elements.
-Values empty_values(Dtype dtype) {
-  switch (dtype) {
-    case Dtype::kInt8:
-      return std::vector<std::int8_t>{};
-    case Dtype::kInt16:
-    case Dtype::kInt32:
-    case Dtype::kStepCount:
-      return std::vector<std::int32_t>{};
-    case Dtype::kInt64:
-      return std::vector<std::int64_t>{};
-    case Dtype::kFloat32:
-    case Dtype::kFloat64:
-      return std::vector<double>{};
-    case Dtype::kString:
-      break;
-  }
-  return std::vector<std::string>{};
-}
-
 // One shard file, open read-only, with the datasets of its blocks.
 class ShardReader {
  public:
@@ -168,7 +148,7 @@ class ShardReader {
     if (id < 0) throw MergeRefused(fmt::format("'{}' cannot be opened as HDF5", path_));
     file_ = file_handle(id, "open " + path_);
     for (const VariableSpec* v : variables_) open(*v);
-    if (!layout.runs)
+    if (!layout.block_sums)  // its points' summaries are read back, not rebuilt
       for (const VariableSpec& v : variable_table())
         if (v.to_summary && layout.present(v)) open(v);
     open(find_variable(var::kBlockDone));
@@ -186,36 +166,11 @@ class ShardReader {
 
   bool done(std::int64_t flat_block) const { return done_[static_cast<std::size_t>(flat_block)] != 0; }
 
-  // A --summary-only shard keeps no blocks: the summary of `point` as its run
-  // computed and wrote it, read back through the table (to_summary).
+  // The summary of `point` as its run computed and wrote it (a shard that
+  // keeps no block sums: --summary-only, or points of one block).
   PointSummary read_summary(std::int64_t point) const {
-    PointSummary summary;
-    summary.point = point;
-    for (const VariableSpec& v : variable_table()) {
-      if (!v.to_summary || !layout_.present(v)) continue;
-      if (!v.dims.has(Dim::kPoint)) {  // shared by every point (`day`)
-        v.to_summary(summary, h5::read_values(dataset(v.name), v.dtype));
-        continue;
-      }
-      const std::uint64_t width = v.dims.rank > 1 ? layout_.length(v.dims.axis[1]) : 1;
-      Values values = empty_values(layout_.dtype(v));
-      if (width > 0) {
-        const hid_t ds = dataset(v.name);
-        const h5::Slab slab(ds, point, 0, static_cast<std::int64_t>(width));
-        std::visit(
-            [&](auto& out) {
-              using T = typename std::decay_t<decltype(out)>::value_type;
-              if constexpr (!std::is_same_v<T, std::string>) {
-                out.resize(slab.elements);
-                check(H5Dread(ds, h5::native<T>(), slab.memory.get(), slab.file.get(), H5P_DEFAULT, out.data()),
-                      fmt::format("read {} from {}", v.name, path_));
-              }
-            },
-            values);
-      }
-      v.to_summary(summary, values);
-    }
-    return summary;
+    return h5::read_point_summary(
+        layout_, [&](std::string_view name) { return dataset(name); }, point, path_);
   }
 
   // The block's stored chunks, unchanged, and the fields the summaries need.
@@ -292,6 +247,16 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
         throw MergeRefused(fmt::format("'{}' does not hold the summary of its point {}; run that shard again",
                                        shards[static_cast<std::size_t>(p % shard_count)].path, p));
       recorder.record(std::move(summary));
+      continue;
+    }
+    if (!layout.block_sums) {  // a point of one block: its chunks as they are, and its summary
+      const PointSummary summary = reader.read_summary(p);
+      if (!reader.done(p) || summary.replications <= 0)
+        throw MergeRefused(fmt::format("'{}' does not hold point {} of its shard; run that shard again",
+                                       shards[static_cast<std::size_t>(p % shard_count)].path, p));
+      writer.write_block(reader.read(plan.block(p, 0)));
+      ++result.blocks;
+      recorder.record(summary);
       continue;
     }
     bool finished = false;

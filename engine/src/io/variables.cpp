@@ -275,12 +275,13 @@ void add_per_replication(std::vector<VariableSpec>& t) {
 // Per-block sums, per-replication series, and which blocks are in the file.
 void add_block_sums_and_series(std::vector<VariableSpec>& t) {
   // Per-block sums on the step axis: --resume rebuilds the per-point time
-  // summaries of the blocks it does not run again from them.
+  // summaries of the blocks it does not run again from them (only where a
+  // point has several blocks: SweepPlan::block_sums_in_file).
   auto sums = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
                   BlockField field) {
     t.push_back({.name = name,
                  .kind = Kind::kBlockSum,
-                 .when = When::kRuns,
+                 .when = When::kRunsBlockSums,
                  .dims = dims,
                  .dtype = type,
                  .units = units,

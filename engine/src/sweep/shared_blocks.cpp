@@ -33,7 +33,11 @@ int SweepPlan::points_per_chunk() const {
   return points_per_block();
 }
 
-std::vector<std::uint8_t> SweepPlan::kept_on_resume(std::vector<std::uint8_t> finished) const {
+std::vector<std::uint8_t> SweepPlan::kept_on_resume(std::vector<std::uint8_t> finished,
+                                                    const std::vector<std::int64_t>& published) const {
+  if (!block_sums_in_file())  // one block per point
+    for (std::size_t p = 0; p < finished.size(); ++p)
+      if (published.at(p) <= 0) finished[p] = 0;
   const std::size_t group = static_cast<std::size_t>(points_per_chunk());
   if (group == 1) return finished;
   // Points that share chunks have one block each.

@@ -67,6 +67,10 @@ class Hdf5Writer {
   void write_block(const BlockResult& block);
   // One entry per block of the plan (point-major): 1 if its data is in the file.
   std::vector<std::uint8_t> finished_blocks() const;
+  // One entry per point: its replications once published, else 0.
+  std::vector<std::int64_t> published_replications() const;
+  // A published point's summary as the file holds it (for --resume without block sums).
+  PointSummary read_summary(std::int64_t point) const;
   // What --resume needs of one block (the variables the table marks
   // `resume`): enough for the point summaries and the adaptive rounds.
   BlockResult read_block(const BlockSpec& spec) const;

@@ -91,6 +91,9 @@ enum class When : std::uint8_t {
   kMorris,       // --design morris
   // Not with --summary-only, and the scenario has a bargaining section.
   kRunsBargaining,
+  // Not with --summary-only, and a point has several blocks
+  // (SweepPlan::block_sums_in_file).
+  kRunsBlockSums,
 };
 
 enum class Storage : std::uint8_t {
@@ -206,7 +209,8 @@ inline constexpr std::size_t kPointChunksCached = 4;
 struct FileLayout {
   std::array<std::uint64_t, kDimCount> size{};
   bool runs = true, series = false, sensitivity = false, issues = false, morris = false, bargaining = false;
-  int steps = 0;  // simulation steps (resolves Dtype::kStepCount)
+  bool block_sums = false;  // SweepPlan::block_sums_in_file
+  int steps = 0;            // simulation steps (resolves Dtype::kStepCount)
   // Points in one chunk of a kBlockChunks variable (SweepPlan::points_per_chunk).
   std::uint64_t points_per_block_chunk = 1;
 

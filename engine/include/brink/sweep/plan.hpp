@@ -188,11 +188,20 @@ struct SweepPlan {
   int points_per_chunk() const;
   // false: a chunk per point even so (a merge of shards, whose chunks it copies).
   bool chunk_groups = true;
+  // Whether the file keeps each block's sums on the step axis (block_*_sum),
+  // from which --resume rebuilds the time summaries of a point it has not
+  // finished: only when a point has several blocks (and the file
+  // per-replication data). A point of one block is published whole or runs
+  // again, and --resume reads a published point's summaries back instead.
+  bool block_sums_in_file() const { return write_runs && blocks_per_point() > 1; }
   // Of a file's finished blocks (one flag per block, point-major, as
-  // block_done holds them), those a resumed run keeps: all but the blocks of
-  // a chunk group not wholly finished, which runs again as one block and
-  // writes its chunks again whole, with the same bytes where they were done.
-  std::vector<std::uint8_t> kept_on_resume(std::vector<std::uint8_t> finished) const;
+  // block_done holds them) and its points' published replications (0 for a
+  // point not yet published), the blocks a resumed run keeps: without block
+  // sums, only those of published points; and never the blocks of a chunk
+  // group not wholly kept, which runs again as one block and writes its
+  // chunks again whole, with the same bytes where they were done.
+  std::vector<std::uint8_t> kept_on_resume(std::vector<std::uint8_t> finished,
+                                           const std::vector<std::int64_t>& published) const;
   // Simulates `specs`, block 0 of as many points (at most points_per_block()),
   // in one block: `out` becomes one result per spec, in order, each as
   // simulate() gives it. `block` and `out`'s elements lend their memory.
