@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The end-to-end targets of issue 8 as ratios from one run: per-replication
-output against --summary-only, two threads against one, and (given the
-previous release's binary) today's flagship against it.
+output against --summary-only (the flagship, and a sweep of many points of
+one replication each), two threads against one, and (given the previous
+release's binary) today's flagship against it.
 
 Each comparison runs its two commands in alternation, `--pairs` times, and
 prints the median and the range of the per-pair ratios of wall time and of CPU
@@ -9,7 +10,7 @@ time (os.wait4 of the child). Alternation matters on a virtual machine whose
 speed drifts within minutes: a ratio of two runs side by side holds where
 absolute times do not.
 
-Run:  /usr/bin/python3 bench/end_to_end.py [--replications N] [--pairs P]
+Run:  /usr/bin/python3 bench/end_to_end.py [--replications N] [--sweep-points S] [--pairs P]
           [--previous PATH/TO/OLD/brink --previous-scenario OLD.yaml]
 (BRINK=path/to/brink, default build/release/brink.) The previous release is
 commit 82beb7a; its flagship is `git show 82beb7a:scenarios/jan-2022-standoff.yaml`.
@@ -61,19 +62,28 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "jan-2022-standoff.yaml"))
     parser.add_argument("--replications", type=int, default=100000)
+    parser.add_argument("--sweep-points", type=int, default=5000,
+                        help="points of one replication in the sweep's comparison (0: skip it)")
     parser.add_argument("--pairs", type=int, default=5, help="alternating runs of each comparison")
     parser.add_argument("--previous", help="the previous release's brink binary (for the flagship ratio)")
     parser.add_argument("--previous-scenario", help="the previous release's own flagship scenario file")
     args = parser.parse_args()
     if bool(args.previous) != bool(args.previous_scenario):
         parser.error("--previous and --previous-scenario go together")
-    if args.replications < 1 or args.pairs < 1:
-        parser.error("--replications and --pairs must be at least 1")
+    if args.replications < 1 or args.pairs < 1 or args.sweep_points < 0:
+        parser.error("--replications and --pairs must be at least 1, --sweep-points at least 0")
     brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
     n = str(args.replications)
 
     def run(binary, scenario, *extra):
         return lambda out: [binary, "run", scenario, "-n", n, "-q", "-o", str(out), *extra]
+
+    # A design of many points of one replication each (they share blocks and chunks: docs/sweeps.md).
+    sweep = ["-n", "1", "--design", "lhs", "--samples", str(args.sweep_points),
+             "--sweep", "actors.RUS.decision.rationality=0.5:3", "--sweep", "actors.RUS.forces.deployed=80000:160000"]
+
+    def run_sweep(*extra):
+        return lambda out: [brink, "run", args.scenario, *sweep, "-q", "-o", str(out), *extra]
 
     print(f"{Path(args.scenario).name}, {n} replications, {args.pairs} alternating pairs "
           "(ratio: second command over first; median, range)")
@@ -82,6 +92,9 @@ def main():
         compare("per-replication output / --summary-only, 2 threads (<= 1.33)",
                 run(brink, args.scenario, "--summary-only", "-t", "2"), run(brink, args.scenario, "-t", "2"),
                 args.pairs, tmp)
+        if args.sweep_points:
+            compare(f"the same, {args.sweep_points} points of 1 replication (<= 1.33)",
+                    run_sweep("--summary-only", "-t", "2"), run_sweep("-t", "2"), args.pairs, tmp)
         walls = compare("2 threads / 1 thread, --summary-only (<= 1/1.8 = 0.56)",
                         run(brink, args.scenario, "--summary-only", "-t", "1"),
                         run(brink, args.scenario, "--summary-only", "-t", "2"), args.pairs, tmp)

@@ -136,8 +136,8 @@ TEST(ChunkCodecTest, ChunksOfAFewBytesAreStoredAsOneStoredDeflateBlock) {
   // A point of one replication: every per-replication chunk is a few dozen
   // bytes, stored inside its zlib stream (2 bytes of header, 5 of block
   // header, 4 of checksum) instead of compressed; the larger ones (the
-  // block sums over 121 steps) are still compressed.
-  const SweepPlan plan = flagship_plan("1", "0");
+  // time series over 121 steps) are still compressed.
+  const SweepPlan plan = flagship_plan("1", "1");
   const BlockResult block = simulate_block(plan.model(0), plan.block(0, 0));
   int stored = 0, compressed = 0;
   const int checked = expect_chunks_as_hdf5_stores_them(
@@ -158,8 +158,9 @@ TEST(ChunkCodecTest, ChunksOfAFewBytesAreStoredAsOneStoredDeflateBlock) {
 TEST(ChunkCodecTest, ChunksOfEveryByteValueAndOfNoisyBitsRoundTrip) {
   // The trained Huffman code (level 0) must encode any chunk, also values
   // whose bytes it never saw in training, and a chunk it cannot shrink must
-  // still come out no larger than stored blocks allow.
-  const SweepPlan plan = flagship_plan("256", "0");
+  // still come out no larger than stored blocks allow. (300 replications:
+  // two blocks, so that the file keeps block sums.)
+  const SweepPlan plan = flagship_plan("300", "0");
   BlockResult block = simulate_block(plan.model(0), plan.block(0, 0));
   std::mt19937_64 bits(20221);
   auto noise = [&bits](auto& field) {

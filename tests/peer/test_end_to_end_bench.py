@@ -27,11 +27,12 @@ def run_script(brink_path, *args):
 
 
 def test_prints_each_ratio_and_a_self_comparison_near_one(brink):
-    proc = run_script(brink, "--replications", 20480, "--pairs", 3, "--previous", brink,
+    proc = run_script(brink, "--replications", 20480, "--sweep-points", 300, "--pairs", 3, "--previous", brink,
                       "--previous-scenario", FLAGSHIP)
     assert proc.returncode == 0, proc.stderr
     rows = {m["title"]: m for m in map(LINE.match, proc.stdout.splitlines()) if m}
-    assert len(rows) == 3, proc.stdout
+    assert len(rows) == 4, proc.stdout
+    assert any(t.startswith("the same, 300 points of 1 replication") for t in rows), proc.stdout
     per_rep = next(m for t, m in rows.items() if t.startswith("per-replication output"))
     itself = next(m for t, m in rows.items() if t.startswith("today's flagship / previous release"))
     # Writing every replication's variables costs CPU that --summary-only does not spend.
@@ -39,6 +40,13 @@ def test_prints_each_ratio_and_a_self_comparison_near_one(brink):
     # The same binary on the same scenario: a ratio that is not near 1 would mean the
     # script timed something else than it names.
     assert 0.6 < float(itself["cpu"]) < 1.6, proc.stdout
+
+
+def test_sweep_points_can_be_left_out(brink):
+    proc = run_script(brink, "--replications", 2048, "--sweep-points", 0, "--pairs", 1)
+    assert proc.returncode == 0, proc.stderr
+    titles = [m["title"] for m in map(LINE.match, proc.stdout.splitlines()) if m]
+    assert len(titles) == 2 and not any("points of 1 replication" in t for t in titles), proc.stdout
 
 
 def test_previous_needs_its_scenario(brink):
