@@ -53,13 +53,6 @@ std::optional<std::pair<std::int64_t, std::int64_t>> BlockScheduler::lowest_runn
   return std::nullopt;
 }
 
-std::optional<BlockSpec> BlockScheduler::next() {
-  const auto at = lowest_runnable();
-  if (!at) return std::nullopt;
-  points_[at->first].block[at->second] = kRunning;
-  return plan_.block(at->first, at->second);
-}
-
 std::vector<BlockSpec> BlockScheduler::next_block(std::size_t most) {
   std::vector<BlockSpec> specs;
   const std::int64_t group = plan_.points_per_chunk();

@@ -40,9 +40,7 @@ class ResultSink {
 class BlockScheduler {
  public:
   explicit BlockScheduler(const SweepPlan& plan);
-  // The lowest-numbered runnable block, or nothing if none is runnable now.
-  std::optional<BlockSpec> next();
-  // The specs of the next block to simulate: the lowest runnable block, then
+  // The specs of the next block to simulate: the lowest-numbered runnable block, then
   // block 0 of the next runnable points that may share it
   // (SweepPlan::share_a_block), up to `most` points in all. With
   // SweepPlan::points_per_chunk() > 1, the runnable points of the first

@@ -178,7 +178,7 @@ struct SweepPlan {
   bool share_a_block(std::int64_t a, std::int64_t b) const;
   bool share_blocks = true;  // false: one block per point (the tests' reference)
   // Points whose per-replication data share one chunk of each per-replication
-  // variable (docs/output.md, "Chunks of points that share a block"): the
+  // variable (docs/output.md, "Chunking, compression and cache"): the
   // aligned group of points_per_block() points from a multiple of it, which
   // always run as one block, so that the worker that simulated them encodes
   // the chunk whole. That many when any two points may share a block (every
