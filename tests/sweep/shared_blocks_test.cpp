@@ -3,6 +3,7 @@
 // own block gives, bit for bit, and only plans where that holds may share.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -168,13 +169,25 @@ TEST(SharedBlocksTest, PointsShareOnlyWithPointsThatAgreeOnTheOtherAxes) {
   expect_shared_runs_as_a_block_per_point(plan_of(kMixedSweep, 3), 40);
 }
 
-// Points whose per-replication data share chunks: aligned groups of
-// points_per_block() points, each handed out, simulated and encoded as one
-// block; a resumed run runs a group again whole unless all of it is done.
+// Points whose per-replication data share chunks: aligned groups of G
+// points, each handed out, simulated and encoded as one block; a resumed run
+// runs a group again whole unless all of it is kept.
 TEST(SharedBlocksTest, PointsThatShareChunksRunAndEncodeAsWholeChunkGroups) {
-  SweepPlan plan = plan_of(kSharedSweep, 3);  // 96 points, 85 to a block: groups of 85 and 11
+  // 3,000 points of 3 replications, 85 to a block: 35 groups of 85 and one of 25.
+  SweepPlan plan = plan_of(R"(
+sweep:
+  design: lhs
+  samples: 3000
+  parameters:
+    actors.RUS.decision.rationality: {min: 0.5, max: 3.0}
+    escalation.tension.decay: {min: 0.01, max: 0.08}
+)",
+                           3);
+  ASSERT_EQ(plan.point_count(), 3000);
   ASSERT_EQ(plan.points_per_block(), 85);
   EXPECT_EQ(plan.points_per_chunk(), 85);
+  // Fewer points: smaller groups, so that 32 of them share the threads and ranks.
+  EXPECT_EQ(plan_of(kSharedSweep, 3).points_per_chunk(), 3);
   EXPECT_EQ(plan_of(kMixedSweep, 3).points_per_chunk(), 1);  // points that cannot all share a block
   SweepPlan other = plan;
   other.write_runs = false;  // --summary-only: no per-replication chunks
@@ -187,35 +200,38 @@ TEST(SharedBlocksTest, PointsThatShareChunksRunAndEncodeAsWholeChunkGroups) {
   EXPECT_EQ(other.points_per_chunk(), 1);
 
   BlockScheduler scheduler(plan);
-  const std::vector<BlockSpec> first = scheduler.next_block(4);  // a group, whatever the cap
-  const std::vector<BlockSpec> second = scheduler.next_block(4);
-  ASSERT_EQ(first.size(), 85u);
-  ASSERT_EQ(second.size(), 11u);
-  for (std::size_t j = 0; j < first.size(); ++j) EXPECT_EQ(first[j].point, static_cast<std::int64_t>(j));
-  for (std::size_t j = 0; j < second.size(); ++j) EXPECT_EQ(second[j].point, static_cast<std::int64_t>(85 + j));
-  EXPECT_TRUE(scheduler.next_block(4).empty());
+  std::vector<std::vector<BlockSpec>> blocks;
+  for (std::vector<BlockSpec> specs; !(specs = scheduler.next_block(4)).empty();)  // a group, whatever the cap
+    blocks.push_back(std::move(specs));
+  ASSERT_EQ(blocks.size(), 36u);
+  for (std::size_t g = 0; g < blocks.size(); ++g) {
+    ASSERT_EQ(blocks[g].size(), g < 35 ? 85u : 25u) << "group " << g;
+    for (std::size_t j = 0; j < blocks[g].size(); ++j)
+      EXPECT_EQ(blocks[g][j].point, static_cast<std::int64_t>(85 * g + j));
+  }
 
   // A resumed run keeps the blocks of published points (a point of one block keeps no block sums) in
   // wholly kept chunk groups.
   ASSERT_FALSE(plan.block_sums_in_file());
-  std::vector<std::uint8_t> finished(96, 0);
-  std::vector<std::int64_t> published(96, 0);
-  for (int p = 0; p < 10; ++p) finished[p] = 1, published[p] = 3;   // group 0 cut off after 10 points
-  for (int p = 85; p < 96; ++p) finished[p] = 1, published[p] = 3;  // group 1 done
+  std::vector<std::uint8_t> finished(3000, 0);
+  std::vector<std::int64_t> published(3000, 0);
+  for (int p = 0; p < 95; ++p) finished[p] = 1, published[p] = 3;         // group 1 cut off after 10 points
+  for (int p = 2975; p < 3000; ++p) finished[p] = 1, published[p] = 3;  // the last group done
   std::vector<std::uint8_t> kept = plan.kept_on_resume(finished, published);
-  for (int p = 0; p < 96; ++p) EXPECT_EQ(kept[p], p >= 85 ? 1 : 0) << "point " << p;
-  published[90] = 0;  // finished, not published: group 1 runs again too
-  EXPECT_EQ(plan.kept_on_resume(finished, published), std::vector<std::uint8_t>(96, 0));
+  for (int p = 0; p < 3000; ++p) EXPECT_EQ(kept[p], p < 85 || p >= 2975 ? 1 : 0) << "point " << p;
+  published[2990] = 0;  // finished, not published: the last group runs again too
+  kept = plan.kept_on_resume(finished, published);
+  EXPECT_EQ(std::count(kept.begin(), kept.end(), 1), 85);
   // A chunk per point: every published point is kept, and only those.
   SweepPlan mixed = plan_of(kMixedSweep, 3);
   kept = mixed.kept_on_resume(std::vector<std::uint8_t>(finished.begin(), finished.begin() + 40),
-                              std::vector<std::int64_t>(published.begin(), published.begin() + 40));
-  for (int p = 0; p < 40; ++p) EXPECT_EQ(kept[p], p < 10 ? 1 : 0) << "point " << p;
+                              std::vector<std::int64_t>(published.begin() + 80, published.begin() + 120));
+  for (int p = 0; p < 40; ++p) EXPECT_EQ(kept[p], p < 15 ? 1 : 0) << "point " << p;
   // Points of several blocks keep their block sums, and every finished block.
   SweepPlan large = plan_of(kMixedSweep, 300);
   ASSERT_TRUE(large.block_sums_in_file());
-  const std::vector<std::uint8_t> blocks{1, 1, 1, 0, 0, 1};
-  EXPECT_EQ(large.kept_on_resume(blocks, std::vector<std::int64_t>(40, 0)), blocks);
+  const std::vector<std::uint8_t> done{1, 1, 1, 0, 0, 1};
+  EXPECT_EQ(large.kept_on_resume(done, std::vector<std::int64_t>(40, 0)), done);
 
   // The chunks of a group go to its first point, in table order; a group cut short is refused.
   const FileLayout layout = file_layout(plan);
@@ -225,7 +241,7 @@ TEST(SharedBlocksTest, PointsThatShareChunksRunAndEncodeAsWholeChunkGroups) {
     if (v.storage == Storage::kBlockChunks && layout.present(v)) variables.push_back(&v);
   BlockResult block;
   std::vector<BlockResult> results;
-  plan.simulate_points(kernel(), second, nullptr, block, results);
+  plan.simulate_points(kernel(), blocks.back(), nullptr, block, results);  // the last, short group
   EXPECT_THROW(encode_chunks(layout, variables, std::span(results).first(10)), std::logic_error);
   EXPECT_THROW(encode_chunks(layout, variables, std::span(results).subspan(1)), std::logic_error);
   encode_chunks(layout, variables, results);
@@ -233,8 +249,11 @@ TEST(SharedBlocksTest, PointsThatShareChunksRunAndEncodeAsWholeChunkGroups) {
   for (std::size_t j = 1; j < results.size(); ++j) EXPECT_TRUE(results[j].encoded.empty()) << j;
   for (std::size_t i = 0; i < variables.size(); ++i)
     EXPECT_EQ(results[0].encoded[i], encode_chunk(*variables[i], layout, results)) << variables[i]->name;
-  EXPECT_EQ(layout.chunk_offset(*variables[0], second[0])[0], 85u);
-  EXPECT_THROW(layout.chunk_offset(*variables[0], second[1]), std::logic_error);
+  EXPECT_EQ(layout.chunk_offset(*variables[0], blocks.back()[0])[0], 2975u);
+  EXPECT_THROW(layout.chunk_offset(*variables[0], blocks.back()[1]), std::logic_error);
+  // A point whose field is not one whole row of the chunk would shift the rows after it.
+  results[3].outcome.pop_back();
+  EXPECT_THROW(encode_chunk(find_variable("outcome_code"), layout, results), std::logic_error);
 }
 
 }  // namespace

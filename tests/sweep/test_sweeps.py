@@ -457,9 +457,9 @@ def test_points_that_share_blocks_write_the_file_of_a_block_per_point(tmp_path, 
     data, _ = load(shared)
     points = math.prod(len(values) for values in axes.values())
     assert data["outcome_count"].shape == (points, 5) and (data["outcome_count"].sum(axis=1) == replications).all()
-    # Per-replication data: a chunk per shared block of points (aligned groups of 256 // R), not per point,
-    # when every point may share a block with every other.
-    group = 256 // replications if axes is SHARED_AXES else 1
+    # Per-replication data: a chunk per shared block of points (aligned groups of 256 // R, or fewer so
+    # that a sweep has 32 of them), not per point, when every point may share a block with every other.
+    group = min(256 // replications, -(-points // 32)) if axes is SHARED_AXES else 1
     checked = 0
     with h5py.File(shared, "r") as f, h5py.File(own, "r") as g:
         for name, ds in f.items():
@@ -472,16 +472,19 @@ def test_points_that_share_blocks_write_the_file_of_a_block_per_point(tmp_path, 
 
 
 def test_a_killed_sweep_of_shared_blocks_resumes_to_the_same_file(tmp_path):
-    path = write(tmp_path, "s.yaml", scenario_text(replications=3, sweep=sweep_block(SHARED_AXES)))
+    axes = {"actors.RUS.decision.rationality": {"min": 0.5, "max": 3.0},
+            "escalation.incidents.base_rate": {"min": 0.0005, "max": 0.005}}
+    path = write(tmp_path, "s.yaml", scenario_text(replications=3, horizon_days=30,
+                                                   sweep=sweep_block(axes, design="lhs", samples=3000)))
     reference = simulate(tmp_path / "ref.h5", path, "--threads", 1)
     out = tmp_path / "k.h5"
     args = [BRINK, "run", str(path), "-q", "-o", str(out)]
     killed = subprocess.run(args + ["-t", "1"], capture_output=True, text=True, timeout=TIMEOUT_S,
                             env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "40"})
     assert killed.returncode == -9 and Path(f"{out}.partial").exists(), killed.stderr
-    # Points 0-84 share a block and a chunk of each per-replication variable; one thread stores them
-    # first, the first point is published at once, and the run dies after 40: --resume runs the group
-    # again whole.
+    # Points 0-84 share a block and a chunk of each per-replication variable (3,000 points: 32 groups
+    # or more); one thread stores them first, the first point is published at once, and the run dies
+    # after 40: --resume runs the group again whole.
     with h5py.File(f"{out}.partial", "r", swmr=True) as f:
         assert f["outcome_code"].chunks == (85, 3)
         done = int(f["block_done"][:85].sum())

@@ -218,6 +218,14 @@ std::vector<std::uint8_t> encode_chunk(const VariableSpec& v, const FileLayout& 
           for (const BlockResult& block : points) values += (block.*member).size();
           if (values > elements)
             throw std::logic_error("block field of '" + std::string(v.name) + "' holds more than one chunk");
+          // Points of a chunk group fill whole rows of it, one after another (only a chunk's
+          // one block may be short of its rows, the last of a point's blocks).
+          const std::uint64_t row = elements / layout.chunk(v).front();
+          if (points.size() > 1)
+            for (const BlockResult& block : points)
+              if ((block.*member).size() != row)
+                throw std::logic_error("block field of '" + std::string(v.name) + "' of point " +
+                                       std::to_string(block.spec.point) + " is not one row of its chunk");
           switch (type) {
             case Dtype::kInt8:
               convert<std::int8_t>(points, member, elements, v.fill, raw);

@@ -66,6 +66,8 @@ std::uint64_t plan_fingerprint(const SweepPlan& plan) {
   mix_value(plan.replications);
   mix_value(plan.blocks_per_point());
   mix_value(static_cast<int>(plan.write_runs));
+  mix_value(plan.points_per_block());  // how blocks and chunks are formed, which every rank must share
+  mix_value(plan.points_per_chunk());
   mix_value(static_cast<int>(plan.sensitivity));
   mix_value(static_cast<int>(plan.morris));
   mix_value(plan.run().seed);

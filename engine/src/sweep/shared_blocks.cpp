@@ -30,12 +30,14 @@ int SweepPlan::points_per_block() const {
 int SweepPlan::points_per_chunk() const {
   if (!chunk_groups || !write_runs || sharded() || !std::all_of(axis_fields.begin(), axis_fields.end(), exact_per_lane))
     return 1;
-  return points_per_block();
+  // A group runs as one block: a sweep of few groups would leave threads and ranks idle.
+  const std::int64_t spread = (points_run() + kChunkGroupsAtLeast - 1) / kChunkGroupsAtLeast;
+  return static_cast<int>(std::clamp<std::int64_t>(spread, 1, points_per_block()));
 }
 
 std::vector<std::uint8_t> SweepPlan::kept_on_resume(std::vector<std::uint8_t> finished,
                                                     const std::vector<std::int64_t>& published) const {
-  if (!block_sums_in_file())  // one block per point
+  if (write_runs && !block_sums_in_file())  // one block per point
     for (std::size_t p = 0; p < finished.size(); ++p)
       if (published.at(p) <= 0) finished[p] = 0;
   const std::size_t group = static_cast<std::size_t>(points_per_chunk());

@@ -179,13 +179,15 @@ struct SweepPlan {
   bool share_blocks = true;  // false: one block per point (the tests' reference)
   // Points whose per-replication data share one chunk of each per-replication
   // variable (docs/output.md, "Chunking, compression and cache"): the
-  // aligned group of points_per_block() points from a multiple of it, which
-  // always run as one block, so that the worker that simulated them encodes
-  // the chunk whole. That many when any two points may share a block (every
-  // axis keeps its lanes' bits), the file holds per-replication data, the
-  // plan is not a shard (whose points are not consecutive) and chunk_groups;
-  // else 1, a chunk per point.
+  // aligned group of G points from a multiple of G, which always run as one
+  // block, so that the worker that simulated them encodes the chunk whole.
+  // G = points_per_block(), or fewer so that the sweep has at least
+  // kChunkGroupsAtLeast groups for its threads and ranks to share, when any
+  // two points may share a block (every axis keeps its lanes' bits), the
+  // file holds per-replication data, the plan is not a shard (whose points
+  // are not consecutive) and chunk_groups; else 1, a chunk per point.
   int points_per_chunk() const;
+  static constexpr std::int64_t kChunkGroupsAtLeast = 32;
   // false: a chunk per point even so (a merge of shards, whose chunks it copies).
   bool chunk_groups = true;
   // Whether the file keeps each block's sums on the step axis (block_*_sum),
