@@ -215,7 +215,7 @@ sweep:
   ASSERT_FALSE(plan.block_sums_in_file());
   std::vector<std::uint8_t> finished(3000, 0);
   std::vector<std::int64_t> published(3000, 0);
-  for (int p = 0; p < 95; ++p) finished[p] = 1, published[p] = 3;         // group 1 cut off after 10 points
+  for (int p = 0; p < 95; ++p) finished[p] = 1, published[p] = 3;       // group 1 cut off after 10 points
   for (int p = 2975; p < 3000; ++p) finished[p] = 1, published[p] = 3;  // the last group done
   std::vector<std::uint8_t> kept = plan.kept_on_resume(finished, published);
   for (int p = 0; p < 3000; ++p) EXPECT_EQ(kept[p], p < 85 || p >= 2975 ? 1 : 0) << "point " << p;

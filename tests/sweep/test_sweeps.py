@@ -513,6 +513,28 @@ def test_block_sums_are_kept_only_where_a_point_has_several_blocks(tmp_path, rep
     assert data["block_troops_sum"].shape[:2] == data["block_belief_sum"].shape[:2] == (2, blocks)
 
 
+def test_a_failed_sweep_of_shared_chunks_counts_only_the_blocks_resume_keeps(tmp_path):
+    # 96 points of 3 replications: chunk groups of 3 points (32 of them). One thread stores points in
+    # order and the failure comes after 40, all published as the writer closes: 13 whole groups are kept,
+    # point 39 runs again with its group.
+    path = write(tmp_path, "s.yaml", scenario_text(replications=3, sweep=sweep_block(SHARED_AXES)))
+    out = tmp_path / "f.h5"
+    args = [BRINK, "run", str(path), "-q", "-t", "1", "-o", str(out)]
+    failed = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_S,
+                            env={**os.environ, "BRINK_TEST_FAIL_AFTER_BLOCKS": "40"})
+    assert failed.returncode == 1, failed.stderr
+    with h5py.File(f"{out}.partial", "r") as f:
+        assert f["outcome_code"].chunks == (3, 3)
+        done = f["block_done"][:, 0] == 1
+        published = f["replications"][()] > 0
+    assert done.sum() == 40 and (published == done).all(), (done.sum(), published.sum())
+    assert "39 finished blocks kept in" in failed.stderr, failed.stderr
+    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_files(simulate(tmp_path / "ref.h5", path, "--threads", 2), out,
+                      ignore_attrs=("command_line", "scenario_source"))
+
+
 def per_point_summaries(path):
     """{name: (shape, chunk shape, stored chunks, bytes per element)} of the per-point summaries of a file, and
     of block_done (the blocks each point has finished)."""

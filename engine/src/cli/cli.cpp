@@ -299,11 +299,21 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const std::int64_t fail_after = fail_hook ? std::atoll(fail_hook) : 0;
   std::vector<PointSummary> summaries;
   Screening screening;
+  // The finished blocks of the partial file that --resume would keep
+  // (SweepPlan::kept_on_resume), or -1 if it cannot tell.
+  auto resumable_blocks = [&]() -> std::int64_t {
+    const std::optional<FinishedWork> work = finished_work(partial.string());
+    if (!work || work->blocks.size() != static_cast<std::size_t>(plan.total_blocks()) ||
+        work->published.size() != static_cast<std::size_t>(plan.point_count()))
+      return -1;
+    const std::vector<std::uint8_t> kept = plan.kept_on_resume(work->blocks, work->published);
+    return std::count(kept.begin(), kept.end(), std::uint8_t{1});
+  };
   // A file this run started that holds nothing to resume from (no finished
-  // block, or --summary-only) is no result: after a failure it goes. True if
-  // it went.
+  // block it would keep, or --summary-only) is no result: after a failure it
+  // goes. True if it went.
   auto discard_if_nothing_to_resume = [&] {
-    if (resuming || (plan.write_runs && finished_block_count(partial) > 0)) return false;
+    if (resuming || (plan.write_runs && resumable_blocks() > 0)) return false;
     std::error_code ec;
     fs::remove(partial, ec);
     return true;
@@ -311,7 +321,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   // After a failure: what the partial file keeps for --resume, or "" when it went.
   auto kept_for_resume = [&]() -> std::string {
     if (discard_if_nothing_to_resume()) return {};
-    const std::int64_t kept = std::max<std::int64_t>(0, finished_block_count(partial));
+    const std::int64_t kept = std::max<std::int64_t>(0, resumable_blocks());
     return fmt::format("{} finished block{} kept in {}", kept, kept == 1 ? "" : "s", partial.string());
   };
   std::optional<Progress> progress;

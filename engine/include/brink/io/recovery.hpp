@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace brink {
 
@@ -30,6 +32,15 @@ bool reopens_for_resume(const std::string& path);
 // Blocks marked finished in a partial file's `block_done`, or -1 if the file
 // is not HDF5 or has no readable block_done.
 std::int64_t finished_block_count(const std::string& path);
+
+// A partial file's `block_done` flags (one per block, point-major) and its
+// points' published replications (`replications`, 0 until published), for
+// SweepPlan::kept_on_resume; nothing if the file is not HDF5 or lacks either.
+struct FinishedWork {
+  std::vector<std::uint8_t> blocks;
+  std::vector<std::int64_t> published;
+};
+std::optional<FinishedWork> finished_work(const std::string& path);
 
 // The first variable or attribute a brink result needs that `path` lacks or
 // holds with the wrong type or shape, as a sentence; empty if the layout is sound.
