@@ -54,8 +54,9 @@ hid_t stored_type(Dtype d) {
   }
 }
 
-// Writes the block's field with HDF5's own filter pipeline and returns the
-// stored bytes of its chunk.
+// Writes the block's field with HDF5's own filter pipeline, as the first
+// chunk of the variable (the block must fill it), and returns the stored
+// bytes of that chunk.
 std::vector<std::uint8_t> hdf5_chunk(const VariableSpec& v, const FileLayout& layout, const BlockResult& block) {
   const std::string path = temp_path("reference.h5");
   const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -67,6 +68,9 @@ std::vector<std::uint8_t> hdf5_chunk(const VariableSpec& v, const FileLayout& la
   H5Pset_shuffle(dcpl);
   H5Pset_deflate(dcpl, 1);
   const hid_t ds = H5Dcreate2(file, "v", stored_type(layout.dtype(v)), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  const std::vector<hsize_t> origin(shape.size(), 0);
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, origin.data(), nullptr, chunk.data(), nullptr);
+  const hid_t memory_space = H5Screate_simple(static_cast<int>(chunk.size()), chunk.data(), nullptr);
   std::visit(
       [&](auto member) {
         if constexpr (!std::is_same_v<decltype(member), std::monostate>) {
@@ -76,7 +80,11 @@ std::vector<std::uint8_t> hdf5_chunk(const VariableSpec& v, const FileLayout& la
           if constexpr (std::is_same_v<T, std::int8_t>) memory = H5T_NATIVE_INT8;
           if constexpr (std::is_same_v<T, std::int32_t>) memory = H5T_NATIVE_INT32;
           if constexpr (std::is_same_v<T, float>) memory = H5T_NATIVE_FLOAT;
-          EXPECT_GE(H5Dwrite(ds, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), 0);
+          const bool whole = data.size() == layout.chunk_elements(v);
+          EXPECT_TRUE(whole) << v.name << ": the block does not fill its chunk";
+          if (whole) {
+            EXPECT_GE(H5Dwrite(ds, memory, memory_space, space, H5P_DEFAULT, data.data()), 0);
+          }
         }
       },
       v.block);
@@ -89,6 +97,7 @@ std::vector<std::uint8_t> hdf5_chunk(const VariableSpec& v, const FileLayout& la
   EXPECT_EQ(filters, 0u);  // every filter applied
   H5Dclose(ds);
   H5Pclose(dcpl);
+  H5Sclose(memory_space);
   H5Sclose(space);
   H5Fclose(file);
   fs::remove(path);
