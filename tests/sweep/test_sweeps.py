@@ -488,7 +488,20 @@ def test_a_killed_sweep_of_shared_blocks_resumes_to_the_same_file(tmp_path):
     with h5py.File(f"{out}.partial", "r", swmr=True) as f:
         assert f["outcome_code"].chunks == (85, 3)
         done = int(f["block_done"][:85].sum())
+        finished = int(f["block_done"][()].sum())
+        published = f["replications"][()] > 0
     assert 0 < done < 85, done
+    # A fresh run over it is refused, counting the blocks --resume would keep: those of whole groups of
+    # published points (none here), not every finished block.
+    groups = [published[g:g + 85] for g in range(0, len(published), 85)]
+    kept = sum(len(g) for g in groups if g.all())
+    refused = subprocess.run(args + ["-t", "1"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert refused.returncode == 2, refused.stderr
+    if kept == 0:
+        assert f"--resume would keep none of its {finished} finished block" in refused.stderr, refused.stderr
+        assert "--overwrite" in refused.stderr and "continue it with --resume" not in refused.stderr, refused.stderr
+    else:
+        assert f"holds {kept} finished block" in refused.stderr, refused.stderr
     resumed = subprocess.run(args + ["-t", "2", "--resume"], capture_output=True, text=True, timeout=TIMEOUT_S)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_files(reference, out, ignore_attrs=("command_line", "scenario_source"))

@@ -276,7 +276,18 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const OutputLock lock(target.string() + ".lock");  // held until the result is in place
   const FileIdentity target_before = identity_of(target);
   refuse_existing_result(target, vm.count("overwrite") > 0, vm.count("resume") > 0, "write the result");
-  const bool resuming = decide_resume(partial, vm.count("resume") > 0, vm.count("overwrite") > 0, quiet, err);
+  // The finished blocks of the partial file that --resume would keep
+  // (SweepPlan::kept_on_resume), or -1 if it cannot tell.
+  auto resumable_blocks = [&]() -> std::int64_t {
+    const std::optional<FinishedWork> work = finished_work(partial.string());
+    if (!work || work->blocks.size() != static_cast<std::size_t>(plan.total_blocks()) ||
+        work->published.size() != static_cast<std::size_t>(plan.point_count()))
+      return -1;
+    const std::vector<std::uint8_t> kept = plan.kept_on_resume(work->blocks, work->published);
+    return std::count(kept.begin(), kept.end(), std::uint8_t{1});
+  };
+  const bool resuming =
+      decide_resume(partial, vm.count("resume") > 0, vm.count("overwrite") > 0, quiet, err, resumable_blocks);
 
   if (resuming && !plan.write_runs)
     throw UsageError("a summary-only run keeps no per-replication data to resume from; run it again without --resume");
@@ -299,16 +310,6 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const std::int64_t fail_after = fail_hook ? std::atoll(fail_hook) : 0;
   std::vector<PointSummary> summaries;
   Screening screening;
-  // The finished blocks of the partial file that --resume would keep
-  // (SweepPlan::kept_on_resume), or -1 if it cannot tell.
-  auto resumable_blocks = [&]() -> std::int64_t {
-    const std::optional<FinishedWork> work = finished_work(partial.string());
-    if (!work || work->blocks.size() != static_cast<std::size_t>(plan.total_blocks()) ||
-        work->published.size() != static_cast<std::size_t>(plan.point_count()))
-      return -1;
-    const std::vector<std::uint8_t> kept = plan.kept_on_resume(work->blocks, work->published);
-    return std::count(kept.begin(), kept.end(), std::uint8_t{1});
-  };
   // A file this run started that holds nothing to resume from (no finished
   // block it would keep, or --summary-only) is no result: after a failure it
   // goes. True if it went.

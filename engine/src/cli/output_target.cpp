@@ -246,7 +246,8 @@ void publish_output(const fs::path& partial, const fs::path& target, const FileI
   fsync_path(directory, O_RDONLY | O_DIRECTORY);
 }
 
-bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err) {
+bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err,
+                   const std::function<std::int64_t()>& kept_on_resume) {
   if (!fs::exists(partial)) {
     if (resume && !quiet)
       err << fmt::format("brink run: no {} to resume; starting from the beginning\n", partial.string());
@@ -276,12 +277,19 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
     return false;
   }
   const std::int64_t finished = finished_block_count(partial);
-  if (finished > 0)
-    throw OutputRefused(
-        fmt::format("{} holds {} finished block{} of an earlier run that did not finish; continue it with --resume, or "
-                    "discard it and start over with --overwrite",
-                    partial.string(), finished, finished == 1 ? "" : "s"));
-  return false;
+  if (finished <= 0) return false;
+  // Points of one block keep only what they published, so a finished block is not always one --resume keeps.
+  const std::int64_t kept = kept_on_resume();
+  if (kept == 0)
+    throw OutputRefused(fmt::format(
+        "{} holds an earlier run that did not finish, but --resume would keep none of its {} finished block{}; "
+        "discard it and start over with --overwrite",
+        partial.string(), finished, finished == 1 ? "" : "s"));
+  const std::int64_t shown = kept > 0 ? kept : finished;
+  throw OutputRefused(
+      fmt::format("{} holds {} finished block{} of an earlier run that did not finish; continue it with --resume, or "
+                  "discard it and start over with --overwrite",
+                  partial.string(), shown, shown == 1 ? "" : "s"));
 }
 
 }  // namespace brink

@@ -12,7 +12,9 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -81,9 +83,12 @@ void publish_output(const std::filesystem::path& partial, const std::filesystem:
 
 // Under the lock, what to do with an existing TARGET.partial: resume it when
 // asked and it is a valid HDF5 file (else start over, saying why); on a fresh
-// run, refuse (OutputRefused) if it holds finished blocks, unless `overwrite`.
+// run, refuse (OutputRefused) if it holds finished blocks, unless `overwrite`,
+// saying how many of them --resume would keep (`kept_on_resume`: that count
+// for this run's plan, or -1 if the file does not fit the plan).
 // Another program's HDF5 file, or one this process may not write, is refused
 // either way unless `overwrite`. Returns true to resume.
-bool decide_resume(const std::filesystem::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err);
+bool decide_resume(const std::filesystem::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err,
+                   const std::function<std::int64_t()>& kept_on_resume);
 
 }  // namespace brink
