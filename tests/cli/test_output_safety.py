@@ -434,3 +434,35 @@ def test_a_run_that_fails_mid_way_says_what_it_kept_for_resume(brink, tmp_path, 
     with h5py.File(out, "r") as a, h5py.File(clean, "r") as b:
         for name in ("outcome_code", "casualties", "end_step", "outcome_probability"):
             assert a[name][...].tobytes() == b[name][...].tobytes(), name
+
+
+def test_a_run_stopped_by_the_file_size_limit_resumes_from_the_blocks_it_kept(brink, tmp_path):
+    """A flush that hit the file size limit (EFBIG) left the superblock's end of file past the bytes on
+    disk; --resume could not reopen such a file and started over, although the failure had said
+    which blocks were kept for it."""
+    import resource
+
+    sweep = ["--sweep", "actors.RUS.decision.rationality=0.5:3.0", "--sweep",
+             "escalation.incidents.base_rate=0.0005:0.005", "--set", "run.horizon_days=30", "--design", "lhs",
+             "--samples", "2000", "-n", "3", "--timeseries", "every=5", "-t", "1", "-q"]
+    clean = tmp_path / "clean.h5"
+    assert subprocess.run([brink, "run", *sweep, "-o", str(clean)], timeout=120).returncode == 0
+    limit = clean.stat().st_size * 4 // 5
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    out = tmp_path / "r.h5"
+    failed = subprocess.run([brink, "run", *sweep, "-o", str(out)], preexec_fn=limit_file_size,
+                            capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1 and "EFBIG" in failed.stderr and "--resume" in failed.stderr, failed.stderr
+    partial = Path(f"{out}.partial")
+    assert partial.stat().st_size == limit, partial.stat().st_size  # cut off at the limit
+    resumed = subprocess.run([brink, "run", *sweep, "-o", str(out), "--resume"], capture_output=True, text=True,
+                             timeout=120)
+    assert resumed.returncode == 0 and "starting from the beginning" not in resumed.stderr, resumed.stderr
+    with h5py.File(out, "r") as a, h5py.File(clean, "r") as b:
+        numeric = [name for name in a if a[name].dtype.kind in "biuf"]
+        assert "outcome_code" in numeric and "mean_troops" in numeric, numeric
+        for name in numeric:
+            assert a[name][...].tobytes() == b[name][...].tobytes(), name

@@ -215,8 +215,31 @@ PartialState partial_state(const std::string& path) {
   return ::access(path.c_str(), W_OK) == 0 ? PartialState::kRunOutput : PartialState::kReadOnly;
 }
 
+namespace {
+
+// A flush that failed on the file size limit (EFBIG: `ulimit -f`) leaves the
+// superblock's end of file past the bytes on disk, and HDF5 refuses to open
+// such a file for writing ("truncated file"). What lies past the end was
+// first written by that flush: everything a `block_done` or `replications`
+// mark vouches for was written by an earlier flush that completed, so the
+// missing bytes are extended as zeros. False if the file could not be read
+// or extended.
+bool extend_to_recorded_end(const std::string& path) {
+  const hid_t file = open_read_only(path);
+  if (file < 0) return false;
+  haddr_t recorded_end = 0;
+  const bool known = H5Fget_eoa(file, &recorded_end) >= 0;
+  H5Fclose(file);
+  struct stat st {};
+  if (!known || ::stat(path.c_str(), &st) != 0) return false;
+  if (recorded_end <= static_cast<haddr_t>(st.st_size)) return true;
+  return ::truncate(path.c_str(), static_cast<off_t>(recorded_end)) == 0;
+}
+
+}  // namespace
+
 bool reopens_for_resume(const std::string& path) {
-  if (!is_hdf5_file(path)) return false;
+  if (!is_hdf5_file(path) || !extend_to_recorded_end(path)) return false;
   const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   set_clear_status_flags(fapl);

@@ -26,7 +26,9 @@ enum class PartialState {
 PartialState partial_state(const std::string& path);
 
 // True if `path` opens read-write as the writer opens it to resume (status
-// flags cleared, so it changes the file). Only call it under the output lock.
+// flags cleared, and a file cut short by the file size limit extended to the
+// end its superblock records, so it changes the file). Only call it under the
+// output lock.
 bool reopens_for_resume(const std::string& path);
 
 // Blocks marked finished in a partial file's `block_done`, or -1 if the file
