@@ -94,11 +94,10 @@ int BlockSimulator::fighting_sides() {
 }
 
 // The strengths after the step of the first `count` fighting lanes, into
-// after_a/after_b: the coefficients and the square law's terms, one scalar
-// expm1 each (glibc has no vectorized one without -ffast-math), then the
-// square law's general case, in loops over the list that vectorize. The rare
-// other cases (a side without troops or fire, exactly matched sides, the
-// linear law) take rules::attrition.
+// after_a/after_b: the coefficients and the square law's terms, their expm1
+// (expm1_nonneg), then the square law's general case, in loops over the
+// list that vectorize. The rare other cases (a side without troops or fire,
+// exactly matched sides, the linear law) take rules::attrition.
 void BlockSimulator::attrition_of_list(int count) {
   Scratch& x = *scratch_;
   const double* __restrict a = x.side_a;
@@ -120,12 +119,9 @@ void BlockSimulator::attrition_of_list(int count) {
   double* __restrict after_a = x.after_a;
   double* __restrict after_b = x.after_b;
   double* __restrict em = x.expm1_of;
+  for (int c = 0; c < count; ++c) em[c] = general[c] != 0.0 ? expm1_nonneg(square_law_exponent(gamma_t[c])) : 0.0;
   for (int c = 0; c < count; ++c) {
-    em[c] = 0.0;
-    if (general[c] != 0.0) {
-      em[c] = std::expm1(square_law_exponent(gamma_t[c]));
-      continue;
-    }
+    if (general[c] != 0.0) continue;
     const Strengths after = rules::attrition(sc_, a[c], b[c], x.alpha_sum[c], x.beta_sum[c], x.fighting_rung[c]);
     after_a[c] = after.a;
     after_b[c] = after.b;

@@ -18,7 +18,7 @@ Strengths lanchester_square(Strengths s, double alpha, double beta, double t) {
     const double decay = std::exp(-q.g);
     return {s.a * decay, s.b * decay};
   }
-  return square_law_step(s, q.k, q.g, std::expm1(square_law_exponent(q.g)));
+  return square_law_step(s, q.k, q.g, expm1_nonneg(square_law_exponent(q.g)));
 }
 
 namespace {

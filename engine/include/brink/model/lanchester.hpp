@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace brink {
 
@@ -38,10 +40,47 @@ inline SquareLawTerms square_law_terms(Strengths s, double alpha, double beta, d
 // e^20 bounds the terms.
 inline double square_law_exponent(double g) { return std::min(g, 20.0); }
 
+// e^x - 1 for x in [0, 20] (square_law_exponent's range), within 2 ulp of
+// the exact value (tests/model/lanchester_test.cpp checks it against
+// std::expm1 over the range). glibc has no vectorized expm1 without
+// -ffast-math; this one has no branch and no table, so a loop over lanes
+// vectorizes. x = n·ln2 + r with |r| <= ln2/2 (Cody and Waite's two-part
+// ln2), expm1(r) by its Taylor series to degree 13 (the next term is below
+// 2^-57 of it), and e^x - 1 = 2^n·expm1(r) + (2^n - 1) in one rounding.
+// Arguments outside the range give unspecified values (no fault).
+inline double expm1_nonneg(double x) {
+  constexpr double kShifter = 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
+  const double shifted = std::fma(x, 1.4426950408889634, kShifter);  // x·log2(e)
+  const double n = shifted - kShifter;
+  const double r = std::fma(-n, 1.90821492927058770002e-10, std::fma(-n, 6.93147180369123816490e-01, x));
+  // Horner's rule on 1/2! + r/3! + ... + r^11/13!, written out: a loop over
+  // the coefficients inside the loop over lanes keeps GCC from vectorizing.
+  double q = 1.0 / 6227020800;
+  q = std::fma(q, r, 1.0 / 479001600);
+  q = std::fma(q, r, 1.0 / 39916800);
+  q = std::fma(q, r, 1.0 / 3628800);
+  q = std::fma(q, r, 1.0 / 362880);
+  q = std::fma(q, r, 1.0 / 40320);
+  q = std::fma(q, r, 1.0 / 5040);
+  q = std::fma(q, r, 1.0 / 720);
+  q = std::fma(q, r, 1.0 / 120);
+  q = std::fma(q, r, 1.0 / 24);
+  q = std::fma(q, r, 1.0 / 6);
+  q = std::fma(q, r, 1.0 / 2);
+  const double p = std::fma(q, r * r, r);  // expm1(r)
+  // 2^n from n's bits in `shifted` (n + 1023 in the exponent field; the bits above it shift out).
+  std::uint64_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  bits = (bits + 1023u) << 52;
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return std::fma(scale, p, scale - 1.0);
+}
+
 // The general case of the square law in one interval, given
-// em = expm1(square_law_exponent(g)): cosh, sinh and tanh of gamma·t from that
-// one expm1, and no branch, so that a loop over lanes vectorizes (the kernel
-// calls it for every fighting replication, after a scalar expm1 per lane).
+// em = expm1_nonneg(square_law_exponent(g)): cosh, sinh and tanh of gamma·t
+// from that one expm1, and no branch, so that a loop over lanes vectorizes
+// (the kernel calls both for every fighting replication).
 inline Strengths square_law_step(Strengths s, double k, double g, double em) {
   const double e = 1.0 + em;
   const double h = 0.5 * (em + em / e);      // sinh: e - 1/e = (e - 1) + (e - 1)/e
