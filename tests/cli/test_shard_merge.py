@@ -260,6 +260,10 @@ def test_merge_refuses_an_unfinished_shard(brink, grid, tmp_path):
     partial = Path(f"{target}.partial")
     refused(brink, work, shards[0], partial, shards[2], fragment="unfinished shard", names=partial)
     refused(brink, work, shards[0], target, shards[2], fragment="has not finished", names=partial)
+    # A .partial name that names no file is a missing shard, not one to resume.
+    nowhere = tmp_path / "nowhere.h5.partial"
+    message = refused(brink, work, shards[0], nowhere, shards[2], fragment="no shard file", names=nowhere)
+    assert "--resume" not in message, message
     # A finished file whose `complete` mark is 0 is refused too.
     copy = tmp_path / "incomplete.h5"
     shutil.copy(shards[1], copy)

@@ -30,12 +30,12 @@ bool ends_with(const std::string& text, std::string_view suffix) {
 
 // The checks that need no attribute of the file: it exists, is finished and is HDF5.
 void check_shard_file(const std::string& path) {
-  if (ends_with(path, ".partial"))
+  std::error_code ec;
+  if (ends_with(path, ".partial") && fs::exists(path, ec))
     throw MergeRefused(
         fmt::format("'{}' is an unfinished shard (a .partial file); finish its run with the same 'brink run --shard' "
                     "command and --resume, then merge the finished file",
                     path));
-  std::error_code ec;
   if (!fs::exists(path, ec)) {
     if (fs::exists(path + ".partial", ec))
       throw MergeRefused(fmt::format(
