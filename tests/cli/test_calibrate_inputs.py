@@ -45,6 +45,13 @@ OUTSIDE = [
      "'observations.x.sd' is 1e-13, below 1e-12 x max(1, |value|) = 1e-12 for value 0"),
     ("{quantity: forces, actor: A, day: 3, value: 100, sd: ~, source: s}", "~",
      "'observations.x.sd' must be a positive number, got nothing"),
+    # A value outside its own 95% interval contradicts itself; a bound that is no number is named.
+    ("{quantity: forces, actor: A, day: 3, value: 20000, range: [7500, 9500], source: s}", "20000",
+     "'observations.x.value' is 20000, outside its own range [7500, 9500]"),
+    ("{quantity: forces, actor: A, day: 3, value: 100, range: [lots, 9500], source: s}", "lots",
+     "its low is not a finite number: lots"),
+    ("{quantity: forces, actor: A, day: 3, value: 100, range: [50, .inf], source: s}", ".inf",
+     "its high is not a finite number: .inf"),
 ]
 
 

@@ -124,9 +124,24 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
     }
   } else {
     double lo = 0, hi = 0;
-    if (!range.IsSequence() || range.size() != 2 || !parse_number(range[0], &lo) || !parse_number(range[1], &hi) ||
-        !(lo < hi)) {
+    if (!range.IsSequence() || range.size() != 2) {
       p.error(range, fmt::format("'{}.range' must be [low, high] with low < high", op));
+      return;
+    }
+    for (const auto& [bound, name, out] : {std::tuple{range[0], "low", &lo}, std::tuple{range[1], "high", &hi}}) {
+      if (parse_number(bound, out) && std::isfinite(*out)) continue;
+      p.error(bound, fmt::format("'{}.range' must be [low, high] with low < high; its {} is not a finite number: {}",
+                                 op, name, bound.IsScalar() ? scalar_as_written(bound) : scalar_text(bound)));
+      return;
+    }
+    if (!(lo < hi)) {
+      p.error(range, fmt::format("'{}.range' must be [low, high] with low < high, got [{}, {}]", op, range[0].Scalar(),
+                                 range[1].Scalar()));
+      return;
+    }
+    if (has_value && !(lo <= o.value && o.value <= hi)) {
+      p.error(value, fmt::format("'{}.value' is {}, outside its own range [{}, {}] (read as its 95% interval)", op,
+                                 value.Scalar(), range[0].Scalar(), range[1].Scalar()));
       return;
     }
     if (!in(domain, lo) || !in(domain, hi)) {
