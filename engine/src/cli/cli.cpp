@@ -341,8 +341,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       // decisions, so an adaptive sweep resumes exactly where it stopped.
       // Without block sums every kept point is published: its summary is
       // read back, its block only marked complete.
-      const std::vector<std::uint8_t> finished =
-          plan.kept_on_resume(writer.finished_blocks(), writer.published_replications());
+      std::vector<std::uint8_t> done = writer.finished_blocks();
+      std::vector<std::int64_t> published = writer.published_replications();
+      writer.drop_unreadable(plan, done, published);
+      const std::vector<std::uint8_t> finished = plan.kept_on_resume(std::move(done), std::move(published));
       for (std::size_t i = 0; i < finished.size(); ++i) {
         if (!finished[i]) continue;
         const BlockSpec spec = plan.block(static_cast<std::int64_t>(i));
