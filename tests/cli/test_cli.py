@@ -444,6 +444,20 @@ def test_set_invalid_value(run, tmp_path):
     assert not (tmp_path / "x.h5").exists()
 
 
+def test_a_later_set_of_the_same_path_wins_before_anything_is_checked(run, tmp_path):
+    """The first of two --set of one path was checked, and refused, although the second replaces it."""
+    path = "actors.RUS.forces.deployed"
+    out = tmp_path / "x.h5"
+    run_ok(run, "run", "--replications", 100, "-q", "--set", f"{path}=-5", "--set", f"{path}=150000", "-o", out)
+    with h5py.File(out, "r") as f:
+        names = [_text(n) for n in f["parameter"][...]]
+        assert f["parameter_value"][0, names.index(path)] == 150000
+    proc = run("run", "--replications", 100, "-q", "--set", f"{path}=150000", "--set", f"{path}=-5", "-o",
+               tmp_path / "y.h5")
+    assert_usage_error(proc)
+    assert f"--set {path}=-5" in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("value", ["abc", "nan", "1e999", ""])
 def test_set_malformed_value(run, tmp_path, value):
     proc = run("run", "--replications", 100, "-q", "--set", f"actors.RUS.forces.deployed={value}", "-o", tmp_path / "x.h5")

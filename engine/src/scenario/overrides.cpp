@@ -160,7 +160,12 @@ std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& paramet
 void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides) {
   const FieldRegistry registry(loaded.scenario);
   std::vector<Diagnostic> problems;
-  for (const Override& o : overrides) {
+  for (std::size_t i = 0; i < overrides.size(); ++i) {
+    const Override& o = overrides[i];
+    // A later --set of the same path wins: this value is never set, so it is not checked either.
+    if (std::any_of(overrides.begin() + static_cast<std::ptrdiff_t>(i) + 1, overrides.end(),
+                    [&](const Override& later) { return later.path == o.path; }))
+      continue;
     const FieldRef* field = registry.find(o.path);
     if (!field) {
       problems.push_back({"--set", -1, -1,
