@@ -476,6 +476,19 @@ def test_scenario_choices_from_the_file_block(tmp_path):
     assert names(data["parameter"])[0] == "scenario" and len(data["point"]) == 2
 
 
+def test_a_scenario_choice_that_cannot_be_read_is_named_where_the_sweep_names_it(tmp_path):
+    """A missing choice file was reported under its own name alone, not under the sweep that asks for it."""
+    a, _ = choice_files(tmp_path)
+    a.write_text(a.read_text() + "\nsweep:\n  scenarios: [a.yaml, nope.yaml]\n")
+    line = a.read_text().splitlines().index("  scenarios: [a.yaml, nope.yaml]") + 1
+    proc = brink("run", a, "-q", "-o", tmp_path / "o.h5")
+    usage_error(proc, "scenario choice 'nope.yaml'", "cannot open the scenario file")
+    assert proc.stderr.startswith(f"{a}:{line}:"), proc.stderr
+    proc = brink("run", a, "-q", "-o", tmp_path / "o.h5", "--sweep", f"scenario={a},{tmp_path / 'gone.yaml'}")
+    usage_error(proc, "--sweep scenario=", "gone.yaml", "cannot open the scenario file")
+    assert not list(tmp_path.glob("o.h5*"))
+
+
 def test_a_scenario_choice_with_a_line_break_in_its_name_is_refused(tmp_path):
     # The file lists the choices one per line (scenario_choices): such a name would read back as two.
     a, b = choice_files(tmp_path)

@@ -92,8 +92,18 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
         throw ScenarioError({{where, -1, -1,
                               fmt::format("scenario choice '{}' is the file '{}' again; give each scenario once", file,
                                           earlier.label)}});
-    ScenarioSource source =
-        recorded.empty() ? read_scenario_file(path) : ScenarioSource{path, recorded[choices.size()]};
+    ScenarioSource source;
+    try {
+      source = recorded.empty() ? read_scenario_file(path) : ScenarioSource{path, recorded[choices.size()]};
+    } catch (const ScenarioError& e) {
+      // A choice that cannot be read at all (missing, a directory) is named where the sweep names it.
+      const std::vector<Diagnostic>& d = e.diagnostics();
+      if (d.size() != 1 || d.front().line >= 0) throw;
+      const std::string named = path == file ? fmt::format("'{}'", file) : fmt::format("'{}' ({})", file, path);
+      const std::string message = fmt::format("scenario choice {}: {}", named, d.front().message);
+      throw ScenarioError(
+          {from_file ? loaded.source.at("sweep.scenarios", message) : Diagnostic{where, -1, -1, message}});
+    }
     LoadedScenario choice = load_scenario(source, settings);
     if (const std::string d = difference(loaded.scenario, choice.scenario); !d.empty())
       throw ScenarioError({{where, -1, -1,
