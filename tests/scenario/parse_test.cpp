@@ -124,6 +124,24 @@ TEST(ParseTest, MissingRunSectionIsNamed) {
   EXPECT_NE(diagnostics.front().message.find("'run'"), std::string::npos);
 }
 
+// Without actors every later reference to one would be reported as unknown:
+// an empty `actors` gave 74 lines for one mistake.
+TEST(ParseTest, MissingOrEmptyActorsIsOneProblemNotOnePerReference) {
+  for (const char* replacement : {"actors: {}\nunused:\n", "actors: [A, B]\nunused:\n", "unused:\n"}) {
+    std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
+    yaml.replace(yaml.find("actors:\n"), 8, replacement);
+    const auto diagnostics = errors_of(yaml);
+    ASSERT_FALSE(diagnostics.empty()) << replacement;
+    EXPECT_LE(diagnostics.size(), 2u) << replacement;  // the actors, and the unknown key `unused`
+    bool named = false;
+    for (const auto& d : diagnostics) {
+      EXPECT_EQ(d.message.find("unknown actor"), std::string::npos) << d.format();
+      named |= d.message.find("'actors'") != std::string::npos;
+    }
+    EXPECT_TRUE(named) << replacement;
+  }
+}
+
 TEST(ParseTest, ActionKindsValidateTheirFields) {
   std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
   yaml.insert(yaml.find("  B:\n"), "    actions:\n      hold: {}\n      strike: {kind: atack, target: B}\n");

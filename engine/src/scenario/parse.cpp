@@ -451,13 +451,16 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   const YAML::Node actors = get(root, "actors");
   std::vector<std::string> ids;
   std::vector<YAML::Node> bodies;
+  // Every later section refers to actors: without them, reading on would
+  // only report each reference as an unknown actor.
   if (!actors.IsDefined()) {
     p.error(root, "missing required section 'actors'");
+    return s;
   } else if (!actors.IsMap() || actors.size() == 0) {
     p.error(actors, "'actors' must be a non-empty mapping of actor id to actor");
+    return s;
   } else if (actors.size() > static_cast<std::size_t>(kMaxActors)) {
-    // Refused before the n x n relation matrices are allocated; every later
-    // section refers to actors, so reading on would only report unknown ones.
+    // Refused before the n x n relation matrices are allocated.
     p.error(actors, fmt::format("'actors' has {} actors; at most {} are supported", actors.size(), kMaxActors));
     return s;
   } else {
