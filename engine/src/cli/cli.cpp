@@ -308,7 +308,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const std::int64_t kill_after = kill_hook ? std::atoll(kill_hook) : 0;
   const char* fail_hook = std::getenv("BRINK_TEST_FAIL_AFTER_BLOCKS");
   const std::int64_t fail_after = fail_hook ? std::atoll(fail_hook) : 0;
-  std::vector<PointSummary> summaries;
+  std::vector<PointSummary> summaries;  // every point's, where the plan keeps them (Recorder::summaries)
+  TableRows table_rows;
+  std::int64_t replications_run = 0;
   Screening screening;
   // A file this run started that holds nothing to resume from (no finished
   // block it would keep, or --summary-only) is no result: after a failure it
@@ -380,6 +382,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         &scheduler, &interruption_flag(), job);
     if (interrupted()) throw Interrupted();
     summaries = recorder.summaries();
+    table_rows = recorder.table();
+    replications_run = recorder.replications();
     screening = recorder.finish();
   } catch (const ResumeMismatch& e) {
     throw UsageError(e.what());
@@ -415,19 +419,19 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (table) {
     std::vector<std::string> actors;
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
-    std::vector<std::vector<double>> values;
-    for (const auto& p : plan.points) values.emplace_back(p.values.begin(), p.values.end());
+    auto values = [&](std::int64_t point) {
+      const auto v = plan.points[static_cast<std::size_t>(point)].values;
+      return std::vector<double>(v.begin(), v.end());
+    };
     if (vm.count("posterior"))  // integrated over the posterior draws
       out << format_outcome_table({pooled_summary(summaries)}, actors, {}, {});
     else
-      out << format_outcome_table(summaries, actors, plan.parameters, values, plan.parameter_choices);
+      out << format_outcome_table(table_rows, actors, plan.parameters, values, plan.parameter_choices);
     if (!screening.sobol.empty()) out << format_sensitivity_table(screening.sobol, screening.outputs, plan.parameters);
     if (!screening.morris.empty()) out << format_morris_table(screening.morris, screening.outputs, plan.parameters);
   }
   if (!quiet) {
-    double replications_run = 0;
-    for (const auto& summary : summaries) replications_run += static_cast<double>(summary.replications);
-    const double rep_steps = replications_run * model.steps();
+    const double rep_steps = static_cast<double>(replications_run) * model.steps();
     out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {}, {} kernel)\n", target.string(), seconds,
                        seconds > 0 ? rep_steps / seconds : 0.0, describe_workers(thread_count), kernel().isa);
   }

@@ -272,7 +272,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
       throw MergeRefused(fmt::format("'{}' does not hold all the blocks of its point {}; run that shard again",
                                      shards[static_cast<std::size_t>(p % shard_count)].path, p));
   }
-  result.summaries = recorder.summaries();
+  result.table = recorder.table();
   result.screening = recorder.finish();
   return result;
 }

@@ -10,7 +10,12 @@ Recorder::Recorder(const SweepPlan& plan, Hdf5Writer* writer)
     : plan_(plan),
       writer_(writer),
       points_(static_cast<std::int64_t>(plan.points.size())),
-      accumulator_(plan.model(0)) {}
+      accumulator_(plan.model(0)),
+      keep_every_summary_(needs_every_summary(plan)) {}
+
+bool Recorder::needs_every_summary(const SweepPlan& plan) {
+  return plan.sensitivity || plan.morris || static_cast<std::int64_t>(plan.points.size()) <= kMaxKeptPoints;
+}
 
 void Recorder::consume(BlockResult&& block) {
   if (writer_) writer_->write_block(block);
@@ -34,6 +39,9 @@ void Recorder::record(PointSummary summary) {
     std::vector<double>().swap(summary.mean_belief);
     std::vector<double>().swap(summary.record_day);
   }
+  replications_ += summary.replications;
+  table_.offer(summary);
+  if (!keep_every_summary_) return;
   const auto at = std::upper_bound(summaries_.begin(), summaries_.end(), summary.point,
                                    [](std::int64_t p, const PointSummary& s) { return p < s.point; });
   summaries_.insert(at, std::move(summary));

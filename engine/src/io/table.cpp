@@ -41,57 +41,100 @@ std::string point_detail(const PointSummary& s, const std::vector<std::string>& 
   return out;
 }
 
-// Beyond this many points the table shows a selection of rows.
-constexpr std::size_t kFullTableRows = 20;
-constexpr std::size_t kEnds = 3;
+}  // namespace
 
-// Indices of the rows to print, ascending: every row of a small table; of a
-// large one the first and last kEnds rows and, for each outcome, the rows
-// with its lowest and highest probability.
-std::vector<std::size_t> rows_shown(const std::vector<PointSummary>& summaries) {
-  const std::size_t n = summaries.size();
-  std::vector<std::size_t> rows;
-  rows.reserve(2 * kEnds + 2 * kOutcomeCount + n * (n <= kFullTableRows));
-  if (n <= kFullTableRows) {
-    for (std::size_t i = 0; i < n; ++i) rows.push_back(i);
-    return rows;
-  }
-  for (std::size_t i = 0; i < kEnds; ++i) {
-    rows.push_back(i);
-    rows.push_back(n - 1 - i);
-  }
-  for (int o = 0; o < kOutcomeCount; ++o) {
-    auto by_probability = [o](const PointSummary& a, const PointSummary& b) {
-      return a.probability[o] < b.probability[o];
-    };
-    const auto [low, high] = std::minmax_element(summaries.begin(), summaries.end(), by_probability);
-    rows.push_back(static_cast<std::size_t>(low - summaries.begin()));
-    rows.push_back(static_cast<std::size_t>(high - summaries.begin()));
-  }
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-  return rows;
+namespace {
+
+// Orders of the extremes format_outcome_table shows, as std::minmax_element
+// over points in ascending order picks them: the first of the lowest, the
+// last of the highest.
+bool lower(const PointSummary& a, const PointSummary& b, int o) {
+  return a.probability[o] < b.probability[o] || (a.probability[o] == b.probability[o] && a.point < b.point);
+}
+bool higher(const PointSummary& a, const PointSummary& b, int o) {
+  return a.probability[o] > b.probability[o] || (a.probability[o] == b.probability[o] && a.point > b.point);
 }
 
 }  // namespace
 
+// Whether `s` shows in a table of more than kFullRows points: kept_ holds
+// the rows of those before it, and it shows if it beats one of them.
+bool TableRows::could_show(const PointSummary& s) const {
+  if (s.point < kept_[kEnds - 1].point || s.point > kept_[kept_.size() - kEnds].point) return true;
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    const auto [low, high] = std::minmax_element(
+        kept_.begin(), kept_.end(), [o](const auto& a, const auto& b) { return a.probability[o] < b.probability[o]; });
+    if (lower(s, *low, o) || higher(s, *high, o)) return true;
+  }
+  return false;
+}
+
+// Keeps only the rows a table of the points offered so far shows.
+void TableRows::prune() {
+  std::vector<bool> shown(kept_.size(), false);
+  for (std::size_t i = 0; i < kEnds; ++i) shown[i] = shown[kept_.size() - 1 - i] = true;
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    std::size_t low = 0, high = 0;
+    for (std::size_t i = 1; i < kept_.size(); ++i) {
+      if (lower(kept_[i], kept_[low], o)) low = i;
+      if (higher(kept_[i], kept_[high], o)) high = i;
+    }
+    shown[low] = shown[high] = true;
+  }
+  std::vector<PointSummary> rows;
+  for (std::size_t i = 0; i < kept_.size(); ++i)
+    if (shown[i]) rows.push_back(std::move(kept_[i]));
+  kept_ = std::move(rows);
+}
+
+void TableRows::offer(const PointSummary& summary) {
+  const bool beyond_full = ++offered_ > static_cast<std::int64_t>(kFullRows);
+  const bool shows = !beyond_full || could_show(summary);
+  if (shows) {
+    const auto at = std::upper_bound(kept_.begin(), kept_.end(), summary.point,
+                                     [](std::int64_t p, const PointSummary& s) { return p < s.point; });
+    kept_.insert(at, summary);
+  }
+  // The first point past a full table, and any that shows after it, leave rows out.
+  if (beyond_full && (shows || offered_ == static_cast<std::int64_t>(kFullRows) + 1)) prune();
+}
+
+std::vector<PointSummary> TableRows::rows() const { return kept_; }
+
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,
                                  const std::vector<std::vector<double>>& parameter_values,
+                                 const std::vector<std::vector<std::string>>& parameter_choices) {
+  TableRows rows;
+  for (const PointSummary& s : summaries) rows.offer(s);
+  auto values_of = [&](std::int64_t point) {
+    return point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[point] : std::vector<double>{};
+  };
+  return format_outcome_table(rows, actors, parameters, values_of, parameter_choices);
+}
+
+std::string format_outcome_table(const TableRows& table, const std::vector<std::string>& actors,
+                                 const std::vector<std::string>& parameters, const ParameterValues& parameter_values,
                                  const std::vector<std::vector<std::string>>& parameter_choices) {
   // A categorical parameter holds an index: show its name.
   auto value_text = [&](std::size_t k, double v) -> std::string {
     const bool named = k < parameter_choices.size() && v >= 0 && v < static_cast<double>(parameter_choices[k].size());
     return named ? parameter_choices[k][static_cast<std::size_t>(v)] : fmt::format("{:.6g}", v);
   };
+  // Point p's value of parameter k, NaN if unknown.
+  auto value_of = [&](std::int64_t p, std::size_t k) {
+    const std::vector<double> values = parameter_values ? parameter_values(p) : std::vector<double>{};
+    return k < values.size() ? values[k] : std::nan("");
+  };
+  const std::vector<PointSummary> shown = table.rows();
   std::string out;
-  if (summaries.size() == 1) {
-    const PointSummary& s = summaries.front();
+  if (table.points() == 1) {
+    const PointSummary& s = shown.front();
     out += fmt::format("point {} ({} replications)", s.point, s.replications);
-    if (!parameters.empty() && s.point < static_cast<std::int64_t>(parameter_values.size())) {
+    if (!parameters.empty() && parameter_values && !parameter_values(s.point).empty()) {
       out += ":";
       for (std::size_t k = 0; k < parameters.size(); ++k)
-        out += fmt::format(" {}={}", parameters[k], value_text(k, parameter_values[s.point][k]));
+        out += fmt::format(" {}={}", parameters[k], value_text(k, value_of(s.point, k)));
     }
     return out + "\n" + point_detail(s, actors);
   }
@@ -105,27 +148,23 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
   }
   for (auto o : outcome_names()) out += fmt::format(" {:>15}", o);
   out += fmt::format(" {:>8}\n", "reps");
-  const std::vector<std::size_t> shown = rows_shown(summaries);
   for (std::size_t i = 0; i < shown.size(); ++i) {
-    if (i > 0 && shown[i] > shown[i - 1] + 1) out += fmt::format("{:>6}\n", "...");
-    const PointSummary& s = summaries[shown[i]];
+    if (i > 0 && shown[i].point > shown[i - 1].point + 1) out += fmt::format("{:>6}\n", "...");
+    const PointSummary& s = shown[i];
     out += fmt::format("{:>6}", s.point);
     for (std::size_t k = 0; k < parameters.size(); ++k)
-      out += fmt::format(
-          " {:>{}}",
-          value_text(k, s.point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[s.point][k]
-                                                                                     : std::nan("")),
-          width[k]);
+      out += fmt::format(" {:>{}}", value_text(k, value_of(s.point, k)), width[k]);
     for (int o = 0; o < kOutcomeCount; ++o)
       out += fmt::format(" {:>7.4f}±{:<7.4f}", s.probability[o], (s.interval[o].upper - s.interval[o].lower) / 2);
     out += fmt::format(" {:>8}\n", s.replications);
   }
   out += "(± is half the 95% Wilson interval)\n";
-  if (shown.size() < summaries.size())
+  const auto points = static_cast<std::size_t>(table.points());
+  if (shown.size() < points)
     out += fmt::format(
         "({} of {} points shown: the first and last {}, and those with the lowest and highest probability of each "
         "outcome; {} left out — all are in the file)\n",
-        shown.size(), summaries.size(), kEnds, summaries.size() - shown.size());
+        shown.size(), points, TableRows::kEnds, points - shown.size());
   return out;
 }
 

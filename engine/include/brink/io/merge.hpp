@@ -16,6 +16,7 @@
 
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/recorder.hpp"
+#include "brink/io/table.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -58,9 +59,9 @@ ShardInfo read_shard_info(const std::string& path);
 void check_shard_set(const std::vector<ShardInfo>& shards);
 
 struct MergeResult {
-  std::vector<PointSummary> summaries;  // point order
-  Screening screening;                  // --sensitivity and Morris plans
-  std::int64_t blocks = 0;              // blocks copied
+  TableRows table;          // the rows of the merged plan's table
+  Screening screening;      // --sensitivity and Morris plans
+  std::int64_t blocks = 0;  // blocks copied
 };
 
 // Writes `path` (created or truncated) as a single run of `plan` writes it,

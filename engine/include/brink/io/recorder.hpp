@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "brink/io/hdf5_writer.hpp"
+#include "brink/io/table.hpp"
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -37,9 +38,20 @@ class Recorder : public ResultSink {
   // A block already in the file (a resumed run): counts toward its point's
   // summary without being written again.
   void restore(const BlockResult& block) { accumulator_.add(block); }
-  // In point order once the run is over; in a sweep, without the time
-  // summaries (those are in the file).
+  // Every point's summary, in point order, where the plan needs them all
+  // (needs_every_summary); in a sweep without the time summaries (those are
+  // in the file). Otherwise empty: a large sweep keeps only table().
   const std::vector<PointSummary>& summaries() const { return summaries_; }
+  // The rows of the run's table (all its points' summaries offered).
+  const TableRows& table() const { return table_; }
+  // Replications of the points recorded so far.
+  std::int64_t replications() const { return replications_; }
+  // Sobol indices and Morris measures need every point's outputs, and a
+  // posterior's pooled table (at most kMaxKeptPoints draws) every summary;
+  // any other plan of more points keeps only its table's rows, so memory
+  // does not grow with the number of points.
+  static constexpr std::int64_t kMaxKeptPoints = 1000;
+  static bool needs_every_summary(const SweepPlan& plan);
   // Ends a run, or a merge of shards, once every point is in: the Sobol
   // indices of a whole Saltelli plan, or the Morris measures of a Morris plan,
   // are computed from the summaries, written and returned; a shard, which
@@ -52,7 +64,10 @@ class Recorder : public ResultSink {
   Hdf5Writer* writer_;
   std::int64_t points_;
   PointAccumulator accumulator_;
+  bool keep_every_summary_;
   std::vector<PointSummary> summaries_;
+  TableRows table_;
+  std::int64_t replications_ = 0;
 };
 
 }  // namespace brink

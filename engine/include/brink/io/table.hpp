@@ -1,6 +1,8 @@
 // The tables printed by `brink run` and `brink inspect`.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,9 +12,39 @@
 
 namespace brink {
 
+// The rows a table of points shows, chosen as the points' summaries arrive,
+// in any order: every point while there are at most kFullRows; beyond, the
+// kEnds lowest and highest point numbers and, for each outcome, the point of
+// lowest probability (the lowest-numbered of equals) and of highest (the
+// highest-numbered of equals). It keeps no other summary, so a sweep's
+// table costs the same memory for any number of points.
+class TableRows {
+ public:
+  static constexpr std::size_t kFullRows = 20;
+  static constexpr std::size_t kEnds = 3;
+  void offer(const PointSummary& summary);
+  // The rows to print, ascending by point.
+  std::vector<PointSummary> rows() const;
+  std::int64_t points() const { return offered_; }  // how many were offered
+
+ private:
+  bool could_show(const PointSummary& s) const;
+  void prune();
+  std::vector<PointSummary> kept_;  // ascending by point
+  std::int64_t offered_ = 0;
+};
+
+// A point's parameter values (looked up for the rows shown only: a plan's
+// points are not copied); empty if unknown.
+using ParameterValues = std::function<std::vector<double>(std::int64_t point)>;
+
 // One point: each outcome's probability with its 95% Wilson interval and
 // count, casualty and timing quantiles, and survival at a few days. Several
 // points: one row per point with its parameter values and probabilities.
+std::string format_outcome_table(const TableRows& rows, const std::vector<std::string>& actors,
+                                 const std::vector<std::string>& parameters, const ParameterValues& parameter_values,
+                                 const std::vector<std::vector<std::string>>& parameter_choices = {});
+// The same of every point's summary, parameter_values[point] each point's values.
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,
                                  const std::vector<std::vector<double>>& parameter_values,
