@@ -459,6 +459,12 @@ def test_a_run_stopped_by_the_file_size_limit_resumes_from_the_blocks_it_kept(br
     assert failed.returncode == 1 and "EFBIG" in failed.stderr and "--resume" in failed.stderr, failed.stderr
     partial = Path(f"{out}.partial")
     assert partial.stat().st_size == limit, partial.stat().st_size  # cut off at the limit
+    # Still under the limit, --resume says so and leaves the file, rather than start over and fail again.
+    before = partial.read_bytes()
+    stuck = subprocess.run([brink, "run", *sweep, "-o", str(out), "--resume"], preexec_fn=limit_file_size,
+                           capture_output=True, text=True, timeout=120)
+    assert stuck.returncode == 1 and "raise the file size limit" in stuck.stderr, stuck.stderr
+    assert len(stuck.stderr.strip().splitlines()) == 1 and partial.read_bytes() == before, stuck.stderr
     resumed = subprocess.run([brink, "run", *sweep, "-o", str(out), "--resume"], capture_output=True, text=True,
                              timeout=120)
     assert resumed.returncode == 0 and "starting from the beginning" not in resumed.stderr, resumed.stderr

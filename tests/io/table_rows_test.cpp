@@ -59,6 +59,15 @@ TEST(TableRowsTest, ShowsWhatTheWholeTableWouldWhateverTheOrderPointsArriveIn) {
     }
     EXPECT_EQ(shown, rows_of_the_whole(ascending)) << "trial " << trial << ", " << n << " points";
     EXPECT_EQ(table.points(), static_cast<std::int64_t>(n));
+    // Rows are left out between two shown rows exactly where an offered point lies between them
+    // (point numbers have gaps, as a shard's do, which are not left-out rows).
+    const std::vector<PointSummary> rows = table.rows();
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const bool between = std::any_of(ascending.begin(), ascending.end(), [&](const PointSummary& s) {
+        return s.point > rows[i - 1].point && s.point < rows[i].point;
+      });
+      EXPECT_EQ(table.left_out_between(rows[i - 1].point, rows[i].point), between) << "trial " << trial;
+    }
   }
 }
 

@@ -3,6 +3,8 @@
 #include <isa-l/igzip_lib.h>
 
 #include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "brink/sweep/plan.hpp"
@@ -18,6 +20,9 @@ namespace {
 bool chunk_reads_back(hid_t dataset, const std::vector<hsize_t>& offset, std::size_t raw_bytes) {
   hsize_t stored = 0;
   if (H5Dget_chunk_storage_size(dataset, offset.data(), &stored) < 0 || stored == 0) return false;
+  // A damaged index entry can claim gigabytes: no stream of this chunk is longer than
+  // stored deflate blocks make it (5 bytes per 64 KiB, with zlib's header and trailer).
+  if (stored > raw_bytes + raw_bytes / 65535 * 5 + 64) return false;
   std::vector<std::uint8_t> bytes(stored), raw(raw_bytes);
   std::uint32_t filters = 0;
   if (H5Dread_chunk(dataset, H5P_DEFAULT, offset.data(), &filters, bytes.data()) < 0 || filters != 0) return false;
@@ -34,15 +39,15 @@ bool chunk_reads_back(hid_t dataset, const std::vector<hsize_t>& offset, std::si
 }  // namespace
 
 void Hdf5Writer::drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t>& finished,
-                                 std::vector<std::int64_t>& published) const {
-  const Impl& m = *impl_;
+                                 std::vector<std::int64_t>& published) {
+  Impl& m = *impl_;
   if (!m.layout.runs) return;
-  H5E_BEGIN_TRY {  // a damaged chunk is an answer here, not an error to print
+  std::vector<std::pair<std::int64_t, std::int64_t>> dropped;  // (point, block)
+  try {
     for (const VariableSpec* v : m.block_variables) {
       const hid_t dataset = m.dataset(v->name);
-      const hid_t type = H5Dget_type(dataset);
-      std::size_t raw_bytes = H5Tget_size(type);
-      H5Tclose(type);
+      const Handle type = type_handle(H5Dget_type(dataset), "read the type of " + std::string(v->name));
+      std::size_t raw_bytes = H5Tget_size(type.get());
       for (std::uint64_t extent : h5::chunk_shape(dataset)) raw_bytes *= extent;
       std::map<std::vector<hsize_t>, bool> readable;  // a chunk group's chunk is read once
       for (std::size_t i = 0; i < finished.size(); ++i) {
@@ -57,10 +62,20 @@ void Hdf5Writer::drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t
         if (it->second) continue;
         finished[i] = 0;
         published[static_cast<std::size_t>(point)] = 0;
+        dropped.emplace_back(point, first.first_replication / kBlockLanes);
       }
     }
+    // The file stops claiming what it does not hold before the blocks run again.
+    if (dropped.empty()) return;
+    for (const auto& [point, block] : dropped) {
+      m.write_row(var::kBlockDone, std::vector<std::int8_t>{0}, point, block, 1);
+      m.write_row(var::kReplications, std::vector<std::int64_t>{0}, point, 0, 1);
+    }
+    h5::check(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL), "flush " + m.path);
+  } catch (...) {
+    m.failed = true;
+    throw;
   }
-  H5E_END_TRY;
 }
 
 }  // namespace brink

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include <fmt/format.h>
@@ -233,7 +234,14 @@ bool extend_to_recorded_end(const std::string& path) {
   struct stat st {};
   if (!known || ::stat(path.c_str(), &st) != 0) return false;
   if (recorded_end <= static_cast<haddr_t>(st.st_size)) return true;
-  return ::truncate(path.c_str(), static_cast<off_t>(recorded_end)) == 0;
+  if (::truncate(path.c_str(), static_cast<off_t>(recorded_end)) == 0) return true;
+  // Still over the limit: starting over would throw the kept blocks away and stop at the same size.
+  if (const int error = errno; error == EFBIG || error == ENOSPC || error == EDQUOT)
+    throw std::runtime_error(fmt::format(
+        "cannot extend '{}' to the {} bytes its last flush recorded: {}; raise the file size limit ('ulimit -f') "
+        "or free space, and run again with --resume",
+        path, recorded_end, std::strerror(error)));
+  return false;
 }
 
 }  // namespace

@@ -87,7 +87,17 @@ void TableRows::prune() {
   kept_ = std::move(rows);
 }
 
+bool TableRows::left_out_between(std::int64_t a, std::int64_t b) const {
+  const auto end = static_cast<std::int64_t>(offered_points_.size());
+  for (std::int64_t p = std::max<std::int64_t>(a + 1, 0); p < std::min(b, end); ++p)
+    if (offered_points_[static_cast<std::size_t>(p)]) return true;
+  return false;
+}
+
 void TableRows::offer(const PointSummary& summary) {
+  const auto bit = static_cast<std::size_t>(summary.point);
+  if (bit >= offered_points_.size()) offered_points_.resize(bit + 1);
+  offered_points_[bit] = true;
   const bool beyond_full = ++offered_ > static_cast<std::int64_t>(kFullRows);
   const bool shows = !beyond_full || could_show(summary);
   if (shows) {
@@ -149,7 +159,7 @@ std::string format_outcome_table(const TableRows& table, const std::vector<std::
   for (auto o : outcome_names()) out += fmt::format(" {:>15}", o);
   out += fmt::format(" {:>8}\n", "reps");
   for (std::size_t i = 0; i < shown.size(); ++i) {
-    if (i > 0 && shown[i].point > shown[i - 1].point + 1) out += fmt::format("{:>6}\n", "...");
+    if (i > 0 && table.left_out_between(shown[i - 1].point, shown[i].point)) out += fmt::format("{:>6}\n", "...");
     const PointSummary& s = shown[i];
     out += fmt::format("{:>6}", s.point);
     for (std::size_t k = 0; k < parameters.size(); ++k)

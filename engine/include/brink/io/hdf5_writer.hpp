@@ -72,9 +72,10 @@ class Hdf5Writer {
   // Reads back the chunks of every block `finished` marks (finished_blocks());
   // a block with a chunk that is missing or does not inflate to its size
   // (a partial file damaged on disk) is unmarked and its point unpublished,
-  // so that --resume runs it again rather than keeping it unread.
+  // in `finished` and `published` and in the file, so that --resume runs it
+  // again rather than keeping it unread.
   void drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t>& finished,
-                       std::vector<std::int64_t>& published) const;
+                       std::vector<std::int64_t>& published);
   // A published point's summary as the file holds it (for --resume without block sums).
   PointSummary read_summary(std::int64_t point) const;
   // What --resume needs of one block (the variables the table marks

@@ -27,8 +27,9 @@ PartialState partial_state(const std::string& path);
 
 // True if `path` opens read-write as the writer opens it to resume (status
 // flags cleared, and a file cut short by the file size limit extended to the
-// end its superblock records, so it changes the file). Only call it under the
-// output lock.
+// end its superblock records, so it changes the file). Throws, leaving the
+// file as it is, if that end is still beyond the file size limit or the free
+// space. Only call it under the output lock.
 bool reopens_for_resume(const std::string& path);
 
 // Blocks marked finished in a partial file's `block_done`, or -1 if the file

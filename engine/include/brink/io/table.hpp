@@ -26,11 +26,16 @@ class TableRows {
   // The rows to print, ascending by point.
   std::vector<PointSummary> rows() const;
   std::int64_t points() const { return offered_; }  // how many were offered
+  // Whether a point offered lies strictly between points a and b (rows of
+  // rows()), i.e. the table leaves rows out there. Shards and partial files
+  // offer points with gaps in their numbers that are not left out.
+  bool left_out_between(std::int64_t a, std::int64_t b) const;
 
  private:
   bool could_show(const PointSummary& s) const;
   void prune();
-  std::vector<PointSummary> kept_;  // ascending by point
+  std::vector<PointSummary> kept_;    // ascending by point
+  std::vector<bool> offered_points_;  // a bit per point number up to the highest offered
   std::int64_t offered_ = 0;
 };
 

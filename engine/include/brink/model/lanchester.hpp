@@ -46,7 +46,7 @@ inline double square_law_exponent(double g) { return std::min(g, 20.0); }
 // -ffast-math; this one has no branch and no table, so a loop over lanes
 // vectorizes. x = n·ln2 + r with |r| <= ln2/2 (Cody and Waite's two-part
 // ln2), expm1(r) by its Taylor series to degree 13 (the next term is below
-// 2^-57 of it), and e^x - 1 = 2^n·expm1(r) + (2^n - 1) in one rounding.
+// 2^-56 of it), and e^x - 1 = 2^n·expm1(r) + (2^n - 1) in one rounding.
 // Arguments outside the range give unspecified values (no fault).
 inline double expm1_nonneg(double x) {
   constexpr double kShifter = 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
