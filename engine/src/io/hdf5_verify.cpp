@@ -2,7 +2,6 @@
 // damaged on disk would otherwise be copied into a finished file unread.
 #include <isa-l/igzip_lib.h>
 
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,7 +48,9 @@ void Hdf5Writer::drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t
       const Handle type = type_handle(H5Dget_type(dataset), "read the type of " + std::string(v->name));
       std::size_t raw_bytes = H5Tget_size(type.get());
       for (std::uint64_t extent : h5::chunk_shape(dataset)) raw_bytes *= extent;
-      std::map<std::vector<hsize_t>, bool> readable;  // a chunk group's chunk is read once
+      // A chunk group's points are consecutive blocks: their chunk is read once.
+      std::vector<hsize_t> last;
+      bool last_reads_back = false;
       for (std::size_t i = 0; i < finished.size(); ++i) {
         if (!finished[i]) continue;
         BlockSpec first = plan.block(static_cast<std::int64_t>(i));
@@ -57,9 +58,11 @@ void Hdf5Writer::drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t
         first.point -= first.point % static_cast<std::int64_t>(m.layout.points_per_block_chunk);
         const std::vector<std::uint64_t> at = m.layout.chunk_offset(*v, first);
         const std::vector<hsize_t> offset(at.begin(), at.end());
-        auto [it, fresh] = readable.try_emplace(offset, false);
-        if (fresh) it->second = chunk_reads_back(dataset, offset, raw_bytes);
-        if (it->second) continue;
+        if (offset != last) {
+          last = offset;
+          last_reads_back = chunk_reads_back(dataset, offset, raw_bytes);
+        }
+        if (last_reads_back) continue;
         finished[i] = 0;
         published[static_cast<std::size_t>(point)] = 0;
         dropped.emplace_back(point, first.first_replication / kBlockLanes);
