@@ -419,14 +419,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (table) {
     std::vector<std::string> actors;
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
-    auto values = [&](std::int64_t point) {
-      const auto v = plan.points[static_cast<std::size_t>(point)].values;
-      return std::vector<double>(v.begin(), v.end());
-    };
     if (vm.count("posterior"))  // integrated over the posterior draws
       out << format_outcome_table({pooled_summary(summaries)}, actors, {}, {});
     else
-      out << format_outcome_table(table_rows, actors, plan.parameters, values, plan.parameter_choices);
+      out << format_outcome_table(table_rows, actors, plan.parameters, values_of(plan.points), plan.parameter_choices);
     if (!screening.sobol.empty()) out << format_sensitivity_table(screening.sobol, screening.outputs, plan.parameters);
     if (!screening.morris.empty()) out << format_morris_table(screening.morris, screening.outputs, plan.parameters);
   }

@@ -158,11 +158,7 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   if (vm.count("no-table") == 0) {
     std::vector<std::string> actors;
     for (const auto& a : plan.model(0).scenario().actors) actors.push_back(a.id);
-    auto values = [&](std::int64_t point) {
-      const auto v = plan.points[static_cast<std::size_t>(point)].values;
-      return std::vector<double>(v.begin(), v.end());
-    };
-    out << format_outcome_table(result.table, actors, plan.parameters, values, plan.parameter_choices);
+    out << format_outcome_table(result.table, actors, plan.parameters, values_of(plan.points), plan.parameter_choices);
     const Screening& s = result.screening;
     if (!s.sobol.empty()) out << format_sensitivity_table(s.sobol, s.outputs, plan.parameters);
     if (!s.morris.empty()) out << format_morris_table(s.morris, s.outputs, plan.parameters);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -92,6 +93,13 @@ bool TableRows::left_out_between(std::int64_t a, std::int64_t b) const {
   for (std::int64_t p = std::max<std::int64_t>(a + 1, 0); p < std::min(b, end); ++p)
     if (offered_points_[static_cast<std::size_t>(p)]) return true;
   return false;
+}
+
+ParameterValues values_of(const PointTable& points) {
+  return [&points](std::int64_t point) {
+    const std::span<const double> v = points[static_cast<std::size_t>(point)].values;
+    return std::vector<double>(v.begin(), v.end());
+  };
 }
 
 void TableRows::offer(const PointSummary& summary) {

@@ -438,8 +438,8 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   if (!version.IsDefined()) {
     p.error(root, "missing required key 'brink' (the format version; write 'brink: 1')");
   } else if (!plain_number_node(version) || version.Scalar() != "1") {  // not "1": a version is a number
-    p.error(version, fmt::format("unsupported format version 'brink: {}'; this engine reads 'brink: 1'",
-                                 version.IsScalar() ? scalar_as_written(version) : scalar_text(version)));
+    p.error(version,
+            fmt::format("unsupported format version 'brink: {}'; this engine reads 'brink: 1'", scalar_text(version)));
   }
   s.name = p.text(root, "name", "scenario", "", true);
   s.description = p.text(root, "description", "scenario", "");

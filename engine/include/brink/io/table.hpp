@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "brink/sweep/morris.hpp"
+#include "brink/sweep/plan.hpp"
 #include "brink/sweep/sensitivity.hpp"
 #include "brink/sweep/summary.hpp"
 
@@ -42,6 +43,8 @@ class TableRows {
 // A point's parameter values (looked up for the rows shown only: a plan's
 // points are not copied); empty if unknown.
 using ParameterValues = std::function<std::vector<double>(std::int64_t point)>;
+// Those of a plan's points.
+ParameterValues values_of(const PointTable& points);
 
 // One point: each outcome's probability with its 95% Wilson interval and
 // count, casualty and timing quantiles, and survival at a few days. Several
