@@ -396,6 +396,82 @@ def test_resume_completes_an_interrupted_run_to_the_same_bits(brink, run, tmp_pa
             assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
 
 
+def _resume_slots(partial):
+    """(blocks, row) of every slot the partial file's headers name, newest first."""
+    with h5py.File(partial, "r") as f:
+        blocks = f["resume_blocks"][()]
+    return sorted(((int(b), i) for i, b in enumerate(blocks) if b > 0), reverse=True)
+
+
+def test_resume_continues_from_the_older_slot_when_the_newer_sums_are_torn(brink, run, tmp_path, monkeypatch):
+    """A point's sums over its first blocks are kept in two slots, each written
+    before a flush and vouched for by its header after it. Sums that do not match
+    their header (cut off mid-write) must not be used: --resume continues from the
+    point's other slot, and the finished file is the uninterrupted run's."""
+    target = tmp_path / "torn.h5"
+    partial = tmp_path / "torn.h5.partial"
+    args = ["run", "--replications", "100000", "--threads", "1", "-q", "--seed", "5", "-o", str(target)]
+    returncode, err = _interrupt_run(brink, target)
+    assert returncode == 1, err
+    first = _resume_slots(partial)[0][0]
+    assert first > 0
+    # Continue it, and interrupt again once it has vouched for sums over more blocks. The polling reader
+    # takes no lock: one held as the run reopens the file would make it refuse to resume.
+    monkeypatch.setenv("HDF5_USE_FILE_LOCKING", "FALSE")
+    proc = subprocess.Popen([brink, *args, "--resume"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with h5py.File(partial, "r", swmr=True) as f:
+                    if int(f["resume_blocks"][()].max()) > first:
+                        break
+            except (OSError, KeyError, ValueError):
+                pass
+            time.sleep(0.01)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, err
+    (newer, newer_row), (older, _) = _resume_slots(partial)
+    assert newer > older >= first
+    # Tear the newer slot's sums: one troop sum a unit in the last place off.
+    with h5py.File(partial, "r+") as f:
+        row = f["resume_troops_sum"][newer_row]
+        row.flat[7] = np.nextafter(row.flat[7], 0.0)
+        f["resume_troops_sum"][newer_row] = row
+    refused = run(*args)
+    assert refused.returncode == 2
+    assert f"holds {older} finished block" in refused.stderr, refused.stderr
+    assert_ok(run(*args, "--resume"))
+    reference = tmp_path / "reference.h5"
+    assert_ok(run(*args[:-1], str(reference)))
+    with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
+        assert "block_troops_sum" not in b
+        for name in b:
+            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+
+
+def test_a_finished_file_keeps_no_sums_per_block(run, tmp_path):
+    """--resume's sums live in a few slots while the run lasts, and a finished file
+    holds them cleared: the file does not grow by sums on the step axis per block."""
+    target = tmp_path / "sums.h5"
+    assert_ok(run("run", "--replications", "20000", "-q", "--seed", "5", "-o", target))
+    with h5py.File(target, "r") as f:
+        assert not [name for name in f if name.startswith("block_") and name != "block_done"]
+        assert f["resume_slot"].shape == (2,)  # one point: its two slots
+        slot_bytes = sum(f[n].id.get_storage_size() for n in f if n.startswith("resume_"))
+        assert slot_bytes <= 2 * 121 * (7 + 4 * 3 + 4 * 2) * 8 + 1024, slot_bytes
+        for name in ("resume_blocks", "resume_troops_sum", "resume_belief_sum", "resume_rung_count"):
+            assert not f[name][()].any(), name
+        per_replication = sum(f[n].id.get_storage_size() for n in f if f[n].shape[:2] == (1, 20000))
+    assert per_replication > 0.8 * target.stat().st_size
+
+
 def test_resume_finishes_a_sensitivity_sweep_to_the_same_bits(brink, run, tmp_path):
     sweep = ["--sensitivity", "--design", "sobol", "--samples", "4",
              "--sweep", "actors.RUS.decision.patience_days=10:90"]  # Saltelli: 4 · (1 + 2) = 12 points

@@ -290,6 +290,31 @@ def test_a_read_only_partial_is_refused_as_such_not_called_damaged(brink, tmp_pa
         shutil.rmtree(work)
 
 
+def test_a_partial_another_program_has_open_is_kept_and_resumes_once_it_is_closed(brink, tmp_path):
+    """A reader without SWMR (h5py's default) holds HDF5's lock on the partial file. --resume used to
+    call the file unreadable, start over, and truncate it: the finished blocks were lost."""
+    target = tmp_path / "x.h5"
+    args = [brink, "run", "-n", "100000", "--threads", "1", "-q", "--seed", "5", "-o", str(target)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = tmp_path / "x.h5.partial"
+    interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
+    proc.communicate(timeout=30)
+    before = partial.read_bytes()
+    with h5py.File(partial, "r"):
+        held = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=60)
+    line = one_sentence(held)
+    assert held.returncode == 1, line
+    assert "another program has it open" in line and "--resume" in line and "--overwrite" not in line, line
+    assert partial.read_bytes() == before
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference.h5"
+    assert subprocess.run([*args[:-1], str(reference)], capture_output=True, timeout=120).returncode == 0
+    with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
+        for name in b:
+            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+
+
 # As above: root alone can run the binary as `nobody`; CI runs as root.
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
 def test_an_unreachable_output_directory_is_named_as_such(brink, tmp_path):

@@ -106,7 +106,7 @@ def test_every_index_into_names_has_flags(adaptive_file):
 def test_root_attributes_follow_cf(adaptive_file):
     with xr.open_dataset(adaptive_file) as ds:
         assert ds.attrs["Conventions"] == "CF-1.10"
-        assert int(ds.attrs["format_version"]) == 3
+        assert int(ds.attrs["format_version"]) == 4
         assert ds.attrs["history"].startswith("created by brink ") and "command_line" in ds.attrs["history"]
         assert ds.attrs["source"].startswith("brink ")
         assert "docs/output.md" in ds.attrs["references"]
@@ -144,14 +144,14 @@ def as_format(source, target, version):
             f.attrs.modify("format_version", np.int32(version))
 
 
-@pytest.mark.parametrize("version", [None, 1, 2])
+@pytest.mark.parametrize("version", [None, 1, 2, 3])
 def test_inspect_refuses_an_older_format(adaptive_file, tmp_path, version):
     old = tmp_path / "old.h5"
     as_format(adaptive_file, old, version)
     proc = brink("inspect", old, check=False)
     assert proc.returncode == 2, proc.stdout
     assert proc.stderr.strip() == (f"brink inspect: '{old}' is not a readable brink result: it is in brink output "
-                                   f"format {version or 1} and this brink reads format 3 only; re-run it with this "
+                                   f"format {version or 1} and this brink reads format 4 only; re-run it with this "
                                    "brink")
 
 
@@ -159,8 +159,8 @@ def test_resume_refuses_an_older_format(tmp_path):
     done = tmp_path / "done.h5"
     brink("run", "-n", 512, "-q", "-o", done)
     target = tmp_path / "again.h5"
-    as_format(done, tmp_path / "again.h5.partial", 2)
+    as_format(done, tmp_path / "again.h5.partial", 3)
     proc = brink("run", "-n", 512, "-q", "-o", target, "--resume", check=False)
     assert proc.returncode == 2, proc.stderr
-    assert "is in brink output format 2 and this brink writes format 3" in proc.stderr
+    assert "is in brink output format 3 and this brink writes format 4" in proc.stderr
     assert "--overwrite" in proc.stderr and proc.stderr.count("\n") == 1

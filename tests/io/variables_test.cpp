@@ -109,7 +109,7 @@ TEST(VariableTableTest, NamesAreUniqueAndSourcesMatchKinds) {
   std::set<std::string_view> names;
   for (const VariableSpec& v : variable_table()) {
     EXPECT_TRUE(names.insert(v.name).second) << v.name;
-    const bool from_block = v.kind == Kind::kPerRun || v.kind == Kind::kSeries || v.kind == Kind::kBlockSum;
+    const bool from_block = v.kind == Kind::kPerRun || v.kind == Kind::kSeries;
     EXPECT_EQ(from_block, !std::holds_alternative<std::monostate>(v.block)) << v.name;
     EXPECT_EQ(from_block, v.storage == Storage::kBlockChunks) << v.name;
     EXPECT_EQ(v.kind == Kind::kPerPoint, v.from_summary != nullptr) << v.name;

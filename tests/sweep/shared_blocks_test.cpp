@@ -210,28 +210,32 @@ sweep:
       EXPECT_EQ(blocks[g][j].point, static_cast<std::int64_t>(85 * g + j));
   }
 
-  // A resumed run keeps the blocks of published points (a point of one block keeps no block sums) in
+  // A resumed run keeps the blocks of published points (a point of one block keeps no resume sums) in
   // wholly kept chunk groups.
-  ASSERT_FALSE(plan.block_sums_in_file());
+  ASSERT_FALSE(plan.resume_sums_in_file());
+  const std::vector<std::int64_t> no_sums(3000, 0);
   std::vector<std::uint8_t> finished(3000, 0);
   std::vector<std::int64_t> published(3000, 0);
   for (int p = 0; p < 95; ++p) finished[p] = 1, published[p] = 3;       // group 1 cut off after 10 points
   for (int p = 2975; p < 3000; ++p) finished[p] = 1, published[p] = 3;  // the last group done
-  std::vector<std::uint8_t> kept = plan.kept_on_resume(finished, published);
+  std::vector<std::uint8_t> kept = plan.kept_on_resume(finished, published, no_sums);
   for (int p = 0; p < 3000; ++p) EXPECT_EQ(kept[p], p < 85 || p >= 2975 ? 1 : 0) << "point " << p;
   published[2990] = 0;  // finished, not published: the last group runs again too
-  kept = plan.kept_on_resume(finished, published);
+  kept = plan.kept_on_resume(finished, published, no_sums);
   EXPECT_EQ(std::count(kept.begin(), kept.end(), 1), 85);
   // A chunk per point: every published point is kept, and only those.
   SweepPlan mixed = plan_of(kMixedSweep, 3);
   kept = mixed.kept_on_resume(std::vector<std::uint8_t>(finished.begin(), finished.begin() + 40),
-                              std::vector<std::int64_t>(published.begin() + 80, published.begin() + 120));
+                              std::vector<std::int64_t>(published.begin() + 80, published.begin() + 120), no_sums);
   for (int p = 0; p < 40; ++p) EXPECT_EQ(kept[p], p < 15 ? 1 : 0) << "point " << p;
-  // Points of several blocks keep their block sums, and every finished block.
+  // Points of several blocks: a published one keeps every finished block, another the first blocks its
+  // resume sums cover.
   SweepPlan large = plan_of(kMixedSweep, 300);
-  ASSERT_TRUE(large.block_sums_in_file());
+  ASSERT_TRUE(large.resume_sums_in_file());
   const std::vector<std::uint8_t> done{1, 1, 1, 0, 0, 1};
-  EXPECT_EQ(large.kept_on_resume(done, std::vector<std::int64_t>(40, 0)), done);
+  EXPECT_EQ(large.kept_on_resume(done, {0, 0, 0}, {1, 0, 0}), (std::vector<std::uint8_t>{1, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(large.kept_on_resume(done, {0, 0, 0}, {2, 0, 0}), (std::vector<std::uint8_t>{1, 1, 0, 0, 0, 0}));
+  EXPECT_EQ(large.kept_on_resume(done, {600, 0, 600}, {0, 0, 0}), (std::vector<std::uint8_t>{1, 1, 0, 0, 0, 1}));
 
   // The chunks of a group go to its first point, in table order; a group cut short is refused.
   const FileLayout layout = file_layout(plan);

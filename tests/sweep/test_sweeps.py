@@ -508,22 +508,21 @@ def test_a_killed_sweep_of_shared_blocks_resumes_to_the_same_file(tmp_path):
 
 
 @pytest.mark.parametrize("replications,blocks", [(256, 1), (257, 2)])
-def test_block_sums_are_kept_only_where_a_point_has_several_blocks(tmp_path, replications, blocks):
-    """--resume rebuilds the time summaries of a point it has not finished from its finished blocks' sums;
-    a point of one block is published whole or runs again, so its file keeps no sums."""
+def test_resume_sums_are_kept_only_where_a_point_has_several_blocks(tmp_path, replications, blocks):
+    """--resume continues a point it has not finished from the sums over its first blocks, kept in two
+    slots per point in flight; a point of one block is published whole or runs again, so its file keeps
+    no sums. A finished file's slots are cleared, and no sums are kept per block."""
     path = write(tmp_path, "s.yaml", scenario_text(replications=replications, horizon_days=20,
                                                    sweep=sweep_block({"escalation.tension.decay": [0.01, 0.08]})))
     data, _ = load(simulate(tmp_path / "out.h5", path, "-t", 2))
-    sums = ("block_rung_count", "block_troops_sum", "block_belief_sum")
+    sums = ("resume_rung_count", "resume_troops_sum", "resume_belief_sum", "resume_point", "resume_blocks")
+    assert not [name for name in data if name.startswith("block_") and name != "block_done"]
     if blocks == 1:
         assert not any(name in data for name in sums)
         return
-    rung_count = data["block_rung_count"]
-    assert rung_count.shape[:2] == (2, blocks)
-    # every block counts each of its replications on one rung at every step entry
-    np.testing.assert_array_equal(rung_count.sum(axis=(1, 3)), replications)
-    np.testing.assert_array_equal(rung_count[:, 1].sum(axis=2), replications - 256)
-    assert data["block_troops_sum"].shape[:2] == data["block_belief_sum"].shape[:2] == (2, blocks)
+    assert data["resume_troops_sum"].shape[0] == data["resume_rung_count"].shape[0] == 4  # 2 per point
+    for name in sums:
+        assert not data[name].any(), name
 
 
 def test_a_failed_sweep_of_shared_chunks_counts_only_the_blocks_resume_keeps(tmp_path):

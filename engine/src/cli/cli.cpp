@@ -29,6 +29,7 @@
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/recorder.hpp"
 #include "brink/io/recovery.hpp"
+#include "brink/io/resume_sums.hpp"
 #include "brink/io/table.hpp"
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/mpi/distributed.hpp"
@@ -159,6 +160,49 @@ std::string run_header(const Scenario& scenario, const std::string& label, const
   return text;
 }
 
+// Replays what a partial file keeps, point by point in block order, so that
+// the scheduler makes the same decisions and an adaptive sweep resumes
+// exactly where it stopped. A published point's summary is read back; its
+// blocks (their per-replication values; none for a point of one block) only
+// complete the scheduler's rounds. A point not published is summarized from
+// the first blocks its resume sums cover and those sums.
+void replay_partial(const SweepPlan& plan, Hdf5Writer& writer, Recorder& recorder, BlockScheduler& scheduler,
+                    CountingSink& counting) {
+  std::vector<std::uint8_t> done = writer.finished_blocks();
+  std::vector<std::int64_t> published = writer.published_replications();
+  writer.drop_unreadable(plan, done, published);
+  const std::vector<ResumeSums> sums = writer.resume_sums(published);
+  const std::vector<std::int64_t> first_blocks = resume_blocks(plan, sums, done, published);
+  const std::vector<std::uint8_t> kept = plan.kept_on_resume(std::move(done), published, first_blocks);
+  const std::int64_t per_point = plan.blocks_per_point();
+  for (std::int64_t p = 0; p < plan.point_count(); ++p) {
+    const bool is_published = published[static_cast<std::size_t>(p)] > 0;
+    bool finished = false, any = false;
+    for (std::int64_t b = 0; b < per_point; ++b) {
+      if (!kept[static_cast<std::size_t>(p * per_point + b)]) continue;
+      any = true;
+      BlockResult block;
+      if (per_point > 1)
+        block = writer.read_block(plan.block(p, b));
+      else
+        block.spec = plan.block(p, b);
+      if (!is_published) {
+        recorder.restore(block);
+        if (b + 1 == first_blocks[static_cast<std::size_t>(p)])
+          recorder.restore_sums(*std::find_if(sums.begin(), sums.end(),
+                                              [&](const ResumeSums& s) { return s.point == p && s.blocks == b + 1; }));
+      }
+      finished = scheduler.complete(block);
+    }
+    if (!any) continue;
+    if (is_published)
+      recorder.record(writer.read_summary(p));
+    else if (finished)
+      recorder.point_finished(p, scheduler.replications(p));
+    if (is_published || finished) counting.add_restored_point();
+  }
+}
+
 int command_run(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
                 std::ostream& err) {
   po::options_description options(
@@ -283,7 +327,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     if (!work || work->blocks.size() != static_cast<std::size_t>(plan.total_blocks()) ||
         work->published.size() != static_cast<std::size_t>(plan.point_count()))
       return -1;
-    const std::vector<std::uint8_t> kept = plan.kept_on_resume(work->blocks, work->published);
+    const std::vector<std::uint8_t> kept = plan.kept_on_resume(
+        work->blocks, work->published, resume_blocks(plan, work->resume_sums, work->blocks, work->published));
     return std::count(kept.begin(), kept.end(), std::uint8_t{1});
   };
   const bool resuming =
@@ -338,34 +383,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
                                                         : ProgressStyle::kLines;
     progress.emplace(err, style, counting, plan.points_run(), model.steps(), std::chrono::seconds(10));
     BlockScheduler scheduler(plan);
-    if (resuming) {
-      // Replaying the finished blocks in order replays the scheduler's
-      // decisions, so an adaptive sweep resumes exactly where it stopped.
-      // Without block sums every kept point is published: its summary is
-      // read back, its block only marked complete.
-      std::vector<std::uint8_t> done = writer.finished_blocks();
-      std::vector<std::int64_t> published = writer.published_replications();
-      writer.drop_unreadable(plan, done, published);
-      const std::vector<std::uint8_t> finished = plan.kept_on_resume(std::move(done), std::move(published));
-      for (std::size_t i = 0; i < finished.size(); ++i) {
-        if (!finished[i]) continue;
-        const BlockSpec spec = plan.block(static_cast<std::int64_t>(i));
-        if (!plan.block_sums_in_file()) {
-          BlockResult block;
-          block.spec = spec;
-          scheduler.complete(block);
-          recorder.record(writer.read_summary(spec.point));
-          counting.add_restored_point();
-          continue;
-        }
-        const BlockResult block = writer.read_block(spec);
-        recorder.restore(block);
-        if (scheduler.complete(block)) {
-          recorder.point_finished(block.spec.point, scheduler.replications(block.spec.point));
-          counting.add_restored_point();
-        }
-      }
-    }
+    if (resuming) replay_partial(plan, writer, recorder, scheduler, counting);
     const RunJob job{source, recorded_options(request), vm.count("threads") ? thread_count : 0};
     execute_run(
         plan, thread_count, counting,

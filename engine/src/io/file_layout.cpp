@@ -30,6 +30,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   set(D::kOutput, plan.sensitivity || plan.morris ? kOutcomeCount + model.actors() : 0);
   set(D::kParameter, plan.parameters.size());
   set(D::kStep, static_cast<std::size_t>(model.records()));
+  set(D::kSlot, static_cast<std::size_t>(plan.resume_slots()));
   l.runs = plan.write_runs;
   l.series = plan.write_runs && plan.output().timeseries_every > 0;
   l.sensitivity = plan.sensitivity;
@@ -38,7 +39,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   l.bargaining = sc.bargaining.enabled();
   l.steps = model.steps();
   l.points_per_block_chunk = static_cast<std::uint64_t>(plan.points_per_chunk());
-  l.block_sums = plan.block_sums_in_file();
+  l.resume_sums = plan.resume_sums_in_file();
   return l;
 }
 
@@ -52,8 +53,8 @@ bool FileLayout::present(const VariableSpec& v) const {
       return runs && issues;
     case When::kRunsBargaining:
       return runs && bargaining;
-    case When::kRunsBlockSums:
-      return block_sums;
+    case When::kRunsResumeSums:
+      return resume_sums;
     case When::kSeries:
       return series;
     case When::kSensitivity:

@@ -2,6 +2,7 @@
 
 #include <hdf5_hl.h>
 
+#include <cerrno>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -53,6 +54,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     }
   } else
     m.create(plan, metadata);
+  m.slot_owner.assign(static_cast<std::size_t>(plan.resume_slots()), -1);
+  m.slot_blocks.assign(m.slot_owner.size(), 0);
   m.start_swmr();
 }
 
@@ -94,8 +97,11 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   set_clear_status_flags(fapl.get());  // the caller holds the output lock: no writer is alive
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
   if (id < 0) {
-    std::string why = fmt::format("cannot reopen '{}' to resume it ({}); start over with --overwrite", path,
-                                  hdf5_failure_message("open it"));
+    const std::string failure = hdf5_failure_message("open it");
+    if (last_io_errno() == EAGAIN || last_io_errno() == EWOULDBLOCK)  // HDF5's file lock: nothing wrong with the file
+      throw OutputError(fmt::format("cannot reopen '{}' to resume it: another program has it open ({}); close it there",
+                                    path, failure));
+    std::string why = fmt::format("cannot reopen '{}' to resume it ({}); start over with --overwrite", path, failure);
     if (is_space_errno(last_io_errno())) throw OutputError(std::move(why));
     throw ResumeMismatch(std::move(why));  // the partial is the input at fault
   }
@@ -221,6 +227,7 @@ void Hdf5Writer::write_summary(const PointSummary& s) {
     // `replications` goes last (see start_swmr), after a flush that also marks the
     // point's blocks done; publish() writes it.
     m.pending_points.emplace_back(s.point, find_variable(var::kReplications).from_summary(s));
+    m.staged_sums.erase(s.point);  // the summary covers it
     m.publish_points_if_due();
   } catch (...) {
     impl_->failed = true;
@@ -268,6 +275,7 @@ void Hdf5Writer::close() {
     Impl& m = *impl_;
     if (!m.file) return;
     m.publish();
+    m.clear_resume_slots();
     const std::int32_t complete = 1;
     {
       const Handle attr =

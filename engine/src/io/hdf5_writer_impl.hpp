@@ -37,6 +37,16 @@ struct Hdf5Writer::Impl {
   bool failed = false;  // a write, flush or close of this file threw: leave the file as its last flush left it
   std::vector<std::pair<std::int64_t, std::int64_t>> pending_done;  // (point, block) written, not yet marked
   std::vector<std::pair<std::int64_t, Values>> pending_points;      // (point, replications) written, not published
+  // --resume's sums (resume_sums.cpp): each point's newest, until the next
+  // flush; each slot's point (-1: free) and the blocks its header covers once
+  // written; the headers of the slots written since the last flush.
+  std::map<std::int64_t, ResumeSums> staged_sums;
+  std::vector<std::int64_t> slot_owner, slot_blocks;
+  struct SlotHeader {
+    std::int64_t slot, point, blocks;
+    std::uint64_t checksum;
+  };
+  std::vector<SlotHeader> pending_headers;
   Handle file;  // declared before the datasets, so destroyed after them
   std::map<std::string_view, Handle> datasets;
 
@@ -58,15 +68,28 @@ struct Hdf5Writer::Impl {
   void start_swmr() {
     h5::check(H5Fstart_swmr_write(file.get()), "switch " + path + " to single-writer/multiple-reader mode");
   }
-  // Flushes the data, then marks the blocks written since the last call in
-  // block_done and flushes again: a flush cut short (full disk, kill -9) never
-  // leaves a block marked done whose data did not reach the disk.
+  // Writes the staged resume sums to their slots.
+  void write_staged_sums();
+  void write_slot_headers();
+  // The point is published: its slots may serve other points.
+  void release_slots(std::int64_t point);
+  // Every point is published: the slots mean nothing any more, and their
+  // contents depend on when the flushes fell. Zeros in every slot written
+  // (in any run of the file) make a finished file the same whatever its
+  // history (a resumed run, the thread count).
+  void clear_resume_slots();
+  // Writes the staged resume sums, flushes the data, then marks the blocks
+  // written since the last call in block_done, writes the slots' headers and
+  // flushes again: a flush cut short (full disk, kill -9) never leaves a
+  // block marked done, or a slot vouched for, whose data did not reach the disk.
   void flush_finished() {
+    write_staged_sums();
     h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
-    if (pending_done.empty()) return;
+    if (pending_done.empty() && pending_headers.empty()) return;
     for (const auto& [point, block] : pending_done)
       write_row(var::kBlockDone, std::vector<std::int8_t>{1}, point, block, 1);
     pending_done.clear();
+    write_slot_headers();
     h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
   }
   // flush_finished, then publishes the points whose summaries were written
@@ -78,8 +101,9 @@ struct Hdf5Writer::Impl {
     flush_finished();
     if (!pending_points.empty()) {
       for (const auto& [point, replications] : pending_points) write_row(var::kReplications, replications, point, 0, 1);
-      pending_points.clear();
       h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "flush " + path);
+      for (const auto& [point, replications] : pending_points) release_slots(point);
+      pending_points.clear();
     }
     last_flush = seconds_now();
     publish_cost = last_flush - start;

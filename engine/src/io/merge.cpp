@@ -148,9 +148,8 @@ class ShardReader {
     if (id < 0) throw MergeRefused(fmt::format("'{}' cannot be opened as HDF5", path_));
     file_ = file_handle(id, "open " + path_);
     for (const VariableSpec* v : variables_) open(*v);
-    if (!layout.block_sums)  // its points' summaries are read back, not rebuilt
-      for (const VariableSpec& v : variable_table())
-        if (v.to_summary && layout.present(v)) open(v);
+    for (const VariableSpec& v : variable_table())  // its points' summaries are read back, not rebuilt
+      if (v.to_summary && layout.present(v)) open(v);
     open(find_variable(var::kBlockDone));
     const Values done = h5::read_values(dataset(var::kBlockDone), Dtype::kInt8);
     const auto& flags = std::get<std::vector<std::int8_t>>(done);
@@ -166,17 +165,16 @@ class ShardReader {
 
   bool done(std::int64_t flat_block) const { return done_[static_cast<std::size_t>(flat_block)] != 0; }
 
-  // The summary of `point` as its run computed and wrote it (a shard that
-  // keeps no block sums: --summary-only, or points of one block).
+  // The summary of `point` as its run computed and wrote it.
   PointSummary read_summary(std::int64_t point) const {
     return h5::read_point_summary(
         layout_, [&](std::string_view name) { return dataset(name); }, point, path_);
   }
 
-  // The block's stored chunks, unchanged, and the fields the summaries need.
+  // The block's stored chunks, unchanged.
   BlockResult read(const BlockSpec& spec) const {
-    BlockResult block = h5::read_resume_fields(
-        variables_, [&](std::string_view name) { return dataset(name); }, spec, path_);
+    BlockResult block;
+    block.spec = spec;
     for (const VariableSpec* v : variables_) {
       const std::vector<std::uint64_t> at = layout_.chunk_offset(*v, spec);
       const std::vector<hsize_t> offset(at.begin(), at.end());
@@ -233,10 +231,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
   MergeResult result;
   Hdf5Writer writer(path, plan, metadata, Hdf5Writer::Mode::kCreate);
   Recorder recorder(plan, &writer);
-  // The blocks go through the scheduler and the recorder in point order, as a
-  // resumed run replays its file: the scheduler's rounds say when each point
-  // is finished and with how many replications, the recorder summarizes it.
-  BlockScheduler scheduler(plan);
+  // Point by point: each shard holds its points finished and summarized.
   const auto shard_count = static_cast<std::int64_t>(shards.size());
   for (std::int64_t p = 0; p < plan.point_count(); ++p) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) throw MergeInterrupted();
@@ -249,28 +244,19 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
       recorder.record(std::move(summary));
       continue;
     }
-    if (!layout.block_sums) {  // a point of one block: its chunks as they are, and its summary
-      const PointSummary summary = reader.read_summary(p);
-      if (!reader.done(p) || summary.replications <= 0)
-        throw MergeRefused(fmt::format("'{}' does not hold point {} of its shard; run that shard again",
-                                       shards[static_cast<std::size_t>(p % shard_count)].path, p));
-      writer.write_block(reader.read(plan.block(p, 0)));
-      ++result.blocks;
-      recorder.record(summary);
-      continue;
-    }
-    bool finished = false;
-    for (std::int64_t b = 0; b < plan.blocks_per_point(); ++b) {
-      if (!reader.done(p * plan.blocks_per_point() + b)) continue;
-      BlockResult block = reader.read(plan.block(p, b));
-      finished = scheduler.complete(block);
-      recorder.consume(std::move(block));
-      ++result.blocks;
-      if (finished) recorder.point_finished(p, scheduler.replications(p));
-    }
-    if (!finished)
+    // The point's chunks as they are, and its summary.
+    const PointSummary summary = reader.read_summary(p);
+    const std::int64_t blocks = (summary.replications + kBlockLanes - 1) / kBlockLanes;
+    bool whole = summary.replications > 0 && blocks <= plan.blocks_per_point();
+    for (std::int64_t b = 0; whole && b < blocks; ++b) whole = reader.done(p * plan.blocks_per_point() + b);
+    if (!whole)
       throw MergeRefused(fmt::format("'{}' does not hold all the blocks of its point {}; run that shard again",
                                      shards[static_cast<std::size_t>(p % shard_count)].path, p));
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      writer.write_block(reader.read(plan.block(p, b)));
+      ++result.blocks;
+    }
+    recorder.record(summary);
   }
   result.table = recorder.table();
   result.screening = recorder.finish();

@@ -18,8 +18,11 @@ bool Recorder::needs_every_summary(const SweepPlan& plan) {
 }
 
 void Recorder::consume(BlockResult&& block) {
-  if (writer_) writer_->write_block(block);
   accumulator_.add(block);
+  if (!writer_) return;
+  // Staged first, so that a flush this block brings about vouches for its point's sums with it.
+  if (plan_.resume_sums_in_file()) writer_->stage_resume_sums(accumulator_.sums_so_far(block.spec.point));
+  writer_->write_block(block);
 }
 
 void Recorder::point_finished(std::int64_t point, std::int64_t replications) {

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/io/resume_sums.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/scenario/scenario.hpp"
 
@@ -252,7 +253,16 @@ bool reopens_for_resume(const std::string& path) {
   H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   set_clear_status_flags(fapl);
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
+  const int error = file < 0 ? hdf5_failure_errno() : 0;  // before the next call clears HDF5's error stack
   H5Pclose(fapl);
+  // HDF5's file lock: another program (a reader that opened it without SWMR)
+  // has the file open. Nothing is wrong with it, and starting over would
+  // throw its blocks away.
+  if (error == EAGAIN || error == EWOULDBLOCK)
+    throw std::runtime_error(fmt::format(
+        "cannot reopen '{}' to resume it: another program has it open ({}); close it there and run again with "
+        "--resume",
+        path, std::strerror(error)));
   if (file < 0) return false;
   // Closing cuts the file at its recorded end (EOA). A run cut off by kill -9
   // leaves chunks past that end, written after its last flush and some of
@@ -299,9 +309,10 @@ std::optional<FinishedWork> finished_work(const std::string& path) {
   if (file < 0) return std::nullopt;
   auto blocks = read_whole<std::uint8_t>(file, "block_done", H5T_NATIVE_UINT8);
   auto published = read_whole<std::int64_t>(file, "replications", H5T_NATIVE_INT64);
+  std::vector<ResumeSums> sums = read_resume_sums(file);
   H5Fclose(file);
   if (!blocks || !published) return std::nullopt;
-  return FinishedWork{std::move(*blocks), std::move(*published)};
+  return FinishedWork{std::move(*blocks), std::move(*published), std::move(sums)};
 }
 
 int hdf5_failure_errno() {

@@ -58,7 +58,9 @@ void add_dimensions(std::vector<VariableSpec>& t) {
                  Values (*values)(const SweepPlan&), bool bare = false) {
     t.push_back({.name = dimension_name(d),
                  .kind = Kind::kDimension,
-                 .when = d == Dim::kOutput ? When::kIndices : When::kAlways,
+                 .when = d == Dim::kOutput ? When::kIndices
+                         : d == Dim::kSlot ? When::kRunsResumeSums
+                                           : When::kAlways,
                  .dims = {d},
                  .dtype = type,
                  .units = units,
@@ -115,6 +117,7 @@ void add_dimensions(std::vector<VariableSpec>& t) {
         for (int q = 0; q < m.records(); ++q) steps[q] = m.record_step(q);
         return steps;
       });
+  dim(D::kSlot, Dtype::kInt32, "", "", nullptr, true);
 }
 
 // Per-scenario and per-plan constants, written at creation.
@@ -272,30 +275,36 @@ void add_per_replication(std::vector<VariableSpec>& t) {
   t[t.size() - 2].when = t.back().when = When::kRunsBargaining;
 }
 
-// Per-block sums, per-replication series, and which blocks are in the file.
-void add_block_sums_and_series(std::vector<VariableSpec>& t) {
-  // Per-block sums on the step axis: --resume rebuilds the per-point time
-  // summaries of the blocks it does not run again from them (only where a
-  // point has several blocks: SweepPlan::block_sums_in_file).
-  auto sums = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
-                  BlockField field) {
+// --resume's sums, per-replication series, and which blocks are in the file.
+void add_resume_sums_and_series(std::vector<VariableSpec>& t) {
+  // The sums over replications on the step axis of a point's first blocks
+  // that --resume continues from: a few slots, each a point's sums written by
+  // the writer thread at a flush and vouched for by its header (point, blocks,
+  // checksum) written after it (Hdf5Writer, "resume sums"). Only where a
+  // point has several blocks: SweepPlan::resume_sums_in_file.
+  auto slot = [&](std::string_view name, Dims dims, Dtype type, std::string_view long_name, bool header) {
     t.push_back({.name = name,
-                 .kind = Kind::kBlockSum,
-                 .when = When::kRunsBlockSums,
+                 .kind = Kind::kResumeSums,
+                 .when = When::kRunsResumeSums,
                  .dims = dims,
                  .dtype = type,
-                 .units = units,
+                 .units = "1",
                  .long_name = long_name,
-                 .storage = Storage::kBlockChunks,
-                 .block = field,
-                 .resume = true});
+                 .storage = header ? Storage::kContiguous : Storage::kChunked,
+                 .chunk = {1, 0, 0, 0, 0}});
   };
-  sums("block_rung_count", {D::kPoint, D::kBlock, D::kStep, D::kRung}, Dtype::kInt32, "1",
-       "replications of the block on each rung (for --resume)", &BlockResult::record_rung_count);
-  sums("block_troops_sum", {D::kPoint, D::kBlock, D::kStep, D::kActor, D::kPool}, Dtype::kFloat64, "1",
-       "sum of troops over the block's replications (for --resume)", &BlockResult::record_troops_sum);
-  sums("block_belief_sum", {D::kPoint, D::kBlock, D::kStep, D::kActor, D::kType}, Dtype::kFloat64, "1",
-       "sum of public beliefs over the block's replications (for --resume)", &BlockResult::record_belief_sum);
+  slot(var::kResumePoint, {D::kSlot}, Dtype::kInt64, "the point whose sums the slot holds (for --resume)", true);
+  slot(var::kResumeBlocks, {D::kSlot}, Dtype::kInt64,
+       "how many of the point's first blocks the slot's sums cover; 0: none (for --resume)", true);
+  slot(var::kResumeChecksum, {D::kSlot}, Dtype::kInt64,
+       "FNV-1a digest of the slot's point, blocks and sums; a slot that does not match is ignored (for --resume)",
+       true);
+  slot(var::kResumeRungCount, {D::kSlot, D::kStep, D::kRung}, Dtype::kInt64,
+       "replications on each rung, over the point's first blocks (for --resume)", false);
+  slot(var::kResumeTroopsSum, {D::kSlot, D::kStep, D::kActor, D::kPool}, Dtype::kFloat64,
+       "sum of troops over the replications of the point's first blocks (for --resume)", false);
+  slot(var::kResumeBeliefSum, {D::kSlot, D::kStep, D::kActor, D::kType}, Dtype::kFloat64,
+       "sum of public beliefs over the replications of the point's first blocks (for --resume)", false);
 
   // Per-replication time series (--timeseries).
   auto series = [&](std::string_view name, Dims dims, Dtype type, std::string_view units, std::string_view long_name,
@@ -497,7 +506,7 @@ std::vector<VariableSpec> make_table() {
   add_dimensions(t);
   add_constants(t);
   add_per_replication(t);
-  add_block_sums_and_series(t);
+  add_resume_sums_and_series(t);
   add_summaries(t);
   add_sensitivity(t);
   add_morris(t);
@@ -508,8 +517,8 @@ std::vector<VariableSpec> make_table() {
 
 std::string_view dimension_name(Dim dim) {
   static constexpr std::array<std::string_view, kDimCount> kNames = {
-      "point",  "replication", "block",          "actor", "pool",   "outcome",   "rung",
-      "action", "type",        "quantile_level", "issue", "output", "parameter", "step"};
+      "point", "replication",    "block", "actor",  "pool",      "outcome", "rung",       "action",
+      "type",  "quantile_level", "issue", "output", "parameter", "step",    "resume_slot"};
   return kNames.at(static_cast<std::size_t>(dim));
 }
 
@@ -526,7 +535,7 @@ std::size_t dtype_size(Dtype dtype) {
 
 std::string_view kind_name(Kind kind) {
   static constexpr std::array<std::string_view, 9> kNames = {"dimension", "constant",    "per replication",
-                                                             "series",    "block sums",  "bookkeeping",
+                                                             "series",    "resume sums", "bookkeeping",
                                                              "per point", "sensitivity", "screening"};
   return kNames.at(static_cast<std::size_t>(kind));
 }

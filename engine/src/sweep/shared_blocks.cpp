@@ -36,10 +36,18 @@ int SweepPlan::points_per_chunk() const {
 }
 
 std::vector<std::uint8_t> SweepPlan::kept_on_resume(std::vector<std::uint8_t> finished,
-                                                    const std::vector<std::int64_t>& published) const {
-  if (write_runs && !block_sums_in_file())  // one block per point
-    for (std::size_t p = 0; p < finished.size(); ++p)
-      if (published.at(p) <= 0) finished[p] = 0;
+                                                    const std::vector<std::int64_t>& published,
+                                                    const std::vector<std::int64_t>& resume_blocks) const {
+  if (write_runs) {
+    // A point not published keeps its first resume_blocks (none with one block per point).
+    const std::int64_t per_point = blocks_per_point();
+    for (std::size_t i = 0; i < finished.size(); ++i) {
+      const std::size_t p = i / static_cast<std::size_t>(per_point);
+      const std::int64_t keep = resume_sums_in_file() ? resume_blocks.at(p) : 0;
+      if (published.at(p) <= 0 && static_cast<std::int64_t>(i % static_cast<std::size_t>(per_point)) >= keep)
+        finished[i] = 0;
+    }
+  }
   const std::size_t group = static_cast<std::size_t>(points_per_chunk());
   if (group == 1) return finished;
   // Points that share chunks have one block each.

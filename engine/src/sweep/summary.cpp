@@ -156,25 +156,41 @@ void PointAccumulator::add(const BlockResult& block) {
   if (!block.agreed.empty())
     for (int r = 0; r < block.spec.count; ++r)
       for (int k = 0; k < issues_; ++k) p.agreed[k] += block.agreed[static_cast<std::size_t>(r) * issues_ + k];
-  for (std::size_t c = 0; c < block.record_rung_count.size(); ++c) p.rung_count[c] += block.record_rung_count[c];
   // A block in order is folded at once; one that arrives early waits, copied.
   const std::int64_t index = block.spec.first_replication / kBlockLanes;
   if (index == p.next_block)
-    fold(p, block.end_step, block.casualties, block.record_troops_sum, block.record_belief_sum);
+    fold(p, block.end_step, block.casualties, block.record_rung_count, block.record_troops_sum,
+         block.record_belief_sum);
   else
-    p.early[index] = {block.end_step, block.casualties, block.record_troops_sum, block.record_belief_sum};
+    p.early[index] = {block.end_step, block.casualties, block.record_rung_count, block.record_troops_sum,
+                      block.record_belief_sum};
   for (auto it = p.early.begin(); it != p.early.end() && it->first == p.next_block; it = p.early.erase(it))
-    fold(p, it->second.end_step, it->second.casualties, it->second.troops, it->second.belief);
+    fold(p, it->second.end_step, it->second.casualties, it->second.rung_count, it->second.troops, it->second.belief);
+}
+
+ResumeSums PointAccumulator::sums_so_far(std::int64_t point) const {
+  const Pending& p = pending_.at(point);
+  return {point, p.next_block, p.rung_count, p.troops, p.belief};
+}
+
+void PointAccumulator::restore_sums(const ResumeSums& sums) {
+  Pending& p = pending_.at(sums.point);
+  if (p.next_block != sums.blocks || sums.rung_count.size() != p.rung_count.size())
+    throw std::logic_error("resume sums restored over other blocks than they cover");
+  p.rung_count = sums.rung_count;
+  p.troops = sums.troops;
+  p.belief = sums.belief;
 }
 
 // The sums over replications, in replication order: the same bits whatever
 // order the blocks arrived in.
 void PointAccumulator::fold(Pending& p, const std::vector<std::int32_t>& end_step,
-                            const std::vector<double>& casualties, const std::vector<double>& troops,
-                            const std::vector<double>& belief) const {
+                            const std::vector<double>& casualties, const std::vector<std::int32_t>& rung_count,
+                            const std::vector<double>& troops, const std::vector<double>& belief) const {
   for (std::int32_t e : end_step) p.end_day_sum += e * dt_days_;
   for (std::size_t r = 0; r < end_step.size(); ++r)
     for (int a = 0; a < actors_; ++a) p.casualty_sum[a] += casualties[r * actors_ + a];
+  for (std::size_t c = 0; c < rung_count.size(); ++c) p.rung_count[c] += rung_count[c];
   if (p.troops.empty()) p.troops.assign(troops.size(), 0.0);
   if (p.belief.empty()) p.belief.assign(belief.size(), 0.0);
   for (std::size_t c = 0; c < troops.size(); ++c) p.troops[c] += troops[c];

@@ -76,8 +76,17 @@ class Hdf5Writer {
   // again rather than keeping it unread.
   void drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t>& finished,
                        std::vector<std::int64_t>& published);
-  // A published point's summary as the file holds it (for --resume without block sums).
+  // A published point's summary as the file holds it (--resume keeps it).
   PointSummary read_summary(std::int64_t point) const;
+  // The sums of a point not yet finished over its first blocks, folded so
+  // far (PointAccumulator::sums_so_far): the newest per point is written to
+  // one of the point's two slots at the next flush, then vouched for by its
+  // header, so that --resume can continue the point from them. Dropped once
+  // the point's summary is written.
+  void stage_resume_sums(ResumeSums sums);
+  // --resume: every slot whose header vouches for its sums (checksum), of
+  // the points `published` does not publish; the writer keeps their slots.
+  std::vector<ResumeSums> resume_sums(const std::vector<std::int64_t>& published);
   // What --resume needs of one block (the variables the table marks
   // `resume`): enough for the point summaries and the adaptive rounds.
   BlockResult read_block(const BlockSpec& spec) const;

@@ -36,8 +36,10 @@ class Recorder : public ResultSink {
   // --summary-only shards, which keep no blocks, passes the summaries it reads.
   void record(PointSummary summary);
   // A block already in the file (a resumed run): counts toward its point's
-  // summary without being written again.
+  // summary without being written again. Read back without its sums on the
+  // step axis, which restore_sums then gives for the point's first blocks.
   void restore(const BlockResult& block) { accumulator_.add(block); }
+  void restore_sums(const ResumeSums& sums) { accumulator_.restore_sums(sums); }
   // Every point's summary, in point order, where the plan needs them all
   // (needs_every_summary); in a sweep without the time summaries (those are
   // in the file). Otherwise empty: a large sweep keeps only table().

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "brink/sweep/summary.hpp"
+
 namespace brink {
 
 // True if `path` is a readable file with an HDF5 signature.
@@ -29,19 +31,22 @@ PartialState partial_state(const std::string& path);
 // flags cleared, and a file cut short by the file size limit extended to the
 // end its superblock records, so it changes the file). Throws, leaving the
 // file as it is, if that end is still beyond the file size limit or the free
-// space. Only call it under the output lock.
+// space, or if another program holds HDF5's lock on it. Only call it under
+// the output lock.
 bool reopens_for_resume(const std::string& path);
 
 // Blocks marked finished in a partial file's `block_done`, or -1 if the file
 // is not HDF5 or has no readable block_done.
 std::int64_t finished_block_count(const std::string& path);
 
-// A partial file's `block_done` flags (one per block, point-major) and its
-// points' published replications (`replications`, 0 until published), for
-// SweepPlan::kept_on_resume; nothing if the file is not HDF5 or lacks either.
+// A partial file's `block_done` flags (one per block, point-major), its
+// points' published replications (`replications`, 0 until published) and
+// its valid resume sums (read_resume_sums), for SweepPlan::kept_on_resume;
+// nothing if the file is not HDF5 or lacks either of the first two.
 struct FinishedWork {
   std::vector<std::uint8_t> blocks;
   std::vector<std::int64_t> published;
+  std::vector<ResumeSums> resume_sums;
 };
 std::optional<FinishedWork> finished_work(const std::string& path);
 

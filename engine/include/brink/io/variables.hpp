@@ -41,8 +41,9 @@ enum class Dim : std::uint8_t {
   kOutput,
   kParameter,
   kStep,
+  kSlot,  // resume_slot: the slots of --resume's sums (Hdf5Writer, "resume sums")
 };
-inline constexpr int kDimCount = 14;
+inline constexpr int kDimCount = 15;
 std::string_view dimension_name(Dim dim);
 
 struct Dims {
@@ -72,7 +73,7 @@ enum class Kind : std::uint8_t {
   kConstant,     // per-scenario or per-plan values written at creation
   kPerRun,       // one value per replication, written block by block
   kSeries,       // per replication and step entry (--timeseries)
-  kBlockSum,     // sums over a block's replications, for --resume
+  kResumeSums,   // a slot of --resume's sums over a point's first blocks, written by the writer
   kBookkeeping,  // which blocks are in the file
   kPerPoint,     // per-point summaries, written when a point is finished
   kSensitivity,  // Sobol indices, written after the last point
@@ -92,8 +93,8 @@ enum class When : std::uint8_t {
   // Not with --summary-only, and the scenario has a bargaining section.
   kRunsBargaining,
   // Not with --summary-only, and a point has several blocks
-  // (SweepPlan::block_sums_in_file).
-  kRunsBlockSums,
+  // (SweepPlan::resume_sums_in_file).
+  kRunsResumeSums,
 };
 
 enum class Storage : std::uint8_t {
@@ -129,7 +130,8 @@ enum class Flags : std::uint8_t { kNone, kOutcome, kAllianceWarCause, kRung, kRe
 // The file format's version (root attribute `format_version`). It changes
 // whenever a name, a dimension, a unit or the meaning of a value changes, so
 // that --resume and inspect refuse files they would misread.
-inline constexpr std::int32_t kFormatVersion = 3;  // 3: the type dimension has the scenario's type slots, not 8
+// 4: --resume's sums live in a few slots (resume_*) instead of per block (block_*_sum, block_rung_count).
+inline constexpr std::int32_t kFormatVersion = 4;
 
 // Values of a whole constant variable, or of one point's row of a per-point one.
 using Values = std::variant<std::vector<std::int8_t>, std::vector<std::int32_t>, std::vector<std::int64_t>,
@@ -159,7 +161,7 @@ struct VariableSpec {
   // kConstant on `point` alone, rows [first, first + count): written at creation a slice at a time, so
   // that a plan of millions of points never holds them all (e.g. a command string per point).
   Values (*constant_rows)(const SweepPlan&, std::int64_t first, std::int64_t count) = nullptr;
-  BlockField block{};                                          // kPerRun, kSeries, kBlockSum
+  BlockField block{};                                          // kPerRun, kSeries
   bool resume = false;                                         // read back by --resume (read_block)
   Values (*from_summary)(const PointSummary&) = nullptr;       // kPerPoint: the point's row
   void (*to_summary)(PointSummary&, const Values&) = nullptr;  // kPerPoint, `day`: read back by inspect
@@ -173,6 +175,13 @@ inline constexpr std::string_view kBlockDone = "block_done";
 inline constexpr std::string_view kReplications = "replications";  // written last: publishes a point
 inline constexpr std::string_view kParameterValue = "parameter_value";
 inline constexpr std::string_view kDay = "day";
+// --resume's sums (ResumeSums): a slot's header, then its sums.
+inline constexpr std::string_view kResumePoint = "resume_point";
+inline constexpr std::string_view kResumeBlocks = "resume_blocks";
+inline constexpr std::string_view kResumeChecksum = "resume_checksum";
+inline constexpr std::string_view kResumeRungCount = "resume_rung_count";
+inline constexpr std::string_view kResumeTroopsSum = "resume_troops_sum";
+inline constexpr std::string_view kResumeBeliefSum = "resume_belief_sum";
 }  // namespace var
 
 // Every variable a file can hold, in creation order.
@@ -209,8 +218,8 @@ inline constexpr std::size_t kPointChunksCached = 4;
 struct FileLayout {
   std::array<std::uint64_t, kDimCount> size{};
   bool runs = true, series = false, sensitivity = false, issues = false, morris = false, bargaining = false;
-  bool block_sums = false;  // SweepPlan::block_sums_in_file
-  int steps = 0;            // simulation steps (resolves Dtype::kStepCount)
+  bool resume_sums = false;  // SweepPlan::resume_sums_in_file
+  int steps = 0;             // simulation steps (resolves Dtype::kStepCount)
   // Points in one chunk of a kBlockChunks variable (SweepPlan::points_per_chunk).
   std::uint64_t points_per_block_chunk = 1;
 

@@ -7,6 +7,7 @@
 // held per point. Plan memory is the values: points × parameters doubles.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <iterator>
@@ -190,20 +191,32 @@ struct SweepPlan {
   static constexpr std::int64_t kChunkGroupsAtLeast = 32;
   // false: a chunk per point even so (a merge of shards, whose chunks it copies).
   bool chunk_groups = true;
-  // Whether the file keeps each block's sums on the step axis (block_*_sum),
-  // from which --resume rebuilds the time summaries of a point it has not
-  // finished: only when a point has several blocks (and the file
-  // per-replication data). A point of one block is published whole or runs
-  // again, and --resume reads a published point's summaries back instead.
-  bool block_sums_in_file() const { return write_runs && blocks_per_point() > 1; }
+  // Whether the file keeps --resume's sums (resume_*: a point's sums on the
+  // step axis over its first blocks, in a few slots), from which --resume
+  // continues a point it has not finished: only when a point has several
+  // blocks (and the file per-replication data). A point of one block is
+  // published whole or runs again, and --resume reads a published point's
+  // summaries back instead.
+  bool resume_sums_in_file() const { return write_runs && blocks_per_point() > 1; }
+  // The slots of --resume's sums: two per point being summarized, for as many
+  // points at once as kResumePointsAtOnce (a point beyond them is not
+  // checkpointed until a slot frees, and runs again whole if the run is cut
+  // off). HDF5 allocates a slot's chunk when it is first written.
+  std::int64_t resume_slots() const {
+    return resume_sums_in_file() ? 2 * std::min<std::int64_t>(point_count(), kResumePointsAtOnce) : 0;
+  }
+  static constexpr std::int64_t kResumePointsAtOnce = 32;
   // Of a file's finished blocks (one flag per block, point-major, as
-  // block_done holds them) and its points' published replications (0 for a
-  // point not yet published), the blocks a resumed run keeps: without block
-  // sums, only those of published points; and never the blocks of a chunk
-  // group not wholly kept, which runs again as one block and writes its
-  // chunks again whole, with the same bytes where they were done.
+  // block_done holds them), its points' published replications (0 for a
+  // point not yet published) and the first blocks each point not published
+  // continues from (resume_blocks(), from its resume sums), the blocks a
+  // resumed run keeps: every finished block of a published point, the first
+  // resume_blocks of another; and never the blocks of a chunk group not
+  // wholly kept, which runs again as one block and writes its chunks again
+  // whole, with the same bytes where they were done.
   std::vector<std::uint8_t> kept_on_resume(std::vector<std::uint8_t> finished,
-                                           const std::vector<std::int64_t>& published) const;
+                                           const std::vector<std::int64_t>& published,
+                                           const std::vector<std::int64_t>& resume_blocks) const;
   // Simulates `specs`, block 0 of as many points (at most points_per_block()),
   // in one block: `out` becomes one result per spec, in order, each as
   // simulate() gives it. `block` and `out`'s elements lend their memory.

@@ -103,12 +103,30 @@ class AppendArray {
   std::size_t size_ = 0, capacity_ = 0;
 };
 
+// What --resume needs of a point it had not finished, besides its blocks'
+// per-replication values: the sums on the step axis over its first `blocks`
+// blocks, folded in block order (PointAccumulator::sums_so_far).
+struct ResumeSums {
+  std::int64_t point = 0;
+  std::int64_t blocks = 0;
+  std::vector<std::int64_t> rung_count;  // records × rungs
+  std::vector<double> troops;            // records × actors × pools
+  std::vector<double> belief;            // records × actors × type slots
+};
+
 // Collects the blocks of the points in flight; turns a point into its summary
 // when the scheduler says it is finished.
 class PointAccumulator {
  public:
   explicit PointAccumulator(const Model& model);
+  // A block, with or without its sums on the step axis (a block --resume
+  // reads back has none: restore_sums gives them for all its blocks at once).
   void add(const BlockResult& block);
+  // The sums over the point's blocks folded so far (its first ones, in order).
+  ResumeSums sums_so_far(std::int64_t point) const;
+  // Sets the sums of a point whose first `sums.blocks` blocks were added
+  // without theirs.
+  void restore_sums(const ResumeSums& sums);
   // Summarizes replications [0, replications) of `point` and forgets it.
   PointSummary finish(std::int64_t point, std::int64_t replications);
 
@@ -122,7 +140,9 @@ class PointAccumulator {
   // a fresh page costs more to touch than to fill on a virtual machine).
   struct BlockSums {
     std::vector<std::int32_t> end_step;
-    std::vector<double> casualties, troops, belief;
+    std::vector<double> casualties;
+    std::vector<std::int32_t> rung_count;
+    std::vector<double> troops, belief;
   };
   struct Pending {
     std::array<std::int64_t, kOutcomeCount> outcome_count{};
@@ -131,8 +151,8 @@ class PointAccumulator {
     std::vector<std::int64_t> zero_casualties;    // per actor
     std::vector<AppendArray<double>> casualties;  // per actor, those not zero, in any order
     std::vector<std::int64_t> agreed;             // per issue
-    std::vector<std::int64_t> rung_count;         // records × rungs
-    // Folded in block order:
+    // Folded in block order (the counts too, so that sums_so_far is a prefix):
+    std::vector<std::int64_t> rung_count;  // records × rungs
     double end_day_sum = 0.0;
     std::vector<double> casualty_sum;  // per actor
     std::vector<double> troops, belief;
@@ -140,7 +160,8 @@ class PointAccumulator {
     std::map<std::int64_t, BlockSums> early;
   };
   void fold(Pending& p, const std::vector<std::int32_t>& end_step, const std::vector<double>& casualties,
-            const std::vector<double>& troops, const std::vector<double>& belief) const;
+            const std::vector<std::int32_t>& rung_count, const std::vector<double>& troops,
+            const std::vector<double>& belief) const;
   int actors_;
   int rungs_;
   int issues_;
