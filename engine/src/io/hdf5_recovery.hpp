@@ -3,7 +3,9 @@
 
 #include <hdf5.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "brink/io/recovery.hpp"
 
@@ -18,5 +20,23 @@ void set_clear_status_flags(hid_t fapl);
 // Opens read-only; SWMR-read first (works on a file being written or whose
 // writer was killed), then a plain read-only open. Returns a negative id on failure.
 hid_t open_read_only(const std::string& path);
+
+// The whole of a numeric dataset of `file` as `memory_type` elements of T;
+// nothing if it is absent or cannot be read.
+template <typename T>
+std::optional<std::vector<T>> read_whole(hid_t file, const char* name, hid_t memory_type) {
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return std::nullopt;
+  const hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+  if (ds < 0) return std::nullopt;
+  const hid_t space = H5Dget_space(ds);
+  const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  std::optional<std::vector<T>> values;
+  std::vector<T> read(n > 0 ? static_cast<std::size_t>(n) : 0);
+  if (n >= 0 && (n == 0 || H5Dread(ds, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, read.data()) >= 0))
+    values = std::move(read);
+  if (space >= 0) H5Sclose(space);
+  H5Dclose(ds);
+  return values;
+}
 
 }  // namespace brink

@@ -276,25 +276,6 @@ bool reopens_for_resume(const std::string& path) {
   return H5Fclose(file) >= 0 && readable;
 }
 
-namespace {
-
-// The whole of a numeric dataset of `file` as `memory_type` elements of T; nothing if it cannot be read.
-template <typename T>
-std::optional<std::vector<T>> read_whole(hid_t file, const char* name, hid_t memory_type) {
-  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return std::nullopt;
-  Dataset ds{H5Dopen2(file, name, H5P_DEFAULT)};
-  const hid_t space = ds.id >= 0 ? H5Dget_space(ds.id) : -1;
-  const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-  std::optional<std::vector<T>> values;
-  std::vector<T> read(n > 0 ? static_cast<std::size_t>(n) : 0);
-  if (n >= 0 && (n == 0 || H5Dread(ds.id, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, read.data()) >= 0))
-    values = std::move(read);
-  if (space >= 0) H5Sclose(space);
-  return values;
-}
-
-}  // namespace
-
 std::int64_t finished_block_count(const std::string& path) {
   const hid_t file = open_read_only(path);
   if (file < 0) return -1;

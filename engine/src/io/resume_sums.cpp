@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "brink/sweep/plan.hpp"
+#include "hdf5_recovery.hpp"
 #include "hdf5_writer_impl.hpp"
 
 namespace brink {
@@ -26,24 +27,6 @@ std::uint64_t resume_checksum(const ResumeSums& sums) {
 
 namespace {
 
-// The whole of a numeric dataset of `file` as T; nothing if it is absent or cannot be read.
-template <typename T>
-std::optional<std::vector<T>> read_all(hid_t file, std::string_view name, hid_t memory_type) {
-  const std::string path(name);
-  if (H5Lexists(file, path.c_str(), H5P_DEFAULT) <= 0) return std::nullopt;
-  const hid_t ds = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
-  if (ds < 0) return std::nullopt;
-  const hid_t space = H5Dget_space(ds);
-  const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-  std::optional<std::vector<T>> values;
-  std::vector<T> read(n > 0 ? static_cast<std::size_t>(n) : 0);
-  if (n >= 0 && (n == 0 || H5Dread(ds, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, read.data()) >= 0))
-    values = std::move(read);
-  if (space >= 0) H5Sclose(space);
-  H5Dclose(ds);
-  return values;
-}
-
 // Elements [slot·width, (slot + 1)·width) of `all`.
 template <typename T>
 std::vector<T> row_of(const std::vector<T>& all, std::size_t slot, std::size_t width) {
@@ -55,12 +38,15 @@ std::vector<T> row_of(const std::vector<T>& all, std::size_t slot, std::size_t w
 
 std::vector<ResumeSums> read_resume_sums(hid_t file) {
   std::vector<ResumeSums> out;
-  const auto point = read_all<std::int64_t>(file, var::kResumePoint, H5T_NATIVE_INT64);
-  const auto blocks = read_all<std::int64_t>(file, var::kResumeBlocks, H5T_NATIVE_INT64);
-  const auto checksum = read_all<std::int64_t>(file, var::kResumeChecksum, H5T_NATIVE_INT64);
-  const auto rungs = read_all<std::int64_t>(file, var::kResumeRungCount, H5T_NATIVE_INT64);
-  const auto troops = read_all<double>(file, var::kResumeTroopsSum, H5T_NATIVE_DOUBLE);
-  const auto belief = read_all<double>(file, var::kResumeBeliefSum, H5T_NATIVE_DOUBLE);
+  auto read = [&]<typename T>(std::string_view name, hid_t type, T) {
+    return read_whole<T>(file, std::string(name).c_str(), type);
+  };
+  const auto point = read(var::kResumePoint, H5T_NATIVE_INT64, std::int64_t{});
+  const auto blocks = read(var::kResumeBlocks, H5T_NATIVE_INT64, std::int64_t{});
+  const auto checksum = read(var::kResumeChecksum, H5T_NATIVE_INT64, std::int64_t{});
+  const auto rungs = read(var::kResumeRungCount, H5T_NATIVE_INT64, std::int64_t{});
+  const auto troops = read(var::kResumeTroopsSum, H5T_NATIVE_DOUBLE, 0.0);
+  const auto belief = read(var::kResumeBeliefSum, H5T_NATIVE_DOUBLE, 0.0);
   if (!point || !blocks || !checksum || !rungs || !troops || !belief) return out;
   const std::size_t slots = point->size();
   if (slots == 0 || blocks->size() != slots || checksum->size() != slots || rungs->size() % slots != 0 ||
