@@ -22,18 +22,21 @@
 
 namespace brink {
 
-BlockScheduler::BlockScheduler(const SweepPlan& plan) : plan_(plan), points_(plan.points.size()) {
+BlockScheduler::BlockScheduler(const SweepPlan& plan)
+    : plan_(plan),
+      points_(plan.points.size()),
+      block_(static_cast<std::size_t>(plan.total_blocks()), kWaiting),
+      counts_(plan.rule.adaptive ? plan.points.size() : 0) {
   const std::int64_t first_round =
       plan.rule.adaptive ? (plan.rule.min + kBlockLanes - 1) / kBlockLanes : plan.blocks_per_point();
   for (std::size_t i = 0; i < points_.size(); ++i) {
     PointState& p = points_[i];
-    p.block.assign(plan.blocks_per_point(), kWaiting);
     if (!plan.runs_point(static_cast<std::int64_t>(i))) {  // another shard's: nothing to run here
       p.finished = true;
       ++points_finished_;
       continue;
     }
-    p.target = std::min(first_round, plan.blocks_per_point());
+    p.target = static_cast<std::int32_t>(std::min(first_round, plan.blocks_per_point()));
     blocks_planned_ += p.target;
   }
 }
@@ -48,7 +51,7 @@ std::optional<std::pair<std::int64_t, std::int64_t>> BlockScheduler::lowest_runn
       continue;
     }
     for (std::int64_t b = 0; b < point.target; ++b)
-      if (point.block[b] == kWaiting) return std::pair{p, b};
+      if (block_state(p, b) == kWaiting) return std::pair{p, b};
   }
   return std::nullopt;
 }
@@ -67,7 +70,7 @@ std::vector<BlockSpec> BlockScheduler::next_block(std::size_t most) {
       const bool fits = group > 1 ? p / group == first / group : plan_.share_a_block(first, p);
       if (b != 0 || !fits) break;
     }
-    points_[p].block[b] = kRunning;
+    block_state(p, b) = kRunning;
     specs.push_back(plan_.block(p, b));
   }
   return specs;
@@ -77,10 +80,11 @@ bool BlockScheduler::complete(const BlockResult& result) {
   const std::int64_t p = result.spec.point;
   const std::int64_t b = result.spec.first_replication / kBlockLanes;
   PointState& point = points_[p];
-  point.block[b] = kDone;
+  block_state(p, b) = kDone;
   ++blocks_completed_;
   point.replications += result.spec.count;
-  for (std::int8_t o : result.outcome) ++point.counts[o];
+  if (!counts_.empty())
+    for (std::int8_t o : result.outcome) ++counts_[static_cast<std::size_t>(p)][o];
   if (b < point.target) ++point.done_below_target;
   if (point.done_below_target < point.target) return false;
   end_round(p);
@@ -98,7 +102,7 @@ void BlockScheduler::end_round(std::int64_t p) {
     constexpr double z = 1.959963984540054;
     const double h = plan_.rule.ci_halfwidth;
     double needed = 0.0;
-    for (std::int64_t k : point.counts) {
+    for (std::int64_t k : counts_[static_cast<std::size_t>(p)]) {
       const Interval ci = wilson_interval(k, point.replications);
       if ((ci.upper - ci.lower) / 2 > h) more = true;
       const double centre = (k + z * z / 2) / (point.replications + z * z);
@@ -111,11 +115,11 @@ void BlockScheduler::end_round(std::int64_t p) {
     ++points_finished_;
     return;
   }
-  const std::int64_t target = std::clamp(needed_blocks, point.target + 1, max_blocks);
+  const std::int64_t target = std::clamp(needed_blocks, std::int64_t{point.target} + 1, max_blocks);
   blocks_planned_ += target - point.target;
   for (std::int64_t b = point.target; b < target; ++b)
-    if (point.block[b] == kDone) ++point.done_below_target;  // restored from a resumed file
-  point.target = target;
+    if (block_state(p, b) == kDone) ++point.done_below_target;  // restored from a resumed file
+  point.target = static_cast<std::int32_t>(target);
   if (p < first_open_) first_open_ = p;
   if (point.done_below_target == point.target) end_round(p);
 }

@@ -57,14 +57,18 @@ class BlockScheduler {
 
  private:
   enum : std::uint8_t { kWaiting = 0, kRunning = 1, kDone = 2 };
+  // 24 bytes a point, its blocks' states in block_ and, with adaptive
+  // replications only, its outcome counts in counts_: a sweep of millions of
+  // points sets aside little for its schedule.
   struct PointState {
-    std::int64_t target = 0;  // blocks in the rounds decided so far
-    std::int64_t done_below_target = 0;
     std::int64_t replications = 0;
-    std::array<std::int64_t, kOutcomeCount> counts{};
-    std::vector<std::uint8_t> block;
+    std::int32_t target = 0;  // blocks in the rounds decided so far
+    std::int32_t done_below_target = 0;
     bool finished = false;
   };
+  std::uint8_t& block_state(std::int64_t point, std::int64_t block) {
+    return block_[static_cast<std::size_t>(point * plan_.blocks_per_point() + block)];
+  }
   // Called when every block below the target is done.
   void end_round(std::int64_t point);
   // (point, block) of the lowest-numbered runnable block, not yet marked running.
@@ -72,7 +76,9 @@ class BlockScheduler {
 
   const SweepPlan& plan_;
   std::vector<PointState> points_;
-  std::int64_t first_open_ = 0;  // points below this are finished or fully dispatched
+  std::vector<std::uint8_t> block_;                              // point-major
+  std::vector<std::array<std::int64_t, kOutcomeCount>> counts_;  // per point, adaptive plans only
+  std::int64_t first_open_ = 0;                                  // points below this are finished or fully dispatched
   std::int64_t points_finished_ = 0;
   std::int64_t blocks_completed_ = 0;
   std::int64_t blocks_planned_ = 0;
