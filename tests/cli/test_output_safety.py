@@ -315,6 +315,32 @@ def test_a_partial_another_program_has_open_is_kept_and_resumes_once_it_is_close
             assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
 
 
+@pytest.mark.parametrize("damage", ["published_unfinished", "done_flag_of_two"])
+def test_resume_trusts_only_marks_that_agree_with_each_other(brink, tmp_path, damage):
+    """A point whose `replications` is set while its blocks are not all done was never published (its
+    summary rows were never written), and a block_done flag other than 1 marks nothing: --resume must
+    run them again, not keep an empty summary or copy the flag into the finished file."""
+    target = tmp_path / "x.h5"
+    args = [brink, "run", "-n", "100000", "--threads", "1", "-q", "--seed", "5", "-o", str(target)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = tmp_path / "x.h5.partial"
+    interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
+    proc.communicate(timeout=30)
+    with h5py.File(partial, "r+") as f:
+        assert f["replications"][0] == 0 and f["block_done"][0, 0] == 1
+        if damage == "published_unfinished":
+            f["replications"][0] = 100000
+        else:
+            f["block_done"][0, 0] = 2
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference.h5"
+    assert subprocess.run([*args[:-1], str(reference)], capture_output=True, timeout=120).returncode == 0
+    with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
+        for name in b:
+            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+
+
 # As above: root alone can run the binary as `nobody`; CI runs as root.
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
 def test_an_unreachable_output_directory_is_named_as_such(brink, tmp_path):

@@ -170,6 +170,7 @@ void replay_partial(const SweepPlan& plan, Hdf5Writer& writer, Recorder& recorde
                     CountingSink& counting) {
   std::vector<std::uint8_t> done = writer.finished_blocks();
   std::vector<std::int64_t> published = writer.published_replications();
+  plan.trust_consistent(done, published);
   writer.drop_unreadable(plan, done, published);
   const std::vector<ResumeSums> sums = writer.resume_sums(published);
   const std::vector<std::int64_t> first_blocks = resume_blocks(plan, sums, done, published);
@@ -323,10 +324,11 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   // The finished blocks of the partial file that --resume would keep
   // (SweepPlan::kept_on_resume), or -1 if it cannot tell.
   auto resumable_blocks = [&]() -> std::int64_t {
-    const std::optional<FinishedWork> work = finished_work(partial.string());
+    std::optional<FinishedWork> work = finished_work(partial.string());
     if (!work || work->blocks.size() != static_cast<std::size_t>(plan.total_blocks()) ||
         work->published.size() != static_cast<std::size_t>(plan.point_count()))
       return -1;
+    plan.trust_consistent(work->blocks, work->published);
     const std::vector<std::uint8_t> kept = plan.kept_on_resume(
         work->blocks, work->published, resume_blocks(plan, work->resume_sums, work->blocks, work->published));
     return std::count(kept.begin(), kept.end(), std::uint8_t{1});

@@ -35,6 +35,22 @@ int SweepPlan::points_per_chunk() const {
   return static_cast<int>(std::clamp<std::int64_t>(spread, 1, points_per_block()));
 }
 
+void SweepPlan::trust_consistent(std::vector<std::uint8_t>& finished, std::vector<std::int64_t>& published) const {
+  for (std::uint8_t& flag : finished) flag = flag == 1 ? 1 : 0;
+  const std::int64_t per_point = blocks_per_point();
+  for (std::size_t p = 0; p < published.size(); ++p) {
+    std::int64_t& replications_published = published[p];
+    if (replications_published <= 0) continue;
+    const std::int64_t blocks = (replications_published + kBlockLanes - 1) / kBlockLanes;
+    bool sound = replications_published <= replications;
+    if (sound && write_runs) {
+      const auto first = finished.begin() + static_cast<std::ptrdiff_t>(p) * per_point;
+      sound = std::find(first, first + blocks, std::uint8_t{0}) == first + blocks;
+    }
+    if (!sound) replications_published = 0;
+  }
+}
+
 std::vector<std::uint8_t> SweepPlan::kept_on_resume(std::vector<std::uint8_t> finished,
                                                     const std::vector<std::int64_t>& published,
                                                     const std::vector<std::int64_t>& resume_blocks) const {

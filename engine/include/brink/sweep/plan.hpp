@@ -214,6 +214,12 @@ struct SweepPlan {
   // resume_blocks of another; and never the blocks of a chunk group not
   // wholly kept, which runs again as one block and writes its chunks again
   // whole, with the same bytes where they were done.
+  // A partial file's block_done flags and published replications as far as
+  // they agree with each other and the plan: a block is finished if its flag
+  // is 1 (not any other value), and a point published only if its count is
+  // one the plan allows and, with per-replication data, its blocks are all
+  // finished. A file damaged otherwise would keep a summary never written.
+  void trust_consistent(std::vector<std::uint8_t>& finished, std::vector<std::int64_t>& published) const;
   std::vector<std::uint8_t> kept_on_resume(std::vector<std::uint8_t> finished,
                                            const std::vector<std::int64_t>& published,
                                            const std::vector<std::int64_t>& resume_blocks) const;
