@@ -94,6 +94,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownActorInRelation", "[[A, B]]", "[[A, C]]", "[[A, C]]", {"C", "relations.adversaries"}},
         BadCase{"MissingRequired", "deployed: 2000", "ready: 5", "ready: 5", {"deployed", "actors.B.forces"}},
         BadCase{"UnknownRung", "initial_rung: tense", "initial_rung: tens", "initial_rung: tens", {"tens", "tense"}},
+        BadCase{
+            "EmptyRungName", "[calm, tense, limited", "[calm, \"\", limited", "\"\"", {"escalation.rungs.1", "empty"}},
         BadCase{"BadVersion", "brink: 1", "brink: 2", "brink: 2", {"brink: 2"}},
         BadCase{"QuotedVersion", "brink: 1", "brink: \"1\"", "brink: \"1\"", {"brink: \"1\"", "reads 'brink: 1'"}},
         BadCase{"YamlSyntax", "deployed: 2000", "deployed: [2000", "[2000", {"YAML"}}),

@@ -256,8 +256,10 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
     p.error(rungs.IsDefined() ? rungs : esc, "'escalation.rungs' must be a list of four to 100 rung names");
   } else {
     for (std::size_t i = 0; i < rungs.size(); ++i) {
-      if (!rungs[i].IsScalar()) {
-        p.error(rungs[i], fmt::format("'escalation.rungs.{}' must be a rung name", i));
+      if (!rungs[i].IsScalar() || rungs[i].Scalar().empty()) {
+        p.error(rungs[i], rungs[i].IsScalar() || rungs[i].IsNull()
+                              ? fmt::format("'escalation.rungs.{}' is empty; every rung needs a name", i)
+                              : fmt::format("'escalation.rungs.{}' must be a rung name, not a list or a map", i));
         continue;
       }
       if (std::find(e.rungs.begin(), e.rungs.end(), rungs[i].Scalar()) != e.rungs.end())
