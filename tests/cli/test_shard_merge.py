@@ -272,6 +272,18 @@ def test_merge_refuses_an_unfinished_shard(brink, grid, tmp_path):
     refused(brink, work, shards[0], copy, shards[2], fragment="unfinished shard", names=copy)
 
 
+def test_merge_refuses_a_shard_whose_point_counts_other_replications_than_its_plan(brink, grid, tmp_path):
+    """Merge copies each point's chunks and summary as the shard holds them: a count of replications
+    its plan does not give (an edited or damaged shard) would be copied unnoticed."""
+    work, shards = grid
+    copy = tmp_path / "edited.h5"
+    shutil.copy(shards[1], copy)
+    with h5py.File(copy, "r+") as f:
+        assert f["replications"][1] > 1
+        f["replications"][1] -= 1
+    refused(brink, work, shards[0], copy, shards[2], fragment="does not hold all the blocks of its point 1", names=copy)
+
+
 def test_merge_refuses_an_older_format_and_a_file_that_is_not_a_shard(brink, grid, tmp_path):
     work, shards = grid
     old = tmp_path / "old.h5"

@@ -945,11 +945,11 @@ def test_sensitivity_variables_and_layout(sensitivity_run):
     assert text(attrs["random_numbers"]) == "common"
     overrides = text(attrs["overrides"])
     assert "run.random_numbers=common" in overrides and all(a in overrides for a in SENSITIVITY_AXES)
-    # --summary-only: summaries, no per-replication variables (nor the per-block
+    # --summary-only: summaries, no per-replication variables (nor the resume
     # sums, which only --resume reads), but the per-point time summaries on the
     # step axis are there.
-    for name in ("outcome_code", "casualties", "end_step", "war_start_step", "agreed", "block_rung_count",
-                 "block_troops_sum", "block_belief_sum", "troops", "rung_series"):
+    for name in ("outcome_code", "casualties", "end_step", "war_start_step", "agreed", "resume_rung_count",
+                 "resume_troops_sum", "resume_belief_sum", "resume_point", "resume_slot", "troops", "rung_series"):
         assert name not in data
     for name in ("survival", "rung_share", "mean_troops", "mean_belief", "agreement_probability", "day"):
         assert name in data

@@ -246,9 +246,12 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
     }
     // The point's chunks as they are, and its summary.
     const PointSummary summary = reader.read_summary(p);
+    // Its blocks are exactly the first ones that its count of replications fills.
     const std::int64_t blocks = (summary.replications + kBlockLanes - 1) / kBlockLanes;
-    bool whole = summary.replications > 0 && blocks <= plan.blocks_per_point();
-    for (std::int64_t b = 0; whole && b < blocks; ++b) whole = reader.done(p * plan.blocks_per_point() + b);
+    bool whole = summary.replications > 0 && (plan.rule.adaptive ? summary.replications <= plan.replications
+                                                                 : summary.replications == plan.replications);
+    for (std::int64_t b = 0; whole && b < plan.blocks_per_point(); ++b)
+      whole = reader.done(p * plan.blocks_per_point() + b) == (b < blocks);
     if (!whole)
       throw MergeRefused(fmt::format("'{}' does not hold all the blocks of its point {}; run that shard again",
                                      shards[static_cast<std::size_t>(p % shard_count)].path, p));

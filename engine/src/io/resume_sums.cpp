@@ -89,16 +89,18 @@ std::vector<ResumeSums> Hdf5Writer::resume_sums(const std::vector<std::int64_t>&
   Impl& m = *impl_;
   std::vector<ResumeSums> kept;
   if (!m.layout.resume_sums) return kept;
-  // Which slot holds which valid sums: read the headers again for their slot numbers.
-  const auto point = std::get<std::vector<std::int64_t>>(h5::read_values(m.dataset(var::kResumePoint), Dtype::kInt64));
-  const auto blocks =
-      std::get<std::vector<std::int64_t>>(h5::read_values(m.dataset(var::kResumeBlocks), Dtype::kInt64));
+  // Which slot holds which valid sums: the headers again, for their slot numbers (read_resume_sums
+  // read them whole, so they read again; if not, it found no slot).
+  const auto point = read_whole<std::int64_t>(m.file.get(), std::string(var::kResumePoint).c_str(), H5T_NATIVE_INT64)
+                         .value_or(std::vector<std::int64_t>{});
+  const auto blocks = read_whole<std::int64_t>(m.file.get(), std::string(var::kResumeBlocks).c_str(), H5T_NATIVE_INT64)
+                          .value_or(std::vector<std::int64_t>{});
   for (ResumeSums& s : read_resume_sums(m.file.get())) {
     if (s.point < 0 || static_cast<std::size_t>(s.point) >= published.size() ||
         published[static_cast<std::size_t>(s.point)] > 0)
       continue;
     // Its slot keeps serving the point (its other slot, if any, is taken again at the next flush).
-    for (std::size_t slot = 0; slot < point.size(); ++slot)
+    for (std::size_t slot = 0; slot < std::min({point.size(), blocks.size(), m.slot_owner.size()}); ++slot)
       if (point[slot] == s.point && blocks[slot] == s.blocks && m.slot_owner[slot] < 0) {
         m.slot_owner[slot] = s.point;
         m.slot_blocks[slot] = s.blocks;

@@ -42,7 +42,7 @@ void SweepPlan::trust_consistent(std::vector<std::uint8_t>& finished, std::vecto
     std::int64_t& replications_published = published[p];
     if (replications_published <= 0) continue;
     const std::int64_t blocks = (replications_published + kBlockLanes - 1) / kBlockLanes;
-    bool sound = replications_published <= replications;
+    bool sound = rule.adaptive ? replications_published <= replications : replications_published == replications;
     if (sound && write_runs) {
       const auto first = finished.begin() + static_cast<std::ptrdiff_t>(p) * per_point;
       sound = std::find(first, first + blocks, std::uint8_t{0}) == first + blocks;
