@@ -186,7 +186,12 @@ void Hdf5Writer::write_block(const BlockResult& b) {
             fmt::format("write a chunk of {} to {}", v.name, m.path));
     }
     m.pending_done.emplace_back(b.spec.point, b.spec.first_replication / kBlockLanes);
-    m.publish_if_due(Impl::kBlockInterval);
+    // At once when this run's first resume sums are staged, so that a run cut
+    // off in its first seconds keeps its first blocks; else every 2 seconds.
+    if (!m.vouched_sums && !m.staged_sums.empty())
+      m.publish();
+    else
+      m.publish_if_due(Impl::kBlockInterval);
   } catch (...) {
     impl_->failed = true;
     throw;

@@ -47,7 +47,8 @@ struct Hdf5Writer::Impl {
     std::uint64_t checksum;
   };
   std::vector<SlotHeader> pending_headers;
-  Handle file;  // declared before the datasets, so destroyed after them
+  bool vouched_sums = false;  // this run has written a slot's header
+  Handle file;                // declared before the datasets, so destroyed after them
   std::map<std::string_view, Handle> datasets;
 
   hid_t dataset(std::string_view name) const { return datasets.at(name).get(); }

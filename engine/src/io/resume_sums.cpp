@@ -153,6 +153,7 @@ void Hdf5Writer::Impl::write_slot_headers() {
     write_row(var::kResumePoint, std::vector<std::int64_t>{h.point}, h.slot, 0, 1);
     write_row(var::kResumeBlocks, std::vector<std::int64_t>{h.blocks}, h.slot, 0, 1);
     write_row(var::kResumeChecksum, std::vector<std::int64_t>{std::bit_cast<std::int64_t>(h.checksum)}, h.slot, 0, 1);
+    vouched_sums = true;
   }
   pending_headers.clear();
 }
