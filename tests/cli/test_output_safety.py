@@ -290,15 +290,31 @@ def test_a_read_only_partial_is_refused_as_such_not_called_damaged(brink, tmp_pa
         shutil.rmtree(work)
 
 
-def test_a_partial_another_program_has_open_is_kept_and_resumes_once_it_is_closed(brink, tmp_path):
-    """A reader without SWMR (h5py's default) holds HDF5's lock on the partial file. --resume used to
-    call the file unreadable, start over, and truncate it: the finished blocks were lost."""
+def interrupted_flagship(brink, tmp_path):
+    """The command of a one-thread flagship run and its partial file, left by SIGINT after its first blocks."""
     target = tmp_path / "x.h5"
     args = [brink, "run", "-n", "100000", "--threads", "1", "-q", "--seed", "5", "-o", str(target)]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     partial = tmp_path / "x.h5.partial"
     interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
     proc.communicate(timeout=30)
+    return args, partial
+
+
+def assert_resumes_to_an_uninterrupted_runs_bits(args, tmp_path):
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference.h5"
+    assert subprocess.run([*args[:-1], str(reference)], capture_output=True, timeout=120).returncode == 0
+    with h5py.File(args[-1], "r") as a, h5py.File(reference, "r") as b:
+        for name in b:
+            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+
+
+def test_a_partial_another_program_has_open_is_kept_and_resumes_once_it_is_closed(brink, tmp_path):
+    """A reader without SWMR (h5py's default) holds HDF5's lock on the partial file. --resume used to
+    call the file unreadable, start over, and truncate it: the finished blocks were lost."""
+    args, partial = interrupted_flagship(brink, tmp_path)
     before = partial.read_bytes()
     with h5py.File(partial, "r"):
         held = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=60)
@@ -306,13 +322,7 @@ def test_a_partial_another_program_has_open_is_kept_and_resumes_once_it_is_close
     assert held.returncode == 1, line
     assert "another program has it open" in line and "--resume" in line and "--overwrite" not in line, line
     assert partial.read_bytes() == before
-    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
-    reference = tmp_path / "reference.h5"
-    assert subprocess.run([*args[:-1], str(reference)], capture_output=True, timeout=120).returncode == 0
-    with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
-        for name in b:
-            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+    assert_resumes_to_an_uninterrupted_runs_bits(args, tmp_path)
 
 
 @pytest.mark.parametrize("damage", ["published_unfinished", "done_flag_of_two"])
@@ -320,25 +330,14 @@ def test_resume_trusts_only_marks_that_agree_with_each_other(brink, tmp_path, da
     """A point whose `replications` is set while its blocks are not all done was never published (its
     summary rows were never written), and a block_done flag other than 1 marks nothing: --resume must
     run them again, not keep an empty summary or copy the flag into the finished file."""
-    target = tmp_path / "x.h5"
-    args = [brink, "run", "-n", "100000", "--threads", "1", "-q", "--seed", "5", "-o", str(target)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    partial = tmp_path / "x.h5.partial"
-    interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
-    proc.communicate(timeout=30)
+    args, partial = interrupted_flagship(brink, tmp_path)
     with h5py.File(partial, "r+") as f:
         assert f["replications"][0] == 0 and f["block_done"][0, 0] == 1
         if damage == "published_unfinished":
             f["replications"][0] = 100000
         else:
             f["block_done"][0, 0] = 2
-    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
-    reference = tmp_path / "reference.h5"
-    assert subprocess.run([*args[:-1], str(reference)], capture_output=True, timeout=120).returncode == 0
-    with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
-        for name in b:
-            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+    assert_resumes_to_an_uninterrupted_runs_bits(args, tmp_path)
 
 
 # As above: root alone can run the binary as `nobody`; CI runs as root.
