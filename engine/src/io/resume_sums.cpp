@@ -10,6 +10,7 @@
 #include <array>
 #include <bit>
 #include <optional>
+#include <utility>
 
 #include "brink/sweep/plan.hpp"
 #include "hdf5_recovery.hpp"
@@ -34,10 +35,9 @@ std::vector<T> row_of(const std::vector<T>& all, std::size_t slot, std::size_t w
           all.begin() + static_cast<std::ptrdiff_t>((slot + 1) * width)};
 }
 
-}  // namespace
-
-std::vector<ResumeSums> read_resume_sums(hid_t file) {
-  std::vector<ResumeSums> out;
+// The valid slots with their slot numbers.
+std::vector<std::pair<std::size_t, ResumeSums>> valid_slots(hid_t file) {
+  std::vector<std::pair<std::size_t, ResumeSums>> out;
   auto read = [&]<typename T>(std::string_view name, hid_t type, T) {
     return read_whole<T>(file, std::string(name).c_str(), type);
   };
@@ -56,8 +56,16 @@ std::vector<ResumeSums> read_resume_sums(hid_t file) {
     if ((*blocks)[s] <= 0 || (*point)[s] < 0) continue;
     ResumeSums sums{(*point)[s], (*blocks)[s], row_of(*rungs, s, rungs->size() / slots),
                     row_of(*troops, s, troops->size() / slots), row_of(*belief, s, belief->size() / slots)};
-    if (std::bit_cast<std::int64_t>(resume_checksum(sums)) == (*checksum)[s]) out.push_back(std::move(sums));
+    if (std::bit_cast<std::int64_t>(resume_checksum(sums)) == (*checksum)[s]) out.emplace_back(s, std::move(sums));
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ResumeSums> read_resume_sums(hid_t file) {
+  std::vector<ResumeSums> out;
+  for (auto& [slot, sums] : valid_slots(file)) out.push_back(std::move(sums));
   return out;
 }
 
@@ -89,23 +97,15 @@ std::vector<ResumeSums> Hdf5Writer::resume_sums(const std::vector<std::int64_t>&
   Impl& m = *impl_;
   std::vector<ResumeSums> kept;
   if (!m.layout.resume_sums) return kept;
-  // Which slot holds which valid sums: the headers again, for their slot numbers (read_resume_sums
-  // read them whole, so they read again; if not, it found no slot).
-  const auto point = read_whole<std::int64_t>(m.file.get(), std::string(var::kResumePoint).c_str(), H5T_NATIVE_INT64)
-                         .value_or(std::vector<std::int64_t>{});
-  const auto blocks = read_whole<std::int64_t>(m.file.get(), std::string(var::kResumeBlocks).c_str(), H5T_NATIVE_INT64)
-                          .value_or(std::vector<std::int64_t>{});
-  for (ResumeSums& s : read_resume_sums(m.file.get())) {
+  for (auto& [slot, s] : valid_slots(m.file.get())) {
     if (s.point < 0 || static_cast<std::size_t>(s.point) >= published.size() ||
         published[static_cast<std::size_t>(s.point)] > 0)
       continue;
     // Its slot keeps serving the point (its other slot, if any, is taken again at the next flush).
-    for (std::size_t slot = 0; slot < std::min({point.size(), blocks.size(), m.slot_owner.size()}); ++slot)
-      if (point[slot] == s.point && blocks[slot] == s.blocks && m.slot_owner[slot] < 0) {
-        m.slot_owner[slot] = s.point;
-        m.slot_blocks[slot] = s.blocks;
-        break;
-      }
+    if (slot < m.slot_owner.size()) {
+      m.slot_owner[slot] = s.point;
+      m.slot_blocks[slot] = s.blocks;
+    }
     kept.push_back(std::move(s));
   }
   return kept;
