@@ -159,6 +159,30 @@ def _open_hdf5(path: str):
     return h5py.File(fid), True
 
 
+# open_results reads every variable that carries Fletcher-32 checksums (the summaries, constants and
+# marks) when it opens a finished file, up to this many bytes in all: a damaged chunk is refused there,
+# in one sentence, rather than at the first computation. Per-replication chunks carry deflate's own
+# checksum, which HDF5 checks whenever they are read.
+_CHECKED_BYTES = 512 * 2**20
+
+
+def _damaged_variable(file) -> tuple[str, str] | None:
+    """The first checksummed variable of the open h5py `file` whose chunks fail their checksum, with
+    HDF5's reason, or None; variables past _CHECKED_BYTES in all are left to be checked when read."""
+    import h5py
+
+    budget = _CHECKED_BYTES
+    for name, obj in file.items():
+        if not isinstance(obj, h5py.Dataset) or not obj.fletcher32 or obj.nbytes > budget:
+            continue
+        budget -= obj.nbytes
+        try:
+            obj[()]
+        except _READ_ERRORS as error:
+            return name, _hdf5_reason(error)
+    return None
+
+
 def _not_a_result(path: str, kind: str | None) -> ValueError:
     """The error for an HDF5 file without brink's root attribute engine = brink; `kind` is its brink_file_kind."""
     if kind == _CALIBRATION_KIND:
@@ -184,6 +208,16 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
     if engine != "brink":
         file.close()
         raise _not_a_result(path, kind)
+    # A run in progress rewrites chunks as it goes: only a finished file's are checked now.
+    try:
+        damaged = None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file)
+    except _READ_ERRORS as error:  # the file's own metadata is damaged
+        file.close()
+        raise _unreadable(path, error) from error
+    if damaged is not None:
+        file.close()
+        raise ValueError(f"'{path}' is damaged: the stored values of {damaged[0]} fail their checksum "
+                         f"({damaged[1]}), so the file cannot be trusted; run it again")
     try:
         if not swmr:
             file.close()  # xarray reopens it through its own file cache, which can pickle and reopen it
@@ -228,7 +262,12 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     Raises FileNotFoundError if `path` does not exist and ValueError, naming
     the file and the cause (the HDF5 error is kept as ``__cause__``), if it
     cannot be read as a brink result: empty, not HDF5, truncated, damaged,
-    written by another program or by ``brink calibrate``. Warns
+    written by another program or by ``brink calibrate``. A finished file's
+    summaries, constants and marks (every variable HDF5 keeps Fletcher-32
+    checksums of, up to 512 MiB in all) are read once on opening, so that a
+    damaged byte among them is refused here rather than read as a number;
+    per-replication variables are checked by HDF5 (deflate's checksum)
+    whenever they are read, and raise OSError there. Warns
     (RuntimeWarning) if the run that wrote it did not finish (no root
     attribute ``complete = 1``). Close the dataset (or use it in a ``with``
     block) to release the file.

@@ -495,7 +495,7 @@ def test_a_run_stopped_by_the_file_size_limit_resumes_from_the_blocks_it_kept(br
 
     sweep = ["--sweep", "actors.RUS.decision.rationality=0.5:3.0", "--sweep",
              "escalation.incidents.base_rate=0.0005:0.005", "--set", "run.horizon_days=30", "--design", "lhs",
-             "--samples", "2000", "-n", "3", "--timeseries", "every=5", "-t", "1", "-q"]
+             "--samples", "2000", "-n", "12", "--timeseries", "every=5", "-t", "1", "-q"]
     clean = tmp_path / "clean.h5"
     assert subprocess.run([brink, "run", *sweep, "-o", str(clean)], timeout=120).returncode == 0
     limit = clean.stat().st_size * 4 // 5

@@ -60,6 +60,7 @@ Handle creation_properties(const VariableSpec& v, const FileLayout& layout, hid_
     check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()),
           "set chunks of " + std::string(v.name));
   }
+  if (checksummed(v)) check(H5Pset_fletcher32(dcpl.get()), "add checksums to " + std::string(v.name));
   if (v.storage == Storage::kBlockChunks) {
     // Must match encode_chunk: shuffle, then deflate at level 1.
     H5Pset_shuffle(dcpl.get());
@@ -193,6 +194,23 @@ void set_fill_attribute(hid_t dataset, hid_t type) {
 
 }  // namespace
 
+void Hdf5Writer::Impl::write_constant(const VariableSpec& v, hid_t ds, const SweepPlan& plan) {
+  const std::string name(v.name);
+  if (v.constant) h5::write_values(ds, H5S_ALL, H5S_ALL, v.constant(plan), "write " + name);
+  if (!v.constant_rows) return;
+  constexpr std::int64_t kSlice = 16384;
+  const auto rows = static_cast<std::int64_t>(layout.shape(v)[0]);
+  const Handle file_space = space_handle(H5Dget_space(ds), "get the dataspace of " + name);
+  for (std::int64_t first = 0; first < rows; first += kSlice) {
+    const hsize_t start = static_cast<hsize_t>(first), count = static_cast<hsize_t>(std::min(kSlice, rows - first));
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
+          "select rows of " + name);
+    const Handle memory = space_handle(H5Screate_simple(1, &count, nullptr), "create a memory dataspace");
+    h5::write_values(ds, memory.get(), file_space.get(), v.constant_rows(plan, first, static_cast<std::int64_t>(count)),
+                     "write " + name);
+  }
+}
+
 void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& plan) {
   const std::string name(v.name);
   Handle string_type;
@@ -206,20 +224,7 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   Handle ds =
       dataset_handle(H5Dcreate2(file.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
                      "create dataset " + name);
-  if (v.constant) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, v.constant(plan), "write " + name);
-  if (v.constant_rows) {
-    constexpr std::int64_t kSlice = 16384;
-    const auto rows = static_cast<std::int64_t>(shape[0]);
-    const Handle file_space = space_handle(H5Dget_space(ds.get()), "get the dataspace of " + name);
-    for (std::int64_t first = 0; first < rows; first += kSlice) {
-      const hsize_t start = static_cast<hsize_t>(first), count = static_cast<hsize_t>(std::min(kSlice, rows - first));
-      check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
-            "select rows of " + name);
-      const Handle memory = space_handle(H5Screate_simple(1, &count, nullptr), "create a memory dataspace");
-      h5::write_values(ds.get(), memory.get(), file_space.get(),
-                       v.constant_rows(plan, first, static_cast<std::int64_t>(count)), "write " + name);
-    }
-  }
+  write_constant(v, ds.get(), plan);
   if (v.kind == Kind::kDimension) {
     // A dimension without values is netCDF's "dimension but not a variable".
     const std::string scale =

@@ -21,8 +21,19 @@ void set_clear_status_flags(hid_t fapl);
 // writer was killed), then a plain read-only open. Returns a negative id on failure.
 hid_t open_read_only(const std::string& path);
 
+namespace h5 {
+// A transfer property list that skips the check of Fletcher-32 checksums
+// (variables.hpp, checksummed) when chunks are read, shared and never closed
+// (defined in hdf5_util.cpp). Every write uses it: writing part of a chunk
+// reads the rest first, and a chunk that fails its check must still be
+// writable, or --resume could not rewrite it (the writer reads back what it
+// keeps with the check on first: Hdf5Writer::drop_unreadable).
+hid_t unchecked_transfer();
+}  // namespace h5
+
 // The whole of a numeric dataset of `file` as `memory_type` elements of T;
-// nothing if it is absent or cannot be read.
+// nothing if it is absent or cannot be read. Chunks are read without their
+// checksums' check: these are marks, which their readers check for sense.
 template <typename T>
 std::optional<std::vector<T>> read_whole(hid_t file, const char* name, hid_t memory_type) {
   if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return std::nullopt;
@@ -32,7 +43,7 @@ std::optional<std::vector<T>> read_whole(hid_t file, const char* name, hid_t mem
   const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
   std::optional<std::vector<T>> values;
   std::vector<T> read(n > 0 ? static_cast<std::size_t>(n) : 0);
-  if (n >= 0 && (n == 0 || H5Dread(ds, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, read.data()) >= 0))
+  if (n >= 0 && (n == 0 || H5Dread(ds, memory_type, H5S_ALL, H5S_ALL, h5::unchecked_transfer(), read.data()) >= 0))
     values = std::move(read);
   if (space >= 0) H5Sclose(space);
   H5Dclose(ds);

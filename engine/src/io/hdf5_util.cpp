@@ -163,9 +163,19 @@ Handle string_transfer(const std::string& what) {
   constexpr std::size_t kConversionBuffer = 64 * 1024;
   Handle list = plist_handle(H5Pcreate(H5P_DATASET_XFER), "create a transfer property list to " + what);
   check(H5Pset_buffer(list.get(), kConversionBuffer, nullptr, nullptr), "size the conversion buffer to " + what);
+  check(H5Pset_edc_check(list.get(), H5Z_DISABLE_EDC), "skip checksums to " + what);
   return list;
 }
 }  // namespace
+
+hid_t unchecked_transfer() {
+  static const hid_t list = [] {
+    const hid_t id = H5Pcreate(H5P_DATASET_XFER);
+    check(id < 0 ? -1 : H5Pset_edc_check(id, H5Z_DISABLE_EDC), "create a transfer property list without checksums");
+    return id;
+  }();
+  return list;
+}
 
 void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what) {
   std::visit(
@@ -179,7 +189,7 @@ void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Val
           const Handle transfer = string_transfer(what);
           check(H5Dwrite(dataset, type.get(), memory_space, file_space, transfer.get(), pointers.data()), what);
         } else {
-          check(H5Dwrite(dataset, native<T>(), memory_space, file_space, H5P_DEFAULT, v.data()), what);
+          check(H5Dwrite(dataset, native<T>(), memory_space, file_space, unchecked_transfer(), v.data()), what);
         }
       },
       values);
@@ -187,35 +197,35 @@ void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Val
 
 namespace {
 template <typename T>
-Values read_numeric(hid_t dataset, std::size_t n) {
+Values read_numeric(hid_t dataset, std::size_t n, hid_t transfer) {
   std::vector<T> out(n);
-  if (n > 0) check(H5Dread(dataset, native<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "read a dataset");
+  if (n > 0) check(H5Dread(dataset, native<T>(), H5S_ALL, H5S_ALL, transfer, out.data()), "read a dataset");
   return out;
 }
 }  // namespace
 
-Values read_values(hid_t dataset, Dtype dtype) {
+Values read_values(hid_t dataset, Dtype dtype, hid_t transfer) {
   const Handle space = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
   const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get()));
   switch (dtype) {
     case Dtype::kInt8:
-      return read_numeric<std::int8_t>(dataset, n);
+      return read_numeric<std::int8_t>(dataset, n, transfer);
     case Dtype::kInt16:
     case Dtype::kInt32:
     case Dtype::kStepCount:
-      return read_numeric<std::int32_t>(dataset, n);
+      return read_numeric<std::int32_t>(dataset, n, transfer);
     case Dtype::kInt64:
-      return read_numeric<std::int64_t>(dataset, n);
+      return read_numeric<std::int64_t>(dataset, n, transfer);
     case Dtype::kFloat32:
     case Dtype::kFloat64:
-      return read_numeric<double>(dataset, n);
+      return read_numeric<double>(dataset, n, transfer);
     case Dtype::kString:
       break;
   }
   std::vector<std::string> out;
   const Handle type = utf8_string_type();
   std::vector<char*> pointers(n, nullptr);
-  if (n > 0 && H5Dread(dataset, type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()) >= 0) {
+  if (n > 0 && H5Dread(dataset, type.get(), H5S_ALL, H5S_ALL, transfer, pointers.data()) >= 0) {
     for (char* p : pointers) out.emplace_back(p ? p : "");
     H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
   }

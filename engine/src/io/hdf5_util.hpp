@@ -49,8 +49,9 @@ std::vector<std::uint64_t> chunk_shape(hid_t dataset);
 
 // Writes `values` (one of Values' alternatives) to the selection.
 void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what);
-// Reads a whole numeric or string dataset as `dtype`'s Values alternative.
-Values read_values(hid_t dataset, Dtype dtype);
+// Reads a whole numeric or string dataset as `dtype`'s Values alternative;
+// with `transfer` = unchecked_transfer(), damaged chunks read as they are.
+Values read_values(hid_t dataset, Dtype dtype, hid_t transfer = H5P_DEFAULT);
 
 // What --resume and `brink merge` read of one block: the per-replication
 // variables marked `resume` (enough for the point summaries and the adaptive

@@ -1,7 +1,9 @@
 // Reading a partial file's chunks back before --resume keeps them: a chunk
-// damaged on disk would otherwise be copied into a finished file unread.
+// damaged on disk would otherwise be copied into a finished file unread, and
+// a summary chunk rewritten around its damage would get a valid checksum.
 #include <isa-l/igzip_lib.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +35,61 @@ bool chunk_reads_back(hid_t dataset, const std::vector<hsize_t>& offset, std::si
   state.next_out = raw.data();
   state.avail_out = static_cast<std::uint32_t>(raw.size());
   return isal_inflate_stateless(&state) == ISAL_DECOMP_OK && state.avail_out == 0 && state.avail_in == 0;
+}
+
+// True if rows [first, first + count) of `dataset`, whose first axis is
+// `point`, read back with their chunks' Fletcher-32 checksums checked.
+bool rows_read_back(hid_t dataset, std::int64_t first, std::int64_t count) {
+  const Handle type = type_handle(H5Dget_type(dataset), "read a dataset's type");
+  const Handle file = space_handle(H5Dget_space(dataset), "read a dataset's shape");
+  std::vector<hsize_t> start(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(file.get())))), extent;
+  extent.resize(start.size());
+  H5Sget_simple_extent_dims(file.get(), extent.data(), nullptr);
+  if (start.empty()) return true;
+  start[0] = static_cast<hsize_t>(first);
+  extent[0] = static_cast<hsize_t>(count);
+  std::size_t bytes = H5Tget_size(type.get());
+  for (hsize_t e : extent) bytes *= e;
+  if (bytes == 0) return true;
+  h5::check(H5Sselect_hyperslab(file.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr),
+            "select rows");
+  const Handle memory = space_handle(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr),
+                                     "create a memory dataspace");
+  std::vector<std::uint8_t> raw(bytes);
+  return H5Dread(dataset, type.get(), memory.get(), file.get(), H5P_DEFAULT, raw.data()) >= 0;
+}
+
+// The points whose rows share a chunk that fails its checksum, in any
+// variable written point by point (the summaries and the marks), among the
+// chunks holding a point that is published or has a finished block. Every
+// point of such a chunk is run again, so that each of its bytes is written anew.
+std::vector<std::int64_t> points_in_damaged_chunks(const SweepPlan& plan, const FileLayout& layout,
+                                                   const std::function<hid_t(std::string_view)>& dataset,
+                                                   const std::vector<std::uint8_t>& finished,
+                                                   const std::vector<std::int64_t>& published) {
+  const std::int64_t points = plan.point_count(), per_point = plan.blocks_per_point();
+  std::vector<std::uint8_t> kept(static_cast<std::size_t>(points), 0), damaged(kept.size(), 0);
+  for (std::int64_t p = 0; p < points; ++p) {
+    const auto blocks = finished.begin() + p * per_point;
+    kept[static_cast<std::size_t>(p)] =
+        published[static_cast<std::size_t>(p)] > 0 || std::find(blocks, blocks + per_point, 1) != blocks + per_point;
+  }
+  for (const VariableSpec& v : variable_table()) {
+    if (!layout.present(v) || !checksummed(v) || v.constant || v.constant_rows || v.dims.rank == 0 ||
+        v.dims.axis[0] != Dim::kPoint)
+      continue;
+    const auto rows = static_cast<std::int64_t>(layout.chunk(v)[0]);
+    for (std::int64_t first = 0; first < points; first += rows) {
+      const std::int64_t count = std::min(rows, points - first);
+      const auto from = kept.begin() + first, to = from + count;
+      if (std::find(from, to, 1) == to || rows_read_back(dataset(v.name), first, count)) continue;
+      std::fill(damaged.begin() + first, damaged.begin() + first + count, 1);
+    }
+  }
+  std::vector<std::int64_t> out;
+  for (std::int64_t p = 0; p < points; ++p)
+    if (damaged[static_cast<std::size_t>(p)]) out.push_back(p);
+  return out;
 }
 
 }  // namespace
@@ -68,10 +125,22 @@ void Hdf5Writer::drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t
         dropped.emplace_back(point, first.first_replication / kBlockLanes);
       }
     }
+    const std::int64_t per_point = plan.blocks_per_point();
+    const std::vector<std::int64_t> rerun = points_in_damaged_chunks(
+        plan, m.layout, [&](std::string_view name) { return m.dataset(name); }, finished, published);
+    for (std::int64_t point : rerun) {
+      published[static_cast<std::size_t>(point)] = 0;
+      std::fill_n(finished.begin() + point * per_point, per_point, 0);
+    }
     // The file stops claiming what it does not hold before the blocks run again.
-    if (dropped.empty()) return;
+    if (dropped.empty() && rerun.empty()) return;
     for (const auto& [point, block] : dropped) {
       m.write_row(var::kBlockDone, std::vector<std::int8_t>{0}, point, block, 1);
+      m.write_row(var::kReplications, std::vector<std::int64_t>{0}, point, 0, 1);
+    }
+    for (std::int64_t point : rerun) {  // whole rows: every byte of a damaged chunk of marks is written anew
+      m.write_row(var::kBlockDone, std::vector<std::int8_t>(static_cast<std::size_t>(per_point), 0), point, 0,
+                  per_point);
       m.write_row(var::kReplications, std::vector<std::int64_t>{0}, point, 0, 1);
     }
     h5::check(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL), "flush " + m.path);

@@ -148,6 +148,10 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     if (v.storage == Storage::kBlockChunks && h5::chunk_shape(dataset) != layout.chunk(v))
       mismatch("the layout (the chunks of " + name + ")");
   }
+  // Once the file is known to be this run's: its constants follow from the
+  // plan, and written again, a damaged chunk of them is mended.
+  for (const VariableSpec& v : variable_table())
+    if (layout.present(v) && checksummed(v)) write_constant(v, dataset(v.name), plan);
 }
 
 void Hdf5Writer::encode(std::span<BlockResult> points) const {
@@ -200,13 +204,16 @@ void Hdf5Writer::write_block(const BlockResult& b) {
 
 std::vector<std::uint8_t> Hdf5Writer::finished_blocks() const {
   const Impl& m = *impl_;
-  const Values all = h5::read_values(m.dataset(var::kBlockDone), Dtype::kInt8);
+  // Marks are read as they are, damaged or not: trust_consistent and
+  // drop_unreadable decide which of them to believe.
+  const Values all = h5::read_values(m.dataset(var::kBlockDone), Dtype::kInt8, h5::unchecked_transfer());
   const auto& done = std::get<std::vector<std::int8_t>>(all);
   return {done.begin(), done.end()};
 }
 
 std::vector<std::int64_t> Hdf5Writer::published_replications() const {
-  return std::get<std::vector<std::int64_t>>(h5::read_values(impl_->dataset(var::kReplications), Dtype::kInt64));
+  return std::get<std::vector<std::int64_t>>(
+      h5::read_values(impl_->dataset(var::kReplications), Dtype::kInt64, h5::unchecked_transfer()));
 }
 
 PointSummary Hdf5Writer::read_summary(std::int64_t point) const {

@@ -54,6 +54,7 @@ struct Hdf5Writer::Impl {
   hid_t dataset(std::string_view name) const { return datasets.at(name).get(); }
   void create(const SweepPlan& plan, const OutputMetadata& metadata);
   void create_variable(const VariableSpec& v, const SweepPlan& plan);
+  void write_constant(const VariableSpec& v, hid_t dataset, const SweepPlan& plan);  // if v is a constant
   void create_parameter_coordinates(const SweepPlan& plan);
   void create_replication_coordinates(const SweepPlan& plan);
   Handle create_parameter_variable(const std::string& name, const std::vector<hsize_t>& shape,

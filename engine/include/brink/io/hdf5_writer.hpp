@@ -73,7 +73,8 @@ class Hdf5Writer {
   // a block with a chunk that is missing or does not inflate to its size
   // (a partial file damaged on disk) is unmarked and its point unpublished,
   // in `finished` and `published` and in the file, so that --resume runs it
-  // again rather than keeping it unread.
+  // again rather than keeping it unread. So is every point of a chunk of
+  // summaries or marks that fails its checksum, with all its blocks.
   void drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t>& finished,
                        std::vector<std::int64_t>& published);
   // A published point's summary as the file holds it (--resume keeps it).

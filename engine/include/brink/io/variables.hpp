@@ -184,6 +184,15 @@ inline constexpr std::string_view kResumeTroopsSum = "resume_troops_sum";
 inline constexpr std::string_view kResumeBeliefSum = "resume_belief_sum";
 }  // namespace var
 
+// Whether HDF5 keeps a Fletcher-32 checksum of each of the variable's chunks,
+// so that a reader is refused damaged bytes instead of given them: the
+// summaries, constants and marks the writer writes with H5Dwrite. Block
+// chunks carry deflate's zlib checksum already, and the resume slots their
+// own header checksum (a slot cut off mid-write must read as invalid, not fail).
+constexpr bool checksummed(const VariableSpec& v) {
+  return v.storage == Storage::kChunked && v.kind != Kind::kResumeSums;
+}
+
 // Every variable a file can hold, in creation order.
 std::span<const VariableSpec> variable_table();
 const VariableSpec& find_variable(std::string_view name);  // throws std::out_of_range
