@@ -117,3 +117,24 @@ def test_resume_runs_again_what_a_damaged_chunk_held(brink, tmp_path, dataset):
     with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
         for name in b:  # every chunk is read with its checksum checked
             assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+
+
+def test_a_damaged_calibration_file_is_refused_not_drawn_from(brink, tmp_path):
+    """`brink calibrate` writes its numbers with checksums too: a flipped bit in `particles` would
+    otherwise become a parameter set of every posterior run."""
+    cal = tmp_path / "cal.h5"
+    scenario = SOURCE / "scenarios" / "backtest-2022.yaml"
+    subprocess.run([brink, "calibrate", str(scenario), "--particles", "100", "--generations", "2",
+                    "--replications", "8", "--threads", "2", "-q", "-o", str(cal)], check=True, timeout=120)
+    with h5py.File(cal, "r") as f:
+        assert f["particles"].fletcher32 and f["weights"].fletcher32
+    good = subprocess.run([brink, "run", str(scenario), "--posterior", str(cal), "-n", "256", "-q", "-o",
+                           str(tmp_path / "good.h5")], capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0, good.stderr
+    flip_a_byte(cal, "particles")
+    for command in (["inspect", str(cal)],
+                    ["run", str(scenario), "--posterior", str(cal), "-n", "256", "-q", "-o", str(tmp_path / "p.h5")]):
+        proc = subprocess.run([brink, *command], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and f"'{cal}' cannot be read as a brink calibration file" in proc.stderr, \
+            proc.stderr
+    assert not (tmp_path / "p.h5").exists()

@@ -65,11 +65,17 @@ class Writer {
                                       "create a dataspace for " + name);
     const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");
     H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    hsize_t total = 1;
+    for (hsize_t s : shape) total *= s;
+    if (dtype != Dtype::kString && total > 0) {
+      // One chunk with a Fletcher-32 checksum, as in result files (docs/output.md): a damaged byte
+      // fails the read instead of becoming a posterior draw.
+      check(H5Pset_chunk(dcpl.get(), static_cast<int>(shape.size()), shape.data()), "set chunks of " + name);
+      check(H5Pset_fletcher32(dcpl.get()), "add checksums to " + name);
+    }
     Handle ds =
         dataset_handle(H5Dcreate2(file_.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                        "create dataset " + name);
-    hsize_t total = 1;
-    for (hsize_t s : shape) total *= s;
     if (total > 0) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
     return ds;
   }
