@@ -1,8 +1,10 @@
 // The commands that read and report: validate, params, inspect, scenarios.
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -157,13 +159,23 @@ void print_results(FileReport report, std::ostream& out) {
   if (!report.morris.empty()) out << format_morris_table(report.morris, report.sensitivity_outputs, report.parameters);
 }
 
-// A result whose layout checked out but whose HDF5 metadata is damaged is bad
-// input (exit 2) naming the file, not a runtime failure.
+// A result whose layout checked out but whose HDF5 metadata or checksummed
+// data is damaged is bad input (exit 2) naming the file, not a runtime
+// failure. A run in progress rewrites its summary chunks whole at each flush,
+// and a read that meets one mid-write fails its checksum: a few more reads,
+// 50 ms apart, tell that from damage.
 FileReport read_result_input(const std::string& path) {
-  try {
-    return read_report(path);
-  } catch (const OutputError& e) {
-    throw UsageError(fmt::format("'{}' cannot be read as a brink result ({}); the file is damaged", path, e.what()));
+  constexpr int kReads = 5;
+  for (int read = 1;; ++read) {
+    try {
+      return read_report(path);
+    } catch (const OutputError& e) {
+      if (read < kReads) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+      throw UsageError(fmt::format("'{}' cannot be read as a brink result ({}); the file is damaged", path, e.what()));
+    }
   }
 }
 

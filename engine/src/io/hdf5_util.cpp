@@ -199,7 +199,11 @@ namespace {
 template <typename T>
 Values read_numeric(hid_t dataset, std::size_t n, hid_t transfer) {
   std::vector<T> out(n);
-  if (n > 0) check(H5Dread(dataset, native<T>(), H5S_ALL, H5S_ALL, transfer, out.data()), "read a dataset");
+  if (n == 0) return out;
+  char name[256] = {0};  // before the read: the call would clear the error stack the failure's message reads
+  H5Iget_name(dataset, name, sizeof name);  // "/outcome_count": the variable's path in the file
+  check(H5Dread(dataset, native<T>(), H5S_ALL, H5S_ALL, transfer, out.data()),
+        fmt::format("read {}", name[0] == '/' ? name + 1 : "a dataset"));
   return out;
 }
 }  // namespace
