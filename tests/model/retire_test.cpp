@@ -83,6 +83,38 @@ TEST(RetireFinishedTest, EveryShippedScenarioGivesTheSameResultsWithAndWithout) 
   }
 }
 
+// A belief that cannot change (an actor with one type, or any actor under
+// revealed information) has the same sum at every record, with and without
+// retirement: the number of lanes whose drawn type it is, or the prior times
+// the count. The recorder sums such a column once (Recorder::sum_lanes).
+TEST(RetireFinishedTest, FixedBeliefsSumToTheirDrawnTypesAtEveryRecord) {
+  for (const bool revealed : {false, true}) {
+    Scenario sc = with_series(*find_shipped(kFlagshipScenario));
+    sc.run.revealed_types = revealed;
+    const Model model(sc);
+    const int n = model.actors(), slots = sc.type_slots(), count = 200;
+    BlockSpec spec{5, 0, count};
+    for (const bool retire : {true, false}) {
+      spec.retire_finished = retire;
+      const BlockResult r = simulate_block(model, spec);
+      for (int i = 0; i < n; ++i) {
+        if (model.learns_type_of(i)) continue;
+        const auto& types = sc.actors[static_cast<std::size_t>(i)].types;
+        for (int k = 0; k < static_cast<int>(types.size()); ++k) {
+          int drawn = 0;
+          for (int l = 0; l < count; ++l) drawn += r.resolve_type[static_cast<std::size_t>(l * n + i)] == k ? 1 : 0;
+          const double expected =
+              revealed ? drawn
+                       : count * static_cast<double>(static_cast<float>(types[static_cast<std::size_t>(k)].prior));
+          for (int q = 0; q < model.records(); ++q)
+            ASSERT_EQ(r.record_belief_sum[static_cast<std::size_t>((q * n + i) * slots + k)], expected)
+                << "actor " << i << " type " << k << " record " << q << (revealed ? " revealed" : " private");
+        }
+      }
+    }
+  }
+}
+
 // A packed block's lanes carry their own fields (here tension decay and
 // incident rates differ between the segments), which move with them.
 TEST(RetireFinishedTest, PackedBlocksGiveTheSameResultsWithAndWithout) {

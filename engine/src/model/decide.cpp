@@ -103,7 +103,7 @@ void BlockSimulator::decide_and_act(int s) {
     issue_aggregates(i);
     features_and_utilities(i);
     choose(i, s);
-    if (sc_.actors[i].types.size() > 1 && !sc_.run.revealed_types) update_beliefs(i);
+    if (model_.learns_type_of(i)) update_beliefs(i);
   }
   // Decisions are simultaneous: all actors chose on the same state; effects apply in actor order.
   for (int i = 0; i < n; ++i) apply_effects(i, s);

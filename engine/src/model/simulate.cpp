@@ -2,6 +2,7 @@
 // on the file's step axis, turned into a BlockResult.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <type_traits>
 
@@ -55,6 +56,7 @@ class Recorder {
         rungs_(static_cast<int>(model.scenario().escalation.rungs.size())),
         types_(model.scenario().type_slots()),
         segments_(spec.sums_per_segment ? spec.segments : std::span<const LaneSegment>{}),
+        fixed_belief_sum_(static_cast<std::size_t>(n_ * types_)),
         out_(out) {
     const std::size_t sums = std::max<std::size_t>(segments_.size(), 1) * static_cast<std::size_t>(records_);
     out->record_rung_count.assign(sums * rungs_, 0);
@@ -81,7 +83,7 @@ class Recorder {
       // contiguous, vectorized, and always in the same order for a given block.
       sum_lanes(
           count_, static_cast<std::size_t>(q), [&](int i, int pool) { return pool_column(st, pool).col(i).data(); },
-          [&](int i, int k) { return st.belief.col(i * kMaxTypes + k).data(); }, st.rung.data());
+          [&](int i, int k) { return st.belief.col(i * kMaxTypes + k).data(); }, st.rung.data(), &fixed_belief_sum_);
     } else {
       sum_segments(q, sim);
     }
@@ -109,9 +111,14 @@ class Recorder {
 
   // The sums of `count` lanes into place `at` of the record sums (the
   // record, or the segment's record): troops(i, pool) and belief(i, k) give
-  // the columns, lane 0 first.
+  // the columns, lane 0 first. With `fixed`, the sum of a belief column that
+  // cannot change (an actor whose type is never learned) is taken once and
+  // kept in (*fixed)[i * types_ + k]: where its lanes hold one value v or 0,
+  // every partial sum is an exact multiple of v, so no later order of the
+  // lanes (retirement moves them) could give other bits.
   template <class Troops, class Beliefs>
-  void sum_lanes(int count, std::size_t at, Troops troops, Beliefs belief, const int* rung) {
+  void sum_lanes(int count, std::size_t at, Troops troops, Beliefs belief, const int* rung,
+                 std::vector<std::optional<double>>* fixed = nullptr) {
     BlockResult& out = *out_;
     for (int i = 0; i < n_; ++i) {
       const double* pools[kPoolCount] = {troops(i, kDeployed), troops(i, kReady), troops(i, kReserve)};
@@ -126,14 +133,24 @@ class Recorder {
     double* sum[2];
     for (int i = 0; i < n_; ++i)
       for (int k = 0; k < static_cast<int>(model_.scenario().actors[i].types.size()); ++k) {
+        double* target = &out.record_belief_sum[(at * n_ + i) * types_ + k];
+        if (fixed && (*fixed)[i * types_ + k]) {
+          *target = *(*fixed)[i * types_ + k];
+          continue;
+        }
         column[pending] = belief(i, k);
-        sum[pending] = &out.record_belief_sum[(at * n_ + i) * types_ + k];
+        sum[pending] = target;
         if (++pending == 2) {
           float_sums(column, count, sum);
           pending = 0;
         }
       }
     if (pending == 1) float_sums<1>({column[0]}, count, {sum[0]});
+    if (fixed)
+      for (int i = 0; i < n_; ++i)
+        for (int k = 0; k < static_cast<int>(model_.scenario().actors[i].types.size()); ++k)
+          if (!model_.learns_type_of(i) && !(*fixed)[i * types_ + k] && one_value_or_zero(belief(i, k), count))
+            (*fixed)[i * types_ + k] = out.record_belief_sum[(at * n_ + i) * types_ + k];
     for (int g = 0; g < rungs_; ++g) {
       int c = 0;
       for (int r = 0; r < count; ++r) c += rung[r] == g ? 1 : 0;
@@ -169,11 +186,22 @@ class Recorder {
     }
   }
 
+  static bool one_value_or_zero(const float* column, int count) {
+    float value = 0.0f;
+    for (int r = 0; r < count; ++r) {
+      if (column[r] == 0.0f) continue;
+      if (value != 0.0f && column[r] != value) return false;
+      value = column[r];
+    }
+    return true;
+  }
+
   const Model& model_;
   int n_, count_, records_, rungs_, types_;
-  std::span<const LaneSegment> segments_;  // empty: sums over the block
-  Eigen::ArrayXXd gathered_troops_;        // a segment's lanes × (actor, pool)
-  Eigen::ArrayXXf gathered_belief_;        // a segment's lanes × (actor, type slot of kMaxTypes)
+  std::span<const LaneSegment> segments_;                // empty: sums over the block
+  std::vector<std::optional<double>> fixed_belief_sum_;  // sum_lanes' `fixed`, per (actor, type slot)
+  Eigen::ArrayXXd gathered_troops_;                      // a segment's lanes × (actor, pool)
+  Eigen::ArrayXXf gathered_belief_;                      // a segment's lanes × (actor, type slot of kMaxTypes)
   Eigen::ArrayXi gathered_rung_;
   BlockResult* out_;
 };

@@ -48,6 +48,12 @@ class Model {
   // Strongest commitment of any actor to protect `actor`, 0 if none.
   double protection(int actor) const { return protection_[actor]; }
   double commitment(int from, int to) const { return commitment_[from][to]; }
+  // Whether the public belief about the actor's type can change after the
+  // draw: only with several types kept private (Bayes' rule in the decisions
+  // and after a rejected offer).
+  bool learns_type_of(int actor) const {
+    return scenario_.actors[static_cast<std::size_t>(actor)].types.size() > 1 && !scenario_.run.revealed_types;
+  }
   // Parties of issue k (actors with salience > 0), in index order.
   const std::vector<int>& parties(int issue) const { return parties_[issue]; }
   // The step each event applies in (event_step of its day).
