@@ -17,7 +17,7 @@ from matplotlib.patches import Rectangle
 
 from .checks import name_list, probability
 from .discovery import discovery_data, outcome_names
-from .io import label_of, parameter_label
+from .io import category_names, label_of, parameter_label
 from .plots import _categorical_axis, _thousands, _value_text, outcome_label
 from .prim import Box, PrimResult
 from .robust import policy_outcomes, regret_table
@@ -129,8 +129,8 @@ def plot_outcome_scatter(
     _parameter_axis(ax.xaxis, ds, x, X[x])
     _parameter_axis(ax.yaxis, ds, y, X[y])
     if box is not None:
-        x0, x1 = box.lower.get(x, X[x].min()), box.upper.get(x, X[x].max())
-        y0, y1 = box.lower.get(y, X[y].min()), box.upper.get(y, X[y].max())
+        x0, x1 = _box_edges(ds, box, x, X[x])
+        y0, y1 = _box_edges(ds, box, y, X[y])
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="tab:blue", lw=1.8, ls="--",
                                label="PRIM box"))
         ax.legend(loc="best")
@@ -138,6 +138,13 @@ def plot_outcome_scatter(
     ax.set_ylabel(label_of(ds, y))
     ax.set_title(f"P({label}) at each point")
     return ax
+
+
+def _box_edges(ds: xr.Dataset, box: Box, path: str, values) -> tuple[float, float]:
+    """A box's limits on parameter `path` (the data's range if it leaves it free) as drawn; a category is
+    the cell around its index, so a box holding one category is drawn as that cell, not as a line."""
+    pad = 0.5 if category_names(ds, path) else 0.0
+    return float(box.lower.get(path, values.min())) - pad, float(box.upper.get(path, values.max())) + pad
 
 
 def plot_partial_dependence(

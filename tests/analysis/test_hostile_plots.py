@@ -95,6 +95,18 @@ def test_scatter_axis_names_a_categorical_parameter(law):
     assert texts(ax.get_yticklabels()) == ["square", "linear"]
 
 
+def test_scatter_draws_a_box_of_one_category_as_its_cell(law):
+    linear = next(code for code, name in ba.category_names(law, LAW).items() if name == "linear")
+    values = ba.parameter_values(law, PATIENCE)
+    box = ba.Box(lower=pd.Series({LAW: linear, PATIENCE: values.min()}),
+                 upper=pd.Series({LAW: linear, PATIENCE: values.max()}), mass=0.5, coverage=0.5, density=0.5,
+                 data_min=pd.Series({LAW: 0.0, PATIENCE: values.min()}),
+                 data_max=pd.Series({LAW: 1.0, PATIENCE: values.max()}))
+    ax = ba.plot_outcome_scatter(law, PATIENCE, LAW, box=box)
+    (rect,) = ax.patches
+    assert rect.get_y() < linear < rect.get_y() + rect.get_height()  # not a line of zero height
+
+
 def test_partial_dependence_axis_names_a_categorical_parameter(law):
     fig = ba.plot_partial_dependence(law, "full_war")
     panel = next(a for a in fig.axes if a.get_xlabel() == ba.label_of(law, LAW))
