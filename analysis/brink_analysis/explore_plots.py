@@ -17,8 +17,8 @@ from matplotlib.patches import Rectangle
 
 from .checks import name_list, probability
 from .discovery import discovery_data, outcome_names
-from .io import format_value, label_of, parameter_label
-from .plots import _thousands, outcome_label
+from .io import category_names, label_of, parameter_label
+from .plots import _categorical_axis, _thousands, _value_text, outcome_label
 from .prim import Box, PrimResult
 from .robust import policy_outcomes, regret_table
 
@@ -41,9 +41,15 @@ def _with_unit(name: str, unit: str | None) -> str:
     return parameter_label(name, unit)
 
 
-def _outcome_text(outcome: str | Sequence[str]) -> str:
+def _outcome_text(outcome: str | Sequence[str], ds: xr.Dataset | None = None) -> str:
     names = name_list(outcome, "outcome", split=True)
-    return " or ".join(outcome_label(o) for o in names)
+    return " or ".join(outcome_label(o, ds) for o in names)
+
+
+def _first_dataset(data) -> xr.Dataset | None:
+    """The dataset of `data` (a Dataset, or the first of a list of them) that names values and outcomes."""
+    first = data[0] if isinstance(data, (list, tuple)) and data else data
+    return first if isinstance(first, xr.Dataset) else None
 
 
 def _large_numbers(axis, values) -> None:
@@ -51,6 +57,12 @@ def _large_numbers(axis, values) -> None:
     if np.nanmax(np.abs(np.asarray(values, dtype=float))) >= 1e4:
         _thousands(axis)
         axis.set_major_locator(plt.MaxNLocator(5))
+
+
+def _parameter_axis(axis, ds: xr.Dataset, path: str, values) -> None:
+    """An axis of parameter `path`'s values: a categorical parameter's names at its categories, else numbers."""
+    if not _categorical_axis(axis, ds, path, values):
+        _large_numbers(axis, values)
 
 
 def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes | None = None) -> Axes:
@@ -76,10 +88,11 @@ def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes |
     return ax
 
 
-def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False) -> Axes:
+def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False, ds: xr.Dataset | None = None) -> Axes:
     """The limits of a PRIM box: one row per restricted parameter (every parameter if
     `all_parameters`), the grey bar the range the data spans, the coloured bar the box, annotated
-    with its limits in the parameter's units; the title gives coverage, density and mass."""
+    with its limits in the parameter's units; the title gives coverage, density and mass. With the
+    file `ds` the box was found in, a categorical parameter's limits show its values' names."""
     limits = box.limits(all_parameters=all_parameters)
     ax = _axes(ax, figsize=(7.0, 0.7 + 0.55 * max(len(limits), 1)))
     for row, (name, lim) in enumerate(limits.iterrows()):
@@ -88,8 +101,8 @@ def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False
         hi = (lim["upper"] - lim["data_min"]) / span if span > 0 else 1.0
         ax.barh(row, 1.0, left=0.0, height=0.5, color="0.88")
         ax.barh(row, hi - lo, left=lo, height=0.5, color="tab:red", alpha=0.75)
-        ax.text(lo - 0.01, row, format_value(lim["lower"]), ha="right", va="center", fontsize=8)
-        ax.text(hi + 0.01, row, format_value(lim["upper"]), ha="left", va="center", fontsize=8)
+        ax.text(lo - 0.01, row, _value_text(ds, str(name), lim["lower"]), ha="right", va="center", fontsize=8)
+        ax.text(hi + 0.01, row, _value_text(ds, str(name), lim["upper"]), ha="left", va="center", fontsize=8)
     ax.set_yticks(range(len(limits)), [_with_unit(str(n), u or None) for n, u in zip(limits.index, limits["units"])])
     ax.set_ylim(-0.6, len(limits) - 0.1)
     ax.invert_yaxis()
@@ -111,13 +124,13 @@ def plot_outcome_scatter(
     ax = _axes(ax)
     points = ax.scatter(X[x], X[y], c=p, cmap="magma_r", vmin=0.0, vmax=max(1e-9, float(p.max())), s=28,
                         edgecolors="0.3", linewidths=0.3)
-    label = _outcome_text(outcome_names(ds, outcome))
+    label = _outcome_text(outcome_names(ds, outcome), ds)
     ax.figure.colorbar(points, ax=ax).set_label(f"P({label})")
-    _large_numbers(ax.xaxis, X[x])
-    _large_numbers(ax.yaxis, X[y])
+    _parameter_axis(ax.xaxis, ds, x, X[x])
+    _parameter_axis(ax.yaxis, ds, y, X[y])
     if box is not None:
-        x0, x1 = box.lower.get(x, X[x].min()), box.upper.get(x, X[x].max())
-        y0, y1 = box.lower.get(y, X[y].min()), box.upper.get(y, X[y].max())
+        x0, x1 = _box_edges(ds, box, x, X[x])
+        y0, y1 = _box_edges(ds, box, y, X[y])
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="tab:blue", lw=1.8, ls="--",
                                label="PRIM box"))
         ax.legend(loc="best")
@@ -125,6 +138,13 @@ def plot_outcome_scatter(
     ax.set_ylabel(label_of(ds, y))
     ax.set_title(f"P({label}) at each point")
     return ax
+
+
+def _box_edges(ds: xr.Dataset, box: Box, path: str, values) -> tuple[float, float]:
+    """A box's limits on parameter `path` (the data's range if it leaves it free) as drawn; a category is
+    the cell around its index, so a box holding one category is drawn as that cell, not as a line."""
+    pad = 0.5 if category_names(ds, path) else 0.0
+    return float(box.lower.get(path, values.min())) - pad, float(box.upper.get(path, values.max())) + pad
 
 
 def plot_partial_dependence(
@@ -143,14 +163,14 @@ def plot_partial_dependence(
     names = list(X.columns)
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), sharey=True, layout="constrained",
                              squeeze=False)
-    label = _outcome_text(outcome_names(ds, outcome))
+    label = _outcome_text(outcome_names(ds, outcome), ds)
     for j, (ax, name) in enumerate(zip(axes[0], names)):
         pd_result = partial_dependence(model, X.to_numpy(dtype=float), [j], grid_resolution=40, kind="average")
         grid = pd_result["values"][0]
         ax.scatter(X[name], p, s=10, color="0.6", alpha=0.7, label="points")
         ax.plot(grid, pd_result["average"][0], color="tab:red", lw=2, label="partial dependence")
         ax.set_xlabel(label_of(ds, name))
-        _large_numbers(ax.xaxis, X[name])
+        _parameter_axis(ax.xaxis, ds, name, X[name])
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"P({label})")
     axes[0][0].legend(loc="best", fontsize=8)
@@ -161,17 +181,10 @@ def plot_partial_dependence(
 def _policy_label(data, levers: Sequence[str], values) -> str:
     """``"USA ready forces 8,500, USA→UKR commitment strength 0.9"``; names from the file when there is one."""
     values = values if isinstance(values, tuple) else (values,)
-    first = data if isinstance(data, xr.Dataset) else (data[0] if isinstance(data, (list, tuple)) else None)
-    name = (lambda n: label_of(first, n, units=False)) if isinstance(first, xr.Dataset) else parameter_label
-    from .robust import _category_names
-
-    def shown(path, value):
-        if isinstance(value, str):  # policy_outcomes names a categorical lever's values already
-            return value
-        names = _category_names(data, path)  # a categorical lever: its name
-        return names.get(float(value), format_value(value)) if names else format_value(value)
-
-    return ", ".join(f"{name(n)} {shown(n, v)}" for n, v in zip(levers, values))
+    first = _first_dataset(data)
+    name = (lambda n: label_of(first, n, units=False)) if first is not None else parameter_label
+    # policy_outcomes names a categorical lever's values already; _value_text names any it did not.
+    return ", ".join(f"{name(n)} {_value_text(first, n, v)}" for n, v in zip(levers, values))
 
 
 def plot_robustness(
@@ -194,7 +207,7 @@ def plot_robustness(
     left.boxplot([matrix[c].to_numpy() for c in matrix.columns], positions=rows, vert=False, widths=0.5)
     left.scatter(matrix.mean(axis=0), rows, color="tab:red", zorder=3, label="expected")
     left.axvline(threshold, color="0.3", ls="--", lw=1, label=f"threshold {threshold:g}")
-    name = _outcome_text(outcome)
+    name = _outcome_text(outcome, _first_dataset(data))
     left.set_xlabel(f"P({name}) across {len(matrix)} states of the world")
     left.set_yticks(rows, labels)
     left.legend(loc="best", fontsize=8)

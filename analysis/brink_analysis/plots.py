@@ -24,6 +24,7 @@ from matplotlib.ticker import FuncFormatter
 
 from .checks import name_list, positive_int
 from .io import (
+    category_names,
     format_value,
     label_of,
     parameter_values,
@@ -73,8 +74,12 @@ _OUTCOME_TEXT = {
     "standoff": "standoff at horizon",
     "limited_war": "limited war",
     "full_war": "full-scale war",
-    "alliance_war": "NATO–Russia war",
+    "alliance_war": "alliance war",
 }
+
+# Wording that holds only in a scenario whose text makes the two actors adversaries: an alliance war
+# then brings in every actor not yet fighting (model.md, join_alliance_war), so NATO against Russia.
+_SCENARIO_OUTCOME_TEXT = {"alliance_war": (("NATO", "RUS"), "NATO–Russia war")}
 
 # The file's root attribute design for the designs that sample points rather than cross values.
 _SAMPLED_DESIGNS = ("random", "lhs", "sobol", "morris")
@@ -83,9 +88,47 @@ _TYPE_COLORS = ["#c0392b", "#2e86c1", "#27ae60", "#8e44ad", "#d68910", "#17a589"
 _DAY_LABEL = "days since the start of the crisis"
 
 
-def outcome_label(outcome: str) -> str:
-    """Readable name of an outcome: ``"full_war"`` -> ``"full-scale war"``."""
+def outcome_label(outcome: str, ds: xr.Dataset | None = None) -> str:
+    """Readable name of an outcome: ``"full_war"`` -> ``"full-scale war"``, ``"alliance_war"`` ->
+    ``"alliance war"``. With the dataset `ds`, wording tied to a scenario is used only if its file
+    says it applies: ``"NATO–Russia war"`` when the scenario text makes NATO and RUS adversaries."""
+    if ds is not None and outcome in _SCENARIO_OUTCOME_TEXT:
+        pair, text = _SCENARIO_OUTCOME_TEXT[outcome]
+        if set(pair) in _adversary_pairs(ds):
+            return text
     return _OUTCOME_TEXT.get(outcome, outcome.replace("_", " "))
+
+
+def _adversary_pairs(ds: xr.Dataset) -> list[set[str]]:
+    """The scenario's ``relations.adversaries`` as sets of actor ids (none if the file's scenario text
+    is missing or does not parse, or PyYAML is not installed)."""
+    try:
+        import yaml  # optional (python3-yaml), as for the labels of list entries (io.parameter_label)
+    except ImportError:
+        return []
+    text = ds.attrs.get("scenario", "")
+    try:
+        scenario = yaml.safe_load(text.decode() if isinstance(text, bytes) else str(text))
+        return [set(map(str, pair)) for pair in scenario["relations"]["adversaries"]]
+    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError):  # then the file does not say it applies
+        return []
+
+
+def _value_text(ds: xr.Dataset | None, path: str, value) -> str:
+    """Text of a value of parameter `path` in a plot: a categorical parameter's value by its name
+    (``"linear"``, ``"b.yaml"``; the file holds its index), any other by :func:`format_value`."""
+    names = category_names(ds, path) if ds is not None and not isinstance(value, str) else None
+    return names.get(float(value), format_value(value)) if names else format_value(value)
+
+
+def _categorical_axis(axis, ds: xr.Dataset, path: str, values) -> bool:
+    """Puts a tick at each index a categorical parameter takes among `values`, labelled by its name,
+    and returns True; returns False (axis untouched) for a numeric parameter."""
+    if not category_names(ds, path):
+        return False
+    codes = np.unique(np.asarray(values, dtype=float))
+    axis.set_ticks(codes, [_value_text(ds, path, c) for c in codes])
+    return True
 
 
 def _outcome_color(ds: xr.Dataset, outcome: str) -> str:
@@ -129,7 +172,8 @@ def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.nd
     points = select_points(ds, where)
     points = points[_replications(ds)[points] > 0]
     if points.size == 0:
-        raise ValueError("none of the selected points finished in this file (the run was interrupted)")
+        raise ValueError("none of the selected points has results in this file (the run was interrupted, "
+                         "or the file is one shard of a sweep and they belong to others)")
     return points
 
 
@@ -181,7 +225,9 @@ def plot_outcome_probability(
 
     Raises ValueError if the selected points differ in a parameter other than
     `x` and `by`, or repeat an x value within a line. Points that did not
-    finish (an interrupted run) are left out.
+    finish (an interrupted run) are left out. A categorical `x` or `by` (a
+    text value or a scenario choice) is labelled by its values' names: one
+    x tick per category, at its index.
     """
     xv = parameter_values(ds, x)  # an unknown x or by is named before any other complaint
     if by is not None:
@@ -205,18 +251,18 @@ def plot_outcome_probability(
         sub = sub[np.argsort(xv[sub], kind="stable")]
         if np.unique(xv[sub]).size != sub.size:
             raise ValueError(
-                f"several points share a value of {x}" + (f" at {by} = {format_value(g)}" if by else "")
+                f"several points share a value of {x}" + (f" at {by} = {_value_text(ds, by, g)}" if by else "")
                 + "; fix the other parameters with where= or group them with by="
             )
         for o in chosen:
             k = names.index(o)
             if by and len(chosen) == 1:
-                color, style, label = group_colors[g_i] if group_colors is not None else _outcome_color(ds, o), "-", format_value(g)
+                color, style, label = group_colors[g_i] if group_colors is not None else _outcome_color(ds, o), "-", _value_text(ds, by, g)
             elif by:
                 color, style = _outcome_color(ds, o), styles[g_i % len(styles)]
-                label = f"{outcome_label(o)}, {format_value(g)}"
+                label = f"{outcome_label(o, ds)}, {_value_text(ds, by, g)}"
             else:
-                color, style, label = _outcome_color(ds, o), "-", outcome_label(o)
+                color, style, label = _outcome_color(ds, o), "-", outcome_label(o, ds)
             ax.plot(xv[sub], prob[sub, k], style, color=color, marker="o", markersize=4, linewidth=1.8, label=label)
             if band:
                 ax.fill_between(xv[sub], low[sub, k], high[sub, k], color=color, alpha=0.15, linewidth=0)
@@ -224,15 +270,17 @@ def plot_outcome_probability(
 
     ax.set_xlabel(label_of(ds, x))
     if len(chosen) == 1:
-        ax.set_ylabel(f"P({outcome_label(chosen[0])})" + (" with 95% band" if band else ""))
-        title = f"P({outcome_label(chosen[0])}) against {label_of(ds, x, units=False)}"
+        ax.set_ylabel(f"P({outcome_label(chosen[0], ds)})" + (" with 95% band" if band else ""))
+        title = f"P({outcome_label(chosen[0], ds)}) against {label_of(ds, x, units=False)}"
     else:
         ax.set_ylabel("probability" + (" with 95% band" if band else ""))
         title = f"Outcome probabilities against {label_of(ds, x, units=False)}"
     fixed = _fixed_text(ds, points, [x] + ([by] if by else []))
     ax.set_title(title + (f"\n({fixed})" if fixed else ""))
     ax.set_ylim(0.0, min(1.0, top * 1.08 + 0.01))
-    if np.nanmax(np.abs(xv[points])) >= 1000:
+    if _categorical_axis(ax.xaxis, ds, x, xv[points]):  # ticks at the categories only, with room for the ends
+        ax.set_xlim(float(np.min(xv[points])) - 0.5, float(np.max(xv[points])) + 0.5)
+    elif np.nanmax(np.abs(xv[points])) >= 1000:
         _thousands(ax.xaxis)
     ax.grid(alpha=0.3)
     if by and len(chosen) == 1:
@@ -267,10 +315,13 @@ def plot_outcome_heatmap(
     (y, x) array of probabilities, NaN (blank) where the grid has no point.
     `annotate` writes each probability in its cell (default: grids of at most
     120 cells); the colour scale runs from 0 to `vmax` (default: the largest
-    probability). Raises ValueError if two selected points share a cell.
+    probability). Categorical parameters' ticks name their values. Raises ValueError if
+    `x` and `y` are the same parameter or two selected points share a cell.
     """
     (o,) = _outcome_list(ds, [outcome])
     parameter_values(ds, x), parameter_values(ds, y)
+    if x == y:
+        raise ValueError(f"x and y are the same parameter ('{x}'); a heatmap needs two")
     design = str(ds.attrs.get("design", "grid"))
     if design in _SAMPLED_DESIGNS:  # every point has its own values: an x-by-y grid of them is nearly empty
         raise ValueError(f"a heatmap needs a grid design and this is a {design} design, whose points share no "
@@ -286,7 +337,7 @@ def plot_outcome_heatmap(
         iy, ix = np.searchsorted(ys, yv[p_i]), np.searchsorted(xs, xv[p_i])
         if not np.isnan(grid[iy, ix]):
             raise ValueError(
-                f"several points share the cell {x} = {format_value(xv[p_i])}, {y} = {format_value(yv[p_i])}; "
+                f"several points share the cell {x} = {_value_text(ds, x, xv[p_i])}, {y} = {_value_text(ds, y, yv[p_i])}; "
                 "fix the other parameters with where= (a heatmap needs a grid design)"
             )
         grid[iy, ix] = prob[p_i]
@@ -295,11 +346,11 @@ def plot_outcome_heatmap(
     top = float(np.nanmax(grid)) if vmax is None else float(vmax)
     top = top if top > 0 else 1.0
     image = ax.imshow(grid, origin="lower", aspect="auto", cmap=cmap, vmin=0.0, vmax=top, interpolation="nearest")
-    ax.set_xticks(np.arange(xs.size), [format_value(v) for v in xs], rotation=45 if xs.size > 8 else 0)
-    ax.set_yticks(np.arange(ys.size), [format_value(v) for v in ys])
+    ax.set_xticks(np.arange(xs.size), [_value_text(ds, x, v) for v in xs], rotation=45 if xs.size > 8 else 0)
+    ax.set_yticks(np.arange(ys.size), [_value_text(ds, y, v) for v in ys])
     ax.set_xlabel(label_of(ds, x))
     ax.set_ylabel(label_of(ds, y))
-    ax.figure.colorbar(image, ax=ax, label=f"P({outcome_label(o)})")
+    ax.figure.colorbar(image, ax=ax, label=f"P({outcome_label(o, ds)})")
     if annotate is None:
         annotate = grid.size <= 120
     if annotate:
@@ -310,7 +361,7 @@ def plot_outcome_heatmap(
                     ax.text(ix, iy, f"{v:.2f}", ha="center", va="center", fontsize="small",
                             color="white" if v > 0.6 * top else "black")
     fixed = _fixed_text(ds, points, [x, y])
-    ax.set_title(f"P({outcome_label(o)}) by {label_of(ds, x, units=False)} and {label_of(ds, y, units=False)}"
+    ax.set_title(f"P({outcome_label(o, ds)}) by {label_of(ds, x, units=False)} and {label_of(ds, y, units=False)}"
                  + (f"\n({fixed})" if fixed else ""))
     return ax
 
@@ -434,11 +485,13 @@ def plot_survival(
     """Survival curves: P(no fighting has begun before day d), one step line per point.
 
     points
-        Point indices or {parameter path: value} dicts (default: every point,
-        if there are at most 10).
+        Point indices or {parameter path: value} dicts (default: every point
+        that finished, if there are at most 10; an interrupted run's or a
+        shard's other points are left out, as in the other probability plots).
     labels
-        Legend labels (default: the values of the parameters that differ
-        between the chosen points; the ones they share go in the title).
+        Legend labels, one per point (a string is one label); default: the
+        values of the parameters that differ between the chosen points (the
+        ones they share go in the title).
     band
         Shade the 95% Wilson interval of each curve.
 
@@ -448,22 +501,13 @@ def plot_survival(
     days of the step axis (every day, or every K steps with ``--timeseries
     every=K``).
     """
-    if points is None:
-        if ds.sizes["point"] > 10:
-            raise ValueError(f"this file has {ds.sizes['point']} points; choose up to 10 with points=[...]")
-        positions = list(range(ds.sizes["point"]))
-    else:
-        if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Iterable):
-            raise TypeError(f"points must be a list of point indices or {{path: value}} dicts; got {points!r}")
-        positions = [point_position(ds, p) for p in points]
-        if not positions:
-            raise ValueError("points is empty: name at least one point")
+    positions = _survival_points(ds, points)
     curves = survival_curves(ds, positions)
     varying = swept_parameters(ds, positions)
     if labels is None:
         labels = [point_label(ds, p, varying) if varying else point_label(ds, p) for p in positions]
-    elif len(labels) != len(positions):
-        raise ValueError(f"{len(labels)} labels for {len(positions)} points")
+    else:
+        labels = _survival_labels(labels, len(positions))
     colors = plt.get_cmap(cmap)(np.linspace(0.0, 0.85, len(positions))) if len(positions) > 1 else ["C0"]
     day = curves["day"].values
     ax = _axes(ax)
@@ -481,6 +525,34 @@ def plot_survival(
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="lower left")
     return ax
+
+
+def _survival_points(ds: xr.Dataset, points) -> list[int]:
+    """Positions of plot_survival's `points`; by default the finished points (at most 10)."""
+    if points is None:
+        positions = [int(p) for p in _finished_points(ds, None)]
+        if len(positions) > 10:
+            raise ValueError(f"this file has {len(positions)} finished points; choose up to 10 with points=[...]")
+        return positions
+    if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Iterable):
+        raise TypeError(f"points must be a list of point indices or {{path: value}} dicts; got {points!r}")
+    positions = [point_position(ds, p) for p in points]
+    if not positions:
+        raise ValueError("points is empty: name at least one point")
+    return positions
+
+
+def _survival_labels(labels, count: int) -> list[str]:
+    """plot_survival's `labels` as a list of one label per point; a string is one label, not its characters."""
+    if isinstance(labels, str):
+        labels = [labels]
+    elif isinstance(labels, (bytes, Mapping)) or not isinstance(labels, Iterable):
+        raise TypeError(f"labels must be a list of names, one per point; got {labels!r}")
+    labels = [str(label) for label in labels]
+    if len(labels) != count:
+        raise ValueError(f"labels has {len(labels)} name{'s' if len(labels) != 1 else ''} ({', '.join(map(repr, labels))}) "
+                         f"for {count} point{'s' if count != 1 else ''}: give one label per point")
+    return labels
 
 
 def plot_beliefs(
@@ -524,9 +596,9 @@ def plot_beliefs(
 # --------------------------------------------------------------------------
 
 
-def _output_label(output: str) -> str:
+def _output_label(output: str, ds: xr.Dataset | None = None) -> str:
     if output.startswith("probability_"):
-        return f"P({outcome_label(output.removeprefix('probability_'))})"
+        return f"P({outcome_label(output.removeprefix('probability_'), ds)})"
     if output.startswith("mean_casualties_"):
         return f"mean {output.removeprefix('mean_casualties_')} casualties"
     return output.replace("_", " ")
@@ -553,11 +625,11 @@ def plot_sensitivity(
         output = "probability_full_war" if "probability_full_war" in outputs + constant else (outputs + constant)[0]
     if output in constant:  # nothing to draw: say why on the plot rather than leave it empty
         ax = _axes(ax, figsize=(8.0, 2.4))
-        ax.text(0.5, 0.5, f"{_output_label(output)} has the same value at every point:\n"
+        ax.text(0.5, 0.5, f"{_output_label(output, ds)} has the same value at every point:\n"
                 "it has no variance to explain, so no Sobol indices", ha="center", va="center",
                 transform=ax.transAxes)
         ax.set_axis_off()
-        ax.set_title(f"What drives {_output_label(output)}? Sobol sensitivity indices")
+        ax.set_title(f"What drives {_output_label(output, ds)}? Sobol sensitivity indices")
         return ax
     if output not in outputs:
         raise ValueError(f"no output '{output}' in the sensitivity indices; outputs: {', '.join(outputs + constant)}")
@@ -580,7 +652,7 @@ def plot_sensitivity(
     hi = max(1.0, float(rows[["first_upper", "total_upper"]].max().max()))
     ax.set_xlim(lo - 0.02, hi + 0.02)
     ax.set_xlabel("Sobol index (share of the output's variance), 95% bootstrap interval")
-    ax.set_title(f"What drives {_output_label(output)}? Sobol sensitivity indices")
+    ax.set_title(f"What drives {_output_label(output, ds)}? Sobol sensitivity indices")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize="small", loc="lower right")
     return ax

@@ -7,6 +7,7 @@ Every function takes a dataset from :func:`brink_analysis.open_results`.
 
 from __future__ import annotations
 
+import numbers
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -81,6 +82,20 @@ def _runs(ds: xr.Dataset, name: str, point: int) -> xr.DataArray:
     if n <= 0:
         raise _unfinished(ds, point)
     return ds[name].isel(point=point, replication=slice(0, n))
+
+
+def _read(ds: xr.Dataset, array: xr.DataArray, dtype=float) -> np.ndarray:
+    """The values of `array`, a selection of one of the file's variables, read now. A per-replication
+    chunk is checked (deflate's checksum) only when read: a damaged one makes h5py raise a bare
+    OSError naming neither file nor variable, so it becomes a ValueError naming both."""
+    try:
+        return np.asarray(array.values, dtype=dtype)
+    except OSError as error:
+        source = ds.encoding.get("source", "this file")
+        reason = str(error).strip()
+        reason = reason[reason.index("(") + 1:-1] if reason.endswith(")") and "(" in reason else reason  # HDF5's own words
+        raise ValueError(f"'{source}' is damaged: variable '{array.name}' cannot be read ({reason}), "
+                         "so the file cannot be trusted; run it again") from error
 
 
 # --------------------------------------------------------------------------
@@ -264,7 +279,7 @@ def troop_quantiles(
     _check_label(ds, "actor", actor)
     _check_label(ds, "pool", pool)
     p = point_position(ds, point)
-    values = np.asarray(_runs(ds, "troops", p).sel(actor=actor, pool=pool).transpose("replication", "step").values, dtype=float)
+    values = _read(ds, _runs(ds, "troops", p).sel(actor=actor, pool=pool).transpose("replication", "step"))
     if isinstance(quantiles, (str, bytes)) or not isinstance(quantiles, Iterable):
         raise TypeError(f"quantiles must be a list of probabilities; got {quantiles!r}")
     quantiles = [checks.probability(q, "each of quantiles") for q in quantiles]
@@ -307,8 +322,7 @@ def troop_means(
         values = np.asarray(ds["mean_troops"].isel(point=p).transpose("step", "actor", "pool").values, dtype=float)
     else:
         require(ds, ["troops"], "per-point mean troops or troop time series", TIMESERIES_HINT)
-        runs = _runs(ds, "troops", p).transpose("replication", "step", "actor", "pool").values
-        values = np.asarray(runs, dtype=float).mean(axis=0)
+        values = _read(ds, _runs(ds, "troops", p).transpose("replication", "step", "actor", "pool")).mean(axis=0)
     out = xr.DataArray(
         values,
         dims=("step", "actor", "pool"),
@@ -341,7 +355,7 @@ def rung_occupancy(ds: xr.Dataset, point: int | Mapping[str, float] = 0) -> xr.D
         shares = np.asarray(ds["rung_share"].isel(point=p).transpose("step", "rung").values, dtype=float)
     else:
         require(ds, ["rung_series"], "per-point rung shares or escalation-rung time series", TIMESERIES_HINT)
-        codes = np.asarray(_runs(ds, "rung_series", p).transpose("replication", "step").values, dtype=np.int64)
+        codes = _read(ds, _runs(ds, "rung_series", p).transpose("replication", "step"), np.int64)
         shares = np.stack([(codes == r).mean(axis=0) for r in range(ds.sizes["rung"])], axis=1)
     return xr.DataArray(
         shares,
@@ -381,8 +395,8 @@ def belief_by_true_type(
         raise ValueError(f"actor {actor} has no private types (its only type is '{names[0] if names else ''}')")
     t = _type_index(names, actor, type)
     p = point_position(ds, point)
-    belief = np.asarray(_runs(ds, "belief", p).sel(actor=actor).isel(type=t).transpose("replication", "step").values, dtype=float)
-    true = np.asarray(_runs(ds, "resolve_type", p).sel(actor=actor).values, dtype=np.int64)
+    belief = _read(ds, _runs(ds, "belief", p).sel(actor=actor).isel(type=t).transpose("replication", "step"))
+    true = _read(ds, _runs(ds, "resolve_type", p).sel(actor=actor), np.int64)
     means = np.full((len(names), ds.sizes["step"]), np.nan)
     runs = np.zeros(len(names), dtype=np.int64)
     for k in range(len(names)):
@@ -411,12 +425,16 @@ def _check_label(ds: xr.Dataset, dim: str, label: str) -> None:
 
 
 def _type_index(names: list[str], actor: str, type: str | int | None) -> int:
+    """Position of `type` (a name, or an integer index as a point is one) among the actor's type `names`."""
     if type is None:
         return 0
     if isinstance(type, str):
         if type not in names:
             raise ValueError(f"actor {actor} has no type '{type}'; its types: {', '.join(names)}")
         return names.index(type)
+    # True, 1.7 and [0] are no index: int() would turn the first two into 1 and fail inside numpy on the last.
+    if isinstance(type, (bool, np.bool_)) or not isinstance(type, numbers.Integral):
+        raise TypeError(f"type must be a type name or an integer index; got {type!r}")
     if not 0 <= int(type) < len(names):
         raise ValueError(f"actor {actor} has types 0 to {len(names) - 1}, not {type}")
     return int(type)
