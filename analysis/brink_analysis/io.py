@@ -37,6 +37,7 @@ __all__ = [
     "point_label",
     "point_position",
     "point_positions",
+    "read_values",
     "replication_mask",
     "replication_parameters",
     "require",
@@ -274,7 +275,12 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     checksums of, up to 512 MiB in all) are read once on opening, so that a
     damaged byte among them is refused here rather than read as a number;
     per-replication variables are checked by HDF5 (deflate's checksum)
-    whenever they are read, and raise OSError there. Warns
+    whenever they are read: :func:`read_values` (which the package's
+    per-replication readers use) turns a damaged chunk's OSError into a
+    ValueError naming the file and the variable. Any error h5netcdf or xarray
+    raise while opening (damaged metadata can trip them anywhere) is the
+    file's and gets the ValueError above. Every point carries the coordinate
+    ``finished`` (replications > 0). Warns
     (RuntimeWarning) if the run that wrote it did not finish (no root
     attribute ``complete = 1``). Close the dataset (or use it in a ``with``
     block) to release the file.
@@ -533,7 +539,9 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     and a parameter coordinate lies along ``point``. One coordinate gets a plain index
     (``set_xindex``); several get one pandas MultiIndex (xarray selects with one index per
     dimension), which keeps ``sel`` by any one of them working (selecting a single value of a
-    level drops that level, as in pandas). `parameters` are coordinate names or dotted paths."""
+    level drops that level, as in pandas). `parameters` are coordinate names or dotted paths.
+    Every per-point result of a point that did not finish (an interrupted run's, another
+    shard's) is NaN, as in :func:`to_grid`."""
     names = []
     wanted = None if parameters is None else [str(p) for p in parameters]
     for name, coord in data.coords.items():
@@ -579,7 +587,13 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     that vary (``parameter_swept``: not the fields a scenario choice sets,
     which follow its axis). Raises ValueError
     if the points are not a full grid of those parameters (random, LHS or
-    Sobol designs: group or scatter by the coordinates instead)."""
+    Sobol designs: group or scatter by the coordinates instead; or a grid
+    axis left out of `parameters`, which the message names).
+
+    Every per-point result (not ``replications``, the parameter values or the
+    per-replication variables) of a point that did not finish (``finished``
+    False: an interrupted run's point, another shard's) is NaN: the file
+    holds 0 there, or a value written before the point's replications."""
     data = _unfinished_as_nan(data)
     ds = data if isinstance(data, xr.Dataset) else data.to_dataset(name="_value")
     if parameters is None:
