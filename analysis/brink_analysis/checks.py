@@ -94,6 +94,9 @@ def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndar
         raise TypeError(f"X must be a pandas DataFrame with one column per parameter; got {type(X).__name__}")
     if X.shape[1] == 0:
         raise ValueError("X has no parameter column")
+    repeated = X.columns[X.columns.duplicated()]
+    if len(repeated):  # X[name] would be a DataFrame, not a column
+        raise ValueError(f"X column '{repeated[0]}' appears twice; give each parameter once")
     for name in X.columns:
         if not pd.api.types.is_numeric_dtype(X[name]) or pd.api.types.is_bool_dtype(X[name]):
             raise ValueError(f"X column '{name}' is not numeric (dtype {X[name].dtype})")

@@ -75,13 +75,49 @@ def _open(path: str):
     return ds
 
 
+def _writable_place(path: Path, option: str) -> None:
+    """Refuses `path` (a file or folder to make) if its nearest existing ancestor is no folder we may write in."""
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"{option} '{path}' cannot be written: '{ancestor}' is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} '{path}' cannot be written: no permission to write in '{ancestor}'")
+
+
+def _check_plots_folder(folder: str) -> None:
+    """--plots names a folder that exists or can be made (checked before any report is printed)."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--plots must be a folder; '{folder}' is a file")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ValueError(f"--plots '{folder}' cannot be written: no permission to write in it")
+        return
+    _writable_place(path, "--plots")
+
+
+def _check_plot_file(name: str) -> None:
+    """--plot names a PNG file that can be written (save_figure adds .png to a name without a suffix)."""
+    path = Path(name)
+    if not path.is_dir() and not path.suffix:
+        path = path.with_name(path.name + ".png")
+    if path.is_dir():
+        raise ValueError(f"--plot must be a PNG file name; '{path}' is a folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"--plot '{path}' cannot be written: no permission to replace it")
+    _writable_place(path, "--plot")
+
+
 def _discover(args) -> int:
     from .checks import positive_int, probability, share
-    from .discovery import cart_boxes, discovery_data, feature_scores, find_boxes
+    from .discovery import cart_boxes, discovery_data, feature_scores, outcome_names
+    from .prim import prim
 
     # Arguments checked before any output, so that a bad one is not reported after the PRIM report.
-    if args.plots and os.path.exists(args.plots) and not os.path.isdir(args.plots):
-        raise ValueError(f"--plots must be a folder; '{args.plots}' is a file")
+    if args.plots:
+        _check_plots_folder(args.plots)
     for option, value in (("--threshold", args.threshold), ("--min-coverage", args.min_coverage)):
         if value is not None:
             probability(value, option)
@@ -89,15 +125,21 @@ def _discover(args) -> int:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)
     with _open(args.file) as ds:
-        params = _names(args.parameters)
-        result = find_boxes(ds, args.outcome, params, args.per, alpha=args.alpha, min_mass=args.min_mass,
-                            threshold=args.threshold)
-        X, y, w = discovery_data(ds, args.outcome, params, args.per)
+        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters), args.per)
+        outcome = ",".join(outcome_names(ds, args.outcome))
+        result = prim(X, y, w, alpha=args.alpha, min_mass=args.min_mass, threshold=args.threshold,
+                      units=X.attrs["units"], outcome=outcome)
+        # --threshold makes the cases 0/1 for PRIM; the header, the scores and CART use the same cases.
+        if args.threshold is not None:
+            y = (y >= args.threshold).astype(float)
         index = args.box if args.box is not None else result.select(min_coverage=args.min_coverage)
         box = result.box(index, paste=not args.no_paste)
         t = result.trajectory
+        mean = np.average(y, weights=w)
+        shown_y = (f"share of cases of interest (P({outcome}) >= {args.threshold:g}) {mean:.4f}"
+                   if args.threshold is not None else f"mean outcome {mean:.4f}")
         print(f"{args.file}: PRIM for {result.outcome} over {', '.join(X.columns)} "
-              f"({len(y)} cases, one per {args.per}, weight {w.sum():.0f}, mean outcome {np.average(y, weights=w):.4f})")
+              f"({len(y)} cases, one per {args.per}, weight {w.sum():.0f}, {shown_y})")
         shown = sorted(set(np.linspace(0, len(t) - 1, min(len(t), 10)).round().astype(int)) | {index})
         print("\npeeling trajectory (every box: --box I)")
         print(t.loc[shown].to_string(float_format=lambda v: f"{v:.4f}"))
@@ -106,8 +148,7 @@ def _discover(args) -> int:
         limits = box.limits()
         print(limits.to_string(float_format=lambda v: f"{v:.6g}") if len(limits) else "(no parameter restricted)")
         if not args.no_scores:
-            print("\nfeature scores")
-            print(feature_scores(X, y, w).to_string(float_format=lambda v: f"{v:.4f}"))
+            _print_scores(feature_scores, X, y, w)
         if args.cart:
             print(f"\nCART leaves (depth {args.depth}), densest first")
             with pd.option_context("display.max_colwidth", None):
@@ -116,6 +157,15 @@ def _discover(args) -> int:
         if args.plots:
             _discovery_plots(ds, result, index, box, list(X.columns), args)
     return EXIT_OK
+
+
+def _print_scores(feature_scores, X, y, w) -> None:
+    """The feature-score table, or why there is none (every case of interest, say), after PRIM's report."""
+    print("\nfeature scores")
+    try:
+        print(feature_scores(X, y, w).to_string(float_format=lambda v: f"{v:.4f}"))
+    except ValueError as error:  # the cases are valid (PRIM used them): there is only nothing to explain
+        print(f"(none: {error})")
 
 
 def _discovery_plots(ds, result, index, box, names, args) -> None:
@@ -142,7 +192,22 @@ def _robust(args) -> int:
     from .checks import probability
 
     probability(args.threshold, "--threshold")
-    datasets = [_open(f) for f in args.files]
+    if args.plot:
+        _check_plot_file(args.plot)
+    seen = {}
+    for name in args.files:
+        first = seen.setdefault(os.path.realpath(name), name)
+        if first is not name:
+            again = "is given twice" if first == name else f"is the file '{first}' again"
+            raise ValueError(f"'{name}' {again}: give each policy's file once")
+    datasets = []
+    try:
+        for name in args.files:
+            datasets.append(_open(name))
+    except BaseException:
+        for ds in datasets:
+            ds.close()
+        raise
     try:
         levers = _names(args.levers)
         table = robustness_table(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
@@ -166,6 +231,14 @@ def _robust(args) -> int:
     return EXIT_OK
 
 
+def _os_error_text(error: OSError, args) -> str:
+    """One sentence for an OSError: the file it names, else the input files (h5py names none)."""
+    if error.filename:
+        return f"cannot write or read '{error.filename}': {error.strerror or error}"
+    files = [args.file] if args.command == "discover" else args.files
+    return f"cannot read {', '.join(repr(f) for f in files)}: is it damaged? ({' '.join(str(error).split())})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python3 -m brink_analysis`` and of the ``brink-analysis`` console script."""
     args = _parser().parse_args(argv)
@@ -176,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _discover(args) if args.command == "discover" else _robust(args)
     except (ValueError, FileNotFoundError, KeyError) as e:
         print(f"brink-analysis {args.command}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # a damaged chunk read lazily (h5py), or a plot that cannot be written
+        print(f"brink-analysis {args.command}: {_os_error_text(e, args)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # the reader stopped early (| head): not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

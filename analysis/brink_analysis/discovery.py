@@ -10,6 +10,7 @@ importance and by the share of the outcome's variance each explains alone.
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -17,7 +18,8 @@ import pandas as pd
 import xarray as xr
 
 from .checks import cases, interest, name_list, positive_int, probability_sum, share
-from .io import PER_RUN_HINT, parameter_table, parameter_values, replication_mask, require, sweep_axes
+from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
+                 replication_mask, require, sweep_axes)
 from .prim import PrimResult, prim
 from .tables import _replications
 
@@ -38,12 +40,22 @@ def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
 
 
 def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
+    """The parameters of the cases: `names` checked, or the sweep axes that vary."""
     chosen = sweep_axes(ds) if names is None else name_list(names, "parameter")
     for name in chosen:
-        parameter_values(ds, name)  # raises the ValueError naming the file's parameters
+        values = parameter_values(ds, name)  # raises the ValueError naming the file's parameters
+        if np.unique(values).size == 1:  # it would score 0 and read as "does not matter", as in sensitivity_table
+            raise ValueError(f"parameter {name} has one value ({format_value(values[0])}) at every point (fixed "
+                             "with --set?), so it cannot explain anything: leave it out of the parameters")
     if not chosen:
         raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep)")
     return chosen
+
+
+def _categories(ds: xr.Dataset, names: Sequence[str]) -> dict[str, dict[float, str]]:
+    """{parameter: {index: name}} of the categorical ones among `names` (text values, scenario choices)."""
+    found = {name: category_names(ds, name) for name in names}
+    return {name: labels for name, labels in found.items() if labels}
 
 
 def discovery_data(
@@ -65,26 +77,25 @@ def discovery_data(
     names = outcome_names(ds, outcome)
     chosen = _parameters(ds, parameters)
     table = parameter_table(ds)
-    units = {p: table.attrs["units"].get(p) for p in chosen}
+    # What the models need besides the numbers: units, and the names of categorical values for the rules.
+    attrs = {"units": {p: table.attrs["units"].get(p) for p in chosen}, "categories": _categories(ds, chosen)}
     reps = _replications(ds).astype(float)
     finished = reps > 0
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
-        y = np.asarray(ds["outcome_probability"].sel(outcome=names).sum("outcome").values, dtype=float)
+        y = read_values(ds["outcome_probability"].sel(outcome=names).transpose("point", "outcome"), ds).sum(axis=1)
         X = table.loc[finished, chosen].reset_index(drop=True)
-        X.attrs["units"] = units
-        X.attrs["point"] = tuple(int(p) for p in np.flatnonzero(finished))  # each case's point: see _aggregate
+        X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)))  # each case's point: see _aggregate
         return X, probability_sum(y[finished], names), reps[finished]
     if per != "replication":
         raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
     require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)
     codes = [list(map(str, ds["outcome"].values)).index(n) for n in names]
     mask = replication_mask(ds).transpose("point", "replication").values
-    code = np.asarray(ds["outcome_code"].transpose("point", "replication").values, dtype=float)
+    code = read_values(ds["outcome_code"].transpose("point", "replication"), ds).astype(float)
     point_of, _ = np.nonzero(mask)
     X = table[chosen].iloc[point_of].reset_index(drop=True)
-    X.attrs["units"] = units
-    X.attrs["point"] = tuple(int(p) for p in point_of)
+    X.attrs.update(attrs, point=tuple(int(p) for p in point_of))
     y = np.isin(code[mask], codes).astype(float)
     return X, y, np.ones(len(y))
 
@@ -153,6 +164,15 @@ def _leaf_limits(tree, names: list[str]) -> dict[int, dict[str, tuple[float, flo
     return out
 
 
+def _rule(name: str, lo: float, hi: float, labels: dict[float, str] | None) -> str:
+    """A leaf's limits on one parameter, ``lo < name <= hi``; a categorical parameter (`labels`,
+    {index: name}) names its values in the leaf instead of the indices the tree splits."""
+    if labels:
+        inside = [label for index, label in sorted(labels.items()) if lo < index <= hi]
+        return f"{name} = {inside[0]}" if len(inside) == 1 else f"{name} in {{{', '.join(inside)}}}"
+    return (f"{lo:.6g} < " if np.isfinite(lo) else "") + name + (f" <= {hi:.6g}" if np.isfinite(hi) else "")
+
+
 def cart_boxes(
     X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass: float = 0.05, random_state: int = 0
 ) -> pd.DataFrame:
@@ -161,7 +181,9 @@ def cart_boxes(
 
     Returns one row per leaf, densest first: ``density`` (mean outcome in the leaf), ``coverage``,
     ``mass`` (as in PRIM), and ``rule``, the leaf's limits in the parameters' units (a split
-    sends ``x <= t`` to the left, so a leaf reads ``t1 < x <= t2``).
+    sends ``x <= t`` to the left, so a leaf reads ``t1 < x <= t2``); a categorical parameter
+    named in ``X.attrs["categories"]`` (:func:`discovery_data` records them) reads
+    ``combat.law = linear``, or ``... in {a, b}`` for several values.
     """
     from sklearn.tree import DecisionTreeRegressor
 
@@ -180,17 +202,16 @@ def cart_boxes(
     for leaf, bounds in _leaf_limits(tree, names).items():
         sel = leaf_of == leaf
         w_in, wy_in = w[sel].sum(), (w * y)[sel].sum()
-        parts = []
-        for name in names:
-            if name not in bounds:
-                continue
-            lo, hi = bounds[name]
-            text = (f"{lo:.6g} < " if np.isfinite(lo) else "") + name + (f" <= {hi:.6g}" if np.isfinite(hi) else "")
-            parts.append(text)
+        parts = [_rule(name, *bounds[name], X.attrs.get("categories", {}).get(name)) for name in names if name in bounds]
         rows.append({"leaf": int(leaf), "density": wy_in / w_in if w_in else np.nan,
                      "coverage": wy_in / total_wy, "mass": w_in / total_w,
                      "rule": " and ".join(parts) or "(every case)"})
     return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
+
+
+# Outcomes that differ by no more than this are the same: a sum of probabilities rounds differently
+# from point to point.
+_ROUNDING = 1e-12
 
 
 def _scorable(y: np.ndarray, w: np.ndarray) -> None:
@@ -201,7 +222,7 @@ def _scorable(y: np.ndarray, w: np.ndarray) -> None:
     counted = y[w > 0]
     if len(counted) < 2:
         raise ValueError(f"feature scores need two or more cases (points) of positive weight; got {len(counted)}")
-    if np.ptp(counted) == 0:
+    if np.ptp(counted) <= _ROUNDING:  # a sum of outcome probabilities that is 1 everywhere differs in the last bit
         raise ValueError(f"the outcome is {counted[0]:g} in every case, so no parameter explains any of it")
 
 
@@ -238,6 +259,10 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
     return pd.Series(out, name="variance_explained")
 
 
+# The smallest leaf of the extra-trees model: a split needs twice as many cases (points).
+_LEAF = 2
+
+
 def feature_scores(
     X: pd.DataFrame, y, weights=None, *, n_estimators: int = 250, bins: int = 10, random_state: int = 0
 ) -> pd.DataFrame:
@@ -245,17 +270,25 @@ def feature_scores(
     importances of scikit-learn's ExtraTreesRegressor, summing to 1) and ``variance_explained``
     (:func:`variance_explained`). Per-replication cases are merged per point first. ValueError
     without a case of interest, with cases at fewer than two points or with the same outcome in
-    every case: there is then nothing for a parameter to explain."""
+    every case: there is then nothing for a parameter to explain. ``extra_trees`` is NaN, with a
+    RuntimeWarning, when no tree can split the cases (fewer than four points: a leaf holds two),
+    rather than the 0 scikit-learn gives every parameter then."""
     from sklearn.ensemble import ExtraTreesRegressor
 
     n_estimators = positive_int(n_estimators, "n_estimators")
     X, y, w = cases(X, y, weights)
     X, y, w = _aggregate(X, y, w)
     _scorable(y, w)
-    forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=2, random_state=random_state)
+    forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=_LEAF, random_state=random_state)
     forest.fit(X.to_numpy(dtype=float), y, sample_weight=w)
+    importances = forest.feature_importances_
+    if not importances.sum() > 0:  # no tree could split: zeros would read as "no parameter matters"
+        warnings.warn(f"extra_trees is NaN: the extra-trees model could not split the {len(y)} cases (points) "
+                      f"into leaves of {_LEAF} (it needs {2 * _LEAF} or more points with different values); "
+                      "variance_explained still ranks the parameters", RuntimeWarning, stacklevel=2)
+        importances = np.full(len(X.columns), np.nan)
     scores = pd.DataFrame(
-        {"extra_trees": forest.feature_importances_, "variance_explained": variance_explained(X, y, w, bins).values},
+        {"extra_trees": importances, "variance_explained": variance_explained(X, y, w, bins).values},
         index=pd.Index([str(c) for c in X.columns], name="parameter"),
     )
-    return scores.sort_values("extra_trees", ascending=False)
+    return scores.sort_values(["extra_trees", "variance_explained"], ascending=False)

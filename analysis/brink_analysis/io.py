@@ -37,6 +37,7 @@ __all__ = [
     "point_label",
     "point_position",
     "point_positions",
+    "read_values",
     "replication_mask",
     "replication_parameters",
     "require",
@@ -73,6 +74,11 @@ _SWMR_READ_ATTEMPTS = 28
 # What h5py and h5netcdf raise when a file's bytes are not what HDF5 expects: OSError when
 # opening, RuntimeError or KeyError for damaged metadata, ValueError for a layout netCDF lacks.
 _READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError)
+
+# Reading damaged metadata, h5netcdf and xarray also fail on what they find in its place
+# (AttributeError on a missing object, TypeError or IndexError on garbage): while opening, any
+# error is the file's, and becomes open_results' one sentence naming it.
+_OPEN_ERRORS = (Exception,)
 
 
 def _text(value) -> str | None:
@@ -124,6 +130,8 @@ def _unreadable(path: str, error: BaseException) -> Exception:
         return ValueError(f"'{path}' is truncated ({size:,} bytes{of}): an unfinished copy or download?")
     if isinstance(error, PermissionError):
         return ValueError(f"cannot read '{path}': permission denied")
+    if not isinstance(error, _READ_ERRORS):  # h5netcdf or xarray tripped over what damaged metadata holds
+        reason = f"its metadata does not parse: {type(error).__name__}: {error}"
     return ValueError(f"'{path}' is damaged and cannot be read as a brink result ({reason})")
 
 
@@ -146,8 +154,8 @@ def _open_hdf5(path: str):
 
     try:
         return h5py.File(path, "r"), False
-    except OSError as error:
-        if _WRITER_MARK not in str(error):
+    except _OPEN_ERRORS as error:
+        if not isinstance(error, OSError) or _WRITER_MARK not in str(error):
             raise _unreadable(path, error) from error
         fapl = _swmr_access()
         if fapl is None:
@@ -178,7 +186,7 @@ def _damaged_variable(file) -> tuple[str, str] | None:
         budget -= obj.nbytes
         try:
             obj[()]
-        except _READ_ERRORS as error:
+        except _OPEN_ERRORS as error:
             return name, _hdf5_reason(error)
     return None
 
@@ -202,7 +210,7 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
     file, swmr = _open_hdf5(path)
     try:
         engine, kind = (_text(file.attrs.get(name)) for name in ("engine", "brink_file_kind"))
-    except _READ_ERRORS as error:
+    except _OPEN_ERRORS as error:
         file.close()
         raise _unreadable(path, error) from error
     if engine != "brink":
@@ -211,7 +219,7 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
     # A run in progress rewrites chunks as it goes: only a finished file's are checked now.
     try:
         damaged = None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file)
-    except _READ_ERRORS as error:  # the file's own metadata is damaged
+    except _OPEN_ERRORS as error:  # the file's own metadata is damaged
         file.close()
         raise _unreadable(path, error) from error
     if damaged is not None:
@@ -225,7 +233,7 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
         # xarray's h5netcdf engine cannot open a file as a SWMR reader: hand it the open file instead.
         store = xr.backends.H5NetCDFStore(h5netcdf.File(file.id, "r", decode_vlen_strings=True))
         return xr.open_dataset(store, decode_timedelta=False), True
-    except _READ_ERRORS as error:
+    except _OPEN_ERRORS as error:
         file.close()
         raise _unreadable(path, error) from error
 
@@ -267,7 +275,12 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     checksums of, up to 512 MiB in all) are read once on opening, so that a
     damaged byte among them is refused here rather than read as a number;
     per-replication variables are checked by HDF5 (deflate's checksum)
-    whenever they are read, and raise OSError there. Warns
+    whenever they are read: :func:`read_values` (which the package's
+    per-replication readers use) turns a damaged chunk's OSError into a
+    ValueError naming the file and the variable. Any error h5netcdf or xarray
+    raise while opening (damaged metadata can trip them anywhere) is the
+    file's and gets the ValueError above. Every point carries the coordinate
+    ``finished`` (replications > 0). Warns
     (RuntimeWarning) if the run that wrote it did not finish (no root
     attribute ``complete = 1``). Close the dataset (or use it in a ``with``
     block) to release the file.
@@ -281,10 +294,11 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     raw, marked = _open_dataset(path)
     try:
         ds = _decorated(raw)
-    except _READ_ERRORS as error:  # open_results reads the strings and parameter values now, not lazily
+    except _OPEN_ERRORS as error:  # open_results reads the strings and parameter values now, not lazily
         raw.close()
         raise _unreadable(path, error) from error
     ds.set_close(raw.close)  # assign_coords returns a dataset without it: ds.close() would leave the file open
+    ds.encoding.setdefault("source", os.path.abspath(path))  # xarray records none for a SWMR store; errors name it
     shard = shard_of(ds)
     if shard is not None:
         held = int((np.arange(int(ds.attrs.get("shard_plan_points", ds.sizes["point"]))) % shard[1] == shard[0]).sum())
@@ -310,6 +324,15 @@ def shard_of(ds: xr.Dataset) -> tuple[int, int] | None:
     return int(ds.attrs["shard_index"]), int(ds.attrs["shard_count"])
 
 
+def _finished(ds: xr.Dataset) -> np.ndarray | None:
+    """Per point, whether it finished (ran replications), or None if the file does not say."""
+    if "replications" in ds.variables:
+        return np.asarray(ds["replications"].values) > 0
+    if "outcome_count" in ds.variables:  # files older than the replications variable
+        return np.asarray(ds["outcome_count"].sum("outcome").values) > 0
+    return None
+
+
 def _decorated(ds: xr.Dataset) -> xr.Dataset:
     """open_results' additions to the file as xarray reads it (strings, ``day``, parameter coordinates)."""
     # Strings come back as str, whatever the reader's choice of object/bytes.
@@ -325,6 +348,12 @@ def _decorated(ds: xr.Dataset) -> xr.Dataset:
 
     if "day" in ds.data_vars:
         ds = ds.set_coords("day")
+
+    done = _finished(ds)
+    if done is not None:  # carried by every variable along point, so that to_grid(ds.var) can mask it too
+        ds = ds.assign_coords(finished=("point", done, {
+            "long_name": "whether the point finished (replications > 0); an interrupted run's or another "
+                         "shard's points did not, and their summaries mean nothing"}))
 
     if "parameter_value" in ds.variables:
         ds["parameter_value"] = ds["parameter_value"].load()  # small, and read on every parameter lookup
@@ -434,7 +463,9 @@ def replication_parameters(ds: xr.Dataset, point: int = 0) -> pd.DataFrame:
     ``table.attrs["units"]`` as in parameter_table. Empty (no columns) for any other run.
 
     The file stores each as a variable on (point, replication) with a ``parameter_path``
-    attribute; xarray already attaches them as coordinates of every per-replication variable."""
+    attribute; xarray already attaches them as coordinates of every per-replication variable.
+    `point` is checked as everywhere (:func:`point_position`: an index or a {path: value} dict)."""
+    point = point_position(ds, point)
     columns, units = {}, {}
     for name, var in ds.variables.items():
         path = var.attrs.get("parameter_path")
@@ -473,6 +504,33 @@ def sweep_axes(ds: xr.Dataset) -> list[str]:
     return [n for n in names if flags.get(n, 1) == 1] or names
 
 
+# Variables along point that are a point's inputs or the run's bookkeeping, not its results: they
+# hold true values at an unfinished point too.
+_NOT_RESULTS = {"replications", "parameter_value", "rerun_command", "block_done", "finished"}
+
+
+def _is_summary(var: xr.DataArray, name) -> bool:
+    """Whether `var` is a per-point result: numeric, along point, not per replication (those have
+    replication_mask) and not an input. Per-replication arrays stay as they are, unread."""
+    return ("point" in var.dims and "replication" not in var.dims and name not in _NOT_RESULTS
+            and var.dtype.kind in "iuf")
+
+
+def _unfinished_as_nan(data: xr.Dataset | xr.DataArray):
+    """`data` with every per-point result of an unfinished point (``finished`` False: an
+    interrupted run's point, another shard's) NaN: the file holds 0 there, or a value written
+    before the point's replications were, and either would read as a result."""
+    finished = data.coords.get("finished")
+    if finished is None and isinstance(data, xr.Dataset) and "replications" in data.data_vars:
+        finished = data["replications"] > 0  # a dataset not from open_results
+    if finished is None or bool(finished.all()):
+        return data
+    if isinstance(data, xr.DataArray):
+        return data.where(finished) if _is_summary(data, data.name) else data
+    masked = {name: var.where(finished) for name, var in data.data_vars.items() if _is_summary(var, name)}
+    return data.assign(masked)
+
+
 def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = None):
     """`data` with its parameter coordinates (default: every swept one) made an index of ``point``,
     so that ``indexed(ds).sel({"actors_RUS_forces_deployed": 100000})`` selects by value.
@@ -481,7 +539,9 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     and a parameter coordinate lies along ``point``. One coordinate gets a plain index
     (``set_xindex``); several get one pandas MultiIndex (xarray selects with one index per
     dimension), which keeps ``sel`` by any one of them working (selecting a single value of a
-    level drops that level, as in pandas). `parameters` are coordinate names or dotted paths."""
+    level drops that level, as in pandas). `parameters` are coordinate names or dotted paths.
+    Every per-point result of a point that did not finish (an interrupted run's, another
+    shard's) is NaN, as in :func:`to_grid`."""
     names = []
     wanted = None if parameters is None else [str(p) for p in parameters]
     for name, coord in data.coords.items():
@@ -496,11 +556,23 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     if not names:
         raise ValueError("no parameter coordinate to index: the file has no swept parameter"
                          + ("" if wanted is None else f" among {', '.join(wanted)}"))
+    data = _unfinished_as_nan(data)
     if len(names) == 1:
         return data.set_xindex(names[0])
     from xarray.core.indexes import PandasMultiIndex
 
     return data.set_xindex(names, PandasMultiIndex)
+
+
+def _path_coordinates(ds: xr.Dataset) -> list[str]:
+    """The parameter coordinates along point that open_results names by their dotted path."""
+    return [c for c in ds.coords if ds.coords[c].dims == ("point",) and ds.coords[c].attrs.get("parameter_path") == c]
+
+
+def _axis_coordinates(ds: xr.Dataset) -> list[str]:
+    """The path coordinates open_results marks as sweep axes (``swept``) that vary between points."""
+    return [c for c in _path_coordinates(ds)
+            if ds.coords[c].attrs.get("swept") == 1 and np.unique(ds.coords[c].values).size > 1]
 
 
 def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = None):
@@ -515,10 +587,17 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     that vary (``parameter_swept``: not the fields a scenario choice sets,
     which follow its axis). Raises ValueError
     if the points are not a full grid of those parameters (random, LHS or
-    Sobol designs: group or scatter by the coordinates instead)."""
+    Sobol designs: group or scatter by the coordinates instead; or a grid
+    axis left out of `parameters`, which the message names).
+
+    Every per-point result (not ``replications``, the parameter values or the
+    per-replication variables) of a point that did not finish (``finished``
+    False: an interrupted run's point, another shard's) is NaN: the file
+    holds 0 there, or a value written before the point's replications."""
+    data = _unfinished_as_nan(data)
     ds = data if isinstance(data, xr.Dataset) else data.to_dataset(name="_value")
-    if parameters is None:  # open_results names each parameter's coordinate by its path, and marks the axes
-        paths = [c for c in ds.coords if ds.coords[c].dims == ("point",) and ds.coords[c].attrs.get("parameter_path") == c]
+    if parameters is None:
+        paths = _path_coordinates(ds)  # open_results names each parameter's coordinate by its path, and marks the axes
         axes = [c for c in paths if ds.coords[c].attrs.get("swept") == 1]
         names = [c for c in (axes or paths) if np.unique(ds.coords[c].values).size > 1]
     else:
@@ -533,6 +612,11 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     sizes = [np.unique(ds.coords[n].values).size for n in names]
     combos = {tuple(row) for row in np.column_stack([ds.coords[n].values for n in names])}
     if int(np.prod(sizes)) != ds.sizes["point"] or len(combos) != ds.sizes["point"]:
+        left_out = [c for c in _axis_coordinates(ds) if c not in names]
+        if len(combos) < ds.sizes["point"] and left_out:  # points share values: another axis tells them apart
+            raise ValueError(f"the {ds.sizes['point']} points are not a grid of {', '.join(names)} alone: the file "
+                             f"also sweeps {', '.join(left_out)}; name every axis in parameters=, or pick points "
+                             "with select_points first")
         raise ValueError(
             f"the {ds.sizes['point']} points are not a grid of {', '.join(names)} ({' x '.join(map(str, sizes))} "
             "values): a sampled design has no grid; group or scatter by the parameter coordinates instead"
@@ -555,6 +639,8 @@ def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> n
     Raises ValueError naming the parameter if a path is unknown or no point has
     the value asked for.
     """
+    if where is not None and not isinstance(where, Mapping):
+        raise TypeError(f"where must be a {{parameter path: value}} dict; got {where!r}")
     keep = np.ones(ds.sizes["point"], dtype=bool)
     for name, value in (where or {}).items():
         values = parameter_values(ds, name)
@@ -628,6 +714,19 @@ def replication_mask(ds: xr.Dataset) -> xr.DataArray:
     if "replications" in ds.data_vars:
         return rep < ds["replications"]
     return xr.ones_like(ds["point"], dtype=bool) & xr.ones_like(rep, dtype=bool)
+
+
+def read_values(data: xr.DataArray, ds: xr.Dataset | None = None) -> np.ndarray:
+    """The values of variable `data` (of `ds`, whose file names it), read from the file now.
+
+    Per-replication variables are read lazily, when first used, and HDF5 checks their chunks then:
+    a damaged one raises ValueError naming the file and the variable instead of h5py's OSError."""
+    try:
+        return np.asarray(data.values)
+    except OSError as error:
+        source = (ds.encoding.get("source") if ds is not None else None) or data.encoding.get("source")
+        raise ValueError(f"{repr(source) if source else 'the file'} is damaged: variable '{data.name}' cannot be read "
+                         f"({_hdf5_reason(error)}); run it again") from error
 
 
 def require(ds: xr.Dataset, names: Iterable[str], what: str, how: str) -> None:
@@ -721,6 +820,9 @@ def label_of(ds: xr.Dataset, path: str, units: bool = True) -> str:
     """Label of parameter `path` in a dataset from :func:`open_results` (which names list entries
     from the file's scenario text), with the file's unit in parentheses when it has one and `units` is true."""
     coord = ds.coords.get(path)
+    known = path in parameters(ds) or any(str(v.attrs.get("parameter_path")) == path for v in ds.variables.values())
+    if not known:  # a typo would otherwise label the plot with the typo
+        parameter_values(ds, path)  # raises the ValueError naming the file's parameters
     unit = parameter_units(ds, path) if units and path in parameters(ds) else None
     if coord is not None and "label" in coord.attrs:
         return f"{coord.attrs['label']} ({unit})" if unit else str(coord.attrs["label"])

@@ -49,6 +49,8 @@ class Box:
     data_min: pd.Series = field(repr=False)
     data_max: pd.Series = field(repr=False)
     units: Mapping[str, str | None] = field(default_factory=dict, repr=False)
+    # {parameter: {index: name}} of categorical parameters, whose limits are indices of their values
+    categories: Mapping[str, Mapping[float, str]] = field(default_factory=dict, repr=False)
 
     @property
     def restricted(self) -> list[str]:
@@ -69,9 +71,11 @@ class Box:
     def limits(self, all_parameters: bool = False) -> pd.DataFrame:
         """Table of the box limits, one row per restricted parameter (every parameter if
         `all_parameters`): ``lower``, ``upper`` (in the parameter's units), ``units``, and the range
-        the data spans (``data_min``, ``data_max``)."""
+        the data spans (``data_min``, ``data_max``). A categorical parameter (``categories``) is
+        held as the index of its value, so the table then has a column ``values`` too: the names of
+        its values inside the box (empty for a numeric parameter)."""
         names = list(self.lower.index) if all_parameters else self.restricted
-        return pd.DataFrame(
+        table = pd.DataFrame(
             {
                 "lower": [float(self.lower[p]) for p in names],
                 "upper": [float(self.upper[p]) for p in names],
@@ -81,6 +85,15 @@ class Box:
             },
             index=pd.Index(names, name="parameter"),
         )
+        if any(self.categories.get(p) for p in names):
+            table["values"] = [self._value_names(p) for p in names]
+        return table
+
+    def _value_names(self, name: str) -> str:
+        """The names of a categorical parameter's values inside the box ("" for a numeric one)."""
+        labels = self.categories.get(name) or {}
+        return ", ".join(label for index, label in sorted(labels.items())
+                         if self.lower[name] <= index <= self.upper[name])
 
 
 class _Data:
@@ -89,6 +102,7 @@ class _Data:
     def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None):
         X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
         self.names = [str(c) for c in X.columns]
+        self.categories = dict(X.attrs.get("categories") or {})  # discovery_data records them
         self.X = X.to_numpy()
         self.wy = self.w * self.y
         self.total_w, self.total_wy = float(self.w.sum()), float(self.wy.sum())
@@ -107,6 +121,7 @@ class _Data:
             data_min=pd.Series(self.min, index=self.names),
             data_max=pd.Series(self.max, index=self.names),
             units=dict(units),
+            categories=self.categories,
         )
 
 

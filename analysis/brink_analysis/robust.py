@@ -24,6 +24,7 @@ e.g. full-scale war; ``"maximize"`` reverses every comparison):
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Sequence
 
@@ -67,6 +68,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     if not isinstance(data, (list, tuple)) or not data or not all(isinstance(d, xr.Dataset) for d in data):
         raise TypeError("data must be a Dataset, a non-empty list of Datasets (one per policy) or a table like "
                         f"outcome_table; got {type(data).__name__}" + (" (empty)" if isinstance(data, (list, tuple)) else ""))
+    _distinct_files(data)
     frames = []
     for ds in data:
         names = outcome_names(ds, outcome)
@@ -104,18 +106,33 @@ def _category_names(data, path: str) -> dict[float, str] | None:
 
 
 def _roles(data, levers, uncertainties):
-    """(levers, uncertainties) checked as lists of parameter paths; levers default to the design's."""
+    """(levers, uncertainties) checked as lists of parameter paths, none both; levers default to the design's."""
     if uncertainties is not None:
         uncertainties = name_list(uncertainties, "uncertainty")
     if levers is not None:
         levers = name_list(levers, "lever", empty_ok=True)
-        if levers:
-            return levers, uncertainties
-    roles = design_roles(data)
-    if roles is None:
-        raise ValueError("no levers given and the data records none (a mixed design's file has the attribute "
-                         "'levers'): pass levers=[parameter paths]")
-    return roles[0], uncertainties if uncertainties is not None else roles[1]
+    if not levers:
+        roles = design_roles(data)
+        if roles is None:
+            raise ValueError("no levers given and the data records none (a mixed design's file has the attribute "
+                             "'levers'): pass levers=[parameter paths]")
+        levers, uncertainties = roles[0], uncertainties if uncertainties is not None else roles[1]
+    both = [name for name in levers if name in (uncertainties or [])]
+    if both:  # the pivot would then find no policy in every state, and say only that
+        raise ValueError(f"'{both[0]}' is named both as a lever and as an uncertainty; a parameter is one or the other")
+    return levers, uncertainties
+
+
+def _distinct_files(data) -> None:
+    """Refuses a list of Datasets that holds one file twice: each policy's file is given once."""
+    seen = set()
+    for ds in data:
+        source = ds.encoding.get("source")
+        key = os.path.realpath(source) if source else id(ds)
+        if key in seen:
+            raise ValueError(f"the file '{source}' is given twice; give each policy's file once" if source
+                             else "the same dataset is given twice; give each policy's file once")
+        seen.add(key)
 
 
 def policy_outcomes(

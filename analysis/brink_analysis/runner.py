@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import numbers
 import os
 import re
 import select
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import xarray as xr
 
@@ -43,6 +44,9 @@ def _axis(path: str, spec) -> str:
         if unknown or not {"min", "max"} <= set(spec):
             raise ValueError(f"sweep of '{path}': a range is {{'min': a, 'max': b}} with optional 'log'; got {dict(spec)}")
         return f"{path}={_number(spec['min'])}:{_number(spec['max'])}" + (":log" if spec.get("log") else "")
+    if isinstance(spec, (bytes, numbers.Number)) or not isinstance(spec, Iterable):
+        raise TypeError(f"sweep of '{path}' must be a list of values, a {{'min': a, 'max': b}} range or the text "
+                        f"of --sweep; got {spec!r} (a single value is set=, not a sweep)")
     values = list(spec)
     if not values:
         raise ValueError(f"sweep of '{path}' has no values")
@@ -77,6 +81,8 @@ def brink_command(
     `resume` continues the run's ``OUTPUT.partial`` (``--resume``); `overwrite` lets brink replace an
     existing `output` and discard an interrupted run's ``.partial`` (``--overwrite``; without it brink
     refuses, exit 2). Raises ValueError if both are given: brink refuses the pair."""
+    if isinstance(args, (str, bytes)) or not isinstance(args, Iterable):  # a str would become its characters
+        raise TypeError(f"args must be a list of extra arguments, e.g. ['--quiet']; got {args!r}")
     exe = Path(binary) if binary is not None else find_brink()
     command = [str(exe), "run"]
     if scenario is not None:
