@@ -178,7 +178,7 @@ def _discovery_plots(ds, result, index, box, names, args) -> None:
     folder = Path(args.plots)
     folder.mkdir(parents=True, exist_ok=True)
     written = [save_figure(plot_prim_tradeoff(result, index), folder / "prim-tradeoff.png"),
-               save_figure(plot_prim_box(box, all_parameters=not box.restricted), folder / "prim-box.png")]
+               save_figure(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), folder / "prim-box.png")]
     shown = (box.restricted + [n for n in names if n not in box.restricted])[:2]
     if len(shown) == 2:
         written.append(save_figure(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box),

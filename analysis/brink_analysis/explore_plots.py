@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .checks import name_list, probability
-from .discovery import discovery_data, outcome_names
+from .discovery import _LEAF, discovery_data, outcome_names
 from .io import category_names, label_of, parameter_label
 from .plots import _categorical_axis, _thousands, _value_text, outcome_label
 from .prim import Box, PrimResult
@@ -158,7 +158,10 @@ def plot_partial_dependence(
     from sklearn.inspection import partial_dependence
 
     X, p, w = discovery_data(ds, outcome, parameters, per="point")
-    model = ExtraTreesRegressor(n_estimators=200, min_samples_leaf=2, random_state=random_state)
+    if len(p) < 2 * _LEAF:  # no tree could split them: the model's line would be flat whatever the data
+        raise ValueError(f"a partial dependence needs {2 * _LEAF} or more points for its extra-trees model "
+                         f"(leaves of {_LEAF}); this selection has {len(p)}")
+    model = ExtraTreesRegressor(n_estimators=200, min_samples_leaf=_LEAF, random_state=random_state)
     model.fit(X.to_numpy(dtype=float), p, sample_weight=w)
     names = list(X.columns)
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), sharey=True, layout="constrained",

@@ -244,3 +244,10 @@ def test_troop_quantiles_names_the_file_and_variable_of_a_damaged_chunk(series_f
         assert isinstance(info.value.__cause__, OSError)
         with pytest.raises(ValueError, match="variable 'troops' cannot be read"):
             ba.plot_troop_fan(ds, "RUS")
+
+
+def test_partial_dependence_refuses_too_few_points_to_split(law):
+    """Three points: no tree of leaves of two can split them, and the model's line was drawn flat
+    although patience moves the probability."""
+    with pytest.raises(ValueError, match="needs 4 or more points .* this selection has 3"):
+        ba.plot_partial_dependence(law.isel(point=[0, 1, 2]), "full_war", parameters=[PATIENCE])
