@@ -145,8 +145,10 @@ def _discover(args) -> int:
         print(t.loc[shown].to_string(float_format=lambda v: f"{v:.4f}"))
         print(f"\nbox {index}{'' if args.no_paste else ' after pasting'}: coverage {box.coverage:.4f}, "
               f"density {box.density:.4f}, mass {box.mass:.4f}")
-        limits = box.limits()
+        limits = result.inspect(index, paste=not args.no_paste)  # the limits and each one's quasi-p-value
         print(limits.to_string(float_format=lambda v: f"{v:.6g}") if len(limits) else "(no parameter restricted)")
+        if len(limits) and (limits["qp"] > 0.05).any():
+            print("(qp > 0.05: chance alone could give that restriction; see docs/analysis.md, PRIM)")
         if not args.no_scores:
             _print_scores(feature_scores, X, y, w)
         if args.cart:

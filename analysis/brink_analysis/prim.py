@@ -107,7 +107,16 @@ class _Data:
         self.wy = self.w * self.y
         self.total_w, self.total_wy = float(self.w.sum()), float(self.wy.sum())
         interest(self.y, self.w, threshold)
+        self.thresholded = threshold is not None
         self.min, self.max = self.X.min(axis=0), self.X.max(axis=0)
+
+    def counts(self, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
+        """The trials and the cases of interest inside the box (PrimResult.inspect): the weights, or
+        one per case when a threshold made the cases."""
+        inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
+        if self.thresholded:
+            return float(inside.sum()), float(self.y[inside].sum())
+        return float(self.w[inside].sum()), float(self.wy[inside].sum())
 
     def box(self, lo: np.ndarray, hi: np.ndarray, units) -> Box:
         inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
@@ -273,6 +282,46 @@ class PrimResult:
             return peeled
         lo, hi = _paste(self._data, peeled.lower.to_numpy(), peeled.upper.to_numpy(), self.alpha)
         return self._data.box(lo, hi, self.units)
+
+    def inspect(self, index: int | None = None, paste: bool = True) -> pd.DataFrame:
+        """The limits of box `index` (as :meth:`Box.limits`) with, per restricted parameter, how
+        likely chance alone is to give the box its density (Bryant and Lempert 2010's quasi-p-value,
+        the EMA Workbench's "qp values"): ``density_without``, the density of the box with that
+        parameter's restriction lifted, and ``qp``, the binomial probability of at least the box's
+        cases of interest among its cases if each were of interest with that density.
+
+        A restriction with a large ``qp`` (say above 0.05) is one that PRIM's peeling may have
+        found by chance: the box is barely denser with it than without. The value is *quasi*: the
+        limits were chosen by looking at the same cases, so a true p-value would be larger. The
+        trials are the cases' weights (the replications of per-point probabilities, 1 per
+        replication), so a probability per point and the replications' 0/1 outcomes give the same
+        values; with a `threshold` each point is one trial."""
+        box = self.box(index, paste)
+        table = box.limits()
+        lo, hi = box.lower.to_numpy(), box.upper.to_numpy()
+        trials, hits = self._data.counts(lo, hi)
+        without, qp = [], []
+        for name in table.index:
+            j = self._data.names.index(name)
+            wide_lo, wide_hi = lo.copy(), hi.copy()
+            wide_lo[j], wide_hi[j] = self._data.min[j], self._data.max[j]
+            n, k = self._data.counts(wide_lo, wide_hi)
+            density = k / n if n > 0 else float("nan")
+            without.append(density)
+            qp.append(_at_least(hits, trials, density))
+        table["density_without"] = without
+        table["qp"] = qp
+        return table
+
+
+def _at_least(hits: float, trials: float, p: float) -> float:
+    """P(X >= hits) for X ~ Binomial(trials, p), hits and trials rounded to whole cases."""
+    from scipy.stats import binom
+
+    k, n = int(round(hits)), int(round(trials))
+    if not 0.0 <= p <= 1.0 or n == 0:
+        return float("nan")
+    return float(binom.sf(k - 1, n, p))
 
 
 def prim(

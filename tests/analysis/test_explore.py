@@ -220,6 +220,10 @@ def test_command_line_discover(lhs_file, tmp_path):
         box = ba.find_boxes(ds, "full_war").box()
     limits_line = [line for line in out.splitlines() if line.startswith(PATIENCE) and "days" in line][0]
     assert f"{box.upper[PATIENCE]:.6g}" in limits_line
+    # Each restriction's quasi-p-value follows its limits (PrimResult.inspect).
+    with ba.open_results(lhs_file) as ds:
+        qp = ba.find_boxes(ds, "full_war").inspect().loc[PATIENCE, "qp"]
+    assert "density_without" in out and limits_line.split()[-1] == f"{qp:.6g}", limits_line
     assert "feature scores" in out and "CART leaves" in out
     for name in ("prim-tradeoff.png", "prim-box.png", "outcome-scatter.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

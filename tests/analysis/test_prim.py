@@ -195,3 +195,43 @@ def test_prim_chosen_box_when_every_case_is_of_interest():
     X, _ = baseline_case(200, 3)
     with pytest.warns(RuntimeWarning, match="every case is of interest"):
         assert ba.prim(X, np.ones(len(X))).chosen == 0  # every box as dense: the largest
+
+
+def test_quasi_p_values_tell_a_real_restriction_from_a_chance_one():
+    """Peeled to the end, PRIM also restricts parameters the outcome ignores (c, d here): chance
+    peels. Each restriction's qp is the binomial tail of the box's hits at the density the box has
+    without it, recomputed here by counting; the real ones are tiny, at least one chance one is not."""
+    from scipy.stats import binom
+
+    X, y, hit = synthetic(n=3000, seed=11)
+    result = ba.prim(X, y, alpha=0.05, min_mass=0.05)
+    last = len(result.boxes) - 1
+    table = result.inspect(last, paste=False)
+    box = result.box(last, paste=False)
+    assert {"a", "b"} <= set(table.index) and len(table.index) > 2, table
+    inside = box.contains(X)
+    for name in table.index:
+        free = np.ones(len(X), dtype=bool)
+        for other in box.restricted:
+            if other != name:
+                free &= X[other].between(box.lower[other], box.upper[other]).to_numpy()
+        p = y[free].mean()
+        assert table.loc[name, "density_without"] == pytest.approx(p)
+        assert table.loc[name, "qp"] == pytest.approx(binom.sf(y[inside].sum() - 1, inside.sum(), p))
+    assert (table.loc[["a", "b"], "qp"] < 1e-6).all(), table
+    assert (table.drop(index=["a", "b"])["qp"] > 0.05).any(), table
+
+
+def test_quasi_p_values_are_the_same_per_point_and_per_replication():
+    """Probabilities per point weighted by replications, and the replications' own 0/1 outcomes."""
+    rng = np.random.default_rng(2)
+    points = pd.DataFrame({"a": np.repeat(np.linspace(0, 1, 40), 1), "b": rng.random(40)})
+    reps = 50
+    p = np.where(points["a"] > 0.6, 0.7, 0.1)
+    hits = rng.binomial(reps, p)
+    per_point = ba.prim(points, hits / reps, np.full(40, reps)).inspect(paste=False)
+    rows = points.loc[points.index.repeat(reps)].reset_index(drop=True)
+    outcome = np.concatenate([np.r_[np.ones(h), np.zeros(reps - h)] for h in hits])
+    per_replication = ba.prim(rows, outcome).inspect(paste=False)
+    assert list(per_point.index) == list(per_replication.index) and len(per_point)
+    np.testing.assert_allclose(per_point["qp"], per_replication["qp"], rtol=1e-9)
