@@ -64,6 +64,13 @@ def _run(brink, out, *args):
 
 
 @pytest.fixture(scope="session")
+def law_file(brink, results_dir):
+    """A grid over a text value (combat.law, stored as the index of its value) and RUS patience."""
+    return _run(brink, results_dir / "law.h5", "-n", 256, "--summary-only", "--sweep", "combat.law=square,linear",
+                "--sweep", f"{PATIENCE}=15,30,60")
+
+
+@pytest.fixture(scope="session")
 def single_file(brink, results_dir):
     """One point of the flagship, 512 replications, time series every 5 steps."""
     return _run(brink, results_dir / "single.h5", "-n", 512, "--timeseries", "every=5")

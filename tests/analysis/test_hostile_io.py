@@ -41,13 +41,6 @@ def line_file(brink, files):
     return _run(brink, files / "line.h5", "-n", 256, "--summary-only", "--sweep", f"{PATIENCE}=15,30,60")
 
 
-@pytest.fixture(scope="module")
-def law_file(brink, files):
-    """A grid over a categorical axis (combat.law, stored as the index of its value) and patience."""
-    return _run(brink, files / "law.h5", "-n", 256, "--summary-only", "--sweep", "combat.law=square,linear",
-                "--sweep", f"{PATIENCE}=15,30,60")
-
-
 def _names_of_law(path):
     """{index: name} of combat.law, from the coordinate's CF flags as h5py reads them."""
     with h5py.File(path, "r") as f:

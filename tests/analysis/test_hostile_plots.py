@@ -29,13 +29,6 @@ def folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def law_file(brink, folder):
-    """A grid over a text value (the combat law, stored as its index) and RUS patience."""
-    return _run(brink, folder / "law.h5", "-n", 256, "--summary-only",
-                "--sweep", f"{LAW}=square,linear", "--sweep", f"{PATIENCE}=15,30,60")
-
-
-@pytest.fixture(scope="module")
 def scenario_file(brink, folder, source_dir):
     """A grid over two scenario files (a scenario choice, stored as its index) and RUS patience."""
     choices = [str(source_dir / "scenarios" / f"{name}.yaml") for name in ("jan-2022-standoff", "diplomacy-first")]
