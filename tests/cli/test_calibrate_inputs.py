@@ -52,6 +52,12 @@ OUTSIDE = [
      "its low is not a finite number: lots"),
     ("{quantity: forces, actor: A, day: 3, value: 100, range: [50, .inf], source: s}", ".inf",
      "its high is not a finite number: .inf"),
+    # A probability range without a value (its midpoint is the value) outside [0, 1]: one message, not
+    # "must be true or false, got 'nothing'" and then "is , outside its own range" without a place.
+    ("{quantity: war_started, day: 3, range: [0.5, 1.5], source: s}", "[0.5, 1.5]",
+     "'observations.x.range' is [0.5, 1.5], outside what quantity 'war_started' can be (a probability, in [0, 1])"),
+    ("{quantity: war_started, day: 3, value: maybe, range: [0.2, 0.4], source: s}", "maybe",
+     "'observations.x.value' must be true or false (whether it had happened by the date), got 'maybe'"),
 ]
 
 
@@ -78,6 +84,9 @@ def test_calibrate_refuses_observations_its_quantity_cannot_have_at_their_place(
     "{quantity: war_started, day: 3, value: false, range: [0, 0.2], source: s}",
     "{quantity: rung, rung: limited, day: 3, value: true, range: [0.8, 1], source: s}",
     "{quantity: incidents, day: 39, value: 0, sd: 1e-12, source: s}",
+    # docs/scenario-format.md: a range without a value, on the probability scale for these two.
+    "{quantity: war_started, day: 3, range: [0.2, 0.4], source: s}",
+    "{quantity: rung, rung: limited, day: 3, range: [0, 1], source: s}",
 ])
 def test_calibrate_accepts_observations_on_the_edge_of_their_quantity(run, toy, tmp_path, entry):
     scenario = tmp_path / "edge.yaml"

@@ -138,3 +138,45 @@ def test_a_damaged_calibration_file_is_refused_not_drawn_from(brink, tmp_path):
         assert proc.returncode == 2 and f"'{cal}' cannot be read as a brink calibration file" in proc.stderr, \
             proc.stderr
     assert not (tmp_path / "p.h5").exists()
+
+
+def damage_object_header(path, dataset):
+    """Overwrites four bytes inside `dataset`'s object header (its checksum then fails)."""
+    with h5py.File(path, "r") as f:
+        header = h5py.h5o.get_info(f[dataset].id).addr
+    with open(path, "r+b") as f:
+        f.seek(header + 57)
+        f.write(b"ZZZZ")
+
+
+def test_a_finished_file_with_a_damaged_header_is_refused_at_once(brink, damaged_result, tmp_path):
+    """A finished file was opened as a SWMR reader first, which retries a metadata read whose checksum
+    fails for a quarter of a second, once per object read: a damaged `day`, which every variable on
+    the step axis names, took `brink inspect` 21 s, and 107 s with the retries for a file being
+    written. A finished file now opens plainly and fails at once; the timeout makes a hang fail."""
+    good, _ = damaged_result
+    bad = tmp_path / "header.h5"
+    bad.write_bytes(good.read_bytes())
+    damage_object_header(bad, "day")
+    proc = subprocess.run([brink, "inspect", str(bad)], capture_output=True, text=True, timeout=10)
+    assert proc.returncode == 2 and f"'{bad}' cannot be read as a brink result" in proc.stderr, proc.stderr
+    assert "damaged" in proc.stderr
+
+
+@pytest.mark.parametrize("damage", ["header", "block chunk"])
+def test_merge_refuses_a_damaged_shard_as_bad_input(brink, tmp_path, damage):
+    """A damaged shard was a runtime failure (exit 1, 'HDF5 failed to open survival'), and a
+    per-replication chunk was copied into the merged file unread."""
+    shards = [tmp_path / f"s{i}.h5" for i in range(2)]
+    for i, shard in enumerate(shards):
+        subprocess.run([brink, "run", "-n", "512", "-q", "--sweep", "actors.RUS.decision.patience_days=10,20",
+                        "--shard", f"{i}/2", "-o", str(shard)], check=True, timeout=120)
+    if damage == "header":
+        damage_object_header(shards[1], "survival")
+    else:
+        flip_a_byte(shards[1], "outcome_code")
+    merged = tmp_path / "merged.h5"
+    proc = subprocess.run([brink, "merge", "-q", str(merged), *map(str, shards)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and f"'{shards[1]}'" in proc.stderr and "damaged" in proc.stderr, proc.stderr
+    assert not merged.exists() and not Path(f"{merged}.partial").exists()

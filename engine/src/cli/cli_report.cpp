@@ -124,35 +124,28 @@ void print_variables(const FileReport& report, std::ostream& out) {
 
 // The outcome table of the finished points, the points not run, and the
 // sensitivity and Morris tables.
-void print_results(FileReport report, std::ostream& out) {
+void print_results(const FileReport& report, std::ostream& out) {
   // A point is finished once its `replications` is written; the rest of an
   // unfinished file's points have not run and are listed, not tabulated.
-  std::vector<std::int64_t> not_run;
-  // A shard holds its own points only; the others are in the other shards' files.
   const bool shard = std::any_of(report.attributes.begin(), report.attributes.end(),
                                  [](const auto& a) { return a.first == kShardCountAttribute; });
-  if (!report.complete || shard) {
-    // parameter_values stays whole: the table looks rows up by point index.
-    std::vector<PointSummary> finished;
-    for (std::size_t p = 0; p < report.summaries.size(); ++p) {
-      if (report.summaries[p].replications <= 0) {
-        not_run.push_back(static_cast<std::int64_t>(p));
-        continue;
-      }
-      finished.push_back(report.summaries[p]);
-    }
-    report.summaries = std::move(finished);
-  }
+  const std::size_t k = report.parameters.size();
+  const ParameterValues values = [&](std::int64_t point) {
+    const auto at = static_cast<std::size_t>(point) * k;
+    if (k == 0 || at + k > report.parameter_values.size()) return std::vector<double>{};
+    return std::vector<double>(report.parameter_values.begin() + static_cast<std::ptrdiff_t>(at),
+                               report.parameter_values.begin() + static_cast<std::ptrdiff_t>(at + k));
+  };
   out << "outcomes:\n"
-      << format_outcome_table(report.summaries, report.actors, report.parameters, report.parameter_values,
-                              report.parameter_choices);
-  if (!not_run.empty()) {
+      << format_outcome_table(report.table, report.actors, report.parameters, values, report.parameter_choices);
+  if (report.not_run > 0) {
     std::string list;
-    for (std::size_t i = 0; i < not_run.size() && i < 20; ++i) list += fmt::format("{}{}", i ? ", " : "", not_run[i]);
-    if (not_run.size() > 20) list += ", ...";
+    for (std::size_t i = 0; i < report.first_not_run.size(); ++i)
+      list += fmt::format("{}{}", i ? ", " : "", report.first_not_run[i]);
+    if (report.not_run > static_cast<std::int64_t>(report.first_not_run.size())) list += ", ...";
     out << fmt::format("not run{}: {} of {} points (points {})\n",
-                       shard ? " in this shard ('brink merge' joins it with the other shards)" : "", not_run.size(),
-                       not_run.size() + report.summaries.size(), list);
+                       shard ? " in this shard ('brink merge' joins it with the other shards)" : "", report.not_run,
+                       report.points, list);
   }
   if (!report.sensitivity.empty() && !shard)
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
@@ -163,14 +156,14 @@ void print_results(FileReport report, std::ostream& out) {
 // data is damaged is bad input (exit 2) naming the file, not a runtime
 // failure. A run in progress rewrites its summary chunks whole at each flush,
 // and a read that meets one mid-write fails its checksum: a few more reads,
-// 50 ms apart, tell that from damage.
+// 50 ms apart, tell that from damage. A finished file is read once.
 FileReport read_result_input(const std::string& path) {
   constexpr int kReads = 5;
   for (int read = 1;; ++read) {
     try {
       return read_report(path);
     } catch (const OutputError& e) {
-      if (read < kReads) {
+      if (read < kReads && !is_finished_result(path)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
       }

@@ -3,6 +3,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -97,30 +98,53 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t*, void* data) 
 }
 
 // Rebuilds each point's summary from the per-point variables of the table.
-void read_summaries(hid_t file, FileReport& report) {
-  const std::size_t points = [&] {
-    const Values ids = read_variable(file, dimension_name(Dim::kPoint), Dtype::kInt64);
-    return std::visit([](const auto& v) { return v.size(); }, ids);
-  }();
-  report.summaries.resize(points);
-  for (std::size_t p = 0; p < points; ++p) report.summaries[p].point = static_cast<std::int64_t>(p);
+// The points' summaries, kSlab points at a time, into report.table (and,
+// where `list_not_run`, the points that did not run into report.not_run):
+// per-point curves of a million points would not fit in memory at once.
+void read_summaries(hid_t file, FileReport& report, bool list_not_run) {
+  constexpr std::int64_t kSlab = 4096;
+  const std::string point_name(dimension_name(Dim::kPoint));
+  if (H5Lexists(file, point_name.c_str(), H5P_DEFAULT) <= 0) return;
+  {
+    const Handle ds = dataset_handle(H5Dopen2(file, point_name.c_str(), H5P_DEFAULT), "open " + point_name);
+    const Handle space = space_handle(H5Dget_space(ds.get()), "read the shape of " + point_name);
+    report.points = H5Sget_simple_extent_npoints(space.get());
+  }
+  std::vector<std::pair<const VariableSpec*, Handle>> along_point;
+  std::vector<std::pair<const VariableSpec*, Values>> shared;  // shared by every point (`day`)
   for (const VariableSpec& v : variable_table()) {
-    if (!v.to_summary) continue;
-    const Values all = read_variable(file, v.name, v.dtype);
-    std::visit(
-        [&](const auto& values) {
-          using Vector = std::decay_t<decltype(values)>;
-          if (values.empty()) return;
-          if (!v.dims.has(Dim::kPoint)) {  // shared by every point (`day`)
-            for (PointSummary& s : report.summaries) v.to_summary(s, values);
-            return;
-          }
-          if (values.size() % points != 0) return;
-          const std::size_t width = values.size() / points;
-          for (std::size_t p = 0; p < points; ++p)
-            v.to_summary(report.summaries[p], Vector(values.begin() + p * width, values.begin() + (p + 1) * width));
-        },
-        all);
+    const std::string name(v.name);
+    if (!v.to_summary || H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0) continue;
+    if (!v.dims.has(Dim::kPoint))
+      shared.emplace_back(&v, read_variable(file, v.name, v.dtype));
+    else
+      along_point.emplace_back(&v, dataset_handle(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "open " + name));
+  }
+  for (std::int64_t first = 0; first < report.points; first += kSlab) {
+    const std::int64_t count = std::min(kSlab, report.points - first);
+    std::vector<PointSummary> slab(static_cast<std::size_t>(count));
+    for (std::int64_t p = 0; p < count; ++p) slab[static_cast<std::size_t>(p)].point = first + p;
+    for (const auto& [v, values] : shared)
+      for (PointSummary& s : slab) v->to_summary(s, values);
+    for (const auto& [v, ds] : along_point) {
+      const Values rows = h5::read_rows(ds.get(), v->dtype, first, count);
+      std::visit(
+          [&](const auto& values) {
+            using Vector = std::decay_t<decltype(values)>;
+            const std::size_t width = values.size() / static_cast<std::size_t>(count);
+            for (std::size_t p = 0; p < slab.size(); ++p)
+              v->to_summary(slab[p], Vector(values.begin() + p * width, values.begin() + (p + 1) * width));
+          },
+          rows);
+    }
+    for (const PointSummary& s : slab) {
+      if (list_not_run && s.replications <= 0) {
+        if (report.first_not_run.size() < FileReport::kNotRunListed) report.first_not_run.push_back(s.point);
+        ++report.not_run;
+      } else {
+        report.table.offer(s);
+      }
+    }
   }
 }
 
@@ -196,7 +220,7 @@ void read_parameter_choices(hid_t file, FileReport& report) {
 
 FileReport read_report(const std::string& path) {
   if (!is_hdf5_file(path)) throw OutputError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
-  const hid_t id = open_read_only(path);  // SWMR-read: a file being written, or whose writer was killed
+  const hid_t id = open_read_only(path);  // SWMR-read where a writer has it marked open
   if (id < 0) throw OutputError(fmt::format("cannot open '{}'", path));
   const Handle file = file_handle(id, "open " + path);
   if (H5Aexists(id, "engine") <= 0)
@@ -217,17 +241,25 @@ FileReport read_report(const std::string& path) {
   report.actors = read_strings(id, Dim::kActor);
   report.parameters = read_strings(id, Dim::kParameter);
   report.sensitivity_outputs = read_strings(id, Dim::kOutput);
-  read_summaries(id, report);
-  const Values values = read_variable(id, var::kParameterValue, Dtype::kFloat64);
-  const auto& flat = std::get<std::vector<double>>(values);
-  const std::size_t k = report.parameters.size(), points = report.summaries.size();
-  if (k > 0 && flat.size() == points * k)
-    for (std::size_t p = 0; p < points; ++p)
-      report.parameter_values.emplace_back(flat.begin() + p * k, flat.begin() + (p + 1) * k);
+  // A shard holds its own points only; the others are in the other shards' files.
+  const bool shard = std::any_of(report.attributes.begin(), report.attributes.end(),
+                                 [](const auto& a) { return a.first == kShardCountAttribute; });
+  read_summaries(id, report, !report.complete || shard);
+  Values values = read_variable(id, var::kParameterValue, Dtype::kFloat64);
+  auto& flat = std::get<std::vector<double>>(values);
+  if (!report.parameters.empty() && flat.size() == static_cast<std::size_t>(report.points) * report.parameters.size())
+    report.parameter_values = std::move(flat);
   read_sensitivity(id, report);
   read_morris(id, report);
   read_parameter_choices(id, report);
   return report;
+}
+
+bool is_finished_result(const std::string& path) {
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) return false;
+  const Handle file(id, H5Fclose, "open " + path);
+  return h5::read_int64_attribute(id, "complete").value_or(0) == 1;
 }
 
 std::string read_root_text(const std::string& path, const char* name) {

@@ -2,6 +2,7 @@
 #include "hdf5_recovery.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <type_traits>
 #include <variant>
 
@@ -207,6 +208,49 @@ Values read_numeric(hid_t dataset, std::size_t n, hid_t transfer) {
   return out;
 }
 }  // namespace
+
+namespace {
+template <typename T>
+Values read_numeric_rows(hid_t dataset, std::int64_t first, std::int64_t count) {
+  char name[256] = {0};  // before the read, as in read_numeric
+  H5Iget_name(dataset, name, sizeof name);
+  const std::string what = fmt::format("read {}", name[0] == '/' ? name + 1 : "a dataset");
+  const Handle file = space_handle(H5Dget_space(dataset), what);
+  std::vector<hsize_t> start(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(file.get())))), extent;
+  extent.resize(start.size());
+  H5Sget_simple_extent_dims(file.get(), extent.data(), nullptr);
+  if (start.empty()) return std::vector<T>{};
+  start[0] = static_cast<hsize_t>(first);
+  extent[0] = static_cast<hsize_t>(count);
+  std::size_t n = 1;
+  for (hsize_t e : extent) n *= e;
+  std::vector<T> out(n);
+  if (n == 0) return out;
+  check(H5Sselect_hyperslab(file.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr), what);
+  const Handle memory = space_handle(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), what);
+  check(H5Dread(dataset, native<T>(), memory.get(), file.get(), H5P_DEFAULT, out.data()), what);
+  return out;
+}
+}  // namespace
+
+Values read_rows(hid_t dataset, Dtype dtype, std::int64_t first, std::int64_t count) {
+  switch (dtype) {
+    case Dtype::kInt8:
+      return read_numeric_rows<std::int8_t>(dataset, first, count);
+    case Dtype::kInt16:
+    case Dtype::kInt32:
+    case Dtype::kStepCount:
+      return read_numeric_rows<std::int32_t>(dataset, first, count);
+    case Dtype::kInt64:
+      return read_numeric_rows<std::int64_t>(dataset, first, count);
+    case Dtype::kFloat32:
+    case Dtype::kFloat64:
+      return read_numeric_rows<double>(dataset, first, count);
+    case Dtype::kString:
+      break;
+  }
+  throw std::logic_error("read_rows reads numbers only");
+}
 
 Values read_values(hid_t dataset, Dtype dtype, hid_t transfer) {
   const Handle space = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");

@@ -47,11 +47,18 @@ Handle dataset_access(std::size_t cache_bytes);
 // A dataset's chunk extents; empty when it is not chunked.
 std::vector<std::uint64_t> chunk_shape(hid_t dataset);
 
+// True if `stream`, a stored per-replication chunk (shuffle + deflate), inflates,
+// zlib checksum and all, to exactly `raw_bytes` (hdf5_verify.cpp).
+bool inflates_whole(std::span<const std::uint8_t> stream, std::size_t raw_bytes);
+
 // Writes `values` (one of Values' alternatives) to the selection.
 void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Values& values, const std::string& what);
 // Reads a whole numeric or string dataset as `dtype`'s Values alternative;
 // with `transfer` = unchecked_transfer(), damaged chunks read as they are.
 Values read_values(hid_t dataset, Dtype dtype, hid_t transfer = H5P_DEFAULT);
+// Rows [first, first + count) of a numeric dataset whose first axis is
+// `point` (every other axis whole), as `dtype`'s Values alternative.
+Values read_rows(hid_t dataset, Dtype dtype, std::int64_t first, std::int64_t count);
 
 // What --resume and `brink merge` read of one block: the per-replication
 // variables marked `resume` (enough for the point summaries and the adaptive

@@ -24,17 +24,10 @@ bool chunk_reads_back(hid_t dataset, const std::vector<hsize_t>& offset, std::si
   // A damaged index entry can claim gigabytes: no stream of this chunk is longer than
   // stored deflate blocks make it (5 bytes per 64 KiB, with zlib's header and trailer).
   if (stored > raw_bytes + raw_bytes / 65535 * 5 + 64) return false;
-  std::vector<std::uint8_t> bytes(stored), raw(raw_bytes);
+  std::vector<std::uint8_t> bytes(stored);
   std::uint32_t filters = 0;
   if (H5Dread_chunk(dataset, H5P_DEFAULT, offset.data(), &filters, bytes.data()) < 0 || filters != 0) return false;
-  inflate_state state;
-  isal_inflate_init(&state);
-  state.crc_flag = ISAL_ZLIB;
-  state.next_in = bytes.data();
-  state.avail_in = static_cast<std::uint32_t>(bytes.size());
-  state.next_out = raw.data();
-  state.avail_out = static_cast<std::uint32_t>(raw.size());
-  return isal_inflate_stateless(&state) == ISAL_DECOMP_OK && state.avail_out == 0 && state.avail_in == 0;
+  return h5::inflates_whole(bytes, raw_bytes);
 }
 
 // True if rows [first, first + count) of `dataset`, whose first axis is
@@ -93,6 +86,18 @@ std::vector<std::int64_t> points_in_damaged_chunks(const SweepPlan& plan, const 
 }
 
 }  // namespace
+
+bool h5::inflates_whole(std::span<const std::uint8_t> stream, std::size_t raw_bytes) {
+  std::vector<std::uint8_t> raw(raw_bytes);
+  inflate_state state;
+  isal_inflate_init(&state);
+  state.crc_flag = ISAL_ZLIB;
+  state.next_in = const_cast<std::uint8_t*>(stream.data());  // ISA-L's field is not const; it only reads
+  state.avail_in = static_cast<std::uint32_t>(stream.size());
+  state.next_out = raw.data();
+  state.avail_out = static_cast<std::uint32_t>(raw.size());
+  return isal_inflate_stateless(&state) == ISAL_DECOMP_OK && state.avail_out == 0 && state.avail_in == 0;
+}
 
 void Hdf5Writer::drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t>& finished,
                                  std::vector<std::int64_t>& published) {

@@ -147,11 +147,13 @@ class ShardReader {
     const hid_t id = open_read_only(path_);
     if (id < 0) throw MergeRefused(fmt::format("'{}' cannot be opened as HDF5", path_));
     file_ = file_handle(id, "open " + path_);
-    for (const VariableSpec* v : variables_) open(*v);
-    for (const VariableSpec& v : variable_table())  // its points' summaries are read back, not rebuilt
-      if (v.to_summary && layout.present(v)) open(v);
-    open(find_variable(var::kBlockDone));
-    const Values done = h5::read_values(dataset(var::kBlockDone), Dtype::kInt8);
+    const Values done = damaged_if_unread([&] {
+      for (const VariableSpec* v : variables_) open(*v);
+      for (const VariableSpec& v : variable_table())  // its points' summaries are read back, not rebuilt
+        if (v.to_summary && layout.present(v)) open(v);
+      open(find_variable(var::kBlockDone));
+      return h5::read_values(dataset(var::kBlockDone), Dtype::kInt8);
+    });
     const auto& flags = std::get<std::vector<std::int8_t>>(done);
     done_.assign(flags.begin(), flags.end());
     // Blocks of another shard's points would be silently dropped: refuse them.
@@ -165,10 +167,23 @@ class ShardReader {
 
   bool done(std::int64_t flat_block) const { return done_[static_cast<std::size_t>(flat_block)] != 0; }
 
+  // f(), with a failure to read the shard (damaged metadata, a chunk that
+  // fails its checksum) reported as the damaged input it is.
+  template <class F>
+  auto damaged_if_unread(F f) const -> decltype(f()) {
+    try {
+      return f();
+    } catch (const OutputError& e) {
+      throw MergeRefused(fmt::format("'{}' is damaged ({}); run that shard again", path_, e.what()));
+    }
+  }
+
   // The summary of `point` as its run computed and wrote it.
   PointSummary read_summary(std::int64_t point) const {
-    return h5::read_point_summary(
-        layout_, [&](std::string_view name) { return dataset(name); }, point, path_);
+    return damaged_if_unread([&] {
+      return h5::read_point_summary(
+          layout_, [&](std::string_view name) { return dataset(name); }, point, path_);
+    });
   }
 
   // The block's stored chunks, unchanged.
@@ -185,8 +200,17 @@ class ShardReader {
       std::vector<std::uint8_t> chunk(bytes);
       std::uint32_t filters = 0;
       check(H5Dread_chunk(ds, H5P_DEFAULT, offset.data(), &filters, chunk.data()), what);
-      // The writer stores every chunk with all filters applied (mask 0).
+      // The writer stores every chunk with all filters applied (mask 0), and
+      // a copy is read first: a damaged chunk is not carried into the merge.
       if (filters != 0) throw OutputError(fmt::format("{}: the chunk skipped a filter (mask {})", what, filters));
+      const Handle type = type_handle(H5Dget_type(ds), what);
+      std::size_t raw_bytes = H5Tget_size(type.get());
+      for (std::uint64_t extent : layout_.chunk(*v)) raw_bytes *= extent;
+      if (!h5::inflates_whole(chunk, raw_bytes))
+        throw MergeRefused(
+            fmt::format("'{}' is damaged: a chunk of {} does not inflate to its size; run that shard "
+                        "again",
+                        path_, v->name));
       block.encoded.push_back(std::move(chunk));
     }
     return block;

@@ -183,16 +183,21 @@ constexpr unsigned kSwmrReadAttempts = 28;
 
 hid_t open_read_only(const std::string& path) {
   if (!is_hdf5_file(path)) return -1;
+  // A finished file opens plainly, and a metadata read whose checksum fails
+  // fails at once. A file a writer has marked open (a run in progress, or
+  // one killed) refuses a plain open; only a SWMR reader may open it.
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file >= 0) return file;
   const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   // A SWMR reader retries a metadata read whose checksum fails (a torn read
   // of a file being written), sleeping twice as long before each attempt:
   // HDF5's default of 100 attempts makes a damaged file hang the reader for
-  // centuries. kSwmrReadAttempts sleep about a quarter of a second in total.
+  // centuries. kSwmrReadAttempts sleep about a quarter of a second in total,
+  // for each damaged object it reads.
   H5Pset_metadata_read_attempts(fapl, kSwmrReadAttempts);
-  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+  file = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
   H5Pclose(fapl);
-  if (file < 0) file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   return file;
 }
 

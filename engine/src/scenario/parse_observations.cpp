@@ -90,16 +90,19 @@ bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, cons
 // value and sd, or range [lo, hi] (a 95% interval; its midpoint is the value unless `value` is given).
 void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Observation& o) {
   const YAML::Node value = get(e, "value");
-  const bool binary = o.quantity == ObservedQuantity::kRung || o.quantity == ObservedQuantity::kWarStarted;
-  if (binary) {
-    if (!value.IsScalar() || (value.Scalar() != "true" && value.Scalar() != "false"))
-      p.error(value.IsDefined() ? value : e, fmt::format("'{}.value' must be true or false (whether it had happened "
-                                                         "by the date), got '{}'",
-                                                         op, scalar_text(value)));
-    else
-      o.value = value.Scalar() == "true" ? 1.0 : 0.0;
-  }
   const YAML::Node sd = get(e, "sd"), range = get(e, "range");
+  // Whether it had happened by the date: true or false, or without a value a
+  // range on the probability scale, whose midpoint is the value.
+  const bool binary = o.quantity == ObservedQuantity::kRung || o.quantity == ObservedQuantity::kWarStarted;
+  if (binary && (value.IsDefined() || !range.IsDefined())) {
+    if (!value.IsScalar() || (value.Scalar() != "true" && value.Scalar() != "false")) {
+      p.error(value.IsDefined() ? value : e,
+              fmt::format("'{}.value' must be true or false (whether it had happened by the date), got '{}'{}", op,
+                          scalar_text(value), value.IsDefined() ? "" : "; or give a 'range' of its probability"));
+      return;
+    }
+    o.value = value.Scalar() == "true" ? 1.0 : 0.0;
+  }
   if (sd.IsDefined() == range.IsDefined()) {
     p.error(e, fmt::format("'{}' needs exactly one uncertainty: 'sd' (a standard deviation) or 'range' "
                            "([low, high], read as a 95% interval)",
@@ -107,7 +110,7 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
     return;
   }
   const Domain domain = domain_of(o.quantity);
-  bool has_value = binary || number(p, e, "value", op, &o.value);
+  bool has_value = binary ? value.IsDefined() : number(p, e, "value", op, &o.value);
   if (has_value && !binary && !in(domain, o.value)) {
     p.error(value, fmt::format("'{}.value' is {}, outside what quantity '{}' can be ({})", op, value.Scalar(),
                                to_string(o.quantity), domain.text));
