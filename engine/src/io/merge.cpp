@@ -196,10 +196,13 @@ class ShardReader {
       const hid_t ds = dataset(v->name);
       const std::string what = fmt::format("read a chunk of {} from {}", v->name, path_);
       hsize_t bytes = 0;
-      check(H5Dget_chunk_storage_size(ds, offset.data(), &bytes), what);
-      std::vector<std::uint8_t> chunk(bytes);
+      std::vector<std::uint8_t> chunk;
       std::uint32_t filters = 0;
-      check(H5Dread_chunk(ds, H5P_DEFAULT, offset.data(), &filters, chunk.data()), what);
+      damaged_if_unread([&] {
+        check(H5Dget_chunk_storage_size(ds, offset.data(), &bytes), what);
+        chunk.resize(bytes);
+        check(H5Dread_chunk(ds, H5P_DEFAULT, offset.data(), &filters, chunk.data()), what);
+      });
       // The writer stores every chunk with all filters applied (mask 0), and
       // a copy is read first: a damaged chunk is not carried into the merge.
       if (filters != 0) throw OutputError(fmt::format("{}: the chunk skipped a filter (mask {})", what, filters));
