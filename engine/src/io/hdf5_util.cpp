@@ -2,6 +2,7 @@
 #include "hdf5_recovery.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <variant>
@@ -197,79 +198,84 @@ void write_values(hid_t dataset, hid_t memory_space, hid_t file_space, const Val
 }
 
 namespace {
+// "read outcome_count": what a failed read of `dataset` was doing. Taken
+// before the read: any later call clears the error stack the message reads.
+std::string read_what(hid_t dataset) {
+  char name[256] = {0};
+  H5Iget_name(dataset, name, sizeof name);  // "/outcome_count": the variable's path in the file
+  return fmt::format("read {}", name[0] == '/' ? name + 1 : "a dataset");
+}
+
 template <typename T>
 Values read_numeric(hid_t dataset, std::size_t n, hid_t transfer) {
   std::vector<T> out(n);
   if (n == 0) return out;
-  char name[256] = {0};  // before the read: the call would clear the error stack the failure's message reads
-  H5Iget_name(dataset, name, sizeof name);  // "/outcome_count": the variable's path in the file
-  check(H5Dread(dataset, native<T>(), H5S_ALL, H5S_ALL, transfer, out.data()),
-        fmt::format("read {}", name[0] == '/' ? name + 1 : "a dataset"));
+  const std::string what = read_what(dataset);
+  check(H5Dread(dataset, native<T>(), H5S_ALL, H5S_ALL, transfer, out.data()), what);
   return out;
 }
-}  // namespace
 
-namespace {
 template <typename T>
 Values read_numeric_rows(hid_t dataset, std::int64_t first, std::int64_t count) {
-  char name[256] = {0};  // before the read, as in read_numeric
-  H5Iget_name(dataset, name, sizeof name);
-  const std::string what = fmt::format("read {}", name[0] == '/' ? name + 1 : "a dataset");
-  const Handle file = space_handle(H5Dget_space(dataset), what);
-  std::vector<hsize_t> start(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(file.get())))), extent;
-  extent.resize(start.size());
-  H5Sget_simple_extent_dims(file.get(), extent.data(), nullptr);
-  if (start.empty()) return std::vector<T>{};
-  start[0] = static_cast<hsize_t>(first);
-  extent[0] = static_cast<hsize_t>(count);
-  std::size_t n = 1;
-  for (hsize_t e : extent) n *= e;
-  std::vector<T> out(n);
-  if (n == 0) return out;
-  check(H5Sselect_hyperslab(file.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr), what);
-  const Handle memory = space_handle(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), what);
-  check(H5Dread(dataset, native<T>(), memory.get(), file.get(), H5P_DEFAULT, out.data()), what);
+  const std::string what = read_what(dataset);
+  const Rows rows(dataset, first, count);
+  std::vector<T> out(rows.elements);
+  if (!out.empty())
+    check(H5Dread(dataset, native<T>(), rows.memory.get(), rows.file.get(), H5P_DEFAULT, out.data()), what);
   return out;
 }
-}  // namespace
 
-Values read_rows(hid_t dataset, Dtype dtype, std::int64_t first, std::int64_t count) {
+// f.template operator()<T>() for the element type T that holds `dtype`'s
+// numbers (Values' alternative); nothing for strings.
+template <class F>
+std::optional<Values> as_numbers(Dtype dtype, F f) {
   switch (dtype) {
     case Dtype::kInt8:
-      return read_numeric_rows<std::int8_t>(dataset, first, count);
+      return f.template operator()<std::int8_t>();
     case Dtype::kInt16:
     case Dtype::kInt32:
     case Dtype::kStepCount:
-      return read_numeric_rows<std::int32_t>(dataset, first, count);
+      return f.template operator()<std::int32_t>();
     case Dtype::kInt64:
-      return read_numeric_rows<std::int64_t>(dataset, first, count);
+      return f.template operator()<std::int64_t>();
     case Dtype::kFloat32:
     case Dtype::kFloat64:
-      return read_numeric_rows<double>(dataset, first, count);
+      return f.template operator()<double>();
     case Dtype::kString:
       break;
   }
+  return std::nullopt;
+}
+}  // namespace
+
+Rows::Rows(hid_t dataset, std::int64_t first, std::int64_t count) {
+  file = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
+  std::vector<hsize_t> start(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(file.get())))),
+      extent(start.size());
+  H5Sget_simple_extent_dims(file.get(), extent.data(), nullptr);
+  if (start.empty()) return;  // a scalar has no rows
+  start[0] = static_cast<hsize_t>(first);
+  extent[0] = static_cast<hsize_t>(count);
+  elements = 1;
+  for (hsize_t e : extent) elements *= e;
+  if (elements == 0) return;
+  check(H5Sselect_hyperslab(file.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr),
+        "select rows of a dataset");
+  memory = space_handle(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr),
+                        "create a memory dataspace");
+}
+
+Values read_rows(hid_t dataset, Dtype dtype, std::int64_t first, std::int64_t count) {
+  if (auto values = as_numbers(dtype, [&]<typename T>() { return read_numeric_rows<T>(dataset, first, count); }))
+    return std::move(*values);
   throw std::logic_error("read_rows reads numbers only");
 }
 
 Values read_values(hid_t dataset, Dtype dtype, hid_t transfer) {
   const Handle space = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
   const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get()));
-  switch (dtype) {
-    case Dtype::kInt8:
-      return read_numeric<std::int8_t>(dataset, n, transfer);
-    case Dtype::kInt16:
-    case Dtype::kInt32:
-    case Dtype::kStepCount:
-      return read_numeric<std::int32_t>(dataset, n, transfer);
-    case Dtype::kInt64:
-      return read_numeric<std::int64_t>(dataset, n, transfer);
-    case Dtype::kFloat32:
-    case Dtype::kFloat64:
-      return read_numeric<double>(dataset, n, transfer);
-    case Dtype::kString:
-      break;
-  }
+  if (auto values = as_numbers(dtype, [&]<typename T>() { return read_numeric<T>(dataset, n, transfer); }))
+    return std::move(*values);
   std::vector<std::string> out;
   const Handle type = utf8_string_type();
   std::vector<char*> pointers(n, nullptr);

@@ -42,6 +42,15 @@ struct Slab {
   std::uint64_t elements = 0;
 };
 
+// Rows [first, first + count) of a dataset whose first axis is `point`, every
+// other axis whole, as file and memory dataspaces (no memory space, and no
+// elements, for a scalar or an empty selection).
+struct Rows {
+  Rows(hid_t dataset, std::int64_t first, std::int64_t count);
+  Handle file, memory;
+  std::uint64_t elements = 0;
+};
+
 // A dataset access property list with a chunk cache of `cache_bytes` (none when 0).
 Handle dataset_access(std::size_t cache_bytes);
 // A dataset's chunk extents; empty when it is not chunked.

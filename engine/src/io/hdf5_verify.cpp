@@ -34,22 +34,10 @@ bool chunk_reads_back(hid_t dataset, const std::vector<hsize_t>& offset, std::si
 // `point`, read back with their chunks' Fletcher-32 checksums checked.
 bool rows_read_back(hid_t dataset, std::int64_t first, std::int64_t count) {
   const Handle type = type_handle(H5Dget_type(dataset), "read a dataset's type");
-  const Handle file = space_handle(H5Dget_space(dataset), "read a dataset's shape");
-  std::vector<hsize_t> start(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(file.get())))), extent;
-  extent.resize(start.size());
-  H5Sget_simple_extent_dims(file.get(), extent.data(), nullptr);
-  if (start.empty()) return true;
-  start[0] = static_cast<hsize_t>(first);
-  extent[0] = static_cast<hsize_t>(count);
-  std::size_t bytes = H5Tget_size(type.get());
-  for (hsize_t e : extent) bytes *= e;
-  if (bytes == 0) return true;
-  h5::check(H5Sselect_hyperslab(file.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr),
-            "select rows");
-  const Handle memory = space_handle(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr),
-                                     "create a memory dataspace");
-  std::vector<std::uint8_t> raw(bytes);
-  return H5Dread(dataset, type.get(), memory.get(), file.get(), H5P_DEFAULT, raw.data()) >= 0;
+  const h5::Rows rows(dataset, first, count);
+  if (rows.elements == 0) return true;
+  std::vector<std::uint8_t> raw(H5Tget_size(type.get()) * rows.elements);
+  return H5Dread(dataset, type.get(), rows.memory.get(), rows.file.get(), H5P_DEFAULT, raw.data()) >= 0;
 }
 
 // The points whose rows share a chunk that fails its checksum, in any

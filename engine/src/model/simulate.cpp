@@ -112,8 +112,8 @@ class Recorder {
   // The sums of `count` lanes into place `at` of the record sums (the
   // record, or the segment's record): troops(i, pool) and belief(i, k) give
   // the columns, lane 0 first. With `fixed`, the sum of a belief column that
-  // cannot change (an actor whose type is never learned) is taken once and
-  // kept in (*fixed)[i * types_ + k]: where its lanes hold one value v or 0,
+  // cannot change (an actor whose type is never learned) is taken at the
+  // first record and kept in (*fixed)[i * types_ + k]: where its lanes hold one value v or 0,
   // every partial sum is an exact multiple of v, so no later order of the
   // lanes (retirement moves them) could give other bits.
   template <class Troops, class Beliefs>
@@ -146,7 +146,7 @@ class Recorder {
         }
       }
     if (pending == 1) float_sums<1>({column[0]}, count, {sum[0]});
-    if (fixed)
+    if (fixed && at == 0)  // the block's first record: each column is looked at once
       for (int i = 0; i < n_; ++i)
         for (int k = 0; k < static_cast<int>(model_.scenario().actors[i].types.size()); ++k)
           if (!model_.learns_type_of(i) && !(*fixed)[i * types_ + k] && one_value_or_zero(belief(i, k), count))
