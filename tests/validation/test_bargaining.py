@@ -172,6 +172,29 @@ def test_rejection_screens_and_the_second_demand_is_lower(tmp_path):
     assert (outcome == WAR).mean() == pytest.approx(p_war, abs=Z * math.sqrt(p_war * (1 - p_war) / n))
 
 
+# (c_A, c_B, spread h_B, rounds): the costs of war sum below zero at the top of
+# the receiver's range, c_A + c_B + h_B < 0, so no demand the receiver might
+# accept is worth as much to the proposer as war. The spreads include the tiny
+# and the zero one, where the surely refused demand p + c_hi used to be worth
+# exactly W_A or a rounding step less.
+NO_RANGE_CASES = [(-0.3, 0.1, 0.0, 1), (-0.3, 0.1, 1e-6, 1), (-0.3, 0.1, 0.01, 1), (-0.5, 0.25, 0.2, 1),
+                  (-0.3, 0.1, 0.01, 3), (0.1, -0.4, 0.2, 2)]
+
+
+@pytest.mark.parametrize("c_a,c_b,h_b,rounds", NO_RANGE_CASES)
+def test_without_a_bargaining_range_the_proposer_fights_at_once(tmp_path, c_a, c_b, h_b, rounds):
+    p, _, _ = forecast(10000, 10000, 0.01, 0.01, 1.0)
+    assert min(1.0, p + c_b + h_b) < p - c_a  # Fearon: x0 + c_hi below W_A, no offer beats war
+    overrides = {"actors.PROPOSER.decision.war_cost": c_a, "actors.RECEIVER.decision.war_cost": c_b,
+                 "actors.RECEIVER.decision.war_cost_spread": h_b, "bargaining.rounds": rounds,
+                 "bargaining.interval_days": 1}
+    with run(tmp_path, "bargaining-ultimatum", overrides, replications=2000) as f:
+        outcome, offer, start = f["outcome_code"][0], f["offer"][0], f["war_start_step"][0]
+    np.testing.assert_array_equal(outcome, WAR)
+    assert np.isnan(offer).all()  # no demand is made: it would be refused for sure
+    np.testing.assert_array_equal(start, 0)  # at the first offer step, not after the last round
+
+
 DETERRENCE_CASES = [
     {},
     {"actors.DEFENDER.combat.effectiveness": 0.02},

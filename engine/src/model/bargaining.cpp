@@ -102,7 +102,8 @@ void BlockSimulator::bargain(int s) {
       demand = d.offer;
       worth = d.value;
     }
-    const bool prevent = rules::prefers_preventive_war(value_a, worth, later[l], w_later);
+    const bool prevent = rules::prefers_preventive_war(value_a, worth, later[l], w_later) ||
+                         (!by_type && rules::no_bargaining_range(x0, value_a, high[l]));
     const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - cost_b[l]), bg.acceptance_noise, u[l]);
     const bool offered = talk[l] && !prevent;
     offer[l] = offered ? demand : offer[l];
@@ -289,7 +290,8 @@ void ScalarTwin::bargain(int s) {
     demand = d.offer;
     worth = d.value;
   }
-  bool fight = rules::prefers_preventive_war(value_a, worth, later, w_later);
+  bool fight = rules::prefers_preventive_war(value_a, worth, later, w_later) ||
+               (!by_type && rules::no_bargaining_range(x0, value_a, st.cost_high));
   if (!fight) {
     const bool yes =
         rules::accepts(rules::acceptance_margin(demand, public_b - st.war_cost[b]), bg.acceptance_noise, u);

@@ -98,6 +98,18 @@ inline bool prefers_preventive_war(double value_now, double bargain_value, doubl
   return value_now > (1.0 - weight_later) * bargain_value + weight_later * value_later;
 }
 
+// No bargaining range: the most the receiver might accept, its reservation
+// share at the highest cost the proposer believes possible (x0 + c_hi, at
+// most the whole stake), is worth less to the proposer than war (in Fearon's
+// game: the two sides' costs of war sum below zero). Every demand the
+// receiver might accept is then worse than war for the proposer, and the
+// best demand would be refused for sure, so the proposer fights at once. It
+// is decided from the belief's bound, not from that demand's chance of
+// acceptance, which rounding leaves just above zero or at zero.
+inline bool no_bargaining_range(double x0, double proposer_war_value, double high) {
+  return lmin(1.0, x0 + high) < proposer_war_value;
+}
+
 // Where an accepted offer settles a stake issue: the share x of the way from
 // the receiver's starting position to the proposer's.
 inline double settled_position(double receiver_start, double proposer_start, double offer) {
