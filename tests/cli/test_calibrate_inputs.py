@@ -1,8 +1,8 @@
 """`brink calibrate` on observations and events that used to give a meaningless
 result or a refusal without a place: observed values outside what their
-quantity can be, an sd too small for a finite distance, and events after the
-last observed day (which the calibration's shortened runs leave out, while
-`brink run --posterior` keeps them)."""
+quantity can be, an sd too small for a finite distance or too large to mean
+anything, and events after the last observed day (which the calibration's
+shortened runs leave out, while `brink run --posterior` keeps them)."""
 
 import re
 
@@ -43,6 +43,13 @@ OUTSIDE = [
      "[60000, 60000.00000001]", "'observations.x.range' [60000, 60000.00000001] is too narrow"),
     ("{quantity: war_started, day: 3, value: false, sd: 1e-13, source: s}", "1e-13",
      "'observations.x.sd' is 1e-13, below 1e-12 x max(1, |value|) = 1e-12 for value 0"),
+    # An sd above 1e12 x max(1, |value|): no information, and the measurement noise sd*z could overflow.
+    ("{quantity: forces, actor: A, day: 3, value: 60000, sd: 1e308, source: s}", "1e308",
+     "'observations.x.sd' is 1e308, above 1e12 x max(1, |value|) = 6e+16 for value 60000"),
+    ("{quantity: forces, actor: A, day: 3, value: 60000, range: [0, 1e300], source: s}", "[0, 1e300]",
+     "'observations.x.range' [0, 1e300] is too wide"),
+    ("{quantity: war_started, day: 3, value: false, sd: 2e12, source: s}", "2e12",
+     "'observations.x.sd' is 2e12, above 1e12 x max(1, |value|) = 1e+12 for value 0"),
     ("{quantity: forces, actor: A, day: 3, value: 100, sd: ~, source: s}", "~",
      "'observations.x.sd' must be a positive number, got nothing"),
     # A value outside its own 95% interval contradicts itself; a bound that is no number is named.

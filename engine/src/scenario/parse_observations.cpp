@@ -34,9 +34,13 @@ Domain domain_of(ObservedQuantity q) {
 }
 bool in(const Domain& d, double v) { return v >= d.lower && v <= d.upper; }
 
-// The smallest sd accepted, relative to the value: below it no measurement
-// is meant, and (statistic - value) / sd can overflow to an infinite distance.
+// The smallest and largest sd accepted, relative to the value: below the
+// floor no measurement is meant, and (statistic - value) / sd can overflow to
+// an infinite distance; above the ceiling the observation carries no
+// information, and the measurement noise sd·z added to a statistic can
+// overflow.
 constexpr double kRelativeSdFloor = 1e-12;
+constexpr double kRelativeSdCeiling = 1e12;
 
 bool parse_quantity(std::string_view name, ObservedQuantity* q) {
   for (int k = 0; k < 4; ++k)
@@ -161,7 +165,21 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
       p.error(e, fmt::format("'{}' needs 'value' (or a 'range' whose midpoint is the value)", op));
     return;
   }
-  const double floor = kRelativeSdFloor * std::max(1.0, std::abs(o.value));
+  const double scale = std::max(1.0, std::abs(o.value));
+  if (const double ceiling = kRelativeSdCeiling * scale; o.sd > ceiling) {
+    constexpr std::string_view kWhy =
+        "no measurement is that imprecise (the observation would carry no information), and the noise N(0, sd^2) "
+        "added to a statistic could overflow";
+    if (sd.IsDefined())
+      p.error(sd, fmt::format("'{}.sd' is {}, above 1e12 x max(1, |value|) = {:.3g} for value {}: {}", op,
+                              sd.Scalar(), ceiling, o.value, kWhy));
+    else
+      p.error(range, fmt::format("'{}.range' [{}, {}] is too wide: its sd (high - low) / 3.92 = {:.3g} is above "
+                                 "1e12 x max(1, |value|) = {:.3g} for value {}: {}",
+                                 op, range[0].Scalar(), range[1].Scalar(), o.sd, ceiling, o.value, kWhy));
+    return;
+  }
+  const double floor = kRelativeSdFloor * scale;
   if (o.sd >= floor) return;
   constexpr std::string_view kWhy =
       "no measurement is that precise, and the standardized distance (statistic - value) / sd would overflow";
