@@ -139,6 +139,25 @@ TEST(IdRuleTest, ADottedActorIdInAFileIsReportedAtTheActor) {
   EXPECT_NE(d.message.find("actor id 'B.1'"), std::string::npos) << d.format();
 }
 
+// Renaming an actor to a bad id leaves its old id in the relations: the
+// unknown-actor errors come from the parser, and the id's own problem must be
+// reported with them (it is the cause).
+TEST(IdRuleTest, ABadActorIdIsReportedWithTheReferencesItBreaks) {
+  std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
+  yaml.replace(yaml.find("\n  B:\n") + 3, 1, "1B");
+  try {
+    load_scenario({"f.yaml", yaml});
+    FAIL() << "actor id 1B";
+  } catch (const ScenarioError& e) {
+    const auto said = [&](const std::string& words) {
+      return std::any_of(e.diagnostics().begin(), e.diagnostics().end(),
+                         [&](const Diagnostic& d) { return d.message.find(words) != std::string::npos; });
+    };
+    EXPECT_TRUE(said("unknown actor 'B'")) << e.what();
+    EXPECT_TRUE(said("actor id '1B' is not a plain identifier")) << e.what();
+  }
+}
+
 TEST(ActorLimitTest, MoreActorsThanTheLimitAreRefusedBeforeTheirRelations) {
   ScenarioBuilder b;
   for (int a = 0; a <= kMaxActors; ++a) b.actor(fmt::format("X{}", a), {.deployed = 1});

@@ -446,4 +446,11 @@ std::vector<Problem> validate_values(const Scenario& scenario) {
   return problems;
 }
 
+std::vector<Problem> validate_partly_read(const Scenario& scenario) {
+  std::vector<Problem> problems;
+  for (const Rule& rule : validation_rules())
+    if (!rule.inputs.empty() || rule.names_only) rule.check(scenario, &problems);
+  return problems;
+}
+
 }  // namespace brink

@@ -558,8 +558,9 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   loaded.scenario = parse_root(parser, root);
   loaded.source = std::move(parser.source_map());
   std::vector<Diagnostic> diagnostics = parser.diagnostics();
-  // A partly read scenario gets only the value rules: its structure is already reported.
-  std::vector<Problem> problems = diagnostics.empty() ? validate(loaded.scenario) : validate_values(loaded.scenario);
+  // A partly read scenario gets only the value rules and the rules on names: its structure is already reported.
+  std::vector<Problem> problems =
+      diagnostics.empty() ? validate(loaded.scenario) : validate_partly_read(loaded.scenario);
   std::erase_if(problems, [&](const Problem& problem) {
     return std::any_of(problem.paths.begin(), problem.paths.end(),
                        [&](const std::string& path) { return parser.unread_fields().contains(path); });

@@ -171,8 +171,8 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
         "no measurement is that imprecise (the observation would carry no information), and the noise N(0, sd^2) "
         "added to a statistic could overflow";
     if (sd.IsDefined())
-      p.error(sd, fmt::format("'{}.sd' is {}, above 1e12 x max(1, |value|) = {:.3g} for value {}: {}", op,
-                              sd.Scalar(), ceiling, o.value, kWhy));
+      p.error(sd, fmt::format("'{}.sd' is {}, above 1e12 x max(1, |value|) = {:.3g} for value {}: {}", op, sd.Scalar(),
+                              ceiling, o.value, kWhy));
     else
       p.error(range, fmt::format("'{}.range' [{}, {}] is too wide: its sd (high - low) / 3.92 = {:.3g} is above "
                                  "1e12 x max(1, |value|) = {:.3g} for value {}: {}",

@@ -321,7 +321,7 @@ constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
 const Rule kRules[] = {
     {"ladder_is_sound", "the escalation ladder is sound", {}, ladder_is_sound},
     {"actors_are_sound", "every actor is sound", {}, actors_are_sound},
-    {"ids_are_identifiers", "ids are plain identifiers", {}, ids_are_identifiers},
+    {"ids_are_identifiers", "ids are plain identifiers", {}, ids_are_identifiers, true},
     {"relations_are_sound", "relations are sound", {}, relations_are_sound},
     {"issues_are_sound", "issues are sound", {}, issues_are_sound},
     {"events_are_sound", "events are sound", {}, events_are_sound},

@@ -130,6 +130,7 @@ struct Rule {
   std::string_view statement;                // what holds, for messages: "forces.deployed_cap >= forces.deployed"
   std::span<const std::string_view> inputs;  // empty: structure only, no field values
   void (*check)(const Scenario&, std::vector<Problem>*);
+  bool names_only = false;  // reads only ids and names, so it holds meaning on a partly read scenario
 };
 std::span<const Rule> validation_rules();
 
@@ -142,6 +143,9 @@ std::vector<Problem> validate(const Scenario& scenario);
 std::string rung_order_problem(const Escalation& e, std::string* first_out_of_order = nullptr);
 // The rules only (no structure checks): safe on a partly read scenario.
 std::vector<Problem> validate_values(const Scenario& scenario);
+// What can be checked of a scenario the parser read only in part (it has
+// reported the rest): the value rules and the rules on names.
+std::vector<Problem> validate_partly_read(const Scenario& scenario);
 // A sweep over its whole declared range, before anything runs: every value
 // rule that reads a swept field, at every corner of the box its swept axes
 // span (grid: smallest and largest values; other designs: [min, max]). The
