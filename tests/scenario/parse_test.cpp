@@ -118,6 +118,40 @@ TEST(ParseTest, RepeatedKeysAreErrorsNotSilentlyMerged) {
   EXPECT_EQ(d.front().line, line_of(yaml, "  A:\n    forces: {deployed: 5}") + 0);
 }
 
+// YAML's complex keys (`? [X, Y]`) and null keys read as the empty string:
+// one sentence at the key, and no follow-on "actor id ''" or "unknown key ''".
+TEST(ParseTest, AKeyThatIsNoNameIsOneProblemAtTheKey) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"  ? [X, Y]\n  : {forces: {deployed: 1}}\n", "got a list (a YAML complex key)"},
+      {"  ? {X: 1}\n  : {forces: {deployed: 1}}\n", "got a mapping (a YAML complex key)"},
+      {"  ~: {forces: {deployed: 1}}\n", "got YAML's null"},
+  };
+  for (const auto& [entry, words] : cases) {
+    std::string yaml = duel_yaml("deployed: 1", "deployed: 2");
+    yaml.insert(yaml.find("relations:"), entry);
+    const auto d = errors_of(yaml);
+    ASSERT_EQ(d.size(), 1u) << entry << (d.empty() ? "" : d.back().format());
+    EXPECT_NE(d.front().message.find("a key in 'actors' must be a name, " + words), std::string::npos)
+        << d.front().format();
+    EXPECT_EQ(d.front().line, line_of(yaml, entry)) << d.front().format();
+  }
+}
+
+// A plain key longer than 1024 characters is no key to YAML: yaml-cpp says
+// only "illegal map value".
+TEST(ParseTest, AKeyLongerThanYamlAllowsIsExplained) {
+  std::string yaml = duel_yaml("deployed: 1", "deployed: 2");
+  yaml.insert(yaml.find("relations:"), "  " + std::string(1100, 'C') + ": {forces: {deployed: 1}}\n");
+  const auto d = errors_of(yaml);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_NE(d.front().message.find("illegal map value (a key, the text before ':', may be at most 1024 characters"),
+            std::string::npos)
+      << d.front().format();
+  const auto short_key = errors_of("brink: 1\nfoo: bar: baz\n");
+  ASSERT_EQ(short_key.size(), 1u);
+  EXPECT_EQ(short_key.front().message, "YAML syntax error: illegal map value");
+}
+
 TEST(ParseTest, MissingRunSectionIsNamed) {
   std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
   yaml.erase(yaml.find("run:"), yaml.find("actors:") - yaml.find("run:"));

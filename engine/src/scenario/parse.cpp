@@ -53,6 +53,7 @@ void parse_types(Parser& p, const YAML::Node& types, const std::string& path, in
     p.error(types, fmt::format("'{}' has {} types; at most {} are supported", path, types.size(), kMaxTypes));
   p.no_duplicates(types, path);
   for (const auto& entry : types) {
+    if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     const std::string tp = path + "." + entry.first.Scalar();
     p.place(tp, entry.second);
     if (!p.check_map(entry.second, tp, p.keys_of("actors.*.types.*", s, kNoIndex, {"weights", "note"}))) continue;
@@ -161,6 +162,7 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
   }
   p.no_duplicates(actions, ap);
   for (const auto& entry : actions) {
+    if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     const std::string xp = ap + "." + entry.first.Scalar();
     p.place(xp, entry.second.IsNull() ? entry.first : entry.second);
     parse_action(p, entry.first.Scalar(), entry.second, xp, ids, a, s);
@@ -309,6 +311,7 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
   }
   p.no_duplicates(issues, "negotiation.issues");
   for (const auto& entry : issues) {
+    if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     const std::string ip = "negotiation.issues." + entry.first.Scalar();
     p.place(ip, entry.first);
     if (!p.check_map(entry.second, ip,
@@ -469,7 +472,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
     p.no_duplicates(actors, "actors");
     std::unordered_set<std::string> seen;
     for (const auto& entry : actors) {
-      if (!seen.insert(entry.first.Scalar()).second) continue;
+      if (!entry.first.IsScalar() || !seen.insert(entry.first.Scalar()).second) continue;
       ids.push_back(entry.first.Scalar());
       bodies.push_back(entry.second);  // not actors[id] later: yaml-cpp finds a key by a linear search
       p.place("actors." + ids.back(), entry.second);
@@ -536,6 +539,20 @@ YAML::Node single_document(const ScenarioSource& source) {
   return YAML::Load(text);
 }
 
+// YAML reads "key: value" as a key only when the key is at most 1024
+// characters long; a longer one is yaml-cpp's "illegal map value", which
+// does not say why.
+std::string long_key_hint(const std::string& text, const YAML::Exception& e) {
+  constexpr std::size_t kLongestKey = 1024;
+  if (e.msg != YAML::ErrorMsg::MAP_VALUE || e.mark.pos < 0) return {};
+  const auto at = static_cast<std::size_t>(e.mark.pos);
+  const std::size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+  const std::size_t from = line_start == std::string::npos ? 0 : line_start + 1;
+  if (at - from <= kLongestKey) return {};
+  return fmt::format(" (a key, the text before ':', may be at most {} characters long in YAML; this one is longer)",
+                     kLongestKey);
+}
+
 }  // namespace
 
 bool parse_scenario_number(const std::string& text, double* value) { return parse_number(text, value); }
@@ -550,8 +567,9 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
           "YAML nesting too deep: yaml-cpp's parser stopped here at its recursion limit "
           "(DeepRecursion); no scenario nests more than a few levels"}});
   } catch (const YAML::Exception& e) {
-    throw ScenarioError({{source.label, e.mark.line >= 0 ? e.mark.line + 1 : -1,
-                          e.mark.column >= 0 ? e.mark.column + 1 : -1, "YAML syntax error: " + e.msg}});
+    throw ScenarioError(
+        {{source.label, e.mark.line >= 0 ? e.mark.line + 1 : -1, e.mark.column >= 0 ? e.mark.column + 1 : -1,
+          "YAML syntax error: " + e.msg + long_key_hint(source.text, e)}});
   }
   Parser parser(source.label);
   LoadedScenario loaded;

@@ -333,6 +333,7 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
   const bool start_date_refused = !run.IsMap() || (get(run, "start_date").IsDefined() &&
                                                    !get(run, "start_date").IsNull() && s.run.start_date.empty());
   for (const auto& entry : obs) {
+    if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     const std::string op = "observations." + entry.first.Scalar();
     p.place(op, entry.second);
     parse_observation(p, entry.second, op, ids, start_date_refused, s);
@@ -385,6 +386,7 @@ void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {
   p.no_duplicates(parameters, "calibrate.parameters");
   const FieldRegistry registry(s);
   for (const auto& entry : parameters) {
+    if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     const std::string path = entry.first.Scalar();
     const std::string pp = "calibrate.parameters." + path;
     p.place(pp, entry.first);

@@ -60,6 +60,7 @@ void parse_axes(Parser& p, const YAML::Node& map, const std::string& key, bool l
                 SweepSpec& spec) {
   p.no_duplicates(map, "sweep." + key);
   for (const auto& entry : map) {
+    if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     SweepAxis axis;
     axis.path = entry.first.Scalar();
     axis.lever = lever;

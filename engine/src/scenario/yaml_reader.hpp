@@ -146,13 +146,26 @@ class Parser {
     if (mark.line >= 0) where_.where.emplace(path, std::make_pair(mark.line + 1, mark.column + 1));
   }
 
-  // YAML parsers keep both entries of a repeated key; a scenario must not have one.
+  // YAML parsers keep both entries of a repeated key; a scenario must not have
+  // one. Nor a key that is no name: YAML's complex keys (`? [a, b]`) read as
+  // the empty string. The loops over a mapping's entries skip such keys.
   void no_duplicates(const YAML::Node& map, const std::string& path) {
     if (!map.IsMap()) return;
     std::unordered_set<std::string> seen;  // a set: a mapping may have 100,000 keys
-    for (const auto& entry : map)
+    for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) {
+        error(entry.first,
+              entry.first.IsNull()
+                  ? fmt::format("a key in '{}' must be a name, got YAML's null ('null', '~' or nothing); quote a "
+                                "name that reads as one",
+                                path)
+                  : fmt::format("a key in '{}' must be a name, got a {} (a YAML complex key)", path,
+                                entry.first.IsSequence() ? "list" : "mapping"));
+        continue;
+      }
       if (!seen.insert(entry.first.Scalar()).second)
         error(entry.first, fmt::format("key '{}' appears twice in '{}'", shown(entry.first.Scalar()), path));
+    }
   }
 
   // Reports keys of `map` not in `allowed`; returns false if `map` is not a mapping.
@@ -165,6 +178,7 @@ class Parser {
     const std::unordered_set<std::string_view> known(allowed.begin(), allowed.end());  // `allowed` may be every actor
     const std::string prefix = path == "scenario" ? "" : path + ".";
     for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
       const std::string key = entry.first.Scalar();
       place(prefix + key, entry.second.IsNull() ? entry.first : entry.second);
       if (!known.contains(key))
