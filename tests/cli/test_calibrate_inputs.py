@@ -318,3 +318,17 @@ def test_one_problem_one_message(run, toy, tmp_path, old, new, message):
     scenario.write_text(toy.replace(old, new, 1), encoding="utf-8")
     proc = run("validate", scenario)
     assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("block", ["observations: {}\n", "observations:\n"])
+def test_an_empty_observations_block_is_named_at_its_place(run, toy, tmp_path, block):
+    head, rest = toy[: toy.index("observations:")], toy[toy.index("calibrate:"):]
+    text = head + block + rest
+    scenario = tmp_path / "empty.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    proc = run("calibrate", scenario, "-q", "-o", tmp_path / "c.h5")
+    assert proc.returncode == 2, proc.stderr
+    line = text.splitlines().index(block.splitlines()[0]) + 1
+    assert proc.stderr.startswith(f"{scenario}:{line}:"), proc.stderr
+    assert "its 'observations:' block is empty; a calibration needs observations" in proc.stderr
+    assert not (tmp_path / "c.h5").exists() and not (tmp_path / "c.h5.partial").exists()

@@ -121,6 +121,14 @@ def test_a_fresh_run_refuses_an_interrupted_calibration(tmp_path):
     assert proc.returncode == 2 and "--resume" in proc.stderr
     proc = brink("calibrate", TOY, "-o", tmp_path / "x.h5", "-q", "--resume", "--replications", 2, check=False)
     assert proc.returncode == 2 and "other settings" in proc.stderr
+    # A partial file that already holds more generations than asked for: a
+    # final file of 3 generations with --generations 1 would contradict itself.
+    brink("calibrate", TOY, "-o", tmp_path / "g3.h5", "--particles", 50, "--generations", 3, "-q")
+    (tmp_path / "g3.h5").rename(tmp_path / "y.h5.partial")
+    proc = brink("calibrate", TOY, "-o", tmp_path / "y.h5", "-q", "--resume", "--particles", 50, "--generations", 1,
+                 check=False)
+    assert proc.returncode == 2 and "already holds 3 complete generations, more than --generations 1" in proc.stderr
+    assert not (tmp_path / "y.h5").exists() and (tmp_path / "y.h5.partial").exists()
 
 
 def test_posterior_predictive_run_gives_every_replication_its_own_draw(tmp_path):

@@ -159,8 +159,12 @@ po::options_description calibrate_options(Options& o) {
 CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource& source, const po::variables_map& vm,
                              const Options& o) {
   CalibrateSpec spec = loaded.scenario.calibrate;
-  if (loaded.scenario.observations.empty())
+  if (loaded.scenario.observations.empty()) {
+    if (loaded.source.where.contains("observations"))
+      throw ScenarioError(
+          {loaded.source.at("observations", "its 'observations:' block is empty; a calibration needs observations")});
     throw ScenarioError({{source.label, -1, -1, "has no 'observations:' block; a calibration needs observations"}});
+  }
   if (spec.empty())
     throw ScenarioError({{source.label, -1, -1, "has no 'calibrate:' block with 'parameters:' and their priors"}});
   if (vm.count("particles"))
@@ -221,6 +225,12 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
           fmt::format("{} was written with another scenario or other settings; resume with the same "
                       "scenario, --set, --seed, --particles, --replications and --quantile",
                       partial.string()));
+    if (previous.generations.size() > static_cast<std::size_t>(record.planned_generations))
+      throw po::error(fmt::format(
+          "{} already holds {} complete generations, more than --generations {}; resume with "
+          "--generations {} or more (the generations run are kept), or discard it with "
+          "--overwrite",
+          partial.string(), previous.generations.size(), record.planned_generations, previous.generations.size()));
     record.generations = std::move(previous.generations);
     record.lane_steps = previous.lane_steps;
     record.seconds = previous.seconds;

@@ -318,6 +318,7 @@ void parse_start_date(Parser& p, const YAML::Node& run, Scenario& s) {
 
 void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node obs = get(root, "observations");
+  if (obs.IsDefined()) p.place("observations", obs);  // an empty block is named at its place
   if (!obs.IsDefined() || obs.IsNull()) return;
   if (!obs.IsMap()) {
     p.error(obs,
