@@ -165,31 +165,25 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
       p.error(e, fmt::format("'{}' needs 'value' (or a 'range' whose midpoint is the value)", op));
     return;
   }
+  // The sd must lie within [1e-12, 1e12] x max(1, |value|).
   const double scale = std::max(1.0, std::abs(o.value));
-  if (const double ceiling = kRelativeSdCeiling * scale; o.sd > ceiling) {
-    constexpr std::string_view kWhy =
-        "no measurement is that imprecise (the observation would carry no information), and the noise N(0, sd^2) "
-        "added to a statistic could overflow";
-    if (sd.IsDefined())
-      p.error(sd, fmt::format("'{}.sd' is {}, above 1e12 x max(1, |value|) = {:.3g} for value {}: {}", op, sd.Scalar(),
-                              ceiling, o.value, kWhy));
-    else
-      p.error(range, fmt::format("'{}.range' [{}, {}] is too wide: its sd (high - low) / 3.92 = {:.3g} is above "
-                                 "1e12 x max(1, |value|) = {:.3g} for value {}: {}",
-                                 op, range[0].Scalar(), range[1].Scalar(), o.sd, ceiling, o.value, kWhy));
-    return;
-  }
-  const double floor = kRelativeSdFloor * scale;
-  if (o.sd >= floor) return;
-  constexpr std::string_view kWhy =
-      "no measurement is that precise, and the standardized distance (statistic - value) / sd would overflow";
+  const bool too_wide = o.sd > kRelativeSdCeiling * scale;
+  if (!too_wide && o.sd >= kRelativeSdFloor * scale) return;
+  const double bound = (too_wide ? kRelativeSdCeiling : kRelativeSdFloor) * scale;
+  const std::string_view side = too_wide ? "above 1e12" : "below 1e-12";
+  const std::string_view why =
+      too_wide ? "no measurement is that imprecise (the observation would carry no information), and the noise "
+                 "N(0, sd^2) added to a statistic could overflow"
+               : "no measurement is that precise, and the standardized distance (statistic - value) / sd would "
+                 "overflow";
   if (sd.IsDefined())
-    p.error(sd, fmt::format("'{}.sd' is {}, below 1e-12 x max(1, |value|) = {:.3g} for value {}: {}", op, sd.Scalar(),
-                            floor, o.value, kWhy));
+    p.error(sd, fmt::format("'{}.sd' is {}, {} x max(1, |value|) = {:.3g} for value {}: {}", op, sd.Scalar(), side,
+                            bound, o.value, why));
   else
-    p.error(range, fmt::format("'{}.range' [{}, {}] is too narrow: its sd (high - low) / 3.92 = {:.3g} is below "
-                               "1e-12 x max(1, |value|) = {:.3g} for value {}: {}",
-                               op, range[0].Scalar(), range[1].Scalar(), o.sd, floor, o.value, kWhy));
+    p.error(range, fmt::format("'{}.range' [{}, {}] is too {}: its sd (high - low) / 3.92 = {:.3g} is {} x max(1, "
+                               "|value|) = {:.3g} for value {}: {}",
+                               op, range[0].Scalar(), range[1].Scalar(), too_wide ? "wide" : "narrow", o.sd, side,
+                               bound, o.value, why));
 }
 
 void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, const std::vector<std::string>& ids,
