@@ -297,6 +297,50 @@ def test_calibration_under_mpi_resumes_and_refuses_once(mpirun, tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("--particles must be a whole number") == 1, bad.stderr
 
 
+def mpmd(mpirun, first_dir, rest_dir, *args, ranks=3):
+    """Rank 0 in `first_dir`, the others in `rest_dir`: as on nodes that do not see the same files."""
+    args = [str(a) for a in args]
+    return subprocess.run([mpirun, "-np", "1", "-wdir", str(first_dir), BRINK, *args, ":",
+                           "-np", str(ranks - 1), "-wdir", str(rest_dir), BRINK, *args],
+                          capture_output=True, text=True, env=env(), timeout=TIMEOUT_S)
+
+
+@pytest.mark.parametrize("case", ["scenario missing", "scenario differs", "partial missing"])
+def test_calibration_ranks_that_read_other_files_stop_every_rank_with_one_sentence(mpirun, tmp_path, case):
+    """Every rank of a calibration reads the scenario and any partial file. A rank that cannot
+    (it waited in no collective: the others hung in theirs), or reads other ones than rank 0
+    (it simulated other candidates, summed into a file that looked valid, or crashed when
+    generations differed), stops the job before anything runs."""
+    toy = (SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml").read_text()
+    first, rest = tmp_path / "node0", tmp_path / "node1"
+    first.mkdir(), rest.mkdir()
+    (first / "s.yaml").write_text(toy)
+    if case == "scenario differs":
+        (rest / "s.yaml").write_text(toy.replace("seed: 7", "seed: 8"))
+    elif case == "partial missing":
+        (rest / "s.yaml").write_text(toy)
+    options = ["--particles", 100, "--generations", 3, "-q", "-t", 1]
+    out = tmp_path / "out.h5"
+    if case == "partial missing":  # only rank 0 sees the partial file it resumes
+        ok(run_plain("calibrate", first / "s.yaml", "--particles", 100, "--generations", 2, "-q", "-o", out))
+        out.rename(tmp_path / "out.h5.partial")
+        (tmp_path / "out.posterior.yaml").unlink()
+        rest_out = rest / "out.h5"
+        proc = subprocess.run([mpirun, "-np", "1", "-wdir", str(first), BRINK, "calibrate", "s.yaml",
+                               *map(str, options), "--resume", "-o", str(out), ":", "-np", "2", "-wdir", str(rest),
+                               BRINK, "calibrate", "s.yaml", *map(str, options), "--resume", "-o", str(rest_out)],
+                              capture_output=True, text=True, env=env(), timeout=TIMEOUT_S)
+    else:
+        proc = mpmd(mpirun, first, rest, "calibrate", "s.yaml", *options, "-o", out)
+    expected = "could not set up" if case == "scenario missing" else "read another scenario"
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count(f"MPI rank 1 {expected}") == 1, proc.stderr
+    assert "double free" not in proc.stderr and "MPI_Allreduce failed" not in proc.stderr, proc.stderr
+    assert not out.exists()
+    if case == "partial missing":
+        assert (tmp_path / "out.h5.partial").exists()
+
+
 # --------------------------------------------------------------------------
 # Errors: printed once, by rank 0, with the usual exit codes
 # --------------------------------------------------------------------------

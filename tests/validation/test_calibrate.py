@@ -10,6 +10,7 @@ tests are deterministic; the coverage study's bound is a binomial tail of
 about 1% for a calibrated 90% interval."""
 
 import math
+import re
 import os
 import subprocess
 from pathlib import Path
@@ -345,3 +346,34 @@ def test_posterior_scenario_keeps_the_calibrations_settings_and_unshares_anchors
     assert posterior["actors"]["B"]["forces"] == {"deployed": 1000, "ready": 500}
     assert posterior["escalation"]["incidents"]["base_rate"] == 0.25 and posterior["combat"]["law"] == "linear"
     assert "calibrate" not in posterior
+
+
+def test_a_calibration_stopped_by_the_file_size_limit_keeps_its_generations_and_resumes(tmp_path):
+    """Each generation rewrites the partial file beside it and renames it. A write cut off by the
+    file size limit (or a full disk) used to go unseen: HDF5 wrote the dimension scales when their
+    handles closed after the file's own close had returned, so a truncated file replaced the
+    calibration with exit 0. Now the write fails, the staging file goes, and the partial file
+    keeps the generations before it, from which --resume finishes the same bits."""
+    import resource
+    args = ["calibrate", str(TOY), "--particles", "1500", "--generations", "5", "-q", "-t", "1"]
+    whole = tmp_path / "whole.h5"
+    brink(*args, "-o", whole)
+    limit = whole.stat().st_size * 3 // 5
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    out = tmp_path / "cut.h5"
+    failed = subprocess.run([BRINK, *args, "-o", str(out)], preexec_fn=limit_file_size, capture_output=True,
+                            text=True, timeout=300)
+    assert failed.returncode == 1 and "EFBIG" in failed.stderr, failed.stderr
+    match = re.search(r"keeps (\d+) complete generations?, continue with --resume", failed.stderr)
+    assert match, failed.stderr
+    assert not out.exists() and not Path(f"{out}.partial.tmp").exists()
+    with h5py.File(f"{out}.partial") as f:  # a whole file, checksums and all
+        assert f["particles"].shape[0] == int(match.group(1)) >= 1
+        f["particles"][()]
+    brink(*args, "-o", out, "--resume")
+    with h5py.File(out) as a, h5py.File(whole) as b:
+        for name in ("particles", "weights", "distances", "statistics", "tolerances"):
+            assert np.array_equal(a[name][()], b[name][()]), name

@@ -52,7 +52,13 @@ class Writer {
     h5::set_string_attribute(ds.get(), "long_name", long_name);
     if (!units.empty()) h5::set_string_attribute(ds.get(), "units", units);
   }
-  void close() { check(file_.close(), "close the calibration file"); }
+  // The dimension scales first: HDF5 closes a file only when its last open
+  // object closes, and writes what it holds then, so an error there (a full
+  // disk, a file size limit) would otherwise go unseen in a destructor.
+  void close() {
+    for (auto& [name, ds] : dims_) check(ds.close(), "close " + name);
+    check(file_.close(), "close the calibration file");
+  }
 
  private:
   Handle create(const std::string& name, const Values& values, const std::vector<hsize_t>& shape) {

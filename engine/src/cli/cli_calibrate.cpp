@@ -28,6 +28,7 @@
 #include "brink/mpi/distributed.hpp"
 #include "brink/scenario/shipped.hpp"
 #include "brink/sweep/executor.hpp"
+#include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
@@ -250,8 +251,18 @@ void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, con
   auto save = [&] {
     if (partial == nullptr) return;
     const std::string staging = partial->string() + ".tmp";
-    write_calibration(staging, record);
-    fs::rename(staging, *partial);
+    try {
+      write_calibration(staging, record);
+      fs::rename(staging, *partial);
+    } catch (const std::exception& e) {
+      std::error_code ignored;
+      fs::remove(staging, ignored);
+      const std::size_t kept = record.generations.size() - 1;
+      throw std::runtime_error(
+          kept == 0 ? fmt::format("{}; nothing is kept, run it again", e.what())
+                    : fmt::format("{}; {} keeps {} complete generation{}, continue with --resume once that is mended",
+                                  e.what(), partial->string(), kept, kept == 1 ? "" : "s"));
+    }
   };
   const auto start = std::chrono::steady_clock::now();
   const double seconds_before = record.seconds, lane_steps_before = record.lane_steps;
@@ -270,20 +281,54 @@ void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, con
   save();
 }
 
-// Every rank of a lockstep job says whether it could set up; one that
-// could not stops them all before the first collective sum. Rank 0 names
-// a failure of another rank (whose own message is not printed).
-void agree_to_start(RankGroup& group, std::exception_ptr& failed) {
-  std::vector<double> failures(static_cast<std::size_t>(group.size()), 0.0);
-  failures[static_cast<std::size_t>(group.rank())] = failed ? 1.0 : 0.0;
-  group.sum(failures);
+// What every rank reads before a calibration starts.
+struct Setup {
+  ScenarioSource source;
+  LoadedScenario loaded;
+  CalibrateSpec spec;
+  fs::path target, partial;
+  CalibrationRecord record;
+};
+
+// What a rank read to set up: the scenario with its settings and any
+// generations resumed from the partial file. Ranks that read different ones
+// would simulate different candidates and sum them.
+std::string setup_digest(const CalibrationRecord& r) {
+  std::string text = r.scenario_text + '\0' + r.settings + '\0' + std::to_string(r.planned_generations) + '\0' +
+                     std::to_string(r.seed) + '\0' + std::to_string(r.generations.size());
+  std::uint64_t hash = fnv1a(text.data(), text.size());
+  for (const Population& p : r.generations)
+    for (const std::vector<double>* v : {&p.theta, &p.weight, &p.distance})
+      hash = fnv1a(v->data(), v->size() * sizeof(double), hash);
+  return fmt::format("{:016x}", hash);
+}
+
+// Every rank of a lockstep job says whether it could set up, and whether it
+// read what rank 0 read; one that could not, or read other files, stops them
+// all before the first collective sum. Rank 0 names such a rank (whose own
+// message is not printed).
+void agree_to_start(RankGroup& group, const std::string& digest, std::exception_ptr& failed) {
+  const std::string rank0 = group.broadcast(digest);
+  constexpr double kCouldNotSetUp = 1.0, kReadOtherFiles = 2.0;
+  std::vector<double> problems(static_cast<std::size_t>(group.size()), 0.0);
+  problems[static_cast<std::size_t>(group.rank())] = failed                              ? kCouldNotSetUp
+                                                     : !rank0.empty() && digest != rank0 ? kReadOtherFiles
+                                                                                         : 0.0;
+  group.sum(problems);
   if (failed) return;
-  for (std::size_t r = 0; r < failures.size(); ++r)
-    if (failures[r] > 0)
-      failed = std::make_exception_ptr(std::runtime_error(
-          fmt::format("MPI rank {} could not set up the calibration (every rank reads the scenario and the output's "
-                      "directory: put them where every node sees them)",
-                      r)));
+  for (std::size_t r = 0; r < problems.size(); ++r) {
+    if (problems[r] == 0.0) continue;
+    // Input that is not where every rank can read it alike: a usage error (exit 2).
+    failed = std::make_exception_ptr(po::error(
+        problems[r] == kCouldNotSetUp
+            ? fmt::format("MPI rank {} could not set up the calibration (every rank reads the scenario, any "
+                          "partial file and the output's directory: put them where every node sees them)",
+                          r)
+            : fmt::format("MPI rank {} read another scenario, other settings or another partial file than rank 0 "
+                          "(every rank reads them: put the same files where every node sees them)",
+                          r)));
+    return;
+  }
 }
 
 // Where the posterior scenario goes: OUT with .posterior.yaml.
@@ -355,17 +400,6 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   for (const auto& s : o.sets) settings.push_back(parse_override(s));
   if (vm.count("seed"))
     settings.push_back({"run.seed", std::to_string(parse_count("--seed", o.seed, 0, 9007199254740991ULL))});
-  const ScenarioSource source = resolve_scenario(operands.front());
-  const LoadedScenario loaded = load_scenario(source, settings);
-  const CalibrateSpec spec = calibrate_spec(loaded, source, vm, o);
-  for (const Override& s : settings)
-    for (const PriorSpec& p : spec.priors)
-      if (p.path == s.path)
-        throw po::error(
-            fmt::format("--set {}={} fixes a parameter the calibration draws from its prior; drop "
-                        "the --set, or the parameter from 'calibrate.parameters'",
-                        s.path, s.value));
-  check_prior_corners(loaded);
   int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
                                      : static_cast<int>(parse_count("--threads", o.threads, 1, 1024));
   threads = std::min(threads, max_threads());
@@ -373,13 +407,31 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   RankGroup* group = lockstep_group();
   const bool writer = group == nullptr || group->rank() == 0;
 
-  const fs::path target = calibration_target(loaded, operands.front(), vm, o);
-  const fs::path partial = target.string() + ".partial";
+  // Every rank reads the scenario, its output's directory and any partial
+  // file: all of it inside the try, so that a rank that cannot still joins
+  // the agreement to start (it would leave the others waiting in it).
+  std::optional<Setup> setup;
   std::optional<OutputLock> lock;
   std::optional<FileIdentity> before;
-  CalibrationRecord record = new_record(loaded, source, spec, settings, argc, argv);
   std::exception_ptr failed;
   try {
+    Setup& set = setup.emplace();
+    set.source = resolve_scenario(operands.front());
+    set.loaded = load_scenario(set.source, settings);
+    set.spec = calibrate_spec(set.loaded, set.source, vm, o);
+    for (const Override& s : settings)
+      for (const PriorSpec& p : set.spec.priors)
+        if (p.path == s.path)
+          throw po::error(
+              fmt::format("--set {}={} fixes a parameter the calibration draws from its prior; drop "
+                          "the --set, or the parameter from 'calibrate.parameters'",
+                          s.path, s.value));
+    check_prior_corners(set.loaded);
+    set.target = calibration_target(set.loaded, operands.front(), vm, o);
+    set.partial = set.target.string() + ".partial";
+    set.record = new_record(set.loaded, set.source, set.spec, settings, argc, argv);
+    const fs::path& target = set.target;
+    const fs::path& partial = set.partial;
     if (writer) {
       lock.emplace(target.string() + ".lock");
       before = identity_of(target);
@@ -389,12 +441,18 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       if (!before->exists && !fs::exists(partial))
         refuse_existing_result(posterior_scenario_path(target), overwrite, false, "write the calibration");
     }
-    continue_partial(partial, vm, record);
+    continue_partial(partial, vm, set.record);
   } catch (...) {
     failed = std::current_exception();
   }
-  if (group) agree_to_start(*group, failed);
+  if (group) agree_to_start(*group, failed ? std::string() : setup_digest(setup->record), failed);
   if (failed) std::rethrow_exception(failed);
+  const ScenarioSource& source = setup->source;
+  const LoadedScenario& loaded = setup->loaded;
+  const CalibrateSpec& spec = setup->spec;
+  const fs::path& target = setup->target;
+  const fs::path& partial = setup->partial;
+  CalibrationRecord& record = setup->record;
 
   Scenario simulated = calibration_scenario(loaded.scenario, spec.replications);
   simulated.run.common_random = spec.common_random;
@@ -431,15 +489,14 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
         {loaded.source.at("observations." + loaded.scenario.observations[e.observation()].id, e.what())});
   } catch (const std::exception& e) {
     const std::string why =
-        !interrupted() ? std::string(e.what())
-        : record.generations.empty()
-            ? std::string(
-                  "interrupted before the first generation was complete; nothing is "
-                  "kept, run it again")
-            : fmt::format(
-                  "interrupted; {} keeps {} complete generation{}, continue with "
-                  "--resume",
-                  partial.string(), record.generations.size(), record.generations.size() == 1 ? "" : "s");
+        !interrupted()               ? std::string(e.what())
+        : record.generations.empty() ? std::string(
+                                           "interrupted before the first generation was complete; nothing is "
+                                           "kept, run it again")
+        : !writer ? fmt::format("interrupted; {} keeps the generations rank 0 completed, continue with --resume",
+                                partial.string())
+                  : fmt::format("interrupted; {} keeps {} complete generation{}, continue with --resume",
+                                partial.string(), record.generations.size(), record.generations.size() == 1 ? "" : "s");
     // Another rank may wait in a collective sum that this one will never join.
     if (group) group->abort(kExitFailure, why);
     if (interrupted()) throw std::runtime_error(why);
