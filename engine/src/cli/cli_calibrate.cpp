@@ -347,6 +347,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     settings.push_back({"run.seed", std::to_string(parse_count("--seed", o.seed, 0, 9007199254740991ULL))});
   const ScenarioSource source = resolve_scenario(operands.front());
   const LoadedScenario loaded = load_scenario(source, settings);
+  // Calibration runs the scenario itself, not its sweep block: the rules that
+  // load_scenario leaves to the sweep's range hold at the file's values too.
+  if (std::vector<Diagnostic> found = locate(loaded, validate(loaded.scenario)); !found.empty())
+    throw ScenarioError(std::move(found));
   const CalibrateSpec spec = calibrate_spec(loaded, source, vm, o);
   for (const Override& s : settings)
     for (const PriorSpec& p : spec.priors)
