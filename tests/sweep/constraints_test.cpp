@@ -96,5 +96,56 @@ TEST(SweepConstraint, ProblemsNameTheReason) {
   EXPECT_NE(problem(kDeployed + " <= " + kCap).find("sampled"), std::string::npos);
 }
 
+TEST(SweepConstraint, AClipThatCanBreakAnEarlierRuleIsRefusedWithTheOrderThatWorks) {
+  const SweepConstraint half = parsed(kReady + " <= 0.5 * " + kDeployed);
+  const SweepConstraint cap = parsed(kDeployed + " <= " + kCap);
+  // Lowering deployed after ready was clipped to half of it breaks the half rule.
+  const std::string problem = constraint_order_problem(std::vector{half}, cap);
+  EXPECT_NE(problem.find("'" + cap.rule + "' lowers '" + kDeployed + "'"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("'" + half.rule + "'"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("put this clip before it"), std::string::npos) << problem;
+  EXPECT_EQ(constraint_order_problem(std::vector{cap}, half), "");
+  // Moves that only help an earlier rule are fine in any order.
+  const SweepConstraint also_under = parsed(kDeployed + " <= 2 * " + kReady);
+  EXPECT_EQ(constraint_order_problem(std::vector{cap}, also_under), "");
+  EXPECT_EQ(constraint_order_problem(std::vector{also_under}, cap), "");
+  const SweepConstraint raise =
+      parsed(kDeployed + " >= 2 * " + kReady);  // raising deployed helps ready <= 0.5·deployed
+  EXPECT_EQ(constraint_order_problem(std::vector{half}, raise), "");
+  EXPECT_NE(constraint_order_problem(std::vector{cap}, raise), "");  // but may lift it over the cap
+  // A reject rule moves nothing.
+  EXPECT_EQ(constraint_order_problem(std::vector{half}, parsed(kDeployed + " <= " + kCap, true)), "");
+  // Two clips that each move what the other reads: no order keeps both.
+  const SweepConstraint follow = parsed(kDeployed + " <= " + kReady + " + 50000");
+  const std::string cycle = constraint_order_problem(std::vector{half}, follow);
+  EXPECT_NE(cycle.find("no order keeps both"), std::string::npos) << cycle;
+  EXPECT_NE(constraint_order_problem(std::vector{follow}, half).find("no order keeps both"), std::string::npos);
+}
+
+TEST(SweepConstraint, ClipsInAnAcceptedOrderLeaveEveryRuleTrue) {
+  LoadedScenario loaded = testing::load_yaml(testing::flagship_text());
+  SweepSpec& spec = loaded.scenario.sweep;
+  spec.design = SweepDesign::kLhs;
+  spec.samples = 8;
+  spec.axes = {{.path = kDeployed, .values = {}, .min = 50000, .max = 250000},
+               {.path = kReady, .values = {}, .min = 0, .max = 150000}};
+  spec.constraints = {parsed(kDeployed + " <= " + kCap), parsed(kReady + " <= 0.5 * " + kDeployed)};
+  const BoundConstraints bound(spec, loaded.scenario);
+  for (double deployed : {50000.0, 123456.7, 190000.0, 250000.0})
+    for (double ready : {0.0, 33333.3, 120000.0, 150000.0}) {
+      std::vector<double> row = {deployed, ready};
+      std::vector<int> clipped_by;
+      ASSERT_TRUE(bound.apply(row, &clipped_by));
+      EXPECT_EQ(bound.first_broken(row), -1) << deployed << " " << ready;
+      EXPECT_EQ(clipped_by[0], deployed > 190000 ? 0 : -1);
+    }
+  // The refused order would have left ready above half the clipped deployed.
+  std::swap(spec.constraints[0], spec.constraints[1]);
+  const BoundConstraints wrong(spec, loaded.scenario);
+  std::vector<double> row = {250000, 120000};
+  ASSERT_TRUE(wrong.apply(row));
+  EXPECT_EQ(wrong.first_broken(row), 0);
+}
+
 }  // namespace
 }  // namespace brink

@@ -418,6 +418,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     Setup& set = setup.emplace();
     set.source = resolve_scenario(operands.front());
     set.loaded = load_scenario(set.source, settings);
+    // Calibration runs the scenario itself, not its sweep block: the rules that
+    // load_scenario leaves to the sweep's range hold at the file's values too.
+    if (std::vector<Diagnostic> found = locate(set.loaded, validate(set.loaded.scenario)); !found.empty())
+      throw ScenarioError(std::move(found));
     set.spec = calibrate_spec(set.loaded, set.source, vm, o);
     for (const Override& s : settings)
       for (const PriorSpec& p : set.spec.priors)

@@ -90,7 +90,13 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
     throw UsageError(
         "--posterior draws the parameter sets itself; it cannot be combined with --sweep, --lever, --design, "
         "--samples or --sensitivity");
-  *loaded = load_scenario(source, request.settings);
+  // The paths the command line sweeps: the rules that read them are checked
+  // over the swept range once the axes are merged, not at the base values.
+  std::vector<std::string> swept_later;
+  for (const std::vector<std::string>* arguments : {&request.sweeps, &request.levers})
+    for (const std::string& argument : *arguments)
+      if (const auto eq = argument.find('='); eq != std::string::npos) swept_later.push_back(argument.substr(0, eq));
+  *loaded = load_scenario(source, request.settings, swept_later);
   if (request.sensitivity) loaded->scenario.sweep.sensitivity = true;
   if (request.sweep_options())
     apply_sweep_options(*loaded, request.sweeps, request.design, request.samples, request.levers);

@@ -425,7 +425,7 @@ void derive_type_weights(Scenario& scenario) {
         if (!((t.own_weights >> k) & 1u)) t.weights[k] = a.decision.weights[k];
 }
 
-std::vector<Problem> validate(const Scenario& scenario) {
+std::vector<Problem> validate(const Scenario& scenario, std::span<const std::string> swept) {
   std::vector<Problem> problems;
   for (const Rule& rule : validation_rules())
     if (rule.inputs.empty()) rule.check(scenario, &problems);
@@ -434,22 +434,27 @@ std::vector<Problem> validate(const Scenario& scenario) {
     if (std::string problem = field_value_problem(f, path, f.get(scenario, index)); !problem.empty())
       problems.push_back({{path}, std::move(problem)});
   });
-  std::vector<Problem> rules = validate_values(scenario);
+  std::vector<Problem> rules = validate_values(scenario, swept);
   problems.insert(problems.end(), rules.begin(), rules.end());
   return problems;
 }
 
-std::vector<Problem> validate_values(const Scenario& scenario) {
+std::vector<Problem> validate_values(const Scenario& scenario, std::span<const std::string> swept) {
   std::vector<Problem> problems;
   for (const Rule& rule : validation_rules())
     if (!rule.inputs.empty()) rule.check(scenario, &problems);
+  std::erase_if(problems, [&](const Problem& p) {
+    return std::any_of(p.paths.begin(), p.paths.end(), [&](const std::string& path) {
+      return std::find(swept.begin(), swept.end(), path) != swept.end();
+    });
+  });
   return problems;
 }
 
-std::vector<Problem> validate_partly_read(const Scenario& scenario) {
-  std::vector<Problem> problems;
+std::vector<Problem> validate_partly_read(const Scenario& scenario, std::span<const std::string> swept) {
+  std::vector<Problem> problems = validate_values(scenario, swept);
   for (const Rule& rule : validation_rules())
-    if (!rule.inputs.empty() || rule.names_only) rule.check(scenario, &problems);
+    if (rule.names_only) rule.check(scenario, &problems);
   return problems;
 }
 

@@ -1,6 +1,7 @@
 // --set overrides and --sweep axes: values set directly on a read scenario
 // through the field table, then validated; nothing is parsed again.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <sstream>
 #include <unordered_map>
@@ -157,7 +158,7 @@ std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& paramet
   return out;
 }
 
-void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides) {
+void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides, std::span<const std::string> swept) {
   const FieldRegistry registry(loaded.scenario);
   std::vector<Diagnostic> problems;
   for (std::size_t i = 0; i < overrides.size(); ++i) {
@@ -187,7 +188,8 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
     loaded.overrides.push_back(o);
   }
   if (!problems.empty()) throw ScenarioError(std::move(problems));
-  if (auto found = locate(loaded, validate(loaded.scenario)); !found.empty()) throw ScenarioError(std::move(found));
+  if (auto found = locate(loaded, validate(loaded.scenario, swept)); !found.empty())
+    throw ScenarioError(std::move(found));
   loaded.parameters = FieldRegistry(loaded.scenario).parameters();
 }
 
@@ -307,7 +309,9 @@ void check_sweep_range(const LoadedScenario& loaded) {
   std::vector<Diagnostic> diagnostics;
   for (const Problem& problem : sweep_range_problems(loaded.scenario)) {
     const std::string& first = problem.paths.front();
-    const auto argument = loaded.sweep_arguments.find(first.substr(std::string_view("sweep.parameters.").size()));
+    constexpr std::string_view kAxis = "sweep.parameters.";
+    const auto argument = first.starts_with(kAxis) ? loaded.sweep_arguments.find(first.substr(kAxis.size()))
+                                                   : loaded.sweep_arguments.end();
     if (argument != loaded.sweep_arguments.end())
       diagnostics.push_back({"--sweep " + argument->second, -1, -1, problem.message});
     else
@@ -353,6 +357,12 @@ std::vector<Diagnostic> merged_sweep_problems(const LoadedScenario& loaded) {
     for (const SweepConstraint& c : spec.constraints)
       if (std::string problem = constraint_problem(c, spec, parameters); !problem.empty())
         problems.push_back({"sweep", -1, -1, problem});
+  if (problems.empty())
+    for (std::size_t i = 0; i < spec.constraints.size(); ++i)
+      if (std::string problem = constraint_order_problem(std::span(spec.constraints).first(i), spec.constraints[i]);
+          !problem.empty())
+        problems.push_back(loaded.source.at(fmt::format("sweep.constraints.{}.rule", i),
+                                            fmt::format("'sweep.constraints.{}.rule': {}", i, problem)));
   return problems;
 }
 
@@ -362,9 +372,16 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
                          std::int64_t samples, const std::vector<std::string>& levers) {
   SweepSpec& spec = loaded.scenario.sweep;
   std::vector<Diagnostic> problems;
-  if (!design.empty() && !parse_design_name(design, &spec.design))
-    problems.push_back(
-        {"--design", -1, -1, fmt::format("must be grid, random, lhs, sobol or morris, got '{}'", design)});
+  if (!design.empty() && !parse_design_name(design, &spec.design)) {
+    std::string lower = design;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    SweepDesign unused{};
+    problems.push_back({"--design", -1, -1,
+                        fmt::format("must be grid, random, lhs, sobol or morris, got '{}'{}", design,
+                                    lower != design && parse_design_name(lower, &unused)
+                                        ? fmt::format(" (names are lower case: '{}')", lower)
+                                        : "")});
+  }
   if (samples > 0) spec.samples = samples;
   std::vector<std::pair<std::string, bool>> arguments;
   std::unordered_map<std::string, std::string> given;  // path -> the option that made it an axis
@@ -419,6 +436,18 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     problems.push_back({"--samples", -1, -1,
                         "sets the points of a sampled design, and this sweep is a grid (every combination "
                         "of its values): give --design random, lhs, sobol or morris, or drop --samples"});
+  // The file's samples and levels were checked against the file's design; --design may have changed it.
+  if (problems.empty() && !design.empty() && spec.design == SweepDesign::kGrid && spec.samples > 0)
+    problems.push_back(loaded.source.at(
+        "sweep.samples", fmt::format("'sweep.samples' ({}) sets the points of a sampled design, and --design {} makes "
+                                     "this sweep a grid (every combination of its values): drop the one or the other",
+                                     spec.samples, design)));
+  if (problems.empty() && !design.empty() && spec.design != SweepDesign::kMorris &&
+      loaded.source.where.contains("sweep.levels"))
+    problems.push_back(loaded.source.at(
+        "sweep.levels", fmt::format("'sweep.levels' (Morris grid levels, {}) applies to the morris design only, and "
+                                    "--design {} makes this sweep's design {}: drop the one or the other",
+                                    spec.morris_levels, design, design)));
   if (problems.empty()) problems = merged_sweep_problems(loaded);
   if (!problems.empty()) throw ScenarioError(std::move(problems));
   check_sweep_range(loaded);

@@ -557,7 +557,8 @@ std::string long_key_hint(const std::string& text, const YAML::Exception& e) {
 
 bool parse_scenario_number(const std::string& text, double* value) { return parse_number(text, value); }
 
-LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides) {
+LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides,
+                             std::span<const std::string> swept_later) {
   YAML::Node root;
   try {
     root = single_document(source);
@@ -577,8 +578,10 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   loaded.source = std::move(parser.source_map());
   std::vector<Diagnostic> diagnostics = parser.diagnostics();
   // A partly read scenario gets only the value rules and the rules on names: its structure is already reported.
+  std::vector<std::string> swept(swept_later.begin(), swept_later.end());
+  for (const SweepAxis& axis : loaded.scenario.sweep.axes) swept.push_back(axis.path);
   std::vector<Problem> problems =
-      diagnostics.empty() ? validate(loaded.scenario) : validate_partly_read(loaded.scenario);
+      diagnostics.empty() ? validate(loaded.scenario, swept) : validate_partly_read(loaded.scenario, swept);
   std::erase_if(problems, [&](const Problem& problem) {
     return std::any_of(problem.paths.begin(), problem.paths.end(),
                        [&](const std::string& path) { return parser.unread_fields().contains(path); });
@@ -586,8 +589,10 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   for (Diagnostic& d : locate(loaded, problems)) diagnostics.push_back(std::move(d));
   if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
   loaded.parameters = FieldRegistry(loaded.scenario).parameters();
-  if (!overrides.empty()) apply_overrides(loaded, overrides);
-  check_sweep_range(loaded);  // with the overrides: a --set may move a fixed field the range must respect
+  if (!overrides.empty()) apply_overrides(loaded, overrides, swept);
+  // With the overrides: a --set may move a fixed field the range must respect.
+  // Axes still to come would be judged at their base values here.
+  if (swept_later.empty()) check_sweep_range(loaded);
   return loaded;
 }
 

@@ -1,4 +1,7 @@
 // The `sweep:` block of a scenario file.
+#include <algorithm>
+#include <cctype>
+
 #include "brink/scenario/sweep_constraints.hpp"
 #include "yaml_reader.hpp"
 
@@ -13,6 +16,14 @@ bool parse_design(std::string_view name, SweepDesign* design) {
       return true;
     }
   return false;
+}
+
+// " (names are lower case: 'lhs')" when `name` is a design in another case, else "".
+std::string case_hint(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  SweepDesign unused{};
+  return lower != name && parse_design(lower, &unused) ? fmt::format(" (names are lower case: '{}')", lower) : "";
 }
 
 // One axis of the file's sweep block; false if it could not be read.
@@ -56,8 +67,11 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
 }
 
 // The axes of one mapping (`parameters`, `levers` or `uncertainties`).
-void parse_axes(Parser& p, const YAML::Node& map, const std::string& key, bool lever, const FieldRegistry& registry,
-                SweepSpec& spec) {
+// `known_design` false: 'sweep.design' was refused, so an axis is checked only
+// for what holds whatever the design (a list as a grid's, a range as a
+// sampled design's), not against the grid the unread design fell back to.
+void parse_axes(Parser& p, const YAML::Node& map, const std::string& key, bool lever, bool known_design,
+                const FieldRegistry& registry, SweepSpec& spec) {
   p.no_duplicates(map, "sweep." + key);
   for (const auto& entry : map) {
     if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
@@ -77,14 +91,17 @@ void parse_axes(Parser& p, const YAML::Node& map, const std::string& key, bool l
         p.error(entry.first, fmt::format("'{}' is both a lever and an uncertainty; give it once", axis.path));
       continue;
     }
-    const SweepDesign as = lever ? SweepDesign::kGrid : spec.design;
+    const SweepDesign as = lever || (!known_design && !axis.values.empty()) ? SweepDesign::kGrid
+                           : known_design                                   ? spec.design
+                                                                            : SweepDesign::kLhs;
     if (const std::string problem = sweep_axis_problem(axis, as, registry.parameters()); !problem.empty())
       p.error(entry.first, problem);
     spec.axes.push_back(std::move(axis));
   }
 }
 
-void parse_constraints(Parser& p, const YAML::Node& list, const FieldRegistry& registry, SweepSpec& spec) {
+void parse_constraints(Parser& p, const YAML::Node& list, bool known_design, const FieldRegistry& registry,
+                       SweepSpec& spec) {
   if (!list.IsSequence()) {
     p.error(list, "'sweep.constraints' must be a list of {rule: \"A <= B\", action: clip|reject}");
     return;
@@ -106,7 +123,9 @@ void parse_constraints(Parser& p, const YAML::Node& list, const FieldRegistry& r
     SweepConstraint c;
     std::string problem =
         rule.empty() ? std::string("needs a rule, e.g. \"A <= B\"") : parse_constraint(rule, action == "reject", &c);
-    if (problem.empty()) problem = constraint_problem(c, spec, registry.parameters());
+    // Without a design (refused) every constraint would be refused again as on a grid.
+    if (problem.empty() && known_design) problem = constraint_problem(c, spec, registry.parameters());
+    if (problem.empty()) problem = constraint_order_problem(spec.constraints, c);
     if (!problem.empty()) {
       p.error(get(item, "rule").IsDefined() ? get(item, "rule") : item, fmt::format("'{}.rule': {}", ap, problem));
       continue;
@@ -115,13 +134,14 @@ void parse_constraints(Parser& p, const YAML::Node& list, const FieldRegistry& r
   }
 }
 
-// design, sensitivity, samples and levels: how the block's axes become points.
-void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
+// design, sensitivity, samples and levels: how the block's axes become
+// points. Returns whether the design was read.
+bool parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
   const std::string design = p.text(sweep, "design", "sweep", "grid");
   const bool known_design = parse_design(design, &spec.design);
   if (!known_design)
-    p.error(get(sweep, "design"),
-            fmt::format("'sweep.design' must be grid, random, lhs, sobol or morris, got '{}'", design));
+    p.error(get(sweep, "design"), fmt::format("'sweep.design' must be grid, random, lhs, sobol or morris, got '{}'{}",
+                                              design, case_hint(design)));
   spec.sensitivity = p.boolean(sweep, "sensitivity", "sweep", false);
   const YAML::Node samples = get(sweep, "samples");
   if (samples.IsDefined()) {
@@ -129,6 +149,11 @@ void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
     if (!parse_number(samples, &value) || value < 1 || value > 1e7 || value != std::floor(value))
       p.error(samples,
               fmt::format("'sweep.samples' must be a whole number in [1, 10000000], got '{}'", scalar_text(samples)));
+    else if (known_design && spec.design == SweepDesign::kGrid)
+      p.error(samples, fmt::format("'sweep.samples' ({}) sets the points of a sampled design, and this sweep is a grid "
+                                   "(every combination of its values): set 'sweep.design' to random, lhs, sobol or "
+                                   "morris, or drop 'sweep.samples'",
+                                   scalar_text(samples)));
     else
       spec.samples = static_cast<std::int64_t>(value);
   }
@@ -149,6 +174,7 @@ void parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
   }
   if (spec.design != SweepDesign::kGrid && spec.samples == 0 && !samples.IsDefined())
     p.error(sweep, fmt::format("a {} design needs 'sweep.samples' (the number of points)", design));
+  return known_design;
 }
 
 }  // namespace
@@ -161,7 +187,7 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
                     "constraints", "levels", "scenarios"}))
     return;
   SweepSpec& spec = s.sweep;
-  parse_design_keys(p, sweep, spec);
+  const bool known_design = parse_design_keys(p, sweep, spec);
   const std::string rn = p.text(sweep, "random_numbers", "sweep", s.run.common_random ? "common" : "independent");
   if (rn != "independent" && rn != "common")
     p.error(get(sweep, "random_numbers"),
@@ -197,12 +223,12 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
         p.error(node.IsDefined() ? node : sweep,
                 fmt::format("a mixed design needs 'sweep.{}', a mapping of parameter paths to {}", key,
                             std::string(key) == "levers" ? "value lists" : "{min, max} ranges"));
-    if (spec.design == SweepDesign::kGrid)
+    if (known_design && spec.design == SweepDesign::kGrid)
       p.error(get(sweep, "design").IsDefined() ? get(sweep, "design") : sweep,
               "a mixed design (levers × uncertainties) samples its uncertainties: set 'sweep.design' to random, lhs "
               "or sobol");
-    if (levers.IsMap()) parse_axes(p, levers, "levers", true, registry, spec);
-    if (uncertainties.IsMap()) parse_axes(p, uncertainties, "uncertainties", false, registry, spec);
+    if (levers.IsMap()) parse_axes(p, levers, "levers", true, known_design, registry, spec);
+    if (uncertainties.IsMap()) parse_axes(p, uncertainties, "uncertainties", false, known_design, registry, spec);
   } else if (!parameters.IsDefined() && !spec.scenarios.empty()) {
     // Scenario choices alone: one point per scenario.
   } else if (!parameters.IsDefined() || !parameters.IsMap() || parameters.size() == 0) {
@@ -210,12 +236,12 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
             "'sweep.parameters' must map parameter paths to value lists or {min, max} ranges");
     return;
   } else {
-    parse_axes(p, parameters, "parameters", false, registry, spec);
+    parse_axes(p, parameters, "parameters", false, known_design, registry, spec);
   }
-  if (std::string problem = sweep_design_problem(spec); !problem.empty())
+  if (std::string problem = known_design ? sweep_design_problem(spec) : std::string(); !problem.empty())
     p.error(get(sweep, "sensitivity").IsDefined() ? get(sweep, "sensitivity") : sweep, "'sweep': " + problem);
   if (const YAML::Node constraints = get(sweep, "constraints"); constraints.IsDefined())
-    parse_constraints(p, constraints, registry, spec);
+    parse_constraints(p, constraints, known_design, registry, spec);
 }
 
 }  // namespace brink::yaml_reader

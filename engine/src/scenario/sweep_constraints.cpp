@@ -160,6 +160,42 @@ std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
   return {};
 }
 
+namespace {
+
+// The coefficient of `path` in left − right.
+double coefficient_of(const SweepConstraint& c, const std::string& path) {
+  double sum = 0.0;
+  for (const auto& [term, coefficient] : c.terms)
+    if (term == path) sum += coefficient;
+  return sum;
+}
+
+// Whether clipping `mover` can make `held` false once it holds: the clip
+// lowers its target (<=) or raises it (>=), which changes held's left − right
+// by the target's coefficient times that move.
+bool can_break(const SweepConstraint& held, const SweepConstraint& mover) {
+  if (mover.reject || mover.target.empty()) return false;
+  const double change = coefficient_of(held, mover.target) * (mover.at_most ? -1.0 : 1.0);
+  return held.at_most ? change > 0.0 : change < 0.0;
+}
+
+}  // namespace
+
+std::string constraint_order_problem(std::span<const SweepConstraint> earlier, const SweepConstraint& c) {
+  for (const SweepConstraint& e : earlier) {
+    if (!can_break(e, c)) continue;
+    const bool swap_works = !can_break(c, e);
+    return fmt::format(
+        "clip rule '{}' {} '{}', which the earlier rule '{}' reads, so a point clipped here could break that rule "
+        "after it was applied; {}",
+        c.rule, c.at_most ? "lowers" : "raises", c.target, e.rule,
+        swap_works ? "put this clip before it"
+                   : "each of the two clips moves a value the other reads, so no order "
+                     "keeps both: make one of them action: reject");
+  }
+  return {};
+}
+
 BoundConstraints::BoundConstraints(const SweepSpec& spec, const Scenario& base) {
   const FieldRegistry registry(base);
   for (const SweepConstraint& c : spec.constraints) {
@@ -192,7 +228,8 @@ bool BoundConstraints::broken(std::size_t k, std::span<const double> row) const 
   return rules_[k].at_most ? s > 0.0 : s < 0.0;
 }
 
-bool BoundConstraints::apply(std::span<double> row) const {
+bool BoundConstraints::apply(std::span<double> row, std::vector<int>* clipped_by) const {
+  if (clipped_by) clipped_by->assign(row.size(), -1);
   for (std::size_t k = 0; k < rules_.size(); ++k) {
     if (!broken(k, row)) continue;
     if (rules_[k].reject || rules_[k].target < 0) return false;
@@ -202,8 +239,22 @@ bool BoundConstraints::apply(std::span<double> row) const {
     for (const Term& t : rules_[k].terms)
       if (t.axis != rules_[k].target) rest += t.coefficient * (t.axis >= 0 ? row[t.axis] : t.fixed);
     row[rules_[k].target] = -rest;
+    if (clipped_by) (*clipped_by)[static_cast<std::size_t>(rules_[k].target)] = static_cast<int>(k);
   }
   return true;
+}
+
+int BoundConstraints::first_broken(std::span<const double> row) const {
+  for (std::size_t k = 0; k < rules_.size(); ++k) {
+    // A clipped target is exactly minus the rest, so left − right is 0 up to
+    // the rounding of the sum: tolerated relative to its largest term.
+    double scale = std::abs(rules_[k].constant);
+    for (const Term& t : rules_[k].terms)
+      scale = std::max(scale, std::abs(t.coefficient * (t.axis >= 0 ? row[t.axis] : t.fixed)));
+    const double s = slack(k, row), tolerance = 1e-12 * scale;
+    if (rules_[k].at_most ? s > tolerance : s < -tolerance) return static_cast<int>(k);
+  }
+  return -1;
 }
 
 std::vector<int> BoundConstraints::axes_of(std::size_t k) const {

@@ -112,29 +112,80 @@ class ConstrainedCheck {
     return read;
   }
 
-  // The first problem of `rule` at the vertices of the constrained box spanned by `axes`.
-  std::vector<Problem> check(const Rule& rule, const std::vector<const SweptField*>& axes) const {
-    Scenario at = scenario_;
+  // The swept fields the clip constraints read, and every one tied to them
+  // (none without a clip: a reject rule moves no value).
+  std::vector<const SweptField*> clipped_axes() const {
+    std::vector<const SweptField*> read;
+    for (std::size_t k = 0; k < bound_.size(); ++k)
+      for (int a : bound_.reject(k) ? std::vector<int>() : bound_.axes_of(k))
+        for (const SweptField& f : swept_)
+          if (column(f) == a && std::find(read.begin(), read.end(), &f) == read.end()) read.push_back(&f);
+    return read.empty() ? read : involved(read);
+  }
+
+  // The first clip that takes its target out of the field's own range, at
+  // the vertices of the constrained box spanned by `axes` (the clipped value
+  // is linear in the others, so it is extreme at one of them).
+  std::vector<Problem> clip_range_problems(const std::vector<const SweptField*>& axes) const {
     for (std::uint64_t corner = 0; corner < (std::uint64_t{1} << axes.size()); ++corner) {
-      std::vector<double> row = low_;
-      for (std::size_t k = 0; k < axes.size(); ++k)
-        row[column(*axes[k])] = (corner >> k) & 1u ? axes[k]->high : axes[k]->low;
-      std::vector<std::vector<double>> vertices;
-      if (std::vector<double> kept = row; bound_.apply(kept))
-        vertices.push_back(kept);
-      else
-        add_crossings(row, axes, &vertices);
-      for (const auto& v : vertices)
-        if (std::vector<Problem> found = problems_at(rule, v, &at); !found.empty()) return found;
+      const std::vector<double> row = corner_row(axes, corner);
+      for (const Vertex& v : vertices(row, axes))
+        for (const SweptField& f : swept_) {
+          const int k = v.clipped_by[static_cast<std::size_t>(column(f))];
+          if (k < 0) continue;
+          const std::string problem = field_value_problem(*f.ref.spec, f.axis->path, v.row[column(f)]);
+          if (problem.empty()) continue;
+          std::string at;
+          for (const SweptField* a : axes)
+            at += fmt::format("{}{}={}", at.empty() ? "" : ", ", a->axis->path, row[column(*a)]);
+          const std::string key = fmt::format("sweep.constraints.{}.rule", k);
+          return {{{key},
+                   fmt::format("'{}': clip rule '{}' takes '{}' out of its range at the corner {}: {}; change the "
+                               "rule's bound or narrow the ranges",
+                               key, scenario_.sweep.constraints[static_cast<std::size_t>(k)].rule, f.axis->path, at,
+                               problem)}};
+        }
     }
     return {};
   }
 
+  // The first problem of `rule` at the vertices of the constrained box spanned by `axes`.
+  std::vector<Problem> check(const Rule& rule, const std::vector<const SweptField*>& axes) const {
+    Scenario at = scenario_;
+    for (std::uint64_t corner = 0; corner < (std::uint64_t{1} << axes.size()); ++corner)
+      for (const Vertex& v : vertices(corner_row(axes, corner), axes))
+        if (std::vector<Problem> found = problems_at(rule, v.row, &at); !found.empty()) return found;
+    return {};
+  }
+
  private:
+  struct Vertex {
+    std::vector<double> row;
+    std::vector<int> clipped_by;  // per axis: the constraint that clipped it last, or -1
+  };
+
   int column(const SweptField& f) const { return static_cast<int>(f.axis - scenario_.sweep.axes.data()); }
 
+  std::vector<double> corner_row(const std::vector<const SweptField*>& axes, std::uint64_t corner) const {
+    std::vector<double> row = low_;
+    for (std::size_t k = 0; k < axes.size(); ++k)
+      row[column(*axes[k])] = (corner >> k) & 1u ? axes[k]->high : axes[k]->low;
+    return row;
+  }
+
+  // The corner as the constraints leave it, or where reject bounds cross the
+  // box's edges out of it if it is dropped.
+  std::vector<Vertex> vertices(const std::vector<double>& row, const std::vector<const SweptField*>& axes) const {
+    std::vector<Vertex> out;
+    if (Vertex kept{row, {}}; bound_.apply(kept.row, &kept.clipped_by))
+      out.push_back(std::move(kept));
+    else
+      add_crossings(row, axes, &out);
+    return out;
+  }
+
   void add_crossings(const std::vector<double>& row, const std::vector<const SweptField*>& axes,
-                     std::vector<std::vector<double>>* out) const {
+                     std::vector<Vertex>* out) const {
     for (std::size_t k = 0; k < bound_.size(); ++k) {
       if (!bound_.reject(k) || !bound_.broken(k, row)) continue;
       for (const SweptField* f : axes) {
@@ -143,9 +194,9 @@ class ConstrainedCheck {
         other[a] = row[a] == f->low ? f->high : f->low;
         if (bound_.broken(k, other)) continue;
         const double s0 = bound_.slack(k, row), s1 = bound_.slack(k, other);
-        std::vector<double> crossing = row;
-        crossing[a] = row[a] + s0 / (s0 - s1) * (other[a] - row[a]);
-        if (bound_.apply(crossing)) out->push_back(crossing);
+        Vertex crossing{row, {}};
+        crossing.row[a] = row[a] + s0 / (s0 - s1) * (other[a] - row[a]);
+        if (bound_.apply(crossing.row, &crossing.clipped_by)) out->push_back(std::move(crossing));
       }
     }
   }
@@ -190,6 +241,18 @@ std::vector<Problem> sweep_range_problems(const Scenario& scenario) {
   const FieldRegistry registry(scenario);
   const std::vector<SweptField> swept = swept_fields(scenario, registry);
   const ConstrainedCheck constrained(scenario, swept);
+  if (!constrained.empty()) {
+    // A clip that leaves its field's range is the problem, whichever rule it also breaks.
+    const std::vector<const SweptField*> axes = constrained.clipped_axes();
+    if (axes.size() > kMaxCornerAxes)
+      return {{{"sweep.constraints"},
+               fmt::format("the sweep's clip constraints tie {} axes together; at most {} can be checked over their "
+                           "whole range (every clipped value must stay in its field's range)",
+                           axes.size(), kMaxCornerAxes)}};
+    if (std::vector<Problem> found = axes.empty() ? std::vector<Problem>() : constrained.clip_range_problems(axes);
+        !found.empty())
+      return found;
+  }
   for (const Rule& rule : validation_rules()) {
     std::vector<const SweptField*> read;
     for (const SweptField& f : swept)

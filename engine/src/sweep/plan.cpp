@@ -232,8 +232,17 @@ std::vector<std::vector<double>> constrained(const SweepSpec& spec, const Scenar
   if (bound.empty()) return rows;
   std::vector<std::vector<double>> kept;
   kept.reserve(rows.size());
-  for (auto& row : rows)
-    if (bound.apply(row)) kept.push_back(std::move(row));
+  for (auto& row : rows) {
+    if (!bound.apply(row)) continue;
+    // No point runs that breaks a declared rule: the order check
+    // (constraint_order_problem) makes this impossible, and this says so.
+    if (const int k = bound.first_broken(row); k >= 0)
+      throw ScenarioError({{"sweep.constraints", -1, -1,
+                            fmt::format("a design point breaks the rule '{}' after the constraints were applied; "
+                                        "this is a bug in brink, please report it",
+                                        spec.constraints[static_cast<std::size_t>(k)].rule)}});
+    kept.push_back(std::move(row));
+  }
   plan->rejected_points = static_cast<std::int64_t>(rows.size() - kept.size());
   if (kept.empty())
     throw ScenarioError({{"sweep.constraints", -1, -1,
@@ -331,7 +340,9 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
   set_units(registry, &plan);
   if (plan.scenario_column >= 0)
     for (const ScenarioChoice& c : plan.choices) plan.parameter_choices[plan.scenario_column].push_back(c.label);
-  plan.design = std::string(to_string(spec.design));
+  // With sensitivity, random, lhs and sobol give the same plan: Saltelli's,
+  // from a scrambled Sobol' sequence (design_values), and the file says so.
+  plan.design = std::string(to_string(spec.sensitivity ? SweepDesign::kSobol : spec.design));
   plan.samples = spec.samples;
 
   const std::size_t d = spec.axes.size();

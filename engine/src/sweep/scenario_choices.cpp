@@ -104,7 +104,9 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
       throw ScenarioError(
           {from_file ? loaded.source.at("sweep.scenarios", message) : Diagnostic{where, -1, -1, message}});
     }
-    LoadedScenario choice = load_scenario(source, settings);
+    std::vector<std::string> swept;  // checked over their range below, not at the choice's base values
+    for (const SweepAxis& axis : spec.axes) swept.push_back(axis.path);
+    LoadedScenario choice = load_scenario(source, settings, swept);
     if (const std::string d = difference(loaded.scenario, choice.scenario); !d.empty())
       throw ScenarioError({{where, -1, -1,
                             fmt::format("scenario choice '{}' does not match the scenario '{}' in {}: a sweep over "

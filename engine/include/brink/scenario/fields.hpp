@@ -136,16 +136,19 @@ std::span<const Rule> validation_rules();
 
 // Every problem of a scenario: each field's own range, then every rule.
 // A Scenario from any source (file, --set, sweep point, C++) passes through it.
-std::vector<Problem> validate(const Scenario& scenario);
+// A problem of a value rule that involves one of the `swept` paths is left
+// out: a sweep never runs the base value of a swept field, and
+// sweep_range_problems checks the rule over the swept range instead.
+std::vector<Problem> validate(const Scenario& scenario, std::span<const std::string> swept = {});
 // "" when initial_rung < limited_war <= full_war <= alliance_war (indices of
 // valid rungs), else a sentence naming each rung; `first_out_of_order` gets the
 // key of the first one out of order.
 std::string rung_order_problem(const Escalation& e, std::string* first_out_of_order = nullptr);
 // The rules only (no structure checks): safe on a partly read scenario.
-std::vector<Problem> validate_values(const Scenario& scenario);
+std::vector<Problem> validate_values(const Scenario& scenario, std::span<const std::string> swept = {});
 // What can be checked of a scenario the parser read only in part (it has
 // reported the rest): the value rules and the rules on names.
-std::vector<Problem> validate_partly_read(const Scenario& scenario);
+std::vector<Problem> validate_partly_read(const Scenario& scenario, std::span<const std::string> swept = {});
 // A sweep over its whole declared range, before anything runs: every value
 // rule that reads a swept field, at every corner of the box its swept axes
 // span (grid: smallest and largest values; other designs: [min, max]). The

@@ -52,7 +52,12 @@ struct LoadedScenario {
 
 // Parses and validates; applies the overrides in order by setting fields
 // (nothing is parsed again), then validates again. Throws ScenarioError.
-LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides = {});
+// A rule that reads a swept field (an axis of the file's sweep block, or one
+// of `swept_later`, the paths the command line will sweep) is checked over
+// the swept range (check_sweep_range), not at the base value no point runs;
+// with `swept_later`, that check is left to apply_sweep_options.
+LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides = {},
+                             std::span<const std::string> swept_later = {});
 
 // Reads a file into a ScenarioSource; throws ScenarioError if unreadable.
 ScenarioSource read_scenario_file(const std::string& path);
@@ -69,9 +74,11 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
 // "100_000"); false if `text` is not one.
 bool parse_scenario_number(const std::string& text, double* value);
 
-// Sets `overrides` on a loaded scenario and validates it; a problem that
-// involves an overridden field names that --set. Throws ScenarioError.
-void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides);
+// Sets `overrides` on a loaded scenario and validates it (leaving out the
+// problems of the `swept` paths, as load_scenario); a problem that involves
+// an overridden field names that --set. Throws ScenarioError.
+void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides,
+                     std::span<const std::string> swept = {});
 
 // Diagnostics for problems found by `validate` on a loaded scenario: at the
 // --set that set a field involved, else at the field's place in the file.

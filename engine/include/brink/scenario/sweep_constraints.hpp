@@ -32,6 +32,13 @@ std::string parse_constraint(const std::string& rule, bool reject, SweepConstrai
 std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
                                const std::vector<ParameterInfo>& parameters);
 
+// Whether clip constraint `c`, applied after `earlier`, can break one of them:
+// it moves its target (down for <=, up for >=), and an earlier rule whose
+// left − right grows the wrong way with that move would hold when it was
+// applied and fail after. Returns the problem as one sentence naming both
+// rules and the order that works, or "" if none (always for reject rules).
+std::string constraint_order_problem(std::span<const SweepConstraint> earlier, const SweepConstraint& c);
+
 // Constraints bound to the axes of a spec: each term is an axis column of a
 // point row or a fixed value of the base scenario.
 class BoundConstraints {
@@ -39,8 +46,12 @@ class BoundConstraints {
   BoundConstraints(const SweepSpec& spec, const Scenario& base);
   bool empty() const { return rules_.empty(); }
   // Applies every constraint in order to `row` (one value per axis); false if
-  // a reject constraint drops the point.
-  bool apply(std::span<double> row) const;
+  // a reject constraint drops the point. With `clipped_by` (one entry per
+  // axis), the index of the last constraint that clipped each axis, or -1.
+  // With the order constraint_order_problem accepts, every rule holds after.
+  bool apply(std::span<double> row, std::vector<int>* clipped_by = nullptr) const;
+  // The first constraint that `row` breaks by more than rounding, or -1.
+  int first_broken(std::span<const double> row) const;
   // left − right of constraint k at `row` (> 0 breaks an at_most rule).
   double slack(std::size_t k, std::span<const double> row) const;
   std::size_t size() const { return rules_.size(); }
