@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <utility>
 
 #include "brink/calibrate/evaluator.hpp"
 #include "brink/calibrate/prior.hpp"
@@ -175,27 +177,83 @@ TEST(SmcTest, StatisticsAreMeanOrQuantile) {
   EXPECT_DOUBLE_EQ(observation_statistic({10, 1, 3, 2}, 0.5), 2.5);
 }
 
-// The statistic is the parameter plus Gaussian noise of sd 0.1 from the
-// stream seed: with a flat prior the ABC posterior tends to N(y, 0.1²).
+// Each world's distance reads that world's own values (with its own noise)
+// for mean observations, and the statistic with one draw for every world for
+// quantile observations; noise is added at any R, from the stream's draws.
+TEST(SmcTest, WorldDistancesReadEachWorldWithItsOwnError) {
+  std::vector<Observation> obs(3);
+  obs[0].value = 10;
+  obs[0].sd = 2;
+  obs[1].value = 0;
+  obs[1].sd = 0.5;
+  obs[2].value = 5;
+  obs[2].sd = 1;
+  obs[2].quantile = 0.5;
+  const std::vector<double> statistic = {13, 1, 4};        // means of the worlds below; the median 4
+  const std::vector<double> world = {12, 0, 3, 14, 2, 5};  // 2 worlds × 3 observations
+  const std::vector<double> d = world_distances(9, 2, 31, statistic, world, 2, obs);
+  ASSERT_EQ(d.size(), 2u);
+  std::vector<double> z0(3), z1(3);
+  noise_normals(9, 2, 31, 0, z0);  // world 0: draws 0, 1
+  noise_normals(9, 2, 31, 2, z1);  // world 1: draws 2, 3
+  auto norm = [](double a, double b, double c) { return std::sqrt(a * a + b * b + c * c); };
+  EXPECT_DOUBLE_EQ(d[0], norm((12 + 2 * z0[0] - 10) / 2, (0 + 0.5 * z0[1]) / 0.5, 4 + z0[2] - 5));
+  // The quantile observation keeps world 0's draw: a statement about the worlds' distribution.
+  EXPECT_DOUBLE_EQ(d[1], norm((14 + 2 * z1[0] - 10) / 2, (2 + 0.5 * z1[1]) / 0.5, 4 + z0[2] - 5));
+  EXPECT_NE(z0[0], z1[0]);
+  // A world whose value is not finite is at an infinite distance; the others keep theirs.
+  const std::vector<double> bad = {std::nan(""), 0, 3, 14, 2, 5};
+  const std::vector<double> e = world_distances(9, 2, 31, statistic, bad, 2, obs);
+  EXPECT_EQ(e[0], std::numeric_limits<double>::infinity());
+  EXPECT_DOUBLE_EQ(e[1], d[1]);
+  EXPECT_DOUBLE_EQ(share_within(std::vector<double>{0.5, 2, 1, 3}, 1.0), 0.5);
+  EXPECT_DOUBLE_EQ(share_within(std::vector<double>{0.5, std::numeric_limits<double>::infinity()},
+                                std::numeric_limits<double>::infinity()),
+                   1.0);
+}
+
+// R worlds per candidate, world r being θ + σ·N(0, 1) from the stream seed;
+// the statistic is their mean. One world is θ + N(0, σ²), so with a flat
+// prior and an observation y of sd τ the posterior tends to N(y, σ² + τ²),
+// whatever R.
 class NoisyIdentity final : public ParticleEvaluator {
  public:
-  std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t seed) override {
-    std::vector<double> out(thetas.size() / width);
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      double u0 = 0, u1 = 0;
-      calibration_uniforms(seed, 77, static_cast<std::uint32_t>(i), 0, &u0, &u1);
-      out[i] = thetas[i * width] + 0.1 * std::sqrt(-2 * std::log(u0)) * std::cos(2 * M_PI * u1);
+  NoisyIdentity(double sigma, int replications) : sigma_(sigma), replications_(replications) {}
+  Evaluation evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t seed) override {
+    Evaluation out{.statistic = {}, .world = {}, .replications = replications_};
+    for (std::size_t i = 0; i < thetas.size() / width; ++i) {
+      std::vector<double> runs(static_cast<std::size_t>(replications_));
+      for (int r = 0; r < replications_; ++r) {
+        double u0 = 0, u1 = 0;
+        calibration_uniforms(seed, 77 + static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(i), 0, &u0, &u1);
+        runs[static_cast<std::size_t>(r)] =
+            thetas[i * width] + sigma_ * std::sqrt(-2 * std::log(u0)) * std::cos(2 * M_PI * u1);
+      }
+      out.world.insert(out.world.end(), runs.begin(), runs.end());
+      out.statistic.push_back(observation_statistic(runs, -1));
     }
     return out;
   }
+
+ private:
+  double sigma_;
+  int replications_;
 };
+
+// Weighted mean and sd of the first parameter of a population.
+std::pair<double, double> weighted_moments(const Population& p) {
+  double mean = 0, var = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) mean += p.weight[i] * p.theta[i];
+  for (std::size_t i = 0; i < p.size(); ++i) var += p.weight[i] * std::pow(p.theta[i] - mean, 2);
+  return {mean, std::sqrt(var)};
+}
 
 TEST(SmcTest, PosteriorOfANoisyIdentityAndDeterminism) {
   std::vector<Observation> obs(1);
   obs[0].value = 0.3;
   obs[0].sd = 0.1;
   auto run = [&] {
-    NoisyIdentity evaluator;
+    NoisyIdentity evaluator(0.1, 1);
     AbcSmc smc({Prior(spec(PriorKind::kUniform, -2, 2))}, obs, {.particles = 2000, .quantile = 0.5, .seed = 11},
                evaluator);
     std::vector<Population> gens{smc.first()};
@@ -207,13 +265,74 @@ TEST(SmcTest, PosteriorOfANoisyIdentityAndDeterminism) {
     EXPECT_LT(gens[g].tolerance, gens[g - 1].tolerance);
     EXPECT_NEAR(std::accumulate(gens[g].weight.begin(), gens[g].weight.end(), 0.0), 1.0, 1e-12);
   }
-  const Population& last = gens.back();
-  double mean = 0, var = 0;
-  for (std::size_t i = 0; i < last.size(); ++i) mean += last.weight[i] * last.theta[i];
-  for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i] - mean, 2);
+  const auto [mean, sd] = weighted_moments(gens.back());
   EXPECT_NEAR(mean, 0.3, 0.02);
-  EXPECT_NEAR(std::sqrt(var), 0.1, 0.015);
-  EXPECT_EQ(run().back().theta, last.theta);  // the same seed gives the same bits
+  EXPECT_NEAR(sd, std::sqrt(0.1 * 0.1 + 0.1 * 0.1), 0.015);  // the model's spread and the measurement error
+  EXPECT_EQ(run().back().theta, gens.back().theta);          // the same seed gives the same bits
+}
+
+// The target does not depend on R: each world is read with its error and
+// the share of worlds within the tolerance weights the candidate. Before,
+// R = 16 gave N(y, τ² + σ²/16) (the mean of the worlds) and R = 1 ignored τ.
+TEST(SmcTest, PosteriorDoesNotDependOnReplications) {
+  std::vector<Observation> obs(1);
+  obs[0].value = 0.3;
+  obs[0].sd = 0.1;
+  const double sigma = 0.2, exact_sd = std::sqrt(sigma * sigma + 0.1 * 0.1);
+  for (int reps : {1, 4, 16}) {
+    NoisyIdentity evaluator(sigma, reps);
+    AbcSmc smc({Prior(spec(PriorKind::kUniform, -2, 2))}, obs, {.particles = 2000, .quantile = 0.5, .seed = 13},
+               evaluator);
+    Population p = smc.first();
+    for (int g = 1; g < 8; ++g) p = smc.next(p);
+    const auto [mean, sd] = weighted_moments(p);
+    EXPECT_NEAR(mean, 0.3, 0.03) << "R = " << reps;
+    EXPECT_NEAR(sd, exact_sd, 0.025) << "R = " << reps;
+    for (std::size_t i = 0; i < p.size(); ++i) EXPECT_LE(p.distance[i], p.tolerance);
+  }
+}
+
+// A 0/1 outcome: world r is 1 with probability θ (flat prior on (0, 1)),
+// observed as 1 with sd 0.1. One world gives θ·φ(0) + (1 - θ)·φ(10) ∝ θ:
+// the posterior Beta(2, 1), mean 2/3, sd 0.2357, for any R. (A Gaussian
+// synthetic likelihood with the worlds' variance weights θ = 0.05 at 0.41
+// of θ = 0.95's weight, where one world gives 0.05.)
+class Bernoulli final : public ParticleEvaluator {
+ public:
+  explicit Bernoulli(int replications) : replications_(replications) {}
+  Evaluation evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t seed) override {
+    Evaluation out{.statistic = {}, .world = {}, .replications = replications_};
+    for (std::size_t i = 0; i < thetas.size() / width; ++i) {
+      double sum = 0;
+      for (int r = 0; r < replications_; ++r) {
+        double u = 0, unused = 0;
+        calibration_uniforms(seed, 91 + static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(i), 0, &u, &unused);
+        out.world.push_back(u < thetas[i * width] ? 1.0 : 0.0);
+        sum += out.world.back();
+      }
+      out.statistic.push_back(sum / replications_);
+    }
+    return out;
+  }
+
+ private:
+  int replications_;
+};
+
+TEST(SmcTest, AZeroOneOutcomeHasItsExactPosterior) {
+  std::vector<Observation> obs(1);
+  obs[0].value = 1;
+  obs[0].sd = 0.1;
+  for (int reps : {1, 16}) {
+    Bernoulli evaluator(reps);
+    AbcSmc smc({Prior(spec(PriorKind::kUniform, 0, 1))}, obs, {.particles = 2000, .quantile = 0.5, .seed = 17},
+               evaluator);
+    Population p = smc.first();
+    for (int g = 1; g < 5; ++g) p = smc.next(p);
+    const auto [mean, sd] = weighted_moments(p);
+    EXPECT_NEAR(mean, 2.0 / 3, 0.03) << "R = " << reps;
+    EXPECT_NEAR(sd, std::sqrt(2.0 / 3 / 3 / 4 * 1.0), 0.02) << "R = " << reps;
+  }
 }
 
 TEST(EvaluatorTest, CalibrationScenarioEndsAfterTheLastObservation) {
@@ -319,11 +438,23 @@ TEST(EvaluatorTest, PackedParticlesGiveTheUnpackedStatistics) {
     unpacked.set_packing(false);
     ASSERT_TRUE(packed.packs());
     ASSERT_FALSE(unpacked.packs());
-    const std::vector<double> a = packed.evaluate(thetas, paths.size(), 7);
-    const std::vector<double> b = unpacked.evaluate(thetas, paths.size(), 7);
-    EXPECT_EQ(a, b);
+    const Evaluation a = packed.evaluate(thetas, paths.size(), 7);
+    const Evaluation b = unpacked.evaluate(thetas, paths.size(), 7);
+    EXPECT_EQ(a.statistic, b.statistic);
+    EXPECT_EQ(a.world, b.world);
+    EXPECT_EQ(a.replications, 64);
+    EXPECT_EQ(b.replications, 64);
+    ASSERT_EQ(a.world.size(), a.statistic.size() * 64);
     EXPECT_DOUBLE_EQ(packed.lane_steps() * 70, unpacked.lane_steps() * 18);  // 16 + 2 blocks instead of 70
-    EXPECT_NE(a[0], a[a.size() - 1]);                                        // the particles differ
+    EXPECT_NE(a.statistic[0], a.statistic[a.statistic.size() - 1]);          // the particles differ
+    // The statistic of a mean observation is the mean of the candidate's worlds.
+    const std::size_t m = a.statistic.size() / 70;
+    for (std::size_t o = 0; o < m; ++o) {
+      if (s.observations[o].quantile >= 0) continue;
+      std::vector<double> worlds;
+      for (std::size_t r = 0; r < 64; ++r) worlds.push_back(a.world[(5 * 64 + r) * m + o]);
+      EXPECT_DOUBLE_EQ(a.statistic[5 * m + o], observation_statistic(worlds, -1)) << o;
+    }
   }
   // A field the kernel reads as one value per block keeps one particle per block.
   SweepEvaluator scalar(calibration_scenario(flagship, 64), {"actors.RUS.decision.patience_days"}, 1);
@@ -340,12 +471,13 @@ namespace {
 class TwoStatistics final : public ParticleEvaluator {
  public:
   explicit TwoStatistics(double second) : second_(second) {}
-  std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t) override {
-    std::vector<double> out;
+  Evaluation evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t) override {
+    Evaluation out;
     for (std::size_t i = 0; i < thetas.size() / width; ++i) {
-      out.push_back(thetas[i * width]);
-      out.push_back(second_);
+      out.statistic.push_back(thetas[i * width]);
+      out.statistic.push_back(second_);
     }
+    out.world = out.statistic;  // one world: its values are the statistics
     return out;
   }
 
@@ -395,10 +527,11 @@ TEST(SmcTest, NoFiniteDistanceIsRefusedNamingTheObservation) {
 // and no candidate at an infinite distance is accepted.
 class InfiniteAboveZero final : public ParticleEvaluator {
  public:
-  std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t) override {
-    std::vector<double> out;
+  Evaluation evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t) override {
+    Evaluation out;
     for (std::size_t i = 0; i < thetas.size() / width; ++i)
-      out.push_back(thetas[i * width] > -0.5 ? std::numeric_limits<double>::infinity() : thetas[i * width]);
+      out.statistic.push_back(thetas[i * width] > -0.5 ? std::numeric_limits<double>::infinity() : thetas[i * width]);
+    out.world = out.statistic;
     return out;
   }
 };
@@ -452,14 +585,16 @@ TEST(EvaluatorTest, EventsAfterTheLastObservationAreLeftOut) {
   ASSERT_EQ(c.events.size(), 3u);  // kept until each particle's values are set
   // events.0.day calibrated: on day 5 the event counts, on day 30 it is past the run.
   SweepEvaluator day(c, {"events.0.day"}, 1);
-  EXPECT_EQ(day.evaluate(std::vector<double>{5, 30}, 1, 11), (std::vector<double>{1500, 1000}));
+  EXPECT_EQ(day.evaluate(std::vector<double>{5, 30}, 1, 11).statistic, (std::vector<double>{1500, 1000}));
   // A calibrated field of an event past the run still names that event (and changes nothing).
   SweepEvaluator late(c, {"events.1.reinforce"}, 1);
-  EXPECT_EQ(late.evaluate(std::vector<double>{0, 5000}, 1, 11), (std::vector<double>{1500, 1500}));
+  EXPECT_EQ(late.evaluate(std::vector<double>{0, 5000}, 1, 11).statistic, (std::vector<double>{1500, 1500}));
   // Packed blocks (a per-lane field) leave them out too.
   SweepEvaluator packed(c, {"actors.A.forces.deployed"}, 1);
   ASSERT_TRUE(packed.packs());
-  EXPECT_EQ(packed.evaluate(std::vector<double>{1000, 2000}, 1, 11), (std::vector<double>{1500, 2500}));
+  const Evaluation by_lane = packed.evaluate(std::vector<double>{1000, 2000}, 1, 11);
+  EXPECT_EQ(by_lane.statistic, (std::vector<double>{1500, 2500}));
+  EXPECT_EQ(by_lane.world.size(), 8u);  // 2 candidates × 4 replications × 1 observation
   Scenario dropped = c;
   drop_unreached_events(dropped);
   ASSERT_EQ(dropped.events.size(), 1u);

@@ -34,6 +34,11 @@ class ObservationSink final : public ResultSink {
     std::copy(v.begin(), v.end(), values_.begin() + static_cast<long>(at));
   }
   void point_finished(std::int64_t, std::int64_t) override {}
+  // Every replication's value of every observation at `point` (R × observations).
+  void worlds(std::size_t point, double* out) const {
+    const std::size_t size = static_cast<std::size_t>(replications_) * m_;
+    std::copy_n(values_.begin() + static_cast<long>(point * size), size, out);
+  }
   // The statistic of every observation at `point`.
   void statistics(std::size_t point, double* out) const {
     std::vector<double> one(static_cast<std::size_t>(replications_));
@@ -141,16 +146,19 @@ SweepEvaluator::SweepEvaluator(Scenario scenario, std::vector<std::string> paths
                                const std::atomic<bool>* stop)
     : scenario_(std::move(scenario)), paths_(std::move(paths)), threads_(threads), stop_(stop) {}
 
-std::vector<double> SweepEvaluator::evaluate_slices(std::span<const double> thetas, std::size_t width,
-                                                    std::uint64_t stream_seed, std::size_t first_slice) {
+Evaluation SweepEvaluator::evaluate_slices(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed,
+                                           std::size_t first_slice) {
   if (packs()) return evaluate_packed(thetas, width, stream_seed, first_slice);
   const std::size_t count = width ? thetas.size() / width : 0, m = scenario_.observations.size();
   Scenario base = scenario_;
   base.run.seed = stream_seed;
   auto shared = std::make_shared<const Scenario>(std::move(base));
   const FieldRegistry registry(*shared);
-  std::vector<double> out(count * m);
   const std::int64_t reps = shared->run.replications;
+  const std::size_t per_candidate = static_cast<std::size_t>(reps) * m;
+  Evaluation out{.statistic = std::vector<double>(count * m),
+                 .world = std::vector<double>(count * per_candidate),
+                 .replications = reps};
   for (std::size_t first = 0; first < count; first += kSlice) {
     const std::size_t n = std::min(kSlice, count - first);
     SweepPlan plan;
@@ -176,33 +184,41 @@ std::vector<double> SweepEvaluator::evaluate_slices(std::span<const double> thet
     ObservationSink sink(*plan.base, reps, n, plan.kept.front()->record_every());
     execute(plan, threads_, sink, {}, nullptr, stop_);
     if (stop_ && stop_->load()) throw std::runtime_error("interrupted");
-    for (std::size_t p = 0; p < n; ++p) sink.statistics(p, out.data() + (first + p) * m);
+    for (std::size_t p = 0; p < n; ++p) {
+      sink.statistics(p, out.statistic.data() + (first + p) * m);
+      sink.worlds(p, out.world.data() + (first + p) * per_candidate);
+    }
     lane_steps_ += static_cast<double>(n) * plan.blocks_per_point() * kBlockLanes * plan.kept.front()->steps();
     points_ += static_cast<std::int64_t>(n);
   }
   return out;
 }
 
-std::vector<double> RankSharedEvaluator::evaluate(std::span<const double> thetas, std::size_t width,
-                                                  std::uint64_t stream_seed) {
+Evaluation RankSharedEvaluator::evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed) {
   const std::size_t count = width ? thetas.size() / width : 0, m = local_.observation_count();
+  const std::int64_t reps = local_.replications();
+  const std::size_t cells = count * m, worlds = cells * static_cast<std::size_t>(reps);
   const std::size_t slices = (count + kSlice - 1) / kSlice;
   const auto rank = static_cast<std::size_t>(group_.rank()), ranks = static_cast<std::size_t>(group_.size());
   const std::size_t lo = slices * rank / ranks, hi = slices * (rank + 1) / ranks;
   const std::size_t first = std::min(count, lo * kSlice), last = std::min(count, hi * kSlice);
+  // Statistics, then every world's values, then this rank's replication-steps.
   // Every other rank contributes 0 to this rank's candidates: x + 0 is x, so the sum is exact.
-  std::vector<double> out(count * m + 1, 0.0);
+  std::vector<double> out(cells + worlds + 1, 0.0);
   const double before = local_.lane_steps();
   if (first < last) {
-    const std::vector<double> mine =
+    const Evaluation mine =
         local_.evaluate_slices(thetas.subspan(first * width, (last - first) * width), width, stream_seed, lo);
-    std::copy(mine.begin(), mine.end(), out.begin() + static_cast<long>(first * m));
+    std::copy(mine.statistic.begin(), mine.statistic.end(), out.begin() + static_cast<long>(first * m));
+    std::copy(mine.world.begin(), mine.world.end(),
+              out.begin() + static_cast<long>(cells + first * m * static_cast<std::size_t>(reps)));
   }
   out.back() = local_.lane_steps() - before;
   group_.sum(out);
   lane_steps_ += out.back();
-  out.pop_back();
-  return out;
+  return {.statistic = std::vector<double>(out.begin(), out.begin() + static_cast<long>(cells)),
+          .world = std::vector<double>(out.begin() + static_cast<long>(cells), out.end() - 1),
+          .replications = reps};
 }
 
 }  // namespace brink

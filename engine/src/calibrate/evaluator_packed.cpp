@@ -51,15 +51,18 @@ void run_blocks(const std::vector<BlockSpec>& blocks, const Model& model, int th
 
 }  // namespace
 
-std::vector<double> SweepEvaluator::evaluate_packed(std::span<const double> thetas, std::size_t width,
-                                                    std::uint64_t stream_seed, std::size_t first_slice) {
+Evaluation SweepEvaluator::evaluate_packed(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed,
+                                           std::size_t first_slice) {
   const std::size_t count = width ? thetas.size() / width : 0, m = scenario_.observations.size();
   const int reps = static_cast<int>(scenario_.run.replications);
   const std::size_t per_block = static_cast<std::size_t>(kBlockLanes / reps);
   const FieldRegistry registry(scenario_);
   std::vector<const FieldRef*> refs;
   for (const std::string& path : paths_) refs.push_back(registry.find(path));
-  std::vector<double> out(count * m);
+  const std::size_t per_candidate = static_cast<std::size_t>(reps) * m;
+  Evaluation out{.statistic = std::vector<double>(count * m),
+                 .world = std::vector<double>(count * per_candidate),
+                 .replications = reps};
   for (std::size_t first = 0; first < count; first += kEvaluatorSlice) {
     const std::size_t n = std::min(kEvaluatorSlice, count - first);
     // Each particle is the scenario and stream it is unpacked: point p of its slice.
@@ -95,9 +98,11 @@ std::vector<double> SweepEvaluator::evaluate_packed(std::span<const double> thet
       const std::vector<double> v = observed_values(slice_base, results[b], every);
       for (std::size_t j = 0; j < blocks[b].segments.size(); ++j) {
         const std::size_t particle = first + b * per_block + j;
+        std::copy_n(v.begin() + static_cast<long>(j * per_candidate), per_candidate,
+                    out.world.begin() + static_cast<long>(particle * per_candidate));
         for (std::size_t o = 0; o < m; ++o) {
           for (int r = 0; r < reps; ++r) one[static_cast<std::size_t>(r)] = v[(j * reps + r) * m + o];
-          out[particle * m + o] = observation_statistic(one, scenario_.observations[o].quantile);
+          out.statistic[particle * m + o] = observation_statistic(one, scenario_.observations[o].quantile);
         }
       }
     }

@@ -52,16 +52,18 @@ double linear_quantile(std::vector<double> values, double q) {
 }
 
 // Beaumont et al. (2009): w_i ∝ π(z_i) / Σ_j w_j K(z_i | z_j) in the free
-// coordinates (π with its Jacobian), normalized.
+// coordinates (π with its Jacobian), times the particle's ABC likelihood
+// estimate (the share of its worlds within the tolerance), normalized.
 std::vector<double> importance_weights(const std::vector<Prior>& priors, const std::vector<double>& z,
                                        const std::vector<double>& centres, const std::vector<double>& previous,
-                                       const std::vector<double>& lower) {
+                                       const std::vector<double>& lower, const std::vector<double>& likelihood) {
   const std::size_t d = priors.size(), n = z.size() / d;
   std::vector<double> w(n);
   for (std::size_t i = 0; i < n; ++i) {
     double log_prior = 0;
     for (std::size_t a = 0; a < d; ++a) log_prior += priors[a].log_free_density(z[i * d + a]);
-    w[i] = log_prior - log_kernel_mixture(std::span(z).subspan(i * d, d), centres, previous, lower, d);
+    w[i] = log_prior + std::log(likelihood[i]) -
+           log_kernel_mixture(std::span(z).subspan(i * d, d), centres, previous, lower, d);
   }
   const double top = *std::max_element(w.begin(), w.end());
   double total = 0;
@@ -79,14 +81,43 @@ void calibration_uniforms(std::uint64_t seed, std::uint32_t generation, std::uin
   *second = unit(r[2], r[3]);
 }
 
-void add_measurement_noise(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate,
-                           const std::vector<Observation>& observations, std::span<double> statistic) {
-  for (std::size_t k = 0; k < observations.size(); k += 2) {  // two normals per call
-    const auto r = words(seed, candidate, generation, static_cast<std::uint32_t>(k / 2), kNoisePurpose);
+void noise_normals(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate, std::uint32_t first_draw,
+                   std::span<double> z) {
+  for (std::size_t k = 0; k < z.size(); k += 2) {  // two normals per draw
+    const auto r = words(seed, candidate, generation, first_draw + static_cast<std::uint32_t>(k / 2), kNoisePurpose);
     const auto [z0, z1] = normal_pair(unit(r[0], r[1]), unit(r[2], r[3]));
-    statistic[k] += observations[k].sd * z0;
-    if (k + 1 < observations.size()) statistic[k + 1] += observations[k + 1].sd * z1;
+    z[k] = z0;
+    if (k + 1 < z.size()) z[k + 1] = z1;
   }
+}
+
+std::vector<double> world_distances(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate,
+                                    std::span<const double> statistic, std::span<const double> world,
+                                    std::int64_t replications, const std::vector<Observation>& observations) {
+  const std::size_t m = observations.size(), reps = static_cast<std::size_t>(std::max<std::int64_t>(replications, 1));
+  const auto draws_per_world = static_cast<std::uint32_t>((m + 1) / 2);
+  std::vector<double> z(m), first(m), out(reps);
+  for (std::size_t r = 0; r < reps; ++r) {
+    noise_normals(seed, generation, candidate, static_cast<std::uint32_t>(r) * draws_per_world, z);
+    if (r == 0) first = z;  // a quantile observation's one draw, the same for every world
+    double sum = 0;
+    for (std::size_t o = 0; o < m; ++o) {
+      const Observation& ob = observations[o];
+      // A quantile is a statement about the distribution of worlds, not about one of them.
+      const double value = ob.quantile < 0 ? world[r * m + o] + ob.sd * z[o] : statistic[o] + ob.sd * first[o];
+      const double t = (value - ob.value) / ob.sd;
+      sum += t * t;
+    }
+    out[r] = std::isfinite(sum) ? std::sqrt(sum) : kInf;
+  }
+  return out;
+}
+
+double share_within(std::span<const double> distances, double tolerance) {
+  if (distances.empty()) return 0.0;
+  if (tolerance == kInf) return 1.0;
+  const auto within = std::count_if(distances.begin(), distances.end(), [&](double d) { return d <= tolerance; });
+  return static_cast<double>(within) / static_cast<double>(distances.size());
 }
 
 double effective_sample_size(std::span<const double> weights) {
@@ -208,18 +239,26 @@ AbcSmc::Batch AbcSmc::evaluate_batch(int generation, std::int64_t first, std::in
   batch.theta.resize(static_cast<std::size_t>(count) * d);
   for (std::int64_t c = 0; c < count; ++c) propose(first + c, batch.theta.data() + c * d);
   const std::int64_t index = first == 0 ? 0 : first;  // batches are keyed by their first candidate
-  batch.statistic = evaluator_.evaluate(batch.theta, d, stream_seed(generation, index));
-  // The distance is that of the statistics plus their measurement error,
-  // when it is modelled; the statistics are kept as the model made them.
-  const std::size_t m = observations_.size();
-  std::vector<double> observed(m);
-  for (std::int64_t c = 0; c < count; ++c) {
-    const auto row = std::span(batch.statistic).subspan(static_cast<std::size_t>(c) * m, m);
-    std::copy(row.begin(), row.end(), observed.begin());
-    if (settings_.measurement_noise)
-      add_measurement_noise(settings_.seed, static_cast<std::uint32_t>(generation),
-                            static_cast<std::uint32_t>(first + c), observations_, observed);
-    batch.distance.push_back(observation_distance(observed, observations_));
+  Evaluation evaluation = evaluator_.evaluate(batch.theta, d, stream_seed(generation, index));
+  const std::size_t m = observations_.size(), n = static_cast<std::size_t>(count);
+  const auto reps = static_cast<std::size_t>(std::max<std::int64_t>(evaluation.replications, 1));
+  if (evaluation.statistic.size() != n * m || evaluation.world.size() != n * reps * m)
+    throw std::logic_error(
+        fmt::format("the evaluator returned {} statistics and {} world values for {} candidates x "
+                    "{} replications x {} observations",
+                    evaluation.statistic.size(), evaluation.world.size(), n, reps, m));
+  batch.statistic = std::move(evaluation.statistic);
+  batch.replications = reps;
+  // Each world is read with its measurement error and gets its own distance;
+  // the statistics are kept as the model made them.
+  batch.worlds.reserve(n * reps);
+  for (std::size_t c = 0; c < n; ++c) {
+    const std::vector<double> dist = world_distances(
+        settings_.seed, static_cast<std::uint32_t>(generation),
+        static_cast<std::uint32_t>(first + static_cast<std::int64_t>(c)), std::span(batch.statistic).subspan(c * m, m),
+        std::span(evaluation.world).subspan(c * reps * m, reps * m), static_cast<std::int64_t>(reps), observations_);
+    batch.worlds.insert(batch.worlds.end(), dist.begin(), dist.end());
+    batch.distance.push_back(*std::min_element(dist.begin(), dist.end()));
   }
   return batch;
 }
@@ -326,6 +365,7 @@ Population AbcSmc::next(const Population& previous) {
   };
 
   std::int64_t candidates = 0, accepted = 0;
+  std::vector<double> likelihood;  // per accepted particle: the share of its worlds within the tolerance
   // The first batch guesses the acceptance rate: about the quantile after the
   // prior, else somewhat below the previous generation's (the tolerance
   // shrinks); later batches use the rate seen so far. Every input is a count
@@ -338,8 +378,13 @@ Population AbcSmc::next(const Population& previous) {
                                                 std::min<std::int64_t>(64, remaining * 4), 10 * n);
     const Batch batch = evaluate_batch(generation, candidates, count, propose);
     for (std::int64_t c = 0; c < count && accepted < n; ++c) {
+      // Accepted when some world is within the tolerance (f > 0): the
+      // smallest distance, which is also what the next tolerance is taken from.
       const double dist = batch.distance[static_cast<std::size_t>(c)];
       if (!(dist <= pop.tolerance)) continue;
+      likelihood.push_back(share_within(
+          std::span(batch.worlds).subspan(static_cast<std::size_t>(c) * batch.replications, batch.replications),
+          pop.tolerance));
       pop.theta.insert(pop.theta.end(), batch.theta.begin() + c * d, batch.theta.begin() + (c + 1) * d);
       pop.statistic.insert(pop.statistic.end(), batch.statistic.begin() + c * m, batch.statistic.begin() + (c + 1) * m);
       pop.distance.push_back(dist);
@@ -354,7 +399,7 @@ Population AbcSmc::next(const Population& previous) {
           "calibrate.quantile)",
           generation, accepted, n, candidates, pop.tolerance));
   }
-  pop.weight = importance_weights(priors_, free_coordinates(pop), centres, previous.weight, lower);
+  pop.weight = importance_weights(priors_, free_coordinates(pop), centres, previous.weight, lower, likelihood);
   return pop;
 }
 

@@ -210,6 +210,9 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
   for (const auto& s : settings) record.settings += s.path + "=" + s.value + "\n";
   record.settings += fmt::format("particles={}\nreplications={}\nquantile={}\ncommon_random={}\n", spec.particles,
                                  spec.replications, spec.quantile, spec.common_random);
+  // The target: every world with its measurement error (docs/calibration.md, "Distance"). A partial file of the
+  // earlier target (the mean of R worlds, noise only when R > 1) has no such line and is not resumed under this one.
+  record.settings += "distance=worlds\n";
   record.command_line = argv[0] ? std::string(argv[0]) : "brink";
   for (int i = 1; i < argc; ++i) record.command_line += std::string(" ") + argv[i];
   return record;
@@ -472,8 +475,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
              {.particles = spec.particles,
               .quantile = spec.quantile,
               .seed = loaded.scenario.run.seed,
-              .common_random = spec.common_random,
-              .measurement_noise = spec.replications > 1},
+              .common_random = spec.common_random},
              evaluator);
   if (!quiet)
     out << fmt::format(

@@ -1,7 +1,7 @@
 // The calibrator's evaluator on today's sweep engine: one sweep point per
 // particle, a fixed number of replications each, run by SweepPlan + execute
 // (threads, blocks, BlockScheduler), reduced to each observation's
-// statistic.
+// statistic, with every replication's own values beside them.
 //
 // Packed blocks (issue 13, item 2; docs/calibration.md): when every
 // calibrated field is per_lane and a particle has at most 256 replications,
@@ -52,17 +52,17 @@ class SweepEvaluator final : public ParticleEvaluator {
   // `scenario` is calibration_scenario's result; `paths` the calibrated fields, in the priors' order.
   SweepEvaluator(Scenario scenario, std::vector<std::string> paths, int threads,
                  const std::atomic<bool>* stop = nullptr);
-  std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed) override {
+  Evaluation evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed) override {
     return evaluate_slices(thetas, width, stream_seed, 0);
   }
   // `thetas` are the candidates of a batch from slice `first_slice` on (its
   // candidate first_slice · kEvaluatorSlice first): each keeps the streams it
   // has when the whole batch is evaluated at once.
-  std::vector<double> evaluate_slices(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed,
-                                      std::size_t first_slice);
+  Evaluation evaluate_slices(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed,
+                             std::size_t first_slice);
   // Particles packed floor(256 / R) to a block (evaluator_packed.cpp).
-  std::vector<double> evaluate_packed(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed,
-                                      std::size_t first_slice);
+  Evaluation evaluate_packed(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed,
+                             std::size_t first_slice);
   // Off: one sweep point per particle, whatever the fields (tests compare the two).
   void set_packing(bool on) { packing_ = on; }
   // Whether evaluate packs particles into blocks (see above).
@@ -71,6 +71,7 @@ class SweepEvaluator final : public ParticleEvaluator {
   double lane_steps() const { return lane_steps_; }
   std::int64_t points() const { return points_; }
   std::size_t observation_count() const { return scenario_.observations.size(); }
+  std::int64_t replications() const { return scenario_.run.replications; }
 
  private:
   Scenario scenario_;
@@ -85,12 +86,12 @@ class SweepEvaluator final : public ParticleEvaluator {
 // A batch shared by the ranks of an MPI job in lockstep (RankGroup): rank k
 // of K evaluates the contiguous run of slices k·S/K .. (k+1)·S/K - 1 of the
 // batch's S slices with `local`, and a sum over the ranks gives every rank
-// every statistic. Each candidate keeps its streams, so the result is the
+// every statistic and every world's values. Each candidate keeps its streams, so the result is the
 // one-rank result bit for bit.
 class RankSharedEvaluator final : public ParticleEvaluator {
  public:
   RankSharedEvaluator(SweepEvaluator& local, RankGroup& group) : local_(local), group_(group) {}
-  std::vector<double> evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed) override;
+  Evaluation evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed) override;
   // Replication-steps simulated by every rank so far.
   double lane_steps() const { return lane_steps_; }
 

@@ -3,6 +3,15 @@
 // tolerance: each generation's tolerance is a quantile of the previous
 // generation's distances (Del Moral, Doucet & Jasra 2012 adapt it the same way).
 //
+// The target is one world measured with error, for any R: each of a
+// candidate's R replications is one world, read with N(0, sd²) measurement
+// error and given its own distance; the candidate's ABC likelihood at
+// tolerance ε is the share of its worlds within ε, which multiplies its
+// importance weight (a candidate with none is rejected). That estimate is
+// unbiased for the R = 1 ABC likelihood, so R lowers the variance and leaves
+// the posterior alone (pseudo-marginal ABC: Del Moral et al. 2012; Bornn et
+// al. 2017). docs/calibration.md, "Distance".
+//
 // The algorithm knows nothing of the model: a ParticleEvaluator turns
 // parameter sets into summary statistics. Today's evaluator runs one sweep
 // point per particle (calibrate/evaluator.hpp); a kernel with per-lane
@@ -27,16 +36,27 @@
 
 namespace brink {
 
+// What an evaluator returns for `count` candidates of R replications each.
+struct Evaluation {
+  // count × observations: each observation's statistic over the candidate's
+  // replications (their mean, or the observation's quantile). Stored in the
+  // file; the distance reads it for quantile observations only.
+  std::vector<double> statistic;
+  // count × R × observations (candidate, replication, observation): each
+  // replication's own value of each observation, one world each. The
+  // distance reads it for observations whose statistic is the mean.
+  std::vector<double> world;
+  std::int64_t replications = 1;  // R, the same for every candidate
+};
+
 // Simulates parameter sets; the calibrator's only window on the model.
 class ParticleEvaluator {
  public:
   virtual ~ParticleEvaluator() = default;
-  // `thetas` is count × width parameter values (the priors' order). Returns
-  // count × observations statistics (each observation's statistic over the
-  // particle's replications). `stream_seed` keys the random streams: the
-  // same seed and candidate index give the same replications.
-  virtual std::vector<double> evaluate(std::span<const double> thetas, std::size_t width,
-                                       std::uint64_t stream_seed) = 0;
+  // `thetas` is count × width parameter values (the priors' order).
+  // `stream_seed` keys the random streams: the same seed and candidate index
+  // give the same replications.
+  virtual Evaluation evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed) = 0;
 };
 
 // One generation: particles in acceptance order.
@@ -46,7 +66,7 @@ struct Population {
   std::int64_t proposed = 0;      // candidates simulated to accept `particles`
   std::vector<double> theta;      // particles × parameters, parameter scale
   std::vector<double> weight;     // normalized importance weights
-  std::vector<double> distance;   // per particle
+  std::vector<double> distance;   // per particle: the smallest of its worlds' distances
   std::vector<double> statistic;  // particles × observations
   std::size_t size() const { return weight.size(); }
   double acceptance() const { return proposed > 0 ? static_cast<double>(size()) / proposed : 0.0; }
@@ -56,13 +76,7 @@ struct SmcSettings {
   std::int64_t particles = 1000;
   double quantile = 0.5;  // next tolerance: this quantile of the previous distances
   std::uint64_t seed = 1;
-  bool common_random = false;  // every candidate of a generation shares the random streams
-  // Each statistic gets N(0, sd²) added before its distance is taken (noisy
-  // ABC, Wilkinson 2013): the observation's sd is then its measurement error,
-  // and the tolerance's limit 0 is the posterior under that error. brink
-  // calibrate sets it when a particle runs more than one replication, whose
-  // mean statistic is the model's expectation, not one noisy draw.
-  bool measurement_noise = false;
+  bool common_random = false;                      // every candidate of a generation shares the random streams
   std::int64_t max_proposals_per_particle = 2000;  // gives up on a generation past this many per particle
 };
 
@@ -95,6 +109,19 @@ double log_kernel_mixture(std::span<const double> z, std::span<const double> cen
 // The distance of one particle's statistics to the observations: the
 // Euclidean norm of (statistic - value) / sd.
 double observation_distance(std::span<const double> statistic, const std::vector<Observation>& observations);
+// The distance of each of a candidate's R worlds (docs/calibration.md,
+// "Distance"): world r's value of observation o is world[r·m + o] plus
+// sd_o·z_{r,o} when o's statistic is the mean, and statistic[o] plus
+// sd_o·z_{0,o} (one draw for every world) when it is a quantile; d_r is the
+// norm of (value - observed) / sd over the observations (+inf when not
+// finite). The normals z come from the noise stream (seed, generation,
+// candidate, draw), draw r·ceil(m/2) + o/2 two normals at a time.
+std::vector<double> world_distances(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate,
+                                    std::span<const double> statistic, std::span<const double> world,
+                                    std::int64_t replications, const std::vector<Observation>& observations);
+// The share of `distances` at most `tolerance`: the candidate's ABC
+// likelihood estimate at that tolerance (1 when it is +inf).
+double share_within(std::span<const double> distances, double tolerance);
 // Index i with cdf[i-1] <= u·total < cdf[i] (cdf is the running sum of weights).
 std::size_t pick_by_weight(std::span<const double> cdf, double u);
 // `count` indices drawn by systematic resampling with offset u in (0, 1).
@@ -117,7 +144,10 @@ class AbcSmc {
 
  private:
   struct Batch {
-    std::vector<double> theta, statistic, distance;
+    std::vector<double> theta, statistic;  // statistics without noise
+    std::vector<double> distance;          // per candidate: the smallest of its worlds'
+    std::vector<double> worlds;            // count × R: each world's distance
+    std::size_t replications = 1;
   };
   Batch evaluate_batch(int generation, std::int64_t first, std::int64_t count,
                        const std::function<void(std::int64_t, double*)>& propose);
@@ -131,10 +161,10 @@ class AbcSmc {
   ParticleEvaluator& evaluator_;
 };
 
-// Adds sd_k·z to each statistic k of a candidate, z standard normal from the
-// stream (seed, generation, candidate): its measurement error.
-void add_measurement_noise(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate,
-                           const std::vector<Observation>& observations, std::span<double> statistic);
+// Standard normals z_0 .. z_{count-1} of the noise stream (seed, generation,
+// candidate), from draw index `first_draw` on, two per draw.
+void noise_normals(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate, std::uint32_t first_draw,
+                   std::span<double> z);
 // Uniforms in (0, 1) for (seed, generation, candidate, draw): two per call.
 void calibration_uniforms(std::uint64_t seed, std::uint32_t generation, std::uint32_t candidate, std::uint32_t draw,
                           double* first, double* second);
