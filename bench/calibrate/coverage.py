@@ -4,10 +4,11 @@ flagship-like parameter set (issue 13, item 5). Outside CI: about 100
 calibrations.
 
 Each calibration k:
-1. simulates the flagship (scenarios/jan-2022-standoff.yaml) at the TRUE
-   parameters (the flagship's own values, or with --truth prior a draw from
-   the prior) with `brink run`, and takes the mean over the replications of
-   Russia's deployed forces on the observed days: the model's expectation;
+1. simulates ONE replication of the flagship (scenarios/jan-2022-standoff.yaml)
+   at the TRUE parameters (the flagship's own values, or with --truth prior a
+   draw from the prior) with `brink run -n 1` (seed --seed + k), and takes
+   Russia's deployed forces on the observed days: one realised history, as
+   the record is;
 2. adds a normal measurement error of the observations' sd (seeded by k):
    the synthetic record;
 3. calibrates the three parameters that drive Russia's build-up from wide
@@ -15,14 +16,18 @@ Each calibration k:
    intervals of the last generation;
 4. records whether each interval covers the truth.
 
-The distance's statistic is the mean over R replications with the
-observation's sd as a measurement error (docs/calibration.md), which is
-exactly how step 2 makes the data, so a calibrated posterior covers the truth
-at the nominal rate; ABC's final tolerance above 0 widens the posterior, so
-the coverage is expected at or above nominal (conservative). A fixed truth
-(the default) tests frequentist coverage, which flat priors containing the
-truth well inside their support approach; --truth prior tests Bayesian
-coverage, exact by construction.
+The distance's target is one world measured with error: each of a
+particle's R replications is one world read with N(0, sd²) error, and the
+share of its worlds within the tolerance weights it (docs/calibration.md,
+"Distance"), which is how steps 1 and 2 make the data, so a calibrated
+posterior covers the truth at the nominal rate; ABC's final tolerance
+above 0 widens the posterior, so the coverage is expected at or above
+nominal (conservative). A fixed truth (the default) tests frequentist
+coverage, which flat priors containing the truth well inside their support
+approach; --truth prior tests Bayesian coverage, exact by construction.
+(Before the target was one world, the data were the model's mean over
+2,560 replications plus the error; the tables of calibration.md
+measured that way say so.)
 
 Results go to a JSON-lines file, one line per calibration (re-running skips
 the done ones: the study can be stopped and resumed), and the table is
@@ -63,7 +68,8 @@ def observations_yaml(values):
     for day, v in zip(DAYS, values):
         lines += [f"  rus_deployed_day_{day}:", "    quantity: forces", "    actor: RUS", "    pool: deployed",
                   f"    day: {day}", f"    value: {v:.1f}", f"    sd: {SD}",
-                  '    source: "synthetic: the model at the true parameters plus normal error (bench/calibrate/coverage.py)"']
+                  '    source: "synthetic: one run of the model at the true parameters plus normal error '
+                  '(bench/calibrate/coverage.py)"']
     return "\n".join(lines) + "\n"
 
 
@@ -89,15 +95,15 @@ def brink(binary, *args):
     return proc
 
 
-def expected_deployed(binary, scenario, truth, work, seed, replications):
-    # The model's expectation of Russia's deployed forces on DAYS at the true parameters.
+def one_world_deployed(binary, scenario, truth, work, seed):
+    # Russia's deployed forces on DAYS in one replication at the true parameters: one realised history.
     out = work / "truth.h5"
     sets = [a for path, v in zip([p[0] for p in PARAMETERS], truth) for a in ("--set", f"{path}={v}")]
-    brink(binary, "run", scenario, "-n", replications, "--seed", seed, "--timeseries", "every=1", "-q", "--no-table",
+    brink(binary, "run", scenario, "-n", 1, "--seed", seed, "--timeseries", "every=1", "-q", "--no-table",
           "--overwrite", "-o", out, "--set", f"run.horizon_days={max(DAYS) + 1}", *sets)
     with xr.open_dataset(out, engine="h5netcdf") as ds:
-        mean = ds.mean_troops.sel(point=0, actor="RUS", pool="deployed").values  # entry d: after d steps
-    return [float(mean[d]) for d in DAYS]
+        run = ds.troops.sel(point=0, replication=0, actor="RUS", pool="deployed").values  # entry d: after d steps
+    return [float(run[d]) for d in DAYS]
 
 
 def weighted_quantile(values, weights, q):
@@ -114,8 +120,8 @@ def one_calibration(args, k, work):
         truth = [t for _, t, _ in PARAMETERS]
     base = work / "base.yaml"
     base.write_text(base_text())
-    expectation = expected_deployed(args.brink, base, truth, work, args.seed + k, args.truth_replications)
-    observed = [m + SD * float(rng.standard_normal()) for m in expectation]
+    history = one_world_deployed(args.brink, base, truth, work, args.seed + k)
+    observed = [x + SD * float(rng.standard_normal()) for x in history]
     scenario = work / "synthetic.yaml"
     scenario.write_text(base_text() + "\n" + observations_yaml(observed) + "\n" + calibrate_yaml(args))
     out = work / "cal.h5"
@@ -173,7 +179,6 @@ def main():
     parser.add_argument("--generations", type=int, default=4)
     parser.add_argument("--replications", type=int, default=32)
     parser.add_argument("--truth", choices=("flagship", "prior"), default="flagship")
-    parser.add_argument("--truth-replications", type=int, default=2560)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20260)
     parser.add_argument("--out", default=str(ROOT / "out" / "coverage"))
@@ -184,7 +189,8 @@ def main():
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results = out / f"coverage-{args.truth}.jsonl"
+    # One-world data (the earlier files, coverage-TRUTH.jsonl, hold expectation data: not mixed in).
+    results = out / f"coverage-{args.truth}-one-world.jsonl"
     rows = [json.loads(x) for x in results.read_text().splitlines()] if results.exists() else []
     done = {r["run"] for r in rows}
     started = time.time()
