@@ -252,11 +252,14 @@ def test_calibration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
     out = tmp_path / "out"
     cal = xr.open_dataset(out / "backtest.h5", engine="h5netcdf")
     assert cal.attrs["brink_file_kind"] == "brink calibration" and dict(cal.sizes)["generation"] == 5
-    # The record informs the US ready pool (observed 8,500 +- 510 against a 0-20,000 prior) and Russia's
-    # day-0 deployed forces (observed directly on day 0): their posterior sd must be below the prior's.
+    # The record informs Russia's day-0 deployed forces (observed directly on day 0): their posterior sd
+    # must be below the prior's. (Under the previous target, the mean of R worlds, the US ready pool observed
+    # 8,500 +- 510 on 24 January was informed too, ratio 0.37-0.67; with the one-world target the pool on
+    # 24 January varies from world to world with the decisions and its day-0 value is not informed: ratio
+    # 1.04 in quick mode and in the full back-test, docs/calibration.md "The back-test". The US pool
+    # stays within Monte Carlo error of its prior sd.)
     w = cal.weights.isel(generation=-1).values
-    # (Quick mode, 5 generations: over the scenario's seed and 11 others the ratios were 0.37-0.67 and 0.74-0.94.)
-    for name, most in (("actors.USA.forces.ready", 0.8), ("actors.RUS.forces.deployed", 1.0)):
+    for name, most in (("actors.USA.forces.ready", 1.25), ("actors.RUS.forces.deployed", 1.0)):
         x = cal.particles.isel(generation=-1).sel(parameter=name).values
         mean = np.sum(w * x)
         sd = np.sqrt(np.sum(w * (x - mean) ** 2))
