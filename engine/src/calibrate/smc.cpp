@@ -96,19 +96,16 @@ std::vector<double> world_distances(std::uint64_t seed, std::uint32_t generation
                                     std::int64_t replications, const std::vector<Observation>& observations) {
   const std::size_t m = observations.size(), reps = static_cast<std::size_t>(std::max<std::int64_t>(replications, 1));
   const auto draws_per_world = static_cast<std::uint32_t>((m + 1) / 2);
-  std::vector<double> z(m), first(m), out(reps);
+  std::vector<double> z(m), first(m), value(m), out(reps);
   for (std::size_t r = 0; r < reps; ++r) {
     noise_normals(seed, generation, candidate, static_cast<std::uint32_t>(r) * draws_per_world, z);
     if (r == 0) first = z;  // a quantile observation's one draw, the same for every world
-    double sum = 0;
     for (std::size_t o = 0; o < m; ++o) {
       const Observation& ob = observations[o];
       // A quantile is a statement about the distribution of worlds, not about one of them.
-      const double value = ob.quantile < 0 ? world[r * m + o] + ob.sd * z[o] : statistic[o] + ob.sd * first[o];
-      const double t = (value - ob.value) / ob.sd;
-      sum += t * t;
+      value[o] = ob.quantile < 0 ? world[r * m + o] + ob.sd * z[o] : statistic[o] + ob.sd * first[o];
     }
-    out[r] = std::isfinite(sum) ? std::sqrt(sum) : kInf;
+    out[r] = observation_distance(value, observations);
   }
   return out;
 }
