@@ -231,6 +231,25 @@ def test_levers_morris_and_shard_options_reach_every_rank(mpirun, tmp_path):
         assert_same_files(tmp_path / "mixed-ref.h5", launched, ignore_attrs=INVOCATION)
 
 
+def test_one_process_commands_speak_once_under_a_launcher(mpirun, tmp_path):
+    """validate, inspect, scenarios and params are one process's work: under mpirun rank 0 answers
+    and the other ranks stay silent, and a refusal is one sentence with rank 0's exit code 2."""
+    scenario = write(tmp_path, "s.yaml", scenario_text(replications=64))
+    out = tmp_path / "r.h5"
+    ok(run_plain("run", scenario, "-q", "-t", 1, "-o", out))
+    for args, marker in ((["validate", scenario], "ok"), (["inspect", out], "attributes:"),
+                         (["scenarios"], "jan-2022-standoff"), (["params", scenario], "actors.")):
+        alone = ok(run_plain(*args))
+        launched = ok(run_mpi(mpirun, 3, *args))
+        assert marker in alone.stdout
+        assert launched.stdout == alone.stdout and launched.stderr == "", (args, launched.stdout[:400], launched.stderr)
+    broken = write(tmp_path, "broken.yaml", scenario_text(replications=64).replace("brink: 1", "brink: 7"))
+    alone = run_plain("validate", broken)
+    launched = run_mpi(mpirun, 3, "validate", broken)
+    assert alone.returncode == 2 and launched.returncode == 2, (alone.stderr, launched.stderr)
+    assert launched.stderr.count("broken.yaml") == alone.stderr.count("broken.yaml") == 1, launched.stderr
+
+
 def test_posterior_run_with_a_draw_per_replication_is_identical_under_mpi(mpirun, tmp_path):
     """Each rank rebuilds the replications' parameter draws from the calibration file and packs them
     into its blocks itself: the file must equal a one-thread run's."""

@@ -530,9 +530,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   // A calibration's ranks run in lockstep and share each batch of candidates.
   if (argc >= 2 && std::string_view(argv[1]) == "calibrate" && launched_by_mpi())
     return run_in_lockstep(argc, argv, out, err, &run_command);
-  // A merge is one process's work: every rank writing the same file would
-  // race for it, so under a launcher the ranks other than 0 do nothing.
-  if (argc >= 2 && std::string_view(argv[1]) == "merge" && launched_by_mpi() && launcher_rank() != 0) return kExitOk;
+  // Every other command is one process's work: a merge on every rank would
+  // race for its file, and validate, inspect, scenarios and params would
+  // print once per rank. Under a launcher the ranks other than 0 do nothing.
+  if (argc >= 2 && launched_by_mpi() && launcher_rank() != 0) return kExitOk;
   return run_command(argc, argv, out, err);
 }
 
