@@ -230,6 +230,24 @@ def test_a_set_of_a_drawn_parameter_is_refused(run, toy, tmp_path):
     assert not list(tmp_path.glob("p.*"))
 
 
+def test_more_posterior_draws_than_replications_are_refused(run, toy, tmp_path):
+    """One point per draw needs a replication per draw: with fewer, the run silently ran fewer draws
+    than asked."""
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    assert run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "-o", tmp_path / "c.h5",
+               timeout=300).returncode == 0
+    base = ["run", tmp_path / "c.posterior.yaml", "--posterior", tmp_path / "c.h5", "-q", "-t", "1"]
+    proc = run(*base, "-n", "20", "--posterior-draws", "30", "-o", tmp_path / "p.h5", timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert "--posterior-draws 30" in proc.stderr and "has 20" in proc.stderr, proc.stderr
+    assert not list(tmp_path.glob("p.*"))
+    proc = run(*base, "-n", "30", "--posterior-draws", "30", "-o", tmp_path / "p.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "p.h5") as f:
+        assert f["replications"].shape == (30,) and (f["replications"][()] == 1).all()
+
+
 def _damage_particles(f):
     data = f["particles"][:, :3, :]
     del f["particles"]
