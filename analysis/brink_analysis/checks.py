@@ -21,6 +21,10 @@ __all__ = ["cases", "interest", "name_list", "positive_int", "probability", "pro
 # only by rounding; anything larger means an outcome was counted twice.
 _SUM_ROUNDING = 1e-9
 
+#: Outcomes (or densities) that differ by no more than this are the same: a sum or mean of
+#: probabilities rounds differently from point to point (0.30000000000000004 against 0.29999999999999993).
+OUTCOME_ROUNDING = 1e-12
+
 
 def name_list(value, what: str, *, split: bool = False, empty_ok: bool = False) -> list[str]:
     """`value` (one name, or a sequence of names) as a list of str, refusing repeats.

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import cases, interest, name_list, positive_int, probability_sum, share
+from .checks import OUTCOME_ROUNDING, cases, interest, name_list, positive_int, probability_sum, share
 from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
                  replication_mask, require, sweep_axes)
 from .prim import PrimResult, prim
@@ -209,11 +209,6 @@ def cart_boxes(
     return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
 
 
-# Outcomes that differ by no more than this are the same: a sum of probabilities rounds differently
-# from point to point.
-_ROUNDING = 1e-12
-
-
 def _scorable(y: np.ndarray, w: np.ndarray) -> None:
     """Raises the ValueError of cases a parameter cannot explain: no case of interest, fewer than
     two cases (points) or one outcome everywhere (every case of interest, say). Scores would be 0
@@ -222,7 +217,7 @@ def _scorable(y: np.ndarray, w: np.ndarray) -> None:
     counted = y[w > 0]
     if len(counted) < 2:
         raise ValueError(f"feature scores need two or more cases (points) of positive weight; got {len(counted)}")
-    if np.ptp(counted) <= _ROUNDING:  # a sum of outcome probabilities that is 1 everywhere differs in the last bit
+    if np.ptp(counted) <= OUTCOME_ROUNDING:  # a sum of outcome probabilities that is 1 everywhere differs in the last bit
         raise ValueError(f"the outcome is {counted[0]:g} in every case, so no parameter explains any of it")
 
 

@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .checks import cases, interest, positive_int, probability, share
+from .checks import OUTCOME_ROUNDING, cases, interest, positive_int, probability, share
 
 __all__ = ["Box", "PrimResult", "prim"]
 
@@ -237,12 +237,15 @@ class PrimResult:
         0 and is chosen only if no box is denser. The lift, not the density itself, matters when
         the outcome is a probability with a baseline (0.25 everywhere, 0.85 in a region): the
         density of the whole space is then high enough for box 0 to win on coverage and density.
-        When every case is of interest (base 1) every box is as dense, and box 0 is chosen."""
+        When every case is of interest (base 1) every box is as dense, and box 0 is chosen.
+        A rise of no more than 1e-12 is rounding (a constant 0.3 averages to 0.30000000000000004 in
+        one box and 0.29999999999999993 in another), not a denser box: its lift is 0."""
         c, d = self.trajectory["coverage"].to_numpy(), self.trajectory["density"].to_numpy()
         base = d[0]
-        if not base < 1.0:
+        if not base < 1.0 - OUTCOME_ROUNDING:
             return 0
-        lift = np.clip((d - base) / (1.0 - base), 0.0, 1.0)
+        rise = np.where(d - base > OUTCOME_ROUNDING, d - base, 0.0)
+        lift = np.clip(rise / (1.0 - base), 0.0, 1.0)
         score = np.where(c + lift > 0, 2 * c * lift / np.maximum(c + lift, 1e-300), 0.0)
         return int(np.argmax(score))
 
@@ -350,9 +353,13 @@ def prim(
         threshold = probability(threshold, "threshold")
         y = (np.asarray(y, dtype=float) >= threshold).astype(float)
     data = _Data(X, y, weights, threshold)
+    counted = data.y[data.w > 0]
     if data.total_wy >= data.total_w:
         warnings.warn("every case is of interest (the outcome is 1 everywhere): every box has density 1, "
                       "so the peeling trajectory shows nothing", RuntimeWarning, stacklevel=2)
+    elif np.ptp(counted) <= OUTCOME_ROUNDING:  # the same number everywhere, up to rounding
+        warnings.warn(f"the outcome is {counted[0]:g} in every case: every box has that density, so the peeling "
+                      "trajectory shows nothing", RuntimeWarning, stacklevel=2)
     units = dict(units or {})
     lo, hi = data.min.copy(), data.max.copy()
     inside = np.ones(len(data.y), dtype=bool)
