@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--parameters", help="comma-separated parameter paths (default: the swept ones)")
     d.add_argument("--per", choices=["point", "replication"], default="point",
                    help="cases: per-point probabilities weighted by replications (default) or per-replication outcomes")
-    d.add_argument("--threshold", type=float, help="cases of interest: points with P(outcome) >= THRESHOLD")
+    d.add_argument("--threshold", type=float,
+                   help="cases of interest: points with P(outcome) >= THRESHOLD (with --per point only)")
     d.add_argument("--alpha", type=float, default=0.05, help="share peeled per step (default 0.05)")
     d.add_argument("--min-mass", type=float, default=0.05, help="smallest box, as a share of the cases (default 0.05)")
     d.add_argument("--box", type=int, help="box of the trajectory to report (default: best coverage/density balance)")
@@ -112,7 +113,7 @@ def _check_plot_file(name: str) -> None:
 
 def _discover(args) -> int:
     from .checks import positive_int, probability, share
-    from .discovery import cart_boxes, discovery_data, feature_scores, outcome_names
+    from .discovery import cart_boxes, check_threshold_per, discovery_data, feature_scores, outcome_names
     from .prim import prim
 
     # Arguments checked before any output, so that a bad one is not reported after the PRIM report.
@@ -121,6 +122,7 @@ def _discover(args) -> int:
     for option, value in (("--threshold", args.threshold), ("--min-coverage", args.min_coverage)):
         if value is not None:
             probability(value, option)
+    check_threshold_per(args.threshold, args.per, "--threshold", "--per")
     if args.cart:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)

@@ -100,6 +100,17 @@ def discovery_data(
     return X, y, np.ones(len(y))
 
 
+def check_threshold_per(threshold: float | None, per: str, threshold_name: str = "threshold",
+                        per_name: str = "per") -> None:
+    """Refuses a threshold on per-replication cases: a threshold makes each point's probability a
+    0/1 case, and a replication's outcome is a 0/1 case already, so it would compare each 0 or 1
+    with the threshold and silently do nothing (or make every case one of interest, at 0)."""
+    if threshold is not None and per == "replication":
+        raise ValueError(f"{threshold_name} defines the cases of interest per point (P(outcome) >= threshold), and "
+                         f"with {per_name} replication each replication's outcome is already a 0/1 case: drop "
+                         f"{threshold_name} or use {per_name} point")
+
+
 def find_boxes(
     ds: xr.Dataset,
     outcome: str | Sequence[str] = "full_war",
@@ -112,8 +123,10 @@ def find_boxes(
 ) -> PrimResult:
     """PRIM on a sweep file: the peeling trajectory for `outcome` over `parameters` (default: the
     swept ones), from the cases of :func:`discovery_data`. `threshold` makes the cases of interest
-    the points whose probability is at least `threshold`. ``result.box()`` is the chosen, pasted box;
-    ``result.box().limits()`` its limits in the parameters' units."""
+    the points whose probability is at least `threshold` (``per="point"`` only: a replication's
+    outcome is a 0/1 case already, and ValueError says so). ``result.box()`` is the chosen, pasted
+    box; ``result.box().limits()`` its limits in the parameters' units."""
+    check_threshold_per(threshold, per)
     X, y, w = discovery_data(ds, outcome, parameters, per)
     label = ",".join(outcome_names(ds, outcome))
     return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label)

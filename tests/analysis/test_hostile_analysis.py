@@ -11,6 +11,23 @@ import pytest
 
 import brink_analysis as ba
 
+from .conftest import PATIENCE, _run
+from .test_explore import run_module
+
+
+# 1 --------------------------------------------------------------------------
+
+
+def test_1_threshold_per_replication_is_refused(lhs_file):
+    with ba.open_results(lhs_file) as ds:
+        with pytest.raises(ValueError, match="with per replication each replication's outcome is already a 0/1 case"):
+            ba.find_boxes(ds, "full_war", per="replication", threshold=0.2)
+        ba.find_boxes(ds, "full_war", per="replication")  # each alone is fine
+        ba.find_boxes(ds, "full_war", threshold=0.2)
+    done = run_module("discover", lhs_file, "--threshold", "0.2", "--per", "replication")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "drop --threshold or use --per point" in done.stderr, done.stderr
+
 
 # 4 --------------------------------------------------------------------------
 
