@@ -114,7 +114,7 @@ def _check_plot_file(name: str) -> None:
 def _discover(args) -> int:
     from .checks import positive_int, probability, share
     from .discovery import cart_boxes, check_threshold_per, discovery_data, feature_scores, outcome_names
-    from .prim import prim
+    from .prim import prim, threshold_cases
 
     # Arguments checked before any output, so that a bad one is not reported after the PRIM report.
     if args.plots:
@@ -131,9 +131,10 @@ def _discover(args) -> int:
         outcome = ",".join(outcome_names(ds, args.outcome))
         result = prim(X, y, w, alpha=args.alpha, min_mass=args.min_mass, threshold=args.threshold,
                       units=X.attrs["units"], outcome=outcome)
-        # --threshold makes the cases 0/1 for PRIM; the header, the scores and CART use the same cases.
+        # --threshold makes the cases 0/1 for PRIM, one trial per point; the header, the scores and
+        # CART use the same cases and weights.
         if args.threshold is not None:
-            y = (y >= args.threshold).astype(float)
+            y, w = threshold_cases(y, w, args.threshold)
         index = args.box if args.box is not None else result.select(min_coverage=args.min_coverage)
         box = result.box(index, paste=not args.no_paste)
         t = result.trajectory

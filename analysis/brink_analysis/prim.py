@@ -96,26 +96,34 @@ class Box:
                          if self.lower[name] <= index <= self.upper[name])
 
 
+def threshold_cases(y: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Checked cases (`y`, `weights`) made 0/1 by `threshold`: ``y >= threshold``, and each case of
+    positive weight one trial (weight 1; weight 0 stays 0). The weights of per-point cases are the
+    replications run; once a point's probability is turned into one 0/1 case, those replications no
+    longer count separately, or an adaptive run's points (different replications) would weigh
+    differently in mass, coverage and density for no reason of the question asked."""
+    return (y >= threshold).astype(float), (weights > 0).astype(float)
+
+
 class _Data:
     """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals."""
 
     def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None):
         X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
+        if threshold is not None:  # after the checks: a NaN outcome is refused, not read as below the threshold
+            self.y, self.w = threshold_cases(self.y, self.w, threshold)
         self.names = [str(c) for c in X.columns]
         self.categories = dict(X.attrs.get("categories") or {})  # discovery_data records them
         self.X = X.to_numpy()
         self.wy = self.w * self.y
         self.total_w, self.total_wy = float(self.w.sum()), float(self.wy.sum())
         interest(self.y, self.w, threshold)
-        self.thresholded = threshold is not None
         self.min, self.max = self.X.min(axis=0), self.X.max(axis=0)
 
     def counts(self, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
-        """The trials and the cases of interest inside the box (PrimResult.inspect): the weights, or
-        one per case when a threshold made the cases."""
+        """The trials and the cases of interest inside the box (PrimResult.inspect): the weights
+        (one per case when a threshold made the cases)."""
         inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
-        if self.thresholded:
-            return float(inside.sum()), float(self.y[inside].sum())
         return float(self.w[inside].sum()), float(self.wy[inside].sum())
 
     def box(self, lo: np.ndarray, hi: np.ndarray, units) -> Box:
@@ -341,7 +349,9 @@ def prim(
     """Runs PRIM's peeling on cases `X` (a DataFrame, one column per parameter) with outcomes `y`
     in [0, 1] (0/1 cases of interest, or probabilities) and optional non-negative `weights`.
 
-    `threshold` turns `y` into cases of interest ``y >= threshold`` first. Each step peels at most
+    `threshold` turns `y` into cases of interest ``y >= threshold`` first, each case (point) one
+    trial of weight 1 whatever its weight (0 stays 0): mass, coverage, density and the ``qp``
+    values then count points. Each step peels at most
     a share `alpha` (in (0, 0.5)) of the box's weight (more when values tie); peeling stops before
     the box would hold less than `min_mass` of the total weight. `units` ({parameter: unit}) and
     `outcome` are carried into the result for tables and plots. Deterministic: ties between peels
@@ -351,7 +361,6 @@ def prim(
     min_mass = share(min_mass, "min_mass (the smallest box, as a share of all cases)", 0.0, 1.0)
     if threshold is not None:
         threshold = probability(threshold, "threshold")
-        y = (np.asarray(y, dtype=float) >= threshold).astype(float)
     data = _Data(X, y, weights, threshold)
     counted = data.y[data.w > 0]
     if data.total_wy >= data.total_w:

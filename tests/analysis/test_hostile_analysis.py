@@ -11,7 +11,7 @@ import pytest
 
 import brink_analysis as ba
 
-from .conftest import PATIENCE, _run
+from .conftest import DEPLOYED, PATIENCE, _run
 from .test_explore import run_module
 
 
@@ -27,6 +27,56 @@ def test_1_threshold_per_replication_is_refused(lhs_file):
     done = run_module("discover", lhs_file, "--threshold", "0.2", "--per", "replication")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "drop --threshold or use --per point" in done.stderr, done.stderr
+
+
+# 2 --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def adaptive_lhs_file(brink, source_dir, tmp_path_factory):
+    """An LHS design of 32 points with adaptive replications (256 to 1024 per point, in blocks)."""
+    folder = tmp_path_factory.mktemp("hostile_analysis_adaptive")
+    lines = (source_dir / "scenarios" / "jan-2022-standoff.yaml").read_text(encoding="utf-8").split("\n")
+    hits = [i for i, line in enumerate(lines) if line.startswith("  replications:")]
+    assert len(hits) == 1, "test setup: cannot find run.replications in the flagship"
+    lines[hits[0]] = "  replications: {min: 32, max: 1024, ci_halfwidth: 0.04}"
+    scenario = folder / "adaptive.yaml"
+    scenario.write_text("\n".join(lines), encoding="utf-8")
+    return _run(brink, folder / "adaptive-lhs.h5", scenario, "--threads", 1, "--summary-only", "--design", "lhs",
+                "--samples", 32, "--sweep", f"{PATIENCE}=5:90", "--sweep", f"{DEPLOYED}=80000:160000")
+
+
+def test_2_threshold_makes_every_point_one_trial_in_an_adaptive_run(adaptive_lhs_file):
+    threshold = 0.3
+    with ba.open_results(adaptive_lhs_file) as ds:
+        X, p, reps = ba.discovery_data(ds, "full_war")
+        result = ba.find_boxes(ds, "full_war", threshold=threshold, min_mass=0.1)
+    hit = (p >= threshold).astype(float)
+    # The premise: points ran different replications, and those with P >= threshold differently so.
+    assert len(np.unique(reps)) > 1 and len(np.unique(reps[hit == 1])) > 1, reps
+    assert np.average(hit, weights=reps) != pytest.approx(hit.mean())
+    for i, box in enumerate(result.boxes):
+        inside = box.contains(X)
+        assert box.mass == pytest.approx(inside.mean()), i
+        assert box.density == pytest.approx(hit[inside].mean()), i
+        assert box.coverage == pytest.approx(hit[inside].sum() / hit.sum()), i
+    # The qp table counts points as trials too (its cases of interest among its cases).
+    chosen = result.box(paste=False)
+    inside = chosen.contains(X)
+    table = result.inspect(paste=False)
+    from scipy.stats import binom
+    for name in table.index:
+        wide = chosen.lower.copy(), chosen.upper.copy()
+        wide[0][name], wide[1][name] = X[name].min(), X[name].max()
+        without = np.all([(X[c] >= wide[0][c]) & (X[c] <= wide[1][c]) for c in X.columns], axis=0)
+        assert table.loc[name, "density_without"] == pytest.approx(hit[without].mean())
+        expected = binom.sf(int(hit[inside].sum()) - 1, int(inside.sum()), hit[without].mean())
+        assert table.loc[name, "qp"] == pytest.approx(expected)
+    done = run_module("discover", adaptive_lhs_file, "--threshold", threshold, "--no-scores")
+    assert done.returncode == 0, done.stderr
+    header = done.stdout.splitlines()[0]
+    assert f"({len(hit)} cases, one per point, weight {len(hit)}, " in header, header
+    assert f"share of cases of interest (P(full_war) >= 0.3) {hit.mean():.4f}" in header, header
 
 
 # 4 --------------------------------------------------------------------------
