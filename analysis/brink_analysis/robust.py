@@ -135,6 +135,69 @@ def _distinct_files(data) -> None:
         seen.add(key)
 
 
+def _settings(ds: xr.Dataset, levers: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """What a file's ``overrides`` attribute changed besides the levers: ({--set path: value}, the
+    other lines in order: sweeps, design, samples, ...). Left out: the levers' own lines, and
+    ``run.replications``, ``run.seed`` and ``output.*``, which the root attributes ``replications``
+    and ``seed`` state whether or not an option set them (and output options change no result)."""
+    def path_of(text: str) -> str:
+        return text.split("=", 1)[0].strip()
+
+    sets, others = {}, []
+    for line in str(ds.attrs.get("overrides", "")).splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind in ("sweep", "lever") and rest:
+            if path_of(rest) not in levers:
+                others.append(line)
+        elif "=" in line and " " not in path_of(line):
+            path = path_of(line)
+            if path not in levers and path not in ("run.replications", "run.seed") and not path.startswith("output."):
+                sets[path] = line.split("=", 1)[1]
+        elif line.strip():
+            others.append(line)
+    return sets, others
+
+
+def _study_difference(a: xr.Dataset, b: xr.Dataset, levers: Sequence[str]) -> str | None:
+    """How the files `a` and `b` differ as studies, apart from the levers (None if they do not)."""
+    attr = lambda ds, name: ds.attrs.get(name)  # noqa: E731
+    if attr(a, "scenario") is not None and attr(b, "scenario") is not None and attr(a, "scenario") != attr(b, "scenario"):
+        names = [f"'{attr(ds, 'scenario_name')}' from {attr(ds, 'scenario_source')}" for ds in (a, b)]
+        return (f"they run different scenarios ({names[0]} and {names[1]})" if names[0] != names[1]
+                else f"they run different texts of the scenario {names[0]}")
+    if attr(a, "scenario_name") != attr(b, "scenario_name"):
+        return f"they run different scenarios ('{attr(a, 'scenario_name')}' and '{attr(b, 'scenario_name')}')"
+    if str(attr(a, "inputs") or "") != str(attr(b, "inputs") or ""):
+        return "they read different scenario choices or calibration files (root attribute inputs)"
+    for name, what in (("replications", "replications per point"), ("seed", "seeds")):
+        if attr(a, name) is not None and attr(b, name) is not None and int(attr(a, name)) != int(attr(b, name)):
+            return f"they have different {what} ({int(attr(a, name))} and {int(attr(b, name))})"
+    (sets_a, others_a), (sets_b, others_b) = _settings(a, levers), _settings(b, levers)
+    for path in list(sets_a) + [p for p in sets_b if p not in sets_a]:
+        if sets_a.get(path) != sets_b.get(path):
+            shown = [f"{path}={sets[path]}" if path in sets else f"no --set of {path}" for sets in (sets_a, sets_b)]
+            return (f"they set {path}, which is no lever, differently (--set {shown[0]} and {shown[1]})"
+                    if path in sets_a and path in sets_b else
+                    f"one sets {path}, which is no lever, and the other does not ({shown[0]}; {shown[1]})")
+    if others_a != others_b:
+        return (f"their designs differ ({'; '.join(others_a) or 'none'} against {'; '.join(others_b) or 'none'})")
+    return None
+
+
+def _same_study(data: Sequence[xr.Dataset], levers: Sequence[str]) -> None:
+    """Refuses files of one policy each that are not one study apart from the levers: regret compares
+    policies in the same states of the world, under the same model, so another scenario, another
+    --set besides the levers, other replications or another seed would be compared as if it were
+    the policy's doing."""
+    first = data[0]
+    for other in data[1:]:
+        why = _study_difference(first, other, levers)
+        if why is not None:
+            names = [ds.encoding.get("source", "a dataset") for ds in (first, other)]
+            raise ValueError(f"'{names[0]}' and '{names[1]}' are not the same study apart from the levers "
+                             f"({', '.join(levers)}): {why}")
+
+
 def policy_outcomes(
     data,
     levers: Sequence[str] | None = None,
@@ -146,6 +209,8 @@ def policy_outcomes(
     that varies) and one column per policy (a MultiIndex over `levers`, default: the file's
     recorded levers). ValueError if a policy lacks a state another one has."""
     levers, uncertainties = _roles(data, levers, uncertainties)
+    if isinstance(data, (list, tuple)) and len(data) > 1 and all(isinstance(d, xr.Dataset) for d in data):
+        _same_study(data, levers)
     frame = _frame(data, outcome)
     params = [c for c in frame.columns if c != "probability"]
     for kind, names in (("lever", levers), ("uncertainty", uncertainties or [])):

@@ -11,7 +11,7 @@ import pytest
 
 import brink_analysis as ba
 
-from .conftest import DEPLOYED, PATIENCE, _run
+from .conftest import DEPLOYED, PATIENCE, USA_READY, _run
 from .test_explore import run_module
 
 
@@ -77,6 +77,71 @@ def test_2_threshold_makes_every_point_one_trial_in_an_adaptive_run(adaptive_lhs
     header = done.stdout.splitlines()[0]
     assert f"({len(hit)} cases, one per point, weight {len(hit)}, " in header, header
     assert f"share of cases of interest (P(full_war) >= 0.3) {hit.mean():.4f}" in header, header
+
+
+# 3 --------------------------------------------------------------------------
+
+
+def _policy_file(brink, folder, name, *args, ready=8500):
+    """One policy's file of a small LHS design over RUS patience and deployed forces."""
+    return _run(brink, folder / f"{name}.h5", *args, "--threads", 1, "--summary-only", "--design", "lhs",
+                "--samples", 12, "--sweep", f"{PATIENCE}=10:80", "--sweep", f"{DEPLOYED}=80000:160000",
+                "--set", f"{USA_READY}={ready}")
+
+
+@pytest.fixture(scope="module")
+def study_files(brink, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile_analysis_study")
+    base = "-n", 64, "--set", "escalation.incidents.base_rate=0.002"
+    return {
+        "base": _policy_file(brink, folder, "base", *base),
+        # the same study, its one non-lever --set before the lever's: legitimate
+        "lever": _run(brink, folder / "lever.h5", *base[:2], "--threads", 1, "--set", "escalation.incidents.base_rate=0.002",
+                      "--set", f"{USA_READY}=50000", "--summary-only", "--design", "lhs", "--samples", 12,
+                      "--sweep", f"{PATIENCE}=10:80", "--sweep", f"{DEPLOYED}=80000:160000"),
+        "scenario": _policy_file(brink, folder, "scenario", "diplomacy-first", *base, ready=50000),
+        "set": _policy_file(brink, folder, "set", "-n", 64, "--set", "escalation.incidents.base_rate=0.004", ready=50000),
+        "unset": _policy_file(brink, folder, "unset", "-n", 64, ready=50000),
+        "replications": _policy_file(brink, folder, "replications", "-n", 32, *base[2:], ready=50000),
+        "seed": _policy_file(brink, folder, "seed", *base, "--seed", 7, ready=50000),
+    }
+
+
+@pytest.mark.parametrize("other, why", [
+    ("scenario", "they run different scenarios ('jan-2022-standoff' from scenarios/jan-2022-standoff.yaml and "
+                 "'diplomacy-first' from scenarios/diplomacy-first.yaml)"),
+    ("set", "they set escalation.incidents.base_rate, which is no lever, differently "
+            "(--set escalation.incidents.base_rate=0.002 and escalation.incidents.base_rate=0.004)"),
+    ("unset", "one sets escalation.incidents.base_rate, which is no lever, and the other does not"),
+    ("replications", "they have different replications per point (64 and 32)"),
+    ("seed", "they have different seeds (20220124 and 7)"),
+])
+def test_3_policy_files_must_be_one_study_apart_from_the_levers(study_files, other, why):
+    base, odd = study_files["base"], study_files[other]
+    files = [ba.open_results(base), ba.open_results(odd)]
+    try:
+        with pytest.raises(ValueError) as error:
+            ba.robustness_table(files, [USA_READY])
+        text = str(error.value)
+        assert text.startswith(f"'{base}' and '{odd}' are not the same study apart from the levers ({USA_READY}): ")
+        assert why in text, text
+        with pytest.raises(ValueError, match="not the same study"):
+            ba.plot_robustness(files, [USA_READY])
+    finally:
+        for ds in files:
+            ds.close()
+    done = run_module("robust", base, odd, "--levers", USA_READY)
+    assert done.returncode == 2 and done.stdout == "" and why in done.stderr, done.stderr
+
+
+def test_3_policy_files_of_one_study_are_compared(study_files):
+    files = [ba.open_results(study_files[name]) for name in ("base", "lever")]
+    try:
+        table = ba.robustness_table(files, [USA_READY])
+    finally:
+        for ds in files:
+            ds.close()
+    assert sorted(table[USA_READY]) == [8500, 50000] and (table["states"] == 12).all()
 
 
 # 4 --------------------------------------------------------------------------
