@@ -255,9 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, KeyError) as e:
         print(f"brink-analysis {args.command}: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader stopped early (| head): not an error worth a traceback, nor a damaged file
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as e:  # a damaged chunk read lazily (h5py), or a plot that cannot be written
         print(f"brink-analysis {args.command}: {_os_error_text(e, args)}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # the reader stopped early (| head): not an error worth a traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK

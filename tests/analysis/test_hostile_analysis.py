@@ -159,3 +159,22 @@ def test_4_constant_outcome_chooses_the_whole_space_despite_rounding(constant, w
     assert np.ptp(result.trajectory["density"]) < 1e-12
     assert result.chosen == 0
     assert result.box().restricted == []
+
+
+# found beside 5: a reader that stops early (| head) -------------------------
+
+
+def test_reader_that_stops_early_is_no_damaged_file(policy_grid_file):
+    """``robust ... | head -1``: the closed pipe is not reported as a damaged file (exit 2), and not at all."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(ba.__file__).resolve().parents[1])}
+    child = subprocess.Popen([sys.executable, "-m", "brink_analysis", "robust", policy_grid_file, "--levers",
+                              f"{USA_READY},relations.commitments.2.strength"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    child.stdout.close()  # before the report is printed
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 0 and stderr == "", stderr
