@@ -209,8 +209,6 @@ def policy_outcomes(
     that varies) and one column per policy (a MultiIndex over `levers`, default: the file's
     recorded levers). ValueError if a policy lacks a state another one has."""
     levers, uncertainties = _roles(data, levers, uncertainties)
-    if isinstance(data, (list, tuple)) and len(data) > 1 and all(isinstance(d, xr.Dataset) for d in data):
-        _same_study(data, levers)
     frame = _frame(data, outcome)
     params = [c for c in frame.columns if c != "probability"]
     for kind, names in (("lever", levers), ("uncertainty", uncertainties or [])):
@@ -233,6 +231,8 @@ def policy_outcomes(
         if frame[name].isna().any():
             raise ValueError(f"parameter '{name}' has no value at some points (files of different designs?); "
                              "every file must record the same levers and uncertainties")
+    if isinstance(data, (list, tuple)) and len(data) > 1:  # after the checks above, whose reasons are plainer
+        _same_study(data, levers)
     keys = pd.DataFrame({name: frame[name].astype(float).round(9) if pd.api.types.is_numeric_dtype(frame[name])
                          else frame[name] for name in levers + uncertainties})
     keys["probability"] = frame["probability"].to_numpy()
