@@ -10,12 +10,19 @@ scikit-learn or matplotlib, or a silently wrong number.
 from __future__ import annotations
 
 import numbers
+import os
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["cases", "interest", "name_list", "positive_int", "probability", "probability_sum", "share"]
+__all__ = ["FIGURE_FORMATS", "cases", "figure_file", "interest", "name_list", "positive_int", "probability",
+           "probability_sum", "share"]
+
+#: The figure formats :func:`brink_analysis.save_figure` writes, by the file's suffix (the first is
+#: the default): those whose metadata it knows how to keep out, so that a figure gives the same bytes.
+FIGURE_FORMATS = ("png", "pdf", "svg")
 
 # Outcome probabilities are counts over replications, so a sum over distinct outcomes can exceed 1
 # only by rounding; anything larger means an outcome was counted twice.
@@ -132,3 +139,24 @@ def interest(y: np.ndarray, w: np.ndarray, threshold: float | None) -> None:
         why = (f"no case reaches the threshold {threshold:g}" if threshold is not None
                else "the outcome is 0 everywhere")
         raise ValueError(f"no case of interest: {why}, so there is nothing to find")
+
+
+def figure_file(path, what: str = "path", *, overwrite: bool = False, how: str = "pass overwrite=True") -> Path:
+    """`path` checked as a figure file to write: a name without a suffix gets ``.png``; a folder, a
+    suffix other than those of :data:`FIGURE_FORMATS` (any case) and, unless `overwrite`, an
+    existing file are refused (ValueError; FileExistsError saying `how` to replace it). `what`
+    names the argument (``--plot``) in the messages."""
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a file name; got {path!r}")
+    out = Path(path)
+    formats = ", ".join("." + f for f in FIGURE_FORMATS[:-1]) + " or ." + FIGURE_FORMATS[-1]
+    if not out.is_dir() and not out.suffix:  # matplotlib would add it: name the file really written
+        out = out.with_name(out.name + "." + FIGURE_FORMATS[0])
+    if out.is_dir():
+        raise ValueError(f"{what} '{out}' is a folder; give a file name ending in {formats}")
+    if out.suffix[1:].lower() not in FIGURE_FORMATS:
+        raise ValueError(f"{what} '{out}' ends in {out.suffix}, which is not a figure format written here; "
+                         f"use {formats}")
+    if not overwrite and (out.exists() or out.is_symlink()):
+        raise FileExistsError(f"{what} '{out}' exists; {how} to replace it")
+    return out

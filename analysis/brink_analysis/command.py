@@ -19,6 +19,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .checks import figure_file
+
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--depth", type=int, default=3, help="depth of the CART tree (default 3)")
     d.add_argument("--no-scores", action="store_true", help="skip the feature scores (scikit-learn)")
     d.add_argument("--plots", help="folder to write prim-tradeoff.png, prim-box.png and outcome-scatter.png into")
+    d.add_argument("--overwrite", action="store_true", help="replace the figures of --plots if the folder has them")
     r = sub.add_parser("robust", help="robustness of policies in a levers × uncertainties design",
                        description="Ranks policies (combinations of lever values) by maximum regret over the "
                        "states of the world (the other parameters).")
@@ -57,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--threshold", type=float, default=0.1, help="satisficing threshold (default 0.1)")
     r.add_argument("--direction", choices=["minimize", "maximize"], default="minimize",
                    help="minimize (default: the outcome is bad) or maximize its probability")
-    r.add_argument("--plot", help="PNG file for the robustness plot")
+    r.add_argument("--plot", help="file for the robustness plot: .png (added to a name without a suffix), .pdf or .svg")
+    r.add_argument("--overwrite", action="store_true", help="replace the --plot file if it exists")
     return parser
 
 
@@ -87,25 +91,29 @@ def _writable_place(path: Path, option: str) -> None:
         raise ValueError(f"{option} '{path}' cannot be written: no permission to write in '{ancestor}'")
 
 
-def _check_plots_folder(folder: str) -> None:
-    """--plots names a folder that exists or can be made (checked before any report is printed)."""
+# The figures discover --plots writes, in the order it writes them.
+DISCOVERY_FIGURES = ("prim-tradeoff.png", "prim-box.png", "outcome-scatter.png")
+
+
+def _check_plots_folder(folder: str, overwrite: bool) -> None:
+    """--plots names a folder that exists or can be made, and holds none of the figures it would
+    get unless --overwrite (checked before any report is printed)."""
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise ValueError(f"--plots must be a folder; '{folder}' is a file")
     if path.is_dir():
         if not os.access(path, os.W_OK | os.X_OK):
             raise ValueError(f"--plots '{folder}' cannot be written: no permission to write in it")
+        for name in DISCOVERY_FIGURES:
+            figure_file(path / name, "--plots", overwrite=overwrite, how="give --overwrite")
         return
     _writable_place(path, "--plots")
 
 
-def _check_plot_file(name: str) -> None:
-    """--plot names a PNG file that can be written (save_figure adds .png to a name without a suffix)."""
-    path = Path(name)
-    if not path.is_dir() and not path.suffix:
-        path = path.with_name(path.name + ".png")
-    if path.is_dir():
-        raise ValueError(f"--plot must be a PNG file name; '{path}' is a folder")
+def _check_plot_file(name: str, overwrite: bool) -> None:
+    """--plot names a figure file (.png, added to a name without a suffix, .pdf or .svg) that can be
+    written, and that does not exist unless --overwrite."""
+    path = figure_file(name, "--plot", overwrite=overwrite, how="give --overwrite")
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"--plot '{path}' cannot be written: no permission to replace it")
     _writable_place(path, "--plot")
@@ -118,7 +126,7 @@ def _discover(args) -> int:
 
     # Arguments checked before any output, so that a bad one is not reported after the PRIM report.
     if args.plots:
-        _check_plots_folder(args.plots)
+        _check_plots_folder(args.plots, args.overwrite)
     for option, value in (("--threshold", args.threshold), ("--min-coverage", args.min_coverage)):
         if value is not None:
             probability(value, option)
@@ -182,12 +190,14 @@ def _discovery_plots(ds, result, index, box, names, args) -> None:
 
     folder = Path(args.plots)
     folder.mkdir(parents=True, exist_ok=True)
-    written = [save_figure(plot_prim_tradeoff(result, index), folder / "prim-tradeoff.png"),
-               save_figure(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), folder / "prim-box.png")]
+    tradeoff, prim_box, scatter = (folder / name for name in DISCOVERY_FIGURES)
+    written = [save_figure(plot_prim_tradeoff(result, index), tradeoff, overwrite=args.overwrite),
+               save_figure(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), prim_box,
+                           overwrite=args.overwrite)]
     shown = (box.restricted + [n for n in names if n not in box.restricted])[:2]
     if len(shown) == 2:
-        written.append(save_figure(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box),
-                                   folder / "outcome-scatter.png"))
+        written.append(save_figure(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box), scatter,
+                                   overwrite=args.overwrite))
     print("\nwrote " + ", ".join(str(p) for p in written))
 
 
@@ -198,7 +208,7 @@ def _robust(args) -> int:
 
     probability(args.threshold, "--threshold")
     if args.plot:
-        _check_plot_file(args.plot)
+        _check_plot_file(args.plot, args.overwrite)
     seen = {}
     for name in args.files:
         first = seen.setdefault(os.path.realpath(name), name)
@@ -229,7 +239,7 @@ def _robust(args) -> int:
 
             fig = plot_robustness(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
                                   threshold=args.threshold, direction=args.direction)
-            print(f"wrote {save_figure(fig, args.plot)}")
+            print(f"wrote {save_figure(fig, args.plot, overwrite=args.overwrite)}")
     finally:
         for ds in datasets:
             ds.close()
@@ -252,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A warning of the package (one policy, every case of interest) is a note to the reader.
             warnings.showwarning = lambda message, *rest, **kw: print(f"note: {message}", file=sys.stderr)
             return _discover(args) if args.command == "discover" else _robust(args)
-    except (ValueError, FileNotFoundError, KeyError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
         print(f"brink-analysis {args.command}: {e}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # the reader stopped early (| head): not an error worth a traceback, nor a damaged file

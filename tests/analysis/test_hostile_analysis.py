@@ -161,6 +161,108 @@ def test_4_constant_outcome_chooses_the_whole_space_despite_rounding(constant, w
     assert result.box().restricted == []
 
 
+# 5, 6 -----------------------------------------------------------------------
+
+LEVERS = f"{USA_READY},relations.commitments.2.strength"
+
+
+def _figure():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [0.1, 0.4, 0.2])
+    ax.set_title("a figure")
+    return fig
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif", ".h5", ".eps"])
+def test_5_save_figure_refuses_other_formats_before_writing(tmp_path, suffix):
+    target = tmp_path / f"figure{suffix}"
+    with pytest.raises(ValueError, match=f"ends in \\{suffix}, which is not a figure format written here; "
+                                         "use .png, .pdf or .svg"):
+        ba.save_figure(_figure(), target)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml"),
+                                           (".PDF", b"%PDF")])
+def test_5_save_figure_writes_png_pdf_and_svg_reproducibly(tmp_path, suffix, magic):
+    fig = _figure()
+    a = ba.save_figure(fig, tmp_path / f"a{suffix}")
+    b = ba.save_figure(fig, tmp_path / f"b{suffix}")
+    assert a.read_bytes().startswith(magic) and a.read_bytes() == b.read_bytes()
+    assert b"Matplotlib" not in a.read_bytes() and b"CreationDate" not in a.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"a{suffix}", f"b{suffix}"]  # no temporary file left
+
+
+def test_5_a_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):
+    fig = _figure()
+
+    def fail_halfway(path, **kwargs):
+        with open(path, "wb") as half:
+            half.write(b"\x89PNG half a figure")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fig, "savefig", fail_halfway)
+    with pytest.raises(OSError, match="No space left"):
+        ba.save_figure(fig, tmp_path / "new.png")
+    assert list(tmp_path.iterdir()) == []
+    kept = tmp_path / "kept.png"
+    kept.write_bytes(b"an earlier figure")
+    with pytest.raises(OSError, match="No space left"):
+        ba.save_figure(fig, kept, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.png"] and kept.read_bytes() == b"an earlier figure"
+
+
+def test_5_robust_plot_format_is_checked_before_the_report(policy_grid_file, tmp_path):
+    for name in ("robust.jpg", "robust.tif", "robust.h5"):
+        done = run_module("robust", policy_grid_file, "--levers", LEVERS, "--plot", tmp_path / name)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        suffix = name.split(".")[1]
+        assert done.stderr == (f"brink-analysis robust: --plot '{tmp_path / name}' ends in .{suffix}, which is not a "
+                               "figure format written here; use .png, .pdf or .svg\n")
+    assert list(tmp_path.iterdir()) == []
+    done = run_module("robust", policy_grid_file, "--levers", LEVERS, "--plot", tmp_path / "robust.svg")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "robust.svg").read_bytes().startswith(b"<?xml")
+
+
+def test_6_save_figure_replaces_a_file_only_when_told(tmp_path):
+    target = tmp_path / "figure.png"
+    target.write_bytes(b"an earlier result")
+    with pytest.raises(FileExistsError, match=f"path '{target}' exists; pass overwrite=True to replace it"):
+        ba.save_figure(_figure(), target)
+    with pytest.raises(FileExistsError):
+        ba.save_figure(_figure(), tmp_path / "figure")  # the .png it would get
+    assert target.read_bytes() == b"an earlier result"
+    assert ba.save_figure(_figure(), target, overwrite=True) == target
+    assert target.read_bytes().startswith(b"\x89PNG")
+
+
+def test_6_discover_plots_and_robust_plot_keep_existing_files(lhs_file, policy_grid_file, tmp_path):
+    folder = tmp_path / "figs"
+    folder.mkdir()
+    (folder / "prim-box.png").write_bytes(b"an earlier result")
+    done = run_module("discover", lhs_file, "--no-scores", "--plots", folder)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (f"brink-analysis discover: --plots '{folder / 'prim-box.png'}' exists; give --overwrite "
+                           "to replace it\n")
+    assert sorted(p.name for p in folder.iterdir()) == ["prim-box.png"]
+    assert (folder / "prim-box.png").read_bytes() == b"an earlier result"
+    done = run_module("discover", lhs_file, "--no-scores", "--plots", folder, "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert (folder / "prim-box.png").read_bytes().startswith(b"\x89PNG")
+
+    plot = tmp_path / "robust.png"
+    plot.write_bytes(b"an earlier result")
+    done = run_module("robust", policy_grid_file, "--levers", LEVERS, "--plot", plot)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"brink-analysis robust: --plot '{plot}' exists; give --overwrite to replace it\n"
+    assert plot.read_bytes() == b"an earlier result"
+    done = run_module("robust", policy_grid_file, "--levers", LEVERS, "--plot", plot, "--overwrite")
+    assert done.returncode == 0 and plot.read_bytes().startswith(b"\x89PNG"), done.stderr
+
+
 # found beside 5: a reader that stops early (| head) -------------------------
 
 
