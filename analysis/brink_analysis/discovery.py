@@ -21,7 +21,7 @@ from .checks import OUTCOME_ROUNDING, cases, interest, name_list, positive_int, 
 from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
                  replication_mask, require, sweep_axes)
 from .prim import PrimResult, prim
-from .tables import _replications
+from .tables import _finished_replications
 
 __all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "variance_explained"]
 
@@ -79,7 +79,7 @@ def discovery_data(
     table = parameter_table(ds)
     # What the models need besides the numbers: units, and the names of categorical values for the rules.
     attrs = {"units": {p: table.attrs["units"].get(p) for p in chosen}, "categories": _categories(ds, chosen)}
-    reps = _replications(ds).astype(float)
+    reps = _finished_replications(ds).astype(float)
     finished = reps > 0
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")

@@ -37,6 +37,7 @@ from .io import (
 )
 from .tables import (
     _check_label,
+    _finished_replications,
     _replications,
     _type_index,
     belief_by_true_type,
@@ -170,8 +171,9 @@ def _fixed_text(ds: xr.Dataset, points: np.ndarray, exclude: Sequence[str]) -> s
 
 def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.ndarray:
     """Positions of the points matching `where` that finished (all of them, but in an interrupted run)."""
+    finished = _finished_replications(ds) > 0  # none at all: the file's reason, not the selection's
     points = select_points(ds, where)
-    points = points[_replications(ds)[points] > 0]
+    points = points[finished[points]]
     if points.size == 0:
         raise ValueError("none of the selected points has results in this file (the run was interrupted, "
                          "or the file is one shard of a sweep and they belong to others)")

@@ -35,7 +35,7 @@ import xarray as xr
 from .checks import name_list, probability, probability_sum
 from .discovery import outcome_names
 from .io import category_names, parameter_list_text, parameter_table, sweep_axes
-from .tables import _replications
+from .tables import _finished_replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
 
@@ -73,7 +73,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     for ds in data:
         names = outcome_names(ds, outcome)
         table = parameter_table(ds).reset_index(drop=True)
-        finished = _replications(ds) > 0
+        finished = _finished_replications(ds) > 0
         summed = ds["outcome_probability"].sel(outcome=names).sum("outcome").values
         table["probability"] = probability_sum(summed, names)
         frames.append(table[finished])

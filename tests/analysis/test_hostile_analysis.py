@@ -263,6 +263,46 @@ def test_6_discover_plots_and_robust_plot_keep_existing_files(lhs_file, policy_g
     assert done.returncode == 0 and plot.read_bytes().startswith(b"\x89PNG"), done.stderr
 
 
+# 7 --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def nothing_finished(policy_grid_file, tmp_path):
+    """policy_grid_file as a run stopped before its first point was done leaves it: no `complete`,
+    replications 0 at every point."""
+    import shutil
+
+    import h5py
+
+    target = tmp_path / "stopped.h5.partial"
+    shutil.copy(policy_grid_file, target)
+    with h5py.File(target, "r+") as f:
+        del f.attrs["complete"]
+        f["replications"][...] = 0
+    return target
+
+
+def test_7_a_file_without_a_finished_point_says_so(nothing_finished):
+    message = (f"no point of '{nothing_finished}' has finished (the run stopped before its first point was done): "
+               "continue it with brink run ... --resume")
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        ds = ba.open_results(nothing_finished)
+    with ds:
+        calls = [lambda: ba.find_boxes(ds, "full_war"), lambda: ba.discovery_data(ds, per="point"),
+                 lambda: ba.robustness_table(ds, LEVERS.split(",")), lambda: ba.robustness_table([ds], LEVERS.split(",")),
+                 lambda: ba.plot_outcome_scatter(ds, PATIENCE, DEPLOYED), lambda: ba.plot_partial_dependence(ds),
+                 lambda: ba.plot_outcome_probability(ds, PATIENCE, where={DEPLOYED: 80000, USA_READY: 8500,
+                                                                          "relations.commitments.2.strength": 0.15})]
+        for call in calls:
+            with pytest.raises(ValueError) as error:
+                call()
+            assert str(error.value) == message
+    for args in (("discover", nothing_finished), ("robust", nothing_finished, "--levers", LEVERS)):
+        done = run_module(*args)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr.splitlines()[-1] == f"brink-analysis {args[0]}: {message}"
+
+
 # found beside 5: a reader that stops early (| head) -------------------------
 
 
