@@ -42,6 +42,30 @@ __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"
 _NOT_PARAMETERS = {"point", "outcome", "probability", "lower", "upper", "count", "replications", "issue"}
 
 
+def _checked_probabilities(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its ``probability`` column checked as probabilities (float, each in [0, 1]):
+    a user's table may hold anything, and a NaN would otherwise read as a missing run (or as 0,
+    summed over outcomes), a value above 1 or below 0 as a result."""
+    column = frame["probability"]
+    if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+        raise ValueError(f"the table's 'probability' column is not numeric (dtype {column.dtype})")
+    if frame.empty:
+        raise ValueError("the table has no rows")
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(values)
+    if missing.any():
+        raise ValueError(f"the table's 'probability' column holds NaN in row {frame.index[int(np.argmax(missing))]!r}: "
+                         "every (policy, state) pair needs a probability (leave out the rows of runs that did not finish)")
+    outside = ~((values >= 0.0) & (values <= 1.0))
+    if outside.any():
+        first = int(np.argmax(outside))
+        raise ValueError(f"the table's 'probability' column holds {values[first]!r} in row {frame.index[first]!r}, "
+                         "which is not a probability in [0, 1]")
+    frame = frame.copy()
+    frame["probability"] = values
+    return frame
+
+
 def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     """One row per point: parameter columns and ``probability`` of `outcome`, from a Dataset, a list
     of Datasets, or a DataFrame shaped like :func:`brink_analysis.outcome_table` (or with a
@@ -52,6 +76,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         frame = data
         if "probability" not in frame.columns:
             raise ValueError("the table needs a 'probability' column (see brink_analysis.outcome_table)")
+        frame = _checked_probabilities(frame)
         if "outcome" in frame.columns:
             names = name_list(outcome, "outcome", split=True)
             missing = [n for n in names if n not in set(frame["outcome"])]
@@ -227,13 +252,15 @@ def policy_outcomes(
     # Values written by the design read back exactly, but round so that
     # separately written files of the same design match on every platform;
     # a categorical one in a table (outcome_table names it) is kept as it is.
+    # The rounding is to 12 significant digits, not to a number of decimals,
+    # which would merge distinct small values (1e-12 and 2e-12) into one key.
     for name in levers + uncertainties:
         if frame[name].isna().any():
             raise ValueError(f"parameter '{name}' has no value at some points (files of different designs?); "
                              "every file must record the same levers and uncertainties")
     if isinstance(data, (list, tuple)) and len(data) > 1:  # after the checks above, whose reasons are plainer
         _same_study(data, levers)
-    keys = pd.DataFrame({name: frame[name].astype(float).round(9) if pd.api.types.is_numeric_dtype(frame[name])
+    keys = pd.DataFrame({name: _significant(frame[name]) if pd.api.types.is_numeric_dtype(frame[name])
                          else frame[name] for name in levers + uncertainties})
     keys["probability"] = frame["probability"].to_numpy()
     if keys.duplicated(levers + uncertainties).any():
@@ -246,6 +273,14 @@ def policy_outcomes(
                          f"({int(matrix.isna().sum().sum())} (policy, state) pairs missing); the design must cross "
                          "every policy with the same states")
     return _named_levels(data, matrix)
+
+
+def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
+    """`values` as floats rounded to `digits` significant digits (relative rounding: 1e-12 and 2e-12
+    stay apart, 0.1 + 0.2 and 0.3 become one)."""
+    floats = values.to_numpy(dtype=float, na_value=np.nan)
+    rounded = [float(f"{v:.{digits}g}") for v in floats]
+    return pd.Series(rounded, index=values.index, name=values.name)
 
 
 def _named_levels(data, matrix: pd.DataFrame) -> pd.DataFrame:

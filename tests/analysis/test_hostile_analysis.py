@@ -303,6 +303,51 @@ def test_7_a_file_without_a_finished_point_says_so(nothing_finished):
         assert done.stderr.splitlines()[-1] == f"brink-analysis {args[0]}: {message}"
 
 
+# 8 --------------------------------------------------------------------------
+
+
+def _policy_table():
+    """Three policies (lev) in three states (unc); regret worked out by hand in the hostile report."""
+    by_policy = {1: [0.1, 0.5, 0.2], 2: [0.3, 0.3, 0.3], 3: [0.05, 0.6, 0.15]}
+    return pd.DataFrame([{"lev": lev, "unc": state, "probability": p}
+                         for lev, ps in by_policy.items() for state, p in zip([10, 20, 30], ps)])
+
+
+@pytest.mark.parametrize("value, why", [
+    (1.5, "holds 1.5 in row 2, which is not a probability in [0, 1]"),
+    (-0.25, "holds -0.25 in row 2, which is not a probability in [0, 1]"),
+    (np.inf, "holds inf in row 2, which is not a probability in [0, 1]"),
+    (np.nan, "holds NaN in row 2: every (policy, state) pair needs a probability"),
+])
+@pytest.mark.parametrize("shape", ["points", "outcome_table", "nullable"])
+def test_8_table_probabilities_are_checked(value, why, shape):
+    table = _policy_table()
+    table.loc[2, "probability"] = value
+    if shape == "outcome_table":  # summed over outcomes: a NaN was skipped, as if 0
+        table["outcome"] = "full_war"
+    if shape == "nullable":
+        table["probability"] = table["probability"].astype("Float64")
+        if np.isnan(value):
+            table.loc[2, "probability"] = pd.NA
+    for call in (ba.robustness_table, ba.policy_outcomes, ba.regret_table):
+        with pytest.raises(ValueError) as error:
+            call(table, ["lev"])
+        assert str(error.value).startswith(f"the table's 'probability' column {why}"), str(error.value)
+
+
+def test_8_small_distinct_parameter_values_stay_distinct():
+    table = _policy_table()
+    expected = ba.robustness_table(table, ["lev"])
+    for column in ("unc", "lev"):
+        tiny = table.assign(**{column: table[column] * 1e-12})
+        result = ba.robustness_table(tiny, ["lev"])
+        assert len(result) == 3 and (result["states"] == 3).all()
+        np.testing.assert_allclose(result["max_regret"], expected["max_regret"])
+    # Values equal but for rounding are still one key (files of one design written separately).
+    noisy = table.assign(unc=table["unc"] * (1 + 1e-15 * (table["lev"] - 2)))
+    assert (ba.robustness_table(noisy, ["lev"])["states"] == 3).all()
+
+
 # found beside 5: a reader that stops early (| head) -------------------------
 
 
