@@ -37,14 +37,20 @@ def name_list(value, what: str, *, split: bool = False, empty_ok: bool = False) 
     """`value` (one name, or a sequence of names) as a list of str, refusing repeats.
 
     A str is one name, not a sequence of characters; with `split` a str is a comma-separated
-    list ("full_war,limited_war"). Raises TypeError for anything else, ValueError for a name
-    given twice or (unless `empty_ok`) for no name at all."""
+    list ("full_war,limited_war"), and an empty or blank one names nothing. Raises TypeError for
+    anything else, ValueError for an empty name (",", "a,,b", ["a", ""]), a name given twice or
+    (unless `empty_ok`) for no name at all."""
     if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")] if split else [value]
+        if split:
+            items = [v.strip() for v in value.split(",")] if value.strip() else []
+        else:
+            items = [value]
     elif isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
         items = [v if isinstance(v, str) else str(v) for v in value]
     else:
         raise TypeError(f"{what} must be a name or a list of names; got {value!r}")
+    if any(not item.strip() for item in items):  # before the repeats: "," would be '' named twice
+        raise ValueError(f"{what} {value!r} holds an empty name" + (" (a comma too many?)" if split else ""))
     seen = set()
     for item in items:
         if item in seen:
@@ -111,14 +117,14 @@ def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndar
     for name in X.columns:
         if not pd.api.types.is_numeric_dtype(X[name]) or pd.api.types.is_bool_dtype(X[name]):
             raise ValueError(f"X column '{name}' is not numeric (dtype {X[name].dtype})")
-    y = np.asarray(y, dtype=float).ravel()
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float).ravel()
+    y = _floats(y).ravel()
+    w = np.ones(len(y)) if weights is None else _floats(weights).ravel()
     if not len(X) == len(y) == len(w):
         raise ValueError(f"{what} need one row of X, one outcome and one weight per case; "
                          f"got {len(X)} rows, {len(y)} outcomes and {len(w)} weights")
     if len(y) == 0:
         raise ValueError(f"no cases: {what} are empty")
-    values = X.to_numpy(dtype=float)
+    values = X.to_numpy(dtype=float, na_value=np.nan)  # pandas' missing values (pd.NA) are NaN, refused below
     for kind, a in (("parameter value", values), ("outcome", y), ("weight", w)):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{what} hold a non-finite {kind}; drop or fill those cases first")
@@ -131,6 +137,14 @@ def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndar
     frame = pd.DataFrame(values, columns=X.columns, index=X.index)
     frame.attrs = dict(X.attrs)
     return frame, y, w
+
+
+def _floats(values) -> np.ndarray:
+    """`values` as a float array, pandas' missing values (pd.NA in a nullable column) as NaN, so
+    that the checks name them rather than pandas or numpy failing to convert them."""
+    if isinstance(values, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray)):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(values, dtype=float)
 
 
 def interest(y: np.ndarray, w: np.ndarray, threshold: float | None) -> None:

@@ -24,8 +24,12 @@ from .checks import figure_file
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-def _names(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+def _names(text: str | None, option: str) -> list[str] | None:
+    """The comma-separated names of `option` (None if not given or blank: the default), an empty
+    one among others refused as name_list refuses it: "a,,b" or "," is a slip, not a shorter list."""
+    from .checks import name_list
+
+    return name_list(text, option, split=True) if text and text.strip() else None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,7 +139,7 @@ def _discover(args) -> int:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)
     with _open(args.file) as ds:
-        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters), args.per)
+        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters, "--parameters"), args.per)
         outcome = ",".join(outcome_names(ds, args.outcome))
         result = prim(X, y, w, alpha=args.alpha, min_mass=args.min_mass, threshold=args.threshold,
                       units=X.attrs["units"], outcome=outcome)
@@ -224,7 +228,7 @@ def _robust(args) -> int:
             ds.close()
         raise
     try:
-        levers = _names(args.levers)
+        levers = _names(args.levers, "--levers")
         table = robustness_table(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
                                  threshold=args.threshold, direction=args.direction)
         print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "

@@ -64,7 +64,7 @@ class Box:
             raise ValueError(f"X has no column '{missing[0]}', a parameter of the box")
         inside = np.ones(len(X), dtype=bool)
         for p in self.lower.index:
-            x = np.asarray(X[p], dtype=float)
+            x = X[p].to_numpy(dtype=float, na_value=np.nan)  # a missing value lies in no box
             inside &= (x >= self.lower[p]) & (x <= self.upper[p])
         return inside
 

@@ -348,6 +348,48 @@ def test_8_small_distinct_parameter_values_stay_distinct():
     assert (ba.robustness_table(noisy, ["lev"])["states"] == 3).all()
 
 
+# 9 --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", [",", "full_war,", "full_war,,limited_war", " , "])
+def test_9_an_empty_outcome_name_is_named_as_such(lhs_file, outcome):
+    with ba.open_results(lhs_file) as ds:
+        with pytest.raises(ValueError, match=r"^outcome .* holds an empty name \(a comma too many\?\)$"):
+            ba.find_boxes(ds, outcome)
+        with pytest.raises(ValueError, match="holds an empty name"):
+            ba.find_boxes(ds, ["full_war", ""])
+    done = run_module("discover", lhs_file, "--outcome", outcome)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"brink-analysis discover: outcome {outcome!r} holds an empty name (a comma too many?)\n"
+
+
+def test_9_empty_names_in_parameters_and_levers_are_refused(lhs_file, policy_grid_file):
+    done = run_module("discover", lhs_file, "--parameters", f"{PATIENCE},,")
+    assert done.returncode == 2 and done.stderr == (f"brink-analysis discover: --parameters '{PATIENCE},,' holds an "
+                                                    "empty name (a comma too many?)\n")
+    done = run_module("robust", policy_grid_file, "--levers", ",")
+    assert done.returncode == 2 and "--levers ',' holds an empty name" in done.stderr
+
+
+@pytest.mark.parametrize("where", ["X", "y", "weights"])
+def test_9_pandas_missing_values_get_the_package_sentence(where):
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.uniform(0, 1, (200, 2)), columns=["a", "b"])
+    y, w = (X["a"] > 0.5).astype(float), pd.Series(np.ones(200))
+    gap = X["a"] < 0.01
+    assert gap.any()
+    kind = {"X": "parameter value", "y": "outcome", "weights": "weight"}[where]
+    if where == "X":
+        X = X.astype("Float64").mask(gap)
+    elif where == "y":
+        y = y.astype("Float64").mask(gap)
+    else:
+        w = w.astype("Float64").mask(gap)
+    for call in (ba.prim, ba.cart_boxes, ba.feature_scores):
+        with pytest.raises(ValueError, match=f"hold a non-finite {kind}; drop or fill those cases first"):
+            call(X, y, w)
+
+
 # found beside 5: a reader that stops early (| head) -------------------------
 
 
