@@ -185,7 +185,9 @@ def _settings(ds: xr.Dataset, levers: Sequence[str]) -> tuple[dict[str, str], li
 
 def _study_difference(a: xr.Dataset, b: xr.Dataset, levers: Sequence[str]) -> str | None:
     """How the files `a` and `b` differ as studies, apart from the levers (None if they do not)."""
-    attr = lambda ds, name: ds.attrs.get(name)  # noqa: E731
+    def attr(ds: xr.Dataset, name: str):
+        return ds.attrs.get(name)
+
     if attr(a, "scenario") is not None and attr(b, "scenario") is not None and attr(a, "scenario") != attr(b, "scenario"):
         names = [f"'{attr(ds, 'scenario_name')}' from {attr(ds, 'scenario_source')}" for ds in (a, b)]
         return (f"they run different scenarios ({names[0]} and {names[1]})" if names[0] != names[1]
@@ -249,17 +251,17 @@ def policy_outcomes(
     uncertainties = list(uncertainties)
     if not uncertainties:
         raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")
-    # Values written by the design read back exactly, but round so that
-    # separately written files of the same design match on every platform;
-    # a categorical one in a table (outcome_table names it) is kept as it is.
-    # The rounding is to 12 significant digits, not to a number of decimals,
-    # which would merge distinct small values (1e-12 and 2e-12) into one key.
     for name in levers + uncertainties:
         if frame[name].isna().any():
             raise ValueError(f"parameter '{name}' has no value at some points (files of different designs?); "
                              "every file must record the same levers and uncertainties")
     if isinstance(data, (list, tuple)) and len(data) > 1:  # after the checks above, whose reasons are plainer
         _same_study(data, levers)
+    # Values written by the design read back exactly, but round so that
+    # separately written files of the same design match on every platform;
+    # a categorical one in a table (outcome_table names it) is kept as it is.
+    # The rounding is to 12 significant digits, not to a number of decimals,
+    # which would merge distinct small values (1e-12 and 2e-12) into one key.
     keys = pd.DataFrame({name: _significant(frame[name]) if pd.api.types.is_numeric_dtype(frame[name])
                          else frame[name] for name in levers + uncertainties})
     keys["probability"] = frame["probability"].to_numpy()
