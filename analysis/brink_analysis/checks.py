@@ -10,30 +10,47 @@ scikit-learn or matplotlib, or a silently wrong number.
 from __future__ import annotations
 
 import numbers
+import os
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["cases", "interest", "name_list", "positive_int", "probability", "probability_sum", "share"]
+__all__ = ["FIGURE_FORMATS", "cases", "figure_file", "interest", "name_list", "positive_int", "probability",
+           "probability_sum", "share"]
+
+#: The figure formats :func:`brink_analysis.save_figure` writes, by the file's suffix (the first is
+#: the default): those whose metadata it knows how to keep out, so that a figure gives the same bytes.
+FIGURE_FORMATS = ("png", "pdf", "svg")
 
 # Outcome probabilities are counts over replications, so a sum over distinct outcomes can exceed 1
 # only by rounding; anything larger means an outcome was counted twice.
 _SUM_ROUNDING = 1e-9
+
+#: Outcomes (or densities) that differ by no more than this are the same: a sum or mean of
+#: probabilities rounds differently from point to point (0.30000000000000004 against 0.29999999999999993).
+OUTCOME_ROUNDING = 1e-12
 
 
 def name_list(value, what: str, *, split: bool = False, empty_ok: bool = False) -> list[str]:
     """`value` (one name, or a sequence of names) as a list of str, refusing repeats.
 
     A str is one name, not a sequence of characters; with `split` a str is a comma-separated
-    list ("full_war,limited_war"). Raises TypeError for anything else, ValueError for a name
-    given twice or (unless `empty_ok`) for no name at all."""
+    list ("full_war,limited_war"), and an empty or blank one names nothing. Raises TypeError for
+    anything else, ValueError for an empty name (",", "a,,b", ["a", ""]), a name given twice or
+    (unless `empty_ok`) for no name at all."""
     if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")] if split else [value]
+        if split:
+            items = [v.strip() for v in value.split(",")] if value.strip() else []
+        else:
+            items = [value]
     elif isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
         items = [v if isinstance(v, str) else str(v) for v in value]
     else:
         raise TypeError(f"{what} must be a name or a list of names; got {value!r}")
+    if any(not item.strip() for item in items):  # before the repeats: "," would be '' named twice
+        raise ValueError(f"{what} {value!r} holds an empty name" + (" (a comma too many?)" if split else ""))
     seen = set()
     for item in items:
         if item in seen:
@@ -100,14 +117,14 @@ def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndar
     for name in X.columns:
         if not pd.api.types.is_numeric_dtype(X[name]) or pd.api.types.is_bool_dtype(X[name]):
             raise ValueError(f"X column '{name}' is not numeric (dtype {X[name].dtype})")
-    y = np.asarray(y, dtype=float).ravel()
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float).ravel()
+    y = _floats(y).ravel()
+    w = np.ones(len(y)) if weights is None else _floats(weights).ravel()
     if not len(X) == len(y) == len(w):
         raise ValueError(f"{what} need one row of X, one outcome and one weight per case; "
                          f"got {len(X)} rows, {len(y)} outcomes and {len(w)} weights")
     if len(y) == 0:
         raise ValueError(f"no cases: {what} are empty")
-    values = X.to_numpy(dtype=float)
+    values = X.to_numpy(dtype=float, na_value=np.nan)  # pandas' missing values (pd.NA) are NaN, refused below
     for kind, a in (("parameter value", values), ("outcome", y), ("weight", w)):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{what} hold a non-finite {kind}; drop or fill those cases first")
@@ -122,9 +139,38 @@ def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndar
     return frame, y, w
 
 
+def _floats(values) -> np.ndarray:
+    """`values` as a float array, pandas' missing values (pd.NA in a nullable column) as NaN, so
+    that the checks name them rather than pandas or numpy failing to convert them."""
+    if isinstance(values, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray)):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(values, dtype=float)
+
+
 def interest(y: np.ndarray, w: np.ndarray, threshold: float | None) -> None:
     """Raises the ValueError of cases without a case of interest (`y` after `threshold`)."""
     if float((w * y).sum()) <= 0:
         why = (f"no case reaches the threshold {threshold:g}" if threshold is not None
                else "the outcome is 0 everywhere")
         raise ValueError(f"no case of interest: {why}, so there is nothing to find")
+
+
+def figure_file(path, what: str = "path", *, overwrite: bool = False, how: str = "pass overwrite=True") -> Path:
+    """`path` checked as a figure file to write: a name without a suffix gets ``.png``; a folder, a
+    suffix other than those of :data:`FIGURE_FORMATS` (any case) and, unless `overwrite`, an
+    existing file are refused (ValueError; FileExistsError saying `how` to replace it). `what`
+    names the argument (``--plot``) in the messages."""
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a file name; got {path!r}")
+    out = Path(path)
+    formats = ", ".join("." + f for f in FIGURE_FORMATS[:-1]) + " or ." + FIGURE_FORMATS[-1]
+    if not out.is_dir() and not out.suffix:  # matplotlib would add it: name the file really written
+        out = out.with_name(out.name + "." + FIGURE_FORMATS[0])
+    if out.is_dir():
+        raise ValueError(f"{what} '{out}' is a folder; give a file name ending in {formats}")
+    if out.suffix[1:].lower() not in FIGURE_FORMATS:
+        raise ValueError(f"{what} '{out}' ends in {out.suffix}, which is not a figure format written here; "
+                         f"use {formats}")
+    if not overwrite and (out.exists() or out.is_symlink()):
+        raise FileExistsError(f"{what} '{out}' exists; {how} to replace it")
+    return out

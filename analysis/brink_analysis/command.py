@@ -19,11 +19,17 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .checks import figure_file
+
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-def _names(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+def _names(text: str | None, option: str) -> list[str] | None:
+    """The comma-separated names of `option` (None if not given or blank: the default), an empty
+    one among others refused as name_list refuses it: "a,,b" or "," is a slip, not a shorter list."""
+    from .checks import name_list
+
+    return name_list(text, option, split=True) if text and text.strip() else None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--parameters", help="comma-separated parameter paths (default: the swept ones)")
     d.add_argument("--per", choices=["point", "replication"], default="point",
                    help="cases: per-point probabilities weighted by replications (default) or per-replication outcomes")
-    d.add_argument("--threshold", type=float, help="cases of interest: points with P(outcome) >= THRESHOLD")
+    d.add_argument("--threshold", type=float,
+                   help="cases of interest: points with P(outcome) >= THRESHOLD (with --per point only)")
     d.add_argument("--alpha", type=float, default=0.05, help="share peeled per step (default 0.05)")
     d.add_argument("--min-mass", type=float, default=0.05, help="smallest box, as a share of the cases (default 0.05)")
     d.add_argument("--box", type=int, help="box of the trajectory to report (default: best coverage/density balance)")
@@ -47,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--depth", type=int, default=3, help="depth of the CART tree (default 3)")
     d.add_argument("--no-scores", action="store_true", help="skip the feature scores (scikit-learn)")
     d.add_argument("--plots", help="folder to write prim-tradeoff.png, prim-box.png and outcome-scatter.png into")
+    d.add_argument("--overwrite", action="store_true", help="replace the figures of --plots if the folder has them")
     r = sub.add_parser("robust", help="robustness of policies in a levers × uncertainties design",
                        description="Ranks policies (combinations of lever values) by maximum regret over the "
                        "states of the world (the other parameters).")
@@ -56,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--threshold", type=float, default=0.1, help="satisficing threshold (default 0.1)")
     r.add_argument("--direction", choices=["minimize", "maximize"], default="minimize",
                    help="minimize (default: the outcome is bad) or maximize its probability")
-    r.add_argument("--plot", help="PNG file for the robustness plot")
+    r.add_argument("--plot", help="file for the robustness plot: .png (added to a name without a suffix), .pdf or .svg")
+    r.add_argument("--overwrite", action="store_true", help="replace the --plot file if it exists")
     return parser
 
 
@@ -86,25 +95,29 @@ def _writable_place(path: Path, option: str) -> None:
         raise ValueError(f"{option} '{path}' cannot be written: no permission to write in '{ancestor}'")
 
 
-def _check_plots_folder(folder: str) -> None:
-    """--plots names a folder that exists or can be made (checked before any report is printed)."""
+# The figures discover --plots writes, in the order it writes them.
+DISCOVERY_FIGURES = ("prim-tradeoff.png", "prim-box.png", "outcome-scatter.png")
+
+
+def _check_plots_folder(folder: str, overwrite: bool) -> None:
+    """--plots names a folder that exists or can be made, and holds none of the figures it would
+    get unless --overwrite (checked before any report is printed)."""
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise ValueError(f"--plots must be a folder; '{folder}' is a file")
     if path.is_dir():
         if not os.access(path, os.W_OK | os.X_OK):
             raise ValueError(f"--plots '{folder}' cannot be written: no permission to write in it")
+        for name in DISCOVERY_FIGURES:
+            figure_file(path / name, "--plots", overwrite=overwrite, how="give --overwrite")
         return
     _writable_place(path, "--plots")
 
 
-def _check_plot_file(name: str) -> None:
-    """--plot names a PNG file that can be written (save_figure adds .png to a name without a suffix)."""
-    path = Path(name)
-    if not path.is_dir() and not path.suffix:
-        path = path.with_name(path.name + ".png")
-    if path.is_dir():
-        raise ValueError(f"--plot must be a PNG file name; '{path}' is a folder")
+def _check_plot_file(name: str, overwrite: bool) -> None:
+    """--plot names a figure file (.png, added to a name without a suffix, .pdf or .svg) that can be
+    written, and that does not exist unless --overwrite."""
+    path = figure_file(name, "--plot", overwrite=overwrite, how="give --overwrite")
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"--plot '{path}' cannot be written: no permission to replace it")
     _writable_place(path, "--plot")
@@ -112,26 +125,28 @@ def _check_plot_file(name: str) -> None:
 
 def _discover(args) -> int:
     from .checks import positive_int, probability, share
-    from .discovery import cart_boxes, discovery_data, feature_scores, outcome_names
-    from .prim import prim
+    from .discovery import cart_boxes, check_threshold_per, discovery_data, feature_scores, outcome_names
+    from .prim import prim, threshold_cases
 
     # Arguments checked before any output, so that a bad one is not reported after the PRIM report.
     if args.plots:
-        _check_plots_folder(args.plots)
+        _check_plots_folder(args.plots, args.overwrite)
     for option, value in (("--threshold", args.threshold), ("--min-coverage", args.min_coverage)):
         if value is not None:
             probability(value, option)
+    check_threshold_per(args.threshold, args.per, "--threshold", "--per")
     if args.cart:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)
     with _open(args.file) as ds:
-        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters), args.per)
+        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters, "--parameters"), args.per)
         outcome = ",".join(outcome_names(ds, args.outcome))
         result = prim(X, y, w, alpha=args.alpha, min_mass=args.min_mass, threshold=args.threshold,
                       units=X.attrs["units"], outcome=outcome)
-        # --threshold makes the cases 0/1 for PRIM; the header, the scores and CART use the same cases.
+        # --threshold makes the cases 0/1 for PRIM, one trial per point; the header, the scores and
+        # CART use the same cases and weights.
         if args.threshold is not None:
-            y = (y >= args.threshold).astype(float)
+            y, w = threshold_cases(y, w, args.threshold)
         index = args.box if args.box is not None else result.select(min_coverage=args.min_coverage)
         box = result.box(index, paste=not args.no_paste)
         t = result.trajectory
@@ -179,12 +194,14 @@ def _discovery_plots(ds, result, index, box, names, args) -> None:
 
     folder = Path(args.plots)
     folder.mkdir(parents=True, exist_ok=True)
-    written = [save_figure(plot_prim_tradeoff(result, index), folder / "prim-tradeoff.png"),
-               save_figure(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), folder / "prim-box.png")]
+    tradeoff, prim_box, scatter = (folder / name for name in DISCOVERY_FIGURES)
+    written = [save_figure(plot_prim_tradeoff(result, index), tradeoff, overwrite=args.overwrite),
+               save_figure(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), prim_box,
+                           overwrite=args.overwrite)]
     shown = (box.restricted + [n for n in names if n not in box.restricted])[:2]
     if len(shown) == 2:
-        written.append(save_figure(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box),
-                                   folder / "outcome-scatter.png"))
+        written.append(save_figure(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box), scatter,
+                                   overwrite=args.overwrite))
     print("\nwrote " + ", ".join(str(p) for p in written))
 
 
@@ -195,7 +212,7 @@ def _robust(args) -> int:
 
     probability(args.threshold, "--threshold")
     if args.plot:
-        _check_plot_file(args.plot)
+        _check_plot_file(args.plot, args.overwrite)
     seen = {}
     for name in args.files:
         first = seen.setdefault(os.path.realpath(name), name)
@@ -211,7 +228,7 @@ def _robust(args) -> int:
             ds.close()
         raise
     try:
-        levers = _names(args.levers)
+        levers = _names(args.levers, "--levers")
         table = robustness_table(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
                                  threshold=args.threshold, direction=args.direction)
         print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "
@@ -226,7 +243,7 @@ def _robust(args) -> int:
 
             fig = plot_robustness(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
                                   threshold=args.threshold, direction=args.direction)
-            print(f"wrote {save_figure(fig, args.plot)}")
+            print(f"wrote {save_figure(fig, args.plot, overwrite=args.overwrite)}")
     finally:
         for ds in datasets:
             ds.close()
@@ -249,12 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A warning of the package (one policy, every case of interest) is a note to the reader.
             warnings.showwarning = lambda message, *rest, **kw: print(f"note: {message}", file=sys.stderr)
             return _discover(args) if args.command == "discover" else _robust(args)
-    except (ValueError, FileNotFoundError, KeyError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
         print(f"brink-analysis {args.command}: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader stopped early (| head): not an error worth a traceback, nor a damaged file
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as e:  # a damaged chunk read lazily (h5py), or a plot that cannot be written
         print(f"brink-analysis {args.command}: {_os_error_text(e, args)}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # the reader stopped early (| head): not an error worth a traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK

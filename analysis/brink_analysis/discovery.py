@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import cases, interest, name_list, positive_int, probability_sum, share
+from .checks import OUTCOME_ROUNDING, cases, interest, name_list, positive_int, probability_sum, share
 from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
                  replication_mask, require, sweep_axes)
 from .prim import PrimResult, prim
-from .tables import _replications
+from .tables import _finished_replications
 
 __all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "variance_explained"]
 
@@ -79,7 +79,7 @@ def discovery_data(
     table = parameter_table(ds)
     # What the models need besides the numbers: units, and the names of categorical values for the rules.
     attrs = {"units": {p: table.attrs["units"].get(p) for p in chosen}, "categories": _categories(ds, chosen)}
-    reps = _replications(ds).astype(float)
+    reps = _finished_replications(ds).astype(float)
     finished = reps > 0
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
@@ -100,6 +100,17 @@ def discovery_data(
     return X, y, np.ones(len(y))
 
 
+def check_threshold_per(threshold: float | None, per: str, threshold_name: str = "threshold",
+                        per_name: str = "per") -> None:
+    """Refuses a threshold on per-replication cases: a threshold makes each point's probability a
+    0/1 case, and a replication's outcome is a 0/1 case already, so it would compare each 0 or 1
+    with the threshold and silently do nothing (or make every case one of interest, at 0)."""
+    if threshold is not None and per == "replication":
+        raise ValueError(f"{threshold_name} defines the cases of interest per point (P(outcome) >= threshold), and "
+                         f"with {per_name} replication each replication's outcome is already a 0/1 case: drop "
+                         f"{threshold_name} or use {per_name} point")
+
+
 def find_boxes(
     ds: xr.Dataset,
     outcome: str | Sequence[str] = "full_war",
@@ -112,8 +123,10 @@ def find_boxes(
 ) -> PrimResult:
     """PRIM on a sweep file: the peeling trajectory for `outcome` over `parameters` (default: the
     swept ones), from the cases of :func:`discovery_data`. `threshold` makes the cases of interest
-    the points whose probability is at least `threshold`. ``result.box()`` is the chosen, pasted box;
-    ``result.box().limits()`` its limits in the parameters' units."""
+    the points whose probability is at least `threshold` (``per="point"`` only: a replication's
+    outcome is a 0/1 case already, and ValueError says so). ``result.box()`` is the chosen, pasted
+    box; ``result.box().limits()`` its limits in the parameters' units."""
+    check_threshold_per(threshold, per)
     X, y, w = discovery_data(ds, outcome, parameters, per)
     label = ",".join(outcome_names(ds, outcome))
     return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label)
@@ -209,11 +222,6 @@ def cart_boxes(
     return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
 
 
-# Outcomes that differ by no more than this are the same: a sum of probabilities rounds differently
-# from point to point.
-_ROUNDING = 1e-12
-
-
 def _scorable(y: np.ndarray, w: np.ndarray) -> None:
     """Raises the ValueError of cases a parameter cannot explain: no case of interest, fewer than
     two cases (points) or one outcome everywhere (every case of interest, say). Scores would be 0
@@ -222,7 +230,7 @@ def _scorable(y: np.ndarray, w: np.ndarray) -> None:
     counted = y[w > 0]
     if len(counted) < 2:
         raise ValueError(f"feature scores need two or more cases (points) of positive weight; got {len(counted)}")
-    if np.ptp(counted) <= _ROUNDING:  # a sum of outcome probabilities that is 1 everywhere differs in the last bit
+    if np.ptp(counted) <= OUTCOME_ROUNDING:  # a sum of outcome probabilities that is 1 everywhere differs in the last bit
         raise ValueError(f"the outcome is {counted[0]:g} in every case, so no parameter explains any of it")
 
 

@@ -12,6 +12,7 @@ file lacks the data a plot needs (e.g. time series without ``--timeseries``).
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -22,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .checks import name_list, positive_int
+from .checks import figure_file, name_list, positive_int
 from .io import (
     category_names,
     format_value,
@@ -36,6 +37,7 @@ from .io import (
 )
 from .tables import (
     _check_label,
+    _finished_replications,
     _replications,
     _type_index,
     belief_by_true_type,
@@ -169,8 +171,9 @@ def _fixed_text(ds: xr.Dataset, points: np.ndarray, exclude: Sequence[str]) -> s
 
 def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.ndarray:
     """Positions of the points matching `where` that finished (all of them, but in an interrupted run)."""
+    finished = _finished_replications(ds) > 0  # none at all: the file's reason, not the selection's
     points = select_points(ds, where)
-    points = points[_replications(ds)[points] > 0]
+    points = points[finished[points]]
     if points.size == 0:
         raise ValueError("none of the selected points has results in this file (the run was interrupted, "
                          "or the file is one shard of a sweep and they belong to others)")
@@ -663,16 +666,65 @@ def plot_sensitivity(
 # --------------------------------------------------------------------------
 
 
-def save_figure(fig: Figure | Axes, path: str | os.PathLike, dpi: int = 150) -> Path:
-    """Saves a figure (or an Axes' figure) as PNG at `path` (parent directories made), with a tight
-    bounding box and no software metadata, so that the same figure gives the same bytes.
-    A `path` without a suffix gets ``.png``. Returns the path of the file written."""
+# What keeps each format's bytes the same from one save to the next: no software name, no date,
+# and SVG's element ids hashed with a fixed salt instead of a random one.
+_FIGURE_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+    "svg": {"Creator": None, "Date": None},
+}
+
+
+def save_figure(fig: Figure | Axes, path: str | os.PathLike, dpi: int = 150, *, overwrite: bool = False) -> Path:
+    """Saves a figure (or an Axes' figure) at `path` (parent directories made), as PNG, PDF or SVG
+    by its suffix (``.png`` added to a name without one), with a tight bounding box and no software
+    name or date, so that the same figure gives the same bytes. Returns the path of the file written.
+
+    An existing file is replaced only with ``overwrite=True`` (FileExistsError otherwise); another
+    suffix (``.jpg``, ``.h5``) or a folder is a ValueError, before anything is drawn. The figure is
+    written to a temporary file beside `path` and renamed, so that a failure leaves no file behind,
+    and an existing file is never left half-written."""
     figure = fig.figure if isinstance(fig, Axes) else fig
-    out = Path(path)
-    if out.is_dir():
-        raise ValueError(f"path '{out}' is a folder; give a file name ending in .png")
-    if not out.suffix:  # matplotlib would add it: return the name of the file really written
-        out = out.with_name(out.name + ".png")
+    if not isinstance(figure, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or Axes; got {type(fig).__name__}")
+    out = figure_file(path, overwrite=overwrite)
+    kind = out.suffix[1:].lower()
     out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=dpi, bbox_inches="tight", pad_inches=0.15, metadata={"Software": None})
+    temporary = _new_temporary(out)
+    try:
+        with plt.rc_context({"svg.hashsalt": "brink"}):
+            figure.savefig(temporary, format=kind, dpi=dpi, bbox_inches="tight", pad_inches=0.15,
+                           metadata=_FIGURE_METADATA[kind])
+        if overwrite:
+            os.replace(temporary, out)
+        else:
+            _link_new(temporary, out)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
     return out
+
+
+def _new_temporary(out: Path) -> str:
+    """A new empty file beside `out` (same folder, so the rename is atomic), hidden, with the
+    permissions any new file gets (tempfile's are private to the user)."""
+    while True:
+        name = str(out.parent / f".{out.name}.{secrets.token_hex(4)}{out.suffix}")
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return name
+        except FileExistsError:  # another writer's temporary file: draw another name
+            continue
+
+
+def _link_new(temporary: str, out: Path) -> None:
+    """Puts `temporary` at `out` only if no file is there (a hard link fails if one appeared since
+    the check); a file system without hard links gets a check and a rename instead."""
+    try:
+        os.link(temporary, out)
+    except FileExistsError:
+        raise FileExistsError(f"path '{out}' exists; pass overwrite=True to replace it") from None
+    except OSError:
+        if out.exists():
+            raise FileExistsError(f"path '{out}' exists; pass overwrite=True to replace it") from None
+        os.replace(temporary, out)

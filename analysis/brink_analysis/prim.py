@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .checks import cases, interest, positive_int, probability, share
+from .checks import OUTCOME_ROUNDING, cases, interest, positive_int, probability, share
 
 __all__ = ["Box", "PrimResult", "prim"]
 
@@ -64,7 +64,7 @@ class Box:
             raise ValueError(f"X has no column '{missing[0]}', a parameter of the box")
         inside = np.ones(len(X), dtype=bool)
         for p in self.lower.index:
-            x = np.asarray(X[p], dtype=float)
+            x = X[p].to_numpy(dtype=float, na_value=np.nan)  # a missing value lies in no box
             inside &= (x >= self.lower[p]) & (x <= self.upper[p])
         return inside
 
@@ -96,26 +96,34 @@ class Box:
                          if self.lower[name] <= index <= self.upper[name])
 
 
+def threshold_cases(y: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Checked cases (`y`, `weights`) made 0/1 by `threshold`: ``y >= threshold``, and each case of
+    positive weight one trial (weight 1; weight 0 stays 0). The weights of per-point cases are the
+    replications run; once a point's probability is turned into one 0/1 case, those replications no
+    longer count separately, or an adaptive run's points (different replications) would weigh
+    differently in mass, coverage and density for no reason of the question asked."""
+    return (y >= threshold).astype(float), (weights > 0).astype(float)
+
+
 class _Data:
     """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals."""
 
     def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None):
         X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
+        if threshold is not None:  # after the checks: a NaN outcome is refused, not read as below the threshold
+            self.y, self.w = threshold_cases(self.y, self.w, threshold)
         self.names = [str(c) for c in X.columns]
         self.categories = dict(X.attrs.get("categories") or {})  # discovery_data records them
         self.X = X.to_numpy()
         self.wy = self.w * self.y
         self.total_w, self.total_wy = float(self.w.sum()), float(self.wy.sum())
         interest(self.y, self.w, threshold)
-        self.thresholded = threshold is not None
         self.min, self.max = self.X.min(axis=0), self.X.max(axis=0)
 
     def counts(self, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
-        """The trials and the cases of interest inside the box (PrimResult.inspect): the weights, or
-        one per case when a threshold made the cases."""
+        """The trials and the cases of interest inside the box (PrimResult.inspect): the weights
+        (one per case when a threshold made the cases)."""
         inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
-        if self.thresholded:
-            return float(inside.sum()), float(self.y[inside].sum())
         return float(self.w[inside].sum()), float(self.wy[inside].sum())
 
     def box(self, lo: np.ndarray, hi: np.ndarray, units) -> Box:
@@ -237,12 +245,15 @@ class PrimResult:
         0 and is chosen only if no box is denser. The lift, not the density itself, matters when
         the outcome is a probability with a baseline (0.25 everywhere, 0.85 in a region): the
         density of the whole space is then high enough for box 0 to win on coverage and density.
-        When every case is of interest (base 1) every box is as dense, and box 0 is chosen."""
+        When every case is of interest (base 1) every box is as dense, and box 0 is chosen.
+        A rise of no more than 1e-12 is rounding (a constant 0.3 averages to 0.30000000000000004 in
+        one box and 0.29999999999999993 in another), not a denser box: its lift is 0."""
         c, d = self.trajectory["coverage"].to_numpy(), self.trajectory["density"].to_numpy()
         base = d[0]
-        if not base < 1.0:
+        if not base < 1.0 - OUTCOME_ROUNDING:
             return 0
-        lift = np.clip((d - base) / (1.0 - base), 0.0, 1.0)
+        rise = np.where(d - base > OUTCOME_ROUNDING, d - base, 0.0)
+        lift = np.clip(rise / (1.0 - base), 0.0, 1.0)
         score = np.where(c + lift > 0, 2 * c * lift / np.maximum(c + lift, 1e-300), 0.0)
         return int(np.argmax(score))
 
@@ -338,7 +349,9 @@ def prim(
     """Runs PRIM's peeling on cases `X` (a DataFrame, one column per parameter) with outcomes `y`
     in [0, 1] (0/1 cases of interest, or probabilities) and optional non-negative `weights`.
 
-    `threshold` turns `y` into cases of interest ``y >= threshold`` first. Each step peels at most
+    `threshold` turns `y` into cases of interest ``y >= threshold`` first, each case (point) one
+    trial of weight 1 whatever its weight (0 stays 0): mass, coverage, density and the ``qp``
+    values then count points. Each step peels at most
     a share `alpha` (in (0, 0.5)) of the box's weight (more when values tie); peeling stops before
     the box would hold less than `min_mass` of the total weight. `units` ({parameter: unit}) and
     `outcome` are carried into the result for tables and plots. Deterministic: ties between peels
@@ -348,11 +361,14 @@ def prim(
     min_mass = share(min_mass, "min_mass (the smallest box, as a share of all cases)", 0.0, 1.0)
     if threshold is not None:
         threshold = probability(threshold, "threshold")
-        y = (np.asarray(y, dtype=float) >= threshold).astype(float)
     data = _Data(X, y, weights, threshold)
+    counted = data.y[data.w > 0]
     if data.total_wy >= data.total_w:
         warnings.warn("every case is of interest (the outcome is 1 everywhere): every box has density 1, "
                       "so the peeling trajectory shows nothing", RuntimeWarning, stacklevel=2)
+    elif np.ptp(counted) <= OUTCOME_ROUNDING:  # the same number everywhere, up to rounding
+        warnings.warn(f"the outcome is {counted[0]:g} in every case: every box has that density, so the peeling "
+                      "trajectory shows nothing", RuntimeWarning, stacklevel=2)
     units = dict(units or {})
     lo, hi = data.min.copy(), data.max.copy()
     inside = np.ones(len(data.y), dtype=bool)

@@ -35,11 +35,35 @@ import xarray as xr
 from .checks import name_list, probability, probability_sum
 from .discovery import outcome_names
 from .io import category_names, parameter_list_text, parameter_table, sweep_axes
-from .tables import _replications
+from .tables import _finished_replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
 
 _NOT_PARAMETERS = {"point", "outcome", "probability", "lower", "upper", "count", "replications", "issue"}
+
+
+def _checked_probabilities(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its ``probability`` column checked as probabilities (float, each in [0, 1]):
+    a user's table may hold anything, and a NaN would otherwise read as a missing run (or as 0,
+    summed over outcomes), a value above 1 or below 0 as a result."""
+    column = frame["probability"]
+    if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+        raise ValueError(f"the table's 'probability' column is not numeric (dtype {column.dtype})")
+    if frame.empty:
+        raise ValueError("the table has no rows")
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(values)
+    if missing.any():
+        raise ValueError(f"the table's 'probability' column holds NaN in row {frame.index[int(np.argmax(missing))]!r}: "
+                         "every (policy, state) pair needs a probability (leave out the rows of runs that did not finish)")
+    outside = ~((values >= 0.0) & (values <= 1.0))
+    if outside.any():
+        first = int(np.argmax(outside))
+        raise ValueError(f"the table's 'probability' column holds {values[first]!r} in row {frame.index[first]!r}, "
+                         "which is not a probability in [0, 1]")
+    frame = frame.copy()
+    frame["probability"] = values
+    return frame
 
 
 def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
@@ -52,6 +76,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         frame = data
         if "probability" not in frame.columns:
             raise ValueError("the table needs a 'probability' column (see brink_analysis.outcome_table)")
+        frame = _checked_probabilities(frame)
         if "outcome" in frame.columns:
             names = name_list(outcome, "outcome", split=True)
             missing = [n for n in names if n not in set(frame["outcome"])]
@@ -73,7 +98,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     for ds in data:
         names = outcome_names(ds, outcome)
         table = parameter_table(ds).reset_index(drop=True)
-        finished = _replications(ds) > 0
+        finished = _finished_replications(ds) > 0
         summed = ds["outcome_probability"].sel(outcome=names).sum("outcome").values
         table["probability"] = probability_sum(summed, names)
         frames.append(table[finished])
@@ -135,6 +160,71 @@ def _distinct_files(data) -> None:
         seen.add(key)
 
 
+def _settings(ds: xr.Dataset, levers: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """What a file's ``overrides`` attribute changed besides the levers: ({--set path: value}, the
+    other lines in order: sweeps, design, samples, ...). Left out: the levers' own lines, and
+    ``run.replications``, ``run.seed`` and ``output.*``, which the root attributes ``replications``
+    and ``seed`` state whether or not an option set them (and output options change no result)."""
+    def path_of(text: str) -> str:
+        return text.split("=", 1)[0].strip()
+
+    sets, others = {}, []
+    for line in str(ds.attrs.get("overrides", "")).splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind in ("sweep", "lever") and rest:
+            if path_of(rest) not in levers:
+                others.append(line)
+        elif "=" in line and " " not in path_of(line):
+            path = path_of(line)
+            if path not in levers and path not in ("run.replications", "run.seed") and not path.startswith("output."):
+                sets[path] = line.split("=", 1)[1]
+        elif line.strip():
+            others.append(line)
+    return sets, others
+
+
+def _study_difference(a: xr.Dataset, b: xr.Dataset, levers: Sequence[str]) -> str | None:
+    """How the files `a` and `b` differ as studies, apart from the levers (None if they do not)."""
+    def attr(ds: xr.Dataset, name: str):
+        return ds.attrs.get(name)
+
+    if attr(a, "scenario") is not None and attr(b, "scenario") is not None and attr(a, "scenario") != attr(b, "scenario"):
+        names = [f"'{attr(ds, 'scenario_name')}' from {attr(ds, 'scenario_source')}" for ds in (a, b)]
+        return (f"they run different scenarios ({names[0]} and {names[1]})" if names[0] != names[1]
+                else f"they run different texts of the scenario {names[0]}")
+    if attr(a, "scenario_name") != attr(b, "scenario_name"):
+        return f"they run different scenarios ('{attr(a, 'scenario_name')}' and '{attr(b, 'scenario_name')}')"
+    if str(attr(a, "inputs") or "") != str(attr(b, "inputs") or ""):
+        return "they read different scenario choices or calibration files (root attribute inputs)"
+    for name, what in (("replications", "replications per point"), ("seed", "seeds")):
+        if attr(a, name) is not None and attr(b, name) is not None and int(attr(a, name)) != int(attr(b, name)):
+            return f"they have different {what} ({int(attr(a, name))} and {int(attr(b, name))})"
+    (sets_a, others_a), (sets_b, others_b) = _settings(a, levers), _settings(b, levers)
+    for path in list(sets_a) + [p for p in sets_b if p not in sets_a]:
+        if sets_a.get(path) != sets_b.get(path):
+            shown = [f"{path}={sets[path]}" if path in sets else f"no --set of {path}" for sets in (sets_a, sets_b)]
+            return (f"they set {path}, which is no lever, differently (--set {shown[0]} and {shown[1]})"
+                    if path in sets_a and path in sets_b else
+                    f"one sets {path}, which is no lever, and the other does not ({shown[0]}; {shown[1]})")
+    if others_a != others_b:
+        return (f"their designs differ ({'; '.join(others_a) or 'none'} against {'; '.join(others_b) or 'none'})")
+    return None
+
+
+def _same_study(data: Sequence[xr.Dataset], levers: Sequence[str]) -> None:
+    """Refuses files of one policy each that are not one study apart from the levers: regret compares
+    policies in the same states of the world, under the same model, so another scenario, another
+    --set besides the levers, other replications or another seed would be compared as if it were
+    the policy's doing."""
+    first = data[0]
+    for other in data[1:]:
+        why = _study_difference(first, other, levers)
+        if why is not None:
+            names = [ds.encoding.get("source", "a dataset") for ds in (first, other)]
+            raise ValueError(f"'{names[0]}' and '{names[1]}' are not the same study apart from the levers "
+                             f"({', '.join(levers)}): {why}")
+
+
 def policy_outcomes(
     data,
     levers: Sequence[str] | None = None,
@@ -161,14 +251,18 @@ def policy_outcomes(
     uncertainties = list(uncertainties)
     if not uncertainties:
         raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")
-    # Values written by the design read back exactly, but round so that
-    # separately written files of the same design match on every platform;
-    # a categorical one in a table (outcome_table names it) is kept as it is.
     for name in levers + uncertainties:
         if frame[name].isna().any():
             raise ValueError(f"parameter '{name}' has no value at some points (files of different designs?); "
                              "every file must record the same levers and uncertainties")
-    keys = pd.DataFrame({name: frame[name].astype(float).round(9) if pd.api.types.is_numeric_dtype(frame[name])
+    if isinstance(data, (list, tuple)) and len(data) > 1:  # after the checks above, whose reasons are plainer
+        _same_study(data, levers)
+    # Values written by the design read back exactly, but round so that
+    # separately written files of the same design match on every platform;
+    # a categorical one in a table (outcome_table names it) is kept as it is.
+    # The rounding is to 12 significant digits, not to a number of decimals,
+    # which would merge distinct small values (1e-12 and 2e-12) into one key.
+    keys = pd.DataFrame({name: _significant(frame[name]) if pd.api.types.is_numeric_dtype(frame[name])
                          else frame[name] for name in levers + uncertainties})
     keys["probability"] = frame["probability"].to_numpy()
     if keys.duplicated(levers + uncertainties).any():
@@ -181,6 +275,14 @@ def policy_outcomes(
                          f"({int(matrix.isna().sum().sum())} (policy, state) pairs missing); the design must cross "
                          "every policy with the same states")
     return _named_levels(data, matrix)
+
+
+def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
+    """`values` as floats rounded to `digits` significant digits (relative rounding: 1e-12 and 2e-12
+    stay apart, 0.1 + 0.2 and 0.3 become one)."""
+    floats = values.to_numpy(dtype=float, na_value=np.nan)
+    rounded = [float(f"{v:.{digits}g}") for v in floats]
+    return pd.Series(rounded, index=values.index, name=values.name)
 
 
 def _named_levels(data, matrix: pd.DataFrame) -> pd.DataFrame:

@@ -64,6 +64,17 @@ def _replications(ds: xr.Dataset) -> np.ndarray:
     return np.asarray(ds["outcome_count"].sum("outcome").values, dtype=np.int64)
 
 
+def _finished_replications(ds: xr.Dataset) -> np.ndarray:
+    """Replications run at each point, or ValueError if no point has finished (a .partial stopped
+    before its first point was done): every result would be empty, and the reason is the file's."""
+    reps = _replications(ds)
+    if not np.any(reps > 0):
+        source = ds.encoding.get("source")
+        raise ValueError(f"no point of {repr(source) if source else 'this file'} has finished (the run stopped before "
+                         "its first point was done): continue it with brink run ... --resume")
+    return reps
+
+
 def _unfinished(ds: xr.Dataset, point: int) -> ValueError:
     """The error for a point the file holds no results of: another shard's, or an interrupted run's."""
     index = int(ds["point"].values[point])

@@ -284,10 +284,11 @@ def test_10_plot_paths_are_checked_before_any_report(lhs_file, policy_grid_file,
         ("discover", lhs_file, "--plots", lhs_file / "sub"):
             f"--plots '{lhs_file / 'sub'}' cannot be written: '{lhs_file}' is a file, not a folder",
         ("discover", lhs_file, "--plots", lhs_file): f"--plots must be a folder; '{lhs_file}' is a file",
-        (*robust, folder): f"--plot must be a PNG file name; '{folder}' is a folder",
+        (*robust, folder): f"--plot '{folder}' is a folder; give a file name ending in .png, .pdf or .svg",
         (*robust, lhs_file / "x.png"): f"--plot '{lhs_file / 'x.png'}' cannot be written: '{lhs_file}' is a file, "
                                        "not a folder",
-        (*robust, folder / "sub"): f"--plot must be a PNG file name; '{folder / 'sub.png'}' is a folder",  # .png added
+        (*robust, folder / "sub"):  # .png added
+            f"--plot '{folder / 'sub.png'}' is a folder; give a file name ending in .png, .pdf or .svg",
     }
     for args, message in cases.items():
         done = run_module(*args)

@@ -4,8 +4,8 @@ The notebook runs in a temporary copy, with the real binary, in its quick mode
 (BRINK_NOTEBOOK_QUICK=1: far fewer replications) and with its figures and
 result files redirected to temporary folders, so the test never touches
 docs/figures/. The output folder starts with the result files of an earlier
-execution in place, which the notebook must replace (brink refuses to without
---overwrite). The kernel is this test's own interpreter (Debian's
+execution in place, and the figures folder with its figures, which the notebook
+must replace (brink and save_figure refuse to without being told). The kernel is this test's own interpreter (Debian's
 /usr/bin/python3 under ctest), through a kernel spec made for the test.
 """
 
@@ -38,6 +38,9 @@ FIGURES = [
     )
 ]
 KERNEL = "brink-test-python3"
+
+EXPLORATION_FIGURES = [f"exploration-{n}.png" for n in ("prim", "partial-dependence", "robustness")]
+CALIBRATION_FIGURES = [f"calibration-{n}.png" for n in ("prior-posterior", "fit", "fan")]
 
 
 def png_size(data):
@@ -72,12 +75,15 @@ def kernel_for_this_python(tmp_path, monkeypatch):
     return KERNEL
 
 
-def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel, earlier=(), stale=None):
+def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel, earlier=(), stale=None,
+                     earlier_figures=()):
     """Executes a copy of analysis/notebooks/<name> in quick mode; returns (notebook, figures folder).
 
     `earlier` names the result files a previous execution left in the output folder (copies of
     `stale`, a brink result): brink refuses to replace a file without --overwrite, so executing a
-    notebook twice works only if it passes it; each must have been rewritten."""
+    notebook twice works only if it passes it; each must have been rewritten. `earlier_figures`
+    are figures a previous execution left (save_figure replaces one only with overwrite=True);
+    check_figures finds any that was kept, as they are no PNG."""
     work = tmp_path / "notebook"
     work.mkdir()
     out = tmp_path / "out"
@@ -87,6 +93,9 @@ def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel, ear
     copy = work / name
     shutil.copy(source_dir / "analysis" / "notebooks" / name, copy)
     figures = tmp_path / "figures"
+    figures.mkdir()
+    for figure in earlier_figures:
+        (figures / figure).write_bytes(b"a figure of an earlier execution")
     monkeypatch.setenv("BRINK", str(brink))
     monkeypatch.setenv("BRINK_SOURCE_DIR", str(source_dir))
     monkeypatch.setenv("BRINK_FIGURES_DIR", str(figures))
@@ -127,7 +136,8 @@ def check_figures(nb, figures, expected):
 def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python,
                                               plain_file):
     nb, figures = execute_notebook(NOTEBOOK, brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python,
-                                   earlier=["baseline.h5", "grid.h5", "sensitivity.h5"], stale=plain_file)
+                                   earlier=["baseline.h5", "grid.h5", "sensitivity.h5"], stale=plain_file,
+                                   earlier_figures=FIGURES)
     check_figures(nb, figures, FIGURES)
     # Every saved figure records the scenario, seed and replications it comes from.
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
@@ -206,8 +216,8 @@ def test_exploration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
     a robustness table; its figures record scenario, seed and replications."""
     nb, figures = execute_notebook("exploration.ipynb", brink, source_dir, tmp_path, monkeypatch,
                                    kernel_for_this_python, earlier=["status-quo.h5", "reinforce.h5", "commit.h5"],
-                                   stale=plain_file)
-    check_figures(nb, figures, [f"exploration-{n}.png" for n in ("prim", "partial-dependence", "robustness")])
+                                   stale=plain_file, earlier_figures=EXPLORATION_FIGURES)
+    check_figures(nb, figures, EXPLORATION_FIGURES)
     text = "\n".join(output_text(c) for c in nb.cells if c.cell_type == "code")
     assert "3 postures x 24 states of the world, 64 replications each" in text
     assert "box " in text and "coverage" in text and "density" in text
@@ -247,8 +257,9 @@ def test_calibration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
     import xarray as xr
 
     nb, figures = execute_notebook("calibration.ipynb", brink, source_dir, tmp_path, monkeypatch,
-                                   kernel_for_this_python, earlier=["backtest.h5", "predict.h5"], stale=plain_file)
-    check_figures(nb, figures, [f"calibration-{n}.png" for n in ("prior-posterior", "fit", "fan")])
+                                   kernel_for_this_python, earlier=["backtest.h5", "predict.h5"], stale=plain_file,
+                                   earlier_figures=CALIBRATION_FIGURES)
+    check_figures(nb, figures, CALIBRATION_FIGURES)
     out = tmp_path / "out"
     cal = xr.open_dataset(out / "backtest.h5", engine="h5netcdf")
     assert cal.attrs["brink_file_kind"] == "brink calibration" and dict(cal.sizes)["generation"] == 5
