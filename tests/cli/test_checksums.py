@@ -14,6 +14,7 @@ opened, the analysis computed probabilities from it, and nothing said so.
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,42 @@ def test_resume_runs_again_what_a_damaged_chunk_held(brink, tmp_path, dataset):
     with h5py.File(target, "r") as a, h5py.File(reference, "r") as b:
         for name in b:  # every chunk is read with its checksum checked
             assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+
+
+def test_a_damaged_chunk_index_stops_the_resume_at_once(brink, tmp_path):
+    """A chunk index (a fixed array's data block, "FADB") that fails its checksum, as a kill chain
+    left one in testing. In single-writer mode HDF5 retries such a read 100 times with doubling
+    sleeps: --resume hung for ever, deaf to SIGINT and SIGTERM, in its read-back of the kept blocks
+    or at its first write. Every index is now read before that mode starts, where a failed checksum
+    fails at once: one sentence naming the variable, exit 2, the partial's data left as it is."""
+    target = tmp_path / "x.h5"
+    args = [brink, "run", "-n", "1024", "--threads", "1", "-q", "--seed", "11", *SWEEP, "-o", str(target)]
+    killed = subprocess.run(args, capture_output=True, timeout=120,
+                            env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "40"})
+    assert killed.returncode != 0
+    partial = tmp_path / "x.h5.partial"
+    kept = partial.read_bytes()
+    blocks = [i for i in range(len(kept)) if kept.startswith(b"FADB", i)]
+    assert len(blocks) > 10, "every chunked variable has a fixed-array index"
+    named = set()
+    for at in blocks:
+        damaged = bytearray(kept)
+        damaged[at + 16:at + 20] = b"ZZZZ"  # inside the block, before its checksum
+        partial.write_bytes(damaged)
+        try:
+            proc = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"--resume hung on a damaged chunk index at byte {at}")
+        assert proc.returncode == 2, proc.stderr
+        found = re.search(r"is damaged and cannot be continued \(the chunk index of (\w+) fails its checksum\); "
+                          r"start over with --overwrite", proc.stderr)
+        assert found, proc.stderr
+        named.add(found.group(1))
+        # Only the superblock's status flags (its first 48 bytes) may change: the open clears them.
+        assert partial.read_bytes()[48:] == bytes(damaged[48:]) and not target.exists()
+    assert len(named) == len(blocks), "each damaged index is named as its own variable's"
+    partial.write_bytes(kept)
+    assert subprocess.run([*args, "--resume"], capture_output=True, timeout=120).returncode == 0
 
 
 def test_a_damaged_calibration_file_is_refused_not_drawn_from(brink, tmp_path):

@@ -56,7 +56,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
     m.create(plan, metadata);
   m.slot_owner.assign(static_cast<std::size_t>(plan.resume_slots()), -1);
   m.slot_blocks.assign(m.slot_owner.size(), 0);
-  m.start_swmr();
+  if (mode == Mode::kCreate) m.start_swmr();
 }
 
 Hdf5Writer::~Hdf5Writer() {
@@ -147,6 +147,15 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     // Chunks are written whole where this run's layout puts them.
     if (v.storage == Storage::kBlockChunks && h5::chunk_shape(dataset) != layout.chunk(v))
       mismatch("the layout (the chunks of " + name + ")");
+    // Every page of the chunk index is read now, while a page that fails its
+    // checksum fails at once: a write would look up such a page in SWMR
+    // mode, where HDF5 retries for ever (start_swmr). A kill -9 during a
+    // flush has been seen to leave one.
+    if (!h5::chunk_shape(dataset).empty()) {
+      const Handle space = space_handle(H5Dget_space(dataset), "get the dataspace of " + name);
+      if (hsize_t chunks = 0; H5Dget_num_chunks(dataset, space.get(), &chunks) < 0)
+        throw std::runtime_error(fmt::format("the chunk index of {} fails its checksum", name));
+    }
   }
   // Once the file is known to be this run's: its constants follow from the
   // plan, and written again, a damaged chunk of them is mended.
@@ -162,6 +171,7 @@ void Hdf5Writer::write_block(const BlockResult& b) {
   try {
     Impl& m = *impl_;
     if (!m.layout.runs) return;
+    m.start_swmr();
     const std::vector<std::vector<std::uint8_t>>* chunks = &b.encoded;
     BlockResult encoded;
     const bool own_chunk = m.layout.points_per_block_chunk == 1;
@@ -231,6 +241,7 @@ BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
 void Hdf5Writer::write_summary(const PointSummary& s) {
   try {
     Impl& m = *impl_;
+    m.start_swmr();
     for (const VariableSpec& v : variable_table()) {
       if (v.kind != Kind::kPerPoint || v.name == var::kReplications || !m.layout.present(v)) continue;
       const std::uint64_t width = v.dims.rank > 1 ? m.layout.length(v.dims.axis[1]) : 1;
@@ -251,6 +262,7 @@ void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int s
   try {
     // indices: output-major over the swept parameters; fixed (--set) parameters get NaN.
     Impl& m = *impl_;
+    m.start_swmr();
     const std::size_t outputs = m.layout.length(Dim::kOutput), parameters = m.layout.length(Dim::kParameter);
     for (const VariableSpec& v : variable_table()) {
       if (v.kind != Kind::kSensitivity || !m.layout.present(v)) continue;
@@ -268,6 +280,7 @@ void Hdf5Writer::write_sensitivity(const std::vector<SobolIndex>& indices, int s
 void Hdf5Writer::write_morris(const std::vector<MorrisIndex>& indices, int swept) {
   try {
     Impl& m = *impl_;
+    m.start_swmr();
     const std::size_t outputs = m.layout.length(Dim::kOutput), parameters = m.layout.length(Dim::kParameter);
     for (const VariableSpec& v : variable_table()) {
       if (v.kind != Kind::kMorris || !m.layout.present(v)) continue;
@@ -286,6 +299,7 @@ void Hdf5Writer::close() {
   try {
     Impl& m = *impl_;
     if (!m.file) return;
+    m.start_swmr();
     m.publish();
     m.clear_resume_slots();
     const std::int32_t complete = 1;

@@ -67,9 +67,17 @@ struct Hdf5Writer::Impl {
   // data changes, which is what a single-writer/multiple-reader file allows.
   // A point is complete for a reader once replications[point] > 0, which is
   // written after all of the point's data.
+  //
+  // A resumed file switches at its first write, after --resume has read back
+  // what the partial holds: in SWMR mode HDF5 retries a metadata read whose
+  // checksum fails 100 times with doubling sleeps (a torn read for a reader,
+  // damage for the only writer), which hangs for ever, deaf to signals.
   void start_swmr() {
+    if (swmr) return;
     h5::check(H5Fstart_swmr_write(file.get()), "switch " + path + " to single-writer/multiple-reader mode");
+    swmr = true;
   }
+  bool swmr = false;
   // Writes the staged resume sums to their slots.
   void write_staged_sums();
   void write_slot_headers();
