@@ -237,6 +237,22 @@ def test_an_output_that_is_a_link_to_nothing_is_refused_up_front(brink, work):
     assert (work / "dl.h5").is_symlink() and (work / "cal.posterior.yaml").is_symlink()
 
 
+def test_an_output_no_file_could_ever_be_written_to_is_refused_up_front(brink, work):
+    """A loop of links (ELOOP) or a path through a file (ENOTDIR): the run used to simulate
+    everything, then end with a false "created or replaced by another program" and a kept
+    `.partial` that later runs misread as unfinished work. Now: exit 2 before running."""
+    (work / "loop1").symlink_to("loop2")
+    (work / "loop2").symlink_to("loop1")
+    (work / "plain").write_text("not a folder\n", encoding="utf-8")
+    for target, reason in (("loop1", "Too many levels of symbolic links"), ("plain/x.h5", "Not a directory")):
+        for extra in ([], ["--resume"], ["--overwrite"]):
+            proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", target, *extra, cwd=work)
+            line = one_sentence(proc)
+            assert proc.returncode == 2 and f"output '{target}' cannot be written: {reason}" in line, line
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith(("loop", "plain"))) == \
+        ["loop1", "loop2", "plain"]
+
+
 def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
     """A plan too large for the address space (a ten-million-point grid under ulimit -v) ends with
     one sentence and exit 1, and the file it had started holds nothing to resume: it is removed,

@@ -24,15 +24,21 @@ namespace {
 void check_one(const fs::path& path, const fs::path& target, const std::vector<fs::path>& inputs) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
+    const int error = errno;
     // A link to nothing: the rename at the end could not replace it, and
     // writing through it would create a file the user did not name.
-    if (struct stat link{}; errno == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    if (struct stat link{}; error == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
       std::error_code ec;
       throw OutputRefused(
           fmt::format("output '{}' is a symbolic link to '{}', which does not exist; give the "
                       "output's own path, or remove the link",
                       path.string(), fs::read_symlink(path, ec).string()));
     }
+    // A loop of links (ELOOP) or a path through a file: nothing could ever
+    // be written there, which the run would find out only at its end.
+    if (error == ELOOP || error == ENOTDIR)
+      throw OutputRefused(fmt::format("output '{}' cannot be written: {}; give another path", path.string(),
+                                      std::strerror(error)));
     return;  // does not exist yet
   }
   if (!S_ISREG(st.st_mode))
