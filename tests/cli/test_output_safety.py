@@ -436,6 +436,22 @@ def test_a_closed_stderr_pipe_or_a_hangup_does_not_kill_a_run(brink, work):
     assert not (work / "h.h5.lock").exists()
 
 
+def test_a_run_interrupted_before_its_first_block_keeps_nothing_and_says_so(brink, work):
+    """A signal while the first block is still in flight (blocks of 10 years of daily steps, one
+    thread): the run used to say its partial "keeps the finished blocks, continue with --resume"
+    and leave a file with none, which a later run then called an earlier run's work."""
+    target = work / "e.h5"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "--no-table", "--set",
+                             "run.horizon_days=3650", "-o", str(target)], cwd=work, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # the header is printed once the signals are caught, just before the first block
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "interrupted before a block finished; nothing was kept, run it again" in err, err
+    assert not (work / "e.h5.partial").exists() and not (work / "e.h5.lock").exists() and not target.exists()
+
+
 @pytest.mark.parametrize("suffix", [".partial", ".lock"])
 def test_an_output_named_like_another_runs_partial_or_lock_is_refused(brink, tmp_path, suffix):
     """`-o X.h5.partial --overwrite` used to replace a running job's partial file, which that job

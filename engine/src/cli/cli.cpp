@@ -412,8 +412,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       fs::remove(partial);  // holds no per-replication data to resume from
       throw std::runtime_error("interrupted; a --summary-only run cannot be resumed, run it again");
     }
-    throw std::runtime_error(
-        fmt::format("interrupted; {} keeps the finished blocks, continue with --resume", partial.string()));
+    const std::string kept = kept_for_resume();
+    if (kept.empty()) throw std::runtime_error("interrupted before a block finished; nothing was kept, run it again");
+    throw std::runtime_error(fmt::format("interrupted; {}; continue with --resume", kept));
   } catch (const OutputError& e) {
     const std::string kept = kept_for_resume();
     if (!is_space_errno(last_io_errno())) {
