@@ -416,6 +416,21 @@ def test_a_disk_full_before_any_block_finished_leaves_nothing_to_resume(brink, s
     assert not list(small_tmpfs.iterdir())
 
 
+def test_a_run_larger_than_the_free_space_is_warned_of_before_it_starts(brink, small_tmpfs):
+    """A ten-million-point plan once ran for minutes until it filled the shared disk. The file's
+    size before compression is now compared with the free space at the start: a warning, not a
+    refusal, since compression makes most files fit (here 3 MB of the 7.8 MB do)."""
+    subprocess.run(["mount", "-o", "remount,size=5m", str(small_tmpfs)], check=True)
+    proc = run(brink, "run", "-q", "--no-table", "-n", "20000", "-t", "2", "-o", small_tmpfs / "big.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    warning = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and re.search(r"may need up to [0-9.]+ GiB before compression, and the file system "
+                                           r"of '.*small' has [0-9.]+ GiB free", warning[0]), proc.stderr
+    (small_tmpfs / "big.h5").unlink()
+    proc = run(brink, "run", "-q", "--no-table", "-n", "2000", "-t", "2", "-o", small_tmpfs / "small.h5", timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
 def test_file_size_limit_gives_a_clear_message(brink, tmp_path, reference_run):
     scenario, reference = reference_run
     out = tmp_path / "r.h5"

@@ -4,6 +4,7 @@
 #include <stdio.h>  // renameat2
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,6 +82,19 @@ void fsync_path(const fs::path& path, int flags) {
 }
 
 }  // namespace
+
+std::string disk_space_warning(const fs::path& target, std::uint64_t bytes) {
+  struct statvfs disk {};
+  const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  if (::statvfs(directory.c_str(), &disk) != 0) return {};
+  const std::uint64_t free = static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize;
+  if (bytes <= free) return {};
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  return fmt::format(
+      "warning: the output may need up to {:.3g} GiB before compression, and the file system of '{}' has {:.3g} GiB "
+      "free; if it fills, the run stops there",
+      static_cast<double>(bytes) / kGiB, directory.string(), static_cast<double>(free) / kGiB);
+}
 
 std::string portable_file_name(std::string_view name) {
   std::string out;

@@ -139,4 +139,15 @@ std::vector<std::uint64_t> FileLayout::chunk_offset(const VariableSpec& v, const
   return out;
 }
 
+std::uint64_t uncompressed_bytes(const FileLayout& layout) {
+  std::uint64_t total = 0;
+  for (const VariableSpec& v : variable_table()) {
+    if (!layout.present(v)) continue;
+    std::uint64_t elements = 1;
+    for (std::uint64_t extent : layout.shape(v)) elements *= extent;
+    total += elements * dtype_size(layout.dtype(v));
+  }
+  return total;
+}
+
 }  // namespace brink

@@ -44,6 +44,12 @@ void check_output_path(const std::filesystem::path& target, const std::vector<st
 // whether it is missing, unreachable or not a directory.
 void prepare_output_directory(const std::filesystem::path& target, bool create);
 
+// A warning for the start of a run when `bytes` (the file's uncompressed
+// size) exceed the space free to this user on the target's file system, or
+// "" when they fit: compression makes most files smaller, so the run goes on,
+// but a run that would fill a shared disk is named before it starts.
+std::string disk_space_warning(const std::filesystem::path& target, std::uint64_t bytes);
+
 // Throws OutputRefused if `target` exists, unless `overwrite`, or unless
 // `resume` continues an unfinished TARGET.partial (whose run could start only
 // if allowed to replace the target). `what` is the verb for the message:

@@ -253,6 +253,9 @@ struct FileLayout {
   }
 };
 FileLayout file_layout(const SweepPlan& plan);
+// The bytes of every numeric variable the file holds, before compression
+// (strings and HDF5's own metadata left out): what the run may write.
+std::uint64_t uncompressed_bytes(const FileLayout& layout);
 
 // HDF5's shuffle filter followed by its deflate filter at level 1, applied to
 // `v`'s chunk of `points`, the blocks of one chunk (one block, or a block of
