@@ -497,6 +497,26 @@ def test_resume_refuses_a_partial_file_from_another_run(brink, run, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "different run" in proc.stderr and "seed" in proc.stderr
     assert target.with_name(target.name + ".partial").exists()  # the earlier progress is not thrown away
+    # A changed option is named, as the options record it (it said only "the --set or run options").
+    for changed, named in ((["--replications", "90000"], "'run.replications=90000' now, 'run.replications=100000' "
+                                                         "before"),
+                           (["--replications", "100000", "--set", "actors.USA.forces.ready=9000"],
+                            "'actors.USA.forces.ready=9000' now, not before")):
+        proc = run("run", *changed, "-q", "--seed", "5", "-o", target, "--resume")
+        assert proc.returncode == 2 and f"(the --set or run options changed: {named})" in proc.stderr, proc.stderr
+
+
+def test_a_sweep_option_given_the_wrong_way_says_how_to_give_it(run, tmp_path):
+    """A range on a grid axis showed only the YAML list syntax; --sensitivity without a sweep blamed
+    the grid; inspect of a folder called it no HDF5 file."""
+    proc = run("run", "-q", "-n", 10, "--sweep", "actors.RUS.forces.deployed=50000:100000", "-o", tmp_path / "a.h5")
+    assert proc.returncode == 2 and "actors.RUS.forces.deployed=50000,100000 with --sweep" in proc.stderr \
+        and "a range needs a random, lhs, sobol or morris design" in proc.stderr, proc.stderr
+    proc = run("run", "-q", "-n", 10, "--sensitivity", "-o", tmp_path / "a.h5")
+    assert proc.returncode == 2 and "sensitivity indices need swept parameters" in proc.stderr, proc.stderr
+    proc = run("inspect", tmp_path)
+    assert proc.returncode == 2 and "is a directory; give a result file" in proc.stderr, proc.stderr
+    assert not list(tmp_path.iterdir())
 
 
 # --------------------------------------------------------------------------

@@ -185,6 +185,8 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   if (operands.size() != 1) throw UsageError("inspect takes exactly one FILE");
   const std::string path = operands.front();
   if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
+  if (std::error_code ec; fs::is_directory(path, ec))
+    throw UsageError(fmt::format("'{}' is a directory; give a result file (e.g. out/jan-2022-standoff.h5)", path));
   if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
   if (is_calibration_file(path)) {  // written by `brink calibrate`
     inspect_calibration(path, vm.count("scenario") > 0, out);

@@ -2,9 +2,12 @@
 
 #include <hdf5_hl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 #include <span>
+#include <string>
+#include <vector>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -89,6 +92,33 @@ std::pair<std::int64_t, std::int64_t> read_shard(hid_t file) {
           h5::read_int64_attribute(file, kShardCountAttribute).value_or(0)};
 }
 
+// The first line of `now` that `before` lacks, or of `before` that `now`
+// lacks: "'X' now, 'Y' before" in the overrides' own lines (run.replications=N
+// for -n, a --set's PATH=VALUE, a sweep's line).
+std::string first_difference(const std::string& before, const std::string& now) {
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const std::size_t end = std::min(text.find('\n', start), text.size());
+      if (end > start) out.push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  };
+  const std::vector<std::string> old_lines = lines(before), new_lines = lines(now);
+  auto missing_from = [](const std::vector<std::string>& in, const std::vector<std::string>& from) {
+    const auto it = std::find_if(in.begin(), in.end(),
+                                 [&](const std::string& l) { return std::find(from.begin(), from.end(), l) == from.end(); });
+    return it == in.end() ? std::string() : *it;
+  };
+  const std::string added = missing_from(new_lines, old_lines), removed = missing_from(old_lines, new_lines);
+  if (!added.empty() && !removed.empty()) return fmt::format("'{}' now, '{}' before", added, removed);
+  if (!added.empty()) return fmt::format("'{}' now, not before", added);
+  if (!removed.empty()) return fmt::format("'{}' before, not now", removed);
+  return "their order";
+}
+
 }  // namespace
 
 void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata& metadata) {
@@ -112,10 +142,11 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   // and HDF5 refuses a write past the EOA: the EOA becomes the file's real
   // end (as in reopens_for_resume, whose close would otherwise cut them off).
   check(H5Fincrement_filesize(id, 0), "extend " + path + " to its end on disk");
-  auto mismatch = [&](const std::string& what) {
+  auto mismatch = [&](const std::string& what, const std::string& how = "") {
     throw ResumeMismatch(
-        fmt::format("'{}' was written by a different run ({} changed); start over with --overwrite instead of --resume",
-                    path, what));
+        fmt::format("'{}' was written by a different run ({} changed{}); start over with --overwrite instead of "
+                    "--resume",
+                    path, what, how.empty() ? "" : ": " + how));
   };
   if (const std::int32_t version = h5::read_int_attribute(id, "format_version"); version != kFormatVersion)
     throw ResumeMismatch(fmt::format(
@@ -131,7 +162,8 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   if (h5::read_string_attribute(id, "target_isa") != kernel().isa) mismatch("the instruction-set path");
   if (h5::read_string_attribute(id, "scenario") != metadata.scenario_text) mismatch("the scenario text");
   if (seed != plan.run().seed) mismatch("the seed");
-  if (h5::read_string_attribute(id, "overrides") != metadata.overrides) mismatch("the --set or run options");
+  if (const std::string recorded = h5::read_string_attribute(id, "overrides"); recorded != metadata.overrides)
+    mismatch("the --set or run options", first_difference(recorded, metadata.overrides));
   if (h5::read_string_attribute(id, "inputs") != plan.inputs)
     mismatch(
         "a file it read besides the scenario (a scenario choice or the --posterior calibration; attribute "

@@ -209,6 +209,9 @@ std::int64_t planned_sweep_points(const SweepSpec& spec) {
 }
 
 std::string sweep_design_problem(const SweepSpec& spec) {
+  if (spec.sensitivity && spec.axes.empty())
+    return "sensitivity indices need swept parameters: give --sweep PATH=min:max (or a sweep block) with a random, "
+           "lhs or sobol design";
   if (spec.sensitivity && spec.design == SweepDesign::kGrid)
     return "sensitivity indices need a random, lhs or sobol design, not a grid";
   if (spec.sensitivity && spec.design == SweepDesign::kMorris)
@@ -290,7 +293,10 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
   };
   if (design == SweepDesign::kGrid) {
     if (axis.values.empty())
-      return fmt::format("grid axis '{}' needs a list of values, e.g. [50000, 100000]", axis.path);
+      return fmt::format(
+          "grid axis '{}' needs a list of values ([50000, 100000] in a file, {}=50000,100000 with --sweep); a range "
+          "needs a random, lhs, sobol or morris design",
+          axis.path, axis.path);
     for (double v : axis.values)
       if (auto problem = out_of_range(v); !problem.empty()) return problem;
     return {};
