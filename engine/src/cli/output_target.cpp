@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/io/hdf5_reader.hpp"
 #include "brink/io/recovery.hpp"
 #include "brink/scenario/source_file.hpp"
 
@@ -288,6 +289,13 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
     throw OutputRefused(fmt::format("{} cannot be written: {}; make it writable{}", partial.string(),
                                     std::strerror(EACCES),
                                     resume ? " to resume it" : ", or discard it with --overwrite"));
+  // A finished result left beside its target (a file appeared there while it
+  // ran) is no unfinished run: resuming or starting over would replace it.
+  if (state == PartialState::kRunOutput && is_finished_result(partial.string()))
+    throw OutputRefused(fmt::format(
+        "{} holds the finished result of an earlier run, left there because a file appeared at its target; "
+        "move it into place ('mv {} {}') or discard it with --overwrite",
+        partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
   if (resume) {
     if (state == PartialState::kRunOutput && reopens_for_resume(partial)) return true;
     err << fmt::format(
