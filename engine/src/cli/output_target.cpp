@@ -36,9 +36,9 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
                       "output's own path, or remove the link",
                       path.string(), fs::read_symlink(path, ec).string()));
     }
-    // A loop of links (ELOOP) or a path through a file: nothing could ever
-    // be written there, which the run would find out only at its end.
-    if (error == ELOOP || error == ENOTDIR)
+    // A loop of links: nothing could ever be written there, which the run
+    // would find out only at its end.
+    if (error == ELOOP)
       throw OutputRefused(fmt::format("output '{}' cannot be written: {}; give another path", path.string(),
                                       std::strerror(error)));
     return;  // does not exist yet
@@ -289,13 +289,6 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
     throw OutputRefused(fmt::format("{} cannot be written: {}; make it writable{}", partial.string(),
                                     std::strerror(EACCES),
                                     resume ? " to resume it" : ", or discard it with --overwrite"));
-  // A finished result left beside its target (a file appeared there while it
-  // ran) is no unfinished run: resuming or starting over would replace it.
-  if (state == PartialState::kRunOutput && is_finished_result(partial.string()))
-    throw OutputRefused(fmt::format(
-        "{} holds the finished result of an earlier run, left there because a file appeared at its target; "
-        "move it into place ('mv {} {}') or discard it with --overwrite",
-        partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
   if (resume) {
     if (state == PartialState::kRunOutput && reopens_for_resume(partial)) return true;
     err << fmt::format(
@@ -304,6 +297,14 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
         partial.string());
     return false;
   }
+  // A finished result left beside its target (a file appeared there while it
+  // ran) is no unfinished run: starting over would replace it (--resume
+  // puts it in place, running nothing, if it holds per-replication data).
+  if (state == PartialState::kRunOutput && is_finished_result(partial.string()))
+    throw OutputRefused(fmt::format(
+        "{} holds the finished result of an earlier run, left there because a file appeared at its target; "
+        "move it into place ('mv {} {}') or discard it with --overwrite",
+        partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
   const std::int64_t finished = finished_block_count(partial);
   if (finished <= 0) return false;
   // Points of one block keep only what they published, so a finished block is not always one --resume keeps.
