@@ -653,9 +653,10 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
   // Each draw is a point of at least one replication: more draws than replications would run
   // fewer draws than asked (or more replications than asked).
   if (draws > total)
-    throw po::error(fmt::format("--posterior-draws {} runs one point per draw and needs at least as many "
-                                "replications, but the run has {} (raise -n or lower --posterior-draws)",
-                                draws, total));
+    throw po::error(
+        fmt::format("--posterior-draws {} runs one point per draw and needs at least as many "
+                    "replications, but the run has {} (raise -n or lower --posterior-draws)",
+                    draws, total));
   if (draws > 0) return point_draws_plan(loaded, fields, record, total, draws);
   const bool per_lane = std::all_of(fields.begin(), fields.end(), [](const FieldRef& f) { return f.spec->per_lane; });
   // The draws are held per replication (12 bytes each, and the file's coordinates 8 per parameter).

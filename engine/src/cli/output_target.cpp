@@ -39,8 +39,8 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
     // A loop of links: nothing could ever be written there, which the run
     // would find out only at its end.
     if (error == ELOOP)
-      throw OutputRefused(fmt::format("output '{}' cannot be written: {}; give another path", path.string(),
-                                      std::strerror(error)));
+      throw OutputRefused(
+          fmt::format("output '{}' cannot be written: {}; give another path", path.string(), std::strerror(error)));
     return;  // does not exist yet
   }
   if (!S_ISREG(st.st_mode))
@@ -301,10 +301,10 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
   // ran) is no unfinished run: starting over would replace it (--resume
   // puts it in place, running nothing, if it holds per-replication data).
   if (state == PartialState::kRunOutput && is_finished_result(partial.string()))
-    throw OutputRefused(fmt::format(
-        "{} holds the finished result of an earlier run, left there because a file appeared at its target; "
-        "move it into place ('mv {} {}') or discard it with --overwrite",
-        partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
+    throw OutputRefused(
+        fmt::format("{} holds the finished result of an earlier run, left there because a file appeared at its target; "
+                    "move it into place ('mv {} {}') or discard it with --overwrite",
+                    partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
   const std::int64_t finished = finished_block_count(partial);
   if (finished <= 0) return false;
   // Points of one block keep only what they published, so a finished block is not always one --resume keeps.

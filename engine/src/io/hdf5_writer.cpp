@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <limits>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
-#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -108,8 +108,9 @@ std::string first_difference(const std::string& before, const std::string& now) 
   };
   const std::vector<std::string> old_lines = lines(before), new_lines = lines(now);
   auto missing_from = [](const std::vector<std::string>& in, const std::vector<std::string>& from) {
-    const auto it = std::find_if(in.begin(), in.end(),
-                                 [&](const std::string& l) { return std::find(from.begin(), from.end(), l) == from.end(); });
+    const auto it = std::find_if(in.begin(), in.end(), [&](const std::string& l) {
+      return std::find(from.begin(), from.end(), l) == from.end();
+    });
     return it == in.end() ? std::string() : *it;
   };
   const std::string added = missing_from(new_lines, old_lines), removed = missing_from(old_lines, new_lines);
