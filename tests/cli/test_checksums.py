@@ -94,6 +94,16 @@ def test_inspect_and_merge_refuse_a_damaged_file(brink, damaged_result, tmp_path
     assert not merged.exists()
 
 
+def killed_sweep(brink, tmp_path):
+    """A sweep killed (as by kill -9) after 40 blocks: (target, the run's arguments, its partial)."""
+    target = tmp_path / "x.h5"
+    args = [brink, "run", "-n", "1024", "--threads", "1", "-q", "--seed", "11", *SWEEP, "-o", str(target)]
+    killed = subprocess.run(args, capture_output=True, timeout=120,
+                            env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "40"})
+    assert killed.returncode != 0
+    return target, args, tmp_path / "x.h5.partial"
+
+
 @pytest.mark.parametrize("dataset", ["outcome_count", "block_done", "replications", "parameter_value"])
 def test_resume_runs_again_what_a_damaged_chunk_held(brink, tmp_path, dataset):
     """A run killed (as by kill -9) after its first point was published; one bit of a chunk flipped.
@@ -101,12 +111,7 @@ def test_resume_runs_again_what_a_damaged_chunk_held(brink, tmp_path, dataset):
     summary, or wrote the chunk again around the damage, giving it a valid checksum over a wrong
     byte. A constant (parameter_value) is written again. The marks (block_done, replications) are
     read without the check, for trust_consistent to judge: checked, one bad chunk failed the resume."""
-    target = tmp_path / "x.h5"
-    args = [brink, "run", "-n", "1024", "--threads", "1", "-q", "--seed", "11", *SWEEP, "-o", str(target)]
-    killed = subprocess.run(args, capture_output=True, timeout=120,
-                            env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "40"})
-    assert killed.returncode != 0
-    partial = tmp_path / "x.h5.partial"
+    target, args, partial = killed_sweep(brink, tmp_path)
     with h5py.File(partial, "r", swmr=True) as f:
         assert f["replications"][0] > 0, "the first point must be published before the kill"
         assert f[dataset].fletcher32
@@ -126,12 +131,7 @@ def test_a_damaged_chunk_index_stops_the_resume_at_once(brink, tmp_path):
     sleeps: --resume hung for ever, deaf to SIGINT and SIGTERM, in its read-back of the kept blocks
     or at its first write. Every index is now read before that mode starts, where a failed checksum
     fails at once: one sentence naming the variable, exit 2, the partial's data left as it is."""
-    target = tmp_path / "x.h5"
-    args = [brink, "run", "-n", "1024", "--threads", "1", "-q", "--seed", "11", *SWEEP, "-o", str(target)]
-    killed = subprocess.run(args, capture_output=True, timeout=120,
-                            env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "40"})
-    assert killed.returncode != 0
-    partial = tmp_path / "x.h5.partial"
+    target, args, partial = killed_sweep(brink, tmp_path)
     kept = partial.read_bytes()
     blocks = [i for i in range(len(kept)) if kept.startswith(b"FADB", i)]
     assert len(blocks) > 10, "every chunked variable has a fixed-array index"
