@@ -350,3 +350,44 @@ def test_an_empty_observations_block_is_named_at_its_place(run, toy, tmp_path, b
     assert proc.stderr.startswith(f"{scenario}:{line}:"), proc.stderr
     assert "its 'observations:' block is empty; a calibration needs observations" in proc.stderr
     assert not (tmp_path / "c.h5").exists() and not (tmp_path / "c.h5.partial").exists()
+
+
+def test_a_generation_the_particles_cannot_follow_says_how_to_keep_the_others(run, toy, tmp_path):
+    """Under the one-world target acceptance falls about as fast as the tolerance, so twenty
+    generations of the toy outrun their candidate budget at generation 13. That stop blamed the
+    observations and the priors (widen them, loosen the sd: advice that made it fail sooner) and
+    said nothing of the complete generations kept. Now it says why, and the --resume it names ends
+    the calibration with them."""
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    args = ["calibrate", scenario, "-q", "--threads", "2", "--particles", "50", "--seed", "3", "-o", tmp_path / "c.h5"]
+    proc = run(*args, "--generations", "20", timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    found = re.search(r"accepted \d+ of 50 particles in \d+ candidates at tolerance [0-9.e-]+: fewer than 1 in 2000 "
+                      r"candidates fell within it, .* keeps (\d+) complete generations: end the calibration with "
+                      r"them \('brink calibrate \.\.\. --resume --generations (\d+)'\)", proc.stderr)
+    assert found and found.group(1) == found.group(2), proc.stderr
+    assert "widen the priors" not in proc.stderr and not (tmp_path / "c.h5").exists()
+    proc = run(*args, "--resume", "--generations", found.group(2), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "c.h5").exists() and (tmp_path / "c.posterior.yaml").exists()
+
+
+@pytest.mark.parametrize("where", ["option", "file"])
+def test_common_random_numbers_with_one_replication_are_refused(run, toy, tmp_path, where):
+    """docs/calibration.md: common random numbers condition every generation on the same R worlds,
+    and at R = 1 the posterior collapses (on the toy, a third of the exact 90% interval). The docs
+    said "never with R = 1"; the calibrator ran it without a word."""
+    text = toy if where == "option" else toy.replace("calibrate:\n", "calibrate:\n  random_numbers: common\n", 1)
+    assert text != toy or where == "option"
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    extra = ["--common-random"] if where == "option" else []
+    proc = run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "--replications", "1", *extra,
+               "-o", tmp_path / "c.h5", timeout=300)
+    assert proc.returncode == 2 and "with 1 replication per particle condition every generation on one world" \
+        in proc.stderr, proc.stderr
+    assert not list(tmp_path.glob("c.*"))
+    proc = run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "--replications", "4", *extra,
+               "-o", tmp_path / "c.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr

@@ -182,6 +182,12 @@ CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource&
     spec.quantile = q;
   }
   if (vm.count("common-random")) spec.common_random = true;
+  // From the file or the options alike: docs/calibration.md, "Common random numbers".
+  if (spec.common_random && spec.replications == 1)
+    throw po::error(
+        "common random numbers (--common-random or calibrate.random_numbers: common) with 1 replication per particle "
+        "condition every generation on one world, and the posterior collapses to a fraction of its width; give "
+        "--replications 16 or more, or independent random numbers");
   return spec;
 }
 
@@ -216,6 +222,26 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
   record.command_line = argv[0] ? std::string(argv[0]) : "brink";
   for (int i = 1; i < argc; ++i) record.command_line += std::string(" ") + argv[i];
   return record;
+}
+
+// What a stalled generation means, and the way on: after the prior, only the
+// priors' reach can be at fault; later, the tolerance fell faster than
+// candidates could follow, and the complete generations in `partial` ("" when
+// this rank writes none) are a posterior at their tolerance.
+std::string stalled_advice(const GenerationStalled& e, std::size_t complete, const std::string& partial) {
+  if (complete <= 1)
+    return fmt::format(
+        "{}; the observations are too far from what the priors allow (widen the priors, loosen the observations' "
+        "sd, or raise calibrate.quantile)",
+        e.what());
+  const std::string kept = partial.empty()
+                               ? std::string("rank 0's partial file keeps the complete generations")
+                               : fmt::format("{} keeps {} complete generations", partial, complete);
+  return fmt::format(
+      "{}: fewer than 1 in {} candidates fell within it, as the tolerance shrank faster than the particles could "
+      "follow; {}: end the calibration with them ('brink calibrate ... --resume --generations {}'), or ask for fewer "
+      "generations or a higher calibrate.quantile",
+      e.what(), SmcSettings{}.max_proposals_per_particle, kept, complete);
 }
 
 // Takes the complete generations of an interrupted calibration (--resume),
@@ -494,8 +520,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     throw ScenarioError(
         {loaded.source.at("observations." + loaded.scenario.observations[e.observation()].id, e.what())});
   } catch (const std::exception& e) {
+    const auto* stalled = dynamic_cast<const GenerationStalled*>(&e);
     const std::string why =
-        !interrupted()               ? std::string(e.what())
+        stalled ? stalled_advice(*stalled, record.generations.size(), writer ? partial.string() : std::string())
+        : !interrupted()             ? std::string(e.what())
         : record.generations.empty() ? std::string(
                                            "interrupted before the first generation was complete; nothing is "
                                            "kept, run it again")
@@ -505,7 +533,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                                 partial.string(), record.generations.size(), record.generations.size() == 1 ? "" : "s");
     // Another rank may wait in a collective sum that this one will never join.
     if (group) group->abort(kExitFailure, why);
-    if (interrupted()) throw std::runtime_error(why);
+    if (interrupted() || stalled) throw std::runtime_error(why);
     throw;
   }
   if (!writer) return kExitOk;

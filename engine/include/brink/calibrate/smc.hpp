@@ -96,6 +96,17 @@ class NoFiniteDistance : public std::runtime_error {
   std::size_t observation_;
 };
 
+// A generation found fewer than its particles within the tolerance in
+// max_proposals_per_particle candidates each. After generations that did, the
+// tolerance has fallen faster than candidates can follow (with the one-world
+// target acceptance falls about as fast as the tolerance): the complete
+// generations are a posterior at their own tolerance. In the first, the
+// observations are out of the priors' reach.
+class GenerationStalled : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Effective sample size (Σw)² / Σw².
 double effective_sample_size(std::span<const double> weights);
 // Weighted mean and covariance (d × d, row-major) of rows of `points` (n × d).
