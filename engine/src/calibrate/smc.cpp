@@ -390,8 +390,9 @@ Population AbcSmc::next(const Population& previous) {
     }
     candidates += count;
     if (accepted < n && candidates >= settings_.max_proposals_per_particle * n)
-      throw GenerationStalled(fmt::format("generation {} accepted {} of {} particles in {} candidates at tolerance {:.4g}",
-                                          generation, accepted, n, candidates, pop.tolerance));
+      throw GenerationStalled(
+          fmt::format("generation {} accepted {} of {} particles in {} candidates at tolerance {:.4g}", generation,
+                      accepted, n, candidates, pop.tolerance));
   }
   pop.weight = importance_weights(priors_, free_coordinates(pop), centres, previous.weight, lower, likelihood);
   return pop;

@@ -234,9 +234,8 @@ std::string stalled_advice(const GenerationStalled& e, std::size_t complete, con
         "{}; the observations are too far from what the priors allow (widen the priors, loosen the observations' "
         "sd, or raise calibrate.quantile)",
         e.what());
-  const std::string kept = partial.empty()
-                               ? std::string("rank 0's partial file keeps the complete generations")
-                               : fmt::format("{} keeps {} complete generations", partial, complete);
+  const std::string kept = partial.empty() ? std::string("rank 0's partial file keeps the complete generations")
+                                           : fmt::format("{} keeps {} complete generations", partial, complete);
   return fmt::format(
       "{}: fewer than 1 in {} candidates fell within it, as the tolerance shrank faster than the particles could "
       "follow; {}: end the calibration with them ('brink calibrate ... --resume --generations {}'), or ask for fewer "
