@@ -178,13 +178,14 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     const hid_t dataset = H5Dopen2(id, name.c_str(), dapl.get());
     datasets.emplace(v.name, dataset_handle(dataset, "open " + name));
     // Chunks are written whole where this run's layout puts them.
-    if (v.storage == Storage::kBlockChunks && h5::chunk_shape(dataset) != layout.chunk(v))
+    const std::vector<std::uint64_t> chunk = h5::chunk_shape(dataset);
+    if (v.storage == Storage::kBlockChunks && chunk != layout.chunk(v))
       mismatch("the layout (the chunks of " + name + ")");
     // Every page of the chunk index is read now, while a page that fails its
     // checksum fails at once: a write would look up such a page in SWMR
     // mode, where HDF5 retries for ever (start_swmr). A kill -9 during a
     // flush has been seen to leave one.
-    if (!h5::chunk_shape(dataset).empty()) {
+    if (!chunk.empty()) {
       const Handle space = space_handle(H5Dget_space(dataset), "get the dataspace of " + name);
       if (hsize_t chunks = 0; H5Dget_num_chunks(dataset, space.get(), &chunks) < 0)
         throw std::runtime_error(fmt::format("the chunk index of {} fails its checksum", name));
