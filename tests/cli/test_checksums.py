@@ -130,7 +130,8 @@ def test_a_damaged_chunk_index_stops_the_resume_at_once(brink, tmp_path):
     left one in testing. In single-writer mode HDF5 retries such a read 100 times with doubling
     sleeps: --resume hung for ever, deaf to SIGINT and SIGTERM, in its read-back of the kept blocks
     or at its first write. Every index is now read before that mode starts, where a failed checksum
-    fails at once: one sentence naming the variable, exit 2, the partial's data left as it is."""
+    fails at once: one sentence naming the variable, exit 2, the partial's data left as it is.
+    `brink inspect` says so too (it read the summaries and called such a file sound)."""
     target, args, partial = killed_sweep(brink, tmp_path)
     kept = partial.read_bytes()
     blocks = [i for i in range(len(kept)) if kept.startswith(b"FADB", i)]
@@ -149,6 +150,10 @@ def test_a_damaged_chunk_index_stops_the_resume_at_once(brink, tmp_path):
                           r"start over with --overwrite", proc.stderr)
         assert found, proc.stderr
         named.add(found.group(1))
+        # inspect reads only the summaries' chunks, yet says the file is damaged and where.
+        shown = subprocess.run([brink, "inspect", str(partial)], capture_output=True, text=True, timeout=30)
+        assert shown.returncode == 2 and f"(the chunk index of {found.group(1)} fails its checksum); the file is " \
+            "damaged" in shown.stderr, shown.stderr
         # Only the superblock's status flags (its first 48 bytes) may change: the open clears them.
         assert partial.read_bytes()[48:] == bytes(damaged[48:]) and not target.exists()
     assert len(named) == len(blocks), "each damaged index is named as its own variable's"

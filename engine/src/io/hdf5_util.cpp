@@ -138,6 +138,12 @@ std::vector<std::uint64_t> chunk_shape(hid_t dataset) {
   return {extent.begin(), extent.begin() + rank};
 }
 
+bool chunk_index_readable(hid_t dataset) {
+  const Handle space = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
+  hsize_t chunks = 0;
+  return H5Dget_num_chunks(dataset, space.get(), &chunks) >= 0;
+}
+
 Slab::Slab(hid_t dataset, std::int64_t point, std::int64_t first, std::int64_t count) {
   file = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
   const int rank = H5Sget_simple_extent_ndims(file.get());

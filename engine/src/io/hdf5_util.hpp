@@ -55,6 +55,10 @@ struct Rows {
 Handle dataset_access(std::size_t cache_bytes);
 // A dataset's chunk extents; empty when it is not chunked.
 std::vector<std::uint64_t> chunk_shape(hid_t dataset);
+// Reads every page of a chunked dataset's chunk index; false where one fails
+// its checksum (a kill -9 during a flush has been seen to leave one). Run
+// before SWMR mode, where HDF5 would retry such a page for ever.
+bool chunk_index_readable(hid_t dataset);
 
 // True if `stream`, a stored per-replication chunk (shuffle + deflate), inflates,
 // zlib checksum and all, to exactly `raw_bytes` (hdf5_verify.cpp).

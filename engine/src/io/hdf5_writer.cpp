@@ -181,15 +181,10 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     const std::vector<std::uint64_t> chunk = h5::chunk_shape(dataset);
     if (v.storage == Storage::kBlockChunks && chunk != layout.chunk(v))
       mismatch("the layout (the chunks of " + name + ")");
-    // Every page of the chunk index is read now, while a page that fails its
-    // checksum fails at once: a write would look up such a page in SWMR
-    // mode, where HDF5 retries for ever (start_swmr). A kill -9 during a
-    // flush has been seen to leave one.
-    if (!chunk.empty()) {
-      const Handle space = space_handle(H5Dget_space(dataset), "get the dataspace of " + name);
-      if (hsize_t chunks = 0; H5Dget_num_chunks(dataset, space.get(), &chunks) < 0)
-        throw std::runtime_error(fmt::format("the chunk index of {} fails its checksum", name));
-    }
+    // A write would look up a damaged index page in SWMR mode, where HDF5
+    // retries for ever (start_swmr): every page is read now, before it.
+    if (!chunk.empty() && !h5::chunk_index_readable(dataset))
+      throw std::runtime_error(fmt::format("the chunk index of {} fails its checksum", name));
   }
   // Once the file is known to be this run's: its constants follow from the
   // plan, and written again, a damaged chunk of them is mended.
