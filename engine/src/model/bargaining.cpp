@@ -94,15 +94,12 @@ void BlockSimulator::bargain(int s) {
     const double x0 = rules::reservation_share(public_b);
     const double value_a = rules::war_value(delta, prevail[l], cost_a[l], da.casualty_cost, loss_a[l]);
     double demand = rules::optimal_demand(x0, value_a, low[l], high[l]);
-    double worth = rules::offer_value(demand, x0, value_a, low[l], high[l]);
     if (by_type) {
       double type_belief[kMaxTypes];
       for (int k = 0; k < types; ++k) type_belief[k] = st.belief(l, b * kMaxTypes + k);
-      const rules::Demand d = rules::discrete_demand(x0, value_a, type_cost, type_belief, types);
-      demand = d.offer;
-      worth = d.value;
+      demand = rules::discrete_demand(x0, value_a, type_cost, type_belief, types).offer;
     }
-    const bool prevent = rules::prefers_preventive_war(value_a, worth, later[l], w_later) ||
+    const bool prevent = rules::prefers_preventive_war(value_a, later[l], w_later) ||
                          (!by_type && rules::no_bargaining_range(x0, value_a, high[l]));
     const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - cost_b[l]), bg.acceptance_noise, u[l]);
     const bool offered = talk[l] && !prevent;
@@ -275,7 +272,6 @@ void ScalarTwin::bargain(int s) {
   const double x0 = rules::reservation_share(public_b);
   const double value_a = rules::war_value(delta, w.prevail, st.war_cost[a], da.casualty_cost, w.loss_a);
   double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
-  double worth = rules::offer_value(demand, x0, value_a, st.cost_low, st.cost_high);
   const auto& receiver_types = sc_.actors[b].types;
   const int types = static_cast<int>(receiver_types.size());
   double type_cost[kMaxTypes] = {}, type_belief[kMaxTypes] = {};
@@ -285,12 +281,8 @@ void ScalarTwin::bargain(int s) {
     type_belief[k] = st.belief[b * kMaxTypes + k];
     by_type = by_type || (types > 1 && receiver_types[k].war_cost != 0.0);
   }
-  if (by_type) {
-    const rules::Demand d = rules::discrete_demand(x0, value_a, type_cost, type_belief, types);
-    demand = d.offer;
-    worth = d.value;
-  }
-  bool fight = rules::prefers_preventive_war(value_a, worth, later, w_later) ||
+  if (by_type) demand = rules::discrete_demand(x0, value_a, type_cost, type_belief, types).offer;
+  bool fight = rules::prefers_preventive_war(value_a, later, w_later) ||
                (!by_type && rules::no_bargaining_range(x0, value_a, st.cost_high));
   if (!fight) {
     const bool yes =

@@ -54,15 +54,6 @@ inline double screened_high(double offer, double x0, double low, double high) {
   return lmin(lmax(offer - x0, low), high);
 }
 
-// The proposer's expected value of demanding x: accepted with the believed
-// probability P(c_B >= x − x0), else war (W_A). Under complete information
-// (low = high) an offer at the reservation share is surely accepted.
-inline double offer_value(double x, double x0, double proposer_war_value, double low, double high) {
-  const double y = x - x0;
-  const double accept = high > low ? lmin(lmax((high - y) / (high - low), 0.0), 1.0) : (y <= low + 1e-12 ? 1.0 : 0.0);
-  return accept * x + (1.0 - accept) * proposer_war_value;
-}
-
 // Offers to a receiver whose discrete types carry war costs c_k (believed
 // with b_k): the best demand is one of the reservation shares x0 + c_k, each
 // accepted by the types at least that costly (Fearon 1995 with discrete types).
@@ -88,14 +79,17 @@ inline double screened_belief(double belief, double cost, double offer, double x
   return cost >= offer - x0 - kAcceptTolerance ? 0.0 : belief;
 }
 
-// Powell's (2006) commitment problem: the proposer, whose position declines at
-// the shift, fights now when its war value beats the best peace it can count
-// on — what bargaining now is worth until the shift, weight 1 − w, then its
-// war value after the shift, weight w = δ^(days to the shift) (the rising
-// side cannot commit to better terms once it is stronger). Without a shift
-// (w = 0) it never does, since bargaining is worth at least W_A.
-inline bool prefers_preventive_war(double value_now, double bargain_value, double value_later, double weight_later) {
-  return value_now > (1.0 - weight_later) * bargain_value + weight_later * value_later;
+// Powell's (2006) commitment problem, in its two-period form (Fearon 1995 on
+// preventive war): the proposer, whose position declines at the shift, fights
+// now when its war value beats the best peace the rising side can credibly
+// promise — the whole stake until the shift, weight 1 − w, then the
+// proposer's war value after the shift, weight w = δ^(days to the shift)
+// (once stronger, the rising side would renegotiate any better terms). The
+// rising side, foreseeing its gain, accepts that whenever war is costly
+// (W_A + W_B <= 1). Without a shift (w = 0) it reads W_A > 1: war beats the
+// whole stake.
+inline bool prefers_preventive_war(double value_now, double value_later, double weight_later) {
+  return value_now > (1.0 - weight_later) + weight_later * value_later;
 }
 
 // No bargaining range: the most the receiver might accept, its reservation
