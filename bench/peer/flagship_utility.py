@@ -241,9 +241,10 @@ def war_value(c, i, t, omega, rbar):
     a0, b0 = np.maximum(a0, 1e-9), np.maximum(b0, 1e-9)
     alpha, beta = alpha / a0, beta / b0
     ratio = a0 / b0
-    rates = (alpha > 0) & (beta > 0)
-    phi = np.where(rates, alpha / np.where(rates, beta, 1.0), 1.0) * (ratio * ratio if sc.law == "square" else ratio)
-    return 1.0 / (1.0 + 1.0 / phi) - sc.actors[i].war_cost
+    # p = n/(n + d), Φ = n/d; a side that cannot kill cannot win; without any kill rate, by numbers alone.
+    rates = (alpha > 0) | (beta > 0)
+    n = np.where(rates, alpha, 1.0) * (ratio * ratio if sc.law == "square" else ratio)
+    return n / (n + np.where(rates, beta, 1.0)) - sc.actors[i].war_cost
 
 
 def logit_weights(U, F, lam, buf):

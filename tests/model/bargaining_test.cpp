@@ -19,6 +19,7 @@ namespace {
 
 struct Collapse {
   double time, winner_share;
+  bool a_wins;
 };
 
 // Independent oracle: RK4 on the Lanchester ODEs until one side falls to chi of its start.
@@ -39,7 +40,7 @@ Collapse integrate(double a0, double b0, double alpha, double beta, bool square,
     b += h / 6 * (k1b + 2 * k2b + 2 * k3b + k4b);
     t += h;
   }
-  return {t, a > chi * a0 ? a / a0 : b / b0};
+  return {t, a > chi * a0 ? a / a0 : b / b0, a > chi * a0};
 }
 
 TEST(WarForecastTest, DurationAndSurvivorsMatchTheLanchesterOde) {
@@ -50,7 +51,10 @@ TEST(WarForecastTest, DurationAndSurvivorsMatchTheLanchesterOde) {
   // alpha, beta are per-troop rates; the rule takes sums (rate × strength).
   for (const Case& c :
        {Case{120, 100, 0.01, 0.01, true}, Case{100, 130, 0.02, 0.01, true}, Case{100, 100, 0.011, 0.01, true},
-        Case{120, 100, 0.001, 0.001, false}, Case{100, 90, 0.001, 0.0012, false}}) {
+        Case{120, 100, 0.001, 0.001, false}, Case{100, 90, 0.001, 0.0012, false},
+        // A side that cannot kill loses, however many it is, and the winner loses no one.
+        Case{200, 100, 0.0, 0.01, true}, Case{50, 100, 0.01, 0.0, true}, Case{200, 100, 0.0, 0.001, false},
+        Case{50, 100, 0.001, 0.0, false}}) {
     for (double chi : {0.3, 0.5}) {
       const rules::WarForecast f =
           rules::war_forecast(c.a0, c.b0, c.alpha * c.a0, c.beta * c.b0, c.square, chi, 1.0, 1e9, 1e-3);
@@ -58,6 +62,7 @@ TEST(WarForecastTest, DurationAndSurvivorsMatchTheLanchesterOde) {
       EXPECT_NEAR(f.duration, oracle.time, 2e-4 + 1e-6 * oracle.time) << c.a0 << " " << c.b0 << " " << chi;
       // With σ → 0 the forecast is Lanchester's deterministic winner.
       const bool a_wins = f.prevail > 0.5;
+      EXPECT_EQ(a_wins, oracle.a_wins) << c.a0 << " " << c.b0 << " " << chi;
       EXPECT_NEAR(a_wins ? 1.0 - f.loss_a : 1.0 - f.loss_b, oracle.winner_share, 1e-4);
       EXPECT_NEAR(a_wins ? f.loss_b : f.loss_a, 1.0 - chi, 1e-12);
     }

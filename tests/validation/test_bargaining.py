@@ -37,13 +37,16 @@ def run(tmp_path, name, settings, replications=20000):
 def forecast(a0, b0, e_a, e_b, d_b, law="square", spread=1.0, chi=0.3):
     """p and the expected loss shares of docs/model.md (square law losses only)."""
     alpha, beta = e_a, e_b * d_b
-    rates = alpha > 0 and beta > 0
+    if not (alpha > 0 or beta > 0):
+        alpha = beta = 1.0  # no kill rate at all: by numbers alone
+    # A side that cannot kill cannot win: Φ = 0 or ∞ (the limit as its kill rate goes to 0).
     ratio = a0 / b0
-    phi = (alpha / beta if rates else 1.0) * (ratio ** 2 if law == "square" else ratio)
-    p = 1.0 / (1.0 + phi ** (-1.0 / spread))
+    strength = alpha * (ratio ** 2 if law == "square" else ratio)
+    phi = math.inf if beta == 0 else strength / beta
+    p = 0.0 if strength == 0 else 1.0 / (1.0 + (beta / strength) ** (1.0 / spread))
     win_a = win_b = chi
     if law == "square":
-        k2 = phi if phi >= 1 else 1 / phi
+        k2 = phi if phi >= 1 else (math.inf if phi == 0 else 1 / phi)
         share = math.sqrt(max(0.0, 1 - (1 - chi * chi) / k2))
         if phi >= 1:
             win_a = share
@@ -201,6 +204,9 @@ DETERRENCE_CASES = [
     {"actors.DEFENDER.combat.effectiveness": 0.005},
     {"actors.DEFENDER.combat.defence_advantage": 3.0},
     {"actors.ATTACKER.decision.casualty_cost": 0.0, "actors.ATTACKER.decision.war_cost": 0.3},
+    # A side that cannot kill cannot win, whatever its numbers (it was forecast by heads).
+    {"actors.DEFENDER.combat.effectiveness": 0.0},
+    {"actors.ATTACKER.combat.effectiveness": 0.0},
 ]
 
 
@@ -209,7 +215,8 @@ def attack_probability(o):
     d_d = o.get("actors.DEFENDER.combat.defence_advantage", 1.5)
     cost = o.get("actors.ATTACKER.decision.war_cost", 0.1)
     kappa = o.get("actors.ATTACKER.decision.casualty_cost", 0.2)
-    p, loss_a, _ = forecast(12000, 10000, 0.01, e_d, d_d)
+    e_a = o.get("actors.ATTACKER.combat.effectiveness", 0.01)
+    p, loss_a, _ = forecast(12000, 10000, e_a, e_d, d_d)
     w = p - cost - kappa * loss_a
     return 1 / (1 + math.exp(-4 * w))
 

@@ -43,23 +43,26 @@ inline double square_collapse_time(double k, double chi, double gamma) {
 
 // The duration of a linear-law war: the loser (strength y0, kill rate on it
 // `rate`) falls to `chi` of its start; `margin` = winner's α·x0 − loser's β·y0 >= 0.
+// A loser that cannot kill (rate 0) decays as e^(−margin·t): ln(1/χ)/margin.
 inline double linear_collapse_time(double margin, double rate, double y0, double chi) {
-  if (rate <= 0.0 || y0 <= 0.0) return INFINITY;
+  if (rate < 0.0 || y0 <= 0.0 || (rate == 0.0 && margin <= 0.0)) return INFINITY;
   if (margin <= 0.0) return (1.0 / chi - 1.0) / (rate * y0);
   return std::log((margin + chi * rate * y0) / (chi * (margin + rate * y0))) / margin;
 }
 
 // Φ = n/d, side A's fighting strength over side B's, from the side
 // strengths and summed kill rates (α = Σ e·m·F / a): αa²/(βb²) = (Σα)·a /
-// ((Σβ)·b) under the square law, α/β under the linear law, and by numbers
-// alone, (a/b)² or a/b, without both kill rates. A ratio, so that p needs
-// one division, not the six of forming α, β and Φ.
+// ((Σβ)·b) under the square law, α/β under the linear law. A side that
+// cannot kill (a zero kill rate against a positive one) cannot win: Φ = 0 or
+// ∞, the limit as its rate goes to 0. Without any kill rate, by numbers
+// alone, (a/b)² or a/b. A ratio, so that p needs one division, not the six
+// of forming α, β and Φ.
 struct StrengthRatio {
   double n, d;
 };
 inline StrengthRatio strength_ratio(double a0, double b0, double alpha_sum, double beta_sum, bool square) {
   const double a = lmax(a0, 1e-9), b = lmax(b0, 1e-9);
-  if (alpha_sum > 0.0 && beta_sum > 0.0)
+  if (alpha_sum > 0.0 || beta_sum > 0.0)
     return square ? StrengthRatio{alpha_sum * a, beta_sum * b} : StrengthRatio{alpha_sum, beta_sum};
   return square ? StrengthRatio{a * a, b * b} : StrengthRatio{a, b};
 }
@@ -79,7 +82,8 @@ inline WarForecast war_forecast(double a0, double b0, double alpha_sum, double b
   WarForecast f;
   const double a = lmax(a0, 1e-9), b = lmax(b0, 1e-9);
   const double alpha = alpha_sum / a, beta = beta_sum / b;
-  const bool rates = alpha_sum > 0.0 && beta_sum > 0.0;  // without both kill rates the forecast is by numbers alone
+  const bool rates = alpha_sum > 0.0 && beta_sum > 0.0;
+  const bool one_sided = (alpha_sum > 0.0) != (beta_sum > 0.0);  // only the winner kills
   const StrengthRatio r = strength_ratio(a0, b0, alpha_sum, beta_sum, square);
   const double phi = r.n / r.d;
   f.prevail = prevail_probability(a0, b0, alpha_sum, beta_sum, square, spread);
@@ -89,9 +93,11 @@ inline WarForecast war_forecast(double a0, double b0, double alpha_sum, double b
     const double k = std::sqrt(a_wins ? phi : 1.0 / phi);
     (a_wins ? win_a : win_b) = std::sqrt(lmax(0.0, 1.0 - (1.0 - chi * chi) / (k * k)));
     if (rates && std::isfinite(k)) tau = square_collapse_time(k, chi, intensity * std::sqrt(alpha * beta));
+    // One-sided fire at a constant rate: the loser falls linearly, (1 − χ) of its start.
+    if (one_sided) tau = (1.0 - chi) * (a_wins ? b : a) / (intensity * (a_wins ? alpha_sum : beta_sum));
   } else {
     (a_wins ? win_a : win_b) = 1.0 - (1.0 - chi) * (a_wins ? 1.0 / phi : phi);
-    if (rates)
+    if (rates || one_sided)
       tau = a_wins ? linear_collapse_time(intensity * (alpha * a - beta * b), intensity * beta, b, chi)
                    : linear_collapse_time(intensity * (beta * b - alpha * a), intensity * alpha, a, chi);
   }
