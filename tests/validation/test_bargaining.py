@@ -438,3 +438,21 @@ def test_flagship_a_more_effective_defender_and_a_costlier_war_deter(tmp_path):
         assert shift < -Z * se, (settings, shift, se)
     shift, se = paired_shift(base, flagship_war(tmp_path, {"actors.UKR.combat.effectiveness": 0.004}))
     assert shift > Z * se, (shift, se)
+
+
+# -- Inputs the game cannot honour ----------------------------------------------
+
+def refusal(tmp_path, name, *settings):
+    args = [BRINK, "run", str(SOURCE / "scenarios" / "validation" / f"{name}.yaml"), "-q", "-n", "64",
+            "-o", str(tmp_path / "r.h5"), "--overwrite"]
+    for setting in settings:
+        args += ["--set", setting]
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+
+def test_a_cost_spread_beside_type_war_costs_is_refused(tmp_path):
+    """Offers to a receiver whose types carry war costs are made to the types; a spread of its cost
+    on top was silently ignored by the offer, so a type offered its reservation share still fought."""
+    proc = refusal(tmp_path, "bargaining-signals", "actors.RECEIVER.decision.war_cost_spread=0.1")
+    assert proc.returncode == 2 and "'actors.RECEIVER.decision.war_cost_spread' is 0.1, but the types of " \
+        "'RECEIVER', the bargaining receiver, carry war costs" in proc.stderr, proc.stderr

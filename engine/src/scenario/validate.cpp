@@ -112,6 +112,27 @@ void observations_before_the_end(const Scenario& s, Problems* out) {
   }
 }
 
+// The proposer judges the receiver's private war cost by one model: a
+// uniform spread (decision.war_cost_spread), or discrete types with their
+// own war costs (rules::discrete_demand). With both, the offers ignore the
+// spread, and a type offered its reservation share would still fight.
+void receiver_cost_is_one_model(const Scenario& s, Problems* out) {
+  const int b = s.bargaining.receiver;
+  if (s.bargaining.proposer < 0 || b < 0) return;
+  const Actor& receiver = s.actors[b];
+  if (receiver.decision.war_cost_spread == 0.0 || receiver.types.size() < 2) return;
+  for (const ResolveType& t : receiver.types) {
+    if (t.war_cost == 0.0) continue;
+    const std::string spread = actor_path(s, b) + ".decision.war_cost_spread";
+    const std::string type_cost = actor_path(s, b) + ".types." + t.name + ".war_cost";
+    out->push_back({{spread, type_cost},
+                    fmt::format("'{}' is {}, but the types of '{}', the bargaining receiver, carry war costs ('{}' "
+                                "is {}): offers are made to the types, so the spread must be 0",
+                                spread, receiver.decision.war_cost_spread, receiver.id, type_cost, t.war_cost)});
+    return;
+  }
+}
+
 void issues_have_two_parties(const Scenario& s, Problems* out) {
   for (const Issue& issue : s.negotiation.issues) {
     int parties = 0;
@@ -317,6 +338,7 @@ constexpr std::string_view kStepInputs[] = {"run.horizon_days", "run.dt_days"};
 constexpr std::string_view kReplicationInputs[] = {"run.replications.min", "run.replications.max", "run.replications"};
 constexpr std::string_view kEventInputs[] = {"events.*.day", "run.horizon_days", "run.dt_days"};
 constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
+constexpr std::string_view kReceiverCostInputs[] = {"actors.*.decision.war_cost_spread", "actors.*.types.*.war_cost"};
 
 const Rule kRules[] = {
     {"ladder_is_sound", "the escalation ladder is sound", {}, ladder_is_sound},
@@ -336,6 +358,8 @@ const Rule kRules[] = {
      observations_before_the_end},
     {"issues_have_two_parties", "an issue has at least two parties (salience > 0)", kPartyInputs,
      issues_have_two_parties},
+    {"receiver_cost_is_one_model", "a bargaining receiver with type war costs has war_cost_spread 0",
+     kReceiverCostInputs, receiver_cost_is_one_model},
 };
 
 }  // namespace
