@@ -44,3 +44,71 @@ def test_mutated_scenarios_are_accepted_or_rejected_cleanly(brink, tmp_path):
             errors = proc.stderr.strip().split("\n")
             assert errors and all(re.match(re.escape(str(path)) + r"(:\d+:\d+)?: \S", e) for e in errors), errors
     assert rejected > 100  # the mutations do break things
+
+
+MINIMAL = SOURCE / "docs" / "examples" / "minimal.yaml"
+
+
+def validate(brink, path, timeout=20):
+    return subprocess.run([brink, "validate", str(path)], capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_megabyte_long_name_is_refused_at_once_and_shown_short(brink, tmp_path):
+    """The nearest-name suggestion compared whole names, quadratic in their length: a rung of
+    100,000 letters took 35 s, one of 1.5 million hours, and each message repeated the name whole."""
+    text = MINIMAL.read_text()
+    rung = "r" * 1_000_000
+    path = tmp_path / "long.yaml"
+    path.write_text(text.replace("rungs: [diplomacy,", f"rungs: [{rung},").replace(
+        "initial_rung: signalling", f"initial_rung: {rung[:-1]}s"))
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "unknown rung 'rrrr" in proc.stderr, proc.stderr[:500]
+    assert len(proc.stderr) < 2000, "each name is shown cut at 60 characters"
+
+
+def aliased_menus(actions):
+    """Actor A0 with `actions` actions besides hold, copied by alias into 255 more actors."""
+    menu = "\n".join(f"      x{k}: {{kind: exercise, cost: {k % 7}, tension: 0.01}}" for k in range(actions))
+    copies = "\n".join(f"  A{k}: *a" for k in range(1, 256))
+    return f"""brink: 1
+name: amp
+run: {{horizon_days: 30, dt_days: 1, replications: 100}}
+actors:
+  A0: &a
+    forces: {{deployed: 1000}}
+    actions:
+      hold: {{}}
+{menu}
+{copies}
+relations:
+  adversaries: [[A0, A1]]
+escalation: {{rungs: [a, b, c, d], initial_rung: a, limited_war: b, full_war: c, alliance_war: d}}
+"""
+
+
+def test_an_alias_cannot_multiply_an_actors_menu(brink, tmp_path):
+    """One actor's 2,000 actions aliased into 255 more actors: half a million actions from a file of
+    60 KB took gigabytes and minutes. Menus are bounded per actor and over all actors."""
+    path = tmp_path / "amp.yaml"
+    path.write_text(aliased_menus(2000))
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "'actors.A0.actions' has 2001 actions; at most 1024 per actor and 16384 over " \
+        "all actors are supported" in proc.stderr, proc.stderr[:500]
+    # Within the bound per actor, the bound over all actors stops the copies: 16 menus of 1001 fit.
+    path.write_text(aliased_menus(1000))
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "'actors.A16.actions' has 1001 actions" in proc.stderr, proc.stderr[:500]
+    assert "'actors.A15.actions'" not in proc.stderr
+
+
+def test_control_characters_in_text_are_refused(brink, tmp_path):
+    """A name is printed by validate, run and inspect: an escape sequence in it recoloured the
+    terminal and retitled its window. Tabs and newlines stay allowed."""
+    path = tmp_path / "esc.yaml"
+    path.write_text(MINIMAL.read_text().replace("name: ", 'name: "\\e[31mRED\\e]0;pwned\\a" #', 1))
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "contains the control character \\x1b (\\x1b[31mRED\\x1b]0;pwned\\x07)" in \
+        proc.stderr, proc.stderr
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    path.write_text(MINIMAL.read_text().replace("name: ", 'name: "two\\twords" #', 1))
+    assert validate(brink, path).returncode == 0

@@ -10,6 +10,7 @@
 
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/sweep_constraints.hpp"
+#include "yaml_reader.hpp"
 
 namespace brink {
 namespace {
@@ -98,7 +99,12 @@ bool sweep_value_from_text(const std::vector<ParameterInfo>& parameters, std::st
   return true;
 }
 
+// Of the first 64 characters of each: the distance only ranks suggestions,
+// and the full quadratic table of a megabyte-long name took hours.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
+  constexpr std::size_t kCompared = 64;
+  a = a.substr(0, kCompared);
+  b = b.substr(0, kCompared);
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
@@ -170,8 +176,9 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
     const FieldRef* field = registry.find(o.path);
     if (!field) {
       problems.push_back({"--set", -1, -1,
-                          fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", o.path, o.path,
-                                      o.value, join(nearest_paths(registry.parameters(), o.path)))});
+                          fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}",
+                                      yaml_reader::shown(o.path), yaml_reader::shown(o.path),
+                                      yaml_reader::shown(o.value), join(nearest_paths(registry.parameters(), o.path)))});
       continue;
     }
     const std::string label = fmt::format("--set {}={}", o.path, o.value);
@@ -278,7 +285,7 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
                                const std::vector<ParameterInfo>& parameters) {
   const ParameterInfo* info = parameter_info(parameters, axis.path);
   if (!info)
-    return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", axis.path,
+    return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", yaml_reader::shown(axis.path),
                        join(nearest_paths(parameters, axis.path)));
   if (axis.path.rfind("run.", 0) == 0 || axis.path.rfind("output.", 0) == 0)
     return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", axis.path);

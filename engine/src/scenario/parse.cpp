@@ -160,6 +160,14 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
     p.error(actions, fmt::format("'{}' must be a non-empty mapping of action name to parameters", ap));
     return;
   }
+  std::size_t before = 0;  // actions of the actors read so far
+  for (int j = 0; j < a; ++j) before += s.actors[j].actions.size();
+  if (actions.size() > static_cast<std::size_t>(kMaxActionsPerActor) ||
+      before + actions.size() > static_cast<std::size_t>(kMaxActions)) {
+    p.error(actions, fmt::format("'{}' has {} actions; at most {} per actor and {} over all actors are supported",
+                                 ap, actions.size(), kMaxActionsPerActor, kMaxActions));
+    return;
+  }
   p.no_duplicates(actions, ap);
   for (const auto& entry : actions) {
     if (!entry.first.IsScalar()) continue;  // reported by no_duplicates

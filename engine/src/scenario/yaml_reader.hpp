@@ -30,6 +30,9 @@ inline YAML::Node get(const YAML::Node& map, const std::string& key) {
 
 inline YAML::Mark mark_of(const YAML::Node& node) { return node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(); }
 
+inline std::string shown(const std::string& text);
+
+// The candidate nearest to `key`, as shown in a message.
 inline std::string nearest_of(std::string_view key, const std::vector<std::string>& candidates) {
   std::string best;
   std::size_t best_distance = std::numeric_limits<std::size_t>::max();
@@ -40,26 +43,34 @@ inline std::string nearest_of(std::string_view key, const std::vector<std::strin
       best = candidate;
     }
   }
-  return best;
+  return shown(best);
 }
 
+// Names listed in a message, each as shown().
 inline std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) out += separator;
-    out += items[i];
+    out += shown(items[i]);
   }
   return out;
 }
 
 // Text from the file as it appears in a one-line message: whitespace runs
 // (newlines of a multi-line scalar) become one space, and it is cut at 60.
+// Other control characters are shown escaped (\x1b), so that a message
+// cannot drive the terminal it is printed on.
 inline std::string shown(const std::string& text) {
   std::string out;
   for (char c : text) {
     const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
     if (space && (out.empty() || out.back() == ' ')) continue;
-    out += space ? ' ' : c;
+    const auto byte = static_cast<unsigned char>(c);
+    if (!space && (byte < 0x20 || byte == 0x7f))
+      out += fmt::format("\\x{:02x}", byte);
+    else
+      out += space ? ' ' : c;
+    if (out.size() > 60) break;
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out.size() > 60 ? out.substr(0, 57) + "..." : out;
@@ -251,8 +262,8 @@ class Parser {
     }
     const auto it = std::find(ids.begin(), ids.end(), node.Scalar());
     if (it == ids.end()) {
-      error(node, fmt::format("unknown actor '{}' in '{}'; did you mean '{}'? (actors: {})", node.Scalar(), path,
-                              nearest_of(node.Scalar(), ids), join(ids)));
+      error(node, fmt::format("unknown actor '{}' in '{}'; did you mean '{}'? (actors: {})", shown(node.Scalar()),
+                              path, nearest_of(node.Scalar(), ids), join(ids)));
       return -1;
     }
     return static_cast<int>(it - ids.begin());
@@ -267,8 +278,8 @@ class Parser {
     if (rungs.empty()) return -1;
     const auto it = std::find(rungs.begin(), rungs.end(), node.Scalar());
     if (it == rungs.end()) {
-      error(node, fmt::format("unknown rung '{}' in '{}'; did you mean '{}'? (rungs: {})", node.Scalar(), path,
-                              nearest_of(node.Scalar(), rungs), join(rungs)));
+      error(node, fmt::format("unknown rung '{}' in '{}'; did you mean '{}'? (rungs: {})", shown(node.Scalar()),
+                              path, nearest_of(node.Scalar(), rungs), join(rungs)));
       return -1;
     }
     return static_cast<int>(it - rungs.begin());
@@ -288,6 +299,16 @@ class Parser {
     if (required && node.Scalar().find_first_not_of(" \t\r\n") == std::string::npos) {
       error(node, fmt::format("'{}.{}' must not be empty", path, key));
       return fallback;
+    }
+    // Text is printed (validate, inspect, the file's attributes): an escape
+    // sequence in it would drive the reader's terminal.
+    for (char c : node.Scalar()) {
+      const auto byte = static_cast<unsigned char>(c);
+      if ((byte < 0x20 && c != '\t' && c != '\n' && c != '\r') || byte == 0x7f) {
+        error(node, fmt::format("'{}.{}' contains the control character \\x{:02x} ({}); write it without", path, key,
+                                byte, shown(node.Scalar())));
+        return fallback;
+      }
     }
     return node.Scalar();
   }

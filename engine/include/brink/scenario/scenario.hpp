@@ -131,6 +131,11 @@ inline constexpr int kMaxTypes = 8;
 // Relations and the model's matrices grow as actors squared; a crisis has a
 // handful of actors, and a file of 100,000 must not take minutes to refuse.
 inline constexpr int kMaxActors = 256;
+// Every action is a column of the decision pass and a dozen settable fields;
+// the bound over all actors also stops a YAML alias from multiplying one
+// actor's menu by 256 actors (a 1 MB file took gigabytes).
+inline constexpr int kMaxActionsPerActor = 1024;
+inline constexpr int kMaxActions = 16384;
 
 struct Commitment {
   int from = -1;          // protector
