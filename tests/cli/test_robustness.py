@@ -112,3 +112,43 @@ def test_control_characters_in_text_are_refused(brink, tmp_path):
     assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
     path.write_text(MINIMAL.read_text().replace("name: ", 'name: "two\\twords" #', 1))
     assert validate(brink, path).returncode == 0
+
+
+def test_text_after_a_top_level_flow_mapping_is_not_dropped(brink, tmp_path):
+    """yaml-cpp ends a document at the top-level flow mapping's closing brace and took the next line
+    for a second document, which was dropped: a `run: {horizon_days: -5}` there was never read."""
+    import json
+    import yaml
+    flow = json.dumps(yaml.safe_load(MINIMAL.read_text()))
+    path = tmp_path / "flow.yaml"
+    for tail, line in (("", 0), ("\n# a comment\n", 0), ("\n...\n", 0), ("\nrun: {horizon_days: -5}\n", 2)):
+        path.write_text(flow + tail)
+        proc = validate(brink, path)
+        if line == 0:
+            assert proc.returncode == 0, (tail, proc.stderr)
+        else:
+            assert proc.returncode == 2 and f"flow.yaml:{line}:1: text after the end of the top-level flow " \
+                "mapping starts a second YAML document here" in proc.stderr, proc.stderr
+    # Braces inside quoted text are text, not the mapping's end.
+    path.write_text(flow.replace('"name": "minimal"', '"name": "min}{imal \\" } \'x\'"'))
+    proc = validate(brink, path)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_digit_separators_stand_between_digits(brink, tmp_path):
+    """100_000 is a YAML 1.1 number; _60, 60_ and 6__0 are no number in any YAML schema and were read as 60."""
+    text = MINIMAL.read_text()
+    path = tmp_path / "n.yaml"
+    for written, ok in (("6_0", True), ("_60", False), ("60_", False), ("6__0", False)):
+        path.write_text(text.replace("horizon_days: 60", f"horizon_days: {written}", 1))
+        proc = validate(brink, path)
+        assert (proc.returncode == 0) == ok, (written, proc.stderr)
+        if not ok:
+            assert f"'run.horizon_days' must be a finite number [days], got '{written}'" in proc.stderr
+
+
+def test_a_document_end_marker_is_named_as_written(brink, tmp_path):
+    path = tmp_path / "two.yaml"
+    path.write_text(MINIMAL.read_text() + "...\nfoo: bar\n")
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "(remove this '...' and what follows" in proc.stderr, proc.stderr

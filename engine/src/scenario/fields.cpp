@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "number_text.hpp"
+
 namespace brink {
 namespace {
 
@@ -380,9 +382,7 @@ std::string field_value_from_text(const FieldSpec& spec, const std::string& text
     *value = static_cast<double>(it - spec.choices.begin());
     return {};
   }
-  std::string cleaned;
-  for (char c : text)
-    if (c != '_') cleaned += c;  // YAML 1.1 digit separators: 100_000
+  const std::string cleaned = without_digit_separators(text).value_or("");
   const char* first = cleaned.data();
   const char* last = cleaned.data() + cleaned.size();
   if (first != last && *first == '+') ++first;

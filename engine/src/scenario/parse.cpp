@@ -164,8 +164,8 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
   for (int j = 0; j < a; ++j) before += s.actors[j].actions.size();
   if (actions.size() > static_cast<std::size_t>(kMaxActionsPerActor) ||
       before + actions.size() > static_cast<std::size_t>(kMaxActions)) {
-    p.error(actions, fmt::format("'{}' has {} actions; at most {} per actor and {} over all actors are supported",
-                                 ap, actions.size(), kMaxActionsPerActor, kMaxActions));
+    p.error(actions, fmt::format("'{}' has {} actions; at most {} per actor and {} over all actors are supported", ap,
+                                 actions.size(), kMaxActionsPerActor, kMaxActions));
     return;
   }
   p.no_duplicates(actions, ap);
@@ -502,6 +502,55 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   return s;
 }
 
+// Where the top level is a flow collection ({...} or [...]), yaml-cpp ends
+// the document at its closing bracket and takes what follows for a second
+// one, which Load drops: the line and column of the first such content, or
+// line 0. Brackets
+// are counted outside quotes and comments (in flow style a plain scalar
+// cannot hold one).
+std::pair<int, int> after_flow_root(const std::string& text) {
+  int line = 1, depth = 0;
+  std::size_t line_start = 0;
+  bool started = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool comment =
+        c == '#' && (i == 0 || std::string_view(" \t\r\n").find(text[i - 1]) != std::string_view::npos);
+    const bool marker = text.compare(i, 3, "---") == 0 || text.compare(i, 3, "...") == 0;  // checked before
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+    } else if (comment || (!started && c == '%')) {  // a comment, or a directive line
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      continue;
+    } else if (depth == 0 && marker) {
+      i += 2;
+    } else if (!started && c != '{' && c != '[') {
+      return {0, 0};  // block style
+    } else if (started && depth == 0) {
+      return {line, static_cast<int>(i - line_start) + 1};
+    } else if (c == '"' || c == '\'') {  // a quoted scalar: \" escapes in double quotes, '' in single
+      for (++i; i < text.size(); ++i) {
+        if (text[i] == '\n') line_start = i + 1, ++line;
+        if (c == '"' && text[i] == '\\' && i + 1 < text.size()) {
+          if (text[++i] == '\n') line_start = i + 1, ++line;
+        } else if (text[i] == c) {
+          if (c == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+            ++i;
+            continue;
+          }
+          break;
+        }
+      }
+    } else {
+      started = true;
+      depth += c == '{' || c == '[' ? 1 : c == '}' || c == ']' ? -1 : 0;
+    }
+  }
+  return {0, 0};
+}
+
 // The file's one document. yaml-cpp's Load reads the first and silently drops
 // the rest, so a scenario pasted twice or a second document after `---` would
 // go unnoticed. The check is on the text: a `---` (or `...`) at the start of a
@@ -525,25 +574,34 @@ YAML::Node single_document(const ScenarioSource& source) {
   };
   bool content_seen = false;
   int boundary_line = -1, line = 1;
+  std::string marker;  // the boundary's own '---' or '...'
+  auto second_document = [&] {
+    return ScenarioError({{source.label, boundary_line, 1,
+                           fmt::format("a second YAML document starts here; a scenario file holds one document "
+                                       "(remove this '{}' and what follows, or put it in its own file)",
+                                       marker)}});
+  };
   for (std::size_t at = 0; at < text.size(); ++line) {
     std::size_t end = text.find('\n', at);
     if (end == std::string::npos) end = text.size();
     if (is_boundary(at)) {
       // A boundary after content ends the first document; content after it starts a second.
-      if (content_seen && boundary_line < 0) boundary_line = line;
-      if (holds_content(at + 3, end) && boundary_line >= 0)
-        throw ScenarioError({{source.label, boundary_line, 1,
-                              "a second YAML document starts here; a scenario file "
-                              "holds one document (remove this '---' and what follows, or put it in its own file)"}});
+      if (content_seen && boundary_line < 0) {
+        boundary_line = line;
+        marker = text.substr(at, 3);
+      }
+      if (holds_content(at + 3, end) && boundary_line >= 0) throw second_document();
     } else if (holds_content(at, end) && text[at] != '%') {
-      if (boundary_line >= 0)
-        throw ScenarioError({{source.label, boundary_line, 1,
-                              "a second YAML document starts here; a scenario file "
-                              "holds one document (remove this '---' and what follows, or put it in its own file)"}});
+      if (boundary_line >= 0) throw second_document();
       content_seen = true;
     }
     at = end + 1;
   }
+  if (const auto [line, column] = after_flow_root(text); line > 0)
+    throw ScenarioError({{source.label, line, column,
+                          "text after the end of the top-level flow mapping starts a second YAML document here; a "
+                          "scenario file holds one document (put every key inside the braces, or write the file "
+                          "in block style)"}});
   return YAML::Load(text);
 }
 

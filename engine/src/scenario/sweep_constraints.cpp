@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "number_text.hpp"
+
 namespace brink {
 namespace {
 
@@ -35,9 +37,7 @@ std::string tokenize(const std::string& rule, std::vector<Token>* out) {
       while (j < rule.size() && (path_char(rule[j]) || ((rule[j] == '+' || rule[j] == '-') && j > i &&
                                                         (rule[j - 1] == 'e' || rule[j - 1] == 'E'))))
         ++j;
-      std::string text;
-      for (char ch : rule.substr(i, j - i))
-        if (ch != '_') text += ch;
+      const std::string text = without_digit_separators(rule.substr(i, j - i)).value_or("");
       Token t{Token::kNumber, rule.substr(i, j - i)};
       const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), t.number);
       if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(t.number))

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "brink/scenario/parse.hpp"
+#include "number_text.hpp"
 
 namespace brink::yaml_reader {
 
@@ -100,10 +101,7 @@ inline std::string scalar_text(const YAML::Node& node) {
 
 // A strict number: the whole scalar must be a finite decimal number.
 inline bool parse_number(const std::string& text, double* value) {
-  std::string cleaned;
-  cleaned.reserve(text.size());
-  for (char c : text)
-    if (c != '_') cleaned += c;  // YAML 1.1 digit separators: 100_000
+  const std::string cleaned = without_digit_separators(text).value_or("");
   if (cleaned.empty()) return false;
   const char* first = cleaned.data();
   if (*first == '+') ++first;
@@ -262,8 +260,8 @@ class Parser {
     }
     const auto it = std::find(ids.begin(), ids.end(), node.Scalar());
     if (it == ids.end()) {
-      error(node, fmt::format("unknown actor '{}' in '{}'; did you mean '{}'? (actors: {})", shown(node.Scalar()),
-                              path, nearest_of(node.Scalar(), ids), join(ids)));
+      error(node, fmt::format("unknown actor '{}' in '{}'; did you mean '{}'? (actors: {})", shown(node.Scalar()), path,
+                              nearest_of(node.Scalar(), ids), join(ids)));
       return -1;
     }
     return static_cast<int>(it - ids.begin());
@@ -278,8 +276,8 @@ class Parser {
     if (rungs.empty()) return -1;
     const auto it = std::find(rungs.begin(), rungs.end(), node.Scalar());
     if (it == rungs.end()) {
-      error(node, fmt::format("unknown rung '{}' in '{}'; did you mean '{}'? (rungs: {})", shown(node.Scalar()),
-                              path, nearest_of(node.Scalar(), rungs), join(rungs)));
+      error(node, fmt::format("unknown rung '{}' in '{}'; did you mean '{}'? (rungs: {})", shown(node.Scalar()), path,
+                              nearest_of(node.Scalar(), rungs), join(rungs)));
       return -1;
     }
     return static_cast<int>(it - rungs.begin());
