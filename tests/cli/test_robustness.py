@@ -152,3 +152,22 @@ def test_a_document_end_marker_is_named_as_written(brink, tmp_path):
     path.write_text(MINIMAL.read_text() + "...\nfoo: bar\n")
     proc = validate(brink, path)
     assert proc.returncode == 2 and "(remove this '...' and what follows" in proc.stderr, proc.stderr
+
+
+def test_contradictory_relations_are_refused(brink, tmp_path):
+    """An attack on an ally was forecast with the target on the attacker's own side, and a
+    commitment to protect an adversary was accepted; both ran without a word."""
+    text = MINIMAL.read_text()
+    path = tmp_path / "rel.yaml"
+    cases = [
+        (text.replace("adversaries: [[RED, BLU], [RED, PAT]]", "adversaries: [[RED, PAT]]").replace(
+            "allies: []", "allies: [[RED, BLU]]"),
+         "'actors.RED.actions.strike.target' is 'BLU', an ally of 'RED' (relations.allies); an attack is on a "
+         "non-ally"),
+        (text.replace("{from: PAT, to: BLU,", "{from: PAT, to: RED,"),
+         "'relations.commitments.0' commits 'PAT' to protect 'RED', its adversary"),
+    ]
+    for body, message in cases:
+        path.write_text(body)
+        proc = validate(brink, path)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr

@@ -288,7 +288,27 @@ void relations_are_sound(const Scenario& s, Problems* out) {
       out->push_back({{cp}, fmt::format("'{}' must name two actors", cp)});
     else if (k.from == k.to)
       out->push_back({{cp + ".to"}, fmt::format("'{}' commits actor '{}' to itself", cp, s.actors[k.from].id)});
+    else if (s.relations.adversary[k.from][k.to])
+      out->push_back({{cp + ".to"},
+                      fmt::format("'{}' commits '{}' to protect '{}', its adversary; a commitment is "
+                                  "to a non-adversary",
+                                  cp, s.actors[k.from].id, s.actors[k.to].id)});
   }
+  // The war forecast puts an attacker's allies on its own side (rules::forecast_side),
+  // so an attack on one would be forecast as a war against itself.
+  auto on_ally = [&](int attacker, int target, const std::string& path) {
+    if (!valid_actor(s, attacker) || !valid_actor(s, target) || !s.relations.ally[attacker][target]) return;
+    out->push_back({{path},
+                    fmt::format("'{}' is '{}', an ally of '{}' (relations.allies); an attack is on a "
+                                "non-ally",
+                                path, s.actors[target].id, s.actors[attacker].id)});
+  };
+  for (int a = 0; a < s.actor_count(); ++a)
+    for (const ActionSpec& x : s.actors[a].actions)
+      if (x.kind == ActionKind::kAttack) on_ally(a, x.target, actor_path(s, a) + ".actions." + x.name + ".target");
+  for (std::size_t e = 0; e < s.events.size(); ++e)
+    if (s.events[e].kind == EventKind::kAttack)
+      on_ally(s.events[e].actor, s.events[e].target, fmt::format("events.{}.target", e));
 }
 
 void issues_are_sound(const Scenario& s, Problems* out) {
