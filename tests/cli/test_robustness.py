@@ -171,3 +171,19 @@ def test_contradictory_relations_are_refused(brink, tmp_path):
         path.write_text(body)
         proc = validate(brink, path)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_tags_that_change_a_value_are_not_ignored(brink, tmp_path):
+    """`!!int 60.5` ran 61 steps and `name: !!binary ...` named the scenario by its base64 text."""
+    text = MINIMAL.read_text()
+    path = tmp_path / "tag.yaml"
+    for old, new, message in (
+            ("horizon_days: 60", "horizon_days: !!int 60.5", "'run.horizon_days' must be a whole number, got '60.5'"),
+            ("name: minimal", "name: !!binary bWluaW1hbA==",
+             "'scenario.name' must be plain text, got !!binary bWluaW1hbA==; write it without the tag")):
+        path.write_text(text.replace(old, new, 1))
+        proc = validate(brink, path)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    path.write_text(text.replace("horizon_days: 60", "horizon_days: !!int 60", 1).replace(
+        "name: minimal", "name: !!str minimal", 1))
+    assert validate(brink, path).returncode == 0

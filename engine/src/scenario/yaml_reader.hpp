@@ -87,8 +87,12 @@ inline bool plain_number_node(const YAML::Node& node) {
 // A scalar as the file writes it where that is why it is not a number: "5", !foo 5.
 inline std::string scalar_as_written(const YAML::Node& node) {
   if (node.Tag() == "!") return fmt::format("\"{}\"", shown(node.Scalar()));
-  if (!plain_number_node(node) && node.Tag() != "tag:yaml.org,2002:str")
-    return fmt::format("{} {}", shown(node.Tag()), shown(node.Scalar()));
+  if (!plain_number_node(node) && node.Tag() != "tag:yaml.org,2002:str") {
+    constexpr std::string_view kCore = "tag:yaml.org,2002:";  // written !!name
+    const std::string& tag = node.Tag();
+    const std::string written = tag.rfind(kCore, 0) == 0 ? "!!" + tag.substr(kCore.size()) : tag;
+    return fmt::format("{} {}", shown(written), shown(node.Scalar()));
+  }
   return shown(node.Scalar());
 }
 
@@ -294,6 +298,11 @@ class Parser {
       error(node, fmt::format("'{}.{}' must be text, got {}", path, key, scalar_text(node)));
       return fallback;
     }
+    if (const std::string& tag = node.Tag(); tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:str") {
+      error(node, fmt::format("'{}.{}' must be plain text, got {}; write it without the tag", path, key,
+                              scalar_as_written(node)));
+      return fallback;
+    }
     if (required && node.Scalar().find_first_not_of(" \t\r\n") == std::string::npos) {
       error(node, fmt::format("'{}.{}' must not be empty", path, key));
       return fallback;
@@ -333,7 +342,7 @@ class Parser {
                         : field_value_from_text(f, std::string(), value);
     if (!problem.empty()) return fmt::format("'{}' {}, got '{}'", full, problem, scalar_text(node));
     // The range, as the file writes the value (100_000, 1e5): checked here so the message quotes it.
-    if (f.kind == FieldKind::kInteger && *value != std::floor(*value))
+    if ((f.kind == FieldKind::kInteger || node.Tag() == "tag:yaml.org,2002:int") && *value != std::floor(*value))
       return fmt::format("'{}' must be a whole number, got '{}'", full, node.Scalar());
     if (numeric && (*value < f.min || *value > f.max))
       return fmt::format("'{}' must be in [{}, {}]{}, got {}", full, f.min, f.max,
