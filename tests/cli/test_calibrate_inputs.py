@@ -391,3 +391,32 @@ def test_common_random_numbers_with_one_replication_are_refused(run, toy, tmp_pa
     proc = run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "--replications", "4", *extra,
                "-o", tmp_path / "c.h5", timeout=300)
     assert proc.returncode == 0, proc.stderr
+
+
+BACKTEST_PRIOR = "actors.RUS.forces.deployed: {prior: uniform, min: 50000, max: 120000}"
+
+
+@pytest.mark.parametrize("prior, message", [
+    # The tail: every particle came out at 50000.000005.
+    ("actors.RUS.forces.deployed: {prior: truncated_normal, mean: 0, sd: 1, min: 50000, max: 120000}",
+     "the truncated_normal prior (mean 0, sd 1) has no mass worth drawing on its support [50000, 120000]"),
+    ("actors.RUS.forces.deployed: {prior: normal, mean: 1e300, sd: 1}",
+     "the normal prior (mean 1e+300, sd 1) has no mass worth drawing on its support [0, 100000000]"),
+])
+def test_a_prior_with_no_mass_on_its_support_is_refused(run, source_dir, tmp_path, prior, message):
+    path = tmp_path / "prior.yaml"
+    path.write_text((source_dir / "scenarios" / "backtest-2022.yaml").read_text().replace(BACKTEST_PRIOR, prior))
+    proc = run("validate", path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_validate_refuses_priors_that_calibrate_refuses(run, source_dir, tmp_path):
+    """A prior support crossing a rule (deployed above its cap) was refused by `brink calibrate` only;
+    `brink validate` said ok. The message names a prior support, not a "random range"."""
+    path = tmp_path / "cap.yaml"
+    path.write_text((source_dir / "scenarios" / "backtest-2022.yaml").read_text().replace(
+        BACKTEST_PRIOR, "actors.RUS.forces.deployed: {prior: uniform, min: 50000, max: 100000000}"))
+    for command in ("validate", "calibrate"):
+        proc = run(command, path, "-o", tmp_path / "c.h5") if command == "calibrate" else run(command, path)
+        assert proc.returncode == 2 and "calibrated parameter 'actors.RUS.forces.deployed' (prior support [50000, " \
+            "100000000]) crosses rule cap_at_least_deployed" in proc.stderr, (command, proc.stderr)

@@ -63,24 +63,6 @@ std::string prior_text(const PriorSpec& p) {
   }
 }
 
-// Every cross-field rule at every corner of the priors' supports, as for a
-// sweep's declared ranges (sweep_range.cpp), reported at the prior's line.
-void check_prior_corners(const LoadedScenario& loaded) {
-  Scenario box = loaded.scenario;
-  box.sweep = {};
-  box.sweep.design = SweepDesign::kRandom;
-  for (const PriorSpec& p : loaded.scenario.calibrate.priors)
-    box.sweep.axes.push_back({.path = p.path, .values = {}, .min = p.lower, .max = p.upper, .log = false});
-  std::vector<Diagnostic> diagnostics;
-  for (Problem& problem : sweep_range_problems(box)) {
-    std::string message = problem.message;
-    if (message.rfind("sweep axis", 0) == 0) message = "calibrated parameter" + message.substr(10);
-    const std::string path = "calibrate.parameters." + problem.paths.front().substr(17);
-    diagnostics.push_back(loaded.source.at(path, message + " (the prior's support is checked at its corners)"));
-  }
-  if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
-}
-
 struct Options {
   std::string output, particles, generations, replications, threads, seed, quantile;
   std::vector<std::string> sets;
@@ -130,6 +112,26 @@ void write_text_file(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+// Every cross-field rule at every corner of the priors' supports, as for a
+// sweep's declared ranges (sweep_range.cpp), reported at the prior's line.
+void check_prior_corners(const LoadedScenario& loaded) {
+  Scenario box = loaded.scenario;
+  box.sweep = {};
+  box.sweep.design = SweepDesign::kRandom;
+  for (const PriorSpec& p : loaded.scenario.calibrate.priors)
+    box.sweep.axes.push_back({.path = p.path, .values = {}, .min = p.lower, .max = p.upper, .log = false});
+  std::vector<Diagnostic> diagnostics;
+  for (Problem& problem : sweep_range_problems(box)) {
+    std::string message = problem.message;
+    if (message.rfind("sweep axis", 0) == 0) message = "calibrated parameter" + message.substr(10);
+    if (const auto at = message.find("(random range "); at != std::string::npos)
+      message.replace(at, 14, "(prior support ");
+    const std::string path = "calibrate.parameters." + problem.paths.front().substr(17);
+    diagnostics.push_back(loaded.source.at(path, message + " (the support is checked at its corners)"));
+  }
+  if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
+}
 
 namespace {
 

@@ -40,6 +40,11 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
 // Throws UsageError listing the shipped names. Defined in cli.cpp.
 ScenarioSource resolve_scenario(const std::optional<std::string>& argument);
 
+// Every cross-field rule at every corner of the calibrated priors' supports,
+// as for a sweep's ranges; throws ScenarioError at the priors' lines.
+// Defined in cli_calibrate.cpp.
+void check_prior_corners(const LoadedScenario& loaded);
+
 // The read-and-report commands (cli_report.cpp).
 int command_validate(const std::vector<std::string>& args, std::ostream& out);
 int command_params(const std::vector<std::string>& args, std::ostream& out);

@@ -244,6 +244,11 @@ bool parse_prior_kind(std::string_view name, PriorKind* kind) {
 
 // One prior; its support is checked against the field's range here, the
 // cross-field rules at its corners by the calibrator (after --set).
+// A normal prior whose support lies this many sd or more from its mean has
+// mass below Φ(−8) ≈ 6e-16 there, under a double's resolution: its draws
+// pile up on the bound.
+constexpr double kFarTail = 8.0;
+
 void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const ParameterInfo& field, PriorSpec& prior) {
   if (!p.check_map(e, pp, {"prior", "min", "max", "mean", "sd", "rate", "note"})) return;
   const std::string kind = p.text(e, "prior", pp, "", true);
@@ -295,6 +300,11 @@ void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const Pa
   else if (prior.lower < field.min || prior.upper > field.max)
     p.error(e, fmt::format("'{}': the prior's support [{}, {}] leaves the field's range [{}, {}]{}", pp, prior.lower,
                            prior.upper, field.min, field.max, field.unit.empty() ? "" : " " + field.unit));
+  else if (normal && (prior.mean - kFarTail * prior.sd > prior.upper || prior.mean + kFarTail * prior.sd < prior.lower))
+    p.error(e, fmt::format("'{}': the {} prior (mean {}, sd {}) has no mass worth drawing on its support [{}, {}], "
+                           "more than {} sd away: every draw would be the bound; move the mean, widen the sd, or "
+                           "use a uniform prior",
+                           pp, kind, prior.mean, prior.sd, prior.lower, prior.upper, kFarTail));
 }
 
 }  // namespace
