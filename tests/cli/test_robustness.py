@@ -187,3 +187,19 @@ def test_tags_that_change_a_value_are_not_ignored(brink, tmp_path):
     path.write_text(text.replace("horizon_days: 60", "horizon_days: !!int 60", 1).replace(
         "name: minimal", "name: !!str minimal", 1))
     assert validate(brink, path).returncode == 0
+
+
+def test_messages_say_what_the_file_says(brink, tmp_path):
+    """An action without a kind was called an 'unknown action kind' named after the action; an event
+    on the horizon day of a 0.3-day run was refused for a horizon shown as 0.30000000000000004."""
+    text = MINIMAL.read_text()
+    path = tmp_path / "m.yaml"
+    path.write_text(text.replace("strike: {kind: attack,", "strike: {kind: ~,", 1))
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "'actors.RED.actions.strike' gives no kind, and its name 'strike' is not one; " \
+        "add 'kind:'" in proc.stderr, proc.stderr
+    path.write_text(text.replace("horizon_days: 60", "horizon_days: 0.3", 1).replace("dt_days: 1", "dt_days: 0.1", 1)
+                    .replace("day: 10, actor: PAT", "day: 0.3, actor: PAT", 1).replace("day: 45,", "day: 0.1,", 1))
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "'events.0.day' is 0.3, but the run simulates days [0, 0.3) (3 steps" in \
+        proc.stderr, proc.stderr

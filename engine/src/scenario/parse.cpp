@@ -92,9 +92,13 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
   }
   const std::string kind_name = p.text(spec, "kind", xp, act.name);
   if (!parse_action_kind(kind_name, &act.kind)) {
-    p.error(spec.IsMap() && get(spec, "kind").IsDefined() ? get(spec, "kind") : spec,
-            fmt::format("unknown action kind '{}' for '{}'; did you mean '{}'? (kinds: {})", kind_name, xp,
-                        nearest_of(kind_name, names(action_kind_names())), join(names(action_kind_names()))));
+    const YAML::Node kind = spec.IsMap() ? get(spec, "kind") : YAML::Node(YAML::NodeType::Undefined);
+    const bool named = kind.IsDefined() && !kind.IsNull();
+    p.error(named ? kind : spec,
+            named ? fmt::format("unknown action kind '{}' for '{}'; did you mean '{}'? (kinds: {})", shown(kind_name),
+                                xp, nearest_of(kind_name, names(action_kind_names())), join(names(action_kind_names())))
+                  : fmt::format("'{}' gives no kind, and its name '{}' is not one; add 'kind:' (kinds: {})", xp,
+                                shown(kind_name), join(names(action_kind_names()))));
     return false;
   }
   Actor& actor = s.actors[a];

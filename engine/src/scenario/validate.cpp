@@ -91,8 +91,8 @@ void events_before_the_end(const Scenario& s, Problems* out) {
     if (std::floor(day / s.run.dt_days + 1e-9) < steps) continue;
     const std::string path = fmt::format("events.{}.day", e);
     out->push_back({{path, "run.horizon_days", "run.dt_days"},
-                    fmt::format("'{}' is {}, but the run simulates days [0, {}) ({} steps, dt_days {}): an event on "
-                                "or after day {} never fires; event days must be in [0, {})",
+                    fmt::format("'{}' is {}, but the run simulates days [0, {:.12g}) ({} steps, dt_days {}): an "
+                                "event on or after day {:.12g} never fires; event days must be in [0, {:.12g})",
                                 path, day, end, steps, s.run.dt_days, end, end)});
   }
 }
@@ -107,8 +107,8 @@ void observations_before_the_end(const Scenario& s, Problems* out) {
     if (o.day >= 0 && std::floor(o.day / s.run.dt_days + 1e-9) < steps) continue;
     const std::string op = "observations." + o.id;
     out->push_back({{op + (o.date.empty() ? ".day" : ".date"), "run.horizon_days", "run.dt_days"},
-                    fmt::format("'{}' falls on day {}, outside the simulated days [0, {}) ({} steps, dt_days {})", op,
-                                o.day, end, steps, s.run.dt_days)});
+                    fmt::format("'{}' falls on day {}, outside the simulated days [0, {:.12g}) ({} steps, dt_days {})",
+                                op, o.day, end, steps, s.run.dt_days)});
   }
 }
 
