@@ -640,3 +640,13 @@ def test_resume_runs_again_a_finished_block_whose_chunk_was_damaged_on_disk(brin
         assert "final_forces" in numeric, numeric
         for name in numeric:
             assert a[name][...].tobytes() == b[name][...].tobytes(), name
+
+
+def test_an_output_ending_in_a_slash_is_named_a_folder(run, tmp_path):
+    """`-o out.h5/` was refused because "the directory of output file 'out.h5/' does not exist", in a
+    folder that exists: the name's last part was taken for the folder."""
+    for output in (tmp_path / "out.h5", tmp_path):
+        proc = run("run", "--quiet", "-n", "10", "-o", f"{output}/")
+        assert proc.returncode == 2 and f"output '{output}/' ends in '/', so it names a folder; give a file name" \
+            in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []

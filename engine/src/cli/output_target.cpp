@@ -119,6 +119,11 @@ fs::path default_output_path(std::string_view scenario_name) {
 }
 
 void check_output_path(const fs::path& target, const std::vector<fs::path>& inputs) {
+  if (!target.empty() && !target.has_filename())  // "out.h5/": its parent would be taken for the folder
+    throw OutputRefused(
+        fmt::format("output '{}' ends in '/', so it names a folder; give a file name (e.g. "
+                    "out/result.h5)",
+                    target.string()));
   // The longest name written beside the target is TARGET.partial.
   const std::string name = target.filename().string() + ".partial";
   const long name_max = ::pathconf(target.has_parent_path() ? target.parent_path().c_str() : ".", _PC_NAME_MAX);
