@@ -20,7 +20,8 @@ bool is_hdf5_file(const std::string& path);
 // What an existing TARGET.partial is, read without changing it.
 enum class PartialState {
   kRunOutput,   // a run's file: it records which blocks are done
-  kUnreadable,  // no HDF5 signature or it does not open: stopped before it first saved, or damaged
+  kNeverSaved,  // empty, or HDF5's superblock as H5Fcreate left it: stopped before its first flush, so no block
+  kUnreadable,  // an HDF5 signature but it does not open: damaged or cut short, and may hold finished blocks
   kForeign,     // an HDF5 file that opens but is not a run's output (no block record)
   kNotHdf5,     // a file with content but no HDF5 signature: no brink run wrote it
   kReadOnly,    // a run's file this process may not write
