@@ -430,6 +430,39 @@ def test_an_unreadable_partial_that_holds_finished_blocks_is_refused_never_delet
     assert replaced.returncode == 0 and out.is_file() and not partial.exists(), replaced.stderr
 
 
+def test_resume_mends_damaged_constants_to_an_uninterrupted_runs_bits(brink, tmp_path):
+    """The constants (string coordinates in HDF5's global heap, numeric coordinates stored
+    contiguously) carry no checksum. Damaged in a killed sweep's partial, --resume kept them:
+    `action[1]` read 'mobi' in a file marked complete (the size of its heap object cut from 8 to
+    4). Now they are checked against the plan (strings) or written again (numbers), and the
+    finished file equals an uninterrupted run's, dataset by dataset."""
+    args = ["run", "-q", "-n", "2048", "-t", "2", "--set", "run.decisions=false", "--set",
+            "run.horizon_days=600", "--sweep", "actors.USA.forces.ready=8500,50000,20000"]
+    out = tmp_path / "k.h5"
+    partial = tmp_path / "k.h5.partial"
+    killed = run(brink, *args, "-o", out, env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "10"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with h5py.File(partial, "r", libver="latest", swmr=True) as f:
+        assert 0 < f["block_done"][()].sum() < f["block_done"].size
+        numbers = {name: (f[name].id.get_offset(), f[name].dtype.itemsize)
+                   for name in ("point", "quantile_level", "actors_USA_forces_ready")}
+    data = bytearray(partial.read_bytes())
+    at = data.find(b"mobilize")
+    assert at > 0 and int.from_bytes(data[at - 8:at], "little") == 8  # the heap object's size
+    data[at - 8] ^= 0x0C
+    for offset, size in numbers.values():
+        for i in range(offset, offset + size):
+            data[i] ^= 0x55
+    partial.write_bytes(bytes(data))
+    resumed = run(brink, *args, "-o", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "ref.h5"
+    assert run(brink, *args, "-o", reference).returncode == 0
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and f["action"][1] == b"mobilize", f["action"][:]
+    assert_same_datasets(out, reference)
+
+
 # --------------------------------------------------------------------------
 # Disks that fill up
 # --------------------------------------------------------------------------
