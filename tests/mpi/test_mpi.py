@@ -524,4 +524,10 @@ def test_worker_signalled_alone_ends_the_run_with_one_sentence(mpirun, long_run,
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
     assert err.count("rank 1 on ") == 1 and err.count("stopped by a signal") == 1, err
+    # One sentence: the rank's reason, then what the partial keeps and how to go on, once (the
+    # worker's own "the finished blocks are kept, continue with --resume" came before rank 0's).
+    line = next(line for line in err.splitlines() if "rank 1 on " in line)
+    assert err.count("continue with --resume") == 1 and "finished blocks are kept" not in err, err
+    assert re.fullmatch(r"brink run: rank 1 on \S+: it was stopped by a signal; \d+ finished blocks? kept in "
+                        + re.escape(str(partial)) + r"; continue with --resume", line), line
     assert_clean_partial(partial)
