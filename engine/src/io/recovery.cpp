@@ -18,6 +18,7 @@
 #include "brink/io/resume_sums.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/scenario/scenario.hpp"
+#include "hdf5_util.hpp"
 
 namespace brink {
 namespace {
@@ -285,6 +286,36 @@ PartialState partial_state(const std::string& path) {
   H5Fclose(file);
   if (!run_output) return PartialState::kForeign;
   return ::access(path.c_str(), W_OK) == 0 ? PartialState::kRunOutput : PartialState::kReadOnly;
+}
+
+bool written_by_merge(const std::string& path) {
+  const hid_t file = open_read_only(path);
+  if (file < 0) return false;
+  std::string line;
+  try {
+    line = h5::read_string_attribute(file, "command_line");
+  } catch (const std::exception&) {
+    line.clear();
+  }
+  H5Fclose(file);
+  // The words as the command line was recorded (cli.cpp, command_line): each
+  // plain, or in single quotes with a quote written '\''. The command is the
+  // second word, after the program.
+  std::vector<std::string> words(1);
+  bool quoted = false, escaped = false;
+  for (const char c : line) {
+    if (escaped)
+      words.back() += c, escaped = false;
+    else if (c == '\\' && !quoted)
+      escaped = true;
+    else if (c == '\'')
+      quoted = !quoted;
+    else if (c == ' ' && !quoted)
+      words.emplace_back();
+    else
+      words.back() += c;
+  }
+  return words.size() >= 3 && words[1] == "merge";
 }
 
 namespace {

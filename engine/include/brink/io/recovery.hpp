@@ -28,6 +28,12 @@ enum class PartialState {
 };
 PartialState partial_state(const std::string& path);
 
+// True if `path` is a file `brink merge` wrote: its root attribute
+// command_line names the command merge (a merge records the command as a run
+// does, so that its finished file differs from a run's only there). False if
+// it does not open, or another command wrote it.
+bool written_by_merge(const std::string& path);
+
 // True if `path` opens read-write as the writer opens it to resume (status
 // flags cleared, and a file cut short by the file size limit extended to the
 // end its superblock records, so it changes the file). Throws, leaving the
