@@ -24,12 +24,14 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from conftest import interrupt_after_first_blocks
 
 HERE = Path(__file__).resolve().parent
 HOSTILE = HERE / "hostile"
@@ -364,15 +366,101 @@ def test_inspect_of_a_killed_partial_shows_finished_points_and_the_rest_as_not_r
     assert match and 0 < int(match.group(1)) < 8, proc.stdout
 
 
-def test_resume_of_a_partial_that_is_not_hdf5_starts_over(brink, tmp_path):
+def never_flushed_partial(path):
+    """What a run killed inside H5Fcreate, before its first flush, leaves: HDF5's new superblock
+    and whatever its cache had written, from the same HDF5 library, killed before the close."""
+    code = ("import h5py, os, signal, sys\n"
+            "f = h5py.File(sys.argv[1], 'w', libver='latest')\n"
+            "f.create_dataset('x', data=list(range(1000)))\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL and path.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n", proc.stderr
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "fresh"])
+def test_a_partial_stopped_before_its_first_flush_starts_over_and_a_damaged_one_is_refused(brink, tmp_path, resume):
+    """A partial that provably holds no finished block (empty, or HDF5's superblock as H5Fcreate
+    leaves it) is started over; one with a signature that HDF5 cannot open may hold finished
+    blocks, and is refused (it used to be started over by --resume, and by a fresh run)."""
     scenario = flagship(tmp_path)
-    out = tmp_path / "r.h5"
-    (tmp_path / "r.h5.partial").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
-    proc = run(brink, "run", scenario, "-q", "-n", "512", "-o", out, "--resume")
-    assert proc.returncode == 0, proc.stderr
-    assert "not a readable HDF5 file" in proc.stderr and "starting from the beginning" in proc.stderr
-    assert "h5clear" not in proc.stderr
-    assert out.is_file()
+    extra = ["--resume"] if resume else []
+    for kind in ("empty", "never_flushed"):
+        out = tmp_path / f"{kind}.h5"
+        partial = tmp_path / f"{kind}.h5.partial"
+        if kind == "empty":
+            partial.write_bytes(b"")
+        else:
+            never_flushed_partial(partial)
+        proc = run(brink, "run", scenario, "-q", "-n", "512", "-o", out, *extra)
+        assert proc.returncode == 0, f"{kind}: {proc.stderr}"
+        assert out.is_file() and not partial.exists(), kind
+    out = tmp_path / "damaged.h5"
+    partial = tmp_path / "damaged.h5.partial"
+    partial.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    proc = run(brink, "run", scenario, "-q", "-n", "512", "-o", out, *extra)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert str(partial) in lines[0] and "--overwrite" in lines[0] and "h5clear" not in lines[0], lines[0]
+    assert partial.read_bytes() == b"\x89HDF\r\n\x1a\n" + b"\0" * 100 and not out.exists()
+
+
+def test_an_unreadable_partial_that_holds_finished_blocks_is_refused_never_deleted(brink, tmp_path):
+    """An interrupted run's partial cut short (a copy, a full disk, a damaged file system) no
+    longer opens as HDF5. --resume deleted it and started over ("is not a readable HDF5 file ...
+    starting from the beginning"), and so did a fresh run: interrupted again, the old blocks were
+    gone. Both now refuse, exit 2, naming the file and --overwrite, and leave it as it is."""
+    out = tmp_path / "t.h5"
+    partial = tmp_path / "t.h5.partial"
+    args = ["run", "-q", "-n", "200000", "-t", "1", "--seed", "3", "-o", str(out)]
+    proc = subprocess.Popen([brink, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupt_after_first_blocks(proc, partial, time.monotonic() + 60, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "continue with --resume" in err, err
+    with open(partial, "r+b") as f:
+        f.truncate(partial.stat().st_size * 2 // 3)
+    before = partial.read_bytes()
+    for extra in (["--resume"], []):
+        refused = run(brink, *args, *extra)
+        lines = refused.stderr.strip().splitlines()
+        assert refused.returncode == 2 and len(lines) == 1, refused.stderr
+        assert str(partial) in lines[0] and "--overwrite" in lines[0], lines[0]
+        assert "starting from the beginning" not in lines[0], lines[0]
+        assert partial.read_bytes() == before and not out.exists()
+    replaced = run(brink, "run", "-q", "-n", "512", "-o", out, "--overwrite")
+    assert replaced.returncode == 0 and out.is_file() and not partial.exists(), replaced.stderr
+
+
+def test_resume_mends_damaged_constants_to_an_uninterrupted_runs_bits(brink, tmp_path):
+    """The constants (string coordinates in HDF5's global heap, numeric coordinates stored
+    contiguously) carry no checksum. Damaged in a killed sweep's partial, --resume kept them:
+    `action[1]` read 'mobi' in a file marked complete (the size of its heap object cut from 8 to
+    4). Now they are checked against the plan (strings) or written again (numbers), and the
+    finished file equals an uninterrupted run's, dataset by dataset."""
+    args = ["run", "-q", "-n", "2048", "-t", "2", "--set", "run.decisions=false", "--set",
+            "run.horizon_days=600", "--sweep", "actors.USA.forces.ready=8500,50000,20000"]
+    out = tmp_path / "k.h5"
+    partial = tmp_path / "k.h5.partial"
+    killed = run(brink, *args, "-o", out, env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "10"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with h5py.File(partial, "r", libver="latest", swmr=True) as f:
+        assert 0 < f["block_done"][()].sum() < f["block_done"].size
+        numbers = {name: (f[name].id.get_offset(), f[name].dtype.itemsize)
+                   for name in ("point", "quantile_level", "actors_USA_forces_ready")}
+    data = bytearray(partial.read_bytes())
+    at = data.find(b"mobilize")
+    assert at > 0 and int.from_bytes(data[at - 8:at], "little") == 8  # the heap object's size
+    data[at - 8] ^= 0x0C
+    for offset, size in numbers.values():
+        for i in range(offset, offset + size):
+            data[i] ^= 0x55
+    partial.write_bytes(bytes(data))
+    resumed = run(brink, *args, "-o", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "ref.h5"
+    assert run(brink, *args, "-o", reference).returncode == 0
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and f["action"][1] == b"mobilize", f["action"][:]
+    assert_same_datasets(out, reference)
 
 
 # --------------------------------------------------------------------------

@@ -403,3 +403,50 @@ def test_a_merge_into_a_running_runs_output_names_the_run(brink, tmp_path):
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_a_merge_killed_outright_is_redone_without_overwrite_but_a_runs_partial_is_not_replaced(brink, tmp_path):
+    """kill -9 of `brink merge` leaves OUT.partial and a stale OUT.lock. A merge is redone, not
+    continued, so running the same merge again used to be refused ("'OUT.partial' exists (an
+    interrupted run or merge); discard it with --overwrite"). Now a merge replaces a partial that
+    a merge wrote (the lock proves that merge dead; the shards give everything again); a run's
+    partial, which may hold finished blocks, is still refused without --overwrite."""
+    args = ["-n", "10000", "--sweep", "actors.RED.decision.rationality=1,2,3,4", "--timeseries", "every=1"]
+    shards = run_shards(brink, tmp_path, MINIMAL, args, shards=2)
+    out = tmp_path / "k.h5"
+    partial = Path(f"{out}.partial")
+    merge = subprocess.Popen([brink, "merge", "-q", str(out), *map(str, shards)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    # Killed once the partial is a merge's file a reader can open: mid-way through the chunks.
+    deadline = time.monotonic() + 30
+    started = False
+    while not started and merge.poll() is None and time.monotonic() < deadline:
+        try:
+            with h5py.File(partial, "r", libver="latest", swmr=True) as f:
+                started = "merge" in f.attrs["command_line"].decode()
+        except (OSError, KeyError):
+            time.sleep(0.005)
+    merge.kill()
+    merge.wait(timeout=30)
+    assert started and merge.returncode == -signal.SIGKILL, "the merge finished before it could be killed"
+    assert partial.exists() and Path(f"{out}.lock").exists() and not out.exists()
+    redone = run(brink, "merge", "-q", out, *shards)
+    assert redone.returncode == 0, redone.stderr
+    assert out.is_file() and not partial.exists() and not Path(f"{out}.lock").exists()
+    reference = tmp_path / "reference.h5"
+    assert run(brink, "merge", "-q", reference, *shards).returncode == 0
+    a, b = datasets(out), datasets(reference)
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert np.array_equal(a[name][0], b[name][0], equal_nan=a[name][0].dtype.kind == "f"), name
+    # A run's partial into the same kind of target stays, and so does a finished output.
+    run_out = tmp_path / "r.h5"
+    killed = run(brink, "run", MINIMAL, "-q", "-t", "1", *args, "-o", run_out, env={"BRINK_TEST_KILL_AFTER_BLOCKS": "3"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_partial = Path(f"{run_out}.partial")
+    before = run_partial.read_bytes()
+    proc = run(brink, "merge", run_out, *shards)
+    assert proc.returncode == 2 and str(run_partial) in proc.stderr and "--overwrite" in proc.stderr, proc.stderr
+    assert run_partial.read_bytes() == before and not run_out.exists()
+    proc = run(brink, "merge", out, *shards)
+    assert proc.returncode == 2 and "--overwrite" in proc.stderr, proc.stderr

@@ -524,4 +524,39 @@ def test_worker_signalled_alone_ends_the_run_with_one_sentence(mpirun, long_run,
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
     assert err.count("rank 1 on ") == 1 and err.count("stopped by a signal") == 1, err
+    # One sentence: the rank's reason, then what the partial keeps and how to go on, once (the
+    # worker's own "the finished blocks are kept, continue with --resume" came before rank 0's).
+    line = next(line for line in err.splitlines() if "rank 1 on " in line)
+    assert err.count("continue with --resume") == 1 and "finished blocks are kept" not in err, err
+    assert re.fullmatch(r"brink run: rank 1 on \S+: it was stopped by a signal; \d+ finished blocks? kept in "
+                        + re.escape(str(partial)) + r"; continue with --resume", line), line
     assert_clean_partial(partial)
+
+
+def test_interrupted_calibration_under_mpi_is_reported_once_by_rank_0(mpirun, tmp_path):
+    """SIGTERM to every rank of a calibration (as Open MPI forwards it, or scancel sends it): each
+    rank used to print its own "brink: MPI rank R: interrupted; ..." on its way to MPI_Abort. Now
+    the ranks learn of the stop in the sum they share, and rank 0 alone prints the sentence of a
+    one-process calibration; the others exit quietly with the same code. The ranks are signalled
+    directly, so that mpirun's output forwarding is intact and a line cannot be lost."""
+    toy = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    out = tmp_path / "c.h5"
+    partial = tmp_path / "c.h5.partial"
+    proc = subprocess.Popen(mpi_cmd(mpirun, 3, "calibrate", toy, "--particles", 600, "--generations", 200, "-q",
+                                    "-t", 1, "-o", out),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    deadline = time.time() + 60
+    while not partial.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert partial.exists() and proc.poll() is None, "the calibration kept no generation, or finished"
+    ranks = worker_pids(proc.pid)
+    assert sorted(ranks) == [0, 1, 2], ranks
+    for pid in ranks.values():
+        os.kill(pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    lines = [line for line in err.splitlines() if "interrupted" in line]
+    assert len(lines) == 1 and "MPI rank" not in err, err
+    assert re.fullmatch(r"brink calibrate: interrupted; " + re.escape(str(partial))
+                        + r" keeps \d+ complete generations?, continue with --resume", lines[0]), lines[0]
+    assert partial.exists() and not out.exists()

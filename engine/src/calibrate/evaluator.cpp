@@ -183,7 +183,7 @@ Evaluation SweepEvaluator::evaluate_slices(std::span<const double> thetas, std::
     }
     ObservationSink sink(*plan.base, reps, n, plan.kept.front()->record_every());
     execute(plan, threads_, sink, {}, nullptr, stop_);
-    if (stop_ && stop_->load()) throw std::runtime_error("interrupted");
+    if (stopped()) throw EvaluationInterrupted();
     for (std::size_t p = 0; p < n; ++p) {
       sink.statistics(p, out.statistic.data() + (first + p) * m);
       sink.worlds(p, out.world.data() + (first + p) * per_candidate);
@@ -202,22 +202,33 @@ Evaluation RankSharedEvaluator::evaluate(std::span<const double> thetas, std::si
   const auto rank = static_cast<std::size_t>(group_.rank()), ranks = static_cast<std::size_t>(group_.size());
   const std::size_t lo = slices * rank / ranks, hi = slices * (rank + 1) / ranks;
   const std::size_t first = std::min(count, lo * kSlice), last = std::min(count, hi * kSlice);
-  // Statistics, then every world's values, then this rank's replication-steps.
-  // Every other rank contributes 0 to this rank's candidates: x + 0 is x, so the sum is exact.
-  std::vector<double> out(cells + worlds + 1, 0.0);
+  // Statistics, then every world's values, then this rank's replication-steps,
+  // then 1 if this rank was stopped. Every other rank contributes 0 to this
+  // rank's candidates: x + 0 is x, so the sum is exact.
+  std::vector<double> out(cells + worlds + 2, 0.0);
   const double before = local_.lane_steps();
-  if (first < last) {
-    const Evaluation mine =
-        local_.evaluate_slices(thetas.subspan(first * width, (last - first) * width), width, stream_seed, lo);
-    std::copy(mine.statistic.begin(), mine.statistic.end(), out.begin() + static_cast<long>(first * m));
-    std::copy(mine.world.begin(), mine.world.end(),
-              out.begin() + static_cast<long>(cells + first * m * static_cast<std::size_t>(reps)));
+  bool stopped = local_.stopped();
+  if (first < last && !stopped) {
+    try {
+      const Evaluation mine =
+          local_.evaluate_slices(thetas.subspan(first * width, (last - first) * width), width, stream_seed, lo);
+      std::copy(mine.statistic.begin(), mine.statistic.end(), out.begin() + static_cast<long>(first * m));
+      std::copy(mine.world.begin(), mine.world.end(),
+                out.begin() + static_cast<long>(cells + first * m * static_cast<std::size_t>(reps)));
+    } catch (const EvaluationInterrupted&) {
+      stopped = true;
+    }
   }
-  out.back() = local_.lane_steps() - before;
+  // A stopped rank still joins the sum, so that every rank learns of it there
+  // and stops alike, none left waiting in a sum the others never join, and
+  // rank 0 alone prints.
+  out[cells + worlds] = local_.lane_steps() - before;
+  out.back() = stopped ? 1.0 : 0.0;
   group_.sum(out);
-  lane_steps_ += out.back();
+  if (out.back() > 0) throw EvaluationInterrupted();
+  lane_steps_ += out[cells + worlds];
   return {.statistic = std::vector<double>(out.begin(), out.begin() + static_cast<long>(cells)),
-          .world = std::vector<double>(out.begin() + static_cast<long>(cells), out.end() - 1),
+          .world = std::vector<double>(out.begin() + static_cast<long>(cells), out.end() - 2),
           .replications = reps};
 }
 

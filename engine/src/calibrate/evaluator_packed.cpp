@@ -91,7 +91,7 @@ Evaluation SweepEvaluator::evaluate_packed(std::span<const double> thetas, std::
     }
     std::vector<BlockResult> results;
     run_blocks(blocks, models.front(), threads_, stop_, &results);
-    if (stop_ && stop_->load()) throw std::runtime_error("interrupted");
+    if (stopped()) throw EvaluationInterrupted();
     const int every = models.front().record_every();
     std::vector<double> one(static_cast<std::size_t>(reps));
     for (std::size_t b = 0; b < blocks.size(); ++b) {

@@ -522,9 +522,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
         {loaded.source.at("observations." + loaded.scenario.observations[e.observation()].id, e.what())});
   } catch (const std::exception& e) {
     const auto* stalled = dynamic_cast<const GenerationStalled*>(&e);
+    // Under MPI every rank stops at the same sum (RankSharedEvaluator), whichever got the signal.
+    const bool stopped = interrupted() || dynamic_cast<const EvaluationInterrupted*>(&e) != nullptr;
     const std::string why =
-        stalled ? stalled_advice(*stalled, record.generations.size(), writer ? partial.string() : std::string())
-        : !interrupted()             ? std::string(e.what())
+        stalled    ? stalled_advice(*stalled, record.generations.size(), writer ? partial.string() : std::string())
+           : !stopped ? std::string(e.what())
         : record.generations.empty() ? std::string(
                                            "interrupted before the first generation was complete; nothing is "
                                            "kept, run it again")
@@ -532,9 +534,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                                 partial.string())
                   : fmt::format("interrupted; {} keeps {} complete generation{}, continue with --resume",
                                 partial.string(), record.generations.size(), record.generations.size() == 1 ? "" : "s");
-    // Another rank may wait in a collective sum that this one will never join.
-    if (group) group->abort(kExitFailure, why);
-    if (interrupted() || stalled) throw std::runtime_error(why);
+    // Another rank may wait in a collective sum that this one will never join;
+    // a stop was learnt in a sum every rank took part in, so every rank ends
+    // alike and only rank 0's sentence is printed (the others' output is dropped).
+    if (group && !(stopped && dynamic_cast<const EvaluationInterrupted*>(&e))) group->abort(kExitFailure, why);
+    if (stopped || stalled) throw std::runtime_error(why);
     throw;
   }
   if (!writer) return kExitOk;

@@ -9,7 +9,9 @@
 #include "brink/cli/cli.hpp"
 #include "brink/cli/output_target.hpp"
 #include "brink/cli/run_request.hpp"
+#include "brink/io/hdf5_reader.hpp"
 #include "brink/io/merge.hpp"
+#include "brink/io/recovery.hpp"
 #include "brink/io/table.hpp"
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/scenario/parse.hpp"
@@ -79,13 +81,27 @@ void check_target(const fs::path& target, const std::vector<std::string>& shard_
 }
 
 // Under the lock (a run writing OUT holds it, and is named by it): an existing
-// OUT or OUT.partial is replaced only with --overwrite.
-void refuse_existing(const fs::path& target, bool overwrite) {
+// OUT is replaced only with --overwrite, and so is an OUT.partial that may
+// hold a run's finished blocks. A merge's own partial (one killed outright:
+// an interrupted merge removes it) holds nothing the shards cannot give
+// again, and the lock proves its merge dead, so a new merge replaces it; so
+// it does one stopped before its first flush, which holds nothing at all.
+void refuse_existing(const fs::path& target, bool overwrite, bool quiet, std::ostream& err) {
   std::error_code ec;
   refuse_existing_result(target, overwrite, false, "merge");
-  if (!overwrite && fs::exists(target.string() + ".partial", ec))
-    throw UsageError(
-        fmt::format("'{}.partial' exists (an interrupted run or merge); discard it with --overwrite", target.string()));
+  const fs::path partial = target.string() + ".partial";
+  if (overwrite || !fs::exists(partial, ec)) return;
+  const PartialState state = partial_state(partial.string());
+  if (state == PartialState::kNeverSaved ||
+      (state == PartialState::kRunOutput && written_by_merge(partial.string()) && !is_finished_result(partial))) {
+    if (!quiet)
+      err << fmt::format("brink merge: replacing '{}', left by a merge that did not finish\n", partial.string());
+    return;  // merge_shards creates the file anew
+  }
+  throw UsageError(
+      fmt::format("'{}' exists (an interrupted run, or a file another program left); discard it with "
+                  "--overwrite",
+                  partial.string()));
 }
 
 }  // namespace
@@ -102,7 +118,6 @@ std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text) {
 
 int command_merge(const std::vector<std::string>& args, const std::string& command_line, std::ostream& out,
                   std::ostream& err) {
-  (void)err;
   po::options_description options(
       "brink merge OUT SHARD...\n\n"
       "Joins the files of 'brink run --shard I/N' (all N of them, in any order) into OUT, the file one run\n"
@@ -129,7 +144,7 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   std::sort(shards.begin(), shards.end(), [](const ShardInfo& a, const ShardInfo& b) { return a.index < b.index; });
   check_target(target, paths);
   const OutputLock lock(target.string() + ".lock");  // held until the result is in place
-  refuse_existing(target, overwrite);
+  refuse_existing(target, overwrite, quiet, err);
   const FileIdentity target_before = identity_of(target);
   const fs::path partial = target.string() + ".partial";
   choose_recorded_kernel(shards.front());

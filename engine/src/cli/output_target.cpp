@@ -294,24 +294,38 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
     throw OutputRefused(fmt::format("{} cannot be written: {}; make it writable{}", partial.string(),
                                     std::strerror(EACCES),
                                     resume ? " to resume it" : ", or discard it with --overwrite"));
-  if (resume) {
-    if (state == PartialState::kRunOutput && reopens_for_resume(partial)) return true;
-    err << fmt::format(
-        "brink run: {} is not a readable HDF5 file (its run was stopped before it first saved its blocks, or "
-        "the file was damaged); starting from the beginning\n",
-        partial.string());
+  // Only a partial that provably holds no finished block is started over
+  // without --overwrite; one HDF5 cannot open may hold many.
+  if (state == PartialState::kNeverSaved) {
+    if (resume && !quiet)
+      err << fmt::format("brink run: {} was stopped before it first saved anything; starting from the beginning\n",
+                         partial.string());
     return false;
+  }
+  const std::string damaged = fmt::format(
+      "{} is an unfinished run's file that HDF5 cannot {} (damaged or cut short), and it may hold finished blocks; "
+      "move it away to keep them, or discard it and start over with --overwrite",
+      partial.string(), state == PartialState::kUnreadable ? "open" : "reopen for writing");
+  if (state == PartialState::kUnreadable) throw OutputRefused(damaged);
+  if (resume) {
+    if (reopens_for_resume(partial)) return true;
+    throw OutputRefused(damaged);
   }
   // A finished result left beside its target (a file appeared there while it
   // ran) is no unfinished run: starting over would replace it (--resume
   // puts it in place, running nothing, if it holds per-replication data).
-  if (state == PartialState::kRunOutput && is_finished_result(partial.string()))
+  if (is_finished_result(partial.string()))
     throw OutputRefused(
         fmt::format("{} holds the finished result of an earlier run, left there because a file appeared at its target; "
                     "move it into place ('mv {} {}') or discard it with --overwrite",
                     partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
   const std::int64_t finished = finished_block_count(partial);
-  if (finished <= 0) return false;
+  if (finished < 0)
+    throw OutputRefused(fmt::format(
+        "{} is an unfinished run's file whose record of finished blocks cannot be read (damaged), and it may hold "
+        "finished blocks; move it away to keep them, or discard it and start over with --overwrite",
+        partial.string()));
+  if (finished == 0) return false;
   // Points of one block keep only what they published, so a finished block is not always one --resume keeps.
   const std::int64_t kept = kept_on_resume();
   if (kept == 0)

@@ -34,17 +34,11 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
   if (id < 0) throw OutputError(hdf5_failure_message(fmt::format("create output file '{}'", path)));
   file = file_handle(id, "create " + path);
-  std::vector<std::string> paths = plan.parameters;
-  const bool draws = plan.draws && layout.runs;  // the replication dimension exists with per-replication data
-  if (draws) paths.insert(paths.end(), plan.draws->parameters.begin(), plan.draws->parameters.end());
-  parameter_coordinates = parameter_coordinate_names(paths);  // distinct names over both kinds
-  replication_coordinates.assign(parameter_coordinates.begin() + static_cast<long>(plan.parameters.size()),
-                                 parameter_coordinates.end());
-  parameter_coordinates.resize(plan.parameters.size());
+  name_coordinates(plan);
   for (const VariableSpec& v : variable_table())
     if (layout.present(v)) create_variable(v, plan);
   create_parameter_coordinates(plan);
-  if (draws) create_replication_coordinates(plan);
+  if (!replication_coordinates.empty()) create_replication_coordinates(plan);
   create_time_coordinate(plan);
   write_root_attributes(plan, metadata);
 }
@@ -251,14 +245,74 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
   datasets.emplace(v.name, std::move(ds));
 }
 
+namespace {
+
+// Parameter k's value at each point.
+std::vector<double> parameter_column(const SweepPlan& plan, std::size_t k) {
+  std::vector<double> values;
+  values.reserve(plan.points.size());
+  for (const auto& pt : plan.points) values.push_back(pt.values[k]);
+  return values;
+}
+
+// A posterior run's drawn parameter k on (point, replication): the same draws at every point.
+std::vector<double> replication_column(const SweepPlan& plan, std::size_t k) {
+  const std::vector<double> column = plan.draws->column(k);
+  std::vector<double> values;
+  for (std::size_t p = 0; p < plan.points.size(); ++p) values.insert(values.end(), column.begin(), column.end());
+  return values;
+}
+
+// The day of each entry of the step axis.
+std::vector<double> step_days(const SweepPlan& plan) {
+  const Model& m = plan.model(0);
+  std::vector<double> days(static_cast<std::size_t>(m.records()));
+  for (int q = 0; q < m.records(); ++q) days[q] = m.record_step(q) * m.scenario().run.dt_days;
+  return days;
+}
+
+}  // namespace
+
+void Hdf5Writer::Impl::name_coordinates(const SweepPlan& plan) {
+  std::vector<std::string> paths = plan.parameters;
+  const bool draws = plan.draws && layout.runs;  // the replication dimension exists with per-replication data
+  if (draws) paths.insert(paths.end(), plan.draws->parameters.begin(), plan.draws->parameters.end());
+  parameter_coordinates = parameter_coordinate_names(paths);  // distinct names over both kinds
+  replication_coordinates.assign(parameter_coordinates.begin() + static_cast<long>(plan.parameters.size()),
+                                 parameter_coordinates.end());
+  parameter_coordinates.resize(plan.parameters.size());
+}
+
+void Hdf5Writer::Impl::rewrite_coordinates(const SweepPlan& plan) {
+  name_coordinates(plan);
+  auto rewrite = [&](const std::string& name, const std::vector<double>& values) {
+    if (H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0)
+      throw ResumeMismatch(fmt::format(
+          "'{}' was written by a different run (the layout (no variable {}) changed); start over with --overwrite "
+          "instead of --resume",
+          path, name));
+    const Handle ds = dataset_handle(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT), "open " + name);
+    const Handle space = space_handle(H5Dget_space(ds.get()), "get the dataspace of " + name);
+    if (H5Sget_simple_extent_npoints(space.get()) != static_cast<hssize_t>(values.size()))
+      throw ResumeMismatch(fmt::format(
+          "'{}' was written by a different run (the layout (the shape of {}) changed); start over with --overwrite "
+          "instead of --resume",
+          path, name));
+    if (!values.empty()) h5::write_values(ds.get(), H5S_ALL, H5S_ALL, values, "write " + name);
+  };
+  for (std::size_t k = 0; k < parameter_coordinates.size(); ++k)
+    rewrite(parameter_coordinates[k], parameter_column(plan, k));
+  for (std::size_t k = 0; k < replication_coordinates.size(); ++k)
+    rewrite(replication_coordinates[k], replication_column(plan, k));
+  if (calendar_is_decodable(plan.model(0).scenario())) rewrite("time", step_days(plan));
+}
+
 // One float64 variable along `point` per parameter, so that xarray makes each
 // a coordinate of every variable on `point` (select, group and plot by value).
 void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
   const std::size_t width = plan.parameters.size();
   for (std::size_t k = 0; k < width; ++k) {
-    std::vector<double> values;
-    values.reserve(plan.points.size());
-    for (const auto& pt : plan.points) values.push_back(pt.values[k]);
+    const std::vector<double> values = parameter_column(plan, k);
     const bool swept = static_cast<int>(k) < plan.swept;
     const bool by_choice = k + static_cast<std::size_t>(plan.choice_columns) >= width;
     const std::string scenario_units = k < plan.parameter_units.size() ? plan.parameter_units[k] : "";
@@ -295,10 +349,8 @@ void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
 void Hdf5Writer::Impl::create_replication_coordinates(const SweepPlan& plan) {
   const ReplicationDraws& draws = *plan.draws;
   for (std::size_t k = 0; k < draws.parameters.size(); ++k) {
-    const std::vector<double> column = draws.column(k);
-    std::vector<double> values;
-    for (std::size_t p = 0; p < plan.points.size(); ++p) values.insert(values.end(), column.begin(), column.end());
-    create_parameter_variable(replication_coordinates[k], {plan.points.size(), column.size()}, values,
+    const std::vector<double> values = replication_column(plan, k);
+    create_parameter_variable(replication_coordinates[k], {plan.points.size(), draws.column(k).size()}, values,
                               draws.parameters[k], draws.units[k],
                               fmt::format("{} (drawn from the posterior for each replication)", draws.parameters[k]));
   }
@@ -333,10 +385,8 @@ Handle Hdf5Writer::Impl::create_parameter_variable(const std::string& name, cons
 // With run.start_date, a CF time coordinate along `step` beside the numeric
 // `day` (which tests and notebooks select on): xarray decodes it to dates.
 void Hdf5Writer::Impl::create_time_coordinate(const SweepPlan& plan) {
-  const Model& m = plan.model(0);
-  if (!calendar_is_decodable(m.scenario())) return;
-  std::vector<double> days(static_cast<std::size_t>(m.records()));
-  for (int q = 0; q < m.records(); ++q) days[q] = m.record_step(q) * m.scenario().run.dt_days;
+  if (!calendar_is_decodable(plan.model(0).scenario())) return;
+  const std::vector<double> days = step_days(plan);
   const hsize_t n = days.size();
   const Handle space = space_handle(H5Screate_simple(1, &n, nullptr), "create time");
   const Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list");

@@ -187,9 +187,15 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
       throw std::runtime_error(fmt::format("the chunk index of {} fails its checksum", name));
   }
   // Once the file is known to be this run's: its constants follow from the
-  // plan, and written again, a damaged chunk of them is mended.
+  // plan. Strings are checked where they lie and written anew if one differs
+  // (before anything reads them through HDF5, which a damaged string can
+  // crash); numbers are written again, which mends a damaged chunk or a
+  // damaged coordinate (contiguous, without a checksum). The finished file
+  // then holds the plan's constants whatever happened to the partial.
+  mend_strings(plan);
   for (const VariableSpec& v : variable_table())
-    if (layout.present(v) && checksummed(v)) write_constant(v, dataset(v.name), plan);
+    if (layout.present(v) && layout.dtype(v) != Dtype::kString) write_constant(v, dataset(v.name), plan);
+  rewrite_coordinates(plan);
 }
 
 void Hdf5Writer::encode(std::span<BlockResult> points) const {

@@ -55,7 +55,14 @@ struct Hdf5Writer::Impl {
   void create(const SweepPlan& plan, const OutputMetadata& metadata);
   void create_variable(const VariableSpec& v, const SweepPlan& plan);
   void write_constant(const VariableSpec& v, hid_t dataset, const SweepPlan& plan);  // if v is a constant
+  // Names the coordinate variables outside the table (parameter_coordinates, replication_coordinates).
+  void name_coordinates(const SweepPlan& plan);
   void create_parameter_coordinates(const SweepPlan& plan);
+  // --resume: writes those coordinates, and `time`, again from the plan.
+  void rewrite_coordinates(const SweepPlan& plan);
+  // --resume: checks the stored string constants against the plan where they
+  // lie, and writes them anew if any differs (hdf5_strings.cpp).
+  void mend_strings(const SweepPlan& plan);
   void create_replication_coordinates(const SweepPlan& plan);
   Handle create_parameter_variable(const std::string& name, const std::vector<hsize_t>& shape,
                                    const std::vector<double>& values, const std::string& path,

@@ -18,6 +18,7 @@
 #include "brink/io/resume_sums.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/scenario/scenario.hpp"
+#include "hdf5_util.hpp"
 
 namespace brink {
 namespace {
@@ -201,6 +202,69 @@ hid_t open_read_only(const std::string& path) {
   return file;
 }
 
+namespace {
+
+// Bob Jenkins' lookup3 hash (hashlittle), the checksum of HDF5's metadata
+// (H5_checksum_lookup3, which HDF5 does not export), over `n` bytes.
+std::uint32_t lookup3(const unsigned char* k, std::size_t n) {
+  const auto rot = [](std::uint32_t x, int s) { return (x << s) | (x >> (32 - s)); };
+  const auto word = [](const unsigned char* p, std::size_t bytes) {
+    std::uint32_t w = 0;
+    for (std::size_t i = 0; i < bytes; ++i) w |= static_cast<std::uint32_t>(p[i]) << (8 * i);
+    return w;
+  };
+  std::uint32_t a = 0xdeadbeefU + static_cast<std::uint32_t>(n), b = a, c = a;
+  if (n == 0) return c;
+  for (; n > 12; n -= 12, k += 12) {
+    a += word(k, 4), b += word(k + 4, 4), c += word(k + 8, 4);
+    a -= c, a ^= rot(c, 4), c += b;
+    b -= a, b ^= rot(a, 6), a += c;
+    c -= b, c ^= rot(b, 8), b += a;
+    a -= c, a ^= rot(c, 16), c += b;
+    b -= a, b ^= rot(a, 19), a += c;
+    c -= b, c ^= rot(b, 4), b += a;
+  }
+  a += word(k, std::min<std::size_t>(n, 4));
+  if (n > 4) b += word(k + 4, std::min<std::size_t>(n - 4, 4));
+  if (n > 8) c += word(k + 8, n - 8);
+  c ^= b, c -= rot(b, 14);
+  a ^= c, a -= rot(c, 11);
+  b ^= a, b -= rot(a, 25);
+  c ^= b, c -= rot(b, 16);
+  a ^= c, a -= rot(c, 4);
+  b ^= a, b -= rot(a, 14);
+  c ^= b, c -= rot(b, 24);
+  return c;
+}
+
+// True if the file at `fd` provably holds no finished block: it is empty (a
+// run stopped between creating it and HDF5's first write), or it begins with
+// the superblock H5Fcreate writes at once and nothing rewrote since. That
+// superblock (version 3, intact checksum) says "open for writing" but not
+// "SWMR writing", and records the end of file of a new file (the superblock
+// and the root group's 2 KiB of metadata). A run switches to SWMR writing,
+// and so rewrites the superblock with the file's real end, before its first
+// block; a resumed file, which does not switch at once, records its whole
+// length at the reopen; a file closed after an interruption records neither
+// flag. Anything else with a signature that HDF5 cannot open is damaged and
+// may hold finished blocks.
+bool never_saved(int fd, const struct stat& st) {
+  if (st.st_size == 0) return true;
+  unsigned char sb[48] = {};
+  if (::pread(fd, sb, sizeof sb, 0) != static_cast<ssize_t>(sizeof sb)) return false;
+  const auto field = [&](std::size_t at, std::size_t bytes) {  // little-endian, as HDF5 stores it
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(sb[at + i]) << (8 * i);
+    return v;
+  };
+  constexpr unsigned kWriteAccess = 0x01;      // alone: not 0x04, SWMR writing
+  constexpr std::uint64_t kNewFileEnd = 4096;  // H5Fcreate records 2048 (HDF5 1.10); any brink file is far larger
+  return std::memcmp(sb, "\x89HDF\r\n\x1a\n", 8) == 0 && sb[8] == 3 && sb[9] == 8 && sb[10] == 8 &&
+         sb[11] == kWriteAccess && field(12, 8) == 0 && field(28, 8) <= kNewFileEnd && lookup3(sb, 44) == field(44, 4);
+}
+
+}  // namespace
+
 PartialState partial_state(const std::string& path) {
   // Read only: a run that is then refused must leave the file as it was.
   const hid_t file = open_read_only(path);
@@ -210,16 +274,48 @@ PartialState partial_state(const std::string& path) {
     struct stat st {};
     char head[8] = {};
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const bool regular = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     const bool foreign =
-        fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        regular && st.st_size > 0 &&
         (::read(fd, head, sizeof head) != sizeof head || std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) != 0);
+    const bool fresh = regular && !foreign && never_saved(fd, st);
     if (fd >= 0) ::close(fd);
-    return foreign ? PartialState::kNotHdf5 : PartialState::kUnreadable;
+    return foreign ? PartialState::kNotHdf5 : fresh ? PartialState::kNeverSaved : PartialState::kUnreadable;
   }
   const bool run_output = H5Lexists(file, "block_done", H5P_DEFAULT) > 0;
   H5Fclose(file);
   if (!run_output) return PartialState::kForeign;
   return ::access(path.c_str(), W_OK) == 0 ? PartialState::kRunOutput : PartialState::kReadOnly;
+}
+
+bool written_by_merge(const std::string& path) {
+  const hid_t file = open_read_only(path);
+  if (file < 0) return false;
+  std::string line;
+  try {
+    line = h5::read_string_attribute(file, "command_line");
+  } catch (const std::exception&) {
+    line.clear();
+  }
+  H5Fclose(file);
+  // The words as the command line was recorded (cli.cpp, command_line): each
+  // plain, or in single quotes with a quote written '\''. The command is the
+  // second word, after the program.
+  std::vector<std::string> words(1);
+  bool quoted = false, escaped = false;
+  for (const char c : line) {
+    if (escaped)
+      words.back() += c, escaped = false;
+    else if (c == '\\' && !quoted)
+      escaped = true;
+    else if (c == '\'')
+      quoted = !quoted;
+    else if (c == ' ' && !quoted)
+      words.emplace_back();
+    else
+      words.back() += c;
+  }
+  return words.size() >= 3 && words[1] == "merge";
 }
 
 namespace {

@@ -226,7 +226,8 @@ int run_blocks(const Job& job, PlanFn plan_of) {
       runner.stop();
     }
     if (signalled_at && std::chrono::steady_clock::now() - *signalled_at > kSignalGrace)
-      throw std::runtime_error("it was stopped by a signal; the finished blocks are kept, continue with --resume");
+      // Rank 0 ends the sentence with what its partial file keeps and how to go on.
+      throw std::runtime_error("it was stopped by a signal");
     if (idle) pause();
   }
 }

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,13 @@ int observation_step(double day, double dt);
 // of independent streams has seed stream_seed + k (its particles are points 0..63).
 inline constexpr std::size_t kEvaluatorSlice = 64;
 
+// A batch stopped by the stop flag (SIGINT, SIGTERM): on one process, or,
+// thrown by RankSharedEvaluator on every rank alike, on any rank of a job.
+class EvaluationInterrupted : public std::runtime_error {
+ public:
+  EvaluationInterrupted() : std::runtime_error("interrupted") {}
+};
+
 class SweepEvaluator final : public ParticleEvaluator {
  public:
   // `scenario` is calibration_scenario's result; `paths` the calibrated fields, in the priors' order.
@@ -72,6 +80,8 @@ class SweepEvaluator final : public ParticleEvaluator {
   std::int64_t points() const { return points_; }
   std::size_t observation_count() const { return scenario_.observations.size(); }
   std::int64_t replications() const { return scenario_.run.replications; }
+  // True once the stop flag is set.
+  bool stopped() const { return stop_ && stop_->load(); }
 
  private:
   Scenario scenario_;

@@ -88,12 +88,15 @@ void publish_output(const std::filesystem::path& partial, const std::filesystem:
                     const FileIdentity& before);
 
 // Under the lock, what to do with an existing TARGET.partial: resume it when
-// asked and it is a valid HDF5 file (else start over, saying why); on a fresh
-// run, refuse (OutputRefused) if it holds finished blocks, unless `overwrite`,
-// saying how many of them --resume would keep (`kept_on_resume`: that count
-// for this run's plan, or -1 if the file does not fit the plan).
-// Another program's HDF5 file, or one this process may not write, is refused
-// either way unless `overwrite`. Returns true to resume.
+// asked and it reopens for writing; on a fresh run, refuse (OutputRefused) if
+// it holds finished blocks, unless `overwrite`, saying how many of them
+// --resume would keep (`kept_on_resume`: that count for this run's plan, or
+// -1 if the file does not fit the plan). Only a partial that provably holds
+// no finished block (none marked, or stopped before its first flush:
+// PartialState::kNeverSaved) is started over without `overwrite`; one that
+// HDF5 cannot open or reopen, which may hold some, is refused either way, and
+// so are another program's HDF5 file and one this process may not write.
+// Returns true to resume.
 bool decide_resume(const std::filesystem::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err,
                    const std::function<std::int64_t()>& kept_on_resume);
 

@@ -20,12 +20,19 @@ bool is_hdf5_file(const std::string& path);
 // What an existing TARGET.partial is, read without changing it.
 enum class PartialState {
   kRunOutput,   // a run's file: it records which blocks are done
-  kUnreadable,  // no HDF5 signature or it does not open: stopped before it first saved, or damaged
+  kNeverSaved,  // empty, or HDF5's superblock as H5Fcreate left it: stopped before its first flush, so no block
+  kUnreadable,  // an HDF5 signature but it does not open: damaged or cut short, and may hold finished blocks
   kForeign,     // an HDF5 file that opens but is not a run's output (no block record)
   kNotHdf5,     // a file with content but no HDF5 signature: no brink run wrote it
   kReadOnly,    // a run's file this process may not write
 };
 PartialState partial_state(const std::string& path);
+
+// True if `path` is a file `brink merge` wrote: its root attribute
+// command_line names the command merge (a merge records the command as a run
+// does, so that its finished file differs from a run's only there). False if
+// it does not open, or another command wrote it.
+bool written_by_merge(const std::string& path);
 
 // True if `path` opens read-write as the writer opens it to resume (status
 // flags cleared, and a file cut short by the file size limit extended to the
