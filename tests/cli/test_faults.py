@@ -482,6 +482,65 @@ def test_interrupted_summary_only_run_does_not_advise_resume(brink, tmp_path):
     assert run(brink, "run", scenario, "-q", "-n", "512", "--summary-only", "-o", out).returncode == 0
 
 
+def narrow_axes(brink, scenario):
+    """--sweep options over every sweepable non-integer number of `scenario`, each over a thin
+    range ending at its value (0 to 1e-9 for a 0): many axes, every point a valid scenario."""
+    rows = run(brink, "params", scenario).stdout.splitlines()[1:]
+    axes = []
+    for row in rows:
+        fields = row.split()
+        if fields[-1] != "sweep" or "integer" in row or "prior" in fields[0]:
+            continue
+        try:
+            value = float(fields[1])
+        except ValueError:
+            continue
+        axes += ["--sweep", f"{fields[0]}={value * 0.999!r}:{value!r}" if value > 0 else f"{fields[0]}=0:1e-9"]
+    return axes
+
+
+def big_plan_command(brink, tmp_path, out, *extra):
+    """About 65,000 points of some 60 axes: creating the file (a rerun command and a value per
+    parameter for every point) took 10 s and more."""
+    scenario = SOURCE / "tests" / "fuzz" / "corpus" / "lanchester-square.yaml"
+    axes = narrow_axes(brink, scenario)
+    assert len(axes) >= 100, axes
+    return [brink, "run", scenario, "-q", "--no-table", "-n", "1", "-t", "1", "--design", "sobol", "--samples",
+            "1000", "--sensitivity", *axes, "-o", out, *extra]
+
+
+@pytest.mark.parametrize("signum, summary_only", [(signal.SIGINT, True), (signal.SIGTERM, True),
+                                                  (signal.SIGTERM, False)])
+def test_a_large_plan_is_interrupted_within_a_second_while_its_file_is_created(brink, tmp_path, signum,
+                                                                               summary_only):
+    # SIGINT or SIGTERM while the file was being created (every point's rerun_command and
+    # parameter values) took effect only once it was done: 9 to 14 s at 70,000 points, many
+    # minutes at the 10,000,000-point cap while the file grew to tens of GB.
+    out = tmp_path / "big.h5"
+    partial = Path(str(out) + ".partial")
+    proc = subprocess.Popen([str(a) for a in big_plan_command(brink, tmp_path, out,
+                                                               *(["--summary-only"] if summary_only else []))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert partial.exists() and proc.poll() is None, "test setup: the run should be creating its file"
+        time.sleep(0.2)
+        start = time.monotonic()
+        proc.send_signal(signum)
+        code = proc.wait(timeout=300)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
+    message = proc.stderr.read()
+    assert code == 1 and "interrupted" in message and not CRASH_PATTERN.search(message), message
+    assert "--resume" not in message, message  # nothing was finished to resume from
+    assert elapsed < 2.0, f"the interruption took {elapsed:.2f} s (about a second promised)"
+    assert not list(tmp_path.glob("big.h5*")), list(tmp_path.glob("big.h5*"))  # no half-made file left
+
+
 def test_many_threads_under_a_memory_limit_fail_cleanly_or_run(brink, tmp_path):
     scenario = flagship(tmp_path)
     proc = subprocess.run(["bash", "-c", 'ulimit -v 2097152; exec "$0" run "$1" -n 2048 -t 1024 -o "$2"', brink,

@@ -379,8 +379,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   };
   std::optional<Progress> progress;
   try {
-    Hdf5Writer writer(partial.string(), plan, metadata,
-                      resuming ? Hdf5Writer::Mode::kResume : Hdf5Writer::Mode::kCreate);
+    std::optional<Hdf5Writer> created;
+    try {
+      created.emplace(partial.string(), plan, metadata,
+                      resuming ? Hdf5Writer::Mode::kResume : Hdf5Writer::Mode::kCreate, &interruption_flag());
+    } catch (const OutputInterrupted&) {
+      throw Interrupted();  // the file is incomplete and holds no block: handled as any interruption
+    }
+    Hdf5Writer& writer = *created;
     Recorder recorder(plan, &writer);
     CountingSink counting(recorder);
     const ProgressStyle style = quiet                   ? ProgressStyle::kNone

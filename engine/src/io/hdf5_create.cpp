@@ -42,10 +42,14 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
                                  parameter_coordinates.end());
   parameter_coordinates.resize(plan.parameters.size());
   for (const VariableSpec& v : variable_table())
-    if (layout.present(v)) create_variable(v, plan);
+    if (layout.present(v)) {
+      check_stop();
+      create_variable(v, plan);
+    }
   create_parameter_coordinates(plan);
   if (draws) create_replication_coordinates(plan);
   create_time_coordinate(plan);
+  check_stop();
   write_root_attributes(plan, metadata);
 }
 
@@ -198,10 +202,13 @@ void Hdf5Writer::Impl::write_constant(const VariableSpec& v, hid_t ds, const Swe
   const std::string name(v.name);
   if (v.constant) h5::write_values(ds, H5S_ALL, H5S_ALL, v.constant(plan), "write " + name);
   if (!v.constant_rows) return;
-  constexpr std::int64_t kSlice = 16384;
+  // Slices small enough that a stop is honoured within a fraction of a second
+  // (a row of rerun_command costs a few microseconds per parameter).
+  constexpr std::int64_t kSlice = 4096;
   const auto rows = static_cast<std::int64_t>(layout.shape(v)[0]);
   const Handle file_space = space_handle(H5Dget_space(ds), "get the dataspace of " + name);
   for (std::int64_t first = 0; first < rows; first += kSlice) {
+    check_stop();
     const hsize_t start = static_cast<hsize_t>(first), count = static_cast<hsize_t>(std::min(kSlice, rows - first));
     check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
           "select rows of " + name);
@@ -256,6 +263,7 @@ void Hdf5Writer::Impl::create_variable(const VariableSpec& v, const SweepPlan& p
 void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
   const std::size_t width = plan.parameters.size();
   for (std::size_t k = 0; k < width; ++k) {
+    check_stop();
     std::vector<double> values;
     values.reserve(plan.points.size());
     for (const auto& pt : plan.points) values.push_back(pt.values[k]);
