@@ -431,6 +431,27 @@ def test_a_run_larger_than_the_free_space_is_warned_of_before_it_starts(brink, s
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
+def test_the_free_space_warning_counts_every_per_point_variable(brink, tmp_path, small_tmpfs):
+    """The estimate left out the strings and the parameters' coordinate variables: a plan of many
+    axes and short runs writes a rerun command of some 4 KB per point (even with --summary-only),
+    and its 38 MB file was estimated at 7.6 MB, so a 16 MB disk got no warning."""
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_tmpfs)], check=True)
+    scenario = SOURCE / "tests" / "fuzz" / "corpus" / "lanchester-square.yaml"
+    axes = narrow_axes(brink, scenario)
+    command = ["run", scenario, "-q", "--no-table", "-n", "1", "-t", "1", "--summary-only", "--design", "sobol",
+               "--samples", "100", "--sensitivity", "--set", "run.horizon_days=2", *axes]
+    proc = run(brink, *command, "-o", small_tmpfs / "w.h5", timeout=300)
+    warning = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1, proc.stderr
+    estimate = float(re.search(r"may need up to ([0-9.e+-]+) GiB before compression", warning[0]).group(1)) * 2**30
+    assert proc.returncode == 1 and "no space left on device" in proc.stderr, proc.stderr
+    out = tmp_path / "w.h5"
+    proc = run(brink, *command, "-o", out, timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    size = out.stat().st_size
+    assert 0.9 * size <= estimate <= 2 * size, (estimate, size)
+
+
 def test_file_size_limit_gives_a_clear_message(brink, tmp_path, reference_run):
     scenario, reference = reference_run
     out = tmp_path / "r.h5"
