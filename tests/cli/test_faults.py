@@ -519,6 +519,27 @@ def test_a_run_larger_than_the_free_space_is_warned_of_before_it_starts(brink, s
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
+def test_the_free_space_warning_counts_every_per_point_variable(brink, tmp_path, small_tmpfs):
+    """The estimate left out the strings and the parameters' coordinate variables: a plan of many
+    axes and short runs writes a rerun command of some 4 KB per point (even with --summary-only),
+    and its 38 MB file was estimated at 7.6 MB, so a 16 MB disk got no warning."""
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_tmpfs)], check=True)
+    scenario = SOURCE / "tests" / "fuzz" / "corpus" / "lanchester-square.yaml"
+    axes = narrow_axes(brink, scenario)
+    command = ["run", scenario, "-q", "--no-table", "-n", "1", "-t", "1", "--summary-only", "--design", "sobol",
+               "--samples", "100", "--sensitivity", "--set", "run.horizon_days=2", *axes]
+    proc = run(brink, *command, "-o", small_tmpfs / "w.h5", timeout=300)
+    warning = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1, proc.stderr
+    estimate = float(re.search(r"may need up to ([0-9.e+-]+) GiB before compression", warning[0]).group(1)) * 2**30
+    assert proc.returncode == 1 and "no space left on device" in proc.stderr, proc.stderr
+    out = tmp_path / "w.h5"
+    proc = run(brink, *command, "-o", out, timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    size = out.stat().st_size
+    assert 0.9 * size <= estimate <= 2 * size, (estimate, size)
+
+
 def test_file_size_limit_gives_a_clear_message(brink, tmp_path, reference_run):
     scenario, reference = reference_run
     out = tmp_path / "r.h5"
@@ -568,6 +589,65 @@ def test_interrupted_summary_only_run_does_not_advise_resume(brink, tmp_path):
     message = proc.stderr.read()
     assert "interrupted" in message and "--resume" not in message, message
     assert run(brink, "run", scenario, "-q", "-n", "512", "--summary-only", "-o", out).returncode == 0
+
+
+def narrow_axes(brink, scenario):
+    """--sweep options over every sweepable non-integer number of `scenario`, each over a thin
+    range ending at its value (0 to 1e-9 for a 0): many axes, every point a valid scenario."""
+    rows = run(brink, "params", scenario).stdout.splitlines()[1:]
+    axes = []
+    for row in rows:
+        fields = row.split()
+        if fields[-1] != "sweep" or "integer" in row or "prior" in fields[0]:
+            continue
+        try:
+            value = float(fields[1])
+        except ValueError:
+            continue
+        axes += ["--sweep", f"{fields[0]}={value * 0.999!r}:{value!r}" if value > 0 else f"{fields[0]}=0:1e-9"]
+    return axes
+
+
+def big_plan_command(brink, tmp_path, out, *extra):
+    """About 65,000 points of some 60 axes: creating the file (a rerun command and a value per
+    parameter for every point) took 10 s and more."""
+    scenario = SOURCE / "tests" / "fuzz" / "corpus" / "lanchester-square.yaml"
+    axes = narrow_axes(brink, scenario)
+    assert len(axes) >= 100, axes
+    return [brink, "run", scenario, "-q", "--no-table", "-n", "1", "-t", "1", "--design", "sobol", "--samples",
+            "1000", "--sensitivity", *axes, "-o", out, *extra]
+
+
+@pytest.mark.parametrize("signum, summary_only", [(signal.SIGINT, True), (signal.SIGTERM, True),
+                                                  (signal.SIGTERM, False)])
+def test_a_large_plan_is_interrupted_within_a_second_while_its_file_is_created(brink, tmp_path, signum,
+                                                                               summary_only):
+    # SIGINT or SIGTERM while the file was being created (every point's rerun_command and
+    # parameter values) took effect only once it was done: 9 to 14 s at 70,000 points, many
+    # minutes at the 10,000,000-point cap while the file grew to tens of GB.
+    out = tmp_path / "big.h5"
+    partial = Path(str(out) + ".partial")
+    proc = subprocess.Popen([str(a) for a in big_plan_command(brink, tmp_path, out,
+                                                               *(["--summary-only"] if summary_only else []))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert partial.exists() and proc.poll() is None, "test setup: the run should be creating its file"
+        time.sleep(0.2)
+        start = time.monotonic()
+        proc.send_signal(signum)
+        code = proc.wait(timeout=300)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
+    message = proc.stderr.read()
+    assert code == 1 and "interrupted" in message and not CRASH_PATTERN.search(message), message
+    assert "--resume" not in message, message  # nothing was finished to resume from
+    assert elapsed < 2.0, f"the interruption took {elapsed:.2f} s (about a second promised)"
+    assert not list(tmp_path.glob("big.h5*")), list(tmp_path.glob("big.h5*"))  # no half-made file left
 
 
 def test_many_threads_under_a_memory_limit_fail_cleanly_or_run(brink, tmp_path):

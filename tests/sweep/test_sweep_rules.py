@@ -7,6 +7,7 @@ the run ends with, and one clear message per mistake (docs/sweeps.md,
 import re
 
 import numpy as np
+import pytest
 
 from test_designs import DEPLOYED, PATIENCE, block, usage_error
 from test_sweeps import brink, brink_ok, load, scenario_text, simulate, text, write
@@ -92,6 +93,27 @@ def test_a_clip_out_of_range_is_refused_at_its_line_when_no_rule_reads_the_field
     for command in (["run", path, "-q", "-o", tmp_path / "o.h5"], ["validate", path]):
         usage_error(brink(*command), rf"^{re.escape(str(path))}:{line_of(body, '<= -5')}:\d+: ",
                     re.escape(f"'{PATIENCE}' must be in [0.001, 1000000] days, got -5"))
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("rule, action, path", [
+    (f"{DEPLOYED} <= run.seed", "reject", "run.seed"),
+    (f"{DEPLOYED} <= run.seed", "clip", "run.seed"),
+    (f"{DEPLOYED} <= 5000 * run.horizon_days", "reject", "run.horizon_days"),
+    (f"{DEPLOYED} >= 1000 * output.timeseries_every", "reject", "output.timeseries_every"),
+])
+def test_a_constraint_reading_a_run_or_output_setting_is_refused_at_its_line(tmp_path, rule, action, path):
+    # A rule on run.seed was accepted: validate said "the constraints reject all 8 points", --seed
+    # 15000 ran 4 of them and --seed 25000 all 8, so which points ran (and whether the run was
+    # valid at all) depended on the seed, as --sweep run.seed (refused) would have.
+    body = scenario_text(replications=1, horizon_days=5, sweep=block(design="lhs", samples=8, parameters={
+        DEPLOYED: {"min": 100000, "max": 150000}}, constraints=[{"rule": rule, "action": action}]))
+    scenario = write(tmp_path, "s.yaml", body)
+    where = rf"^{re.escape(str(scenario))}:{line_of(body, rule)}:\d+: "
+    for command in (["validate", scenario], ["run", scenario, "-q", "-o", tmp_path / "o.h5"],
+                    ["run", scenario, "-q", "-o", tmp_path / "o.h5", "--seed", "200000"]):
+        usage_error(brink(*command), where, re.escape(f"'{rule}'"), re.escape(f"'{path}', a run setting"),
+                    "not a model parameter")
     nothing_written(tmp_path)
 
 

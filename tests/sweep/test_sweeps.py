@@ -675,6 +675,20 @@ def adaptive_scenario(directory, name, ci_halfwidth, maximum=20480):
     return write(directory, name, scenario_text(replications=rule, sweep=sweep_block(ADAPTIVE_AXES)))
 
 
+@pytest.mark.parametrize("rule, missing", [({"max": 300, "ci_halfwidth": 0.01}, "min"),
+                                           ({"min": 50000, "ci_halfwidth": 0.01}, "max")])
+def test_a_missing_replication_bound_is_reported_alone(tmp_path, rule, missing):
+    # After "missing required key 'min'" came "'run.replications.max' (300) is below
+    # 'run.replications.min' (1000)": a hidden default the user never wrote.
+    scenario = write(tmp_path, "s.yaml", scenario_text(replications=rule, sweep=sweep_block(ADAPTIVE_AXES)))
+    for command in (["validate", scenario], ["run", scenario, "-q", "-o", tmp_path / "o.h5"]):
+        proc = brink(*command)
+        assert proc.returncode == 2, proc.stderr
+        assert re.search(rf"^{re.escape(str(scenario))}:\d+:\d+: missing required key '{missing}' in "
+                         r"'run.replications'$", proc.stderr.strip()), proc.stderr
+        assert "is below" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 @pytest.fixture(scope="module")
 def adaptive_runs(tmp_path_factory):
     d = tmp_path_factory.mktemp("adaptive")

@@ -349,7 +349,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         "brink run: note: the run's dates, {} and {} days on, leave 1677-09-22 to 2262-04-11 (numpy's "
         "datetime64, which xarray decodes dates into), so the file has no 'time' coordinate, only 'day'\n",
         model.scenario().run.start_date, model.scenario().step_count() * model.scenario().run.dt_days);
-  if (const std::string warning = disk_space_warning(target, uncompressed_bytes(file_layout(plan))); !warning.empty())
+  if (const std::string warning = disk_space_warning(target, uncompressed_bytes(file_layout(plan), plan));
+      !warning.empty())
     err << "brink run: " << warning << "\n";
   if (!quiet) out << run_header(loaded.scenario, source.label, plan) << std::flush;
   // Test hooks: dies like kill -9, or fails as a run can for reasons of its
@@ -379,8 +380,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   };
   std::optional<Progress> progress;
   try {
-    Hdf5Writer writer(partial.string(), plan, metadata,
-                      resuming ? Hdf5Writer::Mode::kResume : Hdf5Writer::Mode::kCreate);
+    std::optional<Hdf5Writer> created;
+    try {
+      created.emplace(partial.string(), plan, metadata,
+                      resuming ? Hdf5Writer::Mode::kResume : Hdf5Writer::Mode::kCreate, &interruption_flag());
+    } catch (const OutputInterrupted&) {
+      throw Interrupted();  // the file is incomplete and holds no block: handled as any interruption
+    }
+    Hdf5Writer& writer = *created;
     Recorder recorder(plan, &writer);
     CountingSink counting(recorder);
     const ProgressStyle style = quiet                   ? ProgressStyle::kNone

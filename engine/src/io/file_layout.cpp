@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <variant>
 
 #include "brink/io/variables.hpp"
 #include "brink/sweep/plan.hpp"
@@ -139,14 +140,53 @@ std::vector<std::uint64_t> FileLayout::chunk_offset(const VariableSpec& v, const
   return out;
 }
 
-std::uint64_t uncompressed_bytes(const FileLayout& layout) {
+namespace {
+
+// A variable-length string in the file: its 16-byte reference in the dataset,
+// and its bytes in a global heap object with a 16-byte header, padded to 8.
+std::uint64_t stored_string_bytes(std::uint64_t length) { return 16 + 16 + (length + 7) / 8 * 8; }
+
+// The bytes of `rows` rows of a string variable written by rows
+// (rerun_command: one per point, tens of bytes per parameter), from the mean
+// length of at most 64 rows spread over them.
+std::uint64_t sampled_rows_bytes(const VariableSpec& v, const SweepPlan& plan, std::uint64_t rows) {
+  if (rows == 0) return 0;
+  const std::uint64_t samples = std::min<std::uint64_t>(rows, 64);
+  std::uint64_t sampled = 0;
+  for (std::uint64_t i = 0; i < samples; ++i) {
+    const auto row = static_cast<std::int64_t>(i * (rows - 1) / std::max<std::uint64_t>(1, samples - 1));
+    const Values values = v.constant_rows(plan, row, 1);  // kept: the loop reads into it
+    for (const std::string& text : std::get<std::vector<std::string>>(values))
+      sampled += stored_string_bytes(text.size());
+  }
+  return (sampled * rows + samples - 1) / samples;
+}
+
+}  // namespace
+
+std::uint64_t uncompressed_bytes(const FileLayout& layout, const SweepPlan& plan) {
   std::uint64_t total = 0;
   for (const VariableSpec& v : variable_table()) {
     if (!layout.present(v)) continue;
+    const std::vector<std::uint64_t> shape = layout.shape(v);
     std::uint64_t elements = 1;
-    for (std::uint64_t extent : layout.shape(v)) elements *= extent;
-    total += elements * dtype_size(layout.dtype(v));
+    for (std::uint64_t extent : shape) elements *= extent;
+    if (layout.dtype(v) != Dtype::kString) {
+      total += elements * dtype_size(layout.dtype(v));
+    } else if (v.constant_rows) {
+      total += sampled_rows_bytes(v, plan, shape.empty() ? 0 : shape[0]);
+    } else if (v.constant) {
+      const Values values = v.constant(plan);
+      for (const std::string& text : std::get<std::vector<std::string>>(values))
+        total += stored_string_bytes(text.size());
+    }
   }
+  // One float64 coordinate variable along `point` per parameter (and, for a
+  // posterior's draws with per-replication data, one on point × replication).
+  const std::uint64_t points = layout.length(Dim::kPoint);
+  total += points * plan.parameters.size() * sizeof(double);
+  if (plan.draws && layout.runs)
+    total += points * layout.length(Dim::kReplication) * plan.draws->parameters.size() * sizeof(double);
   return total;
 }
 

@@ -36,10 +36,14 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
   file = file_handle(id, "create " + path);
   name_coordinates(plan);
   for (const VariableSpec& v : variable_table())
-    if (layout.present(v)) create_variable(v, plan);
+    if (layout.present(v)) {
+      check_stop();
+      create_variable(v, plan);
+    }
   create_parameter_coordinates(plan);
   if (!replication_coordinates.empty()) create_replication_coordinates(plan);
   create_time_coordinate(plan);
+  check_stop();
   write_root_attributes(plan, metadata);
 }
 
@@ -192,10 +196,13 @@ void Hdf5Writer::Impl::write_constant(const VariableSpec& v, hid_t ds, const Swe
   const std::string name(v.name);
   if (v.constant) h5::write_values(ds, H5S_ALL, H5S_ALL, v.constant(plan), "write " + name);
   if (!v.constant_rows) return;
-  constexpr std::int64_t kSlice = 16384;
+  // Slices small enough that a stop is honoured within a fraction of a second
+  // (a row of rerun_command costs a few microseconds per parameter).
+  constexpr std::int64_t kSlice = 4096;
   const auto rows = static_cast<std::int64_t>(layout.shape(v)[0]);
   const Handle file_space = space_handle(H5Dget_space(ds), "get the dataspace of " + name);
   for (std::int64_t first = 0; first < rows; first += kSlice) {
+    check_stop();
     const hsize_t start = static_cast<hsize_t>(first), count = static_cast<hsize_t>(std::min(kSlice, rows - first));
     check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
           "select rows of " + name);
@@ -312,6 +319,7 @@ void Hdf5Writer::Impl::rewrite_coordinates(const SweepPlan& plan) {
 void Hdf5Writer::Impl::create_parameter_coordinates(const SweepPlan& plan) {
   const std::size_t width = plan.parameters.size();
   for (std::size_t k = 0; k < width; ++k) {
+    check_stop();
     const std::vector<double> values = parameter_column(plan, k);
     const bool swept = static_cast<int>(k) < plan.swept;
     const bool by_choice = k + static_cast<std::size_t>(plan.choice_columns) >= width;

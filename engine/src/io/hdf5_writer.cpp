@@ -29,10 +29,12 @@ void quiet_hdf5_errors() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
-Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata, Mode mode)
+Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata, Mode mode,
+                       const std::atomic<bool>* stop)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.path = path;
+  m.stop = stop;
   m.layout = file_layout(plan);
   for (const VariableSpec& v : variable_table())
     if (v.storage == Storage::kBlockChunks && m.layout.present(v)) m.block_variables.push_back(&v);

@@ -31,6 +31,11 @@ struct Hdf5Writer::Impl {
   // A posterior run's parameters per replication: coordinate variables on
   // (point, replication), listed in every variable on both.
   std::vector<std::string> replication_coordinates;
+  // The caller's stop flag: create() throws OutputInterrupted once it is set.
+  const std::atomic<bool>* stop = nullptr;
+  void check_stop() const {
+    if (stop && stop->load(std::memory_order_relaxed)) throw OutputInterrupted();
+  }
   double last_flush = 0.0;          // steady-clock seconds at the end of the last publish()
   double publish_cost = 0.0;        // how long it took
   double last_point_publish = 0.0;  // last_flush of the last publish that points asked for

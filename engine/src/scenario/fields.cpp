@@ -357,6 +357,8 @@ std::vector<const FieldSpec*> section_fields(std::string_view section) {
   return out;
 }
 
+bool is_run_setting(std::string_view path) { return path.starts_with("run.") || path.starts_with("output."); }
+
 FieldRegistry::FieldRegistry(const Scenario& scenario) {
   for_each_field(scenario, [&](const FieldSpec& f, FieldIndex index, std::string path) {
     const bool numeric = f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger;

@@ -287,7 +287,7 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
   if (!info)
     return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", yaml_reader::shown(axis.path),
                        join(nearest_paths(parameters, axis.path)));
-  if (axis.path.rfind("run.", 0) == 0 || axis.path.rfind("output.", 0) == 0)
+  if (is_run_setting(axis.path))
     return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", axis.path);
   if (std::string twice = repeated_value_problem(axis, *info); !twice.empty()) return twice;
   if (!info->numeric) return categorical_axis_problem(axis, design, *info);

@@ -144,6 +144,11 @@ std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
     const std::string& path = term.first;  // not a structured binding: lambdas capture it (clang 14)
     const auto info = std::find_if(parameters.begin(), parameters.end(), [&](const auto& p) { return p.path == path; });
     if (info == parameters.end()) return fmt::format("constraint '{}' names unknown parameter path '{}'", c.rule, path);
+    if (is_run_setting(path))
+      return fmt::format(
+          "constraint '{}' reads '{}', a run setting, not a model parameter: a constraint may read model parameters "
+          "only, so that which points run never depends on the seed or the run's options",
+          c.rule, path);
     if (!info->numeric) return fmt::format("constraint '{}' names '{}', which is not a number", c.rule, path);
     reads_axis |= std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; });
   }

@@ -208,7 +208,12 @@ class Parser {
     const std::string full = path + "." + key;
     const YAML::Node node = get(map, key);
     if (!node.IsDefined() || node.IsNull()) {
-      if (f.required) error(map, fmt::format("missing required key '{}' in '{}'", key, path));
+      if (f.required) {
+        error(map, fmt::format("missing required key '{}' in '{}'", key, path));
+        // Its default was never written: a rule that reads it would report a
+        // value the user did not give (max below a hidden min).
+        unread_.insert(full);
+      }
       return;
     }
     double value = 0.0;
@@ -220,7 +225,8 @@ class Parser {
     f.set(s, index, value);
   }
 
-  // Fields whose value was refused: rules over them would judge the default in its place.
+  // Fields whose value was refused or that are missing though required: rules
+  // over them would judge the default in its place.
   const std::unordered_set<std::string>& unread_fields() const { return unread_; }
 
   // Reads every field of a section element (`pattern` from the table) found in `map`.

@@ -1,11 +1,14 @@
 #include "brink/sweep/plan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -51,36 +54,63 @@ std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t hash) {
 
 std::string content_digest(std::string_view bytes) { return fmt::format("{:016x}", fnv1a(bytes.data(), bytes.size())); }
 
+namespace {
+
+// Characters a shell leaves alone outside quotes.
+constexpr std::array<bool, 256> kPlainShell = [] {
+  std::array<bool, 256> plain{};
+  for (unsigned char c : std::string_view("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-=:,+"))
+    plain[c] = true;
+  return plain;
+}();
+
+// Appends `text` as one shell word: as it is when every character is plain,
+// else in single quotes.
+void append_shell_word(std::string& out, std::string_view text) {
+  if (!text.empty() &&
+      std::all_of(text.begin(), text.end(), [](char c) { return kPlainShell[static_cast<unsigned char>(c)]; })) {
+    out += text;
+    return;
+  }
+  out += '\'';
+  for (char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  out += '\'';
+}
+
+}  // namespace
+
+// Called for every point when a file is created (a million points, tens of
+// parameters): appends into one string, with no temporary per parameter.
 std::string SweepPlan::rerun_command(std::int64_t point) const {
   const PointView row = points[static_cast<std::size_t>(point)];
   std::string label = scenario_label;
   if (scenario_column >= 0) label = choices[static_cast<std::size_t>(row.values[scenario_column])].label;
-  auto quoted = [](const std::string& text) {
-    if (!text.empty() &&
-        text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-=:,+") ==
-            std::string::npos)
-      return text;
-    std::string out = "'";
-    for (char c : text) {
-      if (c == '\'')
-        out.append("'\\''");
-      else
-        out.push_back(c);
-    }
-    out.push_back('\'');
-    return out;
-  };
-  std::string command = "brink run " + quoted(label);
+  std::string command = "brink run ";
+  append_shell_word(command, label);
   // A posterior run's points are drawn, not set: its recipe is the whole run's.
   const std::size_t own = design == "posterior" ? 0 : parameters.size() - static_cast<std::size_t>(choice_columns);
+  std::string assignment;
   for (std::size_t k = 0; k < own; ++k) {
     if (static_cast<int>(k) == scenario_column) continue;
     const double v = row.values[k];
-    const bool named = k < parameter_choices.size() && !parameter_choices[k].empty();
-    const std::string value = named ? parameter_choices[k][static_cast<std::size_t>(v)] : fmt::format("{}", v);
-    command += fmt::format(" --set {}", quoted(fmt::format("{}={}", parameters[k], value)));
+    assignment.assign(parameters[k]);
+    assignment += '=';
+    if (k < parameter_choices.size() && !parameter_choices[k].empty())
+      assignment += parameter_choices[k][static_cast<std::size_t>(v)];
+    else
+      fmt::format_to(std::back_inserter(assignment), "{}", v);
+    command += " --set ";
+    append_shell_word(command, assignment);
   }
-  for (const std::string& option : rerun_options) command += fmt::format(" {}", quoted(option));
+  for (const std::string& option : rerun_options) {
+    command += ' ';
+    append_shell_word(command, option);
+  }
   return command;
 }
 

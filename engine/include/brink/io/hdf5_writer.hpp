@@ -5,6 +5,7 @@
 // encode(), which the simulating threads call.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -44,6 +45,13 @@ class ResumeMismatch : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown when the stop flag given to the Hdf5Writer constructor is set while
+// it creates a file: the file is incomplete and holds no finished block.
+class OutputInterrupted : public std::runtime_error {
+ public:
+  OutputInterrupted() : std::runtime_error("interrupted while creating the output file") {}
+};
+
 // Stops HDF5 from printing its error stack to stderr: brink reports each
 // failure as one sentence (OutputError) instead. Call once, at start-up.
 void quiet_hdf5_errors();
@@ -53,8 +61,11 @@ class Hdf5Writer {
   enum class Mode { kCreate, kResume };
   // kCreate creates (truncates) `path`; kResume reopens a partial file written
   // by the same scenario, overrides and seed, and throws ResumeMismatch if it
-  // was not.
-  Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata, Mode mode = Mode::kCreate);
+  // was not. Creating a file writes every per-point constant (parameter
+  // values, rerun commands: seconds for a million points); `stop`, checked
+  // between slices of them, makes it throw OutputInterrupted once set.
+  Hdf5Writer(const std::string& path, const SweepPlan& plan, const OutputMetadata& metadata, Mode mode = Mode::kCreate,
+             const std::atomic<bool>* stop = nullptr);
   ~Hdf5Writer();
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;

@@ -253,9 +253,13 @@ struct FileLayout {
   }
 };
 FileLayout file_layout(const SweepPlan& plan);
-// The bytes of every numeric variable the file holds, before compression
-// (strings and HDF5's own metadata left out): what the run may write.
-std::uint64_t uncompressed_bytes(const FileLayout& layout);
+// The bytes the file of `plan` (laid out as `layout`) holds before
+// compression: every variable of the table, its strings included (a
+// per-point string such as rerun_command measured on a sample of points,
+// with HDF5's reference and heap header per string), and the coordinate
+// variables of the parameters; HDF5's other metadata left out. What the run
+// may write, for the free-space warning.
+std::uint64_t uncompressed_bytes(const FileLayout& layout, const SweepPlan& plan);
 
 // HDF5's shuffle filter followed by its deflate filter at level 1, applied to
 // `v`'s chunk of `points`, the blocks of one chunk (one block, or a block of

@@ -65,6 +65,11 @@ std::span<const FieldSpec> field_table();
 // The rows of one section pattern, in table order.
 std::vector<const FieldSpec*> section_fields(std::string_view section);
 
+// Whether `path` is a run or output setting (run.seed, run.horizon_days,
+// output.runs, ...): settable, but not a model parameter, so it can be
+// neither swept nor read by a sweep constraint.
+bool is_run_setting(std::string_view path);
+
 // A field reachable by a dotted path: numbers can be set and swept; text and
 // true/false fields (combat.law, run.decisions, ...) can be set.
 struct ParameterInfo {

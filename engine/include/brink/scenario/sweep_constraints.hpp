@@ -7,10 +7,11 @@
 //   side  := ["-"] term (("+" | "-") term)*
 //   term  := number | path | number "*" path
 //
-// A path is a numeric settable field; swept axes take the point's value, the
-// others the scenario's. `clip` moves the left side (a single swept range
-// axis) onto the bound; `reject` drops the point. Both are pure functions of
-// the design, so whether a point runs never depends on anything else.
+// A path is a numeric model parameter (no run.* or output.* setting); swept
+// axes take the point's value, the others the scenario's. `clip` moves the
+// left side (a single swept range axis) onto the bound; `reject` drops the
+// point. Both are pure functions of the design, so whether a point runs
+// never depends on anything else (the seed included).
 #pragma once
 
 #include <span>
@@ -26,9 +27,10 @@ namespace brink {
 // problem as one sentence, or "" if none. `reject` sets the action.
 std::string parse_constraint(const std::string& rule, bool reject, SweepConstraint* out);
 
-// Checks a read constraint against the sweep (paths known and numeric, the
-// clip target a swept range axis not on the right, a sampled design, no
-// reject with sensitivity, none with Morris); "" if none.
+// Checks a read constraint against the sweep (paths known, numeric and no
+// run or output setting, the clip target a swept range axis not on the
+// right, a sampled design, no reject with sensitivity, none with Morris);
+// "" if none.
 std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
                                const std::vector<ParameterInfo>& parameters);
 
