@@ -175,10 +175,11 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       continue;
     const FieldRef* field = registry.find(o.path);
     if (!field) {
-      problems.push_back({"--set", -1, -1,
-                          fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}",
-                                      yaml_reader::shown(o.path), yaml_reader::shown(o.path),
-                                      yaml_reader::shown(o.value), join(nearest_paths(registry.parameters(), o.path)))});
+      problems.push_back(
+          {"--set", -1, -1,
+           fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", yaml_reader::shown(o.path),
+                       yaml_reader::shown(o.path), yaml_reader::shown(o.value),
+                       join(nearest_paths(registry.parameters(), o.path)))});
       continue;
     }
     const std::string label = fmt::format("--set {}={}", o.path, o.value);
