@@ -203,3 +203,14 @@ def test_messages_say_what_the_file_says(brink, tmp_path):
     proc = validate(brink, path)
     assert proc.returncode == 2 and "'events.0.day' is 0.3, but the run simulates days [0, 0.3) (3 steps" in \
         proc.stderr, proc.stderr
+
+
+def test_a_key_with_invisible_characters_is_shown_escaped(brink, tmp_path):
+    """`"horizon_days ": 60` was reported as "unknown key 'horizon_days' ...; did you mean 'horizon_days'?"."""
+    text = MINIMAL.read_text()
+    path = tmp_path / "k.yaml"
+    for written, shown in (('"horizon_days "', '"horizon_days "'), ("horizon_days\u200b", '"horizon_days\\u200b"')):
+        path.write_text(text.replace("horizon_days: 60", f"{written}: 60", 1), encoding="utf-8")
+        proc = validate(brink, path)
+        assert proc.returncode == 2 and f"unknown key {shown} in 'run'; did you mean 'horizon_days'?" in proc.stderr, \
+            proc.stderr

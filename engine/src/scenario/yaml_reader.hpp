@@ -77,6 +77,16 @@ inline std::string shown(const std::string& text) {
   return out.size() > 60 ? out.substr(0, 57) + "..." : out;
 }
 
+// A key in quotes as a message shows it; one whose difference from a known key
+// would not show (a space at an end, a zero-width or no-break space, a byte
+// order mark) is escaped, so "horizon_days " is seen for what it is.
+inline std::string key_as_written(const std::string& key) {
+  bool hidden = !key.empty() && (key.front() == ' ' || key.back() == ' ');
+  for (const std::string_view mark : {"\u00a0", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"})
+    hidden = hidden || key.find(mark) != std::string::npos;
+  return hidden ? fmt::format("{:?}", key.substr(0, 60)) : fmt::format("'{}'", shown(key));
+}
+
 // A number is written as one: in quotes ("127000") it is text, and under a
 // custom tag (!foo 5) it names some other type; !!int and !!float say number.
 inline bool plain_number_node(const YAML::Node& node) {
@@ -195,9 +205,10 @@ class Parser {
       const std::string key = entry.first.Scalar();
       place(prefix + key, entry.second.IsNull() ? entry.first : entry.second);
       if (!known.contains(key))
-        error(entry.first, saturated() ? std::string()
-                                       : fmt::format("unknown key '{}' in '{}'; did you mean '{}'? (allowed: {})",
-                                                     shown(key), path, nearest_of(key, allowed), join(allowed)));
+        error(entry.first, saturated()
+                               ? std::string()
+                               : fmt::format("unknown key {} in '{}'; did you mean '{}'? (allowed: {})",
+                                             key_as_written(key), path, nearest_of(key, allowed), join(allowed)));
     }
     return true;
   }
