@@ -94,6 +94,24 @@ def test_inspect_and_merge_refuse_a_damaged_file(brink, damaged_result, tmp_path
     assert not merged.exists()
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: f["replications"].__setitem__(0, -1), "point 0's summary counts -1 replications"),
+    (lambda f: f["outcome_count"].__setitem__((1, 0), f["outcome_count"][1, 0] + 7), "point 1's summary counts"),
+    (lambda f: f["outcome_probability"].__setitem__((0, 2), np.nan), "point 0's summary gives an outcome the "
+                                                                       "probability nan"),
+])
+def test_inspect_refuses_summaries_no_run_writes(brink, damaged_result, tmp_path, edit, message):
+    """A file edited with valid checksums (h5py recomputes them): inspect printed NaN probabilities
+    and "point 0 (-1 replications)" with exit 0."""
+    good, _ = damaged_result
+    edited = tmp_path / "edited.h5"
+    edited.write_bytes(good.read_bytes())
+    with h5py.File(edited, "r+") as f:
+        edit(f)
+    proc = subprocess.run([brink, "inspect", str(edited)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr and "the file is damaged" in proc.stderr, proc.stderr
+
+
 def killed_sweep(brink, tmp_path):
     """A sweep killed (as by kill -9) after 40 blocks: (target, the run's arguments, its partial)."""
     target = tmp_path / "x.h5"
