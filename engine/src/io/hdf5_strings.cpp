@@ -32,12 +32,6 @@
 namespace brink {
 namespace {
 
-std::uint64_t little_endian(const unsigned char* p, std::size_t bytes) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
-  return v;
-}
-
 // HDF5 1.10's on-disk layout with 8-byte addresses and lengths (the only
 // sizes brink files use): an element is the string's length (4 bytes), its
 // collection's address (8) and the object's index in it (4); a collection is
@@ -92,14 +86,14 @@ class RawFile {
   std::optional<Collection> parse(std::uint64_t address) const {
     const auto head = read(address, kCollectionHeader);
     if (!head || std::memcmp(head->data(), "GCOL", 4) != 0 || (*head)[4] != 1) return std::nullopt;
-    const std::uint64_t size = little_endian(head->data() + 8, 8);
+    const std::uint64_t size = h5::little_endian(head->data() + 8, 8);
     const auto bytes = size >= kCollectionHeader ? read(address, size) : std::nullopt;
     if (!bytes) return std::nullopt;
     Collection objects;
     for (std::uint64_t at = kCollectionHeader; at + kObjectHeader <= size;) {
-      const std::uint64_t index = little_endian(bytes->data() + at, 2);
+      const std::uint64_t index = h5::little_endian(bytes->data() + at, 2);
       if (index == 0) break;
-      const std::uint64_t length = little_endian(bytes->data() + at + 8, 8);
+      const std::uint64_t length = h5::little_endian(bytes->data() + at + 8, 8);
       if (length > size) return std::nullopt;
       const std::uint64_t padded = (length + 7) / 8 * 8;
       if (at + kObjectHeader + padded > size) return std::nullopt;
@@ -137,9 +131,9 @@ bool strings_hold(RawFile& raw, std::uint64_t offset, std::uint64_t first, const
   if (!elements) return false;
   for (std::size_t i = 0; i < expected.size(); ++i) {
     const unsigned char* e = elements->data() + i * kElementBytes;
-    if (little_endian(e, 4) != expected[i].size()) return false;
+    if (h5::little_endian(e, 4) != expected[i].size()) return false;
     if (expected[i].empty()) continue;  // a length of 0 reads as "" whatever the rest says
-    if (raw.object(little_endian(e + 4, 8), little_endian(e + 12, 4)) != expected[i]) return false;
+    if (raw.object(h5::little_endian(e + 4, 8), h5::little_endian(e + 12, 4)) != expected[i]) return false;
   }
   return true;
 }

@@ -51,6 +51,15 @@ struct Rows {
   std::uint64_t elements = 0;
 };
 
+// The unsigned number in `bytes` (at most 8) bytes at `p`, little-endian as
+// HDF5 stores every field on disk: for the readers that look at a file's
+// bytes before HDF5 may (recovery.cpp, hdf5_strings.cpp).
+inline std::uint64_t little_endian(const unsigned char* p, std::size_t bytes) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
 // A dataset access property list with a chunk cache of `cache_bytes` (none when 0).
 Handle dataset_access(std::size_t cache_bytes);
 // A dataset's chunk extents; empty when it is not chunked.

@@ -209,9 +209,7 @@ namespace {
 std::uint32_t lookup3(const unsigned char* k, std::size_t n) {
   const auto rot = [](std::uint32_t x, int s) { return (x << s) | (x >> (32 - s)); };
   const auto word = [](const unsigned char* p, std::size_t bytes) {
-    std::uint32_t w = 0;
-    for (std::size_t i = 0; i < bytes; ++i) w |= static_cast<std::uint32_t>(p[i]) << (8 * i);
-    return w;
+    return static_cast<std::uint32_t>(h5::little_endian(p, bytes));
   };
   std::uint32_t a = 0xdeadbeefU + static_cast<std::uint32_t>(n), b = a, c = a;
   if (n == 0) return c;
@@ -252,11 +250,7 @@ bool never_saved(int fd, const struct stat& st) {
   if (st.st_size == 0) return true;
   unsigned char sb[48] = {};
   if (::pread(fd, sb, sizeof sb, 0) != static_cast<ssize_t>(sizeof sb)) return false;
-  const auto field = [&](std::size_t at, std::size_t bytes) {  // little-endian, as HDF5 stores it
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(sb[at + i]) << (8 * i);
-    return v;
-  };
+  const auto field = [&](std::size_t at, std::size_t bytes) { return h5::little_endian(sb + at, bytes); };
   constexpr unsigned kWriteAccess = 0x01;      // alone: not 0x04, SWMR writing
   constexpr std::uint64_t kNewFileEnd = 4096;  // H5Fcreate records 2048 (HDF5 1.10); any brink file is far larger
   return std::memcmp(sb, "\x89HDF\r\n\x1a\n", 8) == 0 && sb[8] == 3 && sb[9] == 8 && sb[10] == 8 &&
