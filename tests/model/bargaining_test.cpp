@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -133,6 +134,75 @@ TEST(OptimalDemandTest, CompleteInformationLeavesTheReceiverIndifferentAndAccept
   EXPECT_DOUBLE_EQ(rules::screened_high(0.3, 0.5, 0.0, 0.4), 0.0);
 }
 
+// The chance that discrete types accept demand x (best responses, ties accepted).
+double discrete_accept(double x, double x0, const std::vector<double>& cost, const std::vector<double>& belief) {
+  double accept = 0.0;
+  for (std::size_t k = 0; k < cost.size(); ++k) accept += cost[k] >= x - x0 - rules::kAcceptTolerance ? belief[k] : 0.0;
+  return accept;
+}
+// The proposer's expected value of demand x.
+double discrete_value(double x, double x0, double war_a, const std::vector<double>& cost,
+                      const std::vector<double>& belief) {
+  const double accept = discrete_accept(x, x0, cost, belief);
+  return accept * x + (1.0 - accept) * war_a;
+}
+
+struct DiscreteCase {
+  double x0, war_a;
+  std::vector<double> cost, belief;
+  bool war_at_once;  // the closed form: every share x0 + c_k of a type believed possible is below W_A
+};
+
+// One rule for both beliefs: no offer when even the costliest type believed
+// possible would take less than war is worth (no_bargaining_range at
+// highest_believed_cost); otherwise the best of the reservation shares.
+TEST(DiscreteDemandTest, WarAtOnceExactlyWhenNoReservationShareBeatsWar) {
+  const std::vector<DiscreteCase> cases = {
+      {0.5, 0.45, {-0.2, -0.1, -0.1}, {0.3, 0.3, 0.4}, true},  // the tester's: 0.4 was offered, worth 0.415
+      {0.5, 0.6, {0.0, 0.08}, {0.4, 0.6}, true},
+      {0.5, 0.5, {-0.3, -0.05}, {0.25, 0.75}, true},
+      {0.5, 0.45, {-0.2, 0.0}, {0.4, 0.6}, false},  // 0.5 beats war; worth 0.48
+      {0.5, 0.55, {0.0, 0.1}, {0.5, 0.5}, false},
+      {0.3, 0.2, {0.05, 0.4}, {0.6, 0.4}, false},
+      {0.8, 0.95, {0.1, 0.4}, {0.5, 0.5}, false},             // the whole stake, 1, beats war
+      {0.5, 0.45, {-0.2, -0.1, 0.5}, {0.4, 0.6, 0.0}, true},  // a costly type believed impossible
+  };
+  for (const DiscreteCase& c : cases) {
+    const int n = static_cast<int>(c.cost.size());
+    const double high = rules::highest_believed_cost(c.cost.data(), c.belief.data(), n);
+    EXPECT_EQ(rules::no_bargaining_range(c.x0, c.war_a, high), c.war_at_once) << c.x0 << " " << c.war_a;
+    // Brute force over every demand some type might accept (a demand refused for sure is war, worth
+    // W_A): the best one beats war iff there is a range.
+    double best = -1e300;
+    for (int g = 0; g <= 100000; ++g)
+      if (discrete_accept(g / 100000.0, c.x0, c.cost, c.belief) > 0.0)
+        best = std::max(best, discrete_value(g / 100000.0, c.x0, c.war_a, c.cost, c.belief));
+    EXPECT_EQ(best < c.war_a, c.war_at_once) << best << " " << c.war_a;
+    if (c.war_at_once) continue;
+    const rules::Demand d = rules::discrete_demand(c.x0, c.war_a, c.cost.data(), c.belief.data(), n);
+    EXPECT_NEAR(d.value, best, 1e-9);
+    EXPECT_NEAR(discrete_value(d.offer, c.x0, c.war_a, c.cost, c.belief), best, 1e-9);
+  }
+}
+
+TEST(DiscreteDemandTest, TypesBelievedImpossibleNeverChangeTheDemand) {
+  const std::vector<double> cost = {-0.2, 0.05, 0.3}, belief = {0.3, 0.5, 0.2};
+  for (double x0 : {0.2, 0.5, 0.8})
+    for (double war_a : {-0.3, 0.3, 0.45, 0.6, 0.9})
+      for (double ghost : {-1.0, -0.1, 0.0, 0.1, 0.2, 0.6, 2.0})
+        for (int at = 0; at <= 3; ++at) {
+          std::vector<double> c = cost, b = belief;
+          c.insert(c.begin() + at, ghost);
+          b.insert(b.begin() + at, 0.0);
+          const rules::Demand plain = rules::discrete_demand(x0, war_a, cost.data(), belief.data(), 3);
+          const rules::Demand more = rules::discrete_demand(x0, war_a, c.data(), b.data(), 4);
+          EXPECT_EQ(more.offer, plain.offer) << x0 << " " << war_a << " " << ghost;
+          EXPECT_EQ(more.value, plain.value);
+          EXPECT_EQ(rules::highest_believed_cost(c.data(), b.data(), 4),
+                    rules::highest_believed_cost(cost.data(), belief.data(), 3));
+        }
+}
+
 TEST(OfferRoundTest, OffersFallOnTheirDays) {
   Bargaining b;
   b.first_day = 2.0;
@@ -166,6 +236,12 @@ TEST(BargainingTwinTest, KernelAndScalarTwinMakeTheSameOffersAndWars) {
       {"bargaining-commitment", {{"bargaining.shift_growth", "0.1"}}},
       {"bargaining-signals", {}},
       {"bargaining-signals", {{"actors.RECEIVER.actions.signal.cost", "0.3"}, {"bargaining.rounds", "2"}}},
+      {"bargaining-signals",  // no bargaining range over the types: war at once
+       {{"actors.RECEIVER.actions.signal.cost", "0.3"},
+        {"actors.RECEIVER.types.resolved.war_cost", "-0.2"},
+        {"actors.RECEIVER.types.irresolute.war_cost", "-0.1"},
+        {"actors.PROPOSER.decision.war_cost", "0.05"},
+        {"bargaining.rounds", "2"}}},
   };
   for (const auto& [name, overrides] : cases) {
     SCOPED_TRACE(name + " with " + std::to_string(overrides.size()) + " overrides");

@@ -179,6 +179,70 @@ TEST(ActorLimitTest, MoreActorsThanTheLimitAreRefusedBeforeTheirRelations) {
   }
 }
 
+// --- the bargaining rules, on every route -------------------------------------
+
+const char* kBargaining =
+    "negotiation:\n  issues:\n    stake:\n      core: true\n      positions: {A: 1, B: 0}\n"
+    "      salience: {A: 0.5, B: 0.5}\n"
+    "bargaining:\n  proposer: A\n  receiver: B\n  rounds: 3\n";
+
+TEST(BargainingRuleTest, OffersAtMostOnePerStepFromTheFileTheSetsAndTheSweeps) {
+  const std::string ok = duel_yaml("deployed: 1000", "deployed: 2000", kBargaining);
+  EXPECT_NO_THROW(load_scenario({"f.yaml", ok}));
+  // In the file: at its line.
+  const std::string yaml = ok + "  interval_days: 0.3\n";
+  Diagnostic d = rejection(yaml);
+  EXPECT_EQ(d.line, line_of(yaml, "interval_days")) << d.format();
+  EXPECT_EQ(d.message, "'bargaining.interval_days' is 0.3, below 'run.dt_days' 1; at most one offer fits in a step");
+  // By --set of either field: at the --set.
+  const std::vector<Override> interval = {{"bargaining.interval_days", "0.3"}};
+  d = rejection(ok, interval);
+  EXPECT_EQ(d.source, "--set bargaining.interval_days=0.3") << d.format();
+  const std::vector<Override> dt = {{"run.dt_days", "2"}};
+  d = rejection(ok, dt);
+  EXPECT_EQ(d.source, "--set run.dt_days=2") << d.format();
+  EXPECT_NE(d.message.find("'bargaining.interval_days' is 1, below 'run.dt_days' 2"), std::string::npos);
+  // Swept: over the whole range, grid or sampled.
+  Scenario s = load_scenario({"f.yaml", ok}).scenario;
+  s.sweep.axes.push_back({.path = "bargaining.interval_days", .values = {2, 0.3, 1}});
+  auto problems = sweep_range_problems(s);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("crosses rule one_offer_per_step"), std::string::npos) << problems[0].message;
+  EXPECT_NE(problems[0].message.find("at bargaining.interval_days=0.3"), std::string::npos) << problems[0].message;
+  s.sweep.axes[0] = {.path = "bargaining.interval_days", .values = {}, .min = 0.5, .max = 3};
+  s.sweep.design = SweepDesign::kLhs;
+  s.sweep.samples = 4;
+  EXPECT_TRUE(mentions(sweep_range_problems(s), "sweep.parameters.bargaining.interval_days", "below 'run.dt_days'"));
+  s.sweep.axes[0].min = 1;
+  EXPECT_TRUE(sweep_range_problems(s).empty());
+}
+
+TEST(BargainingRuleTest, ThePairSharesACoreIssueFromTheFileTheSetsAndTheSweeps) {
+  const std::string ok = duel_yaml("deployed: 1000", "deployed: 2000", kBargaining);
+  std::string yaml = ok;
+  yaml.replace(yaml.find("core: true"), 10, "core: false");
+  Diagnostic d = rejection(yaml);
+  EXPECT_EQ(d.line, line_of(yaml, "core: false")) << d.format();  // at the issue the pair shares
+  EXPECT_EQ(d.message,
+            "'bargaining' needs a core negotiation issue on which both 'A' and 'B' have a salience above 0 (the stake "
+            "of the offers); the issues they share ('negotiation.issues.stake') are not core");
+  const std::vector<Override> core = {{"negotiation.issues.stake.core", "false"}};
+  d = rejection(ok, core);
+  EXPECT_EQ(d.source, "--set negotiation.issues.stake.core=false") << d.format();
+  // A grid over a true/false field is checked at both values.
+  Scenario s = load_scenario({"f.yaml", ok}).scenario;
+  s.sweep.axes.push_back({.path = "negotiation.issues.stake.core", .values = {1, 0}});
+  auto problems = sweep_range_problems(s);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].paths.front(), "sweep.parameters.negotiation.issues.stake.core");
+  EXPECT_NE(problems[0].message.find("(grid values false to true) crosses rule bargaining_pair_shares_a_core_issue"),
+            std::string::npos)
+      << problems[0].message;
+  EXPECT_NE(problems[0].message.find("at negotiation.issues.stake.core=false"), std::string::npos);
+  s.sweep.axes[0].values = {1};
+  EXPECT_TRUE(sweep_range_problems(s).empty());
+}
+
 // --- sweeps over their declared range ----------------------------------------
 
 const char* kCapped = "deployed: 1000, deployed_cap: 90000";

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from test_designs import DEPLOYED, PATIENCE, block, usage_error
-from test_sweeps import brink, brink_ok, load, scenario_text, simulate, text, write
+from test_sweeps import SOURCE, brink, brink_ok, load, scenario_text, simulate, text, write
 
 CAP = "actors.RUS.forces.deployed_cap"
 READY = "actors.RUS.forces.ready"
@@ -157,6 +157,89 @@ def test_a_file_sweeping_a_field_whose_base_value_breaks_a_rule_is_valid(tmp_pat
     # And a grid that crosses it is refused at its axis.
     crossing = write(tmp_path, "crossing.yaml", swept.replace("[50000, 100000]", "[50000, 120000]"))
     usage_error(brink("validate", crossing), "crosses rule cap_at_least_deployed", f"at {DEPLOYED}=120000")
+
+
+# --------------------------------------------------------------------------
+# The bargaining rules on every route: file, --set, --sweep, sampled designs
+# --------------------------------------------------------------------------
+
+INTERVAL = "bargaining.interval_days"
+CORE = "negotiation.issues.stake.core"
+OFFER_STEP = re.escape("'bargaining.interval_days' is 0.3, below 'run.dt_days' 1; at most one offer fits in a step")
+NO_STAKE = re.escape("'bargaining' needs a core negotiation issue on which both 'PROPOSER' and 'RECEIVER' have a "
+                     "salience above 0 (the stake of the offers); the issues they share "
+                     "('negotiation.issues.stake') are not core")
+
+
+def ultimatum(tmp_path, name="u.yaml", rounds="rounds: 1", sweep=None):
+    """The validation ultimatum (dt 1, one core issue `stake`), with its rounds line replaced."""
+    body = (SOURCE / "scenarios" / "validation" / "bargaining-ultimatum.yaml").read_text(encoding="utf-8")
+    assert "  rounds: 1\n" in body, "test setup: the ultimatum's bargaining section changed"
+    body = body.replace("  rounds: 1\n", f"  {rounds}\n")
+    if sweep is not None:
+        body = body.rstrip("\n") + "\n" + sweep
+    return body, write(tmp_path, name, body)
+
+
+def test_bargaining_rules_in_a_file_are_refused_at_their_line_and_in_its_sweep_over_the_range(tmp_path):
+    # The file's own values were checked when it was parsed; a sweep block over them was not:
+    # `interval_days: [0.3, 1]` ran 0.3, losing offers, and `core: [true, false]` ran talks
+    # over no stake.
+    body, path = ultimatum(tmp_path, rounds="rounds: 3\n  interval_days: 0.3")
+    usage_error(brink("validate", path), rf"^{re.escape(str(path))}:{line_of(body, 'interval_days: 0.3')}:\d+: ",
+                OFFER_STEP)
+    body, path = ultimatum(tmp_path, rounds="rounds: 3", sweep=block(parameters={INTERVAL: [1, 0.3]}))
+    for command in (["validate", path], ["run", path, "-q", "-o", tmp_path / "o.h5"]):
+        usage_error(brink(*command), rf"^{re.escape(str(path))}:{line_of(body, INTERVAL + ':')}:\d+: ",
+                    re.escape(f"sweep axis '{INTERVAL}' (grid values 0.3 to 1) crosses rule one_offer_per_step"),
+                    re.escape(f"at {INTERVAL}=0.3, ") + OFFER_STEP)
+    body, path = ultimatum(tmp_path, sweep=block(parameters={CORE: ["true", "false"]}))
+    usage_error(brink("run", path, "-q", "-o", tmp_path / "o.h5"),
+                rf"^{re.escape(str(path))}:{line_of(body, CORE + ':')}:\d+: ",
+                re.escape(f"sweep axis '{CORE}' (grid values false to true) crosses rule "
+                          "bargaining_pair_shares_a_core_issue"), re.escape(f"at {CORE}=false, ") + NO_STAKE)
+    nothing_written(tmp_path)
+    _, fine = ultimatum(tmp_path, "fine.yaml", rounds="rounds: 3", sweep=block(parameters={INTERVAL: [1, 2]}))
+    brink_ok("validate", fine)
+
+
+@pytest.mark.parametrize("rounds, settings, message", [
+    # A second offer fell in the step of the first and was lost: 1230 of 4000 rejecters
+    # ended in a standoff, neither offered again nor at war.
+    ("rounds: 3", ["run.horizon_days=5", f"{INTERVAL}=0.3"], OFFER_STEP),
+    ("rounds: 3\n  interval_days: 1", ["run.horizon_days=6", "run.dt_days=2"],
+     re.escape("'bargaining.interval_days' is 1, below 'run.dt_days' 2; at most one offer fits in a step")),
+    # Offers over no stake: acceptors settled nothing and ended in a standoff.
+    ("rounds: 1", [f"{CORE}=false"], NO_STAKE),
+], ids=["interval", "dt", "core"])
+def test_a_set_that_breaks_a_bargaining_rule_is_refused_at_the_set(tmp_path, rounds, settings, message):
+    _, path = ultimatum(tmp_path, rounds=rounds)
+    args = ["run", path, "-q", "-n", 64, "-o", tmp_path / "o.h5"]
+    for setting in settings:
+        args += ["--set", setting]
+    usage_error(brink(*args), rf"^--set {re.escape(settings[-1])}: " + message)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("sweep, extra, message", [
+    (f"{INTERVAL}=0.3,1", [],
+     re.escape(f"sweep axis '{INTERVAL}' (grid values 0.3 to 1) crosses rule one_offer_per_step") + ".*" +
+     re.escape(f"at {INTERVAL}=0.3, ") + OFFER_STEP),
+    (f"{INTERVAL}=0.3:2", ["--design", "lhs", "--samples", 4],
+     re.escape(f"sweep axis '{INTERVAL}' (lhs range [0.3, 2]) crosses rule one_offer_per_step") + ".*" +
+     re.escape(f"at {INTERVAL}=0.3, ") + OFFER_STEP),
+    (f"{CORE}=true,false", [],
+     re.escape(f"sweep axis '{CORE}' (grid values false to true) crosses rule bargaining_pair_shares_a_core_issue")
+     + ".*" + re.escape(f"at {CORE}=false, ") + NO_STAKE),
+], ids=["interval-grid", "interval-lhs", "core-grid"])
+def test_a_sweep_crossing_a_bargaining_rule_is_refused_at_its_axis_for_every_seed(tmp_path, sweep, extra, message):
+    _, path = ultimatum(tmp_path, rounds="rounds: 3")
+    for seed in (1, 2, 3):
+        proc = brink("run", path, "-q", "-n", 64, "-o", tmp_path / "o.h5", "--seed", seed, "--sweep", sweep, *extra)
+        usage_error(proc, rf"^--sweep {re.escape(sweep)}: " + message)
+    nothing_written(tmp_path)
+    # A range that keeps the rule runs.
+    simulate(tmp_path / "ok.h5", path, "-n", 64, "--sweep", f"{INTERVAL}=1,2")
 
 
 # --------------------------------------------------------------------------

@@ -300,9 +300,10 @@ def test_a_faster_shift_in_power_raises_war():
 # -- Costly signals (Fearon 1997; Slantchev 2005) ---------------------------------
 
 def discrete_demand(p, c_a, costs, beliefs):
-    """The proposer's best reservation share against discrete receiver types (ties: the smaller demand)."""
+    """The proposer's best reservation share against discrete receiver types (ties: the smaller demand);
+    a type believed impossible (belief 0) offers no demand."""
     best = None
-    for c in sorted(costs):
+    for c in sorted(c for c, b in zip(costs, beliefs) if b > 0):
         x = min(1.0, max(0.0, p + c))
         accept = sum(b for ck, b in zip(costs, beliefs) if ck >= x - p - 1e-12)
         value = accept * x + (1 - accept) * (p - c_a)
@@ -346,6 +347,89 @@ def test_costly_signal_separates_types_when_its_cost_condition_holds(tmp_path, s
 
 
 KINDS_EXERCISE = 4  # index of `exercise` in the action axis
+
+
+def discrete_offer(p, c_a, costs, beliefs):
+    """x* against discrete types, or None (no offer, war at once) when there is no bargaining range:
+    even the reservation share of the costliest type believed possible, min(1, p + c_hi), is worth
+    less to the proposer than war, p - c_A (docs/model.md; the rule of the uniform belief, at the
+    top of the belief's support)."""
+    c_hi = max(c for c, b in zip(costs, beliefs) if b > 0)
+    return None if min(1.0, p + c_hi) < p - c_a else discrete_demand(p, c_a, costs, beliefs)
+
+
+# (prior of `resolved`, c_res, c_irr, c_A) with a pooling signal (cost 0.3): the proposer offers to the
+# prior. The first three have no bargaining range (every share p + c_k below W_A = p - c_A): the best
+# demand used to be the larger share, worth 0.42, 0.588 and 0.4625 against war's 0.45, 0.6 and 0.5,
+# and the resolved type fought after it. The last two have a range, and an offer the resolved type
+# refuses.
+DISCRETE_CASES = [(0.4, -0.2, -0.1, 0.05), (0.4, 0.0, 0.08, -0.1), (0.25, -0.3, -0.05, 0.0),
+                  (0.4, -0.2, 0.0, 0.05), (0.5, 0.0, 0.1, -0.05)]
+
+
+def signals_settings(prior, c_res, c_irr, c_a, signal_cost=0.3):
+    return {"actors.RECEIVER.actions.signal.cost": signal_cost,
+            "actors.RECEIVER.types.resolved.prior": prior, "actors.RECEIVER.types.irresolute.prior": 1 - prior,
+            "actors.RECEIVER.types.resolved.war_cost": c_res, "actors.RECEIVER.types.irresolute.war_cost": c_irr,
+            "actors.PROPOSER.decision.war_cost": c_a}
+
+
+@pytest.mark.parametrize("prior,c_res,c_irr,c_a", DISCRETE_CASES)
+def test_discrete_types_without_a_bargaining_range_fight_at_once_as_the_uniform_belief_does(
+        tmp_path, prior, c_res, c_irr, c_a):
+    p = 0.5
+    x = discrete_offer(p, c_a, [c_res, c_irr], [prior, 1 - prior])
+    with run(tmp_path, "bargaining-signals", signals_settings(prior, c_res, c_irr, c_a), replications=2048) as f:
+        assert f["action_count"][0, :, 1, KINDS_EXERCISE].sum() == 0, "test setup: the signal must pool"
+        types, offer = f["resolve_type"][0, :, 1], f["offer"][0]
+        outcome, start = f["outcome_code"][0], f["war_start_step"][0]
+    if x is None:
+        assert np.isnan(offer).all()  # no demand: it would be worth less than war whoever accepted it
+        np.testing.assert_array_equal(outcome, WAR)
+        np.testing.assert_array_equal(start, 1)  # at the offer step (first_day 1)
+    else:
+        assert max(p + c_res, p + c_irr) >= p - c_a
+        np.testing.assert_allclose(offer, x, rtol=1e-12)
+        np.testing.assert_array_equal(outcome == WAR, np.array([c_res, c_irr])[types] < x - p - 1e-12)
+        assert 0 < (outcome == WAR).mean() < 1
+
+
+def test_the_discrete_cases_are_what_they_are_named():
+    """The first three have no bargaining range, and the demand the old rule picked beat no war."""
+    for prior, c_res, c_irr, c_a in DISCRETE_CASES[:3]:
+        assert discrete_offer(0.5, c_a, [c_res, c_irr], [prior, 1 - prior]) is None
+        x = 0.5 + max(c_res, c_irr)
+        assert (1 - prior) * x + prior * (0.5 - c_a) < 0.5 - c_a
+    for prior, c_res, c_irr, c_a in DISCRETE_CASES[3:]:
+        assert discrete_offer(0.5, c_a, [c_res, c_irr], [prior, 1 - prior]) is not None
+
+
+@pytest.mark.parametrize("ghost_cost", [0.6, -0.5])
+@pytest.mark.parametrize("case", [DISCRETE_CASES[0], DISCRETE_CASES[3], (0.4, 0.05, 0.4, 0.1)],
+                         ids=["no-range", "offer", "pooled-gamble"])
+def test_a_type_with_prior_zero_changes_nothing(tmp_path, case, ghost_cost):
+    """Bayesian consistency: a type the proposer believes impossible must not change its demand. A
+    costly one was a sure-refusal option worth exactly W_A, and it won where no demand beat war: the
+    proposer demanded the whole stake and fought after the refusal instead of at once."""
+    settings = signals_settings(*case)
+    body = (SOURCE / "scenarios" / "validation" / "bargaining-signals.yaml").read_text(encoding="utf-8")
+    line = "      irresolute: {prior: 0.6, war_cost: 0.4}\n"
+    assert line in body, "test setup: the signals scenario changed"
+    ghost = tmp_path / "ghost.yaml"
+    ghost.write_text(body.replace(line, line + f"      ghost: {{prior: 0, war_cost: {ghost_cost}}}\n"))
+    (tmp_path / "plain").mkdir()
+    with run(tmp_path / "plain", "bargaining-signals", settings, replications=2048) as f:
+        plain = {key: f[key][0] for key in ("offer", "outcome_code", "war_start_step", "end_step")}
+        plain["resolve_type"] = f["resolve_type"][0, :, 1]
+    args = [BRINK, "run", str(ghost), "-q", "-o", str(tmp_path / "ghost.h5"), "-n", "2048"]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value}"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "ghost.h5", "r") as f:
+        np.testing.assert_array_equal(f["resolve_type"][0, :, 1], plain["resolve_type"])
+        for key in ("offer", "outcome_code", "war_start_step", "end_step"):
+            np.testing.assert_array_equal(f[key][0], plain[key], err_msg=key)
 
 
 def test_costlier_war_lowers_war_with_common_draws(tmp_path):

@@ -94,13 +94,15 @@ void BlockSimulator::bargain(int s) {
     const double x0 = rules::reservation_share(public_b);
     const double value_a = rules::war_value(delta, prevail[l], cost_a[l], da.casualty_cost, loss_a[l]);
     double demand = rules::optimal_demand(x0, value_a, low[l], high[l]);
+    double top = high[l];  // the highest cost the belief holds possible
     if (by_type) {
       double type_belief[kMaxTypes];
       for (int k = 0; k < types; ++k) type_belief[k] = st.belief(l, b * kMaxTypes + k);
       demand = rules::discrete_demand(x0, value_a, type_cost, type_belief, types).offer;
+      top = rules::highest_believed_cost(type_cost, type_belief, types);
     }
-    const bool prevent = rules::prefers_preventive_war(value_a, later[l], w_later) ||
-                         (!by_type && rules::no_bargaining_range(x0, value_a, high[l]));
+    const bool prevent =
+        rules::prefers_preventive_war(value_a, later[l], w_later) || rules::no_bargaining_range(x0, value_a, top);
     const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - cost_b[l]), bg.acceptance_noise, u[l]);
     const bool offered = talk[l] && !prevent;
     offer[l] = offered ? demand : offer[l];
@@ -281,9 +283,12 @@ void ScalarTwin::bargain(int s) {
     type_belief[k] = st.belief[b * kMaxTypes + k];
     by_type = by_type || (types > 1 && receiver_types[k].war_cost != 0.0);
   }
-  if (by_type) demand = rules::discrete_demand(x0, value_a, type_cost, type_belief, types).offer;
-  bool fight = rules::prefers_preventive_war(value_a, later, w_later) ||
-               (!by_type && rules::no_bargaining_range(x0, value_a, st.cost_high));
+  double top = st.cost_high;  // the highest cost the belief holds possible
+  if (by_type) {
+    demand = rules::discrete_demand(x0, value_a, type_cost, type_belief, types).offer;
+    top = rules::highest_believed_cost(type_cost, type_belief, types);
+  }
+  bool fight = rules::prefers_preventive_war(value_a, later, w_later) || rules::no_bargaining_range(x0, value_a, top);
   if (!fight) {
     const bool yes =
         rules::accepts(rules::acceptance_margin(demand, public_b - st.war_cost[b]), bg.acceptance_noise, u);

@@ -408,7 +408,8 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
   }
 }
 // The bargaining game (docs/model.md, "Bargaining and war"): two distinct
-// actors who share at least one core issue, the stake of their offers.
+// actors. Its cross-field rules (a shared core issue, interval_days >= dt_days)
+// are in validate.cpp, where --set and sweeps meet them too.
 void parse_bargaining(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s) {
   const YAML::Node node = get(root, "bargaining");
   if (!node.IsDefined()) return;
@@ -429,17 +430,6 @@ void parse_bargaining(Parser& p, const YAML::Node& root, const std::vector<std::
   if (!p.check_map(node, "bargaining", p.keys_of("bargaining", s, kNoIndex, {"note"}, {"proposer", "receiver"})))
     return;
   p.fields(node, "bargaining", "bargaining", kNoIndex, s);
-  if (s.bargaining.interval_days < s.run.dt_days)
-    p.error(get(node, "interval_days"),
-            fmt::format("'bargaining.interval_days' is {}, below 'run.dt_days' {}; at most one offer fits in a step",
-                        s.bargaining.interval_days, s.run.dt_days));
-  const bool stake = std::any_of(s.negotiation.issues.begin(), s.negotiation.issues.end(), [&](const Issue& k) {
-    return k.core && k.salience[proposer] > 0.0 && k.salience[receiver] > 0.0;
-  });
-  if (!stake)
-    p.error(node, fmt::format("'bargaining' needs a core negotiation issue on which both '{}' and '{}' have a "
-                              "salience above 0 (the stake of the offers)",
-                              ids[proposer], ids[receiver]));
 }
 
 Scenario parse_root(Parser& p, const YAML::Node& root) {

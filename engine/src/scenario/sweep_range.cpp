@@ -7,7 +7,9 @@
 // either monotone (deployed_cap >= deployed, an event's day < S·dt, a
 // salience > 0 making a party) or true on a convex band (an actor's priors
 // summing to 1). (S·dt is not monotone in dt, but run.* settings cannot be
-// swept; a new sweepable input must keep this property.)
+// swept; a new sweepable input must keep this property.) A true/false field
+// is ordered false < true (0 < 1, as stored) and checked at both: a rule may
+// read one only if it is monotone in it (a core issue adds to the stake).
 // If a rule holds at every corner of the box its swept axes span, it holds in
 // the whole box (move one coordinate at a time from the worst corner), so the
 // box is valid exactly when its corners are. Grid axes span their smallest and
@@ -34,8 +36,15 @@ struct SweptField {
   double high = 0.0;
 };
 
+// A value as the axis lists it: a number, or true/false.
+std::string shown(const SweptField& f, double v) {
+  if (f.ref.spec->kind != FieldKind::kBoolean || f.ref.spec->choices.size() != 2) return fmt::format("{}", v);
+  return std::string(f.ref.spec->choices[v != 0.0 ? 1 : 0]);
+}
+
 std::string range_text(const SweptField& f, SweepDesign design) {
-  if (design == SweepDesign::kGrid || f.axis->lever) return fmt::format("grid values {} to {}", f.low, f.high);
+  if (design == SweepDesign::kGrid || f.axis->lever)
+    return fmt::format("grid values {} to {}", shown(f, f.low), shown(f, f.high));
   return fmt::format("{} range [{}, {}]", to_string(design), f.low, f.high);
 }
 
@@ -43,9 +52,13 @@ std::vector<SweptField> swept_fields(const Scenario& s, const FieldRegistry& reg
   std::vector<SweptField> out;
   for (const SweepAxis& axis : s.sweep.axes) {
     const FieldRef* ref = registry.find(axis.path);
-    if (!ref || !(ref->spec->kind == FieldKind::kNumber || ref->spec->kind == FieldKind::kInteger)) continue;
+    // Other choices are read by no rule; true/false only on a grid (sweep_axis_problem).
+    const FieldKind kind = ref ? ref->spec->kind : FieldKind::kChoice;
+    if (!(kind == FieldKind::kNumber || kind == FieldKind::kInteger || kind == FieldKind::kBoolean)) continue;
     SweptField f{.axis = &axis, .ref = *ref, .low = axis.min, .high = axis.max};
-    if (s.sweep.design == SweepDesign::kGrid || axis.lever) {
+    const bool grid = s.sweep.design == SweepDesign::kGrid || axis.lever;
+    if (kind == FieldKind::kBoolean && !grid) continue;  // refused by categorical_axis_problem
+    if (grid) {
       if (axis.values.empty()) continue;  // reported by sweep_axis_problem
       const auto [lo, hi] = std::minmax_element(axis.values.begin(), axis.values.end());
       f.low = *lo;
@@ -70,7 +83,7 @@ Problem crossing(const Rule& rule, const Problem& found, const std::vector<const
     const auto bit = static_cast<std::size_t>(std::find(read.begin(), read.end(), f) - read.begin());
     out.paths.push_back("sweep.parameters." + f->axis->path);
     axes += fmt::format("{}'{}' ({})", i == 0 ? "" : " and ", f->axis->path, range_text(*f, design));
-    at += fmt::format("{}{}={}", i == 0 ? "" : ", ", f->axis->path, (corner >> bit) & 1u ? f->high : f->low);
+    at += fmt::format("{}{}={}", i == 0 ? "" : ", ", f->axis->path, shown(*f, (corner >> bit) & 1u ? f->high : f->low));
   }
   out.message = fmt::format(
       "sweep axis {} crosses rule {} ({}): at {}, {}; every point of a declared range must be valid, whatever the "

@@ -15,6 +15,10 @@ namespace {
 using Problems = std::vector<Problem>;
 
 std::string actor_path(const Scenario& s, int a) { return "actors." + s.actors[a].id; }
+bool valid_actor(const Scenario& s, int a) { return a >= 0 && a < s.actor_count(); }
+bool has_bargaining(const Scenario& s) {
+  return valid_actor(s, s.bargaining.proposer) && valid_actor(s, s.bargaining.receiver);
+}
 
 // --- value rules --------------------------------------------------------------
 
@@ -133,6 +137,50 @@ void receiver_cost_is_one_model(const Scenario& s, Problems* out) {
   }
 }
 
+// rules::offer_round finds the one offer of a step: with interval_days >=
+// dt_days no two offer days share a step (a second one would be lost).
+void one_offer_per_step(const Scenario& s, Problems* out) {
+  if (!has_bargaining(s) || s.bargaining.interval_days >= s.run.dt_days) return;
+  out->push_back({{"bargaining.interval_days", "run.dt_days"},
+                  fmt::format("'bargaining.interval_days' is {}, below 'run.dt_days' {}; at most one offer fits in "
+                              "a step",
+                              s.bargaining.interval_days, s.run.dt_days)});
+}
+
+// The stake of the offers: the core issues on which both the proposer and the
+// receiver have a salience above 0 (without one an accepted offer settles
+// nothing and talks never end). Monotone in each input: raising a salience
+// or making an issue core only adds to the stake.
+void bargaining_pair_shares_a_core_issue(const Scenario& s, Problems* out) {
+  if (!has_bargaining(s)) return;
+  const int a = s.bargaining.proposer, b = s.bargaining.receiver;
+  const std::string& ida = s.actors[a].id;
+  const std::string& idb = s.actors[b].id;
+  std::vector<std::string> paths = {"bargaining"};
+  std::string shared;  // the issues both are parties to, none of them core
+  std::size_t first_shared = 0;
+  for (const Issue& issue : s.negotiation.issues) {
+    const auto parties = static_cast<int>(issue.salience.size());
+    if (parties <= std::max(a, b)) return;  // reported by issues_are_sound
+    const bool both = issue.salience[a] > 0.0 && issue.salience[b] > 0.0;
+    if (both && issue.core) return;
+    const std::string ip = "negotiation.issues." + issue.id;
+    paths.insert(paths.end(), {ip + ".core", ip + ".salience." + ida, ip + ".salience." + idb});
+    if (both && shared.empty()) first_shared = paths.size() - 3;
+    if (both) shared += fmt::format("{}'{}'", shared.empty() ? "" : ", ", ip);
+  }
+  // Reported at the first shared issue's `core`, if there is one, else at the pair.
+  if (first_shared > 0)
+    std::rotate(paths.begin(), paths.begin() + static_cast<std::ptrdiff_t>(first_shared),
+                paths.begin() + static_cast<std::ptrdiff_t>(first_shared) + 1);
+  out->push_back(
+      {paths, fmt::format("'bargaining' needs a core negotiation issue on which both '{}' and '{}' have a salience "
+                          "above 0 (the stake of the offers); {}",
+                          ida, idb,
+                          shared.empty() ? std::string("they share no issue")
+                                         : fmt::format("the issues they share ({}) are not core", shared))});
+}
+
 void issues_have_two_parties(const Scenario& s, Problems* out) {
   for (const Issue& issue : s.negotiation.issues) {
     int parties = 0;
@@ -180,7 +228,6 @@ void ids_are_identifiers(const Scenario& s, Problems* out) {
   for (const Issue& issue : s.negotiation.issues) check(issue.id, "negotiation.issues." + issue.id, "issue id");
 }
 
-bool valid_actor(const Scenario& s, int a) { return a >= 0 && a < s.actor_count(); }
 bool valid_rung(const Scenario& s, int r) { return r >= 0 && r < static_cast<int>(s.escalation.rungs.size()); }
 
 void ladder_is_sound(const Scenario& s, Problems* out) {
@@ -358,6 +405,9 @@ constexpr std::string_view kStepInputs[] = {"run.horizon_days", "run.dt_days"};
 constexpr std::string_view kReplicationInputs[] = {"run.replications.min", "run.replications.max", "run.replications"};
 constexpr std::string_view kEventInputs[] = {"events.*.day", "run.horizon_days", "run.dt_days"};
 constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
+constexpr std::string_view kOfferStepInputs[] = {"bargaining.interval_days", "run.dt_days"};
+// negotiation.issues.*.core is true/false: a grid over it is checked at false and true.
+constexpr std::string_view kStakeInputs[] = {"negotiation.issues.*.core", "negotiation.issues.*.salience.*"};
 constexpr std::string_view kReceiverCostInputs[] = {"actors.*.decision.war_cost_spread", "actors.*.types.*.war_cost"};
 
 const Rule kRules[] = {
@@ -380,6 +430,9 @@ const Rule kRules[] = {
      issues_have_two_parties},
     {"receiver_cost_is_one_model", "a bargaining receiver with type war costs has war_cost_spread 0",
      kReceiverCostInputs, receiver_cost_is_one_model},
+    {"one_offer_per_step", "bargaining.interval_days >= run.dt_days", kOfferStepInputs, one_offer_per_step},
+    {"bargaining_pair_shares_a_core_issue", "the bargaining pair shares a core issue, both saliences > 0", kStakeInputs,
+     bargaining_pair_shares_a_core_issue},
 };
 
 }  // namespace

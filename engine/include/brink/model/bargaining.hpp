@@ -55,8 +55,12 @@ inline double screened_high(double offer, double x0, double low, double high) {
 }
 
 // Offers to a receiver whose discrete types carry war costs c_k (believed
-// with b_k): the best demand is one of the reservation shares x0 + c_k, each
-// accepted by the types at least that costly (Fearon 1995 with discrete types).
+// with b_k): the best demand is one of the reservation shares x0 + c_k of the
+// types believed possible (b_k > 0), each accepted by the types at least that
+// costly (Fearon 1995 with discrete types). A type believed impossible offers
+// no demand: its share would be accepted by no type it adds, so a prior of 0
+// changes nothing (whether war beats every demand is no_bargaining_range's,
+// at highest_believed_cost).
 struct Demand {
   double offer = 0.0;
   double value = 0.0;  // the proposer's expected value of it
@@ -65,6 +69,7 @@ inline Demand discrete_demand(double x0, double proposer_war_value, const double
                               int types) {
   Demand best{0.0, -1e300};
   for (int k = 0; k < types; ++k) {
+    if (!(belief[k] > 0.0)) continue;
     const double x = lmin(1.0, lmax(0.0, x0 + cost[k]));
     double accept = 0.0;
     for (int j = 0; j < types; ++j) accept += cost[j] >= x - x0 - kAcceptTolerance ? belief[j] : 0.0;
@@ -73,6 +78,17 @@ inline Demand discrete_demand(double x0, double proposer_war_value, const double
     if (value > best.value + 1e-12 || (value > best.value - 1e-12 && x < best.offer)) best = {x, value};
   }
   return best;
+}
+// The top of the belief's support over discrete types, the counterpart of
+// the uniform belief's `high` in no_bargaining_range: the highest cost among
+// the types believed possible (b_k > 0; all of them if none is).
+inline double highest_believed_cost(const double* cost, const double* belief, int types) {
+  double high = -1e300, any = -1e300;
+  for (int k = 0; k < types; ++k) {
+    any = lmax(any, cost[k]);
+    high = belief[k] > 0.0 ? lmax(high, cost[k]) : high;
+  }
+  return high > -1e300 ? high : any;
 }
 // Screening over discrete types: a rejection of x rules out every type that would have accepted it.
 inline double screened_belief(double belief, double cost, double offer, double x0) {
@@ -99,7 +115,10 @@ inline bool prefers_preventive_war(double value_now, double value_later, double 
 // receiver might accept is then worse than war for the proposer, and the
 // best demand would be refused for sure, so the proposer fights at once. It
 // is decided from the belief's bound, not from that demand's chance of
-// acceptance, which rounding leaves just above zero or at zero.
+// acceptance, which rounding leaves just above zero or at zero. One rule for
+// both beliefs: c_hi is the uniform belief's `high`, or, over discrete
+// types, highest_believed_cost (where every demand x0 + c_k < W_A has an
+// expected value below W_A, and x0 + c_hi >= W_A one at least W_A).
 inline bool no_bargaining_range(double x0, double proposer_war_value, double high) {
   return lmin(1.0, x0 + high) < proposer_war_value;
 }
