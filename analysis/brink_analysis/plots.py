@@ -522,7 +522,7 @@ def plot_survival(
     ax.set_xlim(day[0], day[-1])
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel(_DAY_LABEL)
-    ax.set_ylabel("P(no fighting by day d)")
+    ax.set_ylabel("P(no fighting before day d)")
     fixed = _fixed_text(ds, np.asarray(positions), varying)
     ax.set_title("Survival of peace: probability that no fighting has begun" + (f"\n({fixed})" if fixed else ""))
     ax.grid(alpha=0.3)

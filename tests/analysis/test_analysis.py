@@ -637,7 +637,7 @@ def test_survival_curves(grid, grid_file):
     np.testing.assert_array_equal(curves["upper"].values, raw(grid_file, "survival_upper")[idx])
     assert [line.get_label() for line in ax.lines] == [f"RUS patience {p} days" for p in (15, 30, 60)]
     assert "RUS deployed forces 120,000 troops" in ax.get_title()
-    assert ax.get_ylabel() == "P(no fighting by day d)"
+    assert ax.get_ylabel() == "P(no fighting before day d)"
     assert len(ba.plot_survival(grid).lines) == 9  # all points by default (at most 10)
 
 

@@ -302,23 +302,52 @@ def test_an_unfinished_calibration_is_no_posterior(run, toy, tmp_path):
 
 
 def test_observation_days_are_checked_against_the_horizon_after_set(run, toy, tmp_path):
-    """An observation must fall in a step the run simulates, [0, steps · dt): a --set of the horizon
-    that leaves it out is refused at the --set (it used to be checked against the file's horizon
-    only, and the shortened runs simulated past the new one); the horizon day itself is past the
-    last step, as for an event."""
+    """An observation must fall in a step the calibration simulates, [0, steps · dt): a --set of the
+    horizon that leaves it out is refused at the --set (it used to be checked against the file's
+    horizon only, and the shortened runs simulated past the new one); the horizon day itself is past
+    the last step, as for an event, and is refused at the observation's line."""
     scenario = tmp_path / "toy.yaml"
     scenario.write_text(with_observation(toy, "{quantity: incidents, day: 20, value: 6, sd: 1, source: s}"),
                         encoding="utf-8")
     proc = run("calibrate", scenario, "-q", "--set", "run.horizon_days=10", "-o", tmp_path / "c.h5", timeout=300)
     assert proc.returncode == 2 and proc.stderr.startswith("--set run.horizon_days=10: "), proc.stderr
     assert "'observations.x' falls on day 20, outside the simulated days [0, 10) (10 steps, dt_days 1)" in proc.stderr
-    assert not list(tmp_path.glob("c.*"))
+    assert proc.stderr.count("\n") == 1 and not list(tmp_path.glob("c.*"))
     horizon = float(re.search(r"horizon_days: (\d+)", toy).group(1))
-    scenario.write_text(with_observation(toy, f"{{quantity: incidents, day: {horizon:g}, value: 6, sd: 1, source: s}}"),
+    text = with_observation(toy, f"{{quantity: incidents, day: {horizon:g}, value: 6, sd: 1, source: s}}")
+    scenario.write_text(text, encoding="utf-8")
+    proc = run("calibrate", scenario, "-q", "-o", tmp_path / "c.h5", timeout=300)
+    line = text[: text.index("  x: ")].count("\n") + 1
+    assert proc.returncode == 2 and proc.stderr.startswith(f"{scenario}:{line}:"), proc.stderr
+    assert f"falls on day {horizon:g}, outside the simulated days [0, {horizon:g})" in proc.stderr, proc.stderr
+    assert not list(tmp_path.glob("c.*"))
+
+
+def test_observations_past_the_horizon_stop_no_run_validate_or_sweep(run, toy, flagship_path, tmp_path):
+    """Only `brink calibrate` reads observations, but `run --set run.horizon_days=2` on the flagship
+    exited 2 because its observation of 26 January (day 2) fell outside the shortened run; so did
+    validate and sweeps. They ignore observations now; the calibration still refuses them (above)."""
+    proc = run("run", "-n", 256, "--set", "run.horizon_days=2", "-q", "-o", tmp_path / "short.h5")
+    assert proc.returncode == 0, proc.stderr
+    proc = run("run", "-n", 256, "--set", "run.horizon_days=2", "--sweep", "actors.RUS.decision.patience_days=5,60",
+               "-q", "-o", tmp_path / "sweep.h5")
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "sweep.h5", "r") as f:
+        assert f.attrs["horizon_days"] == 2 and f["day"][-1] == 2  # the run stopped at its own horizon
+    horizon = float(re.search(r"horizon_days: (\d+)", toy).group(1))
+    scenario = tmp_path / "late.yaml"
+    scenario.write_text(with_observation(toy, f"{{quantity: incidents, day: {horizon + 5:g}, value: 6, sd: 1, "
+                                              f"source: s}}"), encoding="utf-8")
+    proc = run("validate", scenario)
+    assert proc.returncode == 0, proc.stderr
+    proc = run("run", scenario, "-n", 64, "-q", "-o", tmp_path / "late.h5")
+    assert proc.returncode == 0, proc.stderr
+    # A day before the start is outside any run: still refused by validate, at its line.
+    scenario.write_text(with_observation(toy, "{quantity: incidents, day: -1, value: 6, sd: 1, source: s}"),
                         encoding="utf-8")
     proc = run("validate", scenario)
-    assert proc.returncode == 2 and f"falls on day {horizon:g}, outside the simulated days [0, {horizon:g})" in \
-        proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "'observations.x' falls on day -1, before day 0" in proc.stderr, proc.stderr
+    assert re.match(re.escape(str(scenario)) + r":\d+:\d+: ", proc.stderr), proc.stderr
 
 
 @pytest.mark.parametrize("old,new,message", [

@@ -540,18 +540,48 @@ def test_set_invalid_value(run, tmp_path):
     assert not (tmp_path / "x.h5").exists()
 
 
-def test_a_later_set_of_the_same_path_wins_before_anything_is_checked(run, tmp_path):
-    """The first of two --set of one path was checked, and refused, although the second replaces it."""
+def test_a_later_set_of_the_same_path_wins_but_every_set_is_checked(run, tmp_path):
+    """Of two --set of one path the second wins, and the first is never set, so no cross-field rule
+    reads it (300,000 deployed would be above the cap); but it is parsed and range-checked all the
+    same: the file's `overrides` records it, and a re-run replays it."""
     path = "actors.RUS.forces.deployed"
     out = tmp_path / "x.h5"
-    run_ok(run, "run", "--replications", 100, "-q", "--set", f"{path}=-5", "--set", f"{path}=150000", "-o", out)
+    run_ok(run, "run", "--replications", 100, "-q", "--set", f"{path}=300000", "--set", f"{path}=150000", "-o", out)
     with h5py.File(out, "r") as f:
         names = [_text(n) for n in f["parameter"][...]]
         assert f["parameter_value"][0, names.index(path)] == 150000
-    proc = run("run", "--replications", 100, "-q", "--set", f"{path}=150000", "--set", f"{path}=-5", "-o",
-               tmp_path / "y.h5")
+    for first, second in ((-5, 150000), (150000, -5)):
+        proc = run("run", "--replications", 100, "-q", "--set", f"{path}={first}", "--set", f"{path}={second}", "-o",
+                   tmp_path / "y.h5")
+        assert_usage_error(proc)
+        assert proc.stderr.startswith(f"--set {path}=-5: '{path}' must be in [0, "), proc.stderr
+        assert not (tmp_path / "y.h5").exists()
+
+
+@pytest.mark.parametrize("args,path", [
+    (["-n", 5, "--set", "run.replications=banana"], "run.replications"),
+    (["--seed", 5, "--set", "run.seed=banana"], "run.seed"),
+    (["--timeseries", "every=5", "--set", "output.timeseries_every=banana"], "output.timeseries_every"),
+    (["--set", "run.replications=banana", "--set", "run.replications=64"], "run.replications"),
+])
+def test_a_set_replaced_by_an_option_is_still_checked(run, tmp_path, args, path):
+    """-n, --seed and --timeseries are applied as --set after every --set, and a replaced --set was
+    never checked: `-n 5 --set run.replications=banana` exited 0 and recorded the junk in the file's
+    `overrides`, which the documented re-run recipe replays. Every --set is parsed: exit 2."""
+    out = tmp_path / "x.h5"
+    proc = run("run", *args, "-q", "-o", out)
     assert_usage_error(proc)
-    assert f"--set {path}=-5" in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(f"--set {path}=banana: '{path}' "), proc.stderr
+    assert "got 'banana'" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert not out.exists() and not list(tmp_path.glob("x.h5*"))
+
+
+def test_calibrate_checks_a_replaced_set_too(run, source_dir, tmp_path):
+    toy = source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    proc = run("calibrate", toy, "--seed", 3, "--set", "run.seed=banana", "-q", "-o", tmp_path / "c.h5")
+    assert_usage_error(proc)
+    assert proc.stderr.startswith("--set run.seed=banana: 'run.seed' ") and "got 'banana'" in proc.stderr, proc.stderr
+    assert not list(tmp_path.glob("c.*"))
 
 
 @pytest.mark.parametrize("value", ["abc", "nan", "1e999", ""])

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <random>
 #include <set>
 #include <vector>
@@ -69,6 +71,58 @@ TEST(TableRowsTest, ShowsWhatTheWholeTableWouldWhateverTheOrderPointsArriveIn) {
       EXPECT_EQ(table.left_out_between(rows[i - 1].point, rows[i].point), between) << "trial " << trial;
     }
   }
+}
+
+PointSummary summary_at(std::int64_t point, double p, double lower, double upper) {
+  PointSummary s;
+  s.point = point;
+  s.replications = 20;
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    s.probability[o] = p;
+    s.interval[o] = {lower, upper};
+  }
+  return s;
+}
+
+TEST(OutcomeTableTest, SweepRowsShowTheWilsonBoundsNotAHalfWidth) {
+  // 3 of 20: Wilson [0.0524, 0.3604], not symmetric about 0.15 (a half-width 0.154 reads as [-0.004, 0.304]).
+  const std::string table = format_outcome_table({summary_at(0, 0.15, 0.0524, 0.3604), summary_at(1, 0.0, 0.0, 0.1611)},
+                                                 {"A"}, {"x"}, {{1.0}, {2.0}});
+  EXPECT_NE(table.find("0.150 [0.052, 0.360]"), std::string::npos) << table;
+  EXPECT_NE(table.find("0.000 [0.000, 0.161]"), std::string::npos) << table;
+  EXPECT_EQ(table.find("±"), std::string::npos) << table;
+}
+
+std::string day_line(double dt_days, std::array<double, 3> quantiles, double mean) {
+  PointSummary s = summary_at(0, 0.2, 0.1, 0.3);
+  s.end_day_quantiles = quantiles;
+  s.mean_end_day = mean;
+  const std::string table = format_outcome_table({s}, {"A"}, {}, {}, {}, dt_days);
+  const auto at = table.find("day the outcome was decided");
+  return table.substr(at, table.find('\n', at) - at);
+}
+
+TEST(OutcomeTableTest, DaysHaveTheDecimalsTheStepAndTheValuesNeed) {
+  EXPECT_EQ(day_line(0.25, {11.5, 20, 20}, 18.03),
+            "day the outcome was decided, mean 18.03 (5% / 50% / 95%: 11.50 / 20.00 / 20.00)");
+  EXPECT_EQ(day_line(0.1, {0.3, 0.3, 0.3}, 0.3),
+            "day the outcome was decided, mean 0.3 (5% / 50% / 95%: 0.3 / 0.3 / 0.3)");
+  EXPECT_EQ(day_line(1, {26, 120, 120}, 94.5),
+            "day the outcome was decided, mean 94.5 (5% / 50% / 95%: 26 / 120 / 120)");
+  // A quantile between two order statistics (type 7) keeps its decimals.
+  EXPECT_EQ(day_line(1, {25.45, 120, 120}, 94.5),
+            "day the outcome was decided, mean 94.50 (5% / 50% / 95%: 25.45 / 120.00 / 120.00)");
+}
+
+TEST(OutcomeTableTest, SensitivityTableSaysWhyAFiniteIndexHasNoInterval) {
+  const double nan = std::nan("");
+  const std::string note = "an interval of nan beside a finite index";
+  const SobolIndex bounded{0.5, 0.4, 0.6, 0.6, 0.5, 0.7}, unbounded{2.333, nan, nan, 1.556, nan, nan},
+      constant{nan, nan, nan, nan, nan, nan};
+  EXPECT_EQ(format_sensitivity_table({bounded, constant}, {"probability_full_war"}, {"a", "b"}).find(note),
+            std::string::npos);
+  EXPECT_NE(format_sensitivity_table({bounded, unbounded}, {"probability_full_war"}, {"a", "b"}).find(note),
+            std::string::npos);
 }
 
 }  // namespace

@@ -164,3 +164,78 @@ def test_resume_refuses_an_older_format(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "is in brink output format 3 and this brink writes format 4" in proc.stderr
     assert "--overwrite" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def udunits_ok(unit):
+    """Whether UDUNITS-2 parses `unit`, asked of the library itself (ut_parse): the udunits2 program
+    refuses "1/day", which the library and the CF conventions accept."""
+    import ctypes
+
+    try:
+        lib = ctypes.CDLL("libudunits2.so.0")
+    except OSError:
+        pytest.fail("libudunits2 is missing: apt-get install udunits-bin (scripts/setup.sh)")
+    lib.ut_set_error_message_handler(lib.ut_ignore)
+    lib.ut_read_xml.restype, lib.ut_read_xml.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    lib.ut_parse.restype, lib.ut_parse.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    lib.ut_free.argtypes, lib.ut_free_system.argtypes = [ctypes.c_void_p], [ctypes.c_void_p]
+    system = lib.ut_read_xml(None)
+    assert system, "UDUNITS-2 cannot read its unit database"
+    parsed = lib.ut_parse(system, unit.encode(), 0)  # 0: UT_ASCII
+    lib.ut_free(parsed)
+    lib.ut_free_system(system)
+    return bool(parsed)
+
+
+def test_a_calibration_file_is_as_cf_tidy_as_a_result_file(tmp_path):
+    """The calibration file lacked `units` on its numeric variables generation, particle, particles,
+    statistics, observed and observed_sd, held the seed as the text "7" (an integer in result files)
+    and said CF-1.8 (result files CF-1.10). Read with xarray and h5py, every numeric variable has
+    UDUNITS-2 units; `particles` has those of its parameter, as a result file's coordinate of the
+    same path; the seed is an integer. A file of the earlier attributes is still read."""
+    toy = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    path = "escalation.incidents.base_rate"
+    cal = tmp_path / "cal.h5"
+    brink("calibrate", toy, "--particles", 40, "--generations", 2, "--replications", 4, "--seed", 11, "-q",
+          "-t", 2, "-o", cal)
+    run = tmp_path / "run.h5"
+    brink("run", toy, "-n", 256, "--set", f"{path}=0.3", "-q", "-o", run)
+    with h5py.File(run, "r") as f:
+        coordinate = f["escalation_incidents_base_rate"]
+        assert coordinate.attrs["parameter_path"].decode() == path
+        run_units, run_conventions = coordinate.attrs["units"].decode(), f.attrs["Conventions"].decode()
+        run_seed_kind = f.attrs["seed"].dtype.kind
+    with xr.open_dataset(cal, engine="h5netcdf") as ds:
+        assert ds.attrs["Conventions"] == run_conventions == "CF-1.10"
+        numeric = [n for n, v in ds.variables.items() if v.dtype.kind in "iuf"]
+        assert {"generation", "particle", "particles", "statistics", "observed", "observed_sd", "weights"} <= set(numeric)
+        for name in numeric:
+            units = ds[name].attrs.get("units")
+            assert units, f"{name} has no units"
+            assert ds[name].attrs.get("long_name"), f"{name} has no long_name"
+            assert udunits_ok(units), f"{name}: {units!r} is not UDUNITS-2"
+        assert ds.particles.attrs["units"] == run_units  # the parameter's unit, as the result file gives it
+        assert not udunits_ok("troops")  # the check itself can fail
+        assert ds.observed_day.attrs["units"] == "day"
+    with h5py.File(cal, "r") as f:
+        seed = f.attrs["seed"]
+        assert seed.dtype.kind == run_seed_kind == "u" and int(seed) == 11
+        for name in ("lane_steps", "seconds"):
+            assert f.attrs[name].dtype.kind == "f" and f.attrs[name] > 0, name
+    # The earlier attributes (text numbers, CF-1.8): --posterior reads such a file as before.
+    old = tmp_path / "old.h5"
+    shutil.copyfile(cal, old)
+    with h5py.File(old, "r+") as f:
+        for name in ("seed", "lane_steps", "seconds"):
+            value = f.attrs[name]
+            del f.attrs[name]
+            f.attrs.create(name, np.bytes_(f"{value:.17g}" if name != "seed" else str(int(value))))
+        f.attrs.modify("Conventions", np.bytes_("CF-1.8"))
+    draws = {}
+    for name, source in (("new", cal), ("old", old)):
+        out = tmp_path / f"post-{name}.h5"
+        brink("run", toy, "--posterior", source, "-n", 256, "-q", "-o", out)
+        with h5py.File(out, "r") as f:
+            draws[name] = (f["outcome_code"][()], f["incidents"][()])
+    for a, b in zip(draws["new"], draws["old"]):
+        np.testing.assert_array_equal(a, b)

@@ -1015,6 +1015,40 @@ def test_inspect_prints_the_sobol_table(sensitivity_run):
                                        err_msg=f"{output} / {param}")
 
 
+def test_sobol_intervals_are_nan_exactly_where_too_few_rows_vary(tmp_path):
+    """A tiny design (N = 4 base rows, 20 replications) gave finite indices with intervals
+    [nan, nan]. By the rule (docs/sweeps.md, "Intervals"), a bootstrap resample whose rows all hold
+    one value has no index, and the bounds are NaN when more than 2.5% of the 500 resamples are such.
+    A resample draws only rows r with f(A_r) = f(B_r) = c with probability (m_c / N)^N for the m_c such
+    rows: far above 2.5% gives NaN bounds, far below finite ones. `run` says why under the table."""
+    n = 4
+    out = tmp_path / "sob.h5"
+    proc = brink_ok("run", "-n", 20, "--summary-only", "--sensitivity", "--design", "sobol", "--samples", n,
+                    "--sweep", f"{PATIENCE}=10:90", "--sweep", "actors.RUS.forces.deployed=80000:160000", "-o", out)
+    data, _ = load(out)
+    columns = np.concatenate([data["outcome_probability"], data["mean_casualties"]], axis=1)
+    decided = {"nan": 0, "finite": 0}
+    for o in range(columns.shape[1]):
+        a, b = columns[:n, o], columns[n:2 * n, o]
+        first, low, high = (data[f"sensitivity_first{s}"][o] for s in ("", "_lower", "_upper"))
+        if np.all(a == a[0]) and np.all(b == a[0]):  # V = 0: no index at all
+            assert np.all(np.isnan(first)) and np.all(np.isnan(low))
+            continue
+        alike = [r for r in range(n) if a[r] == b[r]]
+        p_none = sum((sum(1 for r in alike if a[r] == c) / n) ** n for c in {a[r] for r in alike})
+        if p_none > 0.1:  # 50 or so of 500 resamples against the 12.5 allowed
+            assert np.all(np.isnan(low)) and np.all(np.isnan(high)) and np.all(np.isfinite(first)), o
+            decided["nan"] += 1
+        elif p_none < 0.005:  # 2.5 expected
+            assert np.all(np.isfinite(low)) and np.all(np.isfinite(high)), o
+            decided["finite"] += 1
+    assert decided["nan"] > 0, "test setup: some output must vary in too few rows"
+    unbounded = np.isfinite(data["sensitivity_first"]) & np.isnan(data["sensitivity_first_lower"])
+    note = "an interval of nan beside a finite index: the output varies in so few of the base rows"
+    assert unbounded.any() and note in proc.stdout, proc.stdout
+    assert note in brink_ok("inspect", out).stdout
+
+
 def test_rung_share_counts_every_block_in_a_scenario_without_issues(tmp_path):
     # Several blocks, no negotiation issues: every block's rung counts enter the
     # shares (once only the last block to arrive did), at any thread count.

@@ -332,7 +332,8 @@ BAD = [
     ("observations:\n  x: {quantity: forces, actor: ZZZ, day: 3, value: 1, sd: 1, source: s}\n", "unknown actor 'ZZZ'"),
     ("observations:\n  x: {quantity: incidents, date: 2022-01-05, value: 1, sd: 1}\n", "missing required key 'source'"),
     ("observations:\n  x: {quantity: incidents, day: 3, value: 1, source: s}\n", "needs exactly one uncertainty"),
-    ("observations:\n  x: {quantity: incidents, day: 300, value: 1, sd: 1, source: s}\n", "outside the simulated days"),
+    # A day past the horizon is refused by `brink calibrate` alone (tests/cli/test_calibrate_inputs.py).
+    ("observations:\n  x: {quantity: incidents, day: -3, value: 1, sd: 1, source: s}\n", "before day 0"),
     ("observations:\n  x: {quantity: war_started, day: 3, value: 2, sd: 1, source: s}\n", "must be true or false"),
     ("observations:\n  x: {quantity: forces, actor: A, date: 2022-02-30, value: 1, sd: 1, source: s}\n",
      "must be an ISO date"),

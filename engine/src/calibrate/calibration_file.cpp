@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "brink/io/recovery.hpp"
+#include "brink/io/variables.hpp"
 
 #include "../io/handle.hpp"
 #include "../io/hdf5_util.hpp"
@@ -36,10 +37,12 @@ class Writer {
   hid_t file() const { return file_.get(); }
 
   // A dimension with index or name values; later variables attach to it by name.
-  void dimension(const std::string& name, const Values& values, hsize_t length, const std::string& long_name) {
+  void dimension(const std::string& name, const Values& values, hsize_t length, const std::string& long_name,
+                 const std::string& units = "") {
     Handle ds = create(name, values, {length});
     check(H5DSset_scale(ds.get(), name.c_str()), "make " + name + " a dimension scale");
     h5::set_string_attribute(ds.get(), "long_name", long_name);
+    if (!units.empty()) h5::set_string_attribute(ds.get(), "units", units);
     dims_.emplace_back(name, std::move(ds));
   }
   void variable(const std::string& name, const Values& values, const std::vector<std::string>& dims,
@@ -104,14 +107,28 @@ std::vector<std::int64_t> indices(std::size_t n) {
   return v;
 }
 
+// The UDUNITS-2 unit of every parameter's values when they share one (as
+// result files' parameter coordinates: days → day, counts and shares → 1),
+// else "": `particles` then has no units, each column's unit is in
+// parameter_units (as a result file's parameter_value).
+std::string common_units(const std::vector<std::string>& scenario_units) {
+  std::string common;
+  for (std::size_t i = 0; i < scenario_units.size(); ++i) {
+    const std::string u = udunits_of(scenario_units[i]);
+    if (u.empty() || (i > 0 && u != common)) return {};
+    common = u;
+  }
+  return common;
+}
+
 }  // namespace
 
 void write_calibration(const std::string& path, const CalibrationRecord& r) {
   Writer w(path);
   const std::size_t g = r.generations.size(), d = r.parameters.size(), m = r.observation_names.size();
   const std::size_t n = g ? r.generations.front().size() : 0;
-  w.dimension("generation", indices(g), g, "SMC generation (0: the prior)");
-  w.dimension("particle", indices(n), n, "particle index within a generation");
+  w.dimension("generation", indices(g), g, "SMC generation (0: the prior)", "1");
+  w.dimension("particle", indices(n), n, "particle index within a generation", "1");
   w.dimension("parameter", r.parameters, d, "calibrated parameter (dotted path)");
   w.dimension("observation", r.observation_names, m, "observation name");
   std::vector<double> theta, weight, distance, statistic, tolerance, acceptance, ess;
@@ -126,25 +143,27 @@ void write_calibration(const std::string& path, const CalibrationRecord& r) {
     ess.push_back(effective_sample_size(p.weight));
     proposed.push_back(p.proposed);
   }
-  w.variable("particles", theta, {"generation", "particle", "parameter"}, "",
+  w.variable("particles", theta, {"generation", "particle", "parameter"}, common_units(r.units),
              "parameter values of each accepted particle (units in parameter_units)");
   w.variable("weights", weight, {"generation", "particle"}, "1", "normalized importance weight");
   w.variable("distances", distance, {"generation", "particle"}, "1",
              "distance to the observations (norm of the sd-standardized differences)");
-  w.variable("statistics", statistic, {"generation", "particle", "observation"}, "",
-             "each observation's statistic over the particle's replications");
+  // Every observed quantity is a count or a share (troops, incidents, a
+  // probability: scenario-format.md, "Observations"), so its unit is 1.
+  w.variable("statistics", statistic, {"generation", "particle", "observation"}, "1",
+             "each observation's statistic over the particle's replications (troops, incidents or a probability)");
   w.variable("tolerances", tolerance, {"generation"}, "1", "tolerance of the generation (inf: the prior)");
   w.variable("acceptance", acceptance, {"generation"}, "1", "accepted particles per candidate simulated");
   w.variable("ess", ess, {"generation"}, "1", "effective sample size of the weights");
   w.variable("proposed", proposed, {"generation"}, "1", "candidates simulated to accept the particles");
   w.variable("parameter_units", r.units, {"parameter"}, "", "unit of each parameter");
   w.variable("prior", r.priors, {"parameter"}, "", "prior of each parameter");
-  w.variable("observed", r.observed, {"observation"}, "", "observed value");
-  w.variable("observed_sd", r.observed_sd, {"observation"}, "", "standard deviation of the observed value");
+  w.variable("observed", r.observed, {"observation"}, "1", "observed value (troops, incidents or a probability)");
+  w.variable("observed_sd", r.observed_sd, {"observation"}, "1", "standard deviation of the observed value");
   w.variable("observed_day", r.observed_day, {"observation"}, "day", "model day of the observation");
   const hid_t f = w.file();
   auto text = [&](const char* name, const std::string& value) { h5::set_string_attribute(f, name, value); };
-  text("Conventions", "CF-1.8");
+  text("Conventions", "CF-1.10");
   text("title", "brink calibration (ABC-SMC)");
   text("brink_file_kind", kKind);
   text("engine_version", r.engine_version);
@@ -152,11 +171,13 @@ void write_calibration(const std::string& path, const CalibrationRecord& r) {
   text("scenario", r.scenario_text);
   text("settings", r.settings);
   text("command_line", r.command_line);
-  text("seed", std::to_string(r.seed));
+  // Numbers as numbers, as in result files (seeds are below 2^53 and exact either way).
+  const std::uint64_t seed = r.seed;
+  h5::set_int_attribute(f, "seed", H5T_NATIVE_UINT64, &seed, 1);
   const auto planned = static_cast<std::int64_t>(r.planned_generations);
   h5::set_int_attribute(f, "planned_generations", H5T_NATIVE_INT64, &planned, 1);
-  text("lane_steps", fmt::format("{:.17g}", r.lane_steps));
-  text("seconds", fmt::format("{:.6g}", r.seconds));
+  h5::set_int_attribute(f, "lane_steps", H5T_NATIVE_DOUBLE, &r.lane_steps, 1);
+  h5::set_int_attribute(f, "seconds", H5T_NATIVE_DOUBLE, &r.seconds, 1);
   w.close();
 }
 
@@ -176,12 +197,31 @@ std::vector<T> read(hid_t file, const char* name, Dtype dtype, const std::string
 
 std::string root_text(hid_t file, const char* name) { return h5::read_string_attribute(file, name); }
 
-// A number written as text (seeds up to 2^53 and large counts stay exact); 0 if absent or unreadable.
+// A numeric root attribute, or one written as text by earlier versions; 0 if absent or unreadable.
 double number_attribute(hid_t file, const char* name) {
+  if (H5Aexists(file, name) > 0) {
+    const Handle attr = attribute_handle(H5Aopen(file, name, H5P_DEFAULT), std::string("open attribute ") + name);
+    const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
+    const Handle space = space_handle(H5Aget_space(attr.get()), std::string("read the shape of attribute ") + name);
+    const H5T_class_t kind = H5Tget_class(type.get());
+    if ((kind == H5T_INTEGER || kind == H5T_FLOAT) && H5Sget_simple_extent_npoints(space.get()) == 1) {
+      double value = 0;
+      return H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) >= 0 ? value : 0.0;
+    }
+  }
   const std::string text = root_text(file, name);
   double value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   return ec == std::errc() ? value : 0.0;
+}
+
+// The seed, an integer (a double would round seeds above 2^53, which the
+// options refuse, but keeps none of the exactness promised), or text in
+// files of earlier versions.
+std::uint64_t seed_attribute(hid_t file) {
+  if (const std::optional<std::int64_t> seed = h5::read_int64_attribute(file, "seed"); seed && *seed >= 0)
+    return static_cast<std::uint64_t>(*seed);
+  return static_cast<std::uint64_t>(number_attribute(file, "seed"));
 }
 
 struct Extent {
@@ -268,7 +308,7 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.settings = root_text(f, "settings");
   r.command_line = root_text(f, "command_line");
   r.engine_version = root_text(f, "engine_version");
-  r.seed = static_cast<std::uint64_t>(number_attribute(f, "seed"));
+  r.seed = seed_attribute(f);
   r.planned_generations = h5::read_int_attribute(f, "planned_generations");
   r.lane_steps = number_attribute(f, "lane_steps");
   r.seconds = number_attribute(f, "seconds");

@@ -222,8 +222,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "worker threads, per rank under MPI (default: the CPUs this process may use); never changes the results")(
       "set", po::value(&sets)->composing(),
       "override a scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 or "
-      "--set combat.law=linear (repeatable)")("timeseries", po::value(&timeseries),
-                                              "record troops, rung and tension every K steps: --timeseries every=K")(
+      "--set combat.law=linear (repeatable)")(
+      "timeseries", po::value(&timeseries),
+      "record troops, rung and tension every K steps: --timeseries every=K (with --summary-only: no series, "
+      "the summaries over time every K steps)")(
       "sweep", po::value(&sweeps)->composing(),
       "sweep a parameter: --sweep PATH=v1,v2,... (grid values; names for a text field) or PATH=min:max[:log] "
       "(range); --sweep scenario=a.yaml,b.yaml sweeps over scenario files; repeatable, adds to or replaces the "
@@ -234,7 +236,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "samples", po::value(&samples),
       "points of a random, lhs or sobol design (with --sensitivity: Saltelli's base rows N, giving N·(d+2) points)")(
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
-      "summary-only", "write per-point summaries only, no per-replication variables")(
+      "summary-only",
+      "write per-point summaries only, no per-replication variables (--timeseries every=K thins their step axis)")(
       "quiet,q", "print nothing but errors")("no-table",
                                              "keep the header, progress and final line, but print no outcome table")(
       "resume", "continue an interrupted run from FILE.partial (same scenario, --set options and seed)")(
@@ -286,11 +289,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     thread_count = max_threads();
   }
 
-  if (vm.count("summary-only") && vm.count("timeseries"))
-    throw UsageError(
-        fmt::format("--timeseries {} records every replication's series, which --summary-only leaves "
-                    "out; give one of them",
-                    timeseries));
+  // With --summary-only, --timeseries every=K writes no series: it thins the summaries' step axis alone.
   if (vm.count("summary-only")) settings.push_back({"output.runs", "false"});
   const ScenarioSource source = resolve_scenario(scenario_arg);
   if (vm.count("posterior-draws") && !vm.count("posterior"))
@@ -451,9 +450,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     std::vector<std::string> actors;
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
     if (vm.count("posterior"))  // integrated over the posterior draws
-      out << format_outcome_table({pooled_summary(summaries)}, actors, {}, {});
+      out << format_outcome_table({pooled_summary(summaries)}, actors, {}, {}, {}, plan.run().dt_days);
     else
-      out << format_outcome_table(table_rows, actors, plan.parameters, values_of(plan.points), plan.parameter_choices);
+      out << format_outcome_table(table_rows, actors, plan.parameters, values_of(plan.points), plan.parameter_choices,
+                                  plan.run().dt_days);
     if (!screening.sobol.empty()) out << format_sensitivity_table(screening.sobol, screening.outputs, plan.parameters);
     if (!screening.morris.empty()) out << format_morris_table(screening.morris, screening.outputs, plan.parameters);
   }

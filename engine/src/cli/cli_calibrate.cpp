@@ -452,6 +452,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     // load_scenario leaves to the sweep's range hold at the file's values too.
     if (std::vector<Diagnostic> found = locate(set.loaded, validate(set.loaded.scenario)); !found.empty())
       throw ScenarioError(std::move(found));
+    // Observations are read by a calibration only: their days are checked here, not by validate.
+    if (std::vector<Diagnostic> found = locate(set.loaded, observation_day_problems(set.loaded.scenario));
+        !found.empty())
+      throw ScenarioError(std::move(found));
     set.spec = calibrate_spec(set.loaded, set.source, vm, o);
     for (const Override& s : settings)
       for (const PriorSpec& p : set.spec.priors)

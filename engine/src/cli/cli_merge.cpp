@@ -173,7 +173,8 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   if (vm.count("no-table") == 0) {
     std::vector<std::string> actors;
     for (const auto& a : plan.model(0).scenario().actors) actors.push_back(a.id);
-    out << format_outcome_table(result.table, actors, plan.parameters, values_of(plan.points), plan.parameter_choices);
+    out << format_outcome_table(result.table, actors, plan.parameters, values_of(plan.points), plan.parameter_choices,
+                                plan.run().dt_days);
     const Screening& s = result.screening;
     if (!s.sobol.empty()) out << format_sensitivity_table(s.sobol, s.outputs, plan.parameters);
     if (!s.morris.empty()) out << format_morris_table(s.morris, s.outputs, plan.parameters);

@@ -138,7 +138,8 @@ void print_results(const FileReport& report, std::ostream& out) {
                                report.parameter_values.begin() + static_cast<std::ptrdiff_t>(at + k));
   };
   out << "outcomes:\n"
-      << format_outcome_table(report.table, report.actors, report.parameters, values, report.parameter_choices);
+      << format_outcome_table(report.table, report.actors, report.parameters, values, report.parameter_choices,
+                              report.dt_days);
   if (report.not_run > 0) {
     std::string list;
     for (std::size_t i = 0; i < report.first_not_run.size(); ++i)

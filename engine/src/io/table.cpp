@@ -11,7 +11,23 @@
 namespace brink {
 namespace {
 
-std::string point_detail(const PointSummary& s, const std::vector<std::string>& actors) {
+// The fewest decimals, at most kMaxDayDecimals, that show dt and every one
+// of `days` exactly: days are multiples of dt, and their quantiles
+// interpolate between them (type 7), so 0.25-day steps give 11.5 or 11.25.
+// Whole days when dt and the values are whole. dt 0 (unknown): the values' own.
+constexpr int kMaxDayDecimals = 4;
+int day_decimals(double dt_days, std::span<const double> days) {
+  auto shows = [](double x, int decimals) {
+    if (!std::isfinite(x)) return true;
+    const double scaled = x * std::pow(10.0, decimals);
+    return std::abs(scaled - std::round(scaled)) <= 1e-9 * std::max(1.0, std::abs(scaled));
+  };
+  for (int d = 0; d < kMaxDayDecimals; ++d)
+    if (shows(dt_days, d) && std::all_of(days.begin(), days.end(), [&](double x) { return shows(x, d); })) return d;
+  return kMaxDayDecimals;
+}
+
+std::string point_detail(const PointSummary& s, const std::vector<std::string>& actors, double dt_days) {
   std::string out;
   out += fmt::format("  {:<14} {:>11}  {:>23}  {:>9}\n", "outcome", "probability", "95% interval (Wilson)", "count");
   for (int o = 0; o < kOutcomeCount; ++o)
@@ -27,16 +43,26 @@ std::string point_detail(const PointSummary& s, const std::vector<std::string>& 
     }
     out += "\n";
   }
+  // Days with the decimals dt and the quantiles need; the mean with at least one.
+  const int decimals = day_decimals(dt_days, s.end_day_quantiles);
+  const int mean_decimals = std::max(decimals, 1);
   if (std::isnan(s.end_day_quantiles[1]))  // pooled over posterior draws: no quantiles
-    out += fmt::format("  day the outcome was decided, mean {:.1f}\n", s.mean_end_day);
+    out += fmt::format("  day the outcome was decided, mean {:.{}f}\n", s.mean_end_day, mean_decimals);
   else
-    out += fmt::format("  day the outcome was decided, mean {:.1f} (5% / 50% / 95%: {:.0f} / {:.0f} / {:.0f})\n",
-                       s.mean_end_day, s.end_day_quantiles[0], s.end_day_quantiles[1], s.end_day_quantiles[2]);
+    out += fmt::format("  day the outcome was decided, mean {:.{}f} (5% / 50% / 95%: {:.{}f} / {:.{}f} / {:.{}f})\n",
+                       s.mean_end_day, mean_decimals, s.end_day_quantiles[0], decimals, s.end_day_quantiles[1],
+                       decimals, s.end_day_quantiles[2], decimals);
   if (!s.survival.empty()) {
-    out += "  P(no fighting by day):";
+    // survival[q] is the share in which no fighting has begun before the record's day (not on it).
+    out += "  P(no fighting before day):";
     const std::size_t n = s.survival.size();
+    std::vector<std::size_t> shown;
     for (std::size_t q : {(n - 1) / 4, (n - 1) / 2, 3 * (n - 1) / 4, n - 1})
-      if (q > 0 && q < s.record_day.size()) out += fmt::format("  {:g}: {:.3f}", s.record_day[q], s.survival[q]);
+      if (q > 0 && q < s.record_day.size()) shown.push_back(q);
+    std::vector<double> days;
+    for (std::size_t q : shown) days.push_back(s.record_day[q]);
+    const int day_places = day_decimals(dt_days, days);
+    for (std::size_t q : shown) out += fmt::format("  {:.{}f}: {:.3f}", s.record_day[q], day_places, s.survival[q]);
     out += "\n";
   }
   return out;
@@ -122,18 +148,18 @@ std::vector<PointSummary> TableRows::rows() const { return kept_; }
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,
                                  const std::vector<std::vector<double>>& parameter_values,
-                                 const std::vector<std::vector<std::string>>& parameter_choices) {
+                                 const std::vector<std::vector<std::string>>& parameter_choices, double dt_days) {
   TableRows rows;
   for (const PointSummary& s : summaries) rows.offer(s);
   auto values_of = [&](std::int64_t point) {
     return point < static_cast<std::int64_t>(parameter_values.size()) ? parameter_values[point] : std::vector<double>{};
   };
-  return format_outcome_table(rows, actors, parameters, values_of, parameter_choices);
+  return format_outcome_table(rows, actors, parameters, values_of, parameter_choices, dt_days);
 }
 
 std::string format_outcome_table(const TableRows& table, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters, const ParameterValues& parameter_values,
-                                 const std::vector<std::vector<std::string>>& parameter_choices) {
+                                 const std::vector<std::vector<std::string>>& parameter_choices, double dt_days) {
   // A categorical parameter holds an index: show its name.
   auto value_text = [&](std::size_t k, double v) -> std::string {
     const bool named = k < parameter_choices.size() && v >= 0 && v < static_cast<double>(parameter_choices[k].size());
@@ -154,17 +180,18 @@ std::string format_outcome_table(const TableRows& table, const std::vector<std::
       for (std::size_t k = 0; k < parameters.size(); ++k)
         out += fmt::format(" {}={}", parameters[k], value_text(k, value_of(s.point, k)));
     }
-    return out + "\n" + point_detail(s, actors);
+    return out + "\n" + point_detail(s, actors, dt_days);
   }
-  // Several points: one row each, probabilities with their Wilson half-widths,
-  // parameters under their full paths (a column as wide as its path).
+  // Several points: one row each, each probability with its Wilson interval's
+  // bounds (the interval is not symmetric about p: a half-width would misstate
+  // it), parameters under their full paths (a column as wide as its path).
   std::vector<std::size_t> width;
   out += fmt::format("{:>6}", "point");
   for (const auto& p : parameters) {
     width.push_back(std::max<std::size_t>(p.size(), 10));
     out += fmt::format(" {:>{}}", p, width.back());
   }
-  for (auto o : outcome_names()) out += fmt::format(" {:>15}", o);
+  for (auto o : outcome_names()) out += fmt::format(" {:>21}", o);
   out += fmt::format(" {:>8}\n", "reps");
   for (std::size_t i = 0; i < shown.size(); ++i) {
     if (i > 0 && table.left_out_between(shown[i - 1].point, shown[i].point)) out += fmt::format("{:>6}\n", "...");
@@ -173,10 +200,10 @@ std::string format_outcome_table(const TableRows& table, const std::vector<std::
     for (std::size_t k = 0; k < parameters.size(); ++k)
       out += fmt::format(" {:>{}}", value_text(k, value_of(s.point, k)), width[k]);
     for (int o = 0; o < kOutcomeCount; ++o)
-      out += fmt::format(" {:>7.4f}±{:<7.4f}", s.probability[o], (s.interval[o].upper - s.interval[o].lower) / 2);
+      out += fmt::format("  {:.3f} [{:.3f}, {:.3f}]", s.probability[o], s.interval[o].lower, s.interval[o].upper);
     out += fmt::format(" {:>8}\n", s.replications);
   }
-  out += "(± is half the 95% Wilson interval)\n";
+  out += "(each outcome: probability [95% Wilson interval])\n";
   const auto points = static_cast<std::size_t>(table.points());
   if (shown.size() < points)
     out += fmt::format(
@@ -194,12 +221,19 @@ std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, con
   std::size_t width = 36;
   for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) width = std::max(width, parameters[j].size());
   out += fmt::format("  {:<28} {:<{}} {:>26} {:>26}\n", "output", "parameter", width, "first-order", "total");
+  bool unbounded = false;
   for (std::size_t o = 0; o < outputs.size(); ++o)
     for (std::size_t j = 0; j < swept && j < parameters.size(); ++j) {
       const SobolIndex& x = indices[o * swept + j];
       out += fmt::format("  {:<28} {:<{}} {:>7.3f} [{:>6.3f}, {:>6.3f}] {:>7.3f} [{:>6.3f}, {:>6.3f}]\n", outputs[o],
                          parameters[j], width, x.first, x.first_low, x.first_high, x.total, x.total_low, x.total_high);
+      unbounded = unbounded || (std::isfinite(x.first) && std::isnan(x.first_low));
     }
+  // sobol_indices' rule (docs/sweeps.md, "Intervals"): say why a finite index has none.
+  if (unbounded)
+    out +=
+        "(an interval of nan beside a finite index: the output varies in so few of the base rows that more than "
+        "2.5% of the bootstrap resamples hold none of them and have no index; raise --samples)\n";
   return out;
 }
 

@@ -169,10 +169,11 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
   std::vector<Diagnostic> problems;
   for (std::size_t i = 0; i < overrides.size(); ++i) {
     const Override& o = overrides[i];
-    // A later --set of the same path wins: this value is never set, so it is not checked either.
-    if (std::any_of(overrides.begin() + static_cast<std::ptrdiff_t>(i) + 1, overrides.end(),
-                    [&](const Override& later) { return later.path == o.path; }))
-      continue;
+    // A later --set of the same path wins, and this value is never set; it is
+    // checked all the same (path, text and range), since the file's
+    // `overrides` attribute records it and a re-run replays it.
+    const bool replaced = std::any_of(overrides.begin() + static_cast<std::ptrdiff_t>(i) + 1, overrides.end(),
+                                      [&](const Override& later) { return later.path == o.path; });
     const FieldRef* field = registry.find(o.path);
     if (!field) {
       problems.push_back(
@@ -192,6 +193,7 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       problems.push_back({label, -1, -1, problem});
       continue;
     }
+    if (replaced) continue;
     field->set(loaded.scenario, value);
     loaded.overrides.push_back(o);
   }

@@ -73,7 +73,14 @@ bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, cons
             fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", op));
     return false;
   }
-  if (day.IsDefined()) return number(p, e, "day", op, &o.day);
+  // Before day 0 is outside any run; past the horizon only a calibration refuses
+  // (observation_day_problems, validate.cpp): a --set of the horizon can move it.
+  const auto before_the_start = [&](const YAML::Node& at) {
+    if (o.day >= 0) return false;
+    p.error(at, fmt::format("'{}' falls on day {}, before day 0, the first simulated day", op, o.day));
+    return true;
+  };
+  if (day.IsDefined()) return number(p, e, "day", op, &o.day) && !before_the_start(day);
   std::int64_t days = 0, start = 0;
   if (!date.IsScalar() || !parse_iso_date(date.Scalar(), &days)) {
     p.error(date, fmt::format("'{}.date' must be an ISO date like 2022-01-19, got '{}'", op, scalar_text(date)));
@@ -88,7 +95,7 @@ bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, cons
   }
   o.date = date.Scalar();
   o.day = static_cast<double>(days - start);
-  return true;
+  return !before_the_start(date);
 }
 
 // value and sd, or range [lo, hi] (a 95% interval; its midpoint is the value unless `value` is given).
@@ -221,7 +228,6 @@ void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, co
   } else if (get(e, "rung").IsDefined()) {
     p.error(get(e, "rung"), fmt::format("'{}.rung' applies only to quantity 'rung'", op));
   }
-  // Whether the day lies in the run is a rule (validate.cpp): a --set of the horizon can move it.
   observation_day(p, e, op, s, start_date_refused, o);
   observation_value(p, e, op, o);
   double quantile = 0;

@@ -101,21 +101,6 @@ void events_before_the_end(const Scenario& s, Problems* out) {
   }
 }
 
-// An observation on day d is read after the step holding d (observation_step
-// in brink/calibrate/evaluator.hpp), as an event fires in it: a day at or
-// after S·dt lies past the last step the run simulates.
-void observations_before_the_end(const Scenario& s, Problems* out) {
-  const double steps = steps_of(s);
-  const double end = steps * s.run.dt_days;
-  for (const Observation& o : s.observations) {
-    if (o.day >= 0 && std::floor(o.day / s.run.dt_days + 1e-9) < steps) continue;
-    const std::string op = "observations." + o.id;
-    out->push_back({{op + (o.date.empty() ? ".day" : ".date"), "run.horizon_days", "run.dt_days"},
-                    fmt::format("'{}' falls on day {}, outside the simulated days [0, {:.12g}) ({} steps, dt_days {})",
-                                op, o.day, end, steps, s.run.dt_days)});
-  }
-}
-
 // The proposer judges the receiver's private war cost by one model: a
 // uniform spread (decision.war_cost_spread), or discrete types with their
 // own war costs (rules::discrete_demand). With both, the offers ignore the
@@ -424,8 +409,6 @@ const Rule kRules[] = {
     {"steps_at_most_a_million", "at most 1,000,000 steps", kStepInputs, steps_at_most_a_million},
     {"replication_bounds_ordered", "run.replications.min <= max", kReplicationInputs, replication_bounds_ordered},
     {"events_before_the_end", "every event day < steps · dt_days", kEventInputs, events_before_the_end},
-    {"observations_before_the_end", "every observation day < steps · dt_days", kStepInputs,
-     observations_before_the_end},
     {"issues_have_two_parties", "an issue has at least two parties (salience > 0)", kPartyInputs,
      issues_have_two_parties},
     {"receiver_cost_is_one_model", "a bargaining receiver with type war costs has war_cost_spread 0",
@@ -438,6 +421,26 @@ const Rule kRules[] = {
 }  // namespace
 
 std::span<const Rule> validation_rules() { return kRules; }
+
+// An observation on day d is read after the step holding d (observation_step
+// in brink/calibrate/evaluator.hpp), as an event fires in it: a day at or
+// after S·dt lies past the last step the run simulates. Not a rule of
+// `validate`: only a calibration reads observations, and a run or a sweep
+// with a shorter horizon ignores them.
+std::vector<Problem> observation_day_problems(const Scenario& s) {
+  std::vector<Problem> out;
+  const double steps = steps_of(s);
+  const double end = steps * s.run.dt_days;
+  for (const Observation& o : s.observations) {
+    if (o.day >= 0 && std::floor(o.day / s.run.dt_days + 1e-9) < steps) continue;
+    const std::string op = "observations." + o.id;
+    out.push_back({{op + (o.date.empty() ? ".day" : ".date"), "run.horizon_days", "run.dt_days"},
+                   fmt::format("'{}' falls on day {}, outside the simulated days [0, {:.12g}) ({} steps, dt_days {}); "
+                               "a calibration reads every observation",
+                               op, o.day, end, steps, s.run.dt_days)});
+  }
+  return out;
+}
 
 std::string rung_order_problem(const Escalation& e, std::string* first_out_of_order) {
   const char* culprit = !(e.initial_rung < e.limited_war_rung)      ? "initial_rung"

@@ -40,6 +40,7 @@ struct FileReport {
   std::vector<SobolIndex> sensitivity;           // output-major over the swept parameters
   std::vector<MorrisIndex> morris;               // Morris measures (--design morris), the same layout
   bool complete = false;
+  double dt_days = 0.0;  // root attribute dt_days [days]; 0 if absent
 };
 
 // Throws OutputError if the file cannot be read or is not a brink file.

@@ -48,15 +48,20 @@ ParameterValues values_of(const PointTable& points);
 
 // One point: each outcome's probability with its 95% Wilson interval and
 // count, casualty and timing quantiles, and survival at a few days. Several
-// points: one row per point with its parameter values and probabilities.
+// points: one row per point with its parameter values and each outcome's
+// probability with the bounds of its 95% Wilson interval. Days are shown
+// with the decimals the step length `dt_days` [days] and the values need
+// (whole days when both are whole; 0: unknown, the values' own decimals).
 std::string format_outcome_table(const TableRows& rows, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters, const ParameterValues& parameter_values,
-                                 const std::vector<std::vector<std::string>>& parameter_choices = {});
+                                 const std::vector<std::vector<std::string>>& parameter_choices = {},
+                                 double dt_days = 0.0);
 // The same of every point's summary, parameter_values[point] each point's values.
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,
                                  const std::vector<std::vector<double>>& parameter_values,
-                                 const std::vector<std::vector<std::string>>& parameter_choices = {});
+                                 const std::vector<std::vector<std::string>>& parameter_choices = {},
+                                 double dt_days = 0.0);
 
 // First-order and total Sobol indices with 95% bootstrap intervals, one row
 // per (output, parameter); `indices` output-major over the first

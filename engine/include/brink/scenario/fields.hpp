@@ -161,6 +161,11 @@ std::vector<Problem> validate_partly_read(const Scenario& scenario, std::span<co
 // the corners decide for the whole box and no seed can. `paths` are the
 // axes' "sweep.parameters.PATH"; the message names axis, range and rule.
 std::vector<Problem> sweep_range_problems(const Scenario& scenario);
+// Every observation whose day lies outside the simulated days [0, S·dt):
+// checked by `brink calibrate` only (runs, sweeps and `validate` ignore
+// observations). `paths` are the observation's day or date key, then
+// run.horizon_days and run.dt_days.
+std::vector<Problem> observation_day_problems(const Scenario& scenario);
 // Throws ScenarioError (label "scenario") if validate finds anything.
 void validate_or_throw(const Scenario& scenario);
 
