@@ -42,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--outcome", default="full_war", help="outcome, or several joined by commas (default full_war)")
     d.add_argument("--parameters", help="comma-separated parameter paths (default: the swept ones)")
     d.add_argument("--per", choices=["point", "replication"], default="point",
-                   help="cases: per-point probabilities weighted by replications (default) or per-replication outcomes")
+                   help="cases: per-point probabilities (default) or per-replication outcomes")
+    d.add_argument("--weight", choices=["point", "replication"], default="point",
+                   help="what counts once: every point (default), or every replication (an adaptive run's points "
+                   "then weigh their replications)")
     d.add_argument("--threshold", type=float,
                    help="cases of interest: points with P(outcome) >= THRESHOLD (with --per point only)")
     d.add_argument("--alpha", type=float, default=0.05, help="share peeled per step (default 0.05)")
@@ -139,10 +142,11 @@ def _discover(args) -> int:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)
     with _open(args.file) as ds:
-        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters, "--parameters"), args.per)
+        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters, "--parameters"), args.per,
+                                 args.weight)
         outcome = ",".join(outcome_names(ds, args.outcome))
         result = prim(X, y, w, alpha=args.alpha, min_mass=args.min_mass, threshold=args.threshold,
-                      units=X.attrs["units"], outcome=outcome)
+                      units=X.attrs["units"], outcome=outcome, trials=X.attrs["trials"])
         # --threshold makes the cases 0/1 for PRIM, one trial per point; the header, the scores and
         # CART use the same cases and weights.
         if args.threshold is not None:

@@ -63,6 +63,7 @@ def discovery_data(
     outcome: str | Sequence[str] = "full_war",
     parameters: Sequence[str] | None = None,
     per: str = "point",
+    weight: str = "point",
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Cases for scenario discovery from a sweep file: ``(X, y, weights)``.
 
@@ -70,10 +71,24 @@ def discovery_data(
     scenario choice is left to its axis unless named), values in the parameters' units
     (``X.attrs["units"]``). With ``per="point"`` there is one case per finished point: `y` is the
     point's probability of `outcome` (the sum over several outcomes if a list or ``"a,b"`` is
-    given) and the weight is the replications it ran. With ``per="replication"`` there is one case
-    per replication that ran (``outcome_code``; needs per-run data): `y` is 1 if it ended in
-    `outcome`, else 0, weight 1. PRIM gives the same boxes on both.
+    given). With ``per="replication"`` there is one case per replication that ran
+    (``outcome_code``; needs per-run data): `y` is 1 if it ended in `outcome`, else 0.
+
+    `weight` says what counts once. ``"point"`` (the default): every point, a state of the world
+    the design sampled, weighs the same however many replications it ran: weight 1 per point, or
+    1/replications(point) per replication. PRIM's and CART's mass is then the share of the points
+    in a box, density the mean of their probabilities and coverage their share of the sum of the
+    probabilities. ``"replication"``: every replication weighs the same (weight replications(point)
+    per point, 1 per replication), so that an adaptive run's points near P = 0.5, which run more
+    replications, weigh more. In a run with the same replications at every point the two differ
+    only by a constant factor, which changes no box, score or leaf. Either way, per point and per
+    replication give the same boxes.
+
+    ``X.attrs["trials"]`` holds the replications each case stands for (the point's replications,
+    or 1 per replication): the trials of PRIM's ``qp`` values (:func:`find_boxes` passes them).
     """
+    if weight not in ("point", "replication"):
+        raise ValueError(f"weight must be 'point' or 'replication'; got {weight!r}")
     names = outcome_names(ds, outcome)
     chosen = _parameters(ds, parameters)
     table = parameter_table(ds)
@@ -85,8 +100,10 @@ def discovery_data(
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
         y = read_values(ds["outcome_probability"].sel(outcome=names).transpose("point", "outcome"), ds).sum(axis=1)
         X = table.loc[finished, chosen].reset_index(drop=True)
-        X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)))  # each case's point: see _aggregate
-        return X, probability_sum(y[finished], names), reps[finished]
+        X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)),  # each case's point: see _aggregate
+                       trials=reps[finished].copy())
+        w = reps[finished] if weight == "replication" else np.ones(int(finished.sum()))
+        return X, probability_sum(y[finished], names), w
     if per != "replication":
         raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
     require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)
@@ -95,9 +112,10 @@ def discovery_data(
     code = read_values(ds["outcome_code"].transpose("point", "replication"), ds).astype(float)
     point_of, _ = np.nonzero(mask)
     X = table[chosen].iloc[point_of].reset_index(drop=True)
-    X.attrs.update(attrs, point=tuple(int(p) for p in point_of))
+    X.attrs.update(attrs, point=tuple(int(p) for p in point_of), trials=np.ones(len(point_of)))
     y = np.isin(code[mask], codes).astype(float)
-    return X, y, np.ones(len(y))
+    w = np.ones(len(y)) if weight == "replication" else 1.0 / reps[point_of]
+    return X, y, w
 
 
 def check_threshold_per(threshold: float | None, per: str, threshold_name: str = "threshold",
@@ -117,19 +135,22 @@ def find_boxes(
     parameters: Sequence[str] | None = None,
     per: str = "point",
     *,
+    weight: str = "point",
     alpha: float = 0.05,
     min_mass: float = 0.05,
     threshold: float | None = None,
 ) -> PrimResult:
     """PRIM on a sweep file: the peeling trajectory for `outcome` over `parameters` (default: the
-    swept ones), from the cases of :func:`discovery_data`. `threshold` makes the cases of interest
-    the points whose probability is at least `threshold` (``per="point"`` only: a replication's
-    outcome is a 0/1 case already, and ValueError says so). ``result.box()`` is the chosen, pasted
-    box; ``result.box().limits()`` its limits in the parameters' units."""
+    swept ones), from the cases of :func:`discovery_data` (`per`, `weight`: by default every point
+    counts once, however many replications an adaptive run gave it). `threshold` makes the cases
+    of interest the points whose probability is at least `threshold` (``per="point"`` only: a
+    replication's outcome is a 0/1 case already, and ValueError says so). ``result.box()`` is the
+    chosen, pasted box; ``result.box().limits()`` its limits in the parameters' units."""
     check_threshold_per(threshold, per)
-    X, y, w = discovery_data(ds, outcome, parameters, per)
+    X, y, w = discovery_data(ds, outcome, parameters, per, weight)
     label = ",".join(outcome_names(ds, outcome))
-    return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label)
+    return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label,
+                trials=X.attrs["trials"])
 
 
 def _aggregate(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:

@@ -10,9 +10,13 @@ the peeling trajectory, a trade-off between coverage and density. *Pasting*
 then grows a chosen box again, one slice at a time, while that raises its
 density (the paper's section 5).
 
-Cases carry weights, so per-point outcome probabilities weighted by the
-replications run are the same data as the per-replication 0/1 outcomes they
-summarise: both give the same boxes.
+Cases carry weights. Per-point outcome probabilities with weight w are the
+same data as the per-replication 0/1 outcomes they summarise, each weighted
+w/replications: both give the same boxes. On a sweep file
+(:func:`~brink_analysis.find_boxes`) every point weighs the same by default,
+however many replications an adaptive run gave it, so mass is the share of the
+points in the box, density the mean of their probabilities and coverage their
+share of the sum of the probabilities.
 
 - density  = sum(w·y in box) / sum(w in box): the mean outcome in the box;
 - coverage = sum(w·y in box) / sum(w·y): the share of all cases of interest the box holds;
@@ -98,20 +102,22 @@ class Box:
 
 def threshold_cases(y: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Checked cases (`y`, `weights`) made 0/1 by `threshold`: ``y >= threshold``, and each case of
-    positive weight one trial (weight 1; weight 0 stays 0). The weights of per-point cases are the
-    replications run; once a point's probability is turned into one 0/1 case, those replications no
-    longer count separately, or an adaptive run's points (different replications) would weigh
-    differently in mass, coverage and density for no reason of the question asked."""
+    positive weight one trial (weight 1; weight 0 stays 0). Once a point's probability is turned
+    into one 0/1 case, its replications no longer count separately (whatever ``weight`` the cases
+    were made with), or an adaptive run's points (different replications) would weigh differently
+    in mass, coverage, density and the ``qp`` trials for no reason of the question asked."""
     return (y >= threshold).astype(float), (weights > 0).astype(float)
 
 
 class _Data:
     """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals."""
 
-    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None):
+    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None, trials=None):
         X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
+        self.trials = self.w if trials is None else _trials(trials, self.w)
         if threshold is not None:  # after the checks: a NaN outcome is refused, not read as below the threshold
             self.y, self.w = threshold_cases(self.y, self.w, threshold)
+            self.trials = self.w
         self.names = [str(c) for c in X.columns]
         self.categories = dict(X.attrs.get("categories") or {})  # discovery_data records them
         self.X = X.to_numpy()
@@ -120,11 +126,15 @@ class _Data:
         interest(self.y, self.w, threshold)
         self.min, self.max = self.X.min(axis=0), self.X.max(axis=0)
 
-    def counts(self, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
-        """The trials and the cases of interest inside the box (PrimResult.inspect): the weights
-        (one per case when a threshold made the cases)."""
+    def counts(self, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float, float]:
+        """The trials inside the box, its cases of interest (density × trials) and its density
+        (PrimResult.inspect). The trials are the cases' `trials` (default: their weights; one per
+        case when a threshold made the cases)."""
         inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
-        return float(self.w[inside].sum()), float(self.wy[inside].sum())
+        w_in = float(self.w[inside].sum())
+        density = float(self.wy[inside].sum()) / w_in if w_in > 0 else float("nan")
+        n = float(self.trials[inside].sum())
+        return n, density * n, density
 
     def box(self, lo: np.ndarray, hi: np.ndarray, units) -> Box:
         inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
@@ -304,25 +314,35 @@ class PrimResult:
         A restriction with a large ``qp`` (say above 0.05) is one that PRIM's peeling may have
         found by chance: the box is barely denser with it than without. The value is *quasi*: the
         limits were chosen by looking at the same cases, so a true p-value would be larger. The
-        trials are the cases' weights (the replications of per-point probabilities, 1 per
-        replication), so a probability per point and the replications' 0/1 outcomes give the same
-        values; with a `threshold` each point is one trial."""
+        trials are the cases' `trials` (:func:`prim`; on a sweep file the replications of each
+        point, 1 per replication) and the cases of interest the box's density times its trials, so
+        a probability per point and the replications' 0/1 outcomes give the same values; with a
+        `threshold` each point is one trial."""
         box = self.box(index, paste)
         table = box.limits()
         lo, hi = box.lower.to_numpy(), box.upper.to_numpy()
-        trials, hits = self._data.counts(lo, hi)
+        trials, hits, _ = self._data.counts(lo, hi)
         without, qp = [], []
         for name in table.index:
             j = self._data.names.index(name)
             wide_lo, wide_hi = lo.copy(), hi.copy()
             wide_lo[j], wide_hi[j] = self._data.min[j], self._data.max[j]
-            n, k = self._data.counts(wide_lo, wide_hi)
-            density = k / n if n > 0 else float("nan")
+            _, _, density = self._data.counts(wide_lo, wide_hi)
             without.append(density)
             qp.append(_at_least(hits, trials, density))
         table["density_without"] = without
         table["qp"] = qp
         return table
+
+
+def _trials(trials, w: np.ndarray) -> np.ndarray:
+    """`trials` checked: one non-negative finite number per case."""
+    t = np.asarray(trials, dtype=float).ravel()
+    if len(t) != len(w):
+        raise ValueError(f"trials must hold one number per case; got {len(t)} for {len(w)} cases")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("trials must be finite and non-negative")
+    return t
 
 
 def _at_least(hits: float, trials: float, p: float) -> float:
@@ -345,6 +365,7 @@ def prim(
     threshold: float | None = None,
     units: Mapping[str, str | None] | None = None,
     outcome: str | None = None,
+    trials: Sequence[float] | np.ndarray | None = None,
 ) -> PrimResult:
     """Runs PRIM's peeling on cases `X` (a DataFrame, one column per parameter) with outcomes `y`
     in [0, 1] (0/1 cases of interest, or probabilities) and optional non-negative `weights`.
@@ -354,14 +375,18 @@ def prim(
     values then count points. Each step peels at most
     a share `alpha` (in (0, 0.5)) of the box's weight (more when values tie); peeling stops before
     the box would hold less than `min_mass` of the total weight. `units` ({parameter: unit}) and
-    `outcome` are carried into the result for tables and plots. Deterministic: ties between peels
+    `outcome` are carried into the result for tables and plots. `trials` (default: the weights)
+    are the 0/1 trials each case stands for, used only by the ``qp`` values of
+    :meth:`PrimResult.inspect`: when each point weighs 1 but ran many replications, they are the
+    replications (:func:`~brink_analysis.discovery_data` puts them in ``X.attrs["trials"]``).
+    Deterministic: ties between peels
     go to the larger box, then to the first parameter, lower side first.
     """
     alpha = share(alpha, "alpha (the share peeled per step)", 0.0, 0.5)
     min_mass = share(min_mass, "min_mass (the smallest box, as a share of all cases)", 0.0, 1.0)
     if threshold is not None:
         threshold = probability(threshold, "threshold")
-    data = _Data(X, y, weights, threshold)
+    data = _Data(X, y, weights, threshold, trials)
     counted = data.y[data.w > 0]
     if data.total_wy >= data.total_w:
         warnings.warn("every case is of interest (the outcome is 1 everywhere): every box has density 1, "
