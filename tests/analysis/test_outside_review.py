@@ -116,3 +116,89 @@ def test_f1_a_run_with_one_replication_count_is_unchanged(lhs_file):
         assert len(np.unique(ds.replications.values)) == 1
     pd.testing.assert_frame_equal(by_point.trajectory, by_replication.trajectory, check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(by_point.inspect(), by_replication.inspect(), check_exact=False, rtol=1e-9)
+
+
+# F4 -------------------------------------------------------------------------
+
+
+def _scenario_cases(order):
+    """900 cases over x in [0, 1) and a categorical scen of values a, b, c listed in `order` (the
+    index of a value is its position there); the outcome is 1 iff scen is a or c and x > 0.5."""
+    rng = np.random.default_rng(7)
+    n = 900
+    scen = np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
+    x = rng.random(n)
+    index = {name: float(k) for k, name in enumerate(order)}
+    X = pd.DataFrame({"x": x, "scen": [index[s] for s in scen]})
+    X.attrs["categories"] = {"scen": {k: name for name, k in index.items()}}
+    return X, ((scen != "b") & (x > 0.5)).astype(float), scen
+
+
+@pytest.mark.parametrize("order", [("a", "b", "c"), ("a", "c", "b"), ("b", "a", "c")])
+def test_f4_prim_peels_a_categorical_parameter_one_value_at_a_time(order):
+    X, y, scen = _scenario_cases(order)
+    result = ba.prim(X, y)
+    box = result.box()
+    # The box: scen in {a, c} (whatever their indices) and x above about 0.5.
+    assert box.restricted == ["x", "scen"]
+    assert {box.categories["scen"][k] for k in box.kept["scen"]} == {"a", "c"}
+    limits = box.limits()
+    assert set(limits.loc["scen", "values"].split(", ")) == {"a", "c"}
+    assert limits.loc["x", "lower"] == pytest.approx(0.5, abs=0.02)
+    assert limits.loc["x", "upper"] == X["x"].max()
+    assert box.density > 0.98 and box.coverage > 0.98
+    # The statistics are those of the cases the box holds, by value.
+    inside = (scen != "b") & (X["x"].to_numpy() >= limits.loc["x", "lower"])
+    np.testing.assert_array_equal(box.contains(X), inside)
+    assert box.density == pytest.approx(y[inside].mean())
+    assert box.coverage == pytest.approx(y[inside].sum() / y.sum())
+
+
+def test_f4_the_trajectory_does_not_depend_on_the_order_of_the_values():
+    first = ba.prim(*_scenario_cases(("a", "b", "c"))[:2])
+    second = ba.prim(*_scenario_cases(("c", "a", "b"))[:2])
+    pd.testing.assert_frame_equal(first.trajectory, second.trajectory)
+    # The first peel removes b, a third of the cases, in one step: no numeric peel of alpha raises the
+    # density as much per case removed (1/3 -> 1/2 for a third, against 1/3 -> 0.35 for 5%).
+    assert first.trajectory.loc[1, "restricted"] == "scen"
+    assert first.trajectory.loc[1, "mass"] == pytest.approx(np.mean(_scenario_cases("abc")[2] != "b"))
+
+
+def test_f4_pasting_adds_a_value_back():
+    """b has density 0.95 above x = 0.8 and 0 below, a and c 0.6 above x = 0.5 and 0.1 below: PRIM
+    peels b early (its density over all x is 0.19), and any box it leaves above x = 0.8 is less
+    dense (0.6) than b's slice there, so pasting must put b back."""
+    rng = np.random.default_rng(7)
+    n = 900
+    scen, x = rng.integers(0, 3, n).astype(float), rng.random(n)
+    y = np.where(scen != 1, np.where(x > 0.5, 0.6, 0.1), np.where(x > 0.8, 0.95, 0.0))
+    X = pd.DataFrame({"x": x, "scen": scen})
+    X.attrs["categories"] = {"scen": {0.0: "a", 1.0: "b", 2.0: "c"}}
+    result = ba.prim(X, y)
+    checked = 0
+    for i, peeled in enumerate(result.boxes):
+        if 1.0 in peeled.kept["scen"] or peeled.lower["x"] < 0.8:
+            continue
+        pasted = result.box(i)
+        assert 1.0 in pasted.kept["scen"], i
+        assert pasted.density > peeled.density
+        assert pasted.limits(all_parameters=True).loc["scen", "values"].startswith("a, b")
+        checked += 1
+    assert checked > 0, "the premise: some box of the trajectory has peeled b and lies above x = 0.8"
+
+
+def test_f4_on_a_file_the_law_is_a_set_of_values(law_file):
+    """combat.law (square, linear) with RUS patience, the outcome made to depend on the law only:
+    the box keeps the one law, by name, and plots draw it as a cell."""
+    with ba.open_results(law_file) as ds:
+        X, _, w = ba.discovery_data(ds)
+        names = ba.category_names(ds, "combat.law")
+        linear = next(k for k, v in names.items() if v == "linear")
+        y = np.where(X["combat.law"].to_numpy() == linear, 0.9, 0.1)
+        box = ba.prim(X, y, w).box()
+        assert box.kept["combat.law"] == (linear,) and box.restricted == ["combat.law"]
+        ax = ba.plot_prim_box(box, ds=ds)
+        assert sorted(t.get_text() for t in ax.texts) == ["linear", "square"]  # one cell per value
+        ax = ba.plot_outcome_scatter(ds, PATIENCE, "combat.law", box=box)
+        (rect,) = ax.patches
+        assert rect.get_y() < linear < rect.get_y() + rect.get_height()
