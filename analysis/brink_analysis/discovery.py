@@ -255,18 +255,31 @@ def _scorable(y: np.ndarray, w: np.ndarray) -> None:
         raise ValueError(f"the outcome is {counted[0]:g} in every case, so no parameter explains any of it")
 
 
+# The fewest cases variance_explained estimates anything from: two bins of three.
+_FEWEST_CASES = 6
+
+
 def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.Series:
     """Share of the outcome's (weighted) variance each parameter explains alone: the correlation
-    ratio of `y` on the parameter cut into at most `bins` quantile bins of about 20 cases or more
-    (or its distinct values when there are no more than that), i.e. a binned first-order index, adjusted for the number of bins
-    as R² is for the number of regressors (so that a parameter that does not matter scores about 0
-    however few the cases) and clipped to [0, 1]."""
+    ratio η² of `y` on the parameter cut into k quantile bins (its distinct values, when it has no
+    more than k), i.e. a binned first-order index, adjusted for the number of bins as R² is for
+    the number of regressors, ``1 - (1 - η²)(n - 1)/(n - k)``, and clipped to [0, 1].
+
+    k is about the square root of the number of cases n, ``floor(sqrt(n))``, at most `bins`: as
+    many bins as cases per bin, so that both grow with n (40 cases: 6 bins of about 7; 100 or
+    more: `bins` = 10). The adjustment makes a parameter that does not matter score about 0 (η²
+    of pure noise is (k - 1)/(n - 1) on average). With fewer than six cases there are not two
+    bins of three, and no share can be estimated: every parameter is NaN (a noise parameter of
+    two points would otherwise explain everything, and one of four or five often most)."""
     bins = positive_int(bins, "bins", minimum=2)
     X, y, w = cases(X, y, weights)
     _scorable(y, w)
+    n = len(y)
+    if n < _FEWEST_CASES:
+        return pd.Series({str(name): np.nan for name in X.columns}, name="variance_explained")
     mean = np.average(y, weights=w)
     total = np.sum(w * (y - mean) ** 2)
-    bins = min(bins, max(2, len(y) // 20))  # about 20 cases per bin at least: fewer bins, less noise
+    bins = min(bins, int(np.sqrt(n)))  # about as many bins as cases per bin
     out = {}
     for name in X.columns:
         x = np.asarray(X[name], dtype=float)
@@ -283,8 +296,8 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
             if wg > 0:
                 between += wg * (np.average(y[sel], weights=w[sel]) - mean) ** 2
         eta2 = between / total if total > 0 else 0.0
-        n, k = len(y), len(groups)
-        out[str(name)] = float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0)) if n > k else eta2
+        k = len(groups)
+        out[str(name)] = float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0))
     return pd.Series(out, name="variance_explained")
 
 
@@ -301,7 +314,8 @@ def feature_scores(
     without a case of interest, with cases at fewer than two points or with the same outcome in
     every case: there is then nothing for a parameter to explain. ``extra_trees`` is NaN, with a
     RuntimeWarning, when no tree can split the cases (fewer than four points: a leaf holds two),
-    rather than the 0 scikit-learn gives every parameter then."""
+    rather than the 0 scikit-learn gives every parameter then; ``variance_explained`` is NaN, with
+    a RuntimeWarning, with fewer than six points (:func:`variance_explained`)."""
     from sklearn.ensemble import ExtraTreesRegressor
 
     n_estimators = positive_int(n_estimators, "n_estimators")
@@ -311,13 +325,18 @@ def feature_scores(
     forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=_LEAF, random_state=random_state)
     forest.fit(X.to_numpy(dtype=float), y, sample_weight=w)
     importances = forest.feature_importances_
+    explained = variance_explained(X, y, w, bins).values
     if not importances.sum() > 0:  # no tree could split: zeros would read as "no parameter matters"
+        still = "; variance_explained still ranks the parameters" if not np.isnan(explained).all() else ""
         warnings.warn(f"extra_trees is NaN: the extra-trees model could not split the {len(y)} cases (points) "
-                      f"into leaves of {_LEAF} (it needs {2 * _LEAF} or more points with different values); "
-                      "variance_explained still ranks the parameters", RuntimeWarning, stacklevel=2)
+                      f"into leaves of {_LEAF} (it needs {2 * _LEAF} or more points with different values){still}",
+                      RuntimeWarning, stacklevel=2)
         importances = np.full(len(X.columns), np.nan)
+    if np.isnan(explained).all():
+        warnings.warn(f"variance_explained is NaN: {len(y)} cases (points) are too few to bin (it needs "
+                      f"{_FEWEST_CASES} or more, two bins of three)", RuntimeWarning, stacklevel=2)
     scores = pd.DataFrame(
-        {"extra_trees": importances, "variance_explained": variance_explained(X, y, w, bins).values},
+        {"extra_trees": importances, "variance_explained": explained},
         index=pd.Index([str(c) for c in X.columns], name="parameter"),
     )
     return scores.sort_values(["extra_trees", "variance_explained"], ascending=False)

@@ -202,3 +202,41 @@ def test_f4_on_a_file_the_law_is_a_set_of_values(law_file):
         ax = ba.plot_outcome_scatter(ds, PATIENCE, "combat.law", box=box)
         (rect,) = ax.patches
         assert rect.get_y() < linear < rect.get_y() + rect.get_height()
+
+
+# F3 -------------------------------------------------------------------------
+
+
+def _step_cases(n, seed):
+    """n cases: `a` a Latin hypercube of [0, 1) (one case in each n-th), `b` uniform noise; the
+    outcome is a noise-free step, 0.9 below a = 0.15 and 0.1 above, so `a` explains all of it."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": (rng.permutation(n) + rng.random(n)) / n, "b": rng.random(n)})
+    return X, np.where(X["a"] < 0.15, 0.9, 0.1)
+
+
+def test_f3_a_step_at_forty_points_is_explained_and_noise_is_not():
+    scores = pd.DataFrame([ba.variance_explained(*_step_cases(40, seed)) for seed in range(20)])
+    # Two bins (the median split the old rule gave 40 points) put the 6 high cases among 20 and
+    # score about 0.2; bins of about sqrt(40) cases each nearly isolate them.
+    assert scores["a"].min() > 0.7, scores["a"].describe()
+    # Noise: eta^2 of k bins averages (k - 1)/(n - 1), which the adjustment takes back to about 0.
+    assert scores["b"].mean() < 0.05 and scores["b"].max() < 0.35, scores["b"].describe()
+    # The tester's case: uniform draws, seed 0.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.random(40), "b": rng.random(40)})
+    assert ba.variance_explained(X, np.where(X["a"] < 0.15, 0.9, 0.1))["a"] > 0.7
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_f3_too_few_cases_score_nan_not_everything(n):
+    """Two points of pure noise used to 'explain' all of the outcome (1.0): one bin per value."""
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        X = pd.DataFrame({"noise": rng.random(n)})
+        y = rng.random(n)
+        assert np.isnan(ba.variance_explained(X, y)["noise"])
+        if n < 4:  # neither score is then defined
+            with pytest.warns(RuntimeWarning, match="variance_explained is NaN: .* too few to bin"):
+                scores = ba.feature_scores(X, y)
+            assert scores.isna().all().all()
