@@ -181,12 +181,21 @@ def _discover(args) -> int:
 
 
 def _print_scores(feature_scores, X, y, w) -> None:
-    """The feature-score table, or why there is none (every case of interest, say), after PRIM's report."""
+    """The feature-score table and the extra-trees model's out-of-sample R², or why there is none
+    (every case of interest, say), after PRIM's report."""
+    from .discovery import NO_FIT_R2
+
     print("\nfeature scores")
     try:
-        print(feature_scores(X, y, w).to_string(float_format=lambda v: f"{v:.4f}"))
+        scores = feature_scores(X, y, w)
     except ValueError as error:  # the cases are valid (PRIM used them): there is only nothing to explain
         print(f"(none: {error})")
+        return
+    print(scores.to_string(float_format=lambda v: f"{v:.4f}"))
+    r2 = scores.attrs.get("extra_trees_r2", float("nan"))
+    fit = ("not computed: fewer than 5 points" if np.isnan(r2) else
+           f"{r2:.4f}" + (" (no fit: the extra_trees importances rank nothing)" if r2 <= NO_FIT_R2 else ""))
+    print(f"extra-trees out-of-sample R² (5-fold cross-validated): {fit}")
 
 
 def _discovery_plots(ds, result, index, box, names, args) -> None:

@@ -303,6 +303,30 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
 
 # The smallest leaf of the extra-trees model: a split needs twice as many cases (points).
 _LEAF = 2
+# Out-of-sample R² at or below this: the extra-trees model predicts held-out points no better than
+# their mean, so its importances (which always sum to 1) rank nothing.
+NO_FIT_R2 = 0.05
+_FOLDS = 5
+
+
+def _out_of_sample_r2(X: np.ndarray, y: np.ndarray, w: np.ndarray, n_estimators: int, random_state: int) -> float:
+    """Cross-validated R² of the extra-trees model: each point predicted by a model fitted
+    without its fold (5 folds, shuffled with `random_state`; one per point below 5 points), and
+    ``1 - Σ w (y - ŷ)² / Σ w (y - ȳ)²`` over all points, ȳ the weighted mean. NaN below
+    2·_LEAF + 1 points, where a training fold could not be split."""
+    from sklearn.ensemble import ExtraTreesRegressor
+    from sklearn.model_selection import KFold
+
+    n = len(y)
+    if n < 2 * _LEAF + 1:
+        return float("nan")
+    predicted = np.empty(n)
+    for train, test in KFold(n_splits=min(_FOLDS, n), shuffle=True, random_state=random_state).split(X):
+        model = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=_LEAF, random_state=random_state)
+        model.fit(X[train], y[train], sample_weight=w[train])
+        predicted[test] = model.predict(X[test])
+    total = np.sum(w * (y - np.average(y, weights=w)) ** 2)
+    return float(1.0 - np.sum(w * (y - predicted) ** 2) / total) if total > 0 else float("nan")
 
 
 def feature_scores(
@@ -315,7 +339,13 @@ def feature_scores(
     every case: there is then nothing for a parameter to explain. ``extra_trees`` is NaN, with a
     RuntimeWarning, when no tree can split the cases (fewer than four points: a leaf holds two),
     rather than the 0 scikit-learn gives every parameter then; ``variance_explained`` is NaN, with
-    a RuntimeWarning, with fewer than six points (:func:`variance_explained`)."""
+    a RuntimeWarning, with fewer than six points (:func:`variance_explained`).
+
+    Importances sum to 1 even when the model explains nothing (pure noise): how well it fits is
+    ``scores.attrs["extra_trees_r2"]``, its out-of-sample R² (5-fold cross-validated over the
+    points, with at most 100 trees per fold; NaN below five points). At or below
+    :data:`NO_FIT_R2` (0.05) the model predicts held-out points no better than their mean, and a
+    RuntimeWarning says that its importances rank nothing."""
     from sklearn.ensemble import ExtraTreesRegressor
 
     n_estimators = positive_int(n_estimators, "n_estimators")
@@ -332,6 +362,11 @@ def feature_scores(
                       f"into leaves of {_LEAF} (it needs {2 * _LEAF} or more points with different values){still}",
                       RuntimeWarning, stacklevel=2)
         importances = np.full(len(X.columns), np.nan)
+    r2 = _out_of_sample_r2(X.to_numpy(dtype=float), y, w, min(n_estimators, 100), random_state)
+    if r2 <= NO_FIT_R2:
+        warnings.warn(f"the extra-trees model does not fit: its out-of-sample R² is {r2:.3f} (at most {NO_FIT_R2:g}), "
+                      "so it predicts held-out points no better than their mean and its importances rank nothing",
+                      RuntimeWarning, stacklevel=2)
     if np.isnan(explained).all():
         warnings.warn(f"variance_explained is NaN: {len(y)} cases (points) are too few to bin (it needs "
                       f"{_FEWEST_CASES} or more, two bins of three)", RuntimeWarning, stacklevel=2)
@@ -339,4 +374,6 @@ def feature_scores(
         {"extra_trees": importances, "variance_explained": explained},
         index=pd.Index([str(c) for c in X.columns], name="parameter"),
     )
-    return scores.sort_values(["extra_trees", "variance_explained"], ascending=False)
+    scores = scores.sort_values(["extra_trees", "variance_explained"], ascending=False)
+    scores.attrs["extra_trees_r2"] = r2
+    return scores

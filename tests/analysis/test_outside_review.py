@@ -240,3 +240,34 @@ def test_f3_too_few_cases_score_nan_not_everything(n):
             with pytest.warns(RuntimeWarning, match="variance_explained is NaN: .* too few to bin"):
                 scores = ba.feature_scores(X, y)
             assert scores.isna().all().all()
+
+
+# F5 -------------------------------------------------------------------------
+
+
+def test_f5_feature_scores_say_when_the_model_explains_nothing():
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        X = pd.DataFrame(rng.random((120, 3)), columns=["a", "b", "c"])
+        # Pure noise: the importances still sum to 1, but held-out points are predicted no better
+        # than by their mean (R² about 0 or below), and the warning says so.
+        with pytest.warns(RuntimeWarning, match=r"does not fit: its out-of-sample R² is -?[\d.]+"):
+            noise = ba.feature_scores(X, rng.random(120))
+        assert noise["extra_trees"].sum() == pytest.approx(1.0)
+        assert noise.attrs["extra_trees_r2"] <= 0.05
+        # A strong signal in a: held-out points are predicted well, and nothing is said.
+        y = np.where(X["a"] > 0.5, 0.8, 0.1) + 0.05 * rng.random(120)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            signal = ba.feature_scores(X, y)
+        assert signal.attrs["extra_trees_r2"] > 0.8 and signal.index[0] == "a"
+
+
+def test_f5_discover_prints_the_out_of_sample_fit(lhs_file):
+    with ba.open_results(lhs_file) as ds:
+        r2 = ba.feature_scores(*ba.discovery_data(ds, "full_war")).attrs["extra_trees_r2"]
+    assert r2 > 0.5  # patience drives full-scale war in this file
+    done = run_module("discover", lhs_file)
+    assert done.returncode == 0, done.stderr
+    assert f"extra-trees out-of-sample R² (5-fold cross-validated): {r2:.4f}\n" in done.stdout, done.stdout
+    assert "does not fit" not in done.stderr
