@@ -262,6 +262,13 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     ``replication`` dimension; see ``replications(point)``) hold the file's
     ``_FillValue`` and so read as NaN in the per-run variables (integer
     variables become floats); :func:`replication_mask` marks the ones that ran.
+    A comparison makes NaN False, so ``(ds.outcome_code == 3).mean("replication")``
+    counts the unrun slots as replications of another outcome: mask after
+    comparing, ``(ds.outcome_code == 3).where(ds.replication <
+    ds.replications).mean("replication")``. For such a file (an adaptive run
+    with per-replication data) open_results warns once (RuntimeWarning)
+    with that expression, and adds it to each per-replication variable's
+    ``comment`` attribute.
 
     A ``.partial`` file still marked open by its writer (a run in progress, or
     one killed outright) is read as ``brink inspect`` reads it: as an HDF5
@@ -305,6 +312,14 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
         warnings.warn(f"'{path}' is shard {shard[0]} of {shard[1]} (brink run --shard): it holds {held} of the "
                       f"sweep's {ds.sizes['point']} points; join the shards with brink merge to analyse the sweep",
                       RuntimeWarning, stacklevel=2)
+    unrun = _unrun_slots(ds)
+    if unrun is not None:
+        ds = _comment_unrun(ds)
+        warnings.warn(f"'{path}' is an adaptive run: {unrun}. Those slots read as NaN, and a comparison makes them "
+                      f"False, so (ds.outcome_code == 3).mean('replication') counts them as replications that "
+                      f"did not end in outcome 3. Mask them after comparing: (ds.outcome_code == 3)"
+                      f".where(ds.replication < ds.replications).mean('replication'), or .where(ba.replication_mask(ds)); "
+                      f"the package's own functions use only the replications that ran", RuntimeWarning, stacklevel=2)
     if int(ds.attrs.get("complete", 0)) != 1:
         how = " (it was killed, or is still running)" if marked else ""
         warnings.warn(
@@ -313,6 +328,40 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             RuntimeWarning,
             stacklevel=2,
         )
+    return ds
+
+
+# What open_results adds to each per-replication variable of an adaptive run (the file has no such attribute).
+UNRUN_COMMENT = ("replications at or beyond replications(point) never ran and read as NaN; mask them with "
+                 ".where(ds.replication < ds.replications) (or brink_analysis.replication_mask) after comparing "
+                 "and before averaging over replication")
+
+
+def _per_replication(ds: xr.Dataset) -> list[str]:
+    """The variables along ``replication`` (per-run data; a --summary-only file has none)."""
+    return [name for name, var in ds.data_vars.items() if "replication" in var.dims]
+
+
+def _unrun_slots(ds: xr.Dataset) -> str | None:
+    """How an adaptive run leaves replication slots unrun at its finished points (a phrase for
+    open_results' warning), or None: every finished point ran them all, or there is no per-run data."""
+    if "replications" not in ds.variables or "replication" not in ds.dims or not _per_replication(ds):
+        return None
+    reps = np.asarray(ds["replications"].values)
+    ran = reps[reps > 0]
+    slots = ds.sizes["replication"]
+    if not ran.size or ran.min() >= slots:
+        return None
+    return (f"its points ran {int(ran.min()):,} to {int(ran.max()):,} replications of the {slots:,} slots of its "
+            f"replication dimension, and {int((ran < slots).sum())} of {ran.size} finished points left slots unrun")
+
+
+def _comment_unrun(ds: xr.Dataset) -> xr.Dataset:
+    """Every per-replication variable with :data:`UNRUN_COMMENT` in its ``comment`` attribute."""
+    for name in _per_replication(ds):
+        attrs = ds[name].attrs
+        if UNRUN_COMMENT not in str(attrs.get("comment", "")):
+            attrs["comment"] = f"{attrs['comment']}; {UNRUN_COMMENT}" if attrs.get("comment") else UNRUN_COMMENT
     return ds
 
 

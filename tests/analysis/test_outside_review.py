@@ -4,6 +4,7 @@ values computed here by hand. Test names carry the finding's number (F1, F2, ...
 """
 
 import warnings
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -271,3 +272,36 @@ def test_f5_discover_prints_the_out_of_sample_fit(lhs_file):
     assert done.returncode == 0, done.stderr
     assert f"extra-trees out-of-sample R² (5-fold cross-validated): {r2:.4f}\n" in done.stdout, done.stdout
     assert "does not fit" not in done.stderr
+
+
+# F2 -------------------------------------------------------------------------
+
+
+def test_f2_open_results_warns_once_with_the_right_expression(adaptive_file, lhs_file, brink, tmp_path):
+    with pytest.warns(RuntimeWarning) as caught:
+        ds = ba.open_results(adaptive_file)
+    with ds:
+        adaptive = [w for w in caught if "adaptive run" in str(w.message)]
+        assert len(adaptive) == 1, [str(w.message) for w in caught]
+        text = str(adaptive[0].message)
+        expression = "(ds.outcome_code == 3).where(ds.replication < ds.replications).mean('replication')"
+        assert expression in text and "ba.replication_mask(ds)" in text
+        # The expression the warning names gives the file's own probabilities; the naive one does not.
+        right = eval(expression, {"ds": ds})  # noqa: S307 - the text of our own warning
+        full_war = ds.outcome_probability.sel(outcome="full_war")
+        np.testing.assert_allclose(right.values, full_war.values, rtol=0, atol=1e-12)
+        naive = (ds.outcome_code == 3).mean("replication")
+        short = ds.replications.values < ds.sizes["replication"]
+        assert short.any() and not np.allclose(naive.values[short], full_war.values[short])
+        assert "replication_mask" in ds.outcome_code.attrs["comment"]
+        assert "comment" not in ds.outcome_probability.attrs  # per-point results are right as they are
+    # A run with every slot run, and an adaptive run without per-replication data: nothing to warn about.
+    lines = (Path(adaptive_file).parent / "adaptive.yaml").read_text(encoding="utf-8")
+    scenario = tmp_path / "adaptive.yaml"
+    scenario.write_text(lines, encoding="utf-8")
+    summary = _run(brink, tmp_path / "summary.h5", scenario, "--threads", 1, "--summary-only", "--design", "lhs",
+                   "--samples", 6, "--sweep", f"{PATIENCE}=5:90")
+    for path in (lhs_file, summary):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ba.open_results(path).close()
