@@ -219,7 +219,7 @@ def _discovery_plots(ds, result, index, box, names, args) -> None:
 
 
 def _robust(args) -> int:
-    from .robust import robustness_table
+    from .robust import design_roles, robustness_table
 
     from .checks import probability
 
@@ -242,6 +242,9 @@ def _robust(args) -> int:
         raise
     try:
         levers = _names(args.levers, "--levers")
+        if levers is None and design_roles(datasets) is None:  # the library's message names its own argument
+            raise ValueError(f"no --levers given and {'the files record' if len(datasets) > 1 else 'the file records'} "
+                             "none (a mixed design's file has the attribute 'levers'): pass --levers PATH,...")
         table = robustness_table(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
                                  threshold=args.threshold, direction=args.direction)
         print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "

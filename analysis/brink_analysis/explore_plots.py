@@ -92,7 +92,22 @@ def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False
     """The limits of a PRIM box: one row per restricted parameter (every parameter if
     `all_parameters`), the grey bar the range the data spans, the coloured bar the box, annotated
     with its limits in the parameter's units; the title gives coverage, density and mass. With the
-    file `ds` the box was found in, a categorical parameter's limits show its values' names."""
+    file `ds` the box was found in, a categorical parameter's limits show its values' names.
+
+    The file may also come second, in the place of `ax` (``plot_prim_box(box, ds)``); anything
+    else there that is not a matplotlib Axes is a TypeError."""
+    if isinstance(ax, xr.Dataset):
+        if ds is not None:
+            raise TypeError("plot_prim_box got two datasets (ax and ds): pass the file as ds= and a matplotlib Axes "
+                            "as ax=")
+        ax, ds = None, ax
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes (or None); got {type(ax).__name__}. The file the box was "
+                        "found in is ds=: plot_prim_box(box, ds=ds)")
+    if not isinstance(box, Box):
+        raise TypeError(f"box must be a PRIM Box (result.box()); got {type(box).__name__}")
+    if ds is not None and not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be the xarray Dataset the box was found in; got {type(ds).__name__}")
     limits = box.limits(all_parameters=all_parameters)
     ax = _axes(ax, figsize=(7.0, 0.7 + 0.55 * max(len(limits), 1)))
     for row, (name, lim) in enumerate(limits.iterrows()):

@@ -589,8 +589,10 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     (``set_xindex``); several get one pandas MultiIndex (xarray selects with one index per
     dimension), which keeps ``sel`` by any one of them working (selecting a single value of a
     level drops that level, as in pandas). `parameters` are coordinate names or dotted paths.
-    Every per-point result of a point that did not finish (an interrupted run's, another
-    shard's) is NaN, as in :func:`to_grid`."""
+    A categorical parameter (a text value such as ``combat.law``, or a scenario choice) is indexed
+    by the names of its values, not the indices the file stores:
+    ``indexed(ds).sel({"combat.law": "linear"})``. Every per-point result of a point that did not
+    finish (an interrupted run's, another shard's) is NaN, as in :func:`to_grid`."""
     names = []
     wanted = None if parameters is None else [str(p) for p in parameters]
     for name, coord in data.coords.items():
@@ -606,6 +608,14 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
         raise ValueError("no parameter coordinate to index: the file has no swept parameter"
                          + ("" if wanted is None else f" among {', '.join(wanted)}"))
     data = _unfinished_as_nan(data)
+    named = {}
+    for name in names:  # a categorical parameter by the names of its values
+        labels = category_names(data, str(data.coords[name].attrs["parameter_path"]))
+        if labels:
+            coord = data.coords[name]
+            values = np.array([labels.get(float(v), format_value(v)) for v in coord.values], dtype=object)
+            named[name] = (coord.dims, values, dict(coord.attrs))
+    data = data.assign_coords(named) if named else data
     if len(names) == 1:
         return data.set_xindex(names[0])
     from xarray.core.indexes import PandasMultiIndex

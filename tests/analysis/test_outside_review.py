@@ -305,3 +305,55 @@ def test_f2_open_results_warns_once_with_the_right_expression(adaptive_file, lhs
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             ba.open_results(path).close()
+
+
+# F6 -------------------------------------------------------------------------
+
+
+def test_f6a_plot_prim_box_takes_the_file_second_or_says_what_it_wants(law_file):
+    with ba.open_results(law_file) as ds:
+        X, _, w = ba.discovery_data(ds)
+        linear = next(k for k, v in ba.category_names(ds, "combat.law").items() if v == "linear")
+        box = ba.prim(X, np.where(X["combat.law"] == linear, 0.9, 0.1), w).box()
+        ax = ba.plot_prim_box(box, ds)  # as docs/analysis.md used to show it: the file second
+        assert "linear" in [t.get_text() for t in ax.texts]
+        for bad in ("ds", 3):
+            with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
+                ba.plot_prim_box(box, bad)
+        with pytest.raises(TypeError, match="two datasets"):
+            ba.plot_prim_box(box, ds, ds=ds)
+
+
+def test_f6b_prim_documents_that_a_peel_removes_at_least_alpha():
+    from brink_analysis import prim as prim_module
+
+    for text in (prim_module.__doc__, ba.prim.__doc__):
+        assert "at least" in text and "at most a share" not in text and "peels at most" not in text
+
+
+def test_f6c_robust_without_levers_names_the_option(policy_grid_file):
+    done = run_module("robust", policy_grid_file)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "pass --levers PATH,..." in done.stderr and "levers=[" not in done.stderr, done.stderr
+
+
+def test_f6d_regret_has_no_negative_zeros(policy_grid_file):
+    levers = ["actors.USA.forces.ready", "relations.commitments.2.strength"]
+    with ba.open_results(policy_grid_file) as ds:
+        for direction in ("minimize", "maximize"):
+            regret = ba.regret_table(ds, levers, "full_war", direction=direction).to_numpy()
+            assert (regret >= 0).all() and not np.signbit(regret).any(), direction
+            assert (regret == 0).any(axis=1).all()  # the best policy in each state has regret 0
+            assert "-0.0" not in ba.regret_table(ds, levers, "full_war", direction=direction).to_string()
+
+
+def test_f6e_indexed_selects_a_categorical_parameter_by_name(law_file):
+    with ba.open_results(law_file) as ds:
+        names = ba.category_names(ds, "combat.law")
+        law = ds.coords["combat.law"].values
+        picked = ba.indexed(ds).sel({"combat.law": "linear"})
+        linear = [k for k, v in names.items() if v == "linear"][0]
+        expected = ds.outcome_probability.values[law == linear]
+        np.testing.assert_array_equal(picked.outcome_probability.values, expected)
+        same = ba.indexed(ds).sel(combat_law="linear").outcome_probability.values  # the file's own name
+        np.testing.assert_array_equal(same, expected)
