@@ -57,6 +57,7 @@ from .explore_plots import (
     plot_robustness,
 )
 from .io import (
+    FORMAT_VERSION,
     category_names,
     format_value,
     indexed,
@@ -107,6 +108,7 @@ from .tables import (
 )
 
 __all__ = [
+    "FORMAT_VERSION",
     "design_roles",
     "indexed",
     "morris_table",

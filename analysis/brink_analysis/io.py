@@ -25,6 +25,7 @@ import xarray as xr
 from .checks import name_list
 
 __all__ = [
+    "FORMAT_VERSION",
     "format_value",
     "label_of",
     "open_results",
@@ -58,6 +59,11 @@ def _as_str_array(values: np.ndarray) -> np.ndarray:
     flat = [v.decode("utf-8") if isinstance(v, (bytes, np.bytes_)) else str(v) for v in np.asarray(values).ravel()]
     return np.array(flat, dtype=str).reshape(np.shape(values))
 
+
+# The brink output format this package reads (the root attribute format_version). The engine's
+# own is kFormatVersion in engine/include/brink/io/variables.hpp; tests/analysis checks that the two
+# agree and that the brink binary writes it. Files without the attribute are format 1, as for the engine.
+FORMAT_VERSION = 4
 
 # `brink calibrate` marks its files with this root attribute brink_file_kind (the writer's kKind in
 # engine/src/calibrate/calibration_file.cpp); a result file has engine = "brink" instead.
@@ -191,6 +197,14 @@ def _damaged_variable(file) -> tuple[str, str] | None:
     return None
 
 
+def _format_version(value) -> int | str:
+    """The root attribute format_version as an int, or as its text if it is no integer (refused)."""
+    array = np.asarray(value)
+    if array.size == 1 and array.dtype.kind in "iu":
+        return int(array.reshape(()))
+    return repr(_text(value) if _text(value) is not None else value)
+
+
 def _not_a_result(path: str, kind: str | None) -> ValueError:
     """The error for an HDF5 file without brink's root attribute engine = brink; `kind` is its brink_file_kind."""
     if kind == _CALIBRATION_KIND:
@@ -216,6 +230,19 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
     if engine != "brink":
         file.close()
         raise _not_a_result(path, kind)
+    try:
+        present = "format_version" in file.attrs
+        version = _format_version(file.attrs["format_version"]) if present else 1
+    except _OPEN_ERRORS as error:
+        file.close()
+        raise _unreadable(path, error) from error
+    if version != FORMAT_VERSION:
+        file.close()
+        found = f"format {version}" if present else "format 1 (it has no root attribute format_version)"
+        how = ("use the brink_analysis of the brink that wrote it" if isinstance(version, int) and
+               version > FORMAT_VERSION else f"run it again with a brink that writes format {FORMAT_VERSION}")
+        raise ValueError(f"'{path}' is in brink output {found} and brink_analysis reads format {FORMAT_VERSION} only, "
+                         f"so it would misread it; {how}")
     # A run in progress rewrites chunks as it goes: only a finished file's are checked now.
     try:
         damaged = None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file)
@@ -277,7 +304,10 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     Raises FileNotFoundError if `path` does not exist and ValueError, naming
     the file and the cause (the HDF5 error is kept as ``__cause__``), if it
     cannot be read as a brink result: empty, not HDF5, truncated, damaged,
-    written by another program or by ``brink calibrate``. A finished file's
+    written by another program or by ``brink calibrate``, or in another
+    output format than :data:`FORMAT_VERSION` (the root attribute
+    ``format_version``; a file without it is format 1), which ``brink
+    inspect``, ``merge`` and ``--resume`` refuse too. A finished file's
     summaries, constants and marks (every variable HDF5 keeps Fletcher-32
     checksums of, up to 512 MiB in all) are read once on opening, so that a
     damaged byte among them is refused here rather than read as a number;

@@ -357,3 +357,46 @@ def test_f6e_indexed_selects_a_categorical_parameter_by_name(law_file):
         np.testing.assert_array_equal(picked.outcome_probability.values, expected)
         same = ba.indexed(ds).sel(combat_law="linear").outcome_probability.values  # the file's own name
         np.testing.assert_array_equal(same, expected)
+
+
+# F7 -------------------------------------------------------------------------
+
+
+def test_f7_the_format_version_is_the_engines(source_dir, plain_file):
+    import re
+
+    header = (source_dir / "engine" / "include" / "brink" / "io" / "variables.hpp").read_text(encoding="utf-8")
+    found = re.findall(r"constexpr std::int32_t kFormatVersion = (\d+);", header)
+    assert found == [str(ba.FORMAT_VERSION)], found
+    assert int(raw_attr(plain_file, "format_version")) == ba.FORMAT_VERSION  # what the binary writes
+
+
+def raw_attr(path, name):
+    with h5py.File(path, "r") as f:
+        return f.attrs[name]
+
+
+@pytest.mark.parametrize("offset", [None, -1, 1])
+def test_f7_open_results_refuses_another_format(plain_file, tmp_path, offset):
+    """A file patched to no version (format 1), an older or a newer one is refused, as brink
+    inspect, merge and --resume refuse it, with the versions found and read."""
+    import shutil
+
+    version = None if offset is None else int(raw_attr(plain_file, "format_version")) + offset
+    found = "format 1 (it has no root attribute format_version)" if offset is None else f"format {version}"
+    advice = ("use the brink_analysis of the brink that wrote it" if offset == 1
+              else "run it again with a brink that writes format")
+    target = tmp_path / "patched.h5"
+    shutil.copy(plain_file, target)
+    with h5py.File(target, "r+") as f:
+        if version is None:
+            del f.attrs["format_version"]
+        else:
+            f.attrs.modify("format_version", np.int32(version))
+    with pytest.raises(ValueError) as caught:
+        ba.open_results(target)
+    text = str(caught.value)
+    assert text.startswith(f"'{target}' is in brink output {found} and brink_analysis reads format "
+                           f"{ba.FORMAT_VERSION} only") and advice in text, text
+    done = run_module("discover", target)
+    assert done.returncode == 2 and found in done.stderr and done.stdout == ""
