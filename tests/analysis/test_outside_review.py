@@ -400,3 +400,66 @@ def test_f7_open_results_refuses_another_format(plain_file, tmp_path, offset):
                            f"{ba.FORMAT_VERSION} only") and advice in text, text
     done = run_module("discover", target)
     assert done.returncode == 2 and found in done.stderr and done.stdout == ""
+
+
+# F9 -------------------------------------------------------------------------
+
+
+def test_f9_the_package_has_the_engines_version(source_dir):
+    import re
+
+    cmake = (source_dir / "CMakeLists.txt").read_text(encoding="utf-8")
+    engine = re.search(r"project\(brink VERSION ([0-9.]+)", cmake)[1]
+    assert ba.__version__ == engine
+    pyproject = (source_dir / "analysis" / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in pyproject and "\nversion =" not in pyproject.split("[tool.setuptools.dynamic]")[0]
+    # The README becomes the package's long description: no link relative to the source tree.
+    readme = (source_dir / "analysis" / "README.md").read_text(encoding="utf-8")
+    assert "](../" not in readme
+
+
+def _installed_copy(folder):
+    """The package as a non-editable install leaves it: a copy in a site-packages folder."""
+    import shutil
+
+    site = folder / "venv" / "lib" / "python3.11" / "site-packages"
+    shutil.copytree(Path(ba.__file__).parent, site / "brink_analysis", ignore=shutil.ignore_patterns("__pycache__"))
+    return site
+
+
+def _find_brink_in(site, env):
+    import subprocess
+    import sys
+
+    code = "import brink_analysis as b\ntry:\n    print(b.find_brink())\nexcept FileNotFoundError as e:\n    print(e)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**env, "PYTHONPATH": str(site)})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_f9_an_installed_package_looks_for_no_build_outside_a_source_tree(tmp_path, brink):
+    import os
+
+    site = _installed_copy(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("BRINK", "BRINK_SOURCE_DIR", "PYTHONPATH")}
+    env["PATH"] = str(tmp_path / "empty")
+    # venv/lib/python3.11 is no source tree: no venv/lib/python3.11/build/release/brink is tried.
+    fake = tmp_path / "venv" / "lib" / "python3.11" / "build" / "release"
+    fake.mkdir(parents=True)
+    (fake / "brink").symlink_to(brink)
+    said = _find_brink_in(site, env)
+    assert said.startswith("no brink binary") and "lies in no brink source tree" in said, said
+    assert "build/release" not in said.split(";")[0]
+    # Inside a source tree (CMakeLists.txt and engine/ beside analysis/), its build is found.
+    tree = tmp_path / "tree"
+    tree_site = tree / "analysis"
+    tree_site.mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(site / "brink_analysis", tree_site / "brink_analysis")
+    (tree / "CMakeLists.txt").write_text("project(brink VERSION 0)\n")
+    (tree / "engine").mkdir()
+    (tree / "build" / "release").mkdir(parents=True)
+    (tree / "build" / "release" / "brink").symlink_to(brink)
+    assert _find_brink_in(tree_site, env) == str(tree / "build" / "release" / "brink")
