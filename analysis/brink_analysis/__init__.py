@@ -43,9 +43,12 @@ Exploratory modelling
     discover FILE --outcome full_war`` (or ``brink-analysis discover ...``).
 
 Units follow the engine: troops are head counts, time is in days,
-probabilities and beliefs are fractions in [0, 1].
+probabilities and beliefs are fractions in [0, 1]. ``__version__`` is the
+brink engine's version, which the package goes with; it reads result files
+of output format :data:`FORMAT_VERSION`.
 """
 
+from ._version import __version__
 from .cli import find_brink, run_brink
 from .screening import morris_table, plot_morris
 from .discovery import cart_boxes, discovery_data, feature_scores, find_boxes, variance_explained
@@ -57,6 +60,7 @@ from .explore_plots import (
     plot_robustness,
 )
 from .io import (
+    FORMAT_VERSION,
     category_names,
     format_value,
     indexed,
@@ -107,6 +111,8 @@ from .tables import (
 )
 
 __all__ = [
+    "__version__",
+    "FORMAT_VERSION",
     "design_roles",
     "indexed",
     "morris_table",

@@ -10,16 +10,20 @@ from pathlib import Path
 __all__ = ["find_brink", "repository_root", "run_brink"]
 
 
-def repository_root() -> Path:
+def repository_root() -> Path | None:
     """The brink source tree: ``$BRINK_SOURCE_DIR`` if set, else the tree this package lives in
-    (``<root>/analysis/brink_analysis``)."""
+    (``<root>/analysis/brink_analysis``) if it is one (``<root>`` holds ``CMakeLists.txt`` and
+    ``engine/``), else None: a package installed into a virtual environment lies in no tree."""
     env = os.environ.get("BRINK_SOURCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2]
+    if env:
+        return Path(env)
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "CMakeLists.txt").is_file() and (root / "engine").is_dir() else None
 
 
 def find_brink() -> Path:
     """Path of the `brink` binary: ``$BRINK`` if set, else ``<repository>/build/release/brink``
-    (when this package runs from a source tree), else `brink` on ``PATH``.
+    (when this package runs from a source tree: :func:`repository_root`), else `brink` on ``PATH``.
 
     Raises FileNotFoundError, saying how to build it, if none is an executable file."""
     env = os.environ.get("BRINK")
@@ -27,15 +31,18 @@ def find_brink() -> Path:
         if not (os.path.isfile(env) and os.access(env, os.X_OK)):
             raise FileNotFoundError(f"BRINK={env} is not an executable file; set BRINK to the brink binary")
         return Path(env)
-    built = repository_root() / "build" / "release" / "brink"
-    if built.is_file() and os.access(built, os.X_OK):
+    root = repository_root()
+    built = root / "build" / "release" / "brink" if root is not None else None
+    if built is not None and built.is_file() and os.access(built, os.X_OK):
         return built
     on_path = shutil.which("brink")
     if on_path:
         return Path(on_path)
+    where = f"there is none at {built}" if built is not None else "this package lies in no brink source tree"
     raise FileNotFoundError(
-        f"no brink binary: BRINK is not set, there is none at {built} and none on PATH; build it with "
-        "`cmake --preset release && cmake --build --preset release --target brink`, or set BRINK to its path"
+        f"no brink binary: BRINK is not set, {where} and none on PATH; build it with "
+        "`cmake --preset release && cmake --build --preset release --target brink` (and install it, or set "
+        "BRINK to its path)"
     )
 
 

@@ -42,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--outcome", default="full_war", help="outcome, or several joined by commas (default full_war)")
     d.add_argument("--parameters", help="comma-separated parameter paths (default: the swept ones)")
     d.add_argument("--per", choices=["point", "replication"], default="point",
-                   help="cases: per-point probabilities weighted by replications (default) or per-replication outcomes")
+                   help="cases: per-point probabilities (default) or per-replication outcomes")
+    d.add_argument("--weight", choices=["point", "replication"], default="point",
+                   help="what counts once: every point (default), or every replication (an adaptive run's points "
+                   "then weigh their replications)")
     d.add_argument("--threshold", type=float,
                    help="cases of interest: points with P(outcome) >= THRESHOLD (with --per point only)")
     d.add_argument("--alpha", type=float, default=0.05, help="share peeled per step (default 0.05)")
@@ -139,10 +142,11 @@ def _discover(args) -> int:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)
     with _open(args.file) as ds:
-        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters, "--parameters"), args.per)
+        X, y, w = discovery_data(ds, args.outcome, _names(args.parameters, "--parameters"), args.per,
+                                 args.weight)
         outcome = ",".join(outcome_names(ds, args.outcome))
         result = prim(X, y, w, alpha=args.alpha, min_mass=args.min_mass, threshold=args.threshold,
-                      units=X.attrs["units"], outcome=outcome)
+                      units=X.attrs["units"], outcome=outcome, trials=X.attrs["trials"])
         # --threshold makes the cases 0/1 for PRIM, one trial per point; the header, the scores and
         # CART use the same cases and weights.
         if args.threshold is not None:
@@ -177,12 +181,21 @@ def _discover(args) -> int:
 
 
 def _print_scores(feature_scores, X, y, w) -> None:
-    """The feature-score table, or why there is none (every case of interest, say), after PRIM's report."""
+    """The feature-score table and the extra-trees model's out-of-sample R², or why there is none
+    (every case of interest, say), after PRIM's report."""
+    from .discovery import NO_FIT_R2
+
     print("\nfeature scores")
     try:
-        print(feature_scores(X, y, w).to_string(float_format=lambda v: f"{v:.4f}"))
+        scores = feature_scores(X, y, w)
     except ValueError as error:  # the cases are valid (PRIM used them): there is only nothing to explain
         print(f"(none: {error})")
+        return
+    print(scores.to_string(float_format=lambda v: f"{v:.4f}"))
+    r2 = scores.attrs.get("extra_trees_r2", float("nan"))
+    fit = ("not computed: fewer than 5 points" if np.isnan(r2) else
+           f"{r2:.4f}" + (" (no fit: the extra_trees importances rank nothing)" if r2 <= NO_FIT_R2 else ""))
+    print(f"extra-trees out-of-sample R² (5-fold cross-validated): {fit}")
 
 
 def _discovery_plots(ds, result, index, box, names, args) -> None:
@@ -206,7 +219,7 @@ def _discovery_plots(ds, result, index, box, names, args) -> None:
 
 
 def _robust(args) -> int:
-    from .robust import robustness_table
+    from .robust import design_roles, robustness_table
 
     from .checks import probability
 
@@ -229,6 +242,9 @@ def _robust(args) -> int:
         raise
     try:
         levers = _names(args.levers, "--levers")
+        if levers is None and design_roles(datasets) is None:  # the library's message names its own argument
+            raise ValueError(f"no --levers given and {'the files record' if len(datasets) > 1 else 'the file records'} "
+                             "none (a mixed design's file has the attribute 'levers'): pass --levers PATH,...")
         table = robustness_table(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
                                  threshold=args.threshold, direction=args.direction)
         print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "

@@ -63,6 +63,7 @@ def discovery_data(
     outcome: str | Sequence[str] = "full_war",
     parameters: Sequence[str] | None = None,
     per: str = "point",
+    weight: str = "point",
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Cases for scenario discovery from a sweep file: ``(X, y, weights)``.
 
@@ -70,10 +71,24 @@ def discovery_data(
     scenario choice is left to its axis unless named), values in the parameters' units
     (``X.attrs["units"]``). With ``per="point"`` there is one case per finished point: `y` is the
     point's probability of `outcome` (the sum over several outcomes if a list or ``"a,b"`` is
-    given) and the weight is the replications it ran. With ``per="replication"`` there is one case
-    per replication that ran (``outcome_code``; needs per-run data): `y` is 1 if it ended in
-    `outcome`, else 0, weight 1. PRIM gives the same boxes on both.
+    given). With ``per="replication"`` there is one case per replication that ran
+    (``outcome_code``; needs per-run data): `y` is 1 if it ended in `outcome`, else 0.
+
+    `weight` says what counts once. ``"point"`` (the default): every point, a state of the world
+    the design sampled, weighs the same however many replications it ran: weight 1 per point, or
+    1/replications(point) per replication. PRIM's and CART's mass is then the share of the points
+    in a box, density the mean of their probabilities and coverage their share of the sum of the
+    probabilities. ``"replication"``: every replication weighs the same (weight replications(point)
+    per point, 1 per replication), so that an adaptive run's points near P = 0.5, which run more
+    replications, weigh more. In a run with the same replications at every point the two differ
+    only by a constant factor, which changes no box, score or leaf. Either way, per point and per
+    replication give the same boxes.
+
+    ``X.attrs["trials"]`` holds the replications each case stands for (the point's replications,
+    or 1 per replication): the trials of PRIM's ``qp`` values (:func:`find_boxes` passes them).
     """
+    if weight not in ("point", "replication"):
+        raise ValueError(f"weight must be 'point' or 'replication'; got {weight!r}")
     names = outcome_names(ds, outcome)
     chosen = _parameters(ds, parameters)
     table = parameter_table(ds)
@@ -85,8 +100,10 @@ def discovery_data(
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
         y = read_values(ds["outcome_probability"].sel(outcome=names).transpose("point", "outcome"), ds).sum(axis=1)
         X = table.loc[finished, chosen].reset_index(drop=True)
-        X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)))  # each case's point: see _aggregate
-        return X, probability_sum(y[finished], names), reps[finished]
+        X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)),  # each case's point: see _aggregate
+                       trials=reps[finished].copy())
+        w = reps[finished] if weight == "replication" else np.ones(int(finished.sum()))
+        return X, probability_sum(y[finished], names), w
     if per != "replication":
         raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
     require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)
@@ -95,9 +112,10 @@ def discovery_data(
     code = read_values(ds["outcome_code"].transpose("point", "replication"), ds).astype(float)
     point_of, _ = np.nonzero(mask)
     X = table[chosen].iloc[point_of].reset_index(drop=True)
-    X.attrs.update(attrs, point=tuple(int(p) for p in point_of))
+    X.attrs.update(attrs, point=tuple(int(p) for p in point_of), trials=np.ones(len(point_of)))
     y = np.isin(code[mask], codes).astype(float)
-    return X, y, np.ones(len(y))
+    w = np.ones(len(y)) if weight == "replication" else 1.0 / reps[point_of]
+    return X, y, w
 
 
 def check_threshold_per(threshold: float | None, per: str, threshold_name: str = "threshold",
@@ -117,19 +135,22 @@ def find_boxes(
     parameters: Sequence[str] | None = None,
     per: str = "point",
     *,
+    weight: str = "point",
     alpha: float = 0.05,
     min_mass: float = 0.05,
     threshold: float | None = None,
 ) -> PrimResult:
     """PRIM on a sweep file: the peeling trajectory for `outcome` over `parameters` (default: the
-    swept ones), from the cases of :func:`discovery_data`. `threshold` makes the cases of interest
-    the points whose probability is at least `threshold` (``per="point"`` only: a replication's
-    outcome is a 0/1 case already, and ValueError says so). ``result.box()`` is the chosen, pasted
-    box; ``result.box().limits()`` its limits in the parameters' units."""
+    swept ones), from the cases of :func:`discovery_data` (`per`, `weight`: by default every point
+    counts once, however many replications an adaptive run gave it). `threshold` makes the cases
+    of interest the points whose probability is at least `threshold` (``per="point"`` only: a
+    replication's outcome is a 0/1 case already, and ValueError says so). ``result.box()`` is the
+    chosen, pasted box; ``result.box().limits()`` its limits in the parameters' units."""
     check_threshold_per(threshold, per)
-    X, y, w = discovery_data(ds, outcome, parameters, per)
+    X, y, w = discovery_data(ds, outcome, parameters, per, weight)
     label = ",".join(outcome_names(ds, outcome))
-    return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label)
+    return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label,
+                trials=X.attrs["trials"])
 
 
 def _aggregate(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -234,18 +255,31 @@ def _scorable(y: np.ndarray, w: np.ndarray) -> None:
         raise ValueError(f"the outcome is {counted[0]:g} in every case, so no parameter explains any of it")
 
 
+# The fewest cases variance_explained estimates anything from: two bins of three.
+_FEWEST_CASES = 6
+
+
 def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.Series:
     """Share of the outcome's (weighted) variance each parameter explains alone: the correlation
-    ratio of `y` on the parameter cut into at most `bins` quantile bins of about 20 cases or more
-    (or its distinct values when there are no more than that), i.e. a binned first-order index, adjusted for the number of bins
-    as R² is for the number of regressors (so that a parameter that does not matter scores about 0
-    however few the cases) and clipped to [0, 1]."""
+    ratio η² of `y` on the parameter cut into k quantile bins (its distinct values, when it has no
+    more than k), i.e. a binned first-order index, adjusted for the number of bins as R² is for
+    the number of regressors, ``1 - (1 - η²)(n - 1)/(n - k)``, and clipped to [0, 1].
+
+    k is about the square root of the number of cases n, ``floor(sqrt(n))``, at most `bins`: as
+    many bins as cases per bin, so that both grow with n (40 cases: 6 bins of about 7; 100 or
+    more: `bins` = 10). The adjustment makes a parameter that does not matter score about 0 (η²
+    of pure noise is (k - 1)/(n - 1) on average). With fewer than six cases there are not two
+    bins of three, and no share can be estimated: every parameter is NaN (a noise parameter of
+    two points would otherwise explain everything, and one of four or five often most)."""
     bins = positive_int(bins, "bins", minimum=2)
     X, y, w = cases(X, y, weights)
     _scorable(y, w)
+    n = len(y)
+    if n < _FEWEST_CASES:
+        return pd.Series({str(name): np.nan for name in X.columns}, name="variance_explained")
     mean = np.average(y, weights=w)
     total = np.sum(w * (y - mean) ** 2)
-    bins = min(bins, max(2, len(y) // 20))  # about 20 cases per bin at least: fewer bins, less noise
+    bins = min(bins, int(np.sqrt(n)))  # about as many bins as cases per bin
     out = {}
     for name in X.columns:
         x = np.asarray(X[name], dtype=float)
@@ -262,13 +296,37 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
             if wg > 0:
                 between += wg * (np.average(y[sel], weights=w[sel]) - mean) ** 2
         eta2 = between / total if total > 0 else 0.0
-        n, k = len(y), len(groups)
-        out[str(name)] = float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0)) if n > k else eta2
+        k = len(groups)
+        out[str(name)] = float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0))
     return pd.Series(out, name="variance_explained")
 
 
 # The smallest leaf of the extra-trees model: a split needs twice as many cases (points).
 _LEAF = 2
+# Out-of-sample R² at or below this: the extra-trees model predicts held-out points no better than
+# their mean, so its importances (which always sum to 1) rank nothing.
+NO_FIT_R2 = 0.05
+_FOLDS = 5
+
+
+def _out_of_sample_r2(X: np.ndarray, y: np.ndarray, w: np.ndarray, n_estimators: int, random_state: int) -> float:
+    """Cross-validated R² of the extra-trees model: each point predicted by a model fitted
+    without its fold (5 folds, shuffled with `random_state`; one per point below 5 points), and
+    ``1 - Σ w (y - ŷ)² / Σ w (y - ȳ)²`` over all points, ȳ the weighted mean. NaN below
+    2·_LEAF + 1 points, where a training fold could not be split."""
+    from sklearn.ensemble import ExtraTreesRegressor
+    from sklearn.model_selection import KFold
+
+    n = len(y)
+    if n < 2 * _LEAF + 1:
+        return float("nan")
+    predicted = np.empty(n)
+    for train, test in KFold(n_splits=min(_FOLDS, n), shuffle=True, random_state=random_state).split(X):
+        model = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=_LEAF, random_state=random_state)
+        model.fit(X[train], y[train], sample_weight=w[train])
+        predicted[test] = model.predict(X[test])
+    total = np.sum(w * (y - np.average(y, weights=w)) ** 2)
+    return float(1.0 - np.sum(w * (y - predicted) ** 2) / total) if total > 0 else float("nan")
 
 
 def feature_scores(
@@ -280,7 +338,14 @@ def feature_scores(
     without a case of interest, with cases at fewer than two points or with the same outcome in
     every case: there is then nothing for a parameter to explain. ``extra_trees`` is NaN, with a
     RuntimeWarning, when no tree can split the cases (fewer than four points: a leaf holds two),
-    rather than the 0 scikit-learn gives every parameter then."""
+    rather than the 0 scikit-learn gives every parameter then; ``variance_explained`` is NaN, with
+    a RuntimeWarning, with fewer than six points (:func:`variance_explained`).
+
+    Importances sum to 1 even when the model explains nothing (pure noise): how well it fits is
+    ``scores.attrs["extra_trees_r2"]``, its out-of-sample R² (5-fold cross-validated over the
+    points, with at most 100 trees per fold; NaN below five points). At or below
+    :data:`NO_FIT_R2` (0.05) the model predicts held-out points no better than their mean, and a
+    RuntimeWarning says that its importances rank nothing."""
     from sklearn.ensemble import ExtraTreesRegressor
 
     n_estimators = positive_int(n_estimators, "n_estimators")
@@ -290,13 +355,25 @@ def feature_scores(
     forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=_LEAF, random_state=random_state)
     forest.fit(X.to_numpy(dtype=float), y, sample_weight=w)
     importances = forest.feature_importances_
+    explained = variance_explained(X, y, w, bins).values
     if not importances.sum() > 0:  # no tree could split: zeros would read as "no parameter matters"
+        still = "; variance_explained still ranks the parameters" if not np.isnan(explained).all() else ""
         warnings.warn(f"extra_trees is NaN: the extra-trees model could not split the {len(y)} cases (points) "
-                      f"into leaves of {_LEAF} (it needs {2 * _LEAF} or more points with different values); "
-                      "variance_explained still ranks the parameters", RuntimeWarning, stacklevel=2)
+                      f"into leaves of {_LEAF} (it needs {2 * _LEAF} or more points with different values){still}",
+                      RuntimeWarning, stacklevel=2)
         importances = np.full(len(X.columns), np.nan)
+    r2 = _out_of_sample_r2(X.to_numpy(dtype=float), y, w, min(n_estimators, 100), random_state)
+    if r2 <= NO_FIT_R2:
+        warnings.warn(f"the extra-trees model does not fit: its out-of-sample R² is {r2:.3f} (at most {NO_FIT_R2:g}), "
+                      "so it predicts held-out points no better than their mean and its importances rank nothing",
+                      RuntimeWarning, stacklevel=2)
+    if np.isnan(explained).all():
+        warnings.warn(f"variance_explained is NaN: {len(y)} cases (points) are too few to bin (it needs "
+                      f"{_FEWEST_CASES} or more, two bins of three)", RuntimeWarning, stacklevel=2)
     scores = pd.DataFrame(
-        {"extra_trees": importances, "variance_explained": variance_explained(X, y, w, bins).values},
+        {"extra_trees": importances, "variance_explained": explained},
         index=pd.Index([str(c) for c in X.columns], name="parameter"),
     )
-    return scores.sort_values(["extra_trees", "variance_explained"], ascending=False)
+    scores = scores.sort_values(["extra_trees", "variance_explained"], ascending=False)
+    scores.attrs["extra_trees_r2"] = r2
+    return scores

@@ -92,10 +92,28 @@ def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False
     """The limits of a PRIM box: one row per restricted parameter (every parameter if
     `all_parameters`), the grey bar the range the data spans, the coloured bar the box, annotated
     with its limits in the parameter's units; the title gives coverage, density and mass. With the
-    file `ds` the box was found in, a categorical parameter's limits show its values' names."""
+    file `ds` the box was found in, a categorical parameter's limits show its values' names.
+
+    The file may also come second, in the place of `ax` (``plot_prim_box(box, ds)``); anything
+    else there that is not a matplotlib Axes is a TypeError."""
+    if isinstance(ax, xr.Dataset):
+        if ds is not None:
+            raise TypeError("plot_prim_box got two datasets (ax and ds): pass the file as ds= and a matplotlib Axes "
+                            "as ax=")
+        ax, ds = None, ax
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes (or None); got {type(ax).__name__}. The file the box was "
+                        "found in is ds=: plot_prim_box(box, ds=ds)")
+    if not isinstance(box, Box):
+        raise TypeError(f"box must be a PRIM Box (result.box()); got {type(box).__name__}")
+    if ds is not None and not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be the xarray Dataset the box was found in; got {type(ds).__name__}")
     limits = box.limits(all_parameters=all_parameters)
     ax = _axes(ax, figsize=(7.0, 0.7 + 0.55 * max(len(limits), 1)))
     for row, (name, lim) in enumerate(limits.iterrows()):
+        if str(name) in box.kept and box.levels.get(str(name)):
+            _categorical_row(ax, row, box, str(name))
+            continue
         span = lim["data_max"] - lim["data_min"]
         lo = (lim["lower"] - lim["data_min"]) / span if span > 0 else 0.0
         hi = (lim["upper"] - lim["data_min"]) / span if span > 0 else 1.0
@@ -110,6 +128,20 @@ def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False
     ax.set_xticks([0, 1], ["data minimum", "data maximum"])
     ax.set_title(f"PRIM box: coverage {box.coverage:.2f}, density {box.density:.2f}, mass {box.mass:.2f}")
     return ax
+
+
+def _categorical_row(ax: Axes, row: int, box: Box, name: str) -> None:
+    """A categorical parameter's row of plot_prim_box: one cell per value the data hold, in the
+    order of their indices, coloured if the box keeps it and named inside."""
+    levels = list(box.levels[name])
+    labels = box.categories.get(name) or {}
+    width = 1.0 / len(levels)
+    for k, value in enumerate(levels):
+        kept = value in box.kept[name]
+        ax.barh(row, width * 0.96, left=k * width + width * 0.02, height=0.5,
+                color="tab:red" if kept else "0.88", alpha=0.75 if kept else 1.0)
+        ax.text((k + 0.5) * width, row, labels.get(float(value), format(value, "g")), ha="center", va="center",
+                fontsize=8, color="white" if kept else "0.3")
 
 
 def plot_outcome_scatter(
@@ -129,10 +161,10 @@ def plot_outcome_scatter(
     _parameter_axis(ax.xaxis, ds, x, X[x])
     _parameter_axis(ax.yaxis, ds, y, X[y])
     if box is not None:
-        x0, x1 = _box_edges(ds, box, x, X[x])
-        y0, y1 = _box_edges(ds, box, y, X[y])
-        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="tab:blue", lw=1.8, ls="--",
-                               label="PRIM box"))
+        for k, ((x0, x1), (y0, y1)) in enumerate((a, b) for a in _box_edges(ds, box, x, X[x])
+                                                 for b in _box_edges(ds, box, y, X[y])):
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="tab:blue", lw=1.8, ls="--",
+                                   label="PRIM box" if k == 0 else None))
         ax.legend(loc="best")
     ax.set_xlabel(label_of(ds, x))
     ax.set_ylabel(label_of(ds, y))
@@ -140,11 +172,23 @@ def plot_outcome_scatter(
     return ax
 
 
-def _box_edges(ds: xr.Dataset, box: Box, path: str, values) -> tuple[float, float]:
-    """A box's limits on parameter `path` (the data's range if it leaves it free) as drawn; a category is
-    the cell around its index, so a box holding one category is drawn as that cell, not as a line."""
+def _box_edges(ds: xr.Dataset, box: Box, path: str, values) -> list[tuple[float, float]]:
+    """A box's limits on parameter `path` (the data's range if it leaves it free) as drawn: one
+    interval, or for a categorical parameter whose kept values are not neighbours (a and c of a, b,
+    c) one per run of neighbouring values. A category is the cell around its index, so a box
+    holding one category is drawn as that cell, not as a line."""
     pad = 0.5 if category_names(ds, path) else 0.0
-    return float(box.lower.get(path, values.min())) - pad, float(box.upper.get(path, values.max())) + pad
+    if path in box.kept and box.levels.get(path):
+        levels = list(box.levels[path])
+        runs: list[list[float]] = []
+        for k, value in enumerate(levels):
+            if value in box.kept[path]:
+                if runs and levels.index(runs[-1][-1]) == k - 1:
+                    runs[-1].append(value)
+                else:
+                    runs.append([value])
+        return [(run[0] - pad, run[-1] + pad) for run in runs]
+    return [(float(box.lower.get(path, values.min())) - pad, float(box.upper.get(path, values.max())) + pad)]
 
 
 def plot_partial_dependence(

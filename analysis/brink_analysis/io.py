@@ -25,6 +25,7 @@ import xarray as xr
 from .checks import name_list
 
 __all__ = [
+    "FORMAT_VERSION",
     "format_value",
     "label_of",
     "open_results",
@@ -58,6 +59,11 @@ def _as_str_array(values: np.ndarray) -> np.ndarray:
     flat = [v.decode("utf-8") if isinstance(v, (bytes, np.bytes_)) else str(v) for v in np.asarray(values).ravel()]
     return np.array(flat, dtype=str).reshape(np.shape(values))
 
+
+# The brink output format this package reads (the root attribute format_version). The engine's
+# own is kFormatVersion in engine/include/brink/io/variables.hpp; tests/analysis checks that the two
+# agree and that the brink binary writes it. Files without the attribute are format 1, as for the engine.
+FORMAT_VERSION = 4
 
 # `brink calibrate` marks its files with this root attribute brink_file_kind (the writer's kKind in
 # engine/src/calibrate/calibration_file.cpp); a result file has engine = "brink" instead.
@@ -191,6 +197,14 @@ def _damaged_variable(file) -> tuple[str, str] | None:
     return None
 
 
+def _format_version(value) -> int | str:
+    """The root attribute format_version as an int, or as its text if it is no integer (refused)."""
+    array = np.asarray(value)
+    if array.size == 1 and array.dtype.kind in "iu":
+        return int(array.reshape(()))
+    return repr(_text(value) if _text(value) is not None else value)
+
+
 def _not_a_result(path: str, kind: str | None) -> ValueError:
     """The error for an HDF5 file without brink's root attribute engine = brink; `kind` is its brink_file_kind."""
     if kind == _CALIBRATION_KIND:
@@ -216,6 +230,19 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
     if engine != "brink":
         file.close()
         raise _not_a_result(path, kind)
+    try:
+        present = "format_version" in file.attrs
+        version = _format_version(file.attrs["format_version"]) if present else 1
+    except _OPEN_ERRORS as error:
+        file.close()
+        raise _unreadable(path, error) from error
+    if version != FORMAT_VERSION:
+        file.close()
+        found = f"format {version}" if present else "format 1 (it has no root attribute format_version)"
+        how = ("use the brink_analysis of the brink that wrote it" if isinstance(version, int) and
+               version > FORMAT_VERSION else f"run it again with a brink that writes format {FORMAT_VERSION}")
+        raise ValueError(f"'{path}' is in brink output {found} and brink_analysis reads format {FORMAT_VERSION} only, "
+                         f"so it would misread it; {how}")
     # A run in progress rewrites chunks as it goes: only a finished file's are checked now.
     try:
         damaged = None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file)
@@ -262,6 +289,13 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     ``replication`` dimension; see ``replications(point)``) hold the file's
     ``_FillValue`` and so read as NaN in the per-run variables (integer
     variables become floats); :func:`replication_mask` marks the ones that ran.
+    A comparison makes NaN False, so ``(ds.outcome_code == 3).mean("replication")``
+    counts the unrun slots as replications of another outcome: mask after
+    comparing, ``(ds.outcome_code == 3).where(ds.replication <
+    ds.replications).mean("replication")``. For such a file (an adaptive run
+    with per-replication data) open_results warns once (RuntimeWarning)
+    with that expression, and adds it to each per-replication variable's
+    ``comment`` attribute.
 
     A ``.partial`` file still marked open by its writer (a run in progress, or
     one killed outright) is read as ``brink inspect`` reads it: as an HDF5
@@ -270,7 +304,10 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     Raises FileNotFoundError if `path` does not exist and ValueError, naming
     the file and the cause (the HDF5 error is kept as ``__cause__``), if it
     cannot be read as a brink result: empty, not HDF5, truncated, damaged,
-    written by another program or by ``brink calibrate``. A finished file's
+    written by another program or by ``brink calibrate``, or in another
+    output format than :data:`FORMAT_VERSION` (the root attribute
+    ``format_version``; a file without it is format 1), which ``brink
+    inspect``, ``merge`` and ``--resume`` refuse too. A finished file's
     summaries, constants and marks (every variable HDF5 keeps Fletcher-32
     checksums of, up to 512 MiB in all) are read once on opening, so that a
     damaged byte among them is refused here rather than read as a number;
@@ -305,6 +342,14 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
         warnings.warn(f"'{path}' is shard {shard[0]} of {shard[1]} (brink run --shard): it holds {held} of the "
                       f"sweep's {ds.sizes['point']} points; join the shards with brink merge to analyse the sweep",
                       RuntimeWarning, stacklevel=2)
+    unrun = _unrun_slots(ds)
+    if unrun is not None:
+        ds = _comment_unrun(ds)
+        warnings.warn(f"'{path}' is an adaptive run: {unrun}. Those slots read as NaN, and a comparison makes them "
+                      f"False, so (ds.outcome_code == 3).mean('replication') counts them as replications that "
+                      f"did not end in outcome 3. Mask them after comparing: (ds.outcome_code == 3)"
+                      f".where(ds.replication < ds.replications).mean('replication'), or .where(ba.replication_mask(ds)); "
+                      f"the package's own functions use only the replications that ran", RuntimeWarning, stacklevel=2)
     if int(ds.attrs.get("complete", 0)) != 1:
         how = " (it was killed, or is still running)" if marked else ""
         warnings.warn(
@@ -313,6 +358,40 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             RuntimeWarning,
             stacklevel=2,
         )
+    return ds
+
+
+# What open_results adds to each per-replication variable of an adaptive run (the file has no such attribute).
+UNRUN_COMMENT = ("replications at or beyond replications(point) never ran and read as NaN; mask them with "
+                 ".where(ds.replication < ds.replications) (or brink_analysis.replication_mask) after comparing "
+                 "and before averaging over replication")
+
+
+def _per_replication(ds: xr.Dataset) -> list[str]:
+    """The variables along ``replication`` (per-run data; a --summary-only file has none)."""
+    return [name for name, var in ds.data_vars.items() if "replication" in var.dims]
+
+
+def _unrun_slots(ds: xr.Dataset) -> str | None:
+    """How an adaptive run leaves replication slots unrun at its finished points (a phrase for
+    open_results' warning), or None: every finished point ran them all, or there is no per-run data."""
+    if "replications" not in ds.variables or "replication" not in ds.dims or not _per_replication(ds):
+        return None
+    reps = np.asarray(ds["replications"].values)
+    ran = reps[reps > 0]
+    slots = ds.sizes["replication"]
+    if not ran.size or ran.min() >= slots:
+        return None
+    return (f"its points ran {int(ran.min()):,} to {int(ran.max()):,} replications of the {slots:,} slots of its "
+            f"replication dimension, and {int((ran < slots).sum())} of {ran.size} finished points left slots unrun")
+
+
+def _comment_unrun(ds: xr.Dataset) -> xr.Dataset:
+    """Every per-replication variable with :data:`UNRUN_COMMENT` in its ``comment`` attribute."""
+    for name in _per_replication(ds):
+        attrs = ds[name].attrs
+        if UNRUN_COMMENT not in str(attrs.get("comment", "")):
+            attrs["comment"] = f"{attrs['comment']}; {UNRUN_COMMENT}" if attrs.get("comment") else UNRUN_COMMENT
     return ds
 
 
@@ -540,8 +619,10 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     (``set_xindex``); several get one pandas MultiIndex (xarray selects with one index per
     dimension), which keeps ``sel`` by any one of them working (selecting a single value of a
     level drops that level, as in pandas). `parameters` are coordinate names or dotted paths.
-    Every per-point result of a point that did not finish (an interrupted run's, another
-    shard's) is NaN, as in :func:`to_grid`."""
+    A categorical parameter (a text value such as ``combat.law``, or a scenario choice) is indexed
+    by the names of its values, not the indices the file stores:
+    ``indexed(ds).sel({"combat.law": "linear"})``. Every per-point result of a point that did not
+    finish (an interrupted run's, another shard's) is NaN, as in :func:`to_grid`."""
     names = []
     wanted = None if parameters is None else [str(p) for p in parameters]
     for name, coord in data.coords.items():
@@ -557,6 +638,14 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
         raise ValueError("no parameter coordinate to index: the file has no swept parameter"
                          + ("" if wanted is None else f" among {', '.join(wanted)}"))
     data = _unfinished_as_nan(data)
+    named = {}
+    for name in names:  # a categorical parameter by the names of its values
+        labels = category_names(data, str(data.coords[name].attrs["parameter_path"]))
+        if labels:
+            coord = data.coords[name]
+            values = np.array([labels.get(float(v), format_value(v)) for v in coord.values], dtype=object)
+            named[name] = (coord.dims, values, dict(coord.attrs))
+    data = data.assign_coords(named) if named else data
     if len(names) == 1:
         return data.set_xindex(names[0])
     from xarray.core.indexes import PandasMultiIndex

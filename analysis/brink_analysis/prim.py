@@ -2,25 +2,35 @@
 
 PRIM looks for a box (one interval per parameter) in which an outcome of
 interest is much more frequent than elsewhere. It starts from the box holding
-every case and *peels*: at each step it removes the slice of at most a share
-`alpha` of the box's weight, below a low quantile or above a high quantile of
-one parameter, whose removal leaves the highest mean outcome (density), until
-the box holds less than `min_mass` of the weight. The boxes along the way form
+every case and *peels*: at each step it removes the slice of at least a share
+`alpha` of the box's weight (more when values tie), below a low quantile or
+above a high quantile of one parameter, whose removal leaves the highest mean
+outcome (density), until the box holds less than `min_mass` of the weight. A
+categorical parameter (a text value or a scenario choice, whose indices have no
+order) is peeled one value at a time instead, whatever that value's weight (the
+paper's section 8; the EMA Workbench does the same), so the box does not
+depend on the order the values were listed in. The boxes along the way form
 the peeling trajectory, a trade-off between coverage and density. *Pasting*
-then grows a chosen box again, one slice at a time, while that raises its
-density (the paper's section 5).
+then grows a chosen box again, one slice (or one categorical value) at a
+time, while that raises its density (the paper's section 5).
 
-Cases carry weights, so per-point outcome probabilities weighted by the
-replications run are the same data as the per-replication 0/1 outcomes they
-summarise: both give the same boxes.
+Cases carry weights. Per-point outcome probabilities with weight w are the
+same data as the per-replication 0/1 outcomes they summarise, each weighted
+w/replications: both give the same boxes. On a sweep file
+(:func:`~brink_analysis.find_boxes`) every point weighs the same by default,
+however many replications an adaptive run gave it, so mass is the share of the
+points in the box, density the mean of their probabilities and coverage their
+share of the sum of the probabilities.
 
 - density  = sum(w·y in box) / sum(w in box): the mean outcome in the box;
 - coverage = sum(w·y in box) / sum(w·y): the share of all cases of interest the box holds;
 - mass     = sum(w in box) / sum(w): the share of all cases the box holds.
 
 Box limits are inclusive and in the parameters' own units: a box keeps the
-cases with ``lower <= x <= upper`` in every parameter. A limit equal to the
-smallest (largest) value in the data leaves that side unrestricted.
+cases with ``lower <= x <= upper`` in every numeric parameter, and those whose
+value is one of ``Box.kept[p]`` in every categorical parameter ``p``. A limit
+equal to the smallest (largest) value in the data leaves that side
+unrestricted.
 """
 
 from __future__ import annotations
@@ -39,7 +49,13 @@ __all__ = ["Box", "PrimResult", "prim"]
 
 @dataclass(frozen=True)
 class Box:
-    """One PRIM box: inclusive limits per parameter and its statistics."""
+    """One PRIM box: its limits per parameter and its statistics.
+
+    A numeric parameter's limits are an inclusive interval, ``lower <= x <= upper``, in its units.
+    A categorical parameter (a text value or a scenario choice, held as the index of its value) is
+    limited to a *set* of its values, ``kept[parameter]`` (their indices), which need not be a
+    range of indices: its ``lower`` and ``upper`` are only the smallest and largest index kept.
+    A parameter absent from ``kept`` is limited by its interval, categorical or not."""
 
     lower: pd.Series  # per parameter, in its units
     upper: pd.Series
@@ -51,11 +67,22 @@ class Box:
     units: Mapping[str, str | None] = field(default_factory=dict, repr=False)
     # {parameter: {index: name}} of categorical parameters, whose limits are indices of their values
     categories: Mapping[str, Mapping[float, str]] = field(default_factory=dict, repr=False)
+    # {categorical parameter: the indices of the values the box keeps}, and of those the data hold
+    kept: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    levels: Mapping[str, tuple[float, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def restricted(self) -> list[str]:
         """The parameters whose range the box narrows, in column order."""
-        return [p for p in self.lower.index if self.lower[p] > self.data_min[p] or self.upper[p] < self.data_max[p]]
+        out = []
+        for p in self.lower.index:
+            if p in self.kept:
+                narrowed = len(self.kept[p]) < len(self.levels.get(p, ())) or not self.levels.get(p)
+            else:
+                narrowed = self.lower[p] > self.data_min[p] or self.upper[p] < self.data_max[p]
+            if narrowed:
+                out.append(p)
+        return out
 
     def contains(self, X: pd.DataFrame) -> np.ndarray:
         """Boolean per row of `X` (columns named by parameter): inside the box."""
@@ -65,7 +92,10 @@ class Box:
         inside = np.ones(len(X), dtype=bool)
         for p in self.lower.index:
             x = X[p].to_numpy(dtype=float, na_value=np.nan)  # a missing value lies in no box
-            inside &= (x >= self.lower[p]) & (x <= self.upper[p])
+            if p in self.kept:
+                inside &= np.isin(x, np.asarray(self.kept[p], dtype=float))
+            else:
+                inside &= (x >= self.lower[p]) & (x <= self.upper[p])
         return inside
 
     def limits(self, all_parameters: bool = False) -> pd.DataFrame:
@@ -73,7 +103,9 @@ class Box:
         `all_parameters`): ``lower``, ``upper`` (in the parameter's units), ``units``, and the range
         the data spans (``data_min``, ``data_max``). A categorical parameter (``categories``) is
         held as the index of its value, so the table then has a column ``values`` too: the names of
-        its values inside the box (empty for a numeric parameter)."""
+        its values inside the box (empty for a numeric parameter). For a categorical parameter the
+        box keeps exactly those values; its ``lower`` and ``upper`` are the smallest and largest
+        index kept, which need not be a range (``values`` is the limit)."""
         names = list(self.lower.index) if all_parameters else self.restricted
         table = pd.DataFrame(
             {
@@ -92,46 +124,92 @@ class Box:
     def _value_names(self, name: str) -> str:
         """The names of a categorical parameter's values inside the box ("" for a numeric one)."""
         labels = self.categories.get(name) or {}
+        if name in self.kept:
+            return ", ".join(labels.get(float(index), format(index, "g")) for index in sorted(self.kept[name]))
         return ", ".join(label for index, label in sorted(labels.items())
                          if self.lower[name] <= index <= self.upper[name])
 
 
+@dataclass
+class _Limits:
+    """A box while PRIM works on it: an interval per parameter (columns of the cases) and, for each
+    categorical one (by column), the set of values kept; its interval spans that set."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    kept: dict[int, np.ndarray]
+
+    def copy(self) -> "_Limits":
+        return _Limits(self.lo.copy(), self.hi.copy(), {j: v.copy() for j, v in self.kept.items()})
+
+    def keep(self, j: int, values: np.ndarray) -> None:
+        """Limits categorical column `j` to `values` (sorted)."""
+        self.kept[j] = np.sort(values)
+        self.lo[j], self.hi[j] = self.kept[j][0], self.kept[j][-1]
+
+
 def threshold_cases(y: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Checked cases (`y`, `weights`) made 0/1 by `threshold`: ``y >= threshold``, and each case of
-    positive weight one trial (weight 1; weight 0 stays 0). The weights of per-point cases are the
-    replications run; once a point's probability is turned into one 0/1 case, those replications no
-    longer count separately, or an adaptive run's points (different replications) would weigh
-    differently in mass, coverage and density for no reason of the question asked."""
+    positive weight one trial (weight 1; weight 0 stays 0). Once a point's probability is turned
+    into one 0/1 case, its replications no longer count separately (whatever ``weight`` the cases
+    were made with), or an adaptive run's points (different replications) would weigh differently
+    in mass, coverage, density and the ``qp`` trials for no reason of the question asked."""
     return (y >= threshold).astype(float), (weights > 0).astype(float)
 
 
 class _Data:
-    """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals."""
+    """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals. The columns
+    named in ``X.attrs["categories"]`` ({parameter: {index: name}}, which discovery_data records)
+    are categorical: PRIM peels and pastes them one value at a time, never by the order of their
+    indices."""
 
-    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None):
+    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None, trials=None):
         X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
+        self.trials = self.w if trials is None else _trials(trials, self.w)
         if threshold is not None:  # after the checks: a NaN outcome is refused, not read as below the threshold
             self.y, self.w = threshold_cases(self.y, self.w, threshold)
+            self.trials = self.w
         self.names = [str(c) for c in X.columns]
-        self.categories = dict(X.attrs.get("categories") or {})  # discovery_data records them
+        self.categories = {str(k): dict(v) for k, v in dict(X.attrs.get("categories") or {}).items()
+                           if str(k) in self.names and v}
         self.X = X.to_numpy()
         self.wy = self.w * self.y
         self.total_w, self.total_wy = float(self.w.sum()), float(self.wy.sum())
         interest(self.y, self.w, threshold)
         self.min, self.max = self.X.min(axis=0), self.X.max(axis=0)
+        # The values each categorical column takes, by column
+        self.levels = {j: np.unique(self.X[:, j]) for j, name in enumerate(self.names) if name in self.categories}
 
-    def counts(self, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
-        """The trials and the cases of interest inside the box (PrimResult.inspect): the weights
-        (one per case when a threshold made the cases)."""
-        inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
-        return float(self.w[inside].sum()), float(self.wy[inside].sum())
+    def whole(self) -> _Limits:
+        """The box that holds every case."""
+        return _Limits(self.min.copy(), self.max.copy(), {j: v.copy() for j, v in self.levels.items()})
 
-    def box(self, lo: np.ndarray, hi: np.ndarray, units) -> Box:
-        inside = np.all((self.X >= lo) & (self.X <= hi), axis=1)
+    def within(self, limits: _Limits) -> np.ndarray:
+        """(n, d) booleans: each case within the box's limits on each parameter."""
+        within = (self.X >= limits.lo) & (self.X <= limits.hi)
+        for j, values in limits.kept.items():
+            within[:, j] = np.isin(self.X[:, j], values)
+        return within
+
+    def inside(self, limits: _Limits) -> np.ndarray:
+        return np.all(self.within(limits), axis=1)
+
+    def counts(self, limits: _Limits) -> tuple[float, float, float]:
+        """The trials inside the box, its cases of interest (density × trials) and its density
+        (PrimResult.inspect). The trials are the cases' `trials` (default: their weights; one per
+        case when a threshold made the cases)."""
+        inside = self.inside(limits)
+        w_in = float(self.w[inside].sum())
+        density = float(self.wy[inside].sum()) / w_in if w_in > 0 else float("nan")
+        n = float(self.trials[inside].sum())
+        return n, density * n, density
+
+    def box(self, limits: _Limits, units) -> Box:
+        inside = self.inside(limits)
         w_in, wy_in = float(self.w[inside].sum()), float(self.wy[inside].sum())
         return Box(
-            lower=pd.Series(lo.copy(), index=self.names),
-            upper=pd.Series(hi.copy(), index=self.names),
+            lower=pd.Series(limits.lo.copy(), index=self.names),
+            upper=pd.Series(limits.hi.copy(), index=self.names),
             mass=w_in / self.total_w,
             coverage=wy_in / self.total_wy,
             density=wy_in / w_in if w_in > 0 else float("nan"),
@@ -139,6 +217,8 @@ class _Data:
             data_max=pd.Series(self.max, index=self.names),
             units=dict(units),
             categories=self.categories,
+            kept={self.names[j]: tuple(float(v) for v in values) for j, values in limits.kept.items()},
+            levels={self.names[j]: tuple(float(v) for v in values) for j, values in self.levels.items()},
         )
 
 
@@ -152,37 +232,62 @@ def _lower_cut(x: np.ndarray, w: np.ndarray, target: float) -> float | None:
     return float(xs[nxt]) if nxt < len(xs) else None
 
 
-def _best_peel(data: _Data, inside: np.ndarray, lo, hi, alpha: float, min_mass: float):
-    """The peel (dimension, side, new limit, kept mask) leaving the densest box of mass >= min_mass."""
+def _best_peel(data: _Data, inside: np.ndarray, limits: _Limits, alpha: float, min_mass: float):
+    """The best peel leaving a box of mass >= min_mass: (column, side, new limit or the categorical
+    value removed, kept mask). A numeric parameter is peeled by at least `alpha` of the box's weight
+    from below or above; a categorical one by one of its values still in the box (side "value"),
+    whatever its weight, as Friedman and Fisher (1999, section 8) and the EMA Workbench do: its
+    indices have no order to peel by.
+
+    Without categorical parameters every peel removes about `alpha` of the box, and the best is
+    the one leaving the densest box (Friedman and Fisher's criterion). With them, one value can
+    remove far more (a third of the box, say), and the densest box would favour such big peels
+    over PRIM's patient small ones; peels are then compared by the rise in density per share of
+    the weight removed, the EMA Workbench's default objective ("lenient1")."""
     w_box = float(data.w[inside].sum())
+    w, wy = data.w[inside], data.wy[inside]
+    density_box = float(wy.sum()) / w_box
+    per_mass = bool(limits.kept)
     best, best_key = None, None
     for j in range(len(data.names)):
-        x, w, wy = data.X[inside, j], data.w[inside], data.wy[inside]
-        for side in ("lower", "upper"):
-            if side == "lower":
-                cut = _lower_cut(x, w, alpha * w_box)
-                keep = x >= cut if cut is not None else None
-            else:
-                neg = _lower_cut(-x, w, alpha * w_box)
-                cut = -neg if neg is not None else None
-                keep = x <= cut if cut is not None else None
-            if keep is None:
-                continue
+        x = data.X[inside, j]
+        if j in limits.kept:
+            candidates = [("value", v, x != v) for v in limits.kept[j]] if len(limits.kept[j]) > 1 else []
+        else:
+            candidates = []
+            for side in ("lower", "upper"):
+                if side == "lower":
+                    cut = _lower_cut(x, w, alpha * w_box)
+                    keep = x >= cut if cut is not None else None
+                else:
+                    neg = _lower_cut(-x, w, alpha * w_box)
+                    cut = -neg if neg is not None else None
+                    keep = x <= cut if cut is not None else None
+                if keep is not None:
+                    candidates.append((side, cut, keep))
+        for side, cut, keep in candidates:
             w_keep = float(w[keep].sum())
             if w_keep <= 0 or w_keep / data.total_w < min_mass:
                 continue
-            key = (float(wy[keep].sum()) / w_keep, w_keep)  # densest, then largest
+            density = float(wy[keep].sum()) / w_keep
+            if per_mass:  # the rise in density per share of the weight removed, then the largest box
+                removed = (w_box - w_keep) / data.total_w
+                key = ((density - density_box) / removed if removed > 0 else 0.0, w_keep)
+            else:
+                key = (density, w_keep)  # densest, then largest
             if best_key is None or key > best_key:
                 best_key, best = key, (j, side, cut, keep)
     return best
 
 
-def _paste(data: _Data, lo: np.ndarray, hi: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Friedman & Fisher's pasting: grow the box by the slice of about `alpha` of its weight that
-    raises its density most, on one side of one parameter, until no slice raises it."""
-    lo, hi = lo.copy(), hi.copy()
+def _paste(data: _Data, limits: _Limits, alpha: float) -> _Limits:
+    """Friedman & Fisher's pasting: grow the box by the slice of about `alpha` of its weight, on one
+    side of one numeric parameter, or by one value of a categorical parameter, that raises its
+    density most, until none raises it by more than rounding (1e-12, as in PrimResult.chosen)."""
+    limits = limits.copy()
+    lo, hi = limits.lo, limits.hi
     while True:
-        within = (data.X >= lo) & (data.X <= hi)
+        within = data.within(limits)
         count = within.sum(axis=1)
         inside = count == len(data.names)
         w_box, wy_box = float(data.w[inside].sum()), float(data.wy[inside].sum())
@@ -191,6 +296,17 @@ def _paste(data: _Data, lo: np.ndarray, hi: np.ndarray, alpha: float) -> tuple[n
         for j in range(len(data.names)):
             others = (count - within[:, j]) == len(data.names) - 1
             x = data.X[:, j]
+            if j in limits.kept:
+                for value in data.levels[j]:
+                    if value in limits.kept[j]:
+                        continue
+                    add = others & (x == value)
+                    if not add.any():
+                        continue
+                    new = (wy_box + float(data.wy[add].sum())) / (w_box + float(data.w[add].sum()))
+                    if new > density + OUTCOME_ROUNDING and (best is None or new > best[0]):
+                        best = (new, j, "value", value)
+                continue
             for side in ("lower", "upper"):
                 cand = others & ((x < lo[j]) if side == "lower" else (x > hi[j]))
                 if not cand.any():
@@ -202,12 +318,14 @@ def _paste(data: _Data, lo: np.ndarray, hi: np.ndarray, alpha: float) -> tuple[n
                 limit = xc[order][k]
                 add = cand & (((x <= limit) if side == "upper" else (x >= -limit)))
                 new = (wy_box + float(data.wy[add].sum())) / (w_box + float(data.w[add].sum()))
-                if new > density and (best is None or new > best[0]):
+                if new > density + OUTCOME_ROUNDING and (best is None or new > best[0]):
                     best = (new, j, side, limit if side == "upper" else -limit)
         if best is None:
-            return lo, hi
+            return limits
         _, j, side, limit = best
-        if side == "lower":
+        if side == "value":
+            limits.keep(j, np.append(limits.kept[j], limit))
+        elif side == "lower":
             lo[j] = limit
         else:
             hi[j] = limit
@@ -217,8 +335,10 @@ class PrimResult:
     """A PRIM peeling trajectory: :attr:`boxes` (box 0 holds every case), :attr:`trajectory`
     (a table of their statistics), :attr:`chosen` (the default box) and :meth:`box`."""
 
-    def __init__(self, data: _Data, boxes: list[Box], alpha: float, units, outcome: str | None):
+    def __init__(self, data: _Data, limits: list[_Limits], alpha: float, units, outcome: str | None):
         self._data = data
+        self._limits = limits
+        boxes = [data.box(lim, units) for lim in limits]
         self.boxes = boxes
         self.alpha = alpha
         self.units = dict(units)
@@ -291,8 +411,7 @@ class PrimResult:
         peeled = self.boxes[i]
         if not paste:
             return peeled
-        lo, hi = _paste(self._data, peeled.lower.to_numpy(), peeled.upper.to_numpy(), self.alpha)
-        return self._data.box(lo, hi, self.units)
+        return self._data.box(_paste(self._data, self._limits[i], self.alpha), self.units)
 
     def inspect(self, index: int | None = None, paste: bool = True) -> pd.DataFrame:
         """The limits of box `index` (as :meth:`Box.limits`) with, per restricted parameter, how
@@ -304,25 +423,38 @@ class PrimResult:
         A restriction with a large ``qp`` (say above 0.05) is one that PRIM's peeling may have
         found by chance: the box is barely denser with it than without. The value is *quasi*: the
         limits were chosen by looking at the same cases, so a true p-value would be larger. The
-        trials are the cases' weights (the replications of per-point probabilities, 1 per
-        replication), so a probability per point and the replications' 0/1 outcomes give the same
-        values; with a `threshold` each point is one trial."""
-        box = self.box(index, paste)
-        table = box.limits()
-        lo, hi = box.lower.to_numpy(), box.upper.to_numpy()
-        trials, hits = self._data.counts(lo, hi)
+        trials are the cases' `trials` (:func:`prim`; on a sweep file the replications of each
+        point, 1 per replication) and the cases of interest the box's density times its trials, so
+        a probability per point and the replications' 0/1 outcomes give the same values; with a
+        `threshold` each point is one trial."""
+        i = self.index(index)
+        limits = _paste(self._data, self._limits[i], self.alpha) if paste else self._limits[i]
+        table = self._data.box(limits, self.units).limits()
+        trials, hits, _ = self._data.counts(limits)
         without, qp = [], []
+        whole = self._data.whole()
         for name in table.index:
             j = self._data.names.index(name)
-            wide_lo, wide_hi = lo.copy(), hi.copy()
-            wide_lo[j], wide_hi[j] = self._data.min[j], self._data.max[j]
-            n, k = self._data.counts(wide_lo, wide_hi)
-            density = k / n if n > 0 else float("nan")
+            wide = limits.copy()
+            wide.lo[j], wide.hi[j] = whole.lo[j], whole.hi[j]
+            if j in wide.kept:
+                wide.kept[j] = whole.kept[j]
+            _, _, density = self._data.counts(wide)
             without.append(density)
             qp.append(_at_least(hits, trials, density))
         table["density_without"] = without
         table["qp"] = qp
         return table
+
+
+def _trials(trials, w: np.ndarray) -> np.ndarray:
+    """`trials` checked: one non-negative finite number per case."""
+    t = np.asarray(trials, dtype=float).ravel()
+    if len(t) != len(w):
+        raise ValueError(f"trials must hold one number per case; got {len(t)} for {len(w)} cases")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("trials must be finite and non-negative")
+    return t
 
 
 def _at_least(hits: float, trials: float, p: float) -> float:
@@ -345,23 +477,30 @@ def prim(
     threshold: float | None = None,
     units: Mapping[str, str | None] | None = None,
     outcome: str | None = None,
+    trials: Sequence[float] | np.ndarray | None = None,
 ) -> PrimResult:
     """Runs PRIM's peeling on cases `X` (a DataFrame, one column per parameter) with outcomes `y`
     in [0, 1] (0/1 cases of interest, or probabilities) and optional non-negative `weights`.
 
     `threshold` turns `y` into cases of interest ``y >= threshold`` first, each case (point) one
     trial of weight 1 whatever its weight (0 stays 0): mass, coverage, density and the ``qp``
-    values then count points. Each step peels at most
-    a share `alpha` (in (0, 0.5)) of the box's weight (more when values tie); peeling stops before
-    the box would hold less than `min_mass` of the total weight. `units` ({parameter: unit}) and
-    `outcome` are carried into the result for tables and plots. Deterministic: ties between peels
-    go to the larger box, then to the first parameter, lower side first.
+    values then count points. Each step peels at least a share `alpha` (in (0, 0.5)) of the box's
+    weight from one end of a numeric parameter (more when values tie), or one value of a
+    categorical parameter (the columns named in ``X.attrs["categories"]``, {parameter: {index:
+    name}}, as :func:`~brink_analysis.discovery_data` records them); peeling stops before the box
+    would hold less than `min_mass` of the total weight. `units` ({parameter: unit}) and
+    `outcome` are carried into the result for tables and plots. `trials` (default: the weights)
+    are the 0/1 trials each case stands for, used only by the ``qp`` values of
+    :meth:`PrimResult.inspect`: when each point weighs 1 but ran many replications, they are the
+    replications (:func:`~brink_analysis.discovery_data` puts them in ``X.attrs["trials"]``).
+    Deterministic: ties between peels go to the larger box, then to the first parameter, lower side
+    first (a categorical parameter's values in the order of their indices).
     """
     alpha = share(alpha, "alpha (the share peeled per step)", 0.0, 0.5)
     min_mass = share(min_mass, "min_mass (the smallest box, as a share of all cases)", 0.0, 1.0)
     if threshold is not None:
         threshold = probability(threshold, "threshold")
-    data = _Data(X, y, weights, threshold)
+    data = _Data(X, y, weights, threshold, trials)
     counted = data.y[data.w > 0]
     if data.total_wy >= data.total_w:
         warnings.warn("every case is of interest (the outcome is 1 everywhere): every box has density 1, "
@@ -370,18 +509,20 @@ def prim(
         warnings.warn(f"the outcome is {counted[0]:g} in every case: every box has that density, so the peeling "
                       "trajectory shows nothing", RuntimeWarning, stacklevel=2)
     units = dict(units or {})
-    lo, hi = data.min.copy(), data.max.copy()
+    limits = data.whole()
     inside = np.ones(len(data.y), dtype=bool)
-    boxes = [data.box(lo, hi, units)]
+    trajectory = [limits.copy()]
     while True:
-        peel = _best_peel(data, inside, lo, hi, alpha, min_mass)
+        peel = _best_peel(data, inside, limits, alpha, min_mass)
         if peel is None:
             break
         j, side, cut, keep = peel
-        if side == "lower":
-            lo[j] = cut
+        if side == "value":
+            limits.keep(j, limits.kept[j][limits.kept[j] != cut])
+        elif side == "lower":
+            limits.lo[j] = cut
         else:
-            hi[j] = cut
+            limits.hi[j] = cut
         inside[np.flatnonzero(inside)[~keep]] = False
-        boxes.append(data.box(lo, hi, units))
-    return PrimResult(data, boxes, alpha, units, outcome)
+        trajectory.append(limits.copy())
+    return PrimResult(data, trajectory, alpha, units, outcome)

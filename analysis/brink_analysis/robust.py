@@ -307,10 +307,12 @@ def regret_table(data, levers=None, outcome="full_war", uncertainties=None, dire
     of the best policy in the state (``direction="minimize"``), or the best minus its own (``"maximize"``)."""
     matrix = policy_outcomes(data, levers, outcome, uncertainties)
     if direction == "minimize":
-        return matrix.sub(matrix.min(axis=1), axis=0)
-    if direction == "maximize":
-        return -matrix.sub(matrix.max(axis=1), axis=0)
-    raise ValueError(f"direction must be 'minimize' or 'maximize'; got {direction!r}")
+        regret = matrix.sub(matrix.min(axis=1), axis=0)
+    elif direction == "maximize":
+        regret = (-matrix).add(matrix.max(axis=1), axis=0)
+    else:
+        raise ValueError(f"direction must be 'minimize' or 'maximize'; got {direction!r}")
+    return regret + 0.0  # -0.0 (a negated 0) prints as "-0.0": the best policy's regret is 0
 
 
 def robustness_table(

@@ -49,7 +49,7 @@ def adaptive_lhs_file(brink, source_dir, tmp_path_factory):
 def test_2_threshold_makes_every_point_one_trial_in_an_adaptive_run(adaptive_lhs_file):
     threshold = 0.3
     with ba.open_results(adaptive_lhs_file) as ds:
-        X, p, reps = ba.discovery_data(ds, "full_war")
+        X, p, reps = ba.discovery_data(ds, "full_war", weight="replication")
         result = ba.find_boxes(ds, "full_war", threshold=threshold, min_mass=0.1)
     hit = (p >= threshold).astype(float)
     # The premise: points ran different replications, and those with P >= threshold differently so.

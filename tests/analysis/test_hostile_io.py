@@ -132,7 +132,8 @@ def test_3_too_few_points_for_the_tree_model_give_nan_not_zero(line_file, grid):
     with pytest.warns(RuntimeWarning, match=r"extra_trees is NaN: .* could not split the 3 cases .* needs 4"):
         scores = ba.feature_scores(X, y, w)
     assert scores["extra_trees"].isna().all()
-    assert scores.loc[PATIENCE, "variance_explained"] == ba.variance_explained(X, y, w)[PATIENCE] > 0.5
+    # Three points are too few to bin as well (the outside test of issue 14, F3): NaN, not 1.
+    assert scores["variance_explained"].isna().all() and ba.variance_explained(X, y, w).isna().all()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nine points: the model splits, and its importances sum to 1
         assert ba.feature_scores(*ba.discovery_data(grid))["extra_trees"].sum() == pytest.approx(1.0)

@@ -191,6 +191,14 @@ def test_pip_install_into_a_fresh_venv(tmp_path, lhs_file):
                            text=True, timeout=60, env=clean_env, cwd=tmp_path)
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()) == ANALYSIS_DIR / "brink_analysis" / "__init__.py"
+    # The installed metadata: the package's (the engine's) version, and a description without links
+    # relative to the source tree, which mean nothing outside it.
+    meta = subprocess.run([str(python), "-c", "import importlib.metadata as m; d = m.metadata('brink-analysis'); "
+                           "print(d['Version']); print(d.get_payload() or d['Description'])"],
+                          capture_output=True, text=True, timeout=60, env=clean_env, cwd=tmp_path)
+    assert meta.returncode == 0, meta.stderr
+    assert meta.stdout.splitlines()[0] == ba.__version__
+    assert "docs/analysis.md" in meta.stdout and "](../" not in meta.stdout
     script = env_dir / "bin" / "brink-analysis"
     done = subprocess.run([str(script), "discover", str(lhs_file), "--outcome", "full_war", "--no-scores"],
                           capture_output=True, text=True, timeout=120, env=clean_env, cwd=tmp_path)

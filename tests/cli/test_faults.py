@@ -591,6 +591,25 @@ def test_interrupted_summary_only_run_does_not_advise_resume(brink, tmp_path):
     assert run(brink, "run", scenario, "-q", "-n", "512", "--summary-only", "-o", out).returncode == 0
 
 
+def test_summary_only_resume_of_a_run_with_per_replication_data_says_what_is_wrong(brink, tmp_path):
+    """--resume --summary-only on the .partial of a run that kept per-replication data is refused;
+    the message used to read "a summary-only run keeps no per-replication data to resume from", as
+    if the interrupted run had been summary-only, and advised a run without --resume, which the
+    .partial then refuses."""
+    scenario = flagship(tmp_path)
+    out = tmp_path / "r.h5"
+    proc = subprocess.Popen([brink, "run", scenario, "-q", "-n", "1000000", "-t", "1", "-o", out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupt_after_first_blocks(proc, Path(f"{out}.partial"), time.monotonic() + 60, signal.SIGINT)
+    assert proc.wait(timeout=120) == 1
+    done = run(brink, "run", scenario, "-q", "-n", "1000000", "-t", "1", "--summary-only", "--resume", "-o", out)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("brink run: --summary-only cannot be combined with --resume, because a summary-only output "
+                           "keeps no per-replication data to continue from; resume without --summary-only, or start "
+                           "over with --overwrite\n"), done.stderr
+    assert Path(f"{out}.partial").exists()  # left as it was, for the resume the message advises
+
+
 def narrow_axes(brink, scenario):
     """--sweep options over every sweepable non-integer number of `scenario`, each over a thin
     range ending at its value (0 to 1e-9 for a 0): many axes, every point a valid scenario."""

@@ -337,7 +337,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       decide_resume(partial, vm.count("resume") > 0, vm.count("overwrite") > 0, quiet, err, resumable_blocks);
 
   if (resuming && !plan.write_runs)
-    throw UsageError("a summary-only run keeps no per-replication data to resume from; run it again without --resume");
+    throw UsageError(
+        "--summary-only cannot be combined with --resume, because a summary-only output keeps no per-replication "
+        "data to continue from; resume without --summary-only, or start over with --overwrite");
   choose_kernel(vm.count("isa") ? std::optional(isa) : std::nullopt, resuming ? std::optional(partial) : std::nullopt);
   OutputMetadata metadata{source.label, source.text, recorded_options(request), command_line(argc, argv)};
 
