@@ -81,9 +81,9 @@ def test_categorical_axis_stores_the_choice_index_with_cf_flags(law_grid):
         assert law.attrs["flag_meanings"] == "square linear"
         decoded = [law.attrs["flag_meanings"].split()[int(v)] for v in law.values]
         assert decoded == ["square", "square", "linear", "linear"]
-        # With the parameter made an index (one call), selection by value works.
+        # With the parameter made an index (one call), selection by the value's name works.
         import brink_analysis as ba
-        chosen = ba.indexed(ds).sel(combat_law=1.0)
+        chosen = ba.indexed(ds).sel(combat_law="linear")
         np.testing.assert_array_equal(chosen["actors_RUS_forces_deployed"].values, [100000, 150000])
 
 
