@@ -337,6 +337,10 @@ class Parser {
     return node.Scalar();
   }
 
+  // A `note:` is documentation only, but text like any other: a mapping or
+  // a list there would be read by nothing, and could hide anything.
+  void note(const YAML::Node& map, const std::string& path) { text(map, "note", path, ""); }
+
   bool boolean(const YAML::Node& map, const std::string& key, const std::string& path, bool fallback) {
     const YAML::Node node = get(map, key);
     if (!node.IsDefined() || node.IsNull()) return fallback;
