@@ -420,3 +420,60 @@ def test_validate_refuses_priors_that_calibrate_refuses(run, source_dir, tmp_pat
         proc = run(command, path, "-o", tmp_path / "c.h5") if command == "calibrate" else run(command, path)
         assert proc.returncode == 2 and "calibrated parameter 'actors.RUS.forces.deployed' (prior support [50000, " \
             "100000000]) crosses rule cap_at_least_deployed" in proc.stderr, (command, proc.stderr)
+
+
+LATER_FORCES = "  fa: {quantity: forces, actor: A, day: 5, value: 1000, sd: 50, source: s}\n"
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("start_date: 2022-01-01", "seed: 7", "'observations.incidents_by_day_39.date' needs 'run.start_date'"),
+    ("date: 2022-02-09", "date: 2022-02-30", "must be an ISO date like 2022-01-19, got '2022-02-30'"),
+    ("date: 2022-02-09", "date: 20220209", "got '20220209'"),
+    ("date: 2022-02-09", "date: 2022-02-09T12:00:00", "got '2022-02-09T12:00:00'"),
+    ("start_date: 2022-01-01", "start_date: 2022-13-01", "'run.start_date' must be an ISO date"),
+    ("day: 5, value: 1000", "day: 1000, value: 1000", "'observations.fa' falls on day 1000, outside the simulated"),
+])
+def test_an_observation_day_refused_is_one_message(run, toy, tmp_path, old, new, message):
+    """A refused date (or start_date) used to add "'observations.x' counts incidents on day 0, before
+    the last observed day 5" (day 0 made up), and a day past the horizon the same about the
+    observation before it: a second message for one problem."""
+    text = toy.replace("calibrate:", LATER_FORCES + "calibrate:", 1)
+    if old == "start_date: 2022-01-01" and new == "seed: 7":
+        text = text.replace(", start_date: 2022-01-01", "")
+    else:
+        assert old in text
+        text = text.replace(old, new, 1)
+    scenario = tmp_path / "day.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    for command in (["validate", scenario], ["calibrate", scenario, "-q", "-o", tmp_path / "c.h5"]):
+        proc = run(*command)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_incidents_may_share_the_last_observed_step(run, toy, tmp_path):
+    """docs/scenario-format.md: the calibration's runs end after the last observed step, and an
+    incidents count runs to that end; so it may be observed on any day of that step. Day 39 and
+    day 39.5 at dt 1 are one step (39), and were refused as 'before the last observed day 39.5'.
+    A count on an earlier step is still refused, at its day, naming the last observation."""
+    same = toy.replace("calibrate:", "  fa: {quantity: forces, actor: A, day: 39.5, value: 1000, sd: 50, "
+                                     "source: s}\ncalibrate:", 1)
+    scenario = tmp_path / "same.yaml"
+    scenario.write_text(same, encoding="utf-8")
+    assert run("validate", scenario).returncode == 0
+    proc = run("calibrate", scenario, "-q", "--particles", "30", "--generations", "2", "-o", tmp_path / "c.h5",
+               timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    # One step later (dt 1): refused where the incidents' date is written.
+    later = same.replace("day: 39.5", "day: 40.5").replace("horizon_days: 40", "horizon_days: 45")
+    scenario = tmp_path / "later.yaml"
+    scenario.write_text(later, encoding="utf-8")
+    line = next(i for i, t in enumerate(later.splitlines(), 1) if "date: 2022-02-09" in t)
+    proc = run("validate", scenario)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"{scenario}:{line}:"), proc.stderr
+    assert "counts incidents on day 39 (step 39), before the last observed step 40 (day 40.5, 'observations.fa')" \
+        in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    # The rule reads steps after --set: at dt 0.5, days 39 and 39.5 are steps 78 and 79.
+    proc = run("calibrate", tmp_path / "same.yaml", "-q", "--set", "run.dt_days=0.5", "-o", tmp_path / "d.h5")
+    assert proc.returncode == 2 and proc.stderr.startswith("--set run.dt_days=0.5: "), proc.stderr
+    assert "(step 78), before the last observed step 79 (day 39.5" in proc.stderr, proc.stderr

@@ -223,7 +223,12 @@ void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, co
     p.error(get(e, "rung"), fmt::format("'{}.rung' applies only to quantity 'rung'", op));
   }
   // Whether the day lies in the run is a rule (validate.cpp): a --set of the horizon can move it.
-  observation_day(p, e, op, s, start_date_refused, o);
+  if (!observation_day(p, e, op, s, start_date_refused, o)) {
+    // Its day is unknown (reported, or only an echo of a refused start_date):
+    // rules over it would judge day 0 in its place.
+    p.unread(op + ".date");
+    p.unread(op + ".day");
+  }
   observation_value(p, e, op, o);
   double quantile = 0;
   if (number(p, e, "quantile", op, &quantile)) {
@@ -345,14 +350,9 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
     p.place(op, entry.second);
     parse_observation(p, entry.second, op, ids, start_date_refused, s);
   }
-  double last = -1;
-  for (const Observation& o : s.observations) last = std::max(last, o.day);
-  for (const Observation& o : s.observations)
-    if (o.quantity == ObservedQuantity::kIncidents && o.day != last)
-      p.error(get(obs, o.id), fmt::format("'observations.{}' counts incidents on day {}, before the last observed day "
-                                          "{}; incidents can be observed only on the last observed day (the count "
-                                          "runs to the calibration's horizon)",
-                                          o.id, o.day, last));
+  // Whether incidents are observed on the last observed step is a rule
+  // (validate.cpp): it reads dt_days, which a --set can change, and is not
+  // judged while any observation's day was refused.
 }
 
 void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {

@@ -100,15 +100,43 @@ void events_before_the_end(const Scenario& s, Problems* out) {
 // An observation on day d is read after the step holding d (observation_step
 // in brink/calibrate/evaluator.hpp), as an event fires in it: a day at or
 // after S·dt lies past the last step the run simulates.
+double observation_step_of(const Scenario& s, const Observation& o) { return std::floor(o.day / s.run.dt_days + 1e-9); }
+bool observed_in_run(const Scenario& s, const Observation& o) {
+  return o.day >= 0 && observation_step_of(s, o) < steps_of(s);
+}
+
 void observations_before_the_end(const Scenario& s, Problems* out) {
   const double steps = steps_of(s);
   const double end = steps * s.run.dt_days;
   for (const Observation& o : s.observations) {
-    if (o.day >= 0 && std::floor(o.day / s.run.dt_days + 1e-9) < steps) continue;
+    if (observed_in_run(s, o)) continue;
     const std::string op = "observations." + o.id;
     out->push_back({{op + (o.date.empty() ? ".day" : ".date"), "run.horizon_days", "run.dt_days"},
                     fmt::format("'{}' falls on day {}, outside the simulated days [0, {:.12g}) ({} steps, dt_days {})",
                                 op, o.day, end, steps, s.run.dt_days)});
+  }
+}
+
+// An incidents observation counts the incidents of steps 0…k, and the
+// calibration's runs end after the last observed step (calibration_scenario
+// in brink/calibrate/evaluator.hpp): a count on an earlier step would be
+// compared with one that ran longer. Steps, not days, decide: days 29 and
+// 29.5 at dt 1 are one step. An observation outside the simulated days is
+// left to observations_before_the_end (one problem, one message).
+void incidents_on_the_last_step(const Scenario& s, Problems* out) {
+  const auto step = [&](const Observation& o) { return observation_step_of(s, o); };
+  const auto inside = [&](const Observation& o) { return observed_in_run(s, o); };
+  const Observation* last = nullptr;
+  for (const Observation& o : s.observations)
+    if (inside(o) && (!last || step(o) > step(*last))) last = &o;
+  for (const Observation& o : s.observations) {
+    if (o.quantity != ObservedQuantity::kIncidents || !inside(o) || step(o) == step(*last)) continue;
+    const std::string op = "observations." + o.id;
+    out->push_back({{op + (o.date.empty() ? ".day" : ".date"), "run.dt_days"},
+                    fmt::format("'{}' counts incidents on day {} (step {}), before the last observed step {} (day {}, "
+                                "'observations.{}'); incidents can be observed only on the last observed step (the "
+                                "count runs to the calibration's horizon, the end of that step)",
+                                op, o.day, step(o), step(*last), last->day, last->id)});
   }
 }
 
@@ -376,6 +404,8 @@ const Rule kRules[] = {
     {"events_before_the_end", "every event day < steps · dt_days", kEventInputs, events_before_the_end},
     {"observations_before_the_end", "every observation day < steps · dt_days", kStepInputs,
      observations_before_the_end},
+    {"incidents_on_the_last_step", "incidents are observed on the last observed step", kStepInputs,
+     incidents_on_the_last_step},
     {"issues_have_two_parties", "an issue has at least two parties (salience > 0)", kPartyInputs,
      issues_have_two_parties},
     {"receiver_cost_is_one_model", "a bargaining receiver with type war costs has war_cost_spread 0",
