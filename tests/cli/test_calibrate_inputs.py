@@ -477,3 +477,29 @@ def test_incidents_may_share_the_last_observed_step(run, toy, tmp_path):
     proc = run("calibrate", tmp_path / "same.yaml", "-q", "--set", "run.dt_days=0.5", "-o", tmp_path / "d.h5")
     assert proc.returncode == 2 and proc.stderr.startswith("--set run.dt_days=0.5: "), proc.stderr
     assert "(step 78), before the last observed step 79 (day 39.5" in proc.stderr, proc.stderr
+
+
+def test_a_posterior_run_prints_the_quantiles_its_header_names(run, source_dir, tmp_path):
+    """`brink run --posterior` printed "casualties, mean (5% / 50% / 95%)" over means alone and no
+    end-day quantiles, though its file holds casualty_quantile: one point (a draw per replication)
+    is now printed like a plain run; several points (--posterior-draws) do not pool quantiles, and
+    the header then says means."""
+    scenario = source_dir / "scenarios" / "backtest-2022.yaml"
+    assert run("calibrate", scenario, "-q", "--particles", "40", "--generations", "2", "--replications", "4",
+               "-o", tmp_path / "c.h5", timeout=300).returncode == 0
+    base = ["run", tmp_path / "c.posterior.yaml", "--posterior", tmp_path / "c.h5", "-n", "512", "-t", "2"]
+    proc = run(*base, "-o", tmp_path / "p.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = re.findall(r"^\s+([A-Z]+)\s+(\d+)\s+\((\d+) / (\d+) / (\d+)\)$", proc.stdout, re.M)
+    assert "casualties, mean (5% / 50% / 95%):" in proc.stdout and len(rows) == 4, proc.stdout
+    with h5py.File(tmp_path / "p.h5") as f:
+        quantiles = f["casualty_quantile"][0]
+        for actor, (_, _, *printed) in enumerate(rows):
+            assert np.allclose([float(v) for v in printed], quantiles[actor], atol=0.5), (printed, quantiles[actor])
+        end_day = f["end_day_quantile"][0]
+    found = re.search(r"day the outcome was decided, mean [\d.]+ \(5% / 50% / 95%: (\d+) / (\d+) / (\d+)\)",
+                      proc.stdout)
+    assert found and np.allclose([float(v) for v in found.groups()], end_day, atol=0.5), proc.stdout
+    proc = run(*base, "--posterior-draws", "4", "-o", tmp_path / "q.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "casualties, mean:" in proc.stdout and "(5% / 50% / 95%)" not in proc.stdout, proc.stdout

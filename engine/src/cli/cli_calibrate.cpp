@@ -701,6 +701,8 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
 PointSummary pooled_summary(const std::vector<PointSummary>& summaries) {
   PointSummary pooled;
   if (summaries.empty()) return pooled;
+  // One point (a draw per replication) is its own pool, quantiles and all.
+  if (summaries.size() == 1) return summaries.front();
   pooled.mean_casualties.assign(summaries.front().mean_casualties.size(), 0.0);
   double end_day = 0;
   for (const PointSummary& s : summaries) {
