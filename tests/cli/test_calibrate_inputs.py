@@ -503,3 +503,52 @@ def test_a_posterior_run_prints_the_quantiles_its_header_names(run, source_dir, 
     proc = run(*base, "--posterior-draws", "4", "-o", tmp_path / "q.h5", timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "casualties, mean:" in proc.stdout and "(5% / 50% / 95%)" not in proc.stdout, proc.stdout
+
+
+def _particle_at(value):
+    def edit(f):
+        particles = f["particles"][()]
+        particles[-1, 0, 0] = value
+        f["particles"][...] = particles
+    return edit
+
+
+def _tolerance_nan(f):
+    tolerances = f["tolerances"][()]
+    tolerances[-1] = np.nan
+    f["tolerances"][...] = tolerances
+
+
+@pytest.mark.parametrize("edit,message", [
+    # The toy's prior is exponential on [0, 100]: 150 lies outside it, 1e6 outside the field's range too.
+    (_particle_at(150.0), "variable 'particles' holds 150 for parameter 'escalation.incidents.base_rate' "
+                          "(generation 1, particle 0), outside its prior's support [0, 100]"),
+    (_particle_at(1e6), "variable 'particles' holds 1000000 for parameter 'escalation.incidents.base_rate'"),
+    (_particle_at(-0.5), "holds -0.5 for parameter"),
+    (_tolerance_nan, "variable 'tolerances' holds nan for generation 1"),
+])
+def test_a_calibration_edited_outside_its_prior_is_refused_by_every_reader(run, toy, tmp_path, edit, message):
+    """A particle set by hand outside its prior's support was drawn by `--posterior` (base_rate 50
+    against U(0.01, 1.5)), or refused with a message about the scenario's field that did not name
+    the calibration file; a NaN tolerance was accepted. inspect, --posterior and --resume read the
+    file alike, and refuse it naming the file, the variable and the value."""
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    calibration = tmp_path / "c.h5"
+    assert run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "-o", calibration,
+               timeout=300).returncode == 0
+    with h5py.File(calibration, "r+") as f:
+        edit(f)
+    partial = tmp_path / "r.h5.partial"
+    partial.write_bytes(calibration.read_bytes())
+    for named, command in ((calibration, ["inspect", calibration]),
+                           (calibration, ["run", tmp_path / "c.posterior.yaml", "--posterior", calibration, "-n",
+                                          "256", "-q", "-o", tmp_path / "p.h5"]),
+                           (partial, ["calibrate", scenario, "-q", "--particles", "20", "--generations", "3",
+                                      "--resume", "-o", tmp_path / "r.h5"])):
+        proc = run(*command, timeout=300)
+        assert proc.returncode == 2, (command[0], proc.stderr)
+        assert f"'{named}' is damaged" in proc.stderr, proc.stderr
+        assert "is damaged" in proc.stderr and message in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr
+    assert not (tmp_path / "p.h5").exists() and not (tmp_path / "r.h5").exists()
