@@ -552,3 +552,36 @@ def test_a_calibration_edited_outside_its_prior_is_refused_by_every_reader(run, 
         assert "is damaged" in proc.stderr and message in proc.stderr, proc.stderr
         assert proc.stderr.count("\n") == 1, proc.stderr
     assert not (tmp_path / "p.h5").exists() and not (tmp_path / "r.h5").exists()
+
+
+def test_a_data_prior_conflict_is_a_warning_recorded_in_the_file(run, toy, tmp_path):
+    """Observed 400 incidents in 40 steps (at most one a step): no rate the prior allows comes near,
+    and the calibration ended at a tolerance of hundreds of sd with a confident 'posterior' at the
+    priors' edge, exit 0 and no word. Now the same exit 0 carries a warning on stderr (even with
+    -q), in the file's root attribute `warning`, in `brink inspect` and in the posterior scenario's
+    header; the conjugate toy, whose record the prior reaches, has none
+    (docs/calibration.md, "Data-prior conflict")."""
+    for name, text, warned in (("conflict", toy.replace("value: 12", "value: 400"), True), ("toy", toy, False)):
+        assert text != toy or not warned
+        scenario = tmp_path / f"{name}.yaml"
+        scenario.write_text(text, encoding="utf-8")
+        out = tmp_path / f"{name}.h5"
+        proc = run("calibrate", scenario, "-q", "-t", "2", "--particles", "100", "--generations", "4", "-o", out,
+                   timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(out) as f:
+            attribute = f.attrs.get("warning")
+            tolerance = float(f["tolerances"][-1])
+            closest = float(f["distances"][-1, :].min())
+        shown = run("inspect", out).stdout
+        header = (tmp_path / f"{name}.posterior.yaml").read_text(encoding="utf-8").split("\nbrink:", 1)[0]
+        if not warned:
+            assert proc.stderr == "" and attribute is None and "warning" not in shown + header, proc.stderr
+            assert closest <= 3.0  # one observation: the bound is 3 sd
+            continue
+        assert closest > 3.0 and tolerance > 3.0
+        assert proc.stderr.startswith("brink calibrate: warning: the posterior is not a fit to the observations")
+        assert proc.stderr.count("\n") == 1 and "a data-prior conflict" in proc.stderr, proc.stderr
+        assert "observation 'incidents_by_day_39' (400, sd 1)" in proc.stderr, proc.stderr
+        sentence = proc.stderr[len("brink calibrate: "):].strip()
+        assert attribute.decode() == sentence and sentence in shown and "# " + sentence in header

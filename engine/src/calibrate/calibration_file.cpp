@@ -158,6 +158,7 @@ void write_calibration(const std::string& path, const CalibrationRecord& r) {
   h5::set_int_attribute(f, "planned_generations", H5T_NATIVE_INT64, &planned, 1);
   text("lane_steps", fmt::format("{:.17g}", r.lane_steps));
   text("seconds", fmt::format("{:.6g}", r.seconds));
+  if (!r.warning.empty()) text("warning", r.warning);
   w.close();
 }
 
@@ -321,6 +322,7 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.planned_generations = h5::read_int_attribute(f, "planned_generations");
   r.lane_steps = number_attribute(f, "lane_steps");
   r.seconds = number_attribute(f, "seconds");
+  r.warning = root_text(f, "warning");
   return r;
 }
 
