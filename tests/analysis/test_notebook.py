@@ -293,5 +293,19 @@ def test_calibration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
     fought = pred.war_start_step.values.ravel()
     assert summary["p_fighting_by_24_feb"] == np.mean((fought >= 0) & (fought <= 95))
     assert 0 <= summary["p_full_war_by_24_feb"] <= summary["p_fighting_by_24_feb"]
+    # Both answers to P(full-scale war by 24 February): over every replication, and over those that match
+    # the record to the cut-off (no war started by 26 January, day 66), each with its Wilson interval.
+    quiet = ~((fought >= 0) & (fought <= 66))
+    assert summary["p_fighting_by_26_jan"] == pytest.approx(1 - quiet.mean())
+    full = pred.rung_series.isel(step=slice(0, 96)).max("step").values.ravel() >= \
+        [str(r) for r in pred.rung.values].index("full_invasion")
+    unconditional = summary["p_full_war_by_24_feb_unconditional"]
+    conditional = summary["p_full_war_by_24_feb_given_no_fighting_by_26_jan"]
+    assert unconditional["p"] == summary["p_full_war_by_24_feb"] == np.mean(full)
+    assert unconditional["replications"] == fought.size and conditional["replications"] == quiet.sum()
+    assert conditional["p"] == pytest.approx(np.mean(full[quiet]))
+    for share in (unconditional, conditional):
+        lower, upper = share["interval_95"]
+        assert 0 <= lower <= share["p"] <= upper <= 1 and upper - lower < 0.1, share
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "supxlabel" in sources and "SEED" in sources and "PARTICLES" in sources and "REPLICATIONS" in sources

@@ -29,6 +29,29 @@ double free_mass(const Prior& prior) {
   return sum;
 }
 
+TEST(DataConflictTest, OnlyWhenNoParticleHasAWorldWithinThreeSdPerObservation) {
+  // Two observations: the bound is 3·√2. Particle 1 is the closest.
+  Population p;
+  p.weight = {0.25, 0.25, 0.5};
+  p.distance = {9.0, 3.0 * std::sqrt(2.0) + 1e-9, 50.0};
+  p.statistic = {0, 0, 10, 1, 0, 0};  // particles × observations
+  const std::vector<double> observed = {0.0, 5.0}, sd = {1.0, 2.0};
+  DataConflict c = data_conflict(p, observed, sd);
+  EXPECT_TRUE(c.found);
+  EXPECT_EQ(c.particle, 1u);
+  EXPECT_DOUBLE_EQ(c.bound, 3.0 * std::sqrt(2.0));
+  EXPECT_EQ(c.observation, 0u);  // (10 - 0) / 1 against (1 - 5) / 2
+  EXPECT_DOUBLE_EQ(c.standardized, 10.0);
+  // One particle within the bound is enough: however far the others (an unfinished schedule).
+  p.distance[2] = 3.0 * std::sqrt(2.0);
+  c = data_conflict(p, observed, sd);
+  EXPECT_FALSE(c.found);
+  EXPECT_EQ(c.particle, 2u);
+  // No finite distance at all is a conflict too.
+  p.distance = {std::nan(""), std::numeric_limits<double>::infinity(), std::nan("")};
+  EXPECT_TRUE(data_conflict(p, observed, sd).found);
+}
+
 TEST(PriorTest, NormalQuantileInvertsTheCdf) {
   for (double x : {-6.0, -2.5, -1.0, 0.0, 0.3, 1.7, 4.0}) EXPECT_NEAR(normal_quantile(normal_cdf(x)), x, 1e-9);
   EXPECT_NEAR(normal_quantile(0.975), 1.959963984540054, 1e-12);

@@ -326,7 +326,8 @@ def test_observation_days_are_checked_against_the_horizon_after_set(run, toy, tm
 def test_observations_past_the_horizon_stop_no_run_validate_or_sweep(run, toy, flagship_path, tmp_path):
     """Only `brink calibrate` reads observations, but `run --set run.horizon_days=2` on the flagship
     exited 2 because its observation of 26 January (day 2) fell outside the shortened run; so did
-    validate and sweeps. They ignore observations now; the calibration still refuses them (above)."""
+    validate and sweeps. Runs and sweeps ignore observations now; the calibration still refuses
+    them (above), and so does validate where the scenario declares a calibration."""
     proc = run("run", "-n", 256, "--set", "run.horizon_days=2", "-q", "-o", tmp_path / "short.h5")
     assert proc.returncode == 0, proc.stderr
     proc = run("run", "-n", 256, "--set", "run.horizon_days=2", "--sweep", "actors.RUS.decision.patience_days=5,60",
@@ -338,9 +339,16 @@ def test_observations_past_the_horizon_stop_no_run_validate_or_sweep(run, toy, f
     scenario = tmp_path / "late.yaml"
     scenario.write_text(with_observation(toy, f"{{quantity: incidents, day: {horizon + 5:g}, value: 6, sd: 1, "
                                               f"source: s}}"), encoding="utf-8")
-    proc = run("validate", scenario)
-    assert proc.returncode == 0, proc.stderr
     proc = run("run", scenario, "-n", 64, "-q", "-o", tmp_path / "late.h5")
+    assert proc.returncode == 0, proc.stderr
+    # validate checks what its calibrate section would meet (as it checks the priors' corners) ...
+    proc = run("validate", scenario)
+    assert proc.returncode == 2 and "'observations.x' falls on day" in proc.stderr, proc.stderr
+    # ... and nothing of the kind in a scenario that declares no calibration.
+    short = tmp_path / "short.yaml"
+    short.write_text(flagship_path.read_text(encoding="utf-8").replace("horizon_days: 120", "horizon_days: 2", 1),
+                     encoding="utf-8")
+    proc = run("validate", short)
     assert proc.returncode == 0, proc.stderr
     # A day before the start is outside any run: still refused by validate, at its line.
     scenario.write_text(with_observation(toy, "{quantity: incidents, day: -1, value: 6, sd: 1, source: s}"),
@@ -449,3 +457,168 @@ def test_validate_refuses_priors_that_calibrate_refuses(run, source_dir, tmp_pat
         proc = run(command, path, "-o", tmp_path / "c.h5") if command == "calibrate" else run(command, path)
         assert proc.returncode == 2 and "calibrated parameter 'actors.RUS.forces.deployed' (prior support [50000, " \
             "100000000]) crosses rule cap_at_least_deployed" in proc.stderr, (command, proc.stderr)
+
+
+LATER_FORCES = "  fa: {quantity: forces, actor: A, day: 5, value: 1000, sd: 50, source: s}\n"
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("start_date: 2022-01-01", "seed: 7", "'observations.incidents_by_day_39.date' needs 'run.start_date'"),
+    ("date: 2022-02-09", "date: 2022-02-30", "must be an ISO date like 2022-01-19, got '2022-02-30'"),
+    ("date: 2022-02-09", "date: 20220209", "got '20220209'"),
+    ("date: 2022-02-09", "date: 2022-02-09T12:00:00", "got '2022-02-09T12:00:00'"),
+    ("start_date: 2022-01-01", "start_date: 2022-13-01", "'run.start_date' must be an ISO date"),
+    ("day: 5, value: 1000", "day: 1000, value: 1000", "'observations.fa' falls on day 1000, outside the simulated"),
+])
+def test_an_observation_day_refused_is_one_message(run, toy, tmp_path, old, new, message):
+    """A refused date (or start_date) used to add "'observations.x' counts incidents on day 0, before
+    the last observed day 5" (day 0 made up), and a day past the horizon the same about the
+    observation before it: a second message for one problem."""
+    text = toy.replace("calibrate:", LATER_FORCES + "calibrate:", 1)
+    if old == "start_date: 2022-01-01" and new == "seed: 7":
+        text = text.replace(", start_date: 2022-01-01", "")
+    else:
+        assert old in text
+        text = text.replace(old, new, 1)
+    scenario = tmp_path / "day.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    for command in (["validate", scenario], ["calibrate", scenario, "-q", "-o", tmp_path / "c.h5"]):
+        proc = run(*command)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_incidents_may_share_the_last_observed_step(run, toy, tmp_path):
+    """docs/scenario-format.md: the calibration's runs end after the last observed step, and an
+    incidents count runs to that end; so it may be observed on any day of that step. Day 39 and
+    day 39.5 at dt 1 are one step (39), and were refused as 'before the last observed day 39.5'.
+    A count on an earlier step is still refused, at its day, naming the last observation."""
+    same = toy.replace("calibrate:", "  fa: {quantity: forces, actor: A, day: 39.5, value: 1000, sd: 50, "
+                                     "source: s}\ncalibrate:", 1)
+    scenario = tmp_path / "same.yaml"
+    scenario.write_text(same, encoding="utf-8")
+    assert run("validate", scenario).returncode == 0
+    proc = run("calibrate", scenario, "-q", "--particles", "30", "--generations", "2", "-o", tmp_path / "c.h5",
+               timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    # One step later (dt 1): refused where the incidents' date is written.
+    later = same.replace("day: 39.5", "day: 40.5").replace("horizon_days: 40", "horizon_days: 45")
+    scenario = tmp_path / "later.yaml"
+    scenario.write_text(later, encoding="utf-8")
+    line = next(i for i, t in enumerate(later.splitlines(), 1) if "date: 2022-02-09" in t)
+    proc = run("validate", scenario)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"{scenario}:{line}:"), proc.stderr
+    assert "counts incidents on day 39 (step 39), before the last observed step 40 (day 40.5, 'observations.fa')" \
+        in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    # The rule reads steps after --set: at dt 0.5, days 39 and 39.5 are steps 78 and 79.
+    proc = run("calibrate", tmp_path / "same.yaml", "-q", "--set", "run.dt_days=0.5", "-o", tmp_path / "d.h5")
+    assert proc.returncode == 2 and proc.stderr.startswith("--set run.dt_days=0.5: "), proc.stderr
+    assert "(step 78), before the last observed step 79 (day 39.5" in proc.stderr, proc.stderr
+
+
+def test_a_posterior_run_prints_the_quantiles_its_header_names(run, source_dir, tmp_path):
+    """`brink run --posterior` printed "casualties, mean (5% / 50% / 95%)" over means alone and no
+    end-day quantiles, though its file holds casualty_quantile: one point (a draw per replication)
+    is now printed like a plain run; several points (--posterior-draws) do not pool quantiles, and
+    the header then says means."""
+    scenario = source_dir / "scenarios" / "backtest-2022.yaml"
+    assert run("calibrate", scenario, "-q", "--particles", "40", "--generations", "2", "--replications", "4",
+               "-o", tmp_path / "c.h5", timeout=300).returncode == 0
+    base = ["run", tmp_path / "c.posterior.yaml", "--posterior", tmp_path / "c.h5", "-n", "512", "-t", "2"]
+    proc = run(*base, "-o", tmp_path / "p.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = re.findall(r"^\s+([A-Z]+)\s+(\d+)\s+\((\d+) / (\d+) / (\d+)\)$", proc.stdout, re.M)
+    assert "casualties, mean (5% / 50% / 95%):" in proc.stdout and len(rows) == 4, proc.stdout
+    with h5py.File(tmp_path / "p.h5") as f:
+        quantiles = f["casualty_quantile"][0]
+        for actor, (_, _, *printed) in enumerate(rows):
+            assert np.allclose([float(v) for v in printed], quantiles[actor], atol=0.5), (printed, quantiles[actor])
+        end_day = f["end_day_quantile"][0]
+    found = re.search(r"day the outcome was decided, mean [\d.]+ \(5% / 50% / 95%: ([\d.]+) / ([\d.]+) / ([\d.]+)\)",
+                      proc.stdout)
+    assert found and np.allclose([float(v) for v in found.groups()], end_day, atol=0.5), proc.stdout
+    proc = run(*base, "--posterior-draws", "4", "-o", tmp_path / "q.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "casualties, mean:" in proc.stdout and "(5% / 50% / 95%)" not in proc.stdout, proc.stdout
+
+
+def _particle_at(value):
+    def edit(f):
+        particles = f["particles"][()]
+        particles[-1, 0, 0] = value
+        f["particles"][...] = particles
+    return edit
+
+
+def _tolerance_nan(f):
+    tolerances = f["tolerances"][()]
+    tolerances[-1] = np.nan
+    f["tolerances"][...] = tolerances
+
+
+@pytest.mark.parametrize("edit,message", [
+    # The toy's prior is exponential on [0, 100]: 150 lies outside it, 1e6 outside the field's range too.
+    (_particle_at(150.0), "variable 'particles' holds 150 for parameter 'escalation.incidents.base_rate' "
+                          "(generation 1, particle 0), outside its prior's support [0, 100]"),
+    (_particle_at(1e6), "variable 'particles' holds 1000000 for parameter 'escalation.incidents.base_rate'"),
+    (_particle_at(-0.5), "holds -0.5 for parameter"),
+    (_tolerance_nan, "variable 'tolerances' holds nan for generation 1"),
+])
+def test_a_calibration_edited_outside_its_prior_is_refused_by_every_reader(run, toy, tmp_path, edit, message):
+    """A particle set by hand outside its prior's support was drawn by `--posterior` (base_rate 50
+    against U(0.01, 1.5)), or refused with a message about the scenario's field that did not name
+    the calibration file; a NaN tolerance was accepted. inspect, --posterior and --resume read the
+    file alike, and refuse it naming the file, the variable and the value."""
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    calibration = tmp_path / "c.h5"
+    assert run("calibrate", scenario, "-q", "--particles", "20", "--generations", "2", "-o", calibration,
+               timeout=300).returncode == 0
+    with h5py.File(calibration, "r+") as f:
+        edit(f)
+    partial = tmp_path / "r.h5.partial"
+    partial.write_bytes(calibration.read_bytes())
+    for named, command in ((calibration, ["inspect", calibration]),
+                           (calibration, ["run", tmp_path / "c.posterior.yaml", "--posterior", calibration, "-n",
+                                          "256", "-q", "-o", tmp_path / "p.h5"]),
+                           (partial, ["calibrate", scenario, "-q", "--particles", "20", "--generations", "3",
+                                      "--resume", "-o", tmp_path / "r.h5"])):
+        proc = run(*command, timeout=300)
+        assert proc.returncode == 2, (command[0], proc.stderr)
+        assert f"'{named}' is damaged" in proc.stderr, proc.stderr
+        assert "is damaged" in proc.stderr and message in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr
+    assert not (tmp_path / "p.h5").exists() and not (tmp_path / "r.h5").exists()
+
+
+def test_a_data_prior_conflict_is_a_warning_recorded_in_the_file(run, toy, tmp_path):
+    """Observed 400 incidents in 40 steps (at most one a step): no rate the prior allows comes near,
+    and the calibration ended at a tolerance of hundreds of sd with a confident 'posterior' at the
+    priors' edge, exit 0 and no word. Now the same exit 0 carries a warning on stderr (even with
+    -q), in the file's root attribute `warning`, in `brink inspect` and in the posterior scenario's
+    header; the conjugate toy, whose record the prior reaches, has none
+    (docs/calibration.md, "Data-prior conflict")."""
+    for name, text, warned in (("conflict", toy.replace("value: 12", "value: 400"), True), ("toy", toy, False)):
+        assert text != toy or not warned
+        scenario = tmp_path / f"{name}.yaml"
+        scenario.write_text(text, encoding="utf-8")
+        out = tmp_path / f"{name}.h5"
+        proc = run("calibrate", scenario, "-q", "-t", "2", "--particles", "100", "--generations", "4", "-o", out,
+                   timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(out) as f:
+            attribute = f.attrs.get("warning")
+            tolerance = float(f["tolerances"][-1])
+            closest = float(f["distances"][-1, :].min())
+        shown = run("inspect", out).stdout
+        header = (tmp_path / f"{name}.posterior.yaml").read_text(encoding="utf-8").split("\nbrink:", 1)[0]
+        if not warned:
+            assert proc.stderr == "" and attribute is None and "warning" not in shown + header, proc.stderr
+            assert closest <= 3.0  # one observation: the bound is 3 sd
+            continue
+        assert closest > 3.0 and tolerance > 3.0
+        assert proc.stderr.startswith("brink calibrate: warning: the posterior is not a fit to the observations")
+        assert proc.stderr.count("\n") == 1 and "a data-prior conflict" in proc.stderr, proc.stderr
+        assert "observation 'incidents_by_day_39' (400, sd 1)" in proc.stderr, proc.stderr
+        sentence = proc.stderr[len("brink calibrate: "):].strip()
+        assert attribute.decode() == sentence and sentence in shown and "# " + sentence in header

@@ -66,10 +66,10 @@ def test_a_megabyte_long_name_is_refused_at_once_and_shown_short(brink, tmp_path
     assert len(proc.stderr) < 2000, "each name is shown cut at 60 characters"
 
 
-def aliased_menus(actions):
-    """Actor A0 with `actions` actions besides hold, copied by alias into 255 more actors."""
+def aliased_menus(actions, copies=255):
+    """Actor A0 with `actions` actions besides hold, copied by alias into `copies` more actors."""
     menu = "\n".join(f"      x{k}: {{kind: exercise, cost: {k % 7}, tension: 0.01}}" for k in range(actions))
-    copies = "\n".join(f"  A{k}: *a" for k in range(1, 256))
+    copies = "\n".join(f"  A{k}: *a" for k in range(1, copies + 1))
     return f"""brink: 1
 name: amp
 run: {{horizon_days: 30, dt_days: 1, replications: 100}}
@@ -88,14 +88,20 @@ escalation: {{rungs: [a, b, c, d], initial_rung: a, limited_war: b, full_war: c,
 
 def test_an_alias_cannot_multiply_an_actors_menu(brink, tmp_path):
     """One actor's 2,000 actions aliased into 255 more actors: half a million actions from a file of
-    60 KB took gigabytes and minutes. Menus are bounded per actor and over all actors."""
+    60 KB took gigabytes and minutes. Such a file's aliases stand for 4 million nodes, and it is
+    refused at load, before anything reads it (docs/scenario-format.md, "The file"). Within that
+    bound, menus are bounded per actor and over all actors."""
     path = tmp_path / "amp.yaml"
     path.write_text(aliased_menus(2000))
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "the YAML aliases up to this one, '*a' (anchor '&a' on line 5, 16,009 nodes), " \
+        "expand the document by more than 1,000,000 nodes" in proc.stderr, proc.stderr[:500]
+    path.write_text(aliased_menus(2000, copies=3))
     proc = validate(brink, path)
     assert proc.returncode == 2 and "'actors.A0.actions' has 2001 actions; at most 1024 per actor and 16384 over " \
         "all actors are supported" in proc.stderr, proc.stderr[:500]
     # Within the bound per actor, the bound over all actors stops the copies: 16 menus of 1001 fit.
-    path.write_text(aliased_menus(1000))
+    path.write_text(aliased_menus(1000, copies=20))
     proc = validate(brink, path)
     assert proc.returncode == 2 and "'actors.A16.actions' has 1001 actions" in proc.stderr, proc.stderr[:500]
     assert "'actors.A15.actions'" not in proc.stderr

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <initializer_list>
+#include <limits>
 #include <span>
 
 #include <fmt/format.h>
@@ -178,6 +179,7 @@ void write_calibration(const std::string& path, const CalibrationRecord& r) {
   h5::set_int_attribute(f, "planned_generations", H5T_NATIVE_INT64, &planned, 1);
   h5::set_int_attribute(f, "lane_steps", H5T_NATIVE_DOUBLE, &r.lane_steps, 1);
   h5::set_int_attribute(f, "seconds", H5T_NATIVE_DOUBLE, &r.seconds, 1);
+  if (!r.warning.empty()) text("warning", r.warning);
   w.close();
 }
 
@@ -256,6 +258,53 @@ void check_weights(const std::string& path, std::size_t generation, std::span<co
         fmt::format("'{}' is damaged: the weights of generation {} sum to {:.12g}, not 1", path, generation, total));
 }
 
+// The support [lower, upper] a prior's text ends with ("uniform [0.01, 1.5]",
+// "normal mean 0 sd 1 on [-3, 3]": prior_text in cli_calibrate.cpp writes
+// each bound as the shortest text that reads back to it); false if it does not.
+bool prior_support(const std::string& text, double* lower, double* upper) {
+  const std::size_t open = text.rfind('['), comma = text.rfind(", "), close = text.rfind(']');
+  if (open == std::string::npos || comma == std::string::npos || close != text.size() - 1 || !(open < comma))
+    return false;
+  const auto number = [&](std::size_t from, std::size_t to, double* out) {
+    const auto [ptr, ec] = std::from_chars(text.data() + from, text.data() + to, *out);
+    return ec == std::errc() && ptr == text.data() + to;
+  };
+  return number(open + 1, comma, lower) && number(comma + 2, close, upper) && *lower <= *upper;
+}
+
+// Every particle lies in its prior's support, and every tolerance is a
+// number: generation 0 (the prior) +inf, later ones finite and at least 0.
+// A file edited by hand is refused here, before a posterior run draws a
+// value no prior allows or --resume starts from a tolerance of NaN.
+void check_draws(const std::string& path, const CalibrationRecord& r) {
+  const std::size_t d = r.parameters.size();
+  std::vector<double> lower(d), upper(d);
+  for (std::size_t a = 0; a < d; ++a)
+    if (!prior_support(r.priors[a], &lower[a], &upper[a]))
+      throw std::runtime_error(
+          fmt::format("'{}' is damaged: variable 'prior' reads '{}' for parameter '{}', not a "
+                      "prior with its support [lower, upper]",
+                      path, r.priors[a], r.parameters[a]));
+  for (const Population& p : r.generations) {
+    const bool prior = p.generation == 0;
+    if (std::isnan(p.tolerance) || p.tolerance < 0 || (!prior && !std::isfinite(p.tolerance)) ||
+        (prior && p.tolerance != std::numeric_limits<double>::infinity()))
+      throw std::runtime_error(
+          fmt::format("'{}' is damaged: variable 'tolerances' holds {} for generation {}, where "
+                      "a calibration writes {}",
+                      path, p.tolerance, p.generation, prior ? "inf (the prior's)" : "a finite number, at least 0"));
+    for (std::size_t i = 0; i < p.size(); ++i)
+      for (std::size_t a = 0; a < d; ++a) {
+        const double x = p.theta[i * d + a];
+        if (!(x >= lower[a] && x <= upper[a]))
+          throw std::runtime_error(
+              fmt::format("'{}' is damaged: variable 'particles' holds {} for parameter '{}' "
+                          "(generation {}, particle {}), outside its prior's support [{}, {}]",
+                          path, x, r.parameters[a], p.generation, i, lower[a], upper[a]));
+      }
+  }
+}
+
 }  // namespace
 
 CalibrationRecord read_calibration(const std::string& path) {
@@ -303,6 +352,7 @@ CalibrationRecord read_calibration(const std::string& path) {
                        statistic.begin() + static_cast<long>((k + 1) * n * m));
     r.generations.push_back(std::move(p));
   }
+  check_draws(path, r);
   r.scenario_label = root_text(f, "scenario_label");
   r.scenario_text = root_text(f, "scenario");
   r.settings = root_text(f, "settings");
@@ -312,6 +362,7 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.planned_generations = h5::read_int_attribute(f, "planned_generations");
   r.lane_steps = number_attribute(f, "lane_steps");
   r.seconds = number_attribute(f, "seconds");
+  r.warning = root_text(f, "warning");
   return r;
 }
 

@@ -126,6 +126,30 @@ double effective_sample_size(std::span<const double> weights) {
   return squares > 0 ? sum * sum / squares : 0.0;
 }
 
+DataConflict data_conflict(const Population& population, std::span<const double> observed,
+                           std::span<const double> observed_sd) {
+  DataConflict c;
+  const std::size_t m = observed.size();
+  if (population.size() == 0 || m == 0) return c;
+  c.bound = kConflictSd * std::sqrt(static_cast<double>(m));
+  // The closest particle; NaN counts as farthest.
+  c.distance = kInf;
+  for (std::size_t i = 0; i < population.size(); ++i)
+    if (population.distance[i] < c.distance || i == 0) {
+      c.particle = i;
+      c.distance = std::isnan(population.distance[i]) ? kInf : population.distance[i];
+    }
+  c.found = !(c.distance <= c.bound);
+  for (std::size_t o = 0; o < m; ++o) {
+    const double z = (population.statistic[c.particle * m + o] - observed[o]) / observed_sd[o];
+    if (o == 0 || std::abs(z) > std::abs(c.standardized)) {
+      c.observation = o;
+      c.standardized = z;
+    }
+  }
+  return c;
+}
+
 std::vector<double> weighted_covariance(std::span<const double> points, std::span<const double> weights,
                                         std::size_t d) {
   const std::size_t n = weights.size();

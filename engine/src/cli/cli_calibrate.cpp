@@ -97,6 +97,22 @@ std::string generation_line(const Population& p, int planned, double seconds) {
                      effective_sample_size(p.weight), seconds < 0 ? "" : fmt::format(", {:.1f} s", seconds));
 }
 
+// The data–prior conflict of the last generation as one sentence, or "".
+std::string conflict_warning(const CalibrationRecord& r) {
+  if (r.generations.empty()) return {};
+  const DataConflict c = data_conflict(r.generations.back(), r.observed, r.observed_sd);
+  if (!c.found) return {};
+  const std::size_t m = r.observed.size(), o = c.observation;
+  return fmt::format(
+      "warning: the posterior is not a fit to the observations: not one particle of generation {} has a world "
+      "within {:.4g} of them (3 sd per observation over {} observation{}, in the distance's standardized units; the "
+      "closest, particle {}, is at {:.4g}), and observation '{}' ({:.6g}, sd {:.4g}) lies {:.3g} sd from that "
+      "particle's mean; the priors cannot reach the record (a data-prior conflict): the posterior piles up where the "
+      "priors come closest, so widen them, or check the observations, their sd and the model",
+      r.generations.back().generation, c.bound, m, m == 1 ? "" : "s", c.particle, c.distance, r.observation_names[o],
+      r.observed[o], r.observed_sd[o], std::abs(c.standardized));
+}
+
 // Written beside `path` and renamed into place, so a failed write leaves no half file.
 void write_text_file(const std::string& path, const std::string& text) {
   const std::string partial = path + ".partial";
@@ -112,6 +128,11 @@ void write_text_file(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+void check_observation_days(const LoadedScenario& loaded) {
+  if (std::vector<Diagnostic> found = locate(loaded, observation_day_problems(loaded.scenario)); !found.empty())
+    throw ScenarioError(std::move(found));
+}
 
 // Every cross-field rule at every corner of the priors' supports, as for a
 // sweep's declared ranges (sweep_range.cpp), reported at the prior's line.
@@ -279,6 +300,7 @@ void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, con
                      std::ostream& err, CalibrationRecord& record) {
   // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
   auto save = [&] {
+    record.warning = conflict_warning(record);
     if (partial == nullptr) return;
     const std::string staging = partial->string() + ".tmp";
     try {
@@ -377,6 +399,7 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
       "# applied to {}. The weighted particles are in {}:\n"
       "# brink run --posterior {} draws parameter sets from them.\n",
       target.filename().string(), last.generation, last.tolerance, source.label, target.string(), target.string());
+  if (!record.warning.empty()) header += "# " + record.warning + "\n";
   // The calibration's own --set (and --seed) first: the model the particles were fitted to.
   std::vector<std::string> paths, values;
   for (const Override& s : settings) {
@@ -452,10 +475,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     // load_scenario leaves to the sweep's range hold at the file's values too.
     if (std::vector<Diagnostic> found = locate(set.loaded, validate(set.loaded.scenario)); !found.empty())
       throw ScenarioError(std::move(found));
-    // Observations are read by a calibration only: their days are checked here, not by validate.
-    if (std::vector<Diagnostic> found = locate(set.loaded, observation_day_problems(set.loaded.scenario));
-        !found.empty())
-      throw ScenarioError(std::move(found));
+    check_observation_days(set.loaded);
     set.spec = calibrate_spec(set.loaded, set.source, vm, o);
     for (const Override& s : settings)
       for (const PriorSpec& p : set.spec.priors)
@@ -550,6 +570,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   // could not be resumed.
   const fs::path posterior = write_posterior_scenario(target, source, settings, record);
   publish_output(partial, target, *before);
+  // Printed even with --quiet, like every warning: the posterior is not what it seems.
+  if (!record.warning.empty()) err << "brink calibrate: " << record.warning << "\n";
   if (!quiet)
     out << posterior_table(record)
         << fmt::format("wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {})\n",
@@ -568,6 +590,8 @@ void inspect_calibration(const std::string& path, bool scenario_only, std::ostre
                      r.seed, r.generations.size(), r.planned_generations);
   for (const Population& p : r.generations) out << "  " << generation_line(p, r.planned_generations, -1.0);
   if (r.generations.empty()) return;
+  // Judged from the particles (a file written before the check has no attribute).
+  if (const std::string warning = conflict_warning(r); !warning.empty()) out << warning << "\n";
   out << posterior_table(r);
   const Population& last = r.generations.back();
   const std::size_t m = r.observation_names.size();
@@ -705,6 +729,8 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
 PointSummary pooled_summary(const std::vector<PointSummary>& summaries) {
   PointSummary pooled;
   if (summaries.empty()) return pooled;
+  // One point (a draw per replication) is its own pool, quantiles and all.
+  if (summaries.size() == 1) return summaries.front();
   pooled.mean_casualties.assign(summaries.front().mean_casualties.size(), 0.0);
   double end_day = 0;
   for (const PointSummary& s : summaries) {

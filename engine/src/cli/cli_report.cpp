@@ -53,7 +53,9 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   LoadedScenario loaded = load_scenario(source);
   // The choices a sweep block names must match it, and its design must leave points to run.
   make_plan(loaded, {}, load_scenario_choices(loaded, source.label, {}));
-  check_prior_corners(loaded);  // what `brink calibrate` would refuse
+  // What `brink calibrate` would refuse, where the scenario declares a calibration.
+  check_prior_corners(loaded);
+  if (!loaded.scenario.calibrate.empty()) check_observation_days(loaded);
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
                      loaded.parameters.size());

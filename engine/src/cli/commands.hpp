@@ -45,6 +45,11 @@ ScenarioSource resolve_scenario(const std::optional<std::string>& argument);
 // Defined in cli_calibrate.cpp.
 void check_prior_corners(const LoadedScenario& loaded);
 
+// The observations' days against the run (observation_day_problems), which
+// only a calibration reads; throws ScenarioError at their lines or --set.
+// Defined in cli_calibrate.cpp.
+void check_observation_days(const LoadedScenario& loaded);
+
 // The read-and-report commands (cli_report.cpp).
 int command_validate(const std::vector<std::string>& args, std::ostream& out);
 int command_params(const std::vector<std::string>& args, std::ostream& out);

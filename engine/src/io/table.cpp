@@ -34,7 +34,8 @@ std::string point_detail(const PointSummary& s, const std::vector<std::string>& 
     out += fmt::format("  {:<14} {:>11.4f}  [{:>9.4f}, {:>9.4f}]  {:>9}\n", outcome_names()[o], s.probability[o],
                        s.interval[o].lower, s.interval[o].upper, s.count[o]);
   if (!s.mean_casualties.empty()) {
-    out += "  casualties, mean (5% / 50% / 95%):";
+    // Quantiles do not pool over points (--posterior-draws): then the means alone, said so.
+    out += s.casualty_quantiles.empty() ? "  casualties, mean:" : "  casualties, mean (5% / 50% / 95%):";
     for (std::size_t a = 0; a < s.mean_casualties.size() && a < actors.size(); ++a) {
       out += fmt::format("\n    {:<6} {:>9.0f}", actors[a], s.mean_casualties[a]);
       if (a < s.casualty_quantiles.size())

@@ -9,6 +9,7 @@
 #include <yaml-cpp/depthguard.h>
 
 #include "yaml_reader.hpp"
+#include "yaml_text.hpp"
 
 #include "brink/scenario/source_file.hpp"
 
@@ -57,6 +58,7 @@ void parse_types(Parser& p, const YAML::Node& types, const std::string& path, in
     const std::string tp = path + "." + entry.first.Scalar();
     p.place(tp, entry.second);
     if (!p.check_map(entry.second, tp, p.keys_of("actors.*.types.*", s, kNoIndex, {"weights", "note"}))) continue;
+    p.note(entry.second, tp);
     actor.types.push_back({.name = entry.first.Scalar(), .weights = actor.decision.weights});
     const FieldIndex index = {a, static_cast<int>(actor.types.size()) - 1, -1};
     p.fields(entry.second, "actors.*.types.*", tp, index, s);
@@ -237,6 +239,7 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
     const std::string cp = fmt::format("relations.commitments.{}", i);
     p.place(cp, c);
     if (!p.check_map(c, cp, p.keys_of("relations.commitments.*", s, kNoIndex, {"note"}, {"from", "to"}))) continue;
+    p.note(c, cp);
     Commitment commitment;
     commitment.from = p.actor(get(c, "from"), cp + ".from", ids);
     commitment.to = p.actor(get(c, "to"), cp + ".to", ids);
@@ -329,6 +332,7 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
     if (!p.check_map(entry.second, ip,
                      p.keys_of("negotiation.issues.*", s, kNoIndex, {"positions", "salience", "note"})))
       continue;
+    p.note(entry.second, ip);
     Issue issue;
     issue.id = entry.first.Scalar();
     issue.position.assign(ids.size(), 0.0);
@@ -363,6 +367,7 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
     std::vector<std::string> allowed = p.keys_of("events.*", s, kNoIndex, {"actor", "rung", "note"});
     allowed.insert(allowed.end(), verbs.begin(), verbs.end());
     if (!p.check_map(e, ep, allowed)) continue;
+    p.note(e, ep);
     Event event;
     event.actor = get(e, "actor").IsDefined() ? p.actor(get(e, "actor"), ep + ".actor", ids) : -1;
     if (!get(e, "actor").IsDefined()) p.error(e, fmt::format("missing required key 'actor' in '{}'", ep));
@@ -429,6 +434,7 @@ void parse_bargaining(Parser& p, const YAML::Node& root, const std::vector<std::
   s.bargaining.receiver = receiver;
   if (!p.check_map(node, "bargaining", p.keys_of("bargaining", s, kNoIndex, {"note"}, {"proposer", "receiver"})))
     return;
+  p.note(node, "bargaining");
   p.fields(node, "bargaining", "bargaining", kNoIndex, s);
 }
 
@@ -632,6 +638,10 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
         {{source.label, e.mark.line >= 0 ? e.mark.line + 1 : -1, e.mark.column >= 0 ? e.mark.column + 1 : -1,
           "YAML syntax error: " + e.msg + long_key_hint(source.text, e)}});
   }
+  // Aliases repeat nodes without copying them; a walk that expands them
+  // (a deep copy, an emitter) would take memory exponential in the text.
+  if (const yaml_text::AliasProblem aliases = yaml_text::alias_problem(source.text); aliases.line > 0)
+    throw ScenarioError({{source.label, aliases.line, aliases.column, aliases.message}});
   Parser parser(source.label);
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);

@@ -199,6 +199,7 @@ void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, co
           e, op,
           {"quantity", "actor", "pool", "rung", "date", "day", "value", "sd", "range", "quantile", "source", "note"}))
     return;
+  p.note(e, op);
   Observation o;
   o.id = op.substr(std::string_view("observations.").size());
   const std::string q = p.text(e, "quantity", op, "", true);
@@ -228,7 +229,14 @@ void parse_observation(Parser& p, const YAML::Node& e, const std::string& op, co
   } else if (get(e, "rung").IsDefined()) {
     p.error(get(e, "rung"), fmt::format("'{}.rung' applies only to quantity 'rung'", op));
   }
-  observation_day(p, e, op, s, start_date_refused, o);
+  // Whether the day lies in the run is a calibration's check (observation_day_problems,
+  // validate.cpp): a --set of the horizon can move it.
+  if (!observation_day(p, e, op, s, start_date_refused, o)) {
+    // Its day is unknown (reported, or only an echo of a refused start_date):
+    // checks over it would judge day 0 in its place.
+    p.unread(op + ".date");
+    p.unread(op + ".day");
+  }
   observation_value(p, e, op, o);
   double quantile = 0;
   if (number(p, e, "quantile", op, &quantile)) {
@@ -257,6 +265,7 @@ constexpr double kFarTail = 8.0;
 
 void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const ParameterInfo& field, PriorSpec& prior) {
   if (!p.check_map(e, pp, {"prior", "min", "max", "mean", "sd", "rate", "note"})) return;
+  p.note(e, pp);
   const std::string kind = p.text(e, "prior", pp, "", true);
   if (!kind.empty() && !parse_prior_kind(kind, &prior.kind)) {
     p.error(get(e, "prior"), fmt::format("'{}.prior' must be uniform, log_uniform, normal, truncated_normal or "
@@ -349,14 +358,9 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
     p.place(op, entry.second);
     parse_observation(p, entry.second, op, ids, start_date_refused, s);
   }
-  double last = -1;
-  for (const Observation& o : s.observations) last = std::max(last, o.day);
-  for (const Observation& o : s.observations)
-    if (o.quantity == ObservedQuantity::kIncidents && o.day != last)
-      p.error(get(obs, o.id), fmt::format("'observations.{}' counts incidents on day {}, before the last observed day "
-                                          "{}; incidents can be observed only on the last observed day (the count "
-                                          "runs to the calibration's horizon)",
-                                          o.id, o.day, last));
+  // Whether incidents are observed on the last observed step is a
+  // calibration's check (observation_day_problems, validate.cpp): it reads
+  // dt_days, which a --set can change.
 }
 
 void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {
@@ -423,63 +427,3 @@ void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {
 }
 
 }  // namespace brink::yaml_reader
-
-namespace brink {
-
-namespace {
-
-// A copy of `node` that shares nothing with it or with itself: an alias
-// becomes a copy of its anchor's node.
-YAML::Node unshared_copy(const YAML::Node& node) {
-  YAML::Node copy;
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      copy = node.Scalar();
-      copy.SetTag(node.Tag());
-      break;
-    case YAML::NodeType::Sequence:
-      copy = YAML::Node(YAML::NodeType::Sequence);
-      for (const YAML::Node& item : node) copy.push_back(unshared_copy(item));
-      break;
-    case YAML::NodeType::Map:
-      copy = YAML::Node(YAML::NodeType::Map);
-      for (const auto& entry : node) copy[unshared_copy(entry.first)] = unshared_copy(entry.second);
-      break;
-    default:
-      return copy;  // null: a fresh null node
-  }
-  copy.SetStyle(node.Style());
-  return copy;
-}
-
-}  // namespace
-
-std::string scenario_with_values(const std::string& text, const std::vector<std::string>& paths,
-                                 const std::vector<std::string>& values) {
-  YAML::Node root = unshared_copy(YAML::Load(text));
-  for (std::size_t k = 0; k < paths.size(); ++k) {
-    YAML::Node node = root;
-    std::string_view rest = paths[k];
-    while (true) {
-      const std::size_t dot = rest.find('.');
-      const std::string part(rest.substr(0, dot));
-      YAML::Node child;
-      if (node.IsSequence())
-        child.reset(node[static_cast<std::size_t>(std::stoul(part))]);
-      else
-        child.reset(node[part]);
-      if (dot == std::string_view::npos) {
-        child = values[k];
-        break;
-      }
-      node.reset(child);
-      rest = rest.substr(dot + 1);
-    }
-  }
-  root.remove("calibrate");
-  YAML::Emitter emitter;
-  emitter << root;
-  return std::string(emitter.c_str()) + "\n";
-}
-
-}  // namespace brink

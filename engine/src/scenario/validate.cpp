@@ -101,6 +101,37 @@ void events_before_the_end(const Scenario& s, Problems* out) {
   }
 }
 
+// An observation on day d is read after the step holding d (observation_step
+// in brink/calibrate/evaluator.hpp), as an event fires in it: a day at or
+// after S·dt lies past the last step the run simulates.
+double observation_step_of(const Scenario& s, const Observation& o) { return std::floor(o.day / s.run.dt_days + 1e-9); }
+bool observed_in_run(const Scenario& s, const Observation& o) {
+  return o.day >= 0 && observation_step_of(s, o) < steps_of(s);
+}
+
+// An incidents observation counts the incidents of steps 0…k, and the
+// calibration's runs end after the last observed step (calibration_scenario
+// in brink/calibrate/evaluator.hpp): a count on an earlier step would be
+// compared with one that ran longer. Steps, not days, decide: days 29 and
+// 29.5 at dt 1 are one step. An observation outside the simulated days is
+// left to observation_day_problems (one problem, one message).
+void incidents_on_the_last_step(const Scenario& s, Problems* out) {
+  const auto step = [&](const Observation& o) { return observation_step_of(s, o); };
+  const auto inside = [&](const Observation& o) { return observed_in_run(s, o); };
+  const Observation* last = nullptr;
+  for (const Observation& o : s.observations)
+    if (inside(o) && (!last || step(o) > step(*last))) last = &o;
+  for (const Observation& o : s.observations) {
+    if (o.quantity != ObservedQuantity::kIncidents || !inside(o) || step(o) == step(*last)) continue;
+    const std::string op = "observations." + o.id;
+    out->push_back({{op + (o.date.empty() ? ".day" : ".date"), "run.dt_days"},
+                    fmt::format("'{}' counts incidents on day {} (step {}), before the last observed step {} (day {}, "
+                                "'observations.{}'); incidents can be observed only on the last observed step (the "
+                                "count runs to the calibration's horizon, the end of that step)",
+                                op, o.day, step(o), step(*last), last->day, last->id)});
+  }
+}
+
 // The proposer judges the receiver's private war cost by one model: a
 // uniform spread (decision.war_cost_spread), or discrete types with their
 // own war costs (rules::discrete_demand). With both, the offers ignore the
@@ -422,23 +453,24 @@ const Rule kRules[] = {
 
 std::span<const Rule> validation_rules() { return kRules; }
 
-// An observation on day d is read after the step holding d (observation_step
-// in brink/calibrate/evaluator.hpp), as an event fires in it: a day at or
-// after S·dt lies past the last step the run simulates. Not a rule of
-// `validate`: only a calibration reads observations, and a run or a sweep
-// with a shorter horizon ignores them.
+// The observations' days against the run: each lies in a simulated step, and
+// incidents are counted on the last observed step. Not rules of every
+// command: only a calibration reads observations (brink calibrate, and
+// brink validate of a scenario with a calibrate section), and a run or a
+// sweep with a shorter horizon ignores them.
 std::vector<Problem> observation_day_problems(const Scenario& s) {
   std::vector<Problem> out;
   const double steps = steps_of(s);
   const double end = steps * s.run.dt_days;
   for (const Observation& o : s.observations) {
-    if (o.day >= 0 && std::floor(o.day / s.run.dt_days + 1e-9) < steps) continue;
+    if (observed_in_run(s, o)) continue;
     const std::string op = "observations." + o.id;
     out.push_back({{op + (o.date.empty() ? ".day" : ".date"), "run.horizon_days", "run.dt_days"},
                    fmt::format("'{}' falls on day {}, outside the simulated days [0, {:.12g}) ({} steps, dt_days {}); "
                                "a calibration reads every observation",
                                op, o.day, end, steps, s.run.dt_days)});
   }
+  incidents_on_the_last_step(s, &out);
   return out;
 }
 

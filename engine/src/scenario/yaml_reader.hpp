@@ -239,6 +239,9 @@ class Parser {
   // Fields whose value was refused or that are missing though required: rules
   // over them would judge the default in its place.
   const std::unordered_set<std::string>& unread_fields() const { return unread_; }
+  // A value outside the field table refused at `path` (an observation's day):
+  // the rules that read it are left out too.
+  void unread(std::string path) { unread_.insert(std::move(path)); }
 
   // Reads every field of a section element (`pattern` from the table) found in `map`.
   void fields(const YAML::Node& map, std::string_view pattern, const std::string& path, FieldIndex index, Scenario& s) {
@@ -336,6 +339,10 @@ class Parser {
     }
     return node.Scalar();
   }
+
+  // A `note:` is documentation only, but text like any other: a mapping or
+  // a list there would be read by nothing, and could hide anything.
+  void note(const YAML::Node& map, const std::string& path) { text(map, "note", path, ""); }
 
   bool boolean(const YAML::Node& map, const std::string& key, const std::string& path, bool fallback) {
     const YAML::Node node = get(map, key);

@@ -26,6 +26,9 @@ struct CalibrationRecord {
   std::uint64_t seed = 0;
   double lane_steps = 0;  // replication-steps simulated (every lane)
   double seconds = 0;     // wall time so far
+  // A data–prior conflict of the last generation (docs/calibration.md), as
+  // printed; "" if none. The root attribute `warning`, written only if set.
+  std::string warning;
 };
 
 // Writes `record` to `path` (created or truncated). Throws OutputError.

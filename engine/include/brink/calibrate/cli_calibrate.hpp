@@ -28,7 +28,9 @@ void inspect_calibration(const std::string& path, bool scenario_only, std::ostre
 SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws);
 
 // One summary over every point of a posterior plan (points have equal
-// replications, so pooling the counts integrates over the posterior).
+// replications, so pooling the counts integrates over the posterior). One
+// point (a draw per replication) is returned whole; over several, the
+// quantiles of casualties and end day are left out (they do not pool).
 PointSummary pooled_summary(const std::vector<PointSummary>& summaries);
 
 }  // namespace brink

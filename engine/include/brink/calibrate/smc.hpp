@@ -109,6 +109,25 @@ class GenerationStalled : public std::runtime_error {
 
 // Effective sample size (Σw)² / Σw².
 double effective_sample_size(std::span<const double> weights);
+
+// A data–prior conflict (docs/calibration.md, "Data–prior conflict"): not one
+// particle of a generation has a world within kConflictSd·√m of the m
+// observations (kConflictSd standardized units per observation, root mean
+// square). At the parameters that made the record its one world's squared
+// distance is χ²_m-distributed, so P(d > 3√m) = P(χ²_m > 9m) is at most
+// 0.27% (m = 1) and falls with m; the best particle's nearest world lies
+// nearer still. `found` is false otherwise; the closest particle, and the
+// observation its mean statistic misses by the most standard deviations.
+inline constexpr double kConflictSd = 3.0;
+struct DataConflict {
+  bool found = false;
+  std::size_t particle = 0;
+  double distance = 0.0, bound = 0.0;
+  std::size_t observation = 0;  // the worst-fitted observation of that particle
+  double standardized = 0.0;    // (statistic - value) / sd there, by its mean statistic
+};
+DataConflict data_conflict(const Population& population, std::span<const double> observed,
+                           std::span<const double> observed_sd);
 // Weighted mean and covariance (d × d, row-major) of rows of `points` (n × d).
 std::vector<double> weighted_covariance(std::span<const double> points, std::span<const double> weights, std::size_t d);
 // Lower Cholesky factor of a symmetric d × d matrix; a matrix that is not

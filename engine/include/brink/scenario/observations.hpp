@@ -71,11 +71,14 @@ struct Scenario;
 bool calendar_is_decodable(const Scenario& s);
 
 // Scenario YAML `text` with each dotted path set to its value (as written
-// in the file) and the `calibrate:` block removed: a posterior scenario that
-// `brink run` reads. A node the file shares through an anchor and aliases is
-// written out once per use, so a value set at one path changes that path
-// alone. Defined by the YAML reader (parse_observations.cpp); comments are
-// not kept.
+// in the file) and the `calibrate:` block commented out: a posterior scenario
+// that `brink run` reads. The text is kept, comments and all: a value
+// replaces its node's text; a path the file lacks is added as a key at the
+// end of the deepest mapping it has; nothing is expanded, except that an
+// alias on a set path, or of a node edited in place, is written out (one
+// level, in flow style) so that a value set at one path changes that path
+// alone. Defined in posterior_text.cpp; throws std::runtime_error if a value
+// finds no place (the result is read back and checked).
 std::string scenario_with_values(const std::string& text, const std::vector<std::string>& paths,
                                  const std::vector<std::string>& values);
 
