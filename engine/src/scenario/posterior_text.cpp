@@ -199,23 +199,34 @@ class PosteriorText {
     return end;
   }
 
+  // Just past the close of the quoted scalar opening at `at` (a double
+  // quote ends at an unescaped '"', a single quote at a "'" not doubled);
+  // kNone if the text ends first.
+  std::size_t quoted_end(std::size_t at) const {
+    const char quote = t_[at];
+    for (std::size_t k = at + 1; k < t_.size(); ++k) {
+      if (quote == '"' && t_[k] == '\\') {
+        ++k;
+      } else if (t_[k] == quote) {
+        if (quote == '\'' && k + 1 < t_.size() && t_[k + 1] == '\'') {
+          ++k;
+          continue;
+        }
+        return k + 1;
+      }
+    }
+    return kNone;
+  }
+
   // The matching close of the flow collection opening at `at`.
   std::size_t flow_end(std::size_t at) const {
     int depth = 0;
     for (std::size_t c = at; c < t_.size(); ++c) {
       const char ch = t_[c];
       if (ch == '"' || ch == '\'') {
-        for (++c; c < t_.size(); ++c) {
-          if (ch == '"' && t_[c] == '\\') {
-            ++c;
-          } else if (t_[c] == ch) {
-            if (ch == '\'' && c + 1 < t_.size() && t_[c + 1] == '\'') {
-              ++c;
-              continue;
-            }
-            break;
-          }
-        }
+        const std::size_t end = quoted_end(c);
+        if (end == kNone) return kNone;
+        c = end - 1;
       } else if (ch == '#' && c > 0 && space(t_[c - 1])) {
         c = line_end(c);
       } else if (ch == '[' || ch == '{') {
@@ -243,20 +254,7 @@ class PosteriorText {
         const std::size_t at = content_start(i);
         if (at >= t_.size()) return kNone;
         const char c = t_[at];
-        if (c == '"' || c == '\'') {
-          for (std::size_t k = at + 1; k < t_.size(); ++k) {
-            if (c == '"' && t_[k] == '\\') {
-              ++k;
-            } else if (t_[k] == c) {
-              if (c == '\'' && k + 1 < t_.size() && t_[k + 1] == '\'') {
-                ++k;
-                continue;
-              }
-              return k + 1;
-            }
-          }
-          return kNone;
-        }
+        if (c == '"' || c == '\'') return quoted_end(at);
         if (c == '|' || c == '>') return block_scalar_end(at);
         return plain_end(at, n.value, n.flow);
       }
