@@ -93,6 +93,7 @@ def test_top_level_help(run):
     assert "usage" in proc.stdout.lower()
     for command in COMMANDS:
         assert command in proc.stdout
+    assert "brink --version" in proc.stdout  # the only place a user can learn of it
 
 
 @pytest.mark.parametrize("command", COMMANDS)

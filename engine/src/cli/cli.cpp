@@ -72,7 +72,8 @@ commands:
   merge OUT SHARD... join the files of 'brink run --shard I/N' into the file one run writes
   calibrate SCENARIO fit the scenario's calibrate: priors to its observations: (ABC-SMC)
 
-Run 'brink <command> --help' for a command's options.
+Run 'brink <command> --help' for a command's options, 'brink --version' for the
+version and the kernel paths (instruction sets) built and usable on this CPU.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
 )";
 

@@ -86,7 +86,7 @@ constexpr double kMaxSeed = 9007199254740991.0;  // 2^53 - 1: every seed is exac
 // clang-format off
 const FieldSpec kFields[] = {
     // run
-    {.section = "run", .key = "horizon_days", .fallback = 120, .min = 1e-9, .max = 1e6, .unit = "days",
+    {.section = "run", .key = "horizon_days", .fallback = 120, .min = 1e-6, .max = 1e6, .unit = "days",
      .symbol = "$H$", .meaning = "simulated time span; at least one `dt_days`", .required = true, .sweepable = false, BRINK_MEMBER(s.run.horizon_days)},
     {.section = "run", .key = "dt_days", .fallback = 1, .min = 1e-6, .max = 365, .unit = "days",
      .symbol = "$\\Delta t$", .meaning = "step length; at most `horizon_days`, and `horizon_days / dt_days` must not exceed 1,000,000", .required = true, .sweepable = false, BRINK_MEMBER(s.run.dt_days)},
