@@ -205,6 +205,44 @@ def _format_version(value) -> int | str:
     return repr(_text(value) if _text(value) is not None else value)
 
 
+# The variables every brink result holds, as (name, kind, dimensions): the same list brink's own
+# reader checks (engine/src/io/recovery.cpp, layout_problem), so that a file brink inspect, merge and
+# --resume refuse is refused here too, in its words, rather than read with a piece missing.
+_LAYOUT = (
+    ("actor", "string", ("actor",)),
+    ("outcome", "string", ("outcome",)),
+    ("outcome_count", "integer", ("point", "outcome")),
+    ("outcome_probability", "floating-point", ("point", "outcome")),
+    ("outcome_probability_lower", "floating-point", ("point", "outcome")),
+    ("outcome_probability_upper", "floating-point", ("point", "outcome")),
+    ("replications", "integer", ("point",)),
+    ("mean_casualties", "floating-point", ("point", "actor")),
+    ("mean_end_day", "floating-point", ("point",)),
+)
+_KINDS = {"string": "SOU", "integer": "iu", "floating-point": "f"}
+
+
+def _layout_problem(file) -> str | None:
+    """What the open h5py `file` lacks of a brink result's layout, in words, or None."""
+    sizes: dict[str, int] = {}
+    present = set(file.keys())  # not file.get: it reads a link that damaged metadata hides as a missing one
+    for name, kind, dims in _LAYOUT + (("parameter_value", "floating-point", ("point", "parameter")),):
+        if name == "parameter_value" and "parameter" not in present:
+            continue
+        obj = file[name] if name in present else None
+        if obj is None or not hasattr(obj, "dtype"):
+            return f"the variable '{name}' is missing"
+        if obj.dtype.kind not in _KINDS[kind]:
+            return f"the variable '{name}' holds {obj.dtype} values, not {kind} ones"
+        if len(obj.shape) != len(dims):
+            return f"the variable '{name}' has {len(obj.shape)} dimensions, not {len(dims)}"
+        for dim, size in zip(dims, obj.shape):
+            expected = sizes.setdefault(dim, size if dim != "parameter" else file["parameter"].shape[0])
+            if size != expected:
+                return f"the variable '{name}' has {size} entries along '{dim}', not {expected}"
+    return None
+
+
 def _not_a_result(path: str, kind: str | None) -> ValueError:
     """The error for an HDF5 file without brink's root attribute engine = brink; `kind` is its brink_file_kind."""
     if kind == _CALIBRATION_KIND:
@@ -243,6 +281,14 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
                version > FORMAT_VERSION else f"run it again with a brink that writes format {FORMAT_VERSION}")
         raise ValueError(f"'{path}' is in brink output {found} and brink_analysis reads format {FORMAT_VERSION} only, "
                          f"so it would misread it; {how}")
+    try:
+        problem = _layout_problem(file)
+    except _OPEN_ERRORS as error:
+        file.close()
+        raise _unreadable(path, error) from error
+    if problem is not None:
+        file.close()
+        raise ValueError(f"'{path}' is not a whole brink result: {problem} (a damaged or edited file); run it again")
     # A run in progress rewrites chunks as it goes: only a finished file's are checked now.
     try:
         damaged = None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file)
@@ -304,6 +350,8 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     Raises FileNotFoundError if `path` does not exist and ValueError, naming
     the file and the cause (the HDF5 error is kept as ``__cause__``), if it
     cannot be read as a brink result: empty, not HDF5, truncated, damaged,
+    missing a variable every result holds or holding it with another type or
+    shape (the layout ``brink inspect`` checks; an edited file),
     written by another program or by ``brink calibrate``, or in another
     output format than :data:`FORMAT_VERSION` (the root attribute
     ``format_version``; a file without it is format 1), which ``brink

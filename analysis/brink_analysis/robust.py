@@ -34,7 +34,7 @@ import xarray as xr
 
 from .checks import name_list, probability, probability_sum
 from .discovery import outcome_names
-from .io import category_names, parameter_list_text, parameter_table, sweep_axes
+from .io import category_names, parameter_list_text, parameter_table, require, sweep_axes
 from .tables import _finished_replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
@@ -96,6 +96,8 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     _distinct_files(data)
     frames = []
     for ds in data:
+        require(ds, ["outcome_probability", "replications"], "outcome summaries",
+                "open the whole file with open_results, not a selection of its variables")
         names = outcome_names(ds, outcome)
         table = parameter_table(ds).reset_index(drop=True)
         finished = _finished_replications(ds) > 0

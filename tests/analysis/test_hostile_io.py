@@ -366,3 +366,42 @@ def test_14_robustness_names_a_lever_given_as_uncertainty_and_a_file_given_twice
     done = run_module("robust", policy_grid_file, policy_grid_file, "--levers", USA_READY)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == f"brink-analysis robust: '{policy_grid_file}' is given twice: give each policy's file once\n"
+
+
+# Files edited by hand: a variable every result holds is missing or of another kind ---------------
+
+
+def _edited(source, target, name, replacement=None):
+    shutil.copy(source, target)
+    with h5py.File(target, "r+") as f:
+        values = f[name][()]
+        del f[name]
+        if replacement is not None:
+            f.create_dataset(name, data=values.astype(replacement))
+    return target
+
+
+@pytest.mark.parametrize("name, replacement, problem", [
+    ("outcome_probability", None, "the variable 'outcome_probability' is missing"),
+    ("parameter_value", None, "the variable 'parameter_value' is missing"),
+    ("replications", None, "the variable 'replications' is missing"),
+    ("outcome", None, "the variable 'outcome' is missing"),
+    ("outcome_probability", np.int8, "the variable 'outcome_probability' holds int8 values, not floating-point ones"),
+])
+def test_a_result_missing_a_variable_every_result_holds_is_refused_by_name(lhs_file, tmp_path, name, replacement,
+                                                                           problem):
+    edited = _edited(lhs_file, tmp_path / "edited.h5", name, replacement)
+    expected = f"'{edited}' is not a whole brink result: {problem} (a damaged or edited file); run it again"
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        ba.open_results(edited)
+    for command in ("discover", "robust"):
+        done = run_module(command, edited)
+        assert done.returncode == 2 and done.stdout == "", done.stderr
+        assert done.stderr == f"brink-analysis {command}: {expected}\n"
+
+
+def test_robustness_of_a_selection_without_the_summaries_names_what_is_missing(policy_grid_file):
+    with ba.open_results(policy_grid_file) as ds:
+        with pytest.raises(ValueError, match=r"^this file has no outcome summaries \(no variable "
+                                             r"'outcome_probability'\): open the whole file"):
+            ba.robustness_table(ds.drop_vars("outcome_probability"), [USA_READY])
