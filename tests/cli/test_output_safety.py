@@ -15,10 +15,12 @@ hostile-input audit:
   stderr does not kill a run.
 """
 
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -380,6 +382,35 @@ def test_resume_trusts_only_marks_that_agree_with_each_other(brink, tmp_path, da
             f["replications"][0] = 100000
         else:
             f["block_done"][0, 0] = 2
+    assert_resumes_to_an_uninterrupted_runs_bits(args, tmp_path)
+
+
+def killed_while_open_for_writing(partial):
+    """What a --resume killed in its first moments leaves: the file reopened read-write (HDF5 marks the
+    superblock open for writing at once) but not yet switched to SWMR writing. A plain h5py "r+" open
+    does the same, and kill -9 keeps it from clearing the mark."""
+    holder = subprocess.Popen([sys.executable, "-c", "import h5py, sys, time\n"
+                               "f = h5py.File(sys.argv[1], 'r+')\nprint('open', flush=True)\ntime.sleep(60)",
+                               str(partial)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    holder.kill()
+    holder.wait(timeout=30)
+    with open(partial, "rb") as raw:  # superblock version 3, file consistency flags: write access, not SWMR
+        head = raw.read(12)
+    assert head[8] == 3 and head[11] == 0x01, head
+
+
+def test_a_partial_left_marked_open_by_a_killed_reopen_resumes_to_an_uninterrupted_runs_bits(brink, tmp_path):
+    """kill -9 in the first tenth of a second of a --resume left the partial marked open for writing
+    but not for SWMR writing, which no read-only open gets past: every later run called the intact
+    file damaged and refused it until `h5clear -s`. Under the lock the mark is stale and is cleared."""
+    args, partial = interrupted_flagship(brink, tmp_path)
+    killed_while_open_for_writing(partial)
+    before = partial.read_bytes()
+    fresh = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    line = one_sentence(fresh)
+    assert fresh.returncode == 2 and "finished block" in line and "--resume" in line and "damaged" not in line, line
+    partial.write_bytes(before)  # the mark again: --resume must get past it too
     assert_resumes_to_an_uninterrupted_runs_bits(args, tmp_path)
 
 

@@ -280,7 +280,11 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
     return false;
   }
   if (overwrite) return false;
-  const PartialState state = partial_state(partial);
+  PartialState state = partial_state(partial);
+  // A writer killed after it reopened the file but before it switched to
+  // SWMR writing (a resume's first moments) leaves a mark that no read-only
+  // open gets past. Under the lock that writer is gone: the mark is stale.
+  if (state == PartialState::kUnreadable && clear_stale_write_mark(partial.string())) state = partial_state(partial);
   if (state == PartialState::kForeign)
     throw OutputRefused(
         fmt::format("{} is an HDF5 file but not an unfinished brink run; move it away, or discard it with --overwrite",
