@@ -280,6 +280,85 @@ def test_a_finished_result_left_in_the_partial_is_not_replaced(brink, work, summ
                    if a[name].dtype.kind != "O")
 
 
+def test_a_finished_result_left_beside_a_file_that_appeared_is_never_put_over_it(brink, work):
+    """A run refused its target because a file appeared there keeps its finished result in
+    TARGET.partial. The next run called that "an interrupted run that was to replace it" and advised
+    --resume, which then replaced the file that had appeared without --overwrite."""
+    finished = work / "done.h5"
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", finished, cwd=work).returncode == 0
+    (work / "r.h5.partial").write_bytes(finished.read_bytes())
+    appeared = work / "r.h5"
+    assert run(brink, "run", "a.yaml", "-q", "-n", "64", "--seed", "3", "-o", "other.h5", cwd=work).returncode == 0
+    shutil.copy(work / "other.h5", appeared)
+    before = appeared.read_bytes()
+    for extra in ([], ["--resume"]):
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", *extra, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "holds the finished result of an earlier run" in line \
+            and "'mv r.h5.partial r.h5'" in line and "--overwrite" in line, (extra, line)
+        assert appeared.read_bytes() == before and (work / "r.h5.partial").read_bytes() == finished.read_bytes()
+    proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", "--overwrite", cwd=work)
+    assert proc.returncode == 0 and not (work / "r.h5.partial").exists(), proc.stderr
+
+
+def test_brink_never_writes_through_a_link_at_its_own_files(brink, work):
+    """A TARGET.partial that was a symbolic link was written through (--overwrite truncated the file it
+    points to, and the link was renamed to TARGET), and so was calibrate's OUT.posterior.yaml.partial."""
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "important.h5", cwd=work).returncode == 0
+    before = (work / "important.h5").read_bytes()
+    (work / "precious.txt").write_text("mine\n")
+    os.symlink("important.h5", work / "a.h5.partial")
+    os.symlink("precious.txt", work / "b.h5.lock")
+    for out, link in (("a.h5", "a.h5.partial"), ("b.h5", "b.h5.lock")):
+        for extra in (["--overwrite"], ["--resume"], []):
+            proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", out, *extra, cwd=work)
+            line = one_sentence(proc)
+            assert proc.returncode == 2 and f"'{link}' is a symbolic link" in line, (extra, line)
+            assert (work / link).is_symlink() and not (work / out).exists()
+    scenario = calibration_scenario(work)
+    os.symlink("precious.txt", work / "cc.posterior.yaml.partial")
+    proc = run(brink, "calibrate", scenario, "-q", "-o", "cc.h5", cwd=work)
+    line = one_sentence(proc)
+    assert proc.returncode == 2 and "'cc.posterior.yaml.partial' is a symbolic link" in line, line
+    assert not (work / "cc.h5").exists() and not (work / "cc.posterior.yaml").exists()
+    assert (work / "important.h5").read_bytes() == before and (work / "precious.txt").read_text() == "mine\n"
+
+
+def calibrate_while_a_file_appears(brink, work, appears):
+    """Runs a calibration into cal.h5, and once it has saved its first generation, stopped (SIGSTOP, so
+    that the moment is no race), writes a file at `appears`; returns the finished process."""
+    scenario = calibration_scenario(work)
+    proc = subprocess.Popen([brink, "calibrate", scenario, "-q", "-t", "1", "-o", "cal.h5", "--particles", "100",
+                             "--generations", "4"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while not (work / "cal.h5.partial").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGSTOP)
+    assert proc.poll() is None, "the calibration finished before a file could appear"
+    (work / appears).write_text("appeared\n")
+    proc.send_signal(signal.SIGCONT)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("appears", ["cal.posterior.yaml", "cal.h5"])
+def test_calibrate_never_publishes_over_a_file_that_appeared(brink, work, appears):
+    """The posterior scenario was renamed over a file that appeared at OUT.posterior.yaml while the
+    calibration ran, and was published even when OUT itself could not be (a file appeared there),
+    saying that its particles were in OUT, another program's file."""
+    proc = calibrate_while_a_file_appears(brink, work, appears)
+    line = one_sentence(proc)
+    assert proc.returncode == 1 and f"'{appears}' was created or replaced by another program" in line, line
+    assert (work / appears).read_text() == "appeared\n"
+    if appears == "cal.h5":  # the posterior names OUT as its particles' file: it goes nowhere either
+        assert not (work / "cal.posterior.yaml").exists() and not (work / "cal.posterior.yaml.partial").exists()
+        assert (work / "cal.h5.partial").exists()
+    else:
+        assert (work / "cal.h5").exists() and (work / "cal.posterior.yaml.partial").exists()
+    assert not (work / "cal.h5.lock").exists()
+
+
 def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
     """A plan too large for the address space (a ten-million-point grid under ulimit -v) ends with
     one sentence and exit 1, and the file it had started holds nothing to resume: it is removed,

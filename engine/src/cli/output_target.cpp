@@ -56,6 +56,19 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
   }
 }
 
+}  // namespace
+
+void refuse_link(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+    throw OutputRefused(
+        fmt::format("'{}' is a symbolic link, and brink never writes through a link at a file of its own; remove the "
+                    "link (what it points to is left alone)",
+                    path.string()));
+}
+
+namespace {
+
 std::string read_holder(int fd) {
   char buffer[256] = {0};
   const ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
@@ -140,8 +153,12 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
                       "its output: give a name without it",
                       file, suffix, suffix == ".lock" ? "lock" : "file while it is written"));
   check_one(target, target, inputs);
-  check_one(target.string() + ".partial", target, inputs);
-  check_one(target.string() + ".lock", target, inputs);
+  // Written, truncated and renamed as brink's own: through a link they would
+  // destroy the file it points to.
+  for (const char* own : {".partial", ".lock"}) {
+    refuse_link(target.string() + own);
+    check_one(target.string() + own, target, inputs);
+  }
 }
 
 void prepare_output_directory(const fs::path& target, bool create) {
@@ -166,10 +183,26 @@ void prepare_output_directory(const fs::path& target, bool create) {
                                     directory.string(), ec.message()));
 }
 
+namespace {
+
+// A run whose target appeared while it ran leaves its finished result in the
+// partial: no unfinished run, and one that may not replace what appeared.
+OutputRefused finished_result_left(const fs::path& partial) {
+  return OutputRefused(
+      fmt::format("{} holds the finished result of an earlier run, left there because a file appeared at its target; "
+                  "move it into place ('mv {} {}') or discard it with --overwrite",
+                  partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
+}
+
+}  // namespace
+
 void refuse_existing_result(const fs::path& target, bool overwrite, bool resume, std::string_view what) {
   std::error_code ec;
   if (overwrite || !fs::exists(target, ec)) return;
   const fs::path partial = target.string() + ".partial";
+  // Its run was refused the target once: --resume, which would put it in
+  // place, must not replace the file that appeared there either.
+  if (fs::exists(partial, ec) && is_finished_result(partial.string())) throw finished_result_left(partial);
   if (resume && fs::exists(partial, ec)) return;  // a run that could start only if allowed to replace the target
   if (resume)
     throw OutputRefused(
@@ -318,11 +351,7 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
   // A finished result left beside its target (a file appeared there while it
   // ran) is no unfinished run: starting over would replace it (--resume
   // puts it in place, running nothing, if it holds per-replication data).
-  if (is_finished_result(partial.string()))
-    throw OutputRefused(
-        fmt::format("{} holds the finished result of an earlier run, left there because a file appeared at its target; "
-                    "move it into place ('mv {} {}') or discard it with --overwrite",
-                    partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
+  if (is_finished_result(partial.string())) throw finished_result_left(partial);
   const std::int64_t finished = finished_block_count(partial);
   if (finished < 0)
     throw OutputRefused(fmt::format(

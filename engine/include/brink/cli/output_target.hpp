@@ -35,9 +35,15 @@ std::string portable_file_name(std::string_view name);
 // out/<portable name>.h5
 std::filesystem::path default_output_path(std::string_view scenario_name);
 
-// Throws OutputRefused unless `target` (and its .partial) is a regular file or
-// does not exist yet, and is none of `inputs` (compared by device and inode).
+// Throws OutputRefused unless `target` (and its .partial and .lock) is a
+// regular file or does not exist yet, and is none of `inputs` (compared by
+// device and inode); the .partial and .lock may not be symbolic links.
 void check_output_path(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs);
+
+// Throws OutputRefused if `path`, one of brink's own files beside an output
+// (TARGET.partial, TARGET.lock), is a symbolic link (check_output_path checks
+// those two).
+void refuse_link(const std::filesystem::path& path);
 
 // Makes sure the target's directory is there: created (with its parents) if
 // missing and `create` (the default output path), else OutputRefused saying
