@@ -573,6 +573,77 @@ def test_a_closed_stderr_pipe_or_a_hangup_does_not_kill_a_run(brink, work):
     assert not (work / "h.h5.lock").exists()
 
 
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGINT])
+def test_a_signal_ignored_at_start_stays_ignored(brink, work, signum):
+    """`nohup brink run ... &` then a hangup, or Ctrl-C meant for the shell's foreground job, stopped
+    the run: brink replaced the ignored disposition it inherited with its own handler."""
+    target = work / "n.h5"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "-o", str(target)], cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signum, signal.SIG_IGN))
+    interrupt_after_first_blocks(proc, work / "n.h5.partial", time.monotonic() + 20, signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (proc.returncode, err)
+    with h5py.File(target, "r") as f:
+        assert int(f.attrs["complete"]) == 1
+
+
+@pytest.mark.parametrize("second_writer", [False, True], ids=["lock_deleted", "lock_taken"])
+def test_a_run_whose_lock_was_deleted_does_not_publish(brink, work, second_writer):
+    """With TARGET.lock deleted mid-run a second writer could take a lock of its own and write the same
+    partial; the first run then published the file as complete. It now checks its lock first."""
+    target = work / "l.h5"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "-o", str(target)], cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupt_after_first_blocks(proc, work / "l.h5.partial", time.monotonic() + 20, 0)  # signal 0: only waits
+    (work / "l.h5.lock").unlink()
+    holder = None
+    if second_writer:
+        holder = open(work / "l.h5.lock", "w")
+        fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if holder:
+            holder.close()
+    line = one_sentence(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    assert proc.returncode == 1 and "l.h5.lock' was removed or replaced" in line and "not published" in line, line
+    assert not target.exists()
+    assert (work / "l.h5.partial").exists() == second_writer
+    assert (work / "l.h5.lock").exists() == second_writer  # another run's lock is not deleted
+
+
+def test_merge_names_its_own_way_out_of_a_lock_held_by_another_run(brink, work):
+    """merge takes OUT as an operand, but was told to "give another -o" when another run held OUT's lock."""
+    sweep = ["--sweep", "actors.RED.decision.patience_days=10,20"]
+    for i in range(2):
+        assert run(brink, "run", "a.yaml", "-q", "-n", N, *sweep, "--shard", f"{i}/2", "-o", f"s{i}.h5",
+                   cwd=work).returncode == 0
+    with open(work / "m.h5.lock", "w") as held:
+        held.write("PID 1 on host elsewhere\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = run(brink, "merge", "-q", "m.h5", "s0.h5", "s1.h5", cwd=work)
+    line = one_sentence(proc)
+    assert proc.returncode == 2 and "merge into another OUT" in line and "-o" not in line, line
+
+
+def test_a_rename_that_fails_says_where_the_finished_result_is(brink, work):
+    """`cannot rename ...: Operation not permitted` (an immutable target replaced with --overwrite) did
+    not say that the finished result is kept in TARGET.partial, nor how to publish it."""
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", cwd=work).returncode == 0
+    if subprocess.run(["chattr", "+i", str(work / "r.h5")], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable files (chattr +i)")
+    try:
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "--seed", "9", "-o", "r.h5", "--overwrite", cwd=work)
+    finally:
+        subprocess.run(["chattr", "-i", str(work / "r.h5")], check=True)
+    line = one_sentence(proc)
+    assert proc.returncode == 1 and "cannot rename" in line and "the finished result is kept in 'r.h5.partial'" \
+        in line and "'mv r.h5.partial r.h5'" in line, line
+    assert (work / "r.h5.partial").exists()
+
+
 def test_a_run_interrupted_before_its_first_block_keeps_nothing_and_says_so(brink, work):
     """A signal while the first block is still in flight (blocks of 10 years of daily steps, one
     thread): the run used to say its partial "keeps the finished blocks, continue with --resume"

@@ -586,6 +586,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   const fs::path posterior = write_posterior_scenario(target, source, settings, record);
   const fs::path posterior_partial = posterior.string() + ".partial";
   try {
+    lock->vouch_for(partial);
     publish_output(partial, target, *before);
   } catch (...) {
     std::error_code ignored;

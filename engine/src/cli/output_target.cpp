@@ -95,6 +95,14 @@ void fsync_path(const fs::path& path, int flags) {
   if (status != 0) throw std::runtime_error(fmt::format("cannot sync '{}': {}", path.string(), std::strerror(error)));
 }
 
+// The partial holds the finished result: say so, and how to publish it.
+std::string cannot_rename(const fs::path& partial, const fs::path& target, int error) {
+  return fmt::format(
+      "cannot rename '{}' to '{}': {}; the finished result is kept in '{}', and 'mv {} {}' puts it in place once "
+      "that is allowed",
+      partial.string(), target.string(), std::strerror(error), partial.string(), partial.string(), target.string());
+}
+
 }  // namespace
 
 std::string disk_space_warning(const fs::path& target, std::uint64_t bytes) {
@@ -225,7 +233,7 @@ FileIdentity identity_of(const fs::path& path) {
   return {true, st.st_dev, st.st_ino};
 }
 
-OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
+OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::move(path)) {
   // The holder removes the lock file when it finishes; a process that opened
   // the old file before that would lock a file nobody else sees, so after
   // locking, check that the path still names the locked file, else retry.
@@ -240,9 +248,8 @@ OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
       if (error != EWOULDBLOCK)
         throw OutputRefused(fmt::format("cannot lock '{}': {}", path_.string(), std::strerror(error)));
       const std::string target = path_.string().substr(0, path_.string().size() - 5);
-      throw OutputRefused(
-          fmt::format("another brink run ({}) is writing '{}' (lock {}); wait for it to finish or give another -o",
-                      holder.empty() ? "process unknown" : holder, target, path_.string()));
+      throw OutputRefused(fmt::format("another brink run ({}) is writing '{}' (lock {}); wait for it to finish or {}",
+                                      holder.empty() ? "process unknown" : holder, target, path_.string(), elsewhere));
     }
     struct stat locked {
     }, named{};
@@ -272,8 +279,34 @@ OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
 
 OutputLock::~OutputLock() {
   if (fd_ < 0) return;
-  ::unlink(path_.c_str());  // while still locked: see the constructor
+  // While still locked (see the constructor), and only our own file: one
+  // at the path now is another run's lock.
+  if (still_ours()) ::unlink(path_.c_str());
   ::close(fd_);
+}
+
+bool OutputLock::still_ours() const {
+  struct stat held {
+  }, named{};
+  return fd_ >= 0 && ::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+         held.st_ino == named.st_ino;
+}
+
+void OutputLock::vouch_for(const fs::path& partial) const {
+  if (still_ours()) return;
+  // Someone removed or replaced the lock file: a second run could then take
+  // a lock of its own and write the same partial, so this run cannot vouch
+  // for what the partial holds.
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const bool taken = fd >= 0 && ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  if (fd >= 0) ::close(fd);
+  std::error_code ec;
+  if (!taken) fs::remove(partial, ec);  // nobody else's: nothing in it can be vouched for
+  throw std::runtime_error(fmt::format(
+      "the lock '{}' was removed or replaced while this run held it, so another run may have written '{}' too: the "
+      "result is not published, and '{}' {}",
+      path_.string(), partial.string(), partial.string(),
+      taken ? "is left to the run that holds the lock now" : "is removed; run it again"));
 }
 
 void publish_output(const fs::path& partial, const fs::path& target, const FileIdentity& before) {
@@ -285,9 +318,7 @@ void publish_output(const fs::path& partial, const fs::path& target, const FileI
   if (!before.exists) {
     if (::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
       if (errno == EEXIST) throw std::runtime_error(appeared);
-      if (errno != EINVAL && errno != ENOSYS)
-        throw std::runtime_error(
-            fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(), std::strerror(errno)));
+      if (errno != EINVAL && errno != ENOSYS) throw std::runtime_error(cannot_rename(partial, target, errno));
       // A file system without RENAME_NOREPLACE: link() never replaces either.
       if (::link(partial.c_str(), target.c_str()) != 0)
         throw std::runtime_error(errno == EEXIST ? appeared
@@ -297,9 +328,7 @@ void publish_output(const fs::path& partial, const fs::path& target, const FileI
     }
   } else {
     if (identity_of(target) != before) throw std::runtime_error(appeared);
-    if (::rename(partial.c_str(), target.c_str()) != 0)
-      throw std::runtime_error(
-          fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(), std::strerror(errno)));
+    if (::rename(partial.c_str(), target.c_str()) != 0) throw std::runtime_error(cannot_rename(partial, target, errno));
   }
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   fsync_path(directory, O_RDONLY | O_DIRECTORY);

@@ -76,12 +76,20 @@ FileIdentity identity_of(const std::filesystem::path& path);
 // host if another process holds it.
 class OutputLock {
  public:
-  explicit OutputLock(std::filesystem::path path);
+  // `elsewhere` ends the message to a second writer: how to write elsewhere.
+  explicit OutputLock(std::filesystem::path path, std::string_view elsewhere = "give another -o");
   ~OutputLock();
   OutputLock(const OutputLock&) = delete;
   OutputLock& operator=(const OutputLock&) = delete;
 
+  // Before publishing `partial`: returns if the path still names the file
+  // this lock holds; else throws std::runtime_error (removing `partial`
+  // unless another process holds a lock at the path now, whose file it is).
+  void vouch_for(const std::filesystem::path& partial) const;
+
  private:
+  bool still_ours() const;
+
   std::filesystem::path path_;
   int fd_ = -1;
 };
