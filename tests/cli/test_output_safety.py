@@ -15,10 +15,12 @@ hostile-input audit:
   stderr does not kill a run.
 """
 
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -278,6 +280,85 @@ def test_a_finished_result_left_in_the_partial_is_not_replaced(brink, work, summ
                    if a[name].dtype.kind != "O")
 
 
+def test_a_finished_result_left_beside_a_file_that_appeared_is_never_put_over_it(brink, work):
+    """A run refused its target because a file appeared there keeps its finished result in
+    TARGET.partial. The next run called that "an interrupted run that was to replace it" and advised
+    --resume, which then replaced the file that had appeared without --overwrite."""
+    finished = work / "done.h5"
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", finished, cwd=work).returncode == 0
+    (work / "r.h5.partial").write_bytes(finished.read_bytes())
+    appeared = work / "r.h5"
+    assert run(brink, "run", "a.yaml", "-q", "-n", "64", "--seed", "3", "-o", "other.h5", cwd=work).returncode == 0
+    shutil.copy(work / "other.h5", appeared)
+    before = appeared.read_bytes()
+    for extra in ([], ["--resume"]):
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", *extra, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "holds the finished result of an earlier run" in line \
+            and "'mv r.h5.partial r.h5'" in line and "--overwrite" in line, (extra, line)
+        assert appeared.read_bytes() == before and (work / "r.h5.partial").read_bytes() == finished.read_bytes()
+    proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", "--overwrite", cwd=work)
+    assert proc.returncode == 0 and not (work / "r.h5.partial").exists(), proc.stderr
+
+
+def test_brink_never_writes_through_a_link_at_its_own_files(brink, work):
+    """A TARGET.partial that was a symbolic link was written through (--overwrite truncated the file it
+    points to, and the link was renamed to TARGET), and so was calibrate's OUT.posterior.yaml.partial."""
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "important.h5", cwd=work).returncode == 0
+    before = (work / "important.h5").read_bytes()
+    (work / "precious.txt").write_text("mine\n")
+    os.symlink("important.h5", work / "a.h5.partial")
+    os.symlink("precious.txt", work / "b.h5.lock")
+    for out, link in (("a.h5", "a.h5.partial"), ("b.h5", "b.h5.lock")):
+        for extra in (["--overwrite"], ["--resume"], []):
+            proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", out, *extra, cwd=work)
+            line = one_sentence(proc)
+            assert proc.returncode == 2 and f"'{link}' is a symbolic link" in line, (extra, line)
+            assert (work / link).is_symlink() and not (work / out).exists()
+    scenario = calibration_scenario(work)
+    os.symlink("precious.txt", work / "cc.posterior.yaml.partial")
+    proc = run(brink, "calibrate", scenario, "-q", "-o", "cc.h5", cwd=work)
+    line = one_sentence(proc)
+    assert proc.returncode == 2 and "'cc.posterior.yaml.partial' is a symbolic link" in line, line
+    assert not (work / "cc.h5").exists() and not (work / "cc.posterior.yaml").exists()
+    assert (work / "important.h5").read_bytes() == before and (work / "precious.txt").read_text() == "mine\n"
+
+
+def calibrate_while_a_file_appears(brink, work, appears):
+    """Runs a calibration into cal.h5, and once it has saved its first generation, stopped (SIGSTOP, so
+    that the moment is no race), writes a file at `appears`; returns the finished process."""
+    scenario = calibration_scenario(work)
+    proc = subprocess.Popen([brink, "calibrate", scenario, "-q", "-t", "1", "-o", "cal.h5", "--particles", "100",
+                             "--generations", "4"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while not (work / "cal.h5.partial").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGSTOP)
+    assert proc.poll() is None, "the calibration finished before a file could appear"
+    (work / appears).write_text("appeared\n")
+    proc.send_signal(signal.SIGCONT)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("appears", ["cal.posterior.yaml", "cal.h5"])
+def test_calibrate_never_publishes_over_a_file_that_appeared(brink, work, appears):
+    """The posterior scenario was renamed over a file that appeared at OUT.posterior.yaml while the
+    calibration ran, and was published even when OUT itself could not be (a file appeared there),
+    saying that its particles were in OUT, another program's file."""
+    proc = calibrate_while_a_file_appears(brink, work, appears)
+    line = one_sentence(proc)
+    assert proc.returncode == 1 and f"'{appears}' was created or replaced by another program" in line, line
+    assert (work / appears).read_text() == "appeared\n"
+    if appears == "cal.h5":  # the posterior names OUT as its particles' file: it goes nowhere either
+        assert not (work / "cal.posterior.yaml").exists() and not (work / "cal.posterior.yaml.partial").exists()
+        assert (work / "cal.h5.partial").exists()
+    else:
+        assert (work / "cal.h5").exists() and (work / "cal.posterior.yaml.partial").exists()
+    assert not (work / "cal.h5.lock").exists()
+
+
 def test_out_of_memory_is_a_sentence_and_leaves_no_partial(brink, work):
     """A plan too large for the address space (a ten-million-point grid under ulimit -v) ends with
     one sentence and exit 1, and the file it had started holds nothing to resume: it is removed,
@@ -383,6 +464,35 @@ def test_resume_trusts_only_marks_that_agree_with_each_other(brink, tmp_path, da
     assert_resumes_to_an_uninterrupted_runs_bits(args, tmp_path)
 
 
+def killed_while_open_for_writing(partial):
+    """What a --resume killed in its first moments leaves: the file reopened read-write (HDF5 marks the
+    superblock open for writing at once) but not yet switched to SWMR writing. A plain h5py "r+" open
+    does the same, and kill -9 keeps it from clearing the mark."""
+    holder = subprocess.Popen([sys.executable, "-c", "import h5py, sys, time\n"
+                               "f = h5py.File(sys.argv[1], 'r+')\nprint('open', flush=True)\ntime.sleep(60)",
+                               str(partial)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    holder.kill()
+    holder.wait(timeout=30)
+    with open(partial, "rb") as raw:  # superblock version 3, file consistency flags: write access, not SWMR
+        head = raw.read(12)
+    assert head[8] == 3 and head[11] == 0x01, head
+
+
+def test_a_partial_left_marked_open_by_a_killed_reopen_resumes_to_an_uninterrupted_runs_bits(brink, tmp_path):
+    """kill -9 in the first tenth of a second of a --resume left the partial marked open for writing
+    but not for SWMR writing, which no read-only open gets past: every later run called the intact
+    file damaged and refused it until `h5clear -s`. Under the lock the mark is stale and is cleared."""
+    args, partial = interrupted_flagship(brink, tmp_path)
+    killed_while_open_for_writing(partial)
+    before = partial.read_bytes()
+    fresh = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    line = one_sentence(fresh)
+    assert fresh.returncode == 2 and "finished block" in line and "--resume" in line and "damaged" not in line, line
+    partial.write_bytes(before)  # the mark again: --resume must get past it too
+    assert_resumes_to_an_uninterrupted_runs_bits(args, tmp_path)
+
+
 # As above: root alone can run the binary as `nobody`; CI runs as root.
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
 def test_an_unreachable_output_directory_is_named_as_such(brink, tmp_path):
@@ -461,6 +571,77 @@ def test_a_closed_stderr_pipe_or_a_hangup_does_not_kill_a_run(brink, work):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1 and "continue with --resume" in err, (proc.returncode, err)
     assert not (work / "h.h5.lock").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGINT])
+def test_a_signal_ignored_at_start_stays_ignored(brink, work, signum):
+    """`nohup brink run ... &` then a hangup, or Ctrl-C meant for the shell's foreground job, stopped
+    the run: brink replaced the ignored disposition it inherited with its own handler."""
+    target = work / "n.h5"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "-o", str(target)], cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signum, signal.SIG_IGN))
+    interrupt_after_first_blocks(proc, work / "n.h5.partial", time.monotonic() + 20, signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (proc.returncode, err)
+    with h5py.File(target, "r") as f:
+        assert int(f.attrs["complete"]) == 1
+
+
+@pytest.mark.parametrize("second_writer", [False, True], ids=["lock_deleted", "lock_taken"])
+def test_a_run_whose_lock_was_deleted_does_not_publish(brink, work, second_writer):
+    """With TARGET.lock deleted mid-run a second writer could take a lock of its own and write the same
+    partial; the first run then published the file as complete. It now checks its lock first."""
+    target = work / "l.h5"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "-o", str(target)], cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupt_after_first_blocks(proc, work / "l.h5.partial", time.monotonic() + 20, 0)  # signal 0: only waits
+    (work / "l.h5.lock").unlink()
+    holder = None
+    if second_writer:
+        holder = open(work / "l.h5.lock", "w")
+        fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if holder:
+            holder.close()
+    line = one_sentence(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    assert proc.returncode == 1 and "l.h5.lock' was removed or replaced" in line and "not published" in line, line
+    assert not target.exists()
+    assert (work / "l.h5.partial").exists() == second_writer
+    assert (work / "l.h5.lock").exists() == second_writer  # another run's lock is not deleted
+
+
+def test_merge_names_its_own_way_out_of_a_lock_held_by_another_run(brink, work):
+    """merge takes OUT as an operand, but was told to "give another -o" when another run held OUT's lock."""
+    sweep = ["--sweep", "actors.RED.decision.patience_days=10,20"]
+    for i in range(2):
+        assert run(brink, "run", "a.yaml", "-q", "-n", N, *sweep, "--shard", f"{i}/2", "-o", f"s{i}.h5",
+                   cwd=work).returncode == 0
+    with open(work / "m.h5.lock", "w") as held:
+        held.write("PID 1 on host elsewhere\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = run(brink, "merge", "-q", "m.h5", "s0.h5", "s1.h5", cwd=work)
+    line = one_sentence(proc)
+    assert proc.returncode == 2 and "merge into another OUT" in line and "-o" not in line, line
+
+
+def test_a_rename_that_fails_says_where_the_finished_result_is(brink, work):
+    """`cannot rename ...: Operation not permitted` (an immutable target replaced with --overwrite) did
+    not say that the finished result is kept in TARGET.partial, nor how to publish it."""
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", cwd=work).returncode == 0
+    if subprocess.run(["chattr", "+i", str(work / "r.h5")], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable files (chattr +i)")
+    try:
+        proc = run(brink, "run", "a.yaml", "-q", "-n", N, "--seed", "9", "-o", "r.h5", "--overwrite", cwd=work)
+    finally:
+        subprocess.run(["chattr", "-i", str(work / "r.h5")], check=True)
+    line = one_sentence(proc)
+    assert proc.returncode == 1 and "cannot rename" in line and "the finished result is kept in 'r.h5.partial'" \
+        in line and "'mv r.h5.partial r.h5'" in line, line
+    assert (work / "r.h5.partial").exists()
 
 
 def test_a_run_interrupted_before_its_first_block_keeps_nothing_and_says_so(brink, work):

@@ -447,6 +447,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     if (kept.empty()) throw;
     throw std::runtime_error(fmt::format("{}; {}; continue with --resume", e.what(), kept));
   }
+  lock.vouch_for(partial);
   publish_output(partial, target, target_before);
   const double seconds = progress ? progress->elapsed() : 0.0;
   if (table) {

@@ -2,6 +2,7 @@
 // and the posterior plans of `brink run --posterior`.
 #include "brink/calibrate/cli_calibrate.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -113,17 +114,26 @@ std::string conflict_warning(const CalibrationRecord& r) {
       r.observed[o], r.observed_sd[o], std::abs(c.standardized));
 }
 
-// Written beside `path` and renamed into place, so a failed write leaves no half file.
+// Writes `path` (a file of brink's own, published by a rename), removed
+// again if the write fails. Never through a link, which would write the file
+// it points to.
 void write_text_file(const std::string& path, const std::string& text) {
-  const std::string partial = path + ".partial";
-  std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-  file << text;
-  file.close();
-  const int error = errno;
-  if (!file || std::rename(partial.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(file ? errno : error);
-    std::remove(partial.c_str());
-    throw std::runtime_error(fmt::format("cannot write '{}': {}", path, why));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error(
+        fmt::format("cannot write '{}': {}", path, errno == ELOOP ? "it is a symbolic link" : std::strerror(errno)));
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  const int error = written == text.size() ? 0 : errno;
+  ::close(fd);
+  if (written != text.size()) {
+    ::unlink(path.c_str());
+    throw std::runtime_error(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
   }
 }
 
@@ -388,7 +398,8 @@ fs::path posterior_scenario_path(const fs::path& target) {
   return fs::path(target).replace_extension(".posterior.yaml");
 }
 
-// The scenario with the posterior means set.
+// The scenario with the posterior means set, written to its .partial (the
+// caller publishes it). Returns the posterior scenario's path.
 fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source,
                                   const std::vector<Override>& settings, const CalibrationRecord& record) {
   const Population& last = record.generations.back();
@@ -412,7 +423,7 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
     paths.push_back(record.parameters[a]);
     values.push_back(fmt::format("{:.17g}", mean[a]));
   }
-  write_text_file(posterior.string(), header + scenario_with_values(source.text, paths, values));
+  write_text_file(posterior.string() + ".partial", header + scenario_with_values(source.text, paths, values));
   return posterior;
 }
 
@@ -432,6 +443,7 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
                     "another -o",
                     target.string(), posterior.string()));
   check_output_path(posterior, inputs);
+  refuse_link(target.string() + ".partial.tmp");  // where each generation is staged
   prepare_output_directory(target, !vm.count("output"));
   return target;
 }
@@ -465,7 +477,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   // the agreement to start (it would leave the others waiting in it).
   std::optional<Setup> setup;
   std::optional<OutputLock> lock;
-  std::optional<FileIdentity> before;
+  std::optional<FileIdentity> before, posterior_before;
   std::exception_ptr failed;
   try {
     Setup& set = setup.emplace();
@@ -493,6 +505,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     if (writer) {
       lock.emplace(target.string() + ".lock");
       before = identity_of(target);
+      posterior_before = identity_of(posterior_scenario_path(target));
       const bool overwrite = vm.count("overwrite") > 0, resume = vm.count("resume") > 0;
       refuse_existing_result(target, overwrite, resume, "write the calibration");
       // An interrupted calibration's posterior scenario is its own: continue_partial decides about both.
@@ -566,10 +579,21 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     throw;
   }
   if (!writer) return kExitOk;
-  // The posterior scenario first: once the calibration is in place, a failure
-  // could not be resumed.
+  // The posterior scenario is written first (once the calibration is in
+  // place, a failure could not be resumed), and published after it, by the
+  // same rule: never over a file that appeared meanwhile. It names OUT as its
+  // particles' file, so it goes nowhere if OUT could not be published.
   const fs::path posterior = write_posterior_scenario(target, source, settings, record);
-  publish_output(partial, target, *before);
+  const fs::path posterior_partial = posterior.string() + ".partial";
+  try {
+    lock->vouch_for(partial);
+    publish_output(partial, target, *before);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(posterior_partial, ignored);
+    throw;
+  }
+  publish_output(posterior_partial, posterior, *posterior_before);
   // Printed even with --quiet, like every warning: the posterior is not what it seems.
   if (!record.warning.empty()) err << "brink calibrate: " << record.warning << "\n";
   if (!quiet)

@@ -143,7 +143,7 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   }
   std::sort(shards.begin(), shards.end(), [](const ShardInfo& a, const ShardInfo& b) { return a.index < b.index; });
   check_target(target, paths);
-  const OutputLock lock(target.string() + ".lock");  // held until the result is in place
+  const OutputLock lock(target.string() + ".lock", "merge into another OUT");  // held until the result is in place
   refuse_existing(target, overwrite, quiet, err);
   const FileIdentity target_before = identity_of(target);
   const fs::path partial = target.string() + ".partial";
@@ -168,6 +168,7 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
     fs::remove(partial, ec);
     throw;
   }
+  lock.vouch_for(partial);
   publish_output(partial, target, target_before);
   if (quiet) return kExitOk;
   if (vm.count("no-table") == 0) {

@@ -56,6 +56,19 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
   }
 }
 
+}  // namespace
+
+void refuse_link(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+    throw OutputRefused(
+        fmt::format("'{}' is a symbolic link, and brink never writes through a link at a file of its own; remove the "
+                    "link (what it points to is left alone)",
+                    path.string()));
+}
+
+namespace {
+
 std::string read_holder(int fd) {
   char buffer[256] = {0};
   const ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
@@ -80,6 +93,14 @@ void fsync_path(const fs::path& path, int flags) {
   const int error = errno;
   ::close(fd);
   if (status != 0) throw std::runtime_error(fmt::format("cannot sync '{}': {}", path.string(), std::strerror(error)));
+}
+
+// The partial holds the finished result: say so, and how to publish it.
+std::string cannot_rename(const fs::path& partial, const fs::path& target, int error) {
+  return fmt::format(
+      "cannot rename '{}' to '{}': {}; the finished result is kept in '{}', and 'mv {} {}' puts it in place once "
+      "that is allowed",
+      partial.string(), target.string(), std::strerror(error), partial.string(), partial.string(), target.string());
 }
 
 }  // namespace
@@ -140,8 +161,12 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
                       "its output: give a name without it",
                       file, suffix, suffix == ".lock" ? "lock" : "file while it is written"));
   check_one(target, target, inputs);
-  check_one(target.string() + ".partial", target, inputs);
-  check_one(target.string() + ".lock", target, inputs);
+  // Written, truncated and renamed as brink's own: through a link they would
+  // destroy the file it points to.
+  for (const char* own : {".partial", ".lock"}) {
+    refuse_link(target.string() + own);
+    check_one(target.string() + own, target, inputs);
+  }
 }
 
 void prepare_output_directory(const fs::path& target, bool create) {
@@ -166,10 +191,26 @@ void prepare_output_directory(const fs::path& target, bool create) {
                                     directory.string(), ec.message()));
 }
 
+namespace {
+
+// A run whose target appeared while it ran leaves its finished result in the
+// partial: no unfinished run, and one that may not replace what appeared.
+OutputRefused finished_result_left(const fs::path& partial) {
+  return OutputRefused(
+      fmt::format("{} holds the finished result of an earlier run, left there because a file appeared at its target; "
+                  "move it into place ('mv {} {}') or discard it with --overwrite",
+                  partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
+}
+
+}  // namespace
+
 void refuse_existing_result(const fs::path& target, bool overwrite, bool resume, std::string_view what) {
   std::error_code ec;
   if (overwrite || !fs::exists(target, ec)) return;
   const fs::path partial = target.string() + ".partial";
+  // Its run was refused the target once: --resume, which would put it in
+  // place, must not replace the file that appeared there either.
+  if (fs::exists(partial, ec) && is_finished_result(partial.string())) throw finished_result_left(partial);
   if (resume && fs::exists(partial, ec)) return;  // a run that could start only if allowed to replace the target
   if (resume)
     throw OutputRefused(
@@ -192,7 +233,7 @@ FileIdentity identity_of(const fs::path& path) {
   return {true, st.st_dev, st.st_ino};
 }
 
-OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
+OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::move(path)) {
   // The holder removes the lock file when it finishes; a process that opened
   // the old file before that would lock a file nobody else sees, so after
   // locking, check that the path still names the locked file, else retry.
@@ -207,9 +248,8 @@ OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
       if (error != EWOULDBLOCK)
         throw OutputRefused(fmt::format("cannot lock '{}': {}", path_.string(), std::strerror(error)));
       const std::string target = path_.string().substr(0, path_.string().size() - 5);
-      throw OutputRefused(
-          fmt::format("another brink run ({}) is writing '{}' (lock {}); wait for it to finish or give another -o",
-                      holder.empty() ? "process unknown" : holder, target, path_.string()));
+      throw OutputRefused(fmt::format("another brink run ({}) is writing '{}' (lock {}); wait for it to finish or {}",
+                                      holder.empty() ? "process unknown" : holder, target, path_.string(), elsewhere));
     }
     struct stat locked {
     }, named{};
@@ -239,8 +279,34 @@ OutputLock::OutputLock(fs::path path) : path_(std::move(path)) {
 
 OutputLock::~OutputLock() {
   if (fd_ < 0) return;
-  ::unlink(path_.c_str());  // while still locked: see the constructor
+  // While still locked (see the constructor), and only our own file: one
+  // at the path now is another run's lock.
+  if (still_ours()) ::unlink(path_.c_str());
   ::close(fd_);
+}
+
+bool OutputLock::still_ours() const {
+  struct stat held {
+  }, named{};
+  return fd_ >= 0 && ::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+         held.st_ino == named.st_ino;
+}
+
+void OutputLock::vouch_for(const fs::path& partial) const {
+  if (still_ours()) return;
+  // Someone removed or replaced the lock file: a second run could then take
+  // a lock of its own and write the same partial, so this run cannot vouch
+  // for what the partial holds.
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const bool taken = fd >= 0 && ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  if (fd >= 0) ::close(fd);
+  std::error_code ec;
+  if (!taken) fs::remove(partial, ec);  // nobody else's: nothing in it can be vouched for
+  throw std::runtime_error(fmt::format(
+      "the lock '{}' was removed or replaced while this run held it, so another run may have written '{}' too: the "
+      "result is not published, and '{}' {}",
+      path_.string(), partial.string(), partial.string(),
+      taken ? "is left to the run that holds the lock now" : "is removed; run it again"));
 }
 
 void publish_output(const fs::path& partial, const fs::path& target, const FileIdentity& before) {
@@ -252,9 +318,7 @@ void publish_output(const fs::path& partial, const fs::path& target, const FileI
   if (!before.exists) {
     if (::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
       if (errno == EEXIST) throw std::runtime_error(appeared);
-      if (errno != EINVAL && errno != ENOSYS)
-        throw std::runtime_error(
-            fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(), std::strerror(errno)));
+      if (errno != EINVAL && errno != ENOSYS) throw std::runtime_error(cannot_rename(partial, target, errno));
       // A file system without RENAME_NOREPLACE: link() never replaces either.
       if (::link(partial.c_str(), target.c_str()) != 0)
         throw std::runtime_error(errno == EEXIST ? appeared
@@ -264,9 +328,7 @@ void publish_output(const fs::path& partial, const fs::path& target, const FileI
     }
   } else {
     if (identity_of(target) != before) throw std::runtime_error(appeared);
-    if (::rename(partial.c_str(), target.c_str()) != 0)
-      throw std::runtime_error(
-          fmt::format("cannot rename '{}' to '{}': {}", partial.string(), target.string(), std::strerror(errno)));
+    if (::rename(partial.c_str(), target.c_str()) != 0) throw std::runtime_error(cannot_rename(partial, target, errno));
   }
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   fsync_path(directory, O_RDONLY | O_DIRECTORY);
@@ -280,7 +342,11 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
     return false;
   }
   if (overwrite) return false;
-  const PartialState state = partial_state(partial);
+  PartialState state = partial_state(partial);
+  // A writer killed after it reopened the file but before it switched to
+  // SWMR writing (a resume's first moments) leaves a mark that no read-only
+  // open gets past. Under the lock that writer is gone: the mark is stale.
+  if (state == PartialState::kUnreadable && clear_stale_write_mark(partial.string())) state = partial_state(partial);
   if (state == PartialState::kForeign)
     throw OutputRefused(
         fmt::format("{} is an HDF5 file but not an unfinished brink run; move it away, or discard it with --overwrite",
@@ -314,11 +380,7 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
   // A finished result left beside its target (a file appeared there while it
   // ran) is no unfinished run: starting over would replace it (--resume
   // puts it in place, running nothing, if it holds per-replication data).
-  if (is_finished_result(partial.string()))
-    throw OutputRefused(
-        fmt::format("{} holds the finished result of an earlier run, left there because a file appeared at its target; "
-                    "move it into place ('mv {} {}') or discard it with --overwrite",
-                    partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
+  if (is_finished_result(partial.string())) throw finished_result_left(partial);
   const std::int64_t finished = finished_block_count(partial);
   if (finished < 0)
     throw OutputRefused(fmt::format(

@@ -342,8 +342,13 @@ bool extend_to_recorded_end(const std::string& path) {
 
 }  // namespace
 
-bool reopens_for_resume(const std::string& path) {
-  if (!is_hdf5_file(path) || !extend_to_recorded_end(path)) return false;
+namespace {
+
+// Opens `path` read-write with its status flags cleared, its recorded end
+// (EOA) moved to its real end, and closes it: true if all of that worked.
+// `check` (if given) is asked about the open file first, and its answer is
+// returned too. Throws if another program holds HDF5's lock on the file.
+bool reopen_and_close(const std::string& path, bool (*check)(hid_t)) {
   const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   set_clear_status_flags(fapl);
@@ -367,8 +372,34 @@ bool reopens_for_resume(const std::string& path) {
     H5Fclose(file);
     return false;
   }
-  const bool readable = H5Lexists(file, "block_done", H5P_DEFAULT) > 0;
-  return H5Fclose(file) >= 0 && readable;
+  const bool passed = check == nullptr || check(file);
+  return H5Fclose(file) >= 0 && passed;
+}
+
+// True if the superblock (version 2 or 3, the ones with status flags) marks
+// the file open for writing, SWMR or not.
+bool marked_open_for_writing(const std::string& path) {
+  unsigned char sb[12] = {};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool read = ::pread(fd, sb, sizeof sb, 0) == static_cast<ssize_t>(sizeof sb);
+  ::close(fd);
+  return read && std::memcmp(sb, "\x89HDF\r\n\x1a\n", 8) == 0 && (sb[8] == 2 || sb[8] == 3) && sb[11] != 0;
+}
+
+}  // namespace
+
+bool reopens_for_resume(const std::string& path) {
+  if (!is_hdf5_file(path) || !extend_to_recorded_end(path)) return false;
+  return reopen_and_close(path, [](hid_t file) { return H5Lexists(file, "block_done", H5P_DEFAULT) > 0; });
+}
+
+bool clear_stale_write_mark(const std::string& path) {
+  // A file a writer still marks open refuses a plain open, and one not
+  // marked for SWMR writing refuses a SWMR reader too: a resume killed
+  // between its reopen and its switch to SWMR writing leaves such a file.
+  if (!is_hdf5_file(path) || !marked_open_for_writing(path)) return false;
+  return reopen_and_close(path, nullptr);
 }
 
 std::int64_t finished_block_count(const std::string& path) {

@@ -35,9 +35,15 @@ std::string portable_file_name(std::string_view name);
 // out/<portable name>.h5
 std::filesystem::path default_output_path(std::string_view scenario_name);
 
-// Throws OutputRefused unless `target` (and its .partial) is a regular file or
-// does not exist yet, and is none of `inputs` (compared by device and inode).
+// Throws OutputRefused unless `target` (and its .partial and .lock) is a
+// regular file or does not exist yet, and is none of `inputs` (compared by
+// device and inode); the .partial and .lock may not be symbolic links.
 void check_output_path(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs);
+
+// Throws OutputRefused if `path`, one of brink's own files beside an output
+// (TARGET.partial, TARGET.lock), is a symbolic link (check_output_path checks
+// those two).
+void refuse_link(const std::filesystem::path& path);
 
 // Makes sure the target's directory is there: created (with its parents) if
 // missing and `create` (the default output path), else OutputRefused saying
@@ -70,12 +76,20 @@ FileIdentity identity_of(const std::filesystem::path& path);
 // host if another process holds it.
 class OutputLock {
  public:
-  explicit OutputLock(std::filesystem::path path);
+  // `elsewhere` ends the message to a second writer: how to write elsewhere.
+  explicit OutputLock(std::filesystem::path path, std::string_view elsewhere = "give another -o");
   ~OutputLock();
   OutputLock(const OutputLock&) = delete;
   OutputLock& operator=(const OutputLock&) = delete;
 
+  // Before publishing `partial`: returns if the path still names the file
+  // this lock holds; else throws std::runtime_error (removing `partial`
+  // unless another process holds a lock at the path now, whose file it is).
+  void vouch_for(const std::filesystem::path& partial) const;
+
  private:
+  bool still_ours() const;
+
   std::filesystem::path path_;
   int fd_ = -1;
 };

@@ -42,6 +42,13 @@ bool written_by_merge(const std::string& path);
 // the output lock.
 bool reopens_for_resume(const std::string& path);
 
+// Clears the superblock's mark of a writer that is gone (what `h5clear -s`
+// does, keeping what lies past the recorded end as reopens_for_resume does),
+// so that the file opens read-only again: true if it was marked and now is
+// not. A damaged file that does not open read-write is left as it is. Only
+// call it under the output lock, which proves that no writer is alive.
+bool clear_stale_write_mark(const std::string& path);
+
 // Blocks marked finished in a partial file's `block_done`, or -1 if the file
 // is not HDF5 or has no readable block_done.
 std::int64_t finished_block_count(const std::string& path);
