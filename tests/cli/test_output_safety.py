@@ -295,7 +295,8 @@ def test_a_finished_result_left_beside_a_file_that_appeared_is_never_put_over_it
         proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", *extra, cwd=work)
         line = one_sentence(proc)
         assert proc.returncode == 2 and "holds the finished result of an earlier run" in line \
-            and "'mv r.h5.partial r.h5'" in line and "--overwrite" in line, (extra, line)
+            and "move 'r.h5' (the file that appeared) away, then move it into place ('mv r.h5.partial r.h5')" \
+            in line and "--overwrite" in line, (extra, line)
         assert appeared.read_bytes() == before and (work / "r.h5.partial").read_bytes() == finished.read_bytes()
     proc = run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "r.h5", "--overwrite", cwd=work)
     assert proc.returncode == 0 and not (work / "r.h5.partial").exists(), proc.stderr
@@ -354,6 +355,19 @@ def test_calibrate_never_publishes_over_a_file_that_appeared(brink, work, appear
     if appears == "cal.h5":  # the posterior names OUT as its particles' file: it goes nowhere either
         assert not (work / "cal.posterior.yaml").exists() and not (work / "cal.posterior.yaml.partial").exists()
         assert (work / "cal.h5.partial").exists()
+        # Its finished calibration is left in the partial: --resume would put it over the file that
+        # appeared, so it is refused until that file is moved away.
+        again = [brink, "calibrate", proc.args[2], "-q", "-t", "1", "-o", "cal.h5", "--particles", "100",
+                 "--generations", "4", "--resume"]
+        resumed = subprocess.run(again, cwd=work, capture_output=True, text=True, timeout=120)
+        line = one_sentence(resumed)
+        assert resumed.returncode == 2 and "cal.h5.partial holds a finished calibration" in line \
+            and "move 'cal.h5' (the file that appeared) away" in line, line
+        assert (work / "cal.h5").read_text() == "appeared\n" and (work / "cal.h5.partial").exists()
+        (work / "cal.h5").rename(work / "moved.h5")
+        resumed = subprocess.run(again, cwd=work, capture_output=True, text=True, timeout=120)
+        assert resumed.returncode == 0 and (work / "cal.h5").exists() and (work / "cal.posterior.yaml").exists(), \
+            resumed.stderr
     else:
         assert (work / "cal.h5").exists() and (work / "cal.posterior.yaml.partial").exists()
     assert not (work / "cal.h5.lock").exists()

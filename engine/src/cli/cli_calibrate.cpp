@@ -277,8 +277,10 @@ std::string stalled_advice(const GenerationStalled& e, std::size_t complete, con
 }
 
 // Takes the complete generations of an interrupted calibration (--resume),
-// or refuses to start over it unless --overwrite.
-void continue_partial(const fs::path& partial, const po::variables_map& vm, CalibrationRecord& record) {
+// or refuses to start over it unless --overwrite. `target_exists`: a file is
+// at the calibration's target now.
+void continue_partial(const fs::path& partial, const po::variables_map& vm, CalibrationRecord& record,
+                      bool target_exists) {
   if (vm.count("resume") && fs::exists(partial)) {
     CalibrationRecord previous =
         read_calibration_input(partial.string(), "; discard it with --overwrite and start over");
@@ -293,6 +295,13 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
           "--generations {} or more (the generations run are kept), or discard it with "
           "--overwrite",
           partial.string(), previous.generations.size(), record.planned_generations, previous.generations.size()));
+    // A finished calibration still in its partial was refused its target
+    // because a file appeared there: resuming would put it over that file.
+    if (target_exists && previous.generations.size() == static_cast<std::size_t>(record.planned_generations))
+      throw OutputRefused(fmt::format(
+          "{} holds a finished calibration, left there because a file appeared at its target; move '{}' (the file "
+          "that appeared) away and resume to put it in place, or discard it with --overwrite",
+          partial.string(), (partial.parent_path() / partial.stem()).string()));
     record.generations = std::move(previous.generations);
     record.lane_steps = previous.lane_steps;
     record.seconds = previous.seconds;
@@ -512,7 +521,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       if (!before->exists && !fs::exists(partial))
         refuse_existing_result(posterior_scenario_path(target), overwrite, false, "write the calibration");
     }
-    continue_partial(partial, vm, set.record);
+    continue_partial(partial, vm, set.record, writer && before->exists);
   } catch (...) {
     failed = std::current_exception();
   }

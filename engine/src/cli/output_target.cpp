@@ -196,10 +196,15 @@ namespace {
 // A run whose target appeared while it ran leaves its finished result in the
 // partial: no unfinished run, and one that may not replace what appeared.
 OutputRefused finished_result_left(const fs::path& partial) {
+  const fs::path target = partial.parent_path() / partial.stem();
+  std::error_code ec;
+  // While that file is still there, an mv would replace it: say to move it first.
+  const std::string first =
+      fs::exists(target, ec) ? fmt::format("move '{}' (the file that appeared) away, then ", target.string()) : "";
   return OutputRefused(
       fmt::format("{} holds the finished result of an earlier run, left there because a file appeared at its target; "
-                  "move it into place ('mv {} {}') or discard it with --overwrite",
-                  partial.string(), partial.string(), (partial.parent_path() / partial.stem()).string()));
+                  "{}move it into place ('mv {} {}') or discard it with --overwrite",
+                  partial.string(), first, partial.string(), target.string()));
 }
 
 }  // namespace
