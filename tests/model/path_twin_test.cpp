@@ -39,7 +39,7 @@ TEST_P(PathTwinTest, EveryShippedScenarioGivesTheSameOutcomesAsTheScalarTwin) {
       [&](const Model& m, const BlockSpec& b) { return table->simulate_block_scalar(m, b); });
 }
 
-TEST_P(PathTwinTest, EveryDrawOfThePathIsTheTwins) {
+TEST_P(PathTwinTest, EveryDrawIsTheTwinsAndFinishedReplicationsStopLearning) {
   const KernelTable* table = path();
   if (!table) GTEST_SKIP() << "this CPU does not run the " << GetParam() << " path";
   twin_draws::expect_same_draws(

@@ -149,7 +149,7 @@ TEST(ScalarTwinTest, PerStepStateOfEveryLaneMatchesWithDecisionsOff) {
 }
 
 // Every uniform the statically linked kernel draws is the twin's (twin_draws.hpp).
-TEST(ScalarTwinTest, EveryDrawOfTheVectorizedKernelIsTheTwins) {
+TEST(ScalarTwinTest, EveryDrawIsTheTwinsAndFinishedReplicationsStopLearning) {
   twin_draws::expect_same_draws(
       [](const Model& m, const BlockSpec& b, const BlockObserver& o) { observe_block(m, b, o); });
 }

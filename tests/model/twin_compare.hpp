@@ -26,9 +26,11 @@ namespace brink::twin_compare {
 
 // Double quantities agree to 1e-9 relative (exp and log rounding, sum
 // order); float ones (beliefs, and the float time series) to kFloatTolerance,
-// docs/performance.md ("Precision").
+// about three times the largest difference of any belief (7.2e-7: libm's and
+// Eigen's expf round the logit weights differently), docs/performance.md
+// ("What the twin and allocation tests compare").
 inline constexpr double kDoubleTolerance = 1e-9;
-inline constexpr double kFloatTolerance = 1e-5;
+inline constexpr double kFloatTolerance = 2e-6;
 
 // Replications per scenario: 16 full blocks and one partly filled block whose
 // 72 lanes leave a width of 80 (an odd number of 16-lane groups: AVX-512's

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "brink/model/bargaining.hpp"
+#include "brink/model/kernel.hpp"
 #include "brink/model/observe.hpp"
 #include "brink/model/scalar_twin.hpp"
 #include "twin_compare.hpp"
@@ -45,7 +46,45 @@ struct Check {
   const BlockSpec* spec = nullptr;
   std::int64_t compared = 0, wrong = 0, bargain_steps = 0;
   std::string first_wrong;
+  // By block lane: finished before the step, and its beliefs then.
+  std::vector<std::uint8_t> finished;
+  std::vector<float> belief;
+  std::int64_t frozen_compared = 0, moved = 0;
+  std::string first_moved;
 };
+
+inline std::string moved_message(int step, std::size_t lane, std::size_t column, float before, float now) {
+  std::ostringstream out;
+  out.precision(9);
+  out << "step " << step << ", block lane " << lane << ", belief column " << column << ": " << before << " became "
+      << now;
+  return out.str();
+}
+
+// The twin stops deciding, and so learning, when its replication finishes:
+// in the kernel, a lane finished before a step (in play or retired, wherever
+// it sits) keeps its beliefs bit for bit. Comparing the kernel's final beliefs
+// with the twin's cannot see this: both round differently by up to 1e-6.
+inline void check_finished_beliefs(Check& c, const StepView& v) {
+  const BlockState& st = *v.state;
+  const auto columns = static_cast<std::size_t>(st.belief.cols());
+  if (c.finished.empty()) {
+    c.finished.assign(kBlockLanes, 0);
+    c.belief.assign(kBlockLanes * columns, 0.0f);
+  }
+  for (int p = 0; p < kBlockLanes; ++p) {
+    const auto r = static_cast<std::size_t>(v.origin[p]);
+    for (std::size_t k = 0; k < columns; ++k) {
+      const float now = st.belief(p, static_cast<Eigen::Index>(k));
+      float& before = c.belief[r * columns + k];
+      if (c.finished[r] && std::bit_cast<std::uint32_t>(now) != std::bit_cast<std::uint32_t>(before) && c.moved++ == 0)
+        c.first_moved = moved_message(v.step, r, k, before, now);
+      c.frozen_compared += c.finished[r];
+      before = now;
+    }
+    c.finished[r] = st.outcome(p) >= 0;
+  }
+}
 
 inline void note(Check& c, const StepView& v, int position, const char* what, double kernel, double twin) {
   if (std::bit_cast<std::uint64_t>(kernel) == std::bit_cast<std::uint64_t>(twin)) return;
@@ -68,6 +107,7 @@ inline void check_step(void* context, const StepView& v) {
   if (bargains != (v.bargain != nullptr))
     note(c, v, 0, "bargaining draw made (1) or not (0)", v.bargain != nullptr, bargains);
   c.bargain_steps += v.bargain != nullptr;
+  check_finished_beliefs(c, v);
   for (int p = 0; p < v.width; ++p) {
     const int r = v.origin[p];
     if (r >= c.spec->count) continue;  // padding: simulated and dropped
@@ -106,6 +146,8 @@ void expect_same_draws(Observe&& observe) {
       observe(s.model, *spec, BlockObserver{&check, nullptr, &check_step});
       EXPECT_EQ(check.wrong, 0) << "of " << check.compared << " draws; the first: " << check.first_wrong;
       EXPECT_GT(check.compared, 0);
+      EXPECT_EQ(check.moved, 0) << "beliefs of finished replications moved, of " << check.frozen_compared
+                                << " compared; the first: " << check.first_moved;
       bargain_steps += check.bargain_steps;
     }
   }
