@@ -9,8 +9,9 @@
 #endif
 
 namespace {
-constexpr brink::KernelTable kTable{brink::kKernelAbi, BRINK_KERNEL_ISA, BRINK_KERNEL_MARCH, &brink::simulate_block,
-                                    &brink::simulate_block_scalar};
+constexpr brink::KernelTable kTable{
+    brink::kKernelAbi,    BRINK_KERNEL_ISA, BRINK_KERNEL_MARCH, &brink::simulate_block, &brink::simulate_block_scalar,
+    &brink::observe_block};
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) const brink::KernelTable* brink_kernel_table() { return &kTable; }

@@ -61,12 +61,14 @@ void BlockSimulator::bargain(int s) {
   const int a = bg.proposer, b = bg.receiver;
   alignas(64) std::uint8_t talk[L], fight[L];
   talking_lanes(talk);
-  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], u[L], later[L];
+  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], later[L];
+  double* u = x.bargain_u;
   const double w_later = value_after_shift(s, later);
   forecast(a, b, 1.0, prevail, loss_a, loss_b, duration);  // the war would start at full_war
   if (bg.acceptance_noise > 0.0) {
     lane_words(s, purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(b)));
     for (int l = 0; l < width; ++l) u[l] = unit_double(x.words[0][l], x.words[1][l]);
+    x.bargain_step = s;
   } else {
     std::fill(u, u + width, 0.5);
   }
@@ -263,12 +265,7 @@ void ScalarTwin::bargain(int s) {
   double later = 0.0;
   const double w_later = value_after_shift(s, &later);
   const rules::WarForecast w = forecast(a, b, 1.0);
-  double u = 0.5;
-  if (bg.acceptance_noise > 0.0) {
-    const auto words = philox_words(key_, replication_, static_cast<std::uint32_t>(s),
-                                    purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(b)));
-    u = unit_double(words[0], words[1]);
-  }
+  const double u = bg.acceptance_noise > 0.0 ? twin_draw::bargain(key_, replication_, s, b) : 0.5;
   const double delta = rules::war_discount(bg.discount, w.duration);
   const double public_b = rules::war_value(delta, 1.0 - w.prevail, 0.0, db.casualty_cost, w.loss_b);
   const double x0 = rules::reservation_share(public_b);

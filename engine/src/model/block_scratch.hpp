@@ -126,6 +126,10 @@ struct BlockSimulator::Scratch {
   std::uint32_t words[4][L];         // one Philox call's output per lane
   AlignedVector<float> decision_u;   // actors × L: the decision uniforms
   alignas(64) double incident_u[L];  // the incident's occurrence uniform
+  // The receiver's acceptance uniform (bargain), and the step that drew it
+  // (-1: none yet), kept for BlockSimulator::view.
+  alignas(64) double bargain_u[L];
+  int bargain_step = -1;
   alignas(64) double contact[L], hazard[L], defenders[L];
   alignas(64) float talk_lanes[L];  // talk_effect: 1 where the issue moves
   alignas(64) float talk_mean[L];   // talk_effect: the other parties' mean position

@@ -24,6 +24,19 @@ std::uint32_t BlockSimulator::lane_replication(int r) const { return scratch_->l
 
 int BlockSimulator::block_lane(int position) const { return scratch_->origin[position]; }
 
+StepView BlockSimulator::view(int s) const {
+  const Scratch& x = *scratch_;
+  StepView v;
+  v.step = s;
+  v.width = width_;
+  v.origin = x.origin;
+  v.state = &state_;
+  v.decision = x.decision_u.data();
+  v.incident = x.incident_u;
+  v.bargain = x.bargain_step == s ? x.bargain_u : nullptr;
+  return v;
+}
+
 void BlockSimulator::lane_words(int s, std::uint32_t purpose_and_actor) {
   Scratch& x = *scratch_;
   philox_lanes_at<L>(key_.seed, x.lane_replication, x.lane_point, static_cast<std::uint32_t>(s), purpose_and_actor,

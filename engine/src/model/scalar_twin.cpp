@@ -179,11 +179,7 @@ void ScalarTwin::incidents(int s, bool active) {
       if (j > i) contact += rules::contact_of(st.deployed[i], st.deployed[j]);
   const double probability =
       1.0 - std::exp(-rules::incident_hazard(esc.incidents, st.tension, contact) * sc_.run.dt_days);
-  const int o = incident_word(n);
-  const auto words = philox_words(key_, replication_, static_cast<std::uint32_t>(s),
-                                  purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(o / kDecisionGroup)));
-  const int w = o % kDecisionGroup;
-  if (!active || st.outcome >= 0 || !(unit_double(words[w], words[w + 1]) < probability)) return;
+  if (!active || st.outcome >= 0 || !(twin_draw::incident(key_, replication_, s, n) < probability)) return;
   ++st.incidents;
   if (st.first_incident_step < 0) st.first_incident_step = s;
   st.tension += esc.incidents.tension_jump;
@@ -295,6 +291,25 @@ void ScalarTwin::finish() {
 
 namespace brink {
 
+namespace {
+
+// Replication-record `at` (replication × records + record) of the time
+// series, in the kernel's types and layout (simulate.cpp, Recorder::record).
+void record_series(const Model& model, const ReplicationState& st, std::size_t at, BlockResult& out) {
+  const int n = model.actors(), types = model.scenario().type_slots();
+  for (int i = 0; i < n; ++i) {
+    const std::size_t f = (at * n + i) * kPoolCount;
+    out.ts_forces[f + kDeployed] = static_cast<float>(st.deployed[i]);
+    out.ts_forces[f + kReady] = static_cast<float>(st.ready[i]);
+    out.ts_forces[f + kReserve] = static_cast<float>(st.reserve[i]);
+    for (int k = 0; k < types; ++k) out.ts_belief[(at * n + i) * types + k] = st.belief[i * kMaxTypes + k];
+  }
+  out.ts_rung[at] = static_cast<std::int8_t>(st.rung);
+  out.ts_tension[at] = static_cast<float>(st.tension);
+}
+
+}  // namespace
+
 BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
   const int n = model.actors(), count = spec.count, records = model.records(), every = model.record_every();
   const int issues = static_cast<int>(model.scenario().negotiation.issues.size());
@@ -305,7 +320,15 @@ BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
   out.record_rung_count.assign(static_cast<std::size_t>(records) * rungs, 0);
   out.record_troops_sum.assign(static_cast<std::size_t>(records) * n * kPoolCount, 0.0);
   out.record_belief_sum.assign(static_cast<std::size_t>(records) * n * types, 0.0);
+  if (model.series()) {
+    out.ts_forces.resize(static_cast<std::size_t>(count) * records * n * kPoolCount);
+    out.ts_rung.resize(static_cast<std::size_t>(count) * records);
+    out.ts_tension.resize(static_cast<std::size_t>(count) * records);
+    out.ts_belief.resize(static_cast<std::size_t>(count) * records * n * types);
+  }
+  std::size_t row = 0;  // the replication being recorded
   auto record = [&](int q, const ReplicationState& st) {
+    if (model.series()) record_series(model, st, row * records + static_cast<std::size_t>(q), out);
     ++out.record_rung_count[static_cast<std::size_t>(q) * rungs + st.rung];
     for (int i = 0; i < n; ++i) {
       const std::size_t t = (static_cast<std::size_t>(q) * n + i) * kPoolCount;
@@ -352,6 +375,7 @@ BlockResult simulate_block_scalar(const Model& model, const BlockSpec& spec) {
       out.resolve_type.push_back(static_cast<std::int8_t>(st.type[i]));
       out.final_forces.insert(out.final_forces.end(), {st.deployed[i], st.ready[i], st.reserve[i]});
     }
+    ++row;
   }
   return out;
 }

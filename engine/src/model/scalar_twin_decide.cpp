@@ -209,9 +209,7 @@ int ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolve,
   const float lambda = static_cast<float>(actor.decision.rationality);
   for (int k = 0; k < type_count; ++k)
     total[k] = logit_weights(utility.data() + k * menu, feasible.data(), menu, lambda, weights.data() + k * menu);
-  const auto words = philox_words(key_, replication_, static_cast<std::uint32_t>(s),
-                                  purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(i / kDecisionGroup)));
-  const float u = unit_float(words[i % kDecisionGroup]);
+  const float u = twin_draw::choice(key_, replication_, s, i);
   const int own_type = st.type[i];
   const int choice = logit_choose(weights.data() + own_type * menu, menu, total[own_type], u);
   if (type_count > 1 && !sc_.run.revealed_types) update_belief(i, choice, weights, total);

@@ -307,4 +307,14 @@ BlockResult simulate_block(const Model& model, const BlockSpec& spec, const std:
   return out;
 }
 
+void observe_block(const Model& model, const BlockSpec& spec, const BlockObserver& observer) {
+  BlockSimulator sim(model, spec);
+  for (int s = 0; s < model.steps() && !sim.frozen(); ++s) {
+    if (observer.before_step) observer.before_step(observer.context, s);
+    sim.step(s);
+    if (observer.after_step) observer.after_step(observer.context, sim.view(s));
+  }
+  sim.finish();
+}
+
 }  // namespace brink

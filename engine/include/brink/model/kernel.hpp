@@ -18,6 +18,7 @@
 
 #include "brink/model/block_result.hpp"
 #include "brink/model/model.hpp"
+#include "brink/model/observe.hpp"
 #include "brink/model/rng.hpp"
 #include "brink/scenario/scenario.hpp"
 
@@ -87,6 +88,8 @@ class BlockSimulator {
   // The block lane (replication first_replication + lane, or the lane of a
   // packed block's segments) whose state is at `position`.
   int block_lane(int position) const;
+  // The last step's view for observe_block (observe.hpp).
+  StepView view(int s) const;
   // Positions the step's passes cover: [0, width()), a multiple of kLaneGroup.
   int width() const { return width_; }
   // width_ with its multiple of kLaneGroup visible to the compiler, so the

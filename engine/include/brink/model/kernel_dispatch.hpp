@@ -17,12 +17,13 @@
 #include <vector>
 
 #include "brink/model/kernel.hpp"
+#include "brink/model/observe.hpp"
 
 namespace brink {
 
 // Bumped whenever KernelTable or the types it passes change, so that a stale
 // variant left beside a newer binary is refused instead of misread.
-inline constexpr int kKernelAbi = 6;
+inline constexpr int kKernelAbi = 7;
 
 struct KernelTable {
   int abi;
@@ -32,6 +33,9 @@ struct KernelTable {
   // The scalar reference twin, compiled with the path's own -march, so that
   // a test can set every path's vectorized kernel against it.
   BlockResult (*simulate_block_scalar)(const Model&, const BlockSpec&);
+  // The path's block step by step (observe.hpp): the tests' view of its
+  // draws, its per-step state and its allocations.
+  void (*observe_block)(const Model&, const BlockSpec&, const BlockObserver&);
 };
 
 // A path the user asked for that this CPU or this build cannot run (exit 2).

@@ -13,9 +13,39 @@
 
 #include "brink/model/block_result.hpp"
 #include "brink/model/model.hpp"
+#include "brink/model/rng.hpp"
 #include "brink/model/war_value.hpp"
 
 namespace brink {
+
+// The twin's draws from the step's streams (rng.hpp), one Random123 call
+// each: every lane of the vectorized kernel must draw the same numbers, bit
+// for bit (tests/model/twin_draws.hpp).
+namespace twin_draw {
+
+// Actor i's choice uniform at step s: word i of the decision stream.
+inline float choice(const StreamKey& key, std::uint32_t replication, int s, int i) {
+  const auto w = philox_words(key, replication, static_cast<std::uint32_t>(s),
+                              purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(i / kDecisionGroup)));
+  return unit_float(w[i % kDecisionGroup]);
+}
+
+// The incident's occurrence uniform at step s, past the `actors` actors' words.
+inline double incident(const StreamKey& key, std::uint32_t replication, int s, int actors) {
+  const int o = incident_word(actors);
+  const auto w = philox_words(key, replication, static_cast<std::uint32_t>(s),
+                              purpose_word(Purpose::kDecision, static_cast<std::uint32_t>(o / kDecisionGroup)));
+  return unit_double(w[o % kDecisionGroup], w[o % kDecisionGroup + 1]);
+}
+
+// The receiver's acceptance uniform at step s (bargaining with acceptance_noise).
+inline double bargain(const StreamKey& key, std::uint32_t replication, int s, int receiver) {
+  const auto w = philox_words(key, replication, static_cast<std::uint32_t>(s),
+                              purpose_word(Purpose::kBargain, static_cast<std::uint32_t>(receiver)));
+  return unit_double(w[0], w[1]);
+}
+
+}  // namespace twin_draw
 
 // The state of one replication; the fields mirror BlockState's columns.
 struct ReplicationState {

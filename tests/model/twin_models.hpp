@@ -1,0 +1,118 @@
+// The models the scalar twin's tests run (twin_compare.hpp, twin_draws.hpp):
+// every shipped scenario, and cases that reach what none of them does.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "brink/model/model.hpp"
+#include "brink/scenario/parse.hpp"
+#include "brink/scenario/shipped.hpp"
+
+namespace brink::twin_compare {
+
+struct Named {
+  std::string name;
+  Model model;
+};
+
+inline std::vector<Named> shipped_models() {
+  std::vector<Named> out;
+  for (const ShippedScenario& s : shipped_scenarios())
+    out.push_back({std::string(s.name), Model(load_scenario({std::string(s.path), std::string(s.text)}).scenario)});
+  return out;
+}
+
+// Talks among more parties than any shipped issue has (six), four of whose
+// actors have two concede entries of different sizes, and an issue on which
+// one party (BLU, salience 1) cannot move while the others can. Every number
+// is an assumption.
+inline constexpr const char* kManyPartyTalks = R"(brink: 1
+name: many-party-talks
+run: {horizon_days: 90, dt_days: 1, replications: 1024, seed: 7}
+actors:
+  RED:
+    forces: {deployed: 50000, ready: 20000, reserve: 80000, mobilization_rate: 1000, deployment_rate: 2000, deployed_cap: 90000}
+    combat: {effectiveness: 0.01}
+    decision:
+      rationality: 2.0
+      patience_days: 20
+      weights: {security: 1.0, cost: 1.0, escalation: 0.3, issue_gain: 2.0, settlement: 3.0, war_gain: 2.0}
+    actions:
+      hold: {}
+      deploy: {amount: 4000, cost: 1.0, tension: 0.02}
+      propose: {concession: 0.1, cost: 1.2}
+      concede: {concession: 0.1, cost: 3.0}
+      invade: {kind: attack, target: BLU, rung: invasion, cost: 2.5, tension: 2.0}
+  BLU:
+    forces: {deployed: 40000, ready: 30000, reserve: 100000, mobilization_rate: 1500, deployment_rate: 2000, deployed_cap: 100000}
+    combat: {effectiveness: 0.008, defence_advantage: 1.5}
+    decision:
+      rationality: 2.0
+      patience_days: 60
+      weights: {security: 1.5, cost: 1.0, escalation: 1.0, issue_gain: 1.0, settlement: 1.0}
+    actions:
+      hold: {}
+      propose: {concession: 0.1, cost: 1.2}
+      concede: {concession: 0.1, cost: 3.0}
+  PAT: &party
+    forces: {deployed: 1000, ready: 1000, reserve: 1000, mobilization_rate: 100, deployment_rate: 100, deployed_cap: 5000}
+    combat: {effectiveness: 0.01}
+    decision:
+      rationality: 2.0
+      patience_days: 30
+      weights: {security: 0.5, cost: 1.0, escalation: 1.0, issue_gain: 2.0, settlement: 2.0}
+    actions:
+      hold: {}
+      propose: {concession: 0.1, cost: 1.0}
+      concede: {concession: 0.05, cost: 1.5}
+      concede_more: {kind: concede, concession: 0.2, cost: 2.5}
+  Q1: *party
+  Q2: *party
+  Q3: *party
+relations:
+  adversaries: [[RED, BLU]]
+escalation:
+  rungs: [diplomacy, signalling, invasion, wider_war]
+  initial_rung: signalling
+  limited_war: invasion
+  full_war: invasion
+  alliance_war: wider_war
+  tension: {initial: 1.0, decay: 0.02, agreement_relief: 0.3}
+  incidents: {base_rate: 0.001, tension_rate: 0.002, contact_rate: 0.002, tension_jump: 0.3}
+combat: {law: square, collapse_fraction: 0.5}
+negotiation:
+  acceptance_window: 0.1
+  issues:
+    forum:
+      core: true
+      positions: {RED: 0.0, BLU: 0.9, PAT: 0.7, Q1: 0.3, Q2: 1.0, Q3: 0.5}
+      salience: {RED: 0.4, BLU: 0.5, PAT: 0.2, Q1: 0.3, Q2: 0.6, Q3: 0.1}
+    border:
+      core: true
+      positions: {RED: 0.2, BLU: 0.8, PAT: 0.7}
+      salience: {RED: 0.5, BLU: 1.0, PAT: 0.3}
+)";
+
+// The flagship with what no shipped scenario turns on: a noisy acceptance
+// of four offers (the bargaining stream, drawn by the vectorized Philox) and
+// per-replication time series every 10 steps.
+inline Named noisy_flagship_with_series() {
+  const ShippedScenario* flagship = find_shipped("jan-2022-standoff");
+  Scenario sc = load_scenario({std::string(flagship->path), std::string(flagship->text)}).scenario;
+  sc.bargaining.acceptance_noise = 0.05;
+  sc.bargaining.rounds = 4;
+  sc.bargaining.interval_days = 3;
+  sc.output.timeseries_every = 10;
+  return {"jan-2022-standoff, noisy acceptance, time series", Model(sc)};
+}
+
+// The shipped scenarios and the cases above, which the twins must agree on too.
+inline std::vector<Named> twin_models() {
+  std::vector<Named> out = shipped_models();
+  out.push_back({"many-party-talks", Model(load_scenario({"many-party-talks.yaml", kManyPartyTalks}).scenario)});
+  out.push_back(noisy_flagship_with_series());
+  return out;
+}
+
+}  // namespace brink::twin_compare
