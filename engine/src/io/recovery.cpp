@@ -23,6 +23,10 @@
 namespace brink {
 namespace {
 
+// The 8 bytes every HDF5 file (and superblock) begins with.
+constexpr char kHdf5Signature[] = "\x89HDF\r\n\x1a\n";
+constexpr std::size_t kSignatureBytes = sizeof kHdf5Signature - 1;
+
 // The file-access property h5clear sets (H5F_ACS_CLEAR_STATUS_FLAGS_NAME in
 // HDF5 1.10's private headers); an open with it true clears the flags.
 constexpr const char* kClearStatusFlags = "clear_status_flags";
@@ -253,7 +257,7 @@ bool never_saved(int fd, const struct stat& st) {
   const auto field = [&](std::size_t at, std::size_t bytes) { return h5::little_endian(sb + at, bytes); };
   constexpr unsigned kWriteAccess = 0x01;      // alone: not 0x04, SWMR writing
   constexpr std::uint64_t kNewFileEnd = 4096;  // H5Fcreate records 2048 (HDF5 1.10); any brink file is far larger
-  return std::memcmp(sb, "\x89HDF\r\n\x1a\n", 8) == 0 && sb[8] == 3 && sb[9] == 8 && sb[10] == 8 &&
+  return std::memcmp(sb, kHdf5Signature, kSignatureBytes) == 0 && sb[8] == 3 && sb[9] == 8 && sb[10] == 8 &&
          sb[11] == kWriteAccess && field(12, 8) == 0 && field(28, 8) <= kNewFileEnd && lookup3(sb, 44) == field(44, 4);
 }
 
@@ -266,12 +270,12 @@ PartialState partial_state(const std::string& path) {
     // A run stopped before it first saved leaves an empty file or one that
     // starts with the signature; other content is someone else's.
     struct stat st {};
-    char head[8] = {};
+    char head[kSignatureBytes] = {};
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     const bool regular = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     const bool foreign =
         regular && st.st_size > 0 &&
-        (::read(fd, head, sizeof head) != sizeof head || std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) != 0);
+        (::read(fd, head, sizeof head) != sizeof head || std::memcmp(head, kHdf5Signature, kSignatureBytes) != 0);
     const bool fresh = regular && !foreign && never_saved(fd, st);
     if (fd >= 0) ::close(fd);
     return foreign ? PartialState::kNotHdf5 : fresh ? PartialState::kNeverSaved : PartialState::kUnreadable;
@@ -384,7 +388,7 @@ bool marked_open_for_writing(const std::string& path) {
   if (fd < 0) return false;
   const bool read = ::pread(fd, sb, sizeof sb, 0) == static_cast<ssize_t>(sizeof sb);
   ::close(fd);
-  return read && std::memcmp(sb, "\x89HDF\r\n\x1a\n", 8) == 0 && (sb[8] == 2 || sb[8] == 3) && sb[11] != 0;
+  return read && std::memcmp(sb, kHdf5Signature, kSignatureBytes) == 0 && (sb[8] == 2 || sb[8] == 3) && sb[11] != 0;
 }
 
 }  // namespace
