@@ -245,3 +245,60 @@ def test_troops_are_conserved_under_random_play(tmp_path):
                              2: ["deploy", "arm_partner", "retaliate"]}.items():
             for kind in kinds:
                 assert counts[actor, KINDS.index(kind)] > 0, (actor, kind)
+
+
+# -- Bayes' rule with war values priced per type -------------------------------
+
+WAR_VALUE_CASES = {
+    "scenario as shipped": [],
+    "other costs, priors and rationality": [
+        "--set", "actors.ATTACKER.types.hawk.war_cost=-0.2", "--set", "actors.ATTACKER.types.dove.war_cost=0.3",
+        "--set", "actors.ATTACKER.types.hawk.prior=0.3", "--set", "actors.ATTACKER.types.dove.prior=0.7",
+        "--set", "actors.ATTACKER.decision.rationality=3"],
+}
+
+
+@pytest.mark.parametrize("case", WAR_VALUE_CASES)
+def test_beliefs_price_each_types_attack_at_its_own_war_cost(tmp_path, case):
+    """bayes-war-values.yaml: W_k = 1/2 - c_k (equal sides), P_k(strike) = logistic(lambda·w·W_k) on every
+    step before a war. Observers must price type k's strike at type k's cost: before, every type's
+    likelihood took the lane's own cost, so the belief never moved from the prior."""
+    extra = WAR_VALUE_CASES[case]
+    values = dict(arg.split("=") for arg in extra if "=" in arg)
+    setting = lambda path, default: float(values.get(f"actors.ATTACKER.{path}", default))  # noqa: E731
+    lam, weight = setting("decision.rationality", 1.0), 2.0
+    cost = [setting("types.hawk.war_cost", 0.0), setting("types.dove.war_cost", 0.5)]
+    prior = np.array([setting("types.hawk.prior", 0.5), setting("types.dove.prior", 0.5)])
+    strike = np.array([1 / (1 + math.exp(-lam * weight * (0.5 - c))) for c in cost])
+    with simulate(tmp_path, "bayes-war-values", *extra) as f:
+        a = actor_index(f, "ATTACKER")
+        steps = f["step"].size - 1
+        started = f["war_start_step"][0].astype(int)
+        struck = started >= 0
+        holds = np.where(struck, started, steps)  # holds before the strike, or every step
+        likelihood = prior * (1 - strike) ** holds[:, None] * np.where(struck[:, None], strike, 1.0)
+        expected = likelihood / likelihood.sum(axis=1, keepdims=True)
+        belief = f["final_belief"][0, :, a, :2].astype(float)
+        np.testing.assert_allclose(belief, expected, rtol=2e-5, atol=1e-7)  # float32 beliefs, a few steps
+        # Each type strikes on the first step as often as its logit says (4.5 standard errors).
+        types = f["resolve_type"][0, :, a]
+        for k in (0, 1):
+            first = started[types == k] == 0
+            se = math.sqrt(strike[k] * (1 - strike[k]) / first.size)
+            assert first.mean() == pytest.approx(strike[k], abs=Z * se), k
+
+
+def test_a_private_cost_spread_of_a_learned_war_forecast_attacker_is_refused(tmp_path):
+    """Observers cannot see the drawn cost: pricing types at the lane's draw leaked it into the belief."""
+    scenario = SOURCE / "scenarios" / "validation" / "bayes-war-values.yaml"
+    out = tmp_path / "o.h5"
+    proc = subprocess.run([BRINK, "run", str(scenario), "-q", "-o", str(out),
+                           "--set", "actors.ATTACKER.decision.war_cost_spread=0.25"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "'actors.ATTACKER.decision.war_cost_spread' is 0.25" in proc.stderr and proc.stderr.count("\n") == 1
+    assert not out.exists()
+    revealed = subprocess.run([BRINK, "run", str(scenario), "-q", "-n", "64", "-o", str(out), "--set",
+                               "actors.ATTACKER.decision.war_cost_spread=0.25", "--set", "run.information=revealed"],
+                              capture_output=True, text=True, timeout=60)
+    assert revealed.returncode == 0, revealed.stderr  # no belief to update: nothing to refuse

@@ -469,8 +469,11 @@ void BlockSimulator::action_utilities(int i, int m, ActionFeatures f) {
   const float impatience = static_cast<float>(std::max(0.0, day - dec.patience_days) / dec.patience_days);
   const Feature fa = f.a, fb = f.b;
   const ActionTerms terms{-static_cast<float>(a.cost), static_cast<float>(a.tension), a.rung, state_.rung.data()};
+  // Observers price type k's attack with type k's war cost: feature_a is then made again for each type.
+  const bool war_value_per_type = a.kind == ActionKind::kAttack && model_.types_price_war_apart(i);
   if (!x.lane_weights.empty()) {
     for (int k = 0; k < type_count; ++k) {
+      if (war_value_per_type) attack_war_value(i, a, k);
       auto w = [&](int feature) -> const float* { return x.lane_weight(i, k, feature); };
       float* u = x.util(k, m);
       if (fa == kFeatureCount && fb == kFeatureCount)
@@ -484,7 +487,7 @@ void BlockSimulator::action_utilities(int i, int m, ActionFeatures f) {
     }
     return;
   }
-  // Every type weighs the same features (they do not depend on the type).
+  // Every type weighs the same features (but war values priced per type, above).
   TypeWeights* weights = x.type_weights.data();
   for (int k = 0; k < type_count; ++k) {
     const auto& w = actor.types[k].weights;
@@ -496,6 +499,13 @@ void BlockSimulator::action_utilities(int i, int m, ActionFeatures f) {
         .b = fb < kFeatureCount ? static_cast<float>(w[fb]) : 0.0f,
         .impatience = static_cast<float>(w[kImpatience]),
     };
+  }
+  if (war_value_per_type) {
+    for (int k = 0; k < type_count; ++k) {
+      attack_war_value(i, a, k);
+      weigh<true, true, 1>(x.util(k, m), x.util(k, m), weights + k, terms, impatience, x, width);
+    }
+    return;
   }
   if (fa == kFeatureCount && fb == kFeatureCount)
     weigh_types<false, false>(x, m, type_count, weights, terms, impatience, width);

@@ -155,6 +155,9 @@ ScalarTwin::ActionValues ScalarTwin::action_values(int i, int m, const ActorView
         const rules::WarForecast w = forecast(i, t, intensity);
         const double delta = rules::war_discount(sc_.bargaining.discount, w.duration);
         r.fa = static_cast<float>(rules::war_value(delta, w.prevail, st.war_cost[i], dec.casualty_cost, w.loss_a));
+        r.discount = delta;
+        r.prevail = w.prevail;
+        r.loss = w.loss_a;
       } else {
         r.fa = rules::log_float(v.own_d / static_cast<float>(defenders));
       }
@@ -189,13 +192,19 @@ int ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolve,
   const ActorView view = actor_view(i, s, believed_resolve, at_war);
   std::vector<float> utility(static_cast<std::size_t>(type_count) * menu);
   std::vector<std::uint8_t> feasible(menu, 1);
+  const bool war_value_per_type = model_.types_price_war_apart(i);
   for (int m = 0; m < menu; ++m) {
     const ActionSpec& a = actor.actions[m];
-    const ActionValues f = action_values(i, m, view, believed_resolve);
+    ActionValues f = action_values(i, m, view, believed_resolve);
     const float escalation = rules::escalation_of(static_cast<float>(a.tension), a.rung, st.rung);
     feasible[m] = f.ok ? 1 : 0;
     for (int k = 0; k < type_count; ++k) {
       const auto& w = actor.types[k].weights;
+      if (war_value_per_type && a.kind == ActionKind::kAttack) {  // observers price type k's attack at its cost
+        const double cost = rules::cost_as_type(st.war_cost[i], actor.types[st.type[i]].war_cost,
+                                                actor.types[k].war_cost, k == st.type[i]);
+        f.fa = static_cast<float>(rules::war_value(f.discount, f.prevail, cost, actor.decision.casualty_cost, f.loss));
+      }
       const float w_sec = f.ka == kSecurity ? static_cast<float>(w[kSecurity]) : 0.0f;
       const float w_a = f.ka < kFeatureCount && f.ka != kSecurity ? static_cast<float>(w[f.ka]) : 0.0f;
       const float w_b = f.kb < kFeatureCount ? static_cast<float>(w[f.kb]) : 0.0f;

@@ -82,13 +82,22 @@ bool BlockSimulator::attack_features_depend_on_rung(int i) const {
   return dec.war_forecast && !(sc_.bargaining.discount == 1.0 && dec.casualty_cost == 0.0);
 }
 
-void BlockSimulator::attack_war_value(int i, const ActionSpec& a) {
+void BlockSimulator::attack_war_value(int i, const ActionSpec& a, int as_type) {
   const int width = pass_width();
   Scratch& x = *scratch_;
   const Decision& dec = sc_.actors[i].decision;
   const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
-  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L];
+  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], typed_cost[L];
   const double* cost = state_.war_cost.col(i).data();
+  if (as_type >= 0) {
+    const auto& types = sc_.actors[i].types;
+    const int* type = state_.type.col(i).data();
+    const double share = types[static_cast<std::size_t>(as_type)].war_cost;
+    for (int l = 0; l < width; ++l)
+      typed_cost[l] =
+          rules::cost_as_type(cost[l], types[static_cast<std::size_t>(type[l])].war_cost, share, type[l] == as_type);
+    cost = typed_cost;
+  }
   const double discount = sc_.bargaining.discount;
   if (discount == 1.0 && dec.casualty_cost == 0.0) {
     // Exactly W = p - c here (δ^τ = e^0 = 1, κλ = 0): the losses and duration

@@ -241,7 +241,7 @@ const FieldSpec kFields[] = {
     {.section = "actors.*.decision", .key = "war_cost", .min = -10, .max = 10, .unit = "share of the stake",
      .symbol = "$\\bar c_i$", .meaning = "mean of the actor's private cost of war", BRINK_MEMBER(s.actors[i[0]].decision.war_cost)},
     {.section = "actors.*.decision", .key = "war_cost_spread", .min = 0, .max = 10, .unit = "share of the stake",
-     .symbol = "$h_i$", .meaning = "the private war cost is drawn uniformly on [war_cost - spread, war_cost + spread]; 0 = known to all; must be 0 for a bargaining receiver whose types carry war costs",
+     .symbol = "$h_i$", .meaning = "the private war cost is drawn uniformly on [war_cost - spread, war_cost + spread]; 0 = known to all; must be 0 for a bargaining receiver whose types carry war costs, and for an actor with several private types and a war-forecast attack",
      BRINK_MEMBER(s.actors[i[0]].decision.war_cost_spread)},
     {.section = "actors.*.decision", .key = "casualty_cost", .min = 0, .max = 100, .unit = "share of the stake",
      .symbol = "$\\kappa_i$", .meaning = "cost of war per share of own forces lost in the forecast", BRINK_MEMBER(s.actors[i[0]].decision.casualty_cost)},

@@ -153,6 +153,28 @@ void receiver_cost_is_one_model(const Scenario& s, Problems* out) {
   }
 }
 
+// Observers update their belief about an actor's type from its attacks by
+// pricing each type's attack at that type's war cost (docs/model.md, "In the
+// attack utility"). A private spread of that cost would have to be integrated
+// out of every type's choice probability; brink does not, so the spread must
+// be 0 where the type is learned from war-forecast attacks.
+void learned_attacker_cost_is_typed(const Scenario& s, Problems* out) {
+  if (s.run.revealed_types) return;
+  for (int a = 0; a < s.actor_count(); ++a) {
+    const Actor& actor = s.actors[a];
+    const bool attacks = std::any_of(actor.actions.begin(), actor.actions.end(),
+                                     [](const ActionSpec& x) { return x.kind == ActionKind::kAttack; });
+    if (actor.types.size() < 2 || !actor.decision.war_forecast || !attacks || actor.decision.war_cost_spread == 0.0)
+      continue;
+    const std::string ap = actor_path(s, a);
+    out->push_back({{ap + ".decision.war_cost_spread", ap + ".decision.war_forecast"},
+                    fmt::format("'{}.decision.war_cost_spread' is {}, but '{}' values its attacks by its war forecast "
+                                "and observers learn its type from them, which needs every type's war cost known: "
+                                "set the spread to 0 (give its types their own war_cost instead)",
+                                ap, actor.decision.war_cost_spread, actor.id)});
+  }
+}
+
 // rules::offer_round finds the one offer of a step: with interval_days >=
 // dt_days no two offer days share a step (a second one would be lost).
 void one_offer_per_step(const Scenario& s, Problems* out) {
@@ -424,6 +446,7 @@ constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
 constexpr std::string_view kOfferStepInputs[] = {"bargaining.interval_days", "run.dt_days"};
 // negotiation.issues.*.core is true/false: a grid over it is checked at false and true.
 constexpr std::string_view kStakeInputs[] = {"negotiation.issues.*.core", "negotiation.issues.*.salience.*"};
+constexpr std::string_view kLearnedCostInputs[] = {"actors.*.decision.war_cost_spread"};
 constexpr std::string_view kReceiverCostInputs[] = {"actors.*.decision.war_cost_spread", "actors.*.types.*.war_cost"};
 
 const Rule kRules[] = {
@@ -444,6 +467,9 @@ const Rule kRules[] = {
      issues_have_two_parties},
     {"receiver_cost_is_one_model", "a bargaining receiver with type war costs has war_cost_spread 0",
      kReceiverCostInputs, receiver_cost_is_one_model},
+    {"learned_attacker_cost_is_typed",
+     "an attacker whose type is learned from war-forecast attacks has war_cost_spread 0", kLearnedCostInputs,
+     learned_attacker_cost_is_typed},
     {"one_offer_per_step", "bargaining.interval_days >= run.dt_days", kOfferStepInputs, one_offer_per_step},
     {"bargaining_pair_shares_a_core_issue", "the bargaining pair shares a core issue, both saliences > 0", kStakeInputs,
      bargaining_pair_shares_a_core_issue},

@@ -153,7 +153,9 @@ class BlockSimulator {
   // loss_a == nullptr: p only (loss_b and duration are then not written).
   void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration,
                 double growth = 0.0);
-  void attack_war_value(int i, const ActionSpec& a);
+  // W_i into feature_a, with each lane's own cost, or (as_type >= 0) with the
+  // cost the lane's actor would have as that type (Model::types_price_war_apart).
+  void attack_war_value(int i, const ActionSpec& a, int as_type = -1);
   // Whether attack_features of actor i depend on the attack's rung (the war's intensity), not only on its target.
   bool attack_features_depend_on_rung(int i) const;
   // Per-lane events of the ladder (rare: scalar).

@@ -54,6 +54,17 @@ class Model {
   bool learns_type_of(int actor) const {
     return scenario_.actors[static_cast<std::size_t>(actor)].types.size() > 1 && !scenario_.run.revealed_types;
   }
+  // Whether observers price actor i's attacks differently per type: its type
+  // is learned, it values attacks by its war forecast, and its types carry
+  // different war costs. Each type's likelihood then uses that type's cost.
+  // (Inline: the kernel objects use it and link no Model code.)
+  bool types_price_war_apart(int actor) const {
+    const Actor& a = scenario_.actors[static_cast<std::size_t>(actor)];
+    if (!learns_type_of(actor) || !a.decision.war_forecast) return false;
+    for (const ResolveType& t : a.types)
+      if (t.war_cost != a.types.front().war_cost) return true;
+    return false;
+  }
   // Parties of issue k (actors with salience > 0), in index order.
   const std::vector<int>& parties(int issue) const { return parties_[issue]; }
   // The step each event applies in (event_step of its day).

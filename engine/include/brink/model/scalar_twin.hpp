@@ -87,6 +87,8 @@ class ScalarTwin {
     float fa = 0, fb = 0;
     Feature ka = kFeatureCount, kb = kFeatureCount;
     bool ok = true;
+    // A war_forecast attack's terms of W, for pricing it as another type (Model::types_price_war_apart).
+    double discount = 1.0, prevail = 0.0, loss = 0.0;
   };
   IssueTerms issue_terms(int i) const;
   ActorView actor_view(int i, int s, const std::vector<float>& believed_resolve, bool at_war) const;

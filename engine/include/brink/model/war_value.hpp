@@ -118,4 +118,13 @@ inline double war_value(double discount_factor, double prevail, double cost, dou
 // The private war cost c_i = c̄_i + h_i(2u − 1), uniform on [c̄_i − h_i, c̄_i + h_i].
 inline double private_war_cost(double mean, double spread, double u) { return mean + spread * (2.0 * u - 1.0); }
 
+// The war cost an actor of lane cost `lane_cost` (its own type's share
+// `own_share` included) would have as type k of share `type_share`: what
+// observers' Bayes' rule prices type k's attacks with. The own type's is the
+// lane's cost itself, bit for bit, so one logit per type still serves the
+// lane's own choice.
+inline double cost_as_type(double lane_cost, double own_share, double type_share, bool own_type) {
+  return own_type ? lane_cost : lane_cost - own_share + type_share;
+}
+
 }  // namespace brink::rules
