@@ -154,3 +154,56 @@ def test_morris_levels_on_another_design_are_refused_not_ignored(tmp_path):
     morris, _ = scenario(tmp_path, ["design: morris", "samples: 4", "levels: 6", "parameters:",
                                     f"  {DEPLOYED}: {{min: 50000, max: 150000}}"], name="morris.yaml")
     assert brink("validate", morris).returncode == 0
+
+
+@pytest.mark.parametrize("design", ["random", "lhs", "sobol", "morris"])
+def test_a_whole_number_parameter_is_refused_as_a_range_axis(tmp_path, design):
+    """bargaining.rounds sampled on 1:4 was recorded as drawn (1.594, ...) but run truncated (as 1),
+    so the file's coordinates, and the sensitivity indices, described values never run."""
+    out = tmp_path / "o.h5"
+    proc = brink("run", FLAGSHIP, "-q", "-n", "64", "--summary-only", "--design", design, "--samples", "4",
+                 "--sweep", "bargaining.rounds=1:4", "-o", out)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "'bargaining.rounds' is a whole number" in proc.stderr, proc.stderr
+    assert not out.exists()
+    # As a lever of the sampled design every value is a whole number, and each runs as recorded.
+    levered = brink("run", FLAGSHIP, "-q", "-n", "64", "--summary-only", "--design", "lhs", "--samples", "2",
+                    "--lever", "bargaining.rounds=1,3", "--sweep", f"{DEPLOYED}=90000:110000", "-o", out)
+    assert levered.returncode == 0, levered.stderr
+    with h5py.File(out, "r") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["parameter"][()]]
+        rounds = f["parameter_value"][:, names.index("bargaining.rounds")]
+        assert set(rounds) == {1.0, 3.0}
+
+
+def test_a_whole_number_range_in_the_sweep_block_is_refused_at_its_line(tmp_path):
+    body = FLAGSHIP.read_text(encoding="utf-8").rstrip("\n")
+    body += "\n\nsweep:\n  design: sobol\n  samples: 4\n  parameters:\n    bargaining.rounds: {min: 1, max: 3}\n"
+    path = tmp_path / "s.yaml"
+    path.write_text(body, encoding="utf-8")
+    proc = brink("validate", path)
+    line = body.split("\n").index("    bargaining.rounds: {min: 1, max: 3}") + 1
+    assert proc.returncode == 2 and f"s.yaml:{line}:" in proc.stderr, proc.stderr
+    assert "'bargaining.rounds' is a whole number, which the sobol design cannot sample" in proc.stderr
+
+
+def test_two_scenario_axes_are_refused_not_one_silently_dropped(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text(FLAGSHIP.read_text(encoding="utf-8").replace("seed:", "seed: 8 #", 1), encoding="utf-8")
+    for second in ("--sweep", "--lever"):
+        proc = brink("run", FLAGSHIP, "-q", "-n", "16", "--summary-only", "-o", tmp_path / "o.h5",
+                     "--sweep", f"scenario={FLAGSHIP},{other}", second, f"scenario={other},{FLAGSHIP}")
+        assert proc.returncode == 2, proc.stderr
+        assert f"'scenario' is already an axis (--sweep scenario={FLAGSHIP},{other})" in proc.stderr, proc.stderr
+
+
+def test_war_forecast_is_listed_as_sweepable_and_sweeps(tmp_path):
+    """`brink params` said `set` for a field --sweep accepts: the two must agree."""
+    listed = brink("params", FLAGSHIP)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("actors.RUS.decision.war_forecast "))
+    assert row.split()[-1] == "sweep", row
+    out = tmp_path / "o.h5"
+    proc = brink("run", FLAGSHIP, "-q", "-n", "64", "--summary-only", "--sweep",
+                 "actors.RUS.decision.war_forecast=false,true", "-o", out)
+    assert proc.returncode == 0, proc.stderr

@@ -236,7 +236,7 @@ const FieldSpec kFields[] = {
      BRINK_MEMBER(s.events[i[0]].troops), .applies = is_troop_event},
     // bargaining and war (docs/model.md, "Bargaining and war"; issue 12)
     {.section = "actors.*.decision", .key = "war_forecast", .kind = FieldKind::kBoolean, .fallback = 0,
-     .symbol = "", .meaning = "`true`: an attack's `war_gain` feature is the forecast war value $W_i$ instead of the log force ratio", .sweepable = false,
+     .symbol = "", .meaning = "`true`: an attack's `war_gain` feature is the forecast war value $W_i$ instead of the log force ratio",
      .choices = kBooleans, BRINK_MEMBER(s.actors[i[0]].decision.war_forecast)},
     {.section = "actors.*.decision", .key = "war_cost", .min = -10, .max = 10, .unit = "share of the stake",
      .symbol = "$\\bar c_i$", .meaning = "mean of the actor's private cost of war", BRINK_MEMBER(s.actors[i[0]].decision.war_cost)},

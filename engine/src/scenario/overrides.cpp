@@ -304,8 +304,8 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
   if (design == SweepDesign::kGrid) {
     if (axis.values.empty())
       return fmt::format(
-          "grid axis '{}' needs a list of values ([50000, 100000] in a file, {}=50000,100000 with --sweep); a range "
-          "needs a random, lhs, sobol or morris design",
+          "grid axis '{}' needs at least one value ([50000, 100000] in a file, {}=50000,100000 with --sweep); a "
+          "range needs a random, lhs, sobol or morris design",
           axis.path, axis.path);
     for (double v : axis.values)
       if (auto problem = out_of_range(v); !problem.empty()) return problem;
@@ -314,6 +314,12 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
   if (!axis.values.empty())
     return fmt::format("axis '{}' lists values, but a {} design samples a range: write {{min: ..., max: ...}}",
                        axis.path, to_string(design));
+  // A sampled value between whole numbers would be recorded as it was drawn but run truncated.
+  if (info->integer)
+    return fmt::format(
+        "'{}' is a whole number, which the {} design cannot sample from a range; give it as a list of "
+        "values with --lever {}=1,2,3 (or a grid)",
+        axis.path, to_string(design), axis.path);
   if (axis.min > axis.max) return fmt::format("axis '{}' has min {} above max {}", axis.path, axis.min, axis.max);
   if (axis.log && axis.min <= 0) return fmt::format("log axis '{}' needs min > 0, got {}", axis.path, axis.min);
   for (double v : {axis.min, axis.max})
@@ -405,6 +411,13 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
   for (const std::string& argument : levers) arguments.emplace_back(argument, true);
   for (const auto& [argument, lever] : arguments) {
     if (argument.rfind("scenario=", 0) == 0) {
+      const std::string option = lever ? "--lever " : "--sweep ";
+      if (const auto earlier = given.find("scenario"); earlier != given.end()) {
+        problems.push_back({option + argument, -1, -1,
+                            fmt::format("'scenario' is already an axis ({}); give each axis once", earlier->second)});
+        continue;
+      }
+      given.emplace("scenario", option + argument);
       // Scenario choices: files, loaded and checked by the caller (they need I/O).
       spec.scenarios.clear();
       std::stringstream files(argument.substr(9));

@@ -446,7 +446,9 @@ constexpr std::string_view kPartyInputs[] = {"negotiation.issues.*.salience.*"};
 constexpr std::string_view kOfferStepInputs[] = {"bargaining.interval_days", "run.dt_days"};
 // negotiation.issues.*.core is true/false: a grid over it is checked at false and true.
 constexpr std::string_view kStakeInputs[] = {"negotiation.issues.*.core", "negotiation.issues.*.salience.*"};
-constexpr std::string_view kLearnedCostInputs[] = {"actors.*.decision.war_cost_spread"};
+// decision.war_forecast is true/false: a grid over it is checked at false and true.
+constexpr std::string_view kLearnedCostInputs[] = {"actors.*.decision.war_cost_spread",
+                                                   "actors.*.decision.war_forecast"};
 constexpr std::string_view kReceiverCostInputs[] = {"actors.*.decision.war_cost_spread", "actors.*.types.*.war_cost"};
 
 const Rule kRules[] = {
