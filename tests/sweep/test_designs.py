@@ -438,9 +438,9 @@ def test_each_point_reruns_from_its_recipe(choices_run, tmp_path):
 
 def test_categorical_and_boolean_sets_are_parameters_and_rerun(tmp_path):
     """A --set of a text or true/false model parameter is a parameter like a numeric one (listed,
-    named by its flags) and each point's recipe sets it, as it sets a --set field that cannot be
-    swept (war_forecast): re-running the recipe gives the point's bits. The law and the forecast
-    both change the flagship's casualties, so a recipe that dropped one would differ."""
+    named by its flags; a true/false one set twice takes its last value) and each point's recipe
+    sets it: re-running the recipe gives the point's bits. The law and the forecast both change
+    the flagship's casualties, so a recipe that dropped one would differ."""
     import shlex
     base = write(tmp_path, "base.yaml", scenario_text(replications=256))
     forecast = "actors.RUS.decision.war_forecast"
@@ -449,8 +449,8 @@ def test_categorical_and_boolean_sets_are_parameters_and_rerun(tmp_path):
                    "--set", f"{forecast}=false", "--set", f"{core}=true", "--set", "run.random_numbers=common",
                    "--sweep", f"{DEPLOYED}=100000,150000")
     data, _ = load(out)
-    assert names(data["parameter"]) == [DEPLOYED, LAW, core]
-    np.testing.assert_array_equal(data["parameter_value"][:, 1:], [[1, 1], [1, 1]])  # linear; true
+    assert names(data["parameter"]) == [DEPLOYED, LAW, forecast, core]
+    np.testing.assert_array_equal(data["parameter_value"][:, 1:], [[1, 0, 1], [1, 0, 1]])  # linear; false; true
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         assert ds.coords["combat_law"].attrs["flag_meanings"] == "square linear"
         assert ds.coords[core.replace(".", "_")].attrs["flag_meanings"] == "false true"
