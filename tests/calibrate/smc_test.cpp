@@ -398,7 +398,7 @@ TEST(EvaluatorTest, ObservedValuesReadTheRightRecordPoolAndStep) {
   total.day = 4.5;  // step 4: record 2
   rung.quantity = ObservedQuantity::kRung;
   rung.rung = 3;
-  rung.day = 2;  // peak over records 0 and 1
+  rung.day = 1;  // through the end of step 1 (after 2 steps): records 0 and 1
   war.quantity = ObservedQuantity::kWarStarted;
   war.day = 3;  // fighting begun in a step up to 3
   incidents.quantity = ObservedQuantity::kIncidents;
@@ -422,11 +422,11 @@ TEST(EvaluatorTest, ObservedValuesReadTheRightRecordPoolAndStep) {
   ASSERT_EQ(v.size(), 10u);
   EXPECT_EQ(v[0], 111);  // replication 0: ready of actor 1 on day 2
   EXPECT_EQ(v[1], 7);    // all pools of actor 0 on day 4
-  EXPECT_EQ(v[2], 1);    // rung 3 reached by day 2
+  EXPECT_EQ(v[2], 1);    // rung 3 reached in step 1 counts on day 1
   EXPECT_EQ(v[3], 1);    // war begun in step 3
   EXPECT_EQ(v[4], 5);
   EXPECT_EQ(v[5], 222);
-  EXPECT_EQ(v[7], 0);  // replication 1 reaches rung 3 only after day 2
+  EXPECT_EQ(v[7], 0);  // replication 1 reaches rung 3 only after day 1
   EXPECT_EQ(v[8], 0);  // its war begins in step 4, after day 3
 }
 

@@ -1,0 +1,102 @@
+"""`brink calibrate` on an outside tester's findings: a `rung` observation read
+through the end of its own step (as `incidents` and `war_started` are), the
+parameters the observations did not inform marked as such, contradictory
+observations refused, a posterior file whose particle no scenario takes
+named, and a refused --resume naming the setting that differs.
+
+Every check is analytic or statistical: the toy's ladder leaves 'calm' at
+its first incident (escalation_probability 1, constant hazard h), so
+P(rung 'tense' by day k) = 1 - exp(-(k + 1)·h·dt) and the rung is reached
+by day k exactly when an incident happened in steps 0..k."""
+
+import math
+import re
+
+import h5py
+import numpy as np
+
+Z = 4.5  # standard errors allowed, as in tests/validation
+
+LADDER = """brink: 1
+name: ladder
+run: {horizon_days: 20, dt_days: 1, replications: 100, seed: 11, decisions: false}
+actors:
+  A: {forces: {deployed: 1000}}
+  B: {forces: {deployed: 1000}}
+relations: {adversaries: [[A, B]]}
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: calm
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+  incidents: {base_rate: 0.1, tension_rate: 0, contact_rate: 0, escalation_probability: 1}
+observations:
+OBSERVATIONS
+calibrate:
+  particles: 1000
+  generations: 1
+  replications: 1
+  parameters:
+PARAMETERS
+"""
+
+
+def ladder(tmp_path, observations, parameters, name="ladder.yaml", escalates=True):
+    """The toy with these observations and priors; escalates=False keeps it calm (incidents then
+    count Binomial(steps, 1 - exp(-h·dt)), never ending in war)."""
+    text = LADDER.replace("OBSERVATIONS\n", observations).replace("PARAMETERS\n", parameters)
+    if not escalates:
+        text = text.replace("escalation_probability: 1", "escalation_probability: 0")
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def uniform_mean_exp(c, a, b):
+    """E[exp(-c·h)] for h ~ U(a, b)."""
+    return (math.exp(-c * a) - math.exp(-c * b)) / (c * (b - a))
+
+
+# --------------------------------------------------------------------------
+# 1. `rung` counts the observed step itself
+# --------------------------------------------------------------------------
+
+def test_a_rung_observation_sees_its_own_step_like_incidents(run, tmp_path):
+    """The prior draw (one generation, one world per particle) of h ~ U(0.08, 0.12): each world is
+    tense by day k exactly when it counted an incident in steps 0..k, and the share of worlds tense
+    by day 0 and by day 9 is 1 - E[exp(-(k + 1)h)] (it was 1 - E[exp(-k·h)]: 0 on day 0)."""
+    lo, hi, n = 0.08, 0.12, 20000
+    scenario = ladder(tmp_path, """  tense_day0: {quantity: rung, rung: tense, day: 0, value: false, sd: 0.5, source: s}
+  tense_day9: {quantity: rung, rung: tense, day: 9, value: false, sd: 0.5, source: s}
+  incidents_day9: {quantity: incidents, day: 9, value: 1, sd: 2, source: s}
+""", f"    escalation.incidents.base_rate: {{prior: uniform, min: {lo}, max: {hi}}}\n")
+    out = tmp_path / "prior.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", n, "-q")
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out) as f:
+        names = [v.decode() if isinstance(v, bytes) else v for v in f["observation"][()]]
+        stats = f["statistics"][0]
+    day0, day9, incidents = (stats[:, names.index(k)] for k in ("tense_day0", "tense_day9", "incidents_day9"))
+    # The same world: tense by day 9 if and only if an incident happened in steps 0..9.
+    assert np.array_equal(day9, (incidents >= 1).astype(float))
+    for k, share in ((0, day0), (9, day9)):
+        p = 1 - uniform_mean_exp(k + 1, lo, hi)
+        se = math.sqrt(p * (1 - p) / n)
+        assert abs(share.mean() - p) < Z * se, (k, share.mean(), p, se)
+
+
+def test_a_rung_observed_on_day_0_can_be_fitted(run, tmp_path):
+    """'tense by day 0' is true in the worlds with an incident in step 0, so a calibration can fit it:
+    the posterior moves to high hazards (prior U(0, 3), mean 1.5), without a data-prior conflict."""
+    scenario = ladder(tmp_path, "  tense_day0: {quantity: rung, rung: tense, day: 0, value: true, sd: 0.1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 3}\n")
+    out = tmp_path / "day0.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", 400, "--generations", 3, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "not a fit" not in proc.stderr, proc.stderr
+    with h5py.File(out) as f:
+        h, w = f["particles"][-1, :, 0], f["weights"][-1]
+        tense = f["statistics"][-1, :, 0]
+    assert np.sum(w * tense) > 0.9  # the fitted worlds were tense on day 0
+    assert np.sum(w * h) > 1.5
