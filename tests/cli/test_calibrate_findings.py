@@ -100,3 +100,53 @@ def test_a_rung_observed_on_day_0_can_be_fitted(run, tmp_path):
         tense = f["statistics"][-1, :, 0]
     assert np.sum(w * tense) > 0.9  # the fitted worlds were tense on day 0
     assert np.sum(w * h) > 1.5
+
+
+# --------------------------------------------------------------------------
+# 2. parameters the observations did not inform
+# --------------------------------------------------------------------------
+
+INFORMED = """    escalation.incidents.base_rate: {prior: uniform, min: 0.01, max: 1}
+    escalation.tension.decay: {prior: uniform, min: 0, max: 1}
+"""
+
+
+def table_rows(text):
+    return {line.split()[0]: line for line in text.splitlines() if line.startswith("escalation.")}
+
+
+def test_a_parameter_the_observations_ignore_is_marked_not_informed(run, tmp_path):
+    """Tension never matters here (tension_rate 0, no decisions), so its decay keeps its prior
+    U(0, 1), sd 1/sqrt(12) = 0.2887; 8 incidents by day 19 inform the base rate."""
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      INFORMED, escalates=False)
+    out = tmp_path / "inf.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", 600, "--generations", 5, "--replications", 4)
+    assert proc.returncode == 0, proc.stderr
+    inspected = run("inspect", out)
+    assert inspected.returncode == 0, inspected.stderr
+    posterior = out.with_suffix(".posterior.yaml").read_text(encoding="utf-8")
+    mark = "not informed (posterior sd ≥ 0.9 × prior sd)"
+    for text in (proc.stdout, inspected.stdout):
+        rows = table_rows(text)
+        decay, rate = rows["escalation.tension.decay"], rows["escalation.incidents.base_rate"]
+        assert mark in decay and mark not in rate, text
+        # Columns: mean, sd, prior sd, sd ratio; the prior sd is the uniform's, exactly.
+        numbers = [float(x) for x in decay.split()[1:5]]
+        assert abs(numbers[2] - 1 / math.sqrt(12)) < 1e-5, decay
+        assert abs(numbers[3] - numbers[1] / numbers[2]) < 2e-3, decay
+        rate_numbers = [float(x) for x in rate.split()[1:5]]
+        assert abs(rate_numbers[2] - 0.99 / math.sqrt(12)) < 1e-5 and rate_numbers[3] < 0.9, rate
+    decay_line = next(line for line in posterior.splitlines() if line.startswith("#   --set escalation.tension.decay="))
+    rate_line = next(line for line in posterior.splitlines() if line.startswith("#   --set escalation.incidents.base"))
+    assert mark in decay_line and mark not in rate_line, posterior
+
+
+def test_one_generation_says_the_result_is_the_prior(run, tmp_path):
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      INFORMED, escalates=False)
+    out = tmp_path / "g1.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", 200, "--generations", 1)
+    assert proc.returncode == 0, proc.stderr
+    for text in (proc.stdout, run("inspect", out).stdout, out.with_suffix(".posterior.yaml").read_text()):
+        assert "draw from the prior" in text, text

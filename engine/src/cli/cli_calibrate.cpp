@@ -17,12 +17,14 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "brink/calibrate/calibration_file.hpp"
 #include "brink/calibrate/evaluator.hpp"
+#include "brink/calibrate/prior.hpp"
 #include "brink/cli/cli.hpp"
 #include "brink/cli/output_target.hpp"
 #include "brink/model/kernel_dispatch.hpp"
@@ -52,18 +54,6 @@ CalibrationRecord read_calibration_input(const std::string& path, std::string_vi
   }
 }
 
-std::string prior_text(const PriorSpec& p) {
-  switch (p.kind) {
-    case PriorKind::kNormal:
-    case PriorKind::kTruncatedNormal:
-      return fmt::format("{} mean {} sd {} on [{}, {}]", to_string(p.kind), p.mean, p.sd, p.lower, p.upper);
-    case PriorKind::kExponential:
-      return fmt::format("exponential rate {} on [{}, {}]", p.rate, p.lower, p.upper);
-    default:
-      return fmt::format("{} [{}, {}]", to_string(p.kind), p.lower, p.upper);
-  }
-}
-
 struct Options {
   std::string output, particles, generations, replications, threads, seed, quantile;
   std::vector<std::string> sets;
@@ -77,17 +67,46 @@ std::vector<double> posterior_means(const Population& p, std::size_t d) {
   return mean;
 }
 
-// The last generation's posterior mean and sd per parameter, as a table.
-std::string posterior_table(const CalibrationRecord& r) {
+// A parameter of the last generation against its prior: posterior mean and
+// sd, the prior's sd (NaN for a prior text brink does not write) and their
+// ratio. At a ratio of 0.9 or more the observations did not inform it.
+struct Spread {
+  double mean = 0, sd = 0, prior_sd = 0, ratio = 0;
+  bool informed() const { return !(ratio >= 0.9); }
+};
+constexpr std::string_view kNotInformed = "not informed (posterior sd ≥ 0.9 × prior sd)";
+
+std::vector<Spread> posterior_spread(const CalibrationRecord& r) {
   const Population& last = r.generations.back();
   const std::size_t d = r.parameters.size();
   const std::vector<double> mean = posterior_means(last, d);
-  std::string text = fmt::format("{:<44} {:>14} {:>14}   prior\n", "posterior (last generation)", "mean", "sd");
+  std::vector<Spread> out(d);
   for (std::size_t a = 0; a < d; ++a) {
     double var = 0;
     for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
-    text += fmt::format("{:<44} {:>14.6g} {:>14.6g}   {}\n", r.parameters[a], mean[a], std::sqrt(var), r.priors[a]);
+    PriorSpec prior;
+    out[a] = {.mean = mean[a], .sd = std::sqrt(var), .prior_sd = std::nan("")};
+    if (prior_from_text(r.priors[a], &prior)) out[a].prior_sd = prior_sd(prior);
+    out[a].ratio = out[a].sd / out[a].prior_sd;
   }
+  return out;
+}
+
+// The last generation's posterior mean and sd per parameter against the
+// prior's sd, as a table; a posterior that is the prior draw says so.
+std::string posterior_table(const CalibrationRecord& r) {
+  const std::vector<Spread> spread = posterior_spread(r);
+  std::string text = fmt::format("{:<44} {:>14} {:>14} {:>14} {:>9}   prior\n", "posterior (last generation)", "mean",
+                                 "sd", "prior sd", "sd ratio");
+  for (std::size_t a = 0; a < spread.size(); ++a) {
+    const Spread& s = spread[a];
+    text += fmt::format("{:<44} {:>14.6g} {:>14.6g} {:>14.6g} {:>9.3f}   {}{}\n", r.parameters[a], s.mean, s.sd,
+                        s.prior_sd, s.ratio, r.priors[a], s.informed() ? "" : fmt::format("; {}", kNotInformed));
+  }
+  if (r.generations.back().generation == 0)
+    text +=
+        "the last generation is generation 0, the draw from the prior: these are the prior's mean and sd, not a "
+        "fit to the observations (ask for 2 or more generations)\n";
   return text;
 }
 
@@ -427,8 +446,12 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
     paths.push_back(s.path);
     values.push_back(s.value);
   }
+  const std::vector<Spread> spread = posterior_spread(record);
+  if (last.generation == 0)
+    header += "# Generation 0 is the draw from the prior: these are the prior's means, not a fit.\n";
   for (std::size_t a = 0; a < mean.size(); ++a) {
-    header += fmt::format("#   --set {}={:.9g}\n", record.parameters[a], mean[a]);
+    header += fmt::format("#   --set {}={:.9g}{}\n", record.parameters[a], mean[a],
+                          spread[a].informed() ? "" : fmt::format("  # {}", kNotInformed));
     paths.push_back(record.parameters[a]);
     values.push_back(fmt::format("{:.17g}", mean[a]));
   }
