@@ -127,6 +127,11 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
                                to_string(o.quantity), domain.text));
     return;
   }
+  if (has_value && o.quantity == ObservedQuantity::kIncidents && o.value != std::floor(o.value)) {
+    p.error(value, fmt::format("'{}.value' is {}, not a whole number, which a count of incidents must be", op,
+                               value.Scalar()));
+    return;
+  }
   if (sd.IsDefined()) {
     if (!number(p, e, "sd", op, &o.sd)) {
       if (sd.IsNull()) p.error(sd, fmt::format("'{}.sd' must be a positive number, got nothing", op));
