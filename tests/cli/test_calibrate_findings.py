@@ -150,3 +150,59 @@ def test_one_generation_says_the_result_is_the_prior(run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     for text in (proc.stdout, run("inspect", out).stdout, out.with_suffix(".posterior.yaml").read_text()):
         assert "draw from the prior" in text, text
+
+
+# --------------------------------------------------------------------------
+# 3. observations no world can satisfy together
+# --------------------------------------------------------------------------
+
+CONTRADICTIONS = [
+    # the same rung, the same day, true and false
+    ("  o1: {quantity: rung, rung: tense, day: 9, value: false, sd: 0.1, source: s}\n"
+     "  o2: {quantity: rung, rung: tense, day: 9, value: true, sd: 0.1, source: s}\n"),
+    # tense by day 3 but not by day 9
+    ("  o1: {quantity: rung, rung: tense, day: 3, value: true, sd: 0.01, source: s}\n"
+     "  o2: {quantity: rung, rung: tense, day: 9, value: false, sd: 0.01, source: s}\n"),
+    # limited by day 3 (so tense too) but not tense by day 5
+    ("  o1: {quantity: rung, rung: limited, day: 3, value: true, sd: 0.05, source: s}\n"
+     "  o2: {quantity: rung, rung: tense, day: 5, value: false, sd: 0.05, source: s}\n"),
+    # a war begun by day 2 that has not begun by day 4
+    ("  o1: {quantity: war_started, day: 2, value: true, sd: 0.1, source: s}\n"
+     "  o2: {quantity: war_started, day: 4, value: false, sd: 0.1, source: s}\n"),
+    # incidents counted down within the last observed step (dt 2)
+    ("  o1: {quantity: incidents, day: 18, value: 20, sd: 1, source: s}\n"
+     "  o2: {quantity: incidents, day: 19, value: 5, sd: 1, source: s}\n"),
+]
+
+
+def test_contradictory_observations_are_refused_naming_both(run, tmp_path):
+    for i, observations in enumerate(CONTRADICTIONS):
+        text = LADDER.replace("OBSERVATIONS\n", observations).replace(
+            "PARAMETERS\n", "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n")
+        if "day: 19" in observations:
+            text = text.replace("dt_days: 1", "dt_days: 2")
+        scenario = tmp_path / f"c{i}.yaml"
+        scenario.write_text(text, encoding="utf-8")
+        lines = text.splitlines()
+        line1, line2 = (next(k for k, t in enumerate(lines) if t.startswith(f"  {o}: ")) + 1 for o in ("o1", "o2"))
+        for command in (["validate", scenario], ["calibrate", scenario, "-q", "-o", tmp_path / f"c{i}.h5"]):
+            proc = run(*command)
+            assert proc.returncode == 2, (observations, proc.stderr)
+            assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+            m = re.match(rf"{re.escape(str(scenario))}:(\d+):\d+: (.*)", proc.stderr)
+            assert m, proc.stderr
+            here, other = (line1, line2) if int(m.group(1)) == line1 else (line2, line1)
+            assert int(m.group(1)) == here and f"at line {other}" in m.group(2), proc.stderr
+            assert "'observations.o1.value'" in m.group(2) and "'observations.o2.value'" in m.group(2), proc.stderr
+        assert not (tmp_path / f"c{i}.h5").exists()
+
+
+def test_readings_that_measurement_error_reconciles_are_kept(run, tmp_path):
+    """Two sources reading 11 and 13 incidents (sd 1), and 'tense' false then true, are no contradiction."""
+    observations = ("  o1: {quantity: incidents, day: 19, value: 13, sd: 1, source: s}\n"
+                    "  o2: {quantity: incidents, day: 19, value: 11, sd: 1, source: s}\n"
+                    "  o3: {quantity: rung, rung: tense, day: 3, value: false, sd: 0.1, source: s}\n"
+                    "  o4: {quantity: rung, rung: tense, day: 9, value: true, sd: 0.1, source: s}\n")
+    scenario = ladder(tmp_path, observations, "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n")
+    proc = run("validate", scenario)
+    assert proc.returncode == 0, proc.stderr
