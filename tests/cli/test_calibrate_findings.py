@@ -206,3 +206,25 @@ def test_readings_that_measurement_error_reconciles_are_kept(run, tmp_path):
     scenario = ladder(tmp_path, observations, "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n")
     proc = run("validate", scenario)
     assert proc.returncode == 0, proc.stderr
+
+
+# --------------------------------------------------------------------------
+# 4. a posterior particle outside its field's range
+# --------------------------------------------------------------------------
+
+def test_a_posterior_particle_outside_its_fields_range_is_named(run, tmp_path):
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", escalates=False)
+    out = tmp_path / "wide.h5"
+    assert run("calibrate", scenario, "-o", out, "--particles", 100, "--generations", 2, "-q").returncode == 0
+    with h5py.File(out, "r+") as f:  # the prior's text widened by hand past the field's range [0, 100]
+        prior = f["prior"][()]
+        prior[0] = b"uniform [0, 1000]"
+        f["prior"][...] = prior
+        particles = f["particles"][()]
+        particles[-1, 7, 0] = 500
+        f["particles"][...] = particles
+    proc = run("run", scenario, "--posterior", out, "-n", 256, "-q", "-o", tmp_path / "p.h5")
+    assert proc.returncode == 2, proc.stderr
+    assert f"'{out}' is damaged" in proc.stderr and "(generation 1, particle 7)" in proc.stderr, proc.stderr
+    assert "'escalation.incidents.base_rate' must be in [0, 100]" in proc.stderr, proc.stderr

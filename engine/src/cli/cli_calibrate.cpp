@@ -737,6 +737,25 @@ SweepPlan point_draws_plan(const LoadedScenario& loaded, const std::vector<Field
   return plan;
 }
 
+// Every particle of the last generation (those drawn) within its field's
+// range: a file whose prior text was widened by hand can hold values no
+// scenario takes, refused like any other damage, naming the particle.
+void check_particles_in_fields(const CalibrationRecord& record, const std::vector<FieldRef>& fields,
+                               const std::string& file) {
+  const Population& last = record.generations.back();
+  const std::size_t d = fields.size();
+  for (std::size_t i = 0; i < last.size(); ++i)
+    for (std::size_t a = 0; a < d; ++a) {
+      const double x = last.theta[i * d + a];
+      if (const std::string problem = field_value_problem(*fields[a].spec, record.parameters[a], x, "");
+          !problem.empty())
+        throw UsageError(
+            fmt::format("'{}' is damaged: variable 'particles' holds {} for parameter '{}' (generation "
+                        "{}, particle {}), outside the field's range ({})",
+                        file, x, record.parameters[a], last.generation, i, problem));
+    }
+}
+
 }  // namespace
 
 SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {
@@ -766,6 +785,7 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
                                   calibration_file, path, loaded.scenario.name));
     fields.push_back(*ref);
   }
+  check_particles_in_fields(record, fields, calibration_file);
   const std::int64_t total = loaded.scenario.run.rule.max;
   // Each draw is a point of at least one replication: more draws than replications would run
   // fewer draws than asked (or more replications than asked).
