@@ -228,3 +228,25 @@ def test_a_posterior_particle_outside_its_fields_range_is_named(run, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert f"'{out}' is damaged" in proc.stderr and "(generation 1, particle 7)" in proc.stderr, proc.stderr
     assert "'escalation.incidents.base_rate' must be in [0, 100]" in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------
+# 6. --resume names the setting that differs
+# --------------------------------------------------------------------------
+
+def test_resume_names_the_setting_that_differs(run, tmp_path):
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", escalates=False)
+    assert run("calibrate", scenario, "-o", tmp_path / "g.h5", "--particles", 60, "--generations", 1,
+               "-q").returncode == 0
+    (tmp_path / "g.h5").rename(tmp_path / "x.h5.partial")
+    cases = [(["--particles", 60, "--replications", 3], "--replications 1 then, 3 now"),
+             (["--particles", 80], "--particles 60 then, 80 now"),
+             (["--particles", 60, "--set", "run.horizon_days=25"], "--set run.horizon_days not given then, 25 now")]
+    for extra, named in cases:
+        proc = run("calibrate", scenario, "-o", tmp_path / "x.h5", "-q", "--resume", "--generations", 2, *extra)
+        assert proc.returncode == 2 and named in proc.stderr, (extra, proc.stderr)
+    other = tmp_path / "other.yaml"
+    other.write_text(scenario.read_text().replace("seed: 11", "seed: 12"), encoding="utf-8")
+    proc = run("calibrate", other, "-o", tmp_path / "x.h5", "-q", "--resume", "--generations", 2, "--particles", 60)
+    assert proc.returncode == 2 and "the first difference on line 3" in proc.stderr, proc.stderr

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <charconv>
@@ -295,6 +296,51 @@ std::string stalled_advice(const GenerationStalled& e, std::size_t complete, con
       e.what(), SmcSettings{}.max_proposals_per_particle, kept, complete);
 }
 
+// A record's settings ("name=value" lines, new_record) as (name, value) in order.
+std::vector<std::pair<std::string, std::string>> setting_lines(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t eq = line.find('=');
+    out.emplace_back(line.substr(0, eq), eq == std::string::npos ? std::string() : line.substr(eq + 1));
+  }
+  return out;
+}
+
+// The first setting that differs between a partial file's record and this
+// run's, as "--particles 1000 then, 500 now"; "" if none does.
+std::string settings_difference(const std::string& before, const std::string& now) {
+  const auto old_lines = setting_lines(before), new_lines = setting_lines(now);
+  const auto value_in = [](const auto& lines, const std::string& name) -> std::string {
+    for (const auto& [n, v] : lines)
+      if (n == name) return v;
+    return "not given";
+  };
+  const auto option = [](const std::string& name) -> std::string {
+    if (name == "common_random") return "--common-random";
+    if (name == "distance") return "the distance (the fit's target)";
+    if (name == "particles" || name == "replications" || name == "quantile") return "--" + name;
+    return name == "run.seed" ? "--seed (run.seed)" : "--set " + name;
+  };
+  for (const auto* lines : {&new_lines, &old_lines})
+    for (const auto& [name, ignored] : *lines)
+      if (const std::string was = value_in(old_lines, name), is = value_in(new_lines, name); was != is)
+        return fmt::format("{} {} then, {} now", option(name), was, is);
+  return {};
+}
+
+// Why a partial file cannot be resumed by this run: the scenario text (its
+// first differing line) or the first setting that differs.
+std::string resume_mismatch(const CalibrationRecord& previous, const CalibrationRecord& now) {
+  if (previous.scenario_text != now.scenario_text) {
+    const std::string &a = previous.scenario_text, &b = now.scenario_text;
+    const auto at = std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first;
+    return fmt::format("another scenario text than '{}' (the first difference on line {})", now.scenario_label,
+                       1 + std::count(a.begin(), at, '\n'));
+  }
+  return fmt::format("other settings ({})", settings_difference(previous.settings, now.settings));
+}
+
 // Takes the complete generations of an interrupted calibration (--resume),
 // or refuses to start over it unless --overwrite. `target_exists`: a file is
 // at the calibration's target now.
@@ -305,9 +351,9 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
         read_calibration_input(partial.string(), "; discard it with --overwrite and start over");
     if (previous.scenario_text != record.scenario_text || previous.settings != record.settings)
       throw po::error(
-          fmt::format("{} was written with another scenario or other settings; resume with the same "
-                      "scenario, --set, --seed, --particles, --replications and --quantile",
-                      partial.string()));
+          fmt::format("{} was written with {}; resume with what it was written with, or discard it "
+                      "with --overwrite",
+                      partial.string(), resume_mismatch(previous, record)));
     if (previous.generations.size() > static_cast<std::size_t>(record.planned_generations))
       throw po::error(fmt::format(
           "{} already holds {} complete generations, more than --generations {}; resume with "
