@@ -137,6 +137,54 @@ TEST(PriorTest, FreeCoordinateRoundTrips) {
   EXPECT_GE(p.from_free(-1e6), -3.0);
 }
 
+// The prior's sd in closed form against the sd of its own quantile function
+// (midpoint rule over u: the draws by inversion, whatever the kind).
+TEST(PriorTest, SdIsTheSdOfItsDraws) {
+  PriorSpec exponential = spec(PriorKind::kExponential, 0, 3), tiny_rate = spec(PriorKind::kExponential, 0, 2);
+  exponential.rate = 0.8;
+  tiny_rate.rate = 1e-7;  // nearly uniform on [0, 2]
+  PriorSpec normal = spec(PriorKind::kNormal, -1, 4), tail = spec(PriorKind::kTruncatedNormal, 40, 41);
+  normal.mean = 0.5;
+  normal.sd = 1.5;
+  tail.mean = 0;  // 40 to 41 sd above the mean: Φ cannot tell the bounds apart
+  tail.sd = 1;
+  for (const PriorSpec& s :
+       {spec(PriorKind::kUniform, 2, 6), spec(PriorKind::kLogUniform, 1, 100), exponential, tiny_rate, normal, tail}) {
+    const Prior p(s);
+    constexpr int n = 200000;
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const double x = p.sample((i + 0.5) / n);
+      sum += x;
+      sum2 += x * x;
+    }
+    const double mean = sum / n, sd = std::sqrt(sum2 / n - mean * mean);
+    EXPECT_NEAR(prior_sd(s), sd, 2e-4 * sd) << prior_text(s);
+  }
+  EXPECT_DOUBLE_EQ(prior_sd(spec(PriorKind::kUniform, 0, 1)), 1 / std::sqrt(12.0));
+}
+
+// The text a calibration file records reads back to the same prior, and nothing else reads at all.
+TEST(PriorTest, TextRoundTrips) {
+  PriorSpec normal = spec(PriorKind::kTruncatedNormal, -3, 1e5);
+  normal.mean = 0.1;
+  normal.sd = 2.5e-3;
+  PriorSpec exponential = spec(PriorKind::kExponential, 0, 100);
+  exponential.rate = 2;
+  for (const PriorSpec& s :
+       {spec(PriorKind::kUniform, 0.01, 1.5), spec(PriorKind::kLogUniform, 1e-3, 7), normal, exponential}) {
+    PriorSpec back;
+    ASSERT_TRUE(prior_from_text(prior_text(s), &back)) << prior_text(s);
+    EXPECT_EQ(prior_text(back), prior_text(s));
+    EXPECT_EQ(back.kind, s.kind);
+    EXPECT_EQ(back.lower, s.lower);
+    EXPECT_EQ(back.upper, s.upper);
+  }
+  PriorSpec ignored;
+  for (const char* text : {"hello", "uniform [0, 1", "uniform [0, 1] ", "gamma [0, 1]", "normal [0, 1]", ""})
+    EXPECT_FALSE(prior_from_text(text, &ignored)) << text;
+}
+
 TEST(SmcTest, EffectiveSampleSize) {
   const std::vector<double> even(10, 0.1), one = {0, 0, 1, 0};
   EXPECT_DOUBLE_EQ(effective_sample_size(even), 10.0);
@@ -398,7 +446,7 @@ TEST(EvaluatorTest, ObservedValuesReadTheRightRecordPoolAndStep) {
   total.day = 4.5;  // step 4: record 2
   rung.quantity = ObservedQuantity::kRung;
   rung.rung = 3;
-  rung.day = 2;  // peak over records 0 and 1
+  rung.day = 1;  // through the end of step 1 (after 2 steps): records 0 and 1
   war.quantity = ObservedQuantity::kWarStarted;
   war.day = 3;  // fighting begun in a step up to 3
   incidents.quantity = ObservedQuantity::kIncidents;
@@ -422,11 +470,11 @@ TEST(EvaluatorTest, ObservedValuesReadTheRightRecordPoolAndStep) {
   ASSERT_EQ(v.size(), 10u);
   EXPECT_EQ(v[0], 111);  // replication 0: ready of actor 1 on day 2
   EXPECT_EQ(v[1], 7);    // all pools of actor 0 on day 4
-  EXPECT_EQ(v[2], 1);    // rung 3 reached by day 2
+  EXPECT_EQ(v[2], 1);    // rung 3 reached in step 1 counts on day 1
   EXPECT_EQ(v[3], 1);    // war begun in step 3
   EXPECT_EQ(v[4], 5);
   EXPECT_EQ(v[5], 222);
-  EXPECT_EQ(v[7], 0);  // replication 1 reaches rung 3 only after day 2
+  EXPECT_EQ(v[7], 0);  // replication 1 reaches rung 3 only after day 1
   EXPECT_EQ(v[8], 0);  // its war begins in step 4, after day 3
 }
 

@@ -65,6 +65,9 @@ OUTSIDE = [
      "'observations.x.range' is [0.5, 1.5], outside what quantity 'war_started' can be (a probability, in [0, 1])"),
     ("{quantity: war_started, day: 3, value: maybe, range: [0.2, 0.4], source: s}", "maybe",
      "'observations.x.value' must be true or false (whether it had happened by the date), got 'maybe'"),
+    # A count of incidents is a whole number (a range's midpoint may fall between two).
+    ("{quantity: incidents, day: 39, value: 1.5, sd: 0.1, source: s}", "1.5",
+     "'observations.x.value' is 1.5, not a whole number, which a count of incidents must be"),
 ]
 
 

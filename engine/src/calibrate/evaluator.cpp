@@ -74,8 +74,8 @@ Scenario calibration_scenario(const Scenario& scenario, std::int64_t replication
   // Events count through the observed day: the run ends after its step.
   // Later events stay listed until each particle's values are set.
   s.run.horizon_days = (last + 1) * dt;
-  // A rung is read as the highest on the record grid up to the day: every
-  // step. Without forces or rungs no per-lane series is needed at all.
+  // A rung is read as the highest on the record grid through the end of
+  // the observed step: every step. Without forces or rungs no per-lane series is needed at all.
   const bool forces = std::any_of(s.observations.begin(), s.observations.end(),
                                   [](const Observation& o) { return o.quantity == ObservedQuantity::kForces; });
   s.output.timeseries_every = rung ? 1 : forces ? std::max(every, 1) : 0;
@@ -112,8 +112,11 @@ std::vector<double> observed_values(const Scenario& s, const BlockResult& block,
           break;
         }
         case ObservedQuantity::kRung: {
+          // Record q holds the state after q·every steps, so the end of
+          // step k is record (k + 1) / every (every is 1 when a rung is
+          // observed): step k counts, as it does for incidents and war.
           int peak = 0;
-          for (std::size_t q = 0; q <= static_cast<std::size_t>(k / every) && q < records; ++q)
+          for (std::size_t q = 0; q <= static_cast<std::size_t>((k + 1) / every) && q < records; ++q)
             peak = std::max<int>(peak, block.ts_rung[static_cast<std::size_t>(r) * records + q]);
           v = peak >= ob.rung ? 1.0 : 0.0;
           break;

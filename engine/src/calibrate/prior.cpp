@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
+#include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
 
 namespace brink {
 
@@ -10,7 +15,79 @@ namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // log(1 + e^x) without overflow.
 double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+
+// The variance of an exponential of rate `rate` truncated to [0, width]:
+// 1/rate² − width²/(4 sinh²(rate·width/2)), which tends to width²/12.
+double truncated_exponential_variance(double rate, double width) {
+  const double x = rate * width;
+  if (x < 1e-4) return width * width / 12;
+  const double s = std::sinh(x / 2);
+  return 1 / (rate * rate) - width * width / (4 * s * s);
+}
+
+// The variance of the standard normal truncated to [a, b]; where Φ underflows
+// (the whole interval far in a tail) that of its exponential tail, as
+// truncated_standard_normal draws it.
+double truncated_normal_variance(double a, double b) {
+  if (a > 0) std::tie(a, b) = std::pair(-b, -a);  // the mirror image has the same variance
+  const double z = normal_cdf(b) - normal_cdf(a);
+  if (z < 1e-290) return truncated_exponential_variance(-b, b - a);
+  const auto phi = [](double x) { return std::exp(-x * x / 2) / std::sqrt(2 * M_PI); };
+  const double r = (phi(a) - phi(b)) / z;
+  return std::max(0.0, 1 + (a * phi(a) - b * phi(b)) / z - r * r);
+}
+
 }  // namespace
+
+std::string prior_text(const PriorSpec& p) {
+  switch (p.kind) {
+    case PriorKind::kNormal:
+    case PriorKind::kTruncatedNormal:
+      return fmt::format("{} mean {} sd {} on [{}, {}]", to_string(p.kind), p.mean, p.sd, p.lower, p.upper);
+    case PriorKind::kExponential:
+      return fmt::format("exponential rate {} on [{}, {}]", p.rate, p.lower, p.upper);
+    default:
+      return fmt::format("{} [{}, {}]", to_string(p.kind), p.lower, p.upper);
+  }
+}
+
+bool prior_from_text(const std::string& text, PriorSpec* out) {
+  std::string words = text;
+  for (char& c : words)
+    if (c == '[' || c == ']' || c == ',') c = ' ';
+  std::istringstream in(words);
+  std::string kind, word;
+  PriorSpec p;
+  in >> kind;
+  for (int k = 0; k <= static_cast<int>(PriorKind::kExponential); ++k)
+    if (to_string(static_cast<PriorKind>(k)) == kind) p.kind = static_cast<PriorKind>(k);
+  if (p.kind == PriorKind::kNormal || p.kind == PriorKind::kTruncatedNormal) in >> word >> p.mean >> word >> p.sd;
+  if (p.kind == PriorKind::kExponential) in >> word >> p.rate;
+  if (p.kind != PriorKind::kUniform && p.kind != PriorKind::kLogUniform) in >> word;  // "on"
+  in >> p.lower >> p.upper;
+  // Whatever was read must write the same text again.
+  if (!in || prior_text(p) != text) return false;
+  *out = p;
+  return true;
+}
+
+double prior_sd(const PriorSpec& p) {
+  const double a = p.lower, b = p.upper;
+  switch (p.kind) {
+    case PriorKind::kUniform:
+      return (b - a) / std::sqrt(12.0);
+    case PriorKind::kLogUniform: {
+      const double l = std::log(b / a), mean = (b - a) / l;
+      return std::sqrt(std::max(0.0, (b * b - a * a) / (2 * l) - mean * mean));
+    }
+    case PriorKind::kNormal:
+    case PriorKind::kTruncatedNormal:
+      return p.sd * std::sqrt(truncated_normal_variance((a - p.mean) / p.sd, (b - p.mean) / p.sd));
+    case PriorKind::kExponential:
+      return std::sqrt(truncated_exponential_variance(p.rate, b - a));
+  }
+  return std::nan("");
+}
 
 double truncated_standard_normal(double lo, double hi, double u) {
   const double p_lo = normal_cdf(lo), p_hi = normal_cdf(hi);

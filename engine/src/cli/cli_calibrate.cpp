@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <charconv>
@@ -17,12 +18,14 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "brink/calibrate/calibration_file.hpp"
 #include "brink/calibrate/evaluator.hpp"
+#include "brink/calibrate/prior.hpp"
 #include "brink/cli/cli.hpp"
 #include "brink/cli/output_target.hpp"
 #include "brink/model/kernel_dispatch.hpp"
@@ -52,18 +55,6 @@ CalibrationRecord read_calibration_input(const std::string& path, std::string_vi
   }
 }
 
-std::string prior_text(const PriorSpec& p) {
-  switch (p.kind) {
-    case PriorKind::kNormal:
-    case PriorKind::kTruncatedNormal:
-      return fmt::format("{} mean {} sd {} on [{}, {}]", to_string(p.kind), p.mean, p.sd, p.lower, p.upper);
-    case PriorKind::kExponential:
-      return fmt::format("exponential rate {} on [{}, {}]", p.rate, p.lower, p.upper);
-    default:
-      return fmt::format("{} [{}, {}]", to_string(p.kind), p.lower, p.upper);
-  }
-}
-
 struct Options {
   std::string output, particles, generations, replications, threads, seed, quantile;
   std::vector<std::string> sets;
@@ -77,17 +68,46 @@ std::vector<double> posterior_means(const Population& p, std::size_t d) {
   return mean;
 }
 
-// The last generation's posterior mean and sd per parameter, as a table.
-std::string posterior_table(const CalibrationRecord& r) {
+// A parameter of the last generation against its prior: posterior mean and
+// sd, the prior's sd (NaN for a prior text brink does not write) and their
+// ratio. At a ratio of 0.9 or more the observations did not inform it.
+struct Spread {
+  double mean = 0, sd = 0, prior_sd = 0, ratio = 0;
+  bool informed() const { return !(ratio >= 0.9); }
+};
+constexpr std::string_view kNotInformed = "not informed (posterior sd ≥ 0.9 × prior sd)";
+
+std::vector<Spread> posterior_spread(const CalibrationRecord& r) {
   const Population& last = r.generations.back();
   const std::size_t d = r.parameters.size();
   const std::vector<double> mean = posterior_means(last, d);
-  std::string text = fmt::format("{:<44} {:>14} {:>14}   prior\n", "posterior (last generation)", "mean", "sd");
+  std::vector<Spread> out(d);
   for (std::size_t a = 0; a < d; ++a) {
     double var = 0;
     for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
-    text += fmt::format("{:<44} {:>14.6g} {:>14.6g}   {}\n", r.parameters[a], mean[a], std::sqrt(var), r.priors[a]);
+    PriorSpec prior;
+    out[a] = {.mean = mean[a], .sd = std::sqrt(var), .prior_sd = std::nan("")};
+    if (prior_from_text(r.priors[a], &prior)) out[a].prior_sd = prior_sd(prior);
+    out[a].ratio = out[a].sd / out[a].prior_sd;
   }
+  return out;
+}
+
+// The last generation's posterior mean and sd per parameter against the
+// prior's sd, as a table; a posterior that is the prior draw says so.
+std::string posterior_table(const CalibrationRecord& r) {
+  const std::vector<Spread> spread = posterior_spread(r);
+  std::string text = fmt::format("{:<44} {:>14} {:>14} {:>14} {:>9}   prior\n", "posterior (last generation)", "mean",
+                                 "sd", "prior sd", "sd ratio");
+  for (std::size_t a = 0; a < spread.size(); ++a) {
+    const Spread& s = spread[a];
+    text += fmt::format("{:<44} {:>14.6g} {:>14.6g} {:>14.6g} {:>9.3f}   {}{}\n", r.parameters[a], s.mean, s.sd,
+                        s.prior_sd, s.ratio, r.priors[a], s.informed() ? "" : fmt::format("; {}", kNotInformed));
+  }
+  if (r.generations.back().generation == 0)
+    text +=
+        "the last generation is generation 0, the draw from the prior: these are the prior's mean and sd, not a "
+        "fit to the observations (ask for 2 or more generations)\n";
   return text;
 }
 
@@ -276,6 +296,51 @@ std::string stalled_advice(const GenerationStalled& e, std::size_t complete, con
       e.what(), SmcSettings{}.max_proposals_per_particle, kept, complete);
 }
 
+// A record's settings ("name=value" lines, new_record) as (name, value) in order.
+std::vector<std::pair<std::string, std::string>> setting_lines(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t eq = line.find('=');
+    out.emplace_back(line.substr(0, eq), eq == std::string::npos ? std::string() : line.substr(eq + 1));
+  }
+  return out;
+}
+
+// The first setting that differs between a partial file's record and this
+// run's, as "--particles 1000 then, 500 now"; "" if none does.
+std::string settings_difference(const std::string& before, const std::string& now) {
+  const auto old_lines = setting_lines(before), new_lines = setting_lines(now);
+  const auto value_in = [](const auto& lines, const std::string& name) -> std::string {
+    for (const auto& [n, v] : lines)
+      if (n == name) return v;
+    return "not given";
+  };
+  const auto option = [](const std::string& name) -> std::string {
+    if (name == "common_random") return "--common-random";
+    if (name == "distance") return "the distance (the fit's target)";
+    if (name == "particles" || name == "replications" || name == "quantile") return "--" + name;
+    return name == "run.seed" ? "--seed (run.seed)" : "--set " + name;
+  };
+  for (const auto* lines : {&new_lines, &old_lines})
+    for (const auto& [name, ignored] : *lines)
+      if (const std::string was = value_in(old_lines, name), is = value_in(new_lines, name); was != is)
+        return fmt::format("{} {} then, {} now", option(name), was, is);
+  return {};
+}
+
+// Why a partial file cannot be resumed by this run: the scenario text (its
+// first differing line) or the first setting that differs.
+std::string resume_mismatch(const CalibrationRecord& previous, const CalibrationRecord& now) {
+  if (previous.scenario_text != now.scenario_text) {
+    const std::string &a = previous.scenario_text, &b = now.scenario_text;
+    const auto at = std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first;
+    return fmt::format("another scenario text than '{}' (the first difference on line {})", now.scenario_label,
+                       1 + std::count(a.begin(), at, '\n'));
+  }
+  return fmt::format("other settings ({})", settings_difference(previous.settings, now.settings));
+}
+
 // Takes the complete generations of an interrupted calibration (--resume),
 // or refuses to start over it unless --overwrite. `target_exists`: a file is
 // at the calibration's target now.
@@ -286,9 +351,9 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
         read_calibration_input(partial.string(), "; discard it with --overwrite and start over");
     if (previous.scenario_text != record.scenario_text || previous.settings != record.settings)
       throw po::error(
-          fmt::format("{} was written with another scenario or other settings; resume with the same "
-                      "scenario, --set, --seed, --particles, --replications and --quantile",
-                      partial.string()));
+          fmt::format("{} was written with {}; resume with what it was written with, or discard it "
+                      "with --overwrite",
+                      partial.string(), resume_mismatch(previous, record)));
     if (previous.generations.size() > static_cast<std::size_t>(record.planned_generations))
       throw po::error(fmt::format(
           "{} already holds {} complete generations, more than --generations {}; resume with "
@@ -427,8 +492,12 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
     paths.push_back(s.path);
     values.push_back(s.value);
   }
+  const std::vector<Spread> spread = posterior_spread(record);
+  if (last.generation == 0)
+    header += "# Generation 0 is the draw from the prior: these are the prior's means, not a fit.\n";
   for (std::size_t a = 0; a < mean.size(); ++a) {
-    header += fmt::format("#   --set {}={:.9g}\n", record.parameters[a], mean[a]);
+    header += fmt::format("#   --set {}={:.9g}{}\n", record.parameters[a], mean[a],
+                          spread[a].informed() ? "" : fmt::format("  # {}", kNotInformed));
     paths.push_back(record.parameters[a]);
     values.push_back(fmt::format("{:.17g}", mean[a]));
   }
@@ -714,6 +783,25 @@ SweepPlan point_draws_plan(const LoadedScenario& loaded, const std::vector<Field
   return plan;
 }
 
+// Every particle of the last generation (those drawn) within its field's
+// range: a file whose prior text was widened by hand can hold values no
+// scenario takes, refused like any other damage, naming the particle.
+void check_particles_in_fields(const CalibrationRecord& record, const std::vector<FieldRef>& fields,
+                               const std::string& file) {
+  const Population& last = record.generations.back();
+  const std::size_t d = fields.size();
+  for (std::size_t i = 0; i < last.size(); ++i)
+    for (std::size_t a = 0; a < d; ++a) {
+      const double x = last.theta[i * d + a];
+      if (const std::string problem = field_value_problem(*fields[a].spec, record.parameters[a], x, "");
+          !problem.empty())
+        throw UsageError(
+            fmt::format("'{}' is damaged: variable 'particles' holds {} for parameter '{}' (generation "
+                        "{}, particle {}), outside the field's range ({})",
+                        file, x, record.parameters[a], last.generation, i, problem));
+    }
+}
+
 }  // namespace
 
 SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {
@@ -743,6 +831,7 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
                                   calibration_file, path, loaded.scenario.name));
     fields.push_back(*ref);
   }
+  check_particles_in_fields(record, fields, calibration_file);
   const std::int64_t total = loaded.scenario.run.rule.max;
   // Each draw is a point of at least one replication: more draws than replications would run
   // fewer draws than asked (or more replications than asked).

@@ -127,6 +127,11 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
                                to_string(o.quantity), domain.text));
     return;
   }
+  if (has_value && o.quantity == ObservedQuantity::kIncidents && o.value != std::floor(o.value)) {
+    p.error(value, fmt::format("'{}.value' is {}, not a whole number, which a count of incidents must be", op,
+                               value.Scalar()));
+    return;
+  }
   if (sd.IsDefined()) {
     if (!number(p, e, "sd", op, &o.sd)) {
       if (sd.IsNull()) p.error(sd, fmt::format("'{}.sd' must be a positive number, got nothing", op));
@@ -324,6 +329,55 @@ void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const Pa
 
 }  // namespace
 
+// Whether observation a's value is at most b's in every world: the quantity
+// only grows with the day (a rung reached, a war begun, incidents counted),
+// and a rung reached means every lower one was; both read the same statistic.
+bool at_most(const Observation& a, const Observation& b) {
+  if (a.quantity != b.quantity || a.quantity == ObservedQuantity::kForces || a.quantile != b.quantile) return false;
+  return a.day <= b.day && (a.quantity != ObservedQuantity::kRung || a.rung >= b.rung);
+}
+
+// What observation o states, for a message: "rung 'tense' by day 3".
+std::string statement(const Observation& o, const Scenario& s) {
+  switch (o.quantity) {
+    case ObservedQuantity::kRung:
+      return fmt::format("rung '{}' by day {}", s.escalation.rungs[static_cast<std::size_t>(o.rung)], o.day);
+    case ObservedQuantity::kWarStarted:
+      return fmt::format("war started by day {}", o.day);
+    default:
+      return fmt::format("incidents through day {}", o.day);
+  }
+}
+
+// Observations that no world can satisfy together: a value that must be at
+// most another's (at_most) but lies above it by more than kConflictSd·√m of
+// their combined sd, a distance no calibration could fit; refused at the
+// second's value, naming the first's line. `nodes`: each observation's node.
+void contradicting_observations(Parser& p, const std::vector<YAML::Node>& nodes, const Scenario& s) {
+  const std::vector<Observation>& obs = s.observations;
+  const double bound = kConflictSd * std::sqrt(static_cast<double>(obs.size()));
+  // The value as written, or the range it is the midpoint of.
+  const auto key = [](const YAML::Node& e) { return get(e, "value").IsDefined() ? "value" : "range"; };
+  const auto written = [&](const YAML::Node& e) {
+    const YAML::Node v = get(e, key(e));
+    return v.IsScalar() ? v.Scalar() : fmt::format("[{}, {}]", v[0].Scalar(), v[1].Scalar());
+  };
+  for (std::size_t a = 0; a < obs.size(); ++a)
+    for (std::size_t b = 0; b < obs.size(); ++b) {
+      if (a == b || !at_most(obs[a], obs[b])) continue;
+      const double apart = (obs[a].value - obs[b].value) / std::hypot(obs[a].sd, obs[b].sd);
+      if (!(apart > bound)) continue;
+      p.error(get(nodes[b], key(nodes[b])),
+              fmt::format("'observations.{}.{}' is {} ({}), below 'observations.{}.{}' {} at line {} ({}), though no "
+                          "world's value can be below it, and the two lie {:.3g} sd apart, beyond the {:.3g} any "
+                          "calibration can fit",
+                          obs[b].id, key(nodes[b]), written(nodes[b]), statement(obs[b], s), obs[a].id, key(nodes[a]),
+                          written(nodes[a]), mark_of(get(nodes[a], key(nodes[a]))).line + 1, statement(obs[a], s),
+                          apart, bound));
+      return;
+    }
+}
+
 void parse_start_date(Parser& p, const YAML::Node& run, Scenario& s) {
   const YAML::Node date = get(run, "start_date");
   if (!date.IsDefined() || date.IsNull()) return;
@@ -346,18 +400,23 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
     return;
   }
   p.no_duplicates(obs, "observations");
+  const std::size_t problems_before = p.problem_count();
   std::vector<std::string> ids;
   for (const Actor& a : s.actors) ids.push_back(a.id);
   const YAML::Node run = get(root, "run");
   // A missing or malformed run section was reported; a date would only echo it.
   const bool start_date_refused = !run.IsMap() || (get(run, "start_date").IsDefined() &&
                                                    !get(run, "start_date").IsNull() && s.run.start_date.empty());
+  std::vector<YAML::Node> nodes;
   for (const auto& entry : obs) {
     if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     const std::string op = "observations." + entry.first.Scalar();
     p.place(op, entry.second);
     parse_observation(p, entry.second, op, ids, start_date_refused, s);
+    nodes.resize(s.observations.size(), entry.second);
   }
+  // Only between observations read without a problem: one refused would be judged on values it does not have.
+  if (p.problem_count() == problems_before) contradicting_observations(p, nodes, s);
   // Whether incidents are observed on the last observed step is a
   // calibration's check (observation_day_problems, validate.cpp): it reads
   // dt_days, which a --set can change.

@@ -8,6 +8,8 @@
 // truncation; the density in z carries the Jacobian |dx/dz|.
 #pragma once
 
+#include <string>
+
 #include "brink/scenario/observations.hpp"
 
 namespace brink {
@@ -34,6 +36,16 @@ class Prior {
   PriorSpec spec_;
   double z_lower_ = 0.0, z_upper_ = 0.0;  // normal kinds: the standardized bounds
 };
+
+// The prior as a calibration file records it ("uniform [0, 1]", "normal
+// mean 0 sd 1 on [-3, 3]", "exponential rate 2 on [0, 5]"), each number the
+// shortest text that reads back to it; and back: false for any other text.
+std::string prior_text(const PriorSpec& p);
+bool prior_from_text(const std::string& text, PriorSpec* out);
+
+// The prior's standard deviation on its support [lower, upper], in closed
+// form (a normal prior is truncated there).
+double prior_sd(const PriorSpec& p);
 
 // The standard normal distribution function and its inverse (Acklam's
 // rational approximation refined by one Halley step: relative error ~1e-15).

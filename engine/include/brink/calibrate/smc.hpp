@@ -113,12 +113,11 @@ double effective_sample_size(std::span<const double> weights);
 // A data–prior conflict (docs/calibration.md, "Data–prior conflict"): not one
 // particle of a generation has a world within kConflictSd·√m of the m
 // observations (kConflictSd standardized units per observation, root mean
-// square). At the parameters that made the record its one world's squared
+// square; defined in scenario/observations.hpp). At the parameters that made the record its one world's squared
 // distance is χ²_m-distributed, so P(d > 3√m) = P(χ²_m > 9m) is at most
 // 0.27% (m = 1) and falls with m; the best particle's nearest world lies
 // nearer still. `found` is false otherwise; the closest particle, and the
 // observation its mean statistic misses by the most standard deviations.
-inline constexpr double kConflictSd = 3.0;
 struct DataConflict {
   bool found = false;
   std::size_t particle = 0;

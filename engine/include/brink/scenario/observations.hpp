@@ -36,6 +36,12 @@ struct Observation {
   double quantile = -1.0;  // the statistic compared: a quantile in (0, 1) of the replications, or -1 for the mean
 };
 
+// A distance above kConflictSd·√m standardized units (3 sd per observation,
+// root mean square, over m observations) is one no calibration fits: the
+// data–prior conflict criterion (calibrate/smc.hpp) and the parser's refusal
+// of observations that contradict each other (parse_observations.cpp).
+inline constexpr double kConflictSd = 3.0;
+
 enum class PriorKind : std::uint8_t { kUniform, kLogUniform, kNormal, kTruncatedNormal, kExponential };
 std::string_view to_string(PriorKind kind);
 

@@ -1,0 +1,252 @@
+"""`brink calibrate` on an outside tester's findings: a `rung` observation read
+through the end of its own step (as `incidents` and `war_started` are), the
+parameters the observations did not inform marked as such, contradictory
+observations refused, a posterior file whose particle no scenario takes
+named, and a refused --resume naming the setting that differs.
+
+Every check is analytic or statistical: the toy's ladder leaves 'calm' at
+its first incident (escalation_probability 1, constant hazard h), so
+P(rung 'tense' by day k) = 1 - exp(-(k + 1)·h·dt) and the rung is reached
+by day k exactly when an incident happened in steps 0..k."""
+
+import math
+import re
+
+import h5py
+import numpy as np
+
+Z = 4.5  # standard errors allowed, as in tests/validation
+
+LADDER = """brink: 1
+name: ladder
+run: {horizon_days: 20, dt_days: 1, replications: 100, seed: 11, decisions: false}
+actors:
+  A: {forces: {deployed: 1000}}
+  B: {forces: {deployed: 1000}}
+relations: {adversaries: [[A, B]]}
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: calm
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+  incidents: {base_rate: 0.1, tension_rate: 0, contact_rate: 0, escalation_probability: 1}
+observations:
+OBSERVATIONS
+calibrate:
+  particles: 1000
+  generations: 1
+  replications: 1
+  parameters:
+PARAMETERS
+"""
+
+
+def ladder(tmp_path, observations, parameters, name="ladder.yaml", escalates=True):
+    """The toy with these observations and priors; escalates=False keeps it calm (incidents then
+    count Binomial(steps, 1 - exp(-h·dt)), never ending in war)."""
+    text = LADDER.replace("OBSERVATIONS\n", observations).replace("PARAMETERS\n", parameters)
+    if not escalates:
+        text = text.replace("escalation_probability: 1", "escalation_probability: 0")
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def uniform_mean_exp(c, a, b):
+    """E[exp(-c·h)] for h ~ U(a, b)."""
+    return (math.exp(-c * a) - math.exp(-c * b)) / (c * (b - a))
+
+
+# --------------------------------------------------------------------------
+# 1. `rung` counts the observed step itself
+# --------------------------------------------------------------------------
+
+def test_a_rung_observation_sees_its_own_step_like_incidents(run, tmp_path):
+    """The prior draw (one generation, one world per particle) of h ~ U(0.08, 0.12): each world is
+    tense by day k exactly when it counted an incident in steps 0..k, and the share of worlds tense
+    by day 0 and by day 9 is 1 - E[exp(-(k + 1)h)] (it was 1 - E[exp(-k·h)]: 0 on day 0)."""
+    lo, hi, n = 0.08, 0.12, 20000
+    scenario = ladder(tmp_path, """  tense_day0: {quantity: rung, rung: tense, day: 0, value: false, sd: 0.5, source: s}
+  tense_day9: {quantity: rung, rung: tense, day: 9, value: false, sd: 0.5, source: s}
+  incidents_day9: {quantity: incidents, day: 9, value: 1, sd: 2, source: s}
+""", f"    escalation.incidents.base_rate: {{prior: uniform, min: {lo}, max: {hi}}}\n")
+    out = tmp_path / "prior.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", n, "-q")
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out) as f:
+        names = [v.decode() if isinstance(v, bytes) else v for v in f["observation"][()]]
+        stats = f["statistics"][0]
+    day0, day9, incidents = (stats[:, names.index(k)] for k in ("tense_day0", "tense_day9", "incidents_day9"))
+    # The same world: tense by day 9 if and only if an incident happened in steps 0..9.
+    assert np.array_equal(day9, (incidents >= 1).astype(float))
+    for k, share in ((0, day0), (9, day9)):
+        p = 1 - uniform_mean_exp(k + 1, lo, hi)
+        se = math.sqrt(p * (1 - p) / n)
+        assert abs(share.mean() - p) < Z * se, (k, share.mean(), p, se)
+
+
+def test_a_rung_observed_on_day_0_can_be_fitted(run, tmp_path):
+    """'tense by day 0' is true in the worlds with an incident in step 0, so a calibration can fit it:
+    the posterior moves to high hazards (prior U(0, 3), mean 1.5), without a data-prior conflict."""
+    scenario = ladder(tmp_path, "  tense_day0: {quantity: rung, rung: tense, day: 0, value: true, sd: 0.1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 3}\n")
+    out = tmp_path / "day0.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", 400, "--generations", 3, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "not a fit" not in proc.stderr, proc.stderr
+    with h5py.File(out) as f:
+        h, w = f["particles"][-1, :, 0], f["weights"][-1]
+        tense = f["statistics"][-1, :, 0]
+    assert np.sum(w * tense) > 0.9  # the fitted worlds were tense on day 0
+    assert np.sum(w * h) > 1.5
+
+
+# --------------------------------------------------------------------------
+# 2. parameters the observations did not inform
+# --------------------------------------------------------------------------
+
+INFORMED = """    escalation.incidents.base_rate: {prior: uniform, min: 0.01, max: 1}
+    escalation.tension.decay: {prior: uniform, min: 0, max: 1}
+"""
+
+
+def table_rows(text):
+    return {line.split()[0]: line for line in text.splitlines() if line.startswith("escalation.")}
+
+
+def test_a_parameter_the_observations_ignore_is_marked_not_informed(run, tmp_path):
+    """Tension never matters here (tension_rate 0, no decisions), so its decay keeps its prior
+    U(0, 1), sd 1/sqrt(12) = 0.2887; 8 incidents by day 19 inform the base rate."""
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      INFORMED, escalates=False)
+    out = tmp_path / "inf.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", 600, "--generations", 5, "--replications", 4)
+    assert proc.returncode == 0, proc.stderr
+    inspected = run("inspect", out)
+    assert inspected.returncode == 0, inspected.stderr
+    posterior = out.with_suffix(".posterior.yaml").read_text(encoding="utf-8")
+    mark = "not informed (posterior sd ≥ 0.9 × prior sd)"
+    for text in (proc.stdout, inspected.stdout):
+        rows = table_rows(text)
+        decay, rate = rows["escalation.tension.decay"], rows["escalation.incidents.base_rate"]
+        assert mark in decay and mark not in rate, text
+        # Columns: mean, sd, prior sd, sd ratio; the prior sd is the uniform's, exactly.
+        numbers = [float(x) for x in decay.split()[1:5]]
+        assert abs(numbers[2] - 1 / math.sqrt(12)) < 1e-5, decay
+        assert abs(numbers[3] - numbers[1] / numbers[2]) < 2e-3, decay
+        rate_numbers = [float(x) for x in rate.split()[1:5]]
+        assert abs(rate_numbers[2] - 0.99 / math.sqrt(12)) < 1e-5 and rate_numbers[3] < 0.9, rate
+    decay_line = next(line for line in posterior.splitlines() if line.startswith("#   --set escalation.tension.decay="))
+    rate_line = next(line for line in posterior.splitlines() if line.startswith("#   --set escalation.incidents.base"))
+    assert mark in decay_line and mark not in rate_line, posterior
+
+
+def test_one_generation_says_the_result_is_the_prior(run, tmp_path):
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      INFORMED, escalates=False)
+    out = tmp_path / "g1.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", 200, "--generations", 1)
+    assert proc.returncode == 0, proc.stderr
+    for text in (proc.stdout, run("inspect", out).stdout, out.with_suffix(".posterior.yaml").read_text()):
+        assert "draw from the prior" in text, text
+
+
+# --------------------------------------------------------------------------
+# 3. observations no world can satisfy together
+# --------------------------------------------------------------------------
+
+CONTRADICTIONS = [
+    # the same rung, the same day, true and false
+    ("  o1: {quantity: rung, rung: tense, day: 9, value: false, sd: 0.1, source: s}\n"
+     "  o2: {quantity: rung, rung: tense, day: 9, value: true, sd: 0.1, source: s}\n"),
+    # tense by day 3 but not by day 9
+    ("  o1: {quantity: rung, rung: tense, day: 3, value: true, sd: 0.01, source: s}\n"
+     "  o2: {quantity: rung, rung: tense, day: 9, value: false, sd: 0.01, source: s}\n"),
+    # limited by day 3 (so tense too) but not tense by day 5
+    ("  o1: {quantity: rung, rung: limited, day: 3, value: true, sd: 0.05, source: s}\n"
+     "  o2: {quantity: rung, rung: tense, day: 5, value: false, sd: 0.05, source: s}\n"),
+    # a war begun by day 2 that has not begun by day 4
+    ("  o1: {quantity: war_started, day: 2, value: true, sd: 0.1, source: s}\n"
+     "  o2: {quantity: war_started, day: 4, value: false, sd: 0.1, source: s}\n"),
+    # incidents counted down within the last observed step (dt 2)
+    ("  o1: {quantity: incidents, day: 18, value: 20, sd: 1, source: s}\n"
+     "  o2: {quantity: incidents, day: 19, value: 5, sd: 1, source: s}\n"),
+]
+
+
+def test_contradictory_observations_are_refused_naming_both(run, tmp_path):
+    for i, observations in enumerate(CONTRADICTIONS):
+        text = LADDER.replace("OBSERVATIONS\n", observations).replace(
+            "PARAMETERS\n", "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n")
+        if "day: 19" in observations:
+            text = text.replace("dt_days: 1", "dt_days: 2")
+        scenario = tmp_path / f"c{i}.yaml"
+        scenario.write_text(text, encoding="utf-8")
+        lines = text.splitlines()
+        line1, line2 = (next(k for k, t in enumerate(lines) if t.startswith(f"  {o}: ")) + 1 for o in ("o1", "o2"))
+        for command in (["validate", scenario], ["calibrate", scenario, "-q", "-o", tmp_path / f"c{i}.h5"]):
+            proc = run(*command)
+            assert proc.returncode == 2, (observations, proc.stderr)
+            assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+            m = re.match(rf"{re.escape(str(scenario))}:(\d+):\d+: (.*)", proc.stderr)
+            assert m, proc.stderr
+            here, other = (line1, line2) if int(m.group(1)) == line1 else (line2, line1)
+            assert int(m.group(1)) == here and f"at line {other}" in m.group(2), proc.stderr
+            assert "'observations.o1.value'" in m.group(2) and "'observations.o2.value'" in m.group(2), proc.stderr
+        assert not (tmp_path / f"c{i}.h5").exists()
+
+
+def test_readings_that_measurement_error_reconciles_are_kept(run, tmp_path):
+    """Two sources reading 11 and 13 incidents (sd 1), and 'tense' false then true, are no contradiction."""
+    observations = ("  o1: {quantity: incidents, day: 19, value: 13, sd: 1, source: s}\n"
+                    "  o2: {quantity: incidents, day: 19, value: 11, sd: 1, source: s}\n"
+                    "  o3: {quantity: rung, rung: tense, day: 3, value: false, sd: 0.1, source: s}\n"
+                    "  o4: {quantity: rung, rung: tense, day: 9, value: true, sd: 0.1, source: s}\n")
+    scenario = ladder(tmp_path, observations, "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n")
+    proc = run("validate", scenario)
+    assert proc.returncode == 0, proc.stderr
+
+
+# --------------------------------------------------------------------------
+# 4. a posterior particle outside its field's range
+# --------------------------------------------------------------------------
+
+def test_a_posterior_particle_outside_its_fields_range_is_named(run, tmp_path):
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", escalates=False)
+    out = tmp_path / "wide.h5"
+    assert run("calibrate", scenario, "-o", out, "--particles", 100, "--generations", 2, "-q").returncode == 0
+    with h5py.File(out, "r+") as f:  # the prior's text widened by hand past the field's range [0, 100]
+        prior = f["prior"][()]
+        prior[0] = b"uniform [0, 1000]"
+        f["prior"][...] = prior
+        particles = f["particles"][()]
+        particles[-1, 7, 0] = 500
+        f["particles"][...] = particles
+    proc = run("run", scenario, "--posterior", out, "-n", 256, "-q", "-o", tmp_path / "p.h5")
+    assert proc.returncode == 2, proc.stderr
+    assert f"'{out}' is damaged" in proc.stderr and "(generation 1, particle 7)" in proc.stderr, proc.stderr
+    assert "'escalation.incidents.base_rate' must be in [0, 100]" in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------
+# 6. --resume names the setting that differs
+# --------------------------------------------------------------------------
+
+def test_resume_names_the_setting_that_differs(run, tmp_path):
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", escalates=False)
+    assert run("calibrate", scenario, "-o", tmp_path / "g.h5", "--particles", 60, "--generations", 1,
+               "-q").returncode == 0
+    (tmp_path / "g.h5").rename(tmp_path / "x.h5.partial")
+    cases = [(["--particles", 60, "--replications", 3], "--replications 1 then, 3 now"),
+             (["--particles", 80], "--particles 60 then, 80 now"),
+             (["--particles", 60, "--set", "run.horizon_days=25"], "--set run.horizon_days not given then, 25 now")]
+    for extra, named in cases:
+        proc = run("calibrate", scenario, "-o", tmp_path / "x.h5", "-q", "--resume", "--generations", 2, *extra)
+        assert proc.returncode == 2 and named in proc.stderr, (extra, proc.stderr)
+    other = tmp_path / "other.yaml"
+    other.write_text(scenario.read_text().replace("seed: 11", "seed: 12"), encoding="utf-8")
+    proc = run("calibrate", other, "-o", tmp_path / "x.h5", "-q", "--resume", "--generations", 2, "--particles", 60)
+    assert proc.returncode == 2 and "the first difference on line 3" in proc.stderr, proc.stderr
