@@ -21,9 +21,10 @@ from .checks import OUTCOME_ROUNDING, cases, interest, name_list, positive_int, 
 from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
                  replication_mask, require, sweep_axes)
 from .prim import PrimResult, point_ids, prim
-from .tables import _finished_replications
+from .tables import _finished_replications, _replications
 
-__all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "variance_explained"]
+__all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "outcomes_probability",
+           "variance_explained"]
 
 
 def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
@@ -37,6 +38,21 @@ def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
     if not names:
         raise ValueError(f"name at least one outcome; this file's outcomes: {', '.join(known)}")
     return names
+
+
+def outcomes_probability(ds: xr.Dataset, names: Sequence[str]) -> np.ndarray:
+    """Per point, the probability of ending in any of the outcomes `names` (checked names, as
+    :func:`outcome_names` gives): their counts summed and divided once by the point's replications,
+    so that it is the share of replications exactly (7 + 2 of 10 is 0.9, where 0.7 + 0.2 is
+    0.8999999999999999 and would miss a threshold of 0.9). A file without counts sums the
+    probabilities. Either sum is checked by :func:`~brink_analysis.checks.probability_sum` (above 1
+    is an error). NaN at unfinished points."""
+    if "outcome_count" not in ds.variables:
+        summed = read_values(ds["outcome_probability"].sel(outcome=list(names)).sum("outcome"), ds)
+        return probability_sum(summed, list(names))
+    counts = read_values(ds["outcome_count"].sel(outcome=list(names)).sum("outcome"), ds).astype(float)
+    reps = _replications(ds).astype(float)
+    return probability_sum(np.divide(counts, reps, out=np.full(len(reps), np.nan), where=reps > 0), list(names))
 
 
 def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
@@ -98,11 +114,11 @@ def discovery_data(
     finished = reps > 0
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
-        y = read_values(ds["outcome_probability"].sel(outcome=names).transpose("point", "outcome"), ds).sum(axis=1)
+        y = outcomes_probability(ds, names)
         X = table.loc[finished, chosen].reset_index(drop=True)
         X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)))  # each case's point: point_ids
         w = reps[finished] if weight == "replication" else np.ones(int(finished.sum()))
-        return X, probability_sum(y[finished], names), w
+        return X, y[finished], w
     if per != "replication":
         raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
     require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)

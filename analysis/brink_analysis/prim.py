@@ -42,7 +42,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .checks import OUTCOME_ROUNDING, cases, interest, positive_int, probability, share
+from .checks import OUTCOME_ROUNDING, at_least, cases, interest, positive_int, probability, share
 
 __all__ = ["Box", "PrimResult", "point_ids", "prim"]
 
@@ -149,12 +149,13 @@ class _Limits:
 
 
 def threshold_cases(y: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Checked cases (`y`, `weights`) made 0/1 by `threshold`: ``y >= threshold``, and each case of
+    """Checked cases (`y`, `weights`) made 0/1 by `threshold`: ``y >= threshold`` up to rounding
+    (:func:`~brink_analysis.checks.at_least`: 0.7 + 0.2 reaches 0.9), and each case of
     positive weight weighs 1 (weight 0 stays 0). Once a point's probability is turned into one 0/1
     case, its replications no longer count separately (whatever ``weight`` the cases were made
     with), or an adaptive run's points (different replications) would weigh differently in mass,
     coverage and density for no reason of the question asked."""
-    return (y >= threshold).astype(float), (weights > 0).astype(float)
+    return at_least(y, threshold).astype(float), (weights > 0).astype(float)
 
 
 def point_ids(X: pd.DataFrame) -> np.ndarray:
@@ -392,17 +393,18 @@ class PrimResult:
 
     def select(self, min_coverage: float | None = None, min_density: float | None = None) -> int:
         """Index of the densest box with coverage >= `min_coverage`, or of the box with the highest
-        coverage among those with density >= `min_density`. ValueError if none qualifies."""
+        coverage among those with density >= `min_density` (both up to rounding,
+        :func:`~brink_analysis.checks.at_least`). ValueError if none qualifies."""
         t = self.trajectory
         if min_coverage is not None:
             min_coverage = probability(min_coverage, "min_coverage")
-            ok = t[t["coverage"] >= min_coverage]
+            ok = t[at_least(t["coverage"], min_coverage)]
             if ok.empty:
                 raise ValueError(f"no box on the trajectory has coverage >= {min_coverage}")
             return int(ok["density"].idxmax())
         if min_density is not None:
             min_density = probability(min_density, "min_density")
-            ok = t[t["density"] >= min_density]
+            ok = t[at_least(t["density"], min_density)]
             if ok.empty:
                 raise ValueError(f"no box on the trajectory has density >= {min_density} "
                                  f"(the densest has {t['density'].max():.3g})")

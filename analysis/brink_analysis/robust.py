@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import name_list, probability, probability_sum
-from .discovery import outcome_names
+from .checks import at_least, at_most, name_list, probability, probability_sum
+from .discovery import outcome_names, outcomes_probability
 from .io import category_names, parameter_list_text, parameter_table, require, sweep_axes
 from .tables import _finished_replications
 
@@ -101,8 +101,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         names = outcome_names(ds, outcome)
         table = parameter_table(ds).reset_index(drop=True)
         finished = _finished_replications(ds) > 0
-        summed = ds["outcome_probability"].sel(outcome=names).sum("outcome").values
-        table["probability"] = probability_sum(summed, names)
+        table["probability"] = outcomes_probability(ds, names)
         frames.append(table[finished])
     return pd.concat(frames, ignore_index=True)
 
@@ -341,7 +340,7 @@ def robustness_table(
                       "definition; give a lever two or more values", RuntimeWarning, stacklevel=2)
     worse = np.max if direction == "minimize" else np.min
     better = np.min if direction == "minimize" else np.max
-    ok = matrix <= threshold if direction == "minimize" else matrix >= threshold
+    ok = at_most(matrix, threshold) if direction == "minimize" else at_least(matrix, threshold)
     table = pd.DataFrame(
         {
             "expected": matrix.mean(axis=0),

@@ -121,3 +121,94 @@ def test_qp_of_replicated_cases_counts_points():
                                   check_exact=False, rtol=1e-9)
     np.testing.assert_allclose(per_point.inspect(first, paste=False)["qp"], result.inspect(first, paste=False)["qp"],
                                rtol=1e-9)
+
+
+# Thresholds on summed outcome probabilities ---------------------------------------------------
+
+WARS = ["full_war", "alliance_war"]
+ESCALATION = "escalation.incidents.escalation_probability"
+
+
+@pytest.fixture(scope="module")
+def ten_replications(brink, scenario):
+    """60 LHS points of 10 replications each: many points where full and alliance war share a
+    whole number of tenths, the sums that rounding moves off a threshold of that many tenths."""
+    return _run(brink, scenario.parent / "ten.h5", scenario, "-n", 10, "--summary-only", "--design", "lhs",
+                "--samples", 60, "--sweep", f"{COST}=-3:6", "--sweep", f"{PATIENCE}=2:60",
+                "--sweep", f"{ESCALATION}=0:1")
+
+
+@pytest.fixture(scope="module")
+def mixed_ten(brink, scenario):
+    """A mixed design (levers: the cost and the combat law; 40 LHS states), 10 replications."""
+    return _run(brink, scenario.parent / "mixed.h5", scenario, "-n", 10, "--summary-only",
+                "--lever", f"{COST}=0,2,4", "--lever", "combat.law=square,linear", "--sweep", f"{PATIENCE}=2:60",
+                "--sweep", f"{ESCALATION}=0:1", "--design", "lhs", "--samples", 40)
+
+
+def war_counts(path):
+    """Per point: replications ending in full or alliance war, the file's two probabilities summed
+    in floating point, and the replications."""
+    with ba.open_results(path) as ds:
+        counts = ds["outcome_count"].sel(outcome=WARS).values.sum(axis=1)
+        summed = ds["outcome_probability"].sel(outcome=WARS).values.sum(axis=1)
+        return counts, summed, ds["replications"].values
+
+
+def rounded_off(counts, summed, reps, side):
+    """The tenths k for which some point has exactly k of 10 wars but a float sum on the wrong
+    `side` of k/10 (below for >=, above for <=)."""
+    assert (reps == 10).all()
+    wrong = summed < counts / 10 if side == "below" else summed > counts / 10
+    return sorted({int(k) for k in counts[wrong]})
+
+
+def test_discover_threshold_counts_points_at_the_threshold(ten_replications):
+    from .test_explore import run_module
+
+    counts, summed, reps = war_counts(ten_replications)
+    found = rounded_off(counts, summed, reps, "below")
+    assert found, "test setup: no point whose two war probabilities sum below its share by rounding"
+    k = found[0]
+    share = float(np.mean(counts >= k))  # whole replications: exact
+    done = run_module("discover", ten_replications, "--outcome", ",".join(WARS), "--threshold", k / 10, "--no-scores")
+    assert done.returncode == 0, done.stderr
+    header = done.stdout.splitlines()[0]
+    assert f"share of cases of interest (P(full_war,alliance_war) >= {k / 10:g}) {share:.4f}" in header, header
+    with ba.open_results(ten_replications) as ds:
+        _, y, _ = ba.discovery_data(ds, WARS)
+        result = ba.find_boxes(ds, WARS, threshold=k / 10)
+    np.testing.assert_array_equal(y, counts / reps)  # divided once: 7 + 2 of 10 is 0.9 exactly
+    assert result.boxes[0].density == share
+
+
+def test_robust_satisficing_counts_states_at_the_threshold(mixed_ten):
+    counts, summed, reps = war_counts(mixed_ten)
+    with ba.open_results(mixed_ten) as ds:
+        table = ba.named_parameter_table(ds)
+        levers, _ = ba.design_roles(ds)
+        checked = 0
+        for direction, side in (("minimize", "above"), ("maximize", "below")):
+            for k in rounded_off(counts, summed, reps, side):
+                ok = counts <= k if direction == "minimize" else counts >= k
+                expected = pd.Series(ok).groupby([table[name].to_numpy() for name in levers]).mean()
+                robust = ba.robustness_table(ds, outcome=WARS, threshold=k / 10, direction=direction)
+                got = robust.set_index(levers)["satisficing"]
+                for policy, share in expected.items():
+                    assert got[policy] == share, (direction, k, policy)
+                checked += 1
+    assert checked, "test setup: no state whose war probabilities sum across a threshold by rounding"
+
+
+def test_robust_satisficing_on_a_table_compares_up_to_rounding():
+    """0.1 + 0.2 is 0.30000000000000004 in floating point: the state is at the threshold 0.3."""
+    rows = [{"lever": lever, "state": state, "outcome": outcome, "probability": p}
+            for lever, wars in (("a", (0.1, 0.2)), ("b", (0.2, 0.2)))
+            for state in (1, 2)
+            for outcome, p in zip(WARS, wars)]
+    table = ba.robustness_table(pd.DataFrame(rows), ["lever"], WARS, threshold=0.3, uncertainties=["state"])
+    assert table.set_index("lever").loc["a", "satisficing"] == 1.0
+    assert table.set_index("lever").loc["b", "satisficing"] == 0.0
+    up = ba.robustness_table(pd.DataFrame(rows), ["lever"], WARS, threshold=0.3, uncertainties=["state"],
+                             direction="maximize")
+    assert up.set_index("lever")["satisficing"].to_dict() == {"a": 1.0, "b": 1.0}
