@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import at_least, at_most, name_list, probability, probability_sum
+from .checks import at_least, at_most, name_list, probability, probability_sum, rounding_ties
 from .discovery import outcome_names, outcomes_probability
 from .io import category_names, parameter_list_text, parameter_table, require, sweep_axes
 from .tables import _finished_replications
@@ -316,6 +316,16 @@ def regret_table(data, levers=None, outcome="full_war", uncertainties=None, dire
     return regret + 0.0  # -0.0 (a negated 0) prints as "-0.0": the best policy's regret is 0
 
 
+def _most_robust_first(table: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """`table` sorted by maximum regret, smallest first, then by expected value, best first, each
+    up to rounding (:func:`~brink_analysis.checks.rounding_ties`): maximum regrets of
+    0.29999999999999993 and 0.30000000000000004 are a tie, which the expected value breaks."""
+    keys = pd.DataFrame({"regret": rounding_ties(table["max_regret"]), "expected": rounding_ties(table["expected"])},
+                        index=table.index)
+    order = keys.sort_values(["regret", "expected"], ascending=[True, direction == "minimize"], kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
 def robustness_table(
     data,
     levers: Sequence[str] | None = None,
@@ -329,7 +339,7 @@ def robustness_table(
     as columns), with ``expected``, ``worst``, ``best``, ``max_regret``, ``mean_regret``,
     ``satisficing`` (share of states at or below `threshold`, or at or above it with
     ``direction="maximize"``) and ``states``, most robust first (smallest maximum regret, then
-    best expected value). `data` is a Dataset, a list of Datasets (one per policy) or a table like
+    best expected value, each up to rounding: 1e-12). `data` is a Dataset, a list of Datasets (one per policy) or a table like
     :func:`brink_analysis.outcome_table`; see the module documentation for the definitions."""
     threshold = probability(threshold, "threshold")
     levers, uncertainties = _roles(data, levers, uncertainties)
@@ -352,9 +362,7 @@ def robustness_table(
             "states": matrix.count(axis=0),
         }
     )
-    ascending = direction == "minimize"
-    table = table.reset_index().sort_values(["max_regret", "expected"], ascending=[True, ascending], kind="stable")
-    table = table.reset_index(drop=True)
+    table = _most_robust_first(table.reset_index(), direction)
     table.attrs.update(outcome=",".join(name_list(outcome, "outcome", split=True)),
                        threshold=threshold, direction=direction, levers=list(matrix.columns.names))
     return table

@@ -212,3 +212,20 @@ def test_robust_satisficing_on_a_table_compares_up_to_rounding():
     up = ba.robustness_table(pd.DataFrame(rows), ["lever"], WARS, threshold=0.3, uncertainties=["state"],
                              direction="maximize")
     assert up.set_index("lever")["satisficing"].to_dict() == {"a": 1.0, "b": 1.0}
+
+
+# Regret ties ----------------------------------------------------------------------------------
+
+
+def test_regret_ties_up_to_rounding_are_broken_by_the_expected_value():
+    """A's regrets are 0, 0.7 - 0.4 and 0.3 - 0.0; B's 0.4 - 0.1, 0 and 0: both maximum regrets
+    are 0.3 in exact arithmetic, so the documented tie-break (the lower expected probability,
+    B's 0.8/3 against A's 1.1/3) puts B first, whichever maximum rounding made smaller."""
+    probabilities = {"A": (0.1, 0.7, 0.3), "B": (0.4, 0.4, 0.0)}
+    frame = pd.DataFrame([{"policy": policy, "state": state, "probability": p}
+                          for policy, values in probabilities.items() for state, p in zip((1, 2, 3), values)])
+    regret = ba.regret_table(frame, ["policy"], "full_war", ["state"]).max()
+    assert regret["A"] < regret["B"] and regret["B"] - regret["A"] < 1e-12, regret  # the premise: rounding differs
+    table = ba.robustness_table(frame, ["policy"], "full_war", uncertainties=["state"])
+    assert list(table["policy"]) == ["B", "A"], table
+    assert table["expected"].is_monotonic_increasing
