@@ -17,8 +17,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIGURE_FORMATS", "cases", "figure_file", "interest", "name_list", "positive_int", "probability",
-           "probability_sum", "share"]
+__all__ = ["FIGURE_FORMATS", "OUTCOME_ROUNDING", "at_least", "at_most", "cases", "figure_file", "interest",
+           "name_list", "positive_int", "probability", "probability_sum", "rounding_ties", "share"]
 
 #: The figure formats :func:`brink_analysis.save_figure` writes, by the file's suffix (the first is
 #: the default): those whose metadata it knows how to keep out, so that a figure gives the same bytes.
@@ -28,9 +28,39 @@ FIGURE_FORMATS = ("png", "pdf", "svg")
 # only by rounding; anything larger means an outcome was counted twice.
 _SUM_ROUNDING = 1e-9
 
-#: Outcomes (or densities) that differ by no more than this are the same: a sum or mean of
-#: probabilities rounds differently from point to point (0.30000000000000004 against 0.29999999999999993).
+#: Outcomes (or densities, regrets, thresholds) that differ by no more than this are the same: a sum,
+#: difference or mean of probabilities rounds differently from point to point (0.7 + 0.2 is
+#: 0.8999999999999999, 0.30000000000000004 against 0.29999999999999993). Comparisons of such
+#: numbers with a threshold go through :func:`at_least` or :func:`at_most`, rankings through
+#: :func:`rounding_ties`; PRIM's default box and pasting count a rise of no more than this as none.
 OUTCOME_ROUNDING = 1e-12
+
+
+def at_least(values, threshold: float):
+    """``values >= threshold`` up to rounding (:data:`OUTCOME_ROUNDING`), elementwise: a sum of
+    probabilities that is the threshold in exact arithmetic (0.7 + 0.2 against 0.9) reaches it."""
+    return values >= threshold - OUTCOME_ROUNDING
+
+
+def at_most(values, threshold: float):
+    """``values <= threshold`` up to rounding (:data:`OUTCOME_ROUNDING`), elementwise (0.1 + 0.2 <= 0.3)."""
+    return values <= threshold + OUTCOME_ROUNDING
+
+
+def rounding_ties(values) -> np.ndarray:
+    """`values` with those that differ by rounding only made equal, for ranking: in increasing
+    order, each value within :data:`OUTCOME_ROUNDING` of the smallest of the group before it joins
+    that group and becomes its smallest (0.30000000000000004 and 0.29999999999999993 both become
+    the latter), so that a tie-break decides between them, not the last bit. NaN stays NaN."""
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(v, kind="stable")
+    ranked = v[order].copy()
+    for i in range(1, len(ranked)):
+        if ranked[i] - ranked[i - 1] <= OUTCOME_ROUNDING:  # NaN compares False: a run of its own
+            ranked[i] = ranked[i - 1]
+    out = np.empty_like(v)
+    out[order] = ranked
+    return out
 
 
 def name_list(value, what: str, *, split: bool = False, empty_ok: bool = False) -> list[str]:

@@ -146,8 +146,8 @@ def _discover(args) -> int:
                                  args.weight)
         outcome = ",".join(outcome_names(ds, args.outcome))
         result = prim(X, y, w, alpha=args.alpha, min_mass=args.min_mass, threshold=args.threshold,
-                      units=X.attrs["units"], outcome=outcome, trials=X.attrs["trials"])
-        # --threshold makes the cases 0/1 for PRIM, one trial per point; the header, the scores and
+                      units=X.attrs["units"], outcome=outcome)
+        # --threshold makes the cases 0/1 for PRIM, each point of weight 1; the header, the scores and
         # CART use the same cases and weights.
         if args.threshold is not None:
             y, w = threshold_cases(y, w, args.threshold)

@@ -20,10 +20,11 @@ import xarray as xr
 from .checks import OUTCOME_ROUNDING, cases, interest, name_list, positive_int, probability_sum, share
 from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
                  replication_mask, require, sweep_axes)
-from .prim import PrimResult, prim
-from .tables import _finished_replications
+from .prim import PrimResult, point_ids, prim
+from .tables import _finished_replications, _replications
 
-__all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "variance_explained"]
+__all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "outcomes_probability",
+           "variance_explained"]
 
 
 def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
@@ -37,6 +38,21 @@ def outcome_names(ds: xr.Dataset, outcome: str | Sequence[str]) -> list[str]:
     if not names:
         raise ValueError(f"name at least one outcome; this file's outcomes: {', '.join(known)}")
     return names
+
+
+def outcomes_probability(ds: xr.Dataset, names: Sequence[str]) -> np.ndarray:
+    """Per point, the probability of ending in any of the outcomes `names` (checked names, as
+    :func:`outcome_names` gives): their counts summed and divided once by the point's replications,
+    so that it is the share of replications exactly (7 + 2 of 10 is 0.9, where 0.7 + 0.2 is
+    0.8999999999999999 and would miss a threshold of 0.9). A file without counts sums the
+    probabilities. Either sum is checked by :func:`~brink_analysis.checks.probability_sum` (above 1
+    is an error). NaN at unfinished points."""
+    if "outcome_count" not in ds.variables:
+        summed = read_values(ds["outcome_probability"].sel(outcome=list(names)).sum("outcome"), ds)
+        return probability_sum(summed, list(names))
+    counts = read_values(ds["outcome_count"].sel(outcome=list(names)).sum("outcome"), ds).astype(float)
+    reps = _replications(ds).astype(float)
+    return probability_sum(np.divide(counts, reps, out=np.full(len(reps), np.nan), where=reps > 0), list(names))
 
 
 def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
@@ -84,8 +100,8 @@ def discovery_data(
     only by a constant factor, which changes no box, score or leaf. Either way, per point and per
     replication give the same boxes.
 
-    ``X.attrs["trials"]`` holds the replications each case stands for (the point's replications,
-    or 1 per replication): the trials of PRIM's ``qp`` values (:func:`find_boxes` passes them).
+    ``X.attrs["point"]`` records each case's point: PRIM's ``qp`` values count points
+    (:func:`~brink_analysis.prim.point_ids`), and the tree models merge a point's cases.
     """
     if weight not in ("point", "replication"):
         raise ValueError(f"weight must be 'point' or 'replication'; got {weight!r}")
@@ -98,12 +114,11 @@ def discovery_data(
     finished = reps > 0
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
-        y = read_values(ds["outcome_probability"].sel(outcome=names).transpose("point", "outcome"), ds).sum(axis=1)
+        y = outcomes_probability(ds, names)
         X = table.loc[finished, chosen].reset_index(drop=True)
-        X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)),  # each case's point: see _aggregate
-                       trials=reps[finished].copy())
+        X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)))  # each case's point: point_ids
         w = reps[finished] if weight == "replication" else np.ones(int(finished.sum()))
-        return X, probability_sum(y[finished], names), w
+        return X, y[finished], w
     if per != "replication":
         raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
     require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)
@@ -112,7 +127,7 @@ def discovery_data(
     code = read_values(ds["outcome_code"].transpose("point", "replication"), ds).astype(float)
     point_of, _ = np.nonzero(mask)
     X = table[chosen].iloc[point_of].reset_index(drop=True)
-    X.attrs.update(attrs, point=tuple(int(p) for p in point_of), trials=np.ones(len(point_of)))
+    X.attrs.update(attrs, point=tuple(int(p) for p in point_of))
     y = np.isin(code[mask], codes).astype(float)
     w = np.ones(len(y)) if weight == "replication" else 1.0 / reps[point_of]
     return X, y, w
@@ -149,31 +164,19 @@ def find_boxes(
     check_threshold_per(threshold, per)
     X, y, w = discovery_data(ds, outcome, parameters, per, weight)
     label = ",".join(outcome_names(ds, outcome))
-    return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label,
-                trials=X.attrs["trials"])
+    return prim(X, y, w, alpha=alpha, min_mass=min_mass, threshold=threshold, units=X.attrs["units"], outcome=label)
 
 
 def _aggregate(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Cases of one point merged (weights summed, outcomes weight-averaged): per-replication data
-    become per-point data, which is all the tree models need and far fewer rows. The point of each
-    case is ``X.attrs["point"]`` (discovery_data records it); without it, cases with equal
-    parameters are merged. Merging by equal values alone would also merge different points that
+    """Cases of one point (:func:`~brink_analysis.prim.point_ids`) merged (weights summed, outcomes
+    weight-averaged): per-replication data become per-point data, which is all the tree models
+    need and far fewer rows. Merging by equal values alone would also merge different points that
     agree on a subset of the parameters (parameters=[one of them]) and score that subset on a
     handful of cases."""
     frame = X.copy()
-    frame["_w"], frame["_wy"] = w, w * y
-    points = X.attrs.get("point")
-    if points is not None and len(points) == len(X):
-        frame["_point"] = np.asarray(points)
-        # Rows reordered or edited after discovery_data: the record no longer fits; merge by value.
-        if not frame.groupby("_point")[list(X.columns)].nunique().le(1).all().all():
-            points = None
-    if points is not None and len(points) == len(X):
-        columns = {name: "first" for name in X.columns}
-        merged = frame.groupby("_point", sort=False, as_index=False).agg({**columns, "_w": "sum", "_wy": "sum"})
-    else:
-        frame = frame.drop(columns=["_point"], errors="ignore")
-        merged = frame.groupby(list(X.columns), sort=False, as_index=False)[["_w", "_wy"]].sum()
+    frame["_w"], frame["_wy"], frame["_point"] = w, w * y, point_ids(X)
+    columns = {name: "first" for name in X.columns}
+    merged = frame.groupby("_point", sort=False, as_index=False).agg({**columns, "_w": "sum", "_wy": "sum"})
     merged = merged[merged["_w"] > 0]
     out = merged[list(X.columns)].reset_index(drop=True)
     out.attrs = {k: v for k, v in X.attrs.items() if k != "point"}

@@ -42,9 +42,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .checks import OUTCOME_ROUNDING, cases, interest, positive_int, probability, share
+from .checks import OUTCOME_ROUNDING, at_least, cases, interest, positive_int, probability, share
 
-__all__ = ["Box", "PrimResult", "prim"]
+__all__ = ["Box", "PrimResult", "point_ids", "prim"]
 
 
 @dataclass(frozen=True)
@@ -149,12 +149,28 @@ class _Limits:
 
 
 def threshold_cases(y: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Checked cases (`y`, `weights`) made 0/1 by `threshold`: ``y >= threshold``, and each case of
-    positive weight one trial (weight 1; weight 0 stays 0). Once a point's probability is turned
-    into one 0/1 case, its replications no longer count separately (whatever ``weight`` the cases
-    were made with), or an adaptive run's points (different replications) would weigh differently
-    in mass, coverage, density and the ``qp`` trials for no reason of the question asked."""
-    return (y >= threshold).astype(float), (weights > 0).astype(float)
+    """Checked cases (`y`, `weights`) made 0/1 by `threshold`: ``y >= threshold`` up to rounding
+    (:func:`~brink_analysis.checks.at_least`: 0.7 + 0.2 reaches 0.9), and each case of
+    positive weight weighs 1 (weight 0 stays 0). Once a point's probability is turned into one 0/1
+    case, its replications no longer count separately (whatever ``weight`` the cases were made
+    with), or an adaptive run's points (different replications) would weigh differently in mass,
+    coverage and density for no reason of the question asked."""
+    return at_least(y, threshold).astype(float), (weights > 0).astype(float)
+
+
+def point_ids(X: pd.DataFrame) -> np.ndarray:
+    """The design point of each case (row of `X`), as integers from 0: ``X.attrs["point"]``
+    (:func:`~brink_analysis.discovery_data` records it) when it has one entry per row and gives
+    each point one set of parameter values; otherwise (no record, or rows reordered or edited
+    since) cases with equal parameter values are one point, as a point's replications are."""
+    values = X.to_numpy(dtype=float, na_value=np.nan)
+    by_value = np.unique(values, axis=0, return_inverse=True)[1].ravel()
+    recorded = X.attrs.get("point")
+    if recorded is not None and len(recorded) == len(X):
+        ids = np.unique(np.asarray(recorded), return_inverse=True)[1].ravel()
+        if len(np.unique(np.c_[ids, by_value], axis=0)) == ids.max(initial=-1) + 1:
+            return ids
+    return by_value
 
 
 class _Data:
@@ -163,12 +179,11 @@ class _Data:
     are categorical: PRIM peels and pastes them one value at a time, never by the order of their
     indices."""
 
-    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None, trials=None):
+    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None):
         X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
-        self.trials = self.w if trials is None else _trials(trials, self.w)
         if threshold is not None:  # after the checks: a NaN outcome is refused, not read as below the threshold
             self.y, self.w = threshold_cases(self.y, self.w, threshold)
-            self.trials = self.w
+        self.point = point_ids(X)
         self.names = [str(c) for c in X.columns]
         self.categories = {str(k): dict(v) for k, v in dict(X.attrs.get("categories") or {}).items()
                            if str(k) in self.names and v}
@@ -194,14 +209,13 @@ class _Data:
     def inside(self, limits: _Limits) -> np.ndarray:
         return np.all(self.within(limits), axis=1)
 
-    def counts(self, limits: _Limits) -> tuple[float, float, float]:
-        """The trials inside the box, its cases of interest (density × trials) and its density
-        (PrimResult.inspect). The trials are the cases' `trials` (default: their weights; one per
-        case when a threshold made the cases)."""
-        inside = self.inside(limits)
+    def counts(self, limits: _Limits) -> tuple[int, float, float]:
+        """The design points inside the box (those of its cases of positive weight), its cases of
+        interest (density × points) and its density: the trials of PrimResult.inspect's qp."""
+        inside = self.inside(limits) & (self.w > 0)
         w_in = float(self.w[inside].sum())
         density = float(self.wy[inside].sum()) / w_in if w_in > 0 else float("nan")
-        n = float(self.trials[inside].sum())
+        n = len(np.unique(self.point[inside]))
         return n, density * n, density
 
     def box(self, limits: _Limits, units) -> Box:
@@ -379,17 +393,18 @@ class PrimResult:
 
     def select(self, min_coverage: float | None = None, min_density: float | None = None) -> int:
         """Index of the densest box with coverage >= `min_coverage`, or of the box with the highest
-        coverage among those with density >= `min_density`. ValueError if none qualifies."""
+        coverage among those with density >= `min_density` (both up to rounding,
+        :func:`~brink_analysis.checks.at_least`). ValueError if none qualifies."""
         t = self.trajectory
         if min_coverage is not None:
             min_coverage = probability(min_coverage, "min_coverage")
-            ok = t[t["coverage"] >= min_coverage]
+            ok = t[at_least(t["coverage"], min_coverage)]
             if ok.empty:
                 raise ValueError(f"no box on the trajectory has coverage >= {min_coverage}")
             return int(ok["density"].idxmax())
         if min_density is not None:
             min_density = probability(min_density, "min_density")
-            ok = t[t["density"] >= min_density]
+            ok = t[at_least(t["density"], min_density)]
             if ok.empty:
                 raise ValueError(f"no box on the trajectory has density >= {min_density} "
                                  f"(the densest has {t['density'].max():.3g})")
@@ -418,15 +433,21 @@ class PrimResult:
         likely chance alone is to give the box its density (Bryant and Lempert 2010's quasi-p-value,
         the EMA Workbench's "qp values"): ``density_without``, the density of the box with that
         parameter's restriction lifted, and ``qp``, the binomial probability of at least the box's
-        cases of interest among its cases if each were of interest with that density.
+        cases of interest among its design points if each point were of interest with that density.
 
         A restriction with a large ``qp`` (say above 0.05) is one that PRIM's peeling may have
         found by chance: the box is barely denser with it than without. The value is *quasi*: the
-        limits were chosen by looking at the same cases, so a true p-value would be larger. The
-        trials are the cases' `trials` (:func:`prim`; on a sweep file the replications of each
-        point, 1 per replication) and the cases of interest the box's density times its trials, so
-        a probability per point and the replications' 0/1 outcomes give the same values; with a
-        `threshold` each point is one trial."""
+        limits were chosen by looking at the same cases, so a true p-value would be larger.
+
+        The trials are the design points in the box (:func:`point_ids`), not the replications: a
+        restriction keeps or drops a point with all its replications, which estimate that point's
+        probability and sample no new parameter values. The cases of interest are the box's density
+        times its points (the sum of their probabilities), a fractional count for probabilities,
+        whose binomial tail is the regularized incomplete beta function. With 0/1 cases (a
+        `threshold`) this is the EMA Workbench's qp; with probabilities it errs on the large side,
+        since values in [0, 1] with mean p spread across points at most as a 0/1 case of
+        probability p does (variance p(1 - p)). Per-point probabilities and the replications' 0/1
+        outcomes give the same values."""
         i = self.index(index)
         limits = _paste(self._data, self._limits[i], self.alpha) if paste else self._limits[i]
         table = self._data.box(limits, self.units).limits()
@@ -447,24 +468,16 @@ class PrimResult:
         return table
 
 
-def _trials(trials, w: np.ndarray) -> np.ndarray:
-    """`trials` checked: one non-negative finite number per case."""
-    t = np.asarray(trials, dtype=float).ravel()
-    if len(t) != len(w):
-        raise ValueError(f"trials must hold one number per case; got {len(t)} for {len(w)} cases")
-    if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise ValueError("trials must be finite and non-negative")
-    return t
+def _at_least(hits: float, trials: int, p: float) -> float:
+    """P(X >= hits) for X ~ Binomial(trials, p), for a fractional `hits` too: the regularized
+    incomplete beta function I_p(hits, trials - hits + 1), which is that tail at whole counts."""
+    from scipy.special import betainc
 
-
-def _at_least(hits: float, trials: float, p: float) -> float:
-    """P(X >= hits) for X ~ Binomial(trials, p), hits and trials rounded to whole cases."""
-    from scipy.stats import binom
-
-    k, n = int(round(hits)), int(round(trials))
-    if not 0.0 <= p <= 1.0 or n == 0:
+    if not 0.0 <= p <= 1.0 or trials == 0:
         return float("nan")
-    return float(binom.sf(k - 1, n, p))
+    if hits <= 0:
+        return 1.0
+    return float(betainc(hits, trials - hits + 1.0, p))
 
 
 def prim(
@@ -477,30 +490,26 @@ def prim(
     threshold: float | None = None,
     units: Mapping[str, str | None] | None = None,
     outcome: str | None = None,
-    trials: Sequence[float] | np.ndarray | None = None,
 ) -> PrimResult:
     """Runs PRIM's peeling on cases `X` (a DataFrame, one column per parameter) with outcomes `y`
     in [0, 1] (0/1 cases of interest, or probabilities) and optional non-negative `weights`.
 
-    `threshold` turns `y` into cases of interest ``y >= threshold`` first, each case (point) one
-    trial of weight 1 whatever its weight (0 stays 0): mass, coverage, density and the ``qp``
-    values then count points. Each step peels at least a share `alpha` (in (0, 0.5)) of the box's
+    `threshold` turns `y` into cases of interest ``y >= threshold`` first, each case (point) of
+    weight 1 whatever its weight (0 stays 0): mass, coverage and density then count points. Each step peels at least a share `alpha` (in (0, 0.5)) of the box's
     weight from one end of a numeric parameter (more when values tie), or one value of a
     categorical parameter (the columns named in ``X.attrs["categories"]``, {parameter: {index:
     name}}, as :func:`~brink_analysis.discovery_data` records them); peeling stops before the box
     would hold less than `min_mass` of the total weight. `units` ({parameter: unit}) and
-    `outcome` are carried into the result for tables and plots. `trials` (default: the weights)
-    are the 0/1 trials each case stands for, used only by the ``qp`` values of
-    :meth:`PrimResult.inspect`: when each point weighs 1 but ran many replications, they are the
-    replications (:func:`~brink_analysis.discovery_data` puts them in ``X.attrs["trials"]``).
-    Deterministic: ties between peels go to the larger box, then to the first parameter, lower side
+    `outcome` are carried into the result for tables and plots. The ``qp`` values of
+    :meth:`PrimResult.inspect` count design points (:func:`point_ids`: ``X.attrs["point"]``, or
+    the distinct rows of `X`), whatever the weights. Deterministic: ties between peels go to the larger box, then to the first parameter, lower side
     first (a categorical parameter's values in the order of their indices).
     """
     alpha = share(alpha, "alpha (the share peeled per step)", 0.0, 0.5)
     min_mass = share(min_mass, "min_mass (the smallest box, as a share of all cases)", 0.0, 1.0)
     if threshold is not None:
         threshold = probability(threshold, "threshold")
-    data = _Data(X, y, weights, threshold, trials)
+    data = _Data(X, y, weights, threshold)
     counted = data.y[data.w > 0]
     if data.total_wy >= data.total_w:
         warnings.warn("every case is of interest (the outcome is 1 everywhere): every box has density 1, "

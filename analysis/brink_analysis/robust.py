@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import name_list, probability, probability_sum
-from .discovery import outcome_names
+from .checks import at_least, at_most, name_list, probability, probability_sum, rounding_ties
+from .discovery import outcome_names, outcomes_probability
 from .io import category_names, parameter_list_text, parameter_table, require, sweep_axes
 from .tables import _finished_replications
 
@@ -101,8 +101,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         names = outcome_names(ds, outcome)
         table = parameter_table(ds).reset_index(drop=True)
         finished = _finished_replications(ds) > 0
-        summed = ds["outcome_probability"].sel(outcome=names).sum("outcome").values
-        table["probability"] = probability_sum(summed, names)
+        table["probability"] = outcomes_probability(ds, names)
         frames.append(table[finished])
     return pd.concat(frames, ignore_index=True)
 
@@ -317,6 +316,16 @@ def regret_table(data, levers=None, outcome="full_war", uncertainties=None, dire
     return regret + 0.0  # -0.0 (a negated 0) prints as "-0.0": the best policy's regret is 0
 
 
+def _most_robust_first(table: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """`table` sorted by maximum regret, smallest first, then by expected value, best first, each
+    up to rounding (:func:`~brink_analysis.checks.rounding_ties`): maximum regrets of
+    0.29999999999999993 and 0.30000000000000004 are a tie, which the expected value breaks."""
+    keys = pd.DataFrame({"regret": rounding_ties(table["max_regret"]), "expected": rounding_ties(table["expected"])},
+                        index=table.index)
+    order = keys.sort_values(["regret", "expected"], ascending=[True, direction == "minimize"], kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
 def robustness_table(
     data,
     levers: Sequence[str] | None = None,
@@ -330,7 +339,7 @@ def robustness_table(
     as columns), with ``expected``, ``worst``, ``best``, ``max_regret``, ``mean_regret``,
     ``satisficing`` (share of states at or below `threshold`, or at or above it with
     ``direction="maximize"``) and ``states``, most robust first (smallest maximum regret, then
-    best expected value). `data` is a Dataset, a list of Datasets (one per policy) or a table like
+    best expected value, each up to rounding: 1e-12). `data` is a Dataset, a list of Datasets (one per policy) or a table like
     :func:`brink_analysis.outcome_table`; see the module documentation for the definitions."""
     threshold = probability(threshold, "threshold")
     levers, uncertainties = _roles(data, levers, uncertainties)
@@ -341,7 +350,7 @@ def robustness_table(
                       "definition; give a lever two or more values", RuntimeWarning, stacklevel=2)
     worse = np.max if direction == "minimize" else np.min
     better = np.min if direction == "minimize" else np.max
-    ok = matrix <= threshold if direction == "minimize" else matrix >= threshold
+    ok = at_most(matrix, threshold) if direction == "minimize" else at_least(matrix, threshold)
     table = pd.DataFrame(
         {
             "expected": matrix.mean(axis=0),
@@ -353,9 +362,7 @@ def robustness_table(
             "states": matrix.count(axis=0),
         }
     )
-    ascending = direction == "minimize"
-    table = table.reset_index().sort_values(["max_regret", "expected"], ascending=[True, ascending], kind="stable")
-    table = table.reset_index(drop=True)
+    table = _most_robust_first(table.reset_index(), direction)
     table.attrs.update(outcome=",".join(name_list(outcome, "outcome", split=True)),
                        threshold=threshold, direction=direction, levers=list(matrix.columns.names))
     return table

@@ -71,8 +71,9 @@ def test_h2_a_repeated_outcome_is_refused_everywhere(lhs, policy_grid_file, outc
 def test_h2_a_sum_of_probabilities_above_1_is_an_error_not_clipped(grid_file):
     # The file's probabilities summed over distinct outcomes are at most 1; a file altered to
     # exceed it (as a repeated outcome once did) must stop the analysis, not be clipped to 1.
+    # The sum is of the counts (divided once by the replications): alter them too.
     with ba.open_results(grid_file) as ds:
-        doubled = ds.assign(outcome_probability=ds.outcome_probability * 2)
+        doubled = ds.assign(outcome_probability=ds.outcome_probability * 2, outcome_count=ds.outcome_count * 2)
         with pytest.raises(ValueError, match=r"^the probabilities of full_war, limited_war sum to [\d.]+ > 1"):
             ba.discovery_data(doubled, "full_war,limited_war")
         ok = ba.discovery_data(ds, ["full_war", "limited_war"])[1]

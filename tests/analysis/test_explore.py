@@ -59,10 +59,11 @@ def test_discovery_data_per_point_and_per_replication(lhs, lhs_file):
     np.testing.assert_array_equal(X[PATIENCE], param_column(lhs_file, PATIENCE))
     np.testing.assert_array_equal(y, raw(lhs_file, "outcome_probability")[:, 3])
     np.testing.assert_array_equal(w, 1.0)  # every point counts once
-    np.testing.assert_array_equal(X.attrs["trials"], raw(lhs_file, "replications"))
+    assert X.attrs["point"] == tuple(range(len(X)))  # the point of each case: PRIM's qp counts points
     Xr, yr, wr = ba.discovery_data(lhs, "full_war,alliance_war", per="replication")
     code = raw(lhs_file, "outcome_code")
-    assert len(yr) == code.size and np.all(wr == 1 / code.shape[1]) and np.all(Xr.attrs["trials"] == 1)
+    assert len(yr) == code.size and np.all(wr == 1 / code.shape[1])
+    assert Xr.attrs["point"] == tuple(np.repeat(np.arange(code.shape[0]), code.shape[1]))
     np.testing.assert_array_equal(yr, np.isin(code, [3, 4]).ravel().astype(float))
     np.testing.assert_array_equal(Xr[PATIENCE], np.repeat(param_column(lhs_file, PATIENCE), code.shape[1]))
     with pytest.raises(ValueError, match="'war' is not an outcome of this file; its outcomes: settlement"):
