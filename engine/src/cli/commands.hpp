@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "brink/calibrate/calibration_file.hpp"
 #include "brink/scenario/parse.hpp"
 
 namespace brink {
@@ -49,6 +50,11 @@ void check_prior_corners(const LoadedScenario& loaded);
 // only a calibration reads; throws ScenarioError at their lines or --set.
 // Defined in cli_calibrate.cpp.
 void check_observation_days(const LoadedScenario& loaded);
+
+// A calibration file given as input, read whole; a damaged or truncated one
+// is bad input (UsageError) naming what failed, followed by `advice`.
+// Defined in cli_calibrate.cpp.
+CalibrationRecord read_calibration_input(const std::string& path, std::string_view advice);
 
 // The read-and-report commands (cli_report.cpp).
 int command_validate(const std::vector<std::string>& args, std::ostream& out);
