@@ -178,6 +178,17 @@ TEST(ParseTest, MissingOrEmptyActorsIsOneProblemNotOnePerReference) {
   }
 }
 
+TEST(ParseTest, MalformedTypesAreOneProblemNotAlsoPriorsSummingToZero) {
+  for (const char* types : {"[]", "{}", "5", "[hawk, dove]"}) {
+    std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
+    yaml.replace(yaml.find("  B:\n"), 0, std::string("    types: ") + types + "\n");
+    const auto diagnostics = errors_of(yaml);
+    ASSERT_EQ(diagnostics.size(), 1u) << types << "\n" << (diagnostics.empty() ? "" : diagnostics.back().format());
+    EXPECT_NE(diagnostics[0].message.find("'actors.A.types' must be a mapping of type name"), std::string::npos)
+        << diagnostics[0].format();
+  }
+}
+
 TEST(ParseTest, ActionKindsValidateTheirFields) {
   std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
   yaml.insert(yaml.find("  B:\n"), "    actions:\n      hold: {}\n      strike: {kind: atack, target: B}\n");

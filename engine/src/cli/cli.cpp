@@ -235,7 +235,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "a policy lever of a mixed design: --lever PATH=v1,v2,...; every combination of the levers runs the same "
       "sampled points of the --sweep ranges (repeatable)")(
       "samples", po::value(&samples),
-      "points of a random, lhs or sobol design (with --sensitivity: Saltelli's base rows N, giving N·(d+2) points)")(
+      "points of a random, lhs or sobol design, trajectories of a morris one (d+1 points each); with --sensitivity, "
+      "Saltelli's base rows N, giving N·(d+2) points")(
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
       "summary-only",
       "write per-point summaries only, no per-replication variables (--timeseries every=K thins their step axis)")(

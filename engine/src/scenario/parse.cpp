@@ -48,6 +48,8 @@ void parse_types(Parser& p, const YAML::Node& types, const std::string& path, in
   }
   if (!types.IsMap() || types.size() == 0) {
     p.error(types, fmt::format("'{}' must be a mapping of type name to {{prior, resolve, weights}}", path));
+    // The implied type stands in, so that no rule reports the missing types again (priors summing to 0).
+    actor.types.push_back({.name = "default", .weights = actor.decision.weights, .implied = true});
     return;
   }
   if (types.size() > static_cast<std::size_t>(kMaxTypes))
