@@ -442,8 +442,8 @@ class PrimResult:
         The trials are the design points in the box (:func:`point_ids`), not the replications: a
         restriction keeps or drops a point with all its replications, which estimate that point's
         probability and sample no new parameter values. The cases of interest are the box's density
-        times its points (the sum of their probabilities), a fractional count for probabilities,
-        whose binomial tail is the regularized incomplete beta function. With 0/1 cases (a
+        times its points (the weighted density: with equal weights per point, the sum of the points'
+        probabilities), a fractional count for probabilities, whose binomial tail is the regularized incomplete beta function. With 0/1 cases (a
         `threshold`) this is the EMA Workbench's qp; with probabilities it errs on the large side,
         since values in [0, 1] with mean p spread across points at most as a 0/1 case of
         probability p does (variance p(1 - p)). Per-point probabilities and the replications' 0/1
@@ -490,6 +490,7 @@ def prim(
     threshold: float | None = None,
     units: Mapping[str, str | None] | None = None,
     outcome: str | None = None,
+    trials=None,
 ) -> PrimResult:
     """Runs PRIM's peeling on cases `X` (a DataFrame, one column per parameter) with outcomes `y`
     in [0, 1] (0/1 cases of interest, or probabilities) and optional non-negative `weights`.
@@ -503,8 +504,12 @@ def prim(
     `outcome` are carried into the result for tables and plots. The ``qp`` values of
     :meth:`PrimResult.inspect` count design points (:func:`point_ids`: ``X.attrs["point"]``, or
     the distinct rows of `X`), whatever the weights. Deterministic: ties between peels go to the larger box, then to the first parameter, lower side
-    first (a categorical parameter's values in the order of their indices).
+    first (a categorical parameter's values in the order of their indices). `trials` is gone
+    (TypeError saying so): qp no longer counts replications.
     """
+    if trials is not None:
+        raise TypeError("prim() no longer takes trials=: qp counts design points, not replications (docs/analysis.md, "
+                        "\"Chance restrictions\"); drop the argument")
     alpha = share(alpha, "alpha (the share peeled per step)", 0.0, 0.5)
     min_mass = share(min_mass, "min_mass (the smallest box, as a share of all cases)", 0.0, 1.0)
     if threshold is not None:

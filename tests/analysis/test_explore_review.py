@@ -229,3 +229,10 @@ def test_regret_ties_up_to_rounding_are_broken_by_the_expected_value():
     table = ba.robustness_table(frame, ["policy"], "full_war", uncertainties=["state"])
     assert list(table["policy"]) == ["B", "A"], table
     assert table["expected"].is_monotonic_increasing
+
+
+def test_the_removed_trials_argument_says_why():
+    """prim(trials=) was removed when qp came to count design points: a caller gets the reason."""
+    X = pd.DataFrame({"x": np.linspace(0, 1, 40)})
+    with pytest.raises(TypeError, match="qp counts design points"):
+        ba.prim(X, (X["x"] > 0.5).astype(float), trials=np.ones(40))

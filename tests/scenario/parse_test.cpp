@@ -179,13 +179,12 @@ TEST(ParseTest, MissingOrEmptyActorsIsOneProblemNotOnePerReference) {
 }
 
 TEST(ParseTest, MalformedTypesAreOneProblemNotAlsoPriorsSummingToZero) {
-  for (const char* types : {"[]", "{}", "5", "[hawk, dove]"}) {
+  for (const char* types : {"[]", "{}", "5", "[hawk, dove]", "{hawk: 3, dove: {prior: 0.5}}"}) {
     std::string yaml = duel_yaml("deployed: 1", "deployed: 1");
     yaml.replace(yaml.find("  B:\n"), 0, std::string("    types: ") + types + "\n");
     const auto diagnostics = errors_of(yaml);
     ASSERT_EQ(diagnostics.size(), 1u) << types << "\n" << (diagnostics.empty() ? "" : diagnostics.back().format());
-    EXPECT_NE(diagnostics[0].message.find("'actors.A.types' must be a mapping of type name"), std::string::npos)
-        << diagnostics[0].format();
+    EXPECT_NE(diagnostics[0].message.find("must be a mapping"), std::string::npos) << diagnostics[0].format();
   }
 }
 

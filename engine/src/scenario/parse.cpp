@@ -48,8 +48,7 @@ void parse_types(Parser& p, const YAML::Node& types, const std::string& path, in
   }
   if (!types.IsMap() || types.size() == 0) {
     p.error(types, fmt::format("'{}' must be a mapping of type name to {{prior, resolve, weights}}", path));
-    // The implied type stands in, so that no rule reports the missing types again (priors summing to 0).
-    actor.types.push_back({.name = "default", .weights = actor.decision.weights, .implied = true});
+    p.unread(path);  // no rule on the types (their priors' sum) reports it again
     return;
   }
   if (types.size() > static_cast<std::size_t>(kMaxTypes))
@@ -59,7 +58,10 @@ void parse_types(Parser& p, const YAML::Node& types, const std::string& path, in
     if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     const std::string tp = path + "." + entry.first.Scalar();
     p.place(tp, entry.second);
-    if (!p.check_map(entry.second, tp, p.keys_of("actors.*.types.*", s, kNoIndex, {"weights", "note"}))) continue;
+    if (!p.check_map(entry.second, tp, p.keys_of("actors.*.types.*", s, kNoIndex, {"weights", "note"}))) {
+      p.unread(path);  // a type not read leaves the priors' sum unknown: no second message about it
+      continue;
+    }
     p.note(entry.second, tp);
     actor.types.push_back({.name = entry.first.Scalar(), .weights = actor.decision.weights});
     const FieldIndex index = {a, static_cast<int>(actor.types.size()) - 1, -1};

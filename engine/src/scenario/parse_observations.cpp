@@ -367,12 +367,16 @@ void contradicting_observations(Parser& p, const std::vector<YAML::Node>& nodes,
       if (a == b || !at_most(obs[a], obs[b])) continue;
       const double apart = (obs[a].value - obs[b].value) / std::hypot(obs[a].sd, obs[b].sd);
       if (!(apart > bound)) continue;
+      // Same day and statistic: two readings of one value; else the later (or lower-rung) one cannot be smaller.
+      const bool same =
+          obs[a].day == obs[b].day && (obs[a].quantity != ObservedQuantity::kRung || obs[a].rung == obs[b].rung);
       p.error(get(nodes[b], key(nodes[b])),
-              fmt::format("'observations.{}.{}' is {} ({}), below 'observations.{}.{}' {} at line {} ({}), though no "
-                          "world's value can be below it, and the two lie {:.3g} sd apart, beyond the {:.3g} any "
-                          "calibration can fit",
+              fmt::format("'observations.{}.{}' is {} ({}), below 'observations.{}.{}' {} at line {} ({}), {}; the two "
+                          "lie {:.3g} sd apart, beyond the {:.3g} within which a calibration can fit them",
                           obs[b].id, key(nodes[b]), written(nodes[b]), statement(obs[b], s), obs[a].id, key(nodes[a]),
                           written(nodes[a]), mark_of(get(nodes[a], key(nodes[a]))).line + 1, statement(obs[a], s),
+                          same ? "yet both read one and the same value in every world"
+                               : "though in no world is the first below the second",
                           apart, bound));
       return;
     }
