@@ -140,6 +140,25 @@ def test_a_parameter_the_observations_ignore_is_marked_not_informed(run, tmp_pat
     decay_line = next(line for line in posterior.splitlines() if line.startswith("#   --set escalation.tension.decay="))
     rate_line = next(line for line in posterior.splitlines() if line.startswith("#   --set escalation.incidents.base"))
     assert mark in decay_line and mark not in rate_line, posterior
+    assert "effective particles" not in proc.stdout  # hundreds of them: the marks stand
+
+
+def test_a_tiny_effective_sample_says_the_marks_are_only_a_hint(run, tmp_path):
+    """An sd from n effective particles is uncertain by about 1/sqrt(2n) of itself: with a few, a
+    ratio of 1.4 or 0.5 says nothing, and the table says so, with the file's own ESS."""
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      INFORMED, escalates=False)
+    out = tmp_path / "few.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", 12, "--generations", 3, "--replications", 2)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        w = f["weights"][-1].astype(float)
+    ess = w.sum() ** 2 / (w ** 2).sum()
+    assert ess < 50
+    for text in (proc.stdout, run("inspect", out).stdout):
+        hint = re.search(r"with ([\d.]+) effective particles each sd ratio is uncertain by about ±([\d.]+)", text)
+        assert hint, text
+        assert abs(float(hint.group(1)) - ess) < 0.06 and abs(float(hint.group(2)) - 1 / math.sqrt(2 * ess)) < 6e-3
 
 
 def test_one_generation_says_the_result_is_the_prior(run, tmp_path):

@@ -109,6 +109,14 @@ std::string posterior_table(const CalibrationRecord& r) {
     text +=
         "the last generation is generation 0, the draw from the prior: these are the prior's mean and sd, not a "
         "fit to the observations (ask for 2 or more generations)\n";
+  // An sd from n effective particles is uncertain by about 1/sqrt(2n) of itself: from 50 down, as much as
+  // the margin between the 0.9 mark and a ratio of 1.
+  const double ess = effective_sample_size(r.generations.back().weight);
+  if (ess < 50)
+    text += fmt::format(
+        "with {:.1f} effective particles each sd ratio is uncertain by about ±{:.2f}, so the 'not informed' marks are "
+        "no more than a hint (ask for more particles)\n",
+        ess, 1 / std::sqrt(2 * ess));
   return text;
 }
 
