@@ -110,6 +110,9 @@ struct BlockSimulator::Scratch {
   alignas(64) float escalation[L], feature_a[L], feature_b[L], log_arg[L];
   // An attack's features, kept for the actor's next attack on the same target (they do not depend on the rung).
   alignas(64) float attack_a[L], attack_b[L];
+  // The last attack_war_value's forecast: p, and (with discounting or a casualty cost) δ^τ and the
+  // attacker's expected losses, from which war_gain_as_type prices the attack as each type.
+  alignas(64) double war_prevail[L], war_delta[L], war_loss[L];
   alignas(64) float others_sum[L];
   alignas(64) double amount[L];  // troops the action being weighed would move
   // menu × L, 0/1 as 32-bit integers: the width of the float utilities and

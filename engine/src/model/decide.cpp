@@ -308,7 +308,8 @@ void BlockSimulator::features_and_utilities(int i) {
   const int menu = static_cast<int>(actor.actions.size());
   // Attacks on one target at several rungs share their features (computed once).
   int attack_target = -1;
-  const bool attacks_share_features = !attack_features_depend_on_rung(i);
+  // (Not when each type prices the attack anew: war_gain_as_type reads the forecast of the attack just weighed.)
+  const bool attacks_share_features = !attack_features_depend_on_rung(i) && !model_.types_price_war_apart(i);
   for (int m = 0; m < menu; ++m) {
     const ActionFeatures f = action_features(i, m, attacks_share_features ? &attack_target : nullptr);
     action_utilities(i, m, f);
@@ -469,11 +470,12 @@ void BlockSimulator::action_utilities(int i, int m, ActionFeatures f) {
   const float impatience = static_cast<float>(std::max(0.0, day - dec.patience_days) / dec.patience_days);
   const Feature fa = f.a, fb = f.b;
   const ActionTerms terms{-static_cast<float>(a.cost), static_cast<float>(a.tension), a.rung, state_.rung.data()};
-  // Observers price type k's attack with type k's war cost: feature_a is then made again for each type.
+  // Observers price type k's attack with type k's war cost: feature_a is then made again for each type
+  // from the attack's forecast (war_gain_as_type).
   const bool war_value_per_type = a.kind == ActionKind::kAttack && model_.types_price_war_apart(i);
   if (!x.lane_weights.empty()) {
     for (int k = 0; k < type_count; ++k) {
-      if (war_value_per_type) attack_war_value(i, a, k);
+      if (war_value_per_type) war_gain_as_type(i, k);
       auto w = [&](int feature) -> const float* { return x.lane_weight(i, k, feature); };
       float* u = x.util(k, m);
       if (fa == kFeatureCount && fb == kFeatureCount)
@@ -502,7 +504,7 @@ void BlockSimulator::action_utilities(int i, int m, ActionFeatures f) {
   }
   if (war_value_per_type) {
     for (int k = 0; k < type_count; ++k) {
-      attack_war_value(i, a, k);
+      war_gain_as_type(i, k);
       weigh<true, true, 1>(x.util(k, m), x.util(k, m), weights + k, terms, impatience, x, width);
     }
     return;

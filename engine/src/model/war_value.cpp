@@ -77,39 +77,51 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
 // With decision.war_forecast, an attack's war_gain feature is the attacker's
 // war value W_i against its target, with its own private cost.
 bool BlockSimulator::attack_features_depend_on_rung(int i) const {
-  const Decision& dec = sc_.actors[i].decision;
-  // The intensity scales only the forecast's duration, which W needs only with discounting or a casualty cost.
-  return dec.war_forecast && !(sc_.bargaining.discount == 1.0 && dec.casualty_cost == 0.0);
+  // The intensity scales only the forecast's duration.
+  return sc_.actors[i].decision.war_forecast && war_value_needs_duration(i);
 }
 
-void BlockSimulator::attack_war_value(int i, const ActionSpec& a, int as_type) {
+bool BlockSimulator::war_value_needs_duration(int i) const {
+  return !(sc_.bargaining.discount == 1.0 && sc_.actors[i].decision.casualty_cost == 0.0);
+}
+
+void BlockSimulator::attack_war_value(int i, const ActionSpec& a) {
   const int width = pass_width();
   Scratch& x = *scratch_;
   const Decision& dec = sc_.actors[i].decision;
   const double intensity = a.rung >= sc_.escalation.full_war_rung ? 1.0 : sc_.combat.limited_war_intensity;
-  alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L], typed_cost[L];
+  alignas(64) double loss_b[L], duration[L];
+  double* prevail = x.war_prevail;
   const double* cost = state_.war_cost.col(i).data();
-  if (as_type >= 0) {
-    const auto& types = sc_.actors[i].types;
-    const int* type = state_.type.col(i).data();
-    const double share = types[static_cast<std::size_t>(as_type)].war_cost;
-    for (int l = 0; l < width; ++l)
-      typed_cost[l] =
-          rules::cost_as_type(cost[l], types[static_cast<std::size_t>(type[l])].war_cost, share, type[l] == as_type);
-    cost = typed_cost;
-  }
-  const double discount = sc_.bargaining.discount;
-  if (discount == 1.0 && dec.casualty_cost == 0.0) {
+  if (!war_value_needs_duration(i)) {
     // Exactly W = p - c here (δ^τ = e^0 = 1, κλ = 0): the losses and duration
     // (a log, an exp and square roots per lane) are not needed.
     forecast(i, a.target, intensity, prevail, nullptr, nullptr, nullptr);
     for (int l = 0; l < width; ++l) x.feature_a[l] = static_cast<float>(prevail[l] - cost[l]);
     return;
   }
-  forecast(i, a.target, intensity, prevail, loss_a, loss_b, duration);
+  forecast(i, a.target, intensity, prevail, x.war_loss, loss_b, duration);
   for (int l = 0; l < width; ++l) {
-    const double delta = rules::war_discount(discount, duration[l]);
-    x.feature_a[l] = static_cast<float>(rules::war_value(delta, prevail[l], cost[l], dec.casualty_cost, loss_a[l]));
+    x.war_delta[l] = rules::war_discount(sc_.bargaining.discount, duration[l]);
+    x.feature_a[l] =
+        static_cast<float>(rules::war_value(x.war_delta[l], prevail[l], cost[l], dec.casualty_cost, x.war_loss[l]));
+  }
+}
+
+void BlockSimulator::war_gain_as_type(int i, int k) {
+  const int width = pass_width();
+  Scratch& x = *scratch_;
+  const Actor& actor = sc_.actors[i];
+  const double* cost = state_.war_cost.col(i).data();
+  const int* type = state_.type.col(i).data();
+  const double share = actor.types[static_cast<std::size_t>(k)].war_cost;
+  const bool exact = !war_value_needs_duration(i);  // W = p - c, as attack_war_value computed it
+  for (int l = 0; l < width; ++l) {
+    const double c =
+        rules::cost_as_type(cost[l], actor.types[static_cast<std::size_t>(type[l])].war_cost, share, type[l] == k);
+    x.feature_a[l] = static_cast<float>(
+        exact ? x.war_prevail[l] - c
+              : rules::war_value(x.war_delta[l], x.war_prevail[l], c, actor.decision.casualty_cost, x.war_loss[l]));
   }
 }
 

@@ -153,11 +153,16 @@ class BlockSimulator {
   // loss_a == nullptr: p only (loss_b and duration are then not written).
   void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration,
                 double growth = 0.0);
-  // W_i into feature_a, with each lane's own cost, or (as_type >= 0) with the
-  // cost the lane's actor would have as that type (Model::types_price_war_apart).
-  void attack_war_value(int i, const ActionSpec& a, int as_type = -1);
+  // W_i into feature_a, with each lane's own cost; its forecast is kept for war_gain_as_type.
+  void attack_war_value(int i, const ActionSpec& a);
+  // W_i of the last attack_war_value into feature_a, with the cost each lane's
+  // actor would have as type k (Model::types_price_war_apart): no new forecast.
+  void war_gain_as_type(int i, int k);
   // Whether attack_features of actor i depend on the attack's rung (the war's intensity), not only on its target.
   bool attack_features_depend_on_rung(int i) const;
+  // Whether actor i's war value W needs the forecast's duration and losses (discounting or a
+  // casualty cost); without, W = p - c exactly.
+  bool war_value_needs_duration(int i) const;
   // Per-lane events of the ladder (rare: scalar).
   void start_war(int lane, int attacker, int target, int s);
   void raise_rung(int lane, int rung, int s, AllianceWarCause cause);
