@@ -7,6 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 TOKENS = ["-1", "nan", ".inf", "[", "]", "{", "}", ":", "RUS", "XYZ", "1e400", "0", "", "- a", "true", '"', "'",
           "&a", "*a", "!!int", "~", "99999999999999999999", "0x10", "1_000"]
@@ -120,6 +122,31 @@ def test_control_characters_in_text_are_refused(brink, tmp_path):
     assert validate(brink, path).returncode == 0
 
 
+@pytest.mark.parametrize("escape, shown", [
+    ("\\u009b31m", "U+009B"),  # C1 CSI: an escape sequence's start on terminals that honour C1
+    ("\\x85", "U+0085"),  # next line
+    ("\\u2028", "U+2028"),  # line separator
+    ("\\u202e", "U+202E"),  # right-to-left override: shows text out of order
+    ("\\u2067", "U+2067"),  # right-to-left isolate
+    ("\\ufeff", "U+FEFF"),  # byte order mark inside the text
+])
+def test_unicode_controls_in_text_are_refused(brink, tmp_path, escape, shown):
+    """C0 controls were refused but C1 controls, the line separators and the bidirectional
+    overrides passed into validate's, run's and inspect's output and the file's attributes.
+    The message names the top-level key as written ('name'), and prints no raw control."""
+    path = tmp_path / "c1.yaml"
+    path.write_text(MINIMAL.read_text().replace("name: ", f'name: "red{escape}RED" #', 1), encoding="utf-8")
+    proc = validate(brink, path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"'name' contains the control character {shown} (red{shown}" in proc.stderr, proc.stderr
+    raw = bytes.fromhex(shown[2:].rjust(4, "0")).decode("utf-16-be")
+    assert raw not in proc.stderr and raw not in proc.stdout
+    # Other characters beyond ASCII stay text.
+    path.write_text(MINIMAL.read_text().replace("name: ", 'name: "Kyiv \u041a\u0438\u0457\u0432 \u2013 ok" #', 1),
+                    encoding="utf-8")
+    assert validate(brink, path).returncode == 0
+
+
 def test_text_after_a_top_level_flow_mapping_is_not_dropped(brink, tmp_path):
     """yaml-cpp ends a document at the top-level flow mapping's closing brace and took the next line
     for a second document, which was dropped: a `run: {horizon_days: -5}` there was never read."""
@@ -186,7 +213,7 @@ def test_tags_that_change_a_value_are_not_ignored(brink, tmp_path):
     for old, new, message in (
             ("horizon_days: 60", "horizon_days: !!int 60.5", "'run.horizon_days' must be a whole number, got '60.5'"),
             ("name: minimal", "name: !!binary bWluaW1hbA==",
-             "'scenario.name' must be plain text, got !!binary bWluaW1hbA==; write it without the tag")):
+             "'name' must be plain text, got !!binary bWluaW1hbA==; write it without the tag")):
         path.write_text(text.replace(old, new, 1))
         proc = validate(brink, path)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
@@ -220,3 +247,18 @@ def test_a_key_with_invisible_characters_is_shown_escaped(brink, tmp_path):
         proc = validate(brink, path)
         assert proc.returncode == 2 and f"unknown key {shown} in 'run'; did you mean 'horizon_days'?" in proc.stderr, \
             proc.stderr
+
+
+def test_a_chunk_hdf5_cannot_store_is_refused_before_the_run(brink, tmp_path):
+    """A valid scenario of a million steps with a series every step needs 4 GiB chunks, which HDF5
+    refused only when the file was made: exit 1 with 'HDF5 failed to create dataset troops'. It is
+    bad input, refused before anything runs or is written, with what to change."""
+    path = tmp_path / "long.yaml"
+    path.write_text(MINIMAL.read_text().replace("horizon_days: 60", "horizon_days: 1000000", 1))
+    out = tmp_path / "long.h5"
+    proc = subprocess.run([brink, "run", path, "-n", "120", "-t", "1", "--timeseries", "every=1", "-o", out],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "variable 'troops' would be stored in chunks of" in proc.stderr
+    assert "above HDF5's limit of 4 GiB per chunk; record fewer steps" in proc.stderr
+    assert list(tmp_path.iterdir()) == [path]

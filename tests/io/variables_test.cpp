@@ -167,6 +167,50 @@ TEST(VariableTableTest, PointChunksHoldAsManyPointsAsFitEvenedOut) {
     }
 }
 
+// HDF5 refuses a chunk of 4 GiB or more (at H5Dcreate, once the file is
+// made): a layout is refused exactly when one of its present variables'
+// chunks reaches that size, and the refusal names the first such variable.
+TEST(VariableTableTest, ChunksOfFourGibibytesAreRefusedBeforeTheFileIsMade) {
+  constexpr std::uint64_t kLimit = std::uint64_t{1} << 32;
+  int refused = 0, passed = 0;
+  for (const bool series : {false, true})
+    for (const std::uint64_t replications : {1ul, 120ul, 256ul})
+      for (const std::uint64_t steps : {1000ul, 995'000ul, 1'000'001ul, 4'473'925ul, 4'473'925'000ul}) {
+        FileLayout layout;
+        for (std::uint64_t& n : layout.size) n = 3;
+        layout.size[static_cast<int>(Dim::kPoint)] = 1;
+        layout.size[static_cast<int>(Dim::kReplication)] = replications;
+        layout.size[static_cast<int>(Dim::kBlock)] = 1;
+        layout.size[static_cast<int>(Dim::kStep)] = steps;
+        layout.size[static_cast<int>(Dim::kType)] = 8;
+        layout.series = series;
+        layout.steps = 1'000'000;
+        std::string oversized;
+        for (const VariableSpec& v : variable_table()) {
+          const std::vector<std::uint64_t> chunk = layout.chunk(v);
+          if (!layout.present(v) || chunk.empty()) continue;
+          long double bytes = std::max<std::size_t>(1, dtype_size(layout.dtype(v)));
+          for (std::uint64_t e : chunk) bytes *= static_cast<long double>(e);
+          if (bytes >= kLimit) {
+            oversized = v.name;
+            break;
+          }
+        }
+        SCOPED_TRACE(std::to_string(replications) + " replications, " + std::to_string(steps) + " records");
+        const std::string problem = oversized_chunk_problem(layout);
+        if (oversized.empty()) {
+          EXPECT_EQ(problem, "");
+          ++passed;
+        } else {
+          EXPECT_NE(problem.find("variable '" + oversized + "'"), std::string::npos) << problem;
+          EXPECT_NE(problem.find("above HDF5's limit of 4 GiB per chunk"), std::string::npos) << problem;
+          ++refused;
+        }
+      }
+  EXPECT_GT(refused, 3);
+  EXPECT_GT(passed, 3);
+}
+
 TEST(VariableTableTest, ParameterCoordinatesHaveSafeUniqueNames) {
   const std::vector<std::string> names =
       parameter_coordinate_names({"actors.RUS.forces.deployed", "actors.RUS_forces.deployed", "9lives.x-y",

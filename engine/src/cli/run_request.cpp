@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "brink/calibrate/cli_calibrate.hpp"
+#include "brink/io/variables.hpp"
 #include "commands.hpp"
 
 namespace brink {
@@ -85,6 +86,20 @@ RunRequest parse_recorded_options(std::string_view text, const std::string& file
   return request;
 }
 
+namespace {
+
+// Refused before the run: HDF5 would fail to create the variable only once the file is made.
+SweepPlan checked_for_chunks(SweepPlan plan) {
+  if (const std::string problem = oversized_chunk_problem(file_layout(plan)); !problem.empty())
+    throw UsageError(
+        fmt::format("the run's file cannot be written: {}; record fewer steps (a larger K in "
+                    "--timeseries every=K) or shorten run.horizon_days",
+                    problem));
+  return plan;
+}
+
+}  // namespace
+
 SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request, LoadedScenario* loaded) {
   if (!request.posterior.empty() && request.sweep_options())
     throw UsageError(
@@ -124,7 +139,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
     if (request.posterior_draws > 0)
       plan.rerun_options.insert(plan.rerun_options.end(),
                                 {"--posterior-draws", std::to_string(request.posterior_draws)});
-    return plan;
+    return checked_for_chunks(std::move(plan));
   }
   std::vector<ScenarioChoice> choices =
       load_scenario_choices(*loaded, source.label, request.settings, request.recorded_choices);
@@ -135,7 +150,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   set_rerun_recipe(&plan, source.label, request.settings, plan.rule.min);
   for (const ScenarioChoice& c : plan.choices)
     plan.inputs += fmt::format("choice {} {}\n", c.label, content_digest(c.text));
-  return plan;
+  return checked_for_chunks(std::move(plan));
 }
 
 SweepPlan plan_of_job(const RunJob& job) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <variant>
 
+#include <fmt/format.h>
+
 #include "brink/io/variables.hpp"
 #include "brink/sweep/plan.hpp"
 
@@ -42,6 +44,30 @@ FileLayout file_layout(const SweepPlan& plan) {
   l.points_per_block_chunk = static_cast<std::uint64_t>(plan.points_per_chunk());
   l.resume_sums = plan.resume_sums_in_file();
   return l;
+}
+
+std::string oversized_chunk_problem(const FileLayout& layout) {
+  constexpr std::uint64_t kLimit = std::uint64_t{1} << 32;
+  for (const VariableSpec& v : variable_table()) {
+    if (!layout.present(v)) continue;
+    const std::vector<std::uint64_t> chunk = layout.chunk(v);
+    if (chunk.empty()) continue;
+    // In long double: the product of the extents can pass 2^64.
+    long double bytes = static_cast<long double>(std::max<std::size_t>(1, dtype_size(layout.dtype(v))));
+    std::string extents;
+    for (int i = 0; i < v.dims.rank; ++i) {
+      bytes *= static_cast<long double>(chunk[static_cast<std::size_t>(i)]);
+      if (chunk[static_cast<std::size_t>(i)] > 1)
+        extents += fmt::format("{}{} {}", extents.empty() ? "" : " x ", chunk[static_cast<std::size_t>(i)],
+                               dimension_name(v.dims.axis[i]));
+    }
+    if (bytes >= static_cast<long double>(kLimit))
+      return fmt::format(
+          "variable '{}' would be stored in chunks of {:.1f} GiB ({}), above HDF5's limit of 4 GiB "
+          "per chunk",
+          v.name, static_cast<double>(bytes / static_cast<long double>(kLimit / 4)), extents);
+  }
+  return {};
 }
 
 bool FileLayout::present(const VariableSpec& v) const {

@@ -253,6 +253,11 @@ struct FileLayout {
   }
 };
 FileLayout file_layout(const SweepPlan& plan);
+// HDF5 stores a chunk of at most 4 GiB (its sizes are 32-bit): "" if every
+// chunk of `layout` fits, else one sentence naming the first variable whose
+// chunk does not, its extents and size. A run that long must be refused
+// before it starts, not when the file is created.
+std::string oversized_chunk_problem(const FileLayout& layout);
 // The bytes the file of `plan` (laid out as `layout`) holds before
 // compression: every variable of the table, its strings included (a
 // per-point string such as rerun_command measured on a sample of points,
