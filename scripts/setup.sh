@@ -8,7 +8,7 @@ packages=(
   libeigen3-dev libboost-program-options-dev libhdf5-dev libisal-dev libyaml-cpp-dev librandom123-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  hdf5-tools netcdf-bin udunits-bin
+  hdf5-tools netcdf-bin udunits-bin strace
   openmpi-bin libopenmpi-dev
   python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-netcdf4 python3-pandas python3-matplotlib
   python3-pytest python3-nbclient python3-nbformat python3-ipykernel python3-yaml python3-scipy

@@ -69,18 +69,50 @@ TEST_F(OutputTargetFiles, LockIsExclusiveAndRemovedWhenReleased) {
 TEST_F(OutputTargetFiles, PublishNeverReplacesAFileThatAppearedMeanwhile) {
   const fs::path partial = dir_ / "r.h5.partial", target = dir_ / "r.h5";
   std::ofstream(partial) << "new";
+  const FileIdentity written = entry_identity_of(partial);
   const FileIdentity absent = identity_of(target);
   std::ofstream(target) << "someone else's";
-  EXPECT_THROW(publish_output(partial, target, absent), std::runtime_error);
+  EXPECT_THROW(publish_output(partial, target, absent, written), std::runtime_error);
   std::string kept;
   std::getline(std::ifstream(target), kept);
   EXPECT_EQ(kept, "someone else's");
   EXPECT_TRUE(fs::exists(partial));
   const FileIdentity present = identity_of(target);
-  publish_output(partial, target, present);  // the file the run started with may be replaced
+  publish_output(partial, target, present, written);  // the file the run started with may be replaced
   std::getline(std::ifstream(target), kept);
   EXPECT_EQ(kept, "new");
   EXPECT_FALSE(fs::exists(partial));
+}
+
+// The partial path must still name the file the run wrote: one moved away
+// and replaced, a link put in its place (even to the file written) or a
+// removed one is not the run's result, and the target keeps what it held.
+TEST_F(OutputTargetFiles, PublishOnlyTheFileTheRunWrote) {
+  const fs::path partial = dir_ / "r.h5.partial", target = dir_ / "r.h5", moved = dir_ / "moved";
+  auto target_text = [&] {
+    std::string text;
+    std::getline(std::ifstream(target), text);
+    return text;
+  };
+  std::ofstream(target) << "earlier result";
+  const FileIdentity before = identity_of(target);
+  for (const std::string how : {"replaced", "linked", "removed"}) {
+    SCOPED_TRACE(how);
+    fs::remove(moved);
+    std::ofstream(partial) << "the run's";
+    const FileIdentity written = entry_identity_of(partial);
+    fs::rename(partial, moved);
+    if (how == "replaced") std::ofstream(partial) << "not the run's";
+    if (how == "linked") fs::create_symlink(moved, partial);
+    try {
+      publish_output(partial, target, before, written);
+      ADD_FAILURE() << "published";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("is no longer the file this run wrote"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(target_text(), "earlier result");
+    fs::remove(partial);
+  }
 }
 
 }  // namespace

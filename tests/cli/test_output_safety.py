@@ -29,7 +29,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import interrupt_after_first_blocks
+from conftest import _blocks_done, interrupt_after_first_blocks
 
 SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 MINIMAL = SOURCE / "docs" / "examples" / "minimal.yaml"
@@ -845,3 +845,29 @@ def test_an_output_ending_in_a_slash_is_named_a_folder(run, tmp_path):
         assert proc.returncode == 2 and f"output '{output}/' ends in '/', so it names a folder; give a file name" \
             in proc.stderr, proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("swap", ["replaced", "linked"])
+def test_a_partial_moved_away_mid_run_is_never_published(brink, work, swap):
+    """The partial was renamed onto the target at the end whatever the path then named: a
+    .partial moved away mid-run and replaced by another file (or a link) became the 'result',
+    with exit 0. The run writes through its open descriptor, and publishes only if the path
+    still names that file."""
+    out = work / "r.h5"
+    partial = work / "r.h5.partial"
+    proc = subprocess.Popen([brink, "run", "a.yaml", "-n", "400000", "-t", "1", "-q", "-o", out], cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    # Once the file is made and written to (moved while HDF5 creates it, the creation fails).
+    while proc.poll() is None and _blocks_done(partial) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run finished before its partial could be moved"
+    partial.rename(work / "moved.partial")
+    if swap == "replaced":
+        partial.write_text("not hdf5\n")
+    else:
+        partial.symlink_to(work / "moved.partial")
+    stderr = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 1, stderr
+    assert "r.h5.partial' is no longer the file this run wrote" in stderr, stderr
+    assert not out.exists() and not out.is_symlink()

@@ -55,6 +55,9 @@ class Writer {
       check(H5DSattach_scale(ds.get(), scale(dims[i]), static_cast<unsigned>(i)), "attach " + dims[i]);
     h5::set_string_attribute(ds.get(), "long_name", long_name);
     if (!units.empty()) h5::set_string_attribute(ds.get(), "units", units);
+    // Closing writes the chunk: a failed write (an I/O error) is reported here or nowhere, and the
+    // file would hold fill values (zeros) where the values were.
+    check(ds.close(), "close " + name);
   }
   // The dimension scales first: HDF5 closes a file only when its last open
   // object closes, and writes what it holds then, so an error there (a full

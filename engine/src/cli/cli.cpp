@@ -382,6 +382,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     return fmt::format("{} finished block{} kept in {}", kept, kept == 1 ? "" : "s", partial.string());
   };
   std::optional<Progress> progress;
+  FileIdentity written;  // the partial this run holds open
   try {
     std::optional<Hdf5Writer> created;
     try {
@@ -391,6 +392,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       throw Interrupted();  // the file is incomplete and holds no block: handled as any interruption
     }
     Hdf5Writer& writer = *created;
+    const auto [device, inode] = writer.file_identity();
+    written = {true, static_cast<dev_t>(device), static_cast<ino_t>(inode)};
     Recorder recorder(plan, &writer);
     CountingSink counting(recorder);
     const ProgressStyle style = quiet                   ? ProgressStyle::kNone
@@ -449,7 +452,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     throw std::runtime_error(fmt::format("{}; {}; continue with --resume", e.what(), kept));
   }
   lock.vouch_for(partial);
-  publish_output(partial, target, target_before);
+  publish_output(partial, target, target_before, written);
   const double seconds = progress ? progress->elapsed() : 0.0;
   if (table) {
     std::vector<std::string> actors;

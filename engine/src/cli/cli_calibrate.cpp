@@ -4,6 +4,7 @@
 #include "brink/calibrate/cli_calibrate.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -145,8 +146,8 @@ std::string conflict_warning(const CalibrationRecord& r) {
 
 // Writes `path` (a file of brink's own, published by a rename), removed
 // again if the write fails. Never through a link, which would write the file
-// it points to.
-void write_text_file(const std::string& path, const std::string& text) {
+// it points to. Returns the identity of the file written.
+FileIdentity write_text_file(const std::string& path, const std::string& text) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     throw std::runtime_error(
@@ -159,11 +160,14 @@ void write_text_file(const std::string& path, const std::string& text) {
     written += static_cast<std::size_t>(n);
   }
   const int error = written == text.size() ? 0 : errno;
+  struct stat st {};
+  const bool known = ::fstat(fd, &st) == 0;
   ::close(fd);
   if (written != text.size()) {
     ::unlink(path.c_str());
     throw std::runtime_error(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
   }
+  return known ? FileIdentity{true, st.st_dev, st.st_ino} : FileIdentity{};
 }
 
 }  // namespace
@@ -389,8 +393,9 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
 
 // Runs the generations still missing, saving each to `partial` (if given:
 // rank 0 of an MPI job, or a plain run) before reporting it.
+// *saved is the identity of the partial file last saved.
 void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, const fs::path* partial, bool quiet,
-                     std::ostream& err, CalibrationRecord& record) {
+                     std::ostream& err, CalibrationRecord& record, FileIdentity* saved) {
   // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
   auto save = [&] {
     record.warning = conflict_warning(record);
@@ -398,6 +403,7 @@ void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, con
     const std::string staging = partial->string() + ".tmp";
     try {
       write_calibration(staging, record);
+      *saved = entry_identity_of(staging);  // a file of this run's own: the staging path is under its lock
       fs::rename(staging, *partial);
     } catch (const std::exception& e) {
       std::error_code ignored;
@@ -482,9 +488,11 @@ fs::path posterior_scenario_path(const fs::path& target) {
 }
 
 // The scenario with the posterior means set, written to its .partial (the
-// caller publishes it). Returns the posterior scenario's path.
+// caller publishes it). Returns the posterior scenario's path; *written is the
+// identity of the .partial written.
 fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source,
-                                  const std::vector<Override>& settings, const CalibrationRecord& record) {
+                                  const std::vector<Override>& settings, const CalibrationRecord& record,
+                                  FileIdentity* written) {
   const Population& last = record.generations.back();
   const std::vector<double> mean = posterior_means(last, record.parameters.size());
   const fs::path posterior = posterior_scenario_path(target);
@@ -510,7 +518,8 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
     paths.push_back(record.parameters[a]);
     values.push_back(fmt::format("{:.17g}", mean[a]));
   }
-  write_text_file(posterior.string() + ".partial", header + scenario_with_values(source.text, paths, values));
+  *written =
+      write_text_file(posterior.string() + ".partial", header + scenario_with_values(source.text, paths, values));
   return posterior;
 }
 
@@ -638,8 +647,9 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                              : std::string("one particle per block"))
         << std::flush;
   auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
+  FileIdentity saved;  // the partial file as this run last saved it
   try {
-    run_generations(smc, lane_steps, writer ? &partial : nullptr, quiet, err, record);
+    run_generations(smc, lane_steps, writer ? &partial : nullptr, quiet, err, record, &saved);
   } catch (const NoFiniteDistance& e) {
     // Bad input (exit 2) at the observation's line; every rank computes the same distances and refuses alike.
     throw ScenarioError(
@@ -670,17 +680,18 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   // place, a failure could not be resumed), and published after it, by the
   // same rule: never over a file that appeared meanwhile. It names OUT as its
   // particles' file, so it goes nowhere if OUT could not be published.
-  const fs::path posterior = write_posterior_scenario(target, source, settings, record);
+  FileIdentity posterior_written;
+  const fs::path posterior = write_posterior_scenario(target, source, settings, record, &posterior_written);
   const fs::path posterior_partial = posterior.string() + ".partial";
   try {
     lock->vouch_for(partial);
-    publish_output(partial, target, *before);
+    publish_output(partial, target, *before, saved);
   } catch (...) {
     std::error_code ignored;
     fs::remove(posterior_partial, ignored);
     throw;
   }
-  publish_output(posterior_partial, posterior, *posterior_before);
+  publish_output(posterior_partial, posterior, *posterior_before, posterior_written);
   // Printed even with --quiet, like every warning: the posterior is not what it seems.
   if (!record.warning.empty()) err << "brink calibrate: " << record.warning << "\n";
   if (!quiet)

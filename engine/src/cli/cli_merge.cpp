@@ -169,7 +169,8 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
     throw;
   }
   lock.vouch_for(partial);
-  publish_output(partial, target, target_before);
+  const auto [device, inode] = result.file_identity;
+  publish_output(partial, target, target_before, {true, static_cast<dev_t>(device), static_cast<ino_t>(inode)});
   if (quiet) return kExitOk;
   if (vm.count("no-table") == 0) {
     std::vector<std::string> actors;

@@ -238,6 +238,12 @@ FileIdentity identity_of(const fs::path& path) {
   return {true, st.st_dev, st.st_ino};
 }
 
+FileIdentity entry_identity_of(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return {};
+  return {true, st.st_dev, st.st_ino};
+}
+
 OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::move(path)) {
   // The holder removes the lock file when it finishes; a process that opened
   // the old file before that would lock a file nobody else sees, so after
@@ -314,7 +320,13 @@ void OutputLock::vouch_for(const fs::path& partial) const {
       taken ? "is left to the run that holds the lock now" : "is removed; run it again"));
 }
 
-void publish_output(const fs::path& partial, const fs::path& target, const FileIdentity& before) {
+void publish_output(const fs::path& partial, const fs::path& target, const FileIdentity& before,
+                    const FileIdentity& written) {
+  if (entry_identity_of(partial) != written)
+    throw std::runtime_error(fmt::format(
+        "'{}' is no longer the file this run wrote (another program moved, replaced or removed it meanwhile), so "
+        "nothing is published to '{}'; run it again",
+        partial.string(), target.string()));
   fsync_path(partial, O_RDONLY);
   const std::string appeared = fmt::format(
       "'{}' was created or replaced by another program while this run was writing; it is left alone and this "

@@ -2,8 +2,11 @@
 
 #include <hdf5_hl.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -247,6 +250,15 @@ void Hdf5Writer::write_block(const BlockResult& b) {
     impl_->failed = true;
     throw;
   }
+}
+
+std::array<std::uint64_t, 2> Hdf5Writer::file_identity() const {
+  void* handle = nullptr;
+  check(H5Fget_vfd_handle(impl_->file.get(), H5P_DEFAULT, &handle), "get the descriptor of " + impl_->path);
+  struct stat st {};
+  if (handle == nullptr || ::fstat(*static_cast<const int*>(handle), &st) != 0)
+    throw OutputError(fmt::format("cannot stat '{}': {}", impl_->path, std::strerror(errno)));
+  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
 std::vector<std::uint8_t> Hdf5Writer::finished_blocks() const {

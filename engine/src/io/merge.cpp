@@ -257,6 +257,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
 
   MergeResult result;
   Hdf5Writer writer(path, plan, metadata, Hdf5Writer::Mode::kCreate);
+  result.file_identity = writer.file_identity();
   Recorder recorder(plan, &writer);
   // Point by point: each shard holds its points finished and summarized.
   const auto shard_count = static_cast<std::int64_t>(shards.size());

@@ -70,6 +70,8 @@ struct FileIdentity {
   bool operator==(const FileIdentity&) const = default;
 };
 FileIdentity identity_of(const std::filesystem::path& path);
+// The identity of the directory entry itself (a symbolic link's own, not its target's).
+FileIdentity entry_identity_of(const std::filesystem::path& path);
 
 // An exclusive flock on `path` (created if missing), held until destruction,
 // when the file is removed. Throws OutputRefused naming the holder's PID and
@@ -94,12 +96,15 @@ class OutputLock {
   int fd_ = -1;
 };
 
-// fsyncs `partial` and moves it to `target`. `before` is the target's identity
-// when the run started: the move fails (std::runtime_error, `partial` kept)
-// if the target no longer has it, so that a file another program put there
-// meanwhile is never replaced. Then fsyncs the directory.
+// fsyncs `partial` and moves it to `target`. `written` is the identity of
+// the file the run wrote (its open descriptor's): the move fails
+// (std::runtime_error) if `partial` no longer names it, so that a file another
+// program moved there, or a link, is never published as the run's result.
+// `before` is the target's identity when the run started: the move fails,
+// `partial` kept, if the target no longer has it, so that a file another
+// program put there meanwhile is never replaced. Then fsyncs the directory.
 void publish_output(const std::filesystem::path& partial, const std::filesystem::path& target,
-                    const FileIdentity& before);
+                    const FileIdentity& before, const FileIdentity& written);
 
 // Under the lock, what to do with an existing TARGET.partial: resume it when
 // asked and it reopens for writing; on a fresh run, refuse (OutputRefused) if

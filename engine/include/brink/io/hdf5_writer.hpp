@@ -5,6 +5,7 @@
 // encode(), which the simulating threads call.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -76,6 +77,9 @@ class Hdf5Writer {
   // encodes a block of a point with a chunk of its own that was not.
   void encode(std::span<BlockResult> points) const;
   void write_block(const BlockResult& block);
+  // The device and inode of the file this writer holds open (fstat of
+  // HDF5's descriptor): what publishing checks the partial path still names.
+  std::array<std::uint64_t, 2> file_identity() const;
   // One entry per block of the plan (point-major): 1 if its data is in the file.
   std::vector<std::uint8_t> finished_blocks() const;
   // One entry per point: its replications once published, else 0.

@@ -8,6 +8,7 @@
 // written again. Sobol indices are computed from the joined summaries.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <stdexcept>
@@ -59,9 +60,10 @@ ShardInfo read_shard_info(const std::string& path);
 void check_shard_set(const std::vector<ShardInfo>& shards);
 
 struct MergeResult {
-  TableRows table;          // the rows of the merged plan's table
-  Screening screening;      // --sensitivity and Morris plans
-  std::int64_t blocks = 0;  // blocks copied
+  TableRows table;                               // the rows of the merged plan's table
+  Screening screening;                           // --sensitivity and Morris plans
+  std::int64_t blocks = 0;                       // blocks copied
+  std::array<std::uint64_t, 2> file_identity{};  // of the merged file (Hdf5Writer::file_identity)
 };
 
 // Writes `path` (created or truncated) as a single run of `plan` writes it,
