@@ -172,15 +172,27 @@ def _aggregate(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFr
     weight-averaged): per-replication data become per-point data, which is all the tree models
     need and far fewer rows. Merging by equal values alone would also merge different points that
     agree on a subset of the parameters (parameters=[one of them]) and score that subset on a
-    handful of cases."""
+    handful of cases.
+
+    A point whose cases weigh the same (its replications, 1/replications each) gets the plain mean
+    of their outcomes, the count over the replications as the per-point case computes it, and
+    weight 1 when each weighs 1/n of n cases: summing 200 weights of 1/200 and the outcomes times
+    them missed count/200 in the last bit at some points, which changed extra-trees' splits, so
+    per-point and per-replication cases of one file scored differently."""
     frame = X.copy()
-    frame["_w"], frame["_wy"], frame["_point"] = w, w * y, point_ids(X)
-    columns = {name: "first" for name in X.columns}
-    merged = frame.groupby("_point", sort=False, as_index=False).agg({**columns, "_w": "sum", "_wy": "sum"})
-    merged = merged[merged["_w"] > 0]
-    out = merged[list(X.columns)].reset_index(drop=True)
+    frame["_w"], frame["_wy"], frame["_y"], frame["_point"] = w, w * y, y, point_ids(X)
+    merged = frame.groupby("_point", sort=False).agg(
+        **{name: (name, "first") for name in X.columns}, _w=("_w", "sum"), _wy=("_wy", "sum"), _hits=("_y", "sum"),
+        _n=("_y", "size"), _lightest=("_w", "min"), _heaviest=("_w", "max"))
+    n, lightest = merged["_n"].to_numpy(dtype=float), merged["_lightest"].to_numpy()
+    equal = lightest == merged["_heaviest"].to_numpy()
+    weight = np.where(equal, np.where(lightest == 1.0 / n, 1.0, lightest * n), merged["_w"].to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):  # a point of weight 0 is dropped below
+        outcome = np.where(equal, merged["_hits"].to_numpy() / n, merged["_wy"].to_numpy() / merged["_w"].to_numpy())
+    keep = weight > 0
+    out = merged.loc[keep, list(X.columns)].reset_index(drop=True)
     out.attrs = {k: v for k, v in X.attrs.items() if k != "point"}
-    return out, (merged["_wy"] / merged["_w"]).to_numpy(), merged["_w"].to_numpy()
+    return out, outcome[keep], weight[keep]
 
 
 def _leaf_limits(tree, names: list[str]) -> dict[int, dict[str, tuple[float, float]]]:

@@ -88,11 +88,19 @@ def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes |
     return ax
 
 
+# The narrowest box drawn by plot_prim_box, as a share of the data's range: a box of one value
+# (lower == upper) drawn to scale has no width, and its row looked like a parameter left free.
+_NARROWEST = 0.02
+
+
 def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False, ds: xr.Dataset | None = None) -> Axes:
     """The limits of a PRIM box: one row per restricted parameter (every parameter if
     `all_parameters`), the grey bar the range the data spans, the coloured bar the box, annotated
-    with its limits in the parameter's units; the title gives coverage, density and mass. With the
-    file `ds` the box was found in, a categorical parameter's limits show its values' names.
+    with its limits in the parameter's units; the title gives coverage, density and mass. A box
+    narrower than 2% of the data's range (one value kept: lower == upper) is drawn as a cell of
+    that width around it with a diamond at the value, or the one restricted row would show no
+    bar and look like a parameter left free. With the file `ds` the box was found in, a
+    categorical parameter's limits show its values' names.
 
     The file may also come second, in the place of `ax` (``plot_prim_box(box, ds)``); anything
     else there that is not a matplotlib Axes is a TypeError."""
@@ -118,9 +126,15 @@ def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False
         lo = (lim["lower"] - lim["data_min"]) / span if span > 0 else 0.0
         hi = (lim["upper"] - lim["data_min"]) / span if span > 0 else 1.0
         ax.barh(row, 1.0, left=0.0, height=0.5, color="0.88")
+        gap = 0.01  # between the bar and its limits' labels
+        if hi - lo < _NARROWEST:  # one kept value (a lever at 60 of 20, 60): a cell around it, not a line
+            middle = (lo + hi) / 2
+            lo = min(max(middle - _NARROWEST / 2, 0.0), 1.0 - _NARROWEST)
+            hi, gap = lo + _NARROWEST, 0.025  # the labels clear the diamond
+            ax.plot([middle], [row], marker="D", markersize=6, color="tab:red", linestyle="none")
         ax.barh(row, hi - lo, left=lo, height=0.5, color="tab:red", alpha=0.75)
-        ax.text(lo - 0.01, row, _value_text(ds, str(name), lim["lower"]), ha="right", va="center", fontsize=8)
-        ax.text(hi + 0.01, row, _value_text(ds, str(name), lim["upper"]), ha="left", va="center", fontsize=8)
+        ax.text(lo - gap, row, _value_text(ds, str(name), lim["lower"]), ha="right", va="center", fontsize=8)
+        ax.text(hi + gap, row, _value_text(ds, str(name), lim["upper"]), ha="left", va="center", fontsize=8)
     ax.set_yticks(range(len(limits)), [_with_unit(str(n), u or None) for n, u in zip(limits.index, limits["units"])])
     ax.set_ylim(-0.6, len(limits) - 0.1)
     ax.invert_yaxis()

@@ -243,6 +243,38 @@ def _layout_problem(file) -> str | None:
     return None
 
 
+def _value_problem(file) -> str | None:
+    """What the open h5py `file` holds that brink never writes, in words, or None: a finished
+    point's outcome probability that is not a number in [0, 1], or a parameter without a value
+    (NaN) where every point has one (a sweep axis at a finished point; any parameter at every
+    point). Only an edit makes them, and they were read silently: outcome_table showed NaN
+    probabilities while discovery, which reads the counts, went on, and discovery called a
+    parameter of NaN values "fixed with --set". A field that only some scenario choices have is
+    NaN at the others' points, so a parameter may lack a value at some points."""
+    finished = np.asarray(file["replications"][()]) > 0
+    probability = np.asarray(file["outcome_probability"][()], dtype=float)[finished]
+    bad = ~((probability >= 0.0) & (probability <= 1.0))
+    if bad.any():
+        row, k = np.argwhere(bad)[0]
+        point, value = np.flatnonzero(finished)[row], float(probability[row, k])
+        outcome = _text(file["outcome"][k]) if k < file["outcome"].shape[0] else str(k)
+        return (f"the variable 'outcome_probability' holds {value!r} for outcome {outcome} at point {point}, "
+                "which finished, where brink writes a probability")
+    if "parameter" not in file or file["parameter"].shape[0] == 0:
+        return None
+    values = np.asarray(file["parameter_value"][()], dtype=float)
+    names = [_text(name) for name in file["parameter"][()]]
+    swept = (np.asarray(file["parameter_swept"][()]) == 1 if "parameter_swept" in file
+             else np.zeros(len(names), dtype=bool))
+    for j, name in enumerate(names):
+        missing = np.isnan(values[:, j])
+        if missing.all() or (swept[j] and (missing & finished).any()):
+            where = ("every point" if missing.all()
+                     else f"point {int(np.flatnonzero(missing & finished)[0])}, which finished")
+            return f"the parameter {name} has no value (NaN in 'parameter_value') at {where}"
+    return None
+
+
 def _not_a_result(path: str, kind: str | None) -> ValueError:
     """The error for an HDF5 file without brink's root attribute engine = brink; `kind` is its brink_file_kind."""
     if kind == _CALIBRATION_KIND:
@@ -283,6 +315,8 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
                          f"so it would misread it; {how}")
     try:
         problem = _layout_problem(file)
+        if problem is None and not swmr:  # a run in progress writes its points as they finish
+            problem = _value_problem(file)
     except _OPEN_ERRORS as error:
         file.close()
         raise _unreadable(path, error) from error
@@ -351,7 +385,11 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     the file and the cause (the HDF5 error is kept as ``__cause__``), if it
     cannot be read as a brink result: empty, not HDF5, truncated, damaged,
     missing a variable every result holds or holding it with another type or
-    shape (the layout ``brink inspect`` checks; an edited file),
+    shape (the layout ``brink inspect`` checks; an edited file), holding
+    values brink never writes (a finished point's ``outcome_probability``
+    that is NaN or outside [0, 1], a sweep axis without a value at a
+    finished point, a parameter without a value at every point; an edited
+    file, checked unless a writer still has the file open),
     written by another program or by ``brink calibrate``, or in another
     output format than :data:`FORMAT_VERSION` (the root attribute
     ``format_version``; a file without it is format 1), which ``brink

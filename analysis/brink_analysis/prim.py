@@ -10,9 +10,12 @@ categorical parameter (a text value or a scenario choice, whose indices have no
 order) is peeled one value at a time instead, whatever that value's weight (the
 paper's section 8; the EMA Workbench does the same), so the box does not
 depend on the order the values were listed in. The boxes along the way form
-the peeling trajectory, a trade-off between coverage and density. *Pasting*
-then grows a chosen box again, one slice (or one categorical value) at a
-time, while that raises its density (the paper's section 5).
+the peeling trajectory, a trade-off between coverage and density. When no peel
+raises the density (a dip on the way to a denser region), the step takes the
+peel that leaves the most cases of interest, never a big slice for no gain
+(see ``_best_peel``). *Pasting* then grows a chosen box again, one slice (or
+one categorical value) at a time, while that raises its density (the paper's
+section 5).
 
 Cases carry weights. Per-point outcome probabilities with weight w are the
 same data as the per-replication 0/1 outcomes they summarise, each weighted
@@ -257,7 +260,20 @@ def _best_peel(data: _Data, inside: np.ndarray, limits: _Limits, alpha: float, m
     the one leaving the densest box (Friedman and Fisher's criterion). With them, one value can
     remove far more (a third of the box, say), and the densest box would favour such big peels
     over PRIM's patient small ones; peels are then compared by the rise in density per share of
-    the weight removed, the EMA Workbench's default objective ("lenient1")."""
+    the weight removed, the EMA Workbench's default objective ("lenient1").
+
+    A peel that raises the density by no more than rounding (1e-12, as in pasting) is taken only
+    when none raises it, and then the one leaving the most cases of interest (sum of w·y) wins.
+    Such a step buys nothing: its box is dominated by the one before it (no denser, smaller), and
+    the trajectory takes it only to get past a dip in density to the boxes beyond, so it should
+    spend as little of the box as it can. By either criterion above, a peel of half the box for
+    no rise (a two-valued lever the outcome ignores) beat every small peel that lowered the
+    density a little, and what it threw away never came back, since pasting adds only what
+    raises the density: the chosen box had the density of the box without that restriction and
+    half its coverage. The EMA Workbench stops peeling at such a step instead; that would end
+    the trajectory at the first dip (on the outside tester's levers x uncertainties file, after
+    one step at density 0.38, where peeling on reaches 0.98). With peels of equal weight, the
+    most cases of interest left is the densest box, Friedman and Fisher's criterion."""
     w_box = float(data.w[inside].sum())
     w, wy = data.w[inside], data.wy[inside]
     density_box = float(wy.sum()) / w_box
@@ -283,12 +299,15 @@ def _best_peel(data: _Data, inside: np.ndarray, limits: _Limits, alpha: float, m
             w_keep = float(w[keep].sum())
             if w_keep <= 0 or w_keep / data.total_w < min_mass:
                 continue
-            density = float(wy[keep].sum()) / w_keep
-            if per_mass:  # the rise in density per share of the weight removed, then the largest box
+            wy_keep = float(wy[keep].sum())
+            density = wy_keep / w_keep
+            if density - density_box <= OUTCOME_ROUNDING:
+                key = (0, wy_keep, density, w_keep)  # no rise: the most cases of interest left
+            elif per_mass:  # the rise in density per share of the weight removed, then the largest box
                 removed = (w_box - w_keep) / data.total_w
-                key = ((density - density_box) / removed if removed > 0 else 0.0, w_keep)
+                key = (1, (density - density_box) / removed, w_keep)
             else:
-                key = (density, w_keep)  # densest, then largest
+                key = (1, density, w_keep)  # densest, then largest
             if best_key is None or key > best_key:
                 best_key, best = key, (j, side, cut, keep)
     return best

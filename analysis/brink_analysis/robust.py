@@ -34,7 +34,7 @@ import xarray as xr
 
 from .checks import at_least, at_most, name_list, probability, probability_sum, rounding_ties
 from .discovery import outcome_names, outcomes_probability
-from .io import category_names, parameter_list_text, parameter_table, require, sweep_axes
+from .io import category_names, format_value, parameter_list_text, parameter_table, require, sweep_axes
 from .tables import _finished_replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
@@ -94,7 +94,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         raise TypeError("data must be a Dataset, a non-empty list of Datasets (one per policy) or a table like "
                         f"outcome_table; got {type(data).__name__}" + (" (empty)" if isinstance(data, (list, tuple)) else ""))
     _distinct_files(data)
-    frames = []
+    frames, origins = [], []
     for ds in data:
         require(ds, ["outcome_probability", "replications"], "outcome summaries",
                 "open the whole file with open_results, not a selection of its variables")
@@ -103,7 +103,11 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         finished = _finished_replications(ds) > 0
         table["probability"] = outcomes_probability(ds, names)
         frames.append(table[finished])
-    return pd.concat(frames, ignore_index=True)
+        source = ds.encoding.get("source")
+        origins += [f"{repr(source) if source else 'the dataset'} point {p}" for p in np.flatnonzero(finished)]
+    frame = pd.concat(frames, ignore_index=True)
+    frame.attrs["origin"] = origins  # each row's file and point, for errors that name them
+    return frame
 
 
 def design_roles(data) -> tuple[list[str], list[str]] | None:
@@ -267,8 +271,7 @@ def policy_outcomes(
                          else frame[name] for name in levers + uncertainties})
     keys["probability"] = frame["probability"].to_numpy()
     if keys.duplicated(levers + uncertainties).any():
-        raise ValueError("some (policy, state) pair appears more than once; name every parameter that varies as "
-                         "a lever or an uncertainty")
+        raise ValueError(_repeated_pair(frame, keys, levers, levers + uncertainties, params))
     matrix = keys.pivot_table(index=uncertainties, columns=levers, values="probability", aggfunc="first")
     if matrix.isna().any().any():
         bad = matrix.columns[matrix.isna().any()].tolist()
@@ -276,6 +279,39 @@ def policy_outcomes(
                          f"({int(matrix.isna().sum().sum())} (policy, state) pairs missing); the design must cross "
                          "every policy with the same states")
     return _named_levels(data, matrix)
+
+
+def _repeated_pair(frame: pd.DataFrame, keys: pd.DataFrame, levers: list[str], names: list[str],
+                   params: list[str]) -> str:
+    """Why two rows of `frame` (one per point) are one (policy, state) pair of `keys` (their values
+    of the levers and uncertainties `names`, rounded), naming their files and points: values that
+    agree to 12 significant digits (20000 and 20000.0000000001, which the rounding makes one),
+    another parameter that varies but is neither lever nor uncertainty, or two files of one policy."""
+    second = int(np.flatnonzero(keys.duplicated(names))[0])
+    first = int(np.flatnonzero((keys[names] == keys.loc[second, names]).all(axis=1))[0])
+    origin = frame.attrs.get("origin")
+    where = [origin[i] if origin is not None and len(origin) == len(frame) else f"row {frame.index[i]!r} of the table"
+             for i in (first, second)]
+    both = f"{where[0]} and {where[1]}"
+
+    def differs(name: str) -> bool:
+        a, b = frame[name].iloc[first], frame[name].iloc[second]
+        return not (a == b or (pd.isna(a) and pd.isna(b)))
+
+    rounded = [name for name in names if differs(name)]
+    if rounded:
+        name = rounded[0]
+        return (f"{both} are one (policy, state) pair: their values of {name}, {float(frame[name].iloc[first])!r} "
+                f"and {float(frame[name].iloc[second])!r}, agree to 12 significant digits, to which robustness tables round "
+                "parameters so that files of one design written apart match; make them differ within 12 digits, "
+                "or drop one")
+    others = [name for name in params if name not in names and differs(name)]
+    if others:
+        return (f"{both} are one (policy, state) pair but differ in {others[0]}, which is neither a lever nor an "
+                "uncertainty; name every parameter that varies as one or the other")
+    policy = ", ".join(f"{name}={format_value(frame[name].iloc[first])}" for name in levers)
+    return (f"{both} are the same (policy, state) pair, with every parameter equal ({policy} in the same state): "
+            "each policy must be run once in each state, so pass each policy's file once")
 
 
 def _significant(values: pd.Series, digits: int = 12) -> pd.Series:

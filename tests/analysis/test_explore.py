@@ -195,8 +195,9 @@ def test_robustness_errors(policy_grid_file, policy_lhs_files):
     with ba.open_results(policy_grid_file) as ds:
         with pytest.raises(ValueError, match="lever 'actors.USA.forces.deployed' is not a parameter"):
             ba.robustness_table(ds, ["actors.USA.forces.deployed"])
-        # Leaving a varying parameter out of both lists makes (policy, state) pairs repeat.
-        with pytest.raises(ValueError, match="appears more than once"):
+        # Leaving a varying parameter out of both lists makes (policy, state) pairs repeat: the error names it.
+        with pytest.raises(ValueError, match=r"point \d+ and .* point \d+ are one \(policy, state\) pair but differ in "
+                                             r"relations.commitments.2.strength, which is neither a lever nor an uncertainty"):
             ba.robustness_table(ds, [USA_READY], uncertainties=[PATIENCE, DEPLOYED])
     with ba.open_results(policy_lhs_files[0]) as a, ba.open_results(policy_lhs_files[1]) as b:
         with pytest.raises(ValueError, match="policy 30000.0 was not run in every state of the world"):
