@@ -72,13 +72,13 @@ TEST_F(OutputTargetFiles, PublishNeverReplacesAFileThatAppearedMeanwhile) {
   const FileIdentity written = entry_identity_of(partial);
   const FileIdentity absent = identity_of(target);
   std::ofstream(target) << "someone else's";
-  EXPECT_THROW(publish_output(partial, target, absent, written), std::runtime_error);
+  EXPECT_THROW((void)publish_output(partial, target, absent, written), std::runtime_error);
   std::string kept;
   std::getline(std::ifstream(target), kept);
   EXPECT_EQ(kept, "someone else's");
   EXPECT_TRUE(fs::exists(partial));
   const FileIdentity present = identity_of(target);
-  publish_output(partial, target, present, written);  // the file the run started with may be replaced
+  EXPECT_EQ(publish_output(partial, target, present, written), "");  // the file the run started with may be replaced
   std::getline(std::ifstream(target), kept);
   EXPECT_EQ(kept, "new");
   EXPECT_FALSE(fs::exists(partial));
@@ -105,7 +105,7 @@ TEST_F(OutputTargetFiles, PublishOnlyTheFileTheRunWrote) {
     if (how == "replaced") std::ofstream(partial) << "not the run's";
     if (how == "linked") fs::create_symlink(moved, partial);
     try {
-      publish_output(partial, target, before, written);
+      (void)publish_output(partial, target, before, written);
       ADD_FAILURE() << "published";
     } catch (const std::runtime_error& e) {
       EXPECT_NE(std::string(e.what()).find("is no longer the file this run wrote"), std::string::npos) << e.what();

@@ -173,12 +173,19 @@ void replay_partial(const SweepPlan& plan, Hdf5Writer& writer, Recorder& recorde
   std::vector<std::uint8_t> done = writer.finished_blocks();
   std::vector<std::int64_t> published = writer.published_replications();
   plan.trust_consistent(done, published);
-  writer.drop_unreadable(plan, done, published);
+  // Test hook: a signal as the read-back starts, which takes seconds on a large file.
+  if (std::getenv("BRINK_TEST_SIGNAL_AT_REPLAY") != nullptr) std::raise(SIGTERM);
+  try {
+    writer.drop_unreadable(plan, done, published);
+  } catch (const OutputInterrupted&) {
+    throw Interrupted();  // nothing was written yet: the partial is as it was
+  }
   const std::vector<ResumeSums> sums = writer.resume_sums(published);
   const std::vector<std::int64_t> first_blocks = resume_blocks(plan, sums, done, published);
   const std::vector<std::uint8_t> kept = plan.kept_on_resume(std::move(done), published, first_blocks);
   const std::int64_t per_point = plan.blocks_per_point();
   for (std::int64_t p = 0; p < plan.point_count(); ++p) {
+    if (interrupted()) throw Interrupted();
     const bool is_published = published[static_cast<std::size_t>(p)] > 0;
     bool finished = false, any = false;
     for (std::int64_t b = 0; b < per_point; ++b) {
@@ -402,6 +409,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     progress.emplace(err, style, counting, plan.points_run(), model.steps(), std::chrono::seconds(10));
     BlockScheduler scheduler(plan);
     if (resuming) replay_partial(plan, writer, recorder, scheduler, counting);
+    progress->begin(scheduler.blocks_completed(), scheduler.blocks_planned());
     const RunJob job{source, recorded_options(request), vm.count("threads") ? thread_count : 0};
     execute_run(
         plan, thread_count, counting,
@@ -452,7 +460,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     throw std::runtime_error(fmt::format("{}; {}; continue with --resume", e.what(), kept));
   }
   lock.vouch_for(partial);
-  publish_output(partial, target, target_before, written);
+  if (const std::string warning = publish_output(partial, target, target_before, written); !warning.empty())
+    err << "brink run: " << warning << "\n";
   const double seconds = progress ? progress->elapsed() : 0.0;
   if (table) {
     std::vector<std::string> actors;

@@ -685,13 +685,16 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   const fs::path posterior_partial = posterior.string() + ".partial";
   try {
     lock->vouch_for(partial);
-    publish_output(partial, target, *before, saved);
+    if (const std::string warning = publish_output(partial, target, *before, saved); !warning.empty())
+      err << "brink calibrate: " << warning << "\n";
   } catch (...) {
     std::error_code ignored;
     fs::remove(posterior_partial, ignored);
     throw;
   }
-  publish_output(posterior_partial, posterior, *posterior_before, posterior_written);
+  if (const std::string warning = publish_output(posterior_partial, posterior, *posterior_before, posterior_written);
+      !warning.empty())
+    err << "brink calibrate: " << warning << "\n";
   // Printed even with --quiet, like every warning: the posterior is not what it seems.
   if (!record.warning.empty()) err << "brink calibrate: " << record.warning << "\n";
   if (!quiet)

@@ -170,7 +170,10 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   }
   lock.vouch_for(partial);
   const auto [device, inode] = result.file_identity;
-  publish_output(partial, target, target_before, {true, static_cast<dev_t>(device), static_cast<ino_t>(inode)});
+  if (const std::string warning =
+          publish_output(partial, target, target_before, {true, static_cast<dev_t>(device), static_cast<ino_t>(inode)});
+      !warning.empty())
+    err << "brink merge: " << warning << "\n";
   if (quiet) return kExitOk;
   if (vm.count("no-table") == 0) {
     std::vector<std::string> actors;
@@ -181,8 +184,9 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
     if (!s.sobol.empty()) out << format_sensitivity_table(s.sobol, s.outputs, plan.parameters);
     if (!s.morris.empty()) out << format_morris_table(s.morris, s.outputs, plan.parameters);
   }
-  out << fmt::format("merged {} shard{} ({} points, {} blocks) into {}\n", shards.size(), shards.size() == 1 ? "" : "s",
-                     plan.point_count(), result.blocks, target.string());
+  auto counted = [](std::int64_t n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); };
+  out << fmt::format("merged {} ({}, {}) into {}\n", counted(static_cast<std::int64_t>(shards.size()), "shard"),
+                     counted(plan.point_count(), "point"), counted(result.blocks, "block"), target.string());
   return kExitOk;
 }
 

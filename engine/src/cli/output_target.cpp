@@ -320,8 +320,8 @@ void OutputLock::vouch_for(const fs::path& partial) const {
       taken ? "is left to the run that holds the lock now" : "is removed; run it again"));
 }
 
-void publish_output(const fs::path& partial, const fs::path& target, const FileIdentity& before,
-                    const FileIdentity& written) {
+std::string publish_output(const fs::path& partial, const fs::path& target, const FileIdentity& before,
+                           const FileIdentity& written) {
   if (entry_identity_of(partial) != written)
     throw std::runtime_error(fmt::format(
         "'{}' is no longer the file this run wrote (another program moved, replaced or removed it meanwhile), so "
@@ -347,8 +347,15 @@ void publish_output(const fs::path& partial, const fs::path& target, const FileI
     if (identity_of(target) != before) throw std::runtime_error(appeared);
     if (::rename(partial.c_str(), target.c_str()) != 0) throw std::runtime_error(cannot_rename(partial, target, errno));
   }
+  // The result is in place: a failure to make the rename durable is a warning, not a failed run.
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  fsync_path(directory, O_RDONLY | O_DIRECTORY);
+  try {
+    fsync_path(directory, O_RDONLY | O_DIRECTORY);
+  } catch (const std::runtime_error& e) {
+    return fmt::format("warning: '{}' is in place, but {}: a crash of the machine soon after could lose it",
+                       target.string(), e.what());
+  }
+  return {};
 }
 
 bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err,

@@ -55,7 +55,16 @@ class Progress {
         steps_(steps),
         every_(lines_every),
         start_(std::chrono::steady_clock::now()),
+        simulating_(start_),
         last_(start_) {}
+
+  // Simulation starts with `done` of `total` blocks already done (a resumed
+  // run's, read back meanwhile): the rate and the ETA count from here, and
+  // only the blocks done from here (the read-back is not simulation).
+  void begin(std::int64_t done, std::int64_t total) {
+    simulating_ = std::chrono::steady_clock::now();
+    done_before_ = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
+  }
 
   void update(std::int64_t done, std::int64_t total) {
     if (style_ == ProgressStyle::kNone) return;
@@ -93,8 +102,10 @@ class Progress {
  private:
   std::string figures(std::chrono::steady_clock::time_point now, double fraction) const {
     const double seconds = std::chrono::duration<double>(now - start_).count();
-    const double rate = seconds > 0 ? static_cast<double>(counts_.replications()) * steps_ / seconds : 0.0;
-    const double eta = fraction > 0 ? seconds * (1.0 - fraction) / fraction : 0.0;
+    const double simulating = std::chrono::duration<double>(now - simulating_).count();
+    const double rate = simulating > 0 ? static_cast<double>(counts_.replications()) * steps_ / simulating : 0.0;
+    const double progressed = fraction - done_before_;
+    const double eta = progressed > 0 ? simulating * (1.0 - fraction) / progressed : 0.0;
     return fmt::format("{:.3g} replication-steps/s, elapsed {:.0f} s, ETA {:.0f} s", rate, seconds, eta);
   }
 
@@ -104,7 +115,8 @@ class Progress {
   std::int64_t points_;
   int steps_;
   std::chrono::milliseconds every_;
-  std::chrono::steady_clock::time_point start_, last_;
+  std::chrono::steady_clock::time_point start_, simulating_, last_;
+  double done_before_ = 0.0;  // the fraction of blocks done when simulation began
   int last_tenth_ = 0;
   bool printed_final_ = false;
 };

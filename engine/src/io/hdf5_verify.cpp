@@ -103,6 +103,7 @@ void Hdf5Writer::drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t
       bool last_reads_back = false;
       for (std::size_t i = 0; i < finished.size(); ++i) {
         if (!finished[i]) continue;
+        m.check_stop();  // reading back a large file takes seconds: a signal must not wait for it
         BlockSpec first = plan.block(static_cast<std::int64_t>(i));
         const std::int64_t point = first.point;
         first.point -= first.point % static_cast<std::int64_t>(m.layout.points_per_block_chunk);
@@ -137,6 +138,8 @@ void Hdf5Writer::drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t
       m.write_row(var::kReplications, std::vector<std::int64_t>{0}, point, 0, 1);
     }
     h5::check(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL), "flush " + m.path);
+  } catch (const OutputInterrupted&) {
+    throw;  // before anything was written: the file closes as it was
   } catch (...) {
     m.failed = true;
     throw;

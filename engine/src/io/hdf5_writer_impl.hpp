@@ -31,7 +31,7 @@ struct Hdf5Writer::Impl {
   // A posterior run's parameters per replication: coordinate variables on
   // (point, replication), listed in every variable on both.
   std::vector<std::string> replication_coordinates;
-  // The caller's stop flag: create() throws OutputInterrupted once it is set.
+  // The caller's stop flag: create() and drop_unreadable() throw OutputInterrupted once it is set.
   const std::atomic<bool>* stop = nullptr;
   void check_stop() const {
     if (stop && stop->load(std::memory_order_relaxed)) throw OutputInterrupted();

@@ -102,9 +102,11 @@ class OutputLock {
 // program moved there, or a link, is never published as the run's result.
 // `before` is the target's identity when the run started: the move fails,
 // `partial` kept, if the target no longer has it, so that a file another
-// program put there meanwhile is never replaced. Then fsyncs the directory.
-void publish_output(const std::filesystem::path& partial, const std::filesystem::path& target,
-                    const FileIdentity& before, const FileIdentity& written);
+// program put there meanwhile is never replaced. Then fsyncs the directory:
+// if that fails, the result is in place all the same, and the returned
+// warning says so (else "").
+[[nodiscard]] std::string publish_output(const std::filesystem::path& partial, const std::filesystem::path& target,
+                                         const FileIdentity& before, const FileIdentity& written);
 
 // Under the lock, what to do with an existing TARGET.partial: resume it when
 // asked and it reopens for writing; on a fresh run, refuse (OutputRefused) if

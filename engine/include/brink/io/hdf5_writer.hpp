@@ -50,7 +50,7 @@ class ResumeMismatch : public std::runtime_error {
 // it creates a file: the file is incomplete and holds no finished block.
 class OutputInterrupted : public std::runtime_error {
  public:
-  OutputInterrupted() : std::runtime_error("interrupted while creating the output file") {}
+  OutputInterrupted() : std::runtime_error("interrupted while creating or reading back the output file") {}
 };
 
 // Stops HDF5 from printing its error stack to stderr: brink reports each
@@ -89,7 +89,9 @@ class Hdf5Writer {
   // (a partial file damaged on disk) is unmarked and its point unpublished,
   // in `finished` and `published` and in the file, so that --resume runs it
   // again rather than keeping it unread. So is every point of a chunk of
-  // summaries or marks that fails its checksum, with all its blocks.
+  // summaries or marks that fails its checksum, with all its blocks. `stop`
+  // (the constructor's) makes it throw OutputInterrupted between chunks,
+  // before it writes anything.
   void drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t>& finished,
                        std::vector<std::int64_t>& published);
   // A published point's summary as the file holds it (--resume keeps it).
