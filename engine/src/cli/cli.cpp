@@ -45,6 +45,7 @@
 #include "commands.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
+#include "read_check.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
@@ -545,6 +546,11 @@ std::string without_mpi_refusal(std::string_view command, int processes, bool bu
 }
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  // The child that reads an input file first (read_check.hpp): one process,
+  // outside any MPI job its parent belongs to.
+  if (argc >= 2 && std::string_view(argv[1]) == kReadCheckCommand)
+    return command_read_check(std::vector<std::string>(argv + 2, argv + argc), out, err);
+  arm_read_checks();
   if (argc >= 2 && launched_by_mpi()) {
     if (const std::string refusal = without_mpi_refusal(argv[1], launcher_size(), mpi_library() != "no");
         !refusal.empty()) {

@@ -38,14 +38,18 @@
 #include "brink/version.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
+#include "read_check.hpp"
 
 namespace brink {
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 // A calibration file given as input, read whole; a damaged or truncated one
-// is bad input (exit 2) named with what failed, not a runtime failure.
+// is bad input (exit 2) named with what failed, not a runtime failure. The
+// same read runs in a child process first (read_check.hpp): the file's
+// strings lie in HDF5's global heap, without a checksum.
 CalibrationRecord read_calibration_input(const std::string& path, std::string_view advice) {
+  read_in_child(path, kCheckCalibration, {path, std::string(advice)}, advice, false);
   try {
     return read_calibration(path);
   } catch (const UsageError&) {
