@@ -288,7 +288,7 @@ def _repeated_pair(frame: pd.DataFrame, keys: pd.DataFrame, levers: list[str], n
     agree to 12 significant digits (20000 and 20000.0000000001, which the rounding makes one),
     another parameter that varies but is neither lever nor uncertainty, or two files of one policy."""
     second = int(np.flatnonzero(keys.duplicated(names))[0])
-    first = int(np.flatnonzero((keys[names] == keys.loc[second, names]).all(axis=1))[0])
+    first = int(np.flatnonzero((keys[names] == keys[names].iloc[second]).all(axis=1))[0])
     origin = frame.attrs.get("origin")
     where = [origin[i] if origin is not None and len(origin) == len(frame) else f"row {frame.index[i]!r} of the table"
              for i in (first, second)]
@@ -310,8 +310,9 @@ def _repeated_pair(frame: pd.DataFrame, keys: pd.DataFrame, levers: list[str], n
         return (f"{both} are one (policy, state) pair but differ in {others[0]}, which is neither a lever nor an "
                 "uncertainty; name every parameter that varies as one or the other")
     policy = ", ".join(f"{name}={format_value(frame[name].iloc[first])}" for name in levers)
+    once = "pass each policy's file once" if origin is not None else "give each pair one row"
     return (f"{both} are the same (policy, state) pair, with every parameter equal ({policy} in the same state): "
-            "each policy must be run once in each state, so pass each policy's file once")
+            f"each policy must be run once in each state, so {once}")
 
 
 def _significant(values: pd.Series, digits: int = 12) -> pd.Series:

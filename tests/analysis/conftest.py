@@ -51,6 +51,18 @@ def results_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("brink_results")
 
 
+def two_actor_scenario(source_dir, folder):
+    """docs/examples/sweep.yaml (two actors, RED and BLU) without its sweep block, with fixed
+    replications (64, or set by -n), written into `folder`."""
+    text = (source_dir / "docs" / "examples" / "sweep.yaml").read_text(encoding="utf-8")
+    assert "\nsweep:" in text, "test setup: the example has no sweep block to drop"
+    text = text.split("\nsweep:")[0] + "\n"
+    lines = [("  replications: 64" if line.startswith("  replications:") else line) for line in text.split("\n")]
+    path = folder / "two-actors.yaml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
 def _run(brink, out, *args):
     proc = subprocess.run(
         [brink, "run", *[str(a) for a in args], "-q", "-o", str(out)],

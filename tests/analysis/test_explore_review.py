@@ -9,7 +9,7 @@ from scipy.stats import binom
 
 import brink_analysis as ba
 
-from .conftest import _run
+from .conftest import _run, two_actor_scenario
 
 COST = "actors.RED.actions.invade.cost"
 PATIENCE = "actors.RED.decision.patience_days"
@@ -35,14 +35,7 @@ def qp_values(result: ba.PrimResult, paste: bool = True) -> dict[str, np.ndarray
 
 @pytest.fixture(scope="module")
 def scenario(source_dir, tmp_path_factory):
-    """docs/examples/sweep.yaml without its sweep block, with fixed replications (set by -n)."""
-    text = (source_dir / "docs" / "examples" / "sweep.yaml").read_text(encoding="utf-8")
-    assert "\nsweep:" in text, "test setup: the example has no sweep block to drop"
-    text = text.split("\nsweep:")[0] + "\n"
-    lines = [("  replications: 64" if line.startswith("  replications:") else line) for line in text.split("\n")]
-    path = tmp_path_factory.mktemp("explore_review") / "two-actors.yaml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return two_actor_scenario(source_dir, tmp_path_factory.mktemp("explore_review"))
 
 
 @pytest.fixture(scope="module")

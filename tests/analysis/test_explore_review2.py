@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 
 import brink_analysis as ba
 
-from .conftest import _run
+from .conftest import _run, two_actor_scenario
 
 COST = "actors.RED.actions.invade.cost"
 RED_PATIENCE = "actors.RED.decision.patience_days"
@@ -30,14 +30,7 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def scenario(source_dir, folder):
-    """docs/examples/sweep.yaml (two actors, RED and BLU) without its sweep block, fixed replications."""
-    text = (source_dir / "docs" / "examples" / "sweep.yaml").read_text(encoding="utf-8")
-    assert "\nsweep:" in text, "test setup: the example has no sweep block to drop"
-    text = text.split("\nsweep:")[0] + "\n"
-    lines = [("  replications: 64" if line.startswith("  replications:") else line) for line in text.split("\n")]
-    path = folder / "two-actors.yaml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return two_actor_scenario(source_dir, folder)
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +220,15 @@ def test_edited_values_are_refused_on_opening(policy_files, folder, name, edit, 
     with pytest.raises(ValueError, match=f"^'{path}' is not a whole brink result: {message} \\(a damaged or edited "
                                          f"file\\); run it again$"):
         ba.open_results(path)
+
+
+def test_a_repeated_pair_in_a_table_with_its_own_index_is_named():
+    """The repeated pair was looked up by position as a label: a table whose index is not 0..n-1
+    raised KeyError instead of the sentence, which also told a table's user to pass files."""
+    table = pd.DataFrame({"lever": [1.0, 1.0, 2.0, 2.0, 1.0], "state": [0.1, 0.2, 0.1, 0.2, 0.1],
+                          "probability": [0.1, 0.2, 0.3, 0.4, 0.5]}, index=[10, 11, 12, 13, 14])
+    with pytest.raises(ValueError) as error:
+        ba.policy_outcomes(table, ["lever"], "full_war", ["state"])
+    assert str(error.value) == (
+        "row 10 of the table and row 14 of the table are the same (policy, state) pair, with every parameter equal "
+        "(lever=1 in the same state): each policy must be run once in each state, so give each pair one row")

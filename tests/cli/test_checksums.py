@@ -246,11 +246,13 @@ def test_a_signal_while_resume_reads_back_stops_it_at_once(brink, tmp_path):
     """--resume reads back every finished chunk before it simulates (seconds for a large file),
     and a signal then waited for the read-back and the replay to end (4-5 s on a 333 MB partial).
     Raised as the read-back starts (a test hook), it stops the run before any block runs, the
-    partial keeps what it held, and a later --resume finishes an uninterrupted run's bits."""
+    partial keeps what it held, and a later --resume finishes an uninterrupted run's bits. A
+    block's chunk is damaged first: a read-back that went on to its end would unmark that block."""
     target, args, partial = killed_sweep(brink, tmp_path)
     with h5py.File(partial, "r", swmr=True) as f:
         before = int(f["block_done"][()].sum())
     assert before > 0
+    flip_a_byte(partial, "outcome_code")
     proc = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "BRINK_TEST_SIGNAL_AT_REPLAY": "1"})
     assert proc.returncode == 1, proc.stderr

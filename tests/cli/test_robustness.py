@@ -129,6 +129,8 @@ def test_control_characters_in_text_are_refused(brink, tmp_path):
     ("\\u202e", "U+202E"),  # right-to-left override: shows text out of order
     ("\\u2067", "U+2067"),  # right-to-left isolate
     ("\\ufeff", "U+FEFF"),  # byte order mark inside the text
+    ("\\u200f", "U+200F"),  # right-to-left mark
+    ("\\u061c", "U+061C"),  # Arabic letter mark
 ])
 def test_unicode_controls_in_text_are_refused(brink, tmp_path, escape, shown):
     """C0 controls were refused but C1 controls, the line separators and the bidirectional
@@ -259,6 +261,22 @@ def test_a_chunk_hdf5_cannot_store_is_refused_before_the_run(brink, tmp_path):
     proc = subprocess.run([brink, "run", path, "-n", "120", "-t", "1", "--timeseries", "every=1", "-o", out],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
-    assert "variable 'troops' would be stored in chunks of" in proc.stderr
-    assert "above HDF5's limit of 4 GiB per chunk; record fewer steps" in proc.stderr
+    assert ("variable 'troops' would be stored in chunks of 4320004320 bytes (point=1, replication=120, "
+            "step=1000001, actor=3, pool=3)") in proc.stderr, proc.stderr
+    assert "HDF5 stores a chunk of less than 4 GiB (4294967296 bytes); record fewer steps" in proc.stderr
     assert list(tmp_path.iterdir()) == [path]
+    # A file that asks for the series itself is refused by validate too.
+    path.write_text(path.read_text().replace("timeseries_every: 0", "timeseries_every: 1", 1))
+    proc = validate(brink, path)
+    assert proc.returncode == 2 and "variable 'troops' would be stored in chunks of" in proc.stderr, proc.stderr
+
+
+def test_an_identifier_with_controls_is_named_without_them(brink, tmp_path):
+    """An action named with an escape sequence and a right-to-left override was refused as no
+    plain identifier, but the message printed the name raw: it recoloured the terminal."""
+    path = tmp_path / "ident.yaml"
+    path.write_text(MINIMAL.read_text().replace("      deny: {kind: hold", '      "de\\e[31mny\\u202e": {kind: hold', 1))
+    proc = validate(brink, path)
+    assert proc.returncode == 2, proc.stderr
+    assert "action name 'de\\x1b[31mnyU+202E' is not a plain identifier" in proc.stderr, proc.stderr
+    assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr

@@ -400,8 +400,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       throw Interrupted();  // the file is incomplete and holds no block: handled as any interruption
     }
     Hdf5Writer& writer = *created;
-    const auto [device, inode] = writer.file_identity();
-    written = {true, static_cast<dev_t>(device), static_cast<ino_t>(inode)};
+    written = held_file(writer.file_identity());
     Recorder recorder(plan, &writer);
     CountingSink counting(recorder);
     const ProgressStyle style = quiet                   ? ProgressStyle::kNone
@@ -410,7 +409,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     progress.emplace(err, style, counting, plan.points_run(), model.steps(), std::chrono::seconds(10));
     BlockScheduler scheduler(plan);
     if (resuming) replay_partial(plan, writer, recorder, scheduler, counting);
-    progress->begin(scheduler.blocks_completed(), scheduler.blocks_planned());
+    progress->begin(scheduler.blocks_completed());
     const RunJob job{source, recorded_options(request), vm.count("threads") ? thread_count : 0};
     execute_run(
         plan, thread_count, counting,

@@ -165,13 +165,14 @@ FileIdentity write_text_file(const std::string& path, const std::string& text) {
   }
   const int error = written == text.size() ? 0 : errno;
   struct stat st {};
-  const bool known = ::fstat(fd, &st) == 0;
+  const int stat_error = ::fstat(fd, &st) == 0 ? 0 : errno;
   ::close(fd);
-  if (written != text.size()) {
+  if (written != text.size() || stat_error != 0) {
     ::unlink(path.c_str());
-    throw std::runtime_error(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
+    throw std::runtime_error(
+        fmt::format("cannot write '{}': {}", path, std::strerror(written != text.size() ? error : stat_error)));
   }
-  return known ? FileIdentity{true, st.st_dev, st.st_ino} : FileIdentity{};
+  return {true, st.st_dev, st.st_ino};
 }
 
 }  // namespace

@@ -169,9 +169,7 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
     throw;
   }
   lock.vouch_for(partial);
-  const auto [device, inode] = result.file_identity;
-  if (const std::string warning =
-          publish_output(partial, target, target_before, {true, static_cast<dev_t>(device), static_cast<ino_t>(inode)});
+  if (const std::string warning = publish_output(partial, target, target_before, held_file(result.file_identity));
       !warning.empty())
     err << "brink merge: " << warning << "\n";
   if (quiet) return kExitOk;

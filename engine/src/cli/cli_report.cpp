@@ -12,6 +12,7 @@
 #include "brink/calibrate/calibration_file.hpp"
 #include "brink/calibrate/cli_calibrate.hpp"
 #include "brink/cli/cli.hpp"
+#include "brink/cli/run_request.hpp"
 #include "brink/io/hdf5_reader.hpp"
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/recovery.hpp"
@@ -53,7 +54,7 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   const ScenarioSource source = resolve_scenario(operands.front());
   LoadedScenario loaded = load_scenario(source);
   // The choices a sweep block names must match it, and its design must leave points to run.
-  make_plan(loaded, {}, load_scenario_choices(loaded, source.label, {}));
+  check_chunk_sizes(make_plan(loaded, {}, load_scenario_choices(loaded, source.label, {})));
   // What `brink calibrate` would refuse, where the scenario declares a calibration.
   check_prior_corners(loaded);
   if (!loaded.scenario.calibrate.empty()) check_observation_days(loaded);

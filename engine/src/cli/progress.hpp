@@ -58,12 +58,12 @@ class Progress {
         simulating_(start_),
         last_(start_) {}
 
-  // Simulation starts with `done` of `total` blocks already done (a resumed
+  // Simulation starts with `done` blocks already done (a resumed
   // run's, read back meanwhile): the rate and the ETA count from here, and
   // only the blocks done from here (the read-back is not simulation).
-  void begin(std::int64_t done, std::int64_t total) {
+  void begin(std::int64_t done) {
     simulating_ = std::chrono::steady_clock::now();
-    done_before_ = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
+    done_before_ = done;
   }
 
   void update(std::int64_t done, std::int64_t total) {
@@ -76,7 +76,7 @@ class Progress {
       constexpr int kWidth = 30;
       const int filled = static_cast<int>(fraction * kWidth);
       err_ << fmt::format("\r[{}{}] {:5.1f}%  {}  ", std::string(filled, '#'), std::string(kWidth - filled, ' '),
-                          100.0 * fraction, figures(now, fraction))
+                          100.0 * fraction, figures(now, done, total))
            << std::flush;
       if (done == total) err_ << "\n";
       return;
@@ -88,7 +88,7 @@ class Progress {
     last_tenth_ = tenth;
     printed_final_ = done == total;
     err_ << fmt::format("progress: {:5.1f}% of blocks, {} of {} points done, {}\n", 100.0 * fraction, counts_.points(),
-                        points_, figures(now, fraction))
+                        points_, figures(now, done, total))
          << std::flush;
   }
 
@@ -100,12 +100,15 @@ class Progress {
   double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
  private:
-  std::string figures(std::chrono::steady_clock::time_point now, double fraction) const {
+  // The ETA extrapolates the blocks done since simulation began; an adaptive
+  // sweep's total grows as it decides to run more.
+  std::string figures(std::chrono::steady_clock::time_point now, std::int64_t done, std::int64_t total) const {
     const double seconds = std::chrono::duration<double>(now - start_).count();
     const double simulating = std::chrono::duration<double>(now - simulating_).count();
     const double rate = simulating > 0 ? static_cast<double>(counts_.replications()) * steps_ / simulating : 0.0;
-    const double progressed = fraction - done_before_;
-    const double eta = progressed > 0 ? simulating * (1.0 - fraction) / progressed : 0.0;
+    const std::int64_t progressed = done - done_before_;
+    const double eta =
+        progressed > 0 ? simulating * static_cast<double>(total - done) / static_cast<double>(progressed) : 0.0;
     return fmt::format("{:.3g} replication-steps/s, elapsed {:.0f} s, ETA {:.0f} s", rate, seconds, eta);
   }
 
@@ -116,7 +119,7 @@ class Progress {
   int steps_;
   std::chrono::milliseconds every_;
   std::chrono::steady_clock::time_point start_, simulating_, last_;
-  double done_before_ = 0.0;  // the fraction of blocks done when simulation began
+  std::int64_t done_before_ = 0;  // blocks done when simulation began
   int last_tenth_ = 0;
   bool printed_final_ = false;
 };

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +23,7 @@
 #include <stdexcept>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -49,32 +52,8 @@ std::optional<Identity> identity(const std::string& path) {
 }
 
 std::string signal_name(int signal) {
-  switch (signal) {
-    case SIGSEGV:
-      return "SIGSEGV";
-    case SIGBUS:
-      return "SIGBUS";
-    case SIGABRT:
-      return "SIGABRT";
-    case SIGFPE:
-      return "SIGFPE";
-    case SIGILL:
-      return "SIGILL";
-    case SIGTRAP:
-      return "SIGTRAP";
-    case SIGSYS:
-      return "SIGSYS";
-    case SIGINT:
-      return "SIGINT";
-    case SIGTERM:
-      return "SIGTERM";
-    case SIGHUP:
-      return "SIGHUP";
-    case SIGKILL:
-      return "SIGKILL";
-    default:
-      return fmt::format("signal {}", signal);
-  }
+  const char* abbreviation = ::sigabbrev_np(signal);
+  return abbreviation != nullptr ? fmt::format("SIG{}", abbreviation) : fmt::format("signal {}", signal);
 }
 
 // A signal the reader raises itself when the library meets what it trusted
@@ -90,6 +69,10 @@ std::string trimmed(std::string text) {
   return text;
 }
 
+// The child's first line on its standard error: a program that lacks it was
+// not brink (under valgrind or the dynamic loader, /proc/self/exe is them).
+constexpr std::string_view kHandshake = "brink __read-check started\n";
+
 struct ChildEnd {
   bool started = false, reaped = false, timed_out = false;
   int status = 0;
@@ -97,33 +80,38 @@ struct ChildEnd {
   std::string message;  // its standard error, the first 64 KiB
 };
 
-// Runs `/proc/self/exe __read-check child_args...` with stdin on /dev/null,
-// stdout on a pipe (`capture`) or /dev/null and stderr on a pipe; kills it
-// (SIGKILL) at `seconds`.
-ChildEnd run_child(const std::vector<std::string>& child_args, bool capture, double seconds) {
-  ChildEnd end;
-  int out_fds[2] = {-1, -1}, err_fds[2] = {-1, -1};
-  if (::pipe2(err_fds, O_CLOEXEC) != 0) return end;
-  if (capture && ::pipe2(out_fds, O_CLOEXEC) != 0) {
-    ::close(err_fds[0]);
-    ::close(err_fds[1]);
-    return end;
+struct Pipe {
+  int read = -1, write = -1;
+  bool open() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+    read = fds[0], write = fds[1];
+    return true;
   }
+  ~Pipe() {
+    for (int fd : {read, write})
+      if (fd >= 0) ::close(fd);
+  }
+};
+
+// Starts `/proc/self/exe __read-check child_args...` with stdin on /dev/null,
+// stdout on `out` (or /dev/null) and stderr on `err`; -1 if it cannot.
+pid_t spawn_child(const std::vector<std::string>& child_args, const Pipe* out, const Pipe& err) {
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attributes;
   posix_spawn_file_actions_init(&actions);
   posix_spawnattr_init(&attributes);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  if (capture)
-    posix_spawn_file_actions_adddup2(&actions, out_fds[1], STDOUT_FILENO);
+  if (out != nullptr)
+    posix_spawn_file_actions_adddup2(&actions, out->write, STDOUT_FILENO);
   else
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, err_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err.write, STDERR_FILENO);
   // No signal blocked, and the crash signals with their default action in the child.
   sigset_t none, defaults;
   sigemptyset(&none);
   sigemptyset(&defaults);
-  for (int s : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGPIPE}) sigaddset(&defaults, s);
+  for (int s : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGPIPE, SIGXCPU}) sigaddset(&defaults, s);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -136,31 +124,20 @@ ChildEnd run_child(const std::vector<std::string>& child_args, bool capture, dou
   const int spawned = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
-  for (int fd : {out_fds[1], err_fds[1]})
-    if (fd >= 0) ::close(fd);
-  end.started = spawned == 0;
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  return spawned == 0 ? pid : -1;
+}
+
+// Reads the child's streams until both close (it ended) or `deadline` passes.
+void drain(std::vector<std::pair<int, std::string*>> streams, std::size_t stderr_cap,
+           std::chrono::steady_clock::time_point deadline) {
   auto left_ms = [&] {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     return std::max<std::int64_t>(0, left.count());
   };
-  // Both pipes until they close (the child ends) or the time is up, then its status.
-  struct Stream {
-    int fd;
-    std::string* text;
-    std::size_t cap;
-  };
-  std::vector<Stream> open;
-  if (end.started) {
-    open.push_back({err_fds[0], &end.message, 65536});
-    if (capture) open.push_back({out_fds[0], &end.output, std::string().max_size()});
-  }
-  while (!open.empty() && left_ms() > 0) {
+  while (!streams.empty() && left_ms() > 0) {
     std::vector<pollfd> fds;
-    for (const Stream& s : open) fds.push_back({s.fd, POLLIN, 0});
+    for (const auto& [fd, text] : streams) fds.push_back({fd, POLLIN, 0});
     const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<std::int64_t>(left_ms(), 1000)));
     if (ready < 0 && errno != EINTR) break;
     if (ready <= 0) continue;
@@ -169,29 +146,72 @@ ChildEnd run_child(const std::vector<std::string>& child_args, bool capture, dou
       char buffer[65536];
       const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
-      if (n > 0 && open[i].text->size() < open[i].cap) open[i].text->append(buffer, static_cast<std::size_t>(n));
-      if (n <= 0) open.erase(open.begin() + static_cast<std::ptrdiff_t>(i));
+      // Standard error (the first stream) is a message: its first 64 KiB are kept.
+      if (n > 0 && (i > 0 || streams[i].second->size() < stderr_cap))
+        streams[i].second->append(buffer, static_cast<std::size_t>(n));
+      if (n <= 0) streams.erase(streams.begin() + static_cast<std::ptrdiff_t>(i));
     }
   }
-  for (int fd : {out_fds[0], err_fds[0]})
-    if (fd >= 0) ::close(fd);
-  while (end.started) {
+}
+
+// The child's status once it ends, killing it (SIGKILL) at `deadline`.
+void reap(pid_t pid, std::chrono::steady_clock::time_point deadline, ChildEnd& end) {
+  for (;;) {
     const pid_t done = ::waitpid(pid, &end.status, WNOHANG);
     if (done == pid) {
       end.reaped = true;
-      break;
+      return;
     }
-    if (done < 0 && errno != EINTR) break;  // reaped elsewhere (SIGCHLD ignored): no status to judge
-    if (left_ms() == 0) {
+    if (done < 0 && errno != EINTR) return;  // reaped elsewhere (SIGCHLD ignored): no status to judge
+    if (std::chrono::steady_clock::now() >= deadline) {
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, &end.status, 0) < 0 && errno == EINTR) {
       }
       end.timed_out = end.reaped = true;
-      break;
+      return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+// Runs the child on `child_args` (after its parent's pid and the time limit,
+// which it enforces on itself too) for at most `seconds`.
+ChildEnd run_child(const std::vector<std::string>& child_args, bool capture, double seconds) {
+  ChildEnd end;
+  Pipe out, err;
+  if (!err.open() || (capture && !out.open())) return end;
+  std::vector<std::string> words{std::to_string(::getpid()), fmt::format("{:.3f}", seconds)};
+  words.insert(words.end(), child_args.begin(), child_args.end());
+  const pid_t pid = spawn_child(words, capture ? &out : nullptr, err);
+  for (Pipe* p : {&out, &err})
+    if (p->write >= 0) ::close(std::exchange(p->write, -1));
+  if (pid < 0) return end;
+  end.started = true;
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::pair<int, std::string*>> streams{{err.read, &end.message}};
+  if (capture) streams.emplace_back(out.read, &end.output);
+  drain(std::move(streams), 65536, deadline);
+  reap(pid, deadline, end);
   return end;
+}
+
+// The child's side of the agreement: it dies with its parent (a parent
+// killed while it waits would leave a child looping in a damaged heap for
+// ever), stops itself at the time limit in CPU seconds too, and says it is
+// brink. Returns false if the parent is already gone.
+bool start_as_child(pid_t parent, double seconds, std::ostream& err) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) return false;
+  const rlim_t cpu = static_cast<rlim_t>(std::ceil(seconds)) + 1;
+  const rlimit cpu_limit{cpu, cpu + 1};  // SIGXCPU, then SIGKILL
+  ::setrlimit(RLIMIT_CPU, &cpu_limit);
+  // A crash here is the finding, not a bug to debug: no core file.
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  err << kHandshake << std::flush;
+  return true;
 }
 
 }  // namespace
@@ -201,14 +221,18 @@ void arm_read_checks() {
 }
 
 double read_check_seconds(const std::string& path) {
+  constexpr double kLongest = 86400.0;
   if (const char* set = std::getenv("BRINK_READ_CHECK_SECONDS")) {
     char* end = nullptr;
     const double seconds = std::strtod(set, &end);
-    if (end != set && *end == '\0' && seconds > 0) return seconds;
+    if (end == set || *end != '\0' || !(seconds > 0 && seconds <= kLongest))
+      throw UsageError(fmt::format(
+          "BRINK_READ_CHECK_SECONDS must be a number of seconds above 0 and at most {:g}, got '{}'", kLongest, set));
+    return seconds;
   }
   struct stat st {};
   const double gib = ::stat(path.c_str(), &st) == 0 ? static_cast<double>(st.st_size) / (1 << 30) : 0.0;
-  return 20.0 + 30.0 * gib;
+  return std::min(kLongest, 20.0 + 30.0 * gib);
 }
 
 std::optional<std::string> read_in_child(const std::string& path, std::string_view kind,
@@ -220,13 +244,15 @@ std::optional<std::string> read_in_child(const std::string& path, std::string_vi
   child_args.insert(child_args.end(), args.begin(), args.end());
   const double seconds = read_check_seconds(path);
   ChildEnd end = run_child(child_args, capture, seconds);
-  if (!end.started || !end.reaped) return std::nullopt;  // no child to be had, or no status: read in place
+  // No child to be had, no status, or a child that was not brink: the file is read in place.
+  if (!end.started || !end.reaped || !end.message.starts_with(kHandshake)) return std::nullopt;
+  end.message.erase(0, kHandshake.size());
   const int status = end.status;
-  if (end.timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+  if (WIFSIGNALED(status) && ((end.timed_out && WTERMSIG(status) == SIGKILL) || WTERMSIG(status) == SIGXCPU))
     throw UsageError(fmt::format(
-        "'{}' is damaged: reading it did not finish in {:g} s and was stopped (HDF5 loops for ever on some damage "
-        "in the parts of a file that carry no checksum, such as its global heap; if the file is sound but slow to "
-        "read, raise BRINK_READ_CHECK_SECONDS){}",
+        "'{}' could not be read in {:g} s: it is damaged (HDF5 loops for ever on some damage in the parts of a file "
+        "that carry no checksum, such as its global heap), or its storage is too slow (then raise "
+        "BRINK_READ_CHECK_SECONDS){}",
         path, seconds, advice));
   if (WIFSIGNALED(status)) {
     const int signal = WTERMSIG(status);
@@ -253,19 +279,22 @@ std::optional<std::string> read_in_child(const std::string& path, std::string_vi
 
 int command_read_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   g_role = Role::kChild;
-  // A crash here is the finding, not a bug to debug: no core file.
-  const rlimit no_core{0, 0};
-  ::setrlimit(RLIMIT_CORE, &no_core);
+  if (args.size() < 3) {
+    err << "__read-check needs the parent's pid, a time limit and a KIND\n";
+    return kExitFailure;
+  }
+  if (!start_as_child(static_cast<pid_t>(std::atol(args[0].c_str())), std::atof(args[1].c_str()), err))
+    return kExitFailure;
   quiet_hdf5_errors();
   try {
-    if (args.empty()) throw std::runtime_error("__read-check needs a KIND");
-    const std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (args.front() == kCheckInspect) {
+    const std::vector<std::string> rest(args.begin() + 3, args.end());
+    const std::string& kind = args[2];
+    if (kind == kCheckInspect) {
       command_inspect(rest, out);
-    } else if (args.front() == kCheckCalibration && rest.size() == 2) {
+    } else if (kind == kCheckCalibration && rest.size() == 2) {
       read_calibration_input(rest[0], rest[1]);
     } else {
-      throw std::runtime_error(fmt::format("__read-check: unknown KIND '{}'", args.front()));
+      throw std::runtime_error(fmt::format("__read-check: unknown KIND '{}'", kind));
     }
     return kExitOk;
   } catch (const UsageError& e) {

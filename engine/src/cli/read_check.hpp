@@ -7,8 +7,12 @@
 // there makes the library read out of bounds (SIGSEGV), free a wild pointer
 // (abort) or walk the heap for ever. Nothing inside the process can catch
 // that, so a command first runs the same reader on the file in a child, a
-// second brink started as `brink __read-check KIND ARG...`, and uses the
-// file only if the child came through.
+// second brink started as `brink __read-check PARENT SECONDS KIND ARG...`,
+// and uses the file only if the child came through. The child dies with its
+// parent (PR_SET_PDEATHSIG), limits its own CPU time to SECONDS, and first
+// says it is brink: a child that does not (under valgrind or the dynamic
+// loader, /proc/self/exe is another program) is ignored, and the file is
+// read in place.
 #pragma once
 
 #include <optional>
@@ -40,21 +44,24 @@ void arm_read_checks();
 // process is to read the file in place without a check: no child could be
 // started (no /proc, no process left) or reaped, the process is not armed,
 // or (without `capture`) it already checked the file unchanged (same inode,
-// size and modification time). The child's own refusal is thrown unchanged:
+// size and modification time), or the child did not say it is brink. The
+// child's own refusal is thrown unchanged:
 // UsageError (its exit 2) or std::runtime_error (exit 1). A child killed by
 // SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP or SIGSYS, or stopped at
-// the time limit, means a damaged file: UsageError naming it and what
-// happened, followed by `advice`. A child stopped by another signal (Ctrl-C,
+// the time limit (or its CPU limit, SIGXCPU), means a damaged file (or, for
+// the time limit, storage too slow): UsageError naming it and what happened,
+// followed by `advice`. A child stopped by another signal (Ctrl-C,
 // the OOM killer) throws std::runtime_error.
 std::optional<std::string> read_in_child(const std::string& path, std::string_view kind,
                                          const std::vector<std::string>& args, std::string_view advice, bool capture);
 
 // The time limit of the check of `path`: 20 s plus 30 s per GiB of the file
-// (the reads take well under a second for files of a few MB), or the seconds
-// in the environment variable BRINK_READ_CHECK_SECONDS.
+// (the reads take well under a second for files of a few MB), at most a
+// day, or the seconds in the environment variable BRINK_READ_CHECK_SECONDS
+// (UsageError unless a number in (0, 86400]).
 double read_check_seconds(const std::string& path);
 
-// The child's side, `brink __read-check KIND ARG...`: exit 0 if the reader
+// The child's side, `brink __read-check PARENT SECONDS KIND ARG...`: exit 0 if the reader
 // came through (inspect's output on `out`), 2 with its message on `err` for
 // bad input, 1 for another failure, 3 when out of memory.
 int command_read_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);

@@ -86,15 +86,19 @@ RunRequest parse_recorded_options(std::string_view text, const std::string& file
   return request;
 }
 
-namespace {
-
-// Refused before the run: HDF5 would fail to create the variable only once the file is made.
-SweepPlan checked_for_chunks(SweepPlan plan) {
+// HDF5 would fail to create the variable only once the file is made.
+void check_chunk_sizes(const SweepPlan& plan) {
   if (const std::string problem = oversized_chunk_problem(file_layout(plan)); !problem.empty())
     throw UsageError(
         fmt::format("the run's file cannot be written: {}; record fewer steps (a larger K in "
-                    "--timeseries every=K) or shorten run.horizon_days",
+                    "output.timeseries_every or --timeseries every=K) or shorten run.horizon_days",
                     problem));
+}
+
+namespace {
+
+SweepPlan checked_for_chunks(SweepPlan plan) {
+  check_chunk_sizes(plan);
   return plan;
 }
 

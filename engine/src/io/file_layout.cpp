@@ -57,15 +57,14 @@ std::string oversized_chunk_problem(const FileLayout& layout) {
     std::string extents;
     for (int i = 0; i < v.dims.rank; ++i) {
       bytes *= static_cast<long double>(chunk[static_cast<std::size_t>(i)]);
-      if (chunk[static_cast<std::size_t>(i)] > 1)
-        extents += fmt::format("{}{} {}", extents.empty() ? "" : " x ", chunk[static_cast<std::size_t>(i)],
-                               dimension_name(v.dims.axis[i]));
+      extents += fmt::format("{}{}={}", extents.empty() ? "" : ", ", dimension_name(v.dims.axis[i]),
+                             chunk[static_cast<std::size_t>(i)]);
     }
     if (bytes >= static_cast<long double>(kLimit))
       return fmt::format(
-          "variable '{}' would be stored in chunks of {:.1f} GiB ({}), above HDF5's limit of 4 GiB "
-          "per chunk",
-          v.name, static_cast<double>(bytes / static_cast<long double>(kLimit / 4)), extents);
+          "variable '{}' would be stored in chunks of {:.0f} bytes ({}), and HDF5 stores a chunk of less than 4 GiB "
+          "({} bytes)",
+          v.name, static_cast<double>(bytes), extents, kLimit);
   }
   return {};
 }

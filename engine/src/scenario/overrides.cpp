@@ -178,9 +178,8 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
     if (!field) {
       problems.push_back(
           {"--set", -1, -1,
-           fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", yaml_reader::shown(o.path),
-                       yaml_reader::shown(o.path), yaml_reader::shown(o.value),
-                       join(nearest_paths(registry.parameters(), o.path)))});
+           fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", shown(o.path), shown(o.path),
+                       shown(o.value), join(nearest_paths(registry.parameters(), o.path)))});
       continue;
     }
     const std::string label = fmt::format("--set {}={}", o.path, o.value);
@@ -288,7 +287,7 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
                                const std::vector<ParameterInfo>& parameters) {
   const ParameterInfo* info = parameter_info(parameters, axis.path);
   if (!info)
-    return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", yaml_reader::shown(axis.path),
+    return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", shown(axis.path),
                        join(nearest_paths(parameters, axis.path)));
   if (is_run_setting(axis.path))
     return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", axis.path);

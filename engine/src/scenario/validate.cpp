@@ -8,6 +8,7 @@
 
 #include "brink/scenario/diagnostic.hpp"
 #include "brink/scenario/fields.hpp"
+#include "shown_text.hpp"
 
 namespace brink {
 namespace {
@@ -252,7 +253,7 @@ void ids_are_identifiers(const Scenario& s, Problems* out) {
                     fmt::format("{} '{}' is not a plain identifier (a letter or '_', then letters, digits, "
                                 "'_' or '-'): ids are parts of parameter paths such as '{}.<field>', which "
                                 "a '.', a space or an '=' would break; rename it",
-                                what, id, path)});
+                                what, shown(id), shown(path))});
   };
   for (int a = 0; a < s.actor_count(); ++a) {
     const Actor& actor = s.actors[a];

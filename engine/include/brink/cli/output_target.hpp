@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -72,6 +73,10 @@ struct FileIdentity {
 FileIdentity identity_of(const std::filesystem::path& path);
 // The identity of the directory entry itself (a symbolic link's own, not its target's).
 FileIdentity entry_identity_of(const std::filesystem::path& path);
+// The identity of a file a writer holds open (Hdf5Writer::file_identity: device, inode).
+inline FileIdentity held_file(const std::array<std::uint64_t, 2>& device_inode) {
+  return {true, static_cast<dev_t>(device_inode[0]), static_cast<ino_t>(device_inode[1])};
+}
 
 // An exclusive flock on `path` (created if missing), held until destruction,
 // when the file is removed. Throws OutputRefused naming the holder's PID and

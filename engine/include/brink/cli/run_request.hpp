@@ -44,6 +44,9 @@ RunRequest parse_recorded_options(std::string_view text, const std::string& file
 // loaded with the settings, sweep options applied, scenario choices loaded, the
 // rerun recipe set, or the posterior's draws. `loaded` receives the scenario.
 SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request, LoadedScenario* loaded);
+// Throws UsageError if the plan's file would need a chunk HDF5 cannot store
+// (4 GiB or more), saying what to change; build_run_plan checks its plans.
+void check_chunk_sizes(const SweepPlan& plan);
 
 // The plan of an MPI job (the PlanFn of run_as_mpi_rank): its recorded
 // options parsed and built as above.
