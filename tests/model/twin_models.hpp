@@ -94,6 +94,47 @@ negotiation:
       salience: {RED: 0.5, BLU: 1.0, PAT: 0.3}
 )";
 
+// Three private types that differ in war cost, priced by the war forecast
+// with a casualty cost (so the per-type war value is not W = p - c) and a
+// signal besides the attack: the general scan over any number of types, and
+// war_gain_as_type's priced branch, which no shipped scenario reaches (two
+// types at most; bayes-war-values has W = p - c). Every number is an
+// assumption.
+inline constexpr const char* kThreeTypesPricedWar = R"(brink: 1
+name: three-types-priced-war
+run: {horizon_days: 30, dt_days: 1, replications: 1024, seed: 13}
+actors:
+  ATTACKER:
+    forces: {deployed: 10000, ready: 5000, deployment_rate: 1000, deployed_cap: 20000}
+    combat: {effectiveness: 0.01}
+    decision:
+      rationality: 1.5
+      war_forecast: true
+      casualty_cost: 0.4
+      weights: {security: 0.5, cost: 1.0, escalation: 0.2, war_gain: 2.0, credibility: 0, impatience: 0.1}
+    types:
+      hawk: {prior: 0.3, war_cost: 0.0}
+      middle: {prior: 0.3, war_cost: 0.25}
+      dove: {prior: 0.4, war_cost: 0.5}
+    actions:  # the attack before other entries: its per-type weight moves their cumulative weights
+      hold: {}
+      strike: {kind: attack, target: DEFENDER, rung: full, cost: 1.5}
+      signal: {kind: hold, cost: 0.2, tension: 0.05}
+      deploy: {amount: 1000, cost: 0.5, tension: 0.02}
+  DEFENDER:
+    forces: {deployed: 10000}
+    combat: {effectiveness: 0.01}
+relations:
+  adversaries: [[ATTACKER, DEFENDER]]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+  incidents: {base_rate: 0.001, tension_rate: 0.002}
+)";
+
 // The flagship with what no shipped scenario turns on: a noisy acceptance
 // of four offers (the bargaining stream, drawn by the vectorized Philox) and
 // per-replication time series every 10 steps.
@@ -111,6 +152,8 @@ inline Named noisy_flagship_with_series() {
 inline std::vector<Named> twin_models() {
   std::vector<Named> out = shipped_models();
   out.push_back({"many-party-talks", Model(load_scenario({"many-party-talks.yaml", kManyPartyTalks}).scenario)});
+  out.push_back({"three-types-priced-war",
+                 Model(load_scenario({"three-types-priced-war.yaml", kThreeTypesPricedWar}).scenario)});
   out.push_back(noisy_flagship_with_series());
   return out;
 }
