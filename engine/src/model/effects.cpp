@@ -29,7 +29,7 @@ int take_action(int m, double action_tension, int width, const LaneMask* __restr
     count[l] += took;
     chosen += took;
     if (kTension) {
-      const double raised = std::max(0.0, tension[l] + action_tension);
+      const double raised = rules::tension_after(tension[l], action_tension);
       tension[l] = took ? raised : tension[l];
     }
     effect(l, took != 0);

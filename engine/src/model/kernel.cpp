@@ -334,7 +334,7 @@ void BlockSimulator::negotiate(int s) {
       rung[l] = now[l] & (war_start[l] < 0) ? lowered : rung[l];
     }
     for (int l = 0; l < width; ++l) {
-      const double relieved = rules::lmax(0.0, tension[l] - relief);
+      const double relieved = rules::tension_after(tension[l], -relief);
       tension[l] = now[l] ? relieved : tension[l];
     }
     if (issues[k].core) {

@@ -206,7 +206,7 @@ void ScalarTwin::negotiate(int s, bool active) {
       }
       if (rules::within_window(lo, hi, static_cast<float>(sc_.negotiation.acceptance_window))) {
         st.agreed[k] = 1;
-        st.tension = std::max(0.0, st.tension - sc_.escalation.agreement_relief);
+        st.tension = rules::tension_after(st.tension, -sc_.escalation.agreement_relief);
         if (st.war_start_step < 0) st.rung = std::max(sc_.escalation.initial_rung, st.rung - 1);
       }
     }

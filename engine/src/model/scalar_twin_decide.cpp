@@ -248,7 +248,7 @@ void ScalarTwin::apply_effect(int i, int m, int s) {
   const int n = model_.actors();
   const double dt = sc_.run.dt_days;
   ++st.action_count[i * kActionKindCount + static_cast<int>(a.kind)];
-  st.tension = std::max(0.0, st.tension + a.tension);
+  st.tension = rules::tension_after(st.tension, a.tension);
   const auto& issues = sc_.negotiation.issues;
   switch (a.kind) {
     case ActionKind::kMobilize:

@@ -108,6 +108,9 @@ inline double event_draw_amount(double pool, double troops) { return lmin(pool, 
 
 // ---- Feature terms (float): see docs/model.md, "Utility".
 
+// Tension after a change (an action's tension, negative for a calming one; an agreement's relief): never below 0.
+inline double tension_after(double tension, double change) { return lmax(0.0, tension + change); }
+
 // Escalation of an action: its tension plus the rungs it climbs.
 inline float escalation_of(float action_tension, int action_rung, int rung) {
   return action_tension + (action_rung >= 0 ? static_cast<float>(lmax(action_rung - rung, 0)) : 0.0f);
