@@ -264,16 +264,12 @@ def _best_peel(data: _Data, inside: np.ndarray, limits: _Limits, alpha: float, m
 
     A peel that raises the density by no more than rounding (1e-12, as in pasting) is taken only
     when none raises it, and then the one leaving the most cases of interest (sum of w·y) wins.
-    Such a step buys nothing: its box is dominated by the one before it (no denser, smaller), and
-    the trajectory takes it only to get past a dip in density to the boxes beyond, so it should
-    spend as little of the box as it can. By either criterion above, a peel of half the box for
-    no rise (a two-valued lever the outcome ignores) beat every small peel that lowered the
-    density a little, and what it threw away never came back, since pasting adds only what
-    raises the density: the chosen box had the density of the box without that restriction and
-    half its coverage. The EMA Workbench stops peeling at such a step instead; that would end
-    the trajectory at the first dip (on the outside tester's levers x uncertainties file, after
-    one step at density 0.38, where peeling on reaches 0.98). With peels of equal weight, the
-    most cases of interest left is the densest box, Friedman and Fisher's criterion."""
+    Such a step buys nothing (its box is no denser and smaller) and only gets the trajectory past
+    a dip in density, so it should spend as little of the box as it can: by either criterion
+    above, half the box peeled for no rise (a two-valued lever the outcome ignores) beat small
+    peels that lowered the density a little, and pasting never restored it. (The EMA Workbench
+    stops peeling at such a step, which ends the trajectory at the first dip.) With peels of
+    equal weight, the most cases of interest left is the densest box."""
     w_box = float(data.w[inside].sum())
     w, wy = data.w[inside], data.wy[inside]
     density_box = float(wy.sum()) / w_box
