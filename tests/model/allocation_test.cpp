@@ -19,10 +19,12 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
+#include "twin_models.hpp"
 
 extern "C" {
 void* __libc_malloc(std::size_t size);
@@ -160,17 +162,24 @@ TEST(AllocationCounterTest, CountsEveryHeapEntryPoint) {
             1);
 }
 
+// Every shipped scenario and the twin's extra models (more than two types,
+// per-type war values with a casualty cost, noisy acceptance and time
+// series, many-party talks), in a full block, a partly filled one (its
+// first steps run with a width that is not a whole number of vectors) and a
+// packed block of three points' segments (a posterior run's).
 TEST_P(AllocationTest, AStepAllocatesNothingInAnyShippedScenario) {
   const std::string& isa = GetParam();
   if (!cpu_supports(isa)) GTEST_SKIP() << "this CPU does not run the " << isa << " path";
   select_kernel(isa);
   const KernelTable& table = kernel();
   ASSERT_EQ(std::string(table.isa), isa);
-  for (const ShippedScenario& s : shipped_scenarios()) {
-    SCOPED_TRACE(std::string(s.name));
-    const Model model(load_scenario({std::string(s.path), std::string(s.text)}).scenario);
-    // A partly filled block: its first steps run with a width that is not a whole number of vectors.
-    for (const BlockSpec& spec : {BlockSpec{0, 0, kBlockLanes}, BlockSpec{0, 0, 72}}) {
+  for (const twin_compare::Named& s : twin_compare::twin_models()) {
+    SCOPED_TRACE(s.name);
+    const Model& model = s.model;
+    const std::vector<LaneSegment> segments{{&model, 4, 100, 40}, {&model, 5, 0, 48}, {&model, 6, 7, 24}};
+    BlockSpec packed{0, 0, 112};
+    packed.segments = segments;
+    for (const BlockSpec& spec : {BlockSpec{0, 0, kBlockLanes}, BlockSpec{0, 0, 72}, packed}) {
       table.observe_block(model, spec, {});  // warm-up: anything made once per process
       g_allocations = 0;
       table.observe_block(model, spec, BlockObserver{nullptr, &start_counting, &stop_counting});
