@@ -152,8 +152,8 @@ inline Named noisy_flagship_with_series() {
 inline std::vector<Named> twin_models() {
   std::vector<Named> out = shipped_models();
   out.push_back({"many-party-talks", Model(load_scenario({"many-party-talks.yaml", kManyPartyTalks}).scenario)});
-  out.push_back({"three-types-priced-war",
-                 Model(load_scenario({"three-types-priced-war.yaml", kThreeTypesPricedWar}).scenario)});
+  out.push_back(
+      {"three-types-priced-war", Model(load_scenario({"three-types-priced-war.yaml", kThreeTypesPricedWar}).scenario)});
   out.push_back(noisy_flagship_with_series());
   return out;
 }
