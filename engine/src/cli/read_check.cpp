@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -56,12 +57,13 @@ std::string signal_name(int signal) {
   return abbreviation != nullptr ? fmt::format("SIG{}", abbreviation) : fmt::format("signal {}", signal);
 }
 
-// A signal the reader raises itself when the library meets what it trusted
-// and should not have: a bad address, a corrupted allocation, a failed assertion.
+// The signals the reader raises itself when the library meets what it
+// trusted and should not have: a bad address, a corrupted allocation, a
+// failed assertion.
+constexpr std::array kCrashSignals{SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+
 bool crash_signal(int signal) {
-  for (int s : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS})
-    if (signal == s) return true;
-  return false;
+  return std::find(kCrashSignals.begin(), kCrashSignals.end(), signal) != kCrashSignals.end();
 }
 
 std::string trimmed(std::string text) {
@@ -111,7 +113,8 @@ pid_t spawn_child(const std::vector<std::string>& child_args, const Pipe* out, c
   sigset_t none, defaults;
   sigemptyset(&none);
   sigemptyset(&defaults);
-  for (int s : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGPIPE, SIGXCPU}) sigaddset(&defaults, s);
+  for (int s : kCrashSignals) sigaddset(&defaults, s);
+  for (int s : {SIGPIPE, SIGXCPU}) sigaddset(&defaults, s);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
