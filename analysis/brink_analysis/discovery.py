@@ -3,8 +3,8 @@
 :func:`discovery_data` turns a sweep file into cases (parameters, outcome,
 weight) per point or per replication; :func:`find_boxes` runs PRIM
 (:mod:`brink_analysis.prim`) on them; :func:`cart_boxes` is the CART
-alternative (a shallow regression tree from scikit-learn whose leaves are
-boxes); :func:`feature_scores` ranks the parameters by extra-trees
+alternative (a shallow regression tree, :mod:`brink_analysis.cart`, whose
+leaves are boxes); :func:`feature_scores` ranks the parameters by extra-trees
 importance and by the share of the outcome's variance each explains alone.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .cart import fit_leaves
 from .checks import OUTCOME_ROUNDING, cases, interest, name_list, positive_int, probability_sum, share
 from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
                  replication_mask, require, sweep_axes)
@@ -195,64 +196,46 @@ def _aggregate(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFr
     return out, outcome[keep], weight[keep]
 
 
-def _leaf_limits(tree, names: list[str]) -> dict[int, dict[str, tuple[float, float]]]:
-    """For each leaf of a fitted sklearn tree, {parameter: (lower bound, upper bound)} from its path
-    (a split sends x <= threshold left)."""
-    t = tree.tree_
-    out: dict[int, dict[str, tuple[float, float]]] = {}
-    stack = [(0, {})]
-    while stack:
-        node, bounds = stack.pop()
-        if t.children_left[node] == -1:
-            out[node] = bounds
-            continue
-        name, thr = names[t.feature[node]], float(t.threshold[node])
-        lo, hi = bounds.get(name, (-np.inf, np.inf))
-        stack.append((t.children_left[node], {**bounds, name: (lo, min(hi, thr))}))
-        stack.append((t.children_right[node], {**bounds, name: (max(lo, thr), hi)}))
-    return out
-
-
-def _rule(name: str, lo: float, hi: float, labels: dict[float, str] | None) -> str:
-    """A leaf's limits on one parameter, ``lo < name <= hi``; a categorical parameter (`labels`,
-    {index: name}) names its values in the leaf instead of the indices the tree splits."""
-    if labels:
-        inside = [label for index, label in sorted(labels.items()) if lo < index <= hi]
+def _rule(name: str, bounds: tuple[float, float] | None, kept: frozenset[float] | None,
+          labels: dict[float, str] | None) -> str:
+    """A leaf's limit on one parameter: ``lo < name <= hi`` for a numeric one (`bounds`); for a
+    categorical one (`kept`, the indices of the values the leaf keeps), the names of those values
+    (`labels`, {index: name})."""
+    if kept is not None:
+        inside = [(labels or {}).get(index, format_value(index)) for index in sorted(kept)]
         return f"{name} = {inside[0]}" if len(inside) == 1 else f"{name} in {{{', '.join(inside)}}}"
+    lo, hi = bounds
     return (f"{lo:.6g} < " if np.isfinite(lo) else "") + name + (f" <= {hi:.6g}" if np.isfinite(hi) else "")
 
 
-def cart_boxes(
-    X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass: float = 0.05, random_state: int = 0
-) -> pd.DataFrame:
-    """CART scenario discovery: a regression tree (scikit-learn, depth `max_depth`, leaves of at least
-    `min_mass` of the weight) of the outcome on the parameters; each leaf is a box.
+def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass: float = 0.05) -> pd.DataFrame:
+    """CART scenario discovery: a weighted least-squares regression tree (:mod:`brink_analysis.cart`,
+    depth `max_depth`, leaves of at least `min_mass` of the weight) of the outcome on the
+    parameters; each leaf is a box.
 
     Returns one row per leaf, densest first: ``density`` (mean outcome in the leaf), ``coverage``,
     ``mass`` (as in PRIM), and ``rule``, the leaf's limits in the parameters' units (a split
-    sends ``x <= t`` to the left, so a leaf reads ``t1 < x <= t2``); a categorical parameter
-    named in ``X.attrs["categories"]`` (:func:`discovery_data` records them) reads
-    ``combat.law = linear``, or ``... in {a, b}`` for several values.
+    sends ``x <= t`` to the left, so a leaf reads ``t1 < x <= t2``). A categorical parameter
+    named in ``X.attrs["categories"]`` (:func:`discovery_data` records them) splits its values
+    into two sets, the best of all such partitions, whatever the order they were listed in, and
+    reads ``combat.law = linear``, or ``scenario in {a.yaml, c.yaml}`` for several values.
     """
-    from sklearn.tree import DecisionTreeRegressor
-
     max_depth = positive_int(max_depth, "max_depth")
-    # scikit-learn's min_weight_fraction_leaf: a leaf can hold at most half the weight of its parent
+    # A split leaves at least min_mass on each side, so min_mass above half would forbid every split.
     min_mass = share(min_mass, "min_mass (the smallest leaf, as a share of all cases)", 0.0, 0.5, high_inclusive=True)
     X, y, w = cases(X, y, weights, "CART's cases")
     interest(y, w, None)
     X, y, w = _aggregate(X, y, w)
     names = [str(c) for c in X.columns]
-    tree = DecisionTreeRegressor(max_depth=max_depth, min_weight_fraction_leaf=min_mass, random_state=random_state)
-    tree.fit(X.to_numpy(dtype=float), y, sample_weight=w)
-    leaf_of = tree.apply(X.to_numpy(dtype=float))
+    labels = {names.index(str(k)): v for k, v in (X.attrs.get("categories") or {}).items() if str(k) in names and v}
+    leaves = fit_leaves(X.to_numpy(dtype=float), y, w, set(labels), max_depth=max_depth, min_weight=min_mass * w.sum())
     total_w, total_wy = w.sum(), (w * y).sum()
     rows = []
-    for leaf, bounds in _leaf_limits(tree, names).items():
-        sel = leaf_of == leaf
-        w_in, wy_in = w[sel].sum(), (w * y)[sel].sum()
-        parts = [_rule(name, *bounds[name], X.attrs.get("categories", {}).get(name)) for name in names if name in bounds]
-        rows.append({"leaf": int(leaf), "density": wy_in / w_in if w_in else np.nan,
+    for leaf in leaves:
+        w_in, wy_in = w[leaf.rows].sum(), (w * y)[leaf.rows].sum()
+        parts = [_rule(names[c], leaf.bounds.get(c), leaf.kept.get(c), labels.get(c))
+                 for c in range(len(names)) if c in leaf.bounds or c in leaf.kept]
+        rows.append({"leaf": leaf.node, "density": wy_in / w_in if w_in else np.nan,
                      "coverage": wy_in / total_wy, "mass": w_in / total_w,
                      "rule": " and ".join(parts) or "(every case)"})
     return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
