@@ -540,3 +540,50 @@ def test_a_cost_spread_beside_type_war_costs_is_refused(tmp_path):
     proc = refusal(tmp_path, "bargaining-signals", "actors.RECEIVER.decision.war_cost_spread=0.1")
     assert proc.returncode == 2 and "'actors.RECEIVER.decision.war_cost_spread' is 0.1, but the types of " \
         "'RECEIVER', the bargaining receiver, carry war costs" in proc.stderr, proc.stderr
+
+
+# -- A single declared type (known to all) ------------------------------------------
+
+def run_file(tmp_path, name, scenario, settings=(), replications=20000):
+    """Runs a scenario written here (a dict) with --set overrides."""
+    import yaml
+
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
+    out = tmp_path / f"{name}.h5"
+    args = [BRINK, "run", str(path), "-q", "-o", str(out), "-n", str(replications), "--overwrite"]
+    for setting in settings:
+        args += ["--set", setting]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return h5py.File(out, "r")
+
+
+@pytest.mark.parametrize("type_cost,spread", [(-0.2, 0.0), (-0.2, 0.15), (0.2, 0.0), (0.15, 0.1)])
+def test_a_single_types_war_cost_is_part_of_the_public_prior(tmp_path, type_cost, spread):
+    """A receiver with one declared type has no private type: its type, and the war cost that
+    type adds, are known to all, so the prior about its cost is U[c + Δc - h, c + Δc + h]. The
+    proposer used to leave Δc out (offering 0.7 where complete information gives 0.5, and
+    fighting in every replication). Offers and war follow Fearon at the shifted mean; with the
+    cost revealed, war comes exactly where there is no bargaining range."""
+    import yaml
+
+    scenario = yaml.safe_load((SOURCE / "scenarios" / "validation" / "bargaining-ultimatum.yaml").read_text())
+    receiver = scenario["actors"]["RECEIVER"]
+    receiver["decision"] = {"war_cost": 0.2, "war_cost_spread": spread}
+    receiver["types"] = {"only": {"prior": 1.0, "war_cost": type_cost}}
+    p, c_a, _, _ = case_values({})
+    mean = 0.2 + type_cost
+    x_star, p_war = fearon(p, c_a, mean - spread, mean + spread)
+    with run_file(tmp_path, "one-type", scenario) as f:
+        outcome, offer, cost = f["outcome_code"][0], f["offer"][0], f["war_cost"][0, :, 1]
+    assert cost.min() >= mean - spread - 1e-12 and cost.max() <= mean + spread + 1e-12
+    np.testing.assert_allclose(offer, x_star, rtol=1e-12, atol=1e-12)
+    se = math.sqrt(max(p_war * (1 - p_war), 1e-12) / len(outcome))
+    assert (outcome == WAR).mean() == pytest.approx(p_war, abs=Z * se)
+    with run_file(tmp_path, "one-type-revealed", scenario, ["run.information=revealed"]) as f:
+        outcome, offer, cost = f["outcome_code"][0], f["offer"][0], f["war_cost"][0, :, 1]
+    # Complete information: war exactly where there is no bargaining range, c_A + c_B < 0.
+    no_range = c_a + cost < 0
+    np.testing.assert_array_equal(outcome, np.where(no_range, WAR, SETTLEMENT))
+    np.testing.assert_allclose(offer[~no_range], np.minimum(1.0, p + cost[~no_range]), rtol=1e-12, atol=1e-12)

@@ -38,14 +38,13 @@ void BlockSimulator::init_bargaining() {
     for (int r = 0; r < width; ++r) st.war_cost(r, i) += types[st.type(r, i)].war_cost;
   }
   const int b = sc_.bargaining.receiver;
-  const double mean = b >= 0 ? sc_.actors[b].decision.war_cost : 0.0;
-  const double spread = b >= 0 ? sc_.actors[b].decision.war_cost_spread : 0.0;
-  st.cost_low = Eigen::ArrayXd::Constant(L, mean - spread);
-  st.cost_high = Eigen::ArrayXd::Constant(L, mean + spread);
-  if (sc_.run.revealed_types && spread > 0.0) {  // the proposer knows the receiver's drawn cost
-    const auto& types = sc_.actors[b].types;
-    for (int r = 0; r < width; ++r)
-      st.cost_low(r) = st.cost_high(r) = st.war_cost(r, b) - types[st.type(r, b)].war_cost;
+  st.cost_low = Eigen::ArrayXd::Zero(L);
+  st.cost_high = Eigen::ArrayXd::Zero(L);
+  for (int r = 0; b >= 0 && r < width; ++r) {
+    const rules::CostInterval prior = rules::public_cost_prior(sc_.actors[b].decision, sc_.actors[b].types,
+                                                               sc_.run.revealed_types, st.war_cost(r, b));
+    st.cost_low(r) = prior.low;
+    st.cost_high(r) = prior.high;
   }
   st.offer = Eigen::ArrayXd::Constant(L, std::numeric_limits<double>::quiet_NaN());
 }
@@ -81,11 +80,8 @@ void BlockSimulator::bargain(int s) {
   const auto& receiver_types = sc_.actors[b].types;
   const int types = static_cast<int>(receiver_types.size());
   double type_cost[kMaxTypes] = {};
-  bool by_type = false;
-  for (int k = 0; k < types; ++k) {
-    type_cost[k] = db.war_cost + receiver_types[k].war_cost;
-    by_type = by_type || (types > 1 && receiver_types[k].war_cost != 0.0);
-  }
+  const bool by_type = rules::priced_by_type(receiver_types);
+  for (int k = 0; k < types; ++k) type_cost[k] = db.war_cost + receiver_types[k].war_cost;
   double* low = st.cost_low.data();
   double* high = st.cost_high.data();
   double* offer = st.offer.data();
@@ -226,12 +222,13 @@ void ScalarTwin::init_bargaining() {
   }
   for (int i = 0; i < n; ++i) st_.war_cost[i] += sc_.actors[i].types[st_.type[i]].war_cost;
   const int b = sc_.bargaining.receiver;
-  const double mean = b >= 0 ? sc_.actors[b].decision.war_cost : 0.0;
-  const double spread = b >= 0 ? sc_.actors[b].decision.war_cost_spread : 0.0;
-  st_.cost_low = mean - spread;
-  st_.cost_high = mean + spread;
-  if (sc_.run.revealed_types && spread > 0.0)
-    st_.cost_low = st_.cost_high = st_.war_cost[b] - sc_.actors[b].types[st_.type[b]].war_cost;
+  st_.cost_low = st_.cost_high = 0.0;
+  if (b >= 0) {
+    const rules::CostInterval prior =
+        rules::public_cost_prior(sc_.actors[b].decision, sc_.actors[b].types, sc_.run.revealed_types, st_.war_cost[b]);
+    st_.cost_low = prior.low;
+    st_.cost_high = prior.high;
+  }
   st_.offer = std::numeric_limits<double>::quiet_NaN();
 }
 
@@ -274,11 +271,10 @@ void ScalarTwin::bargain(int s) {
   const auto& receiver_types = sc_.actors[b].types;
   const int types = static_cast<int>(receiver_types.size());
   double type_cost[kMaxTypes] = {}, type_belief[kMaxTypes] = {};
-  bool by_type = false;
+  const bool by_type = rules::priced_by_type(receiver_types);
   for (int k = 0; k < types; ++k) {
     type_cost[k] = db.war_cost + receiver_types[k].war_cost;
     type_belief[k] = st.belief[b * kMaxTypes + k];
-    by_type = by_type || (types > 1 && receiver_types[k].war_cost != 0.0);
   }
   double top = st.cost_high;  // the highest cost the belief holds possible
   if (by_type) {

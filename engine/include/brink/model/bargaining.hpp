@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cmath>
+#include <vector>
 
 #include "brink/model/rules.hpp"
 #include "brink/model/war_value.hpp"
@@ -26,6 +27,30 @@ inline int offer_round(int s, double dt, const Bargaining& b) {
     if (event_step(b.first_day + n * b.interval_days, dt) == s) return static_cast<int>(n);
   }
   return -1;
+}
+
+// Whether offers to the receiver are made from the public belief over its types
+// (discrete_demand) rather than from the uniform interval: it has several types
+// and they carry war costs of their own (docs/model.md, "Costly signals").
+inline bool priced_by_type(const std::vector<ResolveType>& types) {
+  if (types.size() < 2) return false;
+  for (const ResolveType& t : types)
+    if (t.war_cost != 0.0) return true;
+  return false;
+}
+
+// The public prior interval [low, high] about the receiver's war cost: its mean
+// ± its spread, shifted by its type's share when it has one type only (then its
+// type, and that share, are known to all); under revealed types, the cost it
+// drew. Several types that differ in war cost are priced by belief instead.
+struct CostInterval {
+  double low, high;
+};
+inline CostInterval public_cost_prior(const Decision& receiver, const std::vector<ResolveType>& types, bool revealed,
+                                      double drawn_cost) {
+  if (revealed && receiver.war_cost_spread > 0.0) return {drawn_cost, drawn_cost};
+  const double mean = receiver.war_cost + (types.size() == 1 ? types[0].war_cost : 0.0);
+  return {mean - receiver.war_cost_spread, mean + receiver.war_cost_spread};
 }
 
 // x0: the proposer's share that leaves a receiver with zero private cost
