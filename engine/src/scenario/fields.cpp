@@ -208,7 +208,7 @@ const FieldSpec kFields[] = {
      BRINK_MEMBER(s.relations.commitments[i[0]].strength)},
     // combat
     {.section = "combat", .key = "law", .kind = FieldKind::kChoice, .fallback = 0,
-     .symbol = "", .meaning = "Lanchester aimed fire (square) or area fire (linear)", .choices = kLaws, BRINK_MEMBER(s.combat.law)},
+     .symbol = "", .meaning = "Lanchester aimed fire (square) or area fire (linear); it sets the unit of every `combat.effectiveness` (1/day or 1/(troop·day)), so a sweep of the law alone compares kill rates of different scales", .choices = kLaws, BRINK_MEMBER(s.combat.law)},
     {.section = "combat", .key = "limited_war_intensity", .fallback = 0.3, .min = 0, .max = 1,
      .symbol = "$\\iota$", .meaning = "share of the kill rates below `full_war`", BRINK_MEMBER(s.combat.limited_war_intensity)},
     {.section = "combat", .key = "collapse_fraction", .fallback = 0.3, .min = 0, .max = 1,
