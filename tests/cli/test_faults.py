@@ -519,6 +519,20 @@ def test_a_run_larger_than_the_free_space_is_warned_of_before_it_starts(brink, s
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
+def test_a_run_that_could_not_fit_under_any_compression_is_refused_before_it_writes(brink, small_tmpfs):
+    """4e9 replications with a time series asked for 15,800 GiB on a disk of 60 GiB free: only a
+    warning, and the run wrote gigabytes until the disk was full. Beyond 100 times the free space
+    (brink's data never compress that far) the run is refused, exit 2, and nothing is written."""
+    subprocess.run(["mount", "-o", "remount,size=5m", str(small_tmpfs)], check=True)
+    proc = run(brink, "run", "-q", "--no-table", "-n", "2000000", "-t", "2", "-o", small_tmpfs / "huge.h5", timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(r"brink run: the output needs up to [0-9.e+]+ GiB before compression, more than 100 times "
+                        r"the [0-9.e-]+ GiB free on the file system of '.*small', so it could not fit; write fewer "
+                        r"replications or points, --summary-only, a sparser --timeseries every=K, or -o on a larger "
+                        r"file system\n", proc.stderr), proc.stderr
+    assert not list(small_tmpfs.iterdir())
+
+
 def test_the_free_space_warning_counts_every_per_point_variable(brink, tmp_path, small_tmpfs):
     """The estimate left out the strings and the parameters' coordinate variables: a plan of many
     axes and short runs writes a rerun command of some 4 KB per point (even with --summary-only),

@@ -324,6 +324,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (!posterior.empty()) inputs.emplace_back(posterior);
   check_output_path(target, inputs);
   prepare_output_directory(target, !vm.count("output"));
+  const std::string space_warning = disk_space_warning(target, uncompressed_bytes(file_layout(plan), plan));
   // The run writes beside the target and renames at the end, so a failed or
   // interrupted run never replaces existing results. The partial file is kept
   // and records which blocks it holds, so that --resume can continue it.
@@ -360,9 +361,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         "brink run: note: the run's dates, {} and {} days on, leave 1677-09-22 to 2262-04-11 (numpy's "
         "datetime64, which xarray decodes dates into), so the file has no 'time' coordinate, only 'day'\n",
         model.scenario().run.start_date, model.scenario().step_count() * model.scenario().run.dt_days);
-  if (const std::string warning = disk_space_warning(target, uncompressed_bytes(file_layout(plan), plan));
-      !warning.empty())
-    err << "brink run: " << warning << "\n";
+  if (!space_warning.empty()) err << "brink run: " << space_warning << "\n";
   if (!quiet) out << run_header(loaded.scenario, source.label, plan) << std::flush;
   // Test hooks: dies like kill -9, or fails as a run can for reasons of its
   // own (an I/O error, memory), once this many blocks are recorded.

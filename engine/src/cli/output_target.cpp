@@ -112,6 +112,13 @@ std::string disk_space_warning(const fs::path& target, std::uint64_t bytes) {
   const std::uint64_t free = static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize;
   if (bytes <= free) return {};
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  // A file system that reports no free space at all may not know it (some network ones); the writes will tell.
+  if (free > 0 && static_cast<double>(bytes) > kMostCompression * static_cast<double>(free))
+    throw OutputRefused(fmt::format(
+        "the output needs up to {:.3g} GiB before compression, more than {:g} times the {:.3g} GiB free on the file "
+        "system of '{}', so it could not fit; write fewer replications or points, --summary-only, a sparser "
+        "--timeseries every=K, or -o on a larger file system",
+        static_cast<double>(bytes) / kGiB, kMostCompression, static_cast<double>(free) / kGiB, directory.string()));
   return fmt::format(
       "warning: the output may need up to {:.3g} GiB before compression, and the file system of '{}' has {:.3g} GiB "
       "free; if it fills, the run stops there",
@@ -139,7 +146,29 @@ fs::path default_output_path(std::string_view scenario_name) {
   return fs::path("out") / (portable_file_name(scenario_name) + ".h5");
 }
 
+namespace {
+
+// The first control character in `path` (C0, DEL or a UTF-8 C1), as \x0a or
+// U+0085, or "". A newline in an output name splits every message that names
+// the file and the comment line of a posterior scenario that records it.
+std::string control_character_in(const std::string& path) {
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c < 0x20 || c == 0x7f) return fmt::format("\\x{:02x}", c);
+    const auto next = i + 1 < path.size() ? static_cast<unsigned char>(path[i + 1]) : 0u;
+    if (c == 0xC2 && next >= 0x80 && next <= 0x9F) return fmt::format("U+{:04X}", next);
+  }
+  return {};
+}
+
+}  // namespace
+
 void check_output_path(const fs::path& target, const std::vector<fs::path>& inputs) {
+  if (const std::string control = control_character_in(target.string()); !control.empty())
+    throw OutputRefused(
+        fmt::format("the output path contains the control character {}; give a path without "
+                    "control characters (such as a newline or a tab)",
+                    control));
   if (!target.empty() && !target.has_filename())  // "out.h5/": its parent would be taken for the folder
     throw OutputRefused(
         fmt::format("output '{}' ends in '/', so it names a folder; give a file name (e.g. "

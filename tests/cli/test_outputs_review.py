@@ -1,0 +1,54 @@
+"""Findings of the tenth outside hostile test that concern where brink's output goes: standard
+output that cannot be written, output paths with control characters, and the command a file
+records to rerun one of its points."""
+
+import re
+import subprocess
+
+import pytest
+
+from conftest import run_brink
+
+
+@pytest.fixture(scope="module")
+def minimal(source_dir):
+    return source_dir / "docs" / "examples" / "minimal.yaml"
+
+
+@pytest.mark.parametrize("command", [["validate", "MINIMAL"], ["params", "MINIMAL"], ["scenarios"], ["--version"]])
+def test_output_that_cannot_be_written_is_a_failure(brink, minimal, command):
+    """`brink validate minimal.yaml > /dev/full` and `brink scenarios >&-` exited 0: what they
+    printed was lost, and the exit code said it arrived."""
+    args = [str(minimal) if a == "MINIMAL" else a for a in command]
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([brink, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    # The reason is known when the last write fails, not when an earlier one did (params prints pages).
+    assert re.fullmatch(r"brink: could not write to standard output( \(No space left on device\))?\n",
+                        proc.stderr.splitlines(keepends=True)[-1]), proc.stderr
+    proc = subprocess.run([brink, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    closed = subprocess.run(f"'{brink}' {' '.join(args)} >&-", shell=True, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert closed.returncode == 1 and "could not write to standard output" in closed.stderr, closed.stderr
+
+
+@pytest.mark.parametrize("name", ["c\nname: injected\n#.h5", "tab\there.h5", "esc\x1b[31m.h5", "c1\u0085.h5"])
+def test_an_output_path_with_a_control_character_is_refused(brink, minimal, tmp_path, source_dir, name):
+    """`brink calibrate ... -o $'c\\nname: injected\\n#.h5'` exited 0 and wrote a posterior scenario
+    whose header comment the newline split, injecting YAML; `run` wrote the file and a message of
+    three lines. Every command that writes a file refuses such a path, exit 2, and writes nothing."""
+    code = "\\x0a" if "\n" in name else "\\x09" if "\t" in name else "\\x1b" if "\x1b" in name else "U+0085"
+    calibration = source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    for command in (["run", minimal, "-q", "-n", "20"],
+                    ["calibrate", calibration, "-q", "--particles", "20", "--generations", "1"]):
+        proc = run_brink(brink, *command, "-o", name, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == (f"brink {command[0]}: the output path contains the control character {code}; give a "
+                               "path without control characters (such as a newline or a tab)\n"), proc.stderr
+        assert not list(tmp_path.iterdir())
+    shards = [tmp_path / f"s{i}.h5" for i in (0, 1)]
+    for i, shard in enumerate(shards):
+        assert run_brink(brink, "run", minimal, "-q", "-n", "20", "--shard", f"{i}/2", "-o", shard).returncode == 0
+    proc = run_brink(brink, "merge", name, *shards, cwd=tmp_path)
+    assert proc.returncode == 2 and "control character" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s0.h5", "s1.h5"]
