@@ -11,6 +11,8 @@ from flagship_utility import ActorPlan, believed_resolves, buffers, logit_weight
 SANCTION_FLOOR, ARMS_CEILING = 0.2, 3.0
 CAUSE_NONE, CAUSE_INTERVENTION = 0, 2
 TROOP_KINDS = ("mobilize", "raise_readiness", "deploy", "withdraw")
+# Kinds feasible wherever the lane runs (rules::always_feasible), whose effect is the tension and the rung alone.
+ALWAYS_FEASIBLE = ("hold", "exercise", "evacuate")
 
 
 def choose(Wt, tot, slices, u, buf):
@@ -40,12 +42,12 @@ def choose(Wt, tot, slices, u, buf):
 
 
 def bayes(c, i, Wt, tot, choice, act_b):
-    flat = choice * c.lanes + np.arange(c.lanes)
+    flat = np.maximum(choice, 0) * c.lanes + np.arange(c.lanes)
     lik = np.stack([np.take(Wt[k], flat) for k in range(Wt.shape[0])]) / tot
     b = c.belief[i]
     post = b * lik
     den = post.sum(axis=0)
-    upd = act_b & (den > 0)
+    upd = act_b & (den > 0) & (choice >= 0)  # an idle actor (choice -1) shows nothing to learn from
     post /= np.where(upd, den, 1.0)
     c.belief[i] = np.where(upd, post, b)
 
@@ -70,21 +72,21 @@ def decide(c, s, act, act_b):
     for d, i in enumerate(c.deciders):
         a = c.sc.actors[i]
         buf = c.buffers[i]
-        U, F = utilities(c, st.plans[i], rbar, s, shared, buf)
+        U, F, idle = utilities(c, st.plans[i], rbar, s, shared, buf)
         Wt, tot = logit_weights(U, F, a.rationality, buf)
-        choices[i] = choose(Wt, tot, c.type_slices[i], c.draws[d], buf)
+        choices[i] = np.where(idle, -1, choose(Wt, tot, c.type_slices[i], c.draws[d], buf))
         if len(a.priors) > 1:
             bayes(c, i, Wt, tot, choices[i], act_b)
     for i, a in enumerate(c.sc.actors):
         ch = choices.get(i)
         if ch is None:
             ch = np.zeros(c.lanes, np.int64)
-        tau = np.take(np.array([x.tension for x in a.actions]), ch)
-        tau *= act
+        tau = np.take(np.array([x.tension for x in a.actions]), np.maximum(ch, 0))
+        tau *= act * (ch >= 0)
         tau += c.T
         c.T = np.maximum(tau, 0.0, out=tau)
         for m, spec in enumerate(a.actions):
-            if spec.kind in ("hold", "exercise", "evacuate") and spec.rung < 0:
+            if spec.kind in ALWAYS_FEASIBLE and spec.rung < 0:
                 continue
             sel = (ch == m) & act_b
             if sel.any():

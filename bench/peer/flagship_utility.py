@@ -99,7 +99,8 @@ def buffers(plan, n, dtype=np.float64):
 
 
 def utilities(c, plan, rbar, s, shared, buf):
-    """U (types × menu × lanes, without the action-independent security term) and feasibility (menu × lanes)."""
+    """U (types × menu × lanes, without the action-independent security term), feasibility (menu × lanes)
+    and the lanes where no action is feasible (the actor idles there)."""
     sc, i = c.sc, plan.i
     a = sc.actors[i]
     w, K = plan.w, plan.K
@@ -120,9 +121,10 @@ def utilities(c, plan, rbar, s, shared, buf):
                 coef = coef.astype(U.dtype, copy=False)  # no mixed-precision product below
                 U[k] += np.multiply(E, coef, out=shared.scratch[U.dtype][:plan.M])
     row_features(c, plan, rbar, shared, U, F)
-    # Every lane keeps one feasible action: the first entry.
-    F[0] |= ~F.any(axis=0)
-    return U, F
+    # The logit needs one feasible action in every lane: the first entry, whose draw is then taken back.
+    idle = ~F.any(axis=0)
+    F[0] |= idle
+    return U, F, idle
 
 
 def row_features(c, plan, rbar, shared, U, F):

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flagship_bargain import Phase  # noqa: E402
-from flagship_decide import combat, decide, war_outcome  # noqa: E402
+from flagship_decide import ALWAYS_FEASIBLE, combat, decide, war_outcome  # noqa: E402
 from flagship_scenario import OUTCOMES, from_document, load, with_values  # noqa: E402
 
 CAUSE_NONE, CAUSE_COVERED, CAUSE_INCIDENT = 0, 1, 3  # alliance_war_cause codes
@@ -111,7 +111,9 @@ class Chunk:
         for theta in self.theta:
             cuts = [0, *(np.flatnonzero(np.diff(theta)) + 1).tolist(), lanes]
             self.type_slices.append([(b, e, int(theta[b])) for b, e in zip(cuts[:-1], cuts[1:])])
-        self.deciders = [i for i in range(n) if len(A[i].actions) > 1] if sc.decisions else []
+        # A lone action that is not always feasible is decided too: where it is not, the actor idles.
+        self.deciders = [i for i in range(n) if len(A[i].actions) > 1 or A[i].actions[0].kind not in ALWAYS_FEASIBLE
+                         ] if sc.decisions else []
         self.draws = np.empty((len(self.deciders) + 2, lanes))
         self.bargain = Phase(self, sc.bargaining) if sc.bargaining and sc.decisions else None
 
@@ -285,7 +287,7 @@ class Chunk:
         self.events(s, act)
         if self.bargain is not None:
             self.bargain.step(s, act_b)
-        if self.deciders:
+        if self.sc.decisions:
             decide(self, s, act, act_b)
         self.posture(act)
         combat(self, s)

@@ -135,6 +135,45 @@ escalation:
   incidents: {base_rate: 0.001, tension_rate: 0.002}
 )";
 
+// Menus without an action that is always feasible: B can only propose (not in
+// war), C only retaliate (in war) or deploy (while it has ready troops), so
+// lanes idle (choice -1: no effect, no count, beliefs about C kept) in the
+// kernel's idle_where_nothing_is_feasible and the twin's decide alike. Every
+// number is an assumption.
+inline constexpr const char* kIdleWhenNothingIsFeasible = R"(brink: 1
+name: idle-when-nothing-feasible
+run: {horizon_days: 40, dt_days: 1, replications: 1024, seed: 17}
+actors:
+  A:
+    forces: {deployed: 50000}
+    combat: {effectiveness: 0.01}
+    decision: {rationality: 1.2, weights: {security: 0, cost: 1, escalation: 0.5, war_gain: 0.5}}
+    actions:
+      hold: {}
+      strike: {kind: attack, target: B, rung: limited, cost: 3.0}
+  B:
+    forces: {deployed: 30000}
+    combat: {effectiveness: 0.01}
+    actions:
+      talk: {kind: propose, concession: 0.02}
+  C:
+    forces: {deployed: 20000, ready: 3000, deployment_rate: 500}
+    combat: {effectiveness: 0.01}
+    types:
+      firm: {prior: 0.5, weights: {credibility: 2.0}}
+      soft: {prior: 0.5, weights: {cost: 2.0}}
+    actions:
+      join: {kind: retaliate, cost: 2.5}
+      dep: {kind: deploy, amount: 1000, cost: 0.5}
+relations:
+  adversaries: [[A, B], [A, C]]
+  commitments: [{from: C, to: B, strength: 0.3}]
+escalation: {rungs: [calm, tense, limited, full, wider], initial_rung: tense, limited_war: limited, full_war: full, alliance_war: wider}
+negotiation:
+  issues:
+    stake: {core: true, positions: {A: 1, B: 0}, salience: {A: 0.9, B: 0.5}}
+)";
+
 // The flagship with what no shipped scenario turns on: a noisy acceptance
 // of four offers (the bargaining stream, drawn by the vectorized Philox) and
 // per-replication time series every 10 steps.
@@ -154,6 +193,8 @@ inline std::vector<Named> twin_models() {
   out.push_back({"many-party-talks", Model(load_scenario({"many-party-talks.yaml", kManyPartyTalks}).scenario)});
   out.push_back(
       {"three-types-priced-war", Model(load_scenario({"three-types-priced-war.yaml", kThreeTypesPricedWar}).scenario)});
+  out.push_back({"idle-when-nothing-feasible",
+                 Model(load_scenario({"idle-when-nothing-feasible.yaml", kIdleWhenNothingIsFeasible}).scenario)});
   out.push_back(noisy_flagship_with_series());
   return out;
 }

@@ -93,7 +93,7 @@ void BlockSimulator::decide_and_act(int s) {
   decision_aggregates();
   for (int i = 0; i < n; ++i) {
     int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
-    if (sc_.actors[i].actions.size() == 1) {
+    if (sc_.actors[i].actions.size() == 1 && rules::always_feasible(sc_.actors[i].actions[0].kind)) {
       // Nothing to choose, and nothing for others to learn from the choice.
       std::fill(choice, choice + width, 0);
       x.taken[static_cast<std::size_t>(i)] = 1;
@@ -103,6 +103,7 @@ void BlockSimulator::decide_and_act(int s) {
     issue_aggregates(i);
     features_and_utilities(i);
     choose(i, s);
+    idle_where_nothing_is_feasible(i);
     if (model_.learns_type_of(i)) update_beliefs(i);
   }
   // Decisions are simultaneous: all actors chose on the same state; effects apply in actor order.
@@ -519,8 +520,9 @@ void BlockSimulator::action_utilities(int i, int m, ActionFeatures f) {
     weigh_types<true, true>(x, m, type_count, weights, terms, impatience, width);
 }
 
-// Every lane must keep one feasible action: where none of the menu's `menu`
-// actions is, the first entry becomes feasible.
+// The logit needs one feasible action in every lane: where none of the menu's
+// `menu` actions is, the first entry becomes feasible for the draw, and
+// idle_where_nothing_is_feasible then takes the draw back.
 void BlockSimulator::keep_one_feasible(int menu) {
   const int width = pass_width();
   Scratch& x = *scratch_;
@@ -531,6 +533,18 @@ void BlockSimulator::keep_one_feasible(int menu) {
     for (int l = 0; l < width; ++l) any[l] |= ok[l];
   }
   for (int l = 0; l < width; ++l) x.feasible[l] = any[l] ? x.feasible[l] : LaneMask{1};
+}
+
+// Where no action of actor i was feasible it does nothing this step: choice
+// -1 takes no effect, counts no action, and (likelihood 0 under every type)
+// leaves the belief about its type where it was. Doing the first entry
+// instead ran effects the docs make impossible there: a retaliation with no
+// war on, which raised the ladder to the alliance rung, or a proposal in war.
+void BlockSimulator::idle_where_nothing_is_feasible(int i) {
+  const int width = pass_width();
+  const Scratch& x = *scratch_;
+  int* choice = scratch_->choice.data() + static_cast<std::size_t>(i) * L;
+  for (int l = 0; l < width; ++l) choice[l] = x.any_feasible[l] ? choice[l] : -1;
 }
 
 // Attack features: credibility −Protectors/OwnD (extended deterrence:

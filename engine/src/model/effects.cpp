@@ -47,7 +47,7 @@ void BlockSimulator::apply_effects(int i, int s) {
   const Actor& actor = sc_.actors[i];
   const int* choice = x.choice.data() + static_cast<std::size_t>(i) * L;
   int* last = state_.last_action.col(i).data();
-  for (int l = 0; l < width; ++l) last[l] = x.running[l] ? choice[l] : last[l];
+  for (int l = 0; l < width; ++l) last[l] = x.running[l] && choice[l] >= 0 ? choice[l] : last[l];
   const std::uint32_t taken = scratch_->taken[static_cast<std::size_t>(i)];
   for (int m = 0; m < static_cast<int>(actor.actions.size()); ++m) {
     // An entry no running lane chose changes nothing: its pass is skipped.

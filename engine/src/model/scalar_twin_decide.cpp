@@ -19,9 +19,12 @@ void ScalarTwin::decide_and_act(int s) {
     for (std::size_t k = 0; k < types.size(); ++k)
       believed_resolve[j] += static_cast<float>(types[k].resolve) * st_.belief[j * kMaxTypes + k];
   }
-  for (int i = 0; i < n; ++i)
-    choice_[i] = sc_.actors[i].actions.size() == 1 ? 0 : decide(i, s, believed_resolve, at_war);
   for (int i = 0; i < n; ++i) {
+    const auto& menu = sc_.actors[i].actions;
+    choice_[i] = menu.size() == 1 && rules::always_feasible(menu[0].kind) ? 0 : decide(i, s, believed_resolve, at_war);
+  }
+  for (int i = 0; i < n; ++i) {
+    if (choice_[i] < 0) continue;  // nothing was feasible: the actor does nothing
     st_.last_action[i] = choice_[i];
     apply_effect(i, choice_[i], s);
   }
@@ -213,7 +216,9 @@ int ScalarTwin::decide(int i, int s, const std::vector<float>& believed_resolve,
           escalation, view.tension_factor, w_a, f.fa, w_b, f.fb, static_cast<float>(w[kImpatience]), view.impatience);
     }
   }
-  if (std::none_of(feasible.begin(), feasible.end(), [](std::uint8_t v) { return v != 0; })) feasible[0] = 1;
+  // Nothing feasible: the actor does nothing this step, and there is no action to learn from
+  // (the kernel's idle_where_nothing_is_feasible).
+  if (std::none_of(feasible.begin(), feasible.end(), [](std::uint8_t v) { return v != 0; })) return -1;
   std::vector<float> weights(utility.size()), total(type_count);
   const float lambda = static_cast<float>(actor.decision.rationality);
   for (int k = 0; k < type_count; ++k)

@@ -136,6 +136,7 @@ class BlockSimulator {
   void attack_features(int i, const ActionSpec& a);
   void action_utilities(int i, int m, ActionFeatures f);
   void keep_one_feasible(int menu);
+  void idle_where_nothing_is_feasible(int i);
   void choose(int i, int s);
   void update_beliefs(int i);
   void apply_effects(int i, int s);

@@ -98,6 +98,12 @@ inline double withdraw_amount(double deployed, double amount, double rate_dt) {
 // A troop move is possible only if it moves at least half a soldier.
 inline bool moves_troops(double moved) { return moved > kTroopEpsilon; }
 
+// Whether an action kind is feasible wherever the lane runs (docs/model.md,
+// "Feasibility"): the kinds whose feature computation sets no condition.
+inline bool always_feasible(ActionKind kind) {
+  return kind == ActionKind::kHold || kind == ActionKind::kExercise || kind == ActionKind::kEvacuate;
+}
+
 // ---- Events: the troops a scheduled event moves (docs/model.md, "1. Events").
 // Unbounded by rates; a deploy fills the theatre up to its cap.
 inline double event_deploy_amount(double ready, double deployed, double cap, double troops) {
