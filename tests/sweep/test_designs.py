@@ -537,15 +537,60 @@ def test_a_design_without_axes_is_refused_not_ignored(tmp_path):
     assert not list(tmp_path.glob("o.h5*"))
 
 
-@pytest.mark.parametrize("where", ["argument", "file"])
-def test_a_set_of_a_swept_parameter_is_refused_not_overridden(where, tmp_path):
+def test_a_set_of_a_path_the_command_line_sweeps_is_refused_not_overridden(tmp_path):
     # The sweep would replace the --set at every point; which one the user meant is not ours to guess.
-    sweep = block(parameters={PATIENCE: [10, 90]}) if where == "file" else None
-    base = write(tmp_path, "base.yaml", scenario_text(replications=256, sweep=sweep))
-    axis = ["--sweep", f"{PATIENCE}=10,90"] if where == "argument" else []
-    proc = brink("run", base, "-q", "-o", tmp_path / "o.h5", "--set", f"{PATIENCE}=30", *axis)
+    base = write(tmp_path, "base.yaml", scenario_text(replications=256))
+    proc = brink("run", base, "-q", "-o", tmp_path / "o.h5", "--set", f"{PATIENCE}=30", "--sweep", f"{PATIENCE}=10,90")
     usage_error(proc, f"--set {PATIENCE}=30", "sweep varies")
     assert not list(tmp_path.glob("o.h5*"))
+
+
+def test_a_set_of_a_path_the_file_sweeps_fixes_it(tmp_path):
+    """The command line overrides the file: a --set of a path the file's sweep varies takes that
+    axis out of the sweep (it used to be refused, so a point's rerun_command, which sets every
+    swept path, failed for every sweep written in a file). The other axes still run."""
+    sweep = block(parameters={PATIENCE: [10, 90], DEPLOYED: [100000, 150000]})
+    base = write(tmp_path, "base.yaml", scenario_text(replications=64, sweep=sweep))
+    data, _ = load(simulate(tmp_path / "o.h5", base, "--set", f"{PATIENCE}=30"))
+    assert names(data["parameter"]) == [DEPLOYED, PATIENCE]
+    np.testing.assert_array_equal(data["parameter_value"], [[100000, 30], [150000, 30]])
+    data, _ = load(simulate(tmp_path / "one.h5", base, "--set", f"{PATIENCE}=30", "--set", f"{DEPLOYED}=120000"))
+    np.testing.assert_array_equal(data["parameter_value"], [[30, 120000]])
+    # A --sweep of a file axis still replaces it in place, and a --set beside that --sweep is refused.
+    proc = brink("run", base, "-q", "-o", tmp_path / "x.h5", "--sweep", f"{PATIENCE}=10,20", "--set", f"{PATIENCE}=30")
+    usage_error(proc, f"--set {PATIENCE}=30", "sweep varies")
+
+
+def test_a_set_cannot_fix_half_of_what_a_constraint_reads(tmp_path):
+    axes = {DEPLOYED: {"min": 60000, "max": 120000}, READY: {"min": 0, "max": 60000}}
+    sweep = block(design="random", samples=8, parameters=axes,
+                  constraints=[{"rule": f"{READY} <= 0.5 * {DEPLOYED}", "action": "reject"}])
+    base = write(tmp_path, "base.yaml", scenario_text(replications=16, sweep=sweep))
+    usage_error(brink("run", base, "-q", "-o", tmp_path / "o.h5", "--set", f"{DEPLOYED}=90000"),
+                rf"--set {DEPLOYED} fixes a parameter that the sweep constraint .* reads, while other axes are still "
+                "swept")
+    assert not list(tmp_path.glob("o.h5*"))
+    # Fixing every axis leaves no sweep, and its constraints with it: one point.
+    data, _ = load(simulate(tmp_path / "one.h5", base, "--set", f"{DEPLOYED}=90000", "--set", f"{READY}=1000"))
+    assert len(data["parameter_value"]) == 1
+
+
+@pytest.mark.parametrize("design", ["lhs", "grid"])
+def test_every_point_of_a_file_sweep_reruns_from_its_recipe(design, tmp_path):
+    """output.md promises each point's rerun_command runs it alone with the same bits (common
+    random numbers); for a sweep written in the file it exited 2."""
+    import shlex
+    axes = ({PATIENCE: {"min": 10, "max": 90}, DEPLOYED: {"min": 80000, "max": 160000}} if design == "lhs"
+            else {PATIENCE: [15, 60], DEPLOYED: [90000, 140000]})
+    sweep = block(design=design, **({"samples": 6} if design == "lhs" else {}), parameters=axes)
+    base = write(tmp_path, "base.yaml", scenario_text(replications=64, random_numbers="common", sweep=sweep))
+    data, _ = load(simulate(tmp_path / "all.h5", base))
+    for point in (0, len(data["parameter_value"]) - 1):
+        recipe = shlex.split(text(data["rerun_command"][point]))
+        single, _ = load(simulate(tmp_path / f"p{point}.h5", *recipe[2:]))
+        assert len(single["parameter_value"]) == 1
+        for name in ("outcome_code", "end_step", "casualties"):
+            assert same_bits(data[name][point], single[name][0]), (point, name)
 
 
 @pytest.mark.parametrize("design", [["--design", "sobol", "--sensitivity"], ["--design", "morris"]])

@@ -623,6 +623,41 @@ std::string long_key_hint(const std::string& text, const YAML::Exception& e) {
                      kLongestKey);
 }
 
+// A --set of a path the file's sweep varies fixes it: the axis leaves the
+// sweep, and with none left the file's sweep is off (one point runs). That is
+// how a point's rerun_command, which sets every swept path, runs it alone. A
+// --sweep of the same path (`swept_later`) stays an axis, and the caller
+// refuses the --set beside it. A constraint that still has axes to bound but
+// reads a fixed path would be judged on another sweep than the one it was
+// written for, so that --set is refused.
+void fix_overridden_axes(LoadedScenario& loaded, std::span<const Override> overrides,
+                         std::span<const std::string> swept_later) {
+  SweepSpec& spec = loaded.scenario.sweep;
+  auto fixed = [&](const std::string& path) {
+    return std::any_of(overrides.begin(), overrides.end(), [&](const Override& o) { return o.path == path; }) &&
+           std::find(swept_later.begin(), swept_later.end(), path) == swept_later.end();
+  };
+  std::vector<std::string> dropped;
+  std::erase_if(spec.axes, [&](const SweepAxis& axis) {
+    if (!fixed(axis.path)) return false;
+    dropped.push_back(axis.path);
+    return true;
+  });
+  if (dropped.empty()) return;
+  if (spec.empty() && swept_later.empty()) {
+    spec = SweepSpec{};
+    return;
+  }
+  for (const SweepConstraint& c : spec.constraints)
+    for (const auto& [path, coefficient] : c.terms)
+      if (std::find(dropped.begin(), dropped.end(), path) != dropped.end())
+        throw ScenarioError({loaded.source.at(
+            "sweep.parameters." + path,
+            fmt::format("--set {} fixes a parameter that the sweep constraint '{}' reads, while other axes are still "
+                        "swept; fix every axis the constraint reads, or none",
+                        path, c.rule))});
+}
+
 }  // namespace
 
 bool parse_scenario_number(const std::string& text, double* value) { return parse_number(text, value); }
@@ -650,6 +685,7 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);
   loaded.source = std::move(parser.source_map());
+  if (parser.problem_count() == 0) fix_overridden_axes(loaded, overrides, swept_later);
   std::vector<Diagnostic> diagnostics = parser.diagnostics();
   // A partly read scenario gets only the value rules and the rules on names: its structure is already reported.
   std::vector<std::string> swept(swept_later.begin(), swept_later.end());

@@ -55,7 +55,8 @@ struct LoadedScenario {
 // A rule that reads a swept field (an axis of the file's sweep block, or one
 // of `swept_later`, the paths the command line will sweep) is checked over
 // the swept range (check_sweep_range), not at the base value no point runs;
-// with `swept_later`, that check is left to apply_sweep_options.
+// with `swept_later`, that check is left to apply_sweep_options. An override
+// of a path the file's sweep varies fixes it: the axis leaves the sweep.
 LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides = {},
                              std::span<const std::string> swept_later = {});
 
