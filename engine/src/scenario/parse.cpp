@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <tuple>
 #include <unordered_set>
+#include <vector>
 
 #include <yaml-cpp/depthguard.h>
 
@@ -238,6 +240,11 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
     p.error(commitments, "'relations.commitments' must be a list of {from, to, strength}");
     return;
   }
+  // Where each (from, to) is first committed, as a file index: a repeat is
+  // reported once, against it. (Comparing each entry with every earlier one
+  // took minutes for 40,000 copies, and reported each against all of them.)
+  constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+  std::vector<std::size_t> first(n * n, kNone);
   for (std::size_t i = 0; i < commitments.size(); ++i) {
     const YAML::Node c = commitments[i];
     const std::string cp = fmt::format("relations.commitments.{}", i);
@@ -249,12 +256,16 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
     commitment.to = p.actor(get(c, "to"), cp + ".to", ids);
     if (commitment.from >= 0 && commitment.from == commitment.to)
       p.error(get(c, "to"), fmt::format("'{}' commits actor '{}' to itself", cp, ids[commitment.from]));
-    for (std::size_t k = 0; k < s.relations.commitments.size(); ++k)
-      if (commitment.from >= 0 && commitment.to >= 0 && s.relations.commitments[k].from == commitment.from &&
-          s.relations.commitments[k].to == commitment.to)
-        p.error(c, fmt::format("'{}' commits '{}' to '{}' a second time (as relations.commitments.{}); give one "
-                               "commitment with one strength",
-                               cp, ids[commitment.from], ids[commitment.to], k));
+    if (commitment.from >= 0 && commitment.to >= 0) {
+      std::size_t& at = first[static_cast<std::size_t>(commitment.from) * n + static_cast<std::size_t>(commitment.to)];
+      if (at == kNone)
+        at = i;
+      else
+        p.error(c, p.saturated() ? std::string()
+                                 : fmt::format("'{}' commits '{}' to '{}' a second time (as relations.commitments.{}); "
+                                               "give one commitment with one strength",
+                                               cp, ids[commitment.from], ids[commitment.to], at));
+    }
     s.relations.commitments.push_back(commitment);
     const FieldIndex index = {static_cast<int>(s.relations.commitments.size()) - 1, -1, -1};
     p.fields(c, "relations.commitments.*", cp, index, s);
