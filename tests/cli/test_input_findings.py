@@ -48,3 +48,62 @@ def test_a_repeat_is_named_by_its_place_in_the_file(brink, tmp_path):
     assert proc.returncode == 2
     assert "'relations.commitments.2' commits 'A' to 'B' a second time (as relations.commitments.1)" in \
         proc.stderr, proc.stderr
+
+
+
+def minimal(source_dir):
+    return (source_dir / "docs" / "examples" / "minimal.yaml").read_text()
+
+
+def validate_bytes(brink, path):
+    """validate, with bytes that are not UTF-8 shown as U+FFFD rather than failing to decode."""
+    return subprocess.run([brink, "validate", str(path)], capture_output=True, text=True, encoding="utf-8",
+                          errors="replace", timeout=60)
+
+
+# YAML escapes in double quotes write characters the file's own text may not hold; yaml-cpp
+# decodes \0, \x00, \u0000 and \U00000000 to a NUL byte, which cut the result file's attributes
+# short (title=b"brink run of scenario 'mini"), and \N and \_ to the single bytes 0x85 and 0xA0,
+# not UTF-8, which went raw into attributes. All passed validate.
+@pytest.mark.parametrize("escape, named", [
+    ("\\0", "the control character \\x00"),
+    ("\\x00", "the control character \\x00"),
+    ("\\u0000", "the control character \\x00"),
+    ("\\U00000000", "the control character \\x00"),
+    ("\\N", "the byte \\x85, which is not UTF-8"),
+    ("\\_", "the byte \\xa0, which is not UTF-8"),
+    ("\\uFFFE", "the noncharacter U+FFFE"),
+    ("\\uFFFF", "the noncharacter U+FFFF"),
+    ("\\uFDD0", "the noncharacter U+FDD0"),
+    ("\\uFDEF", "the noncharacter U+FDEF"),
+    ("\\U0010FFFF", "the noncharacter U+10FFFF"),
+])
+@pytest.mark.parametrize("old, key", [
+    ("name: minimal", "name"),
+    ("description: Three-actor example from docs/scenario-format.md.", "description"),
+    ('note: "informal security assurance"', "relations.commitments.0.note"),
+    ("rungs: [diplomacy,", "escalation.rungs.0"),
+])
+def test_escaped_characters_are_checked_as_decoded(brink, source_dir, tmp_path, escape, named, old, key):
+    text = minimal(source_dir)
+    prefix = old[:old.index(" ") + 1] + ("[" if key.startswith("escalation") else "")
+    new = f'{prefix}"mini{escape}mal"' + ("," if key.startswith("escalation") else "")
+    at = text.index(old) + len(prefix)
+    row, column = text.count("\n", 0, at) + 1, at - text.rindex("\n", 0, at)
+    path = tmp_path / "e.yaml"
+    path.write_text(text.replace(old, new, 1))
+    proc = validate_bytes(brink, path)
+    assert proc.returncode == 2, (escape, key, proc.stdout)
+    assert f"{path}:{row}:{column}: '{key}' contains {named} (mini" in proc.stderr, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert not any(raw in proc.stderr for raw in ("\0", "\x85", "\ufffe", "\uffff", "\ufffd")), proc.stderr
+
+
+def test_an_escaped_character_in_a_key_is_named_once(brink, source_dir, tmp_path):
+    """A key is text too; an alias that repeats a scalar does not repeat its report."""
+    path = tmp_path / "k.yaml"
+    path.write_text(minimal(source_dir).replace("seed: 7", 'seed: 7\n  "x\\0y": &v "a\\eb"\n  z: *v', 1))
+    proc = validate_bytes(brink, path)
+    assert proc.returncode == 2
+    assert "key 'x\\x00y' in 'run' contains the control character \\x00; write it without" in proc.stderr
+    assert proc.stderr.count("contains the control character \\x1b") == 1, proc.stderr

@@ -658,6 +658,7 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   if (const yaml_text::AliasProblem aliases = yaml_text::alias_problem(source.text); aliases.line > 0)
     throw ScenarioError({{source.label, aliases.line, aliases.column, aliases.message}});
   Parser parser(source.label);
+  parser.safe_scalars(root, "scenario");
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);
   loaded.source = std::move(parser.source_map());

@@ -1,6 +1,6 @@
 // Text from a scenario as a one-line message shows it: nothing in it may
 // drive the terminal the message is printed on. Private to the scenario
-// module (the YAML reader and the validation rules).
+// module (the file checks, the YAML reader and the validation rules).
 #pragma once
 
 #include <cstddef>
@@ -11,67 +11,120 @@
 
 namespace brink {
 
-// The code point that starts at text[i] if it could change how a terminal
-// shows what follows, or hide text from a reader: C0 controls but tab,
-// newline and carriage return, DEL, C1 controls (U+0080-U+009F; U+009B is
-// an escape-sequence introducer), the line and paragraph separators, the
-// bidirectional marks, embeddings, overrides and isolates, and the byte
-// order mark.
-// Else 0. *length is the code point's bytes (1 where UTF-8 is malformed).
-inline char32_t unsafe_code_point(std::string_view text, std::size_t i, std::size_t* length) {
-  const auto byte = [&](std::size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u; };
-  const unsigned b0 = byte(0);
-  *length = 1;
-  if (b0 < 0x80) return (b0 < 0x20 && b0 != '\t' && b0 != '\n' && b0 != '\r') || b0 == 0x7f ? b0 : 0;
-  const auto continuation = [&](std::size_t k) { return (byte(k) & 0xC0u) == 0x80u; };
-  if (b0 >= 0xC2 && b0 <= 0xDF && continuation(1)) {
-    *length = 2;
-    const char32_t cp = ((b0 & 0x1Fu) << 6) | (byte(1) & 0x3Fu);
-    return cp <= 0x9F || cp == 0x061C ? cp : 0;  // C1, the Arabic letter mark
+// The length of the UTF-8 sequence that starts at text[i], or 0 where none
+// does: a continuation byte, an overlong form, a UTF-16 surrogate, a code
+// point above U+10FFFF, or a sequence cut short.
+inline std::size_t utf8_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // UTF-16 surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
   }
-  if (b0 >= 0xE0 && b0 <= 0xEF && continuation(1) && continuation(2)) {
-    *length = 3;
-    const char32_t cp = ((b0 & 0x0Fu) << 12) | ((byte(1) & 0x3Fu) << 6) | (byte(2) & 0x3Fu);
-    const bool unsafe = (cp >= 0x200E && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
-                        (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
-    return unsafe ? cp : 0;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4 && continuation(1) && continuation(2) && continuation(3)) *length = 4;
-  return 0;
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k)
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  return length;
 }
 
-// How a message names an unsafe code point: \x1b for a byte, U+009B beyond.
-inline std::string code_point_name(char32_t cp) {
-  return cp < 0x80 ? fmt::format("\\x{:02x}", static_cast<unsigned>(cp))
-                   : fmt::format("U+{:04X}", static_cast<unsigned>(cp));
+// One unit of text: a code point, or a byte that starts no UTF-8 sequence.
+struct TextUnit {
+  char32_t value = 0;      // the code point, or the byte
+  std::size_t length = 1;  // its bytes
+  bool byte = false;       // not UTF-8: `value` is a byte
+};
+
+// The unit that starts at text[i] (i < text.size()).
+inline TextUnit text_unit(std::string_view text, std::size_t i) {
+  const std::size_t length = utf8_length(text, i);
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  if (length == 0) return {byte(0), 1, true};
+  char32_t cp = length == 1 ? byte(0) : byte(0) & (0x7Fu >> length);  // the lead's payload bits
+  for (std::size_t k = 1; k < length; ++k) cp = (cp << 6) | (byte(k) & 0x3Fu);
+  return {cp, length, false};
+}
+
+enum class Unsafe { kNone, kControl, kNoncharacter, kNotUtf8 };
+
+// Whether a unit could change how a terminal shows what follows, hide text
+// from a reader, or be cut at (a NUL ends a C string): C0 controls but tab,
+// newline and carriage return, DEL, C1 controls (U+0080-U+009F; U+009B is
+// an escape-sequence introducer), the Arabic letter mark, the line and
+// paragraph separators, the bidirectional marks, embeddings, overrides and
+// isolates, and the byte order mark. Noncharacters (U+FDD0-U+FDEF and the
+// last two code points of every plane) are for a program's internal use,
+// never for text that is exchanged; and a byte that is not UTF-8 is no text.
+inline Unsafe unsafe_kind(const TextUnit& u) {
+  if (u.byte) return Unsafe::kNotUtf8;
+  const char32_t cp = u.value;
+  if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7F && cp <= 0x9F) || cp == 0x061C ||
+      (cp >= 0x200E && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+      cp == 0xFEFF)
+    return Unsafe::kControl;
+  if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFEu) == 0xFFFEu) return Unsafe::kNoncharacter;
+  return Unsafe::kNone;
+}
+
+// How a message names a unit: \x1b for an ASCII control or a byte that is
+// not UTF-8, U+009B beyond.
+inline std::string unit_name(const TextUnit& u) {
+  return u.byte || u.value < 0x80 ? fmt::format("\\x{:02x}", static_cast<unsigned>(u.value))
+                                  : fmt::format("U+{:04X}", static_cast<unsigned>(u.value));
+}
+
+// What a message calls an unsafe unit: "the control character \x1b".
+inline std::string unsafe_unit_text(const TextUnit& u) {
+  switch (unsafe_kind(u)) {
+    case Unsafe::kNoncharacter:
+      return "the noncharacter " + unit_name(u);
+    case Unsafe::kNotUtf8:
+      return fmt::format("the byte {}, which is not UTF-8", unit_name(u));
+    default:
+      return "the control character " + unit_name(u);
+  }
 }
 
 // Text from the file as it appears in a one-line message: whitespace runs
 // (newlines of a multi-line scalar) become one space, and it is cut at 60.
-// Other control characters are shown escaped (\x1b), so that a message
-// cannot drive the terminal it is printed on.
+// Other units that unsafe_kind refuses are shown escaped (\x1b, U+202E), so
+// that a message cannot drive the terminal it is printed on.
 inline std::string shown(const std::string& text) {
   std::string out;
   for (std::size_t i = 0; i < text.size();) {
     const char c = text[i];
     const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-    std::size_t length = 1;
-    const char32_t unsafe = space ? 0 : unsafe_code_point(text, i, &length);
     if (space && (out.empty() || out.back() == ' ')) {
       ++i;
       continue;
     }
-    if (unsafe != 0)
-      out += code_point_name(unsafe);
-    else if (space)
+    const TextUnit unit = space ? TextUnit{} : text_unit(text, i);
+    if (space)
       out += ' ';
+    else if (unsafe_kind(unit) != Unsafe::kNone)
+      out += unit_name(unit);
     else
-      out.append(text, i, length);
-    i += length;
+      out.append(text, i, unit.length);
+    i += space ? 1 : unit.length;
     if (out.size() > 60) break;
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out.size() > 60 ? out.substr(0, 57) + "..." : out;
+  if (out.size() <= 60) return out;
+  std::size_t cut = 57;  // not inside a character
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0u) == 0x80u) --cut;
+  return out.substr(0, cut) + "...";
 }
 
 }  // namespace brink

@@ -175,6 +175,16 @@ class Parser {
     }
   }
 
+  // Every scalar of the document, keys too, as YAML decoded it: a quoted
+  // scalar's escapes ("\0", "\e", "\u202e") write any character, and text is
+  // printed (validate, inspect, the result file's attributes) or cut at a
+  // NUL. Checked once, before any section is read: the walk visits what an
+  // alias repeats again, but names each scalar once.
+  void safe_scalars(const YAML::Node& node, const std::string& path) {
+    std::unordered_set<int> named;  // the marks of scalars reported
+    safe_scalars(node, path, named);
+  }
+
   // Reports keys of `map` not in `allowed`; returns false if `map` is not a mapping.
   bool check_map(const YAML::Node& map, const std::string& path, const std::vector<std::string>& allowed) {
     if (!map.IsMap()) {
@@ -311,15 +321,7 @@ class Parser {
       error(node, fmt::format("'{}' must not be empty", dotted(path, key)));
       return fallback;
     }
-    // Text is printed (validate, inspect, the file's attributes): an escape
-    // sequence in it would drive the reader's terminal.
-    const std::string& value = node.Scalar();
-    for (std::size_t i = 0, length = 1; i < value.size(); i += length)
-      if (const char32_t cp = unsafe_code_point(value, i, &length); cp != 0) {
-        error(node, fmt::format("'{}' contains the control character {} ({}); write it without", dotted(path, key),
-                                code_point_name(cp), shown(value)));
-        return fallback;
-      }
+    // Characters that would drive a terminal were refused by safe_scalars.
     return node.Scalar();
   }
 
@@ -336,6 +338,41 @@ class Parser {
   }
 
  private:
+  void safe_scalars(const YAML::Node& node, const std::string& path, std::unordered_set<int>& named) {
+    if (node.IsSequence()) {
+      std::size_t i = 0;
+      for (const auto& item : node) safe_scalars(item, dotted(path, std::to_string(i++)), named);
+    } else if (node.IsMap()) {
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) continue;  // reported by no_duplicates; never read
+        safe_scalar(entry.first, path, true, named);
+        safe_scalars(entry.second, dotted(path, entry.first.Scalar()), named);
+      }
+    } else if (node.IsScalar()) {
+      safe_scalar(node, path, false, named);
+    }
+  }
+
+  // A scalar's first unsafe unit, reported at the scalar. yaml-cpp decodes
+  // the escapes \N and \_ to the single bytes 0x85 and 0xA0, not to UTF-8.
+  void safe_scalar(const YAML::Node& scalar, const std::string& path, bool key, std::unordered_set<int>& named) {
+    const std::string& value = scalar.Scalar();
+    for (std::size_t i = 0; i < value.size();) {
+      const TextUnit unit = text_unit(value, i);
+      i += unit.length;
+      if (unsafe_kind(unit) == Unsafe::kNone) continue;
+      if (!named.insert(mark_of(scalar).pos).second) return;
+      const std::string what =
+          key ? fmt::format("key '{}' in '{}' contains {}", shown(value), path, unsafe_unit_text(unit))
+              : fmt::format("'{}' contains {} ({})", path, unsafe_unit_text(unit), shown(value));
+      error(scalar, unit.byte ? fmt::format("{}: yaml-cpp decodes YAML's escapes \\N and \\_ to single bytes; "
+                                            "write a no-break space as the character itself",
+                                            what)
+                              : fmt::format("{}; write it without", what));
+      return;
+    }
+  }
+
   static std::string field_problem(const FieldSpec& f, const std::string& full, const YAML::Node& node, double* value) {
     const bool numeric = f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger;
     if (numeric && node.IsScalar() && !plain_number_node(node))
