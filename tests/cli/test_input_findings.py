@@ -107,3 +107,27 @@ def test_an_escaped_character_in_a_key_is_named_once(brink, source_dir, tmp_path
     assert proc.returncode == 2
     assert "key 'x\\x00y' in 'run' contains the control character \\x00; write it without" in proc.stderr
     assert proc.stderr.count("contains the control character \\x1b") == 1, proc.stderr
+
+
+def test_a_menu_over_the_total_bound_says_the_total(brink, tmp_path):
+    """17 actors sharing a menu of 1024 actions: the message said A16 has 1024 actions, at most 1024
+    per actor, and never that the 17,408 of all actors are what is over 16,384."""
+    menu = "\n".join(f"      x{k}: {{kind: exercise, cost: 1}}" for k in range(1023))
+    copies = "\n".join(f"  A{k}: *a" for k in range(1, 17))
+    path = tmp_path / "m.yaml"
+    path.write_text(f"""brink: 1
+name: m
+run: {{horizon_days: 30, dt_days: 1}}
+actors:
+  A0: &a
+    forces: {{deployed: 1000}}
+    actions:
+      hold: {{}}
+{menu}
+{copies}
+escalation: {{rungs: [a, b, c, d], initial_rung: a, limited_war: b, full_war: c, alliance_war: d}}
+""")
+    proc = validate(brink, path)
+    assert proc.returncode == 2
+    assert "'actors.A16.actions' has 1024 actions, 17408 with those of the actors before it; at most 1024 per " \
+        "actor and 16384 over all actors are supported" in proc.stderr, proc.stderr

@@ -176,8 +176,12 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
   for (int j = 0; j < a; ++j) before += s.actors[j].actions.size();
   if (actions.size() > static_cast<std::size_t>(kMaxActionsPerActor) ||
       before + actions.size() > static_cast<std::size_t>(kMaxActions)) {
-    p.error(actions, fmt::format("'{}' has {} actions; at most {} per actor and {} over all actors are supported", ap,
-                                 actions.size(), kMaxActionsPerActor, kMaxActions));
+    // Within the bound per actor, the total is what is over: say it.
+    const std::string total = actions.size() > static_cast<std::size_t>(kMaxActionsPerActor)
+                                  ? std::string()
+                                  : fmt::format(", {} with those of the actors before it", before + actions.size());
+    p.error(actions, fmt::format("'{}' has {} actions{}; at most {} per actor and {} over all actors are supported", ap,
+                                 actions.size(), total, kMaxActionsPerActor, kMaxActions));
     return;
   }
   p.no_duplicates(actions, ap);
