@@ -131,3 +131,12 @@ escalation: {{rungs: [a, b, c, d], initial_rung: a, limited_war: b, full_war: c,
     assert proc.returncode == 2
     assert "'actors.A16.actions' has 1024 actions, 17408 with those of the actors before it; at most 1024 per " \
         "actor and 16384 over all actors are supported" in proc.stderr, proc.stderr
+
+
+def test_a_null_section_is_reported_at_its_key(brink, tmp_path):
+    """`actors:` left empty on line 4 was reported at 5:1, the next key."""
+    path = tmp_path / "n.yaml"
+    path.write_text(SMALL.replace("actors: {A: {forces: {deployed: 1}}, B: {forces: {deployed: 1}}}", "actors:"))
+    proc = validate(brink, path)
+    assert proc.returncode == 2
+    assert proc.stderr == f"{path}:4:1: 'actors' must be a non-empty mapping of actor id to actor\n", proc.stderr

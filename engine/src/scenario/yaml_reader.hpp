@@ -11,6 +11,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -138,7 +139,10 @@ class Parser {
   bool saturated() const { return diagnostics_.size() >= kMaxDiagnostics; }
 
   void error(const YAML::Node& node, std::string message) {
-    const YAML::Mark mark = mark_of(node);
+    YAML::Mark mark = mark_of(node);
+    // yaml-cpp marks a null value ("actors:" and nothing) at the next token, often a later line.
+    if (node.IsDefined() && node.IsNull())
+      if (const auto key = null_keys_.find(mark.pos); key != null_keys_.end()) mark = key->second;
     if (saturated()) {
       if (omitted_++ == 0) first_omitted_ = mark;
       return;
@@ -179,7 +183,8 @@ class Parser {
   // scalar's escapes ("\0", "\e", "\u202e") write any character, and text is
   // printed (validate, inspect, the result file's attributes) or cut at a
   // NUL. Checked once, before any section is read: the walk visits what an
-  // alias repeats again, but names each scalar once.
+  // alias repeats again, but names each scalar once. The walk also notes the
+  // key of each null value, where error() reports that value.
   void safe_scalars(const YAML::Node& node, const std::string& path) {
     std::unordered_set<int> named;  // the marks of scalars reported
     safe_scalars(node, path, named);
@@ -346,6 +351,7 @@ class Parser {
       for (const auto& entry : node) {
         if (!entry.first.IsScalar()) continue;  // reported by no_duplicates; never read
         safe_scalar(entry.first, path, true, named);
+        if (entry.second.IsNull()) null_keys_.emplace(mark_of(entry.second).pos, entry.first.Mark());
         safe_scalars(entry.second, dotted(path, entry.first.Scalar()), named);
       }
     } else if (node.IsScalar()) {
@@ -406,6 +412,7 @@ class Parser {
   }
 
   std::string label_;
+  std::unordered_map<int, YAML::Mark> null_keys_;  // a null value's mark (its pos) -> its key's
   std::unordered_set<std::string> unread_;
   std::vector<Diagnostic> diagnostics_;
   std::size_t omitted_ = 0;
