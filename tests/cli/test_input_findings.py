@@ -133,6 +133,19 @@ escalation: {{rungs: [a, b, c, d], initial_rung: a, limited_war: b, full_war: c,
         "actor and 16384 over all actors are supported" in proc.stderr, proc.stderr
 
 
+def test_a_null_actor_is_reported_once_at_its_key(brink, source_dir, tmp_path):
+    """`PAT:` with no value also drew "the priors in 'actors.PAT.types' sum to 0, not 1", and both
+    were reported at the next key's line."""
+    text = minimal(source_dir)
+    start, end = text.index("  PAT:\n"), text.index("\nrelations:")
+    path = tmp_path / "n.yaml"
+    path.write_text(text[:start] + "  PAT:\n" + text[end:])
+    row = text.count("\n", 0, start) + 1
+    proc = validate(brink, path)
+    assert proc.returncode == 2
+    assert proc.stderr == f"{path}:{row}:3: 'actors.PAT' must be a mapping, got nothing\n", proc.stderr
+
+
 def test_a_null_section_is_reported_at_its_key(brink, tmp_path):
     """`actors:` left empty on line 4 was reported at 5:1, the next key."""
     path = tmp_path / "n.yaml"

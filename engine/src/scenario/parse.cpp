@@ -141,7 +141,11 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
 
 void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids, int a,
                  Scenario& s) {
-  if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types"})) return;
+  if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types"})) {
+    // No type was read: the rule on priors would judge an empty list (priors that sum to 0).
+    p.unread(path + ".types");
+    return;
+  }
   s.actors[a].name = p.text(node, "name", path, s.actors[a].id);
   const FieldIndex index = {a, -1, -1};
   const YAML::Node forces = get(node, "forces");
