@@ -153,3 +153,17 @@ def test_a_null_section_is_reported_at_its_key(brink, tmp_path):
     proc = validate(brink, path)
     assert proc.returncode == 2
     assert proc.stderr == f"{path}:4:1: 'actors' must be a non-empty mapping of actor id to actor\n", proc.stderr
+
+
+def test_a_tagged_number_is_not_said_to_be_quoted(brink, tmp_path):
+    """`horizon_days: ! 60` (YAML's non-specific tag) was refused as `got "60"; write it without the
+    quotes`, though the file has no quotes."""
+    path = tmp_path / "t.yaml"
+    for written, said in (("! 60", "got ! 60; write it without the tag"),
+                          ('"60"', 'got "60"; write it without the quotes'),
+                          ("&h ! 60", "got ! 60; write it without the tag"),
+                          ("&h '60'", 'got "60"; write it without the quotes')):
+        path.write_text(SMALL.replace("horizon_days: 10", f"horizon_days: {written}"))
+        proc = validate(brink, path)
+        assert proc.returncode == 2
+        assert f"'run.horizon_days' must be a number, {said}" in proc.stderr, (written, proc.stderr)

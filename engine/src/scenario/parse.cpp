@@ -665,7 +665,7 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   // (a deep copy, an emitter) would take memory exponential in the text.
   if (const yaml_text::AliasProblem aliases = yaml_text::alias_problem(source.text); aliases.line > 0)
     throw ScenarioError({{source.label, aliases.line, aliases.column, aliases.message}});
-  Parser parser(source.label);
+  Parser parser(source.label, source.text);
   parser.safe_scalars(root, "scenario");
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);

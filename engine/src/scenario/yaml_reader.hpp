@@ -11,6 +11,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -79,9 +80,24 @@ inline bool plain_number_node(const YAML::Node& node) {
   return node.IsScalar() && (tag == "?" || tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float");
 }
 
-// A scalar as the file writes it where that is why it is not a number: "5", !foo 5.
-inline std::string scalar_as_written(const YAML::Node& node) {
-  if (node.Tag() == "!") return fmt::format("\"{}\"", shown(node.Scalar()));
+// Whether a scalar of YAML's non-specific tag "!" is quoted ("60") rather
+// than tagged as the file writes it (! 60): yaml-cpp gives both that tag.
+// `text` is the file's (empty: taken as quoted); the node's mark is at its
+// properties (&anchor !tag) or, without them, at its opening quote.
+inline bool written_tagged(const YAML::Node& node, std::string_view text) {
+  auto at = static_cast<std::size_t>(std::max(node.Mark().pos, 0));
+  if (at < text.size() && text[at] == '&') {  // past the anchor's name
+    at = text.find_first_of(" \t\r\n", at);
+    at = at == std::string_view::npos ? text.size() : text.find_first_not_of(" \t\r\n", at);
+  }
+  return at < text.size() && text[at] == '!';
+}
+
+// A scalar as the file writes it where that is why it is not a number: "5", ! 5, !foo 5.
+inline std::string scalar_as_written(const YAML::Node& node, std::string_view text = {}) {
+  if (node.Tag() == "!")
+    return written_tagged(node, text) ? fmt::format("! {}", shown(node.Scalar()))
+                                      : fmt::format("\"{}\"", shown(node.Scalar()));
   if (!plain_number_node(node) && node.Tag() != "tag:yaml.org,2002:str") {
     constexpr std::string_view kCore = "tag:yaml.org,2002:";  // written !!name
     const std::string& tag = node.Tag();
@@ -119,7 +135,10 @@ inline constexpr std::size_t kMaxDiagnostics = 100;
 
 class Parser {
  public:
-  explicit Parser(std::string label) : label_(std::move(label)) { where_.label = label_; }
+  // `text`: the file's, which must outlive the parser (to tell "60" from ! 60).
+  explicit Parser(std::string label, std::string_view text = {}) : label_(std::move(label)), text_(text) {
+    where_.label = label_;
+  }
 
   // How many problems were found so far: a check that only repeats an earlier one can be skipped.
   std::size_t problem_count() const { return diagnostics_.size() + omitted_; }
@@ -319,7 +338,7 @@ class Parser {
     }
     if (const std::string& tag = node.Tag(); tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:str") {
       error(node, fmt::format("'{}' must be plain text, got {}; write it without the tag", dotted(path, key),
-                              scalar_as_written(node)));
+                              scalar_as_written(node, text_)));
       return fallback;
     }
     if (required && node.Scalar().find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -379,11 +398,11 @@ class Parser {
     }
   }
 
-  static std::string field_problem(const FieldSpec& f, const std::string& full, const YAML::Node& node, double* value) {
+  std::string field_problem(const FieldSpec& f, const std::string& full, const YAML::Node& node, double* value) const {
     const bool numeric = f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger;
     if (numeric && node.IsScalar() && !plain_number_node(node))
-      return fmt::format("'{}' must be a number, got {}; write it without {}", full, scalar_as_written(node),
-                         node.Tag() == "!" ? "the quotes" : "the tag");
+      return fmt::format("'{}' must be a number, got {}; write it without {}", full, scalar_as_written(node, text_),
+                         node.Tag() == "!" && !written_tagged(node, text_) ? "the quotes" : "the tag");
     // A list or a mapping: what the field takes instead (only run.replications also takes a mapping).
     const std::string problem =
         node.IsScalar() ? field_value_from_text(f, node.Scalar(), value)
@@ -412,6 +431,7 @@ class Parser {
   }
 
   std::string label_;
+  std::string_view text_;
   std::unordered_map<int, YAML::Mark> null_keys_;  // a null value's mark (its pos) -> its key's
   std::unordered_set<std::string> unread_;
   std::vector<Diagnostic> diagnostics_;
