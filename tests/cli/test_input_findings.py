@@ -167,3 +167,13 @@ def test_a_tagged_number_is_not_said_to_be_quoted(brink, tmp_path):
         proc = validate(brink, path)
         assert proc.returncode == 2
         assert f"'run.horizon_days' must be a number, {said}" in proc.stderr, (written, proc.stderr)
+
+
+def test_too_many_steps_are_counted_as_the_engine_counts_them(brink, tmp_path):
+    """60 / 0.00001 was printed as 5999999.999999999 steps; the engine runs 6000000."""
+    path = tmp_path / "s.yaml"
+    path.write_text(SMALL.replace("horizon_days: 10, dt_days: 1", "horizon_days: 60, dt_days: 0.00001"))
+    proc = validate(brink, path)
+    assert proc.returncode == 2
+    assert "run.horizon_days / run.dt_days = 60 / 1e-05 makes 6000000 steps, more than 1,000,000" in proc.stderr, \
+        proc.stderr
