@@ -177,3 +177,16 @@ def test_too_many_steps_are_counted_as_the_engine_counts_them(brink, tmp_path):
     assert proc.returncode == 2
     assert "run.horizon_days / run.dt_days = 60 / 1e-05 makes 6000000 steps, more than 1,000,000" in proc.stderr, \
         proc.stderr
+
+
+@pytest.mark.parametrize("bom, encoding", [(b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+                                           (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")])
+def test_a_utf32_file_is_named_utf32(brink, tmp_path, bom, encoding):
+    """A UTF-32 file was said to be UTF-16 (little-endian) or to hold a NUL byte (big-endian)."""
+    path = tmp_path / "u.yaml"
+    path.write_bytes(bom + SMALL.encode(encoding))
+    proc = validate(brink, path)
+    width = encoding[4:6]
+    assert proc.returncode == 2
+    assert proc.stderr == f"{path}:1:1: the file is UTF-{width} (it starts with a UTF-{width} byte order mark); " \
+        "save it as UTF-8\n", proc.stderr

@@ -65,6 +65,9 @@ std::size_t first_invalid_utf8(std::string_view text) {
 }
 
 void check_scenario_text(const std::string& label, std::string_view text) {
+  // UTF-32's little-endian mark starts with UTF-16's: tested first.
+  if (text.starts_with(std::string_view("\xFF\xFE\0\0", 4)) || text.starts_with(std::string_view("\0\0\xFE\xFF", 4)))
+    refuse(label, "the file is UTF-32 (it starts with a UTF-32 byte order mark); save it as UTF-8", 1, 1);
   if (text.size() >= 2 && ((text[0] == '\xFF' && text[1] == '\xFE') || (text[0] == '\xFE' && text[1] == '\xFF')))
     refuse(label, "the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8", 1, 1);
   if (text.starts_with("\x89HDF\r\n\x1a\n"))
