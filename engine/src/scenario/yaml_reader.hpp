@@ -370,12 +370,25 @@ class Parser {
       for (const auto& entry : node) {
         if (!entry.first.IsScalar()) continue;  // reported by no_duplicates; never read
         safe_scalar(entry.first, path, true, named);
-        if (entry.second.IsNull()) null_keys_.emplace(mark_of(entry.second).pos, entry.first.Mark());
+        if (entry.second.IsNull() && !written_null(entry.second))
+          null_keys_.emplace(mark_of(entry.second).pos, entry.first.Mark());
         safe_scalars(entry.second, dotted(path, entry.first.Scalar()), named);
       }
     } else if (node.IsScalar()) {
       safe_scalar(node, path, false, named);
     }
+  }
+
+  // Whether a null value is written (~, null, !!null): then its mark is its
+  // own, where nothing written has the next token's.
+  bool written_null(const YAML::Node& node) const {
+    const auto at = static_cast<std::size_t>(std::max(mark_of(node).pos, 0));
+    if (at >= text_.size()) return false;
+    const std::string_view rest = text_.substr(at);
+    const bool word = rest.starts_with("null") || rest.starts_with("Null") || rest.starts_with("NULL");
+    const std::size_t end = rest[0] == '~' ? 1 : word ? 4 : 0;  // a key "null:" is no null value
+    if (rest[0] == '!' || rest[0] == '&') return true;
+    return end > 0 && (end == rest.size() || std::string_view(" \t\r\n,]}#").find(rest[end]) != std::string_view::npos);
   }
 
   // A scalar's first unsafe unit, reported at the scalar. yaml-cpp decodes
