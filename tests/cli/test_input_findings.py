@@ -190,3 +190,51 @@ def test_a_utf32_file_is_named_utf32(brink, tmp_path, bom, encoding):
     assert proc.returncode == 2
     assert proc.stderr == f"{path}:1:1: the file is UTF-{width} (it starts with a UTF-{width} byte order mark); " \
         "save it as UTF-8\n", proc.stderr
+
+
+def run_bytes(brink, *args):
+    return subprocess.run([brink, *args], capture_output=True, text=True, encoding="utf-8", errors="replace",
+                          timeout=60)
+
+
+@pytest.mark.parametrize("path, shown, blank", [(" run.horizon_days", '" run.horizon_days"', "a space"),
+                                                ("run.horizon_days\t", '"run.horizon_days\\t"', "a tab")])
+def test_a_set_path_with_a_blank_says_so(brink, path, shown, blank):
+    """`--set ' run.horizon_days=5'` said "unknown parameter path 'run.horizon_days' ... nearest valid
+    paths: run.horizon_days": the blank was dropped from the message but not from the lookup."""
+    proc = run_bytes(brink, "run", "--quiet", "--set", f"{path}=5", "-o", "/nonexistent/x.h5")
+    assert proc.returncode == 2
+    assert f"the path {shown} contains {blank}; parameter paths have none" in proc.stderr, proc.stderr
+    assert "unknown parameter path" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["--set", "run.seed=1\nbrink: fake second line"],
+    ["--set", "run.seed=\x1b[31mred"],
+    ["--set", "run.horizon_days=5\u202eevil"],
+    ["--set", "run.seed\x1b[31m=5"],
+    ["--set", "run.seed=" + "9" * 100_000],
+    ["--seed", "1\x1b[31m"],
+    ["-n", "1\nbrink: fake"],
+    ["--sweep", "run.seed\x1b[31m=1,2"],
+    ["--sweep", "actors.RED.posture.reaction=0.1,0.2", "--lever", "actors.RED.posture.reaction=\x1b[31m"],
+    ["--design", "\x1b[31mgrid"],
+    ["--threads", "9" * 100_000],
+    ["--timeseries", "\x1b]0;title\x07"],
+    ["--frobnicate\x1b[31m"],
+])
+def test_command_line_text_in_messages_is_shown_escaped_and_short(brink, source_dir, args):
+    """Option values were echoed raw: a newline made a second line, escape sequences and U+202E went
+    to the terminal, and a 100,000-digit value was printed in full, twice."""
+    proc = run_bytes(brink, "run", str(source_dir / "docs" / "examples" / "minimal.yaml"), "--quiet", "-o",
+                     "/nonexistent/dir/x.h5", *args)
+    assert proc.returncode == 2, proc.stderr[:300]
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr[:500]
+    assert not any(c in proc.stderr for c in ("\x1b", "\x07", "\u202e", "\ufffd")), proc.stderr[:500]
+    assert len(proc.stderr) < 1000, proc.stderr[:500]
+
+
+def test_a_set_value_that_is_not_utf8_is_shown_escaped(brink):
+    proc = subprocess.run([brink, "run", "--quiet", "--set", b"run.seed=\xff\xfe"], capture_output=True, timeout=60)
+    assert proc.returncode == 2
+    assert b"\xff" not in proc.stderr and b"--set 'run.seed=\\xff\\xfe' is not valid UTF-8" in proc.stderr, proc.stderr

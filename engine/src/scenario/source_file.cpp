@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "shown_text.hpp"
+#include "brink/scenario/shown_text.hpp"
 
 namespace brink {
 namespace {

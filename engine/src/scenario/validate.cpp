@@ -8,7 +8,7 @@
 
 #include "brink/scenario/diagnostic.hpp"
 #include "brink/scenario/fields.hpp"
-#include "shown_text.hpp"
+#include "brink/scenario/shown_text.hpp"
 
 namespace brink {
 namespace {
@@ -528,9 +528,11 @@ void validate_or_throw(const Scenario& scenario) {
   throw ScenarioError(std::move(diagnostics));
 }
 
+// The source may be a path or an option as the user typed it, and a message
+// may quote either: printed on one line, with nothing that drives a terminal.
 std::string Diagnostic::format() const {
-  if (line < 0) return fmt::format("{}: {}", source, message);
-  return fmt::format("{}:{}:{}: {}", source, line, column, message);
+  if (line < 0) return fmt::format("{}: {}", escaped(source), escaped(message));
+  return fmt::format("{}:{}:{}: {}", escaped(source), line, column, escaped(message));
 }
 
 ScenarioError::ScenarioError(std::vector<Diagnostic> diagnostics)

@@ -19,8 +19,8 @@
 #include <fmt/format.h>
 
 #include "brink/scenario/parse.hpp"
+#include "brink/scenario/shown_text.hpp"
 #include "number_text.hpp"
-#include "shown_text.hpp"
 
 namespace brink::yaml_reader {
 

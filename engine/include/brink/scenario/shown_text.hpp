@@ -1,6 +1,7 @@
-// Text from a scenario as a one-line message shows it: nothing in it may
-// drive the terminal the message is printed on. Private to the scenario
-// module (the file checks, the YAML reader and the validation rules).
+// Text from a scenario or the command line as a one-line message shows it:
+// nothing in it may drive the terminal the message is printed on, or break
+// the message's one line. Used by the scenario module (the file checks, the
+// YAML reader, the rules, --set and --sweep) and by the CLI's options.
 #pragma once
 
 #include <cstddef>
@@ -125,6 +126,25 @@ inline std::string shown(const std::string& text) {
   std::size_t cut = 57;  // not inside a character
   while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0u) == 0x80u) --cut;
   return out.substr(0, cut) + "...";
+}
+
+// A whole message as printed: each unit unsafe_kind refuses shown as
+// unit_name gives it, and a newline, carriage return or tab as \n, \r, \t,
+// nothing cut. For messages that quote text they did not pass through
+// shown() (Boost.Program_options' own), and for labels (a file's path).
+inline std::string escaped(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const TextUnit unit = text_unit(text, i);
+    if (unit.value == '\n' || unit.value == '\r' || unit.value == '\t')
+      out += unit.value == '\n' ? "\\n" : unit.value == '\r' ? "\\r" : "\\t";
+    else if (unsafe_kind(unit) != Unsafe::kNone)
+      out += unit_name(unit);
+    else
+      out.append(text, i, unit.length);
+    i += unit.length;
+  }
+  return out;
 }
 
 }  // namespace brink
