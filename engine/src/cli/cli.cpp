@@ -38,6 +38,7 @@
 #include "brink/scenario/observations.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/scenario/shipped.hpp"
+#include "brink/scenario/shown_text.hpp"
 #include "brink/scenario/source_file.hpp"
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/plan.hpp"
@@ -276,7 +277,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::vector<Override> settings;  // --set, then run settings given as flags
   for (const auto& s : sets) {
     if (first_invalid_utf8(s) != std::string_view::npos || s.find('\0') != std::string::npos)
-      throw UsageError(fmt::format("--set '{}' is not valid UTF-8", s));
+      throw UsageError(fmt::format("--set '{}' is not valid UTF-8", shown(s)));
     settings.push_back(parse_override(s));
   }
   if (vm.count("replications"))
@@ -286,7 +287,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     settings.push_back({"run.seed", std::to_string(parse_count("--seed", seed, 0, 9007199254740991ULL))});
   if (vm.count("timeseries")) {
     if (timeseries.rfind("every=", 0) != 0)
-      throw UsageError(fmt::format("--timeseries takes every=K (K steps between records), got '{}'", timeseries));
+      throw UsageError(
+          fmt::format("--timeseries takes every=K (K steps between records), got '{}'", shown(timeseries)));
     settings.push_back({"output.timeseries_every",
                         std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
   }
@@ -508,7 +510,7 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
   double value = 0;
   if (!parse_scenario_number(text, &value) || value != std::floor(value) || value < static_cast<double>(min) ||
       value > static_cast<double>(max))
-    throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, text));
+    throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, shown(text)));
   return static_cast<std::uint64_t>(value);
 }
 
@@ -525,7 +527,7 @@ ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {
   std::string names;
   for (const auto& s : shipped_scenarios()) names += (names.empty() ? "" : ", ") + std::string(s.name);
   throw UsageError(fmt::format("no scenario file '{}' exists and no shipped scenario has that name (shipped: {})",
-                               *argument, names));
+                               escaped(*argument), names));
 }
 
 namespace {
@@ -600,22 +602,23 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
     err << fmt::format(
         "brink: unknown command '{}'; commands are run, validate, inspect, scenarios, params, merge, "
         "calibrate\n",
-        command);
+        shown(command));
     return kExitUsage;
   } catch (const ScenarioError& e) {
     for (const auto& d : e.diagnostics()) err << d.format() << "\n";
     return kExitUsage;
   } catch (const UsageError& e) {
-    err << "brink " << command << ": " << e.what() << "\n";
+    // Messages quote the command line (Boost's own do, unescaped): one line, nothing that drives the terminal.
+    err << "brink " << command << ": " << escaped(e.what()) << "\n";
     return kExitUsage;
   } catch (const IsaUnavailable& e) {
     err << "brink " << command << ": " << e.what() << "\n";
     return kExitUsage;
   } catch (const OutputRefused& e) {
-    err << "brink " << command << ": " << e.what() << "\n";
+    err << "brink " << command << ": " << escaped(e.what()) << "\n";
     return kExitUsage;
   } catch (const po::error& e) {
-    err << "brink " << command << ": " << e.what() << " (see 'brink " << command << " --help')\n";
+    err << "brink " << command << ": " << escaped(e.what()) << " (see 'brink " << command << " --help')\n";
     return kExitUsage;
   } catch (const std::bad_alloc&) {
     err << "brink " << command << ": " << kOutOfMemory

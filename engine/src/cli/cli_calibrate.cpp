@@ -33,6 +33,7 @@
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/mpi/distributed.hpp"
 #include "brink/scenario/shipped.hpp"
+#include "brink/scenario/shown_text.hpp"
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
@@ -249,7 +250,7 @@ CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource&
     double q = 0;
     auto [ptr, ec] = std::from_chars(o.quantile.data(), o.quantile.data() + o.quantile.size(), q);
     if (ec != std::errc() || ptr != o.quantile.data() + o.quantile.size() || !(q > 0 && q < 1))
-      throw po::error(fmt::format("--quantile must be a number in (0, 1), got '{}'", o.quantile));
+      throw po::error(fmt::format("--quantile must be a number in (0, 1), got '{}'", shown(o.quantile)));
     spec.quantile = q;
   }
   if (vm.count("common-random")) spec.common_random = true;
@@ -596,7 +597,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
           throw po::error(
               fmt::format("--set {}={} fixes a parameter the calibration draws from its prior; drop "
                           "the --set, or the parameter from 'calibrate.parameters'",
-                          s.path, s.value));
+                          s.path, shown(s.value)));
     check_prior_corners(set.loaded);
     set.target = calibration_target(set.loaded, operands.front(), vm, o);
     set.partial = set.target.string() + ".partial";

@@ -15,6 +15,7 @@
 #include "brink/io/table.hpp"
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/scenario/parse.hpp"
+#include "brink/scenario/shown_text.hpp"
 #include "brink/sweep/plan.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
@@ -112,7 +113,8 @@ std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text) {
   const std::optional<std::int64_t> count =
       slash == std::string_view::npos ? std::nullopt : whole_number(text.substr(slash + 1));
   if (!index || !count || *count < 1 || *count > kMaxShards || *index < 0 || *index >= *count)
-    throw UsageError(fmt::format("--shard takes I/N, shard I of N with 0 <= I < N <= {}, got '{}'", kMaxShards, text));
+    throw UsageError(fmt::format("--shard takes I/N, shard I of N with 0 <= I < N <= {}, got '{}'", kMaxShards,
+                                 shown(std::string(text))));
   return {*index, *count};
 }
 

@@ -11,6 +11,7 @@
 
 #include "brink/calibrate/cli_calibrate.hpp"
 #include "brink/io/variables.hpp"
+#include "brink/scenario/shown_text.hpp"
 #include "commands.hpp"
 
 namespace brink {
@@ -126,7 +127,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
       throw UsageError(
           fmt::format("--set {}={} fixes a parameter the sweep varies; give it once, as a --set or as "
                       "a sweep axis",
-                      o.path, o.value));
+                      o.path, shown(o.value)));
   if (!request.posterior.empty()) {
     SweepPlan plan = posterior_plan(*loaded, request.posterior, request.posterior_draws);
     const std::vector<std::string>& drawn = plan.draws ? plan.draws->parameters : plan.parameters;
@@ -135,7 +136,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
         throw UsageError(
             fmt::format("--set {}={} fixes a parameter the posterior in '{}' draws; drop the --set, "
                         "or run without --posterior",
-                        o.path, o.value, request.posterior));
+                        o.path, shown(o.value), shown(request.posterior)));
     plan.share_blocks = !one_block_per_point();
     set_rerun_recipe(&plan, source.label, request.settings, loaded->scenario.run.rule.max);
     plan.inputs = fmt::format("posterior {} {}\n", request.posterior, content_digest(file_bytes(request.posterior)));

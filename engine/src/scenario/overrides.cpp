@@ -15,6 +15,30 @@
 namespace brink {
 namespace {
 
+// How a message names a --set: path and value as shown(), so that a value of
+// 100,000 digits is cut and an escape sequence is not sent to the terminal.
+std::string set_label(std::string_view path, std::string_view value) {
+  return fmt::format("--set {}={}", shown(std::string(path)), shown(std::string(value)));
+}
+
+// A --sweep or --lever argument as a message shows it: a list of scenario
+// files whole (each path matters), any other cut as shown() cuts it.
+std::string sweep_argument_shown(const std::string& argument) {
+  return argument.starts_with("scenario=") ? escaped(argument) : shown(argument);
+}
+
+// A path in double quotes with its blanks escaped ("run.seed\t"), so that they show.
+std::string escaped_path(std::string_view path) { return fmt::format("\"{}\"", escaped(path.substr(0, 60))); }
+
+// The blank a parameter path holds, in words, or "": no path has one, so it
+// is a typo that a message on one line would hide (' run.seed' shown as 'run.seed').
+std::string blank_in_path(std::string_view path) {
+  const auto at = path.find_first_of(" \t\n\r\v\f");
+  if (at == std::string_view::npos) return {};
+  const char c = path[at];
+  return c == ' ' ? "a space" : c == '\t' ? "a tab" : c == '\n' ? "a newline" : "a blank";
+}
+
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
@@ -38,6 +62,8 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
   if (eq == std::string::npos || eq == 0 || eq + 1 == argument.size())
     return "not of the form PATH=v1,v2,... or PATH=min:max[:log]";
   axis->path = argument.substr(0, eq);
+  if (const std::string blank = blank_in_path(axis->path); !blank.empty())
+    return fmt::format("the path {} contains {}; parameter paths have none", escaped_path(axis->path), blank);
   const std::string value = argument.substr(eq + 1);
   std::vector<std::string> parts;
   const char separator = value.find(':') != std::string::npos ? ':' : ',';
@@ -138,7 +164,7 @@ std::vector<Diagnostic> locate(const LoadedScenario& loaded, const std::vector<P
     for (const Override& o : loaded.overrides)
       if (std::find(problem.paths.begin(), problem.paths.end(), o.path) != problem.paths.end()) culprit = &o;
     if (culprit)
-      out.push_back({fmt::format("--set {}={}", culprit->path, culprit->value), -1, -1, problem.message});
+      out.push_back({set_label(culprit->path, culprit->value), -1, -1, problem.message});
     else
       out.push_back(loaded.source.at(problem.paths.empty() ? std::string() : problem.paths.front(), problem.message));
   }
@@ -148,10 +174,15 @@ std::vector<Diagnostic> locate(const LoadedScenario& loaded, const std::vector<P
 Override parse_override(std::string_view assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == assignment.size())
-    throw ScenarioError(
-        {{"--set", -1, -1,
-          fmt::format("'{}' is not of the form PATH=VALUE (e.g. actors.RUS.forces.deployed=150000)", assignment)}});
-  return {std::string(assignment.substr(0, eq)), std::string(assignment.substr(eq + 1))};
+    throw ScenarioError({{"--set", -1, -1,
+                          fmt::format("'{}' is not of the form PATH=VALUE (e.g. actors.RUS.forces.deployed=150000)",
+                                      shown(std::string(assignment)))}});
+  const std::string_view path = assignment.substr(0, eq);
+  if (const std::string blank = blank_in_path(path); !blank.empty())
+    throw ScenarioError({{set_label(path, assignment.substr(eq + 1)), -1, -1,
+                          fmt::format("the path {} contains {}; parameter paths have none (e.g. run.seed=7)",
+                                      escaped_path(path), blank)}});
+  return {std::string(path), std::string(assignment.substr(eq + 1))};
 }
 
 std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& parameters, std::string_view path,
@@ -182,13 +213,13 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
                        shown(o.value), join(nearest_paths(registry.parameters(), o.path)))});
       continue;
     }
-    const std::string label = fmt::format("--set {}={}", o.path, o.value);
+    const std::string label = set_label(o.path, o.value);
     double value = 0.0;
     if (std::string problem = field_value_from_text(*field->spec, o.value, &value); !problem.empty()) {
-      problems.push_back({label, -1, -1, fmt::format("'{}' {}, got '{}'", o.path, problem, o.value)});
+      problems.push_back({label, -1, -1, fmt::format("'{}' {}, got '{}'", o.path, problem, shown(o.value))});
       continue;
     }
-    if (std::string problem = field_value_problem(*field->spec, o.path, value, o.value); !problem.empty()) {
+    if (std::string problem = field_value_problem(*field->spec, o.path, value, shown(o.value)); !problem.empty()) {
       problems.push_back({label, -1, -1, problem});
       continue;
     }
@@ -334,7 +365,7 @@ void check_sweep_range(const LoadedScenario& loaded) {
     const auto argument = first.starts_with(kAxis) ? loaded.sweep_arguments.find(first.substr(kAxis.size()))
                                                    : loaded.sweep_arguments.end();
     if (argument != loaded.sweep_arguments.end())
-      diagnostics.push_back({"--sweep " + argument->second, -1, -1, problem.message});
+      diagnostics.push_back({"--sweep " + sweep_argument_shown(argument->second), -1, -1, problem.message});
     else
       diagnostics.push_back(loaded.source.at(first, problem.message));
   }
@@ -355,7 +386,8 @@ std::vector<Diagnostic> merged_sweep_problems(const LoadedScenario& loaded) {
     if (problem.empty()) continue;
     // Named where the axis was given: its option, or its line in the scenario file.
     if (const auto argument = loaded.sweep_arguments.find(axis.path); argument != loaded.sweep_arguments.end())
-      problems.push_back({(axis.lever ? "--lever " : "--sweep ") + argument->second, -1, -1, std::move(problem)});
+      problems.push_back({(axis.lever ? "--lever " : "--sweep ") + sweep_argument_shown(argument->second), -1, -1,
+                          std::move(problem)});
     else
       problems.push_back(loaded.source.at("sweep.parameters." + axis.path, std::move(problem)));
   }
@@ -398,7 +430,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
     SweepDesign unused{};
     problems.push_back({"--design", -1, -1,
-                        fmt::format("must be grid, random, lhs, sobol or morris, got '{}'{}", design,
+                        fmt::format("must be grid, random, lhs, sobol or morris, got '{}'{}", shown(design),
                                     lower != design && parse_design_name(lower, &unused)
                                         ? fmt::format(" (names are lower case: '{}')", lower)
                                         : "")});
@@ -412,19 +444,19 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     if (argument.rfind("scenario=", 0) == 0) {
       const std::string option = lever ? "--lever " : "--sweep ";
       if (const auto earlier = given.find("scenario"); earlier != given.end()) {
-        problems.push_back({option + argument, -1, -1,
+        problems.push_back({option + sweep_argument_shown(argument), -1, -1,
                             fmt::format("'scenario' is already an axis ({}); give each axis once", earlier->second)});
         continue;
       }
-      given.emplace("scenario", option + argument);
+      given.emplace("scenario", option + sweep_argument_shown(argument));
       // Scenario choices: files, loaded and checked by the caller (they need I/O).
       spec.scenarios.clear();
       std::stringstream files(argument.substr(9));
       for (std::string file; std::getline(files, file, ',');)
         if (!file.empty()) spec.scenarios.push_back(file);
       if (spec.scenarios.size() < 2)
-        problems.push_back(
-            {"--sweep " + argument, -1, -1, "scenario choices need at least two files: scenario=a.yaml,b.yaml"});
+        problems.push_back({"--sweep " + sweep_argument_shown(argument), -1, -1,
+                            "scenario choices need at least two files: scenario=a.yaml,b.yaml"});
       loaded.sweep_arguments["scenario"] = argument;
       spec.scenarios_lever = lever;
       continue;
@@ -432,22 +464,23 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     SweepAxis axis;
     const std::string option = lever ? "--lever " : "--sweep ";
     if (std::string problem = read_sweep_argument(argument, loaded.parameters, &axis); !problem.empty()) {
-      problems.push_back({option + argument, -1, -1, problem});
+      problems.push_back({option + sweep_argument_shown(argument), -1, -1, problem});
       continue;
     }
     if (lever && axis.values.empty()) {
-      problems.push_back({option + argument, -1, -1, "a lever is a list of values, PATH=v1,v2,..."});
+      problems.push_back(
+          {option + sweep_argument_shown(argument), -1, -1, "a lever is a list of values, PATH=v1,v2,..."});
       continue;
     }
     axis.lever = lever;
     // An axis of the file's sweep block is replaced; one given twice here would silently drop the first.
     if (const auto earlier = given.find(axis.path); earlier != given.end()) {
       problems.push_back(
-          {option + argument, -1, -1,
-           fmt::format("'{}' is already an axis ({}); give each axis once", axis.path, earlier->second)});
+          {option + sweep_argument_shown(argument), -1, -1,
+           fmt::format("'{}' is already an axis ({}); give each axis once", shown(axis.path), earlier->second)});
       continue;
     }
-    given.emplace(axis.path, option + argument);
+    given.emplace(axis.path, option + sweep_argument_shown(argument));
     loaded.sweep_arguments[axis.path] = argument;
     const auto same =
         std::find_if(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == axis.path; });
@@ -457,7 +490,7 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
       spec.axes.push_back(axis);
   }
   if (problems.empty() && !design.empty() && spec.empty())
-    problems.push_back({"--design " + design, -1, -1,
+    problems.push_back({"--design " + shown(design), -1, -1,
                         "samples the sweep's axes, and this run sweeps nothing: add --sweep PATH=MIN:MAX (or a sweep "
                         "block in the scenario), or drop --design"});
   if (problems.empty() && samples > 0 && spec.design == SweepDesign::kGrid)

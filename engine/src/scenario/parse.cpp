@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <tuple>
 #include <unordered_set>
+#include <vector>
 
 #include <yaml-cpp/depthguard.h>
 
@@ -139,7 +141,11 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
 
 void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids, int a,
                  Scenario& s) {
-  if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types"})) return;
+  if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types"})) {
+    // No type was read: the rule on priors would judge an empty list (priors that sum to 0).
+    p.unread(path + ".types");
+    return;
+  }
   s.actors[a].name = p.text(node, "name", path, s.actors[a].id);
   const FieldIndex index = {a, -1, -1};
   const YAML::Node forces = get(node, "forces");
@@ -174,8 +180,12 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
   for (int j = 0; j < a; ++j) before += s.actors[j].actions.size();
   if (actions.size() > static_cast<std::size_t>(kMaxActionsPerActor) ||
       before + actions.size() > static_cast<std::size_t>(kMaxActions)) {
-    p.error(actions, fmt::format("'{}' has {} actions; at most {} per actor and {} over all actors are supported", ap,
-                                 actions.size(), kMaxActionsPerActor, kMaxActions));
+    // Within the bound per actor, the total is what is over: say it.
+    const std::string total = actions.size() > static_cast<std::size_t>(kMaxActionsPerActor)
+                                  ? std::string()
+                                  : fmt::format(", {} with those of the actors before it", before + actions.size());
+    p.error(actions, fmt::format("'{}' has {} actions{}; at most {} per actor and {} over all actors are supported", ap,
+                                 actions.size(), total, kMaxActionsPerActor, kMaxActions));
     return;
   }
   p.no_duplicates(actions, ap);
@@ -238,6 +248,11 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
     p.error(commitments, "'relations.commitments' must be a list of {from, to, strength}");
     return;
   }
+  // Where each (from, to) is first committed, as a file index: a repeat is
+  // reported once, against it. (Comparing each entry with every earlier one
+  // took minutes for 40,000 copies, and reported each against all of them.)
+  constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+  std::vector<std::size_t> first(n * n, kNone);
   for (std::size_t i = 0; i < commitments.size(); ++i) {
     const YAML::Node c = commitments[i];
     const std::string cp = fmt::format("relations.commitments.{}", i);
@@ -249,12 +264,16 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
     commitment.to = p.actor(get(c, "to"), cp + ".to", ids);
     if (commitment.from >= 0 && commitment.from == commitment.to)
       p.error(get(c, "to"), fmt::format("'{}' commits actor '{}' to itself", cp, ids[commitment.from]));
-    for (std::size_t k = 0; k < s.relations.commitments.size(); ++k)
-      if (commitment.from >= 0 && commitment.to >= 0 && s.relations.commitments[k].from == commitment.from &&
-          s.relations.commitments[k].to == commitment.to)
-        p.error(c, fmt::format("'{}' commits '{}' to '{}' a second time (as relations.commitments.{}); give one "
-                               "commitment with one strength",
-                               cp, ids[commitment.from], ids[commitment.to], k));
+    if (commitment.from >= 0 && commitment.to >= 0) {
+      std::size_t& at = first[static_cast<std::size_t>(commitment.from) * n + static_cast<std::size_t>(commitment.to)];
+      if (at == kNone)
+        at = i;
+      else
+        p.error(c, p.saturated() ? std::string()
+                                 : fmt::format("'{}' commits '{}' to '{}' a second time (as relations.commitments.{}); "
+                                               "give one commitment with one strength",
+                                               cp, ids[commitment.from], ids[commitment.to], at));
+    }
     s.relations.commitments.push_back(commitment);
     const FieldIndex index = {static_cast<int>(s.relations.commitments.size()) - 1, -1, -1};
     p.fields(c, "relations.commitments.*", cp, index, s);
@@ -681,7 +700,8 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   // (a deep copy, an emitter) would take memory exponential in the text.
   if (const yaml_text::AliasProblem aliases = yaml_text::alias_problem(source.text); aliases.line > 0)
     throw ScenarioError({{source.label, aliases.line, aliases.column, aliases.message}});
-  Parser parser(source.label);
+  Parser parser(source.label, source.text);
+  parser.safe_scalars(root, "scenario");
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);
   loaded.source = std::move(parser.source_map());

@@ -9,38 +9,13 @@
 
 #include <fmt/format.h>
 
+#include "brink/scenario/shown_text.hpp"
+
 namespace brink {
 namespace {
 
 [[noreturn]] void refuse(const std::string& label, const std::string& message, int line = -1, int column = -1) {
   throw ScenarioError({{label, line, column, message}});
-}
-
-// Length of the UTF-8 sequence starting at text[i], or 0 if it is invalid.
-std::size_t sequence_length(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // overlong
-    if (lead == 0xED) high = 0x9F;  // UTF-16 surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;   // overlong
-    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k)
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  return length;
 }
 
 bool only_comments_and_blanks(std::string_view text) {
@@ -82,7 +57,7 @@ TextPosition position_of(std::string_view text, std::size_t offset) {
 
 std::size_t first_invalid_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = sequence_length(text, i);
+    const std::size_t length = utf8_length(text, i);
     if (length == 0) return i;
     i += length;
   }
@@ -90,6 +65,9 @@ std::size_t first_invalid_utf8(std::string_view text) {
 }
 
 void check_scenario_text(const std::string& label, std::string_view text) {
+  // UTF-32's little-endian mark starts with UTF-16's: tested first.
+  if (text.starts_with(std::string_view("\xFF\xFE\0\0", 4)) || text.starts_with(std::string_view("\0\0\xFE\xFF", 4)))
+    refuse(label, "the file is UTF-32 (it starts with a UTF-32 byte order mark); save it as UTF-8", 1, 1);
   if (text.size() >= 2 && ((text[0] == '\xFF' && text[1] == '\xFE') || (text[0] == '\xFE' && text[1] == '\xFF')))
     refuse(label, "the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8", 1, 1);
   if (text.starts_with("\x89HDF\r\n\x1a\n"))

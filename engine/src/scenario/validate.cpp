@@ -8,7 +8,7 @@
 
 #include "brink/scenario/diagnostic.hpp"
 #include "brink/scenario/fields.hpp"
-#include "shown_text.hpp"
+#include "brink/scenario/shown_text.hpp"
 
 namespace brink {
 namespace {
@@ -71,10 +71,12 @@ void dt_within_horizon(const Scenario& s, Problems* out) {
 }
 
 void steps_at_most_a_million(const Scenario& s, Problems* out) {
-  const double steps = s.run.horizon_days / s.run.dt_days;
+  // As the engine counts them: at most 1e6 / 1e-6 = 1e12, a whole number.
+  const double steps = steps_of(s);
   if (steps > 1e6)
     out->push_back({{"run", "run.horizon_days", "run.dt_days"},
-                    fmt::format("run.horizon_days / run.dt_days = {} steps is more than 1,000,000", steps)});
+                    fmt::format("run.horizon_days / run.dt_days = {} / {} makes {:.0f} steps, more than 1,000,000",
+                                s.run.horizon_days, s.run.dt_days, steps)});
 }
 
 void replication_bounds_ordered(const Scenario& s, Problems* out) {
@@ -526,9 +528,11 @@ void validate_or_throw(const Scenario& scenario) {
   throw ScenarioError(std::move(diagnostics));
 }
 
+// The source may be a path or an option as the user typed it, and a message
+// may quote either: printed on one line, with nothing that drives a terminal.
 std::string Diagnostic::format() const {
-  if (line < 0) return fmt::format("{}: {}", source, message);
-  return fmt::format("{}:{}:{}: {}", source, line, column, message);
+  if (line < 0) return fmt::format("{}: {}", escaped(source), escaped(message));
+  return fmt::format("{}:{}:{}: {}", escaped(source), line, column, escaped(message));
 }
 
 ScenarioError::ScenarioError(std::vector<Diagnostic> diagnostics)

@@ -11,14 +11,16 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "brink/scenario/parse.hpp"
+#include "brink/scenario/shown_text.hpp"
 #include "number_text.hpp"
-#include "shown_text.hpp"
 
 namespace brink::yaml_reader {
 
@@ -78,9 +80,24 @@ inline bool plain_number_node(const YAML::Node& node) {
   return node.IsScalar() && (tag == "?" || tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float");
 }
 
-// A scalar as the file writes it where that is why it is not a number: "5", !foo 5.
-inline std::string scalar_as_written(const YAML::Node& node) {
-  if (node.Tag() == "!") return fmt::format("\"{}\"", shown(node.Scalar()));
+// Whether a scalar of YAML's non-specific tag "!" is quoted ("60") rather
+// than tagged as the file writes it (! 60): yaml-cpp gives both that tag.
+// `text` is the file's (empty: taken as quoted); the node's mark is at its
+// properties (&anchor !tag) or, without them, at its opening quote.
+inline bool written_tagged(const YAML::Node& node, std::string_view text) {
+  auto at = static_cast<std::size_t>(std::max(node.Mark().pos, 0));
+  if (at < text.size() && text[at] == '&') {  // past the anchor's name
+    at = text.find_first_of(" \t\r\n", at);
+    at = at == std::string_view::npos ? text.size() : text.find_first_not_of(" \t\r\n", at);
+  }
+  return at < text.size() && text[at] == '!';
+}
+
+// A scalar as the file writes it where that is why it is not a number: "5", ! 5, !foo 5.
+inline std::string scalar_as_written(const YAML::Node& node, std::string_view text = {}) {
+  if (node.Tag() == "!")
+    return written_tagged(node, text) ? fmt::format("! {}", shown(node.Scalar()))
+                                      : fmt::format("\"{}\"", shown(node.Scalar()));
   if (!plain_number_node(node) && node.Tag() != "tag:yaml.org,2002:str") {
     constexpr std::string_view kCore = "tag:yaml.org,2002:";  // written !!name
     const std::string& tag = node.Tag();
@@ -118,7 +135,10 @@ inline constexpr std::size_t kMaxDiagnostics = 100;
 
 class Parser {
  public:
-  explicit Parser(std::string label) : label_(std::move(label)) { where_.label = label_; }
+  // `text`: the file's, which must outlive the parser (to tell "60" from ! 60).
+  explicit Parser(std::string label, std::string_view text = {}) : label_(std::move(label)), text_(text) {
+    where_.label = label_;
+  }
 
   // How many problems were found so far: a check that only repeats an earlier one can be skipped.
   std::size_t problem_count() const { return diagnostics_.size() + omitted_; }
@@ -138,7 +158,10 @@ class Parser {
   bool saturated() const { return diagnostics_.size() >= kMaxDiagnostics; }
 
   void error(const YAML::Node& node, std::string message) {
-    const YAML::Mark mark = mark_of(node);
+    YAML::Mark mark = mark_of(node);
+    // yaml-cpp marks a null value ("actors:" and nothing) at the next token, often a later line.
+    if (node.IsDefined() && node.IsNull())
+      if (const auto key = null_keys_.find(mark.pos); key != null_keys_.end()) mark = key->second;
     if (saturated()) {
       if (omitted_++ == 0) first_omitted_ = mark;
       return;
@@ -173,6 +196,17 @@ class Parser {
       if (!seen.insert(entry.first.Scalar()).second)
         error(entry.first, fmt::format("key '{}' appears twice in '{}'", shown(entry.first.Scalar()), path));
     }
+  }
+
+  // Every scalar of the document, keys too, as YAML decoded it: a quoted
+  // scalar's escapes ("\0", "\e", "\u202e") write any character, and text is
+  // printed (validate, inspect, the result file's attributes) or cut at a
+  // NUL. Checked once, before any section is read: the walk visits what an
+  // alias repeats again, but names each scalar once. The walk also notes the
+  // key of each null value, where error() reports that value.
+  void safe_scalars(const YAML::Node& node, const std::string& path) {
+    std::unordered_set<int> named;  // the marks of scalars reported
+    safe_scalars(node, path, named);
   }
 
   // Reports keys of `map` not in `allowed`; returns false if `map` is not a mapping.
@@ -304,22 +338,14 @@ class Parser {
     }
     if (const std::string& tag = node.Tag(); tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:str") {
       error(node, fmt::format("'{}' must be plain text, got {}; write it without the tag", dotted(path, key),
-                              scalar_as_written(node)));
+                              scalar_as_written(node, text_)));
       return fallback;
     }
     if (required && node.Scalar().find_first_not_of(" \t\r\n") == std::string::npos) {
       error(node, fmt::format("'{}' must not be empty", dotted(path, key)));
       return fallback;
     }
-    // Text is printed (validate, inspect, the file's attributes): an escape
-    // sequence in it would drive the reader's terminal.
-    const std::string& value = node.Scalar();
-    for (std::size_t i = 0, length = 1; i < value.size(); i += length)
-      if (const char32_t cp = unsafe_code_point(value, i, &length); cp != 0) {
-        error(node, fmt::format("'{}' contains the control character {} ({}); write it without", dotted(path, key),
-                                code_point_name(cp), shown(value)));
-        return fallback;
-      }
+    // Characters that would drive a terminal were refused by safe_scalars.
     return node.Scalar();
   }
 
@@ -336,11 +362,60 @@ class Parser {
   }
 
  private:
-  static std::string field_problem(const FieldSpec& f, const std::string& full, const YAML::Node& node, double* value) {
+  void safe_scalars(const YAML::Node& node, const std::string& path, std::unordered_set<int>& named) {
+    if (node.IsSequence()) {
+      std::size_t i = 0;
+      for (const auto& item : node) safe_scalars(item, dotted(path, std::to_string(i++)), named);
+    } else if (node.IsMap()) {
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) continue;  // reported by no_duplicates; never read
+        safe_scalar(entry.first, path, true, named);
+        if (entry.second.IsNull() && !written_null(entry.second))
+          null_keys_.emplace(mark_of(entry.second).pos, entry.first.Mark());
+        safe_scalars(entry.second, dotted(path, entry.first.Scalar()), named);
+      }
+    } else if (node.IsScalar()) {
+      safe_scalar(node, path, false, named);
+    }
+  }
+
+  // Whether a null value is written (~, null, !!null): then its mark is its
+  // own, where nothing written has the next token's.
+  bool written_null(const YAML::Node& node) const {
+    const auto at = static_cast<std::size_t>(std::max(mark_of(node).pos, 0));
+    if (at >= text_.size()) return false;
+    const std::string_view rest = text_.substr(at);
+    const bool word = rest.starts_with("null") || rest.starts_with("Null") || rest.starts_with("NULL");
+    const std::size_t end = rest[0] == '~' ? 1 : word ? 4 : 0;  // a key "null:" is no null value
+    if (rest[0] == '!' || rest[0] == '&') return true;
+    return end > 0 && (end == rest.size() || std::string_view(" \t\r\n,]}#").find(rest[end]) != std::string_view::npos);
+  }
+
+  // A scalar's first unsafe unit, reported at the scalar. yaml-cpp decodes
+  // the escapes \N and \_ to the single bytes 0x85 and 0xA0, not to UTF-8.
+  void safe_scalar(const YAML::Node& scalar, const std::string& path, bool key, std::unordered_set<int>& named) {
+    const std::string& value = scalar.Scalar();
+    for (std::size_t i = 0; i < value.size();) {
+      const TextUnit unit = text_unit(value, i);
+      i += unit.length;
+      if (unsafe_kind(unit) == Unsafe::kNone) continue;
+      if (!named.insert(mark_of(scalar).pos).second) return;
+      const std::string what =
+          key ? fmt::format("key '{}' in '{}' contains {}", shown(value), path, unsafe_unit_text(unit))
+              : fmt::format("'{}' contains {} ({})", path, unsafe_unit_text(unit), shown(value));
+      error(scalar, unit.byte ? fmt::format("{}: yaml-cpp decodes YAML's escapes \\N and \\_ to single bytes; "
+                                            "write a no-break space as the character itself",
+                                            what)
+                              : fmt::format("{}; write it without", what));
+      return;
+    }
+  }
+
+  std::string field_problem(const FieldSpec& f, const std::string& full, const YAML::Node& node, double* value) const {
     const bool numeric = f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger;
     if (numeric && node.IsScalar() && !plain_number_node(node))
-      return fmt::format("'{}' must be a number, got {}; write it without {}", full, scalar_as_written(node),
-                         node.Tag() == "!" ? "the quotes" : "the tag");
+      return fmt::format("'{}' must be a number, got {}; write it without {}", full, scalar_as_written(node, text_),
+                         node.Tag() == "!" && !written_tagged(node, text_) ? "the quotes" : "the tag");
     // A list or a mapping: what the field takes instead (only run.replications also takes a mapping).
     const std::string problem =
         node.IsScalar() ? field_value_from_text(f, node.Scalar(), value)
@@ -369,6 +444,8 @@ class Parser {
   }
 
   std::string label_;
+  std::string_view text_;
+  std::unordered_map<int, YAML::Mark> null_keys_;  // a null value's mark (its pos) -> its key's
   std::unordered_set<std::string> unread_;
   std::vector<Diagnostic> diagnostics_;
   std::size_t omitted_ = 0;
