@@ -52,3 +52,26 @@ def test_an_output_path_with_a_control_character_is_refused(brink, minimal, tmp_
     proc = run_brink(brink, "merge", name, *shards, cwd=tmp_path)
     assert proc.returncode == 2 and "control character" in proc.stderr, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s0.h5", "s1.h5"]
+
+
+@pytest.mark.parametrize("runs", [True, False], ids=["per-replication", "summary-only"])
+def test_merge_refuses_a_shard_whose_summary_no_run_writes(brink, minimal, tmp_path, runs):
+    """A shard edited with h5py (valid checksums) to count 999,999 replications of 50 in one
+    outcome was merged with exit 0 into a file that `inspect` then called damaged. Merge checks
+    every summary it copies as `inspect` does, and writes nothing."""
+    import h5py
+
+    sweep = ["-n", "50", "--sweep", "actors.RED.forces.deployed=10000,20000,30000,40000"]
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for i, shard in enumerate(shards):
+        proc = run_brink(brink, "run", minimal, "-q", *sweep, *([] if runs else ["--summary-only"]),
+                         "--shard", f"{i}/3", "-o", shard)
+        assert proc.returncode == 0, proc.stderr
+    assert run_brink(brink, "merge", tmp_path / "good.h5", *shards).returncode == 0
+    with h5py.File(shards[2], "r+") as f:
+        f["outcome_count"][2, 1] = 999999
+    proc = run_brink(brink, "merge", tmp_path / "out.h5", *shards)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (f"brink merge: '{shards[2]}' is damaged (point 2's summary counts 999999 of 50 "
+                           "replications in one outcome); run that shard again\n"), proc.stderr
+    assert not list(tmp_path.glob("out.h5*"))

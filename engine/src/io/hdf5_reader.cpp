@@ -101,23 +101,6 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t*, void* data) 
 // The points' summaries, kSlab points at a time, into report.table (and,
 // where `list_not_run`, the points that did not run into report.not_run):
 // per-point curves of a million points would not fit in memory at once.
-// What no summary brink writes can hold (a file edited with valid checksums,
-// or written by another program), or "".
-std::string summary_problem(const PointSummary& s) {
-  if (s.replications < 0) return fmt::format("counts {} replications", s.replications);
-  if (s.replications == 0) return {};  // not run: its outcome variables hold fill values
-  std::int64_t total = 0;
-  for (std::size_t k = 0; k < kOutcomeCount; ++k) {
-    if (s.count[k] < 0 || s.count[k] > s.replications)
-      return fmt::format("counts {} of {} replications in one outcome", s.count[k], s.replications);
-    if (!(s.probability[k] >= 0.0 && s.probability[k] <= 1.0))
-      return fmt::format("gives an outcome the probability {}", s.probability[k]);
-    total += s.count[k];
-  }
-  if (total != s.replications) return fmt::format("counts {} outcomes for {} replications", total, s.replications);
-  return {};
-}
-
 void read_summaries(hid_t file, FileReport& report, bool list_not_run) {
   constexpr std::int64_t kSlab = 4096;
   const std::string point_name(dimension_name(Dim::kPoint));
@@ -155,7 +138,7 @@ void read_summaries(hid_t file, FileReport& report, bool list_not_run) {
           rows);
     }
     for (const PointSummary& s : slab) {
-      if (const std::string problem = summary_problem(s); !problem.empty())
+      if (const std::string problem = h5::summary_problem(s); !problem.empty())
         throw OutputError(fmt::format("point {}'s summary {}", s.point, problem));
       if (!list_not_run && s.replications == 0)  // a finished file ran every point
         throw OutputError(fmt::format("point {} of a finished file counts no replication", s.point));
@@ -303,5 +286,24 @@ std::string read_root_text(const std::string& path, const char* name) {
   const Handle file(id, H5Fclose, "open " + path);
   return h5::read_string_attribute(file.get(), name);
 }
+
+namespace h5 {
+
+std::string summary_problem(const PointSummary& s) {
+  if (s.replications < 0) return fmt::format("counts {} replications", s.replications);
+  if (s.replications == 0) return {};  // not run: its outcome variables hold fill values
+  std::int64_t total = 0;
+  for (std::size_t k = 0; k < kOutcomeCount; ++k) {
+    if (s.count[k] < 0 || s.count[k] > s.replications)
+      return fmt::format("counts {} of {} replications in one outcome", s.count[k], s.replications);
+    if (!(s.probability[k] >= 0.0 && s.probability[k] <= 1.0))
+      return fmt::format("gives an outcome the probability {}", s.probability[k]);
+    total += s.count[k];
+  }
+  if (total != s.replications) return fmt::format("counts {} outcomes for {} replications", total, s.replications);
+  return {};
+}
+
+}  // namespace h5
 
 }  // namespace brink

@@ -97,4 +97,8 @@ BlockResult read_resume_fields(std::span<const VariableSpec* const> block_variab
 PointSummary read_point_summary(const FileLayout& layout, const std::function<hid_t(std::string_view)>& dataset,
                                 std::int64_t point, const std::string& path);
 
+// What no summary brink writes can hold (a file edited with valid checksums,
+// or written by another program), or "".
+std::string summary_problem(const PointSummary& s);
+
 }  // namespace brink::h5

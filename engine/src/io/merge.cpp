@@ -178,12 +178,17 @@ class ShardReader {
     }
   }
 
-  // The summary of `point` as its run computed and wrote it.
+  // The summary of `point` as its run computed and wrote it; one that no run
+  // writes (an edited file) is refused, not copied into a file that reads as whole.
   PointSummary read_summary(std::int64_t point) const {
-    return damaged_if_unread([&] {
+    PointSummary summary = damaged_if_unread([&] {
       return h5::read_point_summary(
           layout_, [&](std::string_view name) { return dataset(name); }, point, path_);
     });
+    if (const std::string problem = h5::summary_problem(summary); !problem.empty())
+      throw MergeRefused(
+          fmt::format("'{}' is damaged (point {}'s summary {}); run that shard again", path_, point, problem));
+    return summary;
   }
 
   // The block's stored chunks, unchanged.
