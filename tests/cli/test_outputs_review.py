@@ -75,3 +75,24 @@ def test_merge_refuses_a_shard_whose_summary_no_run_writes(brink, minimal, tmp_p
     assert proc.stderr == (f"brink merge: '{shards[2]}' is damaged (point 2's summary counts 999999 of 50 "
                            "replications in one outcome); run that shard again\n"), proc.stderr
     assert not list(tmp_path.glob("out.h5*"))
+
+
+@pytest.mark.parametrize("edit", ["no-scenario", "text-version"])
+def test_inspect_names_what_an_edited_file_lacks(brink, minimal, tmp_path, edit):
+    """`inspect --scenario` of a file without its 'scenario' attribute printed nothing with exit
+    0 (so `> rerun.yaml` made an empty scenario); a format_version written as text read as
+    'brink output format 1'."""
+    import h5py
+
+    out = tmp_path / "r.h5"
+    assert run_brink(brink, "run", minimal, "-q", "-n", "10", "-o", out).returncode == 0
+    with h5py.File(out, "r+") as f:
+        if edit == "no-scenario":
+            del f.attrs["scenario"]
+        else:
+            f.attrs["format_version"] = "abc"
+    proc = run_brink(brink, "inspect", "--scenario", out)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    expected = ("holds no scenario text (its root attribute 'scenario' is missing)" if edit == "no-scenario"
+                else "its root attribute 'format_version' is not one integer")
+    assert expected in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr

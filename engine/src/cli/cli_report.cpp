@@ -208,8 +208,15 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
     throw UsageError(fmt::format("'{}' is not a readable brink result: {}", path, problem));
   FileReport report = read_result_input(path);
   if (vm.count("scenario")) {
-    for (const auto& [name, value] : report.attributes)
-      if (name == "scenario") out << value;
+    const auto scenario = std::find_if(report.attributes.begin(), report.attributes.end(),
+                                       [](const auto& attribute) { return attribute.first == "scenario"; });
+    // Printing nothing with exit 0 would hand `> rerun.yaml` an empty scenario.
+    if (scenario == report.attributes.end())
+      throw UsageError(
+          fmt::format("'{}' holds no scenario text (its root attribute 'scenario' is missing); every "
+                      "file brink writes has one, so this one was edited or written by another program",
+                      path));
+    out << scenario->second;
     return kExitOk;
   }
   out << path << (report.complete ? "" : "  (INCOMPLETE: the run that wrote it did not finish)") << "\n";

@@ -91,17 +91,19 @@ struct Need {
   std::vector<hsize_t> shape;
 };
 
-// The root attribute format_version; 1 for files written before it existed.
+// The root attribute format_version; 1 for files written before it existed,
+// kUnreadableVersion where it is there but not one integer (an edited file).
+constexpr std::int32_t kUnreadableVersion = -1;
 std::int32_t format_version(hid_t file) {
   if (H5Aexists(file, "format_version") <= 0) return 1;
   const hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
-  if (attr < 0) return 1;
-  std::int32_t version = 1;
+  if (attr < 0) return kUnreadableVersion;
+  std::int32_t version = kUnreadableVersion;
   const hid_t type = H5Aget_type(attr);
   const hid_t space = H5Aget_space(attr);
-  if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_INTEGER && H5Sget_simple_extent_npoints(space) == 1 &&
+  if (type < 0 || space < 0 || H5Tget_class(type) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 1 ||
       H5Aread(attr, H5T_NATIVE_INT32, &version) < 0)
-    version = 1;
+    version = kUnreadableVersion;
   if (type >= 0) H5Tclose(type);
   if (space >= 0) H5Sclose(space);
   H5Aclose(attr);
@@ -111,7 +113,9 @@ std::int32_t format_version(hid_t file) {
 std::string layout_problem(hid_t file) {
   for (const char* attribute : {"engine", "complete"})
     if (H5Aexists(file, attribute) <= 0) return fmt::format("the root attribute '{}' is missing", attribute);
-  if (const std::int32_t version = format_version(file); version != kFormatVersion)
+  const std::int32_t version = format_version(file);
+  if (version == kUnreadableVersion) return "its root attribute 'format_version' is not one integer";
+  if (version != kFormatVersion)
     return fmt::format("it is in brink output format {} and this brink reads format {} only; re-run it with this brink",
                        version, kFormatVersion);
   const Variable counts = describe(file, "outcome_count");
