@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_brink
+from test_robustness import aliased_menus
 
 SMALL = """brink: 1
 name: r
@@ -112,21 +113,8 @@ def test_an_escaped_character_in_a_key_is_named_once(brink, source_dir, tmp_path
 def test_a_menu_over_the_total_bound_says_the_total(brink, tmp_path):
     """17 actors sharing a menu of 1024 actions: the message said A16 has 1024 actions, at most 1024
     per actor, and never that the 17,408 of all actors are what is over 16,384."""
-    menu = "\n".join(f"      x{k}: {{kind: exercise, cost: 1}}" for k in range(1023))
-    copies = "\n".join(f"  A{k}: *a" for k in range(1, 17))
     path = tmp_path / "m.yaml"
-    path.write_text(f"""brink: 1
-name: m
-run: {{horizon_days: 30, dt_days: 1}}
-actors:
-  A0: &a
-    forces: {{deployed: 1000}}
-    actions:
-      hold: {{}}
-{menu}
-{copies}
-escalation: {{rungs: [a, b, c, d], initial_rung: a, limited_war: b, full_war: c, alliance_war: d}}
-""")
+    path.write_text(aliased_menus(1023, copies=16))
     proc = validate(brink, path)
     assert proc.returncode == 2
     assert "'actors.A16.actions' has 1024 actions, 17408 with those of the actors before it; at most 1024 per " \
