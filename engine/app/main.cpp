@@ -1,9 +1,27 @@
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <string>
 
 #include "brink/cli/cli.hpp"
+
+namespace {
+
+// Whether `fd` is a pipe whose reader has gone (`brink params | head`): the
+// reader chose to stop reading, which is no failure of the command.
+bool reader_left(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
+  pollfd p{fd, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const int code = brink::run_cli(argc, argv, std::cout, std::cerr);
@@ -12,7 +30,7 @@ int main(int argc, char** argv) {
   errno = 0;
   std::cout.flush();
   const bool flushed = std::fflush(stdout) == 0;
-  if (std::cout.good() && flushed && !std::ferror(stdout)) return code;
+  if ((std::cout.good() && flushed && !std::ferror(stdout)) || reader_left(STDOUT_FILENO)) return code;
   const int why = errno;
   std::cerr << "brink: could not write to standard output"
             << (why != 0 ? std::string(" (") + std::strerror(why) + ")" : "") << "\n";

@@ -281,6 +281,10 @@ def test_merge_refuses_a_shard_whose_point_counts_other_replications_than_its_pl
     with h5py.File(copy, "r+") as f:
         assert f["replications"][1] > 1
         f["replications"][1] -= 1
+        # One outcome fewer too, so that the summary is whole in itself (merge refuses one that is not).
+        counts = f["outcome_count"][1]
+        counts[np.argmax(counts)] -= 1
+        f["outcome_count"][1] = counts
     refused(brink, work, shards[0], copy, shards[2], fragment="does not hold all the blocks of its point 1", names=copy)
 
 
