@@ -1,7 +1,11 @@
 """`brink calibrate` on settings an outside tester found accepted by `validate`
 and then failing mid-run: a normal prior whose sd is so small that its log
 density overflows (NaN weights written, the file then refused by --resume and
-inspect)."""
+inspect), sizes that cannot fit in memory (refused up front, not an "out of
+memory" naming a 'ulimit -v' that is not set), and the rule on common random
+numbers stated as it is enforced."""
+
+import re
 
 import pytest
 
@@ -68,3 +72,63 @@ def test_a_narrow_prior_that_stays_finite_runs_and_writes_finite_weights(run, to
     assert proc.returncode == 0, proc.stderr
     proc = run("inspect", tmp_path / "p.h5")
     assert proc.returncode == 0 and "nan" not in proc.stdout.lower(), proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("where", ["file", "options"])
+def test_a_calibration_larger_than_the_machine_is_refused_up_front(run, toy, tmp_path, where):
+    big = {"particles": 10_000_000, "generations": 1000, "replications": 1_000_000}
+    text = toy
+    if where == "file":
+        for key, value in big.items():
+            text = re.sub(rf"^  {key}: .*$", f"  {key}: {value:.0e}".replace("e+0", "e"), text, count=1,
+                          flags=re.M)
+    scenario = tmp_path / "big.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    options = [] if where == "file" else [a for k, v in big.items() for a in (f"--{k}", v)]
+    commands = [["calibrate", scenario, "-q", "-t", 1, "-o", tmp_path / "b.h5", *options]]
+    if where == "file":
+        commands.append(["validate", scenario])
+    for command in commands:
+        proc = run(*command, timeout=60)
+        message = one_line(proc)
+        assert proc.returncode == 2, proc.stderr
+        assert re.search(r"a calibration of 10000000 particles x 1000000 replications x 1 observation over 1000 "
+                         r"generations needs at least [0-9.e+]+ GB of memory .*, more than this machine's "
+                         r"[0-9.e+]+ GB; ask for fewer", message), message
+        assert "ulimit" not in message and "out of memory" not in message, message
+        if where == "file":
+            line = next(i for i, s in enumerate(text.splitlines(), 1) if s.startswith("  particles:"))
+            assert message.startswith(f"{scenario}:{line}:"), message
+    assert not list(tmp_path.glob("b.h5*"))
+
+
+def test_common_random_numbers_say_the_replications_they_accept(run, toy, tmp_path):
+    """R = 1 is refused and R = 2 accepted: the message asks for what the rule accepts."""
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    proc = run("calibrate", scenario, "-q", "--particles", "20", "--generations", "1", "--replications", "1",
+               "--common-random", "-o", tmp_path / "c.h5", timeout=300)
+    message = one_line(proc)
+    assert proc.returncode == 2 and "give --replications 2 or more" in message, message
+    assert "16 or more" not in message.split("give --replications")[1].split("(")[0], message
+    proc = run("calibrate", scenario, "-q", "--particles", "20", "--generations", "1", "--replications", "2",
+               "--common-random", "-o", tmp_path / "c.h5", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_out_of_memory_names_the_address_space_limit_only_when_one_is_set(brink, toy, tmp_path):
+    """The hint 'ulimit -v' was given with no limit set; under one, the message names it."""
+    import resource
+    import subprocess
+    from pathlib import Path
+    if b"__asan_init" in Path(brink).read_bytes():
+        pytest.skip("ASan reserves terabytes of address space: an address-space limit cannot apply")
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy, encoding="utf-8")
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (400 << 20, 400 << 20))  # noqa: E731
+    proc = subprocess.run([brink, "calibrate", scenario, "-q", "-t", "1", "--particles", "2000000",
+                           "--replications", "30", "--generations", "1", "-o", tmp_path / "m.h5"],
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    message = one_line(proc)
+    assert proc.returncode == 1 and re.search(r"out of memory: .*address-space limit of 400 MB .*'ulimit -v'",
+                                              message), message
