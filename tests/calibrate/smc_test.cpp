@@ -594,6 +594,29 @@ TEST(SmcTest, NoFiniteDistanceIsRefusedNamingTheObservation) {
   EXPECT_THROW(resumed.next(p), NoFiniteDistance);
 }
 
+// A normal prior so narrow that ((x - mean)/sd)^2 overflows for every
+// candidate (the parser refuses it; a prior reaching the calibrator another
+// way must not) gives weights of NaN: the generation is refused, not returned
+// to be saved in a file that --resume and inspect then refuse.
+TEST(SmcTest, NonFiniteWeightsStopTheGenerationBeforeItIsSaved) {
+  std::vector<Observation> obs(1);
+  obs[0].value = 0.3;
+  obs[0].sd = 1;
+  NoisyIdentity evaluator(0.1, 1);
+  PriorSpec narrow = spec(PriorKind::kNormal, 0, 100);
+  narrow.mean = 0.3;
+  narrow.sd = 1e-300;
+  AbcSmc smc({Prior(narrow)}, obs, {.particles = 200, .quantile = 0.5, .seed = 7}, evaluator);
+  const Population first = smc.first();
+  try {
+    const Population next = smc.next(first);
+    FAIL() << "generation 1 was returned with the weight " << next.weight.front();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("generation 1's importance weights are not finite"), std::string::npos)
+        << e.what();
+  }
+}
+
 // Most of the prior at an infinite distance: the next tolerance is finite
 // and no candidate at an infinite distance is accepted.
 class InfiniteAboveZero final : public ParticleEvaluator {

@@ -419,6 +419,16 @@ Population AbcSmc::next(const Population& previous) {
                       accepted, n, candidates, pop.tolerance));
   }
   pop.weight = importance_weights(priors_, free_coordinates(pop), centres, previous.weight, lower, likelihood);
+  // Weights that are NaN, infinite or all 0 would be saved, and --resume and
+  // inspect refuse the file; the generations before this one stay readable.
+  const double total = std::accumulate(pop.weight.begin(), pop.weight.end(), 0.0);
+  if (!(std::isfinite(total) && total > 0) ||
+      !std::all_of(pop.weight.begin(), pop.weight.end(), [](double w) { return std::isfinite(w) && w >= 0; }))
+    throw std::runtime_error(fmt::format(
+        "generation {}'s importance weights are not finite positive numbers (every particle's prior density over its "
+        "proposal density under- or overflowed a double), so it is not saved; widen the priors that are narrow on "
+        "the scale of their support",
+        generation));
   return pop;
 }
 

@@ -1,5 +1,6 @@
 #include "brink/cli/cli.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,7 +60,16 @@ class Interrupted : public std::runtime_error {
   Interrupted() : std::runtime_error("interrupted") {}
 };
 
-constexpr const char* kOutOfMemory = "out of memory: this needs more memory than the process may use (see 'ulimit -v')";
+// What ran out: the address-space limit when one is set ('ulimit -v'), else the machine's memory.
+std::string out_of_memory_text() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    return fmt::format(
+        "out of memory: this needs more than the process's address-space limit of {} MB allows "
+        "(see 'ulimit -v')",
+        limit.rlim_cur >> 20);
+  return "out of memory: this needs more memory than the machine could give";
+}
 
 constexpr const char* kTopUsage = R"(brink — Monte Carlo simulation of military-diplomatic crises
 
@@ -454,7 +464,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     const std::string kept = kept_for_resume();
     if (kept.empty()) throw;
     throw std::runtime_error(
-        fmt::format("{}; {}; continue with --resume where more memory is free", kOutOfMemory, kept));
+        fmt::format("{}; {}; continue with --resume where more memory is free", out_of_memory_text(), kept));
   } catch (const std::exception& e) {  // a worker thread that cannot start, ...
     const std::string kept = kept_for_resume();
     if (kept.empty()) throw;
@@ -621,7 +631,7 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
     err << "brink " << command << ": " << escaped(e.what()) << " (see 'brink " << command << " --help')\n";
     return kExitUsage;
   } catch (const std::bad_alloc&) {
-    err << "brink " << command << ": " << kOutOfMemory
+    err << "brink " << command << ": " << out_of_memory_text()
         << "; run fewer points or replications per process (e.g. --shard I/N per node)\n";
     return kExitFailure;
   } catch (const std::exception& e) {

@@ -183,6 +183,39 @@ void check_observation_days(const LoadedScenario& loaded) {
     throw ScenarioError(std::move(found));
 }
 
+namespace {
+
+// The least memory a calibration of `spec` holds at once, in bytes: a
+// generation evaluates at least `particles` candidates in a batch, whose
+// every world's value the evaluator returns (particles x replications x
+// observations doubles, evaluator.cpp) and whose every world's distance the
+// calibrator keeps (particles x replications, smc.cpp evaluate_batch); and
+// every complete generation stays in the record (parameters, statistics,
+// weight and distance per particle).
+double calibration_bytes_at_least(const CalibrateSpec& spec, std::size_t observations) {
+  const auto n = static_cast<double>(spec.particles), reps = static_cast<double>(spec.replications);
+  const auto m = static_cast<double>(observations), d = static_cast<double>(spec.priors.size());
+  return sizeof(double) * n * (reps * (m + 1) + spec.generations * (d + m + 2));
+}
+
+}  // namespace
+
+void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return;  // unknown: the allocation itself will say
+  const double machine = static_cast<double>(pages) * static_cast<double>(page);
+  const std::size_t m = loaded.scenario.observations.size();
+  const double needed = calibration_bytes_at_least(spec, m);
+  if (needed <= machine) return;
+  throw ScenarioError({loaded.source.at(
+      loaded.source.where.contains("calibrate.particles") ? "calibrate.particles" : "calibrate",
+      fmt::format("a calibration of {} particles x {} replications x {} observation{} over {} generations needs at "
+                  "least {:.3g} GB of memory for its worlds' values and particles, more than this machine's {:.3g} "
+                  "GB; ask for fewer particles, replications or generations",
+                  spec.particles, spec.replications, m, m == 1 ? "" : "s", spec.generations, needed / 1e9,
+                  machine / 1e9))});
+}
+
 // Every cross-field rule at every corner of the priors' supports, as for a
 // sweep's declared ranges (sweep_range.cpp), reported at the prior's line.
 void check_prior_corners(const LoadedScenario& loaded) {
@@ -259,7 +292,8 @@ CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource&
     throw po::error(
         "common random numbers (--common-random or calibrate.random_numbers: common) with 1 replication per particle "
         "condition every generation on one world, and the posterior collapses to a fraction of its width; give "
-        "--replications 16 or more, or independent random numbers");
+        "--replications 2 or more (16 or more to come near the model's posterior: docs/calibration.md), or "
+        "independent random numbers");
   return spec;
 }
 
@@ -591,6 +625,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       throw ScenarioError(std::move(found));
     check_observation_days(set.loaded);
     set.spec = calibrate_spec(set.loaded, set.source, vm, o);
+    check_calibration_size(set.loaded, set.spec);
     for (const Override& s : settings)
       for (const PriorSpec& p : set.spec.priors)
         if (p.path == s.path)

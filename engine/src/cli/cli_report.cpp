@@ -57,7 +57,10 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   check_chunk_sizes(make_plan(loaded, {}, load_scenario_choices(loaded, source.label, {})));
   // What `brink calibrate` would refuse, where the scenario declares a calibration.
   check_prior_corners(loaded);
-  if (!loaded.scenario.calibrate.empty()) check_observation_days(loaded);
+  if (!loaded.scenario.calibrate.empty()) {
+    check_observation_days(loaded);
+    check_calibration_size(loaded, loaded.scenario.calibrate);
+  }
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
                      loaded.parameters.size());

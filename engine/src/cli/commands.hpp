@@ -51,6 +51,11 @@ void check_prior_corners(const LoadedScenario& loaded);
 // Defined in cli_calibrate.cpp.
 void check_observation_days(const LoadedScenario& loaded);
 
+// A calibration of `spec` (the file's, or with the command line's options)
+// that needs more memory than the machine has; throws ScenarioError at
+// calibrate.particles. Defined in cli_calibrate.cpp.
+void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec);
+
 // A calibration file given as input, read whole; a damaged or truncated one
 // is bad input (UsageError) naming what failed, followed by `advice`.
 // Defined in cli_calibrate.cpp.

@@ -116,7 +116,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   for (const std::vector<std::string>* arguments : {&request.sweeps, &request.levers})
     for (const std::string& argument : *arguments)
       if (const auto eq = argument.find('='); eq != std::string::npos) swept_later.push_back(argument.substr(0, eq));
-  *loaded = load_scenario(source, request.settings, swept_later);
+  *loaded = load_scenario(source, request.settings, swept_later, !request.design.empty() || request.samples > 0);
   if (request.sensitivity) loaded->scenario.sweep.sensitivity = true;
   if (request.sweep_options())
     apply_sweep_options(*loaded, request.sweeps, request.design, request.samples, request.levers);

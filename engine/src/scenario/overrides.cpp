@@ -56,6 +56,16 @@ bool parse_design_name(std::string_view name, SweepDesign* design) {
 }
 
 // One --sweep PATH=SPEC; the problem, or "" if it was read into *axis.
+// Why `path` cannot be swept whatever its values: unknown, or a run setting; "" if it can be.
+std::string unsweepable_path_problem(const std::string& path, const std::vector<ParameterInfo>& parameters) {
+  if (!parameter_info(parameters, path))
+    return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", shown(path),
+                       join(nearest_paths(parameters, path)));
+  if (is_run_setting(path))
+    return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", path);
+  return {};
+}
+
 std::string read_sweep_argument(const std::string& argument, const std::vector<ParameterInfo>& parameters,
                                 SweepAxis* axis) {
   const auto eq = argument.find('=');
@@ -90,6 +100,9 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
     }
   }
   if (!ok) {
+    // Values are judged only for a path that can be swept at all.
+    if (std::string path_problem = unsweepable_path_problem(axis->path, parameters); !path_problem.empty())
+      return path_problem;
     const ParameterInfo* info = parameter_info(parameters, axis->path);
     if (info && !info->choices.empty())
       return separator == ':'
@@ -316,12 +329,9 @@ std::string repeated_value_problem(const SweepAxis& axis, const ParameterInfo& i
 
 std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
                                const std::vector<ParameterInfo>& parameters) {
+  if (std::string path_problem = unsweepable_path_problem(axis.path, parameters); !path_problem.empty())
+    return path_problem;
   const ParameterInfo* info = parameter_info(parameters, axis.path);
-  if (!info)
-    return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", shown(axis.path),
-                       join(nearest_paths(parameters, axis.path)));
-  if (is_run_setting(axis.path))
-    return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", axis.path);
   if (std::string twice = repeated_value_problem(axis, *info); !twice.empty()) return twice;
   if (!info->numeric) return categorical_axis_problem(axis, design, *info);
   auto out_of_range = [&](double v) {
@@ -333,10 +343,11 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
   };
   if (design == SweepDesign::kGrid) {
     if (axis.values.empty())
+      // The example values are the field's own bounds, so that they lie in its range.
       return fmt::format(
-          "grid axis '{}' needs at least one value ([50000, 100000] in a file, {}=50000,100000 with --sweep); a "
-          "range needs a random, lhs, sobol or morris design",
-          axis.path, axis.path);
+          "grid axis '{}' needs at least one value, e.g. [{}, {}] in a file or {}={},{} with --sweep; a range needs a "
+          "random, lhs, sobol or morris design",
+          axis.path, info->min, info->max, axis.path, info->min, info->max);
     for (double v : axis.values)
       if (auto problem = out_of_range(v); !problem.empty()) return problem;
     return {};
@@ -497,18 +508,20 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
     problems.push_back({"--samples", -1, -1,
                         "sets the points of a sampled design, and this sweep is a grid (every combination "
                         "of its values): give --design random, lhs, sobol or morris, or drop --samples"});
-  // The file's samples and levels were checked against the file's design; --design may have changed it.
-  if (problems.empty() && !design.empty() && spec.design == SweepDesign::kGrid && spec.samples > 0)
+  // The file's samples and levels fit the design the run ends with (load_scenario left them to this, `design_later`).
+  const std::string ends_with =
+      design.empty() ? fmt::format("this sweep's design is {}", to_string(spec.design))
+                     : fmt::format("--design {} makes this sweep's design {}", shown(design), to_string(spec.design));
+  if (problems.empty() && spec.design == SweepDesign::kGrid && spec.samples > 0)
     problems.push_back(loaded.source.at(
-        "sweep.samples", fmt::format("'sweep.samples' ({}) sets the points of a sampled design, and --design {} makes "
-                                     "this sweep a grid (every combination of its values): drop the one or the other",
-                                     spec.samples, design)));
-  if (problems.empty() && !design.empty() && spec.design != SweepDesign::kMorris &&
-      loaded.source.where.contains("sweep.levels"))
+        "sweep.samples", fmt::format("'sweep.samples' ({}) sets the points of a sampled design, and {} (a grid: every "
+                                     "combination of its values): drop the one or the other",
+                                     spec.samples, ends_with)));
+  if (problems.empty() && spec.design != SweepDesign::kMorris && loaded.source.where.contains("sweep.levels"))
     problems.push_back(loaded.source.at(
         "sweep.levels", fmt::format("'sweep.levels' (Morris grid levels, {}) applies to the morris design only, and "
-                                    "--design {} makes this sweep's design {}: drop the one or the other",
-                                    spec.morris_levels, design, design)));
+                                    "{}: drop the one or the other",
+                                    spec.morris_levels, ends_with)));
   if (problems.empty()) problems = merged_sweep_problems(loaded);
   if (!problems.empty()) throw ScenarioError(std::move(problems));
   check_sweep_range(loaded);

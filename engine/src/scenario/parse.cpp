@@ -682,7 +682,7 @@ void fix_overridden_axes(LoadedScenario& loaded, std::span<const Override> overr
 bool parse_scenario_number(const std::string& text, double* value) { return parse_number(text, value); }
 
 LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides,
-                             std::span<const std::string> swept_later) {
+                             std::span<const std::string> swept_later, bool design_later) {
   YAML::Node root;
   try {
     root = single_document(source);
@@ -701,6 +701,7 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   if (const yaml_text::AliasProblem aliases = yaml_text::alias_problem(source.text); aliases.line > 0)
     throw ScenarioError({{source.label, aliases.line, aliases.column, aliases.message}});
   Parser parser(source.label, source.text);
+  parser.design_later = design_later;
   parser.safe_scalars(root, "scenario");
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);

@@ -1,6 +1,7 @@
 // The `observations:` and `calibrate:` blocks of a scenario file, and
 // `run.start_date`. Read after every other section: observations name actors
 // and rungs, priors name settable paths.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -267,6 +268,12 @@ bool parse_prior_kind(std::string_view name, PriorKind* kind) {
 // mass below Φ(−8) ≈ 6e-16 there, under a double's resolution: its draws
 // pile up on the bound.
 constexpr double kFarTail = 8.0;
+// The calibrator weighs each particle by its prior's log density (smc.cpp,
+// importance_weights): −t²/2 with t = (x − mean)/sd for a normal, −rate·x for
+// an exponential. Past |t| or rate·x of 1e154 that overflows a double and
+// every weight becomes NaN; 1e150 on the whole support keeps the density,
+// and its sum over any number of parameters, finite.
+constexpr double kLargestLogDensityTerm = 1e150;
 
 void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const ParameterInfo& field, PriorSpec& prior) {
   if (!p.check_map(e, pp, {"prior", "min", "max", "mean", "sd", "rate", "note"})) return;
@@ -325,6 +332,17 @@ void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const Pa
                            "more than {} sd away: every draw would be the bound; move the mean, widen the sd, or "
                            "use a uniform prior",
                            pp, kind, prior.mean, prior.sd, prior.lower, prior.upper, kFarTail));
+  else if (const double reach = std::max(prior.upper - prior.mean, prior.mean - prior.lower);
+           normal && !(prior.sd >= reach / kLargestLogDensityTerm))
+    p.error(get(e, "sd"), fmt::format("'{}.sd' is {}, too small for the support [{}, {}]: the prior's log density "
+                                      "-((x - mean)/sd)^2/2 overflows a double there and every particle's weight "
+                                      "would be NaN; give an sd of at least {:.3g}",
+                                      pp, prior.sd, prior.lower, prior.upper, reach / kLargestLogDensityTerm));
+  else if (prior.kind == PriorKind::kExponential && !(prior.rate * prior.upper <= kLargestLogDensityTerm))
+    p.error(get(e, "rate"), fmt::format("'{}.rate' is {}, too large for the support [0, {}]: the prior's log density "
+                                        "-rate*x overflows a double there and every particle's weight would be NaN; "
+                                        "give a rate of at most {:.3g}",
+                                        pp, prior.rate, prior.upper, kLargestLogDensityTerm / prior.upper));
 }
 
 }  // namespace

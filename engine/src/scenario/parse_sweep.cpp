@@ -91,9 +91,12 @@ void parse_axes(Parser& p, const YAML::Node& map, const std::string& key, bool l
         p.error(entry.first, fmt::format("'{}' is both a lever and an uncertainty; give it once", axis.path));
       continue;
     }
-    const SweepDesign as = lever || (!known_design && !axis.values.empty()) ? SweepDesign::kGrid
-                           : known_design                                   ? spec.design
-                                                                            : SweepDesign::kLhs;
+    // A design the command line will set is unknown here: the axis is checked as its form
+    // (values or a range) reads, and against the design once merged (apply_sweep_options).
+    const bool design_here = known_design && !p.design_later;
+    const SweepDesign as = lever || (!design_here && !axis.values.empty()) ? SweepDesign::kGrid
+                           : design_here                                   ? spec.design
+                                                                           : SweepDesign::kLhs;
     if (const std::string problem = sweep_axis_problem(axis, as, registry.parameters()); !problem.empty())
       p.error(entry.first, problem);
     spec.axes.push_back(std::move(axis));
@@ -149,7 +152,7 @@ bool parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
     if (!parse_number(samples, &value) || value < 1 || value > 1e7 || value != std::floor(value))
       p.error(samples,
               fmt::format("'sweep.samples' must be a whole number in [1, 10000000], got '{}'", scalar_text(samples)));
-    else if (known_design && spec.design == SweepDesign::kGrid)
+    else if (known_design && spec.design == SweepDesign::kGrid && !p.design_later)
       p.error(samples, fmt::format("'sweep.samples' ({}) sets the points of a sampled design, and this sweep is a grid "
                                    "(every combination of its values): set 'sweep.design' to random, lhs, sobol or "
                                    "morris, or drop 'sweep.samples'",
@@ -165,14 +168,14 @@ bool parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
       p.error(levels, fmt::format("'sweep.levels' (Morris grid levels) must be an even whole number in [2, 1000], got "
                                   "'{}'",
                                   scalar_text(levels)));
-    else if (known_design && spec.design != SweepDesign::kMorris)
+    else if (known_design && spec.design != SweepDesign::kMorris && !p.design_later)
       p.error(levels, fmt::format("'sweep.levels' (Morris grid levels) applies to the morris design only; this "
                                   "sweep's design is {}",
                                   design));
     else
       spec.morris_levels = static_cast<int>(value);
   }
-  if (spec.design != SweepDesign::kGrid && spec.samples == 0 && !samples.IsDefined())
+  if (spec.design != SweepDesign::kGrid && spec.samples == 0 && !samples.IsDefined() && !p.design_later)
     p.error(sweep, fmt::format("a {} design needs 'sweep.samples' (the number of points)", design));
   return known_design;
 }

@@ -154,6 +154,9 @@ class Parser {
     return out;
   }
   SourceMap& source_map() { return where_; }
+  // The command line sets the sweep's design or samples (--design, --samples):
+  // what must fit the design is checked once they are merged (apply_sweep_options).
+  bool design_later = false;
   // True once further problems are only counted: callers skip building their messages.
   bool saturated() const { return diagnostics_.size() >= kMaxDiagnostics; }
 

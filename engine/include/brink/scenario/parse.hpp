@@ -57,8 +57,11 @@ struct LoadedScenario {
 // the swept range (check_sweep_range), not at the base value no point runs;
 // with `swept_later`, that check is left to apply_sweep_options. An override
 // of a path the file's sweep varies fixes it: the axis leaves the sweep.
+// With `design_later` (the command line gives --design or --samples), the
+// file's samples and levels are checked against the design it ends with, by
+// apply_sweep_options.
 LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides = {},
-                             std::span<const std::string> swept_later = {});
+                             std::span<const std::string> swept_later = {}, bool design_later = false);
 
 // Reads a file into a ScenarioSource; throws ScenarioError if unreadable.
 ScenarioSource read_scenario_file(const std::string& path);
