@@ -55,7 +55,6 @@ bool parse_design_name(std::string_view name, SweepDesign* design) {
   return false;
 }
 
-// One --sweep PATH=SPEC; the problem, or "" if it was read into *axis.
 // Why `path` cannot be swept whatever its values: unknown, or a run setting; "" if it can be.
 std::string unsweepable_path_problem(const std::string& path, const std::vector<ParameterInfo>& parameters) {
   if (!parameter_info(parameters, path))
@@ -66,6 +65,7 @@ std::string unsweepable_path_problem(const std::string& path, const std::vector<
   return {};
 }
 
+// One --sweep PATH=SPEC; the problem, or "" if it was read into *axis.
 std::string read_sweep_argument(const std::string& argument, const std::vector<ParameterInfo>& parameters,
                                 SweepAxis* axis) {
   const auto eq = argument.find('=');
