@@ -6,13 +6,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from flagship_utility import ActorPlan, believed_resolves, buffers, logit_weights, utilities
+from flagship_utility import ALWAYS_FEASIBLE, ActorPlan, believed_resolves, buffers, logit_weights, utilities
 
 SANCTION_FLOOR, ARMS_CEILING = 0.2, 3.0
 CAUSE_NONE, CAUSE_INTERVENTION = 0, 2
 TROOP_KINDS = ("mobilize", "raise_readiness", "deploy", "withdraw")
-# Kinds feasible wherever the lane runs (rules::always_feasible), whose effect is the tension and the rung alone.
-ALWAYS_FEASIBLE = ("hold", "exercise", "evacuate")
 
 
 def choose(Wt, tot, slices, u, buf):

@@ -13,6 +13,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
+# Kinds feasible wherever the lane runs (rules::always_feasible), whose effect is the tension and the rung alone.
+ALWAYS_FEASIBLE = ("hold", "exercise", "evacuate")
+
 SEC, COST, ESC, GAIN, SETTLE, WAR, CRED, IMP = range(8)
 TROOP_EPSILON = 0.5
 SANCTION_FLOOR, ARMS_CEILING = 0.2, 3.0
@@ -35,7 +38,7 @@ class ActorPlan:
         self.rung_rows = [(m, x.rung) for m, x in enumerate(a.actions) if x.rung >= 0]
         self.has_escalation = bool(self.rung_rows) or bool(np.any(self.tau != 0))
         self.rows = [(m, x) for m, x in enumerate(a.actions)
-                     if x.kind not in ("hold", "exercise", "evacuate")]
+                     if x.kind not in ALWAYS_FEASIBLE]
         kinds = {x.kind for x in a.actions}
         self.talks = bool(kinds & {"propose", "concede"})
         self.retaliates = "retaliate" in kinds

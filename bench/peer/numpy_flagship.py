@@ -25,7 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flagship_bargain import Phase  # noqa: E402
-from flagship_decide import ALWAYS_FEASIBLE, combat, decide, war_outcome  # noqa: E402
+from flagship_decide import combat, decide, war_outcome  # noqa: E402
+from flagship_utility import ALWAYS_FEASIBLE  # noqa: E402
 from flagship_scenario import OUTCOMES, from_document, load, with_values  # noqa: E402
 
 CAUSE_NONE, CAUSE_COVERED, CAUSE_INCIDENT = 0, 1, 3  # alliance_war_cause codes

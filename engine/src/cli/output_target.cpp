@@ -16,6 +16,7 @@
 
 #include "brink/io/hdf5_reader.hpp"
 #include "brink/io/recovery.hpp"
+#include "brink/scenario/shown_text.hpp"
 #include "brink/scenario/source_file.hpp"
 
 namespace brink {
@@ -105,7 +106,7 @@ std::string cannot_rename(const fs::path& partial, const fs::path& target, int e
 
 }  // namespace
 
-std::string disk_space_warning(const fs::path& target, std::uint64_t bytes) {
+std::string check_disk_space(const fs::path& target, std::uint64_t bytes) {
   struct statvfs disk {};
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (::statvfs(directory.c_str(), &disk) != 0) return {};
@@ -148,15 +149,17 @@ fs::path default_output_path(std::string_view scenario_name) {
 
 namespace {
 
-// The first control character in `path` (C0, DEL or a UTF-8 C1), as \x0a or
-// U+0085, or "". A newline in an output name splits every message that names
-// the file and the comment line of a posterior scenario that records it.
+// The first control character in `path`, named as messages name one (\x0a,
+// U+0085), or "": those text refuses (shown_text.hpp), and tab, newline and
+// carriage return too, which text may hold but a path must not. A newline in
+// an output name splits every message that names the file and the comment
+// line of a posterior scenario that records it. Bytes that are not UTF-8 stay
+// allowed: a Linux file name may be in another encoding.
 std::string control_character_in(const std::string& path) {
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    const auto c = static_cast<unsigned char>(path[i]);
-    if (c < 0x20 || c == 0x7f) return fmt::format("\\x{:02x}", c);
-    const auto next = i + 1 < path.size() ? static_cast<unsigned char>(path[i + 1]) : 0u;
-    if (c == 0xC2 && next >= 0x80 && next <= 0x9F) return fmt::format("U+{:04X}", next);
+  for (std::size_t i = 0; i < path.size();) {
+    const TextUnit u = text_unit(path, i);
+    if (!u.byte && (u.value < 0x20 || unsafe_kind(u) == Unsafe::kControl)) return unit_name(u);
+    i += u.length;
   }
   return {};
 }

@@ -51,14 +51,14 @@ void refuse_link(const std::filesystem::path& path);
 // whether it is missing, unreachable or not a directory.
 void prepare_output_directory(const std::filesystem::path& target, bool create);
 
-// A warning for the start of a run when `bytes` (the file's uncompressed
+// Returns a warning for the start of a run when `bytes` (the file's uncompressed
 // size) exceed the space free to this user on the target's file system, or
 // "" when they fit: compression makes most files smaller, so the run goes on,
 // but a run that would fill a shared disk is named before it starts. Beyond
 // kMostCompression times the free space no compression brink's data get
 // would make it fit, and OutputRefused stops the run before it writes.
 inline constexpr double kMostCompression = 100.0;
-std::string disk_space_warning(const std::filesystem::path& target, std::uint64_t bytes);
+std::string check_disk_space(const std::filesystem::path& target, std::uint64_t bytes);
 
 // Throws OutputRefused if `target` exists, unless `overwrite`, or unless
 // `resume` continues an unfinished TARGET.partial (whose run could start only
