@@ -216,6 +216,104 @@ def test_contradictory_observations_are_refused_naming_both(run, tmp_path):
         assert not (tmp_path / f"c{i}.h5").exists()
 
 
+RUNGS = ["calm", "tense", "limited", "full", "wider"]
+
+
+def first_contradiction(observations):
+    """The rule of docs/calibration.md, pair by pair in file order: the first (a, b) where a's value
+    is at most b's in every world yet lies above it by more than 3·sqrt(m) combined sd."""
+    bound = 3.0 * math.sqrt(len(observations))
+    for a, oa in enumerate(observations):
+        for b, ob in enumerate(observations):
+            if a == b or oa["quantity"] != ob["quantity"] or oa["day"] > ob["day"]:
+                continue
+            if oa["quantity"] == "rung" and RUNGS.index(oa["rung"]) < RUNGS.index(ob["rung"]):
+                continue
+            if (oa["value"] - ob["value"]) / math.hypot(oa["sd"], ob["sd"]) > bound:
+                return a, b
+    return None
+
+
+def observation_lines(observations):
+    """A reading as written: 'value: true, sd: S' for 0 or 1, else the 95% range whose midpoint and
+    sd the observation has (the rule reads a range as value (lo + hi)/2, sd (hi - lo)/3.92)."""
+    lines = []
+    for k, o in enumerate(observations):
+        rung = f"rung: {o['rung']}, " if o["quantity"] == "rung" else ""
+        if "range" in o:
+            reading = f"range: [{o['range'][0]!r}, {o['range'][1]!r}]"
+        else:
+            reading = f"value: {'true' if o['value'] else 'false'}, sd: {o['sd']!r}"
+        lines.append(f"  o{k}: {{quantity: {o['quantity']}, {rung}day: {o['day']}, {reading}, source: s}}\n")
+    return "".join(lines)
+
+
+def reading(value, sd=None, lo=None, hi=None):
+    if lo is None:
+        return {"value": value, "sd": sd}
+    return {"range": (lo, hi), "value": (lo + hi) / 2, "sd": (hi - lo) / (2 * 1.959963984540054)}
+
+
+def test_the_first_contradicting_pair_is_the_one_a_pair_by_pair_search_finds(run, tmp_path):
+    """Random files of rung and war observations against the rule applied to every pair: the same
+    verdict and the same pair, whichever observations are far enough apart to be candidates."""
+    rng = np.random.default_rng(20261206)
+    refused = kept = 0
+    for trial in range(40):
+        m = int(rng.integers(2, 14))
+        observations = []
+        for _ in range(m):
+            quantity = "rung" if rng.random() < 0.7 else "war_started"
+            if rng.random() < 0.5:
+                o = reading(int(rng.integers(0, 2)), sd=round(float(rng.uniform(0.005, 0.08)), 4))
+            else:
+                lo = round(float(rng.uniform(0, 0.9)), 3)
+                o = reading(None, lo=lo, hi=round(lo + float(rng.uniform(0.01, 0.1)), 3))
+            o.update(quantity=quantity, day=int(rng.integers(0, 20)))
+            if quantity == "rung":
+                o["rung"] = RUNGS[int(rng.integers(1, 4))]
+            observations.append(o)
+        scenario = ladder(tmp_path, observation_lines(observations),
+                          "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n",
+                          name=f"r{trial}.yaml")
+        proc = run("validate", scenario)
+        expected = first_contradiction(observations)
+        if expected is None:
+            assert proc.returncode == 0, (observations, proc.stderr)
+            kept += 1
+            continue
+        refused += 1
+        a, b = expected
+        assert proc.returncode == 2, (observations, expected, proc.stdout)
+        key = {k: "range" if "range" in observations[k] else "value" for k in (a, b)}
+        assert f"'observations.o{b}.{key[b]}' is" in proc.stderr, (expected, proc.stderr)
+        assert f"below 'observations.o{a}.{key[a]}'" in proc.stderr, (expected, proc.stderr)
+    assert refused >= 5 and kept >= 5, (refused, kept)
+
+
+def test_thousands_of_observations_are_judged_and_the_one_contradiction_named(run, tmp_path):
+    """20,000 readings of a rising ladder, one of them contradicting an earlier one: a pair-by-pair
+    search takes 2·10^8 pairs; the refusal names that pair, and the file without it is kept."""
+    n = 20000
+    observations = [dict(reading(None, lo=0.4, hi=0.6), quantity="rung", rung=RUNGS[1 + k % 3], day=(k * 19) // n)
+                    for k in range(n)]
+    consistent = ladder(tmp_path, observation_lines(observations),
+                        "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", name="many.yaml")
+    assert run("validate", consistent).returncode == 0
+    observations[100].update(reading(1, sd=0.0001))  # 'limited' certain by day 0 ...
+    del observations[100]["range"]
+    observations[n - 2].update(reading(0, sd=0.0001))  # ... and 'tense' impossible by day 18
+    del observations[n - 2]["range"]
+    assert (observations[100]["rung"], observations[n - 2]["rung"]) == ("limited", "tense")
+    assert first_contradiction([observations[100], observations[n - 2]]) == (0, 1)
+    refused = ladder(tmp_path, observation_lines(observations),
+                     "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", name="refused.yaml")
+    proc = run("validate", refused)
+    assert proc.returncode == 2, proc.stdout
+    assert f"'observations.o{n - 2}.value' is false" in proc.stderr, proc.stderr
+    assert "below 'observations.o100.value' true" in proc.stderr, proc.stderr
+
+
 def test_readings_that_measurement_error_reconciles_are_kept(run, tmp_path):
     """Two sources reading 11 and 13 incidents (sd 1), and 'tense' false then true, are no contradiction."""
     observations = ("  o1: {quantity: incidents, day: 19, value: 13, sd: 1, source: s}\n"

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <tuple>
 
 #include "yaml_reader.hpp"
 
@@ -367,6 +369,38 @@ std::string statement(const Observation& o, const Scenario& s) {
   }
 }
 
+// For each observation b, the largest value of the observations a with
+// at_most(a, b), b itself among them (−∞ for forces, which no order binds):
+// each (quantity, statistic, rung) is sorted by day with a running maximum,
+// so a file of thousands of observations is judged in O(m·rungs·log m).
+std::vector<double> highest_at_most(const std::vector<Observation>& obs) {
+  struct Reading {
+    double day, highest;  // highest: the largest value up to this day
+  };
+  std::map<std::tuple<ObservedQuantity, double, int>, std::vector<Reading>> groups;
+  for (const Observation& o : obs)
+    if (o.quantity != ObservedQuantity::kForces) groups[{o.quantity, o.quantile, o.rung}].push_back({o.day, o.value});
+  for (auto& [key, readings] : groups) {
+    std::sort(readings.begin(), readings.end(), [](const Reading& x, const Reading& y) { return x.day < y.day; });
+    for (std::size_t k = 1; k < readings.size(); ++k)
+      readings[k].highest = std::max(readings[k].highest, readings[k - 1].highest);
+  }
+  std::vector<double> highest(obs.size(), -std::numeric_limits<double>::infinity());
+  for (std::size_t b = 0; b < obs.size(); ++b) {
+    const Observation& o = obs[b];
+    if (o.quantity == ObservedQuantity::kForces) continue;
+    // Every rung at or above b's reached by its day is at most it; other quantities have the one group.
+    for (auto it = groups.lower_bound({o.quantity, o.quantile, o.rung});
+         it != groups.end() && std::get<0>(it->first) == o.quantity && std::get<1>(it->first) == o.quantile; ++it) {
+      const std::vector<Reading>& readings = it->second;
+      const auto end = std::upper_bound(readings.begin(), readings.end(), o.day,
+                                        [](double day, const Reading& r) { return day < r.day; });
+      if (end != readings.begin()) highest[b] = std::max(highest[b], std::prev(end)->highest);
+    }
+  }
+  return highest;
+}
+
 // Observations that no world can satisfy together: a value that must be at
 // most another's (at_most) but lies above it by more than kConflictSd·√m of
 // their combined sd, a distance no calibration could fit; refused at the
@@ -374,6 +408,15 @@ std::string statement(const Observation& o, const Scenario& s) {
 void contradicting_observations(Parser& p, const std::vector<YAML::Node>& nodes, const Scenario& s) {
   const std::vector<Observation>& obs = s.observations;
   const double bound = kConflictSd * std::sqrt(static_cast<double>(obs.size()));
+  // Only an observation with a higher value at most it by more than bound·sd
+  // can be the second of a pair (their combined sd is at least its own); the
+  // pairs are then searched as before, first by first, among those alone.
+  // The margin keeps every pair whose distance rounds above the bound.
+  const std::vector<double> highest = highest_at_most(obs);
+  std::vector<std::size_t> seconds;
+  for (std::size_t b = 0; b < obs.size(); ++b)
+    if (highest[b] - obs[b].value > 0.999 * bound * obs[b].sd) seconds.push_back(b);
+  if (seconds.empty()) return;
   // The value as written, or the range it is the midpoint of.
   const auto key = [](const YAML::Node& e) { return get(e, "value").IsDefined() ? "value" : "range"; };
   const auto written = [&](const YAML::Node& e) {
@@ -381,7 +424,7 @@ void contradicting_observations(Parser& p, const std::vector<YAML::Node>& nodes,
     return v.IsScalar() ? v.Scalar() : fmt::format("[{}, {}]", v[0].Scalar(), v[1].Scalar());
   };
   for (std::size_t a = 0; a < obs.size(); ++a)
-    for (std::size_t b = 0; b < obs.size(); ++b) {
+    for (const std::size_t b : seconds) {
       if (a == b || !at_most(obs[a], obs[b])) continue;
       const double apart = (obs[a].value - obs[b].value) / std::hypot(obs[a].sd, obs[b].sd);
       if (!(apart > bound)) continue;
