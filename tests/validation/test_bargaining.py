@@ -249,15 +249,22 @@ def square_duration(a0, b0, alpha, beta, chi, horizon):
     return min(math.log((k + 1) / denominator) / math.sqrt(alpha * beta), horizon)
 
 
-def commitment_war(growth, c_a=0.02, c_b=0.02, discount=0.9, shift_day=2.0, horizon=1.0, e=0.01, chi=0.3):
-    """Powell's condition for the declining proposer under complete information."""
-    def value(m_b):
-        p, _, _ = forecast(10000, 10000, e, e * m_b, 1.0)
-        tau = square_duration(10000, 10000, e, e * m_b, chi, horizon)
-        return discount ** tau * p, discount ** tau * (1 - p)
-    won_now, kept_b = value(1.0)
-    won_later, _ = value(min(3.0, 1.0 + growth))
-    w = discount ** shift_day
+def war_shares(m_b, discount, horizon, e_a=0.01, e_b=0.01, chi=0.3):
+    """The declining side's and the rising side's discounted chance of winning the war of two
+    forces of 10,000, the rising side's effectiveness times m_b (docs/model.md)."""
+    p, _, _ = forecast(10000, 10000, e_a, e_b * m_b, 1.0)
+    tau = square_duration(10000, 10000, e_a, e_b * m_b, chi, horizon)
+    return discount ** tau * p, discount ** tau * (1 - p)
+
+
+def commitment_war(growth, c_a=0.02, c_b=0.02, discount=0.9, shift_day=2.0, horizon=1.0, e=0.01, chi=0.3,
+                   e_a=None, offer_day=0.0):
+    """Powell's condition for the declining proposer under complete information, offering on
+    offer_day before the shift."""
+    e_a = e if e_a is None else e_a
+    won_now, kept_b = war_shares(1.0, discount, horizon, e_a, e, chi)
+    won_later, _ = war_shares(min(3.0, 1.0 + growth), discount, horizon, e_a, e, chi)
+    w = discount ** (shift_day - offer_day)
     # The most the rising side can credibly promise: the whole stake until the shift, then the
     # declining side's war value (Powell 2006; Fearon 1995 on preventive war). It accepts that,
     # foreseeing its gain, whenever war is costly; its own cost c_b does not enter.
@@ -291,6 +298,41 @@ def test_preventive_war_exactly_beyond_the_commitment_threshold(tmp_path, settin
                  replications=256) as f:
             outcome = set(f["outcome_code"][0])
         assert outcome == ({WAR} if expected_war else {SETTLEMENT}), (growth, threshold)
+
+
+def test_a_preventive_war_is_fought_at_the_balance_it_began_with(tmp_path):
+    """DECLINING (effectiveness 0.012) fights at once, before RISING's effectiveness grows by 80% on
+    day 5: the war then runs at today's balance, which is what fighting early buys (Powell 2006) and
+    what its war value assumed. The square law keeps α(A0² − A²) = β(B0² − B²) with β the balance
+    before the shift, and DECLINING wins; fought at the shifted balance, it would lose."""
+    settings = {"run.horizon_days": 300, "actors.DECLINING.combat.effectiveness": 0.012,
+                "bargaining.shift_growth": 0.8, "bargaining.discount": 0.999, "bargaining.shift_day": 5}
+    assert commitment_war(0.8, discount=0.999, shift_day=5, horizon=300, e_a=0.012)
+    assert forecast(10000, 10000, 0.012, 0.01 * 1.8, 1.0)[0] < 0.5 < forecast(10000, 10000, 0.012, 0.01, 1.0)[0]
+    with run(tmp_path, "bargaining-commitment", settings, replications=256) as f:
+        assert set(f["war_start_step"][0]) == {0} and set(f["outcome_code"][0]) == {WAR}
+        declining, rising = f["final_forces"][0, :, 0, 0], f["final_forces"][0, :, 1, 0]
+    np.testing.assert_allclose(0.012 * (1e8 - declining ** 2), 0.01 * (1e8 - rising ** 2), rtol=1e-9)
+    assert np.all(rising <= 0.3 * 10000) and np.all(declining > 0.3 * 10000)
+
+
+@pytest.mark.parametrize("growth", [1.0, 2.0])
+def test_a_shift_in_the_offers_step_has_happened_when_the_offer_is_made(tmp_path, growth):
+    """Steps of 2 days, the offer on day 2. A shift on day 3 comes in the offer's step, before the
+    offer (as every scheduled event comes at the start of its step): the offer is the complete-
+    information demand at the shifted balance and is accepted, with no preventive war to weigh. A
+    shift on day 4 is still ahead, and Powell's condition with w = δ^(4 − 2) decides. (The shift in
+    the offer's step used to be counted twice, as happened and as still ahead.)"""
+    base = {"run.horizon_days": 30, "run.dt_days": 2, "bargaining.first_day": 2, "bargaining.interval_days": 2,
+            "bargaining.shift_growth": growth, "bargaining.discount": 0.99}
+    with run(tmp_path, "bargaining-commitment", {**base, "bargaining.shift_day": 3}, replications=256) as f:
+        assert set(f["outcome_code"][0]) == {SETTLEMENT}
+        _, kept_b = war_shares(min(3.0, 1.0 + growth), 0.99, 30)
+        np.testing.assert_allclose(f["offer"][0], min(1.0, 1 - kept_b + 0.02), rtol=1e-12)
+    expected_war = commitment_war(growth, discount=0.99, shift_day=4, horizon=30, offer_day=2)
+    assert expected_war, "the parameter set must make the later shift a preventive war"
+    with run(tmp_path, "bargaining-commitment", {**base, "bargaining.shift_day": 4}, replications=256) as f:
+        assert set(f["outcome_code"][0]) == {WAR} and set(f["war_start_step"][0]) == {1}
 
 
 def test_a_faster_shift_in_power_raises_war():

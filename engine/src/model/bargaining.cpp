@@ -138,9 +138,9 @@ double BlockSimulator::value_after_shift(int s, double* later) {
   const int width = pass_width();
   const Bargaining& bg = sc_.bargaining;
   const int a = bg.proposer;
-  const double to_shift = bg.shift_day - s * sc_.run.dt_days;
+  const double to_shift = rules::days_to_shift(s, sc_.run.dt_days, bg);
   std::fill(later, later + width, 0.0);
-  if (bg.shift_growth <= 0.0 || to_shift <= 0.0) return 0.0;
+  if (to_shift <= 0.0) return 0.0;
   alignas(64) double prevail[L], loss_a[L], loss_b[L], duration[L];
   forecast(a, bg.receiver, 1.0, prevail, loss_a, loss_b, duration, bg.shift_growth);
   const double* cost_a = state_.war_cost.col(a).data();
@@ -164,14 +164,18 @@ void BlockSimulator::screen_types(int l, double offer, double x0, const double* 
   for (int k = 0; k < types; ++k) state_.belief(l, b * kMaxTypes + k) = static_cast<float>(kept[k] / total);
 }
 
-// On shift_day the receiver's effectiveness grows as by arms aid, in running lanes.
+// On shift_day the receiver's effectiveness grows as by arms aid, in running
+// lanes at peace. A war already on is fought at the balance it began with:
+// that is what a preventive war buys (Powell 2006), and what the proposer's
+// war value now assumed.
 void BlockSimulator::shift_power(int s) {
   const int width = pass_width();
   const Bargaining& bg = sc_.bargaining;
-  if (bg.shift_growth <= 0.0 || event_step(bg.shift_day, sc_.run.dt_days) != s) return;
+  if (!rules::shifts_in(s, sc_.run.dt_days, bg)) return;
   double* m = state_.effectiveness.col(bg.receiver).data();
   const LaneMask* running = scratch_->running;
-  for (int l = 0; l < width; ++l) m[l] = running[l] ? rules::armed(m[l], bg.shift_growth) : m[l];
+  const int* war_start = state_.war_start_step.data();
+  for (int l = 0; l < width; ++l) m[l] = running[l] && war_start[l] < 0 ? rules::armed(m[l], bg.shift_growth) : m[l];
 }
 
 // Acceptance (x.mask) moves every party of every stake issue to the settled
@@ -235,9 +239,9 @@ void ScalarTwin::init_bargaining() {
 // BlockSimulator::value_after_shift for one replication.
 double ScalarTwin::value_after_shift(int s, double* later) const {
   const Bargaining& bg = sc_.bargaining;
-  const double to_shift = bg.shift_day - s * sc_.run.dt_days;
+  const double to_shift = rules::days_to_shift(s, sc_.run.dt_days, bg);
   *later = 0.0;
-  if (bg.shift_growth <= 0.0 || to_shift <= 0.0) return 0.0;
+  if (to_shift <= 0.0) return 0.0;
   const rules::WarForecast w = forecast(bg.proposer, bg.receiver, 1.0, bg.shift_growth);
   *later = rules::war_value(rules::war_discount(bg.discount, w.duration), w.prevail, st_.war_cost[bg.proposer],
                             sc_.actors[bg.proposer].decision.casualty_cost, w.loss_a);
@@ -248,7 +252,7 @@ void ScalarTwin::bargain(int s) {
   const Bargaining& bg = sc_.bargaining;
   ReplicationState& st = st_;
   const int n = model_.actors(), a = bg.proposer, b = bg.receiver;
-  if (bg.shift_growth > 0.0 && event_step(bg.shift_day, sc_.run.dt_days) == s)
+  if (rules::shifts_in(s, sc_.run.dt_days, bg) && st.war_start_step < 0)  // as BlockSimulator::shift_power
     st.effectiveness[b] = rules::armed(st.effectiveness[b], bg.shift_growth);
   const int round = rules::offer_round(s, sc_.run.dt_days, bg);
   if (round < 0) return;

@@ -29,6 +29,19 @@ inline int offer_round(int s, double dt, const Bargaining& b) {
   return -1;
 }
 
+// The scheduled power shift (docs/model.md, "Commitment problem"). It comes in
+// the step event_step of its day, before that step's offer, so an offer in
+// its step is made at the shifted balance; only a shift of a later step is
+// still ahead of an offer.
+inline bool shifts_in(int s, double dt, const Bargaining& b) {
+  return b.shift_growth > 0.0 && event_step(b.shift_day, dt) == s;
+}
+// The days from step s's offer to a shift still ahead of it; 0 for none.
+inline double days_to_shift(int s, double dt, const Bargaining& b) {
+  if (b.shift_growth <= 0.0 || event_step(b.shift_day, dt) <= s) return 0.0;
+  return b.shift_day - s * dt;
+}
+
 // Whether offers to the receiver are made from the public belief over its types
 // (discrete_demand) rather than from the uniform interval: it has several types
 // and they carry war costs of their own (docs/model.md, "Costly signals").
