@@ -187,6 +187,29 @@ inline Named noisy_flagship_with_series() {
   return {"jan-2022-standoff, noisy acceptance, time series", Model(sc)};
 }
 
+// Powell's commitment problem with private war costs on both sides: a
+// preventive war at once in about a third of the lanes, offers (three
+// rounds) in the rest, and the shift in power on day 7 reaching only the
+// lanes at peace then. Every number is an assumption.
+inline Named power_shift_under_private_costs() {
+  const ShippedScenario* commitment = find_shipped("validation/bargaining-commitment");
+  Scenario sc = load_scenario({std::string(commitment->path), std::string(commitment->text)}).scenario;
+  sc.run.horizon_days = 40;
+  sc.bargaining.shift_day = 7;
+  sc.bargaining.shift_growth = 0.5;
+  sc.bargaining.discount = 0.99;
+  sc.bargaining.rounds = 3;
+  sc.bargaining.interval_days = 5;
+  Actor& declining = sc.actors[static_cast<std::size_t>(sc.actor_index("DECLINING"))];
+  declining.combat.effectiveness = 0.012;
+  declining.decision.war_cost = 0.5;
+  declining.decision.war_cost_spread = 0.5;
+  Actor& rising = sc.actors[static_cast<std::size_t>(sc.actor_index("RISING"))];
+  rising.decision.war_cost = 0.1;
+  rising.decision.war_cost_spread = 0.3;
+  return {"bargaining-commitment, private costs, shift on day 7", Model(sc)};
+}
+
 // The shipped scenarios and the cases above, which the twins must agree on too.
 inline std::vector<Named> twin_models() {
   std::vector<Named> out = shipped_models();
@@ -196,6 +219,7 @@ inline std::vector<Named> twin_models() {
   out.push_back({"idle-when-nothing-feasible",
                  Model(load_scenario({"idle-when-nothing-feasible.yaml", kIdleWhenNothingIsFeasible}).scenario)});
   out.push_back(noisy_flagship_with_series());
+  out.push_back(power_shift_under_private_costs());
   return out;
 }
 
