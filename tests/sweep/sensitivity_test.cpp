@@ -152,6 +152,43 @@ TEST(SensitivityTest, SignalInOneRowGivesNoIntervalRatherThanACertainOne) {
   for (const SobolIndex& index : sobol_indices(additive, 3, 256, 200, 1)) EXPECT_LT(index.first_low, index.first_high);
 }
 
+// A rare event that the first input alone decides: f(A_B^(1)) = f(B) and
+// f(A_B^(2)) = f(A), so S_1 = S_T1 = 1 and input 2 has no share; `every`
+// sets how rare (a row of A and one of B in each `every`, never the same).
+std::vector<SobolIndex> rare_event_indices(std::int64_t rows, std::int64_t every) {
+  std::vector<double> outputs(static_cast<std::size_t>(rows * 4), 0.0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const double a = r % every == 0 ? 1.0 : 0.0, b = r % every == every / 2 ? 1.0 : 0.0;
+    outputs[static_cast<std::size_t>(r)] = a;
+    outputs[static_cast<std::size_t>(rows + r)] = b;
+    outputs[static_cast<std::size_t>(2 * rows + r)] = b;
+    outputs[static_cast<std::size_t>(3 * rows + r)] = a;
+  }
+  return sobol_indices(outputs, 2, rows, 500, 11);
+}
+
+TEST(SensitivityTest, ARareEventGetsNoIntervalRatherThanOneThatExcludesTheTruth) {
+  // 16 of 512 values differ (N·d² = 0.25 coincidences expected, none here):
+  // S_T1 reads 1/(1 − 1/32) = 1.032 in every resample, so the interval would
+  // be about [1.02, 1.05], away from the true 1. No interval instead.
+  const auto sparse = rare_event_indices(256, 32);
+  EXPECT_NEAR(sparse[0].total, 1.0 / (1.0 - 1.0 / 32.0), 1e-12);
+  for (const SobolIndex& index : sparse) {
+    EXPECT_TRUE(std::isnan(index.first_low) && std::isnan(index.first_high)) << index.first_low;
+    EXPECT_TRUE(std::isnan(index.total_low) && std::isnan(index.total_high)) << index.total_low;
+  }
+  // Common enough for coincidences (a quarter of the values differ: N·d² = 16
+  // expected): the intervals stay, and the first input's covers 1.
+  std::vector<double> outputs(256 * 4);
+  const SaltelliPlan plan = saltelli_points(cube(2, 0.0, 1.0), 256, 5);
+  for (std::size_t k = 0; k < plan.points.size(); ++k) outputs[k] = plan.points[k][0] < 0.25 ? 1.0 : 0.0;
+  const auto common = sobol_indices(outputs, 2, 256, 500, 11);
+  EXPECT_LE(common[0].total_low, 1.0);
+  EXPECT_GE(common[0].total_high, 1.0);
+  EXPECT_LT(common[1].total_low, common[1].total_high + 1e-12);
+  EXPECT_TRUE(std::isfinite(common[1].total_low));
+}
+
 TEST(SensitivityTest, BootstrapIsDeterministicFromTheSeed) {
   const SaltelliPlan plan = saltelli_points(cube(3, -kPi, kPi), 256, 5);
   std::vector<double> outputs;
