@@ -513,6 +513,39 @@ def test_killed_rank_ends_the_job_and_resume_finishes(mpirun, long_run, tmp_path
     assert_same_files(reference, out, ignore_attrs=INVOCATION)
 
 
+def test_a_rank_that_dies_before_taking_the_job_lets_rank_0_close_its_partial(mpirun, tmp_path):
+    """Rank 1 stopped (SIGSTOP) once rank 0 holds the output lock, before the job reaches it, then
+    killed: the flagship's job is larger than MPI's eager limit, so rank 0 waits for rank 1 to take
+    it. The launcher then ends rank 0 (SIGTERM, SIGKILL soon after): rank 0 must stop waiting and
+    close its `.partial` (here: remove it, nothing being finished). Blocked in MPI_Send it was
+    killed, leaving the `.partial` marked open for writing (h5py could not open it) and the lock."""
+    scenario = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2])) / "scenarios" / \
+        "jan-2022-standoff.yaml"
+    assert scenario.stat().st_size > 4096, "the job must exceed Open MPI's eager limit over shared memory (4 KiB)"
+    out = tmp_path / "d.h5"
+    partial, lock = tmp_path / "d.h5.partial", tmp_path / "d.h5.lock"
+    proc = subprocess.Popen(mpi_cmd(mpirun, 2, "run", scenario, "-q", "-n", 20000, "-o", out),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    deadline = time.time() + 60
+    ranks = {}
+    while 1 not in ranks and time.time() < deadline:
+        ranks = worker_pids(proc.pid)
+    while not lock.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.001)
+    os.kill(ranks[1], signal.SIGSTOP)
+    while not partial.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    time.sleep(1.0)
+    os.kill(ranks[1], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert err.count("brink run: interrupted") <= 1, err
+    assert not out.exists() and not lock.exists(), (err, list(tmp_path.iterdir()))
+    if partial.exists():  # rank 1 took the job in time: then blocks ran, and the partial is whole
+        with h5py.File(partial, "r"):
+            pass
+
+
 def test_worker_signalled_alone_ends_the_run_with_one_sentence(mpirun, long_run, tmp_path):
     scenario, _ = long_run
     out = tmp_path / "w.h5"

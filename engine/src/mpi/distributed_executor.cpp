@@ -119,13 +119,18 @@ class TimedSink : public ResultSink {
   Timing& timing_;
 };
 
-void send_job(const mpi::Session& session, const SweepPlan& plan, const RunJob& job) {
+// Stops early (execute() then sees the flag and closes the file) when the
+// run is stopped while a rank does not take the job: it died, and the
+// launcher is ending the others.
+void send_job(const mpi::Session& session, const SweepPlan& plan, const RunJob& job, const std::atomic<bool>* stop) {
   WireWriter out;
   out.put_vector(encode_job(job));
   out.put_string(kernel().isa);  // every rank runs the path rank 0 chose
   out.put(plan_fingerprint(plan));
   const std::vector<std::uint8_t> message = out.take();
-  for (int r = 1; r < session.size(); ++r) mpi::send(r, mpi::kJob, message);
+  const auto stopped = [stop] { return stop && stop->load(); };
+  for (int r = 1; r < session.size(); ++r)
+    if (!mpi::send_unless(r, mpi::kJob, message, stopped)) return;
 }
 
 }  // namespace
@@ -142,7 +147,7 @@ void execute_run(const SweepPlan& plan, int threads, ResultSink& sink, const Pro
   if (!distributed) {
     execute(plan, threads, used, progress, scheduler, stop);
   } else {
-    send_job(*session, plan, job);
+    send_job(*session, plan, job, stop);
     RemoteRanks remote(*session, timing, stop);
     execute(plan, threads, used, progress, scheduler, stop, &remote);
   }

@@ -88,10 +88,30 @@ std::vector<std::uint8_t> receive(const Arrival& arrival) {
   return *receive_unless(arrival, [] { return false; });
 }
 
-void send(int dest, Tag tag, std::span<const std::uint8_t> bytes) {
+static int message_size(std::span<const std::uint8_t> bytes) {
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw std::runtime_error(fmt::format("a message of {} bytes is too large for MPI", bytes.size()));
-  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD), "send a message");
+  return static_cast<int>(bytes.size());
+}
+
+void send(int dest, Tag tag, std::span<const std::uint8_t> bytes) {
+  check(MPI_Send(bytes.data(), message_size(bytes), MPI_BYTE, dest, tag, MPI_COMM_WORLD), "send a message");
+}
+
+bool send_unless(int dest, Tag tag, std::span<const std::uint8_t> bytes, const std::function<bool()>& give_up) {
+  // MPI reads the buffer until the send completes, even one given up on: a copy that outlives it.
+  auto copy = std::make_unique<std::vector<std::uint8_t>>(bytes.begin(), bytes.end());
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Isend(copy->data(), message_size(bytes), MPI_BYTE, dest, tag, MPI_COMM_WORLD, &request), "send a message");
+  for (int done = 0;;) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "send a message");
+    if (done) return true;
+    if (give_up()) break;
+    pause();
+  }
+  static std::vector<std::unique_ptr<std::vector<std::uint8_t>>> abandoned;
+  abandoned.push_back(std::move(copy));
+  return false;
 }
 
 void send_int(int dest, Tag tag, std::int32_t value) {

@@ -62,6 +62,12 @@ std::vector<std::uint8_t> receive(const Arrival& arrival);
 // launcher's SIGTERM and be killed a second later with its file open.
 std::optional<std::vector<std::uint8_t>> receive_unless(const Arrival& arrival, const std::function<bool()>& give_up);
 void send(int dest, Tag tag, std::span<const std::uint8_t> bytes);
+// The same, but gives up and returns false once `give_up()` is true. A
+// message larger than MPI's eager limit (the job: the scenario's text) is
+// sent only when the receiver takes it; blocked in MPI_Send to a rank that
+// has died, rank 0 could not close its `.partial` when the launcher ends
+// the job (SIGTERM, then SIGKILL).
+bool send_unless(int dest, Tag tag, std::span<const std::uint8_t> bytes, const std::function<bool()>& give_up);
 void send_int(int dest, Tag tag, std::int32_t value);
 std::int32_t as_int(const std::vector<std::uint8_t>& bytes);
 // The short sleep between two polls.
