@@ -337,6 +337,28 @@ def test_a_killed_sweep_of_many_small_points_resumes_to_identical_datasets(brink
     assert_same_datasets(out, reference)
 
 
+def test_a_resume_that_spells_the_scenario_otherwise_keeps_the_files_rerun_commands(brink, tmp_path):
+    """Started as 'flagship.yaml' from its folder, resumed by its absolute path: the finished file
+    is the uninterrupted run's (rerun_command included), since it keeps the first run's
+    scenario_source and command_line."""
+    scenario = flagship(tmp_path)
+    sweep = ["--sweep", "actors.RUS.decision.rationality=1,2,3,4", "-n", "1024", "-t", "2", "-q"]
+    env = {**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "5"}
+    proc = subprocess.run([brink, "run", scenario.name, *sweep, "-o", "k.h5"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    resumed = run(brink, "run", scenario.resolve(), *sweep, "-o", tmp_path / "k.h5", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    whole = subprocess.run([brink, "run", scenario.name, *sweep, "-o", "whole.h5"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    with h5py.File(tmp_path / "k.h5", "r") as a, h5py.File(tmp_path / "whole.h5", "r") as b:
+        commands = list(a["rerun_command"][()])
+        assert commands == list(b["rerun_command"][()])
+        assert all(c.decode().startswith(f"brink run {scenario.name} ") for c in commands), commands
+        assert a.attrs["scenario_source"] == b.attrs["scenario_source"]
+
+
 def test_fresh_run_refuses_a_partial_with_finished_blocks(brink, tmp_path):
     scenario = flagship(tmp_path)
     out = tmp_path / "k.h5"

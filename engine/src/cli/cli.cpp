@@ -364,6 +364,12 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         "--summary-only cannot be combined with --resume, because a summary-only output keeps no per-replication "
         "data to continue from; resume without --summary-only, or start over with --overwrite");
   choose_kernel(vm.count("isa") ? std::optional(isa) : std::nullopt, resuming ? std::optional(partial) : std::nullopt);
+  // A resumed file describes the run it completes (it keeps its command_line
+  // and scenario_source): its rerun commands name the scenario as that run
+  // spelled it, whichever path reached the same file now.
+  if (resuming)
+    if (std::string recorded = read_root_text(partial.string(), "scenario_source"); !recorded.empty())
+      plan.scenario_label = std::move(recorded);
   OutputMetadata metadata{source.label, source.text, recorded_options(request), command_line(argc, argv)};
 
   catch_interruptions();
