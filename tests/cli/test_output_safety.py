@@ -109,6 +109,55 @@ def test_resume_may_replace_the_result_its_partial_was_started_over(brink, work)
         assert f.attrs["scenario_source"] != "a.yaml" and int(f.attrs["complete"]) == 1
 
 
+@pytest.mark.parametrize("started", [[], ["--overw"]], ids=["without-overwrite", "abbreviated-overwrite"])
+def test_resume_replaces_a_file_that_appeared_at_the_target_only_if_its_run_could(brink, work, started):
+    """A run started with no t.h5 and without --overwrite, interrupted; then a result is copied to
+    t.h5. --resume used to replace it and exit 0: that run was never allowed to. One started with
+    --overwrite (here abbreviated, as the option parser accepts it) was."""
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "--seed", "99", "-o", "precious.h5", cwd=work).returncode == 0
+    target, partial = work / "t.h5", work / "t.h5.partial"
+    proc = subprocess.Popen([brink, "run", "-n", "100000", "--threads", "1", "-q", "-o", str(target), *started],
+                            cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupt_after_first_blocks(proc, partial, time.monotonic() + 20, signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 1 and partial.exists() and not target.exists()
+    shutil.copy(work / "precious.h5", target)
+    before, partial_before = target.read_bytes(), partial.read_bytes()
+    resume = ["run", "-n", "100000", "--threads", "2", "-q", "-o", target, "--resume"]
+    proc = run(brink, *resume, cwd=work)
+    if started:
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(target, "r") as f:
+            assert int(f.attrs["seed"]) != 99 and int(f.attrs["complete"]) == 1
+        return
+    line = one_sentence(proc)
+    assert proc.returncode == 2 and "'" + str(target) + "' exists" in line and "without --overwrite" in line, line
+    assert target.read_bytes() == before and partial.read_bytes() == partial_before
+    assert not (work / "t.h5.lock").exists()
+    (work / "t.h5").rename(work / "kept.h5")  # as the message says: move it away, then resume
+    assert run(brink, *resume, cwd=work).returncode == 0
+    assert (work / "kept.h5").read_bytes() == before
+
+
+def test_calibrate_resume_replaces_neither_a_result_nor_a_posterior_scenario_that_appeared(brink, work):
+    scenario = calibration_scenario(work)
+    assert run(brink, "calibrate", scenario, "-q", "-o", "c.h5", "--generations", "1", cwd=work).returncode == 0
+    (work / "c.h5").rename(work / "c.h5.partial")  # one generation kept, as after a kill
+    (work / "c.posterior.yaml").unlink()
+    assert run(brink, "run", "a.yaml", "-q", "-n", N, "-o", "precious.h5", cwd=work).returncode == 0
+    resume = ["calibrate", scenario, "-q", "-o", "c.h5", "--generations", "2", "--resume"]
+    for appeared in ("c.h5", "c.posterior.yaml"):
+        shutil.copy(work / "precious.h5", work / appeared)
+        before, partial_before = (work / appeared).read_bytes(), (work / "c.h5.partial").read_bytes()
+        proc = run(brink, *resume, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and f"'{appeared}' exists" in line and "without --overwrite" in line, line
+        assert (work / appeared).read_bytes() == before and (work / "c.h5.partial").read_bytes() == partial_before
+        (work / appeared).unlink()
+    assert run(brink, *resume, cwd=work).returncode == 0
+    assert (work / "c.h5").exists() and (work / "c.posterior.yaml").exists()
+
+
 def test_resume_and_overwrite_together_are_refused(brink, work):
     for command in (["run", "a.yaml", "-n", N], ["calibrate", calibration_scenario(work)]):
         proc = run(brink, *command, "-q", "-o", "x.h5", "--resume", "--overwrite", cwd=work)

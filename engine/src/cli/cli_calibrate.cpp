@@ -644,10 +644,16 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       before = identity_of(target);
       posterior_before = identity_of(posterior_scenario_path(target));
       const bool overwrite = vm.count("overwrite") > 0, resume = vm.count("resume") > 0;
+      // A finished calibration left in its partial beside the file that
+      // appeared: continue_partial's sentence says so, before the general one.
+      if (resume && before->exists && fs::exists(partial)) continue_partial(partial, vm, set.record, true);
       refuse_existing_result(target, overwrite, resume, "write the calibration");
-      // An interrupted calibration's posterior scenario is its own: continue_partial decides about both.
-      if (!before->exists && !fs::exists(partial))
-        refuse_existing_result(posterior_scenario_path(target), overwrite, false, "write the calibration");
+      // The posterior scenario goes with the target (past the check above, one
+      // that exists may be replaced); a resumed calibration may replace it
+      // only if it was started with --overwrite, like the target.
+      if (!before->exists)
+        refuse_existing_result(posterior_scenario_path(target), overwrite, resume && fs::exists(partial),
+                               "write the calibration", partial);
     }
     continue_partial(partial, vm, set.record, writer && before->exists);
   } catch (...) {

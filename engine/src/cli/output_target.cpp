@@ -239,16 +239,33 @@ OutputRefused finished_result_left(const fs::path& partial) {
                   partial.string(), first, partial.string(), target.string()));
 }
 
+// Whether the run that wrote `partial` was started with --overwrite, as its
+// root attribute command_line records (an abbreviation the option parser
+// took counts: no other option begins with "--ov").
+bool started_with_overwrite(const fs::path& partial) {
+  constexpr std::string_view kFlag = "--overwrite";
+  for (const std::string& word : recorded_command(partial.string()))
+    if (word.size() >= 4 && kFlag.starts_with(word)) return true;
+  return false;  // or unreadable: the writer then says why it cannot be resumed
+}
+
 }  // namespace
 
-void refuse_existing_result(const fs::path& target, bool overwrite, bool resume, std::string_view what) {
+void refuse_existing_result(const fs::path& target, bool overwrite, bool resume, std::string_view what,
+                            const fs::path& run_partial) {
   std::error_code ec;
   if (overwrite || !fs::exists(target, ec)) return;
-  const fs::path partial = target.string() + ".partial";
+  const fs::path partial = run_partial.empty() ? fs::path(target.string() + ".partial") : run_partial;
   // Its run was refused the target once: --resume, which would put it in
   // place, must not replace the file that appeared there either.
   if (fs::exists(partial, ec) && is_finished_result(partial.string())) throw finished_result_left(partial);
-  if (resume && fs::exists(partial, ec)) return;  // a run that could start only if allowed to replace the target
+  if (resume && fs::exists(partial, ec)) {
+    if (started_with_overwrite(partial)) return;  // that run was allowed to replace the target
+    throw OutputRefused(
+        fmt::format("'{}' exists, and the interrupted run in '{}' was started without --overwrite, so it may not "
+                    "replace it; move '{}' away, then continue with --resume",
+                    target.string(), partial.string(), target.string()));
+  }
   if (resume)
     throw OutputRefused(
         fmt::format("'{}' exists and there is no '{}' to resume (its run finished); {} into another "

@@ -290,9 +290,9 @@ PartialState partial_state(const std::string& path) {
   return ::access(path.c_str(), W_OK) == 0 ? PartialState::kRunOutput : PartialState::kReadOnly;
 }
 
-bool written_by_merge(const std::string& path) {
+std::vector<std::string> recorded_command(const std::string& path) {
   const hid_t file = open_read_only(path);
-  if (file < 0) return false;
+  if (file < 0) return {};
   std::string line;
   try {
     line = h5::read_string_attribute(file, "command_line");
@@ -301,8 +301,7 @@ bool written_by_merge(const std::string& path) {
   }
   H5Fclose(file);
   // The words as the command line was recorded (cli.cpp, command_line): each
-  // plain, or in single quotes with a quote written '\''. The command is the
-  // second word, after the program.
+  // plain, or in single quotes with a quote written '\''.
   std::vector<std::string> words(1);
   bool quoted = false, escaped = false;
   for (const char c : line) {
@@ -317,6 +316,12 @@ bool written_by_merge(const std::string& path) {
     else
       words.back() += c;
   }
+  return line.empty() ? std::vector<std::string>{} : words;
+}
+
+// The command is the second word, after the program.
+bool written_by_merge(const std::string& path) {
+  const std::vector<std::string> words = recorded_command(path);
   return words.size() >= 3 && words[1] == "merge";
 }
 

@@ -61,10 +61,14 @@ inline constexpr double kMostCompression = 100.0;
 std::string check_disk_space(const std::filesystem::path& target, std::uint64_t bytes);
 
 // Throws OutputRefused if `target` exists, unless `overwrite`, or unless
-// `resume` continues an unfinished TARGET.partial (whose run could start only
-// if allowed to replace the target). `what` is the verb for the message:
-// "write the result", "merge".
-void refuse_existing_result(const std::filesystem::path& target, bool overwrite, bool resume, std::string_view what);
+// `resume` continues an unfinished TARGET.partial whose run was started with
+// --overwrite (its command_line says so): a file that appeared at the target
+// after a run started without it is no file that run may replace. `what` is
+// the verb for the message: "write the result", "merge". `run_partial`: the
+// partial of the run that writes the target, when not TARGET.partial (the
+// calibration's for its posterior scenario).
+void refuse_existing_result(const std::filesystem::path& target, bool overwrite, bool resume, std::string_view what,
+                            const std::filesystem::path& run_partial = {});
 
 // Device and inode of a path, or absent.
 struct FileIdentity {

@@ -33,6 +33,9 @@ PartialState partial_state(const std::string& path);
 // does, so that its finished file differs from a run's only there). False if
 // it does not open, or another command wrote it.
 bool written_by_merge(const std::string& path);
+// The words of the root attribute command_line of a brink file (a partial a
+// writer has marked open too), as the run was invoked; empty if unreadable.
+std::vector<std::string> recorded_command(const std::string& path);
 
 // True if `path` opens read-write as the writer opens it to resume (status
 // flags cleared, and a file cut short by the file size limit extended to the
