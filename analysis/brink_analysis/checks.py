@@ -16,9 +16,10 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-__all__ = ["FIGURE_FORMATS", "OUTCOME_ROUNDING", "at_least", "at_most", "cases", "figure_file", "interest",
-           "name_list", "positive_int", "probability", "probability_sum", "rounding_ties", "share"]
+__all__ = ["FIGURE_FORMATS", "OUTCOME_ROUNDING", "at_least", "at_most", "cases", "dataset", "figure_file", "interest",
+           "name_list", "not_a_dataset", "positive_int", "probability", "probability_sum", "rounding_ties", "share"]
 
 #: The figure formats :func:`brink_analysis.save_figure` writes, by the file's suffix (the first is
 #: the default): those whose metadata it knows how to keep out, so that a figure gives the same bytes.
@@ -61,6 +62,30 @@ def rounding_ties(values) -> np.ndarray:
     out = np.empty_like(v)
     out[order] = ranked
     return out
+
+
+def dataset(value, what: str = "ds", *, variable_ok: bool = False):
+    """`value` checked to be an opened result file: an :class:`xarray.Dataset` (or, with
+    `variable_ok`, a variable of one, an :class:`xarray.DataArray`). TypeError naming `what`
+    otherwise, saying what to do with the usual mistakes: a file name (open it first) and one
+    variable of the file where the whole file is needed."""
+    kinds = (xr.Dataset, xr.DataArray) if variable_ok else (xr.Dataset,)
+    if isinstance(value, kinds):
+        return value
+    expected = "an xarray Dataset" + (" (or one of its variables)" if variable_ok else "")
+    raise TypeError(f"{what} must be {expected} opened with brink_analysis.open_results; got {not_a_dataset(value)}")
+
+
+def not_a_dataset(value) -> str:
+    """What `value`, given where an opened result file belongs, is, for the TypeError of
+    :func:`dataset` (and of functions that take a list of files too): its type, and for a file
+    name or one variable of a file, what to pass instead."""
+    got = type(value).__name__
+    if isinstance(value, (str, os.PathLike)):
+        got += f" ({str(value)!r}); open the file first: brink_analysis.open_results(path)"
+    elif isinstance(value, xr.DataArray):
+        got += f" ({value.name!r}); pass the whole Dataset, not one of its variables"
+    return got
 
 
 def name_list(value, what: str, *, split: bool = False, empty_ok: bool = False) -> list[str]:
@@ -136,7 +161,8 @@ def probability_sum(values: np.ndarray, names: list[str]) -> np.ndarray:
 def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Checked scenario-discovery cases: `X` a DataFrame of numeric parameter columns, `y` one
     outcome in [0, 1] and `weights` (default 1) one non-negative weight per row, at least one row
-    and a positive total weight. Returns (X as float64, y, w)."""
+    and a positive total weight. A pandas `y` or `weights` is matched to X's rows by its index
+    (refused if its labels are not X's). Returns (X as float64, y, w)."""
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"X must be a pandas DataFrame with one column per parameter; got {type(X).__name__}")
     if X.shape[1] == 0:
@@ -147,8 +173,8 @@ def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndar
     for name in X.columns:
         if not pd.api.types.is_numeric_dtype(X[name]) or pd.api.types.is_bool_dtype(X[name]):
             raise ValueError(f"X column '{name}' is not numeric (dtype {X[name].dtype})")
-    y = _floats(y).ravel()
-    w = np.ones(len(y)) if weights is None else _floats(weights).ravel()
+    y = _floats(_aligned(y, X, "y")).ravel()
+    w = np.ones(len(y)) if weights is None else _floats(_aligned(weights, X, "weights")).ravel()
     if not len(X) == len(y) == len(w):
         raise ValueError(f"{what} need one row of X, one outcome and one weight per case; "
                          f"got {len(X)} rows, {len(y)} outcomes and {len(w)} weights")
@@ -167,6 +193,22 @@ def cases(X, y, weights, what: str = "the cases") -> tuple[pd.DataFrame, np.ndar
     frame = pd.DataFrame(values, columns=X.columns, index=X.index)
     frame.attrs = dict(X.attrs)
     return frame, y, w
+
+
+def _aligned(values, X: pd.DataFrame, what: str):
+    """`values` (`y` or `weights` of the cases `X`) in the order of X's rows: a pandas Series or
+    DataFrame is matched to `X` by its index, as pandas matches labels, when it holds the same
+    labels (once each) in another order; one whose labels differ from X's is refused (ValueError),
+    never paired by position. Anything else (an array, a list) is taken in X's row order."""
+    if (not isinstance(values, (pd.Series, pd.DataFrame)) or values.index.equals(X.index)
+            or len(values.index) != len(X.index)):  # another length: the length check names it
+        return values
+    if values.index.is_unique and X.index.is_unique and values.index.isin(X.index).all():
+        return values.reindex(X.index)
+    extra = values.index.difference(X.index) if values.index.is_unique and X.index.is_unique else []
+    example = f" (it has {extra[0]!r}, which X has not)" if len(extra) else ""
+    raise ValueError(f"{what}'s index does not match X's index{example}: give {what} the labels of X's rows, "
+                     f"or pass {what}.to_numpy() to pair them by position")
 
 
 def _floats(values) -> np.ndarray:

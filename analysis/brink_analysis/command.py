@@ -33,7 +33,10 @@ def _names(text: str | None, option: str) -> list[str] | None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(prog="brink-analysis", description="Exploratory analysis of brink result files.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("discover", help="PRIM scenario discovery and feature scores on a sweep file",
                        description="Finds the parameter ranges (a PRIM box) where OUTCOME is frequent, and "

@@ -18,10 +18,10 @@ import pandas as pd
 import xarray as xr
 
 from .cart import fit_leaves
-from .checks import OUTCOME_ROUNDING, cases, interest, name_list, positive_int, probability_sum, share
+from .checks import OUTCOME_ROUNDING, cases, dataset, interest, name_list, positive_int, probability_sum, share
 from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
                  replication_mask, require, sweep_axes)
-from .prim import PrimResult, point_ids, prim
+from .prim import PrimResult, merge_points, prim
 from .tables import _finished_replications, _replications
 
 __all__ = ["cart_boxes", "discovery_data", "feature_scores", "find_boxes", "outcome_names", "outcomes_probability",
@@ -104,6 +104,7 @@ def discovery_data(
     ``X.attrs["point"]`` records each case's point: PRIM's ``qp`` values count points
     (:func:`~brink_analysis.prim.point_ids`), and the tree models merge a point's cases.
     """
+    ds = dataset(ds)
     if weight not in ("point", "replication"):
         raise ValueError(f"weight must be 'point' or 'replication'; got {weight!r}")
     names = outcome_names(ds, outcome)
@@ -162,6 +163,7 @@ def find_boxes(
     of interest the points whose probability is at least `threshold` (``per="point"`` only: a
     replication's outcome is a 0/1 case already, and ValueError says so). ``result.box()`` is the
     chosen, pasted box; ``result.box().limits()`` its limits in the parameters' units."""
+    ds = dataset(ds)
     check_threshold_per(threshold, per)
     X, y, w = discovery_data(ds, outcome, parameters, per, weight)
     label = ",".join(outcome_names(ds, outcome))
@@ -169,31 +171,14 @@ def find_boxes(
 
 
 def _aggregate(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Cases of one point (:func:`~brink_analysis.prim.point_ids`) merged (weights summed, outcomes
-    weight-averaged): per-replication data become per-point data, which is all the tree models
-    need and far fewer rows. Merging by equal values alone would also merge different points that
-    agree on a subset of the parameters (parameters=[one of them]) and score that subset on a
-    handful of cases.
-
-    A point whose cases weigh the same (its replications, 1/replications each) gets the plain mean
-    of their outcomes, the count over the replications as the per-point case computes it, and
-    weight 1 when each weighs 1/n of n cases: summing 200 weights of 1/200 and the outcomes times
-    them missed count/200 in the last bit at some points, which changed extra-trees' splits, so
-    per-point and per-replication cases of one file scored differently."""
-    frame = X.copy()
-    frame["_w"], frame["_wy"], frame["_y"], frame["_point"] = w, w * y, y, point_ids(X)
-    merged = frame.groupby("_point", sort=False).agg(
-        **{name: (name, "first") for name in X.columns}, _w=("_w", "sum"), _wy=("_wy", "sum"), _hits=("_y", "sum"),
-        _n=("_y", "size"), _lightest=("_w", "min"), _heaviest=("_w", "max"))
-    n, lightest = merged["_n"].to_numpy(dtype=float), merged["_lightest"].to_numpy()
-    equal = lightest == merged["_heaviest"].to_numpy()
-    weight = np.where(equal, np.where(lightest == 1.0 / n, 1.0, lightest * n), merged["_w"].to_numpy())
-    with np.errstate(invalid="ignore", divide="ignore"):  # a point of weight 0 is dropped below
-        outcome = np.where(equal, merged["_hits"].to_numpy() / n, merged["_wy"].to_numpy() / merged["_w"].to_numpy())
-    keep = weight > 0
-    out = merged.loc[keep, list(X.columns)].reset_index(drop=True)
-    out.attrs = {k: v for k, v in X.attrs.items() if k != "point"}
-    return out, outcome[keep], weight[keep]
+    """Cases of one point merged (:func:`~brink_analysis.prim.merge_points`), points of weight 0
+    dropped: per-replication data become per-point data, which is all the tree models need and
+    far fewer rows, and per-point and per-replication cases of one file score alike."""
+    X, y, w = merge_points(X, y, w)
+    keep = w > 0
+    out = X[keep].reset_index(drop=True)
+    out.attrs = dict(X.attrs)
+    return out, y[keep], w[keep]
 
 
 def _rule(name: str, bounds: tuple[float, float] | None, kept: frozenset[float] | None,

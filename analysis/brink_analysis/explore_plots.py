@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .checks import name_list, probability
+from .checks import dataset, name_list, probability
 from .discovery import _LEAF, discovery_data, outcome_names
 from .io import category_names, label_of, parameter_label
 from .plots import _categorical_axis, _thousands, _value_text, outcome_label
@@ -114,8 +114,8 @@ def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False
                         "found in is ds=: plot_prim_box(box, ds=ds)")
     if not isinstance(box, Box):
         raise TypeError(f"box must be a PRIM Box (result.box()); got {type(box).__name__}")
-    if ds is not None and not isinstance(ds, xr.Dataset):
-        raise TypeError(f"ds must be the xarray Dataset the box was found in; got {type(ds).__name__}")
+    if ds is not None:
+        ds = dataset(ds, "ds (the file the box was found in)")
     limits = box.limits(all_parameters=all_parameters)
     ax = _axes(ax, figsize=(7.0, 0.7 + 0.55 * max(len(limits), 1)))
     for row, (name, lim) in enumerate(limits.iterrows()):
@@ -164,6 +164,7 @@ def plot_outcome_scatter(
 ) -> Axes:
     """Every finished point of a sweep (any design, sampled ones included) in the plane of parameters
     `x` and `y`, coloured by its probability of `outcome`; `box` draws a PRIM box's limits."""
+    ds = dataset(ds)
     if x == y:
         raise ValueError(f"x and y are the same parameter ('{x}'); a scatter needs two")
     X, p, _ = discovery_data(ds, outcome, [x, y], per="point")
@@ -212,6 +213,7 @@ def plot_partial_dependence(
     """One panel per parameter (default: the swept ones): each point's probability of `outcome`
     (dots) and the partial dependence of an extra-trees model of it (line: the model's mean
     prediction with the parameter set to each value and the others as sampled)."""
+    ds = dataset(ds)
     from sklearn.ensemble import ExtraTreesRegressor
     from sklearn.inspection import partial_dependence
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import name_list
+from .checks import dataset, name_list
 
 __all__ = [
     "FORMAT_VERSION",
@@ -484,6 +484,7 @@ def _comment_unrun(ds: xr.Dataset) -> xr.Dataset:
 def shard_of(ds: xr.Dataset) -> tuple[int, int] | None:
     """(I, N) of the file of ``brink run --shard I/N`` (its root attributes ``shard_index`` and
     ``shard_count``; it holds the points p with p mod N = I), or None for any other file."""
+    ds = dataset(ds)
     if "shard_index" not in ds.attrs or "shard_count" not in ds.attrs:
         return None
     return int(ds.attrs["shard_index"]), int(ds.attrs["shard_count"])
@@ -564,6 +565,7 @@ def parameter_table(ds: xr.Dataset) -> pd.DataFrame:
     ``parameter_value(point, parameter)`` with the paths in the ``parameter``
     coordinate and the units in ``parameter_units``); everything else in the
     package reads parameters through it."""
+    ds = dataset(ds)
     index = pd.Index(np.asarray(ds["point"].values, dtype=np.int64), name="point")
     if "parameter" not in ds.dims or "parameter_value" not in ds.variables:
         table = pd.DataFrame(index=index)
@@ -582,7 +584,8 @@ def category_names(ds: xr.Dataset, path: str) -> dict[float, str] | None:
     """{index: name} of a categorical parameter, or None for a numeric one. A file holds such an
     axis as the index of its value: a text value (``combat.law=square,linear``) is named by its
     coordinate's CF ``flag_values``/``flag_meanings``, a scenario choice (``--sweep scenario=a.yaml,b.yaml``)
-    by the root attribute ``scenario_choices`` (one label per line)."""
+    by the root attribute ``scenario_choices`` (one label per line). `ds` may be one variable of the file."""
+    ds = dataset(ds, variable_ok=True)
     if path == "scenario" and "scenario_choices" in ds.attrs:  # the labels as given (paths may hold spaces)
         return {float(k): label for k, label in enumerate(str(ds.attrs["scenario_choices"]).split("\n"))}
     for coord in ds.coords.values():
@@ -595,6 +598,7 @@ def category_names(ds: xr.Dataset, path: str) -> dict[float, str] | None:
 def named_parameter_table(ds: xr.Dataset) -> pd.DataFrame:
     """:func:`parameter_table` with each categorical parameter's values as their names (text
     values and scenario choices; see :func:`category_names`), for tables a reader looks at."""
+    ds = dataset(ds)
     table = parameter_table(ds)
     for path in table.columns:
         names = category_names(ds, path)
@@ -605,11 +609,13 @@ def named_parameter_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def parameters(ds: xr.Dataset) -> list[str]:
     """Every parameter path the file records (each ``--set`` and ``--sweep``), in file order."""
+    ds = dataset(ds)
     return list(parameter_table(ds).columns)
 
 
 def parameter_values(ds: xr.Dataset, name: str) -> np.ndarray:
     """Value of parameter path `name` at every point (float64, along ``point``); ValueError if the file lacks it."""
+    ds = dataset(ds)
     table = parameter_table(ds)
     if not isinstance(name, str) or name not in table.columns:
         raise ValueError(f"{name!r} is not a parameter of this file; its parameters: {parameter_list_text(table.columns)}")
@@ -625,11 +631,13 @@ def replication_parameters(ds: xr.Dataset, point: int = 0) -> pd.DataFrame:
     """A posterior run's parameter values per replication (``brink run --posterior``: every
     replication draws its own parameter set): a DataFrame indexed by ``replication`` with one
     float64 column per dotted parameter path, for the point at position `point`, and
-    ``table.attrs["units"]`` as in parameter_table. Empty (no columns) for any other run.
+    ``table.attrs["units"]`` as in parameter_table. ValueError for any other run, which has no
+    such values (a ``--posterior-draws`` run's draws are its points: :func:`parameter_table`).
 
     The file stores each as a variable on (point, replication) with a ``parameter_path``
     attribute; xarray already attaches them as coordinates of every per-replication variable.
     `point` is checked as everywhere (:func:`point_position`: an index or a {path: value} dict)."""
+    ds = dataset(ds)
     point = point_position(ds, point)
     columns, units = {}, {}
     for name, var in ds.variables.items():
@@ -640,8 +648,12 @@ def replication_parameters(ds: xr.Dataset, point: int = 0) -> pd.DataFrame:
         columns[path] = np.asarray(var.isel(point=point).values, dtype=float)
         unit = var.attrs.get("scenario_units") or var.attrs.get("units")
         units[path] = None if unit in (None, "", "1") else str(unit)
-    length = ds.sizes.get("replication", 0) if columns else 0
-    table = pd.DataFrame(columns, index=pd.RangeIndex(length, name="replication"))
+    if not columns:
+        drawn_points = str(ds.attrs.get("design", "")) == "posterior" and int(ds.attrs.get("samples", 0)) > 0
+        draws = " (its --posterior-draws are its points: parameter_table)" if drawn_points else ""
+        raise ValueError(f"the file holds no parameter values per replication{draws}: only brink run --posterior "
+                         "with a draw per replication writes them")
+    table = pd.DataFrame(columns, index=pd.RangeIndex(ds.sizes["replication"], name="replication"))
     table.attrs["units"] = units
     return table
 
@@ -649,6 +661,7 @@ def replication_parameters(ds: xr.Dataset, point: int = 0) -> pd.DataFrame:
 def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> list[str]:
     """The parameter paths whose value differs between points (among `points`, positions along
     ``point``, if given), in file order. A ``--set`` path has one value everywhere and is not listed."""
+    ds = dataset(ds)
     out = []
     for name in parameters(ds):
         values = parameter_values(ds, name)
@@ -709,6 +722,7 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     by the names of its values, not the indices the file stores:
     ``indexed(ds).sel({"combat.law": "linear"})``. Every per-point result of a point that did not
     finish (an interrupted run's, another shard's) is NaN, as in :func:`to_grid`."""
+    data = dataset(data, "data", variable_ok=True)
     names = []
     wanted = None if parameters is None else [str(p) for p in parameters]
     for name, coord in data.coords.items():
@@ -769,6 +783,7 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     per-replication variables) of a point that did not finish (``finished``
     False: an interrupted run's point, another shard's) is NaN: the file
     holds 0 there, or a value written before the point's replications."""
+    data = dataset(data, "data", variable_ok=True)
     data = _unfinished_as_nan(data)
     ds = data if isinstance(data, xr.Dataset) else data.to_dataset(name="_value")
     if parameters is None:
@@ -814,6 +829,7 @@ def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> n
     Raises ValueError naming the parameter if a path is unknown or no point has
     the value asked for.
     """
+    ds = dataset(ds)
     if where is not None and not isinstance(where, Mapping):
         raise TypeError(f"where must be a {{parameter path: value}} dict; got {where!r}")
     keep = np.ones(ds.sizes["point"], dtype=bool)
@@ -842,6 +858,7 @@ def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> n
 def point_position(ds: xr.Dataset, point: int | Mapping[str, float]) -> int:
     """Position along ``point`` of one point, given as its index (the ``point``
     coordinate value) or as {parameter path: value} matching exactly one point."""
+    ds = dataset(ds)
     if isinstance(point, Mapping):
         found = select_points(ds, point)
         if found.size != 1:
@@ -883,6 +900,7 @@ def replication_mask(ds: xr.Dataset) -> xr.DataArray:
 
     Fixed-count runs ran every replication; adaptive ones ran ``replications(point)``
     (the rest of the per-run arrays decodes as NaN: the file's _FillValue)."""
+    ds = dataset(ds)
     if "replication" not in ds.dims:
         raise ValueError(f"this file has no per-replication data (it was written with --summary-only): {PER_RUN_HINT}")
     rep = ds["replication"]
@@ -945,6 +963,7 @@ def parameter_units(ds: xr.Dataset, path: str) -> str | None:
     ``parameter_units``), or None if the file gives none or a dimensionless ``1``,
     e.g. ``"troops"`` for ``actors.RUS.forces.deployed``. The package keeps no unit table
     of its own: the engine's parameter registry is the one source."""
+    ds = dataset(ds)
     units = parameter_table(ds).attrs["units"]
     if path not in units:
         parameter_values(ds, path)  # raises the ValueError naming the file's parameters
@@ -994,6 +1013,7 @@ def parameter_label(path: str, unit: str | None = None, scenario: Mapping | None
 def label_of(ds: xr.Dataset, path: str, units: bool = True) -> str:
     """Label of parameter `path` in a dataset from :func:`open_results` (which names list entries
     from the file's scenario text), with the file's unit in parentheses when it has one and `units` is true."""
+    ds = dataset(ds)
     coord = ds.coords.get(path)
     known = path in parameters(ds) or any(str(v.attrs.get("parameter_path")) == path for v in ds.variables.values())
     if not known:  # a typo would otherwise label the plot with the typo
@@ -1020,14 +1040,20 @@ def _parse_scenario(text) -> Mapping | None:
 
 
 def format_value(value: float | str) -> str:
-    """Compact text of a parameter value: ``100000`` -> ``"100,000"``, ``30.0`` -> ``"30"``, ``0.15`` -> ``"0.15"``;
-    a categorical value's name (``"linear"``) as it is."""
+    """Compact text of a parameter value: ``100000`` -> ``"100,000"``, ``30.0`` -> ``"30"``, ``0.15`` -> ``"0.15"``,
+    ``82620.3`` -> ``"82,620"`` (at least 4 significant digits, never ``8.262e+04`` beside
+    ``5,000``; an exponent only below 0.0001 and from 10^15 unless whole); a categorical value's name
+    (``"linear"``) as it is."""
     if isinstance(value, str):
         return value
     v = float(value)
     if math.isfinite(v) and v.is_integer():
         return f"{int(v):,}"
-    return f"{v:.4g}"
+    if not math.isfinite(v) or not 1e-4 <= abs(v) < 1e15:
+        return f"{v:.4g}"
+    decimals = max(0, 3 - math.floor(math.log10(abs(v))))
+    text = f"{v:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) -> str:
@@ -1035,6 +1061,7 @@ def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) 
 
     `names` are the parameter paths to show (default: those swept in the file);
     with none, the label is ``"point <index>"``."""
+    ds = dataset(ds)
     (point,) = point_positions(ds, [point], "point")
     names = sweep_axes(ds) if names is None else name_list(names, "parameter", empty_ok=True)
     if not names:

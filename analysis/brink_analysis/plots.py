@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .checks import figure_file, name_list, positive_int
+from .checks import dataset, figure_file, name_list, positive_int
 from .io import (
     category_names,
     format_value,
@@ -232,6 +232,7 @@ def plot_outcome_probability(
     text value or a scenario choice) is labelled by its values' names: one
     x tick per category, at its index.
     """
+    ds = dataset(ds)
     xv = parameter_values(ds, x)  # an unknown x or by is named before any other complaint
     if by is not None:
         parameter_values(ds, by)
@@ -321,6 +322,7 @@ def plot_outcome_heatmap(
     probability). Categorical parameters' ticks name their values. Raises ValueError if
     `x` and `y` are the same parameter or two selected points share a cell.
     """
+    ds = dataset(ds)
     (o,) = _outcome_list(ds, [outcome])
     parameter_values(ds, x), parameter_values(ds, y)
     if x == y:
@@ -389,6 +391,7 @@ def plot_troop_fan(
     bands (shaded) of ``troops[point, :, :, actor, pool]`` against ``day``.
     `point` is a point index or {parameter path: value}. Needs ``--timeseries``.
     """
+    ds = dataset(ds)
     q = troop_quantiles(ds, actor, pool, point, (0.05, 0.25, 0.5, 0.75, 0.95))
     day = q["day"].values
     ax = _axes(ax)
@@ -419,6 +422,7 @@ def plot_troop_fans(
 ) -> Figure:
     """Grid of :func:`plot_troop_fan` panels, one per actor (default: every actor), for one pool
     and point. Returns the Figure; the first panel carries the legend."""
+    ds = dataset(ds)
     actors = [str(a) for a in ds["actor"].values] if actors is None else name_list(actors, "actor")
     ncols = positive_int(ncols, "ncols")
     for a in actors:
@@ -456,6 +460,7 @@ def plot_rung_occupancy(
     axis); the legend lists the highest rung first and marks rungs no
     replication reached. Works on every file (no ``--timeseries`` needed).
     """
+    ds = dataset(ds)
     occ = rung_occupancy(ds, point)
     day = occ["day"].values
     rungs = [str(r) for r in occ["rung"].values]
@@ -504,6 +509,7 @@ def plot_survival(
     days of the step axis (every day, or every K steps with ``--timeseries
     every=K``).
     """
+    ds = dataset(ds)
     positions = _survival_points(ds, points)
     curves = survival_curves(ds, positions)
     varying = swept_parameters(ds, positions)
@@ -571,6 +577,7 @@ def plot_beliefs(
     If the others learn, the line of the replications where the actor really is
     `type` rises and the others fall. Needs ``--timeseries`` and per-run data.
     """
+    ds = dataset(ds)
     b = belief_by_true_type(ds, actor, type, point)
     names = type_names(ds, actor)
     t = _type_index(names, actor, type)
@@ -621,6 +628,7 @@ def plot_sensitivity(
     bottom); a parameter fixed with ``--set`` has no indices and no bar (see
     :func:`brink_analysis.sensitivity_table`). Needs a file written with ``--sensitivity``.
     """
+    ds = dataset(ds)
     table = sensitivity_table(ds)
     constant = table.attrs["constant_outputs"]
     outputs = list(dict.fromkeys(table["output"]))

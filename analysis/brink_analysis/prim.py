@@ -19,7 +19,8 @@ section 5).
 
 Cases carry weights. Per-point outcome probabilities with weight w are the
 same data as the per-replication 0/1 outcomes they summarise, each weighted
-w/replications: both give the same boxes. On a sweep file
+w/replications: both give the same boxes, to the last bit, since PRIM merges
+a point's cases into one before it starts (:func:`merge_points`). On a sweep file
 (:func:`~brink_analysis.find_boxes`) every point weighs the same by default,
 however many replications an adaptive run gave it, so mass is the share of the
 points in the box, density the mean of their probabilities and coverage their
@@ -47,7 +48,7 @@ import pandas as pd
 
 from .checks import OUTCOME_ROUNDING, at_least, cases, interest, positive_int, probability, share
 
-__all__ = ["Box", "PrimResult", "point_ids", "prim"]
+__all__ = ["Box", "PrimResult", "merge_points", "point_ids", "prim"]
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,47 @@ def point_ids(X: pd.DataFrame) -> np.ndarray:
     return by_value
 
 
+def merge_points(X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Cases of one point (:func:`point_ids`) merged into one (weights summed, outcomes
+    weight-averaged), in the order of the points' first cases: per-replication data become the
+    per-point data they summarise. Every model here keeps or splits a point's cases together (they
+    have the same parameter values), so merging changes no box, leaf or score, only rounding, and
+    the rows are far fewer. Merging by equal values alone would also merge different points that
+    agree on a subset of the parameters (parameters=[one of them]). ``X.attrs`` is kept but for
+    ``point``: each row is a point now. A point of weight 0 stays, with outcome 0.
+
+    A point whose cases weigh the same (its replications, 1/replications each) gets the plain mean
+    of their outcomes, the count over the replications as the per-point case computes it, and
+    weight 1 when each weighs 1/n of n cases (n when each weighs 1): summing 200 weights of 1/200
+    gives 0.9999999999999999 or 1.0000000000000007, and 600 of them 2.9999999999999583, which
+    missed a PRIM peel of 3 points' weight by the last bit (a fourth point went) and changed
+    extra-trees' splits, so per-point and per-replication cases of one file gave different boxes
+    and scores. Merged, both are the same numbers."""
+    ids = point_ids(X)
+    _, first, group = np.unique(ids, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    group, first = rank[group.ravel()], np.sort(first)  # points in the order of their first cases
+    count = len(first)
+    n = np.bincount(group, minlength=count).astype(float)
+    summed = np.bincount(group, weights=w, minlength=count)
+    lightest, heaviest = np.full(count, np.inf), np.full(count, -np.inf)
+    np.minimum.at(lightest, group, w)
+    np.maximum.at(heaviest, group, w)
+    equal = lightest == heaviest
+    weight = np.where(equal, np.where(lightest == 1.0 / n, 1.0, lightest * n), summed)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a point of weight 0: outcome 0 below
+        outcome = np.where(equal, np.bincount(group, weights=y, minlength=count) / n,
+                           np.bincount(group, weights=w * y, minlength=count) / summed)
+    outcome = np.where(weight > 0, outcome, 0.0)
+    out = X.iloc[first].reset_index(drop=True)
+    out.attrs = {k: v for k, v in X.attrs.items() if k != "point"}
+    return out, outcome, weight
+
+
 class _Data:
-    """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals. The columns
+    """The cases as arrays: X (n, d), y in [0, 1], weights w >= 0, and running totals, one row per
+    design point (:func:`merge_points`: a point's replications are one case). The columns
     named in ``X.attrs["categories"]`` ({parameter: {index: name}}, which discovery_data records)
     are categorical: PRIM peels and pastes them one value at a time, never by the order of their
     indices."""
@@ -186,7 +226,10 @@ class _Data:
         X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
         if threshold is not None:  # after the checks: a NaN outcome is refused, not read as below the threshold
             self.y, self.w = threshold_cases(self.y, self.w, threshold)
-        self.point = point_ids(X)
+        # One case per point: per-replication cases then give the per-point numbers exactly, so the
+        # same boxes (a running sum of 1/replications weights ends a hair off whole points).
+        X, self.y, self.w = merge_points(X, self.y, self.w)
+        self.point = np.arange(len(X))
         self.names = [str(c) for c in X.columns]
         self.categories = {str(k): dict(v) for k, v in dict(X.attrs.get("categories") or {}).items()
                            if str(k) in self.names and v}
@@ -239,12 +282,25 @@ class _Data:
         )
 
 
-def _lower_cut(x: np.ndarray, w: np.ndarray, target: float) -> float | None:
-    """New lower limit after removing at least `target` weight from the bottom of `x`: the first
-    value above the removed ones. Ties go together; None if that would remove every case."""
+#: Weights that differ by no more than this share of the box's weight are the same: a running sum of
+#: weights (0.1 + 0.1 + 0.1, or 600 weights of 1/200) ends a few ulps off the whole number it is in
+#: exact arithmetic. Peels and pastes reach their target weight, and boxes the smallest mass, up to it.
+WEIGHT_ROUNDING = 1e-12
+
+
+def _reached(cw: np.ndarray, target: float, scale: float) -> int:
+    """The first index at which the running sum `cw` reaches `target`, up to rounding
+    (:data:`WEIGHT_ROUNDING` of `scale`, the box's weight)."""
+    return int(np.searchsorted(cw, target - WEIGHT_ROUNDING * scale))
+
+
+def _lower_cut(x: np.ndarray, w: np.ndarray, target: float, scale: float) -> float | None:
+    """New lower limit after removing at least `target` weight (up to rounding of `scale`, the
+    box's weight) from the bottom of `x`: the first value above the removed ones. Ties go
+    together; None if that would remove every case."""
     order = np.argsort(x, kind="stable")
     xs, cw = x[order], np.cumsum(w[order])
-    k = min(int(np.searchsorted(cw, target)), len(xs) - 1)
+    k = min(_reached(cw, target, scale), len(xs) - 1)
     nxt = int(np.searchsorted(xs, xs[k], side="right"))
     return float(xs[nxt]) if nxt < len(xs) else None
 
@@ -283,36 +339,50 @@ def _best_peel(data: _Data, inside: np.ndarray, limits: _Limits, alpha: float, m
             candidates = []
             for side in ("lower", "upper"):
                 if side == "lower":
-                    cut = _lower_cut(x, w, alpha * w_box)
+                    cut = _lower_cut(x, w, alpha * w_box, w_box)
                     keep = x >= cut if cut is not None else None
                 else:
-                    neg = _lower_cut(-x, w, alpha * w_box)
+                    neg = _lower_cut(-x, w, alpha * w_box, w_box)
                     cut = -neg if neg is not None else None
                     keep = x <= cut if cut is not None else None
                 if keep is not None:
                     candidates.append((side, cut, keep))
         for side, cut, keep in candidates:
             w_keep = float(w[keep].sum())
-            if w_keep <= 0 or w_keep / data.total_w < min_mass:
+            if w_keep <= 0 or w_keep < (min_mass - WEIGHT_ROUNDING) * data.total_w:
                 continue
             wy_keep = float(wy[keep].sum())
             density = wy_keep / w_keep
+            # Weights as shares of the total, so that the keys do not depend on the weights' scale.
+            mass, hits = w_keep / data.total_w, wy_keep / data.total_w
             if density - density_box <= OUTCOME_ROUNDING:
-                key = (0, wy_keep, density, w_keep)  # no rise: the most cases of interest left
+                key = (0, hits, density, mass)  # no rise: the most cases of interest left
             elif per_mass:  # the rise in density per share of the weight removed, then the largest box
                 removed = (w_box - w_keep) / data.total_w
-                key = (1, (density - density_box) / removed, w_keep)
+                key = (1, (density - density_box) / removed, mass)
             else:
-                key = (1, density, w_keep)  # densest, then largest
-            if best_key is None or key > best_key:
+                key = (1, density, mass)  # densest, then largest
+            if best_key is None or _ahead(key, best_key):
                 best_key, best = key, (j, side, cut, keep)
     return best
+
+
+def _ahead(key: tuple, best: tuple) -> bool:
+    """Whether peel `key` beats `best`, comparing their numbers in order, each up to rounding
+    (:data:`OUTCOME_ROUNDING`, relative above 1): two peels whose densities are equal in exact
+    arithmetic but not in the last bit (weights 0.1 against 1, a point's replications against the
+    point) are a tie, which the next number breaks, and then the order of the peels."""
+    for a, b in zip(key, best):
+        if abs(a - b) > OUTCOME_ROUNDING * max(1.0, abs(a), abs(b)):
+            return a > b
+    return False
 
 
 def _paste(data: _Data, limits: _Limits, alpha: float) -> _Limits:
     """Friedman & Fisher's pasting: grow the box by the slice of about `alpha` of its weight, on one
     side of one numeric parameter, or by one value of a categorical parameter, that raises its
-    density most, until none raises it by more than rounding (1e-12, as in PrimResult.chosen)."""
+    density most (a rise within rounding of the best is a tie, which the first found wins), until
+    none raises it by more than rounding (1e-12, as in PrimResult.chosen)."""
     limits = limits.copy()
     lo, hi = limits.lo, limits.hi
     while True:
@@ -333,7 +403,7 @@ def _paste(data: _Data, limits: _Limits, alpha: float) -> _Limits:
                     if not add.any():
                         continue
                     new = (wy_box + float(data.wy[add].sum())) / (w_box + float(data.w[add].sum()))
-                    if new > density + OUTCOME_ROUNDING and (best is None or new > best[0]):
+                    if new > density + OUTCOME_ROUNDING and (best is None or new > best[0] + OUTCOME_ROUNDING):
                         best = (new, j, "value", value)
                 continue
             for side in ("lower", "upper"):
@@ -343,11 +413,11 @@ def _paste(data: _Data, limits: _Limits, alpha: float) -> _Limits:
                 xc = x[cand] if side == "upper" else -x[cand]
                 order = np.argsort(xc, kind="stable")
                 cw = np.cumsum(data.w[cand][order])
-                k = min(int(np.searchsorted(cw, alpha * w_box)), len(order) - 1)
+                k = min(_reached(cw, alpha * w_box, w_box), len(order) - 1)
                 limit = xc[order][k]
                 add = cand & (((x <= limit) if side == "upper" else (x >= -limit)))
                 new = (wy_box + float(data.wy[add].sum())) / (w_box + float(data.w[add].sum()))
-                if new > density + OUTCOME_ROUNDING and (best is None or new > best[0]):
+                if new > density + OUTCOME_ROUNDING and (best is None or new > best[0] + OUTCOME_ROUNDING):
                     best = (new, j, side, limit if side == "upper" else -limit)
         if best is None:
             return limits

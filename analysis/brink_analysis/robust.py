@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import at_least, at_most, name_list, probability, probability_sum, rounding_ties
+from .checks import at_least, at_most, name_list, not_a_dataset, probability, probability_sum, rounding_ties
 from .discovery import outcome_names, outcomes_probability
 from .io import category_names, format_value, parameter_list_text, parameter_table, require, sweep_axes
 from .tables import _finished_replications
@@ -66,6 +66,19 @@ def _checked_probabilities(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _check_data(data) -> None:
+    """Raises the TypeError of `data` that is neither a Dataset, a non-empty list of Datasets nor a table."""
+    if isinstance(data, (xr.Dataset, pd.DataFrame)):
+        return
+    if not isinstance(data, (list, tuple)) or not data or not all(isinstance(d, xr.Dataset) for d in data):
+        got = not_a_dataset(data)
+        if isinstance(data, (list, tuple)):
+            bad = [d for d in data if not isinstance(d, xr.Dataset)]
+            got += f" holding {not_a_dataset(bad[0])}" if bad else " (empty)"
+        raise TypeError("data must be a Dataset, a non-empty list of Datasets (one per policy) or a table like "
+                        f"outcome_table; got {got}")
+
+
 def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     """One row per point: parameter columns and ``probability`` of `outcome`, from a Dataset, a list
     of Datasets, or a DataFrame shaped like :func:`brink_analysis.outcome_table` (or with a
@@ -90,9 +103,7 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
                                                                  dropna=False)["probability"].sum()
             frame["probability"] = probability_sum(frame["probability"].to_numpy(), names)
         return frame.drop(columns=[c for c in ("point",) if c in frame.columns])
-    if not isinstance(data, (list, tuple)) or not data or not all(isinstance(d, xr.Dataset) for d in data):
-        raise TypeError("data must be a Dataset, a non-empty list of Datasets (one per policy) or a table like "
-                        f"outcome_table; got {type(data).__name__}" + (" (empty)" if isinstance(data, (list, tuple)) else ""))
+    _check_data(data)
     _distinct_files(data)
     frames, origins = [], []
     for ds in data:
@@ -136,7 +147,9 @@ def _category_names(data, path: str) -> dict[float, str] | None:
 
 
 def _roles(data, levers, uncertainties):
-    """(levers, uncertainties) checked as lists of parameter paths, none both; levers default to the design's."""
+    """(levers, uncertainties) checked as lists of parameter paths, none both; levers default to the
+    design's. `data` is checked first: the levers of no data are not the question."""
+    _check_data(data)
     if uncertainties is not None:
         uncertainties = name_list(uncertainties, "uncertainty")
     if levers is not None:
@@ -273,6 +286,9 @@ def policy_outcomes(
     if keys.duplicated(levers + uncertainties).any():
         raise ValueError(_repeated_pair(frame, keys, levers, levers + uncertainties, params))
     matrix = keys.pivot_table(index=uncertainties, columns=levers, values="probability", aggfunc="first")
+    if len(matrix.index) < 2:  # uncertainties named that do not vary: as when none varies
+        raise ValueError(f"the uncertainties ({', '.join(uncertainties)}) take one value each in the data: "
+                         "robustness needs several states of the world")
     if matrix.isna().any().any():
         bad = matrix.columns[matrix.isna().any()].tolist()
         raise ValueError(f"policy {bad[0]} was not run in every state of the world "

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import name_list
+from .checks import dataset, name_list
 from .io import label_of
 
 __all__ = ["morris_table", "plot_morris"]
@@ -33,6 +33,7 @@ def morris_table(ds: xr.Dataset, outputs: str | Sequence[str] | None = None) -> 
     descending): columns ``output``, ``parameter``, ``mu_star``, ``mu_star_lower``,
     ``mu_star_upper``, ``mu``, ``sigma``. ValueError if the file is not a Morris run, an output
     is unknown or named twice."""
+    ds = dataset(ds)
     missing = [v for v in _COLUMNS.values() if v not in ds.variables]
     if missing:
         raise ValueError(f"the file has no Morris measures ({missing[0]} is missing): run brink with --design morris")
@@ -60,6 +61,7 @@ def plot_morris(ds: xr.Dataset, output: str = "probability_full_war", ax=None):
     """The Morris plane of one output: sigma against mu* per parameter (error bars: the bootstrap
     interval of mu*), each point labelled by its parameter. Parameters near the origin matter
     little; far right, much; high sigma, through interactions or non-linearly. Returns the Axes."""
+    ds = dataset(ds)
     import matplotlib.pyplot as plt
 
     table = morris_table(ds, output)

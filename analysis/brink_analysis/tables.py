@@ -138,6 +138,7 @@ def outcome_table(ds: xr.Dataset) -> pd.DataFrame:
     values="probability")`` gives one row per point. Points that have not
     finished (``replications`` 0 in the file of an interrupted run) are left out.
     """
+    ds = checks.dataset(ds)
     require(ds, ["outcome_probability", "outcome_count"], "outcome summaries", "is it a brink result file?")
     n_points, n_outcomes = ds.sizes["point"], ds.sizes["outcome"]
     columns = _point_columns(ds, n_outcomes)
@@ -167,6 +168,7 @@ def sensitivity_table(ds: xr.Dataset) -> pd.DataFrame:
     :func:`brink_analysis.morris_table` does, and ``table.attrs["fixed_parameters"]``
     lists it. Raises ValueError if the file has no indices.
     """
+    ds = checks.dataset(ds)
     names = [f"sensitivity_{k}{s}" for k in ("first", "total") for s in ("", "_lower", "_upper")]
     require(ds, names, "sensitivity indices", "run brink with --sensitivity and a random, lhs or sobol --design")
     frame = ds[names].to_dataframe().reset_index()
@@ -201,6 +203,7 @@ def agreement_table(ds: xr.Dataset) -> pd.DataFrame:
     Works on every file with an ``issue`` axis, ``--summary-only`` included;
     points that have not finished are left out.
     """
+    ds = checks.dataset(ds)
     require(ds, ["agreement_probability"], "agreement probabilities",
             "run brink with a version that writes the issue axis (and a scenario with negotiation issues)")
     n_points, n_issues = ds.sizes["point"], ds.sizes["issue"]
@@ -235,6 +238,7 @@ def survival_curves(ds: xr.Dataset, points: Sequence[int] | None = None) -> xr.D
     ``horizon`` axis (the end of each step); they are read too, with the
     value 1 at day 0 put in front and the interval computed here.
     """
+    ds = checks.dataset(ds)
     require(ds, ["survival"], "survival curves", "run brink with a version that writes per-point summaries")
     idx = np.arange(ds.sizes["point"]) if points is None else point_positions(ds, points)
     for p in idx:
@@ -286,6 +290,7 @@ def troop_quantiles(
     Returns a DataArray (quantile_level, step) in troops, with the ``day`` coordinate
     (days) along ``step``. Needs the ``troops`` time series (``--timeseries``).
     """
+    ds = checks.dataset(ds)
     require(ds, ["troops"], "troop time series", TIMESERIES_HINT)
     _check_label(ds, "actor", actor)
     _check_label(ds, "pool", pool)
@@ -322,6 +327,7 @@ def troop_means(
     ``troops`` time series (``--timeseries``), averaged here. For spreads
     across replications use :func:`troop_quantiles`.
     """
+    ds = checks.dataset(ds)
     if actor is not None:
         _check_label(ds, "actor", actor)
     if pool is not None:
@@ -359,6 +365,7 @@ def rung_occupancy(ds: xr.Dataset, point: int | Mapping[str, float] = 0) -> xr.D
     ``step_every``). Files of brink versions without ``rung_share`` need
     ``rung_series`` (``--timeseries``), counted here.
     """
+    ds = checks.dataset(ds)
     p = point_position(ds, point)
     if "rung_share" in ds.variables:
         if _replications(ds)[p] <= 0:
@@ -379,6 +386,7 @@ def rung_occupancy(ds: xr.Dataset, point: int | Mapping[str, float] = 0) -> xr.D
 
 def type_names(ds: xr.Dataset, actor: str) -> list[str]:
     """Names of an actor's private types, in scenario order (``["default"]`` for an actor without types)."""
+    ds = checks.dataset(ds)
     _check_label(ds, "actor", actor)
     return [str(n) for n in ds["type_name"].sel(actor=actor).values if str(n)]
 
@@ -399,6 +407,7 @@ def belief_by_true_type(
     and ``resolve_type`` (not ``--summary-only``); raises ValueError for an actor
     without private types.
     """
+    ds = checks.dataset(ds)
     require(ds, ["belief"], "belief time series", TIMESERIES_HINT)
     require(ds, ["resolve_type"], "per-replication types", PER_RUN_HINT)
     names = type_names(ds, actor)
