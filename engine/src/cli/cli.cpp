@@ -356,6 +356,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         work->blocks, work->published, resume_blocks(plan, work->resume_sums, work->blocks, work->published));
     return std::count(kept.begin(), kept.end(), std::uint8_t{1});
   };
+  // The partial to resume: every object's metadata read back first, in a
+  // child (damage there can crash HDF5). The writer reads only what it names,
+  // so damage elsewhere passed and was published; damage it does read was
+  // told as another run's file or another format.
+  if (std::error_code ec; vm.count("resume") && fs::exists(partial, ec)) {
+    const std::string advice = "; start over with --overwrite instead of --resume";
+    read_in_child(partial.string(), kCheckMetadata, {partial.string(), advice}, advice, false);
+  }
   const bool resuming =
       decide_resume(partial, vm.count("resume") > 0, vm.count("overwrite") > 0, quiet, err, resumable_blocks);
 

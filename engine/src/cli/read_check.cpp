@@ -30,6 +30,7 @@
 
 #include "brink/cli/cli.hpp"
 #include "brink/io/hdf5_writer.hpp"
+#include "brink/io/recovery.hpp"
 #include "commands.hpp"
 
 extern char** environ;
@@ -296,6 +297,12 @@ int command_read_check(const std::vector<std::string>& args, std::ostream& out, 
       command_inspect(rest, out);
     } else if (kind == kCheckCalibration && rest.size() == 2) {
       read_calibration_input(rest[0], rest[1]);
+    } else if (kind == kCheckMetadata && rest.size() == 2) {
+      if (const std::string object = damaged_metadata(rest[0]); !object.empty())
+        throw UsageError(
+            fmt::format("'{}' is damaged and cannot be continued (HDF5 cannot read back the metadata of "
+                        "{}){}",
+                        rest[0], object, rest[1]));
     } else {
       throw std::runtime_error(fmt::format("__read-check: unknown KIND '{}'", kind));
     }

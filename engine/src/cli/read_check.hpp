@@ -31,6 +31,9 @@ inline constexpr std::string_view kReadCheckCommand = "__read-check";
 // a refusal) as read_calibration_input reads it, its record discarded.
 inline constexpr std::string_view kCheckInspect = "inspect";
 inline constexpr std::string_view kCheckCalibration = "calibration";
+// Every object's metadata of a partial to resume (damaged_metadata); ARG: the
+// path and the advice that follows a refusal.
+inline constexpr std::string_view kCheckMetadata = "metadata";
 
 // Makes read_in_child spawn its child. run_cli does, since the
 // process is then brink itself (/proc/self/exe takes `__read-check`); in any

@@ -144,6 +144,45 @@ bool chunk_index_readable(hid_t dataset) {
   return H5Dget_num_chunks(dataset, space.get(), &chunks) >= 0;
 }
 
+namespace {
+
+herr_t skip_attribute(hid_t, const char*, const H5A_info_t*, void*) { return 0; }
+
+// Whether every index of the object's attributes reads: by name, and by
+// creation order where the object keeps one.
+bool attribute_indexes_readable(hid_t object, H5O_type_t type) {
+  hsize_t at = 0;
+  if (H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &at, skip_attribute, nullptr) < 0) return false;
+  const hid_t plist = type == H5O_TYPE_GROUP     ? H5Gget_create_plist(object)
+                      : type == H5O_TYPE_DATASET ? H5Dget_create_plist(object)
+                                                 : H5I_INVALID_HID;
+  if (plist < 0) return type != H5O_TYPE_GROUP && type != H5O_TYPE_DATASET;
+  unsigned order = 0;
+  const bool known = H5Pget_attr_creation_order(plist, &order) >= 0;
+  H5Pclose(plist);
+  at = 0;
+  return known && (!(order & H5P_CRT_ORDER_INDEXED) ||
+                   H5Aiterate2(object, H5_INDEX_CRT_ORDER, H5_ITER_INC, &at, skip_attribute, nullptr) >= 0);
+}
+
+herr_t check_object(hid_t root, const char* name, const H5O_info_t* info, void* failed) {
+  const hid_t object = H5Oopen(root, name, H5P_DEFAULT);
+  const bool ok = object >= 0 && attribute_indexes_readable(object, info->type);
+  if (object >= 0) H5Oclose(object);
+  if (ok) return 0;
+  *static_cast<std::string*>(failed) = name;
+  return 1;  // one is enough
+}
+
+}  // namespace
+
+std::string unreadable_metadata(hid_t file) {
+  std::string failed;
+  const herr_t result = H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, check_object, &failed, H5O_INFO_ALL);
+  if (result < 0 && failed.empty()) return "/";  // the walk itself failed: the root group's links
+  return failed == "." ? "/" : failed;
+}
+
 Slab::Slab(hid_t dataset, std::int64_t point, std::int64_t first, std::int64_t count) {
   file = space_handle(H5Dget_space(dataset), "get a dataset's dataspace");
   const int rank = H5Sget_simple_extent_ndims(file.get());

@@ -69,6 +69,14 @@ std::vector<std::uint64_t> chunk_shape(hid_t dataset);
 // before SWMR mode, where HDF5 would retry such a page for ever.
 bool chunk_index_readable(hid_t dataset);
 
+// Reads the header of every object in the file, its storage sizes and every
+// index of its attributes (by name, and by creation order where it is
+// kept), as a generic tool's walk (h5stat, h5py's visit) does; the name of
+// the first object where that fails ("/" for the root), or "" when all
+// read. A damaged index can crash HDF5 on the way: call it in a read check's
+// child (damaged_metadata, recovery.hpp).
+std::string unreadable_metadata(hid_t file);
+
 // True if `stream`, a stored per-replication chunk (shuffle + deflate), inflates,
 // zlib checksum and all, to exactly `raw_bytes` (hdf5_verify.cpp).
 bool inflates_whole(std::span<const std::uint8_t> stream, std::size_t raw_bytes);

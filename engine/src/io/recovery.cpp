@@ -319,6 +319,14 @@ std::vector<std::string> recorded_command(const std::string& path) {
   return line.empty() ? std::vector<std::string>{} : words;
 }
 
+std::string damaged_metadata(const std::string& path) {
+  const hid_t file = open_read_only(path);
+  if (file < 0) return {};
+  const std::string object = h5::unreadable_metadata(file);
+  H5Fclose(file);
+  return object;
+}
+
 // The command is the second word, after the program.
 bool written_by_merge(const std::string& path) {
   const std::vector<std::string> words = recorded_command(path);

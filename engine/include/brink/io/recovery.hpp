@@ -33,6 +33,14 @@ PartialState partial_state(const std::string& path);
 // does, so that its finished file differs from a run's only there). False if
 // it does not open, or another command wrote it.
 bool written_by_merge(const std::string& path);
+// The first object of `path` whose metadata HDF5 cannot read back (its
+// header, storage or an index of its attributes; "/" for the root), or ""
+// when every one reads or the file does not open. brink reads only what it
+// names, so a damaged index (of the root's dense attributes, say) passed a
+// resume and was carried into a file marked complete that h5stat and h5py's
+// visit refuse. Damage there can crash HDF5: call it in a read check's child.
+std::string damaged_metadata(const std::string& path);
+
 // The words of the root attribute command_line of a brink file (a partial a
 // writer has marked open too), as the run was invoked; empty if unreadable.
 std::vector<std::string> recorded_command(const std::string& path);
