@@ -65,9 +65,6 @@ OUTSIDE = [
      "'observations.x.range' is [0.5, 1.5], outside what quantity 'war_started' can be (a probability, in [0, 1])"),
     ("{quantity: war_started, day: 3, value: maybe, range: [0.2, 0.4], source: s}", "maybe",
      "'observations.x.value' must be true or false (whether it had happened by the date), got 'maybe'"),
-    # A count of incidents is a whole number (a range's midpoint may fall between two).
-    ("{quantity: incidents, day: 39, value: 1.5, sd: 0.1, source: s}", "1.5",
-     "'observations.x.value' is 1.5, not a whole number, which a count of incidents must be"),
 ]
 
 
@@ -94,6 +91,8 @@ def test_calibrate_refuses_observations_its_quantity_cannot_have_at_their_place(
     "{quantity: war_started, day: 3, value: false, range: [0, 0.2], source: s}",
     "{quantity: rung, rung: limited, day: 3, value: true, range: [0.8, 1], source: s}",
     "{quantity: incidents, day: 39, value: 0, sd: 1e-12, source: s}",
+    # A reading of a count with measurement error need not be whole: as the range [10.54, 14.46] says.
+    "{quantity: incidents, day: 39, value: 12.5, sd: 1, source: s}",
     # docs/scenario-format.md: a range without a value, on the probability scale for these two.
     "{quantity: war_started, day: 3, range: [0.2, 0.4], source: s}",
     "{quantity: rung, rung: limited, day: 3, range: [0, 1], source: s}",

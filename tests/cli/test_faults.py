@@ -902,17 +902,23 @@ def test_a_plan_too_large_for_memory_is_refused_before_it_starts(brink, tmp_path
         for path in ("escalation.tension.decay", "escalation.incidents.base_rate", "escalation.incidents.tension_rate"):
             f.write(f"    {path}: [{values}]\n")
     grid_free = flagship(tmp_path, "plain.yaml")
-    for args in (["validate", grid], ["run", grid, "-q", "-n", "64", "-o", tmp_path / "g.h5"],
-                 ["run", "-q", "-n", "64", "-o", tmp_path / "m.h5", "--design", "morris", "--samples", "10000000",
-                  "--sweep", "escalation.tension.decay=0:1", "--sweep", "escalation.incidents.base_rate=0:1"],
-                 ["run", "-q", "-n", "64", "-o", tmp_path / "l.h5", "--design", "lhs", "--samples", "10000000",
-                  "--sweep", "escalation.tension.decay=0:1", "--lever", f"escalation.incidents.base_rate={values}"],
-                 # Two scenario files run the 6,000,000 samples once each.
-                 ["run", grid_free, "-q", "-n", "64", "-o", tmp_path / "s.h5", "--design", "random", "--samples",
-                  "6000000", "--sweep", f"scenario={grid_free},{grid_free}", "--sweep", "escalation.tension.decay=0:1"]):
+    # Each refusal names the count planned (an outside tester's finding: it said only "more than 10000000").
+    for planned, args in (
+            (1000 ** 3, ["validate", grid]), (1000 ** 3, ["run", grid, "-q", "-n", "64", "-o", tmp_path / "g.h5"]),
+            (30000000, ["run", "-q", "-n", "64", "-o", tmp_path / "m.h5", "--design", "morris", "--samples",
+                        "10000000", "--sweep", "escalation.tension.decay=0:1", "--sweep",
+                        "escalation.incidents.base_rate=0:1"]),
+            (10 ** 10, ["run", "-q", "-n", "64", "-o", tmp_path / "l.h5", "--design", "lhs", "--samples", "10000000",
+                        "--sweep", "escalation.tension.decay=0:1", "--lever",
+                        f"escalation.incidents.base_rate={values}"]),
+            # Two scenario files run the 6,000,000 samples once each.
+            (12000000, ["run", grid_free, "-q", "-n", "64", "-o", tmp_path / "s.h5", "--design", "random",
+                        "--samples", "6000000", "--sweep", f"scenario={grid_free},{grid_free}", "--sweep",
+                        "escalation.tension.decay=0:1"])):
         proc = run(brink, *args, timeout=60)
         assert proc.returncode == 2, (args, proc.stderr[-500:])
-        assert "more than 10000000 points" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+        assert f"the design plans {planned} points, more than the 10000000 one run holds" in proc.stderr \
+            and proc.stderr.count("\n") == 1, proc.stderr
     assert not list(tmp_path.glob("*.h5*"))
     # The largest plan allowed is planned: one sampled axis at the most samples passes validation.
     ok = run(brink, "validate", flagship(tmp_path, "ok.yaml", **{r"\Z": "\nsweep:\n  design: sobol\n  samples: 10000000\n"

@@ -180,6 +180,20 @@ std::string run_header(const Scenario& scenario, const std::string& label, const
 // blocks (their per-replication values; none for a point of one block) only
 // complete the scheduler's rounds. A point not published is summarized from
 // the first blocks its resume sums cover and those sums.
+// The warning for the points of an adaptive run that stopped at max short of
+// ci_halfwidth, or "" when every point reached it.
+std::string precision_warning(const PrecisionShortfall& shortfall, const SweepPlan& plan, const std::string& file) {
+  if (shortfall.points == 0) return {};
+  const std::int64_t points = plan.points_run();
+  return fmt::format(
+      "warning: {} stopped at run.replications.max = {} replications with an outcome's 95% interval wider than "
+      "ci_halfwidth = {} asked for: the widest half-width is {:.3g}{}; raise max for the precision asked, or read "
+      "those intervals as they are ('brink inspect {}' lists the points)",
+      points == 1 ? std::string("the point") : fmt::format("{} of {} points", shortfall.points, points), plan.rule.max,
+      plan.rule.ci_halfwidth, shortfall.widest,
+      points == 1 ? std::string() : fmt::format(" (point {})", shortfall.widest_point), file);
+}
+
 void replay_partial(const SweepPlan& plan, Hdf5Writer& writer, Recorder& recorder, BlockScheduler& scheduler,
                     CountingSink& counting) {
   std::vector<std::uint8_t> done = writer.finished_blocks();
@@ -398,6 +412,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::vector<PointSummary> summaries;  // every point's, where the plan keeps them (Recorder::summaries)
   TableRows table_rows;
   std::int64_t replications_run = 0;
+  PrecisionShortfall shortfall;
   Screening screening;
   // A file this run started that holds nothing to resume from (no finished
   // block it would keep, or --summary-only) is no result: after a failure it
@@ -453,6 +468,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     summaries = recorder.summaries();
     table_rows = recorder.table();
     replications_run = recorder.replications();
+    shortfall = recorder.shortfall();
     screening = recorder.finish();
   } catch (const ResumeMismatch& e) {
     throw UsageError(e.what());
@@ -486,6 +502,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   }
   lock.vouch_for(partial);
   if (const std::string warning = publish_output(partial, target, target_before, written); !warning.empty())
+    err << "brink run: " << warning << "\n";
+  // Printed even with --quiet, like every warning: the intervals are wider than the run asked for.
+  if (const std::string warning = precision_warning(shortfall, plan, target.string()); !warning.empty())
     err << "brink run: " << warning << "\n";
   const double seconds = progress ? progress->elapsed() : 0.0;
   if (table) {

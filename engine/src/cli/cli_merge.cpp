@@ -87,7 +87,7 @@ void check_target(const fs::path& target, const std::vector<std::string>& shard_
 // an interrupted merge removes it) holds nothing the shards cannot give
 // again, and the lock proves its merge dead, so a new merge replaces it; so
 // it does one stopped before its first flush, which holds nothing at all.
-void refuse_existing(const fs::path& target, bool overwrite, bool quiet, std::ostream& err) {
+void refuse_existing(const fs::path& target, bool overwrite, std::ostream& err) {
   std::error_code ec;
   refuse_existing_result(target, overwrite, false, "merge");
   const fs::path partial = target.string() + ".partial";
@@ -95,8 +95,8 @@ void refuse_existing(const fs::path& target, bool overwrite, bool quiet, std::os
   const PartialState state = partial_state(partial.string());
   if (state == PartialState::kNeverSaved ||
       (state == PartialState::kRunOutput && written_by_merge(partial.string()) && !is_finished_result(partial))) {
-    if (!quiet)
-      err << fmt::format("brink merge: replacing '{}', left by a merge that did not finish\n", partial.string());
+    // Said even with --quiet, like every warning: a file is replaced without --overwrite.
+    err << fmt::format("brink merge: replacing '{}', left by a merge that did not finish\n", partial.string());
     return;  // merge_shards creates the file anew
   }
   throw UsageError(
@@ -146,7 +146,7 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   std::sort(shards.begin(), shards.end(), [](const ShardInfo& a, const ShardInfo& b) { return a.index < b.index; });
   check_target(target, paths);
   const OutputLock lock(target.string() + ".lock", "merge into another OUT");  // held until the result is in place
-  refuse_existing(target, overwrite, quiet, err);
+  refuse_existing(target, overwrite, err);
   const FileIdentity target_before = identity_of(target);
   const fs::path partial = target.string() + ".partial";
   choose_recorded_kernel(shards.front());

@@ -156,6 +156,21 @@ void print_results(const FileReport& report, std::ostream& out) {
                        shard ? " in this shard ('brink merge' joins it with the other shards)" : "", report.not_run,
                        report.points, list);
   }
+  if (const PrecisionShortfall& short_of = report.shortfall; short_of.target > 0) {
+    const std::int64_t finished = report.points - report.not_run;
+    if (short_of.points == 0) {
+      out << fmt::format("ci_halfwidth {}: reached at every finished point\n", short_of.target);
+    } else {
+      std::string list;
+      for (std::size_t i = 0; i < short_of.first.size(); ++i)
+        list += fmt::format("{}{}", i ? ", " : "", short_of.first[i]);
+      if (short_of.points > static_cast<std::int64_t>(short_of.first.size())) list += ", ...";
+      out << fmt::format(
+          "ci_halfwidth {}: not reached at {} of {} finished points, which stopped at run.replications.max (points "
+          "{}); the widest 95% half-width is {:.3g}, at point {}\n",
+          short_of.target, short_of.points, finished, list, short_of.widest, short_of.widest_point);
+    }
+  }
   if (!report.sensitivity.empty() && !shard)
     out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
   if (!report.morris.empty()) out << format_morris_table(report.morris, report.sensitivity_outputs, report.parameters);

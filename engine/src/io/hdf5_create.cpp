@@ -122,10 +122,14 @@ std::vector<std::string> flag_names(Flags flags, const SweepPlan& plan) {
   return names;
 }
 
-// What a design adds to the root: Morris levels, constraints and rejected
-// points, a mixed design's levers and uncertainties (for the robustness tools).
+// What a design adds to the root: Morris levels, adaptive replications'
+// target half-width, constraints and rejected points, a mixed design's levers
+// and uncertainties (for the robustness tools).
 void write_design_attributes(hid_t f, const SweepPlan& plan) {
   if (plan.morris) h5::set_int_attribute(f, "morris_levels", H5T_NATIVE_INT32, &plan.morris_levels, 1);
+  // Adaptive replications: the target half-width, against which a point's
+  // outcome_probability_lower/upper tell whether it got there or stopped at max.
+  if (plan.rule.adaptive) h5::set_int_attribute(f, "ci_halfwidth", H5T_NATIVE_DOUBLE, &plan.rule.ci_halfwidth, 1);
   const SweepSpec& spec = plan.base->sweep;
   if (!spec.constraints.empty()) {
     std::string rules;

@@ -147,6 +147,7 @@ void read_summaries(hid_t file, FileReport& report, bool list_not_run) {
         ++report.not_run;
       } else {
         report.table.offer(s);
+        report.shortfall.offer(s);
       }
     }
   }
@@ -239,13 +240,16 @@ FileReport read_report(const std::string& path) {
     H5Aget_name(attr.get(), sizeof name, name);
     report.attributes.emplace_back(name, attribute_text(attr.get()));
     if (std::string(name) == "complete") report.complete = report.attributes.back().second == "1";
-    if (std::string(name) == "dt_days") {  // as a double: the attribute's text keeps 6 digits
+    // As a double: the attribute's text keeps 6 digits. False if it is not one float.
+    auto read_double = [&](double* value) {
       const Handle type = type_handle(H5Aget_type(attr.get()), "read an attribute's type");
       const Handle space = space_handle(H5Aget_space(attr.get()), "read an attribute's dataspace");
-      if (H5Tget_class(type.get()) != H5T_FLOAT || H5Sget_simple_extent_npoints(space.get()) != 1 ||
-          H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &report.dt_days) < 0 || !(report.dt_days > 0))
-        report.dt_days = 0.0;
-    }
+      return H5Tget_class(type.get()) == H5T_FLOAT && H5Sget_simple_extent_npoints(space.get()) == 1 &&
+             H5Aread(attr.get(), H5T_NATIVE_DOUBLE, value) >= 0;
+    };
+    if (std::string(name) == "dt_days" && (!read_double(&report.dt_days) || !(report.dt_days > 0)))
+      report.dt_days = 0.0;
+    if (double h = 0.0; std::string(name) == "ci_halfwidth" && read_double(&h) && h > 0) report.shortfall.target = h;
   }
   H5Literate(id, H5_INDEX_CRT_ORDER, H5_ITER_INC, nullptr, visit_link, &report);
   // The summaries below read only some chunks; a damaged index page of the

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "brink/io/recovery.hpp"
@@ -20,6 +21,13 @@ void set_clear_status_flags(hid_t fapl);
 // Opens read-only; SWMR-read first (works on a file being written or whose
 // writer was killed), then a plain read-only open. Returns a negative id on failure.
 hid_t open_read_only(const std::string& path);
+
+// The first line of `now` that `before` lacks, or of `before` that `now`
+// lacks, in the `overrides` attribute's own lines (run.replications=N for -n,
+// a --set's PATH=VALUE, a sweep's line), each side named by its label:
+// "'X' now, 'Y' before" (--resume), "'X' in 'b.h5', not in 'a.h5'" (merge).
+std::string first_difference(const std::string& before, const std::string& now, std::string_view before_label,
+                             std::string_view now_label);
 
 namespace h5 {
 // A transfer property list that skips the check of Fletcher-32 checksums

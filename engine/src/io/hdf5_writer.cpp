@@ -97,34 +97,6 @@ std::pair<std::int64_t, std::int64_t> read_shard(hid_t file) {
           h5::read_int64_attribute(file, kShardCountAttribute).value_or(0)};
 }
 
-// The first line of `now` that `before` lacks, or of `before` that `now`
-// lacks: "'X' now, 'Y' before" in the overrides' own lines (run.replications=N
-// for -n, a --set's PATH=VALUE, a sweep's line).
-std::string first_difference(const std::string& before, const std::string& now) {
-  auto lines = [](const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-      const std::size_t end = std::min(text.find('\n', start), text.size());
-      if (end > start) out.push_back(text.substr(start, end - start));
-      start = end + 1;
-    }
-    return out;
-  };
-  const std::vector<std::string> old_lines = lines(before), new_lines = lines(now);
-  auto missing_from = [](const std::vector<std::string>& in, const std::vector<std::string>& from) {
-    const auto it = std::find_if(in.begin(), in.end(), [&](const std::string& l) {
-      return std::find(from.begin(), from.end(), l) == from.end();
-    });
-    return it == in.end() ? std::string() : *it;
-  };
-  const std::string added = missing_from(new_lines, old_lines), removed = missing_from(old_lines, new_lines);
-  if (!added.empty() && !removed.empty()) return fmt::format("'{}' now, '{}' before", added, removed);
-  if (!added.empty()) return fmt::format("'{}' now, not before", added);
-  if (!removed.empty()) return fmt::format("'{}' before, not now", removed);
-  return "their order";
-}
-
 }  // namespace
 
 void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata& metadata) {
@@ -169,7 +141,7 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   if (h5::read_string_attribute(id, "scenario") != metadata.scenario_text) mismatch("the scenario text");
   if (seed != plan.run().seed) mismatch("the seed");
   if (const std::string recorded = h5::read_string_attribute(id, "overrides"); recorded != metadata.overrides)
-    mismatch("the --set or run options", first_difference(recorded, metadata.overrides));
+    mismatch("the --set or run options", first_difference(recorded, metadata.overrides, "before", "now"));
   if (h5::read_string_attribute(id, "inputs") != plan.inputs)
     mismatch(
         "a file it read besides the scenario (a scenario choice or the --posterior calibration; attribute "

@@ -100,14 +100,17 @@ void check_shard_set(const std::vector<ShardInfo>& shards) {
   if (shards.empty()) throw MergeRefused("no shard files to merge");
   const ShardInfo& first = shards.front();
   for (const ShardInfo& s : shards) {
-    auto differs = [&](const std::string& what) {
+    auto differs = [&](const std::string& what, const std::string& which = {}) {
       throw MergeRefused(fmt::format(
-          "'{}' and '{}' are shards of different runs: {} differs; merge the shards of one 'brink run' only",
-          first.path, s.path, what));
+          "'{}' and '{}' are shards of different runs: {} differs{}; merge the shards of one 'brink run' only",
+          first.path, s.path, what, which.empty() ? which : " (" + which + ")"));
     };
     if (s.scenario_text != first.scenario_text) differs("the scenario");
     if (s.seed != first.seed) differs("the seed");
-    if (s.overrides != first.overrides) differs("the list of --set, sweep and run options");
+    if (s.overrides != first.overrides)
+      differs("the list of --set, sweep and run options",
+              first_difference(first.overrides, s.overrides, fmt::format("in '{}'", first.path),
+                               fmt::format("in '{}'", s.path)));
     if (s.inputs != first.inputs) differs("a file the run read (a scenario choice or the --posterior calibration)");
     if (s.count != first.count) differs(fmt::format("the shard count ({} against {})", first.count, s.count));
     if (s.plan_points != first.plan_points) differs("the plan's point count");

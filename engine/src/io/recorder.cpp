@@ -11,7 +11,9 @@ Recorder::Recorder(const SweepPlan& plan, Hdf5Writer* writer)
       writer_(writer),
       points_(static_cast<std::int64_t>(plan.points.size())),
       accumulator_(plan.model(0)),
-      keep_every_summary_(needs_every_summary(plan)) {}
+      keep_every_summary_(needs_every_summary(plan)) {
+  if (plan.rule.adaptive) shortfall_.target = plan.rule.ci_halfwidth;
+}
 
 bool Recorder::needs_every_summary(const SweepPlan& plan) {
   return plan.sensitivity || plan.morris || static_cast<std::int64_t>(plan.points.size()) <= kMaxKeptPoints;
@@ -43,6 +45,7 @@ void Recorder::record(PointSummary summary) {
     std::vector<double>().swap(summary.record_day);
   }
   replications_ += summary.replications;
+  shortfall_.offer(summary);
   table_.offer(summary);
   if (!keep_every_summary_) return;
   const auto at = std::upper_bound(summaries_.begin(), summaries_.end(), summary.point,

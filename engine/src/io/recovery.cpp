@@ -474,4 +474,31 @@ std::string hdf5_failure_message(const std::string& what) {
   return fmt::format("HDF5 failed to {}: {}", what, describe_errno(error));
 }
 
+std::string first_difference(const std::string& before, const std::string& now, std::string_view before_label,
+                             std::string_view now_label) {
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const std::size_t end = std::min(text.find('\n', start), text.size());
+      if (end > start) out.push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  };
+  const std::vector<std::string> old_lines = lines(before), new_lines = lines(now);
+  auto missing_from = [](const std::vector<std::string>& in, const std::vector<std::string>& from) {
+    const auto it = std::find_if(in.begin(), in.end(), [&](const std::string& l) {
+      return std::find(from.begin(), from.end(), l) == from.end();
+    });
+    return it == in.end() ? std::string() : *it;
+  };
+  const std::string added = missing_from(new_lines, old_lines), removed = missing_from(old_lines, new_lines);
+  if (!added.empty() && !removed.empty())
+    return fmt::format("'{}' {}, '{}' {}", added, now_label, removed, before_label);
+  if (!added.empty()) return fmt::format("'{}' {}, not {}", added, now_label, before_label);
+  if (!removed.empty()) return fmt::format("'{}' {}, not {}", removed, before_label, now_label);
+  return "their order";
+}
+
 }  // namespace brink

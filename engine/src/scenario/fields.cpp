@@ -392,7 +392,7 @@ std::string field_value_from_text(const FieldSpec& spec, const std::string& text
   if (ec == std::errc::result_out_of_range && end == last) {
     // Out of a double's range: too close to 0 (1e-400) reads as 0 elsewhere, too large as infinity.
     const bool tiny = std::abs(std::strtod(cleaned.c_str(), nullptr)) < 1.0;
-    return tiny ? "is closer to 0 than a double can hold (below about 2.2e-308: write 0 or a larger number)"
+    return tiny ? std::string(kCloserToZeroThanADouble)
                 : fmt::format("must be a finite number{} (this one is beyond a double's range, about 1.8e308)",
                               spec.unit.empty() ? std::string() : fmt::format(" [{}]", spec.unit));
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <unordered_map>
 
@@ -109,6 +110,8 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
                  ? fmt::format("'{}' is categorical ({}): list its values, PATH=v1,v2,..., not a range", axis->path,
                                choice_list(info->choices))
                  : fmt::format("'{}' is not a list of {}'s values ({})", value, axis->path, choice_list(info->choices));
+    for (const std::string& part : parts)
+      if (underflows_a_double(part)) return fmt::format("'{}' {}", part, kCloserToZeroThanADouble);
     return fmt::format("'{}' is not a list of finite numbers or a range", value);
   }
   return {};
@@ -247,7 +250,7 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
 }
 
 std::int64_t planned_sweep_points(const SweepSpec& spec) {
-  constexpr std::int64_t kCap = kMaxSweepPoints + 1;
+  constexpr std::int64_t kCap = std::numeric_limits<std::int64_t>::max();
   auto times = [&](std::int64_t a, std::int64_t b) { return b != 0 && a > kCap / b ? kCap : std::min(kCap, a * b); };
   const auto d = static_cast<std::int64_t>(spec.axes.size());
   const bool scenario_axis =
@@ -293,11 +296,11 @@ std::string sweep_design_problem(const SweepSpec& spec) {
         "{} need at least {} samples (sweep.samples, --samples) for their bootstrap intervals to say how uncertain "
         "they are; got {}",
         spec.sensitivity ? "sensitivity indices" : "morris measures", kMinScreeningSamples, spec.samples);
-  if (planned_sweep_points(spec) > kMaxSweepPoints)
+  if (const std::int64_t planned = planned_sweep_points(spec); planned > kMaxSweepPoints)
     return fmt::format(
-        "the design plans more than {} points, the most one run holds in memory; give fewer values or "
+        "the design plans {}{} points, more than the {} one run holds in memory; give fewer values or "
         "samples, or split the sweep into several runs",
-        kMaxSweepPoints);
+        planned == std::numeric_limits<std::int64_t>::max() ? "more than " : "", planned, kMaxSweepPoints);
   return {};
 }
 

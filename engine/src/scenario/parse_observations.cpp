@@ -130,11 +130,6 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
                                to_string(o.quantity), domain.text));
     return;
   }
-  if (has_value && o.quantity == ObservedQuantity::kIncidents && o.value != std::floor(o.value)) {
-    p.error(value, fmt::format("'{}.value' is {}, not a whole number, which a count of incidents must be", op,
-                               value.Scalar()));
-    return;
-  }
   if (sd.IsDefined()) {
     if (!number(p, e, "sd", op, &o.sd)) {
       if (sd.IsNull()) p.error(sd, fmt::format("'{}.sd' must be a positive number, got nothing", op));
@@ -313,9 +308,10 @@ void parse_prior(Parser& p, const YAML::Node& e, const std::string& pp, const Pa
   if (has_rate != (prior.kind == PriorKind::kExponential) && (has_rate || !get(e, "rate").IsDefined()))
     p.error(has_rate ? get(e, "rate") : e, has_rate ? fmt::format("'{}.rate' applies only to an exponential prior", pp)
                                                     : fmt::format("missing required key 'rate' in '{}'", pp));
-  if (normal && !(prior.sd > 0)) p.error(get(e, "sd"), fmt::format("'{}.sd' must be positive", pp));
+  if (normal && !(prior.sd > 0))
+    p.error(get(e, "sd"), fmt::format("'{}.sd' must be positive, got {}", pp, scalar_text(get(e, "sd"))));
   if (prior.kind == PriorKind::kExponential && !(prior.rate > 0))
-    p.error(get(e, "rate"), fmt::format("'{}.rate' must be positive", pp));
+    p.error(get(e, "rate"), fmt::format("'{}.rate' must be positive, got {}", pp, scalar_text(get(e, "rate"))));
   if (prior.kind == PriorKind::kExponential && get(e, "min").IsDefined())
     p.error(get(e, "min"), fmt::format("'{}': an exponential prior starts at 0; give only 'max'", pp));
   if (prior.kind == PriorKind::kExponential) prior.lower = 0.0;
@@ -531,16 +527,25 @@ void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {
     p.place(pp, entry.first);
     const FieldRef* ref = registry.find(path);
     if (!ref) {
-      const std::vector<std::string> near = nearest_paths(registry.parameters(), path);
+      // A guess only when it is near (a typo): the nearest of a scenario
+      // without the section named ('bargaining.rounds') can be anything.
+      const std::vector<std::string> near = nearest_paths(registry.parameters(), path, 1);
+      const bool close =
+          !near.empty() && edit_distance(path, near.front()) <= std::max<std::size_t>(2, path.size() / 3);
       p.error(entry.first, fmt::format("unknown parameter '{}' in 'calibrate.parameters'{}", path,
-                                       near.empty() ? "" : "; did you mean '" + near.front() + "'?"));
+                                       close ? "; did you mean '" + near.front() + "'?"
+                                             : "; 'brink params' lists this scenario's paths"));
       continue;
     }
     const ParameterInfo& info = registry.parameters()[static_cast<std::size_t>(ref - &registry.ref(0))];
     if (!info.numeric || !ref->spec->sweepable || ref->spec->kind == FieldKind::kInteger) {
-      p.error(entry.first, fmt::format("'{}' cannot be calibrated: only real-valued model parameters can (see "
-                                       "'brink params', kind 'sweep')",
-                                       path));
+      // Why, as 'brink params' shows it: kind 'set', a range marked 'integer', or names or true/false.
+      const std::string why = !ref->spec->sweepable ? "it is a run setting (kind 'set' in 'brink params')"
+                              : ref->spec->kind == FieldKind::kInteger
+                                  ? "it holds whole numbers (its range is marked 'integer' in 'brink params')"
+                                  : "it holds names or true/false, not a number";
+      p.error(entry.first,
+              fmt::format("'{}' cannot be calibrated: {}; only real-valued model parameters can", path, why));
       continue;
     }
     PriorSpec prior;

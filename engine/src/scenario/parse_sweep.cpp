@@ -36,10 +36,15 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
       double value = 0;
       if (!v[i].IsScalar() || (numeric && !plain_number_node(v[i])) ||
           !sweep_value_from_text(parameters, axis.path, v[i].Scalar(), &value)) {
-        p.error(v[i], info && !info->choices.empty()
-                          ? fmt::format("'{}' values must be one of {}, got '{}'", ap, choice_list(info->choices),
-                                        scalar_text(v[i]))
-                          : fmt::format("'{}' values must be finite numbers, got '{}'", ap, scalar_text(v[i])));
+        std::string problem;
+        if (info && !info->choices.empty())
+          problem =
+              fmt::format("'{}' values must be one of {}, got '{}'", ap, choice_list(info->choices), scalar_text(v[i]));
+        else if (v[i].IsScalar() && underflows_a_double(v[i].Scalar()))
+          problem = fmt::format("'{}' value '{}' {}", ap, v[i].Scalar(), kCloserToZeroThanADouble);
+        else
+          problem = fmt::format("'{}' values must be finite numbers, got '{}'", ap, scalar_text(v[i]));
+        p.error(v[i], problem);
         continue;
       }
       axis.values.push_back(value);
@@ -53,7 +58,10 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
       const YAML::Node b = get(v, bound);
       double value = 0;
       if (!b.IsDefined() || !parse_number(b, &value)) {
-        p.error(b.IsDefined() ? b : v, fmt::format("'{}.{}' must be a finite number", ap, bound));
+        p.error(b.IsDefined() ? b : v,
+                b.IsScalar() && underflows_a_double(b.Scalar())
+                    ? fmt::format("'{}.{}' is {}, which {}", ap, bound, b.Scalar(), kCloserToZeroThanADouble)
+                    : fmt::format("'{}.{}' must be a finite number", ap, bound));
         bounded = false;
         continue;
       }

@@ -21,6 +21,24 @@ Interval wilson_interval(std::int64_t k, std::int64_t n, double z) {
   return {std::min(p, std::max(0.0, center - half)), std::max(p, std::min(1.0, center + half))};
 }
 
+double widest_halfwidth(const PointSummary& summary) {
+  double widest = 0.0;
+  for (const Interval& ci : summary.interval) widest = std::max(widest, (ci.upper - ci.lower) / 2);
+  return widest;
+}
+
+void PrecisionShortfall::offer(const PointSummary& summary) {
+  if (!(target > 0)) return;
+  const double half = widest_halfwidth(summary);
+  if (!(half > target)) return;
+  ++points;
+  if (first.size() < kListed) first.push_back(summary.point);
+  if (half > widest) {
+    widest = half;
+    widest_point = summary.point;
+  }
+}
+
 namespace {
 
 // The quantile q of n values (linear interpolation between order statistics,

@@ -39,6 +39,9 @@ struct FileReport {
   std::vector<std::string> sensitivity_outputs;  // empty unless the file has Sobol indices
   std::vector<SobolIndex> sensitivity;           // output-major over the swept parameters
   std::vector<MorrisIndex> morris;               // Morris measures (--design morris), the same layout
+  // Adaptive replications (root attribute ci_halfwidth): the finished points
+  // whose 95% intervals stayed wider than it, having stopped at max.
+  PrecisionShortfall shortfall;
   bool complete = false;
   double dt_days = 0.0;  // root attribute dt_days [days]; 0 if absent
 };

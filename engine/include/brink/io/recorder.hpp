@@ -48,6 +48,8 @@ class Recorder : public ResultSink {
   const TableRows& table() const { return table_; }
   // Replications of the points recorded so far.
   std::int64_t replications() const { return replications_; }
+  // The points recorded so far that stopped at an adaptive run's max short of its ci_halfwidth.
+  const PrecisionShortfall& shortfall() const { return shortfall_; }
   // Sobol indices and Morris measures need every point's outputs, and a
   // posterior's pooled table (at most kMaxKeptPoints draws) every summary;
   // any other plan of more points keeps only its table's rows, so memory
@@ -70,6 +72,7 @@ class Recorder : public ResultSink {
   std::vector<PointSummary> summaries_;
   TableRows table_;
   std::int64_t replications_ = 0;
+  PrecisionShortfall shortfall_;
 };
 
 }  // namespace brink

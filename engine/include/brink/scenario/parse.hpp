@@ -111,7 +111,7 @@ std::string sweep_design_problem(const SweepSpec& spec);
 // first block ran (sweep_design_problem refuses them).
 inline constexpr std::int64_t kMaxSweepPoints = 10'000'000;
 // The points the sweep's design plans before constraints drop any, saturated
-// at kMaxSweepPoints + 1.
+// at the largest int64 (a message then says "more than" it).
 std::int64_t planned_sweep_points(const SweepSpec& spec);
 
 // A categorical sweep axis (a text or true/false field): a grid of choice

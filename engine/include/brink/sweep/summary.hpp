@@ -48,6 +48,24 @@ struct PointSummary {
   std::vector<double> record_day;           // the day of each record
 };
 
+// The widest 95% Wilson half-width, (upper - lower)/2, over a point's outcome
+// probabilities: what adaptive replications hold to
+// run.replications.ci_halfwidth (the round rule of BlockScheduler).
+double widest_halfwidth(const PointSummary& summary);
+
+// The points of an adaptive run whose widest half-width is above the
+// target `ci_halfwidth`: they stopped at run.replications.max short of it.
+// Offered every finished point by the run (Recorder) and by `brink inspect`.
+struct PrecisionShortfall {
+  double target = 0.0;  // the run's ci_halfwidth; 0 (fixed replications): nothing is counted
+  std::int64_t points = 0;
+  double widest = 0.0;  // the widest half-width of those points, at widest_point
+  std::int64_t widest_point = -1;
+  std::vector<std::int64_t> first;  // the first kListed of them
+  static constexpr std::size_t kListed = 20;
+  void offer(const PointSummary& summary);
+};
+
 // The outputs a sensitivity analysis decomposes, for one point: each outcome's
 // probability, then each actor's mean casualties.
 std::vector<double> summary_outputs(const PointSummary& summary);
