@@ -397,6 +397,26 @@ def test_a_resume_refuses_a_partial_whose_metadata_fails_hdf5s_checks(brink, tmp
     assert refused >= 1, "no flip was refused: the test no longer reaches damaged metadata"
 
 
+def test_a_resumes_speed_counts_only_what_it_simulated(brink, tmp_path):
+    """The closing line of a resumed run divided the whole plan's replication-steps by its time,
+    the kept blocks' included: a resume that kept most of the blocks reported several times the
+    real speed. It now says how many replications it simulated and how many it kept."""
+    scenario = flagship(tmp_path)
+    args = ["run", scenario, "--no-table", "-n", "1024", "--sweep", "actors.RUS.decision.patience_days=15,30,60",
+            "-t", "2"]
+    out = tmp_path / "s.h5"
+    killed = run(brink, *args, "-q", "-o", out, env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "6"})
+    assert killed.returncode == -signal.SIGKILL
+    resumed = run(brink, *args, "-o", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    m = re.search(r"; (\d+) replications simulated, (\d+) kept from the partial\)", resumed.stdout)
+    assert m, resumed.stdout
+    simulated, kept = int(m.group(1)), int(m.group(2))
+    assert simulated > 0 and kept > 0 and simulated + kept == 3 * 1024, (simulated, kept)
+    fresh = run(brink, *args, "-o", tmp_path / "f.h5")
+    assert fresh.returncode == 0 and "kept from the partial" not in fresh.stdout, fresh.stdout
+
+
 def test_fresh_run_refuses_a_partial_with_finished_blocks(brink, tmp_path):
     scenario = flagship(tmp_path)
     out = tmp_path / "k.h5"

@@ -411,7 +411,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const std::int64_t fail_after = fail_hook ? std::atoll(fail_hook) : 0;
   std::vector<PointSummary> summaries;  // every point's, where the plan keeps them (Recorder::summaries)
   TableRows table_rows;
-  std::int64_t replications_run = 0;
+  std::int64_t replications_run = 0, replications_kept = 0;
   PrecisionShortfall shortfall;
   Screening screening;
   // A file this run started that holds nothing to resume from (no finished
@@ -467,7 +467,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     if (interrupted()) throw Interrupted();
     summaries = recorder.summaries();
     table_rows = recorder.table();
-    replications_run = recorder.replications();
+    replications_run = counting.replications();  // simulated now: a resume's kept blocks are no speed
+    replications_kept = recorder.replications() - replications_run;
     shortfall = recorder.shortfall();
     screening = recorder.finish();
   } catch (const ResumeMismatch& e) {
@@ -520,8 +521,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   }
   if (!quiet) {
     const double rep_steps = static_cast<double>(replications_run) * model.steps();
-    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {}, {} kernel)\n", target.string(), seconds,
-                       seconds > 0 ? rep_steps / seconds : 0.0, describe_workers(thread_count), kernel().isa);
+    const double simulating = progress ? progress->simulating() : 0.0;
+    const std::string kept =
+        replications_kept > 0
+            ? fmt::format("; {} replications simulated, {} kept from the partial", replications_run, replications_kept)
+            : "";
+    out << fmt::format("wrote {} in {:.2f} s ({:.3g} replication-steps/s on {}, {} kernel{})\n", target.string(),
+                       seconds, simulating > 0 ? rep_steps / simulating : 0.0, describe_workers(thread_count),
+                       kernel().isa, kept);
   }
   return kExitOk;
 }

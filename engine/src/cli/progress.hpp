@@ -98,6 +98,10 @@ class Progress {
   }
 
   double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  // Seconds since simulation began (begin): a resume's read-back excluded.
+  double simulating() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - simulating_).count();
+  }
 
  private:
   // The ETA extrapolates the blocks done since simulation began; an adaptive
