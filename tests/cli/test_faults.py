@@ -191,6 +191,10 @@ def test_output_never_replaces_the_scenario_or_a_device(brink, tmp_path):
     proc = run(brink, "run", scenario, "-q", "-n", "256", "-o", link)
     assert proc.returncode == 2 and "is the input file" in proc.stderr
     assert scenario.read_bytes() == before
+    before_binary = os.stat(brink)
+    proc = run(brink, "run", scenario, "-q", "-n", "256", "-o", brink)  # named as what it is, not /proc/self/exe
+    assert proc.returncode == 2 and "is the brink program that is running" in proc.stderr, proc.stderr
+    assert os.stat(brink).st_mtime_ns == before_binary.st_mtime_ns
     proc = run(brink, "run", scenario, "-q", "-n", "256", "-o", "/dev/null")
     assert proc.returncode == 2 and "character device" in proc.stderr
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

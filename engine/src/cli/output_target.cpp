@@ -49,11 +49,12 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
                                     path.string(), file_kind_name(st.st_mode)));
   for (const fs::path& input : inputs) {
     struct stat in {};
-    if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
-      throw OutputRefused(
-          fmt::format("output '{}' is the input file '{}'; writing it would destroy the input, "
-                      "write to another file",
-                      target.string(), input.string()));
+    if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+      const std::string named = input == "/proc/self/exe" ? std::string("the brink program that is running")
+                                                          : fmt::format("the input file '{}'", input.string());
+      throw OutputRefused(fmt::format("output '{}' is {}; writing it would destroy the input, write to another file",
+                                      target.string(), named));
+    }
   }
 }
 
