@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "brink/model/model.hpp"
@@ -15,6 +16,12 @@ struct Named {
   std::string name;
   Model model;
 };
+
+// A shipped scenario by name, to change before it becomes a model.
+inline Scenario shipped_scenario(std::string_view name) {
+  const ShippedScenario* shipped = find_shipped(name);
+  return load_scenario({std::string(shipped->path), std::string(shipped->text)}).scenario;
+}
 
 inline std::vector<Named> shipped_models() {
   std::vector<Named> out;
@@ -178,8 +185,7 @@ negotiation:
 // of four offers (the bargaining stream, drawn by the vectorized Philox) and
 // per-replication time series every 10 steps.
 inline Named noisy_flagship_with_series() {
-  const ShippedScenario* flagship = find_shipped("jan-2022-standoff");
-  Scenario sc = load_scenario({std::string(flagship->path), std::string(flagship->text)}).scenario;
+  Scenario sc = shipped_scenario("jan-2022-standoff");
   sc.bargaining.acceptance_noise = 0.05;
   sc.bargaining.rounds = 4;
   sc.bargaining.interval_days = 3;
@@ -192,8 +198,7 @@ inline Named noisy_flagship_with_series() {
 // rounds) in the rest, and the shift in power on day 7 reaching only the
 // lanes at peace then. Every number is an assumption.
 inline Named power_shift_under_private_costs() {
-  const ShippedScenario* commitment = find_shipped("validation/bargaining-commitment");
-  Scenario sc = load_scenario({std::string(commitment->path), std::string(commitment->text)}).scenario;
+  Scenario sc = shipped_scenario("validation/bargaining-commitment");
   sc.run.horizon_days = 40;
   sc.bargaining.shift_day = 7;
   sc.bargaining.shift_growth = 0.5;

@@ -308,6 +308,7 @@ def test_calibration_under_mpi_resumes_and_refuses_once(mpirun, tmp_path):
     out = tmp_path / "out.h5"
     ok(run_mpi(mpirun, 2, "calibrate", toy, *options, "--generations", 2, "-o", out))
     out.rename(tmp_path / "out.h5.partial")
+    (tmp_path / "out.posterior.yaml").unlink()  # a killed calibration has written none
     refused = run_mpi(mpirun, 3, "calibrate", toy, *options, "--generations", 4, "-o", out)
     assert refused.returncode == 2 and refused.stderr.count("--resume") == 1, refused.stderr
     ok(run_mpi(mpirun, 3, "calibrate", toy, *options, "--generations", 4, "--resume", "-o", out))
