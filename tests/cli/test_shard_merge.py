@@ -301,6 +301,16 @@ def test_merge_refuses_an_older_format_and_a_file_that_is_not_a_shard(brink, gri
     text = tmp_path / "text.h5"
     text.write_text("not hdf5\n")
     refused(brink, work, shards[0], shards[1], text, fragment="not an HDF5 file", names=text)
+    # A shard cut short (a copy that stopped) is named as such, not as something HDF5 cannot open.
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(Path(shards[2]).read_bytes()[:4096])
+    refused(brink, work, shards[0], shards[1], cut, fragment="(damaged or cut short); run its shard again", names=cut)
+    # A calibration file is named as one, not as "no brink result".
+    calibration = tmp_path / "cal.h5"
+    toy = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    assert run(brink, "calibrate", toy, "-q", "--particles", "20", "--generations", "1", "-t", "1",
+               "-o", calibration).returncode == 0
+    refused(brink, work, shards[0], shards[1], calibration, fragment="is a calibration file", names=calibration)
 
 
 def test_merge_refuses_an_existing_output_unless_overwrite(brink, grid):

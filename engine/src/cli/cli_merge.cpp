@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/calibrate/calibration_file.hpp"
 #include "brink/cli/cli.hpp"
 #include "brink/cli/output_target.hpp"
 #include "brink/cli/run_request.hpp"
@@ -138,7 +139,18 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
 
   std::vector<ShardInfo> shards;
   try {
-    for (const auto& p : paths) shards.push_back(read_shard_info(p));
+    for (const auto& p : paths) {
+      try {
+        shards.push_back(read_shard_info(p));
+      } catch (const MergeRefused&) {
+        if (is_calibration_file(p))  // named as what it is, not as "no brink result"
+          throw MergeRefused(
+              fmt::format("'{}' is a calibration file ('brink calibrate'), not a shard of 'brink run "
+                          "--shard I/N'; merge the shards of one run",
+                          p));
+        throw;
+      }
+    }
     check_shard_set(shards);
   } catch (const MergeRefused& e) {
     throw UsageError(e.what());

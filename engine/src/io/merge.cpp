@@ -47,12 +47,18 @@ void check_shard_file(const std::string& path) {
   if (!is_hdf5_file(path)) throw MergeRefused(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
 }
 
+// A file with HDF5's signature that HDF5 cannot open: damaged, or cut short
+// (a copy that stopped, a full disk).
+std::string unopenable(const std::string& path) {
+  return fmt::format("'{}' is an HDF5 file that HDF5 cannot open (damaged or cut short); run its shard again", path);
+}
+
 }  // namespace
 
 ShardInfo read_shard_info(const std::string& path) {
   check_shard_file(path);
   const hid_t id = open_read_only(path);
-  if (id < 0) throw MergeRefused(fmt::format("'{}' cannot be opened as HDF5", path));
+  if (id < 0) throw MergeRefused(unopenable(path));
   const Handle file = file_handle(id, "open " + path);
   if (h5::read_string_attribute(id, "engine") != "brink")
     throw MergeRefused(fmt::format("'{}' is not a brink result (its attribute 'engine' is not 'brink')", path));
@@ -148,7 +154,7 @@ class ShardReader {
               const std::vector<const VariableSpec*>& block_variables)
       : path_(info.path), layout_(layout), variables_(block_variables) {
     const hid_t id = open_read_only(path_);
-    if (id < 0) throw MergeRefused(fmt::format("'{}' cannot be opened as HDF5", path_));
+    if (id < 0) throw MergeRefused(unopenable(path_));
     file_ = file_handle(id, "open " + path_);
     const Values done = damaged_if_unread([&] {
       for (const VariableSpec* v : variables_) open(*v);
