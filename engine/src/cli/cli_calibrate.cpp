@@ -639,6 +639,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     set.record = new_record(set.loaded, set.source, set.spec, settings, argc, argv);
     const fs::path& target = set.target;
     const fs::path& partial = set.partial;
+    bool continued = false;  // the partial read once, not again below
     if (writer) {
       lock.emplace(target.string() + ".lock");
       before = identity_of(target);
@@ -646,7 +647,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       const bool overwrite = vm.count("overwrite") > 0, resume = vm.count("resume") > 0;
       // A finished calibration left in its partial beside the file that
       // appeared: continue_partial's sentence says so, before the general one.
-      if (resume && before->exists && fs::exists(partial)) continue_partial(partial, vm, set.record, true);
+      if (resume && before->exists && fs::exists(partial)) {
+        continue_partial(partial, vm, set.record, true);
+        continued = true;
+      }
       refuse_existing_result(target, overwrite, resume, "write the calibration");
       // The posterior scenario goes with the target (past the check above, one
       // that exists may be replaced); a resumed calibration may replace it
@@ -655,7 +659,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
         refuse_existing_result(posterior_scenario_path(target), overwrite, resume && fs::exists(partial),
                                "write the calibration", partial);
     }
-    continue_partial(partial, vm, set.record, writer && before->exists);
+    if (!continued) continue_partial(partial, vm, set.record, writer && before->exists);
   } catch (...) {
     failed = std::current_exception();
   }
