@@ -474,6 +474,83 @@ def test_a_type_with_prior_zero_changes_nothing(tmp_path, case, ghost_cost):
             np.testing.assert_array_equal(f[key][0], plain[key], err_msg=key)
 
 
+THREE_TYPES = """brink: 1
+name: three-types
+run: {{horizon_days: {rounds}, dt_days: 1, replications: 4096, seed: 29}}
+actors:
+  PROPOSER:
+    forces: {{deployed: 10000}}
+    combat: {{effectiveness: 0.01}}
+    decision: {{war_cost: {c_a}}}
+  RECEIVER:
+    forces: {{deployed: 10000}}
+    combat: {{effectiveness: 0.01}}
+    types:
+{types}
+relations:
+  adversaries: [[PROPOSER, RECEIVER]]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+negotiation:
+  issues:
+    stake:
+      core: true
+      positions: {{PROPOSER: 1, RECEIVER: 0}}
+      salience: {{PROPOSER: 0.5, RECEIVER: 0.5}}
+bargaining: {{proposer: PROPOSER, receiver: RECEIVER, first_day: 0, rounds: {rounds}}}
+"""
+
+
+def public_posterior(p, c_a, costs, prior, k, rounds):
+    """Bayes' rule under best responses for a receiver of type k: each round's
+    demand (discrete_offer) is accepted by the types with c >= x - p; the
+    public belief keeps the types that gave k's answer, renormalized."""
+    belief = np.array(prior, dtype=float)
+    for _ in range(rounds):
+        x = discrete_offer(p, c_a, costs, list(belief))
+        if x is None:
+            break
+        accepts = np.array([c >= x - p - 1e-9 for c in costs])
+        kept = belief * (accepts == accepts[k])
+        belief = kept / kept.sum()
+        if accepts[k]:
+            break
+    return belief
+
+
+# (type war costs, priors, c_A, rounds): separating demands one type at a
+# time, and a first demand two types accept together (0.9, worth 0.8 against
+# the 0.55 every type accepts).
+ANSWER_CASES = [([0.05, 0.2, 0.5], [0.25, 0.35, 0.4], 0.1, 3), ([0.05, 0.4, 0.5], [0.2, 0.3, 0.5], 0.1, 2),
+                ([0.05, 0.4, 0.5], [0.2, 0.3, 0.5], 0.1, 1)]
+
+
+@pytest.mark.parametrize("costs,prior,c_a,rounds", ANSWER_CASES)
+def test_an_acceptance_teaches_as_a_rejection_does(tmp_path, costs, prior, c_a, rounds):
+    """The receiver's answer is public either way: an acceptance rules out the
+    types that would have refused, as a rejection rules out those that would
+    have accepted. Its final public belief is Bayes' posterior given its answers."""
+    types = "\n".join(f"      t{k}: {{prior: {b}, war_cost: {c}}}" for k, (c, b) in enumerate(zip(costs, prior)))
+    scenario = tmp_path / "three-types.yaml"
+    scenario.write_text(THREE_TYPES.format(rounds=rounds, c_a=c_a, types=types))
+    out = tmp_path / "three-types.h5"
+    proc = subprocess.run([BRINK, "run", str(scenario), "-q", "-o", str(out)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        drawn = f["resolve_type"][0, :, 1]
+        belief = f["final_belief"][0, :, 1, :len(costs)]
+        outcome = f["outcome_code"][0]
+    assert (outcome == SETTLEMENT).any(), "the case must have acceptances"
+    for k in range(len(costs)):
+        np.testing.assert_allclose(belief[drawn == k], np.tile(public_posterior(0.5, c_a, costs, prior, k, rounds),
+                                                               ((drawn == k).sum(), 1)), atol=1e-6, err_msg=f"t{k}")
+
+
 def test_costlier_war_lowers_war_with_common_draws(tmp_path):
     shares = []
     for c_a in (0.0, 0.1, 0.25):

@@ -107,7 +107,7 @@ void BlockSimulator::bargain(int s) {
     accepted[l] = offered && yes ? 1 : 0;
     high[l] = offered && !yes ? rules::screened_high(demand, x0, low[l], high[l]) : high[l];
     fight[l] = talk[l] && (prevent || (!yes && last)) ? 1 : 0;
-    if (by_type && offered && !yes && !sc_.run.revealed_types) screen_types(l, demand, x0, type_cost);
+    if (by_type && offered && !sc_.run.revealed_types) screen_types(l, demand, x0, type_cost, yes);
   }
   settle_or_fight(fight, s);
 }
@@ -150,18 +150,14 @@ double BlockSimulator::value_after_shift(int s, double* later) {
   return rules::war_discount(bg.discount, to_shift);
 }
 
-// Bayes' rule after a rejection, best responses: the types that would have
-// accepted are ruled out (the belief is kept if none is left).
-void BlockSimulator::screen_types(int l, double offer, double x0, const double* type_cost) {
+// Bayes' rule on lane l after the receiver's answer to `offer` (rules::screen_types).
+void BlockSimulator::screen_types(int l, double offer, double x0, const double* type_cost, bool accepted) {
   const int b = sc_.bargaining.receiver;
   const int types = static_cast<int>(sc_.actors[b].types.size());
-  double kept[kMaxTypes], total = 0.0;
-  for (int k = 0; k < types; ++k) {
-    kept[k] = rules::screened_belief(state_.belief(l, b * kMaxTypes + k), type_cost[k], offer, x0);
-    total += kept[k];
-  }
-  if (total <= 0.0) return;
-  for (int k = 0; k < types; ++k) state_.belief(l, b * kMaxTypes + k) = static_cast<float>(kept[k] / total);
+  double belief[kMaxTypes];
+  for (int k = 0; k < types; ++k) belief[k] = state_.belief(l, b * kMaxTypes + k);
+  rules::screen_types(belief, type_cost, types, offer, x0, accepted);
+  for (int k = 0; k < types; ++k) state_.belief(l, b * kMaxTypes + k) = static_cast<float>(belief[k]);
 }
 
 // On shift_day the receiver's effectiveness grows as by arms aid, in running
@@ -290,6 +286,10 @@ void ScalarTwin::bargain(int s) {
     const bool yes =
         rules::accepts(rules::acceptance_margin(demand, public_b - st.war_cost[b]), bg.acceptance_noise, u);
     st.offer = demand;
+    if (by_type && !sc_.run.revealed_types) {  // Bayes' rule on the answer (rules::screen_types)
+      rules::screen_types(type_belief, type_cost, types, demand, x0, yes);
+      for (int k = 0; k < types; ++k) st.belief[b * kMaxTypes + k] = static_cast<float>(type_belief[k]);
+    }
     if (yes) {
       for (std::size_t k = 0; k < issues.size(); ++k) {
         const Issue& issue = issues[k];
@@ -301,15 +301,6 @@ void ScalarTwin::bargain(int s) {
       return;
     }
     st.cost_high = rules::screened_high(demand, x0, st.cost_low, st.cost_high);
-    if (by_type &&
-        !sc_.run.revealed_types) {  // Bayes' rule after a rejection: the types that would have accepted are ruled out
-      double kept[kMaxTypes], total = 0.0;
-      for (int k = 0; k < types; ++k) {
-        kept[k] = rules::screened_belief(type_belief[k], type_cost[k], demand, x0);
-        total += kept[k];
-      }
-      for (int k = 0; k < types && total > 0.0; ++k) st.belief[b * kMaxTypes + k] = static_cast<float>(kept[k] / total);
-    }
     fight = round + 1 == bg.rounds;
   }
   if (!fight) return;

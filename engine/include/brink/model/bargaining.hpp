@@ -128,9 +128,20 @@ inline double highest_believed_cost(const double* cost, const double* belief, in
   }
   return high > -1e300 ? high : any;
 }
-// Screening over discrete types: a rejection of x rules out every type that would have accepted it.
-inline double screened_belief(double belief, double cost, double offer, double x0) {
-  return cost >= offer - x0 - kAcceptTolerance ? 0.0 : belief;
+// Screening over discrete types, Bayes' rule under best responses: the
+// answer to x keeps the types that would have given it (a rejection rules
+// out every type that would have accepted, an acceptance every type that
+// would have refused), renormalized. If no type is left (an answer only
+// acceptance noise explains) the belief is kept.
+inline void screen_types(double* belief, const double* cost, int types, double offer, double x0, bool accepted) {
+  double kept[kMaxTypes], total = 0.0;
+  for (int k = 0; k < types; ++k) {
+    const bool would_accept = cost[k] >= offer - x0 - kAcceptTolerance;
+    kept[k] = would_accept == accepted ? belief[k] : 0.0;
+    total += kept[k];
+  }
+  if (!(total > 0.0)) return;
+  for (int k = 0; k < types; ++k) belief[k] = kept[k] / total;
 }
 
 // Powell's (2006) commitment problem, in its two-period form (Fearon 1995 on

@@ -150,7 +150,7 @@ class BlockSimulator {
   void shift_power(int s);
   void talking_lanes(std::uint8_t* talk);
   double value_after_shift(int s, double* later);
-  void screen_types(int lane, double offer, double x0, const double* type_cost);
+  void screen_types(int lane, double offer, double x0, const double* type_cost, bool accepted);
   // loss_a == nullptr: p only (loss_b and duration are then not written).
   void forecast(int i, int t, double intensity, double* prevail, double* loss_a, double* loss_b, double* duration,
                 double growth = 0.0);
