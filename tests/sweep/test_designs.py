@@ -567,12 +567,39 @@ def test_a_set_cannot_fix_half_of_what_a_constraint_reads(tmp_path):
                   constraints=[{"rule": f"{READY} <= 0.5 * {DEPLOYED}", "action": "reject"}])
     base = write(tmp_path, "base.yaml", scenario_text(replications=16, sweep=sweep))
     usage_error(brink("run", base, "-q", "-o", tmp_path / "o.h5", "--set", f"{DEPLOYED}=90000"),
-                rf"--set {DEPLOYED} fixes a parameter that the sweep constraint .* reads, while other axes are still "
-                "swept")
+                rf"--set {DEPLOYED} fixes a parameter that the sweep constraint .* reads, while that constraint still "
+                rf"bounds the swept axis '{READY}'; fix '{READY}' as well, or leave '{DEPLOYED}' swept")
     assert not list(tmp_path.glob("o.h5*"))
     # Fixing every axis leaves no sweep, and its constraints with it: one point.
     data, _ = load(simulate(tmp_path / "one.h5", base, "--set", f"{DEPLOYED}=90000", "--set", f"{READY}=1000"))
     assert len(data["parameter_value"]) == 1
+    # ... at values the constraint allows.
+    proc = brink("run", base, "-q", "-o", tmp_path / "two.h5", "--set", f"{DEPLOYED}=90000", "--set", f"{READY}=50000")
+    usage_error(proc, rf"sweep constraint '{READY} <= 0.5 \* {DEPLOYED}' is false at the values the --set options fix "
+                      rf"\({READY} = 50000, {DEPLOYED} = 90000\)")
+    assert not list(tmp_path.glob("two.h5*"))
+
+
+@pytest.mark.parametrize("fixed, runs", [(100000, True), (130000, False)])
+def test_a_set_may_fix_everything_a_constraint_reads_while_other_axes_are_swept(fixed, runs, tmp_path):
+    """A constraint on the fixed axis alone (and fixed fields) is a fact about the --set value: the
+    other axes still sweep when it holds, and the --set is refused, naming the values, when it does
+    not. It used to be refused either way, with advice ('fix every axis the constraint reads') that
+    the user had already followed."""
+    axes = {DEPLOYED: {"min": 60000, "max": 120000}, PATIENCE: {"min": 10, "max": 90}}
+    sweep = block(design="lhs", samples=6, parameters=axes,
+                  constraints=[{"rule": f"{DEPLOYED} <= {CAP} - 70000", "action": "clip"}])
+    base = write(tmp_path, "base.yaml", scenario_text(replications=16, sweep=sweep))
+    args = ("--set", f"{DEPLOYED}={fixed}")
+    if runs:
+        data, _ = load(simulate(tmp_path / "o.h5", base, *args))
+        assert names(data["parameter"]) == [PATIENCE, DEPLOYED]
+        values = np.asarray(data["parameter_value"])
+        assert len(values) == 6 and len(set(values[:, 0])) == 6 and set(values[:, 1]) == {fixed}
+    else:
+        usage_error(brink("run", base, "-q", "-o", tmp_path / "o.h5", *args),
+                    rf"is false at the values the --set options fix \({DEPLOYED} = {fixed}, {CAP} = \d+\)")
+        assert not list(tmp_path.glob("o.h5*"))
 
 
 @pytest.mark.parametrize("design", ["lhs", "grid"])

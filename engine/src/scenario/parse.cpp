@@ -14,6 +14,7 @@
 #include "yaml_text.hpp"
 
 #include "brink/scenario/source_file.hpp"
+#include "brink/scenario/sweep_constraints.hpp"
 
 namespace brink {
 namespace {
@@ -642,15 +643,24 @@ std::string long_key_hint(const std::string& text, const YAML::Exception& e) {
                      kLongestKey);
 }
 
+// A sweep constraint that, once the --set overrides fixed its axes, reads no
+// axis left in the sweep: a fact about the fixed values, checked once they
+// are set (check_settled_constraints). `index`: its place in the file.
+struct SettledConstraint {
+  SweepConstraint constraint;
+  std::size_t index = 0;
+};
+
 // A --set of a path the file's sweep varies fixes it: the axis leaves the
 // sweep, and with none left the file's sweep is off (one point runs). That is
 // how a point's rerun_command, which sets every swept path, runs it alone. A
 // --sweep of the same path (`swept_later`) stays an axis, and the caller
-// refuses the --set beside it. A constraint that still has axes to bound but
+// refuses the --set beside it. A constraint left without axes leaves the
+// sweep too (returned, to be checked). One that still bounds an axis but
 // reads a fixed path would be judged on another sweep than the one it was
 // written for, so that --set is refused.
-void fix_overridden_axes(LoadedScenario& loaded, std::span<const Override> overrides,
-                         std::span<const std::string> swept_later) {
+std::vector<SettledConstraint> fix_overridden_axes(LoadedScenario& loaded, std::span<const Override> overrides,
+                                                   std::span<const std::string> swept_later) {
   SweepSpec& spec = loaded.scenario.sweep;
   auto fixed = [&](const std::string& path) {
     return std::any_of(overrides.begin(), overrides.end(), [&](const Override& o) { return o.path == path; }) &&
@@ -662,19 +672,55 @@ void fix_overridden_axes(LoadedScenario& loaded, std::span<const Override> overr
     dropped.push_back(axis.path);
     return true;
   });
-  if (dropped.empty()) return;
-  if (spec.empty() && swept_later.empty()) {
-    spec = SweepSpec{};
-    return;
+  if (dropped.empty()) return {};
+  auto swept = [&](const std::string& path) {
+    return std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; }) ||
+           std::find(swept_later.begin(), swept_later.end(), path) != swept_later.end();
+  };
+  std::vector<SettledConstraint> settled;
+  std::vector<SweepConstraint> kept;
+  for (std::size_t k = 0; k < spec.constraints.size(); ++k) {
+    const SweepConstraint& c = spec.constraints[k];
+    const auto reads_dropped = std::find_if(c.terms.begin(), c.terms.end(), [&](const auto& term) {
+      return std::find(dropped.begin(), dropped.end(), term.first) != dropped.end();
+    });
+    const auto bounds = std::find_if(c.terms.begin(), c.terms.end(), [&](const auto& term) { return swept(term.first); });
+    if (reads_dropped == c.terms.end()) {
+      kept.push_back(c);
+    } else if (bounds == c.terms.end()) {
+      settled.push_back({c, k});
+    } else {
+      const std::string& path = reads_dropped->first;
+      throw ScenarioError({loaded.source.at(
+          "sweep.parameters." + path,
+          fmt::format("--set {} fixes a parameter that the sweep constraint '{}' reads, while that constraint still "
+                      "bounds the swept axis '{}'; fix '{}' as well, or leave '{}' swept",
+                      path, c.rule, bounds->first, bounds->first, path))});
+    }
   }
-  for (const SweepConstraint& c : spec.constraints)
-    for (const auto& [path, coefficient] : c.terms)
-      if (std::find(dropped.begin(), dropped.end(), path) != dropped.end())
-        throw ScenarioError({loaded.source.at(
-            "sweep.parameters." + path,
-            fmt::format("--set {} fixes a parameter that the sweep constraint '{}' reads, while other axes are still "
-                        "swept; fix every axis the constraint reads, or none",
-                        path, c.rule))});
+  spec.constraints = std::move(kept);
+  if (spec.empty() && swept_later.empty()) spec = SweepSpec{};
+  return settled;
+}
+
+// A settled constraint must hold at the fixed values: no axis is left that
+// could be clipped or rejected to satisfy it.
+void check_settled_constraints(const LoadedScenario& loaded, std::span<const SettledConstraint> settled) {
+  const FieldRegistry registry(loaded.scenario);
+  for (const SettledConstraint& s : settled) {
+    SweepSpec alone;
+    alone.constraints = {s.constraint};
+    if (BoundConstraints(alone, loaded.scenario).first_broken({}) < 0) continue;
+    std::vector<std::string> values;
+    for (const auto& term : s.constraint.terms)
+      if (const FieldRef* ref = registry.find(term.first))
+        values.push_back(fmt::format("{} = {}", term.first, ref->get(loaded.scenario)));
+    throw ScenarioError({loaded.source.at(
+        fmt::format("sweep.constraints.{}.rule", s.index),
+        fmt::format("the sweep constraint '{}' is false at the values the --set options fix ({}), and no swept axis "
+                    "is left that it could clip or reject",
+                    s.constraint.rule, fmt::join(values, ", ")))});
+  }
 }
 
 }  // namespace
@@ -706,7 +752,8 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);
   loaded.source = std::move(parser.source_map());
-  if (parser.problem_count() == 0) fix_overridden_axes(loaded, overrides, swept_later);
+  std::vector<SettledConstraint> settled;
+  if (parser.problem_count() == 0) settled = fix_overridden_axes(loaded, overrides, swept_later);
   std::vector<Diagnostic> diagnostics = parser.diagnostics();
   // A partly read scenario gets only the value rules and the rules on names: its structure is already reported.
   std::vector<std::string> swept(swept_later.begin(), swept_later.end());
@@ -721,6 +768,7 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
   loaded.parameters = FieldRegistry(loaded.scenario).parameters();
   if (!overrides.empty()) apply_overrides(loaded, overrides, swept);
+  check_settled_constraints(loaded, settled);
   // With the overrides: a --set may move a fixed field the range must respect.
   // Axes still to come would be judged at their base values here.
   if (swept_later.empty()) check_sweep_range(loaded);
