@@ -230,3 +230,15 @@ def test_days_are_printed_to_the_precision_of_the_step(run, source_dir, tmp_path
     inspected = run("inspect", out)
     assert_ok(inspected)
     assert detail_days(inspected.stdout) == (mean, quantiles, labels)
+
+
+@pytest.mark.parametrize("every", [60, 119, 7])
+def test_survival_shows_each_day_once(run, tmp_path, every):
+    """With a coarse record axis the four survival positions collide: every=60 over 120 days printed
+    '60: 0.736  60: 0.736  120: 0.681'. Each day is shown once, in increasing order."""
+    out = tmp_path / "s.h5"
+    proc = run("run", "-n", 200, "--threads", 1, "--timeseries", f"every={every}", "--summary-only", "-o", out)
+    assert_ok(proc)
+    labels = [float(d) for d in detail_days(proc.stdout)[2]]
+    assert labels and labels == sorted(set(labels)), labels
+    assert detail_days(run("inspect", out).stdout)[2] == detail_days(proc.stdout)[2]

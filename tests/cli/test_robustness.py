@@ -201,11 +201,18 @@ def test_contradictory_relations_are_refused(brink, tmp_path):
          "non-ally"),
         (text.replace("{from: PAT, to: BLU,", "{from: PAT, to: RED,"),
          "'relations.commitments.0' commits 'PAT' to protect 'RED', its adversary"),
+        # An event names its target under `attack:`; the message called it 'events.2.target', a key events lack.
+        (text.replace("adversaries: [[RED, BLU], [RED, PAT]]", "adversaries: [[RED, PAT]]").replace(
+            "allies: []", "allies: [[RED, BLU]]").replace(
+            "  - {day: 45, actor: RED, mobilize: 10000}",
+            "  - {day: 45, actor: RED, mobilize: 10000}\n  - {day: 50, actor: RED, attack: BLU, rung: invasion}"),
+         "'events.2.attack' is 'BLU', an ally of 'RED' (relations.allies); an attack is on a non-ally"),
     ]
     for body, message in cases:
         path.write_text(body)
         proc = validate(brink, path)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert re.search(r"rel\.yaml:(\d+):\d+: ", proc.stderr), proc.stderr  # located at its line
 
 
 def test_tags_that_change_a_value_are_not_ignored(brink, tmp_path):

@@ -316,6 +316,8 @@ def test_posterior_predictive_run_gives_every_replication_its_own_draw(tmp_path)
     proc = brink("run", posterior_yaml, "--posterior", out, "--posterior-draws", 100, "-n", 25600,
                  "-o", tmp_path / "points.h5")
     assert "100 points (posterior), 256 replications per point" in proc.stdout
+    # The table pools the points, and its heading says so (it said "point 0 (25600 replications)").
+    assert "100 points pooled (25600 replications)" in proc.stdout and "point 0 (" not in proc.stdout
     with xr.open_dataset(tmp_path / "points.h5", engine="h5netcdf") as points:
         assert points.sizes["point"] == 100 and points.escalation_incidents_base_rate.dims == ("point",)
     for options in (["--sweep", "escalation.incidents.base_rate=0.1,0.2"], ["--design", "lhs", "--samples", 4],

@@ -512,7 +512,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     std::vector<std::string> actors;
     for (const auto& a : loaded.scenario.actors) actors.push_back(a.id);
     if (vm.count("posterior"))  // integrated over the posterior draws
-      out << format_outcome_table({pooled_summary(summaries)}, actors, {}, {}, {}, plan.run().dt_days);
+      out << format_pooled_table(pooled_summary(summaries), static_cast<std::int64_t>(summaries.size()), actors,
+                                 plan.run().dt_days);
     else
       out << format_outcome_table(table_rows, actors, plan.parameters, values_of(plan.points), plan.parameter_choices,
                                   plan.run().dt_days);

@@ -59,7 +59,7 @@ std::string point_detail(const PointSummary& s, const std::vector<std::string>& 
     const std::size_t n = s.survival.size();
     std::vector<std::size_t> shown;
     for (std::size_t q : {(n - 1) / 4, (n - 1) / 2, 3 * (n - 1) / 4, n - 1})
-      if (q > 0 && q < s.record_day.size()) shown.push_back(q);
+      if (q > 0 && q < s.record_day.size() && (shown.empty() || shown.back() != q)) shown.push_back(q);
     std::vector<double> days;
     for (std::size_t q : shown) days.push_back(s.record_day[q]);
     const int day_places = day_decimals(dt_days, days);
@@ -145,6 +145,13 @@ void TableRows::offer(const PointSummary& summary) {
 }
 
 std::vector<PointSummary> TableRows::rows() const { return kept_; }
+
+std::string format_pooled_table(const PointSummary& pooled, std::int64_t points, const std::vector<std::string>& actors,
+                                double dt_days) {
+  if (points == 1) return format_outcome_table({pooled}, actors, {}, {}, {}, dt_days);
+  return fmt::format("{} points pooled ({} replications)\n", points, pooled.replications) +
+         point_detail(pooled, actors, dt_days);
+}
 
 std::string format_outcome_table(const std::vector<PointSummary>& summaries, const std::vector<std::string>& actors,
                                  const std::vector<std::string>& parameters,

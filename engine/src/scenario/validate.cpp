@@ -396,7 +396,7 @@ void relations_are_sound(const Scenario& s, Problems* out) {
       if (x.kind == ActionKind::kAttack) on_ally(a, x.target, actor_path(s, a) + ".actions." + x.name + ".target");
   for (std::size_t e = 0; e < s.events.size(); ++e)
     if (s.events[e].kind == EventKind::kAttack)
-      on_ally(s.events[e].actor, s.events[e].target, fmt::format("events.{}.target", e));
+      on_ally(s.events[e].actor, s.events[e].target, fmt::format("events.{}.attack", e));
 }
 
 void issues_are_sound(const Scenario& s, Problems* out) {

@@ -62,6 +62,10 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
                                  const std::vector<std::vector<double>>& parameter_values,
                                  const std::vector<std::vector<std::string>>& parameter_choices = {},
                                  double dt_days = 0.0);
+// One summary of `points` points pooled (a posterior run's draws), detailed as
+// a single point is, under a heading that says it is pooled.
+std::string format_pooled_table(const PointSummary& pooled, std::int64_t points, const std::vector<std::string>& actors,
+                                double dt_days);
 
 // First-order and total Sobol indices with 95% bootstrap intervals, one row
 // per (output, parameter); `indices` output-major over the first
