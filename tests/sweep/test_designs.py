@@ -420,6 +420,10 @@ def test_scenario_choices_are_an_axis_with_the_union_of_their_fields(choices_run
         words = [re.sub(r"[^A-Za-z0-9_.+\-@]", "_", str(p)) for p in (a, b)]
         assert ds.coords["scenario"].attrs["flag_meanings"] == " ".join(words) and "/" not in words[0]
         assert "scenario choice" in ds.coords["events_0_day"].attrs["long_name"]
+        # Units come from the field table even for a path only one choice has (they were empty).
+        assert ds.coords["events_0_day"].attrs["scenario_units"] == "days"
+        assert ds.coords["events_0_deploy"].attrs["scenario_units"] == "troops"
+        assert [text(u) for u in ds["parameter_units"].values][3:] == ["days", "troops"]
 
 
 def test_each_point_reruns_from_its_recipe(choices_run, tmp_path):

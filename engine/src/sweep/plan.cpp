@@ -210,9 +210,14 @@ double last_value(const std::vector<Override>& overrides, const FieldRegistry& r
   return 0.0;
 }
 
+// Units and choice names from the field table, through the base scenario or,
+// for a path only some scenario choices have, the first choice that has it.
 void set_units(const FieldRegistry& registry, SweepPlan* plan) {
+  std::vector<FieldRegistry> choice_registries;
+  for (const ScenarioChoice& c : plan->choices) choice_registries.emplace_back(*c.scenario);
   for (const auto& path : plan->parameters) {
     const FieldRef* field = registry.find(path);
+    for (const FieldRegistry& r : choice_registries) field = field ? field : r.find(path);
     plan->parameter_units.emplace_back(field ? field->spec->unit : "");
     plan->parameter_choices.emplace_back();
     if (field && (field->spec->kind == FieldKind::kChoice || field->spec->kind == FieldKind::kBoolean))
