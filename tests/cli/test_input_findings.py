@@ -225,4 +225,27 @@ def test_command_line_text_in_messages_is_shown_escaped_and_short(brink, source_
 def test_a_set_value_that_is_not_utf8_is_shown_escaped(brink):
     proc = subprocess.run([brink, "run", "--quiet", "--set", b"run.seed=\xff\xfe"], capture_output=True, timeout=60)
     assert proc.returncode == 2
-    assert b"\xff" not in proc.stderr and b"--set 'run.seed=\\xff\\xfe' is not valid UTF-8" in proc.stderr, proc.stderr
+    assert b"\xff" not in proc.stderr and b"the argument 'run.seed=\\xff\\xfe' is not valid UTF-8" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("command", ["scenario", "output", "choice", "merge"])
+def test_paths_that_are_not_utf8_are_refused_before_anything_is_written(brink, source_dir, tmp_path, command):
+    """A scenario or output path with bytes that are not UTF-8 ran (exit 0), and its bytes went into
+    the file's UTF-8 attributes (command_line, scenario_source, the scenario coordinate): xarray then
+    failed to decode the file and brink_analysis called it damaged."""
+    minimal = (source_dir / "docs" / "examples" / "minimal.yaml").read_bytes()
+    bad = bytes(tmp_path) + b"/sc\xff.yaml"
+    with open(bad, "wb") as f:
+        f.write(minimal)
+    good = tmp_path / "ok.yaml"
+    good.write_bytes(minimal)
+    out = bytes(tmp_path / "r.h5")
+    args = {"scenario": [b"run", bad, b"-n", b"8", b"-o", out],
+            "output": [b"run", bytes(good), b"-n", b"8", b"-o", bytes(tmp_path) + b"/r\xfe.h5"],
+            "choice": [b"run", bytes(good), b"-n", b"8", b"-o", out, b"--sweep", b"scenario=" + bytes(good) + b"," + bad],
+            "merge": [b"merge", out, bad]}[command]
+    proc = subprocess.run([brink, *args], capture_output=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert b"is not valid UTF-8" in proc.stderr and (b"\\xff" in proc.stderr or b"\\xfe" in proc.stderr)
+    assert b"\xff" not in proc.stderr and b"\xfe" not in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".yaml") == []

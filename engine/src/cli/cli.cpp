@@ -299,11 +299,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const bool table = !quiet && vm.count("no-table") == 0;
 
   std::vector<Override> settings;  // --set, then run settings given as flags
-  for (const auto& s : sets) {
-    if (first_invalid_utf8(s) != std::string_view::npos || s.find('\0') != std::string::npos)
-      throw UsageError(fmt::format("--set '{}' is not valid UTF-8", shown(s)));
-    settings.push_back(parse_override(s));
-  }
+  for (const auto& s : sets) settings.push_back(parse_override(s));  // UTF-8 already (run_command)
   if (vm.count("replications"))
     settings.push_back(
         {"run.replications", std::to_string(parse_count("--replications", replications, 1, 4'000'000'000))});
@@ -624,6 +620,18 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
 namespace {
 
+// A command that writes a result records its command line, scenario path and
+// output path as UTF-8 text attributes, which netCDF readers (xarray) decode:
+// raw bytes that are not UTF-8 would make the file unreadable to them.
+void refuse_text_that_is_not_utf8(const std::vector<std::string>& args) {
+  for (const std::string& arg : args)
+    if (first_invalid_utf8(arg) != std::string_view::npos)
+      throw UsageError(fmt::format(
+          "the argument '{}' is not valid UTF-8, and the result file records its command line and paths as UTF-8 "
+          "text that netCDF readers decode; rename the file or directory to a UTF-8 name",
+          escaped(arg)));
+}
+
 int run_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   // After a failed write (disk full) H5Fclose fails and HDF5 1.10.8's exit
   // handler then crashes on the half-closed file; every file is closed explicitly.
@@ -643,6 +651,7 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
       return kExitOk;
     }
     if (command == "--version") return print_version(out);
+    if (command == "run" || command == "calibrate" || command == "merge") refuse_text_that_is_not_utf8(args);
     if (command == "run") return command_run(args, argc, argv, out, err);
     if (command == "validate") return command_validate(args, out);
     if (command == "inspect") return command_inspect(args, out);
