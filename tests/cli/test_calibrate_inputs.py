@@ -624,3 +624,17 @@ def test_a_data_prior_conflict_is_a_warning_recorded_in_the_file(run, toy, tmp_p
         assert "observation 'incidents_by_day_39' (400, sd 1)" in proc.stderr, proc.stderr
         sentence = proc.stderr[len("brink calibrate: "):].strip()
         assert attribute.decode() == sentence and sentence in shown and "# " + sentence in header
+
+
+@pytest.mark.parametrize("observations", ["", "observations: {}\n"], ids=["absent", "empty"])
+def test_validate_refuses_a_calibration_without_observations_as_calibrate_does(run, toy, tmp_path, observations):
+    """`brink validate` said ok to a scenario whose calibrate: block had no observations to fit,
+    which `brink calibrate` then refused; validate makes the calibration's checks."""
+    head, rest = toy[: toy.index("observations:")], toy[toy.index("calibrate:"):]
+    scenario = tmp_path / "no-observations.yaml"
+    scenario.write_text(head + observations + rest, encoding="utf-8")
+    for args in (["validate", scenario], ["calibrate", scenario, "-o", tmp_path / "c.h5"]):
+        proc = run(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert "a calibration needs observations" in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert not list(tmp_path.glob("c.h5*"))

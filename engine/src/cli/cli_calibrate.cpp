@@ -179,6 +179,13 @@ FileIdentity write_text_file(const std::string& path, const std::string& text) {
 }  // namespace
 
 void check_observation_days(const LoadedScenario& loaded) {
+  if (loaded.scenario.observations.empty()) {
+    if (loaded.source.where.contains("observations"))
+      throw ScenarioError(
+          {loaded.source.at("observations", "its 'observations:' block is empty; a calibration needs observations")});
+    throw ScenarioError(
+        {{loaded.source.label, -1, -1, "has no 'observations:' block; a calibration needs observations"}});
+  }
   if (std::vector<Diagnostic> found = locate(loaded, observation_day_problems(loaded.scenario)); !found.empty())
     throw ScenarioError(std::move(found));
 }
@@ -265,12 +272,6 @@ po::options_description calibrate_options(Options& o) {
 CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource& source, const po::variables_map& vm,
                              const Options& o) {
   CalibrateSpec spec = loaded.scenario.calibrate;
-  if (loaded.scenario.observations.empty()) {
-    if (loaded.source.where.contains("observations"))
-      throw ScenarioError(
-          {loaded.source.at("observations", "its 'observations:' block is empty; a calibration needs observations")});
-    throw ScenarioError({{source.label, -1, -1, "has no 'observations:' block; a calibration needs observations"}});
-  }
   if (spec.empty())
     throw ScenarioError({{source.label, -1, -1, "has no 'calibrate:' block with 'parameters:' and their priors"}});
   if (vm.count("particles"))

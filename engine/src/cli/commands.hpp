@@ -46,8 +46,9 @@ ScenarioSource resolve_scenario(const std::optional<std::string>& argument);
 // Defined in cli_calibrate.cpp.
 void check_prior_corners(const LoadedScenario& loaded);
 
-// The observations' days against the run (observation_day_problems), which
-// only a calibration reads; throws ScenarioError at their lines or --set.
+// A calibration's observations: present, and their days against the run
+// (observation_day_problems), which only a calibration reads; throws
+// ScenarioError at their lines or --set.
 // Defined in cli_calibrate.cpp.
 void check_observation_days(const LoadedScenario& loaded);
 
