@@ -129,6 +129,7 @@ class AliasCounter : public YAML::EventHandler {
 class TreeBuilder : public YAML::EventHandler {
  public:
   Tree tree;
+  std::size_t skipped = 0;  // bytes before the positions yaml-cpp reports
 
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
@@ -159,7 +160,7 @@ class TreeBuilder : public YAML::EventHandler {
     const int at = static_cast<int>(tree.nodes.size());
     Node node;
     node.kind = kind;
-    node.pos = mark.pos >= 0 ? static_cast<std::size_t>(mark.pos) : 0;
+    node.pos = (mark.pos >= 0 ? static_cast<std::size_t>(mark.pos) : 0) + skipped;
     node.line = mark.line;
     node.anchor = static_cast<int>(anchor);
     node.parent = open_.empty() ? -1 : open_.back();
@@ -199,6 +200,8 @@ Tree read_tree(const std::string& text) {
   std::istringstream in(text);
   YAML::Parser parser(in);
   TreeBuilder builder;
+  // yaml-cpp counts positions after a UTF-8 byte order mark; the edits apply to the text with it.
+  if (text.starts_with("\xEF\xBB\xBF")) builder.skipped = 3;
   parser.HandleNextDocument(builder);
   return std::move(builder.tree);
 }
