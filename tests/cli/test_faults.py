@@ -588,6 +588,19 @@ def test_a_disk_full_before_any_block_finished_leaves_nothing_to_resume(brink, s
     assert not list(small_tmpfs.iterdir())
 
 
+def test_a_disk_without_free_inodes_is_a_full_disk_not_bad_input(brink, small_tmpfs, reference_run):
+    """With megabytes free but no inode left, the lock file could not be created and the run exited 2
+    (bad usage); a full disk is a runtime failure (1), wherever it strikes, and ENOSPC may be inodes."""
+    scenario, _ = reference_run
+    subprocess.run(["mount", "-o", "remount,nr_inodes=2", str(small_tmpfs)], check=True)
+    (small_tmpfs / "taken").touch()
+    proc = run(brink, "run", scenario, "-q", "-n", "256", "-t", "1", "-o", small_tmpfs / "r.h5", timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot create the lock file" in proc.stderr and "inodes" in proc.stderr, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and not CRASH_PATTERN.search(proc.stderr)
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["taken"]
+
+
 def test_a_run_larger_than_the_free_space_is_warned_of_before_it_starts(brink, small_tmpfs):
     """A ten-million-point plan once ran for minutes until it filled the shared disk. The file's
     size before compression is now compared with the free space at the start: a warning, not a

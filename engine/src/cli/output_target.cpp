@@ -300,6 +300,11 @@ OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::m
   // locking, check that the path still names the locked file, else retry.
   for (int attempt = 0; attempt < 100; ++attempt) {
     const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && is_space_errno(errno))  // the disk, not the path: a runtime failure, as at the partial
+      throw std::runtime_error(
+          fmt::format("cannot create the lock file '{}': {}; nothing was written; free space (or inodes) "
+                      "and run again",
+                      path_.string(), describe_errno(errno)));
     if (fd < 0)
       throw OutputRefused(fmt::format("cannot create the lock file '{}': {}", path_.string(), std::strerror(errno)));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -458,7 +458,7 @@ bool is_space_errno(int error) { return error == ENOSPC || error == EDQUOT || er
 std::string describe_errno(int error) {
   switch (error) {
     case ENOSPC:
-      return "no space left on device (ENOSPC): the disk is full";
+      return "no space left on device (ENOSPC): the disk is full, or its table of files (inodes) is";
     case EDQUOT:
       return "disk quota exceeded (EDQUOT)";
     case EFBIG:
