@@ -109,6 +109,27 @@ def test_resume_may_replace_the_result_its_partial_was_started_over(brink, work)
         assert f.attrs["scenario_source"] != "a.yaml" and int(f.attrs["complete"]) == 1
 
 
+@pytest.mark.parametrize("second", [[], ["--resume"], ["--overwrite"]], ids=["fresh", "resume", "overwrite"])
+def test_a_live_runs_partial_is_refused_even_when_its_lock_file_was_removed(brink, work, second):
+    """With the lock file removed by hand during a run, a second run took the lock anew and treated the
+    live partial as an interrupted one: it advised --resume, and that resume wrote into the file the
+    first run was writing (both failed, and the 'kept' blocks were deleted). The run also holds its
+    partial (flock), so the second run is refused and the partial is left to its writer."""
+    target, partial, lock = work / "live.h5", work / "live.h5.partial", work / "live.h5.lock"
+    first = subprocess.Popen([brink, "run", "-n", "1000000", "--threads", "1", "-q", "-o", str(target)],
+                             cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        interrupt_after_first_blocks(first, partial, time.monotonic() + 30, signal.SIGSTOP)
+        lock.unlink()
+        proc = run(brink, "run", "-n", "1000000", "--threads", "1", "-q", "-o", target, *second, cwd=work)
+        line = one_sentence(proc)
+        assert proc.returncode == 2 and "is open in another process: a brink run still writing it" in line, line
+        assert partial.exists() and not target.exists()
+    finally:
+        first.kill()
+        first.communicate(timeout=30)
+
+
 @pytest.mark.parametrize("started", [[], ["--overw"]], ids=["without-overwrite", "abbreviated-overwrite"])
 def test_resume_replaces_a_file_that_appeared_at_the_target_only_if_its_run_could(brink, work, started):
     """A run started with no t.h5 and without --overwrite, interrupted; then a result is copied to

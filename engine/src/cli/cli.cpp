@@ -298,7 +298,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   const bool quiet = vm.count("quiet") > 0;
   const bool table = !quiet && vm.count("no-table") == 0;
 
-  std::vector<Override> settings;  // --set, then run settings given as flags
+  std::vector<Override> settings;                                    // --set, then run settings given as flags
   for (const auto& s : sets) settings.push_back(parse_override(s));  // UTF-8 already (run_command)
   if (vm.count("replications"))
     settings.push_back(
@@ -352,6 +352,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   // and records which blocks it holds, so that --resume can continue it.
   const fs::path partial = target.string() + ".partial";
   const OutputLock lock(target.string() + ".lock");  // held until the result is in place
+  refuse_partial_in_use(partial, target.string() + ".lock");
   const FileIdentity target_before = identity_of(target);
   refuse_existing_result(target, vm.count("overwrite") > 0, vm.count("resume") > 0, "write the result");
   // The finished blocks of the partial file that --resume would keep
@@ -437,6 +438,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     }
     Hdf5Writer& writer = *created;
     written = held_file(writer.file_identity());
+    const PartialHold hold(partial);
     Recorder recorder(plan, &writer);
     CountingSink counting(recorder);
     const ProgressStyle style = quiet                   ? ProgressStyle::kNone

@@ -413,6 +413,32 @@ std::string publish_output(const fs::path& partial, const fs::path& target, cons
   return {};
 }
 
+PartialHold::PartialHold(const fs::path& partial) {
+  fd_ = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // Shared: HDF5's readers of the live file (h5py, SWMR) take shared locks too.
+  if (fd_ >= 0 && ::flock(fd_, LOCK_SH | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+PartialHold::~PartialHold() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void refuse_partial_in_use(const fs::path& partial, const fs::path& lock) {
+  const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return;  // none, or not a file a run holds: the other checks name it
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  if (held)
+    throw OutputRefused(fmt::format(
+        "'{}' is open in another process: a brink run still writing it although its lock file '{}' is gone "
+        "(removed by hand?), or a program reading it (h5py, xarray); wait for that run to finish or stop it, or "
+        "close the file there, then try again",
+        partial.string(), lock.string()));
+}
+
 bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err,
                    const std::function<std::int64_t()>& kept_on_resume) {
   if (!fs::exists(partial)) {

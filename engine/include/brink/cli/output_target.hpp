@@ -108,6 +108,25 @@ class OutputLock {
   int fd_ = -1;
 };
 
+// An advisory lock (flock) on the partial file a run writes, taken once the
+// file exists and held until the run ends. TARGET.lock alone guards the
+// target; if that file is removed by hand while the run is live, a second run
+// would take it anew and treat the live partial as an interrupted one.
+class PartialHold {
+ public:
+  explicit PartialHold(const std::filesystem::path& partial);
+  ~PartialHold();
+  PartialHold(const PartialHold&) = delete;
+  PartialHold& operator=(const PartialHold&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Throws OutputRefused if another process holds `partial` (a PartialHold, or
+// a reader's HDF5 lock): a live run whose lock file `lock` was removed.
+void refuse_partial_in_use(const std::filesystem::path& partial, const std::filesystem::path& lock);
+
 // fsyncs `partial` and moves it to `target`. `written` is the identity of
 // the file the run wrote (its open descriptor's): the move fails
 // (std::runtime_error) if `partial` no longer names it, so that a file another
