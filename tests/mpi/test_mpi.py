@@ -318,6 +318,18 @@ def test_calibration_under_mpi_resumes_and_refuses_once(mpirun, tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("--particles must be a whole number") == 1, bad.stderr
 
 
+def test_a_calibration_warning_is_printed_by_rank_0_alone(mpirun, tmp_path):
+    """A quantile observation at fewer than 64 replications is warned on stderr (even with -q):
+    once, by rank 0, not once per rank."""
+    toy = (SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml").read_text()
+    scenario = tmp_path / "q.yaml"
+    scenario.write_text(toy.replace("    sd: 1\n", "    sd: 1\n    quantile: 0.9\n", 1), encoding="utf-8")
+    proc = ok(run_mpi(mpirun, 3, "calibrate", scenario, "--particles", 60, "--generations", 2, "--replications", 4,
+                      "-q", "-t", 1, "-o", tmp_path / "q.h5"))
+    assert proc.stderr.count("brink calibrate: warning: observation 'incidents_by_day_39' (the 0.9 quantile)") == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
+
+
 def mpmd(mpirun, first_dir, rest_dir, *args, ranks=3):
     """Rank 0 in `first_dir`, the others in `rest_dir`: as on nodes that do not see the same files."""
     args = [str(a) for a in args]

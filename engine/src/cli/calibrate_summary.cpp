@@ -123,4 +123,23 @@ std::string conflict_warning(const CalibrationRecord& r) {
       r.observed[o], r.observed_sd[o], std::abs(c.standardized));
 }
 
+std::string quantile_replications_warning(const std::vector<Observation>& observations, std::int64_t replications) {
+  if (replications >= kQuantileReplications) return {};
+  std::string named;
+  std::size_t count = 0;
+  for (const Observation& ob : observations)
+    if (ob.quantile >= 0) {
+      named += fmt::format("{}'{}' (the {:g} quantile)", count == 0 ? "" : ", ", ob.id, ob.quantile);
+      ++count;
+    }
+  if (count == 0) return {};
+  return fmt::format(
+      "warning: {} {} compare{} a quantile of each particle's {} replication{} with the record; the quantile of so "
+      "few worlds is a biased estimate of the model's, so the posterior depends on --replications (a 0.9 quantile's "
+      "posterior mean lay 5 posterior sd off at 1 replication, 0.5 at 16, 0.2 at 64): give --replications {} or more "
+      "(docs/calibration.md, \"What R does to the posterior\")",
+      count == 1 ? "observation" : "observations", named, count == 1 ? "s" : "", replications,
+      replications == 1 ? "" : "s", kQuantileReplications);
+}
+
 }  // namespace brink

@@ -4,6 +4,7 @@
 // posterior scenario's header, and the warnings (docs/calibration.md).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,5 +51,14 @@ std::string generation_line(const Population& p, int planned, double seconds);
 
 // The data–prior conflict of the last generation as one sentence, or "".
 std::string conflict_warning(const CalibrationRecord& r);
+
+// Replications per particle below which a quantile observation's statistic,
+// the empirical quantile of R worlds, is biased by more than about a fifth
+// of a posterior sd (docs/calibration.md, "What R does to the posterior").
+inline constexpr std::int64_t kQuantileReplications = 64;
+
+// The warning for quantile observations at fewer than kQuantileReplications
+// replications, or "".
+std::string quantile_replications_warning(const std::vector<Observation>& observations, std::int64_t replications);
 
 }  // namespace brink

@@ -617,6 +617,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                local.packs() ? fmt::format("{} particles per block", kBlockLanes / spec.replications)
                              : std::string("one particle per block"))
         << std::flush;
+  // Printed even with --quiet, like every warning; by rank 0 alone.
+  if (const std::string warning = quantile_replications_warning(loaded.scenario.observations, spec.replications);
+      writer && !warning.empty())
+    err << "brink calibrate: " << warning << "\n" << std::flush;
   auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
   FileIdentity saved;  // the partial file as this run last saved it
   try {
