@@ -103,3 +103,32 @@ def test_a_quantile_observation_at_few_replications_is_warned(run, toy, tmp_path
             "posterior depends on --replications (a 0.9 quantile's posterior mean lay 5 posterior sd off at 1 "
             "replication, 0.5 at 16, 0.2 at 64): give --replications 64 or more (docs/calibration.md, \"What R does "
             "to the posterior\")\n"), proc.stderr
+
+
+CLOSING = re.compile(r"^wrote \S+ and \S+ in ([\d.]+) s \(([\d.e+]+) replication-steps, [\d.e+]+ per second on 1 "
+                     r"thread; (\d+) generations? simulated, (\d+) kept from the partial\)$", re.M)
+
+
+def test_a_resumed_calibration_reports_its_own_run(run, toy, tmp_path):
+    """After --resume the closing line gave the whole calibration's seconds and replication-steps
+    (23 s for a 0.25 s resume that simulated nothing). It now gives this run's, and how many
+    generations it simulated and kept from the partial, as `brink run --resume` does."""
+    scenario = write(tmp_path, "t.yaml", toy)
+    first = tmp_path / "first.h5"
+    assert run("calibrate", scenario, "-o", first, "-q", "-t", 1, "--particles", 200, "--generations", 3).returncode == 0
+    with h5py.File(first) as f:
+        steps_before = float(f.attrs["lane_steps"])
+    for generations, simulated in ((5, 2), (3, 0)):
+        out = tmp_path / f"r{generations}.h5"
+        (tmp_path / f"r{generations}.h5.partial").write_bytes(first.read_bytes())
+        proc = run("calibrate", scenario, "-o", out, "-t", 1, "--particles", 200, "--generations", generations,
+                   "--resume")
+        assert proc.returncode == 0, proc.stderr
+        found = CLOSING.search(proc.stdout)
+        assert found, proc.stdout
+        with h5py.File(out) as f:
+            steps_after = float(f.attrs["lane_steps"])
+        assert int(found.group(3)) == simulated and int(found.group(4)) == 3, found.group(0)
+        assert float(found.group(2)) == pytest.approx(steps_after - steps_before, rel=1e-3), found.group(0)
+        if simulated == 0:
+            assert float(found.group(2)) == 0 and steps_after == steps_before

@@ -491,17 +491,31 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
   return target;
 }
 
-// The closing lines: the files, the time and replication-steps, and what
-// the posterior scenario is and is not.
+// What this run did: a resumed calibration kept `kept` generations of its
+// partial, simulated before with `seconds_before` and `lane_steps_before`.
+struct ThisRun {
+  std::size_t kept = 0;
+  double seconds_before = 0, lane_steps_before = 0;
+  std::chrono::steady_clock::time_point start;
+};
+
+// The closing lines: the files, this run's time and replication-steps (not
+// those of the run a --resume continued, which the file's attributes sum),
+// and what the posterior scenario is and is not.
 std::string closing_lines(const fs::path& target, const fs::path& posterior, const CalibrationRecord& record,
-                          int threads) {
+                          const ThisRun& run, int threads) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();
+  const double simulating = record.seconds - run.seconds_before, steps = record.lane_steps - run.lane_steps_before;
+  const std::size_t simulated = record.generations.size() - run.kept;
+  const std::string kept = run.kept == 0 ? std::string()
+                                         : fmt::format("; {} generation{} simulated, {} kept from the partial",
+                                                       simulated, simulated == 1 ? "" : "s", run.kept);
   return fmt::format(
-      "wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {})\n"
+      "wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {}{})\n"
       "{} holds the posterior means, one parameter set, not the posterior: run alone it is not the posterior "
       "forecast, which is {}\n",
-      target.string(), posterior.string(), record.seconds, record.lane_steps,
-      record.seconds > 0 ? record.lane_steps / record.seconds : 0.0, describe_workers(threads), posterior.string(),
-      posterior_forecast(posterior.string(), target.string()));
+      target.string(), posterior.string(), seconds, steps, simulating > 0 ? steps / simulating : 0.0,
+      describe_workers(threads), kept, posterior.string(), posterior_forecast(posterior.string(), target.string()));
 }
 
 }  // namespace
@@ -622,6 +636,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       writer && !warning.empty())
     err << "brink calibrate: " << warning << "\n" << std::flush;
   auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
+  const ThisRun this_run{.kept = record.generations.size(),
+                         .seconds_before = record.seconds,
+                         .lane_steps_before = record.lane_steps,
+                         .start = std::chrono::steady_clock::now()};
   FileIdentity saved;  // the partial file as this run last saved it
   try {
     run_generations(smc, lane_steps, writer ? &partial : nullptr, quiet, err, record, &saved);
@@ -674,7 +692,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   if (!record.warning.empty()) err << "brink calibrate: " << record.warning << "\n";
   if (!quiet)
     out << posterior_table(record, posterior_forecast(posterior.string(), target.string()))
-        << closing_lines(target, posterior, record, threads);
+        << closing_lines(target, posterior, record, this_run, threads);
   return kExitOk;
 }
 
