@@ -132,3 +132,14 @@ def test_a_resumed_calibration_reports_its_own_run(run, toy, tmp_path):
         assert float(found.group(2)) == pytest.approx(steps_after - steps_before, rel=1e-3), found.group(0)
         if simulated == 0:
             assert float(found.group(2)) == 0 and steps_after == steps_before
+
+
+def test_a_conflict_no_prior_can_resolve_does_not_lead_with_widening_them(run, toy, tmp_path):
+    """50 incidents in 40 steps of 1 day: at most 40 for any rate, so widening the priors cannot help,
+    and the warning's advice led with 'widen them'."""
+    scenario = write(tmp_path, "i.yaml", toy.replace("value: 12", "value: 50").replace(EXPONENTIAL, UNIFORM))
+    proc = run("calibrate", scenario, "-o", tmp_path / "i.h5", "-q", "-t", 1, "--particles", 100, "--generations", 3)
+    assert proc.returncode == 0, proc.stderr
+    assert "a data-prior conflict" in proc.stderr and "so widen them" not in proc.stderr, proc.stderr
+    assert ("widen the priors if the record lies beyond them, or check that the model can produce the observation at "
+            "all (an incidents count can be at most one per step)") in proc.stderr, proc.stderr

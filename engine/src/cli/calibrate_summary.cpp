@@ -117,8 +117,10 @@ std::string conflict_warning(const CalibrationRecord& r) {
       "warning: the posterior is not a fit to the observations: not one particle of generation {} has a world "
       "within {:.4g} of them (3 sd per observation over {} observation{}, in the distance's standardized units; the "
       "closest, particle {}, is at {:.4g}), and observation '{}' ({:.6g}, sd {:.4g}) lies {:.3g} sd from that "
-      "particle's mean; the priors cannot reach the record (a data-prior conflict): the posterior piles up where the "
-      "priors come closest, so widen them, or check the observations, their sd and the model",
+      "particle's mean; the priors cannot reach the record (a data-prior conflict), and the posterior piles up "
+      "where they come closest: widen the priors if the record lies beyond them, or check that the model can "
+      "produce the observation at all (an incidents count can be at most one per step), and the observations and "
+      "their sd",
       r.generations.back().generation, c.bound, m, m == 1 ? "" : "s", c.particle, c.distance, r.observation_names[o],
       r.observed[o], r.observed_sd[o], std::abs(c.standardized));
 }
