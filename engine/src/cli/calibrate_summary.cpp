@@ -51,6 +51,21 @@ std::vector<std::string> correlation_sentences(const CalibrationRecord& r, const
   return out;
 }
 
+std::string loose_tolerance_sentence(const CalibrationRecord& r) {
+  if (r.generations.empty()) return {};
+  const Population& last = r.generations.back();
+  const std::size_t m = r.observed.size();
+  const double scale = kConflictSd * std::sqrt(static_cast<double>(m));
+  if (last.generation == 0 || !(last.tolerance > scale)) return {};
+  bool marked = false;
+  for (const Spread& s : posterior_spread(r)) marked = marked || !s.informed();
+  if (!marked) return {};
+  return fmt::format(
+      "at a last tolerance of {:.3g} (above {:.3g}, {} sd per observation over {} observation{}) the generations have "
+      "not yet narrowed the posterior; the 'not informed' marks are not yet meaningful: run more generations",
+      last.tolerance, scale, kConflictSd, m, m == 1 ? "" : "s");
+}
+
 std::string posterior_table(const CalibrationRecord& r, const std::string& forecast) {
   const std::vector<Spread> spread = posterior_spread(r);
   std::string text = fmt::format("{:<44} {:>14} {:>14} {:>14} {:>9}   prior\n", "posterior (last generation)", "mean",
@@ -72,6 +87,7 @@ std::string posterior_table(const CalibrationRecord& r, const std::string& forec
         "with {:.1f} effective particles each sd ratio is uncertain by about ±{:.2f}, so the 'not informed' marks are "
         "no more than a hint (ask for more particles)\n",
         ess, 1 / std::sqrt(2 * ess));
+  if (const std::string loose = loose_tolerance_sentence(r); !loose.empty()) text += loose + "\n";
   for (const std::string& sentence : correlation_sentences(r, forecast)) text += sentence + "\n";
   return text;
 }
@@ -94,6 +110,7 @@ std::string posterior_header(const CalibrationRecord& r, const std::string& file
     header += fmt::format("#   --set {}={} (given to the calibration)\n", s.path, s.value);
   if (last.generation == 0)
     header += "# Generation 0 is the draw from the prior: these are the prior's means, not a fit.\n";
+  if (const std::string loose = loose_tolerance_sentence(r); !loose.empty()) header += "# " + loose + ".\n";
   for (const std::string& sentence : correlation_sentences(r, forecast)) header += "# " + sentence + "\n";
   const std::vector<Spread> spread = posterior_spread(r);
   for (std::size_t a = 0; a < spread.size(); ++a)

@@ -33,13 +33,17 @@ std::vector<Spread> posterior_spread(const CalibrationRecord& r);
 std::string posterior_forecast(const std::string& posterior, const std::string& file);
 
 // The last generation's posterior table with its caveats (the prior draw,
-// few effective particles) and the rank-correlated
+// few effective particles, a tolerance still loose) and the rank-correlated
 // pairs; `forecast` as posterior_forecast gives it.
 std::string posterior_table(const CalibrationRecord& r, const std::string& forecast);
 
 // One sentence per pair of parameters whose weighted Spearman correlation in
 // the last generation is at least kStrongRankCorrelation in size.
 std::vector<std::string> correlation_sentences(const CalibrationRecord& r, const std::string& forecast);
+
+// When the last tolerance is above kConflictSd·√m and some parameter is
+// marked not informed: the sentence that qualifies the marks; "" otherwise.
+std::string loose_tolerance_sentence(const CalibrationRecord& r);
 
 // The posterior scenario's header of comment lines (each ending in '\n'):
 // what the file is and is not, the values set and their marks.
