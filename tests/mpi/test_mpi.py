@@ -295,7 +295,8 @@ def test_calibration_under_mpi_equals_one_process(mpirun, tmp_path, case):
     ok(run_mpi(mpirun, 3, "calibrate", scenario, *options, "-t", 1, "-o", out))
     assert_same_files(reference, out, ignore_attrs=CALIBRATION_ATTRS)
     assert (tmp_path / "np3.posterior.yaml").read_text().split("\n", 1)[1] == \
-        (tmp_path / "ref.posterior.yaml").read_text().split("\n", 1)[1].replace("ref.h5", "np3.h5")
+        (tmp_path / "ref.posterior.yaml").read_text().split("\n", 1)[1].replace("ref.h5", "np3.h5").replace(
+            "ref.posterior.yaml", "np3.posterior.yaml")  # the header names both in the forecast's command
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("np3")) == ["np3.h5", "np3.posterior.yaml"]
 
 
@@ -315,6 +316,18 @@ def test_calibration_under_mpi_resumes_and_refuses_once(mpirun, tmp_path):
     assert_same_files(reference, out, ignore_attrs=CALIBRATION_ATTRS + ("lane_steps",))
     bad = run_mpi(mpirun, 3, "calibrate", toy, "--particles", "x", "-o", tmp_path / "bad.h5")
     assert bad.returncode == 2 and bad.stderr.count("--particles must be a whole number") == 1, bad.stderr
+
+
+def test_a_calibration_warning_is_printed_by_rank_0_alone(mpirun, tmp_path):
+    """A quantile observation at fewer than 64 replications is warned on stderr (even with -q):
+    once, by rank 0, not once per rank."""
+    toy = (SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml").read_text()
+    scenario = tmp_path / "q.yaml"
+    scenario.write_text(toy.replace("    sd: 1\n", "    sd: 1\n    quantile: 0.9\n", 1), encoding="utf-8")
+    proc = ok(run_mpi(mpirun, 3, "calibrate", scenario, "--particles", 60, "--generations", 2, "--replications", 4,
+                      "-q", "-t", 1, "-o", tmp_path / "q.h5"))
+    assert proc.stderr.count("brink calibrate: warning: observation 'incidents_by_day_39' (the 0.9 quantile)") == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
 
 
 def mpmd(mpirun, first_dir, rest_dir, *args, ranks=3):

@@ -37,6 +37,7 @@
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
+#include "calibrate_summary.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
 #include "read_check.hpp"
@@ -66,88 +67,6 @@ struct Options {
   std::string output, particles, generations, replications, threads, seed, quantile;
   std::vector<std::string> sets;
 };
-
-// The weighted posterior mean of each parameter in the last generation.
-std::vector<double> posterior_means(const Population& p, std::size_t d) {
-  std::vector<double> mean(d, 0.0);
-  for (std::size_t i = 0; i < p.size(); ++i)
-    for (std::size_t a = 0; a < d; ++a) mean[a] += p.weight[i] * p.theta[i * d + a];
-  return mean;
-}
-
-// A parameter of the last generation against its prior: posterior mean and
-// sd, the prior's sd (NaN for a prior text brink does not write) and their
-// ratio. At a ratio of 0.9 or more the observations did not inform it.
-struct Spread {
-  double mean = 0, sd = 0, prior_sd = 0, ratio = 0;
-  bool informed() const { return !(ratio >= 0.9); }
-};
-constexpr std::string_view kNotInformed = "not informed (posterior sd ≥ 0.9 × prior sd)";
-
-std::vector<Spread> posterior_spread(const CalibrationRecord& r) {
-  const Population& last = r.generations.back();
-  const std::size_t d = r.parameters.size();
-  const std::vector<double> mean = posterior_means(last, d);
-  std::vector<Spread> out(d);
-  for (std::size_t a = 0; a < d; ++a) {
-    double var = 0;
-    for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
-    PriorSpec prior;
-    out[a] = {.mean = mean[a], .sd = std::sqrt(var), .prior_sd = std::nan("")};
-    if (prior_from_text(r.priors[a], &prior)) out[a].prior_sd = prior_sd(prior);
-    out[a].ratio = out[a].sd / out[a].prior_sd;
-  }
-  return out;
-}
-
-// The last generation's posterior mean and sd per parameter against the
-// prior's sd, as a table; a posterior that is the prior draw says so.
-std::string posterior_table(const CalibrationRecord& r) {
-  const std::vector<Spread> spread = posterior_spread(r);
-  std::string text = fmt::format("{:<44} {:>14} {:>14} {:>14} {:>9}   prior\n", "posterior (last generation)", "mean",
-                                 "sd", "prior sd", "sd ratio");
-  for (std::size_t a = 0; a < spread.size(); ++a) {
-    const Spread& s = spread[a];
-    text += fmt::format("{:<44} {:>14.6g} {:>14.6g} {:>14.6g} {:>9.3f}   {}{}\n", r.parameters[a], s.mean, s.sd,
-                        s.prior_sd, s.ratio, r.priors[a], s.informed() ? "" : fmt::format("; {}", kNotInformed));
-  }
-  if (r.generations.back().generation == 0)
-    text +=
-        "the last generation is generation 0, the draw from the prior: these are the prior's mean and sd, not a "
-        "fit to the observations (ask for 2 or more generations)\n";
-  // An sd from n effective particles is uncertain by about 1/sqrt(2n) of itself: from 50 down, as much as
-  // the margin between the 0.9 mark and a ratio of 1.
-  const double ess = effective_sample_size(r.generations.back().weight);
-  if (ess < 50)
-    text += fmt::format(
-        "with {:.1f} effective particles each sd ratio is uncertain by about ±{:.2f}, so the 'not informed' marks are "
-        "no more than a hint (ask for more particles)\n",
-        ess, 1 / std::sqrt(2 * ess));
-  return text;
-}
-
-// One generation's progress; `seconds` < 0 leaves the time out (a generation read back from a file).
-std::string generation_line(const Population& p, int planned, double seconds) {
-  return fmt::format("generation {}/{}: tolerance {:.4g}, acceptance {:.3f} ({} candidates), ESS {:.1f}{}\n",
-                     p.generation, planned - 1, p.tolerance, p.acceptance(), p.proposed,
-                     effective_sample_size(p.weight), seconds < 0 ? "" : fmt::format(", {:.1f} s", seconds));
-}
-
-// The data–prior conflict of the last generation as one sentence, or "".
-std::string conflict_warning(const CalibrationRecord& r) {
-  if (r.generations.empty()) return {};
-  const DataConflict c = data_conflict(r.generations.back(), r.observed, r.observed_sd);
-  if (!c.found) return {};
-  const std::size_t m = r.observed.size(), o = c.observation;
-  return fmt::format(
-      "warning: the posterior is not a fit to the observations: not one particle of generation {} has a world "
-      "within {:.4g} of them (3 sd per observation over {} observation{}, in the distance's standardized units; the "
-      "closest, particle {}, is at {:.4g}), and observation '{}' ({:.6g}, sd {:.4g}) lies {:.3g} sd from that "
-      "particle's mean; the priors cannot reach the record (a data-prior conflict): the posterior piles up where the "
-      "priors come closest, so widen them, or check the observations, their sd and the model",
-      r.generations.back().generation, c.bound, m, m == 1 ? "" : "s", c.particle, c.distance, r.observation_names[o],
-      r.observed[o], r.observed_sd[o], std::abs(c.standardized));
-}
 
 // Writes `path` (a file of brink's own, published by a rename), removed
 // again if the write fails. Never through a link, which would write the file
@@ -534,28 +453,16 @@ fs::path posterior_scenario_path(const fs::path& target) {
 fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source,
                                   const std::vector<Override>& settings, const CalibrationRecord& record,
                                   FileIdentity* written) {
-  const Population& last = record.generations.back();
-  const std::vector<double> mean = posterior_means(last, record.parameters.size());
+  const std::vector<double> mean = posterior_means(record.generations.back(), record.parameters.size());
   const fs::path posterior = posterior_scenario_path(target);
-  std::string header = fmt::format(
-      "# Posterior means of a brink calibration ({}, generation {}, tolerance {:.4g}),\n"
-      "# applied to {}. The weighted particles are in {}:\n"
-      "# brink run --posterior {} draws parameter sets from them.\n",
-      target.filename().string(), last.generation, last.tolerance, source.label, target.string(), target.string());
-  if (!record.warning.empty()) header += "# " + record.warning + "\n";
+  const std::string header = posterior_header(record, target.string(), posterior.string(), source.label, settings);
   // The calibration's own --set (and --seed) first: the model the particles were fitted to.
   std::vector<std::string> paths, values;
   for (const Override& s : settings) {
-    header += fmt::format("#   --set {}={} (given to the calibration)\n", s.path, s.value);
     paths.push_back(s.path);
     values.push_back(s.value);
   }
-  const std::vector<Spread> spread = posterior_spread(record);
-  if (last.generation == 0)
-    header += "# Generation 0 is the draw from the prior: these are the prior's means, not a fit.\n";
   for (std::size_t a = 0; a < mean.size(); ++a) {
-    header += fmt::format("#   --set {}={:.9g}{}\n", record.parameters[a], mean[a],
-                          spread[a].informed() ? "" : fmt::format("  # {}", kNotInformed));
     paths.push_back(record.parameters[a]);
     values.push_back(fmt::format("{:.17g}", mean[a]));
   }
@@ -583,6 +490,33 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
   refuse_link(target.string() + ".partial.tmp");  // where each generation is staged
   prepare_output_directory(target, !vm.count("output"));
   return target;
+}
+
+// What this run did: a resumed calibration kept `kept` generations of its
+// partial, simulated before with `seconds_before` and `lane_steps_before`.
+struct ThisRun {
+  std::size_t kept = 0;
+  double seconds_before = 0, lane_steps_before = 0;
+  std::chrono::steady_clock::time_point start;
+};
+
+// The closing lines: the files, this run's time and replication-steps (not
+// those of the run a --resume continued, which the file's attributes sum),
+// and what the posterior scenario is and is not.
+std::string closing_lines(const fs::path& target, const fs::path& posterior, const CalibrationRecord& record,
+                          const ThisRun& run, int threads) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();
+  const double simulating = record.seconds - run.seconds_before, steps = record.lane_steps - run.lane_steps_before;
+  const std::size_t simulated = record.generations.size() - run.kept;
+  const std::string kept = run.kept == 0 ? std::string()
+                                         : fmt::format("; {} generation{} simulated, {} kept from the partial",
+                                                       simulated, simulated == 1 ? "" : "s", run.kept);
+  return fmt::format(
+      "wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {}{})\n"
+      "{} holds the posterior means, one parameter set, not the posterior: run alone it is not the posterior "
+      "forecast, which is {}\n",
+      target.string(), posterior.string(), seconds, steps, simulating > 0 ? steps / simulating : 0.0,
+      describe_workers(threads), kept, posterior.string(), posterior_forecast(posterior.string(), target.string()));
 }
 
 }  // namespace
@@ -698,7 +632,15 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                local.packs() ? fmt::format("{} particles per block", kBlockLanes / spec.replications)
                              : std::string("one particle per block"))
         << std::flush;
+  // Printed even with --quiet, like every warning; by rank 0 alone.
+  if (const std::string warning = quantile_replications_warning(loaded.scenario.observations, spec.replications);
+      writer && !warning.empty())
+    err << "brink calibrate: " << warning << "\n" << std::flush;
   auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
+  const ThisRun this_run{.kept = record.generations.size(),
+                         .seconds_before = record.seconds,
+                         .lane_steps_before = record.lane_steps,
+                         .start = std::chrono::steady_clock::now()};
   FileIdentity saved;  // the partial file as this run last saved it
   try {
     run_generations(smc, lane_steps, writer ? &partial : nullptr, quiet, err, record, &saved);
@@ -750,10 +692,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   // Printed even with --quiet, like every warning: the posterior is not what it seems.
   if (!record.warning.empty()) err << "brink calibrate: " << record.warning << "\n";
   if (!quiet)
-    out << posterior_table(record)
-        << fmt::format("wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {})\n",
-                       target.string(), posterior.string(), record.seconds, record.lane_steps,
-                       record.seconds > 0 ? record.lane_steps / record.seconds : 0.0, describe_workers(threads));
+    out << posterior_table(record, posterior_forecast(posterior.string(), target.string()))
+        << closing_lines(target, posterior, record, this_run, threads);
   return kExitOk;
 }
 
@@ -769,7 +709,7 @@ void inspect_calibration(const std::string& path, bool scenario_only, std::ostre
   if (r.generations.empty()) return;
   // Judged from the particles (a file written before the check has no attribute).
   if (const std::string warning = conflict_warning(r); !warning.empty()) out << warning << "\n";
-  out << posterior_table(r);
+  out << posterior_table(r, posterior_forecast(posterior_scenario_path(path).string(), path));
   const Population& last = r.generations.back();
   const std::size_t m = r.observation_names.size();
   out << fmt::format("{:<44} {:>14} {:>14} {:>14}\n", "observation", "observed", "sd", "fitted (mean)");

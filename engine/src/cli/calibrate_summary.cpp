@@ -1,0 +1,164 @@
+// The text `brink calibrate` and `brink inspect` give of a calibration's
+// posterior (calibrate_summary.hpp).
+#include "calibrate_summary.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "brink/calibrate/prior.hpp"
+#include "brink/calibrate/rank_correlation.hpp"
+
+namespace brink {
+
+std::vector<double> posterior_means(const Population& p, std::size_t d) {
+  std::vector<double> mean(d, 0.0);
+  for (std::size_t i = 0; i < p.size(); ++i)
+    for (std::size_t a = 0; a < d; ++a) mean[a] += p.weight[i] * p.theta[i * d + a];
+  return mean;
+}
+
+std::vector<Spread> posterior_spread(const CalibrationRecord& r) {
+  const Population& last = r.generations.back();
+  const std::size_t d = r.parameters.size();
+  const std::vector<double> mean = posterior_means(last, d);
+  std::vector<Spread> out(d);
+  for (std::size_t a = 0; a < d; ++a) {
+    double var = 0;
+    for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
+    PriorSpec prior;
+    out[a] = {.mean = mean[a], .sd = std::sqrt(var), .prior_sd = std::nan("")};
+    if (prior_from_text(r.priors[a], &prior)) out[a].prior_sd = prior_sd(prior);
+    out[a].ratio = out[a].sd / out[a].prior_sd;
+  }
+  return out;
+}
+
+std::string posterior_forecast(const std::string& posterior, const std::string& file) {
+  return fmt::format("brink run {} --posterior {}", posterior, file);
+}
+
+std::vector<std::string> correlation_sentences(const CalibrationRecord& r, const std::string& forecast) {
+  std::vector<std::string> out;
+  if (r.generations.empty() || r.generations.back().generation == 0) return out;  // the prior's, not the data's
+  const Population& last = r.generations.back();
+  for (const RankCorrelation& c : rank_correlations(last.theta, last.weight, r.parameters.size()))
+    if (std::abs(c.rho) >= kStrongRankCorrelation)
+      out.push_back(fmt::format(
+          "{} and {} are rank-correlated in the posterior (rho = {:.2f}): the observations inform a combination of "
+          "them, and their means together need not fit; forecast with {}",
+          r.parameters[c.first], r.parameters[c.second], c.rho, forecast));
+  return out;
+}
+
+std::string loose_tolerance_sentence(const CalibrationRecord& r) {
+  if (r.generations.empty()) return {};
+  const Population& last = r.generations.back();
+  const std::size_t m = r.observed.size();
+  const double scale = kConflictSd * std::sqrt(static_cast<double>(m));
+  if (last.generation == 0 || !(last.tolerance > scale)) return {};
+  bool marked = false;
+  for (const Spread& s : posterior_spread(r)) marked = marked || !s.informed();
+  if (!marked) return {};
+  return fmt::format(
+      "at a last tolerance of {:.3g} (above {:.3g}, {} sd per observation over {} observation{}) the generations have "
+      "not yet narrowed the posterior; the 'not informed' marks are not yet meaningful: run more generations",
+      last.tolerance, scale, kConflictSd, m, m == 1 ? "" : "s");
+}
+
+std::string posterior_table(const CalibrationRecord& r, const std::string& forecast) {
+  const std::vector<Spread> spread = posterior_spread(r);
+  std::string text = fmt::format("{:<44} {:>14} {:>14} {:>14} {:>9}   prior\n", "posterior (last generation)", "mean",
+                                 "sd", "prior sd", "sd ratio");
+  for (std::size_t a = 0; a < spread.size(); ++a) {
+    const Spread& s = spread[a];
+    text += fmt::format("{:<44} {:>14.6g} {:>14.6g} {:>14.6g} {:>9.3f}   {}{}\n", r.parameters[a], s.mean, s.sd,
+                        s.prior_sd, s.ratio, r.priors[a], s.informed() ? "" : fmt::format("; {}", kNotInformed));
+  }
+  if (r.generations.back().generation == 0)
+    text +=
+        "the last generation is generation 0, the draw from the prior: these are the prior's mean and sd, not a "
+        "fit to the observations (ask for 2 or more generations)\n";
+  // An sd from n effective particles is uncertain by about 1/sqrt(2n) of itself: from 50 down, as much as
+  // the margin between the 0.9 mark and a ratio of 1.
+  const double ess = effective_sample_size(r.generations.back().weight);
+  if (ess < 50)
+    text += fmt::format(
+        "with {:.1f} effective particles each sd ratio is uncertain by about ±{:.2f}, so the 'not informed' marks are "
+        "no more than a hint (ask for more particles)\n",
+        ess, 1 / std::sqrt(2 * ess));
+  if (const std::string loose = loose_tolerance_sentence(r); !loose.empty()) text += loose + "\n";
+  for (const std::string& sentence : correlation_sentences(r, forecast)) text += sentence + "\n";
+  return text;
+}
+
+std::string posterior_header(const CalibrationRecord& r, const std::string& file, const std::string& posterior,
+                             const std::string& scenario_label, const std::vector<Override>& settings) {
+  const Population& last = r.generations.back();
+  const std::string forecast = posterior_forecast(posterior, file);
+  std::string header = fmt::format(
+      "# Posterior means of a brink calibration ({}, generation {}, tolerance {:.4g}),\n"
+      "# applied to {}: one parameter set, not the posterior. Run alone, this file\n"
+      "# is not the posterior forecast (the model at the parameters' means is not\n"
+      "# the posterior's mean of the model). The weighted particles are in {};\n"
+      "# the posterior forecast draws a parameter set from them for every replication:\n"
+      "#   {}\n",
+      file, last.generation, last.tolerance, scenario_label, file, forecast);
+  if (!r.warning.empty()) header += "# " + r.warning + "\n";
+  // The calibration's own --set (and --seed) first: the model the particles were fitted to.
+  for (const Override& s : settings)
+    header += fmt::format("#   --set {}={} (given to the calibration)\n", s.path, s.value);
+  if (last.generation == 0)
+    header += "# Generation 0 is the draw from the prior: these are the prior's means, not a fit.\n";
+  if (const std::string loose = loose_tolerance_sentence(r); !loose.empty()) header += "# " + loose + ".\n";
+  for (const std::string& sentence : correlation_sentences(r, forecast)) header += "# " + sentence + "\n";
+  const std::vector<Spread> spread = posterior_spread(r);
+  for (std::size_t a = 0; a < spread.size(); ++a)
+    header += fmt::format("#   --set {}={:.9g}{}\n", r.parameters[a], spread[a].mean,
+                          spread[a].informed() ? "" : fmt::format("  # {}", kNotInformed));
+  return header;
+}
+
+std::string generation_line(const Population& p, int planned, double seconds) {
+  return fmt::format("generation {}/{}: tolerance {:.4g}, acceptance {:.3f} ({} candidates), ESS {:.1f}{}\n",
+                     p.generation, planned - 1, p.tolerance, p.acceptance(), p.proposed,
+                     effective_sample_size(p.weight), seconds < 0 ? "" : fmt::format(", {:.1f} s", seconds));
+}
+
+std::string conflict_warning(const CalibrationRecord& r) {
+  if (r.generations.empty()) return {};
+  const DataConflict c = data_conflict(r.generations.back(), r.observed, r.observed_sd);
+  if (!c.found) return {};
+  const std::size_t m = r.observed.size(), o = c.observation;
+  return fmt::format(
+      "warning: the posterior is not a fit to the observations: not one particle of generation {} has a world "
+      "within {:.4g} of them (3 sd per observation over {} observation{}, in the distance's standardized units; the "
+      "closest, particle {}, is at {:.4g}), and observation '{}' ({:.6g}, sd {:.4g}) lies {:.3g} sd from that "
+      "particle's mean; the priors cannot reach the record (a data-prior conflict), and the posterior piles up "
+      "where they come closest: widen the priors if the record lies beyond them, or check that the model can "
+      "produce the observation at all (an incidents count can be at most one per step), and the observations and "
+      "their sd",
+      r.generations.back().generation, c.bound, m, m == 1 ? "" : "s", c.particle, c.distance, r.observation_names[o],
+      r.observed[o], r.observed_sd[o], std::abs(c.standardized));
+}
+
+std::string quantile_replications_warning(const std::vector<Observation>& observations, std::int64_t replications) {
+  if (replications >= kQuantileReplications) return {};
+  std::string named;
+  std::size_t count = 0;
+  for (const Observation& ob : observations)
+    if (ob.quantile >= 0) {
+      named += fmt::format("{}'{}' (the {:g} quantile)", count == 0 ? "" : ", ", ob.id, ob.quantile);
+      ++count;
+    }
+  if (count == 0) return {};
+  return fmt::format(
+      "warning: {} {} compare{} a quantile of each particle's {} replication{} with the record; the quantile of so "
+      "few worlds is a biased estimate of the model's, so the posterior depends on --replications (a 0.9 quantile's "
+      "posterior mean lay 5 posterior sd off at 1 replication, 0.5 at 16, 0.2 at 64): give --replications {} or more "
+      "(docs/calibration.md, \"What R does to the posterior\")",
+      count == 1 ? "observation" : "observations", named, count == 1 ? "s" : "", replications,
+      replications == 1 ? "" : "s", kQuantileReplications);
+}
+
+}  // namespace brink

@@ -1,0 +1,68 @@
+// What `brink calibrate` and `brink inspect` say of a calibration's
+// posterior: the table of means and spreads against the priors, the marks
+// and their caveats, the pairs of parameters the posterior ties together, the
+// posterior scenario's header, and the warnings (docs/calibration.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "brink/calibrate/calibration_file.hpp"
+#include "brink/scenario/observations.hpp"
+#include "brink/scenario/parse.hpp"
+
+namespace brink {
+
+// The weighted posterior mean of each parameter in the last generation.
+std::vector<double> posterior_means(const Population& p, std::size_t d);
+
+// A parameter of the last generation against its prior: posterior mean and
+// sd, the prior's sd (NaN for a prior text brink does not write) and their
+// ratio. At a ratio of 0.9 or more the observations did not inform it.
+struct Spread {
+  double mean = 0, sd = 0, prior_sd = 0, ratio = 0;
+  bool informed() const { return !(ratio >= 0.9); }
+};
+inline constexpr std::string_view kNotInformed = "not informed (posterior sd ≥ 0.9 × prior sd)";
+std::vector<Spread> posterior_spread(const CalibrationRecord& r);
+
+// The posterior forecast's command for the calibration file `file` and its
+// posterior scenario `posterior`: brink run POSTERIOR --posterior FILE.
+std::string posterior_forecast(const std::string& posterior, const std::string& file);
+
+// The last generation's posterior table with its caveats (the prior draw,
+// few effective particles, a tolerance still loose) and the rank-correlated
+// pairs; `forecast` as posterior_forecast gives it.
+std::string posterior_table(const CalibrationRecord& r, const std::string& forecast);
+
+// One sentence per pair of parameters whose weighted Spearman correlation in
+// the last generation is at least kStrongRankCorrelation in size.
+std::vector<std::string> correlation_sentences(const CalibrationRecord& r, const std::string& forecast);
+
+// When the last tolerance is above kConflictSd·√m and some parameter is
+// marked not informed: the sentence that qualifies the marks; "" otherwise.
+std::string loose_tolerance_sentence(const CalibrationRecord& r);
+
+// The posterior scenario's header of comment lines (each ending in '\n'):
+// what the file is and is not, the values set and their marks.
+std::string posterior_header(const CalibrationRecord& r, const std::string& file, const std::string& posterior,
+                             const std::string& scenario_label, const std::vector<Override>& settings);
+
+// One generation's progress; `seconds` < 0 leaves the time out (a generation read back from a file).
+std::string generation_line(const Population& p, int planned, double seconds);
+
+// The data–prior conflict of the last generation as one sentence, or "".
+std::string conflict_warning(const CalibrationRecord& r);
+
+// Replications per particle below which a quantile observation's statistic,
+// the empirical quantile of R worlds, is biased by more than about a fifth
+// of a posterior sd (docs/calibration.md, "What R does to the posterior").
+inline constexpr std::int64_t kQuantileReplications = 64;
+
+// The warning for quantile observations at fewer than kQuantileReplications
+// replications, or "".
+std::string quantile_replications_warning(const std::vector<Observation>& observations, std::int64_t replications);
+
+}  // namespace brink
