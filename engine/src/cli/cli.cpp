@@ -352,7 +352,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   // and records which blocks it holds, so that --resume can continue it.
   const fs::path partial = target.string() + ".partial";
   const OutputLock lock(target.string() + ".lock");  // held until the result is in place
-  refuse_partial_in_use(partial, target.string() + ".lock");
+  refuse_partial_in_use(partial, target.string() + ".lock", vm.count("resume") > 0);
   const FileIdentity target_before = identity_of(target);
   refuse_existing_result(target, vm.count("overwrite") > 0, vm.count("resume") > 0, "write the result");
   // The finished blocks of the partial file that --resume would keep

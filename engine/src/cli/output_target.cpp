@@ -426,17 +426,17 @@ PartialHold::~PartialHold() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void refuse_partial_in_use(const fs::path& partial, const fs::path& lock) {
+void refuse_partial_in_use(const fs::path& partial, const fs::path& lock, bool resume) {
   const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return;  // none, or not a file a run holds: the other checks name it
   const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
   ::close(fd);
+  // As when HDF5's own lock stops a resume (recovery.cpp): nothing is wrong with the file.
   if (held)
-    throw OutputRefused(fmt::format(
-        "'{}' is open in another process: a brink run still writing it although its lock file '{}' is gone "
-        "(removed by hand?), or a program reading it (h5py, xarray); wait for that run to finish or stop it, or "
-        "close the file there, then try again",
-        partial.string(), lock.string()));
+    throw std::runtime_error(fmt::format(
+        "cannot use '{}': another program has it open (a brink run still writing it although its lock file '{}' "
+        "is gone, or a reader such as h5py); let that run finish or close the file there, and run again{}",
+        partial.string(), lock.string(), resume ? " with --resume" : ""));
 }
 
 bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool quiet, std::ostream& err,

@@ -123,9 +123,10 @@ class PartialHold {
   int fd_ = -1;
 };
 
-// Throws OutputRefused if another process holds `partial` (a PartialHold, or
-// a reader's HDF5 lock): a live run whose lock file `lock` was removed.
-void refuse_partial_in_use(const std::filesystem::path& partial, const std::filesystem::path& lock);
+// Throws std::runtime_error if another process holds `partial` (a
+// PartialHold, or a reader's HDF5 lock): a live run whose lock file `lock` was
+// removed, or a reader. `resume`: the advice ends "run again with --resume".
+void refuse_partial_in_use(const std::filesystem::path& partial, const std::filesystem::path& lock, bool resume);
 
 // fsyncs `partial` and moves it to `target`. `written` is the identity of
 // the file the run wrote (its open descriptor's): the move fails
