@@ -159,7 +159,40 @@ TEST(OverrideTest, AProblemCausedByASetNamesTheSet) {
   const std::vector<Override> fixed = {{"run.replications", "300"}};
   const LoadedScenario loaded = load_scenario({"a", adaptive}, fixed);
   EXPECT_FALSE(loaded.scenario.run.rule.adaptive);
+  EXPECT_EQ(loaded.scenario.run.rule.min, 300);
   EXPECT_EQ(loaded.scenario.run.rule.max, 300);
+  // An adaptive bound set after it would make a second count (the run read
+  // max, rerun_command and `brink params` min): refused, naming both values.
+  for (const char* key : {"run.replications.max", "run.replications.min"}) {
+    const std::vector<Override> both = {{"run.replications", "300"}, {key, "800"}};
+    try {
+      load_scenario({"a", adaptive}, both);
+      ADD_FAILURE() << key << " after a fixed run.replications must be refused";
+    } catch (const ScenarioError& e) {
+      ASSERT_EQ(e.diagnostics().size(), 1u);
+      EXPECT_EQ(e.diagnostics()[0].source, std::string("--set ") + key + "=800");
+      EXPECT_NE(e.diagnostics()[0].message.find(std::string("'") + key +
+                                                "' (800) bounds an adaptive count, but an "
+                                                "earlier --set run.replications=300 made the count fixed"),
+                std::string::npos)
+          << e.diagnostics()[0].message;
+    }
+  }
+  // The other order sets the bound first; the fixed count then replaces it.
+  const std::vector<Override> bound_first = {{"run.replications.max", "800"}, {"run.replications", "300"}};
+  const LoadedScenario later = load_scenario({"a", adaptive}, bound_first);
+  EXPECT_EQ(later.scenario.run.rule.min, 300);
+  EXPECT_EQ(later.scenario.run.rule.max, 300);
+}
+
+TEST(ValidateTest, AFixedCountIsOneCount) {
+  Scenario s =
+      ScenarioBuilder().actor("A", {.deployed = 10}).actor("B", {.deployed = 20}).adversaries("A", "B").build();
+  s.run.rule = {.adaptive = false, .min = 300, .max = 800};
+  const std::vector<Problem> problems = validate(s);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].paths.front(), "run.replications");
+  EXPECT_EQ(problems[0].message, "a fixed 'run.replications' is one count, but the rule holds min 300 and max 800");
 }
 
 TEST(SweepPointTest, PointsSetTheirValuesOnTheBaseScenario) {

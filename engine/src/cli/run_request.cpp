@@ -152,7 +152,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   // the same parameters from them as from the --set overrides alone.
   SweepPlan plan = make_plan(*loaded, request.settings, std::move(choices));
   plan.share_blocks = !one_block_per_point();
-  set_rerun_recipe(&plan, source.label, request.settings, plan.rule.min);
+  set_rerun_recipe(&plan, source.label, request.settings, plan.rule.max);
   for (const ScenarioChoice& c : plan.choices)
     plan.inputs += fmt::format("choice {} {}\n", c.label, content_digest(c.text));
   return checked_for_chunks(std::move(plan));

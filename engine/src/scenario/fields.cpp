@@ -62,10 +62,7 @@ bool has_bargaining(const Scenario& s, FieldIndex) { return s.bargaining.enabled
 // A fixed count replaces an adaptive rule (as --replications N does).
 void set_replications(Scenario& s, FieldIndex, double v) {
   s.run.rule.adaptive = false;
-  s.run.rule.min = s.run.rule.max = s.run.replications = static_cast<std::int64_t>(v);
-}
-void set_replications_min(Scenario& s, FieldIndex, double v) {
-  s.run.rule.min = s.run.replications = static_cast<std::int64_t>(v);
+  s.run.rule.min = s.run.rule.max = static_cast<std::int64_t>(v);
 }
 void set_actor_weight(Scenario& s, FieldIndex i, double v) {
   Actor& a = s.actors[i[0]];
@@ -96,8 +93,7 @@ const FieldSpec kFields[] = {
      .set = set_replications},
     {.section = "run.replications", .key = "min", .kind = FieldKind::kInteger, .fallback = 1000, .min = 1, .max = 4e9,
      .unit = "replications", .symbol = "", .meaning = "adaptive: the first round, rounded up to whole blocks of 256 (at most `max`)", .required = true, .sweepable = false,
-     .get = [](const Scenario& s, FieldIndex) { return static_cast<double>(s.run.rule.min); },
-     .set = set_replications_min, .applies = is_adaptive},
+     BRINK_MEMBER(s.run.rule.min), .applies = is_adaptive},
     {.section = "run.replications", .key = "max", .kind = FieldKind::kInteger, .fallback = 1000, .min = 1,
      .max = 4e9, .unit = "replications", .symbol = "", .meaning = "adaptive: never more than this; at least `min`", .required = true,
      .sweepable = false, BRINK_MEMBER(s.run.rule.max), .applies = is_adaptive},

@@ -240,6 +240,20 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       continue;
     }
     if (replaced) continue;
+    // An earlier --set can take a field away: run.replications=N makes the
+    // count fixed, and then run.replications.min and .max would make two
+    // counts of it (the run, `brink params` and rerun_command would disagree).
+    if (field->spec->applies && !field->spec->applies(loaded.scenario, field->index)) {
+      problems.push_back(
+          {label, -1, -1,
+           o.path.starts_with("run.replications.")
+               ? fmt::format("'{}' ({}) bounds an adaptive count, but an earlier --set "
+                             "run.replications={} made the count fixed; give the fixed count or "
+                             "the adaptive keys, not both",
+                             o.path, shown(o.value), loaded.scenario.run.rule.max)
+               : fmt::format("'{}' does not apply to the scenario as the earlier --set options leave it", o.path)});
+      continue;
+    }
     field->set(loaded.scenario, value);
     loaded.overrides.push_back(o);
   }

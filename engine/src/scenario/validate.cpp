@@ -84,6 +84,12 @@ void replication_bounds_ordered(const Scenario& s, Problems* out) {
   if (r.adaptive && r.max < r.min)
     out->push_back({{"run.replications", "run.replications.max", "run.replications.min"},
                     fmt::format("'run.replications.max' ({}) is below 'run.replications.min' ({})", r.max, r.min)});
+  // One count, held as min == max: the run reads max, `brink params` and rerun_command the same.
+  if (!r.adaptive && r.max != r.min)
+    out->push_back({{"run.replications"},
+                    fmt::format("a fixed 'run.replications' is one count, but the rule holds "
+                                "min {} and max {}",
+                                r.min, r.max)});
 }
 
 // An event fires in step floor(day / dt + 1e-9) (event_step in

@@ -225,11 +225,13 @@ struct Event {
 
 // Replications per sweep point: a fixed count, or adaptive — more blocks until
 // every outcome probability's 95% Wilson half-width is at most ci_halfwidth,
-// or max is reached.
+// or max is reached. A fixed count is min == max (run.replications sets both;
+// validate refuses a fixed rule whose min and max differ), so `max` is what
+// every point runs at most, fixed or adaptive.
 struct ReplicationRule {
   bool adaptive = false;
   std::int64_t min = 1000;     // fixed: the count; adaptive: the first round
-  std::int64_t max = 1000;     // adaptive: never more than this
+  std::int64_t max = 1000;     // fixed: the count; adaptive: never more than this
   double ci_halfwidth = 0.01;  // adaptive: target Wilson half-width [probability]
 };
 
@@ -279,8 +281,7 @@ struct SweepSpec {
 struct RunSettings {
   double horizon_days = 120.0;
   double dt_days = 1.0;
-  std::int64_t replications = 1000;  // == rule.min when fixed
-  ReplicationRule rule;
+  ReplicationRule rule;  // run.replications
   std::uint64_t seed = 1;
   bool decisions = true;        // false: no actor chooses actions (analytic checks)
   bool common_random = false;   // replication r draws the same stream at every point

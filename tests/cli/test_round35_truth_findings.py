@@ -1,0 +1,71 @@
+"""Findings of an outside review (round 35, "one source of truth"), each test
+naming what went wrong before its fix."""
+
+import re
+import shlex
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import run_brink
+
+PARAMS_ROW = re.compile(r"^(?P<path>\S+)\s+(?P<value>\S+)\s+(?P<unit>.+?)\s{2,}(?P<range>.+?)\s{2,}(?P<kind>sweep|set)$")
+UDUNITS = {"1", "day", "1/day"}
+
+
+@pytest.fixture(scope="module")
+def sweep_example(source_dir):
+    return source_dir / "docs" / "examples" / "sweep.yaml"  # adaptive {min: 1000, max: 40000}
+
+
+SWEEPS = ["--sweep", "actors.BLU.forces.deployed=40000", "--sweep", "actors.RED.decision.patience_days=15"]
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# --------------------------------------------------------------------------
+# MEDIUM-2: the fixed replication count is one fact
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key,value", [("run.replications.max", 800), ("run.replications.min", 600)])
+def test_an_adaptive_bound_after_a_fixed_count_is_refused(brink, sweep_example, tmp_path, key, value):
+    """`--set run.replications=300 --set run.replications.max=800` ran 800 replications (the
+    plan read rule.max) while rerun_command said `-n 300` (rule.min) and re-ran 300; with .min=600
+    the run made 300 and the recipe 600. A fixed count is one number now: an adaptive bound set
+    after it is refused, naming both."""
+    out = tmp_path / "rr.h5"
+    proc = run_brink(brink, "run", sweep_example, "-t", "1", "-q", "--set", "run.replications=300",
+                     "--set", f"{key}={value}", *SWEEPS, "-o", out)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"--set {key}={value}: '{key}' ({value}) bounds an adaptive count, but an earlier --set "
+        "run.replications=300 made the count fixed; give the fixed count or the adaptive keys, not both"], proc.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("order", ["bound first", "-n"])
+def test_the_rerun_command_reproduces_the_points_replications(brink, sweep_example, tmp_path, order):
+    """The orders that stay valid (the adaptive bound set first and then replaced by the fixed
+    count, or -n, which applies after every --set): the run, and its point's rerun_command,
+    make the same number of replications with the same outcomes."""
+    fixed = (["--set", "run.replications.max=800", "--set", "run.replications=300"] if order == "bound first"
+             else ["--set", "run.replications.max=800", "-n", "300"])
+    out = tmp_path / "run.h5"
+    proc = run_brink(brink, "run", sweep_example, "-t", "1", "-q", *fixed, *SWEEPS, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        replications = f["replications"][()]
+        counts = f["outcome_count"][()]
+        recipe = shlex.split(text(f["rerun_command"][0]))
+    assert list(replications) == [300]
+    assert recipe[recipe.index("-n") + 1] == "300", recipe
+    again = tmp_path / "again.h5"
+    proc = run_brink(brink, *recipe[1:], "-t", "1", "-q", "-o", again)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(again, "r") as f:
+        assert list(f["replications"][()]) == [300]
+        np.testing.assert_array_equal(f["outcome_count"][()], counts)
