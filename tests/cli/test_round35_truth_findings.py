@@ -69,3 +69,56 @@ def test_the_rerun_command_reproduces_the_points_replications(brink, sweep_examp
     with h5py.File(again, "r") as f:
         assert list(f["replications"][()]) == [300]
         np.testing.assert_array_equal(f["outcome_count"][()], counts)
+
+
+# --------------------------------------------------------------------------
+# LOW-1: every parameter coordinate has UDUNITS units, from the field table
+# --------------------------------------------------------------------------
+
+
+def test_every_parameter_coordinate_has_units(brink, tmp_path):
+    """Parameter coordinates of fields whose unit text the writer's own list lacked ("share of
+    the stake", "per day", "1/day per 100,000 troops", dimensionless fields with no unit) had no
+    `units`. Every path `brink params` lists as a model parameter of the flagship, each --set to
+    its value, now gets one: `1`, `day` or `1/day`."""
+    listing = run_brink(brink, "params")
+    assert listing.returncode == 0, listing.stderr
+    rows = [m for m in map(PARAMS_ROW.match, listing.stdout.splitlines()[1:-1]) if m and m["kind"] == "sweep"]
+    assert len(rows) > 100
+    paths = {m["path"] for m in rows}
+    for path in ("actors.RUS.decision.war_cost", "escalation.incidents.contact_rate", "bargaining.discount",
+                 "relations.commitments.0.strength", "combat.law"):
+        assert path in paths, path
+    sets = [a for m in rows for a in ("--set", f"{m['path']}={m['value']}")]
+    out = tmp_path / "units.h5"
+    proc = run_brink(brink, "run", "-n", "1", "-t", "1", "-q", *sets, "-o", out, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    missing = {}
+    with h5py.File(out, "r") as f:
+        assert len(f["parameter"]) == len(rows)
+        for name, ds in f.items():
+            if "parameter_path" not in ds.attrs:
+                continue
+            units = text(ds.attrs["units"]) if "units" in ds.attrs else None
+            if units not in UDUNITS:
+                missing[text(ds.attrs["parameter_path"])] = (units, text(ds.attrs.get("scenario_units", b"")))
+        assert not missing, missing
+        assert f["actors_RUS_decision_war_cost"].attrs["units"].decode() == "1"
+        assert f["escalation_incidents_contact_rate"].attrs["units"].decode() == "1/day"
+        assert f["bargaining_discount"].attrs["units"].decode() == "1"
+        assert f["relations_commitments_0_strength"].attrs["units"].decode() == "1"
+
+
+def test_calibrated_shares_have_units_in_the_calibration_file(brink, source_dir, tmp_path):
+    """`particles` of a calibration of `decision.war_cost` (a share of the stake) had no units."""
+    toy = (source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml").read_text(encoding="utf-8")
+    head = toy[: toy.index("  parameters:\n")]
+    path = tmp_path / "share.yaml"
+    path.write_text(head + "  parameters:\n    actors.A.decision.war_cost: {prior: uniform, min: 0, max: 1}\n",
+                    encoding="utf-8")
+    cal = tmp_path / "cal.h5"
+    proc = run_brink(brink, "calibrate", path, "--particles", 16, "--generations", 1, "--replications", 2, "-q",
+                     "-t", 1, "-o", cal)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(cal, "r") as f:
+        assert f["particles"].attrs["units"].decode() == "1"

@@ -66,6 +66,26 @@ TEST(FieldTableTest, EveryRowIsReachableAndDocumented) {
   }
 }
 
+// Each row gives its UDUNITS-2 unit (a parameter coordinate's `units`):
+// docs/output.md promises one on every parameter, "1" when dimensionless.
+// Rows with the same unit text give the same one, so the text alone, as
+// files keep it, maps back to it (udunits_of_unit).
+TEST(FieldTableTest, EveryRowHasItsUdunitsUnit) {
+  for (const FieldSpec& f : field_table()) {
+    EXPECT_TRUE(f.udunits == "1" || f.udunits == "day" || f.udunits == "1/day")
+        << f.pattern() << " (unit '" << f.unit << "') has UDUNITS unit '" << f.udunits << "'";
+    if (f.unit.empty()) {
+      EXPECT_EQ(f.udunits, "1") << f.pattern() << " is dimensionless";
+    }
+    EXPECT_EQ(udunits_of_unit(f.unit), f.udunits)
+        << f.pattern() << ": another row with unit '" << f.unit << "' gives another UDUNITS unit";
+  }
+  EXPECT_EQ(udunits_of_unit("days"), "day");
+  EXPECT_EQ(udunits_of_unit("share of the stake"), "1");
+  EXPECT_EQ(udunits_of_unit("1/day per 100,000 troops"), "1/day");
+  EXPECT_EQ(udunits_of_unit("not a unit of any field"), "1");  // an index (the scenario choice axis)
+}
+
 TEST(FieldTableTest, SettingAFieldThroughItsPathChangesTheMember) {
   Scenario s =
       ScenarioBuilder().actor("A", {.deployed = 10}).actor("B", {.deployed = 20}).adversaries("A", "B").build();
