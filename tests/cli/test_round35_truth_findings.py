@@ -122,3 +122,18 @@ def test_calibrated_shares_have_units_in_the_calibration_file(brink, source_dir,
     assert proc.returncode == 0, proc.stderr
     with h5py.File(cal, "r") as f:
         assert f["particles"].attrs["units"].decode() == "1"
+
+
+# --------------------------------------------------------------------------
+# LOW-2, LOW-3, LOW-4
+# --------------------------------------------------------------------------
+
+
+def test_alliance_war_cause_names_no_actors(brink, source_dir, tmp_path):
+    """Every file's alliance_war_cause said "a direct NATO-Russia clash", whatever its actors."""
+    out = tmp_path / "m.h5"
+    proc = run_brink(brink, "run", source_dir / "docs" / "examples" / "minimal.yaml", "-n", 1, "-q", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        assert f["alliance_war_cause"].attrs["long_name"].decode() == \
+            "what first brought the escalation ladder to the alliance-war rung, if anything"
