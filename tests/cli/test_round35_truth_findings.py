@@ -137,3 +137,15 @@ def test_alliance_war_cause_names_no_actors(brink, source_dir, tmp_path):
     with h5py.File(out, "r") as f:
         assert f["alliance_war_cause"].attrs["long_name"].decode() == \
             "what first brought the escalation ladder to the alliance-war rung, if anything"
+
+
+@pytest.mark.parametrize("value,quoted", [(" 5", "' 5'"), ("5 ", "'5 '"), ("5\t", "'5\\t'"), ("\n5", "'\\n5'")])
+def test_a_set_value_with_blanks_around_it_shows_them(brink, tmp_path, value, quoted):
+    """`--set 'escalation.tension.initial= 5'` was refused as "must be a finite number, got '5'":
+    the message dropped the blank it refused."""
+    proc = run_brink(brink, "run", "-n", 1, "-q", "--set", f"escalation.tension.initial={value}",
+                     "-o", tmp_path / "x.h5")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"--set escalation.tension.initial={quoted[1:-1]}: 'escalation.tension.initial' must be a finite number "
+        f"[tension], got {quoted} (whitespace around the value)"], proc.stderr
