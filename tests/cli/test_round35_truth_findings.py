@@ -149,3 +149,14 @@ def test_a_set_value_with_blanks_around_it_shows_them(brink, tmp_path, value, qu
     assert proc.stderr.splitlines() == [
         f"--set escalation.tension.initial={quoted[1:-1]}: 'escalation.tension.initial' must be a finite number "
         f"[tension], got {quoted} (whitespace around the value)"], proc.stderr
+
+
+def test_params_names_the_choices_of_a_text_field(brink):
+    """`brink params` said "one of the names" for combat.law, run.random_numbers and run.information."""
+    proc = run_brink(brink, "params")
+    assert proc.returncode == 0, proc.stderr
+    rows = {m["path"]: m for m in map(PARAMS_ROW.match, proc.stdout.splitlines()) if m}
+    assert rows["combat.law"]["range"] == "one of: square, linear"
+    assert rows["run.random_numbers"]["range"] == "one of: independent, common"
+    assert rows["run.information"]["range"] == "one of: private, revealed"
+    assert "one of the names" not in proc.stdout
