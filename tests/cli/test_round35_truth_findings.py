@@ -160,3 +160,21 @@ def test_params_names_the_choices_of_a_text_field(brink):
     assert rows["run.random_numbers"]["range"] == "one of: independent, common"
     assert rows["run.information"]["range"] == "one of: private, revealed"
     assert "one of the names" not in proc.stdout
+
+
+# --------------------------------------------------------------------------
+# The flags' count ranges are the field table's (no change of behaviour)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("-n", "4000000001", "--replications must be a whole number in [1, 4000000000], got '4000000001'"),
+    ("-n", "0", "--replications must be a whole number in [1, 4000000000], got '0'"),
+    ("--seed", "9007199254740992", "--seed must be a whole number in [0, 9007199254740991], got '9007199254740992'"),
+    ("--timeseries", "every=1000001", "--timeseries every must be a whole number in [1, 1000000], got '1000001'"),
+    ("--timeseries", "every=0", "--timeseries every must be a whole number in [1, 1000000], got '0'"),
+])
+def test_the_run_setting_flags_take_the_field_tables_ranges(brink, source_dir, tmp_path, flag, value, message):
+    proc = run_brink(brink, "run", source_dir / "docs" / "examples" / "minimal.yaml", flag, value, "-q",
+                     "-o", tmp_path / "x.h5")
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr

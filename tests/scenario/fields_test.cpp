@@ -6,6 +6,7 @@
 
 #include "../support/scenario_builder.hpp"
 #include "../support/scenarios.hpp"
+#include "brink/model/model.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/sweep/plan.hpp"
 
@@ -203,6 +204,21 @@ TEST(OverrideTest, AProblemCausedByASetNamesTheSet) {
   const LoadedScenario later = load_scenario({"a", adaptive}, bound_first);
   EXPECT_EQ(later.scenario.run.rule.min, 300);
   EXPECT_EQ(later.scenario.run.rule.max, 300);
+}
+
+// The time grid's rules are written once (scenario.hpp); the scenario, the
+// kernel's events and validate read them there.
+TEST(TimeGridTest, StepsAndDaysFollowOneRule) {
+  EXPECT_EQ(steps_in_horizon(1.0, 0.1), 10);   // 1 / 0.1 = 10.000000000000002
+  EXPECT_EQ(steps_in_horizon(10.5, 1.0), 11);  // a part step is simulated whole
+  EXPECT_EQ(step_of_day(1.3, 0.1), 13);        // 1.3 / 0.1 = 12.999999999999998
+  EXPECT_EQ(step_of_day(0.0, 1.0), 0);
+  Scenario s =
+      ScenarioBuilder().actor("A", {.deployed = 10}).actor("B", {.deployed = 20}).adversaries("A", "B").build();
+  s.run.horizon_days = 1.0;
+  s.run.dt_days = 0.1;
+  EXPECT_EQ(s.step_count(), 10);
+  EXPECT_EQ(event_step(1.3, 0.1), 13);
 }
 
 TEST(ValidateTest, AFixedCountIsOneCount) {

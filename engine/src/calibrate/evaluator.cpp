@@ -58,7 +58,7 @@ class ObservationSink final : public ResultSink {
 
 }  // namespace
 
-int observation_step(double day, double dt) { return static_cast<int>(std::floor(day / dt + 1e-9)); }
+int observation_step(double day, double dt) { return static_cast<int>(step_of_day(day, dt)); }
 
 Scenario calibration_scenario(const Scenario& scenario, std::int64_t replications) {
   Scenario s = scenario;

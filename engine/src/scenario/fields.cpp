@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -343,6 +344,12 @@ void for_each_field(const Scenario& s, Emit emit) {
 }  // namespace
 
 std::span<const FieldSpec> field_table() { return kFields; }
+
+const FieldSpec& field_row(std::string_view pattern) {
+  for (const FieldSpec& f : kFields)
+    if (f.pattern() == pattern) return f;
+  throw std::logic_error(fmt::format("the field table has no row '{}'", pattern));
+}
 
 std::string_view udunits_of_unit(std::string_view unit) {
   for (const FieldSpec& f : kFields)

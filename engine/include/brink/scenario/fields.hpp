@@ -71,6 +71,9 @@ std::span<const FieldSpec> field_table();
 std::string_view udunits_of_unit(std::string_view unit);
 // The rows of one section pattern, in table order.
 std::vector<const FieldSpec*> section_fields(std::string_view section);
+// The row of a pattern ("run.seed", "actors.*.forces.deployed"); throws
+// std::logic_error if there is none (a caller's typo, not a user's).
+const FieldSpec& field_row(std::string_view pattern);
 
 // Whether `path` is a run or output setting (run.seed, run.horizon_days,
 // output.runs, ...): settable, but not a model parameter, so it can be

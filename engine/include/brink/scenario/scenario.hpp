@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -277,6 +278,19 @@ struct SweepSpec {
     return false;
   }
 };
+
+// The time grid's two rules, written once (Scenario::step_count, event_step,
+// observation_step and validate all use them). Doubles: validate counts the
+// steps of a horizon, and the step of a day far past it, before refusing them.
+//
+// The steps a horizon holds: horizon / dt rounded up, to within 1e-9 steps,
+// so that a horizon of a whole number of steps up to rounding gives exactly
+// that many.
+inline double steps_in_horizon(double horizon_days, double dt_days) { return std::ceil(horizon_days / dt_days - 1e-9); }
+// The step a day falls in: the one whose interval [s·dt, (s+1)·dt) covers it,
+// with a tolerance of 1e-9 steps for decimal days such as 1.3. An event on the
+// day fires in it; an observation of the day is read after it.
+inline double step_of_day(double day, double dt_days) { return std::floor(day / dt_days + 1e-9); }
 
 struct RunSettings {
   double horizon_days = 120.0;
