@@ -2,6 +2,8 @@
 #   cmake -DLAYERS=<build>/layers.cmake -DSOURCE_DIR=<source> -P check_layers.cmake
 # Fails if a module links, sees the include directories of, or includes a
 # header of something above it or of a library its layer must not use.
+# Also run by every build (target brink_layers, cmake/layers.cmake).
+cmake_minimum_required(VERSION 3.25)  # policies of the project, in script mode too
 include(${LAYERS})
 set(failures "")
 
@@ -35,25 +37,84 @@ forbid(brink_sweep ${not_hdf5} "brink_io" "brink_cli" "^brink_model$" "brink_ker
 forbid(brink_io "brink_cli" "brink_mpi" "^brink_model$" "brink_kernel_" "program_options")
 forbid(brink_mpi "brink_cli" "^brink_model$" "brink_kernel_" "program_options")
 
-# Sources: the model's headers and kernel sources include only the standard
-# library, Eigen, Random123 and model or scenario headers (never parse.hpp);
-# a bare name is a private header of engine/src/model, beside the sources.
-file(GLOB model_headers ${SOURCE_DIR}/engine/include/brink/model/*.hpp)
-set(model_files ${model_headers})
-foreach(source IN LISTS BRINK_KERNEL_SOURCES)
-  list(APPEND model_files ${SOURCE_DIR}/engine/${source})
+# Sources: every file of the model (engine/src/model, engine/include/brink/model)
+# and of the YAML-free scenario layer (engine/src/scenario,
+# engine/include/brink/scenario, less the YAML reader's files listed in
+# BRINK_SCENARIO_YAML_SOURCES) includes only:
+#   model:    the standard library, <immintrin.h>, Eigen, Random123, model headers;
+#   scenario: the standard library, {fmt};
+#   both:     brink_scenario's headers, and a private header beside the file —
+#             never one of the YAML reader's (parse.hpp, yaml_reader.hpp, ...).
+# Each include line is read anchored and its header judged alone, so a
+# comment after it changes nothing.
+set(engine ${SOURCE_DIR}/engine)
+set(yaml_files "")
+foreach(source IN LISTS BRINK_SCENARIO_YAML_SOURCES)
+  list(APPEND yaml_files ${engine}/${source})
 endforeach()
-foreach(file IN LISTS model_files)
-  file(STRINGS ${file} includes REGEX "^[ \t]*#[ \t]*include")
-  foreach(line IN LISTS includes)
-    if(NOT line MATCHES "#[ \t]*include[ \t]*(<[a-z_0-9]+>|<immintrin\\.h>|<Eigen/[A-Za-z]+>|<Random123/[a-z0-9_./]+>|\"brink/model/[a-z_]+\\.hpp\"|\"brink/scenario/[a-z_]+\\.hpp\"|\"[a-z_]+\\.hpp\")"
-       OR line MATCHES "scenario/parse\\.hpp")
-      set(failures "${failures}\n  ${file}: ${line}")
-    endif()
+file(GLOB model_files ${engine}/src/model/* ${engine}/include/brink/model/*)
+file(GLOB scenario_files ${engine}/src/scenario/* ${engine}/include/brink/scenario/*)
+foreach(source IN LISTS BRINK_KERNEL_SOURCES BRINK_MODEL_CORE_SOURCES)
+  list(APPEND model_files ${engine}/${source})
+endforeach()
+foreach(source IN LISTS BRINK_SCENARIO_SOURCES)
+  list(APPEND scenario_files ${engine}/${source})
+endforeach()
+list(REMOVE_DUPLICATES model_files)
+list(REMOVE_DUPLICATES scenario_files)
+list(REMOVE_ITEM scenario_files ${yaml_files})
+if(NOT model_files OR NOT scenario_files)
+  message(FATAL_ERROR "layering check: no model or scenario sources under '${engine}'")
+endif()
+
+set(std_header "^[a-z_0-9]+$")
+set(model_system "${std_header}|^immintrin\\.h$|^Eigen/[A-Za-z]+$|^Random123/[a-z0-9_./]+$")
+set(scenario_system "${std_header}|^fmt/[a-z_]+\\.h$")
+# check_includes(<layer> <system regex> <quoted regex> <file>...)
+function(check_includes layer system quoted)
+  foreach(file IN LISTS ARGN)
+    get_filename_component(dir ${file} DIRECTORY)
+    file(STRINGS ${file} lines REGEX "^[ \t]*#[ \t]*include")
+    foreach(line IN LISTS lines)
+      set(problem "")
+      if(NOT line MATCHES "^[ \t]*#[ \t]*include[ \t]*([<\"])([^>\"]+)[>\"]")
+        set(problem "an include brink cannot read")
+      else()
+        set(header "${CMAKE_MATCH_2}")
+        if(CMAKE_MATCH_1 STREQUAL "<")
+          if(NOT header MATCHES "${system}")
+            set(problem "<${header}> is not a library the ${layer} layer may use")
+          endif()
+        else()
+          if(header MATCHES "^[a-z_]+\\.hpp$")
+            set(target ${dir}/${header})  # a private header beside the file
+          elseif(header MATCHES "${quoted}")
+            set(target ${engine}/include/${header})
+          else()
+            set(target "")
+          endif()
+          if(NOT target OR NOT EXISTS ${target})
+            set(problem "\"${header}\" is not a header the ${layer} layer may include")
+          elseif(target IN_LIST yaml_files)
+            set(problem "\"${header}\" belongs to the YAML reader (brink_scenario_yaml)")
+          endif()
+        endif()
+      endif()
+      if(problem)
+        file(RELATIVE_PATH shown ${SOURCE_DIR} ${file})
+        set(failures "${failures}\n  ${shown}: ${problem}: ${line}")
+      endif()
+    endforeach()
   endforeach()
-endforeach()
+  set(failures "${failures}" PARENT_SCOPE)
+endfunction()
+check_includes(model "${model_system}" "^brink/(model|scenario)/[a-z_]+\\.hpp$" ${model_files})
+check_includes(scenario "${scenario_system}" "^brink/scenario/[a-z_]+\\.hpp$" ${scenario_files})
 
 if(failures)
   message(FATAL_ERROR "layering broken:${failures}")
 endif()
-message(STATUS "layers ok: scenario and model reach no yaml-cpp, HDF5 or Boost; nothing reaches up")
+list(LENGTH model_files model_count)
+list(LENGTH scenario_files scenario_count)
+message(STATUS "layers ok: scenario and model reach no yaml-cpp, HDF5 or Boost; nothing reaches up "
+               "(${model_count} model and ${scenario_count} scenario files scanned)")

@@ -53,4 +53,24 @@ foreach(target IN LISTS brink_layer_targets)
   string(REPLACE "\"" "\\\"" closure "${closure}")
   file(APPEND ${BRINK_LAYERS_FILE} "set(LAYER_${target} \"${closure}\")\n")
 endforeach()
-file(APPEND ${BRINK_LAYERS_FILE} "set(BRINK_KERNEL_SOURCES \"${BRINK_KERNEL_SOURCES}\")\n")
+foreach(list BRINK_KERNEL_SOURCES BRINK_MODEL_CORE_SOURCES BRINK_SCENARIO_SOURCES BRINK_SCENARIO_YAML_SOURCES)
+  file(APPEND ${BRINK_LAYERS_FILE} "set(${list} \"${${list}}\")\n")
+endforeach()
+
+# The check runs in every build too (target brink_layers, in ALL and a
+# dependency of brink), so `cmake --build` fails on a broken layer; it
+# reruns when a file it scans, the check or the recorded closures change.
+file(GLOB_RECURSE brink_layer_scanned CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/engine/src/model/* ${PROJECT_SOURCE_DIR}/engine/src/scenario/*
+     ${PROJECT_SOURCE_DIR}/engine/include/brink/model/* ${PROJECT_SOURCE_DIR}/engine/include/brink/scenario/*)
+set(brink_layers_stamp ${PROJECT_BINARY_DIR}/layers.ok)
+add_custom_command(
+  OUTPUT ${brink_layers_stamp}
+  COMMAND ${CMAKE_COMMAND} -DLAYERS=${BRINK_LAYERS_FILE} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
+          -P ${PROJECT_SOURCE_DIR}/cmake/check_layers.cmake
+  COMMAND ${CMAKE_COMMAND} -E touch ${brink_layers_stamp}
+  DEPENDS ${PROJECT_SOURCE_DIR}/cmake/check_layers.cmake ${BRINK_LAYERS_FILE} ${brink_layer_scanned}
+  COMMENT "Checking the layers (cmake/check_layers.cmake)"
+  VERBATIM)
+add_custom_target(brink_layers ALL DEPENDS ${brink_layers_stamp})
+add_dependencies(brink brink_layers)

@@ -220,13 +220,16 @@ TEST(VariableTableTest, ParameterCoordinatesHaveSafeUniqueNames) {
                                              "p_9lives_x_y", "outcome_code_2", "actors_RUS_forces_deployed_3"}));
 }
 
-TEST(VariableTableTest, ScenarioUnitsMapToUdunitsOrToNothing) {
+// From the field table (FieldSpec::udunits): every field's unit text has one.
+TEST(VariableTableTest, ScenarioUnitsMapToUdunits) {
   EXPECT_EQ(udunits_of("days"), "day");
   EXPECT_EQ(udunits_of("troops"), "1");
   EXPECT_EQ(udunits_of("probability"), "1");
   EXPECT_EQ(udunits_of("troops/day"), "1/day");
-  EXPECT_EQ(udunits_of("1/day per 100,000 troops"), "");
-  EXPECT_EQ(udunits_of(""), "");
+  EXPECT_EQ(udunits_of("1/day per 100,000 troops"), "1/day");
+  EXPECT_EQ(udunits_of("share of the stake"), "1");
+  EXPECT_EQ(udunits_of("per day"), "1");
+  EXPECT_EQ(udunits_of(""), "1");
 }
 
 TEST(VariableTableTest, MissingIntegersAreNetcdfDefaultFills) {

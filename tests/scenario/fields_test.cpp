@@ -6,6 +6,7 @@
 
 #include "../support/scenario_builder.hpp"
 #include "../support/scenarios.hpp"
+#include "brink/model/model.hpp"
 #include "brink/scenario/parse.hpp"
 #include "brink/sweep/plan.hpp"
 
@@ -64,6 +65,26 @@ TEST(FieldTableTest, EveryRowIsReachableAndDocumented) {
                                      [&](const ParameterInfo& p) { return registry.find(p.path)->spec == &f; });
     EXPECT_TRUE(reached) << f.pattern() << " has no path in a scenario with one of everything";
   }
+}
+
+// Each row gives its UDUNITS-2 unit (a parameter coordinate's `units`):
+// docs/output.md promises one on every parameter, "1" when dimensionless.
+// Rows with the same unit text give the same one, so the text alone, as
+// files keep it, maps back to it (udunits_of_unit).
+TEST(FieldTableTest, EveryRowHasItsUdunitsUnit) {
+  for (const FieldSpec& f : field_table()) {
+    EXPECT_TRUE(f.udunits == "1" || f.udunits == "day" || f.udunits == "1/day")
+        << f.pattern() << " (unit '" << f.unit << "') has UDUNITS unit '" << f.udunits << "'";
+    if (f.unit.empty()) {
+      EXPECT_EQ(f.udunits, "1") << f.pattern() << " is dimensionless";
+    }
+    EXPECT_EQ(udunits_of_unit(f.unit), f.udunits)
+        << f.pattern() << ": another row with unit '" << f.unit << "' gives another UDUNITS unit";
+  }
+  EXPECT_EQ(udunits_of_unit("days"), "day");
+  EXPECT_EQ(udunits_of_unit("share of the stake"), "1");
+  EXPECT_EQ(udunits_of_unit("1/day per 100,000 troops"), "1/day");
+  EXPECT_EQ(udunits_of_unit("not a unit of any field"), "1");  // an index (the scenario choice axis)
 }
 
 TEST(FieldTableTest, SettingAFieldThroughItsPathChangesTheMember) {
@@ -159,7 +180,55 @@ TEST(OverrideTest, AProblemCausedByASetNamesTheSet) {
   const std::vector<Override> fixed = {{"run.replications", "300"}};
   const LoadedScenario loaded = load_scenario({"a", adaptive}, fixed);
   EXPECT_FALSE(loaded.scenario.run.rule.adaptive);
+  EXPECT_EQ(loaded.scenario.run.rule.min, 300);
   EXPECT_EQ(loaded.scenario.run.rule.max, 300);
+  // An adaptive bound set after it would make a second count (the run read
+  // max, rerun_command and `brink params` min): refused, naming both values.
+  for (const char* key : {"run.replications.max", "run.replications.min"}) {
+    const std::vector<Override> both = {{"run.replications", "300"}, {key, "800"}};
+    try {
+      load_scenario({"a", adaptive}, both);
+      ADD_FAILURE() << key << " after a fixed run.replications must be refused";
+    } catch (const ScenarioError& e) {
+      ASSERT_EQ(e.diagnostics().size(), 1u);
+      EXPECT_EQ(e.diagnostics()[0].source, std::string("--set ") + key + "=800");
+      EXPECT_NE(e.diagnostics()[0].message.find(std::string("'") + key +
+                                                "' (800) bounds an adaptive count, but an "
+                                                "earlier --set run.replications=300 made the count fixed"),
+                std::string::npos)
+          << e.diagnostics()[0].message;
+    }
+  }
+  // The other order sets the bound first; the fixed count then replaces it.
+  const std::vector<Override> bound_first = {{"run.replications.max", "800"}, {"run.replications", "300"}};
+  const LoadedScenario later = load_scenario({"a", adaptive}, bound_first);
+  EXPECT_EQ(later.scenario.run.rule.min, 300);
+  EXPECT_EQ(later.scenario.run.rule.max, 300);
+}
+
+// The time grid's rules are written once (scenario.hpp); the scenario, the
+// kernel's events and validate read them there.
+TEST(TimeGridTest, StepsAndDaysFollowOneRule) {
+  EXPECT_EQ(steps_in_horizon(1.0, 0.1), 10);   // 1 / 0.1 = 10.000000000000002
+  EXPECT_EQ(steps_in_horizon(10.5, 1.0), 11);  // a part step is simulated whole
+  EXPECT_EQ(step_of_day(1.3, 0.1), 13);        // 1.3 / 0.1 = 12.999999999999998
+  EXPECT_EQ(step_of_day(0.0, 1.0), 0);
+  Scenario s =
+      ScenarioBuilder().actor("A", {.deployed = 10}).actor("B", {.deployed = 20}).adversaries("A", "B").build();
+  s.run.horizon_days = 1.0;
+  s.run.dt_days = 0.1;
+  EXPECT_EQ(s.step_count(), 10);
+  EXPECT_EQ(event_step(1.3, 0.1), 13);
+}
+
+TEST(ValidateTest, AFixedCountIsOneCount) {
+  Scenario s =
+      ScenarioBuilder().actor("A", {.deployed = 10}).actor("B", {.deployed = 20}).adversaries("A", "B").build();
+  s.run.rule = {.adaptive = false, .min = 300, .max = 800};
+  const std::vector<Problem> problems = validate(s);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].paths.front(), "run.replications");
+  EXPECT_EQ(problems[0].message, "a fixed 'run.replications' is one count, but the rule holds min 300 and max 800");
 }
 
 TEST(SweepPointTest, PointsSetTheirValuesOnTheBaseScenario) {

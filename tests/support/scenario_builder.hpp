@@ -57,7 +57,7 @@ class ScenarioBuilder {
     s_.name = "built";
     s_.run.horizon_days = 100;
     s_.run.dt_days = 1;
-    s_.run.replications = s_.run.rule.min = s_.run.rule.max = 256;
+    s_.run.rule.min = s_.run.rule.max = 256;
     s_.run.decisions = false;
     s_.escalation.rungs = {"calm", "tense", "limited", "full", "wider"};
     s_.escalation.initial_rung = 1;

@@ -58,7 +58,7 @@ class ObservationSink final : public ResultSink {
 
 }  // namespace
 
-int observation_step(double day, double dt) { return static_cast<int>(std::floor(day / dt + 1e-9)); }
+int observation_step(double day, double dt) { return static_cast<int>(step_of_day(day, dt)); }
 
 Scenario calibration_scenario(const Scenario& scenario, std::int64_t replications) {
   Scenario s = scenario;
@@ -81,7 +81,6 @@ Scenario calibration_scenario(const Scenario& scenario, std::int64_t replication
   s.output.timeseries_every = rung ? 1 : forces ? std::max(every, 1) : 0;
   s.output.runs = true;
   s.run.rule = {.adaptive = false, .min = replications, .max = replications, .ci_halfwidth = 0.01};
-  s.run.replications = replications;
   s.sweep = {};
   return s;
 }
@@ -157,7 +156,7 @@ Evaluation SweepEvaluator::evaluate_slices(std::span<const double> thetas, std::
   base.run.seed = stream_seed;
   auto shared = std::make_shared<const Scenario>(std::move(base));
   const FieldRegistry registry(*shared);
-  const std::int64_t reps = shared->run.replications;
+  const std::int64_t reps = shared->run.rule.max;
   const std::size_t per_candidate = static_cast<std::size_t>(reps) * m;
   Evaluation out{.statistic = std::vector<double>(count * m),
                  .world = std::vector<double>(count * per_candidate),

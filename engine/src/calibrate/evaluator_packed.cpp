@@ -14,7 +14,7 @@
 namespace brink {
 
 bool SweepEvaluator::packs() const {
-  const std::int64_t reps = scenario_.run.replications;
+  const std::int64_t reps = scenario_.run.rule.max;
   if (!packing_ || reps < 1 || reps > kBlockLanes / 2) return false;
   const FieldRegistry registry(scenario_);
   return std::all_of(paths_.begin(), paths_.end(), [&](const std::string& path) {
@@ -54,7 +54,7 @@ void run_blocks(const std::vector<BlockSpec>& blocks, const Model& model, int th
 Evaluation SweepEvaluator::evaluate_packed(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed,
                                            std::size_t first_slice) {
   const std::size_t count = width ? thetas.size() / width : 0, m = scenario_.observations.size();
-  const int reps = static_cast<int>(scenario_.run.replications);
+  const int reps = static_cast<int>(scenario_.run.rule.max);
   const std::size_t per_block = static_cast<std::size_t>(kBlockLanes / reps);
   const FieldRegistry registry(scenario_);
   std::vector<const FieldRef*> refs;

@@ -302,15 +302,15 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   for (const auto& s : sets) settings.push_back(parse_override(s));  // UTF-8 already (run_command)
   if (vm.count("replications"))
     settings.push_back(
-        {"run.replications", std::to_string(parse_count("--replications", replications, 1, 4'000'000'000))});
-  if (vm.count("seed"))
-    settings.push_back({"run.seed", std::to_string(parse_count("--seed", seed, 0, 9007199254740991ULL))});
+        {"run.replications", std::to_string(parse_setting("--replications", replications, "run.replications"))});
+  if (vm.count("seed")) settings.push_back({"run.seed", std::to_string(parse_setting("--seed", seed, "run.seed"))});
   if (vm.count("timeseries")) {
     if (timeseries.rfind("every=", 0) != 0)
       throw UsageError(
           fmt::format("--timeseries takes every=K (K steps between records), got '{}'", shown(timeseries)));
-    settings.push_back({"output.timeseries_every",
-                        std::to_string(parse_count("--timeseries every", timeseries.substr(6), 1, 1'000'000))});
+    settings.push_back(
+        {"output.timeseries_every",
+         std::to_string(parse_setting("--timeseries every", timeseries.substr(6), "output.timeseries_every", 1))});
   }
   int thread_count =
       !vm.count("threads") ? usable_cpus() : static_cast<int>(parse_count("--threads", threads, 1, 1024));
@@ -561,6 +561,13 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
       value > static_cast<double>(max))
     throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, shown(text)));
   return static_cast<std::uint64_t>(value);
+}
+
+std::uint64_t parse_setting(const std::string& flag, const std::string& text, std::string_view pattern,
+                            std::uint64_t least) {
+  const FieldSpec& field = field_row(pattern);
+  return parse_count(flag, text, std::max(least, static_cast<std::uint64_t>(field.min)),
+                     static_cast<std::uint64_t>(field.max));
 }
 
 ScenarioSource resolve_scenario(const std::optional<std::string>& argument) {

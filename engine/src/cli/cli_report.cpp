@@ -88,10 +88,10 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
   for (std::size_t i = 0; i < registry.size(); ++i) {
     const ParameterInfo& p = registry.parameters()[i];
     const FieldRef& ref = registry.ref(i);
-    const std::string range = ref.spec->kind == FieldKind::kChoice ? "one of the names"
-                              : ref.spec->kind == FieldKind::kBoolean
-                                  ? "true or false"
-                                  : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
+    const std::string range =
+        ref.spec->kind == FieldKind::kChoice    ? fmt::format("one of: {}", fmt::join(ref.spec->choices, ", "))
+        : ref.spec->kind == FieldKind::kBoolean ? "true or false"
+                                                : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
     out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width,
                        field_text(*ref.spec, ref.get(loaded.scenario)), p.unit.empty() ? "-" : p.unit, range,
                        ref.spec->sweepable && (p.numeric || !p.choices.empty()) ? "sweep" : "set");

@@ -36,6 +36,12 @@ std::optional<std::int64_t> whole_number(std::string_view text);
 // `text` as a whole number in [min, max]; throws UsageError naming `flag`.
 // Defined in cli.cpp.
 std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max);
+// A flag that sets a run setting (-n, --seed, --timeseries every=K) as
+// parse_count does, in the range the field table gives `pattern`'s row
+// (its minimum raised to `least` where the flag's form needs more).
+// Defined in cli.cpp.
+std::uint64_t parse_setting(const std::string& flag, const std::string& text, std::string_view pattern,
+                            std::uint64_t least = 0);
 
 // The scenario SCENARIO names: a file, a shipped name, or (none) the flagship.
 // Throws UsageError listing the shipped names. Defined in cli.cpp.

@@ -127,7 +127,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
       throw UsageError(
           fmt::format("--set {}={} fixes a parameter the sweep varies; give it once, as a --set or as "
                       "a sweep axis",
-                      o.path, shown(o.value)));
+                      o.path, shown_value(o.value)));
   if (!request.posterior.empty()) {
     SweepPlan plan = posterior_plan(*loaded, request.posterior, request.posterior_draws);
     const std::vector<std::string>& drawn = plan.draws ? plan.draws->parameters : plan.parameters;
@@ -136,7 +136,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
         throw UsageError(
             fmt::format("--set {}={} fixes a parameter the posterior in '{}' draws; drop the --set, "
                         "or run without --posterior",
-                        o.path, shown(o.value), shown(request.posterior)));
+                        o.path, shown_value(o.value), shown(request.posterior)));
     plan.share_blocks = !one_block_per_point();
     set_rerun_recipe(&plan, source.label, request.settings, loaded->scenario.run.rule.max);
     plan.inputs = fmt::format("posterior {} {}\n", request.posterior, content_digest(file_bytes(request.posterior)));
@@ -152,7 +152,7 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   // the same parameters from them as from the --set overrides alone.
   SweepPlan plan = make_plan(*loaded, request.settings, std::move(choices));
   plan.share_blocks = !one_block_per_point();
-  set_rerun_recipe(&plan, source.label, request.settings, plan.rule.min);
+  set_rerun_recipe(&plan, source.label, request.settings, plan.rule.max);
   for (const ScenarioChoice& c : plan.choices)
     plan.inputs += fmt::format("choice {} {}\n", c.label, content_digest(c.text));
   return checked_for_chunks(std::move(plan));

@@ -1,10 +1,10 @@
 // Names and values the file takes from CF and netCDF conventions: fill
 // values, coordinate variable names and UDUNITS units (docs/output.md).
 #include <algorithm>
-#include <array>
 #include <string>
 
 #include "brink/io/variables.hpp"
+#include "brink/scenario/fields.hpp"
 
 namespace brink {
 
@@ -43,15 +43,6 @@ std::vector<std::string> parameter_coordinate_names(const std::vector<std::strin
   return names;
 }
 
-std::string udunits_of(std::string_view unit) {
-  static constexpr std::array<std::string_view, 11> kDimensionless = {
-      "1",        "troops",      "troop", "steps",   "step",    "replications",
-      "fraction", "probability", "utils", "tension", "position"};
-  if (unit == "days" || unit == "day") return "day";
-  if (std::find(kDimensionless.begin(), kDimensionless.end(), unit) != kDimensionless.end()) return "1";
-  if (unit == "1/day" || unit == "troops/day" || unit == "1/day/tension") return "1/day";
-  if (unit == "1/utils") return "1";
-  return {};
-}
+std::string udunits_of(std::string_view unit) { return std::string(udunits_of_unit(unit)); }
 
 }  // namespace brink

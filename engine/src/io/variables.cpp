@@ -259,7 +259,8 @@ void add_per_replication(std::vector<VariableSpec>& t) {
   run("troops_added", pra, Dtype::kFloat64, "1", "troops added by reinforcement events", &BlockResult::troops_added);
   run("troops_removed", pra, Dtype::kFloat64, "1", "troops removed by demobilization events",
       &BlockResult::troops_removed);
-  run("alliance_war_cause", pr, Dtype::kInt8, "1", "what brought about a direct NATO-Russia clash, if one happened",
+  run("alliance_war_cause", pr, Dtype::kInt8, "1",
+      "what first brought the escalation ladder to the alliance-war rung, if anything",
       &BlockResult::alliance_war_cause, false, Flags::kAllianceWarCause);
   run("resolve_type", pra, Dtype::kInt8, "1", "each actor's private type in the replication (index into type_name)",
       &BlockResult::resolve_type, false, Flags::kResolveType);

@@ -16,10 +16,11 @@
 namespace brink {
 namespace {
 
-// How a message names a --set: path and value as shown(), so that a value of
-// 100,000 digits is cut and an escape sequence is not sent to the terminal.
+// How a message names a --set: path as shown() and value as shown_value(), so
+// that a value of 100,000 digits is cut, an escape sequence is not sent to the
+// terminal, and blanks around the value still show.
 std::string set_label(std::string_view path, std::string_view value) {
-  return fmt::format("--set {}={}", shown(std::string(path)), shown(std::string(value)));
+  return fmt::format("--set {}={}", shown(std::string(path)), shown_value(value));
 }
 
 // A --sweep or --lever argument as a message shows it: a list of scenario
@@ -226,13 +227,15 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       problems.push_back(
           {"--set", -1, -1,
            fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", shown(o.path), shown(o.path),
-                       shown(o.value), join(nearest_paths(registry.parameters(), o.path)))});
+                       shown_value(o.value), join(nearest_paths(registry.parameters(), o.path)))});
       continue;
     }
     const std::string label = set_label(o.path, o.value);
     double value = 0.0;
     if (std::string problem = field_value_from_text(*field->spec, o.value, &value); !problem.empty()) {
-      problems.push_back({label, -1, -1, fmt::format("'{}' {}, got '{}'", o.path, problem, shown(o.value))});
+      problems.push_back(
+          {label, -1, -1,
+           fmt::format("'{}' {}, got '{}'{}", o.path, problem, shown_value(o.value), blank_edges_note(o.value))});
       continue;
     }
     if (std::string problem = field_value_problem(*field->spec, o.path, value, shown(o.value)); !problem.empty()) {
@@ -240,6 +243,20 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       continue;
     }
     if (replaced) continue;
+    // An earlier --set can take a field away: run.replications=N makes the
+    // count fixed, and then run.replications.min and .max would make two
+    // counts of it (the run, `brink params` and rerun_command would disagree).
+    if (field->spec->applies && !field->spec->applies(loaded.scenario, field->index)) {
+      problems.push_back(
+          {label, -1, -1,
+           o.path.starts_with("run.replications.")
+               ? fmt::format("'{}' ({}) bounds an adaptive count, but an earlier --set "
+                             "run.replications={} made the count fixed; give the fixed count or "
+                             "the adaptive keys, not both",
+                             o.path, shown(o.value), loaded.scenario.run.rule.max)
+               : fmt::format("'{}' does not apply to the scenario as the earlier --set options leave it", o.path)});
+      continue;
+    }
     field->set(loaded.scenario, value);
     loaded.overrides.push_back(o);
   }

@@ -51,10 +51,7 @@ std::string_view to_string(EventKind kind) {
   return kNames[static_cast<int>(kind)];
 }
 
-int Scenario::step_count() const {
-  // A horizon that is a whole number of steps up to rounding gives exactly that many steps.
-  return static_cast<int>(std::ceil(run.horizon_days / run.dt_days - 1e-9));
-}
+int Scenario::step_count() const { return static_cast<int>(steps_in_horizon(run.horizon_days, run.dt_days)); }
 
 int Scenario::type_slots() const {
   int slots = 1;

@@ -47,12 +47,12 @@ void priors_sum_to_one(const Scenario& s, Problems* out) {
   }
 }
 
-// Scenario::step_count rounds horizon_days / dt_days up (to within 1e-9), so a
-// horizon shorter than a step would still simulate a whole step past it, and
-// one below 1e-9 steps would simulate none.
+// Scenario::step_count rounds horizon_days / dt_days up (to within 1e-9,
+// steps_in_horizon), so a horizon shorter than a step would still simulate a
+// whole step past it, and one below 1e-9 steps would simulate none.
 // Scenario::step_count in a double: an int would overflow before
 // steps_at_most_a_million has refused the scenario.
-double steps_of(const Scenario& s) { return std::ceil(s.run.horizon_days / s.run.dt_days - 1e-9); }
+double steps_of(const Scenario& s) { return steps_in_horizon(s.run.horizon_days, s.run.dt_days); }
 
 void at_least_one_step(const Scenario& s, Problems* out) {
   if (steps_of(s) >= 1) return;
@@ -84,10 +84,16 @@ void replication_bounds_ordered(const Scenario& s, Problems* out) {
   if (r.adaptive && r.max < r.min)
     out->push_back({{"run.replications", "run.replications.max", "run.replications.min"},
                     fmt::format("'run.replications.max' ({}) is below 'run.replications.min' ({})", r.max, r.min)});
+  // One count, held as min == max: the run reads max, `brink params` and rerun_command the same.
+  if (!r.adaptive && r.max != r.min)
+    out->push_back({{"run.replications"},
+                    fmt::format("a fixed 'run.replications' is one count, but the rule holds "
+                                "min {} and max {}",
+                                r.min, r.max)});
 }
 
-// An event fires in step floor(day / dt + 1e-9) (event_step in
-// brink/model/model.hpp); the run has step_count() = S steps, so a day at or
+// An event fires in step floor(day / dt + 1e-9) (step_of_day, as event_step
+// in brink/model/model.hpp); the run has step_count() = S steps, so a day at or
 // after S·dt (an event on the horizon day, when the horizon is whole steps)
 // would never fire. Day 0 fires in the first step.
 void events_before_the_end(const Scenario& s, Problems* out) {
@@ -95,7 +101,7 @@ void events_before_the_end(const Scenario& s, Problems* out) {
   const double end = steps * s.run.dt_days;
   for (std::size_t e = 0; e < s.events.size(); ++e) {
     const double day = s.events[e].day;
-    if (std::floor(day / s.run.dt_days + 1e-9) < steps) continue;
+    if (step_of_day(day, s.run.dt_days) < steps) continue;
     const std::string path = fmt::format("events.{}.day", e);
     out->push_back({{path, "run.horizon_days", "run.dt_days"},
                     fmt::format("'{}' is {}, but the run simulates days [0, {:.12g}) ({} steps, dt_days {}): an "
@@ -107,7 +113,7 @@ void events_before_the_end(const Scenario& s, Problems* out) {
 // An observation on day d is read after the step holding d (observation_step
 // in brink/calibrate/evaluator.hpp), as an event fires in it: a day at or
 // after S·dt lies past the last step the run simulates.
-double observation_step_of(const Scenario& s, const Observation& o) { return std::floor(o.day / s.run.dt_days + 1e-9); }
+double observation_step_of(const Scenario& s, const Observation& o) { return step_of_day(o.day, s.run.dt_days); }
 bool observed_in_run(const Scenario& s, const Observation& o) {
   return o.day >= 0 && observation_step_of(s, o) < steps_of(s);
 }

@@ -79,7 +79,7 @@ class SweepEvaluator final : public ParticleEvaluator {
   double lane_steps() const { return lane_steps_; }
   std::int64_t points() const { return points_; }
   std::size_t observation_count() const { return scenario_.observations.size(); }
-  std::int64_t replications() const { return scenario_.run.replications; }
+  std::int64_t replications() const { return scenario_.run.rule.max; }
   // True once the stop flag is set.
   bool stopped() const { return stop_ && stop_->load(); }
 

@@ -203,9 +203,10 @@ const VariableSpec& find_variable(std::string_view name);  // throws std::out_of
 // -> "actors_RUS_forces_deployed"), made unique against the table's names
 // and each other by a numeric suffix.
 std::vector<std::string> parameter_coordinate_names(const std::vector<std::string>& paths);
-// A scenario field's unit text as a UDUNITS-2 unit: "day" for days, "1" for
-// counts and dimensionless quantities (troops, steps, probabilities, ...),
-// "1/day" for rates per day; "" when the text has no such equivalent.
+// A scenario field's unit text as a UDUNITS-2 unit, from the field table
+// (FieldSpec::udunits, through udunits_of_unit): "day" for days, "1" for
+// counts and dimensionless quantities (troops, steps, probabilities, shares,
+// "" ...), "1/day" for rates per day.
 std::string udunits_of(std::string_view scenario_unit);
 
 // The outputs a sensitivity analysis decomposes (summary_outputs' order):

@@ -13,9 +13,8 @@
 
 namespace brink {
 
-// The step an event on `day` applies in: the one whose interval [s·dt, (s+1)·dt)
-// covers the day, with a tolerance of 1e-9 steps for decimal days such as 1.3.
-inline int event_step(double day, double dt) { return static_cast<int>(std::floor(day / dt + 1e-9)); }
+// The step an event on `day` applies in (step_of_day, brink/scenario/scenario.hpp).
+inline int event_step(double day, double dt) { return static_cast<int>(step_of_day(day, dt)); }
 
 class Model {
  public:

@@ -37,7 +37,9 @@ struct FieldSpec {
   double fallback = 0.0;  // the value when the key is absent (the struct's default)
   double min = 0.0;
   double max = 0.0;
-  std::string_view unit = {};    // "" when dimensionless
+  std::string_view unit = {};  // as docs and messages show it; "" when dimensionless
+  // The same unit in UDUNITS-2 (the CF `units` of its parameter coordinate): "1" when dimensionless.
+  std::string_view udunits = {};
   std::string_view symbol = {};  // the model's symbol (docs/model.md), "" if none
   std::string_view meaning = {};
   bool required = false;
@@ -62,8 +64,16 @@ bool shares_blocks_exactly(const FieldSpec& spec);
 
 // Every row, grouped by section in file order.
 std::span<const FieldSpec> field_table();
+// The UDUNITS-2 unit of the rows whose unit text is `unit` ("" for the
+// dimensionless ones), which every such row gives alike (fields_test checks);
+// "1" for a unit no row has: a parameter that is no field (the scenario
+// choice axis) is an index. Files keep a parameter's unit text; this maps it.
+std::string_view udunits_of_unit(std::string_view unit);
 // The rows of one section pattern, in table order.
 std::vector<const FieldSpec*> section_fields(std::string_view section);
+// The row of a pattern ("run.seed", "actors.*.forces.deployed"); throws
+// std::logic_error if there is none (a caller's typo, not a user's).
+const FieldSpec& field_row(std::string_view pattern);
 
 // Whether `path` is a run or output setting (run.seed, run.horizon_days,
 // output.runs, ...): settable, but not a model parameter, so it can be

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -225,11 +226,13 @@ struct Event {
 
 // Replications per sweep point: a fixed count, or adaptive — more blocks until
 // every outcome probability's 95% Wilson half-width is at most ci_halfwidth,
-// or max is reached.
+// or max is reached. A fixed count is min == max (run.replications sets both;
+// validate refuses a fixed rule whose min and max differ), so `max` is what
+// every point runs at most, fixed or adaptive.
 struct ReplicationRule {
   bool adaptive = false;
   std::int64_t min = 1000;     // fixed: the count; adaptive: the first round
-  std::int64_t max = 1000;     // adaptive: never more than this
+  std::int64_t max = 1000;     // fixed: the count; adaptive: never more than this
   double ci_halfwidth = 0.01;  // adaptive: target Wilson half-width [probability]
 };
 
@@ -276,11 +279,23 @@ struct SweepSpec {
   }
 };
 
+// The time grid's two rules, written once (Scenario::step_count, event_step,
+// observation_step and validate all use them). Doubles: validate counts the
+// steps of a horizon, and the step of a day far past it, before refusing them.
+//
+// The steps a horizon holds: horizon / dt rounded up, to within 1e-9 steps,
+// so that a horizon of a whole number of steps up to rounding gives exactly
+// that many.
+inline double steps_in_horizon(double horizon_days, double dt_days) { return std::ceil(horizon_days / dt_days - 1e-9); }
+// The step a day falls in: the one whose interval [s·dt, (s+1)·dt) covers it,
+// with a tolerance of 1e-9 steps for decimal days such as 1.3. An event on the
+// day fires in it; an observation of the day is read after it.
+inline double step_of_day(double day, double dt_days) { return std::floor(day / dt_days + 1e-9); }
+
 struct RunSettings {
   double horizon_days = 120.0;
   double dt_days = 1.0;
-  std::int64_t replications = 1000;  // == rule.min when fixed
-  ReplicationRule rule;
+  ReplicationRule rule;  // run.replications
   std::uint64_t seed = 1;
   bool decisions = true;        // false: no actor chooses actions (analytic checks)
   bool common_random = false;   // replication r draws the same stream at every point

@@ -4,6 +4,7 @@
 // YAML reader, the rules, --set and --sweep) and by the CLI's options.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -145,6 +146,27 @@ inline std::string escaped(std::string_view text) {
     i += unit.length;
   }
   return out;
+}
+
+// A value from the command line (--set PATH=VALUE) as a message quotes it:
+// as shown() shows it, but with the blanks before and after it kept (a tab or
+// newline escaped, at most 8 each side), since they can be what is wrong
+// with it: shown() would quote ' 5' as '5'.
+inline std::string shown_value(std::string_view value) {
+  constexpr std::string_view kBlanks = " \t\n\r\v\f";
+  const std::size_t first = value.find_first_not_of(kBlanks);
+  if (first == std::string_view::npos) return escaped(value.substr(0, 8));
+  const std::size_t last = value.find_last_not_of(kBlanks);
+  return escaped(value.substr(0, std::min<std::size_t>(first, 8))) +
+         shown(std::string(value.substr(first, last + 1 - first))) +
+         escaped(value.substr(last + 1, std::min<std::size_t>(value.size() - last - 1, 8)));
+}
+// " (whitespace around the value)" when `value` starts or ends with a blank, else "".
+inline std::string blank_edges_note(std::string_view value) {
+  constexpr std::string_view kBlanks = " \t\n\r\v\f";
+  const bool edges = !value.empty() && (kBlanks.find(value.front()) != std::string_view::npos ||
+                                        kBlanks.find(value.back()) != std::string_view::npos);
+  return edges ? " (whitespace around the value)" : "";
 }
 
 }  // namespace brink

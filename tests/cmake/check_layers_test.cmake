@@ -1,0 +1,84 @@
+# The `layers_catches` test: cmake/check_layers.cmake refuses a forbidden
+# include wherever it is put in the model or the YAML-free scenario layer.
+#   cmake -DLAYERS=<build>/layers.cmake -DSOURCE_DIR=<source> -DWORK_DIR=<scratch> -P check_layers_test.cmake
+# Each case edits a copy of the layers' sources under WORK_DIR, never the tree.
+cmake_minimum_required(VERSION 3.25)
+set(copy ${WORK_DIR}/tree)
+file(REMOVE_RECURSE ${copy})
+foreach(dir src/model src/scenario include/brink/model include/brink/scenario)
+  get_filename_component(parent ${copy}/engine/${dir} DIRECTORY)
+  file(COPY ${SOURCE_DIR}/engine/${dir} DESTINATION ${parent})
+endforeach()
+
+# run_check(<result var> <output var>): the check on the copy.
+function(run_check result output)
+  execute_process(COMMAND ${CMAKE_COMMAND} -DLAYERS=${LAYERS} -DSOURCE_DIR=${copy}
+                          -P ${SOURCE_DIR}/cmake/check_layers.cmake
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(${result} ${rc} PARENT_SCOPE)
+  set(${output} "${out}${err}" PARENT_SCOPE)
+endfunction()
+
+set(failures "")
+run_check(rc out)
+if(NOT rc EQUAL 0)
+  set(failures "${failures}\n  the unchanged copy fails the check:\n${out}")
+endif()
+
+# expect_caught(<name> <file under engine/> <mode> <text>): with <text> put
+# at the file's start (mode "start") or after its `#pragma once` ("pragma"),
+# the check fails and names the file; the file is restored afterwards.
+function(expect_caught name file mode text)
+  set(path ${copy}/engine/${file})
+  file(READ ${path} original)
+  if(mode STREQUAL "start")
+    set(changed "${text}\n${original}")
+  else()
+    string(FIND "${original}" "#pragma once" at)
+    if(at LESS 0)
+      message(FATAL_ERROR "${file} has no #pragma once")
+    endif()
+    string(SUBSTRING "${original}" 0 ${at} head)
+    string(SUBSTRING "${original}" ${at} -1 tail)
+    string(REPLACE "#pragma once" "#pragma once\n${text}" tail "${tail}")
+    set(changed "${head}${tail}")
+  endif()
+  file(WRITE ${path} "${changed}")
+  run_check(rc out)
+  file(WRITE ${path} "${original}")
+  if(rc EQUAL 0)
+    set(failures "${failures}\n  (${name}) not caught: ${text} in ${file}" PARENT_SCOPE)
+  elseif(NOT out MATCHES "engine/${file}: ")
+    set(failures "${failures}\n  (${name}) failed without naming ${file}:\n${out}" PARENT_SCOPE)
+  endif()
+endfunction()
+
+# The outside check's cases (a)-(e), then the other ways into the layers.
+expect_caught(a src/model/combat.cpp start "#include <yaml-cpp/yaml.h>")
+expect_caught(b src/model/model.cpp start "#include <yaml-cpp/yaml.h>\n#include <hdf5.h>")
+expect_caught(b-hdf5 src/model/model.cpp start "#include <hdf5.h>")
+expect_caught(c src/model/block_scratch.hpp pragma "#include <yaml-cpp/yaml.h>")
+expect_caught(d src/scenario/fields.cpp start "#include <yaml-cpp/yaml.h>")
+expect_caught(e src/model/combat.cpp start "#include <yaml-cpp/yaml.h>  // was #include <vector>")
+expect_caught(public-model-header include/brink/model/rules.hpp pragma "#include <boost/math/constants/constants.hpp>")
+expect_caught(public-scenario-header include/brink/scenario/scenario.hpp pragma "#  include \"yaml-cpp/yaml.h\"")
+expect_caught(private-scenario-header src/scenario/number_text.hpp pragma "#include <yaml-cpp/yaml.h>")
+expect_caught(model-reaches-parser src/model/kernel.cpp start "#include \"brink/scenario/parse.hpp\"")
+expect_caught(scenario-reaches-reader src/scenario/validate.cpp start "#include \"yaml_reader.hpp\"")
+expect_caught(scenario-reaches-model src/scenario/scenario.cpp start "#include \"brink/model/model.hpp\"")
+expect_caught(model-reaches-sweep src/model/model.cpp start "#include \"brink/sweep/plan.hpp\"")
+expect_caught(unreadable src/model/decide.cpp start "#include BRINK_HEADER")
+
+# The YAML reader's own files may use yaml-cpp: the copy passes with one more.
+file(READ ${copy}/engine/src/scenario/parse.cpp original)
+file(WRITE ${copy}/engine/src/scenario/parse.cpp "#include <yaml-cpp/yaml.h>\n${original}")
+run_check(rc out)
+if(NOT rc EQUAL 0)
+  set(failures "${failures}\n  a yaml-cpp include in the YAML reader (parse.cpp) is refused:\n${out}")
+endif()
+
+file(REMOVE_RECURSE ${copy})
+if(failures)
+  message(FATAL_ERROR "the layers check misses:${failures}")
+endif()
+message(STATUS "the layers check catches every forbidden include tried")
