@@ -156,9 +156,10 @@ TEST(PosteriorTextTest, EmptyValuesFlowRootsAndCrlfLines) {
 // it failed after its last generation. The mark is dropped, as the caller
 // writes a header before the text.
 TEST(PosteriorTextTest, AByteOrderMarkShiftsNoEditAndIsDropped) {
-  const std::string out = with("\xEF\xBB\xBF" + kBase,
-                               {"actors.A.forces.deployed", "actors.B.forces.deployed", "escalation.incidents.base_rate"},
-                               {"1234.56", "2500", "0.5"});
+  const std::string out =
+      with("\xEF\xBB\xBF" + kBase,
+           {"actors.A.forces.deployed", "actors.B.forces.deployed", "escalation.incidents.base_rate"},
+           {"1234.56", "2500", "0.5"});
   EXPECT_EQ(at(out, "actors.A.forces.deployed"), "1234.56");
   EXPECT_EQ(at(out, "actors.B.forces.deployed"), "2500");
   EXPECT_EQ(at(out, "escalation.incidents.base_rate"), "0.5");

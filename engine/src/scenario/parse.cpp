@@ -684,7 +684,8 @@ std::vector<SettledConstraint> fix_overridden_axes(LoadedScenario& loaded, std::
     const auto reads_dropped = std::find_if(c.terms.begin(), c.terms.end(), [&](const auto& term) {
       return std::find(dropped.begin(), dropped.end(), term.first) != dropped.end();
     });
-    const auto bounds = std::find_if(c.terms.begin(), c.terms.end(), [&](const auto& term) { return swept(term.first); });
+    const auto bounds =
+        std::find_if(c.terms.begin(), c.terms.end(), [&](const auto& term) { return swept(term.first); });
     if (reads_dropped == c.terms.end()) {
       kept.push_back(c);
     } else if (bounds == c.terms.end()) {
