@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -413,7 +414,19 @@ std::string publish_output(const fs::path& partial, const fs::path& target, cons
   return {};
 }
 
+namespace {
+
+// HDF5_USE_FILE_LOCKING=FALSE turns HDF5's file locks off (readers then take
+// none, e.g. on file systems without flock); the partial's lock follows it.
+bool file_locking_off() {
+  const char* value = std::getenv("HDF5_USE_FILE_LOCKING");
+  return value != nullptr && std::string_view(value) == "FALSE";
+}
+
+}  // namespace
+
 PartialHold::PartialHold(const fs::path& partial) {
+  if (file_locking_off()) return;
   fd_ = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   // Shared: HDF5's readers of the live file (h5py, SWMR) take shared locks too.
   if (fd_ >= 0 && ::flock(fd_, LOCK_SH | LOCK_NB) != 0) {
@@ -427,6 +440,7 @@ PartialHold::~PartialHold() {
 }
 
 void refuse_partial_in_use(const fs::path& partial, const fs::path& lock, bool resume) {
+  if (file_locking_off()) return;
   const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return;  // none, or not a file a run holds: the other checks name it
   const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
