@@ -97,7 +97,7 @@ FileIdentity write_text_file(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-void check_observation_days(const LoadedScenario& loaded) {
+void check_calibration_observations(const LoadedScenario& loaded) {
   if (loaded.scenario.observations.empty()) {
     if (loaded.source.where.contains("observations"))
       throw ScenarioError(
@@ -558,7 +558,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     // load_scenario leaves to the sweep's range hold at the file's values too.
     if (std::vector<Diagnostic> found = locate(set.loaded, validate(set.loaded.scenario)); !found.empty())
       throw ScenarioError(std::move(found));
-    check_observation_days(set.loaded);
+    check_calibration_observations(set.loaded);
     set.spec = calibrate_spec(set.loaded, set.source, vm, o);
     check_calibration_size(set.loaded, set.spec);
     for (const Override& s : settings)

@@ -58,7 +58,7 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   // What `brink calibrate` would refuse, where the scenario declares a calibration.
   check_prior_corners(loaded);
   if (!loaded.scenario.calibrate.empty()) {
-    check_observation_days(loaded);
+    check_calibration_observations(loaded);
     check_calibration_size(loaded, loaded.scenario.calibrate);
   }
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,

@@ -56,7 +56,7 @@ void check_prior_corners(const LoadedScenario& loaded);
 // (observation_day_problems), which only a calibration reads; throws
 // ScenarioError at their lines or --set.
 // Defined in cli_calibrate.cpp.
-void check_observation_days(const LoadedScenario& loaded);
+void check_calibration_observations(const LoadedScenario& loaded);
 
 // A calibration of `spec` (the file's, or with the command line's options)
 // that needs more memory than the machine has; throws ScenarioError at
