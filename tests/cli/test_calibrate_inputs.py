@@ -312,7 +312,7 @@ def test_observation_days_are_checked_against_the_horizon_after_set(run, toy, tm
     scenario.write_text(with_observation(toy, "{quantity: incidents, day: 20, value: 6, sd: 1, source: s}"),
                         encoding="utf-8")
     proc = run("calibrate", scenario, "-q", "--set", "run.horizon_days=10", "-o", tmp_path / "c.h5", timeout=300)
-    assert proc.returncode == 2 and proc.stderr.startswith("--set run.horizon_days=10: "), proc.stderr
+    assert proc.returncode == 2 and proc.stderr.startswith("brink calibrate: --set run.horizon_days=10: "), proc.stderr
     assert "'observations.x' falls on day 20, outside the simulated days [0, 10) (10 steps, dt_days 1)" in proc.stderr
     assert proc.stderr.count("\n") == 1 and not list(tmp_path.glob("c.*"))
     horizon = float(re.search(r"horizon_days: (\d+)", toy).group(1))
@@ -514,7 +514,7 @@ def test_incidents_may_share_the_last_observed_step(run, toy, tmp_path):
         in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     # The rule reads steps after --set: at dt 0.5, days 39 and 39.5 are steps 78 and 79.
     proc = run("calibrate", tmp_path / "same.yaml", "-q", "--set", "run.dt_days=0.5", "-o", tmp_path / "d.h5")
-    assert proc.returncode == 2 and proc.stderr.startswith("--set run.dt_days=0.5: "), proc.stderr
+    assert proc.returncode == 2 and proc.stderr.startswith("brink calibrate: --set run.dt_days=0.5: "), proc.stderr
     assert "(step 78), before the last observed step 79 (day 39.5" in proc.stderr, proc.stderr
 
 

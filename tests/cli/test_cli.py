@@ -556,7 +556,7 @@ def test_a_later_set_of_the_same_path_wins_but_every_set_is_checked(run, tmp_pat
         proc = run("run", "--replications", 100, "-q", "--set", f"{path}={first}", "--set", f"{path}={second}", "-o",
                    tmp_path / "y.h5")
         assert_usage_error(proc)
-        assert proc.stderr.startswith(f"--set {path}=-5: '{path}' must be in [0, "), proc.stderr
+        assert proc.stderr.startswith(f"brink run: --set {path}=-5: '{path}' must be in [0, "), proc.stderr
         assert not (tmp_path / "y.h5").exists()
 
 
@@ -573,7 +573,7 @@ def test_a_set_replaced_by_an_option_is_still_checked(run, tmp_path, args, path)
     out = tmp_path / "x.h5"
     proc = run("run", *args, "-q", "-o", out)
     assert_usage_error(proc)
-    assert proc.stderr.startswith(f"--set {path}=banana: '{path}' "), proc.stderr
+    assert proc.stderr.startswith(f"brink run: --set {path}=banana: '{path}' "), proc.stderr
     assert "got 'banana'" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert not out.exists() and not list(tmp_path.glob("x.h5*"))
 
@@ -582,7 +582,7 @@ def test_calibrate_checks_a_replaced_set_too(run, source_dir, tmp_path):
     toy = source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml"
     proc = run("calibrate", toy, "--seed", 3, "--set", "run.seed=banana", "-q", "-o", tmp_path / "c.h5")
     assert_usage_error(proc)
-    assert proc.stderr.startswith("--set run.seed=banana: 'run.seed' ") and "got 'banana'" in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("brink calibrate: --set run.seed=banana: 'run.seed' ") and "got 'banana'" in proc.stderr, proc.stderr
     assert not list(tmp_path.glob("c.*"))
 
 

@@ -42,7 +42,7 @@ def test_an_adaptive_bound_after_a_fixed_count_is_refused(brink, sweep_example, 
                      "--set", f"{key}={value}", *SWEEPS, "-o", out)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines() == [
-        f"--set {key}={value}: '{key}' ({value}) bounds an adaptive count, but an earlier --set "
+        f"brink run: --set {key}={value}: '{key}' ({value}) bounds an adaptive count, but an earlier --set "
         "run.replications=300 made the count fixed; give the fixed count or the adaptive keys, not both"], proc.stderr
     assert not out.exists()
 
@@ -147,7 +147,7 @@ def test_a_set_value_with_blanks_around_it_shows_them(brink, tmp_path, value, qu
                      "-o", tmp_path / "x.h5")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines() == [
-        f"--set escalation.tension.initial={quoted[1:-1]}: 'escalation.tension.initial' must be a finite number "
+        f"brink run: --set escalation.tension.initial={quoted[1:-1]}: 'escalation.tension.initial' must be a finite number "
         f"[tension], got {quoted} (whitespace around the value)"], proc.stderr
 
 

@@ -92,7 +92,7 @@ def test_lhs_range_crossing_a_cap_is_refused_for_every_seed_even_those_whose_poi
     assert brink("validate", base).returncode == 0
     argument = f"{DEPLOYED}=50000:200000"
     proc = brink("run", base, "-q", "--seed", passing[0], "--sweep", argument, "-o", tmp_path / "cli.h5")
-    assert_refused(proc, f"--sweep {argument}: ", "lhs range [50000, 200000]", 200000)
+    assert_refused(proc, f"brink run: --sweep {argument}: ", "lhs range [50000, 200000]", 200000)
 
 
 def test_grid_crossing_a_cap_is_refused_before_anything_runs(tmp_path):
@@ -113,7 +113,7 @@ def test_grid_crossing_a_cap_is_refused_before_anything_runs(tmp_path):
 
     argument = f"{DEPLOYED}=100000,195000"
     proc = brink("run", within, "-q", "--sweep", argument, "-o", tmp_path / "cli.h5")
-    assert_refused(proc, f"--sweep {argument}: ", "grid values 100000 to 195000", 195000)
+    assert_refused(proc, f"brink run: --sweep {argument}: ", "grid values 100000 to 195000", 195000)
 
 
 def test_a_set_that_lowers_the_cap_under_the_range_is_refused_at_the_axis(tmp_path):

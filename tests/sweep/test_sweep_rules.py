@@ -133,7 +133,7 @@ def test_a_set_is_judged_against_the_swept_range_not_the_base_value(tmp_path):
     argument = f"{DEPLOYED}=100000:150000"
     proc = brink("run", base, "-q", "-o", tmp_path / "o.h5", "--design", "lhs", "--samples", 4,
                  "--sweep", argument, "--set", f"{CAP}=120000")
-    usage_error(proc, rf"^--sweep {re.escape(argument)}: ", "crosses rule cap_at_least_deployed",
+    usage_error(proc, rf"^brink run: --sweep {re.escape(argument)}: ", "crosses rule cap_at_least_deployed",
                 f"at {DEPLOYED}=150000")
     nothing_written(tmp_path)
     # Without a sweep of deployed the rule is checked at the value, as before.
@@ -217,7 +217,7 @@ def test_a_set_that_breaks_a_bargaining_rule_is_refused_at_the_set(tmp_path, rou
     args = ["run", path, "-q", "-n", 64, "-o", tmp_path / "o.h5"]
     for setting in settings:
         args += ["--set", setting]
-    usage_error(brink(*args), rf"^--set {re.escape(settings[-1])}: " + message)
+    usage_error(brink(*args), rf"^brink run: --set {re.escape(settings[-1])}: " + message)
     nothing_written(tmp_path)
 
 
@@ -236,7 +236,7 @@ def test_a_sweep_crossing_a_bargaining_rule_is_refused_at_its_axis_for_every_see
     _, path = ultimatum(tmp_path, rounds="rounds: 3")
     for seed in (1, 2, 3):
         proc = brink("run", path, "-q", "-n", 64, "-o", tmp_path / "o.h5", "--seed", seed, "--sweep", sweep, *extra)
-        usage_error(proc, rf"^--sweep {re.escape(sweep)}: " + message)
+        usage_error(proc, rf"^brink run: --sweep {re.escape(sweep)}: " + message)
     nothing_written(tmp_path)
     # A range that keeps the rule runs.
     simulate(tmp_path / "ok.h5", path, "-n", 64, "--sweep", f"{INTERVAL}=1,2")
@@ -285,7 +285,7 @@ def test_a_design_name_in_the_wrong_case_is_one_error(tmp_path):
                 "got 'LHS'", "lower case: 'lhs'")
     base = write(tmp_path, "base.yaml", scenario_text(replications=16))
     usage_error(brink("run", base, "-q", "-o", tmp_path / "o.h5", "--design", "Sobol", "--samples", 4,
-                      "--sweep", f"{PATIENCE}=10:90"), "^--design: ", "lower case: 'sobol'")
+                      "--sweep", f"{PATIENCE}=10:90"), "^brink run: --design: ", "lower case: 'sobol'")
     nothing_written(tmp_path)
 
 

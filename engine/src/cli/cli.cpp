@@ -674,7 +674,10 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
         shown(command));
     return kExitUsage;
   } catch (const ScenarioError& e) {
-    for (const auto& d : e.diagnostics()) err << d.format() << "\n";
+    // A file's diagnostic reads as a compiler's (file:line:column: ...); one
+    // about an option (--set, --sweep, ...) names the command, as other usage errors do.
+    for (const auto& d : e.diagnostics())
+      err << (d.source.starts_with("-") ? "brink " + command + ": " : "") << d.format() << "\n";
     return kExitUsage;
   } catch (const UsageError& e) {
     // Messages quote the command line (Boost's own do, unescaped): one line, nothing that drives the terminal.
