@@ -5,9 +5,11 @@ Bitwise reproducibility is promised per path, so every comparison here stays wit
 """
 
 import re
+import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -106,6 +108,33 @@ def test_unknown_path_is_a_usage_error(run, tmp_path, value):
     line = _one_sentence(proc.stderr)
     assert f"'{value}'" in line and "avx2" in line, line
     assert not target.exists() and not target.with_name(target.name + ".partial").exists()
+
+
+def test_a_truncated_kernel_object_is_refused_before_anything_is_written(brink, cpu_paths, tmp_path):
+    """A kernel object cut short (an interrupted copy or install) used to kill brink with SIGBUS,
+    even `brink --version`, when dlopen's mapping touched a page past the file's end, and `run`
+    left a partial and a lock behind: now one sentence, exit 1, and nothing written."""
+    default = "avx512" if "avx512" in cpu_paths else "avx2"
+    built = Path(brink).parent
+    copy = tmp_path / "bin"
+    copy.mkdir()
+    shutil.copy2(brink, copy / "brink")
+    for other in PATHS:
+        if other != default and (built / f"brink_kernel_{other}.so").exists():
+            shutil.copy2(built / f"brink_kernel_{other}.so", copy)
+    whole = (built / f"brink_kernel_{default}.so").read_bytes()
+    for cut in (4096, len(whole) // 2, len(whole) - 8):
+        (copy / f"brink_kernel_{default}.so").write_bytes(whole[:cut])
+        version = subprocess.run([copy / "brink", "--version"], capture_output=True, text=True, timeout=60)
+        _check(version)
+        assert f"kernel path used: none ({copy / f'brink_kernel_{default}.so'} is truncated ({cut} of its" \
+            in version.stdout, version.stdout
+        target = tmp_path / "never.h5"
+        proc = subprocess.run([copy / "brink", "run", "-n", "300", "-q", "-o", target], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path)
+        line = _one_sentence(_check(proc, code=1).stderr)
+        assert line.startswith("brink run: ") and "is truncated" in line and "reinstall brink" in line, line
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"], list(tmp_path.iterdir())
 
 
 def _interrupt(brink, target, *extra):

@@ -134,7 +134,8 @@ void choose_kernel(const std::optional<std::string>& requested, const std::optio
     }
     return;
   }
-  if (requested) select_kernel(*requested);
+  // Loaded now, before any file is written: a kernel that cannot load stops the run with nothing left behind.
+  select_kernel(requested ? *requested : default_isa());
 }
 
 int print_version(std::ostream& out) {

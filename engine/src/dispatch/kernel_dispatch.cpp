@@ -5,11 +5,14 @@
 // its symbols (Eigen's templates above all) can bind to another variant's or
 // to this binary's copies: the path that runs is the path that was chosen.
 #include <dlfcn.h>
+#include <elf.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -46,6 +49,27 @@ std::vector<fs::path> candidates(std::string_view isa) {
   return {dir / file, dir.parent_path() / BRINK_KERNEL_INSTALL_DIR / file};
 }
 
+// The bytes an ELF object's headers say it holds: its program headers, every
+// loaded segment, and its section headers (written last). 0 if it is no
+// 64-bit ELF file, which dlopen then names itself.
+std::uintmax_t elf_extent(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr header{};
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
+      header.e_ident[EI_CLASS] != ELFCLASS64)
+    return 0;
+  std::uintmax_t extent =
+      std::max<std::uintmax_t>(header.e_phoff + std::uintmax_t{header.e_phnum} * header.e_phentsize,
+                               header.e_shoff + std::uintmax_t{header.e_shnum} * header.e_shentsize);
+  for (unsigned i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment{};
+    in.seekg(static_cast<std::streamoff>(header.e_phoff + std::uintmax_t{i} * header.e_phentsize));
+    if (!in.read(reinterpret_cast<char*>(&segment), sizeof segment)) break;  // past the end: extent says so
+    if (segment.p_type == PT_LOAD) extent = std::max<std::uintmax_t>(extent, segment.p_offset + segment.p_filesz);
+  }
+  return extent;
+}
+
 const KernelTable* load(std::string_view isa) {
   std::string tried;
   for (const fs::path& path : candidates(isa)) {
@@ -53,6 +77,13 @@ const KernelTable* load(std::string_view isa) {
       tried += (tried.empty() ? "" : " or ") + path.string();
       continue;
     }
+    // A truncated copy (an interrupted install) passes dlopen's checks, whose
+    // mapping then faults (SIGBUS) on the first page past the file's end.
+    std::error_code ec;
+    const std::uintmax_t size = fs::file_size(path, ec);
+    if (const std::uintmax_t extent = elf_extent(path); !ec && size < extent)
+      throw std::runtime_error(path.string() + " is truncated (" + std::to_string(size) + " of its " +
+                               std::to_string(extent) + " bytes); rebuild or reinstall brink");
     // Never closed: the table and the code it points to live as long as the process.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) throw std::runtime_error("cannot load the " + std::string(isa) + " kernel: " + dlerror());
