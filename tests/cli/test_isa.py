@@ -137,6 +137,34 @@ def test_a_truncated_kernel_object_is_refused_before_anything_is_written(brink, 
         assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"], list(tmp_path.iterdir())
 
 
+def test_a_kernel_of_another_build_is_refused(brink, cpu_paths, tmp_path):
+    """The binary loads only a kernel variant built from its own engine sources. The check was a
+    hand-kept ABI number that a change of the types passed to the kernel did not bump, and a
+    variant left from an earlier build was loaded and crashed the run (SIGSEGV). Here the
+    variant's fingerprint is altered in a copy, as another build's would differ."""
+    default = "avx512" if "avx512" in cpu_paths else "avx2"
+    built = Path(brink).parent
+    version = _check(subprocess.run([brink, "--version"], capture_output=True, text=True, timeout=60)).stdout
+    fingerprint = re.search(r"engine sources ([0-9a-f]{32})\)", version).group(1).encode()
+    copy = tmp_path / "bin"
+    copy.mkdir()
+    shutil.copy2(brink, copy / "brink")
+    whole = (built / f"brink_kernel_{default}.so").read_bytes()
+    assert whole.count(fingerprint) == 1, "the variant carries the binary's fingerprint once"
+    other = bytes(reversed(fingerprint))
+    (copy / f"brink_kernel_{default}.so").write_bytes(whole.replace(fingerprint, other))
+    target = tmp_path / "never.h5"
+    proc = subprocess.run([copy / "brink", "run", "-n", "300", "-q", "-o", target], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    line = _one_sentence(_check(proc, code=1).stderr)
+    assert f"is not a brink {default} kernel of this version" in line and "reinstall brink" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"], list(tmp_path.iterdir())
+    # The unaltered copy runs: the refusal is the fingerprint's.
+    (copy / f"brink_kernel_{default}.so").write_bytes(whole)
+    _check(subprocess.run([copy / "brink", "run", "-n", "300", "-q", "-o", target], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path))
+
+
 def _interrupt(brink, target, *extra):
     """Starts a long run, interrupts it once some blocks are done; the .partial remains."""
     partial = target.with_name(target.name + ".partial")

@@ -147,7 +147,7 @@ int print_version(std::ostream& out) {
       << "kernel paths this CPU runs: " << (runnable.empty() ? "none" : joined(runnable)) << "\n";
   try {
     const KernelTable& k = kernel();
-    out << "kernel path used: " << k.isa << " (-march=" << k.march << ")\n";
+    out << "kernel path used: " << k.isa << " (-march=" << k.march << ", engine sources " << k.fingerprint << ")\n";
   } catch (const std::exception& e) {
     out << "kernel path used: none (" << e.what() << ")\n";
   }
@@ -516,7 +516,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     else
       out << format_outcome_table(table_rows, actors, plan.parameters, values_of(plan.points), plan.parameter_choices,
                                   plan.run().dt_days);
-    if (!screening.sobol.empty()) out << format_sensitivity_table(screening.sobol, screening.outputs, plan.parameters);
+    if (!screening.sobol.empty())
+      out << format_sensitivity_table(screening.sobol, screening.outputs, plan.parameters, plan.base_samples);
     if (!screening.morris.empty()) out << format_morris_table(screening.morris, screening.outputs, plan.parameters);
   }
   if (!quiet) {

@@ -193,7 +193,7 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
     out << format_outcome_table(result.table, actors, plan.parameters, values_of(plan.points), plan.parameter_choices,
                                 plan.run().dt_days);
     const Screening& s = result.screening;
-    if (!s.sobol.empty()) out << format_sensitivity_table(s.sobol, s.outputs, plan.parameters);
+    if (!s.sobol.empty()) out << format_sensitivity_table(s.sobol, s.outputs, plan.parameters, plan.base_samples);
     if (!s.morris.empty()) out << format_morris_table(s.morris, s.outputs, plan.parameters);
   }
   auto counted = [](std::int64_t n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); };

@@ -171,8 +171,12 @@ void print_results(const FileReport& report, std::ostream& out) {
           short_of.target, short_of.points, finished, list, short_of.widest, short_of.widest_point);
     }
   }
-  if (!report.sensitivity.empty() && !shard)
-    out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters);
+  if (!report.sensitivity.empty() && !shard) {
+    // A Saltelli plan of d parameters runs N·(d + 2) points.
+    const auto swept = static_cast<std::int64_t>(report.sensitivity.size() / report.sensitivity_outputs.size());
+    out << format_sensitivity_table(report.sensitivity, report.sensitivity_outputs, report.parameters,
+                                    report.points / (swept + 2));
+  }
   if (!report.morris.empty()) out << format_morris_table(report.morris, report.sensitivity_outputs, report.parameters);
 }
 

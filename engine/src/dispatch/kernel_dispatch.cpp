@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "brink/model/kernel_dispatch.hpp"
+#include "kernel_fingerprint.hpp"
 
 #ifndef BRINK_KERNEL_VARIANTS
 #error "BRINK_KERNEL_VARIANTS (the built paths, best first, separated by spaces) is set by engine/CMakeLists.txt"
@@ -87,10 +88,13 @@ const KernelTable* load(std::string_view isa) {
     // Never closed: the table and the code it points to live as long as the process.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) throw std::runtime_error("cannot load the " + std::string(isa) + " kernel: " + dlerror());
+    using Fingerprint = const char* (*)();
+    auto fingerprint = reinterpret_cast<Fingerprint>(dlsym(handle, "brink_kernel_fingerprint"));
+    const bool ours = fingerprint && std::string_view(fingerprint()) == BRINK_KERNEL_FINGERPRINT;
     using Entry = const KernelTable* (*)();
-    auto entry = reinterpret_cast<Entry>(dlsym(handle, "brink_kernel_table"));
+    auto entry = ours ? reinterpret_cast<Entry>(dlsym(handle, "brink_kernel_table")) : nullptr;
     const KernelTable* table = entry ? entry() : nullptr;
-    if (!table || table->abi != kKernelAbi || std::string_view(table->isa) != isa)
+    if (!table || std::string_view(table->isa) != isa)
       throw std::runtime_error(path.string() + " is not a brink " + std::string(isa) +
                                " kernel of this version; rebuild or reinstall brink");
     return table;

@@ -222,7 +222,7 @@ std::string format_outcome_table(const TableRows& table, const std::vector<std::
 }
 
 std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, const std::vector<std::string>& outputs,
-                                     const std::vector<std::string>& parameters) {
+                                     const std::vector<std::string>& parameters, std::int64_t base_rows) {
   if (outputs.empty() || indices.empty()) return {};
   const std::size_t swept = indices.size() / outputs.size();
   std::string out = "Sobol sensitivity indices (95% bootstrap intervals):\n";
@@ -242,6 +242,12 @@ std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, con
     out +=
         "(an interval of nan beside a finite index: the output varies in so few of the base rows that more than "
         "2.5% of the bootstrap resamples hold none of them and have no index; raise --samples)\n";
+  if (base_rows < kReportableSobolRows)
+    out += fmt::format(
+        "(from N = {} base rows: below {} the intervals miss the index too often, above a large one and below a "
+        "small one, so a small index with a narrow interval does not show that a parameter can be fixed; raise "
+        "--samples to report them)\n",
+        base_rows, kReportableSobolRows);
   return out;
 }
 

@@ -67,11 +67,15 @@ std::string format_outcome_table(const std::vector<PointSummary>& summaries, con
 std::string format_pooled_table(const PointSummary& pooled, std::int64_t points, const std::vector<std::string>& actors,
                                 double dt_days);
 
+// Below this many base rows N the Sobol intervals miss in either direction too
+// often to report (docs/sweeps.md, "Known problems"); the table says so.
+inline constexpr std::int64_t kReportableSobolRows = 256;
+
 // First-order and total Sobol indices with 95% bootstrap intervals, one row
 // per (output, parameter); `indices` output-major over the first
-// indices.size() / outputs.size() parameters.
+// indices.size() / outputs.size() parameters, from `base_rows` rows (N).
 std::string format_sensitivity_table(const std::vector<SobolIndex>& indices, const std::vector<std::string>& outputs,
-                                     const std::vector<std::string>& parameters);
+                                     const std::vector<std::string>& parameters, std::int64_t base_rows);
 // Morris screening measures (output-major over the swept parameters), one row
 // per output and parameter: mu* with its bootstrap interval, mu and sigma.
 std::string format_morris_table(const std::vector<MorrisIndex>& indices, const std::vector<std::string>& outputs,

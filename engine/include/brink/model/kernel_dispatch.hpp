@@ -21,12 +21,11 @@
 
 namespace brink {
 
-// Bumped whenever KernelTable or the types it passes change, so that a stale
-// variant left beside a newer binary is refused instead of misread.
-inline constexpr int kKernelAbi = 7;
-
 struct KernelTable {
-  int abi;
+  // The fingerprint of the engine sources it was built from, for --version
+  // (cmake/kernel_fingerprint.cmake). The loader compares the variant's
+  // brink_kernel_fingerprint() with its own before it reads this table.
+  const char* fingerprint;
   const char* isa;    // the path's name, recorded as the file's target_isa: "avx2", "avx512" or "native"
   const char* march;  // the -march it was compiled for
   BlockResult (*simulate_block)(const Model&, const BlockSpec&, const std::atomic<bool>* stop, BlockResult buffer);
