@@ -74,6 +74,32 @@ def test_clips_that_cannot_break_each_other_are_accepted_in_either_order(tmp_pat
         assert np.all(deployed <= FLAGSHIP_CAP) and np.all(deployed <= 2 * ready + 50000)
 
 
+def test_a_point_a_clip_moves_across_a_rule_inside_the_box_is_refused_not_run(tmp_path):
+    """An outside tester's single clip, deployed <= 2·cap − 100000: every corner of the box is
+    valid after it, but deployed − cap is worst where the clip starts to act (cap 125,000,
+    deployed 150,000), inside an edge. The corner check passed it and the run wrote 41 of 500
+    points above their cap (7% of the box), whose rerun commands were then refused. Every point
+    the constraints leave is now checked against the rules its axes feed."""
+    clip = f"{DEPLOYED} <= 2 * {CAP} - 100000"
+    body = scenario_text(replications=1, horizon_days=5, sweep=block(
+        design="lhs", samples=500, parameters={DEPLOYED: {"min": 20000, "max": 150000},
+                                               CAP: {"min": 60000, "max": 200000}},
+        constraints=[{"rule": clip, "action": "clip"}]))
+    path = write(tmp_path, "s.yaml", body)
+    for proc in (brink("validate", path), brink("run", path, "-q", "-o", tmp_path / "o.h5")):
+        usage_error(proc, rf"^{re.escape(str(path))}:\d+:\d+: design point \d+ of 500 \(seed \d+\), as the sweep's "
+                    r"constraints leave it, crosses rule cap_at_least_deployed", "add or tighten a constraint")
+        deployed, cap = (float(v) for v in re.search(rf"{DEPLOYED}=([0-9.e+]+), {CAP}=([0-9.e+]+)", proc.stderr).groups())
+        assert deployed > cap and deployed <= 2 * cap - 100000 + 1e-6, proc.stderr
+    nothing_written(tmp_path)
+    # The same clip with the cap kept above the kink leaves every point valid, and it runs.
+    fine = body.replace("min: 60000, max: 200000", "min: 150000, max: 200000")
+    assert fine != body
+    data, _ = load(simulate(tmp_path / "fine.h5", write(tmp_path, "fine.yaml", fine)))
+    deployed, cap = data["parameter_value"][:, 0], data["parameter_value"][:, 1]
+    assert len(deployed) == 500 and np.all(deployed <= cap)
+
+
 def test_a_clip_out_of_its_fields_range_is_reported_as_that(tmp_path):
     # It was reported as crossing cap_at_least_deployed, a rule the user never wrote.
     body = scenario_text(replications=1, sweep=block(design="lhs", samples=4, parameters={

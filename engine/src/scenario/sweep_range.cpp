@@ -248,6 +248,33 @@ class ConstrainedCheck {
 
 }  // namespace
 
+SweptRuleCheck::SweptRuleCheck(const Scenario& scenario) : at_(scenario) {
+  const FieldRegistry registry(scenario);
+  const std::vector<SweptField> swept = swept_fields(scenario, registry);
+  for (const SweptField& f : swept)
+    fields_.emplace_back(static_cast<std::size_t>(f.axis - scenario.sweep.axes.data()), f.ref);
+  for (const Rule& rule : validation_rules())
+    if (std::any_of(swept.begin(), swept.end(), [&](const SweptField& f) {
+          return std::find(rule.inputs.begin(), rule.inputs.end(), f.ref.spec->pattern()) != rule.inputs.end();
+        }))
+      rules_.push_back(&rule);
+}
+
+std::string SweptRuleCheck::problem_at(std::span<const double> row) {
+  if (rules_.empty()) return {};
+  for (const auto& [column, ref] : fields_) ref.set(at_, row[column]);
+  std::vector<Problem> found;
+  for (const Rule* rule : rules_) {
+    rule->check(at_, &found);
+    if (found.empty()) continue;
+    std::string where;
+    for (const auto& field : fields_)
+      where += fmt::format("{}{}={}", where.empty() ? "" : ", ", at_.sweep.axes[field.first].path, row[field.first]);
+    return fmt::format("rule {} ({}) at {}: {}", rule->name, rule->statement, where, found.front().message);
+  }
+  return {};
+}
+
 std::vector<Problem> sweep_range_problems(const Scenario& scenario) {
   std::vector<Problem> out;
   if (scenario.sweep.empty()) return out;

@@ -265,9 +265,11 @@ std::vector<std::vector<double>> constrained(const SweepSpec& spec, const Scenar
                                              std::vector<std::vector<double>> rows, SweepPlan* plan) {
   const BoundConstraints bound(spec, s);
   if (bound.empty()) return rows;
+  SweptRuleCheck rules(s);
   std::vector<std::vector<double>> kept;
   kept.reserve(rows.size());
-  for (auto& row : rows) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::vector<double>& row = rows[i];
     if (!bound.apply(row)) continue;
     // No point runs that breaks a declared rule: the order check
     // (constraint_order_problem) makes this impossible, and this says so.
@@ -276,6 +278,13 @@ std::vector<std::vector<double>> constrained(const SweepSpec& spec, const Scenar
                             fmt::format("a design point breaks the rule '{}' after the constraints were applied; "
                                         "this is a bug in brink, please report it",
                                         spec.constraints[static_cast<std::size_t>(k)].rule)}});
+    if (const std::string problem = rules.problem_at(row); !problem.empty())
+      throw ScenarioError(
+          {{"sweep.constraints", -1, -1,
+            fmt::format("design point {} of {} (seed {}), as the sweep's constraints leave it, crosses {}; the "
+                        "check of the ranges' corners cannot see where a clip starts to act or two bounds meet: add "
+                        "or tighten a constraint, or narrow the ranges",
+                        i, rows.size(), s.run.seed, problem)}});
     kept.push_back(std::move(row));
   }
   plan->rejected_points = static_cast<std::int64_t>(rows.size() - kept.size());

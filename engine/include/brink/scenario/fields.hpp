@@ -171,6 +171,23 @@ std::vector<Problem> validate_partly_read(const Scenario& scenario, std::span<co
 // the corners decide for the whole box and no seed can. `paths` are the
 // axes' "sweep.parameters.PATH"; the message names axis, range and rule.
 std::vector<Problem> sweep_range_problems(const Scenario& scenario);
+// The value rules a constrained sweep's axes feed, at one design point as the
+// constraints leave it. A clipped value is only piecewise linear in the draws,
+// and two bounds can meet inside the box: the vertices sweep_range_problems
+// visits miss such points (an outside tester's single clip ran 41 of 500
+// points above their cap), so make_plan checks every point too.
+class SweptRuleCheck {
+ public:
+  explicit SweptRuleCheck(const Scenario& scenario);
+  // "" if `row` (one value per sweep axis) keeps every rule its axes feed,
+  // else the first problem, naming the rule and the values.
+  std::string problem_at(std::span<const double> row);
+
+ private:
+  Scenario at_;
+  std::vector<std::pair<std::size_t, FieldRef>> fields_;  // axis column, field
+  std::vector<const Rule*> rules_;
+};
 // Every observation whose day lies outside the simulated days [0, S·dt):
 // checked by `brink calibrate` only (runs, sweeps and `validate` ignore
 // observations). `paths` are the observation's day or date key, then
