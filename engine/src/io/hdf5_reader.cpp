@@ -26,15 +26,15 @@ std::string attribute_text(hid_t attr) {
   std::string text;
   if (H5Tget_class(type.get()) == H5T_STRING && !H5Tis_variable_str(type.get())) {
     std::string buffer(H5Tget_size(type.get()) * static_cast<std::size_t>(n), '\0');
-    H5Aread(attr, type.get(), buffer.data());
+    h5::check(H5Aread(attr, type.get(), buffer.data()), "read an attribute");
     text = buffer.c_str();
   } else if (H5Tget_class(type.get()) == H5T_INTEGER) {
     std::vector<long long> values(n);
-    H5Aread(attr, H5T_NATIVE_LLONG, values.data());
+    h5::check(H5Aread(attr, H5T_NATIVE_LLONG, values.data()), "read an attribute");
     for (hssize_t i = 0; i < n; ++i) text += fmt::format("{}{}", i ? " " : "", values[i]);
   } else if (H5Tget_class(type.get()) == H5T_FLOAT) {
     std::vector<double> values(n);
-    H5Aread(attr, H5T_NATIVE_DOUBLE, values.data());
+    h5::check(H5Aread(attr, H5T_NATIVE_DOUBLE, values.data()), "read an attribute");
     for (hssize_t i = 0; i < n; ++i) text += fmt::format("{}{:g}", i ? " " : "", values[i]);
   } else {
     text = "(unprintable)";
@@ -43,7 +43,7 @@ std::string attribute_text(hid_t attr) {
 }
 
 std::string dataset_attribute(hid_t ds, const char* name) {
-  if (H5Aexists(ds, name) <= 0) return {};
+  if (!h5::has_attribute(ds, name)) return {};
   const Handle attr = attribute_handle(H5Aopen(ds, name, H5P_DEFAULT), std::string("open attribute ") + name);
   return attribute_text(attr.get());
 }
@@ -215,7 +215,7 @@ void read_parameter_choices(hid_t file, FileReport& report) {
   for (std::size_t k = 0; k < names.size(); ++k) {
     if (H5Lexists(file, names[k].c_str(), H5P_DEFAULT) <= 0) continue;
     const Handle ds = dataset_handle(H5Dopen2(file, names[k].c_str(), H5P_DEFAULT), "open " + names[k]);
-    if (H5Aexists(ds.get(), "flag_meanings") <= 0) continue;
+    if (!h5::has_attribute(ds.get(), "flag_meanings")) continue;
     std::stringstream words(h5::read_string_attribute(ds.get(), "flag_meanings"));
     for (std::string word; words >> word;) report.parameter_choices[k].push_back(word);
   }
@@ -228,7 +228,7 @@ FileReport read_report(const std::string& path) {
   const hid_t id = open_read_only(path);  // SWMR-read where a writer has it marked open
   if (id < 0) throw OutputError(fmt::format("cannot open '{}'", path));
   const Handle file = file_handle(id, "open " + path);
-  if (H5Aexists(id, "engine") <= 0)
+  if (!h5::has_attribute(id, "engine"))
     throw OutputError(fmt::format("'{}' is an HDF5 file but not one written by brink (no 'engine' attribute)", path));
   FileReport report;
   H5O_info_t info;
