@@ -490,7 +490,7 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
                     "another -o",
                     target.string(), posterior.string()));
   check_output_path(posterior, inputs);
-  refuse_link(target.string() + ".partial.tmp");  // where each generation is staged
+  check_own_file(target.string() + ".partial.tmp", target, inputs);  // where each generation is staged
   prepare_output_directory(target, !vm.count("output"));
   return target;
 }
