@@ -202,16 +202,20 @@ std::vector<T> read(hid_t file, const char* name, Dtype dtype, const std::string
 
 std::string root_text(hid_t file, const char* name) { return h5::read_string_attribute(file, name); }
 
-// A numeric root attribute, or one written as text by earlier versions; 0 if absent or unreadable.
-double number_attribute(hid_t file, const char* name) {
-  if (H5Aexists(file, name) > 0) {
+// A numeric root attribute, or one written as text by earlier versions; 0 if
+// absent or of another type. One HDF5 cannot read is damage (DamagedInput),
+// never 0: a seed of 0 printed as fact.
+double number_attribute(hid_t file, const char* name, const std::string& path) {
+  if (h5::has_attribute(file, name)) {
     const Handle attr = attribute_handle(H5Aopen(file, name, H5P_DEFAULT), std::string("open attribute ") + name);
     const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
     const Handle space = space_handle(H5Aget_space(attr.get()), std::string("read the shape of attribute ") + name);
     const H5T_class_t kind = H5Tget_class(type.get());
     if ((kind == H5T_INTEGER || kind == H5T_FLOAT) && H5Sget_simple_extent_npoints(space.get()) == 1) {
       double value = 0;
-      return H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) >= 0 ? value : 0.0;
+      if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0)
+        throw DamagedInput(fmt::format("'{}' is damaged: HDF5 cannot read its root attribute '{}'", path, name));
+      return value;
     }
   }
   const std::string text = root_text(file, name);
@@ -223,10 +227,10 @@ double number_attribute(hid_t file, const char* name) {
 // The seed, an integer (a double would round seeds above 2^53, which the
 // options refuse, but keeps none of the exactness promised), or text in
 // files of earlier versions.
-std::uint64_t seed_attribute(hid_t file) {
+std::uint64_t seed_attribute(hid_t file, const std::string& path) {
   if (const std::optional<std::int64_t> seed = h5::read_int64_attribute(file, "seed"); seed && *seed >= 0)
     return static_cast<std::uint64_t>(*seed);
-  return static_cast<std::uint64_t>(number_attribute(file, "seed"));
+  return static_cast<std::uint64_t>(number_attribute(file, "seed", path));
 }
 
 struct Extent {
@@ -361,10 +365,10 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.settings = root_text(f, "settings");
   r.command_line = root_text(f, "command_line");
   r.engine_version = root_text(f, "engine_version");
-  r.seed = seed_attribute(f);
+  r.seed = seed_attribute(f, path);
   r.planned_generations = h5::read_int_attribute(f, "planned_generations");
-  r.lane_steps = number_attribute(f, "lane_steps");
-  r.seconds = number_attribute(f, "seconds");
+  r.lane_steps = number_attribute(f, "lane_steps", path);
+  r.seconds = number_attribute(f, "seconds", path);
   r.warning = root_text(f, "warning");
   return r;
 }

@@ -691,6 +691,9 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
   } catch (const OutputRefused& e) {
     err << "brink " << command << ": " << escaped(e.what()) << "\n";
     return kExitUsage;
+  } catch (const DamagedInput& e) {  // an input file, named in the message: bad input
+    err << "brink " << command << ": " << escaped(e.what()) << "\n";
+    return kExitUsage;
   } catch (const po::error& e) {
     err << "brink " << command << ": " << escaped(e.what()) << " (see 'brink " << command << " --help')\n";
     return kExitUsage;

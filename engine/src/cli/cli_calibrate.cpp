@@ -30,6 +30,7 @@
 #include "brink/calibrate/prior.hpp"
 #include "brink/cli/cli.hpp"
 #include "brink/cli/output_target.hpp"
+#include "brink/io/hdf5_writer.hpp"
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/mpi/distributed.hpp"
 #include "brink/scenario/shipped.hpp"
@@ -56,6 +57,8 @@ CalibrationRecord read_calibration_input(const std::string& path, std::string_vi
     return read_calibration(path);
   } catch (const UsageError&) {
     throw;
+  } catch (const DamagedInput& e) {  // names the file as damaged already
+    throw UsageError(fmt::format("{}{}", e.what(), advice));
   } catch (const std::exception& e) {
     throw UsageError(fmt::format("'{}' cannot be read as a brink calibration file ({}){}", path, e.what(), advice));
   }
@@ -487,7 +490,7 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
                     "another -o",
                     target.string(), posterior.string()));
   check_output_path(posterior, inputs);
-  refuse_link(target.string() + ".partial.tmp");  // where each generation is staged
+  check_own_file(target.string() + ".partial.tmp", target, inputs);  // where each generation is staged
   prepare_output_directory(target, !vm.count("output"));
   return target;
 }

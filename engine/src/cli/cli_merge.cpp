@@ -154,6 +154,8 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
     check_shard_set(shards);
   } catch (const MergeRefused& e) {
     throw UsageError(e.what());
+  } catch (const DamagedInput& e) {  // an attribute HDF5 cannot read: the shard is damaged
+    throw UsageError(fmt::format("{}; run that shard again", e.what()));
   }
   std::sort(shards.begin(), shards.end(), [](const ShardInfo& a, const ShardInfo& b) { return a.index < b.index; });
   check_target(target, paths);

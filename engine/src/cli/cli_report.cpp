@@ -190,6 +190,8 @@ FileReport read_result_input(const std::string& path) {
   for (int read = 1;; ++read) {
     try {
       return read_report(path);
+    } catch (const DamagedInput&) {  // names the file as damaged already
+      throw;
     } catch (const OutputError& e) {
       if (read < kReads && !is_finished_result(path)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -197,10 +197,12 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
   check_one(target, target, inputs);
   // Written, truncated and renamed as brink's own: through a link they would
   // destroy the file it points to.
-  for (const char* own : {".partial", ".lock"}) {
-    refuse_link(target.string() + own);
-    check_one(target.string() + own, target, inputs);
-  }
+  for (const char* own : {".partial", ".lock"}) check_own_file(target.string() + own, target, inputs);
+}
+
+void check_own_file(const fs::path& path, const fs::path& target, const std::vector<fs::path>& inputs) {
+  refuse_link(path);
+  check_one(path, target, inputs);
 }
 
 void prepare_output_directory(const fs::path& target, bool create) {

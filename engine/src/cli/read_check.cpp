@@ -310,6 +310,9 @@ int command_read_check(const std::vector<std::string>& args, std::ostream& out, 
   } catch (const UsageError& e) {
     err << e.what() << std::flush;
     return kExitUsage;
+  } catch (const DamagedInput& e) {  // names the file: the parent refuses it as bad input
+    err << e.what() << std::flush;
+    return kExitUsage;
   } catch (const std::bad_alloc&) {
     return kExitOutOfMemory;
   } catch (const std::exception& e) {

@@ -26,15 +26,15 @@ std::string attribute_text(hid_t attr) {
   std::string text;
   if (H5Tget_class(type.get()) == H5T_STRING && !H5Tis_variable_str(type.get())) {
     std::string buffer(H5Tget_size(type.get()) * static_cast<std::size_t>(n), '\0');
-    H5Aread(attr, type.get(), buffer.data());
+    h5::check(H5Aread(attr, type.get(), buffer.data()), "read an attribute");
     text = buffer.c_str();
   } else if (H5Tget_class(type.get()) == H5T_INTEGER) {
     std::vector<long long> values(n);
-    H5Aread(attr, H5T_NATIVE_LLONG, values.data());
+    h5::check(H5Aread(attr, H5T_NATIVE_LLONG, values.data()), "read an attribute");
     for (hssize_t i = 0; i < n; ++i) text += fmt::format("{}{}", i ? " " : "", values[i]);
   } else if (H5Tget_class(type.get()) == H5T_FLOAT) {
     std::vector<double> values(n);
-    H5Aread(attr, H5T_NATIVE_DOUBLE, values.data());
+    h5::check(H5Aread(attr, H5T_NATIVE_DOUBLE, values.data()), "read an attribute");
     for (hssize_t i = 0; i < n; ++i) text += fmt::format("{}{:g}", i ? " " : "", values[i]);
   } else {
     text = "(unprintable)";
@@ -43,7 +43,7 @@ std::string attribute_text(hid_t attr) {
 }
 
 std::string dataset_attribute(hid_t ds, const char* name) {
-  if (H5Aexists(ds, name) <= 0) return {};
+  if (!h5::has_attribute(ds, name)) return {};
   const Handle attr = attribute_handle(H5Aopen(ds, name, H5P_DEFAULT), std::string("open attribute ") + name);
   return attribute_text(attr.get());
 }
@@ -215,10 +215,73 @@ void read_parameter_choices(hid_t file, FileReport& report) {
   for (std::size_t k = 0; k < names.size(); ++k) {
     if (H5Lexists(file, names[k].c_str(), H5P_DEFAULT) <= 0) continue;
     const Handle ds = dataset_handle(H5Dopen2(file, names[k].c_str(), H5P_DEFAULT), "open " + names[k]);
-    if (H5Aexists(ds.get(), "flag_meanings") <= 0) continue;
+    if (!h5::has_attribute(ds.get(), "flag_meanings")) continue;
     std::stringstream words(h5::read_string_attribute(ds.get(), "flag_meanings"));
     for (std::string word; words >> word;) report.parameter_choices[k].push_back(word);
   }
+}
+
+// The layout a file's own variables show: a group of variables (When) is
+// there if any of its variables is, since the writer creates each group
+// whole at once.
+FileLayout layout_shown(const FileReport& report) {
+  auto any = [&](When when) {
+    return std::any_of(report.variables.begin(), report.variables.end(), [&](const VariableInfo& info) {
+      const auto spec = std::find_if(variable_table().begin(), variable_table().end(),
+                                     [&](const VariableSpec& v) { return v.name == info.name; });
+      return spec != variable_table().end() && spec->when == when;
+    });
+  };
+  FileLayout layout;
+  layout.runs = any(When::kRuns) || any(When::kRunsIssues) || any(When::kRunsBargaining);
+  layout.issues = any(When::kRunsIssues);
+  layout.bargaining = any(When::kRunsBargaining);
+  layout.resume_sums = any(When::kRunsResumeSums);
+  layout.series = any(When::kSeries);
+  layout.sensitivity = any(When::kSensitivity);
+  layout.morris = any(When::kMorris);
+  return layout;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+// What of the file disagrees with the format's table of variables: one its
+// layout holds that is missing, dimensions that are not the table's (a
+// blank name: a dimension-scale reference that no longer resolves), a
+// swept parameter without a name or its coordinate. HDF5 keeps no checksum
+// of object headers or its global heap, where names and those references
+// live, so a flipped bit there reads without an error; "" if none.
+std::string schema_problem(const FileReport& report) {
+  auto held = [&](std::string_view name) {
+    return std::find_if(report.variables.begin(), report.variables.end(),
+                        [&](const VariableInfo& v) { return v.name == name; });
+  };
+  const FileLayout layout = layout_shown(report);
+  for (const VariableSpec& spec : variable_table()) {
+    const auto info = held(spec.name);
+    if (info == report.variables.end()) {
+      if (layout.present(spec))
+        return fmt::format("it has no variable {}, which a file of its layout holds", spec.name);
+      continue;
+    }
+    std::vector<std::string> dims;
+    for (Dim d : spec.dims) dims.emplace_back(dimension_name(d));
+    if (info->dimensions != dims)
+      return fmt::format("its variable {} has the dimensions ({}), not ({})", spec.name, joined(info->dimensions),
+                         joined(dims));
+  }
+  const std::vector<std::string> coordinates = parameter_coordinate_names(report.parameters);
+  for (std::size_t k = 0; k < report.parameters.size(); ++k) {
+    if (report.parameters[k].empty()) return fmt::format("its swept parameter {} has no name", k + 1);
+    if (held(coordinates[k]) == report.variables.end())
+      return fmt::format("it has no variable {}, the coordinate of its swept parameter '{}'", coordinates[k],
+                         report.parameters[k]);
+  }
+  return {};
 }
 
 }  // namespace
@@ -228,7 +291,7 @@ FileReport read_report(const std::string& path) {
   const hid_t id = open_read_only(path);  // SWMR-read where a writer has it marked open
   if (id < 0) throw OutputError(fmt::format("cannot open '{}'", path));
   const Handle file = file_handle(id, "open " + path);
-  if (H5Aexists(id, "engine") <= 0)
+  if (!h5::has_attribute(id, "engine"))
     throw OutputError(fmt::format("'{}' is an HDF5 file but not one written by brink (no 'engine' attribute)", path));
   FileReport report;
   H5O_info_t info;
@@ -274,6 +337,8 @@ FileReport read_report(const std::string& path) {
   read_sensitivity(id, report);
   read_morris(id, report);
   read_parameter_choices(id, report);
+  if (const std::string problem = schema_problem(report); !problem.empty())
+    throw DamagedInput(fmt::format("'{}' is damaged: {}", path, problem));
   return report;
 }
 

@@ -92,8 +92,40 @@ void set_int_attribute(hid_t object, const std::string& name, hid_t type, const 
   check(H5Awrite(attr.get(), type, values), "write attribute " + name);
 }
 
+namespace {
+
+// The file `object` lies in, as it was opened.
+std::string file_name(hid_t object) {
+  const ssize_t size = H5Fget_name(object, nullptr, 0);
+  if (size <= 0) return "the file";
+  std::string name(static_cast<std::size_t>(size) + 1, '\0');
+  H5Fget_name(object, name.data(), name.size());
+  return name.c_str();
+}
+
+// "its root attribute 'seed'" or "the attribute 'flag_meanings' of 'x'".
+std::string attribute_label(hid_t object, const char* name) {
+  std::string where(256, '\0');
+  const ssize_t size = H5Iget_name(object, where.data(), where.size());
+  where.resize(size > 0 ? std::min(static_cast<std::size_t>(size), where.size() - 1) : 0);
+  if (where.empty() || where == "/") return fmt::format("its root attribute '{}'", name);
+  return fmt::format("the attribute '{}' of '{}'", name, where.substr(1));
+}
+
+}  // namespace
+
+bool has_attribute(hid_t object, const char* name) {
+  const htri_t exists = H5Aexists(object, name);
+  if (exists < 0)
+    throw DamagedInput(
+        fmt::format("'{}' is damaged: HDF5 cannot read {} (its metadata fails its checksum or "
+                    "does not parse)",
+                    file_name(object), attribute_label(object, name)));
+  return exists > 0;
+}
+
 std::int32_t read_int_attribute(hid_t object, const char* name) {
-  if (H5Aexists(object, name) <= 0) return 1;
+  if (!has_attribute(object, name)) return 1;
   const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
   const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
   if (H5Tget_class(type.get()) != H5T_INTEGER) return 1;
@@ -103,7 +135,7 @@ std::int32_t read_int_attribute(hid_t object, const char* name) {
 }
 
 std::optional<std::int64_t> read_int64_attribute(hid_t object, const char* name) {
-  if (H5Aexists(object, name) <= 0) return std::nullopt;
+  if (!has_attribute(object, name)) return std::nullopt;
   const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
   const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
   const Handle space = space_handle(H5Aget_space(attr.get()), std::string("read the shape of attribute ") + name);
@@ -114,7 +146,7 @@ std::optional<std::int64_t> read_int64_attribute(hid_t object, const char* name)
 }
 
 std::string read_string_attribute(hid_t object, const char* name) {
-  if (H5Aexists(object, name) <= 0) return {};
+  if (!has_attribute(object, name)) return {};
   const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
   const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get())) return {};

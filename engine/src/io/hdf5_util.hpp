@@ -27,6 +27,9 @@ hid_t file_type(Dtype dtype, Handle& owner);
 
 void set_string_attribute(hid_t object, const std::string& name, const std::string& value);
 void set_int_attribute(hid_t object, const std::string& name, hid_t type, const void* values, std::size_t count);
+// Whether `object` holds the attribute `name`; DamagedInput where HDF5
+// cannot tell (a metadata checksum fails), which is damage, not absence.
+bool has_attribute(hid_t object, const char* name);
 // A scalar integer attribute, or 1 if absent (files before format_version 2 had none).
 std::int32_t read_int_attribute(hid_t object, const char* name);
 // A scalar integer attribute, or nothing if absent or not a scalar integer.

@@ -53,6 +53,8 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
       m.open_existing(plan, metadata);
     } catch (const ResumeMismatch&) {
       throw;
+    } catch (const DamagedInput& e) {  // names the file as damaged already
+      throw ResumeMismatch(fmt::format("{}; start over with --overwrite instead of --resume", e.what()));
     } catch (const std::exception& e) {
       if (is_space_errno(last_io_errno())) throw;  // a full disk, not the file's content
       throw ResumeMismatch(
@@ -132,9 +134,9 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
         "with --overwrite instead of --resume",
         path, version, kFormatVersion));
   std::uint64_t seed = 0;
-  if (H5Aexists(id, "seed") > 0) {
+  if (h5::has_attribute(id, "seed")) {
     const Handle attr = attribute_handle(H5Aopen(id, "seed", H5P_DEFAULT), "open attribute seed");
-    H5Aread(attr.get(), H5T_NATIVE_UINT64, &seed);
+    check(H5Aread(attr.get(), H5T_NATIVE_UINT64, &seed), "read attribute seed");
   }
   if (h5::read_string_attribute(id, "engine_version") != engine_version()) mismatch("the engine version");
   if (h5::read_string_attribute(id, "target_isa") != kernel().isa) mismatch("the instruction-set path");

@@ -182,6 +182,8 @@ class ShardReader {
   auto damaged_if_unread(F f) const -> decltype(f()) {
     try {
       return f();
+    } catch (const DamagedInput& e) {  // names the file as damaged already
+      throw MergeRefused(fmt::format("{}; run that shard again", e.what()));
     } catch (const OutputError& e) {
       throw MergeRefused(fmt::format("'{}' is damaged ({}); run that shard again", path_, e.what()));
     }

@@ -95,7 +95,7 @@ struct Need {
 // kUnreadableVersion where it is there but not one integer (an edited file).
 constexpr std::int32_t kUnreadableVersion = -1;
 std::int32_t format_version(hid_t file) {
-  if (H5Aexists(file, "format_version") <= 0) return 1;
+  if (!h5::has_attribute(file, "format_version")) return 1;
   const hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
   if (attr < 0) return kUnreadableVersion;
   std::int32_t version = kUnreadableVersion;
@@ -112,7 +112,7 @@ std::int32_t format_version(hid_t file) {
 
 std::string layout_problem(hid_t file) {
   for (const char* attribute : {"engine", "complete"})
-    if (H5Aexists(file, attribute) <= 0) return fmt::format("the root attribute '{}' is missing", attribute);
+    if (!h5::has_attribute(file, attribute)) return fmt::format("the root attribute '{}' is missing", attribute);
   const std::int32_t version = format_version(file);
   if (version == kUnreadableVersion) return "its root attribute 'format_version' is not one integer";
   if (version != kFormatVersion)

@@ -46,6 +46,13 @@ void check_output_path(const std::filesystem::path& target, const std::vector<st
 // those two).
 void refuse_link(const std::filesystem::path& path);
 
+// Throws OutputRefused if `path`, a file brink writes beside `target`
+// (check_output_path checks TARGET.partial and TARGET.lock; a command with
+// more, such as calibrate's TARGET.partial.tmp, checks each), is a symbolic
+// link, not a regular file, or one of `inputs`.
+void check_own_file(const std::filesystem::path& path, const std::filesystem::path& target,
+                    const std::vector<std::filesystem::path>& inputs);
+
 // Makes sure the target's directory is there: created (with its parents) if
 // missing and `create` (the default output path), else OutputRefused saying
 // whether it is missing, unreachable or not a directory.

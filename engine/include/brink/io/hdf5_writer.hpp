@@ -40,6 +40,16 @@ class OutputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown where HDF5 cannot say whether an input file holds an attribute (its
+// metadata fails a checksum): the file is damaged, bad input (exit code 2),
+// never to be read on as if the attribute were absent. The message names
+// the file. An OutputError, so that a read that reports HDF5's failures as
+// damage reports this one too.
+class DamagedInput : public OutputError {
+ public:
+  using OutputError::OutputError;
+};
+
 // Thrown when --resume finds a partial file from a different run (exit code 2).
 class ResumeMismatch : public std::runtime_error {
  public:
