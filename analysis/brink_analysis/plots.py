@@ -626,7 +626,11 @@ def plot_sensitivity(
     ``probability_full_war`` if present). ``ax.patches`` holds the first-order
     bars, then the total-effect bars, one per parameter in file order (top to
     bottom); a parameter fixed with ``--set`` has no indices and no bar (see
-    :func:`brink_analysis.sensitivity_table`). Needs a file written with ``--sensitivity``.
+    :func:`brink_analysis.sensitivity_table`). An index the engine gave no
+    interval (NaN bounds, a rare event for the bootstrap; the table's
+    ``attrs["no_interval"]``) is drawn as a hatched bar with no whisker, and the
+    legend and title say that hatched bars have no interval. Needs a file
+    written with ``--sensitivity``.
     """
     ds = dataset(ds)
     table = sensitivity_table(ds)
@@ -649,23 +653,44 @@ def plot_sensitivity(
     y = np.arange(len(names))
     h = 0.38
     ax = _axes(ax, figsize=(8.0, 1.2 + 0.75 * len(names)))
+    missing = {(p, k) for o, p, k in table.attrs["no_interval"] if o == output}
     for offset, kind, color, text in ((-h / 2, "first", "#2e86c1", "first-order $S_i$"),
                                       (h / 2, "total", "#d68910", "total-effect $S_{Ti}$")):
         v = rows[kind].to_numpy()
-        err = np.vstack([np.clip(v - rows[f"{kind}_lower"].to_numpy(), 0, None),
-                         np.clip(rows[f"{kind}_upper"].to_numpy() - v, 0, None)])
-        ax.barh(y + offset, v, height=h, xerr=err, color=color, capsize=3, label=text,
-                error_kw={"elinewidth": 1.0, "ecolor": "0.25"})
+        lower, upper = rows[f"{kind}_lower"].to_numpy(), rows[f"{kind}_upper"].to_numpy()
+        bars = ax.barh(y + offset, v, height=h, color=color, label=text)
+        # An index the engine gave no interval (NaN bounds: a rare event for the bootstrap) is no
+        # exact value: hatch its bar and draw no whisker, rather than a bare bar that reads as certain.
+        bare = np.array([(n, kind) in missing for n in names], dtype=bool)
+        for bar, flag in zip(bars, bare):
+            if flag:
+                bar.set_hatch("///")
+                bar.set_edgecolor("0.15")
+                bar.set_alpha(0.55)
+        ok = ~bare & np.isfinite(v)
+        if ok.any():
+            err = np.vstack([np.clip(v[ok] - lower[ok], 0, None), np.clip(upper[ok] - v[ok], 0, None)])
+            ax.errorbar(v[ok], (y + offset)[ok], xerr=err, fmt="none", ecolor="0.25", elinewidth=1.0, capsize=3)
     ax.set_yticks(y, [label_of(ds, n, units=False) for n in names])
     ax.invert_yaxis()
     ax.axvline(0.0, color="black", linewidth=0.8)
-    lo = min(0.0, float(rows[["first_lower", "total_lower"]].min().min()))
-    hi = max(1.0, float(rows[["first_upper", "total_upper"]].max().max()))
+    lo = min(0.0, float(rows[["first_lower", "total_lower", "first", "total"]].min().min()))
+    hi = max(1.0, float(rows[["first_upper", "total_upper", "first", "total"]].max().max()))
     ax.set_xlim(lo - 0.02, hi + 0.02)
     ax.set_xlabel("Sobol index (share of the output's variance), 95% bootstrap interval")
-    ax.set_title(f"What drives {_output_label(output, ds)}? Sobol sensitivity indices")
+    title = f"What drives {_output_label(output, ds)}? Sobol sensitivity indices"
+    from matplotlib.patches import Patch
+
+    # Plain patches as legend keys: a bar container's key copies its first bar, hatched or not.
+    handles = [Patch(facecolor=c) for c in ("#2e86c1", "#d68910")]
+    labels = ["first-order $S_i$", "total-effect $S_{Ti}$"]
+    if missing:
+        title += "\n(hatched: no interval)"
+        handles.append(Patch(facecolor="white", edgecolor="0.15", hatch="///"))
+        labels.append("no interval: rare event,\nsee docs/sweeps.md 'Intervals'")
+    ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(handles, labels, fontsize="small", loc="lower right")
     return ax
 
 

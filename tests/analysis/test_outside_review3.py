@@ -1,0 +1,98 @@
+"""Findings of the third outside test of the analysis package, the notebooks and exploration
+(round 36): each on files the real brink binary writes. Test names carry the finding's name
+(F-sobol-nan, F-ve, ...) in that report.
+"""
+
+import h5py
+import numpy as np
+import pytest
+
+import brink_analysis as ba
+
+from .conftest import DEPLOYED, PATIENCE, _run
+
+
+def _strings(values):
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+# F-sobol-nan ------------------------------------------------------------------
+
+
+def _no_interval_from_file(path):
+    """(output, parameter, index) of every index with a finite estimate and a NaN bound, read with h5py."""
+    with h5py.File(path, "r") as f:
+        outputs, params = _strings(f["output"][()]), _strings(f["parameter"][()])
+        found = set()
+        for kind in ("first", "total"):
+            v, lo, hi = (f[f"sensitivity_{kind}{s}"][()] for s in ("", "_lower", "_upper"))
+            for i, o in enumerate(outputs):
+                for j, p in enumerate(params):
+                    if np.isfinite(v[i, j]) and not (np.isfinite(lo[i, j]) and np.isfinite(hi[i, j])):
+                        found.add((o, p, kind))
+    return found
+
+
+def test_f_sobol_nan_the_table_lists_indices_without_an_interval(sens_file):
+    """The engine leaves the bootstrap bounds of a rare event NaN on purpose (sweeps.md "Intervals"):
+    the table keeps the estimate but must say that it has no interval, as it does for constant
+    outputs and fixed parameters."""
+    expected = _no_interval_from_file(sens_file)
+    assert expected, "test setup: the file has no index without an interval"
+    with ba.open_results(sens_file) as ds:
+        table = ba.sensitivity_table(ds)
+    assert set(table.attrs["no_interval"]) == expected
+    assert len(table.attrs["no_interval"]) == len(expected)
+    # the rows stay, with their estimates
+    for o, p, kind in expected:
+        row = table[(table["output"] == o) & (table["parameter"] == p)]
+        assert len(row) == 1 and np.isfinite(row[kind].iloc[0])
+
+
+def test_f_sobol_nan_the_plot_marks_bars_without_an_interval(sens_file):
+    """A bar whose index has no interval is hatched and the legend and title say so; a bar with an
+    interval is not hatched. Before: bare bars under '95% bootstrap interval', nothing said."""
+    missing = _no_interval_from_file(sens_file)
+    outputs = sorted({o for o, _, _ in missing})
+    with ba.open_results(sens_file) as ds:
+        params = [str(p) for p in ds["parameter"].values]
+        for output in outputs:
+            ax = ba.plot_sensitivity(ds, output)
+            hatched = [bool(bar.get_hatch()) for bar in ax.patches]
+            flags = [(p, kind) in {(pp, k) for o, pp, k in missing if o == output}
+                     for kind in ("first", "total") for p in params]
+            assert hatched == flags, output
+            legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+            assert "no interval" in legend and "Intervals" in legend
+            assert "no interval" in ax.get_title()
+        # an output whose every index has an interval: no hatch, no note
+        full = [o for o in _strings(ds["output"].values)
+                if not any(m[0] == o for m in missing) and o in set(ba.sensitivity_table(ds)["output"])]
+        assert full, "test setup: every output lacks an interval"
+        ax = ba.plot_sensitivity(ds, full[0])
+        assert not any(bar.get_hatch() for bar in ax.patches)
+        assert "no interval" not in ax.get_title()
+        assert not any("no interval" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_f_sobol_nan_plot_morris_marks_a_mu_star_without_an_interval(brink, results_dir):
+    """plot_morris drew np.maximum(NaN, 0) as a missing whisker on a filled marker; a mu* without
+    bounds is now an open marker with a legend entry. (The engine writes finite Morris bounds for
+    every swept parameter, so the NaN is put into the opened file.)"""
+    path = _run(brink, results_dir / "morris-nan.h5", "-n", 32, "--summary-only", "--design", "morris",
+                "--samples", 6, "--sweep", f"{PATIENCE}=10:90", "--sweep", f"{DEPLOYED}=80000:160000")
+    with ba.open_results(path) as ds:
+        ax = ba.plot_morris(ds, "probability_full_war")
+        assert not any("no interval" in t.get_text() for t in ax.get_legend().get_texts())
+        ds = ds.copy(deep=True)
+        k = [str(p) for p in ds["parameter"].values].index(PATIENCE)
+        lower = ds["morris_mu_star_lower"].values
+        lower[:, k] = np.nan
+        ds["morris_mu_star_lower"] = (ds["morris_mu_star_lower"].dims, lower)
+        ax = ba.plot_morris(ds, "probability_full_war")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("no interval" in t for t in legend), legend
+    hollow = [line for line in ax.lines if str(line.get_markerfacecolor()) == "none"]
+    assert len(hollow) == 1 and len(hollow[0].get_xdata()) == 1
+    table = ba.morris_table(ds, "probability_full_war").set_index("parameter")
+    assert hollow[0].get_xdata()[0] == table.loc[PATIENCE, "mu_star"]
