@@ -253,10 +253,21 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
     more: `bins` = 10). The adjustment makes a parameter that does not matter score about 0 (η²
     of pure noise is (k - 1)/(n - 1) on average). With fewer than six cases there are not two
     bins of three, and no share can be estimated: every parameter is NaN (a noise parameter of
-    two points would otherwise explain everything, and one of four or five often most)."""
+    two points would otherwise explain everything, and one of four or five often most).
+
+    Per-replication cases (:func:`discovery_data` with ``per="replication"``) are merged per point
+    first, as :func:`feature_scores` merges them: n counts points, and per-point and
+    per-replication cases of one file get the same scores (the 0/1 outcomes of single
+    replications would add their binomial noise to the variance to explain)."""
     bins = positive_int(bins, "bins", minimum=2)
     X, y, w = cases(X, y, weights)
+    X, y, w = _aggregate(X, y, w)
     _scorable(y, w)
+    return _variance_explained(X, y, w, bins)
+
+
+def _variance_explained(X: pd.DataFrame, y: np.ndarray, w: np.ndarray, bins: int) -> pd.Series:
+    """:func:`variance_explained` on cases already checked and merged per point."""
     n = len(y)
     if n < _FEWEST_CASES:
         return pd.Series({str(name): np.nan for name in X.columns}, name="variance_explained")
@@ -338,7 +349,7 @@ def feature_scores(
     forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=_LEAF, random_state=random_state)
     forest.fit(X.to_numpy(dtype=float), y, sample_weight=w)
     importances = forest.feature_importances_
-    explained = variance_explained(X, y, w, bins).values
+    explained = _variance_explained(X, y, w, positive_int(bins, "bins", minimum=2)).values
     if not importances.sum() > 0:  # no tree could split: zeros would read as "no parameter matters"
         still = "; variance_explained still ranks the parameters" if not np.isnan(explained).all() else ""
         warnings.warn(f"extra_trees is NaN: the extra-trees model could not split the {len(y)} cases (points) "

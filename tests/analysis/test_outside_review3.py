@@ -5,6 +5,7 @@
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 import brink_analysis as ba
@@ -96,3 +97,23 @@ def test_f_sobol_nan_plot_morris_marks_a_mu_star_without_an_interval(brink, resu
     assert len(hollow) == 1 and len(hollow[0].get_xdata()) == 1
     table = ba.morris_table(ds, "probability_full_war").set_index("parameter")
     assert hollow[0].get_xdata()[0] == table.loc[PATIENCE, "mu_star"]
+
+
+# F-ve --------------------------------------------------------------------------
+
+
+def test_f_ve_variance_explained_merges_per_replication_cases_per_point(lhs_file):
+    """The exported variance_explained on per-replication cases scored the 0/1 outcomes of single
+    replications (binomial noise in the variance, each replication a case): about a fifth of what
+    feature_scores gives the same cases. Both now merge per point, as docs/analysis.md promises."""
+    with ba.open_results(lhs_file) as ds:
+        Xp, yp, wp = ba.discovery_data(ds, "full_war")
+        Xr, yr, wr = ba.discovery_data(ds, "full_war", per="replication")
+        assert len(Xr) > 10 * len(Xp)  # the premise: many replications per point
+        per_point = ba.variance_explained(Xp, yp, wp)
+        per_replication = ba.variance_explained(Xr, yr, wr)
+        scores = ba.feature_scores(Xr, yr, wr)
+    assert per_point[PATIENCE] > 0.5  # patience drives the war in this file
+    pd.testing.assert_series_equal(per_replication, per_point, rtol=1e-12)
+    pd.testing.assert_series_equal(scores["variance_explained"].reindex(per_point.index), per_point,
+                                   check_names=False, rtol=1e-12)
