@@ -102,7 +102,10 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
             frame = frame[frame["outcome"].isin(names)].groupby(keys, sort=False, as_index=False,
                                                                  dropna=False)["probability"].sum()
             frame["probability"] = probability_sum(frame["probability"].to_numpy(), names)
-        return frame.drop(columns=[c for c in ("point",) if c in frame.columns])
+        # Without an outcome column the table holds one outcome's probability (docs/analysis.md), but it may
+        # keep outcome_table's other columns: lower, upper, count, replications are no parameters, and taken
+        # for uncertainties they made every row its own state of the world.
+        return frame.drop(columns=[c for c in frame.columns if c in _NOT_PARAMETERS and c != "probability"])
     _check_data(data)
     _distinct_files(data)
     frames, origins = [], []

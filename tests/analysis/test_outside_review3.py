@@ -117,3 +117,22 @@ def test_f_ve_variance_explained_merges_per_replication_cases_per_point(lhs_file
     pd.testing.assert_series_equal(per_replication, per_point, rtol=1e-12)
     pd.testing.assert_series_equal(scores["variance_explained"].reindex(per_point.index), per_point,
                                    check_names=False, rtol=1e-12)
+
+
+# F-robust-table ------------------------------------------------------------------
+
+
+def test_f_robust_table_one_outcome_table_without_outcome_column(policy_grid_file):
+    """docs/analysis.md: "a table without an outcome column holds the probability of one outcome". With
+    outcome_table's other columns kept (lower, upper, count, replications), those became uncertainties
+    and every row its own state: a false 'not run in every state'. Now the same table as with the
+    outcome column."""
+    levers = ["actors.USA.forces.ready", "relations.commitments.2.strength"]
+    with ba.open_results(policy_grid_file) as ds:
+        table = ba.outcome_table(ds)
+    expected = ba.robustness_table(table, levers, "full_war")
+    one = table[table["outcome"] == "full_war"].drop(columns="outcome")
+    assert {"lower", "upper", "count"} <= set(one.columns)  # the premise: the columns the docs leave in
+    pd.testing.assert_frame_equal(ba.robustness_table(one, levers, "full_war"), expected)
+    pd.testing.assert_frame_equal(ba.policy_outcomes(one, levers, "full_war"),
+                                  ba.policy_outcomes(table, levers, "full_war"))
