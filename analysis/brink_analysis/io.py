@@ -618,12 +618,38 @@ def parameter_values(ds: xr.Dataset, name: str) -> np.ndarray:
     ds = dataset(ds)
     table = parameter_table(ds)
     if not isinstance(name, str) or name not in table.columns:
-        raise ValueError(f"{name!r} is not a parameter of this file; its parameters: {parameter_list_text(table.columns)}")
+        drawn = replication_parameter_paths(ds)
+        if isinstance(name, str) and name in drawn:
+            raise ValueError(f"{name!r} varies per replication in this file, not per point (brink run --posterior "
+                             f"draws one parameter set per replication): {DRAWN_HINT}")
+        raise ValueError(f"{name!r} is not a parameter of this file; its parameters: "
+                         f"{parameter_list_text(table.columns, drawn)}")
     return table[name].to_numpy()
 
 
-def parameter_list_text(names: Sequence[str]) -> str:
-    """The list of parameter paths error messages give ("a, b", or why there is none)."""
+# What to do with a posterior run's parameters, which vary per replication.
+DRAWN_HINT = ("read them with replication_parameters(ds), or find the boxes per replication "
+              "(discovery_data / find_boxes with per='replication'; brink-analysis discover --per replication)")
+
+
+def replication_parameter_paths(ds: xr.Dataset) -> list[str]:
+    """The parameter paths a ``brink run --posterior`` file holds per replication (variables on
+    (point, replication) with a ``parameter_path`` attribute), in file order; empty for any other run."""
+    paths = []
+    for var in ds.variables.values():
+        path = var.attrs.get("parameter_path")
+        if path is not None and var.dims == ("point", "replication"):
+            paths.append(path.decode() if isinstance(path, bytes) else str(path))
+    return paths
+
+
+def parameter_list_text(names: Sequence[str], drawn: Sequence[str] = ()) -> str:
+    """The list of parameter paths error messages give ("a, b", or why there is none); `drawn`, the
+    paths a posterior run holds per replication, are named as such."""
+    if drawn:
+        per_point = ", ".join(map(str, names)) if len(names) else "none per point"
+        return (f"{per_point}; per replication (brink run --posterior): {', '.join(map(str, drawn))} "
+                f"({DRAWN_HINT})")
     return ", ".join(map(str, names)) if len(names) else "none (the run used no --set or --sweep)"
 
 

@@ -3,6 +3,8 @@
 (F-sobol-nan, F-ve, ...) in that report.
 """
 
+import subprocess
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -136,3 +138,57 @@ def test_f_robust_table_one_outcome_table_without_outcome_column(policy_grid_fil
     pd.testing.assert_frame_equal(ba.robustness_table(one, levers, "full_war"), expected)
     pd.testing.assert_frame_equal(ba.policy_outcomes(one, levers, "full_war"),
                                   ba.policy_outcomes(table, levers, "full_war"))
+
+
+# F-posterior --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def posterior_file(brink, results_dir, source_dir):
+    """A small calibration of the back-test (40 particles x 4 replications, 2 generations) run forward
+    with --posterior: every replication draws its own parameter set."""
+    cal = results_dir / "r36-bt.h5"
+    done = subprocess.run([brink, "calibrate", str(source_dir / "scenarios" / "backtest-2022.yaml"), "--particles", "40",
+                           "--generations", "2", "--replications", "4", "--threads", "1", "-q", "-o", str(cal)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return _run(brink, results_dir / "r36-post.h5", results_dir / "r36-bt.posterior.yaml", "--posterior", cal,
+                "-n", 400, "--threads", 1, "--no-table")
+
+
+def test_f_posterior_discovery_per_replication_uses_the_draws(posterior_file):
+    """Scenario discovery on a --posterior run: per replication, the cases are each replication's own
+    draw (replication_parameters) and its outcome. Before: 'this file sweeps no parameter'."""
+    with h5py.File(posterior_file, "r") as f:
+        names = _strings(f["outcome"][()])
+        codes = f["outcome_code"][()].ravel()
+    with ba.open_results(posterior_file) as ds:
+        draws = ba.replication_parameters(ds)
+        assert draws.shape[1] >= 2 and (draws.nunique() > 1).all()  # the premise: the draws vary
+        X, y, w = ba.discovery_data(ds, "full_war", per="replication")
+        assert list(X.columns) == list(draws.columns)
+        np.testing.assert_array_equal(X.to_numpy(), draws.to_numpy())
+        np.testing.assert_array_equal(y, (codes == names.index("full_war")).astype(float))
+        assert 0 < y.sum() < len(y)  # some wars, not all: something to discover
+        assert X.attrs["units"]["actors.RUS.forces.deployed"] == "troops"
+        # replications that drew the same particle are one parameter set, for qp and the tree models
+        assert len(set(X.attrs["point"])) == len(draws.drop_duplicates())
+        # one parameter named, and PRIM on the cases
+        X1, _, _ = ba.discovery_data(ds, "full_war", parameters=["actors.RUS.forces.deployed"], per="replication")
+        np.testing.assert_array_equal(X1["actors.RUS.forces.deployed"], draws["actors.RUS.forces.deployed"])
+        box = ba.find_boxes(ds, "full_war", per="replication").box().limits()
+        assert set(box.index) <= set(draws.columns)
+
+
+def test_f_posterior_per_point_says_the_parameters_vary_per_replication(posterior_file):
+    """Per point, a posterior run has no parameter to explain with: the error says that they vary per
+    replication and what to use, not that the run used no --set or --sweep."""
+    with ba.open_results(posterior_file) as ds:
+        with pytest.raises(ValueError, match=r"vary per replication.*per='replication'") as caught:
+            ba.discovery_data(ds, "full_war")
+        assert "--sweep" not in str(caught.value)
+        with pytest.raises(ValueError, match=r"varies per replication.*replication_parameters") as caught:
+            ba.discovery_data(ds, "full_war", parameters=["actors.RUS.forces.deployed"])
+        assert "no --set or --sweep" not in str(caught.value)
+        with pytest.raises(ValueError, match=r"per replication \(brink run --posterior\): actors\.RUS") as caught:
+            ba.parameter_values(ds, "no.such.path")
