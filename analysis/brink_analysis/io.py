@@ -819,8 +819,10 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     else:
         names = name_list(parameters, "parameter")
     if not names:
-        if parameters is None and not paths and "parameter" in ds.dims:
+        if parameters is None and not paths and ds.sizes.get("parameter", 0) > 0:
             raise ValueError("the dataset has no parameter coordinates: open the file with brink_analysis.open_results")
+        if parameters is None and not paths:  # an empty parameter axis: the run had no --set or --sweep
+            raise ValueError("the file sweeps no parameter (the run had no --sweep): there is no grid to reshape")
         raise ValueError("the file sweeps no parameter (each has one value): there is no grid to reshape")
     missing = [n for n in names if n not in ds.coords]
     if missing:
@@ -873,8 +875,10 @@ def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> n
             raise ValueError(f"the value of {name} in where= must be a number or a name; got {value!r}")
         match = np.isclose(values, float(value), rtol=1e-9, atol=0.0)
         if not match.any():
-            raise ValueError(f"no point has {name} = {names.get(float(value), format_value(value))}; "
-                             f"its values: {', '.join(shown)}")
+            asked = names.get(float(value), format_value(value))
+            if asked in shown:  # it misses a value by less than the display shows: print it as given
+                asked = repr(float(value))
+            raise ValueError(f"no point has {name} = {asked}; its values: {', '.join(shown)}")
         keep &= match
     if not keep.any():
         raise ValueError(f"no point matches all of {dict(where or {})}")

@@ -180,7 +180,18 @@ def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.nd
     return points
 
 
-def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str]) -> None:
+def _check_varies(ds: xr.Dataset, name: str, role: str) -> None:
+    """Refuses a parameter with one value at every point of the file (fixed with --set): there is
+    nothing to draw against it, and fixing the others with where= would not help."""
+    values = parameter_values(ds, name)
+    if values.size and np.unique(values).size == 1:
+        axes = [n for n in sweep_axes(ds) if n != name]
+        raise ValueError(f"{role} '{name}' has one value ({_value_text(ds, name, values[0])}) at every point "
+                         "(fixed with --set?), so there is nothing to draw against it; choose a swept parameter"
+                         + (f": {', '.join(axes)}" if axes else ""))
+
+
+def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str], by_ok: bool = True) -> None:
     # A field that follows a scenario choice varies with its axis, which names the difference.
     axes = sweep_axes(ds)
     others = [n for n in swept_parameters(ds, points) if n not in used and n in axes]
@@ -193,7 +204,7 @@ def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str]) -> No
             )
         raise ValueError(
             "the selected points also differ in " + ", ".join(others) + "; fix them with "
-            "where={path: value} or draw one line per value with by=path"
+            + ("where={path: value} or draw one line per value with by=path" if by_ok else "where={path: value}")
         )
 
 
@@ -236,6 +247,7 @@ def plot_outcome_probability(
     xv = parameter_values(ds, x)  # an unknown x or by is named before any other complaint
     if by is not None:
         parameter_values(ds, by)
+    _check_varies(ds, x, "x")
     points = _finished_points(ds, where)
     _check_others(ds, points, [x] + ([by] if by else []))
     gv = parameter_values(ds, by) if by else np.zeros(ds.sizes["point"])
@@ -331,8 +343,10 @@ def plot_outcome_heatmap(
     if design in _SAMPLED_DESIGNS:  # every point has its own values: an x-by-y grid of them is nearly empty
         raise ValueError(f"a heatmap needs a grid design and this is a {design} design, whose points share no "
                          "values: draw them with plot_outcome_scatter(ds, x, y, outcome)")
+    _check_varies(ds, x, "x")
+    _check_varies(ds, y, "y")
     points = _finished_points(ds, where)
-    _check_others(ds, points, [x, y])
+    _check_others(ds, points, [x, y], by_ok=False)
     xv, yv = parameter_values(ds, x)[points], parameter_values(ds, y)[points]
     xs, ys = np.unique(xv), np.unique(yv)
     k = [str(v) for v in ds["outcome"].values].index(o)

@@ -192,3 +192,75 @@ def test_f_posterior_per_point_says_the_parameters_vary_per_replication(posterio
         assert "no --set or --sweep" not in str(caught.value)
         with pytest.raises(ValueError, match=r"per replication \(brink run --posterior\): actors\.RUS") as caught:
             ba.parameter_values(ds, "no.such.path")
+
+
+# F-msgs --------------------------------------------------------------------------
+
+
+def test_f_msgs_to_grid_of_a_file_without_a_sweep(plain_file):
+    """It was opened with open_results: the file simply sweeps nothing."""
+    with ba.open_results(plain_file) as ds:
+        assert ds.sizes["parameter"] == 0  # the premise: an empty parameter axis
+        with pytest.raises(ValueError, match="sweeps no parameter") as caught:
+            ba.to_grid(ds)
+    assert "open_results" not in str(caught.value)
+
+
+def test_f_msgs_heatmap_does_not_suggest_by(three_way_file):
+    """A heatmap has no by= and draws no lines: the advice is where= alone."""
+    with ba.open_results(three_way_file) as ds:
+        with pytest.raises(ValueError, match=r"also differ in .*where=") as caught:
+            ba.plot_outcome_heatmap(ds, "full_war", DEPLOYED, PATIENCE)
+        assert "by=" not in str(caught.value)
+        # plot_outcome_probability keeps its by= advice
+        with pytest.raises(ValueError, match="by=path"):
+            ba.plot_outcome_probability(ds, DEPLOYED, "full_war")
+
+
+def test_f_msgs_plot_against_a_set_parameter(grid_file):
+    """x fixed with --set has one value: the reason is that, not the other parameters."""
+    ready = "actors.USA.forces.ready"
+    with ba.open_results(grid_file) as ds:
+        assert np.unique(ba.parameter_values(ds, ready)).size == 1  # the premise: --set
+        with pytest.raises(ValueError, match=r"'actors.USA.forces.ready' has one value \(8,500\) at every point") as c:
+            ba.plot_outcome_probability(ds, ready, "full_war")
+        assert "also differ" not in str(c.value) and DEPLOYED in str(c.value)
+        with pytest.raises(ValueError, match="has one value"):
+            ba.plot_outcome_heatmap(ds, "full_war", ready, PATIENCE)
+
+
+def test_f_msgs_select_points_prints_a_near_miss_as_given(grid_file):
+    """60000.001 printed as 60,000 contradicted the list of values, which holds 60,000."""
+    with ba.open_results(grid_file) as ds:
+        with pytest.raises(ValueError, match=r"no point has actors.RUS.forces.deployed = 60000\.001; its values: "
+                                             r"60,000, ") as caught:
+            ba.select_points(ds, {DEPLOYED: 60000.001})
+        with pytest.raises(ValueError, match=r"= 1e-05; its values: 60,000"):  # a clear miss stays formatted
+            ba.select_points(ds, {DEPLOYED: 1e-05})
+    assert "= 60,000;" not in str(caught.value)
+
+
+def test_f_msgs_robust_names_an_unfinished_policy_file(policy_lhs_files, tmp_path):
+    """One policy's file left unfinished (what an interrupted run leaves, output.md: no `complete`,
+    the unfinished points' replications 0): the error names the file and --resume, not the design."""
+    import shutil
+
+    partial = tmp_path / (policy_lhs_files[1].name + ".partial")
+    shutil.copy(policy_lhs_files[1], partial)
+    with h5py.File(partial, "r+") as f:
+        del f.attrs["complete"]
+        total = f["replications"].shape[0]
+        for name in ("replications", "outcome_count", "outcome_probability", "outcome_probability_lower",
+                     "outcome_probability_upper"):
+            f[name][3:] = 0
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        files = [ba.open_results(policy_lhs_files[0]), ba.open_results(partial), ba.open_results(policy_lhs_files[2])]
+    try:
+        with pytest.raises(ValueError, match=r"unfinished: .*\.partial.* \(3 of %d points finished\).*--resume" % total) \
+                as caught:
+            ba.robustness_table(files, ["actors.USA.forces.ready"], "full_war")
+        assert "the design must cross" not in str(caught.value)
+    finally:
+        for ds in files:
+            ds.close()
+
