@@ -180,6 +180,17 @@ def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.nd
     return points
 
 
+def _incomplete_note(ds: xr.Dataset, where: Mapping[str, float] | None) -> str:
+    """A title line when some points `where` selects did not finish (an interrupted run, a shard):
+    the figure leaves them out, and without a mark it would read as the whole design."""
+    finished = _finished_replications(ds) > 0
+    selected = select_points(ds, where)
+    done = int(finished[selected].sum())
+    if done == selected.size:
+        return ""
+    return f"\nincomplete run: {done} of {selected.size} points finished, the rest not drawn"
+
+
 def _check_varies(ds: xr.Dataset, name: str, role: str) -> None:
     """Refuses a parameter with one value at every point of the file (fixed with --set): there is
     nothing to draw against it, and fixing the others with where= would not help."""
@@ -292,7 +303,7 @@ def plot_outcome_probability(
         ax.set_ylabel("probability" + (" with 95% band" if band else ""))
         title = f"Outcome probabilities against {label_of(ds, x, units=False)}"
     fixed = _fixed_text(ds, points, [x] + ([by] if by else []))
-    ax.set_title(title + (f"\n({fixed})" if fixed else ""))
+    ax.set_title(title + (f"\n({fixed})" if fixed else "") + _incomplete_note(ds, where))
     ax.set_ylim(0.0, min(1.0, top * 1.08 + 0.01))
     if _categorical_axis(ax.xaxis, ds, x, xv[points]):  # ticks at the categories only, with room for the ends
         ax.set_xlim(float(np.min(xv[points])) - 0.5, float(np.max(xv[points])) + 0.5)
@@ -381,7 +392,7 @@ def plot_outcome_heatmap(
                             color="white" if v > 0.6 * top else "black")
     fixed = _fixed_text(ds, points, [x, y])
     ax.set_title(f"P({outcome_label(o, ds)}) by {label_of(ds, x, units=False)} and {label_of(ds, y, units=False)}"
-                 + (f"\n({fixed})" if fixed else ""))
+                 + (f"\n({fixed})" if fixed else "") + _incomplete_note(ds, where))
     return ax
 
 
@@ -544,7 +555,8 @@ def plot_survival(
     ax.set_xlabel(_DAY_LABEL)
     ax.set_ylabel("P(no fighting before day d)")
     fixed = _fixed_text(ds, np.asarray(positions), varying)
-    ax.set_title("Survival of peace: probability that no fighting has begun" + (f"\n({fixed})" if fixed else ""))
+    ax.set_title("Survival of peace: probability that no fighting has begun" + (f"\n({fixed})" if fixed else "")
+                 + (_incomplete_note(ds, None) if points is None else ""))  # by default: every finished point
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="lower left")
     return ax

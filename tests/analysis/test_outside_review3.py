@@ -264,3 +264,38 @@ def test_f_msgs_robust_names_an_unfinished_policy_file(policy_lhs_files, tmp_pat
         for ds in files:
             ds.close()
 
+
+# F-partial-plot ------------------------------------------------------------------
+
+
+def test_f_partial_plot_figures_of_an_interrupted_grid_say_so(grid_file, tmp_path):
+    """The heatmap of a 3 x 3 grid with 3 points finished was drawn as a 3 x 1 heatmap, and the survival
+    plot's title stated the finished points' shared value as if the design fixed it: nothing on the
+    figure said that points are missing. The title now says how many finished."""
+    import shutil
+
+    partial = tmp_path / "grid.h5.partial"
+    shutil.copy(grid_file, partial)
+    with h5py.File(partial, "r+") as f:
+        del f.attrs["complete"]
+        for name in ("replications", "outcome_count", "outcome_probability", "outcome_probability_lower",
+                     "outcome_probability_upper", "survival", "survival_lower", "survival_upper"):
+            f[name][3:] = 0
+    note = "incomplete run: 3 of 9 points finished"
+    with ba.open_results(grid_file) as ds:  # the complete file: no note
+        assert "incomplete" not in ba.plot_outcome_heatmap(ds, "full_war", DEPLOYED, PATIENCE).get_title()
+        assert "incomplete" not in ba.plot_survival(ds, points=[0, 1, 2]).get_title()
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        ds = ba.open_results(partial)
+    with ds:
+        finished = ba.outcome_table(ds)["point"].unique()
+        assert sorted(finished) == [0, 1, 2]  # the premise
+        assert note in ba.plot_outcome_heatmap(ds, "full_war", DEPLOYED, PATIENCE).get_title()
+        assert note in ba.plot_outcome_probability(ds, PATIENCE, "full_war", by=DEPLOYED).get_title()
+        assert note in ba.plot_survival(ds).get_title()
+        # a selection that finished whole is no incomplete figure
+        value = float(ba.parameter_table(ds)[DEPLOYED].iloc[0])
+        selected = ba.select_points(ds, {DEPLOYED: value})
+        assert sorted(selected) == [0, 1, 2]  # the finished points are one value of deployed forces
+        assert "incomplete" not in ba.plot_outcome_probability(ds, PATIENCE, "full_war",
+                                                               where={DEPLOYED: value}).get_title()
