@@ -19,8 +19,8 @@ import xarray as xr
 
 from .cart import fit_leaves
 from .checks import OUTCOME_ROUNDING, cases, dataset, interest, name_list, positive_int, probability_sum, share
-from .io import (PER_RUN_HINT, category_names, format_value, parameter_table, parameter_values, read_values,
-                 replication_mask, require, sweep_axes)
+from .io import (DRAWN_HINT, PER_RUN_HINT, category_names, format_value, parameter_list_text, parameter_table,
+                 parameter_values, read_values, replication_mask, replication_parameter_paths, require, sweep_axes)
 from .prim import PrimResult, merge_points, prim
 from .tables import _finished_replications, _replications
 
@@ -56,15 +56,47 @@ def outcomes_probability(ds: xr.Dataset, names: Sequence[str]) -> np.ndarray:
     return probability_sum(np.divide(counts, reps, out=np.full(len(reps), np.nan), where=reps > 0), list(names))
 
 
-def _parameters(ds: xr.Dataset, names: Sequence[str] | None) -> list[str]:
-    """The parameters of the cases: `names` checked, or the sweep axes that vary."""
-    chosen = sweep_axes(ds) if names is None else name_list(names, "parameter")
+def _drawn(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """{path: values on (point, replication)} of the parameters a ``brink run --posterior`` file
+    draws per replication; empty for any other run."""
+    paths = replication_parameter_paths(ds)
+    out = {}
+    for var in ds.variables.values():
+        path = var.attrs.get("parameter_path")
+        path = path.decode() if isinstance(path, bytes) else path
+        if path in paths and var.dims == ("point", "replication"):
+            out[str(path)] = var
+    return out
+
+
+def _parameters(ds: xr.Dataset, names: Sequence[str] | None, per: str = "point",
+                mask: np.ndarray | None = None) -> list[str]:
+    """The parameters of the cases: `names` checked, or the sweep axes that vary. With
+    ``per="replication"`` a posterior run's parameters drawn per replication count too (checked over
+    the replications that ran, `mask`)."""
+    drawn = _drawn(ds) if per == "replication" else {}
+    if names is None:
+        chosen = [p for p in sweep_axes(ds) if p not in drawn]
+        chosen += [p for p, var in drawn.items()
+                   if np.unique(np.asarray(var.transpose("point", "replication").values, float)[mask]).size > 1]
+    else:
+        chosen = name_list(names, "parameter")
     for name in chosen:
+        if name in drawn:
+            values = np.asarray(drawn[name].transpose("point", "replication").values, float)[mask]
+            if np.unique(values).size == 1:
+                raise ValueError(f"parameter {name} has one value ({format_value(values[0])}) in every replication, "
+                                 "so it cannot explain anything: leave it out of the parameters")
+            continue
         values = parameter_values(ds, name)  # raises the ValueError naming the file's parameters
         if np.unique(values).size == 1:  # it would score 0 and read as "does not matter", as in sensitivity_table
             raise ValueError(f"parameter {name} has one value ({format_value(values[0])}) at every point (fixed "
                              "with --set?), so it cannot explain anything: leave it out of the parameters")
     if not chosen:
+        if replication_parameter_paths(ds) and per != "replication":
+            raise ValueError("this file's parameters vary per replication, not per point (brink run --posterior "
+                             "draws one parameter set per replication): use per='replication' (brink-analysis "
+                             "discover --per replication), or " + DRAWN_HINT.split(", or ")[0])
         raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep)")
     return chosen
 
@@ -108,10 +140,22 @@ def discovery_data(
     if weight not in ("point", "replication"):
         raise ValueError(f"weight must be 'point' or 'replication'; got {weight!r}")
     names = outcome_names(ds, outcome)
-    chosen = _parameters(ds, parameters)
+    if per not in ("point", "replication"):
+        raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
+    mask = None
+    if per == "replication":
+        require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)
+        mask = replication_mask(ds).transpose("point", "replication").values
+    chosen = _parameters(ds, parameters, per, mask)
+    drawn = _drawn(ds) if per == "replication" else {}
     table = parameter_table(ds)
     # What the models need besides the numbers: units, and the names of categorical values for the rules.
-    attrs = {"units": {p: table.attrs["units"].get(p) for p in chosen}, "categories": _categories(ds, chosen)}
+    units = {p: table.attrs["units"].get(p) for p in chosen if p not in drawn}
+    for p in chosen:
+        if p in drawn:
+            unit = drawn[p].attrs.get("scenario_units") or drawn[p].attrs.get("units")
+            units[p] = None if unit in (None, "", "1") else str(unit)
+    attrs = {"units": {p: units[p] for p in chosen}, "categories": _categories(ds, chosen)}
     reps = _finished_replications(ds).astype(float)
     finished = reps > 0
     if per == "point":
@@ -121,15 +165,19 @@ def discovery_data(
         X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)))  # each case's point: point_ids
         w = reps[finished] if weight == "replication" else np.ones(int(finished.sum()))
         return X, y[finished], w
-    if per != "replication":
-        raise ValueError(f"per must be 'point' or 'replication'; got {per!r}")
-    require(ds, ["outcome_code"], "per-replication outcomes", PER_RUN_HINT)
     codes = [list(map(str, ds["outcome"].values)).index(n) for n in names]
-    mask = replication_mask(ds).transpose("point", "replication").values
     code = read_values(ds["outcome_code"].transpose("point", "replication"), ds).astype(float)
     point_of, _ = np.nonzero(mask)
-    X = table[chosen].iloc[point_of].reset_index(drop=True)
-    X.attrs.update(attrs, point=tuple(int(p) for p in point_of))
+    X = pd.DataFrame({p: (np.asarray(drawn[p].transpose("point", "replication").values, float)[mask] if p in drawn
+                          else table[p].to_numpy()[point_of]) for p in chosen})
+    if any(p in drawn for p in chosen):
+        # Each replication of a posterior run is its own parameter set: a "point" of the cases is a point
+        # and a drawn set (replications that drew the same particle share it), for qp and the tree models.
+        keys = np.c_[point_of, X.to_numpy(dtype=float)]
+        case_point = np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+    else:
+        case_point = point_of
+    X.attrs.update(attrs, point=tuple(int(p) for p in case_point))
     y = np.isin(code[mask], codes).astype(float)
     w = np.ones(len(y)) if weight == "replication" else 1.0 / reps[point_of]
     return X, y, w
@@ -253,10 +301,21 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
     more: `bins` = 10). The adjustment makes a parameter that does not matter score about 0 (η²
     of pure noise is (k - 1)/(n - 1) on average). With fewer than six cases there are not two
     bins of three, and no share can be estimated: every parameter is NaN (a noise parameter of
-    two points would otherwise explain everything, and one of four or five often most)."""
+    two points would otherwise explain everything, and one of four or five often most).
+
+    Per-replication cases (:func:`discovery_data` with ``per="replication"``) are merged per point
+    first, as :func:`feature_scores` merges them: n counts points, and per-point and
+    per-replication cases of one file get the same scores (the 0/1 outcomes of single
+    replications would add their binomial noise to the variance to explain)."""
     bins = positive_int(bins, "bins", minimum=2)
     X, y, w = cases(X, y, weights)
+    X, y, w = _aggregate(X, y, w)
     _scorable(y, w)
+    return _variance_explained(X, y, w, bins)
+
+
+def _variance_explained(X: pd.DataFrame, y: np.ndarray, w: np.ndarray, bins: int) -> pd.Series:
+    """:func:`variance_explained` on cases already checked and merged per point."""
     n = len(y)
     if n < _FEWEST_CASES:
         return pd.Series({str(name): np.nan for name in X.columns}, name="variance_explained")
@@ -338,7 +397,7 @@ def feature_scores(
     forest = ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=_LEAF, random_state=random_state)
     forest.fit(X.to_numpy(dtype=float), y, sample_weight=w)
     importances = forest.feature_importances_
-    explained = variance_explained(X, y, w, bins).values
+    explained = _variance_explained(X, y, w, positive_int(bins, "bins", minimum=2)).values
     if not importances.sum() > 0:  # no tree could split: zeros would read as "no parameter matters"
         still = "; variance_explained still ranks the parameters" if not np.isnan(explained).all() else ""
         warnings.warn(f"extra_trees is NaN: the extra-trees model could not split the {len(y)} cases (points) "

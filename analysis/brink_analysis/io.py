@@ -618,12 +618,38 @@ def parameter_values(ds: xr.Dataset, name: str) -> np.ndarray:
     ds = dataset(ds)
     table = parameter_table(ds)
     if not isinstance(name, str) or name not in table.columns:
-        raise ValueError(f"{name!r} is not a parameter of this file; its parameters: {parameter_list_text(table.columns)}")
+        drawn = replication_parameter_paths(ds)
+        if isinstance(name, str) and name in drawn:
+            raise ValueError(f"{name!r} varies per replication in this file, not per point (brink run --posterior "
+                             f"draws one parameter set per replication): {DRAWN_HINT}")
+        raise ValueError(f"{name!r} is not a parameter of this file; its parameters: "
+                         f"{parameter_list_text(table.columns, drawn)}")
     return table[name].to_numpy()
 
 
-def parameter_list_text(names: Sequence[str]) -> str:
-    """The list of parameter paths error messages give ("a, b", or why there is none)."""
+# What to do with a posterior run's parameters, which vary per replication.
+DRAWN_HINT = ("read them with replication_parameters(ds), or find the boxes per replication "
+              "(discovery_data / find_boxes with per='replication'; brink-analysis discover --per replication)")
+
+
+def replication_parameter_paths(ds: xr.Dataset) -> list[str]:
+    """The parameter paths a ``brink run --posterior`` file holds per replication (variables on
+    (point, replication) with a ``parameter_path`` attribute), in file order; empty for any other run."""
+    paths = []
+    for var in ds.variables.values():
+        path = var.attrs.get("parameter_path")
+        if path is not None and var.dims == ("point", "replication"):
+            paths.append(path.decode() if isinstance(path, bytes) else str(path))
+    return paths
+
+
+def parameter_list_text(names: Sequence[str], drawn: Sequence[str] = ()) -> str:
+    """The list of parameter paths error messages give ("a, b", or why there is none); `drawn`, the
+    paths a posterior run holds per replication, are named as such."""
+    if drawn:
+        per_point = ", ".join(map(str, names)) if len(names) else "none per point"
+        return (f"{per_point}; per replication (brink run --posterior): {', '.join(map(str, drawn))} "
+                f"({DRAWN_HINT})")
     return ", ".join(map(str, names)) if len(names) else "none (the run used no --set or --sweep)"
 
 
@@ -793,8 +819,10 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     else:
         names = name_list(parameters, "parameter")
     if not names:
-        if parameters is None and not paths and "parameter" in ds.dims:
+        if parameters is None and not paths and ds.sizes.get("parameter", 0) > 0:
             raise ValueError("the dataset has no parameter coordinates: open the file with brink_analysis.open_results")
+        if parameters is None and not paths:  # an empty parameter axis: the run had no --set or --sweep
+            raise ValueError("the file sweeps no parameter (the run had no --sweep): there is no grid to reshape")
         raise ValueError("the file sweeps no parameter (each has one value): there is no grid to reshape")
     missing = [n for n in names if n not in ds.coords]
     if missing:
@@ -847,8 +875,10 @@ def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> n
             raise ValueError(f"the value of {name} in where= must be a number or a name; got {value!r}")
         match = np.isclose(values, float(value), rtol=1e-9, atol=0.0)
         if not match.any():
-            raise ValueError(f"no point has {name} = {names.get(float(value), format_value(value))}; "
-                             f"its values: {', '.join(shown)}")
+            asked = names.get(float(value), format_value(value))
+            if asked in shown:  # it misses a value by less than the display shows: print it as given
+                asked = repr(float(value))
+            raise ValueError(f"no point has {name} = {asked}; its values: {', '.join(shown)}")
         keep &= match
     if not keep.any():
         raise ValueError(f"no point matches all of {dict(where or {})}")

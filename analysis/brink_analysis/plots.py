@@ -180,7 +180,29 @@ def _finished_points(ds: xr.Dataset, where: Mapping[str, float] | None) -> np.nd
     return points
 
 
-def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str]) -> None:
+def _incomplete_note(ds: xr.Dataset, where: Mapping[str, float] | None) -> str:
+    """A title line when some points `where` selects did not finish (an interrupted run, a shard):
+    the figure leaves them out, and without a mark it would read as the whole design."""
+    finished = _finished_replications(ds) > 0
+    selected = select_points(ds, where)
+    done = int(finished[selected].sum())
+    if done == selected.size:
+        return ""
+    return f"\nincomplete run: {done} of {selected.size} points finished, the rest not drawn"
+
+
+def _check_varies(ds: xr.Dataset, name: str, role: str) -> None:
+    """Refuses a parameter with one value at every point of the file (fixed with --set): there is
+    nothing to draw against it, and fixing the others with where= would not help."""
+    values = parameter_values(ds, name)
+    if values.size and np.unique(values).size == 1:
+        axes = [n for n in sweep_axes(ds) if n != name]
+        raise ValueError(f"{role} '{name}' has one value ({_value_text(ds, name, values[0])}) at every point "
+                         "(fixed with --set?), so there is nothing to draw against it; choose a swept parameter"
+                         + (f": {', '.join(axes)}" if axes else ""))
+
+
+def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str], by_ok: bool = True) -> None:
     # A field that follows a scenario choice varies with its axis, which names the difference.
     axes = sweep_axes(ds)
     others = [n for n in swept_parameters(ds, points) if n not in used and n in axes]
@@ -193,7 +215,7 @@ def _check_others(ds: xr.Dataset, points: np.ndarray, used: Sequence[str]) -> No
             )
         raise ValueError(
             "the selected points also differ in " + ", ".join(others) + "; fix them with "
-            "where={path: value} or draw one line per value with by=path"
+            + ("where={path: value} or draw one line per value with by=path" if by_ok else "where={path: value}")
         )
 
 
@@ -236,6 +258,7 @@ def plot_outcome_probability(
     xv = parameter_values(ds, x)  # an unknown x or by is named before any other complaint
     if by is not None:
         parameter_values(ds, by)
+    _check_varies(ds, x, "x")
     points = _finished_points(ds, where)
     _check_others(ds, points, [x] + ([by] if by else []))
     gv = parameter_values(ds, by) if by else np.zeros(ds.sizes["point"])
@@ -280,7 +303,7 @@ def plot_outcome_probability(
         ax.set_ylabel("probability" + (" with 95% band" if band else ""))
         title = f"Outcome probabilities against {label_of(ds, x, units=False)}"
     fixed = _fixed_text(ds, points, [x] + ([by] if by else []))
-    ax.set_title(title + (f"\n({fixed})" if fixed else ""))
+    ax.set_title(title + (f"\n({fixed})" if fixed else "") + _incomplete_note(ds, where))
     ax.set_ylim(0.0, min(1.0, top * 1.08 + 0.01))
     if _categorical_axis(ax.xaxis, ds, x, xv[points]):  # ticks at the categories only, with room for the ends
         ax.set_xlim(float(np.min(xv[points])) - 0.5, float(np.max(xv[points])) + 0.5)
@@ -331,8 +354,10 @@ def plot_outcome_heatmap(
     if design in _SAMPLED_DESIGNS:  # every point has its own values: an x-by-y grid of them is nearly empty
         raise ValueError(f"a heatmap needs a grid design and this is a {design} design, whose points share no "
                          "values: draw them with plot_outcome_scatter(ds, x, y, outcome)")
+    _check_varies(ds, x, "x")
+    _check_varies(ds, y, "y")
     points = _finished_points(ds, where)
-    _check_others(ds, points, [x, y])
+    _check_others(ds, points, [x, y], by_ok=False)
     xv, yv = parameter_values(ds, x)[points], parameter_values(ds, y)[points]
     xs, ys = np.unique(xv), np.unique(yv)
     k = [str(v) for v in ds["outcome"].values].index(o)
@@ -367,7 +392,7 @@ def plot_outcome_heatmap(
                             color="white" if v > 0.6 * top else "black")
     fixed = _fixed_text(ds, points, [x, y])
     ax.set_title(f"P({outcome_label(o, ds)}) by {label_of(ds, x, units=False)} and {label_of(ds, y, units=False)}"
-                 + (f"\n({fixed})" if fixed else ""))
+                 + (f"\n({fixed})" if fixed else "") + _incomplete_note(ds, where))
     return ax
 
 
@@ -530,7 +555,8 @@ def plot_survival(
     ax.set_xlabel(_DAY_LABEL)
     ax.set_ylabel("P(no fighting before day d)")
     fixed = _fixed_text(ds, np.asarray(positions), varying)
-    ax.set_title("Survival of peace: probability that no fighting has begun" + (f"\n({fixed})" if fixed else ""))
+    ax.set_title("Survival of peace: probability that no fighting has begun" + (f"\n({fixed})" if fixed else "")
+                 + (_incomplete_note(ds, None) if points is None else ""))  # by default: every finished point
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="lower left")
     return ax
@@ -626,7 +652,11 @@ def plot_sensitivity(
     ``probability_full_war`` if present). ``ax.patches`` holds the first-order
     bars, then the total-effect bars, one per parameter in file order (top to
     bottom); a parameter fixed with ``--set`` has no indices and no bar (see
-    :func:`brink_analysis.sensitivity_table`). Needs a file written with ``--sensitivity``.
+    :func:`brink_analysis.sensitivity_table`). An index the engine gave no
+    interval (NaN bounds, a rare event for the bootstrap; the table's
+    ``attrs["no_interval"]``) is drawn as a hatched bar with no whisker, and the
+    legend and title say that hatched bars have no interval. Needs a file
+    written with ``--sensitivity``.
     """
     ds = dataset(ds)
     table = sensitivity_table(ds)
@@ -649,23 +679,44 @@ def plot_sensitivity(
     y = np.arange(len(names))
     h = 0.38
     ax = _axes(ax, figsize=(8.0, 1.2 + 0.75 * len(names)))
+    missing = {(p, k) for o, p, k in table.attrs["no_interval"] if o == output}
     for offset, kind, color, text in ((-h / 2, "first", "#2e86c1", "first-order $S_i$"),
                                       (h / 2, "total", "#d68910", "total-effect $S_{Ti}$")):
         v = rows[kind].to_numpy()
-        err = np.vstack([np.clip(v - rows[f"{kind}_lower"].to_numpy(), 0, None),
-                         np.clip(rows[f"{kind}_upper"].to_numpy() - v, 0, None)])
-        ax.barh(y + offset, v, height=h, xerr=err, color=color, capsize=3, label=text,
-                error_kw={"elinewidth": 1.0, "ecolor": "0.25"})
+        lower, upper = rows[f"{kind}_lower"].to_numpy(), rows[f"{kind}_upper"].to_numpy()
+        bars = ax.barh(y + offset, v, height=h, color=color, label=text)
+        # An index the engine gave no interval (NaN bounds: a rare event for the bootstrap) is no
+        # exact value: hatch its bar and draw no whisker, rather than a bare bar that reads as certain.
+        bare = np.array([(n, kind) in missing for n in names], dtype=bool)
+        for bar, flag in zip(bars, bare):
+            if flag:
+                bar.set_hatch("///")
+                bar.set_edgecolor("0.15")
+                bar.set_alpha(0.55)
+        ok = ~bare & np.isfinite(v)
+        if ok.any():
+            err = np.vstack([np.clip(v[ok] - lower[ok], 0, None), np.clip(upper[ok] - v[ok], 0, None)])
+            ax.errorbar(v[ok], (y + offset)[ok], xerr=err, fmt="none", ecolor="0.25", elinewidth=1.0, capsize=3)
     ax.set_yticks(y, [label_of(ds, n, units=False) for n in names])
     ax.invert_yaxis()
     ax.axvline(0.0, color="black", linewidth=0.8)
-    lo = min(0.0, float(rows[["first_lower", "total_lower"]].min().min()))
-    hi = max(1.0, float(rows[["first_upper", "total_upper"]].max().max()))
+    lo = min(0.0, float(rows[["first_lower", "total_lower", "first", "total"]].min().min()))
+    hi = max(1.0, float(rows[["first_upper", "total_upper", "first", "total"]].max().max()))
     ax.set_xlim(lo - 0.02, hi + 0.02)
     ax.set_xlabel("Sobol index (share of the output's variance), 95% bootstrap interval")
-    ax.set_title(f"What drives {_output_label(output, ds)}? Sobol sensitivity indices")
+    title = f"What drives {_output_label(output, ds)}? Sobol sensitivity indices"
+    from matplotlib.patches import Patch
+
+    # Plain patches as legend keys: a bar container's key copies its first bar, hatched or not.
+    handles = [Patch(facecolor=c) for c in ("#2e86c1", "#d68910")]
+    labels = ["first-order $S_i$", "total-effect $S_{Ti}$"]
+    if missing:
+        title += "\n(hatched: no interval)"
+        handles.append(Patch(facecolor="white", edgecolor="0.15", hatch="///"))
+        labels.append("no interval: rare event,\nsee docs/sweeps.md 'Intervals'")
+    ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(handles, labels, fontsize="small", loc="lower right")
     return ax
 
 

@@ -102,10 +102,13 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
             frame = frame[frame["outcome"].isin(names)].groupby(keys, sort=False, as_index=False,
                                                                  dropna=False)["probability"].sum()
             frame["probability"] = probability_sum(frame["probability"].to_numpy(), names)
-        return frame.drop(columns=[c for c in ("point",) if c in frame.columns])
+        # Without an outcome column the table holds one outcome's probability (docs/analysis.md), but it may
+        # keep outcome_table's other columns: lower, upper, count, replications are no parameters, and taken
+        # for uncertainties they made every row its own state of the world.
+        return frame.drop(columns=[c for c in frame.columns if c in _NOT_PARAMETERS and c != "probability"])
     _check_data(data)
     _distinct_files(data)
-    frames, origins = [], []
+    frames, origins, unfinished = [], [], []
     for ds in data:
         require(ds, ["outcome_probability", "replications"], "outcome summaries",
                 "open the whole file with open_results, not a selection of its variables")
@@ -116,8 +119,12 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         frames.append(table[finished])
         source = ds.encoding.get("source")
         origins += [f"{repr(source) if source else 'the dataset'} point {p}" for p in np.flatnonzero(finished)]
+        if not finished.all():  # an interrupted run's points: left out, and named if a state then lacks a policy
+            unfinished.append(f"{repr(source) if source else 'a dataset'} ({int(finished.sum())} of "
+                              f"{finished.size} points finished)")
     frame = pd.concat(frames, ignore_index=True)
     frame.attrs["origin"] = origins  # each row's file and point, for errors that name them
+    frame.attrs["unfinished"] = unfinished
     return frame
 
 
@@ -291,6 +298,13 @@ def policy_outcomes(
                          "robustness needs several states of the world")
     if matrix.isna().any().any():
         bad = matrix.columns[matrix.isna().any()].tolist()
+        missing = int(matrix.isna().sum().sum())
+        unfinished = frame.attrs.get("unfinished") or []
+        if unfinished:  # the design may well cross them: the run has not finished yet
+            raise ValueError(f"policy {bad[0]} lacks {missing} (policy, state) pairs because "
+                             f"{'a file is' if len(unfinished) == 1 else 'files are'} unfinished: "
+                             f"{'; '.join(unfinished)}; finish {'it' if len(unfinished) == 1 else 'them'} with "
+                             "brink run ... --resume (the same command with --resume), or leave the file out")
         raise ValueError(f"policy {bad[0]} was not run in every state of the world "
                          f"({int(matrix.isna().sum().sum())} (policy, state) pairs missing); the design must cross "
                          "every policy with the same states")

@@ -59,7 +59,8 @@ def morris_table(ds: xr.Dataset, outputs: str | Sequence[str] | None = None) -> 
 
 def plot_morris(ds: xr.Dataset, output: str = "probability_full_war", ax=None):
     """The Morris plane of one output: sigma against mu* per parameter (error bars: the bootstrap
-    interval of mu*), each point labelled by its parameter. Parameters near the origin matter
+    interval of mu*; an open marker with no whisker where the file has no bounds), each point
+    labelled by its parameter. Parameters near the origin matter
     little; far right, much; high sigma, through interactions or non-linearly. Returns the Axes."""
     ds = dataset(ds)
     import matplotlib.pyplot as plt
@@ -68,8 +69,16 @@ def plot_morris(ds: xr.Dataset, output: str = "probability_full_war", ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(7.0, 4.8), layout="constrained")
     x, y = table["mu_star"].to_numpy(), table["sigma"].to_numpy()
-    err = np.vstack([x - table["mu_star_lower"].to_numpy(), table["mu_star_upper"].to_numpy() - x])
-    ax.errorbar(x, y, xerr=np.maximum(err, 0), fmt="o", color="tab:blue", ecolor="0.6", capsize=3)
+    lower, upper = table["mu_star_lower"].to_numpy(), table["mu_star_upper"].to_numpy()
+    # A mu* whose bootstrap bounds are NaN has no interval: an open marker with no whisker (and a
+    # legend entry), not a filled one whose missing whisker reads as an exact value.
+    ok = np.isfinite(lower) & np.isfinite(upper)
+    if ok.any():
+        err = np.vstack([x[ok] - lower[ok], upper[ok] - x[ok]])
+        ax.errorbar(x[ok], y[ok], xerr=np.maximum(err, 0), fmt="o", color="tab:blue", ecolor="0.6", capsize=3)
+    if not ok.all():
+        ax.plot(x[~ok], y[~ok], "o", markerfacecolor="none", markeredgecolor="tab:blue", linestyle="none",
+                label="no interval for mu* (open marker)")
     for xi, yi, path in zip(x, y, table["parameter"]):
         ax.annotate(label_of(ds, path, units=False), (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=8)
     top = max(float(np.nanmax(x)) if len(x) else 1.0, float(np.nanmax(y)) if len(y) else 1.0, 1e-12)

@@ -166,7 +166,12 @@ def sensitivity_table(ds: xr.Dataset) -> pd.DataFrame:
     it. A parameter fixed with ``--set`` was not varied and has no indices
     either (NaN for every output): its rows are left out too, as
     :func:`brink_analysis.morris_table` does, and ``table.attrs["fixed_parameters"]``
-    lists it. Raises ValueError if the file has no indices.
+    lists it. An index whose bootstrap bounds the engine left NaN (a rare event
+    for the bootstrap, docs/sweeps.md "Intervals" and "Rare events") keeps its
+    row and its point estimate, with NaN bounds: it has no interval, not an
+    exact value, and ``table.attrs["no_interval"]`` lists it as an
+    ``(output, parameter, index)`` tuple, ``index`` being ``"first"`` or
+    ``"total"``. Raises ValueError if the file has no indices.
     """
     ds = checks.dataset(ds)
     names = [f"sensitivity_{k}{s}" for k in ("first", "total") for s in ("", "_lower", "_upper")]
@@ -188,7 +193,16 @@ def sensitivity_table(ds: xr.Dataset) -> pd.DataFrame:
         fixed = [str(p) for p, rows in frame.groupby("parameter", sort=False) if rows["first"].isna().all()]
     if fixed:
         frame = frame[~frame["parameter"].isin(fixed)].reset_index(drop=True)
-    frame.attrs.update(constant_outputs=constant, fixed_parameters=fixed)
+    # Bounds the engine left NaN on purpose (rare events for the bootstrap): the estimate stays, but
+    # it has no interval, which a reader must not take for an exact value; list them.
+    no_interval = [
+        (str(row.output), str(row.parameter), kind)
+        for row in frame.itertuples(index=False)
+        for kind in ("first", "total")
+        if np.isfinite(getattr(row, kind))
+        and not (np.isfinite(getattr(row, f"{kind}_lower")) and np.isfinite(getattr(row, f"{kind}_upper")))
+    ]
+    frame.attrs.update(constant_outputs=constant, fixed_parameters=fixed, no_interval=no_interval)
     return frame
 
 

@@ -297,8 +297,18 @@ def test_calibration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
     # the record to the cut-off (no war started by 26 January, day 66), each with its Wilson interval.
     quiet = ~((fought >= 0) & (fought <= 66))
     assert summary["p_fighting_by_26_jan"] == pytest.approx(1 - quiet.mean())
-    full = pred.rung_series.isel(step=slice(0, 96)).max("step").values.ravel() >= \
-        [str(r) for r in pred.rung.values].index("full_invasion")
+    # "By 24 February" is by the end of 24 February (step 95) for both figures: fighting begun at step <= 95
+    # above, and the rung reached by the end of step 95, which is rung_series entry 96 (entry q is the state at
+    # the start of step q, docs/output.md; the engine's rung-by-date rule, calibrate/evaluator.cpp). Entries
+    # 0..95 left out the invasions begun on 24 February itself (round 36, F-feb24).
+    assert str(pred.time.values[95])[:10] == "2022-02-24"
+    series = pred.rung_series.values.reshape(-1, pred.sizes["step"])
+    rung_full = [str(r) for r in pred.rung.values].index("full_invasion")
+    full = series[:, :97].max(axis=1) >= rung_full
+    on_the_day = full & ~(series[:, :96].max(axis=1) >= rung_full)  # full-scale war begun on 24 February
+    assert on_the_day.any(), "test setup: no full-scale war begins on 24 February; the cut-off is not pinned"
+    assert (fought[on_the_day] == 95).all()  # fighting begun on 24 February, counted by the companion figure
+    assert not (full & ~((fought >= 0) & (fought <= 95))).any()  # full-scale war by then is fighting by then
     unconditional = summary["p_full_war_by_24_feb_unconditional"]
     conditional = summary["p_full_war_by_24_feb_given_no_fighting_by_26_jan"]
     assert unconditional["p"] == summary["p_full_war_by_24_feb"] == np.mean(full)
