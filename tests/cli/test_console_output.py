@@ -3,10 +3,12 @@ lines a batch log keeps, the header before the simulation, --no-table apart
 from --quiet, a compact table for many points with full parameter paths, and
 inspect's dimension names."""
 
+import os
 import re
 import select
 import signal
 import subprocess
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -19,6 +21,10 @@ LHS = ["--sweep", f"{PATH}=100000:180000", "--design", "lhs", "--samples", "30"]
 PROGRESS_RE = re.compile(
     r"^progress: +(?P<pct>[\d.]+)% of blocks, (?P<done>\d+) of (?P<points>\d+) points done, "
     r"(?P<rate>[\d.e+]+) replication-steps/s, elapsed \d+ s, ETA \d+ s$"
+)
+ADAPTIVE_PROGRESS_RE = re.compile(
+    r"^progress: +(?P<pct>[\d.]+)% of blocks planned so far, (?P<done>\d+) of (?P<points>\d+) points done, "
+    r"(?P<rate>[\d.e+]+) replication-steps/s, elapsed \d+ s, ETA (?P<bound>at least )?\d+ s$"
 )
 
 
@@ -75,6 +81,25 @@ def test_progress_lines_when_stderr_is_not_a_terminal(lhs_run):
     assert parsed[-1]["done"] == parsed[-1]["points"] == "30"
     assert all(float(m["rate"]) > 0 for m in parsed)
     assert "\r" not in proc.stderr, "no carriage-return bar in a log file"
+
+
+def test_adaptive_progress_says_its_blocks_are_those_planned_so_far(run, tmp_path):
+    """Under adaptive replications the total of blocks grows each round, so a line's percentage is
+    of the blocks planned so far and its ETA a lower bound; an outside tester saw "90.0% of
+    blocks, ETA 1 s" with 40% of the run still to come."""
+    example = Path(os.environ.get("BRINK_SOURCE_DIR", Path(__file__).resolve().parents[2])) / "docs" / "examples"
+    proc = run("run", example / "sweep.yaml", "-t", "1", "--no-table", "-o", tmp_path / "a.h5",
+               "--set", "run.horizon_days=30", "--set", "run.replications.max=8192")
+    assert_ok(proc)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("progress:")]
+    parsed = [ADAPTIVE_PROGRESS_RE.match(line) for line in lines]
+    assert lines and all(parsed), proc.stderr
+    assert not parsed[-1]["bound"] and float(parsed[-1]["pct"]) == 100.0, proc.stderr
+    assert all(m["bound"] for m in parsed[:-1]), proc.stderr
+    # A fixed count's total never grows: its lines keep the plain wording.
+    fixed = run("run", "-t", "1", "-n", 512, "--no-table", "-o", tmp_path / "f.h5")
+    assert_ok(fixed)
+    assert "planned so far" not in fixed.stderr and "at least" not in fixed.stderr
 
 
 def test_header_comes_before_the_simulation(brink, tmp_path):

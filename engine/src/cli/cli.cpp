@@ -445,7 +445,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     const ProgressStyle style = quiet                   ? ProgressStyle::kNone
                                 : isatty(STDERR_FILENO) ? ProgressStyle::kBar
                                                         : ProgressStyle::kLines;
-    progress.emplace(err, style, counting, plan.points_run(), model.steps(), std::chrono::seconds(10));
+    progress.emplace(err, style, counting, plan.points_run(), model.steps(), std::chrono::seconds(10),
+                     plan.rule.adaptive);
     BlockScheduler scheduler(plan);
     if (resuming) replay_partial(plan, writer, recorder, scheduler, counting);
     progress->begin(scheduler.blocks_completed());

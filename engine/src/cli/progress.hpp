@@ -45,15 +45,18 @@ enum class ProgressStyle : std::uint8_t { kNone, kBar, kLines };
 class Progress {
  public:
   // `lines_every`: the longest wait between two lines (kLines); a line is also
-  // printed at each further tenth of the blocks.
+  // printed at each further tenth of the blocks. `adaptive`: the total of
+  // blocks grows with each round the adaptive rule adds, so the fraction is of
+  // the blocks planned so far and the ETA a lower bound, and the lines say so.
   Progress(std::ostream& err, ProgressStyle style, const CountingSink& counts, std::int64_t points, int steps,
-           std::chrono::milliseconds lines_every)
+           std::chrono::milliseconds lines_every, bool adaptive = false)
       : err_(err),
         style_(style),
         counts_(counts),
         points_(points),
         steps_(steps),
         every_(lines_every),
+        adaptive_(adaptive),
         start_(std::chrono::steady_clock::now()),
         simulating_(start_),
         last_(start_) {}
@@ -87,8 +90,8 @@ class Progress {
     last_ = now;
     last_tenth_ = tenth;
     printed_final_ = done == total;
-    err_ << fmt::format("progress: {:5.1f}% of blocks, {} of {} points done, {}\n", 100.0 * fraction, counts_.points(),
-                        points_, figures(now, done, total))
+    err_ << fmt::format("progress: {:5.1f}% of blocks{}, {} of {} points done, {}\n", 100.0 * fraction,
+                        adaptive_ ? " planned so far" : "", counts_.points(), points_, figures(now, done, total))
          << std::flush;
   }
 
@@ -113,7 +116,8 @@ class Progress {
     const std::int64_t progressed = done - done_before_;
     const double eta =
         progressed > 0 ? simulating * static_cast<double>(total - done) / static_cast<double>(progressed) : 0.0;
-    return fmt::format("{:.3g} replication-steps/s, elapsed {:.0f} s, ETA {:.0f} s", rate, seconds, eta);
+    return fmt::format("{:.3g} replication-steps/s, elapsed {:.0f} s, ETA {}{:.0f} s", rate, seconds,
+                       adaptive_ && done < total ? "at least " : "", eta);
   }
 
   std::ostream& err_;
@@ -122,6 +126,7 @@ class Progress {
   std::int64_t points_;
   int steps_;
   std::chrono::milliseconds every_;
+  bool adaptive_ = false;
   std::chrono::steady_clock::time_point start_, simulating_, last_;
   std::int64_t done_before_ = 0;  // blocks done when simulation began
   int last_tenth_ = 0;
