@@ -374,6 +374,29 @@ def test_calibration_ranks_that_read_other_files_stop_every_rank_with_one_senten
         assert (tmp_path / "out.h5.partial").exists()
 
 
+def test_a_rank_that_reads_other_choice_texts_stops_the_run_with_one_sentence(mpirun, tmp_path):
+    """Every rank reads the files of `--sweep scenario=...` itself. A rank whose copies differ from
+    rank 0's in an edit that every choice shares builds the same points (the field differs between no
+    choices), but another model: it simulated its blocks with it, and the job exited 0 with a file
+    whose recorded choice texts were rank 0's. The plan's fingerprint covers the choices' texts."""
+    first, rest = tmp_path / "node0", tmp_path / "node1"
+    first.mkdir(), rest.mkdir()
+    base = scenario_text(replications=64)
+    assert base.count("      ready: 8500 ") == 1 and base.count("      patience_days: 90 ") == 1
+    write(first, "s.yaml", base)
+    for directory, text in ((first, base), (rest, base.replace("      ready: 8500 ", "      ready: 90000 "))):
+        write(directory, "a.yaml", text)
+        write(directory, "b.yaml", text.replace("      patience_days: 90 ", "      patience_days: 100 "))
+    out = tmp_path / "out.h5"
+    proc = mpmd(mpirun, first, rest, "run", first / "s.yaml", "-n", 20000, "--sweep", "scenario=a.yaml,b.yaml",
+                "-q", "-t", 1, "-o", out, ranks=2)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert re.search(r"brink run: rank 1 on \S+: it built a different sweep plan from the job than rank 0 did",
+                     proc.stderr), proc.stderr
+    assert proc.stderr.count("different sweep plan") == 1, proc.stderr
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------
 # Errors: printed once, by rank 0, with the usual exit codes
 # --------------------------------------------------------------------------

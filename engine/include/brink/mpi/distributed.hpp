@@ -35,7 +35,8 @@ using PlanFn = SweepPlan (*)(const RunJob& job);
 std::vector<std::uint8_t> encode_job(const RunJob& job);
 RunJob decode_job(const std::vector<std::uint8_t>& bytes);
 // A digest of what makes two plans run the same blocks: their points, the
-// replications and the output settings.
+// replications, the output settings and the files each rank reads itself
+// (the scenario choices' texts, the `inputs` digests).
 std::uint64_t plan_fingerprint(const SweepPlan& plan);
 
 // True when an MPI launcher (mpirun, srun) started this process: one of
