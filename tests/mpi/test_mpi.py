@@ -397,6 +397,43 @@ def test_a_rank_that_reads_other_choice_texts_stops_the_run_with_one_sentence(mp
     assert not out.exists()
 
 
+def bounded(command, limit=60):
+    """Runs an mpirun command that must end by itself; one that hangs is ended with SIGTERM (which
+    mpirun forwards to its ranks, leaving no rank spinning) and fails the test."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    try:
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        pytest.fail(f"{command} did not end within {limit} s", pytrace=False)
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("rank0,rank1,code,sentence", [
+    ([], ["--bogus"], 2, "brink calibrate: MPI rank 1 was started with options it cannot take, or with --help"),
+    ([], ["--help"], 2, "brink calibrate: MPI rank 1 was started with options it cannot take, or with --help"),
+    (["--seed", "x"], [], 2, "brink calibrate: --seed must be a whole number in [0, 9007199254740991], got 'x'"),
+    (["--help"], [], 0, "brink calibrate SCENARIO"),
+])
+def test_calibration_ranks_given_other_options_end_at_once(mpirun, tmp_path, rank0, rank1, code, sentence):
+    """Every rank of a calibration parses its own command line. One given options it cannot take, or
+    --help (an MPMD command line, a script that builds each node's), returned before the agreement
+    to start and left the others waiting in it for ever."""
+    toy = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    common = ["calibrate", str(toy), "--particles", "60", "--generations", "2", "-q", "-t", "1",
+              "-o", str(tmp_path / "c.h5")]
+    proc = bounded([mpirun, "-np", "1", BRINK, *common, *rank0, ":", "-np", "2", BRINK, *common, *rank1])
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    stream = proc.stdout if code == 0 else proc.stderr
+    assert stream.count(sentence) == 1, (proc.stdout, proc.stderr)
+    assert not list(tmp_path.glob("c.*")), list(tmp_path.iterdir())
+
+
 # --------------------------------------------------------------------------
 # Errors: printed once, by rank 0, with the usual exit codes
 # --------------------------------------------------------------------------
