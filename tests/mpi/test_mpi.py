@@ -434,6 +434,31 @@ def test_calibration_ranks_given_other_options_end_at_once(mpirun, tmp_path, ran
     assert not list(tmp_path.glob("c.*")), list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("rank0,rank1", [
+    (["run", "-n", "1000", "-q", "-t", "1"], ["--version"]),
+    (["run", "-n", "1000", "-q", "-t", "1"], ["inspect", "{ref}"]),
+    (["inspect", "{ref}"], ["run", "-n", "1000", "-q", "-t", "1"]),
+    (["calibrate", str(SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"), "--particles", "60",
+      "--generations", "2", "-q", "-t", "1"], ["scenarios"]),
+])
+def test_ranks_started_with_different_commands_stop_at_once(mpirun, tmp_path, rank0, rank1):
+    """An MPMD launch whose ranks run different commands: one that never started MPI (--version,
+    inspect) left rank 0 of a run waiting in MPI_Init for ever. Every rank now starts MPI, and
+    rank 0 names the first rank whose command is not its own."""
+    ref = tmp_path / "ref.h5"
+    ok(run_plain("run", "-n", 100, "-q", "-t", 1, "-o", ref))
+    out = tmp_path / "out.h5"
+    writes = ["-o", str(out)] if rank0[0] in ("run", "calibrate") else []
+    first = [a.format(ref=ref) for a in rank0] + writes
+    second = [a.format(ref=ref) for a in rank1] + (["-o", str(out)] if rank1[0] in ("run", "calibrate") else [])
+    proc = bounded([mpirun, "-np", "1", BRINK, *first, ":", "-np", "1", BRINK, *second])
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    sentence = (f"brink {rank0[0]}: MPI rank 1 was started with another command than rank 0's 'brink {rank0[0]}'; "
+                "start every rank with the same brink command")
+    assert proc.stderr.count(sentence) == 1 and proc.stdout == "", (proc.stdout, proc.stderr)
+    assert not list(tmp_path.glob("out*")), list(tmp_path.iterdir())
+
+
 # --------------------------------------------------------------------------
 # Errors: printed once, by rank 0, with the usual exit codes
 # --------------------------------------------------------------------------

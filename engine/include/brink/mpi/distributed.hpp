@@ -86,6 +86,12 @@ class RankGroup {
 // the same inputs and so the same errors); each rank returns its own code.
 // Without MPI built in, or without a launcher, runs `command`.
 int run_in_lockstep(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command);
+// Any other command under a launcher: one process's work (a merge on every
+// rank would race for its file; validate, inspect, ... would print once per
+// rank), so rank 0 runs `command` and the other ranks return 0 when it is
+// done. With more than one rank, MPI starts on every rank and a rank started
+// with another command than rank 0 stops the job (exit 2, one sentence).
+int run_alone_under_mpi(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command);
 // The group of the running lockstep job, or null (no launcher, or one rank).
 RankGroup* lockstep_group();
 
