@@ -338,6 +338,17 @@ def test_run_refuses_a_bad_shard(brink, tmp_path, value):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("value,quoted", [(" 0/2", "' 0/2'"), ("0/2 ", "'0/2 '"), ("0/2\t", "'0/2\\t'")])
+def test_a_shard_refused_for_its_blanks_is_quoted_with_them(brink, tmp_path, value, quoted):
+    """The value is refused for the blanks around it; a message that quoted it trimmed showed a
+    valid-looking '0/2' being rejected."""
+    out = tmp_path / "bad.h5"
+    proc = run(brink, "run", MINIMAL, "-q", "-n", "256", "--shard", value, "-o", out)
+    assert proc.returncode == 2, proc.stderr
+    assert f"got {quoted} (whitespace around the value)" in proc.stderr, proc.stderr
+    assert not out.exists()
+
+
 def test_merge_needs_an_output_and_a_shard(brink, tmp_path):
     proc = run(brink, "merge", tmp_path / "x.h5")
     assert proc.returncode == 2 and "at least one SHARD" in proc.stderr, proc.stderr

@@ -374,6 +374,91 @@ def test_calibration_ranks_that_read_other_files_stop_every_rank_with_one_senten
         assert (tmp_path / "out.h5.partial").exists()
 
 
+def test_a_rank_that_reads_other_choice_texts_stops_the_run_with_one_sentence(mpirun, tmp_path):
+    """Every rank reads the files of `--sweep scenario=...` itself. A rank whose copies differ from
+    rank 0's in an edit that every choice shares builds the same points (the field differs between no
+    choices), but another model: it simulated its blocks with it, and the job exited 0 with a file
+    whose recorded choice texts were rank 0's. The plan's fingerprint covers the choices' texts."""
+    first, rest = tmp_path / "node0", tmp_path / "node1"
+    first.mkdir(), rest.mkdir()
+    base = scenario_text(replications=64)
+    assert base.count("      ready: 8500 ") == 1 and base.count("      patience_days: 90 ") == 1
+    write(first, "s.yaml", base)
+    for directory, text in ((first, base), (rest, base.replace("      ready: 8500 ", "      ready: 90000 "))):
+        write(directory, "a.yaml", text)
+        write(directory, "b.yaml", text.replace("      patience_days: 90 ", "      patience_days: 100 "))
+    out = tmp_path / "out.h5"
+    proc = mpmd(mpirun, first, rest, "run", first / "s.yaml", "-n", 20000, "--sweep", "scenario=a.yaml,b.yaml",
+                "-q", "-t", 1, "-o", out, ranks=2)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert re.search(r"brink run: rank 1 on \S+: it built a different sweep plan from the job than rank 0 did",
+                     proc.stderr), proc.stderr
+    assert proc.stderr.count("different sweep plan") == 1, proc.stderr
+    assert not out.exists()
+
+
+def bounded(command, limit=60):
+    """Runs an mpirun command that must end by itself; one that hangs is ended with SIGTERM (which
+    mpirun forwards to its ranks, leaving no rank spinning) and fails the test."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    try:
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        pytest.fail(f"{command} did not end within {limit} s", pytrace=False)
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("rank0,rank1,code,sentence", [
+    ([], ["--bogus"], 2, "brink calibrate: MPI rank 1 was started with options it cannot take, or with --help"),
+    ([], ["--help"], 2, "brink calibrate: MPI rank 1 was started with options it cannot take, or with --help"),
+    (["--seed", "x"], [], 2, "brink calibrate: --seed must be a whole number in [0, 9007199254740991], got 'x'"),
+    (["--help"], [], 0, "brink calibrate SCENARIO"),
+])
+def test_calibration_ranks_given_other_options_end_at_once(mpirun, tmp_path, rank0, rank1, code, sentence):
+    """Every rank of a calibration parses its own command line. One given options it cannot take, or
+    --help (an MPMD command line, a script that builds each node's), returned before the agreement
+    to start and left the others waiting in it for ever."""
+    toy = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    common = ["calibrate", str(toy), "--particles", "60", "--generations", "2", "-q", "-t", "1",
+              "-o", str(tmp_path / "c.h5")]
+    proc = bounded([mpirun, "-np", "1", BRINK, *common, *rank0, ":", "-np", "2", BRINK, *common, *rank1])
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    stream = proc.stdout if code == 0 else proc.stderr
+    assert stream.count(sentence) == 1, (proc.stdout, proc.stderr)
+    assert not list(tmp_path.glob("c.*")), list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("rank0,rank1", [
+    (["run", "-n", "1000", "-q", "-t", "1"], ["--version"]),
+    (["run", "-n", "1000", "-q", "-t", "1"], ["inspect", "{ref}"]),
+    (["inspect", "{ref}"], ["run", "-n", "1000", "-q", "-t", "1"]),
+    (["calibrate", str(SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"), "--particles", "60",
+      "--generations", "2", "-q", "-t", "1"], ["scenarios"]),
+])
+def test_ranks_started_with_different_commands_stop_at_once(mpirun, tmp_path, rank0, rank1):
+    """An MPMD launch whose ranks run different commands: one that never started MPI (--version,
+    inspect) left rank 0 of a run waiting in MPI_Init for ever. Every rank now starts MPI, and
+    rank 0 names the first rank whose command is not its own."""
+    ref = tmp_path / "ref.h5"
+    ok(run_plain("run", "-n", 100, "-q", "-t", 1, "-o", ref))
+    out = tmp_path / "out.h5"
+    writes = ["-o", str(out)] if rank0[0] in ("run", "calibrate") else []
+    first = [a.format(ref=ref) for a in rank0] + writes
+    second = [a.format(ref=ref) for a in rank1] + (["-o", str(out)] if rank1[0] in ("run", "calibrate") else [])
+    proc = bounded([mpirun, "-np", "1", BRINK, *first, ":", "-np", "1", BRINK, *second])
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    sentence = (f"brink {rank0[0]}: MPI rank 1 was started with another command than rank 0's 'brink {rank0[0]}'; "
+                "start every rank with the same brink command")
+    assert proc.stderr.count(sentence) == 1 and proc.stdout == "", (proc.stdout, proc.stderr)
+    assert not list(tmp_path.glob("out*")), list(tmp_path.iterdir())
+
+
 # --------------------------------------------------------------------------
 # Errors: printed once, by rank 0, with the usual exit codes
 # --------------------------------------------------------------------------

@@ -623,10 +623,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   // A calibration's ranks run in lockstep and share each batch of candidates.
   if (argc >= 2 && std::string_view(argv[1]) == "calibrate" && launched_by_mpi())
     return run_in_lockstep(argc, argv, out, err, &run_command);
-  // Every other command is one process's work: a merge on every rank would
-  // race for its file, and validate, inspect, scenarios and params would
-  // print once per rank. Under a launcher the ranks other than 0 do nothing.
-  if (argc >= 2 && launched_by_mpi() && launcher_rank() != 0) return kExitOk;
+  if (launched_by_mpi()) return run_alone_under_mpi(argc, argv, out, err, &run_command);
   return run_command(argc, argv, out, err);
 }
 

@@ -417,19 +417,28 @@ std::string setup_digest(const CalibrationRecord& r) {
   return fmt::format("{:016x}", hash);
 }
 
+// How far a rank of a lockstep job got before the agreement to start.
+enum class Reached { kNoOptions, kHelp, kSetUp };
+
 // Every rank of a lockstep job says whether it could set up, and whether it
 // read what rank 0 read; one that could not, or read other files, stops them
 // all before the first collective sum. Rank 0 names such a rank (whose own
-// message is not printed).
-void agree_to_start(RankGroup& group, const std::string& digest, std::exception_ptr& failed) {
+// message is not printed). Ranks may be given different command lines (an
+// MPMD launch, a script that builds each node's): one that could not take its
+// options, or asked for --help, must still join, or the others wait here for
+// ever. True when rank 0 asked for --help: it printed it, and every rank ends.
+bool agree_to_start(RankGroup& group, const std::string& digest, Reached reached, std::exception_ptr& failed) {
   const std::string rank0 = group.broadcast(digest);
-  constexpr double kCouldNotSetUp = 1.0, kReadOtherFiles = 2.0;
+  constexpr double kCouldNotSetUp = 1.0, kReadOtherFiles = 2.0, kOtherOptions = 3.0, kHelp = 4.0;
   std::vector<double> problems(static_cast<std::size_t>(group.size()), 0.0);
-  problems[static_cast<std::size_t>(group.rank())] = failed                              ? kCouldNotSetUp
+  problems[static_cast<std::size_t>(group.rank())] = reached == Reached::kHelp           ? kHelp
+                                                     : reached == Reached::kNoOptions    ? kOtherOptions
+                                                     : failed                            ? kCouldNotSetUp
                                                      : !rank0.empty() && digest != rank0 ? kReadOtherFiles
                                                                                          : 0.0;
   group.sum(problems);
-  if (failed) return;
+  if (problems[0] == kHelp) return true;
+  if (failed) return false;
   for (std::size_t r = 0; r < problems.size(); ++r) {
     if (problems[r] == 0.0) continue;
     // Input that is not where every rank can read it alike: a usage error (exit 2).
@@ -438,11 +447,16 @@ void agree_to_start(RankGroup& group, const std::string& digest, std::exception_
             ? fmt::format("MPI rank {} could not set up the calibration (every rank reads the scenario, any "
                           "partial file and the output's directory: put them where every node sees them)",
                           r)
-            : fmt::format("MPI rank {} read another scenario, other settings or another partial file than rank 0 "
+        : problems[r] == kReadOtherFiles
+            ? fmt::format("MPI rank {} read another scenario, other settings or another partial file than rank 0 "
                           "(every rank reads them: put the same files where every node sees them)",
+                          r)
+            : fmt::format("MPI rank {} was started with options it cannot take, or with --help (every rank runs "
+                          "the calibration: start every rank with the same options)",
                           r)));
-    return;
+    return false;
   }
+  return false;
 }
 
 // Where the posterior scenario goes: OUT with .posterior.yaml.
@@ -522,87 +536,116 @@ std::string closing_lines(const fs::path& target, const fs::path& posterior, con
       describe_workers(threads), kept, posterior.string(), posterior_forecast(posterior.string(), target.string()));
 }
 
+// The command line of `brink calibrate`, parsed. Options stays where
+// calibrate_options bound its values.
+struct CalibrateArgs {
+  Options o;
+  po::variables_map vm;
+  std::vector<std::string> operands;
+  std::vector<Override> settings;
+  int threads = 1;
+  bool quiet = false;
+};
+
+// Fills `a` from the arguments; false after --help (printed to `out`).
+// Throws po::error and UsageError.
+bool parse_calibrate_args(const std::vector<std::string>& args, std::ostream& out, CalibrateArgs& a) {
+  const po::options_description options = calibrate_options(a.o);
+  if (!parse_command(args, options, "scenario", out, &a.vm, &a.operands)) return false;
+  const po::variables_map& vm = a.vm;
+  if (a.operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
+  if (vm.count("resume") && vm.count("overwrite"))
+    throw po::error("--resume continues OUT.partial and --overwrite discards it; give one of them");
+  a.quiet = vm.count("quiet") > 0;
+  for (const auto& s : a.o.sets) a.settings.push_back(parse_override(s));
+  if (vm.count("seed"))
+    a.settings.push_back({"run.seed", std::to_string(parse_count("--seed", a.o.seed, 0, 9007199254740991ULL))});
+  const int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                           : static_cast<int>(parse_count("--threads", a.o.threads, 1, 1024));
+  a.threads = std::min(threads, max_threads());
+  return true;
+}
+
 }  // namespace
 
 int command_calibrate(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
                       std::ostream& err) {
-  Options o;
-  const po::options_description options = calibrate_options(o);
-  po::variables_map vm;
-  std::vector<std::string> operands;
-  if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
-  if (operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
-  if (vm.count("resume") && vm.count("overwrite"))
-    throw po::error("--resume continues OUT.partial and --overwrite discards it; give one of them");
-  const bool quiet = vm.count("quiet") > 0;
-  std::vector<Override> settings;
-  for (const auto& s : o.sets) settings.push_back(parse_override(s));
-  if (vm.count("seed"))
-    settings.push_back({"run.seed", std::to_string(parse_count("--seed", o.seed, 0, 9007199254740991ULL))});
-  int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                     : static_cast<int>(parse_count("--threads", o.threads, 1, 1024));
-  threads = std::min(threads, max_threads());
+  CalibrateArgs a;
   // Under an MPI launcher every rank runs this command; rank 0 alone writes.
   RankGroup* group = lockstep_group();
   const bool writer = group == nullptr || group->rank() == 0;
 
-  // Every rank reads the scenario, its output's directory and any partial
-  // file: all of it inside the try, so that a rank that cannot still joins
-  // the agreement to start (it would leave the others waiting in it).
+  // Every rank parses its own command line and reads the scenario, its
+  // output's directory and any partial file: all of it inside the try, so
+  // that a rank that cannot (or prints --help) still joins the agreement to
+  // start (it would leave the others waiting in it).
   std::optional<Setup> setup;
   std::optional<OutputLock> lock;
   std::optional<FileIdentity> before, posterior_before;
   std::exception_ptr failed;
+  Reached reached = Reached::kNoOptions;
   try {
-    Setup& set = setup.emplace();
-    set.source = resolve_scenario(operands.front());
-    set.loaded = load_scenario(set.source, settings);
-    // Calibration runs the scenario itself, not its sweep block: the rules that
-    // load_scenario leaves to the sweep's range hold at the file's values too.
-    if (std::vector<Diagnostic> found = locate(set.loaded, validate(set.loaded.scenario)); !found.empty())
-      throw ScenarioError(std::move(found));
-    check_calibration_observations(set.loaded);
-    set.spec = calibrate_spec(set.loaded, set.source, vm, o);
-    check_calibration_size(set.loaded, set.spec);
-    for (const Override& s : settings)
-      for (const PriorSpec& p : set.spec.priors)
-        if (p.path == s.path)
-          throw po::error(
-              fmt::format("--set {}={} fixes a parameter the calibration draws from its prior; drop "
-                          "the --set, or the parameter from 'calibrate.parameters'",
-                          s.path, shown(s.value)));
-    check_prior_corners(set.loaded);
-    set.target = calibration_target(set.loaded, operands.front(), vm, o);
-    set.partial = set.target.string() + ".partial";
-    set.record = new_record(set.loaded, set.source, set.spec, settings, argc, argv);
-    const fs::path& target = set.target;
-    const fs::path& partial = set.partial;
-    bool continued = false;  // the partial read once, not again below
-    if (writer) {
-      lock.emplace(target.string() + ".lock");
-      before = identity_of(target);
-      posterior_before = identity_of(posterior_scenario_path(target));
-      const bool overwrite = vm.count("overwrite") > 0, resume = vm.count("resume") > 0;
-      // A finished calibration left in its partial beside the file that
-      // appeared: continue_partial's sentence says so, before the general one.
-      if (resume && before->exists && fs::exists(partial)) {
-        continue_partial(partial, vm, set.record, true);
-        continued = true;
+    reached = parse_calibrate_args(args, out, a) ? Reached::kSetUp : Reached::kHelp;
+    if (reached == Reached::kSetUp) {
+      const Options& o = a.o;
+      const po::variables_map& vm = a.vm;
+      const std::vector<std::string>& operands = a.operands;
+      const std::vector<Override>& settings = a.settings;
+      Setup& set = setup.emplace();
+      set.source = resolve_scenario(operands.front());
+      set.loaded = load_scenario(set.source, settings);
+      // Calibration runs the scenario itself, not its sweep block: the rules that
+      // load_scenario leaves to the sweep's range hold at the file's values too.
+      if (std::vector<Diagnostic> found = locate(set.loaded, validate(set.loaded.scenario)); !found.empty())
+        throw ScenarioError(std::move(found));
+      check_calibration_observations(set.loaded);
+      set.spec = calibrate_spec(set.loaded, set.source, vm, o);
+      check_calibration_size(set.loaded, set.spec);
+      for (const Override& s : settings)
+        for (const PriorSpec& p : set.spec.priors)
+          if (p.path == s.path)
+            throw po::error(
+                fmt::format("--set {}={} fixes a parameter the calibration draws from its prior; drop "
+                            "the --set, or the parameter from 'calibrate.parameters'",
+                            s.path, shown(s.value)));
+      check_prior_corners(set.loaded);
+      set.target = calibration_target(set.loaded, operands.front(), vm, o);
+      set.partial = set.target.string() + ".partial";
+      set.record = new_record(set.loaded, set.source, set.spec, settings, argc, argv);
+      const fs::path& target = set.target;
+      const fs::path& partial = set.partial;
+      bool continued = false;  // the partial read once, not again below
+      if (writer) {
+        lock.emplace(target.string() + ".lock");
+        before = identity_of(target);
+        posterior_before = identity_of(posterior_scenario_path(target));
+        const bool overwrite = vm.count("overwrite") > 0, resume = vm.count("resume") > 0;
+        // A finished calibration left in its partial beside the file that
+        // appeared: continue_partial's sentence says so, before the general one.
+        if (resume && before->exists && fs::exists(partial)) {
+          continue_partial(partial, vm, set.record, true);
+          continued = true;
+        }
+        refuse_existing_result(target, overwrite, resume, "write the calibration");
+        // The posterior scenario goes with the target (past the check above, one
+        // that exists may be replaced); a resumed calibration may replace it
+        // only if it was started with --overwrite, like the target.
+        if (!before->exists)
+          refuse_existing_result(posterior_scenario_path(target), overwrite, resume && fs::exists(partial),
+                                 "write the calibration", partial);
       }
-      refuse_existing_result(target, overwrite, resume, "write the calibration");
-      // The posterior scenario goes with the target (past the check above, one
-      // that exists may be replaced); a resumed calibration may replace it
-      // only if it was started with --overwrite, like the target.
-      if (!before->exists)
-        refuse_existing_result(posterior_scenario_path(target), overwrite, resume && fs::exists(partial),
-                               "write the calibration", partial);
+      if (!continued) continue_partial(partial, vm, set.record, writer && before->exists);
     }
-    if (!continued) continue_partial(partial, vm, set.record, writer && before->exists);
   } catch (...) {
     failed = std::current_exception();
   }
-  if (group) agree_to_start(*group, failed ? std::string() : setup_digest(setup->record), failed);
+  const std::string digest = reached == Reached::kSetUp && !failed ? setup_digest(setup->record) : std::string();
+  if (group && agree_to_start(*group, digest, reached, failed)) return kExitOk;
   if (failed) std::rethrow_exception(failed);
+  if (reached == Reached::kHelp) return kExitOk;
+  const std::vector<Override>& settings = a.settings;
+  const bool quiet = a.quiet;
+  const int threads = a.threads;
   const ScenarioSource& source = setup->source;
   const LoadedScenario& loaded = setup->loaded;
   const CalibrateSpec& spec = setup->spec;

@@ -114,8 +114,9 @@ std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text) {
   const std::optional<std::int64_t> count =
       slash == std::string_view::npos ? std::nullopt : whole_number(text.substr(slash + 1));
   if (!index || !count || *count < 1 || *count > kMaxShards || *index < 0 || *index >= *count)
-    throw UsageError(fmt::format("--shard takes I/N, shard I of N with 0 <= I < N <= {}, got '{}'", kMaxShards,
-                                 shown(std::string(text))));
+    // The blanks around the value stay in the quote: they can be all that is wrong with it.
+    throw UsageError(fmt::format("--shard takes I/N, shard I of N with 0 <= I < N <= {}, got '{}'{}", kMaxShards,
+                                 shown_value(text), blank_edges_note(text)));
   return {*index, *count};
 }
 

@@ -69,6 +69,12 @@ int run_in_lockstep(int argc, const char* const* argv, std::ostream& out, std::o
     err << "brink: " << e.what() << "\n";
     return 1;  // kExitFailure
   }
+  try {
+    if (const std::optional<int> code = mpi::differing_command(*session, argc, argv, err)) return *code;
+  } catch (const std::exception& e) {
+    err << "brink calibrate: " << e.what() << "\n";
+    return 1;  // kExitFailure
+  }
   WorldGroup group(*session);
   g_group = session->size() > 1 ? &group : nullptr;
   int code = 0;

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "brink/mpi/distributed.hpp"
+#include "brink/scenario/shown_text.hpp"
 #include "worker.hpp"
 
 namespace brink {
@@ -148,7 +149,60 @@ static void release_workers(const Session& session, int code) {
   }
 }
 
+// Ranks started with different commands (an MPMD launch) would wait for
+// each other for ever: in collectives that never match, or, when one command
+// never starts MPI (`brink --version`), rank 0 in MPI_Init. So every rank
+// starts MPI and learns rank 0's command before anything else. Returns the
+// exit code when they differ (rank 0 has said so), else nothing.
+std::optional<int> differing_command(const Session& session, int argc, const char* const* argv, std::ostream& err) {
+  const std::string command = argc >= 2 ? argv[1] : "";
+  if (command.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw std::runtime_error("the command is too long to share with the other ranks");
+  int length = static_cast<int>(command.size());
+  check(MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD), "share the command");
+  std::string rank0 = session.rank() == 0 ? command : std::string(static_cast<std::size_t>(length), '\0');
+  if (length > 0) check(MPI_Bcast(rank0.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD), "share the command");
+  int own = rank0 == command ? session.size() : session.rank(), first = 0;
+  check(MPI_Allreduce(&own, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "compare the commands");
+  if (first == session.size()) return std::nullopt;
+  const std::string named = rank0.empty() ? std::string("brink") : "brink " + escaped(rank0);
+  if (session.rank() == 0)
+    err << fmt::format(
+        "{}: MPI rank {} was started with another command than rank 0's '{}'; start every rank with the same "
+        "brink command\n",
+        named, first, named);
+  return 2;  // kExitUsage
+}
+
+// Rank 0 runs a one-process command; the others wait for it here, asleep
+// between polls (MPI_Finalize's own wait may spin).
+static int run_on_rank_0(const Session& session, int argc, const char* const* argv, std::ostream& out,
+                         std::ostream& err, CommandFn command) {
+  const int code = session.rank() == 0 ? command(argc, argv, out, err) : 0;
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Ibarrier(MPI_COMM_WORLD, &request), "wait for rank 0");
+  for (int done = 0;;) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "wait for rank 0");
+    if (done) return code;
+    pause();
+  }
+}
+
 }  // namespace mpi
+
+int run_alone_under_mpi(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command) {
+  // One process needs no agreement: MPI would only cost its start-up.
+  if (launcher_size() <= 1) return command(argc, argv, out, err);
+  const std::string name = argc >= 2 ? std::string(" ") + argv[1] : std::string();
+  try {
+    const mpi::Session session;
+    if (const std::optional<int> code = mpi::differing_command(session, argc, argv, err)) return *code;
+    return mpi::run_on_rank_0(session, argc, argv, out, err, command);
+  } catch (const std::exception& e) {
+    err << "brink" << escaped(name) << ": " << e.what() << "\n";
+    return 1;  // kExitFailure
+  }
+}
 
 std::string mpi_library() {
   char text[MPI_MAX_LIBRARY_VERSION_STRING];
@@ -175,6 +229,12 @@ int run_as_mpi_rank(int argc, const char* const* argv, std::ostream& out, std::o
   std::optional<mpi::Session> session;
   try {
     session.emplace();
+  } catch (const std::exception& e) {
+    err << "brink run: " << e.what() << "\n";
+    return 1;  // kExitFailure
+  }
+  try {
+    if (const std::optional<int> code = mpi::differing_command(*session, argc, argv, err)) return *code;
   } catch (const std::exception& e) {
     err << "brink run: " << e.what() << "\n";
     return 1;  // kExitFailure

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <optional>
 #include <span>
 #include <string>
@@ -72,5 +73,9 @@ void send_int(int dest, Tag tag, std::int32_t value);
 std::int32_t as_int(const std::vector<std::uint8_t>& bytes);
 // The short sleep between two polls.
 void pause();
+// Whether every rank was started with rank 0's command (argv[1]); collective,
+// the first thing every rank does. When one was not, rank 0 says so on `err`
+// and every rank gets the exit code to end with.
+std::optional<int> differing_command(const Session& session, int argc, const char* const* argv, std::ostream& err);
 
 }  // namespace brink::mpi

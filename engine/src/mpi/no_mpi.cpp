@@ -21,6 +21,10 @@ int run_in_lockstep(int argc, const char* const* argv, std::ostream& out, std::o
 
 RankGroup* lockstep_group() { return nullptr; }
 
+int run_alone_under_mpi(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command) {
+  return launcher_rank() == 0 ? command(argc, argv, out, err) : 0;
+}
+
 void execute_run(const SweepPlan& plan, int threads, ResultSink& sink, const ProgressFn& progress,
                  BlockScheduler* scheduler, const std::atomic<bool>* stop, const RunJob&) {
   execute(plan, threads, sink, progress, scheduler, stop);

@@ -58,7 +58,8 @@ int launcher_rank() {
 }
 
 std::uint64_t plan_fingerprint(const SweepPlan& plan) {
-  // FNV-1a over the values that decide which blocks exist and what they hold.
+  // FNV-1a over the values that decide which blocks exist and what they hold,
+  // and over the inputs besides the job that decide how they are simulated.
   std::uint64_t hash = kFnvOffsetBasis;
   auto mix = [&](const void* data, std::size_t n) { hash = fnv1a(data, n, hash); };
   auto mix_value = [&](auto value) { mix(&value, sizeof value); };
@@ -78,6 +79,14 @@ std::uint64_t plan_fingerprint(const SweepPlan& plan) {
     mix(plan.draws->set_of.data(), plan.draws->set_of.size() * sizeof(std::int32_t));
     mix(plan.draws->values.data(), plan.draws->values.size() * sizeof(double));
   }
+  // Each rank reads the choice files and the posterior itself: an edit that
+  // every choice shares changes no point value, only the model each choice
+  // builds, so their texts (and the digests recorded as `inputs`) decide too.
+  for (const ScenarioChoice& choice : plan.choices) {
+    mix(choice.label.data(), choice.label.size() + 1);
+    mix(choice.text.data(), choice.text.size() + 1);
+  }
+  mix(plan.inputs.data(), plan.inputs.size() + 1);
   return hash;
 }
 

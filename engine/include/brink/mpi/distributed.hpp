@@ -35,7 +35,8 @@ using PlanFn = SweepPlan (*)(const RunJob& job);
 std::vector<std::uint8_t> encode_job(const RunJob& job);
 RunJob decode_job(const std::vector<std::uint8_t>& bytes);
 // A digest of what makes two plans run the same blocks: their points, the
-// replications and the output settings.
+// replications, the output settings and the files each rank reads itself
+// (the scenario choices' texts, the `inputs` digests).
 std::uint64_t plan_fingerprint(const SweepPlan& plan);
 
 // True when an MPI launcher (mpirun, srun) started this process: one of
@@ -85,6 +86,12 @@ class RankGroup {
 // the same inputs and so the same errors); each rank returns its own code.
 // Without MPI built in, or without a launcher, runs `command`.
 int run_in_lockstep(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command);
+// Any other command under a launcher: one process's work (a merge on every
+// rank would race for its file; validate, inspect, ... would print once per
+// rank), so rank 0 runs `command` and the other ranks return 0 when it is
+// done. With more than one rank, MPI starts on every rank and a rank started
+// with another command than rank 0 stops the job (exit 2, one sentence).
+int run_alone_under_mpi(int argc, const char* const* argv, std::ostream& out, std::ostream& err, CommandFn command);
 // The group of the running lockstep job, or null (no launcher, or one rank).
 RankGroup* lockstep_group();
 
