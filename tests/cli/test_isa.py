@@ -165,6 +165,25 @@ def test_a_kernel_of_another_build_is_refused(brink, cpu_paths, tmp_path):
                           timeout=60, cwd=tmp_path))
 
 
+def test_without_proc_no_kernel_is_loaded_from_the_working_directory(brink, tmp_path):
+    """With /proc/self/exe unreadable the loader looked for its kernels in the working directory,
+    and would have loaded any brink_kernel_*.so lying there. Now it refuses, naming /proc. Run in a
+    private mount namespace with /proc unmounted; a text file stands in the working directory
+    under the kernel's name, so a load attempt from there would say it is not an ELF object."""
+    probe = subprocess.run(["unshare", "--mount", "--fork", "true"], capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare --mount is not permitted here: {probe.stderr.decode().strip()}")
+    for isa in PATHS:
+        (tmp_path / f"brink_kernel_{isa}.so").write_text("not a kernel\n")
+    target = tmp_path / "never.h5"
+    script = f"umount -l /proc && exec {brink} run -n 300 -q -o {target}"
+    proc = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    line = _one_sentence(_check(proc, code=1).stderr)
+    assert "cannot find the directory of the brink executable" in line and "/proc" in line, line
+    assert not target.exists() and not target.with_name(target.name + ".partial").exists()
+
+
 def _interrupt(brink, target, *extra):
     """Starts a long run, interrupts it once some blocks are done; the .partial remains."""
     partial = target.with_name(target.name + ".partial")

@@ -37,10 +37,17 @@ namespace fs = std::filesystem;
 std::mutex g_mutex;
 std::atomic<const KernelTable*> g_active{nullptr};
 
+// Never the working directory as a fallback: a kernel found there would be
+// whatever shared object lies where the user happens to stand.
 fs::path executable_dir() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path(".") : self.parent_path();
+  if (ec)
+    throw std::runtime_error(
+        "cannot find the directory of the brink executable, where its kernels are "
+        "(/proc/self/exe: " +
+        ec.message() + "); run it where /proc is mounted");
+  return self.parent_path();
 }
 
 // Beside the executable (the build tree), then in the install prefix's lib dir.
