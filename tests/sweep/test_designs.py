@@ -503,6 +503,34 @@ def test_a_scenario_choice_with_a_line_break_in_its_name_is_refused(tmp_path):
     assert not list(tmp_path.glob("o.h5*"))
 
 
+def test_a_scenario_choice_whose_name_holds_a_control_character_is_refused(tmp_path):
+    """A choice named with a right-to-left override ran, and the name went raw into the file's
+    attributes and inspect's listing, where scenario text may not hold such a character."""
+    a, b = choice_files(tmp_path)
+    odd = tmp_path / "uni\u202ecode.yaml"
+    odd.write_text(b.read_text())
+    proc = brink("run", a, "-q", "-o", tmp_path / "o.h5", "--sweep", f"scenario={a},{odd}")
+    usage_error(proc, r"^brink run: --sweep scenario=\.\.\.: scenario choice '.*uniU\+202Ecode\.yaml' contains the "
+                r"control character U\+202E")
+    assert "\u202e" not in proc.stderr
+    assert not list(tmp_path.glob("o.h5*"))
+
+
+def test_a_scenario_files_choice_problems_are_at_the_sweep_blocks_line(tmp_path):
+    """The same file twice and a choice of another crisis were reported as 'FILE: sweep.scenarios'
+    with no line, where an unreadable choice had its line and column."""
+    a, _ = choice_files(tmp_path)
+    write(tmp_path, "c.yaml", a.read_text().replace("horizon_days: 120", "horizon_days: 90"))
+    for choices, message in (("[a.yaml, ./a.yaml]", "is the file 'a.yaml' again"),
+                             ("[a.yaml, c.yaml]", "does not match the scenario")):
+        body = a.read_text() + f"\nsweep:\n  scenarios: {choices}\n"
+        path = write(tmp_path, "s.yaml", body)
+        line = body.split("\n").index(f"  scenarios: {choices}") + 1
+        for proc in (brink("validate", path), brink("run", path, "-q", "-o", tmp_path / "o.h5")):
+            usage_error(proc, rf"^{re.escape(str(path))}:{line}:\d+: scenario choice", message)
+    assert not list(tmp_path.glob("o.h5*"))
+
+
 def test_scenario_choices_must_share_the_crisis(tmp_path):
     a, b = choice_files(tmp_path)
     c = write(tmp_path, "c.yaml", a.read_text().replace("horizon_days: 120", "horizon_days: 90"))

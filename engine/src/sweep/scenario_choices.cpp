@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/scenario/shown_text.hpp"
 #include "brink/sweep/plan.hpp"
 
 namespace brink {
@@ -74,24 +75,36 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
   // Files named in the scenario's own sweep block are relative to it; those of --sweep, to the working directory.
   const bool from_file = !loaded.sweep_arguments.contains(std::string(kScenarioAxis));
   const std::filesystem::path folder = std::filesystem::path(base_label).parent_path();
-  const std::string where = from_file ? base_label + ": sweep.scenarios" : "--sweep scenario=...";
+  // A choice's problem, at the sweep block's line when the file names the choices.
+  auto refuse = [&](const std::string& message) -> ScenarioError {
+    return ScenarioError({from_file ? loaded.source.at("sweep.scenarios", message)
+                                    : Diagnostic{"--sweep scenario=...", -1, -1, message}});
+  };
   for (const std::string& file : spec.scenarios) {
     // The file records the choices one per line (root attribute scenario_choices).
     if (file.find_first_of("\r\n") != std::string::npos) {
       std::string shown;  // on one line, as a shell would quote it
       for (char c : file) shown += c == '\n' ? "\\n" : c == '\r' ? "\\r" : std::string(1, c);
-      throw ScenarioError({{where, -1, -1,
-                            fmt::format("scenario choice '{}' has a line break in its name, which the output's list "
-                                        "of choices (one per line) cannot hold; rename the file",
-                                        shown)}});
+      throw refuse(
+          fmt::format("scenario choice '{}' has a line break in its name, which the output's list of "
+                      "choices (one per line) cannot hold; rename the file",
+                      shown));
+    }
+    // Printed by inspect and stored in the file's attributes, as scenario text
+    // is, so held to the same characters (a file's own sweep.scenarios already is).
+    for (std::size_t i = 0; i < file.size();) {
+      const TextUnit unit = text_unit(file, i);
+      i += unit.length;
+      if (unsafe_kind(unit) != Unsafe::kNone)
+        throw refuse(fmt::format("scenario choice '{}' contains {}, which scenario text may not hold; rename the file",
+                                 escaped(file), unsafe_unit_text(unit)));
     }
     const std::string path = from_file && std::filesystem::path(file).is_relative() ? (folder / file).string() : file;
     // The same file twice would run its points twice and count them double in every summary.
     for (const ScenarioChoice& earlier : choices)
       if (std::error_code ec; std::filesystem::equivalent(earlier.path, path, ec))
-        throw ScenarioError({{where, -1, -1,
-                              fmt::format("scenario choice '{}' is the file '{}' again; give each scenario once", file,
-                                          earlier.label)}});
+        throw refuse(
+            fmt::format("scenario choice '{}' is the file '{}' again; give each scenario once", file, earlier.label));
     ScenarioSource source;
     try {
       source = recorded.empty() ? read_scenario_file(path) : ScenarioSource{path, recorded[choices.size()]};
@@ -101,24 +114,23 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
       if (d.size() != 1 || d.front().line >= 0) throw;
       const std::string named = path == file ? fmt::format("'{}'", file) : fmt::format("'{}' ({})", file, path);
       const std::string message = fmt::format("scenario choice {}: {}", named, d.front().message);
-      throw ScenarioError(
-          {from_file ? loaded.source.at("sweep.scenarios", message) : Diagnostic{where, -1, -1, message}});
+      throw refuse(message);
     }
     std::vector<std::string> swept;  // checked over their range below, not at the choice's base values
     for (const SweepAxis& axis : spec.axes) swept.push_back(axis.path);
     LoadedScenario choice = load_scenario(source, settings, swept);
     if (const std::string d = difference(loaded.scenario, choice.scenario); !d.empty())
-      throw ScenarioError({{where, -1, -1,
-                            fmt::format("scenario choice '{}' does not match the scenario '{}' in {}: a sweep over "
-                                        "scenarios needs the same actors, rungs, issues, types and run settings",
-                                        file, base_label, d)}});
+      throw refuse(
+          fmt::format("scenario choice '{}' does not match the scenario '{}' in {}: a sweep over scenarios "
+                      "needs the same actors, rungs, issues, types and run settings",
+                      file, base_label, d));
     choice.scenario.sweep = spec;
     choice.scenario.sweep.scenarios.clear();
     for (const SweepAxis& axis : spec.axes)
       if (const std::string problem =
               sweep_axis_problem(axis, axis.lever ? SweepDesign::kGrid : spec.design, choice.parameters);
           !problem.empty())
-        throw ScenarioError({{where, -1, -1, fmt::format("in scenario choice '{}': {}", file, problem)}});
+        throw refuse(fmt::format("in scenario choice '{}': {}", file, problem));
     check_sweep_range(choice);  // each choice over the whole declared range
     choice.scenario.sweep = {};
     choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario)), path});
