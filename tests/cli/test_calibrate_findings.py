@@ -367,3 +367,29 @@ def test_resume_names_the_setting_that_differs(run, tmp_path):
     other.write_text(scenario.read_text().replace("seed: 11", "seed: 12"), encoding="utf-8")
     proc = run("calibrate", other, "-o", tmp_path / "x.h5", "-q", "--resume", "--generations", 2, "--particles", 60)
     assert proc.returncode == 2 and "the first difference on line 3" in proc.stderr, proc.stderr
+
+
+def test_resume_takes_a_setting_that_leaves_the_run_as_it_was(run, tmp_path):
+    """`--seed 11` over a file's own `seed: 11`, or a --set of a value the file already holds, runs
+    the calibration the partial was written by: resuming with it was refused as "--seed (run.seed)
+    not given then, 11 now", and a job script that spells the seed out lost its generations to
+    --overwrite. The resumed file equals one run straight through, and a setting that does change
+    the run is still refused."""
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", escalates=False)
+    assert "seed: 11" in scenario.read_text(), "test setup: the ladder's seed changed"
+    common = ["--particles", 60, "-q", "--threads", 1]
+    assert run("calibrate", scenario, "-o", tmp_path / "whole.h5", "--generations", 2, *common).returncode == 0
+    assert run("calibrate", scenario, "-o", tmp_path / "g.h5", "--generations", 1, *common).returncode == 0
+    (tmp_path / "g.h5").rename(tmp_path / "x.h5.partial")
+    proc = run("calibrate", scenario, "-o", tmp_path / "x.h5", "--resume", "--generations", 2, "--seed", 11,
+               "--set", "run.horizon_days=20", *common)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "whole.h5", "r") as a, h5py.File(tmp_path / "x.h5", "r") as b:
+        for name in ("particles", "weights", "tolerances", "distances"):
+            assert np.array_equal(a[name][()], b[name][()], equal_nan=True), name
+    (tmp_path / "x.h5").rename(tmp_path / "y.h5.partial")
+    proc = run("calibrate", scenario, "-o", tmp_path / "y.h5", "--resume", "--generations", 3, "--seed", 12,
+               *common)
+    assert proc.returncode == 2 and "--seed (run.seed) not given then, 12 now" in proc.stderr, proc.stderr
+

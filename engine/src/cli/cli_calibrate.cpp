@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -305,6 +306,31 @@ std::string settings_difference(const std::string& before, const std::string& no
   return {};
 }
 
+// A record's settings as the calibration ran them from `base` (the scenario
+// text both records share): one line per overridden field, the last value
+// given, and none where it is the field's own value in the text, so that
+// `--seed 7` over `run.seed: 7`, or a --set given twice, resumes the run it
+// matches. Lines that are no field (particles=...) stay, in order.
+std::string settings_as_run(const std::string& settings, const Scenario& base) {
+  const FieldRegistry registry(base);
+  std::map<std::string, std::string> fields;
+  std::string others;
+  for (const auto& [name, value] : setting_lines(settings)) {
+    if (const FieldRef* ref = registry.find(name)) {
+      double v = 0.0;
+      if (field_value_from_text(*ref->spec, value, &v).empty() && v == ref->get(base))
+        fields.erase(name);
+      else
+        fields[name] = value;
+    } else {
+      others += name + "=" + value + "\n";
+    }
+  }
+  std::string out;
+  for (const auto& [name, value] : fields) out += name + "=" + value + "\n";
+  return out + others;
+}
+
 // Why a partial file cannot be resumed by this run: the scenario text (its
 // first differing line) or the first setting that differs.
 std::string resume_mismatch(const CalibrationRecord& previous, const CalibrationRecord& now) {
@@ -314,7 +340,9 @@ std::string resume_mismatch(const CalibrationRecord& previous, const Calibration
     return fmt::format("another scenario text than '{}' (the first difference on line {})", now.scenario_label,
                        1 + std::count(a.begin(), at, '\n'));
   }
-  return fmt::format("other settings ({})", settings_difference(previous.settings, now.settings));
+  const Scenario base = load_scenario(ScenarioSource{now.scenario_label, now.scenario_text}).scenario;
+  return fmt::format("other settings ({})", settings_difference(settings_as_run(previous.settings, base),
+                                                                settings_as_run(now.settings, base)));
 }
 
 // Takes the complete generations of an interrupted calibration (--resume),
@@ -325,7 +353,9 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
   if (vm.count("resume") && fs::exists(partial)) {
     CalibrationRecord previous =
         read_calibration_input(partial.string(), "; discard it with --overwrite and start over");
-    if (previous.scenario_text != record.scenario_text || previous.settings != record.settings)
+    const Scenario base = load_scenario(ScenarioSource{record.scenario_label, record.scenario_text}).scenario;
+    if (previous.scenario_text != record.scenario_text ||
+        settings_as_run(previous.settings, base) != settings_as_run(record.settings, base))
       throw po::error(
           fmt::format("{} was written with {}; resume with what it was written with, or discard it "
                       "with --overwrite",
