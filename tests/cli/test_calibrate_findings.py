@@ -393,3 +393,34 @@ def test_resume_takes_a_setting_that_leaves_the_run_as_it_was(run, tmp_path):
                *common)
     assert proc.returncode == 2 and "--seed (run.seed) not given then, 12 now" in proc.stderr, proc.stderr
 
+
+def test_a_calibration_records_its_kernel_path_and_resumes_on_it(run, tmp_path):
+    """A calibration file did not say which kernel path simulated it (a result file's target_isa),
+    and --resume went on with whichever path the machine chose. It records the path now, and
+    --resume continues on the recorded one, or refuses, naming it, where this build or CPU lacks it."""
+    version = run("--version").stdout
+    used = re.search(r"^kernel path used: (\S+) ", version, re.M).group(1)
+    runs = [p.strip() for p in re.search(r"^kernel paths this CPU runs: (.*)$", version, re.M).group(1).split(",")]
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", escalates=False)
+    common = ["--particles", 60, "-q", "--threads", 1]
+    assert run("calibrate", scenario, "-o", tmp_path / "g.h5", "--generations", 1, *common).returncode == 0
+    with h5py.File(tmp_path / "g.h5", "r") as f:
+        assert f.attrs["target_isa"].decode() == used
+    other = next((p for p in runs if p != used), None)
+    for recorded in [p for p in (other, "sse9") if p]:
+        stem = f"r_{recorded}"
+        partial = tmp_path / f"{stem}.h5.partial"
+        partial.write_bytes((tmp_path / "g.h5").read_bytes())
+        with h5py.File(partial, "r+") as f:
+            f.attrs["target_isa"] = np.bytes_(recorded)
+        proc = run("calibrate", scenario, "-o", tmp_path / f"{stem}.h5", "--resume", "--generations", 2, *common)
+        if recorded == "sse9":
+            assert proc.returncode == 2, proc.stderr
+            assert f"{partial} was written by the sse9 path" in proc.stderr, proc.stderr
+            assert partial.exists() and not (tmp_path / f"{stem}.h5").exists()
+        else:
+            assert proc.returncode == 0, proc.stderr
+            with h5py.File(tmp_path / f"{stem}.h5", "r") as f:
+                assert f.attrs["target_isa"].decode() == recorded
+

@@ -171,6 +171,7 @@ void write_calibration(const std::string& path, const CalibrationRecord& r) {
   text("title", "brink calibration (ABC-SMC)");
   text("brink_file_kind", kKind);
   text("engine_version", r.engine_version);
+  text("target_isa", r.target_isa);
   text("scenario_label", r.scenario_label);
   text("scenario", r.scenario_text);
   text("settings", r.settings);
@@ -365,6 +366,7 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.settings = root_text(f, "settings");
   r.command_line = root_text(f, "command_line");
   r.engine_version = root_text(f, "engine_version");
+  r.target_isa = root_text(f, "target_isa");
   r.seed = seed_attribute(f, path);
   r.planned_generations = h5::read_int_attribute(f, "planned_generations");
   r.lane_steps = number_attribute(f, "lane_steps", path);

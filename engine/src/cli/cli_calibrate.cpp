@@ -242,6 +242,7 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
   record.scenario_text = source.text;
   record.seed = loaded.scenario.run.seed;
   record.engine_version = std::string(engine_version());
+  record.target_isa = kernel().isa;  // loaded here, before any file is written
   // What must match for --resume: --generations may grow.
   for (const auto& s : settings) record.settings += s.path + "=" + s.value + "\n";
   record.settings += fmt::format("particles={}\nreplications={}\nquantile={}\ncommon_random={}\n", spec.particles,
@@ -373,6 +374,17 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
           "{} holds a finished calibration, left there because a file appeared at its target; move '{}' (the file "
           "that appeared) away and resume to put it in place, or discard it with --overwrite",
           partial.string(), (partial.parent_path() / partial.stem()).string()));
+    // The kernel paths may differ in a belief's last bits, which can tip a
+    // decision: the generations to come run on the path of those kept.
+    if (!previous.target_isa.empty() && previous.target_isa != record.target_isa) {
+      try {
+        select_kernel(previous.target_isa);
+      } catch (const IsaUnavailable& e) {
+        throw IsaUnavailable(
+            fmt::format("{} was written by the {} path: {}", partial.string(), previous.target_isa, e.what()));
+      }
+      record.target_isa = previous.target_isa;
+    }
     record.generations = std::move(previous.generations);
     record.lane_steps = previous.lane_steps;
     record.seconds = previous.seconds;

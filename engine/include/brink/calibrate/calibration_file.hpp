@@ -23,6 +23,9 @@ struct CalibrationRecord {
   int planned_generations = 0;
   std::vector<Population> generations;  // the complete ones
   std::string scenario_label, scenario_text, settings, command_line, engine_version;
+  // The kernel path that simulated it (avx2, avx512), as a result file's
+  // target_isa; --resume continues on it. "" in files from before it was kept.
+  std::string target_isa;
   std::uint64_t seed = 0;
   double lane_steps = 0;  // replication-steps simulated (every lane)
   double seconds = 0;     // wall time so far
