@@ -6,6 +6,7 @@ xarray (docs/sweeps.md)."""
 import itertools
 import re
 
+import h5py
 import numpy as np
 import pytest
 import xarray as xr
@@ -424,6 +425,20 @@ def test_scenario_choices_are_an_axis_with_the_union_of_their_fields(choices_run
         assert ds.coords["events_0_day"].attrs["scenario_units"] == "days"
         assert ds.coords["events_0_deploy"].attrs["scenario_units"] == "troops"
         assert [text(u) for u in ds["parameter_units"].values][3:] == ["days", "troops"]
+
+
+def test_inspect_gives_each_choices_text_by_its_size(choices_run):
+    """Each choice's whole scenario text (18 kB for the flagship) was printed inline, flattened to
+    one line, while the file's own scenario was summarised by its size."""
+    _, _, _, out = choices_run
+    proc = brink("inspect", out)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        texts = [f.attrs[f"scenario_choice_{k}"] for k in range(2)]
+    for k, text in enumerate(texts):
+        size = len(text if isinstance(text, bytes) else text.encode())
+        assert f"scenario_choice_{k} ({size} bytes of YAML: the text of scenario choice {k})" in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) < 2000, "a choice's text printed whole"
 
 
 def test_each_point_reruns_from_its_recipe(choices_run, tmp_path):

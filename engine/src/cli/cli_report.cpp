@@ -102,13 +102,17 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
 
 namespace {
 
-// A result file's root attributes, one a line (the scenario's YAML by size only).
+// A result file's root attributes, one a line (the scenario's YAML, and each
+// scenario choice's, by size only: a few choices made the listing unreadable).
 void print_attributes(const FileReport& report, const std::string& path, std::ostream& out) {
   out << "attributes:\n";
   for (const auto& [name, value] : report.attributes) {
     if (name == "scenario") {
       out << fmt::format("  {:<16} ({} bytes of YAML; brink inspect --scenario {} prints it)\n", name, value.size(),
                          path);
+    } else if (name.starts_with("scenario_choice_")) {
+      out << fmt::format("  {:<16} ({} bytes of YAML: the text of scenario choice {})\n", name, value.size(),
+                         name.substr(std::string_view("scenario_choice_").size()));
     } else {
       std::string shown = value;
       while (!shown.empty() && shown.back() == '\n') shown.pop_back();
