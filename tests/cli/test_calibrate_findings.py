@@ -14,6 +14,7 @@ import re
 
 import h5py
 import numpy as np
+import pytest
 
 Z = 4.5  # standard errors allowed, as in tests/validation
 
@@ -423,4 +424,34 @@ def test_a_calibration_records_its_kernel_path_and_resumes_on_it(run, tmp_path):
             assert proc.returncode == 0, proc.stderr
             with h5py.File(tmp_path / f"{stem}.h5", "r") as f:
                 assert f.attrs["target_isa"].decode() == recorded
+
+
+@pytest.mark.parametrize("edit, named", [
+    (("attr", "planned_generations", 0), "root attribute 'planned_generations' is 0"),
+    (("attr", "planned_generations", -3), "root attribute 'planned_generations' is -3"),
+    (("attr", "planned_generations", 2 ** 62), f"root attribute 'planned_generations' is {2 ** 62}"),
+    (("var", "observed", float("nan")), "variable 'observed' holds nan"),
+    (("var", "observed_sd", 0.0), "variable 'observed_sd' holds 0"),
+    (("var", "observed_day", -1.0), "variable 'observed_day' holds -1"),
+])
+def test_a_calibration_edited_outside_what_it_writes_is_refused_as_damaged(run, tmp_path, edit, named):
+    """planned_generations and the observations were read unchecked: inspect printed '3 of 0
+    generations complete' or an observed NaN, exit 0, and --posterior drew from the file."""
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", escalates=False)
+    out = tmp_path / "c.h5"
+    assert run("calibrate", scenario, "-o", out, "--particles", 40, "--generations", 2, "-q").returncode == 0
+    assert run("inspect", out).returncode == 0
+    kind, name, value = edit
+    with h5py.File(out, "r+") as f:
+        if kind == "attr":
+            f.attrs[name] = np.int64(value)
+        else:
+            column = f[name][()]
+            column[0] = value
+            f[name][...] = column
+    for proc in (run("inspect", out), run("run", scenario, "--posterior", out, "-n", 64, "-q", "-o", tmp_path / "p.h5")):
+        assert proc.returncode == 2, proc.stderr
+        assert f"'{out}' is damaged: {named}" in proc.stderr, proc.stderr
+    assert not (tmp_path / "p.h5").exists()
 

@@ -313,6 +313,36 @@ void check_draws(const std::string& path, const CalibrationRecord& r) {
   }
 }
 
+// The numbers a calibration writes besides its draws, as it writes them: an
+// edited file printed "3 of 0 generations complete" and drew from a NaN
+// observation. `planned` is the attribute, if the file has it.
+void check_plan_and_observations(const std::string& path, const CalibrationRecord& r,
+                                 std::optional<std::int64_t> planned) {
+  const auto complete = static_cast<std::int64_t>(r.generations.size());
+  if (planned && !(*planned >= std::max<std::int64_t>(1, complete) && *planned <= kMaxGenerations))
+    throw std::runtime_error(fmt::format(
+        "'{}' is damaged: root attribute 'planned_generations' is {}, where a calibration of {} complete generations "
+        "writes a whole number in [{}, {}]",
+        path, *planned, complete, std::max<std::int64_t>(1, complete), kMaxGenerations));
+  struct Column {
+    const char* name;
+    const std::vector<double>& values;
+    bool (*valid)(double);
+    const char* written;  // what a calibration writes there
+  };
+  const Column columns[] = {
+      {"observed", r.observed, [](double v) { return std::isfinite(v); }, "a finite number"},
+      {"observed_sd", r.observed_sd, [](double v) { return std::isfinite(v) && v > 0; },
+       "a standard deviation above 0"},
+      {"observed_day", r.observed_day, [](double v) { return std::isfinite(v) && v >= 0; }, "a day at least 0"}};
+  for (const Column& c : columns)
+    for (std::size_t k = 0; k < c.values.size(); ++k)
+      if (!c.valid(c.values[k]))
+        throw std::runtime_error(
+            fmt::format("'{}' is damaged: variable '{}' holds {} for observation '{}', where a calibration writes {}",
+                        path, c.name, c.values[k], r.observation_names[k], c.written));
+}
+
 }  // namespace
 
 CalibrationRecord read_calibration(const std::string& path) {
@@ -368,7 +398,10 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.engine_version = root_text(f, "engine_version");
   r.target_isa = root_text(f, "target_isa");
   r.seed = seed_attribute(f, path);
-  r.planned_generations = h5::read_int_attribute(f, "planned_generations");
+  // Files from before it was kept plan the generations they hold.
+  const std::optional<std::int64_t> planned = h5::read_int64_attribute(f, "planned_generations");
+  check_plan_and_observations(path, r, planned);
+  r.planned_generations = planned ? static_cast<int>(*planned) : static_cast<int>(r.generations.size());
   r.lane_steps = number_attribute(f, "lane_steps", path);
   r.seconds = number_attribute(f, "seconds", path);
   r.warning = root_text(f, "warning");

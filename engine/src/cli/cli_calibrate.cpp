@@ -200,7 +200,7 @@ CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource&
   if (vm.count("particles"))
     spec.particles = static_cast<std::int64_t>(parse_count("--particles", o.particles, 2, 10'000'000));
   if (vm.count("generations"))
-    spec.generations = static_cast<int>(parse_count("--generations", o.generations, 1, 1000));
+    spec.generations = static_cast<int>(parse_count("--generations", o.generations, 1, kMaxGenerations));
   if (vm.count("replications"))
     spec.replications = static_cast<std::int64_t>(parse_count("--replications", o.replications, 1, 1'000'000));
   if (vm.count("quantile")) {

@@ -499,7 +499,7 @@ void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {
       *out = static_cast<std::remove_pointer_t<decltype(out)>>(v);
   };
   whole("particles", 2, 1e7, &spec.particles);
-  whole("generations", 1, 1000, &spec.generations);
+  whole("generations", 1, kMaxGenerations, &spec.generations);
   whole("replications", 1, 1e6, &spec.replications);
   if (number(p, cal, "quantile", "calibrate", &v)) {
     if (!(v > 0 && v < 1))

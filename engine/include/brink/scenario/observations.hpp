@@ -56,6 +56,9 @@ struct PriorSpec {
   double lower = 0.0, upper = 1.0;
 };
 
+// The most generations a calibration runs (calibrate.generations, --generations).
+inline constexpr int kMaxGenerations = 1000;
+
 struct CalibrateSpec {
   std::vector<PriorSpec> priors;
   std::int64_t particles = 1000;
