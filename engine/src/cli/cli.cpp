@@ -106,12 +106,6 @@ std::string command_line(int argc, const char* const* argv) {
   return line;
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : ", ") + item;
-  return text;
-}
-
 // The instruction-set path a partial file was written with, or "" when the
 // file cannot be read (the writer then says why it cannot be resumed).
 std::string recorded_isa(const fs::path& partial) { return read_root_text(partial.string(), "target_isa"); }
@@ -143,8 +137,9 @@ int print_version(std::ostream& out) {
   for (const auto& isa : built_isas())
     if (cpu_supports(isa)) runnable.push_back(isa);
   out << "brink " << engine_version() << "\n"
-      << "kernel paths built: " << joined(built_isas()) << "\n"
-      << "kernel paths this CPU runs: " << (runnable.empty() ? "none" : joined(runnable)) << "\n";
+      << fmt::format("kernel paths built: {}\n", fmt::join(built_isas(), ", "))
+      << "kernel paths this CPU runs: " << (runnable.empty() ? "none" : fmt::format("{}", fmt::join(runnable, ", ")))
+      << "\n";
   try {
     const KernelTable& k = kernel();
     out << "kernel path used: " << k.isa << " (-march=" << k.march << ", engine sources " << k.fingerprint << ")\n";

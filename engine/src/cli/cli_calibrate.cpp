@@ -333,15 +333,14 @@ std::string settings_as_run(const std::string& settings, const Scenario& base) {
 }
 
 // Why a partial file cannot be resumed by this run: the scenario text (its
-// first differing line) or the first setting that differs.
-std::string resume_mismatch(const CalibrationRecord& previous, const CalibrationRecord& now) {
+// first differing line) or the first setting that differs, as run from `base`.
+std::string resume_mismatch(const CalibrationRecord& previous, const CalibrationRecord& now, const Scenario& base) {
   if (previous.scenario_text != now.scenario_text) {
     const std::string &a = previous.scenario_text, &b = now.scenario_text;
     const auto at = std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first;
     return fmt::format("another scenario text than '{}' (the first difference on line {})", now.scenario_label,
                        1 + std::count(a.begin(), at, '\n'));
   }
-  const Scenario base = load_scenario(ScenarioSource{now.scenario_label, now.scenario_text}).scenario;
   return fmt::format("other settings ({})", settings_difference(settings_as_run(previous.settings, base),
                                                                 settings_as_run(now.settings, base)));
 }
@@ -360,7 +359,7 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
       throw po::error(
           fmt::format("{} was written with {}; resume with what it was written with, or discard it "
                       "with --overwrite",
-                      partial.string(), resume_mismatch(previous, record)));
+                      partial.string(), resume_mismatch(previous, record, base)));
     if (previous.generations.size() > static_cast<std::size_t>(record.planned_generations))
       throw po::error(fmt::format(
           "{} already holds {} complete generations, more than --generations {}; resume with "

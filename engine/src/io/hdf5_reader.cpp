@@ -243,12 +243,6 @@ FileLayout layout_shown(const FileReport& report) {
   return layout;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
 // What of the file disagrees with the format's table of variables: one its
 // layout holds that is missing, dimensions that are not the table's (a
 // blank name: a dimension-scale reference that no longer resolves), a
@@ -271,8 +265,8 @@ std::string schema_problem(const FileReport& report) {
     std::vector<std::string> dims;
     for (Dim d : spec.dims) dims.emplace_back(dimension_name(d));
     if (info->dimensions != dims)
-      return fmt::format("its variable {} has the dimensions ({}), not ({})", spec.name, joined(info->dimensions),
-                         joined(dims));
+      return fmt::format("its variable {} has the dimensions ({}), not ({})", spec.name,
+                         fmt::join(info->dimensions, ", "), fmt::join(dims, ", "));
   }
   const std::vector<std::string> coordinates = parameter_coordinate_names(report.parameters);
   for (std::size_t k = 0; k < report.parameters.size(); ++k) {

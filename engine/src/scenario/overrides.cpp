@@ -41,12 +41,6 @@ std::string blank_in_path(std::string_view path) {
   return c == ' ' ? "a space" : c == '\t' ? "a tab" : c == '\n' ? "a newline" : "a blank";
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
-}
-
 bool parse_design_name(std::string_view name, SweepDesign* design) {
   for (SweepDesign d :
        {SweepDesign::kGrid, SweepDesign::kRandom, SweepDesign::kLhs, SweepDesign::kSobol, SweepDesign::kMorris})
@@ -61,7 +55,7 @@ bool parse_design_name(std::string_view name, SweepDesign* design) {
 std::string unsweepable_path_problem(const std::string& path, const std::vector<ParameterInfo>& parameters) {
   if (!parameter_info(parameters, path))
     return fmt::format("unknown parameter path '{}'; nearest valid paths: {}", shown(path),
-                       join(nearest_paths(parameters, path)));
+                       fmt::join(nearest_paths(parameters, path), ", "));
   if (is_run_setting(path))
     return fmt::format("'{}' is a run setting, not a model parameter; it cannot be swept", path);
   return {};
@@ -227,7 +221,7 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       problems.push_back(
           {"--set", -1, -1,
            fmt::format("unknown parameter path '{}' in '{}={}'; nearest valid paths: {}", shown(o.path), shown(o.path),
-                       shown_value(o.value), join(nearest_paths(registry.parameters(), o.path)))});
+                       shown_value(o.value), fmt::join(nearest_paths(registry.parameters(), o.path), ", "))});
       continue;
     }
     const std::string label = set_label(o.path, o.value);

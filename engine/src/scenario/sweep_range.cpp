@@ -69,6 +69,11 @@ std::vector<SweptField> swept_fields(const Scenario& s, const FieldRegistry& reg
   return out;
 }
 
+// Whether `rule` reads the swept field.
+bool reads(const Rule& rule, const SweptField& f) {
+  return std::find(rule.inputs.begin(), rule.inputs.end(), f.ref.spec->pattern()) != rule.inputs.end();
+}
+
 // The problem at a corner, restated for the axes that caused it.
 Problem crossing(const Rule& rule, const Problem& found, const std::vector<const SweptField*>& read,
                  std::uint64_t corner, SweepDesign design) {
@@ -254,9 +259,7 @@ SweptRuleCheck::SweptRuleCheck(const Scenario& scenario) : at_(scenario) {
   for (const SweptField& f : swept)
     fields_.emplace_back(static_cast<std::size_t>(f.axis - scenario.sweep.axes.data()), f.ref);
   for (const Rule& rule : validation_rules())
-    if (std::any_of(swept.begin(), swept.end(), [&](const SweptField& f) {
-          return std::find(rule.inputs.begin(), rule.inputs.end(), f.ref.spec->pattern()) != rule.inputs.end();
-        }))
+    if (std::any_of(swept.begin(), swept.end(), [&](const SweptField& f) { return reads(rule, f); }))
       rules_.push_back(&rule);
 }
 
@@ -296,8 +299,7 @@ std::vector<Problem> sweep_range_problems(const Scenario& scenario) {
   for (const Rule& rule : validation_rules()) {
     std::vector<const SweptField*> read;
     for (const SweptField& f : swept)
-      if (std::find(rule.inputs.begin(), rule.inputs.end(), f.ref.spec->pattern()) != rule.inputs.end())
-        read.push_back(&f);
+      if (reads(rule, f)) read.push_back(&f);
     if (read.empty()) continue;
     if (!constrained.empty()) read = constrained.involved(read);
     if (read.size() > kMaxCornerAxes) {

@@ -14,12 +14,6 @@
 namespace brink {
 namespace {
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
-}
-
 // The first structural or run-setting difference between two scenarios, or "".
 std::string difference(const Scenario& a, const Scenario& b) {
   auto ids = [](const Scenario& s) {
@@ -27,15 +21,16 @@ std::string difference(const Scenario& a, const Scenario& b) {
     for (const Actor& x : s.actors) out.push_back(x.id);
     return out;
   };
-  if (ids(a) != ids(b)) return fmt::format("actors [{}] and [{}]", joined(ids(a)), joined(ids(b)));
+  if (ids(a) != ids(b)) return fmt::format("actors [{}] and [{}]", fmt::join(ids(a), ", "), fmt::join(ids(b), ", "));
   if (a.escalation.rungs != b.escalation.rungs)
-    return fmt::format("rungs [{}] and [{}]", joined(a.escalation.rungs), joined(b.escalation.rungs));
+    return fmt::format("rungs [{}] and [{}]", fmt::join(a.escalation.rungs, ", "), fmt::join(b.escalation.rungs, ", "));
   auto issues = [](const Scenario& s) {
     std::vector<std::string> out;
     for (const Issue& i : s.negotiation.issues) out.push_back(i.id);
     return out;
   };
-  if (issues(a) != issues(b)) return fmt::format("issues [{}] and [{}]", joined(issues(a)), joined(issues(b)));
+  if (issues(a) != issues(b))
+    return fmt::format("issues [{}] and [{}]", fmt::join(issues(a), ", "), fmt::join(issues(b), ", "));
   for (std::size_t k = 0; k < a.actors.size(); ++k) {
     auto types = [](const Actor& x) {
       std::vector<std::string> out;
@@ -43,8 +38,8 @@ std::string difference(const Scenario& a, const Scenario& b) {
       return out;
     };
     if (types(a.actors[k]) != types(b.actors[k]))
-      return fmt::format("{}'s types [{}] and [{}]", a.actors[k].id, joined(types(a.actors[k])),
-                         joined(types(b.actors[k])));
+      return fmt::format("{}'s types [{}] and [{}]", a.actors[k].id, fmt::join(types(a.actors[k]), ", "),
+                         fmt::join(types(b.actors[k]), ", "));
   }
   const RunSettings &ra = a.run, &rb = b.run;
   if (ra.horizon_days != rb.horizon_days)
