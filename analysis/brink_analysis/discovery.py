@@ -19,7 +19,7 @@ import xarray as xr
 
 from .cart import fit_leaves
 from .checks import OUTCOME_ROUNDING, cases, dataset, interest, name_list, positive_int, probability_sum, share
-from .io import (DRAWN_HINT, PER_RUN_HINT, category_names, format_value, parameter_list_text, parameter_table,
+from .io import (PER_RUN_HINT, READ_DRAWN, category_names, format_value, parameter_list_text, parameter_table,
                  parameter_values, read_values, replication_mask, replication_parameter_paths, require, sweep_axes)
 from .prim import PrimResult, merge_points, prim
 from .tables import _finished_replications, _replications
@@ -96,7 +96,7 @@ def _parameters(ds: xr.Dataset, names: Sequence[str] | None, per: str = "point",
         if replication_parameter_paths(ds) and per != "replication":
             raise ValueError("this file's parameters vary per replication, not per point (brink run --posterior "
                              "draws one parameter set per replication): use per='replication' (brink-analysis "
-                             "discover --per replication), or " + DRAWN_HINT.split(", or ")[0])
+                             "discover --per replication), or " + READ_DRAWN)
         raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep)")
     return chosen
 

@@ -628,7 +628,8 @@ def parameter_values(ds: xr.Dataset, name: str) -> np.ndarray:
 
 
 # What to do with a posterior run's parameters, which vary per replication.
-DRAWN_HINT = ("read them with replication_parameters(ds), or find the boxes per replication "
+READ_DRAWN = "read them with replication_parameters(ds)"
+DRAWN_HINT = (f"{READ_DRAWN}, or find the boxes per replication "
               "(discovery_data / find_boxes with per='replication'; brink-analysis discover --per replication)")
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from .checks import dataset, figure_file, name_list, positive_int
@@ -680,8 +681,8 @@ def plot_sensitivity(
     h = 0.38
     ax = _axes(ax, figsize=(8.0, 1.2 + 0.75 * len(names)))
     missing = {(p, k) for o, p, k in table.attrs["no_interval"] if o == output}
-    for offset, kind, color, text in ((-h / 2, "first", "#2e86c1", "first-order $S_i$"),
-                                      (h / 2, "total", "#d68910", "total-effect $S_{Ti}$")):
+    kinds = ((-h / 2, "first", "#2e86c1", "first-order $S_i$"), (h / 2, "total", "#d68910", "total-effect $S_{Ti}$"))
+    for offset, kind, color, text in kinds:
         v = rows[kind].to_numpy()
         lower, upper = rows[f"{kind}_lower"].to_numpy(), rows[f"{kind}_upper"].to_numpy()
         bars = ax.barh(y + offset, v, height=h, color=color, label=text)
@@ -705,11 +706,9 @@ def plot_sensitivity(
     ax.set_xlim(lo - 0.02, hi + 0.02)
     ax.set_xlabel("Sobol index (share of the output's variance), 95% bootstrap interval")
     title = f"What drives {_output_label(output, ds)}? Sobol sensitivity indices"
-    from matplotlib.patches import Patch
-
     # Plain patches as legend keys: a bar container's key copies its first bar, hatched or not.
-    handles = [Patch(facecolor=c) for c in ("#2e86c1", "#d68910")]
-    labels = ["first-order $S_i$", "total-effect $S_{Ti}$"]
+    handles = [Patch(facecolor=color) for _, _, color, _ in kinds]
+    labels = [text for _, _, _, text in kinds]
     if missing:
         title += "\n(hatched: no interval)"
         handles.append(Patch(facecolor="white", edgecolor="0.15", hatch="///"))
