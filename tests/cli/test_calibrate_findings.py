@@ -426,6 +426,34 @@ def test_a_calibration_records_its_kernel_path_and_resumes_on_it(run, tmp_path):
                 assert f.attrs["target_isa"].decode() == recorded
 
 
+def test_calibrate_takes_isa_as_run_does_and_a_resume_keeps_its_recorded_path(run, tmp_path):
+    """calibrate had no --isa: a calibration could not be run on a chosen kernel path (issue 8,
+    item 6), only on the CPU's best. --isa forces it and is recorded; an unknown path, or one
+    that differs from the path a resumed partial recorded, is refused before anything is written."""
+    version = run("--version").stdout
+    runs = [p.strip() for p in re.search(r"^kernel paths this CPU runs: (.*)$", version, re.M).group(1).split(",")]
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 1, source: s}\n",
+                      "    escalation.incidents.base_rate: {prior: uniform, min: 0, max: 1}\n", escalates=False)
+    common = ["--particles", 60, "-q", "--threads", 1, "--generations", 1]
+    for isa in runs:
+        out = tmp_path / f"{isa}.h5"
+        proc = run("calibrate", scenario, "-o", out, "--isa", isa, *common)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(out, "r") as f:
+            assert f.attrs["target_isa"].decode() == isa
+    proc = run("calibrate", scenario, "-o", tmp_path / "bad.h5", "--isa", "sse9", *common)
+    assert proc.returncode == 2 and "sse9" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not list(tmp_path.glob("bad.h5*"))
+    if len(runs) > 1:
+        partial = tmp_path / "r.h5.partial"
+        partial.write_bytes((tmp_path / f"{runs[1]}.h5").read_bytes())
+        proc = run("calibrate", scenario, "-o", tmp_path / "r.h5", "--resume", "--isa", runs[0], *common[:-2],
+                   "--generations", 2)
+        assert proc.returncode == 2, proc.stderr
+        assert f"--isa {runs[0]} differs from the {runs[1]} path that wrote {partial}" in proc.stderr, proc.stderr
+        assert partial.exists() and not (tmp_path / "r.h5").exists()
+
+
 @pytest.mark.parametrize("edit, named", [
     (("attr", "planned_generations", 0), "root attribute 'planned_generations' is 0"),
     (("attr", "planned_generations", -3), "root attribute 'planned_generations' is -3"),

@@ -106,32 +106,6 @@ std::string command_line(int argc, const char* const* argv) {
   return line;
 }
 
-// The instruction-set path a partial file was written with, or "" when the
-// file cannot be read (the writer then says why it cannot be resumed).
-std::string recorded_isa(const fs::path& partial) { return read_root_text(partial.string(), "target_isa"); }
-
-// Picks the kernel before anything runs: a resumed file continues on the path
-// that wrote it, else --isa, else the best path for this CPU.
-void choose_kernel(const std::optional<std::string>& requested, const std::optional<fs::path>& resumed) {
-  if (resumed) {
-    const std::string recorded = recorded_isa(*resumed);
-    if (recorded.empty()) return;
-    if (requested && *requested != recorded)
-      throw UsageError(
-          fmt::format("--isa {} differs from the {} path that wrote {}; a resumed run continues on "
-                      "its recorded path, so drop --isa",
-                      *requested, recorded, resumed->string()));
-    try {
-      select_kernel(recorded);
-    } catch (const IsaUnavailable& e) {
-      throw IsaUnavailable(fmt::format("{} was written by the {} path: {}", resumed->string(), recorded, e.what()));
-    }
-    return;
-  }
-  // Loaded now, before any file is written: a kernel that cannot load stops the run with nothing left behind.
-  select_kernel(requested ? *requested : default_isa());
-}
-
 int print_version(std::ostream& out) {
   std::vector<std::string> runnable;
   for (const auto& isa : built_isas())
@@ -531,6 +505,27 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
 }
 
 }  // namespace
+
+void choose_kernel(const std::optional<std::string>& requested, const std::optional<fs::path>& resumed) {
+  if (resumed) {
+    // "" when the file cannot be read: the reader of the partial then says why it cannot be resumed.
+    const std::string recorded = read_root_text(resumed->string(), "target_isa");
+    if (recorded.empty()) return;
+    if (requested && *requested != recorded)
+      throw UsageError(
+          fmt::format("--isa {} differs from the {} path that wrote {}; a resumed file continues on "
+                      "its recorded path, so drop --isa",
+                      *requested, recorded, resumed->string()));
+    try {
+      select_kernel(recorded);
+    } catch (const IsaUnavailable& e) {
+      throw IsaUnavailable(fmt::format("{} was written by the {} path: {}", resumed->string(), recorded, e.what()));
+    }
+    return;
+  }
+  // Loaded now, before any file is written: a kernel that cannot load stops the run with nothing left behind.
+  select_kernel(requested ? *requested : default_isa());
+}
 
 bool parse_command(const std::vector<std::string>& args, const po::options_description& options, const char* operand,
                    std::ostream& out, po::variables_map* vm, std::vector<std::string>* operands) {

@@ -68,7 +68,7 @@ CalibrationRecord read_calibration_input(const std::string& path, std::string_vi
 namespace {
 
 struct Options {
-  std::string output, particles, generations, replications, threads, seed, quantile;
+  std::string output, particles, generations, replications, threads, seed, quantile, isa;
   std::vector<std::string> sets;
 };
 
@@ -186,8 +186,11 @@ po::options_description calibrate_options(Options& o) {
       "seed,s", po::value(&o.seed), "random seed (default: the scenario's run.seed)")(
       "threads,t", po::value(&o.threads), "worker threads (default: all cores); never changes the results")(
       "set", po::value(&o.sets)->composing(), "override a scenario field, as for brink run (repeatable)")(
-      "resume", "continue from the last complete generation in OUT.partial")(
-      "overwrite", "replace an existing OUT and discard OUT.partial")("quiet,q", "print nothing but errors");
+      "resume", "continue from the last complete generation in OUT.partial, on the kernel path that wrote it")(
+      "isa", po::value(&o.isa),
+      "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
+      "'brink --version' lists them)")("overwrite", "replace an existing OUT and discard OUT.partial")(
+      "quiet,q", "print nothing but errors");
   return options;
 }
 
@@ -242,7 +245,7 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
   record.scenario_text = source.text;
   record.seed = loaded.scenario.run.seed;
   record.engine_version = std::string(engine_version());
-  record.target_isa = kernel().isa;  // loaded here, before any file is written
+  record.target_isa = kernel().isa;  // chosen before any file is written (choose_kernel)
   // What must match for --resume: --generations may grow.
   for (const auto& s : settings) record.settings += s.path + "=" + s.value + "\n";
   record.settings += fmt::format("particles={}\nreplications={}\nquantile={}\ncommon_random={}\n", spec.particles,
@@ -373,17 +376,6 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
           "{} holds a finished calibration, left there because a file appeared at its target; move '{}' (the file "
           "that appeared) away and resume to put it in place, or discard it with --overwrite",
           partial.string(), (partial.parent_path() / partial.stem()).string()));
-    // The kernel paths may differ in a belief's last bits, which can tip a
-    // decision: the generations to come run on the path of those kept.
-    if (!previous.target_isa.empty() && previous.target_isa != record.target_isa) {
-      try {
-        select_kernel(previous.target_isa);
-      } catch (const IsaUnavailable& e) {
-        throw IsaUnavailable(
-            fmt::format("{} was written by the {} path: {}", partial.string(), previous.target_isa, e.what()));
-      }
-      record.target_isa = previous.target_isa;
-    }
     record.generations = std::move(previous.generations);
     record.lane_steps = previous.lane_steps;
     record.seconds = previous.seconds;
@@ -652,6 +644,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       check_prior_corners(set.loaded);
       set.target = calibration_target(set.loaded, operands.front(), vm, o);
       set.partial = set.target.string() + ".partial";
+      // The kernel paths may differ in a belief's last bits, which can tip a
+      // decision: generations to come run on the path of those kept.
+      choose_kernel(vm.count("isa") ? std::optional(o.isa) : std::nullopt,
+                    vm.count("resume") && fs::exists(set.partial) ? std::optional(set.partial) : std::nullopt);
       set.record = new_record(set.loaded, set.source, set.spec, settings, argc, argv);
       const fs::path& target = set.target;
       const fs::path& partial = set.partial;

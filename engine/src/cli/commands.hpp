@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
@@ -73,6 +74,12 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out);
 int command_params(const std::vector<std::string>& args, std::ostream& out);
 int command_inspect(const std::vector<std::string>& args, std::ostream& out);
 int command_scenarios(const std::vector<std::string>& args, std::ostream& out);
+
+// Picks the kernel before anything is written: a resumed file (`resumed`, a
+// partial run or calibration) continues on the path that wrote it, else
+// `requested` (--isa), else the best path for this CPU. Throws UsageError when
+// --isa differs from the recorded path, IsaUnavailable when the path cannot run.
+void choose_kernel(const std::optional<std::string>& requested, const std::optional<std::filesystem::path>& resumed);
 
 // `--shard I/N` as (I, N), 0 <= I < N; throws UsageError quoting the value.
 std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text);
