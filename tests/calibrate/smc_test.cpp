@@ -164,6 +164,33 @@ TEST(PriorTest, SdIsTheSdOfItsDraws) {
   EXPECT_DOUBLE_EQ(prior_sd(spec(PriorKind::kUniform, 0, 1)), 1 / std::sqrt(12.0));
 }
 
+// The distribution function is the quantile function's inverse, for every kind,
+// in a tail too far for Φ on either side, and is 0 and 1 at and past the bounds.
+TEST(PriorTest, CdfInvertsTheDraws) {
+  PriorSpec exponential = spec(PriorKind::kExponential, 0, 3);
+  exponential.rate = 0.8;
+  PriorSpec normal = spec(PriorKind::kNormal, -1, 4), above = spec(PriorKind::kTruncatedNormal, 40, 41);
+  normal.mean = 0.5;
+  normal.sd = 1.5;
+  above.mean = 0;
+  above.sd = 1;
+  PriorSpec below = above;
+  below.lower = -41;
+  below.upper = -40;
+  PriorSpec inside = spec(PriorKind::kTruncatedNormal, 9, 10);
+  inside.mean = 0;
+  inside.sd = 1;
+  for (const PriorSpec& s : {spec(PriorKind::kUniform, 2, 6), spec(PriorKind::kLogUniform, 5e-4, 0.5), exponential,
+                             normal, above, below, inside}) {
+    const Prior p(s);
+    for (double u = 0.005; u < 1; u += 0.01) EXPECT_NEAR(p.cdf(p.sample(u)), u, 1e-6) << prior_text(s) << " u " << u;
+    EXPECT_EQ(p.cdf(s.lower), 0.0);
+    EXPECT_EQ(p.cdf(s.upper), 1.0);
+    EXPECT_EQ(p.cdf(s.lower - 1), 0.0);
+    EXPECT_EQ(p.cdf(s.upper + 1), 1.0);
+  }
+}
+
 // The text a calibration file records reads back to the same prior, and nothing else reads at all.
 TEST(PriorTest, TextRoundTrips) {
   PriorSpec normal = spec(PriorKind::kTruncatedNormal, -3, 1e5);

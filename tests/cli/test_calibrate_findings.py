@@ -112,6 +112,10 @@ INFORMED = """    escalation.incidents.base_rate: {prior: uniform, min: 0.01, ma
 """
 
 
+NOT_INFORMED = ("not informed (on the prior's probability scale, posterior sd ≥ 0.9 × and mean within 0.25 sd of "
+                "the prior's)")
+
+
 def table_rows(text):
     return {line.split()[0]: line for line in text.splitlines() if line.startswith("escalation.")}
 
@@ -127,7 +131,7 @@ def test_a_parameter_the_observations_ignore_is_marked_not_informed(run, tmp_pat
     inspected = run("inspect", out)
     assert inspected.returncode == 0, inspected.stderr
     posterior = out.with_suffix(".posterior.yaml").read_text(encoding="utf-8")
-    mark = "not informed (posterior sd ≥ 0.9 × prior sd)"
+    mark = NOT_INFORMED
     for text in (proc.stdout, inspected.stdout):
         rows = table_rows(text)
         decay, rate = rows["escalation.tension.decay"], rows["escalation.incidents.base_rate"]
@@ -142,6 +146,36 @@ def test_a_parameter_the_observations_ignore_is_marked_not_informed(run, tmp_pat
     rate_line = next(line for line in posterior.splitlines() if line.startswith("#   --set escalation.incidents.base"))
     assert mark in decay_line and mark not in rate_line, posterior
     assert "effective particles" not in proc.stdout  # hundreds of them: the marks stand
+
+
+def test_a_posterior_moved_to_the_top_of_a_log_uniform_prior_is_informed(run, tmp_path):
+    """A log-uniform prior on [0.0005, 0.5] has most of its mass near the bottom (median 0.016, sd
+    0.113); 8 ± 3 incidents by day 19 move the posterior to the top, where it is wider in the rate's
+    own units (sd ratio above 0.9) and yet far from the prior. It was marked 'not informed'. The mark
+    now compares them on the prior's probability scale, u = ln(x/a)/ln(b/a), where the prior is
+    uniform: checked here from the file's own particles."""
+    lo, hi = 0.0005, 0.5
+    scenario = ladder(tmp_path, "  incidents_day19: {quantity: incidents, day: 19, value: 8, sd: 3, source: s}\n",
+                      f"    escalation.incidents.base_rate: {{prior: log_uniform, min: {lo}, max: {hi}}}\n"
+                      "    escalation.tension.decay: {prior: log_uniform, min: 0.001, max: 1}\n", escalates=False)
+    out = tmp_path / "log.h5"
+    proc = run("calibrate", scenario, "-o", out, "--particles", 600, "--generations", 5, "--replications", 4,
+               "-t", 1)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        names = [v.decode() if isinstance(v, bytes) else v for v in f["parameter"][()]]
+        w = f["weights"][-1].astype(float)
+        theta = f["particles"][-1]
+    for name, (a, b) in (("escalation.incidents.base_rate", (lo, hi)), ("escalation.tension.decay", (0.001, 1))):
+        u = np.log(theta[:, names.index(name)] / a) / math.log(b / a)
+        mean = np.sum(w * u)
+        ratio, shift = math.sqrt(np.sum(w * (u - mean) ** 2)) * math.sqrt(12), (mean - 0.5) * math.sqrt(12)
+        row = table_rows(proc.stdout)[name]
+        if name == "escalation.incidents.base_rate":
+            assert float(row.split()[4]) >= 0.9 and abs(shift) > 1, row  # wider in its units, far on its scale
+            assert NOT_INFORMED not in row, proc.stdout
+        else:  # tension never matters here: its posterior is its prior on either scale
+            assert ratio >= 0.9 and abs(shift) <= 0.25 and NOT_INFORMED in row, (ratio, shift, proc.stdout)
 
 
 def test_a_tiny_effective_sample_says_the_marks_are_only_a_hint(run, tmp_path):

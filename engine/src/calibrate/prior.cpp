@@ -99,6 +99,14 @@ double truncated_standard_normal(double lo, double hi, double u) {
   return hi + std::log1p((1.0 - u) * std::expm1(-rate * (hi - lo))) / rate;  // u = 0 at lo, as Φ's inversion
 }
 
+double truncated_standard_normal_cdf(double lo, double hi, double t) {
+  const double p_lo = normal_cdf(lo), p_hi = normal_cdf(hi);
+  if (p_hi - p_lo > 1e-290) return std::clamp((normal_cdf(t) - p_lo) / (p_hi - p_lo), 0.0, 1.0);
+  // truncated_standard_normal's exponential far below the mean, inverted.
+  const double rate = -hi;
+  return std::clamp(1.0 - std::expm1(rate * (t - hi)) / std::expm1(-rate * (hi - lo)), 0.0, 1.0);
+}
+
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
 double normal_quantile(double p) {
@@ -179,6 +187,28 @@ double Prior::sample(double u) const {
       break;
   }
   return std::clamp(x, lo, hi);
+}
+
+double Prior::cdf(double x) const {
+  const double lo = spec_.lower, hi = spec_.upper;
+  if (!(x > lo)) return 0.0;
+  if (!(x < hi)) return 1.0;
+  switch (spec_.kind) {
+    case PriorKind::kUniform:
+      return (x - lo) / (hi - lo);
+    case PriorKind::kLogUniform:
+      return std::log(x / lo) / std::log(hi / lo);
+    case PriorKind::kNormal:
+    case PriorKind::kTruncatedNormal: {
+      // The mirror image of sample's: the lower half, where Φ keeps its precision.
+      const double t = (x - spec_.mean) / spec_.sd;
+      return z_lower_ > 0 ? 1.0 - truncated_standard_normal_cdf(-z_upper_, -z_lower_, -t)
+                          : truncated_standard_normal_cdf(z_lower_, z_upper_, t);
+    }
+    case PriorKind::kExponential:
+      return std::expm1(-spec_.rate * x) / std::expm1(-spec_.rate * hi);
+  }
+  return std::nan("");
 }
 
 double Prior::to_free(double x) const {

@@ -18,18 +18,37 @@ std::vector<double> posterior_means(const Population& p, std::size_t d) {
   return mean;
 }
 
+namespace {
+
+// The weighted mean and sd of x[0], x[stride], ... (the population's weights).
+std::pair<double, double> weighted_mean_sd(const std::vector<double>& weight, const double* x, std::size_t stride) {
+  double mean = 0, var = 0;
+  for (std::size_t i = 0; i < weight.size(); ++i) mean += weight[i] * x[i * stride];
+  for (std::size_t i = 0; i < weight.size(); ++i) var += weight[i] * std::pow(x[i * stride] - mean, 2);
+  return {mean, std::sqrt(var)};
+}
+
+}  // namespace
+
 std::vector<Spread> posterior_spread(const CalibrationRecord& r) {
   const Population& last = r.generations.back();
   const std::size_t d = r.parameters.size();
-  const std::vector<double> mean = posterior_means(last, d);
+  const double uniform_sd = 1 / std::sqrt(12.0);
   std::vector<Spread> out(d);
+  std::vector<double> u(last.size());
   for (std::size_t a = 0; a < d; ++a) {
-    double var = 0;
-    for (std::size_t i = 0; i < last.size(); ++i) var += last.weight[i] * std::pow(last.theta[i * d + a] - mean[a], 2);
-    PriorSpec prior;
-    out[a] = {.mean = mean[a], .sd = std::sqrt(var), .prior_sd = std::nan("")};
-    if (prior_from_text(r.priors[a], &prior)) out[a].prior_sd = prior_sd(prior);
-    out[a].ratio = out[a].sd / out[a].prior_sd;
+    const auto [mean, sd] = weighted_mean_sd(last.weight, last.theta.data() + a, d);
+    out[a] = {.mean = mean, .sd = sd, .prior_sd = std::nan(""), .ratio = std::nan("")};
+    out[a].scale_ratio = out[a].scale_shift = std::nan("");
+    PriorSpec spec;
+    if (!prior_from_text(r.priors[a], &spec)) continue;
+    out[a].prior_sd = prior_sd(spec);
+    out[a].ratio = sd / out[a].prior_sd;
+    const Prior prior(spec);
+    for (std::size_t i = 0; i < last.size(); ++i) u[i] = prior.cdf(last.theta[i * d + a]);
+    const auto [u_mean, u_sd] = weighted_mean_sd(last.weight, u.data(), 1);
+    out[a].scale_ratio = u_sd / uniform_sd;
+    out[a].scale_shift = (u_mean - 0.5) / uniform_sd;
   }
   return out;
 }

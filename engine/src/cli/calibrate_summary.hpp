@@ -4,6 +4,7 @@
 // posterior scenario's header, and the warnings (docs/calibration.md).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,12 +21,22 @@ std::vector<double> posterior_means(const Population& p, std::size_t d);
 
 // A parameter of the last generation against its prior: posterior mean and
 // sd, the prior's sd (NaN for a prior text brink does not write) and their
-// ratio. At a ratio of 0.9 or more the observations did not inform it.
+// ratio; and the same comparison on the prior's probability scale, where each
+// particle is taken through the prior's distribution function and the prior
+// is uniform on [0, 1]: the posterior's sd there over the prior's 1/√12, and
+// how far its mean lies from the prior's 1/2, in prior sds (NaN as above).
+// The observations did not inform a parameter whose posterior there keeps 0.9
+// of the prior's spread and its centre. Both on that scale: a posterior moved
+// to the top of a skewed prior (a log-uniform's) can be wider in the
+// parameter's own units than the prior, and yet be far from it.
+inline constexpr double kUninformedSpread = 0.9, kUninformedShift = 0.25;
 struct Spread {
   double mean = 0, sd = 0, prior_sd = 0, ratio = 0;
-  bool informed() const { return !(ratio >= 0.9); }
+  double scale_ratio = 0, scale_shift = 0;
+  bool informed() const { return !(scale_ratio >= kUninformedSpread && std::abs(scale_shift) <= kUninformedShift); }
 };
-inline constexpr std::string_view kNotInformed = "not informed (posterior sd ≥ 0.9 × prior sd)";
+inline constexpr std::string_view kNotInformed =
+    "not informed (on the prior's probability scale, posterior sd ≥ 0.9 × and mean within 0.25 sd of the prior's)";
 std::vector<Spread> posterior_spread(const CalibrationRecord& r);
 
 // The posterior forecast's command for the calibration file `file` and its

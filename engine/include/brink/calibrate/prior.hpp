@@ -24,6 +24,9 @@ class Prior {
   double log_density(double x) const;
   // The prior's quantile at u in (0, 1): a draw when u is uniform.
   double sample(double u) const;
+  // The prior's distribution function, sample's inverse: uniform on [0, 1]
+  // when x follows the prior (its "probability scale").
+  double cdf(double x) const;
   // The free coordinate of x, and back (from_free stays inside the support).
   double to_free(double x) const;
   double from_free(double z) const;
@@ -55,5 +58,7 @@ double normal_quantile(double p);
 // lo < 0 < hi) from u in [0, 1): its CDF inverted, or in a tail too far for
 // Φ (hi < -37) the exponential tail's.
 double truncated_standard_normal(double lo, double hi, double u);
+// Its distribution function at t: the u whose draw is t.
+double truncated_standard_normal_cdf(double lo, double hi, double t);
 
 }  // namespace brink
