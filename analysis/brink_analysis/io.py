@@ -659,7 +659,8 @@ def replication_parameters(ds: xr.Dataset, point: int = 0) -> pd.DataFrame:
     replication draws its own parameter set): a DataFrame indexed by ``replication`` with one
     float64 column per dotted parameter path, for the point at position `point`, and
     ``table.attrs["units"]`` as in parameter_table. ValueError for any other run, which has no
-    such values (a ``--posterior-draws`` run's draws are its points: :func:`parameter_table`).
+    such values (a ``--posterior-draws`` run's draws, or those of a run whose calibrated fields are not
+    all per-lane, are its points: :func:`parameter_table`).
 
     The file stores each as a variable on (point, replication) with a ``parameter_path``
     attribute; xarray already attaches them as coordinates of every per-replication variable.
@@ -677,7 +678,7 @@ def replication_parameters(ds: xr.Dataset, point: int = 0) -> pd.DataFrame:
         units[path] = None if unit in (None, "", "1") else str(unit)
     if not columns:
         drawn_points = str(ds.attrs.get("design", "")) == "posterior" and int(ds.attrs.get("samples", 0)) > 0
-        draws = " (its --posterior-draws are its points: parameter_table)" if drawn_points else ""
+        draws = " (its posterior draws are its points, one parameter set each: parameter_table)" if drawn_points else ""
         raise ValueError(f"the file holds no parameter values per replication{draws}: only brink run --posterior "
                          "with a draw per replication writes them")
     table = pd.DataFrame(columns, index=pd.RangeIndex(ds.sizes["replication"], name="replication"))

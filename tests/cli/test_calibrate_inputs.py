@@ -214,6 +214,30 @@ def test_posterior_run_recipe_reruns_the_run(run, toy, tmp_path, draws):
             assert a[name][()].tobytes() == b[name][()].tobytes(), name
 
 
+def test_a_posterior_run_says_why_its_draws_are_points(run, toy, tmp_path):
+    """A calibrated field held once per block (decision.patience_days) makes a posterior run's draws
+    points, one per 256 replications. The run said only '4 points (posterior)', its help said
+    'every replication its own parameter set', and brink_analysis blamed a --posterior-draws never
+    given. The header now names the field and the count; the analysis message names no option."""
+    import brink_analysis as ba
+    rate = "    escalation.incidents.base_rate: {prior: exponential, rate: 2}\n"
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text(toy.replace(rate, rate + "    actors.A.decision.patience_days: {prior: uniform, min: 5, "
+                                    "max: 50}\n"), encoding="utf-8")
+    assert run("calibrate", scenario, "-q", "--particles", "30", "--generations", "2", "-o", tmp_path / "c.h5",
+               "-t", "1").returncode == 0
+    proc = run("run", tmp_path / "c.posterior.yaml", "--posterior", tmp_path / "c.h5", "-n", "1024", "-t", "1",
+               "-o", tmp_path / "p.h5")
+    assert proc.returncode == 0, proc.stderr
+    assert ("4 posterior draws, not one per replication: 'actors.A.decision.patience_days' is one value per block, "
+            "not per lane" in proc.stdout), proc.stdout
+    assert "one per 256" in run("run", "--help").stdout
+    with pytest.raises(ValueError) as refused:
+        ba.replication_parameters(ba.open_results(tmp_path / "p.h5"))
+    assert "--posterior-draws" not in str(refused.value) and "parameter_table" in str(refused.value)
+    assert len(ba.parameter_table(ba.open_results(tmp_path / "p.h5"))) == 4
+
+
 def test_a_set_of_a_drawn_parameter_is_refused(run, toy, tmp_path):
     """A --set of a parameter the calibration (or the posterior run) draws would be silently
     replaced by every draw, yet recorded among the file's overrides."""

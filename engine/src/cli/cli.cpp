@@ -135,6 +135,7 @@ std::string run_header(const Scenario& scenario, const std::string& label, const
   text += fmt::format("{} point{} ({}), {} replications per point{}\n", points, points == 1 ? "" : "s",
                       plan.design.empty() ? "single point" : plan.design, plan.replications,
                       plan.rule.adaptive ? " at most (adaptive)" : "");
+  if (!plan.why.empty()) text += plan.why + "\n";
   if (plan.sharded())
     text += fmt::format("shard {}/{}: {} of the {} points (p mod {} = {})\n", plan.shard_index, plan.shard_count,
                         plan.points_run(), points, plan.shard_count, plan.shard_index);
@@ -255,10 +256,10 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
       "'brink merge' joins the N files into the file one run writes")(
       "posterior", po::value(&posterior),
       "draw the calibrated parameters from a 'brink calibrate' file's posterior: every replication its own "
-      "parameter set")(
-      "posterior-draws", po::value(&posterior_draws),
-      "with --posterior: run K sweep points, one per drawn parameter set, instead of a draw per replication "
-      "(at most 1000)");
+      "parameter set where every calibrated field is per-lane, else one per 256 replications (the header says "
+      "which)")("posterior-draws", po::value(&posterior_draws),
+                "with --posterior: run K sweep points, one per drawn parameter set, instead of a draw per replication "
+                "(at most 1000)");
   po::variables_map vm;
   std::vector<std::string> operands;
   if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;

@@ -163,7 +163,19 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
   // The draws are held per replication (12 bytes each, and the file's coordinates 8 per parameter).
   constexpr std::int64_t kMaxReplicationDraws = 10'000'000;
   if (per_lane && total <= kMaxReplicationDraws) return replication_draws_plan(loaded, fields, record, total);
-  return point_draws_plan(loaded, fields, record, total, std::clamp<std::int64_t>(total / kBlockLanes, 1, 1000));
+  const std::int64_t points = std::clamp<std::int64_t>(total / kBlockLanes, 1, 1000);
+  SweepPlan plan = point_draws_plan(loaded, fields, record, total, points);
+  const auto shared = std::find_if(fields.begin(), fields.end(), [](const FieldRef& f) { return !f.spec->per_lane; });
+  plan.why = fmt::format(
+      "{} posterior draw{}, not one per replication: {}; each draw is a point of its own (one per {} "
+      "replications, at most 1000; --posterior-draws K sets their number)",
+      points, points == 1 ? "" : "s",
+      shared != fields.end()
+          ? fmt::format("'{}' is one value per block, not per lane",
+                        record.parameters[static_cast<std::size_t>(shared - fields.begin())])
+          : fmt::format("above {} replications the draws are not held per replication", kMaxReplicationDraws),
+      kBlockLanes);
+  return plan;
 }
 
 PointSummary pooled_summary(const std::vector<PointSummary>& summaries) {

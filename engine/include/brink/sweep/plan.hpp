@@ -136,6 +136,9 @@ struct SweepPlan {
   bool morris = false;  // points are Morris trajectories (samples of them)
   int morris_levels = 4;
   std::int64_t rejected_points = 0;  // design points dropped by reject constraints
+  // Why the plan is as it is, where the user did not ask for it (a posterior
+  // run's draws as points): a line of the run's header, or "".
+  std::string why;
   // Per swept axis: "lever" or "uncertainty" in a mixed design, else "".
   std::vector<std::string> axis_roles;
 
