@@ -70,6 +70,20 @@ TEST(WarForecastTest, DurationAndSurvivorsMatchTheLanchesterOde) {
   }
 }
 
+// Near parity the linear law's duration tends to (1/χ − 1)/(rate·y0); the
+// log of a ratio 1 + rounding lost every digit there (an outside review saw
+// 139 days for 117). Sides equal up to a relative ε, down to ε = 0, against the ODE.
+TEST(WarForecastTest, LinearDurationIsContinuousThroughParity) {
+  for (double eps : {0.0, 1e-16, 3e-16, 1e-15, 1e-13, 1e-11, 1e-8, 1e-5}) {
+    for (double chi : {0.3, 0.6}) {
+      const double a0 = 10000, b0 = 20000, alpha = 2e-6, beta = 1e-6 * (1 + eps);
+      const rules::WarForecast f = rules::war_forecast(a0, b0, alpha * a0, beta * b0, false, chi, 1.0, 1e9, 1e-3);
+      const Collapse oracle = integrate(a0, b0, alpha, beta, false, chi);
+      EXPECT_NEAR(f.duration, oracle.time, 2e-4 + 1e-6 * oracle.time) << "eps " << eps << " chi " << chi;
+    }
+  }
+}
+
 TEST(WarForecastTest, ProbabilityOfPrevailingIsTheFightingStrengthShare) {
   // σ = 1, square law: p = αA²/(αA² + βB²); parity gives 1/2; more defence lowers p.
   const rules::WarForecast f = rules::war_forecast(120, 100, 0.01 * 120, 0.02 * 100, true, 0.3, 1.0, 100, 1.0);
