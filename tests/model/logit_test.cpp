@@ -1,4 +1,6 @@
 #include "brink/model/logit.hpp"
+#include "brink/model/rules.hpp"
+#include "brink/scenario/scenario.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,4 +66,21 @@ TEST(LogitTest, ChoosesOnlyFeasibleActionsEvenWhenRoundingFallsShort) {
 }
 
 }  // namespace
+
+// Priors may sum to 1 within 1e-6: a draw above their sum went to the last
+// type, also one of prior 0, which every observer holds impossible (an
+// outside review drew it twice in 4 million replications).
+TEST(TypeDrawTest, ATypeOfPriorZeroIsNeverDrawn) {
+  std::vector<ResolveType> types(3);
+  types[0].prior = 0.49999951;
+  types[1].prior = 0.49999951;
+  types[2].prior = 0.0;
+  EXPECT_EQ(rules::draw_type(types, 0.2), 0);
+  EXPECT_EQ(rules::draw_type(types, 0.7), 1);
+  for (double u : {0.9999990, 0.9999995, 0.99999999}) EXPECT_EQ(rules::draw_type(types, u), 1) << u;
+  types[1].prior = 0.0;
+  types[0].prior = 0.9999995;
+  EXPECT_EQ(rules::draw_type(types, 0.9999999), 0);
+}
+
 }  // namespace brink

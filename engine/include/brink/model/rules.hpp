@@ -244,14 +244,18 @@ inline Bounds incident_probability_bounds(double h) {
 }
 
 // ---- Private types: the type a uniform u draws by inverse CDF over the priors
-// in file order (the last type if rounding leaves u above the cumulative sum).
+// in file order. Priors may sum to 1 within 1e-6: a u above the cumulative sum
+// goes to the last type of positive prior, never to one of prior 0, which
+// every observer holds impossible.
 inline int draw_type(const std::vector<ResolveType>& types, double u) {
   double cumulative = 0.0;
+  int last_possible = 0;
   for (std::size_t k = 0; k < types.size(); ++k) {
     cumulative += types[k].prior;
+    if (types[k].prior > 0.0) last_possible = static_cast<int>(k);
     if (u < cumulative) return static_cast<int>(k);
   }
-  return static_cast<int>(types.size()) - 1;
+  return last_possible;
 }
 
 // ---- Combat (Lanchester 1916): one step of attrition between the sides'
