@@ -232,6 +232,8 @@ def test_a_posterior_run_says_why_its_draws_are_points(run, toy, tmp_path):
     assert ("4 posterior draws, not one per replication: 'actors.A.decision.patience_days' is one value per block, "
             "not per lane" in proc.stdout), proc.stdout
     assert "one per 256" in run("run", "--help").stdout
+    # The pooled table's intervals count the draws, not the replications, as independent.
+    assert "4 points pooled (1024 replications)" in proc.stdout and "95% interval (by draw)" in proc.stdout
     with pytest.raises(ValueError) as refused:
         ba.replication_parameters(ba.open_results(tmp_path / "p.h5"))
     assert "--posterior-draws" not in str(refused.value) and "parameter_table" in str(refused.value)

@@ -43,6 +43,46 @@ TEST(WilsonTest, CoversTheTrueProbabilityAboutNinetyFivePercentOfTheTime) {
   EXPECT_NEAR(covered / double(trials), 0.95, 4.5 * std::sqrt(0.95 * 0.05 / trials));
 }
 
+// The points of a posterior run with its draws as points are clusters: each
+// draw's replications share a parameter set, here a probability from U(0.2,
+// 0.8). The pooled share's interval must cover the forecast's probability (the
+// mean, 0.5) as Student's t does (95%, a little less at 3 draws); Wilson over
+// all replications, as if independent, covered about a third of the time.
+TEST(ClusteredIntervalTest, CoversTheMeanOverDrawsAboutNinetyFivePercentOfTheTime) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> draw(0.2, 0.8);
+  const int trials = 2000;
+  for (int k : {3, 10, 40}) {
+    int covered = 0, naive = 0;
+    for (int t = 0; t < trials; ++t) {
+      std::vector<std::int64_t> counts(k), replications(k, 256);
+      std::int64_t hits = 0;
+      for (int i = 0; i < k; ++i) hits += counts[i] = std::binomial_distribution<int>(256, draw(rng))(rng);
+      const Interval c = clustered_interval(counts, replications), w = wilson_interval(hits, 256LL * k);
+      covered += (c.lower <= 0.5 && 0.5 <= c.upper) ? 1 : 0;
+      naive += (w.lower <= 0.5 && 0.5 <= w.upper) ? 1 : 0;
+    }
+    // At 3 draws Student's t itself covers 0.92 of a uniform's mean (its small-sample shortfall off the normal).
+    const double se = std::sqrt(0.95 * 0.05 / trials), nominal = k == 3 ? 0.924 : k == 10 ? 0.946 : 0.95;
+    EXPECT_NEAR(covered / double(trials), nominal, 4.5 * se) << k << " draws";
+    EXPECT_LT(naive / double(trials), 0.6) << k << " draws";  // the defect, for contrast
+  }
+}
+
+// Student's t at 0.975 against tabled values, and its limit.
+TEST(ClusteredIntervalTest, StudentQuantile) {
+  EXPECT_NEAR(student_t_975(1), 12.7062, 1e-4);
+  EXPECT_NEAR(student_t_975(30), 2.0423, 1e-4);
+  EXPECT_NEAR(student_t_975(31), 2.0395, 1e-4);
+  EXPECT_NEAR(student_t_975(60), 2.0003, 1e-4);
+  EXPECT_NEAR(student_t_975(100000), 1.96, 1e-4);
+  // Identical draws: the replications' own Wilson interval.
+  const Interval same = clustered_interval({50, 50, 50}, {100, 100, 100});
+  const Interval wilson = wilson_interval(150, 300);
+  EXPECT_DOUBLE_EQ(same.lower, wilson.lower);
+  EXPECT_DOUBLE_EQ(same.upper, wilson.upper);
+}
+
 class CollectingSink : public ResultSink {
  public:
   explicit CollectingSink(const SweepPlan& plan) : recorder(plan, nullptr) {}

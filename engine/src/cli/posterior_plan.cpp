@@ -193,10 +193,16 @@ PointSummary pooled_summary(const std::vector<PointSummary>& summaries) {
     end_day += s.mean_end_day * static_cast<double>(s.replications);
   }
   const auto n = static_cast<double>(std::max<std::int64_t>(pooled.replications, 1));
+  // The points are drawn parameter sets, and an outcome depends on its set: the
+  // replications of one draw are a cluster, not independent draws of the forecast.
+  std::vector<std::int64_t> counts(summaries.size()), replications(summaries.size());
+  for (std::size_t i = 0; i < summaries.size(); ++i) replications[i] = summaries[i].replications;
   for (int k = 0; k < kOutcomeCount; ++k) {
     pooled.probability[k] = static_cast<double>(pooled.count[k]) / n;
-    pooled.interval[k] = wilson_interval(pooled.count[k], pooled.replications);
+    for (std::size_t i = 0; i < summaries.size(); ++i) counts[i] = summaries[i].count[k];
+    pooled.interval[k] = clustered_interval(counts, replications);
   }
+  pooled.pooled_over_draws = true;
   for (double& c : pooled.mean_casualties) c /= n;
   pooled.mean_end_day = end_day / n;
   // Quantiles do not pool from per-point quantiles; the table then shows means only.

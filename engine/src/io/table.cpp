@@ -29,10 +29,15 @@ int day_decimals(double dt_days, std::span<const double> days) {
 
 std::string point_detail(const PointSummary& s, const std::vector<std::string>& actors, double dt_days) {
   std::string out;
-  out += fmt::format("  {:<14} {:>11}  {:>23}  {:>9}\n", "outcome", "probability", "95% interval (Wilson)", "count");
+  out += fmt::format("  {:<14} {:>11}  {:>23}  {:>9}\n", "outcome", "probability",
+                     s.pooled_over_draws ? "95% interval (by draw)" : "95% interval (Wilson)", "count");
   for (int o = 0; o < kOutcomeCount; ++o)
     out += fmt::format("  {:<14} {:>11.4f}  [{:>9.4f}, {:>9.4f}]  {:>9}\n", outcome_names()[o], s.probability[o],
                        s.interval[o].lower, s.interval[o].upper, s.count[o]);
+  if (s.pooled_over_draws)
+    out +=
+        "  (each draw's replications share its parameters: the intervals count the draws, not the replications, "
+        "as independent)\n";
   if (!s.mean_casualties.empty()) {
     // Quantiles do not pool over points (--posterior-draws): then the means alone, said so.
     out += s.casualty_quantiles.empty() ? "  casualties, mean:" : "  casualties, mean (5% / 50% / 95%):";

@@ -1,6 +1,7 @@
 #include "brink/sweep/summary.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -11,14 +12,50 @@ namespace brink {
 
 Interval wilson_interval(std::int64_t k, std::int64_t n, double z) {
   if (n <= 0) return {0.0, 1.0};
-  const double nn = static_cast<double>(n);
-  const double p = static_cast<double>(k) / nn;
+  return wilson_interval_of_share(static_cast<double>(k) / static_cast<double>(n), static_cast<double>(n), z);
+}
+
+Interval wilson_interval_of_share(double p, double n, double z) {
   const double z2 = z * z;
-  const double denominator = 1.0 + z2 / nn;
-  const double center = (p + z2 / (2.0 * nn)) / denominator;
-  const double half = z / denominator * std::sqrt(p * (1.0 - p) / nn + z2 / (4.0 * nn * nn));
+  const double denominator = 1.0 + z2 / n;
+  const double center = (p + z2 / (2.0 * n)) / denominator;
+  const double half = z / denominator * std::sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n));
   // In exact arithmetic lower <= p <= upper; at p = 0 or 1 rounding can put a bound a hair on the wrong side.
   return {std::min(p, std::max(0.0, center - half)), std::max(p, std::min(1.0, center + half))};
+}
+
+double student_t_975(std::int64_t df) {
+  static constexpr std::array<double, 30> kTable = {
+      12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139,
+      2.200985,  2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922, 2.093024, 2.085963,
+      2.079614,  2.073873, 2.068658, 2.063899, 2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272};
+  if (df <= 30) return kTable[static_cast<std::size_t>(std::max<std::int64_t>(df, 1) - 1)];
+  // Above 30 degrees of freedom the Cornish-Fisher expansion (Abramowitz and Stegun 26.7.5) is exact to 1e-7.
+  const double z = 1.959963984540054, v = static_cast<double>(df);
+  const double z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z, z9 = z7 * z * z;
+  return z + (z3 + z) / 4 / v + (5 * z5 + 16 * z3 + 3 * z) / 96 / (v * v) +
+         (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / 384 / (v * v * v) +
+         (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / 92160 / (v * v * v * v);
+}
+
+Interval clustered_interval(const std::vector<std::int64_t>& counts, const std::vector<std::int64_t>& replications) {
+  const std::size_t k = counts.size();
+  double total = 0, hits = 0;
+  for (std::size_t i = 0; i < k; ++i) {
+    total += static_cast<double>(replications[i]);
+    hits += static_cast<double>(counts[i]);
+  }
+  if (k < 2 || total <= 0) return wilson_interval(static_cast<std::int64_t>(hits), static_cast<std::int64_t>(total));
+  const double p = hits / total;
+  // The ratio estimator's between-cluster variance of p.
+  double variance = 0;
+  for (std::size_t i = 0; i < k; ++i)
+    variance += std::pow(static_cast<double>(counts[i]) - p * static_cast<double>(replications[i]), 2);
+  variance *= static_cast<double>(k) / static_cast<double>(k - 1) / (total * total);
+  const double half = student_t_975(static_cast<std::int64_t>(k) - 1) * std::sqrt(variance);
+  // Never narrower than the replications' own Wilson interval (draws that happen to agree).
+  const Interval wilson = wilson_interval_of_share(p, total, 1.959963984540054);
+  return {std::max(0.0, std::min(p - half, wilson.lower)), std::min(1.0, std::max(p + half, wilson.upper))};
 }
 
 double widest_halfwidth(const PointSummary& summary) {

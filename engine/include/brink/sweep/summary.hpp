@@ -23,6 +23,17 @@ struct Interval {
 
 // Wilson score interval for k successes in n trials at normal quantile z.
 Interval wilson_interval(std::int64_t k, std::int64_t n, double z = 1.959963984540054);
+// The same for a share p of n trials (n > 0).
+Interval wilson_interval_of_share(double p, double n, double z);
+// Student's t quantile at 0.975 with `df` >= 1 degrees of freedom.
+double student_t_975(std::int64_t df);
+
+// The 95% interval of an outcome's share pooled over points whose parameters
+// were drawn (a posterior run's draws as points): the points are clusters, so
+// the share ± Student's t (the points' degrees of freedom) × the ratio
+// estimator's between-point standard error, and never narrower than the
+// replications' Wilson interval.
+Interval clustered_interval(const std::vector<std::int64_t>& counts, const std::vector<std::int64_t>& replications);
 
 // The quantiles summaries report (numpy's default "linear" definition).
 inline constexpr std::array<double, 3> kQuantiles = {0.05, 0.5, 0.95};
@@ -33,7 +44,8 @@ struct PointSummary {
   std::int64_t replications = 0;
   std::array<std::int64_t, kOutcomeCount> count{};
   std::array<double, kOutcomeCount> probability{};
-  std::array<Interval, kOutcomeCount> interval{};         // 95% Wilson
+  std::array<Interval, kOutcomeCount> interval{};         // 95% Wilson (clustered_interval where pooled over draws)
+  bool pooled_over_draws = false;                         // the points pooled are drawn parameter sets
   std::vector<double> mean_casualties;                    // per actor [troops]
   std::vector<std::array<double, 3>> casualty_quantiles;  // per actor, at kQuantiles [troops]
   double mean_end_day = 0.0;                              // day the outcome was decided [days]
