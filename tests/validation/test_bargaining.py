@@ -175,6 +175,31 @@ def test_rejection_screens_and_the_second_demand_is_lower(tmp_path):
     assert (outcome == WAR).mean() == pytest.approx(p_war, abs=Z * math.sqrt(p_war * (1 - p_war) / n))
 
 
+def test_rounds_past_the_horizon_are_not_made_and_the_run_says_so(tmp_path):
+    """Offer days at or after the last simulated day are not made, so the last rejection's war never
+    starts: a lane still rejecting at the end is a standoff. `validate` said ok and `run` said
+    nothing (round 37); the run now notes the cut, and only when the horizon cuts the rounds."""
+    p, c_a, lo, hi = case_values({})
+    x1, _ = fearon(p, c_a, lo, hi)
+    for horizon, cut in ((2, True), (3, False)):  # offer days 0 and 2; steps of 1 day
+        out = tmp_path / f"h{horizon}.h5"
+        proc = subprocess.run([BRINK, "run", str(SOURCE / "scenarios" / "validation" / "bargaining-ultimatum.yaml"),
+                               "-o", str(out), "-n", "4096", "--set", "bargaining.rounds=2", "--set",
+                               "bargaining.interval_days=2", "--set", f"run.horizon_days={horizon}"],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        note = "cuts the offer rounds: 1 of bargaining.rounds 2 fall in it"
+        assert (note in proc.stderr) == cut, proc.stderr
+        with h5py.File(out, "r") as f:
+            outcome, offer = f["outcome_code"][0], f["offer"][0]
+        standoff = outcome == 1
+        if cut:  # the first offer rejected, no second one and no deadline war: those lanes stand off
+            assert standoff.sum() > 100 and np.isclose(offer[standoff], x1).all()
+            assert not (outcome == WAR).any()
+        else:  # the second round is made, and settles or fights every lane the first did not
+            assert not standoff.any() and (~np.isclose(offer[outcome != SETTLEMENT], x1)).all()
+
+
 # (c_A, c_B, spread h_B, rounds): the costs of war sum below zero at the top of
 # the receiver's range, c_A + c_B + h_B < 0, so no demand the receiver might
 # accept is worth as much to the proposer as war. The spreads include the tiny

@@ -369,6 +369,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         "brink run: note: the run's dates, {} and {} days on, leave 1677-09-22 to 2262-04-11 (numpy's "
         "datetime64, which xarray decodes dates into), so the file has no 'time' coordinate, only 'day'\n",
         model.scenario().run.start_date, model.scenario().step_count() * model.scenario().run.dt_days);
+  if (const std::string cut = offer_rounds_cut_note(model.scenario()); !quiet && !cut.empty())
+    err << "brink run: note: " << cut << "\n";
   if (!space_warning.empty()) err << "brink run: " << space_warning << "\n";
   if (!quiet) out << run_header(loaded.scenario, source.label, plan) << std::flush;
   // Test hooks: dies like kill -9, or fails as a run can for reasons of its

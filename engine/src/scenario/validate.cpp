@@ -490,6 +490,19 @@ const Rule kRules[] = {
 
 std::span<const Rule> validation_rules() { return kRules; }
 
+std::string offer_rounds_cut_note(const Scenario& s) {
+  const auto& b = s.bargaining;
+  if (!b.enabled() || !s.run.decisions) return {};
+  const double steps = steps_of(s);
+  int made = 0;
+  while (made < b.rounds && step_of_day(b.first_day + made * b.interval_days, s.run.dt_days) < steps) ++made;
+  if (made == 0 || made == b.rounds) return {};
+  return fmt::format(
+      "the horizon ({:.12g} days) cuts the offer rounds: {} of bargaining.rounds {} fall in it, so the last "
+      "rejection's war never starts, and a lane still rejecting at the end is a standoff",
+      steps * s.run.dt_days, made, b.rounds);
+}
+
 // The observations' days against the run: each lies in a simulated step, and
 // incidents are counted on the last observed step. Not rules of every
 // command: only a calibration reads observations (brink calibrate, and

@@ -193,6 +193,12 @@ class SweptRuleCheck {
 // observations). `paths` are the observation's day or date key, then
 // run.horizon_days and run.dt_days.
 std::vector<Problem> observation_day_problems(const Scenario& scenario);
+// A note for `brink run` when the horizon cuts the offer rounds (some made,
+// the last not): the last rejection's war never starts, and a lane still
+// rejecting at the end is a standoff (docs/model.md, "Screening"). Not a
+// rule: a calibration cuts the horizon to its last observation on purpose.
+// "" when every round, or none, falls in the simulated days.
+std::string offer_rounds_cut_note(const Scenario& scenario);
 // Throws ScenarioError (label "scenario") if validate finds anything.
 void validate_or_throw(const Scenario& scenario);
 
