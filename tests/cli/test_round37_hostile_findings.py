@@ -144,15 +144,30 @@ def test_inspect_short_of_memory_says_so_not_damaged(brink, sweep_file):
         assert "out of memory" in line and "damaged" not in line and "--shard" not in line, (kib, line)
 
 
-def test_inspect_under_a_cpu_limit_names_the_limit(brink, sweep_file):
+@pytest.fixture(scope="module")
+def large_summary_file(brink, tmp_path_factory):
+    """A healthy 20,000-point summary-only result (about 600 MB), whose inspect takes over a CPU second."""
+    path = tmp_path_factory.mktemp("large") / "m.h5"
+    subprocess.run([brink, "run", "-n", "1", "-t", "2", "-q", "--summary-only", "--sweep", f"{SWEPT}=100000:180000",
+                    "--design", "random", "--samples", "20000", "-o", path], check=True, timeout=600)
+    yield path
+    path.unlink()
+
+
+def cpu_seconds_of_children():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_inspect_under_a_cpu_limit_names_the_limit(brink, large_summary_file):
     """F4: with `ulimit -S -t 1; ulimit -H -t 2` the read check could not raise its CPU limit, died
     of SIGXCPU, and the file was called damaged (exit 2) with an invented duration."""
-    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
-    free = subprocess.run([brink, "inspect", sweep_file], capture_output=True, text=True, timeout=300)
+    before = cpu_seconds_of_children()
+    free = subprocess.run([brink, "inspect", large_summary_file], capture_output=True, text=True, timeout=300)
     assert free.returncode == 0, free.stderr
-    if resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - usage_before < 1.2:
-        pytest.skip("inspect of the sweep takes under a CPU second here: the limit is never reached")
-    proc = brink_with(brink, "inspect", sweep_file, cwd=sweep_file.parent,
+    if cpu_seconds_of_children() - before < 1.5:
+        pytest.skip("inspect of the file takes under a CPU second here: the limit is never reached")
+    proc = brink_with(brink, "inspect", large_summary_file, cwd=large_summary_file.parent,
                       limits=((resource.RLIMIT_CPU, 1, 2),))
     line = one_sentence(proc)
     assert proc.returncode == 1, line
