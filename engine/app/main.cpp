@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,9 +22,30 @@ bool reader_left(int fd) {
   return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
 }
 
+// Opens /dev/null on each of descriptors 0..2 that is closed (`brink run <&- 2>&-`,
+// as daemon and cron wrappers do). Otherwise the next file brink opens (the
+// .lock, the HDF5 .partial) would get that number, and progress and error text
+// meant for stderr would be written into it. Runs before anything opens a file.
+// False if one stays closed (no /dev/null): brink then stops before it
+// opens anything, as it has nowhere to say why.
+bool fill_closed_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened < 0) return false;
+    // The lowest free number is `fd` itself, as the lower ones are open.
+    if (opened != fd) {
+      ::dup2(opened, fd);
+      ::close(opened);
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!fill_closed_standard_descriptors()) return brink::kExitFailure;
   const int code = brink::run_cli(argc, argv, std::cout, std::cerr);
   // A full disk, or a closed descriptor, behind standard output loses what the
   // command printed (a table, a parameter list, "ok"); exit 0 would say it arrived.

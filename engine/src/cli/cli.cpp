@@ -548,6 +548,22 @@ bool parse_command(const std::vector<std::string>& args, const po::options_descr
   return true;
 }
 
+std::string shown_argument(const std::string& text) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  auto name = [](char c) {
+    return c == '\t' ? std::string("\\t") : c == '\n' ? std::string("\\n") : c == '\r' ? "\\r" : std::string(1, c);
+  };
+  if (std::all_of(text.begin(), text.end(), blank)) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && out.size() < 60; ++i) out += name(text[i]);
+    return out;
+  }
+  std::string out = shown(text);
+  if (blank(text.front())) out.insert(0, name(text.front()));
+  if (blank(text.back()) && out.size() <= 60) out += name(text.back());
+  return out;
+}
+
 std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max) {
   // Written as a scenario file writes counts (1e5, 100_000), so `-n 1e5` is
   // `replications: 1e5`. Every max is at most 2^53 - 1, where doubles hold
@@ -555,7 +571,8 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
   double value = 0;
   if (!parse_scenario_number(text, &value) || value != std::floor(value) || value < static_cast<double>(min) ||
       value > static_cast<double>(max))
-    throw UsageError(fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, shown(text)));
+    throw UsageError(
+        fmt::format("{} must be a whole number in [{}, {}], got '{}'", flag, min, max, shown_argument(text)));
   return static_cast<std::uint64_t>(value);
 }
 
@@ -641,6 +658,10 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
   quiet_hdf5_errors();
   // Past `ulimit -f`, write() then fails with EFBIG, which is reported, instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
+  // A reader that stops early (`brink params | head -1`) makes a write fail
+  // with EPIPE, which main() takes as the reader's choice (exit 0), instead
+  // of killing the process (exit 141).
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     err << kTopUsage;
     return kExitUsage;
@@ -689,8 +710,11 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
     err << "brink " << command << ": " << escaped(e.what()) << " (see 'brink " << command << " --help')\n";
     return kExitUsage;
   } catch (const std::bad_alloc&) {
+    // Only a run has points to spread over processes; inspect, merge and
+    // calibrate are told only what the limit is.
     err << "brink " << command << ": " << out_of_memory_text()
-        << "; run fewer points or replications per process (e.g. --shard I/N per node)\n";
+        << (command == "run" ? "; run fewer points or replications per process (e.g. --shard I/N per node)" : "")
+        << "\n";
     return kExitFailure;
   } catch (const std::exception& e) {
     err << "brink " << command << ": " << e.what() << "\n";

@@ -210,7 +210,7 @@ CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource&
     double q = 0;
     auto [ptr, ec] = std::from_chars(o.quantile.data(), o.quantile.data() + o.quantile.size(), q);
     if (ec != std::errc() || ptr != o.quantile.data() + o.quantile.size() || !(q > 0 && q < 1))
-      throw po::error(fmt::format("--quantile must be a number in (0, 1), got '{}'", shown(o.quantile)));
+      throw po::error(fmt::format("--quantile must be a number in (0, 1), got '{}'", shown_argument(o.quantile)));
     spec.quantile = q;
   }
   if (vm.count("common-random")) spec.common_random = true;

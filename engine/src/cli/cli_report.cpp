@@ -1,7 +1,10 @@
 // The commands that read and report: validate, params, inspect, scenarios.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <new>
 #include <optional>
 #include <string>
 #include <thread>
@@ -197,6 +200,8 @@ FileReport read_result_input(const std::string& path) {
     } catch (const DamagedInput&) {  // names the file as damaged already
       throw;
     } catch (const OutputError& e) {
+      // HDF5 could not allocate memory for the read: a limit, not damage.
+      if (last_io_errno() == ENOMEM) throw std::bad_alloc();
       if (read < kReads && !is_finished_result(path)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
@@ -221,6 +226,8 @@ int command_inspect(const std::vector<std::string>& args, std::ostream& out) {
   if (std::error_code ec; !fs::exists(path, ec)) throw UsageError(fmt::format("no file '{}'", path));
   if (std::error_code ec; fs::is_directory(path, ec))
     throw UsageError(fmt::format("'{}' is a directory; give a result file (e.g. out/jan-2022-standoff.h5)", path));
+  if (const int error = check_not_short_of_resources(path); error != 0)
+    throw UsageError(fmt::format("cannot open '{}': {}", path, std::strerror(error)));
   if (!is_hdf5_file(path)) throw UsageError(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
   // Everything below runs in a child process (read_check.hpp), whose output
   // this one prints: damage HDF5 does not detect crashes or hangs the child.

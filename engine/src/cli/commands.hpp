@@ -37,6 +37,11 @@ std::optional<std::int64_t> whole_number(std::string_view text);
 // `text` as a whole number in [min, max]; throws UsageError naming `flag`.
 // Defined in cli.cpp.
 std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t min, std::uint64_t max);
+
+// A command-line value as a one-line message quotes it: shown(), but with a
+// blank at either end kept (as ' ', or \t, \n, \r), since a number refused
+// for a blank around it would otherwise be quoted as a valid one.
+std::string shown_argument(const std::string& text);
 // A flag that sets a run setting (-n, --seed, --timeseries every=K) as
 // parse_count does, in the range the field table gives `pattern`'s row
 // (its minimum raised to `least` where the flag's form needs more).

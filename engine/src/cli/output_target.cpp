@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 
 #include "brink/io/hdf5_reader.hpp"
 #include "brink/io/recovery.hpp"
+#include "brink/model/kernel_files.hpp"
 #include "brink/scenario/shown_text.hpp"
 #include "brink/scenario/source_file.hpp"
 
@@ -25,7 +27,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // Refuses `path` if it exists as anything but a regular file, or is an input.
-void check_one(const fs::path& path, const fs::path& target, const std::vector<fs::path>& inputs) {
+void check_one(const fs::path& path, const fs::path& target, std::vector<fs::path> inputs) {
+  // brink's own files are inputs of every command: the program and its kernels.
+  for (const std::string& kernel : kernel_files()) inputs.emplace_back(kernel);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     const int error = errno;
@@ -51,8 +55,11 @@ void check_one(const fs::path& path, const fs::path& target, const std::vector<f
   for (const fs::path& input : inputs) {
     struct stat in {};
     if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+      const std::vector<std::string> kernels = kernel_files();
+      const bool kernel = std::find(kernels.begin(), kernels.end(), input.string()) != kernels.end();
       const std::string named = input == "/proc/self/exe" ? std::string("the brink program that is running")
-                                                          : fmt::format("the input file '{}'", input.string());
+                                : kernel ? fmt::format("the kernel library '{}' that brink runs", input.string())
+                                         : fmt::format("the input file '{}'", input.string());
       throw OutputRefused(fmt::format("output '{}' is {}; writing it would destroy the input, write to another file",
                                       target.string(), named));
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -15,6 +16,7 @@
 #include "brink/calibrate/cli_calibrate.hpp"
 #include "brink/calibrate/prior.hpp"
 #include "brink/calibrate/smc.hpp"
+#include "brink/io/recovery.hpp"
 #include "brink/scenario/fields.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/sweep/summary.hpp"
@@ -125,6 +127,8 @@ void check_particles_in_fields(const CalibrationRecord& record, const std::vecto
 SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibration_file, std::int64_t draws) {
   if (std::error_code ec; !fs::exists(calibration_file, ec))
     throw po::error(fmt::format("--posterior: no file '{}'", calibration_file));
+  if (const int error = check_not_short_of_resources(calibration_file); error != 0)
+    throw po::error(fmt::format("--posterior: cannot open '{}': {}", calibration_file, std::strerror(error)));
   if (!is_calibration_file(calibration_file))
     throw po::error(fmt::format("--posterior: '{}' is not a calibration file (one written by 'brink calibrate')",
                                 calibration_file));

@@ -139,6 +139,7 @@ void drain(std::vector<std::pair<int, std::string*>> streams, std::size_t stderr
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     return std::max<std::int64_t>(0, left.count());
   };
+  std::vector<char> buffer(65536);  // on the heap: a small stack ('ulimit -s') has no room for it
   while (!streams.empty() && left_ms() > 0) {
     std::vector<pollfd> fds;
     for (const auto& [fd, text] : streams) fds.push_back({fd, POLLIN, 0});
@@ -147,12 +148,11 @@ void drain(std::vector<std::pair<int, std::string*>> streams, std::size_t stderr
     if (ready <= 0) continue;
     for (std::size_t i = fds.size(); i-- > 0;) {
       if (fds[i].revents == 0) continue;
-      char buffer[65536];
-      const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      const ssize_t n = ::read(fds[i].fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
       // Standard error (the first stream) is a message: its first 64 KiB are kept.
       if (n > 0 && (i > 0 || streams[i].second->size() < stderr_cap))
-        streams[i].second->append(buffer, static_cast<std::size_t>(n));
+        streams[i].second->append(buffer.data(), static_cast<std::size_t>(n));
       if (n <= 0) streams.erase(streams.begin() + static_cast<std::ptrdiff_t>(i));
     }
   }
@@ -201,6 +201,21 @@ ChildEnd run_child(const std::vector<std::string>& child_args, bool capture, dou
   return end;
 }
 
+// The CPU seconds the child asks for (SIGXCPU then), one past the time limit.
+rlim_t child_cpu_seconds(double seconds) { return static_cast<rlim_t>(std::ceil(seconds)) + 1; }
+
+// This process's hard CPU-time limit ('ulimit -t') if it is below what the
+// child asks for: the child cannot raise its limit past it and keeps the
+// soft limit it inherits, so a child stopped by SIGXCPU or SIGKILL then ran
+// out of the user's CPU time, which says nothing about the file.
+std::optional<rlim_t> binding_cpu_limit(double seconds) {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_CPU, &limit) != 0 || limit.rlim_max == RLIM_INFINITY ||
+      limit.rlim_max > child_cpu_seconds(seconds))
+    return std::nullopt;
+  return limit.rlim_cur;
+}
+
 // The child's side of the agreement: it dies with its parent (a parent
 // killed while it waits would leave a child looping in a damaged heap for
 // ever), stops itself at the time limit in CPU seconds too, and says it is
@@ -208,8 +223,10 @@ ChildEnd run_child(const std::vector<std::string>& child_args, bool capture, dou
 bool start_as_child(pid_t parent, double seconds, std::ostream& err) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) return false;
-  const rlim_t cpu = static_cast<rlim_t>(std::ceil(seconds)) + 1;
-  const rlimit cpu_limit{cpu, cpu + 1};  // SIGXCPU, then SIGKILL
+  const rlim_t cpu = child_cpu_seconds(seconds);
+  // SIGXCPU, then SIGKILL. Refused under a lower hard limit, which the
+  // child then keeps (the parent tells the two apart: binding_cpu_limit).
+  const rlimit cpu_limit{cpu, cpu + 1};
   ::setrlimit(RLIMIT_CPU, &cpu_limit);
   // A crash here is the finding, not a bug to debug: no core file.
   const rlimit no_core{0, 0};
@@ -252,6 +269,12 @@ std::optional<std::string> read_in_child(const std::string& path, std::string_vi
   if (!end.started || !end.reaped || !end.message.starts_with(kHandshake)) return std::nullopt;
   end.message.erase(0, kHandshake.size());
   const int status = end.status;
+  if (const std::optional<rlim_t> cpu = binding_cpu_limit(seconds);
+      cpu && WIFSIGNALED(status) && !end.timed_out && (WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL))
+    throw std::runtime_error(fmt::format(
+        "the check that reads '{}' in a separate process was stopped by the CPU-time limit of {} s ('ulimit -t') "
+        "before it finished, which says nothing about the file; raise the limit to read it",
+        path, *cpu));
   if (WIFSIGNALED(status) && ((end.timed_out && WTERMSIG(status) == SIGKILL) || WTERMSIG(status) == SIGXCPU))
     throw UsageError(fmt::format(
         "'{}' could not be read in {:g} s: it is damaged (HDF5 loops for ever on some damage in the parts of a file "

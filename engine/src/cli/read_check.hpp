@@ -54,7 +54,8 @@ void arm_read_checks();
 // the time limit (or its CPU limit, SIGXCPU), means a damaged file (or, for
 // the time limit, storage too slow): UsageError naming it and what happened,
 // followed by `advice`. A child stopped by another signal (Ctrl-C,
-// the OOM killer) throws std::runtime_error.
+// the OOM killer), or by this process's own CPU-time limit ('ulimit -t'
+// with a hard limit below the check's), throws std::runtime_error.
 std::optional<std::string> read_in_child(const std::string& path, std::string_view kind,
                                          const std::vector<std::string>& args, std::string_view advice, bool capture);
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "brink/model/kernel_dispatch.hpp"
+#include "brink/model/kernel_files.hpp"
 #include "kernel_fingerprint.hpp"
 
 #ifndef BRINK_KERNEL_VARIANTS
@@ -117,6 +118,17 @@ std::vector<std::string> built_isas() {
   std::istringstream in(BRINK_KERNEL_VARIANTS);
   for (std::string isa; in >> isa;) isas.push_back(isa);
   return isas;
+}
+
+std::vector<std::string> kernel_files() {
+  std::vector<std::string> files;
+  try {
+    for (const std::string& isa : built_isas())
+      for (const fs::path& path : candidates(isa))
+        if (std::error_code ec; fs::exists(path, ec)) files.push_back(path.string());
+  } catch (const std::runtime_error&) {  // no /proc: nothing to name, and no kernel will load
+  }
+  return files;
 }
 
 void select_kernel(std::string_view isa) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "brink/model/kernel_dispatch.hpp"
+#include "brink/model/kernel_files.hpp"
 
 extern "C" const brink::KernelTable* brink_kernel_table();
 
@@ -13,6 +14,8 @@ namespace brink {
 const KernelTable& kernel() { return *brink_kernel_table(); }
 
 std::vector<std::string> built_isas() { return {kernel().isa}; }
+
+std::vector<std::string> kernel_files() { return {}; }
 
 void select_kernel(std::string_view isa) {
   if (isa != kernel().isa)

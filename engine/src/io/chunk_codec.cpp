@@ -127,7 +127,10 @@ std::vector<std::uint8_t> zlib_stream_at(const std::vector<std::uint8_t>& in, in
   // thread's last chunk) had them, a chunk's bytes would depend on what the
   // thread did before. All of it but the input buffer (not read by a
   // stateless call) starts at zero; 0 is the default 32 KiB window.
-  isal_zstream s;
+  // On the heap: the stream holds tens of KB of tables, more than a worker
+  // thread's stack may have (glibc sizes it from 'ulimit -s').
+  const auto stream = std::make_unique_for_overwrite<isal_zstream>();
+  isal_zstream& s = *stream;
   std::memset(&s, 0, offsetof(isal_zstream, internal_state.buffer));
   std::memset(s.internal_state.head, 0, sizeof s.internal_state.head);
   isal_deflate_stateless_init(&s);

@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/io/recovery.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/sweep/plan.hpp"
 #include "hdf5_util.hpp"
@@ -44,8 +45,13 @@ class RawFile {
  public:
   explicit RawFile(const std::string& path) : path_(path), fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {
     struct stat st {};
-    if (fd_ < 0 || ::fstat(fd_, &st) != 0)
-      throw std::runtime_error(fmt::format("cannot open '{}' to check its strings: {}", path, std::strerror(errno)));
+    if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
+      const int error = errno;
+      if (is_resource_errno(error))  // this process ran short, which says nothing about the file
+        throw ResourceShortage(error,
+                               fmt::format("cannot open '{}' to check its strings: {}", path, describe_errno(error)));
+      throw std::runtime_error(fmt::format("cannot open '{}' to check its strings: {}", path, std::strerror(error)));
+    }
     size_ = static_cast<std::uint64_t>(st.st_size);
   }
   ~RawFile() { ::close(fd_); }

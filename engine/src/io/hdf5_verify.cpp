@@ -4,6 +4,7 @@
 #include <isa-l/igzip_lib.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -77,7 +78,10 @@ std::vector<std::int64_t> points_in_damaged_chunks(const SweepPlan& plan, const 
 
 bool h5::inflates_whole(std::span<const std::uint8_t> stream, std::size_t raw_bytes) {
   std::vector<std::uint8_t> raw(raw_bytes);
-  inflate_state state;
+  // On the heap: ISA-L's inflate state holds tens of KB of tables, more than
+  // a small stack ('ulimit -s') has room for.
+  const auto held = std::make_unique<inflate_state>();
+  inflate_state& state = *held;
   isal_inflate_init(&state);
   state.crc_flag = ISAL_ZLIB;
   state.next_in = const_cast<std::uint8_t*>(stream.data());  // ISA-L's field is not const; it only reads

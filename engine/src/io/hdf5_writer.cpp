@@ -53,10 +53,13 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const SweepPlan& plan, const Out
       m.open_existing(plan, metadata);
     } catch (const ResumeMismatch&) {
       throw;
+    } catch (const ResourceShortage&) {  // this process ran short, not the file's content
+      throw;
     } catch (const DamagedInput& e) {  // names the file as damaged already
       throw ResumeMismatch(fmt::format("{}; start over with --overwrite instead of --resume", e.what()));
     } catch (const std::exception& e) {
-      if (is_space_errno(last_io_errno())) throw;  // a full disk, not the file's content
+      // A full disk, or this process short of descriptors or memory: not the file's content.
+      if (is_space_errno(last_io_errno()) || is_resource_errno(last_io_errno())) throw;
       throw ResumeMismatch(
           fmt::format("'{}' is damaged and cannot be continued ({}); start over with --overwrite "
                       "instead of --resume",

@@ -1,6 +1,10 @@
 #include "brink/io/merge.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -44,13 +48,34 @@ void check_shard_file(const std::string& path) {
           path, path));
     throw MergeRefused(fmt::format("no shard file '{}'", path));
   }
-  if (!is_hdf5_file(path)) throw MergeRefused(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+  if (!is_hdf5_file(path)) {
+    if (const int error = check_not_short_of_resources(path); error != 0)
+      throw MergeRefused(fmt::format("cannot open the shard '{}': {}", path, std::strerror(error)));
+    throw MergeRefused(fmt::format("'{}' is not an HDF5 file (or cannot be read)", path));
+  }
 }
 
-// A file with HDF5's signature that HDF5 cannot open: damaged, or cut short
-// (a copy that stopped, a full disk).
-std::string unopenable(const std::string& path) {
-  return fmt::format("'{}' is an HDF5 file that HDF5 cannot open (damaged or cut short); run its shard again", path);
+// Why a file with HDF5's signature does not open: this process ran short
+// (ResourceShortage), it may not be read, or it is damaged or cut short (a
+// copy that stopped, a full disk).
+[[noreturn]] void refuse_unopenable(const std::string& path) {
+  if (const int error = check_not_short_of_resources(path); error != 0)
+    throw MergeRefused(fmt::format("cannot open the shard '{}': {}", path, std::strerror(error)));
+  throw MergeRefused(
+      fmt::format("'{}' is an HDF5 file that HDF5 cannot open (damaged or cut short); run its shard again", path));
+}
+
+// A merge holds every shard open at once (their points interleave): the soft
+// open-file limit is raised, as far as the hard one allows, to `shards` plus
+// room for the output, its lock, the kernels and standard streams.
+void make_room_for(std::size_t shards) {
+  constexpr rlim_t kRoom = 32;
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  const rlim_t wanted = static_cast<rlim_t>(shards) + kRoom;
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &limit);  // if refused, a shard's open names the limit
 }
 
 }  // namespace
@@ -58,7 +83,7 @@ std::string unopenable(const std::string& path) {
 ShardInfo read_shard_info(const std::string& path) {
   check_shard_file(path);
   const hid_t id = open_read_only(path);
-  if (id < 0) throw MergeRefused(unopenable(path));
+  if (id < 0) refuse_unopenable(path);
   const Handle file = file_handle(id, "open " + path);
   if (h5::read_string_attribute(id, "engine") != "brink")
     throw MergeRefused(fmt::format("'{}' is not a brink result (its attribute 'engine' is not 'brink')", path));
@@ -154,7 +179,7 @@ class ShardReader {
               const std::vector<const VariableSpec*>& block_variables)
       : path_(info.path), layout_(layout), variables_(block_variables) {
     const hid_t id = open_read_only(path_);
-    if (id < 0) throw MergeRefused(unopenable(path_));
+    if (id < 0) refuse_unopenable(path_);
     file_ = file_handle(id, "open " + path_);
     const Values done = damaged_if_unread([&] {
       for (const VariableSpec* v : variables_) open(*v);
@@ -267,9 +292,17 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
   std::vector<const VariableSpec*> block_variables;
   for (const VariableSpec& v : variable_table())
     if (v.storage == Storage::kBlockChunks && layout.present(v)) block_variables.push_back(&v);
+  make_room_for(shards.size());
   std::vector<ShardReader> readers;
   readers.reserve(shards.size());
-  for (const ShardInfo& s : shards) readers.emplace_back(s, plan, layout, block_variables);
+  try {
+    for (const ShardInfo& s : shards) readers.emplace_back(s, plan, layout, block_variables);
+  } catch (const ResourceShortage& e) {
+    if (e.error() != EMFILE) throw;
+    throw ResourceShortage(
+        e.error(), fmt::format("{}; a merge holds all {} shards open at once: raise the limit above {}", e.what(),
+                               shards.size(), shards.size() + 32));
+  }
 
   MergeResult result;
   Hdf5Writer writer(path, plan, metadata, Hdf5Writer::Mode::kCreate);

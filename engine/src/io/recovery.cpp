@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +40,14 @@ herr_t find_errno(unsigned, const H5E_error2_t* entry, void* data) {
   const char* at = std::strstr(entry->desc, "errno = ");
   if (at == nullptr) return 0;
   *static_cast<int*>(data) = std::atoi(at + 8);
+  return 1;
+}
+
+// HDF5 reports a memory allocation it could not make (a chunk buffer, a
+// filter's output) as a resource error, with no errno: ENOMEM.
+herr_t find_allocation_failure(unsigned, const H5E_error2_t* entry, void* data) {
+  if (entry->maj_num != H5E_RESOURCE || (entry->min_num != H5E_CANTALLOC && entry->min_num != H5E_NOSPACE)) return 0;
+  *static_cast<int*>(data) = ENOMEM;
   return 1;
 }
 
@@ -446,7 +455,8 @@ std::optional<FinishedWork> finished_work(const std::string& path) {
 int hdf5_failure_errno() {
   int error = 0;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_errno, &error);
-  if (error == 0 && is_space_errno(errno)) error = errno;
+  if (error == 0) H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_allocation_failure, &error);
+  if (error == 0 && (is_space_errno(errno) || errno == ENOMEM)) error = errno;
   g_last_io_errno = error;
   return error;
 }
@@ -454,6 +464,22 @@ int hdf5_failure_errno() {
 int last_io_errno() { return g_last_io_errno; }
 
 bool is_space_errno(int error) { return error == ENOSPC || error == EDQUOT || error == EFBIG; }
+
+bool is_resource_errno(int error) { return error == EMFILE || error == ENFILE || error == ENOMEM; }
+
+int open_errno(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
+
+int check_not_short_of_resources(const std::string& path) {
+  const int error = open_errno(path);
+  if (is_resource_errno(error))
+    throw ResourceShortage(error, fmt::format("cannot open '{}': {}", path, describe_errno(error)));
+  return error;
+}
 
 std::string describe_errno(int error) {
   switch (error) {
@@ -463,6 +489,17 @@ std::string describe_errno(int error) {
       return "disk quota exceeded (EDQUOT)";
     case EFBIG:
       return "file too large (EFBIG): the file size limit ('ulimit -f') or the file system's limit was reached";
+    case ENOMEM:
+      return "out of memory (ENOMEM)";
+    case EMFILE: {
+      struct rlimit limit {};
+      if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return "too many open files (EMFILE): this process reached its open-file limit ('ulimit -n')";
+      return fmt::format("too many open files (EMFILE): this process reached its open-file limit of {} ('ulimit -n')",
+                         limit.rlim_cur);
+    }
+    case ENFILE:
+      return "too many open files in the system (ENFILE): the system's table of open files is full";
     default:
       return std::strerror(error);
   }

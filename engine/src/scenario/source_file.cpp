@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -124,9 +125,9 @@ ScenarioSource read_scenario_source(const std::string& path) {
   if (static_cast<std::size_t>(st.st_size) > kMaxScenarioBytes) too_large(static_cast<std::size_t>(st.st_size));
   // The size may change while reading (or be 0 for /proc files): read at most one byte past the limit.
   std::string text;
-  char buffer[65536];
+  std::vector<char> buffer(65536);  // on the heap: a small stack ('ulimit -s') has no room for it
   for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int error = errno;
@@ -134,7 +135,7 @@ ScenarioSource read_scenario_source(const std::string& path) {
       refuse(path, fmt::format("cannot read the scenario file: {}", std::strerror(error)));
     }
     if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
+    text.append(buffer.data(), static_cast<std::size_t>(n));
     if (text.size() > kMaxScenarioBytes) too_large(text.size());
   }
   ::close(fd);

@@ -50,6 +50,18 @@ class DamagedInput : public OutputError {
   using OutputError::OutputError;
 };
 
+// Thrown when a file cannot be opened because this process ran short of
+// descriptors or memory (exit code 1): nothing is known about the file,
+// which is never to be called damaged for it.
+class ResourceShortage : public std::runtime_error {
+ public:
+  ResourceShortage(int error, const std::string& what) : std::runtime_error(what), error_(error) {}
+  int error() const { return error_; }  // EMFILE, ENFILE or ENOMEM
+
+ private:
+  int error_;
+};
+
 // Thrown when --resume finds a partial file from a different run (exit code 2).
 class ResumeMismatch : public std::runtime_error {
  public:

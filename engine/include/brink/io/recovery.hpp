@@ -17,6 +17,16 @@ namespace brink {
 // True if `path` is a readable file with an HDF5 signature.
 bool is_hdf5_file(const std::string& path);
 
+// The errno with which open(2) refuses to read `path`, 0 if it opens.
+int open_errno(const std::string& path);
+// True for the errors that mean this process, not a file, ran short: the
+// open-file limits (EMFILE, ENFILE) and memory (ENOMEM).
+bool is_resource_errno(int error);
+// Throws ResourceShortage, naming `path` and the limit, if `path` cannot be
+// opened for reading because this process ran short (is_resource_errno);
+// else returns the errno of the open (0 if it opens), for the caller to name.
+int check_not_short_of_resources(const std::string& path);
+
 // What an existing TARGET.partial is, read without changing it.
 enum class PartialState {
   kRunOutput,   // a run's file: it records which blocks are done
@@ -89,7 +99,8 @@ bool is_space_errno(int error);
 // "HDF5 failed to WHAT" plus the reason when the OS gave one, e.g.
 // ": no space left on device (ENOSPC)".
 std::string hdf5_failure_message(const std::string& what);
-// Names ENOSPC, EDQUOT and EFBIG in words; strerror for others.
+// Names ENOSPC, EDQUOT, EFBIG, ENOMEM, EMFILE (with the open-file limit)
+// and ENFILE in words; strerror for others.
 std::string describe_errno(int error);
 
 }  // namespace brink
