@@ -719,6 +719,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   if (const std::string warning = quantile_replications_warning(loaded.scenario.observations, spec.replications);
       writer && !warning.empty())
     err << "brink calibrate: " << warning << "\n" << std::flush;
+  const FieldRegistry registry(loaded.scenario);
+  for (const PriorSpec& p : spec.priors)
+    if (const std::string why = unreached_reason(loaded.scenario, *registry.find(p.path)); writer && !why.empty())
+      err << "brink calibrate: warning: calibrated parameter '" << p.path << "' " << why
+          << "; its posterior can only be its prior\n";
   auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
   const ThisRun this_run{.kept = record.generations.size(),
                          .seconds_before = record.seconds,

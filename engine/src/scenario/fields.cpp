@@ -273,6 +273,26 @@ std::string join_names(std::span<const std::string_view> names) {
   return out;
 }
 
+}  // namespace
+
+std::string unreached_reason(const Scenario& s, const FieldRef& ref) {
+  if (ref.spec->set != set_actor_weight) return {};
+  const Actor& a = s.actors[static_cast<std::size_t>(ref.index[0])];
+  const auto bit = 1u << ref.index[1];
+  const bool every =
+      std::all_of(a.types.begin(), a.types.end(), [&](const ResolveType& t) { return t.own_weights & bit; });
+  if (a.types.empty() || !every) return {};
+  std::vector<std::string> names;
+  for (const ResolveType& t : a.types) names.push_back(t.name);
+  const std::string_view key = feature_names()[static_cast<std::size_t>(ref.index[1])];
+  return fmt::format(
+      "reaches no replication: every type of {} ({}) gives its own '{}', which the actor's weight does not replace; "
+      "vary the types' weights instead (actors.{}.types.TYPE.weights.{})",
+      a.id, fmt::join(names, ", "), key, a.id, key);
+}
+
+namespace {
+
 // Calls emit(spec, index, path) for every field of one section element.
 template <typename Emit>
 void emit_section(const Scenario& s, std::string_view section, const std::string& path, FieldIndex index, Emit& emit) {

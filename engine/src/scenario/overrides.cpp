@@ -252,6 +252,10 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       continue;
     }
     field->set(loaded.scenario, value);
+    if (std::string why = unreached_reason(loaded.scenario, *field); !why.empty()) {
+      problems.push_back({label, -1, -1, fmt::format("'{}' {}", o.path, why)});
+      continue;
+    }
     loaded.overrides.push_back(o);
   }
   if (!problems.empty()) throw ScenarioError(std::move(problems));
@@ -384,7 +388,9 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
 
 void check_sweep_range(const LoadedScenario& loaded) {
   std::vector<Diagnostic> diagnostics;
-  for (const Problem& problem : sweep_range_problems(loaded.scenario)) {
+  std::vector<Problem> problems = unreached_axis_problems(loaded.scenario);
+  if (problems.empty()) problems = sweep_range_problems(loaded.scenario);
+  for (const Problem& problem : problems) {
     const std::string& first = problem.paths.front();
     constexpr std::string_view kAxis = "sweep.parameters.";
     const auto argument = first.starts_with(kAxis) ? loaded.sweep_arguments.find(first.substr(kAxis.size()))

@@ -293,8 +293,10 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
     return;
   Escalation& e = s.escalation;
   const YAML::Node rungs = get(esc, "rungs");
-  if (!rungs.IsDefined() || !rungs.IsSequence() || rungs.size() < 4 || rungs.size() > 100) {
-    p.error(rungs.IsDefined() ? rungs : esc, "'escalation.rungs' must be a list of four to 100 rung names");
+  if (!rungs.IsDefined()) {
+    p.error(esc, "missing required key 'rungs' in 'escalation' (a list of four to 100 rung names)");
+  } else if (!rungs.IsSequence() || rungs.size() < 4 || rungs.size() > 100) {
+    p.error(rungs, "'escalation.rungs' must be a list of four to 100 rung names");
   } else {
     for (std::size_t i = 0; i < rungs.size(); ++i) {
       if (!rungs[i].IsScalar() || rungs[i].Scalar().empty()) {

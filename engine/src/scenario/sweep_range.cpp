@@ -278,6 +278,15 @@ std::string SweptRuleCheck::problem_at(std::span<const double> row) {
   return {};
 }
 
+std::vector<Problem> unreached_axis_problems(const Scenario& scenario) {
+  std::vector<Problem> out;
+  const FieldRegistry registry(scenario);
+  for (const SweptField& f : swept_fields(scenario, registry))
+    if (std::string why = unreached_reason(scenario, f.ref); !why.empty())
+      out.push_back({{"sweep.parameters." + f.axis->path}, fmt::format("sweep axis '{}' {}", f.axis->path, why)});
+  return out;
+}
+
 std::vector<Problem> sweep_range_problems(const Scenario& scenario) {
   std::vector<Problem> out;
   if (scenario.sweep.empty()) return out;

@@ -171,6 +171,8 @@ std::vector<Problem> validate_partly_read(const Scenario& scenario, std::span<co
 // the corners decide for the whole box and no seed can. `paths` are the
 // axes' "sweep.parameters.PATH"; the message names axis, range and rule.
 std::vector<Problem> sweep_range_problems(const Scenario& scenario);
+// Every sweep axis that reaches no replication (unreached_reason), at its axis.
+std::vector<Problem> unreached_axis_problems(const Scenario& scenario);
 // The value rules a constrained sweep's axes feed, at one design point as the
 // constraints leave it. A clipped value is only piecewise linear in the draws,
 // and two bounds can meet inside the box: the vertices sweep_range_problems
@@ -193,6 +195,11 @@ class SweptRuleCheck {
 // observations). `paths` are the observation's day or date key, then
 // run.horizon_days and run.dt_days.
 std::vector<Problem> observation_day_problems(const Scenario& scenario);
+// Why setting `ref` reaches no replication, as the rest of a sentence ("", if
+// it does): an actor's decision weight that every one of its types gives
+// itself (a type keeps its own weights). Refused as a --set, a sweep axis or
+// a calibrated parameter: its points or posterior would only look alike.
+std::string unreached_reason(const Scenario& scenario, const FieldRef& ref);
 // A note for `brink run` when the horizon cuts the offer rounds (some made,
 // the last not): the last rejection's war never starts, and a lane still
 // rejecting at the end is a standoff (docs/model.md, "Screening"). Not a
