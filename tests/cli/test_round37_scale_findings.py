@@ -1,0 +1,86 @@
+"""Round 37, the scale tester's findings (long and large jobs).
+
+Each test runs the real binary as the tester did, on plans shrunk to run in
+seconds: peak memory is the child's peak RSS (GNU time's %M, with generous
+margins), disk is what a small tmpfs holds, and never a wall time.
+"""
+
+import os
+import re
+import resource
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from test_shard_merge import assert_same_as_single_run
+
+HERE = Path(__file__).resolve().parent
+SOURCE = Path(os.environ.get("BRINK_SOURCE_DIR", HERE.parents[1]))
+LHS = ["--design", "lhs", "--sweep", "actors.RUS.forces.deployed=90000:180000"]
+SAFE_ADDRESS_SPACE = 6 * 2**30  # a refused run needs none of it; a run that was not refused stops there
+
+
+def limited(brink, *args, address_space=SAFE_ADDRESS_SPACE, timeout=120):
+    """`brink *args` under an address-space limit, so that a binary that starts what it should
+    refuse fails early instead of taking the shared machine's memory."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    return subprocess.run([brink, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=limit)
+
+
+def peak_rss_mb(brink, *args, timeout=300):
+    """(CompletedProcess, peak RSS in MB) of `brink *args`, measured by GNU time."""
+    proc = subprocess.run(["/usr/bin/time", "-f", "PEAK %M", brink, *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+    peak = re.search(r"^PEAK (\d+)$", proc.stderr, re.M)
+    assert peak, proc.stderr
+    return proc, int(peak.group(1)) / 1024
+
+
+@pytest.fixture
+def adaptive(flagship_text, tmp_path):
+    """The flagship with adaptive replications up to `max` (the tester's scen/adapt*.yaml)."""
+    def make(maximum):
+        text = flagship_text.replace("\n  replications: 20000\n",
+                                     f"\n  replications: {{min: 1000, max: {maximum}, ci_halfwidth: 0.01}}\n")
+        assert text != flagship_text
+        path = tmp_path / f"adapt{maximum}.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+    return make
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of `size` (e.g. '256m') to stand for a nearly full disk."""
+    mounts = []
+
+    def mount(size):
+        path = tmp_path / f"disk{len(mounts)}"
+        path.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs to stand for a small disk (needs root): {proc.stderr.strip()}")
+        mounts.append(path)
+        return path
+    yield mount
+    for path in mounts:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+# H3 ----------------------------------------------------------------------------------------------
+
+
+def test_a_generous_adaptive_max_sets_no_memory_aside_per_point(brink, adaptive, tmp_path):
+    """H3: max 4e9 set aside a byte per possible block of max for every point (31 MB a point:
+    20 points took 632 MB, though each ran under 10,000 replications). The scheduler's states
+    now grow with the rounds a point runs: the same sweep stays near the one with max 1e5."""
+    args = [*LHS, "--samples", "20", "-t", "2", "--summary-only", "-q"]
+    proc, generous = peak_rss_mb(brink, "run", adaptive(4000000000), *args, "-o", tmp_path / "g.h5")
+    assert proc.returncode == 0, proc.stderr
+    proc, modest = peak_rss_mb(brink, "run", adaptive(100000), *args, "-o", tmp_path / "m.h5")
+    assert proc.returncode == 0, proc.stderr
+    assert generous < modest + 100, (generous, modest)
