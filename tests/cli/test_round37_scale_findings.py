@@ -84,3 +84,28 @@ def test_a_generous_adaptive_max_sets_no_memory_aside_per_point(brink, adaptive,
     proc, modest = peak_rss_mb(brink, "run", adaptive(100000), *args, "-o", tmp_path / "m.h5")
     assert proc.returncode == 0, proc.stderr
     assert generous < modest + 100, (generous, modest)
+
+
+# H1 ----------------------------------------------------------------------------------------------
+
+
+def test_a_shard_file_takes_the_disk_of_its_own_points_and_merges_to_the_same_bits(brink, tmp_path):
+    """H1: points are dealt round-robin while summaries were chunked by consecutive points, so
+    every shard allocated every chunk: shard 0 of 8 took the whole result's 848 MB. A shard's
+    per-point chunks now hold one point; the merge is still one run's file, bit for bit."""
+    args = ["-n", "1", "--summary-only", *LHS, "--samples", "600", "-t", "2", "-q"]
+    single = tmp_path / "single.h5"
+    assert subprocess.run([brink, "run", *args, "-o", single], capture_output=True).returncode == 0
+    shards = []
+    for i in range(3):
+        shards.append(tmp_path / f"s{i}.h5")
+        proc = subprocess.run([brink, "run", *args, "--shard", f"{i}/3", "-o", shards[i]], capture_output=True,
+                              text=True)
+        assert proc.returncode == 0, proc.stderr
+    whole = single.stat().st_size
+    for shard in shards:
+        assert shard.stat().st_size < 0.6 * whole, (shard.stat().st_size, whole)
+    merged = tmp_path / "merged.h5"
+    proc = subprocess.run([brink, "merge", "-q", merged, *reversed(shards)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_as_single_run(merged, single)

@@ -43,6 +43,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   l.steps = model.steps();
   l.points_per_block_chunk = static_cast<std::uint64_t>(plan.points_per_chunk());
   l.resume_sums = plan.resume_sums_in_file();
+  l.shard = plan.sharded();
   return l;
 }
 
@@ -133,6 +134,7 @@ std::uint64_t FileLayout::points_per_chunk(const VariableSpec& v) const {
     const std::uint64_t n = length(v.dims.axis[i]);
     row *= std::max<std::uint64_t>(1, v.chunk[i] > 0 ? std::min<std::uint64_t>(v.chunk[i], n) : n);
   }
+  if (shard) return 1;
   const std::uint64_t fit = std::max<std::uint64_t>(1, kPointChunkBytes / row);
   const std::uint64_t points = std::max<std::uint64_t>(1, length(D::kPoint));
   const std::uint64_t chunks = (points + fit - 1) / fit;

@@ -232,6 +232,11 @@ struct FileLayout {
   int steps = 0;             // simulation steps (resolves Dtype::kStepCount)
   // Points in one chunk of a kBlockChunks variable (SweepPlan::points_per_chunk).
   std::uint64_t points_per_block_chunk = 1;
+  // A --shard file (SweepPlan::sharded): its points are dealt round-robin, so
+  // a chunk of consecutive points would hold a point of every shard and be
+  // allocated whole in each; its per-point chunks (kPointsThatFit) hold one
+  // point instead, and a shard takes the disk of its own points only.
+  bool shard = false;
 
   std::uint64_t length(Dim d) const { return size[static_cast<int>(d)]; }
   bool present(const VariableSpec& v) const;
