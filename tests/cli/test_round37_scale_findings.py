@@ -109,3 +109,43 @@ def test_a_shard_file_takes_the_disk_of_its_own_points_and_merges_to_the_same_bi
     proc = subprocess.run([brink, "merge", "-q", merged, *reversed(shards)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert_same_as_single_run(merged, single)
+
+
+# M1, M5 ------------------------------------------------------------------------------------------
+
+
+def test_an_adaptive_run_with_a_generous_max_is_sized_at_min_not_refused(brink, adaptive, small_disk):
+    """M1: max 1e8 counted every point at max (200 GB for 5 points) and the 100x rule refused a
+    run that writes a few MB. Adaptive points are now counted at min, a lower bound."""
+    disk = small_disk("256m")
+    proc = limited(brink, "run", adaptive(100000000), *LHS, "--samples", "5", "-t", "2", "-q", "--no-table",
+                   "-o", disk / "a.h5")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr
+    assert (disk / "a.h5").is_file()
+
+
+def test_an_adaptive_warning_says_its_estimate_is_a_lower_bound(brink, adaptive, small_disk):
+    """M1: the warning said 'up to' a size counted at max; it now says 'at least' and why."""
+    disk = small_disk("2m")
+    proc = limited(brink, "run", adaptive(100000000), *LHS, "--samples", "20", "-t", "2", "-q", "--no-table",
+                   "-o", disk / "a.h5")
+    warning = [line for line in proc.stderr.splitlines() if line.startswith("brink run: warning:")]
+    assert len(warning) == 1, proc.stderr
+    assert re.search(r"may need at least [0-9.e+-]+ GiB before compression with every point at "
+                     r"run\.replications\.min = 1000 \(points that run more write more\)", warning[0]), warning
+
+
+def test_summaries_that_cannot_fit_are_refused_before_the_run_fills_the_disk(brink, small_disk):
+    """M5: a --summary-only sweep's summaries are stored uncompressed, so 'may need up to' was a
+    certainty; the run started anyway and filled the disk. It is now refused, exit 2, one
+    sentence, nothing written."""
+    disk = small_disk("20m")
+    proc = limited(brink, "run", "-n", "1", "--summary-only", *LHS, "--samples", "2000", "-t", "1", "-q",
+                   "-o", disk / "s.h5")
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(r"brink run: the output's per-point summaries alone need [0-9.e+-]+ GiB, which are stored "
+                        r"uncompressed, more than the [0-9.e+-]+ GiB free on the file system of '.*disk0', so it "
+                        r"could not fit; write fewer points, a sparser --timeseries every=K, or -o on a larger file "
+                        r"system\n", proc.stderr), proc.stderr
+    assert not list(disk.iterdir())

@@ -317,7 +317,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (!posterior.empty()) inputs.emplace_back(posterior);
   check_output_path(target, inputs);
   prepare_output_directory(target, !vm.count("output"));
-  const std::string space_warning = check_disk_space(target, uncompressed_bytes(file_layout(plan), plan));
+  const std::string space_warning = check_disk_space(target, output_bytes(plan));
   // The run writes beside the target and renames at the end, so a failed or
   // interrupted run never replaces existing results. The partial file is kept
   // and records which blocks it holds, so that --resume can continue it.

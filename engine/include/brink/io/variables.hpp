@@ -264,13 +264,23 @@ FileLayout file_layout(const SweepPlan& plan);
 // chunk does not, its extents and size. A run that long must be refused
 // before it starts, not when the file is created.
 std::string oversized_chunk_problem(const FileLayout& layout);
-// The bytes the file of `plan` (laid out as `layout`) holds before
-// compression: every variable of the table, its strings included (a
-// per-point string such as rerun_command measured on a sample of points,
-// with HDF5's reference and heap header per string), and the coordinate
-// variables of the parameters; HDF5's other metadata left out. What the run
-// may write, for the free-space warning.
-std::uint64_t uncompressed_bytes(const FileLayout& layout, const SweepPlan& plan);
+// The bytes the file of `plan` holds before compression: every variable of
+// the table, its strings included (a per-point string such as rerun_command
+// measured on a sample of points, with HDF5's reference and heap header per
+// string), and the coordinate variables of the parameters; HDF5's other
+// metadata left out. A shard counts its own points only. What the run may
+// write, for the free-space check (cli/output_target.hpp).
+struct OutputBytes {
+  std::uint64_t total = 0;
+  // The part stored without compression: the numeric per-point summaries,
+  // constants and coordinates, which take their full size whatever the data.
+  std::uint64_t uncompressed = 0;
+  // Adaptive replications: every point counted at run.replications.min
+  // (`min_replications`), since most stop far below max; a lower bound.
+  bool lower_bound = false;
+  std::int64_t min_replications = 0;
+};
+OutputBytes output_bytes(const SweepPlan& plan);
 
 // HDF5's shuffle filter followed by its deflate filter at level 1, applied to
 // `v`'s chunk of `points`, the blocks of one chunk (one block, or a block of
