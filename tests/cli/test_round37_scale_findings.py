@@ -149,3 +149,41 @@ def test_summaries_that_cannot_fit_are_refused_before_the_run_fills_the_disk(bri
                         r"could not fit; write fewer points, a sparser --timeseries every=K, or -o on a larger file "
                         r"system\n", proc.stderr), proc.stderr
     assert not list(disk.iterdir())
+
+
+# H2, M3, L2 --------------------------------------------------------------------------------------
+
+
+def test_a_summary_only_run_too_large_for_memory_is_refused_before_it_starts(brink, tmp_path):
+    """H2: -n 4e9 --summary-only keeps (9 + 8 x actors) bytes per replication, 164 GB for the
+    flagship, and ran for hours before running out. It is refused at once, exit 2, naming the
+    need, the machine's memory and a remedy that helps one point (not --shard: L2)."""
+    proc = limited(brink, "run", "-n", "4000000000", "--summary-only", "-t", "1", "-q", "-o", tmp_path / "x.h5",
+                   timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(r"brink run: this run needs at least [0-9.]+ GB of memory \([0-9.]+ GB to summarize a "
+                        r"point's 4000000000 replications, [0-9.e+-]+ GB for 1 block in flight of 120 steps\), more "
+                        r"than this machine's [0-9.]+ GB; run fewer replications \(-n\), a sparser --timeseries "
+                        r"every=K, a shorter horizon or fewer --threads\n", proc.stderr), proc.stderr
+
+
+def test_a_time_series_too_large_for_memory_is_refused_before_it_starts(brink, tmp_path):
+    """M3: one block of 256 replications with every=1 holds ~120 bytes per replication and step;
+    at 3e5 steps that is 9 GB per block, found only when allocation failed."""
+    proc = limited(brink, "run", "-n", "4096", "--set", "run.horizon_days=300000", "--timeseries", "every=1",
+                   "-t", "8", "-q", "-o", tmp_path / "t.h5", timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(r"brink run: this run needs at least [0-9.]+ GB of memory \(.* GB for [0-9]+ blocks in "
+                        r"flight of 300000 steps\), more than this machine's [0-9.]+ GB; .*--timeseries every=K.*\n",
+                        proc.stderr), proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_out_of_memory_on_one_point_does_not_advise_shards(brink, tmp_path):
+    """L2: the out-of-memory sentence always said '--shard I/N per node', which splits points
+    only; a single point is told what shrinks it."""
+    proc = limited(brink, "run", "-n", "16", "--set", "run.horizon_days=1000000", "-t", "1", "-q",
+                   "-o", tmp_path / "o.h5", address_space=300 * 2**20)
+    assert proc.returncode == 1, proc.stderr
+    assert "out of memory" in proc.stderr and "--shard" not in proc.stderr, proc.stderr
+    assert "run fewer replications (-n), a sparser --timeseries every=K" in proc.stderr, proc.stderr
