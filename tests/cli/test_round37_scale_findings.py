@@ -86,31 +86,6 @@ def test_a_generous_adaptive_max_sets_no_memory_aside_per_point(brink, adaptive,
     assert generous < modest + 100, (generous, modest)
 
 
-# H1 ----------------------------------------------------------------------------------------------
-
-
-def test_a_shard_file_takes_the_disk_of_its_own_points_and_merges_to_the_same_bits(brink, tmp_path):
-    """H1: points are dealt round-robin while summaries were chunked by consecutive points, so
-    every shard allocated every chunk: shard 0 of 8 took the whole result's 848 MB. A shard's
-    per-point chunks now hold one point; the merge is still one run's file, bit for bit."""
-    args = ["-n", "1", "--summary-only", *LHS, "--samples", "600", "-t", "2", "-q"]
-    single = tmp_path / "single.h5"
-    assert subprocess.run([brink, "run", *args, "-o", single], capture_output=True).returncode == 0
-    shards = []
-    for i in range(3):
-        shards.append(tmp_path / f"s{i}.h5")
-        proc = subprocess.run([brink, "run", *args, "--shard", f"{i}/3", "-o", shards[i]], capture_output=True,
-                              text=True)
-        assert proc.returncode == 0, proc.stderr
-    whole = single.stat().st_size
-    for shard in shards:
-        assert shard.stat().st_size < 0.6 * whole, (shard.stat().st_size, whole)
-    merged = tmp_path / "merged.h5"
-    proc = subprocess.run([brink, "merge", "-q", merged, *reversed(shards)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert_same_as_single_run(merged, single)
-
-
 # M1, M5 ------------------------------------------------------------------------------------------
 
 
@@ -187,3 +162,48 @@ def test_out_of_memory_on_one_point_does_not_advise_shards(brink, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "out of memory" in proc.stderr and "--shard" not in proc.stderr, proc.stderr
     assert "run fewer replications (-n), a sparser --timeseries every=K" in proc.stderr, proc.stderr
+
+
+# H1 ----------------------------------------------------------------------------------------------
+
+
+def test_a_shard_file_takes_the_disk_of_its_own_points_and_merges_to_the_same_bits(brink, tmp_path):
+    """H1: points are dealt round-robin while summaries were chunked by consecutive points, so
+    every shard allocated every chunk: shard 0 of 8 took the whole result's 848 MB. A shard's
+    per-point chunks now hold one point; the merge is still one run's file, bit for bit."""
+    args = ["-n", "1", "--summary-only", *LHS, "--samples", "600", "-t", "2", "-q"]
+    single = tmp_path / "single.h5"
+    assert subprocess.run([brink, "run", *args, "-o", single], capture_output=True).returncode == 0
+    shards = []
+    for i in range(3):
+        shards.append(tmp_path / f"s{i}.h5")
+        proc = subprocess.run([brink, "run", *args, "--shard", f"{i}/3", "-o", shards[i]], capture_output=True,
+                              text=True)
+        assert proc.returncode == 0, proc.stderr
+    whole = single.stat().st_size
+    for shard in shards:
+        assert shard.stat().st_size < 0.6 * whole, (shard.stat().st_size, whole)
+    merged = tmp_path / "merged.h5"
+    proc = subprocess.run([brink, "merge", "-q", merged, *reversed(shards)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_as_single_run(merged, single)
+
+
+# L3 ----------------------------------------------------------------------------------------------
+
+
+def test_each_action_budget_refusal_counts_the_actions_of_every_actor_before_it(run, tmp_path):
+    """L3: a refused actor's actions were not counted, so every actor after the first refused one
+    repeated the same running total (four actors said '16445 with those of the actors before it')."""
+    actor = ("  A{i}:\n    forces: {{deployed: 50000, ready: 20000, reserve: 50000, mobilization_rate: 1000, "
+             "deployment_rate: 1000, deployed_cap: 200000}}\n    actions:\n{actions}")
+    actions = "".join(f"      x{j}: {{kind: hold, cost: 1.0}}\n" for j in range(1000))
+    text = ("brink: 1\nname: many-actions\nrun: {horizon_days: 10, dt_days: 1, replications: 16, seed: 5}\n"
+            "actors:\n" + "".join(actor.format(i=i, actions=actions) for i in range(18)))
+    path = tmp_path / "many.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = run("validate", path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    totals = re.findall(r"'actors\.(A\d+)\.actions' has 1000 actions, (\d+) with those of the actors before it",
+                        proc.stderr)
+    assert totals == [("A16", "17000"), ("A17", "18000")], proc.stderr
