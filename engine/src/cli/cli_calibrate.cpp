@@ -42,6 +42,7 @@
 #include "calibrate_summary.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
+#include "machine_memory.hpp"
 #include "read_check.hpp"
 
 namespace brink {
@@ -131,9 +132,9 @@ double calibration_bytes_at_least(const CalibrateSpec& spec, std::size_t observa
 }  // namespace
 
 void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec) {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return;  // unknown: the allocation itself will say
-  const double machine = static_cast<double>(pages) * static_cast<double>(page);
+  const std::optional<double> memory = machine_memory_bytes();
+  if (!memory) return;  // unknown: the allocation itself will say
+  const double machine = *memory;
   const std::size_t m = loaded.scenario.observations.size();
   const double needed = calibration_bytes_at_least(spec, m);
   if (needed <= machine) return;

@@ -1,8 +1,13 @@
 // `brink run --shard I/N` parsing and `brink merge OUT SHARD...`.
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <ostream>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -26,6 +31,30 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
+
+using MergeProgress = std::function<void(std::int64_t, std::int64_t)>;
+
+// A line at each tenth of the points merged and at least every 10 s, as
+// `brink run`'s lines (a merge of many gigabytes takes minutes), and one
+// when every point is merged.
+MergeProgress merge_progress(std::ostream& err) {
+  const auto start = std::chrono::steady_clock::now();
+  auto last = std::make_shared<std::pair<int, std::chrono::steady_clock::time_point>>(-1, start);
+  return [&err, start, last](std::int64_t done, std::int64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+    const int tenth = static_cast<int>(fraction * 10.0);
+    // Nothing in the first second (a small merge's refusal stays one sentence), then the tenths.
+    if (done < total && (now - start < std::chrono::seconds(1) ||
+                         (tenth <= last->first && now - last->second < std::chrono::seconds(10))))
+      return;
+    *last = {tenth, now};
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    err << fmt::format("brink merge: progress: {:5.1f}% of points, {} of {} merged, elapsed {:.0f} s, ETA {:.0f} s\n",
+                       100.0 * fraction, done, total, elapsed, done > 0 ? elapsed * (total - done) / done : 0.0)
+        << std::flush;
+  };
+}
 
 constexpr std::int64_t kMaxShards = 1'000'000;
 
@@ -173,7 +202,8 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   std::error_code ec;
   catch_interruptions();
   try {
-    result = merge_shards(plan, metadata, shards, partial.string(), &interruption_flag());
+    result = merge_shards(plan, metadata, shards, partial.string(), &interruption_flag(),
+                          quiet ? MergeProgress{} : merge_progress(err));
   } catch (const MergeInterrupted&) {
     fs::remove(partial, ec);  // a merge is redone, not continued
     throw std::runtime_error(fmt::format(

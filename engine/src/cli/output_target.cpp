@@ -115,24 +115,36 @@ std::string cannot_rename(const fs::path& partial, const fs::path& target, int e
 
 }  // namespace
 
-std::string check_disk_space(const fs::path& target, std::uint64_t bytes) {
+std::string check_disk_space(const fs::path& target, const OutputBytes& bytes) {
   struct statvfs disk {};
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (::statvfs(directory.c_str(), &disk) != 0) return {};
   const std::uint64_t free = static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize;
-  if (bytes <= free) return {};
+  if (bytes.total <= free) return {};
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  const double total = static_cast<double>(bytes.total) / kGiB, space = static_cast<double>(free) / kGiB;
+  const std::string at_min =
+      bytes.lower_bound
+          ? fmt::format(" with every point at run.replications.min = {} (points that run more write more)",
+                        bytes.min_replications)
+          : std::string();
   // A file system that reports no free space at all may not know it (some network ones); the writes will tell.
-  if (free > 0 && static_cast<double>(bytes) > kMostCompression * static_cast<double>(free))
+  if (free > 0 && bytes.uncompressed > free)
     throw OutputRefused(fmt::format(
-        "the output needs up to {:.3g} GiB before compression, more than {:g} times the {:.3g} GiB free on the file "
+        "the output's per-point summaries alone need {:.3g} GiB, which are stored uncompressed, more than the {:.3g} "
+        "GiB free on the file system of '{}', so it could not fit; write fewer points, a sparser --timeseries "
+        "every=K, or -o on a larger file system",
+        static_cast<double>(bytes.uncompressed) / kGiB, space, directory.string()));
+  if (free > 0 && static_cast<double>(bytes.total) > kMostCompression * static_cast<double>(free))
+    throw OutputRefused(fmt::format(
+        "the output needs {} {:.3g} GiB before compression{}, more than {:g} times the {:.3g} GiB free on the file "
         "system of '{}', so it could not fit; write fewer replications or points, --summary-only, a sparser "
         "--timeseries every=K, or -o on a larger file system",
-        static_cast<double>(bytes) / kGiB, kMostCompression, static_cast<double>(free) / kGiB, directory.string()));
+        bytes.lower_bound ? "at least" : "up to", total, at_min, kMostCompression, space, directory.string()));
   return fmt::format(
-      "warning: the output may need up to {:.3g} GiB before compression, and the file system of '{}' has {:.3g} GiB "
+      "warning: the output may need {} {:.3g} GiB before compression{}, and the file system of '{}' has {:.3g} GiB "
       "free; if it fills, the run stops there",
-      static_cast<double>(bytes) / kGiB, directory.string(), static_cast<double>(free) / kGiB);
+      bytes.lower_bound ? "at least" : "up to", total, at_min, directory.string(), space);
 }
 
 std::string portable_file_name(std::string_view name) {

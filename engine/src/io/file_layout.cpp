@@ -43,6 +43,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   l.steps = model.steps();
   l.points_per_block_chunk = static_cast<std::uint64_t>(plan.points_per_chunk());
   l.resume_sums = plan.resume_sums_in_file();
+  l.shard = plan.sharded();
   return l;
 }
 
@@ -133,6 +134,7 @@ std::uint64_t FileLayout::points_per_chunk(const VariableSpec& v) const {
     const std::uint64_t n = length(v.dims.axis[i]);
     row *= std::max<std::uint64_t>(1, v.chunk[i] > 0 ? std::min<std::uint64_t>(v.chunk[i], n) : n);
   }
+  if (shard) return 1;
   const std::uint64_t fit = std::max<std::uint64_t>(1, kPointChunkBytes / row);
   const std::uint64_t points = std::max<std::uint64_t>(1, length(D::kPoint));
   const std::uint64_t chunks = (points + fit - 1) / fit;
@@ -187,32 +189,60 @@ std::uint64_t sampled_rows_bytes(const VariableSpec& v, const SweepPlan& plan, s
   return (sampled * rows + samples - 1) / samples;
 }
 
+// The element count of `v` in its file, a shard's own points only.
+std::uint64_t elements_written(const VariableSpec& v, const FileLayout& layout, const SweepPlan& plan) {
+  std::uint64_t elements = 1;
+  for (std::uint64_t extent : layout.shape(v)) elements *= extent;
+  if (plan.sharded() && v.dims.rank > 0 && v.dims.axis[0] == D::kPoint && plan.point_count() > 0)
+    elements =
+        elements / static_cast<std::uint64_t>(plan.point_count()) * static_cast<std::uint64_t>(plan.points_run());
+  return elements;
+}
+
+// Whether a finished file holds `v` at its full size whatever its values:
+// the numeric per-point summaries, written for every point run, in chunks
+// with no compression filter (Fletcher-32 only).
+bool stored_whole(const VariableSpec& v, const FileLayout& layout) {
+  return v.kind == Kind::kPerPoint && layout.dtype(v) != Dtype::kString && v.storage != Storage::kBlockChunks;
+}
+
 }  // namespace
 
-std::uint64_t uncompressed_bytes(const FileLayout& layout, const SweepPlan& plan) {
-  std::uint64_t total = 0;
+OutputBytes output_bytes(const SweepPlan& plan) {
+  FileLayout layout = file_layout(plan);
+  OutputBytes out;
+  if (plan.rule.adaptive && plan.rule.min < plan.replications) {
+    const std::int64_t blocks = (plan.rule.min + kBlockLanes - 1) / kBlockLanes;
+    out.lower_bound = true;
+    out.min_replications = plan.rule.min;
+    layout.size[static_cast<int>(D::kReplication)] =
+        static_cast<std::uint64_t>(std::min(plan.replications, blocks * kBlockLanes));
+    layout.size[static_cast<int>(D::kBlock)] = static_cast<std::uint64_t>(blocks);
+  }
   for (const VariableSpec& v : variable_table()) {
     if (!layout.present(v)) continue;
     const std::vector<std::uint64_t> shape = layout.shape(v);
-    std::uint64_t elements = 1;
-    for (std::uint64_t extent : shape) elements *= extent;
     if (layout.dtype(v) != Dtype::kString) {
-      total += elements * dtype_size(layout.dtype(v));
+      const std::uint64_t bytes = elements_written(v, layout, plan) * dtype_size(layout.dtype(v));
+      out.total += bytes;
+      if (stored_whole(v, layout)) out.uncompressed += bytes;
     } else if (v.constant_rows) {
-      total += sampled_rows_bytes(v, plan, shape.empty() ? 0 : shape[0]);
+      out.total += sampled_rows_bytes(v, plan, shape.empty() ? 0 : shape[0]);
     } else if (v.constant) {
       const Values values = v.constant(plan);
       for (const std::string& text : std::get<std::vector<std::string>>(values))
-        total += stored_string_bytes(text.size());
+        out.total += stored_string_bytes(text.size());
     }
   }
   // One float64 coordinate variable along `point` per parameter (and, for a
   // posterior's draws with per-replication data, one on point × replication).
   const std::uint64_t points = layout.length(Dim::kPoint);
-  total += points * plan.parameters.size() * sizeof(double);
+  const std::uint64_t coordinates = points * plan.parameters.size() * sizeof(double);
+  out.total += coordinates;
+  out.uncompressed += coordinates;
   if (plan.draws && layout.runs)
-    total += points * layout.length(Dim::kReplication) * plan.draws->parameters.size() * sizeof(double);
-  return total;
+    out.total += points * layout.length(Dim::kReplication) * plan.draws->parameters.size() * sizeof(double);
+  return out;
 }
 
 }  // namespace brink

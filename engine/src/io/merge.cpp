@@ -287,7 +287,8 @@ class ShardReader {
 }  // namespace
 
 MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, const std::vector<ShardInfo>& shards,
-                         const std::string& path, const std::atomic<bool>* stop) {
+                         const std::string& path, const std::atomic<bool>* stop,
+                         const std::function<void(std::int64_t, std::int64_t)>& progress) {
   const FileLayout layout = file_layout(plan);
   std::vector<const VariableSpec*> block_variables;
   for (const VariableSpec& v : variable_table())
@@ -312,6 +313,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
   const auto shard_count = static_cast<std::int64_t>(shards.size());
   for (std::int64_t p = 0; p < plan.point_count(); ++p) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) throw MergeInterrupted();
+    if (progress && p > 0) progress(p, plan.point_count());
     const ShardReader& reader = readers[static_cast<std::size_t>(p % shard_count)];
     if (!layout.runs) {
       PointSummary summary = reader.read_summary(p);
@@ -338,6 +340,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
     }
     recorder.record(summary);
   }
+  if (progress) progress(plan.point_count(), plan.point_count());
   result.table = recorder.table();
   result.screening = recorder.finish();
   return result;

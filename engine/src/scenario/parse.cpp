@@ -140,8 +140,9 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
   return true;
 }
 
+// `declared_actions`: the actions the file gives the actors before this one; this one's are added.
 void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids, int a,
-                 Scenario& s) {
+                 Scenario& s, std::size_t& declared_actions) {
   if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types"})) {
     // No type was read: the rule on priors would judge an empty list (priors that sum to 0).
     p.unread(path + ".types");
@@ -171,14 +172,17 @@ void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, con
   const YAML::Node actions = get(node, "actions");
   if (!actions.IsDefined()) {
     s.actors[a].actions.push_back({.name = "hold", .kind = ActionKind::kHold, .implied = true});
+    ++declared_actions;
     return;
   }
   if (!actions.IsMap() || actions.size() == 0) {
     p.error(actions, fmt::format("'{}' must be a non-empty mapping of action name to parameters", ap));
     return;
   }
-  std::size_t before = 0;  // actions of the actors read so far
-  for (int j = 0; j < a; ++j) before += s.actors[j].actions.size();
+  // Actions of the actors read so far, a refused actor's included: the
+  // running total of each refusal is the file's, not the accepted ones'.
+  const std::size_t before = declared_actions;
+  declared_actions += actions.size();
   if (actions.size() > static_cast<std::size_t>(kMaxActionsPerActor) ||
       before + actions.size() > static_cast<std::size_t>(kMaxActions)) {
     // Within the bound per actor, the total is what is over: say it.
@@ -513,9 +517,10 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
     }
   }
   parse_escalation(p, root, s);  // rungs are needed by the actors' actions
+  std::size_t declared_actions = 0;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     s.actors.emplace_back().id = ids[i];
-    parse_actor(p, bodies[i], "actors." + ids[i], ids, static_cast<int>(i), s);
+    parse_actor(p, bodies[i], "actors." + ids[i], ids, static_cast<int>(i), s, declared_actions);
   }
   parse_relations(p, root, ids, s);
   parse_combat(p, root, s);

@@ -25,7 +25,8 @@ namespace brink {
 BlockScheduler::BlockScheduler(const SweepPlan& plan)
     : plan_(plan),
       points_(plan.points.size()),
-      block_(static_cast<std::size_t>(plan.total_blocks()), kWaiting),
+      block_(plan.rule.adaptive ? 0 : static_cast<std::size_t>(plan.total_blocks()), kWaiting),
+      grown_(plan.rule.adaptive ? plan.points.size() : 0),
       counts_(plan.rule.adaptive ? plan.points.size() : 0) {
   const std::int64_t first_round =
       plan.rule.adaptive ? (plan.rule.min + kBlockLanes - 1) / kBlockLanes : plan.blocks_per_point();

@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "brink/io/variables.hpp"
+
 namespace brink {
 
 // A refusal about the output path or its lock: bad usage, exit code 2.
@@ -58,14 +60,16 @@ void check_own_file(const std::filesystem::path& path, const std::filesystem::pa
 // whether it is missing, unreachable or not a directory.
 void prepare_output_directory(const std::filesystem::path& target, bool create);
 
-// Returns a warning for the start of a run when `bytes` (the file's uncompressed
-// size) exceed the space free to this user on the target's file system, or
-// "" when they fit: compression makes most files smaller, so the run goes on,
-// but a run that would fill a shared disk is named before it starts. Beyond
-// kMostCompression times the free space no compression brink's data get
-// would make it fit, and OutputRefused stops the run before it writes.
+// Returns a warning for the start of a run when `bytes.total` (the file's
+// uncompressed size) exceeds the space free to this user on the target's
+// file system, or "" when it fits: compression makes most files smaller, so
+// the run goes on, but a run that would fill a shared disk is named before
+// it starts. OutputRefused stops the run before it writes when it cannot
+// fit: its uncompressed part (bytes.uncompressed: summaries, which never
+// shrink) alone exceeds the free space, or the whole exceeds
+// kMostCompression times it, more than compression ever gains on brink's data.
 inline constexpr double kMostCompression = 100.0;
-std::string check_disk_space(const std::filesystem::path& target, std::uint64_t bytes);
+std::string check_disk_space(const std::filesystem::path& target, const OutputBytes& bytes);
 
 // Throws OutputRefused if `target` exists, unless `overwrite`, or unless
 // `resume` continues an unfinished TARGET.partial whose run was started with

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -72,8 +73,10 @@ struct MergeResult {
 // their scenario and overrides with the merge's command line. Throws
 // MergeRefused if a shard's layout or blocks are not those of its points of
 // `plan`, OutputError if a file cannot be read or written, MergeInterrupted
-// (between points) once `*stop` is set.
+// (between points) once `*stop` is set. `progress`, if given, is called
+// after each point with (points merged, points in all).
 MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, const std::vector<ShardInfo>& shards,
-                         const std::string& path, const std::atomic<bool>* stop = nullptr);
+                         const std::string& path, const std::atomic<bool>* stop = nullptr,
+                         const std::function<void(std::int64_t, std::int64_t)>& progress = {});
 
 }  // namespace brink

@@ -232,6 +232,11 @@ struct FileLayout {
   int steps = 0;             // simulation steps (resolves Dtype::kStepCount)
   // Points in one chunk of a kBlockChunks variable (SweepPlan::points_per_chunk).
   std::uint64_t points_per_block_chunk = 1;
+  // A --shard file (SweepPlan::sharded): its points are dealt round-robin, so
+  // a chunk of consecutive points would hold a point of every shard and be
+  // allocated whole in each; its per-point chunks (kPointsThatFit) hold one
+  // point instead, and a shard takes the disk of its own points only.
+  bool shard = false;
 
   std::uint64_t length(Dim d) const { return size[static_cast<int>(d)]; }
   bool present(const VariableSpec& v) const;
@@ -259,13 +264,23 @@ FileLayout file_layout(const SweepPlan& plan);
 // chunk does not, its extents and size. A run that long must be refused
 // before it starts, not when the file is created.
 std::string oversized_chunk_problem(const FileLayout& layout);
-// The bytes the file of `plan` (laid out as `layout`) holds before
-// compression: every variable of the table, its strings included (a
-// per-point string such as rerun_command measured on a sample of points,
-// with HDF5's reference and heap header per string), and the coordinate
-// variables of the parameters; HDF5's other metadata left out. What the run
-// may write, for the free-space warning.
-std::uint64_t uncompressed_bytes(const FileLayout& layout, const SweepPlan& plan);
+// The bytes the file of `plan` holds before compression: every variable of
+// the table, its strings included (a per-point string such as rerun_command
+// measured on a sample of points, with HDF5's reference and heap header per
+// string), and the coordinate variables of the parameters; HDF5's other
+// metadata left out. A shard counts its own points only. What the run may
+// write, for the free-space check (cli/output_target.hpp).
+struct OutputBytes {
+  std::uint64_t total = 0;
+  // The part stored without compression: the numeric per-point summaries,
+  // constants and coordinates, which take their full size whatever the data.
+  std::uint64_t uncompressed = 0;
+  // Adaptive replications: every point counted at run.replications.min
+  // (`min_replications`), since most stop far below max; a lower bound.
+  bool lower_bound = false;
+  std::int64_t min_replications = 0;
+};
+OutputBytes output_bytes(const SweepPlan& plan);
 
 // HDF5's shuffle filter followed by its deflate filter at level 1, applied to
 // `v`'s chunk of `points`, the blocks of one chunk (one block, or a block of

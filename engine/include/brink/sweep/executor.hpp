@@ -57,17 +57,23 @@ class BlockScheduler {
 
  private:
   enum : std::uint8_t { kWaiting = 0, kRunning = 1, kDone = 2 };
-  // 24 bytes a point, its blocks' states in block_ and, with adaptive
-  // replications only, its outcome counts in counts_: a sweep of millions of
-  // points sets aside little for its schedule.
+  // 24 bytes a point, its blocks' states in block_ (grown_ with adaptive
+  // replications) and, with adaptive replications only, its outcome counts in
+  // counts_: a sweep of millions of points sets aside little for its schedule.
   struct PointState {
     std::int64_t replications = 0;
     std::int32_t target = 0;  // blocks in the rounds decided so far
     std::int32_t done_below_target = 0;
     bool finished = false;
   };
+  // With adaptive replications a point's states grow with the blocks it
+  // reaches (its rounds, or a resumed file's blocks), never sized to `max`
+  // up front: a generous max costs nothing until a point runs that far.
   std::uint8_t& block_state(std::int64_t point, std::int64_t block) {
-    return block_[static_cast<std::size_t>(point * plan_.blocks_per_point() + block)];
+    if (grown_.empty()) return block_[static_cast<std::size_t>(point * plan_.blocks_per_point() + block)];
+    std::vector<std::uint8_t>& states = grown_[static_cast<std::size_t>(point)];
+    if (states.size() <= static_cast<std::size_t>(block)) states.resize(static_cast<std::size_t>(block) + 1, kWaiting);
+    return states[static_cast<std::size_t>(block)];
   }
   // Called when every block below the target is done.
   void end_round(std::int64_t point);
@@ -76,7 +82,8 @@ class BlockScheduler {
 
   const SweepPlan& plan_;
   std::vector<PointState> points_;
-  std::vector<std::uint8_t> block_;                              // point-major
+  std::vector<std::uint8_t> block_;                              // point-major, fixed replications only
+  std::vector<std::vector<std::uint8_t>> grown_;                 // per point, adaptive plans only
   std::vector<std::array<std::int64_t, kOutcomeCount>> counts_;  // per point, adaptive plans only
   std::int64_t first_open_ = 0;                                  // points below this are finished or fully dispatched
   std::int64_t points_finished_ = 0;
