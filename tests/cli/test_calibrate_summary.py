@@ -146,8 +146,8 @@ def test_a_conflict_no_prior_can_resolve_does_not_lead_with_widening_them(run, t
 
 
 LOOSE = re.compile(r"at a last tolerance of ([\d.]+) \(above 3, 3 sd per observation over 1 observation\) the "
-                   r"generations have not yet narrowed the posterior; the 'not informed' marks are not yet meaningful: "
-                   r"run more generations")
+                   r"generations have not yet narrowed the posterior to the observations' noise: it is wider than the "
+                   r"data imply, and the 'not informed' marks are not yet meaningful; run more generations")
 
 
 def test_not_informed_marks_are_qualified_while_the_tolerance_is_loose(run, toy, tmp_path):

@@ -258,25 +258,6 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
   return record;
 }
 
-// What a stalled generation means, and the way on: after the prior, only the
-// priors' reach can be at fault; later, the tolerance fell faster than
-// candidates could follow, and the complete generations in `partial` ("" when
-// this rank writes none) are a posterior at their tolerance.
-std::string stalled_advice(const GenerationStalled& e, std::size_t complete, const std::string& partial) {
-  if (complete <= 1)
-    return fmt::format(
-        "{}; the observations are too far from what the priors allow (widen the priors, loosen the observations' "
-        "sd, or raise calibrate.quantile)",
-        e.what());
-  const std::string kept = partial.empty() ? std::string("rank 0's partial file keeps the complete generations")
-                                           : fmt::format("{} keeps {} complete generations", partial, complete);
-  return fmt::format(
-      "{}: fewer than 1 in {} candidates fell within it, as the tolerance shrank faster than the particles could "
-      "follow; {}: end the calibration with them ('brink calibrate ... --resume --generations {}'), or ask for fewer "
-      "generations or a higher calibrate.quantile",
-      e.what(), SmcSettings{}.max_proposals_per_particle, kept, complete);
-}
-
 // A record's settings ("name=value" lines, new_record) as (name, value) in order.
 std::vector<std::pair<std::string, std::string>> setting_lines(const std::string& text) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -736,8 +717,9 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     // Under MPI every rank stops at the same sum (RankSharedEvaluator), whichever got the signal.
     const bool stopped = interrupted() || dynamic_cast<const EvaluationInterrupted*>(&e) != nullptr;
     const std::string why =
-        stalled    ? stalled_advice(*stalled, record.generations.size(), writer ? partial.string() : std::string())
-           : !stopped ? std::string(e.what())
+        stalled    ? stalled_advice(*stalled, record.generations.size(), writer ? partial.string() : std::string(),
+                                    spec.quantile)
+        : !stopped ? std::string(e.what())
         : record.generations.empty() ? std::string(
                                            "interrupted before the first generation was complete; nothing is "
                                            "kept, run it again")
