@@ -208,7 +208,7 @@ def heartbeat_toy(tmp_path):
                BASE_RATE_UNIFORM)
 
 
-HEARTBEAT = re.compile(r"generation (\d+)/3: (\d+) candidates simulated for 1000 particles, elapsed \d+ s")
+HEARTBEAT = re.compile(r"generation (\d+)/3: (\d+) candidates simulated for 2000 particles, elapsed \d+ s")
 
 
 def test_a_generation_beats_while_it_runs_as_brink_run_reports_progress(brink, tmp_path):
@@ -217,7 +217,9 @@ def test_a_generation_beats_while_it_runs_as_brink_run_reports_progress(brink, t
     test hook), on a terminal a line redrawn in place, and with --quiet nothing."""
     scenario = heartbeat_toy(tmp_path)
     env = dict(os.environ, BRINK_TEST_PROGRESS_EVERY_MS="20")
-    args = [str(brink), "calibrate", str(scenario), "-t", 1, "--generations", 4, "--replications", 16]
+    # Generations of about a second each (2,000 particles x 64 replications), so that a redraw every 100 ms shows.
+    args = [str(brink), "calibrate", str(scenario), "-t", 1, "--generations", 4, "--replications", 64, "--particles",
+            2000]
     lines = subprocess.run([*map(str, args), "-o", str(tmp_path / "l.h5")], env=env, capture_output=True, text=True,
                            timeout=120)
     assert lines.returncode == 0, lines.stderr
@@ -247,5 +249,5 @@ def test_a_generation_beats_while_it_runs_as_brink_run_reports_progress(brink, t
     os.close(leader)
     text = captured.decode()
     assert child.wait(timeout=120) == 0, text
-    assert "\rgeneration 1/3: " in text and "progress:" not in text, text
-    assert re.search(r"\r\x1b\[Kgeneration 1/3: tolerance", text), text
+    assert re.search(r"\rgeneration \d/3: \d+ candidates simulated", text) and "progress:" not in text, text
+    assert re.search(r"\r\x1b\[Kgeneration \d/3: tolerance", text), text
