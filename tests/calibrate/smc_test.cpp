@@ -52,6 +52,28 @@ TEST(DataConflictTest, OnlyWhenNoParticleHasAWorldWithinThreeSdPerObservation) {
   EXPECT_TRUE(data_conflict(p, observed, sd).found);
 }
 
+TEST(DataConflictTest, ARecordBeyondEveryStatisticIsAConflictWhateverTheNoisyWorlds) {
+  // One observation, record 260 with sd 10, the model reaching at most 200 (6 sd): ABC kept worlds whose
+  // measurement-error draw of about +2.6 sd brought them within the bound of 3 (2.9), but no particle's
+  // statistic (without that error) comes within it. Particle 1's statistic is the closest.
+  Population p;
+  p.weight = {0.5, 0.5};
+  p.distance = {2.9, 2.95};
+  p.statistic = {199.0, 199.99};
+  const std::vector<double> observed = {260.0}, sd = {10.0};
+  DataConflict c = data_conflict(p, observed, sd);
+  EXPECT_TRUE(c.found);
+  EXPECT_TRUE(c.by_statistic);
+  EXPECT_EQ(c.particle, 1u);
+  EXPECT_NEAR(c.distance, 6.001, 1e-9);
+  EXPECT_NEAR(c.standardized, -6.001, 1e-9);
+  // A record the statistics reach is no conflict, however the worlds fell.
+  p.statistic[1] = 240.0;
+  c = data_conflict(p, observed, sd);
+  EXPECT_FALSE(c.found);
+  EXPECT_FALSE(c.by_statistic);
+}
+
 TEST(PriorTest, NormalQuantileInvertsTheCdf) {
   for (double x : {-6.0, -2.5, -1.0, 0.0, 0.3, 1.7, 4.0}) EXPECT_NEAR(normal_quantile(normal_cdf(x)), x, 1e-9);
   EXPECT_NEAR(normal_quantile(0.975), 1.959963984540054, 1e-12);

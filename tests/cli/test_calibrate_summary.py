@@ -106,7 +106,8 @@ def test_a_quantile_observation_at_few_replications_is_warned(run, toy, tmp_path
 
 
 CLOSING = re.compile(r"^wrote \S+ and \S+ in ([\d.]+) s \(([\d.e+]+) replication-steps, [\d.e+]+ per second on 1 "
-                     r"thread; (\d+) generations? simulated, (\d+) kept from the partial\)$", re.M)
+                     r"thread(?:; ([\d.e+]+) lane-steps with the blocks' padding)?; (\d+) generations? simulated, "
+                     r"(\d+) kept from the partial\)$", re.M)
 
 
 def test_a_resumed_calibration_reports_its_own_run(run, toy, tmp_path):
@@ -128,8 +129,12 @@ def test_a_resumed_calibration_reports_its_own_run(run, toy, tmp_path):
         assert found, proc.stdout
         with h5py.File(out) as f:
             steps_after = float(f.attrs["lane_steps"])
-        assert int(found.group(3)) == simulated and int(found.group(4)) == 3, found.group(0)
-        assert float(found.group(2)) == pytest.approx(steps_after - steps_before, rel=1e-3), found.group(0)
+            candidates = float(f["proposed"][3:].sum())
+        assert int(found.group(4)) == simulated and int(found.group(5)) == 3, found.group(0)
+        # Replication-steps: this run's candidates x 1 replication x 40 steps; the lane-steps beside them.
+        assert float(found.group(2)) == pytest.approx(candidates * 40, rel=1e-3), found.group(0)
+        lanes = float(found.group(3) or found.group(2))
+        assert lanes == pytest.approx(steps_after - steps_before, rel=1e-3), found.group(0)
         if simulated == 0:
             assert float(found.group(2)) == 0 and steps_after == steps_before
 
@@ -146,8 +151,8 @@ def test_a_conflict_no_prior_can_resolve_does_not_lead_with_widening_them(run, t
 
 
 LOOSE = re.compile(r"at a last tolerance of ([\d.]+) \(above 3, 3 sd per observation over 1 observation\) the "
-                   r"generations have not yet narrowed the posterior; the 'not informed' marks are not yet meaningful: "
-                   r"run more generations")
+                   r"generations have not yet narrowed the posterior to the observations' noise: it is wider than the "
+                   r"data imply, and the 'not informed' marks are not yet meaningful; run more generations")
 
 
 def test_not_informed_marks_are_qualified_while_the_tolerance_is_loose(run, toy, tmp_path):

@@ -2,6 +2,7 @@
 // posterior (calibrate_summary.hpp).
 #include "calibrate_summary.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -78,11 +79,29 @@ std::string loose_tolerance_sentence(const CalibrationRecord& r) {
   if (last.generation == 0 || !(last.tolerance > scale)) return {};
   bool marked = false;
   for (const Spread& s : posterior_spread(r)) marked = marked || !s.informed();
-  if (!marked) return {};
   return fmt::format(
       "at a last tolerance of {:.3g} (above {:.3g}, {} sd per observation over {} observation{}) the generations have "
-      "not yet narrowed the posterior; the 'not informed' marks are not yet meaningful: run more generations",
-      last.tolerance, scale, kConflictSd, m, m == 1 ? "" : "s");
+      "not yet narrowed the posterior to the observations' noise: it is wider than the data imply{}; run more "
+      "generations (--resume --generations N continues this one)",
+      last.tolerance, scale, kConflictSd, m, m == 1 ? "" : "s",
+      marked ? ", and the 'not informed' marks are not yet meaningful" : "");
+}
+
+std::string heavy_weight_sentence(const CalibrationRecord& r) {
+  if (r.generations.size() < 2 || r.generations.back().generation == 0) return {};
+  const Population& last = r.generations.back();
+  const Population& before = r.generations[r.generations.size() - 2];
+  const auto n = static_cast<double>(last.size());
+  const auto top = std::max_element(last.weight.begin(), last.weight.end());
+  const double ess = effective_sample_size(last.weight), ess_before = effective_sample_size(before.weight);
+  const bool heavy = *top * n > kHeavyWeight;
+  const bool fell = before.generation > 0 && ess < kEssFall * ess_before;
+  if (!heavy && !fell) return {};
+  return fmt::format(
+      "one particle (particle {}) carries {:.1f}% of the last generation's weight, {:.0f} times the average (ESS "
+      "{:.0f}, {:.0f} in generation {}): with weights this uneven the means and sds are less certain than the ESS "
+      "says; compare a run at another --seed, and give more --particles or --replications if they differ",
+      top - last.weight.begin(), 100 * *top, *top * n, ess, ess_before, before.generation);
 }
 
 std::string posterior_table(const CalibrationRecord& r, const std::string& forecast) {
@@ -107,6 +126,7 @@ std::string posterior_table(const CalibrationRecord& r, const std::string& forec
         "no more than a hint (ask for more particles)\n",
         ess, 1 / std::sqrt(2 * ess));
   if (const std::string loose = loose_tolerance_sentence(r); !loose.empty()) text += loose + "\n";
+  if (const std::string heavy = heavy_weight_sentence(r); !heavy.empty()) text += heavy + "\n";
   for (const std::string& sentence : correlation_sentences(r, forecast)) text += sentence + "\n";
   return text;
 }
@@ -130,6 +150,7 @@ std::string posterior_header(const CalibrationRecord& r, const std::string& file
   if (last.generation == 0)
     header += "# Generation 0 is the draw from the prior: these are the prior's means, not a fit.\n";
   if (const std::string loose = loose_tolerance_sentence(r); !loose.empty()) header += "# " + loose + ".\n";
+  if (const std::string heavy = heavy_weight_sentence(r); !heavy.empty()) header += "# " + heavy + ".\n";
   for (const std::string& sentence : correlation_sentences(r, forecast)) header += "# " + sentence + "\n";
   const std::vector<Spread> spread = posterior_spread(r);
   for (std::size_t a = 0; a < spread.size(); ++a)
@@ -150,15 +171,17 @@ std::string conflict_warning(const CalibrationRecord& r) {
   if (!c.found) return {};
   const std::size_t m = r.observed.size(), o = c.observation;
   return fmt::format(
-      "warning: the posterior is not a fit to the observations: not one particle of generation {} has a world "
+      "warning: the posterior is not a fit to the observations: not one particle of generation {} has {} "
       "within {:.4g} of them (3 sd per observation over {} observation{}, in the distance's standardized units; the "
       "closest, particle {}, is at {:.4g}), and observation '{}' ({:.6g}, sd {:.4g}) lies {:.3g} sd from that "
       "particle's mean; the priors cannot reach the record (a data-prior conflict), and the posterior piles up "
       "where they come closest: widen the priors if the record lies beyond them, or check that the model can "
       "produce the observation at all (an incidents count can be at most one per step), and the observations and "
       "their sd",
-      r.generations.back().generation, c.bound, m, m == 1 ? "" : "s", c.particle, c.distance, r.observation_names[o],
-      r.observed[o], r.observed_sd[o], std::abs(c.standardized));
+      r.generations.back().generation,
+      c.by_statistic ? "its worlds' statistics (before measurement error, which ABC selects worlds by)" : "a world",
+      c.bound, m, m == 1 ? "" : "s", c.particle, c.distance, r.observation_names[o], r.observed[o], r.observed_sd[o],
+      std::abs(c.standardized));
 }
 
 std::string quantile_replications_warning(const std::vector<Observation>& observations, std::int64_t replications) {
@@ -178,6 +201,30 @@ std::string quantile_replications_warning(const std::vector<Observation>& observ
       "(docs/calibration.md, \"What R does to the posterior\")",
       count == 1 ? "observation" : "observations", named, count == 1 ? "s" : "", replications,
       replications == 1 ? "" : "s", kQuantileReplications);
+}
+
+std::string stalled_advice(const GenerationStalled& e, std::size_t complete, const std::string& partial,
+                           double quantile) {
+  // A tolerance taken at a tiny quantile of the prior draw's distances is what
+  // the candidates miss, whether or not the observations fit.
+  if (complete <= 1 && quantile < kLowQuantile)
+    return fmt::format(
+        "{}; that tolerance is the {:g} quantile of generation 0's distances (--quantile, calibrate.quantile), a "
+        "target few candidates from the prior can meet even when the observations fit: raise the quantile (0.5 by "
+        "default); if the calibration still stalls there, the observations are too far from what the priors allow",
+        e.what(), quantile);
+  if (complete <= 1)
+    return fmt::format(
+        "{}; the observations are too far from what the priors allow (widen the priors, loosen the observations' "
+        "sd, or raise calibrate.quantile)",
+        e.what());
+  const std::string kept = partial.empty() ? std::string("rank 0's partial file keeps the complete generations")
+                                           : fmt::format("{} keeps {} complete generations", partial, complete);
+  return fmt::format(
+      "{}: fewer than 1 in {} candidates fell within it, as the tolerance shrank faster than the particles could "
+      "follow; {}: end the calibration with them ('brink calibrate ... --resume --generations {}'), or ask for fewer "
+      "generations or a higher calibrate.quantile",
+      e.what(), SmcSettings{}.max_proposals_per_particle, kept, complete);
 }
 
 }  // namespace brink

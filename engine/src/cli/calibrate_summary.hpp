@@ -52,9 +52,20 @@ std::string posterior_table(const CalibrationRecord& r, const std::string& forec
 // the last generation is at least kStrongRankCorrelation in size.
 std::vector<std::string> correlation_sentences(const CalibrationRecord& r, const std::string& forecast);
 
-// When the last tolerance is above kConflictSd·√m and some parameter is
-// marked not informed: the sentence that qualifies the marks; "" otherwise.
+// When the last tolerance is above kConflictSd·√m (whatever the marks): the
+// sentence that says the posterior is still wider than the data imply, and
+// qualifies any 'not informed' mark; "" otherwise.
 std::string loose_tolerance_sentence(const CalibrationRecord& r);
+
+// Importance weights too uneven for the ESS to describe the summaries'
+// error (docs/calibration.md, "Uneven weights"): the last generation's
+// largest normalized weight above kHeavyWeight/N, or its ESS below kEssFall
+// of the generation before (from generation 2 on). A proposal beyond the
+// previous particles near a bounded prior's edge, or a lucky world, can get
+// a weight tens of times the average. One sentence naming that particle's
+// share and what to do; "" otherwise.
+inline constexpr double kHeavyWeight = 20, kEssFall = 0.5;
+std::string heavy_weight_sentence(const CalibrationRecord& r);
 
 // The posterior scenario's header of comment lines (each ending in '\n'):
 // what the file is and is not, the values set and their marks.
@@ -75,5 +86,15 @@ inline constexpr std::int64_t kQuantileReplications = 64;
 // The warning for quantile observations at fewer than kQuantileReplications
 // replications, or "".
 std::string quantile_replications_warning(const std::vector<Observation>& observations, std::int64_t replications);
+
+// What a stalled generation means, and the way on: after the prior, the
+// priors' reach is at fault, or a --quantile below kLowQuantile (whose
+// tolerance few candidates meet however well the observations fit); later,
+// the tolerance fell faster than candidates could follow, and the complete
+// generations in `partial` ("" when this rank writes none) are a posterior at
+// their tolerance.
+inline constexpr double kLowQuantile = 0.1;
+std::string stalled_advice(const GenerationStalled& e, std::size_t complete, const std::string& partial,
+                           double quantile);
 
 }  // namespace brink

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +40,7 @@
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
+#include "calibrate_heartbeat.hpp"
 #include "calibrate_summary.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
@@ -131,20 +133,28 @@ double calibration_bytes_at_least(const CalibrateSpec& spec, std::size_t observa
 
 }  // namespace
 
-void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec) {
+void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec,
+                            const std::vector<std::string>& options) {
   const std::optional<double> memory = machine_memory_bytes();
   if (!memory) return;  // unknown: the allocation itself will say
   const double machine = *memory;
   const std::size_t m = loaded.scenario.observations.size();
   const double needed = calibration_bytes_at_least(spec, m);
   if (needed <= machine) return;
+  const std::string message = fmt::format(
+      "a calibration of {} particles x {} replications x {} observation{} over {} generations needs at least {:.3g} "
+      "GB of memory for its worlds' values and particles, more than this machine's {:.3g} GB; ask for fewer "
+      "particles, replications or generations",
+      spec.particles, spec.replications, m, m == 1 ? "" : "s", spec.generations, needed / 1e9, machine / 1e9);
+  // Sizes the command line set are not the scenario's to answer for.
+  if (!options.empty()) {
+    std::string named;
+    for (std::size_t k = 0; k < options.size(); ++k)
+      named += (k == 0 ? "" : k + 1 == options.size() ? " and " : ", ") + options[k];
+    throw UsageError(fmt::format("{} (set by {})", message, named));
+  }
   throw ScenarioError({loaded.source.at(
-      loaded.source.where.contains("calibrate.particles") ? "calibrate.particles" : "calibrate",
-      fmt::format("a calibration of {} particles x {} replications x {} observation{} over {} generations needs at "
-                  "least {:.3g} GB of memory for its worlds' values and particles, more than this machine's {:.3g} "
-                  "GB; ask for fewer particles, replications or generations",
-                  spec.particles, spec.replications, m, m == 1 ? "" : "s", spec.generations, needed / 1e9,
-                  machine / 1e9))});
+      loaded.source.where.contains("calibrate.particles") ? "calibrate.particles" : "calibrate", message)});
 }
 
 // Every cross-field rule at every corner of the priors' supports, as for a
@@ -259,25 +269,6 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
   return record;
 }
 
-// What a stalled generation means, and the way on: after the prior, only the
-// priors' reach can be at fault; later, the tolerance fell faster than
-// candidates could follow, and the complete generations in `partial` ("" when
-// this rank writes none) are a posterior at their tolerance.
-std::string stalled_advice(const GenerationStalled& e, std::size_t complete, const std::string& partial) {
-  if (complete <= 1)
-    return fmt::format(
-        "{}; the observations are too far from what the priors allow (widen the priors, loosen the observations' "
-        "sd, or raise calibrate.quantile)",
-        e.what());
-  const std::string kept = partial.empty() ? std::string("rank 0's partial file keeps the complete generations")
-                                           : fmt::format("{} keeps {} complete generations", partial, complete);
-  return fmt::format(
-      "{}: fewer than 1 in {} candidates fell within it, as the tolerance shrank faster than the particles could "
-      "follow; {}: end the calibration with them ('brink calibrate ... --resume --generations {}'), or ask for fewer "
-      "generations or a higher calibrate.quantile",
-      e.what(), SmcSettings{}.max_proposals_per_particle, kept, complete);
-}
-
 // A record's settings ("name=value" lines, new_record) as (name, value) in order.
 std::vector<std::pair<std::string, std::string>> setting_lines(const std::string& text) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -388,11 +379,36 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
   }
 }
 
+// What the heartbeat within a generation needs (calibrate_heartbeat.hpp):
+// style kNone with --quiet or on a rank that does not write.
+struct Heartbeat {
+  bool quiet = false;  // --quiet: no generation lines either
+  ProgressStyle style = ProgressStyle::kNone;
+  std::function<std::int64_t()> candidates;
+  std::int64_t particles = 0;
+  std::chrono::milliseconds lines_every{10'000};
+};
+
+// The heartbeat's style, as `brink run` chooses its progress's; the lines'
+// interval is 10 s (BRINK_TEST_PROGRESS_EVERY_MS shortens it for tests).
+Heartbeat make_heartbeat(bool quiet, bool writer, std::function<std::int64_t()> candidates, std::int64_t particles) {
+  Heartbeat h{.quiet = quiet,
+              .style = quiet || !writer        ? ProgressStyle::kNone
+                       : isatty(STDERR_FILENO) ? ProgressStyle::kBar
+                                               : ProgressStyle::kLines,
+              .candidates = std::move(candidates),
+              .particles = particles};
+  if (const char* every = std::getenv("BRINK_TEST_PROGRESS_EVERY_MS"))
+    h.lines_every = std::chrono::milliseconds(std::max(1, std::atoi(every)));
+  return h;
+}
+
 // Runs the generations still missing, saving each to `partial` (if given:
 // rank 0 of an MPI job, or a plain run) before reporting it.
 // *saved is the identity of the partial file last saved.
-void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, const fs::path* partial, bool quiet,
-                     std::ostream& err, CalibrationRecord& record, FileIdentity* saved) {
+void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, const fs::path* partial,
+                     const Heartbeat& heartbeat, std::ostream& err, CalibrationRecord& record, FileIdentity* saved) {
+  const bool quiet = heartbeat.quiet;
   // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
   auto save = [&] {
     record.warning = conflict_warning(record);
@@ -417,7 +433,14 @@ void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, con
   for (const Population& p : record.generations)
     if (!quiet) err << "(resumed) " << generation_line(p, record.planned_generations, -1.0);
   while (static_cast<int>(record.generations.size()) < record.planned_generations) {
-    Population next = record.generations.empty() ? smc.first() : smc.next(record.generations.back());
+    std::optional<Population> simulated;
+    {
+      const GenerationHeartbeat beat(err, heartbeat.style, heartbeat.candidates,
+                                     static_cast<int>(record.generations.size()), record.planned_generations,
+                                     heartbeat.particles, heartbeat.lines_every);
+      simulated = record.generations.empty() ? smc.first() : smc.next(record.generations.back());
+    }
+    Population next = std::move(*simulated);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::string line = generation_line(next, record.planned_generations, seconds);
     record.generations.push_back(std::move(next));
@@ -548,26 +571,37 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
 struct ThisRun {
   std::size_t kept = 0;
   double seconds_before = 0, lane_steps_before = 0;
+  double steps_per_candidate = 0;  // replications x steps of one candidate
   std::chrono::steady_clock::time_point start;
 };
 
 // The closing lines: the files, this run's time and replication-steps (not
 // those of the run a --resume continued, which the file's attributes sum),
-// and what the posterior scenario is and is not.
+// and what the posterior scenario is and is not. Replication-steps are the
+// candidates' (each generation's `proposed`, for its replications and
+// steps); the kernel's lane-steps, padding included, are named beside them
+// when a block holds fewer replications than lanes (one particle per block).
 std::string closing_lines(const fs::path& target, const fs::path& posterior, const CalibrationRecord& record,
                           const ThisRun& run, int threads) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();
-  const double simulating = record.seconds - run.seconds_before, steps = record.lane_steps - run.lane_steps_before;
+  const double simulating = record.seconds - run.seconds_before, lanes = record.lane_steps - run.lane_steps_before;
   const std::size_t simulated = record.generations.size() - run.kept;
+  double candidates = 0;
+  for (std::size_t g = run.kept; g < record.generations.size(); ++g)
+    candidates += static_cast<double>(record.generations[g].proposed);
+  const double steps = candidates * run.steps_per_candidate;
+  const std::string padded =
+      lanes > 1.5 * steps ? fmt::format("; {:.4g} lane-steps with the blocks' padding", lanes) : std::string();
   const std::string kept = run.kept == 0 ? std::string()
                                          : fmt::format("; {} generation{} simulated, {} kept from the partial",
                                                        simulated, simulated == 1 ? "" : "s", run.kept);
   return fmt::format(
-      "wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {}{})\n"
+      "wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {}{}{})\n"
       "{} holds the posterior means, one parameter set, not the posterior: run alone it is not the posterior "
       "forecast, which is {}\n",
       target.string(), posterior.string(), seconds, steps, simulating > 0 ? steps / simulating : 0.0,
-      describe_workers(threads), kept, posterior.string(), posterior_forecast(posterior.string(), target.string()));
+      describe_workers(threads), padded, kept, posterior.string(),
+      posterior_forecast(posterior.string(), target.string()));
 }
 
 // The command line of `brink calibrate`, parsed. Options stays where
@@ -634,7 +668,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
         throw ScenarioError(std::move(found));
       check_calibration_observations(set.loaded);
       set.spec = calibrate_spec(set.loaded, set.source, vm, o);
-      check_calibration_size(set.loaded, set.spec);
+      std::vector<std::string> sized;
+      for (const char* name : {"particles", "replications", "generations"})
+        if (vm.count(name)) sized.push_back(fmt::format("--{} {}", name, vm[name].as<std::string>()));
+      check_calibration_size(set.loaded, set.spec, sized);
       for (const Override& s : settings)
         for (const PriorSpec& p : set.spec.priors)
           if (p.path == s.path)
@@ -729,10 +766,14 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   const ThisRun this_run{.kept = record.generations.size(),
                          .seconds_before = record.seconds,
                          .lane_steps_before = record.lane_steps,
+                         .steps_per_candidate = static_cast<double>(spec.replications) * simulated.step_count(),
                          .start = std::chrono::steady_clock::now()};
   FileIdentity saved;  // the partial file as this run last saved it
   try {
-    run_generations(smc, lane_steps, writer ? &partial : nullptr, quiet, err, record, &saved);
+    run_generations(smc, lane_steps, writer ? &partial : nullptr,
+                    make_heartbeat(
+                        quiet, writer, [&local] { return local.points(); }, spec.particles),
+                    err, record, &saved);
   } catch (const NoFiniteDistance& e) {
     // Bad input (exit 2) at the observation's line; every rank computes the same distances and refuses alike.
     throw ScenarioError(
@@ -742,8 +783,9 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     // Under MPI every rank stops at the same sum (RankSharedEvaluator), whichever got the signal.
     const bool stopped = interrupted() || dynamic_cast<const EvaluationInterrupted*>(&e) != nullptr;
     const std::string why =
-        stalled    ? stalled_advice(*stalled, record.generations.size(), writer ? partial.string() : std::string())
-           : !stopped ? std::string(e.what())
+        stalled    ? stalled_advice(*stalled, record.generations.size(), writer ? partial.string() : std::string(),
+                                    spec.quantile)
+        : !stopped ? std::string(e.what())
         : record.generations.empty() ? std::string(
                                            "interrupted before the first generation was complete; nothing is "
                                            "kept, run it again")

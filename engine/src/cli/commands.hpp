@@ -66,8 +66,11 @@ void check_calibration_observations(const LoadedScenario& loaded);
 
 // A calibration of `spec` (the file's, or with the command line's options)
 // that needs more memory than the machine has; throws ScenarioError at
-// calibrate.particles. Defined in cli_calibrate.cpp.
-void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec);
+// calibrate.particles, or UsageError naming `options` (such as
+// "--particles 5000000") when the command line set the sizes. Defined in
+// cli_calibrate.cpp.
+void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec,
+                            const std::vector<std::string>& options = {});
 
 // A calibration file given as input, read whole; a damaged or truncated one
 // is bad input (UsageError) naming what failed, followed by `advice`.

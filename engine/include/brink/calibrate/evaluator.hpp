@@ -77,7 +77,8 @@ class SweepEvaluator final : public ParticleEvaluator {
   bool packs() const;
   // Replication-steps simulated so far (every lane of every block).
   double lane_steps() const { return lane_steps_; }
-  std::int64_t points() const { return points_; }
+  // Candidates simulated so far; read by a progress thread while a batch runs (a slice at a time).
+  std::int64_t points() const { return points_.load(std::memory_order_relaxed); }
   std::size_t observation_count() const { return scenario_.observations.size(); }
   std::int64_t replications() const { return scenario_.run.rule.max; }
   // True once the stop flag is set.
@@ -90,7 +91,7 @@ class SweepEvaluator final : public ParticleEvaluator {
   const std::atomic<bool>* stop_;
   bool packing_ = true;
   double lane_steps_ = 0;
-  std::int64_t points_ = 0;
+  std::atomic<std::int64_t> points_ = 0;
 };
 
 // A batch shared by the ranks of an MPI job in lockstep (RankGroup): rank k

@@ -116,10 +116,15 @@ double effective_sample_size(std::span<const double> weights);
 // square; defined in scenario/observations.hpp). At the parameters that made the record its one world's squared
 // distance is χ²_m-distributed, so P(d > 3√m) = P(χ²_m > 9m) is at most
 // 0.27% (m = 1) and falls with m; the best particle's nearest world lies
-// nearer still. `found` is false otherwise; the closest particle, and the
-// observation its mean statistic misses by the most standard deviations.
+// nearer still. ABC selects worlds by their measurement-error draws, so a
+// world can come within the bound of a record several sd beyond the priors'
+// reach: a conflict is also found when not one particle's statistics (the
+// worlds' mean or quantile, without measurement error) are within the bound
+// (`by_statistic`; the particle and distance are then the statistics').
+// `found` is false otherwise; the closest particle, and the observation its
+// statistic misses by the most standard deviations.
 struct DataConflict {
-  bool found = false;
+  bool found = false, by_statistic = false;
   std::size_t particle = 0;
   double distance = 0.0, bound = 0.0;
   std::size_t observation = 0;  // the worst-fitted observation of that particle
