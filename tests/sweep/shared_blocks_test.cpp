@@ -44,7 +44,7 @@ sweep:
   design: grid
   parameters:
     actors.RUS.decision.patience_days: [10, 60]
-    actors.RUS.decision.weights.war_gain: [1.0, 3.0]
+    actors.RUS.decision.weights.cost: [1.0, 3.0]
     escalation.tension.decay: [0.01, 0.08]
     actors.RUS.decision.rationality: [0.5, 1.0, 2.0, 4.0, 8.0]
 )";
@@ -99,7 +99,7 @@ TEST(SharedBlocksTest, OnlyPlansWhoseLanesKeepTheirBitsShare) {
   // finish, which orders its record sums differently.
   EXPECT_EQ(plan_of(kSharedSweep, kLaneGroup + 1).points_per_block(), 1);
   // A decision weight is per lane, but its per-lane products may round apart.
-  EXPECT_EQ(plan_of("sweep:\n  parameters:\n    actors.RUS.decision.weights.war_gain: [1, 2]\n", 2).points_per_block(),
+  EXPECT_EQ(plan_of("sweep:\n  parameters:\n    actors.RUS.decision.weights.cost: [1, 2]\n", 2).points_per_block(),
             1);
   // Mixed with per-lane axes: points share when they agree on the others.
   const SweepPlan mixed = plan_of(kMixedSweep, 2);

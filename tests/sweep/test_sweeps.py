@@ -439,7 +439,7 @@ SHARED_AXES = {"actors.RUS.decision.rationality": [0.5, 2.0, 6.0], "escalation.t
 
 # Axes read once per block (patience) or per lane but not bit for bit (a decision weight), crossed with
 # per-lane ones: points share a block only with points that agree on the first two.
-MIXED_AXES = {"actors.RUS.decision.patience_days": [10, 60], "actors.RUS.decision.weights.war_gain": [1.0, 3.0],
+MIXED_AXES = {"actors.RUS.decision.patience_days": [10, 60], "actors.RUS.decision.weights.cost": [1.0, 3.0],
               "escalation.tension.decay": [0.01, 0.08], "actors.RUS.decision.rationality": [0.5, 1.0, 2.0, 4.0, 8.0],
               "actors.UKR.forces.deployed": [120000, 240000, 180000]}
 
