@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include "brink/cli/cli.hpp"
@@ -45,7 +46,17 @@ bool fill_closed_standard_descriptors() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool stdout_closed = ::fcntl(STDOUT_FILENO, F_GETFD) == -1 && errno == EBADF;
   if (!fill_closed_standard_descriptors()) return brink::kExitFailure;
+  if (stdout_closed) {
+    // What the command prints has nowhere to go: exit 0 would say it arrived
+    // (a table, a parameter list, "ok"), as below for a write that fails.
+    std::ostringstream lost;
+    const int code = brink::run_cli(argc, argv, lost, std::cerr);
+    if (lost.str().empty()) return code;
+    std::cerr << "brink: could not write to standard output (" << std::strerror(EBADF) << ")\n";
+    return code == brink::kExitOk ? brink::kExitFailure : code;
+  }
   const int code = brink::run_cli(argc, argv, std::cout, std::cerr);
   // A full disk, or a closed descriptor, behind standard output loses what the
   // command printed (a table, a parameter list, "ok"); exit 0 would say it arrived.

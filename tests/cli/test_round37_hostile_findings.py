@@ -61,19 +61,22 @@ def test_run_with_stdin_and_stderr_closed_publishes_its_result(brink, tmp_path):
         assert f.attrs["engine"] == b"brink" or f.attrs["engine"] == "brink"
 
 
-def test_run_with_stdout_closed_exits_0(brink, tmp_path):
-    """F1/L9: with stdout closed the .lock took fd 1 and the header overwrote its note; the
-    published run then exited 1 ("could not write to standard output")."""
-    proc = brink_with(brink, "run", "-n", 200, "-t", 1, "-o", "a.h5", cwd=tmp_path,
-                      shell_redirects=">&- 2>/dev/null")
-    assert proc.returncode == 0
-    assert (tmp_path / "a.h5").is_file() and not (tmp_path / "a.h5.lock").exists()
+def test_run_with_stdout_closed_publishes_and_exits_as_its_output_says(brink, tmp_path):
+    """F1: with stdout closed the .lock took fd 1 and the header overwrote its note. The run now
+    publishes its file and leaves no lock; its exit code still says whether what it printed (the
+    table) arrived (tests/cli/test_outputs_review.py): 1 when it printed, 0 with -q."""
+    for quiet, code in (([], 1), (["-q"], 0)):
+        out = tmp_path / f"a{len(quiet)}.h5"
+        proc = brink_with(brink, "run", "-n", 200, "-t", 1, "-o", out.name, *quiet, cwd=tmp_path,
+                          shell_redirects=">&- 2>/dev/null")
+        assert proc.returncode == code
+        assert out.is_file() and not out.with_name(out.name + ".lock").exists()
 
 
 def test_interrupted_run_with_stderr_closed_keeps_a_resumable_partial(brink, tmp_path):
     """F1: an interrupted run with fds 0 and 2 closed destroyed its .partial of finished blocks."""
     partial = tmp_path / "r.h5.partial"
-    child = subprocess.Popen(["bash", "-c", 'exec "$0" "$@" <&- 2>&- >/dev/null', str(brink), "run", "-n", "300000",
+    child = subprocess.Popen(["bash", "-c", 'exec "$0" "$@" <&- 2>&- >/dev/null', str(brink), "run", "-n", "3000000",
                               "-t", "1", "-o", "r.h5"], cwd=tmp_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (partial.exists() and partial.stat().st_size > 2_000_000):
@@ -211,7 +214,7 @@ def test_merge_raises_a_low_soft_open_file_limit(brink, ten_shards):
 
 def interrupted_partial(brink, folder, name):
     partial = folder / f"{name}.partial"
-    child = subprocess.Popen([brink, "run", "-n", "300000", "-t", "1", "-q", "-o", name], cwd=folder,
+    child = subprocess.Popen([brink, "run", "-n", "3000000", "-t", "1", "-q", "-o", name], cwd=folder,
                              stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (partial.exists() and partial.stat().st_size > 2_000_000):
@@ -228,7 +231,7 @@ def test_resume_short_of_descriptors_keeps_the_partial(brink, tmp_path):
     --overwrite, which throws its blocks away."""
     partial = interrupted_partial(brink, tmp_path, "r.h5")
     size = partial.stat().st_size
-    proc = brink_with(brink, "run", "-n", 300000, "-t", 1, "-q", "-o", "r.h5", "--resume", cwd=tmp_path,
+    proc = brink_with(brink, "run", "-n", 3000000, "-t", 1, "-q", "-o", "r.h5", "--resume", cwd=tmp_path,
                       limits=((resource.RLIMIT_NOFILE, 5, 5),))
     assert proc.returncode == 1, proc.stderr
     assert "damaged" not in proc.stderr and "--overwrite" not in proc.stderr, proc.stderr

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -36,18 +37,21 @@ using MergeProgress = std::function<void(std::int64_t, std::int64_t)>;
 
 // A line at each tenth of the points merged and at least every 10 s, as
 // `brink run`'s lines (a merge of many gigabytes takes minutes), and one
-// when every point is merged.
+// when every point is merged, all after the merge's first second.
 MergeProgress merge_progress(std::ostream& err) {
   const auto start = std::chrono::steady_clock::now();
+  // Tests shorten the first second (as calibrate's heartbeat interval) to see a small merge's lines.
+  const char* hook = std::getenv("BRINK_TEST_PROGRESS_EVERY_MS");
+  const std::chrono::milliseconds silent(hook ? std::atoll(hook) : 1000);
   auto last = std::make_shared<std::pair<int, std::chrono::steady_clock::time_point>>(-1, start);
-  return [&err, start, last](std::int64_t done, std::int64_t total) {
+  return [&err, start, last, silent](std::int64_t done, std::int64_t total) {
     const auto now = std::chrono::steady_clock::now();
     const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
     const int tenth = static_cast<int>(fraction * 10.0);
-    // Nothing in the first second (a small merge's refusal stays one sentence), then the tenths.
-    if (done < total && (now - start < std::chrono::seconds(1) ||
-                         (tenth <= last->first && now - last->second < std::chrono::seconds(10))))
-      return;
+    // Nothing in the first second (a small merge's refusal stays one sentence, a small merge says
+    // nothing), then the tenths and the end.
+    if (now - start < silent) return;
+    if (done < total && tenth <= last->first && now - last->second < std::chrono::seconds(10)) return;
     *last = {tenth, now};
     const double elapsed = std::chrono::duration<double>(now - start).count();
     err << fmt::format("brink merge: progress: {:5.1f}% of points, {} of {} merged, elapsed {:.0f} s, ETA {:.0f} s\n",

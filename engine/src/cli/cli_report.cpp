@@ -76,7 +76,8 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options(
       "brink params [SCENARIO]\n\nLists every settable path of a scenario (default: the flagship) with its "
       "current value, unit and valid range; the paths that --set accepts, and those marked 'sweep' can be "
-      "swept.\n\noptions");
+      "swept ('unreached': an actor's weight that every one of its types sets itself, which reaches no "
+      "replication).\n\noptions");
   options.add_options()("help,h", "show this help");
   po::variables_map vm;
   std::vector<std::string> operands;
@@ -97,7 +98,9 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
                                                 : fmt::format("[{}, {}]{}", p.min, p.max, p.integer ? " integer" : "");
     out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width,
                        field_text(*ref.spec, ref.get(loaded.scenario)), p.unit.empty() ? "-" : p.unit, range,
-                       ref.spec->sweepable && (p.numeric || !p.choices.empty()) ? "sweep" : "set");
+                       !unreached_reason(loaded.scenario, ref).empty()            ? "unreached"
+                       : ref.spec->sweepable && (p.numeric || !p.choices.empty()) ? "sweep"
+                                                                                  : "set");
   }
   out << fmt::format("{} settable paths in '{}'\n", registry.size(), loaded.scenario.name);
   return kExitOk;
