@@ -99,8 +99,7 @@ TEST(SharedBlocksTest, OnlyPlansWhoseLanesKeepTheirBitsShare) {
   // finish, which orders its record sums differently.
   EXPECT_EQ(plan_of(kSharedSweep, kLaneGroup + 1).points_per_block(), 1);
   // A decision weight is per lane, but its per-lane products may round apart.
-  EXPECT_EQ(plan_of("sweep:\n  parameters:\n    actors.RUS.decision.weights.cost: [1, 2]\n", 2).points_per_block(),
-            1);
+  EXPECT_EQ(plan_of("sweep:\n  parameters:\n    actors.RUS.decision.weights.cost: [1, 2]\n", 2).points_per_block(), 1);
   // Mixed with per-lane axes: points share when they agree on the others.
   const SweepPlan mixed = plan_of(kMixedSweep, 2);
   EXPECT_EQ(mixed.points_per_block(), 128);
