@@ -43,29 +43,28 @@ bool fill_closed_standard_descriptors() {
   return true;
 }
 
+// What the command printed was lost (a full disk, a closed descriptor): exit 0
+// would say a table, a parameter list or "ok" arrived. `why` is an errno, or 0.
+int output_lost(int code, int why) {
+  std::cerr << "brink: could not write to standard output"
+            << (why != 0 ? std::string(" (") + std::strerror(why) + ")" : "") << "\n";
+  return code == brink::kExitOk ? brink::kExitFailure : code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool stdout_closed = ::fcntl(STDOUT_FILENO, F_GETFD) == -1 && errno == EBADF;
   if (!fill_closed_standard_descriptors()) return brink::kExitFailure;
-  if (stdout_closed) {
-    // What the command prints has nowhere to go: exit 0 would say it arrived
-    // (a table, a parameter list, "ok"), as below for a write that fails.
+  if (stdout_closed) {  // now /dev/null: what the command prints goes nowhere
     std::ostringstream lost;
     const int code = brink::run_cli(argc, argv, lost, std::cerr);
-    if (lost.str().empty()) return code;
-    std::cerr << "brink: could not write to standard output (" << std::strerror(EBADF) << ")\n";
-    return code == brink::kExitOk ? brink::kExitFailure : code;
+    return lost.str().empty() ? code : output_lost(code, EBADF);
   }
   const int code = brink::run_cli(argc, argv, std::cout, std::cerr);
-  // A full disk, or a closed descriptor, behind standard output loses what the
-  // command printed (a table, a parameter list, "ok"); exit 0 would say it arrived.
   errno = 0;
   std::cout.flush();
   const bool flushed = std::fflush(stdout) == 0;
   if ((std::cout.good() && flushed && !std::ferror(stdout)) || reader_left(STDOUT_FILENO)) return code;
-  const int why = errno;
-  std::cerr << "brink: could not write to standard output"
-            << (why != 0 ? std::string(" (") + std::strerror(why) + ")" : "") << "\n";
-  return code == brink::kExitOk ? brink::kExitFailure : code;
+  return output_lost(code, errno);
 }
