@@ -27,14 +27,31 @@ def test_a_weight_every_type_gives_itself_is_refused_as_an_axis_or_set(run, flag
         assert f["outcome_code"].shape[0] == 2
 
 
-def test_a_calibrated_weight_that_reaches_no_replication_is_warned_of(run, tmp_path):
-    """The shipped back-test calibrates such a weight (left as it is: its documented figures were
-    measured so): the calibration says its posterior can only be its prior."""
-    proc = run("calibrate", "backtest-2022", "--particles", 20, "--generations", 1, "--replications", 1, "-q",
-               "-t", 1, "-o", tmp_path / "bt.h5")
+def test_a_calibrated_weight_that_reaches_no_replication_is_warned_of(run, source_dir, tmp_path):
+    """The back-test calibrated such a weight until round 38 (both Russian types set their own
+    war_gain): the calibration says its posterior can only be its prior."""
+    shipped = (source_dir / "scenarios" / "backtest-2022.yaml").read_text(encoding="utf-8")
+    reached = "    actors.RUS.types.resolved.weights.war_gain: {prior: uniform, min: 0.5, max: 4}"
+    assert reached in shipped
+    dead = tmp_path / "dead.yaml"
+    dead.write_text(shipped.replace(reached, reached.replace("types.resolved", "decision")), encoding="utf-8")
+    proc = run("calibrate", dead, "--particles", 20, "--generations", 1, "--replications", 1, "-q",
+               "-t", 1, "-o", tmp_path / "dead.h5")
     assert proc.returncode == 0, proc.stderr
     assert ("calibrated parameter 'actors.RUS.decision.weights.war_gain' reaches no replication" in proc.stderr
             and "its posterior can only be its prior" in proc.stderr), proc.stderr
+
+
+def test_the_shipped_back_test_calibrates_only_parameters_that_reach_a_replication(run, tmp_path):
+    """Round 37 found the back-test calibrating the actor's war-gain weight, which no replication
+    reads; it now calibrates the resolved type's, and the calibration warns of nothing unreached."""
+    proc = run("calibrate", "backtest-2022", "--particles", 20, "--generations", 1, "--replications", 1,
+               "-q", "-t", 1, "-o", tmp_path / "bt.h5")
+    assert proc.returncode == 0, proc.stderr
+    assert "reaches no replication" not in proc.stderr, proc.stderr
+    with h5py.File(tmp_path / "bt.h5") as f:
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["parameter"][()]]
+    assert "actors.RUS.types.resolved.weights.war_gain" in names, names
 
 
 def test_a_misspelled_required_key_is_reported_missing_not_malformed(run, flagship_path, tmp_path):

@@ -69,9 +69,9 @@ def test_numpy_flagship_agrees_with_brink(brink, tmp_path, name, dtype):
 def test_numpy_flagship_follows_a_draw_per_replication(brink, tmp_path):
     """A posterior run (brink run --posterior) gives every replication its own parameter set; the
     NumPy flagship, given the same per-replication values from brink's file, must agree on every
-    outcome and event. Some replications drawing a high war-gain weight and others a low one give
-    other outcome probabilities than every replication at the mean, so this checks that each lane
-    used its own values."""
+    outcome and event. Some replications drawing a high war-gain weight for Russia's resolved type and
+    others a low one give other outcome probabilities than every replication at the mean, so this
+    checks that each lane used its own values."""
     scenario = ROOT / "scenarios" / "backtest-2022.yaml"
     calibration = tmp_path / "cal.h5"
     subprocess.run([brink, "calibrate", str(scenario), "--particles", "40", "--replications", "8",
