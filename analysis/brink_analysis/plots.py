@@ -608,7 +608,10 @@ def plot_beliefs(
     b = belief_by_true_type(ds, actor, type, point)
     names = type_names(ds, actor)
     t = _type_index(names, actor, type)
-    prior = float(ds["type_prior"].sel(actor=actor).isel(type=t))
+    prior = ds["type_prior"].sel(actor=actor)
+    if "point" in prior.dims:  # per point since 0.2 (a sweep may vary a prior); a file written before had none
+        prior = prior.isel(point=point_position(ds, point))
+    prior = float(prior.isel(type=t))
     day = b["day"].values
     ax = _axes(ax)
     for k, name in enumerate(names):

@@ -101,6 +101,34 @@ TEST(FieldTableTest, SettingAFieldThroughItsPathChangesTheMember) {
   EXPECT_EQ(registry.find("actors.A.nonsense"), nullptr);
 }
 
+// Round 38: a type's prior varied from outside the file (--set, a sweep, a
+// calibration) was refused unless every prior moved with it; now the others
+// keep their proportions and share what is left, so the sum stays 1.
+TEST(FieldTableTest, VaryingATypePriorRescalesTheActorsOtherPriors) {
+  Scenario s = one_of_everything();
+  s.actors[0].types = {{.name = "a", .prior = 0.2}, {.name = "b", .prior = 0.3}, {.name = "c", .prior = 0.5}};
+  s.actors[1].types = {{.name = "x", .prior = 1.0}, {.name = "y", .prior = 0.0}, {.name = "z", .prior = 0.0}};
+  const FieldRegistry registry(s);
+  registry.find("actors.A.types.b.prior")->set(s, 0.6);
+  EXPECT_EQ(s.actors[0].types[1].prior, 0.6);
+  EXPECT_NEAR(s.actors[0].types[0].prior, 0.4 * 0.2 / 0.7, 1e-15);
+  EXPECT_NEAR(s.actors[0].types[2].prior, 0.4 * 0.5 / 0.7, 1e-15);
+  registry.find("actors.B.types.x.prior")->set(s, 0.4);  // the others had 0: they share the rest evenly
+  EXPECT_DOUBLE_EQ(s.actors[1].types[1].prior, 0.3);
+  EXPECT_DOUBLE_EQ(s.actors[1].types[2].prior, 0.3);
+  for (const Actor& a : s.actors) {
+    double total = 0.0;
+    for (const ResolveType& t : a.types) total += t.prior;
+    EXPECT_NEAR(total, 1.0, 1e-15);
+  }
+  // Two priors of one actor cannot both be varied: the second would move the first.
+  const std::vector<std::string> two = {"actors.A.types.a.prior", "actors.B.types.x.prior", "actors.A.types.c.prior"};
+  const std::string problem = varied_together_problem(s, two);
+  EXPECT_NE(problem.find("'actors.A.types.a.prior' and 'actors.A.types.c.prior'"), std::string::npos) << problem;
+  EXPECT_EQ(varied_together_problem(s, std::vector<std::string>{"actors.A.types.a.prior", "actors.B.types.x.prior"}),
+            "");
+}
+
 TEST(BuilderTest, BuildsWhatTheParserReadsFromTheSameDuel) {
   const LoadedScenario parsed = load_scenario({"duel", duel_yaml("deployed: 1000, ready: 10", "deployed: 2000")});
   const Scenario built = ScenarioBuilder()

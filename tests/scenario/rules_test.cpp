@@ -300,12 +300,17 @@ TEST(SweepRangeTest, TwoAxesOfOneRuleAreCheckedAtEveryCorner) {
 TEST(SweepRangeTest, PriorsAndEventDaysAreCheckedOverTheirRange) {
   ScenarioBuilder b = duel();
   b.type("A", {.name = "hawk", .prior = 0.5}).type("A", {.name = "dove", .prior = 0.5});
+  b.type("B", {.name = "only", .prior = 1.0});
   b.event({.day = 10, .actor = 0, .troops = 5});
   Scenario s = b.build();
   s.sweep.design = SweepDesign::kRandom;
   s.sweep.samples = 4;
-  s.sweep.axes.push_back({.path = "actors.A.types.hawk.prior", .values = {}, .min = 0.4, .max = 0.6});
-  EXPECT_TRUE(mentions(sweep_range_problems(s), "sweep.parameters.actors.A.types.hawk.prior", "sum to"));
+  // A swept prior moves the actor's other priors with it (FieldSpec::vary), so
+  // a two-type actor's priors sum to 1 over the whole range; a lone type's cannot.
+  s.sweep.axes.push_back({.path = "actors.A.types.hawk.prior", .values = {}, .min = 0.0, .max = 1.0});
+  EXPECT_TRUE(sweep_range_problems(s).empty());
+  s.sweep.axes[0] = {.path = "actors.B.types.only.prior", .values = {}, .min = 0.4, .max = 1.0};
+  EXPECT_TRUE(mentions(sweep_range_problems(s), "sweep.parameters.actors.B.types.only.prior", "sum to"));
   s.sweep.axes[0] = {.path = "events.0.day", .values = {}, .min = 0, .max = 100};
   EXPECT_TRUE(mentions(sweep_range_problems(s), "sweep.parameters.events.0.day", "never fires"));
   s.sweep.axes[0].max = 99.9;

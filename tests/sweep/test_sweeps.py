@@ -905,7 +905,7 @@ def test_summaries_agree_with_the_replications(which, fixed_run, adaptive_runs):
 
         # Mean beliefs: the priors at step 0, the mean of final_belief at the end
         # (final_belief is float32).
-        np.testing.assert_allclose(data["mean_belief"][p, 0], data["type_prior"], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(data["mean_belief"][p, 0], data["type_prior"][p], rtol=1e-12, atol=0)
         np.testing.assert_allclose(data["mean_belief"][p, -1], data["final_belief"][p, :n].astype(float).mean(axis=0),
                                    rtol=0, atol=1e-6)
 

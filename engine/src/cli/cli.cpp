@@ -224,6 +224,20 @@ std::string precision_warning(const PrecisionShortfall& shortfall, const SweepPl
       points == 1 ? std::string() : fmt::format(" (point {})", shortfall.widest_point), file);
 }
 
+// The warning for screening (Saltelli or Morris) under independent random
+// numbers, or "": each point's Monte Carlo noise then reads as an effect of
+// the parameters, and more --samples do not remove it (docs/sweeps.md,
+// "Monte Carlo noise").
+std::string screening_noise_warning(const SweepPlan& plan) {
+  if ((!plan.sensitivity && !plan.morris) || plan.run().common_random) return {};
+  return fmt::format(
+      "warning: {} under independent random numbers take each point's Monte Carlo noise for an effect of the "
+      "parameters, so a parameter with no effect gets {}, however many --samples; add --set "
+      "run.random_numbers=common (docs/sweeps.md, \"Monte Carlo noise\")",
+      plan.sensitivity ? "Sobol' indices" : "Morris elementary effects",
+      plan.sensitivity ? "a total index near noise / (variance + noise)" : "a mu* above 0");
+}
+
 void replay_partial(const SweepPlan& plan, Hdf5Writer& writer, Recorder& recorder, BlockScheduler& scheduler,
                     CountingSink& counting) {
   std::vector<std::uint8_t> done = writer.finished_blocks();
@@ -432,6 +446,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   if (const std::string cut = offer_rounds_cut_note(model.scenario()); !quiet && !cut.empty())
     err << "brink run: note: " << cut << "\n";
   if (!space_warning.empty()) err << "brink run: " << space_warning << "\n";
+  // Printed even with --quiet, like every warning: the indices are biased, not just noisy.
+  if (const std::string warning = screening_noise_warning(plan); !warning.empty())
+    err << "brink run: " << warning << "\n";
   if (!quiet) out << run_header(loaded.scenario, source.label, plan) << std::flush;
   // Test hooks: dies like kill -9, or fails as a run can for reasons of its
   // own (an I/O error, memory), once this many blocks are recorded.

@@ -160,6 +160,14 @@ void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& s
 // Every cross-field rule at every corner of the priors' supports, as for a
 // sweep's declared ranges (sweep_range.cpp), reported at the prior's line.
 void check_prior_corners(const LoadedScenario& loaded) {
+  std::vector<std::string> varied;
+  for (const Override& o : loaded.overrides) varied.push_back(o.path);
+  for (const PriorSpec& p : loaded.scenario.calibrate.priors) {
+    varied.push_back(p.path);
+    if (std::string problem = varied_together_problem(loaded.scenario, varied); !problem.empty())
+      throw ScenarioError({loaded.source.at("calibrate.parameters." + p.path,
+                                            fmt::format("calibrated parameter '{}': {}", p.path, problem))});
+  }
   Scenario box = loaded.scenario;
   box.sweep = {};
   box.sweep.design = SweepDesign::kRandom;
@@ -524,7 +532,7 @@ fs::path posterior_scenario_path(const fs::path& target) {
 // The scenario with the posterior means set, written to its .partial (the
 // caller publishes it). Returns the posterior scenario's path; *written is the
 // identity of the .partial written.
-fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source,
+fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& source, const Scenario& calibrated,
                                   const std::vector<Override>& settings, const CalibrationRecord& record,
                                   FileIdentity* written) {
   const std::vector<double> mean = posterior_means(record.generations.back(), record.parameters.size());
@@ -539,6 +547,19 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
   for (std::size_t a = 0; a < mean.size(); ++a) {
     paths.push_back(record.parameters[a]);
     values.push_back(fmt::format("{:.17g}", mean[a]));
+  }
+  // Fields a calibrated value moves with it (FieldSpec::vary: the actor's
+  // other type priors) are written too, or the file's would break its rules.
+  const FieldRegistry registry(calibrated);
+  Scenario at_means = calibrated;
+  for (std::size_t a = 0; a < mean.size(); ++a) registry.find(record.parameters[a])->set(at_means, mean[a]);
+  for (std::size_t f = 0; f < registry.size(); ++f) {
+    const FieldRef& ref = registry.ref(f);
+    const std::string& path = registry.parameters()[f].path;
+    if (ref.get(at_means) != ref.get(calibrated) && std::find(paths.begin(), paths.end(), path) == paths.end()) {
+      paths.push_back(path);
+      values.push_back(fmt::format("{:.17g}", ref.get(at_means)));
+    }
   }
   *written =
       write_text_file(posterior.string() + ".partial", header + scenario_with_values(source.text, paths, values));
@@ -806,7 +827,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   // same rule: never over a file that appeared meanwhile. It names OUT as its
   // particles' file, so it goes nowhere if OUT could not be published.
   FileIdentity posterior_written;
-  const fs::path posterior = write_posterior_scenario(target, source, settings, record, &posterior_written);
+  const fs::path posterior = write_posterior_scenario(target, source, loaded.scenario, settings, record, &posterior_written);
   const fs::path posterior_partial = posterior.string() + ".partial";
   try {
     lock->vouch_for(partial);

@@ -41,12 +41,18 @@ void set_bounds(auto& intervals, const std::vector<double>& v, bool lower) {
 }
 
 // Each actor's types' `field`, padded with 0 to the type slots.
+// Per point: a sweep or a posterior's draws may vary a type's prior (which
+// moves the actor's other priors) or its resolve.
 Values per_type(const SweepPlan& p, double ResolveType::*field) {
-  const Scenario& sc = p.model(0).scenario();
-  const std::size_t slots = static_cast<std::size_t>(sc.type_slots());
-  std::vector<double> values(sc.actors.size() * slots, 0.0);
-  for (std::size_t i = 0; i < sc.actors.size(); ++i)
-    for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k) values[i * slots + k] = sc.actors[i].types[k].*field;
+  const std::size_t actors = p.model(0).scenario().actors.size();
+  const auto slots = static_cast<std::size_t>(p.model(0).scenario().type_slots());
+  std::vector<double> values(static_cast<std::size_t>(p.point_count()) * actors * slots, 0.0);
+  for (std::int64_t point = 0; point < p.point_count(); ++point) {
+    const Scenario& sc = p.model(point).scenario();
+    double* at = values.data() + static_cast<std::size_t>(point) * actors * slots;
+    for (std::size_t i = 0; i < actors; ++i)
+      for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k) at[i * slots + k] = sc.actors[i].types[k].*field;
+  }
   return values;
 }
 
@@ -147,18 +153,18 @@ void add_constants(std::vector<VariableSpec>& t) {
                  return names;
                }});
   t.push_back({.name = "type_prior",
-               .dims = {D::kActor, D::kType},
+               .dims = {D::kPoint, D::kActor, D::kType},
                .units = "1",
-               .long_name = "prior probability of each type",
+               .long_name = "prior probability of each type at each point",
                .storage = Storage::kChunked,
-               .chunk = kWhole,
+               .chunk = {4096, 0, 0},
                .constant = [](const SweepPlan& p) { return per_type(p, &ResolveType::prior); }});
   t.push_back({.name = "type_resolve",
-               .dims = {D::kActor, D::kType},
+               .dims = {D::kPoint, D::kActor, D::kType},
                .units = "1",
-               .long_name = "resolve of each type",
+               .long_name = "resolve of each type at each point",
                .storage = Storage::kChunked,
-               .chunk = kWhole,
+               .chunk = {4096, 0, 0},
                .constant = [](const SweepPlan& p) { return per_type(p, &ResolveType::resolve); }});
   // "day", not "days": CF time units would make xarray decode this as a timedelta.
   t.push_back({.name = var::kDay,

@@ -47,6 +47,11 @@ struct FieldSpec {
   std::span<const std::string_view> choices{};  // kChoice: the names, in index order
   double (*get)(const Scenario&, FieldIndex) = nullptr;
   void (*set)(Scenario&, FieldIndex, double) = nullptr;
+  // How a value given from outside the file (--set, a sweep axis, a
+  // calibrated parameter, a posterior draw) takes effect, where that differs
+  // from reading it from the file: a type's prior rescales the actor's other
+  // priors so that they keep summing to 1. Null: as set.
+  void (*vary)(Scenario&, FieldIndex, double) = nullptr;
   // Whether the field exists for this element (e.g. `amount` only for troop actions); null: always.
   bool (*applies)(const Scenario&, FieldIndex) = nullptr;
   // The kernel reads the field per lane, so points that differ only in such
@@ -99,7 +104,8 @@ struct FieldRef {
   const FieldSpec* spec = nullptr;
   FieldIndex index{-1, -1, -1};
   double get(const Scenario& s) const { return spec->get(s, index); }
-  void set(Scenario& s, double value) const { spec->set(s, index, value); }
+  // A value from outside the file (FieldSpec::vary); the parser sets the file's values with FieldSpec::set.
+  void set(Scenario& s, double value) const { (spec->vary ? spec->vary : spec->set)(s, index, value); }
 };
 
 // The settable paths of one scenario, in file order; a path resolves once, in
@@ -200,6 +206,10 @@ std::vector<Problem> observation_day_problems(const Scenario& scenario);
 // itself (a type keeps its own weights). Refused as a --set, a sweep axis or
 // a calibrated parameter: its points or posterior would only look alike.
 std::string unreached_reason(const Scenario& scenario, const FieldRef& ref);
+// Why these paths cannot all be varied at once ("" if they can): two priors
+// of one actor's types, each of which rescales the other (FieldSpec::vary).
+// Refused for --set, sweep axes and calibrated parameters taken together.
+std::string varied_together_problem(const Scenario& scenario, std::span<const std::string> paths);
 // A note for `brink run` when the horizon cuts the offer rounds (some made,
 // the last not): the last rejection's war never starts, and a lane still
 // rejecting at the end is a standoff (docs/model.md, "Screening"). Not a
