@@ -93,3 +93,55 @@ def test_screening_under_independent_random_numbers_is_warned_of(run, tmp_path):
                 assert not warned, proc.stderr
             else:
                 assert len(warned) == 1 and named in warned[0] and "run.random_numbers=common" in warned[0], proc.stderr
+
+
+def test_a_partial_or_shard_of_another_build_is_not_continued_or_merged(run, brink, tmp_path):
+    """engine_version (0.2.0) is the same for every build, so --resume and merge took files of a build
+    whose model differs. Files now record engine_fingerprint, and both compare it with their own."""
+    import os
+    import subprocess
+
+    other = {**os.environ, "BRINK_TEST_ENGINE_FINGERPRINT": "another-build"}
+    out = tmp_path / "r.h5"
+    args = [str(brink), "run", "jan-2022-standoff", "-n", "3000", "-q", "-t", "1", "-o", str(out)]
+    killed = subprocess.run(args, env={**other, "BRINK_TEST_KILL_AFTER_BLOCKS": "3"}, capture_output=True, timeout=60)
+    assert killed.returncode != 0 and (tmp_path / "r.h5.partial").exists()
+    with h5py.File(tmp_path / "r.h5.partial", "r", swmr=True) as f:
+        assert f.attrs["engine_fingerprint"] in (b"another-build", "another-build")
+    proc = run(*args[1:], "--resume")
+    assert proc.returncode == 2 and "the brink build" in proc.stderr, proc.stderr
+    assert not out.exists()
+    # The same partial resumed by the build that wrote it finishes.
+    assert subprocess.run([*args, "--resume"], env=other, capture_output=True, timeout=60).returncode == 0
+    # Shards: one of another build is refused, naming it; those of one build merge.
+    shards = []
+    for i in range(2):
+        shards.append(tmp_path / f"s{i}.h5")
+        shard = [str(brink), "run", "jan-2022-standoff", "-n", "200", "-q", "-t", "1", "--sweep",
+                 "actors.RUS.decision.patience_days=10,20,30", "--shard", f"{i}/2", "-o", str(shards[-1])]
+        assert subprocess.run(shard, env=other if i == 1 else os.environ, capture_output=True,
+                              timeout=60).returncode == 0
+    proc = run("merge", tmp_path / "m.h5", *shards)
+    assert proc.returncode == 2 and "the brink build" in proc.stderr, proc.stderr
+    assert not (tmp_path / "m.h5").exists()
+    with h5py.File(shards[0]) as f:
+        fingerprint = f.attrs["engine_fingerprint"]
+    fingerprint = fingerprint.decode() if isinstance(fingerprint, bytes) else str(fingerprint)
+    version = run("--version").stdout
+    assert fingerprint and f"engine sources {fingerprint}" in version, (fingerprint, version)
+
+
+def test_a_calibration_of_another_build_is_not_resumed(run, brink, tmp_path):
+    import os
+    import subprocess
+
+    out = tmp_path / "c.h5"
+    args = [str(brink), "calibrate", "backtest-2022", "--particles", "16", "--replications", "2", "-q", "-t", "1",
+            "-o", str(out)]
+    other = {**os.environ, "BRINK_TEST_ENGINE_FINGERPRINT": "another-build"}
+    assert subprocess.run([*args, "--generations", "1"], env=other, capture_output=True, timeout=60).returncode == 0
+    os.replace(out, tmp_path / "c.h5.partial")  # a finished generation 0, as an interrupted run leaves it
+    os.remove(tmp_path / "c.posterior.yaml")
+    proc = run(*args[1:], "--generations", 2, "--resume")
+    assert proc.returncode == 2 and "another brink build" in proc.stderr, proc.stderr
+    assert not out.exists()

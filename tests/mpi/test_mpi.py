@@ -692,3 +692,39 @@ def test_interrupted_calibration_under_mpi_is_reported_once_by_rank_0(mpirun, tm
     assert re.fullmatch(r"brink calibrate: interrupted; " + re.escape(str(partial))
                         + r" keeps \d+ complete generations?, continue with --resume", lines[0]), lines[0]
     assert partial.exists() and not out.exists()
+
+
+# --------------------------------------------------------------------------
+# Round 38: ranks of another brink build are refused
+# --------------------------------------------------------------------------
+
+
+def mixed_builds_cmd(mpirun, *args):
+    """Rank 0 this build, ranks 1 and 2 standing for another build of the same version
+    (BRINK_TEST_ENGINE_FINGERPRINT: the engine_fingerprint they report)."""
+    args = [str(a) for a in args]
+    return [mpirun, "-np", "1", BRINK, *args, ":", "-np", "2", "-x", "BRINK_TEST_ENGINE_FINGERPRINT=another-build",
+            BRINK, *args]
+
+
+@pytest.mark.parametrize("command", ["run", "calibrate"])
+def test_ranks_of_another_build_are_refused(mpirun, tmp_path, command):
+    """An outside review ran rank 0 on one build and the other ranks on a build with one change in the
+    model: both say brink 0.2.0, and the run and the calibration wrote complete files that matched
+    neither build. Ranks now compare the engine fingerprint: refused, one sentence, no file."""
+    out = tmp_path / "mixed.h5"
+    if command == "run":
+        args = ["run", "jan-2022-standoff", "-n", 600, "-q", "-t", 1, "-o", out]
+    else:
+        args = ["calibrate", "backtest-2022", "--particles", 16, "--generations", 1, "--replications", 2, "-q",
+                "-t", 1, "-o", out]
+    proc = subprocess.run(mixed_builds_cmd(mpirun, *args), capture_output=True, text=True, env=env(),
+                          timeout=TIMEOUT_S)
+    assert proc.returncode != 0, proc.stderr
+    assert "another brink build" in proc.stderr and "every rank" in proc.stderr, proc.stderr
+    assert not out.exists()
+    if command == "run":  # the job is refused before a block is simulated
+        partial = tmp_path / "mixed.h5.partial"
+        if partial.exists():
+            with h5py.File(partial) as f:
+                assert not f["block_done"][()].any()

@@ -171,6 +171,7 @@ void write_calibration(const std::string& path, const CalibrationRecord& r) {
   text("title", "brink calibration (ABC-SMC)");
   text("brink_file_kind", kKind);
   text("engine_version", r.engine_version);
+  text("engine_fingerprint", r.engine_fingerprint);
   text("target_isa", r.target_isa);
   text("scenario_label", r.scenario_label);
   text("scenario", r.scenario_text);
@@ -396,6 +397,7 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.settings = root_text(f, "settings");
   r.command_line = root_text(f, "command_line");
   r.engine_version = root_text(f, "engine_version");
+  r.engine_fingerprint = root_text(f, "engine_fingerprint");
   r.target_isa = root_text(f, "target_isa");
   r.seed = seed_attribute(f, path);
   // Files from before it was kept plan the generations they hold.

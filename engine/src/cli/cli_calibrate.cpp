@@ -264,6 +264,7 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
   record.scenario_text = source.text;
   record.seed = loaded.scenario.run.seed;
   record.engine_version = std::string(engine_version());
+  record.engine_fingerprint = engine_fingerprint();
   record.target_isa = kernel().isa;  // chosen before any file is written (choose_kernel)
   // What must match for --resume: --generations may grow.
   for (const auto& s : settings) record.settings += s.path + "=" + s.value + "\n";
@@ -356,6 +357,12 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
   if (vm.count("resume") && fs::exists(partial)) {
     CalibrationRecord previous =
         read_calibration_input(partial.string(), "; discard it with --overwrite and start over");
+    if (previous.engine_fingerprint != record.engine_fingerprint)
+      throw po::error(fmt::format(
+          "{} was written by another brink build (engine sources {}, this one's {}; brink --version shows them), "
+          "whose model may differ; resume it with that build, or discard it with --overwrite",
+          partial.string(), previous.engine_fingerprint.empty() ? "not recorded" : previous.engine_fingerprint,
+          record.engine_fingerprint));
     const Scenario base = load_scenario(ScenarioSource{record.scenario_label, record.scenario_text}).scenario;
     if (previous.scenario_text != record.scenario_text ||
         settings_as_run(previous.settings, base) != settings_as_run(record.settings, base))
@@ -473,14 +480,18 @@ struct Setup {
 // generations resumed from the partial file. Ranks that read different ones
 // would simulate different candidates and sum them.
 std::string setup_digest(const CalibrationRecord& r) {
-  std::string text = r.scenario_text + '\0' + r.settings + '\0' + std::to_string(r.planned_generations) + '\0' +
+  std::string text = r.engine_fingerprint + '\0' + r.target_isa + '\0' + r.scenario_text + '\0' + r.settings + '\0' + std::to_string(r.planned_generations) + '\0' +
                      std::to_string(r.seed) + '\0' + std::to_string(r.generations.size());
   std::uint64_t hash = fnv1a(text.data(), text.size());
   for (const Population& p : r.generations)
     for (const std::vector<double>* v : {&p.theta, &p.weight, &p.distance})
       hash = fnv1a(v->data(), v->size() * sizeof(double), hash);
-  return fmt::format("{:016x}", hash);
+  // The build and path first, readable: a rank that differs there is named for it.
+  return fmt::format("{} {} {:016x}", r.engine_fingerprint, r.target_isa, hash);
 }
+
+// The part of setup_digest that names the build and the kernel path.
+std::string build_of(const std::string& digest) { return digest.substr(0, digest.rfind(' ')); }
 
 // How far a rank of a lockstep job got before the agreement to start.
 enum class Reached { kNoOptions, kHelp, kSetUp };
@@ -494,11 +505,13 @@ enum class Reached { kNoOptions, kHelp, kSetUp };
 // ever. True when rank 0 asked for --help: it printed it, and every rank ends.
 bool agree_to_start(RankGroup& group, const std::string& digest, Reached reached, std::exception_ptr& failed) {
   const std::string rank0 = group.broadcast(digest);
-  constexpr double kCouldNotSetUp = 1.0, kReadOtherFiles = 2.0, kOtherOptions = 3.0, kHelp = 4.0;
+  constexpr double kCouldNotSetUp = 1.0, kReadOtherFiles = 2.0, kOtherOptions = 3.0, kHelp = 4.0, kOtherBuild = 5.0;
   std::vector<double> problems(static_cast<std::size_t>(group.size()), 0.0);
   problems[static_cast<std::size_t>(group.rank())] = reached == Reached::kHelp           ? kHelp
                                                      : reached == Reached::kNoOptions    ? kOtherOptions
                                                      : failed                            ? kCouldNotSetUp
+                                                     : !rank0.empty() && build_of(digest) != build_of(rank0)
+                                                         ? kOtherBuild
                                                      : !rank0.empty() && digest != rank0 ? kReadOtherFiles
                                                                                          : 0.0;
   group.sum(problems);
@@ -512,6 +525,10 @@ bool agree_to_start(RankGroup& group, const std::string& digest, Reached reached
             ? fmt::format("MPI rank {} could not set up the calibration (every rank reads the scenario, any "
                           "partial file and the output's directory: put them where every node sees them)",
                           r)
+        : problems[r] == kOtherBuild
+            ? fmt::format("MPI rank {} runs another brink build or kernel path than rank 0's ({}; brink --version "
+                          "on each node shows both): run one brink binary, on one path (--isa), on every rank",
+                          r, build_of(rank0))
         : problems[r] == kReadOtherFiles
             ? fmt::format("MPI rank {} read another scenario, other settings or another partial file than rank 0 "
                           "(every rank reads them: put the same files where every node sees them)",

@@ -142,6 +142,8 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     check(H5Aread(attr.get(), H5T_NATIVE_UINT64, &seed), "read attribute seed");
   }
   if (h5::read_string_attribute(id, "engine_version") != engine_version()) mismatch("the engine version");
+  if (h5::read_string_attribute(id, "engine_fingerprint") != engine_fingerprint())
+    mismatch("the brink build (attribute engine_fingerprint: another build's model may differ)");
   if (h5::read_string_attribute(id, "target_isa") != kernel().isa) mismatch("the instruction-set path");
   if (h5::read_string_attribute(id, "scenario") != metadata.scenario_text) mismatch("the scenario text");
   if (seed != plan.run().seed) mismatch("the seed");

@@ -15,6 +15,7 @@
 
 #include "brink/io/recorder.hpp"
 #include "brink/io/variables.hpp"
+#include "brink/model/kernel_dispatch.hpp"
 #include "brink/sweep/executor.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
@@ -114,6 +115,7 @@ ShardInfo read_shard_info(const std::string& path) {
                     s.index, s.count));
   s.seed = static_cast<std::uint64_t>(h5::read_int64_attribute(id, "seed").value_or(0));
   s.engine_version = h5::read_string_attribute(id, "engine_version");
+  s.engine_fingerprint = h5::read_string_attribute(id, "engine_fingerprint");
   s.target_isa = h5::read_string_attribute(id, "target_isa");
   s.scenario_label = h5::read_string_attribute(id, "scenario_source");
   s.scenario_text = h5::read_string_attribute(id, "scenario");
@@ -146,6 +148,7 @@ void check_shard_set(const std::vector<ShardInfo>& shards) {
     if (s.count != first.count) differs(fmt::format("the shard count ({} against {})", first.count, s.count));
     if (s.plan_points != first.plan_points) differs("the plan's point count");
     if (s.engine_version != first.engine_version) differs("the brink version");
+    if (s.engine_fingerprint != first.engine_fingerprint) differs("the brink build (attribute engine_fingerprint)");
     if (s.target_isa != first.target_isa) differs("the instruction-set path");
   }
   if (first.engine_version != engine_version())
@@ -153,6 +156,12 @@ void check_shard_set(const std::vector<ShardInfo>& shards) {
         fmt::format("'{}' was written by brink {} and this is brink {}; merge with the brink that ran "
                     "the shards",
                     first.path, first.engine_version, engine_version()));
+  if (first.engine_fingerprint != engine_fingerprint())
+    throw MergeRefused(fmt::format(
+        "'{}' was written by another brink build (engine sources {}, this one's {}; brink --version shows them); "
+        "merge with the brink that ran the shards",
+        first.path, first.engine_fingerprint.empty() ? std::string("not recorded") : first.engine_fingerprint,
+        engine_fingerprint()));
   std::vector<const ShardInfo*> by_index(static_cast<std::size_t>(first.count), nullptr);
   for (const ShardInfo& s : shards) {
     const ShardInfo*& slot = by_index[static_cast<std::size_t>(s.index)];

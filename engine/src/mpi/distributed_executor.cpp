@@ -126,6 +126,7 @@ void send_job(const mpi::Session& session, const SweepPlan& plan, const RunJob& 
   WireWriter out;
   out.put_vector(encode_job(job));
   out.put_string(kernel().isa);  // every rank runs the path rank 0 chose
+  out.put_string(engine_fingerprint());  // and rank 0's build
   out.put(plan_fingerprint(plan));
   const std::vector<std::uint8_t> message = out.take();
   const auto stopped = [stop] { return stop && stop->load(); };

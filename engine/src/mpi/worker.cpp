@@ -175,6 +175,7 @@ class BlockRunner {
 struct Job {
   RunJob run;
   std::string isa;
+  std::string engine;  // rank 0's engine_fingerprint()
   std::uint64_t fingerprint = 0;
 };
 
@@ -183,6 +184,7 @@ Job decode(const std::vector<std::uint8_t>& bytes) {
   Job job;
   job.run = decode_job(in.get_vector<std::uint8_t>());
   job.isa = in.get_string();
+  job.engine = in.get_string();
   job.fingerprint = in.get<std::uint64_t>();
   in.expect_end();
   return job;
@@ -198,6 +200,11 @@ int run_blocks(const Job& job, PlanFn plan_of) {
         fmt::format("it cannot run the {} kernel path rank 0 chose ({}); name a path every node runs with --isa",
                     job.isa, e.what()));
   }
+  if (job.engine != engine_fingerprint())
+    throw std::runtime_error(fmt::format(
+        "it is another brink build than rank 0 (engine sources {} against rank 0's {}; brink --version shows them): "
+        "run one brink binary on every rank",
+        engine_fingerprint(), job.engine));
   const SweepPlan plan = plan_of(job.run);
   if (plan_fingerprint(plan) != job.fingerprint)
     throw std::runtime_error("it built a different sweep plan from the job than rank 0 did");

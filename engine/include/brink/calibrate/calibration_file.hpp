@@ -23,6 +23,7 @@ struct CalibrationRecord {
   int planned_generations = 0;
   std::vector<Population> generations;  // the complete ones
   std::string scenario_label, scenario_text, settings, command_line, engine_version;
+  std::string engine_fingerprint;  // the build (engine_fingerprint()): --resume and MPI ranks compare it
   // The kernel path that simulated it (avx2, avx512), as a result file's
   // target_isa; --resume continues on it. "" in files from before it was kept.
   std::string target_isa;

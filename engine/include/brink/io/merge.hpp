@@ -45,7 +45,7 @@ struct ShardInfo {
   std::int64_t count = 0;        // shard_count: N
   std::int64_t plan_points = 0;  // shard_plan_points: the whole plan's points
   std::uint64_t seed = 0;
-  std::string engine_version, target_isa, scenario_label, scenario_text, overrides;
+  std::string engine_version, engine_fingerprint, target_isa, scenario_label, scenario_text, overrides;
   std::string inputs;                     // SweepPlan::inputs of the run
   std::vector<std::string> choice_texts;  // scenario_choice_0, 1, ... of a sweep over scenario files
 };

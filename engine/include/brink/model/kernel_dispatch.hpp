@@ -12,6 +12,7 @@
 #include <atomic>
 
 #include <stdexcept>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,17 @@ class IsaUnavailable : public std::runtime_error {
 // select_kernel, or the best one for the CPU on first use. In tests and
 // benchmarks: the statically linked baseline kernel.
 const KernelTable& kernel();
+
+// The identity of the engine that simulates: the fingerprint of the sources
+// this build was compiled from (KernelTable::fingerprint; the loader checks a
+// variant's against the binary's). Files record it as `engine_fingerprint`,
+// and --resume, merge and MPI ranks compare it: `engine_version` stays the
+// same across builds whose results differ. BRINK_TEST_ENGINE_FINGERPRINT
+// replaces it, so that a test can stand for another build without one.
+inline std::string engine_fingerprint() {
+  const char* hook = std::getenv("BRINK_TEST_ENGINE_FINGERPRINT");
+  return hook && *hook ? std::string(hook) : std::string(kernel().fingerprint);
+}
 
 // The paths this build provides, best first (e.g. {"avx512", "avx2"}).
 std::vector<std::string> built_isas();
