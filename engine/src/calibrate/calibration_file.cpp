@@ -1,6 +1,7 @@
 #include "brink/calibrate/calibration_file.hpp"
 
 #include <hdf5_hl.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cmath>
@@ -33,7 +34,11 @@ class Writer {
     // The 1.10 format: the scenario text attribute may exceed 64 KiB.
     const Handle fapl = plist_handle(H5Pcreate(H5P_FILE_ACCESS), "create a file access property list");
     H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    file_ = file_handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "create " + path);
+    // Unlinked and created anew, as a run's partial (hdf5_create.cpp): a stale
+    // staging file's other hard links keep their bytes, and nothing that
+    // appears at the path meanwhile is written through.
+    ::unlink(path.c_str());
+    file_ = file_handle(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get()), "create " + path);
   }
   hid_t file() const { return file_.get(); }
 

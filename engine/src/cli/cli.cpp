@@ -1,6 +1,7 @@
 #include "brink/cli/cli.hpp"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -391,7 +392,14 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   check_output_path(target, inputs);
   prepare_output_directory(target, !vm.count("output"));
   check_run_memory(plan, thread_count);
-  const std::string space_warning = check_disk_space(target, output_bytes(plan));
+  // A partial that --resume continues, or --overwrite replaces (no other
+  // link keeps its bytes), already holds part of the space the file needs.
+  std::uint64_t held = 0;
+  if (struct stat st {}; (vm.count("resume") || vm.count("overwrite")) &&
+                         ::lstat((target.string() + ".partial").c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+                         (vm.count("resume") || st.st_nlink == 1))
+    held = static_cast<std::uint64_t>(st.st_blocks) * 512;
+  const std::string space_warning = check_disk_space(target, output_bytes(plan), held);
   // The run writes beside the target and renames at the end, so a failed or
   // interrupted run never replaces existing results. The partial file is kept
   // and records which blocks it holds, so that --resume can continue it.
@@ -461,13 +469,13 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   std::int64_t replications_run = 0, replications_kept = 0;
   PrecisionShortfall shortfall;
   Screening screening;
+  FileIdentity written;  // the partial this run holds open, once it is open
   // A file this run started that holds nothing to resume from (no finished
   // block it would keep, or --summary-only) is no result: after a failure it
   // goes. True if it went.
   auto discard_if_nothing_to_resume = [&] {
     if (resuming || (plan.write_runs && resumable_blocks() > 0)) return false;
-    std::error_code ec;
-    fs::remove(partial, ec);
+    remove_own_file(partial, written);
     return true;
   };
   // After a failure: what the partial file keeps for --resume, or "" when it went.
@@ -477,7 +485,6 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     return fmt::format("{} finished block{} kept in {}", kept, kept == 1 ? "" : "s", partial.string());
   };
   std::optional<Progress> progress;
-  FileIdentity written;  // the partial this run holds open
   try {
     std::optional<Hdf5Writer> created;
     try {
@@ -524,7 +531,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     throw UsageError(e.what());
   } catch (const Interrupted&) {
     if (!plan.write_runs) {
-      fs::remove(partial);  // holds no per-replication data to resume from
+      remove_own_file(partial, written);  // holds no per-replication data to resume from
       throw std::runtime_error("interrupted; a --summary-only run cannot be resumed, run it again");
     }
     const std::string kept = kept_for_resume();
@@ -550,7 +557,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     if (kept.empty()) throw;
     throw std::runtime_error(fmt::format("{}; {}; continue with --resume", e.what(), kept));
   }
-  lock.vouch_for(partial);
+  lock.vouch_for(partial, written);
   if (const std::string warning = publish_output(partial, target, target_before, written); !warning.empty())
     err << "brink run: " << warning << "\n";
   // Printed even with --quiet, like every warning: the intervals are wider than the run asked for.

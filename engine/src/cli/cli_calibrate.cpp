@@ -79,7 +79,10 @@ struct Options {
 // again if the write fails. Never through a link, which would write the file
 // it points to. Returns the identity of the file written.
 FileIdentity write_text_file(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  // A stale file's name goes, not its bytes (another hard link keeps them);
+  // O_EXCL refuses what appears meanwhile, a link included.
+  ::unlink(path.c_str());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     throw std::runtime_error(
         fmt::format("cannot write '{}': {}", path, errno == ELOOP ? "it is a symbolic link" : std::strerror(errno)));
@@ -847,12 +850,11 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   const fs::path posterior = write_posterior_scenario(target, source, loaded.scenario, settings, record, &posterior_written);
   const fs::path posterior_partial = posterior.string() + ".partial";
   try {
-    lock->vouch_for(partial);
+    lock->vouch_for(partial, saved);
     if (const std::string warning = publish_output(partial, target, *before, saved); !warning.empty())
       err << "brink calibrate: " << warning << "\n";
   } catch (...) {
-    std::error_code ignored;
-    fs::remove(posterior_partial, ignored);
+    remove_own_file(posterior_partial, posterior_written);
     throw;
   }
   if (const std::string warning = publish_output(posterior_partial, posterior, *posterior_before, posterior_written);

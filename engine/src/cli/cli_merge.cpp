@@ -203,23 +203,24 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   const OutputMetadata metadata{shards.front().scenario_label, shards.front().scenario_text, shards.front().overrides,
                                 command_line};
   MergeResult result;
-  std::error_code ec;
+  std::array<std::uint64_t, 2> created{};
+  const auto written = [&] { return created == std::array<std::uint64_t, 2>{} ? FileIdentity{} : held_file(created); };
   catch_interruptions();
   try {
     result = merge_shards(plan, metadata, shards, partial.string(), &interruption_flag(),
-                          quiet ? MergeProgress{} : merge_progress(err));
+                          quiet ? MergeProgress{} : merge_progress(err), &created);
   } catch (const MergeInterrupted&) {
-    fs::remove(partial, ec);  // a merge is redone, not continued
+    remove_own_file(partial, written());  // a merge is redone, not continued
     throw std::runtime_error(fmt::format(
         "interrupted; nothing was written to '{}' and the shards are untouched: run the merge again", target.string()));
   } catch (const MergeRefused& e) {
-    fs::remove(partial, ec);
+    remove_own_file(partial, written());
     throw UsageError(e.what());
   } catch (...) {
-    fs::remove(partial, ec);
+    remove_own_file(partial, written());
     throw;
   }
-  lock.vouch_for(partial);
+  lock.vouch_for(partial, written());
   if (const std::string warning = publish_output(partial, target, target_before, held_file(result.file_identity));
       !warning.empty())
     err << "brink merge: " << warning << "\n";

@@ -115,11 +115,14 @@ std::string cannot_rename(const fs::path& partial, const fs::path& target, int e
 
 }  // namespace
 
-std::string check_disk_space(const fs::path& target, const OutputBytes& bytes) {
+std::string check_disk_space(const fs::path& target, const OutputBytes& bytes, std::uint64_t held) {
   struct statvfs disk {};
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (::statvfs(directory.c_str(), &disk) != 0) return {};
-  const std::uint64_t free = static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize;
+  const std::uint64_t really_free = static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize;
+  // A file system that reports no free space at all may not know it (some network ones); the writes will tell.
+  if (really_free == 0) return {};
+  const std::uint64_t free = really_free + held;
   if (bytes.total <= free) return {};
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
   const double total = static_cast<double>(bytes.total) / kGiB, space = static_cast<double>(free) / kGiB;
@@ -128,14 +131,13 @@ std::string check_disk_space(const fs::path& target, const OutputBytes& bytes) {
           ? fmt::format(" with every point at run.replications.min = {} (points that run more write more)",
                         bytes.min_replications)
           : std::string();
-  // A file system that reports no free space at all may not know it (some network ones); the writes will tell.
-  if (free > 0 && bytes.uncompressed > free)
+  if (bytes.uncompressed > free)
     throw OutputRefused(fmt::format(
         "the output's per-point summaries alone need {:.3g} GiB, which are stored uncompressed, more than the {:.3g} "
         "GiB free on the file system of '{}', so it could not fit; write fewer points, a sparser --timeseries "
         "every=K, or -o on a larger file system",
         static_cast<double>(bytes.uncompressed) / kGiB, space, directory.string()));
-  if (free > 0 && static_cast<double>(bytes.total) > kMostCompression * static_cast<double>(free))
+  if (static_cast<double>(bytes.total) > kMostCompression * static_cast<double>(free))
     throw OutputRefused(fmt::format(
         "the output needs {} {:.3g} GiB before compression{}, more than {:g} times the {:.3g} GiB free on the file "
         "system of '{}', so it could not fit; write fewer replications or points, --summary-only, a sparser "
@@ -380,16 +382,27 @@ bool OutputLock::still_ours() const {
          held.st_ino == named.st_ino;
 }
 
-void OutputLock::vouch_for(const fs::path& partial) const {
+void remove_own_file(const fs::path& path, const FileIdentity& written) {
+  if (written.exists && entry_identity_of(path) != written) return;
+  std::error_code ec;
+  fs::remove(path, ec);
+}
+
+void OutputLock::vouch_for(const fs::path& partial, const FileIdentity& written) const {
   if (still_ours()) return;
-  // Someone removed or replaced the lock file: a second run could then take
-  // a lock of its own and write the same partial, so this run cannot vouch
-  // for what the partial holds.
+  // Someone removed or replaced the lock file, or moved the directory: a
+  // second run could then take a lock of its own and write the same partial,
+  // so this run cannot vouch for what the partial holds.
+  if (entry_identity_of(partial) != written)
+    throw std::runtime_error(fmt::format(
+        "'{}' and its lock '{}' are no longer the files this run wrote (the directory was moved or renamed, or "
+        "they were replaced, while it ran): the result is not published and nothing at those paths is touched; "
+        "this run's file is wherever its directory went, as a .partial beside a stale .lock",
+        partial.string(), path_.string()));
   const int fd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   const bool taken = fd >= 0 && ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
   if (fd >= 0) ::close(fd);
-  std::error_code ec;
-  if (!taken) fs::remove(partial, ec);  // nobody else's: nothing in it can be vouched for
+  if (!taken) remove_own_file(partial, written);  // this run's, and no one else's: nothing in it can be vouched for
   throw std::runtime_error(fmt::format(
       "the lock '{}' was removed or replaced while this run held it, so another run may have written '{}' too: the "
       "result is not published, and '{}' {}",

@@ -2,6 +2,7 @@
 // values and CF attributes, the coordinates of parameters and time, and the
 // root attributes (docs/output.md).
 #include <hdf5_hl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -31,7 +32,13 @@ void Hdf5Writer::Impl::create(const SweepPlan& plan, const OutputMetadata& metad
   // The 1.10 format: attributes over 64 KiB (the scenario text) and SWMR, so
   // that a reader can follow the run (netCDF-C 4.9 and h5py read it).
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
+  // A new file, never the old one truncated: the caller has decided that a
+  // stale file at the path goes, and its name is unlinked, not its bytes
+  // rewritten (another hard link to them keeps them). EXCL then refuses
+  // whatever appears at the path meanwhile, a symbolic link included (O_EXCL
+  // never follows one), so no other file is ever written through it.
+  ::unlink(path.c_str());
+  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
   if (id < 0) throw OutputError(hdf5_failure_message(fmt::format("create output file '{}'", path)));
   file = file_handle(id, "create " + path);
   name_coordinates(plan);

@@ -297,7 +297,8 @@ class ShardReader {
 
 MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, const std::vector<ShardInfo>& shards,
                          const std::string& path, const std::atomic<bool>* stop,
-                         const std::function<void(std::int64_t, std::int64_t)>& progress) {
+                         const std::function<void(std::int64_t, std::int64_t)>& progress,
+                         std::array<std::uint64_t, 2>* created) {
   const FileLayout layout = file_layout(plan);
   std::vector<const VariableSpec*> block_variables;
   for (const VariableSpec& v : variable_table())
@@ -317,6 +318,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
   MergeResult result;
   Hdf5Writer writer(path, plan, metadata, Hdf5Writer::Mode::kCreate);
   result.file_identity = writer.file_identity();
+  if (created) *created = result.file_identity;  // known to the caller even if the merge fails
   Recorder recorder(plan, &writer);
   // Point by point: each shard holds its points finished and summarized.
   const auto shard_count = static_cast<std::int64_t>(shards.size());

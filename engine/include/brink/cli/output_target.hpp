@@ -68,8 +68,10 @@ void prepare_output_directory(const std::filesystem::path& target, bool create);
 // fit: its uncompressed part (bytes.uncompressed: summaries, which never
 // shrink) alone exceeds the free space, or the whole exceeds
 // kMostCompression times it, more than compression ever gains on brink's data.
+// `held`: bytes the file system already holds for this output (a partial
+// file that --resume continues or --overwrite replaces), counted as free.
 inline constexpr double kMostCompression = 100.0;
-std::string check_disk_space(const std::filesystem::path& target, const OutputBytes& bytes);
+std::string check_disk_space(const std::filesystem::path& target, const OutputBytes& bytes, std::uint64_t held = 0);
 
 // Throws OutputRefused if `target` exists, unless `overwrite`, or unless
 // `resume` continues an unfinished TARGET.partial whose run was started with
@@ -96,6 +98,12 @@ inline FileIdentity held_file(const std::array<std::uint64_t, 2>& device_inode) 
   return {true, static_cast<dev_t>(device_inode[0]), static_cast<ino_t>(device_inode[1])};
 }
 
+// Removes `path` only if it still names the file this process wrote
+// (`written`): a directory moved away meanwhile puts another run's file at
+// that path. With `written` unknown (the file failed before it could be
+// known), the path is removed as it is.
+void remove_own_file(const std::filesystem::path& path, const FileIdentity& written);
+
 // An exclusive flock on `path` (created if missing), held until destruction,
 // when the file is removed. Throws OutputRefused naming the holder's PID and
 // host if another process holds it.
@@ -107,10 +115,11 @@ class OutputLock {
   OutputLock(const OutputLock&) = delete;
   OutputLock& operator=(const OutputLock&) = delete;
 
-  // Before publishing `partial`: returns if the path still names the file
-  // this lock holds; else throws std::runtime_error (removing `partial`
-  // unless another process holds a lock at the path now, whose file it is).
-  void vouch_for(const std::filesystem::path& partial) const;
+  // Before publishing `partial` (`written`: the file this run wrote): returns
+  // if the path still names the lock file this lock holds; else throws
+  // std::runtime_error, removing `partial` only if it is still this run's
+  // file and no other process holds a lock at the path now.
+  void vouch_for(const std::filesystem::path& partial, const FileIdentity& written) const;
 
  private:
   bool still_ours() const;

@@ -77,6 +77,7 @@ struct MergeResult {
 // after each point with (points merged, points in all).
 MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, const std::vector<ShardInfo>& shards,
                          const std::string& path, const std::atomic<bool>* stop = nullptr,
-                         const std::function<void(std::int64_t, std::int64_t)>& progress = {});
+                         const std::function<void(std::int64_t, std::int64_t)>& progress = {},
+                         std::array<std::uint64_t, 2>* created = nullptr);
 
 }  // namespace brink

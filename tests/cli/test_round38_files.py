@@ -1,0 +1,110 @@
+"""Round 38 outside review, files and file systems: a run whose directory was moved leaves the new
+directory's files alone, a stale partial's other hard links keep their bytes, and a resume after a
+full disk counts the space its partial already holds."""
+
+import os
+import signal
+import subprocess
+import time
+
+import h5py
+import pytest
+
+SWEEP = ["--sweep", "actors.RUS.forces.deployed=100000:180000", "--design", "lhs", "--threads", "1", "--no-table"]
+
+
+def wait_for(path, proc, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, "the run ended before its partial file appeared"
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.005)
+
+
+def test_a_run_whose_directory_was_moved_leaves_the_new_directorys_partial_alone(brink, tmp_path):
+    """Run A's directory is moved away and a new one made at its path, where run B leaves an
+    interrupted partial; A used to delete B's partial by path when it ended, and say that its own
+    result (complete, in the moved directory) was removed."""
+    first, moved = tmp_path / "results", tmp_path / "moved"
+    first.mkdir()
+    a = subprocess.Popen([str(brink), "run", "jan-2022-standoff", "-n", "3000", *SWEEP, "--samples", "40", "-q",
+                          "-o", str(first / "x.h5")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(first / "x.h5.partial", a)
+        a.send_signal(signal.SIGSTOP)
+        first.rename(moved)
+        first.mkdir()
+        b = subprocess.run([str(brink), "run", "jan-2022-standoff", "-n", "3000", *SWEEP, "--samples", "12", "-q",
+                            "-o", str(first / "x.h5")], env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "3"},
+                           capture_output=True, timeout=120)
+        assert b.returncode != 0 and (first / "x.h5.partial").exists()
+        kept = (first / "x.h5.partial").read_bytes()
+    finally:
+        a.send_signal(signal.SIGCONT)
+    _, err = a.communicate(timeout=300)
+    assert a.returncode == 1, err
+    assert "no longer the files this run wrote" in err and "nothing at those paths is touched" in err, err
+    assert (first / "x.h5.partial").read_bytes() == kept  # B's work, untouched
+    assert not (first / "x.h5").exists()
+    with h5py.File(moved / "x.h5.partial") as f:  # A's finished work, where its directory went
+        assert f.attrs["complete"] == 1
+
+
+def test_a_stale_partial_is_unlinked_not_truncated_so_its_other_links_keep_their_bytes(run, tmp_path):
+    """`ln keep.h5 x.h5.partial; brink run ... -o x.h5 --overwrite` rewrote keep.h5 in place with another
+    run's result, which looked valid; calibrate did the same to its staging files without --overwrite."""
+    keep = tmp_path / "keep.h5"
+    assert run("run", "jan-2022-standoff", "-n", 50, "-q", "-t", 1, "-o", keep).returncode == 0
+    before = keep.read_bytes()
+    os.link(keep, tmp_path / "x.h5.partial")
+    proc = run("run", "jan-2022-standoff", "-n", 70, "-q", "-t", 1, "-o", tmp_path / "x.h5", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert keep.read_bytes() == before
+    with h5py.File(tmp_path / "x.h5") as f:
+        assert f["outcome_code"].shape[1] == 70
+    for name in ("c.posterior.yaml.partial", "c.h5.partial.tmp"):
+        other = tmp_path / f"other-{name}"
+        other.write_text("someone's file\n")
+        os.link(other, tmp_path / name)
+    proc = run("calibrate", "backtest-2022", "--particles", 12, "--generations", 1, "--replications", 1, "-q",
+               "-t", 1, "-o", tmp_path / "c.h5")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("c.posterior.yaml.partial", "c.h5.partial.tmp"):
+        assert (tmp_path / f"other-{name}").read_text() == "someone's file\n"
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    mount = tmp_path / "fs"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to simulate a full disk (needs root): {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_resume_counts_the_space_its_partial_already_holds(brink, tmp_path, tmpfs):
+    """After a full disk the advice is to free space and --resume; the space check asked for room for
+    every per-point summary again, though the partial already held most of them, and refused."""
+    args = [str(brink), "run", "jan-2022-standoff", "-n", "256", *SWEEP, "--samples", "600"]
+    reference = tmp_path / "ref.h5"
+    assert subprocess.run([*args, "-q", "-o", str(reference)], capture_output=True, timeout=300).returncode == 0
+    out = tmpfs / "t.h5"
+    killed = subprocess.run([*args, "-q", "-o", str(out)], env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "470"},
+                            capture_output=True, timeout=300)
+    assert killed.returncode != 0
+    partial = out.with_name("t.h5.partial")
+    held = os.stat(partial).st_blocks * 512
+    remaining = reference.stat().st_size - held
+    # Leave room for the rest and 3 MiB: less than the summaries alone, enough for the resume.
+    free = os.statvfs(tmpfs).f_bavail * os.statvfs(tmpfs).f_frsize
+    filler = free - remaining - 3 * 1024 * 1024
+    assert filler > 0
+    subprocess.run(["fallocate", "-l", str(filler), str(tmpfs / "filler")], check=True)
+    proc = subprocess.run([*args, "-q", "-o", str(out), "--resume"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out) as f, h5py.File(reference) as g:
+        for name in ("outcome_count", "outcome_code", "final_forces"):
+            assert (f[name][()] == g[name][()]).all(), name
