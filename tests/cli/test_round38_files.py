@@ -108,3 +108,41 @@ def test_a_resume_counts_the_space_its_partial_already_holds(brink, tmp_path, tm
     with h5py.File(out) as f, h5py.File(reference) as g:
         for name in ("outcome_count", "outcome_code", "final_forces"):
             assert (f[name][()] == g[name][()]).all(), name
+
+
+def flip_in_scenario_text(path, needle=b"patience_days: 30"):
+    data = bytearray(path.read_bytes())
+    at = data.find(needle)
+    assert at >= 0, "test setup: the scenario text is not in the file as it was written"
+    data[at + len(needle) - 2] = ord("8")  # 30 -> 80
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_scenario_text_is_found_by_its_digest(run, brink, tmp_path):
+    """The scenario text (the recipe of a re-run) is too large for HDF5's checksummed metadata: a flipped
+    byte (patience 30 -> 80) was read back silently by inspect, --resume (which blamed the user for a
+    changed scenario) and merge. Its digest, kept in checksummed metadata, now finds it."""
+    done = tmp_path / "done.h5"
+    assert run("run", "jan-2022-standoff", "-n", 100, "-q", "-t", 1, "-o", done).returncode == 0
+    assert run("inspect", done).returncode == 0
+    flip_in_scenario_text(done)
+    proc = run("inspect", done)
+    assert proc.returncode == 2 and "attribute 'scenario' does not match its digest" in proc.stderr, proc.stderr
+    # A partial with the same damage is not resumed as another run's.
+    out = tmp_path / "r.h5"
+    args = [str(brink), "run", "jan-2022-standoff", "-n", "3000", "-q", "-t", "1", "-o", str(out)]
+    killed = subprocess.run(args, env={**os.environ, "BRINK_TEST_KILL_AFTER_BLOCKS": "3"}, capture_output=True,
+                            timeout=60)
+    assert killed.returncode != 0
+    flip_in_scenario_text(tmp_path / "r.h5.partial")
+    proc = run(*args[1:], "--resume")
+    assert proc.returncode == 2 and "is damaged" in proc.stderr and "'scenario'" in proc.stderr, proc.stderr
+    # Nor merged as a shard.
+    shards = [tmp_path / f"s{i}.h5" for i in range(2)]
+    for i, shard in enumerate(shards):
+        assert run("run", "jan-2022-standoff", "-n", 100, "-q", "-t", 1, "--sweep",
+                   "actors.RUS.decision.weights.cost=0.5,1", "--shard", f"{i}/2", "-o", shard).returncode == 0
+    flip_in_scenario_text(shards[1])
+    proc = run("merge", tmp_path / "m.h5", *shards)
+    assert proc.returncode == 2 and "is damaged" in proc.stderr, proc.stderr
+    assert not (tmp_path / "m.h5").exists()

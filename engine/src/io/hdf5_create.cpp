@@ -447,6 +447,9 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   text("scenario_source", metadata.scenario_label);
   text("scenario", metadata.scenario_text);
   text("overrides", metadata.overrides);
+  // Small, so kept in checksummed metadata, unlike the texts (hdf5_util.hpp, recorded_text_problem).
+  text("scenario_digest", content_digest(metadata.scenario_text));
+  text("overrides_digest", content_digest(metadata.overrides));
   text("inputs", plan.inputs);
   text("command_line", metadata.command_line);
   number("seed", H5T_NATIVE_UINT64, std::uint64_t{plan.run().seed});

@@ -331,7 +331,7 @@ FileReport read_report(const std::string& path) {
   read_sensitivity(id, report);
   read_morris(id, report);
   read_parameter_choices(id, report);
-  if (const std::string problem = schema_problem(report); !problem.empty())
+  if (std::string problem = schema_problem(report); !problem.empty() || !(problem = h5::recorded_text_problem(id)).empty())
     throw DamagedInput(fmt::format("'{}' is damaged: {}", path, problem));
   return report;
 }

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "brink/sweep/plan.hpp"
+
 namespace brink::h5 {
 
 void check(herr_t status, const std::string& what) {
@@ -143,6 +145,17 @@ std::optional<std::int64_t> read_int64_attribute(hid_t object, const char* name)
   std::int64_t value = 0;
   check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), std::string("read attribute ") + name);
   return value;
+}
+
+std::string recorded_text_problem(hid_t file) {
+  for (const char* name : {"scenario", "overrides"}) {
+    const std::string digest = read_string_attribute(file, fmt::format("{}_digest", name).c_str());
+    if (!digest.empty() && content_digest(read_string_attribute(file, name)) != digest)
+      return fmt::format(
+          "its attribute '{}' does not match its digest '{}_digest': the text of how it was run is damaged", name,
+          name);
+  }
+  return {};
 }
 
 std::string read_string_attribute(hid_t object, const char* name) {

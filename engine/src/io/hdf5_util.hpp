@@ -37,6 +37,14 @@ std::optional<std::int64_t> read_int64_attribute(hid_t object, const char* name)
 // Fixed-length string attribute, or "" if absent.
 std::string read_string_attribute(hid_t object, const char* name);
 
+// The texts a file records how it was run by (its root attributes `scenario`
+// and `overrides`) against their digests (`scenario_digest`,
+// `overrides_digest`, content_digest): the texts are too large for HDF5 to
+// keep in checksummed metadata, and a flipped byte there would change the
+// recipe of a re-run silently. A sentence naming the damaged attribute, or
+// "" (also for a file written before the digests were kept).
+std::string recorded_text_problem(hid_t file);
+
 // The part [point, first:first+count, all...] of a dataset whose first axis is
 // `point` (rank 1: [point]), as file and memory dataspaces.
 struct Slab {

@@ -120,6 +120,8 @@ ShardInfo read_shard_info(const std::string& path) {
   s.scenario_label = h5::read_string_attribute(id, "scenario_source");
   s.scenario_text = h5::read_string_attribute(id, "scenario");
   s.overrides = h5::read_string_attribute(id, "overrides");
+  if (const std::string problem = h5::recorded_text_problem(id); !problem.empty())
+    throw MergeRefused(fmt::format("'{}' is damaged: {}; run that shard again", path, problem));
   s.inputs = h5::read_string_attribute(id, "inputs");
   if (const std::string labels = h5::read_string_attribute(id, "scenario_choices"); !labels.empty()) {
     const auto count = 1 + std::count(labels.begin(), labels.end(), '\n');
