@@ -256,3 +256,16 @@ def diagnostic_lines(stderr, path):
         if m:
             out.append((int(m.group(1)), int(m.group(2)), m.group(3)))
     return out
+
+
+# A 2 MiB tmpfs (remount it to resize) to simulate a full disk; skipped where it cannot be mounted (not root).
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to simulate a full disk (needs root): {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)

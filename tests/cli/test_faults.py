@@ -551,17 +551,6 @@ def test_resume_mends_damaged_constants_to_an_uninterrupted_runs_bits(brink, tmp
 # Disks that fill up
 # --------------------------------------------------------------------------
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs to simulate a full disk (needs root): {proc.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
 
 def test_full_disk_names_itself_and_keeps_a_resumable_partial(brink, small_tmpfs, reference_run):
     scenario, reference = reference_run
