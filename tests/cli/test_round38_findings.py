@@ -34,18 +34,22 @@ def test_a_swept_type_prior_draws_types_at_that_prior_and_the_other_follows(run,
     assert (np.abs(z) < 4.5).all(), (share, swept)
 
 
-def test_two_priors_of_one_actor_cannot_both_be_varied(run, tmp_path):
-    """The second would rescale the first: refused in one sentence naming both, exit 2, no file."""
-    for extra in (["--set", f"{RESOLVED}=0.3", "--set", f"{COERCER}=0.7"],
-                  ["--set", f"{COERCER}=0.4", "--sweep", f"{RESOLVED}=0.1:0.9", "--design", "lhs", "--samples", 4],
-                  ["--sweep", f"{RESOLVED}=0.1:0.9", "--sweep", f"{COERCER}=0.1:0.9", "--design", "lhs",
-                   "--samples", 4]):
+def test_priors_varied_together_keep_their_values_and_must_then_sum_to_one(run, tmp_path):
+    """Both priors of a two-type actor given with --set keep their values (nothing is left to rescale), so
+    they must sum to 1; a --set of one and a sweep of the other leave the swept one no partner either."""
+    ok = run("run", "jan-2022-standoff", "-n", 10, "-q", "-o", tmp_path / "ok.h5", "--set", f"{RESOLVED}=0.3",
+             "--set", f"{COERCER}=0.7")
+    assert ok.returncode == 0, ok.stderr
+    with h5py.File(tmp_path / "ok.h5") as f:
+        actors = [a.decode() if isinstance(a, bytes) else str(a) for a in f["actor"][()]]
+        assert list(f["type_prior"][0, actors.index("RUS"), :2]) == [0.3, 0.7]
+    for extra in (["--set", f"{RESOLVED}=0.3", "--set", f"{COERCER}=0.6"],
+                  ["--set", f"{COERCER}=0.4", "--sweep", f"{RESOLVED}=0.1:0.9", "--design", "lhs", "--samples", 4]):
         out = tmp_path / "both.h5"
         proc = run("run", "jan-2022-standoff", "-n", 10, "-q", "-o", out, *extra)
         assert proc.returncode == 2, (extra, proc.stderr)
         lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and RESOLVED in lines[0] and COERCER in lines[0], (extra, proc.stderr)
-        assert "two priors of one actor's types" in lines[0], proc.stderr
+        assert len(lines) == 1 and "actors.RUS.types" in lines[0] and "sum to" in lines[0], (extra, proc.stderr)
         assert not out.exists() and not (tmp_path / "both.h5.partial").exists()
 
 

@@ -121,12 +121,18 @@ TEST(FieldTableTest, VaryingATypePriorRescalesTheActorsOtherPriors) {
     for (const ResolveType& t : a.types) total += t.prior;
     EXPECT_NEAR(total, 1.0, 1e-15);
   }
-  // Two priors of one actor cannot both be varied: the second would move the first.
-  const std::vector<std::string> two = {"actors.A.types.a.prior", "actors.B.types.x.prior", "actors.A.types.c.prior"};
-  const std::string problem = varied_together_problem(s, two);
-  EXPECT_NE(problem.find("'actors.A.types.a.prior' and 'actors.A.types.c.prior'"), std::string::npos) << problem;
-  EXPECT_EQ(varied_together_problem(s, std::vector<std::string>{"actors.A.types.a.prior", "actors.B.types.x.prior"}),
-            "");
+  // Priors varied together keep their values; the others share what they leave.
+  Scenario three = one_of_everything();
+  three.actors[0].types = {{.name = "a", .prior = 0.2}, {.name = "b", .prior = 0.3}, {.name = "c", .prior = 0.5}};
+  registry.find("actors.A.types.a.prior")->set(three, 0.1);
+  registry.find("actors.A.types.b.prior")->set(three, 0.6);
+  EXPECT_EQ(three.actors[0].types[0].prior, 0.1);
+  EXPECT_EQ(three.actors[0].types[1].prior, 0.6);
+  EXPECT_NEAR(three.actors[0].types[2].prior, 0.3, 1e-15);
+  // Given ones that leave less than nothing: the rest get 0, and the sum rule refuses the scenario.
+  registry.find("actors.A.types.c.prior")->set(three, 0.5);
+  EXPECT_EQ(three.actors[0].types[2].prior, 0.5);
+  EXPECT_TRUE(mentions(validate_values(three), "actors.A.types", "sum to 1.2"));
 }
 
 TEST(BuilderTest, BuildsWhatTheParserReadsFromTheSameDuel) {

@@ -163,14 +163,6 @@ void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& s
 // Every cross-field rule at every corner of the priors' supports, as for a
 // sweep's declared ranges (sweep_range.cpp), reported at the prior's line.
 void check_prior_corners(const LoadedScenario& loaded) {
-  std::vector<std::string> varied;
-  for (const Override& o : loaded.overrides) varied.push_back(o.path);
-  for (const PriorSpec& p : loaded.scenario.calibrate.priors) {
-    varied.push_back(p.path);
-    if (std::string problem = varied_together_problem(loaded.scenario, varied); !problem.empty())
-      throw ScenarioError({loaded.source.at("calibrate.parameters." + p.path,
-                                            fmt::format("calibrated parameter '{}': {}", p.path, problem))});
-  }
   Scenario box = loaded.scenario;
   box.sweep = {};
   box.sweep.design = SweepDesign::kRandom;

@@ -71,24 +71,29 @@ void set_actor_weight(Scenario& s, FieldIndex i, double v) {
   for (ResolveType& t : a.types)
     if (!((t.own_weights >> i[1]) & 1u)) t.weights[i[1]] = v;
 }
-// One type's prior given from outside the file: the actor's other types keep
-// their proportions and share what is left (evenly, if they all had 0), so the
-// priors still sum to 1; a two-type actor's other prior becomes exactly the
-// complement. The parser sets each prior as the file gives it instead.
+// One type's prior given from outside the file: the actor's priors not so
+// given keep their proportions and share what the given ones leave (evenly,
+// if they all had 0), so the priors still sum to 1; a two-type actor's other
+// prior becomes exactly the complement. Priors given together must sum to 1
+// themselves where no other is left to take the rest (priors_sum_to_one says
+// so). The parser sets each prior as the file gives it instead.
 void vary_type_prior(Scenario& s, FieldIndex i, double v) {
   std::vector<ResolveType>& types = s.actors[i[0]].types;
   const auto varied = static_cast<std::size_t>(i[1]);
-  const double left = 1.0 - v;
-  double others = 0.0;
-  for (std::size_t k = 0; k < types.size(); ++k)
-    if (k != varied) others += types[k].prior;
-  for (std::size_t k = 0; k < types.size(); ++k) {
-    if (k == varied) continue;
-    types[k].prior = types.size() == 2 ? left
-                     : others > 0.0    ? types[k].prior * (left / others)
-                                       : left / static_cast<double>(types.size() - 1);
-  }
   types[varied].prior = v;
+  types[varied].prior_given = true;
+  double given = 0.0, rest = 0.0;
+  int free = 0;
+  for (const ResolveType& t : types) {
+    if (&t == &types[varied]) continue;
+    (t.prior_given ? given : rest) += t.prior;
+    free += t.prior_given ? 0 : 1;
+  }
+  const double left = std::max(0.0, 1.0 - v - given);
+  for (ResolveType& t : types) {
+    if (&t == &types[varied] || t.prior_given) continue;
+    t.prior = free == 1 ? left : rest > 0.0 ? t.prior * (left / rest) : left / free;
+  }
 }
 void set_type_weight(Scenario& s, FieldIndex i, double v) {
   ResolveType& t = s.actors[i[0]].types[i[1]];
@@ -197,7 +202,7 @@ const FieldSpec kFields[] = {
      .get = [](const Scenario& s, FieldIndex i) { return s.actors[i[0]].decision.weights[i[1]]; },
      .set = set_actor_weight, .per_lane = true},
     {.section = "actors.*.types.*", .key = "prior", .fallback = 1, .min = 0, .max = 1, .unit = "probability",
-     .udunits = "1", .symbol = "$\\pi_{ik}$", .meaning = "probability of the type; an actor's priors must sum to 1 (within 1e-6). Varied by `--set`, a sweep or a calibration, one type's prior rescales the actor's other priors in proportion (a two-type actor's other prior becomes its complement)", .required = true,
+     .udunits = "1", .symbol = "$\\pi_{ik}$", .meaning = "probability of the type; an actor's priors must sum to 1 (within 1e-6). Varied by `--set`, a sweep or a calibration, a type's prior rescales the actor's priors not so varied in proportion (a two-type actor's other prior becomes its complement)", .required = true,
      BRINK_MEMBER(s.actors[i[0]].types[i[1]].prior), .vary = vary_type_prior, .per_lane = true},
     {.section = "actors.*.types.*", .key = "resolve", .fallback = 1, .min = 0, .max = 1,
      .udunits = "1", .symbol = "$r_{ik}$", .meaning = "scales how much others' security and settlement terms, and an attacker's fear of this actor as a protector, weigh", BRINK_MEMBER(s.actors[i[0]].types[i[1]].resolve)},
@@ -293,25 +298,6 @@ std::string join_names(std::span<const std::string_view> names) {
 }
 
 }  // namespace
-
-std::string varied_together_problem(const Scenario& s, std::span<const std::string> paths) {
-  const FieldRegistry registry(s);
-  std::vector<std::pair<const FieldRef*, const std::string*>> priors;
-  for (const std::string& path : paths)
-    if (const FieldRef* ref = registry.find(path); ref && ref->spec->vary == vary_type_prior) priors.emplace_back(ref, &path);
-  for (std::size_t a = 0; a < priors.size(); ++a)
-    for (std::size_t b = a + 1; b < priors.size(); ++b) {
-      if (priors[a].first->index[0] != priors[b].first->index[0] ||
-          priors[a].first->index[1] == priors[b].first->index[1])
-        continue;
-      return fmt::format(
-          "'{}' and '{}' are two priors of one actor's types, and varying one rescales the others so that they sum "
-          "to 1, so the second would change the first; vary one of them (the others follow in proportion), or "
-          "write the priors in the scenario file",
-          *priors[a].second, *priors[b].second);
-    }
-  return {};
-}
 
 std::string unreached_reason(const Scenario& s, const FieldRef& ref) {
   if (ref.spec->set != set_actor_weight) return {};

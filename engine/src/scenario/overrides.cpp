@@ -258,10 +258,6 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
     }
     loaded.overrides.push_back(o);
   }
-  std::vector<std::string> varied(swept.begin(), swept.end());
-  for (const Override& o : loaded.overrides) varied.push_back(o.path);
-  if (std::string problem = varied_together_problem(loaded.scenario, varied); !problem.empty())
-    problems.push_back({"--set", -1, -1, problem});
   if (!problems.empty()) throw ScenarioError(std::move(problems));
   if (auto found = locate(loaded, validate(loaded.scenario, swept)); !found.empty())
     throw ScenarioError(std::move(found));
@@ -393,16 +389,6 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
 void check_sweep_range(const LoadedScenario& loaded) {
   std::vector<Diagnostic> diagnostics;
   std::vector<Problem> problems = unreached_axis_problems(loaded.scenario);
-  // Blamed on the first axis that cannot be varied with the --set paths and the axes before it.
-  std::vector<std::string> varied;
-  for (const Override& o : loaded.overrides) varied.push_back(o.path);
-  for (const SweepAxis& axis : loaded.scenario.sweep.axes) {
-    varied.push_back(axis.path);
-    if (std::string problem = varied_together_problem(loaded.scenario, varied); !problem.empty()) {
-      problems.push_back({{"sweep.parameters." + axis.path}, fmt::format("sweep axis '{}': {}", axis.path, problem)});
-      break;
-    }
-  }
   if (problems.empty()) problems = sweep_range_problems(loaded.scenario);
   for (const Problem& problem : problems) {
     const std::string& first = problem.paths.front();

@@ -213,8 +213,12 @@ def physics():
              "grid values 10000 to 95000"),
         case("sweep-cap-below-deployed", sweep("random", "actors.RED.forces.deployed_cap", "{min: 40000, max: 90000}",
                                                3), 2, "deployed_cap=40000"),
-        case("sweep-prior-range", sweep("random", "actors.RED.types.resolved.prior", "{min: 0.3, max: 0.5}", 3), 2,
-             "priors_sum_to_one"),
+        # Both priors of a two-type actor swept: varied together they keep their values, so the box's
+        # corners sum to 0.6-1.0 (one prior swept alone moves the other as its complement: valid).
+        case("sweep-prior-range", sweep("random", "actors.RED.types.resolved.prior", "{min: 0.3, max: 0.5}", 3)
+             + "    actors.RED.types.bluffer.prior: {min: 0.3, max: 0.5}\n", 2, "priors_sum_to_one"),
+        case("sweep-one-prior-range", sweep("random", "actors.RED.types.resolved.prior", "{min: 0, max: 1}", 3), 0,
+             "ok"),
         case("sweep-event-day-range", sweep("lhs", "events.1.day", "{min: 40, max: 60}", 4), 2,
              "events_before_the_end"),
         case("sweep-salience-range", sweep("lhs", "negotiation.issues.status_of_region.salience.BLU",

@@ -206,10 +206,6 @@ std::vector<Problem> observation_day_problems(const Scenario& scenario);
 // itself (a type keeps its own weights). Refused as a --set, a sweep axis or
 // a calibrated parameter: its points or posterior would only look alike.
 std::string unreached_reason(const Scenario& scenario, const FieldRef& ref);
-// Why these paths cannot all be varied at once ("" if they can): two priors
-// of one actor's types, each of which rescales the other (FieldSpec::vary).
-// Refused for --set, sweep axes and calibrated parameters taken together.
-std::string varied_together_problem(const Scenario& scenario, std::span<const std::string> paths);
 // A note for `brink run` when the horizon cuts the offer rounds (some made,
 // the last not): the last rejection's war never starts, and a lane still
 // rejecting at the end is a standoff (docs/model.md, "Screening"). Not a

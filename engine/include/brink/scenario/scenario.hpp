@@ -114,6 +114,10 @@ struct ResolveType {
   // Bit k set: weights[k] was given for this type; the others follow the
   // actor's decision.weights (see derive_type_weights in fields.hpp).
   std::uint32_t own_weights = 0;
+  // The prior was given from outside the file (FieldSpec::vary: --set, a
+  // sweep axis, a calibrated parameter): another type's varied prior then
+  // rescales only the priors not given so.
+  bool prior_given = false;
   bool implied = false;  // not in the file: the reader's single default type (not a settable path)
 };
 
