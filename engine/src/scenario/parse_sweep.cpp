@@ -57,11 +57,15 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
     for (const char* bound : {"min", "max"}) {
       const YAML::Node b = get(v, bound);
       double value = 0;
-      if (!b.IsDefined() || !parse_number(b, &value)) {
-        p.error(b.IsDefined() ? b : v,
-                b.IsScalar() && underflows_a_double(b.Scalar())
-                    ? fmt::format("'{}.{}' is {}, which {}", ap, bound, b.Scalar(), kCloserToZeroThanADouble)
-                    : fmt::format("'{}.{}' must be a finite number", ap, bound));
+      if (!b.IsDefined() || b.IsNull()) {  // as a missing field is reported (Parser::field)
+        p.error(v, fmt::format("missing required key '{}' in '{}' (a range needs both min and max)", bound, ap));
+        bounded = false;
+        continue;
+      }
+      if (!parse_number(b, &value)) {
+        p.error(b, b.IsScalar() && underflows_a_double(b.Scalar())
+                       ? fmt::format("'{}.{}' is {}, which {}", ap, bound, b.Scalar(), kCloserToZeroThanADouble)
+                       : fmt::format("'{}.{}' must be a finite number", ap, bound));
         bounded = false;
         continue;
       }
