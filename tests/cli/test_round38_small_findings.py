@@ -48,3 +48,96 @@ def test_a_range_axis_without_a_bound_says_the_key_is_missing(run, square, tmp_p
         assert f"missing required key '{missing}' in 'sweep.parameters.{AXIS}'" in line, line
         assert "finite" not in line, line
     assert not list(tmp_path.glob("x.h5*"))
+
+
+# --------------------------------------------------------------------------
+# Hostile 6: what YAML 1.1 and 1.2 readers read differently
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written, octal, decimal", [("070000", "the octal number 28672", "70000"),
+                                                     ("0_70_000", "the octal number 28672", "70000"),
+                                                     ("+017", "the octal number 15", "17"),
+                                                     ("08000", "text", "8000")])
+def test_an_integer_with_a_leading_zero_is_refused(run, square, tmp_path, written, octal, decimal):
+    """`deployed: 070000` was read as 70000, where PyYAML (YAML 1.1) reads 28672."""
+    text = square.replace("forces: {deployed: 70000}", f"forces: {{deployed: {written}}}")
+    assert text != square
+    path = tmp_path / "zero.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = run("validate", path)
+    line = one_line(proc)
+    assert proc.returncode == 2, proc.stderr
+    line_no = next(i + 1 for i, t in enumerate(text.splitlines()) if written in t)
+    assert line.startswith(f"{path}:{line_no}:"), line
+    assert f"'actors.BLUE.forces.deployed' is {written}, an integer with a leading zero" in line, line
+    assert f"read as {octal} and YAML 1.2 readers as {decimal}" in line, line
+    assert line.endswith("write it without the leading zero"), line
+
+
+@pytest.mark.parametrize("value", ["0", "-0", "+0", "0.0", "0.5", "0e3", "0_000", "00", "00.5", "0.25e-1"])
+def test_zero_and_fractions_that_start_with_zero_stay_numbers(run, square, tmp_path, value):
+    """Only an integer with a leading zero is read two ways; zero itself and fractions are not."""
+    assert square.count("collapse_fraction: 0}") == 1
+    text = square.replace("collapse_fraction: 0}", f"collapse_fraction: {value}}}")
+    path = tmp_path / "fine.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = run("validate", path)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_leading_zero_is_refused_in_a_sweep_list_and_an_observation_too(run, source_dir, tmp_path):
+    """Wherever a number stands, not only in the field table."""
+    text = (source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml").read_text(encoding="utf-8")
+    assert "    value: 12\n" in text
+    path = tmp_path / "obs.yaml"
+    path.write_text(text.replace("    value: 12\n", "    value: 012\n"), encoding="utf-8")
+    proc = run("validate", path)
+    assert proc.returncode == 2 and "'observations.incidents_by_day_39.value' is 012" in one_line(proc), proc.stderr
+
+
+@pytest.mark.parametrize("old, new, where, kind, tag", [
+    ("actors:\n  RED:", "actors: !!seq\n  RED:", "'actors'", "mapping", "!!seq"),
+    ("actors:\n  RED:", "actors: !custom\n  RED:", "'actors'", "mapping", "!custom"),
+    ("adversaries: [[RED, BLUE]]", "adversaries: !pair [[RED, BLUE]]", "'relations.adversaries'", "list", "!pair"),
+])
+def test_a_tag_on_a_mapping_or_a_list_is_refused(run, square, tmp_path, old, new, where, kind, tag):
+    """`actors: !!seq` over a mapping was read as the mapping, the tag ignored, while `!troops 5` is refused."""
+    assert old in square
+    path = tmp_path / "tag.yaml"
+    path.write_text(square.replace(old, new), encoding="utf-8")
+    proc = run("validate", path)
+    line = one_line(proc)
+    assert proc.returncode == 2, proc.stderr
+    line_no = next(i + 1 for i, t in enumerate(square.replace(old, new).splitlines()) if tag in t)
+    assert line.startswith(f"{path}:{line_no}:"), line
+    assert f"{where} is a {kind} under the tag {tag}" in line and "write it without the tag" in line, line
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("law: square", "law: !weird square", "'combat.law' must be 'square' or 'linear', got !weird square"),
+    ("law: square", "law: !!int square", "'combat.law' must be 'square' or 'linear', got !!int square"),
+    ("decisions: false", "decisions: !flag false", "'run.decisions' must be true or false, got !flag false"),
+    ("actor: RED, attack", "actor: !who RED, attack", "'events.0.actor' must name an actor, got !who RED"),
+    ("rung: full}", "rung: !r full}", "must name a rung of the escalation ladder, got !r full"),
+])
+def test_a_tag_on_a_text_choice_is_refused(run, square, tmp_path, old, new, message):
+    """`law: !weird linear` was read as linear, the tag ignored."""
+    assert square.count(old) == 1
+    path = tmp_path / "choice.yaml"
+    path.write_text(square.replace(old, new), encoding="utf-8")
+    proc = run("validate", path)
+    line = one_line(proc)
+    assert proc.returncode == 2 and message in line and line.endswith("write it without the tag"), line
+
+
+def test_tags_that_say_what_the_value_is_stay_accepted(run, square, tmp_path):
+    """!!str on text, !!bool on true/false, !!map on a mapping, !!seq on a list, quotes on a choice."""
+    text = (square.replace("law: square", "law: !!str square").replace("decisions: false", "decisions: !!bool false")
+            .replace("actors:\n  RED:", "actors: !!map\n  RED:")
+            .replace("adversaries: [[RED, BLUE]]", "adversaries: !!seq [[RED, BLUE]]")
+            .replace("initial_rung: tense", 'initial_rung: "tense"'))
+    path = tmp_path / "plain.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = run("validate", path)
+    assert proc.returncode == 0, proc.stderr
