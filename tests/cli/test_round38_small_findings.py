@@ -141,3 +141,63 @@ def test_tags_that_say_what_the_value_is_stay_accepted(run, square, tmp_path):
     path.write_text(text, encoding="utf-8")
     proc = run("validate", path)
     assert proc.returncode == 0, proc.stderr
+
+
+# --------------------------------------------------------------------------
+# Hostile 7: a path too long for the system
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deep(tmp_path):
+    """16 nested directories of 250-byte names under tmp_path: (their relative path, 4016 bytes, and a
+    descriptor of the deepest), each made relative to the last, as their whole path passes PATH_MAX."""
+    name = "d" * 250
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(16):
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        yield (name + "/") * 16, fd
+    finally:
+        os.close(fd)
+
+
+def test_an_output_whose_partial_passes_path_max_is_refused_before_anything_is_written(run, square, tmp_path, deep):
+    """A 4088-byte -o fits, but its .partial (4096 bytes with the NUL) did not: 'filesystem error:
+    status: File name too long', exit 1, instead of a refusal at the start."""
+    prefix, deepest = deep
+    (tmp_path / "s.yaml").write_text(square, encoding="utf-8")
+    target = prefix + "f" * (4088 - len(prefix) - 3) + ".h5"
+    assert len(target) == 4088
+    proc = run("run", "s.yaml", "-n", 10, "-q", "-o", target, cwd=tmp_path)
+    line = one_line(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert "is 4088 bytes; with '.partial' added" in line and "limit of 4096 bytes for a path" in line, line
+    assert "File name too long" not in line and len(line) < 600, line
+    assert os.listdir(deepest) == []
+
+
+def test_a_calibration_whose_posterior_partial_passes_path_max_is_refused_at_once(run, source_dir, tmp_path, deep):
+    """calibrate writes OUT.posterior.yaml.partial, 20 bytes longer than OUT: it must fit too."""
+    prefix, deepest = deep
+    scenario = source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    target = prefix + "f" * (4080 - len(prefix) - 3) + ".h5"  # OUT.partial.tmp fits (4092 bytes)
+    proc = run("calibrate", scenario, "--particles", 20, "--generations", 2, "-q", "-o", target, cwd=tmp_path)
+    line = one_line(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert "posterior.yaml" in line and "with '.partial' added" in line and "for a path" in line, line
+    assert os.listdir(deepest) == []
+
+
+def test_a_calibration_whose_staging_file_passes_name_max_is_refused_at_once(run, source_dir, tmp_path):
+    """OUT.partial.tmp, where each generation is staged, is 4 bytes longer than OUT.partial."""
+    scenario = source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    target = "f" * 200 + "." + "e" * 44  # 245 bytes: .partial 253, .partial.tmp 257, .posterior.yaml 215
+    proc = run("calibrate", scenario, "--particles", 20, "--generations", 2, "-q", "-o", target, cwd=tmp_path)
+    line = one_line(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert "with '.partial.tmp' added" in line and "limit of 255 bytes" in line, line
+    assert os.listdir(tmp_path) == []

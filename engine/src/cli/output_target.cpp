@@ -66,6 +66,47 @@ void check_one(const fs::path& path, const fs::path& target, std::vector<fs::pat
   }
 }
 
+// A path as a message shows it: a long one (near PATH_MAX, 4096 bytes) by its
+// two ends, cut between UTF-8 sequences.
+std::string shown_path(const std::string& path) {
+  constexpr std::size_t kEnd = 60;
+  if (path.size() <= 3 * kEnd) return path;
+  const auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(path[i]) & 0xC0) == 0x80; };
+  std::size_t head = kEnd, tail = path.size() - kEnd;
+  while (head > 0 && continuation(head)) --head;
+  while (tail < path.size() && continuation(tail)) ++tail;
+  return path.substr(0, head) + "..." + path.substr(tail);
+}
+
+// Refuses `file`, one of the files brink writes for the output `target` (its
+// name and a suffix: TARGET.partial, TARGET.lock, a calibration's
+// TARGET.partial.tmp), when its name passes the directory's limit for a name
+// (NAME_MAX) or its path the system's for a path (PATH_MAX): the system
+// would refuse it only once the run began, with a bare "File name too long".
+void refuse_too_long(const fs::path& file, const fs::path& target) {
+  const std::string& written = file.string();
+  const std::string suffix =
+      written.starts_with(target.string()) ? written.substr(target.string().size()) : std::string();
+  const std::string what = suffix == ".partial"       ? "the file written first"
+                           : suffix == ".lock"        ? "the run's lock"
+                           : suffix == ".partial.tmp" ? "where each generation is staged"
+                                                      : "a file brink writes beside it";
+  const long name_max = ::pathconf(file.has_parent_path() ? file.parent_path().c_str() : ".", _PC_NAME_MAX);
+  const std::size_t longest_name = name_max > 0 ? static_cast<std::size_t>(name_max) : NAME_MAX;
+  if (file.filename().string().size() > longest_name)
+    throw OutputRefused(
+        fmt::format("output file name '{}' is {} bytes; with '{}' added ({}) it passes the file system's limit of {} "
+                    "bytes: give a shorter name",
+                    target.filename().string(), target.filename().string().size(), suffix, what, longest_name));
+  // A path the system takes holds at most PATH_MAX - 1 bytes and its closing NUL.
+  if (written.size() >= PATH_MAX)
+    throw OutputRefused(
+        fmt::format("output path '{}' is {} bytes; with '{}' added ({}) it reaches the system's limit of {} bytes "
+                    "for a path (its closing NUL included): give a shorter path (a relative one from a directory "
+                    "nearer the file)",
+                    shown_path(target.string()), target.string().size(), suffix, what, PATH_MAX));
+}
+
 }  // namespace
 
 void refuse_link(const fs::path& path) {
@@ -198,14 +239,8 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
         fmt::format("output '{}' ends in '/', so it names a folder; give a file name (e.g. "
                     "out/result.h5)",
                     target.string()));
-  // The longest name written beside the target is TARGET.partial.
-  const std::string name = target.filename().string() + ".partial";
-  const long name_max = ::pathconf(target.has_parent_path() ? target.parent_path().c_str() : ".", _PC_NAME_MAX);
-  if (name.size() > static_cast<std::size_t>(name_max > 0 ? name_max : NAME_MAX))
-    throw OutputRefused(
-        fmt::format("output file name '{}' is {} bytes; with '.partial' added (the file written "
-                    "first) it passes the file system's limit of {} bytes: give a shorter name",
-                    target.filename().string(), target.filename().string().size(), name_max > 0 ? name_max : NAME_MAX));
+  // The longest name written beside the target is TARGET.partial (check_own_file checks each file).
+  refuse_too_long(target.string() + ".partial", target);
   // Another run's OUT.partial or OUT.lock as this run's OUT would replace that run's file or its lock.
   for (const std::string_view suffix : {".partial", ".lock"})
     if (const std::string file = target.filename().string(); file.ends_with(suffix))
@@ -220,6 +255,7 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
 }
 
 void check_own_file(const fs::path& path, const fs::path& target, const std::vector<fs::path>& inputs) {
+  refuse_too_long(path, target);
   refuse_link(path);
   check_one(path, target, inputs);
 }

@@ -40,7 +40,8 @@ std::filesystem::path default_output_path(std::string_view scenario_name);
 
 // Throws OutputRefused unless `target` (and its .partial and .lock) is a
 // regular file or does not exist yet, and is none of `inputs` (compared by
-// device and inode); the .partial and .lock may not be symbolic links.
+// device and inode); the .partial and .lock may not be symbolic links, nor
+// their names or paths too long for the system.
 void check_output_path(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs);
 
 // Throws OutputRefused if `path`, one of brink's own files beside an output
@@ -51,7 +52,8 @@ void refuse_link(const std::filesystem::path& path);
 // Throws OutputRefused if `path`, a file brink writes beside `target`
 // (check_output_path checks TARGET.partial and TARGET.lock; a command with
 // more, such as calibrate's TARGET.partial.tmp, checks each), is a symbolic
-// link, not a regular file, or one of `inputs`.
+// link, not a regular file, or one of `inputs`; or if its name would pass the
+// directory's limit for a name (NAME_MAX) or its path the system's (PATH_MAX).
 void check_own_file(const std::filesystem::path& path, const std::filesystem::path& target,
                     const std::vector<std::filesystem::path>& inputs);
 
