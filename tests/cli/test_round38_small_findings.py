@@ -201,3 +201,82 @@ def test_a_calibration_whose_staging_file_passes_name_max_is_refused_at_once(run
     assert proc.returncode == 2, proc.stderr
     assert "with '.partial.tmp' added" in line and "limit of 255 bytes" in line, line
     assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------
+# Hostile 8: a read-only file system, and who holds a lock
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def read_only_bind(tmp_path):
+    """read_only_bind(path): mounts `path` read-only over itself (needs root); unmounted afterwards."""
+    mounted = []
+
+    def bind(path):
+        for command in (["mount", "--bind", str(path), str(path)],
+                        ["mount", "-o", "remount,bind,ro", str(path)]):
+            proc = subprocess.run(command, capture_output=True, text=True)
+            if proc.returncode != 0:
+                if mounted:
+                    subprocess.run(["umount", str(path)], check=False)
+                pytest.skip(f"cannot bind-mount a file read-only (needs root): {proc.stderr.strip()}")
+            if command[1] == "--bind":
+                mounted.append(path)
+
+    yield bind
+    for path in mounted:
+        subprocess.run(["umount", str(path)], check=False)
+
+
+def test_a_partial_on_a_read_only_file_system_is_called_so(run, square, tmp_path, read_only_bind):
+    """A read-only mount (EROFS) was reported as 'Permission denied; make it writable', which chmod
+    cannot cure."""
+    (tmp_path / "s.yaml").write_text(square, encoding="utf-8")
+    assert run("run", "s.yaml", "-n", 64, "-q", "-o", "done.h5", cwd=tmp_path).returncode == 0
+    partial = tmp_path / "ip.h5.partial"
+    os.rename(tmp_path / "done.h5", partial)  # a run's file, holding blocks
+    read_only_bind(partial)
+    for extra, advice in ((["--resume"], "copy it to a writable one and resume it there"),
+                          ([], "give -o on a writable one")):
+        proc = run("run", "s.yaml", "-n", 64, "-q", "-o", "ip.h5", *extra, cwd=tmp_path)
+        line = one_line(proc)
+        assert proc.returncode == 2, proc.stderr
+        assert "ip.h5.partial cannot be written: it is on a read-only file system" in line and advice in line, line
+        assert "Permission denied" not in line and "make it writable" not in line, line
+    assert not (tmp_path / "ip.h5").exists()
+
+
+def test_a_run_blocked_by_a_calibration_names_the_calibration(brink, run, source_dir, tmp_path):
+    """A run against a target a `brink calibrate` holds was told 'another brink run (PID N ...)'."""
+    scenario = source_dir / "scenarios" / "validation" / "calibrate-incidents.yaml"
+    out = tmp_path / "cal.h5"
+    holder = subprocess.Popen([brink, "calibrate", scenario, "--particles", "200000", "--generations", "8", "-t", "1",
+                               "-q", "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "cal.h5.partial").exists() and holder.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert holder.poll() is None, "the calibration finished before the second command ran"
+        proc = run("run", scenario, "-n", 10, "-q", "-o", out)
+        assert holder.poll() is None, "the calibration finished before the second command ran"
+    finally:
+        holder.kill()
+        holder.wait()
+    line = one_line(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert f"another brink calibrate (PID {holder.pid} on host {socket.gethostname()}) is writing" in line, line
+
+
+def test_a_lock_note_without_its_command_names_no_command(run, square, tmp_path):
+    """An older build's note ('PID N on host H') does not say which command holds the lock: the message
+    names none rather than calling it a run."""
+    (tmp_path / "s.yaml").write_text(square, encoding="utf-8")
+    with open(tmp_path / "l.h5.lock", "w") as held:
+        held.write("PID 1 on host elsewhere\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = run("run", "s.yaml", "-n", 10, "-q", "-o", "l.h5", cwd=tmp_path)
+    line = one_line(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert "another brink process (a run, merge or calibration; PID 1 on host elsewhere) is writing" in line, line

@@ -128,8 +128,24 @@ std::string read_holder(int fd) {
   return text;
 }
 
+// The lock note's end " (brink COMMAND)" names the command that holds the lock.
+constexpr std::string_view kNoteCommand = " (brink ";
+
+// Who holds a lock, from its note, for the message to a second writer:
+// "brink merge (PID N on host H)"; a note without the command (an older
+// build's) or none names no command.
+std::string holder_named(const std::string& note) {
+  const std::size_t at = note.rfind(kNoteCommand);
+  if (at != std::string::npos && note.ends_with(')')) {
+    const std::size_t from = at + kNoteCommand.size();
+    return fmt::format("brink {} ({})", shown(note.substr(from, note.size() - 1 - from)), shown(note.substr(0, at)));
+  }
+  return fmt::format("brink process (a run, merge or calibration; {})",
+                     note.empty() ? std::string("process unknown") : shown(note));
+}
+
 // True for what a lock file can hold: nothing (a run stopped before its
-// note) or the note "PID ... on host ..." a run writes.
+// note) or the note "PID ... on host ... (brink COMMAND)" a run writes.
 bool locked_file_is_a_lock(int fd, const struct stat& st) {
   if (!S_ISREG(st.st_mode)) return false;
   if (st.st_size == 0) return true;
@@ -352,7 +368,7 @@ FileIdentity entry_identity_of(const fs::path& path) {
   return {true, st.st_dev, st.st_ino};
 }
 
-OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::move(path)) {
+OutputLock::OutputLock(fs::path path, std::string_view elsewhere, std::string_view command) : path_(std::move(path)) {
   // The holder removes the lock file when it finishes; a process that opened
   // the old file before that would lock a file nobody else sees, so after
   // locking, check that the path still names the locked file, else retry.
@@ -372,14 +388,14 @@ OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::m
       if (error != EWOULDBLOCK)
         throw OutputRefused(fmt::format("cannot lock '{}': {}", path_.string(), std::strerror(error)));
       const std::string target = path_.string().substr(0, path_.string().size() - 5);
-      throw OutputRefused(fmt::format("another brink run ({}) is writing '{}' (lock {}); wait for it to finish or {}",
-                                      holder.empty() ? "process unknown" : holder, target, path_.string(), elsewhere));
+      throw OutputRefused(fmt::format("another {} is writing '{}' (lock {}); wait for it to finish or {}",
+                                      holder_named(holder), target, path_.string(), elsewhere));
     }
     struct stat locked {
     }, named{};
     if (::fstat(fd, &locked) == 0 && ::stat(path_.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
         locked.st_ino == named.st_ino) {
-      // A lock file holds nothing or "PID ... on host ..."; anything else at
+      // A lock file holds nothing or "PID ... on host ... (brink COMMAND)"; anything else at
       // that path is someone's file, which the unlink at the end would delete.
       if (!locked_file_is_a_lock(fd, locked)) {
         ::close(fd);
@@ -389,7 +405,7 @@ OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::m
       }
       char host[256] = {0};
       ::gethostname(host, sizeof host - 1);
-      const std::string holder = fmt::format("PID {} on host {}\n", ::getpid(), host);
+      const std::string holder = fmt::format("PID {} on host {}{}{})\n", ::getpid(), host, kNoteCommand, command);
       if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) < 0) {
         // The lock holds without the note; only the message to a second run is poorer.
       }
@@ -532,10 +548,18 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
         fmt::format("{} is not an HDF5 file, so no brink run wrote it; move it away, or discard it "
                     "with --overwrite",
                     partial.string()));
-  if (state == PartialState::kReadOnly)
+  if (state == PartialState::kReadOnly) {
+    // Permissions can be changed; a read-only file system (EROFS) cannot by chmod.
+    const int error = ::access(partial.c_str(), W_OK) == 0 ? EACCES : errno;
+    if (error == EROFS)
+      throw OutputRefused(fmt::format("{} cannot be written: it is on a read-only file system; {}", partial.string(),
+                                      resume ? "copy it to a writable one and resume it there (-o naming the copy "
+                                               "without '.partial')"
+                                             : "give -o on a writable one"));
     throw OutputRefused(fmt::format("{} cannot be written: {}; make it writable{}", partial.string(),
-                                    std::strerror(EACCES),
+                                    std::strerror(error),
                                     resume ? " to resume it" : ", or discard it with --overwrite"));
+  }
   // Only a partial that provably holds no finished block is started over
   // without --overwrite; one HDF5 cannot open may hold many.
   if (state == PartialState::kNeverSaved) {

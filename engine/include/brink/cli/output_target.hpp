@@ -99,12 +99,15 @@ inline FileIdentity held_file(const std::array<std::uint64_t, 2>& device_inode) 
 }
 
 // An exclusive flock on `path` (created if missing), held until destruction,
-// when the file is removed. Throws OutputRefused naming the holder's PID and
-// host if another process holds it.
+// when the file is removed. The file holds the note "PID N on host H (brink
+// COMMAND)". Throws OutputRefused naming the holder's command, PID and host if
+// another process holds it.
 class OutputLock {
  public:
   // `elsewhere` ends the message to a second writer: how to write elsewhere.
-  explicit OutputLock(std::filesystem::path path, std::string_view elsewhere = "give another -o");
+  // `command`: the brink command that takes the lock (run, merge, calibrate).
+  explicit OutputLock(std::filesystem::path path, std::string_view elsewhere = "give another -o",
+                      std::string_view command = "run");
   ~OutputLock();
   OutputLock(const OutputLock&) = delete;
   OutputLock& operator=(const OutputLock&) = delete;
