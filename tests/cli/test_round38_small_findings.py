@@ -50,6 +50,18 @@ def test_a_range_axis_without_a_bound_says_the_key_is_missing(run, square, tmp_p
     assert not list(tmp_path.glob("x.h5*"))
 
 
+@pytest.mark.parametrize("value, missing", [("0.005:", "max"), (":0.02", "min"), (":0.02:log", "min")])
+def test_a_command_line_range_without_a_bound_names_the_bound(run, square, tmp_path, value, missing):
+    """--sweep PATH=0.005: said "'0.005:' is not a list of finite numbers or a range"."""
+    (tmp_path / "s.yaml").write_text(square, encoding="utf-8")
+    proc = run("run", "s.yaml", "-q", "-o", "x.h5", "--design", "lhs", "--samples", 4, "--sweep", f"{AXIS}={value}",
+               cwd=tmp_path)
+    line = one_line(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert f"the range '{value}' has no {missing}; a range is min:max or min:max:log" in line, line
+    assert not list(tmp_path.glob("x.h5*"))
+
+
 # --------------------------------------------------------------------------
 # Hostile 6: what YAML 1.1 and 1.2 readers read differently
 # --------------------------------------------------------------------------
