@@ -66,6 +66,24 @@ TEST_F(OutputTargetFiles, LockIsExclusiveAndRemovedWhenReleased) {
   EXPECT_NO_THROW(OutputLock again(lock));
 }
 
+TEST_F(OutputTargetFiles, ASecondWriterIsToldWhichCommandHoldsTheLock) {
+  // The note said only "PID N on host H", and the message "another brink run" whatever held it.
+  const fs::path lock = dir_ / "m.h5.lock";
+  for (const std::string command : {"merge", "calibrate", "run"}) {
+    OutputLock first(lock, "give another -o", command);
+    std::string holder;
+    std::getline(std::ifstream(lock), holder);
+    EXPECT_TRUE(holder.ends_with(" (brink " + command + ")")) << holder;
+    try {
+      OutputLock second(lock);
+      ADD_FAILURE() << "a second lock was granted";
+    } catch (const OutputRefused& e) {
+      const std::string expected = "another brink " + command + " (PID " + std::to_string(::getpid()) + " on host ";
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(OutputTargetFiles, PublishNeverReplacesAFileThatAppearedMeanwhile) {
   const fs::path partial = dir_ / "r.h5.partial", target = dir_ / "r.h5";
   std::ofstream(partial) << "new";

@@ -69,6 +69,45 @@ expect_caught(scenario-reaches-model src/scenario/scenario.cpp start "#include \
 expect_caught(model-reaches-sweep src/model/model.cpp start "#include \"brink/sweep/plan.hpp\"")
 expect_caught(unreadable src/model/decide.cpp start "#include BRINK_HEADER")
 
+# Every other spelling of an include the compiler reads (the outside check's
+# `%:include`, round 38): the digraph, comments and splices around '#',
+# blanks other than space and tab, lines ended by CR, a byte order mark,
+# #include_next and #import, the trigraph C++17 no longer reads, and
+# CMake's own list characters that could join lines.
+string(ASCII 11 vertical_tab)
+string(ASCII 12 form_feed)
+string(ASCII 13 carriage_return)
+string(ASCII 239 187 191 byte_order_mark)
+expect_caught(digraph src/model/combat.cpp start "%:include <yaml-cpp/yaml.h>")
+expect_caught(digraph-blank src/model/combat.cpp start "  %:  include <yaml-cpp/yaml.h>")
+expect_caught(digraph-header include/brink/model/rules.hpp pragma "%:include <hdf5.h>")
+expect_caught(digraph-scenario src/scenario/fields.cpp start "%:include \"yaml_reader.hpp\"")
+expect_caught(comment-inside src/model/combat.cpp start "#/* */include <yaml-cpp/yaml.h>")
+expect_caught(comment-before src/model/combat.cpp start "/* a comment */ #include <yaml-cpp/yaml.h>")
+expect_caught(comment-across-lines src/model/combat.cpp start "/* a\ncomment */ #include <yaml-cpp/yaml.h>")
+expect_caught(splice-after-hash src/model/combat.cpp start "#\\\ninclude <yaml-cpp/yaml.h>")
+expect_caught(splice-in-name src/model/combat.cpp start "#inc\\\nlude <yaml-cpp/yaml.h>")
+expect_caught(form-feed src/model/combat.cpp start "${form_feed}#include <yaml-cpp/yaml.h>")
+expect_caught(vertical-tab src/model/combat.cpp start "#${vertical_tab}include <yaml-cpp/yaml.h>")
+expect_caught(carriage-return src/model/combat.cpp start "// a comment${carriage_return}#include <yaml-cpp/yaml.h>")
+expect_caught(byte-order-mark src/model/combat.cpp start "${byte_order_mark}#include <yaml-cpp/yaml.h>")
+expect_caught(include-next src/model/block_scratch.hpp pragma "#include_next <yaml-cpp/yaml.h>")
+expect_caught(import src/model/combat.cpp start "#import <yaml-cpp/yaml.h>")
+expect_caught(trigraph src/model/combat.cpp start "??=include <yaml-cpp/yaml.h>")
+expect_caught(list-brackets src/model/combat.cpp start
+              "#include <vector> // [\n#include <yaml-cpp/yaml.h>\n#include <string> // ]")
+
+# ... and what is no include passes: __has_include, and include text in a comment or a string.
+file(READ ${copy}/engine/src/model/combat.cpp original)
+file(WRITE ${copy}/engine/src/model/combat.cpp
+     "#if __has_include(<yaml-cpp/yaml.h>)\n#endif\n// #include <yaml-cpp/yaml.h>\n"
+     "[[maybe_unused]] static const char* brink_probe = \"#include <yaml-cpp/yaml.h>\"\;\n${original}")
+run_check(rc out)
+file(WRITE ${copy}/engine/src/model/combat.cpp "${original}")
+if(NOT rc EQUAL 0)
+  set(failures "${failures}\n  __has_include, or an include in a comment or a string, is refused:\n${out}")
+endif()
+
 # The YAML reader's own files may use yaml-cpp: the copy passes with one more.
 file(READ ${copy}/engine/src/scenario/parse.cpp original)
 file(WRITE ${copy}/engine/src/scenario/parse.cpp "#include <yaml-cpp/yaml.h>\n${original}")

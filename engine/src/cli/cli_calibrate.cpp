@@ -724,7 +724,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       const fs::path& partial = set.partial;
       bool continued = false;  // the partial read once, not again below
       if (writer) {
-        lock.emplace(target.string() + ".lock");
+        lock.emplace(target.string() + ".lock", "give another -o", "calibrate");
         before = identity_of(target);
         posterior_before = identity_of(posterior_scenario_path(target));
         const bool overwrite = vm.count("overwrite") > 0, resume = vm.count("resume") > 0;

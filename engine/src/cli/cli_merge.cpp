@@ -193,7 +193,8 @@ int command_merge(const std::vector<std::string>& args, const std::string& comma
   }
   std::sort(shards.begin(), shards.end(), [](const ShardInfo& a, const ShardInfo& b) { return a.index < b.index; });
   check_target(target, paths);
-  const OutputLock lock(target.string() + ".lock", "merge into another OUT");  // held until the result is in place
+  // Held until the result is in place.
+  const OutputLock lock(target.string() + ".lock", "merge into another OUT", "merge");
   refuse_existing(target, overwrite, err);
   const FileIdentity target_before = identity_of(target);
   const fs::path partial = target.string() + ".partial";

@@ -66,6 +66,47 @@ void check_one(const fs::path& path, const fs::path& target, std::vector<fs::pat
   }
 }
 
+// A path as a message shows it: a long one (near PATH_MAX, 4096 bytes) by its
+// two ends, cut between UTF-8 sequences.
+std::string shown_path(const std::string& path) {
+  constexpr std::size_t kEnd = 60;
+  if (path.size() <= 3 * kEnd) return path;
+  const auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(path[i]) & 0xC0) == 0x80; };
+  std::size_t head = kEnd, tail = path.size() - kEnd;
+  while (head > 0 && continuation(head)) --head;
+  while (tail < path.size() && continuation(tail)) ++tail;
+  return path.substr(0, head) + "..." + path.substr(tail);
+}
+
+// Refuses `file`, one of the files brink writes for the output `target` (its
+// name and a suffix: TARGET.partial, TARGET.lock, a calibration's
+// TARGET.partial.tmp), when its name passes the directory's limit for a name
+// (NAME_MAX) or its path the system's for a path (PATH_MAX): the system
+// would refuse it only once the run began, with a bare "File name too long".
+void refuse_too_long(const fs::path& file, const fs::path& target) {
+  const std::string& written = file.string();
+  const std::string suffix =
+      written.starts_with(target.string()) ? written.substr(target.string().size()) : std::string();
+  const std::string what = suffix == ".partial"       ? "the file written first"
+                           : suffix == ".lock"        ? "the run's lock"
+                           : suffix == ".partial.tmp" ? "where each generation is staged"
+                                                      : "a file brink writes beside it";
+  const long name_max = ::pathconf(file.has_parent_path() ? file.parent_path().c_str() : ".", _PC_NAME_MAX);
+  const std::size_t longest_name = name_max > 0 ? static_cast<std::size_t>(name_max) : NAME_MAX;
+  if (file.filename().string().size() > longest_name)
+    throw OutputRefused(
+        fmt::format("output file name '{}' is {} bytes; with '{}' added ({}) it passes the file system's limit of {} "
+                    "bytes: give a shorter name",
+                    target.filename().string(), target.filename().string().size(), suffix, what, longest_name));
+  // A path the system takes holds at most PATH_MAX - 1 bytes and its closing NUL.
+  if (written.size() >= PATH_MAX)
+    throw OutputRefused(
+        fmt::format("output path '{}' is {} bytes; with '{}' added ({}) it reaches the system's limit of {} bytes "
+                    "for a path (its closing NUL included): give a shorter path (a relative one from a directory "
+                    "nearer the file)",
+                    shown_path(target.string()), target.string().size(), suffix, what, PATH_MAX));
+}
+
 }  // namespace
 
 void refuse_link(const fs::path& path) {
@@ -87,8 +128,24 @@ std::string read_holder(int fd) {
   return text;
 }
 
+// The lock note's end " (brink COMMAND)" names the command that holds the lock.
+constexpr std::string_view kNoteCommand = " (brink ";
+
+// Who holds a lock, from its note, for the message to a second writer:
+// "brink merge (PID N on host H)"; a note without the command (an older
+// build's) or none names no command.
+std::string holder_named(const std::string& note) {
+  const std::size_t at = note.rfind(kNoteCommand);
+  if (at != std::string::npos && note.ends_with(')')) {
+    const std::size_t from = at + kNoteCommand.size();
+    return fmt::format("brink {} ({})", shown(note.substr(from, note.size() - 1 - from)), shown(note.substr(0, at)));
+  }
+  return fmt::format("brink process (a run, merge or calibration; {})",
+                     note.empty() ? std::string("process unknown") : shown(note));
+}
+
 // True for what a lock file can hold: nothing (a run stopped before its
-// note) or the note "PID ... on host ..." a run writes.
+// note) or the note "PID ... on host ... (brink COMMAND)" a run writes.
 bool locked_file_is_a_lock(int fd, const struct stat& st) {
   if (!S_ISREG(st.st_mode)) return false;
   if (st.st_size == 0) return true;
@@ -200,14 +257,8 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
         fmt::format("output '{}' ends in '/', so it names a folder; give a file name (e.g. "
                     "out/result.h5)",
                     target.string()));
-  // The longest name written beside the target is TARGET.partial.
-  const std::string name = target.filename().string() + ".partial";
-  const long name_max = ::pathconf(target.has_parent_path() ? target.parent_path().c_str() : ".", _PC_NAME_MAX);
-  if (name.size() > static_cast<std::size_t>(name_max > 0 ? name_max : NAME_MAX))
-    throw OutputRefused(
-        fmt::format("output file name '{}' is {} bytes; with '.partial' added (the file written "
-                    "first) it passes the file system's limit of {} bytes: give a shorter name",
-                    target.filename().string(), target.filename().string().size(), name_max > 0 ? name_max : NAME_MAX));
+  // The longest name written beside the target is TARGET.partial (check_own_file checks each file).
+  refuse_too_long(target.string() + ".partial", target);
   // Another run's OUT.partial or OUT.lock as this run's OUT would replace that run's file or its lock.
   for (const std::string_view suffix : {".partial", ".lock"})
     if (const std::string file = target.filename().string(); file.ends_with(suffix))
@@ -222,6 +273,7 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
 }
 
 void check_own_file(const fs::path& path, const fs::path& target, const std::vector<fs::path>& inputs) {
+  refuse_too_long(path, target);
   refuse_link(path);
   check_one(path, target, inputs);
 }
@@ -318,7 +370,7 @@ FileIdentity entry_identity_of(const fs::path& path) {
   return {true, st.st_dev, st.st_ino};
 }
 
-OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::move(path)) {
+OutputLock::OutputLock(fs::path path, std::string_view elsewhere, std::string_view command) : path_(std::move(path)) {
   // The holder removes the lock file when it finishes; a process that opened
   // the old file before that would lock a file nobody else sees, so after
   // locking, check that the path still names the locked file, else retry.
@@ -338,14 +390,14 @@ OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::m
       if (error != EWOULDBLOCK)
         throw OutputRefused(fmt::format("cannot lock '{}': {}", path_.string(), std::strerror(error)));
       const std::string target = path_.string().substr(0, path_.string().size() - 5);
-      throw OutputRefused(fmt::format("another brink run ({}) is writing '{}' (lock {}); wait for it to finish or {}",
-                                      holder.empty() ? "process unknown" : holder, target, path_.string(), elsewhere));
+      throw OutputRefused(fmt::format("another {} is writing '{}' (lock {}); wait for it to finish or {}",
+                                      holder_named(holder), target, path_.string(), elsewhere));
     }
     struct stat locked {
     }, named{};
     if (::fstat(fd, &locked) == 0 && ::stat(path_.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
         locked.st_ino == named.st_ino) {
-      // A lock file holds nothing or "PID ... on host ..."; anything else at
+      // A lock file holds nothing or "PID ... on host ... (brink COMMAND)"; anything else at
       // that path is someone's file, which the unlink at the end would delete.
       if (!locked_file_is_a_lock(fd, locked)) {
         ::close(fd);
@@ -355,7 +407,7 @@ OutputLock::OutputLock(fs::path path, std::string_view elsewhere) : path_(std::m
       }
       char host[256] = {0};
       ::gethostname(host, sizeof host - 1);
-      const std::string holder = fmt::format("PID {} on host {}\n", ::getpid(), host);
+      const std::string holder = fmt::format("PID {} on host {}{}{})\n", ::getpid(), host, kNoteCommand, command);
       if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) < 0) {
         // The lock holds without the note; only the message to a second run is poorer.
       }
@@ -509,10 +561,18 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
         fmt::format("{} is not an HDF5 file, so no brink run wrote it; move it away, or discard it "
                     "with --overwrite",
                     partial.string()));
-  if (state == PartialState::kReadOnly)
+  if (state == PartialState::kReadOnly) {
+    // Permissions can be changed; a read-only file system (EROFS) cannot by chmod.
+    const int error = ::access(partial.c_str(), W_OK) == 0 ? EACCES : errno;
+    if (error == EROFS)
+      throw OutputRefused(fmt::format("{} cannot be written: it is on a read-only file system; {}", partial.string(),
+                                      resume ? "copy it to a writable one and resume it there (-o naming the copy "
+                                               "without '.partial')"
+                                             : "give -o on a writable one"));
     throw OutputRefused(fmt::format("{} cannot be written: {}; make it writable{}", partial.string(),
-                                    std::strerror(EACCES),
+                                    std::strerror(error),
                                     resume ? " to resume it" : ", or discard it with --overwrite"));
+  }
   // Only a partial that provably holds no finished block is started over
   // without --overwrite; one HDF5 cannot open may hold many.
   if (state == PartialState::kNeverSaved) {

@@ -105,6 +105,10 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
                  ? fmt::format("'{}' is categorical ({}): list its values, PATH=v1,v2,..., not a range", axis->path,
                                choice_list(info->choices))
                  : fmt::format("'{}' is not a list of {}'s values ({})", value, axis->path, choice_list(info->choices));
+    if (separator == ':')  // a bound left out, as a range in the file without its key
+      for (const auto& [part, bound] : {std::pair{parts[0], "min"}, std::pair{parts[1], "max"}})
+        if (part.empty())
+          return fmt::format("the range '{}' has no {}; a range is min:max or min:max:log", value, bound);
     for (const std::string& part : parts)
       if (underflows_a_double(part)) return fmt::format("'{}' {}", part, kCloserToZeroThanADouble);
     return fmt::format("'{}' is not a list of finite numbers or a range", value);

@@ -309,7 +309,10 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
                               : fmt::format("'escalation.rungs.{}' must be a rung name, not a list or a map", i));
         continue;
       }
-      if (std::find(e.rungs.begin(), e.rungs.end(), rungs[i].Scalar()) != e.rungs.end())
+      if (!plain_text_node(rungs[i]))  // still a name: the rungs that refer to it are read
+        p.error(rungs[i], fmt::format("'escalation.rungs.{}' must be a rung name, got {}; write it without the tag", i,
+                                      tagged_as_written(rungs[i])));
+      else if (std::find(e.rungs.begin(), e.rungs.end(), rungs[i].Scalar()) != e.rungs.end())
         p.error(rungs[i], fmt::format("rung '{}' appears twice in 'escalation.rungs'", rungs[i].Scalar()));
       e.rungs.push_back(rungs[i].Scalar());
     }

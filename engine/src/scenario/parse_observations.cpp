@@ -54,6 +54,16 @@ bool parse_quantity(std::string_view name, ObservedQuantity* q) {
   return false;
 }
 
+// A date is written as text or under YAML 1.1's !!timestamp; another tag names another type.
+bool date_node(const YAML::Node& node) {
+  return node.IsScalar() && (plain_text_node(node) || node.Tag() == "tag:yaml.org,2002:timestamp");
+}
+// A date refused, as the message quotes it: 'text', or '!tag text'; write it without the tag.
+std::string refused_date(const YAML::Node& date) {
+  const bool tagged = date.IsScalar() && !date_node(date);
+  return fmt::format("'{}'{}", as_text_written(date, tagged), tagged ? "; write it without the tag" : "");
+}
+
 // A finite number under `key`, or nothing (reported) when present but not a number.
 bool number(Parser& p, const YAML::Node& map, const std::string& key, const std::string& path, double* value) {
   const YAML::Node node = get(map, key);
@@ -85,8 +95,8 @@ bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, cons
   };
   if (day.IsDefined()) return number(p, e, "day", op, &o.day) && !before_the_start(day);
   std::int64_t days = 0, start = 0;
-  if (!date.IsScalar() || !parse_iso_date(date.Scalar(), &days)) {
-    p.error(date, fmt::format("'{}.date' must be an ISO date like 2022-01-19, got '{}'", op, scalar_text(date)));
+  if (!date_node(date) || !parse_iso_date(date.Scalar(), &days)) {
+    p.error(date, fmt::format("'{}.date' must be an ISO date like 2022-01-19, got {}", op, refused_date(date)));
     return false;
   }
   if (start_date_refused) return false;
@@ -109,10 +119,14 @@ void observation_value(Parser& p, const YAML::Node& e, const std::string& op, Ob
   // range on the probability scale, whose midpoint is the value.
   const bool binary = o.quantity == ObservedQuantity::kRung || o.quantity == ObservedQuantity::kWarStarted;
   if (binary && (value.IsDefined() || !range.IsDefined())) {
-    if (!value.IsScalar() || (value.Scalar() != "true" && value.Scalar() != "false")) {
+    if (!plain_text_node(value, true) || (value.Scalar() != "true" && value.Scalar() != "false")) {
+      const bool tagged = value.IsScalar() && !plain_text_node(value, true);
+      const std::string_view hint = !value.IsDefined() ? "; or give a 'range' of its probability"
+                                    : tagged           ? "; write it without the tag"
+                                                       : "";
       p.error(value.IsDefined() ? value : e,
               fmt::format("'{}.value' must be true or false (whether it had happened by the date), got '{}'{}", op,
-                          scalar_text(value), value.IsDefined() ? "" : "; or give a 'range' of its probability"));
+                          as_text_written(value, tagged), hint));
       return;
     }
     o.value = value.Scalar() == "true" ? 1.0 : 0.0;
@@ -443,8 +457,8 @@ void parse_start_date(Parser& p, const YAML::Node& run, Scenario& s) {
   const YAML::Node date = get(run, "start_date");
   if (!date.IsDefined() || date.IsNull()) return;
   std::int64_t days = 0;
-  if (!date.IsScalar() || !parse_iso_date(date.Scalar(), &days)) {
-    p.error(date, fmt::format("'run.start_date' must be an ISO date like 2022-01-24, got '{}'", scalar_text(date)));
+  if (!date_node(date) || !parse_iso_date(date.Scalar(), &days)) {
+    p.error(date, fmt::format("'run.start_date' must be an ISO date like 2022-01-24, got {}", refused_date(date)));
     return;
   }
   s.run.start_date = date.Scalar();

@@ -34,12 +34,16 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
     const bool numeric = !info || info->choices.empty();  // a number is never written in quotes
     for (std::size_t i = 0; i < v.size(); ++i) {
       double value = 0;
-      if (!v[i].IsScalar() || (numeric && !plain_number_node(v[i])) ||
-          !sweep_value_from_text(parameters, axis.path, v[i].Scalar(), &value)) {
+      // A true/false may carry !!bool; a name no tag but !!str.
+      const bool tag_read =
+          v[i].IsScalar() && (numeric ? plain_number_node(v[i])
+                                      : plain_text_node(v[i], v[i].Scalar() == "true" || v[i].Scalar() == "false"));
+      if (!tag_read || !sweep_value_from_text(parameters, axis.path, v[i].Scalar(), &value)) {
         std::string problem;
         if (info && !info->choices.empty())
-          problem =
-              fmt::format("'{}' values must be one of {}, got '{}'", ap, choice_list(info->choices), scalar_text(v[i]));
+          problem = fmt::format("'{}' values must be one of {}, got '{}'{}", ap, choice_list(info->choices),
+                                as_text_written(v[i], !tag_read),
+                                v[i].IsScalar() && !tag_read ? "; write it without the tag" : "");
         else if (v[i].IsScalar() && underflows_a_double(v[i].Scalar()))
           problem = fmt::format("'{}' value '{}' {}", ap, v[i].Scalar(), kCloserToZeroThanADouble);
         else
@@ -57,11 +61,15 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
     for (const char* bound : {"min", "max"}) {
       const YAML::Node b = get(v, bound);
       double value = 0;
-      if (!b.IsDefined() || !parse_number(b, &value)) {
-        p.error(b.IsDefined() ? b : v,
-                b.IsScalar() && underflows_a_double(b.Scalar())
-                    ? fmt::format("'{}.{}' is {}, which {}", ap, bound, b.Scalar(), kCloserToZeroThanADouble)
-                    : fmt::format("'{}.{}' must be a finite number", ap, bound));
+      if (!b.IsDefined() || b.IsNull()) {  // as a missing field is reported (Parser::field)
+        p.error(v, fmt::format("missing required key '{}' in '{}' (a range needs both min and max)", bound, ap));
+        bounded = false;
+        continue;
+      }
+      if (!parse_number(b, &value)) {
+        p.error(b, b.IsScalar() && underflows_a_double(b.Scalar())
+                       ? fmt::format("'{}.{}' is {}, which {}", ap, bound, b.Scalar(), kCloserToZeroThanADouble)
+                       : fmt::format("'{}.{}' must be a finite number", ap, bound));
         bounded = false;
         continue;
       }
@@ -214,9 +222,11 @@ void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
       p.error(scenarios, "'sweep.scenarios' must list at least two scenario files (paths relative to this file)");
     else
       for (std::size_t i = 0; i < scenarios.size(); ++i) {
-        if (!scenarios[i].IsScalar() || scenarios[i].Scalar().empty()) {
+        if (!plain_text_node(scenarios[i]) || scenarios[i].Scalar().empty()) {
+          const bool tagged = scenarios[i].IsScalar() && !plain_text_node(scenarios[i]);
           p.error(scenarios[i],
-                  fmt::format("'sweep.scenarios' entries must be file paths, got {}", scalar_text(scenarios[i])));
+                  fmt::format("'sweep.scenarios' entries must be file paths, got {}{}",
+                              as_text_written(scenarios[i], tagged), tagged ? "; write it without the tag" : ""));
           continue;
         }
         spec.scenarios.push_back(scenarios[i].Scalar());

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
@@ -80,6 +81,37 @@ inline bool plain_number_node(const YAML::Node& node) {
   return node.IsScalar() && (tag == "?" || tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float");
 }
 
+// Text is written as text: plain, in quotes, or under !!str; any other tag
+// (!weird linear, !!int square) names another type, which brink would ignore.
+// A true/false may also carry !!bool.
+inline bool plain_text_node(const YAML::Node& node, bool boolean = false) {
+  if (!node.IsScalar()) return false;
+  const std::string& tag = node.Tag();
+  return tag == "?" || tag == "!" || tag == "tag:yaml.org,2002:str" || (boolean && tag == "tag:yaml.org,2002:bool");
+}
+
+// A tag as the file writes it: YAML's core tags as !!name.
+inline std::string tag_as_written(const std::string& tag) {
+  constexpr std::string_view kCore = "tag:yaml.org,2002:";
+  return tag.rfind(kCore, 0) == 0 ? "!!" + tag.substr(kCore.size()) : tag;
+}
+
+// A scalar with the tag that keeps it from being read as text: !weird linear, !!int square.
+inline std::string tagged_as_written(const YAML::Node& node) {
+  return fmt::format("{} {}", shown(tag_as_written(node.Tag())), shown(node.Scalar()));
+}
+
+// An integer written with a leading zero (017, -0_17, 08): YAML 1.1 readers
+// such as PyYAML read 017 as the octal 15 and 08 as text, YAML 1.2 readers as
+// 17 and 8. Zero itself (00, 0_000) is 0 in every reading, and a fraction or
+// an exponent (017.5) reads the same in both.
+inline bool leading_zero_integer(std::string_view text) {
+  std::string digits = without_digit_separators(text).value_or("");
+  if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.erase(0, 1);
+  return digits.size() > 1 && digits.front() == '0' && digits.find_first_not_of("0123456789") == std::string::npos &&
+         digits.find_first_not_of('0') != std::string::npos;
+}
+
 // Whether a scalar of YAML's non-specific tag "!" is quoted ("60") rather
 // than tagged as the file writes it (! 60): yaml-cpp gives both that tag.
 // `text` is the file's (empty: taken as quoted); the node's mark is at its
@@ -98,12 +130,8 @@ inline std::string scalar_as_written(const YAML::Node& node, std::string_view te
   if (node.Tag() == "!")
     return written_tagged(node, text) ? fmt::format("! {}", shown(node.Scalar()))
                                       : fmt::format("\"{}\"", shown(node.Scalar()));
-  if (!plain_number_node(node) && node.Tag() != "tag:yaml.org,2002:str") {
-    constexpr std::string_view kCore = "tag:yaml.org,2002:";  // written !!name
-    const std::string& tag = node.Tag();
-    const std::string written = tag.rfind(kCore, 0) == 0 ? "!!" + tag.substr(kCore.size()) : tag;
-    return fmt::format("{} {}", shown(written), shown(node.Scalar()));
-  }
+  if (!plain_number_node(node) && node.Tag() != "tag:yaml.org,2002:str")
+    return fmt::format("{} {}", shown(tag_as_written(node.Tag())), shown(node.Scalar()));
   return shown(node.Scalar());
 }
 
@@ -112,6 +140,11 @@ inline std::string scalar_text(const YAML::Node& node) {
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   return "nothing";
+}
+
+// A value refused where text is read: with its tag when the tag is why (!!int square), else as scalar_text.
+inline std::string as_text_written(const YAML::Node& node, bool tag_refused) {
+  return node.IsScalar() && tag_refused ? tagged_as_written(node) : scalar_text(node);
 }
 
 // A strict number: the whole scalar must be a finite decimal number.
@@ -206,7 +239,12 @@ class Parser {
   // printed (validate, inspect, the result file's attributes) or cut at a
   // NUL. Checked once, before any section is read: the walk visits what an
   // alias repeats again, but names each scalar once. The walk also notes the
-  // key of each null value, where error() reports that value.
+  // key of each null value, where error() reports that value; and it refuses
+  // what two YAML readers would read differently wherever it stands: an
+  // integer with a leading zero (leading_zero_integer), and a mapping or a
+  // list under a tag (!!seq over a mapping, !custom), which brink would
+  // ignore. A scalar's tag is judged by the reader of its value (number,
+  // text, name), which knows what the value must be.
   void safe_scalars(const YAML::Node& node, const std::string& path) {
     std::unordered_set<int> named;  // the marks of scalars reported
     safe_scalars(node, path, named);
@@ -303,6 +341,11 @@ class Parser {
       error(node, fmt::format("'{}' must name an actor, got {}", path, scalar_text(node)));
       return -1;
     }
+    if (!plain_text_node(node)) {
+      error(node,
+            fmt::format("'{}' must name an actor, got {}; write it without the tag", path, tagged_as_written(node)));
+      return -1;
+    }
     const auto it = std::find(ids.begin(), ids.end(), node.Scalar());
     if (it == ids.end()) {
       error(node, fmt::format("unknown actor '{}' in '{}'; did you mean '{}'? (actors: {})", shown(node.Scalar()), path,
@@ -315,6 +358,11 @@ class Parser {
   int rung(const YAML::Node& node, const std::string& path, const std::vector<std::string>& rungs) {
     if (!node.IsDefined() || !node.IsScalar()) {
       error(node, fmt::format("'{}' must name a rung of the escalation ladder, got {}", path, scalar_text(node)));
+      return -1;
+    }
+    if (!plain_text_node(node)) {
+      error(node, fmt::format("'{}' must name a rung of the escalation ladder, got {}; write it without the tag", path,
+                              tagged_as_written(node)));
       return -1;
     }
     // No ladder: 'escalation.rungs' itself was refused, and every rung named would repeat that error.
@@ -359,6 +407,11 @@ class Parser {
   bool boolean(const YAML::Node& map, const std::string& key, const std::string& path, bool fallback) {
     const YAML::Node node = get(map, key);
     if (!node.IsDefined() || node.IsNull()) return fallback;
+    if (node.IsScalar() && !plain_text_node(node, true)) {
+      error(node, fmt::format("'{}' must be true or false, got {}; write it without the tag", dotted(path, key),
+                              tagged_as_written(node)));
+      return fallback;
+    }
     if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
     error(node, fmt::format("'{}' must be true or false, got '{}'", dotted(path, key), scalar_text(node)));
     return fallback;
@@ -366,6 +419,13 @@ class Parser {
 
  private:
   void safe_scalars(const YAML::Node& node, const std::string& path, std::unordered_set<int>& named) {
+    if ((node.IsSequence() || node.IsMap()) && node.Tag() != "?" && node.Tag() != "!" &&
+        node.Tag() != (node.IsMap() ? "tag:yaml.org,2002:map" : "tag:yaml.org,2002:seq") &&
+        named.insert(mark_of(node).pos).second)
+      error(node, fmt::format("{} is a {} under the tag {}, which brink does not read (a tag names a type); write it "
+                              "without the tag",
+                              path == "scenario" ? std::string("the scenario") : fmt::format("'{}'", path),
+                              node.IsMap() ? "mapping" : "list", shown(tag_as_written(node.Tag()))));
     if (node.IsSequence()) {
       std::size_t i = 0;
       for (const auto& item : node) safe_scalars(item, dotted(path, std::to_string(i++)), named);
@@ -379,7 +439,28 @@ class Parser {
       }
     } else if (node.IsScalar()) {
       safe_scalar(node, path, false, named);
+      if (plain_number_node(node) && leading_zero_integer(node.Scalar()) && named.insert(mark_of(node).pos).second)
+        error(node, leading_zero_problem(path, node.Scalar()));
     }
+  }
+
+  // `text` (leading_zero_integer) at `path`: what each YAML reads, and to write it without the zero.
+  static std::string leading_zero_problem(const std::string& path, const std::string& text) {
+    const std::string digits = without_digit_separators(text).value_or(text);
+    const std::size_t first = digits.find_first_not_of("+-0");
+    const std::string sign = digits.front() == '-' ? "-" : "";
+    const std::string decimal = sign + digits.substr(first);
+    std::string octal = "text";  // 08, 09: no octal number
+    if (digits.find_first_of("89") == std::string::npos) {
+      std::uint64_t value = 0;
+      for (std::size_t i = first; i < digits.size() && value < (std::uint64_t{1} << 60); ++i)
+        value = value * 8 + static_cast<std::uint64_t>(digits[i] - '0');
+      octal = value < (std::uint64_t{1} << 60) ? fmt::format("the octal number {}{}", sign, value) : "an octal number";
+    }
+    return fmt::format(
+        "'{}' is {}, an integer with a leading zero, which YAML 1.1 readers such as PyYAML read as {} "
+        "and YAML 1.2 readers as {}; write it without the leading zero",
+        path, shown(text), octal, decimal);
   }
 
   // Whether a null value is written (~, null, !!null): then its mark is its
@@ -419,6 +500,9 @@ class Parser {
     if (numeric && node.IsScalar() && !plain_number_node(node))
       return fmt::format("'{}' must be a number, got {}; write it without {}", full, scalar_as_written(node, text_),
                          node.Tag() == "!" && !written_tagged(node, text_) ? "the quotes" : "the tag");
+    if (!numeric && node.IsScalar() && !plain_text_node(node, f.kind == FieldKind::kBoolean))
+      return fmt::format("'{}' {}, got {}; write it without the tag", full,
+                         field_value_from_text(f, std::string(), value), tagged_as_written(node));
     // A list or a mapping: what the field takes instead (only run.replications also takes a mapping).
     const std::string problem =
         node.IsScalar() ? field_value_from_text(f, node.Scalar(), value)

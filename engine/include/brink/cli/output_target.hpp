@@ -40,7 +40,8 @@ std::filesystem::path default_output_path(std::string_view scenario_name);
 
 // Throws OutputRefused unless `target` (and its .partial and .lock) is a
 // regular file or does not exist yet, and is none of `inputs` (compared by
-// device and inode); the .partial and .lock may not be symbolic links.
+// device and inode); the .partial and .lock may not be symbolic links, nor
+// their names or paths too long for the system.
 void check_output_path(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs);
 
 // Throws OutputRefused if `path`, one of brink's own files beside an output
@@ -51,7 +52,8 @@ void refuse_link(const std::filesystem::path& path);
 // Throws OutputRefused if `path`, a file brink writes beside `target`
 // (check_output_path checks TARGET.partial and TARGET.lock; a command with
 // more, such as calibrate's TARGET.partial.tmp, checks each), is a symbolic
-// link, not a regular file, or one of `inputs`.
+// link, not a regular file, or one of `inputs`; or if its name would pass the
+// directory's limit for a name (NAME_MAX) or its path the system's (PATH_MAX).
 void check_own_file(const std::filesystem::path& path, const std::filesystem::path& target,
                     const std::vector<std::filesystem::path>& inputs);
 
@@ -105,12 +107,15 @@ inline FileIdentity held_file(const std::array<std::uint64_t, 2>& device_inode) 
 void remove_own_file(const std::filesystem::path& path, const FileIdentity& written);
 
 // An exclusive flock on `path` (created if missing), held until destruction,
-// when the file is removed. Throws OutputRefused naming the holder's PID and
-// host if another process holds it.
+// when the file is removed. The file holds the note "PID N on host H (brink
+// COMMAND)". Throws OutputRefused naming the holder's command, PID and host if
+// another process holds it.
 class OutputLock {
  public:
   // `elsewhere` ends the message to a second writer: how to write elsewhere.
-  explicit OutputLock(std::filesystem::path path, std::string_view elsewhere = "give another -o");
+  // `command`: the brink command that takes the lock (run, merge, calibrate).
+  explicit OutputLock(std::filesystem::path path, std::string_view elsewhere = "give another -o",
+                      std::string_view command = "run");
   ~OutputLock();
   OutputLock(const OutputLock&) = delete;
   OutputLock& operator=(const OutputLock&) = delete;
