@@ -20,7 +20,7 @@ from .discovery import _LEAF, discovery_data, outcome_names
 from .io import category_names, label_of, parameter_label
 from .plots import _categorical_axis, _thousands, _value_text, outcome_label
 from .prim import Box, PrimResult
-from .robust import policy_outcomes, regret_table
+from .robust import _compared
 
 __all__ = [
     "plot_outcome_scatter",
@@ -257,12 +257,9 @@ def plot_robustness(
     """Two panels per policy (one row each): left, the probability of `outcome` across the states of
     the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret.
     `levers` defaults to those a mixed design recorded in the file."""
-    from .robust import _roles
-
     threshold = probability(threshold, "threshold")
-    levers, uncertainties = _roles(data, levers, uncertainties)
-    matrix = policy_outcomes(data, levers, outcome, uncertainties)
-    regret = regret_table(data, levers, outcome, uncertainties, direction)
+    matrix, regret, _ = _compared(data, levers, outcome, uncertainties, direction)
+    levers = list(matrix.columns.names)
     labels = [_policy_label(data, levers, c) for c in matrix.columns]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.55 * len(labels)), sharey=True,
                                       layout="constrained", gridspec_kw={"width_ratios": [3, 2]})

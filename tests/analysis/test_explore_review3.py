@@ -1,0 +1,121 @@
+"""Findings of the third outside test of the exploration functions (round 38): robustness under
+independent random numbers (M1), feature scores of a categorical parameter (M2), per-policy files
+whose options are spelled differently (L3), the calendar time of derived arrays (L4), figures of an
+interrupted run (L5), categorical axes of to_grid (L6) and discover without scikit-learn (L8).
+Test names carry the finding's name. Files come from the real brink binary, mostly of the
+ultimatum game of scenarios/validation (two days, so a few hundred replications take no time),
+whose outcome ignores escalation.tension.decay: a lever of it is a policy that changes nothing."""
+
+import itertools
+import shutil
+import warnings
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+import brink_analysis as ba
+import brink_analysis.plots
+
+from .conftest import DEPLOYED, PATIENCE, _run
+from .test_explore import run_module
+
+DECAY = "escalation.tension.decay"  # ignored by the ultimatum game
+COST_A = "actors.PROPOSER.decision.war_cost"
+COST_B = "actors.RECEIVER.decision.war_cost"
+SPREAD_B = "actors.RECEIVER.decision.war_cost_spread"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("explore_review3")
+
+
+@pytest.fixture(scope="module")
+def ultimatum(source_dir):
+    return source_dir / "scenarios" / "validation" / "bargaining-ultimatum.yaml"
+
+
+def _null_lever(brink, ultimatum, out, *extra):
+    """A mixed design: three values of a lever the model ignores × 16 LHS states, 400 replications."""
+    return _run(brink, out, ultimatum, "-n", 400, "--threads", 1, "--summary-only", "--design", "lhs",
+                "--samples", 16, "--seed", 7, "--lever", f"{DECAY}=0,0.5,1", "--sweep", f"{COST_A}=0:0.6",
+                "--sweep", f"{COST_B}=0.15:0.4", *extra)
+
+
+@pytest.fixture(scope="module")
+def null_independent(brink, ultimatum, folder):
+    return _null_lever(brink, ultimatum, folder / "null-independent.h5")
+
+
+@pytest.fixture(scope="module")
+def null_common(brink, ultimatum, folder):
+    return _null_lever(brink, ultimatum, folder / "null-common.h5", "--set", "run.random_numbers=common")
+
+
+def _noise_warnings(caught):
+    return [str(c.message) for c in caught if "independent random numbers" in str(c.message)]
+
+
+# M1 --------------------------------------------------------------------------
+
+
+def test_m1_regret_under_independent_random_numbers_is_flagged_as_noise(null_independent):
+    """The three policies are one policy (the lever changes nothing), yet under independent random
+    numbers each gets a max_regret above 0: the table warns, names the remedy and the docs, and
+    gives the max_regret that noise alone reaches, which the null lever's regrets stay under."""
+    with ba.open_results(null_independent) as ds:
+        assert ds.attrs["random_numbers"] == "independent"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = ba.robustness_table(ds, outcome="full_war")
+        found = _noise_warnings(caught)
+        assert len(found) == 1, [str(c.message) for c in caught]
+        assert "--set run.random_numbers=common" in found[0] and "docs/analysis.md" in found[0]
+        assert str(null_independent) in found[0]
+        noise = table.attrs["regret_noise"]
+        assert (table["max_regret"] > 0).all()  # the premise: noise alone ranks them
+        assert 0 < table["max_regret"].max() < noise < 0.2
+        assert f"{noise:.2g}" in found[0]
+        # every function that compares the policies says it once per call
+        for call in (lambda: ba.policy_outcomes(ds, outcome="full_war"), lambda: ba.regret_table(ds),
+                     lambda: ba.plot_robustness(ds)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                call()
+            assert len(_noise_warnings(caught)) == 1
+
+
+def test_m1_common_random_numbers_and_per_policy_files_are_not_flagged(null_common, policy_lhs_files):
+    """Under common random numbers the null lever's regrets are exactly 0, and nothing is said. One
+    file per policy of the same seed runs each state at the same point index, whose streams are
+    the same under independent numbers too (paired): nothing is said either."""
+    with ba.open_results(null_common) as ds, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = ba.robustness_table(ds, outcome="full_war")
+    assert not _noise_warnings(caught)
+    assert table.attrs["regret_noise"] is None and (table["max_regret"] == 0).all()
+    files = [ba.open_results(p) for p in policy_lhs_files]
+    try:
+        assert {ds.attrs["random_numbers"] for ds in files} == {"independent"}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = ba.robustness_table(files, ["actors.USA.forces.ready"])
+        assert not _noise_warnings(caught) and table.attrs["regret_noise"] is None
+    finally:
+        for ds in files:
+            ds.close()
+
+
+def test_m1_robust_command_notes_the_noise_and_the_docs_say_why(null_independent, null_common, source_dir):
+    done = run_module("robust", null_independent)
+    assert done.returncode == 0, done.stderr
+    assert "note: " in done.stderr and "--set run.random_numbers=common" in done.stderr
+    done = run_module("robust", null_common)
+    assert done.returncode == 0 and "random numbers" not in done.stderr, done.stderr
+    text = (source_dir / "docs" / "analysis.md").read_text(encoding="utf-8")
+    section = text[text.index("## Robust policies"):text.index("## Command line")]
+    assert "--set run.random_numbers=common" in section and "regret_noise" in section
+
+
