@@ -119,3 +119,46 @@ def test_m1_robust_command_notes_the_noise_and_the_docs_say_why(null_independent
     assert "--set run.random_numbers=common" in section and "regret_noise" in section
 
 
+# M2 --------------------------------------------------------------------------
+
+
+def _scenario_cases(order):
+    """5 scenario choices × 4 values of x (20 points), choices 1 and 3 risky, the choices listed in
+    `order` (order[i] is the index of choice i in the file)."""
+    choice = np.repeat(np.arange(5), 4)
+    x = np.tile([0.0, 1.0, 2.0, 3.0], 5)
+    y = np.where(np.isin(choice, [1, 3]), 0.6, 0.1) + 0.02 * x
+    X = pd.DataFrame({"scen": np.asarray(order, dtype=float)[choice], "x": x})
+    X.attrs["categories"] = {"scen": {float(order[i]): f"s{i}.yaml" for i in range(5)}}
+    return X, y
+
+
+def test_m2_variance_explained_of_a_categorical_parameter_does_not_depend_on_its_listing():
+    """Quantile bins of the value indices merged unrelated choices (0.499 listed a..e, 0.990
+    listed b, d, a, c, e); each choice is its own group now, whatever the order."""
+    scores = [ba.variance_explained(*_scenario_cases(order))["scen"] for order in itertools.permutations(range(5))]
+    assert np.ptp(scores) < 1e-12
+    # the adjusted η² over the five choices, computed by hand
+    X, y = _scenario_cases(range(5))
+    means = pd.Series(y).groupby(X["scen"].to_numpy()).transform("mean").to_numpy()
+    eta2 = np.sum((means - y.mean()) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert scores[0] == pytest.approx(1 - (1 - eta2) * 19 / 15, abs=1e-12)
+    assert scores[0] > 0.95
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        a = ba.feature_scores(*_scenario_cases([0, 1, 2, 3, 4]), n_estimators=20)
+        b = ba.feature_scores(*_scenario_cases([2, 0, 3, 1, 4]), n_estimators=20)
+    assert a.loc["scen", "variance_explained"] == pytest.approx(b.loc["scen", "variance_explained"], abs=1e-12)
+
+
+def test_m2_a_categorical_parameter_of_too_many_values_scores_nan_with_a_warning():
+    """Ten choices of two points each: the values cannot be merged, and two cases per value are too
+    few to share out the variance (η² of noise would average 9/19)."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"scen": np.repeat(np.arange(10.0), 2), "x": rng.random(20)})
+    X.attrs["categories"] = {"scen": {float(i): f"s{i}" for i in range(10)}}
+    with pytest.warns(RuntimeWarning, match=r"variance_explained of scen is NaN: its 10 values have fewer than 3"):
+        scores = ba.variance_explained(X, rng.random(20))
+    assert np.isnan(scores["scen"]) and np.isfinite(scores["x"])
+
+
