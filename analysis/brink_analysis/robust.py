@@ -33,6 +33,7 @@ gives (docs/analysis.md, "Robust policies").
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from typing import Sequence
 
@@ -221,6 +222,30 @@ def _settings(ds: xr.Dataset, levers: Sequence[str]) -> tuple[dict[str, str], li
     return sets, others
 
 
+def _value_key(text: str) -> tuple:
+    """An option's value as compared between files: split at ``:`` and ``,`` (a range, a list of
+    grid values), each part a number where it reads as a finite one, else its text. ``0.5`` and
+    ``.5``, or ``0:0.6`` and ``0.0:0.60``, are one value (both files hold 0.5, and sample the same
+    points); compared as text they made one study look like two."""
+    parts = re.split(r"([:,])", text.strip())
+    key = []
+    for part in parts:
+        try:
+            number = float(part)
+        except ValueError:
+            number = None
+        key.append(number if number is not None and np.isfinite(number) else part.strip())
+    return tuple(key)
+
+
+def _line_key(line: str) -> tuple:
+    """An ``overrides`` line (``sweep PATH=0:0.6``, ``samples 20``) as compared between files: the
+    kind, the path and the value's :func:`_value_key`."""
+    kind, _, rest = line.strip().partition(" ")
+    path, equals, value = rest.partition("=")
+    return (kind, path.strip(), _value_key(value)) if equals else (kind, _value_key(rest))
+
+
 def _study_difference(a: xr.Dataset, b: xr.Dataset, levers: Sequence[str]) -> str | None:
     """How the files `a` and `b` differ as studies, apart from the levers (None if they do not)."""
     def attr(ds: xr.Dataset, name: str):
@@ -239,12 +264,14 @@ def _study_difference(a: xr.Dataset, b: xr.Dataset, levers: Sequence[str]) -> st
             return f"they have different {what} ({int(attr(a, name))} and {int(attr(b, name))})"
     (sets_a, others_a), (sets_b, others_b) = _settings(a, levers), _settings(b, levers)
     for path in list(sets_a) + [p for p in sets_b if p not in sets_a]:
+        if path in sets_a and path in sets_b and _value_key(sets_a[path]) == _value_key(sets_b[path]):
+            continue
         if sets_a.get(path) != sets_b.get(path):
             shown = [f"{path}={sets[path]}" if path in sets else f"no --set of {path}" for sets in (sets_a, sets_b)]
             return (f"they set {path}, which is no lever, differently (--set {shown[0]} and {shown[1]})"
                     if path in sets_a and path in sets_b else
                     f"one sets {path}, which is no lever, and the other does not ({shown[0]}; {shown[1]})")
-    if others_a != others_b:
+    if [_line_key(line) for line in others_a] != [_line_key(line) for line in others_b]:
         return (f"their designs differ ({'; '.join(others_a) or 'none'} against {'; '.join(others_b) or 'none'})")
     return None
 

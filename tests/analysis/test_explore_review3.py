@@ -162,3 +162,32 @@ def test_m2_a_categorical_parameter_of_too_many_values_scores_nan_with_a_warning
     assert np.isnan(scores["scen"]) and np.isfinite(scores["x"])
 
 
+# L3 --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spelled_policies(brink, ultimatum, folder):
+    """One file per policy (RECEIVER's war-cost spread) of the same LHS design, its options spelled
+    differently (0.5 and .5, 0:0.6 and 0.0:0.60), and one that sets the decay to another value."""
+    common = ["-n", 100, "--threads", 1, "--summary-only", "--design", "lhs", "--samples", 8, "--seed", 7]
+    spellings = {"a": ("0:0.6", "0.5", "0.1"), "b": ("0.0:0.60", ".5", "0.3"), "c": ("0:0.6", "0.6", "0.2")}
+    return {name: _run(brink, folder / f"policy-{name}.h5", ultimatum, *common, "--sweep", f"{COST_A}={sweep}",
+                       "--set", f"{DECAY}={decay}", "--set", f"{SPREAD_B}={spread}")
+            for name, (sweep, decay, spread) in spellings.items()}
+
+
+def test_l3_options_that_spell_the_same_values_are_one_study(spelled_policies):
+    files = {name: ba.open_results(path) for name, path in spelled_policies.items()}
+    try:
+        table = ba.robustness_table([files["a"], files["b"]], [SPREAD_B], "full_war")
+        assert sorted(table[SPREAD_B]) == [0.1, 0.3] and set(table["states"]) == {8}
+        # another value is still another study
+        with pytest.raises(ValueError, match=rf"they set {DECAY}, which is no lever, differently"):
+            ba.robustness_table([files["a"], files["c"]], [SPREAD_B], "full_war")
+    finally:
+        for ds in files.values():
+            ds.close()
+    done = run_module("robust", spelled_policies["a"], spelled_policies["b"], "--levers", SPREAD_B)
+    assert done.returncode == 0, done.stderr
+
+
