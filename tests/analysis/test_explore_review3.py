@@ -191,3 +191,25 @@ def test_l3_options_that_spell_the_same_values_are_one_study(spelled_policies):
     assert done.returncode == 0, done.stderr
 
 
+# L4 --------------------------------------------------------------------------
+
+
+def test_l4_derived_arrays_over_time_keep_the_calendar_time(grid):
+    """The flagship has a start date: every array over step keeps `time`, so swap_dims(step="time")
+    labels dates, not the steps' positions."""
+    assert np.issubdtype(grid["time"].dtype, np.datetime64)
+    arrays = {
+        "survival_curves": ba.survival_curves(grid).survival,
+        "rung_occupancy": ba.rung_occupancy(grid, 0),
+        "troop_means": ba.troop_means(grid, "RUS", "deployed"),
+        "troop_quantiles": ba.troop_quantiles(grid, "RUS", "deployed"),
+        "belief_by_true_type": ba.belief_by_true_type(grid, "RUS"),
+    }
+    for name, array in arrays.items():
+        assert "time" in array.coords, name
+        np.testing.assert_array_equal(array.coords["time"].values, grid["time"].values, err_msg=name)
+        np.testing.assert_array_equal(array.swap_dims(step="time").indexes["time"].values, grid["time"].values,
+                                      err_msg=name)
+        np.testing.assert_array_equal(array.coords["day"].values, grid["day"].values, err_msg=name)
+
+
