@@ -134,7 +134,9 @@ def discovery_data(
     replication give the same boxes.
 
     ``X.attrs["point"]`` records each case's point: PRIM's ``qp`` values count points
-    (:func:`~brink_analysis.prim.point_ids`), and the tree models merge a point's cases.
+    (:func:`~brink_analysis.prim.point_ids`), and the tree models merge a point's cases. In the
+    file of an interrupted run (or of one shard), ``X.attrs["incomplete"]`` is (finished points,
+    points), which PRIM's result and boxes carry to their figures' titles.
     """
     ds = dataset(ds)
     if weight not in ("point", "replication"):
@@ -158,6 +160,8 @@ def discovery_data(
     attrs = {"units": {p: units[p] for p in chosen}, "categories": _categories(ds, chosen)}
     reps = _finished_replications(ds).astype(float)
     finished = reps > 0
+    if not finished.all():  # an interrupted run (or a shard): PRIM's figures say so, as the file's others do
+        attrs["incomplete"] = (int(finished.sum()), finished.size)
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
         y = outcomes_probability(ds, names)

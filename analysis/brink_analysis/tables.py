@@ -249,12 +249,14 @@ def agreement_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def survival_curves(ds: xr.Dataset, points: Sequence[int] | None = None) -> xr.Dataset:
-    """P(no fighting has begun before day d) for the points at positions `points` (default all).
+    """P(no fighting has begun before day d) for the points at positions `points` (default: every
+    point that finished; a point named in `points` that has no results is a ValueError).
 
     Returns a Dataset over (point, step) with ``survival`` and its 95% Wilson
-    interval ``lower``/``upper``, and the coordinate ``day`` (days) along
-    ``step``. The values are the file's per-point ``survival``,
-    ``survival_lower`` and ``survival_upper`` on its step axis: day 0 (where
+    interval ``lower``/``upper``, and the coordinates ``day`` (days) and, in a
+    file with a start date, ``time`` (calendar dates) along ``step``. The
+    values are the file's per-point ``survival``, ``survival_lower`` and
+    ``survival_upper`` on its step axis: day 0 (where
     survival is 1) and every K steps after (K = the file's ``step_every``:
     every step unless the run recorded time series with ``--timeseries
     every=K``). Works on every file, ``--summary-only`` included.
@@ -265,10 +267,13 @@ def survival_curves(ds: xr.Dataset, points: Sequence[int] | None = None) -> xr.D
     """
     ds = checks.dataset(ds)
     require(ds, ["survival"], "survival curves", "run brink with a version that writes per-point summaries")
-    idx = np.arange(ds.sizes["point"]) if points is None else point_positions(ds, points)
-    for p in idx:
-        if _replications(ds)[p] <= 0:
-            raise _unfinished(ds, int(p))
+    if points is None:  # an interrupted run's or another shard's points hold no curve, and were not asked for
+        idx = np.flatnonzero(_finished_replications(ds) > 0)
+    else:
+        idx = point_positions(ds, points)
+        for p in idx:
+            if _replications(ds)[p] <= 0:
+                raise _unfinished(ds, int(p))
     n = _replications(ds)[idx][:, None]
     if "horizon" in ds["survival"].dims:  # older layout: survival(point, horizon), horizon = end of each step
         s = np.asarray(ds["survival"].isel(point=idx).transpose("point", "horizon").values, dtype=float)

@@ -213,3 +213,74 @@ def test_l4_derived_arrays_over_time_keep_the_calendar_time(grid):
         np.testing.assert_array_equal(array.coords["day"].values, grid["day"].values, err_msg=name)
 
 
+# L5 --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def interrupted(brink, ultimatum, folder):
+    """A 24-point LHS whose points 5, 11, 17 and 23 did not finish (edited as an interrupted run leaves
+    them: no `complete`, replications and summaries 0), and the whole file."""
+    whole = _run(brink, folder / "lhs.h5", ultimatum, "-n", 200, "--threads", 1, "--summary-only", "--design",
+                 "lhs", "--samples", 24, "--seed", 3, "--sweep", f"{COST_A}=0:0.6", "--sweep", f"{DECAY}=0:1")
+    partial = folder / "lhs.h5.partial"
+    shutil.copy(whole, partial)
+    with h5py.File(partial, "r+") as f:
+        del f.attrs["complete"]
+        for name in ("replications", "outcome_count", "outcome_probability", "outcome_probability_lower",
+                     "outcome_probability_upper", "survival", "survival_lower", "survival_upper", "rung_share",
+                     "mean_troops", "mean_belief", "agreement_probability"):
+            if name in f:
+                for point in (5, 11, 17, 23):
+                    f[name][point] = 0
+    return whole, partial
+
+
+MARK = "incomplete run: 20 of 24 points finished"
+
+
+def _exploration_titles(ds):
+    result = ba.find_boxes(ds, "full_war")
+    return {
+        "scatter": ba.plot_outcome_scatter(ds, COST_A, DECAY, "full_war", box=result.box()).get_title(),
+        "tradeoff": ba.plot_prim_tradeoff(result).get_title(),
+        "box": ba.plot_prim_box(result.box(), ds=ds).get_title(),
+        "partial dependence": ba.plot_partial_dependence(ds, "full_war")._suptitle.get_text(),
+    }
+
+
+def test_l5_exploration_figures_of_an_interrupted_run_say_so(interrupted):
+    whole, partial = interrupted
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        ds = ba.open_results(partial)
+    with ds:
+        for name, title in _exploration_titles(ds).items():
+            assert MARK in title, (name, title)
+    with ba.open_results(whole) as ds:
+        for name, title in _exploration_titles(ds).items():
+            assert "incomplete" not in title, (name, title)
+
+
+def test_l5_discover_plots_of_an_interrupted_run_say_so(interrupted, tmp_path, monkeypatch):
+    from brink_analysis.command import main
+
+    titles = []
+
+    def record(fig_or_ax, path, **kwargs):
+        titles.append(fig_or_ax.get_title())
+        return path
+
+    monkeypatch.setattr(brink_analysis.plots, "save_figure", record)
+    assert main(["discover", str(interrupted[1]), "--no-scores", "--plots", str(tmp_path / "figs")]) == 0
+    assert len(titles) == 3 and all(MARK in t for t in titles), titles
+
+
+def test_l5_survival_curves_default_to_the_finished_points(interrupted):
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        ds = ba.open_results(interrupted[1])
+    with ds:
+        curves = ba.survival_curves(ds)
+        assert list(curves["point"].values) == [p for p in range(24) if p not in (5, 11, 17, 23)]
+        with pytest.raises(ValueError, match="point 5 did not finish.*--resume"):
+            ba.survival_curves(ds, [4, 5])
+
+
