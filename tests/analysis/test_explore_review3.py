@@ -284,3 +284,33 @@ def test_l5_survival_curves_default_to_the_finished_points(interrupted):
             ba.survival_curves(ds, [4, 5])
 
 
+# L6 --------------------------------------------------------------------------
+
+
+def test_l6_to_grid_names_a_categorical_axis(law_file):
+    with ba.open_results(law_file) as ds:
+        for data in (ds.outcome_probability, ds):
+            grid = ba.to_grid(data)
+            assert list(grid["combat.law"].values) == ["square", "linear"]  # the order they were listed in
+            linear = grid.sel({"combat.law": "linear"})
+            k = ba.point_position(ds, {"combat.law": "linear", PATIENCE: 30})
+            expected = ds.outcome_probability.isel(point=k).sel(outcome="full_war")
+            got = linear["outcome_probability"] if isinstance(data, type(ds)) else linear
+            assert float(got.sel({PATIENCE: 30, "outcome": "full_war"})) == float(expected)
+
+
+def test_l6_to_grid_of_one_variable_names_scenario_choices_as_given(brink, ultimatum, folder):
+    """A scenario choice's names are the paths as given (flag_meanings can hold no '/'), and a
+    variable taken alone keeps them."""
+    copies = [folder / "choice a.yaml", folder / "choice b.yaml"]
+    for path in copies:
+        shutil.copy(ultimatum, path)
+    out = _run(brink, folder / "choices.h5", copies[0], "-n", 50, "--threads", 1, "--summary-only",
+               "--sweep", f"scenario={copies[0]},{copies[1]}", "--sweep", f"{COST_A}=0,0.3")
+    with ba.open_results(out) as ds:
+        grid = ba.to_grid(ds.outcome_probability)
+        assert list(grid["scenario"].values) == [str(p) for p in copies]
+        assert grid.sel(scenario=str(copies[1])).sizes[COST_A] == 2
+        assert ba.category_names(ds.outcome_probability, "scenario") == {0.0: str(copies[0]), 1.0: str(copies[1])}
+
+
