@@ -314,3 +314,33 @@ def test_l6_to_grid_of_one_variable_names_scenario_choices_as_given(brink, ultim
         assert ba.category_names(ds.outcome_probability, "scenario") == {0.0: str(copies[0]), 1.0: str(copies[1])}
 
 
+# L8 --------------------------------------------------------------------------
+
+
+def test_l8_discover_without_scikit_learn_skips_the_scores_in_one_note(lhs_file, tmp_path):
+    """On a machine without scikit-learn discover gave PRIM's report, then a ModuleNotFoundError
+    traceback (exit 1); the docs say it needs no scikit-learn."""
+    hidden = tmp_path / "no-sklearn"
+    hidden.mkdir()
+    (hidden / "sitecustomize.py").write_text(
+        "import importlib.abc, sys\n"
+        "class _Hide(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'sklearn' or name.startswith('sklearn.'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, _Hide())\n", encoding="utf-8")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": f"{hidden}{os.pathsep}{Path(ba.__file__).resolve().parents[1]}"}
+    probe = subprocess.run([sys.executable, "-c", "import sklearn"], capture_output=True, text=True, env=env)
+    assert probe.returncode != 0, "test setup: scikit-learn is not hidden"
+    done = subprocess.run([sys.executable, "-m", "brink_analysis", "discover", str(lhs_file), "--cart"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "PRIM for full_war" in done.stdout and "CART leaves" in done.stdout
+    notes = [line for line in done.stderr.splitlines() if "scikit-learn" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: feature scores skipped") and "--no-scores" in notes[0]
+    assert "feature scores" not in done.stdout
