@@ -188,6 +188,12 @@ def _print_scores(feature_scores, X, y, w) -> None:
     (every case of interest, say), after PRIM's report."""
     from .discovery import NO_FIT_R2
 
+    try:
+        import sklearn.ensemble  # noqa: F401  (the extra-trees model; PRIM and CART need no scikit-learn)
+    except ImportError:  # a missing optional package, not a failed run: PRIM's report stands
+        print("note: feature scores skipped: they need scikit-learn, which is not installed (python3-sklearn); "
+              "--no-scores leaves them out without this note", file=sys.stderr)
+        return
     print("\nfeature scores")
     try:
         scores = feature_scores(X, y, w)

@@ -134,7 +134,9 @@ def discovery_data(
     replication give the same boxes.
 
     ``X.attrs["point"]`` records each case's point: PRIM's ``qp`` values count points
-    (:func:`~brink_analysis.prim.point_ids`), and the tree models merge a point's cases.
+    (:func:`~brink_analysis.prim.point_ids`), and the tree models merge a point's cases. In the
+    file of an interrupted run (or of one shard), ``X.attrs["incomplete"]`` is (finished points,
+    points), which PRIM's result and boxes carry to their figures' titles.
     """
     ds = dataset(ds)
     if weight not in ("point", "replication"):
@@ -158,6 +160,8 @@ def discovery_data(
     attrs = {"units": {p: units[p] for p in chosen}, "categories": _categories(ds, chosen)}
     reps = _finished_replications(ds).astype(float)
     finished = reps > 0
+    if not finished.all():  # an interrupted run (or a shard): PRIM's figures say so, as the file's others do
+        attrs["incomplete"] = (int(finished.sum()), finished.size)
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
         y = outcomes_probability(ds, names)
@@ -288,6 +292,8 @@ def _scorable(y: np.ndarray, w: np.ndarray) -> None:
 
 # The fewest cases variance_explained estimates anything from: two bins of three.
 _FEWEST_CASES = 6
+# The fewest cases per group on average, for a categorical parameter, whose values cannot be merged.
+_CASES_PER_GROUP = 3
 
 
 def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.Series:
@@ -302,6 +308,12 @@ def variance_explained(X: pd.DataFrame, y, weights=None, bins: int = 10) -> pd.S
     of pure noise is (k - 1)/(n - 1) on average). With fewer than six cases there are not two
     bins of three, and no share can be estimated: every parameter is NaN (a noise parameter of
     two points would otherwise explain everything, and one of four or five often most).
+
+    A categorical parameter (named in ``X.attrs["categories"]``, as :func:`discovery_data` records
+    text values and scenario choices) is grouped by its values, each its own group however many
+    there are (k = its number of values, adjusted for in the same way), never binned: its indices
+    have no order, so the score does not depend on the order the values were listed in. With
+    fewer than three cases per value on average its score is NaN, with a RuntimeWarning.
 
     Per-replication cases (:func:`discovery_data` with ``per="replication"``) are merged per point
     first, as :func:`feature_scores` merges them: n counts points, and per-point and
@@ -319,28 +331,44 @@ def _variance_explained(X: pd.DataFrame, y: np.ndarray, w: np.ndarray, bins: int
     n = len(y)
     if n < _FEWEST_CASES:
         return pd.Series({str(name): np.nan for name in X.columns}, name="variance_explained")
-    mean = np.average(y, weights=w)
-    total = np.sum(w * (y - mean) ** 2)
     bins = min(bins, int(np.sqrt(n)))  # about as many bins as cases per bin
+    categorical = {str(k) for k, labels in (X.attrs.get("categories") or {}).items() if labels}
     out = {}
     for name in X.columns:
         x = np.asarray(X[name], dtype=float)
         values = np.unique(x)
-        if len(values) <= bins:
+        # A categorical parameter's values are its groups, whatever their number: its indices have
+        # no order, and quantile bins of them merged unrelated values by the order they were listed in.
+        if str(name) in categorical or len(values) <= bins:
             group = np.searchsorted(values, x)
         else:
             edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
             group = np.searchsorted(edges, x, side="right")
-        between, groups = 0.0, np.unique(group)
-        for g in groups:
-            sel = group == g
-            wg = w[sel].sum()
-            if wg > 0:
-                between += wg * (np.average(y[sel], weights=w[sel]) - mean) ** 2
-        eta2 = between / total if total > 0 else 0.0
-        k = len(groups)
-        out[str(name)] = float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0))
+        k = len(np.unique(group))
+        if n < _CASES_PER_GROUP * k:  # only a categorical parameter of many values gets here
+            warnings.warn(f"variance_explained of {name} is NaN: its {k} values have fewer than {_CASES_PER_GROUP} "
+                          f"cases (points) each on average ({n} cases), too few to share out the variance",
+                          RuntimeWarning, stacklevel=3)
+            out[str(name)] = np.nan
+            continue
+        out[str(name)] = _adjusted_eta2(group, y, w, n, k)
     return pd.Series(out, name="variance_explained")
+
+
+def _adjusted_eta2(group: np.ndarray, y: np.ndarray, w: np.ndarray, n: int, k: int) -> float:
+    """The correlation ratio η² of `y` on `group` (k groups of n cases), adjusted for the number of
+    groups as R² is for the number of regressors and clipped to [0, 1]: η² of noise averages
+    (k - 1)/(n - 1) whatever k is, so parameters cut into different numbers of groups compare."""
+    mean = np.average(y, weights=w)
+    total = np.sum(w * (y - mean) ** 2)
+    between = 0.0
+    for g in np.unique(group):
+        sel = group == g
+        wg = w[sel].sum()
+        if wg > 0:
+            between += wg * (np.average(y[sel], weights=w[sel]) - mean) ** 2
+    eta2 = between / total if total > 0 else 0.0
+    return float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0))
 
 
 # The smallest leaf of the extra-trees model: a split needs twice as many cases (points).

@@ -18,9 +18,9 @@ from matplotlib.patches import Rectangle
 from .checks import dataset, name_list, probability
 from .discovery import _LEAF, discovery_data, outcome_names
 from .io import category_names, label_of, parameter_label
-from .plots import _categorical_axis, _thousands, _value_text, outcome_label
+from .plots import _categorical_axis, _incomplete_note, _thousands, _value_text, incomplete_line, outcome_label
 from .prim import Box, PrimResult
-from .robust import policy_outcomes, regret_table
+from .robust import _compared
 
 __all__ = [
     "plot_outcome_scatter",
@@ -83,9 +83,17 @@ def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes |
                 color="crimson")
     ax.set_xlabel("coverage (share of the cases of interest inside the box)")
     ax.set_ylabel("density (mean outcome inside the box)")
-    ax.set_title("PRIM peeling trajectory" + (f": {_outcome_text(result.outcome)}" if result.outcome else ""))
+    ax.set_title("PRIM peeling trajectory" + (f": {_outcome_text(result.outcome)}" if result.outcome else "")
+                 + _cases_note(result.incomplete))
     ax.grid(alpha=0.3)
     return ax
+
+
+def _cases_note(incomplete: tuple[int, int] | None) -> str:
+    """The title line of a PRIM figure whose cases come from an interrupted run (``incomplete``, as
+    discovery_data records it): the boxes were found among the finished points alone, which for a
+    grid or Sobol plan are not even a representative subset."""
+    return incomplete_line(*incomplete, rest="the rest not used") if incomplete else ""
 
 
 # The narrowest box drawn by plot_prim_box, as a share of the data's range: a box of one value
@@ -140,7 +148,8 @@ def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False
     ax.invert_yaxis()
     ax.set_xlim(-0.2, 1.2)
     ax.set_xticks([0, 1], ["data minimum", "data maximum"])
-    ax.set_title(f"PRIM box: coverage {box.coverage:.2f}, density {box.density:.2f}, mass {box.mass:.2f}")
+    ax.set_title(f"PRIM box: coverage {box.coverage:.2f}, density {box.density:.2f}, mass {box.mass:.2f}"
+                 + _cases_note(box.incomplete))
     return ax
 
 
@@ -183,7 +192,7 @@ def plot_outcome_scatter(
         ax.legend(loc="best")
     ax.set_xlabel(label_of(ds, x))
     ax.set_ylabel(label_of(ds, y))
-    ax.set_title(f"P({label}) at each point")
+    ax.set_title(f"P({label}) at each point" + _incomplete_note(ds, None))
     return ax
 
 
@@ -237,7 +246,7 @@ def plot_partial_dependence(
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"P({label})")
     axes[0][0].legend(loc="best", fontsize=8)
-    fig.suptitle(f"P({label}) against each parameter")
+    fig.suptitle(f"P({label}) against each parameter" + _incomplete_note(ds, None))
     return fig
 
 
@@ -257,12 +266,9 @@ def plot_robustness(
     """Two panels per policy (one row each): left, the probability of `outcome` across the states of
     the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret.
     `levers` defaults to those a mixed design recorded in the file."""
-    from .robust import _roles
-
     threshold = probability(threshold, "threshold")
-    levers, uncertainties = _roles(data, levers, uncertainties)
-    matrix = policy_outcomes(data, levers, outcome, uncertainties)
-    regret = regret_table(data, levers, outcome, uncertainties, direction)
+    matrix, regret, _ = _compared(data, levers, outcome, uncertainties, direction)
+    levers = list(matrix.columns.names)
     labels = [_policy_label(data, levers, c) for c in matrix.columns]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.55 * len(labels)), sharey=True,
                                       layout="constrained", gridspec_kw={"width_ratios": [3, 2]})

@@ -546,6 +546,8 @@ def _decorated(ds: xr.Dataset) -> xr.Dataset:
                 attrs["role"] = roles[name]
             if name in ds.coords:  # a path without a dot ("scenario") is the file's own coordinate: keep its flags
                 attrs = {**attrs, **dict(ds.coords[name].attrs)}
+            if name == "scenario" and "scenario_choices" in ds.attrs:  # its names, for a variable taken alone
+                attrs["scenario_choices"] = str(ds.attrs["scenario_choices"])
             extra[name] = ("point", table[name].to_numpy(), attrs)
         ds = ds.assign_coords(extra)
     return ds
@@ -586,8 +588,13 @@ def category_names(ds: xr.Dataset, path: str) -> dict[float, str] | None:
     coordinate's CF ``flag_values``/``flag_meanings``, a scenario choice (``--sweep scenario=a.yaml,b.yaml``)
     by the root attribute ``scenario_choices`` (one label per line). `ds` may be one variable of the file."""
     ds = dataset(ds, variable_ok=True)
-    if path == "scenario" and "scenario_choices" in ds.attrs:  # the labels as given (paths may hold spaces)
-        return {float(k): label for k, label in enumerate(str(ds.attrs["scenario_choices"]).split("\n"))}
+    # A scenario choice's labels as given (paths may hold spaces, which flag_meanings cannot): the root
+    # attribute, or its copy on the coordinate (open_results puts it there), which one variable keeps.
+    choices = ds.attrs.get("scenario_choices") if path == "scenario" else None
+    if choices is None and path == "scenario" and "scenario" in ds.coords:
+        choices = ds.coords["scenario"].attrs.get("scenario_choices")
+    if choices is not None:
+        return {float(k): label for k, label in enumerate(str(choices).split("\n"))}
     for coord in ds.coords.values():
         if str(coord.attrs.get("parameter_path", "")) == path and "flag_meanings" in coord.attrs:
             values = np.atleast_1d(coord.attrs["flag_values"])
@@ -844,10 +851,24 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
     others = [c for c in ds.coords if c not in names and ds.coords[c].dims == ("point",) and c != "point"]
     if len(names) == 1:  # xarray unstacks only a MultiIndex, which one parameter does not make
         grid = ds.drop_vars(others).swap_dims(point=names[0]).drop_vars("point").sortby(names[0])
-        return grid if isinstance(data, xr.Dataset) else grid["_value"].rename(data.name)
-    with np.errstate(invalid="ignore"):  # unstack casts a NaN fill (unused: the grid is full) to integer types
-        grid = ds.drop_vars(others).set_index(point=names).unstack("point")
+    else:
+        with np.errstate(invalid="ignore"):  # unstack casts a NaN fill (unused: the grid is full) to integer types
+            grid = ds.drop_vars(others).set_index(point=names).unstack("point")
+    grid = _named_axes(grid, ds, names)
     return grid if isinstance(data, xr.Dataset) else grid["_value"].rename(data.name)
+
+
+def _named_axes(grid: xr.Dataset, ds: xr.Dataset, names: Sequence[str]) -> xr.Dataset:
+    """`grid` with each categorical axis among `names` (a text value, a scenario choice) labelled by
+    its values' names, as indexed labels it: ``.sel({"combat.law": "linear"})``. The axis is reshaped
+    on the indices the file stores first, so that it keeps the order the values were listed in."""
+    named = {}
+    for name in names:
+        labels = category_names(ds, str(ds.coords[name].attrs.get("parameter_path", name)))
+        if labels:
+            values = np.array([labels.get(float(v), format_value(v)) for v in grid[name].values], dtype=object)
+            named[name] = (name, values, dict(ds.coords[name].attrs))
+    return grid.assign_coords(named) if named else grid
 
 
 def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> np.ndarray:

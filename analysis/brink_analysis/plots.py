@@ -186,10 +186,12 @@ def _incomplete_note(ds: xr.Dataset, where: Mapping[str, float] | None) -> str:
     the figure leaves them out, and without a mark it would read as the whole design."""
     finished = _finished_replications(ds) > 0
     selected = select_points(ds, where)
-    done = int(finished[selected].sum())
-    if done == selected.size:
-        return ""
-    return f"\nincomplete run: {done} of {selected.size} points finished, the rest not drawn"
+    return incomplete_line(int(finished[selected].sum()), selected.size)
+
+
+def incomplete_line(done: int, total: int, rest: str = "the rest not drawn") -> str:
+    """The title line of a figure drawn from `done` of `total` points (empty when all finished)."""
+    return "" if done == total else f"\nincomplete run: {done} of {total} points finished, {rest}"
 
 
 def _check_varies(ds: xr.Dataset, name: str, role: str) -> None:

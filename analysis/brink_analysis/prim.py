@@ -74,6 +74,8 @@ class Box:
     # {categorical parameter: the indices of the values the box keeps}, and of those the data hold
     kept: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     levels: Mapping[str, tuple[float, ...]] = field(default_factory=dict, repr=False)
+    # (finished points, points) of an interrupted run's cases (discovery_data records it), for figures
+    incomplete: tuple[int, int] | None = field(default=None, repr=False)
 
     @property
     def restricted(self) -> list[str]:
@@ -233,6 +235,7 @@ class _Data:
         self.names = [str(c) for c in X.columns]
         self.categories = {str(k): dict(v) for k, v in dict(X.attrs.get("categories") or {}).items()
                            if str(k) in self.names and v}
+        self.incomplete = X.attrs.get("incomplete")
         self.X = X.to_numpy()
         self.wy = self.w * self.y
         self.total_w, self.total_wy = float(self.w.sum()), float(self.wy.sum())
@@ -279,6 +282,7 @@ class _Data:
             categories=self.categories,
             kept={self.names[j]: tuple(float(v) for v in values) for j, values in limits.kept.items()},
             levels={self.names[j]: tuple(float(v) for v in values) for j, values in self.levels.items()},
+            incomplete=self.incomplete,
         )
 
 
@@ -442,6 +446,7 @@ class PrimResult:
         self.alpha = alpha
         self.units = dict(units)
         self.outcome = outcome
+        self.incomplete = data.incomplete  # (finished points, points) of an interrupted run, else None
         self.trajectory = pd.DataFrame(
             {
                 "mass": [b.mass for b in boxes],

@@ -20,11 +20,20 @@ e.g. full-scale war; ``"maximize"`` reverses every comparison):
   minimax regret); the worst and the mean over the states;
 - ``satisficing``: the share of states in which the probability is at or
   below `threshold` (Starr's domain criterion).
+
+Each probability carries Monte Carlo noise. Policies are paired, and their
+regrets free of most of it, under common random numbers (``--set
+run.random_numbers=common``) or, under independent ones, when each state is
+the same point index of files of the same seed (one file per policy); in a
+mixed design or a grid under independent random numbers the functions warn,
+and the table's ``attrs["regret_noise"]`` is the max_regret that noise alone
+gives (docs/analysis.md, "Robust policies").
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from typing import Sequence
 
@@ -114,8 +123,11 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
                 "open the whole file with open_results, not a selection of its variables")
         names = outcome_names(ds, outcome)
         table = parameter_table(ds).reset_index(drop=True)
-        finished = _finished_replications(ds) > 0
+        reps = _finished_replications(ds)
+        finished = reps > 0
         table["probability"] = outcomes_probability(ds, names)
+        # Not parameters (_NOT_PARAMETERS): what the Monte Carlo noise of a cell depends on (_regret_noise).
+        table["point"], table["replications"] = np.asarray(ds["point"].values), reps
         frames.append(table[finished])
         source = ds.encoding.get("source")
         origins += [f"{repr(source) if source else 'the dataset'} point {p}" for p in np.flatnonzero(finished)]
@@ -125,6 +137,8 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True)
     frame.attrs["origin"] = origins  # each row's file and point, for errors that name them
     frame.attrs["unfinished"] = unfinished
+    frame.attrs["independent"] = [repr(ds.encoding["source"]) if ds.encoding.get("source") else "the dataset"
+                                  for ds in data if str(ds.attrs.get("random_numbers", "")) == "independent"]
     return frame
 
 
@@ -208,6 +222,30 @@ def _settings(ds: xr.Dataset, levers: Sequence[str]) -> tuple[dict[str, str], li
     return sets, others
 
 
+def _value_key(text: str) -> tuple:
+    """An option's value as compared between files: split at ``:`` and ``,`` (a range, a list of
+    grid values), each part a number where it reads as a finite one, else its text. ``0.5`` and
+    ``.5``, or ``0:0.6`` and ``0.0:0.60``, are one value (both files hold 0.5, and sample the same
+    points); compared as text they made one study look like two."""
+    parts = re.split(r"([:,])", text.strip())
+    key = []
+    for part in parts:
+        try:
+            number = float(part)
+        except ValueError:
+            number = None
+        key.append(number if number is not None and np.isfinite(number) else part.strip())
+    return tuple(key)
+
+
+def _line_key(line: str) -> tuple:
+    """An ``overrides`` line (``sweep PATH=0:0.6``, ``samples 20``) as compared between files: the
+    kind, the path and the value's :func:`_value_key`."""
+    kind, _, rest = line.strip().partition(" ")
+    path, equals, value = rest.partition("=")
+    return (kind, path.strip(), _value_key(value)) if equals else (kind, _value_key(rest))
+
+
 def _study_difference(a: xr.Dataset, b: xr.Dataset, levers: Sequence[str]) -> str | None:
     """How the files `a` and `b` differ as studies, apart from the levers (None if they do not)."""
     def attr(ds: xr.Dataset, name: str):
@@ -226,12 +264,14 @@ def _study_difference(a: xr.Dataset, b: xr.Dataset, levers: Sequence[str]) -> st
             return f"they have different {what} ({int(attr(a, name))} and {int(attr(b, name))})"
     (sets_a, others_a), (sets_b, others_b) = _settings(a, levers), _settings(b, levers)
     for path in list(sets_a) + [p for p in sets_b if p not in sets_a]:
+        if path in sets_a and path in sets_b and _value_key(sets_a[path]) == _value_key(sets_b[path]):
+            continue
         if sets_a.get(path) != sets_b.get(path):
             shown = [f"{path}={sets[path]}" if path in sets else f"no --set of {path}" for sets in (sets_a, sets_b)]
             return (f"they set {path}, which is no lever, differently (--set {shown[0]} and {shown[1]})"
                     if path in sets_a and path in sets_b else
                     f"one sets {path}, which is no lever, and the other does not ({shown[0]}; {shown[1]})")
-    if others_a != others_b:
+    if [_line_key(line) for line in others_a] != [_line_key(line) for line in others_b]:
         return (f"their designs differ ({'; '.join(others_a) or 'none'} against {'; '.join(others_b) or 'none'})")
     return None
 
@@ -259,10 +299,37 @@ def policy_outcomes(
     """The probability of `outcome` as a table with one row per state of the world (a MultiIndex
     over `uncertainties`, default: the file's recorded uncertainties, else every other sweep axis
     that varies) and one column per policy (a MultiIndex over `levers`, default: the file's
-    recorded levers). ValueError if a policy lacks a state another one has."""
+    recorded levers). ValueError if a policy lacks a state another one has. RuntimeWarning when
+    the policies ran under independent random numbers (:func:`robustness_table`)."""
+    return _compared(data, levers, outcome, uncertainties, "minimize")[0]
+
+
+def _compared(data, levers, outcome, uncertainties, direction: str) -> tuple[pd.DataFrame, pd.DataFrame, float | None]:
+    """(probabilities, regrets, regret noise) of the policies (:func:`policy_outcomes`,
+    :func:`regret_table`, :func:`_regret_noise`), warning once, on behalf of the public function
+    that called it, when Monte Carlo noise enters the regrets."""
     levers, uncertainties = _roles(data, levers, uncertainties)
+    keys, matrix, uncertainties, independent = _policy_keys(data, levers, outcome, uncertainties)
+    if direction not in ("minimize", "maximize"):  # after the data's checks, as before
+        raise ValueError(f"direction must be 'minimize' or 'maximize'; got {direction!r}")
+    matrix = _named_levels(data, matrix)
+    regret = pd.DataFrame(_regret(matrix.to_numpy(), direction), index=matrix.index, columns=matrix.columns)
+    noise = _regret_noise(keys, levers, uncertainties, direction) if independent else None
+    if noise is not None:
+        warnings.warn(f"{' and '.join(independent)} ran the policies under independent random numbers, so each "
+                      f"regret holds Monte Carlo noise (policies identical in every state would show a max_regret "
+                      f"up to about {noise:.2g} here): compare policies under common random numbers, --set "
+                      "run.random_numbers=common (docs/analysis.md, \"Robust policies\")", RuntimeWarning, stacklevel=3)
+    return matrix, regret, noise
+
+
+def _policy_keys(data, levers: list[str], outcome, uncertainties) -> tuple[pd.DataFrame, pd.DataFrame, list, list]:
+    """(one row per (policy, state): the levers' and uncertainties' values, rounded to match across
+    files, ``probability`` and, from files, ``point`` and ``replications``; its (state × policy)
+    matrix of probabilities; the uncertainties; the files run under independent random numbers),
+    every pair checked to be there once."""
     frame = _frame(data, outcome)
-    params = [c for c in frame.columns if c != "probability"]
+    params = [c for c in frame.columns if c not in _NOT_PARAMETERS]
     for kind, names in (("lever", levers), ("uncertainty", uncertainties or [])):
         for name in names:
             if name not in params:
@@ -289,7 +356,9 @@ def policy_outcomes(
     # which would merge distinct small values (1e-12 and 2e-12) into one key.
     keys = pd.DataFrame({name: _significant(frame[name]) if pd.api.types.is_numeric_dtype(frame[name])
                          else frame[name] for name in levers + uncertainties})
-    keys["probability"] = frame["probability"].to_numpy()
+    for column in ("probability", "point", "replications"):
+        if column in frame:
+            keys[column] = frame[column].to_numpy()
     if keys.duplicated(levers + uncertainties).any():
         raise ValueError(_repeated_pair(frame, keys, levers, levers + uncertainties, params))
     matrix = keys.pivot_table(index=uncertainties, columns=levers, values="probability", aggfunc="first")
@@ -308,7 +377,7 @@ def policy_outcomes(
         raise ValueError(f"policy {bad[0]} was not run in every state of the world "
                          f"({int(matrix.isna().sum().sum())} (policy, state) pairs missing); the design must cross "
                          "every policy with the same states")
-    return _named_levels(data, matrix)
+    return keys, matrix, uncertainties, frame.attrs.get("independent") or []
 
 
 def _repeated_pair(frame: pd.DataFrame, keys: pd.DataFrame, levers: list[str], names: list[str],
@@ -372,15 +441,42 @@ def _named_levels(data, matrix: pd.DataFrame) -> pd.DataFrame:
 
 def regret_table(data, levers=None, outcome="full_war", uncertainties=None, direction: str = "minimize") -> pd.DataFrame:
     """Regret of each policy (columns) in each state of the world (rows): its probability minus that
-    of the best policy in the state (``direction="minimize"``), or the best minus its own (``"maximize"``)."""
-    matrix = policy_outcomes(data, levers, outcome, uncertainties)
-    if direction == "minimize":
-        regret = matrix.sub(matrix.min(axis=1), axis=0)
-    elif direction == "maximize":
-        regret = (-matrix).add(matrix.max(axis=1), axis=0)
-    else:
-        raise ValueError(f"direction must be 'minimize' or 'maximize'; got {direction!r}")
+    of the best policy in the state (``direction="minimize"``), or the best minus its own (``"maximize"``).
+    RuntimeWarning when the policies ran under independent random numbers (:func:`robustness_table`)."""
+    return _compared(data, levers, outcome, uncertainties, direction)[1]
+
+
+def _regret(matrix: np.ndarray, direction: str) -> np.ndarray:
+    """The regrets of (state × policy) probabilities, or of a stack of such matrices (the last axis
+    the policies): each minus the best in its state (``"minimize"``), or the best minus each."""
+    best = matrix.min(axis=-1, keepdims=True) if direction == "minimize" else matrix.max(axis=-1, keepdims=True)
+    regret = matrix - best if direction == "minimize" else best - matrix
     return regret + 0.0  # -0.0 (a negated 0) prints as "-0.0": the best policy's regret is 0
+
+
+# Draws of _regret_noise's simulation, and the seed that makes it the same number every time.
+_NOISE_DRAWS, _NOISE_SEED = 200, 0
+
+
+def _regret_noise(keys: pd.DataFrame, levers: list[str], uncertainties: list[str], direction: str) -> float | None:
+    """The max_regret that policies identical in every state would show from Monte Carlo noise
+    alone (the 95th percentile over the policies of 200 simulated designs: in each state every
+    policy's count drawn from the binomial of the state's pooled probability and the cell's
+    replications), or None when the policies are paired. Under independent random numbers a point's
+    streams depend on its index, so policies are paired in a state only at the same point of
+    files of the same seed (one file per policy); a mixed design or a grid runs each policy at its
+    own point, and the maximum over the states of unpaired differences is biased upwards."""
+    def pivot(column: str) -> np.ndarray:
+        return keys.pivot_table(index=uncertainties, columns=levers, values=column, aggfunc="first").to_numpy(float)
+
+    points = pivot("point")
+    if (points == points[:, :1]).all():
+        return None
+    p, n = pivot("probability"), pivot("replications").astype(np.int64)
+    pooled = np.clip((p * n).sum(axis=1, keepdims=True) / n.sum(axis=1, keepdims=True), 0.0, 1.0)  # 1 + 1 ulp
+    pooled = np.broadcast_to(pooled, n.shape)
+    drawn = np.random.default_rng(_NOISE_SEED).binomial(n, pooled, size=(_NOISE_DRAWS, *n.shape)) / n
+    return float(np.quantile(_regret(drawn, direction).max(axis=1), 0.95))
 
 
 def _most_robust_first(table: pd.DataFrame, direction: str) -> pd.DataFrame:
@@ -407,11 +503,15 @@ def robustness_table(
     ``satisficing`` (share of states at or below `threshold`, or at or above it with
     ``direction="maximize"``) and ``states``, most robust first (smallest maximum regret, then
     best expected value, each up to rounding: 1e-12). `data` is a Dataset, a list of Datasets (one per policy) or a table like
-    :func:`brink_analysis.outcome_table`; see the module documentation for the definitions."""
+    :func:`brink_analysis.outcome_table`; see the module documentation for the definitions.
+
+    When the policies ran unpaired under independent random numbers (a mixed design or a grid;
+    root attribute ``random_numbers``), a RuntimeWarning says that each regret holds Monte Carlo
+    noise and to use ``--set run.random_numbers=common``, and ``table.attrs["regret_noise"]`` is
+    the max_regret policies identical in every state would show (:func:`_regret_noise`); None
+    otherwise."""
     threshold = probability(threshold, "threshold")
-    levers, uncertainties = _roles(data, levers, uncertainties)
-    matrix = policy_outcomes(data, levers, outcome, uncertainties)
-    regret = regret_table(data, levers, outcome, uncertainties, direction)
+    matrix, regret, noise = _compared(data, levers, outcome, uncertainties, direction)
     if matrix.shape[1] < 2:
         warnings.warn("only one policy: regret compares policies, so max_regret and mean_regret are 0 by "
                       "definition; give a lever two or more values", RuntimeWarning, stacklevel=2)
@@ -430,6 +530,6 @@ def robustness_table(
         }
     )
     table = _most_robust_first(table.reset_index(), direction)
-    table.attrs.update(outcome=",".join(name_list(outcome, "outcome", split=True)),
-                       threshold=threshold, direction=direction, levers=list(matrix.columns.names))
+    table.attrs.update(outcome=",".join(name_list(outcome, "outcome", split=True)), threshold=threshold,
+                       direction=direction, levers=list(matrix.columns.names), regret_noise=noise)
     return table

@@ -95,6 +95,17 @@ def _runs(ds: xr.Dataset, name: str, point: int) -> xr.DataArray:
     return ds[name].isel(point=point, replication=slice(0, n))
 
 
+def _time_coords(ds: xr.Dataset) -> dict:
+    """``step`` and the coordinates along it that say when each step is: ``day`` (days since the
+    start) and, in a file with a start date, ``time`` (calendar dates, output.md). Every derived
+    array over time keeps both: without ``time``, ``swap_dims(step="time")`` still succeeds and
+    labels the steps' positions 0, 1, 2, ... as "time", a wrong chart rather than an error."""
+    coords = {"step": ds["step"].values, "day": ("step", np.asarray(ds["day"].values, dtype=float), {"units": "day"})}
+    if "time" in ds.variables and ds["time"].dims == ("step",):
+        coords["time"] = ("step", ds["time"].values, dict(ds["time"].attrs))
+    return coords
+
+
 def _read(ds: xr.Dataset, array: xr.DataArray, dtype=float) -> np.ndarray:
     """The values of `array`, a selection of one of the file's variables, read now. A per-replication
     chunk is checked (deflate's checksum) only when read: a damaged one makes h5py raise a bare
@@ -238,12 +249,14 @@ def agreement_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def survival_curves(ds: xr.Dataset, points: Sequence[int] | None = None) -> xr.Dataset:
-    """P(no fighting has begun before day d) for the points at positions `points` (default all).
+    """P(no fighting has begun before day d) for the points at positions `points` (default: every
+    point that finished; a point named in `points` that has no results is a ValueError).
 
     Returns a Dataset over (point, step) with ``survival`` and its 95% Wilson
-    interval ``lower``/``upper``, and the coordinate ``day`` (days) along
-    ``step``. The values are the file's per-point ``survival``,
-    ``survival_lower`` and ``survival_upper`` on its step axis: day 0 (where
+    interval ``lower``/``upper``, and the coordinates ``day`` (days) and, in a
+    file with a start date, ``time`` (calendar dates) along ``step``. The
+    values are the file's per-point ``survival``, ``survival_lower`` and
+    ``survival_upper`` on its step axis: day 0 (where
     survival is 1) and every K steps after (K = the file's ``step_every``:
     every step unless the run recorded time series with ``--timeseries
     every=K``). Works on every file, ``--summary-only`` included.
@@ -254,27 +267,29 @@ def survival_curves(ds: xr.Dataset, points: Sequence[int] | None = None) -> xr.D
     """
     ds = checks.dataset(ds)
     require(ds, ["survival"], "survival curves", "run brink with a version that writes per-point summaries")
-    idx = np.arange(ds.sizes["point"]) if points is None else point_positions(ds, points)
-    for p in idx:
-        if _replications(ds)[p] <= 0:
-            raise _unfinished(ds, int(p))
+    if points is None:  # an interrupted run's or another shard's points hold no curve, and were not asked for
+        idx = np.flatnonzero(_finished_replications(ds) > 0)
+    else:
+        idx = point_positions(ds, points)
+        for p in idx:
+            if _replications(ds)[p] <= 0:
+                raise _unfinished(ds, int(p))
     n = _replications(ds)[idx][:, None]
     if "horizon" in ds["survival"].dims:  # older layout: survival(point, horizon), horizon = end of each step
         s = np.asarray(ds["survival"].isel(point=idx).transpose("point", "horizon").values, dtype=float)
         s = np.concatenate([np.ones((s.shape[0], 1)), s], axis=1)
         day = np.concatenate([[0.0], np.asarray(ds["horizon"].values, dtype=float)])
-        step = np.arange(day.size, dtype=np.int32)
+        steps = {"step": np.arange(day.size, dtype=np.int32), "day": ("step", day, {"units": "day"})}
         lower, upper = wilson_interval(s, n)
     else:
         s = np.asarray(ds["survival"].isel(point=idx).transpose("point", "step").values, dtype=float)
-        day = np.asarray(ds["day"].values, dtype=float)
-        step = np.asarray(ds["step"].values)
+        steps = _time_coords(ds)
         if "survival_lower" in ds.variables and "survival_upper" in ds.variables:
             lower = np.asarray(ds["survival_lower"].isel(point=idx).transpose("point", "step").values, dtype=float)
             upper = np.asarray(ds["survival_upper"].isel(point=idx).transpose("point", "step").values, dtype=float)
         else:
             lower, upper = wilson_interval(s, n)
-    coords = {"point": np.asarray(ds["point"].values)[idx], "step": step, "day": ("step", day, {"units": "day"})}
+    coords = {"point": np.asarray(ds["point"].values)[idx], **steps}
     dims = ("point", "step")
     return xr.Dataset(
         {
@@ -319,7 +334,7 @@ def troop_quantiles(
     return xr.DataArray(
         q,
         dims=("quantile_level", "step"),
-        coords={"quantile_level": np.asarray(quantiles, dtype=float), "step": ds["step"].values, "day": ("step", ds["day"].values)},
+        coords={"quantile_level": np.asarray(quantiles, dtype=float), **_time_coords(ds)},
         name="troops",
         attrs={"long_name": f"quantiles of {actor} {pool} troops across replications", "units": "troops"},
     )
@@ -357,8 +372,7 @@ def troop_means(
     out = xr.DataArray(
         values,
         dims=("step", "actor", "pool"),
-        coords={"step": ds["step"].values, "actor": ds["actor"].values, "pool": ds["pool"].values,
-                "day": ("step", ds["day"].values)},
+        coords={**_time_coords(ds), "actor": ds["actor"].values, "pool": ds["pool"].values},
         name="mean_troops",
         attrs={"long_name": "mean troops per pool across replications", "units": "troops"},
     )
@@ -392,7 +406,7 @@ def rung_occupancy(ds: xr.Dataset, point: int | Mapping[str, float] = 0) -> xr.D
     return xr.DataArray(
         shares,
         dims=("step", "rung"),
-        coords={"step": ds["step"].values, "rung": ds["rung"].values, "day": ("step", ds["day"].values)},
+        coords={**_time_coords(ds), "rung": ds["rung"].values},
         name="rung_share",
         attrs={"long_name": "share of replications on each escalation rung", "units": "1"},
     )
@@ -441,7 +455,7 @@ def belief_by_true_type(
     return xr.DataArray(
         means,
         dims=("true_type", "step"),
-        coords={"true_type": names, "step": ds["step"].values, "day": ("step", ds["day"].values), "runs": ("true_type", runs)},
+        coords={"true_type": names, **_time_coords(ds), "runs": ("true_type", runs)},
         name="belief",
         attrs={"long_name": f"mean public belief that {actor} is '{names[t]}'", "units": "1", "type": names[t], "actor": actor},
     )

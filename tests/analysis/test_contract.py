@@ -174,12 +174,14 @@ def test_m3_points_of_other_shards_name_brink_merge(shard_file):
     with ds:
         message = ("point 0 belongs to another shard: this file is shard 1 of 2 and holds only its own points; "
                    "join the shards with brink merge")
-        # plot_survival's default leaves other shards' points out (test_hostile_plots); named, they are an error.
-        for call in (lambda: ba.survival_curves(ds), lambda: ba.plot_survival(ds, points=[0]),
+        # plot_survival's and survival_curves' defaults leave other shards' points out (test_hostile_plots,
+        # test_explore_review3 L5); named, they are an error.
+        for call in (lambda: ba.survival_curves(ds, [0]), lambda: ba.plot_survival(ds, points=[0]),
                      lambda: ba.rung_occupancy(ds), lambda: ba.troop_means(ds)):
             with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
                 call()
         assert ba.survival_curves(ds, [1])["survival"].shape[0] == 1  # its own point reads as before
+        assert list(ba.survival_curves(ds)["point"].values) == [1]
     done = run_module("discover", shard_file, "--no-scores")
     assert "note: " in done.stderr and "is shard 1 of 2" in done.stderr and "brink merge" in done.stderr
 
