@@ -180,6 +180,30 @@ def _open_hdf5(path: str):
 _CHECKED_BYTES = 512 * 2**20
 
 
+def _fnv1a_64(data: bytes) -> int:
+    """FNV-1a, 64 bits: the digest brink keeps of its recorded texts (content_digest in the engine)."""
+    digest = 0xcbf29ce484222325
+    for byte in data:
+        digest = ((digest ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return digest
+
+
+def _recorded_text_problem(file) -> str | None:
+    """Whether the texts that record how the file was run (root attributes `scenario` and `overrides`)
+    match their digests (`scenario_digest`, `overrides_digest`): the texts are too large for HDF5's
+    checksummed metadata, the digests are not (docs/output.md). None for a file without digests."""
+    def text(name):
+        value = file.attrs.get(name)
+        return value if isinstance(value, bytes) else None if value is None else str(value).encode("utf-8")
+
+    for name in ("scenario", "overrides"):
+        digest, recorded = text(f"{name}_digest"), text(name)
+        if digest and recorded is not None and f"{_fnv1a_64(recorded):016x}" != digest.decode("ascii", "replace"):
+            return (f"its attribute '{name}' does not match its digest '{name}_digest', so the record of how it "
+                    "was run is damaged")
+    return None
+
+
 def _damaged_variable(file) -> tuple[str, str] | None:
     """The first checksummed variable of the open h5py `file` whose chunks fail their checksum, with
     HDF5's reason, or None; variables past _CHECKED_BYTES in all are left to be checked when read."""
@@ -314,7 +338,7 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
         raise ValueError(f"'{path}' is in brink output {found} and brink_analysis reads format {FORMAT_VERSION} only, "
                          f"so it would misread it; {how}")
     try:
-        problem = _layout_problem(file)
+        problem = _layout_problem(file) or _recorded_text_problem(file)
         if problem is None and not swmr:  # a run in progress writes its points as they finish
             problem = _value_problem(file)
     except _OPEN_ERRORS as error:

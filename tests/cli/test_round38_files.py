@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import h5py
+import pytest
 
 SWEEP = ["--sweep", "actors.RUS.forces.deployed=100000:180000", "--design", "lhs", "--threads", "1", "--no-table"]
 
@@ -135,3 +136,15 @@ def test_a_damaged_scenario_text_is_found_by_its_digest(run, brink, tmp_path):
     proc = run("merge", tmp_path / "m.h5", *shards)
     assert proc.returncode == 2 and "is damaged" in proc.stderr, proc.stderr
     assert not (tmp_path / "m.h5").exists()
+
+
+def test_brink_analysis_refuses_a_file_whose_scenario_text_is_damaged(run, tmp_path):
+    """open_results read the flipped scenario text silently; it now checks the digest as inspect does."""
+    import brink_analysis as ba
+
+    out = tmp_path / "r.h5"
+    assert run("run", "jan-2022-standoff", "-n", 50, "-q", "-t", 1, "-o", out).returncode == 0
+    ba.open_results(str(out)).close()  # the digests of a sound file match
+    flip_in_scenario_text(out)
+    with pytest.raises(ValueError, match="attribute 'scenario' does not match its digest"):
+        ba.open_results(str(out))
