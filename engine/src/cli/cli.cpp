@@ -1,7 +1,6 @@
 #include "brink/cli/cli.hpp"
 
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -392,14 +391,9 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   check_output_path(target, inputs);
   prepare_output_directory(target, !vm.count("output"));
   check_run_memory(plan, thread_count);
-  // A partial that --resume continues, or --overwrite replaces (no other
-  // link keeps its bytes), already holds part of the space the file needs.
-  std::uint64_t held = 0;
-  if (struct stat st {}; (vm.count("resume") || vm.count("overwrite")) &&
-                         ::lstat((target.string() + ".partial").c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-                         (vm.count("resume") || st.st_nlink == 1))
-    held = static_cast<std::uint64_t>(st.st_blocks) * 512;
-  const std::string space_warning = check_disk_space(target, output_bytes(plan), held);
+  const std::string space_warning =
+      check_disk_space(target, output_bytes(plan),
+                       bytes_reused(target.string() + ".partial", vm.count("resume") > 0, vm.count("overwrite") > 0));
   // The run writes beside the target and renames at the end, so a failed or
   // interrupted run never replaces existing results. The partial file is kept
   // and records which blocks it holds, so that --resume can continue it.

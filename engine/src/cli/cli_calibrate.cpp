@@ -475,8 +475,9 @@ struct Setup {
 // generations resumed from the partial file. Ranks that read different ones
 // would simulate different candidates and sum them.
 std::string setup_digest(const CalibrationRecord& r) {
-  std::string text = r.engine_fingerprint + '\0' + r.target_isa + '\0' + r.scenario_text + '\0' + r.settings + '\0' + std::to_string(r.planned_generations) + '\0' +
-                     std::to_string(r.seed) + '\0' + std::to_string(r.generations.size());
+  std::string text = r.engine_fingerprint + '\0' + r.target_isa + '\0' + r.scenario_text + '\0' + r.settings + '\0' +
+                     std::to_string(r.planned_generations) + '\0' + std::to_string(r.seed) + '\0' +
+                     std::to_string(r.generations.size());
   std::uint64_t hash = fnv1a(text.data(), text.size());
   for (const Population& p : r.generations)
     for (const std::vector<double>* v : {&p.theta, &p.weight, &p.distance})
@@ -502,9 +503,9 @@ bool agree_to_start(RankGroup& group, const std::string& digest, Reached reached
   const std::string rank0 = group.broadcast(digest);
   constexpr double kCouldNotSetUp = 1.0, kReadOtherFiles = 2.0, kOtherOptions = 3.0, kHelp = 4.0, kOtherBuild = 5.0;
   std::vector<double> problems(static_cast<std::size_t>(group.size()), 0.0);
-  problems[static_cast<std::size_t>(group.rank())] = reached == Reached::kHelp           ? kHelp
-                                                     : reached == Reached::kNoOptions    ? kOtherOptions
-                                                     : failed                            ? kCouldNotSetUp
+  problems[static_cast<std::size_t>(group.rank())] = reached == Reached::kHelp        ? kHelp
+                                                     : reached == Reached::kNoOptions ? kOtherOptions
+                                                     : failed                         ? kCouldNotSetUp
                                                      : !rank0.empty() && build_of(digest) != build_of(rank0)
                                                          ? kOtherBuild
                                                      : !rank0.empty() && digest != rank0 ? kReadOtherFiles
@@ -839,7 +840,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   // same rule: never over a file that appeared meanwhile. It names OUT as its
   // particles' file, so it goes nowhere if OUT could not be published.
   FileIdentity posterior_written;
-  const fs::path posterior = write_posterior_scenario(target, source, loaded.scenario, settings, record, &posterior_written);
+  const fs::path posterior =
+      write_posterior_scenario(target, source, loaded.scenario, settings, record, &posterior_written);
   const fs::path posterior_partial = posterior.string() + ".partial";
   try {
     lock->vouch_for(partial, saved);

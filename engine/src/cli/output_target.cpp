@@ -206,6 +206,13 @@ std::string check_disk_space(const fs::path& target, const OutputBytes& bytes, s
       bytes.lower_bound ? "at least" : "up to", total, at_min, directory.string(), space);
 }
 
+std::uint64_t bytes_reused(const fs::path& partial, bool resume, bool overwrite) {
+  struct stat st {};
+  if (!(resume || overwrite) || ::lstat(partial.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  if (!resume && st.st_nlink != 1) return 0;
+  return static_cast<std::uint64_t>(st.st_blocks) * 512;  // st_blocks counts 512-byte units
+}
+
 std::string portable_file_name(std::string_view name) {
   std::string out;
   for (char c : name) {

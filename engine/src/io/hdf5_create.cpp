@@ -441,7 +441,7 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
   text("references", "docs/output.md (this file's layout) and docs/model.md (the model) in the brink sources");
   text("engine", "brink");
   text("engine_version", std::string(engine_version()));
-  text("target_isa", kernel().isa);  // the path that runs, not the build's baseline
+  text("target_isa", kernel().isa);                  // the path that runs, not the build's baseline
   text("engine_fingerprint", engine_fingerprint());  // the build: engine_version is the same across builds
   text("scenario_name", sc.name);
   text("scenario_source", metadata.scenario_label);

@@ -331,8 +331,9 @@ FileReport read_report(const std::string& path) {
   read_sensitivity(id, report);
   read_morris(id, report);
   read_parameter_choices(id, report);
-  if (std::string problem = schema_problem(report); !problem.empty() || !(problem = h5::recorded_text_problem(id)).empty())
-    throw DamagedInput(fmt::format("'{}' is damaged: {}", path, problem));
+  std::string problem = schema_problem(report);
+  if (problem.empty()) problem = h5::recorded_text_problem(id);
+  if (!problem.empty()) throw DamagedInput(fmt::format("'{}' is damaged: {}", path, problem));
   return report;
 }
 

@@ -142,8 +142,8 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     check(H5Aread(attr.get(), H5T_NATIVE_UINT64, &seed), "read attribute seed");
   }
   if (const std::string problem = h5::recorded_text_problem(id); !problem.empty())
-    throw ResumeMismatch(fmt::format("'{}' is damaged: {}; start over with --overwrite instead of --resume", path,
-                                     problem));
+    throw ResumeMismatch(
+        fmt::format("'{}' is damaged: {}; start over with --overwrite instead of --resume", path, problem));
   if (h5::read_string_attribute(id, "engine_version") != engine_version()) mismatch("the engine version");
   if (h5::read_string_attribute(id, "engine_fingerprint") != engine_fingerprint())
     mismatch("the brink build (attribute engine_fingerprint: another build's model may differ)");

@@ -42,16 +42,27 @@ void set_bounds(auto& intervals, const std::vector<double>& v, bool lower) {
 
 // Each actor's types' `field`, padded with 0 to the type slots.
 // Per point: a sweep or a posterior's draws may vary a type's prior (which
-// moves the actor's other priors) or its resolve.
+// moves the actor's other priors) or its resolve, and scenario choices their
+// types. Only then is each point's scenario built (a million points' would
+// cost seconds); else every point has the first's values.
 Values per_type(const SweepPlan& p, double ResolveType::*field) {
   const std::size_t actors = p.model(0).scenario().actors.size();
   const auto slots = static_cast<std::size_t>(p.model(0).scenario().type_slots());
-  std::vector<double> values(static_cast<std::size_t>(p.point_count()) * actors * slots, 0.0);
+  const std::size_t width = actors * slots;
+  const bool varies = !p.choices.empty() || std::any_of(p.parameters.begin(), p.parameters.end(), [](const auto& path) {
+    return path.find(".types.") != std::string::npos;
+  });
+  std::vector<double> values(static_cast<std::size_t>(p.point_count()) * width, 0.0);
   for (std::int64_t point = 0; point < p.point_count(); ++point) {
-    const Scenario& sc = p.model(point).scenario();
-    double* at = values.data() + static_cast<std::size_t>(point) * actors * slots;
-    for (std::size_t i = 0; i < actors; ++i)
-      for (std::size_t k = 0; k < sc.actors[i].types.size(); ++k) at[i * slots + k] = sc.actors[i].types[k].*field;
+    double* at = values.data() + static_cast<std::size_t>(point) * width;
+    if (point > 0 && !varies) {
+      std::copy(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(width), at);
+      continue;
+    }
+    const Scenario sc = p.scenario_of(point);
+    for (std::size_t i = 0; i < std::min(actors, sc.actors.size()); ++i)
+      for (std::size_t k = 0; k < std::min(slots, sc.actors[i].types.size()); ++k)
+        at[i * slots + k] = sc.actors[i].types[k].*field;
   }
   return values;
 }

@@ -125,7 +125,7 @@ class TimedSink : public ResultSink {
 void send_job(const mpi::Session& session, const SweepPlan& plan, const RunJob& job, const std::atomic<bool>* stop) {
   WireWriter out;
   out.put_vector(encode_job(job));
-  out.put_string(kernel().isa);  // every rank runs the path rank 0 chose
+  out.put_string(kernel().isa);          // every rank runs the path rank 0 chose
   out.put_string(engine_fingerprint());  // and rank 0's build
   out.put(plan_fingerprint(plan));
   const std::vector<std::uint8_t> message = out.take();

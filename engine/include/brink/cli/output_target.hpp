@@ -70,10 +70,14 @@ void prepare_output_directory(const std::filesystem::path& target, bool create);
 // fit: its uncompressed part (bytes.uncompressed: summaries, which never
 // shrink) alone exceeds the free space, or the whole exceeds
 // kMostCompression times it, more than compression ever gains on brink's data.
-// `held`: bytes the file system already holds for this output (a partial
-// file that --resume continues or --overwrite replaces), counted as free.
+// `held`: bytes the file system already holds for this output
+// (bytes_reused), counted as free.
 inline constexpr double kMostCompression = 100.0;
 std::string check_disk_space(const std::filesystem::path& target, const OutputBytes& bytes, std::uint64_t held = 0);
+// The bytes a partial file already holds on disk that this run takes over:
+// all of them if --resume continues it; if --overwrite replaces it, those
+// that no other hard link keeps; else 0.
+std::uint64_t bytes_reused(const std::filesystem::path& partial, bool resume, bool overwrite);
 
 // Throws OutputRefused if `target` exists, unless `overwrite`, or unless
 // `resume` continues an unfinished TARGET.partial whose run was started with

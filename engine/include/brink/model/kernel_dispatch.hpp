@@ -11,8 +11,8 @@
 
 #include <atomic>
 
-#include <stdexcept>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
