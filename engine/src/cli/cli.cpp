@@ -499,7 +499,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
                      plan.rule.adaptive);
     BlockScheduler scheduler(plan);
     if (resuming) replay_partial(plan, writer, recorder, scheduler, counting);
-    progress->begin(scheduler.blocks_completed());
+    progress->begin(scheduler.blocks_completed(), scheduler.blocks_planned());
     const RunJob job{source, recorded_options(request), vm.count("threads") ? thread_count : 0};
     execute_run(
         plan, thread_count, counting,

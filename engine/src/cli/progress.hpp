@@ -61,12 +61,16 @@ class Progress {
         simulating_(start_),
         last_(start_) {}
 
-  // Simulation starts with `done` blocks already done (a resumed
+  // Simulation starts with `done` of `total` blocks already done (a resumed
   // run's, read back meanwhile): the rate and the ETA count from here, and
-  // only the blocks done from here (the read-back is not simulation).
-  void begin(std::int64_t done) {
+  // only the blocks done from here (the read-back is not simulation). The
+  // tenths already done print no line: a line at the first block would
+  // extrapolate the ETA from one block's start-up.
+  void begin(std::int64_t done, std::int64_t total) {
     simulating_ = std::chrono::steady_clock::now();
+    last_ = simulating_;
     done_before_ = done;
+    last_tenth_ = total > 0 ? static_cast<int>(10.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
   }
 
   void update(std::int64_t done, std::int64_t total) {
