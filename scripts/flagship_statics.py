@@ -17,6 +17,7 @@ reported as such and skipped, so the same table runs on older binaries.
 import argparse
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -114,7 +115,9 @@ def main():
             codes, error = run(args.brink, args.scenario, args.replications, overrides,
                                os.path.join(tmp, f"s{i}.h5"))
             if codes is None:
-                rows.append(f"| {label} | not available: {error} | | |")
+                unknown = re.search(r"unknown parameter path '([^']+)'", error)
+                rows.append(f"| {label} | — (this binary has no `{unknown.group(1)}`) | | |" if unknown
+                            else f"| {label} | not available: {error} | | |")
                 continue
             war = np.isin(codes, WAR).astype(float)
             full = np.isin(codes, FULL_WAR).astype(float)

@@ -24,3 +24,83 @@ def test_a_resumed_runs_first_progress_line_waits_for_the_next_tenth(brink, tmp_
     assert first, lines[0]
     percent, elapsed = float(first.group(1)), int(first.group(2))
     assert percent >= 40.0 or elapsed >= 10, resumed.stderr
+
+
+PREVENTIVE = """brink: 1
+name: commitment-in-coarse-steps
+description: "Round 39: a power shift whose day falls inside a 10-day step."
+run: {horizon_days: 100, dt_days: 10, replications: 256, seed: 6}
+actors:
+  DECLINING:
+    forces: {deployed: 10000}
+    combat: {effectiveness: 0.01}
+    decision: {war_cost: 0.02}
+  RISING:
+    forces: {deployed: 10000}
+    combat: {effectiveness: 0.01, defence_advantage: 1.0}
+    decision: {war_cost: 0.02}
+relations:
+  adversaries: [[DECLINING, RISING]]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+combat: {collapse_fraction: 0.3}
+negotiation:
+  issues:
+    stake:
+      core: true
+      positions: {DECLINING: 1, RISING: 0}
+      salience: {DECLINING: 0.5, RISING: 0.5}
+bargaining:
+  proposer: DECLINING
+  receiver: RISING
+  discount: 0.995
+  shift_day: 10.0
+  shift_growth: 1.5
+  first_day: 0
+  rounds: 1
+  interval_days: 10
+"""
+
+
+def test_a_shift_day_anywhere_inside_one_step_is_the_same_shift(brink, tmp_path):
+    """The shift happens at the start of the step that holds its day, so days 10.0 and 19.9 with
+    10-day steps simulate the same world; the proposer's weight of the time after the shift used
+    the nominal day, so one of them fought a preventive war and the other settled (Powell's
+    condition sits between delta^10 and delta^19.9 here)."""
+    import h5py
+    import numpy as np
+
+    scenario = tmp_path / "c.yaml"
+    scenario.write_text(PREVENTIVE)
+    results = {}
+    for day in ("10.0", "19.9"):
+        out = tmp_path / f"shift{day}.h5"
+        proc = subprocess.run([brink, "run", str(scenario), "-q", "-t", "1", "-o", str(out),
+                               "--set", f"bargaining.shift_day={day}"], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(out) as f:
+            results[day] = {name: f[name][()] for name in ("outcome_code", "end_step", "offer")}
+    for name in results["10.0"]:
+        np.testing.assert_array_equal(results["10.0"][name], results["19.9"][name], err_msg=name)
+
+
+def test_a_bargaining_pair_of_allies_is_refused(brink, tmp_path):
+    """The war forecast counts an actor's allies on its side, so offers between allies were priced
+    as if the receiver fought for the proposer (p = 1): a proposer 100 times weaker took the whole
+    stake every time. An attack on an ally was already refused; a bargaining pair now is too."""
+    text = PREVENTIVE.replace("  adversaries: [[DECLINING, RISING]]", "  allies: [[DECLINING, RISING]]")
+    assert text != PREVENTIVE
+    scenario = tmp_path / "allies.yaml"
+    scenario.write_text(text)
+    out = tmp_path / "allies.h5"
+    for command in (["validate", str(scenario)], ["run", str(scenario), "-q", "-o", str(out)]):
+        proc = subprocess.run([brink, *command], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        line = next(line for line in proc.stderr.splitlines() if "bargaining.receiver" in line)
+        assert re.match(rf"{re.escape(str(scenario))}:\d+:\d+: ", line), line
+        assert "'RISING', an ally of 'DECLINING'" in line and "non-ally" in line, line
+    assert not out.exists() and not (tmp_path / "allies.h5.partial").exists()

@@ -289,7 +289,8 @@ def commitment_war(growth, c_a=0.02, c_b=0.02, discount=0.9, shift_day=2.0, hori
     e_a = e if e_a is None else e_a
     won_now, kept_b = war_shares(1.0, discount, horizon, e_a, e, chi)
     won_later, _ = war_shares(min(3.0, 1.0 + growth), discount, horizon, e_a, e, chi)
-    w = discount ** (shift_day - offer_day)
+    # The shift happens at the start of the step that holds its day (dt = 1 day here).
+    w = discount ** (math.floor(shift_day + 1e-9) - offer_day)
     # The most the rising side can credibly promise: the whole stake until the shift, then the
     # declining side's war value (Powell 2006; Fearon 1995 on preventive war). It accepts that,
     # foreseeing its gain, whenever war is costly; its own cost c_b does not enter.

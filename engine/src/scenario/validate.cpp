@@ -2,6 +2,8 @@
 // patterns it reads, so that a sweep re-checks only the rules its axes touch.
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -389,20 +391,25 @@ void relations_are_sound(const Scenario& s, Problems* out) {
                                   cp, s.actors[k.from].id, s.actors[k.to].id)});
   }
   // The war forecast puts an attacker's allies on its own side (rules::forecast_side),
-  // so an attack on one would be forecast as a war against itself.
-  auto on_ally = [&](int attacker, int target, const std::string& path) {
+  // so an attack on one would be forecast as a war against itself; so would the
+  // war a rejected (or a preventive) offer starts between the bargaining pair.
+  auto on_ally = [&](int attacker, int target, const std::string& path, std::string_view rule) {
     if (!valid_actor(s, attacker) || !valid_actor(s, target) || !s.relations.ally[attacker][target]) return;
     out->push_back({{path},
-                    fmt::format("'{}' is '{}', an ally of '{}' (relations.allies); an attack is on a "
-                                "non-ally",
-                                path, s.actors[target].id, s.actors[attacker].id)});
+                    fmt::format("'{}' is '{}', an ally of '{}' (relations.allies); {}", path, s.actors[target].id,
+                                s.actors[attacker].id, rule)});
   };
+  constexpr std::string_view kAttackRule = "an attack is on a non-ally";
   for (int a = 0; a < s.actor_count(); ++a)
     for (const ActionSpec& x : s.actors[a].actions)
-      if (x.kind == ActionKind::kAttack) on_ally(a, x.target, actor_path(s, a) + ".actions." + x.name + ".target");
+      if (x.kind == ActionKind::kAttack)
+        on_ally(a, x.target, actor_path(s, a) + ".actions." + x.name + ".target", kAttackRule);
   for (std::size_t e = 0; e < s.events.size(); ++e)
     if (s.events[e].kind == EventKind::kAttack)
-      on_ally(s.events[e].actor, s.events[e].target, fmt::format("events.{}.attack", e));
+      on_ally(s.events[e].actor, s.events[e].target, fmt::format("events.{}.attack", e), kAttackRule);
+  if (has_bargaining(s))
+    on_ally(s.bargaining.proposer, s.bargaining.receiver, "bargaining.receiver",
+            "offers are made to a non-ally, since a rejection means war between the two");
 }
 
 void issues_are_sound(const Scenario& s, Problems* out) {

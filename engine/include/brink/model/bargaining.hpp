@@ -36,10 +36,12 @@ inline int offer_round(int s, double dt, const Bargaining& b) {
 inline bool shifts_in(int s, double dt, const Bargaining& b) {
   return b.shift_growth > 0.0 && event_step(b.shift_day, dt) == s;
 }
-// The days from step s's offer to a shift still ahead of it; 0 for none.
+// The days from step s's offer to a shift still ahead of it, which comes at
+// the start of its step (shifts_in), not on its nominal day; 0 for none.
 inline double days_to_shift(int s, double dt, const Bargaining& b) {
-  if (b.shift_growth <= 0.0 || event_step(b.shift_day, dt) <= s) return 0.0;
-  return b.shift_day - s * dt;
+  const int shift_step = event_step(b.shift_day, dt);
+  if (b.shift_growth <= 0.0 || shift_step <= s) return 0.0;
+  return (shift_step - s) * dt;
 }
 
 // Whether offers to the receiver are made from the public belief over its types
