@@ -104,3 +104,48 @@ def test_a_bargaining_pair_of_allies_is_refused(brink, tmp_path):
         assert re.match(rf"{re.escape(str(scenario))}:\d+:\d+: ", line), line
         assert "'RISING', an ally of 'DECLINING'" in line and "non-ally" in line, line
     assert not out.exists() and not (tmp_path / "allies.h5.partial").exists()
+
+
+def test_a_finished_calibration_is_continued_into_another_file(brink, tmp_path):
+    """brink advised '--resume --generations N' for a calibration whose last tolerance was still
+    loose, and --resume refuses a finished calibration. --continue FILE starts from FILE's
+    generations: the result is the same bits as one calibration of N generations, FILE is not
+    changed, and what it cannot be continued with is refused with exit 2."""
+    import hashlib
+
+    import h5py
+    import numpy as np
+
+    toy = os.path.join(os.environ.get("BRINK_SOURCE_DIR", "."), "scenarios", "validation",
+                       "calibrate-incidents.yaml")
+
+    def calibrate(*args):
+        return subprocess.run([brink, "calibrate", toy, "--particles", "120", "-q", *map(str, args)],
+                              capture_output=True, text=True, timeout=300)
+
+    short, whole, longer = tmp_path / "short.h5", tmp_path / "whole.h5", tmp_path / "longer.h5"
+    assert calibrate("--generations", 2, "-o", short).returncode == 0
+    assert calibrate("--generations", 4, "-o", whole).returncode == 0
+    digest = hashlib.sha256(short.read_bytes()).hexdigest()
+    posterior = tmp_path / "short.posterior.yaml"
+    posterior_text = posterior.read_text()
+
+    proc = calibrate("--generations", 4, "--continue", short, "-o", longer)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(whole) as a, h5py.File(longer) as b:
+        for name in a:
+            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
+    assert hashlib.sha256(short.read_bytes()).hexdigest() == digest and posterior.read_text() == posterior_text
+    assert (tmp_path / "longer.posterior.yaml").exists()
+
+    refusals = {
+        "names this calibration's own OUT": ("--generations", 4, "--continue", short, "-o", short, "--overwrite"),
+        "already holds 2 complete generations": ("--generations", 2, "--continue", short, "-o", tmp_path / "a.h5"),
+        "was written with": ("--generations", 4, "--seed", 99, "--continue", short, "-o", tmp_path / "b.h5"),
+        "give one of them": ("--generations", 4, "--continue", short, "--resume", "-o", tmp_path / "c.h5"),
+    }
+    for expected, args in refusals.items():
+        proc = calibrate(*args)
+        assert proc.returncode == 2 and expected in proc.stderr and proc.stderr.count("\n") == 1, (args, proc.stderr)
+    assert not any((tmp_path / f"{x}.h5").exists() for x in "abc")
+    assert hashlib.sha256(short.read_bytes()).hexdigest() == digest

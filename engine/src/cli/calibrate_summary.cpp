@@ -82,7 +82,7 @@ std::string loose_tolerance_sentence(const CalibrationRecord& r) {
   return fmt::format(
       "at a last tolerance of {:.3g} (above {:.3g}, {} sd per observation over {} observation{}) the generations have "
       "not yet narrowed the posterior to the observations' noise: it is wider than the data imply{}; run more "
-      "generations (--resume --generations N continues this one)",
+      "generations ('brink calibrate ... --continue FILE --generations N -o LONGER.h5' starts from these)",
       last.tolerance, scale, kConflictSd, m, m == 1 ? "" : "s",
       marked ? ", and the 'not informed' marks are not yet meaningful" : "");
 }

@@ -71,7 +71,7 @@ CalibrationRecord read_calibration_input(const std::string& path, std::string_vi
 namespace {
 
 struct Options {
-  std::string output, particles, generations, replications, threads, seed, quantile, isa;
+  std::string output, particles, generations, replications, threads, seed, quantile, isa, continue_from;
   std::vector<std::string> sets;
 };
 
@@ -201,6 +201,9 @@ po::options_description calibrate_options(Options& o) {
       "threads,t", po::value(&o.threads), "worker threads (default: all cores); never changes the results")(
       "set", po::value(&o.sets)->composing(), "override a scenario field, as for brink run (repeatable)")(
       "resume", "continue from the last complete generation in OUT.partial, on the kernel path that wrote it")(
+      "continue", po::value(&o.continue_from)->value_name("FILE"),
+      "start from the generations of the calibration in FILE (the same scenario, settings and build) and run "
+      "more (--generations) into OUT, on the kernel path that wrote FILE; FILE is not changed")(
       "isa", po::value(&o.isa),
       "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
       "'brink --version' lists them)")("overwrite", "replace an existing OUT and discard OUT.partial")(
@@ -344,27 +347,38 @@ std::string resume_mismatch(const CalibrationRecord& previous, const Calibration
                                                                 settings_as_run(now.settings, base)));
 }
 
-// Takes the complete generations of an interrupted calibration (--resume),
-// or refuses to start over it unless --overwrite. `target_exists`: a file is
-// at the calibration's target now.
-void continue_partial(const fs::path& partial, const po::variables_map& vm, CalibrationRecord& record,
-                      bool target_exists) {
+// The calibration in `file`, refused (po::error, with `build_advice` or
+// `settings_advice`) unless this build and these settings wrote it: the
+// generations that --resume or --continue carry on from.
+CalibrationRecord kept_generations(const fs::path& file, std::string_view unreadable_advice,
+                                   std::string_view build_advice, std::string_view settings_advice,
+                                   const CalibrationRecord& record) {
+  CalibrationRecord previous = read_calibration_input(file.string(), unreadable_advice);
+  if (previous.engine_fingerprint != record.engine_fingerprint)
+    throw po::error(fmt::format(
+        "{} was written by another brink build (engine sources {}, this one's {}; brink --version shows them), "
+        "whose model may differ; {}",
+        file.string(), previous.engine_fingerprint.empty() ? "not recorded" : previous.engine_fingerprint,
+        record.engine_fingerprint, build_advice));
+  const Scenario base = load_scenario(ScenarioSource{record.scenario_label, record.scenario_text}).scenario;
+  if (previous.scenario_text != record.scenario_text ||
+      settings_as_run(previous.settings, base) != settings_as_run(record.settings, base))
+    throw po::error(fmt::format("{} was written with {}; {}", file.string(), resume_mismatch(previous, record, base),
+                                settings_advice));
+  return previous;
+}
+
+// Takes the complete generations of an interrupted calibration (--resume) or
+// of the calibration in `from` (--continue FILE, when no partial is resumed),
+// or refuses to start over an interrupted one unless --overwrite.
+// `target_exists`: a file is at the calibration's target now.
+void continue_partial(const fs::path& partial, const fs::path* from, const po::variables_map& vm,
+                      CalibrationRecord& record, bool target_exists) {
   if (vm.count("resume") && fs::exists(partial)) {
     CalibrationRecord previous =
-        read_calibration_input(partial.string(), "; discard it with --overwrite and start over");
-    if (previous.engine_fingerprint != record.engine_fingerprint)
-      throw po::error(fmt::format(
-          "{} was written by another brink build (engine sources {}, this one's {}; brink --version shows them), "
-          "whose model may differ; resume it with that build, or discard it with --overwrite",
-          partial.string(), previous.engine_fingerprint.empty() ? "not recorded" : previous.engine_fingerprint,
-          record.engine_fingerprint));
-    const Scenario base = load_scenario(ScenarioSource{record.scenario_label, record.scenario_text}).scenario;
-    if (previous.scenario_text != record.scenario_text ||
-        settings_as_run(previous.settings, base) != settings_as_run(record.settings, base))
-      throw po::error(
-          fmt::format("{} was written with {}; resume with what it was written with, or discard it "
-                      "with --overwrite",
-                      partial.string(), resume_mismatch(previous, record, base)));
+        kept_generations(partial, "; discard it with --overwrite and start over",
+                         "resume it with that build, or discard it with --overwrite",
+                         "resume with what it was written with, or discard it with --overwrite", record);
     if (previous.generations.size() > static_cast<std::size_t>(record.planned_generations))
       throw po::error(fmt::format(
           "{} already holds {} complete generations, more than --generations {}; resume with "
@@ -386,6 +400,15 @@ void continue_partial(const fs::path& partial, const po::variables_map& vm, Cali
         fmt::format("{} holds an interrupted calibration; continue it with --resume or discard it "
                     "with --overwrite",
                     partial.string()));
+  } else if (from != nullptr) {
+    CalibrationRecord previous =
+        kept_generations(*from, "", "continue it with that build", "continue it with what it was written with", record);
+    if (previous.generations.size() >= static_cast<std::size_t>(record.planned_generations))
+      throw po::error(fmt::format("{} already holds {} complete generations; --continue it with --generations above {}",
+                                  from->string(), previous.generations.size(), previous.generations.size()));
+    record.generations = std::move(previous.generations);
+    record.lane_steps = previous.lane_steps;
+    record.seconds = previous.seconds;
   }
 }
 
@@ -468,6 +491,7 @@ struct Setup {
   LoadedScenario loaded;
   CalibrateSpec spec;
   fs::path target, partial;
+  std::optional<fs::path> from;  // --continue FILE
   CalibrationRecord record;
 };
 
@@ -600,10 +624,12 @@ fs::path calibration_target(const LoadedScenario& loaded, const std::string& sce
   return target;
 }
 
-// What this run did: a resumed calibration kept `kept` generations of its
-// partial, simulated before with `seconds_before` and `lane_steps_before`.
+// What this run did: a resumed or continued calibration kept `kept`
+// generations of its partial or of the file it continues (`kept_from`),
+// simulated before with `seconds_before` and `lane_steps_before`.
 struct ThisRun {
   std::size_t kept = 0;
+  std::string kept_from;
   double seconds_before = 0, lane_steps_before = 0;
   double steps_per_candidate = 0;  // replications x steps of one candidate
   std::chrono::steady_clock::time_point start;
@@ -627,8 +653,8 @@ std::string closing_lines(const fs::path& target, const fs::path& posterior, con
   const std::string padded =
       lanes > 1.5 * steps ? fmt::format("; {:.4g} lane-steps with the blocks' padding", lanes) : std::string();
   const std::string kept = run.kept == 0 ? std::string()
-                                         : fmt::format("; {} generation{} simulated, {} kept from the partial",
-                                                       simulated, simulated == 1 ? "" : "s", run.kept);
+                                         : fmt::format("; {} generation{} simulated, {} kept from {}", simulated,
+                                                       simulated == 1 ? "" : "s", run.kept, run.kept_from);
   return fmt::format(
       "wrote {} and {} in {:.2f} s ({:.4g} replication-steps, {:.3g} per second on {}{}{})\n"
       "{} holds the posterior means, one parameter set, not the posterior: run alone it is not the posterior "
@@ -658,6 +684,8 @@ bool parse_calibrate_args(const std::vector<std::string>& args, std::ostream& ou
   if (a.operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
   if (vm.count("resume") && vm.count("overwrite"))
     throw po::error("--resume continues OUT.partial and --overwrite discards it; give one of them");
+  if (vm.count("resume") && vm.count("continue"))
+    throw po::error("--resume continues OUT.partial and --continue FILE starts from FILE; give one of them");
   a.quiet = vm.count("quiet") > 0;
   for (const auto& s : a.o.sets) a.settings.push_back(parse_override(s));
   if (vm.count("seed"))
@@ -716,10 +744,20 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       check_prior_corners(set.loaded);
       set.target = calibration_target(set.loaded, operands.front(), vm, o);
       set.partial = set.target.string() + ".partial";
+      const bool resumed = vm.count("resume") && fs::exists(set.partial);
+      if (vm.count("continue")) {
+        set.from = o.continue_from;
+        std::error_code ec;
+        if (fs::equivalent(*set.from, set.target, ec) || fs::equivalent(*set.from, set.partial, ec))
+          throw po::error(fmt::format(
+              "--continue {} names this calibration's own OUT or OUT.partial; give another -o (FILE is kept as "
+              "it is), or --resume to continue OUT.partial",
+              o.continue_from));
+      }
       // The kernel paths may differ in a belief's last bits, which can tip a
       // decision: generations to come run on the path of those kept.
       choose_kernel(vm.count("isa") ? std::optional(o.isa) : std::nullopt,
-                    vm.count("resume") && fs::exists(set.partial) ? std::optional(set.partial) : std::nullopt);
+                    resumed ? std::optional(set.partial) : set.from);
       set.record = new_record(set.loaded, set.source, set.spec, settings, argc, argv);
       const fs::path& target = set.target;
       const fs::path& partial = set.partial;
@@ -732,7 +770,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
         // A finished calibration left in its partial beside the file that
         // appeared: continue_partial's sentence says so, before the general one.
         if (resume && before->exists && fs::exists(partial)) {
-          continue_partial(partial, vm, set.record, true);
+          continue_partial(partial, nullptr, vm, set.record, true);
           continued = true;
         }
         refuse_existing_result(target, overwrite, resume, "write the calibration");
@@ -743,7 +781,8 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
           refuse_existing_result(posterior_scenario_path(target), overwrite, resume && fs::exists(partial),
                                  "write the calibration", partial);
       }
-      if (!continued) continue_partial(partial, vm, set.record, writer && before->exists);
+      if (!continued)
+        continue_partial(partial, set.from ? &*set.from : nullptr, vm, set.record, writer && before->exists);
     }
   } catch (...) {
     failed = std::current_exception();
@@ -797,7 +836,9 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       err << "brink calibrate: warning: calibrated parameter '" << p.path << "' " << why
           << "; its posterior can only be its prior\n";
   auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
+  const bool resumed = fs::exists(partial) && a.vm.count("resume");
   const ThisRun this_run{.kept = record.generations.size(),
+                         .kept_from = resumed || !setup->from ? std::string("the partial") : setup->from->string(),
                          .seconds_before = record.seconds,
                          .lane_steps_before = record.lane_steps,
                          .steps_per_candidate = static_cast<double>(spec.replications) * simulated.step_count(),
