@@ -149,3 +149,133 @@ def test_a_finished_calibration_is_continued_into_another_file(brink, tmp_path):
         assert proc.returncode == 2 and expected in proc.stderr and proc.stderr.count("\n") == 1, (args, proc.stderr)
     assert not any((tmp_path / f"{x}.h5").exists() for x in "abc")
     assert hashlib.sha256(short.read_bytes()).hexdigest() == digest
+
+
+SAMPLED = """brink: 1
+name: round39-constraints
+description: "Round 39: constraints on sampled designs."
+run: {horizon_days: 5, dt_days: 1, replications: 16, seed: 5, decisions: false}
+actors:
+  A:
+    forces: {deployed: 1000, deployed_cap: 10000}
+    combat: {effectiveness: 0}
+  B:
+    forces: {deployed: 1000}
+    combat: {effectiveness: 0}
+relations:
+  adversaries: [[A, B]]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+  incidents: {base_rate: 0.05, escalation_probability: 0.5}
+sweep:
+"""
+
+
+def _run(brink, *args):
+    return subprocess.run([brink, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def test_a_constraint_on_a_lever_is_refused(brink, tmp_path):
+    """Every policy of a mixed design runs the same sampled points; a constraint reading a lever
+    clipped or dropped them differently per policy (2 and 7 states with reject), silently."""
+    body = SAMPLED + """  design: lhs
+  samples: 10
+  levers:
+    actors.A.forces.deployed_cap: [3000, 6000]
+  uncertainties:
+    actors.A.forces.deployed: {min: 1000, max: 2900}
+    escalation.incidents.base_rate: {min: 0.01, max: 0.2}
+  constraints:
+    - {rule: "escalation.incidents.base_rate <= 0.00001 * actors.A.forces.deployed_cap", action: ACTION}
+"""
+    for action in ("clip", "reject"):
+        scenario = tmp_path / f"{action}.yaml"
+        scenario.write_text(body.replace("ACTION", action))
+        out = tmp_path / f"{action}.h5"
+        for args in (["validate", scenario], ["run", scenario, "-q", "-o", out]):
+            proc = _run(brink, *args)
+            assert proc.returncode == 2, proc.stdout + proc.stderr
+            assert re.match(rf"{re.escape(str(scenario))}:\d+:\d+: .*reads 'actors.A.forces.deployed_cap', a lever",
+                            proc.stderr), proc.stderr
+        assert not out.exists()
+    # Bounds among the uncertainties alone stay accepted.
+    scenario = tmp_path / "uncertainties.yaml"
+    scenario.write_text(body.replace("0.00001 * actors.A.forces.deployed_cap", "0.0001 * actors.A.forces.deployed")
+                        .replace("ACTION", "reject"))
+    proc = _run(brink, "run", scenario, "-q", "-o", tmp_path / "u.h5")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_constraint_refusals_name_only_remedies_the_design_accepts(brink, tmp_path):
+    """A grid's constraints were told to use a morris design, which refuses them (and said so once
+    per constraint); a categorical axis under morris was told to become a lever, which morris
+    refuses too."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(SAMPLED + """  design: lhs
+  samples: 8
+  parameters:
+    escalation.incidents.base_rate: {min: 0.01, max: 0.2}
+    escalation.incidents.escalation_probability: {min: 0.1, max: 0.9}
+  constraints:
+    - {rule: "escalation.incidents.base_rate <= 0.15", action: clip}
+    - {rule: "escalation.incidents.escalation_probability <= 4 * escalation.incidents.base_rate + 0.05", action: clip}
+""")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(scenario.read_text().replace("  design: lhs\n  samples: 8\n", "")
+                    .replace("{min: 0.01, max: 0.2}", "[0.01, 0.2]").replace("{min: 0.1, max: 0.9}", "[0.1, 0.9]"))
+    proc = _run(brink, "validate", grid)
+    assert proc.returncode == 2 and "morris design refuses them too" in proc.stderr, proc.stderr
+    assert "random, lhs, sobol or morris" not in proc.stderr, proc.stderr
+    proc = _run(brink, "run", scenario, "-q", "--design", "morris", "-o", tmp_path / "m.h5")
+    assert proc.returncode == 2 and proc.stderr.count("cannot be used with a morris design") == 1, proc.stderr
+    proc = _run(brink, "run", scenario, "-q", "--design", "morris", "--samples", 4, "--sweep", "combat.law=square,linear",
+                "-o", tmp_path / "c.h5")
+    assert proc.returncode == 2 and "'combat.law' is categorical" in proc.stderr, proc.stderr
+    assert "lever" not in proc.stderr, proc.stderr
+
+
+def test_a_design_whose_points_are_all_rejected_names_the_seed(brink, tmp_path):
+    """Whether a reject rule keeping a small corner of the box leaves any point depends on the
+    draws; the refusal said nothing of the seed, so a batch over seeds failed at random."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(SAMPLED + """  design: lhs
+  samples: 100
+  parameters:
+    escalation.incidents.base_rate: {min: 0.01, max: 0.2}
+  constraints:
+    - {rule: "escalation.incidents.base_rate <= 0.0101", action: reject}
+""")
+    refused = []
+    for seed in range(1, 9):
+        proc = _run(brink, "run", scenario, "-q", "--seed", seed, "-o", tmp_path / f"s{seed}.h5")
+        assert proc.returncode in (0, 2), proc.stderr
+        if proc.returncode == 2:
+            assert f"reject all 100 points this design draws with seed {seed}" in proc.stderr, proc.stderr
+            refused.append(seed)
+    assert refused, "a corner this small must leave some seed without a point"
+
+
+def test_an_adaptive_point_whose_outcomes_are_all_certain_stops_where_its_interval_is_narrow_enough(brink, tmp_path):
+    """The round after the first was sized by the normal approximation at the Wilson centre, which
+    at a share of 0 asks for z^4/(2(n+z^2)h^2) (about 7,000 at h = 0.002) where the Wilson
+    interval the stopping test uses is narrow enough at z^2/(2h) - z^2 = 957: 4 blocks."""
+    import h5py
+
+    z = 1.959963984540054
+    h = 0.002
+    scenario = tmp_path / "certain.yaml"
+    scenario.write_text(SAMPLED.replace("replications: 16", f"replications: {{min: 256, max: 100000, ci_halfwidth: {h}}}")
+                        .replace("incidents: {base_rate: 0.05, escalation_probability: 0.5}", "incidents: {base_rate: 0}")
+                        .replace("sweep:\n", ""))
+    out = tmp_path / "certain.h5"
+    proc = _run(brink, "run", scenario, "-q", "-t", 1, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    needed = z * z / (2 * h) - z * z
+    with h5py.File(out) as f:
+        ran = int(f["replications"][0])
+        assert (f["outcome_code"][0, :ran] == 1).all(), "every replication a standoff"
+    assert ran == 256 * -(-int(needed) // 256) == 1024, ran

@@ -29,6 +29,21 @@ TEST(WilsonTest, MatchesTheClosedFormAtTheEdges) {
   EXPECT_NEAR(a.upper, 1 - b.lower, 1e-15);
 }
 
+// The adaptive rule sizes a round by these trials: the interval of the same
+// share is h wide on each side there, wider just before, and at a share of 0
+// they are z²/(2h) − z² (from the k = 0 closed form above).
+TEST(WilsonTest, TrialsForAHalfWidthGiveThatHalfWidth) {
+  const double z = 1.959963984540054;
+  for (double h : {0.001, 0.002, 0.01, 0.05, 0.2})
+    for (double p : {0.0, 1e-4, 0.01, 0.1, 0.3, 0.5, 0.7, 0.99, 1.0}) {
+      const double n = wilson_trials_for_half_width(p, h);
+      const Interval at = wilson_interval_of_share(p, n, z), before = wilson_interval_of_share(p, 0.99 * n, z);
+      EXPECT_NEAR((at.upper - at.lower) / 2, h, 1e-12 * h + 1e-15) << "p " << p << ", h " << h;
+      EXPECT_GT((before.upper - before.lower) / 2, h) << "p " << p << ", h " << h;
+    }
+  EXPECT_NEAR(wilson_trials_for_half_width(0.0, 0.002), z * z / (2 * 0.002) - z * z, 1e-9);
+}
+
 TEST(WilsonTest, CoversTheTrueProbabilityAboutNinetyFivePercentOfTheTime) {
   std::mt19937_64 rng(42);
   const double p = 0.07;

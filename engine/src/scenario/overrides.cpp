@@ -325,6 +325,12 @@ std::string sweep_design_problem(const SweepSpec& spec) {
 
 std::string categorical_axis_problem(const SweepAxis& axis, SweepDesign design, const ParameterInfo& info) {
   if (info.choices.empty()) return fmt::format("'{}' is not a number; only numeric fields can be swept", axis.path);
+  // A morris design (and sensitivity) refuses levers too: only the remedies it accepts are named.
+  if (design == SweepDesign::kMorris)
+    return fmt::format(
+        "'{}' is categorical ({}), and a morris design samples ranges: fix it with --set and screen once per "
+        "value, or list its values on a grid axis",
+        axis.path, choice_list(info.choices));
   if (design != SweepDesign::kGrid)
     return fmt::format(
         "'{}' is categorical ({}), and a {} design samples ranges: list its values on a grid axis, or make it a "
@@ -443,8 +449,10 @@ std::vector<Diagnostic> merged_sweep_problems(const LoadedScenario& loaded) {
       problems.push_back({"sweep", -1, -1, problem});
   if (problems.empty())
     for (const SweepConstraint& c : spec.constraints)
-      if (std::string problem = constraint_problem(c, spec, parameters); !problem.empty())
-        problems.push_back({"sweep", -1, -1, problem});
+      if (std::string problem = constraint_problem(c, spec, parameters);
+          !problem.empty() &&
+          std::none_of(problems.begin(), problems.end(), [&](const Diagnostic& d) { return d.message == problem; }))
+        problems.push_back({"sweep", -1, -1, problem});  // a design's refusal once, not once per constraint
   if (problems.empty())
     for (std::size_t i = 0; i < spec.constraints.size(); ++i)
       if (std::string problem = constraint_order_problem(std::span(spec.constraints).first(i), spec.constraints[i]);

@@ -132,7 +132,8 @@ std::string parse_constraint(const std::string& rule, bool reject, SweepConstrai
 std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
                                const std::vector<ParameterInfo>& parameters) {
   if (spec.design == SweepDesign::kGrid)
-    return "constraints apply to sampled points: they need a random, lhs, sobol or morris design";
+    return "constraints apply to sampled points: they need a random, lhs or sobol design (a morris design refuses "
+           "them too)";
   if (spec.design == SweepDesign::kMorris)
     return "constraints cannot be used with a morris design: a clipped or rejected point breaks the one-at-a-time "
            "steps its elementary effects need";
@@ -150,6 +151,12 @@ std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
           "only, so that which points run never depends on the seed or the run's options",
           c.rule, path);
     if (!info->numeric) return fmt::format("constraint '{}' names '{}', which is not a number", c.rule, path);
+    if (std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.lever && a.path == path; }))
+      return fmt::format(
+          "constraint '{}' reads '{}', a lever: every policy of a mixed design runs the same sampled points, which a "
+          "constraint on a lever would clip or drop differently per policy; bound the uncertainties by themselves, "
+          "or make '{}' an uncertainty",
+          c.rule, path, path);
     reads_axis |= std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; });
   }
   if (!reads_axis) return fmt::format("constraint '{}' reads no swept parameter", c.rule);

@@ -290,9 +290,10 @@ std::vector<std::vector<double>> constrained(const SweepSpec& spec, const Scenar
   plan->rejected_points = static_cast<std::int64_t>(rows.size() - kept.size());
   if (kept.empty())
     throw ScenarioError({{"sweep.constraints", -1, -1,
-                          fmt::format("the constraints reject all {} points of the design; loosen a rule or widen the "
-                                      "ranges",
-                                      rows.size())}});
+                          fmt::format("the constraints reject all {} points this design draws with seed {}; loosen a "
+                                      "rule or widen the ranges, or draw more samples if the rules leave only a "
+                                      "small part of the box",
+                                      rows.size(), s.run.seed)}});
   return kept;
 }
 

@@ -24,6 +24,14 @@ Interval wilson_interval_of_share(double p, double n, double z) {
   return {std::min(p, std::max(0.0, center - half)), std::max(p, std::min(1.0, center + half))};
 }
 
+double wilson_trials_for_half_width(double p, double h, double z) {
+  // The half-width z·sqrt(n·p(1−p) + z²/4)/(n + z²) equals h at the larger root
+  // of h²n² − b·n + c = 0, b = z²(p(1−p) − 2h²), c = z⁴(h² − 1/4) < 0.
+  const double z2 = z * z, h2 = h * h;
+  const double b = z2 * (p * (1.0 - p) - 2.0 * h2), c = z2 * z2 * (h2 - 0.25);
+  return (b + std::sqrt(b * b - 4.0 * h2 * c)) / (2.0 * h2);
+}
+
 double student_t_975(std::int64_t df) {
   static constexpr std::array<double, 30> kTable = {
       12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139,

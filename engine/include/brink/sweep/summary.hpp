@@ -25,6 +25,9 @@ struct Interval {
 Interval wilson_interval(std::int64_t k, std::int64_t n, double z = 1.959963984540054);
 // The same for a share p of n trials (n > 0).
 Interval wilson_interval_of_share(double p, double n, double z);
+// The trials n at which the Wilson interval of a share p has half-width h
+// (0 < h < 1/2; the half-width falls as n grows), from the same formula.
+double wilson_trials_for_half_width(double p, double h, double z = 1.959963984540054);
 // Student's t quantile at 0.975 with `df` >= 1 degrees of freedom.
 double student_t_975(std::int64_t df);
 
