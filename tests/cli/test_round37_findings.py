@@ -40,6 +40,11 @@ def test_a_calibrated_weight_that_reaches_no_replication_is_warned_of(run, sourc
     assert proc.returncode == 0, proc.stderr
     assert ("calibrated parameter 'actors.RUS.decision.weights.war_gain' reaches no replication" in proc.stderr
             and "its posterior can only be its prior" in proc.stderr), proc.stderr
+    # Round 39: the posterior scenario's header listed it as a --set, which --set refuses.
+    header = [line for line in (tmp_path / "dead.posterior.yaml").read_text().splitlines() if line.startswith("#")]
+    line = next(line for line in header if "actors.RUS.decision.weights.war_gain=" in line)
+    assert "--set" not in line.split("#")[1] and "reaches no replication" in line and "--set refuses it" in line, line
+    assert any(line.startswith("#   --set ") for line in header), "the reached parameters keep their --set lines"
 
 
 def test_the_shipped_back_test_calibrates_only_parameters_that_reach_a_replication(run, tmp_path):

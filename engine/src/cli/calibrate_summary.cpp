@@ -132,7 +132,8 @@ std::string posterior_table(const CalibrationRecord& r, const std::string& forec
 }
 
 std::string posterior_header(const CalibrationRecord& r, const std::string& file, const std::string& posterior,
-                             const std::string& scenario_label, const std::vector<Override>& settings) {
+                             const std::string& scenario_label, const std::vector<Override>& settings,
+                             const std::vector<std::string>& unreached) {
   const Population& last = r.generations.back();
   const std::string forecast = posterior_forecast(posterior, file);
   std::string header = fmt::format(
@@ -153,9 +154,13 @@ std::string posterior_header(const CalibrationRecord& r, const std::string& file
   if (const std::string heavy = heavy_weight_sentence(r); !heavy.empty()) header += "# " + heavy + ".\n";
   for (const std::string& sentence : correlation_sentences(r, forecast)) header += "# " + sentence + "\n";
   const std::vector<Spread> spread = posterior_spread(r);
+  // A path that reaches no replication is no --set (which refuses it): its line says why instead.
   for (std::size_t a = 0; a < spread.size(); ++a)
-    header += fmt::format("#   --set {}={:.9g}{}\n", r.parameters[a], spread[a].mean,
-                          spread[a].informed() ? "" : fmt::format("  # {}", kNotInformed));
+    header += !unreached[a].empty()
+                  ? fmt::format("#   {}={:.9g}  # {}: its posterior is its prior, and --set refuses it\n",
+                                r.parameters[a], spread[a].mean, unreached[a])
+                  : fmt::format("#   --set {}={:.9g}{}\n", r.parameters[a], spread[a].mean,
+                                spread[a].informed() ? "" : fmt::format("  # {}", kNotInformed));
   return header;
 }
 

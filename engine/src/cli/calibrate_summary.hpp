@@ -68,9 +68,11 @@ inline constexpr double kHeavyWeight = 20, kEssFall = 0.5;
 std::string heavy_weight_sentence(const CalibrationRecord& r);
 
 // The posterior scenario's header of comment lines (each ending in '\n'):
-// what the file is and is not, the values set and their marks.
+// what the file is and is not, the values set and their marks. `unreached`:
+// per calibrated path, why it reaches no replication (unreached_reason), or "".
 std::string posterior_header(const CalibrationRecord& r, const std::string& file, const std::string& posterior,
-                             const std::string& scenario_label, const std::vector<Override>& settings);
+                             const std::string& scenario_label, const std::vector<Override>& settings,
+                             const std::vector<std::string>& unreached);
 
 // One generation's progress; `seconds` < 0 leaves the time out (a generation read back from a file).
 std::string generation_line(const Population& p, int planned, double seconds);

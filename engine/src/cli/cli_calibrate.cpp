@@ -574,7 +574,12 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
                                   FileIdentity* written) {
   const std::vector<double> mean = posterior_means(record.generations.back(), record.parameters.size());
   const fs::path posterior = posterior_scenario_path(target);
-  const std::string header = posterior_header(record, target.string(), posterior.string(), source.label, settings);
+  const FieldRegistry registry(calibrated);
+  std::vector<std::string> unreached;  // why a calibrated path reaches no replication, or ""
+  for (const std::string& path : record.parameters)
+    unreached.push_back(unreached_reason(calibrated, *registry.find(path)));
+  const std::string header =
+      posterior_header(record, target.string(), posterior.string(), source.label, settings, unreached);
   // The calibration's own --set (and --seed) first: the model the particles were fitted to.
   std::vector<std::string> paths, values;
   for (const Override& s : settings) {
@@ -587,7 +592,6 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
   }
   // Fields a calibrated value moves with it (FieldSpec::vary: the actor's
   // other type priors) are written too, or the file's would break its rules.
-  const FieldRegistry registry(calibrated);
   Scenario at_means = calibrated;
   for (std::size_t a = 0; a < mean.size(); ++a) registry.find(record.parameters[a])->set(at_means, mean[a]);
   for (std::size_t f = 0; f < registry.size(); ++f) {
