@@ -8,6 +8,7 @@
 #include <variant>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "brink/sweep/plan.hpp"
 
@@ -70,6 +71,22 @@ hid_t file_type(Dtype dtype, Handle& owner) {
       break;  // resolved by FileLayout::dtype
   }
   throw OutputError("HDF5 writer: unresolved element type");
+}
+
+std::string layout_problem(hid_t dataset, const FileLayout& layout, const VariableSpec& v) {
+  const Handle space = space_handle(H5Dget_space(dataset), std::string("get the shape of ") + std::string(v.name));
+  std::vector<hsize_t> shape(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(space.get()))));
+  H5Sget_simple_extent_dims(space.get(), shape.data(), nullptr);
+  const std::vector<std::uint64_t> expected = layout.shape(v);
+  if (!std::equal(shape.begin(), shape.end(), expected.begin(), expected.end()))
+    return fmt::format("{} has the shape ({}), not ({})", v.name, fmt::join(shape, ", "), fmt::join(expected, ", "));
+  const Handle stored = type_handle(H5Dget_type(dataset), std::string("get the type of ") + std::string(v.name));
+  Handle owner;
+  const hid_t written = file_type(layout.dtype(v), owner);
+  const bool same = layout.dtype(v) == Dtype::kString ? H5Tget_class(stored.get()) == H5T_STRING
+                                                      : H5Tequal(stored.get(), written) > 0;
+  if (!same) return fmt::format("{} holds another type of value than brink writes there", v.name);
+  return {};
 }
 
 void set_string_attribute(hid_t object, const std::string& name, const std::string& value) {

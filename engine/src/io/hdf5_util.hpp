@@ -116,6 +116,10 @@ BlockResult read_resume_fields(std::span<const VariableSpec* const> block_variab
 PointSummary read_point_summary(const FileLayout& layout, const std::function<hid_t(std::string_view)>& dataset,
                                 std::int64_t point, const std::string& path);
 
+// How `dataset` differs from what a file of `layout` holds as `v`: its shape
+// or its stored type (a partial or shard edited, or another program's), or "".
+std::string layout_problem(hid_t dataset, const FileLayout& layout, const VariableSpec& v);
+
 // What no summary brink writes can hold (a file edited with valid checksums,
 // or written by another program), or "".
 std::string summary_problem(const PointSummary& s);

@@ -141,7 +141,11 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     const Handle attr = attribute_handle(H5Aopen(id, "seed", H5P_DEFAULT), "open attribute seed");
     check(H5Aread(attr.get(), H5T_NATIVE_UINT64, &seed), "read attribute seed");
   }
-  if (const std::string problem = h5::recorded_text_problem(id); !problem.empty())
+  std::string problem = h5::recorded_text_problem(id);
+  // Marked complete at the end: one of another type would fail only then, after the whole run.
+  if (problem.empty() && !h5::read_int64_attribute(id, "complete"))
+    problem = "its root attribute 'complete' is not the number brink writes";
+  if (!problem.empty())
     throw ResumeMismatch(
         fmt::format("'{}' is damaged: {}; start over with --overwrite instead of --resume", path, problem));
   if (h5::read_string_attribute(id, "engine_version") != engine_version()) mismatch("the engine version");
@@ -164,6 +168,11 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     const Handle dapl = h5::dataset_access(layout.cache_bytes(v));  // as when created
     const hid_t dataset = H5Dopen2(id, name.c_str(), dapl.get());
     datasets.emplace(v.name, dataset_handle(dataset, "open " + name));
+    // Before anything reads or writes it: a shape edited to 2^40 replications
+    // had a failed write allocate an index that a later resume iterated for ever.
+    if (const std::string problem = h5::layout_problem(dataset, layout, v); !problem.empty())
+      throw ResumeMismatch(
+          fmt::format("'{}' is damaged: {}; start over with --overwrite instead of --resume", path, problem));
     // Chunks are written whole where this run's layout puts them.
     const std::vector<std::uint64_t> chunk = h5::chunk_shape(dataset);
     if (v.storage == Storage::kBlockChunks && chunk != layout.chunk(v))

@@ -278,12 +278,8 @@ class ShardReader {
     if (H5Lexists(file_.get(), name.c_str(), H5P_DEFAULT) <= 0)
       throw MergeRefused(fmt::format("'{}' has no variable {}, which its plan's file holds", path_, name));
     Handle ds = dataset_handle(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), "open " + name + " in " + path_);
-    const Handle space = space_handle(H5Dget_space(ds.get()), "get the shape of " + name + " in " + path_);
-    const std::vector<std::uint64_t> expected = layout_.shape(v);
-    std::vector<hsize_t> shape(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(space.get()))));
-    H5Sget_simple_extent_dims(space.get(), shape.data(), nullptr);
-    if (!std::equal(shape.begin(), shape.end(), expected.begin(), expected.end()))
-      throw MergeRefused(fmt::format("'{}' holds {} in another shape than its plan gives", path_, name));
+    if (const std::string problem = h5::layout_problem(ds.get(), layout_, v); !problem.empty())
+      throw MergeRefused(fmt::format("'{}' is damaged: {}; run that shard again", path_, problem));
     datasets_.emplace(v.name, std::move(ds));
   }
 
