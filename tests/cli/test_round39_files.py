@@ -56,3 +56,52 @@ def test_a_partial_with_an_edited_dataset_is_refused_as_damaged(brink, source_di
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert partial.read_bytes() == before and not (tmp_path / "part.h5").exists()
 
+
+
+@pytest.fixture(scope="module")
+def calibration(brink, tmp_path_factory):
+    """A short calibration of the back-test (six parameters), and the bytes of its file."""
+    directory = tmp_path_factory.mktemp("calibration")
+    out = directory / "bt.h5"
+    proc = _brink(brink, "calibrate", "backtest-2022", "--particles", 20, "--generations", 1, "--replications", 1,
+                  "-q", "-t", 1, "-o", out, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def _swap_names(path):
+    with h5py.File(path, "r+") as f:
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["parameter"][()]]
+        f["parameter"][0], f["parameter"][1] = names[1], names[0]
+
+
+def _duplicate_name(path):
+    with h5py.File(path, "r+") as f:
+        f["parameter"][1] = f["parameter"][0]
+
+
+def _edit_scenario_byte(path):
+    """One digit of the recorded scenario changed in place, as a flipped byte would."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"patience_days: ")
+    assert at > 0
+    digit = at + len(b"patience_days: ")
+    data[digit] = ord("9") if data[digit] != ord("9") else ord("8")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [_swap_names, _duplicate_name, _edit_scenario_byte])
+def test_a_calibration_whose_unchecksummed_texts_changed_is_refused(brink, calibration, tmp_path, damage):
+    """The parameter names (which field each column of the particles sets) and the recorded scenario
+    live where HDF5 keeps no checksum: one changed byte sent a posterior to another field (P(full
+    war) 0.133 -> 0.047 with exit 0), or changed the scenario the file says it calibrated."""
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(calibration.read_bytes())
+    damage(damaged)
+    for args in (["inspect", damaged], ["run", "backtest-2022", "--posterior", damaged, "-n", 256, "-q", "-o",
+                                        tmp_path / "p.h5"]):
+        proc = _brink(brink, *args)
+        assert proc.returncode == 2 and "is damaged" in proc.stderr, (args, proc.stderr)
+    assert not (tmp_path / "p.h5").exists()
+    # The same file, undamaged, is read (so the check is not refusing everything).
+    assert _brink(brink, "inspect", calibration).returncode == 0

@@ -3,6 +3,7 @@
 #include <hdf5_hl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <initializer_list>
@@ -13,6 +14,7 @@
 
 #include "brink/io/recovery.hpp"
 #include "brink/io/variables.hpp"
+#include "brink/sweep/plan.hpp"
 
 #include "../io/handle.hpp"
 #include "../io/hdf5_util.hpp"
@@ -132,6 +134,19 @@ std::string common_units(const std::vector<std::string>& scenario_units) {
 
 }  // namespace
 
+// The digest of every text a calibration file keeps where HDF5 checks no
+// checksum (variable-length strings, in the global heap): the scenario and its
+// settings, and the names that say which field each column of the particles
+// sets. Kept in checksummed metadata, as result files keep their texts'.
+std::string text_digest(const CalibrationRecord& r) {
+  std::string all = r.scenario_text + '\0' + r.settings + '\0';
+  for (const std::vector<std::string>* names : {&r.parameters, &r.units, &r.priors, &r.observation_names}) {
+    for (const std::string& name : *names) all += name + '\0';
+    all += '\1';
+  }
+  return content_digest(all);
+}
+
 void write_calibration(const std::string& path, const CalibrationRecord& r) {
   Writer w(path);
   const std::size_t g = r.generations.size(), d = r.parameters.size(), m = r.observation_names.size();
@@ -182,6 +197,7 @@ void write_calibration(const std::string& path, const CalibrationRecord& r) {
   text("scenario", r.scenario_text);
   text("settings", r.settings);
   text("command_line", r.command_line);
+  text("text_digest", text_digest(r));
   // Numbers as numbers, as in result files (seeds are below 2^53 and exact either way).
   const std::uint64_t seed = r.seed;
   h5::set_int_attribute(f, "seed", H5T_NATIVE_UINT64, &seed, 1);
@@ -412,6 +428,16 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.lane_steps = number_attribute(f, "lane_steps", path);
   r.seconds = number_attribute(f, "seconds", path);
   r.warning = root_text(f, "warning");
+  // Files from before it was kept have no digest.
+  if (const std::string digest = root_text(f, "text_digest"); !digest.empty() && digest != text_digest(r))
+    throw std::runtime_error(fmt::format(
+        "'{}' is damaged: its texts (the scenario, the settings, or the names of its parameters, priors, units or "
+        "observations) do not match their digest 'text_digest'",
+        path));
+  for (std::size_t a = 0; a < r.parameters.size(); ++a)
+    if (std::count(r.parameters.begin(), r.parameters.begin() + static_cast<long>(a), r.parameters[a]) > 0)
+      throw std::runtime_error(fmt::format(
+          "'{}' is damaged: it names the parameter '{}' twice, which no calibration does", path, r.parameters[a]));
   return r;
 }
 
