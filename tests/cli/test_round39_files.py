@@ -105,3 +105,20 @@ def test_a_calibration_whose_unchecksummed_texts_changed_is_refused(brink, calib
     assert not (tmp_path / "p.h5").exists()
     # The same file, undamaged, is read (so the check is not refusing everything).
     assert _brink(brink, "inspect", calibration).returncode == 0
+
+
+def test_a_result_whose_actor_names_cannot_be_read_is_refused(brink, source_dir, tmp_path):
+    """A flipped byte in the reference of an actor name into the global heap made the read fail,
+    and the reader took the failure for an empty list: inspect printed the outcome table with no
+    casualty row for any actor, exit 0."""
+    out = tmp_path / "r.h5"
+    proc = _brink(brink, "run", source_dir / "docs" / "examples" / "minimal.yaml", "-n", 256, "-q", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out) as f:
+        offset = f["actor"].id.get_offset()
+    assert offset is not None, "the actor names are stored contiguously"
+    data = bytearray(out.read_bytes())
+    data[offset + 9] ^= 0xFF  # the heap collection's address of the first name, far past the end of the file
+    out.write_bytes(bytes(data))
+    proc = _brink(brink, "inspect", out)
+    assert proc.returncode == 2 and "damaged" in proc.stderr, proc.stdout + proc.stderr

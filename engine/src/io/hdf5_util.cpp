@@ -387,10 +387,12 @@ Values read_values(hid_t dataset, Dtype dtype, hid_t transfer) {
   std::vector<std::string> out;
   const Handle type = utf8_string_type();
   std::vector<char*> pointers(n, nullptr);
-  if (n > 0 && H5Dread(dataset, type.get(), H5S_ALL, H5S_ALL, transfer, pointers.data()) >= 0) {
-    for (char* p : pointers) out.emplace_back(p ? p : "");
-    H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
-  }
+  if (n == 0) return out;
+  // A read that fails is damage (a reference into the global heap cut or
+  // flipped), never an empty list: inspect printed no actor rows at all.
+  check(H5Dread(dataset, type.get(), H5S_ALL, H5S_ALL, transfer, pointers.data()), "read the strings of a dataset");
+  for (char* p : pointers) out.emplace_back(p ? p : "");
+  H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
   return out;
 }
 
