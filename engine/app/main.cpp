@@ -45,9 +45,13 @@ bool fill_closed_standard_descriptors() {
 
 // What the command printed was lost (a full disk, a closed descriptor): exit 0
 // would say a table, a parameter list or "ok" arrived. `why` is an errno, or 0.
+// A command that succeeded says so: a batch script that reruns it would be
+// told its result exists.
 int output_lost(int code, int why) {
   std::cerr << "brink: could not write to standard output"
-            << (why != 0 ? std::string(" (") + std::strerror(why) + ")" : "") << "\n";
+            << (why != 0 ? std::string(" (") + std::strerror(why) + ")" : "")
+            << (code == brink::kExitOk ? "; the command itself finished, and any file it wrote is complete" : "")
+            << "\n";
   return code == brink::kExitOk ? brink::kExitFailure : code;
 }
 

@@ -24,12 +24,23 @@ def test_output_that_cannot_be_written_is_a_failure(brink, minimal, command):
         proc = subprocess.run([brink, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
     assert proc.returncode == 1, proc.stderr
     # The reason is known when the last write fails, not when an earlier one did (params prints pages).
-    assert re.fullmatch(r"brink: could not write to standard output( \(No space left on device\))?\n",
+    assert re.fullmatch(r"brink: could not write to standard output( \(No space left on device\))?; the command "
+                        r"itself finished, and any file it wrote is complete\n",
                         proc.stderr.splitlines(keepends=True)[-1]), proc.stderr
     proc = subprocess.run([brink, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     closed = subprocess.run(f"'{brink}' {' '.join(args)} >&-", shell=True, stderr=subprocess.PIPE, text=True, timeout=60)
     assert closed.returncode == 1 and "could not write to standard output" in closed.stderr, closed.stderr
+
+
+def test_a_run_whose_table_cannot_be_printed_says_its_file_is_complete(brink, minimal, tmp_path):
+    """Round 39: `brink run ... > /dev/full` exited 1 with only "could not write to standard output",
+    after publishing a complete result; a batch script that reran it was told the result exists."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([brink, "run", minimal, "-n", "64", "-o", tmp_path / "r.h5"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 1 and "any file it wrote is complete" in proc.stderr, proc.stderr
+    assert (tmp_path / "r.h5").exists() and not (tmp_path / "r.h5.partial").exists()
 
 
 @pytest.mark.parametrize("name", ["c\nname: injected\n#.h5", "tab\there.h5", "esc\x1b[31m.h5", "c1\u0085.h5"])
