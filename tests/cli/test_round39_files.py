@@ -122,3 +122,25 @@ def test_a_result_whose_actor_names_cannot_be_read_is_refused(brink, source_dir,
     out.write_bytes(bytes(data))
     proc = _brink(brink, "inspect", out)
     assert proc.returncode == 2 and "damaged" in proc.stderr, proc.stdout + proc.stderr
+
+
+def test_damage_is_named_as_damage_not_as_a_missing_variable_or_a_foreign_file(brink, source_dir, calibration,
+                                                                               tmp_path):
+    """A flipped bit in the index of the file's variables read as "the variable 'outcome_count' is
+    missing", and a calibration file cut short as "not a calibration file": both sent the analyst
+    after an older format or a foreign file instead of a damaged copy."""
+    out = tmp_path / "r.h5"
+    proc = _brink(brink, "run", source_dir / "docs" / "examples" / "minimal.yaml", "-n", 256, "-q", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    data = bytearray(out.read_bytes())
+    leaf = data.find(b"BTLF")  # the first leaf of a version-2 B-tree: the index of the root group's links
+    assert leaf > 0
+    data[leaf + 13] ^= 0x01
+    out.write_bytes(bytes(data))
+    proc = _brink(brink, "inspect", out)
+    assert proc.returncode == 2 and "damaged" in proc.stderr and "is missing" not in proc.stderr, proc.stderr
+
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(calibration.read_bytes()[:-1])
+    proc = _brink(brink, "run", "backtest-2022", "--posterior", cut, "-n", 256, "-q", "-o", tmp_path / "p.h5")
+    assert proc.returncode == 2 and "damaged or cut short" in proc.stderr, proc.stderr

@@ -212,7 +212,7 @@ void write_calibration(const std::string& path, const CalibrationRecord& r) {
 namespace {
 
 Handle open_dataset(hid_t file, const char* name, const std::string& path) {
-  if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
+  if (!h5::has_variable(file, name))
     throw std::runtime_error(fmt::format("'{}' has no variable '{}'; is it a brink calibration file?", path, name));
   return dataset_handle(H5Dopen2(file, name, H5P_DEFAULT), std::string("open ") + name);
 }

@@ -129,9 +129,14 @@ SweepPlan posterior_plan(const LoadedScenario& loaded, const std::string& calibr
     throw po::error(fmt::format("--posterior: no file '{}'", calibration_file));
   if (const int error = check_not_short_of_resources(calibration_file); error != 0)
     throw po::error(fmt::format("--posterior: cannot open '{}': {}", calibration_file, std::strerror(error)));
-  if (!is_calibration_file(calibration_file))
+  if (!is_calibration_file(calibration_file)) {
+    if (is_hdf5_file(calibration_file) && !hdf5_opens(calibration_file))
+      throw po::error(fmt::format(
+          "--posterior: '{}' is an HDF5 file that HDF5 cannot open (damaged or cut short); run its calibration again",
+          calibration_file));
     throw po::error(fmt::format("--posterior: '{}' is not a calibration file (one written by 'brink calibrate')",
                                 calibration_file));
+  }
   const CalibrationRecord record = read_calibration_input(calibration_file, "");
   if (record.generations.empty()) throw po::error(fmt::format("'{}' holds no complete generation", calibration_file));
   // An interrupted calibration's last generation is not its posterior (the first one is the prior).

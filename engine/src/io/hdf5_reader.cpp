@@ -51,7 +51,7 @@ std::string dataset_attribute(hid_t ds, const char* name) {
 // The variable `name`, or nothing if the file does not hold it.
 Values read_variable(hid_t file, std::string_view name, Dtype dtype) {
   const std::string n(name);
-  if (H5Lexists(file, n.c_str(), H5P_DEFAULT) <= 0) return std::vector<double>{};
+  if (!h5::has_variable(file, n)) return std::vector<double>{};
   const Handle ds = dataset_handle(H5Dopen2(file, n.c_str(), H5P_DEFAULT), "open " + n);
   return h5::read_values(ds.get(), dtype);
 }
@@ -104,7 +104,7 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t*, void* data) 
 void read_summaries(hid_t file, FileReport& report, bool list_not_run) {
   constexpr std::int64_t kSlab = 4096;
   const std::string point_name(dimension_name(Dim::kPoint));
-  if (H5Lexists(file, point_name.c_str(), H5P_DEFAULT) <= 0) return;
+  if (!h5::has_variable(file, point_name)) return;
   {
     const Handle ds = dataset_handle(H5Dopen2(file, point_name.c_str(), H5P_DEFAULT), "open " + point_name);
     const Handle space = space_handle(H5Dget_space(ds.get()), "read the shape of " + point_name);
@@ -114,7 +114,7 @@ void read_summaries(hid_t file, FileReport& report, bool list_not_run) {
   std::vector<std::pair<const VariableSpec*, Values>> shared;  // shared by every point (`day`)
   for (const VariableSpec& v : variable_table()) {
     const std::string name(v.name);
-    if (!v.to_summary || H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0) continue;
+    if (!v.to_summary || !h5::has_variable(file, name)) continue;
     if (!v.dims.has(Dim::kPoint))
       shared.emplace_back(&v, read_variable(file, v.name, v.dtype));
     else
@@ -188,7 +188,7 @@ void read_sensitivity(hid_t file, FileReport& report) {
 void read_morris(hid_t file, FileReport& report) {
   const std::size_t outputs = report.sensitivity_outputs.size();
   const std::size_t parameters = report.parameters.size();
-  if (outputs == 0 || parameters == 0 || H5Lexists(file, "morris_mu_star", H5P_DEFAULT) <= 0) return;
+  if (outputs == 0 || parameters == 0 || !h5::has_variable(file, "morris_mu_star")) return;
   std::vector<std::pair<double MorrisIndex::*, std::vector<double>>> columns;
   for (const VariableSpec& v : variable_table()) {
     if (v.kind != Kind::kMorris) continue;
@@ -213,7 +213,7 @@ void read_parameter_choices(hid_t file, FileReport& report) {
   const std::vector<std::string> names = parameter_coordinate_names(report.parameters);
   report.parameter_choices.assign(names.size(), {});
   for (std::size_t k = 0; k < names.size(); ++k) {
-    if (H5Lexists(file, names[k].c_str(), H5P_DEFAULT) <= 0) continue;
+    if (!h5::has_variable(file, names[k])) continue;
     const Handle ds = dataset_handle(H5Dopen2(file, names[k].c_str(), H5P_DEFAULT), "open " + names[k]);
     if (!h5::has_attribute(ds.get(), "flag_meanings")) continue;
     std::stringstream words(h5::read_string_attribute(ds.get(), "flag_meanings"));

@@ -73,6 +73,19 @@ hid_t file_type(Dtype dtype, Handle& owner) {
   throw OutputError("HDF5 writer: unresolved element type");
 }
 
+bool has_variable(hid_t file, const std::string& name) {
+  const htri_t found = H5Lexists(file, name.c_str(), H5P_DEFAULT);
+  if (found < 0) {
+    const ssize_t length = H5Fget_name(file, nullptr, 0);
+    std::string path(static_cast<std::size_t>(std::max<ssize_t>(length, 0)) + 1, '\0');
+    if (length > 0) H5Fget_name(file, path.data(), path.size());
+    path.resize(static_cast<std::size_t>(std::max<ssize_t>(length, 0)));
+    throw DamagedInput(
+        fmt::format("'{}' is damaged: HDF5 failed to look up its variable {} (its index of variables)", path, name));
+  }
+  return found > 0;
+}
+
 std::string layout_problem(hid_t dataset, const FileLayout& layout, const VariableSpec& v) {
   const Handle space = space_handle(H5Dget_space(dataset), std::string("get the shape of ") + std::string(v.name));
   std::vector<hsize_t> shape(static_cast<std::size_t>(std::max(0, H5Sget_simple_extent_ndims(space.get()))));

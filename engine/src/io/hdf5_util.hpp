@@ -116,6 +116,11 @@ BlockResult read_resume_fields(std::span<const VariableSpec* const> block_variab
 PointSummary read_point_summary(const FileLayout& layout, const std::function<hid_t(std::string_view)>& dataset,
                                 std::int64_t point, const std::string& path);
 
+// Whether the root group links `name`; a lookup HDF5 cannot make (a damaged
+// link index) throws DamagedInput instead of reading as "absent", which sent
+// an analyst after a missing variable or an older format.
+bool has_variable(hid_t file, const std::string& name);
+
 // How `dataset` differs from what a file of `layout` holds as `v`: its shape
 // or its stored type (a partial or shard edited, or another program's), or "".
 std::string layout_problem(hid_t dataset, const FileLayout& layout, const VariableSpec& v);

@@ -164,7 +164,7 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
   for (const VariableSpec& v : variable_table()) {
     if (!layout.present(v)) continue;
     const std::string name(v.name);
-    if (H5Lexists(id, name.c_str(), H5P_DEFAULT) <= 0) mismatch("the layout (no variable " + name + ")");
+    if (!h5::has_variable(id, name)) mismatch("the layout (no variable " + name + ")");
     const Handle dapl = h5::dataset_access(layout.cache_bytes(v));  // as when created
     const hid_t dataset = H5Dopen2(id, name.c_str(), dapl.get());
     datasets.emplace(v.name, dataset_handle(dataset, "open " + name));

@@ -275,7 +275,7 @@ class ShardReader {
   hid_t dataset(std::string_view name) const { return datasets_.at(name).get(); }
   void open(const VariableSpec& v) {
     const std::string name(v.name);
-    if (H5Lexists(file_.get(), name.c_str(), H5P_DEFAULT) <= 0)
+    if (!h5::has_variable(file_.get(), name))
       throw MergeRefused(fmt::format("'{}' has no variable {}, which its plan's file holds", path_, name));
     Handle ds = dataset_handle(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), "open " + name + " in " + path_);
     if (const std::string problem = h5::layout_problem(ds.get(), layout_, v); !problem.empty())

@@ -58,20 +58,29 @@ struct Dataset {
   }
 };
 
-// Shape and type class of one dataset; `present` is false if there is no dataset of that name.
+// Shape and type class of one dataset; `present` is false if there is no
+// dataset of that name, and `damaged` too when HDF5 failed to look it up or
+// open it (a damaged index or object header, not an absent variable).
 struct Variable {
   bool present = false;
+  bool damaged = false;
   H5T_class_t type_class = H5T_NO_CLASS;
   std::vector<hsize_t> shape;
 };
 
 Variable describe(hid_t file, const char* name) {
   Variable v;
-  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return v;
+  const htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
+  v.damaged = exists < 0;
+  if (exists <= 0) return v;
   H5O_info_t info;
-  if (H5Oget_info_by_name2(file, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_DATASET)
+  if (H5Oget_info_by_name2(file, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+    v.damaged = true;
     return v;
+  }
+  if (info.type != H5O_TYPE_DATASET) return v;
   Dataset ds{H5Dopen2(file, name, H5P_DEFAULT)};
+  v.damaged = ds.id < 0;
   if (ds.id < 0) return v;
   const hid_t type = H5Dget_type(ds.id);
   const hid_t space = H5Dget_space(ds.id);
@@ -145,6 +154,7 @@ std::string layout_problem(hid_t file) {
   };
   for (const Need& need : needs) {
     const Variable v = describe(file, need.name);
+    if (v.damaged) return fmt::format("HDF5 failed to read the variable '{}' (the file is damaged)", need.name);
     if (!v.present) return fmt::format("the variable '{}' is missing", need.name);
     if (v.type_class != need.type_class)
       return fmt::format("the variable '{}' holds {} values, not {} ones", need.name, class_name(v.type_class),
@@ -334,6 +344,13 @@ std::string damaged_metadata(const std::string& path) {
   const std::string object = h5::unreadable_metadata(file);
   H5Fclose(file);
   return object;
+}
+
+bool hdf5_opens(const std::string& path) {
+  const hid_t file = open_read_only(path);
+  if (file < 0) return false;
+  H5Fclose(file);
+  return true;
 }
 
 // The command is the second word, after the program.

@@ -43,6 +43,10 @@ PartialState partial_state(const std::string& path);
 // does, so that its finished file differs from a run's only there). False if
 // it does not open, or another command wrote it.
 bool written_by_merge(const std::string& path);
+// Whether HDF5 opens `path` for reading: a file with HDF5's signature that it
+// does not open is damaged or cut short (or this process ran short: ask
+// check_not_short_of_resources first).
+bool hdf5_opens(const std::string& path);
 // The first object of `path` whose metadata HDF5 cannot read back (its
 // header, storage or an index of its attributes; "/" for the root), or ""
 // when every one reads or the file does not open. brink reads only what it
