@@ -376,6 +376,9 @@ def test_a_posterior_particle_outside_its_fields_range_is_named(run, tmp_path):
         particles = f["particles"][()]
         particles[-1, 7, 0] = 500
         f["particles"][...] = particles
+        # As a file from before calibration files kept the digest of their texts, which the
+        # widened prior no longer matches (that edit alone is refused: test_round39_files.py).
+        del f.attrs["text_digest"]
     proc = run("run", scenario, "--posterior", out, "-n", 256, "-q", "-o", tmp_path / "p.h5")
     assert proc.returncode == 2, proc.stderr
     assert f"'{out}' is damaged" in proc.stderr and "(generation 1, particle 7)" in proc.stderr, proc.stderr
