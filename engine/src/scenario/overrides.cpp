@@ -76,6 +76,16 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
   std::stringstream stream(value);
   for (std::string part; std::getline(stream, part, separator);) parts.push_back(part);
   if (value.back() == separator) parts.emplace_back();  // "1,2," has an empty last value, as "1,,2" an empty middle one
+  // A number with a leading zero is refused as in a scenario file; 100,000 is the list [100, 000].
+  const std::string path_problem = unsweepable_path_problem(axis->path, parameters);
+  const ParameterInfo* info = parameter_info(parameters, axis->path);
+  if (path_problem.empty() && separator == ':') {
+    for (const std::string& part : parts)
+      if (leading_zero_integer(part)) return leading_zero_problem(axis->path, part);
+  } else if (path_problem.empty() && info->choices.empty()) {
+    const auto zeros = leading_zero_values(axis->path, parts, [&](std::size_t) { return axis->path; });
+    if (!zeros.empty()) return zeros.front().second;
+  }
   bool ok = true;
   auto number_of = [&](const std::string& text) {
     double v = 0;
@@ -97,10 +107,8 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
   }
   if (!ok) {
     // Values are judged only for a path that can be swept at all.
-    if (std::string path_problem = unsweepable_path_problem(axis->path, parameters); !path_problem.empty())
-      return path_problem;
-    const ParameterInfo* info = parameter_info(parameters, axis->path);
-    if (info && !info->choices.empty())
+    if (!path_problem.empty()) return path_problem;
+    if (!info->choices.empty())
       return separator == ':'
                  ? fmt::format("'{}' is categorical ({}): list its values, PATH=v1,v2,..., not a range", axis->path,
                                choice_list(info->choices))

@@ -101,17 +101,6 @@ inline std::string tagged_as_written(const YAML::Node& node) {
   return fmt::format("{} {}", shown(tag_as_written(node.Tag())), shown(node.Scalar()));
 }
 
-// An integer written with a leading zero (017, -0_17, 08): YAML 1.1 readers
-// such as PyYAML read 017 as the octal 15 and 08 as text, YAML 1.2 readers as
-// 17 and 8. Zero itself (00, 0_000) is 0 in every reading, and a fraction or
-// an exponent (017.5) reads the same in both.
-inline bool leading_zero_integer(std::string_view text) {
-  std::string digits = without_digit_separators(text).value_or("");
-  if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.erase(0, 1);
-  return digits.size() > 1 && digits.front() == '0' && digits.find_first_not_of("0123456789") == std::string::npos &&
-         digits.find_first_not_of('0') != std::string::npos;
-}
-
 // Whether a scalar of YAML's non-specific tag "!" is quoted ("60") rather
 // than tagged as the file writes it (! 60): yaml-cpp gives both that tag.
 // `text` is the file's (empty: taken as quoted); the node's mark is at its
@@ -427,8 +416,16 @@ class Parser {
                               path == "scenario" ? std::string("the scenario") : fmt::format("'{}'", path),
                               node.IsMap() ? "mapping" : "list", shown(tag_as_written(node.Tag()))));
     if (node.IsSequence()) {
-      std::size_t i = 0;
-      for (const auto& item : node) safe_scalars(item, dotted(path, std::to_string(i++)), named);
+      // A number's leading zero is judged with its neighbours: 100,000 in a list is [100, 000].
+      std::vector<YAML::Node> items(node.begin(), node.end());
+      std::vector<std::string> numbers;
+      for (const YAML::Node& item : items) numbers.push_back(plain_number_node(item) ? item.Scalar() : std::string());
+      for (auto& [i, problem] :
+           leading_zero_values(path, numbers, [&](std::size_t k) { return dotted(path, std::to_string(k)); }))
+        if (named.insert(mark_of(items[i]).pos).second) error(items[i], std::move(problem));
+      for (std::size_t i = 0; i < items.size(); ++i)  // a thousands group after the first is the same mistake
+        if (leading_zero_integer(numbers[i])) named.insert(mark_of(items[i]).pos);
+      for (std::size_t i = 0; i < items.size(); ++i) safe_scalars(items[i], dotted(path, std::to_string(i)), named);
     } else if (node.IsMap()) {
       for (const auto& entry : node) {
         if (!entry.first.IsScalar()) continue;  // reported by no_duplicates; never read
@@ -440,27 +437,8 @@ class Parser {
     } else if (node.IsScalar()) {
       safe_scalar(node, path, false, named);
       if (plain_number_node(node) && leading_zero_integer(node.Scalar()) && named.insert(mark_of(node).pos).second)
-        error(node, leading_zero_problem(path, node.Scalar()));
+        error(node, leading_zero_problem(path, node.Scalar()));  // a list's numbers are judged above
     }
-  }
-
-  // `text` (leading_zero_integer) at `path`: what each YAML reads, and to write it without the zero.
-  static std::string leading_zero_problem(const std::string& path, const std::string& text) {
-    const std::string digits = without_digit_separators(text).value_or(text);
-    const std::size_t first = digits.find_first_not_of("+-0");
-    const std::string sign = digits.front() == '-' ? "-" : "";
-    const std::string decimal = sign + digits.substr(first);
-    std::string octal = "text";  // 08, 09: no octal number
-    if (digits.find_first_of("89") == std::string::npos) {
-      std::uint64_t value = 0;
-      for (std::size_t i = first; i < digits.size() && value < (std::uint64_t{1} << 60); ++i)
-        value = value * 8 + static_cast<std::uint64_t>(digits[i] - '0');
-      octal = value < (std::uint64_t{1} << 60) ? fmt::format("the octal number {}{}", sign, value) : "an octal number";
-    }
-    return fmt::format(
-        "'{}' is {}, an integer with a leading zero, which YAML 1.1 readers such as PyYAML read as {} "
-        "and YAML 1.2 readers as {}; write it without the leading zero",
-        path, shown(text), octal, decimal);
   }
 
   // Whether a null value is written (~, null, !!null): then its mark is its
