@@ -27,7 +27,7 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
     p.error(root, "missing required section 'run'");
     return;
   }
-  if (!p.check_map(run, "run", p.keys_of("run", s, kNoIndex, {"start_date"}))) return;
+  if (!p.check_map(run, "run", p.section_keys("run", s))) return;
   parse_start_date(p, run, s);
   const YAML::Node reps = get(run, "replications");
   if (reps.IsDefined() && reps.IsMap()) {
@@ -240,7 +240,7 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
   s.relations.adversary.assign(n, std::vector<bool>(n, false));
   s.relations.ally.assign(n, std::vector<bool>(n, false));
   if (!rel.IsDefined()) return;
-  if (!p.check_map(rel, "relations", {"adversaries", "allies", "commitments"})) return;
+  if (!p.check_map(rel, "relations", p.section_keys("relations", s))) return;
   s.relations.adversary = pairs(p, get(rel, "adversaries"), "relations.adversaries", ids);
   s.relations.ally = pairs(p, get(rel, "allies"), "relations.allies", ids);
   for (std::size_t i = 0; i < n; ++i)
@@ -292,9 +292,7 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
     p.error(root, "missing required section 'escalation'");
     return;
   }
-  if (!p.check_map(esc, "escalation",
-                   {"rungs", "initial_rung", "limited_war", "full_war", "alliance_war", "tension", "incidents"}))
-    return;
+  if (!p.check_map(esc, "escalation", p.section_keys("escalation", s))) return;
   Escalation& e = s.escalation;
   const YAML::Node rungs = get(esc, "rungs");
   if (!rungs.IsDefined()) {
@@ -342,14 +340,14 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
 
 void parse_combat(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node combat = get(root, "combat");
-  if (combat.IsDefined() && p.check_map(combat, "combat", p.keys_of("combat", s, kNoIndex)))
+  if (combat.IsDefined() && p.check_map(combat, "combat", p.section_keys("combat", s)))
     p.fields(combat, "combat", "combat", kNoIndex, s);
 }
 
 void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s) {
   const YAML::Node neg = get(root, "negotiation");
   if (!neg.IsDefined()) return;
-  if (!p.check_map(neg, "negotiation", p.keys_of("negotiation", s, kNoIndex, {"issues"}))) return;
+  if (!p.check_map(neg, "negotiation", p.section_keys("negotiation", s))) return;
   p.fields(neg, "negotiation", "negotiation", kNoIndex, s);
   const YAML::Node issues = get(neg, "issues");
   if (!issues.IsDefined()) return;
@@ -465,8 +463,7 @@ void parse_bargaining(Parser& p, const YAML::Node& root, const std::vector<std::
   }
   s.bargaining.proposer = proposer;
   s.bargaining.receiver = receiver;
-  if (!p.check_map(node, "bargaining", p.keys_of("bargaining", s, kNoIndex, {"note"}, {"proposer", "receiver"})))
-    return;
+  if (!p.check_map(node, "bargaining", p.section_keys("bargaining", s))) return;
   p.note(node, "bargaining");
   p.fields(node, "bargaining", "bargaining", kNoIndex, s);
 }
@@ -477,9 +474,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
     p.error(root, "a scenario must be a YAML mapping with keys brink, name, run, actors, escalation");
     return s;
   }
-  p.check_map(root, "scenario",
-              {"brink", "name", "description", "run", "output", "actors", "relations", "escalation", "combat",
-               "negotiation", "bargaining", "events", "sweep", "observations", "calibrate"});
+  p.check_map(root, "scenario", p.section_keys("scenario", s));
   const YAML::Node version = get(root, "brink");
   if (!version.IsDefined()) {
     p.error(root, "missing required key 'brink' (the format version; write 'brink: 1')");
@@ -491,7 +486,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   s.description = p.text(root, "description", "scenario", "");
   parse_run(p, root, s);
   const YAML::Node out = get(root, "output");
-  if (out.IsDefined() && p.check_map(out, "output", p.keys_of("output", s, kNoIndex)))
+  if (out.IsDefined() && p.check_map(out, "output", p.section_keys("output", s)))
     p.fields(out, "output", "output", kNoIndex, s);
 
   const YAML::Node actors = get(root, "actors");

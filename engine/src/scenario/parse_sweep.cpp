@@ -214,10 +214,7 @@ bool parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
 void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node sweep = get(root, "sweep");
   if (!sweep.IsDefined() || sweep.IsNull()) return;
-  if (!p.check_map(sweep, "sweep",
-                   {"design", "samples", "sensitivity", "random_numbers", "parameters", "levers", "uncertainties",
-                    "constraints", "levels", "scenarios"}))
-    return;
+  if (!p.check_map(sweep, "sweep", p.section_keys("sweep", s))) return;
   SweepSpec& spec = s.sweep;
   const bool known_design = parse_design_keys(p, sweep, spec);
   const std::string rn = p.text(sweep, "random_numbers", "sweep", s.run.common_random ? "common" : "independent");
