@@ -648,6 +648,30 @@ std::string long_key_hint(const std::string& text, const YAML::Exception& e) {
                      kLongestKey);
 }
 
+// yaml-cpp reports a tab in a line's indentation as another error ("illegal
+// map value", "end of map not found"), at that line. YAML indents with
+// spaces only: the line and column (1-based) of the tab in the indentation
+// of `error_line` (1-based), or of the line before it (where yaml-cpp reports
+// the error of a line at the next one's first token), or {0, 0}. Blank and
+// comment lines are skipped; a tab inside a value stays legal, and so does
+// one in the indentation of a line inside a flow collection ({a: 1,\n\tb: 2}),
+// which an error elsewhere does not name.
+std::pair<int, int> tab_in_indentation(const std::string& text, int error_line) {
+  std::pair<int, int> found{0, 0};
+  int line = 1;
+  for (std::size_t at = 0; at < text.size() && line <= error_line; ++line) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::size_t content = text.find_first_not_of(" \t", at);
+    if (line + 1 >= error_line && content < end && text[content] != '#' && text[content] != '\r')
+      if (const std::size_t tab = std::string_view(text).substr(at, content - at).find('\t');
+          tab != std::string_view::npos)
+        found = {line, static_cast<int>(tab) + 1};
+    at = end + 1;
+  }
+  return found;
+}
+
 // A sweep constraint that, once the --set overrides fixed its axes, reads no
 // axis left in the sweep: a fact about the fixed values, checked once they
 // are set (check_settled_constraints). `index`: its place in the file.
@@ -744,6 +768,9 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
           "YAML nesting too deep: yaml-cpp's parser stopped here at its recursion limit "
           "(DeepRecursion); no scenario nests more than a few levels"}});
   } catch (const YAML::Exception& e) {
+    if (const auto [line, column] = tab_in_indentation(source.text, e.mark.line + 1); line > 0)
+      throw ScenarioError({{source.label, line, column,
+                            fmt::format("line {}: a tab in the indentation; YAML indents with spaces", line)}});
     throw ScenarioError(
         {{source.label, e.mark.line >= 0 ? e.mark.line + 1 : -1, e.mark.column >= 0 ? e.mark.column + 1 : -1,
           "YAML syntax error: " + e.msg + long_key_hint(source.text, e)}});
