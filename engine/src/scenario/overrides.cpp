@@ -372,11 +372,11 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
     return std::string();
   };
   if (design == SweepDesign::kGrid) {
-    if (axis.values.empty())
+    if (axis.values.empty())  // a range (an empty list is refused where it is read)
       // The example values are the field's own bounds, so that they lie in its range.
       return fmt::format(
-          "grid axis '{}' needs at least one value, e.g. [{}, {}] in a file or {}={},{} with --sweep; a range needs a "
-          "random, lhs, sobol or morris design",
+          "a range needs a random, lhs, sobol or morris design (--design lhs, or sweep.design in the file); on a "
+          "grid, axis '{}' takes values, e.g. [{}, {}] in a file or {}={},{} with --sweep",
           axis.path, info->min, info->max, axis.path, info->min, info->max);
     for (double v : axis.values)
       if (auto problem = out_of_range(v); !problem.empty()) return problem;
