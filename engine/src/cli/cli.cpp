@@ -336,14 +336,15 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   po::variables_map vm;
   std::vector<std::string> operands;
   if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
+  std::vector<Override> settings;                                    // --set, then run settings given as flags
+  for (const auto& s : sets) settings.push_back(parse_override(s));  // UTF-8 already (run_command)
+  // After the --set values: `--set PATH VALUE` leaves VALUE an operand, and the missing '=' is the mistake.
   std::optional<std::string> scenario_arg;
   if (operands.size() > 1) throw UsageError(fmt::format("run takes one SCENARIO, got {}", operands.size()));
   if (!operands.empty()) scenario_arg = operands.front();
   const bool quiet = vm.count("quiet") > 0;
   const bool table = !quiet && vm.count("no-table") == 0;
 
-  std::vector<Override> settings;                                    // --set, then run settings given as flags
-  for (const auto& s : sets) settings.push_back(parse_override(s));  // UTF-8 already (run_command)
   if (vm.count("replications"))
     settings.push_back(
         {"run.replications", std::to_string(parse_setting("--replications", replications, "run.replications"))});

@@ -655,11 +655,12 @@ bool parse_calibrate_args(const std::vector<std::string>& args, std::ostream& ou
   const po::options_description options = calibrate_options(a.o);
   if (!parse_command(args, options, "scenario", out, &a.vm, &a.operands)) return false;
   const po::variables_map& vm = a.vm;
+  // Before the operands are counted: `--set PATH VALUE` leaves VALUE an operand, and the missing '=' is the mistake.
+  for (const auto& s : a.o.sets) a.settings.push_back(parse_override(s));
   if (a.operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
   if (vm.count("resume") && vm.count("overwrite"))
     throw po::error("--resume continues OUT.partial and --overwrite discards it; give one of them");
   a.quiet = vm.count("quiet") > 0;
-  for (const auto& s : a.o.sets) a.settings.push_back(parse_override(s));
   if (vm.count("seed"))
     a.settings.push_back({"run.seed", std::to_string(parse_count("--seed", a.o.seed, 0, 9007199254740991ULL))});
   const int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
