@@ -295,9 +295,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   options.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
       "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
-      "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")(
-      "threads,t", po::value(&threads),
-      "worker threads, per rank under MPI (default: the CPUs this process may use); never changes the results")(
+      "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")("threads,t", po::value(&threads),
+                                                                                    kThreadsHelp)(
       "set", po::value(&sets)->composing(),
       "override a scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 or "
       "--set combat.law=linear (repeatable)")(
