@@ -445,6 +445,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         "brink run: note: the run's dates, {} and {} days on, leave 1677-09-22 to 2262-04-11 (numpy's "
         "datetime64, which xarray decodes dates into), so the file has no 'time' coordinate, only 'day'\n",
         model.scenario().run.start_date, model.scenario().step_count() * model.scenario().run.dt_days);
+  if (const std::string steps = horizon_steps_note(model.scenario()); !quiet && !steps.empty())
+    err << "brink run: note: " << steps << "\n";
   if (const std::string cut = offer_rounds_cut_note(model.scenario()); !quiet && !cut.empty())
     err << "brink run: note: " << cut << "\n";
   if (!space_warning.empty()) err << "brink run: " << space_warning << "\n";
@@ -754,7 +756,7 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
     if (command == "--version") return print_version(out);
     if (command == "run" || command == "calibrate" || command == "merge") refuse_text_that_is_not_utf8(args);
     if (command == "run") return command_run(args, argc, argv, out, err);
-    if (command == "validate") return command_validate(args, out);
+    if (command == "validate") return command_validate(args, out, err);
     if (command == "inspect") return command_inspect(args, out);
     if (command == "scenarios") return command_scenarios(args, out);
     if (command == "params") return command_params(args, out);

@@ -45,7 +45,7 @@ std::string field_text(const FieldSpec& spec, double value) {
 
 }  // namespace
 
-int command_validate(const std::vector<std::string>& args, std::ostream& out) {
+int command_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options(
       "brink validate SCENARIO\n\nChecks a scenario file and reports every problem as "
       "file:line:col: message.\n\noptions");
@@ -64,6 +64,9 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
     check_calibration_observations(loaded);
     check_calibration_size(loaded, loaded.scenario.calibrate);
   }
+  // Notes, as `brink run` prints them: what the file says that the runs will not do as written.
+  if (const std::string steps = horizon_steps_note(loaded.scenario); !steps.empty())
+    err << "brink validate: note: " << steps << "\n";
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
                      loaded.parameters.size());

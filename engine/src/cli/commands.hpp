@@ -82,7 +82,7 @@ inline constexpr const char* kThreadsHelp =
     "worker threads, per rank under MPI (default: the CPUs this process may use); never changes the results";
 
 // The read-and-report commands (cli_report.cpp).
-int command_validate(const std::vector<std::string>& args, std::ostream& out);
+int command_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int command_params(const std::vector<std::string>& args, std::ostream& out);
 int command_inspect(const std::vector<std::string>& args, std::ostream& out);
 int command_scenarios(const std::vector<std::string>& args, std::ostream& out);
