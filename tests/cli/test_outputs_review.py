@@ -28,7 +28,9 @@ def test_output_that_cannot_be_written_is_a_failure(brink, minimal, command):
                         r"itself finished, and any file it wrote is complete\n",
                         proc.stderr.splitlines(keepends=True)[-1]), proc.stderr
     proc = subprocess.run([brink, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
-    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    # validate's notes (minimal.yaml's unreached weights, since round 39) are all it may say on stderr.
+    assert proc.returncode == 0, proc.stderr
+    assert all(line.startswith("brink validate: note: ") for line in proc.stderr.splitlines()), proc.stderr
     closed = subprocess.run(f"'{brink}' {' '.join(args)} >&-", shell=True, stderr=subprocess.PIPE, text=True, timeout=60)
     assert closed.returncode == 1 and "could not write to standard output" in closed.stderr, closed.stderr
 

@@ -87,9 +87,11 @@ def test_an_integer_with_a_leading_zero_is_refused(run, square, tmp_path, writte
     assert line.endswith("write it without the leading zero"), line
 
 
-@pytest.mark.parametrize("value", ["0", "-0", "+0", "0.0", "0.5", "0e3", "0_000", "00", "00.5", "0.25e-1"])
+@pytest.mark.parametrize("value", ["0", "-0", "+0", "0.0", "0.5", "0e3", "00.5", "0.25e-1"])
 def test_zero_and_fractions_that_start_with_zero_stay_numbers(run, square, tmp_path, value):
-    """Only an integer with a leading zero is read two ways; zero itself and fractions are not."""
+    """Only an integer with a leading zero is read two ways; zero itself and fractions are not. (Zero
+    written with more digits, 00 or 0_000, is refused since round 39, as in a sweep list, where 000 is
+    the rest of 100,000: test_round39_newuser.py.)"""
     assert square.count("collapse_fraction: 0}") == 1
     text = square.replace("collapse_fraction: 0}", f"collapse_fraction: {value}}}")
     path = tmp_path / "fine.yaml"

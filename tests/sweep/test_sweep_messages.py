@@ -69,6 +69,7 @@ def test_a_path_that_cannot_be_swept_is_named_before_its_values(argument, messag
 
 def test_a_grid_axis_without_values_shows_values_in_the_fields_range(tmp_path):
     proc = brink("run", FLAGSHIP, "-q", "-n", 1, "-o", tmp_path / "x.h5", "--sweep", f"{PROBABILITY}=0:1")
-    usage_error(proc, rf"grid axis '{re.escape(PROBABILITY)}' needs at least one value",
-                rf"\[0, 1\] in a file or {re.escape(PROBABILITY)}=0,1 with --sweep")
+    usage_error(proc, r"a range needs a random, lhs, sobol or morris design \(--design lhs",
+                rf"on a grid, axis '{re.escape(PROBABILITY)}' takes values, e\.g\. \[0, 1\] in a file or "
+                rf"{re.escape(PROBABILITY)}=0,1 with --sweep")
     assert "50000" not in proc.stderr, proc.stderr

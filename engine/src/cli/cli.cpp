@@ -295,9 +295,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   options.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                     "HDF5 file to write (default: out/<scenario name>.h5)")(
       "replications,n", po::value(&replications), "replications per point (default: the scenario's run.replications)")(
-      "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")(
-      "threads,t", po::value(&threads),
-      "worker threads, per rank under MPI (default: the CPUs this process may use); never changes the results")(
+      "seed,s", po::value(&seed), "random seed (default: the scenario's run.seed)")("threads,t", po::value(&threads),
+                                                                                    kThreadsHelp)(
       "set", po::value(&sets)->composing(),
       "override a scenario field by its dotted path, e.g. --set actors.RUS.forces.deployed=150000 or "
       "--set combat.law=linear (repeatable)")(
@@ -336,14 +335,15 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
   po::variables_map vm;
   std::vector<std::string> operands;
   if (!parse_command(args, options, "scenario", out, &vm, &operands)) return kExitOk;
+  std::vector<Override> settings;                                    // --set, then run settings given as flags
+  for (const auto& s : sets) settings.push_back(parse_override(s));  // UTF-8 already (run_command)
+  // After the --set values: `--set PATH VALUE` leaves VALUE an operand, and the missing '=' is the mistake.
   std::optional<std::string> scenario_arg;
   if (operands.size() > 1) throw UsageError(fmt::format("run takes one SCENARIO, got {}", operands.size()));
   if (!operands.empty()) scenario_arg = operands.front();
   const bool quiet = vm.count("quiet") > 0;
   const bool table = !quiet && vm.count("no-table") == 0;
 
-  std::vector<Override> settings;                                    // --set, then run settings given as flags
-  for (const auto& s : sets) settings.push_back(parse_override(s));  // UTF-8 already (run_command)
   if (vm.count("replications"))
     settings.push_back(
         {"run.replications", std::to_string(parse_setting("--replications", replications, "run.replications"))});
@@ -445,6 +445,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         "brink run: note: the run's dates, {} and {} days on, leave 1677-09-22 to 2262-04-11 (numpy's "
         "datetime64, which xarray decodes dates into), so the file has no 'time' coordinate, only 'day'\n",
         model.scenario().run.start_date, model.scenario().step_count() * model.scenario().run.dt_days);
+  if (const std::string steps = horizon_steps_note(model.scenario()); !quiet && !steps.empty())
+    err << "brink run: note: " << steps << "\n";
   if (const std::string cut = offer_rounds_cut_note(model.scenario()); !quiet && !cut.empty())
     err << "brink run: note: " << cut << "\n";
   if (!space_warning.empty()) err << "brink run: " << space_warning << "\n";
@@ -754,7 +756,7 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
     if (command == "--version") return print_version(out);
     if (command == "run" || command == "calibrate" || command == "merge") refuse_text_that_is_not_utf8(args);
     if (command == "run") return command_run(args, argc, argv, out, err);
-    if (command == "validate") return command_validate(args, out);
+    if (command == "validate") return command_validate(args, out, err);
     if (command == "inspect") return command_inspect(args, out);
     if (command == "scenarios") return command_scenarios(args, out);
     if (command == "params") return command_params(args, out);

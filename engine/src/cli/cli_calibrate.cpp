@@ -23,7 +23,6 @@
 #include <map>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -198,8 +197,8 @@ po::options_description calibrate_options(Options& o) {
       "next tolerance = this quantile of the distances (default: calibrate.quantile)")(
       "common-random", "every particle of a generation draws the same random streams")(
       "seed,s", po::value(&o.seed), "random seed (default: the scenario's run.seed)")(
-      "threads,t", po::value(&o.threads), "worker threads (default: all cores); never changes the results")(
-      "set", po::value(&o.sets)->composing(), "override a scenario field, as for brink run (repeatable)")(
+      "threads,t", po::value(&o.threads), kThreadsHelp)("set", po::value(&o.sets)->composing(),
+                                                        "override a scenario field, as for brink run (repeatable)")(
       "resume", "continue from the last complete generation in OUT.partial, on the kernel path that wrote it")(
       "continue", po::value(&o.continue_from)->value_name("FILE"),
       "start from the generations of the calibration in FILE (the same scenario, settings and build) and run "
@@ -685,17 +684,18 @@ bool parse_calibrate_args(const std::vector<std::string>& args, std::ostream& ou
   const po::options_description options = calibrate_options(a.o);
   if (!parse_command(args, options, "scenario", out, &a.vm, &a.operands)) return false;
   const po::variables_map& vm = a.vm;
+  // Before the operands are counted: `--set PATH VALUE` leaves VALUE an operand, and the missing '=' is the mistake.
+  for (const auto& s : a.o.sets) a.settings.push_back(parse_override(s));
   if (a.operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
   if (vm.count("resume") && vm.count("overwrite"))
     throw po::error("--resume continues OUT.partial and --overwrite discards it; give one of them");
   if (vm.count("resume") && vm.count("continue"))
     throw po::error("--resume continues OUT.partial and --continue FILE starts from FILE; give one of them");
   a.quiet = vm.count("quiet") > 0;
-  for (const auto& s : a.o.sets) a.settings.push_back(parse_override(s));
   if (vm.count("seed"))
     a.settings.push_back({"run.seed", std::to_string(parse_count("--seed", a.o.seed, 0, 9007199254740991ULL))});
-  const int threads = !vm.count("threads") ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                           : static_cast<int>(parse_count("--threads", a.o.threads, 1, 1024));
+  const int threads =
+      !vm.count("threads") ? usable_cpus() : static_cast<int>(parse_count("--threads", a.o.threads, 1, 1024));
   a.threads = std::min(threads, max_threads());
   return true;
 }

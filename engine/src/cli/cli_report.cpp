@@ -43,9 +43,13 @@ std::string field_text(const FieldSpec& spec, double value) {
   return fmt::format("{}", value);
 }
 
+// What brink params marks 'unreached' (unreached_reason), as its help and validate's note say it.
+constexpr std::string_view kUnreachedMeaning =
+    "an actor's weight that every one of its types sets itself, which reaches no replication";
+
 }  // namespace
 
-int command_validate(const std::vector<std::string>& args, std::ostream& out) {
+int command_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options(
       "brink validate SCENARIO\n\nChecks a scenario file and reports every problem as "
       "file:line:col: message.\n\noptions");
@@ -57,16 +61,35 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out) {
   const ScenarioSource source = resolve_scenario(operands.front());
   LoadedScenario loaded = load_scenario(source);
   // The choices a sweep block names must match it, and its design must leave points to run.
-  check_chunk_sizes(make_plan(loaded, {}, load_scenario_choices(loaded, source.label, {})));
+  const SweepPlan plan = make_plan(loaded, {}, load_scenario_choices(loaded, source.label, {}));
+  check_chunk_sizes(plan);
   // What `brink calibrate` would refuse, where the scenario declares a calibration.
   check_prior_corners(loaded);
   if (!loaded.scenario.calibrate.empty()) {
     check_calibration_observations(loaded);
     check_calibration_size(loaded, loaded.scenario.calibrate);
   }
-  out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters\n", source.label,
+  // Notes, as `brink run` prints them: what the file says that the runs will not do as written.
+  if (const std::string steps = horizon_steps_note(loaded.scenario); !steps.empty())
+    err << "brink validate: note: " << steps << "\n";
+  const FieldRegistry registry(loaded.scenario);
+  std::vector<std::string> unreached;  // the numbers the file gives (not defaults) that brink params marks so
+  for (std::size_t i = 0; i < registry.size(); ++i) {
+    const std::string& path = registry.parameters()[i].path;
+    const auto written = loaded.source.where.find(path);
+    if (written != loaded.source.where.end() && !unreached_reason(loaded.scenario, registry.ref(i)).empty())
+      unreached.push_back(fmt::format("{} (line {})", path, written->second.first));
+  }
+  if (!unreached.empty())
+    err << fmt::format("brink validate: note: {} gives numbers that are 'unreached' ({}): {}\n", source.label,
+                       kUnreachedMeaning, fmt::join(unreached, ", "));
+  const std::int64_t points = plan.point_count();
+  out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters{}\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
-                     loaded.parameters.size());
+                     loaded.parameters.size(),
+                     !loaded.scenario.sweep.empty()
+                         ? fmt::format("; sweep: {} point{}, {}", points, points == 1 ? "" : "s", plan.design)
+                         : std::string());
   return kExitOk;
 }
 
@@ -76,8 +99,8 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options(
       "brink params [SCENARIO]\n\nLists every settable path of a scenario (default: the flagship) with its "
       "current value, unit and valid range; the paths that --set accepts, and those marked 'sweep' can be "
-      "swept ('unreached': an actor's weight that every one of its types sets itself, which reaches no "
-      "replication).\n\noptions");
+      "swept ('unreached': " +
+      std::string(kUnreachedMeaning) + ").\n\noptions");
   options.add_options()("help,h", "show this help");
   po::variables_map vm;
   std::vector<std::string> operands;

@@ -77,8 +77,12 @@ void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& s
 // Defined in cli_calibrate.cpp.
 CalibrationRecord read_calibration_input(const std::string& path, std::string_view advice);
 
+// The help of -t/--threads, the same for run and calibrate: both default to usable_cpus().
+inline constexpr const char* kThreadsHelp =
+    "worker threads, per rank under MPI (default: the CPUs this process may use); never changes the results";
+
 // The read-and-report commands (cli_report.cpp).
-int command_validate(const std::vector<std::string>& args, std::ostream& out);
+int command_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int command_params(const std::vector<std::string>& args, std::ostream& out);
 int command_inspect(const std::vector<std::string>& args, std::ostream& out);
 int command_scenarios(const std::vector<std::string>& args, std::ostream& out);

@@ -76,6 +76,16 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
   std::stringstream stream(value);
   for (std::string part; std::getline(stream, part, separator);) parts.push_back(part);
   if (value.back() == separator) parts.emplace_back();  // "1,2," has an empty last value, as "1,,2" an empty middle one
+  // A number with a leading zero is refused as in a scenario file; 100,000 is the list [100, 000].
+  const std::string path_problem = unsweepable_path_problem(axis->path, parameters);
+  const ParameterInfo* info = parameter_info(parameters, axis->path);
+  if (path_problem.empty() && separator == ':') {
+    for (const std::string& part : parts)
+      if (leading_zero_integer(part)) return leading_zero_problem(axis->path, part);
+  } else if (path_problem.empty() && info->choices.empty()) {
+    const auto zeros = leading_zero_values(axis->path, parts, [&](std::size_t) { return axis->path; });
+    if (!zeros.empty()) return zeros.front().second;
+  }
   bool ok = true;
   auto number_of = [&](const std::string& text) {
     double v = 0;
@@ -97,10 +107,8 @@ std::string read_sweep_argument(const std::string& argument, const std::vector<P
   }
   if (!ok) {
     // Values are judged only for a path that can be swept at all.
-    if (std::string path_problem = unsweepable_path_problem(axis->path, parameters); !path_problem.empty())
-      return path_problem;
-    const ParameterInfo* info = parameter_info(parameters, axis->path);
-    if (info && !info->choices.empty())
+    if (!path_problem.empty()) return path_problem;
+    if (!info->choices.empty())
       return separator == ':'
                  ? fmt::format("'{}' is categorical ({}): list its values, PATH=v1,v2,..., not a range", axis->path,
                                choice_list(info->choices))
@@ -370,11 +378,11 @@ std::string sweep_axis_problem(const SweepAxis& axis, SweepDesign design,
     return std::string();
   };
   if (design == SweepDesign::kGrid) {
-    if (axis.values.empty())
+    if (axis.values.empty())  // a range (an empty list is refused where it is read)
       // The example values are the field's own bounds, so that they lie in its range.
       return fmt::format(
-          "grid axis '{}' needs at least one value, e.g. [{}, {}] in a file or {}={},{} with --sweep; a range needs a "
-          "random, lhs, sobol or morris design",
+          "a range needs a random, lhs, sobol or morris design (--design lhs, or sweep.design in the file); on a "
+          "grid, axis '{}' takes values, e.g. [{}, {}] in a file or {}={},{} with --sweep",
           axis.path, info->min, info->max, axis.path, info->min, info->max);
     for (double v : axis.values)
       if (auto problem = out_of_range(v); !problem.empty()) return problem;

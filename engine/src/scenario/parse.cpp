@@ -27,7 +27,7 @@ void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
     p.error(root, "missing required section 'run'");
     return;
   }
-  if (!p.check_map(run, "run", p.keys_of("run", s, kNoIndex, {"start_date"}))) return;
+  if (!p.check_map(run, "run", p.section_keys("run", s))) return;
   parse_start_date(p, run, s);
   const YAML::Node reps = get(run, "replications");
   if (reps.IsDefined() && reps.IsMap()) {
@@ -240,7 +240,7 @@ void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::s
   s.relations.adversary.assign(n, std::vector<bool>(n, false));
   s.relations.ally.assign(n, std::vector<bool>(n, false));
   if (!rel.IsDefined()) return;
-  if (!p.check_map(rel, "relations", {"adversaries", "allies", "commitments"})) return;
+  if (!p.check_map(rel, "relations", p.section_keys("relations", s))) return;
   s.relations.adversary = pairs(p, get(rel, "adversaries"), "relations.adversaries", ids);
   s.relations.ally = pairs(p, get(rel, "allies"), "relations.allies", ids);
   for (std::size_t i = 0; i < n; ++i)
@@ -292,9 +292,7 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
     p.error(root, "missing required section 'escalation'");
     return;
   }
-  if (!p.check_map(esc, "escalation",
-                   {"rungs", "initial_rung", "limited_war", "full_war", "alliance_war", "tension", "incidents"}))
-    return;
+  if (!p.check_map(esc, "escalation", p.section_keys("escalation", s))) return;
   Escalation& e = s.escalation;
   const YAML::Node rungs = get(esc, "rungs");
   if (!rungs.IsDefined()) {
@@ -342,14 +340,14 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
 
 void parse_combat(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node combat = get(root, "combat");
-  if (combat.IsDefined() && p.check_map(combat, "combat", p.keys_of("combat", s, kNoIndex)))
+  if (combat.IsDefined() && p.check_map(combat, "combat", p.section_keys("combat", s)))
     p.fields(combat, "combat", "combat", kNoIndex, s);
 }
 
 void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s) {
   const YAML::Node neg = get(root, "negotiation");
   if (!neg.IsDefined()) return;
-  if (!p.check_map(neg, "negotiation", p.keys_of("negotiation", s, kNoIndex, {"issues"}))) return;
+  if (!p.check_map(neg, "negotiation", p.section_keys("negotiation", s))) return;
   p.fields(neg, "negotiation", "negotiation", kNoIndex, s);
   const YAML::Node issues = get(neg, "issues");
   if (!issues.IsDefined()) return;
@@ -465,8 +463,7 @@ void parse_bargaining(Parser& p, const YAML::Node& root, const std::vector<std::
   }
   s.bargaining.proposer = proposer;
   s.bargaining.receiver = receiver;
-  if (!p.check_map(node, "bargaining", p.keys_of("bargaining", s, kNoIndex, {"note"}, {"proposer", "receiver"})))
-    return;
+  if (!p.check_map(node, "bargaining", p.section_keys("bargaining", s))) return;
   p.note(node, "bargaining");
   p.fields(node, "bargaining", "bargaining", kNoIndex, s);
 }
@@ -477,9 +474,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
     p.error(root, "a scenario must be a YAML mapping with keys brink, name, run, actors, escalation");
     return s;
   }
-  p.check_map(root, "scenario",
-              {"brink", "name", "description", "run", "output", "actors", "relations", "escalation", "combat",
-               "negotiation", "bargaining", "events", "sweep", "observations", "calibrate"});
+  p.check_map(root, "scenario", p.section_keys("scenario", s));
   const YAML::Node version = get(root, "brink");
   if (!version.IsDefined()) {
     p.error(root, "missing required key 'brink' (the format version; write 'brink: 1')");
@@ -491,7 +486,7 @@ Scenario parse_root(Parser& p, const YAML::Node& root) {
   s.description = p.text(root, "description", "scenario", "");
   parse_run(p, root, s);
   const YAML::Node out = get(root, "output");
-  if (out.IsDefined() && p.check_map(out, "output", p.keys_of("output", s, kNoIndex)))
+  if (out.IsDefined() && p.check_map(out, "output", p.section_keys("output", s)))
     p.fields(out, "output", "output", kNoIndex, s);
 
   const YAML::Node actors = get(root, "actors");
@@ -653,6 +648,30 @@ std::string long_key_hint(const std::string& text, const YAML::Exception& e) {
                      kLongestKey);
 }
 
+// yaml-cpp reports a tab in a line's indentation as another error ("illegal
+// map value", "end of map not found"), at that line. YAML indents with
+// spaces only: the line and column (1-based) of the tab in the indentation
+// of `error_line` (1-based), or of the line before it (where yaml-cpp reports
+// the error of a line at the next one's first token), or {0, 0}. Blank and
+// comment lines are skipped; a tab inside a value stays legal, and so does
+// one in the indentation of a line inside a flow collection ({a: 1,\n\tb: 2}),
+// which an error elsewhere does not name.
+std::pair<int, int> tab_in_indentation(const std::string& text, int error_line) {
+  std::pair<int, int> found{0, 0};
+  int line = 1;
+  for (std::size_t at = 0; at < text.size() && line <= error_line; ++line) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::size_t content = text.find_first_not_of(" \t", at);
+    if (line + 1 >= error_line && content < end && text[content] != '#' && text[content] != '\r')
+      if (const std::size_t tab = std::string_view(text).substr(at, content - at).find('\t');
+          tab != std::string_view::npos)
+        found = {line, static_cast<int>(tab) + 1};
+    at = end + 1;
+  }
+  return found;
+}
+
 // A sweep constraint that, once the --set overrides fixed its axes, reads no
 // axis left in the sweep: a fact about the fixed values, checked once they
 // are set (check_settled_constraints). `index`: its place in the file.
@@ -749,6 +768,9 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
           "YAML nesting too deep: yaml-cpp's parser stopped here at its recursion limit "
           "(DeepRecursion); no scenario nests more than a few levels"}});
   } catch (const YAML::Exception& e) {
+    if (const auto [line, column] = tab_in_indentation(source.text, e.mark.line + 1); line > 0)
+      throw ScenarioError({{source.label, line, column,
+                            fmt::format("line {}: a tab in the indentation; YAML indents with spaces", line)}});
     throw ScenarioError(
         {{source.label, e.mark.line >= 0 ? e.mark.line + 1 : -1, e.mark.column >= 0 ? e.mark.column + 1 : -1,
           "YAML syntax error: " + e.msg + long_key_hint(source.text, e)}});

@@ -500,9 +500,7 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
 void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node cal = get(root, "calibrate");
   if (!cal.IsDefined() || cal.IsNull()) return;
-  if (!p.check_map(cal, "calibrate",
-                   {"particles", "generations", "replications", "quantile", "random_numbers", "parameters"}))
-    return;
+  if (!p.check_map(cal, "calibrate", p.section_keys("calibrate", s))) return;
   CalibrateSpec& spec = s.calibrate;
   double v = 0;
   auto whole = [&](const char* key, double lo, double hi, auto* out) {

@@ -31,9 +31,22 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
                 SweepAxis& axis) {
   if (v.IsSequence()) {
     const ParameterInfo* info = parameter_info(parameters, axis.path);
+    if (v.size() == 0) {  // not a range: sweep_axis_problem takes a grid axis without values for one
+      p.error(v, info && info->numeric && info->choices.empty()
+                     ? fmt::format("'{}' lists no values; a grid axis needs at least one, e.g. [{}, {}]", ap, info->min,
+                                   info->max)
+                     : fmt::format("'{}' lists no values; a grid axis needs at least one", ap));
+      return false;
+    }
     const bool numeric = !info || info->choices.empty();  // a number is never written in quotes
+    bool zero_refused = false;
     for (std::size_t i = 0; i < v.size(); ++i) {
       double value = 0;
+      // Refused by safe_scalars (100,000 is [100, 000]): the values left would only be judged as a wrong list.
+      if (plain_number_node(v[i]) && leading_zero_integer(v[i].Scalar())) {
+        zero_refused = true;
+        continue;
+      }
       // A true/false may carry !!bool; a name no tag but !!str.
       const bool tag_read =
           v[i].IsScalar() && (numeric ? plain_number_node(v[i])
@@ -53,7 +66,7 @@ bool parse_axis(Parser& p, const YAML::Node& v, const std::string& ap, const std
       }
       axis.values.push_back(value);
     }
-    return true;
+    return !zero_refused && !axis.values.empty();  // values all refused: no axis to judge further
   }
   if (v.IsMap()) {
     if (!p.check_map(v, ap, {"min", "max", "log"})) return false;
@@ -201,10 +214,7 @@ bool parse_design_keys(Parser& p, const YAML::Node& sweep, SweepSpec& spec) {
 void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s) {
   const YAML::Node sweep = get(root, "sweep");
   if (!sweep.IsDefined() || sweep.IsNull()) return;
-  if (!p.check_map(sweep, "sweep",
-                   {"design", "samples", "sensitivity", "random_numbers", "parameters", "levers", "uncertainties",
-                    "constraints", "levels", "scenarios"}))
-    return;
+  if (!p.check_map(sweep, "sweep", p.section_keys("sweep", s))) return;
   SweepSpec& spec = s.sweep;
   const bool known_design = parse_design_keys(p, sweep, spec);
   const std::string rn = p.text(sweep, "random_numbers", "sweep", s.run.common_random ? "common" : "independent");

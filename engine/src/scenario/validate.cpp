@@ -497,6 +497,15 @@ const Rule kRules[] = {
 
 std::span<const Rule> validation_rules() { return kRules; }
 
+std::string horizon_steps_note(const Scenario& s) {
+  const double steps = steps_of(s);
+  if (steps < 1 || s.run.horizon_days / s.run.dt_days >= steps - 1e-9) return {};
+  return fmt::format(
+      "run.horizon_days ({:.12g}) is not a whole number of steps of run.dt_days ({:.12g}): the run simulates {} "
+      "steps, to day {:.12g}",
+      s.run.horizon_days, s.run.dt_days, steps, steps * s.run.dt_days);
+}
+
 std::string offer_rounds_cut_note(const Scenario& s) {
   const auto& b = s.bargaining;
   if (!b.enabled() || !s.run.decisions) return {};

@@ -101,17 +101,6 @@ inline std::string tagged_as_written(const YAML::Node& node) {
   return fmt::format("{} {}", shown(tag_as_written(node.Tag())), shown(node.Scalar()));
 }
 
-// An integer written with a leading zero (017, -0_17, 08): YAML 1.1 readers
-// such as PyYAML read 017 as the octal 15 and 08 as text, YAML 1.2 readers as
-// 17 and 8. Zero itself (00, 0_000) is 0 in every reading, and a fraction or
-// an exponent (017.5) reads the same in both.
-inline bool leading_zero_integer(std::string_view text) {
-  std::string digits = without_digit_separators(text).value_or("");
-  if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.erase(0, 1);
-  return digits.size() > 1 && digits.front() == '0' && digits.find_first_not_of("0123456789") == std::string::npos &&
-         digits.find_first_not_of('0') != std::string::npos;
-}
-
 // Whether a scalar of YAML's non-specific tag "!" is quoted ("60") rather
 // than tagged as the file writes it (! 60): yaml-cpp gives both that tag.
 // `text` is the file's (empty: taken as quoted); the node's mark is at its
@@ -160,6 +149,75 @@ inline bool parse_number(const std::string& text, double* value) {
 
 inline bool parse_number(const YAML::Node& node, double* value) {
   return plain_number_node(node) && parse_number(node.Scalar(), value);
+}
+
+// The top level ("scenario") and the sections under it whose keys are
+// fixed, each with the keys it takes besides its rows of the field table:
+// those listed before the rows, and those after. Each section's reader
+// checks its keys against this (Parser::section_keys), and a key unknown
+// where it stands but known in another of them is named where it belongs
+// (Parser::check_map).
+struct SectionKeys {
+  std::string_view path;
+  std::vector<std::string_view> before, after;
+};
+
+inline const std::vector<SectionKeys>& section_key_table() {
+  static const std::vector<SectionKeys> table = {
+      {"scenario",
+       {},
+       {"brink", "name", "description", "run", "output", "actors", "relations", "escalation", "combat", "negotiation",
+        "bargaining", "events", "sweep", "observations", "calibrate"}},
+      {"run", {}, {"start_date"}},
+      {"output", {}, {}},
+      {"escalation", {}, {"rungs", "initial_rung", "limited_war", "full_war", "alliance_war", "tension", "incidents"}},
+      {"relations", {}, {"adversaries", "allies", "commitments"}},
+      {"combat", {}, {}},
+      {"negotiation", {}, {"issues"}},
+      {"bargaining", {"proposer", "receiver"}, {"note"}},
+      {"sweep",
+       {},
+       {"design", "samples", "sensitivity", "random_numbers", "parameters", "levers", "uncertainties", "constraints",
+        "levels", "scenarios"}},
+      {"calibrate", {}, {"particles", "generations", "replications", "quantile", "random_numbers", "parameters"}},
+  };
+  return table;
+}
+
+inline const SectionKeys* section_keys_of(std::string_view path) {
+  for (const SectionKeys& section : section_key_table())
+    if (section.path == path) return &section;
+  return nullptr;
+}
+
+// The sections of section_key_table other than `path` that take `key`,
+// whichever of their table rows apply to a scenario, in table order.
+// A note (Parser::note) documents whichever mapping holds it, so it belongs
+// in none of them.
+inline std::vector<std::string_view> sections_taking(std::string_view key, std::string_view path) {
+  std::vector<std::string_view> out;
+  if (key == "note") return out;
+  for (const SectionKeys& section : section_key_table()) {
+    if (section.path == path) continue;
+    bool takes = std::find(section.before.begin(), section.before.end(), key) != section.before.end() ||
+                 std::find(section.after.begin(), section.after.end(), key) != section.after.end();
+    for (const FieldSpec* f : section_fields(section.path)) takes = takes || f->key == key;
+    if (takes) out.push_back(section.path);
+  }
+  return out;
+}
+
+// "'timeseries_every' belongs in 'output', not 'run'": a key that `path` (a
+// section of section_key_table) does not take and `homes` (sections_taking) do.
+inline std::string belongs_elsewhere(const std::string& key, const std::string& path,
+                                     const std::vector<std::string_view>& homes) {
+  auto place = [](std::string_view section) {
+    return section == "scenario" ? std::string("the top level") : fmt::format("'{}'", section);
+  };
+  std::string where = place(homes.front());
+  for (std::size_t i = 1; i < homes.size(); ++i) where += (i + 1 == homes.size() ? " or " : ", ") + place(homes[i]);
+  return fmt::format("{} belongs {} {}, not {}; move it {}", key, homes.front() == "scenario" ? "at" : "in", where,
+                     place(path), homes.size() == 1 ? "there" : "to the one meant");
 }
 
 // A file of 80,000 unknown keys must not print 80,000 lines (nor build their
@@ -215,10 +273,12 @@ class Parser {
   // YAML parsers keep both entries of a repeated key; a scenario must not have
   // one. Nor a key that is no name: YAML's complex keys (`? [a, b]`) read as
   // the empty string. The loops over a mapping's entries skip such keys.
-  void no_duplicates(const YAML::Node& map, const std::string& path) {
+  // `skip`: keys reported otherwise (the groups of a number written with thousands separators).
+  void no_duplicates(const YAML::Node& map, const std::string& path, const std::unordered_set<int>& skip = {}) {
     if (!map.IsMap()) return;
     std::unordered_set<std::string> seen;  // a set: a mapping may have 100,000 keys
     for (const auto& entry : map) {
+      if (skip.contains(mark_of(entry.first).pos)) continue;
       if (!entry.first.IsScalar()) {
         error(entry.first,
               entry.first.IsNull()
@@ -256,20 +316,66 @@ class Parser {
       error(map, fmt::format("'{}' must be a mapping, got {}", path, scalar_text(map)));
       return false;
     }
-    no_duplicates(map, path);
     const std::unordered_set<std::string_view> known(allowed.begin(), allowed.end());  // `allowed` may be every actor
+    const std::vector<std::pair<YAML::Node, YAML::Node>> entries(map.begin(), map.end());
+    // {deployed: 100,000} is {deployed: 100, 000: null}: the unknown keys of
+    // three digits that follow a number, by the entry of that number.
+    auto group = [&](std::size_t i) {
+      return entries[i].first.IsScalar() && entries[i].second.IsNull() && !known.contains(entries[i].first.Scalar()) &&
+             digit_run(entries[i].first.Scalar(), 3, 3);
+    };
+    std::unordered_map<std::size_t, std::size_t> number_of;  // a group's entry -> the entry of its number
+    for (std::size_t i = 1; i < entries.size(); ++i)
+      if (group(i)) {
+        if (const auto earlier = number_of.find(i - 1); earlier != number_of.end())
+          number_of.emplace(i, earlier->second);
+        else if (plain_number_node(entries[i - 1].second) && digit_run(entries[i - 1].second.Scalar(), 1, 3))
+          number_of.emplace(i, i - 1);
+      }
+    std::unordered_set<int> later_groups;  // reported with the first
+    for (const auto& [i, number] : number_of)
+      if (number != i - 1) later_groups.insert(mark_of(entries[i].first).pos);
+    no_duplicates(map, path, later_groups);
     const std::string prefix = path == "scenario" ? "" : path + ".";
-    for (const auto& entry : map) {
-      if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
-      const std::string key = entry.first.Scalar();
-      place(prefix + key, entry.second.IsNull() ? entry.first : entry.second);
-      if (!known.contains(key))
-        error(entry.first, saturated()
-                               ? std::string()
-                               : fmt::format("unknown key {} in '{}'; did you mean '{}'? (allowed: {})",
-                                             key_as_written(key), path, nearest_of(key, allowed), join(allowed)));
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& [name, value] = entries[i];
+      if (!name.IsScalar()) continue;  // reported by no_duplicates
+      const std::string key = name.Scalar();
+      place(prefix + key, value.IsNull() ? name : value);
+      if (known.contains(key) || later_groups.contains(mark_of(name).pos)) continue;
+      if (saturated()) {
+        error(name, std::string());
+        continue;
+      }
+      if (const auto number = number_of.find(i); number != number_of.end()) {
+        std::string digits = entries[i - 1].second.Scalar();
+        for (std::size_t k = i; k < entries.size() && number_of.contains(k) && number_of.at(k) == i - 1; ++k)
+          digits += entries[k].first.Scalar();
+        error(name,
+              fmt::format("unknown key '{}' in '{}', right after '{}: {}': a number with a thousands "
+                          "separator? write {} (in a flow mapping a comma ends the value)",
+                          key, path, shown(entries[i - 1].first.Scalar()), entries[i - 1].second.Scalar(), digits));
+      } else if (digit_run(key, 1, std::string::npos)) {
+        error(name, fmt::format("unknown key '{}' in '{}' is a number: the rest of a number written with a thousands "
+                                "separator? write the number without it (100000, or 100_000)",
+                                key, path));
+      } else if (const auto homes =
+                     section_keys_of(path) ? sections_taking(key, path) : std::vector<std::string_view>{};
+                 !homes.empty()) {
+        error(name, belongs_elsewhere(key_as_written(key), path, homes));
+      } else {
+        error(name, fmt::format("unknown key {} in '{}'; did you mean '{}'? (allowed: {})", key_as_written(key), path,
+                                nearest_of(key, allowed), join(allowed)));
+      }
     }
     return true;
+  }
+
+  // The keys of a section of section_key_table: its table rows that apply, between its listed keys.
+  std::vector<std::string> section_keys(std::string_view path, const Scenario& s) {
+    const SectionKeys* section = section_keys_of(path);
+    return keys_of(path, s, {-1, -1, -1}, {section->after.begin(), section->after.end()},
+                   {section->before.begin(), section->before.end()});
   }
 
   // Reads one field of the table at `path`; the struct keeps its default when the key is absent.
@@ -427,8 +533,16 @@ class Parser {
                               path == "scenario" ? std::string("the scenario") : fmt::format("'{}'", path),
                               node.IsMap() ? "mapping" : "list", shown(tag_as_written(node.Tag()))));
     if (node.IsSequence()) {
-      std::size_t i = 0;
-      for (const auto& item : node) safe_scalars(item, dotted(path, std::to_string(i++)), named);
+      // A number's leading zero is judged with its neighbours: 100,000 in a list is [100, 000].
+      std::vector<YAML::Node> items(node.begin(), node.end());
+      std::vector<std::string> numbers;
+      for (const YAML::Node& item : items) numbers.push_back(plain_number_node(item) ? item.Scalar() : std::string());
+      for (auto& [i, problem] :
+           leading_zero_values(path, numbers, [&](std::size_t k) { return dotted(path, std::to_string(k)); }))
+        if (named.insert(mark_of(items[i]).pos).second) error(items[i], std::move(problem));
+      for (std::size_t i = 0; i < items.size(); ++i)  // a thousands group after the first is the same mistake
+        if (leading_zero_integer(numbers[i])) named.insert(mark_of(items[i]).pos);
+      for (std::size_t i = 0; i < items.size(); ++i) safe_scalars(items[i], dotted(path, std::to_string(i)), named);
     } else if (node.IsMap()) {
       for (const auto& entry : node) {
         if (!entry.first.IsScalar()) continue;  // reported by no_duplicates; never read
@@ -440,27 +554,8 @@ class Parser {
     } else if (node.IsScalar()) {
       safe_scalar(node, path, false, named);
       if (plain_number_node(node) && leading_zero_integer(node.Scalar()) && named.insert(mark_of(node).pos).second)
-        error(node, leading_zero_problem(path, node.Scalar()));
+        error(node, leading_zero_problem(path, node.Scalar()));  // a list's numbers are judged above
     }
-  }
-
-  // `text` (leading_zero_integer) at `path`: what each YAML reads, and to write it without the zero.
-  static std::string leading_zero_problem(const std::string& path, const std::string& text) {
-    const std::string digits = without_digit_separators(text).value_or(text);
-    const std::size_t first = digits.find_first_not_of("+-0");
-    const std::string sign = digits.front() == '-' ? "-" : "";
-    const std::string decimal = sign + digits.substr(first);
-    std::string octal = "text";  // 08, 09: no octal number
-    if (digits.find_first_of("89") == std::string::npos) {
-      std::uint64_t value = 0;
-      for (std::size_t i = first; i < digits.size() && value < (std::uint64_t{1} << 60); ++i)
-        value = value * 8 + static_cast<std::uint64_t>(digits[i] - '0');
-      octal = value < (std::uint64_t{1} << 60) ? fmt::format("the octal number {}{}", sign, value) : "an octal number";
-    }
-    return fmt::format(
-        "'{}' is {}, an integer with a leading zero, which YAML 1.1 readers such as PyYAML read as {} "
-        "and YAML 1.2 readers as {}; write it without the leading zero",
-        path, shown(text), octal, decimal);
   }
 
   // Whether a null value is written (~, null, !!null): then its mark is its

@@ -206,6 +206,11 @@ std::vector<Problem> observation_day_problems(const Scenario& scenario);
 // itself (a type keeps its own weights). Refused as a --set, a sweep axis or
 // a calibrated parameter: its points or posterior would only look alike.
 std::string unreached_reason(const Scenario& scenario, const FieldRef& ref);
+// A note for `brink run` and `brink validate` when run.horizon_days is not a
+// whole number of steps of run.dt_days: the run simulates the steps that
+// begin before the horizon, so its last step ends past it (S = ceil(H/dt)
+// steps, to day S·dt). "" when the horizon ends on a step.
+std::string horizon_steps_note(const Scenario& scenario);
 // A note for `brink run` when the horizon cuts the offer rounds (some made,
 // the last not): the last rejection's war never starts, and a lane still
 // rejecting at the end is a standoff (docs/model.md, "Screening"). Not a
