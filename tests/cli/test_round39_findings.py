@@ -279,3 +279,20 @@ def test_an_adaptive_point_whose_outcomes_are_all_certain_stops_where_its_interv
         ran = int(f["replications"][0])
         assert (f["outcome_code"][0, :ran] == 1).all(), "every replication a standoff"
     assert ran == 256 * -(-int(needed) // 256) == 1024, ran
+
+
+def test_a_power_shift_past_the_horizon_is_noted(brink, tmp_path):
+    """With a discount of 1 any scheduled shift, even one after the last simulated day, made the
+    proposer fight a preventive war at the first offer (Powell's patient limit, as documented),
+    and nothing said that the shift itself never happens in the runs."""
+    scenario = tmp_path / "late.yaml"
+    scenario.write_text(PREVENTIVE.replace("discount: 0.995", "discount: 1").replace("shift_day: 10.0", "shift_day: 250"))
+    for args in (["validate", scenario], ["run", scenario, "-o", tmp_path / "late.h5", "--no-table"]):
+        proc = subprocess.run([brink, *map(str, args)], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert "note: bargaining.shift_day (250) is past the horizon (day 100)" in proc.stderr, proc.stderr
+        assert "preventive war" in proc.stderr, proc.stderr
+    with_shift_inside = tmp_path / "inside.yaml"
+    with_shift_inside.write_text(PREVENTIVE)
+    proc = subprocess.run([brink, "validate", str(with_shift_inside)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "shift_day" not in proc.stderr, proc.stderr

@@ -445,10 +445,8 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
         "brink run: note: the run's dates, {} and {} days on, leave 1677-09-22 to 2262-04-11 (numpy's "
         "datetime64, which xarray decodes dates into), so the file has no 'time' coordinate, only 'day'\n",
         model.scenario().run.start_date, model.scenario().step_count() * model.scenario().run.dt_days);
-  if (const std::string steps = horizon_steps_note(model.scenario()); !quiet && !steps.empty())
-    err << "brink run: note: " << steps << "\n";
-  if (const std::string cut = offer_rounds_cut_note(model.scenario()); !quiet && !cut.empty())
-    err << "brink run: note: " << cut << "\n";
+  if (!quiet)
+    for (const std::string& note : scenario_notes(model.scenario())) err << "brink run: note: " << note << "\n";
   if (!space_warning.empty()) err << "brink run: " << space_warning << "\n";
   // Printed even with --quiet, like every warning: the indices are biased, not just noisy.
   if (const std::string warning = screening_noise_warning(plan); !warning.empty())

@@ -70,8 +70,7 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out, st
     check_calibration_size(loaded, loaded.scenario.calibrate);
   }
   // Notes, as `brink run` prints them: what the file says that the runs will not do as written.
-  if (const std::string steps = horizon_steps_note(loaded.scenario); !steps.empty())
-    err << "brink validate: note: " << steps << "\n";
+  for (const std::string& note : scenario_notes(loaded.scenario)) err << "brink validate: note: " << note << "\n";
   const FieldRegistry registry(loaded.scenario);
   std::vector<std::string> unreached;  // the numbers the file gives (not defaults) that brink params marks so
   for (std::size_t i = 0; i < registry.size(); ++i) {

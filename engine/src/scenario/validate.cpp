@@ -519,6 +519,25 @@ std::string offer_rounds_cut_note(const Scenario& s) {
       steps * s.run.dt_days, made, b.rounds);
 }
 
+std::string shift_past_horizon_note(const Scenario& s) {
+  const auto& b = s.bargaining;
+  if (!b.enabled() || !s.run.decisions || b.shift_growth <= 0.0) return {};
+  const double steps = steps_of(s);
+  if (step_of_day(b.shift_day, s.run.dt_days) < steps) return {};
+  return fmt::format(
+      "bargaining.shift_day ({:.12g}) is past the horizon (day {:.12g}): the shift never happens in the runs, yet "
+      "the proposer weighs it in every offer before it (docs/model.md, 'Commitment problem'){}",
+      b.shift_day, steps * s.run.dt_days,
+      b.discount >= 1.0 ? "; with bargaining.discount 1 any shift ahead makes it fight a preventive war at once" : "");
+}
+
+std::vector<std::string> scenario_notes(const Scenario& s) {
+  std::vector<std::string> notes;
+  for (std::string note : {horizon_steps_note(s), offer_rounds_cut_note(s), shift_past_horizon_note(s)})
+    if (!note.empty()) notes.push_back(std::move(note));
+  return notes;
+}
+
 // The observations' days against the run: each lies in a simulated step, and
 // incidents are counted on the last observed step. Not rules of every
 // command: only a calibration reads observations (brink calibrate, and

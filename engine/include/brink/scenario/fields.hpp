@@ -217,6 +217,12 @@ std::string horizon_steps_note(const Scenario& scenario);
 // rule: a calibration cuts the horizon to its last observation on purpose.
 // "" when every round, or none, falls in the simulated days.
 std::string offer_rounds_cut_note(const Scenario& scenario);
+// A note when a scheduled power shift (bargaining.shift_day) lies past the
+// horizon: it never happens in the runs, yet the proposer weighs it in its
+// offers (with discount 1, any shift ahead means a preventive war at once).
+std::string shift_past_horizon_note(const Scenario& scenario);
+// Every note above that applies, as `brink run` and `brink validate` print them.
+std::vector<std::string> scenario_notes(const Scenario& scenario);
 // Throws ScenarioError (label "scenario") if validate finds anything.
 void validate_or_throw(const Scenario& scenario);
 
