@@ -144,3 +144,23 @@ def test_damage_is_named_as_damage_not_as_a_missing_variable_or_a_foreign_file(b
     cut.write_bytes(calibration.read_bytes()[:-1])
     proc = _brink(brink, "run", "backtest-2022", "--posterior", cut, "-n", 256, "-q", "-o", tmp_path / "p.h5")
     assert proc.returncode == 2 and "damaged or cut short" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("edit", ["probability", "interval", "survival", "engine"])
+def test_an_edited_summary_brink_never_writes_is_refused_by_inspect(brink, source_dir, tmp_path, edit):
+    """inspect printed a probability of 0.5 beside a count of 37 of 300, an interval [0.99, 0.165],
+    a survival probability of 7, and read a file whose 'engine' attribute was not brink's."""
+    out = tmp_path / "r.h5"
+    proc = _brink(brink, "run", source_dir / "docs" / "examples" / "minimal.yaml", "-n", 300, "-q", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r+") as f:
+        if edit == "probability":
+            f["outcome_probability"][0, 0] = 0.5 if f["outcome_probability"][0, 0] != 0.5 else 0.25
+        elif edit == "interval":
+            f["outcome_probability_lower"][0, 0] = 0.99
+        elif edit == "survival":
+            f["survival"][0, 0] = 7.0
+        else:
+            f.attrs["engine"] = np.bytes_("notbrink")
+    proc = _brink(brink, "inspect", out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr

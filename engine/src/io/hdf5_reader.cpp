@@ -285,8 +285,9 @@ FileReport read_report(const std::string& path) {
   const hid_t id = open_read_only(path);  // SWMR-read where a writer has it marked open
   if (id < 0) throw OutputError(fmt::format("cannot open '{}'", path));
   const Handle file = file_handle(id, "open " + path);
-  if (!h5::has_attribute(id, "engine"))
-    throw OutputError(fmt::format("'{}' is an HDF5 file but not one written by brink (no 'engine' attribute)", path));
+  if (h5::read_string_attribute(id, "engine") != "brink")
+    throw OutputError(fmt::format(
+        "'{}' is an HDF5 file but not one written by brink (its root attribute 'engine' is not 'brink')", path));
   FileReport report;
   H5O_info_t info;
   H5Oget_info2(id, &info, H5O_INFO_NUM_ATTRS);
@@ -362,9 +363,20 @@ std::string summary_problem(const PointSummary& s) {
       return fmt::format("counts {} of {} replications in one outcome", s.count[k], s.replications);
     if (!(s.probability[k] >= 0.0 && s.probability[k] <= 1.0))
       return fmt::format("gives an outcome the probability {}", s.probability[k]);
+    // Written as count / replications, and its interval around it (Wilson's, or the clustered one).
+    const double share = static_cast<double>(s.count[k]) / static_cast<double>(s.replications);
+    if (std::abs(s.probability[k] - share) > 1e-12)
+      return fmt::format("gives an outcome the probability {} where its count says {} of {}", s.probability[k],
+                         s.count[k], s.replications);
+    const Interval& ci = s.interval[k];
+    if (!(ci.lower >= 0.0 && ci.lower <= s.probability[k] && s.probability[k] <= ci.upper && ci.upper <= 1.0))
+      return fmt::format("gives an outcome the probability {} with the interval [{}, {}]", s.probability[k], ci.lower,
+                         ci.upper);
     total += s.count[k];
   }
   if (total != s.replications) return fmt::format("counts {} outcomes for {} replications", total, s.replications);
+  for (const double p : s.survival)
+    if (!(p >= 0.0 && p <= 1.0)) return fmt::format("gives a survival probability of {}", p);
   return {};
 }
 
