@@ -15,6 +15,8 @@ import math
 import numbers
 import os
 import re
+import subprocess
+import sys
 import warnings
 from typing import Iterable, Mapping, Sequence
 
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import _read_check
 from .checks import dataset, name_list
 
 __all__ = [
@@ -70,12 +73,8 @@ FORMAT_VERSION = 4
 _CALIBRATION_KIND = "brink calibration"
 
 # HDF5's words for a file still marked as open by a writer: a run in progress, or one killed outright.
-_WRITER_MARK = "already open for write"
+_WRITER_MARK = _read_check.WRITER_MARK
 
-# A SWMR reader re-reads metadata whose checksum fails, waiting twice as long each time; HDF5's
-# default of 100 attempts makes a damaged file hang the reader for ever. brink's own reader
-# (open_read_only in engine/src/io/recovery.cpp) allows as many, about a quarter of a second in all.
-_SWMR_READ_ATTEMPTS = 28
 
 # What h5py and h5netcdf raise when a file's bytes are not what HDF5 expects: OSError when
 # opening, RuntimeError or KeyError for damaged metadata, ValueError for a layout netCDF lacks.
@@ -101,23 +100,7 @@ def _hdf5_reason(error: BaseException) -> str:
     return found.group(1).strip() if found else text
 
 
-def _swmr_access():
-    """File-access properties of a read-only SWMR open that gives up on a damaged file within a
-    quarter of a second, or None where the retry bound cannot be set (the open could then hang)."""
-    import ctypes
-
-    import h5py
-
-    try:
-        # h5py does not wrap H5Pset_metadata_read_attempts; its extension module links the HDF5
-        # library h5py uses, where looking the symbol up through the module finds it.
-        setter = ctypes.CDLL(h5py.h5p.__file__).H5Pset_metadata_read_attempts
-    except (OSError, AttributeError):
-        return None
-    setter.argtypes, setter.restype = [ctypes.c_int64, ctypes.c_uint], ctypes.c_int  # hid_t is int64_t since HDF5 1.10
-    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-    fapl.set_libver_bounds(h5py.h5f.LIBVER_LATEST, h5py.h5f.LIBVER_LATEST)
-    return fapl if setter(fapl.id, _SWMR_READ_ATTEMPTS) >= 0 else None
+_swmr_access = _read_check.swmr_access
 
 
 def _unreadable(path: str, error: BaseException) -> Exception:
@@ -267,6 +250,51 @@ def _layout_problem(file) -> str | None:
     return None
 
 
+def _label_problem(file) -> str | None:
+    """Whether the names of the outcomes and rungs (strings in HDF5's global heap, which has no
+    checksum) are those the checksummed flag_meanings of outcome_code and peak_rung list, and no
+    actor is named twice: two flipped bytes swapped two outcomes' names, and open_results then
+    called a standoff probability a full-war one. None if they are."""
+    for coordinate, coded in (("outcome", "outcome_code"), ("rung", "peak_rung")):
+        if coordinate not in file or coded not in file or "flag_meanings" not in file[coded].attrs:
+            continue
+        names = [_text(name) for name in file[coordinate][()]]
+        meanings = (_text(file[coded].attrs["flag_meanings"]) or "").split()
+        if names != meanings:
+            return (f"its {coordinate} names {names} are not those its variable {coded} lists in flag_meanings "
+                    f"({meanings})")
+    actors = [_text(name) for name in file["actor"][()]]
+    if len(set(actors)) != len(actors):
+        return f"it names an actor twice ({actors})"
+    return None
+
+
+def _summary_problem(file, finished: np.ndarray) -> str | None:
+    """What a finished point's summary holds that brink never writes, as brink inspect checks it
+    (summary_problem in engine/src/io/hdf5_reader.cpp): counts that are negative or do not add up
+    to the replications, a probability that is not count / replications, an interval that does not
+    hold its probability. open_results read such files without a word."""
+    replications = np.asarray(file["replications"][()], dtype=np.int64)
+    if (replications < 0).any():
+        return f"point {int(np.flatnonzero(replications < 0)[0])} counts {int(replications.min())} replications"
+    counts = np.asarray(file["outcome_count"][()], dtype=np.int64)[finished]
+    runs = replications[finished]
+    probability = np.asarray(file["outcome_probability"][()], dtype=float)[finished]
+    lower = np.asarray(file["outcome_probability_lower"][()], dtype=float)[finished]
+    upper = np.asarray(file["outcome_probability_upper"][()], dtype=float)[finished]
+    points = np.flatnonzero(finished)
+    for row, point in enumerate(points):
+        n, k = runs[row], counts[row]
+        if (k < 0).any() or k.sum() != n:
+            return f"point {point}'s outcome counts {k.tolist()} do not add up to its {n} replications"
+        if np.abs(probability[row] - k / n).max() > 1e-12:
+            return f"point {point}'s outcome probabilities are not its counts over its {n} replications"
+        if not ((lower[row] >= 0) & (lower[row] <= probability[row]) & (probability[row] <= upper[row])
+                & (upper[row] <= 1)).all():
+            return f"point {point}'s outcome probability intervals do not hold its probabilities"
+    return None
+
+
 def _value_problem(file) -> str | None:
     """What the open h5py `file` holds that brink never writes, in words, or None: a finished
     point's outcome probability that is not a number in [0, 1], or a parameter without a value
@@ -284,6 +312,9 @@ def _value_problem(file) -> str | None:
         outcome = _text(file["outcome"][k]) if k < file["outcome"].shape[0] else str(k)
         return (f"the variable 'outcome_probability' holds {value!r} for outcome {outcome} at point {point}, "
                 "which finished, where brink writes a probability")
+    summary = _summary_problem(file, finished)
+    if summary is not None:
+        return summary
     if "parameter" not in file or file["parameter"].shape[0] == 0:
         return None
     values = np.asarray(file["parameter_value"][()], dtype=float)
@@ -307,6 +338,29 @@ def _not_a_result(path: str, kind: str | None) -> ValueError:
     return ValueError(f"'{path}' is not a brink result file (its root attribute 'engine' is not 'brink')")
 
 
+# open_results reads every file's metadata in a child process first (_read_check.py), where a
+# crash of HDF5 on a damaged bit cannot take the analyst's Python with it.
+_CRASH_CHECK_SECONDS = 120
+_CHECKED_FILES: set[tuple] = set()  # (path, inode, size, mtime) of files read whole by a child already
+
+
+def _crash_problem(path: str) -> str | None:
+    """Why HDF5 cannot read the metadata of `path` without crashing (read by a child process), or None."""
+    status = os.stat(path)
+    key = (os.path.abspath(path), status.st_ino, status.st_size, status.st_mtime_ns)
+    if key in _CHECKED_FILES:
+        return None
+    try:
+        child = subprocess.run([sys.executable, _read_check.__file__, path], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, timeout=_CRASH_CHECK_SECONDS)
+    except subprocess.TimeoutExpired:
+        return f"HDF5 did not finish reading its metadata in {_CRASH_CHECK_SECONDS} s"
+    if child.returncode < 0:
+        return f"HDF5 crashed reading its metadata (signal {-child.returncode})"
+    _CHECKED_FILES.add(key)
+    return None
+
+
 def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
     """The file as xarray reads it (engine h5netcdf, days kept as numbers) and whether it is still marked
     open by a writer; FileNotFoundError or ValueError naming `path` if it is not a readable brink result.
@@ -315,6 +369,9 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
     opening, and a foreign file fails there with advice (phony_dims) that does not apply."""
     import h5netcdf
 
+    crash = _crash_problem(path)
+    if crash is not None:
+        raise ValueError(f"'{path}' is damaged: {crash}, so it cannot be opened safely; run it again")
     file, swmr = _open_hdf5(path)
     try:
         engine, kind = (_text(file.attrs.get(name)) for name in ("engine", "brink_file_kind"))
@@ -338,7 +395,7 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
         raise ValueError(f"'{path}' is in brink output {found} and brink_analysis reads format {FORMAT_VERSION} only, "
                          f"so it would misread it; {how}")
     try:
-        problem = _layout_problem(file) or _recorded_text_problem(file)
+        problem = _layout_problem(file) or _recorded_text_problem(file) or _label_problem(file)
         if problem is None and not swmr:  # a run in progress writes its points as they finish
             problem = _value_problem(file)
     except _OPEN_ERRORS as error:
