@@ -256,8 +256,10 @@ def _robust(args) -> int:
                              "none (a mixed design's file has the attribute 'levers'): pass --levers PATH,...")
         table = robustness_table(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
                                  threshold=args.threshold, direction=args.direction)
+        incomplete = table.attrs.get("incomplete")
+        of = f" (of the design's {incomplete[1]}: the others lack results of some policy)" if incomplete else ""
         print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "
-              f"of the world ({args.direction}, satisficing threshold {args.threshold:g}), most robust first")
+              f"of the world{of} ({args.direction}, satisficing threshold {args.threshold:g}), most robust first")
         print(table.to_string(float_format=lambda v: f"{v:.4f}"))
         if args.plot:
             import matplotlib

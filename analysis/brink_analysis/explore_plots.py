@@ -265,9 +265,12 @@ def plot_robustness(
 ) -> Figure:
     """Two panels per policy (one row each): left, the probability of `outcome` across the states of
     the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret.
-    `levers` defaults to those a mixed design recorded in the file."""
+    `levers` defaults to those a mixed design recorded in the file. When unfinished files leave
+    the policies only some states in common (:func:`~brink_analysis.robustness_table`), the
+    title says how many of the design's states were compared: ``incomplete run: 19 of 48 states
+    of the world finished by every policy, the rest not compared``."""
     threshold = probability(threshold, "threshold")
-    matrix, regret, _ = _compared(data, levers, outcome, uncertainties, direction)
+    matrix, regret, _, incomplete = _compared(data, levers, outcome, uncertainties, direction)
     levers = list(matrix.columns.names)
     labels = [_policy_label(data, levers, c) for c in matrix.columns]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.55 * len(labels)), sharey=True,
@@ -277,7 +280,7 @@ def plot_robustness(
     left.scatter(matrix.mean(axis=0), rows, color="tab:red", zorder=3, label="expected")
     left.axvline(threshold, color="0.3", ls="--", lw=1, label=f"threshold {threshold:g}")
     name = _outcome_text(outcome, _first_dataset(data))
-    left.set_xlabel(f"P({name}) across {len(matrix)} states of the world")
+    left.set_xlabel(f"P({name})\nacross {len(matrix)} states of the world")  # one line ran into the right panel's
     left.set_yticks(rows, labels)
     left.legend(loc="best", fontsize=8)
     right.barh(rows - 0.18, regret.max(axis=0), height=0.36, color="tab:purple", label="maximum regret")
@@ -285,5 +288,12 @@ def plot_robustness(
     right.set_xlabel("regret vs. the best policy")
     right.legend(loc="best", fontsize=8)
     left.invert_yaxis()
-    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})")
+    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})" + _states_note(incomplete))
     return fig
+
+
+def _states_note(incomplete: tuple[int, int] | None) -> str:
+    """The title line of a robustness figure whose files left some (policy, state) pairs without
+    results (``incomplete``: states compared, states of the design, as robustness_table records it)."""
+    return incomplete_line(*incomplete, rest="the rest not compared",
+                           what="states of the world finished by every policy") if incomplete else ""

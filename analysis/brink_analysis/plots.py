@@ -189,9 +189,10 @@ def _incomplete_note(ds: xr.Dataset, where: Mapping[str, float] | None) -> str:
     return incomplete_line(int(finished[selected].sum()), selected.size)
 
 
-def incomplete_line(done: int, total: int, rest: str = "the rest not drawn") -> str:
-    """The title line of a figure drawn from `done` of `total` points (empty when all finished)."""
-    return "" if done == total else f"\nincomplete run: {done} of {total} points finished, {rest}"
+def incomplete_line(done: int, total: int, rest: str = "the rest not drawn", what: str = "points finished") -> str:
+    """The title line of a figure drawn from `done` of `total` points (empty when all finished), or
+    of `total` other things that `what` names (the states of the world of a robustness figure)."""
+    return "" if done == total else f"\nincomplete run: {done} of {total} {what}, {rest}"
 
 
 def _check_varies(ds: xr.Dataset, name: str, role: str) -> None:

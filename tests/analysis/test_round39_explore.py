@@ -1,0 +1,201 @@
+"""Findings of the round-39 exploratory-analysis test (/tmp/round39/explore/REPORT.md): robustness of
+an interrupted or single-shard run (M1), discovery on an interrupted mixed design (M2), the exploration
+notebook's alliance war (M3), a newer .partial beside a file and run's stop messages (L1), joining
+files with xarray (L2), CF flags on the dotted-path coordinate (L3), ambiguous run arguments (L4),
+what discover --plots figures record (L5), robustness of outcome tables of a scenario-choice design
+(L6), Morris files in discovery and qp's underflow (L7), and small CLI and plot nits (L8). Test names
+carry the finding's name. Files come from the real brink binary, mostly of the ultimatum game of
+scenarios/validation (two days, so a few hundred replications take no time)."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import h5py
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import brink_analysis as ba
+import brink_analysis.plots
+from brink_analysis.prim import point_ids
+
+from .conftest import _run, two_actor_scenario
+from .test_explore import run_module
+from .test_notebook import execute_notebook, kernel_for_this_python, output_text  # noqa: F401 (a fixture)
+
+DECAY = "escalation.tension.decay"  # ignored by the ultimatum game
+COST_A = "actors.PROPOSER.decision.war_cost"
+COST_B = "actors.RECEIVER.decision.war_cost"
+SPREAD_B = "actors.RECEIVER.decision.war_cost_spread"
+SUMMARIES = ("replications", "outcome_count", "outcome_probability", "outcome_probability_lower",
+             "outcome_probability_upper", "survival", "survival_lower", "survival_upper", "rung_share",
+             "mean_troops", "mean_belief", "agreement_probability")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("round39_explore")
+
+
+@pytest.fixture(scope="module")
+def ultimatum(source_dir):
+    return source_dir / "scenarios" / "validation" / "bargaining-ultimatum.yaml"
+
+
+def interrupted_copy(source, target, unfinished):
+    """`source` as an interrupted run leaves it (output.md): no `complete`, and the points `unfinished`
+    without results (replications and summaries 0)."""
+    shutil.copy(source, target)
+    with h5py.File(target, "r+") as f:
+        del f.attrs["complete"]
+        for name in SUMMARIES:
+            if name in f:
+                for point in unfinished:
+                    f[name][point] = 0
+    return target
+
+
+def opened(path):
+    """open_results without its warnings (an unfinished file's, a shard's): the tests check their own."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return ba.open_results(path)
+
+
+def caught_warnings(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    return result, [str(c.message) for c in caught if issubclass(c.category, RuntimeWarning)]
+
+
+# A 5 x 3 x 2 grid whose last axis, the lever RECEIVER war cost, varies fastest: every state of the
+# world (A's war cost, the decay the game ignores) has both policies at neighbouring points.
+GRID = ("--sweep", f"{COST_A}=0,0.15,0.3,0.45,0.6", "--sweep", f"{DECAY}=0,0.5,1", "--sweep", f"{COST_B}=0.15,0.4")
+
+
+@pytest.fixture(scope="module")
+def lever_grid(brink, ultimatum, folder):
+    return _run(brink, folder / "grid.h5", ultimatum, "-n", 300, "--threads", 1, "--summary-only",
+                "--set", "run.random_numbers=common", *GRID)
+
+
+@pytest.fixture(scope="module")
+def scenario_choices(ultimatum, folder):
+    """Two scenario files: the ultimatum game, and the same with RECEIVER's war cost known better
+    (spread 0.1), which a design records as a parameter that follows the choice."""
+    a, b = folder / "a.yaml", folder / "b.yaml"
+    shutil.copy(ultimatum, a)
+    text = ultimatum.read_text(encoding="utf-8")
+    assert "war_cost_spread: 0.2}" in text, "test setup: the ultimatum game's spread moved"
+    b.write_text(text.replace("war_cost_spread: 0.2}", "war_cost_spread: 0.1}"), encoding="utf-8")
+    return a, b
+
+
+def _mixed(brink, scenario_choices, out, *extra):
+    """A mixed design: the scenario choice as the lever (slowest) × 8 LHS states of A's and B's war costs."""
+    a, b = scenario_choices
+    return _run(brink, out, a, "-n", 300, "--threads", 1, "--summary-only", "--design", "lhs", "--samples", 8,
+                "--seed", 5, "--set", "run.random_numbers=common", "--lever", f"scenario={a},{b}",
+                "--sweep", f"{COST_A}=0:0.6", "--sweep", f"{COST_B}=0.15:0.4", *extra)
+
+
+@pytest.fixture(scope="module")
+def mixed(brink, scenario_choices, folder):
+    return _mixed(brink, scenario_choices, folder / "mixed.h5")
+
+
+@pytest.fixture(scope="module")
+def shards(brink, scenario_choices, folder):
+    return [_mixed(brink, scenario_choices, folder / f"shard{i}.h5", "--shard", f"{i}/2") for i in (0, 1)]
+
+
+# M1 --------------------------------------------------------------------------
+
+
+def test_m1_robustness_of_an_interrupted_grid_compares_only_the_states_every_policy_finished(lever_grid, folder):
+    """The first 12 of 30 points finished: 6 of the 15 states, each with both policies. The table
+    used to rank the policies over those 6 as if they were the design, saying nothing; it still
+    compares them there, but warns, records (6, 15) and the figure's title says so."""
+    partial = interrupted_copy(lever_grid, folder / "grid-stopped.h5.partial", range(12, 30))
+    with opened(partial) as ds:
+        table, said = caught_warnings(lambda: ba.robustness_table(ds, [COST_B], "full_war"))
+        assert len(said) == 1, said
+        assert "only 6 of the design's 15 states of the world have results for every policy" in said[0]
+        assert str(partial) in said[0] and "(12 of 30 points finished)" in said[0] and "--resume" in said[0]
+        assert table.attrs["incomplete"] == (6, 15) and (table["states"] == 6).all()
+        for call in (lambda: ba.policy_outcomes(ds, [COST_B]), lambda: ba.regret_table(ds, [COST_B])):
+            matrix, said = caught_warnings(call)
+            assert len(said) == 1 and matrix.attrs["incomplete"] == (6, 15) and len(matrix) == 6
+        fig, said = caught_warnings(lambda: ba.plot_robustness(ds, [COST_B], "full_war"))
+        assert "incomplete run: 6 of 15 states of the world finished by every policy, the rest not compared" \
+            in fig._suptitle.get_text()
+    # the numbers are the whole file's in those six states
+    with ba.open_results(lever_grid) as whole:
+        rows = ba.outcome_table(whole)
+        expected = ba.robustness_table(rows[rows["point"] < 12], [COST_B], "full_war")
+    pd.testing.assert_frame_equal(table.drop(columns="states"), expected.drop(columns="states"), check_dtype=False)
+    with ba.open_results(lever_grid) as whole:
+        table, said = caught_warnings(lambda: ba.robustness_table(whole, [COST_B], "full_war"))
+        assert not said and table.attrs["incomplete"] is None
+        assert "incomplete" not in ba.plot_robustness(whole, [COST_B], "full_war")._suptitle.get_text()
+
+
+def test_m1_robust_command_says_how_many_states_it_compared(lever_grid, folder):
+    partial = interrupted_copy(lever_grid, folder / "grid-cli.h5.partial", range(12, 30))
+    done = run_module("robust", partial, "--levers", COST_B)
+    assert done.returncode == 0, done.stderr
+    assert "over 6 states of the world (of the design's 15" in done.stdout  # in the report, not only on stderr
+    assert "note: " in done.stderr and "only 6 of the design's 15 states" in done.stderr
+
+
+def test_m1_policies_with_fewer_than_two_states_in_common_are_refused_naming_each_ones_lack(mixed, folder,
+                                                                                            scenario_choices):
+    """A mixed design's lever varies slowest: interrupted after 9 of 16 points, the first policy has
+    its 8 states and the second 1, too few to compare in; the error says how many each lacks."""
+    partial = interrupted_copy(mixed, folder / "mixed-stopped.h5.partial", range(9, 16))
+    with opened(partial) as ds:
+        with pytest.raises(ValueError) as caught:
+            ba.robustness_table(ds, outcome="full_war")
+    text = str(caught.value)
+    assert "only 1 of the design's 8 states of the world have results for every policy, too few" in text
+    assert f"policy {scenario_choices[1]} lacks 7" in text and "--resume" in text
+    assert "policy 1.0" not in text  # a scenario choice by its name, not its index (L6)
+
+
+def test_m1_one_shard_is_compared_in_its_own_states_and_says_so(mixed, shards):
+    """A shard holds every other point of the design: in a mixed design of 8 states per policy,
+    states 0, 2, 4, 6 of every policy. Its table says that it is one shard and how to join them;
+    both shards together are the whole design, without a word."""
+    with opened(shards[0]) as sh0, opened(shards[1]) as sh1, ba.open_results(mixed) as whole:
+        table, said = caught_warnings(lambda: ba.robustness_table(sh0, outcome="full_war"))
+        assert len(said) == 1 and "(shard 0 of 2: 8 of 16 points)" in said[0] and "brink merge" in said[0]
+        assert "--resume" not in said[0] and table.attrs["incomplete"] == (4, 8)
+        both, said = caught_warnings(lambda: ba.robustness_table([sh0, sh1], outcome="full_war"))
+        assert not said and both.attrs["incomplete"] is None
+        pd.testing.assert_frame_equal(both, ba.robustness_table(whole, outcome="full_war"))
+
+
+# L6 --------------------------------------------------------------------------
+
+
+def test_l6_outcome_tables_of_a_scenario_choice_design_rank_as_the_file_does(mixed, shards):
+    """A table records no roles: the column the scenario choice sets (RECEIVER's war cost spread)
+    was taken as an uncertainty and split every state by policy, a false 'not run in every state'.
+    It follows the lever, so it cannot tell states apart."""
+    with ba.open_results(mixed) as ds:
+        assert SPREAD_B in ba.parameters(ds), "test setup: the choice sets no parameter of its own"
+        expected = ba.robustness_table(ds, outcome="full_war")
+        table = ba.outcome_table(ds)
+    pd.testing.assert_frame_equal(ba.robustness_table(table, ["scenario"], "full_war"), expected)
+    with opened(shards[0]) as sh0, opened(shards[1]) as sh1:
+        both = pd.concat([ba.outcome_table(sh0), ba.outcome_table(sh1)], ignore_index=True)
+    pd.testing.assert_frame_equal(ba.robustness_table(both, ["scenario"], "full_war"), expected)
