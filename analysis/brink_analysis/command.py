@@ -160,15 +160,19 @@ def _discover(args) -> int:
         mean = np.average(y, weights=w)
         shown_y = (f"share of cases of interest (P({outcome}) >= {args.threshold:g}) {mean:.4f}"
                    if args.threshold is not None else f"mean outcome {mean:.4f}")
+        repeated = X.attrs.get("repeated")
+        sets = (f"; its {repeated[1]} finished points hold {repeated[0]} distinct parameter sets, each counted once"
+                if repeated else "")
         print(f"{args.file}: PRIM for {result.outcome} over {', '.join(X.columns)} "
-              f"({len(y)} cases, one per {args.per}, weight {w.sum():.0f}, {shown_y})")
+              f"({len(y)} cases, one per {args.per}, weight {w.sum():.0f}, {shown_y}{sets})")
         shown = sorted(set(np.linspace(0, len(t) - 1, min(len(t), 10)).round().astype(int)) | {index})
         print("\npeeling trajectory (every box: --box I)")
         print(t.loc[shown].to_string(float_format=lambda v: f"{v:.4f}"))
         print(f"\nbox {index}{'' if args.no_paste else ' after pasting'}: coverage {box.coverage:.4f}, "
               f"density {box.density:.4f}, mass {box.mass:.4f}")
         limits = result.inspect(index, paste=not args.no_paste)  # the limits and each one's quasi-p-value
-        print(limits.to_string(float_format=lambda v: f"{v:.6g}") if len(limits) else "(no parameter restricted)")
+        print(limits.to_string(float_format=lambda v: f"{v:.6g}", formatters={"qp": _qp_text})
+              if len(limits) else "(no parameter restricted)")
         if len(limits) and (limits["qp"] > 0.05).any():
             print("(qp > 0.05: chance alone could give that restriction; see docs/analysis.md, PRIM)")
         if not args.no_scores:
@@ -181,6 +185,16 @@ def _discover(args) -> int:
         if args.plots:
             _discovery_plots(ds, result, index, box, list(X.columns), args)
     return EXIT_OK
+
+
+# Below this a quasi-p-value is at or near the smallest double (the binomial tail underflows to 0 or
+# to a subnormal number of few digits): it is printed as a bound, never as 0.
+_SMALLEST_QP = 1e-300
+
+
+def _qp_text(value: float) -> str:
+    """A qp as discover prints it: ``3.35e-10``, or ``<1e-300`` where it underflows."""
+    return f"<{_SMALLEST_QP:g}" if 0 <= value < _SMALLEST_QP else f"{value:.6g}"
 
 
 def _print_scores(feature_scores, X, y, w) -> None:

@@ -184,6 +184,30 @@ def test_m1_one_shard_is_compared_in_its_own_states_and_says_so(mixed, shards):
         pd.testing.assert_frame_equal(both, ba.robustness_table(whole, outcome="full_war"))
 
 
+# M2 --------------------------------------------------------------------------
+
+
+def test_m2_a_lever_with_one_value_among_the_finished_points_is_not_scored(mixed, folder, scenario_choices):
+    """Interrupted within the first policy, the points used all have scenario a.yaml: the lever
+    was scored 0 and ranked as if it did not matter, and accepted by name. Now it is left out with a
+    warning by default, and refused by name, as a --set parameter is."""
+    partial = interrupted_copy(mixed, folder / "mixed-m2.h5.partial", range(7, 16))
+    with opened(partial) as ds:
+        (X, y, w), said = caught_warnings(lambda: ba.discovery_data(ds, "full_war"))
+        assert list(X.columns) == [COST_A, COST_B]
+        assert len(said) == 1 and f"parameter scenario has one value ({scenario_choices[0]})" in said[0]
+        assert "(7 of 16)" in said[0] and "left out" in said[0]
+        with pytest.raises(ValueError, match=r"parameter scenario has one value .* at every point of this file that "
+                                             r"finished \(7 of 16\)"):
+            ba.discovery_data(ds, "full_war", parameters=["scenario", COST_A])
+        result, said = caught_warnings(lambda: ba.find_boxes(ds, "full_war"))
+        assert "scenario" not in result.boxes[0].lower.index and any("left out" in s for s in said)
+    done = run_module("discover", partial, "--no-scores")
+    assert done.returncode == 0, done.stderr
+    assert "over actors.PROPOSER.decision.war_cost, actors.RECEIVER.decision.war_cost (7 cases" in done.stdout
+    assert "note: parameter scenario has one value" in done.stderr
+
+
 # L6 --------------------------------------------------------------------------
 
 
@@ -199,3 +223,46 @@ def test_l6_outcome_tables_of_a_scenario_choice_design_rank_as_the_file_does(mix
     with opened(shards[0]) as sh0, opened(shards[1]) as sh1:
         both = pd.concat([ba.outcome_table(sh0), ba.outcome_table(sh1)], ignore_index=True)
     pd.testing.assert_frame_equal(ba.robustness_table(both, ["scenario"], "full_war"), expected)
+
+
+# L7 --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def morris(brink, ultimatum, folder):
+    return _run(brink, folder / "morris.h5", ultimatum, "-n", 200, "--threads", 1, "--design", "morris", "--samples", 10, "--set", "run.random_numbers=common",
+                "--sweep", f"{COST_A}=0:0.6", "--sweep", f"{COST_B}=0.15:0.4", "--sweep", f"{DECAY}=0:1")
+
+
+def test_l7_a_morris_files_repeated_points_are_one_case(morris):
+    """Morris trajectories revisit points: each copy of a parameter set (bit-identical under common
+    random numbers) counted as another state of the world, re-weighting the space and qp's trials."""
+    with ba.open_results(morris) as ds:
+        table = ba.parameter_table(ds)
+        distinct = table.drop_duplicates()
+        assert len(distinct) < len(table), "test setup: the Morris design repeats no point"
+        X, y, w = ba.discovery_data(ds, "full_war")
+        assert len(X) == len(distinct) and X.attrs["repeated"] == (len(distinct), len(table))
+        first = distinct.index.to_numpy()
+        np.testing.assert_array_equal(X.to_numpy(), distinct.to_numpy())
+        np.testing.assert_array_equal(y, ds["outcome_probability"].sel(outcome="full_war").values[first])
+        X, y, w = ba.discovery_data(ds, "full_war", weight="replication")
+        copies = table.groupby(list(table.columns), sort=False).size().to_numpy()
+        np.testing.assert_array_equal(w, 200 * copies)
+        # per replication: every copy's replications, one point of PRIM's qp and weight 1 in all
+        X, y, w = ba.discovery_data(ds, "full_war", per="replication")
+        ids = point_ids(X)
+        assert len(X) == 200 * len(table) and len(np.unique(ids)) == len(distinct)
+        np.testing.assert_allclose(np.bincount(ids, weights=w), 1.0, rtol=1e-12)
+        assert len(np.unique(point_ids(ba.discovery_data(ds, "full_war")[0]))) == len(distinct)  # qp's trials
+    done = run_module("discover", morris, "--no-scores")
+    assert done.returncode == 0, done.stderr
+    assert (f"({len(distinct)} cases, one per point, weight {len(distinct)}" in done.stdout
+            and f"its {len(table)} finished points hold {len(distinct)} distinct parameter sets" in done.stdout)
+
+
+def test_l7_a_qp_that_underflows_is_printed_as_a_bound():
+    from brink_analysis.command import _qp_text
+
+    assert _qp_text(0.0) == "<1e-300" and _qp_text(5e-310) == "<1e-300"
+    assert _qp_text(3.35017e-10) == "3.35017e-10" and _qp_text(0.25) == "0.25"
