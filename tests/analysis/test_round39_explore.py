@@ -208,6 +208,141 @@ def test_m2_a_lever_with_one_value_among_the_finished_points_is_not_scored(mixed
     assert "note: parameter scenario has one value" in done.stderr
 
 
+# L1 --------------------------------------------------------------------------
+
+
+def test_l1_open_results_warns_of_a_newer_partial_beside_the_file(lever_grid, tmp_path):
+    target = tmp_path / "x.h5"
+    shutil.copy(lever_grid, target)
+    partial = tmp_path / "x.h5.partial"
+    interrupted_copy(lever_grid, partial, range(3, 30))
+    old = os.path.getmtime(target)
+    os.utime(partial, (old + 60, old + 60))
+    _, said = caught_warnings(lambda: ba.open_results(target).close())
+    assert len(said) == 1 and f"'{partial}' beside it is newer than '{target}'" in said[0]
+    assert "earlier run" in said[0] and "resume=True" in said[0]
+    os.utime(partial, (old - 60, old - 60))  # an older .partial is no later run of this file
+    _, said = caught_warnings(lambda: ba.open_results(target).close())
+    assert not said
+    os.utime(partial, (old + 60, old + 60))
+    _, said = caught_warnings(lambda: ba.open_results(partial).close())  # the .partial itself: no such warning
+    assert not any("beside it" in s for s in said)
+
+
+LONG_RUN = {"sweep": {"actors.RED.decision.patience_days": [5, 10, 20, 40, 80],
+                      "actors.RED.forces.deployed": [30000, 60000, 90000]}, "replications": 400000, "threads": 1}
+
+
+def test_l1_run_stopped_by_its_timeout_names_resume_and_the_earlier_file(brink, source_dir, tmp_path):
+    scenario = two_actor_scenario(source_dir, tmp_path)
+    out = tmp_path / "ki.h5"
+    ba.run(scenario, sweep=LONG_RUN["sweep"], replications=20, output=out, binary=brink, progress=False,
+           threads=1).close()
+    time.sleep(1.1)  # the .partial of the next run is newer by the clock's resolution
+    with pytest.raises(TimeoutError) as caught:
+        ba.run(scenario, output=out, binary=brink, progress=False, overwrite=True, timeout=2.0, **LONG_RUN)
+    text = str(caught.value)
+    assert "did not finish within 2.0 s and was stopped" in text
+    assert f"its finished blocks are in '{out}.partial', which run(..., resume=True) continues" in text
+    assert f"'{out}' still holds the results of an earlier run, not of this one" in text
+    assert Path(f"{out}.partial").exists()
+    _, said = caught_warnings(lambda: ba.open_results(out).close())
+    assert any("beside it is newer" in s for s in said)
+
+
+def test_l1_run_interrupted_from_python_stops_brink_as_ctrl_c_does_and_names_resume(brink, source_dir, tmp_path):
+    """Jupyter's "interrupt kernel" sends SIGINT to the kernel alone: run passes it on to brink, which
+    keeps its blocks and says so (that sentence used to be collected and never shown), and the
+    KeyboardInterrupt names resume=True (it used to be bare)."""
+    scenario = two_actor_scenario(source_dir, tmp_path)
+    out = tmp_path / "kb.h5"
+    script = tmp_path / "interrupted.py"
+    script.write_text(
+        "import sys\nimport brink_analysis as ba\n"
+        f"kw = {LONG_RUN!r}\n"
+        "try:\n"
+        f"    ba.run({str(scenario)!r}, output={str(out)!r}, binary={str(brink)!r}, progress=False, **kw)\n"
+        "except KeyboardInterrupt as error:\n"
+        "    print('KeyboardInterrupt:', error)\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(ba.__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{out}.partial").exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "the run never started"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)  # the Python process only, as Jupyter does
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert "KeyboardInterrupt: `" in stdout and "was interrupted" in stdout
+    assert "which run(..., resume=True) continues" in stdout
+    assert "brink run: interrupted;" in stderr and "continue with --resume" in stderr
+    assert Path(f"{out}.partial").exists()
+
+
+# L2 --------------------------------------------------------------------------
+
+
+def test_l2_files_opened_by_open_results_concatenate_along_point(brink, ultimatum, folder, source_dir):
+    """Two runs of 6 and 4 points with per-replication data: resume_slot (2 x points) made xr.concat and
+    xr.merge fail on bookkeeping the analyst never asked for. open_results leaves it out."""
+    files = [_run(brink, folder / f"join{n}.h5", ultimatum, "-n", 600, "--threads", 1,
+                  "--sweep", f"{COST_A}=" + ",".join(f"{0.1 * k:g}" for k in range(n))) for n in (6, 4)]
+    with h5py.File(files[0], "r") as f:
+        assert "resume_slot" in f, "test setup: the file has no resume bookkeeping"
+    with ba.open_results(files[0]) as a, ba.open_results(files[1]) as b:
+        assert "resume_slot" not in a.dims and not [n for n in a.variables if str(n).startswith("resume_")]
+        joined = xr.concat([a, b], dim="point")
+        assert joined.sizes["point"] == 10
+        np.testing.assert_array_equal(joined["outcome_count"].values,
+                                      np.concatenate([a["outcome_count"].values, b["outcome_count"].values]))
+    text = (source_dir / "docs" / "analysis.md").read_text(encoding="utf-8")
+    assert "### Joining files" in text
+    section = text[text.index("### Joining files"):]
+    section = section[:section.index("\n## ")]
+    assert "resume_slot" in section and "the first file's" in section and "seed" in section
+
+
+# L3 --------------------------------------------------------------------------
+
+
+def test_l3_the_dotted_path_coordinate_of_a_text_value_carries_its_cf_flags(law_file):
+    with ba.open_results(law_file) as ds:
+        raw, path = ds.coords["combat_law"].attrs, ds.coords["combat.law"].attrs
+        assert path["flag_meanings"] == raw["flag_meanings"] == "square linear"
+        np.testing.assert_array_equal(path["flag_values"], raw["flag_values"])
+        # where the values have become their names, flags that map indices to names no longer apply
+        named = ba.indexed(ds).coords["combat.law"]
+        assert "flag_meanings" not in named.attrs and set(named.values) == {"square", "linear"}
+        assert "flag_meanings" not in ba.to_grid(ds.outcome_probability).coords["combat.law"].attrs
+
+
+# L4 --------------------------------------------------------------------------
+
+
+def test_l4_brink_command_refuses_a_log_flag_as_text_and_a_fractional_timeseries(brink):
+    path = "escalation.incidents.base_rate"
+    for text in ("false", "no", "0", 0):
+        with pytest.raises(TypeError, match=f"sweep of '{path}': 'log' must be True or False; got {text!r}"):
+            ba.brink_command("a.yaml", sweep={path: {"min": 0.0005, "max": 0.005, "log": text}}, design="lhs",
+                             output="x.h5", binary=brink)
+    for flag, tail in ((True, ":log"), (False, ""), (np.bool_(True), ":log")):
+        command = ba.brink_command("a.yaml", sweep={path: {"min": 0.0005, "max": 0.005, "log": flag}}, output="x.h5",
+                                   binary=brink)
+        assert command[command.index("--sweep") + 1] == f"{path}=0.0005:0.005{tail}"
+    for value, error in ((2.5, TypeError), (2.0, TypeError), ("5", TypeError), (True, TypeError), (0, ValueError)):
+        with pytest.raises(error, match=r"timeseries \(K of --timeseries every=K\)"):
+            ba.brink_command("a.yaml", timeseries=value, output="x.h5", binary=brink)
+    command = ba.brink_command("a.yaml", timeseries=np.int64(5), output="x.h5", binary=brink)
+    assert command[command.index("--timeseries") + 1] == "every=5"
+
+
 # L6 --------------------------------------------------------------------------
 
 
