@@ -226,18 +226,20 @@ def _discovery_plots(ds, result, index, box, names, args) -> None:
 
     matplotlib.use("Agg")
     from .explore_plots import plot_outcome_scatter, plot_prim_box, plot_prim_tradeoff
-    from .plots import save_figure
+    from .plots import caption, save_figure
+
+    def save(ax, path):  # each figure says which file, seed and replications it was drawn from
+        caption(ax, ds, file=args.file)
+        return save_figure(ax, path, overwrite=args.overwrite)
 
     folder = Path(args.plots)
     folder.mkdir(parents=True, exist_ok=True)
     tradeoff, prim_box, scatter = (folder / name for name in DISCOVERY_FIGURES)
-    written = [save_figure(plot_prim_tradeoff(result, index), tradeoff, overwrite=args.overwrite),
-               save_figure(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), prim_box,
-                           overwrite=args.overwrite)]
+    written = [save(plot_prim_tradeoff(result, index), tradeoff),
+               save(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), prim_box)]
     shown = (box.restricted + [n for n in names if n not in box.restricted])[:2]
     if len(shown) == 2:
-        written.append(save_figure(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box), scatter,
-                                   overwrite=args.overwrite))
+        written.append(save(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box), scatter))
     print("\nwrote " + ", ".join(str(p) for p in written))
 
 

@@ -51,6 +51,7 @@ from .tables import (
 
 __all__ = [
     "OUTCOME_COLORS",
+    "caption",
     "outcome_label",
     "plot_beliefs",
     "plot_outcome_heatmap",
@@ -60,6 +61,7 @@ __all__ = [
     "plot_survival",
     "plot_troop_fan",
     "plot_troop_fans",
+    "provenance",
     "save_figure",
 ]
 
@@ -728,6 +730,34 @@ def plot_sensitivity(
 # --------------------------------------------------------------------------
 # Saving
 # --------------------------------------------------------------------------
+
+
+def provenance(ds: xr.Dataset) -> str:
+    """Where a file's results come from, in one line: ``"brink 0.2.0, scenario jan-2022-standoff,
+    seed 42, 500 replications per point, lhs design of 128 points"`` (from its root attributes;
+    an adaptive run's replications as the range its finished points ran, ``"256 to 2,048"``)."""
+    ds = dataset(ds)
+    a = ds.attrs
+    reps = _finished_replications(ds)
+    reps = reps[reps > 0]
+    runs = f"{int(reps.min()):,}" if reps.min() == reps.max() else f"{int(reps.min()):,} to {int(reps.max()):,}"
+    n = ds.sizes["point"]
+    return (f"brink {a.get('engine_version', '?')}, scenario {a.get('scenario_name', '?')}, seed {a.get('seed', '?')}, "
+            f"{runs} replications per point, {a.get('design', 'grid')} design of {n} point{'s' if n != 1 else ''}")
+
+
+def caption(fig: Figure | Axes, ds: xr.Dataset, file: str | os.PathLike | None = None) -> Figure:
+    """Writes :func:`provenance` of `ds` at the foot of the figure (of `fig`, or of the Axes' figure),
+    after ``file:`` when a file name is given, so that a saved figure says what it was drawn from;
+    returns the Figure. The notebooks and ``brink-analysis discover --plots`` caption every figure."""
+    fig = fig.figure if isinstance(fig, Axes) else fig
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or Axes; got {type(fig).__name__}")
+    text = provenance(ds)
+    if file is not None:
+        text = f"{os.fspath(file)}: {text}"
+    fig.supxlabel(text, x=0.99, ha="right", fontsize=7, color="0.4")
+    return fig
 
 
 # What keeps each format's bytes the same from one save to the next: no software name, no date,

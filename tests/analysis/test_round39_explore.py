@@ -343,6 +343,50 @@ def test_l4_brink_command_refuses_a_log_flag_as_text_and_a_fractional_timeseries
     assert command[command.index("--timeseries") + 1] == "every=5"
 
 
+# L5 --------------------------------------------------------------------------
+
+
+def test_l5_discover_plots_record_the_file_seed_replications_outcome_and_threshold(mixed, monkeypatch, tmp_path):
+    from brink_analysis.command import main
+
+    drawn = []
+
+    def record(fig_or_ax, path, **kwargs):
+        drawn.append(fig_or_ax)
+        return path
+
+    monkeypatch.setattr(brink_analysis.plots, "save_figure", record)
+    assert main(["discover", str(mixed), "--outcome", "full_war,alliance_war", "--threshold", "0.2", "--no-scores",
+                 "--plots", str(tmp_path / "figs")]) == 0
+    assert len(drawn) == 3
+    tradeoff, box, scatter = drawn
+    case = "points with P(full-scale war or alliance war) ≥ 0.2"
+    assert tradeoff.get_title() == f"PRIM peeling trajectory: {case}"
+    assert tradeoff.get_ylabel() == "density (share of points with P ≥ 0.2 inside the box)"
+    assert box.get_title().startswith(f"PRIM box for {case}: coverage ")
+    assert scatter.get_legend().get_texts()[0].get_text() == "PRIM box of points with P ≥ 0.2"
+    with ba.open_results(mixed) as ds:
+        foot = f"{mixed}: brink {ds.attrs['engine_version']}, scenario {ds.attrs['scenario_name']}, seed 5, " \
+               "300 replications per point, lhs design of 16 points"
+    for ax in drawn:
+        assert ax.figure._supxlabel.get_text() == foot
+
+
+def test_l5_provenance_is_one_definition_the_notebooks_use_too(adaptive_file, source_dir):
+    with opened(adaptive_file) as ds:
+        reps = ds["replications"].values
+        assert reps.min() < reps.max(), "test setup: the adaptive run gave every point the same replications"
+        assert f"{reps.min():,} to {reps.max():,} replications per point" in ba.provenance(ds)
+        fig, ax = plt.subplots()
+        assert ba.caption(ax, ds) is fig and fig._supxlabel.get_text() == ba.provenance(ds)
+    import json
+
+    for name in ("exploration.ipynb", "jan-2022-standoff.ipynb"):
+        cells = json.loads((source_dir / "analysis" / "notebooks" / name).read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        assert "ba.caption(fig, ds)" in code and "supxlabel" not in code, name
+
+
 # L6 --------------------------------------------------------------------------
 
 
