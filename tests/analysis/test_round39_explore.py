@@ -208,6 +208,50 @@ def test_m2_a_lever_with_one_value_among_the_finished_points_is_not_scored(mixed
     assert "note: parameter scenario has one value" in done.stderr
 
 
+# M3 --------------------------------------------------------------------------
+
+
+def test_m3_exploration_notebook_shows_the_war_commit_turns_into_a_nato_russia_war(
+        brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python, plain_file):  # noqa: F811
+    """The "commit" posture's zero risk of full-scale war is NATO–Russia war instead: the notebook
+    now shows each kind of war apart, ranks the postures on either war, and its prose says so;
+    its claims hold on the files it wrote (quick mode)."""
+    nb, figures = execute_notebook("exploration.ipynb", brink, source_dir, tmp_path, monkeypatch,
+                                   kernel_for_this_python)
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert 'WAR = "full_war,alliance_war"' in sources
+    assert "ba.robustness_table(files, levers, WAR" in sources and "ba.plot_robustness(files, levers, WAR" in sources
+    assert "NATO–Russia war takes its" in prose and "either war" in prose and "may raise the risk" not in prose
+    text = "\n".join(output_text(c) for c in nb.cells if c.cell_type == "code")
+    assert "NATO–Russia war" in text and "either war" in text
+    files = [ba.open_results(tmp_path / "out" / f"{name}.h5") for name in ("status-quo", "reinforce", "commit")]
+    levers = ["actors.USA.forces.ready", "relations.commitments.2.strength"]
+    try:
+        def expected(outcome):
+            table = ba.robustness_table(files, levers, outcome).set_index(levers)
+            return {name: table.loc[key] for name, key in (("status quo", (8500, 0.15)), ("reinforce", (50000, 0.15)),
+                                                            ("commit", (8500, 0.6)))}
+        full, alliance, either = expected("full_war"), expected("alliance_war"), expected("full_war,alliance_war")
+    finally:
+        for ds in files:
+            ds.close()
+    # "all but ends full-scale war, and NATO–Russia war takes its place with about the same probability"
+    assert full["commit"]["expected"] < 0.01 and full["commit"]["max_regret"] == 0
+    assert abs(alliance["commit"]["expected"] - full["status quo"]["expected"]) < 0.1
+    assert alliance["status quo"]["expected"] < 0.1 and alliance["reinforce"]["expected"] < 0.1
+    # "still comes first, but its expected risk is only a little below the other postures'"
+    others = [either[name] for name in ("status quo", "reinforce")]
+    assert all(either["commit"]["max_regret"] < o["max_regret"] for o in others)
+    assert all(0 <= o["expected"] - either["commit"]["expected"] < 0.1 for o in others)
+    # "no posture keeps the risk of war at or below 10% anywhere"
+    assert all(either[name]["satisficing"] == 0 for name in either)
+    # the embedded figure of docs/analysis.md is that one
+    analysis = (source_dir / "docs" / "analysis.md").read_text(encoding="utf-8")
+    section = analysis[analysis.index("## The exploration notebook"):analysis.index("## The calibration notebook")]
+    assert "NATO–Russia war" in section
+
+
 # L1 --------------------------------------------------------------------------
 
 
