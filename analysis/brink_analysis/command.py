@@ -53,8 +53,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="cases of interest: points with P(outcome) >= THRESHOLD (with --per point only)")
     d.add_argument("--alpha", type=float, default=0.05, help="share peeled per step (default 0.05)")
     d.add_argument("--min-mass", type=float, default=0.05, help="smallest box, as a share of the cases (default 0.05)")
-    d.add_argument("--box", type=int, help="box of the trajectory to report (default: best coverage/density balance)")
-    d.add_argument("--min-coverage", type=float, help="report the densest box with at least this coverage")
+    d.add_argument("--box", type=int,
+                   help="box of the trajectory to report (default: best coverage/density balance; not with "
+                   "--min-coverage)")
+    d.add_argument("--min-coverage", type=float,
+                   help="report the densest box with at least this coverage (not with --box)")
     d.add_argument("--no-paste", action="store_true", help="report the peeled box without pasting")
     d.add_argument("--cart", action="store_true", help="also print the leaves of a CART tree")
     d.add_argument("--depth", type=int, default=3, help="depth of the CART tree (default 3)")
@@ -141,6 +144,8 @@ def _discover(args) -> int:
         if value is not None:
             probability(value, option)
     check_threshold_per(args.threshold, args.per, "--threshold", "--per")
+    if args.box is not None and args.min_coverage is not None:
+        raise ValueError("--box and --min-coverage both choose the box to report: give one of them")
     if args.cart:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)

@@ -649,6 +649,11 @@ def _output_label(output: str, ds: xr.Dataset | None = None) -> str:
     return output.replace("_", " ")
 
 
+# How far outside [0, 1] a Sobol index may lie before the plot says that it is sampling noise, not
+# a share of the variance (the estimators of docs/sweeps.md stray a little outside with any sample).
+_INDEX_NOISE = 0.05
+
+
 def plot_sensitivity(
     ds: xr.Dataset,
     output: str | None = None,
@@ -664,8 +669,11 @@ def plot_sensitivity(
     :func:`brink_analysis.sensitivity_table`). An index the engine gave no
     interval (NaN bounds, a rare event for the bootstrap; the table's
     ``attrs["no_interval"]``) is drawn as a hatched bar with no whisker, and the
-    legend and title say that hatched bars have no interval. Needs a file
-    written with ``--sensitivity``.
+    legend and title say that hatched bars have no interval. An index more than
+    0.05 outside [0, 1] (too few samples) makes the title say that it is sampling
+    noise. On an Axes that shares its x axis with another panel the range only
+    grows, so that no panel's whiskers are cut. Needs a file written with
+    ``--sensitivity``.
     """
     ds = dataset(ds)
     table = sensitivity_table(ds)
@@ -688,6 +696,7 @@ def plot_sensitivity(
     y = np.arange(len(names))
     h = 0.38
     ax = _axes(ax, figsize=(8.0, 1.2 + 0.75 * len(names)))
+    shown = ax.get_xlim()  # a panel sharing this x axis (sharex=True) has set it for its own indices
     missing = {(p, k) for o, p, k in table.attrs["no_interval"] if o == output}
     kinds = ((-h / 2, "first", "#2e86c1", "first-order $S_i$"), (h / 2, "total", "#d68910", "total-effect $S_{Ti}$"))
     for offset, kind, color, text in kinds:
@@ -711,9 +720,16 @@ def plot_sensitivity(
     ax.axvline(0.0, color="black", linewidth=0.8)
     lo = min(0.0, float(rows[["first_lower", "total_lower", "first", "total"]].min().min()))
     hi = max(1.0, float(rows[["first_upper", "total_upper", "first", "total"]].max().max()))
-    ax.set_xlim(lo - 0.02, hi + 0.02)
+    # Never narrower than what the axis shows already: on axes shared with another panel, setting
+    # this panel's range alone cut the other's whiskers at the edge without a mark.
+    shared = len(ax.get_shared_x_axes().get_siblings(ax)) > 1
+    ax.set_xlim(min(lo - 0.02, shown[0]) if shared else lo - 0.02, max(hi + 0.02, shown[1]) if shared else hi + 0.02)
     ax.set_xlabel("Sobol index (share of the output's variance), 95% bootstrap interval")
     title = f"What drives {_output_label(output, ds)}? Sobol sensitivity indices"
+    estimates = rows[["first", "total"]].to_numpy(dtype=float)
+    if np.any(estimates[np.isfinite(estimates)] > 1.0 + _INDEX_NOISE) or np.any(estimates[np.isfinite(estimates)]
+                                                                                < -_INDEX_NOISE):
+        title += "\n(an index outside [0, 1] is sampling noise: too few samples to estimate it)"
     # Plain patches as legend keys: a bar container's key copies its first bar, hatched or not.
     handles = [Patch(facecolor=color) for _, _, color, _ in kinds]
     labels = [text for _, _, _, text in kinds]

@@ -489,3 +489,32 @@ def test_l7_a_qp_that_underflows_is_printed_as_a_bound():
 
     assert _qp_text(0.0) == "<1e-300" and _qp_text(5e-310) == "<1e-300"
     assert _qp_text(3.35017e-10) == "3.35017e-10" and _qp_text(0.25) == "0.25"
+
+
+# L8 --------------------------------------------------------------------------
+
+
+def test_l8_discover_refuses_box_with_min_coverage(lever_grid):
+    done = run_module("discover", lever_grid, "--no-scores", "--box", "1", "--min-coverage", "0.6")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == ("brink-analysis discover: --box and --min-coverage both choose the box to report: "
+                                   "give one of them")
+
+
+def test_l8_sensitivity_panels_sharing_an_axis_cut_no_whisker(sens_file):
+    with ba.open_results(sens_file) as ds:
+        table = ba.sensitivity_table(ds)
+        reach = table.groupby("output")["total_upper"].max()
+        wide, narrow = reach.idxmax(), reach.idxmin()
+        assert reach[wide] > max(1.0, reach[narrow]) + 0.03, "test setup: no output's whisker reaches past another's"
+        fig, axes = plt.subplots(2, 1, sharex=True)
+        ba.plot_sensitivity(ds, wide, ax=axes[0])
+        ba.plot_sensitivity(ds, narrow, ax=axes[1])  # it used to set the shared axis to its own, narrower range
+        assert axes[0].get_xlim()[1] >= reach[wide] and axes[1].get_xlim() == axes[0].get_xlim()
+        alone = ba.plot_sensitivity(ds, narrow)
+        assert alone.get_xlim()[1] == pytest.approx(max(1.0, reach[narrow]) + 0.02)
+        estimates = table[["first", "total"]].to_numpy()
+        outside = table.loc[((estimates > 1.05) | (estimates < -0.05)).any(axis=1), "output"].unique()
+        for output in table["output"].unique():
+            title = ba.plot_sensitivity(ds, output).get_title()
+            assert ("an index outside [0, 1] is sampling noise" in title) == (output in outside), (output, title)
