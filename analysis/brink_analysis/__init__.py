@@ -24,7 +24,9 @@ Plots (matplotlib; each accepts ``ax=`` and returns the Axes, or a Figure for
 multi-panel plots)
     :func:`plot_outcome_probability`, :func:`plot_outcome_heatmap`,
     :func:`plot_troop_fan`, :func:`plot_troop_fans`, :func:`plot_rung_occupancy`,
-    :func:`plot_survival`, :func:`plot_beliefs`, :func:`plot_sensitivity`.
+    :func:`plot_survival`, :func:`plot_beliefs`, :func:`plot_sensitivity`;
+    :func:`caption` writes a figure's :func:`provenance` (brink version, scenario, seed,
+    replications, design) at its foot.
 
 Running the engine
     :func:`run` runs ``brink run`` with live progress and returns the opened
@@ -84,6 +86,7 @@ from .io import (
 )
 from .plots import (
     OUTCOME_COLORS,
+    caption,
     plot_beliefs,
     plot_outcome_heatmap,
     plot_outcome_probability,
@@ -92,6 +95,7 @@ from .plots import (
     plot_survival,
     plot_troop_fan,
     plot_troop_fans,
+    provenance,
     save_figure,
 )
 from .prim import Box, PrimResult, prim
@@ -137,6 +141,7 @@ __all__ = [
     "variance_explained",
     "OUTCOME_COLORS",
     "agreement_table",
+    "caption",
     "belief_by_true_type",
     "category_names",
     "find_brink",
@@ -160,6 +165,7 @@ __all__ = [
     "plot_troop_fans",
     "point_label",
     "point_position",
+    "provenance",
     "read_values",
     "replication_mask",
     "run_brink",

@@ -53,8 +53,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="cases of interest: points with P(outcome) >= THRESHOLD (with --per point only)")
     d.add_argument("--alpha", type=float, default=0.05, help="share peeled per step (default 0.05)")
     d.add_argument("--min-mass", type=float, default=0.05, help="smallest box, as a share of the cases (default 0.05)")
-    d.add_argument("--box", type=int, help="box of the trajectory to report (default: best coverage/density balance)")
-    d.add_argument("--min-coverage", type=float, help="report the densest box with at least this coverage")
+    d.add_argument("--box", type=int,
+                   help="box of the trajectory to report (default: best coverage/density balance; not with "
+                   "--min-coverage)")
+    d.add_argument("--min-coverage", type=float,
+                   help="report the densest box with at least this coverage (not with --box)")
     d.add_argument("--no-paste", action="store_true", help="report the peeled box without pasting")
     d.add_argument("--cart", action="store_true", help="also print the leaves of a CART tree")
     d.add_argument("--depth", type=int, default=3, help="depth of the CART tree (default 3)")
@@ -141,6 +144,8 @@ def _discover(args) -> int:
         if value is not None:
             probability(value, option)
     check_threshold_per(args.threshold, args.per, "--threshold", "--per")
+    if args.box is not None and args.min_coverage is not None:
+        raise ValueError("--box and --min-coverage both choose the box to report: give one of them")
     if args.cart:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)
@@ -160,15 +165,19 @@ def _discover(args) -> int:
         mean = np.average(y, weights=w)
         shown_y = (f"share of cases of interest (P({outcome}) >= {args.threshold:g}) {mean:.4f}"
                    if args.threshold is not None else f"mean outcome {mean:.4f}")
+        repeated = X.attrs.get("repeated")
+        sets = (f"; its {repeated[1]} finished points hold {repeated[0]} distinct parameter sets, each counted once"
+                if repeated else "")
         print(f"{args.file}: PRIM for {result.outcome} over {', '.join(X.columns)} "
-              f"({len(y)} cases, one per {args.per}, weight {w.sum():.0f}, {shown_y})")
+              f"({len(y)} cases, one per {args.per}, weight {w.sum():.0f}, {shown_y}{sets})")
         shown = sorted(set(np.linspace(0, len(t) - 1, min(len(t), 10)).round().astype(int)) | {index})
         print("\npeeling trajectory (every box: --box I)")
         print(t.loc[shown].to_string(float_format=lambda v: f"{v:.4f}"))
         print(f"\nbox {index}{'' if args.no_paste else ' after pasting'}: coverage {box.coverage:.4f}, "
               f"density {box.density:.4f}, mass {box.mass:.4f}")
         limits = result.inspect(index, paste=not args.no_paste)  # the limits and each one's quasi-p-value
-        print(limits.to_string(float_format=lambda v: f"{v:.6g}") if len(limits) else "(no parameter restricted)")
+        print(limits.to_string(float_format=lambda v: f"{v:.6g}", formatters={"qp": _qp_text})
+              if len(limits) else "(no parameter restricted)")
         if len(limits) and (limits["qp"] > 0.05).any():
             print("(qp > 0.05: chance alone could give that restriction; see docs/analysis.md, PRIM)")
         if not args.no_scores:
@@ -181,6 +190,16 @@ def _discover(args) -> int:
         if args.plots:
             _discovery_plots(ds, result, index, box, list(X.columns), args)
     return EXIT_OK
+
+
+# Below this a quasi-p-value is at or near the smallest double (the binomial tail underflows to 0 or
+# to a subnormal number of few digits): it is printed as a bound, never as 0.
+_SMALLEST_QP = 1e-300
+
+
+def _qp_text(value: float) -> str:
+    """A qp as discover prints it: ``3.35e-10``, or ``<1e-300`` where it underflows."""
+    return f"<{_SMALLEST_QP:g}" if 0 <= value < _SMALLEST_QP else f"{value:.6g}"
 
 
 def _print_scores(feature_scores, X, y, w) -> None:
@@ -212,18 +231,20 @@ def _discovery_plots(ds, result, index, box, names, args) -> None:
 
     matplotlib.use("Agg")
     from .explore_plots import plot_outcome_scatter, plot_prim_box, plot_prim_tradeoff
-    from .plots import save_figure
+    from .plots import caption, save_figure
+
+    def save(ax, path):  # each figure says which file, seed and replications it was drawn from
+        caption(ax, ds, file=args.file)
+        return save_figure(ax, path, overwrite=args.overwrite)
 
     folder = Path(args.plots)
     folder.mkdir(parents=True, exist_ok=True)
     tradeoff, prim_box, scatter = (folder / name for name in DISCOVERY_FIGURES)
-    written = [save_figure(plot_prim_tradeoff(result, index), tradeoff, overwrite=args.overwrite),
-               save_figure(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), prim_box,
-                           overwrite=args.overwrite)]
+    written = [save(plot_prim_tradeoff(result, index), tradeoff),
+               save(plot_prim_box(box, all_parameters=not box.restricted, ds=ds), prim_box)]
     shown = (box.restricted + [n for n in names if n not in box.restricted])[:2]
     if len(shown) == 2:
-        written.append(save_figure(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box), scatter,
-                                   overwrite=args.overwrite))
+        written.append(save(plot_outcome_scatter(ds, shown[0], shown[1], args.outcome, box=box), scatter))
     print("\nwrote " + ", ".join(str(p) for p in written))
 
 
@@ -256,8 +277,10 @@ def _robust(args) -> int:
                              "none (a mixed design's file has the attribute 'levers'): pass --levers PATH,...")
         table = robustness_table(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
                                  threshold=args.threshold, direction=args.direction)
+        incomplete = table.attrs.get("incomplete")
+        of = f" (of the design's {incomplete[1]}: the others lack results of some policy)" if incomplete else ""
         print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "
-              f"of the world ({args.direction}, satisficing threshold {args.threshold:g}), most robust first")
+              f"of the world{of} ({args.direction}, satisficing threshold {args.threshold:g}), most robust first")
         print(table.to_string(float_format=lambda v: f"{v:.4f}"))
         if args.plot:
             import matplotlib

@@ -20,7 +20,8 @@ import xarray as xr
 from .cart import fit_leaves
 from .checks import OUTCOME_ROUNDING, cases, dataset, interest, name_list, positive_int, probability_sum, share
 from .io import (PER_RUN_HINT, READ_DRAWN, category_names, format_value, parameter_list_text, parameter_table,
-                 parameter_values, read_values, replication_mask, replication_parameter_paths, require, sweep_axes)
+                 parameter_values, read_values, replication_mask, replication_parameter_paths, require, shard_of,
+                 sweep_axes)
 from .prim import PrimResult, merge_points, prim
 from .tables import _finished_replications, _replications
 
@@ -56,6 +57,14 @@ def outcomes_probability(ds: xr.Dataset, names: Sequence[str]) -> np.ndarray:
     return probability_sum(np.divide(counts, reps, out=np.full(len(reps), np.nan), where=reps > 0), list(names))
 
 
+def _hits(ds: xr.Dataset, names: Sequence[str], y: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """Per point, the replications that ended in any of the outcomes `names`: the file's counts, or
+    for a file without them the probabilities `y` times the replications `reps`."""
+    if "outcome_count" not in ds.variables:
+        return y * reps
+    return read_values(ds["outcome_count"].sel(outcome=list(names)).sum("outcome"), ds).astype(float)
+
+
 def _drawn(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     """{path: values on (point, replication)} of the parameters a ``brink run --posterior`` file
     draws per replication; empty for any other run."""
@@ -71,14 +80,31 @@ def _drawn(ds: xr.Dataset) -> dict[str, xr.DataArray]:
 
 def _parameters(ds: xr.Dataset, names: Sequence[str] | None, per: str = "point",
                 mask: np.ndarray | None = None) -> list[str]:
-    """The parameters of the cases: `names` checked, or the sweep axes that vary. With
-    ``per="replication"`` a posterior run's parameters drawn per replication count too (checked over
-    the replications that ran, `mask`)."""
+    """The parameters of the cases: `names` checked, or the sweep axes that vary among the
+    finished points, the ones the cases come from. With ``per="replication"`` a posterior run's
+    parameters drawn per replication count too (checked over the replications that ran, `mask`).
+
+    A parameter with one value at every finished point cannot explain anything: it would score 0
+    and read as "does not matter". Named, it is a ValueError; by default it is left out, with a
+    RuntimeWarning when it is a sweep axis that varies in the design but not among the points
+    an unfinished file (an interrupted run, one shard) has finished: a mixed design's levers vary
+    slowest, so they are the first to look constant."""
     drawn = _drawn(ds) if per == "replication" else {}
+    finished = _finished_replications(ds) > 0
     if names is None:
-        chosen = [p for p in sweep_axes(ds) if p not in drawn]
+        axes = [p for p in sweep_axes(ds) if p not in drawn]
+        chosen = [p for p in axes if np.unique(parameter_values(ds, p)[finished]).size > 1]
+        constant = [p for p in axes if p not in chosen]
         chosen += [p for p, var in drawn.items()
                    if np.unique(np.asarray(var.transpose("point", "replication").values, float)[mask]).size > 1]
+        if constant and chosen:
+            warnings.warn(f"{_one_value(ds, constant, finished)}, so {'it is' if len(constant) == 1 else 'they are'} "
+                          "left out of the parameters: one value cannot explain anything, and would score 0 as if it "
+                          f"did not matter; {_finish_hint(ds)} to explore {'it' if len(constant) == 1 else 'them'}",
+                          RuntimeWarning, stacklevel=3)
+        elif constant:
+            raise ValueError(f"{_one_value(ds, constant, finished)}, so no swept parameter is left to explain the "
+                             f"outcome with; {_finish_hint(ds)}")
     else:
         chosen = name_list(names, "parameter")
     for name in chosen:
@@ -90,8 +116,11 @@ def _parameters(ds: xr.Dataset, names: Sequence[str] | None, per: str = "point",
             continue
         values = parameter_values(ds, name)  # raises the ValueError naming the file's parameters
         if np.unique(values).size == 1:  # it would score 0 and read as "does not matter", as in sensitivity_table
-            raise ValueError(f"parameter {name} has one value ({format_value(values[0])}) at every point (fixed "
-                             "with --set?), so it cannot explain anything: leave it out of the parameters")
+            raise ValueError(f"parameter {name} has one value ({_value_text(ds, name, values[0])}) at every point "
+                             "(fixed with --set?), so it cannot explain anything: leave it out of the parameters")
+        if np.unique(values[finished]).size == 1:
+            raise ValueError(f"{_one_value(ds, [name], finished)}, so it cannot explain anything: leave it out of "
+                             f"the parameters, or {_finish_hint(ds)}")
     if not chosen:
         if replication_parameter_paths(ds) and per != "replication":
             raise ValueError("this file's parameters vary per replication, not per point (brink run --posterior "
@@ -99,6 +128,30 @@ def _parameters(ds: xr.Dataset, names: Sequence[str] | None, per: str = "point",
                              "discover --per replication), or " + READ_DRAWN)
         raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep)")
     return chosen
+
+
+def _one_value(ds: xr.Dataset, names: Sequence[str], finished: np.ndarray) -> str:
+    """``"parameter scenario has one value (a.yaml) at every point of this file that finished (47 of
+    144)"``, for the swept parameters `names` that take one value among the `finished` points."""
+    values = [_value_text(ds, name, parameter_values(ds, name)[finished][0]) for name in names]
+    where = (f"at every point of this file that finished ({int(finished.sum())} of {finished.size}), though the "
+             f"design varies {'it' if len(names) == 1 else 'them'}")
+    if len(names) == 1:
+        return f"parameter {names[0]} has one value ({values[0]}) {where}"
+    return f"parameters {', '.join(f'{n} ({v})' for n, v in zip(names, values))} each have one value {where}"
+
+
+def _finish_hint(ds: xr.Dataset) -> str:
+    """How to get the design's other points: join the shards, or finish the interrupted run."""
+    if shard_of(ds) is not None and int(ds.attrs.get("complete", 0)) == 1:
+        return "join the shards with brink merge"
+    return "finish the run with brink run ... --resume"
+
+
+def _value_text(ds: xr.Dataset, name: str, value: float) -> str:
+    """A value of parameter `name` as a reader knows it: a categorical one's name, else the number."""
+    names = category_names(ds, name)
+    return names.get(float(value), format_value(value)) if names else format_value(value)
 
 
 def _categories(ds: xr.Dataset, names: Sequence[str]) -> dict[str, dict[float, str]]:
@@ -137,6 +190,12 @@ def discovery_data(
     (:func:`~brink_analysis.prim.point_ids`), and the tree models merge a point's cases. In the
     file of an interrupted run (or of one shard), ``X.attrs["incomplete"]`` is (finished points,
     points), which PRIM's result and boxes carry to their figures' titles.
+
+    Finished points with the same value of every parameter (a Morris design's trajectories
+    revisit points) are one state of the world and count once: one case per point, or their
+    replications pooled as one point's, and ``X.attrs["repeated"]`` is (distinct parameter sets,
+    finished points). A ``--posterior-draws`` file is the exception: its repeated draws are the
+    posterior's weight, and each stays its own case.
     """
     ds = dataset(ds)
     if weight not in ("point", "replication"):
@@ -162,13 +221,25 @@ def discovery_data(
     finished = reps > 0
     if not finished.all():  # an interrupted run (or a shard): PRIM's figures say so, as the file's others do
         attrs["incomplete"] = (int(finished.sum()), finished.size)
+    # Finished points with the same value of every parameter are one state of the world (a Morris
+    # design's trajectories revisit points): one case, their replications pooled.
+    first = _first_alike(ds, table, finished)
+    sets = np.flatnonzero(finished & (first == np.arange(finished.size)))  # each set's first point
+    pooled = np.bincount(first[finished], weights=reps[finished], minlength=finished.size)  # replications per set
+    if len(sets) < finished.sum():
+        attrs["repeated"] = (len(sets), int(finished.sum()))
     if per == "point":
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
         y = outcomes_probability(ds, names)
-        X = table.loc[finished, chosen].reset_index(drop=True)
-        X.attrs.update(attrs, point=tuple(int(p) for p in np.flatnonzero(finished)))  # each case's point: point_ids
-        w = reps[finished] if weight == "replication" else np.ones(int(finished.sum()))
-        return X, y[finished], w
+        if len(sets) < finished.sum():  # counts over the pooled replications (a single point's are its own)
+            hits = np.bincount(first[finished], weights=_hits(ds, names, y, reps)[finished], minlength=finished.size)
+            alone = np.bincount(first[finished], minlength=finished.size) == 1
+            y = np.where(alone, y, probability_sum(np.divide(hits, pooled, out=np.zeros_like(hits), where=pooled > 0),
+                                                   names))
+        X = table.iloc[sets][chosen].reset_index(drop=True)
+        X.attrs.update(attrs, point=tuple(int(p) for p in sets))  # each case's point: point_ids
+        w = pooled[sets] if weight == "replication" else np.ones(len(sets))
+        return X, y[sets], w
     codes = [list(map(str, ds["outcome"].values)).index(n) for n in names]
     code = read_values(ds["outcome_code"].transpose("point", "replication"), ds).astype(float)
     point_of, _ = np.nonzero(mask)
@@ -180,11 +251,28 @@ def discovery_data(
         keys = np.c_[point_of, X.to_numpy(dtype=float)]
         case_point = np.unique(keys, axis=0, return_inverse=True)[1].ravel()
     else:
-        case_point = point_of
+        case_point = first[point_of]
     X.attrs.update(attrs, point=tuple(int(p) for p in case_point))
     y = np.isin(code[mask], codes).astype(float)
-    w = np.ones(len(y)) if weight == "replication" else 1.0 / reps[point_of]
+    w = np.ones(len(y)) if weight == "replication" else 1.0 / pooled[first[point_of]]
     return X, y, w
+
+
+def _first_alike(ds: xr.Dataset, table: pd.DataFrame, finished: np.ndarray) -> np.ndarray:
+    """Per point, the position of the first finished point with the same value of every parameter
+    (its own position if none comes before it; -1 for a point that did not finish). A Morris
+    design's trajectories revisit points, and each visit is the same state of the world, not
+    another sample of the space. A posterior sample's repeated draws are the posterior's weight,
+    so each of its points stays its own."""
+    first = np.where(finished, np.arange(finished.size), -1)
+    if str(ds.attrs.get("design", "")) == "posterior" or table.shape[1] == 0:
+        return first
+    positions = np.flatnonzero(finished)
+    rows = table.iloc[positions]
+    group = rows.groupby(list(rows.columns), dropna=False, sort=False).ngroup().to_numpy()
+    leaders = positions[np.unique(group, return_index=True)[1]]  # group numbers follow first appearance
+    first[positions] = leaders[group]
+    return first
 
 
 def check_threshold_per(threshold: float | None, per: str, threshold_name: str = "threshold",

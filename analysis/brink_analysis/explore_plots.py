@@ -82,11 +82,21 @@ def plot_prim_tradeoff(result: PrimResult, chosen: int | None = None, ax: Axes |
     ax.annotate(f"box {i}", (t["coverage"][i], t["density"][i]), xytext=(8, 8), textcoords="offset points",
                 color="crimson")
     ax.set_xlabel("coverage (share of the cases of interest inside the box)")
-    ax.set_ylabel("density (mean outcome inside the box)")
-    ax.set_title("PRIM peeling trajectory" + (f": {_outcome_text(result.outcome)}" if result.outcome else "")
-                 + _cases_note(result.incomplete))
+    ax.set_ylabel("density (mean outcome inside the box)" if result.threshold is None else
+                  f"density (share of points with P ≥ {result.threshold:g} inside the box)")
+    case = _case_text(result.outcome, result.threshold)
+    ax.set_title("PRIM peeling trajectory" + (f": {case}" if case else "") + _cases_note(result.incomplete))
     ax.grid(alpha=0.3)
     return ax
+
+
+def _case_text(outcome: str | None, threshold: float | None) -> str:
+    """What PRIM's cases are, for a figure's title: ``"P(full-scale war)"``, or with a threshold
+    ``"points with P(full-scale war) ≥ 0.5"``; empty for cases of no named outcome."""
+    if not outcome:
+        return "" if threshold is None else f"points with P ≥ {threshold:g}"
+    text = f"P({_outcome_text(outcome)})"
+    return text if threshold is None else f"points with {text} ≥ {threshold:g}"
 
 
 def _cases_note(incomplete: tuple[int, int] | None) -> str:
@@ -148,8 +158,9 @@ def plot_prim_box(box: Box, ax: Axes | None = None, all_parameters: bool = False
     ax.invert_yaxis()
     ax.set_xlim(-0.2, 1.2)
     ax.set_xticks([0, 1], ["data minimum", "data maximum"])
-    ax.set_title(f"PRIM box: coverage {box.coverage:.2f}, density {box.density:.2f}, mass {box.mass:.2f}"
-                 + _cases_note(box.incomplete))
+    case = _case_text(box.outcome, box.threshold)
+    ax.set_title(f"PRIM box{f' for {case}' if case else ''}: coverage {box.coverage:.2f}, density {box.density:.2f}, "
+                 f"mass {box.mass:.2f}" + _cases_note(box.incomplete))
     return ax
 
 
@@ -187,8 +198,9 @@ def plot_outcome_scatter(
     if box is not None:
         for k, ((x0, x1), (y0, y1)) in enumerate((a, b) for a in _box_edges(ds, box, x, X[x])
                                                  for b in _box_edges(ds, box, y, X[y])):
+            label = "PRIM box" if box.threshold is None else f"PRIM box of points with P ≥ {box.threshold:g}"
             ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="tab:blue", lw=1.8, ls="--",
-                                   label="PRIM box" if k == 0 else None))
+                                   label=label if k == 0 else None))
         ax.legend(loc="best")
     ax.set_xlabel(label_of(ds, x))
     ax.set_ylabel(label_of(ds, y))
@@ -265,9 +277,12 @@ def plot_robustness(
 ) -> Figure:
     """Two panels per policy (one row each): left, the probability of `outcome` across the states of
     the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret.
-    `levers` defaults to those a mixed design recorded in the file."""
+    `levers` defaults to those a mixed design recorded in the file. When unfinished files leave
+    the policies only some states in common (:func:`~brink_analysis.robustness_table`), the
+    title says how many of the design's states were compared: ``incomplete run: 19 of 48 states
+    of the world finished by every policy, the rest not compared``."""
     threshold = probability(threshold, "threshold")
-    matrix, regret, _ = _compared(data, levers, outcome, uncertainties, direction)
+    matrix, regret, _, incomplete = _compared(data, levers, outcome, uncertainties, direction)
     levers = list(matrix.columns.names)
     labels = [_policy_label(data, levers, c) for c in matrix.columns]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.55 * len(labels)), sharey=True,
@@ -277,7 +292,7 @@ def plot_robustness(
     left.scatter(matrix.mean(axis=0), rows, color="tab:red", zorder=3, label="expected")
     left.axvline(threshold, color="0.3", ls="--", lw=1, label=f"threshold {threshold:g}")
     name = _outcome_text(outcome, _first_dataset(data))
-    left.set_xlabel(f"P({name}) across {len(matrix)} states of the world")
+    left.set_xlabel(f"P({name})\nacross {len(matrix)} states of the world")  # one line ran into the right panel's
     left.set_yticks(rows, labels)
     left.legend(loc="best", fontsize=8)
     right.barh(rows - 0.18, regret.max(axis=0), height=0.36, color="tab:purple", label="maximum regret")
@@ -285,5 +300,12 @@ def plot_robustness(
     right.set_xlabel("regret vs. the best policy")
     right.legend(loc="best", fontsize=8)
     left.invert_yaxis()
-    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})")
+    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})" + _states_note(incomplete))
     return fig
+
+
+def _states_note(incomplete: tuple[int, int] | None) -> str:
+    """The title line of a robustness figure whose files left some (policy, state) pairs without
+    results (``incomplete``: states compared, states of the design, as robustness_table records it)."""
+    return incomplete_line(*incomplete, rest="the rest not compared",
+                           what="states of the world finished by every policy") if incomplete else ""

@@ -486,7 +486,9 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     file's and gets the ValueError above. Every point carries the coordinate
     ``finished`` (replications > 0). Warns
     (RuntimeWarning) if the run that wrote it did not finish (no root
-    attribute ``complete = 1``). Close the dataset (or use it in a ``with``
+    attribute ``complete = 1``), and if a ``PATH.partial`` written after it
+    lies beside it: a later run into `path` was interrupted, and `path` still
+    holds an earlier run's results. Close the dataset (or use it in a ``with``
     block) to release the file.
     """
     path = os.fspath(path)
@@ -517,6 +519,12 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
                       f"did not end in outcome 3. Mask them after comparing: (ds.outcome_code == 3)"
                       f".where(ds.replication < ds.replications).mean('replication'), or .where(ba.replication_mask(ds)); "
                       f"the package's own functions use only the replications that ran", RuntimeWarning, stacklevel=2)
+    newer = _newer_partial(path)
+    if newer is not None:
+        warnings.warn(f"'{newer}' beside it is newer than '{path}': a later run into '{path}' did not finish (it was "
+                      f"interrupted, or is still running), so '{path}' holds the results of an earlier run; continue "
+                      "the later one with brink run ... --resume (resume=True from brink_analysis.run), or open "
+                      f"'{newer}' to see how far it got", RuntimeWarning, stacklevel=2)
     if int(ds.attrs.get("complete", 0)) != 1:
         how = " (it was killed, or is still running)" if marked else ""
         warnings.warn(
@@ -526,6 +534,16 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             stacklevel=2,
         )
     return ds
+
+
+def _newer_partial(path: str) -> str | None:
+    """``PATH.partial`` if it lies beside the finished file `path` and was written after it: brink
+    writes a run into ``PATH.partial`` and renames it to ``PATH`` only when it finishes, so such a
+    file is a later run of the same output that was interrupted (or is running); None otherwise."""
+    partial = f"{path}.partial"
+    if path.endswith(".partial") or not os.path.isfile(partial):
+        return None
+    return partial if os.path.getmtime(partial) > os.path.getmtime(path) else None
 
 
 # What open_results adds to each per-replication variable of an adaptive run (the file has no such attribute).
@@ -581,7 +599,12 @@ def _finished(ds: xr.Dataset) -> np.ndarray | None:
 
 
 def _decorated(ds: xr.Dataset) -> xr.Dataset:
-    """open_results' additions to the file as xarray reads it (strings, ``day``, parameter coordinates)."""
+    """open_results' additions to the file as xarray reads it (strings, ``day``, parameter coordinates),
+    without brink's own resume bookkeeping."""
+    # --resume reads its sums (resume_* on the resume_slot dimension, output.md) from the file itself;
+    # to an analysis they are nothing, and their dimension, whose size follows the number of points,
+    # made xarray.concat and merge of two files fail on it.
+    ds = ds.drop_vars([name for name, var in ds.variables.items() if "resume_slot" in var.dims])
     # Strings come back as str, whatever the reader's choice of object/bytes.
     for name in list(ds.variables):
         var = ds.variables[name]
@@ -613,6 +636,10 @@ def _decorated(ds: xr.Dataset) -> xr.Dataset:
         # role (lever or uncertainty, docs/sweeps.md): the dotted-path coordinate keeps it.
         roles = {str(c.attrs["parameter_path"]): str(c.attrs["role"]) for c in ds.coords.values()
                  if "parameter_path" in c.attrs and "role" in c.attrs}
+        # A text value's coordinate (combat_law) names its values with CF flags: the dotted-path
+        # coordinate gets them too, so that it decodes (cf_xarray, groupby labels) as the raw one does.
+        flags = {str(c.attrs["parameter_path"]): {k: c.attrs[k] for k in ("flag_values", "flag_meanings")}
+                 for c in ds.coords.values() if "parameter_path" in c.attrs and "flag_meanings" in c.attrs}
         extra = {}
         for name, axis in zip(table.columns, swept):
             attrs = {
@@ -627,6 +654,7 @@ def _decorated(ds: xr.Dataset) -> xr.Dataset:
                 attrs["role"] = roles[name]
             if name in ds.coords:  # a path without a dot ("scenario") is the file's own coordinate: keep its flags
                 attrs = {**attrs, **dict(ds.coords[name].attrs)}
+            attrs.update(flags.get(name, {}))
             if name == "scenario" and "scenario_choices" in ds.attrs:  # its names, for a variable taken alone
                 attrs["scenario_choices"] = str(ds.attrs["scenario_choices"])
             extra[name] = ("point", table[name].to_numpy(), attrs)
@@ -860,7 +888,7 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
         if labels:
             coord = data.coords[name]
             values = np.array([labels.get(float(v), format_value(v)) for v in coord.values], dtype=object)
-            named[name] = (coord.dims, values, dict(coord.attrs))
+            named[name] = (coord.dims, values, _named_attrs(coord.attrs))
     data = data.assign_coords(named) if named else data
     if len(names) == 1:
         return data.set_xindex(names[0])
@@ -948,8 +976,14 @@ def _named_axes(grid: xr.Dataset, ds: xr.Dataset, names: Sequence[str]) -> xr.Da
         labels = category_names(ds, str(ds.coords[name].attrs.get("parameter_path", name)))
         if labels:
             values = np.array([labels.get(float(v), format_value(v)) for v in grid[name].values], dtype=object)
-            named[name] = (name, values, dict(ds.coords[name].attrs))
+            named[name] = (name, values, _named_attrs(ds.coords[name].attrs))
     return grid.assign_coords(named) if named else grid
+
+
+def _named_attrs(attrs: Mapping) -> dict:
+    """The attributes of a categorical coordinate whose values have become their names: its CF flags,
+    which map the indices the file stores to names, no longer apply."""
+    return {k: v for k, v in attrs.items() if k not in ("flag_values", "flag_meanings")}
 
 
 def select_points(ds: xr.Dataset, where: Mapping[str, float] | None = None) -> np.ndarray:

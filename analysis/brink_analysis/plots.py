@@ -51,6 +51,7 @@ from .tables import (
 
 __all__ = [
     "OUTCOME_COLORS",
+    "caption",
     "outcome_label",
     "plot_beliefs",
     "plot_outcome_heatmap",
@@ -60,6 +61,7 @@ __all__ = [
     "plot_survival",
     "plot_troop_fan",
     "plot_troop_fans",
+    "provenance",
     "save_figure",
 ]
 
@@ -189,9 +191,10 @@ def _incomplete_note(ds: xr.Dataset, where: Mapping[str, float] | None) -> str:
     return incomplete_line(int(finished[selected].sum()), selected.size)
 
 
-def incomplete_line(done: int, total: int, rest: str = "the rest not drawn") -> str:
-    """The title line of a figure drawn from `done` of `total` points (empty when all finished)."""
-    return "" if done == total else f"\nincomplete run: {done} of {total} points finished, {rest}"
+def incomplete_line(done: int, total: int, rest: str = "the rest not drawn", what: str = "points finished") -> str:
+    """The title line of a figure drawn from `done` of `total` points (empty when all finished), or
+    of `total` other things that `what` names (the states of the world of a robustness figure)."""
+    return "" if done == total else f"\nincomplete run: {done} of {total} {what}, {rest}"
 
 
 def _check_varies(ds: xr.Dataset, name: str, role: str) -> None:
@@ -646,6 +649,11 @@ def _output_label(output: str, ds: xr.Dataset | None = None) -> str:
     return output.replace("_", " ")
 
 
+# How far outside [0, 1] a Sobol index may lie before the plot says that it is sampling noise, not
+# a share of the variance (the estimators of docs/sweeps.md stray a little outside with any sample).
+_INDEX_NOISE = 0.05
+
+
 def plot_sensitivity(
     ds: xr.Dataset,
     output: str | None = None,
@@ -661,8 +669,11 @@ def plot_sensitivity(
     :func:`brink_analysis.sensitivity_table`). An index the engine gave no
     interval (NaN bounds, a rare event for the bootstrap; the table's
     ``attrs["no_interval"]``) is drawn as a hatched bar with no whisker, and the
-    legend and title say that hatched bars have no interval. Needs a file
-    written with ``--sensitivity``.
+    legend and title say that hatched bars have no interval. An index more than
+    0.05 outside [0, 1] (too few samples) makes the title say that it is sampling
+    noise. On an Axes that shares its x axis with another panel the range only
+    grows, so that no panel's whiskers are cut. Needs a file written with
+    ``--sensitivity``.
     """
     ds = dataset(ds)
     table = sensitivity_table(ds)
@@ -685,6 +696,7 @@ def plot_sensitivity(
     y = np.arange(len(names))
     h = 0.38
     ax = _axes(ax, figsize=(8.0, 1.2 + 0.75 * len(names)))
+    shown = ax.get_xlim()  # a panel sharing this x axis (sharex=True) has set it for its own indices
     missing = {(p, k) for o, p, k in table.attrs["no_interval"] if o == output}
     kinds = ((-h / 2, "first", "#2e86c1", "first-order $S_i$"), (h / 2, "total", "#d68910", "total-effect $S_{Ti}$"))
     for offset, kind, color, text in kinds:
@@ -708,9 +720,16 @@ def plot_sensitivity(
     ax.axvline(0.0, color="black", linewidth=0.8)
     lo = min(0.0, float(rows[["first_lower", "total_lower", "first", "total"]].min().min()))
     hi = max(1.0, float(rows[["first_upper", "total_upper", "first", "total"]].max().max()))
-    ax.set_xlim(lo - 0.02, hi + 0.02)
+    # Never narrower than what the axis shows already: on axes shared with another panel, setting
+    # this panel's range alone cut the other's whiskers at the edge without a mark.
+    shared = len(ax.get_shared_x_axes().get_siblings(ax)) > 1
+    ax.set_xlim(min(lo - 0.02, shown[0]) if shared else lo - 0.02, max(hi + 0.02, shown[1]) if shared else hi + 0.02)
     ax.set_xlabel("Sobol index (share of the output's variance), 95% bootstrap interval")
     title = f"What drives {_output_label(output, ds)}? Sobol sensitivity indices"
+    estimates = rows[["first", "total"]].to_numpy(dtype=float)
+    if np.any(estimates[np.isfinite(estimates)] > 1.0 + _INDEX_NOISE) or np.any(estimates[np.isfinite(estimates)]
+                                                                                < -_INDEX_NOISE):
+        title += "\n(an index outside [0, 1] is sampling noise: too few samples to estimate it)"
     # Plain patches as legend keys: a bar container's key copies its first bar, hatched or not.
     handles = [Patch(facecolor=color) for _, _, color, _ in kinds]
     labels = [text for _, _, _, text in kinds]
@@ -727,6 +746,34 @@ def plot_sensitivity(
 # --------------------------------------------------------------------------
 # Saving
 # --------------------------------------------------------------------------
+
+
+def provenance(ds: xr.Dataset) -> str:
+    """Where a file's results come from, in one line: ``"brink 0.2.0, scenario jan-2022-standoff,
+    seed 42, 500 replications per point, lhs design of 128 points"`` (from its root attributes;
+    an adaptive run's replications as the range its finished points ran, ``"256 to 2,048"``)."""
+    ds = dataset(ds)
+    a = ds.attrs
+    reps = _finished_replications(ds)
+    reps = reps[reps > 0]
+    runs = f"{int(reps.min()):,}" if reps.min() == reps.max() else f"{int(reps.min()):,} to {int(reps.max()):,}"
+    n = ds.sizes["point"]
+    return (f"brink {a.get('engine_version', '?')}, scenario {a.get('scenario_name', '?')}, seed {a.get('seed', '?')}, "
+            f"{runs} replications per point, {a.get('design', 'grid')} design of {n} point{'s' if n != 1 else ''}")
+
+
+def caption(fig: Figure | Axes, ds: xr.Dataset, file: str | os.PathLike | None = None) -> Figure:
+    """Writes :func:`provenance` of `ds` at the foot of the figure (of `fig`, or of the Axes' figure),
+    after ``file:`` when a file name is given, so that a saved figure says what it was drawn from;
+    returns the Figure. The notebooks and ``brink-analysis discover --plots`` caption every figure."""
+    fig = fig.figure if isinstance(fig, Axes) else fig
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or Axes; got {type(fig).__name__}")
+    text = provenance(ds)
+    if file is not None:
+        text = f"{os.fspath(file)}: {text}"
+    fig.supxlabel(text, x=0.99, ha="right", fontsize=7, color="0.4")
+    return fig
 
 
 # What keeps each format's bytes the same from one save to the next: no software name, no date,

@@ -76,6 +76,10 @@ class Box:
     levels: Mapping[str, tuple[float, ...]] = field(default_factory=dict, repr=False)
     # (finished points, points) of an interrupted run's cases (discovery_data records it), for figures
     incomplete: tuple[int, int] | None = field(default=None, repr=False)
+    # What the cases are, for figures: the outcome ("full_war,alliance_war") and the threshold that
+    # made the points of P(outcome) >= threshold the cases of interest (None: the probabilities)
+    outcome: str | None = field(default=None, repr=False)
+    threshold: float | None = field(default=None, repr=False)
 
     @property
     def restricted(self) -> list[str]:
@@ -224,7 +228,8 @@ class _Data:
     are categorical: PRIM peels and pastes them one value at a time, never by the order of their
     indices."""
 
-    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None):
+    def __init__(self, X: pd.DataFrame, y, weights, threshold: float | None = None, outcome: str | None = None):
+        self.threshold, self.outcome = threshold, outcome
         X, self.y, self.w = cases(X, y, weights, "PRIM's cases")
         if threshold is not None:  # after the checks: a NaN outcome is refused, not read as below the threshold
             self.y, self.w = threshold_cases(self.y, self.w, threshold)
@@ -283,6 +288,8 @@ class _Data:
             kept={self.names[j]: tuple(float(v) for v in values) for j, values in limits.kept.items()},
             levels={self.names[j]: tuple(float(v) for v in values) for j, values in self.levels.items()},
             incomplete=self.incomplete,
+            outcome=self.outcome,
+            threshold=self.threshold,
         )
 
 
@@ -446,6 +453,7 @@ class PrimResult:
         self.alpha = alpha
         self.units = dict(units)
         self.outcome = outcome
+        self.threshold = data.threshold  # cases of interest: P(outcome) >= threshold; None: the probabilities
         self.incomplete = data.incomplete  # (finished points, points) of an interrupted run, else None
         self.trajectory = pd.DataFrame(
             {
@@ -604,7 +612,7 @@ def prim(
     min_mass = share(min_mass, "min_mass (the smallest box, as a share of all cases)", 0.0, 1.0)
     if threshold is not None:
         threshold = probability(threshold, "threshold")
-    data = _Data(X, y, weights, threshold)
+    data = _Data(X, y, weights, threshold, outcome)
     counted = data.y[data.w > 0]
     if data.total_wy >= data.total_w:
         warnings.warn("every case is of interest (the outcome is 1 everywhere): every box has density 1, "

@@ -21,6 +21,10 @@ e.g. full-scale war; ``"maximize"`` reverses every comparison):
 - ``satisficing``: the share of states in which the probability is at or
   below `threshold` (Starr's domain criterion).
 
+Every policy is compared in the same states: where unfinished files (an interrupted run, one
+shard of a sweep) left some (policy, state) pairs of the design without results, the functions
+compare the states every policy finished and warn (``attrs["incomplete"]``).
+
 Each probability carries Monte Carlo noise. Policies are paired, and their
 regrets free of most of it, under common random numbers (``--set
 run.random_numbers=common``) or, under independent ones, when each state is
@@ -43,7 +47,7 @@ import xarray as xr
 
 from .checks import at_least, at_most, name_list, not_a_dataset, probability, probability_sum, rounding_ties
 from .discovery import outcome_names, outcomes_probability
-from .io import category_names, format_value, parameter_list_text, parameter_table, require, sweep_axes
+from .io import category_names, format_value, parameter_list_text, parameter_table, require, shard_of, sweep_axes
 from .tables import _finished_replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
@@ -88,10 +92,13 @@ def _check_data(data) -> None:
                         f"outcome_table; got {got}")
 
 
-def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
-    """One row per point: parameter columns and ``probability`` of `outcome`, from a Dataset, a list
-    of Datasets, or a DataFrame shaped like :func:`brink_analysis.outcome_table` (or with a
-    ``probability`` column and one row per point)."""
+def _frame(data, outcome: str | Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per finished point: parameter columns and ``probability`` of `outcome`, from a
+    Dataset, a list of Datasets, or a DataFrame shaped like :func:`brink_analysis.outcome_table`
+    (or with a ``probability`` column and one row per point); and the parameter columns of the
+    files' points that did not finish (an interrupted run's, another shard's), which are the
+    design's (policy, state) pairs still without results (none for a table, which has no record of
+    them)."""
     if isinstance(data, xr.Dataset):
         data = [data]
     if isinstance(data, pd.DataFrame):
@@ -114,10 +121,11 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         # Without an outcome column the table holds one outcome's probability (docs/analysis.md), but it may
         # keep outcome_table's other columns: lower, upper, count, replications are no parameters, and taken
         # for uncertainties they made every row its own state of the world.
-        return frame.drop(columns=[c for c in frame.columns if c in _NOT_PARAMETERS and c != "probability"])
+        frame = frame.drop(columns=[c for c in frame.columns if c in _NOT_PARAMETERS and c != "probability"])
+        return frame, frame.iloc[:0].drop(columns="probability")
     _check_data(data)
     _distinct_files(data)
-    frames, origins, unfinished = [], [], []
+    frames, pending, origins, unfinished = [], [], [], []
     for ds in data:
         require(ds, ["outcome_probability", "replications"], "outcome summaries",
                 "open the whole file with open_results, not a selection of its variables")
@@ -125,21 +133,50 @@ def _frame(data, outcome: str | Sequence[str]) -> pd.DataFrame:
         table = parameter_table(ds).reset_index(drop=True)
         reps = _finished_replications(ds)
         finished = reps > 0
+        pending.append(table[~finished])
         table["probability"] = outcomes_probability(ds, names)
         # Not parameters (_NOT_PARAMETERS): what the Monte Carlo noise of a cell depends on (_regret_noise).
         table["point"], table["replications"] = np.asarray(ds["point"].values), reps
         frames.append(table[finished])
         source = ds.encoding.get("source")
         origins += [f"{repr(source) if source else 'the dataset'} point {p}" for p in np.flatnonzero(finished)]
-        if not finished.all():  # an interrupted run's points: left out, and named if a state then lacks a policy
-            unfinished.append(f"{repr(source) if source else 'a dataset'} ({int(finished.sum())} of "
-                              f"{finished.size} points finished)")
+        if not finished.all():  # an interrupted run's or a shard's points: left out, and named if a state lacks them
+            unfinished.append(_Unfinished(ds, finished))
     frame = pd.concat(frames, ignore_index=True)
     frame.attrs["origin"] = origins  # each row's file and point, for errors that name them
     frame.attrs["unfinished"] = unfinished
     frame.attrs["independent"] = [repr(ds.encoding["source"]) if ds.encoding.get("source") else "the dataset"
                                   for ds in data if str(ds.attrs.get("random_numbers", "")) == "independent"]
-    return frame
+    return frame, pd.concat(pending, ignore_index=True)
+
+
+class _Unfinished:
+    """A file that left points of its design without results: one shard of a sweep (finished, but
+    holding only its own points), or an interrupted run; ``str()`` says how much it holds:
+    ``'x.h5.partial' (38 of 96 points finished)``, ``'sh0.h5' (shard 0 of 2: 72 of 144 points)``."""
+
+    def __init__(self, ds: xr.Dataset, finished: np.ndarray):
+        source = ds.encoding.get("source")
+        self.name = repr(source) if source else "a dataset"
+        self.shard = shard_of(ds) if int(ds.attrs.get("complete", 0)) == 1 else None
+        self.done, self.points = int(finished.sum()), finished.size
+
+    def __str__(self) -> str:
+        if self.shard is not None:
+            return f"{self.name} (shard {self.shard[0]} of {self.shard[1]}: {self.done} of {self.points} points)"
+        return f"{self.name} ({self.done} of {self.points} points finished)"
+
+
+def _remedy(unfinished: Sequence[_Unfinished]) -> str:
+    """What completes the design of the files `unfinished`: joining the shards, finishing the runs."""
+    interrupted = [f for f in unfinished if f.shard is None]
+    how = []
+    if interrupted:
+        how.append(f"finish {'it' if len(interrupted) == 1 else 'them'} with brink run ... --resume (the same "
+                   "command with --resume)")
+    if len(interrupted) < len(unfinished):
+        how.append("join the shards with brink merge, or pass every shard's file")
+    return " and ".join(how)
 
 
 def design_roles(data) -> tuple[list[str], list[str]] | None:
@@ -165,6 +202,13 @@ def _category_names(data, path: str) -> dict[float, str] | None:
     """{index: name} of a categorical parameter of `data` (a Dataset or a list of them), or None."""
     first = _first_dataset(data)
     return category_names(first, path) if first is not None else None
+
+
+def _value_name(data, path: str, value) -> str:
+    """Text of a value of parameter `path` in a message: a categorical one's name (a file holds its
+    index), any other as :func:`format_value` writes it."""
+    names = _category_names(data, path) if not isinstance(value, str) else None
+    return names.get(float(value), format_value(value)) if names else format_value(value)
 
 
 def _roles(data, levers, uncertainties):
@@ -299,36 +343,49 @@ def policy_outcomes(
     """The probability of `outcome` as a table with one row per state of the world (a MultiIndex
     over `uncertainties`, default: the file's recorded uncertainties, else every other sweep axis
     that varies) and one column per policy (a MultiIndex over `levers`, default: the file's
-    recorded levers). ValueError if a policy lacks a state another one has. RuntimeWarning when
-    the policies ran under independent random numbers (:func:`robustness_table`)."""
+    recorded levers). ValueError if the design does not cross every policy with the same states;
+    unfinished files compare the states every policy finished, and independent random numbers
+    warn, as in :func:`robustness_table` (``attrs["incomplete"]`` as there)."""
     return _compared(data, levers, outcome, uncertainties, "minimize")[0]
 
 
-def _compared(data, levers, outcome, uncertainties, direction: str) -> tuple[pd.DataFrame, pd.DataFrame, float | None]:
-    """(probabilities, regrets, regret noise) of the policies (:func:`policy_outcomes`,
-    :func:`regret_table`, :func:`_regret_noise`), warning once, on behalf of the public function
-    that called it, when Monte Carlo noise enters the regrets."""
+def _compared(data, levers, outcome, uncertainties, direction: str):
+    """(probabilities, regrets, regret noise, incomplete) of the policies (:func:`policy_outcomes`,
+    :func:`regret_table`, :func:`_regret_noise`; `incomplete` is (states compared, states of the
+    design) when unfinished files left the policies only some states in common, else None),
+    warning once each, on behalf of the public function that called it, when only those states
+    are compared and when Monte Carlo noise enters the regrets. Both matrices carry
+    ``attrs["incomplete"]``."""
     levers, uncertainties = _roles(data, levers, uncertainties)
-    keys, matrix, uncertainties, independent = _policy_keys(data, levers, outcome, uncertainties)
+    keys, matrix, uncertainties, independent, incomplete = _policy_keys(data, levers, outcome, uncertainties)
     if direction not in ("minimize", "maximize"):  # after the data's checks, as before
         raise ValueError(f"direction must be 'minimize' or 'maximize'; got {direction!r}")
-    matrix = _named_levels(data, matrix)
     regret = pd.DataFrame(_regret(matrix.to_numpy(), direction), index=matrix.index, columns=matrix.columns)
+    if incomplete is not None:
+        warnings.warn(incomplete[2], RuntimeWarning, stacklevel=3)
+        incomplete = incomplete[:2]
+    matrix.attrs["incomplete"] = regret.attrs["incomplete"] = incomplete
     noise = _regret_noise(keys, levers, uncertainties, direction) if independent else None
     if noise is not None:
         warnings.warn(f"{' and '.join(independent)} ran the policies under independent random numbers, so each "
                       f"regret holds Monte Carlo noise (policies identical in every state would show a max_regret "
                       f"up to about {noise:.2g} here): compare policies under common random numbers, --set "
                       "run.random_numbers=common (docs/analysis.md, \"Robust policies\")", RuntimeWarning, stacklevel=3)
-    return matrix, regret, noise
+    return matrix, regret, noise, incomplete
 
 
-def _policy_keys(data, levers: list[str], outcome, uncertainties) -> tuple[pd.DataFrame, pd.DataFrame, list, list]:
-    """(one row per (policy, state): the levers' and uncertainties' values, rounded to match across
-    files, ``probability`` and, from files, ``point`` and ``replications``; its (state × policy)
-    matrix of probabilities; the uncertainties; the files run under independent random numbers),
-    every pair checked to be there once."""
-    frame = _frame(data, outcome)
+def _policy_keys(data, levers: list[str], outcome, uncertainties):
+    """(one row per (policy, state) compared: the levers' and uncertainties' values, rounded to
+    match across files, ``probability`` and, from files, ``point`` and ``replications``; its
+    (state × policy) matrix of probabilities, categorical values named; the uncertainties; the
+    files run under independent random numbers; and, when files left (policy, state) pairs of
+    their design without results, ``(states compared, states of the design, why)``, else None),
+    every pair checked to be there once.
+
+    The states compared are the same for every policy: when an interrupted run or one shard
+    left some pairs without results, only the states every policy finished are compared (with
+    fewer than two, ValueError naming how many states each policy lacks)."""
+    frame, pending = _frame(data, outcome)
     params = [c for c in frame.columns if c not in _NOT_PARAMETERS]
     for kind, names in (("lever", levers), ("uncertainty", uncertainties or [])):
         for name in names:
@@ -336,10 +393,13 @@ def _policy_keys(data, levers: list[str], outcome, uncertainties) -> tuple[pd.Da
                 raise ValueError(f"{kind} '{name}' is not a parameter of the data; its parameters: "
                                  f"{parameter_list_text(params)}")
     if uncertainties is None:
-        # A field that follows a scenario choice varies too, but it is part of the choice, not a state.
+        # A field that follows a scenario choice varies too, but it is part of the choice, not a
+        # state: a file says which parameters are sweep axes; a table does not, but such a field
+        # takes one value in each policy when the choice is a lever (it follows the levers).
         first = _first_dataset(data)
         axes = sweep_axes(first) if first is not None else params
-        uncertainties = [p for p in params if p not in levers and p in axes and frame[p].nunique() > 1]
+        uncertainties = [p for p in params if p not in levers and p in axes and frame[p].nunique() > 1
+                         and not _follows(frame, p, levers)]
     uncertainties = list(uncertainties)
     if not uncertainties:
         raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")
@@ -349,38 +409,68 @@ def _policy_keys(data, levers: list[str], outcome, uncertainties) -> tuple[pd.Da
                              "every file must record the same levers and uncertainties")
     if isinstance(data, (list, tuple)) and len(data) > 1:  # after the checks above, whose reasons are plainer
         _same_study(data, levers)
-    # Values written by the design read back exactly, but round so that
-    # separately written files of the same design match on every platform;
-    # a categorical one in a table (outcome_table names it) is kept as it is.
-    # The rounding is to 12 significant digits, not to a number of decimals,
-    # which would merge distinct small values (1e-12 and 2e-12) into one key.
-    keys = pd.DataFrame({name: _significant(frame[name]) if pd.api.types.is_numeric_dtype(frame[name])
-                         else frame[name] for name in levers + uncertainties})
+    names = levers + uncertainties
+    keys = _rounded(frame, names)
     for column in ("probability", "point", "replications"):
         if column in frame:
             keys[column] = frame[column].to_numpy()
-    if keys.duplicated(levers + uncertainties).any():
-        raise ValueError(_repeated_pair(frame, keys, levers, levers + uncertainties, params))
+    if keys.duplicated(names).any():
+        raise ValueError(_repeated_pair(data, frame, keys, levers, names, params))
     matrix = keys.pivot_table(index=uncertainties, columns=levers, values="probability", aggfunc="first")
+    # The pairs of the files' design that have no results yet (an interrupted run's, another shard's):
+    # their states and policies are the design's too, or an unfinished policy would drop out unseen.
+    unrun = _rounded(pending, names).dropna().drop_duplicates()
+    design = pd.concat([keys[names], unrun], ignore_index=True).drop_duplicates()
+    design["_in"] = 1.0
+    design = design.pivot_table(index=uncertainties, columns=levers, values="_in", aggfunc="first")
+    matrix = matrix.reindex(index=design.index, columns=design.columns)
     if len(matrix.index) < 2:  # uncertainties named that do not vary: as when none varies
         raise ValueError(f"the uncertainties ({', '.join(uncertainties)}) take one value each in the data: "
                          "robustness needs several states of the world")
-    if matrix.isna().any().any():
-        bad = matrix.columns[matrix.isna().any()].tolist()
-        missing = int(matrix.isna().sum().sum())
-        unfinished = frame.attrs.get("unfinished") or []
-        if unfinished:  # the design may well cross them: the run has not finished yet
-            raise ValueError(f"policy {bad[0]} lacks {missing} (policy, state) pairs because "
-                             f"{'a file is' if len(unfinished) == 1 else 'files are'} unfinished: "
-                             f"{'; '.join(unfinished)}; finish {'it' if len(unfinished) == 1 else 'them'} with "
-                             "brink run ... --resume (the same command with --resume), or leave the file out")
+    named = _named_levels(data, matrix.copy())
+    if (matrix.isna() & design.isna()).any().any():  # pairs the design itself lacks
+        bad = named.columns[(matrix.isna() & design.isna()).any()].tolist()
         raise ValueError(f"policy {bad[0]} was not run in every state of the world "
-                         f"({int(matrix.isna().sum().sum())} (policy, state) pairs missing); the design must cross "
-                         "every policy with the same states")
-    return keys, matrix, uncertainties, frame.attrs.get("independent") or []
+                         f"({int((matrix.isna() & design.isna()).sum().sum())} (policy, state) pairs missing); the "
+                         "design must cross every policy with the same states")
+    incomplete = None
+    if matrix.isna().any().any():  # pairs without results: compare the states every policy finished
+        unfinished = frame.attrs.get("unfinished") or []
+        files = (f"{'; '.join(map(str, unfinished))} {'has' if len(unfinished) == 1 else 'have'} no results at "
+                 "some points")
+        done = matrix.notna().all(axis=1).to_numpy()
+        if done.sum() < 2:
+            lacking = named.isna().sum()
+            each = ", ".join(f"{policy} lacks {int(count)}" for policy, count in lacking.items() if count)
+            raise ValueError(f"only {int(done.sum())} of the design's {len(matrix)} states of the world have results "
+                             f"for every policy, too few to compare them, because {files} (of the {len(matrix)} "
+                             f"states, policy {each}): {_remedy(unfinished)}, or leave the file out")
+        incomplete = (int(done.sum()), len(matrix),
+                      f"{files}, so only {int(done.sum())} of the design's {len(matrix)} states of the world have "
+                      "results for every policy, and the policies are compared in those alone, which need not be a "
+                      f"representative subset (a grid's first rows, say): {_remedy(unfinished)} to compare them in "
+                      "every state")
+        keys = keys[keys.set_index(uncertainties).index.isin(matrix.index[done])].reset_index(drop=True)
+        named = named[done]
+    return keys, named, uncertainties, frame.attrs.get("independent") or [], incomplete
 
 
-def _repeated_pair(frame: pd.DataFrame, keys: pd.DataFrame, levers: list[str], names: list[str],
+def _rounded(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The columns `names` of `frame` as keys that match across files: values written by the design
+    read back exactly, but they are rounded to 12 significant digits (:func:`_significant`) so
+    that separately written files of one design match on every platform; a categorical one in a
+    table (outcome_table names it) is kept as it is."""
+    return pd.DataFrame({name: _significant(frame[name]) if pd.api.types.is_numeric_dtype(frame[name])
+                         else frame[name] for name in names}, index=frame.index)
+
+
+def _follows(frame: pd.DataFrame, name: str, levers: list[str]) -> bool:
+    """Whether parameter `name` takes one value in each policy (its values follow the levers', as a
+    field set by a scenario choice that is a lever does), so that it cannot tell states apart."""
+    return bool((frame.groupby(levers, dropna=False, sort=False)[name].nunique(dropna=False) <= 1).all())
+
+
+def _repeated_pair(data, frame: pd.DataFrame, keys: pd.DataFrame, levers: list[str], names: list[str],
                    params: list[str]) -> str:
     """Why two rows of `frame` (one per point) are one (policy, state) pair of `keys` (their values
     of the levers and uncertainties `names`, rounded), naming their files and points: values that
@@ -408,7 +498,7 @@ def _repeated_pair(frame: pd.DataFrame, keys: pd.DataFrame, levers: list[str], n
     if others:
         return (f"{both} are one (policy, state) pair but differ in {others[0]}, which is neither a lever nor an "
                 "uncertainty; name every parameter that varies as one or the other")
-    policy = ", ".join(f"{name}={format_value(frame[name].iloc[first])}" for name in levers)
+    policy = ", ".join(f"{name}={_value_name(data, name, frame[name].iloc[first])}" for name in levers)
     once = "pass each policy's file once" if origin is not None else "give each pair one row"
     return (f"{both} are the same (policy, state) pair, with every parameter equal ({policy} in the same state): "
             f"each policy must be run once in each state, so {once}")
@@ -419,7 +509,7 @@ def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
     stay apart, 0.1 + 0.2 and 0.3 become one)."""
     floats = values.to_numpy(dtype=float, na_value=np.nan)
     rounded = [float(f"{v:.{digits}g}") for v in floats]
-    return pd.Series(rounded, index=values.index, name=values.name)
+    return pd.Series(rounded, index=values.index, name=values.name, dtype=float)
 
 
 def _named_levels(data, matrix: pd.DataFrame) -> pd.DataFrame:
@@ -509,9 +599,16 @@ def robustness_table(
     root attribute ``random_numbers``), a RuntimeWarning says that each regret holds Monte Carlo
     noise and to use ``--set run.random_numbers=common``, and ``table.attrs["regret_noise"]`` is
     the max_regret policies identical in every state would show (:func:`_regret_noise`); None
-    otherwise."""
+    otherwise.
+
+    Every policy is compared in the same states. When files left some (policy, state) pairs of
+    their design without results (an interrupted run, one shard of a sweep), the table compares
+    the policies in the states every one of them finished, with a RuntimeWarning naming the
+    files and how to complete them, and ``table.attrs["incomplete"]`` is (states compared,
+    states of the design); None otherwise. With fewer than two such states it is a ValueError
+    naming how many states each policy lacks."""
     threshold = probability(threshold, "threshold")
-    matrix, regret, noise = _compared(data, levers, outcome, uncertainties, direction)
+    matrix, regret, noise, incomplete = _compared(data, levers, outcome, uncertainties, direction)
     if matrix.shape[1] < 2:
         warnings.warn("only one policy: regret compares policies, so max_regret and mean_regret are 0 by "
                       "definition; give a lever two or more values", RuntimeWarning, stacklevel=2)
@@ -531,5 +628,6 @@ def robustness_table(
     )
     table = _most_robust_first(table.reset_index(), direction)
     table.attrs.update(outcome=",".join(name_list(outcome, "outcome", split=True)), threshold=threshold,
-                       direction=direction, levers=list(matrix.columns.names), regret_noise=noise)
+                       direction=direction, levers=list(matrix.columns.names), regret_noise=noise,
+                       incomplete=incomplete)
     return table

@@ -7,6 +7,7 @@ import numbers
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -14,14 +15,17 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
+import numpy as np
 import xarray as xr
 
+from .checks import positive_int
 from .cli import find_brink
 from .io import open_results
 
 __all__ = ["brink_command", "run"]
 
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+_AFTER_BAR = re.compile(r"^(\[.*?%.*?)\s+(brink \w+: .*)$")
 
 
 def _number(v) -> str:
@@ -43,7 +47,10 @@ def _axis(path: str, spec) -> str:
         unknown = set(spec) - {"min", "max", "log"}
         if unknown or not {"min", "max"} <= set(spec):
             raise ValueError(f"sweep of '{path}': a range is {{'min': a, 'max': b}} with optional 'log'; got {dict(spec)}")
-        return f"{path}={_number(spec['min'])}:{_number(spec['max'])}" + (":log" if spec.get("log") else "")
+        log = spec.get("log", False)
+        if not isinstance(log, (bool, np.bool_)):  # "false" from a config file is truthy: a log-uniform design
+            raise TypeError(f"sweep of '{path}': 'log' must be True or False; got {log!r}")
+        return f"{path}={_number(spec['min'])}:{_number(spec['max'])}" + (":log" if log else "")
     if isinstance(spec, (bytes, numbers.Number)) or not isinstance(spec, Iterable):
         raise TypeError(f"sweep of '{path}' must be a list of values, a {{'min': a, 'max': b}} range or the text "
                         f"of --sweep; got {spec!r} (a single value is set=, not a sweep)")
@@ -103,12 +110,25 @@ def brink_command(
                         ("--threads", threads)):
         if value is not None:
             command += [flag, _number(value)]
-    if timeseries is not None:
-        command += ["--timeseries", f"every={int(timeseries)}"]
+    if timeseries is not None:  # int() made 2.5 every=2, a run other than the one asked for
+        command += ["--timeseries", f"every={positive_int(timeseries, 'timeseries (K of --timeseries every=K)')}"]
     command += ["--sensitivity"] * bool(sensitivity) + ["--summary-only"] * bool(summary_only)
     command += ["--resume"] * bool(resume) + ["--overwrite"] * bool(overwrite)
     command += [str(a) for a in args] + ["-o", os.fspath(output)]
     return command
+
+
+def _stopped_text(reason: BaseException, command: list[str], output: Path, timeout: float | None) -> str:
+    """The one sentence of the TimeoutError or KeyboardInterrupt that stopped brink: what stopped it,
+    what it kept for resume=True, and that `output`, if it exists, is an earlier run's file."""
+    what = (f"did not finish within {timeout} s and was stopped" if isinstance(reason, TimeoutError)
+            else "was interrupted")
+    partial = Path(f"{output}.partial")
+    kept = (f"its finished blocks are in '{partial}', which run(..., resume=True) continues" if partial.exists()
+            else "it kept nothing to resume (a --summary-only run, or one stopped before its first block was written)")
+    earlier = (f", and '{output}' still holds the results of an earlier run, not of this one" if output.exists()
+               else "")
+    return f"`{' '.join(command)}` {what}: {kept}{earlier}"
 
 
 class _Progress:
@@ -154,10 +174,29 @@ class _Progress:
             self.bar.close()
 
 
+# How long brink may take to keep its finished blocks and exit after SIGINT (it takes milliseconds)
+# before it is killed.
+_STOP_GRACE_S = 10.0
+
+
+class _Stopped(Exception):
+    """brink was stopped before it finished: `reason` is the TimeoutError or KeyboardInterrupt that
+    stopped it."""
+
+    def __init__(self, reason: BaseException):
+        super().__init__(str(reason))
+        self.reason = reason
+
+
 def _stream(command: list[str], on_line: Callable[[str], None], timeout: float | None) -> tuple[int, str]:
     """Runs `command`, calling `on_line` with each line or carriage-return update brink writes to
     stderr as it comes, and returns (exit code, stdout). stderr is a pseudo-terminal where the OS
-    has one, since brink draws its progress bar only on a terminal."""
+    has one, since brink draws its progress bar only on a terminal.
+
+    After `timeout` seconds, or on a KeyboardInterrupt (Jupyter's "interrupt kernel", Ctrl-C),
+    brink gets SIGINT, as from Ctrl-C in a terminal: it keeps its finished blocks in the output's
+    ``.partial`` for ``--resume`` and says so, which `on_line` still receives; it is killed if it
+    has not exited within 10 s. Then _Stopped is raised, holding the reason."""
     try:
         import pty
 
@@ -171,13 +210,14 @@ def _stream(command: list[str], on_line: Callable[[str], None], timeout: float |
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
     reader.start()
-    deadline = None if timeout is None else time.monotonic() + timeout
     pending = b""
-    try:
+
+    def pump(until: float | None) -> bool:
+        """Passes brink's stderr on until it closes (True) or `until` passes (False)."""
+        nonlocal pending
         while True:
-            if deadline is not None and time.monotonic() > deadline:
-                proc.kill()
-                raise TimeoutError(f"`{' '.join(command)}` did not finish within {timeout} s")
+            if until is not None and time.monotonic() > until:
+                return False
             ready, _, _ = select.select([source], [], [], 0.2)
             if not ready:
                 continue
@@ -186,14 +226,28 @@ def _stream(command: list[str], on_line: Callable[[str], None], timeout: float |
             except OSError:  # the pty reports EIO once brink has exited
                 chunk = b""
             if not chunk:
-                break
+                return True
             parts = re.split(rb"[\r\n]+", pending + chunk)
             pending = parts.pop()
             for part in parts:
                 if part.strip():
                     on_line(part.decode(errors="replace").strip())
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    stopped = None
+    try:
+        try:
+            if not pump(deadline):
+                stopped = TimeoutError(f"`{' '.join(command)}` did not finish within {timeout} s")
+        except KeyboardInterrupt as interrupt:
+            stopped = interrupt
+        if stopped is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # brink keeps its finished blocks, as on Ctrl-C in a terminal
+            pump(time.monotonic() + _STOP_GRACE_S)
         if pending.strip():
             on_line(pending.decode(errors="replace").strip())
+        if stopped is not None:
+            raise _Stopped(stopped)
         code = proc.wait(timeout=None if deadline is None else max(0.1, deadline - time.monotonic()))
         reader.join()
     finally:
@@ -233,8 +287,11 @@ def run(
     - `progress`: True (a tqdm bar if tqdm is installed, else a line every 10%), ``"bar"``,
       ``"lines"`` or False; `show_table`: print brink's table of results afterwards.
 
-    Raises RuntimeError with brink's messages if it fails (e.g. exit code 2 for bad input), and
-    TimeoutError after `timeout` seconds.
+    Raises RuntimeError with brink's messages if it fails (e.g. exit code 2 for bad input). After
+    `timeout` seconds, or on a KeyboardInterrupt (Jupyter's "interrupt kernel"), brink is stopped
+    as by Ctrl-C (SIGINT: it keeps its finished blocks in ``OUTPUT.partial``), its messages are
+    shown, and TimeoutError or KeyboardInterrupt is raised saying that ``resume=True`` continues
+    the run, and that `output`, if it exists, still holds an earlier run.
     """
     if output is None:
         output = Path("out") / f"{Path(os.fspath(scenario)).stem if scenario is not None else 'jan-2022-standoff'}.h5"
@@ -246,6 +303,12 @@ def run(
     messages: list[str] = []
 
     def on_line(line: str) -> None:
+        # A message brink writes while its bar is drawn ("brink run: interrupted; ...") follows the
+        # bar on the same terminal line.
+        after = _AFTER_BAR.match(line)
+        if after:
+            on_line(after.group(1))
+            line = after.group(2)
         found = _PERCENT.findall(line)
         if found and ("ETA" in line or line.startswith("[")):
             bar.update(float(found[-1]))
@@ -254,6 +317,11 @@ def run(
 
     try:
         code, stdout = _stream(command, on_line, timeout)
+    except _Stopped as stopped:
+        bar.close()
+        for line in messages:  # brink's own words: what it kept, and where
+            bar.message(line)
+        raise type(stopped.reason)(_stopped_text(stopped.reason, command, Path(output), timeout)) from None
     finally:
         bar.close()
     if code != 0:

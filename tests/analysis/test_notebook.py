@@ -139,9 +139,9 @@ def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monke
                                    earlier=["baseline.h5", "grid.h5", "sensitivity.h5"], stale=plain_file,
                                    earlier_figures=FIGURES)
     check_figures(nb, figures, FIGURES)
-    # Every saved figure records the scenario, seed and replications it comes from.
+    # Every saved figure records the scenario, seed and replications it comes from (ba.caption).
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "supxlabel" in sources and "a['seed']" in sources and "a['replications']" in sources
+    assert "ba.caption(fig, ds)" in sources
     calls = [line.strip() for line in sources.splitlines() if line.strip().startswith("save(")]
     assert len(calls) == len(FIGURES)
     for call in calls:
@@ -227,7 +227,7 @@ def test_exploration_notebook(brink, source_dir, tmp_path, monkeypatch, kernel_f
         assert posture in text
     assert "max_regret" in text and "satisficing" in text
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "supxlabel" in sources and "a['seed']" in sources and "a['replications']" in sources
+    assert "ba.caption(fig, ds)" in sources
     # The prose on PRIM: a box other than the whole space, about twice as dense as the base rate,
     # keeping patience at its shortest values (up to about three weeks); patience ranks first.
     found = re.search(r"box (\d+): coverage [\d.]+, density ([\d.]+), mass [\d.]+ \(base rate ([\d.]+)\)", text)

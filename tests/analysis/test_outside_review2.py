@@ -167,6 +167,7 @@ def _dataset_calls(ds):
         "plot_survival": ba.plot_survival,
         "plot_beliefs": lambda d: ba.plot_beliefs(d, "UKR", "RUS"),
         "plot_sensitivity": ba.plot_sensitivity,
+        "provenance": ba.provenance,
         "plot_outcome_scatter": lambda d: ba.plot_outcome_scatter(d, DEPLOYED, PATIENCE),
         "plot_partial_dependence": lambda d: ba.plot_partial_dependence(d),
         "morris_table": ba.morris_table,

@@ -242,7 +242,9 @@ def test_f_msgs_select_points_prints_a_near_miss_as_given(grid_file):
 
 def test_f_msgs_robust_names_an_unfinished_policy_file(policy_lhs_files, tmp_path):
     """One policy's file left unfinished (what an interrupted run leaves, output.md: no `complete`,
-    the unfinished points' replications 0): the error names the file and --resume, not the design."""
+    the unfinished points' replications 0): the message names the file and --resume, not the design.
+    Since round 39 (M1) the policies are compared in the 3 states all of them finished, with that
+    warning; with fewer than two it is an error (test_round39_explore.py)."""
     import shutil
 
     partial = tmp_path / (policy_lhs_files[1].name + ".partial")
@@ -256,10 +258,12 @@ def test_f_msgs_robust_names_an_unfinished_policy_file(policy_lhs_files, tmp_pat
     with pytest.warns(RuntimeWarning, match="incomplete"):
         files = [ba.open_results(policy_lhs_files[0]), ba.open_results(partial), ba.open_results(policy_lhs_files[2])]
     try:
-        with pytest.raises(ValueError, match=r"unfinished: .*\.partial.* \(3 of %d points finished\).*--resume" % total) \
+        with pytest.warns(RuntimeWarning, match=r"\.partial.* \(3 of %d points finished\) has no results at some "
+                                                 r"points, so only 3 of the design's %d states.*--resume" % (total, total)) \
                 as caught:
-            ba.robustness_table(files, ["actors.USA.forces.ready"], "full_war")
-        assert "the design must cross" not in str(caught.value)
+            table = ba.robustness_table(files, ["actors.USA.forces.ready"], "full_war")
+        assert not any("the design must cross" in str(w.message) for w in caught)
+        assert table.attrs["incomplete"] == (3, total) and (table["states"] == 3).all()
     finally:
         for ds in files:
             ds.close()
