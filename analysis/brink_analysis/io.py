@@ -396,15 +396,14 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
                          f"so it would misread it; {how}")
     try:
         problem = _layout_problem(file) or _recorded_text_problem(file) or _label_problem(file)
-        if problem is None and not swmr:  # a run in progress writes its points as they finish
-            problem = _value_problem(file)
     except _OPEN_ERRORS as error:
         file.close()
         raise _unreadable(path, error) from error
     if problem is not None:
         file.close()
         raise ValueError(f"'{path}' is not a whole brink result: {problem} (a damaged or edited file); run it again")
-    # A run in progress rewrites chunks as it goes: only a finished file's are checked now.
+    # A run in progress rewrites chunks as it goes: only a finished file's are checked now, before
+    # their values are (a damaged chunk is named as such, not as the values it reads as).
     try:
         damaged = None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file)
     except _OPEN_ERRORS as error:  # the file's own metadata is damaged
@@ -414,6 +413,14 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
         file.close()
         raise ValueError(f"'{path}' is damaged: the stored values of {damaged[0]} fail their checksum "
                          f"({damaged[1]}), so the file cannot be trusted; run it again")
+    try:
+        problem = None if swmr else _value_problem(file)  # a run in progress writes its points as they finish
+    except _OPEN_ERRORS as error:
+        file.close()
+        raise _unreadable(path, error) from error
+    if problem is not None:
+        file.close()
+        raise ValueError(f"'{path}' is not a whole brink result: {problem} (a damaged or edited file); run it again")
     try:
         if not swmr:
             file.close()  # xarray reopens it through its own file cache, which can pickle and reopen it

@@ -285,6 +285,11 @@ def test_merge_refuses_a_shard_whose_point_counts_other_replications_than_its_pl
         counts = f["outcome_count"][1]
         counts[np.argmax(counts)] -= 1
         f["outcome_count"][1] = counts
+        # and its probabilities the counts over the replications, inside their intervals.
+        p = counts / f["replications"][1]
+        f["outcome_probability"][1] = p
+        f["outcome_probability_lower"][1] = np.minimum(f["outcome_probability_lower"][1], p)
+        f["outcome_probability_upper"][1] = np.maximum(f["outcome_probability_upper"][1], p)
     refused(brink, work, shards[0], copy, shards[2], fragment="does not hold all the blocks of its point 1", names=copy)
 
 

@@ -363,6 +363,10 @@ std::string summary_problem(const PointSummary& s) {
       return fmt::format("counts {} of {} replications in one outcome", s.count[k], s.replications);
     if (!(s.probability[k] >= 0.0 && s.probability[k] <= 1.0))
       return fmt::format("gives an outcome the probability {}", s.probability[k]);
+    total += s.count[k];
+  }
+  if (total != s.replications) return fmt::format("counts {} outcomes for {} replications", total, s.replications);
+  for (std::size_t k = 0; k < kOutcomeCount; ++k) {
     // Written as count / replications, and its interval around it (Wilson's, or the clustered one).
     const double share = static_cast<double>(s.count[k]) / static_cast<double>(s.replications);
     if (std::abs(s.probability[k] - share) > 1e-12)
@@ -372,9 +376,7 @@ std::string summary_problem(const PointSummary& s) {
     if (!(ci.lower >= 0.0 && ci.lower <= s.probability[k] && s.probability[k] <= ci.upper && ci.upper <= 1.0))
       return fmt::format("gives an outcome the probability {} with the interval [{}, {}]", s.probability[k], ci.lower,
                          ci.upper);
-    total += s.count[k];
   }
-  if (total != s.replications) return fmt::format("counts {} outcomes for {} replications", total, s.replications);
   for (const double p : s.survival)
     if (!(p >= 0.0 && p <= 1.0)) return fmt::format("gives a survival probability of {}", p);
   return {};
