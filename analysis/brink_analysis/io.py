@@ -394,33 +394,27 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
                version > FORMAT_VERSION else f"run it again with a brink that writes format {FORMAT_VERSION}")
         raise ValueError(f"'{path}' is in brink output {found} and brink_analysis reads format {FORMAT_VERSION} only, "
                          f"so it would misread it; {how}")
-    try:
-        problem = _layout_problem(file) or _recorded_text_problem(file) or _label_problem(file)
-    except _OPEN_ERRORS as error:
-        file.close()
-        raise _unreadable(path, error) from error
-    if problem is not None:
-        file.close()
-        raise ValueError(f"'{path}' is not a whole brink result: {problem} (a damaged or edited file); run it again")
-    # A run in progress rewrites chunks as it goes: only a finished file's are checked now, before
-    # their values are (a damaged chunk is named as such, not as the values it reads as).
-    try:
-        damaged = None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file)
-    except _OPEN_ERRORS as error:  # the file's own metadata is damaged
-        file.close()
-        raise _unreadable(path, error) from error
-    if damaged is not None:
-        file.close()
-        raise ValueError(f"'{path}' is damaged: the stored values of {damaged[0]} fail their checksum "
-                         f"({damaged[1]}), so the file cannot be trusted; run it again")
-    try:
-        problem = None if swmr else _value_problem(file)  # a run in progress writes its points as they finish
-    except _OPEN_ERRORS as error:
-        file.close()
-        raise _unreadable(path, error) from error
-    if problem is not None:
-        file.close()
-        raise ValueError(f"'{path}' is not a whole brink result: {problem} (a damaged or edited file); run it again")
+    def refuse_if(check, message):
+        """Closes the file and raises if `check()` finds a problem (message(problem)) or fails reading."""
+        try:
+            problem = check()
+        except _OPEN_ERRORS as error:  # the file's own metadata is damaged
+            file.close()
+            raise _unreadable(path, error) from error
+        if problem is not None:
+            file.close()
+            raise ValueError(message(problem))
+
+    def not_whole(problem):
+        return f"'{path}' is not a whole brink result: {problem} (a damaged or edited file); run it again"
+
+    refuse_if(lambda: _layout_problem(file) or _recorded_text_problem(file) or _label_problem(file), not_whole)
+    # A run in progress rewrites chunks and points as it goes: only a finished file's are checked, and
+    # its chunks before their values (a damaged chunk is named as such, not as the values it reads as).
+    refuse_if(lambda: None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file),
+              lambda damaged: f"'{path}' is damaged: the stored values of {damaged[0]} fail their checksum "
+                              f"({damaged[1]}), so the file cannot be trusted; run it again")
+    refuse_if(lambda: None if swmr else _value_problem(file), not_whole)
     try:
         if not swmr:
             file.close()  # xarray reopens it through its own file cache, which can pickle and reopen it

@@ -490,7 +490,8 @@ struct Setup {
   LoadedScenario loaded;
   CalibrateSpec spec;
   fs::path target, partial;
-  std::optional<fs::path> from;  // --continue FILE
+  std::optional<fs::path> from;       // --continue FILE
+  std::optional<fs::path> kept_from;  // where the generations kept come from: OUT.partial (--resume) or FILE
   CalibrationRecord record;
 };
 
@@ -748,7 +749,6 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       check_prior_corners(set.loaded);
       set.target = calibration_target(set.loaded, operands.front(), vm, o);
       set.partial = set.target.string() + ".partial";
-      const bool resumed = vm.count("resume") && fs::exists(set.partial);
       if (vm.count("continue")) {
         set.from = o.continue_from;
         std::error_code ec;
@@ -758,10 +758,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
               "it is), or --resume to continue OUT.partial",
               o.continue_from));
       }
+      set.kept_from = vm.count("resume") && fs::exists(set.partial) ? std::optional(set.partial) : set.from;
       // The kernel paths may differ in a belief's last bits, which can tip a
       // decision: generations to come run on the path of those kept.
-      choose_kernel(vm.count("isa") ? std::optional(o.isa) : std::nullopt,
-                    resumed ? std::optional(set.partial) : set.from);
+      choose_kernel(vm.count("isa") ? std::optional(o.isa) : std::nullopt, set.kept_from);
       set.record = new_record(set.loaded, set.source, set.spec, settings, argc, argv);
       const fs::path& target = set.target;
       const fs::path& partial = set.partial;
@@ -840,9 +840,9 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
       err << "brink calibrate: warning: calibrated parameter '" << p.path << "' " << why
           << "; its posterior can only be its prior\n";
   auto lane_steps = [&] { return shared ? shared->lane_steps() : local.lane_steps(); };
-  const bool resumed = fs::exists(partial) && a.vm.count("resume");
   const ThisRun this_run{.kept = record.generations.size(),
-                         .kept_from = resumed || !setup->from ? std::string("the partial") : setup->from->string(),
+                         .kept_from = setup->kept_from && *setup->kept_from != partial ? setup->kept_from->string()
+                                                                                       : std::string("the partial"),
                          .seconds_before = record.seconds,
                          .lane_steps_before = record.lane_steps,
                          .steps_per_candidate = static_cast<double>(spec.replications) * simulated.step_count(),
