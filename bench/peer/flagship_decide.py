@@ -136,7 +136,7 @@ def apply_effect(c, i, a, sel, s):
     elif k == "arm_partner":
         c.m[a.target][idx] = np.minimum(ARMS_CEILING, c.m[a.target][idx] * (1.0 + a.effect))
     elif k == "attack":
-        c.start_war(idx[~c.war[idx]], i, a.target, s)
+        c.start_war(idx, i, a.target, s)
     elif k == "retaliate":
         join = idx[c.side[i][idx] == 0]
         c.side[i][join] = 2

@@ -207,7 +207,8 @@ def attack_features(c, i, U, w, F, m, x, own_d, rbar, omega):
     protectors = None
     for j in range(st.n):
         cj = sc.commitment[j][t]
-        if j == t or cj <= 0:
+        # Protectors as the war forecast counts them: outside the attacker's and the target's alliances.
+        if cj <= 0 or j in (i, t) or sc.ally[i][j] or sc.ally[t][j]:
             continue
         defenders += cj * c.D[j]
         term = (c.D[j] + omega * c.R[j]) * (cj * rbar[j])

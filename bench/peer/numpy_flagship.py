@@ -139,37 +139,67 @@ class Chunk:
             self.join_alliance_war(joining)
 
     def join_alliance_war(self, idx):
+        """In rounds against the attacking side as it stood when the round began, until no one
+        moves: an adversary of an attacker defends (also if allied to another), an ally attacks."""
         sc, n = self.sc, self.st.n
-        for j in range(n):
-            undecided = self.side[j][idx] == 0
-            for k in range(n):
-                if not (sc.adversary[j][k] or sc.ally[j][k]):
-                    continue
-                hit = undecided & (self.side[k][idx] == 1)
-                lanes = idx[hit]
-                if sc.adversary[j][k]:
-                    self.side[j][lanes] = 2
-                    self.SB[lanes] += self.D[j][lanes]
-                else:
-                    self.side[j][lanes] = 1
-                    self.SA[lanes] += self.D[j][lanes]
-                undecided &= ~hit
+        while True:
+            attacking = [self.side[k][idx] == 1 for k in range(n)]
+            moved = False
+            for j in range(n):
+                adversary = np.zeros(idx.size, bool)
+                ally = np.zeros(idx.size, bool)
+                for k in range(n):
+                    if sc.adversary[j][k]:
+                        adversary |= attacking[k]
+                    elif sc.ally[j][k]:
+                        ally |= attacking[k]
+                neutral = self.side[j][idx] == 0
+                defend, attack = idx[neutral & adversary], idx[neutral & ~adversary & ally]
+                self.side[j][defend] = 2
+                self.SB[defend] += self.D[j][defend]
+                self.side[j][attack] = 1
+                self.SA[attack] += self.D[j][attack]
+                moved |= defend.size + attack.size > 0
+            if not moved:
+                return
 
     def start_war(self, idx, attacker, target, s):
+        """Starts the war in lanes without one; in the others the attack joins the war on."""
         if idx.size == 0:
             return
+        fresh, joining = idx[~self.war[idx]], idx[self.war[idx]]
         side, covered = self.st.war_sides[attacker, target]
-        self.war[idx] = True
-        self.war_start_step[idx] = s
-        a = np.zeros(idx.size)
-        b = np.zeros(idx.size)
-        for j, sj in enumerate(side):
-            if sj:
-                self.side[j][idx] = sj
-                (a if sj == 1 else b)[:] += self.D[j][idx]
-        self.SA[idx], self.SB[idx] = a, b
-        if covered:
-            self.raise_rung(idx, self.sc.alliance_war, CAUSE_COVERED, s)
+        if fresh.size:
+            self.war[fresh] = True
+            self.war_start_step[fresh] = s
+            a = np.zeros(fresh.size)
+            b = np.zeros(fresh.size)
+            for j, sj in enumerate(side):
+                if sj:
+                    self.side[j][fresh] = sj
+                    (a if sj == 1 else b)[:] += self.D[j][fresh]
+            self.SA[fresh], self.SB[fresh] = a, b
+            if covered:
+                self.raise_rung(fresh, self.sc.alliance_war, CAUSE_COVERED, s)
+        if joining.size:
+            self.join_war(joining, attacker, target, s)
+
+    def join_war(self, idx, attacker, target, s):
+        """An attack while a war is on (rare): whoever of attacker, its allies, the target and those
+        bound to defend it is neutral takes its side; a bound defender joining raises the alliance rung."""
+        sc, st = self.sc, self.st
+        order = [(attacker, 1), *((j, 1) for j in st.allies[attacker]), (target, 2)]
+        order += [(j, 2) for j in range(st.n) if sc.ally[j][target] or sc.commitment[j][target] >= 0.5]
+        covered = np.zeros(idx.size, bool)
+        for k, (j, sj) in enumerate(order):
+            neutral = self.side[j][idx] == 0
+            lanes = idx[neutral]
+            self.side[j][lanes] = sj
+            (self.SA if sj == 1 else self.SB)[lanes] += self.D[j][lanes]
+            if k >= 2 + len(st.allies[attacker]):
+                covered |= neutral
+        if covered.any():
+            self.raise_rung(idx[covered], sc.alliance_war, CAUSE_COVERED, s)
 
     # ------------------------------------------------------------ phases
     def events(self, s, act):
@@ -197,7 +227,7 @@ class Chunk:
                 D += e.troops * act
             else:
                 live = np.flatnonzero(act)
-                self.start_war(live[~self.war[live]], i, e.target, s)
+                self.start_war(live, i, e.target, s)
                 self.raise_rung(live, e.rung, CAUSE_NONE, s)
 
     def posture(self, act):

@@ -10,6 +10,7 @@
 #include "block_scratch.hpp"
 #include "brink/model/kernel.hpp"
 #include "brink/model/rules.hpp"
+#include "brink/model/war_value.hpp"
 #include "packet_math.hpp"
 
 namespace brink {
@@ -573,8 +574,8 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
   }
   std::fill(protectors, protectors + width, 0.0);
   for (int j = 0; j < n; ++j) {
-    const double c = model_.commitment(j, t);
-    if (j == t || c <= 0.0) continue;
+    double c = 0.0;  // the protectors of the war forecast, with their commitments
+    if (rules::forecast_side(model_, i, t, j, &c) != rules::kProtector) continue;
     const double* d = st.deployed.col(j).data();
     const double* r = st.ready.col(j).data();
     const float* resolve = x.believed_resolve.data() + static_cast<std::size_t>(j) * L;

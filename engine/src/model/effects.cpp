@@ -139,9 +139,7 @@ void BlockSimulator::marked_lane_effect(int i, const ActionSpec& a, int s) {
       talk_effect(i, a, mask);
       break;
     case ActionKind::kAttack:
-      for_each_marked_lane(mask, width, [&](int l) {
-        if (st.side.row(l).maxCoeff() == 0) start_war(l, i, a.target, s);
-      });
+      for_each_marked_lane(mask, width, [&](int l) { start_war(l, i, a.target, s); });
       break;
     case ActionKind::kRetaliate: {
       const int q = a.rung >= 0 ? a.rung : sc_.escalation.alliance_war_rung;

@@ -115,27 +115,25 @@ void BlockSimulator::decay_tension() {
 
 void BlockSimulator::start_war(int r, int attacker, int target, int s) {
   BlockState& st = state_;
-  const int n = model_.actors();
-  st.side(r, attacker) = 1;
-  for (int j : model_.allies(attacker)) st.side(r, j) = 1;
-  st.side(r, target) = 2;
-  // The war touches a covered actor when someone outside the attacking side
-  // is bound (ally, or commitment >= 0.5) to defend the target: they join.
-  bool alliance = false;
-  for (int j = 0; j < n; ++j)
-    if (st.side(r, j) == 0 && (sc_.relations.ally[j][target] || model_.commitment(j, target) >= 0.5)) {
-      st.side(r, j) = 2;
-      alliance = true;
+  const bool fresh = st.side.row(r).maxCoeff() == 0;
+  const bool covered = rules::enter_war(
+      model_, attacker, target, [&](int j) { return st.side(r, j); },
+      [&](int j, int side) {
+        st.side(r, j) = side;
+        // Joining a war on: its strengths at the start grow, as by join_alliance_war.
+        if (!fresh) (side == 1 ? st.start_strength_attacker(r) : st.start_strength_defender(r)) += st.deployed(r, j);
+      });
+  if (fresh) {
+    st.war_start_step(r) = s;
+    double a = 0.0, b = 0.0;
+    for (int j = 0; j < model_.actors(); ++j) {
+      if (st.side(r, j) == 1) a += st.deployed(r, j);
+      if (st.side(r, j) == 2) b += st.deployed(r, j);
     }
-  st.war_start_step(r) = s;
-  double a = 0.0, b = 0.0;
-  for (int j = 0; j < n; ++j) {
-    if (st.side(r, j) == 1) a += st.deployed(r, j);
-    if (st.side(r, j) == 2) b += st.deployed(r, j);
+    st.start_strength_attacker(r) = a;
+    st.start_strength_defender(r) = b;
   }
-  st.start_strength_attacker(r) = a;
-  st.start_strength_defender(r) = b;
-  if (alliance) raise_rung(r, sc_.escalation.alliance_war_rung, s, AllianceWarCause::kAttackOnCovered);
+  if (covered) raise_rung(r, sc_.escalation.alliance_war_rung, s, AllianceWarCause::kAttackOnCovered);
 }
 
 void BlockSimulator::raise_rung(int r, int rung, int s, AllianceWarCause cause) {
@@ -174,23 +172,12 @@ void BlockSimulator::raise_rung_masked(const std::int32_t* mask, int q, int s, A
 
 void BlockSimulator::join_alliance_war(int r) {
   BlockState& st = state_;
-  const int n = model_.actors();
-  for (int j = 0; j < n; ++j) {
-    if (st.side(r, j) != 0) continue;
-    for (int k = 0; k < n; ++k) {
-      if (st.side(r, k) != 1) continue;
-      if (sc_.relations.adversary[j][k]) {
-        st.side(r, j) = 2;
-        st.start_strength_defender(r) += st.deployed(r, j);
-        break;
-      }
-      if (sc_.relations.ally[j][k]) {
-        st.side(r, j) = 1;
-        st.start_strength_attacker(r) += st.deployed(r, j);
-        break;
-      }
-    }
-  }
+  rules::join_alliance_war(
+      sc_.relations, model_.actors(), [&](int j) { return st.side(r, j); },
+      [&](int j, int side) {
+        st.side(r, j) = side;
+        (side == 1 ? st.start_strength_attacker(r) : st.start_strength_defender(r)) += st.deployed(r, j);
+      });
 }
 
 }  // namespace brink

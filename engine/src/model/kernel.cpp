@@ -175,7 +175,7 @@ void BlockSimulator::apply_events(int s) {
       case EventKind::kAttack:
         for (int l = 0; l < width; ++l) {
           if (active[l] < 0.5) continue;
-          if (st.side.row(l).maxCoeff() == 0) start_war(l, i, e.target, s);
+          start_war(l, i, e.target, s);
           raise_rung(l, e.rung, s, AllianceWarCause::kNone);
         }
         break;

@@ -105,7 +105,7 @@ void ScalarTwin::apply_events(int s, bool active) {
         st.created[i] += e.troops;
         break;
       case EventKind::kAttack:
-        if (*std::max_element(st.side.begin(), st.side.end()) == 0) start_war(i, e.target, s);
+        start_war(i, e.target, s);
         raise_rung(e.rung, s, AllianceWarCause::kNone);
         break;
     }
@@ -223,23 +223,22 @@ void ScalarTwin::negotiate(int s, bool active) {
 
 void ScalarTwin::start_war(int attacker, int target, int s) {
   ReplicationState& st = st_;
-  const int n = model_.actors();
-  st.side[attacker] = 1;
-  for (int j : model_.allies(attacker)) st.side[j] = 1;
-  st.side[target] = 2;
-  bool alliance = false;
-  for (int j = 0; j < n; ++j)
-    if (st.side[j] == 0 && (sc_.relations.ally[j][target] || model_.commitment(j, target) >= 0.5)) {
-      st.side[j] = 2;
-      alliance = true;
+  const bool fresh = *std::max_element(st.side.begin(), st.side.end()) == 0;
+  const bool covered = rules::enter_war(
+      model_, attacker, target, [&](int j) { return st.side[j]; },
+      [&](int j, int side) {
+        st.side[j] = side;
+        if (!fresh) (side == 1 ? st.start_strength_attacker : st.start_strength_defender) += st.deployed[j];
+      });
+  if (fresh) {
+    st.war_start_step = s;
+    st.start_strength_attacker = st.start_strength_defender = 0.0;
+    for (int j = 0; j < model_.actors(); ++j) {
+      if (st.side[j] == 1) st.start_strength_attacker += st.deployed[j];
+      if (st.side[j] == 2) st.start_strength_defender += st.deployed[j];
     }
-  st.war_start_step = s;
-  st.start_strength_attacker = st.start_strength_defender = 0.0;
-  for (int j = 0; j < n; ++j) {
-    if (st.side[j] == 1) st.start_strength_attacker += st.deployed[j];
-    if (st.side[j] == 2) st.start_strength_defender += st.deployed[j];
   }
-  if (alliance) raise_rung(sc_.escalation.alliance_war_rung, s, AllianceWarCause::kAttackOnCovered);
+  if (covered) raise_rung(sc_.escalation.alliance_war_rung, s, AllianceWarCause::kAttackOnCovered);
 }
 
 void ScalarTwin::raise_rung(int rung, int s, AllianceWarCause cause) {
@@ -258,23 +257,12 @@ void ScalarTwin::raise_rung(int rung, int s, AllianceWarCause cause) {
 
 void ScalarTwin::join_alliance_war() {
   ReplicationState& st = st_;
-  const int n = model_.actors();
-  for (int j = 0; j < n; ++j) {
-    if (st.side[j] != 0) continue;
-    for (int k = 0; k < n; ++k) {
-      if (st.side[k] != 1) continue;
-      if (sc_.relations.adversary[j][k]) {
-        st.side[j] = 2;
-        st.start_strength_defender += st.deployed[j];
-        break;
-      }
-      if (sc_.relations.ally[j][k]) {
-        st.side[j] = 1;
-        st.start_strength_attacker += st.deployed[j];
-        break;
-      }
-    }
-  }
+  rules::join_alliance_war(
+      sc_.relations, model_.actors(), [&](int j) { return st.side[j]; },
+      [&](int j, int side) {
+        st.side[j] = side;
+        (side == 1 ? st.start_strength_attacker : st.start_strength_defender) += st.deployed[j];
+      });
 }
 
 void ScalarTwin::finish() {

@@ -7,6 +7,7 @@
 #include "brink/model/logit.hpp"
 #include "brink/model/rules.hpp"
 #include "brink/model/scalar_twin.hpp"
+#include "brink/model/war_value.hpp"
 
 namespace brink {
 
@@ -147,8 +148,8 @@ ScalarTwin::ActionValues ScalarTwin::action_values(int i, int m, const ActorView
       double defenders = 1.0 + st.deployed[t] * sc_.actors[t].combat.defence_advantage, protectors = 0.0;
       for (int j : model_.allies(t)) defenders += st.deployed[j];
       for (int j = 0; j < n; ++j) {
-        const double c = model_.commitment(j, t);
-        if (j == t || c <= 0.0) continue;
+        double c = 0.0;
+        if (rules::forecast_side(model_, i, t, j, &c) != rules::kProtector) continue;
         defenders += c * st.deployed[j];
         protectors += c * believed_resolve[j] * (st.deployed[j] + rho * st.ready[j]);
       }
@@ -311,7 +312,7 @@ void ScalarTwin::apply_effect(int i, int m, int s) {
       st.effectiveness[a.target] = rules::armed(st.effectiveness[a.target], a.effect);
       break;
     case ActionKind::kAttack:
-      if (*std::max_element(st.side.begin(), st.side.end()) == 0) start_war(i, a.target, s);
+      start_war(i, a.target, s);
       break;
     case ActionKind::kRetaliate:
       if (st.side[i] == 0) {

@@ -30,9 +30,9 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
   for (int j = 0; j < n; ++j) {
     double commitment = 0.0;
     const int side = rules::forecast_side(model_, i, t, j, &commitment);
-    if (side == 0) continue;
-    std::fill(weight, weight + width, side == 3 ? 0.0 : 1.0);
-    if (side == 3) {  // a protector counts by commitment × believed resolve
+    if (side == rules::kOutside) continue;
+    std::fill(weight, weight + width, side == rules::kProtector ? 0.0 : 1.0);
+    if (side == rules::kProtector) {  // a protector counts by commitment × believed resolve
       const auto& types = sc_.actors[j].types;
       for (std::size_t k = 0; k < types.size(); ++k) {
         const double r = commitment * types[k].resolve;
@@ -45,9 +45,9 @@ void BlockSimulator::forecast(int i, int t, double intensity, double* prevail, d
     const double* m = st.effectiveness.col(j).data();
     const double* e = scratch_->lane_column(scratch_->kill_rate, j);
     const double* advantage = scratch_->lane_column(scratch_->defence, j);
-    const bool attacker = side == 1;
-    double* force = side == 1 ? a0 : b0;
-    double* kill = side == 1 ? alpha : beta;
+    const bool attacker = side == rules::kAttackingSide;
+    double* force = side == rules::kAttackingSide ? a0 : b0;
+    double* kill = side == rules::kAttackingSide ? alpha : beta;
     const bool grows = j == t && growth > 0.0;  // the target's projected arms aid (a shift in power)
     for (int l = 0; l < width; ++l) {
       const double f = weight[l] * (d[l] + omega * r[l]);
@@ -137,19 +137,20 @@ rules::WarForecast ScalarTwin::forecast(int i, int t, double intensity, double g
   for (int j = 0; j < model_.actors(); ++j) {
     double commitment = 0.0;
     const int side = rules::forecast_side(model_, i, t, j, &commitment);
-    if (side == 0) continue;
-    double weight = side == 3 ? 0.0 : 1.0;
-    if (side == 3) {
+    if (side == rules::kOutside) continue;
+    double weight = side == rules::kProtector ? 0.0 : 1.0;
+    if (side == rules::kProtector) {
       const auto& types = sc_.actors[j].types;
       for (std::size_t k = 0; k < types.size(); ++k)
         weight += commitment * types[k].resolve * static_cast<double>(st.belief[j * kMaxTypes + k]);
     }
     const Combat& c = sc_.actors[j].combat;
-    const double rate = c.effectiveness * (side == 1 ? 1.0 : c.defence_advantage);
+    const double rate = c.effectiveness * (side == rules::kAttackingSide ? 1.0 : c.defence_advantage);
     const double f = weight * (st.deployed[j] + omega * st.ready[j]);
-    (side == 1 ? a0 : b0) += f;
+    (side == rules::kAttackingSide ? a0 : b0) += f;
     const bool grows = j == t && growth > 0.0;
-    (side == 1 ? alpha : beta) += rate * (grows ? rules::armed(st.effectiveness[j], growth) : st.effectiveness[j]) * f;
+    (side == rules::kAttackingSide ? alpha : beta) +=
+        rate * (grows ? rules::armed(st.effectiveness[j], growth) : st.effectiveness[j]) * f;
   }
   return rules::war_forecast(a0, b0, alpha, beta, sc_.combat.law == LanchesterLaw::kSquare,
                              sc_.combat.collapse_fraction, intensity, sc_.run.horizon_days,

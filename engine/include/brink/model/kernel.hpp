@@ -165,6 +165,7 @@ class BlockSimulator {
   // casualty cost); without, W = p - c exactly.
   bool war_value_needs_duration(int i) const;
   // Per-lane events of the ladder (rare: scalar).
+  // An attack: starts a war, or joins the one on (rules::enter_war).
   void start_war(int lane, int attacker, int target, int s);
   void raise_rung(int lane, int rung, int s, AllianceWarCause cause);
   void raise_rung_masked(const std::int32_t* mask, int rung, int s, AllianceWarCause cause);

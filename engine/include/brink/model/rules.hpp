@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bitset>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "brink/model/lanchester.hpp"
+#include "brink/model/model.hpp"
 #include "brink/scenario/scenario.hpp"
 
 namespace brink::rules {
@@ -294,5 +296,57 @@ inline Outcome war_outcome(int peak, const Escalation& esc) {
 // Whether a lane with this outcome code (-1 while open) can still change: it
 // is open, or settled (settled forces keep drawing down).
 inline int lane_in_play(int outcome) { return (outcome < 0) | (outcome == static_cast<int>(Outcome::kSettlement)); }
+
+// Who an attack of i on t brings into the war (docs/model.md, "The escalation
+// ladder", start_war): the attacker and its allies, the target, and everyone
+// bound to defend the target (an ally of it, or a commitment of at least 0.5),
+// each only if on no side yet. With no war on this starts one; during a war
+// it joins that war (a lane holds one war), so no attack is without effect.
+// side(j) is actor j's side code; join(j, code) puts it on a side, attackers
+// first, then the target, then its defenders in index order. Returns whether
+// someone bound to defend the target joined (the war touches a covered actor).
+template <class Side, class Join>
+bool enter_war(const Model& model, int attacker, int target, Side side, Join join) {
+  const Relations& relations = model.scenario().relations;
+  if (side(attacker) == 0) join(attacker, 1);
+  for (int j : model.allies(attacker))
+    if (side(j) == 0) join(j, 1);
+  if (side(target) == 0) join(target, 2);
+  bool covered = false;
+  for (int j = 0; j < model.actors(); ++j)
+    if (side(j) == 0 && (relations.ally[j][target] || model.commitment(j, target) >= 0.5)) {
+      join(j, 2);
+      covered = true;
+    }
+  return covered;
+}
+
+// join_alliance_war (docs/model.md, "The escalation ladder"): the alliance
+// rung brings in every neutral actor tied to the attacking side, in rounds
+// until no one moves, each round against the side as it stood when the round
+// began, so that the order actors are listed in decides nothing. An adversary
+// of an attacker joins the defenders (also when it is an ally of another
+// attacker), an ally of an attacker the attackers. side(j) is actor j's side
+// code; join(j, code) puts it on a side.
+template <class Side, class Join>
+void join_alliance_war(const Relations& relations, int actors, Side side, Join join) {
+  for (bool moved = true; moved;) {
+    moved = false;
+    std::bitset<kMaxActors> attacking;
+    for (int k = 0; k < actors; ++k) attacking[static_cast<std::size_t>(k)] = side(k) == 1;
+    for (int j = 0; j < actors; ++j) {
+      if (side(j) != 0) continue;
+      bool adversary = false, ally = false;
+      for (int k = 0; k < actors; ++k)
+        if (attacking[static_cast<std::size_t>(k)]) {
+          adversary = adversary || relations.adversary[j][k];
+          ally = ally || relations.ally[j][k];
+        }
+      if (!adversary && !ally) continue;
+      join(j, adversary ? 2 : 1);
+      moved = true;
+    }
+  }
+}
 
 }  // namespace brink::rules

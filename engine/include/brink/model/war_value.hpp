@@ -21,16 +21,18 @@ struct WarForecast {
   double duration = 0.0;  // τ: days until the losing side collapses (capped at the horizon)
 };
 
-// How actor j enters the forecast of i attacking t: 1 on the attacking side,
-// 2 on the defending side, 3 as a protector of t weighted by its commitment
-// (written to *commitment) times its believed resolve, 0 not at all.
+// How actor j enters the forecast of i attacking t: on the attacking side,
+// on the defending side, as a protector of t weighted by its commitment
+// (written to *commitment) times its believed resolve, or not at all. The
+// deterrence terms of an attack without the forecast count the same protectors.
+inline constexpr int kOutside = 0, kAttackingSide = 1, kDefendingSide = 2, kProtector = 3;
 inline int forecast_side(const Model& model, int i, int t, int j, double* commitment) {
   const Scenario& sc = model.scenario();
   *commitment = 0.0;
-  if (j == i || sc.relations.ally[i][j]) return 1;
-  if (j == t || sc.relations.ally[t][j]) return 2;
+  if (j == i || sc.relations.ally[i][j]) return kAttackingSide;
+  if (j == t || sc.relations.ally[t][j]) return kDefendingSide;
   *commitment = model.commitment(j, t);
-  return *commitment > 0.0 ? 3 : 0;
+  return *commitment > 0.0 ? kProtector : kOutside;
 }
 
 // The duration of a square-law war won by the side with strength ratio k =

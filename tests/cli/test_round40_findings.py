@@ -1,0 +1,148 @@
+"""Round 40: what the outside testers of this round found, and what was found beside them.
+
+A partial's root attributes are checked against the plan on --resume: an edited value is refused
+as damage, and one that is not a single value (an array where brink writes a scalar) no longer
+overflows the buffer HDF5 reads it into."""
+
+import os
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+
+def _brink(brink, *args, env=None, timeout=120):
+    return subprocess.run([brink, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def _partial(brink, source_dir, tmp_path, *extra):
+    """A partial run of a three-point sweep of the minimal example, 35 blocks kept, and how to resume it."""
+    scenario = source_dir / "docs" / "examples" / "minimal.yaml"
+    args = ["run", scenario, "-o", tmp_path / "part.h5", "-n", 20000, "--sweep",
+            "actors.RED.forces.deployed=40000,50000,60000", "-t", 1, "-q", "--no-table", *extra]
+    proc = _brink(brink, *args, env={"BRINK_TEST_FAIL_AFTER_BLOCKS": "35"})
+    assert proc.returncode == 1 and (tmp_path / "part.h5.partial").exists(), proc.stderr
+    return [*args, "--resume"]
+
+
+def _replace_attribute(path, name, value):
+    with h5py.File(path, "r+") as f:
+        del f.attrs[name]
+        f.attrs.create(name, value)
+
+
+_TEXTS = np.array([b"x" * 200] * 5000, dtype="S200")
+_NUMBERS = np.arange(50000, dtype="i8")
+
+
+@pytest.mark.parametrize("name, value, said", [
+    ("dt_days", np.float64(7.0), "root attribute 'dt_days'"),
+    ("horizon_days", np.float64(12345.0), "root attribute 'horizon_days'"),
+    ("block_lanes", _NUMBERS, "root attribute 'block_lanes'"),
+    ("title", _TEXTS, "root attribute 'title'"),
+    ("design", np.bytes_("latin hypercube"), "root attribute 'design'"),
+    ("format_version", _NUMBERS, "root attribute 'format_version' is not one integer"),
+    ("seed", _NUMBERS, "the seed changed"),
+    ("engine_version", _TEXTS, "the engine version changed"),
+])
+def test_a_partial_with_an_edited_root_attribute_is_refused(brink, source_dir, tmp_path, name, value, said):
+    """An edited dt_days or block_lanes was resumed with exit 0, and the finished file kept the edit
+    (dt_days 7 over daily steps). A seed or a text stored as an array (50,000 numbers, 5,000
+    strings where brink writes one) made --resume read all of them into room for one: SIGSEGV, or
+    glibc's "free(): invalid size" and SIGABRT. Now: exit 2 in one sentence, the partial as it was."""
+    resume = _partial(brink, source_dir, tmp_path)
+    partial = tmp_path / "part.h5.partial"
+    _replace_attribute(partial, name, value)
+    before = partial.read_bytes()
+    proc = _brink(brink, *resume, timeout=60)
+    assert proc.returncode == 2 and said in proc.stderr and "--overwrite" in proc.stderr, (proc.returncode, proc.stderr)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert partial.read_bytes() == before and not (tmp_path / "part.h5").exists()
+
+
+def _same(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    return np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
+
+
+@pytest.mark.parametrize("extra", [[], ["--shard", "1/2"], ["--set", "run.random_numbers=common"]])
+def test_an_untouched_partial_still_resumes_to_the_bits_of_one_run(brink, source_dir, tmp_path, extra):
+    """The check compares every root attribute the plan writes (a shard's, a design's) but those a
+    run sets as it goes: an untouched partial resumes, and ends with the datasets of one run."""
+    resume = _partial(brink, source_dir, tmp_path, *extra)
+    proc = _brink(brink, *resume)
+    assert proc.returncode == 0, proc.stderr
+    whole = [a if a != tmp_path / "part.h5" else tmp_path / "whole.h5" for a in resume[:-1]]
+    assert _brink(brink, *whole).returncode == 0
+    with h5py.File(tmp_path / "part.h5") as a, h5py.File(tmp_path / "whole.h5") as b:
+        names = []
+        a.visit(names.append)
+        assert names and all(_same(a[n][()], b[n][()]) for n in names if isinstance(a[n], h5py.Dataset))
+        assert {k for k in a.attrs if not np.array_equal(a.attrs[k], b.attrs[k])} <= {"command_line"}
+
+
+# ---- A fresh hostile corpus (issue 10)
+
+def test_a_rung_name_that_is_not_one_word_is_refused_where_it_is_written(brink, source_dir, tmp_path):
+    """Output files list the rungs as CF flag meanings, words of letters, digits and _ . + - @:
+    'grey zone' was written as 'grey_zone', and the analysis package then refused the finished
+    file as damaged, every time it was run again ('a b' and 'a_b' could not even be told apart).
+    Now the scenario is refused at the rung's line, with the word to write."""
+    text = (source_dir / "docs" / "examples" / "minimal.yaml").read_text(encoding="utf-8")
+    rungs = next(line for line in text.splitlines() if line.strip().startswith("rungs:"))
+    first = rungs.split("[", 1)[1].split(",")[0].strip()
+    for name in ("grey zone", "a=b", "b\u200bc", "\u0410bc"):
+        path = tmp_path / "rung.yaml"
+        path.write_text(text.replace(rungs, rungs.replace(first, f'"{name}"', 1)).replace(
+            f": {first}\n", f': "{name}"\n'), encoding="utf-8")
+        for command in ("validate", "run"):
+            proc = _brink(brink, command, path, "-q", "-o", tmp_path / "r.h5") if command == "run" else \
+                _brink(brink, command, path)
+            assert proc.returncode == 2, (name, proc.stderr)
+            line = proc.stderr.strip()
+            assert "escalation.rungs.0" in line and "one word of letters" in line and ".yaml:" in line, line
+        assert not (tmp_path / "r.h5").exists()
+
+
+def test_an_output_that_is_a_link_to_a_file_is_refused(brink, source_dir, tmp_path):
+    """-o LINK --overwrite renamed the finished result onto the link: the link became the result and
+    the file it named kept the old one, with exit 0 (as root, -o /dev/stdout replaced the system's
+    link). Now: exit 2, the link and its file as they were."""
+    scenario = source_dir / "docs" / "examples" / "minimal.yaml"
+    real, link = tmp_path / "real.h5", tmp_path / "latest.h5"
+    assert _brink(brink, "run", scenario, "-q", "-n", 256, "-o", real).returncode == 0
+    before = real.read_bytes()
+    link.symlink_to(real.name)
+    for extra in (["--overwrite"], [], ["--resume"]):
+        proc = _brink(brink, "run", scenario, "-q", "-n", 256, "--seed", 9, "-o", link, *extra)
+        assert proc.returncode == 2 and "is a symbolic link to 'real.h5'" in proc.stderr, (extra, proc.stderr)
+        assert link.is_symlink() and real.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.h5", "real.h5"]
+
+
+def test_a_scenario_path_with_a_newline_cannot_write_yaml_into_the_posterior_scenario(brink, source_dir, tmp_path):
+    """The posterior scenario's header records the calibrated scenario's path in a comment line: a
+    newline in the path ended the comment, and the rest of the name became YAML that validate
+    accepted (an extra 90,000-troop reinforcement) and the forecast ran. Now the path is escaped."""
+    minimal = (source_dir / "docs" / "examples" / "minimal.yaml").read_text(encoding="utf-8")
+    minimal = minimal.replace("  seed: 7\n", "  seed: 7\n  start_date: 2022-01-01\n")
+    minimal = "\n".join(line for line in minimal.split("\n") if "day: 45, actor: RED" not in line)
+    calibration = ("\nobservations:\n  red_deployed: {quantity: forces, actor: RED, date: 2022-01-20, value: 60000, "
+                   "range: [50000, 70000], source: \"test\"}\ncalibrate:\n  particles: 16\n  generations: 2\n"
+                   "  replications: 16\n  parameters:\n"
+                   "    actors.RED.forces.deployment_rate: {prior: uniform, min: 500, max: 5000}\n")
+    scenario = tmp_path / "c\nrun: {horizon_days: 1}\n#.yaml"
+    scenario.write_text(minimal + calibration, encoding="utf-8")
+    proc = _brink(brink, "calibrate", scenario, "-q", "-t", 1, "-o", tmp_path / "cal.h5")
+    assert proc.returncode == 0, proc.stderr
+    posterior = tmp_path / "cal.posterior.yaml"
+    lines = posterior.read_text(encoding="utf-8").splitlines()
+    header = lines[:next(i for i, line in enumerate(lines) if not line.startswith("#"))]
+    assert any("\\n" in line and "horizon_days" in line for line in header), header
+    assert not any(line.startswith("run: {horizon_days: 1}") for line in lines)
+    assert _brink(brink, "validate", posterior).returncode == 0
+    doc = yaml.safe_load(posterior.read_text(encoding="utf-8"))
+    assert doc["run"]["horizon_days"] == yaml.safe_load(minimal)["run"]["horizon_days"]

@@ -1,0 +1,150 @@
+"""Who fights, and who deters, when more than two actors are tied by alliances and commitments
+(docs/model.md, "The escalation ladder" and the `war_gain` and `credibility` features). Found by an
+outside tester: the alliance war depended on the order actors were listed in, an attack during a
+war had no effect but a higher rung, and an attacker's own ally deterred it. Run through the real
+CLI on scenarios built here."""
+
+import copy
+import math
+import os
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+BRINK = os.environ.get("BRINK")
+LADDER = {"rungs": ["calm", "tense", "limited", "full", "wider"], "initial_rung": "tense",
+          "limited_war": "limited", "full_war": "full", "alliance_war": "wider"}
+
+
+def simulate(tmp_path, name, scenario, *args):
+    assert BRINK, "set BRINK to the brink binary"
+    path, out = tmp_path / f"{name}.yaml", tmp_path / f"{name}.h5"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
+    proc = subprocess.run([BRINK, "run", str(path), "-q", "-t", "1", "-o", str(out), *args], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return h5py.File(out, "r")
+
+
+def casualties_by_actor(f):
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["actor"][()]]
+    return dict(zip(names, f["casualties"][0, 0, :]))
+
+
+def chain(order, allies, adversaries, attack=("A", "T")):
+    """No decisions: equal forces, one attack on day 0, listed in `order`."""
+    return {
+        "brink": 1, "name": "chain",
+        "run": {"horizon_days": 3, "dt_days": 1, "replications": 256, "seed": 1, "decisions": False},
+        "actors": {a: {"forces": {"deployed": 10000}, "combat": {"effectiveness": 0.01}} for a in order},
+        "relations": {"adversaries": adversaries, "allies": allies},
+        "escalation": LADDER,
+        "combat": {"law": "square", "collapse_fraction": 0},
+        "events": [{"day": 0, "actor": attack[0], "attack": attack[1], "rung": "full"}],
+    }
+
+
+ALLIES = [["A", "X"], ["X", "Y"], ["Y", "Z"], ["T", "B"]]
+ADVERSARIES = [["A", "T"], ["P", "Y"]]
+
+
+@pytest.mark.parametrize("order", [
+    ["A", "X", "Y", "Z", "T", "B", "P"],
+    ["A", "X", "Z", "Y", "T", "B", "P"],
+    ["P", "Z", "Y", "X", "A", "B", "T"],
+    ["B", "P", "T", "Y", "A", "Z", "X"],
+])
+def test_the_alliance_war_spreads_along_alliances_whatever_the_listing_order(tmp_path, order):
+    """A attacks T, whose ally B makes it an alliance war at once. The alliance war brings in the
+    chain of allies A-X-Y-Z, and P, an adversary of Y alone, on the defending side: the same sides
+    in every order (Z stayed out when listed before Y, and P when listed before A). Every actor
+    has 10,000 troops and one kill rate, so the square law's exact solution gives each side's
+    losses: 4 attackers against 3 defenders, fighting in each of the 3 daily steps (the attack
+    comes before combat in step 0)."""
+    with simulate(tmp_path, "chain", chain(order, ALLIES, ADVERSARIES)) as f:
+        lost = casualties_by_actor(f)
+        assert (f["outcome_code"][0] == f["outcome_code"][0][0]).all()
+    attackers, defenders = ["A", "X", "Y", "Z"], ["T", "B", "P"]
+    assert all(lost[a] > 0 for a in attackers + defenders), lost
+    # dA/dt = -k B, dB/dt = -k A with per-troop rate k = 0.01/day for 3 days, A0 = 4e4, B0 = 3e4.
+    a0, b0, k, days = 4e4, 3e4, 0.01, 3.0
+    a = a0 * math.cosh(k * days) - b0 * math.sinh(k * days)
+    b = b0 * math.cosh(k * days) - a0 * math.sinh(k * days)
+    side_a, side_b = sum(lost[x] for x in attackers), sum(lost[x] for x in defenders)
+    assert side_a == pytest.approx(a0 - a, rel=1e-9) and side_b == pytest.approx(b0 - b, rel=1e-9), (side_a, side_b)
+    assert len({round(lost[x], 6) for x in attackers}) == 1 and len({round(lost[x], 6) for x in defenders}) == 1
+
+
+def test_an_attack_during_a_war_joins_it(tmp_path):
+    """A attacks T on day 0 (limited); E attacks F on day 2 (full). A replication holds one war:
+    E joins A's side and F joins T's. Before, E and F never fought (10,000 troops each to the end),
+    and E's attack only raised the rung of A's war."""
+    scenario = chain(["A", "T", "E", "F"], [], [["A", "T"], ["E", "F"]])
+    scenario["run"]["horizon_days"] = 6
+    scenario["output"] = {"timeseries_every": 1}
+    scenario["events"] = [{"day": 0, "actor": "A", "attack": "T", "rung": "limited"},
+                          {"day": 2, "actor": "E", "attack": "F", "rung": "full"}]
+    with simulate(tmp_path, "two", scenario) as f:
+        lost = casualties_by_actor(f)
+        deployed = f["troops"][0, 0, :, :, 0]  # steps × actors, deployed
+        assert (f["war_start_step"][0] == 0).all()
+    assert lost["E"] > 0 and lost["F"] > 0, lost
+    # E and F lose nothing before day 2 and fight from then on.
+    assert deployed[2, 2] == deployed[0, 2] and deployed[-1, 2] < deployed[2, 2]
+    # The sides are equal (A+E against T+F, equal kill rates): equal losses per side.
+    assert lost["A"] + lost["E"] == pytest.approx(lost["T"] + lost["F"], rel=1e-9)
+
+
+DETERRENCE = {
+    "brink": 1, "name": "deterrence",
+    "run": {"horizon_days": 1, "dt_days": 1, "replications": 20000, "seed": 11},
+    "actors": {
+        "RED": {"forces": {"deployed": 60000, "ready": 20000}, "combat": {"effectiveness": 0.012},
+                "decision": {"rationality": 1.5, "ready_weight": 0.4, "war_forecast": False, "war_cost": 0.1,
+                             "weights": {"war_gain": 3.0, "credibility": 2.0, "cost": 1.0, "escalation": 0.0}},
+                "actions": {"hold": {}, "invade": {"kind": "attack", "target": "BLU", "rung": "full", "cost": 0.5}}},
+        "BLU": {"forces": {"deployed": 40000, "ready": 10000}, "combat": {"effectiveness": 0.01, "defence_advantage": 1.5}},
+        "REDA": {"forces": {"deployed": 5000, "ready": 7000}},
+        "BLA": {"forces": {"deployed": 8000, "ready": 9000}},
+        "PAT": {"forces": {"deployed": 15000, "ready": 30000},
+                "combat": {"effectiveness": 0.015, "defence_advantage": 1.2},
+                "types": {"firm": {"prior": 0.5, "resolve": 1.0}, "soft": {"prior": 0.5, "resolve": 0.2}}},
+    },
+    "relations": {"adversaries": [["RED", "BLU"], ["RED", "PAT"]], "allies": [["RED", "REDA"], ["BLU", "BLA"]],
+                  "commitments": [{"from": "PAT", "to": "BLU", "strength": 0.3},
+                                  {"from": "BLA", "to": "BLU", "strength": 0.4},
+                                  {"from": "REDA", "to": "BLU", "strength": 0.2}]},
+    "escalation": LADDER,
+    "combat": {"law": "square", "collapse_fraction": 0.3},
+}
+
+
+@pytest.mark.parametrize("forecast", [False, True])
+def test_only_protectors_outside_both_coalitions_deter(tmp_path, forecast):
+    """P(attack on day 0) against the logit's closed form. REDA, RED's own ally, holds a
+    commitment to BLU; BLA is BLU's ally and holds one too. The deterrence terms count only PAT
+    (as the war forecast's B0 does): REDA fights beside RED whatever it promised, BLA counts once,
+    as an ally. Before, P was 0.119 (forecast 0.712) where the protectors alone give 0.188 (0.764)."""
+    scenario = copy.deepcopy(DETERRENCE)
+    scenario["actors"]["RED"]["decision"]["war_forecast"] = forecast
+    with simulate(tmp_path, f"deter{forecast}", scenario) as f:
+        attacked = f["war_start_step"][0] == 0
+    omega, resolve = 0.4, 0.6  # ready weight; PAT's believed resolve, the prior mean of 1.0 and 0.2
+    own = 1 + 60000 + 5000  # RED and its ally's deployed troops
+    protector = 0.3 * resolve * (15000 + omega * 30000)
+    credibility = -protector / own
+    if forecast:
+        a0 = (60000 + omega * 20000) + (5000 + omega * 7000)
+        alpha = 0.012 * (60000 + omega * 20000) / a0  # REDA has no kill rate
+        b0 = (40000 + omega * 10000) + (8000 + omega * 9000) + 0.3 * resolve * (15000 + omega * 30000)
+        beta = (0.01 * 1.5 * (40000 + omega * 10000) + 0.3 * resolve * 0.015 * 1.2 * (15000 + omega * 30000)) / b0
+        gain = 1 / (1 + b0 ** 2 * beta / (a0 ** 2 * alpha)) - 0.1
+    else:
+        defenders = 1 + 1.5 * 40000 + 8000 + 0.3 * 15000
+        gain = math.log(own) - math.log(defenders)
+    p = 1 / (1 + math.exp(-1.5 * (3 * gain - 0.5 + 2 * credibility)))
+    z = (attacked.mean() - p) / math.sqrt(p * (1 - p) / attacked.size)
+    assert abs(z) < 4.5, (attacked.mean(), p, z)
