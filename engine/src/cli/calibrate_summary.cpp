@@ -9,6 +9,7 @@
 
 #include "brink/calibrate/prior.hpp"
 #include "brink/calibrate/rank_correlation.hpp"
+#include "brink/scenario/shown_text.hpp"
 
 namespace brink {
 
@@ -143,11 +144,12 @@ std::string posterior_header(const CalibrationRecord& r, const std::string& file
       "# the posterior's mean of the model). The weighted particles are in {};\n"
       "# the posterior forecast draws a parameter set from them for every replication:\n"
       "#   {}\n",
-      file, last.generation, last.tolerance, scenario_label, file, forecast);
+      // Paths as labels: a newline in a file name would end the comment and write YAML.
+      escaped(file), last.generation, last.tolerance, escaped(scenario_label), escaped(file), escaped(forecast));
   if (!r.warning.empty()) header += "# " + r.warning + "\n";
   // The calibration's own --set (and --seed) first: the model the particles were fitted to.
   for (const Override& s : settings)
-    header += fmt::format("#   --set {}={} (given to the calibration)\n", s.path, s.value);
+    header += fmt::format("#   --set {}={} (given to the calibration)\n", escaped(s.path), escaped(s.value));
   if (last.generation == 0)
     header += "# Generation 0 is the draw from the prior: these are the prior's means, not a fit.\n";
   if (const std::string loose = loose_tolerance_sentence(r); !loose.empty()) header += "# " + loose + ".\n";

@@ -274,6 +274,15 @@ void check_output_path(const fs::path& target, const std::vector<fs::path>& inpu
                       "its output: give a name without it",
                       file, suffix, suffix == ".lock" ? "lock" : "file while it is written"));
   check_one(target, target, inputs);
+  // The result is put in place by renaming a finished file onto the name: onto
+  // a link that replaces the link, and what it points to keeps its old contents.
+  if (struct stat link{}; ::lstat(target.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    std::error_code ec;
+    throw OutputRefused(fmt::format(
+        "output '{}' is a symbolic link to '{}'; brink puts a finished result in place of the name, which would "
+        "replace the link and leave what it points to as it was: give the file's own path instead",
+        target.string(), fs::read_symlink(target, ec).string()));
+  }
   // Written, truncated and renamed as brink's own: through a link they would
   // destroy the file it points to.
   for (const char* own : {".partial", ".lock"}) check_own_file(target.string() + own, target, inputs);

@@ -13,6 +13,7 @@
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/model/kernel_dispatch.hpp"
+#include "brink/scenario/flag_word.hpp"
 #include "brink/scenario/observations.hpp"
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
@@ -82,17 +83,6 @@ Handle creation_properties(const VariableSpec& v, const FileLayout& layout, hid_
   return dcpl;
 }
 
-// A flag meaning is one word of the characters CF allows (letters, digits and
-// _ . + - @); a scenario choice's path, e.g., keeps its exact text in the root
-// attribute scenario_choices.
-std::string flag_word(std::string_view name) {
-  std::string word(name);
-  for (char& c : word)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("_.+-@").find(c) == std::string_view::npos)
-      c = '_';
-  return word.empty() ? "unnamed" : word;
-}
-
 // The names behind an index variable's values 0, 1, ...
 std::vector<std::string> flag_names(Flags flags, const SweepPlan& plan) {
   std::vector<std::string> names;
@@ -132,18 +122,19 @@ std::vector<std::string> flag_names(Flags flags, const SweepPlan& plan) {
 // What a design adds to the root: Morris levels, adaptive replications'
 // target half-width, constraints and rejected points, a mixed design's levers
 // and uncertainties (for the robustness tools).
-void write_design_attributes(hid_t f, const SweepPlan& plan) {
-  if (plan.morris) h5::set_int_attribute(f, "morris_levels", H5T_NATIVE_INT32, &plan.morris_levels, 1);
+template <class Text, class Number>
+void design_attributes(const SweepPlan& plan, Text text, Number number) {
+  if (plan.morris) number("morris_levels", H5T_NATIVE_INT32, std::int32_t{plan.morris_levels});
   // Adaptive replications: the target half-width, against which a point's
   // outcome_probability_lower/upper tell whether it got there or stopped at max.
-  if (plan.rule.adaptive) h5::set_int_attribute(f, "ci_halfwidth", H5T_NATIVE_DOUBLE, &plan.rule.ci_halfwidth, 1);
+  if (plan.rule.adaptive) number("ci_halfwidth", H5T_NATIVE_DOUBLE, double{plan.rule.ci_halfwidth});
   const SweepSpec& spec = plan.base->sweep;
   if (!spec.constraints.empty()) {
     std::string rules;
     for (const SweepConstraint& c : spec.constraints)
       rules += fmt::format("{}{} ({})", rules.empty() ? "" : "; ", c.rule, c.reject ? "reject" : "clip");
-    h5::set_string_attribute(f, "constraints", rules);
-    h5::set_int_attribute(f, "rejected_points", H5T_NATIVE_INT64, &plan.rejected_points, 1);
+    text("constraints", rules);
+    number("rejected_points", H5T_NATIVE_INT64, std::int64_t{plan.rejected_points});
   }
   if (!plan.choices.empty()) {
     // Each choice's text, so that every point can be run again from the file alone.
@@ -151,9 +142,9 @@ void write_design_attributes(hid_t f, const SweepPlan& plan) {
     for (std::size_t k = 0; k < plan.choices.size(); ++k) {
       if (k > 0) labels += '\n';
       labels += plan.choices[k].label;
-      h5::set_string_attribute(f, fmt::format("scenario_choice_{}", k), plan.choices[k].text);
+      text(fmt::format("scenario_choice_{}", k), plan.choices[k].text);
     }
-    h5::set_string_attribute(f, "scenario_choices", labels);
+    text("scenario_choices", labels);
   }
   std::string levers, uncertainties;
   for (std::size_t k = 0; k < plan.axis_roles.size(); ++k) {
@@ -163,8 +154,8 @@ void write_design_attributes(hid_t f, const SweepPlan& plan) {
     list += plan.parameters[k];
   }
   if (!levers.empty()) {
-    h5::set_string_attribute(f, "levers", levers);
-    h5::set_string_attribute(f, "uncertainties", uncertainties);
+    text("levers", levers);
+    text("uncertainties", uncertainties);
   }
 }
 
@@ -421,15 +412,16 @@ void Hdf5Writer::Impl::create_time_coordinate(const SweepPlan& plan) {
   h5::set_string_attribute(ds.get(), "calendar", "proleptic_gregorian");
 }
 
-void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata) {
-  // Enough to re-run this file to the same bits.
+namespace {
+
+// Every root attribute of a run's file (docs/output.md), each given to
+// text(name, value) or number(name, HDF5 type, value): one definition for
+// writing them and for checking a partial's on --resume. Enough to re-run
+// the file to the same bits.
+template <class Text, class Number>
+void root_attributes(const SweepPlan& plan, const OutputMetadata& metadata, Text text, Number number) {
   const Model& model = plan.model(0);
   const Scenario& sc = model.scenario();
-  const hid_t f = file.get();
-  auto text = [&](const char* name, const std::string& value) { h5::set_string_attribute(f, name, value); };
-  auto number = [&](const char* name, hid_t type, const auto& value) {
-    h5::set_int_attribute(f, name, type, &value, 1);
-  };
   // CF and ACDD discovery attributes first: what a netCDF tool looks for.
   text("Conventions", "CF-1.10");
   number("format_version", H5T_NATIVE_INT32, kFormatVersion);
@@ -469,9 +461,37 @@ void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const Output
     number(kShardCountAttribute, H5T_NATIVE_INT64, std::int64_t{plan.shard_count});
     number(kShardPlanPointsAttribute, H5T_NATIVE_INT64, std::int64_t{plan.point_count()});
   }
-  write_design_attributes(f, plan);
+  design_attributes(plan, text, number);
   // Created now (SWMR forbids new attributes later) and set to 1 by close().
   number("complete", H5T_NATIVE_INT32, std::int32_t{0});
+}
+
+}  // namespace
+
+void Hdf5Writer::Impl::write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata) {
+  const hid_t f = file.get();
+  root_attributes(
+      plan, metadata,
+      [&](const std::string& name, const std::string& value) { h5::set_string_attribute(f, name, value); },
+      [&](const std::string& name, hid_t type, const auto& value) { h5::set_int_attribute(f, name, type, &value, 1); });
+}
+
+std::string Hdf5Writer::Impl::changed_root_attribute(const SweepPlan& plan, const OutputMetadata& metadata) const {
+  const hid_t f = file.get();
+  // Those a run sets as it goes, or that name how this run was started.
+  auto kept = [](const std::string& name) {
+    return name == "complete" || name == "command_line" || name == "scenario_source";
+  };
+  std::string changed;
+  root_attributes(
+      plan, metadata,
+      [&](const std::string& name, const std::string& value) {
+        if (changed.empty() && !kept(name) && !h5::attribute_holds(f, name, value)) changed = name;
+      },
+      [&](const std::string& name, hid_t type, const auto& value) {
+        if (changed.empty() && !kept(name) && !h5::attribute_holds(f, name, type, &value, sizeof value)) changed = name;
+      });
+  return changed;
 }
 
 }  // namespace brink

@@ -2,6 +2,8 @@
 #include "hdf5_recovery.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -158,12 +160,9 @@ bool has_attribute(hid_t object, const char* name) {
 
 std::int32_t read_int_attribute(hid_t object, const char* name) {
   if (!has_attribute(object, name)) return 1;
-  const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
-  const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
-  if (H5Tget_class(type.get()) != H5T_INTEGER) return 1;
-  std::int32_t value = 1;
-  check(H5Aread(attr.get(), H5T_NATIVE_INT32, &value), std::string("read attribute ") + name);
-  return value;
+  const std::optional<std::int64_t> value = read_int64_attribute(object, name);
+  return value && *value >= 0 && *value <= std::numeric_limits<std::int32_t>::max() ? static_cast<std::int32_t>(*value)
+                                                                                    : kNotOneInteger;
 }
 
 std::optional<std::int64_t> read_int64_attribute(hid_t object, const char* name) {
@@ -193,10 +192,36 @@ std::string read_string_attribute(hid_t object, const char* name) {
   if (!has_attribute(object, name)) return {};
   const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
   const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
-  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get())) return {};
+  const Handle space = space_handle(H5Aget_space(attr.get()), std::string("read the shape of attribute ") + name);
+  // One string only: HDF5 reads every element into the buffer.
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) ||
+      H5Sget_simple_extent_npoints(space.get()) != 1)
+    return {};
   std::string buffer(H5Tget_size(type.get()), '\0');
   check(H5Aread(attr.get(), type.get(), buffer.data()), std::string("read attribute ") + name);
   return buffer.c_str();
+}
+
+bool attribute_holds(hid_t object, const std::string& name, hid_t type, const void* value, std::size_t bytes) {
+  if (!has_attribute(object, name.c_str())) return false;
+  const Handle attr = attribute_handle(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute " + name);
+  const Handle stored = type_handle(H5Aget_type(attr.get()), "read the type of attribute " + name);
+  const Handle space = space_handle(H5Aget_space(attr.get()), "read the shape of attribute " + name);
+  std::uint64_t buffer = 0;  // room for one value of every numeric attribute brink writes
+  if (bytes > sizeof buffer || H5Tget_size(type) != bytes || H5Tget_class(stored.get()) != H5Tget_class(type) ||
+      H5Sget_simple_extent_npoints(space.get()) != 1)
+    return false;
+  return H5Aread(attr.get(), type, &buffer) >= 0 && std::memcmp(&buffer, value, bytes) == 0;
+}
+
+bool attribute_holds(hid_t object, const std::string& name, const std::string& value) {
+  if (!has_attribute(object, name.c_str())) return false;
+  const Handle attr = attribute_handle(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute " + name);
+  const Handle type = type_handle(H5Aget_type(attr.get()), "read the type of attribute " + name);
+  const Handle space = space_handle(H5Aget_space(attr.get()), "read the shape of attribute " + name);
+  // read_string_attribute's "" would also stand for a text of another kind.
+  return H5Tget_class(type.get()) == H5T_STRING && !H5Tis_variable_str(type.get()) &&
+         H5Sget_simple_extent_npoints(space.get()) == 1 && read_string_attribute(object, name.c_str()) == value;
 }
 
 Handle dataset_access(std::size_t cache_bytes) {

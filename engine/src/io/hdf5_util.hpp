@@ -30,12 +30,18 @@ void set_int_attribute(hid_t object, const std::string& name, hid_t type, const 
 // Whether `object` holds the attribute `name`; DamagedInput where HDF5
 // cannot tell (a metadata checksum fails), which is damage, not absence.
 bool has_attribute(hid_t object, const char* name);
-// A scalar integer attribute, or 1 if absent (files before format_version 2 had none).
+// A scalar integer attribute; 1 if absent (files before format_version 2
+// had none), kNotOneInteger if it is not one integer.
+inline constexpr std::int32_t kNotOneInteger = -1;
 std::int32_t read_int_attribute(hid_t object, const char* name);
 // A scalar integer attribute, or nothing if absent or not a scalar integer.
 std::optional<std::int64_t> read_int64_attribute(hid_t object, const char* name);
-// Fixed-length string attribute, or "" if absent.
+// Fixed-length string attribute, or "" if absent or not one such string.
 std::string read_string_attribute(hid_t object, const char* name);
+// Whether the attribute is there and holds exactly one value equal to
+// `value` (`bytes` of memory type `type`, read into it), or the string `value`.
+bool attribute_holds(hid_t object, const std::string& name, hid_t type, const void* value, std::size_t bytes);
+bool attribute_holds(hid_t object, const std::string& name, const std::string& value);
 
 // The texts a file records how it was run by (its root attributes `scenario`
 // and `overrides`) against their digests (`scenario_digest`,

@@ -131,29 +131,30 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
                     "--resume",
                     path, what, how.empty() ? "" : ": " + how));
   };
-  if (const std::int32_t version = h5::read_int_attribute(id, "format_version"); version != kFormatVersion)
+  auto damaged = [&](const std::string& problem) {
+    throw ResumeMismatch(
+        fmt::format("'{}' is damaged: {}; start over with --overwrite instead of --resume", path, problem));
+  };
+  const std::int32_t version = h5::read_int_attribute(id, "format_version");
+  if (version == h5::kNotOneInteger) damaged("its root attribute 'format_version' is not one integer");
+  if (version != kFormatVersion)
     throw ResumeMismatch(fmt::format(
         "'{}' is in brink output format {} and this brink writes format {}, so it cannot be continued; start over "
         "with --overwrite instead of --resume",
         path, version, kFormatVersion));
-  std::uint64_t seed = 0;
-  if (h5::has_attribute(id, "seed")) {
-    const Handle attr = attribute_handle(H5Aopen(id, "seed", H5P_DEFAULT), "open attribute seed");
-    check(H5Aread(attr.get(), H5T_NATIVE_UINT64, &seed), "read attribute seed");
-  }
   std::string problem = h5::recorded_text_problem(id);
   // Marked complete at the end: one of another type would fail only then, after the whole run.
   if (problem.empty() && !h5::read_int64_attribute(id, "complete"))
     problem = "its root attribute 'complete' is not the number brink writes";
-  if (!problem.empty())
-    throw ResumeMismatch(
-        fmt::format("'{}' is damaged: {}; start over with --overwrite instead of --resume", path, problem));
+  if (!problem.empty()) damaged(problem);
   if (h5::read_string_attribute(id, "engine_version") != engine_version()) mismatch("the engine version");
   if (h5::read_string_attribute(id, "engine_fingerprint") != engine_fingerprint())
     mismatch("the brink build (attribute engine_fingerprint: another build's model may differ)");
   if (h5::read_string_attribute(id, "target_isa") != kernel().isa) mismatch("the instruction-set path");
   if (h5::read_string_attribute(id, "scenario") != metadata.scenario_text) mismatch("the scenario text");
-  if (seed != plan.run().seed) mismatch("the seed");
+  if (const std::uint64_t seed = plan.run().seed;
+      !h5::attribute_holds(id, "seed", H5T_NATIVE_UINT64, &seed, sizeof seed))
+    mismatch("the seed");
   if (const std::string recorded = h5::read_string_attribute(id, "overrides"); recorded != metadata.overrides)
     mismatch("the --set or run options", first_difference(recorded, metadata.overrides, "before", "now"));
   if (h5::read_string_attribute(id, "inputs") != plan.inputs)
@@ -161,6 +162,9 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
         "a file it read besides the scenario (a scenario choice or the --posterior calibration; attribute "
         "inputs)");
   if (read_shard(id) != std::pair{plan.shard_index, plan.shard_count}) mismatch("the --shard");
+  // The rest follow from the checks above: one that differs was edited.
+  if (const std::string name = changed_root_attribute(plan, metadata); !name.empty())
+    damaged(fmt::format("its root attribute '{}' is not what its scenario and options give", name));
   for (const VariableSpec& v : variable_table()) {
     if (!layout.present(v)) continue;
     const std::string name(v.name);
@@ -170,9 +174,7 @@ void Hdf5Writer::Impl::open_existing(const SweepPlan& plan, const OutputMetadata
     datasets.emplace(v.name, dataset_handle(dataset, "open " + name));
     // Before anything reads or writes it: a shape edited to 2^40 replications
     // had a failed write allocate an index that a later resume iterated for ever.
-    if (const std::string problem = h5::layout_problem(dataset, layout, v); !problem.empty())
-      throw ResumeMismatch(
-          fmt::format("'{}' is damaged: {}; start over with --overwrite instead of --resume", path, problem));
+    if (const std::string problem = h5::layout_problem(dataset, layout, v); !problem.empty()) damaged(problem);
     // Chunks are written whole where this run's layout puts them.
     const std::vector<std::uint64_t> chunk = h5::chunk_shape(dataset);
     if (v.storage == Storage::kBlockChunks && chunk != layout.chunk(v))

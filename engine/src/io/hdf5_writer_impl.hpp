@@ -74,6 +74,9 @@ struct Hdf5Writer::Impl {
                                    const std::string& scenario_units, const std::string& long_name);
   void create_time_coordinate(const SweepPlan& plan);
   void write_root_attributes(const SweepPlan& plan, const OutputMetadata& metadata);
+  // --resume: the first root attribute the partial holds otherwise than the
+  // plan gives it (an edited file), or "".
+  std::string changed_root_attribute(const SweepPlan& plan, const OutputMetadata& metadata) const;
   void open_existing(const SweepPlan& plan, const OutputMetadata& metadata);
   // Every dataset exists and every scale is attached: from here on only raw
   // data changes, which is what a single-writer/multiple-reader file allows.

@@ -13,6 +13,7 @@
 #include "yaml_reader.hpp"
 #include "yaml_text.hpp"
 
+#include "brink/scenario/flag_word.hpp"
 #include "brink/scenario/source_file.hpp"
 #include "brink/scenario/sweep_constraints.hpp"
 
@@ -312,6 +313,11 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
                                       tagged_as_written(rungs[i])));
       else if (std::find(e.rungs.begin(), e.rungs.end(), rungs[i].Scalar()) != e.rungs.end())
         p.error(rungs[i], fmt::format("rung '{}' appears twice in 'escalation.rungs'", rungs[i].Scalar()));
+      else if (const std::string& name = rungs[i].Scalar(); !is_flag_word(name))
+        // Output files name the rungs in the flag_meanings of peak_rung, a list of words (CF).
+        p.error(rungs[i], fmt::format("'escalation.rungs.{}' is '{}'; a rung name is one word of letters, digits and "
+                                      "_ . + - @ (it names the rung in output files): write e.g. '{}'",
+                                      i, name, flag_word(name)));
       e.rungs.push_back(rungs[i].Scalar());
     }
   }
