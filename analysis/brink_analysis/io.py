@@ -959,11 +959,17 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
             "values): a sampled design has no grid; group or scatter by the parameter coordinates instead"
         )
     others = [c for c in ds.coords if c not in names and ds.coords[c].dims == ("point",) and c != "point"]
+    source = ds.drop_vars(others)
+    # xarray's lazy indexing of a variable with an empty axis (a file with no issues) fails in the
+    # reshape ("zero-size array to reduction operation"): such variables are loaded first, at no cost.
+    for variable in source.variables.values():
+        if 0 in variable.shape:
+            variable.load()
     if len(names) == 1:  # xarray unstacks only a MultiIndex, which one parameter does not make
-        grid = ds.drop_vars(others).swap_dims(point=names[0]).drop_vars("point").sortby(names[0])
+        grid = source.swap_dims(point=names[0]).drop_vars("point").sortby(names[0])
     else:
         with np.errstate(invalid="ignore"):  # unstack casts a NaN fill (unused: the grid is full) to integer types
-            grid = ds.drop_vars(others).set_index(point=names).unstack("point")
+            grid = source.set_index(point=names).unstack("point")
     grid = _named_axes(grid, ds, names)
     return grid if isinstance(data, xr.Dataset) else grid["_value"].rename(data.name)
 
