@@ -39,9 +39,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from agreement import compare  # noqa: E402
-from numpy_flagship import DEFAULT_CHUNK as FLAGSHIP_CHUNK, OUTCOMES, load, simulate  # noqa: E402
+from numpy_flagship import OUTCOMES, load, simulate  # noqa: E402
 
-DEFAULT_CHUNK = 8192  # replications per NumPy chunk: a step's arrays stay in L2
+DEFAULT_CHUNK = 32768  # replications per NumPy chunk when not chosen on the machine (numpy_model's default)
+# Chunk sizes the benchmark tries on the running machine (plus the whole run as one chunk): which is
+# fastest depends on its caches (8,192 on one machine, 32,768-65,536 on another).
+CHUNK_CANDIDATES = [8192, 16384, 32768, 65536]
+FLAGSHIP_CHUNK_CANDIDATES = [2048, 4096, 8192, 16384]
 
 # The reduced model's numbers, read from its scenario file (peer-model.yaml by
 # default, --reduced-scenario to change): use_reduced_scenario() sets them.
@@ -271,6 +275,31 @@ def median_of(repeats, run):
     return statistics.median(t for t, _ in results), results[-1][1]
 
 
+def interleaved(repeats, runs):
+    """Each of `runs` (name -> run(r) -> (seconds, result)) `repeats` times, one of each in turn, so
+    that a shared machine's slow spells fall on every implementation alike; name -> (median seconds,
+    last result)."""
+    results = {name: [] for name in runs}
+    for r in range(repeats):
+        for name, run in runs.items():
+            results[name].append(run(r))
+    return {name: (statistics.median(t for t, _ in rs), rs[-1][1]) for name, rs in results.items()}
+
+
+def fastest_chunk(run, candidates, label):
+    """The chunk size (replications per NumPy chunk) at which run(chunk) takes least CPU on this
+    machine, best of two alternating rounds: the cache sizes that decide it differ between machines."""
+    times = {c: [] for c in candidates}
+    for _ in range(2):
+        for c in candidates:
+            times[c].append(cpu_timed(lambda: run(c))[0])
+    best = {c: min(t) for c, t in times.items()}
+    chunk = min(best, key=best.get)
+    shown = ", ".join(f"{c}: {best[c]:.3f} s" for c in candidates)
+    print(f"  {label}: NumPy chunk {chunk}, the fastest here ({shown})")
+    return chunk
+
+
 def print_rows(title, rows, steps, reference):
     print(title)
     print(f"  {'implementation':<28} {'replications':>12} {'CPU s':>8} {'rep-steps/CPU-s':>16} {'ratio to NumPy':>15}")
@@ -281,17 +310,23 @@ def print_rows(title, rows, steps, reference):
 
 def reduced_section(args):
     n, n_py, rep = args.replications, args.python_replications, args.repeats
-    numpy_rows, wars = [], {}
     for dtype in (np.float64, np.float32):
         numpy_model(4096, 1, dtype=dtype)  # warm-up: imports, first touch of the allocator
-        t, wars[dtype] = median_of(rep, lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, args.chunk, dtype)))
-        numpy_rows.append((f"NumPy script ({np.dtype(dtype).name})", n, t))
+    chunk = args.chunk or fastest_chunk(lambda c: numpy_model(min(n, 100000), 3, c, np.float32),
+                                        [c for c in CHUNK_CANDIDATES if c < n] + [n], "reduced model")
+    timed = interleaved(rep, {
+        "brink": lambda r: brink_run(args.reduced_scenario, n, 7 + r),
+        np.float64: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk, np.float64)),
+        np.float32: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk, np.float32)),
+    })
     t_py, wars_py = median_of(rep, lambda r: cpu_timed(lambda: python_model(n_py, 7 + r)))
-    t_br, counts = median_of(rep, lambda r: brink_run(args.reduced_scenario, n, 7 + r))
+    t_br, counts = timed["brink"]
+    numpy_rows = [(f"NumPy script ({np.dtype(d).name})", n, timed[d][0]) for d in (np.float64, np.float32)]
+    wars = {d: timed[d][1] for d in (np.float64, np.float32)}
     rows = [("brink, 1 thread", n, t_br), *numpy_rows, ("Python agent loop", n_py, t_py)]
     fastest = min(t for _, _, t in numpy_rows)
-    print_rows(f"reduced model ({Path(args.reduced_scenario).name}): {STEPS} steps, median of {rep} runs, CPU time of whole runs;"
-               " ratios to the faster NumPy", rows, STEPS, n * STEPS / fastest)
+    print_rows(f"reduced model ({Path(args.reduced_scenario).name}): {STEPS} steps, median of {rep} interleaved runs, "
+               "CPU time of whole runs; ratios to the faster NumPy", rows, STEPS, n * STEPS / fastest)
     war_br = counts[OUTCOMES.index("full_war")]
     agree = True
     for dtype, w in wars.items():
@@ -308,10 +343,15 @@ def flagship_section(args):
     n, rep = args.flagship_replications, args.repeats
     dtype = np.dtype(args.flagship_dtype).type
     simulate(sc, 2048, seed=1, dtype=dtype)  # warm-up
-    t_np, c_np = median_of(rep, lambda r: cpu_timed(
-        lambda: simulate(sc, n, seed=100 + r, chunk=args.flagship_chunk, dtype=dtype)))
-    t_br, c_br = median_of(rep, lambda r: brink_run(args.scenario, n, sc.seed + r))
-    print_rows(f"\nwhole model ({sc.name}): {sc.steps} steps, median of {rep} runs, CPU time of whole runs",
+    chunk = args.flagship_chunk or fastest_chunk(lambda c: simulate(sc, min(n, 16384), seed=3, chunk=c, dtype=dtype),
+                                                 [c for c in FLAGSHIP_CHUNK_CANDIDATES if c < n] + [n],
+                                                 f"whole model ({sc.name})")
+    timed = interleaved(rep, {
+        "brink": lambda r: brink_run(args.scenario, n, sc.seed + r),
+        "numpy": lambda r: cpu_timed(lambda: simulate(sc, n, seed=100 + r, chunk=chunk, dtype=dtype)),
+    })
+    (t_br, c_br), (t_np, c_np) = timed["brink"], timed["numpy"]
+    print_rows(f"\nwhole model ({sc.name}): {sc.steps} steps, median of {rep} interleaved runs, CPU time of whole runs",
                [("brink, 1 thread", n, t_br), (f"NumPy whole model ({args.flagship_dtype})", n, t_np)], sc.steps, n * sc.steps / t_np)
     rows, agree = compare(OUTCOMES, c_br, n, [int(x) for x in c_np], n)
     print(f"  agreement per outcome (two-sample z-test, Holm, alpha=0.001): {'AGREE' if agree else 'DISAGREE'}")
@@ -332,8 +372,11 @@ def main():
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "jan-2022-standoff.yaml"),
                         help="scenario of the whole-model comparison")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="replications per NumPy chunk (reduced)")
-    parser.add_argument("--flagship-chunk", type=int, default=FLAGSHIP_CHUNK)
+    parser.add_argument("--chunk", type=int, default=0,
+                        help="replications per NumPy chunk of the reduced model (default: the fastest of a short "
+                             "sweep on this machine)")
+    parser.add_argument("--flagship-chunk", type=int, default=0,
+                        help="replications per NumPy chunk of the whole model (default: the fastest of a short sweep)")
     parser.add_argument("--flagship-dtype", choices=["float32", "float64"], default="float32",
                         help="precision of the whole-model NumPy utilities and logit (forces, combat, beliefs: float64)")
     parser.add_argument("--skip-reduced", action="store_true")
