@@ -146,3 +146,43 @@ def test_a_scenario_path_with_a_newline_cannot_write_yaml_into_the_posterior_sce
     assert _brink(brink, "validate", posterior).returncode == 0
     doc = yaml.safe_load(posterior.read_text(encoding="utf-8"))
     assert doc["run"]["horizon_days"] == yaml.safe_load(minimal)["run"]["horizon_days"]
+
+
+# ---- Small refusals whose sentences misled (sweeps, strategy, hostile testers)
+
+def test_a_set_value_with_a_leading_zero_is_refused_as_in_the_file(brink, source_dir, tmp_path):
+    """--set actors.RED.forces.deployed=017 ran with 17, and the file's `overrides` recorded '=017',
+    which a YAML 1.1 reader of the recipe takes for the octal 15. The file and --sweep refused it."""
+    scenario = source_dir / "docs" / "examples" / "minimal.yaml"
+    proc = _brink(brink, "run", scenario, "-q", "-n", 256, "--set", "actors.RED.forces.deployed=017",
+                  "-o", tmp_path / "r.h5")
+    assert proc.returncode == 2 and "leading zero" in proc.stderr and "octal number 15" in proc.stderr, proc.stderr
+    assert not (tmp_path / "r.h5").exists()
+    assert _brink(brink, "run", scenario, "-q", "-n", 256, "--set", "actors.RED.forces.deployed=0",
+                  "-o", tmp_path / "z.h5").returncode == 0
+
+
+def test_an_event_day_just_below_the_end_is_refused_with_the_reason(brink, source_dir, tmp_path):
+    """Day 59.99999999999 of 60 daily steps was refused with "event days must be in [0, 60)", which
+    it is: the day snaps to step 60 (1e-9 steps keep decimal days in their steps), and now the
+    sentence says so. A day past the end keeps the plain sentence."""
+    text = (source_dir / "docs" / "examples" / "minimal.yaml").read_text(encoding="utf-8")
+    for day, said in (("59.99999999999", "counts as that step's, so 59.99999999999 is day 60"), ("61", None)):
+        path = tmp_path / "late.yaml"
+        path.write_text(text.replace("{day: 45, actor: RED", f"{{day: {day}, actor: RED"), encoding="utf-8")
+        proc = _brink(brink, "validate", path)
+        assert proc.returncode == 2 and "event days must be in [0, 60)" in proc.stderr, proc.stderr
+        assert (said in proc.stderr) if said else "counts as that step's" not in proc.stderr, proc.stderr
+
+
+def test_a_grid_too_large_to_count_says_so_in_words(brink, source_dir, tmp_path):
+    """Seven axes of 1,000 values: "the design plans more than 9223372036854775807 points"."""
+    values = ",".join(str(1000 + k) for k in range(1000))
+    axes = [f"actors.RED.forces.deployed={values}", f"actors.BLU.forces.deployed={values}",
+            f"actors.PAT.forces.deployed={values}", f"actors.RED.forces.ready={values}",
+            f"actors.BLU.forces.ready={values}", f"actors.PAT.forces.ready={values}",
+            f"actors.RED.forces.reserve={values}"]
+    sweeps = [a for axis in axes for a in ("--sweep", axis)]
+    proc = _brink(brink, "run", source_dir / "docs" / "examples" / "minimal.yaml", "-q", *sweeps,
+                  "-o", tmp_path / "g.h5")
+    assert proc.returncode == 2 and "plans over 9.2e18 points" in proc.stderr, proc.stderr

@@ -9,6 +9,7 @@
 
 #include "brink/io/variables.hpp"
 #include "brink/sweep/plan.hpp"
+#include "brink/sweep/summary.hpp"
 
 namespace brink {
 
@@ -30,7 +31,7 @@ FileLayout file_layout(const SweepPlan& plan) {
   set(D::kType, static_cast<std::size_t>(sc.type_slots()));
   set(D::kQuantile, kQuantiles.size());
   set(D::kIssue, sc.negotiation.issues.size());
-  set(D::kOutput, plan.sensitivity || plan.morris ? kOutcomeCount + model.actors() : 0);
+  set(D::kOutput, plan.sensitivity || plan.morris ? summary_output_count(static_cast<std::size_t>(model.actors())) : 0);
   set(D::kParameter, plan.parameters.size());
   set(D::kStep, static_cast<std::size_t>(model.records()));
   set(D::kSlot, static_cast<std::size_t>(plan.resume_slots()));

@@ -572,6 +572,7 @@ const VariableSpec& find_variable(std::string_view name) {
 std::vector<std::string> sensitivity_output_names(const std::vector<std::string>& actors) {
   std::vector<std::string> names;
   for (auto o : outcome_names()) names.push_back("probability_" + std::string(o));
+  names.push_back("probability_war");
   for (const auto& a : actors) names.push_back("mean_casualties_" + a);
   return names;
 }

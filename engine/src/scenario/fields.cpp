@@ -131,7 +131,7 @@ const FieldSpec kFields[] = {
      .udunits = "1", .symbol = "", .meaning = "`false` switches all actor decisions off (analytic checks)", .sweepable = false,
      .choices = kBooleans, BRINK_MEMBER(s.run.decisions)},
     {.section = "run", .key = "random_numbers", .kind = FieldKind::kChoice, .fallback = 0,
-     .udunits = "1", .symbol = "", .meaning = "`common`: replication r draws the same stream at every sweep point (`sweep.random_numbers`, if given, replaces it)", .sweepable = false,
+     .udunits = "1", .symbol = "", .meaning = "`common`: replication r draws the same stream at every sweep point (`sweep.random_numbers`, if given, replaces it in the file; `--set run.random_numbers` replaces both)", .sweepable = false,
      .choices = kRandomNumbers, BRINK_MEMBER(s.run.common_random)},
     {.section = "run", .key = "information", .kind = FieldKind::kChoice, .fallback = 0,
      .udunits = "1", .symbol = "", .meaning = "`revealed`: every observer's belief starts at, and stays on, each actor's true type (and a bargaining receiver's drawn war cost); `private`: beliefs start at the prior", .sweepable = false,

@@ -237,6 +237,11 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
       continue;
     }
     const std::string label = set_label(o.path, o.value);
+    // As in the scenario file and a --sweep list: the file's `overrides` records the text.
+    if (leading_zero_integer(o.value)) {
+      problems.push_back({label, -1, -1, leading_zero_problem(o.path, o.value)});
+      continue;
+    }
     double value = 0.0;
     if (std::string problem = field_value_from_text(*field->spec, o.value, &value); !problem.empty()) {
       problems.push_back(
@@ -325,9 +330,11 @@ std::string sweep_design_problem(const SweepSpec& spec) {
         spec.sensitivity ? "sensitivity indices" : "morris measures", kMinScreeningSamples, spec.samples);
   if (const std::int64_t planned = planned_sweep_points(spec); planned > kMaxSweepPoints)
     return fmt::format(
-        "the design plans {}{} points, more than the {} one run holds in memory; give fewer values or "
+        "the design plans {} points, more than the {} one run holds in memory; give fewer values or "
         "samples, or split the sweep into several runs",
-        planned == std::numeric_limits<std::int64_t>::max() ? "more than " : "", planned, kMaxSweepPoints);
+        // The count stops at the largest 64-bit integer: beyond it, its order of magnitude.
+        planned == std::numeric_limits<std::int64_t>::max() ? std::string("over 9.2e18") : std::to_string(planned),
+        kMaxSweepPoints);
   return {};
 }
 

@@ -20,6 +20,17 @@
 namespace brink {
 namespace {
 
+// Whether the text holds a unit that the reader refuses on its own (a control
+// character, a byte that is not UTF-8...): one message is enough.
+bool has_unsafe_unit(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const TextUnit unit = text_unit(text, i);
+    if (unsafe_kind(unit) != Unsafe::kNone) return true;
+    i += unit.length;
+  }
+  return false;
+}
+
 using namespace yaml_reader;
 
 void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
@@ -114,12 +125,12 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
   Actor& actor = s.actors[a];
   actor.actions.push_back(act);
   const FieldIndex index = {a, static_cast<int>(actor.actions.size()) - 1, -1};
-  std::vector<std::string> keys = p.keys_of("actors.*.actions.*", s, index, {}, {"kind"});
+  std::vector<std::string> keys = p.keys_of("actors.*.actions.*", s, index, {"note"}, {"kind"});
   keys.insert(keys.begin() + 3, "rung");
   const bool targeted =
       act.kind == ActionKind::kAttack || act.kind == ActionKind::kSanction || act.kind == ActionKind::kArmPartner;
   if (targeted) keys.push_back("target");
-  if (spec.IsMap()) p.check_map(spec, xp, keys);
+  if (spec.IsMap() && p.check_map(spec, xp, keys)) p.note(spec, xp);
   p.fields(spec, "actors.*.actions.*", xp, index, s);
   ActionSpec& stored = actor.actions.back();
   if (targeted) {
@@ -144,24 +155,30 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
 // `declared_actions`: the actions the file gives the actors before this one; this one's are added.
 void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids, int a,
                  Scenario& s, std::size_t& declared_actions) {
-  if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types"})) {
+  if (!p.check_map(node, path, {"name", "forces", "posture", "combat", "decision", "actions", "types", "note"})) {
     // No type was read: the rule on priors would judge an empty list (priors that sum to 0).
     p.unread(path + ".types");
     return;
   }
   s.actors[a].name = p.text(node, "name", path, s.actors[a].id);
+  p.note(node, path);
   const FieldIndex index = {a, -1, -1};
   const YAML::Node forces = get(node, "forces");
   if (!forces.IsDefined()) p.error(node, fmt::format("missing required key 'forces' in '{}'", path));
   for (const char* part : {"forces", "posture", "combat"}) {
     const std::string section = std::string("actors.*.") + part;
     const YAML::Node map = get(node, part);
-    if (!map.IsDefined() || p.check_map(map, path + "." + part, p.keys_of(section, s, index)))
-      if (map.IsDefined()) p.fields(map, section, path + "." + part, index, s);
+    if (!map.IsDefined() || p.check_map(map, path + "." + part, p.keys_of(section, s, index, {"note"})))
+      if (map.IsDefined()) {
+        p.note(map, path + "." + part);
+        p.fields(map, section, path + "." + part, index, s);
+      }
   }
   const std::string dp = path + ".decision";
   const YAML::Node decision = get(node, "decision");
-  if (decision.IsDefined() && p.check_map(decision, dp, p.keys_of("actors.*.decision", s, index, {"weights"}))) {
+  if (decision.IsDefined() &&
+      p.check_map(decision, dp, p.keys_of("actors.*.decision", s, index, {"weights", "note"}))) {
+    p.note(decision, dp);
     p.fields(decision, "actors.*.decision", dp, index, s);
     const YAML::Node weights = get(decision, "weights");
     if (weights.IsDefined() && p.check_map(weights, dp + ".weights", names(feature_names())))
@@ -313,7 +330,7 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
                                       tagged_as_written(rungs[i])));
       else if (std::find(e.rungs.begin(), e.rungs.end(), rungs[i].Scalar()) != e.rungs.end())
         p.error(rungs[i], fmt::format("rung '{}' appears twice in 'escalation.rungs'", rungs[i].Scalar()));
-      else if (const std::string& name = rungs[i].Scalar(); !is_flag_word(name))
+      else if (const std::string& name = rungs[i].Scalar(); !is_flag_word(name) && !has_unsafe_unit(name))
         // Output files name the rungs in the flag_meanings of peak_rung, a list of words (CF).
         p.error(rungs[i], fmt::format("'escalation.rungs.{}' is '{}'; a rung name is one word of letters, digits and "
                                       "_ . + - @ (it names the rung in output files): write e.g. '{}'",

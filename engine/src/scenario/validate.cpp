@@ -105,10 +105,17 @@ void events_before_the_end(const Scenario& s, Problems* out) {
     const double day = s.events[e].day;
     if (step_of_day(day, s.run.dt_days) < steps) continue;
     const std::string path = fmt::format("events.{}.day", e);
+    // A day just below the end belongs to the step after the last, by the snap
+    // of 1e-9 steps that keeps decimal days in their steps (0.3 / 0.1 is 2.9999999999999996).
+    const std::string snapped =
+        day < end
+            ? fmt::format(" (a day within 1e-9 steps of a step's start counts as that step's, so {} is day {:.12g})",
+                          day, end)
+            : "";
     out->push_back({{path, "run.horizon_days", "run.dt_days"},
                     fmt::format("'{}' is {}, but the run simulates days [0, {:.12g}) ({} steps, dt_days {}): an "
-                                "event on or after day {:.12g} never fires; event days must be in [0, {:.12g})",
-                                path, day, end, steps, s.run.dt_days, end, end)});
+                                "event on or after day {:.12g} never fires{}; event days must be in [0, {:.12g})",
+                                path, day, end, steps, s.run.dt_days, end, snapped, end)});
   }
 }
 

@@ -149,6 +149,9 @@ std::array<double, kQuantiles.size()> quantiles_with_zeros(double* begin, double
 
 std::vector<double> summary_outputs(const PointSummary& summary) {
   std::vector<double> out(summary.probability.begin(), summary.probability.end());
+  double war = 0.0;
+  for (int o = static_cast<int>(Outcome::kLimitedWar); o < kOutcomeCount; ++o) war += summary.probability[o];
+  out.push_back(war);
   out.insert(out.end(), summary.mean_casualties.begin(), summary.mean_casualties.end());
   return out;
 }

@@ -210,7 +210,7 @@ std::vector<std::string> parameter_coordinate_names(const std::vector<std::strin
 std::string udunits_of(std::string_view scenario_unit);
 
 // The outputs a sensitivity analysis decomposes (summary_outputs' order):
-// probability_<outcome> for each outcome, then mean_casualties_<actor>.
+// probability_<outcome> for each outcome, probability_war, then mean_casualties_<actor>.
 std::vector<std::string> sensitivity_output_names(const std::vector<std::string>& actors);
 
 // A chunk extent along `point` (a per-point summary, block_done): as many

@@ -82,8 +82,11 @@ struct PrecisionShortfall {
 };
 
 // The outputs a sensitivity analysis decomposes, for one point: each outcome's
-// probability, then each actor's mean casualties.
+// probability, the probability of any war (limited, full or alliance: a
+// parameter that only moves wars between those labels, such as a commitment
+// that brings an ally in, leaves it alone), then each actor's mean casualties.
 std::vector<double> summary_outputs(const PointSummary& summary);
+inline std::size_t summary_output_count(std::size_t actors) { return kOutcomeCount + 1 + actors; }
 
 struct SweepPlan;
 struct SobolIndex;
