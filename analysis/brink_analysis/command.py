@@ -282,6 +282,10 @@ def _robust(args) -> int:
         print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "
               f"of the world{of} ({args.direction}, satisficing threshold {args.threshold:g}), most robust first")
         print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        noise = table.attrs.get("regret_noise")
+        if noise is not None:
+            print(f"regret noise: policies identical in every state would show a max_regret up to {noise:.4f} "
+                  "(Monte Carlo noise alone); a max_regret, or a gap between two, below it cannot be told from noise")
         if args.plot:
             import matplotlib
 
@@ -289,8 +293,10 @@ def _robust(args) -> int:
             from .explore_plots import plot_robustness
             from .plots import save_figure
 
-            fig = plot_robustness(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
-                                  threshold=args.threshold, direction=args.direction)
+            with warnings.catch_warnings():  # the table's notes (noise, unfinished files) were printed once already
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fig = plot_robustness(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
+                                      threshold=args.threshold, direction=args.direction)
             print(f"wrote {save_figure(fig, args.plot, overwrite=args.overwrite)}")
     finally:
         for ds in datasets:
