@@ -217,3 +217,136 @@ def test_f4_robustness_figure_carries_the_noise(brink, postures, folder):
     finally:
         import matplotlib.pyplot as plt
         plt.close(fig)
+
+
+# F2 --------------------------------------------------------------------------
+
+# The outside tester's calibration of a field that is one value per block (invade's cost): the
+# posterior-predictive run then draws once per block of 256 replications. P(full_war | cost c) =
+# 1 - (1 - q)^40 with q = e^-c / (1 + e^-c) (a logit choice between hold, 0, and invade, cost c, each
+# day for 40 days), so the true predictive probability is the particles' weighted mean of it.
+CALIBRATION = """brink: 1
+name: explore-calib2
+description: "calibrate the incident rate and invade's cost"
+run: {horizon_days: 40, dt_days: 1, replications: 500, seed: 9, start_date: 2022-01-01}
+actors:
+  CHOOSER:
+    forces: {deployed: 1000}
+    decision:
+      rationality: 1.0
+      weights: {cost: 1.0}
+    actions:
+      hold: {}
+      invade: {kind: attack, target: OTHER, rung: full, cost: 3.0}
+  OTHER:
+    forces: {deployed: 1000}
+relations:
+  adversaries: [[CHOOSER, OTHER]]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+  incidents: {base_rate: 0.3}
+observations:
+  incidents_by_day_9: {quantity: incidents, date: 2022-01-10, value: 3, sd: 1, source: synthetic}
+  no_war_day_9: {quantity: war_started, date: 2022-01-10, value: false, sd: 0.2, source: synthetic}
+calibrate:
+  particles: 300
+  generations: 4
+  replications: 8
+  quantile: 0.5
+  parameters:
+    escalation.incidents.base_rate: {prior: uniform, min: 0.01, max: 1.0}
+    actors.CHOOSER.actions.invade.cost: {prior: uniform, min: 1.0, max: 6.0}
+"""
+
+
+@pytest.fixture(scope="module")
+def calibrated(brink, folder):
+    scenario, cal = folder / "calib2.yaml", folder / "cal2.h5"
+    scenario.write_text(CALIBRATION, encoding="utf-8")
+    _brink(brink, "calibrate", scenario, "-t", 1, "-o", cal, "--overwrite", "-q")
+    import xarray as xr
+
+    with xr.open_dataset(cal, engine="h5netcdf") as ds:
+        names = [str(p) for p in ds["parameter"].values]
+        costs = ds["particles"].isel(generation=-1).values[:, names.index("actors.CHOOSER.actions.invade.cost")]
+        weights = ds["weights"].isel(generation=-1).values
+    q = np.exp(-costs) / (1 + np.exp(-costs))
+    truth = float(np.sum(weights * (1 - (1 - q) ** 40)) / np.sum(weights))
+    return scenario, cal, truth
+
+
+def test_f2_pooled_predictive_probability_is_clustered_by_draw(brink, calibrated, folder):
+    """predictive_table (and outcome_table(pooled=True)) gives the pooled P(full_war) with the
+    engine's printed "95% interval (by draw)" and covers the closed-form predictive probability at
+    nearly every seed (the pooled Wilson interval covered it at 2 of 20)."""
+    scenario, cal, truth = calibrated
+    covered = 0
+    for seed in range(1, 21):
+        out = folder / f"pred{seed}.h5"
+        done = _brink(brink, "run", scenario, "--posterior", cal, "-n", 4096, "-t", 1, "-s", seed, "-o", out,
+                      "--overwrite")
+        with ba.open_results(out) as ds:
+            assert ds.attrs["design"] == "posterior" and int(ds.attrs["samples"]) > 1
+            table = ba.predictive_table(ds)
+            assert table.equals(ba.outcome_table(ds, pooled=True))
+        row = table.set_index("outcome").loc["full_war"]
+        assert row["interval"] == "by draw" and row["draws"] == int(ds.attrs["samples"])
+        if seed == 1:  # the engine's own line: full_war  p  [lower, upper]  count
+            line = next(x for x in done.stdout.splitlines() if x.strip().startswith("full_war"))
+            numbers = [float(v) for v in line.replace("[", " ").replace("]", " ").replace(",", " ").split()[1:]]
+            assert "95% interval (by draw)" in done.stdout
+            assert np.allclose([row["probability"], row["lower"], row["upper"]], numbers[:3], atol=6e-5), (row, line)
+            assert row["count"] == numbers[3]
+        covered += row["lower"] <= truth <= row["upper"]
+    assert covered >= 16, f"the by-draw interval covered the true {truth:.4f} at {covered} of 20 seeds"
+
+
+def test_f2_clustered_interval_mirrors_the_engine_and_wilson_warns():
+    """One cluster: the Wilson interval; clusters that agree: never narrower than Wilson; clusters that
+    differ: the t interval of the ratio estimator, computed here from its definition."""
+    assert np.allclose(ba.clustered_interval([30], [100]), ba.wilson_interval(0.3, 100))
+    counts, reps = np.array([40, 55, 62, 47]), np.array([100, 100, 100, 100])
+    p = counts.sum() / reps.sum()
+    se = np.sqrt(np.sum((counts - p * reps) ** 2) * 4 / 3) / reps.sum()
+    assert np.allclose(ba.clustered_interval(counts, reps), (p - 3.182446 * se, p + 3.182446 * se))
+    agree = ba.clustered_interval([50, 50, 50], [100, 100, 100])
+    assert np.allclose(agree, ba.wilson_interval(0.5, 300))
+    doc = " ".join(ba.wilson_interval.__doc__.split())
+    assert "posterior" in doc and "predictive_table" in doc and "too narrow" in doc
+
+
+def _notebook_share():
+    import json
+
+    from .conftest import SOURCE_DIR
+
+    nb = json.loads((SOURCE_DIR / "analysis" / "notebooks" / "calibration.ipynb").read_text(encoding="utf-8"))
+    source = next("".join(c["source"]) for c in nb["cells"] if "def share(" in "".join(c["source"]))
+    start = source.index("def share(")
+    end = source.index("\n\n\n", start)
+    return source[start:end]
+
+
+def test_f2_calibration_notebook_share_is_clustered_by_draw():
+    """The notebook's share() on a posterior-predictive run with a draw per block: 16 draws whose
+    P(hit) is Beta(2, 2) (mean 0.5, the predictive probability), 256 replications each; its
+    interval must cover 0.5 in about 95% of 200 such runs (pooled Wilson: about 30%)."""
+    namespace = {"np": np, "ba": ba, "POINTS": 16}
+    exec(_notebook_share(), namespace)
+    share = namespace["share"]
+    rng = np.random.default_rng(40)
+    covered = 0
+    for _ in range(200):
+        p = rng.beta(2, 2, size=16)
+        hit = rng.random((16, 256)) < p[:, None]
+        s = share(hit.ravel(), np.ones(hit.size, bool))
+        covered += s["interval_95"][0] <= 0.5 <= s["interval_95"][1]
+    assert covered >= 180, f"the notebook's interval covered the truth in {covered} of 200 runs"
+    namespace["POINTS"] = 1  # a draw per replication: independent, Wilson
+    hit = rng.random(4096) < 0.3
+    s = namespace["share"](hit, np.ones(4096, bool))
+    assert np.allclose(s["interval_95"], ba.wilson_interval(hit.mean(), 4096))
