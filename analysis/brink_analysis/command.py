@@ -179,7 +179,9 @@ def _discover(args) -> int:
         print(limits.to_string(float_format=lambda v: f"{v:.6g}", formatters={"qp": _qp_text})
               if len(limits) else "(no parameter restricted)")
         if len(limits) and (limits["qp"] > 0.05).any():
-            print("(qp > 0.05: chance alone could give that restriction; see docs/analysis.md, PRIM)")
+            print("(qp > 0.05: the design's points cannot tell that restriction from chance at this design size; "
+                  "this does not show that the parameter does not matter: with probabilities qp errs on the large "
+                  "side, so weigh it with the feature scores, or run more points; see docs/analysis.md, PRIM)")
         if not args.no_scores:
             _print_scores(feature_scores, X, y, w)
         if args.cart:

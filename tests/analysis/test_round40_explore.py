@@ -350,3 +350,42 @@ def test_f2_calibration_notebook_share_is_clustered_by_draw():
     hit = rng.random(4096) < 0.3
     s = namespace["share"](hit, np.ones(4096, bool))
     assert np.allclose(s["interval_95"], ba.wilson_interval(hit.mean(), 4096))
+
+
+# F3 --------------------------------------------------------------------------
+
+
+def test_f3_a_large_qp_is_not_read_as_chance_and_the_docs_do_not_say_drop_it(brink, postures, folder, source_dir):
+    """Invade's cost over 3.5-4.5 drives P(full_war) (1 - (1 - q)^30 falls from about 0.6 to 0.3);
+    two parameters the model ignores. At 60 points PRIM's restriction of the driver may get a qp
+    above 0.05; discover must then say the design cannot tell it from chance, not that chance
+    could give it, and the docs must not tell the analyst to drop it."""
+    out = folder / "weak.h5"
+    _brink(brink, "run", postures[0], "-t", 1, "-s", 3, "-n", 100, "--design", "lhs", "--samples", 60, "--sweep",
+           "actors.CHOOSER.actions.invade.cost=3.5:4.5", "--sweep", "actors.OTHER.forces.deployed=1000:5000",
+           "--sweep", "actors.OTHER.combat.effectiveness=0.01:0.1", "--set", "run.random_numbers=independent",
+           "-o", out, "--overwrite", "-q")
+    done = run_module("discover", out, "--outcome", "full_war", "--no-scores")
+    assert done.returncode == 0, done.stderr
+    assert "chance alone could give" not in done.stdout
+    if "qp > 0.05" in done.stdout:
+        assert "cannot tell that restriction from chance at this design size" in done.stdout
+        assert "does not show that the parameter does not matter" in done.stdout
+    text = " ".join((source_dir / "docs" / "analysis.md").read_text(encoding="utf-8").split())
+    prim_part = text[text.index("**Chance restrictions.**"):text.index("The trials are the design points in the box")]
+    assert "drop it" not in prim_part and "adds no density that chance could not" not in prim_part
+    assert "at this design size" in prim_part
+
+
+# F6 --------------------------------------------------------------------------
+
+
+def test_f6_to_grid_and_indexed_name_the_valid_parameters(brink, postures, folder):
+    out = folder / "grid.h5"
+    _brink(brink, "run", postures[0], "-t", 1, "-n", 50, "--sweep", f"{COST}=0.8,1.0,1.2", "--sweep",
+           "actors.OTHER.forces.deployed=1000,2000", "-o", out, "--overwrite", "-q")
+    with ba.open_results(out) as ds:
+        for function in (ba.to_grid, ba.indexed):
+            with pytest.raises(ValueError, match=r"'cost' is not a parameter of this file; its parameters: .*"
+                                                 r"actors\.CHOOSER\.decision\.weights\.cost"):
+                function(ds, parameters=["cost"])
