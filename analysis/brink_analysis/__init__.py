@@ -104,7 +104,9 @@ from .runner import brink_command, run
 from .tables import (
     agreement_table,
     belief_by_true_type,
+    clustered_interval,
     outcome_table,
+    predictive_table,
     rung_occupancy,
     sensitivity_table,
     survival_curves,
@@ -149,6 +151,8 @@ __all__ = [
     "label_of",
     "open_results",
     "outcome_table",
+    "predictive_table",
+    "clustered_interval",
     "named_parameter_table",
     "parameter_label",
     "parameter_table",

@@ -179,7 +179,9 @@ def _discover(args) -> int:
         print(limits.to_string(float_format=lambda v: f"{v:.6g}", formatters={"qp": _qp_text})
               if len(limits) else "(no parameter restricted)")
         if len(limits) and (limits["qp"] > 0.05).any():
-            print("(qp > 0.05: chance alone could give that restriction; see docs/analysis.md, PRIM)")
+            print("(qp > 0.05: the design's points cannot tell that restriction from chance at this design size; "
+                  "this does not show that the parameter does not matter: with probabilities qp errs on the large "
+                  "side, so weigh it with the feature scores, or run more points; see docs/analysis.md, PRIM)")
         if not args.no_scores:
             _print_scores(feature_scores, X, y, w)
         if args.cart:
@@ -282,6 +284,10 @@ def _robust(args) -> int:
         print(f"robustness of {len(table)} policies for P({args.outcome}) over {int(table['states'].iloc[0])} states "
               f"of the world{of} ({args.direction}, satisficing threshold {args.threshold:g}), most robust first")
         print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        noise = table.attrs.get("regret_noise")
+        if noise is not None:
+            print(f"regret noise: policies identical in every state would show a max_regret up to {noise:.4f} "
+                  "(Monte Carlo noise alone); a max_regret, or a gap between two, below it cannot be told from noise")
         if args.plot:
             import matplotlib
 
@@ -289,8 +295,10 @@ def _robust(args) -> int:
             from .explore_plots import plot_robustness
             from .plots import save_figure
 
-            fig = plot_robustness(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
-                                  threshold=args.threshold, direction=args.direction)
+            with warnings.catch_warnings():  # the table's notes (noise, unfinished files) were printed once already
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fig = plot_robustness(datasets if len(datasets) > 1 else datasets[0], levers, args.outcome,
+                                      threshold=args.threshold, direction=args.direction)
             print(f"wrote {save_figure(fig, args.plot, overwrite=args.overwrite)}")
     finally:
         for ds in datasets:

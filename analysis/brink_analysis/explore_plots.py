@@ -20,7 +20,7 @@ from .discovery import _LEAF, discovery_data, outcome_names
 from .io import category_names, label_of, parameter_label
 from .plots import _categorical_axis, _incomplete_note, _thousands, _value_text, incomplete_line, outcome_label
 from .prim import Box, PrimResult
-from .robust import _compared
+from .robust import _compared, _seed
 
 __all__ = [
     "plot_outcome_scatter",
@@ -273,16 +273,20 @@ def _policy_label(data, levers: Sequence[str], values) -> str:
 
 def plot_robustness(
     data, levers: Sequence[str] | None = None, outcome: str | Sequence[str] = "full_war", *, threshold: float = 0.1,
-    uncertainties: Sequence[str] | None = None, direction: str = "minimize",
+    uncertainties: Sequence[str] | None = None, direction: str = "minimize", seed: int = 0,
 ) -> Figure:
     """Two panels per policy (one row each): left, the probability of `outcome` across the states of
-    the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret.
+    the world (box plot, mean as a dot, `threshold` dashed); right, its maximum and mean regret,
+    with a dotted line at the Monte Carlo noise of a regret (``regret_noise`` of
+    :func:`~brink_analysis.robustness_table`, seeded by `seed`: the max_regret policies identical
+    in every state would show) and a title line that states it, so that a saved figure carries
+    it: ``Monte Carlo noise: identical policies would show a max regret up to 0.064 (dotted)``.
     `levers` defaults to those a mixed design recorded in the file. When unfinished files leave
     the policies only some states in common (:func:`~brink_analysis.robustness_table`), the
     title says how many of the design's states were compared: ``incomplete run: 19 of 48 states
     of the world finished by every policy, the rest not compared``."""
     threshold = probability(threshold, "threshold")
-    matrix, regret, _, incomplete = _compared(data, levers, outcome, uncertainties, direction)
+    matrix, regret, noise, incomplete = _compared(data, levers, outcome, uncertainties, direction, _seed(seed))
     levers = list(matrix.columns.names)
     labels = [_policy_label(data, levers, c) for c in matrix.columns]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.55 * len(labels)), sharey=True,
@@ -297,11 +301,21 @@ def plot_robustness(
     left.legend(loc="best", fontsize=8)
     right.barh(rows - 0.18, regret.max(axis=0), height=0.36, color="tab:purple", label="maximum regret")
     right.barh(rows + 0.18, regret.mean(axis=0), height=0.36, color="tab:olive", label="mean regret")
+    if noise is not None:
+        right.axvline(noise, color="0.2", ls=":", lw=1.5, label=f"noise level {noise:.2g}")
     right.set_xlabel("regret vs. the best policy")
     right.legend(loc="best", fontsize=8)
     left.invert_yaxis()
-    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})" + _states_note(incomplete))
+    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})" + _states_note(incomplete) + _noise_note(noise))
     return fig
+
+
+def _noise_note(noise: float | None) -> str:
+    """The title line of a robustness figure that states the Monte Carlo noise of a regret."""
+    if noise is None:
+        return ""
+    return (f"\nMonte Carlo noise: identical policies would show a max regret up to {noise:.2g} (dotted); "
+            "gaps below it are noise")
 
 
 def _states_note(incomplete: tuple[int, int] | None) -> str:

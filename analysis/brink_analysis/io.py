@@ -879,6 +879,13 @@ def indexed(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
         if wanted is not None and name not in wanted and path not in wanted:
             continue
         names.append(name)
+    if wanted is not None:
+        known = {name: str(coord.attrs["parameter_path"]) for name, coord in data.coords.items()
+                 if coord.dims == ("point",) and "parameter_path" in coord.attrs}
+        unknown = [w for w in wanted if w not in known and w not in known.values()]
+        if unknown:
+            raise ValueError(f"'{unknown[0]}' is not a parameter of this file; its parameters: "
+                             f"{parameter_list_text(sorted(set(known.values())))}")
     if not names:
         raise ValueError("no parameter coordinate to index: the file has no swept parameter"
                          + ("" if wanted is None else f" among {', '.join(wanted)}"))
@@ -945,6 +952,10 @@ def to_grid(data: xr.Dataset | xr.DataArray, parameters: Sequence[str] | None = 
         raise ValueError("the file sweeps no parameter (each has one value): there is no grid to reshape")
     missing = [n for n in names if n not in ds.coords]
     if missing:
+        paths = _path_coordinates(ds)
+        if paths:  # the coordinates are there: the name is wrong
+            raise ValueError(f"'{missing[0]}' is not a parameter of this file; its parameters: "
+                             f"{parameter_list_text(paths)}")
         raise ValueError(f"no coordinate for {', '.join(missing)}: open the file with brink_analysis.open_results")
     sizes = [np.unique(ds.coords[n].values).size for n in names]
     combos = {tuple(row) for row in np.column_stack([ds.coords[n].values for n in names])}

@@ -533,8 +533,10 @@ class PrimResult:
         parameter's restriction lifted, and ``qp``, the binomial probability of at least the box's
         cases of interest among its design points if each point were of interest with that density.
 
-        A restriction with a large ``qp`` (say above 0.05) is one that PRIM's peeling may have
-        found by chance: the box is barely denser with it than without. The value is *quasi*: the
+        A restriction with a large ``qp`` (say above 0.05) is one the design's points cannot tell
+        from chance at this design size: the box is not dense enough with it, against the binomial
+        spread, to rule chance out. That does not show that the parameter does not matter (with
+        probabilities qp errs on the large side, below): weigh it with the feature scores. The value is *quasi*: the
         limits were chosen by looking at the same cases, so a true p-value would be larger.
 
         The trials are the design points in the box (:func:`point_ids`), not the replications: a

@@ -25,13 +25,14 @@ Every policy is compared in the same states: where unfinished files (an interrup
 shard of a sweep) left some (policy, state) pairs of the design without results, the functions
 compare the states every policy finished and warn (``attrs["incomplete"]``).
 
-Each probability carries Monte Carlo noise. Policies are paired, and their
-regrets free of most of it, under common random numbers (``--set
-run.random_numbers=common``) or, under independent ones, when each state is
-the same point index of files of the same seed (one file per policy); in a
-mixed design or a grid under independent random numbers the functions warn,
-and the table's ``attrs["regret_noise"]`` is the max_regret that noise alone
-gives (docs/analysis.md, "Robust policies").
+Each probability carries Monte Carlo noise, and so does each regret. Policies are paired under
+common random numbers (``--set run.random_numbers=common``) or, under independent ones, when
+each state is the same point index of files of the same seed (one file per policy), but pairing
+removes the noise of a comparison only as far as the policies' replications follow the same
+path. The table's ``attrs["regret_noise"]`` is the max_regret that noise alone gives (a binomial
+simulation for unpaired policies, with a warning to use common random numbers; a bootstrap of
+the replications, paired, otherwise, with a warning when the ranking's gap is below it);
+docs/analysis.md, "Robust policies".
 """
 
 from __future__ import annotations
@@ -47,12 +48,16 @@ import xarray as xr
 
 from .checks import at_least, at_most, name_list, not_a_dataset, probability, probability_sum, rounding_ties
 from .discovery import outcome_names, outcomes_probability
-from .io import category_names, format_value, parameter_list_text, parameter_table, require, shard_of, sweep_axes
+from .io import (category_names, format_value, parameter_list_text, parameter_table, read_values, require, shard_of,
+                 sweep_axes)
 from .tables import _finished_replications
 
 __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"]
 
-_NOT_PARAMETERS = {"point", "outcome", "probability", "lower", "upper", "count", "replications", "issue"}
+# Draws of _regret_noise's simulation or bootstrap, and the default seed that makes it the same number every time.
+_NOISE_DRAWS, _NOISE_SEED = 200, 0
+
+_NOT_PARAMETERS = {"point", "outcome", "probability", "lower", "upper", "count", "replications", "issue", "_file"}
 
 
 def _checked_probabilities(frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,7 +131,7 @@ def _frame(data, outcome: str | Sequence[str]) -> tuple[pd.DataFrame, pd.DataFra
     _check_data(data)
     _distinct_files(data)
     frames, pending, origins, unfinished = [], [], [], []
-    for ds in data:
+    for index, ds in enumerate(data):
         require(ds, ["outcome_probability", "replications"], "outcome summaries",
                 "open the whole file with open_results, not a selection of its variables")
         names = outcome_names(ds, outcome)
@@ -137,6 +142,7 @@ def _frame(data, outcome: str | Sequence[str]) -> tuple[pd.DataFrame, pd.DataFra
         table["probability"] = outcomes_probability(ds, names)
         # Not parameters (_NOT_PARAMETERS): what the Monte Carlo noise of a cell depends on (_regret_noise).
         table["point"], table["replications"] = np.asarray(ds["point"].values), reps
+        table["_file"] = index  # which of `data` holds the point's replications (_paired_noise)
         frames.append(table[finished])
         source = ds.encoding.get("source")
         origins += [f"{repr(source) if source else 'the dataset'} point {p}" for p in np.flatnonzero(finished)]
@@ -349,7 +355,7 @@ def policy_outcomes(
     return _compared(data, levers, outcome, uncertainties, "minimize")[0]
 
 
-def _compared(data, levers, outcome, uncertainties, direction: str):
+def _compared(data, levers, outcome, uncertainties, direction: str, seed: int = _NOISE_SEED):
     """(probabilities, regrets, regret noise, incomplete) of the policies (:func:`policy_outcomes`,
     :func:`regret_table`, :func:`_regret_noise`; `incomplete` is (states compared, states of the
     design) when unfinished files left the policies only some states in common, else None),
@@ -365,12 +371,25 @@ def _compared(data, levers, outcome, uncertainties, direction: str):
         warnings.warn(incomplete[2], RuntimeWarning, stacklevel=3)
         incomplete = incomplete[:2]
     matrix.attrs["incomplete"] = regret.attrs["incomplete"] = incomplete
-    noise = _regret_noise(keys, levers, uncertainties, direction) if independent else None
-    if noise is not None:
+    points = keys.pivot_table(index=uncertainties, columns=levers, values="point", aggfunc="first").to_numpy(float) \
+        if "point" in keys else None
+    unpaired = bool(independent) and points is not None and not (points == points[:, :1]).all()
+    noise = _regret_noise(keys, levers, uncertainties, direction, data, outcome, seed, independent=bool(independent))
+    if unpaired and noise is not None:
         warnings.warn(f"{' and '.join(independent)} ran the policies under independent random numbers, so each "
                       f"regret holds Monte Carlo noise (policies identical in every state would show a max_regret "
                       f"up to about {noise:.2g} here): compare policies under common random numbers, --set "
                       "run.random_numbers=common (docs/analysis.md, \"Robust policies\")", RuntimeWarning, stacklevel=3)
+    elif noise is not None and regret.shape[1] > 1:
+        ranked = np.sort(regret.max(axis=0).to_numpy())
+        if ranked[1] - ranked[0] < noise:
+            warnings.warn(f"the two smallest maximum regrets ({ranked[0]:.2g} and {ranked[1]:.2g}) differ by less than "
+                          "the Monte Carlo noise of a regret here (policies identical in every state would show a "
+                          f"max_regret up to about {noise:.2g}, by a bootstrap of the replications paired across "
+                          "the policies): the data cannot tell which policy is most robust; run more replications "
+                          "(-n), or read max_regret and its gaps against regret_noise (docs/analysis.md, "
+                          "\"Robust policies\")", RuntimeWarning, stacklevel=3)
+    matrix.attrs["regret_noise"] = regret.attrs["regret_noise"] = noise
     return matrix, regret, noise, incomplete
 
 
@@ -411,7 +430,7 @@ def _policy_keys(data, levers: list[str], outcome, uncertainties):
         _same_study(data, levers)
     names = levers + uncertainties
     keys = _rounded(frame, names)
-    for column in ("probability", "point", "replications"):
+    for column in ("probability", "point", "replications", "_file"):
         if column in frame:
             keys[column] = frame[column].to_numpy()
     if keys.duplicated(names).any():
@@ -544,29 +563,88 @@ def _regret(matrix: np.ndarray, direction: str) -> np.ndarray:
     return regret + 0.0  # -0.0 (a negated 0) prints as "-0.0": the best policy's regret is 0
 
 
-# Draws of _regret_noise's simulation, and the seed that makes it the same number every time.
-_NOISE_DRAWS, _NOISE_SEED = 200, 0
-
-
-def _regret_noise(keys: pd.DataFrame, levers: list[str], uncertainties: list[str], direction: str) -> float | None:
+def _regret_noise(keys: pd.DataFrame, levers: list[str], uncertainties: list[str], direction: str,
+                  data=None, outcome=None, seed: int = _NOISE_SEED, independent: bool = True) -> float | None:
     """The max_regret that policies identical in every state would show from Monte Carlo noise
-    alone (the 95th percentile over the policies of 200 simulated designs: in each state every
-    policy's count drawn from the binomial of the state's pooled probability and the cell's
-    replications), or None when the policies are paired. Under independent random numbers a point's
-    streams depend on its index, so policies are paired in a state only at the same point of
-    files of the same seed (one file per policy); a mixed design or a grid runs each policy at its
-    own point, and the maximum over the states of unpaired differences is biased upwards."""
+    alone: the 95th percentile over the policies of 200 simulated or bootstrapped designs, or None
+    when it cannot be estimated (a table, whose random numbers and replications are unknown, or
+    paired files without per-replication outcomes, written with --summary-only).
+
+    Unpaired policies (`independent` random numbers in a mixed design or a grid: each policy runs
+    a state at its own point, whose streams depend on the index): in each state every policy's
+    count is drawn from the binomial of the state's pooled probability and the cell's
+    replications. Paired policies (common random numbers, or one file per policy of the same seed:
+    a state is the same point index in every file): a bootstrap of the replications within each
+    state that resamples the same replication index for every policy (:func:`_paired_noise`),
+    which keeps the pairing and so measures what common random numbers did and did not remove."""
     def pivot(column: str) -> np.ndarray:
         return keys.pivot_table(index=uncertainties, columns=levers, values=column, aggfunc="first").to_numpy(float)
 
-    points = pivot("point")
-    if (points == points[:, :1]).all():
+    if isinstance(data, pd.DataFrame) or "point" not in keys or "_file" not in keys:
         return None
+    points = pivot("point")
+    if not independent or (points == points[:, :1]).all():
+        return _paired_noise(keys, pivot, direction, data, outcome, seed) if data is not None else None
     p, n = pivot("probability"), pivot("replications").astype(np.int64)
     pooled = np.clip((p * n).sum(axis=1, keepdims=True) / n.sum(axis=1, keepdims=True), 0.0, 1.0)  # 1 + 1 ulp
     pooled = np.broadcast_to(pooled, n.shape)
-    drawn = np.random.default_rng(_NOISE_SEED).binomial(n, pooled, size=(_NOISE_DRAWS, *n.shape)) / n
+    drawn = np.random.default_rng(seed).binomial(n, pooled, size=(_NOISE_DRAWS, *n.shape)) / n
     return float(np.quantile(_regret(drawn, direction).max(axis=1), 0.95))
+
+
+def _outcome_codes(ds: xr.Dataset, names: Sequence[str]) -> list[float]:
+    """The values ``outcome_code`` takes for the outcomes `names` (its flag_values and flag_meanings,
+    else the outcome coordinate's positions)."""
+    attrs = ds["outcome_code"].attrs
+    meanings = str(attrs.get("flag_meanings", "")).split()
+    values = list(np.asarray(attrs.get("flag_values", []), dtype=float).ravel())
+    if not meanings or len(meanings) != len(values):
+        meanings, values = [str(o) for o in ds["outcome"].values], list(range(ds.sizes["outcome"]))
+    return [float(values[meanings.index(name)]) for name in names]
+
+
+def _paired_noise(keys: pd.DataFrame, pivot, direction: str, data, outcome, seed: int) -> float | None:
+    """:func:`_regret_noise` of paired policies, from the files' per-replication ``outcome_code``:
+    200 bootstrap resamples of the replication indices, the same indices for every policy and
+    every state. The replication is the unit that is independent: under common random numbers
+    replication r draws the same numbers at every point, so it couples the policies of a state
+    (as far as their paths stay alike) and also the states (a lucky replication is lucky in
+    many), and resampling it whole keeps both; under independent numbers the states' streams are
+    independent and stay so. Each policy's resampled probability in a state minus its estimate is
+    its noise, and the regrets of those deviations (policies identical in every state, with the
+    noise the design really has) give max_regrets whose 95th percentile over the draws and
+    policies is returned. None without ``outcome_code`` in every file."""
+    datasets = [data] if isinstance(data, xr.Dataset) else list(data)
+    if not all("outcome_code" in ds.variables for ds in datasets):
+        return None
+    files, points = pivot("_file").astype(np.int64), pivot("point").astype(np.int64)
+    n = int(pivot("replications").min())  # the replications every compared cell ran (all of them, as a rule)
+    if n < 1:
+        return None
+    hits = np.empty((n, *points.shape), dtype=np.float64)  # (replication, state, policy)
+    for index, ds in enumerate(datasets):
+        mine = files == index
+        if not mine.any():
+            continue
+        codes = _outcome_codes(ds, outcome_names(ds, outcome))
+        position = {int(v): i for i, v in enumerate(np.asarray(ds["point"].values))}
+        wanted = sorted(set(points[mine].tolist()))
+        code = read_values(ds["outcome_code"].isel(point=[position[p] for p in wanted], replication=slice(0, n)), ds)
+        row = {p: i for i, p in enumerate(wanted)}
+        hit = np.isin(np.asarray(code, dtype=float).reshape(len(wanted), n), codes)
+        for s, j in zip(*np.nonzero(mine)):
+            hits[:, s, j] = hit[row[int(points[s, j])]]
+    flat = hits.reshape(n, -1)
+    weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=_NOISE_DRAWS)  # (draws, n)
+    deviation = (weights @ flat / n - flat.mean(axis=0)).reshape(_NOISE_DRAWS, *points.shape)
+    return float(np.quantile(_regret(deviation, direction).max(axis=1), 0.95))
+
+
+def _seed(seed) -> int:
+    """`seed` checked as a non-negative integer (numpy's generators take no other)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    return int(seed)
 
 
 def _most_robust_first(table: pd.DataFrame, direction: str) -> pd.DataFrame:
@@ -587,6 +665,7 @@ def robustness_table(
     threshold: float = 0.1,
     uncertainties: Sequence[str] | None = None,
     direction: str = "minimize",
+    seed: int = _NOISE_SEED,
 ) -> pd.DataFrame:
     """Robustness of each policy against the states of the world: one row per policy (lever values
     as columns), with ``expected``, ``worst``, ``best``, ``max_regret``, ``mean_regret``,
@@ -595,11 +674,19 @@ def robustness_table(
     best expected value, each up to rounding: 1e-12). `data` is a Dataset, a list of Datasets (one per policy) or a table like
     :func:`brink_analysis.outcome_table`; see the module documentation for the definitions.
 
-    When the policies ran unpaired under independent random numbers (a mixed design or a grid;
-    root attribute ``random_numbers``), a RuntimeWarning says that each regret holds Monte Carlo
-    noise and to use ``--set run.random_numbers=common``, and ``table.attrs["regret_noise"]`` is
-    the max_regret policies identical in every state would show (:func:`_regret_noise`); None
-    otherwise.
+    ``table.attrs["regret_noise"]`` is the max_regret that policies identical in every state would
+    show from Monte Carlo noise alone (:func:`_regret_noise`); a max_regret, or a gap between two,
+    below it cannot be told from noise. When the policies ran unpaired under independent random
+    numbers (a mixed design or a grid; root attribute ``random_numbers``) it comes from a binomial
+    simulation, and a RuntimeWarning says that each regret holds Monte Carlo noise and to use
+    ``--set run.random_numbers=common``. When they are paired (common random numbers, or one file
+    per policy of the same seed) it comes from a bootstrap of the replications within each state,
+    the same replication indices for every policy (so it measures how much noise the pairing left:
+    common random numbers couple two policies only where their replications follow the same
+    path, and reordering or adding an action, say, breaks that), and a RuntimeWarning says so when
+    the two smallest maximum regrets differ by less than it. None for a table, or for paired
+    files without per-replication outcomes (--summary-only). `seed` (an integer, default 0) seeds
+    the simulation or bootstrap: the same data and seed give the same number.
 
     Every policy is compared in the same states. When files left some (policy, state) pairs of
     their design without results (an interrupted run, one shard of a sweep), the table compares
@@ -608,7 +695,8 @@ def robustness_table(
     states of the design); None otherwise. With fewer than two such states it is a ValueError
     naming how many states each policy lacks."""
     threshold = probability(threshold, "threshold")
-    matrix, regret, noise, incomplete = _compared(data, levers, outcome, uncertainties, direction)
+    seed = _seed(seed)
+    matrix, regret, noise, incomplete = _compared(data, levers, outcome, uncertainties, direction, seed)
     if matrix.shape[1] < 2:
         warnings.warn("only one policy: regret compares policies, so max_regret and mean_regret are 0 by "
                       "definition; give a lever two or more values", RuntimeWarning, stacklevel=2)

@@ -28,7 +28,9 @@ from .io import (
 __all__ = [
     "agreement_table",
     "belief_by_true_type",
+    "clustered_interval",
     "outcome_table",
+    "predictive_table",
     "rung_occupancy",
     "sensitivity_table",
     "survival_curves",
@@ -43,7 +45,14 @@ Z95 = 1.959963984540054  # two-sided 95% normal quantile, as the engine uses
 
 def wilson_interval(p, n, z: float = Z95):
     """95% Wilson score interval (lower, upper) of a proportion `p` observed in `n` trials
-    (arrays broadcast), clipped to [0, 1]; the engine's formula (docs/output.md)."""
+    (arrays broadcast), clipped to [0, 1]; the engine's formula (docs/output.md).
+
+    The `n` trials must be independent. Replications that share a parameter set are not: in a
+    posterior-predictive file with a draw per block of replications (root attributes ``design``
+    ``"posterior"`` and ``samples`` > 0, one point per draw), pooling the points' counts and calling
+    this gives an interval several times too narrow (it ignores how the draws' probabilities
+    differ); use :func:`predictive_table` or :func:`clustered_interval` there, as the engine does
+    ("95% interval (by draw)")."""
     p = np.asarray(p, dtype=float)
     n = np.asarray(n, dtype=float)
     if not np.all((p >= 0) & (p <= 1)):  # NaN fails too
@@ -55,6 +64,84 @@ def wilson_interval(p, n, z: float = Z95):
     half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
     # Exact arithmetic keeps p inside; at p = 0 or 1 rounding can leave a bound a hair outside.
     return np.minimum(p, np.clip(centre - half, 0.0, 1.0)), np.maximum(p, np.clip(centre + half, 0.0, 1.0))
+
+
+# Student's t 0.975 quantile for 1..30 degrees of freedom (engine/src/sweep/summary.cpp, student_t_975).
+_T975 = (12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139,
+         2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922, 2.093024, 2.085963,
+         2.079614, 2.073873, 2.068658, 2.063899, 2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272)
+
+
+def _student_t_975(df: int) -> float:
+    """The 0.975 quantile of Student's t with `df` degrees of freedom, as the engine computes it: a
+    table to 30, then the Cornish-Fisher expansion (Abramowitz and Stegun 26.7.5)."""
+    if df <= 30:
+        return _T975[max(int(df), 1) - 1]
+    z, v = Z95, float(df)
+    z3 = z ** 3
+    z5, z7, z9 = z3 * z * z, z3 * z ** 4, z3 * z ** 6
+    return (z + (z3 + z) / 4 / v + (5 * z5 + 16 * z3 + 3 * z) / 96 / v ** 2
+            + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / 384 / v ** 3
+            + (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / 92160 / v ** 4)
+
+
+def clustered_interval(counts, replications) -> tuple[float, float]:
+    """95% interval (lower, upper) of the pooled share sum(counts) / sum(replications) when the
+    replications come in clusters (one entry of `counts` and `replications` per cluster) whose
+    members are not independent: the draws of a posterior-predictive run with a draw per block of
+    replications, each draw a cluster. The engine's "95% interval (by draw)"
+    (engine/src/sweep/summary.cpp, clustered_interval): the ratio estimator's between-cluster
+    variance, sum((count_i - p·n_i)²)·k/(k−1)/N², a Student t with k−1 degrees of freedom, never
+    narrower than the Wilson interval of all N replications; with fewer than two clusters the
+    Wilson interval."""
+    counts = np.asarray(counts, dtype=float).ravel()
+    reps = np.asarray(replications, dtype=float).ravel()
+    if counts.shape != reps.shape:
+        raise ValueError(f"counts and replications need one entry per cluster each; got {counts.size} and {reps.size}")
+    if np.any(~np.isfinite(counts)) or np.any(counts < 0) or np.any(counts > reps):
+        raise ValueError("every count must be between 0 and its cluster's replications")
+    total, hits, k = float(reps.sum()), float(counts.sum()), counts.size
+    if total < 1:
+        raise ValueError("the clusters hold no replications")
+    p = hits / total
+    wilson = wilson_interval(p, total)
+    if k < 2:
+        return float(wilson[0]), float(wilson[1])
+    variance = float(np.sum((counts - p * reps) ** 2)) * k / (k - 1) / (total * total)
+    half = _student_t_975(k - 1) * np.sqrt(variance)
+    return max(0.0, min(p - half, float(wilson[0]))), min(1.0, max(p + half, float(wilson[1])))
+
+
+def predictive_table(ds: xr.Dataset) -> pd.DataFrame:
+    """The pooled predictive probability of each outcome of a posterior-predictive file (``brink run
+    --posterior``, root attribute ``design`` ``"posterior"``): one row per outcome with ``outcome``,
+    ``probability`` (replications ending in it over all replications), ``lower`` and ``upper``
+    (95%), ``count``, ``replications``, ``draws`` (clusters) and ``interval``, what the bounds are.
+
+    With a draw per block of replications (``samples`` > 0: one point per draw) the replications of
+    a draw are a cluster, and the bounds are :func:`clustered_interval` over the points, ``interval``
+    ``"by draw"``, the interval ``brink run`` prints as "95% interval (by draw)"; the Wilson
+    interval of the pooled counts would be several times too narrow. With a draw per replication
+    (one point) they are the Wilson interval, ``"Wilson"``. Only the points that finished count.
+    ``outcome_table(ds, pooled=True)`` is this table."""
+    ds = checks.dataset(ds)
+    require(ds, ["outcome_count"], "outcome counts", "is it a brink result file?")
+    if str(ds.attrs.get("design", "")) != "posterior":
+        raise ValueError(f"this file's design is {str(ds.attrs.get('design', 'unknown'))!r}, not a posterior "
+                         "predictive run (brink run --posterior): its points are parameter values of a design, "
+                         "and pooling them would mix those; use outcome_table(ds) for one row per point")
+    reps = _finished_replications(ds)
+    finished = reps > 0
+    counts = np.asarray(ds["outcome_count"].values, dtype=np.int64)[finished]  # (draw, outcome)
+    reps = reps[finished]
+    rows = []
+    for j, name in enumerate(str(o) for o in ds["outcome"].values):
+        lower, upper = clustered_interval(counts[:, j], reps)
+        rows.append({"outcome": name, "probability": float(counts[:, j].sum()) / float(reps.sum()),
+                     "lower": lower, "upper": upper, "count": int(counts[:, j].sum()),
+                     "replications": int(reps.sum()), "draws": int(reps.size) if reps.size > 1 else int(reps.sum()),
+                     "interval": "by draw" if reps.size > 1 else "Wilson"})
+    return pd.DataFrame(rows)
 
 
 def _replications(ds: xr.Dataset) -> np.ndarray:
@@ -134,8 +221,10 @@ def _point_columns(ds: xr.Dataset, rows_per_point: int) -> dict[str, np.ndarray]
     return columns
 
 
-def outcome_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Tidy outcome table: one row per (point, outcome).
+def outcome_table(ds: xr.Dataset, pooled: bool = False) -> pd.DataFrame:
+    """Tidy outcome table: one row per (point, outcome); with ``pooled=True``, of a
+    posterior-predictive file, one row per outcome pooled over the draws with the interval
+    clustered by draw (:func:`predictive_table`).
 
     Columns: ``point`` (the point index), one column per parameter path (each
     ``--set`` and ``--sweep`` path, named by its dotted path, value at the
@@ -149,6 +238,10 @@ def outcome_table(ds: xr.Dataset) -> pd.DataFrame:
     values="probability")`` gives one row per point. Points that have not
     finished (``replications`` 0 in the file of an interrupted run) are left out.
     """
+    if not isinstance(pooled, (bool, np.bool_)):
+        raise TypeError(f"pooled must be True or False; got {pooled!r}")
+    if pooled:
+        return predictive_table(ds)
     ds = checks.dataset(ds)
     require(ds, ["outcome_probability", "outcome_count"], "outcome summaries", "is it a brink result file?")
     n_points, n_outcomes = ds.sizes["point"], ds.sizes["outcome"]

@@ -135,6 +135,7 @@ def _dataset_calls(ds):
         "find_boxes": lambda d: ba.find_boxes(d, "full_war"),
         "discovery_data": lambda d: ba.discovery_data(d),
         "outcome_table": ba.outcome_table,
+        "predictive_table": ba.predictive_table,
         "agreement_table": ba.agreement_table,
         "sensitivity_table": ba.sensitivity_table,
         "survival_curves": ba.survival_curves,
