@@ -80,6 +80,7 @@ _OUTCOME_TEXT = {
     "limited_war": "limited war",
     "full_war": "full-scale war",
     "alliance_war": "alliance war",
+    "war": "any war (limited, full or alliance)",
 }
 
 # Wording that holds only in a scenario whose text makes the two actors adversaries: an alliance war
@@ -239,7 +240,7 @@ def plot_outcome_probability(
     band: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """Outcome probability against one swept parameter, with 95% Wilson bands.
+    """Outcome probability against one swept parameter, with pointwise 95% Wilson bands (each value its own interval).
 
     x
         Parameter path on the horizontal axis (e.g. ``"actors.RUS.forces.deployed"``).
@@ -303,10 +304,10 @@ def plot_outcome_probability(
 
     ax.set_xlabel(label_of(ds, x))
     if len(chosen) == 1:
-        ax.set_ylabel(f"P({outcome_label(chosen[0], ds)})" + (" with 95% band" if band else ""))
+        ax.set_ylabel(f"P({outcome_label(chosen[0], ds)})" + (" with pointwise 95% band" if band else ""))
         title = f"P({outcome_label(chosen[0], ds)}) against {label_of(ds, x, units=False)}"
     else:
-        ax.set_ylabel("probability" + (" with 95% band" if band else ""))
+        ax.set_ylabel("probability" + (" with pointwise 95% band" if band else ""))
         title = f"Outcome probabilities against {label_of(ds, x, units=False)}"
     fixed = _fixed_text(ds, points, [x] + ([by] if by else []))
     ax.set_title(title + (f"\n({fixed})" if fixed else "") + _incomplete_note(ds, where))
@@ -532,7 +533,7 @@ def plot_survival(
         values of the parameters that differ between the chosen points (the
         ones they share go in the title).
     band
-        Shade the 95% Wilson interval of each curve.
+        Shade the pointwise 95% Wilson interval of each curve (each day its own interval).
 
     Reads the per-point ``survival`` summary and its interval on the file's
     step axis (:func:`survival_curves`), so it works on ``--summary-only``

@@ -131,13 +131,29 @@ def _stopped_text(reason: BaseException, command: list[str], output: Path, timeo
     return f"`{' '.join(command)}` {what}: {kept}{earlier}"
 
 
+def _in_jupyter() -> bool:
+    """Whether this runs in a Jupyter kernel (which shows tqdm's widget or text bar)."""
+    return "ipykernel" in sys.modules
+
+
+def _stderr_is_a_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
 class _Progress:
-    """Shows a percentage: a tqdm bar when tqdm is installed and `mode` allows, else a line every 10%."""
+    """Shows a percentage: a tqdm bar when tqdm is installed and `mode` allows, else a line every 10%.
+    The default (True) draws the bar only where one can be seen, in Jupyter or on a terminal: a batch
+    job's log, where stderr is a file, gets lines, as brink's own progress does there."""
 
     def __init__(self, mode, label: str):
         self.bar, self.lines, self.last = None, False, -1.0
         if mode is False or mode is None:
             return
+        if mode is True and not (_in_jupyter() or _stderr_is_a_terminal()):
+            mode = "lines"
         if mode in (True, "bar"):
             try:
                 # tqdm.auto draws a widget in Jupyter, but warns without ipywidgets: then use the text bar.
@@ -284,7 +300,8 @@ def run(
     - `options`: ``levers`` ({path: values}, ``--lever``; see :func:`brink_command`), ``design``, ``samples``, ``sensitivity``, ``seed``, ``threads``, ``summary_only``,
       ``timeseries`` (K of ``--timeseries every=K``), ``resume``, ``overwrite`` (replace an existing
       `output`, which brink otherwise refuses; see :func:`brink_command`), ``args`` (extra arguments);
-    - `progress`: True (a tqdm bar if tqdm is installed, else a line every 10%), ``"bar"``,
+    - `progress`: True (a tqdm bar in Jupyter or on a terminal if tqdm is installed; otherwise, as in a
+      batch log, a line every 10%), ``"bar"``,
       ``"lines"`` or False; `show_table`: print brink's table of results afterwards.
 
     Raises RuntimeError with brink's messages if it fails (e.g. exit code 2 for bad input). After

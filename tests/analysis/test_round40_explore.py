@@ -8,7 +8,9 @@ Every check is against an independent truth: policies that are the same scenario
 apart, policies whose replications end alike have no noise, closed-form probabilities, coverage
 over seeds."""
 
+import os
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -389,3 +391,22 @@ def test_f6_to_grid_and_indexed_name_the_valid_parameters(brink, postures, folde
             with pytest.raises(ValueError, match=r"'cost' is not a parameter of this file; its parameters: .*"
                                                  r"actors\.CHOOSER\.decision\.weights\.cost"):
                 function(ds, parameters=["cost"])
+
+
+# F5 --------------------------------------------------------------------------
+
+
+def test_f5_run_writes_progress_lines_into_a_batch_log(brink, source_dir, tmp_path):
+    """ba.run() in a batch job (stderr a file) wrote tqdm's bar: carriage-return frames on one line.
+    Now the default gives lines there, as brink's own progress does."""
+    log = tmp_path / "batch.log"
+    code = ("import brink_analysis as ba; "
+            f"ba.run({str(source_dir / 'docs' / 'examples' / 'minimal.yaml')!r}, replications=20000, "
+            f"output={str(tmp_path / 'r.h5')!r}, binary={str(brink)!r}, threads=1).close()")
+    env = {**os.environ, "PYTHONPATH": str(source_dir / "analysis")}
+    with open(log, "w") as err:
+        done = subprocess.run([sys.executable, "-c", code], stderr=err, stdout=subprocess.DEVNULL, env=env,
+                              timeout=TIMEOUT_S)
+    text = log.read_text()
+    assert done.returncode == 0, text
+    assert "\r" not in text and "% done" in text and text.rstrip().endswith("100% done"), text

@@ -948,7 +948,7 @@ def test_sensitivity_variables_and_layout(sensitivity_run):
     assert len(data["point"]) == SENSITIVITY_N * (d + 2)
     assert names(data["parameter"]) == [a.split("=")[0] for a in SENSITIVITY_AXES]
     actors = names(data["actor"])
-    outputs = [f"probability_{o}" for o in OUTCOMES] + [f"mean_casualties_{a}" for a in actors]
+    outputs = [f"probability_{o}" for o in OUTCOMES] + ["probability_war"] + [f"mean_casualties_{a}" for a in actors]
     assert names(data["output"]) == outputs
     with h5py.File(sensitivity_run, "r") as f:
         for stat in ("first", "total"):
@@ -1029,7 +1029,8 @@ def test_sobol_intervals_are_nan_exactly_where_too_few_rows_vary(tmp_path):
     proc = brink_ok("run", "-n", 20, "--summary-only", "--sensitivity", "--design", "sobol", "--samples", n,
                     "--sweep", f"{PATIENCE}=10:90", "--sweep", "actors.RUS.forces.deployed=80000:160000", "-o", out)
     data, _ = load(out)
-    columns = np.concatenate([data["outcome_probability"], data["mean_casualties"]], axis=1)
+    war = data["outcome_probability"][:, OUTCOMES.index("limited_war"):].sum(axis=1, keepdims=True)  # probability_war
+    columns = np.concatenate([data["outcome_probability"], war, data["mean_casualties"]], axis=1)
     decided = {"nan": 0, "finite": 0}
     for o in range(columns.shape[1]):
         a, b = columns[:n, o], columns[n:2 * n, o]

@@ -148,3 +148,38 @@ def test_only_protectors_outside_both_coalitions_deter(tmp_path, forecast):
     p = 1 / (1 + math.exp(-1.5 * (3 * gain - 0.5 + 2 * credibility)))
     z = (attacked.mean() - p) / math.sqrt(p * (1 - p) / attacked.size)
     assert abs(z) < 4.5, (attacked.mean(), p, z)
+
+
+def test_a_commitment_that_only_relabels_war_has_no_effect_on_probability_war(tmp_path):
+    """A's attack on T depends only on its cost (weights: cost alone, so the commitment cannot deter);
+    P's commitment to T, at 0.5 or more, brings P into every war, which makes each full war an
+    alliance war. Sobol indices: the commitment drives probability_alliance_war and
+    probability_full_war but has no effect on probability_war, the sensitivity output of any war,
+    where the attack's cost does everything (an outside tester's Taiwan study read the relabelling
+    as the strongest deterrent, having no such output)."""
+    scenario = {
+        "brink": 1, "name": "relabel",
+        "run": {"horizon_days": 5, "dt_days": 1, "replications": 512, "seed": 4, "random_numbers": "common"},
+        "actors": {
+            "A": {"forces": {"deployed": 10000}, "combat": {"effectiveness": 0.01},
+                  "decision": {"rationality": 1.0, "weights": {"cost": 1.0}},
+                  "actions": {"hold": {}, "attack": {"kind": "attack", "target": "T", "rung": "full", "cost": 1.5}}},
+            "T": {"forces": {"deployed": 10000}, "combat": {"effectiveness": 0.01}},
+            "P": {"forces": {"deployed": 5000}},
+        },
+        "relations": {"adversaries": [["A", "T"], ["A", "P"]],
+                      "commitments": [{"from": "P", "to": "T", "strength": 0.2}]},
+        "escalation": LADDER,
+        "combat": {"law": "square", "collapse_fraction": 0.5},
+    }
+    with simulate(tmp_path, "relabel", scenario, "--summary-only", "--sensitivity", "--design", "sobol",
+                  "--samples", "64", "--sweep", "relations.commitments.0.strength=0:1",
+                  "--sweep", "actors.A.actions.attack.cost=0:4") as f:
+        outputs = [o.decode() if isinstance(o, bytes) else str(o) for o in f["output"][()]]
+        total = f["sensitivity_total"][()]  # output × parameter
+    war = outputs.index("probability_war")
+    assert war == 5 and outputs[:5] == ["probability_" + o for o in
+                                         ("settlement", "standoff", "limited_war", "full_war", "alliance_war")]
+    commitment, cost = 0, 1
+    assert total[war, commitment] < 0.02 and total[war, cost] > 0.9, total[war]
+    assert total[outputs.index("probability_alliance_war"), commitment] > 0.3, total

@@ -72,20 +72,56 @@ std::vector<std::string> correlation_sentences(const CalibrationRecord& r, const
   return out;
 }
 
+std::vector<std::string> informed_marks(const CalibrationRecord& r) {
+  const std::vector<Spread> spread = posterior_spread(r);
+  std::vector<std::string> marks(spread.size());
+  const Population& last = r.generations.back();
+  std::vector<std::size_t> partner(spread.size(), spread.size());
+  if (last.generation > 0)
+    for (const RankCorrelation& c : rank_correlations(last.theta, last.weight, r.parameters.size()))
+      if (std::abs(c.rho) >= kStrongRankCorrelation) {
+        if (partner[c.first] == spread.size()) partner[c.first] = c.second;
+        if (partner[c.second] == spread.size()) partner[c.second] = c.first;
+      }
+  for (std::size_t a = 0; a < spread.size(); ++a)
+    if (!spread[a].informed())
+      marks[a] = partner[a] < spread.size()
+                     ? fmt::format(
+                           "informed only jointly with {} (its marginal keeps the prior's spread; see the "
+                           "correlation)",
+                           r.parameters[partner[a]])
+                     : std::string(kNotInformed);
+  return marks;
+}
+
 std::string loose_tolerance_sentence(const CalibrationRecord& r) {
   if (r.generations.empty()) return {};
   const Population& last = r.generations.back();
   const std::size_t m = r.observed.size();
   const double scale = kConflictSd * std::sqrt(static_cast<double>(m));
-  if (last.generation == 0 || !(last.tolerance > scale)) return {};
-  bool marked = false;
-  for (const Spread& s : posterior_spread(r)) marked = marked || !s.informed();
+  if (last.generation == 0) return {};
+  std::string why;
+  if (last.tolerance > scale) {
+    why = fmt::format("(above {:.3g}, {} sd per observation over {} observation{})", scale, kConflictSd, m,
+                      m == 1 ? "" : "s");
+  } else if (const Population* before = r.generations.size() >= 2 ? &r.generations[r.generations.size() - 2] : nullptr;
+             before && last.tolerance > kLooseTolerance && last.tolerance < kStillFalling * before->tolerance) {
+    // The ball of radius tolerance leaves that much slack along the direction the observations
+    // inform, whatever m: above a few sd the posterior is wider than the data imply, unless the
+    // schedule has stopped falling (the model cannot come closer to the record).
+    why = before->generation == 0 ? fmt::format("(above {:.3g} sd, after one generation)", kLooseTolerance)
+                                  : fmt::format("(above {:.3g} sd and still falling: {:.3g} in the generation before)",
+                                                kLooseTolerance, before->tolerance);
+  } else {
+    return {};
+  }
+  const std::vector<std::string> marks = informed_marks(r);
+  const bool marked = std::any_of(marks.begin(), marks.end(), [](const std::string& m) { return !m.empty(); });
   return fmt::format(
-      "at a last tolerance of {:.3g} (above {:.3g}, {} sd per observation over {} observation{}) the generations have "
-      "not yet narrowed the posterior to the observations' noise: it is wider than the data imply{}; run more "
-      "generations ('brink calibrate ... --continue FILE --generations N -o LONGER.h5' starts from these)",
-      last.tolerance, scale, kConflictSd, m, m == 1 ? "" : "s",
-      marked ? ", and the 'not informed' marks are not yet meaningful" : "");
+      "at a last tolerance of {:.3g} {} the generations have not yet narrowed the posterior to the observations' "
+      "noise: it is wider than the data imply{}; run more generations ('brink calibrate ... --continue FILE "
+      "--generations N -o LONGER.h5' starts from these)",
+      last.tolerance, why, marked ? ", and the 'not informed' marks are not yet meaningful" : "");
 }
 
 std::string heavy_weight_sentence(const CalibrationRecord& r) {
@@ -107,12 +143,13 @@ std::string heavy_weight_sentence(const CalibrationRecord& r) {
 
 std::string posterior_table(const CalibrationRecord& r, const std::string& forecast) {
   const std::vector<Spread> spread = posterior_spread(r);
+  const std::vector<std::string> marks = informed_marks(r);
   std::string text = fmt::format("{:<44} {:>14} {:>14} {:>14} {:>9}   prior\n", "posterior (last generation)", "mean",
                                  "sd", "prior sd", "sd ratio");
   for (std::size_t a = 0; a < spread.size(); ++a) {
     const Spread& s = spread[a];
     text += fmt::format("{:<44} {:>14.6g} {:>14.6g} {:>14.6g} {:>9.3f}   {}{}\n", r.parameters[a], s.mean, s.sd,
-                        s.prior_sd, s.ratio, r.priors[a], s.informed() ? "" : fmt::format("; {}", kNotInformed));
+                        s.prior_sd, s.ratio, r.priors[a], marks[a].empty() ? "" : "; " + marks[a]);
   }
   if (r.generations.back().generation == 0)
     text +=
@@ -156,13 +193,14 @@ std::string posterior_header(const CalibrationRecord& r, const std::string& file
   if (const std::string heavy = heavy_weight_sentence(r); !heavy.empty()) header += "# " + heavy + ".\n";
   for (const std::string& sentence : correlation_sentences(r, forecast)) header += "# " + sentence + "\n";
   const std::vector<Spread> spread = posterior_spread(r);
+  const std::vector<std::string> marks = informed_marks(r);
   // A path that reaches no replication is no --set (which refuses it): its line says why instead.
   for (std::size_t a = 0; a < spread.size(); ++a)
     header += !unreached[a].empty()
                   ? fmt::format("#   {}={:.9g}  # {}: its posterior is its prior, and --set refuses it\n",
                                 r.parameters[a], spread[a].mean, unreached[a])
                   : fmt::format("#   --set {}={:.9g}{}\n", r.parameters[a], spread[a].mean,
-                                spread[a].informed() ? "" : fmt::format("  # {}", kNotInformed));
+                                marks[a].empty() ? "" : "  # " + marks[a]);
   return header;
 }
 

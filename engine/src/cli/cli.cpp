@@ -495,8 +495,16 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     const ProgressStyle style = quiet                   ? ProgressStyle::kNone
                                 : isatty(STDERR_FILENO) ? ProgressStyle::kBar
                                                         : ProgressStyle::kLines;
-    progress.emplace(err, style, counting, plan.points_run(), model.steps(), std::chrono::seconds(10),
+    // Lines at least every 10 s (BRINK_TEST_PROGRESS_EVERY_MS shortens it for tests, as for calibrate).
+    const char* every = std::getenv("BRINK_TEST_PROGRESS_EVERY_MS");
+    progress.emplace(err, style, counting, plan.points_run(), model.steps(),
+                     every ? std::chrono::milliseconds(std::max(1, std::atoi(every))) : std::chrono::seconds(10),
                      plan.rule.adaptive);
+    // The heartbeat reads `counting`: it stops before `counting` goes, however this block is left.
+    struct HeartbeatStop {
+      std::optional<Progress>& progress;
+      ~HeartbeatStop() { progress->stop_heartbeat(); }
+    } heartbeat_stop{progress};
     BlockScheduler scheduler(plan);
     if (resuming) replay_partial(plan, writer, recorder, scheduler, counting);
     progress->begin(scheduler.blocks_completed(), scheduler.blocks_planned());

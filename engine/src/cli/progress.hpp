@@ -5,9 +5,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <ostream>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -17,7 +20,8 @@ namespace brink {
 
 // Forwards to the recorder and counts what a progress line reports: the
 // points finished and the replications run. Both are updated on the sink's
-// thread, which is also the thread that calls the progress function.
+// thread, which also calls the progress function; the progress heartbeat
+// reads them from its own.
 class CountingSink : public ResultSink {
  public:
   explicit CountingSink(ResultSink& inner) : inner_(inner) {}
@@ -37,7 +41,7 @@ class CountingSink : public ResultSink {
 
  private:
   ResultSink& inner_;
-  std::int64_t points_ = 0, replications_ = 0;
+  std::atomic<std::int64_t> points_ = 0, replications_ = 0;
 };
 
 enum class ProgressStyle : std::uint8_t { kNone, kBar, kLines };
@@ -60,22 +64,50 @@ class Progress {
         start_(std::chrono::steady_clock::now()),
         simulating_(start_),
         last_(start_) {}
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  ~Progress() { stop_heartbeat(); }
 
   // Simulation starts with `done` of `total` blocks already done (a resumed
   // run's, read back meanwhile): the rate and the ETA count from here, and
   // only the blocks done from here (the read-back is not simulation). The
   // tenths already done print no line: a line at the first block would
   // extrapolate the ETA from one block's start-up.
+  //
+  // With lines, a heartbeat prints the last line's figures again whenever
+  // `lines_every` passes without one: one long block, or an MPI rank that
+  // stalls, would otherwise leave the log silent. stop_heartbeat() ends it
+  // (the destructor too) before the sink it counts from goes.
   void begin(std::int64_t done, std::int64_t total) {
-    simulating_ = std::chrono::steady_clock::now();
-    last_ = simulating_;
-    done_before_ = done;
-    last_tenth_ = total > 0 ? static_cast<int>(10.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
+    {
+      const std::lock_guard lock(mutex_);
+      simulating_ = std::chrono::steady_clock::now();
+      last_ = simulating_;
+      last_block_ = simulating_;
+      done_before_ = done;
+      done_ = done;
+      total_ = total;
+      last_tenth_ = total > 0 ? static_cast<int>(10.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
+    }
+    if (style_ == ProgressStyle::kLines && !heartbeat_.joinable()) heartbeat_ = std::thread([this] { beat(); });
+  }
+
+  void stop_heartbeat() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (heartbeat_.joinable()) heartbeat_.join();
   }
 
   void update(std::int64_t done, std::int64_t total) {
     if (style_ == ProgressStyle::kNone) return;
+    const std::lock_guard lock(mutex_);
+    done_ = done;
+    total_ = total;
     const auto now = std::chrono::steady_clock::now();
+    last_block_ = now;
     const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
     if (style_ == ProgressStyle::kBar) {
       if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
@@ -91,16 +123,14 @@ class Progress {
     const int tenth = static_cast<int>(fraction * 10.0);
     if (done < total && tenth <= last_tenth_ && now - last_ < every_) return;
     if (done == total && printed_final_) return;
-    last_ = now;
     last_tenth_ = tenth;
     printed_final_ = done == total;
-    err_ << fmt::format("progress: {:5.1f}% of blocks{}, {} of {} points done, {}\n", 100.0 * fraction,
-                        adaptive_ ? " planned so far" : "", counts_.points(), points_, figures(now, done, total))
-         << std::flush;
+    print_line(now, "");
   }
 
   // Ends a bar cut short (an interrupt) so that the next message starts a line.
   void interrupted() {
+    stop_heartbeat();
     if (style_ == ProgressStyle::kBar) err_ << "\n";
   }
 
@@ -111,6 +141,26 @@ class Progress {
   }
 
  private:
+  // A line with the figures of the last update and `note` (the mutex held).
+  void print_line(std::chrono::steady_clock::time_point now, const std::string& note) {
+    last_ = now;
+    const double fraction = total_ > 0 ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
+    err_ << fmt::format("progress: {:5.1f}% of blocks{}, {} of {} points done, {}{}\n", 100.0 * fraction,
+                        adaptive_ ? " planned so far" : "", counts_.points(), points_, figures(now, done_, total_),
+                        note)
+         << std::flush;
+  }
+
+  void beat() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, every_, [this] { return stopping_; })) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_ < every_ || printed_final_) continue;
+      const double waiting = std::chrono::duration<double>(now - last_block_).count();
+      print_line(now, fmt::format(", no block finished for {:.0f} s", waiting));
+    }
+  }
+
   // The ETA extrapolates the blocks done since simulation began; an adaptive
   // sweep's total grows as it decides to run more.
   std::string figures(std::chrono::steady_clock::time_point now, std::int64_t done, std::int64_t total) const {
@@ -118,6 +168,8 @@ class Progress {
     const double simulating = std::chrono::duration<double>(now - simulating_).count();
     const double rate = simulating > 0 ? static_cast<double>(counts_.replications()) * steps_ / simulating : 0.0;
     const std::int64_t progressed = done - done_before_;
+    if (progressed <= 0 && done < total)  // no block yet to extrapolate from
+      return fmt::format("elapsed {:.0f} s, ETA unknown until a block finishes", seconds);
     const double eta =
         progressed > 0 ? simulating * static_cast<double>(total - done) / static_cast<double>(progressed) : 0.0;
     return fmt::format("{:.3g} replication-steps/s, elapsed {:.0f} s, ETA {}{:.0f} s", rate, seconds,
@@ -132,9 +184,15 @@ class Progress {
   std::chrono::milliseconds every_;
   bool adaptive_ = false;
   std::chrono::steady_clock::time_point start_, simulating_, last_;
-  std::int64_t done_before_ = 0;  // blocks done when simulation began
+  std::chrono::steady_clock::time_point last_block_ = start_;  // the last update's (a block finished)
+  std::int64_t done_before_ = 0;                               // blocks done when simulation began
+  std::int64_t done_ = 0, total_ = 0;                          // the last update's
   int last_tenth_ = 0;
   bool printed_final_ = false;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread heartbeat_;
 };
 
 }  // namespace brink

@@ -538,10 +538,31 @@ std::string shift_past_horizon_note(const Scenario& s) {
       b.discount >= 1.0 ? "; with bargaining.discount 1 any shift ahead makes it fight a preventive war at once" : "");
 }
 
+// An actor whose every type weighs cost 0: its actions' `cost` values, which
+// enter its choice only through that weight, change nothing (an outside
+// tester's action costs of 0.5 and 100 gave the same bits, with no word).
+std::string inert_costs_note(const Scenario& s, const Actor& a) {
+  if (!s.run.decisions) return {};
+  const bool weighed = a.types.empty() ? a.decision.weights[kCost] != 0.0
+                                       : std::any_of(a.types.begin(), a.types.end(),
+                                                     [](const ResolveType& t) { return t.weights[kCost] != 0.0; });
+  if (weighed) return {};
+  std::vector<std::string> costly;
+  for (const ActionSpec& x : a.actions)
+    if (x.cost != 0.0) costly.push_back(x.name);
+  if (costly.empty()) return {};
+  return fmt::format(
+      "actor '{}' weighs cost 0 (decision.weights.cost{}), so the costs of its actions {} change nothing; give it "
+      "a cost weight, or leave the costs out",
+      a.id, a.types.empty() ? "" : " in every type", fmt::join(costly, ", "));
+}
+
 std::vector<std::string> scenario_notes(const Scenario& s) {
   std::vector<std::string> notes;
   for (std::string note : {horizon_steps_note(s), offer_rounds_cut_note(s), shift_past_horizon_note(s)})
     if (!note.empty()) notes.push_back(std::move(note));
+  for (const Actor& a : s.actors)
+    if (std::string note = inert_costs_note(s, a); !note.empty()) notes.push_back(std::move(note));
   return notes;
 }
 
