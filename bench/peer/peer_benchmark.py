@@ -44,7 +44,7 @@ from numpy_flagship import OUTCOMES, load, simulate  # noqa: E402
 DEFAULT_CHUNK = 32768  # replications per NumPy chunk when not chosen on the machine (numpy_model's default)
 # Chunk sizes the benchmark tries on the running machine (plus the whole run as one chunk): which is
 # fastest depends on its caches (8,192 on one machine, 32,768-65,536 on another).
-CHUNK_CANDIDATES = [8192, 16384, 32768, 65536]
+CHUNK_CANDIDATES = [8192, 16384, 32768, 65536, 131072]
 FLAGSHIP_CHUNK_CANDIDATES = [2048, 4096, 8192, 16384]
 
 # The reduced model's numbers, read from its scenario file (peer-model.yaml by
@@ -286,11 +286,11 @@ def interleaved(repeats, runs):
     return {name: (statistics.median(t for t, _ in rs), rs[-1][1]) for name, rs in results.items()}
 
 
-def fastest_chunk(run, candidates, label):
+def fastest_chunk(run, candidates, label, rounds=1):
     """The chunk size (replications per NumPy chunk) at which run(chunk) takes least CPU on this
-    machine, best of two alternating rounds: the cache sizes that decide it differ between machines."""
+    machine, best of `rounds` alternating rounds: the cache sizes that decide it differ between machines."""
     times = {c: [] for c in candidates}
-    for _ in range(2):
+    for _ in range(rounds):
         for c in candidates:
             times[c].append(cpu_timed(lambda: run(c))[0])
     best = {c: min(t) for c, t in times.items()}
@@ -312,12 +312,15 @@ def reduced_section(args):
     n, n_py, rep = args.replications, args.python_replications, args.repeats
     for dtype in (np.float64, np.float32):
         numpy_model(4096, 1, dtype=dtype)  # warm-up: imports, first touch of the allocator
-    chunk = args.chunk or fastest_chunk(lambda c: numpy_model(min(n, 100000), 3, c, np.float32),
-                                        [c for c in CHUNK_CANDIDATES if c < n] + [n], "reduced model")
+    # Chosen at the run's own size and per precision: the caches that decide it see the whole run.
+    chunk = {d: args.chunk or fastest_chunk(lambda c, d=d: numpy_model(n, 3, c, d),
+                                            [c for c in CHUNK_CANDIDATES if c < n] + [n],
+                                            f"reduced model, {np.dtype(d).name}")
+             for d in (np.float64, np.float32)}
     timed = interleaved(rep, {
         "brink": lambda r: brink_run(args.reduced_scenario, n, 7 + r),
-        np.float64: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk, np.float64)),
-        np.float32: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk, np.float32)),
+        np.float64: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk[np.float64], np.float64)),
+        np.float32: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk[np.float32], np.float32)),
     })
     t_py, wars_py = median_of(rep, lambda r: cpu_timed(lambda: python_model(n_py, 7 + r)))
     t_br, counts = timed["brink"]
@@ -343,7 +346,7 @@ def flagship_section(args):
     n, rep = args.flagship_replications, args.repeats
     dtype = np.dtype(args.flagship_dtype).type
     simulate(sc, 2048, seed=1, dtype=dtype)  # warm-up
-    chunk = args.flagship_chunk or fastest_chunk(lambda c: simulate(sc, min(n, 16384), seed=3, chunk=c, dtype=dtype),
+    chunk = args.flagship_chunk or fastest_chunk(lambda c: simulate(sc, n, seed=3, chunk=c, dtype=dtype),
                                                  [c for c in FLAGSHIP_CHUNK_CANDIDATES if c < n] + [n],
                                                  f"whole model ({sc.name})")
     timed = interleaved(rep, {
