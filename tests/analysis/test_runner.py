@@ -145,7 +145,8 @@ def test_progress_is_streamed_as_it_comes(tmp_path, single_file):
 
 def test_tqdm_bar(brink, tmp_path, capsys):
     pytest.importorskip("tqdm")
-    ba.run(sweep={PATIENCE: [20]}, replications=2000, output=tmp_path / "bar.h5", binary=brink).close()
+    # Asked for: the default draws it only in Jupyter or on a terminal (a batch log gets lines).
+    ba.run(sweep={PATIENCE: [20]}, replications=2000, output=tmp_path / "bar.h5", binary=brink, progress="bar").close()
     err = capsys.readouterr().err
     assert "brink run: 100%|" in err
 
