@@ -186,17 +186,22 @@ class Chunk:
 
     def join_war(self, idx, attacker, target, s):
         """An attack while a war is on (rare): whoever of attacker, its allies, the target and those
-        bound to defend it is neutral takes its side; a bound defender joining raises the alliance rung."""
+        bound to defend it is neutral takes a side, the target's (the defending one if it was neutral)
+        for the target and its defenders, the other for the attacker and its allies; a bound defender
+        joining raises the alliance rung (rules::enter_war)."""
         sc, st = self.sc, self.st
-        order = [(attacker, 1), *((j, 1) for j in st.allies[attacker]), (target, 2)]
-        order += [(j, 2) for j in range(st.n) if sc.ally[j][target] or sc.commitment[j][target] >= 0.5]
+        target_side = np.where(self.side[target][idx] == 1, 1, 2).astype(np.int8)
+        own_side = (3 - target_side).astype(np.int8)
+        order = [(attacker, own_side), *((j, own_side) for j in st.allies[attacker]), (target, target_side)]
+        bound = [j for j in range(st.n) if sc.ally[j][target] or sc.commitment[j][target] >= 0.5]
         covered = np.zeros(idx.size, bool)
-        for k, (j, sj) in enumerate(order):
+        for k, (j, sides) in enumerate(order + [(j, target_side) for j in bound]):
             neutral = self.side[j][idx] == 0
-            lanes = idx[neutral]
-            self.side[j][lanes] = sj
-            (self.SA if sj == 1 else self.SB)[lanes] += self.D[j][lanes]
-            if k >= 2 + len(st.allies[attacker]):
+            self.side[j][idx[neutral]] = sides[neutral]
+            joins_a = neutral & (sides == 1)
+            self.SA[idx[joins_a]] += self.D[j][idx[joins_a]]
+            self.SB[idx[neutral & ~joins_a]] += self.D[j][idx[neutral & ~joins_a]]
+            if k >= len(order):
                 covered |= neutral
         if covered.any():
             self.raise_rung(idx[covered], sc.alliance_war, CAUSE_COVERED, s)

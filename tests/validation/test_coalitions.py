@@ -183,3 +183,23 @@ def test_a_commitment_that_only_relabels_war_has_no_effect_on_probability_war(tm
     commitment, cost = 0, 1
     assert total[war, commitment] < 0.02 and total[war, cost] > 0.9, total[war]
     assert total[outputs.index("probability_alliance_war"), commitment] > 0.3, total
+
+
+def test_a_scheduled_attack_on_an_attacker_joins_the_defenders(tmp_path):
+    """Events have no feasibility rule: E, neutral, attacks A while A fights T. E fights A, beside T
+    (A, outnumbered two to one after day 2, loses more than T); joining A's side against its own
+    target would make T lose more."""
+    scenario = chain(["A", "T", "E"], [], [["A", "T"], ["E", "A"]])
+    scenario["run"]["horizon_days"] = 6
+    scenario["events"] = [{"day": 0, "actor": "A", "attack": "T", "rung": "full"},
+                          {"day": 2, "actor": "E", "attack": "A", "rung": "full"}]
+    with simulate(tmp_path, "third", scenario) as f:
+        lost = casualties_by_actor(f)
+    assert lost["E"] > 0 and lost["A"] > lost["T"], lost
+    # The square law's exact solution: 10,000 against 10,000 for days 0-1, then A against T and E.
+    k = 0.01
+    a2 = b2 = 10000 * math.exp(-2 * k)
+    a6 = a2 * math.cosh(4 * k) - (b2 + 10000) * math.sinh(4 * k)
+    b6 = (b2 + 10000) * math.cosh(4 * k) - a2 * math.sinh(4 * k)
+    assert lost["A"] == pytest.approx(10000 - a6, rel=1e-9)
+    assert lost["T"] + lost["E"] == pytest.approx(20000 - b6, rel=1e-9)

@@ -301,21 +301,25 @@ inline int lane_in_play(int outcome) { return (outcome < 0) | (outcome == static
 // ladder", start_war): the attacker and its allies, the target, and everyone
 // bound to defend the target (an ally of it, or a commitment of at least 0.5),
 // each only if on no side yet. With no war on this starts one; during a war
-// it joins that war (a lane holds one war), so no attack is without effect.
-// side(j) is actor j's side code; join(j, code) puts it on a side, attackers
-// first, then the target, then its defenders in index order. Returns whether
+// it joins that war (a lane holds one war), so no attack is without effect:
+// the target and its defenders on the target's side (the defending one if
+// it was neutral), the attacker and its allies on the other. side(j) is
+// actor j's side code; join(j, code) puts it on a side, attackers first,
+// then the target, then its defenders in index order. Returns whether
 // someone bound to defend the target joined (the war touches a covered actor).
 template <class Side, class Join>
 bool enter_war(const Model& model, int attacker, int target, Side side, Join join) {
   const Relations& relations = model.scenario().relations;
-  if (side(attacker) == 0) join(attacker, 1);
+  const int target_side = side(target) != 0 ? side(target) : 2;
+  const int attacker_side = 3 - target_side;
+  if (side(attacker) == 0) join(attacker, attacker_side);
   for (int j : model.allies(attacker))
-    if (side(j) == 0) join(j, 1);
-  if (side(target) == 0) join(target, 2);
+    if (side(j) == 0) join(j, attacker_side);
+  if (side(target) == 0) join(target, target_side);
   bool covered = false;
   for (int j = 0; j < model.actors(); ++j)
     if (side(j) == 0 && (relations.ally[j][target] || model.commitment(j, target) >= 0.5)) {
-      join(j, 2);
+      join(j, target_side);
       covered = true;
     }
   return covered;
