@@ -188,18 +188,27 @@ std::string recorded_text_problem(hid_t file) {
   return {};
 }
 
-std::string read_string_attribute(hid_t object, const char* name) {
-  if (!has_attribute(object, name)) return {};
+namespace {
+
+// The attribute's text if it is there as one fixed-length string, else nothing.
+std::optional<std::string> one_string_attribute(hid_t object, const char* name) {
+  if (!has_attribute(object, name)) return std::nullopt;
   const Handle attr = attribute_handle(H5Aopen(object, name, H5P_DEFAULT), std::string("open attribute ") + name);
   const Handle type = type_handle(H5Aget_type(attr.get()), std::string("read the type of attribute ") + name);
   const Handle space = space_handle(H5Aget_space(attr.get()), std::string("read the shape of attribute ") + name);
   // One string only: HDF5 reads every element into the buffer.
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) ||
       H5Sget_simple_extent_npoints(space.get()) != 1)
-    return {};
+    return std::nullopt;
   std::string buffer(H5Tget_size(type.get()), '\0');
   check(H5Aread(attr.get(), type.get(), buffer.data()), std::string("read attribute ") + name);
-  return buffer.c_str();
+  return std::string(buffer.c_str());
+}
+
+}  // namespace
+
+std::string read_string_attribute(hid_t object, const char* name) {
+  return one_string_attribute(object, name).value_or("");
 }
 
 bool attribute_holds(hid_t object, const std::string& name, hid_t type, const void* value, std::size_t bytes) {
@@ -215,13 +224,7 @@ bool attribute_holds(hid_t object, const std::string& name, hid_t type, const vo
 }
 
 bool attribute_holds(hid_t object, const std::string& name, const std::string& value) {
-  if (!has_attribute(object, name.c_str())) return false;
-  const Handle attr = attribute_handle(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute " + name);
-  const Handle type = type_handle(H5Aget_type(attr.get()), "read the type of attribute " + name);
-  const Handle space = space_handle(H5Aget_space(attr.get()), "read the shape of attribute " + name);
-  // read_string_attribute's "" would also stand for a text of another kind.
-  return H5Tget_class(type.get()) == H5T_STRING && !H5Tis_variable_str(type.get()) &&
-         H5Sget_simple_extent_npoints(space.get()) == 1 && read_string_attribute(object, name.c_str()) == value;
+  return one_string_attribute(object, name.c_str()) == value;
 }
 
 Handle dataset_access(std::size_t cache_bytes) {

@@ -20,17 +20,6 @@
 namespace brink {
 namespace {
 
-// Whether the text holds a unit that the reader refuses on its own (a control
-// character, a byte that is not UTF-8...): one message is enough.
-bool has_unsafe_unit(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const TextUnit unit = text_unit(text, i);
-    if (unsafe_kind(unit) != Unsafe::kNone) return true;
-    i += unit.length;
-  }
-  return false;
-}
-
 using namespace yaml_reader;
 
 void parse_run(Parser& p, const YAML::Node& root, Scenario& s) {
@@ -330,7 +319,9 @@ void parse_escalation(Parser& p, const YAML::Node& root, Scenario& s) {
                                       tagged_as_written(rungs[i])));
       else if (std::find(e.rungs.begin(), e.rungs.end(), rungs[i].Scalar()) != e.rungs.end())
         p.error(rungs[i], fmt::format("rung '{}' appears twice in 'escalation.rungs'", rungs[i].Scalar()));
-      else if (const std::string& name = rungs[i].Scalar(); !is_flag_word(name) && !has_unsafe_unit(name))
+      else if (const std::string& name = rungs[i].Scalar();
+               !is_flag_word(name) &&
+               !first_unsafe_unit(name))  // which the reader refuses on its own: one message is enough
         // Output files name the rungs in the flag_meanings of peak_rung, a list of words (CF).
         p.error(rungs[i], fmt::format("'escalation.rungs.{}' is '{}'; a rung name is one word of letters, digits and "
                                       "_ . + - @ (it names the rung in output files): write e.g. '{}'",

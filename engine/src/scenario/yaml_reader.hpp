@@ -574,20 +574,15 @@ class Parser {
   // the escapes \N and \_ to the single bytes 0x85 and 0xA0, not to UTF-8.
   void safe_scalar(const YAML::Node& scalar, const std::string& path, bool key, std::unordered_set<int>& named) {
     const std::string& value = scalar.Scalar();
-    for (std::size_t i = 0; i < value.size();) {
-      const TextUnit unit = text_unit(value, i);
-      i += unit.length;
-      if (unsafe_kind(unit) == Unsafe::kNone) continue;
-      if (!named.insert(mark_of(scalar).pos).second) return;
-      const std::string what =
-          key ? fmt::format("key '{}' in '{}' contains {}", shown(value), path, unsafe_unit_text(unit))
-              : fmt::format("'{}' contains {} ({})", path, unsafe_unit_text(unit), shown(value));
-      error(scalar, unit.byte ? fmt::format("{}: yaml-cpp decodes YAML's escapes \\N and \\_ to single bytes; "
-                                            "write a no-break space as the character itself",
-                                            what)
-                              : fmt::format("{}; write it without", what));
-      return;
-    }
+    const std::optional<TextUnit> unit = first_unsafe_unit(value);
+    if (!unit || !named.insert(mark_of(scalar).pos).second) return;
+    const std::string what =
+        key ? fmt::format("key '{}' in '{}' contains {}", shown(value), path, unsafe_unit_text(*unit))
+            : fmt::format("'{}' contains {} ({})", path, unsafe_unit_text(*unit), shown(value));
+    error(scalar, unit->byte ? fmt::format("{}: yaml-cpp decodes YAML's escapes \\N and \\_ to single bytes; "
+                                           "write a no-break space as the character itself",
+                                           what)
+                             : fmt::format("{}; write it without", what));
   }
 
   std::string field_problem(const FieldSpec& f, const std::string& full, const YAML::Node& node, double* value) const {

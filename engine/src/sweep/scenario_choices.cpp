@@ -87,13 +87,9 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
     }
     // Printed by inspect and stored in the file's attributes, as scenario text
     // is, so held to the same characters (a file's own sweep.scenarios already is).
-    for (std::size_t i = 0; i < file.size();) {
-      const TextUnit unit = text_unit(file, i);
-      i += unit.length;
-      if (unsafe_kind(unit) != Unsafe::kNone)
-        throw refuse(fmt::format("scenario choice '{}' contains {}, which scenario text may not hold; rename the file",
-                                 escaped(file), unsafe_unit_text(unit)));
-    }
+    if (const std::optional<TextUnit> unit = first_unsafe_unit(file))
+      throw refuse(fmt::format("scenario choice '{}' contains {}, which scenario text may not hold; rename the file",
+                               escaped(file), unsafe_unit_text(*unit)));
     const std::string path = from_file && std::filesystem::path(file).is_relative() ? (folder / file).string() : file;
     // The same file twice would run its points twice and count them double in every summary.
     for (const ScenarioChoice& earlier : choices)

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -78,6 +79,16 @@ inline Unsafe unsafe_kind(const TextUnit& u) {
     return Unsafe::kControl;
   if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFEu) == 0xFFFEu) return Unsafe::kNoncharacter;
   return Unsafe::kNone;
+}
+
+// The first unit of `text` that unsafe_kind refuses, or nothing.
+inline std::optional<TextUnit> first_unsafe_unit(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const TextUnit unit = text_unit(text, i);
+    if (unsafe_kind(unit) != Unsafe::kNone) return unit;
+    i += unit.length;
+  }
+  return std::nullopt;
 }
 
 // How a message names a unit: \x1b for an ASCII control or a byte that is
