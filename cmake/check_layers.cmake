@@ -201,10 +201,69 @@ endfunction()
 check_includes(model "${model_system}" "^brink/(model|scenario)/[a-z_]+\\.hpp$" ${model_files})
 check_includes(scenario "${scenario_system}" "^brink/scenario/[a-z_]+\\.hpp$" ${scenario_files})
 
+# The layers above the model: a file of sweep, io, mpi or cli includes brink's
+# headers of its own layer or below, never above. A file of the calibrate
+# folder sits in the layer whose library builds its source of the same name
+# (prior, smc, evaluator in brink_sweep; calibration_file in brink_io;
+# cli_calibrate in brink_cli), so each part stays where it is used.
+set(layer_order scenario model sweep io mpi cli)
+# layer_of(<out var> <path under engine/>): the file's layer, or "" if none is known.
+function(layer_of out path)
+  set(layer "")
+  if(path MATCHES "^(src|include/brink)/(scenario|model|sweep|io|mpi|cli)/")
+    set(layer ${CMAKE_MATCH_2})
+  elseif(path STREQUAL "include/brink/version.hpp")
+    set(layer io)  # defined by src/version.cpp, built into brink_io
+  elseif(path MATCHES "^(src|include/brink)/calibrate/([a-z_]+)\\.(cpp|hpp)$")
+    set(stem ${CMAKE_MATCH_2})
+    foreach(candidate sweep io cli)
+      string(TOUPPER ${candidate} upper)
+      foreach(source IN LISTS BRINK_${upper}_SOURCES)
+        if(source MATCHES "/${stem}\\.cpp$")
+          set(layer ${candidate})
+        endif()
+      endforeach()
+    endforeach()
+  endif()
+  set(${out} "${layer}" PARENT_SCOPE)
+endfunction()
+file(GLOB upper_files
+     ${engine}/src/sweep/* ${engine}/src/io/* ${engine}/src/mpi/* ${engine}/src/cli/* ${engine}/src/calibrate/*
+     ${engine}/include/brink/sweep/* ${engine}/include/brink/io/* ${engine}/include/brink/mpi/*
+     ${engine}/include/brink/cli/* ${engine}/include/brink/calibrate/*)
+if(NOT upper_files)
+  message(FATAL_ERROR "layering check: no sweep, io, mpi or cli sources under '${engine}'")
+endif()
+foreach(file IN LISTS upper_files)
+  file(RELATIVE_PATH path ${engine} ${file})
+  file(RELATIVE_PATH shown ${SOURCE_DIR} ${file})
+  layer_of(layer ${path})
+  if(NOT layer)
+    set(failures "${failures}\n  ${shown}: no layer is known for it (no source of its name in engine/CMakeLists.txt)")
+    continue()
+  endif()
+  list(FIND layer_order ${layer} rank)
+  include_directives(lines ${file})
+  foreach(line IN LISTS lines)
+    if(NOT line MATCHES "^${directive}${blank}*[<\"](brink/[^>\"]+)[>\"]")
+      continue()
+    endif()
+    set(header "${CMAKE_MATCH_3}")
+    layer_of(header_layer include/${header})
+    list(FIND layer_order "${header_layer}" header_rank)
+    if(header_rank GREATER rank)
+      shown_directive(line)
+      set(failures "${failures}\n  ${shown}: \"${header}\" belongs to the ${header_layer} layer, above ${layer}: ${line}")
+    endif()
+  endforeach()
+endforeach()
+
 if(failures)
   message(FATAL_ERROR "layering broken:${failures}")
 endif()
 list(LENGTH model_files model_count)
 list(LENGTH scenario_files scenario_count)
+list(LENGTH upper_files upper_count)
 message(STATUS "layers ok: scenario and model reach no yaml-cpp, HDF5 or Boost; nothing reaches up "
-               "(${model_count} model and ${scenario_count} scenario files scanned)")
+               "(${model_count} model, ${scenario_count} scenario and ${upper_count} sweep, io, mpi and cli "
+               "files scanned)")

@@ -53,16 +53,20 @@ foreach(target IN LISTS brink_layer_targets)
   string(REPLACE "\"" "\\\"" closure "${closure}")
   file(APPEND ${BRINK_LAYERS_FILE} "set(LAYER_${target} \"${closure}\")\n")
 endforeach()
-foreach(list BRINK_KERNEL_SOURCES BRINK_MODEL_CORE_SOURCES BRINK_SCENARIO_SOURCES BRINK_SCENARIO_YAML_SOURCES)
+foreach(list BRINK_KERNEL_SOURCES BRINK_MODEL_CORE_SOURCES BRINK_SCENARIO_SOURCES BRINK_SCENARIO_YAML_SOURCES
+             BRINK_SWEEP_SOURCES BRINK_IO_SOURCES BRINK_CLI_SOURCES)
   file(APPEND ${BRINK_LAYERS_FILE} "set(${list} \"${${list}}\")\n")
 endforeach()
 
 # The check runs in every build too (target brink_layers, in ALL and a
 # dependency of brink), so `cmake --build` fails on a broken layer; it
 # reruns when a file it scans, the check or the recorded closures change.
-file(GLOB_RECURSE brink_layer_scanned CONFIGURE_DEPENDS
-     ${PROJECT_SOURCE_DIR}/engine/src/model/* ${PROJECT_SOURCE_DIR}/engine/src/scenario/*
-     ${PROJECT_SOURCE_DIR}/engine/include/brink/model/* ${PROJECT_SOURCE_DIR}/engine/include/brink/scenario/*)
+set(brink_layer_globs "")
+foreach(module model scenario sweep io mpi cli calibrate)
+  list(APPEND brink_layer_globs ${PROJECT_SOURCE_DIR}/engine/src/${module}/*
+       ${PROJECT_SOURCE_DIR}/engine/include/brink/${module}/*)
+endforeach()
+file(GLOB_RECURSE brink_layer_scanned CONFIGURE_DEPENDS ${brink_layer_globs})
 set(brink_layers_stamp ${PROJECT_BINARY_DIR}/layers.ok)
 add_custom_command(
   OUTPUT ${brink_layers_stamp}

@@ -5,10 +5,13 @@
 cmake_minimum_required(VERSION 3.25)
 set(copy ${WORK_DIR}/tree)
 file(REMOVE_RECURSE ${copy})
-foreach(dir src/model src/scenario include/brink/model include/brink/scenario)
-  get_filename_component(parent ${copy}/engine/${dir} DIRECTORY)
-  file(COPY ${SOURCE_DIR}/engine/${dir} DESTINATION ${parent})
+foreach(module model scenario sweep io mpi cli calibrate)
+  foreach(dir src/${module} include/brink/${module})
+    get_filename_component(parent ${copy}/engine/${dir} DIRECTORY)
+    file(COPY ${SOURCE_DIR}/engine/${dir} DESTINATION ${parent})
+  endforeach()
 endforeach()
+file(COPY ${SOURCE_DIR}/engine/include/brink/version.hpp DESTINATION ${copy}/engine/include/brink)
 
 # run_check(<result var> <output var>): the check on the copy.
 function(run_check result output)
@@ -68,6 +71,14 @@ expect_caught(scenario-reaches-reader src/scenario/validate.cpp start "#include 
 expect_caught(scenario-reaches-model src/scenario/scenario.cpp start "#include \"brink/model/model.hpp\"")
 expect_caught(model-reaches-sweep src/model/model.cpp start "#include \"brink/sweep/plan.hpp\"")
 expect_caught(unreadable src/model/decide.cpp start "#include BRINK_HEADER")
+# Above the model: a header of a higher layer (round 40: the calibrator's
+# evaluator, built into brink_sweep, included the mpi layer's distributed.hpp).
+expect_caught(sweep-reaches-mpi include/brink/calibrate/evaluator.hpp pragma "#include \"brink/mpi/distributed.hpp\"")
+expect_caught(sweep-reaches-io src/sweep/plan.cpp start "#include <brink/io/variables.hpp>")
+expect_caught(io-reaches-cli src/io/merge.cpp start "#include \"brink/cli/cli.hpp\"")
+expect_caught(mpi-reaches-cli src/mpi/worker.cpp start "%:include \"brink/cli/cli.hpp\"")
+expect_caught(calibrate-in-sweep-reaches-io src/calibrate/smc.cpp start "#include \"brink/calibrate/calibration_file.hpp\"")
+expect_caught(io-reaches-cli-calibrate src/io/table.cpp start "#include \"brink/calibrate/cli_calibrate.hpp\"")
 
 # Every other spelling of an include the compiler reads (the outside check's
 # `%:include`, round 38): the digraph, comments and splices around '#',

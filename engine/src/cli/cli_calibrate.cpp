@@ -34,6 +34,7 @@
 #include "brink/io/hdf5_writer.hpp"
 #include "brink/model/kernel_dispatch.hpp"
 #include "brink/mpi/distributed.hpp"
+#include "brink/mpi/rank_shared_evaluator.hpp"
 #include "brink/scenario/shipped.hpp"
 #include "brink/scenario/shown_text.hpp"
 #include "brink/sweep/executor.hpp"

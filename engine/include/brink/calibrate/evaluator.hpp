@@ -19,7 +19,6 @@
 
 #include "brink/calibrate/smc.hpp"
 #include "brink/model/block_result.hpp"
-#include "brink/mpi/distributed.hpp"
 #include "brink/scenario/scenario.hpp"
 
 namespace brink {
@@ -49,7 +48,8 @@ int observation_step(double day, double dt);
 inline constexpr std::size_t kEvaluatorSlice = 64;
 
 // A batch stopped by the stop flag (SIGINT, SIGTERM): on one process, or,
-// thrown by RankSharedEvaluator on every rank alike, on any rank of a job.
+// thrown by RankSharedEvaluator (brink/mpi/rank_shared_evaluator.hpp) on
+// every rank alike, on any rank of a job.
 class EvaluationInterrupted : public std::runtime_error {
  public:
   EvaluationInterrupted() : std::runtime_error("interrupted") {}
@@ -92,24 +92,6 @@ class SweepEvaluator final : public ParticleEvaluator {
   bool packing_ = true;
   double lane_steps_ = 0;
   std::atomic<std::int64_t> points_ = 0;
-};
-
-// A batch shared by the ranks of an MPI job in lockstep (RankGroup): rank k
-// of K evaluates the contiguous run of slices k·S/K .. (k+1)·S/K - 1 of the
-// batch's S slices with `local`, and a sum over the ranks gives every rank
-// every statistic and every world's values. Each candidate keeps its streams, so the result is the
-// one-rank result bit for bit.
-class RankSharedEvaluator final : public ParticleEvaluator {
- public:
-  RankSharedEvaluator(SweepEvaluator& local, RankGroup& group) : local_(local), group_(group) {}
-  Evaluation evaluate(std::span<const double> thetas, std::size_t width, std::uint64_t stream_seed) override;
-  // Replication-steps simulated by every rank so far.
-  double lane_steps() const { return lane_steps_; }
-
- private:
-  SweepEvaluator& local_;
-  RankGroup& group_;
-  double lane_steps_ = 0;
 };
 
 // Each observation's value in each replication of a block (count × observations).
