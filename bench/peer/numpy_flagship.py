@@ -183,14 +183,22 @@ class Chunk:
                 self.raise_rung(fresh, self.sc.alliance_war, CAUSE_COVERED, s)
         if joining.size:
             self.join_war(joining, attacker, target, s)
+        # An alliance war on spreads to whoever the attack brought in.
+        spreading = idx[self.rung[idx] >= self.sc.alliance_war]
+        if spreading.size:
+            self.join_alliance_war(spreading)
 
     def join_war(self, idx, attacker, target, s):
         """An attack while a war is on (rare): whoever of attacker, its allies, the target and those
-        bound to defend it is neutral takes a side, the target's (the defending one if it was neutral)
-        for the target and its defenders, the other for the attacker and its allies; a bound defender
-        joining raises the alliance rung (rules::enter_war)."""
+        bound to defend it is neutral takes a side: the target's own if it fights, else the one
+        opposite the attacker's (the defending one if both were neutral) for the target and its
+        defenders, the other for the attacker and its allies; nothing between co-belligerents; a
+        bound defender joining raises the alliance rung (rules::enter_war)."""
         sc, st = self.sc, self.st
-        target_side = np.where(self.side[target][idx] == 1, 1, 2).astype(np.int8)
+        was_a, was_t = self.side[attacker][idx], self.side[target][idx]
+        idx = idx[(was_a == 0) | (was_a != was_t)]
+        was_a, was_t = self.side[attacker][idx], self.side[target][idx]
+        target_side = np.where(was_t != 0, was_t, np.where(was_a != 0, 3 - was_a, 2)).astype(np.int8)
         own_side = (3 - target_side).astype(np.int8)
         order = [(attacker, own_side), *((j, own_side) for j in st.allies[attacker]), (target, target_side)]
         bound = [j for j in range(st.n) if sc.ally[j][target] or sc.commitment[j][target] >= 0.5]

@@ -203,3 +203,85 @@ def test_a_scheduled_attack_on_an_attacker_joins_the_defenders(tmp_path):
     b6 = (b2 + 10000) * math.cosh(4 * k) - a2 * math.sinh(4 * k)
     assert lost["A"] == pytest.approx(10000 - a6, rel=1e-9)
     assert lost["T"] + lost["E"] == pytest.approx(20000 - b6, rel=1e-9)
+
+
+def five_actors(actions, relations):
+    """A (50,000), T (30,000), P (20,000), E (10,000), N (15,000), one kill rate, no defence advantage."""
+    troops = {"A": 50000, "T": 30000, "P": 20000, "E": 10000, "N": 15000}
+    actors = {a: {"forces": {"deployed": d}, "combat": {"effectiveness": 0.01}} for a, d in troops.items()}
+    for actor, (target, rung) in actions.items():
+        actors[actor]["actions"] = {"strike": {"kind": "attack", "target": target, "rung": rung}}
+    return {"brink": 1, "name": "fronts", "run": {"horizon_days": 1, "dt_days": 1, "replications": 256, "seed": 3},
+            "actors": actors, "relations": relations, "escalation": LADDER,
+            "combat": {"law": "square", "collapse_fraction": 0}}, troops
+
+
+def first_day_losses(f, troops):
+    """Each actor's share of its deployed troops lost in the one step (the same in every replication)."""
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["actor"][()]]
+    lost = f["casualties"][0]  # replication × actor
+    assert (lost == lost[0]).all()
+    return {name: lost[0, j] / troops[name] for j, name in enumerate(names)}
+
+
+def assert_sides(share, troops, attackers, defenders):
+    """Square law, one kill rate k = 0.01/day for one day: each side's loss is the exact solution's,
+    shared in proportion to deployed troops, so every member of a side loses the same share."""
+    a0, b0, k = sum(troops[x] for x in attackers), sum(troops[x] for x in defenders), 0.01
+    a1, b1 = a0 * math.cosh(k) - b0 * math.sinh(k), b0 * math.cosh(k) - a0 * math.sinh(k)
+    for x in attackers:
+        assert share[x] == pytest.approx(1 - a1 / a0, rel=1e-9), (x, share)
+    for x in defenders:
+        assert share[x] == pytest.approx(1 - b1 / b0, rel=1e-9), (x, share)
+
+
+def test_a_defender_attacking_a_neutral_puts_it_on_the_attacking_side(tmp_path):
+    """A attacks T; in the same step P, T's protector (commitment 0.6, neutral when it chose),
+    attacks N. A's attack puts P on T's side; P's attack then puts N opposite P, beside A, and P's
+    ally E beside P. Before, N fought beside its own attacker P and E against its ally."""
+    scenario, troops = five_actors({"A": ("T", "full"), "P": ("N", "full")},
+                                   {"adversaries": [["A", "T"], ["P", "N"]], "allies": [["P", "E"]],
+                                    "commitments": [{"from": "P", "to": "T", "strength": 0.6}]})
+    with simulate(tmp_path, "defender", scenario) as f:
+        share = first_day_losses(f, troops)
+        assert (f["alliance_war_cause"][0] == 1).all()
+    assert_sides(share, troops, ["A", "N"], ["T", "P", "E"])
+
+
+def test_a_target_that_counterattacks_fights_its_own_target_and_that_targets_ally(tmp_path):
+    """A attacks T, and T attacks N the same step: N and N's ally E join A's side, against T
+    (before, both fought for T against A). E, bound to defend N, makes it an alliance war."""
+    scenario, troops = five_actors({"A": ("T", "full"), "T": ("N", "full")},
+                                   {"adversaries": [["A", "T"], ["T", "N"]], "allies": [["N", "E"]]})
+    del scenario["actors"]["P"]
+    with simulate(tmp_path, "counter", scenario) as f:
+        share = first_day_losses(f, troops)
+        assert (f["alliance_war_cause"][0] == 1).all() and (f["outcome_code"][0] == 4).all()
+    assert_sides(share, troops, ["A", "N", "E"], ["T"])
+
+
+@pytest.mark.parametrize("days", [(0, 0), (3, 0), (0, 3)])
+def test_an_alliance_war_brings_in_the_adversaries_of_a_later_attacker(tmp_path, days):
+    """A attacks T (P's commitment 0.6 makes it an alliance war) and X attacks W, on the days given,
+    listed in that order; Y is X's adversary only. The alliance war on brings Y in beside W whatever
+    the order or the days (before, Y fought only when X's attack came first)."""
+    troops = {"A": 50000, "T": 30000, "P": 20000, "X": 10000, "W": 15000, "Y": 12000}
+    scenario = chain(list(troops), [], [["A", "T"], ["X", "W"], ["X", "Y"]])
+    for actor, d in troops.items():
+        scenario["actors"][actor]["forces"]["deployed"] = d
+    scenario["run"]["horizon_days"] = 8
+    scenario["relations"]["commitments"] = [{"from": "P", "to": "T", "strength": 0.6}]
+    scenario["events"] = [{"day": days[0], "actor": "A", "attack": "T", "rung": "full"},
+                          {"day": days[1], "actor": "X", "attack": "W", "rung": "full"}]
+    scenario["output"] = {"timeseries_every": 1}
+    with simulate(tmp_path, "later", scenario) as f:
+        lost = casualties_by_actor(f)
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["actor"][()]]
+        deployed = f["troops"][0, 0, -2:, :, 0]  # the last step, after both attacks; float32
+    assert all(lost[x] > 0 for x in troops), lost
+    # In a step each side shares its losses in proportion to its members' troops.
+    share = dict(zip(names, 1 - deployed[1] / deployed[0]))
+    attackers, defenders = ["A", "X"], ["T", "P", "W", "Y"]
+    for side in (attackers, defenders):
+        assert all(share[x] == pytest.approx(share[side[0]], rel=1e-4) for x in side), share
+    assert share["Y"] != pytest.approx(share["X"], rel=0.05), share

@@ -134,6 +134,9 @@ void BlockSimulator::start_war(int r, int attacker, int target, int s) {
     st.start_strength_defender(r) = b;
   }
   if (covered) raise_rung(r, sc_.escalation.alliance_war_rung, s, AllianceWarCause::kAttackOnCovered);
+  // An alliance war on spreads to whoever this attack brought in, as it
+  // spread to those fighting when the alliance rung was reached.
+  if (st.rung(r) >= sc_.escalation.alliance_war_rung) join_alliance_war(r);
 }
 
 void BlockSimulator::raise_rung(int r, int rung, int s, AllianceWarCause cause) {

@@ -239,6 +239,7 @@ void ScalarTwin::start_war(int attacker, int target, int s) {
     }
   }
   if (covered) raise_rung(sc_.escalation.alliance_war_rung, s, AllianceWarCause::kAttackOnCovered);
+  if (st.rung >= sc_.escalation.alliance_war_rung) join_alliance_war();  // as the kernel's start_war
 }
 
 void ScalarTwin::raise_rung(int rung, int s, AllianceWarCause cause) {

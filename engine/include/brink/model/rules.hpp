@@ -301,16 +301,20 @@ inline int lane_in_play(int outcome) { return (outcome < 0) | (outcome == static
 // ladder", start_war): the attacker and its allies, the target, and everyone
 // bound to defend the target (an ally of it, or a commitment of at least 0.5),
 // each only if on no side yet. With no war on this starts one; during a war
-// it joins that war (a lane holds one war), so no attack is without effect:
-// the target and its defenders on the target's side (the defending one if
-// it was neutral), the attacker and its allies on the other. side(j) is
+// it joins that war (a lane holds one war). Whoever of the two already fights
+// fixes the sides: the target and its defenders stay on the target's side,
+// or, if the target was neutral, take the side opposite the attacker's (the
+// defending one if both were neutral); the attacker and its allies take the
+// other. An attack on an actor of one's own side brings no one in. side(j) is
 // actor j's side code; join(j, code) puts it on a side, attackers first,
 // then the target, then its defenders in index order. Returns whether
 // someone bound to defend the target joined (the war touches a covered actor).
 template <class Side, class Join>
 bool enter_war(const Model& model, int attacker, int target, Side side, Join join) {
   const Relations& relations = model.scenario().relations;
-  const int target_side = side(target) != 0 ? side(target) : 2;
+  const int attacker_was = side(attacker), target_was = side(target);
+  if (attacker_was != 0 && attacker_was == target_was) return false;
+  const int target_side = target_was != 0 ? target_was : attacker_was != 0 ? 3 - attacker_was : 2;
   const int attacker_side = 3 - target_side;
   if (side(attacker) == 0) join(attacker, attacker_side);
   for (int j : model.allies(attacker))
