@@ -40,9 +40,11 @@ class ModelCache {
 
 Scenario SweepPlan::scenario_of(std::int64_t point) const {
   const PointView row = points[static_cast<std::size_t>(point)];
-  Scenario s = scenario_column >= 0 ? *choices[static_cast<std::size_t>(row.values[scenario_column])].scenario : *base;
-  for (std::size_t k = 0; k < axis_fields.size(); ++k)
-    if (axis_fields[k].spec) axis_fields[k].set(s, row.values[k]);
+  const auto choice = scenario_column >= 0 ? static_cast<std::size_t>(row.values[scenario_column]) : 0;
+  Scenario s = scenario_column >= 0 ? *choices[choice].scenario : *base;
+  const std::vector<FieldRef>& fields = scenario_column >= 0 ? choice_axis_fields[choice] : axis_fields;
+  for (std::size_t k = 0; k < fields.size(); ++k)
+    if (fields[k].spec) fields[k].set(s, row.values[k]);
   return s;
 }
 
@@ -259,6 +261,22 @@ void add_choice_columns(SweepPlan* plan) {
   plan->choice_values = std::move(values);
 }
 
+// Each sweep axis's field in each scenario choice (load_scenario_choices
+// checked that every choice has every swept path).
+void resolve_choice_axes(const SweepSpec& spec, SweepPlan* plan) {
+  for (const ScenarioChoice& c : plan->choices) {
+    const FieldRegistry registry(*c.scenario);
+    std::vector<FieldRef>& fields = plan->choice_axis_fields.emplace_back();
+    for (const SweepAxis& a : spec.axes) {
+      const FieldRef* field = registry.find(a.path);
+      if (!field && a.path != kScenarioAxis)
+        throw ScenarioError(
+            {{"sweep", -1, -1, fmt::format("scenario choice '{}' has no field '{}' to sweep", c.label, a.path)}});
+      fields.push_back(field ? *field : FieldRef{});
+    }
+  }
+}
+
 // The design's points after its constraints (a pure function of the design):
 // clipped in place, rejected ones dropped and counted.
 std::vector<std::vector<double>> constrained(const SweepSpec& spec, const Scenario& s,
@@ -381,7 +399,10 @@ SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& r
                                                          : "uncertainty");
   for (const auto& path : override_paths(recorded, registry, spec)) plan.parameters.push_back(path);
   plan.choices = std::move(choices);
-  if (plan.scenario_column >= 0) add_choice_columns(&plan);
+  if (plan.scenario_column >= 0) {
+    add_choice_columns(&plan);
+    resolve_choice_axes(spec, &plan);
+  }
   set_units(registry, &plan);
   if (plan.scenario_column >= 0)
     for (const ScenarioChoice& c : plan.choices) plan.parameter_choices[plan.scenario_column].push_back(c.label);

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "brink/scenario/fields.hpp"
 #include "brink/scenario/shown_text.hpp"
 #include "brink/sweep/plan.hpp"
 
@@ -53,6 +54,30 @@ std::string difference(const Scenario& a, const Scenario& b) {
   if (ra.common_random != rb.common_random) return "run.random_numbers";
   if (a.output.runs != b.output.runs || a.output.timeseries_every != b.output.timeseries_every) return "output";
   return {};
+}
+
+// The first constraint term that reads a field, not swept, which `choice`
+// sets otherwise than `base`: the design's bounds are computed once, with
+// the base's values, so that choice's points would break its own rule.
+// Returns the constraint's index and the message, or -1.
+std::pair<int, std::string> constraint_reading_a_difference(const SweepSpec& spec, const Scenario& base,
+                                                            const Scenario& choice, const std::string& file) {
+  const FieldRegistry base_fields(base), choice_fields(choice);
+  for (std::size_t k = 0; k < spec.constraints.size(); ++k)
+    for (const auto& term : spec.constraints[k].terms) {
+      const std::string& path = term.first;
+      if (std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; })) continue;
+      const FieldRef *a = base_fields.find(path), *b = choice_fields.find(path);
+      if (!a || !b) continue;  // constraint_problem has named an unknown path; the choice's match checks the rest
+      const double in_base = a->get(base), in_choice = b->get(choice);
+      if (in_base == in_choice) continue;
+      return {static_cast<int>(k),
+              fmt::format("constraint '{}' reads '{}', which is {} here and {} in scenario choice '{}': a "
+                          "constraint bounds every choice's points by the same numbers, so write the bound as a "
+                          "number or sweep each file by itself",
+                          spec.constraints[k].rule, path, in_base, in_choice, file)};
+    }
+  return {-1, {}};
 }
 
 }  // namespace
@@ -109,7 +134,18 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
     }
     std::vector<std::string> swept;  // checked over their range below, not at the choice's base values
     for (const SweepAxis& axis : spec.axes) swept.push_back(axis.path);
-    LoadedScenario choice = load_scenario(source, settings, swept);
+    LoadedScenario choice;
+    try {
+      choice = load_scenario(source, settings, swept);
+    } catch (const ScenarioError& e) {
+      // A --set that this choice cannot take (a path it lacks) is named with the choice.
+      std::vector<Diagnostic> named;
+      for (Diagnostic d : e.diagnostics()) {
+        if (d.line < 0) d.message = fmt::format("in scenario choice '{}': {}", file, d.message);
+        named.push_back(std::move(d));
+      }
+      throw ScenarioError(std::move(named));
+    }
     if (const std::string d = difference(loaded.scenario, choice.scenario); !d.empty())
       throw refuse(
           fmt::format("scenario choice '{}' does not match the scenario '{}' in {}: a sweep over scenarios "
@@ -122,6 +158,8 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
               sweep_axis_problem(axis, axis.lever ? SweepDesign::kGrid : spec.design, choice.parameters);
           !problem.empty())
         throw refuse(fmt::format("in scenario choice '{}': {}", file, problem));
+    if (const auto [k, problem] = constraint_reading_a_difference(spec, loaded.scenario, choice.scenario, file); k >= 0)
+      throw ScenarioError({loaded.source.at(fmt::format("sweep.constraints.{}.rule", k), problem)});
     check_sweep_range(choice);  // each choice over the whole declared range
     choice.scenario.sweep = {};
     choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario)), path});

@@ -251,8 +251,12 @@ struct SweepPlan {
   // A command that runs `point` alone: its scenario with its parameters set.
   std::string rerun_command(std::int64_t point) const;
 
-  std::shared_ptr<const Scenario> base;            // validated, every --set applied, no axis value
-  std::vector<FieldRef> axis_fields;               // per sweep axis: the field it sets
+  std::shared_ptr<const Scenario> base;  // validated, every --set applied, no axis value
+  std::vector<FieldRef> axis_fields;     // per sweep axis: the field it sets
+  // Per scenario choice, the field each sweep axis sets in that choice's
+  // scenario: a field is found by its path, whose action, issue or type names
+  // may stand at another place in each file.
+  std::vector<std::vector<FieldRef>> choice_axis_fields;
   std::vector<std::shared_ptr<const Model>> kept;  // small plans: every point's model; else point 0's
   std::shared_ptr<ModelCache> cache;               // large plans only
   std::shared_ptr<const ReplicationDraws> draws;   // posterior runs: parameters per replication
