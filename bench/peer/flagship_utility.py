@@ -203,7 +203,8 @@ def attack_features(c, i, U, w, F, m, x, own_d, rbar, omega):
     sc, st, t = c.sc, c.st, x.target
     defenders = 1.0 + c.D[t] * sc.actors[t].defence_advantage
     for j in st.allies[t]:
-        defenders += c.D[j]
+        if j != i and not sc.ally[i][j]:  # an ally of both sides fights for the attacker: in own_d only
+            defenders += c.D[j]
     protectors = None
     for j in range(st.n):
         cj = sc.commitment[j][t]

@@ -181,6 +181,53 @@ negotiation:
     stake: {core: true, positions: {A: 1, B: 0}, salience: {A: 0.9, B: 0.5}}
 )";
 
+// Wars with many fronts, which no shipped scenario has: a menu attack on T
+// brings in T's protector P (commitment 0.6, so an alliance war) and S, an
+// ally of both sides, on A's side; P may attack N in the step it is drawn in
+// (rules::enter_war with the attacker already fighting); scheduled attacks
+// start a war or join the one on, and during an alliance war bring in the
+// newcomers' ties (join_alliance_war again). Every number is an assumption.
+inline constexpr const char* kManyFronts = R"(brink: 1
+name: many-fronts
+run: {horizon_days: 30, dt_days: 1, replications: 1024, seed: 23}
+actors:
+  A:
+    forces: {deployed: 50000, ready: 10000, deployment_rate: 1000}
+    combat: {effectiveness: 0.01}
+    decision: {rationality: 1.0, weights: {cost: 1, war_gain: 1.0, credibility: 1.0}}
+    actions:
+      hold: {}
+      strike: {kind: attack, target: T, rung: limited, cost: 1.5}
+      invade: {kind: attack, target: T, rung: full, cost: 3.0}
+  T: {forces: {deployed: 30000}, combat: {effectiveness: 0.01, defence_advantage: 1.3}}
+  P:
+    forces: {deployed: 20000}
+    combat: {effectiveness: 0.01}
+    decision: {rationality: 1.0, weights: {cost: 1, war_gain: 0.5}}
+    actions:
+      hold: {}
+      strike: {kind: attack, target: N, rung: limited, cost: 2.0}
+  E: {forces: {deployed: 10000}, combat: {effectiveness: 0.01}}
+  N: {forces: {deployed: 15000}, combat: {effectiveness: 0.01}}
+  S: {forces: {deployed: 5000}, combat: {effectiveness: 0.01}}
+  Y: {forces: {deployed: 8000}, combat: {effectiveness: 0.01}}
+relations:
+  adversaries: [[A, T], [P, N], [N, Y]]
+  allies: [[P, E], [A, S], [T, S]]
+  commitments: [{from: P, to: T, strength: 0.6}]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+  incidents: {base_rate: 0.002, tension_rate: 0.01}
+combat: {law: square, collapse_fraction: 0.3}
+events:
+  - {day: 5, actor: N, attack: E, rung: limited}
+  - {day: 9, actor: Y, attack: A, rung: full}
+)";
+
 // The flagship with what no shipped scenario turns on: a noisy acceptance
 // of four offers (the bargaining stream, drawn by the vectorized Philox) and
 // per-replication time series every 10 steps.
@@ -223,6 +270,7 @@ inline std::vector<Named> twin_models() {
       {"three-types-priced-war", Model(load_scenario({"three-types-priced-war.yaml", kThreeTypesPricedWar}).scenario)});
   out.push_back({"idle-when-nothing-feasible",
                  Model(load_scenario({"idle-when-nothing-feasible.yaml", kIdleWhenNothingIsFeasible}).scenario)});
+  out.push_back({"many-fronts", Model(load_scenario({"many-fronts.yaml", kManyFronts}).scenario)});
   out.push_back(noisy_flagship_with_series());
   out.push_back(power_shift_under_private_costs());
   return out;

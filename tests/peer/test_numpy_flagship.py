@@ -105,3 +105,65 @@ def test_numpy_flagship_follows_a_draw_per_replication(brink, tmp_path):
     at_means = [int(x) for x in simulate(sc, REPLICATIONS, seed=2025, extra=True)]
     _, same = compare(names, expected, REPLICATIONS, at_means, REPLICATIONS, ALPHA)
     assert not same, "the draws change nothing detectable: this test would not see lanes ignoring them"
+
+
+# Wars with many fronts (docs/model.md, start_war and join_alliance_war): T's protector P
+# (commitment 0.6) drawn into the defenders by A's attack on T, or first at war with N by its
+# scheduled attack on day 2 (which, once P defends T, puts N beside A); N's scheduled attack on
+# Y joining the war on; S, an ally of both A and T, on A's side. Every number is an assumption.
+MANY_FRONTS = """brink: 1
+name: many-fronts
+run: {horizon_days: 30, dt_days: 1, replications: 1024, seed: 29}
+actors:
+  A:
+    forces: {deployed: 50000, ready: 10000, deployment_rate: 1000}
+    combat: {effectiveness: 0.01}
+    decision: {rationality: 1.0, weights: {cost: 1, war_gain: 1.0, credibility: 1.0}}
+    actions:
+      hold: {}
+      strike: {kind: attack, target: T, rung: limited, cost: 1.5}
+      invade: {kind: attack, target: T, rung: full, cost: 3.0}
+  T: {forces: {deployed: 30000}, combat: {effectiveness: 0.01, defence_advantage: 1.3}}
+  P:
+    forces: {deployed: 20000}
+    combat: {effectiveness: 0.01}
+    decision: {rationality: 1.0, weights: {cost: 1, war_gain: 0.5}}
+    actions:
+      hold: {}
+      strike: {kind: attack, target: N, rung: full, cost: 0.5}
+  E: {forces: {deployed: 10000}, combat: {effectiveness: 0.01}}
+  N: {forces: {deployed: 15000}, combat: {effectiveness: 0.01}}
+  S: {forces: {deployed: 5000}, combat: {effectiveness: 0.01}}
+  Y: {forces: {deployed: 8000}, combat: {effectiveness: 0.01}}
+relations:
+  adversaries: [[A, T], [P, N], [N, Y]]
+  allies: [[P, E], [A, S], [T, S]]
+  commitments: [{from: P, to: T, strength: 0.6}]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: tense
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+  incidents: {base_rate: 0.002, tension_rate: 0.01}
+combat: {law: square, collapse_fraction: 0.6}
+events:
+  - {day: 5, actor: N, attack: Y, rung: limited}
+  - {day: 2, actor: P, attack: N, rung: full}
+"""
+
+
+def test_numpy_flagship_agrees_with_brink_on_wars_with_many_fronts(brink, tmp_path):
+    """Who joins which side decides every casualty and collapse: the outcomes and the war events
+    (collapse, a war ended within 45 steps) must agree with an independent implementation."""
+    scenario = tmp_path / "many-fronts.yaml"
+    scenario.write_text(MANY_FRONTS, encoding="utf-8")
+    sc = load(scenario)
+    expected = brink_counts(brink, sc, scenario, tmp_path)
+    got = [int(x) for x in simulate(sc, REPLICATIONS, seed=4242, extra=True, dtype=np.float64)]
+    rows, agree = compare(OUTCOMES + extra_event_names(sc), expected, REPLICATIONS, got, REPLICATIONS, ALPHA)
+    table = "\n".join(f"  {o:<30} brink {pa:.4f}  numpy {pb:.4f}  p = {p:.2g}{'  REJECTED' if r else ''}"
+                      for o, pa, pb, p, r in rows)
+    assert agree, f"many fronts: NumPy flagship disagrees with brink (Holm, alpha={ALPHA}):\n{table}"
+    # Both saw full and alliance wars and collapses: no comparison was of empty events.
+    assert min(expected[3:6] + got[3:6]) > 0, (expected, got)

@@ -285,3 +285,33 @@ def test_an_alliance_war_brings_in_the_adversaries_of_a_later_attacker(tmp_path,
     for side in (attackers, defenders):
         assert all(share[x] == pytest.approx(share[side[0]], rel=1e-4) for x in side), share
     assert share["Y"] != pytest.approx(share["X"], rel=0.05), share
+
+
+@pytest.mark.parametrize("shared_troops", [0, 200000])
+def test_an_ally_of_both_sides_counts_for_the_attacker_in_war_gain(tmp_path, shared_troops):
+    """S is allied to both A and T; attacking T, A would have S beside it (start_war puts an ally of
+    both on the attacking side). War gain is ln OwnD_A - ln Def_T with S in OwnD only, so one step's
+    P(attack) is the logit of lambda * w * ln((1 + D_A + D_S) / (1 + d_T D_T)). Before, S counted in
+    Def_T too, and its troops deterred the attack it would fight for."""
+    lam, w, d_a, d_t, advantage = 1.5, 1.0, 30000, 40000, 1.2
+    scenario = {
+        "brink": 1, "name": "shared",
+        "run": {"horizon_days": 1, "dt_days": 1, "replications": 20000, "seed": 17},
+        "actors": {
+            "A": {"forces": {"deployed": d_a}, "combat": {"effectiveness": 0.01},
+                  "decision": {"rationality": lam, "weights": {"war_gain": w}},
+                  "actions": {"hold": {}, "invade": {"kind": "attack", "target": "T", "rung": "full"}}},
+            "T": {"forces": {"deployed": d_t}, "combat": {"effectiveness": 0.01, "defence_advantage": advantage}},
+            "S": {"forces": {"deployed": shared_troops}},
+        },
+        "relations": {"adversaries": [["A", "T"]], "allies": [["A", "S"], ["T", "S"]]},
+        "escalation": {**LADDER, "incidents": {"base_rate": 0}},
+        "combat": {"law": "square", "collapse_fraction": 0},
+    }
+    with simulate(tmp_path, "shared", scenario) as f:
+        outcomes = [o.decode() for o in f["outcome"][()]]
+        p = f["outcome_probability"][0, outcomes.index("full_war")]
+        n = f["replications"][0]
+    gain = math.log((1 + d_a + shared_troops) / (1 + advantage * d_t))
+    truth = 1 / (1 + math.exp(-lam * w * gain))
+    assert abs(p - truth) < 4.5 * math.sqrt(truth * (1 - truth) / n), (p, truth)

@@ -568,6 +568,8 @@ void BlockSimulator::attack_features(int i, const ActionSpec& a) {
     const double* advantage = x.lane_column(x.defence, t);
     for (int l = 0; l < width; ++l) defenders[l] = 1.0 + dt_[l] * advantage[l];
     for (int j : model_.allies(t)) {
+      double c = 0.0;  // an ally of both sides fights for the attacker (start_war): counted in OwnD only
+      if (rules::forecast_side(model_, i, t, j, &c) != rules::kDefendingSide) continue;
       const double* d = st.deployed.col(j).data();
       for (int l = 0; l < width; ++l) defenders[l] += d[l];
     }

@@ -146,7 +146,10 @@ ScalarTwin::ActionValues ScalarTwin::action_values(int i, int m, const ActorView
     case ActionKind::kAttack: {
       const int t = a.target;
       double defenders = 1.0 + st.deployed[t] * sc_.actors[t].combat.defence_advantage, protectors = 0.0;
-      for (int j : model_.allies(t)) defenders += st.deployed[j];
+      for (int j : model_.allies(t)) {
+        double c = 0.0;  // an ally of both sides is counted in OwnD only, as in the kernel
+        if (rules::forecast_side(model_, i, t, j, &c) == rules::kDefendingSide) defenders += st.deployed[j];
+      }
       for (int j = 0; j < n; ++j) {
         double c = 0.0;
         if (rules::forecast_side(model_, i, t, j, &c) != rules::kProtector) continue;
