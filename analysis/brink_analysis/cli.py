@@ -46,6 +46,13 @@ def find_brink() -> Path:
     )
 
 
+def single_process_environment() -> dict[str, str]:
+    """The environment of a brink started from Python: this one with BRINK_NO_MPI=1, so that under an
+    MPI launcher (a driver run by mpirun or srun) brink runs as a process of its own instead of
+    waiting for ranks that never start (docs/cluster.md)."""
+    return {**os.environ, "BRINK_NO_MPI": "1"}
+
+
 def run_brink(*args, binary: str | os.PathLike | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:
     """Runs ``brink *args`` (arguments converted to str) and returns the CompletedProcess (text stdout/stderr).
 
@@ -53,7 +60,8 @@ def run_brink(*args, binary: str | os.PathLike | None = None, timeout: float | N
     stderr if it exits with a non-zero status."""
     exe = Path(binary) if binary is not None else find_brink()
     command = [str(exe), *[str(a) for a in args]]
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout,
+                          env=single_process_environment())
     if done.returncode != 0:
         raise RuntimeError(f"`{' '.join(command)}` failed with exit code {done.returncode}:\n{done.stderr.strip()}")
     return done

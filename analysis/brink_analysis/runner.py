@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from .checks import positive_int
-from .cli import find_brink
+from .cli import find_brink, single_process_environment
 from .io import open_results
 
 __all__ = ["brink_command", "run"]
@@ -219,7 +219,8 @@ def _stream(command: list[str], on_line: Callable[[str], None], timeout: float |
         master, slave = pty.openpty()
     except (ImportError, OSError):
         master, slave = None, subprocess.PIPE
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
+                            env=single_process_environment())
     if master is not None:
         os.close(slave)
     source = master if master is not None else proc.stderr.fileno()

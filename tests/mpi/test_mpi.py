@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sweep"))
@@ -356,15 +357,12 @@ def test_calibration_ranks_that_read_other_files_stop_every_rank_with_one_senten
         (rest / "s.yaml").write_text(toy)
     options = ["--particles", 100, "--generations", 3, "-q", "-t", 1]
     out = tmp_path / "out.h5"
-    if case == "partial missing":  # only rank 0 sees the partial file it resumes
+    if case == "partial missing":  # only rank 0 sees the partial file it resumes: one command line, two folders
+        out = first / "out.h5"
         ok(run_plain("calibrate", first / "s.yaml", "--particles", 100, "--generations", 2, "-q", "-o", out))
-        out.rename(tmp_path / "out.h5.partial")
-        (tmp_path / "out.posterior.yaml").unlink()
-        rest_out = rest / "out.h5"
-        proc = subprocess.run([mpirun, "-np", "1", "-wdir", str(first), BRINK, "calibrate", "s.yaml",
-                               *map(str, options), "--resume", "-o", str(out), ":", "-np", "2", "-wdir", str(rest),
-                               BRINK, "calibrate", "s.yaml", *map(str, options), "--resume", "-o", str(rest_out)],
-                              capture_output=True, text=True, env=env(), timeout=TIMEOUT_S)
+        out.rename(first / "out.h5.partial")
+        (first / "out.posterior.yaml").unlink()
+        proc = mpmd(mpirun, first, rest, "calibrate", "s.yaml", *options, "--resume", "-o", "out.h5")
     else:
         proc = mpmd(mpirun, first, rest, "calibrate", "s.yaml", *options, "-o", out)
     expected = "could not set up" if case == "scenario missing" else "read another scenario"
@@ -373,7 +371,7 @@ def test_calibration_ranks_that_read_other_files_stop_every_rank_with_one_senten
     assert "double free" not in proc.stderr and "MPI_Allreduce failed" not in proc.stderr, proc.stderr
     assert not out.exists()
     if case == "partial missing":
-        assert (tmp_path / "out.h5.partial").exists()
+        assert (first / "out.h5.partial").exists()
 
 
 def test_a_rank_that_reads_other_choice_texts_stops_the_run_with_one_sentence(mpirun, tmp_path):
@@ -416,16 +414,20 @@ def bounded(command, limit=60):
     return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
+OTHER_ARGUMENTS = "brink calibrate: MPI rank 1 was started with other arguments than rank 0's ({})"
+
+
 @pytest.mark.parametrize("rank0,rank1,code,sentence", [
-    ([], ["--bogus"], 2, "brink calibrate: MPI rank 1 was started with options it cannot take, or with --help"),
-    ([], ["--help"], 2, "brink calibrate: MPI rank 1 was started with options it cannot take, or with --help"),
-    (["--seed", "x"], [], 2, "brink calibrate: --seed must be a whole number in [0, 9007199254740991], got 'x'"),
-    (["--help"], [], 0, "brink calibrate SCENARIO"),
+    ([], ["--bogus"], 2, OTHER_ARGUMENTS.format("'--bogus' where rank 0 has nothing")),
+    ([], ["--help"], 2, OTHER_ARGUMENTS.format("'--help' where rank 0 has nothing")),
+    (["--seed", "x"], [], 2, OTHER_ARGUMENTS.format("nothing where rank 0 has '--seed'")),
+    (["--help"], ["--help"], 0, "brink calibrate SCENARIO"),
 ])
 def test_calibration_ranks_given_other_options_end_at_once(mpirun, tmp_path, rank0, rank1, code, sentence):
     """Every rank of a calibration parses its own command line. One given options it cannot take, or
     --help (an MPMD command line, a script that builds each node's), returned before the agreement
-    to start and left the others waiting in it for ever."""
+    to start and left the others waiting in it for ever. Every rank now compares its whole command
+    line with rank 0's first; --help on every rank prints the help once."""
     toy = SOURCE / "scenarios" / "validation" / "calibrate-incidents.yaml"
     common = ["calibrate", str(toy), "--particles", "60", "--generations", "2", "-q", "-t", "1",
               "-o", str(tmp_path / "c.h5")]
@@ -730,3 +732,58 @@ def test_ranks_of_another_build_are_refused(mpirun, tmp_path, command):
         if partial.exists():
             with h5py.File(partial) as f:
                 assert not f["block_done"][()].any()
+
+
+SHARD_TASK = """#!/bin/sh
+exec "$BRINK" run "$SCENARIO" -q -t 1 -n 300 --sweep actors.RUS.decision.patience_days=15,30,45,60 \\
+    --shard "$OMPI_COMM_WORLD_RANK/2" -o "$OUT/shard-$OMPI_COMM_WORLD_RANK.h5"
+"""
+
+
+def test_tasks_that_each_run_their_own_shard_are_refused_unless_they_leave_mpi(mpirun, tmp_path):
+    """`mpirun -np 2 task.sh`, each task a `brink run --shard RANK/2`: the tasks joined one MPI run,
+    rank 0's, and exited 0 with shard 1 never written. Now the ranks compare their whole command
+    lines (exit 2, naming what differs); with BRINK_NO_MPI=1 each task is a process of its own and
+    the two shards merge into the file of one run."""
+    task = tmp_path / "task.sh"
+    task.write_text(SHARD_TASK, encoding="utf-8")
+    task.chmod(0o755)
+    scenario = SOURCE / "scenarios" / "jan-2022-standoff.yaml"
+    variables = {"BRINK": BRINK, "SCENARIO": str(scenario), "OUT": str(tmp_path)}
+    exports = [a for k, v in variables.items() for a in ("-x", f"{k}={v}")]
+    proc = bounded([mpirun, "-np", "2", *exports, str(task)])
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert proc.stderr.count("brink run: MPI rank 1 was started with other arguments than rank 0's ('1/2' where "
+                             "rank 0 has '0/2')") == 1, proc.stderr
+    assert not list(tmp_path.glob("shard-*")), list(tmp_path.iterdir())
+    proc = bounded([mpirun, "-np", "2", *exports, "-x", "BRINK_NO_MPI=1", str(task)])
+    assert proc.returncode == 0, proc.stderr
+    merged, whole = tmp_path / "merged.h5", tmp_path / "whole.h5"
+    ok(run_plain("merge", merged, tmp_path / "shard-0.h5", tmp_path / "shard-1.h5"))
+    ok(run_plain("run", scenario, "-q", "-t", "1", "-n", 300, "--sweep",
+                 "actors.RUS.decision.patience_days=15,30,45,60", "-o", whole))
+    with h5py.File(merged, "r") as a, h5py.File(whole, "r") as b:
+        np.testing.assert_array_equal(a["outcome_code"][()], b["outcome_code"][()])
+
+
+DRIVER = """import os, sys
+sys.path.insert(0, os.environ["ANALYSIS"])
+import brink_analysis as ba
+if os.environ["OMPI_COMM_WORLD_RANK"] == "0":
+    ba.run(os.environ["SCENARIO"], output=os.environ["OUT"], replications=300, binary=os.environ["BRINK"],
+           progress=False)
+print("done", os.environ["OMPI_COMM_WORLD_RANK"], flush=True)
+"""
+
+
+def test_a_driver_under_mpirun_runs_brink_as_a_process_of_its_own(mpirun, tmp_path):
+    """A Python driver started by mpirun whose rank 0 alone calls brink_analysis.run: brink inherited
+    the launcher's variables and waited for ever for a rank 1 that never came."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER, encoding="utf-8")
+    exports = ["-x", f"BRINK={BRINK}", "-x", f"SCENARIO={SOURCE / 'scenarios' / 'jan-2022-standoff.yaml'}",
+               "-x", f"OUT={tmp_path / 'r.h5'}", "-x", f"ANALYSIS={SOURCE / 'analysis'}"]
+    proc = bounded([mpirun, "-np", "2", *exports, "/usr/bin/python3", str(driver)], limit=90)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert sorted(proc.stdout.split("\n")) == ["", "done 0", "done 1"], proc.stdout
+    assert (tmp_path / "r.h5").exists()

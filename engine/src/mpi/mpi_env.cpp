@@ -1,5 +1,6 @@
 #include "mpi_env.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -151,26 +153,85 @@ static void release_workers(const Session& session, int code) {
 
 // Ranks started with different commands (an MPMD launch) would wait for
 // each other for ever: in collectives that never match, or, when one command
-// never starts MPI (`brink --version`), rank 0 in MPI_Init. So every rank
-// starts MPI and learns rank 0's command before anything else. Returns the
-// exit code when they differ (rank 0 has said so), else nothing.
+// never starts MPI (`brink --version`), rank 0 in MPI_Init. Ranks started
+// with the same command but other options (a script that gives each task its
+// own --shard, --seed or -o) would silently run rank 0's alone: the other
+// ranks serve rank 0's job, or wait for rank 0's one-process command. So
+// every rank starts MPI and compares its whole command line with rank 0's
+// before anything else. Returns the exit code when they differ (rank 0 has
+// said so, naming the first rank that differs and what differs), else nothing.
+namespace {
+
+// The command line after the program, its words joined by NUL (which no
+// argument holds).
+std::string joined_arguments(int argc, const char* const* argv) {
+  std::string joined;
+  for (int k = 1; k < argc; ++k) {
+    if (k > 1) joined += '\0';
+    joined += argv[k];
+  }
+  if (joined.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw std::runtime_error("the command line is too long to share with the other ranks");
+  return joined;
+}
+
+std::vector<std::string> split_arguments(const std::string& joined) {
+  std::vector<std::string> words;
+  std::size_t start = 0;
+  for (std::size_t end; (end = joined.find('\0', start)) != std::string::npos; start = end + 1)
+    words.push_back(joined.substr(start, end - start));
+  words.push_back(joined.substr(start));
+  return words;
+}
+
+// "'X' where rank 0 has 'Y'" for the first word that differs.
+std::string first_differing_word(const std::string& rank0, const std::string& other) {
+  const std::vector<std::string> a = split_arguments(rank0), b = split_arguments(other);
+  for (std::size_t k = 0; k < std::max(a.size(), b.size()); ++k) {
+    const std::string x = k < a.size() ? fmt::format("'{}'", escaped(a[k])) : std::string("nothing");
+    const std::string y = k < b.size() ? fmt::format("'{}'", escaped(b[k])) : std::string("nothing");
+    if (x != y) return fmt::format("{} where rank 0 has {}", y, x);
+  }
+  return "the same words";
+}
+
+}  // namespace
+
 std::optional<int> differing_command(const Session& session, int argc, const char* const* argv, std::ostream& err) {
-  const std::string command = argc >= 2 ? argv[1] : "";
-  if (command.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw std::runtime_error("the command is too long to share with the other ranks");
-  int length = static_cast<int>(command.size());
+  const std::string own = joined_arguments(argc, argv);
+  int length = static_cast<int>(own.size());
   check(MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD), "share the command");
-  std::string rank0 = session.rank() == 0 ? command : std::string(static_cast<std::size_t>(length), '\0');
+  std::string rank0 = session.rank() == 0 ? own : std::string(static_cast<std::size_t>(length), '\0');
   if (length > 0) check(MPI_Bcast(rank0.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD), "share the command");
-  int own = rank0 == command ? session.size() : session.rank(), first = 0;
-  check(MPI_Allreduce(&own, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "compare the commands");
+  int mine = rank0 == own ? session.size() : session.rank(), first = 0;
+  check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "compare the commands");
   if (first == session.size()) return std::nullopt;
-  const std::string named = rank0.empty() ? std::string("brink") : "brink " + escaped(rank0);
-  if (session.rank() == 0)
-    err << fmt::format(
-        "{}: MPI rank {} was started with another command than rank 0's '{}'; start every rank with the same "
-        "brink command\n",
-        named, first, named);
+  // The first rank that differs tells rank 0 its command line.
+  if (session.rank() == first) {
+    int size = static_cast<int>(own.size());
+    check(MPI_Send(&size, 1, MPI_INT, 0, 0, MPI_COMM_WORLD), "send the command");
+    check(MPI_Send(own.data(), size, MPI_CHAR, 0, 0, MPI_COMM_WORLD), "send the command");
+  }
+  if (session.rank() == 0) {
+    int size = 0;
+    check(MPI_Recv(&size, 1, MPI_INT, first, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "receive the command");
+    std::string other(static_cast<std::size_t>(size), '\0');
+    check(MPI_Recv(other.data(), size, MPI_CHAR, first, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "receive the command");
+    const std::string command = argc >= 2 ? argv[1] : "";
+    const std::string named = command.empty() ? std::string("brink") : "brink " + escaped(command);
+    const std::string other_command = split_arguments(other).front();
+    if (other_command != command)
+      err << fmt::format(
+          "{}: MPI rank {} was started with another command than rank 0's '{}'; start every rank with the same "
+          "brink command\n",
+          named, first, named);
+    else
+      err << fmt::format(
+          "{}: MPI rank {} was started with other arguments than rank 0's ({}); under an MPI launcher every rank "
+          "joins rank 0's one run, so give every rank the same command line, or set BRINK_NO_MPI=1 in each task's "
+          "environment to run each as a separate process (one --shard each, say)\n",
+          named, first, first_differing_word(rank0, other));
+  }
   return 2;  // kExitUsage
 }
 

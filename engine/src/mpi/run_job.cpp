@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
+#include <string_view>
 
 #include "brink/mpi/block_wire.hpp"
 #include "brink/mpi/distributed.hpp"
@@ -40,6 +41,9 @@ RunJob decode_job(const std::vector<std::uint8_t>& bytes) {
 }
 
 bool launched_by_mpi() {
+  // A task of a job that runs each brink as its own process (a shard per
+  // task, a Python driver's child) says so: it joins no MPI world.
+  if (const char* off = std::getenv("BRINK_NO_MPI"); off && *off && std::string_view(off) != "0") return false;
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
     if (std::getenv(name)) return true;
   return false;
