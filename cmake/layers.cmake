@@ -66,6 +66,7 @@ foreach(module model scenario sweep io mpi cli calibrate)
   list(APPEND brink_layer_globs ${PROJECT_SOURCE_DIR}/engine/src/${module}/*
        ${PROJECT_SOURCE_DIR}/engine/include/brink/${module}/*)
 endforeach()
+list(APPEND brink_layer_globs ${PROJECT_SOURCE_DIR}/engine/src/dispatch/*)
 file(GLOB_RECURSE brink_layer_scanned CONFIGURE_DEPENDS ${brink_layer_globs})
 set(brink_layers_stamp ${PROJECT_BINARY_DIR}/layers.ok)
 add_custom_command(

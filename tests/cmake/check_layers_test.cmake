@@ -5,10 +5,12 @@
 cmake_minimum_required(VERSION 3.25)
 set(copy ${WORK_DIR}/tree)
 file(REMOVE_RECURSE ${copy})
-foreach(module model scenario sweep io mpi cli calibrate)
+foreach(module model scenario sweep io mpi cli calibrate dispatch)
   foreach(dir src/${module} include/brink/${module})
-    get_filename_component(parent ${copy}/engine/${dir} DIRECTORY)
-    file(COPY ${SOURCE_DIR}/engine/${dir} DESTINATION ${parent})
+    if(EXISTS ${SOURCE_DIR}/engine/${dir})
+      get_filename_component(parent ${copy}/engine/${dir} DIRECTORY)
+      file(COPY ${SOURCE_DIR}/engine/${dir} DESTINATION ${parent})
+    endif()
   endforeach()
 endforeach()
 file(COPY ${SOURCE_DIR}/engine/include/brink/version.hpp DESTINATION ${copy}/engine/include/brink)
@@ -79,6 +81,21 @@ expect_caught(io-reaches-cli src/io/merge.cpp start "#include \"brink/cli/cli.hp
 expect_caught(mpi-reaches-cli src/mpi/worker.cpp start "%:include \"brink/cli/cli.hpp\"")
 expect_caught(calibrate-in-sweep-reaches-io src/calibrate/smc.cpp start "#include \"brink/calibrate/calibration_file.hpp\"")
 expect_caught(io-reaches-cli-calibrate src/io/table.cpp start "#include \"brink/calibrate/cli_calibrate.hpp\"")
+# Round 41: the dispatcher's files the kernel variants and brink_model build, and every other
+# way up: a relative path, a path with '..' or '//', a computed include, a library of another layer.
+expect_caught(kernel-entry-reaches-sweep src/dispatch/kernel_entry.cpp start "#include \"brink/sweep/plan.hpp\"")
+expect_caught(kernel-entry-reaches-yaml src/dispatch/kernel_entry.cpp start "#include <yaml-cpp/yaml.h>")
+expect_caught(kernel-static-reaches-io src/dispatch/kernel_static.cpp start "#include \"brink/io/variables.hpp\"")
+expect_caught(isa-reaches-boost src/dispatch/isa.cpp start "#include <boost/program_options.hpp>")
+expect_caught(io-climbs-to-cli src/io/merge.cpp start "#include \"../cli/commands.hpp\"")
+expect_caught(io-dot-dot src/io/merge.cpp start "#include \"brink/../brink/cli/cli.hpp\"")
+expect_caught(sweep-double-slash src/sweep/plan.cpp start "#include \"brink//io/variables.hpp\"")
+expect_caught(sweep-dot src/sweep/plan.cpp start "#include \"brink/./io/variables.hpp\"")
+expect_caught(sweep-computed src/sweep/plan.cpp start "#define UP \"brink/io/variables.hpp\"\n#include UP")
+expect_caught(sweep-program-options src/sweep/plan.cpp start "#include <boost/program_options.hpp>")
+expect_caught(io-mpi src/io/merge.cpp start "#include <mpi.h>")
+expect_caught(mpi-hdf5 src/mpi/worker.cpp start "#include <hdf5.h>")
+expect_caught(cli-yaml src/cli/cli.cpp start "#include <yaml-cpp/yaml.h>")
 
 # Every other spelling of an include the compiler reads (the outside check's
 # `%:include`, round 38): the digraph, comments and splices around '#',
