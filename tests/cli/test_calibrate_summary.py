@@ -178,3 +178,62 @@ def test_not_informed_marks_are_qualified_while_the_tolerance_is_loose(run, toy,
                 continue
             assert tolerance > 3 and marked and found, text
             assert float(found.group(1)) == pytest.approx(tolerance, rel=1e-2)
+
+
+# An outside tester's deterministic build-up D(t) = D0 + g t, one reading of D0 with a tiny sd.
+TINY_SD = """brink: 1
+name: lin-forces
+run: {horizon_days: 40, dt_days: 1, replications: 4, seed: 3, decisions: false, start_date: 2022-01-01}
+actors:
+  A:
+    forces: {deployed: 100000, ready: 1000000, reserve: 0, deployment_rate: 100000, mobilization_rate: 0,
+             deployed_cap: 10000000}
+    posture: {reaction: 0, fatigue: 0, grievance: 250}
+  B:
+    forces: {deployed: 1000}
+relations:
+  adversaries: [[A, B]]
+escalation:
+  rungs: [calm, tense, limited, full, wider]
+  initial_rung: calm
+  limited_war: limited
+  full_war: full
+  alliance_war: wider
+  incidents: {base_rate: 0, tension_rate: 0, contact_rate: 0}
+observations:
+  first_a: {quantity: forces, actor: A, day: 0, value: 100500, sd: 0.001, source: "synthetic"}
+  first_b: {quantity: forces, actor: A, date: 2022-01-01, value: 99000, sd: 2000, source: "synthetic"}
+  mid:     {quantity: forces, actor: A, day: 20.7, value: 105500, sd: 1500, source: "synthetic"}
+  last:    {quantity: forces, actor: A, day: 39.999, value: 110000, sd: 1500, source: "synthetic"}
+calibrate:
+  particles: 1000
+  replications: 1
+  parameters:
+    actors.A.posture.grievance: {prior: uniform, min: -1000, max: 1000}
+    actors.A.forces.deployed: {prior: uniform, min: 50000, max: 150000}
+"""
+
+
+def test_a_calibration_not_yet_come_down_is_no_data_prior_conflict(run, tmp_path):
+    """A reading with sd 0.001 beside readings with sd 1,500-2,000: the tolerance halves each
+    generation and, after 12, is still 1,000 times the closest particle's distance. The exact
+    posterior fits every reading within about 1 sd (26 generations reach it), yet the warning
+    called it a data-prior conflict and advised widening the priors."""
+    scenario = write(tmp_path, "tiny.yaml", TINY_SD)
+    proc = run("calibrate", scenario, "-o", tmp_path / "t12.h5", "-q", "-t", 2, "--generations", 12)
+    assert proc.returncode == 0, proc.stderr
+    assert "the posterior is not yet a fit to the observations" in proc.stderr, proc.stderr
+    assert "but the tolerance is still falling" in proc.stderr and "--continue FILE" in proc.stderr, proc.stderr
+    assert "the priors cannot reach the record" not in proc.stderr, proc.stderr
+    proc = run("calibrate", scenario, "-o", tmp_path / "t26.h5", "-q", "-t", 2, "--generations", 26)
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("replications, per_block", [(1, 64), (2, 64), (4, 64), (8, 32)])
+def test_the_first_line_counts_the_particles_a_block_really_holds(run, toy, tmp_path, replications, per_block):
+    """A block packs the particles of one slice of 64 candidates (they share its random-number
+    seed), so below 4 replications it holds 64, not 256/R as the first line said."""
+    proc = run("calibrate", write(tmp_path, "t.yaml", toy), "-o", tmp_path / "t.h5", "-t", 1, "--particles", 100,
+               "--generations", 1, "--replications", replications)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].endswith(f", {per_block} particles per block"), proc.stdout

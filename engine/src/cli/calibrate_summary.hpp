@@ -65,6 +65,8 @@ std::vector<std::string> correlation_sentences(const CalibrationRecord& r, const
 // posterior sd 671) gave sds of 2,297 at a tolerance of 6.3 and 1,339 at 3.6
 // (falling from 6.3), below 3·√5 = 6.7; 710 at 1.23.
 inline constexpr double kLooseTolerance = 2.5, kStillFalling = 0.8;
+// A tolerance this many times the closest particle's distance has not come down yet (conflict_warning).
+inline constexpr double kFarAboveClosest = 4.0;
 std::string loose_tolerance_sentence(const CalibrationRecord& r);
 
 // Importance weights too uneven for the ESS to describe the summaries'

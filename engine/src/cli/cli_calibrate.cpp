@@ -828,7 +828,10 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                "generations, {} steps per replication, {}\n",
                loaded.scenario.name, source.label, priors.size(), record.observed.size(), spec.particles,
                spec.replications, spec.generations, simulated.step_count(),
-               local.packs() ? fmt::format("{} particles per block", kBlockLanes / spec.replications)
+               // A block packs particles of one slice (their streams): at most kEvaluatorSlice.
+               local.packs() ? fmt::format("{} particles per block",
+                                           std::min<std::int64_t>(kBlockLanes / spec.replications,
+                                                                  static_cast<std::int64_t>(kEvaluatorSlice)))
                              : std::string("one particle per block"))
         << std::flush;
   // Printed even with --quiet, like every warning; by rank 0 alone.
