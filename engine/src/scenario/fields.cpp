@@ -250,7 +250,7 @@ const FieldSpec kFields[] = {
      .udunits = "1", .symbol = "$s_{ki}$", .meaning = "0 = not a party, 1 = non-negotiable (never moves); an actor left out has 0", BRINK_MEMBER(s.negotiation.issues[i[0]].salience[i[1]])},
     // events
     {.section = "events.*", .key = "day", .min = 0, .max = 1e6, .unit = "days",
-     .udunits = "day", .symbol = "", .meaning = "fires in the step with step·dt <= day < (step+1)·dt; before the end of the last step, S·dt (S = `horizon_days / dt_days` rounded up): an event on the horizon day is refused", .required = true,
+     .udunits = "day", .symbol = "", .meaning = "the model day, or instead `date`, an ISO date (needs `run.start_date`; the day is its difference from it); fires in the step with step·dt <= day < (step+1)·dt; before the end of the last step, S·dt (S = `horizon_days / dt_days` rounded up): an event on the horizon day is refused", .required = true,
      BRINK_MEMBER(s.events[i[0]].day)},
     {.section = "events.*", .key = "*", .min = 0, .max = kTroops, .unit = "troops",
      .udunits = "1", .symbol = "$N_e$", .meaning = "troops of a deploy, withdraw, mobilize, demobilize or reinforce event (the verb the event has)",

@@ -397,9 +397,36 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
   }
 }
 
+// An event given a `date` instead of a `day` (both are refused): its day is
+// the date's model day, set here on the event last pushed, and its `day`
+// path points at the date. True if the event has a date, read or refused.
+bool event_date(Parser& p, const YAML::Node& e, const std::string& ep, bool date_refused, Scenario& s) {
+  const YAML::Node date = get(e, "date");
+  if (!date.IsDefined()) return false;
+  if (get(e, "day").IsDefined()) {
+    p.error(e,
+            fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", ep));
+    return true;
+  }
+  p.place(ep + ".day", date);
+  double day = 0.0;
+  if (!model_day_of_date(p, date, ep + ".date", s, date_refused, &day)) return true;
+  const FieldSpec& spec = *section_fields("events.*").front();  // day
+  if (day < spec.min)
+    p.error(date,
+            fmt::format("'{}.date' falls on day {}, before day 0 (run.start_date), the first simulated day", ep, day));
+  else if (day > spec.max)
+    p.error(date,
+            fmt::format("'{}.date' falls on day {}, past the last day an event may have ({})", ep, day, spec.max));
+  else
+    s.events.back().day = day;
+  return true;
+}
+
 void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s) {
   const YAML::Node events = get(root, "events");
   if (!events.IsDefined() || events.IsNull()) return;
+  const bool date_refused = start_date_refused(root, s);
   const std::vector<std::string> verbs = {"deploy", "withdraw", "mobilize", "demobilize", "reinforce", "attack"};
   if (!events.IsSequence()) {
     p.error(events, fmt::format("'events' must be a list of {{day, actor, <{}>}}", join(verbs, "|")));
@@ -409,7 +436,7 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
     const YAML::Node e = events[i];
     const std::string ep = fmt::format("events.{}", i);
     p.place(ep, e);
-    std::vector<std::string> allowed = p.keys_of("events.*", s, kNoIndex, {"actor", "rung", "note"});
+    std::vector<std::string> allowed = p.keys_of("events.*", s, kNoIndex, {"date", "actor", "rung", "note"});
     allowed.insert(allowed.end(), verbs.begin(), verbs.end());
     if (!p.check_map(e, ep, allowed)) continue;
     p.note(e, ep);
@@ -437,7 +464,8 @@ void parse_events(Parser& p, const YAML::Node& root, const std::vector<std::stri
     }
     s.events.push_back(event);
     const FieldIndex index = {static_cast<int>(s.events.size()) - 1, -1, -1};
-    p.fields(e, "events.*", ep, index, s);
+    const bool dated = event_date(p, e, ep, date_refused, s);
+    p.fields(e, "events.*", ep, index, s, dated ? "day" : "");
     if (event.kind != EventKind::kAttack) {
       // The troops are under the verb: "deploy: 3000".
       const FieldSpec* troops = section_fields("events.*").back();

@@ -75,6 +75,35 @@ bool number(Parser& p, const YAML::Node& map, const std::string& key, const std:
   return true;
 }
 
+}  // namespace
+
+bool model_day_of_date(Parser& p, const YAML::Node& date, const std::string& path, const Scenario& s, bool refused,
+                       double* day) {
+  std::int64_t days = 0, start = 0;
+  if (!date_node(date) || !parse_iso_date(date.Scalar(), &days)) {
+    p.error(date, fmt::format("'{}' must be an ISO date like 2022-01-19, got {}", path, refused_date(date)));
+    return false;
+  }
+  if (refused) return false;
+  if (s.run.start_date.empty() || !parse_iso_date(s.run.start_date, &start)) {
+    p.error(date, fmt::format("'{}' needs 'run.start_date' (the calendar date of day 0); without it give 'day' "
+                              "instead",
+                              path));
+    return false;
+  }
+  *day = static_cast<double>(days - start);
+  return true;
+}
+
+bool start_date_refused(const YAML::Node& root, const Scenario& s) {
+  // A missing or malformed run section was reported; a date would only echo it.
+  const YAML::Node run = get(root, "run");
+  return !run.IsMap() ||
+         (get(run, "start_date").IsDefined() && !get(run, "start_date").IsNull() && s.run.start_date.empty());
+}
+
+namespace {
+
 // The day of an observation: `date` (needs run.start_date) or `day`.
 // start_date_refused: 'run' or 'run.start_date' was given but refused (a
 // date then repeats nothing but that error).
@@ -94,20 +123,8 @@ bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, cons
     return true;
   };
   if (day.IsDefined()) return number(p, e, "day", op, &o.day) && !before_the_start(day);
-  std::int64_t days = 0, start = 0;
-  if (!date_node(date) || !parse_iso_date(date.Scalar(), &days)) {
-    p.error(date, fmt::format("'{}.date' must be an ISO date like 2022-01-19, got {}", op, refused_date(date)));
-    return false;
-  }
-  if (start_date_refused) return false;
-  if (s.run.start_date.empty() || !parse_iso_date(s.run.start_date, &start)) {
-    p.error(date, fmt::format("'{}.date' needs 'run.start_date' (the calendar date of day 0); without it give "
-                              "'day' instead",
-                              op));
-    return false;
-  }
+  if (!model_day_of_date(p, date, op + ".date", s, start_date_refused, &o.day)) return false;
   o.date = date.Scalar();
-  o.day = static_cast<double>(days - start);
   return !before_the_start(date);
 }
 
@@ -478,16 +495,13 @@ void parse_observations(Parser& p, const YAML::Node& root, Scenario& s) {
   const std::size_t problems_before = p.problem_count();
   std::vector<std::string> ids;
   for (const Actor& a : s.actors) ids.push_back(a.id);
-  const YAML::Node run = get(root, "run");
-  // A missing or malformed run section was reported; a date would only echo it.
-  const bool start_date_refused = !run.IsMap() || (get(run, "start_date").IsDefined() &&
-                                                   !get(run, "start_date").IsNull() && s.run.start_date.empty());
+  const bool date_refused = start_date_refused(root, s);
   std::vector<YAML::Node> nodes;
   for (const auto& entry : obs) {
     if (!entry.first.IsScalar()) continue;  // reported by no_duplicates
     const std::string op = "observations." + entry.first.Scalar();
     p.place(op, entry.second);
-    parse_observation(p, entry.second, op, ids, start_date_refused, s);
+    parse_observation(p, entry.second, op, ids, date_refused, s);
     nodes.resize(s.observations.size(), entry.second);
   }
   // Only between observations read without a problem: one refused would be judged on values it does not have.

@@ -409,9 +409,13 @@ class Parser {
   void unread(std::string path) { unread_.insert(std::move(path)); }
 
   // Reads every field of a section element (`pattern` from the table) found in `map`.
-  void fields(const YAML::Node& map, std::string_view pattern, const std::string& path, FieldIndex index, Scenario& s) {
+  // `given` names a field the caller has set from another key (an event's
+  // `day` from its `date`): it is neither read nor missing.
+  void fields(const YAML::Node& map, std::string_view pattern, const std::string& path, FieldIndex index, Scenario& s,
+              std::string_view given = {}) {
     for (const FieldSpec* f : section_fields(pattern)) {
       if (f->applies && !f->applies(s, index)) continue;
+      if (!given.empty() && f->key == given) continue;
       if (f->key != "*") {
         field(map, *f, std::string(f->key), path, index, s);
         continue;
@@ -638,6 +642,13 @@ constexpr FieldIndex kNoIndex = {-1, -1, -1};
 void parse_sweep(Parser& p, const YAML::Node& root, Scenario& s);
 // run.start_date, `observations:` and `calibrate:` (parse_observations.cpp).
 void parse_start_date(Parser& p, const YAML::Node& run, Scenario& s);
+// Whether 'run' or 'run.start_date' was given but refused: a date then repeats nothing but that error.
+bool start_date_refused(const YAML::Node& root, const Scenario& s);
+// The model day of `date` (an ISO date, at `path`): its difference from
+// run.start_date. False, with the problem reported, when it is no ISO date or
+// the scenario has no start date (silently when `refused`: already reported).
+bool model_day_of_date(Parser& p, const YAML::Node& date, const std::string& path, const Scenario& s, bool refused,
+                       double* day);
 void parse_observations(Parser& p, const YAML::Node& root, Scenario& s);
 void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s);
 
