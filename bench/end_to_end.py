@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from brink_binary import brink_binary  # noqa: E402
 
 
 def timed(args):
@@ -72,7 +74,7 @@ def main():
         parser.error("--previous and --previous-scenario go together")
     if args.replications < 1 or args.pairs < 1 or args.sweep_points < 0:
         parser.error("--replications and --pairs must be at least 1, --sweep-points at least 0")
-    brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    brink = brink_binary("end_to_end.py")
     n = str(args.replications)
 
     def run(binary, scenario, *extra):

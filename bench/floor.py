@@ -30,6 +30,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "peer"))
+sys.path.insert(0, str(HERE))
+from brink_binary import brink_binary  # noqa: E402
 from flagship_scenario import load  # noqa: E402
 
 def built_paths(bench_dir):
@@ -87,7 +89,7 @@ def main():
                         help="exit 1 if a kernel runs below its floor (the floor would count work the kernel "
                              "does not do)")
     args = parser.parse_args()
-    brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    brink = brink_binary("floor.py")
     steps = load(args.scenario).steps
     print(f"{Path(args.scenario).name}: {args.replications} replications x {steps} steps, one thread, "
           f"median of {args.repeats}")

@@ -38,7 +38,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 from agreement import compare  # noqa: E402
+from brink_binary import brink_binary  # noqa: E402
 from numpy_flagship import OUTCOMES, load, simulate  # noqa: E402
 
 DEFAULT_CHUNK = 32768  # replications per NumPy chunk when not chosen on the machine (numpy_model's default)
@@ -246,7 +248,7 @@ def python_model(n, seed):
 
 def brink_run(scenario, n, seed, summary=True):
     """Runs brink on one thread; returns (CPU seconds of the child, outcome counts)."""
-    brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    brink = brink_binary("peer_benchmark.py")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "peer.h5"
         args = [brink, "run", str(scenario), "--threads", "1", "--quiet", "-n", str(n), "--seed", str(seed), "-o", str(out)]
@@ -385,6 +387,7 @@ def main():
     parser.add_argument("--skip-reduced", action="store_true")
     parser.add_argument("--skip-flagship", action="store_true")
     args = parser.parse_args()
+    brink_binary("peer_benchmark.py")  # before any work: the comparisons need it
     ok = True
     if not args.skip_reduced:
         use_reduced_scenario(args.reduced_scenario)
