@@ -2,7 +2,8 @@
 run as a user runs it on a small flagship: each comparison prints its median
 and range, and a comparison of a binary with itself comes out near 1 while
 per-replication output costs more than --summary-only (so the script times the
-commands it names, in the order it says). Without a brink binary,
+commands it names, in the order it says); beside the thread speed-up, the
+cores the 2-thread runs got and the load average. Without a brink binary,
 end_to_end.py, floor.py and peer_benchmark.py say in one sentence how to
 point them at one (exit 2).
 
@@ -36,6 +37,7 @@ def test_prints_each_ratio_and_a_self_comparison_near_one(brink):
     assert proc.returncode == 0, proc.stderr
     rows = {m["title"]: m for m in map(LINE.match, proc.stdout.splitlines()) if m}
     assert len(rows) == 4, proc.stdout
+    assert re.search(r"the 2-thread runs got [0-9.]+ cores .*load average [0-9.]+", proc.stdout), proc.stdout
     assert any(t.startswith("the same, 300 points of 1 replication") for t in rows), proc.stdout
     per_rep = next(m for t, m in rows.items() if t.startswith("per-replication output"))
     itself = next(m for t, m in rows.items() if t.startswith("today's flagship / previous release"))
