@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer comparison: brink against a tight NumPy script and a plain Python
+"""Peer comparison: brink against two tight NumPy scripts and a plain Python
 agent loop on the reduced crisis model (peer-model.yaml), and against a NumPy
 implementation of the whole model (numpy_flagship.py) on the flagship, all
 timed in one run.
@@ -12,10 +12,13 @@ os.wait4), replication-steps per CPU-second and the ratio to NumPy, then the
 agreement: P(full war) on the reduced model and every outcome of the whole
 model by a two-sample z-test (Holm, alpha = 0.001). Exit status 1 if any
 comparison disagrees: a ratio means something only if both compute the same.
-The reduced NumPy script runs in float64 and in float32 (the faster one is
-the reference of the ratios; its agreement with brink is tested in the same
-run); the whole-model NumPy keeps utilities, logit weights and choice sums in
-float32 (--flagship-dtype float64 to change), everything else in float64.
+The reduced model has two NumPy scripts: the tight one, every lane every step
+(numpy_chunk, in float64 and in float32), and the thinned one, which draws
+only for the lanes that can leave hold or meet an incident (thinned_chunk);
+the fastest of the three is the reference of the ratios (the headline), and
+each one's agreement with brink is tested in the same run. The whole-model
+NumPy keeps utilities, logit weights and choice sums in float32
+(--flagship-dtype float64 to change), everything else in float64.
 
 The peers follow brink's semantics step by step (docs/model.md). Their random
 numbers differ from brink's Philox streams, so results agree statistically,
@@ -509,34 +512,38 @@ def print_rows(title, rows, steps, reference):
 
 def reduced_section(args):
     n, n_py, rep = args.replications, args.python_replications, args.repeats
-    for dtype in (np.float64, np.float32):
-        numpy_model(4096, 1, dtype=dtype)  # warm-up: imports, first touch of the allocator
-    # Chosen at the run's own size and per precision: the caches that decide it see the whole run.
-    chunk = {d: args.chunk or fastest_chunk(lambda c, d=d: numpy_model(n, 3, c, d),
-                                            [c for c in CHUNK_CANDIDATES if c < n] + [n],
-                                            f"reduced model, {np.dtype(d).name}")
-             for d in (np.float64, np.float32)}
+    # The NumPy scripts: the tight one in both precisions and the thinned one (float64).
+    scripts = {"NumPy script (float64)": lambda n, seed, c: numpy_model(n, seed, c, np.float64),
+               "NumPy script (float32)": lambda n, seed, c: numpy_model(n, seed, c, np.float32),
+               "NumPy thinned script": thinned_model}
+    for script in scripts.values():
+        script(4096, 1, 4096)  # warm-up: imports, first touch of the allocator
+    # Chosen at the run's own size and per script: the caches that decide it see the whole run.
+    chunk = {name: args.chunk or fastest_chunk(lambda c, script=script: script(n, 3, c),
+                                               [c for c in CHUNK_CANDIDATES if c < n] + [n],
+                                               f"reduced model, {name}")
+             for name, script in scripts.items()}
     timed = interleaved(rep, {
         "brink": lambda r: brink_run(args.reduced_scenario, n, 7 + r),
-        np.float64: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk[np.float64], np.float64)),
-        np.float32: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk[np.float32], np.float32)),
+        **{name: lambda r, name=name, script=script: cpu_timed(lambda: script(n, 7 + r, chunk[name]))
+           for name, script in scripts.items()},
     })
     t_py, wars_py = median_of(rep, lambda r: cpu_timed(lambda: python_model(n_py, 7 + r)))
     t_br, counts = timed["brink"]
-    numpy_rows = [(f"NumPy script ({np.dtype(d).name})", n, timed[d][0]) for d in (np.float64, np.float32)]
-    wars = {d: timed[d][1] for d in (np.float64, np.float32)}
+    numpy_rows = [(name, n, timed[name][0]) for name in scripts]
     rows = [("brink, 1 thread", n, t_br), *numpy_rows, ("Python agent loop", n_py, t_py)]
-    fastest = min(t for _, _, t in numpy_rows)
+    fastest, _, t_fastest = min(numpy_rows, key=lambda row: row[2])
     print_rows(f"reduced model ({Path(args.reduced_scenario).name}): {STEPS} steps, median of {rep} interleaved runs, "
-               "CPU time of whole runs; ratios to the faster NumPy", rows, STEPS, n * STEPS / fastest)
+               "CPU time of whole runs; ratios to the fastest NumPy", rows, STEPS, n * STEPS / t_fastest)
     war_br = counts[OUTCOMES.index("full_war")]
     agree = True
-    for dtype, w in wars.items():
-        _, ok = compare(["full_war"], [war_br], n, [w], n)
+    for name in scripts:
+        _, ok = compare(["full_war"], [war_br], n, [timed[name][1]], n)
         agree &= ok
-    print(f"  P(full war): brink {war_br / n:.4f}, NumPy float64 {wars[np.float64] / n:.4f}, "
-          f"float32 {wars[np.float32] / n:.4f}, Python {wars_py / n_py:.4f}"
-          f"  (NumPy vs brink: {'agree' if agree else 'DISAGREE'}, z-test alpha=0.001)")
+    shown = ", ".join(f"{name.removeprefix('NumPy ')} {timed[name][1] / n:.4f}" for name in scripts)
+    print(f"  P(full war): brink {war_br / n:.4f}, NumPy {shown}, Python {wars_py / n_py:.4f}"
+          f"  (every NumPy script vs brink: {'agree' if agree else 'DISAGREE'}, z-test alpha=0.001)")
+    print(f"  brink / the fastest NumPy ({fastest}, chunk {chunk[fastest]}): {t_fastest / t_br:.2f}x")
     return agree
 
 
@@ -575,8 +582,8 @@ def main():
                         help="scenario of the whole-model comparison")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=0,
-                        help="replications per NumPy chunk of the reduced model (default: the fastest of a short "
-                             "sweep on this machine)")
+                        help="replications per NumPy chunk of the reduced model's scripts (default: each one's "
+                             "fastest of a short sweep on this machine)")
     parser.add_argument("--flagship-chunk", type=int, default=0,
                         help="replications per NumPy chunk of the whole model (default: the fastest of a short sweep)")
     parser.add_argument("--flagship-dtype", choices=["float32", "float64"], default="float32",
