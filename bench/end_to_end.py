@@ -26,25 +26,49 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from brink_binary import brink_binary  # noqa: E402
+
+
+CPUS = sorted(os.sched_getaffinity(0))  # the CPUs this script and its children may run on
+
+
+def busy_seconds():
+    """CPU seconds the CPUs in CPUS have spent busy (every process, and time a hypervisor stole),
+    from /proc/stat; None where it cannot be read."""
+    try:
+        with open("/proc/stat") as f:
+            rows = {x[0]: x[1:] for x in (line.split() for line in f) if x[0].startswith("cpu")}
+        ticks = [[int(v) for v in rows[f"cpu{c}"][:8]] for c in CPUS]
+    except (OSError, KeyError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+    return sum(sum(t) - t[3] - t[4] for t in ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(args):
-    """(wall seconds, CPU seconds) of one child run; exits if it fails."""
+    """(wall seconds, CPU seconds, cores the other processes kept busy meanwhile or None) of one
+    child run; exits if it fails."""
     # stderr goes to a file, not a pipe: a pipe left unread while waiting could fill and stall the child.
     with tempfile.TemporaryFile() as err:
+        busy = busy_seconds()
         start = time.monotonic()
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
+        busy_after = busy_seconds()
         if os.waitstatus_to_exitcode(status) != 0:
             err.seek(0)
             sys.exit(f"{' '.join(map(str, args))} failed: {err.read().decode(errors='replace').strip()}")
-    return wall, usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime
+    others = None if busy is None or busy_after is None else max(0.0, (busy_after - busy - cpu) / wall)
+    return wall, cpu, others
 
 
 def compare(title, baseline, candidate, pairs, tmp):
-    """Runs baseline(out) and candidate(out) in alternation; prints and returns the wall ratios candidate/baseline."""
-    walls, cpus = [], []
+    """Runs baseline(out) and candidate(out) in alternation; prints the ratios candidate/baseline and
+    returns the wall ratios and the candidate's runs (wall, CPU, others' cores)."""
+    walls, cpus, runs = [], [], []
     for p in range(pairs):
         base_out, cand_out = tmp / f"base{p}.h5", tmp / f"cand{p}.h5"
         b = timed(baseline(base_out))
@@ -53,9 +77,29 @@ def compare(title, baseline, candidate, pairs, tmp):
             path.unlink(missing_ok=True)
         walls.append(c[0] / b[0])
         cpus.append(c[1] / b[1])
+        runs.append(c)
     print(f"  {title:<58} wall {statistics.median(walls):6.2f}x ({min(walls):.2f}-{max(walls):.2f})"
           f"   CPU {statistics.median(cpus):6.2f}x ({min(cpus):.2f}-{max(cpus):.2f})")
-    return walls
+    return walls, runs
+
+
+def print_cores(runs, target):
+    """Beside a thread speed-up: the cores the 2-thread runs got (their CPU / wall), the cores the
+    machine's other processes kept busy meanwhile, and the load average; and, when the machine could
+    not give two cores, that the speed-up is the machine's. A speed-up of `target` needs the two
+    threads running side by side; alternating runs cannot make up for cores others hold."""
+    got = statistics.median(cpu / wall for wall, cpu, _ in runs)
+    others = [x for _, _, x in runs if x is not None]
+    busy = statistics.median(others) if others else None
+    free = len(CPUS) - busy if busy is not None else None
+    load = os.getloadavg()[0]
+    print(f"  {'':<58} the 2-thread runs got {got:.2f} cores (CPU / wall, median); "
+          + (f"other processes kept {busy:.2f} of the {len(CPUS)} CPUs busy; " if busy is not None else "")
+          + f"load average {load:.2f} (1 min, with this script's runs)")
+    if len(CPUS) < 2 or (free is not None and free < target):
+        print(f"  {'':<58} this machine could not give the 2-thread runs two cores (about "
+              f"{free if free is not None else len(CPUS):.1f} of its {len(CPUS)} CPUs were free): the speed-up "
+              "is the machine's, not brink's")
 
 
 def main():
@@ -72,7 +116,7 @@ def main():
         parser.error("--previous and --previous-scenario go together")
     if args.replications < 1 or args.pairs < 1 or args.sweep_points < 0:
         parser.error("--replications and --pairs must be at least 1, --sweep-points at least 0")
-    brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    brink = brink_binary("end_to_end.py")
     n = str(args.replications)
 
     def run(binary, scenario, *extra):
@@ -86,7 +130,8 @@ def main():
         return lambda out: [brink, "run", args.scenario, *sweep, "-q", "-o", str(out), *extra]
 
     print(f"{Path(args.scenario).name}, {n} replications, {args.pairs} alternating pairs "
-          "(ratio: second command over first; median, range)")
+          f"(ratio: second command over first; median, range); load average {os.getloadavg()[0]:.2f} "
+          f"(1 min) on {len(CPUS)} CPUs before the runs")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         compare("per-replication output / --summary-only, 2 threads (<= 1.33)",
@@ -95,12 +140,13 @@ def main():
         if args.sweep_points:
             compare(f"the same, {args.sweep_points} points of 1 replication (<= 1.33)",
                     run_sweep("--summary-only", "-t", "2"), run_sweep("-t", "2"), args.pairs, tmp)
-        walls = compare("2 threads / 1 thread, --summary-only (<= 1/1.8 = 0.56)",
-                        run(brink, args.scenario, "--summary-only", "-t", "1"),
-                        run(brink, args.scenario, "--summary-only", "-t", "2"), args.pairs, tmp)
+        walls, runs = compare("2 threads / 1 thread, --summary-only (<= 1/1.8 = 0.56)",
+                              run(brink, args.scenario, "--summary-only", "-t", "1"),
+                              run(brink, args.scenario, "--summary-only", "-t", "2"), args.pairs, tmp)
         print(f"  {'':<58} speed-up {1 / statistics.median(walls):.2f}x")
+        print_cores(runs, 1.8)
         if args.previous:
-            walls = compare("today's flagship / previous release, 2 threads (<= 1/6)",
+            walls, _ = compare("today's flagship / previous release, 2 threads (<= 1/6)",
                             run(args.previous, args.previous_scenario, "--summary-only", "-t", "2"),
                             run(brink, args.scenario, "--summary-only", "-t", "2"), args.pairs, tmp)
             print(f"  {'':<58} speed-up {1 / statistics.median(walls):.2f}x")

@@ -8,7 +8,8 @@ square roots, Philox calls, divisions and lane arithmetic of one
 replication-step, built with that path's -march; docs/performance.md) and
 `brink run SCENARIO --isa <path> --summary-only --threads 1` (its CPU time
 from os.wait4), and prints the floor and the kernel in ns per
-replication-step and their ratio. The floor keeps the lane arithmetic in
+replication-step and their ratio (the runs of floor and kernel alternate,
+one of each in turn). The floor keeps the lane arithmetic in
 registers and leaves out every load and store, so it is a lower bound. It
 counts the whole step; the floor of the decisions alone (the floor until the
 fifteenth round of docs/performance.md) is printed beside it.
@@ -30,6 +31,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "peer"))
+sys.path.insert(0, str(HERE))
+from brink_binary import brink_binary  # noqa: E402
 from flagship_scenario import load  # noqa: E402
 
 def built_paths(bench_dir):
@@ -87,7 +90,7 @@ def main():
                         help="exit 1 if a kernel runs below its floor (the floor would count work the kernel "
                              "does not do)")
     args = parser.parse_args()
-    brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    brink = brink_binary("floor.py")
     steps = load(args.scenario).steps
     print(f"{Path(args.scenario).name}: {args.replications} replications x {steps} steps, one thread, "
           f"median of {args.repeats}")
@@ -99,11 +102,17 @@ def main():
         if path not in runnable:  # not even started: its instructions could fault before any check
             print(f"  {path:<8} {'(this CPU cannot run this path)':>54}")
             continue
-        floor = statistics.median(floor_ns(args.bench_dir, path, args.min_time) for _ in range(args.repeats))
-        decisions = statistics.median(floor_ns(args.bench_dir, path, args.min_time, whole_step=False)
-                                      for _ in range(args.repeats))
-        kernel = statistics.median(kernel_ns(brink, args.scenario, path, args.replications, steps)
-                                   for _ in range(args.repeats))
+        # One run of each in turn, `repeats` times, as end_to_end.py and peer_benchmark.py do: this
+        # virtual machine's speed drifts within minutes, and all the floors first and all the kernels
+        # after would put a slow spell on one side of the ratio.
+        runs = {"floor": lambda: floor_ns(args.bench_dir, path, args.min_time),
+                "decisions": lambda: floor_ns(args.bench_dir, path, args.min_time, whole_step=False),
+                "kernel": lambda: kernel_ns(brink, args.scenario, path, args.replications, steps)}
+        times = {name: [] for name in runs}
+        for _ in range(args.repeats):
+            for name, run in runs.items():
+                times[name].append(run())
+        floor, decisions, kernel = (statistics.median(times[name]) for name in runs)
         print(f"  {path:<8} {floor:>18.1f} {kernel:>19.1f} {kernel / floor:>15.2f} {decisions:>21.1f} "
               f"{kernel / decisions:>12.2f}")
         below |= kernel < floor

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer comparison: brink against a tight NumPy script and a plain Python
+"""Peer comparison: brink against two tight NumPy scripts and a plain Python
 agent loop on the reduced crisis model (peer-model.yaml), and against a NumPy
 implementation of the whole model (numpy_flagship.py) on the flagship, all
 timed in one run.
@@ -12,10 +12,13 @@ os.wait4), replication-steps per CPU-second and the ratio to NumPy, then the
 agreement: P(full war) on the reduced model and every outcome of the whole
 model by a two-sample z-test (Holm, alpha = 0.001). Exit status 1 if any
 comparison disagrees: a ratio means something only if both compute the same.
-The reduced NumPy script runs in float64 and in float32 (the faster one is
-the reference of the ratios; its agreement with brink is tested in the same
-run); the whole-model NumPy keeps utilities, logit weights and choice sums in
-float32 (--flagship-dtype float64 to change), everything else in float64.
+The reduced model has two NumPy scripts: the tight one, every lane every step
+(numpy_chunk, in float64 and in float32), and the thinned one, which draws
+only for the lanes that can leave hold or meet an incident (thinned_chunk);
+the fastest of the three is the reference of the ratios (the headline), and
+each one's agreement with brink is tested in the same run. The whole-model
+NumPy keeps utilities, logit weights and choice sums in float32
+(--flagship-dtype float64 to change), everything else in float64.
 
 The peers follow brink's semantics step by step (docs/model.md). Their random
 numbers differ from brink's Philox streams, so results agree statistically,
@@ -38,7 +41,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 from agreement import compare  # noqa: E402
+from brink_binary import brink_binary  # noqa: E402
 from numpy_flagship import OUTCOMES, load, simulate  # noqa: E402
 
 DEFAULT_CHUNK = 32768  # replications per NumPy chunk when not chosen on the machine (numpy_model's default)
@@ -78,6 +83,9 @@ def reduced_constants(path):
             or kinds["exercise"].rung >= 0):
         raise ValueError(f"{path}: actor {a.id} must choose among hold, deploy, exercise and a full-war attack "
                          f"on {b.id}, without types, reserve or posture, and {b.id} must only hold")
+    if any(x.tension < 0 for x in a.actions):
+        raise ValueError(f"{path}: an action of {a.id} lowers tension: the scripts add an action's tension without "
+                         "the clamp T <- max(0, T + tau), which acts only for a negative one")
     w = dict(zip(("security", "cost", "escalation", "issue_gain", "settlement", "war_gain", "credibility",
                   "impatience"), a.type_weights[0]))
     return dict(
@@ -95,8 +103,16 @@ def reduced_constants(path):
 
 
 def use_reduced_scenario(path):
-    """Sets the module's reduced-model numbers from the scenario at `path`."""
-    globals().update(reduced_constants(path))
+    """Sets the module's reduced-model numbers from the scenario at `path`. Raises ValueError, and
+    keeps the numbers it had, if a logit weight relative to hold could overflow: the scripts take
+    weights relative to hold without subtracting the largest utility (largest_log_weight)."""
+    constants = reduced_constants(path)
+    before = {key: globals()[key] for key in constants}
+    globals().update(constants)
+    if largest_log_weight() > 700:  # exp(709.8) overflows a double
+        globals().update(before)
+        raise ValueError(f"{path}: a logit weight relative to hold could exceed exp(700) (a utility far above "
+                         "hold's times the rationality): the scripts' weights relative to hold would overflow")
 
 
 def power(x, k):
@@ -176,6 +192,192 @@ def numpy_model(n, seed, chunk=DEFAULT_CHUNK, dtype=np.float64):
     return sum(numpy_chunk(min(chunk, n - off), rng, dtype) for off in range(0, n, chunk))
 
 
+# --- The thinned script: the same model, drawing only for the lanes that can act -------------------
+#
+# At peace a lane leaves hold with probability q = W/(1+W) (W: the other actions' weights relative
+# to hold), about a fifth of the lanes a step in peer-model.yaml, and an incident occurs with
+# probability p = 1 - exp(-h dt), a few in a thousand. Both are bounded over every lane at peace
+# (hold_leaving_bound, incident_bound), so the script thins them: a lane is a candidate when a
+# 16-bit slice of a raw random word (four lanes per SFC64 word) is below K, with probability
+# K / 2**16 >= the bound, and only the candidates gather their state, compute their weights and
+# draw a uniform u on [0, K / 2**16), which plays the part of the uniform whose event "below K /
+# 2**16" made them candidates: u < q leaves hold (probability q in all), and u (1+W), uniform on
+# [0, W) given that, picks the action. Exact in distribution for any bound >= q: a bound of 1 makes
+# every lane a candidate (the plain path with gathers).
+
+SLICE = 1 << 16  # the values of a 16-bit slice
+
+
+def peace_deployed_range():
+    """(lowest, highest) troops A can have deployed at peace: troops only move, by deploy, from
+    ready to deployed and up to the cap, so deployed plus ready stays A_DEPLOYED + A_READY."""
+    return A_DEPLOYED, max(A_DEPLOYED, min(A_CAP, A_DEPLOYED + A_READY))
+
+
+def escalation(s, tension):
+    """The escalation term common to A's weights at step s: w_impatience I - w_escalation (1 + T)."""
+    return W_IMPATIENCE * max(0.0, s * DT - PATIENCE) / PATIENCE - W_ESCALATION * (1.0 + tension)
+
+
+def log_weight_maxima(s, t_lo, t_hi, own_min=None):
+    """The largest log-weights relative to hold of deploy, exercise and the attack at step s over
+    every lane at peace with tension in [t_lo, t_hi]. Each log-weight is a sum of terms monotone in
+    one variable, each at its largest at an end of that variable's range: lambda (tau esc - w_cost
+    cost), rising in esc (action tensions are >= 0, reduced_constants), esc linear in T; the
+    security gain lambda w_s ln(1 + (1-rho) x / Own), with 0 < x <= the step's move and Own = 1 + D
+    + rho R at least own_min (default: at peace, its value at the fewest deployed troops), or <= 0
+    when w_s < 0; the war gain lambda w_war ln((1 + D) / (1 + D_B adv)), monotone in D."""
+    esc = max(escalation(s, t_lo), escalation(s, t_hi))
+    d_lo, d_hi = peace_deployed_range()
+    if own_min is None:
+        own_min = 1.0 + RHO * (A_DEPLOYED + A_READY) + (1.0 - RHO) * d_lo
+    move = min(DEPLOY_AMOUNT, A_RATE * DT)
+    security = max(0.0, LAMBDA * W_SECURITY * math.log1p((1.0 - RHO) * move / own_min))
+    war_gain = max(LAMBDA * W_WAR * math.log((1.0 + d) / (1.0 + B_DEPLOYED * B_ADVANTAGE)) for d in (d_lo, d_hi))
+    return (security + LAMBDA * (DEPLOY_TENSION * esc - W_COST * DEPLOY_COST),
+            LAMBDA * (EXERCISE_TENSION * esc - W_COST * EXERCISE_COST),
+            war_gain + LAMBDA * ((INVADE_TENSION + FULL_RUNG - START_RUNG) * esc - W_COST * INVADE_COST))
+
+
+def hold_leaving_bound(s, t_lo, t_hi):
+    """An upper bound of q = W/(1+W), the probability of leaving hold at step s, over every lane at
+    peace whose tension lies in [t_lo, t_hi]."""
+    w = sum(math.exp(x) for x in log_weight_maxima(s, t_lo, t_hi))
+    return w / (1.0 + w)
+
+
+def incident_bound(t_hi):
+    """An upper bound of 1 - exp(-h dt) over every lane at peace with tension at most t_hi: the
+    hazard h = base + r_T T + r_C sqrt(D_A D_B) / 1e5 grows with T and D_A (rates are >= 0)."""
+    hazard = BASE + TENSION_RATE * t_hi + CONTACT_RATE * math.sqrt(peace_deployed_range()[1] * B_DEPLOYED) / 1e5
+    return -math.expm1(-hazard * DT)
+
+
+def largest_log_weight():
+    """The largest log-weight relative to hold over the whole run, at peace or at war (at war D_A is
+    at most its peace bound, combat can bring Own down to 1, and the attack is out): tension lies
+    between 0 and its initial value plus every step's largest action tension and incident jump, and
+    the log-weights are linear in the impatience, which grows with the step."""
+    t_max = TENSION0 + STEPS * (max(DEPLOY_TENSION, EXERCISE_TENSION, INVADE_TENSION) + JUMP)
+    return max(max(log_weight_maxima(s, 0.0, t_max, own_min=1.0)) for s in (0, STEPS - 1))
+
+
+def slice_threshold(bound):
+    """K with K / 2**16 >= bound, one slice value above it (a margin for rounding): a lane is a
+    candidate when its slice is below K, with probability K / 2**16."""
+    return min(SLICE, math.ceil(bound * SLICE) + 1)
+
+
+def logit_weights(s, tension, d_a, r_a, at_peace):
+    """Troops a deploy would move and the weights relative to hold of deploy, exercise and (at
+    peace) the attack, for lanes with these tensions and forces at step s (numpy_chunk's formulas)."""
+    esc = escalation(s, tension)
+    move = np.minimum(np.minimum(A_CAP - d_a, r_a), min(DEPLOY_AMOUNT, A_RATE * DT))
+    w_deploy = (1.0 + (1.0 - RHO) * move / (1.0 + d_a + RHO * r_a)) ** (LAMBDA * W_SECURITY)
+    w_deploy *= np.exp(LAMBDA * (DEPLOY_TENSION * esc - W_COST * DEPLOY_COST))
+    w_deploy *= move > 0.5
+    w_exercise = np.exp(LAMBDA * (EXERCISE_TENSION * esc - W_COST * EXERCISE_COST))
+    if not at_peace:
+        return move, w_deploy, w_exercise, None
+    w_attack = ((1.0 + d_a) / (1.0 + B_DEPLOYED * B_ADVANTAGE)) ** (LAMBDA * W_WAR)
+    w_attack *= np.exp(LAMBDA * ((INVADE_TENSION + FULL_RUNG - START_RUNG) * esc - W_COST * INVADE_COST))
+    return move, w_deploy, w_exercise, w_attack
+
+
+def thinned_chunk(n, rng, check=False):
+    """One chunk of n replications of the reduced model, thinned (above); returns how many went to war.
+
+    Lanes at peace keep their tension scaled by decay**-s (the step's decay is then one scalar
+    product, not a pass over the lanes) and their deployed troops (ready = the constant total minus
+    deployed). A lane whose attack starts the war moves to a small dense set of lanes at war (forces,
+    ready troops, tension, collapse thresholds), where decisions, combat, collapse and incidents run
+    on every lane as in numpy_chunk; lanes that collapse leave it. The peace arrays drop the lanes
+    gone to war once they are an eighth of them. check=True verifies every candidate's q and
+    incident probability against the bounds (tests; it costs a pass over the candidates).
+    """
+    total = A_DEPLOYED + A_READY
+    decay = math.exp(-DECAY * DT)
+    gamma = math.sqrt(A_EFF * B_EFF * B_ADVANTAGE); k = math.sqrt(B_EFF * B_ADVANTAGE / A_EFF)
+    ch, sh = math.cosh(gamma * DT), math.sinh(gamma * DT)
+    contact = CONTACT_RATE * math.sqrt(B_DEPLOYED) / 1e5  # at peace D_B stays B_DEPLOYED
+    bits = rng.bit_generator
+    scaled = np.full(n, TENSION0)  # T / g, g = decay**s
+    d_a = np.full(n, A_DEPLOYED)
+    gone = np.zeros(n, bool); n_gone = 0
+    g = 1.0
+    war = {key: np.empty(0) for key in ("d_a", "r_a", "d_b", "tension", "th_a", "th_b")}
+    wars = 0
+    for s in range(STEPS):
+        m = scaled.size
+        slices = bits.random_raw((2 * m + 3) // 4).view(np.uint16)
+        # Lanes at war decide on every lane, on the state at the start of the step.
+        if war["d_a"].size:
+            move, w1, w2, _ = logit_weights(s, war["tension"], war["d_a"], war["r_a"], at_peace=False)
+            r = rng.random(move.size) * (1.0 + w1 + w2)
+            deploy = (r >= 1.0) & (r < 1.0 + w1); exercise = r >= 1.0 + w1
+            war["tension"] += deploy * DEPLOY_TENSION + exercise * EXERCISE_TENSION
+            war["d_a"] += deploy * move; war["r_a"] -= deploy * move
+        # Lanes at peace: the candidates for leaving hold.
+        # Every tension is at least the initial one decayed (nothing lowers it but the decay).
+        bound = hold_leaving_bound(s, TENSION0 * decay ** s, scaled.max() * g)
+        threshold = slice_threshold(bound)
+        cand = np.flatnonzero(slices[:m] < threshold)
+        cand = cand[~gone[cand]]
+        d = d_a[cand]
+        move, w1, w2, w3 = logit_weights(s, scaled[cand] * g, d, total - d, at_peace=True)
+        w = w1 + w2 + w3
+        if check and cand.size and (w / (1.0 + w)).max() > bound:
+            raise AssertionError(f"step {s}: q {(w / (1.0 + w)).max()} above the bound {bound}")
+        r = rng.random(cand.size) * (threshold / SLICE) * (1.0 + w)  # u (1 + W); u < q <=> r < W
+        left = r < w
+        r, w1, w2, lane, move = r[left], w1[left], w2[left], cand[left], move[left]
+        deploy = r < w1; exercise = (r >= w1) & (r < w1 + w2); attack = r >= w1 + w2
+        i = lane[deploy]; scaled[i] += DEPLOY_TENSION / g; d_a[i] += move[deploy]
+        scaled[lane[exercise]] += EXERCISE_TENSION / g
+        i = lane[attack]
+        if i.size:  # the war starts: these lanes join the war set
+            wars += i.size
+            started = {"d_a": d_a[i], "r_a": total - d_a[i], "d_b": np.full(i.size, B_DEPLOYED),
+                       "tension": scaled[i] * g + INVADE_TENSION, "th_a": COLLAPSE * d_a[i],
+                       "th_b": np.full(i.size, COLLAPSE * B_DEPLOYED)}
+            war = {key: np.concatenate([war[key], started[key]]) for key in war}
+            gone[i] = True; n_gone += i.size; scaled[i] = 0.0
+        # Lanes at war: combat (A' = A ch - k B sh, B' = B ch - A/k sh), collapse, incidents, decay.
+        if war["d_a"].size:
+            a, b = war["d_a"], war["d_b"]
+            war["d_a"], war["d_b"] = a * ch - b * (k * sh), b * ch - a * (sh / k)
+            ended = (war["d_a"] <= war["th_a"]) | (war["d_b"] <= war["th_b"])
+            hazard = BASE + TENSION_RATE * war["tension"] + CONTACT_RATE / 1e5 * np.sqrt(war["d_a"] * war["d_b"])
+            incident = (rng.random(a.size) < -np.expm1(-hazard * DT)) & ~ended
+            war["tension"] += incident * JUMP
+            war["tension"] *= decay
+            if ended.any():
+                war = {key: x[~ended] for key, x in war.items()}
+        # Lanes at peace: the candidates for an incident, on the tensions and forces after the decisions.
+        bound = incident_bound(scaled.max() * g)
+        threshold = slice_threshold(bound)
+        cand = np.flatnonzero(slices[m:2 * m] < threshold)
+        cand = cand[~gone[cand]]
+        p = -np.expm1(-(BASE + TENSION_RATE * g * scaled[cand] + contact * np.sqrt(d_a[cand])) * DT)
+        if check and cand.size and p.max() > bound:
+            raise AssertionError(f"step {s}: incident probability {p.max()} above the bound {bound}")
+        scaled[cand[rng.random(cand.size) * (threshold / SLICE) < p]] += JUMP / g
+        g *= decay
+        if g < 1e-100:  # rescale before 1/g overflows (a fast decay over a long horizon)
+            scaled *= g; g = 1.0
+        if n_gone * 8 > m:
+            keep = ~gone
+            scaled, d_a = scaled[keep], d_a[keep]
+            gone = np.zeros(scaled.size, bool); n_gone = 0
+    return wars
+
+
+def thinned_model(n, seed, chunk=DEFAULT_CHUNK, check=False):
+    """The thinned NumPy script in chunks of replications; returns the number at war."""
+    rng = np.random.Generator(np.random.SFC64(seed))
+    return sum(thinned_chunk(min(chunk, n - off), rng, check) for off in range(0, n, chunk))
+
+
 def square_law_scalar(a, b, alpha, beta, t):
     """Exact square-law step of one replication (brink::lanchester_square)."""
     g, k = math.sqrt(alpha * beta) * t, math.sqrt(beta / alpha)
@@ -246,7 +448,7 @@ def python_model(n, seed):
 
 def brink_run(scenario, n, seed, summary=True):
     """Runs brink on one thread; returns (CPU seconds of the child, outcome counts)."""
-    brink = os.environ.get("BRINK", str(ROOT / "build" / "release" / "brink"))
+    brink = brink_binary("peer_benchmark.py")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "peer.h5"
         args = [brink, "run", str(scenario), "--threads", "1", "--quiet", "-n", str(n), "--seed", str(seed), "-o", str(out)]
@@ -310,34 +512,38 @@ def print_rows(title, rows, steps, reference):
 
 def reduced_section(args):
     n, n_py, rep = args.replications, args.python_replications, args.repeats
-    for dtype in (np.float64, np.float32):
-        numpy_model(4096, 1, dtype=dtype)  # warm-up: imports, first touch of the allocator
-    # Chosen at the run's own size and per precision: the caches that decide it see the whole run.
-    chunk = {d: args.chunk or fastest_chunk(lambda c, d=d: numpy_model(n, 3, c, d),
-                                            [c for c in CHUNK_CANDIDATES if c < n] + [n],
-                                            f"reduced model, {np.dtype(d).name}")
-             for d in (np.float64, np.float32)}
+    # The NumPy scripts: the tight one in both precisions and the thinned one (float64).
+    scripts = {"NumPy script (float64)": lambda n, seed, c: numpy_model(n, seed, c, np.float64),
+               "NumPy script (float32)": lambda n, seed, c: numpy_model(n, seed, c, np.float32),
+               "NumPy thinned script": thinned_model}
+    for script in scripts.values():
+        script(4096, 1, 4096)  # warm-up: imports, first touch of the allocator
+    # Chosen at the run's own size and per script: the caches that decide it see the whole run.
+    chunk = {name: args.chunk or fastest_chunk(lambda c, script=script: script(n, 3, c),
+                                               [c for c in CHUNK_CANDIDATES if c < n] + [n],
+                                               f"reduced model, {name}")
+             for name, script in scripts.items()}
     timed = interleaved(rep, {
         "brink": lambda r: brink_run(args.reduced_scenario, n, 7 + r),
-        np.float64: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk[np.float64], np.float64)),
-        np.float32: lambda r: cpu_timed(lambda: numpy_model(n, 7 + r, chunk[np.float32], np.float32)),
+        **{name: lambda r, name=name, script=script: cpu_timed(lambda: script(n, 7 + r, chunk[name]))
+           for name, script in scripts.items()},
     })
     t_py, wars_py = median_of(rep, lambda r: cpu_timed(lambda: python_model(n_py, 7 + r)))
     t_br, counts = timed["brink"]
-    numpy_rows = [(f"NumPy script ({np.dtype(d).name})", n, timed[d][0]) for d in (np.float64, np.float32)]
-    wars = {d: timed[d][1] for d in (np.float64, np.float32)}
+    numpy_rows = [(name, n, timed[name][0]) for name in scripts]
     rows = [("brink, 1 thread", n, t_br), *numpy_rows, ("Python agent loop", n_py, t_py)]
-    fastest = min(t for _, _, t in numpy_rows)
+    fastest, _, t_fastest = min(numpy_rows, key=lambda row: row[2])
     print_rows(f"reduced model ({Path(args.reduced_scenario).name}): {STEPS} steps, median of {rep} interleaved runs, "
-               "CPU time of whole runs; ratios to the faster NumPy", rows, STEPS, n * STEPS / fastest)
+               "CPU time of whole runs; ratios to the fastest NumPy", rows, STEPS, n * STEPS / t_fastest)
     war_br = counts[OUTCOMES.index("full_war")]
     agree = True
-    for dtype, w in wars.items():
-        _, ok = compare(["full_war"], [war_br], n, [w], n)
+    for name in scripts:
+        _, ok = compare(["full_war"], [war_br], n, [timed[name][1]], n)
         agree &= ok
-    print(f"  P(full war): brink {war_br / n:.4f}, NumPy float64 {wars[np.float64] / n:.4f}, "
-          f"float32 {wars[np.float32] / n:.4f}, Python {wars_py / n_py:.4f}"
-          f"  (NumPy vs brink: {'agree' if agree else 'DISAGREE'}, z-test alpha=0.001)")
+    shown = ", ".join(f"{name.removeprefix('NumPy ')} {timed[name][1] / n:.4f}" for name in scripts)
+    print(f"  P(full war): brink {war_br / n:.4f}, NumPy {shown}, Python {wars_py / n_py:.4f}"
+          f"  (every NumPy script vs brink: {'agree' if agree else 'DISAGREE'}, z-test alpha=0.001)")
+    print(f"  brink / the fastest NumPy ({fastest}, chunk {chunk[fastest]}): {t_fastest / t_br:.2f}x")
     return agree
 
 
@@ -376,8 +582,8 @@ def main():
                         help="scenario of the whole-model comparison")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=0,
-                        help="replications per NumPy chunk of the reduced model (default: the fastest of a short "
-                             "sweep on this machine)")
+                        help="replications per NumPy chunk of the reduced model's scripts (default: each one's "
+                             "fastest of a short sweep on this machine)")
     parser.add_argument("--flagship-chunk", type=int, default=0,
                         help="replications per NumPy chunk of the whole model (default: the fastest of a short sweep)")
     parser.add_argument("--flagship-dtype", choices=["float32", "float64"], default="float32",
@@ -385,6 +591,7 @@ def main():
     parser.add_argument("--skip-reduced", action="store_true")
     parser.add_argument("--skip-flagship", action="store_true")
     args = parser.parse_args()
+    brink_binary("peer_benchmark.py")  # before any work: the comparisons need it
     ok = True
     if not args.skip_reduced:
         use_reduced_scenario(args.reduced_scenario)
