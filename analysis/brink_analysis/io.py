@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import _read_check
+from . import _read_check, _summary_checks
 from .checks import dataset, name_list
 
 __all__ = [
@@ -312,7 +312,8 @@ def _value_problem(file) -> str | None:
         outcome = _text(file["outcome"][k]) if k < file["outcome"].shape[0] else str(k)
         return (f"the variable 'outcome_probability' holds {value!r} for outcome {outcome} at point {point}, "
                 "which finished, where brink writes a probability")
-    summary = _summary_problem(file, finished)
+    summary = (_summary_problem(file, finished) or _summary_checks.replications_problem(file, finished)
+               or _summary_checks.row_problem(file, finished) or _summary_checks.outcome_code_problem(file, finished))
     if summary is not None:
         return summary
     if "parameter" not in file or file["parameter"].shape[0] == 0:
