@@ -77,9 +77,9 @@ def test_one_thread_that_cannot_start_is_not_told_to_use_fewer_threads(brink, so
     """'cannot start worker thread 1 of 1 (...); run with fewer --threads': advice no one can follow."""
     scenario = source_dir / "docs" / "examples" / "minimal.yaml"
     for limit in (25000, 22000, 20000, 27000):
-        proc = subprocess.run(["bash", "-c", f'ulimit -v {limit}; exec "$0" run "$1" -n 20000 -t 1 -q --overwrite -o "$2"',
-                               brink, str(scenario), str(tmp_path / "t.h5")], capture_output=True, text=True,
-                              timeout=120)
+        command = f'ulimit -v {limit}; exec "$0" run "$1" -n 20000 -t 1 -q --overwrite -o "$2"'
+        proc = subprocess.run(["bash", "-c", command, brink, str(scenario), str(tmp_path / "t.h5")],
+                              capture_output=True, text=True, timeout=120)
         if "cannot start worker thread 1 of 1" in proc.stderr:
             assert "fewer --threads" not in proc.stderr, proc.stderr
             assert "ulimit -v" in proc.stderr, proc.stderr
