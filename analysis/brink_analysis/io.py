@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import _read_check
+from . import _read_check, _summary_checks
 from .checks import dataset, name_list
 
 __all__ = [
@@ -187,9 +187,10 @@ def _recorded_text_problem(file) -> str | None:
     return None
 
 
-def _damaged_variable(file) -> tuple[str, str] | None:
+def _damaged_variable(file, read: dict | None = None) -> tuple[str, str] | None:
     """The first checksummed variable of the open h5py `file` whose chunks fail their checksum, with
-    HDF5's reason, or None; variables past _CHECKED_BYTES in all are left to be checked when read."""
+    HDF5's reason, or None; variables past _CHECKED_BYTES in all are left to be checked when read.
+    The values of the summaries _summary_checks.row_problem judges are kept in `read`, not read twice."""
     import h5py
 
     budget = _CHECKED_BYTES
@@ -198,9 +199,11 @@ def _damaged_variable(file) -> tuple[str, str] | None:
             continue
         budget -= obj.nbytes
         try:
-            obj[()]
+            values = obj[()]
         except _OPEN_ERRORS as error:
             return name, _hdf5_reason(error)
+        if read is not None and name in _summary_checks.ROW_VARIABLES:
+            read[name] = values
     return None
 
 
@@ -295,7 +298,7 @@ def _summary_problem(file, finished: np.ndarray) -> str | None:
     return None
 
 
-def _value_problem(file) -> str | None:
+def _value_problem(file, read: dict | None = None) -> str | None:
     """What the open h5py `file` holds that brink never writes, in words, or None: a finished
     point's outcome probability that is not a number in [0, 1], or a parameter without a value
     (NaN) where every point has one (a sweep axis at a finished point; any parameter at every
@@ -312,7 +315,9 @@ def _value_problem(file) -> str | None:
         outcome = _text(file["outcome"][k]) if k < file["outcome"].shape[0] else str(k)
         return (f"the variable 'outcome_probability' holds {value!r} for outcome {outcome} at point {point}, "
                 "which finished, where brink writes a probability")
-    summary = _summary_problem(file, finished)
+    summary = (_summary_problem(file, finished) or _summary_checks.replications_problem(file, finished)
+               or _summary_checks.row_problem(file, finished, read)
+               or _summary_checks.outcome_code_problem(file, finished))
     if summary is not None:
         return summary
     if "parameter" not in file or file["parameter"].shape[0] == 0:
@@ -411,10 +416,12 @@ def _open_dataset(path: str) -> tuple[xr.Dataset, bool]:
     refuse_if(lambda: _layout_problem(file) or _recorded_text_problem(file) or _label_problem(file), not_whole)
     # A run in progress rewrites chunks and points as it goes: only a finished file's are checked, and
     # its chunks before their values (a damaged chunk is named as such, not as the values it reads as).
-    refuse_if(lambda: None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file),
+    read: dict = {}  # summaries read for their checksums, judged below without reading them again
+    refuse_if(lambda: None if swmr or int(file.attrs.get("complete", 0)) != 1 else _damaged_variable(file, read),
               lambda damaged: f"'{path}' is damaged: the stored values of {damaged[0]} fail their checksum "
                               f"({damaged[1]}), so the file cannot be trusted; run it again")
-    refuse_if(lambda: None if swmr else _value_problem(file), not_whole)
+    refuse_if(lambda: None if swmr else _value_problem(file, read), not_whole)
+    read.clear()
     try:
         if not swmr:
             file.close()  # xarray reopens it through its own file cache, which can pickle and reopen it

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 #include <utility>
 
 #include "brink/calibrate/evaluator.hpp"
@@ -281,6 +282,11 @@ TEST(SmcTest, ResamplingFollowsTheWeights) {
   EXPECT_EQ(pick_by_weight(cdf, 0.05), 0u);
   EXPECT_EQ(pick_by_weight(cdf, 0.5), 2u);
   EXPECT_EQ(pick_by_weight(cdf, 0.95), 3u);
+}
+
+// An empty generation (a calibration file with no particles) read before the cdf and crashed --posterior.
+TEST(SmcTest, ResamplingNothingIsRefused) {
+  EXPECT_THROW(systematic_resample(std::vector<double>{}, 10, 0.5), std::invalid_argument);
 }
 
 TEST(SmcTest, DistanceIsStandardized) {

@@ -944,6 +944,8 @@ def test_a_partial_moved_away_mid_run_is_never_published(brink, work, swap):
     stderr = proc.communicate(timeout=120)[1]
     assert proc.returncode == 1, stderr
     assert "r.h5.partial' is no longer the file this run wrote" in stderr, stderr
+    # Round 41: the moved file holds the finished result; "run it again" alone sent the user to rerun it.
+    assert "the finished result is in that file, wherever it was moved" in stderr, stderr
     assert not out.exists() and not out.is_symlink()
 
 

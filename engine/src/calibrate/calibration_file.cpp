@@ -15,6 +15,7 @@
 #include "brink/io/recovery.hpp"
 #include "brink/io/variables.hpp"
 #include "brink/sweep/plan.hpp"
+#include "calibration_checks.hpp"
 
 #include "../io/handle.hpp"
 #include "../io/hdf5_util.hpp"
@@ -24,6 +25,7 @@ namespace brink {
 namespace {
 
 using h5::check;
+using namespace calibration_checks;
 
 constexpr const char* kKind = "brink calibration";
 
@@ -256,115 +258,6 @@ std::uint64_t seed_attribute(hid_t file, const std::string& path) {
   return static_cast<std::uint64_t>(number_attribute(file, "seed", path));
 }
 
-struct Extent {
-  const char* name;
-  std::size_t values, expected;
-};
-
-// Every variable holds generations × particles × its other dimensions: a
-// file cut short or edited is refused, not read past its end.
-void check_shapes(const std::string& path, std::initializer_list<Extent> extents) {
-  for (const Extent& e : extents)
-    if (e.values != e.expected)
-      throw std::runtime_error(
-          fmt::format("'{}' is damaged: variable '{}' holds {} values where its dimensions "
-                      "(generation, particle, parameter, observation) give {}",
-                      path, e.name, e.values, e.expected));
-}
-
-// A generation's weights are finite, non-negative and sum to 1.
-void check_weights(const std::string& path, std::size_t generation, std::span<const double> weights) {
-  double total = 0;
-  for (double w : weights) {
-    if (!std::isfinite(w) || w < 0)
-      throw std::runtime_error(
-          fmt::format("'{}' is damaged: generation {} has the weight {}, not a finite "
-                      "non-negative number",
-                      path, generation, w));
-    total += w;
-  }
-  if (!weights.empty() && std::abs(total - 1.0) > 1e-9)
-    throw std::runtime_error(
-        fmt::format("'{}' is damaged: the weights of generation {} sum to {:.12g}, not 1", path, generation, total));
-}
-
-// The support [lower, upper] a prior's text ends with ("uniform [0.01, 1.5]",
-// "normal mean 0 sd 1 on [-3, 3]": prior_text in cli_calibrate.cpp writes
-// each bound as the shortest text that reads back to it); false if it does not.
-bool prior_support(const std::string& text, double* lower, double* upper) {
-  const std::size_t open = text.rfind('['), comma = text.rfind(", "), close = text.rfind(']');
-  if (open == std::string::npos || comma == std::string::npos || close != text.size() - 1 || !(open < comma))
-    return false;
-  const auto number = [&](std::size_t from, std::size_t to, double* out) {
-    const auto [ptr, ec] = std::from_chars(text.data() + from, text.data() + to, *out);
-    return ec == std::errc() && ptr == text.data() + to;
-  };
-  return number(open + 1, comma, lower) && number(comma + 2, close, upper) && *lower <= *upper;
-}
-
-// Every particle lies in its prior's support, and every tolerance is a
-// number: generation 0 (the prior) +inf, later ones finite and at least 0.
-// A file edited by hand is refused here, before a posterior run draws a
-// value no prior allows or --resume starts from a tolerance of NaN.
-void check_draws(const std::string& path, const CalibrationRecord& r) {
-  const std::size_t d = r.parameters.size();
-  std::vector<double> lower(d), upper(d);
-  for (std::size_t a = 0; a < d; ++a)
-    if (!prior_support(r.priors[a], &lower[a], &upper[a]))
-      throw std::runtime_error(
-          fmt::format("'{}' is damaged: variable 'prior' reads '{}' for parameter '{}', not a "
-                      "prior with its support [lower, upper]",
-                      path, r.priors[a], r.parameters[a]));
-  for (const Population& p : r.generations) {
-    const bool prior = p.generation == 0;
-    if (std::isnan(p.tolerance) || p.tolerance < 0 || (!prior && !std::isfinite(p.tolerance)) ||
-        (prior && p.tolerance != std::numeric_limits<double>::infinity()))
-      throw std::runtime_error(
-          fmt::format("'{}' is damaged: variable 'tolerances' holds {} for generation {}, where "
-                      "a calibration writes {}",
-                      path, p.tolerance, p.generation, prior ? "inf (the prior's)" : "a finite number, at least 0"));
-    for (std::size_t i = 0; i < p.size(); ++i)
-      for (std::size_t a = 0; a < d; ++a) {
-        const double x = p.theta[i * d + a];
-        if (!(x >= lower[a] && x <= upper[a]))
-          throw std::runtime_error(
-              fmt::format("'{}' is damaged: variable 'particles' holds {} for parameter '{}' "
-                          "(generation {}, particle {}), outside its prior's support [{}, {}]",
-                          path, x, r.parameters[a], p.generation, i, lower[a], upper[a]));
-      }
-  }
-}
-
-// The numbers a calibration writes besides its draws, as it writes them: an
-// edited file printed "3 of 0 generations complete" and drew from a NaN
-// observation. `planned` is the attribute, if the file has it.
-void check_plan_and_observations(const std::string& path, const CalibrationRecord& r,
-                                 std::optional<std::int64_t> planned) {
-  const auto complete = static_cast<std::int64_t>(r.generations.size());
-  if (planned && !(*planned >= std::max<std::int64_t>(1, complete) && *planned <= kMaxGenerations))
-    throw std::runtime_error(fmt::format(
-        "'{}' is damaged: root attribute 'planned_generations' is {}, where a calibration of {} complete generations "
-        "writes a whole number in [{}, {}]",
-        path, *planned, complete, std::max<std::int64_t>(1, complete), kMaxGenerations));
-  struct Column {
-    const char* name;
-    const std::vector<double>& values;
-    bool (*valid)(double);
-    const char* written;  // what a calibration writes there
-  };
-  const Column columns[] = {
-      {"observed", r.observed, [](double v) { return std::isfinite(v); }, "a finite number"},
-      {"observed_sd", r.observed_sd, [](double v) { return std::isfinite(v) && v > 0; },
-       "a standard deviation above 0"},
-      {"observed_day", r.observed_day, [](double v) { return std::isfinite(v) && v >= 0; }, "a day at least 0"}};
-  for (const Column& c : columns)
-    for (std::size_t k = 0; k < c.values.size(); ++k)
-      if (!c.valid(c.values[k]))
-        throw std::runtime_error(
-            fmt::format("'{}' is damaged: variable '{}' holds {} for observation '{}', where a calibration writes {}",
-                        path, c.name, c.values[k], r.observation_names[k], c.written));
-}
-
 }  // namespace
 
 CalibrationRecord read_calibration(const std::string& path) {
@@ -399,6 +292,7 @@ CalibrationRecord read_calibration(const std::string& path) {
                       {"observed", r.observed.size(), m},
                       {"observed_sd", r.observed_sd.size(), m},
                       {"observed_day", r.observed_day.size(), m}});
+  check_some_particles(path, g, n);
   for (std::size_t k = 0; k < g; ++k) check_weights(path, k, std::span(weight).subspan(k * n, n));
   for (std::size_t k = 0; k < g; ++k) {
     Population p;
@@ -413,6 +307,7 @@ CalibrationRecord read_calibration(const std::string& path) {
     r.generations.push_back(std::move(p));
   }
   check_draws(path, r);
+  check_populations(path, r);
   r.scenario_label = root_text(f, "scenario_label");
   r.scenario_text = root_text(f, "scenario");
   r.settings = root_text(f, "settings");
@@ -430,14 +325,15 @@ CalibrationRecord read_calibration(const std::string& path) {
   r.warning = root_text(f, "warning");
   // Files from before it was kept have no digest.
   if (const std::string digest = root_text(f, "text_digest"); !digest.empty() && digest != text_digest(r))
-    throw std::runtime_error(fmt::format(
+    throw DamagedInput(fmt::format(
         "'{}' is damaged: its texts (the scenario, the settings, or the names of its parameters, priors, units or "
         "observations) do not match their digest 'text_digest'",
         path));
   for (std::size_t a = 0; a < r.parameters.size(); ++a)
     if (std::count(r.parameters.begin(), r.parameters.begin() + static_cast<long>(a), r.parameters[a]) > 0)
-      throw std::runtime_error(fmt::format(
-          "'{}' is damaged: it names the parameter '{}' twice, which no calibration does", path, r.parameters[a]));
+      throw DamagedInput(fmt::format("'{}' is damaged: it names the parameter '{}' twice, which no calibration does",
+                                     path, r.parameters[a]));
+  check_particles_against_settings(path, r);
   return r;
 }
 

@@ -261,6 +261,8 @@ std::size_t pick_by_weight(std::span<const double> cdf, double u) {
 }
 
 std::vector<std::size_t> systematic_resample(std::span<const double> weights, std::size_t count, double u) {
+  // An empty generation (a file with no particles) has nothing to draw: cdf.back() would read before the vector.
+  if (weights.empty()) throw std::invalid_argument("systematic_resample: no particles to draw from");
   std::vector<double> cdf(weights.size());
   std::partial_sum(weights.begin(), weights.end(), cdf.begin());
   std::vector<std::size_t> out;

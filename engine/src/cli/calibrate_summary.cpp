@@ -125,7 +125,7 @@ std::string loose_tolerance_sentence(const CalibrationRecord& r) {
 }
 
 std::string heavy_weight_sentence(const CalibrationRecord& r) {
-  if (r.generations.size() < 2 || r.generations.back().generation == 0) return {};
+  if (r.generations.size() < 2 || r.generations.back().generation == 0 || r.generations.back().size() == 0) return {};
   const Population& last = r.generations.back();
   const Population& before = r.generations[r.generations.size() - 2];
   const auto n = static_cast<double>(last.size());

@@ -258,14 +258,17 @@ void replay_partial(const SweepPlan& plan, Hdf5Writer& writer, Recorder& recorde
     if (interrupted()) throw Interrupted();
     const bool is_published = published[static_cast<std::size_t>(p)] > 0;
     bool finished = false, any = false;
+    Hdf5Writer::OutcomeCounts counted{};  // the outcomes of the blocks read back, which its summary must count
     for (std::int64_t b = 0; b < per_point; ++b) {
       if (!kept[static_cast<std::size_t>(p * per_point + b)]) continue;
       any = true;
       BlockResult block;
-      if (per_point > 1)
-        block = writer.read_block(plan.block(p, b));
-      else
+      if (per_point > 1) {
+        block = writer.read_block(plan.block(p, b));  // outcomes in range: read_block checks them
+        for (const std::int8_t o : block.outcome) ++counted[static_cast<std::size_t>(o)];
+      } else {
         block.spec = plan.block(p, b);
+      }
       if (!is_published) {
         recorder.restore(block);
         if (b + 1 == first_blocks[static_cast<std::size_t>(p)])
@@ -276,7 +279,7 @@ void replay_partial(const SweepPlan& plan, Hdf5Writer& writer, Recorder& recorde
     }
     if (!any) continue;
     if (is_published)
-      recorder.record(writer.read_summary(p));
+      recorder.record(writer.read_summary(p, per_point > 1 ? &counted : nullptr));
     else if (finished)
       recorder.point_finished(p, scheduler.replications(p));
     if (is_published || finished) counting.add_restored_point();

@@ -483,9 +483,16 @@ std::string publish_output(const fs::path& partial, const fs::path& target, cons
   if (entry_identity_of(partial) != written)
     throw std::runtime_error(fmt::format(
         "'{}' is no longer the file this run wrote (another program moved, replaced or removed it meanwhile), so "
-        "nothing is published to '{}'; run it again",
-        partial.string(), target.string()));
-  fsync_path(partial, O_RDONLY);
+        "nothing is published to '{}'; the finished result is in that file, wherever it was moved: move it "
+        "to '{}', or run it again if it is gone",
+        partial.string(), target.string(), target.string()));
+  try {
+    fsync_path(partial, O_RDONLY);
+  } catch (const std::runtime_error& e) {  // a umask of 777 leaves the finished file unreadable to its writer
+    throw std::runtime_error(
+        fmt::format("{}; the finished result is kept in '{}', and 'mv {} {}' puts it in place once it can be read",
+                    e.what(), partial.string(), partial.string(), target.string()));
+  }
   const std::string appeared = fmt::format(
       "'{}' was created or replaced by another program while this run was writing; it is left alone and this "
       "run's result is kept in '{}'",
@@ -568,6 +575,11 @@ bool decide_resume(const fs::path& partial, bool resume, bool overwrite, bool qu
   // SWMR writing (a resume's first moments) leaves a mark that no read-only
   // open gets past. Under the lock that writer is gone: the mark is stale.
   if (state == PartialState::kUnreadable && clear_stale_write_mark(partial.string())) state = partial_state(partial);
+  // A file this user may not read (a umask of 777 made it mode 000) is no damage.
+  if (state == PartialState::kUnreadable && ::access(partial.c_str(), R_OK) != 0 && errno == EACCES)
+    throw OutputRefused(fmt::format("{} cannot be read: {}; make it readable and writable (chmod u+rw){}",
+                                    partial.string(), std::strerror(EACCES),
+                                    resume ? " to resume it" : ", or discard it with --overwrite"));
   if (state == PartialState::kForeign)
     throw OutputRefused(
         fmt::format("{} is an HDF5 file but not an unfinished brink run; move it away, or discard it with --overwrite",

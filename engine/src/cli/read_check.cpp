@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -242,13 +243,19 @@ void arm_read_checks() {
 }
 
 double read_check_seconds(const std::string& path) {
-  constexpr double kLongest = 86400.0;
+  // At least a second: a child killed before it says it is brink (it takes
+  // some milliseconds to start) reads as no check at all, and the file was
+  // read in place, unguarded (a limit of 0.0001 s let a crashing file kill
+  // the command). Plain decimal text only: no blanks, no hexadecimal.
+  constexpr double kShortest = 1.0, kLongest = 86400.0;
   if (const char* set = std::getenv("BRINK_READ_CHECK_SECONDS")) {
-    char* end = nullptr;
-    const double seconds = std::strtod(set, &end);
-    if (end == set || *end != '\0' || !(seconds > 0 && seconds <= kLongest))
-      throw UsageError(fmt::format(
-          "BRINK_READ_CHECK_SECONDS must be a number of seconds above 0 and at most {:g}, got '{}'", kLongest, set));
+    const std::string_view text(set);
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds, std::chars_format::fixed);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+        !(seconds >= kShortest && seconds <= kLongest))
+      throw UsageError(fmt::format("BRINK_READ_CHECK_SECONDS must be a number of seconds from {:g} to {:g}, got '{}'",
+                                   kShortest, kLongest, set));
     return seconds;
   }
   struct stat st {};

@@ -97,6 +97,16 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t*, void* data) 
   return 0;
 }
 
+// The length of the dimension `replication`, which no point's replications
+// exceed, or -1 if the file has none.
+std::int64_t replication_slots(hid_t file) {
+  const std::string name(dimension_name(Dim::kReplication));
+  if (!h5::has_variable(file, name)) return -1;
+  const Handle ds = dataset_handle(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "open " + name);
+  const Handle space = space_handle(H5Dget_space(ds.get()), "read the shape of " + name);
+  return H5Sget_simple_extent_npoints(space.get());
+}
+
 // Rebuilds each point's summary from the per-point variables of the table.
 // The points' summaries, kSlab points at a time, into report.table (and,
 // where `list_not_run`, the points that did not run into report.not_run):
@@ -110,6 +120,7 @@ void read_summaries(hid_t file, FileReport& report, bool list_not_run) {
     const Handle space = space_handle(H5Dget_space(ds.get()), "read the shape of " + point_name);
     report.points = H5Sget_simple_extent_npoints(space.get());
   }
+  const std::int64_t slots = replication_slots(file);
   std::vector<std::pair<const VariableSpec*, Handle>> along_point;
   std::vector<std::pair<const VariableSpec*, Values>> shared;  // shared by every point (`day`)
   for (const VariableSpec& v : variable_table()) {
@@ -138,7 +149,7 @@ void read_summaries(hid_t file, FileReport& report, bool list_not_run) {
           rows);
     }
     for (const PointSummary& s : slab) {
-      if (const std::string problem = h5::summary_problem(s); !problem.empty())
+      if (const std::string problem = h5::summary_problem(s, slots); !problem.empty())
         throw OutputError(fmt::format("point {}'s summary {}", s.point, problem));
       if (!list_not_run && s.replications == 0)  // a finished file ran every point
         throw OutputError(fmt::format("point {} of a finished file counts no replication", s.point));
@@ -278,6 +289,38 @@ std::string schema_problem(const FileReport& report) {
   return {};
 }
 
+// A parameter without a value (NaN in parameter_value) where every point has
+// one: a sweep axis at a finished point, any parameter at every point (a
+// field only some scenario choices have is NaN at the others' points). The
+// rule of brink_analysis's _value_problem, which refused such a file that
+// inspect printed; "" if none.
+std::string parameter_value_problem(hid_t file, const FileReport& report) {
+  const std::size_t d = report.parameters.size();
+  if (d == 0 || report.parameter_values.empty()) return {};
+  const Values replications = read_variable(file, var::kReplications, Dtype::kInt64);
+  const Values swept = read_variable(file, "parameter_swept", Dtype::kInt8);
+  const auto* runs = std::get_if<std::vector<std::int64_t>>(&replications);
+  const auto* axis = std::get_if<std::vector<std::int8_t>>(&swept);
+  for (std::size_t j = 0; j < d; ++j) {
+    std::int64_t missing = 0, finished_missing = -1;
+    for (std::int64_t p = 0; p < report.points; ++p) {
+      if (!std::isnan(report.parameter_values[static_cast<std::size_t>(p) * d + j])) continue;
+      ++missing;
+      if (finished_missing < 0 && runs && static_cast<std::size_t>(p) < runs->size() &&
+          (*runs)[static_cast<std::size_t>(p)] > 0)
+        finished_missing = p;
+    }
+    const bool is_axis = axis && j < axis->size() && (*axis)[j] == 1;
+    if (report.points > 0 && missing == report.points)
+      return fmt::format("the parameter {} has no value (NaN in 'parameter_value') at every point",
+                         report.parameters[j]);
+    if (is_axis && finished_missing >= 0)
+      return fmt::format("the parameter {} has no value (NaN in 'parameter_value') at point {}, which finished",
+                         report.parameters[j], finished_missing);
+  }
+  return {};
+}
+
 }  // namespace
 
 FileReport read_report(const std::string& path) {
@@ -334,6 +377,16 @@ FileReport read_report(const std::string& path) {
   read_parameter_choices(id, report);
   std::string problem = schema_problem(report);
   if (problem.empty()) problem = h5::recorded_text_problem(id);
+  if (problem.empty()) problem = parameter_value_problem(id, report);
+  // The root attribute is the plan's replications per point, the dimension's length.
+  if (const std::optional<std::int64_t> planned = h5::read_int64_attribute(id, "replications"); problem.empty()) {
+    const std::int64_t slots = replication_slots(id);
+    if (planned && slots >= 0 && *planned != slots)
+      problem = fmt::format(
+          "its root attribute 'replications' is {}, where a run writes the length of its "
+          "dimension 'replication', {}",
+          *planned, slots);
+  }
   if (!problem.empty()) throw DamagedInput(fmt::format("'{}' is damaged: {}", path, problem));
   return report;
 }
@@ -351,37 +404,5 @@ std::string read_root_text(const std::string& path, const char* name) {
   const Handle file(id, H5Fclose, "open " + path);
   return h5::read_string_attribute(file.get(), name);
 }
-
-namespace h5 {
-
-std::string summary_problem(const PointSummary& s) {
-  if (s.replications < 0) return fmt::format("counts {} replications", s.replications);
-  if (s.replications == 0) return {};  // not run: its outcome variables hold fill values
-  std::int64_t total = 0;
-  for (std::size_t k = 0; k < kOutcomeCount; ++k) {
-    if (s.count[k] < 0 || s.count[k] > s.replications)
-      return fmt::format("counts {} of {} replications in one outcome", s.count[k], s.replications);
-    if (!(s.probability[k] >= 0.0 && s.probability[k] <= 1.0))
-      return fmt::format("gives an outcome the probability {}", s.probability[k]);
-    total += s.count[k];
-  }
-  if (total != s.replications) return fmt::format("counts {} outcomes for {} replications", total, s.replications);
-  for (std::size_t k = 0; k < kOutcomeCount; ++k) {
-    // Written as count / replications, and its interval around it (Wilson's, or the clustered one).
-    const double share = static_cast<double>(s.count[k]) / static_cast<double>(s.replications);
-    if (std::abs(s.probability[k] - share) > 1e-12)
-      return fmt::format("gives an outcome the probability {} where its count says {} of {}", s.probability[k],
-                         s.count[k], s.replications);
-    const Interval& ci = s.interval[k];
-    if (!(ci.lower >= 0.0 && ci.lower <= s.probability[k] && s.probability[k] <= ci.upper && ci.upper <= 1.0))
-      return fmt::format("gives an outcome the probability {} with the interval [{}, {}]", s.probability[k], ci.lower,
-                         ci.upper);
-  }
-  for (const double p : s.survival)
-    if (!(p >= 0.0 && p <= 1.0)) return fmt::format("gives a survival probability of {}", p);
-  return {};
-}
-
-}  // namespace h5
 
 }  // namespace brink

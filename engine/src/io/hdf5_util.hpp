@@ -132,7 +132,17 @@ bool has_variable(hid_t file, const std::string& name);
 std::string layout_problem(hid_t dataset, const FileLayout& layout, const VariableSpec& v);
 
 // What no summary brink writes can hold (a file edited with valid checksums,
-// or written by another program), or "".
-std::string summary_problem(const PointSummary& s);
+// or written by another program), or "" (summary_check.cpp): counts that do
+// not add up, probabilities and intervals that are not theirs, shares outside
+// [0, 1] or not adding up to 1, negative or unordered means and quantiles.
+// `slots`: the length of the file's dimension `replication`, which no
+// point's replications exceed (-1: not known, not checked).
+std::string summary_problem(const PointSummary& s, std::int64_t slots = -1);
+
+// What no block brink writes can hold in the variables --resume reads back
+// (outcome_code outside 0..4, end_step outside [0, steps], war_start_step
+// outside [-1, steps], casualties negative or not finite, agreed not 0 or 1),
+// naming the variable, the value and the replication; or "".
+std::string block_problem(const BlockResult& b, std::int64_t steps);
 
 }  // namespace brink::h5

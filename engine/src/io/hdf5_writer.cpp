@@ -268,16 +268,37 @@ std::vector<std::int64_t> Hdf5Writer::published_replications() const {
       h5::read_values(impl_->dataset(var::kReplications), Dtype::kInt64, h5::unchecked_transfer()));
 }
 
-PointSummary Hdf5Writer::read_summary(std::int64_t point) const {
+// What brink never writes (summary_check.cpp) is damage of the partial, the
+// input here: refused before anything is written, never carried into a file
+// marked complete whose own readers then call it damaged.
+PointSummary Hdf5Writer::read_summary(std::int64_t point, const OutcomeCounts* counted) const {
   const Impl& m = *impl_;
-  return h5::read_point_summary(
+  PointSummary s = h5::read_point_summary(
       m.layout, [&](std::string_view name) { return m.dataset(name); }, point, m.path);
+  std::string problem = h5::summary_problem(s, static_cast<std::int64_t>(m.layout.length(Dim::kReplication)));
+  for (std::size_t k = 0; problem.empty() && counted != nullptr && k < kOutcomeCount; ++k)
+    if ((*counted)[k] != s.count[k])
+      problem = fmt::format(
+          "counts {} replications of outcome {} in 'outcome_count', where its blocks' "
+          "'outcome_code' holds {}",
+          s.count[k], k, (*counted)[k]);
+  if (!problem.empty())
+    throw ResumeMismatch(
+        fmt::format("'{}' is damaged: point {}'s summary {}; start over with --overwrite instead of --resume", m.path,
+                    point, problem));
+  return s;
 }
 
 BlockResult Hdf5Writer::read_block(const BlockSpec& spec) const {
   const Impl& m = *impl_;
-  return h5::read_resume_fields(
+  BlockResult b = h5::read_resume_fields(
       m.block_variables, [&](std::string_view name) { return m.dataset(name); }, spec, m.path);
+  if (const std::string problem = h5::block_problem(b, m.layout.steps); !problem.empty())
+    throw ResumeMismatch(fmt::format(
+        "'{}' is damaged: a kept block of point {} holds what no run writes ({}); start over with --overwrite "
+        "instead of --resume",
+        m.path, spec.point, problem));
+  return b;
 }
 
 void Hdf5Writer::write_summary(const PointSummary& s) {

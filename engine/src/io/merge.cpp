@@ -232,10 +232,37 @@ class ShardReader {
       return h5::read_point_summary(
           layout_, [&](std::string_view name) { return dataset(name); }, point, path_);
     });
-    if (const std::string problem = h5::summary_problem(summary); !problem.empty())
+    const std::int64_t slots = layout_.runs ? static_cast<std::int64_t>(layout_.length(Dim::kReplication)) : -1;
+    if (const std::string problem = h5::summary_problem(summary, slots); !problem.empty())
       throw MergeRefused(
           fmt::format("'{}' is damaged (point {}'s summary {}); run that shard again", path_, point, problem));
     return summary;
+  }
+
+  // The point's outcome codes, read back (one byte per replication, beside
+  // the chunks the merge inflates anyway), against its summary's counts: a
+  // shard whose summary was edited to other counts, or whose codes no run
+  // writes, is refused, not laundered into a merged file that reads as clean.
+  void check_outcomes(const PointSummary& summary) const {
+    const Values row =
+        damaged_if_unread([&] { return h5::read_rows(dataset(var::kOutcomeCode), Dtype::kInt8, summary.point, 1); });
+    const auto& codes = std::get<std::vector<std::int8_t>>(row);
+    std::array<std::int64_t, kOutcomeCount> counted{};
+    for (std::int64_t r = 0; r < summary.replications && r < static_cast<std::int64_t>(codes.size()); ++r) {
+      const int code = codes[static_cast<std::size_t>(r)];
+      if (code < 0 || code >= static_cast<int>(kOutcomeCount))
+        throw MergeRefused(fmt::format(
+            "'{}' is damaged: 'outcome_code' holds {} for replication {} of point {}, where brink writes an outcome "
+            "from 0 to {}; run that shard again",
+            path_, code, r, summary.point, kOutcomeCount - 1));
+      ++counted[static_cast<std::size_t>(code)];
+    }
+    for (std::size_t k = 0; k < kOutcomeCount; ++k)
+      if (counted[k] != summary.count[k])
+        throw MergeRefused(fmt::format(
+            "'{}' is damaged: point {}'s summary counts {} replications of outcome {} in 'outcome_count', where its "
+            "'outcome_code' holds {}; run that shard again",
+            path_, summary.point, summary.count[k], k, counted[k]));
   }
 
   // The block's stored chunks, unchanged.
@@ -343,6 +370,7 @@ MergeResult merge_shards(const SweepPlan& plan, const OutputMetadata& metadata, 
     if (!whole)
       throw MergeRefused(fmt::format("'{}' does not hold all the blocks of its point {}; run that shard again",
                                      shards[static_cast<std::size_t>(p % shard_count)].path, p));
+    reader.check_outcomes(summary);
     for (std::int64_t b = 0; b < blocks; ++b) {
       writer.write_block(reader.read(plan.block(p, b)));
       ++result.blocks;

@@ -251,8 +251,11 @@ void execute(const SweepPlan& plan, int threads, ResultSink& sink, const Progres
       space.notify_all();
     }
     for (auto& t : pool) t.join();
-    throw std::runtime_error(fmt::format("cannot start worker thread {} of {} ({}); run with fewer --threads",
-                                         pool.size() + 1, threads, e.what()));
+    // Fewer threads cannot help a run of one: a limit of this process stopped it (its stack is address space).
+    throw std::runtime_error(fmt::format(
+        "cannot start worker thread {} of {} ({}); {}", pool.size() + 1, threads, e.what(),
+        threads > 1 ? "run with fewer --threads"
+                    : "raise the limit that refused it ('ulimit -v' for address space, 'ulimit -u' for processes)"));
   }
 
   // Blocks finished by remote workers, consumed like the local ones, in

@@ -158,7 +158,8 @@ std::vector<double> world_distances(std::uint64_t seed, std::uint32_t generation
 double share_within(std::span<const double> distances, double tolerance);
 // Index i with cdf[i-1] <= u·total < cdf[i] (cdf is the running sum of weights).
 std::size_t pick_by_weight(std::span<const double> cdf, double u);
-// `count` indices drawn by systematic resampling with offset u in (0, 1).
+// `count` indices drawn by systematic resampling with offset u in (0, 1);
+// throws std::invalid_argument if `weights` is empty.
 std::vector<std::size_t> systematic_resample(std::span<const double> weights, std::size_t count, double u);
 
 class AbcSmc {

@@ -117,7 +117,11 @@ class Hdf5Writer {
   void drop_unreadable(const SweepPlan& plan, std::vector<std::uint8_t>& finished,
                        std::vector<std::int64_t>& published);
   // A published point's summary as the file holds it (--resume keeps it).
-  PointSummary read_summary(std::int64_t point) const;
+  // Throws ResumeMismatch if it holds what brink never writes
+  // (h5::summary_problem), or, given `counted` (the outcomes of the point's
+  // kept blocks, read back), counts other than those.
+  using OutcomeCounts = std::array<std::int64_t, kOutcomeCount>;
+  PointSummary read_summary(std::int64_t point, const OutcomeCounts* counted = nullptr) const;
   // The sums of a point not yet finished over its first blocks, folded so
   // far (PointAccumulator::sums_so_far): the newest per point is written to
   // one of the point's two slots at the next flush, then vouched for by its
@@ -129,6 +133,8 @@ class Hdf5Writer {
   std::vector<ResumeSums> resume_sums(const std::vector<std::int64_t>& published);
   // What --resume needs of one block (the variables the table marks
   // `resume`): enough for the point summaries and the adaptive rounds.
+  // Throws ResumeMismatch if it holds what no run writes (h5::block_problem:
+  // an outcome code outside 0..4, NaN casualties, ...).
   BlockResult read_block(const BlockSpec& spec) const;
   void write_summary(const PointSummary& summary);
   // Sobol indices of the Saltelli plan's outputs (see sensitivity_outputs()).

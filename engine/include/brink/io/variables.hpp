@@ -172,6 +172,7 @@ struct VariableSpec {
 // Names that code refers to individually; every other name is in the table only.
 namespace var {
 inline constexpr std::string_view kBlockDone = "block_done";
+inline constexpr std::string_view kOutcomeCode = "outcome_code";
 inline constexpr std::string_view kReplications = "replications";  // written last: publishes a point
 inline constexpr std::string_view kParameterValue = "parameter_value";
 inline constexpr std::string_view kDay = "day";
