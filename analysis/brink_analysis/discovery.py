@@ -333,7 +333,8 @@ def _rule(name: str, bounds: tuple[float, float] | None, kept: frozenset[float] 
     return (f"{lo:.6g} < " if np.isfinite(lo) else "") + name + (f" <= {hi:.6g}" if np.isfinite(hi) else "")
 
 
-def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass: float = 0.05) -> pd.DataFrame:
+def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass: float = 0.05,
+               permutations: int = 0, seed: int = 0) -> pd.DataFrame:
     """CART scenario discovery: a weighted least-squares regression tree (:mod:`brink_analysis.cart`,
     depth `max_depth`, leaves of at least `min_mass` of the weight) of the outcome on the
     parameters; each leaf is a box.
@@ -344,8 +345,18 @@ def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass
     named in ``X.attrs["categories"]`` (:func:`discovery_data` records them) splits its values
     into two sets, the best of all such partitions, whatever the order they were listed in, and
     reads ``combat.law = linear``, or ``scenario in {a.yaml, c.yaml}`` for several values.
+
+    The leaves are chosen on the same points they describe, so a dense leaf is no evidence by
+    itself: on pure noise the densest of eight leaves is far above the base rate. With
+    `permutations` > 0, ``table.attrs["significance"]`` is ``(p, permutations)``: a permutation
+    test of the densest leaf, the share of trees fitted to the outcomes shuffled across the points
+    (a fixed `seed`), the data counted as one, whose densest leaf is at least as dense (as
+    :meth:`~brink_analysis.PrimResult.significance` does for PRIM); None without.
     """
     max_depth = positive_int(max_depth, "max_depth")
+    permutations = positive_int(permutations, "permutations", minimum=0)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     # A split leaves at least min_mass on each side, so min_mass above half would forbid every split.
     min_mass = share(min_mass, "min_mass (the smallest leaf, as a share of all cases)", 0.0, 0.5, high_inclusive=True)
     X, y, w = cases(X, y, weights, "CART's cases")
@@ -363,7 +374,21 @@ def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass
         rows.append({"leaf": leaf.node, "density": wy_in / w_in if w_in else np.nan,
                      "coverage": wy_in / total_wy, "mass": w_in / total_w,
                      "rule": " and ".join(parts) or "(every case)"})
-    return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
+    table = pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
+    table.attrs["significance"] = None
+    if permutations:
+        densest = float(table["density"].max())
+        rng = np.random.default_rng(seed)
+        as_dense = 0
+        for _ in range(permutations):
+            order = rng.permutation(len(y))
+            ys, ws = y[order], w[order]
+            shuffled = fit_leaves(X.to_numpy(dtype=float), ys, ws, set(labels), max_depth=max_depth,
+                                  min_weight=min_mass * w.sum())
+            best = max(float((ws * ys)[leaf.rows].sum() / ws[leaf.rows].sum()) for leaf in shuffled)
+            as_dense += best >= densest - OUTCOME_ROUNDING
+        table.attrs["significance"] = ((1 + as_dense) / (1 + permutations), permutations)
+    return table
 
 
 def _scorable(y: np.ndarray, w: np.ndarray) -> None:

@@ -1,0 +1,240 @@
+"""Findings of the round-41 exploratory-analysis test (/tmp/round41/explore/REPORT.md): PRIM and CART
+on pure noise with 0/1 cases and a permutation test that accounts for the search (F1), the same
+design made collinear by constraints (F2), robustness of --summary-only files with no word on noise
+(F3), the ranking warning against the paired bootstrap and exact ties (F4), box limits that keep
+nothing out (F5), the refusal of a one-value sweep (F6) and the qp footnote of 0/1 cases (F7). Test
+names carry the finding's name.
+
+Files come from the real brink binary on the two-actor example (docs/examples/sweep.yaml without its
+sweep block), whose outcome ignores the four "noise" parameters (negotiation.drawdown, both deployed
+caps, the tension relief of an agreement: under common random numbers every point gives the same
+counts, test_f1_noise_parameters_are_ignored_by_the_model), so any box over them is chance. Every
+check is against an independent truth: that fact, fresh replications, or the definition of a box."""
+
+import subprocess
+import warnings
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+import brink_analysis as ba
+
+from .conftest import TIMEOUT_S, two_actor_scenario
+from .test_explore import run_module
+
+NOISE = {
+    "negotiation.drawdown": "0.1:0.9",
+    "actors.RED.forces.deployed_cap": "150000:250000",
+    "actors.BLU.forces.deployed_cap": "150000:250000",
+    "escalation.tension.agreement_relief": "0.1:0.5",
+}
+UNCERTAINTIES = {
+    "actors.RED.decision.patience_days": "5:60",
+    "escalation.incidents.base_rate": "0.0005:0.005:log",
+    "actors.RED.combat.effectiveness": "0.005:0.02",
+    "actors.RED.decision.rationality": "0.5:4",
+    "escalation.tension.decay": "0.005:0.05",
+}
+LEVERS = ["--lever", "actors.BLU.forces.deployed=30000,45000,60000,80000",
+          "--lever", "actors.BLU.decision.weights.settlement=0.5,2"]
+WARS = "limited_war,full_war,alliance_war"
+
+
+def _sweeps(table):
+    return [arg for path, values in table.items() for arg in ("--sweep", f"{path}={values}")]
+
+
+def _brink(brink, *args):
+    proc = subprocess.run([brink, *map(str, args)], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 0, f"brink {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("round41")
+
+
+@pytest.fixture(scope="module")
+def scenario(source_dir, folder):
+    return two_actor_scenario(source_dir, folder)
+
+
+def _noise_file(brink, scenario, folder, seed, samples=200, n=50):
+    """The tester's pure-noise design: an LHS over the four parameters the model ignores,
+    independent random numbers, so the points differ by Monte Carlo noise alone."""
+    out = folder / f"noise{seed}-{samples}.h5"
+    if not out.exists():
+        _brink(brink, "run", scenario, "-n", n, "-t", 1, "-s", seed, "--set", "run.random_numbers=independent",
+               "--design", "lhs", "--samples", samples, *_sweeps(NOISE), "-o", out, "-q")
+    return out
+
+
+@pytest.fixture(scope="module")
+def noise20(brink, scenario, folder):
+    return _noise_file(brink, scenario, folder, 20)
+
+
+def _caught(function, *args, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = function(*args, **kw)
+    return value, [str(c.message) for c in caught if issubclass(c.category, RuntimeWarning)]
+
+
+# F1 --------------------------------------------------------------------------
+
+
+def test_f1_noise_parameters_are_ignored_by_the_model(brink, scenario, folder):
+    """The truth the noise tests rest on: under common random numbers every point of the noise
+    design gives the same counts."""
+    out = folder / "ignored.h5"
+    _brink(brink, "run", scenario, "-n", 64, "-t", 1, "--design", "lhs", "--samples", 8, *_sweeps(NOISE), "-o", out,
+           "-q")
+    with h5py.File(out, "r") as f:
+        counts = f["outcome_count"][:]
+    assert (counts == counts[0]).all()
+
+
+def test_f1_threshold_box_on_noise_is_not_told_from_chance(noise20):
+    """discover --threshold on pure noise: a restriction of the box gets qp < 0.05 (the tester's
+    drawdown, qp 0.0016), but the permutation test of the box says it is not distinguishable from
+    chance, and so does CART's densest leaf."""
+    done = run_module("discover", noise20, "--outcome", "standoff", "--threshold", "0.12", "--cart", "--no-scores")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    limits = out[out.index("after pasting"):out.index("permutation test")]
+    assert "negotiation.drawdown" in limits  # a qp that looks significant ...
+    line = next(x for x in out.splitlines() if x.startswith("permutation test: p = "))
+    p = float(line.split("p = ")[1].split()[0])
+    assert p > 0.2 and "NOT distinguishable from chance" in line, line  # ... and a test that is not fooled
+    cart = next(x for x in out.splitlines() if x.startswith("(densest leaf: permutation test p = "))
+    assert "NOT distinguishable from chance" in cart, cart
+
+
+def test_f1_permutation_test_holds_its_level_on_noise_and_finds_a_real_box():
+    """prim(...).significance() on synthetic cases: 12 pure-noise data sets of 100 points (0/1
+    cases, four parameters) give p <= 0.05 at most three times (5% of 12 is 0.6; the binomial tail
+    of four or more is 0.002; the old qp gave 25% of the restrictions qp < 0.05 on such data, and
+    100 such data sets gave p <= 0.05 three times), and a real box (P 0.7 below x0 = 0.3, 0.1
+    elsewhere) gets the smallest p the shuffles allow. The p-values are deterministic (fixed seeds)."""
+    rng = np.random.default_rng(41)
+    small = 0
+    for _ in range(12):
+        X = pd.DataFrame(rng.random((100, 4)), columns=list("abcd"))
+        y = (rng.random(100) < 0.2).astype(float)
+        test = ba.prim(X, y).significance(permutations=39)
+        assert test.permutations == 39 and len(test.reference) == 39
+        small += test.p_value <= 0.05
+    assert small <= 3, f"{small} of 12 noise data sets got p <= 0.05"
+    X = pd.DataFrame(rng.random((100, 4)), columns=list("abcd"))
+    y = (rng.random(100) < np.where(X["a"] < 0.3, 0.7, 0.1)).astype(float)
+    result = ba.prim(X, y)
+    test = result.significance(permutations=39)
+    assert test.p_value == pytest.approx(1 / 40) and test.distinguishable
+    assert "a" in result.box().restricted
+    assert result.significance(permutations=39).p_value == test.p_value  # seeded
+    with pytest.raises(ValueError, match="permutations"):
+        result.significance(permutations=0)
+
+
+def test_f1_docs_say_qp_is_not_corrected_for_the_search(source_dir):
+    text = " ".join((source_dir / "docs" / "analysis.md").read_text(encoding="utf-8").split())
+    prim_part = text[text.index("**Chance restrictions.**"):text.index("**CART.**")]
+    assert "not corrected for the search" in prim_part
+    assert "significance(" in prim_part and "--permutations" in prim_part
+    cart_part = text[text.index("**CART.**"):text.index("**Categorical parameters.**")]
+    assert "permutation" in cart_part
+
+
+# F7 --------------------------------------------------------------------------
+
+
+def test_f7_threshold_footnote_speaks_of_0_1_cases(noise20):
+    done = run_module("discover", noise20, "--outcome", "standoff", "--threshold", "0.12", "--no-scores")
+    assert done.returncode == 0, done.stderr
+    assert "with probabilities qp errs" not in done.stdout
+    assert "with 0/1 cases (--threshold) qp is the EMA Workbench's binomial qp, optimistic" in done.stdout
+    assert "not corrected for the search" in done.stdout
+
+
+def test_f1_permutations_0_skips_the_test(noise20):
+    done = run_module("discover", noise20, "--outcome", "standoff", "--no-scores", "--cart", "--permutations", "0")
+    assert done.returncode == 0, done.stderr
+    assert "permutation test: p" not in done.stdout and "densest leaf: permutation" not in done.stdout
+    assert "a dense leaf is no evidence by itself" in done.stdout
+    done = run_module("discover", noise20, "--outcome", "standoff", "--permutations", "-1")
+    assert done.returncode == 2 and "--permutations" in done.stderr
+
+
+# F5 --------------------------------------------------------------------------
+
+
+def _limits_that_keep_nothing_out(box, X):
+    """The sides of `box`'s numeric limits (and the values left out of its categorical ones) whose
+    lifting leaves the same cases in the box."""
+    inside = box.contains(X)
+    moot = []
+    for p in box.restricted:
+        for side, attr, edge in (("lower", "lower", box.data_min[p]), ("upper", "upper", box.data_max[p])):
+            if getattr(box, attr)[p] == edge:
+                continue
+            wide = X[p] >= box.lower[p] if side == "upper" else X[p] <= box.upper[p]
+            others = np.ones(len(X), bool)
+            for q in box.lower.index:
+                if q != p:
+                    others &= (X[q] >= box.lower[q]) & (X[q] <= box.upper[q])
+            if np.array_equal(others & wide.to_numpy(), inside):
+                moot.append((p, side))
+    return moot
+
+
+@pytest.mark.parametrize("outcome,threshold", [("full_war", None), ("standoff", 0.12)])
+def test_f5_no_reported_limit_keeps_nothing_out(noise20, outcome, threshold):
+    """Every limit of the chosen box (pasted and not) and of every box of the trajectory removes at
+    least one point from the box: the tester's full_war box on this design restricted the tension
+    relief with limits that removed no point, and the standoff box kept a lower relief limit that
+    removed none. The box's mass, coverage and density are those of its points."""
+    with ba.open_results(noise20) as ds:
+        result = ba.find_boxes(ds, outcome, threshold=threshold)
+        X, y, w = ba.discovery_data(ds, outcome)
+    boxes = [result.box(), result.box(paste=False)] + result.boxes
+    for box in boxes:
+        assert not _limits_that_keep_nothing_out(box, X), (box.limits(), _limits_that_keep_nothing_out(box, X))
+    box = result.box()
+    table = result.inspect()
+    assert list(table.index) == box.restricted
+    assert (table["density_without"] < box.density).all()  # lifting any restriction lets other points in
+    cases = (y >= threshold - 1e-12).astype(float) if threshold is not None else y
+    inside = box.contains(X)
+    assert box.mass == pytest.approx(inside.mean())
+    assert box.density == pytest.approx(cases[inside].mean())
+    assert list(result.trajectory["restricted_dimensions"]) == [len(b.restricted) for b in result.boxes]
+
+
+@pytest.fixture(scope="module")
+def status_quo(brink, source_dir, folder):
+    """The exploration notebook's status-quo design (its full mode), written by the CLI as ba.run writes it."""
+    out = folder / "status-quo.h5"
+    _brink(brink, "run", source_dir / "scenarios" / "jan-2022-standoff.yaml", "-n", 500, "-t", 1, "--set",
+           "actors.USA.forces.ready=8500", "--set", "relations.commitments.2.strength=0.15", "--set",
+           "run.random_numbers=common", "--summary-only", "--sweep", "actors.RUS.decision.patience_days=10:90",
+           "--sweep", "actors.RUS.forces.deployed=60000:180000", "--sweep",
+           "escalation.incidents.base_rate=0.0005:0.005:log", "--design", "lhs", "--samples", 128, "-o", out, "-q")
+    return out
+
+
+def test_f5_notebook_headline_box_is_patience_alone_and_real(status_quo):
+    """The notebook's box restricted patience and the incident rate, whose limits removed no state
+    of the world from it: it is patience alone now, with the same points, and the permutation test
+    tells it from chance."""
+    with ba.open_results(status_quo) as ds:
+        result = ba.find_boxes(ds, "full_war")
+        X, y, _ = ba.discovery_data(ds, "full_war")
+    box = result.box()
+    assert box.restricted == ["actors.RUS.decision.patience_days"]
+    assert box.upper["actors.RUS.decision.patience_days"] < 30
+    assert box.density == pytest.approx(y[box.contains(X)].mean())
+    assert result.significance(permutations=39).p_value == pytest.approx(1 / 40)
