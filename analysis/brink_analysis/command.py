@@ -324,7 +324,16 @@ def _robust(args) -> int:
         noise = table.attrs.get("regret_noise")
         if noise is not None:
             print(f"regret noise: policies identical in every state would show a max_regret up to {noise:.4f} "
-                  "(Monte Carlo noise alone); a max_regret, or a gap between two, below it cannot be told from noise")
+                  "(Monte Carlo noise alone); a max_regret below it cannot be told from noise")
+        elif len(table) > 1:
+            print("regret noise: not estimated (the files hold no per-replication outcomes: --summary-only); "
+                  "whether the gaps between the max_regrets are more than Monte Carlo noise is unknown: compare the "
+                  "ranking with a run of another --seed, or run without --summary-only")
+        share = table.attrs.get("leader_share")
+        if share is not None:
+            print(f"ranking stability: the first policy has the smallest max_regret in {share:.0%} of the paired "
+                  "bootstrap resamples of the replications (below 95%, the data cannot tell which policy is most "
+                  "robust)")
         if args.plot:
             import matplotlib
 

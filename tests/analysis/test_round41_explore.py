@@ -238,3 +238,89 @@ def test_f5_notebook_headline_box_is_patience_alone_and_real(status_quo):
     assert box.upper["actors.RUS.decision.patience_days"] < 30
     assert box.density == pytest.approx(y[box.contains(X)].mean())
     assert result.significance(permutations=39).p_value == pytest.approx(1 / 40)
+
+
+# F3 --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def robust_files(brink, scenario, folder):
+    """The tester's 8 policies x 40 states, common random numbers: per replication (200), the same
+    with --summary-only, and 1,000 replications of the same design (replications 0-199 are the
+    first file's: replication r draws the same numbers whatever -n)."""
+    files = {}
+    for name, n, extra in (("full", 200, []), ("summary", 200, ["--summary-only"]), ("big", 1000, [])):
+        out = folder / f"robust-{name}.h5"
+        _brink(brink, "run", scenario, "-n", n, "-t", 1, "--set", "run.random_numbers=common", "--design", "lhs",
+               "--samples", 40, *LEVERS, *_sweeps(UNCERTAINTIES), *extra, "-o", out, "-q")
+        files[name] = out
+    return files
+
+
+def test_f3_summary_only_comparison_says_the_noise_is_unknown(robust_files, tmp_path):
+    """The same study as the per-replication file, with --summary-only: the table, the robust
+    report and the figure say that the Monte Carlo noise is not estimated."""
+    with ba.open_results(robust_files["summary"]) as ds:
+        table, messages = _caught(ba.robustness_table, ds, outcome=WARS)
+        assert any("noise of the regrets is not estimated" in m and "--summary-only" in m for m in messages), messages
+        assert table.attrs["regret_noise"] is None and table.attrs["leader_share"] is None
+        fig, _ = _caught(ba.plot_robustness, ds, outcome=WARS)
+    assert "Monte Carlo noise not estimated (--summary-only files)" in fig._suptitle.get_text()
+    done = run_module("robust", robust_files["summary"], "--outcome", WARS, "--plot", tmp_path / "r.png")
+    assert done.returncode == 0, done.stderr
+    assert "regret noise: not estimated" in done.stdout
+    assert done.stderr.count("noise of the regrets is not estimated") == 1, done.stderr
+    with ba.open_results(robust_files["full"]) as ds:  # the per-replication file still estimates it
+        full, messages = _caught(ba.robustness_table, ds, outcome=WARS)
+    assert full.attrs["regret_noise"] > 0 and not [m for m in messages if "not estimated" in m]
+    pd.testing.assert_frame_equal(table, full)
+
+
+# F4 --------------------------------------------------------------------------
+
+
+def _winner(codes, parameter_values, wars=(2, 3, 4)):
+    """The policy (lever values, columns 5 and 6) of smallest max regret from per-replication outcome
+    codes (point x replication), computed here from the definition."""
+    policy = [tuple(v) for v in parameter_values[:, 5:7]]
+    state = [tuple(v) for v in parameter_values[:, :5].round(9)]
+    p = np.isin(codes, wars).mean(axis=1)
+    matrix = pd.DataFrame({"policy": policy, "state": state, "p": p}).pivot(index="state", columns="policy",
+                                                                         values="p")
+    return matrix.sub(matrix.min(axis=1), axis=0).max().idxmin()
+
+
+def test_f4_a_stable_winner_is_not_flagged(robust_files):
+    """The tester's case: the leader's max_regret beats the next by less than regret_noise (the old
+    rule's warning), but it keeps the smallest max_regret in at least 95% of the paired bootstrap
+    resamples, and it is the winner in each of four fresh batches of 200 replications (independent
+    of the first): the table does not say that the data cannot tell."""
+    with ba.open_results(robust_files["full"]) as ds:
+        table, messages = _caught(ba.robustness_table, ds, outcome=WARS)
+    gap = table["max_regret"].iloc[1] - table["max_regret"].iloc[0]
+    assert 0 < gap < table.attrs["regret_noise"]
+    assert not [m for m in messages if "cannot tell which policy is most robust" in m], messages
+    assert table.attrs["leader_share"] >= 0.95
+    leader = (table["actors.BLU.forces.deployed"].iloc[0], table["actors.BLU.decision.weights.settlement"].iloc[0])
+    with h5py.File(robust_files["big"], "r") as f:
+        codes, values = f["outcome_code"][:], f["parameter_value"][:]
+    with h5py.File(robust_files["full"], "r") as f:
+        assert np.array_equal(f["outcome_code"][:], codes[:, :200])
+    assert _winner(codes[:, :200], values) == leader
+    assert all(_winner(codes[:, k * 200:(k + 1) * 200], values) == leader for k in range(1, 5))
+
+
+def test_f4_exact_ties_get_a_note(brink, scenario, folder):
+    """A one-day horizon: nothing happens, every policy has the same probabilities, and the table
+    says that the policies tie rather than ranking the first value of the lever "most robust"."""
+    out = folder / "ties.h5"
+    _brink(brink, "run", scenario, "-n", 100, "-t", 1, "--set", "run.horizon_days=1", "--set",
+           "run.random_numbers=common", "--design", "lhs", "--samples", 10, "--lever",
+           "actors.BLU.forces.deployed=30000,50000,70000,90000", "--sweep", "actors.RED.decision.patience_days=5:60",
+           "-o", out, "-q")
+    with ba.open_results(out) as ds:
+        table, messages = _caught(ba.robustness_table, ds, outcome="full_war")
+    assert any(m.startswith("4 policies tie at the top") for m in messages), messages
+    assert table.attrs["tied"] == 4
+    done = run_module("robust", out, "--outcome", "full_war")
+    assert done.returncode == 0 and "4 policies tie at the top" in done.stderr, done.stderr
