@@ -324,3 +324,53 @@ def test_f4_exact_ties_get_a_note(brink, scenario, folder):
     assert table.attrs["tied"] == 4
     done = run_module("robust", out, "--outcome", "full_war")
     assert done.returncode == 0 and "4 policies tie at the top" in done.stderr, done.stderr
+
+
+# F2 --------------------------------------------------------------------------
+
+
+def test_f2_collinear_parameters_get_a_note(brink, scenario, folder):
+    """A design whose constraints make BLU's patience follow RED's (r about 0.998): the feature scores
+    warn that the two cannot be told apart; the same design without the constraints does not."""
+    text = scenario.read_text(encoding="utf-8") + (
+        "\nsweep:\n  design: lhs\n  samples: 200\n  parameters:\n"
+        "    actors.RED.decision.patience_days: {min: 5, max: 60}\n"
+        "    actors.BLU.decision.patience_days: {min: 5, max: 60}\n"
+        "    negotiation.drawdown: {min: 0.1, max: 0.9}\n")
+    constrained = text + (
+        "  constraints:\n"
+        "    - {rule: \"actors.BLU.decision.patience_days <= actors.RED.decision.patience_days + 2\", action: clip}\n"
+        "    - {rule: \"actors.BLU.decision.patience_days >= actors.RED.decision.patience_days - 2\",\n"
+        "       action: reject}\n")
+    found = {}
+    for name, body in (("free", text), ("corr", constrained)):
+        path, out = folder / f"{name}.yaml", folder / f"{name}.h5"
+        path.write_text(body, encoding="utf-8")
+        _brink(brink, "run", path, "-n", 50, "-t", 1, "-o", out, "-q")
+        with ba.open_results(out) as ds:
+            X, y, w = ba.discovery_data(ds, "settlement")
+        scores, messages = _caught(ba.feature_scores, X, y, w)
+        r = np.corrcoef(X["actors.RED.decision.patience_days"], X["actors.BLU.decision.patience_days"])[0, 1]
+        found[name] = (r, scores, [m for m in messages if "nearly collinear" in m])
+    r, scores, notes = found["corr"]
+    assert r > 0.95 and len(notes) == 1 and f"{r:.3f}" in notes[0], notes
+    assert [pair[:2] for pair in scores.attrs["collinear"]] == [("actors.RED.decision.patience_days",
+                                                                 "actors.BLU.decision.patience_days")]
+    r, scores, notes = found["free"]
+    assert abs(r) < 0.5 and not notes and not scores.attrs["collinear"]
+
+
+# F6 --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("design", [["--sweep", "actors.RED.decision.patience_days=20"],
+                                    ["--design", "lhs", "--samples", "1", "--sweep",
+                                     "actors.RED.decision.patience_days=5:60"]])
+def test_f6_a_one_value_sweep_is_refused_as_one(brink, scenario, folder, design):
+    out = folder / f"one-{len(design)}.h5"
+    _brink(brink, "run", scenario, "-n", 20, "-t", 1, *design, "-o", out, "--overwrite", "-q")
+    done = run_module("discover", out, "--outcome", "standoff")
+    assert done.returncode == 2
+    assert "sweeps no parameter" not in done.stderr
+    assert "the one swept parameter of this file (actors.RED.decision.patience_days) takes one value (1 point)" \
+        in done.stderr and "at least two points" in done.stderr, done.stderr
