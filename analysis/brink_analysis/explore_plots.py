@@ -310,19 +310,21 @@ def plot_robustness(
     right.legend(loc="best", fontsize=8)
     left.invert_yaxis()
     fig.suptitle(f"Robustness of {len(labels)} policies: P({name})" + _states_note(incomplete)
-                 + (_noise_note(noise, data) if len(labels) > 1 else ""))
+                 + (_noise_note(noise, data, matrix.attrs.get("leader_share")) if len(labels) > 1 else ""))
     return fig
 
 
-def _noise_note(noise: float | None, data=None) -> str:
-    """The title line of a robustness figure that states the Monte Carlo noise of a regret, or that
-    it is not estimated (files without per-replication outcomes, a table)."""
+def _noise_note(noise: float | None, data=None, leader_share: float | None = None) -> str:
+    """The title line of a robustness figure that states the Monte Carlo noise of a regret (and, for
+    paired policies, the share of bootstrap resamples that keep the smallest max regret's policy),
+    or that it is not estimated (files without per-replication outcomes, a table)."""
     if noise is None:
         why = "a table records no replications" if isinstance(data, pd.DataFrame) else "--summary-only files"
         return (f"\nMonte Carlo noise not estimated ({why}): gaps may be noise; compare with a run of "
                 "another --seed")
-    return (f"\nMonte Carlo noise: identical policies would show a max regret up to {noise:.2g} (dotted); "
-            "gaps below it are noise")
+    stable = (f"; the best stays best in {leader_share:.0%} of bootstrap resamples"
+              if leader_share is not None else "; gaps below it may be noise")
+    return f"\nMonte Carlo noise: identical policies would show a max regret up to {noise:.2g} (dotted)" + stable
 
 
 def _states_note(incomplete: tuple[int, int] | None) -> str:
