@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--min-coverage", type=float,
                    help="report the densest box with at least this coverage (not with --box)")
     d.add_argument("--no-paste", action="store_true", help="report the peeled box without pasting")
+    d.add_argument("--permutations", type=int, default=100,
+                   help="shuffles of the outcomes for the permutation test of the box and of CART's densest leaf "
+                   "(default 100, one PRIM run each: seconds for a few hundred points; 0 skips the test)")
     d.add_argument("--cart", action="store_true", help="also print the leaves of a CART tree")
     d.add_argument("--depth", type=int, default=3, help="depth of the CART tree (default 3)")
     d.add_argument("--no-scores", action="store_true", help="skip the feature scores (scikit-learn)")
@@ -146,6 +149,7 @@ def _discover(args) -> int:
     check_threshold_per(args.threshold, args.per, "--threshold", "--per")
     if args.box is not None and args.min_coverage is not None:
         raise ValueError("--box and --min-coverage both choose the box to report: give one of them")
+    positive_int(args.permutations, "--permutations", minimum=0)
     if args.cart:
         positive_int(args.depth, "--depth")
         share(args.min_mass, "--min-mass with --cart (scikit-learn's smallest leaf)", 0.0, 0.5, high_inclusive=True)
@@ -178,20 +182,53 @@ def _discover(args) -> int:
         limits = result.inspect(index, paste=not args.no_paste)  # the limits and each one's quasi-p-value
         print(limits.to_string(float_format=lambda v: f"{v:.6g}", formatters={"qp": _qp_text})
               if len(limits) else "(no parameter restricted)")
-        if len(limits) and (limits["qp"] > 0.05).any():
-            print("(qp > 0.05: the design's points cannot tell that restriction from chance at this design size; "
-                  "this does not show that the parameter does not matter: with probabilities qp errs on the large "
-                  "side, so weigh it with the feature scores, or run more points; see docs/analysis.md, PRIM)")
+        if len(limits):
+            print(_qp_note(limits, args.threshold))
+        if args.permutations:
+            significance = result.significance(args.box, paste=not args.no_paste, min_coverage=args.min_coverage,
+                                               permutations=args.permutations)
+            print(significance)
         if not args.no_scores:
             _print_scores(feature_scores, X, y, w)
         if args.cart:
             print(f"\nCART leaves (depth {args.depth}), densest first")
+            leaves = cart_boxes(X, y, w, max_depth=args.depth, min_mass=args.min_mass,
+                                permutations=args.permutations)
             with pd.option_context("display.max_colwidth", None):
-                print(cart_boxes(X, y, w, max_depth=args.depth, min_mass=args.min_mass).to_string(
-                    float_format=lambda v: f"{v:.4f}"))
+                print(leaves.to_string(float_format=lambda v: f"{v:.4f}"))
+            print(_cart_note(leaves))
         if args.plots:
             _discovery_plots(ds, result, index, box, list(X.columns), args)
     return EXIT_OK
+
+
+def _qp_note(limits: pd.DataFrame, threshold: float | None) -> str:
+    """The footnote under discover's table of limits: what qp is, in the words of the cases' kind."""
+    note = ("(qp is per restriction and not corrected for the search: peeling picked each limit as the best of many "
+            "slices, on the same points, so a small qp does not make the box real; the permutation test below "
+            "accounts for the search")
+    if threshold is not None:
+        note += ("; with 0/1 cases (--threshold) qp is the EMA Workbench's binomial qp, optimistic for that reason "
+                 "(on pure noise a quarter of the restrictions get qp < 0.05)")
+    if (limits["qp"] > 0.05).any():
+        note += ("; qp > 0.05: the design's points cannot tell that restriction from chance at this design size, "
+                 "which does not show that the parameter does not matter"
+                 + ("" if threshold is not None else " (with probabilities qp errs on the large side)")
+                 + ": weigh it with the feature scores, or run more points")
+    return note + "; see docs/analysis.md, PRIM)"
+
+
+def _cart_note(leaves: pd.DataFrame) -> str:
+    """The line under discover's CART leaves: the densest leaf's permutation test, or the caution without it."""
+    test = leaves.attrs.get("significance")
+    if test is None:
+        return ("(the leaves were chosen on the same points: a dense leaf is no evidence by itself; --permutations "
+                "tests the densest one)")
+    p, shuffles = test
+    verdict = ("distinguishable from chance at the 5% level" if p <= 0.05 else
+               "NOT distinguishable from chance: trees fitted to shuffled outcomes grow leaves as dense")
+    return (f"(densest leaf: permutation test p = {p:.3g} over {shuffles} trees fitted to the outcomes shuffled "
+            f"across the points: {verdict})")
 
 
 # Below this a quasi-p-value is at or near the smallest double (the binomial tail underflows to 0 or
@@ -287,7 +324,16 @@ def _robust(args) -> int:
         noise = table.attrs.get("regret_noise")
         if noise is not None:
             print(f"regret noise: policies identical in every state would show a max_regret up to {noise:.4f} "
-                  "(Monte Carlo noise alone); a max_regret, or a gap between two, below it cannot be told from noise")
+                  "(Monte Carlo noise alone); a max_regret below it cannot be told from noise")
+        elif len(table) > 1:
+            print("regret noise: not estimated (the files hold no per-replication outcomes: --summary-only); "
+                  "whether the gaps between the max_regrets are more than Monte Carlo noise is unknown: compare the "
+                  "ranking with a run of another --seed, or run without --summary-only")
+        share = table.attrs.get("leader_share")
+        if share is not None:
+            print(f"ranking stability: the first policy has the smallest max_regret in {share:.0%} of the paired "
+                  "bootstrap resamples of the replications (below 95%, the data cannot tell which policy is most "
+                  "robust)")
         if args.plot:
             import matplotlib
 

@@ -22,6 +22,7 @@ from .checks import OUTCOME_ROUNDING, cases, dataset, interest, name_list, posit
 from .io import (PER_RUN_HINT, READ_DRAWN, category_names, format_value, parameter_list_text, parameter_table,
                  parameter_values, read_values, replication_mask, replication_parameter_paths, require, shard_of,
                  sweep_axes)
+from .io import parameters as file_parameters
 from .prim import PrimResult, merge_points, prim
 from .tables import _finished_replications, _replications
 
@@ -126,8 +127,25 @@ def _parameters(ds: xr.Dataset, names: Sequence[str] | None, per: str = "point",
             raise ValueError("this file's parameters vary per replication, not per point (brink run --posterior "
                              "draws one parameter set per replication): use per='replication' (brink-analysis "
                              "discover --per replication), or " + READ_DRAWN)
+        swept = _swept_once(ds)
+        if swept:
+            points = ds.sizes.get("point", 0)
+            many = len(swept) > 1
+            raise ValueError(f"{'the swept parameters' if many else 'the one swept parameter'} of this file "
+                             f"({', '.join(swept)}) {'take' if many else 'takes'} one value ({points} "
+                             f"point{'s' if points != 1 else ''}): scenario discovery needs at least two points with "
+                             "different values (a list or range of values, or --design lhs --samples N with N >= 2)")
         raise ValueError("this file sweeps no parameter: scenario discovery needs a sweep (--sweep)")
     return chosen
+
+
+def _swept_once(ds: xr.Dataset) -> list[str]:
+    """The parameters the run swept (``parameter_swept``) that take one value at every point: a
+    sweep of one value, or a sampled design of one sample."""
+    if "parameter_swept" not in ds.variables:
+        return []
+    flags = np.asarray(ds["parameter_swept"].values, dtype=int).ravel()
+    return [name for name, flag in zip(file_parameters(ds), flags) if flag == 1]
 
 
 def _one_value(ds: xr.Dataset, names: Sequence[str], finished: np.ndarray) -> str:
@@ -333,7 +351,8 @@ def _rule(name: str, bounds: tuple[float, float] | None, kept: frozenset[float] 
     return (f"{lo:.6g} < " if np.isfinite(lo) else "") + name + (f" <= {hi:.6g}" if np.isfinite(hi) else "")
 
 
-def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass: float = 0.05) -> pd.DataFrame:
+def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass: float = 0.05,
+               permutations: int = 0, seed: int = 0) -> pd.DataFrame:
     """CART scenario discovery: a weighted least-squares regression tree (:mod:`brink_analysis.cart`,
     depth `max_depth`, leaves of at least `min_mass` of the weight) of the outcome on the
     parameters; each leaf is a box.
@@ -344,8 +363,18 @@ def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass
     named in ``X.attrs["categories"]`` (:func:`discovery_data` records them) splits its values
     into two sets, the best of all such partitions, whatever the order they were listed in, and
     reads ``combat.law = linear``, or ``scenario in {a.yaml, c.yaml}`` for several values.
+
+    The leaves are chosen on the same points they describe, so a dense leaf is no evidence by
+    itself: on pure noise the densest of eight leaves is far above the base rate. With
+    `permutations` > 0, ``table.attrs["significance"]`` is ``(p, permutations)``: a permutation
+    test of the densest leaf, the share of trees fitted to the outcomes shuffled across the points
+    (a fixed `seed`), the data counted as one, whose densest leaf is at least as dense (as
+    :meth:`~brink_analysis.PrimResult.significance` does for PRIM); None without.
     """
     max_depth = positive_int(max_depth, "max_depth")
+    permutations = positive_int(permutations, "permutations", minimum=0)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     # A split leaves at least min_mass on each side, so min_mass above half would forbid every split.
     min_mass = share(min_mass, "min_mass (the smallest leaf, as a share of all cases)", 0.0, 0.5, high_inclusive=True)
     X, y, w = cases(X, y, weights, "CART's cases")
@@ -363,7 +392,21 @@ def cart_boxes(X: pd.DataFrame, y, weights=None, *, max_depth: int = 3, min_mass
         rows.append({"leaf": leaf.node, "density": wy_in / w_in if w_in else np.nan,
                      "coverage": wy_in / total_wy, "mass": w_in / total_w,
                      "rule": " and ".join(parts) or "(every case)"})
-    return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
+    table = pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False).reset_index(drop=True)
+    table.attrs["significance"] = None
+    if permutations:
+        densest = float(table["density"].max())
+        rng = np.random.default_rng(seed)
+        as_dense = 0
+        for _ in range(permutations):
+            order = rng.permutation(len(y))
+            ys, ws = y[order], w[order]
+            shuffled = fit_leaves(X.to_numpy(dtype=float), ys, ws, set(labels), max_depth=max_depth,
+                                  min_weight=min_mass * w.sum())
+            best = max(float((ws * ys)[leaf.rows].sum() / ws[leaf.rows].sum()) for leaf in shuffled)
+            as_dense += best >= densest - OUTCOME_ROUNDING
+        table.attrs["significance"] = ((1 + as_dense) / (1 + permutations), permutations)
+    return table
 
 
 def _scorable(y: np.ndarray, w: np.ndarray) -> None:
@@ -534,4 +577,35 @@ def feature_scores(
     )
     scores = scores.sort_values(["extra_trees", "variance_explained"], ascending=False)
     scores.attrs["extra_trees_r2"] = r2
+    scores.attrs["collinear"] = collinear = _collinear(X)
+    for a, b, r in collinear:
+        warnings.warn(f"parameters {a} and {b} are nearly collinear over the design's points (correlation "
+                      f"{r:.3f}; a design constraint, sweep.constraints, or too few points?): their scores cannot "
+                      "tell their effects apart, and either may be credited with the other's; read them as one, or "
+                      "run a design that varies them apart", RuntimeWarning, stacklevel=2)
     return scores
+
+
+#: Numeric parameters whose correlation over the design's points is at least this in absolute value
+#: are nearly collinear: no model of the outcome can tell their effects apart (feature_scores warns).
+COLLINEAR_R = 0.95
+
+
+def _collinear(X: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """The pairs of numeric parameters (columns of the per-point cases `X`; not the categorical ones,
+    whose indices have no order) whose Pearson correlation over the points is at least
+    :data:`COLLINEAR_R` in absolute value: (first, second, correlation), in column order."""
+    categorical = {str(k) for k in (X.attrs.get("categories") or {})}
+    names = [str(c) for c in X.columns if str(c) not in categorical]
+    values = X[names].to_numpy(dtype=float)
+    if len(values) < 3 or len(names) < 2:
+        return []
+    varies = values.std(axis=0) > 0
+    out = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.corrcoef(values, rowvar=False)
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            if varies[i] and varies[j] and abs(r[i, j]) >= COLLINEAR_R:
+                out.append((names[i], names[j], float(r[i, j])))
+    return out

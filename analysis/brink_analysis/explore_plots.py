@@ -10,6 +10,7 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -280,7 +281,9 @@ def plot_robustness(
     with a dotted line at the Monte Carlo noise of a regret (``regret_noise`` of
     :func:`~brink_analysis.robustness_table`, seeded by `seed`: the max_regret policies identical
     in every state would show) and a title line that states it, so that a saved figure carries
-    it: ``Monte Carlo noise: identical policies would show a max regret up to 0.064 (dotted)``.
+    it: ``Monte Carlo noise: identical policies would show a max regret up to 0.064 (dotted)``, or,
+    where it cannot be estimated (files written with --summary-only, a table), ``Monte Carlo noise
+    not estimated (--summary-only files): gaps may be noise; compare with a run of another --seed``.
     `levers` defaults to those a mixed design recorded in the file. When unfinished files leave
     the policies only some states in common (:func:`~brink_analysis.robustness_table`), the
     title says how many of the design's states were compared: ``incomplete run: 19 of 48 states
@@ -306,16 +309,22 @@ def plot_robustness(
     right.set_xlabel("regret vs. the best policy")
     right.legend(loc="best", fontsize=8)
     left.invert_yaxis()
-    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})" + _states_note(incomplete) + _noise_note(noise))
+    fig.suptitle(f"Robustness of {len(labels)} policies: P({name})" + _states_note(incomplete)
+                 + (_noise_note(noise, data, matrix.attrs.get("leader_share")) if len(labels) > 1 else ""))
     return fig
 
 
-def _noise_note(noise: float | None) -> str:
-    """The title line of a robustness figure that states the Monte Carlo noise of a regret."""
+def _noise_note(noise: float | None, data=None, leader_share: float | None = None) -> str:
+    """The title line of a robustness figure that states the Monte Carlo noise of a regret (and, for
+    paired policies, the share of bootstrap resamples that keep the smallest max regret's policy),
+    or that it is not estimated (files without per-replication outcomes, a table)."""
     if noise is None:
-        return ""
-    return (f"\nMonte Carlo noise: identical policies would show a max regret up to {noise:.2g} (dotted); "
-            "gaps below it are noise")
+        why = "a table records no replications" if isinstance(data, pd.DataFrame) else "--summary-only files"
+        return (f"\nMonte Carlo noise not estimated ({why}): gaps may be noise; compare with a run of "
+                "another --seed")
+    stable = (f"; the best stays best in {leader_share:.0%} of bootstrap resamples"
+              if leader_share is not None else "; gaps below it may be noise")
+    return f"\nMonte Carlo noise: identical policies would show a max regret up to {noise:.2g} (dotted)" + stable
 
 
 def _states_note(incomplete: tuple[int, int] | None) -> str:

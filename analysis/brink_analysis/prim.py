@@ -39,6 +39,7 @@ unrestricted.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -48,7 +49,7 @@ import pandas as pd
 
 from .checks import OUTCOME_ROUNDING, at_least, cases, interest, positive_int, probability, share
 
-__all__ = ["Box", "PrimResult", "merge_points", "point_ids", "prim"]
+__all__ = ["PERMUTATIONS", "Box", "PrimResult", "PrimSignificance", "merge_points", "point_ids", "prim"]
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,51 @@ class _Data:
         n = len(np.unique(self.point[inside]))
         return n, density * n, density
 
+    def prune(self, limits: _Limits) -> _Limits:
+        """`limits` with every limit lifted that keeps no case out of the box: the box holds the
+        same cases, described by the fewest limits. A limit peeled while the box was wider can be
+        made moot by a later peel of another parameter (every case it cut is cut by that one too),
+        and would then read as a condition the data do not show (the outside tester's box of
+        patience and an incident rate whose limits removed no state of the world from it). One
+        side of a numeric parameter, or one value a categorical parameter's set left out, at a
+        time, in column order (lower side first, values by index): each goes back to the data's
+        range if the cases inside stay the same, so the result depends on nothing but the limits."""
+        inside = self.inside(limits)
+        out = limits.copy()
+        for j in range(len(self.names)):
+            if j in out.kept:
+                for value in self.levels[j]:
+                    if value in out.kept[j]:
+                        continue
+                    trial = out.copy()
+                    trial.keep(j, np.append(trial.kept[j], value))
+                    if np.array_equal(self.inside(trial), inside):
+                        out = trial
+                continue
+            for side in ("lower", "upper"):
+                trial = out.copy()
+                if side == "lower" and trial.lo[j] > self.min[j]:
+                    trial.lo[j] = self.min[j]
+                elif side == "upper" and trial.hi[j] < self.max[j]:
+                    trial.hi[j] = self.max[j]
+                else:
+                    continue
+                if np.array_equal(self.inside(trial), inside):
+                    out = trial
+        return out
+
+    def permuted(self, order: np.ndarray) -> "_Data":
+        """These cases with the outcomes and weights of the points (rows) in `order` moved to the
+        points of ``X``: the parameters stay where they are, so any link between them and the
+        outcome is broken, and everything else (totals, ties, categories) is the same."""
+        other = copy.copy(self)
+        other.y, other.w = self.y[order], self.w[order]
+        other.wy = other.w * other.y
+        return other
+
     def box(self, limits: _Limits, units) -> Box:
+        """The Box of `limits`, pruned (:meth:`prune`): no limit that keeps no case out."""
+        limits = self.prune(limits)
         inside = self.inside(limits)
         w_in, wy_in = float(self.w[inside].sum()), float(self.wy[inside].sum())
         return Box(
@@ -441,16 +486,56 @@ def _paste(data: _Data, limits: _Limits, alpha: float) -> _Limits:
             hi[j] = limit
 
 
+#: Shuffles of :meth:`PrimResult.significance` by default (``discover --permutations``).
+PERMUTATIONS = 100
+
+#: A box whose permutation p-value is above this is not distinguishable from chance.
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def _choice_score(coverage, density, base: float) -> np.ndarray:
+    """The score by which :attr:`PrimResult.chosen` picks a box: the harmonic mean of coverage and
+    lift, ``(density - base) / (1 - base)`` (0 for a rise of no more than rounding, and for every
+    box when ``base`` is 1)."""
+    c, d = np.asarray(coverage, dtype=float), np.asarray(density, dtype=float)
+    if not base < 1.0 - OUTCOME_ROUNDING:
+        return np.zeros_like(c)
+    rise = np.where(d - base > OUTCOME_ROUNDING, d - base, 0.0)
+    lift = np.clip(rise / (1.0 - base), 0.0, 1.0)
+    return np.where(c + lift > 0, 2 * c * lift / np.maximum(c + lift, 1e-300), 0.0)
+
+
+def _select(t: pd.DataFrame, min_coverage: float | None, min_density: float | None) -> int:
+    """:meth:`PrimResult.select` on a trajectory table `t` (mass, coverage, density per box)."""
+    if min_coverage is not None:
+        min_coverage = probability(min_coverage, "min_coverage")
+        ok = t[at_least(t["coverage"], min_coverage)]
+        if ok.empty:
+            raise ValueError(f"no box on the trajectory has coverage >= {min_coverage}")
+        return int(ok["density"].idxmax())
+    if min_density is not None:
+        min_density = probability(min_density, "min_density")
+        ok = t[at_least(t["density"], min_density)]
+        if ok.empty:
+            raise ValueError(f"no box on the trajectory has density >= {min_density} "
+                             f"(the densest has {t['density'].max():.3g})")
+        return int(ok["coverage"].idxmax())
+    c, d = t["coverage"].to_numpy(), t["density"].to_numpy()
+    return int(np.argmax(_choice_score(c, d, d[0])))
+
+
 class PrimResult:
     """A PRIM peeling trajectory: :attr:`boxes` (box 0 holds every case), :attr:`trajectory`
     (a table of their statistics), :attr:`chosen` (the default box) and :meth:`box`."""
 
-    def __init__(self, data: _Data, limits: list[_Limits], alpha: float, units, outcome: str | None):
+    def __init__(self, data: _Data, limits: list[_Limits], alpha: float, units, outcome: str | None,
+                 min_mass: float = 0.05):
         self._data = data
         self._limits = limits
         boxes = [data.box(lim, units) for lim in limits]
         self.boxes = boxes
         self.alpha = alpha
+        self.min_mass = min_mass
         self.units = dict(units)
         self.outcome = outcome
         self.threshold = data.threshold  # cases of interest: P(outcome) >= threshold; None: the probabilities
@@ -481,33 +566,13 @@ class PrimResult:
         A rise of no more than 1e-12 is rounding (a constant 0.3 averages to 0.30000000000000004 in
         one box and 0.29999999999999993 in another), not a denser box: its lift is 0."""
         c, d = self.trajectory["coverage"].to_numpy(), self.trajectory["density"].to_numpy()
-        base = d[0]
-        if not base < 1.0 - OUTCOME_ROUNDING:
-            return 0
-        rise = np.where(d - base > OUTCOME_ROUNDING, d - base, 0.0)
-        lift = np.clip(rise / (1.0 - base), 0.0, 1.0)
-        score = np.where(c + lift > 0, 2 * c * lift / np.maximum(c + lift, 1e-300), 0.0)
-        return int(np.argmax(score))
+        return int(np.argmax(_choice_score(c, d, d[0])))
 
     def select(self, min_coverage: float | None = None, min_density: float | None = None) -> int:
         """Index of the densest box with coverage >= `min_coverage`, or of the box with the highest
         coverage among those with density >= `min_density` (both up to rounding,
         :func:`~brink_analysis.checks.at_least`). ValueError if none qualifies."""
-        t = self.trajectory
-        if min_coverage is not None:
-            min_coverage = probability(min_coverage, "min_coverage")
-            ok = t[at_least(t["coverage"], min_coverage)]
-            if ok.empty:
-                raise ValueError(f"no box on the trajectory has coverage >= {min_coverage}")
-            return int(ok["density"].idxmax())
-        if min_density is not None:
-            min_density = probability(min_density, "min_density")
-            ok = t[at_least(t["density"], min_density)]
-            if ok.empty:
-                raise ValueError(f"no box on the trajectory has density >= {min_density} "
-                                 f"(the densest has {t['density'].max():.3g})")
-            return int(ok["coverage"].idxmax())
-        return self.chosen
+        return _select(self.trajectory, min_coverage, min_density)
 
     def index(self, index: int | None = None) -> int:
         """`index` checked to be a box of the trajectory (default :attr:`chosen`); ValueError otherwise."""
@@ -550,6 +615,7 @@ class PrimResult:
         outcomes give the same values."""
         i = self.index(index)
         limits = _paste(self._data, self._limits[i], self.alpha) if paste else self._limits[i]
+        limits = self._data.prune(limits)  # each restriction lifted from the box as reported
         table = self._data.box(limits, self.units).limits()
         trials, hits, _ = self._data.counts(limits)
         without, qp = [], []
@@ -566,6 +632,126 @@ class PrimResult:
         table["density_without"] = without
         table["qp"] = qp
         return table
+
+    def significance(self, index: int | None = None, paste: bool = True, *, min_coverage: float | None = None,
+                     min_density: float | None = None, permutations: int = PERMUTATIONS,
+                     seed: int = 0) -> "PrimSignificance":
+        """A permutation test of the reported box: could PRIM have found as good a box had the
+        outcome nothing to do with the parameters? The outcomes (with their weights) are shuffled
+        across the design points `permutations` times (a fixed `seed`), PRIM is run again on each
+        shuffle (the same `alpha` and `min_mass`), the box is picked there by the same rule and
+        pasted alike, and the p-value is the share of the shuffles, the data counted as one of
+        them, whose box is at least as good: ``(1 + as good) / (1 + permutations)``.
+
+        The rule and what "as good" means follow how the box was chosen: the default box
+        (:attr:`chosen`) by its score, the harmonic mean of coverage and lift that chose it;
+        ``min_coverage`` (:meth:`select`) by density; ``min_density`` by coverage (a shuffle in
+        which no box is that dense has none as good); a box `index` of the trajectory by density,
+        against the first box of each shuffle's trajectory that holds no more weight than box
+        `index` did before pasting (a smaller box is denser by chance alone, so this errs on the
+        large side). Unlike :meth:`inspect`'s ``qp``, which is per restriction and computed on the
+        points that chose the limits, this accounts for the search: peeling takes the best of
+        many slices at every step, and on pure noise the best of many looks good.
+
+        Each shuffle is one PRIM run: about 0.05 s for 200 points of four parameters, so 100
+        shuffles take about 5 s; the time grows with the points, the parameters and the steps
+        (1/`alpha`). The p-value is at least ``1 / (1 + permutations)``: 100 shuffles resolve
+        0.01. ``result.significance().distinguishable`` is whether ``p <= 0.05``."""
+        from .checks import positive_int as _count
+
+        i = self.index(index) if index is not None else None
+        if i is not None and (min_coverage is not None or min_density is not None):
+            raise ValueError("give a box index or min_coverage/min_density, not both: each chooses the box")
+        if min_coverage is not None and min_density is not None:
+            raise ValueError("give min_coverage or min_density, not both")
+        permutations = _count(permutations, "permutations")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+        if i is not None:
+            rule, statistic = "index", "density"
+        elif min_coverage is not None:
+            rule, statistic = "min_coverage", "density"
+        elif min_density is not None:
+            rule, statistic = "min_density", "coverage"
+        else:
+            rule, statistic = "chosen", "score"
+        peeled_mass = self.boxes[i].mass if i is not None else None
+
+        def value(data: _Data, trajectory: list[_Limits]) -> float:
+            t = _trajectory_table(data, trajectory)
+            if rule == "index":
+                smaller = np.flatnonzero(t["mass"].to_numpy() <= peeled_mass + WEIGHT_ROUNDING)
+                k = int(smaller[0]) if len(smaller) else len(t) - 1
+            else:
+                try:
+                    k = _select(t, min_coverage, min_density)
+                except ValueError:  # no box qualifies: none is as good
+                    return -np.inf
+            limits = _paste(data, trajectory[k], self.alpha) if paste else trajectory[k]
+            _, _, density = data.counts(limits)
+            inside = data.inside(limits)
+            coverage = float(data.wy[inside].sum()) / data.total_wy
+            if statistic == "density":
+                return density
+            if statistic == "coverage":
+                return coverage
+            return float(_choice_score(coverage, density, data.total_wy / data.total_w))
+
+        observed = value(self._data, self._limits)
+        rng = np.random.default_rng(seed)
+        n = len(self._data.y)
+        reference = np.array([value(shuffled, _peel(shuffled, self.alpha, self.min_mass))
+                              for shuffled in (self._data.permuted(rng.permutation(n)) for _ in range(permutations))])
+        good = int(np.sum(reference >= observed - OUTCOME_ROUNDING * max(1.0, abs(observed))))
+        return PrimSignificance(p_value=(1 + good) / (1 + permutations), permutations=permutations,
+                                statistic=statistic, observed=observed, reference=reference,
+                                box=self.index(i) if i is not None else None, rule=rule)
+
+
+@dataclass(frozen=True)
+class PrimSignificance:
+    """The permutation test of a PRIM box (:meth:`PrimResult.significance`): ``p_value``, the share
+    of the shuffles of the outcomes (the data counted as one) whose box was at least as good by
+    ``statistic`` ("score": the harmonic mean of coverage and lift that chooses the default box;
+    "density"; "coverage"); ``observed``, the box's own value; ``reference``, each shuffle's;
+    ``rule``, how the box was picked ("chosen", "index", "min_coverage", "min_density")."""
+
+    p_value: float
+    permutations: int
+    statistic: str
+    observed: float
+    reference: np.ndarray = field(repr=False)
+    box: int | None = None
+    rule: str = "chosen"
+
+    @property
+    def distinguishable(self) -> bool:
+        """Whether the box is distinguishable from chance at the 5% level (``p_value <= 0.05``)."""
+        return self.p_value <= SIGNIFICANCE_LEVEL
+
+    @property
+    def share_as_good(self) -> float:
+        """The share of the shuffles whose box was at least as good."""
+        return float(np.mean(self.reference >= self.observed - OUTCOME_ROUNDING * max(1.0, abs(self.observed))))
+
+    def __str__(self) -> str:
+        what = {"score": "coverage-lift score", "density": "density", "coverage": "coverage"}[self.statistic]
+        head = (f"permutation test: p = {self.p_value:.3g} ({self.share_as_good:.0%} of {self.permutations} PRIM runs "
+                f"on the outcomes shuffled across the points found a box of {what} at least as high)")
+        if self.distinguishable:
+            return head + ": the box is distinguishable from chance at the 5% level"
+        return (head + ": the box is NOT distinguishable from chance; PRIM finds boxes like it in data whose "
+                "outcome has nothing to do with the parameters")
+
+
+def _trajectory_table(data: _Data, trajectory: list[_Limits]) -> pd.DataFrame:
+    """mass, coverage and density of each box of `trajectory` (limits on `data`), as in PrimResult.trajectory."""
+    rows = []
+    for limits in trajectory:
+        inside = data.inside(limits)
+        w_in, wy_in = float(data.w[inside].sum()), float(data.wy[inside].sum())
+        rows.append((w_in / data.total_w, wy_in / data.total_wy, wy_in / w_in if w_in > 0 else float("nan")))
+    return pd.DataFrame(rows, columns=["mass", "coverage", "density"])
 
 
 def _at_least(hits: float, trials: int, p: float) -> float:
@@ -623,6 +809,11 @@ def prim(
         warnings.warn(f"the outcome is {counted[0]:g} in every case: every box has that density, so the peeling "
                       "trajectory shows nothing", RuntimeWarning, stacklevel=2)
     units = dict(units or {})
+    return PrimResult(data, _peel(data, alpha, min_mass), alpha, units, outcome, min_mass)
+
+
+def _peel(data: _Data, alpha: float, min_mass: float) -> list[_Limits]:
+    """PRIM's peeling trajectory of the cases `data`: the limits of every box, the whole space first."""
     limits = data.whole()
     inside = np.ones(len(data.y), dtype=bool)
     trajectory = [limits.copy()]
@@ -639,4 +830,4 @@ def prim(
             limits.hi[j] = cut
         inside[np.flatnonzero(inside)[~keep]] = False
         trajectory.append(limits.copy())
-    return PrimResult(data, trajectory, alpha, units, outcome)
+    return trajectory

@@ -31,8 +31,10 @@ each state is the same point index of files of the same seed (one file per polic
 removes the noise of a comparison only as far as the policies' replications follow the same
 path. The table's ``attrs["regret_noise"]`` is the max_regret that noise alone gives (a binomial
 simulation for unpaired policies, with a warning to use common random numbers; a bootstrap of
-the replications, paired, otherwise, with a warning when the ranking's gap is below it);
-docs/analysis.md, "Robust policies".
+the replications, paired, otherwise, with a warning when the resamples do not keep the ranking's
+leader, ``attrs["leader_share"]``); where it cannot be estimated (--summary-only files, a table) a
+warning says so; policies that tie at the top get a warning too; docs/analysis.md, "Robust
+policies".
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .checks import at_least, at_most, name_list, not_a_dataset, probability, probability_sum, rounding_ties
+from .checks import (OUTCOME_ROUNDING, at_least, at_most, name_list, not_a_dataset, probability, probability_sum,
+                     rounding_ties)
 from .discovery import outcome_names, outcomes_probability
 from .io import (category_names, format_value, parameter_list_text, parameter_table, read_values, require, shard_of,
                  sweep_axes)
@@ -56,6 +59,10 @@ __all__ = ["design_roles", "policy_outcomes", "regret_table", "robustness_table"
 
 # Draws of _regret_noise's simulation or bootstrap, and the default seed that makes it the same number every time.
 _NOISE_DRAWS, _NOISE_SEED = 200, 0
+
+#: The share of paired bootstrap resamples in which the most robust policy must keep the smallest
+#: max_regret for the ranking to be told from Monte Carlo noise (robustness_table warns below it).
+LEADER_SHARE = 0.95
 
 _NOT_PARAMETERS = {"point", "outcome", "probability", "lower", "upper", "count", "replications", "issue", "_file"}
 
@@ -374,21 +381,38 @@ def _compared(data, levers, outcome, uncertainties, direction: str, seed: int = 
     points = keys.pivot_table(index=uncertainties, columns=levers, values="point", aggfunc="first").to_numpy(float) \
         if "point" in keys else None
     unpaired = bool(independent) and points is not None and not (points == points[:, :1]).all()
-    noise = _regret_noise(keys, levers, uncertainties, direction, data, outcome, seed, independent=bool(independent))
+    noise, draws = _regret_noise(keys, levers, uncertainties, direction, data, outcome, seed,
+                                 independent=bool(independent))
+    leader_share = None
     if unpaired and noise is not None:
         warnings.warn(f"{' and '.join(independent)} ran the policies under independent random numbers, so each "
                       f"regret holds Monte Carlo noise (policies identical in every state would show a max_regret "
                       f"up to about {noise:.2g} here): compare policies under common random numbers, --set "
                       "run.random_numbers=common (docs/analysis.md, \"Robust policies\")", RuntimeWarning, stacklevel=3)
-    elif noise is not None and regret.shape[1] > 1:
-        ranked = np.sort(regret.max(axis=0).to_numpy())
-        if ranked[1] - ranked[0] < noise:
-            warnings.warn(f"the two smallest maximum regrets ({ranked[0]:.2g} and {ranked[1]:.2g}) differ by less than "
-                          "the Monte Carlo noise of a regret here (policies identical in every state would show a "
-                          f"max_regret up to about {noise:.2g}, by a bootstrap of the replications paired across "
-                          "the policies): the data cannot tell which policy is most robust; run more replications "
-                          "(-n), or read max_regret and its gaps against regret_noise (docs/analysis.md, "
-                          "\"Robust policies\")", RuntimeWarning, stacklevel=3)
+    elif noise is None and regret.shape[1] > 1:
+        why = ("a table records neither the random numbers nor the replications behind its probabilities"
+               if isinstance(data, pd.DataFrame) else
+               "the files hold no per-replication outcomes (written with --summary-only)")
+        warnings.warn(f"the Monte Carlo noise of the regrets is not estimated: {why}, so nothing here tells whether "
+                      "the gaps between the policies' max_regrets are more than noise; run without --summary-only "
+                      "to estimate it, or compare the ranking with a run of another --seed (docs/analysis.md, "
+                      "\"Robust policies\")", RuntimeWarning, stacklevel=3)
+    elif draws is not None and regret.shape[1] > 1:
+        worst = regret.max(axis=0).to_numpy()
+        expected = matrix.mean(axis=0).to_numpy()
+        leader = int(_most_robust_first(pd.DataFrame({"max_regret": worst, "expected": expected,
+                                                      "at": np.arange(len(worst))}), direction)["at"].iloc[0])
+        others = np.delete(draws, leader, axis=1).min(axis=1)
+        leader_share = float(np.mean(draws[:, leader] <= others + OUTCOME_ROUNDING))
+        ranked = np.sort(rounding_ties(worst))
+        if leader_share < LEADER_SHARE and ranked[1] > ranked[0]:
+            warnings.warn(f"the two smallest maximum regrets ({ranked[0]:.2g} and {ranked[1]:.2g}) are not a stable "
+                          f"ranking: the policy with the smallest has the smallest in only {leader_share:.0%} of "
+                          f"{_NOISE_DRAWS} bootstrap resamples of the replications, paired across the policies "
+                          f"(at least {LEADER_SHARE:.0%} would tell it apart): the data cannot tell which policy is "
+                          "most robust; run more replications (-n), or read max_regret and its gaps against "
+                          "regret_noise (docs/analysis.md, \"Robust policies\")", RuntimeWarning, stacklevel=3)
+    matrix.attrs["leader_share"] = regret.attrs["leader_share"] = leader_share
     matrix.attrs["regret_noise"] = regret.attrs["regret_noise"] = noise
     return matrix, regret, noise, incomplete
 
@@ -564,11 +588,13 @@ def _regret(matrix: np.ndarray, direction: str) -> np.ndarray:
 
 
 def _regret_noise(keys: pd.DataFrame, levers: list[str], uncertainties: list[str], direction: str,
-                  data=None, outcome=None, seed: int = _NOISE_SEED, independent: bool = True) -> float | None:
+                  data=None, outcome=None, seed: int = _NOISE_SEED,
+                  independent: bool = True) -> tuple[float | None, np.ndarray | None]:
     """The max_regret that policies identical in every state would show from Monte Carlo noise
     alone: the 95th percentile over the policies of 200 simulated or bootstrapped designs, or None
     when it cannot be estimated (a table, whose random numbers and replications are unknown, or
-    paired files without per-replication outcomes, written with --summary-only).
+    paired files without per-replication outcomes, written with --summary-only); and, for paired
+    policies, every policy's max_regret in each bootstrap resample (else None).
 
     Unpaired policies (`independent` random numbers in a mixed design or a grid: each policy runs
     a state at its own point, whose streams depend on the index): in each state every policy's
@@ -581,15 +607,15 @@ def _regret_noise(keys: pd.DataFrame, levers: list[str], uncertainties: list[str
         return keys.pivot_table(index=uncertainties, columns=levers, values=column, aggfunc="first").to_numpy(float)
 
     if isinstance(data, pd.DataFrame) or "point" not in keys or "_file" not in keys:
-        return None
+        return None, None
     points = pivot("point")
     if not independent or (points == points[:, :1]).all():
-        return _paired_noise(keys, pivot, direction, data, outcome, seed) if data is not None else None
+        return _paired_noise(keys, pivot, direction, data, outcome, seed) if data is not None else (None, None)
     p, n = pivot("probability"), pivot("replications").astype(np.int64)
     pooled = np.clip((p * n).sum(axis=1, keepdims=True) / n.sum(axis=1, keepdims=True), 0.0, 1.0)  # 1 + 1 ulp
     pooled = np.broadcast_to(pooled, n.shape)
     drawn = np.random.default_rng(seed).binomial(n, pooled, size=(_NOISE_DRAWS, *n.shape)) / n
-    return float(np.quantile(_regret(drawn, direction).max(axis=1), 0.95))
+    return float(np.quantile(_regret(drawn, direction).max(axis=1), 0.95)), None
 
 
 def _outcome_codes(ds: xr.Dataset, names: Sequence[str]) -> list[float]:
@@ -603,7 +629,8 @@ def _outcome_codes(ds: xr.Dataset, names: Sequence[str]) -> list[float]:
     return [float(values[meanings.index(name)]) for name in names]
 
 
-def _paired_noise(keys: pd.DataFrame, pivot, direction: str, data, outcome, seed: int) -> float | None:
+def _paired_noise(keys: pd.DataFrame, pivot, direction: str, data, outcome,
+                  seed: int) -> tuple[float | None, np.ndarray | None]:
     """:func:`_regret_noise` of paired policies, from the files' per-replication ``outcome_code``:
     200 bootstrap resamples of the replication indices, the same indices for every policy and
     every state. The replication is the unit that is independent: under common random numbers
@@ -613,14 +640,16 @@ def _paired_noise(keys: pd.DataFrame, pivot, direction: str, data, outcome, seed
     independent and stay so. Each policy's resampled probability in a state minus its estimate is
     its noise, and the regrets of those deviations (policies identical in every state, with the
     noise the design really has) give max_regrets whose 95th percentile over the draws and
-    policies is returned. None without ``outcome_code`` in every file."""
+    policies is returned, with the max_regret of every policy in every resample (draws × policies),
+    which :func:`_compared` reads the stability of the ranking from. None without ``outcome_code``
+    in every file."""
     datasets = [data] if isinstance(data, xr.Dataset) else list(data)
     if not all("outcome_code" in ds.variables for ds in datasets):
-        return None
+        return None, None
     files, points = pivot("_file").astype(np.int64), pivot("point").astype(np.int64)
     n = int(pivot("replications").min())  # the replications every compared cell ran (all of them, as a rule)
     if n < 1:
-        return None
+        return None, None
     hits = np.empty((n, *points.shape), dtype=np.float64)  # (replication, state, policy)
     for index, ds in enumerate(datasets):
         mine = files == index
@@ -636,8 +665,10 @@ def _paired_noise(keys: pd.DataFrame, pivot, direction: str, data, outcome, seed
             hits[:, s, j] = hit[row[int(points[s, j])]]
     flat = hits.reshape(n, -1)
     weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=_NOISE_DRAWS)  # (draws, n)
-    deviation = (weights @ flat / n - flat.mean(axis=0)).reshape(_NOISE_DRAWS, *points.shape)
-    return float(np.quantile(_regret(deviation, direction).max(axis=1), 0.95))
+    resampled = (weights @ flat / n).reshape(_NOISE_DRAWS, *points.shape)
+    deviation = resampled - flat.mean(axis=0).reshape(points.shape)
+    return (float(np.quantile(_regret(deviation, direction).max(axis=1), 0.95)),
+            _regret(resampled, direction).max(axis=1))
 
 
 def _seed(seed) -> int:
@@ -683,10 +714,15 @@ def robustness_table(
     per policy of the same seed) it comes from a bootstrap of the replications within each state,
     the same replication indices for every policy (so it measures how much noise the pairing left:
     common random numbers couple two policies only where their replications follow the same
-    path, and reordering or adding an action, say, breaks that), and a RuntimeWarning says so when
-    the two smallest maximum regrets differ by less than it. None for a table, or for paired
-    files without per-replication outcomes (--summary-only). `seed` (an integer, default 0) seeds
-    the simulation or bootstrap: the same data and seed give the same number.
+    path, and reordering or adding an action, say, breaks that). ``table.attrs["leader_share"]`` is
+    then the share of those resamples in which the first policy of the table has the smallest
+    max_regret (ties count for it), and a RuntimeWarning says that the data cannot tell which
+    policy is most robust when it is below :data:`LEADER_SHARE` (95%). Both are None for a table,
+    or for paired files without per-replication outcomes (--summary-only), and a RuntimeWarning
+    then says that the noise is not estimated. `seed` (an integer, default 0) seeds the
+    simulation or bootstrap: the same data and seed give the same numbers.
+    ``table.attrs["tied"]`` is the number of policies that tie with the first on max_regret and
+    expected (up to rounding); above 1 a RuntimeWarning says that their order is no ranking.
 
     Every policy is compared in the same states. When files left some (policy, state) pairs of
     their design without results (an interrupted run, one shard of a sweep), the table compares
@@ -717,5 +753,23 @@ def robustness_table(
     table = _most_robust_first(table.reset_index(), direction)
     table.attrs.update(outcome=",".join(name_list(outcome, "outcome", split=True)), threshold=threshold,
                        direction=direction, levers=list(matrix.columns.names), regret_noise=noise,
-                       incomplete=incomplete)
+                       incomplete=incomplete, leader_share=matrix.attrs.get("leader_share"),
+                       tied=_tied_at_the_top(table))
+    if table.attrs["tied"] > 1:
+        names = list(matrix.columns.names)
+        tied = [", ".join(f"{name}={_value_name(data, name, table[name].iloc[i])}" for name in names)
+                for i in range(table.attrs["tied"])]
+        warnings.warn(f"{table.attrs['tied']} policies tie at the top, with the same max_regret "
+                      f"({table['max_regret'].iloc[0]:.4g}) and expected value ({table['expected'].iloc[0]:.4g}): "
+                      f"{'; '.join(tied)}; their order in the table is the order of the levers' values, not a "
+                      "ranking", RuntimeWarning, stacklevel=2)
     return table
+
+
+def _tied_at_the_top(table: pd.DataFrame) -> int:
+    """How many policies of `table` (most robust first) tie with the first on both keys of the
+    ranking, max_regret and expected, up to rounding (1 when the first stands alone)."""
+    if table.empty:
+        return 0
+    regret, expected = rounding_ties(table["max_regret"]), rounding_ties(table["expected"])
+    return int(np.sum((regret == regret[0]) & (expected == expected[0])))

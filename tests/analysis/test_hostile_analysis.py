@@ -406,6 +406,8 @@ def test_reader_that_stops_early_is_no_damaged_file(policy_grid_file):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     child.stdout.close()  # before the report is printed
     stderr = child.stderr.read().decode()
-    # the grid runs its policies under independent random numbers, which a note says (round 38, M1)
-    others = [line for line in stderr.splitlines() if "independent random numbers" not in line]
+    # the grid runs its policies under independent random numbers, which a note says (round 38, M1), and
+    # its two policies of commitment 0.6 tie at P(full_war) 0, which a note says too (round 41, F4)
+    others = [line for line in stderr.splitlines()
+              if "independent random numbers" not in line and "policies tie at the top" not in line]
     assert child.wait(timeout=120) == 0 and others == [], stderr
