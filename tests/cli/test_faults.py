@@ -718,7 +718,7 @@ def narrow_axes(brink, scenario):
     axes = []
     for row in rows:
         fields = row.split()
-        if fields[-1] != "sweep" or "integer" in row or "prior" in fields[0]:
+        if fields[-1] not in ("sweep", "inert") or "integer" in row or "prior" in fields[0]:
             continue
         try:
             value = float(fields[1])

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-ROW = re.compile(r"^(?P<path>\S+)\s+(?P<value>\S+)\s+(?P<unit>.+?)\s{2,}(?P<range>.+?)\s{2,}(?P<kind>sweep|set|unreached)$")
+ROW = re.compile(r"^(?P<path>\S+)\s+(?P<value>\S+)\s+(?P<unit>.+?)\s{2,}(?P<range>.+?)\s{2,}(?P<kind>sweep|set|unreached|inert)$")
 
 
 def params(brink, *args):

@@ -779,8 +779,9 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
   } catch (const ScenarioError& e) {
     // A file's diagnostic reads as a compiler's (file:line:column: ...); one
     // about an option (--set, --sweep, ...) names the command, as other usage errors do.
+    // So does one about the sweep as the command line and the file leave it together (source "sweep").
     for (const auto& d : e.diagnostics())
-      err << (d.source.starts_with("-") ? "brink " + command + ": " : "") << d.format() << "\n";
+      err << (d.source.starts_with("-") || d.source == "sweep" ? "brink " + command + ": " : "") << d.format() << "\n";
     return kExitUsage;
   } catch (const UsageError& e) {
     // Messages quote the command line (Boost's own do, unescaped): one line, nothing that drives the terminal.

@@ -47,6 +47,24 @@ std::string field_text(const FieldSpec& spec, double value) {
 constexpr std::string_view kUnreachedMeaning =
     "an actor's weight that every one of its types sets itself, which reaches no replication";
 
+// One note a line for each number the file gives that changes nothing as it
+// reads ('inert', inert_reason) and each commitment of a protector without
+// troops (commitment_note), at the line the file gives it.
+void print_inert_notes(const LoadedScenario& loaded, const FieldRegistry& registry, const std::string& label,
+                       std::ostream& err) {
+  for (std::size_t i = 0; i < registry.size(); ++i) {
+    const std::string& path = registry.parameters()[i].path;
+    const auto written = loaded.source.where.find(path);
+    if (written == loaded.source.where.end()) continue;
+    std::string why = inert_reason(loaded.scenario, registry.ref(i));
+    if (std::string note = commitment_note(loaded.scenario, registry.ref(i)); why.empty() && !note.empty())
+      why = "does this: " + note;
+    if (!why.empty())
+      err << fmt::format("brink validate: note: {}:{}:{}: '{}' {}\n", label, written->second.first,
+                         written->second.second, path, why);
+  }
+}
+
 }  // namespace
 
 int command_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -82,6 +100,7 @@ int command_validate(const std::vector<std::string>& args, std::ostream& out, st
   if (!unreached.empty())
     err << fmt::format("brink validate: note: {} gives numbers that are 'unreached' ({}): {}\n", source.label,
                        kUnreachedMeaning, fmt::join(unreached, ", "));
+  print_inert_notes(loaded, registry, source.label, err);
   const std::int64_t points = plan.point_count();
   out << fmt::format("{}: ok — scenario '{}', {} actors, {} steps, {} settable parameters{}\n", source.label,
                      loaded.scenario.name, loaded.scenario.actor_count(), loaded.scenario.step_count(),
@@ -99,7 +118,9 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
       "brink params [SCENARIO]\n\nLists every settable path of a scenario (default: the flagship) with its "
       "current value, unit and valid range; the paths that --set accepts, and those marked 'sweep' can be "
       "swept ('unreached': " +
-      std::string(kUnreachedMeaning) + ").\n\noptions");
+      std::string(kUnreachedMeaning) +
+      "; 'inert': can be set and swept, but changes nothing as the file reads, e.g. a weight of a feature no "
+      "action of the actor's menu has, which brink validate notes).\n\noptions");
   options.add_options()("help,h", "show this help");
   po::variables_map vm;
   std::vector<std::string> operands;
@@ -121,6 +142,7 @@ int command_params(const std::vector<std::string>& args, std::ostream& out) {
     out << fmt::format("{:<{}}  {:>14}  {:<26}  {:<24}  {}\n", p.path, width,
                        field_text(*ref.spec, ref.get(loaded.scenario)), p.unit.empty() ? "-" : p.unit, range,
                        !unreached_reason(loaded.scenario, ref).empty()            ? "unreached"
+                       : !inert_reason(loaded.scenario, ref).empty()              ? "inert"
                        : ref.spec->sweepable && (p.numeric || !p.choices.empty()) ? "sweep"
                                                                                   : "set");
   }
@@ -176,9 +198,15 @@ void print_results(const FileReport& report, std::ostream& out) {
     return std::vector<double>(report.parameter_values.begin() + static_cast<std::ptrdiff_t>(at),
                                report.parameter_values.begin() + static_cast<std::ptrdiff_t>(at + k));
   };
-  out << "outcomes:\n"
-      << format_outcome_table(report.table, report.actors, report.parameters, values, report.parameter_choices,
-                              report.dt_days);
+  // A posterior run's draws, pooled as `brink run` printed them (per-draw intervals would not pool).
+  if (const std::vector<PointSummary>& draws = report.table.every(); !draws.empty())
+    out << "outcomes:\n"
+        << format_pooled_table(pooled_summary(draws), static_cast<std::int64_t>(draws.size()), report.actors,
+                               report.dt_days);
+  else
+    out << "outcomes:\n"
+        << format_outcome_table(report.table, report.actors, report.parameters, values, report.parameter_choices,
+                                report.dt_days);
   if (report.not_run > 0) {
     std::string list;
     for (std::size_t i = 0; i < report.first_not_run.size(); ++i)

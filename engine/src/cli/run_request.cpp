@@ -139,6 +139,8 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
                         o.path, shown_value(o.value), shown(request.posterior)));
     plan.share_blocks = !one_block_per_point();
     set_rerun_recipe(&plan, source.label, request.settings, loaded->scenario.run.rule.max);
+    // After the recipe: a posterior run's recipe is the whole run's, --set options included.
+    append_fixed_parameters(*loaded, request.settings, &plan);
     plan.inputs = fmt::format("posterior {} {}\n", request.posterior, content_digest(file_bytes(request.posterior)));
     plan.rerun_options.insert(plan.rerun_options.end(), {"--posterior", request.posterior});
     if (request.posterior_draws > 0)

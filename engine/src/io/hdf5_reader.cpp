@@ -352,6 +352,8 @@ FileReport read_report(const std::string& path) {
       report.dt_days = 0.0;
     if (double h = 0.0; std::string(name) == "ci_halfwidth" && read_double(&h) && h > 0) report.shortfall.target = h;
   }
+  // A posterior run's table pools its draws (at most 1000 points): every one is kept for it.
+  if (h5::read_string_attribute(id, "design") == "posterior") report.table.keep_every_point();
   H5Literate(id, H5_INDEX_CRT_ORDER, H5_ITER_INC, nullptr, visit_link, &report);
   // The summaries below read only some chunks; a damaged index page of the
   // others (a kill -9 during a flush) would make the file look sound.

@@ -138,6 +138,7 @@ void TableRows::offer(const PointSummary& summary) {
   const auto bit = static_cast<std::size_t>(summary.point);
   if (bit >= offered_points_.size()) offered_points_.resize(bit + 1);
   offered_points_[bit] = true;
+  if (keep_every_) every_.push_back(summary);
   const bool beyond_full = ++offered_ > static_cast<std::int64_t>(kFullRows);
   const bool shows = !beyond_full || could_show(summary);
   if (shows) {

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <regex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -260,7 +261,7 @@ const FieldSpec kFields[] = {
      .udunits = "1", .symbol = "", .meaning = "`true`: an attack's `war_gain` feature is the forecast war value $W_i$ instead of the log force ratio",
      .choices = kBooleans, BRINK_MEMBER(s.actors[i[0]].decision.war_forecast)},
     {.section = "actors.*.decision", .key = "war_cost", .min = -10, .max = 10, .unit = "share of the stake",
-     .udunits = "1", .symbol = "$\\bar c_i$", .meaning = "mean of the actor's private cost of war", BRINK_MEMBER(s.actors[i[0]].decision.war_cost)},
+     .udunits = "1", .symbol = "$\\bar c_i$", .meaning = "mean of the actor's private cost of war; read only by a war-forecast attack (`war_forecast: true`) and by the bargaining pair, so without either it changes nothing (as `casualty_cost` and a type's `war_cost`)", BRINK_MEMBER(s.actors[i[0]].decision.war_cost)},
     {.section = "actors.*.decision", .key = "war_cost_spread", .min = 0, .max = 10, .unit = "share of the stake",
      .udunits = "1", .symbol = "$h_i$", .meaning = "the private war cost is drawn uniformly on [war_cost - spread, war_cost + spread]; 0 = known to all; must be 0 for a bargaining receiver whose types carry war costs, and for an actor with several private types and a war-forecast attack",
      BRINK_MEMBER(s.actors[i[0]].decision.war_cost_spread)},
@@ -297,6 +298,24 @@ std::string join_names(std::span<const std::string_view> names) {
   return out;
 }
 
+// What a text that is no number was probably meant as: a number with
+// thousands separators (10,000 or 1,000,000.5) or a percentage (5%), as
+// " (... write N)"; "" otherwise.
+std::string number_hint(std::string_view text) {
+  const auto number = [](std::string_view t, double* v) {
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), *v);
+    return !t.empty() && ec == std::errc() && end == t.data() + t.size() && std::isfinite(*v);
+  };
+  double v = 0.0;
+  if (text.size() > 1 && text.back() == '%' && number(text.substr(0, text.size() - 1), &v))
+    return fmt::format(" (a percentage? write the fraction, {})", v / 100.0);
+  static const std::regex kGrouped(R"(-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?)");
+  if (!std::regex_match(text.begin(), text.end(), kGrouped)) return {};
+  std::string digits(text);
+  std::erase(digits, ',');
+  return fmt::format(" (a number with a thousands separator? write {})", digits);
+}
+
 }  // namespace
 
 std::string unreached_reason(const Scenario& s, const FieldRef& ref) {
@@ -313,6 +332,95 @@ std::string unreached_reason(const Scenario& s, const FieldRef& ref) {
       "reaches no replication: every type of {} ({}) gives its own '{}', which the actor's weight does not replace; "
       "vary the types' weights instead (actors.{}.types.TYPE.weights.{})",
       a.id, fmt::join(names, ", "), key, a.id, key);
+}
+
+namespace {
+
+// The action kinds whose value of a feature can be nonzero (docs/model.md,
+// "The eight features"); empty: every kind (cost, escalation, impatience).
+std::vector<ActionKind> kinds_with_feature(int feature) {
+  using enum ActionKind;
+  switch (feature) {
+    case kSecurity:
+      return {kMobilize, kRaiseReadiness, kDeploy, kWithdraw};
+    case kIssueGain:
+    case kSettlement:
+      return {kPropose, kConcede};
+    case kWarGain:
+      return {kAttack};
+    case kCredibility:
+      return {kAttack, kRetaliate};
+    default:
+      return {};
+  }
+}
+
+bool has_kind(const Actor& a, std::span<const ActionKind> kinds) {
+  return std::any_of(a.actions.begin(), a.actions.end(),
+                     [&](const ActionSpec& x) { return std::find(kinds.begin(), kinds.end(), x.kind) != kinds.end(); });
+}
+
+// A weight of a feature that no action of the actor's menu can have.
+std::string inert_weight_reason(const Actor& a, int feature) {
+  const std::vector<ActionKind> kinds = kinds_with_feature(feature);
+  if (kinds.empty() || has_kind(a, kinds)) return {};
+  std::vector<std::string_view> names;
+  for (ActionKind k : kinds) names.push_back(to_string(k));
+  return fmt::format(
+      "changes nothing as the file reads: only {} actions give the '{}' feature a value (docs/model.md, 'Utility'), "
+      "and {}'s menu has none",
+      join_names(names), feature_names()[static_cast<std::size_t>(feature)], a.id);
+}
+
+// A war cost of an actor whose war values nothing computes.
+std::string inert_war_cost_reason(const Scenario& s, int actor) {
+  const Actor& a = s.actors[static_cast<std::size_t>(actor)];
+  const bool forecast = a.decision.war_forecast && has_kind(a, std::array{ActionKind::kAttack});
+  const bool bargains = s.bargaining.enabled() && (s.bargaining.proposer == actor || s.bargaining.receiver == actor);
+  if (forecast || bargains) return {};
+  return fmt::format(
+      "changes nothing as the file reads: war costs enter only the war value of a war-forecast attack "
+      "(decision.war_forecast: true and an attack action) and of the bargaining pair, and {} has {}",
+      a.id,
+      a.decision.war_forecast ? "war_forecast but no attack action and is in no bargaining pair"
+                              : "neither war_forecast nor a place in a bargaining pair");
+}
+
+bool is_war_cost(const FieldSpec& f) {
+  return (f.section == "actors.*.decision" &&
+          (f.key == "war_cost" || f.key == "war_cost_spread" || f.key == "casualty_cost")) ||
+         (f.section == "actors.*.types.*" && f.key == "war_cost");
+}
+
+}  // namespace
+
+std::string inert_reason(const Scenario& s, const FieldRef& ref) {
+  if (!unreached_reason(s, ref).empty()) return {};
+  const FieldSpec& f = *ref.spec;
+  if (f.set == set_actor_weight || f.set == set_type_weight)
+    return inert_weight_reason(s.actors[static_cast<std::size_t>(ref.index[0])],
+                               f.set == set_actor_weight ? ref.index[1] : ref.index[2]);
+  if (is_war_cost(f)) return inert_war_cost_reason(s, ref.index[0]);
+  return {};
+}
+
+std::string commitment_note(const Scenario& s, const FieldRef& ref) {
+  if (ref.spec->section != "relations.commitments.*" || ref.spec->key != "strength") return {};
+  const Commitment& c = s.relations.commitments[static_cast<std::size_t>(ref.index[0])];
+  const Actor& from = s.actors[static_cast<std::size_t>(c.from)];
+  const Forces& f = from.forces;
+  const bool reinforced = std::any_of(s.events.begin(), s.events.end(), [&](const Event& e) {
+    return e.actor == c.from && e.kind == EventKind::kReinforce;
+  });
+  if (f.deployed != 0.0 || f.ready != 0.0 || f.reserve != 0.0 || reinforced) return {};
+  const std::string& to = s.actors[static_cast<std::size_t>(c.to)].id;
+  return fmt::format(
+      "{} has no troops (forces.deployed, ready and reserve 0, no reinforce event), so its commitment to {} "
+      "deters no attacker: the attacker's credibility and war_gain terms and the war forecast count a protector "
+      "by its forces; below 0.5 it acts only through {}'s own retaliate action{}; at 0.5 or more {}, if neutral, "
+      "joins the defenders of every war started against {}, bringing no troops, and the war becomes an "
+      "alliance_war (docs/model.md, 'The escalation ladder')",
+      from.id, to, from.id, has_kind(from, std::array{ActionKind::kRetaliate}) ? "" : " (it has none)", from.id, to);
 }
 
 namespace {
@@ -450,8 +558,8 @@ std::string field_value_from_text(const FieldSpec& spec, const std::string& text
                               spec.unit.empty() ? std::string() : fmt::format(" [{}]", spec.unit));
   }
   if (cleaned.empty() || ec != std::errc() || end != last || !std::isfinite(*value))
-    return fmt::format("must be a finite number{}",
-                       spec.unit.empty() ? std::string() : fmt::format(" [{}]", spec.unit));
+    return fmt::format("must be a finite number{}{}",
+                       spec.unit.empty() ? std::string() : fmt::format(" [{}]", spec.unit), number_hint(text));
   return {};
 }
 

@@ -218,6 +218,20 @@ std::vector<std::string> nearest_paths(const std::vector<ParameterInfo>& paramet
   return out;
 }
 
+namespace {
+
+// A bound of an adaptive count --set on a scenario whose count is fixed: the
+// path exists only where the file declares the mapping.
+std::string adaptive_count_problem(const Override& o) {
+  return fmt::format(
+      "'{}={}': the scenario's replications are a fixed count, and an adaptive count (run.replications: "
+      "{{min: N, max: M, ci_halfwidth: H}}) can only be declared in the scenario file, not from the "
+      "command line; --set run.replications=N (or -n N) changes the fixed count",
+      shown(o.path), shown_value(o.value));
+}
+
+}  // namespace
+
 void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides, std::span<const std::string> swept) {
   const FieldRegistry registry(loaded.scenario);
   std::vector<Diagnostic> problems;
@@ -229,6 +243,10 @@ void apply_overrides(LoadedScenario& loaded, std::span<const Override> overrides
     const bool replaced = std::any_of(overrides.begin() + static_cast<std::ptrdiff_t>(i) + 1, overrides.end(),
                                       [&](const Override& later) { return later.path == o.path; });
     const FieldRef* field = registry.find(o.path);
+    if (!field && o.path.starts_with("run.replications.") && !loaded.scenario.run.rule.adaptive) {
+      problems.push_back({"--set", -1, -1, adaptive_count_problem(o)});
+      continue;
+    }
     if (!field) {
       problems.push_back(
           {"--set", -1, -1,

@@ -119,6 +119,14 @@ bool parse_action(Parser& p, const std::string& name, const YAML::Node& spec, co
   const bool targeted =
       act.kind == ActionKind::kAttack || act.kind == ActionKind::kSanction || act.kind == ActionKind::kArmPartner;
   if (targeted) keys.push_back("target");
+  // A retaliate names no one: said as such, rather than as an unknown key with a near miss.
+  if (act.kind == ActionKind::kRetaliate && spec.IsMap() && get(spec, "target").IsDefined()) {
+    keys.push_back("target");
+    p.error(get(spec, "target"),
+            fmt::format("'{}.target': a retaliate takes no target; it joins the defending side of whichever war is "
+                        "on where an actor it protects (a commitment or an ally) defends; drop 'target'",
+                        xp));
+  }
   if (spec.IsMap() && p.check_map(spec, xp, keys)) p.note(spec, xp);
   p.fields(spec, "actors.*.actions.*", xp, index, s);
   ActionSpec& stored = actor.actions.back();

@@ -361,6 +361,37 @@ SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Over
   return plan;
 }
 
+void append_fixed_parameters(const LoadedScenario& loaded, const std::vector<Override>& recorded, SweepPlan* plan) {
+  const FieldRegistry registry(loaded.scenario);
+  std::vector<std::string> paths;
+  for (const std::string& path : override_paths(recorded, registry, {}))
+    if (std::find(plan->parameters.begin(), plan->parameters.end(), path) == plan->parameters.end())
+      paths.push_back(path);
+  if (paths.empty()) return;
+  std::vector<double> fixed;
+  for (const std::string& path : paths) fixed.push_back(last_value(recorded, registry, path));
+  const std::size_t width = plan->points.width();
+  std::vector<double> rows;
+  rows.reserve(plan->points.size() * (width + fixed.size()));
+  for (std::size_t p = 0; p < plan->points.size(); ++p) {
+    const PointView row = plan->points[p];
+    rows.insert(rows.end(), row.values.begin(), row.values.end());
+    rows.insert(rows.end(), fixed.begin(), fixed.end());
+  }
+  plan->points = PointTable(width + fixed.size(), std::move(rows));
+  // set_units appends a unit and choice names per parameter: give it the new ones only.
+  SweepPlan added;
+  added.parameters = paths;
+  set_units(registry, &added);
+  plan->parameter_units.resize(plan->parameters.size());
+  plan->parameter_choices.resize(plan->parameters.size());
+  for (std::size_t k = 0; k < paths.size(); ++k) {
+    plan->parameters.push_back(paths[k]);
+    plan->parameter_units.push_back(added.parameter_units[k]);
+    plan->parameter_choices.push_back(added.parameter_choices[k]);
+  }
+}
+
 SweepPlan make_plan(const LoadedScenario& loaded, const std::vector<Override>& recorded,
                     std::vector<ScenarioChoice> choices) {
   const SweepSpec& spec = loaded.scenario.sweep;

@@ -31,6 +31,10 @@ class TableRows {
   // rows()), i.e. the table leaves rows out there. Shards and partial files
   // offer points with gaps in their numbers that are not left out.
   bool left_out_between(std::int64_t a, std::int64_t b) const;
+  // Keep every point offered as well, in offer order (a posterior file's
+  // draws, at most 1000, which its pooled table needs): every().
+  void keep_every_point() { keep_every_ = true; }
+  const std::vector<PointSummary>& every() const { return every_; }
 
  private:
   bool could_show(const PointSummary& s) const;
@@ -38,6 +42,8 @@ class TableRows {
   std::vector<PointSummary> kept_;    // ascending by point
   std::vector<bool> offered_points_;  // a bit per point number up to the highest offered
   std::int64_t offered_ = 0;
+  bool keep_every_ = false;
+  std::vector<PointSummary> every_;
 };
 
 // A point's parameter values (looked up for the rows shown only: a plan's

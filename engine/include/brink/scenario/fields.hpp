@@ -206,6 +206,21 @@ std::vector<Problem> observation_day_problems(const Scenario& scenario);
 // itself (a type keeps its own weights). Refused as a --set, a sweep axis or
 // a calibrated parameter: its points or posterior would only look alike.
 std::string unreached_reason(const Scenario& scenario, const FieldRef& ref);
+// Why a value given for `ref` changes nothing in the runs of `scenario` as
+// it stands, as the rest of a sentence ("" if it can, or if it is
+// unreached): a decision weight of a feature no action of the actor's menu
+// has (security without a troop-moving action, credibility without attack
+// or retaliate, ...), a war cost (decision.war_cost, war_cost_spread,
+// casualty_cost, a type's war_cost) of an actor with neither a war-forecast
+// attack nor a place in the bargaining pair. Unlike an unreached field it
+// depends on other fields (a --set or another axis can make it matter), so
+// nothing refuses it: `brink validate` notes it where the file gives it and
+// `brink params` marks it 'inert'.
+std::string inert_reason(const Scenario& scenario, const FieldRef& ref);
+// For `brink validate`: what a commitment's strength does when its protector
+// has no troops and gains none (it deters no one; at 0.5 or more it makes
+// every war on the protected an alliance war), "" for any other field.
+std::string commitment_note(const Scenario& scenario, const FieldRef& ref);
 // A note for `brink run` and `brink validate` when run.horizon_days is not a
 // whole number of steps of run.dt_days: the run simulates the steps that
 // begin before the horizon, so its last step ends past it (S = ceil(H/dt)

@@ -289,6 +289,12 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
 void set_rerun_recipe(SweepPlan* plan, const std::string& scenario_label, const std::vector<Override>& settings,
                       std::int64_t replications);
 
+// Appends the --set paths among `recorded` that `plan` does not list (model
+// parameters only, as make_plan records them) as fixed parameters, their
+// values at every point: a posterior plan, whose points are draws, records
+// its --set options where an ordinary run does.
+void append_fixed_parameters(const LoadedScenario& loaded, const std::vector<Override>& recorded, SweepPlan* plan);
+
 // One point: the scenario with its overrides (kept for tests and benchmarks).
 SweepPlan single_point_plan(const LoadedScenario& loaded, const std::vector<Override>& overrides);
 
