@@ -5,7 +5,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <regex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -309,10 +308,8 @@ std::string number_hint(std::string_view text) {
   double v = 0.0;
   if (text.size() > 1 && text.back() == '%' && number(text.substr(0, text.size() - 1), &v))
     return fmt::format(" (a percentage? write the fraction, {})", v / 100.0);
-  static const std::regex kGrouped(R"(-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?)");
-  if (!std::regex_match(text.begin(), text.end(), kGrouped)) return {};
-  std::string digits(text);
-  std::erase(digits, ',');
+  const std::string digits = without_thousands_separators(text);
+  if (digits.empty()) return {};
   return fmt::format(" (a number with a thousands separator? write {})", digits);
 }
 

@@ -35,6 +35,29 @@ inline std::optional<std::string> without_digit_separators(std::string_view text
   return out;
 }
 
+// A number written with thousands separators (10,000, -1,000,000.5: one to
+// three digits, then groups of a comma and three digits, then an optional
+// fraction): the text without the commas, or "" for any other text.
+inline std::string without_thousands_separators(std::string_view text) {
+  auto digit = [&](std::size_t i) { return i < text.size() && text[i] >= '0' && text[i] <= '9'; };
+  std::size_t i = !text.empty() && text.front() == '-' ? 1 : 0;
+  const std::size_t start = i;
+  while (digit(i)) ++i;
+  if (i == start || i - start > 3) return {};
+  int groups = 0;
+  for (; i < text.size() && text[i] == ','; i += 4, ++groups)
+    if (!digit(i + 1) || !digit(i + 2) || !digit(i + 3)) return {};
+  if (groups == 0) return {};
+  if (i < text.size()) {
+    if (text[i] != '.' || !digit(i + 1)) return {};
+    for (++i; digit(i);) ++i;
+    if (i != text.size()) return {};
+  }
+  std::string out(text);
+  std::erase(out, ',');
+  return out;
+}
+
 // An integer of more than one digit that starts with 0 (017, -0_17, 08, 00,
 // 0_000): YAML 1.1 readers such as PyYAML read 017 as the octal 15 and 08 as
 // text, YAML 1.2 readers as 17 and 8; and 000 after a number in a list
