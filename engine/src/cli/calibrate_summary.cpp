@@ -94,6 +94,18 @@ std::vector<std::string> informed_marks(const CalibrationRecord& r) {
   return marks;
 }
 
+namespace {
+
+// The generation before the last, when the last tolerance still fell below
+// kStillFalling of it (the schedule has not stopped); null otherwise.
+const Population* still_falling_from(const CalibrationRecord& r) {
+  if (r.generations.size() < 2) return nullptr;
+  const Population& before = r.generations[r.generations.size() - 2];
+  return r.generations.back().tolerance < kStillFalling * before.tolerance ? &before : nullptr;
+}
+
+}  // namespace
+
 std::string loose_tolerance_sentence(const CalibrationRecord& r) {
   if (r.generations.empty()) return {};
   const Population& last = r.generations.back();
@@ -104,8 +116,7 @@ std::string loose_tolerance_sentence(const CalibrationRecord& r) {
   if (last.tolerance > scale) {
     why = fmt::format("(above {:.3g}, {} sd per observation over {} observation{})", scale, kConflictSd, m,
                       m == 1 ? "" : "s");
-  } else if (const Population* before = r.generations.size() >= 2 ? &r.generations[r.generations.size() - 2] : nullptr;
-             before && last.tolerance > kLooseTolerance && last.tolerance < kStillFalling * before->tolerance) {
+  } else if (const Population* before = still_falling_from(r); before && last.tolerance > kLooseTolerance) {
     // The ball of radius tolerance leaves that much slack along the direction the observations
     // inform, whatever m: above a few sd the posterior is wider than the data imply, unless the
     // schedule has stopped falling (the model cannot come closer to the record).
@@ -222,8 +233,7 @@ std::string conflict_warning(const CalibrationRecord& r) {
   // priors allow (26 against 16.5 in a test after two generations; 2.1e4
   // against 21.5 in an outside tester's unconverged calibration).
   const Population& last = r.generations.back();
-  if (const Population* before = r.generations.size() >= 2 ? &r.generations[r.generations.size() - 2] : nullptr;
-      before && last.tolerance < kStillFalling * before->tolerance && last.tolerance > kFarAboveClosest * c.distance)
+  if (const Population* before = still_falling_from(r); before && last.tolerance > kFarAboveClosest * c.distance)
     return fmt::format(
         "warning: the posterior is not yet a fit to the observations: not one particle of generation {} has {} "
         "within {:.4g} of them (the closest, particle {}, is at {:.4g}; observation '{}' ({:.6g}, sd {:.4g}) lies "
