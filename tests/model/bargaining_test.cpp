@@ -144,8 +144,99 @@ TEST(OptimalDemandTest, CompleteInformationLeavesTheReceiverIndifferentAndAccept
   EXPECT_DOUBLE_EQ(x, x0 + cost_b);
   const double war_b = (1.0 - x0) - cost_b;  // the receiver's war value
   EXPECT_TRUE(rules::accepts(rules::acceptance_margin(x, war_b), 0.0, 0.5));
-  EXPECT_DOUBLE_EQ(rules::screened_high(0.7, 0.5, 0.0, 0.4), 0.2);
-  EXPECT_DOUBLE_EQ(rules::screened_high(0.3, 0.5, 0.0, 0.4), 0.0);
+  EXPECT_DOUBLE_EQ(rules::screened_high(0.7, 0.5, 0.0, 0.4, 0.0), 0.2);
+  EXPECT_DOUBLE_EQ(rules::screened_high(0.3, 0.5, 0.0, 0.4, 0.0), 0.0);
+  EXPECT_DOUBLE_EQ(rules::screened_high(0.7, 0.5, 0.0, 0.4, 0.01), 0.4);  // a noisy refusal bounds nothing
+}
+
+// The chance of acceptance of demand x under logit noise, by the midpoint rule over a
+// uniform belief (2,000,000 points) or by the sum over discrete types: an
+// independent reading of expected_acceptance.
+double noisy_accept(double x, double x0, double noise, double low, double high, const std::vector<double>& cost = {},
+                    const std::vector<double>& belief = {}) {
+  auto logistic = [&](double margin) { return 1.0 / (1.0 + std::exp(-margin / noise)); };
+  double p = 0.0;
+  if (!cost.empty()) {
+    for (std::size_t k = 0; k < cost.size(); ++k) p += belief[k] * logistic(x0 + cost[k] - x);
+    return p;
+  }
+  if (!(high > low)) return logistic(x0 + low - x);
+  constexpr int kPoints = 2000000;
+  for (int i = 0; i < kPoints; ++i) p += logistic(x0 + low + (i + 0.5) * (high - low) / kPoints - x);
+  return p / kPoints;
+}
+
+TEST(NoisyDemandTest, ExpectedAcceptanceIsTheIntegralOfTheLogistic) {
+  for (double noise : {0.003, 0.05, 0.4})
+    for (double x : {0.1, 0.55, 0.7, 0.95}) {
+      const rules::CostBelief uniform{.low = -0.05, .high = 0.3};
+      EXPECT_NEAR(rules::expected_acceptance(x, 0.5, uniform, noise), noisy_accept(x, 0.5, noise, -0.05, 0.3), 1e-6)
+          << noise << " " << x;
+    }
+}
+
+// The demand maximizes W_A + P(x)(x − W_A) over a grid of 200,001 demands
+// (with P read independently, above), for uniform, point and discrete beliefs.
+TEST(NoisyDemandTest, MaximizesTheProposersExpectedValueUnderTheNoise) {
+  const std::vector<double> cost = {0.0, 0.2, 0.45}, belief = {0.3, 0.4, 0.3};
+  for (double noise : {1e-3, 0.02, 0.1, 0.5})
+    for (double war_a : {-0.2, 0.3, 0.45})
+      for (int shape = 0; shape < 3; ++shape) {
+        const double x0 = 0.5, low = shape == 1 ? 0.15 : 0.0, high = shape == 1 ? 0.15 : 0.4;
+        const rules::CostBelief b = shape == 2
+                                        ? rules::CostBelief{.cost = cost.data(), .belief = belief.data(), .types = 3}
+                                        : rules::CostBelief{.low = low, .high = high};
+        const std::vector<double> c = shape == 2 ? cost : std::vector<double>{};
+        auto value = [&](double x) {
+          const double p = shape == 0 ? rules::expected_acceptance(x, x0, b, noise)  // the integral is checked above
+                                      : noisy_accept(x, x0, noise, low, high, c, belief);
+          return war_a + p * (x - war_a);
+        };
+        const double x = rules::noisy_demand(x0, war_a, b, noise);
+        ASSERT_GE(x, 0.0);
+        ASSERT_LE(x, 1.0);
+        double best = -1e300;
+        for (int g = 0; g <= 200000; ++g) best = std::max(best, value(g / 200000.0));
+        EXPECT_GE(value(x), best - 1e-9) << "noise " << noise << " war_a " << war_a << " shape " << shape;
+      }
+}
+
+// As the noise vanishes the demand's chance of acceptance tends to the best
+// response's, 1 under complete information: the first-order condition
+// (1 − P)(r − W_A − ν y) = ν at P = 1/(1 + e^−y) gives P(refusal) ≈ ν/(r − W_A).
+// A proposer blind to the noise demanded r itself, refused half the time at any ν > 0.
+TEST(NoisyDemandTest, RefusalsVanishWithTheNoiseUnderCompleteInformation) {
+  const double x0 = 0.5, cost_b = 0.25, war_a = 0.4, r = x0 + cost_b;
+  const rules::CostBelief point{.low = cost_b, .high = cost_b};
+  for (double noise : {1e-9, 1e-6, 1e-3}) {
+    const double x = rules::noisy_demand(x0, war_a, point, noise);
+    const double refuse = 1.0 - rules::acceptance_probability(r - x, noise);
+    EXPECT_LT(refuse, 3.0 * noise / (r - war_a) * std::max(1.0, std::log(1.0 / noise))) << noise;
+    EXPECT_GT(refuse, 0.5 * noise / (r - war_a)) << noise;
+    EXPECT_LT(x, r);
+    EXPECT_GT(x, r - 50.0 * noise * std::max(1.0, std::log(1.0 / noise)));
+  }
+}
+
+// Under noise each type's belief is weighted by its chance of the answer
+// (Bayes' rule with logit likelihoods): no type is ruled out, and the
+// belief is a martingale: its expectation over the answers is the prior.
+TEST(NoisyScreeningTest, BayesRuleWithLogitLikelihoods) {
+  const std::vector<double> cost = {0.0, 0.2, 0.45}, prior = {0.3, 0.4, 0.3};
+  const double x0 = 0.5, offer = 0.7, noise = 0.05;
+  std::vector<double> yes = prior, no = prior;
+  rules::screen_types(yes.data(), cost.data(), 3, offer, x0, true, noise);
+  rules::screen_types(no.data(), cost.data(), 3, offer, x0, false, noise);
+  double p_yes = 0.0;
+  for (int k = 0; k < 3; ++k) p_yes += prior[k] / (1.0 + std::exp(-(x0 + cost[k] - offer) / noise));
+  for (int k = 0; k < 3; ++k) {
+    const double like = 1.0 / (1.0 + std::exp(-(x0 + cost[k] - offer) / noise));
+    EXPECT_NEAR(yes[k], prior[k] * like / p_yes, 1e-12);
+    EXPECT_NEAR(no[k], prior[k] * (1.0 - like) / (1.0 - p_yes), 1e-12);
+    EXPECT_GT(yes[k], 0.0);
+    EXPECT_GT(no[k], 0.0);
+    EXPECT_NEAR(p_yes * yes[k] + (1.0 - p_yes) * no[k], prior[k], 1e-12);
+  }
 }
 
 // The chance that discrete types accept demand x (best responses, ties accepted).
@@ -241,8 +332,9 @@ TEST(BargainingTwinTest, KernelAndScalarTwinMakeTheSameOffersAndWars) {
   const std::vector<std::pair<std::string, std::vector<Override>>> cases = {
       {"bargaining-ultimatum", {}},
       {"bargaining-ultimatum",
-       {{"bargaining.rounds", "3"},
-        {"bargaining.acceptance_noise", "0.05"},
+       {{"bargaining.rounds", "3"}, {"actors.PROPOSER.decision.casualty_cost", "0.3"}, {"bargaining.discount", "0.9"}}},
+      {"bargaining-ultimatum",  // a noisy receiver: one round over a uniform belief (noisy_rounds_need_typed_costs)
+       {{"bargaining.acceptance_noise", "0.05"},
         {"actors.PROPOSER.decision.casualty_cost", "0.3"},
         {"bargaining.discount", "0.9"}}},
       {"bargaining-deterrence", {}},
@@ -250,6 +342,10 @@ TEST(BargainingTwinTest, KernelAndScalarTwinMakeTheSameOffersAndWars) {
       {"bargaining-commitment", {{"bargaining.shift_growth", "0.1"}}},
       {"bargaining-signals", {}},
       {"bargaining-signals", {{"actors.RECEIVER.actions.signal.cost", "0.3"}, {"bargaining.rounds", "2"}}},
+      {"bargaining-signals",  // noisy answers screen the types by Bayes' rule with logit likelihoods
+       {{"actors.RECEIVER.actions.signal.cost", "0.3"},
+        {"bargaining.rounds", "2"},
+        {"bargaining.acceptance_noise", "0.05"}}},
       {"bargaining-signals",  // no bargaining range over the types: war at once
        {{"actors.RECEIVER.actions.signal.cost", "0.3"},
         {"actors.RECEIVER.types.resolved.war_cost", "-0.2"},

@@ -230,9 +230,12 @@ events:
 
 // The flagship with what no shipped scenario turns on: a noisy acceptance
 // of four offers (the bargaining stream, drawn by the vectorized Philox) and
-// per-replication time series every 10 steps.
+// per-replication time series every 10 steps. Ukraine's war cost is known
+// (spread 0): with noise, later rounds need a cost known or typed
+// (noisy_rounds_need_typed_costs).
 inline Named noisy_flagship_with_series() {
   Scenario sc = shipped_scenario("jan-2022-standoff");
+  sc.actors[static_cast<std::size_t>(sc.bargaining.receiver)].decision.war_cost_spread = 0.0;
   sc.bargaining.acceptance_noise = 0.05;
   sc.bargaining.rounds = 4;
   sc.bargaining.interval_days = 3;

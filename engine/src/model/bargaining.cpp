@@ -91,21 +91,20 @@ void BlockSimulator::bargain(int s) {
     const double public_b = rules::war_value(delta, 1.0 - prevail[l], 0.0, db.casualty_cost, loss_b[l]);
     const double x0 = rules::reservation_share(public_b);
     const double value_a = rules::war_value(delta, prevail[l], cost_a[l], da.casualty_cost, loss_a[l]);
-    double demand = rules::optimal_demand(x0, value_a, low[l], high[l]);
-    double top = high[l];  // the highest cost the belief holds possible
-    if (by_type) {
-      double type_belief[kMaxTypes];
-      for (int k = 0; k < types; ++k) type_belief[k] = st.belief(l, b * kMaxTypes + k);
-      demand = rules::discrete_demand(x0, value_a, type_cost, type_belief, types).offer;
-      top = rules::highest_believed_cost(type_cost, type_belief, types);
-    }
+    double type_belief[kMaxTypes];
+    for (int k = 0; by_type && k < types; ++k) type_belief[k] = st.belief(l, b * kMaxTypes + k);
+    const rules::CostBelief belief = by_type
+                                         ? rules::CostBelief{.cost = type_cost, .belief = type_belief, .types = types}
+                                         : rules::CostBelief{.low = low[l], .high = high[l]};
+    const rules::Proposal p = rules::proposal(x0, value_a, belief, bg.acceptance_noise);
+    const double demand = p.offer;
     const bool prevent =
-        rules::prefers_preventive_war(value_a, later[l], w_later) || rules::no_bargaining_range(x0, value_a, top);
+        rules::prefers_preventive_war(value_a, later[l], w_later) || rules::no_bargaining_range(x0, value_a, p.top);
     const bool yes = rules::accepts(rules::acceptance_margin(demand, public_b - cost_b[l]), bg.acceptance_noise, u[l]);
     const bool offered = talk[l] && !prevent;
     offer[l] = offered ? demand : offer[l];
     accepted[l] = offered && yes ? 1 : 0;
-    high[l] = offered && !yes ? rules::screened_high(demand, x0, low[l], high[l]) : high[l];
+    high[l] = offered && !yes ? rules::screened_high(demand, x0, low[l], high[l], bg.acceptance_noise) : high[l];
     fight[l] = talk[l] && (prevent || (!yes && last)) ? 1 : 0;
     if (by_type && offered && !sc_.run.revealed_types) screen_types(l, demand, x0, type_cost, yes);
   }
@@ -156,7 +155,7 @@ void BlockSimulator::screen_types(int l, double offer, double x0, const double* 
   const int types = static_cast<int>(sc_.actors[b].types.size());
   double belief[kMaxTypes];
   for (int k = 0; k < types; ++k) belief[k] = state_.belief(l, b * kMaxTypes + k);
-  rules::screen_types(belief, type_cost, types, offer, x0, accepted);
+  rules::screen_types(belief, type_cost, types, offer, x0, accepted, sc_.bargaining.acceptance_noise);
   for (int k = 0; k < types; ++k) state_.belief(l, b * kMaxTypes + k) = static_cast<float>(belief[k]);
 }
 
@@ -267,7 +266,6 @@ void ScalarTwin::bargain(int s) {
   const double public_b = rules::war_value(delta, 1.0 - w.prevail, 0.0, db.casualty_cost, w.loss_b);
   const double x0 = rules::reservation_share(public_b);
   const double value_a = rules::war_value(delta, w.prevail, st.war_cost[a], da.casualty_cost, w.loss_a);
-  double demand = rules::optimal_demand(x0, value_a, st.cost_low, st.cost_high);
   const auto& receiver_types = sc_.actors[b].types;
   const int types = static_cast<int>(receiver_types.size());
   double type_cost[kMaxTypes] = {}, type_belief[kMaxTypes] = {};
@@ -276,18 +274,17 @@ void ScalarTwin::bargain(int s) {
     type_cost[k] = db.war_cost + receiver_types[k].war_cost;
     type_belief[k] = st.belief[b * kMaxTypes + k];
   }
-  double top = st.cost_high;  // the highest cost the belief holds possible
-  if (by_type) {
-    demand = rules::discrete_demand(x0, value_a, type_cost, type_belief, types).offer;
-    top = rules::highest_believed_cost(type_cost, type_belief, types);
-  }
-  bool fight = rules::prefers_preventive_war(value_a, later, w_later) || rules::no_bargaining_range(x0, value_a, top);
+  const rules::CostBelief belief = by_type ? rules::CostBelief{.cost = type_cost, .belief = type_belief, .types = types}
+                                           : rules::CostBelief{.low = st.cost_low, .high = st.cost_high};
+  const rules::Proposal p = rules::proposal(x0, value_a, belief, bg.acceptance_noise);
+  const double demand = p.offer;
+  bool fight = rules::prefers_preventive_war(value_a, later, w_later) || rules::no_bargaining_range(x0, value_a, p.top);
   if (!fight) {
     const bool yes =
         rules::accepts(rules::acceptance_margin(demand, public_b - st.war_cost[b]), bg.acceptance_noise, u);
     st.offer = demand;
     if (by_type && !sc_.run.revealed_types) {  // Bayes' rule on the answer (rules::screen_types)
-      rules::screen_types(type_belief, type_cost, types, demand, x0, yes);
+      rules::screen_types(type_belief, type_cost, types, demand, x0, yes, bg.acceptance_noise);
       for (int k = 0; k < types; ++k) st.belief[b * kMaxTypes + k] = static_cast<float>(type_belief[k]);
     }
     if (yes) {
@@ -300,7 +297,7 @@ void ScalarTwin::bargain(int s) {
       }
       return;
     }
-    st.cost_high = rules::screened_high(demand, x0, st.cost_low, st.cost_high);
+    st.cost_high = rules::screened_high(demand, x0, st.cost_low, st.cost_high, bg.acceptance_noise);
     fight = round + 1 == bg.rounds;
   }
   if (!fight) return;

@@ -277,7 +277,7 @@ const FieldSpec kFields[] = {
     {.section = "bargaining", .key = "discount", .fallback = 1, .min = 1e-6, .max = 1, .unit = "per day",
      .udunits = "1", .symbol = "$\\delta$", .meaning = "per-day discount factor of the prize of a war (won when the forecast war ends)", BRINK_MEMBER(s.bargaining.discount), .applies = has_bargaining},
     {.section = "bargaining", .key = "acceptance_noise", .min = 0, .max = 100, .unit = "share of the stake",
-     .udunits = "1", .symbol = "$\\nu$", .meaning = "logit scale of the receiver's acceptance; 0 = best response", BRINK_MEMBER(s.bargaining.acceptance_noise), .applies = has_bargaining},
+     .udunits = "1", .symbol = "$\\nu$", .meaning = "logit scale of the receiver's acceptance, which the proposer anticipates; 0 = best response", BRINK_MEMBER(s.bargaining.acceptance_noise), .applies = has_bargaining},
     {.section = "bargaining", .key = "forecast_spread", .fallback = 1, .min = 1e-3, .max = 100,
      .udunits = "1", .symbol = "$\\sigma$", .meaning = "P(prevail) = 1/(1 + Phi^(-1/sigma)) from the Lanchester fighting-strength ratio Phi", BRINK_MEMBER(s.bargaining.forecast_spread), .applies = has_bargaining},
     {.section = "bargaining", .key = "shift_day", .min = 0, .max = 1e6, .unit = "days",

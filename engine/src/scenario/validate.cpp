@@ -203,6 +203,26 @@ void one_offer_per_step(const Scenario& s, Problems* out) {
                               s.bargaining.interval_days, s.run.dt_days)});
 }
 
+// Under acceptance noise a rejection bounds no cost: Bayes' rule weighs each
+// cost by its chance of refusing, and the belief after it is no longer
+// uniform. brink keeps no such belief, so a receiver whose cost is judged
+// uniform (war_cost_spread > 0, types private) gets one offer only; discrete
+// types with war costs are updated by Bayes' rule at any noise. Monotone in
+// each input: more noise, rounds or spread only refuses more.
+void noisy_rounds_need_typed_costs(const Scenario& s, Problems* out) {
+  const Bargaining& bg = s.bargaining;
+  if (!has_bargaining(s) || bg.acceptance_noise <= 0.0 || bg.rounds < 2 || s.run.revealed_types) return;
+  const Actor& receiver = s.actors[bg.receiver];
+  if (receiver.decision.war_cost_spread <= 0.0) return;
+  const std::string spread = actor_path(s, bg.receiver) + ".decision.war_cost_spread";
+  out->push_back({{"bargaining.rounds", "bargaining.acceptance_noise", spread},
+                  fmt::format("'bargaining.rounds' is {} with 'bargaining.acceptance_noise' {}, but '{}' is {}: "
+                              "after a noisy refusal the belief about a uniformly spread war cost is no longer "
+                              "uniform, so make one round, set the noise to 0, or give the types of '{}' their own "
+                              "war_cost (with the spread 0)",
+                              bg.rounds, bg.acceptance_noise, spread, receiver.decision.war_cost_spread, receiver.id)});
+}
+
 // The stake of the offers: the core issues on which both the proposer and the
 // receiver have a salience above 0 (without one an accepted offer settles
 // nothing and talks never end). Monotone in each input: raising a salience
@@ -472,6 +492,8 @@ constexpr std::string_view kStakeInputs[] = {"negotiation.issues.*.core", "negot
 // decision.war_forecast is true/false: a grid over it is checked at false and true.
 constexpr std::string_view kLearnedCostInputs[] = {"actors.*.decision.war_cost_spread",
                                                    "actors.*.decision.war_forecast"};
+constexpr std::string_view kNoisyRoundInputs[] = {"bargaining.rounds", "bargaining.acceptance_noise",
+                                                  "actors.*.decision.war_cost_spread"};
 constexpr std::string_view kReceiverCostInputs[] = {"actors.*.decision.war_cost_spread", "actors.*.types.*.war_cost"};
 
 const Rule kRules[] = {
@@ -495,6 +517,9 @@ const Rule kRules[] = {
     {"learned_attacker_cost_is_typed",
      "an attacker whose type is learned from war-forecast attacks has war_cost_spread 0", kLearnedCostInputs,
      learned_attacker_cost_is_typed},
+    {"noisy_rounds_need_typed_costs",
+     "with acceptance noise, several rounds need a receiver whose war cost is typed or known", kNoisyRoundInputs,
+     noisy_rounds_need_typed_costs},
     {"one_offer_per_step", "bargaining.interval_days >= run.dt_days", kOfferStepInputs, one_offer_per_step},
     {"bargaining_pair_shares_a_core_issue", "the bargaining pair shares a core issue, both saliences > 0", kStakeInputs,
      bargaining_pair_shares_a_core_issue},

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "brink/model/rules.hpp"
@@ -83,15 +84,114 @@ inline double optimal_demand(double x0, double proposer_war_value, double low, d
 // The receiver's margin: what it keeps under the offer minus its war value.
 inline double acceptance_margin(double offer, double receiver_war_value) { return (1.0 - offer) - receiver_war_value; }
 
-// Best response (noise 0, ties accepted) or logit acceptance with scale `noise`, drawn with u.
-inline bool accepts(double margin, double noise, double u) {
-  return noise > 0.0 ? u * (1.0 + std::exp(-margin / noise)) < 1.0 : margin >= -kAcceptTolerance;
+// The receiver's logit acceptance probability 1/(1 + e^(−margin/noise)) at noise > 0, without overflow.
+inline double acceptance_probability(double margin, double noise) {
+  const double z = margin / noise;
+  return z >= 0.0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
 }
 
-// Screening: a rejection of `offer` reveals c_B < offer − x0; the uniform
-// belief is truncated there (kept inside its support).
-inline double screened_high(double offer, double x0, double low, double high) {
-  return lmin(lmax(offer - x0, low), high);
+// Best response (noise 0, ties accepted) or logit acceptance with scale `noise`, drawn with u.
+inline bool accepts(double margin, double noise, double u) {
+  return noise > 0.0 ? u < acceptance_probability(margin, noise) : margin >= -kAcceptTolerance;
+}
+
+// ln(1 + e^z) without overflow.
+inline double softplus(double z) { return lmax(z, 0.0) + std::log1p(std::exp(-std::abs(z))); }
+
+// The proposer's belief about the receiver's war cost: uniform on [low, high]
+// (a point when low == high), or discrete types with costs c_k believed with b_k.
+struct CostBelief {
+  double low = 0.0, high = 0.0;
+  const double* cost = nullptr;  // null: the uniform belief
+  const double* belief = nullptr;
+  int types = 0;
+};
+
+// The chance that the receiver accepts demand x at noise > 0 under the
+// belief: E[1/(1 + e^(−(x0 + c − x)/noise))]. Over a uniform belief the
+// integral of the logistic is a difference of softplus terms.
+inline double expected_acceptance(double x, double x0, const CostBelief& b, double noise) {
+  if (b.cost != nullptr) {
+    double p = 0.0;
+    for (int k = 0; k < b.types; ++k) p += b.belief[k] * acceptance_probability(x0 + b.cost[k] - x, noise);
+    return p;
+  }
+  if (!(b.high > b.low)) return acceptance_probability(x0 + b.low - x, noise);
+  const double p =
+      noise * (softplus((x0 + b.high - x) / noise) - softplus((x0 + b.low - x) / noise)) / (b.high - b.low);
+  return lmin(1.0, lmax(0.0, p));
+}
+
+// The demand of a proposer that anticipates the receiver's logit noise (as in
+// a quantal response equilibrium; McKelvey and Palfrey 1995):
+// x* = argmax over x in [0, 1] of W_A + P(x)(x − W_A), P = expected_acceptance.
+// P falls smoothly from 1 to 0 around each reservation share x0 + c the
+// belief holds possible, so the objective is searched between consecutive
+// such shares (and 0, W_A and 1) by golden sections, a fixed number of them
+// (the same bits everywhere); over a uniform belief P is log-concave, so the
+// objective has one peak above W_A and the search finds it. As noise → 0 the
+// demand tends to the best-response one (optimal_demand, discrete_demand), and
+// its chance of acceptance to that one's: a proposer blind to the noise would
+// leave the indifferent receiver refusing half the time at any noise.
+inline double noisy_demand(double x0, double proposer_war_value, const CostBelief& b, double noise) {
+  double ends[kMaxTypes + 5];
+  int count = 0;
+  auto add = [&](double x) { ends[count++] = lmin(1.0, lmax(0.0, x)); };
+  add(0.0);
+  add(1.0);
+  add(proposer_war_value);
+  if (b.cost != nullptr) {
+    for (int k = 0; k < b.types; ++k)
+      if (b.belief[k] > 0.0) add(x0 + b.cost[k]);
+  } else {
+    add(x0 + b.low);
+    add(x0 + b.high);
+  }
+  for (int e = 1; e < count; ++e)  // insertion sort: a handful of ends
+    for (int f = e; f > 0 && ends[f] < ends[f - 1]; --f) std::swap(ends[f], ends[f - 1]);
+  auto value = [&](double x) { return (x - proposer_war_value) * expected_acceptance(x, x0, b, noise); };
+  double best_x = ends[0], best = value(ends[0]);
+  auto consider = [&](double x) {
+    const double v = value(x);
+    if (v > best) {  // ties keep the smaller demand (ends and peaks are visited in rising order)
+      best = v;
+      best_x = x;
+    }
+  };
+  constexpr double kGolden = 0.6180339887498949;
+  constexpr int kSections = 80;  // 0.618^80 < 1e-16 of a stake
+  for (int e = 0; e + 1 < count; ++e) {
+    double lo = ends[e], hi = ends[e + 1];
+    if (!(hi > lo)) continue;
+    double a = hi - kGolden * (hi - lo), c = lo + kGolden * (hi - lo);
+    double va = value(a), vc = value(c);
+    for (int it = 0; it < kSections; ++it) {
+      if (va >= vc) {
+        hi = c;
+        c = a;
+        vc = va;
+        a = hi - kGolden * (hi - lo);
+        va = value(a);
+      } else {
+        lo = a;
+        a = c;
+        va = vc;
+        c = lo + kGolden * (hi - lo);
+        vc = value(c);
+      }
+    }
+    consider(va >= vc ? a : c);
+    consider(ends[e + 1]);
+  }
+  return best_x;
+}
+
+// Screening: under best responses a rejection of `offer` reveals
+// c_B < offer − x0, and the uniform belief is truncated there (kept inside its
+// support). A noisy rejection reveals no bound: the belief is kept (the
+// validation refuses later rounds there, whose belief would not be uniform).
+inline double screened_high(double offer, double x0, double low, double high, double noise) {
+  return noise > 0.0 ? high : lmin(lmax(offer - x0, low), high);
 }
 
 // Offers to a receiver whose discrete types carry war costs c_k (believed
@@ -130,20 +230,41 @@ inline double highest_believed_cost(const double* cost, const double* belief, in
   }
   return high > -1e300 ? high : any;
 }
-// Screening over discrete types, Bayes' rule under best responses: the
-// answer to x keeps the types that would have given it (a rejection rules
-// out every type that would have accepted, an acceptance every type that
-// would have refused), renormalized. If no type is left (an answer only
-// acceptance noise explains) the belief is kept.
-inline void screen_types(double* belief, const double* cost, int types, double offer, double x0, bool accepted) {
+// Screening over discrete types, Bayes' rule on the answer: under best
+// responses (noise 0) the answer to x keeps the types that would have given it
+// (a rejection rules out every type that would have accepted, an acceptance
+// every type that would have refused), renormalized; under logit noise each
+// type's belief is weighted by its chance of giving the answer, so no type is
+// ruled out. If no type is left the belief is kept.
+inline void screen_types(double* belief, const double* cost, int types, double offer, double x0, bool accepted,
+                         double noise) {
   double kept[kMaxTypes], total = 0.0;
   for (int k = 0; k < types; ++k) {
-    const bool would_accept = cost[k] >= offer - x0 - kAcceptTolerance;
-    kept[k] = would_accept == accepted ? belief[k] : 0.0;
+    const double margin = x0 + cost[k] - offer;
+    const double likelihood = noise > 0.0 ? acceptance_probability(accepted ? margin : -margin, noise)
+                              : (margin >= -kAcceptTolerance) == accepted ? 1.0
+                                                                          : 0.0;
+    kept[k] = belief[k] * likelihood;
     total += kept[k];
   }
   if (!(total > 0.0)) return;
   for (int k = 0; k < types; ++k) belief[k] = kept[k] / total;
+}
+
+// The proposer's demand from its belief (noisy_demand when it anticipates
+// acceptance noise, else optimal_demand or, over discrete types,
+// discrete_demand), and the highest cost the belief holds possible (the top
+// no_bargaining_range reads).
+struct Proposal {
+  double offer = 0.0;
+  double top = 0.0;
+};
+inline Proposal proposal(double x0, double proposer_war_value, const CostBelief& b, double noise) {
+  const bool by_type = b.cost != nullptr;
+  const double top = by_type ? highest_believed_cost(b.cost, b.belief, b.types) : b.high;
+  if (noise > 0.0) return {noisy_demand(x0, proposer_war_value, b, noise), top};
+  if (by_type) return {discrete_demand(x0, proposer_war_value, b.cost, b.belief, b.types).offer, top};
+  return {optimal_demand(x0, proposer_war_value, b.low, b.high), top};
 }
 
 // Powell's (2006) commitment problem, in its two-period form (Fearon 1995 on
