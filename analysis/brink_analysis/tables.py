@@ -59,6 +59,11 @@ def wilson_interval(p, n, z: float = Z95):
         raise ValueError(f"p must be a proportion in [0, 1]; got {p.ravel()[~((p >= 0) & (p <= 1)).ravel()][0]!r}")
     if not np.all(n >= 1):
         raise ValueError(f"n must be at least 1 trial; got {n.ravel()[~(n >= 1).ravel()][0]!r}")
+    return _wilson(p, n, z)
+
+
+def _wilson(p, n, z):
+    """wilson_interval's formula, for any n > 0 (an effective number of trials may be below 1)."""
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
@@ -90,10 +95,12 @@ def clustered_interval(counts, replications) -> tuple[float, float]:
     replications come in clusters (one entry of `counts` and `replications` per cluster) whose
     members are not independent: the draws of a posterior-predictive run with a draw per block of
     replications, each draw a cluster. The engine's "95% interval (by draw)"
-    (engine/src/sweep/summary.cpp, clustered_interval): the ratio estimator's between-cluster
-    variance, sum((count_i - p·n_i)²)·k/(k−1)/N², a Student t with k−1 degrees of freedom, never
-    narrower than the Wilson interval of all N replications; with fewer than two clusters the
-    Wilson interval."""
+    (engine/src/sweep/summary.cpp, clustered_interval), Korn and Graubard's (1998): the ratio
+    estimator's between-cluster variance V = sum((count_i - p·n_i)²)·k/(k−1)/N², and the Wilson
+    interval at the effective number of replications p(1−p)/V·(z/t)² (t: Student's with k−1
+    degrees of freedom), at most N; with fewer than two clusters, or V = 0, the Wilson interval
+    of all N replications. It cannot see draws it did not sample: an outcome carried by a
+    fraction q of the draws is absent from K draws with probability (1−q)^K."""
     counts = np.asarray(counts, dtype=float).ravel()
     reps = np.asarray(replications, dtype=float).ravel()
     if counts.shape != reps.shape:
@@ -108,8 +115,12 @@ def clustered_interval(counts, replications) -> tuple[float, float]:
     if k < 2:
         return float(wilson[0]), float(wilson[1])
     variance = float(np.sum((counts - p * reps) ** 2)) * k / (k - 1) / (total * total)
-    half = _student_t_975(k - 1) * np.sqrt(variance)
-    return max(0.0, min(p - half, float(wilson[0]))), min(1.0, max(p + half, float(wilson[1])))
+    if variance <= 0:
+        return float(wilson[0]), float(wilson[1])
+    z = 1.959963984540054
+    effective = min(total, p * (1 - p) / variance * (z / _student_t_975(k - 1)) ** 2)
+    lower, upper = _wilson(np.float64(p), np.float64(effective), z)
+    return float(lower), float(upper)
 
 
 def predictive_table(ds: xr.Dataset) -> pd.DataFrame:

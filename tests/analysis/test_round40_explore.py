@@ -313,12 +313,22 @@ def test_f2_pooled_predictive_probability_is_clustered_by_draw(brink, calibrated
 
 def test_f2_clustered_interval_mirrors_the_engine_and_wilson_warns():
     """One cluster: the Wilson interval; clusters that agree: never narrower than Wilson; clusters that
-    differ: the t interval of the ratio estimator, computed here from its definition."""
+    differ: Korn and Graubard's interval, the Wilson score interval at the effective number of
+    replications p(1-p)/V (z/t)^2, solved here from its definition (the bounds q with
+    (q - p)^2 = z^2 q (1 - q) / n_eff)."""
+    from scipy.optimize import brentq
+    from scipy.stats import t as student
+
     assert np.allclose(ba.clustered_interval([30], [100]), ba.wilson_interval(0.3, 100))
     counts, reps = np.array([40, 55, 62, 47]), np.array([100, 100, 100, 100])
     p = counts.sum() / reps.sum()
-    se = np.sqrt(np.sum((counts - p * reps) ** 2) * 4 / 3) / reps.sum()
-    assert np.allclose(ba.clustered_interval(counts, reps), (p - 3.182446 * se, p + 3.182446 * se))
+    variance = np.sum((counts - p * reps) ** 2) * 4 / 3 / reps.sum() ** 2
+    z = 1.959963984540054
+    n_eff = p * (1 - p) / variance * (z / student.ppf(0.975, 3)) ** 2
+    assert n_eff < reps.sum()
+    score = lambda q: (q - p) ** 2 - z * z * q * (1 - q) / n_eff  # noqa: E731
+    bounds = (brentq(score, 1e-12, p), brentq(score, p, 1 - 1e-12))
+    assert np.allclose(ba.clustered_interval(counts, reps), bounds, atol=1e-9)
     agree = ba.clustered_interval([50, 50, 50], [100, 100, 100])
     assert np.allclose(agree, ba.wilson_interval(0.5, 300))
     doc = " ".join(ba.wilson_interval.__doc__.split())

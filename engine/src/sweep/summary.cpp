@@ -60,10 +60,15 @@ Interval clustered_interval(const std::vector<std::int64_t>& counts, const std::
   for (std::size_t i = 0; i < k; ++i)
     variance += std::pow(static_cast<double>(counts[i]) - p * static_cast<double>(replications[i]), 2);
   variance *= static_cast<double>(k) / static_cast<double>(k - 1) / (total * total);
-  const double half = student_t_975(static_cast<std::int64_t>(k) - 1) * std::sqrt(variance);
-  // Never narrower than the replications' own Wilson interval (draws that happen to agree).
-  const Interval wilson = wilson_interval_of_share(p, total, 1.959963984540054);
-  return {std::max(0.0, std::min(p - half, wilson.lower)), std::min(1.0, std::max(p + half, wilson.upper))};
+  // Korn and Graubard (1998): the Wilson interval at the effective number of
+  // replications p(1 − p)/V, shrunk by (z/t)² for the k − 1 degrees of freedom
+  // of V and never above the replications' own (draws that happen to agree).
+  // Unlike p ± t·√V it is skewed away from 0 and 1 as the binomial is: a rare
+  // outcome carried by a few draws was covered 75-89% of the time by p ± t·√V,
+  // its whole interval below the truth in 10-24% of runs (an outside review).
+  const double z = 1.959963984540054, t = student_t_975(static_cast<std::int64_t>(k) - 1);
+  const double effective = variance > 0 ? std::min(total, p * (1.0 - p) / variance * (z / t) * (z / t)) : total;
+  return wilson_interval_of_share(p, effective, z);
 }
 
 double widest_halfwidth(const PointSummary& summary) {
