@@ -76,14 +76,15 @@ def kernel_for_this_python(tmp_path, monkeypatch):
 
 
 def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel, earlier=(), stale=None,
-                     earlier_figures=()):
+                     earlier_figures=(), edit=None):
     """Executes a copy of analysis/notebooks/<name> in quick mode; returns (notebook, figures folder).
 
     `earlier` names the result files a previous execution left in the output folder (copies of
     `stale`, a brink result): brink refuses to replace a file without --overwrite, so executing a
     notebook twice works only if it passes it; each must have been rewritten. `earlier_figures`
     are figures a previous execution left (save_figure replaces one only with overwrite=True);
-    check_figures finds any that was kept, as they are no PNG."""
+    check_figures finds any that was kept, as they are no PNG. `edit(nb)` may change the copy
+    before it runs."""
     work = tmp_path / "notebook"
     work.mkdir()
     out = tmp_path / "out"
@@ -104,6 +105,8 @@ def execute_notebook(name, brink, source_dir, tmp_path, monkeypatch, kernel, ear
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
     nb = nbformat.read(copy, as_version=4)
+    if edit is not None:
+        edit(nb)
     client = NotebookClient(nb, kernel_name=kernel, timeout=180, resources={"metadata": {"path": str(work)}})
     try:
         asyncio.run(client.async_execute())  # asyncio.run closes its event loop afterwards
@@ -147,6 +150,44 @@ def test_notebook_runs_and_writes_its_figures(brink, source_dir, tmp_path, monke
     for call in calls:
         assert re.fullmatch(r'save\(.+, "[a-z-]+", (grid|base|sens)\)', call), call
     check_flagship_claims(tmp_path / "out")
+
+
+OWN_SETTINGS = """SCENARIO = {scenario!r}
+DEPLOYED = "actors.RED.forces.deployed"
+PATIENCE = "actors.RED.decision.patience_days"
+COMMITMENT = "relations.commitments.0.strength"
+USA_READY = "actors.PAT.forces.ready"
+DEPLOYED_VALUES = [40000, 50000, 60000]
+PATIENCE_VALUES = [10, 20, 40]
+FOCUS = {{DEPLOYED: 50000}}
+RANGES = {{DEPLOYED: (40000, 60000), PATIENCE: (10, 40), COMMITMENT: (0, 1), USA_READY: (0, 10000)}}
+BELIEFS = [("RED", "resolved", "Is RED resolved?")]
+COMMITMENT_LABEL = "PAT's commitment to BLU"
+"""
+
+
+def test_the_notebook_runs_on_a_scenario_of_ones_own_by_its_settings_alone(brink, source_dir, tmp_path, monkeypatch,
+                                                                            kernel_for_this_python):
+    """An analyst copies the notebook for docs/examples/minimal.yaml (three other actors, a 60-day
+    horizon) and changes only its settings: every cell runs, the narrative numbers come from the file
+    (the horizon), and the figures are named after the scenario. Before, three cells failed on
+    flagship literals (100,000 troops, actors RUS and USA) and one printed "within 120 days"."""
+    scenario = source_dir / "docs" / "examples" / "minimal.yaml"
+
+    def own_settings(nb):
+        cell = next(c for c in nb.cells if c.cell_type == "code" and "SCENARIO = " in c.source)
+        lines = cell.source.splitlines()
+        first = next(i for i, line in enumerate(lines) if line.startswith("SCENARIO = "))
+        last = next(i for i, line in enumerate(lines) if line.startswith("COMMITMENT_LABEL = "))
+        cell.source = "\n".join(lines[:first] + OWN_SETTINGS.format(scenario=str(scenario)).splitlines()
+                                + lines[last + 1:])
+
+    nb, figures = execute_notebook(NOTEBOOK, brink, source_dir, tmp_path, monkeypatch, kernel_for_this_python,
+                                   edit=own_settings)
+    check_figures(nb, figures, [name.replace("jan-2022-standoff", "minimal") for name in FIGURES])
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "P(any war within 60 days)" in text, text[:2000]
+    assert "120 days" not in text
 
 
 def check_flagship_claims(out):
