@@ -229,12 +229,7 @@ def discovery_data(
     drawn = _drawn(ds) if per == "replication" else {}
     table = parameter_table(ds)
     # What the models need besides the numbers: units, and the names of categorical values for the rules.
-    units = {p: table.attrs["units"].get(p) for p in chosen if p not in drawn}
-    for p in chosen:
-        if p in drawn:
-            unit = drawn[p].attrs.get("scenario_units") or drawn[p].attrs.get("units")
-            units[p] = None if unit in (None, "", "1") else str(unit)
-    attrs = {"units": {p: units[p] for p in chosen}, "categories": _categories(ds, chosen)}
+    attrs = {"units": _case_units(table, chosen, drawn), "categories": _categories(ds, chosen)}
     reps = _finished_replications(ds).astype(float)
     finished = reps > 0
     if not finished.all():  # an interrupted run (or a shard): PRIM's figures say so, as the file's others do
@@ -250,10 +245,7 @@ def discovery_data(
         require(ds, ["outcome_probability"], "outcome probabilities", "is it a brink result file?")
         y = outcomes_probability(ds, names)
         if len(sets) < finished.sum():  # counts over the pooled replications (a single point's are its own)
-            hits = np.bincount(first[finished], weights=_hits(ds, names, y, reps)[finished], minlength=finished.size)
-            alone = np.bincount(first[finished], minlength=finished.size) == 1
-            y = np.where(alone, y, probability_sum(np.divide(hits, pooled, out=np.zeros_like(hits), where=pooled > 0),
-                                                   names))
+            y = _pooled_probability(ds, names, y, reps, first, finished, pooled)
         X = table.iloc[sets][chosen].reset_index(drop=True)
         X.attrs.update(attrs, point=tuple(int(p) for p in sets))  # each case's point: point_ids
         w = pooled[sets] if weight == "replication" else np.ones(len(sets))
@@ -263,17 +255,40 @@ def discovery_data(
     point_of, _ = np.nonzero(mask)
     X = pd.DataFrame({p: (np.asarray(drawn[p].transpose("point", "replication").values, float)[mask] if p in drawn
                           else table[p].to_numpy()[point_of]) for p in chosen})
-    if any(p in drawn for p in chosen):
-        # Each replication of a posterior run is its own parameter set: a "point" of the cases is a point
-        # and a drawn set (replications that drew the same particle share it), for qp and the tree models.
-        keys = np.c_[point_of, X.to_numpy(dtype=float)]
-        case_point = np.unique(keys, axis=0, return_inverse=True)[1].ravel()
-    else:
-        case_point = first[point_of]
+    case_point = _drawn_sets(point_of, X) if any(p in drawn for p in chosen) else first[point_of]
     X.attrs.update(attrs, point=tuple(int(p) for p in case_point))
     y = np.isin(code[mask], codes).astype(float)
     w = np.ones(len(y)) if weight == "replication" else 1.0 / pooled[first[point_of]]
     return X, y, w
+
+
+def _case_units(table: pd.DataFrame, chosen: Sequence[str], drawn: dict) -> dict:
+    """{parameter: unit} of discovery_data's columns `chosen`: as the file records it (`table`, its
+    parameter_table), or a parameter drawn per replication's own (`drawn`: its variables)."""
+    units = {p: table.attrs["units"].get(p) for p in chosen if p not in drawn}
+    for p in chosen:
+        if p in drawn:
+            unit = drawn[p].attrs.get("scenario_units") or drawn[p].attrs.get("units")
+            units[p] = None if unit in (None, "", "1") else str(unit)
+    return {p: units[p] for p in chosen}
+
+
+def _pooled_probability(ds: xr.Dataset, names: Sequence[str], y: np.ndarray, reps: np.ndarray, first: np.ndarray,
+                        finished: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    """Per point, the probability of `names` over the replications of every finished point alike
+    (`first`: _first_alike; `pooled`: their replications per set), a point alone keeping its own `y`."""
+    hits = np.bincount(first[finished], weights=_hits(ds, names, y, reps)[finished], minlength=finished.size)
+    alone = np.bincount(first[finished], minlength=finished.size) == 1
+    return np.where(alone, y, probability_sum(np.divide(hits, pooled, out=np.zeros_like(hits), where=pooled > 0),
+                                              names))
+
+
+def _drawn_sets(point_of: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+    """The "point" of each case of a posterior run's replications (`point_of`, with parameters `X`)
+    for qp and the tree models: each replication is its own parameter set, so a point and a drawn
+    set (replications that drew the same particle share it)."""
+    keys = np.c_[point_of, X.to_numpy(dtype=float)]
+    return np.unique(keys, axis=0, return_inverse=True)[1].ravel()
 
 
 def _first_alike(ds: xr.Dataset, table: pd.DataFrame, finished: np.ndarray) -> np.ndarray:

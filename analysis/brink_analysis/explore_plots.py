@@ -19,7 +19,7 @@ from matplotlib.patches import Rectangle
 from .checks import dataset, name_list, probability
 from .discovery import _LEAF, discovery_data, outcome_names
 from .io import category_names, label_of, parameter_label
-from .plots import _categorical_axis, _incomplete_note, _thousands, _value_text, incomplete_line, outcome_label
+from ._plot_common import _categorical_axis, _incomplete_note, _thousands, _value_text, incomplete_line, outcome_label
 from .prim import Box, PrimResult
 from .robust import _compared, _seed
 

@@ -430,22 +430,7 @@ def _policy_keys(data, levers: list[str], outcome, uncertainties):
     fewer than two, ValueError naming how many states each policy lacks)."""
     frame, pending = _frame(data, outcome)
     params = [c for c in frame.columns if c not in _NOT_PARAMETERS]
-    for kind, names in (("lever", levers), ("uncertainty", uncertainties or [])):
-        for name in names:
-            if name not in params:
-                raise ValueError(f"{kind} '{name}' is not a parameter of the data; its parameters: "
-                                 f"{parameter_list_text(params)}")
-    if uncertainties is None:
-        # A field that follows a scenario choice varies too, but it is part of the choice, not a
-        # state: a file says which parameters are sweep axes; a table does not, but such a field
-        # takes one value in each policy when the choice is a lever (it follows the levers).
-        first = _first_dataset(data)
-        axes = sweep_axes(first) if first is not None else params
-        uncertainties = [p for p in params if p not in levers and p in axes and frame[p].nunique() > 1
-                         and not _follows(frame, p, levers)]
-    uncertainties = list(uncertainties)
-    if not uncertainties:
-        raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")
+    uncertainties = _uncertainties(data, frame, params, levers, uncertainties)
     for name in levers + uncertainties:
         if frame[name].isna().any():
             raise ValueError(f"parameter '{name}' has no value at some points (files of different designs?); "
@@ -478,24 +463,54 @@ def _policy_keys(data, levers: list[str], outcome, uncertainties):
                          "design must cross every policy with the same states")
     incomplete = None
     if matrix.isna().any().any():  # pairs without results: compare the states every policy finished
-        unfinished = frame.attrs.get("unfinished") or []
-        files = (f"{'; '.join(map(str, unfinished))} {'has' if len(unfinished) == 1 else 'have'} no results at "
-                 "some points")
-        done = matrix.notna().all(axis=1).to_numpy()
-        if done.sum() < 2:
-            lacking = named.isna().sum()
-            each = ", ".join(f"{policy} lacks {int(count)}" for policy, count in lacking.items() if count)
-            raise ValueError(f"only {int(done.sum())} of the design's {len(matrix)} states of the world have results "
-                             f"for every policy, too few to compare them, because {files} (of the {len(matrix)} "
-                             f"states, policy {each}): {_remedy(unfinished)}, or leave the file out")
-        incomplete = (int(done.sum()), len(matrix),
-                      f"{files}, so only {int(done.sum())} of the design's {len(matrix)} states of the world have "
-                      "results for every policy, and the policies are compared in those alone, which need not be a "
-                      f"representative subset (a grid's first rows, say): {_remedy(unfinished)} to compare them in "
-                      "every state")
+        done, incomplete = _finished_states(frame, matrix, named)
         keys = keys[keys.set_index(uncertainties).index.isin(matrix.index[done])].reset_index(drop=True)
         named = named[done]
     return keys, named, uncertainties, frame.attrs.get("independent") or [], incomplete
+
+
+def _uncertainties(data, frame: pd.DataFrame, params: list[str], levers: list[str], uncertainties) -> list[str]:
+    """_policy_keys' uncertainties: those named (every lever and uncertainty checked to be a
+    parameter of `params`), or by default every sweep axis besides the levers that varies."""
+    for kind, names in (("lever", levers), ("uncertainty", uncertainties or [])):
+        for name in names:
+            if name not in params:
+                raise ValueError(f"{kind} '{name}' is not a parameter of the data; its parameters: "
+                                 f"{parameter_list_text(params)}")
+    if uncertainties is None:
+        # A field that follows a scenario choice varies too, but it is part of the choice, not a
+        # state: a file says which parameters are sweep axes; a table does not, but such a field
+        # takes one value in each policy when the choice is a lever (it follows the levers).
+        first = _first_dataset(data)
+        axes = sweep_axes(first) if first is not None else params
+        uncertainties = [p for p in params if p not in levers and p in axes and frame[p].nunique() > 1
+                         and not _follows(frame, p, levers)]
+    uncertainties = list(uncertainties)
+    if not uncertainties:
+        raise ValueError("no uncertainty varies besides the levers: robustness needs several states of the world")
+    return uncertainties
+
+
+def _finished_states(frame: pd.DataFrame, matrix: pd.DataFrame, named: pd.DataFrame) -> tuple[np.ndarray, tuple]:
+    """Which states of the (state x policy) `matrix` every policy finished, and _policy_keys'
+    ``(states compared, states of the design, why)``; ValueError naming how many states each policy
+    lacks (`named`: the matrix with categorical values named) if fewer than two are left."""
+    unfinished = frame.attrs.get("unfinished") or []
+    files = (f"{'; '.join(map(str, unfinished))} {'has' if len(unfinished) == 1 else 'have'} no results at "
+             "some points")
+    done = matrix.notna().all(axis=1).to_numpy()
+    if done.sum() < 2:
+        lacking = named.isna().sum()
+        each = ", ".join(f"{policy} lacks {int(count)}" for policy, count in lacking.items() if count)
+        raise ValueError(f"only {int(done.sum())} of the design's {len(matrix)} states of the world have results "
+                         f"for every policy, too few to compare them, because {files} (of the {len(matrix)} "
+                         f"states, policy {each}): {_remedy(unfinished)}, or leave the file out")
+    incomplete = (int(done.sum()), len(matrix),
+                  f"{files}, so only {int(done.sum())} of the design's {len(matrix)} states of the world have "
+                  "results for every policy, and the policies are compared in those alone, which need not be a "
+                  f"representative subset (a grid's first rows, say): {_remedy(unfinished)} to compare them in "
+                  "every state")
+    return done, incomplete
 
 
 def _rounded(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -20,7 +20,7 @@ import xarray as xr
 from matplotlib.collections import PolyCollection
 
 import brink_analysis as ba
-from brink_analysis import io as ba_io
+from brink_analysis import _hdf5_file
 
 DEPLOYED = "actors.RUS.forces.deployed"
 PATIENCE = "actors.RUS.decision.patience_days"
@@ -235,7 +235,7 @@ def test_open_results_reads_the_partial_of_a_killed_run(brink, tmp_path, monkeyp
         assert list(ds["actor"].values) == ACTORS
     # Where the bound on HDF5's retries cannot be set (a SWMR open of a damaged file could hang), the
     # file is not opened but named for what it is.
-    monkeypatch.setattr(ba_io, "_swmr_access", lambda: None)
+    monkeypatch.setattr(_hdf5_file, "_swmr_access", lambda: None)
     with pytest.raises(ValueError, match=re.escape(f"'{partial}' is the file of a brink run that did not finish")
                        + ".*--resume.*brink inspect") as caught:
         ba.open_results(partial)

@@ -16,7 +16,7 @@ import pytest
 
 import brink_analysis as ba
 from brink_analysis import command as ba_command
-from brink_analysis import io as ba_io
+from brink_analysis import _open_results
 
 from .conftest import DEPLOYED, PATIENCE, USA_READY, _run
 from .test_explore import run_module
@@ -193,7 +193,7 @@ def test_7_damaged_metadata_gets_the_one_sentence_error(plain_file, monkeypatch,
     def tripped(*args, **kwargs):  # what h5netcdf raises on some damaged metadata
         raise error
 
-    monkeypatch.setattr(ba_io.xr, "open_dataset", tripped)
+    monkeypatch.setattr(_open_results.xr, "open_dataset", tripped)
     with pytest.raises(ValueError, match=re.escape(f"'{plain_file}' is damaged and cannot be read")) as caught:
         ba.open_results(plain_file)
     assert caught.value.__cause__ is error and "\n" not in str(caught.value)
