@@ -2,7 +2,7 @@
 // run`'s progress (progress.hpp): a line redrawn in place on a terminal,
 // periodic lines otherwise, nothing with --quiet. A generation can take
 // minutes, and its summary line comes only at its end. Private to the cli
-// module (included by cli_calibrate.cpp only).
+// module (included by calibrate_generations.cpp only).
 #pragma once
 
 #include <chrono>

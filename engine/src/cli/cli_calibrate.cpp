@@ -41,7 +41,8 @@
 #include "brink/sweep/plan.hpp"
 #include "brink/version.hpp"
 #include "calibrate_continue.hpp"
-#include "calibrate_heartbeat.hpp"
+#include "calibrate_generations.hpp"
+#include "calibrate_options.hpp"
 #include "calibrate_summary.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
@@ -52,29 +53,7 @@ namespace brink {
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
-// A calibration file given as input, read whole; a damaged or truncated one
-// is bad input (exit 2) named with what failed, not a runtime failure. The
-// same read runs in a child process first (read_check.hpp): the file's
-// strings lie in HDF5's global heap, without a checksum.
-CalibrationRecord read_calibration_input(const std::string& path, std::string_view advice) {
-  read_in_child(path, kCheckCalibration, {path, std::string(advice)}, advice, false);
-  try {
-    return read_calibration(path);
-  } catch (const UsageError&) {
-    throw;
-  } catch (const DamagedInput& e) {  // names the file as damaged already
-    throw UsageError(fmt::format("{}{}", e.what(), advice));
-  } catch (const std::exception& e) {
-    throw UsageError(fmt::format("'{}' cannot be read as a brink calibration file ({}){}", path, e.what(), advice));
-  }
-}
-
 namespace {
-
-struct Options {
-  std::string output, particles, generations, replications, threads, seed, quantile, isa, continue_from;
-  std::vector<std::string> sets;
-};
 
 // Writes `path` (a file of brink's own, published by a rename), removed
 // again if the write fails. Never through a link, which would write the file
@@ -108,139 +87,12 @@ FileIdentity write_text_file(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-void check_calibration_observations(const LoadedScenario& loaded) {
-  if (loaded.scenario.observations.empty()) {
-    if (loaded.source.where.contains("observations"))
-      throw ScenarioError(
-          {loaded.source.at("observations", "its 'observations:' block is empty; a calibration needs observations")});
-    throw ScenarioError(
-        {{loaded.source.label, -1, -1, "has no 'observations:' block; a calibration needs observations"}});
-  }
-  if (std::vector<Diagnostic> found = locate(loaded, observation_day_problems(loaded.scenario)); !found.empty())
-    throw ScenarioError(std::move(found));
+// Where the posterior scenario goes: OUT with .posterior.yaml.
+fs::path posterior_scenario_path(const fs::path& target) {
+  return fs::path(target).replace_extension(".posterior.yaml");
 }
 
 namespace {
-
-// The least memory a calibration of `spec` holds at once, in bytes: a
-// generation evaluates at least `particles` candidates in a batch, whose
-// every world's value the evaluator returns (particles x replications x
-// observations doubles, evaluator.cpp) and whose every world's distance the
-// calibrator keeps (particles x replications, smc.cpp evaluate_batch); and
-// every complete generation stays in the record (parameters, statistics,
-// weight and distance per particle).
-double calibration_bytes_at_least(const CalibrateSpec& spec, std::size_t observations) {
-  const auto n = static_cast<double>(spec.particles), reps = static_cast<double>(spec.replications);
-  const auto m = static_cast<double>(observations), d = static_cast<double>(spec.priors.size());
-  return sizeof(double) * n * (reps * (m + 1) + spec.generations * (d + m + 2));
-}
-
-}  // namespace
-
-void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec,
-                            const std::vector<std::string>& options) {
-  const std::optional<double> memory = machine_memory_bytes();
-  if (!memory) return;  // unknown: the allocation itself will say
-  const double machine = *memory;
-  const std::size_t m = loaded.scenario.observations.size();
-  const double needed = calibration_bytes_at_least(spec, m);
-  if (needed <= machine) return;
-  const std::string message = fmt::format(
-      "a calibration of {} particles x {} replications x {} observation{} over {} generations needs at least {:.3g} "
-      "GB of memory for its worlds' values and particles, more than this machine's {:.3g} GB; ask for fewer "
-      "particles, replications or generations",
-      spec.particles, spec.replications, m, m == 1 ? "" : "s", spec.generations, needed / 1e9, machine / 1e9);
-  // Sizes the command line set are not the scenario's to answer for.
-  if (!options.empty()) {
-    std::string named;
-    for (std::size_t k = 0; k < options.size(); ++k)
-      named += (k == 0 ? "" : k + 1 == options.size() ? " and " : ", ") + options[k];
-    throw UsageError(fmt::format("{} (set by {})", message, named));
-  }
-  throw ScenarioError({loaded.source.at(
-      loaded.source.where.contains("calibrate.particles") ? "calibrate.particles" : "calibrate", message)});
-}
-
-// Every cross-field rule at every corner of the priors' supports, as for a
-// sweep's declared ranges (sweep_range.cpp), reported at the prior's line.
-void check_prior_corners(const LoadedScenario& loaded) {
-  Scenario box = loaded.scenario;
-  box.sweep = {};
-  box.sweep.design = SweepDesign::kRandom;
-  for (const PriorSpec& p : loaded.scenario.calibrate.priors)
-    box.sweep.axes.push_back({.path = p.path, .values = {}, .min = p.lower, .max = p.upper, .log = false});
-  std::vector<Diagnostic> diagnostics;
-  for (Problem& problem : sweep_range_problems(box)) {
-    std::string message = problem.message;
-    if (message.rfind("sweep axis", 0) == 0) message = "calibrated parameter" + message.substr(10);
-    if (const auto at = message.find("(random range "); at != std::string::npos)
-      message.replace(at, 14, "(prior support ");
-    const std::string path = "calibrate.parameters." + problem.paths.front().substr(17);
-    diagnostics.push_back(loaded.source.at(path, message + " (the support is checked at its corners)"));
-  }
-  if (!diagnostics.empty()) throw ScenarioError(std::move(diagnostics));
-}
-
-namespace {
-
-po::options_description calibrate_options(Options& o) {
-  po::options_description options(
-      "brink calibrate SCENARIO [options]\n\n"
-      "Approximate Bayesian computation (ABC-SMC) of the scenario's calibrate: priors against its\n"
-      "observations:. Writes every generation to an HDF5 file and the posterior means as a scenario\n"
-      "file beside it (OUT with .posterior.yaml).\n\noptions");
-  options.add_options()("help,h", "show this help")("output,o", po::value(&o.output),
-                                                    "HDF5 file (default: out/<scenario name>-calibration.h5)")(
-      "particles", po::value(&o.particles), "particles per generation (default: calibrate.particles)")(
-      "generations", po::value(&o.generations),
-      "generations including the prior draw (default: calibrate.generations)")(
-      "replications", po::value(&o.replications), "replications per particle (default: calibrate.replications)")(
-      "quantile", po::value(&o.quantile),
-      "next tolerance = this quantile of the distances (default: calibrate.quantile)")(
-      "common-random", "every particle of a generation draws the same random streams")(
-      "seed,s", po::value(&o.seed), "random seed (default: the scenario's run.seed)")(
-      "threads,t", po::value(&o.threads), kThreadsHelp)("set", po::value(&o.sets)->composing(),
-                                                        "override a scenario field, as for brink run (repeatable)")(
-      "resume", "continue from the last complete generation in OUT.partial, on the kernel path that wrote it")(
-      "continue", po::value(&o.continue_from)->value_name("FILE"),
-      "start from the generations of the calibration in FILE (the same scenario, settings and build) and run "
-      "more (--generations) into OUT, on the kernel path that wrote FILE; FILE is not changed")(
-      "isa", po::value(&o.isa),
-      "force the kernel's instruction-set path: avx2 or avx512 (default: the best this CPU runs; "
-      "'brink --version' lists them)")("overwrite", "replace an existing OUT and discard OUT.partial")(
-      "quiet,q", "print nothing but errors");
-  return options;
-}
-
-// The scenario's calibrate: block with the command line's options applied.
-CalibrateSpec calibrate_spec(const LoadedScenario& loaded, const ScenarioSource& source, const po::variables_map& vm,
-                             const Options& o) {
-  CalibrateSpec spec = loaded.scenario.calibrate;
-  if (spec.empty())
-    throw ScenarioError({{source.label, -1, -1, "has no 'calibrate:' block with 'parameters:' and their priors"}});
-  if (vm.count("particles"))
-    spec.particles = static_cast<std::int64_t>(parse_count("--particles", o.particles, 2, 10'000'000));
-  if (vm.count("generations"))
-    spec.generations = static_cast<int>(parse_count("--generations", o.generations, 1, kMaxGenerations));
-  if (vm.count("replications"))
-    spec.replications = static_cast<std::int64_t>(parse_count("--replications", o.replications, 1, 1'000'000));
-  if (vm.count("quantile")) {
-    double q = 0;
-    auto [ptr, ec] = std::from_chars(o.quantile.data(), o.quantile.data() + o.quantile.size(), q);
-    if (ec != std::errc() || ptr != o.quantile.data() + o.quantile.size() || !(q > 0 && q < 1))
-      throw po::error(fmt::format("--quantile must be a number in (0, 1), got '{}'", shown_argument(o.quantile)));
-    spec.quantile = q;
-  }
-  if (vm.count("common-random")) spec.common_random = true;
-  // From the file or the options alike: docs/calibration.md, "Common random numbers".
-  if (spec.common_random && spec.replications == 1)
-    throw po::error(
-        "common random numbers (--common-random or calibrate.random_numbers: common) with 1 replication per particle "
-        "condition every generation on one world, and the posterior collapses to a fraction of its width; give "
-        "--replications 2 or more (16 or more to come near the model's posterior: docs/calibration.md), or "
-        "independent random numbers");
-  return spec;
-}
 
 // Everything a calibration file records besides its generations.
 CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource& source, const CalibrateSpec& spec,
@@ -275,79 +127,6 @@ CalibrationRecord new_record(const LoadedScenario& loaded, const ScenarioSource&
   record.command_line = argv[0] ? std::string(argv[0]) : "brink";
   for (int i = 1; i < argc; ++i) record.command_line += std::string(" ") + argv[i];
   return record;
-}
-
-// What the heartbeat within a generation needs (calibrate_heartbeat.hpp):
-// style kNone with --quiet or on a rank that does not write.
-struct Heartbeat {
-  bool quiet = false;  // --quiet: no generation lines either
-  ProgressStyle style = ProgressStyle::kNone;
-  std::function<std::int64_t()> candidates;
-  std::int64_t particles = 0;
-  std::chrono::milliseconds lines_every{10'000};
-};
-
-// The heartbeat's style, as `brink run` chooses its progress's; the lines'
-// interval is 10 s (BRINK_TEST_PROGRESS_EVERY_MS shortens it for tests).
-Heartbeat make_heartbeat(bool quiet, bool writer, std::function<std::int64_t()> candidates, std::int64_t particles) {
-  Heartbeat h{.quiet = quiet,
-              .style = quiet || !writer        ? ProgressStyle::kNone
-                       : isatty(STDERR_FILENO) ? ProgressStyle::kBar
-                                               : ProgressStyle::kLines,
-              .candidates = std::move(candidates),
-              .particles = particles};
-  if (const char* every = std::getenv("BRINK_TEST_PROGRESS_EVERY_MS"))
-    h.lines_every = std::chrono::milliseconds(std::max(1, std::atoi(every)));
-  return h;
-}
-
-// Runs the generations still missing, saving each to `partial` (if given:
-// rank 0 of an MPI job, or a plain run) before reporting it.
-// *saved is the identity of the partial file last saved.
-void run_generations(AbcSmc& smc, const std::function<double()>& lane_steps, const fs::path* partial,
-                     const Heartbeat& heartbeat, std::ostream& err, CalibrationRecord& record, FileIdentity* saved) {
-  const bool quiet = heartbeat.quiet;
-  // Written beside and renamed, so that a kill mid-write leaves the last complete generation.
-  auto save = [&] {
-    record.warning = conflict_warning(record);
-    if (partial == nullptr) return;
-    const std::string staging = partial->string() + ".tmp";
-    try {
-      write_calibration(staging, record);
-      *saved = entry_identity_of(staging);  // a file of this run's own: the staging path is under its lock
-      fs::rename(staging, *partial);
-    } catch (const std::exception& e) {
-      std::error_code ignored;
-      fs::remove(staging, ignored);
-      const std::size_t kept = record.generations.size() - 1;
-      throw std::runtime_error(
-          kept == 0 ? fmt::format("{}; nothing is kept, run it again", e.what())
-                    : fmt::format("{}; {} keeps {} complete generation{}, continue with --resume once that is mended",
-                                  e.what(), partial->string(), kept, kept == 1 ? "" : "s"));
-    }
-  };
-  const auto start = std::chrono::steady_clock::now();
-  const double seconds_before = record.seconds, lane_steps_before = record.lane_steps;
-  for (const Population& p : record.generations)
-    if (!quiet) err << "(resumed) " << generation_line(p, record.planned_generations, -1.0);
-  while (static_cast<int>(record.generations.size()) < record.planned_generations) {
-    std::optional<Population> simulated;
-    {
-      const GenerationHeartbeat beat(err, heartbeat.style, heartbeat.candidates,
-                                     static_cast<int>(record.generations.size()), record.planned_generations,
-                                     heartbeat.particles, heartbeat.lines_every);
-      simulated = record.generations.empty() ? smc.first() : smc.next(record.generations.back());
-    }
-    Population next = std::move(*simulated);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const std::string line = generation_line(next, record.planned_generations, seconds);
-    record.generations.push_back(std::move(next));
-    record.seconds = seconds_before + seconds;
-    record.lane_steps = lane_steps_before + lane_steps();
-    save();
-    if (!quiet) err << line << std::flush;
-  }
-  save();
 }
 
 // What every rank reads before a calibration starts.
@@ -427,11 +206,6 @@ bool agree_to_start(RankGroup& group, const std::string& digest, Reached reached
   return false;
 }
 
-// Where the posterior scenario goes: OUT with .posterior.yaml.
-fs::path posterior_scenario_path(const fs::path& target) {
-  return fs::path(target).replace_extension(".posterior.yaml");
-}
-
 // The scenario with the posterior means set, written to its .partial (the
 // caller publishes it). Returns the posterior scenario's path; *written is the
 // identity of the .partial written.
@@ -476,7 +250,7 @@ fs::path write_posterior_scenario(const fs::path& target, const ScenarioSource& 
 // The output path, its directory created when it is the default one. Neither
 // it nor the posterior scenario beside it may be the scenario file read.
 fs::path calibration_target(const LoadedScenario& loaded, const std::string& scenario_arg, const po::variables_map& vm,
-                            const Options& o) {
+                            const CalibrateOptions& o) {
   if (vm.count("output") && o.output.empty()) throw po::error("--output needs a file name, got an empty one");
   const fs::path target =
       vm.count("output") ? fs::path(o.output) : default_output_path(loaded.scenario.name + "-calibration");
@@ -534,39 +308,6 @@ std::string closing_lines(const fs::path& target, const fs::path& posterior, con
       posterior_forecast(posterior.string(), target.string()));
 }
 
-// The command line of `brink calibrate`, parsed. Options stays where
-// calibrate_options bound its values.
-struct CalibrateArgs {
-  Options o;
-  po::variables_map vm;
-  std::vector<std::string> operands;
-  std::vector<Override> settings;
-  int threads = 1;
-  bool quiet = false;
-};
-
-// Fills `a` from the arguments; false after --help (printed to `out`).
-// Throws po::error and UsageError.
-bool parse_calibrate_args(const std::vector<std::string>& args, std::ostream& out, CalibrateArgs& a) {
-  const po::options_description options = calibrate_options(a.o);
-  if (!parse_command(args, options, "scenario", out, &a.vm, &a.operands)) return false;
-  const po::variables_map& vm = a.vm;
-  // Before the operands are counted: `--set PATH VALUE` leaves VALUE an operand, and the missing '=' is the mistake.
-  for (const auto& s : a.o.sets) a.settings.push_back(parse_override(s));
-  if (a.operands.size() != 1) throw po::error("calibrate takes exactly one SCENARIO (a file or a shipped name)");
-  if (vm.count("resume") && vm.count("overwrite"))
-    throw po::error("--resume continues OUT.partial and --overwrite discards it; give one of them");
-  if (vm.count("resume") && vm.count("continue"))
-    throw po::error("--resume continues OUT.partial and --continue FILE starts from FILE; give one of them");
-  a.quiet = vm.count("quiet") > 0;
-  if (vm.count("seed"))
-    a.settings.push_back({"run.seed", std::to_string(parse_count("--seed", a.o.seed, 0, 9007199254740991ULL))});
-  const int threads =
-      !vm.count("threads") ? usable_cpus() : static_cast<int>(parse_count("--threads", a.o.threads, 1, 1024));
-  a.threads = std::min(threads, max_threads());
-  return true;
-}
-
 }  // namespace
 
 int command_calibrate(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
@@ -588,7 +329,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
   try {
     reached = parse_calibrate_args(args, out, a) ? Reached::kSetUp : Reached::kHelp;
     if (reached == Reached::kSetUp) {
-      const Options& o = a.o;
+      const CalibrateOptions& o = a.o;
       const po::variables_map& vm = a.vm;
       const std::vector<std::string>& operands = a.operands;
       const std::vector<Override>& settings = a.settings;
@@ -774,30 +515,6 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
     out << posterior_table(record, posterior_forecast(posterior.string(), target.string()))
         << closing_lines(target, posterior, record, this_run, threads);
   return kExitOk;
-}
-
-void inspect_calibration(const std::string& path, bool scenario_only, std::ostream& out) {
-  const CalibrationRecord r = read_calibration_input(path, "");
-  if (scenario_only) {
-    out << r.scenario_text;
-    return;
-  }
-  out << fmt::format("{}: brink calibration of {} (seed {}), {} of {} generations complete\n", path, r.scenario_label,
-                     r.seed, r.generations.size(), r.planned_generations);
-  for (const Population& p : r.generations) out << "  " << generation_line(p, r.planned_generations, -1.0);
-  if (r.generations.empty()) return;
-  // Judged from the particles (a file written before the check has no attribute).
-  if (const std::string warning = conflict_warning(r); !warning.empty()) out << warning << "\n";
-  out << posterior_table(r, posterior_forecast(posterior_scenario_path(path).string(), path));
-  const Population& last = r.generations.back();
-  const std::size_t m = r.observation_names.size();
-  out << fmt::format("{:<44} {:>14} {:>14} {:>14}\n", "observation", "observed", "sd", "fitted (mean)");
-  for (std::size_t o = 0; o < m; ++o) {
-    double fitted = 0;
-    for (std::size_t i = 0; i < last.size(); ++i) fitted += last.weight[i] * last.statistic[i * m + o];
-    out << fmt::format("{:<44} {:>14.6g} {:>14.6g} {:>14.6g}\n", r.observation_names[o], r.observed[o],
-                       r.observed_sd[o], fitted);
-  }
 }
 
 }  // namespace brink

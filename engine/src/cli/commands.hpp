@@ -55,31 +55,43 @@ ScenarioSource resolve_scenario(const std::optional<std::string>& argument);
 
 // Every cross-field rule at every corner of the calibrated priors' supports,
 // as for a sweep's ranges; throws ScenarioError at the priors' lines.
-// Defined in cli_calibrate.cpp.
+// Defined in calibrate_inputs.cpp.
 void check_prior_corners(const LoadedScenario& loaded);
 
 // A calibration's observations: present, and their days against the run
 // (observation_day_problems), which only a calibration reads; throws
 // ScenarioError at their lines or --set.
-// Defined in cli_calibrate.cpp.
+// Defined in calibrate_inputs.cpp.
 void check_calibration_observations(const LoadedScenario& loaded);
 
 // A calibration of `spec` (the file's, or with the command line's options)
 // that needs more memory than the machine has; throws ScenarioError at
 // calibrate.particles, or UsageError naming `options` (such as
 // "--particles 5000000") when the command line set the sizes. Defined in
-// cli_calibrate.cpp.
+// calibrate_inputs.cpp.
 void check_calibration_size(const LoadedScenario& loaded, const CalibrateSpec& spec,
                             const std::vector<std::string>& options = {});
 
+// Where the posterior scenario of the calibration in `target` goes: OUT with
+// .posterior.yaml. Defined in cli_calibrate.cpp.
+std::filesystem::path posterior_scenario_path(const std::filesystem::path& target);
+
 // A calibration file given as input, read whole; a damaged or truncated one
 // is bad input (UsageError) naming what failed, followed by `advice`.
-// Defined in cli_calibrate.cpp.
+// Defined in calibrate_inputs.cpp.
 CalibrationRecord read_calibration_input(const std::string& path, std::string_view advice);
 
 // The help of -t/--threads, the same for run and calibrate: both default to usable_cpus().
 inline constexpr const char* kThreadsHelp =
     "worker threads, per rank under MPI (default: the CPUs this process may use); never changes the results";
+
+// The command line as a shell reads it back: each argument quoted where it
+// is empty or holds a space, tab, quote, backslash or '$'. Recorded in result files. Defined in cli.cpp.
+std::string command_line(int argc, const char* const* argv);
+
+// `brink run` (cli_run.cpp); `argc` and `argv` are the whole command line, recorded in the output.
+int command_run(const std::vector<std::string>& args, int argc, const char* const* argv, std::ostream& out,
+                std::ostream& err);
 
 // The read-and-report commands (cli_report.cpp).
 int command_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);

@@ -651,5 +651,15 @@ bool model_day_of_date(Parser& p, const YAML::Node& date, const std::string& pat
                        double* day);
 void parse_observations(Parser& p, const YAML::Node& root, Scenario& s);
 void parse_calibrate(Parser& p, const YAML::Node& root, Scenario& s);
+// Actor `a` (of `ids`, at `path`) and the relations between the actors
+// (parse_actors.cpp). `declared_actions`: the actions the file gives the
+// actors before this one; this one's are added.
+void parse_actor(Parser& p, const YAML::Node& node, const std::string& path, const std::vector<std::string>& ids, int a,
+                 Scenario& s, std::size_t& declared_actions);
+void parse_relations(Parser& p, const YAML::Node& root, const std::vector<std::string>& ids, Scenario& s);
+// The file's one YAML document (yaml_document.cpp): throws ScenarioError, at
+// its line, for a YAML syntax error, a second document, or aliases that
+// stand for too many nodes.
+YAML::Node read_document(const ScenarioSource& source);
 
 }  // namespace brink::yaml_reader
