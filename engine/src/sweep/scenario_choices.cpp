@@ -162,7 +162,8 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
       throw ScenarioError({loaded.source.at(fmt::format("sweep.constraints.{}.rule", k), problem)});
     check_sweep_range(choice);  // each choice over the whole declared range
     choice.scenario.sweep = {};
-    choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario)), path});
+    choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario)), path,
+                       from_file && std::filesystem::path(file).is_relative()});
   }
   SweepAxis axis{.path = std::string(kScenarioAxis), .values = {}, .lever = spec.design != SweepDesign::kGrid};
   for (std::size_t k = 0; k < choices.size(); ++k) axis.values.push_back(static_cast<double>(k));
