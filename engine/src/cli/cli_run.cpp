@@ -191,6 +191,7 @@ po::options_description run_options(RunFlags& f) {
       "points of a random, lhs or sobol design, trajectories of a morris one (d+1 points each); with --sensitivity, "
       "Saltelli's base rows N, giving N·(d+2) points")(
       "sensitivity", "Sobol sensitivity indices of the outcome probabilities and mean casualties (Saltelli plan)")(
+      "no-file-sweep", "ignore the scenario file's own sweep: block (--sweep options still apply)")(
       "summary-only",
       "write per-point summaries only, no per-replication variables (--timeseries every=K thins their step axis)")(
       "quiet,q", "print nothing but errors")("no-table",
@@ -441,6 +442,7 @@ int command_run(const std::vector<std::string>& args, int argc, const char* cons
     throw UsageError("--resume continues FILE.partial and --overwrite discards it; give one of them");
   if (vm.count("design") && f.design.empty()) throw UsageError("--design needs a design name, got an empty one");
   RunRequest request{settings, f.sweeps, f.levers, f.design, 0, vm.count("sensitivity") > 0, f.posterior, 0, {}};
+  request.file_sweep_off = vm.count("no-file-sweep") > 0;
   if (vm.count("samples"))
     request.samples = static_cast<std::int64_t>(parse_count("--samples", f.samples, 1, 10'000'000));
   if (vm.count("posterior-draws"))

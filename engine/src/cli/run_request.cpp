@@ -49,6 +49,7 @@ std::string recorded_options(const RunRequest& request) {
   if (!request.design.empty()) text += "design " + request.design + "\n";
   if (request.samples > 0) text += fmt::format("samples {}\n", request.samples);
   if (request.sensitivity) text += "sensitivity\n";
+  if (request.file_sweep_off) text += "no_file_sweep\n";
   if (!request.posterior.empty()) text += "posterior " + request.posterior + "\n";
   if (request.posterior_draws > 0) text += fmt::format("posterior_draws {}\n", request.posterior_draws);
   return text;
@@ -77,6 +78,8 @@ RunRequest parse_recorded_options(std::string_view text, const std::string& file
       request.samples = count(line, 8);
     else if (line == "sensitivity")
       request.sensitivity = true;
+    else if (line == "no_file_sweep")
+      request.file_sweep_off = true;
     else if (line.rfind("posterior_draws ", 0) == 0)
       request.posterior_draws = count(line, 16);
     else if (line.rfind("posterior ", 0) == 0)
@@ -116,7 +119,8 @@ SweepPlan build_run_plan(const ScenarioSource& source, const RunRequest& request
   for (const std::vector<std::string>* arguments : {&request.sweeps, &request.levers})
     for (const std::string& argument : *arguments)
       if (const auto eq = argument.find('='); eq != std::string::npos) swept_later.push_back(argument.substr(0, eq));
-  *loaded = load_scenario(source, request.settings, swept_later, !request.design.empty() || request.samples > 0);
+  *loaded = load_scenario(source, request.settings, swept_later, !request.design.empty() || request.samples > 0,
+                          request.file_sweep_off);
   if (request.sensitivity) loaded->scenario.sweep.sensitivity = true;
   if (request.sweep_options())
     apply_sweep_options(*loaded, request.sweeps, request.design, request.samples, request.levers);

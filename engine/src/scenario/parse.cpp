@@ -406,7 +406,7 @@ void check_settled_constraints(const LoadedScenario& loaded, std::span<const Set
 bool parse_scenario_number(const std::string& text, double* value) { return parse_number(text, value); }
 
 LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides,
-                             std::span<const std::string> swept_later, bool design_later) {
+                             std::span<const std::string> swept_later, bool design_later, bool file_sweep_off) {
   YAML::Node root = read_document(source);
   Parser parser(source.label, source.text);
   parser.design_later = design_later;
@@ -414,6 +414,7 @@ LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Overr
   LoadedScenario loaded;
   loaded.scenario = parse_root(parser, root);
   loaded.source = std::move(parser.source_map());
+  if (file_sweep_off) loaded.scenario.sweep = {};
   std::vector<SettledConstraint> settled;
   if (parser.problem_count() == 0) settled = fix_overridden_axes(loaded, overrides, swept_later);
   std::vector<Diagnostic> diagnostics = parser.diagnostics();

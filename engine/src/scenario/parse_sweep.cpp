@@ -153,8 +153,8 @@ void parse_constraints(Parser& p, const YAML::Node& list, bool known_design, con
       continue;
     }
     SweepConstraint c;
-    std::string problem =
-        rule.empty() ? std::string("needs a rule, e.g. \"A <= B\"") : parse_constraint(rule, action == "reject", &c);
+    std::string problem = rule.empty() ? std::string("needs a rule, e.g. \"A <= B\"")
+                                       : parse_constraint(rule, action == "reject", &c, registry.parameters());
     // Without a design (refused) every constraint would be refused again as on a grid.
     if (problem.empty() && known_design) problem = constraint_problem(c, spec, registry.parameters());
     if (problem.empty()) problem = constraint_order_problem(spec.constraints, c);

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -20,8 +22,76 @@ struct Token {
 
 bool path_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
 
+// A number as a rule writes it (digit separators allowed), or nullopt.
+std::optional<double> rule_number(const std::string& written) {
+  const std::string text = without_digit_separators(written).value_or("");
+  double value = 0.0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value))
+    return std::nullopt;
+  return value;
+}
+
+// A word written without spaces that holds a '-' ("positions.A-2"): ids may
+// contain '-', so it is read as one known path when it is one, else as known
+// paths and numbers joined by minus signs when that reading is the only one.
+// Appends its tokens; returns the problem or "". With no reading, the whole
+// word is one path (which constraint_problem names as unknown).
+std::string read_hyphenated(const std::string& word, const std::set<std::string, std::less<>>& known,
+                            std::vector<Token>* out) {
+  if (known.contains(word)) {
+    out->push_back({Token::kPath, word});
+    return {};
+  }
+  std::vector<std::size_t> cuts{0};  // where each piece between minus signs starts
+  for (std::size_t k = 0; k < word.size(); ++k)
+    if (word[k] == '-') cuts.push_back(k + 1);
+  const std::size_t n = cuts.size();
+  // readings[k]: the readings of the word from piece k on (at most two kept).
+  std::vector<std::vector<std::vector<Token>>> readings(n + 1);
+  readings[n].push_back({});
+  for (std::size_t k = n; k-- > 0;)
+    for (std::size_t e = k + 1; e <= n; ++e) {
+      const std::string piece = word.substr(cuts[k], (e == n ? word.size() + 1 : cuts[e]) - 1 - cuts[k]);
+      Token t;
+      if (known.contains(piece)) {
+        t = {Token::kPath, piece};
+      } else if (const std::optional<double> v = rule_number(piece);
+                 k > 0 && v && (std::isdigit(static_cast<unsigned char>(piece[0])) || piece[0] == '.')) {
+        t = {Token::kNumber, piece, *v};
+      } else {
+        continue;
+      }
+      for (const std::vector<Token>& rest : readings[e]) {
+        if (readings[k].size() == 2) break;
+        std::vector<Token> reading{t};
+        if (e < n) reading.push_back({Token::kMinus, "-"});
+        reading.insert(reading.end(), rest.begin(), rest.end());
+        readings[k].push_back(std::move(reading));
+      }
+    }
+  if (readings[0].empty()) {
+    out->push_back({Token::kPath, word});
+    return {};
+  }
+  if (readings[0].size() > 1) {
+    auto shown = [](const std::vector<Token>& reading) {
+      std::string text;
+      for (const Token& t : reading) text += (text.empty() ? "" : " ") + t.text;
+      return text;
+    };
+    return fmt::format(
+        "'{}' reads two ways, '{}' and '{}' (ids may contain '-'): write a minus that subtracts with spaces "
+        "around it",
+        word, shown(readings[0][0]), shown(readings[0][1]));
+  }
+  out->insert(out->end(), readings[0][0].begin(), readings[0][0].end());
+  return {};
+}
+
 // Splits the rule into tokens; returns the problem or "".
-std::string tokenize(const std::string& rule, std::vector<Token>* out) {
+std::string tokenize(const std::string& rule, const std::set<std::string, std::less<>>& known,
+                     std::vector<Token>* out) {
   for (std::size_t i = 0; i < rule.size();) {
     const char c = rule[i];
     if (c == ' ' || c == '\t') {
@@ -37,17 +107,23 @@ std::string tokenize(const std::string& rule, std::vector<Token>* out) {
       while (j < rule.size() && (path_char(rule[j]) || ((rule[j] == '+' || rule[j] == '-') && j > i &&
                                                         (rule[j - 1] == 'e' || rule[j - 1] == 'E'))))
         ++j;
-      const std::string text = without_digit_separators(rule.substr(i, j - i)).value_or("");
       Token t{Token::kNumber, rule.substr(i, j - i)};
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), t.number);
-      if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(t.number))
-        return fmt::format("'{}' is not a number", t.text);
+      const std::optional<double> value = rule_number(t.text);
+      if (!value) return fmt::format("'{}' is not a number", t.text);
+      t.number = *value;
       out->push_back(t);
       i = j;
     } else if (std::isalpha(static_cast<unsigned char>(c))) {
+      // A path word, '-' included when a path character follows it (no space).
       std::size_t j = i;
-      while (j < rule.size() && path_char(rule[j])) ++j;
-      out->push_back({Token::kPath, rule.substr(i, j - i)});
+      while (j < rule.size() &&
+             (path_char(rule[j]) || (rule[j] == '-' && j + 1 < rule.size() && path_char(rule[j + 1]))))
+        ++j;
+      const std::string word = rule.substr(i, j - i);
+      if (word.find('-') == std::string::npos)
+        out->push_back({Token::kPath, word});
+      else if (std::string problem = read_hyphenated(word, known, out); !problem.empty())
+        return problem;
       i = j;
     } else {
       // The whole character, not the first byte of its UTF-8 encoding.
@@ -106,12 +182,15 @@ std::string read_side(const std::vector<Token>& tokens, std::size_t* i, double s
 
 }  // namespace
 
-std::string parse_constraint(const std::string& rule, bool reject, SweepConstraint* out) {
+std::string parse_constraint(const std::string& rule, bool reject, SweepConstraint* out,
+                             std::span<const ParameterInfo> parameters) {
   SweepConstraint c;
   c.rule = rule;
   c.reject = reject;
+  std::set<std::string, std::less<>> known;
+  for (const ParameterInfo& p : parameters) known.insert(p.path);
   std::vector<Token> tokens;
-  if (std::string problem = tokenize(rule, &tokens); !problem.empty()) return problem;
+  if (std::string problem = tokenize(rule, known, &tokens); !problem.empty()) return problem;
   std::size_t i = 0;
   int left_paths = 0, right_paths = 0;
   const std::size_t left_start = 0;
@@ -144,7 +223,12 @@ std::string constraint_problem(const SweepConstraint& c, const SweepSpec& spec,
   for (const auto& term : c.terms) {
     const std::string& path = term.first;  // not a structured binding: lambdas capture it (clang 14)
     const auto info = std::find_if(parameters.begin(), parameters.end(), [&](const auto& p) { return p.path == path; });
-    if (info == parameters.end()) return fmt::format("constraint '{}' names unknown parameter path '{}'", c.rule, path);
+    if (info == parameters.end())
+      return fmt::format("constraint '{}' names unknown parameter path '{}'{}", c.rule, path,
+                         path.find('-') == std::string::npos
+                             ? ""
+                             : " (a '-' between two characters of a word is part of an id; write a minus that "
+                               "subtracts with spaces around it)");
     if (is_run_setting(path))
       return fmt::format(
           "constraint '{}' reads '{}', a run setting, not a model parameter: a constraint may read model parameters "

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <iterator>
 #include <limits>
 #include <mutex>
@@ -91,9 +92,16 @@ void append_shell_word(std::string& out, std::string_view text) {
 std::string SweepPlan::rerun_command(std::int64_t point) const {
   const PointView row = points[static_cast<std::size_t>(point)];
   std::string label = scenario_label;
-  if (scenario_column >= 0) label = choices[static_cast<std::size_t>(row.values[scenario_column])].label;
+  if (scenario_column >= 0) {
+    // The choice's file as the working directory names it, and no file's own
+    // sweep block: a choice's is ignored by the sweep, and the base's lists the choices.
+    const ScenarioChoice& choice = choices[static_cast<std::size_t>(row.values[scenario_column])];
+    label = choice.beside_base ? (std::filesystem::path(scenario_label).parent_path() / choice.label).string()
+                               : choice.label;
+  }
   std::string command = "brink run ";
   append_shell_word(command, label);
+  if (scenario_column >= 0) command += " --no-file-sweep";
   // A posterior run's points are drawn, not set: its recipe is the whole run's.
   const std::size_t own = design == "posterior" ? 0 : parameters.size() - static_cast<std::size_t>(choice_columns);
   std::string assignment;

@@ -52,7 +52,20 @@ std::string difference(const Scenario& a, const Scenario& b) {
     return "run.replications";
   if (ra.decisions != rb.decisions) return "run.decisions";
   if (ra.common_random != rb.common_random) return "run.random_numbers";
-  if (a.output.runs != b.output.runs || a.output.timeseries_every != b.output.timeseries_every) return "output";
+  // The file's one calendar (its `time` coordinate) is the base's: every choice must have it.
+  if (ra.start_date != rb.start_date) {
+    auto date = [](const std::string& d) { return d.empty() ? std::string("(none)") : d; };
+    return fmt::format("run.start_date {} and {}", date(ra.start_date), date(rb.start_date));
+  }
+  const bool information_swept = std::any_of(a.sweep.axes.begin(), a.sweep.axes.end(),
+                                             [](const SweepAxis& x) { return x.path == "run.information"; });
+  if (!information_swept && ra.revealed_types != rb.revealed_types) {
+    auto information = [](bool revealed) { return revealed ? "revealed" : "private"; };
+    return fmt::format("run.information {} and {}", information(ra.revealed_types), information(rb.revealed_types));
+  }
+  if (a.output.timeseries_every != b.output.timeseries_every)
+    return fmt::format("output.timeseries_every {} and {}", a.output.timeseries_every, b.output.timeseries_every);
+  if (a.output.runs != b.output.runs) return fmt::format("output.runs {} and {}", a.output.runs, b.output.runs);
   return {};
 }
 
@@ -68,7 +81,13 @@ std::pair<int, std::string> constraint_reading_a_difference(const SweepSpec& spe
       const std::string& path = term.first;
       if (std::any_of(spec.axes.begin(), spec.axes.end(), [&](const SweepAxis& a) { return a.path == path; })) continue;
       const FieldRef *a = base_fields.find(path), *b = choice_fields.find(path);
-      if (!a || !b) continue;  // constraint_problem has named an unknown path; the choice's match checks the rest
+      if (!a) continue;  // constraint_problem has named an unknown path
+      if (!b)
+        return {static_cast<int>(k),
+                fmt::format("constraint '{}' reads '{}', which is {} here and which scenario choice '{}' does not "
+                            "have: a constraint bounds every choice's points by the same numbers, so it may read "
+                            "only fields every choice has",
+                            spec.constraints[k].rule, path, a->get(base), file)};
       const double in_base = a->get(base), in_choice = b->get(choice);
       if (in_base == in_choice) continue;
       return {static_cast<int>(k),
@@ -162,7 +181,8 @@ std::vector<ScenarioChoice> load_scenario_choices(LoadedScenario& loaded, const 
       throw ScenarioError({loaded.source.at(fmt::format("sweep.constraints.{}.rule", k), problem)});
     check_sweep_range(choice);  // each choice over the whole declared range
     choice.scenario.sweep = {};
-    choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario)), path});
+    choices.push_back({file, source.text, std::make_shared<const Scenario>(std::move(choice.scenario)), path,
+                       from_file && std::filesystem::path(file).is_relative()});
   }
   SweepAxis axis{.path = std::string(kScenarioAxis), .values = {}, .lever = spec.design != SweepDesign::kGrid};
   for (std::size_t k = 0; k < choices.size(); ++k) axis.values.push_back(static_cast<double>(k));

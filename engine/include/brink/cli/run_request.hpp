@@ -26,6 +26,9 @@ struct RunRequest {
   // The scenario choices' texts as a run recorded them (brink merge), used in
   // place of reading the files; empty: read them.
   std::vector<std::string> recorded_choices;
+  // --no-file-sweep: the scenario file's own `sweep:` block is ignored (how a
+  // scenario choice's point re-runs alone); --sweep options still apply.
+  bool file_sweep_off = false;
 
   bool sweep_options() const {
     return !sweeps.empty() || !levers.empty() || !design.empty() || samples > 0 || sensitivity;
@@ -33,7 +36,7 @@ struct RunRequest {
 };
 
 // The `overrides` attribute: one line per setting (`path=value`) and per
-// option (`sweep SPEC`, `lever SPEC`, `design D`, `samples N`, `sensitivity`,
+// option (`sweep SPEC`, `lever SPEC`, `design D`, `samples N`, `sensitivity`, `no_file_sweep`,
 // `posterior FILE`, `posterior_draws K`).
 std::string recorded_options(const RunRequest& request);
 // The inverse of recorded_options; throws UsageError naming `file` for a line

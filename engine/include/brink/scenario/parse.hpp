@@ -59,9 +59,11 @@ struct LoadedScenario {
 // of a path the file's sweep varies fixes it: the axis leaves the sweep.
 // With `design_later` (the command line gives --design or --samples), the
 // file's samples and levels are checked against the design it ends with, by
-// apply_sweep_options.
+// apply_sweep_options. With `file_sweep_off` (--no-file-sweep) the file's
+// `sweep:` block is read (and must be valid) but leaves no axis.
 LoadedScenario load_scenario(const ScenarioSource& source, std::span<const Override> overrides = {},
-                             std::span<const std::string> swept_later = {}, bool design_later = false);
+                             std::span<const std::string> swept_later = {}, bool design_later = false,
+                             bool file_sweep_off = false);
 
 // Reads a file into a ScenarioSource; throws ScenarioError if unreadable.
 ScenarioSource read_scenario_file(const std::string& path);

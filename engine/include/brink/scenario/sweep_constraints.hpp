@@ -24,8 +24,14 @@
 namespace brink {
 
 // Reads `rule` into *out (terms, constant, direction, target); returns the
-// problem as one sentence, or "" if none. `reject` sets the action.
-std::string parse_constraint(const std::string& rule, bool reject, SweepConstraint* out);
+// problem as one sentence, or "" if none. `reject` sets the action. Ids may
+// contain '-', so a word written without spaces around a '-' ("A-2") is read
+// with the scenario's `parameters`: as one path when it is a known path,
+// else as known paths and numbers joined by minus signs when that is its one
+// reading (two readings are refused: a subtraction is then written with
+// spaces); with no reading it is one path, which constraint_problem refuses.
+std::string parse_constraint(const std::string& rule, bool reject, SweepConstraint* out,
+                             std::span<const ParameterInfo> parameters = {});
 
 // Checks a read constraint against the sweep (paths known, numeric and no
 // run or output setting, the clip target a swept range axis not on the

@@ -105,6 +105,9 @@ struct ScenarioChoice {
   std::string text;   // its YAML, stored in the output
   std::shared_ptr<const Scenario> scenario;
   std::string path;  // where it was read: an input no output may replace
+  // Named in the base file's own sweep block, relative to that file's folder
+  // (a --sweep scenario=... name is relative to the working directory).
+  bool beside_base = false;
 };
 
 // FNV-1a (64 bits): `hash` (the offset basis to start) with `n` bytes mixed in.
@@ -248,7 +251,9 @@ struct SweepPlan {
   // PATH DIGEST"): recorded in the output (root attribute `inputs`) so that
   // --resume and brink merge refuse a plan whose inputs changed since.
   std::string inputs;
-  // A command that runs `point` alone: its scenario with its parameters set.
+  // A command that runs `point` alone: its scenario with its parameters set
+  // (a scenario choice's point: the choice's file as named from the working
+  // directory, with --no-file-sweep, so that no file's own sweep block runs).
   std::string rerun_command(std::int64_t point) const;
 
   std::shared_ptr<const Scenario> base;  // validated, every --set applied, no axis value
