@@ -89,6 +89,65 @@ TEST(PosteriorTextTest, PathsTheFileLacksAreAddedWhereTheyBelong) {
   EXPECT_EQ(at(out, "actors.A.forces.deployed"), "1000");
 }
 
+TEST(PosteriorTextTest, KeysAddedUnderMappingsThatEndOnOneLineAreEachInTheirOwnMapping) {
+  // B and B.actions and B.actions.mobilize all end on the line of `amount: 5`.
+  const std::string text =
+      "brink: 1\n"
+      "actors:\n"
+      "  B:\n"
+      "    forces:\n"
+      "      deployed: 1000\n"
+      "    actions:\n"
+      "      hold: {}\n"
+      "      mobilize:\n"
+      "        amount: 5   # last\n"
+      "escalation: {rungs: [calm, war]}\n";
+  const std::vector<std::string> paths{"actors.B.decision.weights.cost", "actors.B.actions.mobilize.tension",
+                                       "actors.B.actions.wait.cost",     "actors.B.posture.reaction",
+                                       "actors.B.actions.mobilize.cost", "actors.C.forces.deployed",
+                                       "escalation.tension.decay"};
+  const std::vector<std::string> values{"1.5", "0.25", "2", "0.125", "3", "10", "0.5"};
+  const std::string out = with(text, paths, values);
+  for (std::size_t k = 0; k < paths.size(); ++k) EXPECT_EQ(at(out, paths[k]), values[k]) << paths[k] << "\n" << out;
+  EXPECT_EQ(at(out, "actors.B.actions.mobilize.amount"), "5");
+  EXPECT_EQ(at(out, "actors.B.forces.deployed"), "1000");
+  EXPECT_NE(out.find("# last"), std::string::npos) << out;
+}
+
+TEST(PosteriorTextTest, TheSweepBlockIsCommentedOut) {
+  std::string text = kBase;
+  text.insert(text.find("calibrate:"), "sweep:\n  scenarios: [a.yaml, b.yaml]\n");
+  std::string out = with(text, {"actors.A.forces.deployed"}, {"7"});
+  EXPECT_FALSE(YAML::Load(out)["sweep"].IsDefined()) << out;
+  EXPECT_NE(out.find("# The sweep: block, commented out"), std::string::npos) << out;
+  EXPECT_NE(out.find("#   scenarios: [a.yaml, b.yaml]"), std::string::npos) << out;
+  // A flow root: both entries go, the comma between them once.
+  out =
+      with("{brink: 1, run: {seed: 1}, sweep: {scenarios: [a.yaml]}, calibrate: {particles: 5}}", {"run.seed"}, {"2"});
+  EXPECT_EQ(YAML::Load(out).size(), 2u) << out;
+  EXPECT_EQ(at(out, "run.seed"), "2");
+}
+
+TEST(PosteriorTextTest, TheDayOfADatedEventReplacesItsDate) {
+  const std::string text =
+      "brink: 1\n"
+      "events:\n"
+      "  - {date: 2024-03-01, actor: A, reinforce: 500}   # day 3\n"
+      "  - date: 2024-03-02\n"
+      "    actor: B\n"
+      "  - &e {date: 2024-03-03, actor: A}\n"
+      "  - *e\n";
+  const std::string out = with(text, {"events.0.day", "events.1.day", "events.3.day"}, {"5.5", "6", "7"});
+  const YAML::Node events = YAML::Load(out)["events"];
+  for (std::size_t k : {0u, 1u, 3u}) EXPECT_FALSE(events[k]["date"].IsDefined()) << k << "\n" << out;
+  EXPECT_EQ(at(out, "events.0.day"), "5.5");
+  EXPECT_EQ(at(out, "events.1.day"), "6");
+  EXPECT_EQ(at(out, "events.3.day"), "7");
+  EXPECT_EQ(at(out, "events.2.date"), "2024-03-03");  // the anchor's own event keeps its date
+  EXPECT_EQ(at(out, "events.1.actor"), "B");
+  EXPECT_NE(out.find("# events.0: 'date: 2024-03-01' replaced by 'day:'"), std::string::npos) << out;
+}
+
 TEST(PosteriorTextTest, AliasesStayAliasesAndAValueSetInASharedNodeChangesItsPathAlone) {
   const std::string text =
       "brink: 1\n"

@@ -47,6 +47,7 @@
 #include "commands.hpp"
 #include "interrupt.hpp"
 #include "machine_memory.hpp"
+#include "posterior_check.hpp"
 #include "read_check.hpp"
 
 namespace brink {
@@ -354,6 +355,7 @@ int command_calibrate(const std::vector<std::string>& args, int argc, const char
                             "the --set, or the parameter from 'calibrate.parameters'",
                             s.path, shown(s.value)));
       check_prior_corners(set.loaded);
+      check_posterior_scenario(set.source, set.loaded, settings, set.spec);  // fails now, not at the end
       set.target = calibration_target(set.loaded, operands.front(), vm, o);
       set.partial = set.target.string() + ".partial";
       if (vm.count("continue")) {

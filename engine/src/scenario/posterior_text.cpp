@@ -72,7 +72,12 @@ class PosteriorText {
     if (tree_.root < 0 || node(tree_.root).kind != Kind::kMap)
       throw std::runtime_error("the scenario is not a YAML mapping");
     for (std::size_t k = 0; k < paths.size(); ++k) place(paths[k], values[k]);
-    comment_out_calibrate();
+    comment_out("calibrate",
+                "# The calibrate: block, commented out by brink calibrate (the priors this posterior came from):\n");
+    comment_out("sweep",
+                "# The sweep: block, commented out by brink calibrate: this file holds the posterior means, one "
+                "parameter set,\n# and the sweep's points (its axes, or its scenario files read from disk) "
+                "would run without them:\n");
     // Anchors whose node is edited in place or removed: their aliases are
     // written out (see header), except those that go with a removed node.
     const auto removed = [&](std::size_t pos) {
@@ -97,10 +102,16 @@ class PosteriorText {
   struct Edit {
     std::size_t begin, end;  // replaced text; begin == end inserts
     std::string text;
-    bool removes;  // whole nodes go: anchors inside are expanded at their aliases, other edits inside dropped
+    bool removes;   // whole nodes go: anchors inside are expanded at their aliases, other edits inside dropped
+    int depth = 0;  // insertions at one place: the deeper mapping's keys first (they end its text)
   };
 
   const Node& node(int i) const { return tree_.nodes[static_cast<std::size_t>(i)]; }
+  int depth(int i) const {
+    int d = 0;
+    for (; node(i).parent >= 0; i = node(i).parent) ++d;
+    return d;
+  }
   [[noreturn]] void fail(const std::string& path, const std::string& why) const {
     throw std::runtime_error(fmt::format("cannot write '{}' into the posterior scenario's text: {}", path, why));
   }
@@ -323,6 +334,10 @@ class PosteriorText {
       }
       if (k == parts.size()) break;
       const int next = child(at, parts[k]);
+      if (next < 0 && parts[k] == "day" && k + 1 == parts.size() && child(at, "date") >= 0) {
+        day_for_date(at, path, value);  // a dated event's day: `day:` replaces its `date:`
+        return;
+      }
       if (next < 0) {
         if (node(at).kind != Kind::kMap)
           fail(path, fmt::format("the file has no '{}' where the path needs it", parts[k]));
@@ -401,10 +416,15 @@ class PosteriorText {
       case Kind::kMap: {
         std::string out = "{";
         std::set<std::string> keys;
+        // A dated event's day replaces its date (as day_for_date).
+        const bool date_goes = child(i, "day") < 0 && std::any_of(changes.begin(), changes.end(), [](const Change& c) {
+                                 return c.parts.size() == 1 && c.parts.front() == "day";
+                               });
         for (std::size_t k = 0; k + 1 < n.children.size(); k += 2) {
           const std::string key = node(n.children[k]).value;
           keys.insert(key);
-          if (k > 0) out += ", ";
+          if (date_goes && key == "date") continue;
+          if (out.size() > 1) out += ", ";
           out += render(n.children[k], {});
           out += ": ";
           out += render(n.children[k + 1], below(changes, key));
@@ -414,7 +434,7 @@ class PosteriorText {
           if (!keys.contains(c.parts.front())) added.push_back(c);
         if (!added.empty()) {
           const std::string rest = render_new(added);
-          if (!n.children.empty()) out += ", ";
+          if (out.size() > 1) out += ", ";
           out.append(rest, 1, rest.size() - 2);
         }
         return out + "}";
@@ -467,7 +487,7 @@ class PosteriorText {
         if (k > 0 || !n.children.empty()) text += ", ";
         text += entries[k];
       }
-      edits_.push_back({end - 1, end - 1, text, false});
+      edits_.push_back({end - 1, end - 1, text, false, depth(map)});
       return;
     }
     const std::size_t first_key = content_start(n.children.front());
@@ -479,20 +499,43 @@ class PosteriorText {
       text += entry;
     }
     const std::size_t at = line_end(end);
-    edits_.push_back({at, at, text, false});
+    edits_.push_back({at, at, text, false, depth(map)});
   }
 
-  // The `calibrate:` block as comments: the posterior's priors are read from
-  // its calibration file, and `brink run` has no use for them.
-  void comment_out_calibrate() {
+  // `day` set in a mapping that has `date:` (a dated event, whose path
+  // events.N.day --set, sweeps and calibrations use): the day replaces the
+  // date's key and value, and a comment line before the mapping keeps the date it had.
+  void day_for_date(int map, const std::string& path, const std::string& value) {
+    const int date = child(map, "date"), key = key_of(date);
+    const std::size_t begin = content_start(key), colon = colon_end(key);
+    std::size_t end = node_end(date);
+    if (end == kNone) end = colon;
+    if (colon == kNone || end == kNone) fail(path, "the 'date:' it replaces was not found in the text");
+    edits_.push_back({begin, end, "day: " + scalar_as_yaml(value), false});
+    const std::size_t line =
+        line_start(content_start(map));  // the event's first line: no scalar runs through its start
+    const std::string was = node(date).kind == Kind::kScalar ? node(date).value : std::string("~");
+    const std::string prefix = path.substr(0, path.size() - std::string_view(".day").size());
+    edits_.push_back({line, line,
+                      fmt::format("{}# {}: 'date: {}' replaced by 'day:', the value brink calibrate set\n",
+                                  std::string(indent_at(line), ' '), prefix, was),
+                      false});
+  }
+
+  // A top-level block as comments after `intro` (in a flow root it goes):
+  // `calibrate:` (the posterior's priors are read from its calibration file,
+  // and `brink run` has no use for them) and `sweep:` (the file is one
+  // parameter set, the means; a sweep would run its points without them).
+  void comment_out(const std::string& name, const std::string& intro) {
     const Node& root = node(tree_.root);
     for (std::size_t k = 0; k + 1 < root.children.size(); k += 2) {
       const int key = root.children[k];
-      if (node(key).value != "calibrate") continue;
+      if (node(key).value != name) continue;
       const int value = root.children[k + 1];
       std::size_t end = node_end(value);
       if (end == kNone) end = colon_end(key);
-      if (end == kNone) throw std::runtime_error("the 'calibrate:' block's extent in the text was not found");
+      if (end == kNone)
+        throw std::runtime_error(fmt::format("the '{}:' block's extent in the text was not found", name));
       if (root.flow) {  // {..., calibrate: {...}, ...}: the entry and one comma go
         std::size_t begin = content_start(key);
         std::size_t after = end;
@@ -509,8 +552,7 @@ class PosteriorText {
       }
       const std::size_t begin = line_start(content_start(key));
       end = line_end(end);
-      std::string text =
-          "# The calibrate: block, commented out by brink calibrate (the priors this posterior came from):\n# ";
+      std::string text = intro + "# ";
       for (std::size_t c = begin; c < end; ++c) text += t_[c] == '\n' ? std::string("\n# ") : std::string(1, t_[c]);
       edits_.push_back({begin, end, text, true});
       return;
@@ -519,7 +561,9 @@ class PosteriorText {
 
   std::string apply() {
     std::stable_sort(edits_.begin(), edits_.end(), [](const Edit& a, const Edit& b) {
-      return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+      if (a.begin != b.begin) return a.begin < b.begin;
+      if (a.end != b.end) return a.end < b.end;
+      return a.depth > b.depth;
     });
     // Edits inside a removed node go with it; an insertion at its edge stays.
     std::vector<Edit> kept;
@@ -528,7 +572,10 @@ class PosteriorText {
         return r.removes && &r != &e && e.begin >= r.begin && e.end <= r.end &&
                !(e.begin == e.end && (e.begin == r.begin || e.begin == r.end));
       });
-      if (!inside) kept.push_back(e);
+      if (!inside && e.removes && !kept.empty() && kept.back().removes && e.begin < kept.back().end)
+        kept.back().end = std::max(kept.back().end, e.end);  // two entries of a flow root share the comma between
+      else if (!inside)
+        kept.push_back(e);
     }
     std::string out;
     std::size_t at = 0;
@@ -557,6 +604,7 @@ void check_values(const std::string& text, const std::vector<std::string>& paths
   const YAML::Node root = YAML::Load(text);
   if (!root.IsMap() || root["calibrate"].IsDefined())
     throw std::runtime_error("the posterior scenario still has its 'calibrate:' block");
+  if (root["sweep"].IsDefined()) throw std::runtime_error("the posterior scenario still has its 'sweep:' block");
   for (std::size_t k = 0; k < paths.size(); ++k) {
     YAML::Node at = root;
     for (const std::string& part : split_path(paths[k])) {
