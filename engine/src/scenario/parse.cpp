@@ -420,14 +420,17 @@ bool event_date(Parser& p, const YAML::Node& e, const std::string& ep, bool date
   double day = 0.0;
   if (!model_day_of_date(p, date, ep + ".date", s, date_refused, &day)) return true;
   const FieldSpec& spec = *section_fields("events.*").front();  // day
-  if (day < spec.min)
+  if (day < spec.min) {
     p.error(date,
             fmt::format("'{}.date' falls on day {}, before day 0 (run.start_date), the first simulated day", ep, day));
-  else if (day > spec.max)
+  } else if (day > spec.max) {
     p.error(date,
             fmt::format("'{}.date' falls on day {}, past the last day an event may have ({})", ep, day, spec.max));
-  else
-    s.events.back().day = day;
+  } else {
+    Event& event = s.events.back();
+    event.day = event.date_day = day;
+    event.date = date.Scalar();
+  }
   return true;
 }
 

@@ -1,0 +1,65 @@
+"""Round 42 (hostile corpus, names and dates): a dated event outside the run was reported under a
+key the file does not have; a null `date` beside `day` was refused although a null counts as
+absent; a refused date hid the blanks and invisible characters that made it wrong; -n, --seed,
+--timeseries every= and --shard took integers with a leading zero that --set refuses; and
+`brink --version extra` ignored its operand."""
+
+import datetime
+import os
+import re
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+
+LEADING_ZERO = "an integer with a leading zero"
+
+
+def _brink(brink, *args, cwd=None):
+    return subprocess.run([brink, *map(str, args)], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.fixture
+def minimal(source_dir):
+    return (source_dir / "docs" / "examples" / "minimal.yaml").read_text(encoding="utf-8")
+
+
+def _with_events(text, events, start_date=None):
+    """minimal.yaml (horizon 60 days, dt 1) with `events` replacing its events, and a start date."""
+    if start_date is not None:
+        text = text.replace("  seed: 7\n", f"  seed: 7\n  start_date: {start_date}\n")
+    return text[:text.index("events:")] + "events:\n" + "".join(f"  - {e}\n" for e in events)
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# L1 ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("date", ["2024-02-29", "2022-03-25"])
+def test_a_dated_event_past_the_run_names_its_date(brink, minimal, tmp_path, date):
+    """The file has `date:`, so the message names 'events.0.date', the date as written and the
+    day it falls on (counted here by Python's calendar), not an 'events.0.day' the file lacks."""
+    start = "2022-01-24"
+    day = (datetime.date.fromisoformat(date) - datetime.date.fromisoformat(start)).days
+    assert day >= 60
+    path = _write(tmp_path, "d.yaml", _with_events(minimal, [f"{{date: {date}, actor: PAT, reinforce: 3000}}"],
+                                                   start))
+    proc = _brink(brink, "validate", path)
+    assert proc.returncode == 2, proc.stderr
+    line = next(i for i, l in enumerate(path.read_text().splitlines(), 1) if date in l)
+    assert re.search(rf"d\.yaml:{line}:\d+: 'events\.0\.date' {date} is day {day}\b", proc.stderr), proc.stderr
+    assert "'events.0.day'" not in proc.stderr, proc.stderr
+    assert f"run.start_date {start}" in proc.stderr, proc.stderr
+
+
+def test_an_event_given_as_a_day_past_the_run_is_still_named_by_its_day(brink, minimal, tmp_path):
+    path = _write(tmp_path, "d.yaml", _with_events(minimal, ["{day: 70, actor: PAT, reinforce: 3000}"],
+                                                   "2022-01-24"))
+    proc = _brink(brink, "validate", path)
+    assert proc.returncode == 2, proc.stderr
+    assert "'events.0.day' is 70, but the run simulates days [0, 60)" in proc.stderr, proc.stderr
