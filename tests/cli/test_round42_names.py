@@ -63,3 +63,43 @@ def test_an_event_given_as_a_day_past_the_run_is_still_named_by_its_day(brink, m
     proc = _brink(brink, "validate", path)
     assert proc.returncode == 2, proc.stderr
     assert "'events.0.day' is 70, but the run simulates days [0, 60)" in proc.stderr, proc.stderr
+
+
+# L6 ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("event, same_as", [
+    ("{day: 4.25, date: null, actor: PAT, reinforce: 3000}", "{day: 4.25, actor: PAT, reinforce: 3000}"),
+    ("{day: 4.25, date: ~, actor: PAT, reinforce: 3000}", "{day: 4.25, actor: PAT, reinforce: 3000}"),
+    ("{date: 2022-01-28, day: null, actor: PAT, reinforce: 3000}", "{day: 4, actor: PAT, reinforce: 3000}"),
+])
+def test_a_null_date_or_day_beside_the_other_counts_as_absent(brink, minimal, tmp_path, event, same_as):
+    """scenario-format.md, Values: "A scalar key with an empty (null) value counts as absent". The
+    event then runs as the one without that key: the same bits."""
+    outputs = []
+    for name, e in (("null.yaml", event), ("plain.yaml", same_as)):
+        path = _write(tmp_path, name, _with_events(minimal, [e], "2022-01-24"))
+        proc = _brink(brink, "validate", path)
+        assert proc.returncode == 0, proc.stderr
+        out = tmp_path / (name + ".h5")
+        proc = _brink(brink, "run", path, "-n", 64, "-t", 1, "-q", "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(out, "r") as f:
+            outputs.append({k: f[k][()] for k in ("outcome_code", "casualties", "end_step")})
+    for key in outputs[0]:
+        np.testing.assert_array_equal(outputs[0][key], outputs[1][key])
+
+
+@pytest.mark.parametrize("when", ["{day: 4, date: null}", "{date: 2022-01-28, day: ~}"])
+def test_an_observation_with_a_null_date_or_day_counts_it_absent(brink, minimal, tmp_path, when):
+    keys = when.strip("{}")
+    text = _with_events(minimal, ["{day: 4, actor: PAT, reinforce: 3000}"], "2022-01-24")
+    text += f"observations:\n  o1: {{quantity: forces, actor: PAT, value: 1000, range: [500, 1500], source: a test, {keys}}}\n"
+    proc = _brink(brink, "validate", _write(tmp_path, "obs.yaml", text))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_both_date_and_day_given_are_still_refused(brink, minimal, tmp_path):
+    path = _write(tmp_path, "both.yaml", _with_events(
+        minimal, ["{day: 4, date: 2022-01-28, actor: PAT, reinforce: 3000}"], "2022-01-24"))
+    proc = _brink(brink, "validate", path)
+    assert proc.returncode == 2 and "needs exactly one of 'date'" in proc.stderr, proc.stderr

@@ -409,9 +409,9 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
 // the date's model day, set here on the event last pushed, and its `day`
 // path points at the date. True if the event has a date, read or refused.
 bool event_date(Parser& p, const YAML::Node& e, const std::string& ep, bool date_refused, Scenario& s) {
-  const YAML::Node date = get(e, "date");
+  const YAML::Node date = given(e, "date");
   if (!date.IsDefined()) return false;
-  if (get(e, "day").IsDefined()) {
+  if (given(e, "day").IsDefined()) {
     p.error(e,
             fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", ep));
     return true;

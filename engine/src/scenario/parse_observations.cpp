@@ -109,7 +109,7 @@ namespace {
 // date then repeats nothing but that error).
 bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, const Scenario& s, bool start_date_refused,
                      Observation& o) {
-  const YAML::Node date = get(e, "date"), day = get(e, "day");
+  const YAML::Node date = given(e, "date"), day = given(e, "day");
   if (date.IsDefined() == day.IsDefined()) {
     p.error(e,
             fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", op));
