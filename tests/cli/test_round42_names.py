@@ -103,3 +103,31 @@ def test_both_date_and_day_given_are_still_refused(brink, minimal, tmp_path):
         minimal, ["{day: 4, date: 2022-01-28, actor: PAT, reinforce: 3000}"], "2022-01-24"))
     proc = _brink(brink, "validate", path)
     assert proc.returncode == 2 and "needs exactly one of 'date'" in proc.stderr, proc.stderr
+
+
+# L7 ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, echo, note", [
+    ('"2024-03-01 "', "'2024-03-01 '", " (whitespace around the value)"),
+    ("' 2024-03-01'", "' 2024-03-01'", " (whitespace around the value)"),
+    ("2024-03-01\u200b", "'2024-03-01U+200B'", ""),
+    ("2024\u00a003-01", "'2024U+00A003-01'", ""),
+])
+def test_a_refused_date_shows_what_hides_in_it(brink, minimal, tmp_path, written, echo, note):
+    """A date refused for a blank around it or an invisible character is echoed with them shown,
+    as the --set reader shows them."""
+    path = _write(tmp_path, "d.yaml", _with_events(
+        minimal, [f"{{date: {written}, actor: PAT, reinforce: 3000}}"], "2022-01-24"))
+    proc = _brink(brink, "validate", path)
+    assert proc.returncode == 2, proc.stderr
+    assert f"'events.0.date' must be an ISO date like 2022-01-19, got {echo}{note}" in proc.stderr, proc.stderr
+    assert "\u200b" not in proc.stderr and "\u00a0" not in proc.stderr
+
+
+def test_a_refused_start_date_shows_its_blanks(brink, minimal, tmp_path):
+    path = _write(tmp_path, "d.yaml", _with_events(minimal, ["{day: 4, actor: PAT, reinforce: 3000}"],
+                                                   '"2022-01-24\\t"'))
+    proc = _brink(brink, "validate", path)
+    assert proc.returncode == 2, proc.stderr
+    assert "'run.start_date' must be an ISO date like 2022-01-24, got '2022-01-24\\t' (whitespace around the " \
+           "value)" in proc.stderr, proc.stderr

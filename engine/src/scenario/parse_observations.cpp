@@ -59,8 +59,12 @@ bool date_node(const YAML::Node& node) {
   return node.IsScalar() && (plain_text_node(node) || node.Tag() == "tag:yaml.org,2002:timestamp");
 }
 // A date refused, as the message quotes it: 'text', or '!tag text'; write it without the tag.
+// A date untagged shows what can hide in it: the blanks around it (a quoted
+// "2024-03-01 ") and invisible characters (a zero-width space), escaped.
 std::string refused_date(const YAML::Node& date) {
   const bool tagged = date.IsScalar() && !date_node(date);
+  if (date.IsScalar() && !tagged)
+    return fmt::format("'{}'{}", shown_value(date.Scalar()), blank_edges_note(date.Scalar()));
   return fmt::format("'{}'{}", as_text_written(date, tagged), tagged ? "; write it without the tag" : "");
 }
 
