@@ -131,3 +131,36 @@ def test_a_refused_start_date_shows_its_blanks(brink, minimal, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "'run.start_date' must be an ISO date like 2022-01-24, got '2022-01-24\\t' (whitespace around the " \
            "value)" in proc.stderr, proc.stderr
+
+
+# L3 ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, name", [
+    (["--seed", "017"], "--seed"),
+    (["-n", "016"], "--replications"),
+    (["--replications", "0_16"], "--replications"),
+    (["--timeseries", "every=010"], "--timeseries every"),
+    (["--shard", "00/2"], "--shard"),
+    (["--shard", "0/02"], "--shard"),
+    (["--threads", "01"], "--threads"),
+])
+def test_a_count_option_with_a_leading_zero_is_refused_as_set_refuses_it(brink, source_dir, tmp_path, args, name):
+    """scenario-format.md: an integer with a leading zero "is refused wherever it stands"; -n and
+    --seed are the overrides run.replications and run.seed, which --set refuses so written."""
+    scenario = source_dir / "docs" / "examples" / "minimal.yaml"
+    proc = _brink(brink, "run", scenario, "-q", "-o", tmp_path / "o.h5", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert LEADING_ZERO in proc.stderr and f"'{name}'" in proc.stderr, proc.stderr
+    assert not (tmp_path / "o.h5").exists()
+    by_set = _brink(brink, "run", scenario, "-q", "-o", tmp_path / "o.h5", "--set", "run.seed=017")
+    assert by_set.returncode == 2 and LEADING_ZERO in by_set.stderr, by_set.stderr
+
+
+def test_counts_without_a_leading_zero_still_run(brink, source_dir, tmp_path):
+    scenario = source_dir / "docs" / "examples" / "minimal.yaml"
+    out = tmp_path / "o.h5"
+    proc = _brink(brink, "run", scenario, "-q", "-o", out, "--seed", "0", "-n", "16", "--timeseries", "every=10",
+                  "--shard", "0/2", "-t", "1")
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        assert int(f.attrs["seed"]) == 0 and int(f.attrs["replications"]) == 16

@@ -657,6 +657,7 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
   // Written as a scenario file writes counts (1e5, 100_000), so `-n 1e5` is
   // `replications: 1e5`. Every max is at most 2^53 - 1, where doubles hold
   // every whole number exactly.
+  if (const std::string zero = leading_zero_refusal(flag, text); !zero.empty()) throw UsageError(zero);
   double value = 0;
   if (!parse_scenario_number(text, &value) || value != std::floor(value) || value < static_cast<double>(min) ||
       value > static_cast<double>(max))
