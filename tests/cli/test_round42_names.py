@@ -164,3 +164,13 @@ def test_counts_without_a_leading_zero_still_run(brink, source_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     with h5py.File(out, "r") as f:
         assert int(f.attrs["seed"]) == 0 and int(f.attrs["replications"]) == 16
+
+
+# L5 ----------------------------------------------------------------------------------------------
+
+def test_version_refuses_an_operand(brink):
+    proc = _brink(brink, "--version", "extra")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "'extra'" in proc.stderr and proc.stdout == "", proc.stderr
+    proc = _brink(brink, "--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("brink "), proc.stderr

@@ -763,6 +763,8 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
       out << kTopUsage;
       return kExitOk;
     }
+    if (command == "--version" && !args.empty())
+      throw UsageError(fmt::format("--version takes no operand, got '{}'", shown(args.front())));
     if (command == "--version") return print_version(out);
     if (command == "run" || command == "calibrate" || command == "merge") refuse_text_that_is_not_utf8(args);
     if (command == "run") return command_run(args, argc, argv, out, err);
