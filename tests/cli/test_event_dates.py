@@ -68,7 +68,8 @@ def test_a_dated_event_is_the_event_on_its_model_day(tmp_path):
      r"'events\.0\.date' must be an ISO date like 2022-01-19, got '2022-02-31'"),
     ({"attack_when": "date: 2022-02-10", "deploy_when": "day: 2"}, START,
      r"'events\.0\.date' falls on day -10, before day 0 \(run\.start_date\)"),
-    ({"attack_when": "date: 2022-03-02", "deploy_when": "day: 2"}, START, r"events\.0\.day"),
+    ({"attack_when": "date: 2022-03-02", "deploy_when": "day: 2"}, START,
+     r"'events\.0\.date' 2022-03-02 is day 10 \(run\.start_date 2022-02-20 is day 0\), but the run simulates days \[0, 10\)"),
 ])
 def test_a_date_brink_cannot_place_is_refused_at_its_line(tmp_path, keys, start, pattern):
     """Both keys, a date without a start date, no such date, a date before the start, and a date on

@@ -220,6 +220,28 @@ TEST(VariableTableTest, ParameterCoordinatesHaveSafeUniqueNames) {
                                              "p_9lives_x_y", "outcome_code_2", "actors_RUS_forces_deployed_3"}));
 }
 
+// netCDF-C reads names of at most 255 bytes (NC_MAX_NAME, 256, with the
+// terminating NUL; a 256-byte name made files it opened only sometimes): a longer path's
+// name keeps its start and ends in a digest of the whole path, so that paths
+// alike in their first 255 bytes still get distinct names, and a numeric
+// suffix still fits.
+TEST(VariableTableTest, LongParameterPathsGetNamesNetcdfReads) {
+  constexpr std::size_t kNcMaxName = 255;  // netcdf.h's NC_MAX_NAME less the NUL
+  const std::string a = "actors." + std::string(1000, 'A') + ".forces.deployed";
+  const std::string b = "actors." + std::string(999, 'A') + "B.forces.deployed";
+  const std::string edge = "actors." + std::string(255 - 23, 'E') + ".forces.deployed";  // exactly 255 flattened
+  const std::vector<std::string> names = parameter_coordinate_names({a, b, a, edge, edge});
+  ASSERT_EQ(names.size(), 5u);
+  for (const std::string& name : names) {
+    EXPECT_LE(name.size(), kNcMaxName) << name;
+    EXPECT_TRUE(name.starts_with("actors_AAAA") || name.starts_with("actors_EEEE")) << name;
+  }
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), 5u);
+  EXPECT_EQ(names[3], "actors_" + std::string(255 - 23, 'E') + "_forces_deployed");  // fits: unchanged
+  EXPECT_EQ(names[3].size(), kNcMaxName);
+  EXPECT_EQ(parameter_coordinate_names({a, b}), (std::vector<std::string>{names[0], names[1]}));  // deterministic
+}
+
 // From the field table (FieldSpec::udunits): every field's unit text has one.
 TEST(VariableTableTest, ScenarioUnitsMapToUdunits) {
   EXPECT_EQ(udunits_of("days"), "day");

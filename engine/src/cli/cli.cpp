@@ -169,6 +169,7 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
   // Written as a scenario file writes counts (1e5, 100_000), so `-n 1e5` is
   // `replications: 1e5`. Every max is at most 2^53 - 1, where doubles hold
   // every whole number exactly.
+  if (const std::string zero = leading_zero_refusal(flag, text); !zero.empty()) throw UsageError(zero);
   double value = 0;
   if (!parse_scenario_number(text, &value) || value != std::floor(value) || value < static_cast<double>(min) ||
       value > static_cast<double>(max))
@@ -274,6 +275,8 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
       out << kTopUsage;
       return kExitOk;
     }
+    if (command == "--version" && !args.empty())
+      throw UsageError(fmt::format("--version takes no operand, got '{}'", shown(args.front())));
     if (command == "--version") return print_version(out);
     if (command == "run" || command == "calibrate" || command == "merge") refuse_text_that_is_not_utf8(args);
     if (command == "run") return command_run(args, argc, argv, out, err);

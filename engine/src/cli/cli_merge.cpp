@@ -143,6 +143,8 @@ void refuse_existing(const fs::path& target, bool overwrite, std::ostream& err) 
 
 std::pair<std::int64_t, std::int64_t> parse_shard(std::string_view text) {
   const std::size_t slash = text.find('/');
+  for (const std::string_view part : {text.substr(0, slash), slash == text.npos ? "" : text.substr(slash + 1)})
+    if (const std::string zero = leading_zero_refusal("--shard", part); !zero.empty()) throw UsageError(zero);
   const std::optional<std::int64_t> index = whole_number(text.substr(0, slash));
   const std::optional<std::int64_t> count =
       slash == std::string_view::npos ? std::nullopt : whole_number(text.substr(slash + 1));

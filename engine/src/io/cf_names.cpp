@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "brink/io/variables.hpp"
 #include "brink/scenario/fields.hpp"
+#include "brink/sweep/plan.hpp"
 
 namespace brink {
 
@@ -36,8 +39,16 @@ std::vector<std::string> parameter_coordinate_names(const std::vector<std::strin
       base += word ? c : '_';
     }
     if (base.empty() || (base[0] >= '0' && base[0] <= '9')) base = "p_" + base;
-    std::string name = base;
-    for (int k = 2; taken(name); ++k) name = base + "_" + std::to_string(k);
+    // netCDF-C reads a name of at most NC_MAX_NAME - 1 bytes (a longer one it
+    // drops, or reads past its buffer): a longer name keeps its start and
+    // ends in the path's digest, the path itself being in parameter_path.
+    auto fitted = [&](const std::string& suffix) {
+      if (base.size() + suffix.size() <= kMaxVariableName) return base + suffix;
+      const std::string tag = fmt::format("_{}", content_digest(path));
+      return base.substr(0, kMaxVariableName - tag.size() - suffix.size()) + tag + suffix;
+    };
+    std::string name = fitted("");
+    for (int k = 2; taken(name); ++k) name = fitted(fmt::format("_{}", k));
     names.push_back(name);
   }
   return names;

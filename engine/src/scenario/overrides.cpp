@@ -592,4 +592,8 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
   check_sweep_range(loaded);
 }
 
+std::string leading_zero_refusal(std::string_view name, std::string_view text) {
+  return leading_zero_integer(text) ? leading_zero_problem(name, text) : std::string();
+}
+
 }  // namespace brink

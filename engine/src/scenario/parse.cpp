@@ -148,9 +148,9 @@ void parse_negotiation(Parser& p, const YAML::Node& root, const std::vector<std:
 // the date's model day, set here on the event last pushed, and its `day`
 // path points at the date. True if the event has a date, read or refused.
 bool event_date(Parser& p, const YAML::Node& e, const std::string& ep, bool date_refused, Scenario& s) {
-  const YAML::Node date = get(e, "date");
+  const YAML::Node date = given(e, "date");
   if (!date.IsDefined()) return false;
-  if (get(e, "day").IsDefined()) {
+  if (given(e, "day").IsDefined()) {
     p.error(e,
             fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", ep));
     return true;
@@ -159,14 +159,17 @@ bool event_date(Parser& p, const YAML::Node& e, const std::string& ep, bool date
   double day = 0.0;
   if (!model_day_of_date(p, date, ep + ".date", s, date_refused, &day)) return true;
   const FieldSpec& spec = *section_fields("events.*").front();  // day
-  if (day < spec.min)
+  if (day < spec.min) {
     p.error(date,
             fmt::format("'{}.date' falls on day {}, before day 0 (run.start_date), the first simulated day", ep, day));
-  else if (day > spec.max)
+  } else if (day > spec.max) {
     p.error(date,
             fmt::format("'{}.date' falls on day {}, past the last day an event may have ({})", ep, day, spec.max));
-  else
-    s.events.back().day = day;
+  } else {
+    Event& event = s.events.back();
+    event.day = event.date_day = day;
+    event.date = date.Scalar();
+  }
   return true;
 }
 

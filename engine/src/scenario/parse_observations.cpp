@@ -59,8 +59,12 @@ bool date_node(const YAML::Node& node) {
   return node.IsScalar() && (plain_text_node(node) || node.Tag() == "tag:yaml.org,2002:timestamp");
 }
 // A date refused, as the message quotes it: 'text', or '!tag text'; write it without the tag.
+// A date untagged shows what can hide in it: the blanks around it (a quoted
+// "2024-03-01 ") and invisible characters (a zero-width space), escaped.
 std::string refused_date(const YAML::Node& date) {
   const bool tagged = date.IsScalar() && !date_node(date);
+  if (date.IsScalar() && !tagged)
+    return fmt::format("'{}'{}", shown_value(date.Scalar()), blank_edges_note(date.Scalar()));
   return fmt::format("'{}'{}", as_text_written(date, tagged), tagged ? "; write it without the tag" : "");
 }
 
@@ -109,7 +113,7 @@ namespace {
 // date then repeats nothing but that error).
 bool observation_day(Parser& p, const YAML::Node& e, const std::string& op, const Scenario& s, bool start_date_refused,
                      Observation& o) {
-  const YAML::Node date = get(e, "date"), day = get(e, "day");
+  const YAML::Node date = given(e, "date"), day = given(e, "day");
   if (date.IsDefined() == day.IsDefined()) {
     p.error(e,
             fmt::format("'{}' needs exactly one of 'date' (an ISO date like 2022-01-19) or 'day' (a model day)", op));

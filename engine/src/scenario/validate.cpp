@@ -112,10 +112,16 @@ void events_before_the_end(const Scenario& s, Problems* out) {
             ? fmt::format(" (a day within 1e-9 steps of a step's start counts as that step's, so {} is day {:.12g})",
                           day, end)
             : "";
+    // A dated event is named by the key and value the file has (its `day` path locates the date).
+    const Event& event = s.events[e];
+    const std::string given = event.date.empty() || event.day != event.date_day
+                                  ? fmt::format("'{}' is {}", path, day)
+                                  : fmt::format("'events.{}.date' {} is day {} (run.start_date {} is day 0)", e,
+                                                shown(event.date), day, shown(s.run.start_date));
     out->push_back({{path, "run.horizon_days", "run.dt_days"},
-                    fmt::format("'{}' is {}, but the run simulates days [0, {:.12g}) ({} steps, dt_days {}): an "
+                    fmt::format("{}, but the run simulates days [0, {:.12g}) ({} steps, dt_days {}): an "
                                 "event on or after day {:.12g} never fires{}; event days must be in [0, {:.12g})",
-                                path, day, end, steps, s.run.dt_days, end, snapped, end)});
+                                given, end, steps, s.run.dt_days, end, snapped, end)});
   }
 }
 

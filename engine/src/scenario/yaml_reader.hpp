@@ -33,6 +33,13 @@ inline YAML::Node get(const YAML::Node& map, const std::string& key) {
   return child.IsDefined() ? child : YAML::Node(YAML::NodeType::Undefined);
 }
 
+// Like get, but a key with an empty (null) value is absent, as
+// scenario-format.md says of every scalar key.
+inline YAML::Node given(const YAML::Node& map, const std::string& key) {
+  const YAML::Node child = get(map, key);
+  return child.IsNull() ? YAML::Node(YAML::NodeType::Undefined) : child;
+}
+
 inline YAML::Mark mark_of(const YAML::Node& node) { return node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(); }
 
 // The candidate nearest to `key`, as shown in a message.

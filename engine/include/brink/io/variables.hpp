@@ -202,7 +202,12 @@ const VariableSpec& find_variable(std::string_view name);  // throws std::out_of
 // in the attribute `parameter_path`): the path with every character other
 // than a letter, digit or '_' turned into '_' ("actors.RUS.forces.deployed"
 // -> "actors_RUS_forces_deployed"), made unique against the table's names
-// and each other by a numeric suffix.
+// and each other by a numeric suffix. A name longer than kMaxVariableName
+// bytes keeps its first bytes and ends in '_' and the path's content_digest
+// (16 hex digits), the suffix after it. netCDF-C reads a name into
+// NC_MAX_NAME (256) bytes with its terminating NUL: a 256-byte name it reads
+// past the end of (files that open only sometimes, without the variable).
+inline constexpr std::size_t kMaxVariableName = 255;
 std::vector<std::string> parameter_coordinate_names(const std::vector<std::string>& paths);
 // A scenario field's unit text as a UDUNITS-2 unit, from the field table
 // (FieldSpec::udunits, through udunits_of_unit): "day" for days, "1" for

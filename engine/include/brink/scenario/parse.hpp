@@ -80,6 +80,12 @@ void apply_sweep_options(LoadedScenario& loaded, const std::vector<std::string>&
 // "100_000"); false if `text` is not one.
 bool parse_scenario_number(const std::string& text, double* value);
 
+// Why `text`, the value of `name` (a path, or a flag that sets one: --seed),
+// is refused as an integer with a leading zero (017: the octal 15 to YAML 1.1
+// readers, 17 to YAML 1.2 ones), or "" if it is none: the one rule of a
+// scenario file, --set, --sweep and the flags that take a count.
+std::string leading_zero_refusal(std::string_view name, std::string_view text);
+
 // Sets `overrides` on a loaded scenario and validates it (leaving out the
 // problems of the `swept` paths, as load_scenario); a problem that involves
 // an overridden field names that --set. Throws ScenarioError.

@@ -226,6 +226,8 @@ struct Event {
   double troops = 0.0;  // troop events [troops]
   int target = -1;      // attack: the actor attacked
   int rung = -1;        // attack: the rung the ladder rises to
+  std::string date{};   // the ISO date given instead of `day`, as written; "" when given as a day
+  double date_day = 0;  // the day `date` falls on (a --set of `day` can have moved `day` since)
 };
 
 // Replications per sweep point: a fixed count, or adaptive — more blocks until

@@ -159,17 +159,46 @@ inline std::string escaped(std::string_view text) {
   return out;
 }
 
-// A value from the command line (--set PATH=VALUE) as a message quotes it:
+// Whether a character prints as nothing or as a plain space although it is
+// not one, so that a quoted value looks right and is not: the Unicode spaces
+// other than U+0020 (U+00A0, U+2000-U+200A, U+202F, U+205F, U+3000), the
+// soft hyphen, the zero-width and invisible format characters (U+180E,
+// U+200B-U+200D, U+2060-U+2064) and the variation selectors. A message
+// quoting a value shows them escaped; they are not refused as text.
+inline bool invisible(const TextUnit& u) {
+  if (u.byte) return false;
+  const char32_t cp = u.value;
+  return cp == 0x00A0 || cp == 0x00AD || cp == 0x034F || cp == 0x180E || (cp >= 0x2000 && cp <= 0x200D) ||
+         cp == 0x202F || (cp >= 0x205F && cp <= 0x2064) || cp == 0x3000 || cp == 0x3164 ||
+         (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0000 && cp <= 0xE01EF);
+}
+
+// `text` with every invisible() character shown as unit_name gives it (U+200B).
+inline std::string invisible_escaped(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const TextUnit unit = text_unit(text, i);
+    if (invisible(unit))
+      out += unit_name(unit);
+    else
+      out.append(text, i, unit.length);
+    i += unit.length;
+  }
+  return out;
+}
+
+// A value a message quotes because it is wrong (--set PATH=VALUE, a date):
 // as shown() shows it, but with the blanks before and after it kept (a tab or
 // newline escaped, at most 8 each side), since they can be what is wrong
-// with it: shown() would quote ' 5' as '5'.
+// with it: shown() would quote ' 5' as '5'; and invisible characters escaped
+// (a zero-width space shows as U+200B).
 inline std::string shown_value(std::string_view value) {
   constexpr std::string_view kBlanks = " \t\n\r\v\f";
   const std::size_t first = value.find_first_not_of(kBlanks);
   if (first == std::string_view::npos) return escaped(value.substr(0, 8));
   const std::size_t last = value.find_last_not_of(kBlanks);
   return escaped(value.substr(0, std::min<std::size_t>(first, 8))) +
-         shown(std::string(value.substr(first, last + 1 - first))) +
+         invisible_escaped(shown(std::string(value.substr(first, last + 1 - first)))) +
          escaped(value.substr(last + 1, std::min<std::size_t>(value.size() - last - 1, 8)));
 }
 // " (whitespace around the value)" when `value` starts or ends with a blank, else "".
