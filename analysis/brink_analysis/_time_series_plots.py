@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ._plot_common import _axes, _finished_points, _fixed_text, _incomplete_note, _thousands
 from .checks import dataset, name_list, positive_int
-from .io import point_label, point_position, swept_parameters
+from .io import point_label, point_position, sweep_axes, swept_parameters
 from .tables import (_check_label, _type_index, belief_by_true_type, rung_occupancy, survival_curves,
                      troop_quantiles, type_names)
 
@@ -157,7 +157,7 @@ def plot_survival(
     ds = dataset(ds)
     positions = _survival_points(ds, points)
     curves = survival_curves(ds, positions)
-    varying = swept_parameters(ds, positions)
+    varying = sweep_axes(ds, positions)  # not the fields a scenario choice sets: the choice names them
     if labels is None:
         labels = [point_label(ds, p, varying) if varying else point_label(ds, p) for p in positions]
     else:

@@ -1,0 +1,52 @@
+"""Findings of the round-42 outside test of the analysis package (/tmp/round42/output/REPORT.md,
+L1-L6): labels of a scenario-choice sweep name its axes alone (L1), plot_beliefs has no flagship
+default actor (L2), the caption of an unfinished file says so (L3), the troop fans of an odd number
+of actors keep their x tick labels (L5) and a missing scikit-learn is named in one sentence (L6).
+Test names carry the finding's name. Files come from the real brink binary (BRINK)."""
+
+import h5py
+import numpy as np
+import pytest
+
+import brink_analysis as ba
+
+from .conftest import PATIENCE, _run
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("round42")
+
+
+@pytest.fixture(scope="module")
+def choice_file(brink, folder, source_dir):
+    """A grid over two shipped scenarios (which set RUS's issue positions differently) and RUS patience."""
+    choices = [str(source_dir / "scenarios" / f"{name}.yaml") for name in ("jan-2022-standoff", "diplomacy-first")]
+    path = _run(brink, folder / "choice.h5", "-n", 128, "--summary-only",
+                "--sweep", f"scenario={','.join(choices)}", "--sweep", f"{PATIENCE}=1,60")
+    return path, choices
+
+
+def _legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_l1_survival_legend_names_the_sweep_axes_not_the_fields_a_choice_sets(choice_file):
+    path, choices = choice_file
+    with h5py.File(path, "r") as f:  # the file itself: fields the choices set vary too, flagged 0
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["parameter"][()]]
+        swept = dict(zip(names, f["parameter_swept"][()]))
+        values = dict(zip(names, np.asarray(f["parameter_value"][()]).T))
+    follow = [n for n in names if swept[n] == 0 and np.unique(values[n]).size > 1]
+    assert follow, "test setup: the two scenarios must differ in some field"
+    with ba.open_results(path) as ds:
+        ax = ba.plot_survival(ds)
+        day = {1.0: "1 day", 60.0: "60 days"}
+        expected = [f"scenario {choices[int(s)]}, RUS patience {day[p]}"
+                    for s, p in zip(values["scenario"], values[PATIENCE])]
+        assert _legend(ax) == expected
+        ax = ba.plot_survival(ds, points=[0, 1])  # one scenario: patience differs, the scenario is shared
+        assert _legend(ax) == ["RUS patience 1 day", "RUS patience 60 days"]
+        assert ax.get_title().endswith(f"(scenario {choices[0]})")
+        with pytest.raises(ValueError, match=r"matches 2 points; add values for scenario$"):
+            ba.point_position(ds, {PATIENCE: 60})
