@@ -10,7 +10,7 @@ import pytest
 
 import brink_analysis as ba
 
-from .conftest import PATIENCE, _run
+from .conftest import PATIENCE, _run, two_actor_scenario
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +50,45 @@ def test_l1_survival_legend_names_the_sweep_axes_not_the_fields_a_choice_sets(ch
         assert ax.get_title().endswith(f"(scenario {choices[0]})")
         with pytest.raises(ValueError, match=r"matches 2 points; add values for scenario$"):
             ba.point_position(ds, {PATIENCE: 60})
+
+
+def _typed_scenario(source_dir, folder, typed):
+    """The two-actor example (RED, BLU), with private types for the actors in `typed`."""
+    text = two_actor_scenario(source_dir, folder).read_text(encoding="utf-8")
+    for actor in typed:
+        head, rest = text.split(f"  {actor}:\n", 1)
+        body, tail = rest.split("    actions:\n", 1)
+        text = (f"{head}  {actor}:\n{body}    types:\n      hawk: {{prior: 0.4, resolve: 1.0}}\n"
+                f"      dove: {{prior: 0.6, resolve: 0.3}}\n    actions:\n{tail}")
+    path = folder / f"typed-{'-'.join(typed) or 'none'}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def typed_files(brink, folder, source_dir):
+    """Time series of the two-actor example with types for no actor, for BLU only and for both."""
+    return {typed: _run(brink, folder / f"typed-{'-'.join(typed) or 'none'}.h5",
+                        _typed_scenario(source_dir, folder, typed), "-n", 64, "--timeseries", "every=10")
+            for typed in ((), ("BLU",), ("RED", "BLU"))}
+
+
+def test_l2_plot_beliefs_defaults_to_the_only_actor_with_types(typed_files):
+    for typed, path in typed_files.items():
+        with h5py.File(path, "r") as f:  # the file's own record of each actor's types
+            actors = [a.decode() for a in f["actor"][()]]
+            names = f["type_name"][()]
+            have = [a for a, row in zip(actors, names) if sum(1 for n in row if n) > 1]
+        assert have == [a for a in actors if a in typed]
+        with ba.open_results(path) as ds:
+            if len(have) == 1:
+                ax = ba.plot_beliefs(ds)
+                assert f"about {have[0]}:" in ax.get_title()
+                assert all(t.startswith(f"{have[0]} really is") for t in _legend(ax)[:-1])
+            elif not have:
+                with pytest.raises(ValueError, match=r"^no actor in this file has private types.*its actors: RED, BLU$"):
+                    ba.plot_beliefs(ds)
+            else:
+                with pytest.raises(ValueError, match=r"^2 actors in this file have private types \(RED, BLU\): name one"):
+                    ba.plot_beliefs(ds)
+            assert "RUS" not in actors
