@@ -1,7 +1,8 @@
 """Findings of the round-42 outside test of the analysis package (/tmp/round42/output/REPORT.md,
 L1-L6): labels of a scenario-choice sweep name its axes alone (L1), plot_beliefs has no flagship
-default actor (L2), the caption of an unfinished file says so (L3), the troop fans of an odd number
-of actors keep their x tick labels (L5) and a missing scikit-learn is named in one sentence (L6).
+default actor (L2), the caption of an unfinished file says so (L3), scenario choices that read alike
+in flag_meanings are told apart (L4, as docs/sweeps.md says), the troop fans of an odd number of
+actors keep their x tick labels (L5) and a missing scikit-learn is named in one sentence (L6).
 Test names carry the finding's name. Files come from the real brink binary (BRINK)."""
 
 import h5py
@@ -92,3 +93,45 @@ def test_l2_plot_beliefs_defaults_to_the_only_actor_with_types(typed_files):
                 with pytest.raises(ValueError, match=r"^2 actors in this file have private types \(RED, BLU\): name one"):
                     ba.plot_beliefs(ds)
             assert "RUS" not in actors
+
+
+# What an interrupted run leaves (output.md): no `complete`, and the summaries and `replications` of its
+# unfinished points read 0.
+_SUMMARIES = ("replications", "outcome_count", "outcome_probability", "outcome_probability_lower",
+              "outcome_probability_upper", "survival", "survival_lower", "survival_upper", "rung_share")
+
+
+def test_l3_caption_of_an_unfinished_file_says_how_much_of_the_design_it_holds(brink, folder, tmp_path):
+    whole = _run(brink, folder / "four.h5", "-n", 64, "--summary-only", "--sweep", f"{PATIENCE}=5,10,20,40")
+    with ba.open_results(whole) as ds:
+        text = ba.provenance(ds)
+        assert text.endswith("grid design of 4 points") and "incomplete" not in text
+    partial = tmp_path / "four.h5.partial"
+    partial.write_bytes(whole.read_bytes())
+    with h5py.File(partial, "r+") as f:
+        del f.attrs["complete"]
+        for name in _SUMMARIES:
+            if name in f:
+                f[name][3] = 0
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        ds = ba.open_results(partial)
+    with ds:
+        assert ba.provenance(ds).endswith("grid design of 4 points, incomplete run: 3 of 4 points finished")
+        fig = ba.caption(ba.plot_survival(ds), ds, "four.h5.partial")
+        assert fig._supxlabel.get_text().endswith("incomplete run: 3 of 4 points finished")
+    # Every point finished but the run did not (interrupted between adaptive rounds): still not the whole run.
+    with h5py.File(partial, "r+") as f:
+        with h5py.File(whole, "r") as g:
+            for name in _SUMMARIES:
+                if name in f:
+                    f[name][3] = g[name][3]
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        ds = ba.open_results(partial)
+    with ds:
+        assert ba.provenance(ds).endswith(", incomplete run: 4 of 4 points finished")
+    shard = _run(brink, folder / "shard.h5", "-n", 64, "--summary-only", "--shard", "1/2",
+                 "--sweep", f"{PATIENCE}=5,10,20,40")
+    with pytest.warns(RuntimeWarning, match="shard 1 of 2"):
+        ds = ba.open_results(shard)
+    with ds:
+        assert ba.provenance(ds).endswith("grid design of 4 points, shard 1 of 2: 2 of the 4 points")
