@@ -5,13 +5,15 @@ in flag_meanings are told apart (L4, as docs/sweeps.md says), the troop fans of 
 actors keep their x tick labels (L5) and a missing scikit-learn is named in one sentence (L6).
 Test names carry the finding's name. Files come from the real brink binary (BRINK)."""
 
+import subprocess
+
 import h5py
 import numpy as np
 import pytest
 
 import brink_analysis as ba
 
-from .conftest import PATIENCE, _run, two_actor_scenario
+from .conftest import PATIENCE, TIMEOUT_S, _run, two_actor_scenario
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +137,24 @@ def test_l3_caption_of_an_unfinished_file_says_how_much_of_the_design_it_holds(b
         ds = ba.open_results(shard)
     with ds:
         assert ba.provenance(ds).endswith("grid design of 4 points, shard 1 of 2: 2 of the 4 points")
+
+
+def test_l4_choices_that_read_alike_in_flag_meanings_are_told_apart_by_scenario_choices(brink, folder, source_dir):
+    # docs/sweeps.md: every byte but ASCII letters, digits and _ . + - @ becomes '_' in flag_meanings, so
+    # a/b.yaml and a_b.yaml read alike there; the package names the choices from scenario_choices.
+    text = (source_dir / "scenarios" / "jan-2022-standoff.yaml").read_text(encoding="utf-8")
+    (folder / "a").mkdir(exist_ok=True)
+    (folder / "a" / "b.yaml").write_text(text, encoding="utf-8")
+    (folder / "a_b.yaml").write_text(text, encoding="utf-8")
+    out = folder / "alike.h5"
+    proc = subprocess.run([brink, "run", "-n", "32", "--summary-only", "-q", "-o", str(out),
+                           "--sweep", "scenario=a/b.yaml,a_b.yaml"], cwd=folder, capture_output=True, text=True,
+                          timeout=TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        assert f["scenario"].attrs["flag_meanings"].decode().split() == ["a_b.yaml", "a_b.yaml"]
+        assert f.attrs["scenario_choices"].decode().split("\n") == ["a/b.yaml", "a_b.yaml"]
+    with ba.open_results(out) as ds:
+        assert ba.category_names(ds, "scenario") == {0.0: "a/b.yaml", 1.0: "a_b.yaml"}
+        assert list(ba.select_points(ds, {"scenario": "a_b.yaml"})) == [1]
+        assert ba.point_label(ds, 0) == "scenario a/b.yaml"
