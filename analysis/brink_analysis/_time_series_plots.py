@@ -82,6 +82,8 @@ def plot_troop_fans(
             ax.get_legend().remove()
         if i < len(actors) - ncols:
             ax.set_xlabel("")
+        else:  # the lowest panel of its column, also above an empty slot: shared x hid its tick labels
+            ax.tick_params(axis="x", labelbottom=True)
     for ax in list(axes.flat)[len(actors):]:
         ax.set_visible(False)
     p = point_position(ds, point)

@@ -8,6 +8,7 @@ Test names carry the finding's name. Files come from the real brink binary (BRIN
 import subprocess
 
 import h5py
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -158,3 +159,24 @@ def test_l4_choices_that_read_alike_in_flag_meanings_are_told_apart_by_scenario_
         assert ba.category_names(ds, "scenario") == {0.0: "a/b.yaml", 1.0: "a_b.yaml"}
         assert list(ba.select_points(ds, {"scenario": "a_b.yaml"})) == [1]
         assert ba.point_label(ds, 0) == "scenario a/b.yaml"
+
+
+def _shown_x_ticks(ax):
+    ax.figure.canvas.draw()
+    return [t.get_text() for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+
+
+def test_l5_troop_fans_show_x_ticks_under_every_column(single_file):
+    with ba.open_results(single_file) as ds:
+        actors = [str(a) for a in ds["actor"].values]
+        for chosen, ncols in ((actors[:3], 2), (actors, 3), (actors[:3], 1)):
+            fig = ba.plot_troop_fans(ds, chosen, ncols=ncols)
+            panels = [ax for ax in fig.axes if ax.get_visible()]
+            assert [ax.get_title() for ax in panels] == chosen
+            for column in range(ncols):
+                mine = panels[column::ncols]
+                # the lowest panel of each column reads its days; the ones above it share them
+                assert _shown_x_ticks(mine[-1]), (chosen, ncols, column)
+                assert mine[-1].get_xlabel()
+                assert all(not _shown_x_ticks(ax) and not ax.get_xlabel() for ax in mine[:-1])
+            plt.close(fig)
