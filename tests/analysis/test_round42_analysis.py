@@ -5,7 +5,9 @@ in flag_meanings are told apart (L4, as docs/sweeps.md says), the troop fans of 
 actors keep their x tick labels (L5) and a missing scikit-learn is named in one sentence (L6).
 Test names carry the finding's name. Files come from the real brink binary (BRINK)."""
 
+import importlib.abc
 import subprocess
+import sys
 
 import h5py
 import matplotlib.pyplot as plt
@@ -180,3 +182,27 @@ def test_l5_troop_fans_show_x_ticks_under_every_column(single_file):
                 assert mine[-1].get_xlabel()
                 assert all(not _shown_x_ticks(ax) and not ax.get_xlabel() for ax in mine[:-1])
             plt.close(fig)
+
+
+class _HideSklearn(importlib.abc.MetaPathFinder):
+    """A machine without scikit-learn, as the tester's shadow path made it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+def test_l6_scikit_learn_missing_is_named_in_one_sentence(grid_file, monkeypatch):
+    with ba.open_results(grid_file) as ds:
+        X, y, w = ba.discovery_data(ds, "full_war")
+        for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+            monkeypatch.delitem(sys.modules, name)
+        monkeypatch.setattr(sys, "meta_path", [_HideSklearn(), *sys.meta_path])
+        with pytest.raises(ModuleNotFoundError):
+            import sklearn  # noqa: F401  (test setup: scikit-learn is hidden)
+        for what, call in (("feature_scores", lambda: ba.feature_scores(X, y, w)),
+                           ("plot_partial_dependence", lambda: ba.plot_partial_dependence(ds, "full_war"))):
+            with pytest.raises(ImportError) as caught:
+                call()
+            assert str(caught.value) == (f"{what} needs scikit-learn, which is not installed: install "
+                                         "python3-sklearn (Debian) or scikit-learn")
