@@ -8,10 +8,12 @@ import secrets
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ._open_results import shard_of
 from .checks import dataset, figure_file
 from .tables import _finished_replications
 
@@ -19,15 +21,35 @@ from .tables import _finished_replications
 def provenance(ds: xr.Dataset) -> str:
     """Where a file's results come from, in one line: ``"brink 0.2.0, scenario jan-2022-standoff,
     seed 42, 500 replications per point, lhs design of 128 points"`` (from its root attributes;
-    an adaptive run's replications as the range its finished points ran, ``"256 to 2,048"``)."""
+    an adaptive run's replications as the range its finished points ran, ``"256 to 2,048"``).
+
+    A file that does not hold the whole design says so at the end: ``"incomplete run: 3 of 4 points
+    finished"`` for an interrupted run (a ``.partial``, or a file without ``complete``, or one with
+    unfinished points), ``"shard 0 of 2: 2 of the 4 points"`` for one shard of a sweep."""
     ds = dataset(ds)
     a = ds.attrs
-    reps = _finished_replications(ds)
-    reps = reps[reps > 0]
+    all_reps = _finished_replications(ds)
+    reps = all_reps[all_reps > 0]
     runs = f"{int(reps.min()):,}" if reps.min() == reps.max() else f"{int(reps.min()):,} to {int(reps.max()):,}"
     n = ds.sizes["point"]
     return (f"brink {a.get('engine_version', '?')}, scenario {a.get('scenario_name', '?')}, seed {a.get('seed', '?')}, "
-            f"{runs} replications per point, {a.get('design', 'grid')} design of {n} point{'s' if n != 1 else ''}")
+            f"{runs} replications per point, {a.get('design', 'grid')} design of {n} point{'s' if n != 1 else ''}"
+            + _partial_text(ds, all_reps > 0))
+
+
+def _partial_text(ds: xr.Dataset, finished: np.ndarray) -> str:
+    """The end of :func:`provenance` for a file that does not hold the whole design ("" for one that does)."""
+    n, done = finished.size, int(finished.sum())
+    shard = shard_of(ds)
+    if shard is not None:
+        own = np.asarray(ds["point"].values) % shard[1] == shard[0]
+        text = f", shard {shard[0]} of {shard[1]}: {int(own.sum())} of the {n} points"
+        if int(finished[own].sum()) < int(own.sum()) or int(ds.attrs.get("complete", 0)) != 1:
+            text += f", incomplete run: {int(finished[own].sum())} of them finished"
+        return text
+    if done < n or int(ds.attrs.get("complete", 0)) != 1:
+        return f", incomplete run: {done} of {n} point{'s' if n != 1 else ''} finished"
+    return ""
 
 
 def caption(fig: Figure | Axes, ds: xr.Dataset, file: str | os.PathLike | None = None) -> Figure:

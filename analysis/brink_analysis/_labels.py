@@ -132,5 +132,7 @@ def point_label(ds: xr.Dataset, point: int, names: Sequence[str] | None = None) 
             raise ValueError(f"{name!r} is not a parameter of this file; its parameters: {parameter_list_text(shown.columns)}")
         unit = parameter_units(ds, name)
         value = format_value(shown[name].to_numpy()[point])
-        parts.append(f"{label_of(ds, name, units=False)} {value}" + (f" {unit}" if unit in ("days", "troops") else ""))
+        if unit in ("days", "troops"):
+            value += f" {unit[:-1] if value == '1' else unit}"  # "1 day", not "1 days"
+        parts.append(f"{label_of(ds, name, units=False)} {value}")
     return ", ".join(parts)

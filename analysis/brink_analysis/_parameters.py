@@ -165,10 +165,11 @@ def swept_parameters(ds: xr.Dataset, points: Sequence[int] | None = None) -> lis
     return out
 
 
-def sweep_axes(ds: xr.Dataset) -> list[str]:
-    """The swept parameters the file marks as sweep axes (``parameter_swept``): a field that only
-    follows a scenario choice varies too, but the choice already names the point."""
-    names = swept_parameters(ds)
+def sweep_axes(ds: xr.Dataset, points: Sequence[int] | None = None) -> list[str]:
+    """The swept parameters the file marks as sweep axes (``parameter_swept``), among `points`
+    (positions along ``point``) if given: a field that only follows a scenario choice varies too,
+    but the choice already names the point, so labels and messages name the axes alone."""
+    names = swept_parameters(ds, points)
     if "parameter_swept" not in ds.variables:
         return names
     flags = dict(zip(parameters(ds), np.asarray(ds["parameter_swept"].values, dtype=int)))
@@ -220,7 +221,7 @@ def point_position(ds: xr.Dataset, point: int | Mapping[str, float]) -> int:
         found = select_points(ds, point)
         if found.size != 1:
             raise ValueError(
-                f"{dict(point)} matches {found.size} points; add values for {', '.join(swept_parameters(ds, found))}"
+                f"{dict(point)} matches {found.size} points; add values for {', '.join(sweep_axes(ds, found))}"
             )
         return int(found[0])
     point = _integer(point, "point (an index, or {parameter path: value})")

@@ -116,7 +116,7 @@ def _outcome_list(ds: xr.Dataset, outcomes: str | Sequence[str] | None) -> list[
 
 def _fixed_text(ds: xr.Dataset, points: np.ndarray, exclude: Sequence[str]) -> str:
     """Label such as "RUS patience 30 days" of the swept parameters that are constant among `points`."""
-    varying = swept_parameters(ds, points)
+    varying = sweep_axes(ds, points)
     fixed = [n for n in sweep_axes(ds) if n not in exclude and n not in varying]
     return point_label(ds, int(points[0]), fixed) if fixed else ""
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ._plot_common import _axes, _finished_points, _fixed_text, _incomplete_note, _thousands
 from .checks import dataset, name_list, positive_int
-from .io import point_label, point_position, swept_parameters
+from .io import point_label, point_position, sweep_axes, swept_parameters
 from .tables import (_check_label, _type_index, belief_by_true_type, rung_occupancy, survival_curves,
                      troop_quantiles, type_names)
 
@@ -82,6 +82,8 @@ def plot_troop_fans(
             ax.get_legend().remove()
         if i < len(actors) - ncols:
             ax.set_xlabel("")
+        else:  # the lowest panel of its column, also above an empty slot: shared x hid its tick labels
+            ax.tick_params(axis="x", labelbottom=True)
     for ax in list(axes.flat)[len(actors):]:
         ax.set_visible(False)
     p = point_position(ds, point)
@@ -157,7 +159,7 @@ def plot_survival(
     ds = dataset(ds)
     positions = _survival_points(ds, points)
     curves = survival_curves(ds, positions)
-    varying = swept_parameters(ds, positions)
+    varying = sweep_axes(ds, positions)  # not the fields a scenario choice sets: the choice names them
     if labels is None:
         labels = [point_label(ds, p, varying) if varying else point_label(ds, p) for p in positions]
     else:
@@ -212,7 +214,7 @@ def _survival_labels(labels, count: int) -> list[str]:
 
 def plot_beliefs(
     ds: xr.Dataset,
-    actor: str = "RUS",
+    actor: str | None = None,
     type: str | int | None = None,
     point: int | Mapping[str, float] = 0,
     ax: Axes | None = None,
@@ -220,10 +222,14 @@ def plot_beliefs(
     """Belief trajectories: mean public belief that `actor` is of `type` over time, one line
     per true type of the actor (from ``resolve_type``), and the prior as a dashed line.
 
-    If the others learn, the line of the replications where the actor really is
-    `type` rises and the others fall. Needs ``--timeseries`` and per-run data.
+    `actor` defaults to the file's only actor with private types; a file with several (or
+    none) raises ValueError naming them. If the others learn, the line of the replications
+    where the actor really is `type` rises and the others fall. Needs ``--timeseries`` and
+    per-run data.
     """
     ds = dataset(ds)
+    if actor is None:
+        actor = _typed_actor(ds)
     b = belief_by_true_type(ds, actor, type, point)
     names = type_names(ds, actor)
     t = _type_index(names, actor, type)
@@ -248,3 +254,17 @@ def plot_beliefs(
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="best")
     return ax
+
+
+def _typed_actor(ds: xr.Dataset) -> str:
+    """The file's only actor with private types (plot_beliefs' default); ValueError naming the
+    candidates when there are several, or the actors when none has types."""
+    actors = [str(a) for a in ds["actor"].values]
+    typed = [a for a in actors if len(type_names(ds, a)) > 1]
+    if len(typed) == 1:
+        return typed[0]
+    if not typed:
+        raise ValueError(f"no actor in this file has private types, so there are no beliefs to draw; its actors: "
+                         f"{', '.join(actors)}")
+    raise ValueError(f"{len(typed)} actors in this file have private types ({', '.join(typed)}): name one with "
+                     f"actor=, e.g. plot_beliefs(ds, {typed[0]!r})")

@@ -10,7 +10,9 @@ importance and by the share of the outcome's variance each explains alone.
 
 from __future__ import annotations
 
+import importlib
 import warnings
+from types import ModuleType
 from typing import Sequence
 
 import numpy as np
@@ -517,6 +519,19 @@ def _adjusted_eta2(group: np.ndarray, y: np.ndarray, w: np.ndarray, n: int, k: i
     return float(np.clip(1 - (1 - eta2) * (n - 1) / (n - k), 0.0, 1.0))
 
 
+def _sklearn(module: str, what: str) -> ModuleType:
+    """scikit-learn's `module` (``"sklearn.ensemble"``), which `what` needs; without scikit-learn an
+    ImportError in one sentence naming the package to install, as open_results names h5netcdf
+    (PRIM and CART need no scikit-learn, so the package does not require it)."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] != "sklearn":
+            raise  # scikit-learn is there but broken: its own error says what is missing
+        raise ImportError(f"{what} needs scikit-learn, which is not installed: install python3-sklearn (Debian) "
+                          "or scikit-learn") from None
+
+
 # The smallest leaf of the extra-trees model: a split needs twice as many cases (points).
 _LEAF = 2
 # Out-of-sample R² at or below this: the extra-trees model predicts held-out points no better than
@@ -530,8 +545,8 @@ def _out_of_sample_r2(X: np.ndarray, y: np.ndarray, w: np.ndarray, n_estimators:
     without its fold (5 folds, shuffled with `random_state`; one per point below 5 points), and
     ``1 - Σ w (y - ŷ)² / Σ w (y - ȳ)²`` over all points, ȳ the weighted mean. NaN below
     2·_LEAF + 1 points, where a training fold could not be split."""
-    from sklearn.ensemble import ExtraTreesRegressor
-    from sklearn.model_selection import KFold
+    ExtraTreesRegressor = _sklearn("sklearn.ensemble", "feature_scores").ExtraTreesRegressor
+    KFold = _sklearn("sklearn.model_selection", "feature_scores").KFold
 
     n = len(y)
     if n < 2 * _LEAF + 1:
@@ -562,7 +577,7 @@ def feature_scores(
     points, with at most 100 trees per fold; NaN below five points). At or below
     :data:`NO_FIT_R2` (0.05) the model predicts held-out points no better than their mean, and a
     RuntimeWarning says that its importances rank nothing."""
-    from sklearn.ensemble import ExtraTreesRegressor
+    ExtraTreesRegressor = _sklearn("sklearn.ensemble", "feature_scores").ExtraTreesRegressor
 
     n_estimators = positive_int(n_estimators, "n_estimators")
     X, y, w = cases(X, y, weights)

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .checks import dataset, name_list, probability
-from .discovery import _LEAF, discovery_data, outcome_names
+from .discovery import _LEAF, _sklearn, discovery_data, outcome_names
 from .io import category_names, label_of, parameter_label
 from ._plot_common import _categorical_axis, _incomplete_note, _thousands, _value_text, incomplete_line, outcome_label
 from .prim import Box, PrimResult
@@ -236,8 +236,8 @@ def plot_partial_dependence(
     (dots) and the partial dependence of an extra-trees model of it (line: the model's mean
     prediction with the parameter set to each value and the others as sampled)."""
     ds = dataset(ds)
-    from sklearn.ensemble import ExtraTreesRegressor
-    from sklearn.inspection import partial_dependence
+    ExtraTreesRegressor = _sklearn("sklearn.ensemble", "plot_partial_dependence").ExtraTreesRegressor
+    partial_dependence = _sklearn("sklearn.inspection", "plot_partial_dependence").partial_dependence
 
     X, p, w = discovery_data(ds, outcome, parameters, per="point")
     if len(p) < 2 * _LEAF:  # no tree could split them: the model's line would be flat whatever the data
